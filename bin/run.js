@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// @oclif/core/execute avoids loading the whole barrel before a command is chosen (faster --help).
+import {execute} from '@oclif/core'
+
+await execute({dir: import.meta.url})

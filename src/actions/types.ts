@@ -1,0 +1,119 @@
+/**
+ * The contract every step action fulfils. One registry (`registry.ts`) holds them; `plan`, the docs and the
+ * validator read these declarations, so what an action needs and does is written once.
+ * Actions never import oclif, listr2 or inquirer; Azure SDK packages are imported lazily inside `run`.
+ */
+import type {z} from 'zod'
+import type {Catalog, Environment} from '../catalog/schema.js'
+
+/** One ARM request an action makes, shown by `plan` so a human can take over by hand. */
+export interface ArmCall {
+  method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE'
+  /** Path with resolved names where known, e.g. /subscriptions/…/flexibleServers/pg-orders. */
+  path: string
+  /** True when ARM answers 201/202 and the action polls an operation monitor. */
+  longRunning?: boolean
+  note?: string
+}
+
+/** What `plan` knows about a step before it runs: inputs may still hold `<steps.x.outputs.y>` placeholders. */
+export interface PlanContext {
+  environment: Environment
+  environmentName: string
+  /** Resolve a component key or resource name to its ARM id parts, when it can be known before the run. */
+  resourceId(kind: 'postgres' | 'redis' | 'webapp' | 'storage' | 'keyvault', nameOrKey: string): string
+}
+
+/** A long-running Azure operation, journaled when it starts so `opsbook resume` can re-attach instead of re-issuing. */
+export interface TrackedOperation {
+  /** What was asked, e.g. "postgres.restore pg-orders → pg-orders-drill-1a2b". */
+  description: string
+  method: ArmCall['method']
+  /** The resource URL the request went to. */
+  resourceUrl: string
+  /** Azure-AsyncOperation or Location monitor URL, when ARM gave one. */
+  monitorUrl?: string
+  /** Anything the action needs to finish the step after a resume (names, start time …). No secrets. */
+  state?: Record<string, unknown>
+}
+
+export interface OperationTracker {
+  /** Record that an operation started (journaled and flushed before this returns). */
+  started(operation: TrackedOperation): Promise<void>
+  /** On `resume`: the operation this step had in flight when the previous process died, if any. */
+  inFlight(): TrackedOperation | undefined
+}
+
+export interface ApprovalRequest {
+  step: string
+  message: string
+  environment: string
+  production: boolean
+}
+
+/** Result of an approval; `by` says who or what approved it (user name, `--yes`, `--approve`). */
+export interface ApprovalDecision {
+  approved: boolean
+  by: string
+  via: 'prompt' | 'flag' | 'yes'
+  reason?: string
+}
+
+export interface Approver {
+  approve(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalDecision>
+}
+
+/** Everything an action can use while it runs. Built by the engine for each attempt. */
+export interface ActionContext {
+  runId: string
+  stepId: string
+  /** 1-based attempt number (retries increase it). */
+  attempt: number
+  /** Aborted on timeout or Ctrl-C; actions pass it to SDK calls and waits. */
+  signal: AbortSignal
+  /** A progress line: shown by the reporter and journaled. */
+  log(message: string): void
+  environmentName: string
+  environment: Environment
+  catalog: Catalog
+  /** Values to redact from every output, journal line and evidence file (SAS tokens, keys…). */
+  secret(value: string): void
+  approver: Approver
+  operations: OperationTracker
+  /** Azure (or emulator) clients. Typed `unknown` here so the engine does not depend on src/azure. */
+  services: unknown
+  /** The clock; tests and drills measure RTO with it. */
+  now(): Date
+}
+
+/** A step action: `postgres.restore`, `core.wait`, … */
+export interface ActionDefinition<I = any, O = any> {
+  /** `<service>.<verb>`, e.g. postgres.restore. */
+  name: string
+  /** One line for tables and `plan`. */
+  summary: string
+  /** Longer text for the generated reference. */
+  description?: string
+  /** zod object schema of `with:`; its keys are the only accepted inputs. */
+  input: z.ZodObject<any>
+  /** zod schema of the outputs later steps can read as `steps.<id>.outputs.*`. */
+  output: z.ZodType<O>
+  /** Whether the action changes anything in Azure. Non-changing actions need no approval and are safe in `plan`. */
+  changes: boolean
+  /** Azure RBAC actions the caller needs, e.g. Microsoft.DBforPostgreSQL/flexibleServers/write. */
+  permissions: string[]
+  /** The `az` command(s) a human would run instead. Inputs may be placeholders. */
+  az?(input: I, plan: PlanContext): string[]
+  /** ARM requests this action makes, for `plan`. */
+  arm?(input: I, plan: PlanContext): ArmCall[]
+  /** Input names whose values are secret: redacted everywhere. */
+  secretInputs?: string[]
+  run(input: I, context: ActionContext): Promise<O>
+}
+
+/** Helper that keeps input/output types tied to the schemas. */
+export function defineAction<S extends z.ZodObject<any>, O extends z.ZodType>(
+  action: Omit<ActionDefinition<z.infer<S>, z.infer<O>>, 'input' | 'output'> & {input: S; output: O},
+): ActionDefinition<z.infer<S>, z.infer<O>> {
+  return action as ActionDefinition<z.infer<S>, z.infer<O>>
+}

@@ -1,0 +1,112 @@
+/**
+ * Finding and loading the catalog. Order: --catalog, OPSBOOK_CATALOG, then runbooks.yaml found by walking up
+ * from the working directory. Every problem comes back at once with file:line:col (exit 2).
+ */
+import {createHash} from 'node:crypto'
+import {existsSync, readFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {ValidationError, type Problem} from '../errors.js'
+import {parseYamlSource, zodProblems, type YamlSource} from '../support/yaml-source.js'
+import {catalogSchema, type Catalog, type Component, type Environment} from './schema.js'
+
+export const CATALOG_FILE = 'runbooks.yaml'
+
+export interface LoadedCatalog {
+  file: string
+  /** Folder of the catalog file; relative paths in it resolve from here. */
+  dir: string
+  catalog: Catalog
+  /** SHA-256 of the file's bytes, recorded in every run summary. */
+  sha256: string
+  source: YamlSource
+}
+
+/** Where the catalog is, or undefined when none is found. */
+export function findCatalog(options: {flag?: string; cwd?: string; env?: NodeJS.ProcessEnv} = {}): string | undefined {
+  const env = options.env ?? process.env
+  const cwd = options.cwd ?? process.cwd()
+  if (options.flag) return resolve(cwd, options.flag)
+  if (env.OPSBOOK_CATALOG) return resolve(cwd, env.OPSBOOK_CATALOG)
+  let dir = resolve(cwd)
+  for (;;) {
+    const candidate = join(dir, CATALOG_FILE)
+    if (existsSync(candidate)) return candidate
+    const parent = dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+  }
+}
+
+export function loadCatalog(options: {flag?: string; cwd?: string; env?: NodeJS.ProcessEnv} = {}): LoadedCatalog {
+  const file = findCatalog(options)
+  if (!file)
+    throw new ValidationError(
+      [{code: 'catalog-not-found', message: `no ${CATALOG_FILE} found in ${options.cwd ?? process.cwd()} or any parent folder; pass --catalog <file> or set OPSBOOK_CATALOG`}],
+    )
+  if (!existsSync(file)) throw new ValidationError([{code: 'catalog-not-found', message: `catalog file not found: ${file}`}])
+  return parseCatalog(file, readFileSync(file, 'utf8'))
+}
+
+export function parseCatalog(file: string, text: string): LoadedCatalog {
+  const source = parseYamlSource(file, text)
+  const problems: Problem[] = [...source.problems]
+  let catalog: Catalog | undefined
+  if (problems.length === 0) {
+    const parsed = catalogSchema.safeParse(source.value ?? {})
+    if (parsed.success) {
+      catalog = parsed.data
+      problems.push(...crossReferenceProblems(catalog, source))
+    } else {
+      problems.push(...zodProblems(parsed.error, source))
+    }
+  }
+  if (problems.length > 0 || !catalog) throw new ValidationError(problems, `catalog ${file} is invalid:`)
+  return {file, dir: dirname(file), catalog, sha256: createHash('sha256').update(text).digest('hex'), source}
+}
+
+/** Checks the schema cannot express: references between parts of the catalog. */
+function crossReferenceProblems(catalog: Catalog, source: YamlSource): Problem[] {
+  const problems: Problem[] = []
+  for (const [envName, env] of Object.entries(catalog.environments)) {
+    for (const [key, component] of Object.entries(env.components)) {
+      const path = ['environments', envName, 'components', key]
+      if (component.window && !env.windows[component.window])
+        problems.push({
+          location: source.locate([...path, 'window']),
+          code: 'unknown-window',
+          message: `component "${key}" names maintenance window "${component.window}", which environment "${envName}" does not define (defined: ${Object.keys(env.windows).join(', ') || 'none'})`,
+        })
+      if (component.resourceGroup && !env.resourceGroups.includes(component.resourceGroup))
+        problems.push({
+          location: source.locate([...path, 'resourceGroup']),
+          code: 'unknown-resource-group',
+          message: `component "${key}" is in resource group "${component.resourceGroup}", which is not listed in environments.${envName}.resourceGroups`,
+        })
+      if (component.type === 'postgres' && component.objectives?.crossRegion && !env.pairedRegion)
+        problems.push({
+          location: source.locate([...path, 'objectives', 'crossRegion']),
+          code: 'missing-paired-region',
+          message: `component "${key}" has a cross-region objective but environment "${envName}" has no pairedRegion`,
+        })
+    }
+    for (const [index, freeze] of env.freezes.entries())
+      if (Date.parse(freeze.until) <= Date.parse(freeze.from))
+        problems.push({location: source.locate(['environments', envName, 'freezes', index, 'until']), code: 'invalid-value', message: 'a change freeze must end after it starts'})
+  }
+  return problems
+}
+
+/** The named environment, or a ValidationError listing the ones that exist. */
+export function getEnvironment(loaded: LoadedCatalog, name: string): Environment {
+  const env = loaded.catalog.environments[name]
+  if (!env)
+    throw new ValidationError([
+      {code: 'unknown-environment', message: `unknown environment "${name}" in ${loaded.file} (known: ${Object.keys(loaded.catalog.environments).join(', ')})`},
+    ])
+  return env
+}
+
+/** Resource group of a component, defaulting to the environment's first. */
+export function resourceGroupOf(env: Environment, component: Pick<Component, 'resourceGroup'>): string {
+  return component.resourceGroup ?? env.resourceGroups[0]!
+}

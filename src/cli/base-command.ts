@@ -1,0 +1,72 @@
+/**
+ * The one base command: owns `--json`, the error document, and exit codes (DESIGN.md), with and without --json.
+ * oclif's default loses the exit code under --json (it reads `err.exitCode`, not `err.oclif.exit`), so `catch`
+ * is replaced here. Commands return a typed result; a command whose result means failure sets `this.exitWith`.
+ */
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import {ExitCode, OpsbookError, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+export abstract class BaseCommand<T> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    catalog: Flags.string({
+      description: 'Catalog file (default: $OPSBOOK_CATALOG, else runbooks.yaml found upward from the working directory)',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  /** Exit code for a result that is not a success (e.g. a failed run still prints its result). */
+  protected exitWith: ExitCodeT = ExitCode.ok
+
+  abstract override run(): Promise<T>
+
+  /** Print a line for humans: suppressed under --json so stdout holds exactly one JSON document. */
+  protected say(text = ''): void {
+    if (!this.jsonEnabled()) process.stdout.write(`${text}\n`)
+  }
+
+  /** Progress and warnings go to stderr, so they never mix with JSON or piped output. */
+  protected note(text: string): void {
+    process.stderr.write(`${text}\n`)
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<any> {
+    const exitCode = exitCodeFor(err)
+    process.exitCode = exitCode
+    if (this.jsonEnabled()) {
+      this.logJson(this.toErrorJson(err))
+      return
+    }
+    if (exitCode === ExitCode.invalidInput && !(err instanceof OpsbookError) && err.oclif) {
+      // oclif parse errors (unknown flag, missing arg) already say what was expected.
+      process.stderr.write(`Error: ${err.message}\n`)
+      return
+    }
+    const label = exitCode === ExitCode.invalidInput ? 'Invalid input' : exitCode === ExitCode.blocked ? 'Blocked' : 'Error'
+    process.stderr.write(`${label}: ${err.message}\n`)
+    if (err instanceof OpsbookError && err.suggestions.length > 0) process.stderr.write(`Try: ${err.suggestions.join('; ')}\n`)
+    if (!(err instanceof OpsbookError) && process.env.DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
+  }
+
+  protected override toErrorJson(err: unknown): any {
+    if (err instanceof OpsbookError) return {status: 'error', exitCode: err.exitCode, error: err.toJSON()}
+    const e = err as Error & {oclif?: {exit?: number}; code?: string}
+    return {status: 'error', exitCode: exitCodeFor(e), error: {name: e?.name, code: e?.code ?? 'error', message: e?.message ?? String(err)}}
+  }
+
+  protected override async finally(err: Error | undefined): Promise<any> {
+    if (!err && this.exitWith !== ExitCode.ok) process.exitCode = this.exitWith
+    return super.finally(err)
+  }
+}
+
+function exitCodeFor(err: {exitCode?: number; oclif?: {exit?: number}}): ExitCodeT {
+  if (err instanceof OpsbookError) return err.exitCode
+  if (err instanceof ValidationError) return ExitCode.invalidInput
+  // oclif's own parse errors carry oclif.exit = 2.
+  const code = err.oclif?.exit ?? err.exitCode ?? ExitCode.failed
+  return code as ExitCodeT
+}

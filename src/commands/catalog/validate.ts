@@ -1,0 +1,27 @@
+import {BaseCommand} from '../../cli/base-command.js'
+
+export interface CatalogValidateResult {
+  status: 'valid'
+  file: string
+  sha256: string
+  environments: Array<{name: string; cloud: string; production: boolean; components: number}>
+}
+
+export default class CatalogValidate extends BaseCommand<CatalogValidateResult> {
+  static override summary = 'Validate the catalog (runbooks.yaml); every problem is reported with file:line:col'
+  static override examples = ['<%= config.bin %> catalog validate', '<%= config.bin %> catalog validate --catalog ops/runbooks.yaml --json']
+
+  async run(): Promise<CatalogValidateResult> {
+    const {flags} = await this.parse(CatalogValidate)
+    const {loadCatalog} = await import('../../catalog/loader.js')
+    const loaded = loadCatalog({flag: flags.catalog})
+    const environments = Object.entries(loaded.catalog.environments).map(([name, env]) => ({
+      name,
+      cloud: env.cloud,
+      production: env.production,
+      components: Object.keys(env.components).length,
+    }))
+    this.say(`✔ ${loaded.file} is valid: ${environments.map((e) => `${e.name} (${e.cloud}, ${e.components} components)`).join(', ')}`)
+    return {status: 'valid', file: loaded.file, sha256: loaded.sha256, environments}
+  }
+}

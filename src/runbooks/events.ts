@@ -1,0 +1,63 @@
+/**
+ * Typed events the engine emits. The journal writes each one (hash-chained, flushed) before reporters show it;
+ * reporters (listr2 tree, plain lines, JSON) and the evidence sink subscribe. Nothing here knows about terminals.
+ */
+import type {ApprovalDecision, TrackedOperation} from '../actions/types.js'
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'rollback-failed' | 'interrupted' | 'blocked' | 'approval-required'
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'rolled-back' | 'rollback-failed' | 'cancelled'
+/** Which part of the runbook a step belongs to. */
+export type StepPhase = 'main' | 'rollback' | 'finally'
+
+export interface ErrorInfo {
+  message: string
+  /** ARM error code or our own code, when known. */
+  code?: string
+  /** ARM correlation / request id, when known. */
+  correlationId?: string
+  timedOut?: boolean
+}
+
+export type RunEvent =
+  | {
+      type: 'run.started'
+      runId: string
+      runbook: string
+      title: string
+      kind: string
+      environment: string
+      production: boolean
+      /** Params after defaults, secrets already replaced by «redacted». */
+      params: Record<string, unknown>
+      /** Step ids in plan order. */
+      steps: Array<{id: string; uses: string; phase: StepPhase; changes: boolean; needs: string[]}>
+      resumedFrom?: string
+    }
+  | {type: 'step.started'; step: string; phase: StepPhase; uses: string; attempt: number; inputs: Record<string, unknown>}
+  | {type: 'step.log'; step: string; phase: StepPhase; message: string}
+  | {type: 'step.retrying'; step: string; phase: StepPhase; attempt: number; error: ErrorInfo; delayMs: number}
+  | {type: 'step.succeeded'; step: string; phase: StepPhase; outputs: Record<string, unknown>; durationMs: number; attempts: number}
+  | {type: 'step.failed'; step: string; phase: StepPhase; error: ErrorInfo; durationMs: number; attempts: number; continued: boolean}
+  | {type: 'step.skipped'; step: string; phase: StepPhase; reason: string}
+  | {type: 'operation.started'; step: string; operation: TrackedOperation}
+  | {type: 'approval.requested'; step: string; message: string}
+  | {type: 'approval.decided'; step: string; decision: ApprovalDecision}
+  | {type: 'rollback.started'; steps: string[]}
+  | {type: 'rollback.finished'; ok: boolean; failed: string[]}
+  | {type: 'finally.started'; steps: string[]}
+  | {type: 'run.interrupted'; signal: string}
+  | {type: 'run.note'; message: string; data?: Record<string, unknown>}
+  | {
+      type: 'run.finished'
+      status: RunStatus
+      durationMs: number
+      error?: ErrorInfo
+      /** Resources or operations a human must look at (failed rollbacks, teardown left behind). */
+      leftBehind: string[]
+      outputs: Record<string, unknown>
+    }
+
+export type RunEventType = RunEvent['type']
+
+/** A subscriber. Returning a promise makes the engine wait (the journal flushes before anything is shown). */
+export type RunEventListener = (event: RunEvent) => void | Promise<void>

@@ -1,0 +1,58 @@
+/**
+ * The runbook model after loading and validation: what the engine, `plan` and the reporters work from.
+ * `schema.ts` turns YAML into this; durations are already in milliseconds.
+ */
+import type {ComponentType} from '../catalog/schema.js'
+import type {SourceLocation} from '../errors.js'
+
+export type RunbookKind = 'incident' | 'drill' | 'maintenance' | 'checklist'
+
+export type ParamSpec =
+  | {type: 'string'; description?: string; default?: string; pattern?: string; required: boolean}
+  | {type: 'integer'; description?: string; default?: number; min?: number; max?: number; required: boolean}
+  | {type: 'boolean'; description?: string; default?: boolean; required: boolean}
+  | {type: 'enum'; description?: string; default?: string; values: string[]; required: boolean}
+  | {type: 'datetime'; description?: string; default?: string; required: boolean}
+  | {type: 'duration'; description?: string; default?: string; required: boolean}
+  | {type: 'secret'; description?: string; required: boolean}
+  | {type: 'target'; description?: string; default?: string; component: ComponentType; required: boolean}
+
+export type ParamType = ParamSpec['type']
+
+export interface ActionCall {
+  uses: string
+  /** Raw inputs; strings may hold `${{ }}` expressions. */
+  with: Record<string, unknown>
+}
+
+export interface StepSpec extends ActionCall {
+  id: string
+  /** Display name; defaults to the id. */
+  name?: string
+  needs: string[]
+  /** Condition expression (the text inside `${{ }}` or a bare expression). */
+  if?: string
+  timeoutMs?: number
+  retry?: {attempts: number; backoffMs: number}
+  rollback?: ActionCall
+  continueOnError: boolean
+  /** Where the step starts in its file, for runtime messages. */
+  location?: SourceLocation
+}
+
+export interface Runbook {
+  name: string
+  title: string
+  description?: string
+  kind: RunbookKind
+  disruptive: boolean
+  params: Record<string, ParamSpec>
+  steps: StepSpec[]
+  finally: StepSpec[]
+  /** Run outputs (expressions), e.g. the measured objectives of a drill. */
+  outputs: Record<string, unknown>
+  /** Where it came from: a file path, or `builtin:<name>`. */
+  source: string
+  /** SHA-256 of the source text, recorded in the run summary. */
+  sha256: string
+}

@@ -1,0 +1,15 @@
+import {defineConfig} from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    // oclif writes through process.stdout; without this vitest swallows it (oclif/test#655).
+    disableConsoleIntercept: true,
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Integration tests spawn the CLI and start emulators; two cores cannot take more in parallel.
+    maxWorkers: 2,
+    reporters: ['default', 'json'],
+    outputFile: {json: '.opsbook-test/results.json'},
+  },
+})
