@@ -40,6 +40,11 @@ export interface EmulatorContext {
   certificate: EmulatorCertificate
   /** Register cleanup (close servers, clear timers) run when the emulator stops, in reverse order of registration. */
   onClose(fn: () => void | Promise<void>): void
+  /**
+   * Whether seed functions should create the catalog's resources (false: start empty, e.g. for tests that
+   * create everything themselves). Check it inside your `store.slice(name, seed)` seed functions.
+   */
+  seedFromCatalog: boolean
 }
 
 /** A service module: its routes, plus an optional async start hook (e.g. to open slot HTTP ports before serving). */
@@ -126,10 +131,13 @@ export interface LroStartOptions {
   /**
    * Monitor path style. Default `/subscriptions/{sub}/providers/{provider}/locations/{location}/azureAsyncOperation/{id}`
    * and `…/operationResults/{id}`. Redis uses `asyncOperations`; App Service uses a site-scoped
-   * `{siteId}/operationresults/{id}` (pass `locationPath`).
+   * `{siteId}/operationresults/{id}` (pass `locationPath: `${siteId}/operationresults``).
    */
   asyncOperationSegment?: string
-  /** Full path (no query) for the Location monitor, overriding the default. */
+  /**
+   * Path prefix (no query) for the Location monitor, overriding the default; the manager appends `/{operationId}`.
+   * e.g. `/subscriptions/…/providers/Microsoft.Web/sites/app/operationresults`.
+   */
   locationPath?: string
 }
 
