@@ -1,0 +1,25 @@
+/** Flags shared by several commands, declared once. Light: only @oclif/core. */
+import {Flags} from '@oclif/core'
+
+export const envFlag = Flags.string({char: 'e', description: 'Environment from the catalog, e.g. local, staging, production', required: true})
+
+export const runFlags = {
+  env: envFlag,
+  target: Flags.string({char: 't', description: 'Catalog component to act on (fills the runbook\'s target param)'}),
+  param: Flags.string({char: 'p', description: 'Runbook param as key=value (repeatable)', multiple: true, default: []}),
+  yes: Flags.boolean({char: 'y', description: 'Approve every approval step and the production confirmation', default: false}),
+  approve: Flags.string({description: 'Approve one step by id (repeatable)', multiple: true, default: []}),
+  'override-window': Flags.boolean({description: 'Run a disruptive production runbook outside its maintenance window or in a freeze (needs --reason)', default: false}),
+  reason: Flags.string({description: 'Why the window or freeze is overridden (journaled and exported as evidence)'}),
+}
+
+/** Parse repeated key=value flags; a malformed one is invalid input (exit 2). */
+export function parseKeyValues(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const item of values) {
+    const at = item.indexOf('=')
+    if (at <= 0) throw Object.assign(new Error(`--param "${item}" is not key=value`), {oclif: {exit: 2}})
+    out[item.slice(0, at).trim()] = item.slice(at + 1)
+  }
+  return out
+}

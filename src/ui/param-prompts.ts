@@ -1,0 +1,59 @@
+/**
+ * Prompts for params the user did not pass, on a TTY only (the caller checks). Targets are a select of the
+ * environment's components of the right type; datetimes and durations are validated as typed.
+ */
+import type {Environment} from '../catalog/schema.js'
+import {InterruptedError} from '../errors.js'
+import type {ParamSpec} from '../runbooks/model.js'
+import {isDuration} from '../support/duration.js'
+
+/** Ask for each missing param; returns raw strings, coerced later exactly like --param values. */
+export async function promptForParams(missing: Array<{name: string; spec: ParamSpec}>, environment: Environment): Promise<Record<string, string>> {
+  const prompts = await import('@inquirer/prompts')
+  const context = {output: process.stderr}
+  const answers: Record<string, string> = {}
+  try {
+    for (const {name, spec} of missing) {
+      const message = spec.description ? `${name} — ${spec.description}` : name
+      switch (spec.type) {
+        case 'target': {
+          const choices = Object.entries(environment.components)
+            .filter(([, c]) => c.type === spec.component)
+            .map(([key, c]) => ({name: `${key} (${c.name})`, value: key}))
+          answers[name] = await prompts.select({message, choices}, context)
+          break
+        }
+        case 'enum':
+          answers[name] = await prompts.select({message, choices: spec.values.map((v) => ({name: v, value: v}))}, context)
+          break
+        case 'boolean':
+          answers[name] = String(await prompts.confirm({message, default: false}, context))
+          break
+        case 'secret':
+          answers[name] = await prompts.password({message, mask: '*'}, context)
+          break
+        case 'datetime':
+          answers[name] = await prompts.input(
+            {
+              message: `${message} (UTC, e.g. ${new Date(Date.now() - 3600_000).toISOString().slice(0, 16)}Z)`,
+              validate: (v) => (!Number.isNaN(Date.parse(v)) ? true : 'expected an ISO-8601 date-time, e.g. 2026-11-23T10:30:00Z'),
+            },
+            context,
+          )
+          break
+        case 'duration':
+          answers[name] = await prompts.input({message: `${message} (ISO-8601, e.g. PT30M)`, validate: (v) => (isDuration(v) ? true : 'expected an ISO-8601 duration such as PT30M')}, context)
+          break
+        case 'integer':
+          answers[name] = await prompts.input({message, validate: (v) => (/^-?\d+$/.test(v.trim()) ? true : 'expected a whole number')}, context)
+          break
+        default:
+          answers[name] = await prompts.input({message}, context)
+      }
+    }
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ExitPromptError') throw new InterruptedError('prompt cancelled')
+    throw error
+  }
+  return answers
+}

@@ -1,0 +1,69 @@
+import {mkdtempSync, mkdirSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {findCatalog, loadCatalog, parseCatalog} from '../../src/catalog/loader.js'
+import {ValidationError} from '../../src/errors.js'
+
+describe('catalog loader', () => {
+  it('loads the repository catalog with defaults applied', () => {
+    const loaded = loadCatalog({cwd: join(import.meta.dirname, '..', '..')})
+    const local = loaded.catalog.environments.local!
+    expect(local.cloud).toBe('emulator')
+    expect(local.components['orders-db']).toMatchObject({type: 'postgres', backupRetentionDays: 14})
+    expect(loaded.sha256).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it('finds runbooks.yaml by walking up, and prefers OPSBOOK_CATALOG', () => {
+    const root = mkdtempSync(join(tmpdir(), 'opsbook-cat-'))
+    writeFileSync(join(root, 'runbooks.yaml'), 'version: 1\nenvironments: {}\n')
+    mkdirSync(join(root, 'a', 'b'), {recursive: true})
+    expect(findCatalog({cwd: join(root, 'a', 'b'), env: {}})).toBe(join(root, 'runbooks.yaml'))
+    expect(findCatalog({cwd: root, env: {OPSBOOK_CATALOG: 'other.yaml'}})).toBe(join(root, 'other.yaml'))
+  })
+
+  it('reports every problem at once with file:line:col', () => {
+    const text = `version: 1
+environments:
+  prod:
+    cloud: azur
+    subscription: 11111111-2222-3333-4444-555555555555
+    resourceGroups: [rg]
+    components:
+      db:
+        type: postgres
+        name: pg1
+        window: nightly
+        objectives: {rto: 1h}
+`
+    let error: ValidationError | undefined
+    try {
+      parseCatalog('cat.yaml', text)
+    } catch (e) {
+      error = e as ValidationError
+    }
+    expect(error).toBeInstanceOf(ValidationError)
+    expect(error!.exitCode).toBe(2)
+    const where = error!.problems.map((p) => `${p.location?.line}:${p.location?.column} ${p.code}`)
+    expect(where).toContain('4:12 invalid-value')
+    expect(where).toContain('12:27 invalid-value')
+    expect(error!.message).toContain('ISO-8601 duration')
+  })
+
+  it('reports a window a component names but the environment lacks', () => {
+    const text = `version: 1
+environments:
+  prod:
+    cloud: azure
+    subscription: 11111111-2222-3333-4444-555555555555
+    resourceGroups: [rg]
+    components:
+      db: {type: postgres, name: pg1, window: nightly}
+`
+    expect(() => parseCatalog('cat.yaml', text)).toThrow(/cat\.yaml:8:47: component "db" names maintenance window "nightly"/)
+  })
+
+  it('reports duplicate keys', () => {
+    expect(() => parseCatalog('d.yaml', 'version: 1\nversion: 1\nenvironments: {}\n')).toThrow(/d\.yaml:2:1: duplicate key/)
+  })
+})
