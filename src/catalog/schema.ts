@@ -193,6 +193,13 @@ export const environmentSchema = z.strictObject({
   requiredTags: z.array(z.string()).default([]).describe('Tags every resource must carry'),
   waivers: z.array(waiverSchema).default([]).describe('Security check waivers'),
   components: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'component keys are lower-case letters, digits and dashes'), componentSchema),
+  emulator: z
+    .strictObject({
+      lroSeconds: z.number().min(0).optional().describe('How long long-running operations stay in progress (default 3)'),
+      faults: z.string().optional().describe('Faults to inject: JSON or k=v pairs, e.g. "latency=50,throttle=20/5,fail=postgres.create:InternalServerError:boom"'),
+    })
+    .optional()
+    .describe('Options for the embedded emulator (cloud: emulator only)'),
 })
 export type Environment = z.infer<typeof environmentSchema>
 

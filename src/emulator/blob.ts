@@ -1,0 +1,93 @@
+/**
+ * Blob storage: Azurite's BlobServer in-process (deep-required: `require("azurite")` needs VS Code; notes §4.6),
+ * plain http on 127.0.0.1 with SharedKey auth, in memory for tests or persisted under `<stateDir>/blob` for the CLI.
+ *
+ * Account mapping: Azurite serves one account, `devstoreaccount1`. Every storage account of the catalog
+ * (e.g. `stshopevidence`, `stshopsnapshots`) maps onto it, so all accounts share one container namespace: the
+ * evidence container and the Redis snapshot container are both containers of devstoreaccount1. ARM's listKeys
+ * for any account returns Azurite's key. Container URLs of the real form
+ * `https://<account>.blob.core.windows.net/<container>` are mapped to `<endpoint>/<container>` by `containerNameOf`.
+ */
+import {mkdirSync} from 'node:fs'
+import {join} from 'node:path'
+import type {BlobEndpoint} from './context.js'
+
+export const AZURITE_ACCOUNT = 'devstoreaccount1'
+/** Azurite's well-known development key (public, not a secret). */
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+
+export interface RunningBlob extends BlobEndpoint {
+  connectionString: string
+  close(): Promise<void>
+}
+
+/** Start Azurite's blob service on a random port; `persistDir` undefined keeps blobs in memory. */
+export async function startBlobServer(options: {persistDir?: string} = {}): Promise<RunningBlob> {
+  const serverModule = (await import('azurite/dist/src/blob/BlobServer.js')) as any
+  const configModule = (await import('azurite/dist/src/blob/BlobConfiguration.js')) as any
+  const BlobServer = serverModule.default?.default ?? serverModule.default
+  const BlobConfiguration = configModule.default?.default ?? configModule.default
+  const dir = options.persistDir
+  if (dir) mkdirSync(join(dir, 'data'), {recursive: true})
+  const configuration = new BlobConfiguration(
+    '127.0.0.1',
+    0,
+    undefined,
+    dir ? join(dir, '__azurite_db_blob__.json') : '__azurite_db_blob__.json',
+    dir ? join(dir, '__azurite_db_blob_extent__.json') : '__azurite_db_blob_extent__.json',
+    dir ? [{locationId: 'Default', locationPath: join(dir, 'data'), maxConcurrency: 10}] : undefined,
+    false,
+    undefined,
+    false,
+    undefined,
+    true, // loose: tolerate headers Azurite does not implement
+    true, // skipApiVersionCheck: storage-blob 12.32 sends a newer x-ms-version than Azurite 3.35 knows
+    '',
+    '',
+    '',
+    undefined,
+    false,
+    !dir,
+    undefined,
+  )
+  const server = new BlobServer(configuration)
+  await server.start()
+  const endpoint = `${server.getHttpServerAddress().replace(/\/$/, '')}/${AZURITE_ACCOUNT}`
+  return {
+    endpoint,
+    account: AZURITE_ACCOUNT,
+    key: AZURITE_KEY,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`,
+    close: () => server.close(),
+  }
+}
+
+/**
+ * The container a container URL names (SAS query ignored): path-style Azurite URLs
+ * (`http://127.0.0.1:p/devstoreaccount1/<container>`) and real ones (`https://acct.blob.core.windows.net/<container>`).
+ */
+export function containerNameOf(url: string): string | undefined {
+  const parsed = safeUrl(url)
+  if (!parsed) return undefined
+  const segments = parsed.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+  if (segments[0] === AZURITE_ACCOUNT) segments.shift()
+  return segments[0]
+}
+
+/** Container and blob name of a blob URL, with the same mapping as `containerNameOf`. */
+export function blobPathOf(url: string): {container: string; blob: string} | undefined {
+  const parsed = safeUrl(url)
+  if (!parsed) return undefined
+  const segments = parsed.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+  if (segments[0] === AZURITE_ACCOUNT) segments.shift()
+  if (segments.length < 2) return undefined
+  return {container: segments[0]!, blob: segments.slice(1).join('/')}
+}
+
+function safeUrl(url: string): URL | undefined {
+  try {
+    return new URL(url)
+  } catch {
+    return undefined
+  }
+}

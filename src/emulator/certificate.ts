@@ -1,0 +1,39 @@
+/**
+ * The emulator's TLS certificate: self-signed, SANs localhost + 127.0.0.1 + ::1, generated with `selfsigned` on
+ * first start and kept in `<dir>/cert.pem` + `key.pem`. The certificate is its own CA, so `cert.pem` is the file
+ * clients trust (NODE_EXTRA_CA_CERTS, `tlsOptions: {ca}`, `curl --cacert`).
+ */
+import {X509Certificate} from 'node:crypto'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import type {EmulatorCertificate} from './context.js'
+
+/** Load the certificate under `dir`, or generate and store a new one (also when the stored one is about to expire). */
+export async function loadOrCreateCertificate(dir: string): Promise<EmulatorCertificate> {
+  const certFile = join(dir, 'cert.pem')
+  const keyFile = join(dir, 'key.pem')
+  if (existsSync(certFile) && existsSync(keyFile)) {
+    const certPem = readFileSync(certFile, 'utf8')
+    const validTo = Date.parse(new X509Certificate(certPem).validTo)
+    if (validTo - Date.now() > 7 * 86_400_000) return {certPem, keyPem: readFileSync(keyFile, 'utf8'), caFile: certFile}
+  }
+  const {generate} = await import('selfsigned')
+  const notBeforeDate = new Date(Date.now() - 86_400_000)
+  const pems = await generate([{name: 'commonName', value: 'localhost'}, {name: 'organizationName', value: 'opsbook emulator'}], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notBeforeDate,
+    notAfterDate: new Date(notBeforeDate.getTime() + 825 * 86_400_000),
+    extensions: [
+      // A self-signed CA:true certificate can be trusted directly as the CA of its own chain.
+      {name: 'basicConstraints', cA: true},
+      {name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true},
+      {name: 'extKeyUsage', serverAuth: true},
+      {name: 'subjectAltName', altNames: [{type: 2, value: 'localhost'}, {type: 7, ip: '127.0.0.1'}, {type: 7, ip: '::1'}]},
+    ],
+  })
+  mkdirSync(dir, {recursive: true})
+  writeFileSync(keyFile, pems.private, {mode: 0o600})
+  writeFileSync(certFile, pems.cert)
+  return {certPem: pems.cert, keyPem: pems.private, caFile: certFile}
+}

@@ -1,0 +1,180 @@
+/**
+ * Long-running operations the way ARM does them (notes §3): the initial 201/202 carries Azure-AsyncOperation
+ * (unless the kind is `location`), Location and Retry-After; progress is by elapsed time (the SDKs send two polls
+ * within milliseconds, so poll counting would finish too early); the async status goes InProgress → Succeeded or
+ * Failed with an `error`; the Location monitor answers 202 while running and 200 (never 204) when done.
+ */
+import {randomUUID} from 'node:crypto'
+import type {FaultInjector, LroManager, LroOperation, LroStartOptions} from './context.js'
+import {ArmFailure} from './context.js'
+import {armError, type EmulatorRequest, type EmulatorResponse} from './types.js'
+
+interface TrackedOperation extends LroOperation {
+  dueAt: number
+  hangs: boolean
+  injected?: {code: string; message: string}
+  run: LroStartOptions['run']
+  result: LroStartOptions['result']
+  applying?: Promise<void>
+  timer?: NodeJS.Timeout
+}
+
+export class Operations implements LroManager {
+  private readonly operations = new Map<string, TrackedOperation>()
+  /** Lower-cased monitor path → operation id and monitor kind. */
+  private readonly monitors = new Map<string, {id: string; kind: 'status' | 'location'}>()
+
+  constructor(
+    private readonly options: {
+      subscription: string
+      defaultDurationMs: number
+      faults: FaultInjector
+      clock: () => Date
+      /** Called after an operation's effect is applied (the server persists state). */
+      onSettled: () => void
+    },
+  ) {}
+
+  start(options: LroStartOptions): EmulatorResponse {
+    const id = randomUUID()
+    const now = this.options.clock()
+    const duration = Math.max(0, options.durationMs ?? this.options.defaultDurationMs)
+    const op: TrackedOperation = {
+      id,
+      operation: options.operation,
+      status: 'InProgress',
+      startTime: now.toISOString(),
+      ...(options.resourceId ? {resourceId: options.resourceId} : {}),
+      dueAt: now.getTime() + duration,
+      hangs: this.options.faults.operationHangs(options.operation),
+      injected: this.options.faults.operationFailure(options.operation),
+      run: options.run,
+      result: options.result,
+    }
+    this.operations.set(id, op)
+    if (!op.hangs) {
+      op.timer = setTimeout(() => void this.settle(op), duration)
+      op.timer.unref()
+    }
+
+    const location = encodeURIComponent(options.location)
+    const base = `/subscriptions/${this.options.subscription}/providers/${options.provider}/locations/${location}`
+    const statusPath = `${base}/${options.asyncOperationSegment ?? 'azureAsyncOperation'}/${id}`
+    const resolvedLocationPath = `${options.locationPath ? options.locationPath.replace(/\/+$/, '') : `${base}/operationResults`}/${id}`
+    this.monitors.set(decodeURIComponent(statusPath).toLowerCase(), {id, kind: 'status'})
+    this.monitors.set(decodeURIComponent(resolvedLocationPath).toLowerCase(), {id, kind: 'location'})
+    const query = monitorQuery(options.request)
+    const headers: Record<string, string> = {
+      Location: `${options.request.baseUrl}${resolvedLocationPath}${query}`,
+      'Retry-After': '1',
+    }
+    if (options.kind === 'azure-async-operation') headers['Azure-AsyncOperation'] = `${options.request.baseUrl}${statusPath}${query}`
+    return {status: options.initialStatus, headers, ...(options.body === undefined ? {} : {body: options.body})}
+  }
+
+  async get(id: string): Promise<LroOperation | undefined> {
+    const op = this.operations.get(id)
+    if (!op) return undefined
+    await this.advance(op)
+    return publicView(op)
+  }
+
+  list(): LroOperation[] {
+    return [...this.operations.values()].map(publicView)
+  }
+
+  /** Whether a GET path is one of the monitor URLs this manager serves. */
+  isMonitor(request: EmulatorRequest): boolean {
+    return request.method === 'GET' && this.monitors.has(safeDecode(request.path).toLowerCase())
+  }
+
+  /** Serve a monitor URL (async status or Location), or undefined when the path is not one. */
+  async handleMonitor(request: EmulatorRequest): Promise<EmulatorResponse | undefined> {
+    if (request.method !== 'GET') return undefined
+    const monitor = this.monitors.get(safeDecode(request.path).toLowerCase())
+    if (!monitor) return undefined
+    const op = this.operations.get(monitor.id)!
+    await this.advance(op)
+    const retry = {'Retry-After': '1'}
+    if (monitor.kind === 'status') {
+      const body: Record<string, unknown> = {
+        id: `${request.path}`,
+        name: op.id,
+        status: op.status,
+        startTime: op.startTime,
+        percentComplete: op.status === 'InProgress' ? this.percent(op) : 100,
+      }
+      if (op.endTime) body.endTime = op.endTime
+      if (op.error) body.error = op.error
+      return {status: 200, headers: op.status === 'InProgress' ? retry : {}, body}
+    }
+    if (op.status === 'InProgress') return {status: 202, headers: {...retry, Location: `${request.baseUrl}${request.path}${monitorQuery(request)}`}}
+    if (op.status === 'Failed') return armError(400, op.error!.code, op.error!.message)
+    const result = typeof op.result === 'function' ? (op.result as () => unknown)() : op.result
+    return {status: 200, body: result ?? {}}
+  }
+
+  /** Stop timers (the emulator is closing). */
+  close(): void {
+    for (const op of this.operations.values()) if (op.timer) clearTimeout(op.timer)
+  }
+
+  private percent(op: TrackedOperation): number {
+    if (op.hangs) return 50
+    const start = Date.parse(op.startTime)
+    const span = Math.max(1, op.dueAt - start)
+    return Math.min(99, Math.floor(((this.options.clock().getTime() - start) / span) * 100))
+  }
+
+  private async advance(op: TrackedOperation): Promise<void> {
+    if (op.status !== 'InProgress' || op.hangs) return
+    if (this.options.clock().getTime() < op.dueAt) return
+    await this.settle(op)
+  }
+
+  private settle(op: TrackedOperation): Promise<void> {
+    if (op.status !== 'InProgress' || op.hangs) return Promise.resolve()
+    op.applying ??= (async () => {
+      if (op.timer) clearTimeout(op.timer)
+      try {
+        if (op.injected) throw new ArmFailure(op.injected.code, op.injected.message)
+        await op.run()
+        op.status = 'Succeeded'
+      } catch (error) {
+        op.status = 'Failed'
+        op.error =
+          error instanceof ArmFailure
+            ? {code: error.code, message: error.message}
+            : {code: 'InternalServerError', message: `An unexpected error occured while processing the request: ${(error as Error).message}`}
+      }
+      op.endTime = this.options.clock().toISOString()
+      this.options.onSettled()
+    })()
+    return op.applying
+  }
+}
+
+function publicView(op: TrackedOperation): LroOperation {
+  return {
+    id: op.id,
+    operation: op.operation,
+    status: op.status,
+    startTime: op.startTime,
+    ...(op.endTime ? {endTime: op.endTime} : {}),
+    ...(op.resourceId ? {resourceId: op.resourceId} : {}),
+    ...(op.error ? {error: op.error} : {}),
+  }
+}
+
+function monitorQuery(request: EmulatorRequest): string {
+  const apiVersion = request.query.get('api-version')
+  return apiVersion ? `?api-version=${encodeURIComponent(apiVersion)}` : ''
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}

@@ -1,0 +1,477 @@
+/**
+ * The emulator's core: one HTTPS host for every ARM path (and the Monitor data-plane and logs paths), a plain-http
+ * managed-identity token endpoint, Azurite for Blob, persisted state, long-running operations, faults and the
+ * request log. Service modules plug in through `routes(ctx)` (see context.ts).
+ */
+import {randomUUID} from 'node:crypto'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse} from 'node:http'
+import {createServer as createHttpsServer, type Server as HttpsServer} from 'node:https'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import type {Environment} from '../catalog/schema.js'
+import {checkScope, parseResourceId, resourceNotFound} from './arm.js'
+import {startBlobServer, type RunningBlob} from './blob.js'
+import {loadOrCreateCertificate} from './certificate.js'
+import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, type LroOperation, type ActivityLog, type ServiceModule} from './context.js'
+import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
+import {Operations} from './lro.js'
+import {JsonStateStore, createActivityLog} from './state.js'
+import {armError, type EmulatorRequest, type EmulatorResponse, type RequestLogEntry, type Route, type RouteParams} from './types.js'
+
+export interface StartEmulatorOptions {
+  /** Catalog file to seed from (default: runbooks.yaml found upward from the working directory), unless `environment` is given. */
+  catalogFile?: string
+  /** Environment name in the catalog (default: the first environment whose cloud is `emulator`). */
+  environmentName?: string
+  /** A parsed catalog environment to serve instead of loading the catalog. */
+  environment?: Environment
+  /** Subscription id (default: the environment's). */
+  subscription?: string
+  /** Persist state, blobs and the certificate here (the CLI uses `.opsbook/emulator/`); undefined = in memory. */
+  stateDir?: string
+  /** HTTPS port for ARM (0 or undefined = random). */
+  port?: number
+  /** How long long-running operations stay InProgress (default 3000 ms). */
+  lroDurationMs?: number
+  /** Faults in effect from the start (merged over OPSBOOK_EMULATOR_FAULTS and the catalog's). */
+  faults?: FaultSpec
+  /** Seed the catalog's resources into a fresh state (default true). */
+  seed?: boolean
+  /** The emulator's clock (default: real time). */
+  clock?: () => Date
+  /** Read OPSBOOK_EMULATOR_FAULTS from this environment (default process.env). */
+  env?: NodeJS.ProcessEnv
+}
+
+export interface RunningEmulator {
+  /** https://127.0.0.1:PORT — the `endpoint` for every ARM client. */
+  armEndpoint: string
+  /** The PEM file clients must trust. */
+  caFile: string
+  caPem: string
+  blob: {endpoint: string; account: string; key: string; connectionString: string}
+  /** http://127.0.0.1:PORT/msi/token — IDENTITY_ENDPOINT for DefaultAzureCredential. */
+  identityEndpoint: string
+  /** The value to send as X-IDENTITY-HEADER (IDENTITY_HEADER). */
+  identityHeader: string
+  subscription: string
+  environmentName: string
+  /** Change faults while running. */
+  faults: FaultInjector
+  requestLog(): RequestLogEntry[]
+  clearRequestLog(): void
+  /** Read access to the emulator's state. */
+  state: {
+    snapshot(): Record<string, unknown>
+    slice<T>(name: string): T | undefined
+    operations(): LroOperation[]
+    activity: ActivityLog
+  }
+  /** Environment variables a client process needs to reach this emulator. */
+  env(): Record<string, string>
+  stop(): Promise<void>
+}
+
+/** Services in load order. Missing optional modules (built by another engineer) are skipped. */
+const SERVICES: Array<{name: string; optional: boolean}> = [
+  {name: 'arm-misc', optional: false},
+  {name: 'postgres', optional: false},
+  {name: 'redis', optional: false},
+  {name: 'webapp', optional: true},
+  {name: 'monitor', optional: true},
+  {name: 'resource-graph', optional: true},
+]
+
+const REQUEST_LOG_LIMIT = 10_000
+
+/** Start an emulator: HTTPS ARM host, MSI endpoint, Azurite; seeded from the catalog environment. */
+export async function startEmulator(options: StartEmulatorOptions = {}): Promise<RunningEmulator> {
+  const {environment, environmentName} = await resolveEnvironment(options)
+  const subscription = options.subscription ?? environment.subscription
+  const clock = options.clock ?? (() => new Date())
+  const closers: Array<() => void | Promise<void>> = []
+  const tempDir = options.stateDir ? undefined : mkdtempSync(join(tmpdir(), 'opsbook-emulator-'))
+  if (tempDir) closers.push(() => rmSync(tempDir, {recursive: true, force: true}))
+
+  try {
+    const certificate = await loadOrCreateCertificate(join(options.stateDir ?? tempDir!, 'certs'))
+    const blob = await startBlobServer({persistDir: options.stateDir ? join(options.stateDir, 'blob') : undefined})
+    closers.push(() => blob.close())
+
+    const store = new JsonStateStore({stateDir: options.stateDir, environment: environmentName, subscription})
+    const env = options.env ?? process.env
+    const faults = new Faults({
+      ...parseFaultSpec(environment.emulator?.faults),
+      ...parseFaultSpec(env[FAULTS_ENV]),
+      ...options.faults,
+    })
+    const lro = new Operations({
+      subscription,
+      defaultDurationMs: options.lroDurationMs ?? (environment.emulator?.lroSeconds !== undefined ? environment.emulator.lroSeconds * 1000 : 3000),
+      faults,
+      clock,
+      onSettled: () => store.save(),
+    })
+    closers.push(() => lro.close())
+    const activity = createActivityLog(store, clock)
+
+    const ctx: EmulatorContext = {
+      subscription,
+      environment,
+      environmentName,
+      store,
+      lro,
+      faults,
+      blob: {endpoint: blob.endpoint, account: blob.account, key: blob.key},
+      clock,
+      activity,
+      certificate,
+      onClose: (fn) => closers.push(fn),
+      seedFromCatalog: options.seed ?? true,
+    }
+
+    const routes: CompiledRoute[] = []
+    const modules: ServiceModule[] = []
+    for (const service of SERVICES) {
+      const module = await loadService(service.name, service.optional)
+      if (!module) continue
+      modules.push(module)
+      for (const route of module.routes(ctx)) routes.push(compileRoute(route))
+    }
+    for (const module of modules) if (module.start) await module.start(ctx)
+    await seedBlobContainers(ctx, blob)
+    store.save()
+
+    const identityHeader = randomUUID()
+    const log: RequestLogEntry[] = []
+    const handler = createHandler({ctx, routes, lro, faults, log, store, identityHeader, blob})
+    const https = createHttpsServer({cert: certificate.certPem, key: certificate.keyPem}, (req, res) => void handler(req, res))
+    const armPort = await listen(https, options.port ?? 0)
+    closers.push(() => closeServer(https))
+    const msi = createHttpServer((req, res) => void handler(req, res))
+    const msiPort = await listen(msi, 0)
+    closers.push(() => closeServer(msi))
+
+    const armEndpoint = `https://127.0.0.1:${armPort}`
+    const identityEndpoint = `http://127.0.0.1:${msiPort}/msi/token`
+    handler.setEndpoints({armEndpoint, identityEndpoint})
+    let stopped = false
+    return {
+      armEndpoint,
+      caFile: certificate.caFile,
+      caPem: certificate.certPem,
+      blob: {endpoint: blob.endpoint, account: blob.account, key: blob.key, connectionString: blob.connectionString},
+      identityEndpoint,
+      identityHeader,
+      subscription,
+      environmentName,
+      faults,
+      requestLog: () => log.map((e) => ({...e})),
+      clearRequestLog: () => void log.splice(0, log.length),
+      state: {
+        snapshot: () => store.snapshot(),
+        slice: <T>(name: string) => (store.has(name) ? (store.snapshot()[name] as T) : undefined),
+        operations: () => lro.list(),
+        activity,
+      },
+      env: () => ({
+        NODE_EXTRA_CA_CERTS: certificate.caFile,
+        IDENTITY_ENDPOINT: identityEndpoint,
+        IDENTITY_HEADER: identityHeader,
+        AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential',
+        OPSBOOK_EMULATOR_URL: armEndpoint,
+        OPSBOOK_EMULATOR_CA: certificate.caFile,
+        OPSBOOK_EMULATOR_BLOB: blob.endpoint,
+        OPSBOOK_EMULATOR_SUBSCRIPTION: subscription,
+      }),
+      async stop() {
+        if (stopped) return
+        stopped = true
+        store.save()
+        await runClosers(closers)
+      },
+    }
+  } catch (error) {
+    await runClosers(closers)
+    throw error
+  }
+}
+
+async function runClosers(closers: Array<() => void | Promise<void>>): Promise<void> {
+  for (const close of closers.reverse()) {
+    try {
+      await close()
+    } catch {
+      // Closing is best effort: one stuck server must not keep the others open.
+    }
+  }
+}
+
+async function resolveEnvironment(options: StartEmulatorOptions): Promise<{environment: Environment; environmentName: string}> {
+  if (options.environment) return {environment: options.environment, environmentName: options.environmentName ?? 'local'}
+  const {loadCatalog, getEnvironment} = await import('../catalog/loader.js')
+  const loaded = loadCatalog({flag: options.catalogFile})
+  const name =
+    options.environmentName ??
+    Object.entries(loaded.catalog.environments).find(([, env]) => env.cloud === 'emulator')?.[0] ??
+    Object.keys(loaded.catalog.environments)[0]!
+  return {environment: getEnvironment(loaded, name), environmentName: name}
+}
+
+async function loadService(name: string, optional: boolean): Promise<ServiceModule | undefined> {
+  const path = `./services/${name}.js`
+  try {
+    const module = (await import(path)) as Partial<ServiceModule>
+    if (typeof module.routes !== 'function') throw new Error(`emulator service ${name} exports no routes(ctx)`)
+    return module as ServiceModule
+  } catch (error) {
+    const code = (error as {code?: string}).code
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url|Does the file exist/i.test((error as Error).message)
+    if (optional && missing && String((error as Error).message).includes(name)) return undefined
+    throw error
+  }
+}
+
+/** Containers the catalog names (evidence, Redis snapshots), created in Azurite's single account. */
+async function seedBlobContainers(ctx: EmulatorContext, blob: RunningBlob): Promise<void> {
+  const containers = new Set<string>()
+  if (ctx.environment.evidence) containers.add(ctx.environment.evidence.container)
+  for (const component of Object.values(ctx.environment.components))
+    if (component.type === 'redis' && component.snapshots) containers.add(component.snapshots.container)
+  if (containers.size === 0) return
+  const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
+  const service = new BlobServiceClient(blob.endpoint, new StorageSharedKeyCredential(blob.account, blob.key))
+  for (const name of containers) await service.getContainerClient(name).createIfNotExists()
+}
+
+// ── routing ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+interface CompiledRoute {
+  route: Route
+  segments: Array<{literal: string} | {param: string}>
+}
+
+function compileRoute(route: Route): CompiledRoute {
+  const segments = route.pattern
+    .split('/')
+    .filter(Boolean)
+    .map((s) => {
+      const m = /^\{(\w+)\}$/.exec(s)
+      return m ? {param: m[1]!} : {literal: s.toLowerCase()}
+    })
+  return {route, segments}
+}
+
+/** Match a path against the routes: literal segments case-insensitively, params percent-decoded. */
+export function matchRoute(routes: CompiledRoute[], method: string, path: string): {route: Route; params: RouteParams} | {methodNotAllowed: true} | undefined {
+  const parts = path.split('/').filter(Boolean)
+  let pathMatched = false
+  for (const compiled of routes) {
+    if (compiled.segments.length !== parts.length) continue
+    const params: RouteParams = {}
+    let ok = true
+    for (let i = 0; i < parts.length && ok; i++) {
+      const segment = compiled.segments[i]!
+      const part = parts[i]!
+      if ('literal' in segment) ok = safeDecode(part).toLowerCase() === segment.literal
+      else params[segment.param] = safeDecode(part)
+    }
+    if (!ok) continue
+    pathMatched = true
+    const routeMethod = compiled.route.method
+    if (routeMethod === method || (method === 'HEAD' && routeMethod === 'GET')) return {route: compiled.route, params}
+  }
+  return pathMatched ? {methodNotAllowed: true} : undefined
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+// ── request handling ─────────────────────────────────────────────────────────────────────────────────────────
+
+interface HandlerDeps {
+  ctx: EmulatorContext
+  routes: CompiledRoute[]
+  lro: Operations
+  faults: Faults
+  log: RequestLogEntry[]
+  store: JsonStateStore
+  identityHeader: string
+  blob: RunningBlob
+}
+
+type Handler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & {
+  setEndpoints(endpoints: {armEndpoint: string; identityEndpoint: string}): void
+}
+
+function createHandler(deps: HandlerDeps): Handler {
+  const endpoints = {armEndpoint: '', identityEndpoint: ''}
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now()
+    const rawBody = await readBody(req)
+    // `//subscriptions/…` (arm-monitor inserts resource ids unencoded) must not be read as a host.
+    const rawUrl = (req.url ?? '/').replace(/^\/+/, '/')
+    const q = rawUrl.indexOf('?')
+    const path = (q < 0 ? rawUrl : rawUrl.slice(0, q)).replace(/(.)\/+$/, '$1')
+    const query = new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1))
+    const secure = 'encrypted' in req.socket
+    const request: EmulatorRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path,
+      query,
+      headers: req.headers,
+      body: parseJson(rawBody),
+      rawBody,
+      baseUrl: secure ? endpoints.armEndpoint : `http://${req.headers.host ?? '127.0.0.1'}`,
+    }
+    let operation = 'unknown'
+    let response: EmulatorResponse
+    let extraHeaders: Record<string, string> = {}
+    try {
+      if (/^\/msi\/token$/i.test(path)) {
+        operation = 'identity.token'
+        response = tokenResponse(request, deps)
+      } else if (!secure) {
+        response = armError(400, 'HttpsRequired', 'The emulator serves ARM over https only; this port serves the managed-identity token endpoint.')
+      } else if (/^\/opsbook\/emulator$/i.test(path)) {
+        operation = 'emulator.info'
+        response = {
+          status: 200,
+          body: {subscription: deps.ctx.subscription, environment: deps.ctx.environmentName, blob: {endpoint: deps.blob.endpoint, account: deps.blob.account}, identityEndpoint: endpoints.identityEndpoint},
+        }
+      } else {
+        const monitorOperation = 'lro.monitor'
+        await deps.faults.delay()
+        const matched = matchRoute(deps.routes, request.method, path)
+        operation = matched && 'route' in matched ? matched.route.operation : deps.lro.isMonitor(request) ? monitorOperation : 'unknown'
+        const intercepted = deps.faults.intercept(request.method, operation)
+        extraHeaders = intercepted.headers
+        if (intercepted.response) response = intercepted.response
+        else {
+          const monitor = await deps.lro.handleMonitor(request)
+          if (monitor) response = monitor
+          else if (matched && 'route' in matched) response = await matched.route.handler(request, matched.params)
+          else if (matched) response = armError(405, 'MethodNotAllowed', `The requested method ${request.method} is not allowed for ${path}.`)
+          else response = notFoundFor(deps.ctx, path)
+        }
+      }
+    } catch (error) {
+      response =
+        error instanceof ArmFailure
+          ? armError(error.status, error.code, error.message, error.details ? {details: error.details} : {})
+          : armError(500, 'InternalServerError', `The emulator failed to handle ${request.method} ${path}: ${(error as Error).message}`)
+      if (!(error instanceof ArmFailure)) process.stderr.write(`opsbook emulator: ${(error as Error).stack ?? error}\n`)
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD' && response.status < 500) deps.store.save()
+    send(res, request, response, extraHeaders)
+    deps.log.push({
+      at: new Date().toISOString(),
+      method: request.method,
+      path,
+      query: query.toString(),
+      operation,
+      status: response.status,
+      durationMs: Math.round(performance.now() - started),
+    })
+    if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT)
+  }
+  return Object.assign(handler, {setEndpoints: (e: {armEndpoint: string; identityEndpoint: string}) => Object.assign(endpoints, e)})
+}
+
+function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
+  const sub = /^\/subscriptions\/([^/]+)(?:\/resourceGroups\/([^/]+))?/i.exec(path)
+  if (sub) {
+    const scope = checkScope(ctx, safeDecode(sub[1]!), sub[2] === undefined ? undefined : safeDecode(sub[2]))
+    if (scope) return scope
+    const id = parseResourceId(path)
+    if (id) return resourceNotFound(id.type, id.name, id.resourceGroup)
+  }
+  return armError(404, 'NotFound', `No route for ${path} in the opsbook emulator (see README: what the emulator covers).`)
+}
+
+function tokenResponse(request: EmulatorRequest, deps: HandlerDeps): EmulatorResponse {
+  if (!request.headers['x-identity-header'] && !request.headers['metadata'])
+    return {status: 401, body: {error: 'invalid_request', error_description: 'Required header X-IDENTITY-HEADER is missing.'}}
+  const resource = (request.query.get('resource') ?? request.query.get('scope') ?? 'https://management.azure.com/').replace(/\/\.default$/, '')
+  const now = Math.floor(Date.now() / 1000)
+  const expiresOn = now + 3600
+  const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  // JWT-shaped and unsigned: clients (and Azurite's basic OAuth) only decode it; nothing verifies a signature.
+  const token = `${b64({alg: 'none', typ: 'JWT'})}.${b64({
+    aud: resource,
+    iss: `https://sts.windows.net/${tenant}/`,
+    iat: now,
+    nbf: now - 60,
+    exp: expiresOn,
+    oid: 'opsbook-emulator-identity',
+    sub: 'opsbook-emulator-identity',
+    tid: tenant,
+    appid: 'opsbook-emulator',
+  })}.${Buffer.from('opsbook-emulator').toString('base64url')}`
+  return {
+    status: 200,
+    body: {access_token: token, expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: 'opsbook-emulator'},
+  }
+}
+
+function send(res: ServerResponse, request: EmulatorRequest, response: EmulatorResponse, extra: Record<string, string>): void {
+  const headers: Record<string, string> = {
+    'x-ms-request-id': randomUUID(),
+    'x-ms-correlation-request-id': String(request.headers['x-ms-correlation-request-id'] ?? randomUUID()),
+    ...extra,
+    ...response.headers,
+  }
+  let payload: Buffer | undefined
+  if (response.body !== undefined && response.status !== 204) {
+    if (Buffer.isBuffer(response.body)) payload = response.body
+    else if (typeof response.body === 'string') payload = Buffer.from(response.body)
+    else {
+      payload = Buffer.from(JSON.stringify(response.body))
+      headers['Content-Type'] ??= 'application/json; charset=utf-8'
+    }
+  }
+  if (payload) headers['Content-Length'] = String(payload.length)
+  else headers['Content-Length'] = '0'
+  res.writeHead(response.status, headers)
+  res.end(request.method === 'HEAD' ? undefined : payload)
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined
+  try {
+    return JSON.parse(raw.toString('utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+function listen(server: HttpServer | HttpsServer, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))
+  })
+}
+
+function closeServer(server: HttpServer | HttpsServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
+}
