@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Startup benchmark: `opsbook --help` against the floor `node -e 0`, measured in the same run, interleaved so
+// machine noise hits both alike. Prints both medians and the ratio (target ≤ 2.5). Needs `npm run build` first.
+import {spawnSync} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+import {dirname, join} from 'node:path'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const runs = Number(process.env.BENCH_RUNS ?? 20)
+const cases = {
+  'node -e 0': [process.execPath, ['-e', '0']],
+  'opsbook --help': [process.execPath, [join(root, 'bin', 'run.js'), '--help']],
+  'opsbook runbooks --help': [process.execPath, [join(root, 'bin', 'run.js'), 'runbooks', '--help']],
+}
+const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]))
+
+const once = ([cmd, args]) => {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(cmd, args, {cwd: root, stdio: 'ignore', env: {...process.env, NO_COLOR: '1'}})
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${result.status}`)
+  return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+for (const c of Object.values(cases)) once(c) // warm the file cache
+for (let i = 0; i < runs; i++) for (const [name, c] of Object.entries(cases)) times[name].push(once(c))
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
+const floor = median(times['node -e 0'])
+console.log(`startup benchmark, ${runs} interleaved runs each (ms)`)
+for (const [name, xs] of Object.entries(times))
+  console.log(`  ${name.padEnd(26)} median ${median(xs).toFixed(1).padStart(7)}  mean ${mean(xs).toFixed(1).padStart(7)}  ratio ${(median(xs) / floor).toFixed(2)}`)
+const ratio = median(times['opsbook --help']) / floor
+console.log(`headline: opsbook --help / node -e 0 = ${ratio.toFixed(2)} (target ≤ 2.5)`)
