@@ -1,0 +1,389 @@
+/**
+ * `${{ }}` expressions, evaluated by GitHub's own parser and evaluator (@actions/expressions): no eval, no vm,
+ * no Function constructor. This adapter splits templates, declares our contexts and helper functions, converts
+ * between plain JS values and the library's data types, and lists references for the validator.
+ *
+ * Like GitHub Actions, context and property names are case-insensitive (`Params.Server` = `params.server`).
+ */
+import {data, Evaluator, Lexer, Parser, type Expr} from '@actions/expressions'
+import {ContextAccess, FunctionCall, Grouping, IndexAccess, Literal, Logical, Binary, Unary} from '@actions/expressions/ast'
+import type {FunctionDefinition, FunctionInfo} from '@actions/expressions/funcs/info'
+import {ExitCode, OpsbookError} from '../errors.js'
+import {parseDuration, toIsoDuration as formatIsoDuration} from '../support/duration.js'
+
+/** Values an expression can read. The engine builds one per evaluation. */
+export interface ExpressionContext {
+  params: Record<string, unknown>
+  steps: Record<string, {outputs: Record<string, unknown>; status: string}>
+  /** The catalog environment, plus `name`. */
+  env: Record<string, unknown>
+  catalog: Record<string, unknown>
+  /** id, startedAt, runbook, environment, production. */
+  run: Record<string, unknown>
+  /** True once an earlier step failed: drives success()/failure() in `if:`. */
+  failed?: boolean
+  /** The clock behind now(); defaults to the system clock. */
+  now?: () => Date
+}
+
+/** The contexts an expression may name. */
+export const CONTEXT_NAMES = ['params', 'steps', 'env', 'catalog', 'run'] as const
+export type ContextName = (typeof CONTEXT_NAMES)[number]
+
+/** Keys of the `run` context. */
+export const RUN_KEYS = ['id', 'startedAt', 'runbook', 'environment', 'production'] as const
+
+/** A template piece: literal text, or the source of one `${{ }}` expression (without the braces). */
+export type TemplatePart = {kind: 'text'; text: string} | {kind: 'expression'; expression: string; start: number}
+
+/** An expression that cannot be parsed or evaluated. */
+export class ExpressionError extends OpsbookError {
+  readonly expression: string
+  constructor(expression: string, message: string, options: {exitCode?: ExitCode} = {}) {
+    super(`${message} in expression "${expression}"`, {exitCode: options.exitCode ?? ExitCode.failed, code: 'expression'})
+    this.expression = expression
+  }
+}
+
+const HELPERS: Array<FunctionInfo & {description: string}> = [
+  {name: 'now', minArgs: 0, maxArgs: 0, description: 'The current time as an ISO-8601 UTC string'},
+  {name: 'addDuration', minArgs: 2, maxArgs: 2, description: 'addDuration(datetime, isoDuration): a later datetime'},
+  {name: 'subtractDuration', minArgs: 2, maxArgs: 2, description: 'subtractDuration(datetime, isoDuration): an earlier datetime'},
+  {name: 'durationBetween', minArgs: 2, maxArgs: 2, description: 'durationBetween(a, b): the ISO-8601 duration from a to b'},
+  {name: 'durationMs', minArgs: 1, maxArgs: 1, description: 'durationMs(isoDuration): milliseconds'},
+  {name: 'toIsoDuration', minArgs: 1, maxArgs: 1, description: 'toIsoDuration(ms): an ISO-8601 duration'},
+  {name: 'success', minArgs: 0, maxArgs: 0, description: 'True while no earlier step has failed'},
+  {name: 'failure', minArgs: 0, maxArgs: 0, description: 'True once an earlier step has failed'},
+  {name: 'always', minArgs: 0, maxArgs: 0, description: 'Always true'},
+]
+
+/** Names of the helper functions beyond GitHub's built-ins, for docs and completion. */
+export function helperFunctions(): Array<{name: string; description: string}> {
+  return HELPERS.map(({name, description}) => ({name, description}))
+}
+
+const START = '${{'
+
+/**
+ * Split a string into text and `${{ }}` expressions. A `}}` inside a quoted string literal ('a}}b') does not
+ * end the expression. Throws ExpressionError on an unterminated `${{`.
+ */
+export function splitTemplate(text: string): TemplatePart[] {
+  const parts: TemplatePart[] = []
+  let cursor = 0
+  for (;;) {
+    const open = text.indexOf(START, cursor)
+    if (open === -1) break
+    if (open > cursor) parts.push({kind: 'text', text: text.slice(cursor, open)})
+    const start = open + START.length
+    let index = start
+    let inString = false
+    let close = -1
+    while (index < text.length) {
+      const char = text[index]
+      if (inString) {
+        // '' is an escaped quote inside a string literal.
+        if (char === "'") {
+          if (text[index + 1] === "'") index++
+          else inString = false
+        }
+      } else if (char === "'") {
+        inString = true
+      } else if (char === '}' && text[index + 1] === '}') {
+        close = index
+        break
+      }
+      index++
+    }
+    if (close === -1) throw new ExpressionError(text.slice(open), inString ? 'unterminated string literal' : 'missing "}}"', {exitCode: ExitCode.invalidInput})
+    parts.push({kind: 'expression', expression: text.slice(start, close).trim(), start})
+    cursor = close + 2
+  }
+  if (cursor < text.length) parts.push({kind: 'text', text: text.slice(cursor)})
+  return parts
+}
+
+/** True when `value` (deeply) holds a `${{`. */
+export function containsExpression(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes(START)
+  if (Array.isArray(value)) return value.some((v) => containsExpression(v))
+  if (isPlainObject(value)) return Object.values(value).some((v) => containsExpression(v))
+  return false
+}
+
+/** The bare expression of an `if:` condition: `${{ x }}` → `x`, `x` → `x`. */
+export function conditionExpression(condition: string): string {
+  const trimmed = condition.trim()
+  if (!trimmed.includes(START)) return trimmed
+  const parts = splitTemplate(trimmed)
+  if (parts.length === 1 && parts[0]!.kind === 'expression') return parts[0].expression
+  throw new ExpressionError(condition, 'a condition must be a single expression, either bare or wrapped in ${{ }}', {
+    exitCode: ExitCode.invalidInput,
+  })
+}
+
+const parsed = new Map<string, Expr>()
+
+/** Parse one expression (cached). Throws ExpressionError with the library's message. */
+function parse(expression: string): Expr {
+  const cached = parsed.get(expression)
+  if (cached) return cached
+  if (expression.trim() === '') throw new ExpressionError(expression, 'empty expression', {exitCode: ExitCode.invalidInput})
+  let tree: Expr | undefined
+  try {
+    const {tokens} = new Lexer(expression).lex()
+    tree = new Parser(tokens, [...CONTEXT_NAMES], HELPERS).parse()
+  } catch (error) {
+    throw new ExpressionError(expression, describeParseError(error), {exitCode: ExitCode.invalidInput})
+  }
+  if (!tree) throw new ExpressionError(expression, 'empty expression', {exitCode: ExitCode.invalidInput})
+  if (parsed.size > 5000) parsed.clear()
+  parsed.set(expression, tree)
+  return tree
+}
+
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  const context = /^Unrecognized named-value: '(.*)'$/.exec(message)
+  if (context) return `unknown context "${context[1]}" (known: ${CONTEXT_NAMES.join(', ')})`
+  const fn = /^Unrecognized function: '(.*)'$/.exec(message)
+  if (fn) return `unknown function "${fn[1]}"`
+  return message.replace(/\. Located at position \d+ within expression: .*$/s, '')
+}
+
+/** Syntax-check one bare expression: the problem's message, or undefined when it parses. */
+export function checkExpression(expression: string): string | undefined {
+  try {
+    parse(expression)
+    return undefined
+  } catch (error) {
+    return error instanceof ExpressionError ? error.message : String(error)
+  }
+}
+
+/** Every syntax problem in the `${{ }}` expressions of `value` (deep over objects and arrays). */
+export function checkExpressions(value: unknown): Array<{path: Array<string | number>; expression: string; message: string}> {
+  const problems: Array<{path: Array<string | number>; expression: string; message: string}> = []
+  walkStrings(value, [], (text, path) => {
+    let parts: TemplatePart[]
+    try {
+      parts = splitTemplate(text)
+    } catch (error) {
+      problems.push({path, expression: text, message: (error as Error).message})
+      return
+    }
+    for (const part of parts) {
+      if (part.kind !== 'expression') continue
+      const message = checkExpression(part.expression)
+      if (message) problems.push({path, expression: part.expression, message})
+    }
+  })
+  return problems
+}
+
+/** One context access found in an expression: `steps.restore.outputs.server` → context steps, path [restore, outputs, server]. */
+export interface ExpressionReference {
+  /** The context name, lower-cased. */
+  context: string
+  /** Literal property names after the context, as written; stops at the first computed index. */
+  path: string[]
+  /** The expression it was found in. */
+  expression: string
+  /** Where in `value` the string sits (for locating it in YAML). */
+  location: Array<string | number>
+}
+
+/** Context references in every parseable `${{ }}` expression in `value` (syntax errors are skipped; see checkExpressions). */
+export function listReferences(value: unknown): ExpressionReference[] {
+  const references: ExpressionReference[] = []
+  walkStrings(value, [], (text, location) => {
+    let parts: TemplatePart[]
+    try {
+      parts = splitTemplate(text)
+    } catch {
+      return
+    }
+    for (const part of parts) {
+      if (part.kind === 'expression') references.push(...expressionReferences(part.expression, location))
+    }
+  })
+  return references
+}
+
+/** Context references in one bare expression (empty when it does not parse). */
+export function expressionReferences(expression: string, location: Array<string | number> = []): ExpressionReference[] {
+  let tree: Expr
+  try {
+    tree = parse(expression)
+  } catch {
+    return []
+  }
+  const references: ExpressionReference[] = []
+  const visit = (node: Expr): void => {
+    if (node instanceof IndexAccess || node instanceof ContextAccess) {
+      const chain = accessChain(node)
+      if (chain) {
+        references.push({context: chain.context, path: chain.path, expression, location})
+        for (const index of chain.computed) visit(index)
+        return
+      }
+    }
+    if (node instanceof IndexAccess) {
+      visit(node.expr)
+      visit(node.index)
+    } else if (node instanceof Unary) visit(node.expr)
+    else if (node instanceof Binary) {
+      visit(node.left)
+      visit(node.right)
+    } else if (node instanceof Logical) node.args.forEach(visit)
+    else if (node instanceof Grouping) visit(node.group)
+    else if (node instanceof FunctionCall) node.args.forEach(visit)
+  }
+  visit(tree)
+  return references
+}
+
+/** Unwind `ctx.a['b'].c[expr].d` into its context, literal path prefix, and computed index expressions. */
+function accessChain(node: Expr): {context: string; path: string[]; computed: Expr[]} | undefined {
+  const indexes: Expr[] = []
+  let current: Expr = node
+  while (current instanceof IndexAccess) {
+    indexes.unshift(current.index)
+    current = current.expr
+  }
+  if (!(current instanceof ContextAccess)) return undefined
+  const path: string[] = []
+  const computed: Expr[] = []
+  let literal = true
+  for (const index of indexes) {
+    if (literal && index instanceof Literal && index.literal.kind === data.Kind.String) path.push(index.literal.coerceString())
+    else if (literal && index instanceof Literal && index.literal.kind === data.Kind.Number) path.push(String(index.literal.number()))
+    else {
+      literal = false
+      if (!(index instanceof Literal)) computed.push(index)
+    }
+  }
+  return {context: current.name.lexeme.toLowerCase(), path, computed}
+}
+
+/**
+ * Evaluate `value` deeply. A string that is exactly one `${{ expr }}` becomes the expression's typed value
+ * (number, boolean, object…); a string with text around expressions becomes the interpolated string.
+ * Other values are returned as they are (copied).
+ */
+export function evaluateValue(value: unknown, context: ExpressionContext): unknown {
+  if (typeof value === 'string') return evaluateString(value, context)
+  if (Array.isArray(value)) return value.map((item) => evaluateValue(item, context))
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) out[key] = evaluateValue(item, context)
+    return out
+  }
+  return value
+}
+
+function evaluateString(text: string, context: ExpressionContext): unknown {
+  if (!text.includes(START)) return text
+  const parts = splitTemplate(text)
+  const expressions = parts.filter((p) => p.kind === 'expression')
+  const onlyExpression = expressions.length === 1 && parts.every((p) => p.kind === 'expression' || p.text.trim() === '')
+  if (onlyExpression) return evaluateExpression(expressions[0]!.expression, context)
+  return parts.map((part) => (part.kind === 'text' ? part.text : interpolate(evaluateExpression(part.expression, context)))).join('')
+}
+
+/** Evaluate one bare expression to a plain JS value. */
+export function evaluateExpression(expression: string, context: ExpressionContext): unknown {
+  const tree = parse(expression)
+  let result: data.ExpressionData
+  try {
+    result = new Evaluator(tree, toExpressionData(context), functionsFor(context)).evaluate()
+  } catch (error) {
+    if (error instanceof ExpressionError) throw error
+    throw new ExpressionError(expression, (error as Error).message)
+  }
+  return fromExpressionData(result)
+}
+
+/**
+ * Evaluate an `if:` condition (`${{ x }}` or bare `x`) with GitHub's truthiness: false, 0, '', null and NaN are
+ * false. The condition is taken literally; whether a failed run still evaluates it is the engine's decision.
+ */
+export function evaluateCondition(expression: string, context: ExpressionContext): boolean {
+  return truthy(evaluateExpression(conditionExpression(expression), context))
+}
+
+function truthy(value: unknown): boolean {
+  if (value === null || value === undefined || value === false || value === '') return false
+  if (typeof value === 'number') return value !== 0 && !Number.isNaN(value)
+  return true
+}
+
+function interpolate(value: unknown): string {
+  if (value === null || value === undefined) return ''
+  if (typeof value === 'object') return JSON.stringify(value)
+  return String(value)
+}
+
+function toExpressionData(context: ExpressionContext): data.Dictionary {
+  const plain = {params: context.params, steps: context.steps, env: context.env, catalog: context.catalog, run: context.run}
+  return JSON.parse(JSON.stringify(plain), data.reviver) as data.Dictionary
+}
+
+function fromExpressionData(value: data.ExpressionData): unknown {
+  const json = JSON.stringify(value, data.replacer)
+  return json === undefined ? null : JSON.parse(json)
+}
+
+function functionsFor(context: ExpressionContext): Map<string, FunctionDefinition> {
+  const clock = context.now ?? (() => new Date())
+  const string = (v: data.ExpressionData) => v.coerceString()
+  const define = (name: string, call: (...args: data.ExpressionData[]) => data.ExpressionData): [string, FunctionDefinition] => {
+    const info = HELPERS.find((h) => h.name === name)!
+    return [name.toLowerCase(), {...info, call}]
+  }
+  return new Map([
+    define('now', () => new data.StringData(clock().toISOString())),
+    define('addDuration', (at, duration) => new data.StringData(new Date(dateMs(string(at), 'addDuration') + durationOf(string(duration), 'addDuration')).toISOString())),
+    define('subtractDuration', (at, duration) =>
+      new data.StringData(new Date(dateMs(string(at), 'subtractDuration') - durationOf(string(duration), 'subtractDuration')).toISOString()),
+    ),
+    define('durationBetween', (a, b) => new data.StringData(signedIsoDuration(dateMs(string(b), 'durationBetween') - dateMs(string(a), 'durationBetween')))),
+    define('durationMs', (duration) => new data.NumberData(durationOf(string(duration), 'durationMs'))),
+    define('toIsoDuration', (ms) => {
+      const n = ms.number()
+      if (!Number.isFinite(n)) throw new Error(`toIsoDuration: expected a number of milliseconds, got "${ms.coerceString()}"`)
+      return new data.StringData(signedIsoDuration(n))
+    }),
+    define('success', () => new data.BooleanData(!context.failed)),
+    define('failure', () => new data.BooleanData(Boolean(context.failed))),
+    define('always', () => new data.BooleanData(true)),
+  ])
+}
+
+function dateMs(text: string, fn: string): number {
+  const ms = Date.parse(text)
+  if (Number.isNaN(ms)) throw new Error(`${fn}: "${text}" is not an ISO-8601 date-time`)
+  return ms
+}
+
+/** Milliseconds of an ISO duration; a leading minus is allowed (durationBetween can produce one). */
+function durationOf(text: string, fn: string): number {
+  const negative = text.trim().startsWith('-')
+  const ms = parseDuration(negative ? text.trim().slice(1) : text)
+  if (ms === undefined) throw new Error(`${fn}: "${text}" is not an ISO-8601 duration such as PT15M`)
+  return negative ? -ms : ms
+}
+
+function signedIsoDuration(ms: number): string {
+  return ms < 0 ? `-${formatIsoDuration(-ms)}` : formatIsoDuration(ms)
+}
+
+function walkStrings(value: unknown, path: Array<string | number>, visit: (text: string, path: Array<string | number>) => void): void {
+  if (typeof value === 'string') visit(value, path)
+  else if (Array.isArray(value)) value.forEach((item, index) => walkStrings(item, [...path, index], visit))
+  else if (isPlainObject(value)) for (const [key, item] of Object.entries(value)) walkStrings(item, [...path, key], visit)
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

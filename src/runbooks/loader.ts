@@ -1,0 +1,41 @@
+/**
+ * Reading a runbook file into the model the engine runs. Every problem (YAML syntax, duplicate keys, unknown
+ * fields, schema, actions and inputs, needs and cycles, expressions and references) comes back at once in one
+ * ValidationError (exit 2), each with file:line:col.
+ */
+import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+import {ValidationError} from '../errors.js'
+import {parseYamlSource} from '../support/yaml-source.js'
+import type {Runbook} from './model.js'
+import {toRunbookModel} from './schema.js'
+import {registryLookup, validateRunbookSource, type ActionLookup} from './validate.js'
+
+/** Read and validate the runbook at `path`. Throws ValidationError (exit 2) listing every problem. */
+export function loadRunbookFile(path: string, options: {source?: string; actions?: ActionLookup} = {}): Runbook {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ValidationError([{code: 'runbook-not-found', message: `cannot read runbook ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`}])
+  }
+  return parseRunbook(path, text, options.source, options.actions)
+}
+
+/**
+ * Validate runbook `text` (from `file`, used in locations) and build its model. `source` is recorded as
+ * Runbook.source (default: `file`; built-ins pass `builtin:<name>`).
+ */
+export function parseRunbook(file: string, text: string, source?: string, actions: ActionLookup = registryLookup): Runbook {
+  const yaml = parseYamlSource(file, text)
+  const {input, problems} = validateRunbookSource(yaml, actions)
+  if (problems.length > 0 || !input) {
+    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`
+    throw new ValidationError(problems, `runbook ${file} is invalid (${count}):`)
+  }
+  return toRunbookModel(input, {
+    source: source ?? file,
+    sha256: createHash('sha256').update(text).digest('hex'),
+    locate: (path) => yaml.locate(path),
+  })
+}

@@ -1,0 +1,162 @@
+/**
+ * The runbook YAML format as a zod schema: the one source of truth for validation, for `toRunbookModel()` and for
+ * `schema/runbook.schema.json` (editors). Objects are strict: an unknown field is an error, not a silent no-op.
+ * Checks that need more than one field (references, cycles, action inputs) live in `validate.ts`.
+ */
+import {z} from 'zod'
+import {isoDuration} from '../catalog/schema.js'
+import type {SourceLocation} from '../errors.js'
+import {parseDuration} from '../support/duration.js'
+import type {ActionCall, ParamSpec, Runbook, StepSpec} from './model.js'
+
+export const COMPONENT_TYPES = ['postgres', 'redis', 'webapp', 'storage', 'keyvault'] as const
+export const RUNBOOK_KINDS = ['incident', 'drill', 'maintenance', 'checklist'] as const
+
+/** Step ids and param names: usable as `steps.<id>` / `params.<name>` in expressions. */
+export const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'expected an identifier: a letter or _, then letters, digits, _ or -')
+
+const description = z.string().optional().describe('Shown by `runbooks show` and when prompting')
+const required = z.boolean().optional().describe('Whether a value must be given; default: true unless there is a default')
+
+export const paramSchema = z.discriminatedUnion('type', [
+  z.strictObject({type: z.literal('string'), description, required, default: z.string().optional(), pattern: z.string().optional().describe('Regular expression the whole value must match')}),
+  z.strictObject({type: z.literal('integer'), description, required, default: z.number().int().optional(), min: z.number().int().optional(), max: z.number().int().optional()}),
+  z.strictObject({type: z.literal('boolean'), description, required, default: z.boolean().optional()}),
+  z.strictObject({type: z.literal('enum'), description, required, default: z.string().optional(), values: z.array(z.string()).min(1).describe('The allowed values')}),
+  z.strictObject({
+    type: z.literal('datetime'),
+    description,
+    required,
+    default: z.string().optional().describe('ISO-8601 date-time, or an expression such as ${{ subtractDuration(now(), \'PT15M\') }}'),
+  }),
+  z.strictObject({type: z.literal('duration'), description, required, default: z.string().optional().describe('ISO-8601 duration, e.g. PT15M')}),
+  z.strictObject({type: z.literal('secret'), description, required}),
+  z.strictObject({
+    type: z.literal('target'),
+    description,
+    required,
+    default: z.string().optional().describe('A component key of the environment'),
+    component: z.enum(COMPONENT_TYPES).describe('Which kind of catalog component'),
+  }),
+])
+export type ParamInput = z.input<typeof paramSchema>
+
+const withSchema = z.record(z.string(), z.unknown()).describe('Inputs of the action; strings may hold ${{ }} expressions')
+
+export const actionCallSchema = z.strictObject({
+  uses: z.string().min(1).describe('The action, e.g. core.log or postgres.restore'),
+  with: withSchema.optional(),
+})
+
+const stepFields = {
+  name: z.string().optional().describe('Display name; defaults to the id'),
+  uses: z.string().min(1).describe('The action, e.g. core.log or postgres.restore'),
+  with: withSchema.optional(),
+  needs: z.union([identifier, z.array(identifier)]).optional().describe('Steps that must succeed first'),
+  if: z.union([z.string(), z.boolean()]).optional().describe('Condition: a bare expression or ${{ }}'),
+  timeout: isoDuration.optional().describe('Per-attempt time limit, ISO-8601 (e.g. PT10M)'),
+  retry: z
+    .strictObject({
+      attempts: z.number().int().min(1).max(100).describe('Total attempts, including the first'),
+      backoff: isoDuration.optional().describe('Pause between attempts, ISO-8601 (default PT0S)'),
+    })
+    .optional(),
+  rollback: actionCallSchema.optional().describe('Undo action, run in reverse order when a later step fails'),
+  continueOnError: z.boolean().optional().describe('A failure of this step does not fail the run'),
+}
+
+export const stepSchema = z.strictObject({id: identifier.describe('Unique step id, used as steps.<id>'), ...stepFields})
+export const finallyStepSchema = z.strictObject({id: identifier.optional().describe('Optional; defaults to finally-<n>'), ...stepFields})
+export type StepInput = z.input<typeof stepSchema>
+export type FinallyStepInput = z.input<typeof finallyStepSchema>
+
+export const runbookSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z
+      .string()
+      .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected a kebab-case name such as pg-pitr')
+      .describe('Unique name, kebab-case; how `opsbook run <name>` finds it'),
+    title: z.string().min(1).describe('One line saying what it does'),
+    description: z.string().optional(),
+    kind: z.enum(RUNBOOK_KINDS),
+    disruptive: z.boolean().optional().describe('In production it needs a maintenance window (default false)'),
+    params: z.record(identifier, paramSchema).optional(),
+    steps: z.array(stepSchema).min(1),
+    finally: z.array(finallyStepSchema).optional().describe('Steps that always run at the end, even after a failure'),
+    outputs: z.record(z.string(), z.unknown()).optional().describe('Run outputs: expressions over params and steps'),
+  })
+  .describe('An opsbook runbook')
+export type RunbookInput = z.input<typeof runbookSchema>
+
+/** JSON Schema of the runbook format, for `schema/runbook.schema.json`. */
+export function runbookJsonSchema(): Record<string, unknown> {
+  return {
+    ...(z.toJSONSchema(runbookSchema, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>),
+    $id: 'https://opsbook.dev/schema/runbook.schema.json',
+    title: 'opsbook runbook',
+  }
+}
+
+/** The id a `finally` step gets when it has none: finally-1, finally-2, … (1-based position). */
+export function finallyStepId(step: {id?: string}, index: number): string {
+  return step.id ?? `finally-${index + 1}`
+}
+
+/** `needs` as a list. */
+export function needsList(needs: string | string[] | undefined): string[] {
+  if (needs === undefined) return []
+  return typeof needs === 'string' ? [needs] : [...needs]
+}
+
+export interface ModelOptions {
+  /** A file path, or `builtin:<name>`. */
+  source: string
+  sha256: string
+  /** Where a YAML path starts, for StepSpec.location. */
+  locate?: (path: Array<string | number>) => SourceLocation
+}
+
+/** The engine's model of a schema-valid runbook: defaults applied, durations in ms, `needs` as lists. */
+export function toRunbookModel(input: RunbookInput, options: ModelOptions): Runbook {
+  const params: Record<string, ParamSpec> = {}
+  for (const [name, param] of Object.entries(input.params ?? {})) params[name] = toParamSpec(param)
+  return {
+    name: input.name,
+    title: input.title,
+    ...(input.description === undefined ? {} : {description: input.description}),
+    kind: input.kind,
+    disruptive: input.disruptive ?? false,
+    params,
+    steps: input.steps.map((step, index) => toStepSpec(step, step.id, ['steps', index], options)),
+    finally: (input.finally ?? []).map((step, index) => toStepSpec(step, finallyStepId(step, index), ['finally', index], options)),
+    outputs: {...(input.outputs ?? {})},
+    source: options.source,
+    sha256: options.sha256,
+  }
+}
+
+function toParamSpec(param: ParamInput): ParamSpec {
+  const {required, ...rest} = param
+  const hasDefault = 'default' in param && param.default !== undefined
+  return {...rest, required: required ?? !hasDefault} as ParamSpec
+}
+
+function toStepSpec(step: FinallyStepInput, id: string, path: Array<string | number>, options: ModelOptions): StepSpec {
+  const spec: StepSpec = {
+    id,
+    uses: step.uses,
+    with: {...(step.with ?? {})},
+    needs: needsList(step.needs),
+    continueOnError: step.continueOnError ?? false,
+  }
+  if (step.name !== undefined) spec.name = step.name
+  if (step.if !== undefined) spec.if = String(step.if)
+  if (step.timeout !== undefined) spec.timeoutMs = parseDuration(step.timeout)!
+  if (step.retry) spec.retry = {attempts: step.retry.attempts, backoffMs: parseDuration(step.retry.backoff ?? 'PT0S')!}
+  if (step.rollback) spec.rollback = {uses: step.rollback.uses, with: {...(step.rollback.with ?? {})}} satisfies ActionCall
+  if (options.locate) spec.location = options.locate(path)
+  return spec
+}

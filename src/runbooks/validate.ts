@@ -1,0 +1,425 @@
+/**
+ * Everything that makes a runbook valid beyond its YAML shape: actions exist, inputs match each action's own zod
+ * schema, `needs` names real steps without cycles, expressions parse, and references point at params and steps
+ * that exist and that the referring step actually waits for. Every problem is collected, each with file:line:col,
+ * so a user fixes a runbook in one pass.
+ *
+ * The semantic checks read the raw document leniently (not the zod result), so a typo in one field does not hide
+ * an unknown action in another.
+ */
+import {z} from 'zod'
+import type {ActionDefinition} from '../actions/types.js'
+import {findAction as registryFind, listActions as registryList} from '../actions/registry.js'
+import type {Problem} from '../errors.js'
+import {isDuration} from '../support/duration.js'
+import {describePath, zodProblems, type PathSegment, type YamlSource} from '../support/yaml-source.js'
+import {findCycles, dependenciesOf, formatCycle, type DagNode} from './dag.js'
+import {
+  checkExpression,
+  checkExpressions,
+  conditionExpression,
+  containsExpression,
+  expressionReferences,
+  listReferences,
+  RUN_KEYS,
+  type ExpressionReference,
+} from './expressions.js'
+import {finallyStepId, needsList, runbookSchema, type RunbookInput} from './schema.js'
+
+/** Where actions are looked up; the registry by default, replaceable in tests. */
+export interface ActionLookup {
+  find(name: string): ActionDefinition | undefined
+  names(): string[]
+}
+
+export const registryLookup: ActionLookup = {
+  find: (name) => registryFind(name),
+  names: () => registryList().map((a) => a.name),
+}
+
+export interface RunbookValidation {
+  /** The schema-valid document, when the schema accepted it (there may still be semantic problems). */
+  input?: RunbookInput
+  problems: Problem[]
+}
+
+/** Validate a parsed runbook document: YAML problems, schema, then the semantic checks. */
+export function validateRunbookSource(source: YamlSource, actions: ActionLookup = registryLookup): RunbookValidation {
+  const problems: Problem[] = [...source.problems]
+  if (source.value === undefined && problems.length > 0) return {problems}
+  const parsed = runbookSchema.safeParse(source.value ?? {})
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, source))
+  problems.push(...semanticProblems(source.value, source, actions))
+  problems.sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0))
+  return {input: parsed.success ? parsed.data : undefined, problems}
+}
+
+type Phase = 'main' | 'finally'
+
+interface StepEntry {
+  id: string
+  phase: Phase
+  path: PathSegment[]
+  /** Whether the id was written (finally steps may leave it out). */
+  explicitId: boolean
+  uses?: string
+  with?: Record<string, unknown>
+  needs: string[]
+  if?: string
+  rollback?: {uses?: string; with?: Record<string, unknown>}
+}
+
+interface ParamEntry {
+  name: string
+  type?: string
+  raw: Record<string, unknown>
+}
+
+/** Semantic problems of a raw runbook document. */
+export function semanticProblems(value: unknown, source: YamlSource, actions: ActionLookup = registryLookup): Problem[] {
+  const doc = isObject(value) ? value : {}
+  const params = readParams(doc.params)
+  const steps = [...readSteps(doc.steps, 'main'), ...readSteps(doc.finally, 'finally')]
+  const problems: Problem[] = []
+  const at = (path: PathSegment[], options?: {key?: boolean}) => source.locate(path, options)
+  const push = (path: PathSegment[], code: string, message: string, options?: {key?: boolean}) =>
+    problems.push({location: at(path, options), code, message})
+
+  // Duplicate ids (case-insensitive: expressions are).
+  const seen = new Map<string, StepEntry>()
+  for (const step of steps) {
+    const key = step.id.toLowerCase()
+    const first = seen.get(key)
+    if (first) push(step.explicitId ? [...step.path, 'id'] : step.path, 'duplicate-step', `duplicate step id "${step.id}" (first used at line ${at(first.path).line})`)
+    else seen.set(key, step)
+  }
+  const byId = new Map(steps.map((s) => [s.id.toLowerCase(), s]))
+  const allIds = steps.map((s) => s.id)
+
+  // Actions and their inputs.
+  for (const step of steps) {
+    if (step.uses !== undefined) problems.push(...callProblems({uses: step.uses, with: step.with}, step.path, source, actions))
+    if (step.rollback?.uses !== undefined) problems.push(...callProblems(step.rollback as {uses: string}, [...step.path, 'rollback'], source, actions))
+  }
+
+  // needs: unknown steps, and the phase rule (finally steps wait only for finally steps).
+  const nodesOf = (phase: Phase): DagNode[] => steps.filter((s) => s.phase === phase).map((s) => ({id: s.id, needs: s.needs}))
+  for (const step of steps) {
+    const raw = (isObject(lookupRaw(doc, step.path)) ? (lookupRaw(doc, step.path) as Record<string, unknown>).needs : undefined) as unknown
+    step.needs.forEach((need, index) => {
+      const path = Array.isArray(raw) ? [...step.path, 'needs', index] : [...step.path, 'needs']
+      const target = steps.find((s) => s.id === need)
+      if (!target) {
+        const phaseIds = steps.filter((s) => s.phase === step.phase).map((s) => s.id)
+        push(path, 'unknown-step', `step "${step.id}" needs "${need}", which is not a step${suggest(need, phaseIds)}`)
+      } else if (target.phase !== step.phase) {
+        push(
+          path,
+          'invalid-needs',
+          step.phase === 'finally'
+            ? `finally step "${step.id}" needs "${need}": finally steps run after all steps and can only need other finally steps`
+            : `step "${step.id}" needs finally step "${need}": finally steps run last`,
+        )
+      }
+    })
+  }
+  for (const phase of ['main', 'finally'] as const) {
+    for (const cycle of findCycles(nodesOf(phase))) {
+      const first = steps.find((s) => s.phase === phase && s.id === cycle[0])!
+      push([...first.path, 'needs'], 'cycle', `dependency cycle: ${formatCycle(cycle)}`)
+    }
+  }
+
+  // Expressions: syntax, then references.
+  const paramNames = params.map((p) => p.name)
+  const scopeOf = (step: StepEntry, rollback: boolean): Set<string> => {
+    const allowed = dependenciesOf(nodesOf(step.phase), step.id)
+    if (step.phase === 'finally') for (const s of steps) if (s.phase === 'main') allowed.add(s.id)
+    if (rollback) allowed.add(step.id)
+    return new Set([...allowed].map((id) => id.toLowerCase()))
+  }
+  const checkRefs = (references: ExpressionReference[], base: PathSegment[], scope: RefScope) => {
+    for (const reference of references) {
+      const message = referenceProblem(reference, scope)
+      if (message) push([...base, ...reference.location], message.code, message.message)
+    }
+  }
+  const checkSyntax = (value: unknown, base: PathSegment[]) => {
+    for (const problem of checkExpressions(value)) push([...base, ...problem.path], 'bad-expression', problem.message)
+  }
+  for (const step of steps) {
+    const scope: RefScope = {params: paramNames, byId, allIds, allowedSteps: scopeOf(step, false), referrer: step.id, actions}
+    checkSyntax(step.with, [...step.path, 'with'])
+    checkRefs(listReferences(step.with ?? {}), [...step.path, 'with'], scope)
+    if (step.if !== undefined) {
+      let expression: string | undefined
+      try {
+        expression = conditionExpression(step.if)
+      } catch (error) {
+        push([...step.path, 'if'], 'bad-expression', (error as Error).message)
+      }
+      if (expression !== undefined) {
+        const message = checkExpression(expression)
+        if (message) push([...step.path, 'if'], 'bad-expression', message)
+        else checkRefs(expressionReferences(expression), [...step.path, 'if'], scope)
+      }
+    }
+    if (step.rollback?.with) {
+      const rollbackScope = {...scope, allowedSteps: scopeOf(step, true), rollback: true}
+      checkSyntax(step.rollback.with, [...step.path, 'rollback', 'with'])
+      checkRefs(listReferences(step.rollback.with), [...step.path, 'rollback', 'with'], rollbackScope)
+    }
+  }
+  if (doc.outputs !== undefined) {
+    const scope: RefScope = {params: paramNames, byId, allIds, allowedSteps: new Set(allIds.map((id) => id.toLowerCase())), actions}
+    checkSyntax(doc.outputs, ['outputs'])
+    checkRefs(listReferences(doc.outputs), ['outputs'], scope)
+  }
+
+  // Param defaults: their own type rules, and expressions over env/catalog/run only.
+  for (const param of params) problems.push(...paramDefaultProblems(param, source))
+  return problems
+}
+
+interface RefScope {
+  params: string[]
+  byId: Map<string, StepEntry>
+  allIds: string[]
+  /** Lower-cased ids whose outputs the referrer may read. */
+  allowedSteps: Set<string>
+  referrer?: string
+  rollback?: boolean
+  actions: ActionLookup
+  /** Param defaults: only env, catalog and run. */
+  noParamsOrSteps?: boolean
+}
+
+function referenceProblem(reference: ExpressionReference, scope: RefScope): {code: string; message: string} | undefined {
+  const [first, second, third] = reference.path
+  const written = `${reference.context}${reference.path.map((p) => `.${p}`).join('')}`
+  if (scope.noParamsOrSteps && (reference.context === 'params' || reference.context === 'steps'))
+    return {code: 'invalid-reference', message: `${written}: a param default can only use env, catalog and run`}
+  switch (reference.context) {
+    case 'params': {
+      if (first === undefined || scope.params.some((p) => p.toLowerCase() === first.toLowerCase())) return undefined
+      return {code: 'unknown-param', message: `${written}: no param "${first}"${suggest(first, scope.params, 'declared')}`}
+    }
+    case 'run': {
+      if (first === undefined || RUN_KEYS.some((k) => k.toLowerCase() === first.toLowerCase())) return undefined
+      return {code: 'unknown-reference', message: `${written}: the run context has ${RUN_KEYS.join(', ')}${suggest(first, [...RUN_KEYS])}`}
+    }
+    case 'steps': {
+      if (first === undefined) return undefined
+      const target = scope.byId.get(first.toLowerCase())
+      if (!target) return {code: 'unknown-step', message: `${written}: no step "${first}"${suggest(first, scope.allIds)}`}
+      if (second !== undefined && !['outputs', 'status'].includes(second.toLowerCase()))
+        return {code: 'unknown-reference', message: `${written}: a step has "outputs" and "status"${suggest(second, ['outputs', 'status'])}`}
+      if (second?.toLowerCase() === 'outputs' && third !== undefined && target.uses) {
+        const keys = outputKeys(scope.actions.find(target.uses))
+        if (keys && !keys.some((k) => k.toLowerCase() === third.toLowerCase()))
+          return {code: 'unknown-output', message: `${written}: ${target.uses} has no output "${third}"${suggest(third, keys, 'outputs')}`}
+      }
+      if (scope.referrer !== undefined && target.id.toLowerCase() === scope.referrer.toLowerCase() && !scope.rollback)
+        return {code: 'self-reference', message: `${written}: step "${scope.referrer}" cannot read its own outputs or status before it has run`}
+      if (!scope.allowedSteps.has(target.id.toLowerCase())) {
+        const who = scope.referrer ? `step "${scope.referrer}"` : 'this'
+        return {
+          code: 'missing-dependency',
+          message: `${written}: ${who} reads step "${target.id}" but does not depend on it; add needs: [${target.id}]`,
+        }
+      }
+      return undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+/** Declared output names of an action, when its output schema is a closed object. */
+function outputKeys(action: ActionDefinition | undefined): string[] | undefined {
+  const output = action?.output
+  if (!(output instanceof z.ZodObject)) return undefined
+  const catchall = output._zod.def.catchall
+  if (catchall && !(catchall instanceof z.ZodNever)) return undefined
+  return Object.keys(output.shape)
+}
+
+/** Problems of one `uses` + `with` against the registry and the action's input schema. */
+export function callProblems(call: {uses: string; with?: Record<string, unknown>}, path: PathSegment[], source: YamlSource, actions: ActionLookup = registryLookup): Problem[] {
+  const problems: Problem[] = []
+  const action = actions.find(call.uses)
+  if (!action) {
+    problems.push({
+      location: source.locate([...path, 'uses']),
+      code: 'unknown-action',
+      message: `unknown action "${call.uses}"${suggest(call.uses, actions.names())}`,
+    })
+    return problems
+  }
+  const shape = action.input.shape as Record<string, z.ZodType>
+  const names = Object.keys(shape)
+  const given = call.with ?? {}
+  for (const [key, value] of Object.entries(given)) {
+    const schema = shape[key]
+    if (!schema) {
+      problems.push({
+        location: source.locate([...path, 'with', key], {key: true}),
+        code: 'unknown-input',
+        message: `${action.name} has no input "${key}"${suggest(key, names, 'inputs')}`,
+      })
+      continue
+    }
+    if (containsExpression(value)) continue
+    const result = schema.safeParse(value)
+    if (!result.success)
+      for (const issue of result.error.issues)
+        problems.push({
+          location: source.locate([...path, 'with', key, ...(issue.path as PathSegment[])]),
+          code: 'invalid-input',
+          message: `input ${describePath([key, ...(issue.path as PathSegment[])])} of ${action.name}: ${issue.message}`,
+        })
+  }
+  for (const name of names) {
+    if (name in given || shape[name]!.safeParse(undefined).success) continue
+    problems.push({
+      location: source.locate(call.with ? [...path, 'with'] : [...path, 'uses']),
+      code: 'missing-input',
+      message: `${action.name} needs input "${name}"`,
+    })
+  }
+  return problems
+}
+
+function paramDefaultProblems(param: ParamEntry, source: YamlSource): Problem[] {
+  const problems: Problem[] = []
+  const path: PathSegment[] = ['params', param.name]
+  const raw = param.raw
+  const push = (field: string, code: string, message: string) => problems.push({location: source.locate([...path, field]), code, message})
+  const value = raw.default
+  if (param.type === 'string' && typeof raw.pattern === 'string') {
+    try {
+      new RegExp(raw.pattern)
+    } catch (error) {
+      push('pattern', 'invalid-value', `params.${param.name}.pattern is not a valid regular expression: ${(error as Error).message}`)
+    }
+  }
+  if (param.type === 'integer' && typeof raw.min === 'number' && typeof raw.max === 'number' && raw.min > raw.max)
+    push('max', 'invalid-value', `params.${param.name}: max (${raw.max}) is below min (${raw.min})`)
+  if (value === undefined) return problems
+  if (typeof value === 'string' && containsExpression(value)) {
+    for (const problem of checkExpressions(value)) push('default', 'bad-expression', problem.message)
+    for (const reference of listReferences(value)) {
+      const message = referenceProblem(reference, {params: [], byId: new Map(), allIds: [], allowedSteps: new Set(), actions: registryLookup, noParamsOrSteps: true})
+      if (message) push('default', message.code, message.message)
+    }
+    return problems
+  }
+  switch (param.type) {
+    case 'integer':
+      if (typeof value === 'number' && typeof raw.min === 'number' && value < raw.min) push('default', 'invalid-value', `params.${param.name}: default ${value} is below min ${raw.min}`)
+      if (typeof value === 'number' && typeof raw.max === 'number' && value > raw.max) push('default', 'invalid-value', `params.${param.name}: default ${value} is above max ${raw.max}`)
+      break
+    case 'enum':
+      if (Array.isArray(raw.values) && !raw.values.includes(value))
+        push('default', 'invalid-value', `params.${param.name}: default "${String(value)}" is not one of ${raw.values.join(', ')}`)
+      break
+    case 'datetime':
+      if (typeof value === 'string' && Number.isNaN(Date.parse(value)))
+        push('default', 'invalid-value', `params.${param.name}: default "${value}" is not an ISO-8601 date-time (or an expression)`)
+      break
+    case 'duration':
+      if (typeof value === 'string' && !isDuration(value)) push('default', 'invalid-value', `params.${param.name}: default "${value}" is not an ISO-8601 duration such as PT15M`)
+      break
+    case 'string':
+      if (typeof value === 'string' && typeof raw.pattern === 'string') {
+        try {
+          if (!new RegExp(`^(?:${raw.pattern})$`).test(value)) push('default', 'invalid-value', `params.${param.name}: default "${value}" does not match ${raw.pattern}`)
+        } catch {
+          // reported above
+        }
+      }
+      break
+  }
+  return problems
+}
+
+/** ` (did you mean "x"?)`, plus the known names when there are few; empty when nothing is close. */
+export function suggest(name: string, candidates: readonly string[], noun = 'known'): string {
+  const best = closestName(name, candidates)
+  const list = candidates.length > 0 && candidates.length <= 12 ? `${noun}: ${candidates.join(', ')}` : ''
+  if (best) return ` (did you mean "${best}"?${list ? ` ${list}` : ''})`
+  return list ? ` (${list})` : ''
+}
+
+/** The candidate closest to `name` by edit distance, when it is close enough to be a typo. */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase())
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  if (best === undefined) return undefined
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({length: b.length + 1}, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
+}
+
+function readParams(raw: unknown): ParamEntry[] {
+  if (!isObject(raw)) return []
+  return Object.entries(raw).map(([name, spec]) => ({
+    name,
+    type: isObject(spec) && typeof spec.type === 'string' ? spec.type : undefined,
+    raw: isObject(spec) ? spec : {},
+  }))
+}
+
+function readSteps(raw: unknown, phase: Phase): StepEntry[] {
+  if (!Array.isArray(raw)) return []
+  const entries: StepEntry[] = []
+  raw.forEach((item, index) => {
+    if (!isObject(item)) return
+    const explicitId = typeof item.id === 'string'
+    const id = explicitId ? (item.id as string) : phase === 'finally' ? finallyStepId({}, index) : undefined
+    if (id === undefined) return
+    const needs = typeof item.needs === 'string' || Array.isArray(item.needs) ? needsList(item.needs as string | string[]).filter((n) => typeof n === 'string') : []
+    const entry: StepEntry = {id, phase, path: [phase === 'main' ? 'steps' : 'finally', index], explicitId, needs}
+    if (typeof item.uses === 'string') entry.uses = item.uses
+    if (isObject(item.with)) entry.with = item.with
+    if (typeof item.if === 'string' || typeof item.if === 'boolean') entry.if = String(item.if)
+    if (isObject(item.rollback)) {
+      entry.rollback = {}
+      if (typeof item.rollback.uses === 'string') entry.rollback.uses = item.rollback.uses
+      if (isObject(item.rollback.with)) entry.rollback.with = item.rollback.with
+    }
+    entries.push(entry)
+  })
+  return entries
+}
+
+function lookupRaw(doc: Record<string, unknown>, path: PathSegment[]): unknown {
+  let node: unknown = doc
+  for (const segment of path) {
+    if (Array.isArray(node) && typeof segment === 'number') node = node[segment]
+    else if (isObject(node)) node = node[String(segment)]
+    else return undefined
+  }
+  return node
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
