@@ -142,3 +142,8 @@ function readEntry(file: string, origin: 'builtin' | 'catalog'): RunbookEntry {
     return {...base, name: fallbackName, title: '', kind: '', disruptive: false, source: sourceOf(fallbackName), error: (error as Error).message}
   }
 }
+
+/** Resolve `reference` (path, catalog name or built-in name) and load it, validated. Same as loadRunbook, options form. */
+export function resolveRunbook(reference: string, options: {catalog?: LoadedCatalog; cwd?: string} = {}): Runbook {
+  return loadRunbook(reference, options.catalog, {cwd: options.cwd})
+}

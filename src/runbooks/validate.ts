@@ -48,10 +48,33 @@ export function validateRunbookSource(source: YamlSource, actions: ActionLookup 
   const problems: Problem[] = [...source.problems]
   if (source.value === undefined && problems.length > 0) return {problems}
   const parsed = runbookSchema.safeParse(source.value ?? {})
-  if (!parsed.success) problems.push(...zodProblems(parsed.error, source))
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, source).map((p) => withFieldSuggestion(p)))
   problems.push(...semanticProblems(source.value, source, actions))
   problems.sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0))
   return {input: parsed.success ? parsed.data : undefined, problems}
+}
+
+const STEP_FIELDS = ['id', 'name', 'uses', 'with', 'needs', 'if', 'timeout', 'retry', 'rollback', 'continueOnError']
+const PARAM_FIELDS = ['type', 'description', 'default', 'required', 'values', 'component', 'min', 'max', 'pattern']
+
+/** Add "did you mean" to an unknown-field problem (`timout` → `timeout`), from the fields allowed where it sits. */
+function withFieldSuggestion(problem: Problem): Problem {
+  const match = /^unknown field "(.*?)"(?: in (.*))?$/.exec(problem.message)
+  if (problem.code !== 'unknown-field' || !match) return problem
+  const where = match[2] ?? ''
+  const fields = where === ''
+    ? Object.keys(runbookSchema.shape)
+    : /^(steps|finally)\[\d+\]$/.test(where)
+      ? STEP_FIELDS
+      : /^params\.[^.]+$/.test(where)
+        ? PARAM_FIELDS
+        : where.endsWith('.retry')
+          ? ['attempts', 'backoff']
+          : where.endsWith('.rollback')
+            ? ['uses', 'with']
+            : []
+  const close = closestName(match[1]!, fields)
+  return close ? {...problem, message: `${problem.message} (did you mean "${close}"?)`} : problem
 }
 
 type Phase = 'main' | 'finally'
