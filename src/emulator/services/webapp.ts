@@ -1,0 +1,751 @@
+/**
+ * App Service (Microsoft.Web, api-version 2025-05-01 as @azure/arm-appservice 19 sends it): sites and slots,
+ * config/web, slot swaps (to production and slot to slot) as Location-monitored long-running operations, swap with
+ * preview (applySlotConfig / resetSlotConfig) and slotSwapStatus.
+ *
+ * Every slot, production included, serves real HTTP on its own port (see slot-host.ts). A slot serves a
+ * *deployment* (a version and a health flag); a swap exchanges the deployments of two slots, the ports stay, so a
+ * swap is observable from outside. The local URL of a slot is in the site/slot resource as
+ * `properties.opsbookLocalUrl` (not an Azure field: the modular SDK's deserializer drops it, read it with the
+ * `onResponse` option's `parsedBody`, or call `webappSlotUrl`).
+ *
+ * Faults: `unhealthySlots` (`site/slot`, `slot`, `production`) makes the deployment a slot serves when the fault is
+ * first observed unhealthy; the bad build then moves with swaps (so swapping it into production makes production
+ * fail and swapping back heals it) until the fault is cleared.
+ *
+ * Admin routes (not ARM; tests and CLI tests use them):
+ * - `POST /_emulator/webapps/{site}/slots/{slot}/deploy` body `{version, healthy?=true}` → 200 `{site, slot, version, healthy, url}`
+ *   (`slot` = `production` for the main site);
+ * - `GET /_emulator/webapps` → 200 `{value: [{site, resourceGroup, slot, url, version, healthy}]}`.
+ */
+import {createHash} from 'node:crypto'
+import {checkScope, clone, invalidBody, paged, resourceNotFound} from '../arm.js'
+import type {EmulatorContext} from '../context.js'
+import {SlotHost, type SlotView} from '../slot-host.js'
+import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
+
+/** The name the production slot goes by in swap entities and admin routes. */
+export const PRODUCTION = 'production'
+
+const SITE_TYPE = 'Microsoft.Web/sites'
+const SLOT_TYPE = 'Microsoft.Web/sites/slots'
+const SITES = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Web/sites'
+
+interface Deployment {
+  id: string
+  version: string
+  /** Health as deployed (the admin deploy route's flag); faults can make it unhealthy on top. */
+  baseHealthy: boolean
+  /** Effective health over time, oldest first (metrics read it back). */
+  health: {at: string; healthy: boolean}[]
+  deployedAt: string
+}
+
+interface SlotRecord {
+  /** `production` for the site itself. */
+  name: string
+  deploymentId: string
+  /** Which deployment the slot served over time, oldest first. */
+  history: {at: string; deploymentId: string}[]
+  httpsOnly: boolean
+  clientCertEnabled: boolean
+  publicNetworkAccess: string
+  enabled: boolean
+  config: Record<string, unknown>
+  tags: Record<string, string>
+  slotSwapStatus?: {timestampUtc: string; sourceSlotName: string; destinationSlotName: string}
+  createdAt: string
+  lastModifiedAt: string
+}
+
+interface SiteRecord {
+  name: string
+  resourceGroup: string
+  location: string
+  healthPath: string
+  /** Keyed by lower-case slot name; `production` included. */
+  slots: Record<string, SlotRecord>
+  /** Swap with preview, phase 1 done: these two slots are prepared for swap with each other. */
+  prepared?: {source: string; target: string; at: string}
+}
+
+interface WebappState {
+  sites: Record<string, SiteRecord>
+  deployments: Record<string, Deployment>
+  /** `site/slot` of an observed unhealthy-slot fault → the deployment it made unhealthy. */
+  faultBindings: Record<string, string>
+  nextDeployment: number
+}
+
+interface Runtime {
+  host: SlotHost
+}
+
+const runtimes = new WeakMap<EmulatorContext, Runtime>()
+
+function runtime(ctx: EmulatorContext): Runtime {
+  let rt = runtimes.get(ctx)
+  if (!rt) {
+    rt = {host: new SlotHost((site, slot) => slotView(ctx, site, slot))}
+    runtimes.set(ctx, rt)
+  }
+  return rt
+}
+
+function state(ctx: EmulatorContext): WebappState {
+  return ctx.store.slice<WebappState>('webapps', () => seedState(ctx))
+}
+
+function seedState(ctx: EmulatorContext): WebappState {
+  const at = ctx.clock().toISOString()
+  const st: WebappState = {sites: {}, deployments: {}, faultBindings: {}, nextDeployment: 1}
+  for (const component of Object.values(ctx.environment.components)) {
+    if (component.type !== 'webapp') continue
+    const site: SiteRecord = {
+      name: component.name,
+      resourceGroup: component.resourceGroup ?? ctx.environment.resourceGroups[0]!,
+      location: ctx.environment.region,
+      healthPath: component.healthPath,
+      slots: {},
+    }
+    const tags = component.tags ?? {}
+    site.slots[PRODUCTION] = newSlot(st, PRODUCTION, 'v1', true, at, tags, component.healthPath)
+    for (const slot of component.slots) site.slots[slot.toLowerCase()] = newSlot(st, slot, 'v2', true, at, tags, component.healthPath)
+    st.sites[component.name.toLowerCase()] = site
+  }
+  return st
+}
+
+function newDeployment(st: WebappState, version: string, healthy: boolean, at: string): Deployment {
+  const deployment: Deployment = {id: `d${st.nextDeployment++}`, version, baseHealthy: healthy, health: [{at, healthy}], deployedAt: at}
+  st.deployments[deployment.id] = deployment
+  return deployment
+}
+
+function newSlot(st: WebappState, name: string, version: string, healthy: boolean, at: string, tags: Record<string, string>, healthPath: string): SlotRecord {
+  const deployment = newDeployment(st, version, healthy, at)
+  const production = name === PRODUCTION
+  return {
+    name,
+    deploymentId: deployment.id,
+    history: [{at, deploymentId: deployment.id}],
+    httpsOnly: true,
+    clientCertEnabled: false,
+    publicNetworkAccess: 'Enabled',
+    enabled: true,
+    // Seeded drift for the security checklist to find: the staging-like slots still allow plain FTP.
+    config: defaultConfig(healthPath, production ? 'FtpsOnly' : 'AllAllowed'),
+    tags: {...tags},
+    createdAt: at,
+    lastModifiedAt: at,
+  }
+}
+
+function defaultConfig(healthPath: string, ftpsState: string): Record<string, unknown> {
+  return {
+    numberOfWorkers: 1,
+    defaultDocuments: [],
+    netFrameworkVersion: 'v4.0',
+    linuxFxVersion: 'NODE|20-lts',
+    requestTracingEnabled: false,
+    remoteDebuggingEnabled: false,
+    httpLoggingEnabled: true,
+    logsDirectorySizeLimit: 35,
+    detailedErrorLoggingEnabled: false,
+    use32BitWorkerProcess: false,
+    webSocketsEnabled: false,
+    alwaysOn: true,
+    appCommandLine: '',
+    managedPipelineMode: 'Integrated',
+    loadBalancing: 'LeastRequests',
+    autoHealEnabled: false,
+    cors: {allowedOrigins: [], supportCredentials: false},
+    localMySqlEnabled: false,
+    ipSecurityRestrictions: [{ipAddress: 'Any', action: 'Allow', priority: 2147483647, name: 'Allow all', description: 'Allow all access'}],
+    scmIpSecurityRestrictions: [{ipAddress: 'Any', action: 'Allow', priority: 2147483647, name: 'Allow all', description: 'Allow all access'}],
+    scmIpSecurityRestrictionsUseMain: false,
+    http20Enabled: true,
+    minTlsVersion: '1.2',
+    scmMinTlsVersion: '1.2',
+    ftpsState,
+    preWarmedInstanceCount: 0,
+    healthCheckPath: healthPath,
+    vnetRouteAllEnabled: false,
+    publicNetworkAccess: 'Enabled',
+    minimumElasticInstanceCount: 1,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Faults and health
+
+/**
+ * Bind newly observed unhealthy-slot faults to the deployment the slot serves, and release cleared ones. Called at
+ * the start of every web app request, every slot HTTP request and every metrics query.
+ */
+export function syncSlotFaults(ctx: EmulatorContext): void {
+  const st = state(ctx)
+  const at = ctx.clock().toISOString()
+  const touched = new Set<string>()
+  for (const site of Object.values(st.sites)) {
+    for (const slot of Object.values(site.slots)) {
+      const key = `${site.name}/${slot.name}`.toLowerCase()
+      const faulted = ctx.faults.isSlotUnhealthy(site.name, slot.name)
+      const bound = st.faultBindings[key]
+      if (faulted && !bound) {
+        st.faultBindings[key] = slot.deploymentId
+        touched.add(slot.deploymentId)
+        ctx.activity.append({resourceId: slotId(ctx, site, slot.name), kind: 'webapp.unhealthy', data: {site: site.name, slot: slot.name, version: st.deployments[slot.deploymentId]?.version}})
+      } else if (!faulted && bound) {
+        delete st.faultBindings[key]
+        touched.add(bound)
+        ctx.activity.append({resourceId: slotId(ctx, site, slot.name), kind: 'webapp.healthy', data: {site: site.name, slot: slot.name}})
+      }
+    }
+  }
+  for (const id of touched) refreshHealth(st, id, at)
+}
+
+function refreshHealth(st: WebappState, deploymentId: string, at: string): void {
+  const deployment = st.deployments[deploymentId]
+  if (!deployment) return
+  const healthy = deployment.baseHealthy && !Object.values(st.faultBindings).includes(deploymentId)
+  if (deployment.health.at(-1)?.healthy !== healthy) deployment.health.push({at, healthy})
+}
+
+function currentHealth(deployment: Deployment): boolean {
+  return deployment.health.at(-1)?.healthy ?? deployment.baseHealthy
+}
+
+function slotView(ctx: EmulatorContext, siteName: string, slotName: string): SlotView | undefined {
+  syncSlotFaults(ctx)
+  const st = state(ctx)
+  const site = st.sites[siteName.toLowerCase()]
+  const slot = site?.slots[slotName.toLowerCase()]
+  const deployment = slot && st.deployments[slot.deploymentId]
+  if (!site || !slot || !deployment) return undefined
+  return {site: site.name, slot: slot.name, version: deployment.version, healthy: currentHealth(deployment), healthPath: site.healthPath}
+}
+
+/** The latest entry at or before `t` (the first when `t` precedes them all). */
+function entryAt<T extends {at: string}>(entries: T[], t: number): T | undefined {
+  let found = entries[0]
+  for (const entry of entries) {
+    if (Date.parse(entry.at) <= t) found = entry
+    else break
+  }
+  return found
+}
+
+/**
+ * What a site or slot served at a time, for metrics: its version and whether that deployment was healthy.
+ * `resourceId` is a site id (production) or a slot id; undefined when it is not a web app of this emulator.
+ */
+export function webappStateAt(ctx: EmulatorContext, resourceId: string, at: Date): {site: string; slot: string; version: string; healthy: boolean} | undefined {
+  const m = /\/providers\/Microsoft\.Web\/sites\/([^/]+)(?:\/slots\/([^/]+))?\/?$/i.exec(resourceId)
+  if (!m) return undefined
+  const st = state(ctx)
+  const site = st.sites[m[1]!.toLowerCase()]
+  const slot = site?.slots[(m[2] ?? PRODUCTION).toLowerCase()]
+  if (!site || !slot) return undefined
+  const t = at.getTime()
+  const deployment = st.deployments[entryAt(slot.history, t)?.deploymentId ?? slot.deploymentId]
+  if (!deployment) return undefined
+  return {site: site.name, slot: slot.name, version: deployment.version, healthy: entryAt(deployment.health, t)?.healthy ?? deployment.baseHealthy}
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Exported helpers for other modules and actions
+
+/** The local base URL (plain http on 127.0.0.1) a slot serves on, e.g. `http://127.0.0.1:41234`; `production` for the site. */
+export function webappSlotUrl(ctx: EmulatorContext, site: string, slot: string = PRODUCTION): string | undefined {
+  return runtime(ctx).host.url(site, slot)
+}
+
+/**
+ * Deploy a version to a slot (a new deployment replaces what the slot served). Faults observed on the slot are
+ * re-evaluated against the new deployment.
+ * @throws Error when the site or slot does not exist
+ */
+export function deployToSlot(ctx: EmulatorContext, siteName: string, slotName: string, build: {version: string; healthy?: boolean}): {site: string; slot: string; version: string; healthy: boolean} {
+  const st = state(ctx)
+  const site = st.sites[siteName.toLowerCase()]
+  const slot = site?.slots[slotName.toLowerCase()]
+  if (!site || !slot) throw new Error(`web app slot ${siteName}/${slotName} does not exist`)
+  const at = ctx.clock().toISOString()
+  const previous = slot.deploymentId
+  const deployment = newDeployment(st, build.version, build.healthy ?? true, at)
+  slot.deploymentId = deployment.id
+  slot.history.push({at, deploymentId: deployment.id})
+  slot.lastModifiedAt = at
+  const key = `${site.name}/${slot.name}`.toLowerCase()
+  if (st.faultBindings[key] === previous) {
+    delete st.faultBindings[key]
+    refreshHealth(st, previous, at)
+  }
+  ctx.activity.append({resourceId: slotId(ctx, site, slot.name), kind: 'webapp.deploy', data: {site: site.name, slot: slot.name, version: deployment.version, healthy: deployment.baseHealthy}})
+  syncSlotFaults(ctx)
+  return {site: site.name, slot: slot.name, version: deployment.version, healthy: currentHealth(st.deployments[deployment.id]!)}
+}
+
+/** Every site and slot as ARM returns them (for Resource Graph's `resources` table). */
+export function webappResources(ctx: EmulatorContext): Record<string, any>[] {
+  syncSlotFaults(ctx)
+  const out: Record<string, any>[] = []
+  for (const site of Object.values(state(ctx).sites))
+    for (const slot of Object.values(site.slots)) out.push(siteBody(ctx, site, slot.name))
+  return out
+}
+
+/** config/web of every site and slot as ARM returns it (for Resource Graph's `appserviceresources` table). */
+export function webappConfigResources(ctx: EmulatorContext): Record<string, any>[] {
+  const out: Record<string, any>[] = []
+  for (const site of Object.values(state(ctx).sites))
+    for (const slot of Object.values(site.slots)) out.push({...configBody(ctx, site, slot.name), location: displayLocation(site.location)})
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ARM shapes
+
+const LOCATIONS: Record<string, string> = {
+  eastus: 'East US',
+  eastus2: 'East US 2',
+  westus: 'West US',
+  westus2: 'West US 2',
+  westus3: 'West US 3',
+  centralus: 'Central US',
+  northeurope: 'North Europe',
+  westeurope: 'West Europe',
+  germanywestcentral: 'Germany West Central',
+  uksouth: 'UK South',
+  ukwest: 'UK West',
+}
+
+/** App Service answers with display names ("East US"), unlike most providers. */
+function displayLocation(region: string): string {
+  return LOCATIONS[region.toLowerCase()] ?? region
+}
+
+function siteId(ctx: EmulatorContext, site: SiteRecord): string {
+  return `/subscriptions/${ctx.subscription}/resourceGroups/${site.resourceGroup}/providers/${SITE_TYPE}/${site.name}`
+}
+
+function slotId(ctx: EmulatorContext, site: SiteRecord, slot: string): string {
+  return slot === PRODUCTION ? siteId(ctx, site) : `${siteId(ctx, site)}/slots/${slot}`
+}
+
+function guidOf(text: string): string {
+  const h = createHash('sha256').update(text).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Record<string, any> {
+  const st = state(ctx)
+  const slot = site.slots[slotName.toLowerCase()]!
+  const production = slot.name === PRODUCTION
+  const host = production ? `${site.name}.azurewebsites.net` : `${site.name}-${slot.name}.azurewebsites.net`
+  const scm = production ? `${site.name}.scm.azurewebsites.net` : `${site.name}-${slot.name}.scm.azurewebsites.net`
+  const deployment = st.deployments[slot.deploymentId]!
+  const id = slotId(ctx, site, slot.name)
+  const prepared = site.prepared
+  const targetSwapSlot =
+    prepared && [prepared.source, prepared.target].includes(slot.name.toLowerCase())
+      ? prepared.source === slot.name.toLowerCase()
+        ? prepared.target
+        : prepared.source
+      : undefined
+  return {
+    id,
+    name: production ? site.name : `${site.name}/${slot.name}`,
+    type: production ? SITE_TYPE : SLOT_TYPE,
+    kind: 'app,linux',
+    location: displayLocation(site.location),
+    tags: {...slot.tags},
+    identity: {type: 'SystemAssigned', principalId: guidOf(`principal:${id.toLowerCase()}`), tenantId: guidOf(`tenant:${ctx.subscription}`)},
+    properties: {
+      name: production ? site.name : `${site.name}(${slot.name})`,
+      state: slot.enabled ? 'Running' : 'Stopped',
+      hostNames: [host],
+      enabledHostNames: slot.enabled ? [host, scm] : [],
+      hostNameSslStates: [
+        {name: host, sslState: 'Disabled', hostType: 'Standard'},
+        {name: scm, sslState: 'Disabled', hostType: 'Repository'},
+      ],
+      repositorySiteName: site.name,
+      usageState: 'Normal',
+      enabled: slot.enabled,
+      availabilityState: 'Normal',
+      serverFarmId: `/subscriptions/${ctx.subscription}/resourceGroups/${site.resourceGroup}/providers/Microsoft.Web/serverfarms/asp-${site.name}`,
+      reserved: true,
+      isXenon: false,
+      hyperV: false,
+      lastModifiedTimeUtc: slot.lastModifiedAt,
+      siteConfig: {numberOfWorkers: 1, linuxFxVersion: slot.config.linuxFxVersion, alwaysOn: slot.config.alwaysOn, http20Enabled: slot.config.http20Enabled, minTlsVersion: slot.config.minTlsVersion, ftpsState: slot.config.ftpsState, healthCheckPath: slot.config.healthCheckPath},
+      scmSiteAlsoStopped: false,
+      clientAffinityEnabled: true,
+      clientCertEnabled: slot.clientCertEnabled,
+      clientCertMode: 'Required',
+      hostNamesDisabled: false,
+      outboundIpAddresses: '127.0.0.1',
+      possibleOutboundIpAddresses: '127.0.0.1',
+      containerSize: 0,
+      dailyMemoryTimeQuota: 0,
+      resourceGroup: site.resourceGroup,
+      defaultHostName: host,
+      httpsOnly: slot.httpsOnly,
+      redundancyMode: 'None',
+      publicNetworkAccess: slot.publicNetworkAccess,
+      keyVaultReferenceIdentity: 'SystemAssigned',
+      ...(slot.slotSwapStatus ? {slotSwapStatus: {...slot.slotSwapStatus}} : {}),
+      ...(targetSwapSlot ? {targetSwapSlot} : {}),
+      // Not Azure: where this slot really serves HTTP, and what (see the module comment).
+      opsbookLocalUrl: runtime(ctx).host.url(site.name, slot.name) ?? null,
+      opsbookDeployment: {version: deployment.version, healthy: currentHealth(deployment), deployedAt: deployment.deployedAt},
+    },
+  }
+}
+
+function configBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Record<string, any> {
+  const slot = site.slots[slotName.toLowerCase()]!
+  const production = slot.name === PRODUCTION
+  return {
+    id: `${slotId(ctx, site, slot.name)}/config/web`,
+    name: production ? 'web' : `${site.name}/${slot.name}/web`,
+    type: production ? 'Microsoft.Web/sites/config' : 'Microsoft.Web/sites/slots/config',
+    properties: clone(slot.config),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Routes
+
+const CONFIG_ENUMS: Record<string, string[]> = {
+  minTlsVersion: ['1.0', '1.1', '1.2', '1.3'],
+  scmMinTlsVersion: ['1.0', '1.1', '1.2', '1.3'],
+  ftpsState: ['AllAllowed', 'FtpsOnly', 'Disabled'],
+}
+const CONFIG_BOOLEANS = ['alwaysOn', 'http20Enabled', 'remoteDebuggingEnabled', 'httpLoggingEnabled', 'detailedErrorLoggingEnabled', 'webSocketsEnabled', 'vnetRouteAllEnabled', 'use32BitWorkerProcess', 'requestTracingEnabled']
+
+function validateConfig(properties: Record<string, unknown>): EmulatorResponse | undefined {
+  for (const [key, allowed] of Object.entries(CONFIG_ENUMS)) {
+    const value = properties[key]
+    if (value !== undefined && value !== null && !allowed.includes(String(value)))
+      return armError(400, 'BadRequest', `The parameter properties.${key} has an invalid value '${String(value)}'. Allowed values: ${allowed.join(', ')}.`, {target: `properties.${key}`})
+  }
+  for (const key of CONFIG_BOOLEANS) {
+    const value = properties[key]
+    if (value !== undefined && value !== null && typeof value !== 'boolean')
+      return armError(400, 'BadRequest', `The parameter properties.${key} has an invalid value: expected a boolean.`, {target: `properties.${key}`})
+  }
+  const path = properties.healthCheckPath
+  if (path !== undefined && path !== null && (typeof path !== 'string' || (path !== '' && !path.startsWith('/'))))
+    return armError(400, 'BadRequest', "The parameter properties.healthCheckPath has an invalid value: it must start with '/'.", {target: 'properties.healthCheckPath'})
+  return undefined
+}
+
+type Found = {site: SiteRecord; slot: SlotRecord} | {error: EmulatorResponse}
+
+function findSlot(ctx: EmulatorContext, p: Record<string, string>, slotName?: string): Found {
+  const scope = checkScope(ctx, p.sub!, p.rg!)
+  if (scope) return {error: scope}
+  const site = state(ctx).sites[p.name!.toLowerCase()]
+  if (!site || site.resourceGroup.toLowerCase() !== p.rg!.toLowerCase()) return {error: resourceNotFound(SITE_TYPE, p.name!, p.rg!)}
+  // `production` is not a slot resource: GET …/slots/production is a 404 in Azure too.
+  const slot = site.slots[(slotName ?? PRODUCTION).toLowerCase()]
+  if (!slot || slotName?.toLowerCase() === PRODUCTION) return {error: resourceNotFound(SLOT_TYPE, `${site.name}/${slotName}`, p.rg!)}
+  return {site, slot}
+}
+
+function preparedConflict(site: SiteRecord, slot: SlotRecord): EmulatorResponse | undefined {
+  const prepared = site.prepared
+  if (!prepared || ![prepared.source, prepared.target].includes(slot.name.toLowerCase())) return undefined
+  return armError(409, 'Conflict', 'The slot cannot be changed because its configuration settings have been prepared for swap.', {
+    details: [{code: 'SlotPreparedForSwap', message: `Slots '${prepared.source}' and '${prepared.target}' of site '${site.name}' are prepared for swap; complete the swap or reset the slot configuration first.`}],
+  })
+}
+
+function patchSite(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, request: EmulatorRequest): EmulatorResponse {
+  const body = request.body
+  if (!body || typeof body !== 'object') return invalidBody()
+  const conflict = preparedConflict(site, slot)
+  if (conflict) return conflict
+  const props = (body.properties ?? {}) as Record<string, unknown>
+  for (const key of ['httpsOnly', 'clientCertEnabled', 'enabled'] as const) {
+    if (props[key] === undefined || props[key] === null) continue
+    if (typeof props[key] !== 'boolean') return armError(400, 'BadRequest', `The parameter properties.${key} has an invalid value: expected a boolean.`)
+    slot[key] = props[key]
+  }
+  if (typeof props.publicNetworkAccess === 'string') {
+    if (!['Enabled', 'Disabled'].includes(props.publicNetworkAccess))
+      return armError(400, 'BadRequest', `The parameter properties.publicNetworkAccess has an invalid value '${props.publicNetworkAccess}'. Allowed values: Enabled, Disabled.`)
+    slot.publicNetworkAccess = props.publicNetworkAccess
+  }
+  if (props.siteConfig && typeof props.siteConfig === 'object') {
+    const invalid = validateConfig(props.siteConfig as Record<string, unknown>)
+    if (invalid) return invalid
+    mergeConfig(slot, props.siteConfig as Record<string, unknown>)
+  }
+  if (body.tags && typeof body.tags === 'object') slot.tags = {...body.tags}
+  slot.lastModifiedAt = ctx.clock().toISOString()
+  return {status: 200, body: siteBody(ctx, site, slot.name)}
+}
+
+function mergeConfig(slot: SlotRecord, properties: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(properties)) if (value !== undefined && value !== null) slot.config[key] = clone(value)
+}
+
+function writeConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, request: EmulatorRequest, replace: boolean): EmulatorResponse {
+  const body = request.body
+  if (!body || typeof body !== 'object') return invalidBody()
+  const conflict = preparedConflict(site, slot)
+  if (conflict) return conflict
+  const properties = (body.properties ?? {}) as Record<string, unknown>
+  const invalid = validateConfig(properties)
+  if (invalid) return invalid
+  // PUT replaces the configuration (unspecified settings fall back to defaults), PATCH merges.
+  if (replace) slot.config = defaultConfig(site.healthPath, 'FtpsOnly')
+  mergeConfig(slot, properties)
+  slot.lastModifiedAt = ctx.clock().toISOString()
+  return {status: 200, body: configBody(ctx, site, slot.name)}
+}
+
+function swapEntity(request: EmulatorRequest): {targetSlot: string} | EmulatorResponse {
+  const body = request.body
+  if (!body || typeof body !== 'object') return invalidBody()
+  if (typeof body.targetSlot !== 'string' || !body.targetSlot.trim())
+    return armError(400, 'BadRequest', "The parameter 'targetSlot' is required and must name a deployment slot (or 'production').", {target: 'targetSlot'})
+  if (body.preserveVnet !== undefined && typeof body.preserveVnet !== 'boolean') return armError(400, 'BadRequest', "The parameter 'preserveVnet' must be a boolean.", {target: 'preserveVnet'})
+  return {targetSlot: body.targetSlot.trim()}
+}
+
+function isResponse(value: unknown): value is EmulatorResponse {
+  return typeof value === 'object' && value !== null && 'status' in value
+}
+
+async function swapInProgress(ctx: EmulatorContext, site: SiteRecord): Promise<boolean> {
+  const id = siteId(ctx, site).toLowerCase()
+  for (const op of ctx.lro.list()) {
+    if (op.status !== 'InProgress' || op.operation !== 'webapp.swap' || op.resourceId?.toLowerCase() !== id) continue
+    // Applies it first if its time is up, so a finished swap never blocks the next one.
+    if ((await ctx.lro.get(op.id))?.status === 'InProgress') return true
+  }
+  return false
+}
+
+async function startSwap(ctx: EmulatorContext, site: SiteRecord, sourceName: string, targetName: string, request: EmulatorRequest, rg: string): Promise<EmulatorResponse> {
+  const source = site.slots[sourceName.toLowerCase()]
+  const target = site.slots[targetName.toLowerCase()]
+  if (!source) return resourceNotFound(SLOT_TYPE, `${site.name}/${sourceName}`, rg)
+  if (!target) return resourceNotFound(SLOT_TYPE, `${site.name}/${targetName}`, rg)
+  if (source === target) return armError(400, 'BadRequest', `Cannot swap slot '${source.name}' with itself.`, {target: 'targetSlot'})
+  const prepared = site.prepared
+  if (prepared) {
+    const pair = [source.name.toLowerCase(), target.name.toLowerCase()].sort().join('|')
+    if ([prepared.source, prepared.target].sort().join('|') !== pair)
+      return armError(409, 'Conflict', `Cannot swap slots '${source.name}' and '${target.name}' because slot '${prepared.target}' has already been prepared for swap with slot '${prepared.source}'. Complete that swap or reset the slot configuration first.`, {
+        details: [{code: 'SlotPreparedForSwap', message: `Slots '${prepared.source}' and '${prepared.target}' are prepared for swap.`}],
+      })
+  }
+  if (await swapInProgress(ctx, site))
+    return armError(409, 'Conflict', `Cannot modify this site because another operation is in progress. Details: OperationName: SwapSiteSlots, SiteName: ${site.name}.`)
+  const sourceSlot = source.name
+  const targetSlot = target.name
+  return ctx.lro.start({
+    request,
+    operation: 'webapp.swap',
+    location: displayLocation(site.location),
+    provider: 'Microsoft.Web',
+    resourceId: siteId(ctx, site),
+    kind: 'location',
+    initialStatus: 202,
+    locationPath: `${siteId(ctx, site)}/operationresults`,
+    run: () => applySwap(ctx, site.name, sourceSlot, targetSlot),
+  })
+}
+
+/** Exchange what two slots serve; the ports stay. Recorded in the activity log as `webapp.swap`. */
+function applySwap(ctx: EmulatorContext, siteName: string, sourceName: string, targetName: string): void {
+  const st = state(ctx)
+  const site = st.sites[siteName.toLowerCase()]
+  const source = site?.slots[sourceName.toLowerCase()]
+  const target = site?.slots[targetName.toLowerCase()]
+  if (!site || !source || !target) return
+  syncSlotFaults(ctx)
+  const at = ctx.clock().toISOString()
+  const sourceDeployment = source.deploymentId
+  source.deploymentId = target.deploymentId
+  target.deploymentId = sourceDeployment
+  source.history.push({at, deploymentId: source.deploymentId})
+  target.history.push({at, deploymentId: target.deploymentId})
+  const status = {timestampUtc: at, sourceSlotName: source.name, destinationSlotName: target.name}
+  source.slotSwapStatus = {...status}
+  target.slotSwapStatus = {...status}
+  source.lastModifiedAt = at
+  target.lastModifiedAt = at
+  delete site.prepared
+  const production = site.slots[PRODUCTION]!
+  const served = (slot: SlotRecord) => {
+    const d = st.deployments[slot.deploymentId]!
+    return {version: d.version, healthy: currentHealth(d)}
+  }
+  ctx.activity.append({
+    at,
+    resourceId: siteId(ctx, site),
+    kind: 'webapp.swap',
+    data: {site: site.name, sourceSlot: source.name, targetSlot: target.name, source: served(source), target: served(target), production: served(production)},
+  })
+}
+
+function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, request: EmulatorRequest, rg: string): EmulatorResponse {
+  const entity = swapEntity(request)
+  if (isResponse(entity)) return entity
+  const other = site.slots[entity.targetSlot.toLowerCase()]
+  if (!other) return resourceNotFound(SLOT_TYPE, `${site.name}/${entity.targetSlot}`, rg)
+  if (other === slot) return armError(400, 'BadRequest', `Cannot apply configuration from slot '${slot.name}' onto itself.`, {target: 'targetSlot'})
+  const prepared = site.prepared
+  const mine = slot.name.toLowerCase()
+  const theirs = other.name.toLowerCase()
+  if (prepared) {
+    const same = [prepared.source, prepared.target].sort().join('|') === [mine, theirs].sort().join('|')
+    if (same) return {status: 200, body: {}}
+    const busy = [prepared.source, prepared.target].includes(mine) ? slot : other
+    const partner = busy.name.toLowerCase() === prepared.source ? prepared.target : prepared.source
+    return armError(409, 'Conflict', `Cannot apply configuration from slot '${capitalize(other.name)}' because slot '${capitalize(busy.name)}' has already been prepared for swap with slot '${partner}'.`, {
+      details: [{code: 'SlotPreparedForSwap', message: `Reset the slot configuration of '${busy.name}' first.`}],
+    })
+  }
+  // Phase 1 of swap with preview: `other` (the source) takes on this slot's settings and waits for the swap.
+  site.prepared = {source: theirs, target: mine, at: ctx.clock().toISOString()}
+  ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.prepared', data: {site: site.name, sourceSlot: other.name, targetSlot: slot.name}})
+  return {status: 200, body: {}}
+}
+
+function resetSlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord): EmulatorResponse {
+  const prepared = site.prepared
+  if (prepared && [prepared.source, prepared.target].includes(slot.name.toLowerCase())) {
+    delete site.prepared
+    ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.reset', data: {site: site.name, sourceSlot: prepared.source, targetSlot: prepared.target}})
+  }
+  return {status: 200, body: {}}
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
+}
+
+/** Open a port for every slot; called once before the emulator reports itself started. */
+export async function start(ctx: EmulatorContext): Promise<void> {
+  const rt = runtime(ctx)
+  ctx.onClose(() => rt.host.close())
+  syncSlotFaults(ctx)
+  for (const site of Object.values(state(ctx).sites)) for (const slot of Object.values(site.slots)) await rt.host.open(site.name, slot.name)
+}
+
+/** App Service routes (ARM) and the `/_emulator/webapps` admin routes. */
+export function routes(ctx: EmulatorContext): Route[] {
+  runtime(ctx)
+  const withSlot =
+    (slotParam: boolean, fn: (site: SiteRecord, slot: SlotRecord, request: EmulatorRequest, p: Record<string, string>) => EmulatorResponse | Promise<EmulatorResponse>) =>
+    (request: EmulatorRequest, p: Record<string, string>) => {
+      syncSlotFaults(ctx)
+      const found = findSlot(ctx, p, slotParam ? p.slot : undefined)
+      if ('error' in found) return found.error
+      return fn(found.site, found.slot, request, p)
+    }
+  const listSites = (request: EmulatorRequest, p: Record<string, string>) => {
+    const scope = checkScope(ctx, p.sub!, p.rg)
+    if (scope) return scope
+    syncSlotFaults(ctx)
+    const sites = Object.values(state(ctx).sites).filter((s) => !p.rg || s.resourceGroup.toLowerCase() === p.rg.toLowerCase())
+    return paged(request, sites.map((s) => siteBody(ctx, s, PRODUCTION)))
+  }
+  const S = SITES
+  const T = `${SITES}/{name}/slots/{slot}`
+  return [
+    {method: 'GET', pattern: '/subscriptions/{sub}/providers/Microsoft.Web/sites', operation: 'webapp.list', handler: listSites},
+    {method: 'GET', pattern: S, operation: 'webapp.listByResourceGroup', handler: listSites},
+    {method: 'GET', pattern: `${S}/{name}`, operation: 'webapp.get', handler: withSlot(false, (site) => ({status: 200, body: siteBody(ctx, site, PRODUCTION)}))},
+    {method: 'PATCH', pattern: `${S}/{name}`, operation: 'webapp.update', handler: withSlot(false, (site, slot, request) => patchSite(ctx, site, slot, request))},
+    {
+      method: 'GET',
+      pattern: `${S}/{name}/slots`,
+      operation: 'webapp.listSlots',
+      handler: withSlot(false, (site, _slot, request) =>
+        paged(
+          request,
+          Object.values(site.slots)
+            .filter((s) => s.name !== PRODUCTION)
+            .map((s) => siteBody(ctx, site, s.name)),
+        ),
+      ),
+    },
+    {method: 'GET', pattern: T, operation: 'webapp.getSlot', handler: withSlot(true, (site, slot) => ({status: 200, body: siteBody(ctx, site, slot.name)}))},
+    {method: 'PATCH', pattern: T, operation: 'webapp.updateSlot', handler: withSlot(true, (site, slot, request) => patchSite(ctx, site, slot, request))},
+    // config/web, site and slot
+    {method: 'GET', pattern: `${S}/{name}/config`, operation: 'webapp.listConfigurations', handler: withSlot(false, (site) => ({status: 200, body: {value: [configBody(ctx, site, PRODUCTION)]}}))},
+    {method: 'GET', pattern: `${S}/{name}/config/web`, operation: 'webapp.getConfiguration', handler: withSlot(false, (site) => ({status: 200, body: configBody(ctx, site, PRODUCTION)}))},
+    {method: 'PUT', pattern: `${S}/{name}/config/web`, operation: 'webapp.createOrUpdateConfiguration', handler: withSlot(false, (site, slot, request) => writeConfig(ctx, site, slot, request, true))},
+    {method: 'PATCH', pattern: `${S}/{name}/config/web`, operation: 'webapp.updateConfiguration', handler: withSlot(false, (site, slot, request) => writeConfig(ctx, site, slot, request, false))},
+    {method: 'GET', pattern: `${T}/config`, operation: 'webapp.listConfigurationsSlot', handler: withSlot(true, (site, slot) => ({status: 200, body: {value: [configBody(ctx, site, slot.name)]}}))},
+    {method: 'GET', pattern: `${T}/config/web`, operation: 'webapp.getConfigurationSlot', handler: withSlot(true, (site, slot) => ({status: 200, body: configBody(ctx, site, slot.name)}))},
+    {method: 'PUT', pattern: `${T}/config/web`, operation: 'webapp.createOrUpdateConfigurationSlot', handler: withSlot(true, (site, slot, request) => writeConfig(ctx, site, slot, request, true))},
+    {method: 'PATCH', pattern: `${T}/config/web`, operation: 'webapp.updateConfigurationSlot', handler: withSlot(true, (site, slot, request) => writeConfig(ctx, site, slot, request, false))},
+    // swaps
+    {
+      method: 'POST',
+      pattern: `${S}/{name}/slotsswap`,
+      operation: 'webapp.swap',
+      handler: withSlot(false, (site, _slot, request, p) => {
+        const entity = swapEntity(request)
+        return isResponse(entity) ? entity : startSwap(ctx, site, entity.targetSlot, PRODUCTION, request, p.rg!)
+      }),
+    },
+    {
+      method: 'POST',
+      pattern: `${T}/slotsswap`,
+      operation: 'webapp.swap',
+      handler: withSlot(true, (site, slot, request, p) => {
+        const entity = swapEntity(request)
+        return isResponse(entity) ? entity : startSwap(ctx, site, slot.name, entity.targetSlot, request, p.rg!)
+      }),
+    },
+    {method: 'POST', pattern: `${S}/{name}/applySlotConfig`, operation: 'webapp.applySlotConfig', handler: withSlot(false, (site, slot, request, p) => applySlotConfig(ctx, site, slot, request, p.rg!))},
+    {method: 'POST', pattern: `${T}/applySlotConfig`, operation: 'webapp.applySlotConfigSlot', handler: withSlot(true, (site, slot, request, p) => applySlotConfig(ctx, site, slot, request, p.rg!))},
+    {method: 'POST', pattern: `${S}/{name}/resetSlotConfig`, operation: 'webapp.resetSlotConfig', handler: withSlot(false, (site, slot) => resetSlotConfig(ctx, site, slot))},
+    {method: 'POST', pattern: `${T}/resetSlotConfig`, operation: 'webapp.resetSlotConfigSlot', handler: withSlot(true, (site, slot) => resetSlotConfig(ctx, site, slot))},
+    // admin (not ARM)
+    {
+      method: 'POST',
+      pattern: '/_emulator/webapps/{site}/slots/{slot}/deploy',
+      operation: 'emulator.webapp.deploy',
+      handler: (request, p) => {
+        const body = request.body ?? {}
+        if (typeof body.version !== 'string' || !body.version) return armError(400, 'InvalidRequestContent', 'Body must be {"version": "<string>", "healthy"?: boolean}.')
+        if (body.healthy !== undefined && typeof body.healthy !== 'boolean') return armError(400, 'InvalidRequestContent', '"healthy" must be a boolean.')
+        try {
+          const result = deployToSlot(ctx, p.site!, p.slot!, {version: body.version, healthy: body.healthy})
+          return {status: 200, body: {...result, url: webappSlotUrl(ctx, result.site, result.slot) ?? null}}
+        } catch (error) {
+          return armError(404, 'NotFound', (error as Error).message)
+        }
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/_emulator/webapps',
+      operation: 'emulator.webapp.list',
+      handler: () => {
+        syncSlotFaults(ctx)
+        const st = state(ctx)
+        const value = Object.values(st.sites).flatMap((site) =>
+          Object.values(site.slots).map((slot) => {
+            const deployment = st.deployments[slot.deploymentId]!
+            return {site: site.name, resourceGroup: site.resourceGroup, slot: slot.name, url: webappSlotUrl(ctx, site.name, slot.name) ?? null, version: deployment.version, healthy: currentHealth(deployment), healthPath: site.healthPath}
+          }),
+        )
+        return {status: 200, body: {value}}
+      },
+    },
+  ]
+}
