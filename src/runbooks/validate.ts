@@ -116,7 +116,8 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
     if (first) push(step.explicitId ? [...step.path, 'id'] : step.path, 'duplicate-step', `duplicate step id "${step.id}" (first used at line ${at(first.path).line})`)
     else seen.set(key, step)
   }
-  const byId = new Map(steps.map((s) => [s.id.toLowerCase(), s]))
+  // The first step with an id is the one references mean; later duplicates are reported above.
+  const byId = seen
   const allIds = steps.map((s) => s.id)
 
   // Actions and their inputs.
@@ -235,6 +236,8 @@ function referenceProblem(reference: ExpressionReference, scope: RefScope): {cod
       if (first === undefined) return undefined
       const target = scope.byId.get(first.toLowerCase())
       if (!target) return {code: 'unknown-step', message: `${written}: no step "${first}"${suggest(first, scope.allIds)}`}
+      if (scope.referrer !== undefined && target.id.toLowerCase() === scope.referrer.toLowerCase() && !scope.rollback)
+        return {code: 'self-reference', message: `${written}: step "${scope.referrer}" cannot read its own outputs or status before it has run`}
       if (second !== undefined && !['outputs', 'status'].includes(second.toLowerCase()))
         return {code: 'unknown-reference', message: `${written}: a step has "outputs" and "status"${suggest(second, ['outputs', 'status'])}`}
       if (second?.toLowerCase() === 'outputs' && third !== undefined && target.uses) {
@@ -242,8 +245,6 @@ function referenceProblem(reference: ExpressionReference, scope: RefScope): {cod
         if (keys && !keys.some((k) => k.toLowerCase() === third.toLowerCase()))
           return {code: 'unknown-output', message: `${written}: ${target.uses} has no output "${third}"${suggest(third, keys, 'outputs')}`}
       }
-      if (scope.referrer !== undefined && target.id.toLowerCase() === scope.referrer.toLowerCase() && !scope.rollback)
-        return {code: 'self-reference', message: `${written}: step "${scope.referrer}" cannot read its own outputs or status before it has run`}
       if (!scope.allowedSteps.has(target.id.toLowerCase())) {
         const who = scope.referrer ? `step "${scope.referrer}"` : 'this'
         return {
@@ -282,9 +283,13 @@ export function callProblems(call: {uses: string; with?: Record<string, unknown>
   const shape = action.input.shape as Record<string, z.ZodType>
   const names = Object.keys(shape)
   const given = call.with ?? {}
+  // A misspelt input is one mistake: report the unknown name, not also the input it was meant to be.
+  const meant = new Set<string>()
   for (const [key, value] of Object.entries(given)) {
     const schema = shape[key]
     if (!schema) {
+      const close = closestName(key, names.filter((n) => !(n in given)))
+      if (close) meant.add(close)
       problems.push({
         location: source.locate([...path, 'with', key], {key: true}),
         code: 'unknown-input',
@@ -303,7 +308,7 @@ export function callProblems(call: {uses: string; with?: Record<string, unknown>
         })
   }
   for (const name of names) {
-    if (name in given || shape[name]!.safeParse(undefined).success) continue
+    if (name in given || meant.has(name) || shape[name]!.safeParse(undefined).success) continue
     problems.push({
       location: source.locate(call.with ? [...path, 'with'] : [...path, 'uses']),
       code: 'missing-input',
