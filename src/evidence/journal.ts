@@ -1,0 +1,226 @@
+/**
+ * The run journal: `.opsbook/runs/<runId>/journal.jsonl`, one event per line, each line carrying the SHA-256 of the
+ * previous line's exact bytes, so any edit, insertion or removal breaks the chain at a line we can name.
+ * Every append is written and fsynced before it resolves: the journal is the record even if the process dies next.
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import {existsSync} from 'node:fs'
+import {mkdir, open, readFile, rm, writeFile, type FileHandle} from 'node:fs/promises'
+import {hostname} from 'node:os'
+import {join, resolve} from 'node:path'
+import type {RunEvent} from '../runbooks/events.js'
+import {Redactor} from './redact.js'
+
+export const JOURNAL_FILE = 'journal.jsonl'
+export const SUMMARY_FILE = 'summary.json'
+/** Present while a process is writing the run; names its pid so `runs list` can tell running from crashed. */
+export const LOCK_FILE = 'run.lock'
+export const GENESIS_HASH = '0'.repeat(64)
+
+/** One line of journal.jsonl. */
+export interface JournalLine {
+  seq: number
+  ts: string
+  runId: string
+  type: RunEvent['type']
+  step: string | null
+  /** The event minus `type` and `step`, redacted. */
+  data: Record<string, unknown>
+  /** SHA-256 hex of the previous line (without its newline); 64 zeros on the first line. */
+  prev: string
+}
+
+export interface ChainCheck {
+  ok: boolean
+  /** Number of lines read. */
+  lines: number
+  /** SHA-256 of the last line: compare with summary.json / the blob copy to detect a changed or dropped tail. */
+  lastHash: string
+  /** The first line (1-based) that does not fit the chain, and why. */
+  firstBad?: {line: number; reason: string}
+}
+
+/** The `.opsbook` folder runs are kept under, by default the one in the working directory. */
+export function defaultRunsRoot(cwd: string = process.cwd()): string {
+  return resolve(cwd, '.opsbook')
+}
+
+/** Folder of one run: `<root>/runs/<runId>`. */
+export function runDir(root: string, runId: string): string {
+  return join(root, 'runs', runId)
+}
+
+export function sha256Hex(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/**
+ * A new run id: UTC timestamp, runbook name and 4 random hex digits, e.g. `20261123T153000Z-dr-drill-7f3a`.
+ * Ids sort by start time; the random suffix keeps two runs started in the same second apart.
+ */
+export function newRunId(runbookName: string, now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')
+  const slug =
+    runbookName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'run'
+  return `${stamp}-${slug}-${randomBytes(2).toString('hex')}`
+}
+
+/** Appends events to one run's journal. Create with `Journal.create` (new run) or `Journal.open` (resume). */
+export class Journal {
+  readonly path: string
+  readonly dir: string
+  private seq: number
+  private lastHash: string
+  private queue: Promise<void> = Promise.resolve()
+  private closed = false
+
+  private constructor(
+    readonly runId: string,
+    dir: string,
+    private readonly handle: FileHandle,
+    private readonly redactor: Redactor,
+    private readonly now: () => Date,
+    state: {seq: number; lastHash: string},
+  ) {
+    this.dir = dir
+    this.path = join(dir, JOURNAL_FILE)
+    this.seq = state.seq
+    this.lastHash = state.lastHash
+  }
+
+  /** Start the journal of a new run; fails if the run already has one. */
+  static async create(runId: string, options: {root?: string; redactor?: Redactor; now?: () => Date} = {}): Promise<Journal> {
+    const dir = runDir(options.root ?? defaultRunsRoot(), runId)
+    await mkdir(dir, {recursive: true})
+    const handle = await open(join(dir, JOURNAL_FILE), 'wx')
+    await writeLock(dir)
+    return new Journal(runId, dir, handle, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {seq: 0, lastHash: GENESIS_HASH})
+  }
+
+  /** Continue an existing run's journal (resume): the chain carries on from its last line. */
+  static async open(runId: string, root: string = defaultRunsRoot(), options: {redactor?: Redactor; now?: () => Date} = {}): Promise<Journal> {
+    const dir = runDir(root, runId)
+    const path = join(dir, JOURNAL_FILE)
+    const text = await readFile(path, 'utf8')
+    const check = verifyChain(text)
+    if (!check.ok) throw new Error(`journal ${path} is damaged at line ${check.firstBad!.line}: ${check.firstBad!.reason}`)
+    if (text.length > 0 && !text.endsWith('\n')) throw new Error(`journal ${path} ends in a partial line`)
+    const handle = await open(path, 'a')
+    await writeLock(dir)
+    return new Journal(runId, dir, handle, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {
+      seq: check.lines,
+      lastHash: check.lastHash,
+    })
+  }
+
+  /** Lines written so far (including those from before a resume). */
+  get lines(): number {
+    return this.seq
+  }
+
+  /** Hash of the last line written. */
+  get hash(): string {
+    return this.lastHash
+  }
+
+  /** Write one event (redacted) and fsync it. Appends are serialised in call order. */
+  append(event: RunEvent): Promise<JournalLine> {
+    const result = this.queue.then(() => this.write(event))
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    )
+    return result
+  }
+
+  /** Flush pending appends, close the file and drop the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.queue
+    await this.handle.close()
+    await rm(join(this.dir, LOCK_FILE), {force: true})
+  }
+
+  private async write(event: RunEvent): Promise<JournalLine> {
+    if (this.closed) throw new Error(`journal of run ${this.runId} is closed`)
+    const {type, step, ...rest} = event as RunEvent & {step?: string}
+    const line: JournalLine = {
+      seq: this.seq + 1,
+      ts: this.now().toISOString(),
+      runId: this.runId,
+      type,
+      step: step ?? null,
+      data: this.redactor.redact(rest as Record<string, unknown>),
+      prev: this.lastHash,
+    }
+    const text = JSON.stringify(line)
+    await this.handle.write(`${text}\n`)
+    await this.handle.sync()
+    this.seq = line.seq
+    this.lastHash = sha256Hex(text)
+    return line
+  }
+}
+
+async function writeLock(dir: string): Promise<void> {
+  await writeFile(join(dir, LOCK_FILE), JSON.stringify({pid: process.pid, host: hostname()}))
+}
+
+/** Parse journal text into lines; throws on a line that is not JSON (use `verifyChain` to locate damage). */
+export function parseJournal(text: string): JournalLine[] {
+  return splitLines(text).map((line) => JSON.parse(line) as JournalLine)
+}
+
+/** Read and parse a journal file. */
+export async function readJournal(path: string): Promise<JournalLine[]> {
+  return parseJournal(await readFile(path, 'utf8'))
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  return lines
+}
+
+/**
+ * Check the hash chain of journal text. When line N's content no longer hashes to what line N+1 recorded, line N is
+ * named (it is the one that changed). A changed or removed last line can only be caught by comparing `lastHash` and
+ * `lines` with a copy kept elsewhere (summary.json, the blob sink): pass them as `expected`.
+ */
+export function verifyChain(text: string, expected: {lastHash?: string; lines?: number} = {}): ChainCheck {
+  const raw = splitLines(text)
+  let prevHash = GENESIS_HASH
+  const fail = (line: number, reason: string): ChainCheck => ({ok: false, lines: raw.length, lastHash: sha256Hex(raw.at(-1) ?? ''), firstBad: {line, reason}})
+  for (const [index, lineText] of raw.entries()) {
+    const n = index + 1
+    let line: Partial<JournalLine>
+    try {
+      line = JSON.parse(lineText) as Partial<JournalLine>
+    } catch {
+      return fail(n, 'not valid JSON')
+    }
+    if (line === null || typeof line !== 'object') return fail(n, 'not a JSON object')
+    if (line.prev !== prevHash)
+      return n === 1
+        ? fail(1, 'first line does not start the chain (prev is not 64 zeros)')
+        : fail(n - 1, `content does not match the hash recorded by line ${n} (line ${n - 1} was changed, or lines were inserted or removed)`)
+    if (line.seq !== n) return fail(n, `sequence number ${String(line.seq)} where ${n} was expected`)
+    if (typeof line.type !== 'string' || typeof line.ts !== 'string') return fail(n, 'missing type or ts')
+    prevHash = sha256Hex(lineText)
+  }
+  if (expected.lines !== undefined && expected.lines !== raw.length)
+    return fail(Math.min(raw.length, expected.lines), `journal has ${raw.length} lines where ${expected.lines} were recorded`)
+  if (expected.lastHash !== undefined && raw.length > 0 && expected.lastHash !== prevHash)
+    return fail(raw.length, 'last line does not match the recorded hash (changed after the run)')
+  return {ok: true, lines: raw.length, lastHash: raw.length === 0 ? GENESIS_HASH : prevHash}
+}
+
+/** Whether `dir` holds a run journal. */
+export function hasJournal(dir: string): boolean {
+  return existsSync(join(dir, JOURNAL_FILE))
+}

@@ -1,0 +1,686 @@
+/**
+ * The execution engine: runs a validated runbook as a DAG. Ready steps start as soon as what they need is done, up
+ * to a concurrency limit, so a run takes its critical path rather than the sum of its steps. A step waiting on
+ * others never holds a slot.
+ *
+ * Failure semantics (the part Chaos Toolkit users kept tripping over, chaostoolkit#195/#115): a failed step fails the
+ * run; no new steps start; running steps finish; the rollbacks of completed steps run in reverse completion order;
+ * `finally` steps always run (also after Ctrl-C, with a signal of their own so teardown can complete). A failed
+ * rollback or `finally` step makes the run `rollback-failed` and names what was left behind.
+ *
+ * The engine knows nothing about terminals, prompts, oclif or Azure: it emits typed events (awaited, so the journal
+ * flushes before a reporter shows anything) and asks the Approver port for approvals.
+ */
+import type {ActionContext, ActionDefinition, ApprovalDecision, Approver, TrackedOperation} from '../actions/types.js'
+import {findAction as findRegisteredAction} from '../actions/registry.js'
+import type {Catalog, Environment} from '../catalog/schema.js'
+import {ApprovalRequiredError} from '../errors.js'
+import {Redactor, REDACTED} from '../evidence/redact.js'
+import {toIsoDuration} from '../support/duration.js'
+import type {ErrorInfo, RunEvent, RunStatus, StepPhase, StepStatus} from './events.js'
+import {evaluateCondition, evaluateValue, type ExpressionContext} from './expressions.js'
+import type {ActionCall, Runbook, StepSpec} from './model.js'
+
+export const DEFAULT_CONCURRENCY = 4
+/** How long an aborted action gets to settle on its own before the engine moves on without it. */
+const DEFAULT_ABORT_GRACE_MS = 1000
+
+export interface ResumeState {
+  /** Steps that succeeded in the previous process: not re-run, their outputs restored. */
+  completed: Record<string, {outputs: Record<string, unknown>}>
+  /** Operations each step had in flight when the previous process stopped; handed to the action via ctx.operations.inFlight(). */
+  inFlight: Record<string, TrackedOperation>
+  /** The run being resumed (recorded in run.started). */
+  from?: string
+}
+
+export interface ExecuteOptions {
+  runbook: Runbook
+  runId: string
+  /** Resolved params (defaults applied, types checked). */
+  params: Record<string, unknown>
+  environmentName: string
+  environment: Environment
+  catalog: Catalog
+  approver: Approver
+  /** Azure (or emulator) clients, passed through to actions untouched. */
+  services: unknown
+  /** Ctrl-C: stop launching, abort running steps, then roll back and run `finally`. */
+  signal: AbortSignal
+  /** Receives every event, redacted; awaited in order (the journal flushes before reporters see it). */
+  emit: (event: RunEvent) => Promise<void>
+  /** Steps running at once; default 4. */
+  concurrency?: number
+  resume?: ResumeState
+  /** Decisions given before the run (e.g. `--approve <step>`): used instead of asking the approver. */
+  preApproved?: Record<string, ApprovalDecision>
+  now?: () => Date
+  /** Shared with the journal and summary so values registered with ctx.secret() are redacted there too. */
+  redactor?: Redactor
+  /** Aborts rollbacks and `finally` (e.g. a second Ctrl-C). Default: never, so teardown can complete. */
+  teardownSignal?: AbortSignal
+  /** Action lookup; defaults to the registry. */
+  findAction?: (name: string) => ActionDefinition | undefined
+  /** How long an aborted action may take to settle before the engine gives up on it (ms). */
+  abortGraceMs?: number
+}
+
+/** What happened to one step (one record per phase: a step and its rollback are separate records). */
+export interface StepRecord {
+  id: string
+  uses: string
+  phase: StepPhase
+  status: StepStatus
+  startedAt?: string
+  finishedAt?: string
+  durationMs?: number
+  attempts: number
+  outputs: Record<string, unknown>
+  error?: ErrorInfo
+  /** Why it was skipped or not started. */
+  reason?: string
+  /** Failed, but `continueOnError` let the run go on. */
+  continued?: boolean
+}
+
+export interface ApprovalRecord {
+  step: string
+  approved: boolean
+  by: string
+  via: ApprovalDecision['via']
+  at: string
+  reason?: string
+}
+
+export interface RunOutcome {
+  runId: string
+  status: RunStatus
+  startedAt: string
+  finishedAt: string
+  durationMs: number
+  /** Main steps in plan order, then rollbacks in the order they ran, then `finally` steps. Redacted. */
+  steps: StepRecord[]
+  /** The runbook's outputs, evaluated at the end. Redacted. */
+  outputs: Record<string, unknown>
+  /** What a human must look at: failed rollbacks and teardown, operations that may still be running. */
+  leftBehind: string[]
+  approvals: ApprovalRecord[]
+  error?: ErrorInfo
+}
+
+/** Run a runbook to the end (success, failure, or interruption) and report what happened. */
+export async function executeRunbook(options: ExecuteOptions): Promise<RunOutcome> {
+  return new RunExecution(options).execute()
+}
+
+/** An error that marks its step as not worth retrying (bad inputs, denied approval, failed assertion…). */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof ApprovalRequiredError) return false
+  return !(typeof error === 'object' && error !== null && (error as {retryable?: unknown}).retryable === false)
+}
+
+class EngineStepError extends Error {
+  readonly retryable = false
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message)
+  }
+}
+
+class StepTimeoutError extends Error {
+  readonly timedOut = true
+  constructor(timeoutMs: number) {
+    super(`timed out after ${toIsoDuration(timeoutMs)}`)
+    this.name = 'StepTimeoutError'
+  }
+}
+
+/** ErrorInfo from anything thrown. */
+export function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof Error) {
+    const e = error as Error & {code?: unknown; correlationId?: unknown; timedOut?: unknown}
+    const info: ErrorInfo = {message: error.message || error.name}
+    if (typeof e.code === 'string') info.code = e.code
+    if (typeof e.correlationId === 'string') info.correlationId = e.correlationId
+    if (e.timedOut === true) info.timedOut = true
+    return info
+  }
+  return {message: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error)}
+}
+
+interface RunnableStep {
+  id: string
+  phase: StepPhase
+  call: ActionCall
+  timeoutMs?: number
+  retry?: {attempts: number; backoffMs: number}
+}
+
+type StepResult = {ok: true; outputs: Record<string, unknown>} | {ok: false; error: unknown; interrupted: boolean}
+
+class RunExecution {
+  private readonly now: () => Date
+  private readonly redactor: Redactor
+  private readonly findAction: (name: string) => ActionDefinition | undefined
+  private readonly concurrency: number
+  private readonly teardownSignal: AbortSignal
+  private readonly startedAt: Date
+  private readonly startedClock = performance.now()
+
+  /** Main and finally step records by id (what `steps.<id>` reads). */
+  private readonly records = new Map<string, StepRecord>()
+  private readonly rollbackRecords: StepRecord[] = []
+  /** Main steps in the order they succeeded: rollbacks run in reverse. */
+  private readonly completionOrder: string[] = []
+  private readonly operations = new Map<string, TrackedOperation[]>()
+  private readonly approvals: ApprovalRecord[] = []
+  private readonly leftBehind: string[] = []
+
+  private emitChain: Promise<void> = Promise.resolve()
+  private finished = false
+  private runFailed = false
+  private firstError?: ErrorInfo
+  private approvalRequired = false
+  private teardownFailed = false
+
+  constructor(private readonly options: ExecuteOptions) {
+    this.now = options.now ?? (() => new Date())
+    this.redactor = options.redactor ?? new Redactor()
+    this.findAction = options.findAction ?? findRegisteredAction
+    this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
+    this.teardownSignal = options.teardownSignal ?? new AbortController().signal
+    this.startedAt = this.now()
+  }
+
+  async execute(): Promise<RunOutcome> {
+    const {runbook, options} = {runbook: this.options.runbook, options: this.options}
+    const safeParams = this.registerSecretParams()
+
+    for (const step of runbook.steps) this.records.set(step.id, this.newRecord(step.id, step.uses, 'main'))
+    for (const step of runbook.finally) this.records.set(step.id, this.newRecord(step.id, step.uses, 'finally'))
+
+    await this.emit({
+      type: 'run.started',
+      runId: options.runId,
+      runbook: runbook.name,
+      title: runbook.title,
+      kind: runbook.kind,
+      environment: options.environmentName,
+      production: options.environment.production,
+      params: safeParams,
+      steps: [
+        ...runbook.steps.map((s) => ({id: s.id, uses: s.uses, phase: 'main' as const, changes: this.findAction(s.uses)?.changes ?? false, needs: s.needs})),
+        ...runbook.finally.map((s) => ({id: s.id, uses: s.uses, phase: 'finally' as const, changes: this.findAction(s.uses)?.changes ?? false, needs: s.needs})),
+      ],
+      ...(options.resume?.from ? {resumedFrom: options.resume.from} : {}),
+    })
+
+    this.restoreCompleted()
+
+    await this.runGraph(runbook.steps, 'main', options.signal)
+    const interrupted = options.signal.aborted
+    if (interrupted) {
+      this.runFailed = true
+      await this.emit({type: 'run.interrupted', signal: signalName(options.signal)})
+    }
+
+    if (this.runFailed) await this.rollback()
+    if (runbook.finally.length > 0) {
+      await this.emit({type: 'finally.started', steps: runbook.finally.map((s) => s.id)})
+      await this.runGraph(runbook.finally, 'finally', this.teardownSignal)
+    }
+    this.noteStrayOperations()
+
+    const status: RunStatus = interrupted
+      ? 'interrupted'
+      : this.teardownFailed
+        ? 'rollback-failed'
+        : this.approvalRequired
+          ? 'approval-required'
+          : this.runFailed
+            ? 'failed'
+            : 'succeeded'
+    const error = interrupted ? {message: 'interrupted', code: 'interrupted'} : this.firstError
+    const outputs = await this.evaluateOutputs()
+    const finishedAt = this.now()
+    const durationMs = Math.round(performance.now() - this.startedClock)
+    await this.emit({type: 'run.finished', status, durationMs, ...(error ? {error} : {}), leftBehind: this.leftBehind, outputs})
+    this.finished = true
+    await this.emitChain
+
+    return this.redactor.redact({
+      runId: options.runId,
+      status,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs,
+      steps: [
+        ...runbook.steps.map((s) => this.records.get(s.id)!),
+        ...this.rollbackRecords,
+        ...runbook.finally.map((s) => this.records.get(s.id)!),
+      ],
+      outputs,
+      leftBehind: [...this.leftBehind],
+      approvals: [...this.approvals],
+      ...(error ? {error} : {}),
+    })
+  }
+
+  // ── events ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Emit in order; every event is redacted first, so no listener ever sees a registered secret. */
+  private emit(event: RunEvent): Promise<void> {
+    const safe = this.redactor.redact(event)
+    const delivered = this.emitChain.then(() => this.options.emit(safe))
+    this.emitChain = delivered.catch(() => undefined)
+    return delivered
+  }
+
+  // ── scheduling ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Run `steps` as a DAG. In the main phase a failure (or the signal) stops new launches; in `finally` every step
+   * runs whatever happened before it, in dependency order.
+   */
+  private async runGraph(steps: StepSpec[], phase: 'main' | 'finally', signal: AbortSignal): Promise<void> {
+    const ids = new Set(steps.map((s) => s.id))
+    const waiting = steps.filter((s) => this.records.get(s.id)!.status === 'pending')
+    const done = new Set(steps.filter((s) => this.records.get(s.id)!.status !== 'pending').map((s) => s.id))
+    const running = new Map<string, Promise<void>>()
+    const stopping = () => phase === 'main' && (this.runFailed || signal.aborted)
+
+    for (;;) {
+      let launched = true
+      while (launched) {
+        launched = false
+        if (stopping() || running.size >= this.concurrency) break
+        const index = waiting.findIndex((s) => s.needs.every((d) => !ids.has(d) || done.has(d)))
+        if (index === -1) break
+        const [step] = waiting.splice(index, 1)
+        launched = true
+        const skipReason = this.skipReason(step, phase)
+        if (skipReason.kind === 'skip') {
+          await this.skip(step.id, phase, skipReason.reason, 'skipped')
+          done.add(step.id)
+          continue
+        }
+        if (skipReason.kind === 'error') {
+          await this.failBeforeStart(step, phase, skipReason.error)
+          done.add(step.id)
+          continue
+        }
+        const promise = this.runMainOrFinally(step, phase, signal).finally(() => {
+          running.delete(step.id)
+          done.add(step.id)
+        })
+        running.set(step.id, promise)
+      }
+      if (running.size === 0) break
+      await Promise.race(running.values())
+    }
+
+    for (const step of waiting) {
+      const reason = signal.aborted ? 'not started: the run was interrupted' : 'not started: the run failed'
+      await this.skip(step.id, phase, reason, 'cancelled')
+    }
+  }
+
+  /** Whether a ready step runs: its `if`, else whether something it needs was skipped. */
+  private skipReason(step: StepSpec, phase: StepPhase): {kind: 'run'} | {kind: 'skip'; reason: string} | {kind: 'error'; error: unknown} {
+    if (step.if !== undefined && step.if.trim() !== '') {
+      try {
+        return evaluateCondition(step.if, this.expressionContext(phase))
+          ? {kind: 'run'}
+          : {kind: 'skip', reason: `condition is false: ${step.if}`}
+      } catch (error) {
+        return {kind: 'error', error}
+      }
+    }
+    const skippedNeed = step.needs.find((d) => {
+      const status = this.records.get(d)?.status
+      return status === 'skipped' || status === 'cancelled'
+    })
+    if (skippedNeed) return {kind: 'skip', reason: `needs ${skippedNeed}, which was skipped`}
+    return {kind: 'run'}
+  }
+
+  private async skip(id: string, phase: StepPhase, reason: string, status: 'skipped' | 'cancelled'): Promise<void> {
+    const record = this.records.get(id)!
+    record.status = status
+    record.reason = reason
+    await this.emit({type: 'step.skipped', step: id, phase, reason})
+  }
+
+  private async failBeforeStart(step: StepSpec, phase: StepPhase, error: unknown): Promise<void> {
+    const record = this.records.get(step.id)!
+    const info = errorInfo(error)
+    info.message = `if: ${info.message}`
+    record.status = 'failed'
+    record.error = info
+    record.startedAt = record.finishedAt = this.now().toISOString()
+    record.durationMs = 0
+    record.continued = phase === 'main' && step.continueOnError
+    await this.emit({type: 'step.failed', step: step.id, phase, error: info, durationMs: 0, attempts: 0, continued: record.continued})
+    this.onFailure(step, phase, info, record.continued)
+  }
+
+  private async runMainOrFinally(step: StepSpec, phase: 'main' | 'finally', signal: AbortSignal): Promise<void> {
+    const record = this.records.get(step.id)!
+    const continued = phase === 'main' && step.continueOnError
+    const result = await this.runStep({id: step.id, phase, call: step, timeoutMs: step.timeoutMs, retry: step.retry}, record, signal, continued)
+    if (result.ok) {
+      if (phase === 'main') this.completionOrder.push(step.id)
+      return
+    }
+    if (result.interrupted) return
+    this.onFailure(step, phase, record.error!, continued)
+  }
+
+  private onFailure(step: StepSpec, phase: StepPhase, info: ErrorInfo, continued: boolean): void {
+    if (phase === 'finally') {
+      this.teardownFailed = true
+      this.leftBehind.push(`finally step ${step.id} (${step.uses}) failed: ${info.message}`)
+      return
+    }
+    if (continued) return
+    if (!this.runFailed) this.firstError = {...info, message: `step ${step.id} failed: ${info.message}`}
+    this.runFailed = true
+  }
+
+  // ── one step ────────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Evaluate inputs, run with timeout and retries, validate outputs; updates `record` and emits step events. */
+  private async runStep(step: RunnableStep, record: StepRecord, signal: AbortSignal, continued: boolean): Promise<StepResult> {
+    const started = performance.now()
+    record.status = 'running'
+    record.startedAt = this.now().toISOString()
+    const finish = async (result: StepResult): Promise<StepResult> => {
+      record.finishedAt = this.now().toISOString()
+      record.durationMs = Math.round(performance.now() - started)
+      if (result.ok) {
+        record.status = 'succeeded'
+        record.outputs = result.outputs
+        await this.emit({type: 'step.succeeded', step: step.id, phase: step.phase, outputs: result.outputs, durationMs: record.durationMs, attempts: record.attempts})
+      } else {
+        record.status = result.interrupted ? 'cancelled' : 'failed'
+        record.error = errorInfo(result.error)
+        if (result.interrupted) record.error = {message: `interrupted: ${record.error.message}`, code: 'interrupted'}
+        record.continued = !result.interrupted && continued
+        await this.emit({
+          type: 'step.failed',
+          step: step.id,
+          phase: step.phase,
+          error: record.error,
+          durationMs: record.durationMs,
+          attempts: record.attempts,
+          continued: record.continued,
+        })
+        if (record.error.code === 'approval-required' || result.error instanceof ApprovalRequiredError) this.approvalRequired = true
+      }
+      return result
+    }
+
+    const action = this.findAction(step.call.uses)
+    if (!action) return finish({ok: false, error: new EngineStepError(`unknown action "${step.call.uses}"`, 'unknown-action'), interrupted: false})
+
+    let inputs: Record<string, unknown>
+    try {
+      inputs = this.evaluateInputs(step, action)
+    } catch (error) {
+      await this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs: {}})
+      return finish({ok: false, error, interrupted: false})
+    }
+    await this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
+
+    const maxAttempts = Math.max(1, step.retry?.attempts ?? 1)
+    for (let attempt = 1; ; attempt++) {
+      record.attempts = attempt
+      const result = await this.attempt(step, action, inputs, attempt, signal)
+      if (result.ok) {
+        const parsed = action.output.safeParse(result.outputs ?? {})
+        if (!parsed.success)
+          return finish({ok: false, error: new EngineStepError(`${action.name} returned outputs that do not match its schema: ${issues(parsed.error)}`, 'bad-outputs'), interrupted: false})
+        return finish({ok: true, outputs: (parsed.data ?? {}) as Record<string, unknown>})
+      }
+      if (result.interrupted || attempt >= maxAttempts || !isRetryable(result.error)) return finish(result)
+      const delayMs = Math.round((step.retry?.backoffMs ?? 0) * 2 ** (attempt - 1))
+      await this.emit({type: 'step.retrying', step: step.id, phase: step.phase, attempt: attempt + 1, error: errorInfo(result.error), delayMs})
+      try {
+        await abortableDelay(delayMs, signal)
+      } catch {
+        return finish({ok: false, error: result.error, interrupted: true})
+      }
+    }
+  }
+
+  /** Inputs with expressions evaluated, checked against the action's schema; secret inputs registered. */
+  private evaluateInputs(step: RunnableStep, action: ActionDefinition): Record<string, unknown> {
+    const raw = evaluateValue(step.call.with ?? {}, this.expressionContext(step.phase))
+    const parsed = action.input.safeParse(raw)
+    if (!parsed.success) throw new EngineStepError(`invalid inputs for ${action.name}: ${issues(parsed.error)}`, 'invalid-inputs')
+    const inputs = parsed.data as Record<string, unknown>
+    for (const name of action.secretInputs ?? []) {
+      const value = inputs[name]
+      if (typeof value === 'string') this.redactor.add(value)
+    }
+    return inputs
+  }
+
+  /** One attempt: the action races its own abort (timeout or Ctrl-C), so a step that ignores the signal still stops. */
+  private async attempt(step: RunnableStep, action: ActionDefinition, inputs: Record<string, unknown>, attempt: number, runSignal: AbortSignal): Promise<StepResult> {
+    const timeout = new AbortController()
+    const timer = step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(step.timeoutMs!)), step.timeoutMs)
+    const signal = AbortSignal.any([runSignal, timeout.signal])
+    let closed = false
+    const context = this.actionContext(step, attempt, signal, () => closed)
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason)
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, {once: true})
+    })
+    aborted.catch(() => undefined)
+    const running = (async () => action.run(inputs, context))()
+    try {
+      const outputs = (await Promise.race([running, aborted])) as Record<string, unknown>
+      return {ok: true, outputs}
+    } catch (error) {
+      if (signal.aborted) {
+        // Give a well-behaved action a moment to stop before the step is declared over.
+        await Promise.race([running.catch(() => undefined), delay(this.options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS)])
+        if (runSignal.aborted) return {ok: false, error: runSignal.reason ?? error, interrupted: true}
+        if (timeout.signal.aborted) return {ok: false, error: timeout.signal.reason, interrupted: false}
+      }
+      return {ok: false, error, interrupted: false}
+    } finally {
+      closed = true
+      if (timer) clearTimeout(timer)
+      if (onAbort) signal.removeEventListener('abort', onAbort)
+      running.catch(() => undefined)
+    }
+  }
+
+  private actionContext(step: RunnableStep, attempt: number, signal: AbortSignal, isClosed: () => boolean): ActionContext {
+    const {options} = this
+    const approver: Approver = {
+      approve: async (request, approvalSignal) => {
+        await this.emit({type: 'approval.requested', step: step.id, message: request.message})
+        const decision = options.preApproved?.[step.id] ?? (await options.approver.approve(request, approvalSignal))
+        await this.emit({type: 'approval.decided', step: step.id, decision})
+        this.approvals.push({
+          step: step.id,
+          approved: decision.approved,
+          by: decision.by,
+          via: decision.via,
+          at: this.now().toISOString(),
+          ...(decision.reason ? {reason: decision.reason} : {}),
+        })
+        return decision
+      },
+    }
+    return {
+      runId: options.runId,
+      stepId: step.id,
+      attempt,
+      signal,
+      log: (message) => {
+        if (isClosed() || this.finished) return
+        void this.emit({type: 'step.log', step: step.id, phase: step.phase, message: String(message)}).catch(() => undefined)
+      },
+      environmentName: options.environmentName,
+      environment: options.environment,
+      catalog: options.catalog,
+      secret: (value) => this.redactor.add(value),
+      approver,
+      operations: {
+        started: async (operation) => {
+          const list = this.operations.get(step.id) ?? []
+          list.push(operation)
+          this.operations.set(step.id, list)
+          if (this.finished) return
+          await this.emit({type: 'operation.started', step: step.id, operation})
+        },
+        inFlight: () => (step.phase === 'main' ? options.resume?.inFlight[step.id] : undefined),
+      },
+      services: options.services,
+      now: this.now,
+    }
+  }
+
+  // ── rollback ────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private async rollback(): Promise<void> {
+    const specs = new Map(this.options.runbook.steps.map((s) => [s.id, s]))
+    const toRollBack = [...this.completionOrder].reverse().filter((id) => specs.get(id)?.rollback)
+    if (toRollBack.length === 0) return
+    await this.emit({type: 'rollback.started', steps: toRollBack})
+    const failed: string[] = []
+    for (const id of toRollBack) {
+      const spec = specs.get(id)!
+      const call = spec.rollback!
+      const record = this.newRecord(id, call.uses, 'rollback')
+      this.rollbackRecords.push(record)
+      const result = await this.runStep({id, phase: 'rollback', call, timeoutMs: spec.timeoutMs, retry: spec.retry}, record, this.teardownSignal, false)
+      const main = this.records.get(id)!
+      if (result.ok) {
+        main.status = 'rolled-back'
+      } else {
+        main.status = 'rollback-failed'
+        failed.push(id)
+        this.teardownFailed = true
+        this.leftBehind.push(`rollback of step ${id} (${call.uses}) failed: ${record.error?.message ?? 'unknown error'}; what ${spec.uses} changed is still in place`)
+      }
+    }
+    await this.emit({type: 'rollback.finished', ok: failed.length === 0, failed})
+  }
+
+  /** Operations started by steps that did not finish: they may still be running in Azure. */
+  private noteStrayOperations(): void {
+    for (const [id, list] of this.operations) {
+      const record = this.records.get(id)
+      if (!record || record.status === 'succeeded' || record.status === 'rolled-back') continue
+      for (const op of list)
+        this.leftBehind.push(`step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish; it may still be running${op.monitorUrl ? `: ${op.monitorUrl}` : ''}`)
+    }
+  }
+
+  // ── context ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private expressionContext(phase: StepPhase): ExpressionContext {
+    const {options} = this
+    const steps: ExpressionContext['steps'] = {}
+    for (const [id, record] of this.records) steps[id] = {outputs: record.outputs, status: record.status}
+    return {
+      params: options.params,
+      steps,
+      env: {...options.environment, name: options.environmentName},
+      catalog: options.catalog as unknown as Record<string, unknown>,
+      run: {
+        id: options.runId,
+        startedAt: this.startedAt.toISOString(),
+        runbook: options.runbook.name,
+        environment: options.environmentName,
+        production: options.environment.production,
+      },
+      failed: phase !== 'main' && this.runFailed,
+      now: this.now,
+    }
+  }
+
+  private async evaluateOutputs(): Promise<Record<string, unknown>> {
+    const outputs: Record<string, unknown> = {}
+    const context = this.expressionContext('finally')
+    for (const [key, value] of Object.entries(this.options.runbook.outputs ?? {})) {
+      try {
+        outputs[key] = evaluateValue(value, context)
+      } catch (error) {
+        outputs[key] = null
+        await this.emit({type: 'run.note', message: `output ${key} could not be evaluated: ${errorInfo(error).message}`})
+      }
+    }
+    return outputs
+  }
+
+  private registerSecretParams(): Record<string, unknown> {
+    const safe: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(this.options.params)) {
+      const spec = this.options.runbook.params[name]
+      if (spec?.type === 'secret') {
+        if (value !== undefined && value !== null) this.redactor.add(String(value))
+        safe[name] = REDACTED
+      } else {
+        safe[name] = value
+      }
+    }
+    return safe
+  }
+
+  private restoreCompleted(): void {
+    const completed = this.options.resume?.completed ?? {}
+    for (const step of this.options.runbook.steps) {
+      const previous = completed[step.id]
+      if (!previous) continue
+      const record = this.records.get(step.id)!
+      record.status = 'succeeded'
+      record.outputs = previous.outputs ?? {}
+      record.reason = 'completed before the resume'
+      this.completionOrder.push(step.id)
+    }
+  }
+
+  private newRecord(id: string, uses: string, phase: StepPhase): StepRecord {
+    return {id, uses, phase, status: 'pending', attempts: 0, outputs: {}}
+  }
+}
+
+function issues(error: {issues: Array<{path: PropertyKey[]; message: string}>}): string {
+  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ')
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, {once: true})
+  })
+}
+
+function signalName(signal: AbortSignal): string {
+  const reason = signal.reason as unknown
+  if (typeof reason === 'string') return reason
+  if (reason instanceof Error && reason.message) return reason.message
+  return 'SIGINT'
+}
