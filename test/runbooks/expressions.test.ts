@@ -1,0 +1,158 @@
+import {describe, expect, it} from 'vitest'
+import {
+  checkExpression,
+  checkExpressions,
+  conditionExpression,
+  evaluateCondition,
+  evaluateValue,
+  ExpressionError,
+  listReferences,
+  splitTemplate,
+  type ExpressionContext,
+} from '../../src/runbooks/expressions.js'
+
+const context = (overrides: Partial<ExpressionContext> = {}): ExpressionContext => ({
+  params: {server: 'pg-orders', minutes: 15, dryRun: false, tags: ['a', 'b']},
+  steps: {restore: {outputs: {server: 'pg-orders-drill', rows: 42, details: {region: 'eastus'}}, status: 'succeeded'}},
+  env: {name: 'local', production: false, region: 'eastus'},
+  catalog: {version: 1},
+  run: {id: 'run-1', startedAt: '2026-12-20T18:00:00.000Z', runbook: 'pg-pitr', environment: 'local', production: false},
+  ...overrides,
+})
+
+describe('splitTemplate', () => {
+  it('splits text and expressions, keeping a }} inside a quoted string literal', () => {
+    expect(splitTemplate("a ${{ format('{0}}}', params.x) }} b")).toEqual([
+      {kind: 'text', text: 'a '},
+      {kind: 'expression', expression: "format('{0}}}', params.x)", start: 5},
+      {kind: 'text', text: ' b'},
+    ])
+    expect(splitTemplate("${{ 'it''s }}' }}")).toEqual([{kind: 'expression', expression: "'it''s }}'", start: 3}])
+  })
+
+  it('rejects an unterminated expression', () => {
+    expect(() => splitTemplate('${{ params.x')).toThrow(ExpressionError)
+    expect(() => splitTemplate("${{ 'open }}")).toThrow(/unterminated string/)
+  })
+})
+
+describe('evaluateValue', () => {
+  it('returns typed values for a string that is exactly one expression', () => {
+    const ctx = context()
+    expect(evaluateValue('${{ params.minutes }}', ctx)).toBe(15)
+    expect(evaluateValue(' ${{ params.dryRun }} ', ctx)).toBe(false)
+    expect(evaluateValue('${{ steps.restore.outputs.details }}', ctx)).toEqual({region: 'eastus'})
+    expect(evaluateValue('${{ params.tags }}', ctx)).toEqual(['a', 'b'])
+    expect(evaluateValue('${{ steps.restore.outputs.rows > 10 }}', ctx)).toBe(true)
+  })
+
+  it('interpolates strings with text around expressions, deep over objects and arrays', () => {
+    const value = {
+      server: '${{ params.server }}',
+      nested: ['rows=${{ steps.restore.outputs.rows }}', {where: '${{ env.name }}/${{ run.id }}', n: 3, on: true}],
+      details: 'd=${{ steps.restore.outputs.details }}',
+    }
+    expect(evaluateValue(value, context())).toEqual({
+      server: 'pg-orders',
+      nested: ['rows=42', {where: 'local/run-1', n: 3, on: true}],
+      details: 'd={"region":"eastus"}',
+    })
+  })
+
+  it('handles a }} inside a string literal', () => {
+    expect(evaluateValue("${{ format('{0}-}}', params.server) }}", context())).toBe('pg-orders-}')
+    expect(evaluateValue("x ${{ '}}' }} y", context())).toBe('x }} y')
+  })
+
+  it('is case-insensitive for contexts and keys, like GitHub Actions', () => {
+    expect(evaluateValue('${{ Params.SERVER }}', context())).toBe('pg-orders')
+    expect(evaluateValue('${{ STEPS.Restore.Outputs.rows }}', context())).toBe(42)
+  })
+
+  it('returns empty for prototype-pollution probes', () => {
+    const ctx = context()
+    for (const probe of ['params.constructor', "params['__proto__']", 'params.constructor.constructor', 'steps.restore.outputs.toString', "run['hasOwnProperty']"]) {
+      expect(evaluateValue(`\${{ ${probe} }}`, ctx), probe).toBeNull()
+      expect(evaluateValue(`[\${{ ${probe} }}]`, ctx), probe).toBe('[]')
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it('gives null for references to things that are not there', () => {
+    expect(evaluateValue('${{ steps.nope.outputs.x }}', context())).toBeNull()
+  })
+
+  it('offers the date and duration helpers', () => {
+    const ctx = context({now: () => new Date('2026-12-20T18:30:00Z')})
+    expect(evaluateValue('${{ now() }}', ctx)).toBe('2026-12-20T18:30:00.000Z')
+    expect(evaluateValue("${{ addDuration(run.startedAt, 'PT1H30M') }}", ctx)).toBe('2026-12-20T19:30:00.000Z')
+    expect(evaluateValue("${{ subtractDuration(run.startedAt, 'P1D') }}", ctx)).toBe('2026-12-19T18:00:00.000Z')
+    expect(evaluateValue('${{ durationBetween(run.startedAt, now()) }}', ctx)).toBe('PT30M')
+    expect(evaluateValue('${{ durationBetween(now(), run.startedAt) }}', ctx)).toBe('-PT30M')
+    expect(evaluateValue("${{ durationMs('PT1M30S') }}", ctx)).toBe(90_000)
+    expect(evaluateValue('${{ toIsoDuration(5400000) }}', ctx)).toBe('PT1H30M')
+    expect(evaluateValue("${{ durationMs(durationBetween(run.startedAt, now())) <= durationMs('PT1H') }}", ctx)).toBe(true)
+    expect(evaluateValue("${{ subtractDuration(now(), format('PT{0}M', params.minutes)) }}", ctx)).toBe('2026-12-20T18:15:00.000Z')
+  })
+
+  it('fails clearly on bad helper arguments', () => {
+    expect(() => evaluateValue("${{ addDuration('yesterday', 'PT1H') }}", context())).toThrow(/"yesterday" is not an ISO-8601 date-time/)
+    expect(() => evaluateValue("${{ durationMs('an hour') }}", context())).toThrow(/not an ISO-8601 duration/)
+  })
+
+  it('keeps the built-in functions', () => {
+    expect(evaluateValue("${{ contains(params.tags, 'b') }}", context())).toBe(true)
+    expect(evaluateValue("${{ format('{0}/{1}', env.name, params.server) }}", context())).toBe('local/pg-orders')
+    expect(evaluateValue("${{ join(params.tags, '+') }}", context())).toBe('a+b')
+  })
+})
+
+describe('evaluateCondition', () => {
+  it('accepts bare or wrapped expressions with GitHub truthiness', () => {
+    const ctx = context()
+    expect(evaluateCondition("params.server == 'pg-orders'", ctx)).toBe(true)
+    expect(evaluateCondition('${{ params.dryRun }}', ctx)).toBe(false)
+    expect(evaluateCondition('${{ steps.restore.outputs.rows }}', ctx)).toBe(true)
+    expect(evaluateCondition("''", ctx)).toBe(false)
+    expect(evaluateCondition('0', ctx)).toBe(false)
+  })
+
+  it('has success(), failure() and always() driven by the failed flag', () => {
+    expect(evaluateCondition('success()', context())).toBe(true)
+    expect(evaluateCondition('failure()', context())).toBe(false)
+    expect(evaluateCondition('success()', context({failed: true}))).toBe(false)
+    expect(evaluateCondition('${{ failure() }}', context({failed: true}))).toBe(true)
+    expect(evaluateCondition('always()', context({failed: true}))).toBe(true)
+  })
+
+  it('rejects text around the expression', () => {
+    expect(() => conditionExpression('x ${{ true }}')).toThrow(/single expression/)
+  })
+})
+
+describe('listReferences and syntax checks', () => {
+  it('lists context references with their literal paths and where they sit', () => {
+    const refs = listReferences({
+      a: '${{ steps.restore.outputs.server }} ${{ params.x }}',
+      b: ["${{ format('{0}', run.id) && steps['verify'].status }}"],
+      c: '${{ steps[params.which].outputs.y }}',
+    })
+    expect(refs.map((r) => [r.context, r.path.join('.'), r.location.join('/')])).toEqual([
+      ['steps', 'restore.outputs.server', 'a'],
+      ['params', 'x', 'a'],
+      ['run', 'id', 'b/0'],
+      ['steps', 'verify.status', 'b/0'],
+      ['steps', '', 'c'],
+      ['params', 'which', 'c'],
+    ])
+  })
+
+  it('reports bad syntax, unknown contexts and unknown functions, and never evaluates anything', () => {
+    expect(checkExpression('params.x ==')).toMatch(/Unexpected end of expression/)
+    expect(checkExpression('secrets.token')).toMatch(/unknown context "secrets"/)
+    expect(checkExpression('eval(params.x)')).toMatch(/unknown function "eval"/)
+    expect(checkExpression("addDuration(now())")).toMatch(/Too few parameters/)
+    expect(checkExpression("durationMs('PT1M') > 1")).toBeUndefined()
+    expect(checkExpressions({a: ['ok ${{ 1 }}', 'bad ${{ 1 + }}'], b: '${{ x'}).map((p) => p.path.join('/'))).toEqual(['a/1', 'b'])
+  })
+})
