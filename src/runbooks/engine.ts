@@ -52,8 +52,8 @@ export interface ExecuteOptions {
   /** Steps running at once; default 4. */
   concurrency?: number
   resume?: ResumeState
-  /** Decisions given before the run (e.g. `--approve <step>`): used instead of asking the approver. */
-  preApproved?: Record<string, ApprovalDecision>
+  /** Decisions given before the run (e.g. `--yes`, `--approve <step>`), by step id: used instead of asking the approver. */
+  preApproved?: Record<string, ApprovalDecision> | ((step: string) => ApprovalDecision | undefined)
   now?: () => Date
   /** Shared with the journal and summary so values registered with ctx.secret() are redacted there too. */
   redactor?: Redactor
@@ -507,7 +507,8 @@ class RunExecution {
     const approver: Approver = {
       approve: async (request, approvalSignal) => {
         await this.emit({type: 'approval.requested', step: step.id, message: request.message})
-        const decision = options.preApproved?.[step.id] ?? (await options.approver.approve(request, approvalSignal))
+        const given = typeof options.preApproved === 'function' ? options.preApproved(step.id) : options.preApproved?.[step.id]
+        const decision = given ?? (await options.approver.approve(request, approvalSignal))
         await this.emit({type: 'approval.decided', step: step.id, decision})
         this.approvals.push({
           step: step.id,

@@ -89,7 +89,7 @@ registerActions([
     output: z.strictObject({}),
     changes: false,
     permissions: [],
-    run: () => new Promise(() => undefined),
+    run: () => new Promise<Record<string, never>>(() => undefined),
   }),
 ])
 

@@ -1,0 +1,170 @@
+/**
+ * The local record of past runs (`<root>/runs/<runId>/`), read for `opsbook runs list` and `runs show`.
+ * A run without summary.json is either still running (its lock names a live process) or crashed; its journal says
+ * how far it got.
+ */
+import {existsSync} from 'node:fs'
+import {readdir, readFile} from 'node:fs/promises'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+import {ValidationError} from '../errors.js'
+import type {RunStatus} from '../runbooks/events.js'
+import {JOURNAL_FILE, LOCK_FILE, SUMMARY_FILE, runDir, verifyChain, type ChainCheck, type JournalLine} from './journal.js'
+import type {RunSummary} from './summary.js'
+
+/** `crashed`: no summary, no run.finished, and no live process holds the run. */
+export type StoredRunStatus = RunStatus | 'crashed'
+
+export interface RunListEntry {
+  runId: string
+  runbook: string
+  environment: string
+  status: StoredRunStatus
+  startedAt: string
+  durationMs?: number
+}
+
+export interface RunDetails {
+  runId: string
+  dir: string
+  journalPath: string
+  status: StoredRunStatus
+  /** Present once the run finished and wrote it. */
+  summary?: RunSummary
+  /** The hash chain, checked against the line count and last hash summary.json recorded. */
+  chain: ChainCheck
+  /** The last journal event, e.g. where a crashed run stopped. */
+  lastEvent?: Pick<JournalLine, 'seq' | 'ts' | 'type' | 'step'>
+}
+
+/** Every run under `root`, newest first. */
+export async function listRuns(root: string): Promise<RunListEntry[]> {
+  const runsDir = join(root, 'runs')
+  if (!existsSync(runsDir)) return []
+  const entries: RunListEntry[] = []
+  for (const entry of await readdir(runsDir, {withFileTypes: true})) {
+    if (!entry.isDirectory()) continue
+    const dir = join(runsDir, entry.name)
+    if (!existsSync(join(dir, JOURNAL_FILE)) && !existsSync(join(dir, SUMMARY_FILE))) continue
+    const state = await readRunState(dir, entry.name)
+    entries.push(state.entry)
+  }
+  // Run ids start with a UTC timestamp; sort on startedAt and fall back to the id.
+  return entries.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId))
+}
+
+/** One run's summary and journal check. `runId` may be a unique prefix. Unknown runs are invalid input (exit 2). */
+export async function showRun(root: string, runId: string): Promise<RunDetails> {
+  const id = await resolveRunId(root, runId)
+  const dir = runDir(root, id)
+  const journalPath = join(dir, JOURNAL_FILE)
+  const state = await readRunState(dir, id)
+  const journalText = existsSync(journalPath) ? await readFile(journalPath, 'utf8') : ''
+  const chain = verifyChain(journalText, state.summary ? {lines: state.summary.journal?.lines, lastHash: state.summary.journal?.lastHash} : {})
+  return {
+    runId: id,
+    dir,
+    journalPath,
+    status: state.entry.status,
+    ...(state.summary ? {summary: state.summary} : {}),
+    chain,
+    ...(state.last ? {lastEvent: {seq: state.last.seq, ts: state.last.ts, type: state.last.type, step: state.last.step}} : {}),
+  }
+}
+
+async function resolveRunId(root: string, runId: string): Promise<string> {
+  if (existsSync(runDir(root, runId))) return runId
+  const runsDir = join(root, 'runs')
+  const ids = existsSync(runsDir) ? (await readdir(runsDir)).filter((name) => name.startsWith(runId)) : []
+  if (ids.length === 1) return ids[0]!
+  const message =
+    ids.length > 1
+      ? `run id "${runId}" is ambiguous: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`
+      : `no run "${runId}" under ${runsDir}; \`opsbook runs list\` shows the runs kept here`
+  throw new ValidationError([{code: 'run-not-found', message}])
+}
+
+interface RunState {
+  entry: RunListEntry
+  summary?: RunSummary
+  last?: JournalLine
+}
+
+async function readRunState(dir: string, runId: string): Promise<RunState> {
+  const summary = await readJson<RunSummary>(join(dir, SUMMARY_FILE))
+  const {first, last} = await journalEnds(join(dir, JOURNAL_FILE))
+  if (summary)
+    return {
+      summary,
+      last,
+      entry: {
+        runId,
+        runbook: summary.runbook?.name ?? 'unknown',
+        environment: summary.environment ?? 'unknown',
+        status: summary.status,
+        startedAt: summary.startedAt,
+        durationMs: summary.durationMs,
+      },
+    }
+  const started = first?.type === 'run.started' ? first.data : {}
+  let status: StoredRunStatus
+  let durationMs: number | undefined
+  if (last?.type === 'run.finished') {
+    status = last.data.status as RunStatus
+    durationMs = last.data.durationMs as number
+  } else {
+    status = (await isHeldByLiveProcess(dir)) ? 'running' : 'crashed'
+    if (first && last) durationMs = Date.parse(last.ts) - Date.parse(first.ts)
+  }
+  return {
+    last,
+    entry: {
+      runId,
+      runbook: typeof started.runbook === 'string' ? started.runbook : 'unknown',
+      environment: typeof started.environment === 'string' ? started.environment : 'unknown',
+      status,
+      startedAt: first?.ts ?? '',
+      ...(durationMs === undefined ? {} : {durationMs}),
+    },
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  if (!existsSync(path)) return undefined
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T
+  } catch {
+    return undefined
+  }
+}
+
+/** First and last parseable journal lines (a crash can leave a partial last line). */
+async function journalEnds(path: string): Promise<{first?: JournalLine; last?: JournalLine}> {
+  if (!existsSync(path)) return {}
+  const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '')
+  const parse = (text: string | undefined): JournalLine | undefined => {
+    if (text === undefined) return undefined
+    try {
+      return JSON.parse(text) as JournalLine
+    } catch {
+      return undefined
+    }
+  }
+  const first = parse(lines[0])
+  let last: JournalLine | undefined
+  for (let i = lines.length - 1; i >= 0 && !last; i--) last = parse(lines[i])
+  return {first, last}
+}
+
+async function isHeldByLiveProcess(dir: string): Promise<boolean> {
+  const lock = await readJson<{pid?: number; host?: string}>(join(dir, LOCK_FILE))
+  if (!lock?.pid) return false
+  // A lock from another machine (a shared folder) cannot be checked: assume it is alive.
+  if (lock.host && lock.host !== hostname()) return true
+  try {
+    process.kill(lock.pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

@@ -1,0 +1,131 @@
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {GENESIS_HASH, Journal, newRunId, readJournal, sha256Hex, verifyChain} from '../../src/evidence/journal.js'
+import {Redactor, REDACTED} from '../../src/evidence/redact.js'
+import type {RunEvent} from '../../src/runbooks/events.js'
+
+const events: RunEvent[] = [
+  {type: 'run.started', runId: 'r', runbook: 'pg-pitr', title: 'PITR', kind: 'incident', environment: 'local', production: false, params: {}, steps: []},
+  {type: 'step.started', step: 'restore', phase: 'main', uses: 'postgres.restore', attempt: 1, inputs: {server: 'pg-shop-orders'}},
+  {type: 'step.log', step: 'restore', phase: 'main', message: 'restoring to pg-shop-orders-pitr'},
+  {type: 'step.succeeded', step: 'restore', phase: 'main', outputs: {server: 'pg-shop-orders-pitr'}, durationMs: 1200, attempts: 1},
+  {type: 'run.finished', status: 'succeeded', durationMs: 1300, leftBehind: [], outputs: {}},
+]
+
+async function tempRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'opsbook-journal-'))
+}
+
+async function writeJournal(root: string, runId: string, redactor?: Redactor): Promise<Journal> {
+  const journal = await Journal.create(runId, {root, redactor, now: () => new Date('2026-11-23T15:30:00.000Z')})
+  for (const event of events) await journal.append(event)
+  return journal
+}
+
+describe('Journal', () => {
+  it('writes one chained JSON object per line under <root>/runs/<runId>/', async () => {
+    const root = await tempRoot()
+    const journal = await writeJournal(root, 'run-1')
+    await journal.close()
+    expect(journal.path).toBe(join(root, 'runs', 'run-1', 'journal.jsonl'))
+    const text = await readFile(journal.path, 'utf8')
+    const raw = text.trimEnd().split('\n')
+    const lines = await readJournal(journal.path)
+    expect(lines).toHaveLength(5)
+    expect(lines[0]).toEqual({seq: 1, ts: '2026-11-23T15:30:00.000Z', runId: 'run-1', type: 'run.started', step: null, data: expect.objectContaining({runbook: 'pg-pitr'}), prev: GENESIS_HASH})
+    expect(lines[1]).toMatchObject({seq: 2, type: 'step.started', step: 'restore', data: {phase: 'main', uses: 'postgres.restore'}, prev: sha256Hex(raw[0]!)})
+    expect(lines[1]!.data).not.toHaveProperty('type')
+    expect(lines[1]!.data).not.toHaveProperty('step')
+    expect(verifyChain(text)).toEqual({ok: true, lines: 5, lastHash: sha256Hex(raw[4]!)})
+    expect(journal.hash).toBe(sha256Hex(raw[4]!))
+  })
+
+  it('names the line where one byte was flipped', async () => {
+    const root = await tempRoot()
+    const journal = await writeJournal(root, 'run-2')
+    await journal.close()
+    const text = await readFile(journal.path, 'utf8')
+    // Change "pg-shop-orders-pitr" to "pg-shop-orders-pitt" in line 3 only.
+    const lines = text.split('\n')
+    lines[2] = lines[2]!.replace('pitr', 'pitt')
+    const tampered = lines.join('\n')
+    expect(tampered.length).toBe(text.length)
+    const check = verifyChain(tampered)
+    expect(check.ok).toBe(false)
+    expect(check.firstBad?.line).toBe(3)
+    expect(check.firstBad?.reason).toContain('line 3 was changed')
+  })
+
+  it('catches a removed line, a broken line and a changed last line (against the recorded hash)', async () => {
+    const root = await tempRoot()
+    const journal = await writeJournal(root, 'run-3')
+    await journal.close()
+    const text = await readFile(journal.path, 'utf8')
+    const lines = text.trimEnd().split('\n')
+    expect(verifyChain([lines[0], lines[1], lines[3], lines[4]].join('\n')).firstBad?.line).toBe(2)
+    expect(verifyChain([lines[0], lines[1].slice(0, -1), lines[2]].join('\n')).firstBad).toEqual({line: 2, reason: 'not valid JSON'})
+    const recorded = {lines: 5, lastHash: journal.hash}
+    expect(verifyChain(text, recorded).ok).toBe(true)
+    const lastChanged = [...lines.slice(0, 4), lines[4]!.replace('1300', '1301')].join('\n')
+    expect(verifyChain(lastChanged).ok).toBe(true)
+    expect(verifyChain(lastChanged, recorded).firstBad?.line).toBe(5)
+    expect(verifyChain(lines.slice(0, 4).join('\n'), recorded).ok).toBe(false)
+  })
+
+  it('continues the chain when reopened for a resume', async () => {
+    const root = await tempRoot()
+    const first = await writeJournal(root, 'run-4')
+    await first.close()
+    const again = await Journal.open('run-4', root)
+    expect(again.lines).toBe(5)
+    await again.append({type: 'run.note', message: 'resumed'})
+    await again.close()
+    const text = await readFile(again.path, 'utf8')
+    expect(verifyChain(text)).toMatchObject({ok: true, lines: 6})
+    expect((await readJournal(again.path))[5]).toMatchObject({seq: 6, type: 'run.note', data: {message: 'resumed'}})
+  })
+
+  it('refuses to reopen a damaged journal and to create a run twice', async () => {
+    const root = await tempRoot()
+    const journal = await writeJournal(root, 'run-5')
+    await journal.close()
+    const text = await readFile(journal.path, 'utf8')
+    await writeFile(journal.path, text.replace('restoring', 'rest0ring'))
+    await expect(Journal.open('run-5', root)).rejects.toThrow(/damaged at line 3/)
+    await expect(Journal.create('run-5', {root})).rejects.toThrow(/EEXIST/)
+  })
+
+  it('redacts event data before it is written', async () => {
+    const root = await tempRoot()
+    const redactor = new Redactor()
+    redactor.add('hunter2-orders')
+    const journal = await Journal.create('run-6', {root, redactor})
+    await journal.append({type: 'step.log', step: 's', phase: 'main', message: 'password hunter2-orders, sas ?sv=2022-11-02&sig=abcdef%2Bghi'})
+    await journal.close()
+    const text = await readFile(journal.path, 'utf8')
+    expect(text).not.toContain('hunter2-orders')
+    expect(text).not.toContain('abcdef')
+    expect(text).toContain(REDACTED)
+  })
+
+  it('keeps appends in call order even when not awaited one by one', async () => {
+    const root = await tempRoot()
+    const journal = await Journal.create('run-7', {root})
+    await Promise.all(Array.from({length: 20}, (_, i) => journal.append({type: 'run.note', message: `note ${i}`})))
+    await journal.close()
+    const lines = await readJournal(journal.path)
+    expect(lines.map((l) => l.data.message)).toEqual(Array.from({length: 20}, (_, i) => `note ${i}`))
+    expect(verifyChain(await readFile(journal.path, 'utf8')).ok).toBe(true)
+  })
+})
+
+describe('newRunId', () => {
+  it('is a sortable UTC timestamp, the runbook name and a random suffix', () => {
+    const id = newRunId('DR drill', new Date('2026-11-23T15:30:00.123Z'))
+    expect(id).toMatch(/^20261123T153000Z-dr-drill-[0-9a-f]{4}$/)
+    expect(newRunId('dr-drill', new Date('2026-11-23T15:30:00Z'))).not.toBe(newRunId('dr-drill', new Date('2026-11-23T15:30:00Z')))
+    expect(newRunId('a', new Date('2026-11-23T09:00:00Z')) < newRunId('a', new Date('2026-11-23T10:00:00Z'))).toBe(true)
+  })
+})

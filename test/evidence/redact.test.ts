@@ -1,0 +1,107 @@
+import {describe, expect, it} from 'vitest'
+import {Redactor, REDACTED} from '../../src/evidence/redact.js'
+
+// Realistic shapes, not real credentials.
+// Same shapes as Azure's: 64 random bytes for a storage key, 32 for a Redis key, in base64.
+const storageKey = Buffer.from(Array.from({length: 64}, (_, i) => (i * 37 + 11) % 256)).toString('base64')
+const redisKey = Buffer.from(Array.from({length: 32}, (_, i) => (i * 53 + 7) % 256)).toString('base64')
+const jwt =
+  'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIsIng1dCI6ImtXYmthYTZxczh3c1RuQndpaU5ZT2hIYm5BdyJ9.eyJhdWQiOiJodHRwczovL21hbmFnZW1lbnQuYXp1cmUuY29tLyIsIm9pZCI6IjEyMyJ9.dGhpc2lzbm90YXJlYWxzaWduYXR1cmVidXRsb29rc2xpa2VvbmU'
+const sasQuery = 'sv=2022-11-02&ss=b&srt=sco&sp=rwdlacupiytfx&se=2026-11-24T00:00:00Z&st=2026-11-23T15:00:00Z&spr=https&sig=Zm9vYmFyYmF6cXV4dGhpc2lzYXNpZ25hdHVyZQ%3D%3D'
+
+describe('Redactor', () => {
+  const redactor = new Redactor()
+
+  it('removes a whole SAS query string and keeps the blob URL readable', () => {
+    const url = `https://stshopsnapshots.blob.core.windows.net/redis-snapshots/2026-11-23/sessions.rdb?${sasQuery}`
+    expect(redactor.redactText(`exporting to ${url} now`)).toBe(
+      `exporting to https://stshopsnapshots.blob.core.windows.net/redis-snapshots/2026-11-23/sessions.rdb?${REDACTED} now`,
+    )
+  })
+
+  it('removes a bare SAS token and a lone sig= parameter', () => {
+    expect(redactor.redactText(`token: ${sasQuery}`)).toBe(`token: ${REDACTED}`)
+    expect(redactor.redactText('https://x.blob.core.windows.net/c/b?comp=block&sig=abcDEF%2B123')).not.toContain('abcDEF')
+  })
+
+  it('removes storage account keys in connection strings and on their own', () => {
+    expect(storageKey).toHaveLength(88)
+    const connection = `DefaultEndpointsProtocol=https;AccountName=stshopevidence;AccountKey=${storageKey};EndpointSuffix=core.windows.net`
+    expect(redactor.redactText(connection)).toBe(
+      `DefaultEndpointsProtocol=https;AccountName=stshopevidence;AccountKey=${REDACTED};EndpointSuffix=core.windows.net`,
+    )
+    expect(redactor.redactText(JSON.stringify({keys: [{keyName: 'key1', value: storageKey, permissions: 'FULL'}]}))).toBe(
+      JSON.stringify({keys: [{keyName: 'key1', value: REDACTED, permissions: 'FULL'}]}),
+    )
+  })
+
+  it('removes Redis access keys (44-character base64)', () => {
+    expect(redactor.redactText(`primaryKey=${redisKey}`)).not.toContain(redisKey)
+    // A password may contain commas, so the rest of a StackExchange.Redis string goes too: over-redaction is the safe side.
+    expect(redactor.redactText(`redis-shop-sessions.redis.cache.windows.net:6380,password=${redisKey},ssl=True`)).toBe(
+      `redis-shop-sessions.redis.cache.windows.net:6380,password=${REDACTED}`,
+    )
+    expect(redactor.redactText(`key ${redisKey} rotated`)).toBe(`key ${REDACTED} rotated`)
+  })
+
+  it('removes connection-string and URL passwords', () => {
+    expect(redactor.redactText('Server=pg-shop-orders.postgres.database.azure.com;Database=orders;User Id=opsbook;Password=Tr0ub4dor&3;Ssl Mode=Require;')).toBe(
+      `Server=pg-shop-orders.postgres.database.azure.com;Database=orders;User Id=opsbook;Password=${REDACTED};Ssl Mode=Require;`,
+    )
+    expect(redactor.redactText('host=pg port=5432 dbname=orders user=opsbook password=hunter22')).toBe(`host=pg port=5432 dbname=orders user=opsbook password=${REDACTED}`)
+    expect(redactor.redactText('postgres://opsbook:S3cret!x@pg-shop-orders.postgres.database.azure.com:5432/orders')).toBe(
+      `postgres://opsbook:${REDACTED}@pg-shop-orders.postgres.database.azure.com:5432/orders`,
+    )
+  })
+
+  it('removes bearer tokens and bare JWTs', () => {
+    expect(redactor.redactText(`Authorization: Bearer ${jwt}`)).toBe(`Authorization: Bearer ${REDACTED}`)
+    expect(redactor.redactText(`token ${jwt} expired`)).toBe(`token ${REDACTED} expired`)
+  })
+
+  it('removes x-ms-* key headers', () => {
+    expect(redactor.redactText(`x-ms-encryption-key: ${redisKey}`)).toBe(`x-ms-encryption-key: ${REDACTED}`)
+    expect(redactor.redactText('"x-ms-copy-source-authorization":"Bearer abc.def"')).not.toContain('abc.def')
+  })
+
+  it('replaces registered secrets, including their URL-encoded form', () => {
+    const own = new Redactor()
+    own.add('p@ss w0rd/+')
+    expect(own.redactText('login with p@ss w0rd/+ or p%40ss%20w0rd%2F%2B')).toBe(`login with ${REDACTED} or ${REDACTED}`)
+    own.add('ab')
+    expect(own.redactText('about tabs')).toBe('about tabs')
+  })
+
+  it('redacts deeply into a copy, replacing values under sensitive keys whatever they look like', () => {
+    const own = new Redactor()
+    own.add('orders-admin-pw')
+    const value = {
+      server: 'pg-shop-orders',
+      login: {user: 'opsbook', password: 'short1', note: 'pw is orders-admin-pw'},
+      attempts: 3,
+      ok: true,
+      list: ['orders-admin-pw', null],
+      connectionString: 'anything at all',
+    }
+    const redacted = own.redact(value)
+    expect(redacted).toEqual({
+      server: 'pg-shop-orders',
+      login: {user: 'opsbook', password: REDACTED, note: `pw is ${REDACTED}`},
+      attempts: 3,
+      ok: true,
+      list: [REDACTED, null],
+      connectionString: REDACTED,
+    })
+    expect(value.login.password).toBe('short1')
+  })
+
+  it('leaves ordinary operational text alone', () => {
+    const text = [
+      '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg-shop-local/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders',
+      'restore to 2026-11-23T15:30:00Z took PT12M',
+      'prev 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      'GET https://app-shop-storefront-staging.azurewebsites.net/health?probe=1: 200',
+    ].join('\n')
+    expect(redactor.redactText(text)).toBe(text)
+  })
+})
