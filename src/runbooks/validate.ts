@@ -10,7 +10,7 @@
 import {z} from 'zod'
 import type {ActionDefinition} from '../actions/types.js'
 import {findAction as registryFind, listActions as registryList} from '../actions/registry.js'
-import type {Problem} from '../errors.js'
+import type {Problem, SourceLocation} from '../errors.js'
 import {isDuration} from '../support/duration.js'
 import {describePath, zodProblems, type PathSegment, type YamlSource} from '../support/yaml-source.js'
 import {findCycles, dependenciesOf, formatCycle, type DagNode} from './dag.js'
@@ -105,8 +105,8 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
   const steps = [...readSteps(doc.steps, 'main'), ...readSteps(doc.finally, 'finally')]
   const problems: Problem[] = []
   const at = (path: PathSegment[], options?: {key?: boolean}) => source.locate(path, options)
-  const push = (path: PathSegment[], code: string, message: string, options?: {key?: boolean}) =>
-    problems.push({location: at(path, options), code, message})
+  const push = (path: PathSegment[], code: string, message: string, options?: {key?: boolean; expression?: string}) =>
+    problems.push({location: options?.expression ? pointAt(source, at(path), options.expression) : at(path, options), code, message})
 
   // Duplicate ids (case-insensitive: expressions are).
   const seen = new Map<string, StepEntry>()
@@ -165,11 +165,11 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
   const checkRefs = (references: ExpressionReference[], base: PathSegment[], scope: RefScope) => {
     for (const reference of references) {
       const message = referenceProblem(reference, scope)
-      if (message) push([...base, ...reference.location], message.code, message.message)
+      if (message) push([...base, ...reference.location], message.code, message.message, {expression: reference.expression})
     }
   }
   const checkSyntax = (value: unknown, base: PathSegment[]) => {
-    for (const problem of checkExpressions(value)) push([...base, ...problem.path], 'bad-expression', problem.message)
+    for (const problem of checkExpressions(value)) push([...base, ...problem.path], 'bad-expression', problem.message, {expression: problem.expression})
   }
   for (const step of steps) {
     const scope: RefScope = {params: paramNames, byId, allIds, allowedSteps: scopeOf(step, false), referrer: step.id, actions}
@@ -184,7 +184,7 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
       }
       if (expression !== undefined) {
         const message = checkExpression(expression)
-        if (message) push([...step.path, 'if'], 'bad-expression', message)
+        if (message) push([...step.path, 'if'], 'bad-expression', message, {expression})
         else checkRefs(expressionReferences(expression), [...step.path, 'if'], scope)
       }
     }
@@ -203,6 +203,20 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
   // Param defaults: their own type rules, and expressions over env/catalog/run only.
   for (const param of params) problems.push(...paramDefaultProblems(param, source))
   return problems
+}
+
+/**
+ * Narrow a location from the start of a YAML scalar to the `${{` of `expression` in it, when the expression is
+ * written on the scalar's first line as is (not folded or escaped); otherwise keep the scalar's start.
+ */
+function pointAt(source: YamlSource, location: SourceLocation, expression: string): SourceLocation {
+  const line = source.text.split(/\r?\n/)[location.line - 1]
+  if (line === undefined) return location
+  const from = location.column - 1
+  const found = line.indexOf(expression, from)
+  if (found === -1) return location
+  const open = line.lastIndexOf('${{', found)
+  return {...location, column: (open >= from ? open : found) + 1}
 }
 
 interface RefScope {

@@ -39,6 +39,7 @@ function problemsOf(run: () => unknown): Problem[] {
 const where = (problem: Problem) => `${problem.location?.line}:${problem.location?.column}`
 
 describe('loadRunbookFile', () => {
+  // Expression problems point at the `${{` of the offending expression, not just the start of the YAML string.
   it('reports a cycle, an unknown action, a misspelt input and a bad expression at once, each with file:line:col', () => {
     const file = fixture('four-errors.yaml')
     const problems = problemsOf(() => loadRunbookFile(file))
@@ -46,7 +47,7 @@ describe('loadRunbookFile', () => {
       ['cycle', '11:12'],
       ['unknown-action', '15:11'],
       ['unknown-input', '21:7'],
-      ['bad-expression', '26:16'],
+      ['bad-expression', '26:17'],
     ])
     for (const problem of problems) expect(problem.location?.file).toBe(file)
     expect(problems[0]!.message).toBe('dependency cycle: prepare → verify → prepare')
@@ -131,7 +132,7 @@ describe('parseRunbook', () => {
     expect(problems.map((p) => [p.code, where(p)])).toEqual([
       ['missing-input', '7:11'],
       ['invalid-input', '7:20'],
-      ['bad-expression', '10:31'],
+      ['bad-expression', '10:32'],
     ])
     expect(problems[1]!.message).toMatch(/input copies of test\.restore: .*number/)
     expect(problems[0]!.message).toBe('test.restore needs input "server"')
@@ -160,13 +161,13 @@ steps:
 `
     const problems = problemsOf(() => parseRunbook('r.yaml', text))
     expect(problems.map((p) => [p.code, where(p)])).toEqual([
-      ['unknown-param', '9:20'],
+      ['unknown-param', '9:21'],
       ['unknown-step', '12:13'],
-      ['unknown-step', '14:16'],
-      ['unknown-output', '14:16'],
-      ['unknown-reference', '14:16'],
+      ['unknown-step', '14:17'],
+      ['unknown-output', '14:52'],
+      ['unknown-reference', '14:87'],
       ['duplicate-step', '15:9'],
-      ['bad-expression', '17:21'],
+      ['bad-expression', '17:22'],
     ])
     const messages = problems.map((p) => p.message)
     expect(messages[1]).toContain('"restor", which is not a step (did you mean "restore"?')
@@ -201,7 +202,7 @@ outputs:
     const problems = problemsOf(() => parseRunbook('d.yaml', text))
     expect(problems.map((p) => [p.code, where(p)])).toEqual([
       ['missing-dependency', '18:9'],
-      ['self-reference', '19:21'],
+      ['self-reference', '19:22'],
     ])
     expect(problems[0]!.message).toContain('step "race" reads step "verify" but does not depend on it; add needs: [verify]')
   })
