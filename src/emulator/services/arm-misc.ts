@@ -1,0 +1,726 @@
+/**
+ * The rest of ARM that opsbook reads: subscriptions and resource groups, storage accounts (security properties,
+ * listKeys, blobServices/default, blob containers with the immutability and legal-hold properties Azurite lacks),
+ * key vaults, management locks (subscription, resource group and resource scope, api 2020-05-01), diagnostic
+ * settings (api 2021-05-01-preview) and tags at scope. Seeded mostly compliant, with a few deliberate gaps so the
+ * security checks have findings: the snapshot storage account allows public blob access and TLS 1.0 and is open to
+ * all networks; the key vault has no purge protection and is open to all networks; no lock on the Redis cache or
+ * the key vault; no diagnostic settings on the storage accounts.
+ */
+import {randomUUID} from 'node:crypto'
+import {checkScope, clone, invalidBody, paged, resourceGroups, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import type {EmulatorContext} from '../context.js'
+import {armError, type EmulatorResponse, type Route} from '../types.js'
+import {postgresState} from './postgres.js'
+import {redisState} from './redis.js'
+
+const STORAGE = 'Microsoft.Storage/storageAccounts'
+const VAULT = 'Microsoft.KeyVault/vaults'
+const SA = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts'
+const KV = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults'
+
+interface Resource {
+  id: string
+  name: string
+  type: string
+  location: string
+  tags: Record<string, string>
+  properties: Record<string, any>
+  [key: string]: unknown
+}
+
+interface ContainerRecord {
+  account: string
+  publicAccess: 'None' | 'Blob' | 'Container'
+  metadata: Record<string, string>
+  immutabilityPolicy?: {immutabilityPeriodSinceCreationInDays: number; state: 'Unlocked' | 'Locked'; allowProtectedAppendWrites: boolean; etag: string}
+  legalHoldTags: string[]
+  lastModifiedTime: string
+}
+
+interface MiscState {
+  storageAccounts: Record<string, {resource: Resource; resourceGroup: string; blobService: Record<string, any>}>
+  containers: Record<string, ContainerRecord>
+  vaults: Record<string, {resource: Resource; resourceGroup: string}>
+  /** Lock id (lower-case) → lock. */
+  locks: Record<string, {scope: string; name: string; level: 'CanNotDelete' | 'ReadOnly'; notes?: string}>
+  /** Resource id (lower-case) → settings. */
+  diagnosticSettings: Record<string, Array<{name: string; properties: Record<string, unknown>}>>
+}
+
+function miscState(ctx: EmulatorContext): MiscState {
+  return ctx.store.slice<MiscState>('arm', () => seed(ctx))
+}
+
+function seed(ctx: EmulatorContext): MiscState {
+  const state: MiscState = {storageAccounts: {}, containers: {}, vaults: {}, locks: {}, diagnosticSettings: {}}
+  if (!ctx.seedFromCatalog) return state
+  const env = ctx.environment
+  const created = systemData(new Date(ctx.clock().getTime() - 90 * 86_400_000))
+  const snapshotAccounts = new Set(Object.values(env.components).flatMap((c) => (c.type === 'redis' && c.snapshots ? [c.snapshots.storageAccount] : [])))
+  const workspace = `/subscriptions/${ctx.subscription}/resourceGroups/${env.resourceGroups[0]}/providers/Microsoft.OperationalInsights/workspaces/law-opsbook`
+  for (const component of Object.values(env.components)) {
+    const rg = component.resourceGroup ?? env.resourceGroups[0]!
+    if (component.type === 'storage') {
+      const gap = snapshotAccounts.has(component.name)
+      const id = resourceIdOf(ctx.subscription, rg, STORAGE, component.name)
+      state.storageAccounts[id.toLowerCase()] = {
+        resourceGroup: rg,
+        resource: {
+          id,
+          name: component.name,
+          type: STORAGE,
+          location: env.region,
+          tags: {...component.tags},
+          sku: {name: 'Standard_GRS', tier: 'Standard'},
+          kind: 'StorageV2',
+          systemData: created,
+          properties: {
+            provisioningState: 'Succeeded',
+            creationTime: created.createdAt,
+            primaryLocation: env.region,
+            ...(env.pairedRegion ? {secondaryLocation: env.pairedRegion, statusOfSecondary: 'available'} : {}),
+            statusOfPrimary: 'available',
+            primaryEndpoints: {blob: `https://${component.name}.blob.core.windows.net/`},
+            accessTier: 'Hot',
+            supportsHttpsTrafficOnly: true,
+            minimumTlsVersion: gap ? 'TLS1_0' : 'TLS1_2',
+            allowBlobPublicAccess: gap,
+            allowSharedKeyAccess: true,
+            publicNetworkAccess: gap ? 'Enabled' : 'Disabled',
+            networkAcls: {bypass: 'AzureServices', defaultAction: gap ? 'Allow' : 'Deny', ipRules: [], virtualNetworkRules: []},
+            allowCrossTenantReplication: false,
+            ...(gap ? {} : {keyPolicy: {keyExpirationPeriodInDays: 90}}),
+            encryption: {keySource: 'Microsoft.Storage', requireInfrastructureEncryption: !gap, services: {blob: {enabled: true, keyType: 'Account'}, file: {enabled: true, keyType: 'Account'}}},
+          },
+        },
+        blobService: {
+          deleteRetentionPolicy: {enabled: !gap, days: gap ? undefined : 14, allowPermanentDelete: false},
+          containerDeleteRetentionPolicy: {enabled: !gap, days: gap ? undefined : 14},
+          isVersioningEnabled: !gap,
+          changeFeed: {enabled: false},
+        },
+      }
+      if (!gap) state.locks[lockId(id, 'do-not-delete')] = {scope: id, name: 'do-not-delete', level: 'CanNotDelete', notes: 'Evidence must not be deleted'}
+    }
+    if (component.type === 'keyvault') {
+      const id = resourceIdOf(ctx.subscription, rg, VAULT, component.name)
+      state.vaults[id.toLowerCase()] = {
+        resourceGroup: rg,
+        resource: {
+          id,
+          name: component.name,
+          type: VAULT,
+          location: env.region,
+          tags: {...component.tags},
+          systemData: created,
+          properties: {
+            tenantId: env.tenant ?? '00000000-0000-0000-0000-000000000000',
+            sku: {family: 'A', name: 'standard'},
+            accessPolicies: [],
+            vaultUri: `https://${component.name}.vault.azure.net/`,
+            enabledForDeployment: false,
+            enabledForDiskEncryption: false,
+            enabledForTemplateDeployment: false,
+            enableSoftDelete: true,
+            softDeleteRetentionInDays: 90,
+            enableRbacAuthorization: true,
+            publicNetworkAccess: 'Enabled',
+            networkAcls: {bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
+            privateEndpointConnections: [],
+            provisioningState: 'Succeeded',
+          },
+        },
+      }
+      state.diagnosticSettings[id.toLowerCase()] = [
+        {name: 'audit-to-law', properties: {workspaceId: workspace, logs: [{category: 'AuditEvent', enabled: true, retentionPolicy: {enabled: false, days: 0}}], metrics: [{category: 'AllMetrics', enabled: true}]}},
+      ]
+    }
+    if (component.type === 'postgres') {
+      const id = resourceIdOf(ctx.subscription, rg, 'Microsoft.DBforPostgreSQL/flexibleServers', component.name)
+      state.locks[lockId(id, 'do-not-delete')] = {scope: id, name: 'do-not-delete', level: 'CanNotDelete', notes: 'Tier-1 database'}
+      state.diagnosticSettings[id.toLowerCase()] = [{name: 'pg-logs', properties: {workspaceId: workspace, logs: [{categoryGroup: 'allLogs', enabled: true}], metrics: [{category: 'AllMetrics', enabled: true}]}}]
+    }
+    if (component.type === 'webapp') {
+      const id = resourceIdOf(ctx.subscription, rg, 'Microsoft.Web/sites', component.name)
+      state.diagnosticSettings[id.toLowerCase()] = [{name: 'app-logs', properties: {workspaceId: workspace, logs: [{category: 'AppServiceHTTPLogs', enabled: true}], metrics: []}}]
+    }
+    if (component.type === 'redis') {
+      const id = resourceIdOf(ctx.subscription, rg, 'Microsoft.Cache/Redis', component.name)
+      state.diagnosticSettings[id.toLowerCase()] = [{name: 'redis-logs', properties: {workspaceId: workspace, logs: [{categoryGroup: 'audit', enabled: true}], metrics: []}}]
+    }
+  }
+  const evidence = env.evidence
+  const at = ctx.clock().toISOString()
+  if (evidence)
+    state.containers[evidence.container] = {
+      account: evidence.storageAccount,
+      publicAccess: 'None',
+      metadata: {purpose: 'opsbook-evidence'},
+      immutabilityPolicy: {immutabilityPeriodSinceCreationInDays: 365, state: 'Unlocked', allowProtectedAppendWrites: true, etag: `"${randomUUID()}"`},
+      legalHoldTags: [],
+      lastModifiedTime: at,
+    }
+  for (const component of Object.values(env.components))
+    if (component.type === 'redis' && component.snapshots)
+      state.containers[component.snapshots.container] ??= {account: component.snapshots.storageAccount, publicAccess: 'None', metadata: {}, legalHoldTags: [], lastModifiedTime: at}
+  return state
+}
+
+function lockId(scope: string, name: string): string {
+  return `${scope}/providers/Microsoft.Authorization/locks/${name}`.toLowerCase()
+}
+
+export function routes(ctx: EmulatorContext): Route[] {
+  const state = () => miscState(ctx)
+  const rgs = () => resourceGroups(ctx)
+
+  const subscriptionView = () => ({
+    id: `/subscriptions/${ctx.subscription}`,
+    subscriptionId: ctx.subscription,
+    tenantId: ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000',
+    displayName: `opsbook emulator (${ctx.environmentName})`,
+    state: 'Enabled',
+    subscriptionPolicies: {locationPlacementId: 'Public_2014-09-01', quotaId: 'PayAsYouGo_2014-09-01', spendingLimit: 'Off'},
+    authorizationSource: 'RoleBased',
+  })
+  const rgView = (rg: {name: string; location: string; tags: Record<string, string>}) => ({
+    id: `/subscriptions/${ctx.subscription}/resourceGroups/${rg.name}`,
+    name: rg.name,
+    type: 'Microsoft.Resources/resourceGroups',
+    location: rg.location,
+    tags: {...rg.tags},
+    properties: {provisioningState: 'Succeeded'},
+  })
+
+  const account = (p: Record<string, string>) => {
+    const scope = checkScope(ctx, p.sub!, p.rg!)
+    if (scope) return scope
+    return state().storageAccounts[resourceIdOf(p.sub!, p.rg!, STORAGE, p.account!).toLowerCase()] ?? resourceNotFound(STORAGE, p.account!, p.rg!)
+  }
+  const isAccount = (v: unknown): v is MiscState['storageAccounts'][string] => typeof v === 'object' && v !== null && 'blobService' in v
+  const blobService = async () => {
+    const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
+    return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
+  }
+  /** The container record for an account: it must exist in Azurite and not belong to another account. */
+  const containerOf = async (accountName: string, name: string): Promise<ContainerRecord | undefined> => {
+    const record = state().containers[name]
+    if (record && record.account.toLowerCase() !== accountName.toLowerCase()) return undefined
+    if (!(await (await blobService()).getContainerClient(name).exists())) return undefined
+    return record ?? {account: accountName, publicAccess: 'None', metadata: {}, legalHoldTags: [], lastModifiedTime: ctx.clock().toISOString()}
+  }
+  const containerView = (acct: MiscState['storageAccounts'][string], name: string, record: ContainerRecord) => ({
+    id: `${acct.resource.id}/blobServices/default/containers/${name}`,
+    name,
+    type: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+    etag: `"0x${Buffer.from(record.lastModifiedTime).toString('hex').slice(0, 15).toUpperCase()}"`,
+    properties: {
+      publicAccess: record.publicAccess,
+      metadata: record.metadata,
+      lastModifiedTime: record.lastModifiedTime,
+      leaseStatus: 'Unlocked',
+      leaseState: 'Available',
+      deleted: false,
+      remainingRetentionDays: 0,
+      defaultEncryptionScope: '$account-encryption-key',
+      denyEncryptionScopeOverride: false,
+      hasImmutabilityPolicy: Boolean(record.immutabilityPolicy),
+      hasLegalHold: record.legalHoldTags.length > 0,
+      ...(record.immutabilityPolicy
+        ? {
+            immutabilityPolicy: {
+              etag: record.immutabilityPolicy.etag,
+              properties: {
+                immutabilityPeriodSinceCreationInDays: record.immutabilityPolicy.immutabilityPeriodSinceCreationInDays,
+                state: record.immutabilityPolicy.state,
+                allowProtectedAppendWrites: record.immutabilityPolicy.allowProtectedAppendWrites,
+              },
+              updateHistory: [],
+            },
+          }
+        : {}),
+      legalHold: {hasLegalHold: record.legalHoldTags.length > 0, tags: record.legalHoldTags.map((tag) => ({tag, timestamp: record.lastModifiedTime, objectIdentifier: 'opsbook-emulator', tenantId: ctx.environment.tenant ?? ''}))},
+      immutableStorageWithVersioning: {enabled: false},
+    },
+  })
+  const containerRoute = (suffix: string) => `${SA}/{account}/blobServices/default/containers/{container}${suffix}`
+
+  const vault = (p: Record<string, string>) => {
+    const scope = checkScope(ctx, p.sub!, p.rg!)
+    if (scope) return scope
+    return state().vaults[resourceIdOf(p.sub!, p.rg!, VAULT, p.name!).toLowerCase()] ?? resourceNotFound(VAULT, p.name!, p.rg!)
+  }
+
+  // ── locks ──
+  const lockView = (lock: MiscState['locks'][string]) => ({
+    id: `${lock.scope}/providers/Microsoft.Authorization/locks/${lock.name}`,
+    name: lock.name,
+    type: 'Microsoft.Authorization/locks',
+    properties: {level: lock.level, ...(lock.notes ? {notes: lock.notes} : {}), owners: []},
+  })
+  const scopeOf = (p: Record<string, string>): string => {
+    let scope = `/subscriptions/${p.sub}`
+    if (p.rg) scope += `/resourceGroups/${p.rg}`
+    if (p.ns) scope += `/providers/${p.ns}`
+    if (p.ptype) scope += `/${p.ptype}/${p.pname}`
+    if (p.type) scope += `/${p.type}/${p.name}`
+    return scope
+  }
+  const scopeExists = (p: Record<string, string>): EmulatorResponse | undefined => checkScope(ctx, p.sub!, p.rg)
+  const lockPrefixes = [
+    '/subscriptions/{sub}',
+    '/subscriptions/{sub}/resourceGroups/{rg}',
+    '/subscriptions/{sub}/resourceGroups/{rg}/providers/{ns}/{type}/{name}',
+    '/subscriptions/{sub}/resourceGroups/{rg}/providers/{ns}/{ptype}/{pname}/{type}/{name}',
+  ]
+  const lockRoutes: Route[] = lockPrefixes.flatMap((prefix): Route[] => [
+    {
+      method: 'GET',
+      pattern: `${prefix}/providers/Microsoft.Authorization/locks`,
+      operation: 'locks.list',
+      handler: (request, p) => {
+        const problem = scopeExists(p)
+        if (problem) return problem
+        const scope = scopeOf(p).toLowerCase()
+        const atScope = /atScope\(\)/i.test(request.query.get('$filter') ?? '')
+        const locks = Object.values(state().locks).filter((l) => {
+          const s = l.scope.toLowerCase()
+          // atScope(): locks at this scope and its ancestors; otherwise also those below it.
+          return atScope ? scope === s || scope.startsWith(`${s}/`) : s === scope || s.startsWith(`${scope}/`) || scope.startsWith(`${s}/`)
+        })
+        return paged(request, locks.map(lockView))
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${prefix}/providers/Microsoft.Authorization/locks/{lockName}`,
+      operation: 'locks.get',
+      handler: (_request, p) => {
+        const problem = scopeExists(p)
+        if (problem) return problem
+        const lock = state().locks[lockId(scopeOf(p), p.lockName!)]
+        return lock ? {status: 200, body: lockView(lock)} : armError(404, 'LockNotFound', `The lock '${p.lockName}' could not be found.`)
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: `${prefix}/providers/Microsoft.Authorization/locks/{lockName}`,
+      operation: 'locks.put',
+      handler: (request, p) => {
+        const problem = scopeExists(p)
+        if (problem) return problem
+        const level = request.body?.properties?.level
+        if (level !== 'CanNotDelete' && level !== 'ReadOnly')
+          return armError(400, 'InvalidLockLevel', `The lock level '${level}' is invalid. Valid values are CanNotDelete and ReadOnly.`)
+        const key = lockId(scopeOf(p), p.lockName!)
+        const created = !state().locks[key]
+        state().locks[key] = {scope: scopeOf(p), name: p.lockName!, level, ...(request.body.properties.notes ? {notes: request.body.properties.notes} : {})}
+        return {status: created ? 201 : 200, body: lockView(state().locks[key]!)}
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: `${prefix}/providers/Microsoft.Authorization/locks/{lockName}`,
+      operation: 'locks.delete',
+      handler: (_request, p) => {
+        const key = lockId(scopeOf(p), p.lockName!)
+        if (!state().locks[key]) return {status: 204}
+        delete state().locks[key]
+        return {status: 200}
+      },
+    },
+  ])
+
+  // ── diagnostic settings ──
+  const diagPrefixes = lockPrefixes.slice(2)
+  const diagView = (resourceId: string, setting: {name: string; properties: Record<string, unknown>}) => ({
+    id: `${resourceId}/providers/microsoft.insights/diagnosticSettings/${setting.name}`,
+    name: setting.name,
+    type: 'Microsoft.Insights/diagnosticSettings',
+    properties: clone(setting.properties),
+  })
+  const diagRoutes: Route[] = diagPrefixes.flatMap((prefix): Route[] => [
+    {
+      method: 'GET',
+      pattern: `${prefix}/providers/Microsoft.Insights/diagnosticSettings`,
+      operation: 'diagnosticSettings.list',
+      handler: (_request, p) => {
+        const problem = scopeExists(p)
+        if (problem) return problem
+        const id = scopeOf(p)
+        // Not paged: the 2021-05-01-preview list has no nextLink.
+        return {status: 200, body: {value: (state().diagnosticSettings[id.toLowerCase()] ?? []).map((s) => diagView(id, s))}}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${prefix}/providers/Microsoft.Insights/diagnosticSettings/{setting}`,
+      operation: 'diagnosticSettings.get',
+      handler: (_request, p) => {
+        const id = scopeOf(p)
+        const setting = (state().diagnosticSettings[id.toLowerCase()] ?? []).find((s) => s.name.toLowerCase() === p.setting!.toLowerCase())
+        return setting ? {status: 200, body: diagView(id, setting)} : armError(404, 'ResourceNotFound', `The diagnostic setting '${p.setting}' doesn't exist.`)
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: `${prefix}/providers/Microsoft.Insights/diagnosticSettings/{setting}`,
+      operation: 'diagnosticSettings.put',
+      handler: (request, p) => {
+        const problem = scopeExists(p)
+        if (problem) return problem
+        if (typeof request.body?.properties !== 'object') return invalidBody()
+        const id = scopeOf(p)
+        const list = (state().diagnosticSettings[id.toLowerCase()] ??= [])
+        const existing = list.findIndex((s) => s.name.toLowerCase() === p.setting!.toLowerCase())
+        const setting = {name: p.setting!, properties: clone(request.body.properties)}
+        if (existing >= 0) list[existing] = setting
+        else list.push(setting)
+        return {status: 200, body: diagView(id, setting)}
+      },
+    },
+  ])
+
+  return [
+    {method: 'GET', pattern: '/subscriptions', operation: 'subscriptions.list', handler: (request) => paged(request, [subscriptionView()])},
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}',
+      operation: 'subscriptions.get',
+      handler: (_request, p) => checkScope(ctx, p.sub!) ?? {status: 200, body: subscriptionView()},
+    },
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/resourceGroups',
+      operation: 'resourceGroups.list',
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(rgs()).map(rgView)),
+    },
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/resourceGroups/{rg}',
+      operation: 'resourceGroups.get',
+      handler: (_request, p) => checkScope(ctx, p.sub!, p.rg!) ?? {status: 200, body: rgView(rgs()[p.rg!.toLowerCase()]!)},
+    },
+    {
+      method: 'HEAD',
+      pattern: '/subscriptions/{sub}/resourceGroups/{rg}',
+      operation: 'resourceGroups.checkExistence',
+      handler: (_request, p) => (checkScope(ctx, p.sub!, p.rg!) ? {status: 404} : {status: 204}),
+    },
+    {
+      method: 'PUT',
+      pattern: '/subscriptions/{sub}/resourceGroups/{rg}',
+      operation: 'resourceGroups.createOrUpdate',
+      handler: (request, p) => {
+        const scope = checkScope(ctx, p.sub!)
+        if (scope) return scope
+        if (typeof request.body?.location !== 'string') return armError(400, 'LocationRequired', 'The location property is required for this definition.')
+        const key = p.rg!.toLowerCase()
+        const created = !rgs()[key]
+        rgs()[key] = {name: rgs()[key]?.name ?? p.rg!, location: rgs()[key]?.location ?? request.body.location, tags: request.body.tags ?? rgs()[key]?.tags ?? {}}
+        return {status: created ? 201 : 200, body: rgView(rgs()[key]!)}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/resources',
+      operation: 'resources.list',
+      handler: (request, p) => {
+        const scope = checkScope(ctx, p.sub!)
+        if (scope) return scope
+        const filter = /resourceType\s+eq\s+'([^']+)'/i.exec(request.query.get('$filter') ?? '')?.[1]?.toLowerCase()
+        const all = allResources(ctx).filter((r) => !filter || r.type.toLowerCase() === filter)
+        return paged(request, all.map((r) => ({id: r.id, name: r.name, type: r.type, location: r.location, tags: r.tags})))
+      },
+    },
+    // Tags at scope (Microsoft.Resources/tags/default)
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/{ns}/{type}/{name}/providers/Microsoft.Resources/tags/default',
+      operation: 'tags.get',
+      handler: (_request, p) => {
+        const target = taggable(ctx, scopeOf(p))
+        return target ? {status: 200, body: tagsView(scopeOf(p), target.tags)} : resourceNotFound(`${p.ns}/${p.type}`, p.name!, p.rg!)
+      },
+    },
+    ...(['PUT', 'PATCH'] as const).map(
+      (method): Route => ({
+        method,
+        pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/{ns}/{type}/{name}/providers/Microsoft.Resources/tags/default',
+        operation: method === 'PUT' ? 'tags.createOrUpdate' : 'tags.update',
+        handler: (request, p) => {
+          const target = taggable(ctx, scopeOf(p))
+          if (!target) return resourceNotFound(`${p.ns}/${p.type}`, p.name!, p.rg!)
+          const tags = request.body?.properties?.tags
+          if (typeof tags !== 'object' || tags === null) return invalidBody('The request must set properties.tags.')
+          const operation = method === 'PUT' ? 'Replace' : String(request.body.operation ?? 'Merge')
+          if (operation === 'Replace') target.tags = {...tags}
+          else if (operation === 'Merge') target.tags = {...target.tags, ...tags}
+          else if (operation === 'Delete') for (const key of Object.keys(tags)) delete target.tags[key]
+          else return armError(400, 'InvalidTagOperation', `The tag operation '${operation}' is invalid. Valid values are Replace, Merge and Delete.`)
+          ctx.activity.append({resourceId: scopeOf(p), kind: 'tags.update', data: {operation}})
+          return {status: 200, body: tagsView(scopeOf(p), target.tags)}
+        },
+      }),
+    ),
+    // Storage accounts
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/providers/Microsoft.Storage/storageAccounts',
+      operation: 'storage.list',
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().storageAccounts).map((a) => clone(a.resource))),
+    },
+    {
+      method: 'GET',
+      pattern: SA,
+      operation: 'storage.listByResourceGroup',
+      handler: (request, p) =>
+        checkScope(ctx, p.sub!, p.rg!) ??
+        paged(request, Object.values(state().storageAccounts).filter((a) => a.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map((a) => clone(a.resource))),
+    },
+    {
+      method: 'GET',
+      pattern: `${SA}/{account}`,
+      operation: 'storage.get',
+      handler: (_request, p) => {
+        const acct = account(p)
+        return isAccount(acct) ? {status: 200, body: clone(acct.resource)} : acct
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: `${SA}/{account}`,
+      operation: 'storage.update',
+      handler: (request, p) => {
+        const acct = account(p)
+        if (!isAccount(acct)) return acct
+        const props = request.body?.properties ?? {}
+        for (const key of ['supportsHttpsTrafficOnly', 'minimumTlsVersion', 'allowBlobPublicAccess', 'allowSharedKeyAccess', 'publicNetworkAccess', 'allowCrossTenantReplication', 'keyPolicy'])
+          if (props[key] !== undefined) acct.resource.properties[key] = clone(props[key])
+        if (props.networkAcls) acct.resource.properties.networkAcls = {...acct.resource.properties.networkAcls, ...props.networkAcls}
+        if (request.body?.tags) acct.resource.tags = {...request.body.tags}
+        return {status: 200, body: clone(acct.resource)}
+      },
+    },
+    {
+      method: 'POST',
+      pattern: `${SA}/{account}/listKeys`,
+      operation: 'storage.listKeys',
+      handler: (_request, p) => {
+        const acct = account(p)
+        if (!isAccount(acct)) return acct
+        if (acct.resource.properties.allowSharedKeyAccess === false)
+          return armError(409, 'KeyBasedAuthenticationNotPermitted', 'Key based authentication is not permitted on this storage account.')
+        const created = acct.resource.properties.creationTime
+        // Every account maps onto Azurite's single account, so key1 is Azurite's well-known key.
+        return {
+          status: 200,
+          body: {
+            keys: [
+              {keyName: 'key1', value: ctx.blob.key, permissions: 'FULL', creationTime: created},
+              {keyName: 'key2', value: Buffer.from(`opsbook-emulator-${acct.resource.name}-key2`).toString('base64'), permissions: 'FULL', creationTime: created},
+            ],
+          },
+        }
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${SA}/{account}/blobServices`,
+      operation: 'storage.blobServices.list',
+      handler: (_request, p) => {
+        const acct = account(p)
+        if (!isAccount(acct)) return acct
+        return {status: 200, body: {value: [blobServiceView(acct)]}}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${SA}/{account}/blobServices/default`,
+      operation: 'storage.blobServices.get',
+      handler: (_request, p) => {
+        const acct = account(p)
+        return isAccount(acct) ? {status: 200, body: blobServiceView(acct)} : acct
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${SA}/{account}/blobServices/default/containers`,
+      operation: 'storage.containers.list',
+      handler: async (request, p) => {
+        const acct = account(p)
+        if (!isAccount(acct)) return acct
+        const names: string[] = []
+        for await (const c of (await blobService()).listContainers()) {
+          const record = state().containers[c.name]
+          if (!record || record.account.toLowerCase() === acct.resource.name.toLowerCase()) names.push(c.name)
+        }
+        const views = []
+        for (const name of names) views.push(containerView(acct, name, (await containerOf(acct.resource.name, name))!))
+        return paged(request, views, 5)
+      },
+    },
+    {
+      method: 'GET',
+      pattern: containerRoute(''),
+      operation: 'storage.containers.get',
+      handler: async (_request, p) => {
+        const acct = account(p)
+        if (!isAccount(acct)) return acct
+        const record = await containerOf(acct.resource.name, p.container!)
+        return record ? {status: 200, body: containerView(acct, p.container!, record)} : armError(404, 'ContainerNotFound', 'The specified container does not exist.')
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: containerRoute(''),
+      operation: 'storage.containers.create',
+      handler: async (request, p) => {
+        const acct = account(p)
+        if (!isAccount(acct)) return acct
+        const existing = state().containers[p.container!]
+        if (existing && existing.account.toLowerCase() !== acct.resource.name.toLowerCase())
+          return armError(409, 'ContainerAlreadyExists', `The container '${p.container}' already exists in storage account '${existing.account}'; the emulator maps every account onto one Azurite account, so container names must be unique across accounts.`)
+        const props = request.body?.properties ?? {}
+        if (props.publicAccess && props.publicAccess !== 'None' && !acct.resource.properties.allowBlobPublicAccess)
+          return armError(409, 'PublicAccessNotPermitted', 'Public access is not permitted on this storage account.')
+        await (await blobService()).getContainerClient(p.container!).createIfNotExists()
+        const record: ContainerRecord = {
+          ...(existing ?? {legalHoldTags: []}),
+          account: acct.resource.name,
+          publicAccess: props.publicAccess ?? existing?.publicAccess ?? 'None',
+          metadata: props.metadata ?? existing?.metadata ?? {},
+          lastModifiedTime: ctx.clock().toISOString(),
+        }
+        state().containers[p.container!] = record
+        return {status: existing ? 200 : 201, body: containerView(acct, p.container!, record)}
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: containerRoute('/immutabilityPolicies/default'),
+      operation: 'storage.containers.immutabilityPolicy.put',
+      handler: async (request, p) => {
+        const acct = account(p)
+        if (!isAccount(acct)) return acct
+        const record = await containerOf(acct.resource.name, p.container!)
+        if (!record) return armError(404, 'ContainerNotFound', 'The specified container does not exist.')
+        if (record.immutabilityPolicy?.state === 'Locked')
+          return armError(409, 'ContainerImmutabilityPolicyLocked', 'The immutability policy is locked and can only be extended.')
+        const days = request.body?.properties?.immutabilityPeriodSinceCreationInDays
+        if (!Number.isInteger(days) || days < 1 || days > 146000)
+          return armError(400, 'InvalidImmutabilityPeriod', 'immutabilityPeriodSinceCreationInDays must be between 1 and 146000.')
+        record.immutabilityPolicy = {immutabilityPeriodSinceCreationInDays: days, state: 'Unlocked', allowProtectedAppendWrites: Boolean(request.body.properties.allowProtectedAppendWrites), etag: `"${randomUUID()}"`}
+        state().containers[p.container!] = record
+        const view = containerView(acct, p.container!, record).properties.immutabilityPolicy!
+        return {status: 200, body: {id: `${acct.resource.id}/blobServices/default/containers/${p.container}/immutabilityPolicies/default`, name: 'default', type: 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies', ...view}}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: containerRoute('/immutabilityPolicies/default'),
+      operation: 'storage.containers.immutabilityPolicy.get',
+      handler: async (_request, p) => {
+        const acct = account(p)
+        if (!isAccount(acct)) return acct
+        const record = await containerOf(acct.resource.name, p.container!)
+        if (!record?.immutabilityPolicy) return armError(404, 'ImmutabilityPolicyNotFound', 'The container has no immutability policy.')
+        const view = containerView(acct, p.container!, record).properties.immutabilityPolicy!
+        return {status: 200, body: {id: `${acct.resource.id}/blobServices/default/containers/${p.container}/immutabilityPolicies/default`, name: 'default', type: 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies', ...view}}
+      },
+    },
+    ...(['setLegalHold', 'clearLegalHold'] as const).map(
+      (action): Route => ({
+        method: 'POST',
+        pattern: containerRoute(`/${action}`),
+        operation: `storage.containers.${action}`,
+        handler: async (request, p) => {
+          const acct = account(p)
+          if (!isAccount(acct)) return acct
+          const record = await containerOf(acct.resource.name, p.container!)
+          if (!record) return armError(404, 'ContainerNotFound', 'The specified container does not exist.')
+          const tags: unknown = request.body?.tags
+          if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) return invalidBody('The request must set tags (a list of strings).')
+          record.legalHoldTags = action === 'setLegalHold' ? [...new Set([...record.legalHoldTags, ...tags])] : record.legalHoldTags.filter((t) => !tags.includes(t))
+          state().containers[p.container!] = record
+          return {status: 200, body: {hasLegalHold: record.legalHoldTags.length > 0, tags: record.legalHoldTags}}
+        },
+      }),
+    ),
+    // Key vaults
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults',
+      operation: 'keyvault.list',
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().vaults).map((v) => clone(v.resource))),
+    },
+    {
+      method: 'GET',
+      pattern: KV,
+      operation: 'keyvault.listByResourceGroup',
+      handler: (request, p) =>
+        checkScope(ctx, p.sub!, p.rg!) ??
+        paged(request, Object.values(state().vaults).filter((v) => v.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map((v) => clone(v.resource))),
+    },
+    {
+      method: 'GET',
+      pattern: `${KV}/{name}`,
+      operation: 'keyvault.get',
+      handler: (_request, p) => {
+        const v = vault(p)
+        return 'resource' in v ? {status: 200, body: clone(v.resource)} : v
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: `${KV}/{name}`,
+      operation: 'keyvault.update',
+      handler: (request, p) => {
+        const v = vault(p)
+        if (!('resource' in v)) return v
+        const props = request.body?.properties ?? {}
+        if (props.enablePurgeProtection === false && v.resource.properties.enablePurgeProtection)
+          return armError(400, 'BadRequest', 'Once enabled, purge protection cannot be disabled.')
+        for (const key of ['enableSoftDelete', 'enablePurgeProtection', 'enableRbacAuthorization', 'publicNetworkAccess', 'softDeleteRetentionInDays'])
+          if (props[key] !== undefined) v.resource.properties[key] = props[key]
+        if (props.networkAcls) v.resource.properties.networkAcls = {...v.resource.properties.networkAcls, ...props.networkAcls}
+        if (request.body?.tags) v.resource.tags = {...request.body.tags}
+        return {status: 200, body: clone(v.resource)}
+      },
+    },
+    ...lockRoutes,
+    ...diagRoutes,
+  ]
+
+  function blobServiceView(acct: MiscState['storageAccounts'][string]) {
+    return {
+      id: `${acct.resource.id}/blobServices/default`,
+      name: 'default',
+      type: 'Microsoft.Storage/storageAccounts/blobServices',
+      sku: acct.resource.sku,
+      properties: clone(acct.blobService),
+    }
+  }
+}
+
+/** Every resource the emulator's own services hold (for `/resources` and tags). */
+function allResources(ctx: EmulatorContext): Array<{id: string; name: string; type: string; location: string; tags: Record<string, string>}> {
+  const arm = miscState(ctx)
+  return [
+    ...Object.values(postgresState(ctx).servers).map((s) => s.resource),
+    ...Object.values(redisState(ctx).caches).map((c) => c.resource),
+    ...Object.values(arm.storageAccounts).map((a) => a.resource),
+    ...Object.values(arm.vaults).map((v) => v.resource),
+  ]
+}
+
+function taggable(ctx: EmulatorContext, resourceId: string): {tags: Record<string, string>} | undefined {
+  const key = resourceId.toLowerCase()
+  return allResources(ctx).find((r) => r.id.toLowerCase() === key)
+}
+
+function tagsView(scope: string, tags: Record<string, string>): Record<string, unknown> {
+  return {id: `${scope}/providers/Microsoft.Resources/tags/default`, name: 'default', type: 'Microsoft.Resources/tags', properties: {tags: {...tags}}}
+}
+

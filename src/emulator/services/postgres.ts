@@ -1,0 +1,867 @@
+/**
+ * Azure Database for PostgreSQL flexible servers, api-version 2025-08-01 (notes §4.1, spec Servers.json and its
+ * examples): servers (create modes Default/Create/PointInTimeRestore/GeoRestore/Replica/ReviveDropped, PATCH,
+ * delete, restart/start/stop), replicas, firewall rules, configurations and backups.
+ *
+ * Data freshness (for RPO measurements): a primary's newest committed transaction advances with the clock; a
+ * replica trails its primary by REPLICA_LAG_MS; a restored server holds data as of the restore point (geo restore:
+ * no newer than GEO_BACKUP_LAG_MS before the restore started). Read it from state (`postgres` slice, `data`) or
+ * from the emulator-only path `{serverId}/opsbookData` (not an Azure API).
+ */
+import type {PostgresComponent} from '../../catalog/schema.js'
+import {checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import type {EmulatorContext} from '../context.js'
+import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
+
+const TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers'
+const PROVIDER = 'Microsoft.DBforPostgreSQL'
+const P = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers'
+/** How far a read replica trails its primary. */
+export const REPLICA_LAG_MS = 2_000
+/** How far geo-redundant backups trail the primary (Azure: under an hour; kept small so drills can meet PT15M). */
+export const GEO_BACKUP_LAG_MS = 5 * 60_000
+/** How long a dropped server can be revived (Azure keeps its backups five days). */
+const DROPPED_RETENTION_MS = 5 * 86_400_000
+
+/** One server as stored: the ARM resource plus emulator bookkeeping. */
+export interface StoredServer {
+  resource: {
+    id: string
+    name: string
+    type: string
+    location: string
+    tags: Record<string, string>
+    sku: {name: string; tier: string}
+    systemData: Record<string, string>
+    properties: Record<string, any>
+  }
+  resourceGroup: string
+  createdAt: string
+  /** Frozen data point (restored or promoted-forced servers), or undefined when the server takes writes live. */
+  data: {dataAsOf?: string; tracksClock: boolean}
+  firewallRules: Record<string, {name: string; startIpAddress: string; endIpAddress: string}>
+  configurations: Record<string, string>
+}
+
+interface PostgresState {
+  servers: Record<string, StoredServer>
+  dropped: Record<string, {server: StoredServer; deletedAt: string}>
+}
+
+const CONFIGURATIONS: Record<string, {value: string; description: string; dataType: string; allowedValues: string; isDynamicConfig: boolean; unit?: string}> = {
+  require_secure_transport: {value: 'on', description: 'Whether client connections to the server are required to use some form of secure transport.', dataType: 'Boolean', allowedValues: 'on,off', isDynamicConfig: true},
+  ssl_min_protocol_version: {value: 'TLSv1.2', description: 'Sets the minimum SSL/TLS protocol version to use.', dataType: 'Enumeration', allowedValues: 'TLSv1,TLSv1.1,TLSv1.2,TLSv1.3', isDynamicConfig: true},
+  log_checkpoints: {value: 'on', description: 'Logs each checkpoint.', dataType: 'Boolean', allowedValues: 'on,off', isDynamicConfig: true},
+  log_connections: {value: 'on', description: 'Logs each successful connection.', dataType: 'Boolean', allowedValues: 'on,off', isDynamicConfig: false},
+  log_disconnections: {value: 'off', description: 'Logs end of a session, including duration.', dataType: 'Boolean', allowedValues: 'on,off', isDynamicConfig: true},
+  'connection_throttle.enable': {value: 'off', description: 'Enables temporary connection throttling per IP for too many login failures.', dataType: 'Boolean', allowedValues: 'on,off', isDynamicConfig: true},
+  'logfiles.retention_days': {value: '3', description: 'Sets the retention period window in days for server logs.', dataType: 'Integer', allowedValues: '1-7', isDynamicConfig: true, unit: 'days'},
+}
+
+/** The postgres slice, seeded from the catalog's postgres components and their replicas. */
+export function postgresState(ctx: EmulatorContext): PostgresState {
+  return ctx.store.slice<PostgresState>('postgres', () => seed(ctx))
+}
+
+function seed(ctx: EmulatorContext): PostgresState {
+  const state: PostgresState = {servers: {}, dropped: {}}
+  if (!ctx.seedFromCatalog) return state
+  const env = ctx.environment
+  const createdAt = new Date(ctx.clock().getTime() - 60 * 86_400_000).toISOString()
+  for (const component of Object.values(env.components)) {
+    if (component.type !== 'postgres') continue
+    const rg = component.resourceGroup ?? env.resourceGroups[0]!
+    const primary = newServer(ctx, {
+      name: component.name,
+      resourceGroup: rg,
+      location: env.region,
+      tags: component.tags ?? {},
+      createdAt,
+      properties: baseProperties(component),
+      sku: component.sku,
+    })
+    primary.resource.properties.replicationRole = component.replicas.length > 0 ? 'Primary' : 'None'
+    primary.resource.properties.replica = {role: primary.resource.properties.replicationRole, capacity: 5, replicationState: null}
+    state.servers[primary.resource.id.toLowerCase()] = primary
+    for (const replica of component.replicas) {
+      const location = replica.region ?? env.region
+      const server = newServer(ctx, {
+        name: replica.name,
+        resourceGroup: replica.resourceGroup ?? rg,
+        location,
+        tags: component.tags ?? {},
+        createdAt,
+        properties: {...baseProperties(component), highAvailability: {mode: 'Disabled', state: 'NotEnabled'}},
+        sku: component.sku,
+      })
+      makeReplica(server, primary)
+      state.servers[server.resource.id.toLowerCase()] = server
+    }
+  }
+  return state
+}
+
+function baseProperties(component: PostgresComponent): Record<string, any> {
+  return {
+    administratorLogin: component.connection?.user ?? 'opsbookadmin',
+    version: component.version,
+    backup: {backupRetentionDays: component.backupRetentionDays, geoRedundantBackup: component.geoRedundantBackup ? 'Enabled' : 'Disabled'},
+    highAvailability: haOf(component.highAvailability),
+    // No custom window by default: the maintenance runbook has drift to fix.
+    maintenanceWindow: {customWindow: 'Disabled', startHour: 0, startMinute: 0, dayOfWeek: 0},
+  }
+}
+
+function haOf(mode: string | undefined, standbyAvailabilityZone?: string): Record<string, unknown> {
+  if (!mode || mode === 'Disabled') return {mode: 'Disabled', state: 'NotEnabled'}
+  return {mode, state: 'Healthy', standbyAvailabilityZone: standbyAvailabilityZone ?? (mode === 'ZoneRedundant' ? '2' : '1')}
+}
+
+function tierOf(sku: string): string {
+  if (/^Standard_B/i.test(sku)) return 'Burstable'
+  if (/^Standard_E/i.test(sku)) return 'MemoryOptimized'
+  return 'GeneralPurpose'
+}
+
+function newServer(
+  ctx: EmulatorContext,
+  input: {name: string; resourceGroup: string; location: string; tags: Record<string, string>; createdAt: string; properties: Record<string, any>; sku?: string},
+): StoredServer {
+  const sku = input.sku ?? 'Standard_D2ds_v5'
+  const id = resourceIdOf(ctx.subscription, input.resourceGroup, TYPE, input.name)
+  const properties: Record<string, any> = {
+    administratorLogin: 'opsbookadmin',
+    version: '16',
+    minorVersion: '6',
+    state: 'Ready',
+    fullyQualifiedDomainName: `${input.name}.postgres.database.azure.com`,
+    storage: {storageSizeGB: 128, autoGrow: 'Disabled', tier: 'P10', iops: 500, type: 'Premium_LRS'},
+    authConfig: {activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled'},
+    dataEncryption: {type: 'SystemManaged'},
+    network: {publicNetworkAccess: 'Disabled'},
+    availabilityZone: '1',
+    replicationRole: 'None',
+    replicaCapacity: 5,
+    replica: {role: 'None', capacity: 5},
+    ...input.properties,
+  }
+  properties.backup = {backupRetentionDays: 7, geoRedundantBackup: 'Disabled', ...properties.backup}
+  return {
+    resource: {
+      id,
+      name: input.name,
+      type: TYPE,
+      location: input.location,
+      tags: {...input.tags},
+      sku: {name: sku, tier: tierOf(sku)},
+      systemData: systemData(new Date(input.createdAt)),
+      properties,
+    },
+    resourceGroup: input.resourceGroup,
+    createdAt: input.createdAt,
+    data: {tracksClock: true},
+    firewallRules: {
+      AllowCorpNetwork: {name: 'AllowCorpNetwork', startIpAddress: '203.0.113.0', endIpAddress: '203.0.113.255'},
+      AllowBuildAgents: {name: 'AllowBuildAgents', startIpAddress: '198.51.100.10', endIpAddress: '198.51.100.20'},
+    },
+    configurations: Object.fromEntries(Object.entries(CONFIGURATIONS).map(([k, v]) => [k, v.value])),
+  }
+}
+
+function makeReplica(server: StoredServer, primary: StoredServer): void {
+  const role = server.resource.location.toLowerCase() === primary.resource.location.toLowerCase() ? 'AsyncReplica' : 'GeoAsyncReplica'
+  server.resource.properties.replicationRole = role
+  server.resource.properties.sourceServerResourceId = primary.resource.id
+  server.resource.properties.replica = {role, capacity: 0, replicationState: 'Active'}
+  server.resource.properties.replicaCapacity = 0
+  server.resource.properties.highAvailability = haOf('Disabled')
+}
+
+/** Newest committed transaction a server holds now (ISO). */
+export function dataAsOf(ctx: EmulatorContext, server: StoredServer): string {
+  if (server.data.dataAsOf && !server.data.tracksClock) return server.data.dataAsOf
+  const role = server.resource.properties.replicationRole
+  const now = ctx.clock().getTime()
+  if (role === 'AsyncReplica' || role === 'GeoAsyncReplica') return new Date(now - REPLICA_LAG_MS).toISOString()
+  return new Date(now).toISOString()
+}
+
+function earliestRestoreDate(ctx: EmulatorContext, server: StoredServer): Date {
+  const retention = Number(server.resource.properties.backup?.backupRetentionDays ?? 7)
+  return new Date(Math.max(Date.parse(server.createdAt), ctx.clock().getTime() - retention * 86_400_000))
+}
+
+/** The wire shape of a server (a copy, with read-only computed fields). */
+function view(ctx: EmulatorContext, server: StoredServer): Record<string, unknown> {
+  const resource = clone(server.resource)
+  resource.properties.backup.earliestRestoreDate = earliestRestoreDate(ctx, server).toISOString()
+  return resource
+}
+
+export function routes(ctx: EmulatorContext): Route[] {
+  const state = () => postgresState(ctx)
+  /** Names with a create in flight: a second create must fail like an existing server. */
+  const pending = new Set<string>()
+
+  const find = (sub: string, rg: string, name: string): StoredServer | undefined =>
+    state().servers[resourceIdOf(sub, rg, TYPE, name).toLowerCase()] ?? findById(resourceIdOf(sub, rg, TYPE, name))
+  const findById = (id: string): StoredServer | undefined => {
+    const key = id.toLowerCase()
+    return Object.values(state().servers).find((s) => s.resource.id.toLowerCase() === key)
+  }
+  const scoped = (p: Record<string, string>): EmulatorResponse | StoredServer => {
+    const scope = checkScope(ctx, p.sub!, p.rg!)
+    if (scope) return scope
+    return find(p.sub!, p.rg!, p.name!) ?? resourceNotFound(TYPE, p.name!, p.rg!)
+  }
+  const isResponse = (v: unknown): v is EmulatorResponse => typeof v === 'object' && v !== null && 'status' in v && !('resource' in v)
+
+  /** A server-scoped LRO (state transition, then Ready). */
+  const serverOperation = (
+    request: EmulatorRequest,
+    server: StoredServer,
+    operation: string,
+    transient: string,
+    apply: () => void,
+    kind: 'azure-async-operation' | 'location' = 'azure-async-operation',
+  ): EmulatorResponse => {
+    const before = server.resource.properties.state
+    server.resource.properties.state = transient
+    return ctx.lro.start({
+      request,
+      operation,
+      location: server.resource.location,
+      provider: PROVIDER,
+      resourceId: server.resource.id,
+      kind,
+      initialStatus: 202,
+      run: () => {
+        apply()
+        if (server.resource.properties.state === transient) server.resource.properties.state = before === transient ? 'Ready' : nextState(before, transient)
+      },
+    })
+  }
+
+  const list: Route[] = [
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/providers/Microsoft.DBforPostgreSQL/flexibleServers',
+      operation: 'postgres.list',
+      handler: (request, p) =>
+        checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map((s) => view(ctx, s)), 2),
+    },
+    {
+      method: 'GET',
+      pattern: P,
+      operation: 'postgres.listByResourceGroup',
+      handler: (request, p) =>
+        checkScope(ctx, p.sub!, p.rg!) ??
+        paged(
+          request,
+          Object.values(state().servers)
+            .filter((s) => s.resourceGroup.toLowerCase() === p.rg!.toLowerCase())
+            .map((s) => view(ctx, s)),
+          2,
+        ),
+    },
+    {
+      method: 'GET',
+      pattern: `${P}/{name}`,
+      operation: 'postgres.get',
+      handler: (_request, p) => {
+        const server = scoped(p)
+        return isResponse(server) ? server : {status: 200, body: view(ctx, server)}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/opsbookData`,
+      operation: 'postgres.data',
+      handler: (_request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        return {
+          status: 200,
+          body: {
+            id: server.resource.id,
+            dataAsOf: dataAsOf(ctx, server),
+            restoredFrom: server.resource.properties.sourceServerResourceId ?? null,
+            pointInTimeUTC: server.resource.properties.pointInTimeUTC ?? null,
+          },
+        }
+      },
+    },
+    {method: 'PUT', pattern: `${P}/{name}`, operation: 'postgres.create', handler: (request, p) => createOrUpdate(request, p)},
+    {
+      method: 'PATCH',
+      pattern: `${P}/{name}`,
+      operation: 'postgres.update',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        if (!isObject(request.body)) return invalidBody()
+        return update(request, server, request.body, 'postgres.update')
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: `${P}/{name}`,
+      operation: 'postgres.delete',
+      handler: (request, p) => {
+        const scope = checkScope(ctx, p.sub!, p.rg!)
+        if (scope) return scope
+        const server = find(p.sub!, p.rg!, p.name!)
+        if (!server) return {status: 204}
+        server.resource.properties.state = 'Dropping'
+        return ctx.lro.start({
+          request,
+          operation: 'postgres.delete',
+          location: server.resource.location,
+          provider: PROVIDER,
+          resourceId: server.resource.id,
+          kind: 'azure-async-operation',
+          initialStatus: 202,
+          run: () => {
+            const key = server.resource.id.toLowerCase()
+            delete state().servers[key]
+            server.resource.properties.state = 'Dropped'
+            state().dropped[key] = {server, deletedAt: ctx.clock().toISOString()}
+            // Replicas of a dropped primary become standalone (Azure promotes them).
+            for (const other of Object.values(state().servers))
+              if (other.resource.properties.sourceServerResourceId?.toLowerCase() === key && other.resource.properties.createMode !== 'PointInTimeRestore') makeStandalone(other)
+            ctx.activity.append({resourceId: server.resource.id, kind: 'postgres.delete'})
+          },
+        })
+      },
+    },
+    ...(['restart', 'start', 'stop'] as const).map(
+      (action): Route => ({
+        method: 'POST',
+        pattern: `${P}/{name}/${action}`,
+        operation: `postgres.${action}`,
+        handler: (request, p) => {
+          const server = scoped(p)
+          if (isResponse(server)) return server
+          const current = server.resource.properties.state
+          if (action === 'start' && current !== 'Stopped') return armError(409, 'ServerNotInStoppedState', `The server '${server.resource.name}' is not in Stopped state; only a stopped server can be started.`)
+          if (action !== 'start' && current === 'Stopped') return armError(409, 'ServerStopped', `The server '${server.resource.name}' is stopped; start it first.`)
+          const transient = action === 'restart' ? 'Restarting' : action === 'start' ? 'Starting' : 'Stopping'
+          return serverOperation(
+            request,
+            server,
+            `postgres.${action}`,
+            transient,
+            () => {
+              server.resource.properties.state = action === 'stop' ? 'Stopped' : 'Ready'
+              ctx.activity.append({resourceId: server.resource.id, kind: `postgres.${action}`, data: isObject(request.body) ? request.body : {}})
+            },
+            'azure-async-operation',
+          )
+        },
+      }),
+    ),
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/replicas`,
+      operation: 'postgres.replicas',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        const key = server.resource.id.toLowerCase()
+        const replicas = Object.values(state().servers).filter(
+          (s) => s.resource.properties.sourceServerResourceId?.toLowerCase() === key && /Replica$/.test(s.resource.properties.replicationRole ?? ''),
+        )
+        return paged(request, replicas.map((s) => view(ctx, s)))
+      },
+    },
+    // Firewall rules
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/firewallRules`,
+      operation: 'postgres.firewallRules.list',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        return paged(request, Object.values(server.firewallRules).map((r) => ruleView(server, r)), 1)
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/firewallRules/{rule}`,
+      operation: 'postgres.firewallRules.get',
+      handler: (_request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        const rule = server.firewallRules[p.rule!]
+        return rule ? {status: 200, body: ruleView(server, rule)} : resourceNotFound(`${TYPE}/${server.resource.name}/firewallRules`, p.rule!, p.rg!)
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: `${P}/{name}/firewallRules/{rule}`,
+      operation: 'postgres.firewallRules.put',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        const props = request.body?.properties
+        if (!isIp(props?.startIpAddress) || !isIp(props?.endIpAddress))
+          return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'startIpAddress' or 'endIpAddress'. Specify a valid IPv4 address.")
+        const rule = {name: p.rule!, startIpAddress: props.startIpAddress, endIpAddress: props.endIpAddress}
+        return ctx.lro.start({
+          request,
+          operation: 'postgres.firewallRules.put',
+          location: server.resource.location,
+          provider: PROVIDER,
+          kind: 'azure-async-operation',
+          initialStatus: 202,
+          run: () => void (server.firewallRules[rule.name] = rule),
+        })
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: `${P}/{name}/firewallRules/{rule}`,
+      operation: 'postgres.firewallRules.delete',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        if (!server.firewallRules[p.rule!]) return {status: 204}
+        return ctx.lro.start({
+          request,
+          operation: 'postgres.firewallRules.delete',
+          location: server.resource.location,
+          provider: PROVIDER,
+          kind: 'azure-async-operation',
+          initialStatus: 202,
+          run: () => void delete server.firewallRules[p.rule!],
+        })
+      },
+    },
+    // Configurations
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/configurations`,
+      operation: 'postgres.configurations.list',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        return paged(request, Object.keys(server.configurations).map((name) => configurationView(server, name)), 3)
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/configurations/{configuration}`,
+      operation: 'postgres.configurations.get',
+      handler: (_request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        const name = configurationName(server, p.configuration!)
+        return name
+          ? {status: 200, body: configurationView(server, name)}
+          : armError(404, 'ConfigurationNotExists', `The configuration '${p.configuration}' does not exist for server '${server.resource.name}'.`)
+      },
+    },
+    ...(['PUT', 'PATCH'] as const).map(
+      (method): Route => ({
+        method,
+        pattern: `${P}/{name}/configurations/{configuration}`,
+        operation: method === 'PUT' ? 'postgres.configurations.put' : 'postgres.configurations.update',
+        handler: (request, p) => {
+          const server = scoped(p)
+          if (isResponse(server)) return server
+          const name = configurationName(server, p.configuration!)
+          if (!name) return armError(404, 'ConfigurationNotExists', `The configuration '${p.configuration}' does not exist for server '${server.resource.name}'.`)
+          const value = request.body?.properties?.value
+          if (typeof value !== 'string') return invalidBody("The request must set properties.value (a string).")
+          const allowed = CONFIGURATIONS[name]?.allowedValues
+          if (allowed && allowed.includes(',') && !allowed.split(',').includes(value))
+            return armError(400, 'InvalidParameterValue', `Invalid value given for parameter '${name}'. Specify a valid parameter value. Allowed values: ${allowed}.`)
+          return ctx.lro.start({
+            request,
+            operation: method === 'PUT' ? 'postgres.configurations.put' : 'postgres.configurations.update',
+            location: server.resource.location,
+            provider: PROVIDER,
+            kind: 'azure-async-operation',
+            initialStatus: 202,
+            run: () => void (server.configurations[name] = value),
+          })
+        },
+      }),
+    ),
+    // Backups
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/backups`,
+      operation: 'postgres.backups.list',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        return paged(request, backupsOf(server), 5)
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/backups/{backup}`,
+      operation: 'postgres.backups.get',
+      handler: (_request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        const backup = backupsOf(server).find((b) => b.name.toLowerCase() === p.backup!.toLowerCase())
+        return backup ? {status: 200, body: backup} : resourceNotFound(`${TYPE}/${server.resource.name}/backups`, p.backup!, p.rg!)
+      },
+    },
+  ]
+
+  function backupsOf(server: StoredServer): Array<{id: string; name: string; type: string; properties: Record<string, string>}> {
+    const earliest = earliestRestoreDate(ctx, server).getTime()
+    const now = ctx.clock().getTime()
+    const day = 86_400_000
+    const backups = []
+    for (let at = Math.ceil(earliest / day) * day; at <= now; at += day) {
+      const completed = new Date(at)
+      const name = `backup_${completed.toISOString().slice(0, 19).replaceAll(/[-:]/g, '')}`
+      backups.push({
+        id: `${server.resource.id}/backups/${name}`,
+        name,
+        type: `${TYPE}/backups`,
+        properties: {backupType: 'Full', completedTime: completed.toISOString(), source: 'Automatic'},
+      })
+    }
+    return backups
+  }
+
+  function createOrUpdate(request: EmulatorRequest, p: Record<string, string>): EmulatorResponse {
+    const scope = checkScope(ctx, p.sub!, p.rg!)
+    if (scope) return scope
+    const body = request.body
+    if (!isObject(body)) return invalidBody()
+    const props: Record<string, any> = isObject(body.properties) ? body.properties : {}
+    const createMode = String(props.createMode ?? 'Default')
+    const existing = find(p.sub!, p.rg!, p.name!)
+    const restoreLike = ['PointInTimeRestore', 'GeoRestore', 'Replica', 'ReviveDropped'].includes(createMode)
+    if (existing && !restoreLike) return update(request, existing, body, 'postgres.create')
+    const id = resourceIdOf(p.sub!, p.rg!, TYPE, p.name!)
+    if (existing || pending.has(id.toLowerCase()))
+      return armError(409, 'ServerNameAlreadyExists', `Specified server name '${p.name}' is already used. Please use a different name and try again.`)
+    if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(p.name!))
+      return armError(400, 'InvalidServerName', `Server name '${p.name}' is invalid: use 3 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen.`)
+    if (typeof body.location !== 'string' || !body.location)
+      return armError(400, 'LocationRequired', "The location property is required for this definition.")
+
+    let server: StoredServer
+    let activityKind = 'postgres.create'
+    const now = ctx.clock()
+    switch (createMode) {
+      case 'Default':
+      case 'Create': {
+        if (!props.administratorLogin) return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'administratorLogin'. Specify a valid parameter value.")
+        server = newServer(ctx, {
+          name: p.name!,
+          resourceGroup: p.rg!,
+          location: body.location,
+          tags: body.tags ?? {},
+          createdAt: now.toISOString(),
+          sku: body.sku?.name,
+          properties: {
+            administratorLogin: props.administratorLogin,
+            version: props.version ?? '16',
+            ...(props.storage ? {storage: props.storage} : {}),
+            backup: {backupRetentionDays: props.backup?.backupRetentionDays ?? 7, geoRedundantBackup: props.backup?.geoRedundantBackup ?? 'Disabled'},
+            highAvailability: haOf(props.highAvailability?.mode, props.highAvailability?.standbyAvailabilityZone),
+            maintenanceWindow: props.maintenanceWindow ?? {customWindow: 'Disabled', startHour: 0, startMinute: 0, dayOfWeek: 0},
+            ...(props.network ? {network: props.network} : {}),
+            createMode,
+          },
+        })
+        break
+      }
+      case 'PointInTimeRestore':
+      case 'GeoRestore':
+      case 'ReviveDropped': {
+        const sourceId = props.sourceServerResourceId
+        if (typeof sourceId !== 'string' || !parseResourceId(sourceId))
+          return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'sourceServerResourceId'. Specify a valid parameter value.")
+        const dropped = state().dropped[sourceId.toLowerCase()]
+        const source = createMode === 'ReviveDropped' ? dropped?.server : findById(sourceId)
+        if (!source) {
+          const parsed = parseResourceId(sourceId)!
+          return createMode === 'ReviveDropped'
+            ? armError(404, 'DroppedServerNotFound', `No dropped server '${parsed.name}' that can be revived was found; a dropped server can be revived within 5 days of its deletion.`)
+            : resourceNotFound(TYPE, parsed.name, parsed.resourceGroup)
+        }
+        if (createMode === 'ReviveDropped' && ctx.clock().getTime() - Date.parse(dropped!.deletedAt) > DROPPED_RETENTION_MS)
+          return armError(400, 'DroppedServerNotFound', `The dropped server '${source.resource.name}' was deleted more than 5 days ago; its backups are no longer available.`)
+        const pointRaw = props.pointInTimeUTC
+        const point = typeof pointRaw === 'string' ? new Date(pointRaw) : undefined
+        if (!point || Number.isNaN(point.getTime()))
+          return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'pointInTimeUTC'. Specify a valid parameter value.")
+        const earliest = earliestRestoreDate(ctx, source)
+        const latest = createMode === 'ReviveDropped' ? new Date(dropped!.deletedAt) : now
+        if (point.getTime() < earliest.getTime() || point.getTime() > latest.getTime())
+          return armError(
+            400,
+            'InvalidParameterValue',
+            `Invalid value given for parameter 'pointInTimeUTC'. Specify a valid parameter value. The restore point in time '${point.toISOString()}' must be between the earliest restore date '${earliest.toISOString()}' and '${latest.toISOString()}'${createMode === 'ReviveDropped' ? ' (when the server was dropped)' : ' (now)'}.`,
+            {target: 'pointInTimeUTC'},
+          )
+        let location: string = body.location
+        let asOf = point
+        if (createMode === 'GeoRestore') {
+          if (source.resource.properties.backup?.geoRedundantBackup !== 'Enabled')
+            return armError(
+              400,
+              'GeoRedundantBackupNotEnabled',
+              `Geo-restore is not available for server '${source.resource.name}': geo-redundant backup is not enabled on it. Enable geo-redundant backup when creating a server to geo-restore it.`,
+            )
+          location = location.toLowerCase() === source.resource.location.toLowerCase() ? pairedRegionOf(ctx, source.resource.location) : location
+          // Geo backups trail the primary: the newest restorable data is GEO_BACKUP_LAG_MS old.
+          asOf = new Date(Math.min(point.getTime(), now.getTime() - GEO_BACKUP_LAG_MS))
+        }
+        server = restoredFrom(source, {name: p.name!, resourceGroup: p.rg!, location, tags: body.tags, createMode, point, asOf})
+        activityKind = createMode === 'ReviveDropped' ? 'postgres.revive' : createMode === 'GeoRestore' ? 'postgres.georestore' : 'postgres.restore'
+        break
+      }
+      case 'Replica': {
+        const sourceId = props.sourceServerResourceId
+        const source = typeof sourceId === 'string' ? findById(sourceId) : undefined
+        if (!source) {
+          const parsed = typeof sourceId === 'string' ? parseResourceId(sourceId) : undefined
+          return parsed
+            ? resourceNotFound(TYPE, parsed.name, parsed.resourceGroup)
+            : armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'sourceServerResourceId'. Specify a valid parameter value.")
+        }
+        if (/Replica$/.test(source.resource.properties.replicationRole ?? ''))
+          return armError(400, 'ReplicaOfReplicaNotSupported', `Server '${source.resource.name}' is a replica; a replica cannot be the source of another replica.`)
+        server = newServer(ctx, {
+          name: p.name!,
+          resourceGroup: p.rg!,
+          location: body.location,
+          tags: body.tags ?? source.resource.tags,
+          createdAt: now.toISOString(),
+          sku: source.resource.sku.name,
+          properties: {...clone(source.resource.properties), createMode, state: 'Ready'},
+        })
+        makeReplica(server, source)
+        activityKind = 'postgres.replica'
+        break
+      }
+      default:
+        return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'createMode' ('${createMode}'). Specify a valid parameter value: Default, Create, PointInTimeRestore, GeoRestore, Replica or ReviveDropped.`)
+    }
+
+    const key = server.resource.id.toLowerCase()
+    pending.add(key)
+    const provisioning = view(ctx, server) as {properties: Record<string, unknown>}
+    provisioning.properties.state = 'Provisioning'
+    return ctx.lro.start({
+      request,
+      operation: 'postgres.create',
+      location: server.resource.location,
+      provider: PROVIDER,
+      resourceId: server.resource.id,
+      kind: 'azure-async-operation',
+      initialStatus: 202,
+      run: () => {
+        pending.delete(key)
+        state().servers[key] = server
+        if (createMode === 'Replica') {
+          const source = findById(server.resource.properties.sourceServerResourceId)
+          if (source && source.resource.properties.replicationRole === 'None') {
+            source.resource.properties.replicationRole = 'Primary'
+            source.resource.properties.replica = {...source.resource.properties.replica, role: 'Primary'}
+          }
+        }
+        if (createMode === 'ReviveDropped') delete state().dropped[String(server.resource.properties.sourceServerResourceId).toLowerCase()]
+        ctx.activity.append({
+          resourceId: server.resource.id,
+          kind: activityKind,
+          data: {
+            createMode,
+            ...(server.resource.properties.sourceServerResourceId ? {sourceServerResourceId: server.resource.properties.sourceServerResourceId} : {}),
+            ...(server.resource.properties.pointInTimeUTC ? {pointInTimeUTC: server.resource.properties.pointInTimeUTC} : {}),
+            dataAsOf: dataAsOf(ctx, server),
+          },
+        })
+      },
+    })
+  }
+
+  function restoredFrom(
+    source: StoredServer,
+    input: {name: string; resourceGroup: string; location: string; tags?: Record<string, string>; createMode: string; point: Date; asOf: Date},
+  ): StoredServer {
+    const properties = clone(source.resource.properties)
+    delete properties.replica
+    delete properties.replicaCapacity
+    const server = newServer(ctx, {
+      name: input.name,
+      resourceGroup: input.resourceGroup,
+      location: input.location,
+      tags: input.tags ?? source.resource.tags,
+      createdAt: ctx.clock().toISOString(),
+      sku: source.resource.sku.name,
+      properties: {
+        ...properties,
+        state: 'Ready',
+        fullyQualifiedDomainName: `${input.name}.postgres.database.azure.com`,
+        replicationRole: 'None',
+        createMode: input.createMode,
+        sourceServerResourceId: source.resource.id,
+        pointInTimeUTC: input.point.toISOString(),
+        highAvailability: haOf('Disabled'),
+      },
+    })
+    server.data = {dataAsOf: input.asOf.toISOString(), tracksClock: false}
+    server.configurations = {...source.configurations}
+    server.firewallRules = clone(source.firewallRules)
+    return server
+  }
+
+  function update(request: EmulatorRequest, server: StoredServer, body: Record<string, any>, operation: string): EmulatorResponse {
+    const props: Record<string, any> = isObject(body.properties) ? body.properties : {}
+    const problem = validatePatch(props)
+    if (problem) return problem
+    const promote = props.replica?.promoteMode || props.replicationRole === 'None'
+    if (promote && !/Replica$/.test(server.resource.properties.replicationRole ?? ''))
+      return armError(400, 'ServerIsNotReplica', `Server '${server.resource.name}' is not a read replica; only a replica can be promoted.`)
+    return serverOperation(request, server, operation, 'Updating', () => {
+      const target = server.resource
+      if (body.tags && isObject(body.tags)) target.tags = {...body.tags}
+      if (body.sku?.name) target.sku = {name: body.sku.name, tier: body.sku.tier ?? tierOf(body.sku.name)}
+      if (props.backup?.backupRetentionDays !== undefined) target.properties.backup.backupRetentionDays = props.backup.backupRetentionDays
+      if (props.backup?.geoRedundantBackup !== undefined) target.properties.backup.geoRedundantBackup = props.backup.geoRedundantBackup
+      if (props.highAvailability?.mode !== undefined) target.properties.highAvailability = haOf(props.highAvailability.mode, props.highAvailability.standbyAvailabilityZone)
+      if (props.maintenanceWindow) target.properties.maintenanceWindow = {...target.properties.maintenanceWindow, ...props.maintenanceWindow}
+      if (props.storage) target.properties.storage = {...target.properties.storage, ...props.storage}
+      if (props.network?.publicNetworkAccess) target.properties.network = {...target.properties.network, publicNetworkAccess: props.network.publicNetworkAccess}
+      if (props.authConfig) target.properties.authConfig = {...target.properties.authConfig, ...props.authConfig}
+      if (props.version) target.properties.version = props.version
+      if (promote) promoteReplica(server, props.replica?.promoteMode ?? 'Standalone', props.replica?.promoteOption ?? 'Planned')
+      target.systemData = {...target.systemData, lastModifiedAt: ctx.clock().toISOString()}
+    })
+  }
+
+  function promoteReplica(replica: StoredServer, mode: string, option: string): void {
+    const primary = findById(replica.resource.properties.sourceServerResourceId ?? '')
+    const now = ctx.clock().getTime()
+    // Planned promotion waits for the replica to catch up; forced promotion keeps what has been replicated.
+    const asOf = option === 'Forced' ? new Date(now - REPLICA_LAG_MS) : new Date(now)
+    makeStandalone(replica)
+    if (option === 'Forced') replica.data = {dataAsOf: asOf.toISOString(), tracksClock: false}
+    if (mode === 'Switchover' && primary) {
+      // The replica becomes the primary and the old primary its replica.
+      makeReplica(primary, replica)
+      replica.resource.properties.replicationRole = 'Primary'
+      replica.resource.properties.replica = {role: 'Primary', capacity: 5, replicationState: null}
+      replica.resource.properties.replicaCapacity = 5
+      replica.data = {tracksClock: true}
+    } else if (primary) {
+      const stillHasReplicas = Object.values(state().servers).some(
+        (s) => s !== replica && s.resource.properties.sourceServerResourceId?.toLowerCase() === primary.resource.id.toLowerCase() && /Replica$/.test(s.resource.properties.replicationRole ?? ''),
+      )
+      if (!stillHasReplicas) {
+        primary.resource.properties.replicationRole = 'None'
+        primary.resource.properties.replica = {...primary.resource.properties.replica, role: 'None'}
+      }
+    }
+    replica.resource.properties.replica = {...replica.resource.properties.replica, promoteMode: mode, promoteOption: option}
+    ctx.activity.append({
+      resourceId: replica.resource.id,
+      kind: 'postgres.promote',
+      data: {promoteMode: mode, promoteOption: option, formerPrimary: primary?.resource.id ?? null, dataAsOf: asOf.toISOString()},
+    })
+  }
+
+  return list
+}
+
+function makeStandalone(server: StoredServer): void {
+  server.resource.properties.replicationRole = 'None'
+  server.resource.properties.replica = {role: 'None', capacity: 5, replicationState: null}
+  server.resource.properties.replicaCapacity = 5
+  delete server.resource.properties.sourceServerResourceId
+}
+
+function validatePatch(props: Record<string, any>): EmulatorResponse | undefined {
+  const days = props.backup?.backupRetentionDays
+  if (days !== undefined && (!Number.isInteger(days) || days < 7 || days > 35))
+    return armError(400, 'InvalidBackupRetentionDays', `The backup retention period '${days}' is invalid: specify a value between 7 and 35 days.`)
+  const window = props.maintenanceWindow
+  if (window) {
+    if (window.dayOfWeek !== undefined && !(Number.isInteger(window.dayOfWeek) && window.dayOfWeek >= 0 && window.dayOfWeek <= 6))
+      return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'dayOfWeek'. Specify a valid parameter value (0 = Sunday … 6 = Saturday).")
+    if (window.startHour !== undefined && !(Number.isInteger(window.startHour) && window.startHour >= 0 && window.startHour <= 23))
+      return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'startHour'. Specify a valid parameter value (0-23).")
+    if (window.startMinute !== undefined && !(Number.isInteger(window.startMinute) && window.startMinute >= 0 && window.startMinute <= 59))
+      return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'startMinute'. Specify a valid parameter value (0-59).")
+    if (window.customWindow !== undefined && !['Enabled', 'Disabled'].includes(window.customWindow))
+      return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'customWindow'. Specify Enabled or Disabled.")
+  }
+  const ha = props.highAvailability?.mode
+  if (ha !== undefined && !['Disabled', 'SameZone', 'ZoneRedundant'].includes(ha))
+    return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'highAvailability.mode' ('${ha}'). Specify Disabled, SameZone or ZoneRedundant.`)
+  const replica = props.replica
+  if (replica?.promoteMode !== undefined && !['Standalone', 'Switchover'].includes(replica.promoteMode))
+    return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'promoteMode' ('${replica.promoteMode}'). Specify Standalone or Switchover.`)
+  if (replica?.promoteOption !== undefined && !['Planned', 'Forced'].includes(replica.promoteOption))
+    return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'promoteOption' ('${replica.promoteOption}'). Specify Planned or Forced.`)
+  if (props.createMode !== undefined && !['Default', 'Update'].includes(props.createMode))
+    return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'createMode' ('${props.createMode}'). An update accepts only Default or Update.`)
+  return undefined
+}
+
+function nextState(before: string, transient: string): string {
+  if (transient === 'Stopping') return 'Stopped'
+  return before === 'Stopped' && transient !== 'Starting' ? 'Stopped' : 'Ready'
+}
+
+function pairedRegionOf(ctx: EmulatorContext, region: string): string {
+  const env = ctx.environment
+  if (env.pairedRegion && region.toLowerCase() === env.region.toLowerCase()) return env.pairedRegion
+  if (env.pairedRegion && region.toLowerCase() === env.pairedRegion.toLowerCase()) return env.region
+  return region
+}
+
+function ruleView(server: StoredServer, rule: {name: string; startIpAddress: string; endIpAddress: string}): Record<string, unknown> {
+  return {
+    id: `${server.resource.id}/firewallRules/${rule.name}`,
+    name: rule.name,
+    type: `${TYPE}/firewallRules`,
+    properties: {startIpAddress: rule.startIpAddress, endIpAddress: rule.endIpAddress},
+  }
+}
+
+function configurationName(server: StoredServer, name: string): string | undefined {
+  return Object.keys(server.configurations).find((k) => k.toLowerCase() === name.toLowerCase())
+}
+
+function configurationView(server: StoredServer, name: string): Record<string, unknown> {
+  const meta = CONFIGURATIONS[name]
+  const value = server.configurations[name]!
+  return {
+    id: `${server.resource.id}/configurations/${name}`,
+    name,
+    type: `${TYPE}/configurations`,
+    properties: {
+      value,
+      description: meta?.description ?? '',
+      defaultValue: meta?.value ?? value,
+      dataType: meta?.dataType ?? 'String',
+      allowedValues: meta?.allowedValues ?? '',
+      source: value === meta?.value ? 'system-default' : 'user-override',
+      isDynamicConfig: meta?.isDynamicConfig ?? true,
+      isReadOnly: false,
+      isConfigPendingRestart: false,
+      ...(meta?.unit ? {unit: meta.unit} : {}),
+      documentationLink: 'https://www.postgresql.org/docs/current/runtime-config.html',
+    },
+  }
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isIp(value: unknown): boolean {
+  return typeof value === 'string' && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(value) && value.split('.').every((n) => Number(n) <= 255)
+}

@@ -1,0 +1,389 @@
+/**
+ * Azure Cache for Redis, api-version 2024-11-01 (notes §4.2, spec redis.json and examples): caches (get/list/PATCH),
+ * RDB export to and import from Blob (Azurite), patch schedules and async operation status.
+ *
+ * Every cache holds `contents` (a key count, a few keys and `dataAsOf`) so a restore can be verified. An export
+ * writes one blob named `<prefix>` into the container the SAS URL names: an RDB-like file, the magic line
+ * `REDIS0011` followed by a JSON dump of the contents. An import reads the named blobs and replaces the contents.
+ */
+import {containerNameOf, blobPathOf} from '../blob.js'
+import {checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {ArmFailure, type EmulatorContext} from '../context.js'
+import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
+
+const TYPE = 'Microsoft.Cache/Redis'
+const PROVIDER = 'Microsoft.Cache'
+const R = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Cache/redis'
+export const RDB_MAGIC = 'REDIS0011'
+const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday', 'Everyday', 'Weekend']
+
+export interface CacheContents {
+  keyCount: number
+  /** A sample of keys and values (the rest are counted, not stored). */
+  keys: Record<string, string>
+  /** Newest write the contents reflect (ISO); undefined = live (now). */
+  dataAsOf?: string
+}
+
+interface StoredCache {
+  resource: {id: string; name: string; type: string; location: string; tags: Record<string, string>; zones?: string[]; systemData: Record<string, string>; properties: Record<string, any>}
+  resourceGroup: string
+  contents: CacheContents
+  patchSchedule?: Array<{dayOfWeek: string; startHourUtc: number; maintenanceWindow?: string}>
+}
+
+interface RedisState {
+  caches: Record<string, StoredCache>
+  snapshotsSeeded: boolean
+}
+
+/** The redis slice, seeded from the catalog's redis components. */
+export function redisState(ctx: EmulatorContext): RedisState {
+  return ctx.store.slice<RedisState>('redis', () => {
+    const state: RedisState = {caches: {}, snapshotsSeeded: false}
+    if (!ctx.seedFromCatalog) return state
+    for (const component of Object.values(ctx.environment.components)) {
+      if (component.type !== 'redis') continue
+      const rg = component.resourceGroup ?? ctx.environment.resourceGroups[0]!
+      const id = resourceIdOf(ctx.subscription, rg, TYPE, component.name)
+      state.caches[id.toLowerCase()] = {
+        resource: {
+          id,
+          name: component.name,
+          type: TYPE,
+          location: ctx.environment.region,
+          tags: {...component.tags},
+          systemData: systemData(new Date(ctx.clock().getTime() - 60 * 86_400_000)),
+          properties: {
+            provisioningState: 'Succeeded',
+            sku: {name: component.sku, family: component.sku === 'Premium' ? 'P' : 'C', capacity: component.capacity},
+            enableNonSslPort: false,
+            minimumTlsVersion: '1.2',
+            publicNetworkAccess: 'Disabled',
+            redisVersion: '6.0',
+            redisConfiguration: {'maxmemory-policy': 'volatile-lru', 'rdb-backup-enabled': 'false', 'aad-enabled': 'true', maxclients: '7500'},
+            hostName: `${component.name}.redis.cache.windows.net`,
+            port: 6379,
+            sslPort: 6380,
+            instances: [{sslPort: 15000, isMaster: true, isPrimary: true}],
+            linkedServers: [],
+            updateChannel: 'Stable',
+            disableAccessKeyAuthentication: false,
+            zonalAllocationPolicy: 'Automatic',
+          },
+        },
+        resourceGroup: rg,
+        contents: sampleContents(component.name, 1200),
+      }
+    }
+    return state
+  })
+}
+
+function sampleContents(cache: string, count: number, dataAsOf?: string): CacheContents {
+  const keys: Record<string, string> = {}
+  for (let i = 1; i <= 5; i++) keys[`session:${1000 + i}`] = JSON.stringify({user: `user-${i}`, cache})
+  keys['config:feature-flags'] = JSON.stringify({checkoutV2: true})
+  return {keyCount: count, keys, ...(dataAsOf ? {dataAsOf} : {})}
+}
+
+/** Seeds an older snapshot blob per cache with snapshots configured, so `latestSnapshot` finds one. */
+export async function start(ctx: EmulatorContext): Promise<void> {
+  const state = redisState(ctx)
+  if (state.snapshotsSeeded || !ctx.seedFromCatalog) return
+  const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
+  const service = new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
+  for (const component of Object.values(ctx.environment.components)) {
+    if (component.type !== 'redis' || !component.snapshots) continue
+    const cache = Object.values(state.caches).find((c) => c.resource.name === component.name)
+    if (!cache) continue
+    const container = service.getContainerClient(component.snapshots.container)
+    await container.createIfNotExists()
+    const takenAt = new Date(ctx.clock().getTime() - 50 * 60_000)
+    const name = `${component.name}-${takenAt.toISOString().slice(0, 16).replaceAll(/[-:]/g, '')}Z.rdb`
+    const payload = rdbOf(cache, {...clone(cache.contents), keyCount: cache.contents.keyCount - 40, dataAsOf: takenAt.toISOString()})
+    await container.getBlockBlobClient(name).upload(payload, payload.length, {metadata: {dataasof: takenAt.toISOString(), source: 'opsbook-emulator-seed'}})
+  }
+  state.snapshotsSeeded = true
+}
+
+function rdbOf(cache: StoredCache, contents: CacheContents): Buffer {
+  return Buffer.from(`${RDB_MAGIC}\n${JSON.stringify({format: 'opsbook-rdb-v1', cache: cache.resource.id, ...contents})}`)
+}
+
+/** Parse an exported RDB-like blob; undefined when it is not one. */
+export function parseRdb(data: Buffer): CacheContents | undefined {
+  const text = data.toString('utf8')
+  if (!text.startsWith(`${RDB_MAGIC}\n`)) return undefined
+  try {
+    const parsed = JSON.parse(text.slice(RDB_MAGIC.length + 1)) as CacheContents & {format?: string}
+    if (typeof parsed.keyCount !== 'number' || typeof parsed.keys !== 'object') return undefined
+    return {keyCount: parsed.keyCount, keys: parsed.keys, ...(parsed.dataAsOf ? {dataAsOf: parsed.dataAsOf} : {})}
+  } catch {
+    return undefined
+  }
+}
+
+export function routes(ctx: EmulatorContext): Route[] {
+  const state = () => redisState(ctx)
+  const find = (sub: string, rg: string, name: string) => state().caches[resourceIdOf(sub, rg, TYPE, name).toLowerCase()]
+  const scoped = (p: Record<string, string>): StoredCache | EmulatorResponse => {
+    const scope = checkScope(ctx, p.sub!, p.rg!)
+    if (scope) return scope
+    return find(p.sub!, p.rg!, p.name!) ?? resourceNotFound(TYPE, p.name!, p.rg!)
+  }
+  const isCache = (v: StoredCache | EmulatorResponse): v is StoredCache => 'resource' in v
+  const view = (cache: StoredCache) => clone(cache.resource)
+  const blobService = async () => {
+    const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
+    return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
+  }
+  const liveContents = (cache: StoredCache): CacheContents => ({...clone(cache.contents), dataAsOf: cache.contents.dataAsOf ?? ctx.clock().toISOString()})
+
+  const dataOperation = (request: EmulatorRequest, cache: StoredCache, operation: string, run: () => Promise<void>): EmulatorResponse =>
+    ctx.lro.start({
+      request,
+      operation,
+      location: cache.resource.location,
+      provider: PROVIDER,
+      resourceId: cache.resource.id,
+      kind: 'azure-async-operation',
+      asyncOperationSegment: 'asyncOperations',
+      initialStatus: 202,
+      run,
+    })
+
+  return [
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/providers/Microsoft.Cache/redis',
+      operation: 'redis.list',
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().caches).map(view)),
+    },
+    {
+      method: 'GET',
+      pattern: R,
+      operation: 'redis.listByResourceGroup',
+      handler: (request, p) =>
+        checkScope(ctx, p.sub!, p.rg!) ??
+        paged(request, Object.values(state().caches).filter((c) => c.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map(view)),
+    },
+    {
+      method: 'GET',
+      pattern: `${R}/{name}`,
+      operation: 'redis.get',
+      handler: (_request, p) => {
+        const cache = scoped(p)
+        return isCache(cache) ? {status: 200, body: view(cache)} : cache
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${R}/{name}/opsbookData`,
+      operation: 'redis.data',
+      handler: (_request, p) => {
+        const cache = scoped(p)
+        return isCache(cache) ? {status: 200, body: {id: cache.resource.id, ...liveContents(cache)}} : cache
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: `${R}/{name}`,
+      operation: 'redis.update',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        const body = request.body
+        if (typeof body !== 'object' || body === null) return invalidBody()
+        const props = body.properties ?? {}
+        if (props.minimumTlsVersion !== undefined && !['1.0', '1.1', '1.2'].includes(props.minimumTlsVersion))
+          return armError(400, 'InvalidRequestBody', `The value '${props.minimumTlsVersion}' is not valid for minimumTlsVersion. Allowed values: 1.0, 1.1, 1.2.`)
+        const apply = () => {
+          const target = cache.resource
+          if (body.tags) target.tags = {...body.tags}
+          for (const key of ['enableNonSslPort', 'minimumTlsVersion', 'publicNetworkAccess', 'redisVersion', 'updateChannel', 'disableAccessKeyAuthentication', 'zonalAllocationPolicy'])
+            if (props[key] !== undefined) target.properties[key] = props[key]
+          if (props.redisConfiguration) target.properties.redisConfiguration = {...target.properties.redisConfiguration, ...props.redisConfiguration}
+          if (props.sku) target.properties.sku = {...target.properties.sku, ...props.sku}
+          target.properties.provisioningState = 'Succeeded'
+        }
+        // Scaling takes a while (an LRO); configuration changes answer 200 at once.
+        if (props.sku) {
+          cache.resource.properties.provisioningState = 'Scaling'
+          return ctx.lro.start({
+            request,
+            operation: 'redis.update',
+            location: cache.resource.location,
+            provider: PROVIDER,
+            resourceId: cache.resource.id,
+            kind: 'azure-async-operation',
+            asyncOperationSegment: 'asyncOperations',
+            initialStatus: 202,
+            run: apply,
+          })
+        }
+        apply()
+        return {status: 200, body: view(cache)}
+      },
+    },
+    {
+      method: 'POST',
+      pattern: `${R}/{name}/export`,
+      operation: 'redis.export',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        const body = request.body ?? {}
+        if (typeof body.prefix !== 'string' || !body.prefix) return armError(400, 'InvalidRequestBody', "The parameter 'prefix' is required for export.")
+        if (typeof body.container !== 'string' || !body.container) return armError(400, 'InvalidRequestBody', "The parameter 'container' is required for export.")
+        if (body.format !== undefined && String(body.format).toLowerCase() !== 'rdb')
+          return armError(400, 'InvalidRequestBody', `The format '${body.format}' is not supported; only RDB is.`)
+        const container = containerNameOf(body.container)
+        if (!container) return armError(400, 'InvalidRequestBody', `The container URL '${redactSas(body.container)}' is not a valid blob container URL.`)
+        const snapshot = liveContents(cache)
+        return dataOperation(request, cache, 'redis.export', async () => {
+          const client = (await blobService()).getContainerClient(container)
+          if (!(await client.exists()))
+            throw new ArmFailure('InvalidRequestBody', `Export failed: the storage container '${container}' does not exist or cannot be reached with the given SAS URL.`)
+          const payload = rdbOf(cache, snapshot)
+          await client.getBlockBlobClient(body.prefix).upload(payload, payload.length, {metadata: {dataasof: snapshot.dataAsOf!, source: cache.resource.id.replaceAll('/', '_')}})
+          ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.export', data: {container, blob: body.prefix, keyCount: snapshot.keyCount, dataAsOf: snapshot.dataAsOf}})
+        })
+      },
+    },
+    {
+      method: 'POST',
+      pattern: `${R}/{name}/import`,
+      operation: 'redis.import',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        const files = request.body?.files
+        if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === 'string'))
+          return armError(400, 'InvalidRequestBody', "The parameter 'files' is required for import: a list of blob SAS URLs.")
+        const paths = files.map((f: string) => ({url: f, path: blobPathOf(f)}))
+        const bad = paths.find((f) => !f.path)
+        if (bad) return armError(400, 'InvalidRequestBody', `The file URL '${redactSas(bad.url)}' is not a valid blob URL.`)
+        return dataOperation(request, cache, 'redis.import', async () => {
+          const service = await blobService()
+          const merged: CacheContents = {keyCount: 0, keys: {}}
+          for (const {url, path} of paths) {
+            const blob = service.getContainerClient(path!.container).getBlobClient(path!.blob)
+            if (!(await blob.exists()))
+              throw new ArmFailure('InvalidRequestBody', `Import failed: the blob '${redactSas(url)}' does not exist or cannot be read with the given SAS URL.`)
+            const contents = parseRdb(await blob.downloadToBuffer())
+            if (!contents) throw new ArmFailure('InvalidRequestBody', `Import failed: the blob '${redactSas(url)}' is not a valid RDB file.`)
+            merged.keyCount += contents.keyCount
+            Object.assign(merged.keys, contents.keys)
+            if (contents.dataAsOf && (!merged.dataAsOf || contents.dataAsOf > merged.dataAsOf)) merged.dataAsOf = contents.dataAsOf
+          }
+          cache.contents = merged
+          ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.import', data: {files: paths.map((f) => `${f.path!.container}/${f.path!.blob}`), keyCount: merged.keyCount, dataAsOf: merged.dataAsOf ?? null}})
+        })
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/providers/Microsoft.Cache/locations/{location}/asyncOperations/{id}',
+      operation: 'redis.asyncOperationStatus',
+      handler: async (request, p) => {
+        const scope = checkScope(ctx, p.sub!)
+        if (scope) return scope
+        const op = await ctx.lro.get(p.id!)
+        if (!op) return armError(404, 'ResourceNotFound', `The async operation '${p.id}' was not found.`)
+        return {
+          status: 200,
+          body: {
+            id: request.path,
+            name: op.id,
+            status: op.status,
+            percentComplete: op.status === 'InProgress' ? 50 : 100,
+            startTime: op.startTime,
+            ...(op.endTime ? {endTime: op.endTime} : {}),
+            ...(op.error ? {error: op.error} : {}),
+            properties: {},
+          },
+        }
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${R}/{name}/patchSchedules`,
+      operation: 'redis.patchSchedules.list',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        return paged(request, cache.patchSchedule ? [scheduleView(cache)] : [])
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${R}/{name}/patchSchedules/{default}`,
+      operation: 'redis.patchSchedules.get',
+      handler: (_request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        if (p.default!.toLowerCase() !== 'default' || !cache.patchSchedule)
+          return resourceNotFound(`${TYPE}/${cache.resource.name}/patchSchedules`, p.default!, p.rg!)
+        return {status: 200, body: scheduleView(cache)}
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: `${R}/{name}/patchSchedules/{default}`,
+      operation: 'redis.patchSchedules.put',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        if (p.default!.toLowerCase() !== 'default') return armError(400, 'InvalidRequestBody', "The patch schedule name must be 'default'.")
+        const entries = request.body?.properties?.scheduleEntries
+        if (!Array.isArray(entries) || entries.length === 0) return armError(400, 'InvalidRequestBody', "The parameter 'scheduleEntries' is required.")
+        for (const entry of entries) {
+          if (!WEEKDAYS.includes(entry?.dayOfWeek)) return armError(400, 'InvalidRequestBody', `The value '${entry?.dayOfWeek}' is not valid for dayOfWeek.`)
+          if (!Number.isInteger(entry.startHourUtc) || entry.startHourUtc < 0 || entry.startHourUtc > 23)
+            return armError(400, 'InvalidRequestBody', `The value '${entry.startHourUtc}' is not valid for startHourUtc (0-23).`)
+          if (entry.maintenanceWindow !== undefined && durationHours(entry.maintenanceWindow) < 5)
+            return armError(400, 'InvalidRequestBody', `The maintenance window '${entry.maintenanceWindow}' is too short: it must be at least 5 hours (PT5H).`)
+        }
+        const created = !cache.patchSchedule
+        cache.patchSchedule = entries.map((e: any) => ({dayOfWeek: e.dayOfWeek, startHourUtc: e.startHourUtc, ...(e.maintenanceWindow ? {maintenanceWindow: e.maintenanceWindow} : {maintenanceWindow: 'PT5H'})}))
+        ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.patchSchedule', data: {scheduleEntries: cache.patchSchedule}})
+        return {status: created ? 201 : 200, body: scheduleView(cache)}
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: `${R}/{name}/patchSchedules/{default}`,
+      operation: 'redis.patchSchedules.delete',
+      handler: (_request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        if (!cache.patchSchedule) return {status: 204}
+        delete cache.patchSchedule
+        return {status: 200}
+      },
+    },
+  ]
+}
+
+function scheduleView(cache: StoredCache): Record<string, unknown> {
+  return {
+    id: `${cache.resource.id}/patchSchedules/default`,
+    name: `${cache.resource.name}/default`,
+    type: 'Microsoft.Cache/Redis/PatchSchedules',
+    location: cache.resource.location,
+    properties: {scheduleEntries: clone(cache.patchSchedule)},
+  }
+}
+
+function durationHours(duration: string): number {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(duration)
+  if (!m) return 0
+  return Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0) + Number(m[3] ?? 0) / 60 + Number(m[4] ?? 0) / 3600
+}
+
+/** A blob/container URL without its SAS query, for error messages (SAS tokens are secrets). */
+function redactSas(url: string): string {
+  const q = url.indexOf('?')
+  return q < 0 ? url : `${url.slice(0, q)}?<sas>`
+}
