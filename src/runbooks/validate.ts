@@ -108,6 +108,12 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
   const push = (path: PathSegment[], code: string, message: string, options?: {key?: boolean; expression?: string}) =>
     problems.push({location: options?.expression ? pointAt(source, at(path), options.expression) : at(path, options), code, message})
 
+  // Names the expression library cannot hold as keys (its dictionaries index by a plain object).
+  for (const param of params)
+    if (isReservedName(param.name)) push(['params', param.name], 'reserved-name', `param name "${param.name}" is reserved; choose another name`, {key: true})
+  for (const step of steps)
+    if (step.explicitId && isReservedName(step.id)) push([...step.path, 'id'], 'reserved-name', `step id "${step.id}" is reserved; choose another id`)
+
   // Duplicate ids (case-insensitive: expressions are).
   const seen = new Map<string, StepEntry>()
   for (const step of steps) {
@@ -460,6 +466,10 @@ function lookupRaw(doc: Record<string, unknown>, path: PathSegment[]): unknown {
     else return undefined
   }
   return node
+}
+
+function isReservedName(name: string): boolean {
+  return name.toLowerCase() in Object.prototype || name.toLowerCase() === '__proto__'
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

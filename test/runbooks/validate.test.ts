@@ -55,3 +55,13 @@ describe('closestName', () => {
     expect(closestName('deploy', ['postgres.restore'])).toBeUndefined()
   })
 })
+
+describe('reserved names', () => {
+  it('rejects params and step ids that would collide with object internals in expressions', () => {
+    const {problems} = validate(`${header}params:\n  constructor: {type: string}\nsteps:\n  - {id: Constructor, uses: demo.echo, with: {text: t}}\n`)
+    expect(problems.map((p) => [p.code, p.location?.line, p.location?.column])).toEqual([
+      ['reserved-name', 5, 3],
+      ['reserved-name', 7, 9],
+    ])
+  })
+})
