@@ -99,6 +99,7 @@ function state(ctx: EmulatorContext): WebappState {
 function seedState(ctx: EmulatorContext): WebappState {
   const at = ctx.clock().toISOString()
   const st: WebappState = {sites: {}, deployments: {}, faultBindings: {}, nextDeployment: 1}
+  if (!ctx.seedFromCatalog) return st
   for (const component of Object.values(ctx.environment.components)) {
     if (component.type !== 'webapp') continue
     const site: SiteRecord = {
@@ -204,6 +205,8 @@ export function syncSlotFaults(ctx: EmulatorContext): void {
     }
   }
   for (const id of touched) refreshHealth(st, id, at)
+  // Slot HTTP requests and metrics queries are not ARM writes, so the core would not persist this change.
+  if (touched.size > 0) ctx.store.save()
 }
 
 function refreshHealth(st: WebappState, deploymentId: string, at: string): void {
