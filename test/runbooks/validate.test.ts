@@ -61,7 +61,7 @@ describe('reserved names', () => {
     const {problems} = validate(`${header}params:\n  constructor: {type: string}\nsteps:\n  - {id: Constructor, uses: demo.echo, with: {text: t}}\n`)
     expect(problems.map((p) => [p.code, p.location?.line, p.location?.column])).toEqual([
       ['reserved-name', 5, 3],
-      ['reserved-name', 7, 9],
+      ['reserved-name', 7, 10],
     ])
   })
 })
