@@ -1,0 +1,178 @@
+/**
+ * Turn an inventory (resources, their facts, locks) into findings: run each applicable rule, map missing or
+ * unreadable data to `error`, then apply the environment's waivers. Pure: no I/O, so tests and the bench share it.
+ */
+import type {Component, Environment, Waiver} from '../catalog/schema.js'
+import {MissingData} from './rules/helpers.js'
+import {CHECKS} from './rules/index.js'
+import {
+  RESOURCE_TYPES,
+  SEVERITIES,
+  STATUSES,
+  type CatalogContext,
+  type CheckRule,
+  type CheckStatus,
+  type ExpiredWaiver,
+  type Finding,
+  type InventoryResource,
+  type LockInfo,
+  type ResourceFacts,
+  type Severity,
+  type StatusCounts,
+} from './types.js'
+
+/** What collection produces and evaluation reads. */
+export interface Inventory {
+  resources: InventoryResource[]
+  /** Facts by lower-case resource id. */
+  facts: Map<string, ResourceFacts>
+  locks: {ok: true; value: LockInfo[]} | {ok: false; error: string}
+}
+
+export interface EvaluateOptions {
+  environment: Environment
+  environmentName: string
+  now: Date
+  rules?: CheckRule[]
+}
+
+export interface Evaluated {
+  findings: Finding[]
+  counts: StatusCounts
+  expiredWaivers: ExpiredWaiver[]
+}
+
+/**
+ * Evaluate every rule against every resource of its types.
+ * A rule that throws `MissingData` gives `error`; any other exception is a bug in the rule and is also reported as
+ * `error` (with its message), never as a pass.
+ */
+export function evaluateInventory(inventory: Inventory, options: EvaluateOptions): Evaluated {
+  const rules = options.rules ?? CHECKS
+  const byId = new Map(inventory.resources.map((r) => [r.id.toLowerCase(), r]))
+  const findings: Finding[] = []
+  const expiredWaivers: ExpiredWaiver[] = []
+  for (const resource of inventory.resources) {
+    const facts = inventory.facts.get(resource.id.toLowerCase()) ?? {}
+    const component = componentOf(resource, options.environment)
+    const parentResource = resource.type === RESOURCE_TYPES.slot ? byId.get(siteIdOf(resource.id).toLowerCase()) : undefined
+    const context: CatalogContext = {
+      environment: options.environment,
+      environmentName: options.environmentName,
+      component,
+      locks: inventory.locks,
+      parent: parentResource ? {resource: parentResource, facts: inventory.facts.get(parentResource.id.toLowerCase()) ?? {}} : undefined,
+      now: options.now,
+    }
+    for (const rule of rules) {
+      if (!rule.resourceTypes.includes(resource.type)) continue
+      let status: CheckStatus
+      let message: string
+      try {
+        const result = rule.evaluate(resource, facts, context)
+        status = result.status
+        message = result.message
+      } catch (error) {
+        status = 'error'
+        message = error instanceof MissingData ? `could not evaluate: ${error.message}` : `check failed to run: ${(error as Error).message}`
+      }
+      const finding: Finding = {
+        checkId: rule.id,
+        title: rule.title,
+        severity: rule.severity,
+        status,
+        message,
+        resourceId: resource.id,
+        resourceName: resource.name,
+        resourceType: resource.type,
+        resourceGroup: resource.resourceGroup,
+        subscriptionId: resource.subscriptionId,
+        location: resource.location,
+        component: component?.key,
+        remediation: rule.remediation,
+        frameworks: rule.frameworks,
+      }
+      if (status === 'fail') {
+        const waiver = matchingWaiver(options.environment.waivers, rule.id, resource, component?.key, options.now)
+        if (waiver) {
+          finding.waiver = {reason: waiver.waiver.reason, owner: waiver.waiver.owner, expires: waiver.waiver.expires, expired: waiver.expired}
+          if (waiver.expired) {
+            finding.message = `${message} (waiver by ${waiver.waiver.owner} expired ${waiver.waiver.expires})`
+            expiredWaivers.push({...waiver.waiver, resourceId: resource.id})
+          } else {
+            finding.status = 'waived'
+            finding.message = `${message} — waived by ${waiver.waiver.owner} until ${waiver.waiver.expires}: ${waiver.waiver.reason}`
+          }
+        }
+      }
+      findings.push(finding)
+    }
+  }
+  return {findings, counts: countByStatus(findings), expiredWaivers}
+}
+
+/** Findings per status (every status present, zero when none). */
+export function countByStatus(findings: Finding[]): StatusCounts {
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as StatusCounts
+  for (const f of findings) counts[f.status]++
+  return counts
+}
+
+/** Severity rank: critical 0 … low 3. */
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity)
+}
+
+/**
+ * Findings that break the gate: failed (not waived) at or above `failOn`. Errors at or above `failOn` count too —
+ * a check that could not read its data has not passed.
+ */
+export function blockingFindings(findings: Finding[], failOn: Severity): Finding[] {
+  return findings.filter((f) => (f.status === 'fail' || f.status === 'error') && severityRank(f.severity) <= severityRank(failOn))
+}
+
+/** The production site id of a slot id (`…/sites/app/slots/staging` → `…/sites/app`). */
+export function siteIdOf(slotId: string): string {
+  return slotId.replace(/\/slots\/[^/]+$/i, '')
+}
+
+const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
+  [RESOURCE_TYPES.postgres]: 'postgres',
+  [RESOURCE_TYPES.redis]: 'redis',
+  [RESOURCE_TYPES.site]: 'webapp',
+  [RESOURCE_TYPES.slot]: 'webapp',
+  [RESOURCE_TYPES.storage]: 'storage',
+  [RESOURCE_TYPES.keyvault]: 'keyvault',
+}
+
+/** The catalog component a resource is (a slot belongs to its site's component). */
+export function componentOf(resource: InventoryResource, environment: Environment): {key: string; spec: Component} | undefined {
+  const type = COMPONENT_TYPE[resource.type]
+  const name = (resource.type === RESOURCE_TYPES.slot ? resource.name.split('/')[0]! : resource.name).toLowerCase()
+  for (const [key, spec] of Object.entries(environment.components)) {
+    if (spec.type !== type || spec.name.toLowerCase() !== name) continue
+    const group = (spec.resourceGroup ?? environment.resourceGroups[0] ?? '').toLowerCase()
+    if (group === resource.resourceGroup.toLowerCase()) return {key, spec}
+  }
+  return undefined
+}
+
+/** When a waiver stops applying. A date without a time covers that whole day (UTC). */
+export function waiverExpiry(expires: string): Date {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(expires)) return new Date(Date.parse(`${expires}T00:00:00Z`) + 86_400_000)
+  return new Date(expires)
+}
+
+function matchingWaiver(
+  waivers: Waiver[],
+  checkId: string,
+  resource: InventoryResource,
+  componentKey: string | undefined,
+  now: Date,
+): {waiver: Waiver; expired: boolean} | undefined {
+  const names = new Set([resource.name, resource.id, componentKey ?? ''].filter(Boolean).map((n) => n.toLowerCase()))
+  const matches = waivers
+    .filter((w) => w.check === checkId && (w.resource === undefined || names.has(w.resource.toLowerCase())))
+    .map((waiver) => ({waiver, expired: waiverExpiry(waiver.expires).getTime() <= now.getTime()}))
+  return matches.find((m) => !m.expired) ?? matches[0]
+}

@@ -1,0 +1,27 @@
+/**
+ * JUnit XML for CI test tabs: one testsuite per resource type, one testcase per check × resource. Fails are
+ * failures, errors are errors, n/a and waived are skipped (the waiver is in the output).
+ */
+import type {Builder} from 'junit-report-builder'
+import type {CheckReport, Finding} from '../types.js'
+
+export async function formatJunit(report: CheckReport): Promise<string> {
+  // The package is CommonJS with `module.exports = builder`; its typings describe an ES default export.
+  const junit = (await import('junit-report-builder')).default as unknown as Builder
+  const builder = junit.newBuilder().name(`opsbook check ${report.environment}`)
+  const byType = new Map<string, Finding[]>()
+  for (const f of report.findings) byType.set(f.resourceType, [...(byType.get(f.resourceType) ?? []), f])
+  for (const [type, findings] of byType) {
+    const suite = builder.testSuite().name(type).timestamp(report.scannedAt)
+    for (const f of findings) {
+      const testCase = suite.testCase().className(`${f.resourceType}.${f.resourceName}`).name(`${f.checkId} ${f.resourceName}`)
+      testCase.property('resourceId', f.resourceId).property('severity', f.severity)
+      if (f.status === 'fail') testCase.failure(`[${f.severity}] ${f.message}`, f.checkId).standardOutput(`Remediation: ${f.remediation.text}\n${f.remediation.az}`)
+      else if (f.status === 'error') testCase.error(f.message, 'unreadable-data')
+      else if (f.status === 'not-applicable') testCase.skipped().standardOutput(f.message)
+      else if (f.status === 'waived') testCase.skipped().standardOutput(f.message)
+      else testCase.standardOutput(f.message)
+    }
+  }
+  return builder.build()
+}

@@ -1,0 +1,82 @@
+/**
+ * SARIF 2.1.0 for GitHub code scanning. Rule ids are the check ids; each result's location is the Azure resource
+ * id (as a relative URI, since the finding has no file) plus a logical location; `partialFingerprints` hash the
+ * check id and resource id so re-uploads update the same alert. Fails are results; errors are `review` results
+ * (the check could not decide); waived fails carry an accepted external suppression. Passes are not listed.
+ */
+import type {Log, ReportingDescriptor, Result} from 'sarif'
+import {CHECKS} from '../rules/index.js'
+import type {CheckReport, CheckRule, Finding, Severity} from '../types.js'
+import {fingerprint, frameworksText, toolVersion} from './common.js'
+
+export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
+
+/** GitHub's security-severity scale (as Prowler maps it). */
+export const SECURITY_SEVERITY: Record<Severity, string> = {critical: '9.0', high: '7.0', medium: '4.0', low: '2.0'}
+const LEVEL: Record<Severity, Result.level> = {critical: 'error', high: 'error', medium: 'warning', low: 'note'}
+
+function ruleDescriptor(rule: CheckRule): ReportingDescriptor {
+  const refs = frameworksText(rule.frameworks)
+  return {
+    id: rule.id,
+    name: rule.id.replace(/[._]/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase()).replace(/ /g, ''),
+    shortDescription: {text: rule.title},
+    fullDescription: {text: `${rule.title}. Reads ${rule.reads.join(', ')}.`},
+    help: {
+      text: `${rule.remediation.text}\n\n${rule.remediation.az}${refs ? `\n\n${refs}` : ''}`,
+      markdown: `${rule.remediation.text}\n\n\`\`\`\n${rule.remediation.az}\n\`\`\`${refs ? `\n\n${refs}` : ''}`,
+    },
+    defaultConfiguration: {level: LEVEL[rule.severity]},
+    properties: {
+      'security-severity': SECURITY_SEVERITY[rule.severity],
+      precision: 'high',
+      tags: ['security', 'azure', ...(rule.frameworks.cis ?? []).map((c) => `CIS ${c}`), ...(rule.frameworks.mcsb ?? []).map((m) => `MCSB ${m}`)],
+    },
+  }
+}
+
+function result(finding: Finding, ruleIndex: number): Result {
+  const base: Result = {
+    ruleId: finding.checkId,
+    ruleIndex,
+    kind: finding.status === 'error' ? 'review' : 'fail',
+    level: finding.status === 'error' ? 'warning' : LEVEL[finding.severity],
+    message: {text: `${finding.resourceName}: ${finding.message}`},
+    locations: [
+      {
+        physicalLocation: {artifactLocation: {uri: finding.resourceId.replace(/^\/+/, '')}, region: {startLine: 1}},
+        logicalLocations: [{fullyQualifiedName: finding.resourceId, kind: 'resource', name: finding.resourceName}],
+      },
+    ],
+    partialFingerprints: {'opsbookFinding/v1': fingerprint(finding)},
+    properties: {status: finding.status, severity: finding.severity, resourceType: finding.resourceType, resourceGroup: finding.resourceGroup},
+  }
+  if (finding.status === 'waived' && finding.waiver)
+    base.suppressions = [{kind: 'external', status: 'accepted', justification: `${finding.waiver.reason} (owner ${finding.waiver.owner}, expires ${finding.waiver.expires})`}]
+  return base
+}
+
+/** The SARIF log object. */
+export function toSarif(report: CheckReport, rules: CheckRule[] = CHECKS): Log {
+  const index = new Map(rules.map((r, i) => [r.id, i]))
+  const results = report.findings
+    .filter((f) => f.status === 'fail' || f.status === 'error' || f.status === 'waived')
+    .map((f) => result(f, index.get(f.checkId) ?? -1))
+  return {
+    $schema: SARIF_SCHEMA,
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {driver: {name: 'opsbook', informationUri: 'https://github.com/opsbook/opsbook', semanticVersion: toolVersion(), version: toolVersion(), rules: rules.map(ruleDescriptor)}},
+        automationDetails: {id: `opsbook-check/${report.environment}/`},
+        invocations: [{executionSuccessful: true, endTimeUtc: report.scannedAt}],
+        results,
+        properties: {environment: report.environment, subscription: report.subscription, counts: report.counts},
+      },
+    ],
+  }
+}
+
+export function formatSarif(report: CheckReport): string {
+  return `${JSON.stringify(toSarif(report), null, 2)}\n`
+}

@@ -1,0 +1,166 @@
+/**
+ * The security checklist's model: declarative rules, the facts collected for each resource, and findings.
+ * Rules are plain data plus one pure `evaluate`; collection (collect.ts) and output (format/) are separate, so a
+ * rule can be tested without Azure and every output reads the same findings.
+ */
+import type {Component, Environment, Waiver} from '../catalog/schema.js'
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const
+export type Severity = (typeof SEVERITIES)[number]
+
+export const STATUSES = ['pass', 'fail', 'error', 'not-applicable', 'waived'] as const
+export type CheckStatus = (typeof STATUSES)[number]
+
+/** Framework references. CIS uses `F3 5.2.1` (Foundations v3.0) / `F6 9.3.4` (v6.0) numbering. */
+export interface Frameworks {
+  cis?: string[]
+  mcsb?: string[]
+  soc2?: string[]
+  iso27001?: string[]
+}
+
+/** ARG lower-case resource types the checklist covers. */
+export const RESOURCE_TYPES = {
+  postgres: 'microsoft.dbforpostgresql/flexibleservers',
+  redis: 'microsoft.cache/redis',
+  site: 'microsoft.web/sites',
+  slot: 'microsoft.web/sites/slots',
+  storage: 'microsoft.storage/storageaccounts',
+  keyvault: 'microsoft.keyvault/vaults',
+} as const
+export type ResourceType = (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES]
+export const ALL_RESOURCE_TYPES: ResourceType[] = Object.values(RESOURCE_TYPES)
+
+/** One resource as Resource Graph `resources` returns it (keys as ARM spells them). */
+export interface InventoryResource {
+  /** ARM id, case preserved. */
+  id: string
+  /** Lower-case ARG type, e.g. microsoft.web/sites/slots. */
+  type: ResourceType
+  /** For slots `site/slot`, as ARM names them. */
+  name: string
+  resourceGroup: string
+  subscriptionId: string
+  location?: string
+  kind?: string
+  tags?: Record<string, string> | null
+  sku?: Record<string, unknown> | null
+  identity?: Record<string, unknown> | null
+  properties?: Record<string, unknown> | null
+}
+
+/**
+ * Extra data a rule needs beyond the `resources` row. Each is fetched once per resource that an active rule needs it for.
+ * - `siteConfig`: appserviceresources `sites/config/web` (ARM `config/web` when Resource Graph has no row), keys camelCased.
+ * - `pgConfigurations`: server parameters, name → value.
+ * - `pgFirewallRules`: `{name, startIpAddress, endIpAddress}[]`.
+ * - `blobService`: storage `blobServices/default` properties.
+ * - `diagnosticSettings`: `{name, logs: {category?, categoryGroup?, enabled}[]}[]`.
+ * - `redisPatchSchedule`: `{scheduleEntries}`, or null when the cache has none.
+ */
+export type FactName = 'siteConfig' | 'pgConfigurations' | 'pgFirewallRules' | 'blobService' | 'diagnosticSettings' | 'redisPatchSchedule'
+
+/** A fact as collected: its value, or why it could not be read (403, 500, missing in every source…). */
+export type Fact = {ok: true; value: any} | {ok: false; error: string}
+export type ResourceFacts = Partial<Record<FactName, Fact>>
+
+/** A management lock as found in Resource Graph or ARM. `scope` is lower-case (the id up to `/providers/microsoft.authorization/locks/`). */
+export interface LockInfo {
+  scope: string
+  level: 'CanNotDelete' | 'ReadOnly' | string
+  name: string
+}
+
+/** What a rule may know besides the resource: the catalog and the rest of the inventory. */
+export interface CatalogContext {
+  environment: Environment
+  environmentName: string
+  /** The catalog component this resource is (for slots: the site's component), if any. */
+  component?: {key: string; spec: Component}
+  /** Locks in scope, or why they could not be read. */
+  locks: {ok: true; value: LockInfo[]} | {ok: false; error: string}
+  /** For a slot: the production site and its facts. */
+  parent?: {resource: InventoryResource; facts: ResourceFacts}
+  now: Date
+}
+
+/** What a rule decides. `error` comes only from missing or unreadable data (thrown `MissingData`), never from a rule. */
+export interface Evaluation {
+  status: 'pass' | 'fail' | 'not-applicable'
+  /** What was found, e.g. "minimumTlsVersion is 1.0". */
+  message: string
+}
+
+export interface CheckRule {
+  /** Stable id, e.g. pg.tls.enforced; SARIF rule ids and fingerprints derive from it. */
+  id: string
+  title: string
+  severity: Severity
+  /** Types it applies to (app rules list sites and slots). */
+  resourceTypes: ResourceType[]
+  /** Property paths it reads, for the reference and for `error` messages. */
+  reads: string[]
+  /** Facts it needs collected. */
+  facts?: FactName[]
+  /** Pure: throws `MissingData` when something it needs is absent or unreadable. */
+  evaluate(resource: InventoryResource, facts: ResourceFacts, context: CatalogContext): Evaluation
+  remediation: {text: string; az: string}
+  frameworks: Frameworks
+}
+
+export interface WaiverState {
+  reason: string
+  owner: string
+  expires: string
+  /** True when the waiver matched but its expiry has passed: the finding stays a fail. */
+  expired: boolean
+}
+
+export interface Finding {
+  checkId: string
+  title: string
+  severity: Severity
+  status: CheckStatus
+  message: string
+  resourceId: string
+  resourceName: string
+  resourceType: ResourceType
+  resourceGroup: string
+  subscriptionId: string
+  location?: string
+  /** Catalog component key, when the resource is one. */
+  component?: string
+  remediation: {text: string; az: string}
+  frameworks: Frameworks
+  /** Set when a waiver matched (applied, or expired and reported). */
+  waiver?: WaiverState
+}
+
+export type StatusCounts = Record<CheckStatus, number>
+
+/** An expired waiver that still matched a failing finding. */
+export interface ExpiredWaiver extends Waiver {
+  resourceId: string
+}
+
+export interface CheckReport {
+  environment: string
+  subscription: string
+  /** ISO time the scan finished. */
+  scannedAt: string
+  resources: number
+  counts: StatusCounts
+  findings: Finding[]
+  /** Waivers that matched a failing finding but had expired: reported so someone renews or fixes. */
+  expiredWaivers: ExpiredWaiver[]
+  /** Collection statistics (requests made, throttled responses, time). */
+  collection: CollectionStats
+}
+
+export interface CollectionStats {
+  resourceGraphQueries: number
+  armRequests: number
+  throttled: number
+  retries: number
+  durationMs: number
+}

@@ -1,0 +1,70 @@
+import {describe, expect, it} from 'vitest'
+import {blockingFindings, evaluateInventory, waiverExpiry} from '../../src/checks/evaluate.js'
+import {findCheck} from '../../src/checks/rules/index.js'
+import {RESOURCE_TYPES} from '../../src/checks/types.js'
+import {environment, resource} from './fixtures.js'
+
+const redis = resource(RESOURCE_TYPES.redis, 'redis-sessions', {enableNonSslPort: true, minimumTlsVersion: '1.2'})
+const rules = [findCheck('redis.tls.no_plain_port')!, findCheck('redis.tls.min12')!, findCheck('redis.auth.no_keys')!]
+
+function evaluate(waivers: unknown[], now = '2026-06-10T12:00:00Z') {
+  return evaluateInventory(
+    {resources: [redis], facts: new Map(), locks: {ok: true, value: []}},
+    {environment: environment({waivers}), environmentName: 'local', now: new Date(now), rules},
+  )
+}
+
+describe('evaluateInventory', () => {
+  it('turns missing data into error, never pass', () => {
+    const {findings, counts} = evaluate([])
+    expect(findings.map((f) => [f.checkId, f.status])).toEqual([
+      ['redis.tls.no_plain_port', 'fail'],
+      ['redis.tls.min12', 'pass'],
+      ['redis.auth.no_keys', 'error'],
+    ])
+    expect(findings[2]!.message).toBe('could not evaluate: properties.disableAccessKeyAuthentication is absent')
+    expect(counts).toEqual({pass: 1, fail: 1, error: 1, 'not-applicable': 0, waived: 0})
+  })
+
+  it('applies a waiver by component key with its reason and owner', () => {
+    const {findings, expiredWaivers} = evaluate([
+      {check: 'redis.tls.no_plain_port', resource: 'sessions-cache', reason: 'legacy client until Q3', owner: 'web-team', expires: '2026-09-30'},
+    ])
+    expect(findings[0]).toMatchObject({
+      status: 'waived',
+      waiver: {reason: 'legacy client until Q3', owner: 'web-team', expires: '2026-09-30', expired: false},
+    })
+    expect(findings[0]!.message).toBe('enableNonSslPort is true — waived by web-team until 2026-09-30: legacy client until Q3')
+    expect(expiredWaivers).toEqual([])
+  })
+
+  it('an expired waiver stops applying and is reported', () => {
+    const waiver = {check: 'redis.tls.no_plain_port', resource: 'redis-sessions', reason: 'legacy client', owner: 'web-team', expires: '2026-06-09'}
+    const {findings, expiredWaivers, counts} = evaluate([waiver])
+    expect(findings[0]).toMatchObject({status: 'fail', waiver: {expired: true, owner: 'web-team'}})
+    expect(findings[0]!.message).toBe('enableNonSslPort is true (waiver by web-team expired 2026-06-09)')
+    expect(expiredWaivers).toEqual([{...waiver, resourceId: redis.id}])
+    expect(counts.waived).toBe(0)
+  })
+
+  it('a waiver never hides an error, and one for another resource does not apply', () => {
+    const {findings} = evaluate([
+      {check: 'redis.auth.no_keys', reason: 'r', owner: 'o', expires: '2030-01-01'},
+      {check: 'redis.tls.no_plain_port', resource: 'other-cache', reason: 'r', owner: 'o', expires: '2030-01-01'},
+    ])
+    expect(findings.map((f) => f.status)).toEqual(['fail', 'pass', 'error'])
+  })
+
+  it('a date-only expiry covers that whole day', () => {
+    expect(waiverExpiry('2026-06-10').toISOString()).toBe('2026-06-11T00:00:00.000Z')
+    const waiver = {check: 'redis.tls.no_plain_port', reason: 'r', owner: 'o', expires: '2026-06-10'}
+    expect(evaluate([waiver], '2026-06-10T23:00:00Z').findings[0]!.status).toBe('waived')
+  })
+
+  it('blocks on fails and errors at or above the threshold only', () => {
+    const {findings} = evaluate([])
+    expect(blockingFindings(findings, 'high').map((f) => f.checkId)).toEqual(['redis.tls.no_plain_port'])
+    expect(blockingFindings(findings, 'medium').map((f) => f.checkId)).toEqual(['redis.tls.no_plain_port', 'redis.auth.no_keys'])
+    expect(blockingFindings(findings, 'critical')).toEqual([])
+  })
+})
