@@ -1,0 +1,585 @@
+/**
+ * Evidence export: every run of an environment in an audit period (journal + summary, from the local `.opsbook`
+ * folder or from the evidence container), a manifest with the SHA-256 of every file, and a report for auditors:
+ * per-run facts, measured RTO/RPO against objectives, approvals and overrides, checklist results, RTO/RPO per
+ * component per quarter, drill coverage over the last 90 days, and which evidence supports which control.
+ */
+import {createHash} from 'node:crypto'
+import {existsSync} from 'node:fs'
+import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
+import {hostname, userInfo} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import type {Environment} from '../catalog/schema.js'
+import {ValidationError} from '../errors.js'
+import {parseDuration} from '../support/duration.js'
+import {verifyChain, type ChainCheck} from './journal.js'
+import type {EvidenceTarget} from './blob-sink.js'
+import {mapControls, type ControlCoverage} from './controls.js'
+
+export const BUNDLE_FORMAT = 'opsbook-evidence-bundle'
+export const MANIFEST_FILE = 'manifest.json'
+export const COVERAGE_DAYS = 90
+
+export type ExportFormat = 'zip' | 'html' | 'md' | 'json' | 'csv'
+
+/** What export reads from summary.json. Every field is optional: evidence from older or crashed runs is still shown. */
+export interface SummaryLike {
+  runId?: string
+  runbook?: {name?: string; title?: string; kind?: string; source?: string; sha256?: string}
+  catalog?: {file?: string; sha256?: string}
+  environment?: string
+  production?: boolean
+  status?: string
+  startedAt?: string
+  finishedAt?: string
+  durationMs?: number
+  who?: {osUser?: string; host?: string; azurePrincipal?: string}
+  params?: Record<string, unknown>
+  steps?: Array<{id: string; uses?: string; phase?: string; status?: string; durationMs?: number; error?: {message?: string} | null}>
+  outputs?: Record<string, unknown> & {objectives?: ObjectiveMeasurement[]}
+  approvals?: Array<{step?: string; by?: string; via?: string; at?: string; reason?: string}>
+  overrides?: Array<{kind?: string; reason?: string; by?: string; at?: string}>
+  leftBehind?: string[]
+  journal?: {lines?: number; lastHash?: string}
+  evidenceStore?: {mutable?: boolean; warning?: string; legalHold?: boolean; immutabilityPolicy?: {state?: string} | null}
+}
+
+export interface ObjectiveMeasurement {
+  component: string
+  type?: string
+  rto?: {measuredMs?: number | null; objectiveMs?: number | null; met?: boolean | null}
+  rpo?: {measuredMs?: number | null; objectiveMs?: number | null; met?: boolean | null}
+}
+
+/** One run's evidence as found: exact file texts plus what was parsed from them. */
+export interface EvidenceRun {
+  runId: string
+  source: 'local' | 'blob'
+  journalText: string
+  summaryText?: string
+  summary?: SummaryLike
+  /** From summary, else the journal's first line. */
+  startedAt: string
+  environment?: string
+  runbook?: string
+  kind?: string
+}
+
+export interface RunFilter {
+  environment: string
+  since?: Date
+  until?: Date
+  runbook?: string
+}
+
+/** Read the runs under `<root>/runs/` that match the filter, oldest first. */
+export async function collectLocalRuns(root: string, filter: RunFilter): Promise<EvidenceRun[]> {
+  const runsDir = join(root, 'runs')
+  if (!existsSync(runsDir)) return []
+  const runs: EvidenceRun[] = []
+  for (const entry of await readdir(runsDir, {withFileTypes: true})) {
+    if (!entry.isDirectory()) continue
+    const dir = join(runsDir, entry.name)
+    const journalPath = join(dir, 'journal.jsonl')
+    if (!existsSync(journalPath)) continue
+    const journalText = await readFile(journalPath, 'utf8')
+    const summaryPath = join(dir, 'summary.json')
+    const summaryText = existsSync(summaryPath) ? await readFile(summaryPath, 'utf8') : undefined
+    const run = describeRun(entry.name, 'local', journalText, summaryText)
+    if (matches(run, filter)) runs.push(run)
+  }
+  return runs.sort(byStart)
+}
+
+/** Read the runs under `runs/` in the evidence container that match the filter, oldest first. */
+export async function collectBlobRuns(target: EvidenceTarget, filter: RunFilter): Promise<EvidenceRun[]> {
+  const folders = new Map<string, {journal?: string; summary?: string}>()
+  for await (const blob of target.client.listBlobsFlat({prefix: 'runs/'})) {
+    const match = /^runs\/\d{4}\/\d{2}\/([^/]+)\/(journal\.jsonl|summary\.json)$/.exec(blob.name)
+    if (!match) continue
+    const entry = folders.get(match[1]) ?? {}
+    if (match[2] === 'journal.jsonl') entry.journal = blob.name
+    else entry.summary = blob.name
+    folders.set(match[1], entry)
+  }
+  const runs: EvidenceRun[] = []
+  for (const [runId, names] of folders) {
+    if (!names.journal) continue
+    const journalText = (await target.client.getBlobClient(names.journal).downloadToBuffer()).toString('utf8')
+    const summaryText = names.summary ? (await target.client.getBlobClient(names.summary).downloadToBuffer()).toString('utf8') : undefined
+    const run = describeRun(runId, 'blob', journalText, summaryText)
+    if (matches(run, filter)) runs.push(run)
+  }
+  return runs.sort(byStart)
+}
+
+/** Parse what a run's files say about it; damaged files still produce a run (verify reports the damage). */
+export function describeRun(runId: string, source: 'local' | 'blob', journalText: string, summaryText?: string): EvidenceRun {
+  let summary: SummaryLike | undefined
+  try {
+    summary = summaryText ? (JSON.parse(summaryText) as SummaryLike) : undefined
+  } catch {
+    summary = undefined
+  }
+  const first = firstJournalLine(journalText)
+  const data = (first?.data ?? {}) as {environment?: string; runbook?: string; kind?: string}
+  return {
+    runId,
+    source,
+    journalText,
+    summaryText,
+    summary,
+    startedAt: summary?.startedAt ?? first?.ts ?? new Date(0).toISOString(),
+    environment: summary?.environment ?? data.environment,
+    runbook: summary?.runbook?.name ?? data.runbook,
+    kind: summary?.runbook?.kind ?? data.kind,
+  }
+}
+
+function firstJournalLine(text: string): {ts?: string; type?: string; data?: Record<string, unknown>} | undefined {
+  const end = text.indexOf('\n')
+  try {
+    return JSON.parse(end === -1 ? text : text.slice(0, end))
+  } catch {
+    return undefined
+  }
+}
+
+function matches(run: EvidenceRun, filter: RunFilter): boolean {
+  if (run.environment !== filter.environment) return false
+  if (filter.runbook && run.runbook !== filter.runbook) return false
+  const at = Date.parse(run.startedAt)
+  if (filter.since && at < filter.since.getTime()) return false
+  if (filter.until && at > filter.until.getTime()) return false
+  return true
+}
+
+const byStart = (a: EvidenceRun, b: EvidenceRun) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId)
+
+// ── The report model ────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface RunRow {
+  runId: string
+  runbook: string
+  title: string
+  kind: string
+  status: string
+  /** Succeeded and no objective missed. */
+  passed: boolean
+  startedAt: string
+  finishedAt?: string
+  durationMs?: number
+  who: string
+  params: Record<string, unknown>
+  objectives: ObjectiveMeasurement[]
+  approvals: Array<{step?: string; by?: string; via?: string; at?: string; reason?: string}>
+  overrides: Array<{kind?: string; reason?: string; by?: string; at?: string}>
+  failedSteps: Array<{id: string; message?: string}>
+  /** Results of checklist runs (their summary outputs), flattened to label/value pairs. */
+  checklist?: Array<{label: string; value: string}>
+  leftBehind: string[]
+  journal: {lines: number; lastHash: string; chainOk: boolean; problem?: string}
+  evidenceStoreWarning?: string
+}
+
+export interface ComponentSeries {
+  component: string
+  type: string
+  tier?: string
+  rtoObjectiveMs?: number
+  rpoObjectiveMs?: number
+  /** One point per drill measurement, oldest first. */
+  points: Array<{runId: string; at: string; quarter: string; rtoMs?: number; rpoMs?: number; rtoMet?: boolean; rpoMet?: boolean}>
+}
+
+export interface CoverageRow {
+  component: string
+  type: string
+  tier?: string
+  hasObjectives: boolean
+  lastDrill?: {runId: string; at: string; passed: boolean}
+  lastPassingDrill?: {runId: string; at: string}
+  /** A passing drill within the coverage window. */
+  covered: boolean
+}
+
+export interface EvidenceReport {
+  environment: string
+  production: boolean
+  period: {since?: string; until: string}
+  generatedAt: string
+  generatedBy: string
+  runs: RunRow[]
+  series: ComponentSeries[]
+  coverage: {asOf: string; days: number; rows: CoverageRow[]}
+  controls: ControlCoverage[]
+  totals: {runs: number; passed: number; failed: number; drills: number}
+}
+
+/** Build the report model from the runs found and the catalog's environment. */
+export function buildReport(options: {
+  environmentName: string
+  environment?: Environment
+  runs: EvidenceRun[]
+  since?: Date
+  until: Date
+  now?: Date
+}): EvidenceReport {
+  const rows = options.runs.map((run) => toRunRow(run))
+  const components = options.environment?.components ?? {}
+  const series = componentSeries(rows, components)
+  const asOf = options.until
+  const coverageRows = coverage(rows, components, asOf)
+  return {
+    environment: options.environmentName,
+    production: options.environment?.production ?? false,
+    period: {since: options.since?.toISOString(), until: options.until.toISOString()},
+    generatedAt: (options.now ?? new Date()).toISOString(),
+    generatedBy: `${currentUser()}@${hostname()}`,
+    runs: rows,
+    series,
+    coverage: {asOf: asOf.toISOString(), days: COVERAGE_DAYS, rows: coverageRows},
+    controls: mapControls(rows.map((r) => ({runId: r.runId, kind: r.kind, runbook: r.runbook}))),
+    totals: {
+      runs: rows.length,
+      passed: rows.filter((r) => r.passed).length,
+      failed: rows.filter((r) => !r.passed).length,
+      drills: rows.filter((r) => r.kind === 'drill').length,
+    },
+  }
+}
+
+/** The report row of one run (also used for the per-run report.md next to the journal). */
+export function toRunRow(run: EvidenceRun): RunRow {
+  const s = run.summary ?? {}
+  const chain: ChainCheck = verifyChain(run.journalText, {lastHash: s.journal?.lastHash, lines: s.journal?.lines})
+  const objectives = Array.isArray(s.outputs?.objectives) ? s.outputs.objectives : []
+  const missed = objectives.some((o) => o.rto?.met === false || o.rpo?.met === false)
+  const status = s.status ?? 'unfinished'
+  const who = [s.who?.osUser && s.who?.host ? `${s.who.osUser}@${s.who.host}` : s.who?.osUser, s.who?.azurePrincipal ? `(${s.who.azurePrincipal})` : undefined]
+    .filter(Boolean)
+    .join(' ')
+  return {
+    runId: run.runId,
+    runbook: run.runbook ?? 'unknown',
+    title: s.runbook?.title ?? run.runbook ?? '',
+    kind: run.kind ?? 'unknown',
+    status,
+    passed: status === 'succeeded' && !missed,
+    startedAt: run.startedAt,
+    finishedAt: s.finishedAt,
+    durationMs: s.durationMs,
+    who: who || 'unknown',
+    params: s.params ?? {},
+    objectives,
+    approvals: s.approvals ?? [],
+    overrides: s.overrides ?? [],
+    failedSteps: (s.steps ?? []).filter((step) => step.status === 'failed' || step.status === 'rollback-failed').map((step) => ({id: step.id, message: step.error?.message})),
+    checklist: run.kind === 'checklist' ? flattenOutputs(s.outputs ?? {}) : undefined,
+    leftBehind: s.leftBehind ?? [],
+    journal: {lines: chain.lines, lastHash: chain.lastHash, chainOk: chain.ok, problem: chain.firstBad ? `line ${chain.firstBad.line}: ${chain.firstBad.reason}` : undefined},
+    evidenceStoreWarning: s.evidenceStore?.warning,
+  }
+}
+
+/** Label/value pairs from a checklist run's outputs: scalars, and scalars one level down (counts by status …). */
+function flattenOutputs(outputs: Record<string, unknown>): Array<{label: string; value: string}> {
+  const pairs: Array<{label: string; value: string}> = []
+  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+  for (const [key, value] of Object.entries(outputs)) {
+    if (scalar(value)) pairs.push({label: key, value: String(value)})
+    else if (Array.isArray(value)) pairs.push({label: key, value: `${value.length} item(s)`})
+    else if (value && typeof value === 'object')
+      for (const [inner, v] of Object.entries(value)) if (scalar(v)) pairs.push({label: `${key}.${inner}`, value: String(v)})
+  }
+  return pairs
+}
+
+function componentSeries(rows: RunRow[], components: Environment['components']): ComponentSeries[] {
+  const byComponent = new Map<string, ComponentSeries>()
+  for (const [key, component] of Object.entries(components)) {
+    if (!component.objectives?.rto && !component.objectives?.rpo) continue
+    byComponent.set(key, {
+      component: key,
+      type: component.type,
+      tier: component.tier,
+      rtoObjectiveMs: component.objectives.rto ? parseDuration(component.objectives.rto) : undefined,
+      rpoObjectiveMs: component.objectives.rpo ? parseDuration(component.objectives.rpo) : undefined,
+      points: [],
+    })
+  }
+  for (const row of rows) {
+    if (row.kind !== 'drill') continue
+    for (const o of row.objectives) {
+      const series =
+        byComponent.get(o.component) ??
+        byComponent.set(o.component, {component: o.component, type: o.type ?? 'unknown', points: []}).get(o.component)!
+      series.rtoObjectiveMs ??= o.rto?.objectiveMs ?? undefined
+      series.rpoObjectiveMs ??= o.rpo?.objectiveMs ?? undefined
+      series.points.push({
+        runId: row.runId,
+        at: row.startedAt,
+        quarter: quarterOf(row.startedAt),
+        rtoMs: o.rto?.measuredMs ?? undefined,
+        rpoMs: o.rpo?.measuredMs ?? undefined,
+        rtoMet: o.rto?.met ?? undefined,
+        rpoMet: o.rpo?.met ?? undefined,
+      })
+    }
+  }
+  return [...byComponent.values()]
+}
+
+function coverage(rows: RunRow[], components: Environment['components'], asOf: Date): CoverageRow[] {
+  const windowStart = asOf.getTime() - COVERAGE_DAYS * 86_400_000
+  const drills = rows.filter((r) => r.kind === 'drill')
+  const keys = new Set([...Object.keys(components), ...drills.flatMap((r) => r.objectives.map((o) => o.component))])
+  return [...keys].sort().map((key) => {
+    const component = components[key]
+    const measured = drills.filter((r) => r.objectives.some((o) => o.component === key))
+    const passes = (r: RunRow) => {
+      const o = r.objectives.find((x) => x.component === key)!
+      return r.status === 'succeeded' && o.rto?.met !== false && o.rpo?.met !== false
+    }
+    const last = measured.at(-1)
+    const lastPassing = measured.filter(passes).at(-1)
+    return {
+      component: key,
+      type: component?.type ?? measured[0]?.objectives.find((o) => o.component === key)?.type ?? 'unknown',
+      tier: component?.tier,
+      hasObjectives: Boolean(component?.objectives?.rto || component?.objectives?.rpo),
+      lastDrill: last ? {runId: last.runId, at: last.startedAt, passed: passes(last)} : undefined,
+      lastPassingDrill: lastPassing ? {runId: lastPassing.runId, at: lastPassing.startedAt} : undefined,
+      covered: Boolean(lastPassing && Date.parse(lastPassing.startedAt) >= windowStart && Date.parse(lastPassing.startedAt) <= asOf.getTime()),
+    }
+  })
+}
+
+/** `2026-Q3` for a date in July–September 2026 (UTC). */
+export function quarterOf(iso: string): string {
+  const d = new Date(iso)
+  return `${d.getUTCFullYear()}-Q${Math.floor(d.getUTCMonth() / 3) + 1}`
+}
+
+// ── The bundle ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface ManifestFile {
+  path: string
+  bytes: number
+  sha256: string
+}
+
+export interface BundleManifest {
+  format: typeof BUNDLE_FORMAT
+  version: 1
+  environment: string
+  period: {since?: string; until: string}
+  generatedAt: string
+  generatedBy: string
+  source: 'local' | 'blob'
+  /** Every file of the bundle except this manifest, with its SHA-256. */
+  files: ManifestFile[]
+  runs: Array<{runId: string; runbook?: string; status?: string; startedAt: string; journal: {lines: number; lastHash: string}}>
+}
+
+export interface Bundle {
+  manifest: BundleManifest
+  /** Path inside the bundle → bytes, manifest.json included. */
+  files: Map<string, Uint8Array>
+  report: EvidenceReport
+}
+
+/** Assemble the bundle's files: run evidence byte for byte, reports, CSVs, and the manifest over all of them. */
+export async function buildBundle(options: {report: EvidenceReport; runs: EvidenceRun[]; source: 'local' | 'blob'}): Promise<Bundle> {
+  const {renderReportHtml} = await import('./report-html.js')
+  const {renderReportMd} = await import('./report-md.js')
+  const files = new Map<string, Uint8Array>()
+  for (const run of options.runs) {
+    files.set(`runs/${run.runId}/journal.jsonl`, Buffer.from(run.journalText, 'utf8'))
+    if (run.summaryText !== undefined) files.set(`runs/${run.runId}/summary.json`, Buffer.from(run.summaryText, 'utf8'))
+  }
+  files.set('report.html', Buffer.from(renderReportHtml(options.report), 'utf8'))
+  files.set('report.md', Buffer.from(renderReportMd(options.report), 'utf8'))
+  files.set('runs.csv', Buffer.from(runsCsv(options.report), 'utf8'))
+  files.set('coverage.csv', Buffer.from(coverageCsv(options.report), 'utf8'))
+  const manifest: BundleManifest = {
+    format: BUNDLE_FORMAT,
+    version: 1,
+    environment: options.report.environment,
+    period: options.report.period,
+    generatedAt: options.report.generatedAt,
+    generatedBy: options.report.generatedBy,
+    source: options.source,
+    files: [...files.entries()].map(([path, bytes]) => ({path, bytes: bytes.length, sha256: sha256(bytes)})).sort((a, b) => a.path.localeCompare(b.path)),
+    runs: options.report.runs.map((r) => ({runId: r.runId, runbook: r.runbook, status: r.status, startedAt: r.startedAt, journal: {lines: r.journal.lines, lastHash: r.journal.lastHash}})),
+  }
+  files.set(MANIFEST_FILE, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8'))
+  return {manifest, files, report: options.report}
+}
+
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+const CSV_RUN_COLUMNS = ['runId', 'runbook', 'kind', 'status', 'passed', 'startedAt', 'finishedAt', 'durationMs', 'who', 'objectivesMissed', 'approvals', 'overrides', 'journalLines', 'journalLastHash', 'chainOk'] as const
+
+/** One row per run, for spreadsheets. */
+export function runsCsv(report: EvidenceReport): string {
+  const lines = [CSV_RUN_COLUMNS.join(',')]
+  for (const r of report.runs) {
+    const missed = r.objectives.flatMap((o) => [o.rto?.met === false ? `${o.component} RTO` : '', o.rpo?.met === false ? `${o.component} RPO` : '']).filter(Boolean)
+    lines.push(
+      [
+        r.runId,
+        r.runbook,
+        r.kind,
+        r.status,
+        r.passed,
+        r.startedAt,
+        r.finishedAt ?? '',
+        r.durationMs ?? '',
+        r.who,
+        missed.join('; '),
+        r.approvals.map((a) => `${a.step ?? ''} by ${a.by ?? '?'} via ${a.via ?? '?'}`).join('; '),
+        r.overrides.map((o) => `${o.kind ?? ''}: ${o.reason ?? ''} (${o.by ?? '?'})`).join('; '),
+        r.journal.lines,
+        r.journal.lastHash,
+        r.journal.chainOk,
+      ]
+        .map(csvCell)
+        .join(','),
+    )
+  }
+  return `${lines.join('\n')}\n`
+}
+
+export function coverageCsv(report: EvidenceReport): string {
+  const lines = ['component,type,tier,hasObjectives,lastDrill,lastDrillPassed,lastPassingDrill,coveredInLast90Days']
+  for (const c of report.coverage.rows)
+    lines.push(
+      [c.component, c.type, c.tier ?? '', c.hasObjectives, c.lastDrill?.at ?? '', c.lastDrill?.passed ?? '', c.lastPassingDrill?.at ?? '', c.covered].map(csvCell).join(','),
+    )
+  return `${lines.join('\n')}\n`
+}
+
+function csvCell(value: unknown): string {
+  let text = String(value)
+  // A leading =, +, - or @ makes spreadsheets evaluate the cell: neutralise it (CSV injection).
+  if (/^[=+\-@]/.test(text)) text = `'${text}`
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+}
+
+// ── The export command's domain entry point ────────────────────────────────────────────────────────────────────
+
+export interface ExportOptions {
+  environmentName: string
+  environment?: Environment
+  /** `.opsbook` folder (local source). */
+  root: string
+  source: 'local' | 'blob'
+  /** Required when source is blob. */
+  target?: EvidenceTarget
+  since?: string
+  until?: string
+  runbook?: string
+  format: ExportFormat
+  /** Output file; default `evidence-<env>-<date>.<ext>` in the working directory. */
+  output?: string
+  now?: Date
+}
+
+export interface ExportResult {
+  output: string
+  format: ExportFormat
+  environment: string
+  source: 'local' | 'blob'
+  period: {since?: string; until: string}
+  runs: number
+  files: number
+  /** SHA-256 of the manifest (zip) or of the written file: note it to detect a swapped bundle later. */
+  sha256: string
+  coverageGaps: string[]
+}
+
+/** Collect, build and write the export. */
+export async function exportEvidence(options: ExportOptions): Promise<ExportResult> {
+  const now = options.now ?? new Date()
+  const since = options.since ? parseDateFlag(options.since, 'since', 'start') : undefined
+  const until = options.until ? parseDateFlag(options.until, 'until', 'end') : now
+  if (since && since > until) throw new ValidationError([{code: 'invalid-period', message: `--since ${options.since} is after --until ${options.until ?? 'now'}`}])
+  const filter: RunFilter = {environment: options.environmentName, since, until, runbook: options.runbook}
+  let runs: EvidenceRun[]
+  if (options.source === 'blob') {
+    if (!options.target)
+      throw new ValidationError([{code: 'no-evidence-sink', message: `environment "${options.environmentName}" has no evidence storage configured (environments.${options.environmentName}.evidence)`}])
+    runs = await collectBlobRuns(options.target, filter)
+  } else {
+    runs = await collectLocalRuns(options.root, filter)
+  }
+  const report = buildReport({environmentName: options.environmentName, environment: options.environment, runs, since, until, now})
+  const bundle = await buildBundle({report, runs, source: options.source})
+  const extension = options.format
+  const output = resolve(options.output ?? `evidence-${options.environmentName}-${now.toISOString().slice(0, 10)}.${extension}`)
+  const bytes = await encodeBundle(bundle, runs, options.format)
+  await mkdir(dirname(output), {recursive: true})
+  await writeFile(output, bytes)
+  return {
+    output,
+    format: options.format,
+    environment: options.environmentName,
+    source: options.source,
+    period: report.period,
+    runs: runs.length,
+    files: options.format === 'zip' ? bundle.files.size : 1,
+    sha256: options.format === 'zip' ? sha256(bundle.files.get(MANIFEST_FILE)!) : sha256(bytes),
+    coverageGaps: report.coverage.rows.filter((r) => r.hasObjectives && !r.covered).map((r) => r.component),
+  }
+}
+
+async function encodeBundle(bundle: Bundle, runs: EvidenceRun[], format: ExportFormat): Promise<Uint8Array> {
+  switch (format) {
+    case 'zip': {
+      const {zipSync} = await import('fflate')
+      const entries: Record<string, Uint8Array> = {}
+      // A fixed timestamp keeps the archive bytes a function of its contents.
+      for (const [path, bytes] of bundle.files) entries[path] = bytes
+      return zipSync(entries, {level: 6, mtime: new Date(bundle.report.generatedAt)})
+    }
+    case 'html':
+      return bundle.files.get('report.html')!
+    case 'md':
+      return bundle.files.get('report.md')!
+    case 'csv':
+      return bundle.files.get('runs.csv')!
+    case 'json':
+      return Buffer.from(
+        `${JSON.stringify(
+          {
+            manifest: bundle.manifest,
+            report: bundle.report,
+            runs: runs.map((r) => ({runId: r.runId, summary: r.summary ?? null, journal: r.journalText})),
+          },
+          null,
+          2,
+        )}\n`,
+        'utf8',
+      )
+  }
+}
+
+/** `2026-07-01` (start or end of that UTC day) or a full ISO date-time. */
+export function parseDateFlag(value: string, flag: string, edge: 'start' | 'end'): Date {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value)
+  const parsed = new Date(dateOnly ? `${value}T${edge === 'start' ? '00:00:00.000' : '23:59:59.999'}Z` : value)
+  if (Number.isNaN(parsed.getTime()))
+    throw new ValidationError([{code: 'invalid-date', message: `--${flag} ${value} is not a date; use 2026-07-01 or 2026-07-01T00:00:00Z`}])
+  return parsed
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return process.env.USER ?? 'unknown'
+  }
+}

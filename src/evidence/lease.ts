@@ -1,0 +1,255 @@
+/**
+ * Target leases: a run that changes a component holds a blob lease on `locks/<env>/<component>` in the evidence
+ * container for as long as it runs, renewed in the background. A second run on the same component is refused with
+ * a GuardError (exit 5) that names the holder. A process that dies stops renewing, so its lease expires by itself
+ * after the lease duration; nothing has to be cleaned up by hand.
+ */
+import {hostname, userInfo} from 'node:os'
+import type {BlobLeaseClient, BlockBlobClient, ContainerClient} from '@azure/storage-blob'
+import {GuardError} from '../errors.js'
+
+/** Blob that represents one component's lease. */
+export function lockBlobName(environmentName: string, component: string): string {
+  return `locks/${environmentName}/${component}`
+}
+
+export interface LeaseHolder {
+  runId: string
+  user: string
+  host: string
+  startedAt: string
+}
+
+export interface TargetLeaseOptions {
+  container: ContainerClient
+  environmentName: string
+  component: string
+  holder: {runId: string; user?: string; host?: string; startedAt?: string}
+  /** Lease duration in seconds (Azure allows 15–60). Default 30: a dead process's lease is gone within 30 s. */
+  durationSeconds?: number
+  /** How often the lease is renewed. Default 10 s, a third of the duration, so two renewals may fail before it lapses. */
+  renewEveryMs?: number
+  /** Called once when a renewal finds the lease taken or expired (another run may now hold the component). */
+  onLost?: (error: Error) => void
+  /** Called when a renewal fails for another reason (Blob unreachable); the lease may still be held. */
+  onRenewError?: (error: Error) => void
+}
+
+export interface TargetLease {
+  component: string
+  blobName: string
+  leaseId: string
+  holder: LeaseHolder
+  /** Successful renewals so far. */
+  readonly renewals: number
+  /** True once a renewal found the lease lost. */
+  readonly lost: boolean
+  /** Stop renewing and release the lease (best effort: an unreleased lease expires by itself). */
+  release(): Promise<void>
+}
+
+const METADATA_KEYS = {runId: 'runid', user: 'user', host: 'host', startedAt: 'startedat'} as const
+
+/**
+ * Acquire the lease on one component or throw GuardError `lease` (exit 5) naming the run that holds it.
+ * Other failures (Blob unreachable, no permission) are thrown as they are: the caller decides whether to run unguarded.
+ */
+export async function acquireTargetLease(options: TargetLeaseOptions): Promise<TargetLease> {
+  const durationSeconds = options.durationSeconds ?? 30
+  const renewEveryMs = options.renewEveryMs ?? 10_000
+  const blobName = lockBlobName(options.environmentName, options.component)
+  const blob = options.container.getBlockBlobClient(blobName)
+  const holder: LeaseHolder = {
+    runId: options.holder.runId,
+    user: options.holder.user ?? currentUser(),
+    host: options.holder.host ?? hostname(),
+    startedAt: options.holder.startedAt ?? new Date().toISOString(),
+  }
+  await ensureLockBlob(options.container, blob)
+  const leaseClient = blob.getBlobLeaseClient()
+  try {
+    await leaseClient.acquireLease(durationSeconds)
+  } catch (error) {
+    if (statusOf(error) === 409) throw await leasedError(blob, options.environmentName, options.component)
+    throw error
+  }
+  const leaseId = leaseClient.leaseId
+  // The holder's identity goes into the blob's metadata so the next contender can name it.
+  await blob.setMetadata(encodeHolder(holder), {conditions: {leaseId}})
+  return startRenewing(leaseClient, blob, {...options, blobName, leaseId, holder, renewEveryMs})
+}
+
+/**
+ * Acquire leases on several components (in a stable order so two runs cannot deadlock each other); on a conflict the
+ * leases already taken are released and the GuardError is thrown.
+ */
+export async function acquireTargetLeases(options: Omit<TargetLeaseOptions, 'component'> & {components: string[]}): Promise<TargetLease[]> {
+  const leases: TargetLease[] = []
+  try {
+    for (const component of [...new Set(options.components)].sort()) leases.push(await acquireTargetLease({...options, component}))
+    return leases
+  } catch (error) {
+    await Promise.all(leases.map((lease) => lease.release()))
+    throw error
+  }
+}
+
+/** Who holds a component's lease now, or undefined when it is free (never taken, released or expired). */
+export async function currentLeaseHolder(container: ContainerClient, environmentName: string, component: string): Promise<LeaseHolder | undefined> {
+  const blob = container.getBlockBlobClient(lockBlobName(environmentName, component))
+  try {
+    const properties = await blob.getProperties()
+    if (properties.leaseState !== 'leased') return undefined
+    return decodeHolder(properties.metadata ?? {})
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined
+    throw error
+  }
+}
+
+function startRenewing(
+  leaseClient: BlobLeaseClient,
+  blob: BlockBlobClient,
+  options: TargetLeaseOptions & {blobName: string; leaseId: string; holder: LeaseHolder; renewEveryMs: number},
+): TargetLease {
+  let renewals = 0
+  let lost = false
+  let released = false
+  let renewing: Promise<void> = Promise.resolve()
+  const timer = setInterval(() => {
+    renewing = renewing.then(async () => {
+      if (released || lost) return
+      try {
+        await leaseClient.renewLease()
+        renewals++
+      } catch (error) {
+        const status = statusOf(error)
+        // 409: the lease id no longer matches (it expired and someone else took it, or it was broken).
+        if (status === 409 || status === 412) {
+          lost = true
+          clearInterval(timer)
+          options.onLost?.(asError(error))
+        } else {
+          options.onRenewError?.(asError(error))
+        }
+      }
+    })
+  }, options.renewEveryMs)
+  // Renewal must not keep a finished CLI process alive.
+  timer.unref()
+  return {
+    component: options.component,
+    blobName: options.blobName,
+    leaseId: options.leaseId,
+    holder: options.holder,
+    get renewals() {
+      return renewals
+    },
+    get lost() {
+      return lost
+    },
+    async release() {
+      if (released) return
+      released = true
+      clearInterval(timer)
+      await renewing
+      if (lost) return
+      try {
+        // Clear the holder first so a contender never reads a finished run's identity.
+        await blob.setMetadata({}, {conditions: {leaseId: options.leaseId}})
+        await leaseClient.releaseLease()
+      } catch {
+        // Best effort: the lease expires within its duration anyway.
+      }
+    },
+  }
+}
+
+async function ensureLockBlob(container: ContainerClient, blob: BlockBlobClient): Promise<void> {
+  try {
+    await blob.getProperties()
+    return
+  } catch (error) {
+    if (statusOf(error) !== 404) throw error
+  }
+  try {
+    await container.createIfNotExists()
+  } catch {
+    // No permission to create containers: the upload below says whether the container is usable.
+  }
+  try {
+    await blob.upload('', 0, {conditions: {ifNoneMatch: '*'}})
+  } catch (error) {
+    // Someone else created it (or already leased it) between our check and upload: fine.
+    if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error
+  }
+}
+
+async function leasedError(blob: BlockBlobClient, environmentName: string, component: string): Promise<GuardError> {
+  // The winner writes its identity right after acquiring; give it a moment if we read in between.
+  let holder: LeaseHolder | undefined
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const properties = await blob.getProperties()
+      holder = decodeHolder(properties.metadata ?? {})
+    } catch {
+      holder = undefined
+    }
+    if (holder) break
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  const who = holder
+    ? `run ${holder.runId} (started ${holder.startedAt} by ${holder.user} on ${holder.host})`
+    : 'another run (its identity could not be read)'
+  return new GuardError(
+    'lease',
+    `component "${component}" in environment "${environmentName}" is in use by ${who}`,
+    {environment: environmentName, component, holder: holder ?? null},
+    [
+      holder ? `wait for run ${holder.runId} to finish (opsbook runs show ${holder.runId})` : 'wait for the other run to finish',
+      'a lease left by a crashed run expires by itself within 60 seconds',
+    ],
+  )
+}
+
+function encodeHolder(holder: LeaseHolder): Record<string, string> {
+  // Metadata travels as HTTP headers: percent-encode so non-ASCII user names survive.
+  return {
+    [METADATA_KEYS.runId]: encodeURIComponent(holder.runId),
+    [METADATA_KEYS.user]: encodeURIComponent(holder.user),
+    [METADATA_KEYS.host]: encodeURIComponent(holder.host),
+    [METADATA_KEYS.startedAt]: encodeURIComponent(holder.startedAt),
+  }
+}
+
+function decodeHolder(metadata: Record<string, string>): LeaseHolder | undefined {
+  const lower = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k.toLowerCase(), v]))
+  const runId = lower[METADATA_KEYS.runId]
+  if (!runId) return undefined
+  const decode = (v: string | undefined) => (v === undefined ? 'unknown' : safeDecode(v))
+  return {runId: decode(runId), user: decode(lower[METADATA_KEYS.user]), host: decode(lower[METADATA_KEYS.host]), startedAt: decode(lower[METADATA_KEYS.startedAt])}
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return process.env.USER ?? process.env.USERNAME ?? 'unknown'
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as {statusCode?: number})?.statusCode
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}

@@ -1,0 +1,182 @@
+/**
+ * Rebuild where a run stood from its journal, so `opsbook resume` can continue it: the steps that completed (with
+ * their outputs), the long-running Azure operations that were in flight (their monitor URLs, from
+ * `operation.started`), the params, runbook and environment. When this machine has no copy of the journal (the
+ * laptop that started the run died), it is downloaded from the evidence container, checked, and put in place.
+ */
+import {existsSync} from 'node:fs'
+import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import type {TrackedOperation} from '../actions/types.js'
+import type {AzureServices} from '../azure/clients.js'
+import type {Environment} from '../catalog/schema.js'
+import {ValidationError} from '../errors.js'
+import type {RunStatus, StepPhase} from '../runbooks/events.js'
+import {findRunBlobPrefix, openEvidenceTarget, UPLOAD_STATE_FILE, type EvidenceTarget, type UploadState} from './blob-sink.js'
+import {JOURNAL_FILE, runDir, verifyChain, type JournalLine} from './journal.js'
+
+export interface ResumeState {
+  runId: string
+  /** What ran. `source` and `sha256` are present when the journal recorded them (compare before resuming). */
+  runbook: {name: string; title?: string; kind?: string; source?: string; sha256?: string}
+  /** Params as journaled (secret ones are redacted: see `redactedParams`). */
+  params: Record<string, unknown>
+  /** Params whose journaled value is redacted: they must be supplied again. */
+  redactedParams: string[]
+  environmentName: string
+  production: boolean
+  /** Main-phase steps that succeeded: not to be run again. */
+  completed: Record<string, {outputs: Record<string, unknown>}>
+  /** Main-phase steps that had a long-running operation going when the journal stopped. */
+  inFlight: Record<string, TrackedOperation>
+  /** Steps that had started and not finished (with or without a tracked operation). */
+  interruptedSteps: string[]
+  /** Set when the journal ends with run.finished: there is nothing to resume. */
+  finished?: RunStatus
+  /** Where the journal is (after a download, the new local copy). */
+  journalPath: string
+  /** `local`, or `blob` when the journal was fetched from the evidence container. */
+  source: 'local' | 'blob'
+  journal: {lines: number; lastHash: string}
+}
+
+/**
+ * Load the resume state of `runId`. Reads `<root>/runs/<runId>/journal.jsonl`; when it is missing and `services`
+ * are given, downloads the journal from the environment's evidence container first (and records it as uploaded, so
+ * the blob sink appends after it). Invalid input (exit 2) when the run cannot be found or its journal is damaged.
+ */
+export async function loadResumeState(
+  runId: string,
+  options: {root: string; env?: {name: string; environment: Environment}; services?: Pick<AzureServices, 'blob'>; target?: EvidenceTarget},
+): Promise<ResumeState> {
+  const dir = runDir(options.root, runId)
+  const journalPath = join(dir, JOURNAL_FILE)
+  let source: ResumeState['source'] = 'local'
+  if (!existsSync(journalPath)) {
+    const target = options.target ?? (options.env && options.services ? await openEvidenceTarget(options.env.environment, options.services) : undefined)
+    if (!target)
+      throw new ValidationError([
+        {code: 'run-not-found', message: `no journal for run ${runId} at ${journalPath}, and no evidence container to fetch it from (pass --env for an environment with evidence storage)`},
+      ])
+    await downloadJournal(runId, dir, target, options.env?.name)
+    source = 'blob'
+  }
+  const text = await readFile(journalPath, 'utf8')
+  // A crash can cut the last line short: resume from the complete lines (Journal.open refuses a partial tail).
+  const complete = text.endsWith('\n') || text === '' ? text : text.slice(0, text.lastIndexOf('\n') + 1)
+  const chain = verifyChain(complete)
+  if (!chain.ok)
+    throw new ValidationError([{code: 'journal-damaged', message: `journal ${journalPath} is damaged at line ${chain.firstBad!.line}: ${chain.firstBad!.reason}; it cannot be resumed`}])
+  const lines = complete
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as JournalLine)
+  return {...reconstruct(runId, lines), journalPath, source, journal: {lines: chain.lines, lastHash: chain.lastHash}}
+}
+
+/** The state a sequence of journal lines describes (a resumed run's journal holds several run.started segments). */
+export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeState, 'journalPath' | 'source' | 'journal'> {
+  const first = lines.find((l) => l.type === 'run.started')
+  if (!first) throw new ValidationError([{code: 'journal-empty', message: `the journal of run ${runId} has no run.started event; nothing to resume`}])
+  const started = first.data as {runbook?: string; title?: string; kind?: string; environment?: string; production?: boolean; params?: Record<string, unknown>}
+  const runbook: ResumeState['runbook'] = {name: started.runbook ?? 'unknown', title: started.title, kind: started.kind}
+  const completed: ResumeState['completed'] = {}
+  const inFlight: ResumeState['inFlight'] = {}
+  /** Phase of each step's latest attempt, to tell main-phase operations from rollback ones. */
+  const phaseOf = new Map<string, StepPhase>()
+  const running = new Set<string>()
+  let finished: RunStatus | undefined
+
+  for (const line of lines) {
+    const data = line.data as Record<string, unknown>
+    const step = line.step ?? undefined
+    const phase = data.phase as StepPhase | undefined
+    switch (line.type) {
+      case 'run.started':
+        finished = undefined
+        Object.assign(runbook, pickRunbookRef(data))
+        break
+      case 'run.note':
+        Object.assign(runbook, pickRunbookRef((data.data as Record<string, unknown>) ?? {}))
+        break
+      case 'step.started':
+        if (!step) break
+        phaseOf.set(step, phase ?? 'main')
+        if (phase === 'main' || phase === undefined) {
+          running.add(step)
+          delete completed[step]
+        }
+        break
+      case 'operation.started':
+        if (step && (phaseOf.get(step) ?? 'main') === 'main') inFlight[step] = data.operation as TrackedOperation
+        break
+      case 'step.succeeded':
+        if (!step || (phase && phase !== 'main')) break
+        completed[step] = {outputs: (data.outputs as Record<string, unknown>) ?? {}}
+        running.delete(step)
+        delete inFlight[step]
+        break
+      case 'step.failed':
+      case 'step.skipped':
+        if (!step || (phase && phase !== 'main')) break
+        running.delete(step)
+        delete inFlight[step]
+        break
+      case 'run.finished':
+        finished = data.status as RunStatus
+        break
+    }
+  }
+  const params = started.params ?? {}
+  return {
+    runId,
+    runbook,
+    params,
+    redactedParams: Object.entries(params)
+      .filter(([, v]) => typeof v === 'string' && /^\[REDACTED\]$|^«redacted»$/i.test(v))
+      .map(([k]) => k),
+    environmentName: started.environment ?? 'unknown',
+    production: started.production ?? false,
+    completed,
+    inFlight,
+    interruptedSteps: [...running].sort(),
+    ...(finished ? {finished} : {}),
+  }
+}
+
+/** Runbook source and hash, wherever the journal recorded them (run.started fields, or a run.note's data.runbook). */
+function pickRunbookRef(data: Record<string, unknown>): Partial<ResumeState['runbook']> {
+  const nested = (data.runbook && typeof data.runbook === 'object' ? data.runbook : {}) as Record<string, unknown>
+  const source = data.runbookSource ?? data.source ?? nested.source
+  const sha256 = data.runbookSha256 ?? data.sha256 ?? nested.sha256
+  return {
+    ...(typeof source === 'string' ? {source} : {}),
+    ...(typeof sha256 === 'string' ? {sha256} : {}),
+  }
+}
+
+async function downloadJournal(runId: string, dir: string, target: EvidenceTarget, environmentName: string | undefined): Promise<void> {
+  const prefix = await findRunBlobPrefix(target, runId)
+  if (!prefix)
+    throw new ValidationError([{code: 'run-not-found', message: `no journal for run ${runId} locally or in evidence container ${target.account}/${target.container}`}])
+  const bytes = await target.client.getBlobClient(`${prefix}${JOURNAL_FILE}`).downloadToBuffer()
+  const check = verifyChain(bytes.toString('utf8'))
+  if (!check.ok)
+    throw new ValidationError([{code: 'journal-damaged', message: `the blob copy of run ${runId}'s journal is damaged at line ${check.firstBad!.line}: ${check.firstBad!.reason}`}])
+  await mkdir(dir, {recursive: true})
+  const path = join(dir, JOURNAL_FILE)
+  await writeFile(`${path}.download`, bytes)
+  await rename(`${path}.download`, path)
+  // Blob already has these bytes: the sink continues appending after them instead of starting a new blob.
+  const state: UploadState = {
+    runId,
+    environment: environmentName ?? 'unknown',
+    account: target.account,
+    container: target.container,
+    blobPrefix: prefix,
+    files: {'journal.jsonl': {uploadedBytes: bytes.length}},
+    pending: false,
+    updatedAt: new Date().toISOString(),
+  }
+  await writeFile(join(dir, UPLOAD_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`)
+}

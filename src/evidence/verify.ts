@@ -1,0 +1,226 @@
+/**
+ * `opsbook evidence verify <bundle|runId>`: is the evidence what was recorded?
+ * - a bundle (zip or unpacked folder): every file against the manifest's SHA-256, no unlisted files, every journal's
+ *   hash chain, and each journal's end against its summary;
+ * - a run id: the local journal's chain and its summary, and that the blob copies are byte-identical to the local ones.
+ * The first problem is named precisely (file, or journal line) so an auditor knows where to look.
+ */
+import {existsSync, statSync} from 'node:fs'
+import {readdir, readFile} from 'node:fs/promises'
+import {join, relative, sep} from 'node:path'
+import {ValidationError} from '../errors.js'
+import {describeError, findRunBlobPrefix, readUploadState, type EvidenceTarget} from './blob-sink.js'
+import {BUNDLE_FORMAT, MANIFEST_FILE, sha256, type BundleManifest, type SummaryLike} from './export.js'
+import {verifyChain} from './journal.js'
+
+export interface VerifyCheck {
+  /** What was checked: a bundle path, or `local journal`, `blob summary.json` … */
+  subject: string
+  ok: boolean
+  /** Could not be checked (no evidence container, Blob unreachable); does not fail the verification. */
+  skipped?: boolean
+  message: string
+}
+
+export interface VerifyResult {
+  kind: 'bundle' | 'run'
+  target: string
+  ok: boolean
+  checks: VerifyCheck[]
+  /** The first failed check, as one line. */
+  firstProblem?: string
+}
+
+/** Whether `arg` names a bundle on disk (a .zip file or a folder with a manifest) rather than a run id. */
+export function isBundlePath(arg: string): boolean {
+  if (!existsSync(arg)) return false
+  const stats = statSync(arg)
+  return stats.isDirectory() ? existsSync(join(arg, MANIFEST_FILE)) : true
+}
+
+/** Verify an exported bundle: a zip file or a folder it was unpacked into. */
+export async function verifyBundle(path: string): Promise<VerifyResult> {
+  const files = await readBundleFiles(path)
+  const checks: VerifyCheck[] = []
+  const manifestBytes = files.get(MANIFEST_FILE)
+  if (!manifestBytes) return result('bundle', path, [{subject: MANIFEST_FILE, ok: false, message: `${MANIFEST_FILE}: missing, so nothing in the bundle can be checked`}])
+  let manifest: BundleManifest
+  try {
+    manifest = JSON.parse(Buffer.from(manifestBytes).toString('utf8')) as BundleManifest
+  } catch {
+    return result('bundle', path, [{subject: MANIFEST_FILE, ok: false, message: `${MANIFEST_FILE}: not valid JSON`}])
+  }
+  if (manifest.format !== BUNDLE_FORMAT || !Array.isArray(manifest.files))
+    return result('bundle', path, [{subject: MANIFEST_FILE, ok: false, message: `${MANIFEST_FILE}: not an opsbook evidence manifest (format ${String(manifest.format)})`}])
+
+  const listed = new Map(manifest.files.map((f) => [f.path, f]))
+  const manifestRuns = new Map((manifest.runs ?? []).map((r) => [r.runId, r]))
+  for (const entry of manifest.files) {
+    const bytes = files.get(entry.path)
+    if (!bytes) {
+      checks.push({subject: entry.path, ok: false, message: `${entry.path}: listed in the manifest but missing from the bundle`})
+      continue
+    }
+    const journal = /^runs\/([^/]+)\/journal\.jsonl$/.exec(entry.path)
+    if (journal) {
+      // The chain names the changed line, which says more than a file hash.
+      const summaryBytes = files.get(`runs/${journal[1]}/summary.json`)
+      const summary = summaryBytes ? parseSummary(summaryBytes) : undefined
+      const expected = summary?.journal ?? manifestRuns.get(journal[1])?.journal
+      const chain = verifyChain(Buffer.from(bytes).toString('utf8'), {lastHash: expected?.lastHash, lines: expected?.lines})
+      checks.push(
+        chain.ok
+          ? {subject: entry.path, ok: true, message: `${entry.path}: hash chain intact (${chain.lines} lines)`}
+          : {subject: entry.path, ok: false, message: `${entry.path} line ${chain.firstBad!.line}: ${chain.firstBad!.reason}`},
+      )
+    }
+    const actual = sha256(bytes)
+    checks.push(
+      actual === entry.sha256 && bytes.length === entry.bytes
+        ? {subject: entry.path, ok: true, message: `${entry.path}: matches the manifest`}
+        : {subject: entry.path, ok: false, message: `${entry.path}: SHA-256 ${actual.slice(0, 16)}… does not match the manifest's ${String(entry.sha256).slice(0, 16)}… (changed after export)`},
+    )
+  }
+  for (const path of [...files.keys()].sort())
+    if (path !== MANIFEST_FILE && !listed.has(path)) checks.push({subject: path, ok: false, message: `${path}: not listed in the manifest (added after export)`})
+  return result('bundle', path, checks)
+}
+
+/**
+ * Verify one run: its local journal and summary, and (when `target` is given) that the evidence container holds
+ * byte-identical copies. Without a local copy, the blob copy is verified on its own.
+ */
+export async function verifyRun(runId: string, options: {root: string; target?: EvidenceTarget}): Promise<VerifyResult> {
+  const dir = join(options.root, 'runs', runId)
+  const checks: VerifyCheck[] = []
+  const local = existsSync(join(dir, 'journal.jsonl'))
+    ? {
+        journal: await readFile(join(dir, 'journal.jsonl')),
+        summary: existsSync(join(dir, 'summary.json')) ? await readFile(join(dir, 'summary.json')) : undefined,
+        report: existsSync(join(dir, 'report.md')) ? await readFile(join(dir, 'report.md')) : undefined,
+      }
+    : undefined
+  if (local) checks.push(chainCheck('local journal', local.journal, local.summary))
+
+  if (!options.target) {
+    if (!local) throw new ValidationError([{code: 'run-not-found', message: `no run ${runId} under ${dir}, and no evidence container to look in`}])
+    checks.push({subject: 'blob copy', ok: true, skipped: true, message: 'blob copy not checked: the environment has no evidence container configured'})
+    return result('run', runId, checks)
+  }
+  let prefix: string | undefined
+  let remote: {journal: Buffer; summary?: Buffer; report?: Buffer} | undefined
+  try {
+    const state = local ? await readUploadState(dir) : undefined
+    prefix = state?.blobPrefix ?? (await findRunBlobPrefix(options.target, runId))
+    if (prefix) remote = await downloadRun(options.target, prefix)
+  } catch (error) {
+    if (!local) throw error
+    checks.push({subject: 'blob copy', ok: true, skipped: true, message: `blob copy not checked: ${describeError(error)}`})
+    return result('run', runId, checks)
+  }
+  if (!remote) {
+    if (!local) throw new ValidationError([{code: 'run-not-found', message: `no run ${runId} locally (${dir}) or in ${options.target.account}/${options.target.container}`}])
+    const pending = (await readUploadState(dir))?.pending
+    checks.push({
+      subject: 'blob journal',
+      ok: Boolean(pending),
+      message: pending
+        ? `blob copy not uploaded yet (pending; run \`opsbook evidence sync\`)`
+        : `blob journal: missing from ${options.target.account}/${options.target.container} (expected under ${prefix ?? 'runs/'})`,
+    })
+    return result('run', runId, checks)
+  }
+  checks.push(chainCheck('blob journal', remote.journal, remote.summary))
+  if (local) {
+    const pending = Boolean((await readUploadState(dir))?.pending)
+    checks.push(compareJournals(local.journal, remote.journal, pending))
+    checks.push(compareFile('summary.json', local.summary, remote.summary, pending))
+    checks.push(compareFile('report.md', local.report, remote.report, pending))
+  }
+  return result('run', runId, checks)
+}
+
+function chainCheck(subject: string, journal: Buffer, summaryBytes: Buffer | undefined): VerifyCheck {
+  const summary = summaryBytes ? parseSummary(summaryBytes) : undefined
+  const chain = verifyChain(journal.toString('utf8'), {lastHash: summary?.journal?.lastHash, lines: summary?.journal?.lines})
+  if (!chain.ok) return {subject, ok: false, message: `${subject} line ${chain.firstBad!.line}: ${chain.firstBad!.reason}`}
+  return {subject, ok: true, message: `${subject}: hash chain intact (${chain.lines} lines${summary?.journal ? ', matches summary.json' : ''})`}
+}
+
+function compareJournals(local: Buffer, remote: Buffer, pending: boolean): VerifyCheck {
+  const subject = 'blob journal vs local'
+  if (local.equals(remote)) return {subject, ok: true, message: `blob and local journals are byte-identical (${local.length} bytes)`}
+  if (remote.length < local.length && local.subarray(0, remote.length).equals(remote) && pending)
+    return {subject, ok: true, message: `blob journal holds the first ${remote.length} of ${local.length} bytes, identical; the rest is pending (\`opsbook evidence sync\`)`}
+  const a = local.toString('utf8').split('\n')
+  const b = remote.toString('utf8').split('\n')
+  let line = 0
+  while (line < Math.min(a.length, b.length) && a[line] === b[line]) line++
+  const where = line < Math.min(a.length, b.length) ? `line ${line + 1} differs` : a.length > b.length ? `the blob copy ends after line ${line}` : `the blob copy has more lines from line ${line + 1}`
+  return {subject, ok: false, message: `journal.jsonl: blob and local copies differ: ${where}`}
+}
+
+function compareFile(name: string, local: Buffer | undefined, remote: Buffer | undefined, pending: boolean): VerifyCheck {
+  const subject = `blob ${name} vs local`
+  if (!local && !remote) return {subject, ok: true, skipped: true, message: `${name}: not written yet (run unfinished?)`}
+  if (local && !remote) return {subject, ok: pending, message: pending ? `${name}: not uploaded yet (pending)` : `${name}: missing from Blob`}
+  if (!local && remote) return {subject, ok: false, message: `${name}: in Blob but missing locally`}
+  if (local!.equals(remote!)) return {subject, ok: true, message: `${name}: blob and local copies are byte-identical`}
+  return {subject, ok: false, message: `${name}: blob and local copies differ`}
+}
+
+async function downloadRun(target: EvidenceTarget, prefix: string): Promise<{journal: Buffer; summary?: Buffer; report?: Buffer} | undefined> {
+  const get = async (name: string) => {
+    try {
+      return await target.client.getBlobClient(`${prefix}${name}`).downloadToBuffer()
+    } catch (error) {
+      if ((error as {statusCode?: number}).statusCode === 404) return undefined
+      throw error
+    }
+  }
+  const journal = await get('journal.jsonl')
+  if (!journal) return undefined
+  return {journal, summary: await get('summary.json'), report: await get('report.md')}
+}
+
+async function readBundleFiles(path: string): Promise<Map<string, Uint8Array>> {
+  if (!existsSync(path)) throw new ValidationError([{code: 'bundle-not-found', message: `no bundle at ${path}`}])
+  const files = new Map<string, Uint8Array>()
+  if (statSync(path).isDirectory()) {
+    for (const file of await walk(path)) files.set(relative(path, file).split(sep).join('/'), await readFile(file))
+    return files
+  }
+  const bytes = await readFile(path)
+  const {unzipSync} = await import('fflate')
+  let entries: Record<string, Uint8Array>
+  try {
+    entries = unzipSync(bytes)
+  } catch (error) {
+    throw new ValidationError([{code: 'bundle-unreadable', message: `${path} is not a readable zip bundle: ${describeError(error)}`}])
+  }
+  for (const [name, content] of Object.entries(entries)) if (!name.endsWith('/')) files.set(name, content)
+  return files
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const entry of await readdir(dir, {withFileTypes: true})) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) out.push(...(await walk(path)))
+    else out.push(path)
+  }
+  return out
+}
+
+function parseSummary(bytes: Uint8Array): SummaryLike | undefined {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as SummaryLike
+  } catch {
+    return undefined
+  }
+}
+
+function result(kind: 'bundle' | 'run', target: string, checks: VerifyCheck[]): VerifyResult {
+  const failed = checks.find((c) => !c.ok)
+  return {kind, target, ok: !failed, checks, firstProblem: failed?.message}
+}
