@@ -75,7 +75,7 @@ export async function showRun(root: string, runId: string): Promise<RunDetails> 
 async function resolveRunId(root: string, runId: string): Promise<string> {
   if (existsSync(runDir(root, runId))) return runId
   const runsDir = join(root, 'runs')
-  const ids = existsSync(runsDir) ? (await readdir(runsDir)).filter((name) => name.startsWith(runId)) : []
+  const ids = existsSync(runsDir) ? (await readdir(runsDir)).filter((name) => name.startsWith(runId)).sort() : []
   if (ids.length === 1) return ids[0]!
   const message =
     ids.length > 1

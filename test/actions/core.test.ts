@@ -1,0 +1,92 @@
+import {describe, expect, it} from 'vitest'
+import {findAction} from '../../src/actions/registry.js'
+import {run, runbook} from '../runbooks/engine-fixtures.js'
+
+describe('core actions', () => {
+  it('are registered as non-changing actions that need no permissions', () => {
+    for (const name of ['core.log', 'core.wait', 'core.assert', 'core.approval']) {
+      const action = findAction(name)
+      expect(action, name).toBeDefined()
+      expect(action!.changes).toBe(false)
+      expect(action!.permissions).toEqual([])
+    }
+    expect(findAction('core.wait')!.az!({duration: 'PT1M30S'}, undefined as never)).toEqual(['sleep 90'])
+  })
+
+  it('core.log writes its message, with the level when it is not info', async () => {
+    const {events} = await run(
+      runbook(`
+name: logs
+title: Logs
+kind: checklist
+steps:
+  - {id: info, uses: core.log, with: {message: all good}}
+  - {id: warn, uses: core.log, with: {message: replica lag high, level: warn}}
+`),
+    )
+    expect(events.filter((e) => e.type === 'step.log').map((e) => (e as {message: string}).message)).toEqual(['all good', 'warn: replica lag high'])
+  })
+
+  it('core.wait waits, and stops as soon as the run is interrupted', async () => {
+    const book = runbook(`
+name: waits
+title: Waits
+kind: checklist
+steps:
+  - {id: short, uses: core.wait, with: {duration: PT0.05S}}
+  - {id: long, uses: core.wait, needs: [short], with: {duration: PT30S}}
+`)
+    const controller = new AbortController()
+    const {outcome, events} = await run(book, {
+      signal: controller.signal,
+      abortGraceMs: 5000,
+      onEvent: (e) => {
+        if (e.type === 'step.started' && e.step === 'long') setTimeout(() => controller.abort('SIGINT'), 20)
+      },
+    })
+    expect(events.find((e) => e.type === 'step.succeeded' && e.step === 'short')).toMatchObject({outputs: {waitedMs: expect.any(Number)}})
+    expect((outcome.steps[0]!.outputs as {waitedMs: number}).waitedMs).toBeGreaterThanOrEqual(45)
+    expect(outcome.status).toBe('interrupted')
+    // The grace period is 5 s: finishing well before it shows core.wait itself honoured the signal.
+    expect(outcome.steps[1]!.durationMs).toBeLessThan(2000)
+  })
+
+  it('core.assert passes on true and fails with its message on false, without retrying', async () => {
+    const book = runbook(`
+name: asserts
+title: Asserts
+kind: checklist
+params:
+  rows: {type: integer, default: 0}
+steps:
+  - {id: positive, uses: core.assert, with: {that: "\${{ params.rows >= 0 }}", message: rows cannot be negative}}
+  - {id: rows, uses: core.assert, needs: [positive], retry: {attempts: 3}, with: {that: "\${{ params.rows > 0 }}", message: the restored table is empty}}
+`)
+    const {outcome} = await run(book, {params: {rows: 0}})
+    expect(outcome.steps.map((s) => s.status)).toEqual(['succeeded', 'failed'])
+    expect(outcome.steps[1]).toMatchObject({attempts: 1, error: {message: 'assertion failed: the restored table is empty', code: 'assertion-failed'}})
+  })
+
+  it('core.approval asks the approver with the step, environment and production flag', async () => {
+    const requests: unknown[] = []
+    const {outcome} = await run(
+      runbook(`
+name: approve
+title: Approve
+kind: incident
+steps:
+  - {id: go, uses: core.approval, with: {message: Promote the replica?}}
+`),
+      {
+        approver: {
+          approve: async (request) => {
+            requests.push(request)
+            return {approved: true, by: 'carol', via: 'prompt'}
+          },
+        },
+      },
+    )
+    expect(requests).toEqual([{step: 'go', message: 'Promote the replica?', environment: 'local', production: false}])
+    expect(outcome.steps[0]!.outputs).toEqual({approved: true, by: 'carol', via: 'prompt'})
+  })
+})

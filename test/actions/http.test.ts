@@ -1,0 +1,105 @@
+import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
+import {mkdtemp} from 'node:fs/promises'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {bodyMatcher} from '../../src/actions/http.js'
+import {loadOrCreateCertificate} from '../../src/emulator/certificate.js'
+import {run, runbook} from '../runbooks/engine-fixtures.js'
+
+/** A health endpoint that is unhealthy for its first `unhealthyFor` requests. */
+function healthServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{server: Server; url: string}> {
+  const server = createHttpServer(handler)
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`})))
+}
+
+let requests = 0
+let http: {server: Server; url: string}
+
+beforeAll(async () => {
+  http = await healthServer((req, res) => {
+    requests++
+    if (req.url === '/warming' && requests % 3 !== 0) {
+      res.writeHead(503).end('warming up')
+      return
+    }
+    if (req.url === '/big') {
+      res.writeHead(200).end(`{"status":"Healthy","pad":"${'x'.repeat(5000)}"}`)
+      return
+    }
+    res.writeHead(req.url === '/health' || req.url === '/warming' ? 200 : 404, {'content-type': 'application/json'}).end('{"status":"Healthy","version":"2026.11.3"}')
+  })
+})
+afterAll(() => http.server.close())
+
+function checkRunbook(withYaml: string): string {
+  return `
+name: health
+title: Health gate
+kind: checklist
+steps:
+  - id: check
+    uses: http.check
+    with: ${withYaml}
+`
+}
+
+describe('http.check', () => {
+  it('polls until the endpoint answers 200 and reports the attempts', async () => {
+    requests = 0
+    const {outcome} = await run(runbook(checkRunbook(`{url: "${http.url}/warming", interval: PT0.02S, timeout: PT5S}`)))
+    expect(outcome.status).toBe('succeeded')
+    expect(outcome.steps[0]!.outputs).toMatchObject({status: 200, attempts: 3, body: '{"status":"Healthy","version":"2026.11.3"}'})
+  })
+
+  it('matches the body by substring or /regex/, and truncates long bodies in outputs', async () => {
+    const regex = await run(runbook(checkRunbook(`{url: "${http.url}/health", expectBody: '/"version":"2026\\.11\\.\\d+"/'}`)))
+    expect(regex.outcome.status).toBe('succeeded')
+    const big = await run(runbook(checkRunbook(`{url: "${http.url}/big", expectBody: Healthy}`)))
+    expect((big.outcome.steps[0]!.outputs as {body: string}).body).toHaveLength(1000)
+    expect(bodyMatcher('/healthy/i')('{"status":"Healthy"}')).toBe(true)
+    expect(bodyMatcher('Degraded')('{"status":"Healthy"}')).toBe(false)
+  })
+
+  it('fails after its timeout with the last status it saw', async () => {
+    const {outcome, events} = await run(runbook(checkRunbook(`{url: "${http.url}/missing", timeout: PT0.2S, interval: PT0.05S}`)))
+    expect(outcome.status).toBe('failed')
+    expect(outcome.steps[0]!.error!.message).toMatch(new RegExp(`^GET ${http.url}/missing did not return 200 within PT0.2S: last status 404 after \\d+ attempts$`))
+    expect(events.find((e) => e.type === 'step.log')).toMatchObject({message: 'GET http://127.0.0.1:' + new URL(http.url).port + '/missing: status 404 (attempt 1)'})
+  })
+
+  it('fails when the body never matches, quoting what it got', async () => {
+    const {outcome} = await run(runbook(checkRunbook(`{url: "${http.url}/health", expectBody: Degraded, timeout: PT0.1S, interval: PT0.05S}`)))
+    expect(outcome.steps[0]!.error!.message).toContain('status 200 but the body did not match Degraded: "{\\"status\\":\\"Healthy\\"')
+  })
+
+  it('trusts a self-signed endpoint only when given its CA file', async () => {
+    const certificate = await loadOrCreateCertificate(await mkdtemp(join(tmpdir(), 'opsbook-http-cert-')))
+    const server = createHttpsServer({cert: certificate.certPem, key: certificate.keyPem}, (_req, res) => res.writeHead(200).end('ok'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `https://localhost:${(server.address() as AddressInfo).port}/health`
+    try {
+      const trusted = await run(runbook(checkRunbook(`{url: "${url}", caFile: "${certificate.caFile}"}`)))
+      expect(trusted.outcome.steps[0]!.outputs).toMatchObject({status: 200, body: 'ok', attempts: 1})
+      const untrusted = await run(runbook(checkRunbook(`{url: "${url}", timeout: PT0.2S, interval: PT0.05S}`)))
+      expect(untrusted.outcome.steps[0]!.error!.message).toMatch(/SELF_SIGNED_CERT|self-signed certificate/i)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('stops polling when the step times out', async () => {
+    const book = runbook(`
+name: health-timeout
+title: Step timeout beats check timeout
+kind: checklist
+steps:
+  - {id: check, uses: http.check, timeout: PT0.2S, with: {url: "${http.url}/missing", timeout: PT30S, interval: PT0.05S}}
+`)
+    const {outcome} = await run(book, {abortGraceMs: 5000})
+    expect(outcome.steps[0]).toMatchObject({status: 'failed', error: {message: 'timed out after PT0.2S', timedOut: true}})
+    expect(outcome.steps[0]!.durationMs).toBeLessThan(3000)
+  })
+})

@@ -1,0 +1,84 @@
+import {spawn} from 'node:child_process'
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {Journal, LOCK_FILE} from '../../src/evidence/journal.js'
+import {listRuns, showRun} from '../../src/evidence/runs-store.js'
+import {ValidationError} from '../../src/errors.js'
+import type {RunEvent} from '../../src/runbooks/events.js'
+
+const started = (runbook: string): RunEvent => ({
+  type: 'run.started',
+  runId: 'x',
+  runbook,
+  title: runbook,
+  kind: 'drill',
+  environment: 'local',
+  production: false,
+  params: {},
+  steps: [],
+})
+
+async function journalAt(root: string, runId: string, at: string, events: RunEvent[], close = true): Promise<Journal> {
+  const journal = await Journal.create(runId, {root, now: () => new Date(at)})
+  for (const event of events) await journal.append(event)
+  if (close) await journal.close()
+  return journal
+}
+
+describe('runs store', () => {
+  it('lists runs newest first, with status from summary.json or else from the journal', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-runs-'))
+    await journalAt(root, '20261120T100000Z-dr-drill-aaaa', '2026-11-20T10:00:00.000Z', [
+      started('dr-drill'),
+      {type: 'run.finished', status: 'succeeded', durationMs: 5000, leftBehind: [], outputs: {}},
+    ])
+    // Crashed: no run.finished, no summary, and its lock names a process that is gone.
+    const crashed = await journalAt(root, '20261122T100000Z-pg-pitr-bbbb', '2026-11-22T10:00:00.000Z', [started('pg-pitr'), {type: 'step.started', step: 'restore', phase: 'main', uses: 'postgres.restore', attempt: 1, inputs: {}}], false)
+    const gone = spawn(process.execPath, ['-e', '0'])
+    await new Promise((resolve) => gone.on('exit', resolve))
+    await writeFile(join(crashed.dir, LOCK_FILE), JSON.stringify({pid: gone.pid}))
+    // Running: the lock names this (live) process.
+    await journalAt(root, '20261123T100000Z-slot-swap-cccc', '2026-11-23T10:00:00.000Z', [started('slot-swap')], false)
+    // Finished with a summary.
+    const withSummary = await journalAt(root, '20261121T100000Z-redis-export-dddd', '2026-11-21T10:00:00.000Z', [started('redis-export')])
+    await writeFile(
+      join(withSummary.dir, 'summary.json'),
+      JSON.stringify({runId: '20261121T100000Z-redis-export-dddd', runbook: {name: 'redis-export'}, environment: 'local', status: 'rollback-failed', startedAt: '2026-11-21T10:00:00.000Z', durationMs: 42, journal: {lines: 1, lastHash: withSummary.hash}}),
+    )
+
+    const runs = await listRuns(root)
+    expect(runs.map((r) => [r.runId, r.runbook, r.status])).toEqual([
+      ['20261123T100000Z-slot-swap-cccc', 'slot-swap', 'running'],
+      ['20261122T100000Z-pg-pitr-bbbb', 'pg-pitr', 'crashed'],
+      ['20261121T100000Z-redis-export-dddd', 'redis-export', 'rollback-failed'],
+      ['20261120T100000Z-dr-drill-aaaa', 'dr-drill', 'succeeded'],
+    ])
+    expect(runs[3]).toMatchObject({environment: 'local', startedAt: '2026-11-20T10:00:00.000Z', durationMs: 5000})
+
+    const details = await showRun(root, '20261122')
+    expect(details).toMatchObject({status: 'crashed', chain: {ok: true, lines: 2}, lastEvent: {seq: 2, type: 'step.started', step: 'restore'}})
+    expect(details.summary).toBeUndefined()
+  })
+
+  it('show checks the journal against the hash summary.json recorded', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-runs-'))
+    const journal = await journalAt(root, 'run-a', '2026-11-23T10:00:00.000Z', [started('dr-drill'), {type: 'run.note', message: 'measured RTO PT12M'}])
+    await writeFile(join(journal.dir, 'summary.json'), JSON.stringify({runId: 'run-a', status: 'succeeded', startedAt: '2026-11-23T10:00:00.000Z', journal: {lines: 2, lastHash: journal.hash}}))
+    expect((await showRun(root, 'run-a')).chain.ok).toBe(true)
+    // Edit the last line: only the recorded hash can tell.
+    const text = await readFile(journal.path, 'utf8')
+    await writeFile(journal.path, text.replace('PT12M', 'PT02M'))
+    expect((await showRun(root, 'run-a')).chain).toMatchObject({ok: false, firstBad: {line: 2}})
+  })
+
+  it('an unknown or ambiguous run id is invalid input', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-runs-'))
+    await journalAt(root, 'run-1', '2026-11-23T10:00:00.000Z', [started('a')])
+    await journalAt(root, 'run-2', '2026-11-23T11:00:00.000Z', [started('a')])
+    await expect(showRun(root, 'nope')).rejects.toBeInstanceOf(ValidationError)
+    await expect(showRun(root, 'run-')).rejects.toThrow(/ambiguous: run-1, run-2/)
+    expect(await listRuns(join(root, 'missing'))).toEqual([])
+  })
+})
