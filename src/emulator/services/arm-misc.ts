@@ -29,7 +29,7 @@ interface Resource {
   [key: string]: unknown
 }
 
-interface ContainerRecord {
+export interface ContainerRecord {
   account: string
   publicAccess: 'None' | 'Blob' | 'Container'
   metadata: Record<string, string>
@@ -38,7 +38,7 @@ interface ContainerRecord {
   lastModifiedTime: string
 }
 
-interface MiscState {
+export interface MiscState {
   storageAccounts: Record<string, {resource: Resource; resourceGroup: string; blobService: Record<string, any>}>
   containers: Record<string, ContainerRecord>
   vaults: Record<string, {resource: Resource; resourceGroup: string}>
@@ -48,7 +48,8 @@ interface MiscState {
   diagnosticSettings: Record<string, Array<{name: string; properties: Record<string, unknown>}>>
 }
 
-function miscState(ctx: EmulatorContext): MiscState {
+/** Exported for Resource Graph (resource-graph.ts lists storage accounts, vaults and locks from it). */
+export function miscState(ctx: EmulatorContext): MiscState {
   return ctx.store.slice<MiscState>('arm', () => seed(ctx))
 }
 

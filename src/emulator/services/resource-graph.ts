@@ -7,8 +7,9 @@
  * subscription and its resource groups), `appserviceresources` (config/web of sites and slots) and
  * `securityresources` (`Microsoft.Security/*` resources, if any service holds some).
  *
- * Where rows come from: inventories registered with `registerResourceInventory` (web apps register theirs), then,
- * for services that register none, every ARM-shaped object (string `id` under `/subscriptions/…/providers/…`,
+ * Where rows come from: the core services' state (web apps, PostgreSQL servers, Redis caches, storage accounts,
+ * key vaults, locks — see BUILT_IN), inventories registered with `registerResourceInventory`, then, for any other
+ * slice, every ARM-shaped object (string `id` under `/subscriptions/…/providers/…`,
  * `type`, `name`) found in the emulator's state slices. Paging: `$skipToken` and `$top` (page size 1000 as in Azure,
  * a smaller `$top` is the page size), `resultFormat` `objectArray` (default) or `table`.
  */
@@ -16,6 +17,9 @@ import {resourceGroups} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {KqlError, runKql, type KqlTable, type Row} from '../kql.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
+import {miscState} from './arm-misc.js'
+import {postgresState} from './postgres.js'
+import {redisState} from './redis.js'
 import {webappConfigResources, webappResources} from './webapp.js'
 
 /** A function listing ARM resources as their GET returns them. */
@@ -36,8 +40,29 @@ export function registerResourceInventory(ctx: EmulatorContext, name: string, li
 const ARM_ID = /^\/subscriptions\/[^/]+\/(?:resourceGroups\/[^/]+\/)?providers\/.+/i
 /** Child types ARG lists in `resources` (most child resources are not in ARG). */
 const ARG_CHILD_TYPES = new Set(['microsoft.web/sites/slots'])
-/** State slices that hold no ARM resources of their own (or whose owner registers an inventory). */
-const SKIPPED_SLICES = new Set(['activity', 'webapps', 'resourceGroups'])
+/** State slices that hold no ARM resources of their own, or whose resources are listed by BUILT_IN below. */
+const SKIPPED_SLICES = new Set(['activity', 'webapps', 'resourceGroups', 'postgres', 'redis', 'arm'])
+
+/** The core services' resources, read through their state accessors (which seed the slice on first use). */
+const BUILT_IN: Record<string, (ctx: EmulatorContext) => Array<Record<string, any>>> = {
+  webapps: (ctx) => webappResources(ctx),
+  // Dropped servers (kept for ReviveDropped) are gone from ARM, so they are not listed.
+  postgres: (ctx) => Object.values(postgresState(ctx).servers).map((s) => s.resource),
+  redis: (ctx) => Object.values(redisState(ctx).caches).map((c) => c.resource),
+  arm: (ctx) => {
+    const misc = miscState(ctx)
+    return [
+      ...Object.values(misc.storageAccounts).map((a) => a.resource),
+      ...Object.values(misc.vaults).map((v) => v.resource),
+      ...Object.values(misc.locks).map((lock) => ({
+        id: `${lock.scope}/providers/Microsoft.Authorization/locks/${lock.name}`,
+        name: lock.name,
+        type: 'Microsoft.Authorization/locks',
+        properties: {level: lock.level, ...(lock.notes ? {notes: lock.notes} : {}), owners: []},
+      })),
+    ]
+  },
+}
 
 /**
  * Every ARM resource the emulator holds, as its GET returns it: registered inventories first, then ARM-shaped
@@ -45,9 +70,8 @@ const SKIPPED_SLICES = new Set(['activity', 'webapps', 'resourceGroups'])
  */
 export function allArmResources(ctx: EmulatorContext): Array<Record<string, any>> {
   const byId = new Map<string, Record<string, any>>()
-  const registered = inventories.get(ctx) ?? new Map<string, ResourceInventory>()
-  registered.set('webapps', () => webappResources(ctx))
-  for (const list of registered.values()) for (const resource of list()) byId.set(String(resource.id).toLowerCase(), resource)
+  const lists: ResourceInventory[] = [...Object.values(BUILT_IN).map((list) => () => list(ctx)), ...(inventories.get(ctx)?.values() ?? [])]
+  for (const list of lists) for (const resource of list()) byId.set(String(resource.id).toLowerCase(), resource)
   const snapshot = (ctx.store as {snapshot?: () => Record<string, unknown>}).snapshot?.() ?? {}
   const visit = (value: unknown): void => {
     if (!value || typeof value !== 'object') return
