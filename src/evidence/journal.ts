@@ -127,6 +127,11 @@ export class Journal {
     return this.lastHash
   }
 
+  /** Line count and last hash together, as summary.json records them. */
+  get state(): {lines: number; lastHash: string} {
+    return {lines: this.seq, lastHash: this.lastHash}
+  }
+
   /** Write one event (redacted) and fsync it. Appends are serialised in call order. */
   append(event: RunEvent): Promise<JournalLine> {
     const result = this.queue.then(() => this.write(event))

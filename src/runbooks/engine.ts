@@ -179,6 +179,7 @@ class RunExecution {
   private readonly leftBehind: string[] = []
 
   private emitChain: Promise<void> = Promise.resolve()
+  private emitError: unknown
   private finished = false
   private runFailed = false
   private firstError?: ErrorInfo
@@ -270,12 +271,22 @@ class RunExecution {
 
   // ── events ──────────────────────────────────────────────────────────────────────────────────────────────────
 
-  /** Emit in order; every event is redacted first, so no listener ever sees a registered secret. */
+  /**
+   * Emit in order; every event is redacted first, so no listener ever sees a registered secret. A listener failure
+   * (the journal cannot write) fails the run — nothing new starts unrecorded — but never skips rollbacks or
+   * `finally`: the promise resolves either way.
+   */
   private emit(event: RunEvent): Promise<void> {
     const safe = this.redactor.redact(event)
     const delivered = this.emitChain.then(() => this.options.emit(safe))
-    this.emitChain = delivered.catch(() => undefined)
-    return delivered
+    this.emitChain = delivered.catch((error: unknown) => {
+      if (this.emitError === undefined) {
+        this.emitError = error ?? new Error('event listener failed')
+        if (!this.runFailed) this.firstError = {message: `could not record event ${event.type}: ${errorInfo(error).message}`, code: 'journal-failed'}
+        this.runFailed = true
+      }
+    })
+    return this.emitChain
   }
 
   // ── scheduling ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -528,7 +539,7 @@ class RunExecution {
       signal,
       log: (message) => {
         if (isClosed() || this.finished) return
-        void this.emit({type: 'step.log', step: step.id, phase: step.phase, message: String(message)}).catch(() => undefined)
+        void this.emit({type: 'step.log', step: step.id, phase: step.phase, message: String(message)})
       },
       environmentName: options.environmentName,
       environment: options.environment,

@@ -179,6 +179,30 @@ finally:
     expect(outcome.leftBehind).toEqual(['finally step drop-scratch (core.assert) failed: assertion failed: scratch server still locked'])
   })
 
+  it('fails the run, and still rolls back, when an event cannot be recorded', async () => {
+    const book = runbook(`
+name: journal-broken
+title: The journal fails midway
+kind: maintenance
+steps:
+  - {id: a, uses: core.log, with: {message: do a}, rollback: {uses: core.log, with: {message: undo a}}}
+  - {id: b, uses: core.log, needs: [a], with: {message: do b}}
+  - {id: c, uses: core.log, needs: [b], with: {message: do c}}
+`)
+    const seen: string[] = []
+    const {outcome} = await run(book, {
+      emit: async (event) => {
+        const e = event as {type: string; step?: string; phase?: string}
+        seen.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
+        if (e.type === 'step.succeeded' && e.step === 'b') throw new Error('ENOSPC: no space left on device')
+      },
+    })
+    expect(outcome.status).toBe('failed')
+    expect(outcome.error).toEqual({message: 'could not record event step.succeeded: ENOSPC: no space left on device', code: 'journal-failed'})
+    expect(seen).not.toContain('step.started c main')
+    expect(seen).toContain('step.succeeded a rollback')
+  })
+
   it('a continueOnError failure is recorded and the run goes on and succeeds', async () => {
     const book = runbook(`
 name: tolerant
