@@ -1,0 +1,47 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command.js'
+
+export interface EmulatorStartResult {
+  armEndpoint: string
+  caFile: string
+  blobEndpoint: string
+  identityEndpoint: string
+  subscription: string
+  env: Record<string, string>
+}
+
+export default class EmulatorStart extends BaseCommand<EmulatorStartResult> {
+  static override summary = 'Run the local Azure emulator in the foreground (Ctrl-C stops it); state persists under .opsbook/emulator/'
+  static override examples = ['<%= config.bin %> emulator start', '<%= config.bin %> emulator start --port 8443 --lro-seconds 1 --faults "latency=50"']
+  static override flags = {
+    port: Flags.integer({description: 'HTTPS port for ARM (0 = random)', default: 0}),
+    env: Flags.string({description: 'Catalog environment to seed from (default: the first with cloud: emulator)'}),
+    'lro-seconds': Flags.integer({description: 'How long long-running operations stay in progress', min: 0}),
+    faults: Flags.string({description: 'Faults to inject: JSON or k=v pairs (also OPSBOOK_EMULATOR_FAULTS)'}),
+  }
+
+  async run(): Promise<EmulatorStartResult> {
+    const {flags} = await this.parse(EmulatorStart)
+    const {startEmulator} = await import('../../emulator/server.js')
+    const {parseFaultSpec} = await import('../../emulator/faults.js')
+    const {emulatorStateDir} = await import('../../emulator/connect.js')
+    const emulator = await startEmulator({
+      catalogFile: flags.catalog,
+      environmentName: flags.env,
+      stateDir: emulatorStateDir(),
+      port: flags.port,
+      lroDurationMs: flags['lro-seconds'] === undefined ? undefined : flags['lro-seconds'] * 1000,
+      faults: parseFaultSpec(flags.faults),
+    })
+    const {describeEmulator} = await import('../../emulator/describe.js')
+    for (const line of describeEmulator(emulator)) this.say(line)
+    const result = {armEndpoint: emulator.armEndpoint, caFile: emulator.caFile, blobEndpoint: emulator.blob.endpoint, identityEndpoint: emulator.identityEndpoint, subscription: emulator.subscription, env: emulator.env()}
+    await new Promise<void>((resolve) => {
+      const stop = () => void emulator.stop().then(resolve)
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+    this.note('emulator stopped')
+    return result
+  }
+}

@@ -1,0 +1,30 @@
+/** What `opsbook emulator start` prints: endpoints, the CA file, the client environment and a curl example. */
+import type {RunningEmulator} from './server.js'
+
+export function describeEmulator(emulator: RunningEmulator): string[] {
+  const pg = Object.values(emulatorComponents(emulator)).find(Boolean)
+  const example = pg
+    ? `curl --cacert ${emulator.caFile} "${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${pg.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${pg.name}?api-version=2025-08-01"`
+    : `curl --cacert ${emulator.caFile} "${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups?api-version=2021-04-01"`
+  return [
+    `opsbook emulator (${emulator.environmentName}) is running — Ctrl-C stops it`,
+    `  ARM endpoint:       ${emulator.armEndpoint}`,
+    `  CA file:            ${emulator.caFile}`,
+    `  Blob (Azurite):     ${emulator.blob.endpoint}  (account ${emulator.blob.account}, Azurite's well-known key)`,
+    `  Identity endpoint:  ${emulator.identityEndpoint}`,
+    `  Subscription:       ${emulator.subscription}`,
+    '',
+    'Environment for a client process (e.g. opsbook run in another shell):',
+    ...Object.entries(emulator.env()).map(([k, v]) => `  export ${k}=${v}`),
+    '',
+    'Try:',
+    `  ${example}`,
+  ]
+}
+
+function emulatorComponents(emulator: RunningEmulator): Array<{name: string; resourceGroup: string} | undefined> {
+  const servers = emulator.state.slice<{servers: Record<string, {resource: {name: string}; resourceGroup: string; resource_?: never}>}>('postgres')?.servers ?? {}
+  return Object.values(servers)
+    .filter((s) => !/Replica$/.test((s.resource as {properties?: {replicationRole?: string}}).properties?.replicationRole ?? ''))
+    .map((s) => ({name: s.resource.name, resourceGroup: s.resourceGroup}))
+}

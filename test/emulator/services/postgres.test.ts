@@ -1,0 +1,171 @@
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
+import {credential, hlcOptions, poll, RG} from '../helpers.js'
+
+let emulator: RunningEmulator
+let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
+const SOURCE = 'pg-shop-orders'
+
+beforeAll(async () => {
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
+  const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+  client = new PostgreSQLManagementFlexibleServerClient(credential, emulator.subscription, hlcOptions(emulator))
+})
+afterAll(async () => emulator?.stop())
+beforeEach(() => emulator.faults.clear())
+
+const sourceId = () => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${SOURCE}`
+
+async function dataAsOf(name: string): Promise<string> {
+  const https = await import('node:https')
+  const url = `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}/opsbookData`
+  return new Promise((resolve, reject) =>
+    https.get(url, {ca: emulator.caPem}, (res) => {
+      let text = ''
+      res.on('data', (c) => (text += c))
+      res.on('end', () => resolve(JSON.parse(text).dataAsOf))
+    }).on('error', reject),
+  )
+}
+
+describe('PostgreSQL flexible servers through the unmodified SDK', () => {
+  it('serves the seeded server with the catalog settings and an earliest restore date', async () => {
+    const server = await client.servers.get(RG, SOURCE)
+    expect(server.version).toBe('16')
+    expect(server.backup?.backupRetentionDays).toBe(14)
+    expect(server.backup?.geoRedundantBackup).toBe('Enabled')
+    expect(server.highAvailability?.mode).toBe('ZoneRedundant')
+    expect(server.maintenanceWindow?.customWindow).toBe('Disabled')
+    expect(server.tags).toEqual({owner: 'data-platform', costCenter: 'cc-1001'})
+    const earliest = server.backup!.earliestRestoreDate!
+    expect(earliest).toBeInstanceOf(Date)
+    expect(Math.round((Date.now() - earliest.getTime()) / 86_400_000)).toBe(14)
+  })
+
+  it('pages firewall rules, backups and configurations through absolute nextLinks', async () => {
+    const rules = []
+    for await (const rule of client.firewallRules.listByServer(RG, SOURCE)) rules.push(rule.name)
+    expect(rules.sort()).toEqual(['AllowBuildAgents', 'AllowCorpNetwork'])
+    const backups = []
+    for await (const backup of client.backupsAutomaticAndOnDemand.listByServer(RG, SOURCE)) backups.push(backup)
+    expect(backups.length).toBeGreaterThanOrEqual(14)
+    expect(backups[0]!.completedTime).toBeInstanceOf(Date)
+    const configurations = []
+    for await (const c of client.configurations.listByServer(RG, SOURCE)) configurations.push(c.name)
+    expect(configurations).toEqual(expect.arrayContaining(['require_secure_transport', 'ssl_min_protocol_version', 'logfiles.retention_days']))
+    expect(emulator.requestLog().some((e) => e.operation === 'postgres.backups.list' && e.query.includes('skiptoken'))).toBe(true)
+    const tls = await client.configurations.get(RG, SOURCE, 'ssl_min_protocol_version')
+    expect(tls.value).toBe('TLSv1.2')
+  })
+
+  it('restores to a point in time: the new server records its source and holds data as of that point', async () => {
+    const point = new Date(Date.now() - 3_600_000)
+    const restored = await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-pitr-ok',
+      {location: 'eastus', createMode: 'PointInTimeRestore', sourceServerResourceId: sourceId(), pointInTimeUTC: point},
+      poll,
+    )
+    expect(restored.state).toBe('Ready')
+    expect(restored.sourceServerResourceId).toBe(sourceId())
+    expect(restored.pointInTimeUTC?.toISOString()).toBe(point.toISOString())
+    expect(await dataAsOf('pg-pitr-ok')).toBe(point.toISOString())
+    const log = emulator.requestLog().filter((e) => e.path.includes('azureAsyncOperation'))
+    expect(log.length).toBeGreaterThan(0)
+  })
+
+  it.each([
+    ['before the earliest restore date', () => new Date(Date.now() - 20 * 86_400_000)],
+    ['in the future', () => new Date(Date.now() + 3_600_000)],
+  ])('rejects a restore point %s with InvalidParameterValue', async (_label, point) => {
+    const error = await client.servers
+      .beginCreateOrUpdateAndWait(RG, 'pg-pitr-bad', {location: 'eastus', createMode: 'PointInTimeRestore', sourceServerResourceId: sourceId(), pointInTimeUTC: point()}, poll)
+      .catch((e) => e)
+    expect(error.statusCode).toBe(400)
+    expect(error.code).toBe('InvalidParameterValue')
+    expect(error.message).toMatch(/Invalid value given for parameter 'pointInTimeUTC'.*earliest restore date/)
+    await expect(client.servers.get(RG, 'pg-pitr-bad')).rejects.toMatchObject({statusCode: 404, code: 'ResourceNotFound'})
+  })
+
+  it('rejects a restore from a missing source and onto a taken name', async () => {
+    const missing = await client.servers
+      .beginCreateOrUpdateAndWait(RG, 'pg-from-nowhere', {location: 'eastus', createMode: 'PointInTimeRestore', sourceServerResourceId: sourceId().replace(SOURCE, 'pg-nope'), pointInTimeUTC: new Date(Date.now() - 60_000)}, poll)
+      .catch((e) => e)
+    expect(missing).toMatchObject({statusCode: 404, code: 'ResourceNotFound'})
+    const taken = await client.servers
+      .beginCreateOrUpdateAndWait(RG, SOURCE, {location: 'eastus', createMode: 'PointInTimeRestore', sourceServerResourceId: sourceId(), pointInTimeUTC: new Date(Date.now() - 60_000)}, poll)
+      .catch((e) => e)
+    expect(taken).toMatchObject({statusCode: 409, code: 'ServerNameAlreadyExists'})
+  })
+
+  it('geo-restores into the paired region', async () => {
+    const restored = await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-geo',
+      {location: 'eastus', createMode: 'GeoRestore', sourceServerResourceId: sourceId(), pointInTimeUTC: new Date(Date.now() - 60_000)},
+      poll,
+    )
+    expect(restored.location).toBe('westus')
+    expect(restored.sourceServerResourceId).toBe(sourceId())
+  })
+
+  it('ends the operation Failed with the injected code when a fault is set', async () => {
+    emulator.faults.set({failOperations: {'postgres.create': {code: 'InternalServerError', message: 'injected boom'}}})
+    const error = await client.servers
+      .beginCreateOrUpdateAndWait(RG, 'pg-doomed', {location: 'eastus', createMode: 'PointInTimeRestore', sourceServerResourceId: sourceId(), pointInTimeUTC: new Date(Date.now() - 60_000)}, poll)
+      .catch((e) => e)
+    expect(String(error.message)).toContain('InternalServerError')
+    expect(String(error.message)).toContain('injected boom')
+    expect(emulator.state.operations().some((op) => op.operation === 'postgres.create' && op.status === 'Failed')).toBe(true)
+  })
+
+  it('keeps an operation in progress when it is set never to finish', async () => {
+    emulator.faults.set({hangOperations: ['postgres.restart']})
+    const poller = await client.servers.beginRestart(RG, SOURCE, poll)
+    await poller.poll()
+    await poller.poll()
+    expect(poller.isDone()).toBe(false)
+    expect(poller.getOperationState().status).toBe('running')
+  })
+
+  it('applies a maintenance window and backup retention with PATCH', async () => {
+    const updated = await client.servers.beginUpdateAndWait(
+      RG,
+      'pg-pitr-ok',
+      {backup: {backupRetentionDays: 21}, maintenanceWindow: {customWindow: 'Enabled', dayOfWeek: 0, startHour: 2, startMinute: 0}},
+      poll,
+    )
+    expect(updated.maintenanceWindow).toMatchObject({customWindow: 'Enabled', dayOfWeek: 0, startHour: 2})
+    expect(updated.backup?.backupRetentionDays).toBe(21)
+  })
+
+  it('promotes the read replica to a standalone server', async () => {
+    const replicasBefore = []
+    for await (const r of client.replicas.listByServer(RG, SOURCE)) replicasBefore.push(r.name)
+    expect(replicasBefore).toEqual(['pg-shop-orders-dr'])
+    const promoted = await client.servers.beginUpdateAndWait(RG, 'pg-shop-orders-dr', {replica: {promoteMode: 'Standalone', promoteOption: 'Forced'}}, poll)
+    expect(promoted.replicationRole).toBe('None')
+    expect(promoted.location).toBe('westus')
+    const replicasAfter = []
+    for await (const r of client.replicas.listByServer(RG, SOURCE)) replicasAfter.push(r.name)
+    expect(replicasAfter).toEqual([])
+    expect(emulator.state.activity.list({kind: 'postgres.promote'})).toHaveLength(1)
+  })
+
+  it('stops, starts, deletes and revives a dropped server', async () => {
+    await client.servers.beginStopAndWait(RG, 'pg-geo', poll)
+    expect((await client.servers.get(RG, 'pg-geo')).state).toBe('Stopped')
+    await client.servers.beginStartAndWait(RG, 'pg-geo', poll)
+    expect((await client.servers.get(RG, 'pg-geo')).state).toBe('Ready')
+    const point = new Date(Date.now() - 1000)
+    await client.servers.beginDeleteAndWait(RG, 'pg-pitr-ok', poll)
+    await expect(client.servers.get(RG, 'pg-pitr-ok')).rejects.toMatchObject({statusCode: 404})
+    const revived = await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-pitr-ok',
+      {location: 'eastus', createMode: 'ReviveDropped', sourceServerResourceId: sourceId().replace(SOURCE, 'pg-pitr-ok'), pointInTimeUTC: point},
+      poll,
+    )
+    expect(revived.state).toBe('Ready')
+  })
+})
