@@ -1,0 +1,385 @@
+/**
+ * The one Azure client factory. Real Azure (DefaultAzureCredential; public, China and US Gov clouds from the
+ * catalog) or the embedded emulator (its HTTPS endpoint, CA and managed-identity endpoint) — the clients it hands
+ * out are the unmodified Azure SDK clients either way, so actions never know which one they talk to.
+ *
+ * Every SDK package is imported lazily and each client is built on first use: `opsbook plan` and `--help` never
+ * load the Azure SDK.
+ */
+import type {TokenCredential} from '@azure/core-auth'
+import type {PipelinePolicy} from '@azure/core-rest-pipeline'
+import type {PostgreSQLManagementFlexibleServerClient} from '@azure/arm-postgresql-flexible'
+import type {RedisManagementClient} from '@azure/arm-rediscache'
+import type {WebSiteManagementClient} from '@azure/arm-appservice'
+import type {ManagementLockClient} from '@azure/arm-locks'
+import type {StorageManagementClient} from '@azure/arm-storage'
+import type {KeyVaultManagementClient} from '@azure/arm-keyvault'
+import type {ResourceGraphClient} from '@azure/arm-resourcegraph'
+import type {MonitorClient} from '@azure/arm-monitor'
+import type {MetricsClient} from '@azure/monitor-query-metrics'
+import type {LogsQueryClient} from '@azure/monitor-query-logs'
+import type {BlobServiceClient} from '@azure/storage-blob'
+import type {Environment} from '../catalog/schema.js'
+import {OpsbookError, ExitCode} from '../errors.js'
+import {cloudEndpoints, type CloudEndpoints} from './clouds.js'
+import {createRetryPolicy, type RetryEvent, type RetryPolicyOptions} from './policy.js'
+import {httpGet, type HttpGetOptions, type HttpGetResult} from './http.js'
+
+/**
+ * What the factory needs from a running emulator. Structurally the emulator's `EmulatorConnection`
+ * (src/emulator/), declared here so this module does not load the emulator.
+ */
+export interface EmulatorEndpoints {
+  /** HTTPS base URL that serves ARM, metrics, logs and the managed-identity endpoint. */
+  armEndpoint: string
+  /** PEM of the emulator's self-signed certificate. */
+  caPem: string
+  /** Azurite: every storage account maps onto this one account. */
+  blob: {endpoint: string; account: string; key: string}
+  /** App Service style managed-identity token endpoint, when the emulator serves one. */
+  identityEndpoint?: string
+  /** Value for IDENTITY_HEADER that the emulator's token endpoint expects. */
+  identityHeader?: string
+  subscription: string
+}
+
+export interface AzureServicesOptions {
+  environment: Environment
+  environmentName: string
+  /** Required when the environment's cloud is `emulator`. */
+  emulator?: EmulatorEndpoints
+  /** Override the policy's tuning (tests shorten backoffs). */
+  retry?: RetryPolicyOptions
+  /** Override the default credential (e.g. a caller that already holds one). */
+  credential?: TokenCredential
+}
+
+/** Best-effort caller identity, from the ARM token's claims. The token itself is never kept or logged. */
+export interface CallerIdentity {
+  /** What to print: UPN, app id or object id. */
+  display: string
+  objectId?: string
+  upn?: string
+  appId?: string
+  tenantId?: string
+  kind: 'user' | 'app' | 'unknown'
+}
+
+export interface SasOptions {
+  /** Container SAS permission letters, e.g. `rcwl`. */
+  permissions: string
+  /** How long the SAS is valid (short: it is handed to another service). */
+  expiresInMs: number
+}
+
+/**
+ * Clients for one environment. Getters are async because each SDK package is imported on first use; the client is
+ * then cached.
+ */
+export interface AzureServices {
+  /** Where requests go; for summaries only — actions must not branch on it. */
+  readonly target: 'azure' | 'emulator'
+  readonly subscription: string
+  readonly armEndpoint: string
+  readonly credential: TokenCredential
+  /** PEM to trust for HTTPS health checks (the emulator's CA); undefined in Azure. */
+  readonly httpsCa?: string
+  /** How often actions re-read a resource while waiting for a state (10 s in Azure, short in the emulator). */
+  readonly pollIntervalMs: number
+  principal(): Promise<CallerIdentity>
+  postgres(): Promise<PostgreSQLManagementFlexibleServerClient>
+  redis(): Promise<RedisManagementClient>
+  web(): Promise<WebSiteManagementClient>
+  locks(): Promise<ManagementLockClient>
+  storage(): Promise<StorageManagementClient>
+  keyvault(): Promise<KeyVaultManagementClient>
+  resourceGraph(): Promise<ResourceGraphClient>
+  /** arm-monitor (management plane: metrics.list, diagnostic settings, activity log). */
+  monitor(): Promise<MonitorClient>
+  /** Metrics batch client for a region (defaults to the environment's). */
+  metrics(region?: string): Promise<MetricsClient>
+  logs(): Promise<LogsQueryClient>
+  /** Blob client for a storage account by name. */
+  blob(account: string): Promise<BlobServiceClient>
+  /** The account name blob paths are under (the emulator maps every account to one). */
+  blobAccountName(account: string): string
+  /** A short-lived container SAS URL (user delegation in Azure). Callers must pass it to `ctx.secret` before use. */
+  containerSasUrl(account: string, container: string, options: SasOptions): Promise<string>
+  /** HTTP GET for health checks, trusting `httpsCa`. */
+  httpGet(url: string, options?: HttpGetOptions): Promise<HttpGetResult>
+  /**
+   * A raw ARM request through the same pipeline (credential, TLS, retry policy) — for operation monitors on resume
+   * and for optional fields the SDK deserializers drop. Never throws on an HTTP status; `body` is parsed JSON.
+   */
+  armRequest(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', pathOrUrl: string, options?: ArmRequestOptions): Promise<ArmResponse>
+  /** Listen to retries and throttling pauses of the shared policy; returns an unsubscribe function. */
+  onRetry(listener: (event: RetryEvent) => void): () => void
+}
+
+export interface ArmRequestOptions {
+  body?: unknown
+  /** Added as `api-version` unless the URL has one. */
+  apiVersion?: string
+  signal?: AbortSignal
+}
+
+export interface ArmResponse {
+  status: number
+  headers: Record<string, string>
+  body: any
+}
+
+/** The ARM audience every management client asks a token for. */
+const armAudience = (arm: string) => `${arm.replace(/\/+$/, '')}/.default`
+
+/**
+ * Build the services for an environment: real Azure or the emulator, per `environment.cloud`.
+ * Nothing is imported or connected until a getter is called.
+ */
+export function createAzureServices(options: AzureServicesOptions): AzureServices {
+  const {environment, emulator} = options
+  if (environment.cloud === 'emulator' && !emulator)
+    throw new OpsbookError(`environment ${options.environmentName} is served by the emulator, but no emulator connection was given`, {
+      exitCode: ExitCode.invalidInput,
+      code: 'emulator-required',
+      suggestions: ['start one with `opsbook emulator start`, or let the command start it'],
+    })
+  const useEmulator = environment.cloud === 'emulator'
+  const cloud: CloudEndpoints = cloudEndpoints(environment.azureCloud)
+  const armEndpoint = useEmulator ? emulator!.armEndpoint.replace(/\/+$/, '') : cloud.arm
+  // Keep the public ARM audience against the emulator too (notes §2.3: HLC clients otherwise ask for `${endpoint}/.default`).
+  const armScope = useEmulator ? 'https://management.azure.com/.default' : armAudience(cloud.arm)
+  const subscription = environment.subscription
+  const ca = useEmulator ? emulator!.caPem : undefined
+  const tlsOptions = ca ? {ca} : undefined
+
+  const listeners = new Set<(event: RetryEvent) => void>()
+  const policy: PipelinePolicy = createRetryPolicy({
+    ...options.retry,
+    onRetry(event) {
+      options.retry?.onRetry?.(event)
+      for (const listener of listeners) listener(event)
+    },
+  })
+  const additionalPolicies = [{policy, position: 'perCall' as const}]
+  const userAgentOptions = {userAgentPrefix: 'opsbook'}
+  /** Options for AutoRest (HLC) clients. */
+  const hlcOptions = () => ({endpoint: armEndpoint, credentialScopes: [armScope], retryOptions: {maxRetries: 0}, additionalPolicies, tlsOptions, userAgentOptions})
+  /** Options for TypeSpec modular clients. */
+  const modularOptions = () => ({endpoint: armEndpoint, credentials: {scopes: [armScope]}, retryOptions: {maxRetries: 0}, additionalPolicies, tlsOptions, userAgentOptions})
+
+  const credential: TokenCredential = options.credential ?? lazyCredential(() => buildCredential(environment, cloud, emulator))
+
+  const once = <T>(make: () => Promise<T>) => {
+    let made: Promise<T> | undefined
+    return () => (made ??= make())
+  }
+  const metricsClients = new Map<string, Promise<MetricsClient>>()
+  const blobClients = new Map<string, Promise<BlobServiceClient>>()
+
+  const services: AzureServices = {
+    target: useEmulator ? 'emulator' : 'azure',
+    subscription,
+    armEndpoint,
+    credential,
+    httpsCa: ca,
+    pollIntervalMs: useEmulator ? 100 : 10_000,
+    principal: once(() => callerIdentity(credential, armScope)),
+    postgres: once(async () => {
+      const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+      return new PostgreSQLManagementFlexibleServerClient(credential, subscription, hlcOptions())
+    }),
+    redis: once(async () => {
+      const {RedisManagementClient} = await import('@azure/arm-rediscache')
+      return new RedisManagementClient(credential, subscription, hlcOptions())
+    }),
+    web: once(async () => {
+      const {WebSiteManagementClient} = await import('@azure/arm-appservice')
+      return new WebSiteManagementClient(credential, subscription, modularOptions())
+    }),
+    locks: once(async () => {
+      const {ManagementLockClient} = await import('@azure/arm-locks')
+      return new ManagementLockClient(credential, subscription, hlcOptions())
+    }),
+    storage: once(async () => {
+      const {StorageManagementClient} = await import('@azure/arm-storage')
+      return new StorageManagementClient(credential, subscription, modularOptions())
+    }),
+    keyvault: once(async () => {
+      const {KeyVaultManagementClient} = await import('@azure/arm-keyvault')
+      return new KeyVaultManagementClient(credential, subscription, modularOptions())
+    }),
+    resourceGraph: once(async () => {
+      // 4.2.1 is built on ms-rest-js: `baseUri`, agents for TLS trust, and its own (Retry-After aware) retry policies.
+      const {ResourceGraphClient} = await import('@azure/arm-resourcegraph')
+      const agentSettings = ca ? {https: new (await import('node:https')).Agent({ca}), http: new (await import('node:http')).Agent()} : undefined
+      return new ResourceGraphClient(credential as never, {baseUri: armEndpoint, agentSettings} as never)
+    }),
+    monitor: once(async () => {
+      const {MonitorClient} = await import('@azure/arm-monitor')
+      return new MonitorClient(credential, subscription, hlcOptions())
+    }),
+    metrics(region = environment.region) {
+      const key = region.toLowerCase()
+      let client = metricsClients.get(key)
+      if (!client) {
+        client = (async () => {
+          const {MetricsClient} = await import('@azure/monitor-query-metrics')
+          const endpoint = useEmulator ? armEndpoint : cloud.metrics(key)
+          return new MetricsClient(endpoint, credential, {...modularOptions(), endpoint} as never)
+        })()
+        metricsClients.set(key, client)
+      }
+      return client
+    },
+    logs: once(async () => {
+      const {LogsQueryClient} = await import('@azure/monitor-query-logs')
+      const scopes = [useEmulator ? 'https://api.loganalytics.io/.default' : `${cloud.logsAudience}/.default`]
+      return new LogsQueryClient(credential, {...modularOptions(), endpoint: useEmulator ? armEndpoint : cloud.logs, credentials: {scopes}} as never)
+    }),
+    blobAccountName(account) {
+      return useEmulator ? emulator!.blob.account : account
+    },
+    blob(account) {
+      const key = account.toLowerCase()
+      let client = blobClients.get(key)
+      if (!client) {
+        client = (async () => {
+          const blob = await import('@azure/storage-blob')
+          if (useEmulator) {
+            // Every catalog account maps onto Azurite's single account, reached with its shared key.
+            const shared = new blob.StorageSharedKeyCredential(emulator!.blob.account, emulator!.blob.key)
+            return new blob.BlobServiceClient(emulator!.blob.endpoint, shared)
+          }
+          return new blob.BlobServiceClient(cloud.blob(account), credential)
+        })()
+        blobClients.set(key, client)
+      }
+      return client
+    },
+    async containerSasUrl(account, container, sas) {
+      const blob = await import('@azure/storage-blob')
+      const client = await services.blob(account)
+      const startsOn = new Date(Date.now() - 5 * 60_000) // clock skew allowance
+      const expiresOn = new Date(Date.now() + sas.expiresInMs)
+      const values = {containerName: container, permissions: blob.ContainerSASPermissions.parse(sas.permissions), startsOn, expiresOn}
+      let query: string
+      if (useEmulator) {
+        const shared = new blob.StorageSharedKeyCredential(emulator!.blob.account, emulator!.blob.key)
+        query = blob.generateBlobSASQueryParameters(values, shared).toString()
+      } else {
+        // User delegation SAS: signed by Entra ID, no account key involved.
+        const key = await client.getUserDelegationKey(startsOn, expiresOn)
+        query = blob.generateBlobSASQueryParameters({...values, protocol: blob.SASProtocol.Https}, key, account).toString()
+      }
+      return `${client.getContainerClient(container).url}?${query}`
+    },
+    async armRequest(method, pathOrUrl, requestOptions = {}) {
+      const [{createPipelineRequest, createHttpHeaders}, client] = await Promise.all([import('@azure/core-rest-pipeline'), services.postgres()])
+      const url = new URL(/^https?:/i.test(pathOrUrl) ? pathOrUrl : `${armEndpoint}/${pathOrUrl.replace(/^\/+/, '')}`)
+      if (requestOptions.apiVersion && !url.searchParams.has('api-version')) url.searchParams.set('api-version', requestOptions.apiVersion)
+      const headers = createHttpHeaders({accept: 'application/json'})
+      if (requestOptions.body !== undefined) headers.set('content-type', 'application/json')
+      const request = createPipelineRequest({
+        url: url.toString(),
+        method,
+        headers,
+        body: requestOptions.body === undefined ? undefined : JSON.stringify(requestOptions.body),
+        abortSignal: requestOptions.signal,
+      })
+      // The PostgreSQL client is a plain core-client ServiceClient: its pipeline carries the bearer policy, TLS and our retry policy.
+      const response = await client.sendRequest(request)
+      let body: unknown
+      if (response.bodyAsText) {
+        try {
+          body = JSON.parse(response.bodyAsText)
+        } catch {
+          body = response.bodyAsText
+        }
+      }
+      return {status: response.status, headers: response.headers.toJSON(), body}
+    },
+    httpGet(url, getOptions = {}) {
+      return httpGet(url, {...getOptions, ca: getOptions.ca ?? ca})
+    },
+    onRetry(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  }
+  return services
+}
+
+/** A credential that builds the real one on first use (so constructing services never loads @azure/identity). */
+function lazyCredential(build: () => Promise<TokenCredential>): TokenCredential {
+  let made: Promise<TokenCredential> | undefined
+  return {
+    async getToken(scopes, options) {
+      made ??= build()
+      return (await made).getToken(scopes, options)
+    },
+  }
+}
+
+async function buildCredential(environment: Environment, cloud: CloudEndpoints, emulator: EmulatorEndpoints | undefined): Promise<TokenCredential> {
+  const identity = await import('@azure/identity')
+  if (!emulator) {
+    // az login, managed identity, GitHub OIDC (workload identity env vars) … in DefaultAzureCredential's order.
+    return new identity.DefaultAzureCredential({authorityHost: cloud.authorityHost, tenantId: environment.tenant})
+  }
+  // Emulator: the unmodified DefaultAzureCredential, pointed at the emulator's App Service style managed-identity
+  // endpoint (notes §2.2). MSAL reads IDENTITY_ENDPOINT when it fetches a token, so it stays set for this process;
+  // a process that already has one for a real identity keeps it, and gets the static credential instead.
+  const existing = process.env.IDENTITY_ENDPOINT
+  if (emulator.identityEndpoint && (!existing || existing === emulator.identityEndpoint)) {
+    process.env.IDENTITY_ENDPOINT = emulator.identityEndpoint
+    process.env.IDENTITY_HEADER = emulator.identityHeader ?? process.env.IDENTITY_HEADER ?? 'opsbook-emulator'
+    // Only the managed-identity source, so credentials for real Azure in the environment are never sent to localhost.
+    const saved = process.env.AZURE_TOKEN_CREDENTIALS
+    process.env.AZURE_TOKEN_CREDENTIALS = 'ManagedIdentityCredential'
+    try {
+      return new identity.DefaultAzureCredential()
+    } finally {
+      if (saved === undefined) delete process.env.AZURE_TOKEN_CREDENTIALS
+      else process.env.AZURE_TOKEN_CREDENTIALS = saved
+    }
+  }
+  return emulatorStaticCredential(environment)
+}
+
+/** A JWT-shaped unsigned token: the emulator does not check signatures, and `principal()` can still decode it. */
+function emulatorStaticCredential(environment: Environment): TokenCredential {
+  const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  return {
+    async getToken(scopes) {
+      const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? 'https://management.azure.com/.default'
+      const now = Math.floor(Date.now() / 1000)
+      const claims = {
+        aud: scope.replace(/\/\.default$/, ''),
+        iss: `https://sts.windows.net/${environment.tenant ?? '00000000-0000-0000-0000-000000000000'}/`,
+        nbf: now - 60,
+        exp: now + 3600,
+        oid: '00000000-0000-0000-0000-0000000e0001',
+        upn: 'operator@opsbook.emulator',
+        tid: environment.tenant ?? '00000000-0000-0000-0000-000000000000',
+      }
+      return {token: `${b64({alg: 'none', typ: 'JWT'})}.${b64(claims)}.`, expiresOnTimestamp: (now + 3600) * 1000}
+    },
+  }
+}
+
+/** Decode who the ARM token belongs to. Returns `unknown` rather than failing: this is for the run summary only. */
+async function callerIdentity(credential: TokenCredential, scope: string): Promise<CallerIdentity> {
+  try {
+    const token = await credential.getToken(scope)
+    const payload = token?.token.split('.')[1]
+    if (!payload) return {display: 'unknown', kind: 'unknown'}
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, string | undefined>
+    const upn = claims.upn ?? claims.unique_name ?? claims.preferred_username
+    const appId = claims.appid ?? claims.azp
+    const kind = upn ? 'user' : appId ? 'app' : 'unknown'
+    return {display: upn ?? appId ?? claims.oid ?? 'unknown', objectId: claims.oid, upn, appId, tenantId: claims.tid, kind}
+  } catch {
+    return {display: 'unknown', kind: 'unknown'}
+  }
+}

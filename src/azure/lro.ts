@@ -1,0 +1,139 @@
+/**
+ * Long-running operations the way incidents need them: journaled the moment ARM accepts them (monitor URL and
+ * all), and on `opsbook resume` re-attached by polling that monitor instead of sending the request again — a
+ * second PUT of a restore would start a second restore.
+ */
+import type {ActionContext, ArmCall, TrackedOperation} from '../actions/types.js'
+import type {AzureServices} from './clients.js'
+import {AzureError} from './errors.js'
+import {retryAfterMs} from './policy.js'
+
+/** What the SDK's `onResponse` hands over (HLC and modular clients alike). */
+interface RawResponse {
+  status: number
+  headers: {get(name: string): string | undefined}
+}
+
+/** Options to pass to the SDK's begin…AndWait call (or modular poller call). */
+export interface LroCallOptions {
+  onResponse: (raw: RawResponse, ...rest: unknown[]) => void
+  abortSignal: AbortSignal
+  updateIntervalInMs: number
+}
+
+export interface TrackedCall<T> {
+  /** e.g. "postgres.restore pg-orders → pg-orders-drill-1a2b". */
+  description: string
+  method: ArmCall['method']
+  /** The ARM path or URL the request goes to. */
+  resource: string
+  /** What the action needs to finish after a resume (names, times). No secrets. */
+  state?: Record<string, unknown>
+  /** Send the request and wait for the operation, passing `options` to the SDK. */
+  call(options: LroCallOptions): Promise<T>
+}
+
+export interface TrackedResult<T> {
+  /** The SDK's result; undefined when re-attached (read the resource afterwards). */
+  result?: T
+  /** True when this attempt re-attached to an operation a previous process started. */
+  resumed: boolean
+  /** The state journaled with the operation (from the previous process when resumed). */
+  state: Record<string, unknown>
+  monitorUrl?: string
+}
+
+function sameResource(a: string, b: string): boolean {
+  const path = (u: string) => {
+    try {
+      return new URL(u).pathname.toLowerCase().replace(/\/+$/, '')
+    } catch {
+      return u.split('?')[0]!.toLowerCase().replace(/\/+$/, '')
+    }
+  }
+  return path(a) === path(b)
+}
+
+/**
+ * Run a long-running call, journaling it through `context.operations.started` as soon as ARM answers 201/202, or —
+ * when this step had the same operation in flight before a resume — poll that operation's monitor instead.
+ */
+export async function runTracked<T>(context: ActionContext, services: AzureServices, spec: TrackedCall<T>): Promise<TrackedResult<T>> {
+  const resourceUrl = /^https?:/i.test(spec.resource) ? spec.resource : `${services.armEndpoint}${spec.resource}`
+  const previous = context.operations.inFlight()
+  if (previous && previous.method === spec.method && sameResource(previous.resourceUrl, resourceUrl)) {
+    context.log(`re-attaching to ${previous.description} (started before the resume)`)
+    if (previous.monitorUrl) await pollMonitor(services, previous.monitorUrl, context.signal, previous.description)
+    return {resumed: true, state: previous.state ?? {}, monitorUrl: previous.monitorUrl}
+  }
+
+  let journaled: Promise<void> | undefined
+  let monitorUrl: string | undefined
+  const state = spec.state ?? {}
+  const options: LroCallOptions = {
+    abortSignal: context.signal,
+    updateIntervalInMs: services.pollIntervalMs,
+    onResponse(raw) {
+      if (journaled || (raw.status !== 201 && raw.status !== 202)) return
+      monitorUrl = raw.headers.get('azure-asyncoperation') ?? raw.headers.get('operation-location') ?? raw.headers.get('location') ?? undefined
+      const operation: TrackedOperation = {description: spec.description, method: spec.method, resourceUrl, monitorUrl, state}
+      journaled = context.operations.started(operation)
+      // Journal failures surface below; never as an unhandled rejection.
+      journaled.catch(() => {})
+    },
+  }
+  let result: T
+  try {
+    result = await spec.call(options)
+  } catch (error) {
+    if (error && typeof error === 'object' && monitorUrl) (error as {monitorUrl?: string}).monitorUrl ??= monitorUrl
+    throw error
+  } finally {
+    await journaled
+  }
+  return {result, resumed: false, state, monitorUrl}
+}
+
+/**
+ * Poll an ARM operation monitor until it ends. Azure-AsyncOperation monitors answer 200 `{status}`; Location
+ * monitors answer 202 while running and 200/204 when done. Honours Retry-After. A monitor that no longer exists
+ * (404: ARM forgets finished operations) ends the wait: the caller reads the resource itself.
+ */
+export async function pollMonitor(services: AzureServices, monitorUrl: string, signal: AbortSignal, description: string): Promise<'succeeded' | 'gone'> {
+  for (;;) {
+    const response = await services.armRequest('GET', monitorUrl, {signal})
+    if (response.status === 404) return 'gone'
+    const status = typeof response.body?.status === 'string' ? response.body.status.toLowerCase() : undefined
+    if (response.status >= 400 || status === 'failed' || status === 'canceled' || status === 'cancelled') {
+      const error = response.body?.error ?? {}
+      throw new AzureError({
+        armCode: error.code ?? (status === 'canceled' || status === 'cancelled' ? 'Canceled' : 'OperationFailed'),
+        message: error.message ?? `the operation ended ${response.body?.status ?? `with HTTP ${response.status}`}`,
+        statusCode: response.status >= 400 ? response.status : undefined,
+        correlationId: response.headers['x-ms-correlation-request-id'],
+        requestId: response.headers['x-ms-request-id'],
+        monitorUrl,
+        operation: description,
+      })
+    }
+    const running = response.status === 202 || (status !== undefined && status !== 'succeeded')
+    if (!running) return 'succeeded'
+    const hinted = retryAfterMs({get: (name) => response.headers[name]})
+    await sleep(hinted && hinted > 0 ? Math.min(hinted, 60_000) : services.pollIntervalMs, signal)
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', onAbort, {once: true})
+  })
+}
