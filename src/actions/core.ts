@@ -59,7 +59,11 @@ export const waitAction = defineAction({
   output: z.strictObject({waitedMs: z.number()}),
   changes: false,
   permissions: [],
-  az: (input) => [`sleep ${Math.ceil((parseDuration(String(input.duration)) ?? 0) / 1000)}`],
+  az: (input) => {
+    const ms = parseDuration(String(input.duration))
+    // Before the run the duration may still be a placeholder such as <params.pause>.
+    return [ms === undefined ? `sleep ${String(input.duration)}` : `sleep ${Math.ceil(ms / 1000)}`]
+  },
   async run(input, ctx) {
     const ms = parseDuration(input.duration) ?? 0
     const started = Date.now()
