@@ -1,0 +1,99 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {resetEmulatorState} from '../../src/emulator/state.js'
+import {credential, hlcOptions, RG} from './helpers.js'
+
+let emulator: RunningEmulator
+let pg: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
+
+beforeAll(async () => {
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
+  const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+  pg = new PostgreSQLManagementFlexibleServerClient(credential, emulator.subscription, hlcOptions(emulator, 3))
+})
+afterAll(async () => emulator?.stop())
+beforeEach(() => {
+  emulator.faults.clear()
+  emulator.clearRequestLog()
+})
+
+describe('emulator core', () => {
+  it('authenticates the unmodified DefaultAzureCredential through the managed-identity endpoint', async () => {
+    const saved = {...process.env}
+    for (const k of ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_FEDERATED_TOKEN_FILE']) delete process.env[k]
+    Object.assign(process.env, emulator.env())
+    try {
+      const {DefaultAzureCredential} = await import('@azure/identity')
+      const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+      const client = new PostgreSQLManagementFlexibleServerClient(new DefaultAzureCredential(), emulator.subscription, hlcOptions(emulator))
+      const server = await client.servers.get(RG, 'pg-shop-orders')
+      expect(server.name).toBe('pg-shop-orders')
+      expect(emulator.requestLog().some((e) => e.operation === 'identity.token' && e.status === 200)).toBe(true)
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+      Object.assign(process.env, saved)
+    }
+  })
+
+  it('throttles with 429 + Retry-After under a token bucket, and the SDK retries after waiting', async () => {
+    emulator.faults.set({throttle: {capacity: 2, refillPerSecond: 2}})
+    const names = []
+    for (let i = 0; i < 4; i++) names.push((await pg.servers.get(RG, 'pg-shop-orders')).name)
+    expect(names).toEqual(Array(4).fill('pg-shop-orders'))
+    const statuses = emulator.requestLog().map((e) => e.status)
+    expect(statuses).toContain(429)
+    expect(statuses.filter((s) => s === 200)).toHaveLength(4)
+  })
+
+  it('fails the next request with a transient 503 that the SDK retries', async () => {
+    emulator.faults.set({transient: {next: 1}})
+    const server = await pg.servers.get(RG, 'pg-shop-orders')
+    expect(server.name).toBe('pg-shop-orders')
+    expect(emulator.requestLog().map((e) => e.status)).toEqual([503, 200])
+  })
+
+  it('answers unknown resource groups and resources with ARM 404s', async () => {
+    await expect(pg.servers.get('rg-missing', 'x')).rejects.toMatchObject({statusCode: 404, code: 'ResourceGroupNotFound'})
+    await expect(pg.servers.get(RG, 'pg-missing')).rejects.toMatchObject({statusCode: 404, code: 'ResourceNotFound'})
+  })
+
+  it('serves arm-monitor paths that start with // (resource ids inserted unencoded)', async () => {
+    const {MonitorClient} = await import('@azure/arm-monitor')
+    const monitor = new MonitorClient(credential, emulator.subscription, hlcOptions(emulator))
+    const id = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-shop-local`
+    const settings = await monitor.diagnosticSettings.list(id)
+    expect(settings.value?.[0]?.logs?.[0]?.category).toBe('AuditEvent')
+  })
+})
+
+describe('persistence', () => {
+  it('keeps state across restarts under stateDir, and a reset seeds from the catalog again', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'opsbook-emu-state-'))
+    try {
+      const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+      const first = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 100})
+      const caFile = first.caFile
+      const client1 = new PostgreSQLManagementFlexibleServerClient(credential, first.subscription, hlcOptions(first))
+      await client1.servers.beginUpdateAndWait(RG, 'pg-shop-orders', {tags: {owner: 'someone-else'}}, {updateIntervalInMs: 50})
+      await first.stop()
+
+      const second = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 100})
+      expect(second.caFile).toBe(caFile)
+      const client2 = new PostgreSQLManagementFlexibleServerClient(credential, second.subscription, hlcOptions(second))
+      expect((await client2.servers.get(RG, 'pg-shop-orders')).tags).toEqual({owner: 'someone-else'})
+      await second.stop()
+
+      resetEmulatorState(stateDir)
+      const third = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 100})
+      const client3 = new PostgreSQLManagementFlexibleServerClient(credential, third.subscription, hlcOptions(third))
+      expect((await client3.servers.get(RG, 'pg-shop-orders')).tags).toEqual({owner: 'data-platform', costCenter: 'cc-1001'})
+      await third.stop()
+    } finally {
+      rmSync(stateDir, {recursive: true, force: true})
+    }
+  })
+})
+
