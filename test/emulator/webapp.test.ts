@@ -1,0 +1,196 @@
+import {request as httpsRequest} from 'node:https'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {getEnvironment, loadCatalog} from '../../src/catalog/loader.js'
+import type {WebSiteManagementClient} from '@azure/arm-appservice'
+import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+
+const RG = 'rg-shop-local'
+const SITE = 'app-shop-storefront'
+const credential = {getToken: async () => ({token: 'emulator', expiresOnTimestamp: Date.now() + 3_600_000})}
+
+let emulator: RunningEmulator
+let client: WebSiteManagementClient
+
+/** What a slot's local port serves (GET /), read from outside like a user's curl would. */
+async function served(url: string): Promise<{status: number; version: string}> {
+  const response = await fetch(`${url}/`)
+  const body = (await response.json()) as {version: string}
+  return {status: response.status, version: body.version}
+}
+
+/** The local URL the emulator publishes in the raw resource (the SDK's deserializer drops unknown fields). */
+async function localUrl(slot?: string): Promise<string> {
+  let url: string | undefined
+  const onResponse = (raw: {parsedBody?: any}) => {
+    url = raw.parsedBody?.properties?.opsbookLocalUrl
+  }
+  if (slot) await client.webApps.getSlot(RG, SITE, slot, {onResponse})
+  else await client.webApps.get(RG, SITE, {onResponse})
+  if (!url) throw new Error('no opsbookLocalUrl in the resource')
+  return url
+}
+
+/** The admin deploy route (not ARM), over https trusting the emulator's CA. */
+async function deploy(slot: string, version: string, healthy = true): Promise<void> {
+  const {status} = await adminPost(`/_emulator/webapps/${SITE}/slots/${slot}/deploy`, {version, healthy})
+  expect(status).toBe(200)
+}
+
+function adminPost(path: string, body: unknown): Promise<{status: number; body: any}> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'POST', ca: emulator.caPem, headers: {'content-type': 'application/json'}}, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (c: Buffer) => chunks.push(c))
+      response.on('end', () => resolve({status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || 'null')}))
+    })
+    request.on('error', reject)
+    request.end(JSON.stringify(body))
+  })
+}
+
+beforeAll(async () => {
+  // The example catalog's storefront, with a second slot so swaps between other pairs can conflict.
+  const environment = getEnvironment(loadCatalog({cwd: process.cwd()}), 'local')
+  const storefront = Object.values(environment.components).find((c) => c.name === SITE)
+  if (storefront?.type !== 'webapp') throw new Error('the example catalog has no storefront web app')
+  storefront.slots = ['staging', 'canary']
+  emulator = await startEmulator({environment, environmentName: 'local', lroDurationMs: 0})
+  const {WebSiteManagementClient} = await import('@azure/arm-appservice')
+  client = new WebSiteManagementClient(credential, emulator.subscription, {
+    endpoint: emulator.armEndpoint,
+    tlsOptions: {ca: emulator.caPem},
+    retryOptions: {maxRetries: 0},
+  })
+})
+
+afterAll(async () => {
+  await emulator?.stop()
+})
+
+describe('App Service through @azure/arm-appservice', () => {
+  it('lists and gets the seeded site and its slots, each with its own local URL', async () => {
+    const sites = []
+    for await (const site of client.webApps.listByResourceGroup(RG)) sites.push(site)
+    expect(sites.map((s) => s.name)).toEqual([SITE])
+    const site = await client.webApps.get(RG, SITE)
+    expect(site.defaultHostName).toBe(`${SITE}.azurewebsites.net`)
+    expect(site.httpsOnly).toBe(true)
+    const slots = []
+    for await (const slot of client.webApps.listSlots(RG, SITE)) slots.push(slot)
+    expect(slots.map((s) => s.name)).toEqual([`${SITE}/staging`, `${SITE}/canary`])
+    expect(await localUrl()).not.toBe(await localUrl('staging'))
+  })
+
+  it('updates httpsOnly and config/web on a slot, and validates config values', async () => {
+    const updated = await client.webApps.updateSlot(RG, SITE, 'staging', {httpsOnly: false})
+    expect(updated.httpsOnly).toBe(false)
+    const config = await client.webApps.updateConfigurationSlot(RG, SITE, 'staging', {minTlsVersion: '1.0', ftpsState: 'Disabled', remoteDebuggingEnabled: true})
+    expect(config.minTlsVersion).toBe('1.0')
+    const again = await client.webApps.getConfigurationSlot(RG, SITE, 'staging')
+    expect([again.minTlsVersion, again.ftpsState, again.remoteDebuggingEnabled, again.healthCheckPath]).toEqual(['1.0', 'Disabled', true, '/health'])
+    // production is untouched
+    expect((await client.webApps.getConfiguration(RG, SITE)).minTlsVersion).toBe('1.2')
+    await expect(client.webApps.updateConfiguration(RG, SITE, {minTlsVersion: '0.9' as '1.0'})).rejects.toMatchObject({statusCode: 400})
+    await client.webApps.updateSlot(RG, SITE, 'staging', {httpsOnly: true})
+    await client.webApps.updateConfigurationSlot(RG, SITE, 'staging', {minTlsVersion: '1.2', remoteDebuggingEnabled: false})
+  })
+
+  it('answers 404 for a slot that does not exist', async () => {
+    await expect(client.webApps.getSlot(RG, SITE, 'nightly')).rejects.toMatchObject({statusCode: 404})
+  })
+
+  it('swaps staging into production: observed from outside through the slot ports', async () => {
+    await deploy('production', 'v1')
+    await deploy('staging', 'v2')
+    const production = await localUrl()
+    const staging = await localUrl('staging')
+    expect((await served(production)).version).toBe('v1')
+    expect((await served(staging)).version).toBe('v2')
+
+    await client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})
+
+    expect((await served(production)).version).toBe('v2')
+    expect((await served(staging)).version).toBe('v1')
+    const site = await client.webApps.get(RG, SITE)
+    expect(site.slotSwapStatus).toMatchObject({sourceSlotName: 'staging', destinationSlotName: 'production'})
+    expect(site.slotSwapStatus?.timestampUtc).toBeInstanceOf(Date)
+    // ARM's shape of the operation: 202 + Location, then the site-scoped monitor ends in 200 (never 204).
+    const log = emulator.requestLog()
+    expect(log.find((e) => e.method === 'POST' && /\/slotsswap$/i.test(e.path))?.status).toBe(202)
+    expect(log.filter((e) => /\/sites\/[^/]+\/operationresults\//i.test(e.path)).at(-1)?.status).toBe(200)
+    const swaps = emulator.state.activity.list({kind: 'webapp.swap'})
+    expect(swaps.at(-1)?.data).toMatchObject({sourceSlot: 'staging', targetSlot: 'production', production: {version: 'v2'}})
+  })
+
+  it('swaps slot to slot (staging → production) with the slot-level operation', async () => {
+    const production = await localUrl()
+    const before = (await served(production)).version
+    await client.webApps.swapSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: false}, {updateIntervalInMs: 50})
+    expect((await served(production)).version).not.toBe(before)
+  })
+
+  it('swap with preview: applySlotConfig prepares, a swap with another pair conflicts, reset cancels, swap completes', async () => {
+    await deploy('production', 'v1')
+    await deploy('staging', 'v2')
+    await client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true})
+    const prepared = await client.webApps.get(RG, SITE)
+    expect(prepared.targetSwapSlot).toBe('staging')
+    expect((await client.webApps.getSlot(RG, SITE, 'staging')).targetSwapSlot).toBe('production')
+    // Nothing moved yet: preview only applied settings.
+    expect((await served(await localUrl())).version).toBe('v1')
+    // A prepared slot refuses changes
+    await expect(client.webApps.updateConfigurationSlot(RG, SITE, 'staging', {alwaysOn: false})).rejects.toMatchObject({statusCode: 409, code: 'Conflict'})
+
+    await client.webApps.resetProductionSlotConfig(RG, SITE)
+    expect((await client.webApps.get(RG, SITE)).targetSwapSlot).toBeUndefined()
+
+    await client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true})
+    await client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})
+    expect((await served(await localUrl())).version).toBe('v2')
+    expect((await client.webApps.get(RG, SITE)).targetSwapSlot).toBeUndefined()
+  })
+
+  it('rejects a swap while slots are prepared for swap with another target (409 Conflict)', async () => {
+    await client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true})
+    await expect(client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'canary', preserveVnet: true}, {updateIntervalInMs: 50})).rejects.toMatchObject({
+      statusCode: 409,
+      code: 'Conflict',
+    })
+    await expect(client.webApps.swapSlot(RG, SITE, 'canary', {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})).rejects.toMatchObject({statusCode: 409})
+    await expect(client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'canary', preserveVnet: true})).rejects.toMatchObject({statusCode: 409})
+    await client.webApps.resetProductionSlotConfig(RG, SITE)
+    // Once reset, the other pair swaps fine.
+    await client.webApps.swapSlot(RG, SITE, 'canary', {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})
+  })
+
+  it('an unhealthy slot answers 503 on the catalog health path; the bad build moves with a swap and back', async () => {
+    await deploy('production', 'v1')
+    await deploy('staging', 'v2')
+    emulator.faults.set({unhealthySlots: [`${SITE}/staging`]})
+    const production = await localUrl()
+    const staging = await localUrl('staging')
+    const health = await fetch(`${staging}/health`)
+    expect(health.status).toBe(503)
+    expect(await health.json()).toMatchObject({status: 'unhealthy', version: 'v2'})
+    expect((await fetch(`${production}/health`)).status).toBe(200)
+
+    await client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})
+    expect((await fetch(`${production}/health`)).status).toBe(503)
+    expect((await fetch(`${staging}/health`)).status).toBe(200)
+
+    await client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})
+    expect(await (await fetch(`${production}/health`)).json()).toMatchObject({status: 'healthy', version: 'v1'})
+    emulator.faults.clear()
+    expect((await fetch(`${staging}/health`)).status).toBe(200)
+  })
+
+  it('deploys an unhealthy build through the admin route', async () => {
+    await deploy('staging', 'v3-broken', false)
+    const staging = await localUrl('staging')
+    const response = await fetch(`${staging}/health`)
+    expect(response.status).toBe(503)
+    expect((await response.json()) as {version: string}).toMatchObject({version: 'v3-broken'})
+    const root = await fetch(`${staging}/`)
+    expect(root.status).toBe(500)
+  })
+})
