@@ -1,0 +1,35 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {parseKeyValues, runFlags} from '../cli/flags.js'
+import type {RunPlan} from '../runbooks/plan.js'
+
+export default class Plan extends BaseCommand<RunPlan> {
+  static override summary = 'Show what a run would do — steps, inputs, ARM calls, RBAC permissions and az equivalents — without changing anything'
+  static override examples = [
+    '<%= config.bin %> plan dr-drill --env local',
+    '<%= config.bin %> plan pg-pitr --env production --target orders-db --param restoreTime=2026-11-23T09:40:00Z --json',
+  ]
+  static override args = {runbook: Args.string({description: 'Built-in runbook name, a name from the catalog\'s runbooksDir, or a path to a YAML file', required: true})}
+  static override flags = runFlags
+
+  async run(): Promise<RunPlan> {
+    const {args, flags} = await this.parse(Plan)
+    const [{prepareRun}, {buildPlan, renderPlan}, {canPrompt}] = await Promise.all([
+      import('../runbooks/runner.js'),
+      import('../runbooks/plan.js'),
+      import('../ui/approver.js'),
+    ])
+    const interactive = canPrompt() && !this.jsonEnabled()
+    const prepared = await prepareRun({
+      runbook: args.runbook,
+      envName: flags.env,
+      catalogFlag: flags.catalog,
+      params: parseKeyValues(flags.param),
+      target: flags.target,
+      promptParams: interactive ? (await import('../ui/param-prompts.js')).promptForParams : undefined,
+    })
+    const plan = buildPlan(prepared)
+    this.say(renderPlan(plan))
+    return plan
+  }
+}

@@ -1,0 +1,47 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {parseKeyValues, runFlags} from '../cli/flags.js'
+import type {RunResult} from '../runbooks/runner.js'
+
+export default class Run extends BaseCommand<RunResult> {
+  static override summary = 'Run a runbook against an environment from the catalog'
+  static override description = `Validates everything first (exit 2), then asks for approvals (exit 4 when nobody can give them), checks windows and freezes in production (exit 5), and runs. The journal is written locally before anything is uploaded; an interrupted run (exit 130) continues with \`opsbook resume <runId>\`.`
+  static override examples = [
+    '<%= config.bin %> run dr-drill --env local',
+    '<%= config.bin %> run pg-pitr --env production --target orders-db --param restoreTime=2026-11-23T09:40:00Z',
+    '<%= config.bin %> run slot-swap --env staging --target storefront --yes --json',
+  ]
+  static override args = {runbook: Args.string({description: 'Built-in runbook name, a name from the catalog\'s runbooksDir, or a path to a YAML file', required: true})}
+  static override flags = {...runFlags, plan: Flags.boolean({description: 'Only print the plan (same as `opsbook plan`)', default: false})}
+
+  async run(): Promise<RunResult> {
+    const {args, flags} = await this.parse(Run)
+    if (flags.plan) return (await this.config.runCommand('plan', this.argv.filter((a) => a !== '--plan'))) as RunResult
+    const [{runRunbook, currentUser}, {createRunUi, trapInterrupts}] = await Promise.all([import('../runbooks/runner.js'), import('../cli/run-support.js')])
+    const ui = await createRunUi({json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, user: currentUser()})
+    const interrupts = trapInterrupts()
+    try {
+      const result = await runRunbook({
+        runbook: args.runbook,
+        envName: flags.env,
+        catalogFlag: flags.catalog,
+        params: parseKeyValues(flags.param),
+        target: flags.target,
+        promptParams: ui.interactive ? (await import('../ui/param-prompts.js')).promptForParams : undefined,
+        approver: ui.approver,
+        interactive: ui.interactive,
+        preApproved: ui.preApproved,
+        override: flags['override-window'] ? {reason: flags.reason} : undefined,
+        listeners: ui.listeners,
+        signal: interrupts.signal,
+        teardownSignal: interrupts.teardownSignal,
+      })
+      await ui.close()
+      if (!this.jsonEnabled()) (await import('../ui/run-summary.js')).printRunSummary(result)
+      this.exitWith = result.exitCode
+      return result
+    } finally {
+      interrupts.dispose()
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command.js'
+import type {Runbook} from '../../runbooks/model.js'
+
+export interface RunbooksShowResult {
+  runbook: Runbook
+  actions: Array<{uses: string; summary: string; changes: boolean; permissions: string[]}>
+}
+
+export default class RunbooksShow extends BaseCommand<RunbooksShowResult> {
+  static override summary = 'Show a runbook: params, steps, what each step changes and the permissions it needs'
+  static override examples = ['<%= config.bin %> runbooks show dr-drill', '<%= config.bin %> runbooks show ./my-runbook.yaml --json']
+  static override args = {runbook: Args.string({description: 'Runbook name or path to a YAML file', required: true})}
+
+  async run(): Promise<RunbooksShowResult> {
+    const {args, flags} = await this.parse(RunbooksShow)
+    const [{resolveRunbook}, {findCatalog, loadCatalog}, {findAction}] = await Promise.all([
+      import('../../runbooks/discovery.js'),
+      import('../../catalog/loader.js'),
+      import('../../actions/registry.js'),
+    ])
+    const catalog = findCatalog({flag: flags.catalog}) ? loadCatalog({flag: flags.catalog}) : undefined
+    const runbook = resolveRunbook(args.runbook, {catalog})
+    const uses = [...new Set([...runbook.steps, ...runbook.finally].flatMap((s) => [s.uses, ...(s.rollback ? [s.rollback.uses] : [])]))]
+    const actions = uses.map((name) => {
+      const a = findAction(name)
+      return {uses: name, summary: a?.summary ?? '', changes: a?.changes ?? false, permissions: a?.permissions ?? []}
+    })
+    this.say(`${runbook.name} — ${runbook.title}\n  kind ${runbook.kind}${runbook.disruptive ? ', disruptive' : ''}; source ${runbook.source}`)
+    if (runbook.description) this.say(`\n${runbook.description.trim()}`)
+    this.say('\nParams:')
+    for (const [name, p] of Object.entries(runbook.params))
+      this.say(`  ${name.padEnd(16)} ${p.type === 'target' ? `target(${p.component})` : p.type}${p.required ? ' required' : ''}${'default' in p && p.default !== undefined ? ` default=${JSON.stringify(p.default)}` : ''}  ${p.description ?? ''}`)
+    this.say('\nSteps:')
+    for (const s of runbook.steps) this.say(`  ${s.id.padEnd(24)} ${s.uses.padEnd(26)} ${s.needs.length ? `needs ${s.needs.join(', ')}` : ''}${s.rollback ? `  rollback ${s.rollback.uses}` : ''}`)
+    for (const s of runbook.finally) this.say(`  ${s.id.padEnd(24)} ${s.uses.padEnd(26)} (finally)`)
+    this.say('\nActions:')
+    for (const a of actions) this.say(`  ${a.uses.padEnd(26)} ${a.changes ? 'changes ' : 'reads   '} ${a.summary}`)
+    return {runbook, actions}
+  }
+}

@@ -1,0 +1,31 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command.js'
+import type {RunDetails} from '../../evidence/runs-store.js'
+
+export default class RunsShow extends BaseCommand<RunDetails> {
+  static override summary = 'Show one run: status, steps, outputs, measured objectives, and whether its journal\'s hash chain holds'
+  static override examples = ['<%= config.bin %> runs show 20261123T153000Z-dr-drill-7f3a', '<%= config.bin %> runs show 20261123T1530 --json']
+  static override args = {runId: Args.string({description: 'Run id (a unique prefix is enough)', required: true})}
+
+  async run(): Promise<RunDetails> {
+    const {args} = await this.parse(RunsShow)
+    const [{showRun}, {opsbookRoot}, {humanDuration}] = await Promise.all([
+      import('../../evidence/runs-store.js'),
+      import('../../runbooks/runner.js'),
+      import('../../support/duration.js'),
+    ])
+    const details = await showRun(opsbookRoot(), args.runId)
+    const s = details.summary
+    this.say(`${details.runId}: ${details.status}${s ? ` — ${s.runbook.name} on ${s.environment}, ${humanDuration(s.durationMs)}, by ${s.who.osUser}${s.who.azurePrincipal ? ` (${s.who.azurePrincipal})` : ''}` : ''}`)
+    this.say(`journal ${details.journalPath}: ${details.chain.ok ? `hash chain OK (${details.chain.lines} lines)` : `HASH CHAIN BROKEN at line ${details.chain.firstBad?.line}: ${details.chain.firstBad?.reason}`}`)
+    if (!s && details.lastEvent) this.say(`last event: #${details.lastEvent.seq} ${details.lastEvent.type}${details.lastEvent.step ? ` (${details.lastEvent.step})` : ''} at ${details.lastEvent.ts}; continue with: opsbook resume ${details.runId}`)
+    for (const step of s?.steps ?? [])
+      this.say(`  ${step.phase === 'main' ? '' : `${step.phase} `}${step.id.padEnd(30)} ${step.status.padEnd(12)} ${step.durationMs === undefined ? '' : humanDuration(step.durationMs)}${step.error ? `  ${step.error.message}` : ''}`)
+    if (s && Array.isArray(s.outputs.objectives)) {
+      const {renderObjectives} = await import('../../ui/run-summary.js')
+      this.say(renderObjectives(s.outputs.objectives as never))
+    }
+    if (s?.leftBehind.length) this.say(`NEEDS A HUMAN: ${s.leftBehind.join(', ')}`)
+    return details
+  }
+}

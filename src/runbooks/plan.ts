@@ -1,0 +1,201 @@
+/**
+ * `opsbook plan`: what a run would do, before it does anything. Inputs are resolved where they can be known
+ * (params, catalog, environment); values produced by earlier steps stay as `<steps.x.outputs.y>` placeholders.
+ * Everything shown comes from the action registry's declarations (permissions, ARM calls, az equivalents).
+ */
+import {findAction} from '../actions/registry.js'
+import type {ArmCall, PlanContext} from '../actions/types.js'
+import {resourceGroupOf} from '../catalog/loader.js'
+import type {Environment} from '../catalog/schema.js'
+import {evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
+import type {ActionCall, Runbook, StepSpec} from './model.js'
+import type {PreparedRun} from './runner.js'
+
+export interface PlannedCall {
+  uses: string
+  summary: string
+  changes: boolean
+  inputs: Record<string, unknown>
+  permissions: string[]
+  arm: ArmCall[]
+  az: string[]
+}
+
+export interface PlannedStep extends PlannedCall {
+  id: string
+  phase: 'main' | 'finally'
+  needs: string[]
+  if?: string
+  timeout?: number
+  retry?: {attempts: number; backoffMs: number}
+  continueOnError: boolean
+  rollback?: PlannedCall
+}
+
+export interface RunPlan {
+  runbook: {name: string; title: string; kind: string; disruptive: boolean; source: string}
+  environment: string
+  production: boolean
+  params: Record<string, unknown>
+  steps: PlannedStep[]
+  /** Every RBAC action the run may need, sorted. */
+  permissions: string[]
+  changes: boolean
+}
+
+const PROVIDERS = {
+  postgres: 'Microsoft.DBforPostgreSQL/flexibleServers',
+  redis: 'Microsoft.Cache/redis',
+  webapp: 'Microsoft.Web/sites',
+  storage: 'Microsoft.Storage/storageAccounts',
+  keyvault: 'Microsoft.KeyVault/vaults',
+} as const
+
+/** ARM id helper shared by plan and the actions' `arm()` declarations. */
+export function planContext(environment: Environment, environmentName: string): PlanContext {
+  return {
+    environment,
+    environmentName,
+    resourceId(kind, nameOrKey) {
+      const component = environment.components[nameOrKey]
+      const name = component && component.type === kind ? component.name : nameOrKey
+      const group = component ? resourceGroupOf(environment, component) : environment.resourceGroups[0]!
+      return `/subscriptions/${environment.subscription}/resourceGroups/${group}/providers/${PROVIDERS[kind]}/${name}`
+    },
+  }
+}
+
+/** Build the plan of a prepared run. Changes nothing and contacts nothing. */
+export function buildPlan(prepared: PreparedRun): RunPlan {
+  const {runbook, environment, envName, params, loaded} = prepared
+  const secretParams = Object.entries(runbook.params).filter(([, s]) => s.type === 'secret').map(([n]) => n)
+  const shownParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secretParams.includes(k) ? '[REDACTED]' : v]))
+  const context: ExpressionContext = {
+    params: shownParams,
+    steps: {},
+    env: {...environment, name: envName},
+    catalog: loaded.catalog as unknown as Record<string, unknown>,
+    run: {id: '<run id>', startedAt: '<start>', runbook: runbook.name, environment: envName, production: environment.production},
+  }
+  const plan = planContext(environment, envName)
+  const planCall = (call: ActionCall): PlannedCall => {
+    const action = findAction(call.uses)
+    const inputs = resolveForPlan(call.with, context) as Record<string, unknown>
+    if (!action) return {uses: call.uses, summary: 'unknown action', changes: true, inputs, permissions: [], arm: [], az: []}
+    const parsed = action.input.safeParse(inputs)
+    // Placeholders may not satisfy the schema (e.g. a number from a step output); show the raw inputs then.
+    const shown = parsed.success ? parsed.data : inputs
+    const secretInputs = new Set(action.secretInputs ?? [])
+    for (const key of Object.keys(shown)) if (secretInputs.has(key)) (shown as Record<string, unknown>)[key] = '[REDACTED]'
+    return {
+      uses: call.uses,
+      summary: action.summary,
+      changes: action.changes,
+      inputs: shown,
+      permissions: action.permissions,
+      arm: safely(() => action.arm?.(shown, plan) ?? []),
+      az: safely(() => action.az?.(shown, plan) ?? []),
+    }
+  }
+  const planStep = (step: StepSpec, phase: 'main' | 'finally'): PlannedStep => ({
+    id: step.id,
+    phase,
+    needs: step.needs,
+    if: step.if,
+    timeout: step.timeoutMs,
+    retry: step.retry,
+    continueOnError: step.continueOnError,
+    ...planCall(step),
+    rollback: step.rollback ? planCall(step.rollback) : undefined,
+  })
+  const steps = [...orderSteps(runbook).map((s) => planStep(s, 'main')), ...runbook.finally.map((s) => planStep(s, 'finally'))]
+  const permissions = [...new Set(steps.flatMap((s) => [...s.permissions, ...(s.rollback?.permissions ?? [])]))].sort()
+  return {
+    runbook: {name: runbook.name, title: runbook.title, kind: runbook.kind, disruptive: runbook.disruptive, source: runbook.source},
+    environment: envName,
+    production: environment.production,
+    params: shownParams,
+    steps,
+    permissions,
+    changes: steps.some((s) => s.changes || s.rollback?.changes),
+  }
+}
+
+function safely<T>(fn: () => T[]): T[] {
+  try {
+    return fn()
+  } catch {
+    return []
+  }
+}
+
+/** Steps in dependency order (stable: declaration order among independent steps). */
+function orderSteps(runbook: Runbook): StepSpec[] {
+  const done = new Set<string>()
+  const out: StepSpec[] = []
+  const pending = [...runbook.steps]
+  while (pending.length > 0) {
+    const index = pending.findIndex((s) => s.needs.every((n) => done.has(n)))
+    const [step] = pending.splice(index === -1 ? 0 : index, 1)
+    done.add(step!.id)
+    out.push(step!)
+  }
+  return out
+}
+
+/** Evaluate what can be known now; expressions that read step outputs become `<…>` placeholders. */
+export function resolveForPlan(value: unknown, context: ExpressionContext): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${{')) return value
+    const parts = splitTemplate(value)
+    const rendered = parts.map((part) => {
+      if (part.kind === 'text') return part.text
+      const deferred = expressionReferences(part.expression).some((r) => r.context === 'steps')
+      if (deferred) return `<${part.expression}>`
+      try {
+        return evaluateExpression(part.expression, context)
+      } catch {
+        return `<${part.expression}>`
+      }
+    })
+    if (rendered.length === 1) return rendered[0]
+    return rendered.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('')
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveForPlan(v, context))
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveForPlan(v, context)]))
+  return value
+}
+
+/** Plan as text for a terminal: numbered steps, inputs, ARM calls, permissions and az equivalents. */
+export function renderPlan(plan: RunPlan): string {
+  const lines: string[] = []
+  lines.push(`Plan: ${plan.runbook.name} — ${plan.runbook.title}`)
+  lines.push(`  environment ${plan.environment}${plan.production ? ' (PRODUCTION)' : ''}; kind ${plan.runbook.kind}${plan.runbook.disruptive ? ', disruptive' : ''}`)
+  if (Object.keys(plan.params).length > 0) lines.push(`  params: ${Object.entries(plan.params).map(([k, v]) => `${k}=${fmt(v)}`).join(', ')}`)
+  lines.push(plan.changes ? '  This run CHANGES resources. Nothing has been changed yet.' : '  This run only reads.')
+  plan.steps.forEach((step, index) => {
+    lines.push('')
+    const flags = [step.changes ? 'changes' : 'read-only', step.phase === 'finally' ? 'always runs' : '', step.if ? `if ${step.if}` : '', step.needs.length ? `after ${step.needs.join(', ')}` : '']
+      .filter(Boolean)
+      .join('; ')
+    lines.push(`${String(index + 1).padStart(2)}. ${step.id}  [${step.uses}]  (${flags})`)
+    lines.push(`    ${step.summary}`)
+    for (const [k, v] of Object.entries(step.inputs)) lines.push(`    with ${k}: ${fmt(v)}`)
+    for (const call of step.arm) lines.push(`    ARM  ${call.method} ${call.path}${call.longRunning ? '  (long-running)' : ''}${call.note ? `  — ${call.note}` : ''}`)
+    for (const cmd of step.az) lines.push(`    az   ${cmd}`)
+    if (step.permissions.length) lines.push(`    RBAC ${step.permissions.join(', ')}`)
+    if (step.rollback) {
+      lines.push(`    on failure, rollback: [${step.rollback.uses}] ${step.rollback.summary}`)
+      for (const call of step.rollback.arm) lines.push(`      ARM  ${call.method} ${call.path}`)
+      for (const cmd of step.rollback.az) lines.push(`      az   ${cmd}`)
+    }
+  })
+  lines.push('')
+  lines.push(`Permissions needed (${plan.permissions.length}):`)
+  for (const p of plan.permissions) lines.push(`  ${p}`)
+  return lines.join('\n')
+}
+
+function fmt(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}

@@ -1,0 +1,213 @@
+/**
+ * Running a runbook end to end, in the order the product rules need: validate everything (exit 2) → approvals
+ * that cannot be given (exit 4) → guards (exit 5) → connect to Azure or the emulator → journal first, then
+ * evidence upload, leases → engine → summary. Commands call this; it knows nothing about oclif or terminals
+ * (reporters, approver and param prompting are passed in).
+ */
+import {hostname, userInfo} from 'node:os'
+import {join} from 'node:path'
+import type {ApprovalDecision, Approver} from '../actions/types.js'
+import {findAction} from '../actions/registry.js'
+import {getEnvironment, loadCatalog, type LoadedCatalog} from '../catalog/loader.js'
+import type {Environment} from '../catalog/schema.js'
+import {ApprovalRequiredError, ExitCode, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
+import type {RunEvent, RunEventListener, RunStatus} from './events.js'
+import {checkChangeGuards, touchedComponents, type GuardOverride} from './guards.js'
+import type {ParamSpec, Runbook} from './model.js'
+import {resolveRunbook} from './discovery.js'
+import {resolveParams} from './params.js'
+
+export interface PrepareOptions {
+  runbook: string
+  envName: string
+  catalogFlag?: string
+  cwd?: string
+  /** --param key=value */
+  params: Record<string, string>
+  /** --target: fills the runbook's first `target` param that was not given. */
+  target?: string
+  /** Ask for missing params (a TTY is present); undefined means "cannot ask": missing params are exit 2. */
+  promptParams?: (missing: Array<{name: string; spec: ParamSpec}>, environment: Environment) => Promise<Record<string, string>>
+}
+
+export interface PreparedRun {
+  loaded: LoadedCatalog
+  envName: string
+  environment: Environment
+  runbook: Runbook
+  params: Record<string, unknown>
+  /** Raw strings the params came from (for resume). */
+  rawParams: Record<string, string>
+}
+
+/** Load and validate the catalog, runbook and params. Throws ValidationError (exit 2) before anything happens. */
+export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> {
+  const cwd = options.cwd ?? process.cwd()
+  const loaded = loadCatalog({flag: options.catalogFlag, cwd})
+  const environment = getEnvironment(loaded, options.envName)
+  const runbook = resolveRunbook(options.runbook, {catalog: loaded, cwd})
+  const raw = {...options.params}
+  if (options.target) {
+    const targetParam = Object.entries(runbook.params).find(([name, spec]) => spec.type === 'target' && raw[name] === undefined)
+    if (!targetParam)
+      throw new ValidationError([{code: 'invalid-flag', message: `--target was given but runbook ${runbook.name} has no target param left to fill`}])
+    raw[targetParam[0]] = options.target
+  }
+  const context = {env: {...environment, name: options.envName}, run: {environment: options.envName, production: environment.production}}
+  let resolved = resolveParams(runbook, raw, environment, {environmentName: options.envName, context})
+  if (resolved.missing.length > 0) {
+    const missing = resolved.missing.map((name) => ({name, spec: runbook.params[name]!}))
+    if (!options.promptParams)
+      throw new ValidationError(
+        missing.map(({name, spec}) => ({code: 'missing-param', message: `missing param "${name}" (${describeParam(spec)}): pass --param ${name}=…`})),
+        `runbook ${runbook.name} needs params that were not given and there is no terminal to ask on:`,
+      )
+    Object.assign(raw, await options.promptParams(missing, environment))
+    resolved = resolveParams(runbook, raw, environment, {environmentName: options.envName, context})
+  }
+  return {loaded, envName: options.envName, environment, runbook, params: resolved.values, rawParams: raw}
+}
+
+function describeParam(spec: ParamSpec): string {
+  const what = spec.type === 'target' ? `a ${spec.component} component` : spec.type === 'enum' ? `one of ${spec.values.join(', ')}` : spec.type
+  return spec.description ? `${what}: ${spec.description}` : what
+}
+
+/** Steps that need a human's approval before the run, and whether the run as a whole needs a production confirmation. */
+export function approvalsNeeded(runbook: Runbook, environment: Environment): {steps: string[]; productionConfirmation: boolean} {
+  const all = [...runbook.steps, ...runbook.finally]
+  const steps = all.filter((s) => s.uses === 'core.approval').map((s) => s.id)
+  const changes = all.some((s) => findAction(s.uses)?.changes || (s.rollback && findAction(s.rollback.uses)?.changes))
+  return {steps, productionConfirmation: environment.production && changes}
+}
+
+/** The step id used for the production confirmation in --approve and the journal. */
+export const RUN_CONFIRMATION = 'run'
+
+export interface RunOptions extends PrepareOptions {
+  approver: Approver
+  /** Whether prompts can be answered (TTY and not CI). */
+  interactive: boolean
+  /** Approvals already given by --yes / --approve, by step id. */
+  preApproved: (step: string) => ApprovalDecision | undefined
+  /** --override-window with --reason */
+  override?: {reason?: string}
+  /** Reporters and other subscribers; called after the journal has written each event. */
+  listeners: RunEventListener[]
+  /** Ctrl-C. */
+  signal: AbortSignal
+  /** A second Ctrl-C: abandon rollbacks and finally steps too. */
+  teardownSignal?: AbortSignal
+  /** Continue an earlier run (opsbook resume). */
+  resume?: ResumeInput
+  now?: () => Date
+}
+
+export interface ResumeInput {
+  runId: string
+  completed: Record<string, {outputs: Record<string, unknown>}>
+  inFlight: Record<string, import('../actions/types.js').TrackedOperation>
+}
+
+export interface RunResult {
+  runId: string
+  runbook: string
+  environment: string
+  status: RunStatus
+  exitCode: ExitCodeT
+  startedAt: string
+  finishedAt: string
+  durationMs: number
+  steps: Array<{id: string; uses: string; phase: string; status: string; durationMs?: number; attempts?: number; error?: string}>
+  outputs: Record<string, unknown>
+  /** Drills: measured RTO/RPO per component against the objectives. */
+  objectives?: unknown
+  leftBehind: string[]
+  overrides: GuardOverride[]
+  journal: string
+  summary: string
+  warnings: string[]
+}
+
+export function exitCodeForStatus(status: RunStatus): ExitCodeT {
+  switch (status) {
+    case 'succeeded':
+      return ExitCode.ok
+    case 'rollback-failed':
+      return ExitCode.needsHuman
+    case 'interrupted':
+      return ExitCode.interrupted
+    case 'approval-required':
+      return ExitCode.approvalRequired
+    case 'blocked':
+      return ExitCode.blocked
+    default:
+      return ExitCode.failed
+  }
+}
+
+/** Run a runbook. Throws for invalid input (2), missing approvals (4) and guards (5) before anything changes. */
+export async function runRunbook(options: RunOptions): Promise<RunResult> {
+  const now = options.now ?? (() => new Date())
+  const prepared = await prepareRun(options)
+  const {runbook, environment, envName, loaded, params} = prepared
+  const user = currentUser()
+
+  // Approvals that nobody can give stop the run before anything changes (exit 4).
+  const needed = approvalsNeeded(runbook, environment)
+  if (!options.interactive && !options.resume) {
+    const missing = [...(needed.productionConfirmation ? [RUN_CONFIRMATION] : []), ...needed.steps].filter((s) => !options.preApproved(s))
+    if (missing.length > 0) {
+      const first = missing[0]!
+      throw new ApprovalRequiredError(
+        first === RUN_CONFIRMATION
+          ? `${runbook.name} changes resources in production environment "${envName}" and needs confirmation; nothing was changed`
+          : `runbook ${runbook.name} has approval step(s) ${missing.join(', ')} and there is no terminal to ask on; nothing was changed`,
+        first === RUN_CONFIRMATION ? undefined : first,
+      )
+    }
+  }
+
+  const components = touchedComponents(runbook, params, environment)
+  const overrides = checkChangeGuards({
+    runbook,
+    env: environment,
+    envName,
+    components,
+    now: now(),
+    override: options.override ? {reason: options.override.reason, user} : undefined,
+  })
+
+  // Production confirmation, asked once before the run (typed environment name on a TTY).
+  const confirmations: ApprovalDecision[] = []
+  if (needed.productionConfirmation && !options.resume) {
+    const decision = await options.approver.approve(
+      {step: RUN_CONFIRMATION, message: `Run ${runbook.name} against PRODUCTION environment "${envName}"?`, environment: envName, production: true},
+      options.signal,
+    )
+    if (!decision.approved) throw new ApprovalRequiredError(`run not confirmed for production environment "${envName}"; nothing was changed`)
+    confirmations.push(decision)
+  }
+
+  const {startRunSession} = await import('./session.js')
+  return startRunSession({prepared, options, overrides, confirmations, components, user, now})
+}
+
+export function currentUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return process.env.USER ?? 'unknown'
+  }
+}
+
+export function currentHost(): string {
+  return hostname()
+}
+
+/** `.opsbook` under the working directory: journals, summaries, emulator state. */
+export function opsbookRoot(cwd = process.cwd()): string {
+  return join(cwd, '.opsbook')
+}
+
+export type {RunEvent}

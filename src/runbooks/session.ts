@@ -1,0 +1,257 @@
+/**
+ * The part of a run after every check has passed: connect (Azure or the emulator), open the journal, stream
+ * evidence, hold target leases, execute, write the summary, release everything. Heavy modules (Azure SDK through
+ * the services, Azurite through the emulator) load here, lazily, only when a run really starts.
+ */
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import type {ApprovalDecision} from '../actions/types.js'
+import {findAction} from '../actions/registry.js'
+import type {AzureServices, EmulatorEndpoints} from '../azure/clients.js'
+import {Journal, newRunId, runDir, JOURNAL_FILE, SUMMARY_FILE} from '../evidence/journal.js'
+import {Redactor} from '../evidence/redact.js'
+import type {RunEvent} from './events.js'
+import type {GuardOverride} from './guards.js'
+import {currentHost, exitCodeForStatus, opsbookRoot, type PreparedRun, type RunOptions, type RunResult} from './runner.js'
+
+/** What `opsbook resume` needs to start the same run again; written next to the journal. No secret values. */
+export interface RunRequest {
+  runId: string
+  runbook: string
+  runbookSha256: string
+  environment: string
+  catalogFile: string
+  params: Record<string, string>
+  startedAt: string
+}
+export const REQUEST_FILE = 'request.json'
+
+interface SessionInput {
+  prepared: PreparedRun
+  options: RunOptions
+  overrides: GuardOverride[]
+  confirmations: ApprovalDecision[]
+  components: string[]
+  user: string
+  now: () => Date
+}
+
+export async function startRunSession(input: SessionInput): Promise<RunResult> {
+  const {prepared, options, overrides, confirmations, components, user, now} = input
+  const {runbook, environment, envName, loaded, params} = prepared
+  const root = opsbookRoot(options.cwd)
+  const warnings: string[] = []
+  const warn = (message: string) => {
+    warnings.push(message)
+    process.stderr.write(`warning: ${message}\n`)
+  }
+
+  const redactor = new Redactor()
+  for (const [name, spec] of Object.entries(runbook.params)) if (spec.type === 'secret' && typeof params[name] === 'string') redactor.add(params[name] as string)
+
+  // Connect: the embedded emulator for `cloud: emulator`, else Azure through DefaultAzureCredential.
+  let emulator: (EmulatorEndpoints & {stop(): Promise<void>}) | undefined
+  if (environment.cloud === 'emulator') {
+    const {connectOrStartEmulator} = await import('../emulator/connect.js')
+    emulator = await connectOrStartEmulator({cwd: options.cwd ?? process.cwd(), catalogFile: loaded.file, environmentName: envName, environment})
+  }
+  const {createAzureServices} = await import('../azure/clients.js')
+  const services: AzureServices = createAzureServices({environment, environmentName: envName, emulator})
+
+  const startedAt = now()
+  const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
+  const changes = [...runbook.steps, ...runbook.finally].some((s) => findAction(s.uses)?.changes)
+  // Leases first: a component held by another run is a guard (exit 5) and nothing of this run may exist yet.
+  const evidence = await openEvidence({root, runId, envName, environment, services, startedAt, changes, components, user, warn})
+  const journal = options.resume ? await Journal.open(runId, root, {redactor, now}) : await Journal.create(runId, {root, redactor, now})
+  const dir = runDir(root, runId)
+  await evidence.attach(dir)
+  if (!options.resume) {
+    const request: RunRequest = {
+      runId,
+      runbook: runbook.source.startsWith('builtin:') ? runbook.name : runbook.source,
+      runbookSha256: runbook.sha256,
+      environment: envName,
+      catalogFile: loaded.file,
+      params: withoutSecrets(prepared.rawParams, runbook),
+      startedAt: startedAt.toISOString(),
+    }
+    await writeFile(join(dir, REQUEST_FILE), `${JSON.stringify(request, null, 2)}\n`)
+  }
+
+  // The journal writes (and fsyncs) first; reporters and the blob sink see an event only after that.
+  const emit = async (event: RunEvent) => {
+    await journal.append(event)
+    evidence.sink?.listener(event)
+    for (const listener of options.listeners) await listener(event)
+    if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store)) await emit(note)
+  }
+
+  const {executeRunbook} = await import('./engine.js')
+  const preApproved: Record<string, ApprovalDecision> = {}
+  for (const step of [...runbook.steps, ...runbook.finally]) {
+    const decision = options.preApproved(step.id)
+    if (decision) preApproved[step.id] = decision
+  }
+  let outcome
+  try {
+    outcome = await executeRunbook({
+      runbook,
+      runId,
+      params,
+      environmentName: envName,
+      environment,
+      catalog: loaded.catalog,
+      approver: options.approver,
+      services,
+      signal: options.signal,
+      teardownSignal: options.teardownSignal,
+      emit,
+      redactor,
+      now,
+      preApproved,
+      resume: options.resume ? {completed: options.resume.completed, inFlight: options.resume.inFlight, from: options.resume.runId} : undefined,
+    })
+  } finally {
+    for (const lease of evidence.leases) await lease.release().catch(() => undefined)
+  }
+
+  const principal = await services
+    .principal()
+    .then((p) => p.display)
+    .catch(() => undefined)
+  const {buildSummary, writeSummary} = await import('../evidence/summary.js')
+  const summary = buildSummary({
+    runId,
+    runbook,
+    catalog: {file: loaded.file, sha256: loaded.sha256},
+    environmentName: envName,
+    environment,
+    outcome,
+    params,
+    journal: {lines: journal.lines, lastHash: journal.hash},
+    approvals: confirmations.map((d) => ({step: 'run', approved: d.approved, by: d.by, via: d.via, at: startedAt.toISOString()})),
+    overrides: overrides.map(({kind, reason, by, at}) => ({kind, reason, by, at})),
+    azurePrincipal: principal,
+    resumedFrom: options.resume?.runId,
+    extra: evidence.store ? {evidenceStore: evidence.store} : undefined,
+    redactor,
+  })
+  await writeSummary(root, summary, redactor)
+  await journal.close()
+  if (evidence.sink) {
+    await evidence.sink.finish({timeoutMs: 20_000}).catch((error: Error) => warn(`evidence upload incomplete (${error.message}); \`opsbook evidence sync\` will finish it`))
+  }
+  await emulator?.stop()
+
+  return {
+    runId,
+    runbook: runbook.name,
+    environment: envName,
+    status: outcome.status,
+    exitCode: exitCodeForStatus(outcome.status),
+    startedAt: outcome.startedAt,
+    finishedAt: outcome.finishedAt,
+    durationMs: outcome.durationMs,
+    steps: outcome.steps.map((s) => ({id: s.id, uses: s.uses, phase: s.phase, status: s.status, durationMs: s.durationMs, attempts: s.attempts, error: s.error?.message})),
+    outputs: outcome.outputs,
+    objectives: outcome.outputs.objectives,
+    leftBehind: outcome.leftBehind,
+    overrides,
+    journal: join(dir, JOURNAL_FILE),
+    summary: join(dir, SUMMARY_FILE),
+    warnings,
+  }
+}
+
+function withoutSecrets(raw: Record<string, string>, runbook: PreparedRun['runbook']): Record<string, string> {
+  return Object.fromEntries(Object.entries(raw).filter(([name]) => runbook.params[name]?.type !== 'secret'))
+}
+
+function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDecision[], store: OpenedEvidence['store']): RunEvent[] {
+  const notes: RunEvent[] = []
+  for (const c of confirmations) notes.push({type: 'approval.decided', step: 'run', decision: c})
+  for (const o of overrides) notes.push({type: 'run.note', message: `override: ${o.detail}; reason: ${o.reason}`, data: {override: o}})
+  if (store)
+    notes.push({
+      type: 'run.note',
+      message: `evidence → ${store.account}/${store.container}${store.error ? ' (properties unreadable)' : store.mutable ? ' (mutable)' : ' (immutable)'}`,
+      data: {evidenceStore: store},
+    })
+  return notes
+}
+
+interface OpenedEvidence {
+  sink?: import('../evidence/blob-sink.js').BlobSink
+  leases: import('../evidence/lease.js').TargetLease[]
+  store?: import('../evidence/blob-sink.js').EvidenceStoreInfo
+  /** Start streaming once the run's folder exists. */
+  attach(runDirectory: string): Promise<void>
+}
+
+/**
+ * Evidence upload and target leases. Blob trouble never stops a run (the local journal is the record), except that
+ * a component leased by another run is a guard (exit 5), raised before anything changes.
+ */
+async function openEvidence(options: {
+  root: string
+  runId: string
+  envName: string
+  environment: PreparedRun['environment']
+  services: AzureServices
+  startedAt: Date
+  changes: boolean
+  components: string[]
+  user: string
+  warn: (message: string) => void
+}): Promise<OpenedEvidence> {
+  const {root, runId, envName, environment, services, startedAt, warn} = options
+  const none: OpenedEvidence = {leases: [], attach: async () => undefined}
+  if (!environment.evidence) return none
+  const [{openEvidenceTarget, BlobSink, describeError}, {syncPending}] = await Promise.all([import('../evidence/blob-sink.js'), import('../evidence/sync.js')])
+  let target
+  try {
+    target = await openEvidenceTarget(environment, services)
+  } catch (error) {
+    warn(`evidence container unavailable (${describeError(error)}); the local journal is kept and \`opsbook evidence sync\` uploads it later`)
+    return none
+  }
+  if (!target) return none
+  // Earlier runs' pending uploads go first, in the background of this run's start.
+  void syncPending(root, {name: envName, environment}, services, {target, timeoutMs: 10_000}).catch(() => undefined)
+
+  const leases: OpenedEvidence['leases'] = []
+  if (options.changes && options.components.length > 0) {
+    const {acquireTargetLeases} = await import('../evidence/lease.js')
+    const {GuardError} = await import('../errors.js')
+    try {
+      leases.push(
+        ...(await acquireTargetLeases({
+          container: target.client,
+          environmentName: envName,
+          components: options.components,
+          holder: {runId, user: options.user, host: currentHost(), startedAt: startedAt.toISOString()},
+          onLost: (error) => warn(`lost the lease on a target: ${error.message}`),
+        })),
+      )
+    } catch (error) {
+      if (error instanceof GuardError) throw error
+      warn(`could not take target leases (${describeError(error)}); running without protection against concurrent runs`)
+    }
+  }
+  const {describeEvidenceStore} = await import('../evidence/blob-sink.js')
+  const store = await describeEvidenceStore(environment, services)
+  if (store?.warning) warn(store.warning)
+  const opened: OpenedEvidence = {
+    leases,
+    store,
+    async attach() {
+      try {
+        opened.sink = await BlobSink.open({root, runId, environmentName: envName, startedAt, target, warn})
+      } catch (error) {
+        warn(`evidence upload disabled for this run (${describeError(error)}); \`opsbook evidence sync\` uploads it later`)
+      }
+    },
+  }
+  return opened
+}

@@ -1,0 +1,43 @@
+/**
+ * The end of a run on a terminal: the per-component RTO/RPO table for drills, what a human must look at,
+ * and where the journal is. Uses cli-table3 for aligned tables with wide characters.
+ */
+import Table from 'cli-table3'
+import type {RunResult} from '../runbooks/runner.js'
+import {humanDuration} from '../support/duration.js'
+
+/** One component's measured objectives, as drills put them in `outputs.objectives`. */
+export interface ObjectiveRow {
+  component: string
+  type: string
+  rto?: {measuredMs?: number; objectiveMs?: number; met?: boolean}
+  rpo?: {measuredMs?: number; objectiveMs?: number; met?: boolean}
+  status?: string
+  notes?: string[]
+}
+
+export function objectiveRows(result: Pick<RunResult, 'objectives'>): ObjectiveRow[] {
+  return Array.isArray(result.objectives) ? (result.objectives as ObjectiveRow[]) : []
+}
+
+function cell(measure?: {measuredMs?: number; objectiveMs?: number; met?: boolean}): string {
+  if (!measure || measure.measuredMs === undefined) return measure?.objectiveMs ? `– / ${humanDuration(measure.objectiveMs)}` : '–'
+  const mark = measure.met === undefined ? '' : measure.met ? '✔ ' : '✖ '
+  return `${mark}${humanDuration(measure.measuredMs)}${measure.objectiveMs ? ` / ${humanDuration(measure.objectiveMs)}` : ''}`
+}
+
+export function renderObjectives(rows: ObjectiveRow[]): string {
+  const table = new Table({head: ['component', 'type', 'RTO measured / objective', 'RPO measured / objective', 'notes'], style: {head: [], border: []}, wordWrap: true, colWidths: [null, null, null, null, 50] as any})
+  for (const row of rows) table.push([row.component, row.type, cell(row.rto), cell(row.rpo), (row.notes ?? []).join('; ')])
+  return table.toString()
+}
+
+export function printRunSummary(result: RunResult, out: NodeJS.WritableStream = process.stdout): void {
+  const rows = objectiveRows(result)
+  if (rows.length > 0) out.write(`\nRecovery objectives (${result.environment}):\n${renderObjectives(rows)}\n`)
+  for (const warning of result.warnings) out.write(`warning: ${warning}\n`)
+  for (const o of result.overrides) out.write(`override: ${o.detail} — reason: ${o.reason}\n`)
+  if (result.leftBehind.length > 0) out.write(`\nNEEDS A HUMAN — left behind:\n${result.leftBehind.map((l) => `  - ${l}`).join('\n')}\n`)
+  out.write(`\nrun ${result.runId}: ${result.status} in ${humanDuration(result.durationMs)}\n  journal ${result.journal}\n`)
+  if (result.status === 'interrupted') out.write(`  continue with: opsbook resume ${result.runId}\n`)
+}
