@@ -7,7 +7,7 @@
  */
 import {createHash} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {open, readFile, rename, stat, writeFile} from 'node:fs/promises'
+import {mkdir, open, readFile, rename, stat, writeFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
 import type {AppendBlobClient, ContainerClient} from '@azure/storage-blob'
 import type {AzureServices} from '../azure/clients.js'
@@ -16,8 +16,10 @@ import type {RunEventListener} from '../runbooks/events.js'
 
 export const UPLOAD_STATE_FILE = 'upload-state.json'
 export const REPORT_FILE = 'report.md'
+/** The run's request (runbook, params without secrets) the runner writes; copied so another machine can resume. */
+export const REQUEST_FILE = 'request.json'
 /** Files of a run folder that go to Blob, in upload order. */
-export const EVIDENCE_FILES = ['journal.jsonl', 'summary.json', REPORT_FILE] as const
+export const EVIDENCE_FILES = ['journal.jsonl', REQUEST_FILE, 'summary.json', REPORT_FILE] as const
 export type EvidenceFile = (typeof EVIDENCE_FILES)[number]
 
 /** Largest append block: 4 MiB is accepted by every service version. */
@@ -279,6 +281,7 @@ export class RunUploader {
   async uploadAll(): Promise<UploadState> {
     try {
       await this.uploadJournal()
+      await this.uploadWholeFile(REQUEST_FILE)
       await this.uploadWholeFile('summary.json')
       await this.uploadWholeFile(REPORT_FILE)
       this.state.lastError = undefined
@@ -308,6 +311,7 @@ export class RunUploader {
     this.state.pending = await this.computePending()
     this.state.updatedAt = new Date().toISOString()
     const path = join(this.runDirectory, UPLOAD_STATE_FILE)
+    await mkdir(this.runDirectory, {recursive: true})
     // Write then rename: a crash mid-write must not leave a state file that claims nothing was uploaded.
     await writeFile(`${path}.tmp`, `${JSON.stringify(this.state, null, 2)}\n`)
     await rename(`${path}.tmp`, path)

@@ -4,6 +4,7 @@
  * `operation.started`), the params, runbook and environment. When this machine has no copy of the journal (the
  * laptop that started the run died), it is downloaded from the evidence container, checked, and put in place.
  */
+import {createHash} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -12,7 +13,7 @@ import type {AzureServices} from '../azure/clients.js'
 import type {Environment} from '../catalog/schema.js'
 import {ValidationError} from '../errors.js'
 import type {RunStatus, StepPhase} from '../runbooks/events.js'
-import {findRunBlobPrefix, openEvidenceTarget, UPLOAD_STATE_FILE, type EvidenceTarget, type UploadState} from './blob-sink.js'
+import {findRunBlobPrefix, openEvidenceTarget, REQUEST_FILE, UPLOAD_STATE_FILE, type EvidenceTarget, type UploadState} from './blob-sink.js'
 import {JOURNAL_FILE, runDir, verifyChain, type JournalLine} from './journal.js'
 
 export interface ResumeState {
@@ -38,6 +39,8 @@ export interface ResumeState {
   /** `local`, or `blob` when the journal was fetched from the evidence container. */
   source: 'local' | 'blob'
   journal: {lines: number; lastHash: string}
+  /** The runner's request.json (runbook reference, raw params without secrets), when this machine has it or Blob did. */
+  request?: {runbook?: string; runbookSha256?: string; environment?: string; catalogFile?: string; params?: Record<string, string>; startedAt?: string}
 }
 
 /**
@@ -71,7 +74,18 @@ export async function loadResumeState(
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as JournalLine)
-  return {...reconstruct(runId, lines), journalPath, source, journal: {lines: chain.lines, lastHash: chain.lastHash}}
+  const state: ResumeState = {...reconstruct(runId, lines), journalPath, source, journal: {lines: chain.lines, lastHash: chain.lastHash}}
+  const requestPath = join(dir, REQUEST_FILE)
+  if (existsSync(requestPath)) {
+    try {
+      state.request = JSON.parse(await readFile(requestPath, 'utf8')) as ResumeState['request']
+      state.runbook.source ??= state.request?.runbook
+      state.runbook.sha256 ??= state.request?.runbookSha256
+    } catch {
+      // A damaged request file only loses the convenience; the journal has the rest.
+    }
+  }
+  return state
 }
 
 /** The state a sequence of journal lines describes (a resumed run's journal holds several run.started segments). */
@@ -167,6 +181,14 @@ async function downloadJournal(runId: string, dir: string, target: EvidenceTarge
   const path = join(dir, JOURNAL_FILE)
   await writeFile(`${path}.download`, bytes)
   await rename(`${path}.download`, path)
+  const files: UploadState['files'] = {'journal.jsonl': {uploadedBytes: bytes.length}}
+  try {
+    const request = await target.client.getBlobClient(`${prefix}${REQUEST_FILE}`).downloadToBuffer()
+    await writeFile(join(dir, REQUEST_FILE), request)
+    files[REQUEST_FILE] = {uploadedBytes: request.length, sha256: createHash('sha256').update(request).digest('hex')}
+  } catch {
+    // Runs from before request.json was uploaded: the journal alone is enough.
+  }
   // Blob already has these bytes: the sink continues appending after them instead of starting a new blob.
   const state: UploadState = {
     runId,
@@ -174,7 +196,7 @@ async function downloadJournal(runId: string, dir: string, target: EvidenceTarge
     account: target.account,
     container: target.container,
     blobPrefix: prefix,
-    files: {'journal.jsonl': {uploadedBytes: bytes.length}},
+    files,
     pending: false,
     updatedAt: new Date().toISOString(),
   }

@@ -5,11 +5,13 @@
  */
 import {existsSync} from 'node:fs'
 import {readdir, readFile, stat} from 'node:fs/promises'
+import {hostname} from 'node:os'
 import {join} from 'node:path'
 import type {AzureServices} from '../azure/clients.js'
 import type {Environment} from '../catalog/schema.js'
 import {describeError, EVIDENCE_FILES, openEvidenceTarget, readUploadState, RunUploader, type EvidenceTarget} from './blob-sink.js'
 import {describeRun} from './export.js'
+import {LOCK_FILE} from './journal.js'
 
 export interface SyncedRun {
   runId: string
@@ -38,7 +40,7 @@ export async function syncPending(
   root: string,
   env: {name: string; environment: Environment},
   services: Pick<AzureServices, 'blob'>,
-  options: {target?: EvidenceTarget; runIds?: string[]; timeoutMs?: number} = {},
+  options: {target?: EvidenceTarget; runIds?: string[]; timeoutMs?: number; includeLive?: boolean} = {},
 ): Promise<SyncResult | undefined> {
   const target = options.target ?? (await openEvidenceTarget(env.environment, services))
   if (!target) return undefined
@@ -51,6 +53,8 @@ export async function syncPending(
     const dir = join(runsDir, runId)
     const run = await runIdentity(dir, runId)
     if (!run || run.environment !== env.name) continue
+    // A run still being written by a live process streams its own evidence.
+    if (!options.includeLive && (await heldByLiveProcess(dir))) continue
     const uploader = await RunUploader.open(dir, target, run, {timeoutMs: options.timeoutMs})
     if (!(await uploader.computePending())) {
       result.runs.push({runId, status: 'up-to-date', uploadedBytes: 0, blobPrefix: uploader.state.blobPrefix})
@@ -102,6 +106,19 @@ async function runIdentity(dir: string, runId: string): Promise<{runId: string; 
   const run = describeRun(runId, 'local', journal, summary)
   const environment = state?.environment ?? run.environment
   return environment ? {runId, environment, startedAt: run.startedAt} : undefined
+}
+
+async function heldByLiveProcess(dir: string): Promise<boolean> {
+  const path = join(dir, LOCK_FILE)
+  if (!existsSync(path)) return false
+  try {
+    const lock = JSON.parse(await readFile(path, 'utf8')) as {pid?: number; host?: string}
+    if (!lock.pid || (lock.host && lock.host !== hostname())) return false
+    process.kill(lock.pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 function uploadedTotal(uploader: RunUploader): number {

@@ -98,6 +98,7 @@ export async function verifyRun(runId: string, options: {root: string; target?: 
         journal: await readFile(join(dir, 'journal.jsonl')),
         summary: existsSync(join(dir, 'summary.json')) ? await readFile(join(dir, 'summary.json')) : undefined,
         report: existsSync(join(dir, 'report.md')) ? await readFile(join(dir, 'report.md')) : undefined,
+        request: existsSync(join(dir, 'request.json')) ? await readFile(join(dir, 'request.json')) : undefined,
       }
     : undefined
   if (local) checks.push(chainCheck('local journal', local.journal, local.summary))
@@ -108,7 +109,7 @@ export async function verifyRun(runId: string, options: {root: string; target?: 
     return result('run', runId, checks)
   }
   let prefix: string | undefined
-  let remote: {journal: Buffer; summary?: Buffer; report?: Buffer} | undefined
+  let remote: {journal: Buffer; summary?: Buffer; report?: Buffer; request?: Buffer} | undefined
   try {
     const state = local ? await readUploadState(dir) : undefined
     prefix = state?.blobPrefix ?? (await findRunBlobPrefix(options.target, runId))
@@ -136,6 +137,7 @@ export async function verifyRun(runId: string, options: {root: string; target?: 
     checks.push(compareJournals(local.journal, remote.journal, pending))
     checks.push(compareFile('summary.json', local.summary, remote.summary, pending))
     checks.push(compareFile('report.md', local.report, remote.report, pending))
+    checks.push(compareFile('request.json', local.request, remote.request, pending))
   }
   return result('run', runId, checks)
 }
@@ -162,14 +164,14 @@ function compareJournals(local: Buffer, remote: Buffer, pending: boolean): Verif
 
 function compareFile(name: string, local: Buffer | undefined, remote: Buffer | undefined, pending: boolean): VerifyCheck {
   const subject = `blob ${name} vs local`
-  if (!local && !remote) return {subject, ok: true, skipped: true, message: `${name}: not written yet (run unfinished?)`}
+  if (!local && !remote) return {subject, ok: true, skipped: true, message: `${name}: not present in either copy`}
   if (local && !remote) return {subject, ok: pending, message: pending ? `${name}: not uploaded yet (pending)` : `${name}: missing from Blob`}
   if (!local && remote) return {subject, ok: false, message: `${name}: in Blob but missing locally`}
   if (local!.equals(remote!)) return {subject, ok: true, message: `${name}: blob and local copies are byte-identical`}
   return {subject, ok: false, message: `${name}: blob and local copies differ`}
 }
 
-async function downloadRun(target: EvidenceTarget, prefix: string): Promise<{journal: Buffer; summary?: Buffer; report?: Buffer} | undefined> {
+async function downloadRun(target: EvidenceTarget, prefix: string): Promise<{journal: Buffer; summary?: Buffer; report?: Buffer; request?: Buffer} | undefined> {
   const get = async (name: string) => {
     try {
       return await target.client.getBlobClient(`${prefix}${name}`).downloadToBuffer()
@@ -180,7 +182,7 @@ async function downloadRun(target: EvidenceTarget, prefix: string): Promise<{jou
   }
   const journal = await get('journal.jsonl')
   if (!journal) return undefined
-  return {journal, summary: await get('summary.json'), report: await get('report.md')}
+  return {journal, summary: await get('summary.json'), report: await get('report.md'), request: await get('request.json')}
 }
 
 async function readBundleFiles(path: string): Promise<Map<string, Uint8Array>> {

@@ -1,0 +1,76 @@
+import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
+import {exitCodeOf, GuardError} from '../../src/errors.js'
+import {acquireTargetLease, acquireTargetLeases, currentLeaseHolder, lockBlobName} from '../../src/evidence/lease.js'
+import {startBlobFixture, until, type BlobFixture} from './blob-helpers.js'
+
+describe('target leases', () => {
+  let fixture: BlobFixture
+  beforeAll(async () => {
+    fixture = await startBlobFixture()
+  })
+  afterAll(async () => {
+    await fixture.blob.close()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  const options = (component: string, runId: string, extra = {}) => ({
+    container: fixture.target.client,
+    environmentName: 'local',
+    component,
+    holder: {runId, user: 'alice', host: 'laptop-7', startedAt: '2026-11-23T15:00:00.000Z'},
+    durationSeconds: 15,
+    ...extra,
+  })
+
+  it('refuses a second run on the same component with exit 5, naming the holder', async () => {
+    const first = await acquireTargetLease(options('orders-db', 'run-first'))
+    const error = await acquireTargetLease({...options('orders-db', 'run-second'), holder: {runId: 'run-second', user: 'bob'}}).catch((e) => e)
+    expect(error).toBeInstanceOf(GuardError)
+    expect(exitCodeOf(error)).toBe(5)
+    expect(error.message).toContain('run-first')
+    expect(error.message).toContain('alice')
+    expect(error.message).toContain('2026-11-23T15:00:00.000Z')
+    expect(error.details.holder).toEqual({runId: 'run-first', user: 'alice', host: 'laptop-7', startedAt: '2026-11-23T15:00:00.000Z'})
+    expect(await currentLeaseHolder(fixture.target.client, 'local', 'orders-db')).toMatchObject({runId: 'run-first'})
+
+    // Released on finish: the next run gets it at once.
+    await first.release()
+    expect(await currentLeaseHolder(fixture.target.client, 'local', 'orders-db')).toBeUndefined()
+    const next = await acquireTargetLease(options('orders-db', 'run-second'))
+    await next.release()
+  })
+
+  it('keeps the lease by renewing it, and other components stay free', async () => {
+    const lease = await acquireTargetLease(options('storefront', 'run-renew', {renewEveryMs: 50}))
+    await until(() => lease.renewals >= 2, 'two renewals')
+    expect(lease.lost).toBe(false)
+    const other = await acquireTargetLease(options('sessions-cache', 'run-other'))
+    await Promise.all([lease.release(), other.release()])
+  })
+
+  it('lets a lease left by a dead process expire by itself, then another run takes over', async () => {
+    // A process that dies stops renewing: model it with a renewal that never comes.
+    await acquireTargetLease(options('sessions-cache', 'run-crashed', {renewEveryMs: 3_600_000}))
+    await expect(acquireTargetLease(options('sessions-cache', 'run-waiting'))).rejects.toBeInstanceOf(GuardError)
+    // Azurite runs in this process and judges expiry by Date: move the clock past the 15 s lease.
+    vi.useFakeTimers({toFake: ['Date'], shouldAdvanceTime: true})
+    vi.setSystemTime(Date.now() + 16_000)
+    expect(await currentLeaseHolder(fixture.target.client, 'local', 'sessions-cache')).toBeUndefined()
+    const takeover = await acquireTargetLease(options('sessions-cache', 'run-takeover'))
+    expect(await currentLeaseHolder(fixture.target.client, 'local', 'sessions-cache')).toMatchObject({runId: 'run-takeover'})
+    await takeover.release()
+  })
+
+  it('takes several components all or nothing', async () => {
+    const holder = await acquireTargetLease(options('redis-b', 'run-holder'))
+    await expect(acquireTargetLeases({...options('x', 'run-multi'), components: ['redis-a', 'redis-b', 'redis-c']})).rejects.toBeInstanceOf(GuardError)
+    // redis-a was taken before the conflict and given back.
+    expect(await currentLeaseHolder(fixture.target.client, 'local', 'redis-a')).toBeUndefined()
+    await holder.release()
+    const all = await acquireTargetLeases({...options('x', 'run-multi'), components: ['redis-a', 'redis-b']})
+    expect(all.map((l) => l.blobName)).toEqual([lockBlobName('local', 'redis-a'), lockBlobName('local', 'redis-b')])
+    await Promise.all(all.map((l) => l.release()))
+  })
+})
