@@ -101,20 +101,34 @@ export class Journal {
     return new Journal(runId, dir, handle, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {seq: 0, lastHash: GENESIS_HASH})
   }
 
-  /** Continue an existing run's journal (resume): the chain carries on from its last line. */
+  /**
+   * Continue an existing run's journal (resume): the chain carries on from its last line. A partial last line (the
+   * process died mid-write) is cut off and the cut is recorded as a `run.note`, so the chain stays whole and honest.
+   */
   static async open(runId: string, root: string = defaultRunsRoot(), options: {redactor?: Redactor; now?: () => Date} = {}): Promise<Journal> {
     const dir = runDir(root, runId)
     const path = join(dir, JOURNAL_FILE)
     const text = await readFile(path, 'utf8')
-    const check = verifyChain(text)
+    const complete = text === '' || text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1)
+    const check = verifyChain(complete)
     if (!check.ok) throw new Error(`journal ${path} is damaged at line ${check.firstBad!.line}: ${check.firstBad!.reason}`)
-    if (text.length > 0 && !text.endsWith('\n')) throw new Error(`journal ${path} ends in a partial line`)
-    const handle = await open(path, 'a')
+    const handle = await open(path, 'r+')
+    const partial = Buffer.byteLength(text) - Buffer.byteLength(complete)
+    if (partial > 0) await handle.truncate(Buffer.byteLength(complete))
+    await handle.close()
+    const appender = await open(path, 'a')
     await writeLock(dir)
-    return new Journal(runId, dir, handle, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {
+    const journal = new Journal(runId, dir, appender, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {
       seq: check.lines,
       lastHash: check.lastHash,
     })
+    if (partial > 0)
+      await journal.append({
+        type: 'run.note',
+        message: `discarded a partial last line (${partial} bytes) left when the previous process stopped mid-write`,
+        data: {discardedSha256: sha256Hex(text.slice(complete.length))},
+      })
+    return journal
   }
 
   /** Lines written so far (including those from before a resume). */

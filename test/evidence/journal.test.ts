@@ -87,6 +87,21 @@ describe('Journal', () => {
     expect((await readJournal(again.path))[5]).toMatchObject({seq: 6, type: 'run.note', data: {message: 'resumed'}})
   })
 
+  it('cuts a partial last line left by a crash, records the cut, and continues the chain', async () => {
+    const root = await tempRoot()
+    const first = await writeJournal(root, 'run-8')
+    await first.close()
+    const text = await readFile(first.path, 'utf8')
+    await writeFile(first.path, `${text}{"seq":6,"ts":"2026-11-23T15:3`)
+    const again = await Journal.open('run-8', root)
+    await again.append({type: 'run.note', message: 'resumed'})
+    await again.close()
+    const after = await readFile(again.path, 'utf8')
+    expect(after.startsWith(text)).toBe(true)
+    expect(verifyChain(after)).toMatchObject({ok: true, lines: 7})
+    expect((await readJournal(again.path))[5]).toMatchObject({seq: 6, type: 'run.note', data: {message: expect.stringContaining('discarded a partial last line (30 bytes)')}})
+  })
+
   it('refuses to reopen a damaged journal and to create a run twice', async () => {
     const root = await tempRoot()
     const journal = await writeJournal(root, 'run-5')
