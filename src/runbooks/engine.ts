@@ -196,7 +196,8 @@ class RunExecution {
   }
 
   async execute(): Promise<RunOutcome> {
-    const {runbook, options} = {runbook: this.options.runbook, options: this.options}
+    const options = this.options
+    const runbook = options.runbook
     const safeParams = this.registerSecretParams()
 
     for (const step of runbook.steps) this.records.set(step.id, this.newRecord(step.id, step.uses, 'main'))
