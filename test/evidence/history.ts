@@ -1,0 +1,62 @@
+/** A year of runs of the `local` environment, written through the real journal and summary writer. */
+import {Journal, newRunId} from '../../src/evidence/journal.js'
+import {writeSummary} from '../../src/evidence/summary.js'
+import type {RunEvent} from '../../src/runbooks/events.js'
+import {runStarted, summaryFor} from './blob-helpers.js'
+
+const MIN = 60_000
+
+export interface HistoryRun {
+  runId: string
+  runbook: string
+  at: string
+}
+
+function objective(component: string, type: string, rtoMs: number, rtoObjective: number, rpoMs?: number, rpoObjective?: number) {
+  return {
+    component,
+    type,
+    rto: {measuredMs: rtoMs, objectiveMs: rtoObjective, met: rtoMs <= rtoObjective},
+    ...(rpoMs === undefined ? {} : {rpo: {measuredMs: rpoMs, objectiveMs: rpoObjective, met: rpoMs <= rpoObjective!}}),
+  }
+}
+
+async function run(root: string, at: string, runbook: string, kind: string, fields: Parameters<typeof summaryFor>[1], extra: RunEvent[] = []): Promise<HistoryRun> {
+  const date = new Date(at)
+  const runId = newRunId(runbook, date)
+  let clock = date.getTime()
+  const journal = await Journal.create(runId, {root, now: () => new Date((clock += 1000))})
+  const events: RunEvent[] = [
+    runStarted(runId, runbook, kind),
+    {type: 'step.started', step: 'restore', phase: 'main', uses: 'postgres.restore', attempt: 1, inputs: {server: 'pg-shop-orders'}},
+    {type: 'step.succeeded', step: 'restore', phase: 'main', outputs: {server: 'pg-shop-orders-drill'}, durationMs: 1000, attempts: 1},
+    ...extra,
+    {type: 'run.finished', status: (fields?.status ?? 'succeeded') as any, durationMs: 95_000, leftBehind: [], outputs: {}},
+  ]
+  for (const event of events) await journal.append(event)
+  await journal.close()
+  await writeSummary(root, summaryFor(journal, {...fields, runbook, kind, startedAt: date.toISOString()}))
+  return {runId, runbook, at}
+}
+
+/** Drills each quarter of 2026 (some objectives missed), an incident with an override and approval, a checklist. */
+export async function writeHistory(root: string): Promise<HistoryRun[]> {
+  return [
+    await run(root, '2026-02-10T09:00:00Z', 'dr-drill', 'drill', {
+      objectives: [objective('orders-db', 'postgres', 40 * MIN, 60 * MIN, 5 * MIN, 15 * MIN), objective('sessions-cache', 'redis', 20 * MIN, 30 * MIN, 30 * MIN, 60 * MIN)],
+    }),
+    await run(root, '2026-05-12T09:00:00Z', 'dr-drill', 'drill', {
+      objectives: [objective('orders-db', 'postgres', 70 * MIN, 60 * MIN, 9 * MIN, 15 * MIN), objective('sessions-cache', 'redis', 25 * MIN, 30 * MIN, 40 * MIN, 60 * MIN)],
+    }),
+    await run(root, '2026-08-20T09:00:00Z', 'dr-drill', 'drill', {objectives: [objective('orders-db', 'postgres', 45 * MIN, 60 * MIN, 7 * MIN, 15 * MIN)]}),
+    await run(root, '2026-10-01T03:00:00Z', 'pg-pitr', 'incident', {
+      status: 'failed',
+      approvals: [{step: 'cutover', approved: true, by: 'carol', via: 'prompt', at: '2026-10-01T03:20:00Z'}],
+      overrides: [{kind: 'window', reason: 'INC-4711 outage: restore cannot wait for Sunday', by: 'carol', at: '2026-10-01T03:00:00Z'}],
+    }),
+    await run(root, '2026-11-02T09:00:00Z', 'dr-drill', 'drill', {
+      objectives: [objective('orders-db', 'postgres', 50 * MIN, 60 * MIN, 6 * MIN, 15 * MIN), objective('sessions-cache', 'redis', 35 * MIN, 30 * MIN, 20 * MIN, 60 * MIN)],
+    }),
+    await run(root, '2026-11-10T09:00:00Z', 'security-checklist', 'checklist', {outputs: {counts: {pass: 12, fail: 2, waived: 1}, status: 'failed-checks'}}),
+  ]
+}
