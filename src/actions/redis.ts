@@ -1,0 +1,610 @@
+/**
+ * Azure Cache for Redis actions: RDB export to the catalog's snapshot container and import from it (through
+ * short-lived container SAS URLs that are marked secret before use and never logged), the newest snapshot's age
+ * against the RPO objective, patch schedules and verification. SDK: @azure/arm-rediscache 8.2 (api 2024-11-01)
+ * and @azure/storage-blob, imported lazily through the run's AzureServices.
+ */
+import {z} from 'zod'
+import type {RedisResource, ScheduleEntry} from '@azure/arm-rediscache'
+import type {Environment, RedisComponent} from '../catalog/schema.js'
+import {ExitCode} from '../errors.js'
+import {humanDuration, isDuration, parseDuration, toIsoDuration} from '../support/duration.js'
+import type {AzureServices} from '../azure/clients.js'
+import {ActionFailure, toAzureError} from '../azure/errors.js'
+import {runTracked} from '../azure/lro.js'
+import {
+  apiVersions,
+  armPath,
+  azureServices,
+  resolveResource,
+  resolveWindow,
+  shellQuote,
+  withRetryLog,
+  type ResolvedResource,
+} from './resolve.js'
+import {defineAction, type ActionContext, type ActionDefinition, type PlanContext} from './types.js'
+
+const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})
+const cacheRef = z.string().min(1).describe('Catalog component key, Azure cache name, or ARM resource id')
+
+const READ = 'Microsoft.Cache/redis/read'
+const EXPORT = 'Microsoft.Cache/redis/export/action'
+const IMPORT = 'Microsoft.Cache/redis/import/action'
+const PATCH_READ = 'Microsoft.Cache/redis/patchSchedules/read'
+const PATCH_WRITE = 'Microsoft.Cache/redis/patchSchedules/write'
+const DELEGATION_KEY = 'Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action'
+const CONTAINER_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/write'
+const BLOB_READ = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+const BLOB_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+
+/** Blob metadata key holding when a snapshot's data is from (ISO); wins over Last-Modified when present. */
+export const SNAPSHOT_TIME_METADATA = 'dataasof'
+/** Azure's shortest patch window. */
+const MIN_PATCH_WINDOW_MS = 5 * 3_600_000
+
+interface SnapshotLocation {
+  storageAccount: string
+  container: string
+}
+
+function snapshotLocation(resource: ResolvedResource, input: {storageAccount?: string; container?: string}): SnapshotLocation {
+  const component = resource.component?.type === 'redis' ? (resource.component as RedisComponent) : undefined
+  const storageAccount = input.storageAccount ?? component?.snapshots?.storageAccount
+  const container = input.container ?? component?.snapshots?.container
+  if (!storageAccount || !container)
+    throw new ActionFailure(`no snapshot storage for ${resource.name}: give storageAccount and container, or set snapshots in the catalog`, {
+      code: 'redis-no-snapshot-storage',
+      exitCode: ExitCode.invalidInput,
+    })
+  return {storageAccount, container}
+}
+
+function planLocation(plan: PlanContext, resource: ResolvedResource, input: {storageAccount?: string; container?: string}): SnapshotLocation {
+  try {
+    return snapshotLocation(resource, input)
+  } catch {
+    return {storageAccount: input.storageAccount ?? '<storage-account>', container: input.container ?? '<container>'}
+  }
+}
+
+async function getCache(services: AzureServices, resource: ResolvedResource, signal: AbortSignal): Promise<RedisResource> {
+  const client = await services.redis()
+  try {
+    return await client.redis.get(resource.resourceGroup, resource.name, {abortSignal: signal})
+  } catch (error) {
+    throw toAzureError(error, {operation: `read Redis cache ${resource.name}`})
+  }
+}
+
+/** A default snapshot name: `<cache>-<UTC yyyymmddThhmmss>Z.rdb`, sortable and tied to its cache. */
+function snapshotPrefix(cache: string, at: Date): string {
+  return `${cache}-${at.toISOString().slice(0, 19).replaceAll(/[-:]/g, '')}Z.rdb`
+}
+
+interface SnapshotBlob {
+  name: string
+  takenAt: string
+  size?: number
+}
+
+async function listSnapshots(services: AzureServices, location: SnapshotLocation, prefix: string): Promise<SnapshotBlob[]> {
+  const service = await services.blob(location.storageAccount)
+  const container = service.getContainerClient(location.container)
+  const out: SnapshotBlob[] = []
+  try {
+    for await (const blob of container.listBlobsFlat({prefix, includeMetadata: true})) {
+      const meta = blob.metadata?.[SNAPSHOT_TIME_METADATA]
+      const takenAt = meta && !Number.isNaN(Date.parse(meta)) ? new Date(meta) : blob.properties.lastModified
+      out.push({name: blob.name, takenAt: takenAt.toISOString(), size: blob.properties.contentLength})
+    }
+  } catch (error) {
+    throw toAzureError(error, {operation: `list snapshots in ${location.storageAccount}/${location.container}`})
+  }
+  return out.sort((a, b) => Date.parse(a.takenAt) - Date.parse(b.takenAt))
+}
+
+/** Remove a SAS from text (defence in depth: the engine also redacts values passed to ctx.secret). */
+function withoutSas(error: unknown, sas: string[]): unknown {
+  if (error instanceof Error) for (const s of sas) if (s) error.message = error.message.replaceAll(s, '<redacted-sas>')
+  return error
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// export
+
+export const exportAction = defineAction({
+  name: 'redis.export',
+  summary: 'Export an RDB snapshot of the cache to the catalog\'s snapshot container (short-lived SAS, never logged)',
+  description:
+    'Builds a container SAS valid for sasTtl (a user delegation SAS in Azure), marks it secret, and POSTs /export with it. The blobs written are listed in the outputs and stamped with dataasof metadata (the export\'s start) so latestSnapshot can measure RPO. Premium tier only in Azure.',
+  input: z.strictObject({
+    cache: cacheRef,
+    prefix: z.string().min(1).optional().describe('Blob name prefix; default <cache>-<UTC time>Z.rdb'),
+    storageAccount: z.string().optional().describe('Default: the component\'s snapshots.storageAccount'),
+    container: z.string().optional().describe('Default: the component\'s snapshots.container'),
+    sasTtl: isoDuration.default('PT1H').describe('Lifetime of the SAS handed to Azure'),
+  }),
+  output: z.strictObject({
+    cache: z.string(),
+    storageAccount: z.string(),
+    container: z.string(),
+    prefix: z.string(),
+    blobs: z.array(z.string()),
+    takenAt: z.string().describe('When the snapshot\'s data is from (ISO)'),
+    startedAt: z.string(),
+    completedAt: z.string(),
+  }),
+  changes: true,
+  permissions: [READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
+  secretInputs: [],
+  az: (input, plan) => {
+    const r = resolveResource(plan.environment, 'redis', input.cache)
+    const loc = planLocation(plan, r, input)
+    return [
+      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions rcwl --expiry <now+${input.sasTtl}> --auth-mode login --as-user -o tsv)`,
+      `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.prefix ?? `<${r.name}-time>Z.rdb`} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
+    ]
+  },
+  arm: (input, plan) => {
+    const r = resolveResource(plan.environment, 'redis', input.cache)
+    return [
+      {method: 'GET', path: armPath(r)},
+      {method: 'POST', path: armPath(r, '/export'), longRunning: true, note: 'body {format: RDB, prefix, container: <container SAS URL>}'},
+    ]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    return withRetryLog(context, services, async () => {
+      const resource = resolveResource(context.environment, 'redis', input.cache)
+      const location = snapshotLocation(resource, input)
+      const previous = context.operations.inFlight()
+      const startedAt = (previous?.state?.startedAt as string | undefined) ?? context.now().toISOString()
+      const prefix = (previous?.state?.prefix as string | undefined) ?? input.prefix ?? snapshotPrefix(resource.name, new Date(startedAt))
+      await getCache(services, resource, context.signal)
+
+      const service = await services.blob(location.storageAccount)
+      await service
+        .getContainerClient(location.container)
+        .createIfNotExists()
+        .catch(() => undefined) // may exist already, or the caller may lack container write: export reports the real problem
+      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, {permissions: 'rcwl', expiresInMs: parseDuration(input.sasTtl)!})
+      context.secret(sasUrl)
+      context.secret(sasUrl.slice(sasUrl.indexOf('?') + 1))
+
+      context.log(`exporting ${resource.name} to ${location.storageAccount}/${location.container}/${prefix}`)
+      const client = await services.redis()
+      await runTracked(context, services, {
+        description: `redis.export ${resource.name} → ${location.container}/${prefix}`,
+        method: 'POST',
+        resource: `${resource.id}/export`,
+        state: {prefix, startedAt},
+        call: (options) =>
+          client.redis
+            .beginExportDataAndWait(resource.resourceGroup, resource.name, {format: 'RDB', prefix, container: sasUrl, preferredDataArchiveAuthMethod: 'SAS'}, options as never)
+            .catch((error: unknown) => {
+              throw toAzureError(withoutSas(error, [sasUrl]), {
+                operation: `export of ${resource.name}`,
+                hints: [
+                  (f) =>
+                    f.statusCode === 409 || f.armCode === 'Conflict'
+                      ? `another operation is running on ${resource.name} (scaling, patching, import or export): wait until its provisioningState is Succeeded (redis.verify) and retry; also check the storage account firewall lets Azure Cache for Redis in`
+                      : undefined,
+                ],
+              })
+            }),
+      })
+      const blobs = await listSnapshots(services, location, prefix)
+      if (blobs.length === 0)
+        throw new ActionFailure(`the export of ${resource.name} reported success but wrote no blob named ${prefix}* in ${location.container}`, {code: 'redis-export-empty'})
+      // Stamp when the data is from, unless the writer already did.
+      const container = service.getContainerClient(location.container)
+      for (const blob of blobs) {
+        const client = container.getBlobClient(blob.name)
+        const props = await client.getProperties().catch(() => undefined)
+        if (props && !props.metadata?.[SNAPSHOT_TIME_METADATA]) {
+          await client.setMetadata({...props.metadata, [SNAPSHOT_TIME_METADATA]: startedAt}).catch(() => undefined)
+          blob.takenAt = startedAt
+        }
+      }
+      const takenAt = blobs.map((b) => b.takenAt).sort()[0]!
+      context.log(`exported ${blobs.length} blob(s): ${blobs.map((b) => b.name).join(', ')}`)
+      return {
+        cache: resource.name,
+        storageAccount: location.storageAccount,
+        container: location.container,
+        prefix,
+        blobs: blobs.map((b) => b.name),
+        takenAt,
+        startedAt,
+        completedAt: context.now().toISOString(),
+      }
+    })
+  },
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// import
+
+export const importAction = defineAction({
+  name: 'redis.import',
+  summary: 'Import RDB snapshot blobs into the cache (replaces its data)',
+  description:
+    'Takes blob names (files), a blob name prefix, or — with neither — the cache\'s newest snapshot in its snapshot container. Each blob is handed to Azure as a read-only SAS URL that is marked secret and never logged.',
+  input: z.strictObject({
+    cache: cacheRef,
+    files: z.array(z.string().min(1)).optional().describe('Blob names in the container'),
+    prefix: z.string().min(1).optional().describe('Import every blob whose name starts with this'),
+    storageAccount: z.string().optional(),
+    container: z.string().optional(),
+    sasTtl: isoDuration.default('PT1H'),
+  }),
+  output: z.strictObject({
+    cache: z.string(),
+    files: z.array(z.string()),
+    dataAsOf: z.string().optional().describe('When the imported snapshot\'s data is from'),
+    startedAt: z.string(),
+    importedAt: z.string(),
+  }),
+  changes: true,
+  permissions: [READ, IMPORT, DELEGATION_KEY, BLOB_READ],
+  az: (input, plan) => {
+    const r = resolveResource(plan.environment, 'redis', input.cache)
+    const loc = planLocation(plan, r, input)
+    const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest snapshot>']
+    return [
+      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions r --expiry <now+${input.sasTtl}> --auth-mode login --as-user -o tsv)`,
+      `az redis import --resource-group ${r.resourceGroup} --name ${r.name} --file-format RDB --files ${files.map((f) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${f}?$SAS"`).join(' ')}`,
+    ]
+  },
+  arm: (input, plan) => {
+    const r = resolveResource(plan.environment, 'redis', input.cache)
+    return [
+      {method: 'GET', path: armPath(r)},
+      {method: 'POST', path: armPath(r, '/import'), longRunning: true, note: 'body {format: RDB, files: [<blob SAS URLs>]}'},
+    ]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    return withRetryLog(context, services, async () => {
+      const resource = resolveResource(context.environment, 'redis', input.cache)
+      const location = snapshotLocation(resource, input)
+      await getCache(services, resource, context.signal)
+      let chosen: SnapshotBlob[]
+      if (input.files) {
+        const all = await listSnapshots(services, location, '')
+        chosen = input.files.map((name) => all.find((b) => b.name === name) ?? {name, takenAt: ''})
+      } else {
+        const all = await listSnapshots(services, location, input.prefix ?? `${resource.name}-`)
+        chosen = input.prefix ? all : all.slice(-1)
+      }
+      if (chosen.length === 0)
+        throw new ActionFailure(`no snapshot to import for ${resource.name} in ${location.storageAccount}/${location.container}`, {
+          code: 'redis-no-snapshot',
+          exitCode: ExitCode.invalidInput,
+        })
+      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, {permissions: 'r', expiresInMs: parseDuration(input.sasTtl)!})
+      context.secret(sasUrl)
+      const [base, query] = [sasUrl.slice(0, sasUrl.indexOf('?')), sasUrl.slice(sasUrl.indexOf('?') + 1)]
+      context.secret(query)
+      const urls = chosen.map((b) => `${base}/${b.name.split('/').map(encodeURIComponent).join('/')}?${query}`)
+      for (const url of urls) context.secret(url)
+
+      const startedAt = context.now().toISOString()
+      context.log(`importing ${chosen.map((b) => b.name).join(', ')} into ${resource.name}`)
+      const client = await services.redis()
+      await runTracked(context, services, {
+        description: `redis.import ${chosen.map((b) => b.name).join(', ')} → ${resource.name}`,
+        method: 'POST',
+        resource: `${resource.id}/import`,
+        state: {startedAt, files: chosen.map((b) => b.name)},
+        call: (options) =>
+          client.redis.beginImportDataAndWait(resource.resourceGroup, resource.name, {format: 'RDB', files: urls}, options as never).catch((error: unknown) => {
+            throw toAzureError(withoutSas(error, [query, ...urls]), {operation: `import into ${resource.name}`})
+          }),
+      })
+      const dataAsOf = chosen.map((b) => b.takenAt).filter(Boolean).sort().at(-1)
+      return {cache: resource.name, files: chosen.map((b) => b.name), dataAsOf: dataAsOf || undefined, startedAt, importedAt: context.now().toISOString()}
+    })
+  },
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// latestSnapshot
+
+export const latestSnapshotAction = defineAction({
+  name: 'redis.latestSnapshot',
+  summary: 'Age of the cache\'s newest RDB snapshot against its RPO objective and snapshot frequency',
+  description:
+    'Lists <cache>-* blobs in the snapshot container; a snapshot\'s time is its dataasof metadata, else Last-Modified. meetsRpo: the newest is no older than the RPO. frequencyMeetsRpo: the configured snapshot frequency can meet the RPO at all. With require: true the step fails when either does not hold.',
+  input: z.strictObject({
+    cache: cacheRef,
+    prefix: z.string().optional().describe('Default: <cache>-'),
+    storageAccount: z.string().optional(),
+    container: z.string().optional(),
+    rpo: isoDuration.optional().describe('Default: the component\'s objectives.rpo'),
+    require: z.boolean().default(false).describe('Fail when no snapshot exists or the RPO is not met'),
+  }),
+  output: z.strictObject({
+    cache: z.string(),
+    found: z.boolean(),
+    count: z.number(),
+    name: z.string().optional(),
+    takenAt: z.string().optional(),
+    ageMs: z.number().optional(),
+    rpo: z.string().optional(),
+    rpoMs: z.number().optional(),
+    frequency: z.string().optional(),
+    meetsRpo: z.boolean(),
+    frequencyMeetsRpo: z.boolean(),
+  }),
+  changes: false,
+  permissions: [BLOB_READ],
+  az: (input, plan) => {
+    const r = resolveResource(plan.environment, 'redis', input.cache)
+    const loc = planLocation(plan, r, input)
+    return [
+      `az storage blob list --account-name ${loc.storageAccount} --container-name ${loc.container} --prefix ${shellQuote(input.prefix ?? `${r.name}-`)} --include m --auth-mode login --query "sort_by([], &properties.lastModified)[-1].{name: name, lastModified: properties.lastModified, dataasof: metadata.dataasof}"`,
+    ]
+  },
+  arm: () => [],
+  async run(input, context) {
+    const services = azureServices(context)
+    const resource = resolveResource(context.environment, 'redis', input.cache)
+    const location = snapshotLocation(resource, input)
+    const component = resource.component?.type === 'redis' ? (resource.component as RedisComponent) : undefined
+    const rpo = input.rpo ?? component?.objectives?.rpo
+    const rpoMs = rpo ? parseDuration(rpo) : undefined
+    const frequency = component?.snapshots?.frequency
+    const frequencyMs = frequency ? parseDuration(frequency) : undefined
+    const blobs = await withRetryLog(context, services, () => listSnapshots(services, location, input.prefix ?? `${resource.name}-`))
+    const newest = blobs.at(-1)
+    const ageMs = newest ? Math.max(0, context.now().getTime() - Date.parse(newest.takenAt)) : undefined
+    const meetsRpo = ageMs !== undefined && (rpoMs === undefined || ageMs <= rpoMs)
+    const frequencyMeetsRpo = rpoMs === undefined || frequencyMs === undefined || frequencyMs <= rpoMs
+    if (newest) context.log(`newest snapshot ${newest.name} is ${humanDuration(ageMs!)} old${rpo ? ` (RPO ${rpo}: ${meetsRpo ? 'met' : 'missed'})` : ''}`)
+    else context.log(`no snapshot of ${resource.name} in ${location.storageAccount}/${location.container}`)
+    if (!frequencyMeetsRpo) context.log(`warning: snapshots every ${frequency} cannot meet an RPO of ${rpo}`)
+    if (input.require && (!newest || !meetsRpo || !frequencyMeetsRpo))
+      throw new ActionFailure(
+        !newest
+          ? `no snapshot of ${resource.name} found in ${location.storageAccount}/${location.container}`
+          : !meetsRpo
+            ? `the newest snapshot of ${resource.name} is ${humanDuration(ageMs!)} old, more than its RPO of ${rpo}`
+            : `snapshots every ${frequency} cannot meet ${resource.name}'s RPO of ${rpo}`,
+        {code: 'redis-rpo-not-met'},
+      )
+    return {
+      cache: resource.name,
+      found: Boolean(newest),
+      count: blobs.length,
+      name: newest?.name,
+      takenAt: newest?.takenAt,
+      ageMs,
+      rpo,
+      rpoMs,
+      frequency,
+      meetsRpo,
+      frequencyMeetsRpo,
+    }
+  },
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// patch schedule
+
+const windowInput = z
+  .union([
+    z.string().describe('Name of a maintenance window of the environment'),
+    z.strictObject({
+      day: z.string().describe('Monday … Sunday'),
+      startHour: z.number().int().min(0).max(23).describe('UTC hour'),
+      duration: isoDuration.default('PT5H'),
+    }),
+  ])
+  .describe('A catalog window name, or {day, startHour (UTC), duration}')
+
+interface WantedSchedule {
+  entries: ScheduleEntry[]
+  notes: string[]
+}
+
+function wantedSchedule(environment: Environment, resource: ResolvedResource, window: z.infer<typeof windowInput> | undefined, now: Date): WantedSchedule {
+  const reference = window ?? resource.component?.window
+  if (reference === undefined)
+    throw new ActionFailure(`no window given and ${resource.name} has no window in the catalog`, {code: 'no-window', exitCode: ExitCode.invalidInput})
+  const notes: string[] = []
+  let day: string
+  let hour: number
+  let durationMs: number
+  if (typeof reference === 'string') {
+    const utc = resolveWindow(environment, reference, now)
+    day = utc.dayName
+    hour = utc.startHour
+    durationMs = utc.durationMinutes * 60_000
+    if (utc.startMinute !== 0) notes.push(`Redis patch windows start on the hour: ${utc.startHour}:${String(utc.startMinute).padStart(2, '0')} UTC becomes ${utc.startHour}:00`)
+  } else {
+    day = reference.day.charAt(0).toUpperCase() + reference.day.slice(1).toLowerCase()
+    hour = reference.startHour
+    durationMs = parseDuration(reference.duration)!
+  }
+  if (durationMs < MIN_PATCH_WINDOW_MS) {
+    notes.push(`Azure needs a patch window of at least 5 hours: ${toIsoDuration(durationMs)} becomes PT5H`)
+    durationMs = MIN_PATCH_WINDOW_MS
+  }
+  return {entries: [{dayOfWeek: day as ScheduleEntry['dayOfWeek'], startHourUtc: hour, maintenanceWindow: toIsoDuration(durationMs)}], notes}
+}
+
+const entryOutput = z.strictObject({dayOfWeek: z.string(), startHourUtc: z.number(), maintenanceWindow: z.string().optional()})
+
+function sameEntries(a: ScheduleEntry[], b: ScheduleEntry[]): boolean {
+  const key = (e: ScheduleEntry) => `${e.dayOfWeek}|${e.startHourUtc}|${parseDuration(e.maintenanceWindow ?? 'PT5H')}`
+  return a.map(key).sort().join(',') === b.map(key).sort().join(',')
+}
+
+async function currentSchedule(services: AzureServices, resource: ResolvedResource): Promise<ScheduleEntry[]> {
+  const client = await services.redis()
+  try {
+    return (await client.patchSchedules.get(resource.resourceGroup, resource.name, 'default')).scheduleEntries
+  } catch (error) {
+    if ((error as {statusCode?: number}).statusCode === 404) return []
+    throw toAzureError(error, {operation: `read the patch schedule of ${resource.name}`})
+  }
+}
+
+export const setPatchScheduleAction = defineAction({
+  name: 'redis.setPatchSchedule',
+  summary: 'Set the cache\'s patch schedule from a catalog window (UTC, whole hours, at least 5 hours)',
+  input: z.strictObject({cache: cacheRef, window: windowInput.optional().describe('Default: the component\'s catalog window')}),
+  output: z.strictObject({cache: z.string(), entries: z.array(entryOutput), changed: z.boolean(), notes: z.array(z.string())}),
+  changes: true,
+  permissions: [PATCH_READ, PATCH_WRITE],
+  az: (input, plan) => {
+    const r = resolveResource(plan.environment, 'redis', input.cache)
+    let entries = '<schedule entries>'
+    try {
+      entries = JSON.stringify(wantedSchedule(plan.environment, r, input.window, new Date()).entries)
+    } catch {
+      // plan shows the placeholder
+    }
+    return [`az redis patch-schedule create --resource-group ${r.resourceGroup} --name ${r.name} --schedule-entries ${shellQuote(entries)}`]
+  },
+  arm: (input, plan) => {
+    const r = resolveResource(plan.environment, 'redis', input.cache)
+    return [
+      {method: 'GET', path: armPath(r, '/patchSchedules/default')},
+      {method: 'PUT', path: armPath(r, '/patchSchedules/default'), note: 'properties.scheduleEntries'},
+    ]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    return withRetryLog(context, services, async () => {
+      const resource = resolveResource(context.environment, 'redis', input.cache)
+      const wanted = wantedSchedule(context.environment, resource, input.window, context.now())
+      for (const note of wanted.notes) context.log(note)
+      const current = await currentSchedule(services, resource)
+      if (sameEntries(current, wanted.entries)) {
+        context.log(`${resource.name} already has this patch schedule`)
+        return {cache: resource.name, entries: wanted.entries, changed: false, notes: wanted.notes}
+      }
+      const client = await services.redis()
+      try {
+        await client.patchSchedules.createOrUpdate(resource.resourceGroup, resource.name, 'default', {scheduleEntries: wanted.entries}, {abortSignal: context.signal})
+      } catch (error) {
+        throw toAzureError(error, {operation: `set the patch schedule of ${resource.name}`})
+      }
+      context.log(`${resource.name} patch schedule: ${wanted.entries.map((e) => `${e.dayOfWeek} ${e.startHourUtc}:00 UTC for ${e.maintenanceWindow}`).join(', ')}`)
+      return {cache: resource.name, entries: wanted.entries, changed: true, notes: wanted.notes}
+    })
+  },
+})
+
+export const getPatchScheduleAction = defineAction({
+  name: 'redis.getPatchSchedule',
+  summary: 'Read the cache\'s patch schedule and report drift from the catalog window',
+  input: z.strictObject({cache: cacheRef, window: windowInput.optional()}),
+  output: z.strictObject({cache: z.string(), entries: z.array(entryOutput), expected: z.array(entryOutput).optional(), drift: z.boolean(), differences: z.array(z.string())}),
+  changes: false,
+  permissions: [PATCH_READ],
+  az: (input, plan) => {
+    const r = resolveResource(plan.environment, 'redis', input.cache)
+    return [`az redis patch-schedule show --resource-group ${r.resourceGroup} --name ${r.name}`]
+  },
+  arm: (input, plan) => [{method: 'GET', path: armPath(resolveResource(plan.environment, 'redis', input.cache), '/patchSchedules/default')}],
+  async run(input, context) {
+    const services = azureServices(context)
+    const resource = resolveResource(context.environment, 'redis', input.cache)
+    const entries = await withRetryLog(context, services, () => currentSchedule(services, resource))
+    const differences: string[] = []
+    let expected: ScheduleEntry[] | undefined
+    if (input.window !== undefined || resource.component?.window) {
+      expected = wantedSchedule(context.environment, resource, input.window, context.now()).entries
+      if (entries.length === 0) differences.push('no patch schedule: Azure patches at any time')
+      else if (!sameEntries(entries, expected))
+        differences.push(
+          `schedule is ${entries.map((e) => `${e.dayOfWeek} ${e.startHourUtc}:00 (${e.maintenanceWindow ?? 'PT5H'})`).join(', ')}, expected ${expected.map((e) => `${e.dayOfWeek} ${e.startHourUtc}:00 (${e.maintenanceWindow})`).join(', ')}`,
+        )
+    }
+    context.log(differences.length ? `${resource.name} drifted: ${differences.join('; ')}` : `${resource.name}: patch schedule as expected`)
+    return {cache: resource.name, entries, expected, drift: differences.length > 0, differences}
+  },
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// verify
+
+const check = z.strictObject({name: z.string(), ok: z.boolean(), expected: z.string().optional(), actual: z.string().optional()})
+
+export const verifyAction = defineAction({
+  name: 'redis.verify',
+  summary: 'Verify a cache: provisioningState Succeeded, SKU, and (when known) key count and data freshness',
+  description:
+    'keyCount and dataAsOf come from the emulator\'s data probe (GET {cacheId}/opsbookData, fields keyCount and dataAsOf); against Azure they are omitted and an expectKeys check is reported as not verifiable rather than failed.',
+  input: z.strictObject({
+    cache: cacheRef,
+    expectKeys: z.number().int().min(0).optional().describe('At least this many keys'),
+    expectSku: z.enum(['Basic', 'Standard', 'Premium']).optional(),
+  }),
+  output: z.strictObject({
+    cache: z.string(),
+    provisioningState: z.string(),
+    sku: z.string().optional(),
+    hostName: z.string().optional(),
+    redisVersion: z.string().optional(),
+    keyCount: z.number().optional(),
+    dataAsOf: z.string().optional(),
+    checks: z.array(check),
+  }),
+  changes: false,
+  permissions: [READ],
+  az: (input, plan) => {
+    const r = resolveResource(plan.environment, 'redis', input.cache)
+    return [`az redis show --resource-group ${r.resourceGroup} --name ${r.name} --query "{state: provisioningState, sku: sku.name, host: hostName}"`]
+  },
+  arm: (input, plan) => [{method: 'GET', path: armPath(resolveResource(plan.environment, 'redis', input.cache))}],
+  async run(input, context) {
+    const services = azureServices(context)
+    return withRetryLog(context, services, async () => {
+      const resource = resolveResource(context.environment, 'redis', input.cache)
+      const cache = await getCache(services, resource, context.signal)
+      const data = await probeData(services, cache.id ?? resource.id, context)
+      const checks: Array<z.infer<typeof check>> = []
+      checks.push({name: 'provisioningState', ok: cache.provisioningState === 'Succeeded', expected: 'Succeeded', actual: cache.provisioningState})
+      if (input.expectSku) checks.push({name: 'sku', ok: cache.sku.name === input.expectSku, expected: input.expectSku, actual: cache.sku.name})
+      if (input.expectKeys !== undefined) {
+        if (data.keyCount === undefined) context.log(`key count of ${resource.name} is not visible through ARM: expectKeys not verified`)
+        else checks.push({name: 'keys', ok: data.keyCount >= input.expectKeys, expected: `>= ${input.expectKeys}`, actual: String(data.keyCount)})
+      }
+      for (const c of checks) context.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.actual ?? '—'}${c.expected && !c.ok ? ` (expected ${c.expected})` : ''}`)
+      const failed = checks.filter((c) => !c.ok)
+      if (failed.length > 0)
+        throw new ActionFailure(`Redis cache ${resource.name} failed verification: ${failed.map((c) => `${c.name} is ${c.actual ?? 'unknown'}, expected ${c.expected}`).join('; ')}`, {
+          code: 'redis-verify-failed',
+          details: {checks},
+        })
+      return {
+        cache: resource.name,
+        provisioningState: cache.provisioningState ?? 'unknown',
+        sku: cache.sku?.name,
+        hostName: cache.hostName,
+        redisVersion: cache.redisVersion,
+        keyCount: data.keyCount,
+        dataAsOf: data.dataAsOf,
+        checks,
+      }
+    })
+  },
+})
+
+async function probeData(services: AzureServices, id: string, context: ActionContext): Promise<{keyCount?: number; dataAsOf?: string}> {
+  try {
+    const response = await services.armRequest('GET', `${id}/opsbookData`, {apiVersion: apiVersions.redis, signal: context.signal})
+    if (response.status !== 200) return {}
+    const keyCount = typeof response.body?.keyCount === 'number' ? response.body.keyCount : undefined
+    const raw = response.body?.dataAsOf
+    return {keyCount, dataAsOf: typeof raw === 'string' && !Number.isNaN(Date.parse(raw)) ? new Date(raw).toISOString() : undefined}
+  } catch {
+    return {}
+  }
+}
+
+export const redisActions: ActionDefinition[] = [exportAction, importAction, latestSnapshotAction, setPatchScheduleAction, getPatchScheduleAction, verifyAction]

@@ -1,0 +1,80 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {
+  exportAction,
+  getPatchScheduleAction,
+  importAction,
+  latestSnapshotAction,
+  setPatchScheduleAction,
+  verifyAction,
+} from '../../src/actions/redis.js'
+import {makeContext, startFixture, type Fixture} from '../azure/helpers.js'
+
+let fixture: Fixture
+beforeAll(async () => {
+  fixture = await startFixture()
+})
+afterAll(async () => {
+  await fixture?.stop()
+})
+
+const parse = <T extends {input: {parse(v: unknown): any}}>(action: T, input: unknown) => action.input.parse(input)
+
+describe('redis export/import', () => {
+  it('round-trips the cache through the snapshot container without the SAS in anything logged or journaled', async () => {
+    const {context, logs, secrets, started} = makeContext(fixture)
+    const before = await verifyAction.run(parse(verifyAction, {cache: 'sessions-cache'}), context)
+    expect(before.keyCount).toBeGreaterThan(40)
+
+    const exported = await exportAction.run(parse(exportAction, {cache: 'sessions-cache'}), context)
+    expect(exported.container).toBe('redis-snapshots')
+    expect(exported.blobs).toEqual([exported.prefix])
+    expect(exported.prefix).toMatch(/^redis-shop-sessions-\d{8}T\d{6}Z\.rdb$/)
+
+    // Older seeded snapshot first (fewer keys), then ours: the cache holds what the chosen snapshot held.
+    const seeded = await latestSnapshotAction.run(parse(latestSnapshotAction, {cache: 'sessions-cache'}), context)
+    expect(seeded.name).toBe(exported.prefix)
+    const all = (await fixture.services.blob('stshopsnapshots')).getContainerClient('redis-snapshots').listBlobsFlat({prefix: 'redis-shop-sessions-'})
+    const names: string[] = []
+    for await (const b of all) names.push(b.name)
+    const older = names.find((n) => n !== exported.prefix)!
+    await importAction.run(parse(importAction, {cache: 'sessions-cache', files: [older]}), context)
+    const afterOld = await verifyAction.run(parse(verifyAction, {cache: 'sessions-cache'}), context)
+    expect(afterOld.keyCount).toBe(before.keyCount! - 40)
+
+    const imported = await importAction.run(parse(importAction, {cache: 'sessions-cache'}), context)
+    expect(imported.files).toEqual([exported.prefix])
+    const after = await verifyAction.run(parse(verifyAction, {cache: 'sessions-cache', expectKeys: before.keyCount}), context)
+    expect(after.keyCount).toBe(before.keyCount)
+
+    expect(secrets.some((s) => s.includes('sig='))).toBe(true)
+    const recorded = JSON.stringify({logs, started, exported, imported})
+    for (const secret of secrets) expect(recorded).not.toContain(secret)
+    expect(recorded).not.toContain('sig=')
+  })
+
+  it('measures the newest snapshot against the RPO and the snapshot frequency', async () => {
+    const {context} = makeContext(fixture)
+    const out = await latestSnapshotAction.run(parse(latestSnapshotAction, {cache: 'sessions-cache'}), context)
+    expect(out.found).toBe(true)
+    expect(out.rpo).toBe('PT1H')
+    expect(out.meetsRpo).toBe(true)
+    const strict = await latestSnapshotAction.run(parse(latestSnapshotAction, {cache: 'sessions-cache', rpo: 'PT15M'}), context)
+    expect(strict.frequencyMeetsRpo).toBe(false)
+    await expect(latestSnapshotAction.run(parse(latestSnapshotAction, {cache: 'sessions-cache', rpo: 'PT15M', require: true}), context)).rejects.toThrow(
+      /cannot meet|more than its RPO/,
+    )
+  })
+})
+
+describe('redis patch schedule', () => {
+  it('applies the catalog window (rounded up to Azure\'s 5 hours) and reports drift', async () => {
+    const {context} = makeContext(fixture)
+    const set = await setPatchScheduleAction.run(parse(setPatchScheduleAction, {cache: 'sessions-cache'}), context)
+    expect(set.entries).toEqual([{dayOfWeek: 'Sunday', startHourUtc: 4, maintenanceWindow: 'PT5H'}])
+    expect(set.notes.join(' ')).toContain('at least 5 hours')
+    const report = await getPatchScheduleAction.run(parse(getPatchScheduleAction, {cache: 'sessions-cache'}), context)
+    expect(report.drift).toBe(false)
+    const other = await getPatchScheduleAction.run(parse(getPatchScheduleAction, {cache: 'sessions-cache', window: {day: 'Monday', startHour: 1}}), context)
+    expect(other.drift).toBe(true)
+  })
+})
