@@ -174,6 +174,9 @@ function lockId(scope: string, name: string): string {
 
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => miscState(ctx)
+  // Seed on start, so a fresh state file holds the catalog's resources before the first request.
+  miscState(ctx)
+  resourceGroups(ctx)
   const rgs = () => resourceGroups(ctx)
 
   const subscriptionView = () => ({

@@ -200,6 +200,8 @@ function view(ctx: EmulatorContext, server: StoredServer): Record<string, unknow
 
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => postgresState(ctx)
+  // Seed on start, so a fresh state file holds the catalog's resources before the first request.
+  postgresState(ctx)
   /** Names with a create in flight: a second create must fail like an existing server. */
   const pending = new Set<string>()
 

@@ -126,6 +126,8 @@ export function parseRdb(data: Buffer): CacheContents | undefined {
 
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => redisState(ctx)
+  // Seed on start, so a fresh state file holds the catalog's resources before the first request.
+  redisState(ctx)
   const find = (sub: string, rg: string, name: string) => state().caches[resourceIdOf(sub, rg, TYPE, name).toLowerCase()]
   const scoped = (p: Record<string, string>): StoredCache | EmulatorResponse => {
     const scope = checkScope(ctx, p.sub!, p.rg!)
