@@ -1,0 +1,132 @@
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {cpSync, mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {verifyChain} from '../../src/evidence/journal.js'
+import {onlyJson, repoRoot, runCli} from '../helpers/cli.js'
+
+const fixtures = join(repoRoot, 'test', 'fixtures', 'cli')
+
+/** A working directory holding the core-only test catalog and runbooks. */
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'opsbook-run-'))
+  cpSync(fixtures, dir, {recursive: true})
+  return dir
+}
+
+function journalOf(cwd: string, runId: string): {text: string; events: Array<{type: string; step: string | null; data: any}>} {
+  const text = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+  return {text, events: text.trim().split('\n').map((l) => JSON.parse(l))}
+}
+
+describe('opsbook run', () => {
+  it('rolls back completed steps in reverse order, then runs finally, and exits 1', async () => {
+    const cwd = workspace()
+    const result = await runCli(['run', './failing.yaml', '--env', 'dev', '--json'], {cwd})
+    expect(result.code).toBe(1)
+    const doc = onlyJson(result)
+    expect(doc.status).toBe('failed')
+    const {text, events} = journalOf(cwd, doc.runId)
+    const order = events
+      .filter((e) => e.type === 'step.succeeded' || e.type === 'step.failed')
+      .map((e) => `${e.data.phase}:${e.step}:${e.type === 'step.failed' ? 'failed' : 'ok'}`)
+    expect(order).toEqual(['main:first:ok', 'main:second:ok', 'main:third:failed', 'rollback:second:ok', 'rollback:first:ok', 'finally:cleanup:ok'])
+    expect(verifyChain(text).ok).toBe(true)
+    expect(JSON.parse(readFileSync(join(cwd, '.opsbook', 'runs', doc.runId, 'summary.json'), 'utf8')).status).toBe('failed')
+  })
+
+  it('exits 3 and says what is left when a rollback fails', async () => {
+    const cwd = workspace()
+    const result = await runCli(['run', './rollback-fails.yaml', '--env', 'dev', '--json'], {cwd})
+    expect(result.code).toBe(3)
+    const doc = onlyJson(result)
+    expect(doc.status).toBe('rollback-failed')
+    expect(doc.leftBehind.join(' ')).toContain('first')
+  })
+
+  it('runs independent steps concurrently: wall time is the longest step, not the sum', async () => {
+    const cwd = workspace()
+    const result = await runCli(['run', './parallel.yaml', '--env', 'dev', '--json'], {cwd})
+    expect(result.code).toBe(0)
+    const doc = onlyJson(result)
+    // Sum of waits is 4.2 s; the critical path is 1.2 s. Generous margin for a loaded machine.
+    expect(doc.durationMs).toBeGreaterThanOrEqual(1200)
+    expect(doc.durationMs).toBeLessThan(3000)
+  })
+
+  it('off a TTY, an approval step without --yes exits 4 before any step runs', async () => {
+    const cwd = workspace()
+    const result = await runCli(['run', './approval.yaml', '--env', 'dev'], {cwd})
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain('go-ahead')
+    expect(result.stderr).toContain('--approve go-ahead')
+    expect(existsSync(join(cwd, '.opsbook', 'runs'))).toBe(false)
+    const json = await runCli(['run', './approval.yaml', '--env', 'dev', '--json'], {cwd})
+    expect(json.code).toBe(4)
+    expect(onlyJson(json).error.code).toBe('approval-required')
+  })
+
+  it('--approve <step> and --yes give the approval, and the journal records who approved', async () => {
+    const cwd = workspace()
+    const result = await runCli(['run', './approval.yaml', '--env', 'dev', '--approve', 'go-ahead', '--json'], {cwd})
+    expect(result.code).toBe(0)
+    const {events} = journalOf(cwd, onlyJson(result).runId)
+    const decided = events.find((e) => e.type === 'approval.decided')
+    expect(decided?.data.decision).toMatchObject({approved: true, via: 'flag'})
+    expect((await runCli(['run', './approval.yaml', '--env', 'dev', '--yes'], {cwd})).code).toBe(0)
+  })
+
+  it('in production, a changing run needs confirmation: exit 4 without --yes off a TTY', async () => {
+    const cwd = workspace()
+    // core.* actions change nothing, so the production confirmation is not needed for this runbook.
+    expect((await runCli(['run', './parallel.yaml', '--env', 'prod', '--json'], {cwd})).code).toBe(0)
+  })
+
+  it('never writes a secret param or a SAS token to output, journal or summary', async () => {
+    const cwd = workspace()
+    const secret = 'tok-9f8e7d6c5b4a-SECRET'
+    const result = await runCli(['run', './secret.yaml', '--env', 'dev', '--param', `token=${secret}`], {cwd})
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('[REDACTED]')
+    const runs = readdirSync(join(cwd, '.opsbook', 'runs'))
+    const files = runs.flatMap((r) => readdirSync(join(cwd, '.opsbook', 'runs', r)).map((f) => readFileSync(join(cwd, '.opsbook', 'runs', r, f), 'utf8')))
+    for (const text of [result.stdout, result.stderr, ...files]) {
+      expect(text).not.toContain(secret)
+      expect(text).not.toContain('sig=AbCdEf1234567890abcdef')
+    }
+  })
+
+  it('a missing param off a TTY is exit 2 naming the param; a bad value is exit 2 saying what was expected', async () => {
+    const cwd = workspace()
+    const missing = await runCli(['run', './secret.yaml', '--env', 'dev'], {cwd})
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('missing param "token"')
+    const unknown = await runCli(['run', './secret.yaml', '--env', 'dev', '--param', 'tokn=x', '--json'], {cwd})
+    expect(unknown.code).toBe(2)
+    expect(onlyJson(unknown).error.message).toContain('did you mean "token"')
+  })
+
+  it('Ctrl-C stops the run, rolls back, runs finally, records interrupted, and exits 130', async () => {
+    const cwd = workspace()
+    let sent = false
+    const result = await runCli(['run', './slow.yaml', '--env', 'dev'], {
+      cwd,
+      onOutput(text, child) {
+        if (!sent && text.includes('long-wait [core.wait]')) {
+          sent = true
+          setTimeout(() => child.kill('SIGINT'), 200)
+        }
+      },
+    })
+    expect(result.code).toBe(130)
+    const runId = readdirSync(join(cwd, '.opsbook', 'runs'))[0]!
+    const {events} = journalOf(cwd, runId)
+    const types = events.map((e) => `${e.type}${e.step ? `:${e.step}` : ''}`)
+    expect(types).toContain('run.interrupted')
+    expect(types).toContain('step.succeeded:prepare')
+    expect(events.find((e) => e.type === 'step.succeeded' && e.step === 'prepare' && e.data.phase === 'rollback')).toBeDefined()
+    expect(events.find((e) => e.type === 'step.succeeded' && e.step === 'always')).toBeDefined()
+    expect(events.at(-1)).toMatchObject({type: 'run.finished', data: {status: 'interrupted'}})
+  })
+})
