@@ -1,0 +1,74 @@
+/**
+ * The terminal experience on a real pseudo-terminal (util-linux `script`): the approval prompt appears inside the
+ * progress tree, and answering it continues the run. Production approvals need the environment's name typed.
+ */
+import {spawn} from 'node:child_process'
+import {cpSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {binRun, repoRoot} from '../helpers/cli.js'
+
+function onPty(command: string, cwd: string, answers: Array<{when: string; send: string}>): Promise<{code: number | null; screen: string}> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', COLUMNS: '120'}
+    delete env.CI
+    const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${command}`, '/dev/null'], {cwd, env})
+    let screen = ''
+    const pending = [...answers]
+    const onData = (data: Buffer) => {
+      screen += String(data)
+      if (pending.length > 0 && screen.includes(pending[0]!.when)) child.stdin.write(pending.shift()!.send)
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`timed out; screen so far:\n${screen}`))
+    }, 30_000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({code, screen})
+    })
+  })
+}
+
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'opsbook-tty-'))
+  cpSync(join(repoRoot, 'test', 'fixtures', 'cli'), dir, {recursive: true})
+  return dir
+}
+
+function lastJournal(cwd: string): Array<{type: string; step: string | null; data: any}> {
+  const runs = readdirSync(join(cwd, '.opsbook', 'runs')).sort()
+  return readFileSync(join(cwd, '.opsbook', 'runs', runs.at(-1)!, 'journal.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+}
+
+describe('on a terminal', () => {
+  it('shows the approval prompt and continues when it is answered yes', async () => {
+    const cwd = workspace()
+    const {code, screen} = await onPty(`node ${binRun} run ./approval.yaml --env dev`, cwd, [{when: 'Proceed with the change?', send: 'y\r'}])
+    expect(screen).toContain('Proceed with the change?')
+    expect(code).toBe(0)
+    const decided = lastJournal(cwd).find((e) => e.type === 'approval.decided')
+    expect(decided?.data.decision).toMatchObject({approved: true, via: 'prompt'})
+    expect(lastJournal(cwd).some((e) => e.type === 'step.succeeded' && e.step === 'after')).toBe(true)
+  })
+
+  it('a denied approval fails the run and the step after it never runs', async () => {
+    const cwd = workspace()
+    const {code} = await onPty(`node ${binRun} run ./approval.yaml --env dev`, cwd, [{when: 'Proceed with the change?', send: 'n\r'}])
+    expect(code).toBe(1)
+    expect(lastJournal(cwd).some((e) => e.type === 'step.succeeded' && e.step === 'after')).toBe(false)
+  })
+
+  it('prompts for a missing param instead of failing', async () => {
+    const cwd = workspace()
+    const {code, screen} = await onPty(`node ${binRun} run ./secret.yaml --env dev`, cwd, [{when: 'token', send: 'hunter2-top-secret\r'}])
+    expect(code).toBe(0)
+    expect(screen).not.toContain('hunter2-top-secret')
+  })
+})
