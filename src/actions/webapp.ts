@@ -1,0 +1,510 @@
+/**
+ * App Service actions: HTTP health checks on a slot, swaps with preview (apply slot config → health gate → swap,
+ * or reset on failure), swap back, slot status and the guard against a slot left "prepared for swap" (which
+ * otherwise surfaces as a bare 409 Conflict). SDK: @azure/arm-appservice 19 (modular, api 2025-05-01), lazily.
+ *
+ * A slot's URL is `https://<defaultHostName>` unless the site resource advertises a local one in
+ * `properties.opsbookLocalUrl` (the emulator does: its slots serve real HTTP on local ports). The SDK's
+ * deserializer drops that field, so it is read from the raw response body.
+ */
+import {z} from 'zod'
+import type {Site} from '@azure/arm-appservice'
+import type {WebappComponent} from '../catalog/schema.js'
+import {ExitCode, GuardError} from '../errors.js'
+import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
+import type {AzureServices} from '../azure/clients.js'
+import {ActionFailure, toAzureError} from '../azure/errors.js'
+import {runTracked} from '../azure/lro.js'
+import {armPath, azureServices, delay, resolveResource, withRetryLog, type ResolvedResource} from './resolve.js'
+import {defineAction, type ActionContext, type ActionDefinition, type ArmCall, type PlanContext} from './types.js'
+
+const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT10S'})
+const appRef = z.string().min(1).describe('Catalog component key, Azure app name, or ARM resource id')
+
+export const PRODUCTION = 'production'
+/** Field of a site/slot resource with the URL it really serves on (set by the emulator; not an Azure field). */
+export const LOCAL_URL_FIELD = 'opsbookLocalUrl'
+
+const SITE_READ = 'Microsoft.Web/sites/read'
+const SLOT_READ = 'Microsoft.Web/sites/slots/read'
+const APPLY_CONFIG = 'Microsoft.Web/sites/applySlotConfig/action'
+const RESET_CONFIG = 'Microsoft.Web/sites/resetSlotConfig/action'
+const SWAP = 'Microsoft.Web/sites/slotsswap/action'
+const SLOT_SWAP = 'Microsoft.Web/sites/slots/slotsswap/action'
+
+interface SlotView {
+  slot: string
+  site: Site
+  /** Base URL the slot serves on (no trailing slash). */
+  url: string
+  targetSwapSlot?: string
+}
+
+function isProduction(slot: string): boolean {
+  return slot.toLowerCase() === PRODUCTION
+}
+
+async function readSlot(services: AzureServices, app: ResolvedResource, slot: string, signal: AbortSignal): Promise<SlotView> {
+  const web = await services.web()
+  let raw: any
+  const options = {abortSignal: signal, onResponse: (response: {parsedBody?: unknown}) => (raw = response.parsedBody)}
+  let site: Site
+  try {
+    site = isProduction(slot)
+      ? await web.webApps.get(app.resourceGroup, app.name, options as never)
+      : await web.webApps.getSlot(app.resourceGroup, app.name, slot, options as never)
+  } catch (error) {
+    throw toAzureError(error, {operation: `read ${isProduction(slot) ? 'web app' : 'slot'} ${app.name}${isProduction(slot) ? '' : `/${slot}`}`})
+  }
+  const local = raw?.properties?.[LOCAL_URL_FIELD]
+  const host = site.defaultHostName ?? site.hostNames?.[0]
+  const url = typeof local === 'string' && local ? local : host ? `https://${host}` : undefined
+  if (!url) throw new ActionFailure(`${app.name}/${slot} has no host name to check`, {code: 'webapp-no-host'})
+  return {slot, site, url: url.replace(/\/+$/, ''), targetSwapSlot: site.targetSwapSlot ?? raw?.properties?.targetSwapSlot ?? undefined}
+}
+
+async function slotNames(services: AzureServices, app: ResolvedResource, signal: AbortSignal): Promise<string[]> {
+  const web = await services.web()
+  const names = [PRODUCTION]
+  try {
+    for await (const slot of web.webApps.listSlots(app.resourceGroup, app.name, {abortSignal: signal})) {
+      const name = slot.name?.split('/').at(-1)
+      if (name) names.push(name)
+    }
+  } catch (error) {
+    throw toAzureError(error, {operation: `list the slots of ${app.name}`})
+  }
+  return names
+}
+
+function healthPathOf(app: ResolvedResource, explicit: string | undefined): string {
+  const component = app.component?.type === 'webapp' ? (app.component as WebappComponent) : undefined
+  return explicit ?? component?.healthPath ?? '/health'
+}
+
+function slotPath(app: ResolvedResource, slot: string): string {
+  return isProduction(slot) ? armPath(app) : armPath(app, `/slots/${slot}`)
+}
+
+interface HealthResult {
+  url: string
+  status: number
+  ok: boolean
+  attempts: number
+  version?: string
+  error?: string
+}
+
+/** GET the slot's health path until it answers `expectStatus`, at most `attempts` times. */
+async function probeHealth(
+  services: AzureServices,
+  context: ActionContext,
+  view: SlotView,
+  options: {path: string; expectStatus: number; attempts: number; timeoutMs: number; intervalMs: number},
+): Promise<HealthResult> {
+  const url = `${view.url}${options.path.startsWith('/') ? '' : '/'}${options.path}`
+  let last: HealthResult = {url, status: 0, ok: false, attempts: 0}
+  for (let attempt = 1; attempt <= options.attempts; attempt++) {
+    try {
+      const response = await services.httpGet(url, {timeoutMs: options.timeoutMs, signal: context.signal})
+      let version = response.headers['x-opsbook-version'] ?? response.headers['x-app-version']
+      if (!version) {
+        try {
+          const body = JSON.parse(response.body)
+          if (typeof body?.version === 'string') version = body.version
+        } catch {
+          // not JSON: no version
+        }
+      }
+      last = {url, status: response.status, ok: response.status === options.expectStatus, attempts: attempt, version}
+    } catch (error) {
+      if (context.signal.aborted) throw error
+      last = {url, status: 0, ok: false, attempts: attempt, error: (error as Error).message}
+    }
+    context.log(`GET ${url} → ${last.status || last.error}${last.version ? ` (version ${last.version})` : ''}`)
+    if (last.ok) return last
+    if (attempt < options.attempts) await delay(options.intervalMs, context.signal)
+  }
+  return last
+}
+
+const healthOptions = {
+  path: z.string().startsWith('/').optional().describe('Health path; default: the component\'s healthPath (/health)'),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  timeout: isoDuration.default('PT10S').describe('Per request'),
+  attempts: z.number().int().min(1).max(100).default(3),
+  interval: isoDuration.default('PT2S').describe('Pause between attempts'),
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// healthCheck
+
+export const healthCheckAction = defineAction({
+  name: 'webapp.healthCheck',
+  summary: 'HTTP GET a slot\'s health path until it answers the expected status',
+  input: z.strictObject({app: appRef, slot: z.string().default(PRODUCTION).describe('Slot name, or production'), ...healthOptions}),
+  output: z.strictObject({
+    app: z.string(),
+    slot: z.string(),
+    url: z.string(),
+    status: z.number(),
+    ok: z.boolean(),
+    attempts: z.number(),
+    version: z.string().optional().describe('What the slot serves (x-opsbook-version / x-app-version header or a JSON body\'s version)'),
+  }),
+  changes: false,
+  permissions: [SITE_READ, SLOT_READ],
+  az: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    const slotArg = isProduction(input.slot) ? '' : ` --slot ${input.slot}`
+    return [`curl -fsS -o /dev/null -w "%{http_code}" "https://$(az webapp show --resource-group ${app.resourceGroup} --name ${app.name}${slotArg} --query defaultHostName -o tsv)${healthPathOf(app, input.path)}"`]
+  },
+  arm: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [{method: 'GET', path: slotPath(app, input.slot), note: `then GET https://<host>${healthPathOf(app, input.path)}`}]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    const app = resolveResource(context.environment, 'webapp', input.app)
+    const view = await withRetryLog(context, services, () => readSlot(services, app, input.slot, context.signal))
+    const result = await probeHealth(services, context, view, {
+      path: healthPathOf(app, input.path),
+      expectStatus: input.expectStatus,
+      attempts: input.attempts,
+      timeoutMs: parseDuration(input.timeout)!,
+      intervalMs: parseDuration(input.interval)!,
+    })
+    if (!result.ok)
+      throw new ActionFailure(
+        `${app.name}/${input.slot} is unhealthy: GET ${result.url} answered ${result.status || result.error} after ${result.attempts} attempt(s), expected ${input.expectStatus}`,
+        {code: 'webapp-unhealthy', details: {...result}},
+      )
+    return {app: app.name, slot: input.slot, url: result.url, status: result.status, ok: true, attempts: result.attempts, version: result.version}
+  },
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// slot status and the prepared-for-swap guard
+
+const slotStatusOutput = z.strictObject({
+  app: z.string(),
+  slots: z.array(
+    z.strictObject({
+      name: z.string(),
+      state: z.string().optional(),
+      url: z.string(),
+      targetSwapSlot: z.string().optional(),
+      lastSwap: z.strictObject({at: z.string().optional(), source: z.string().optional(), destination: z.string().optional()}).optional(),
+    }),
+  ),
+  preparedForSwap: z.boolean().describe('A swap with preview was applied and neither completed nor reset'),
+  preparedPair: z.string().optional().describe('e.g. staging→production'),
+})
+type SlotStatus = z.infer<typeof slotStatusOutput>
+
+async function slotStatus(services: AzureServices, app: ResolvedResource, signal: AbortSignal): Promise<SlotStatus> {
+  const names = await slotNames(services, app, signal)
+  const views = await Promise.all(names.map((name) => readSlot(services, app, name, signal)))
+  const slots = views.map((v) => ({
+    name: v.slot,
+    state: v.site.state,
+    url: v.url,
+    targetSwapSlot: v.targetSwapSlot,
+    lastSwap: v.site.slotSwapStatus
+      ? {
+          at: v.site.slotSwapStatus.timestampUtc ? new Date(v.site.slotSwapStatus.timestampUtc).toISOString() : undefined,
+          source: v.site.slotSwapStatus.sourceSlotName,
+          destination: v.site.slotSwapStatus.destinationSlotName,
+        }
+      : undefined,
+  }))
+  const prepared = slots.find((s) => s.targetSwapSlot && !isProduction(s.name)) ?? slots.find((s) => s.targetSwapSlot)
+  return {
+    app: app.name,
+    slots,
+    preparedForSwap: Boolean(prepared),
+    preparedPair: prepared ? `${prepared.name}→${prepared.targetSwapSlot}` : undefined,
+  }
+}
+
+function resetAz(app: ResolvedResource, slot: string): string {
+  return `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --target-slot production --action reset`
+}
+
+function preparedGuard(app: ResolvedResource, status: SlotStatus): GuardError {
+  const slot = status.preparedPair?.split('→')[0] ?? 'staging'
+  return new GuardError(
+    'slot-prepared-for-swap',
+    `${app.name} has slots prepared for swap (${status.preparedPair}): a swap with preview was applied and neither completed nor reset, so Azure answers 409 Conflict to any other swap`,
+    {app: app.name, preparedPair: status.preparedPair},
+    [`reset it: opsbook run slot-swap … (webapp.resetSwap) or ${resetAz(app, isProduction(slot) ? 'staging' : slot)}`, 'or complete the pending swap'],
+  )
+}
+
+export const slotStatusAction = defineAction({
+  name: 'webapp.slotStatus',
+  summary: 'Slots of an app, their last swap, and whether any is left "prepared for swap"',
+  input: z.strictObject({app: appRef}),
+  output: slotStatusOutput,
+  changes: false,
+  permissions: [SITE_READ, SLOT_READ],
+  az: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [
+      `az webapp deployment slot list --resource-group ${app.resourceGroup} --name ${app.name} --query "[].{name: name, targetSwapSlot: targetSwapSlot, lastSwap: slotSwapStatus}"`,
+      `az webapp show --resource-group ${app.resourceGroup} --name ${app.name} --query "{targetSwapSlot: targetSwapSlot, lastSwap: slotSwapStatus}"`,
+    ]
+  },
+  arm: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [
+      {method: 'GET', path: armPath(app, '/slots')},
+      {method: 'GET', path: armPath(app), note: 'and GET each slot'},
+    ]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    const app = resolveResource(context.environment, 'webapp', input.app)
+    const status = await withRetryLog(context, services, () => slotStatus(services, app, context.signal))
+    context.log(status.preparedForSwap ? `${app.name}: prepared for swap (${status.preparedPair})` : `${app.name}: ${status.slots.length} slot(s), none prepared for swap`)
+    return status
+  },
+})
+
+export const assertNotPreparedForSwapAction = defineAction({
+  name: 'webapp.assertNotPreparedForSwap',
+  summary: 'Guard: stop (exit 5) when a slot is left "prepared for swap" by an unfinished swap with preview',
+  input: z.strictObject({app: appRef}),
+  output: z.strictObject({app: z.string(), preparedForSwap: z.literal(false)}),
+  changes: false,
+  permissions: [SITE_READ, SLOT_READ],
+  az: (input, plan) => slotStatusAction.az!(input, plan),
+  arm: (input, plan) => slotStatusAction.arm!(input, plan),
+  async run(input, context) {
+    const services = azureServices(context)
+    const app = resolveResource(context.environment, 'webapp', input.app)
+    const status = await withRetryLog(context, services, () => slotStatus(services, app, context.signal))
+    if (status.preparedForSwap) throw preparedGuard(app, status)
+    return {app: app.name, preparedForSwap: false as const}
+  },
+})
+
+export const resetSwapAction = defineAction({
+  name: 'webapp.resetSwap',
+  summary: 'Cancel a swap with preview: reset the production slot configuration',
+  input: z.strictObject({app: appRef}),
+  output: z.strictObject({app: z.string(), wasPrepared: z.boolean(), preparedPair: z.string().optional()}),
+  changes: true,
+  permissions: [SITE_READ, SLOT_READ, RESET_CONFIG],
+  az: (input, plan) => [resetAz(resolveResource(plan.environment, 'webapp', input.app), 'staging')],
+  arm: (input, plan) => [{method: 'POST', path: armPath(resolveResource(plan.environment, 'webapp', input.app), '/resetSlotConfig')}],
+  async run(input, context) {
+    const services = azureServices(context)
+    const app = resolveResource(context.environment, 'webapp', input.app)
+    return withRetryLog(context, services, async () => {
+      const status = await slotStatus(services, app, context.signal)
+      await resetProduction(services, app, context)
+      return {app: app.name, wasPrepared: status.preparedForSwap, preparedPair: status.preparedPair}
+    })
+  },
+})
+
+async function resetProduction(services: AzureServices, app: ResolvedResource, context: ActionContext): Promise<void> {
+  const web = await services.web()
+  try {
+    await web.webApps.resetProductionSlotConfig(app.resourceGroup, app.name, {abortSignal: context.signal})
+    context.log(`${app.name}: slot configuration reset (swap with preview cancelled)`)
+  } catch (error) {
+    throw toAzureError(error, {operation: `reset the slot configuration of ${app.name}`, az: resetAz(app, 'staging')})
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// swap / swapBack
+
+async function swapWithProduction(services: AzureServices, context: ActionContext, app: ResolvedResource, slot: string, preserveVnet: boolean, what: string): Promise<boolean> {
+  const web = await services.web()
+  const tracked = await runTracked(context, services, {
+    description: `webapp.${what} ${app.name}: ${slot} ⇄ production`,
+    method: 'POST',
+    resource: `${app.id}/slotsswap`,
+    state: {slot},
+    call: async (options) => {
+      try {
+        await web.webApps.swapSlotWithProduction(app.resourceGroup, app.name, {targetSlot: slot, preserveVnet}, options as never)
+      } catch (error) {
+        throw toAzureError(error, {
+          operation: `swap ${slot} with production on ${app.name}`,
+          az: `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --target-slot production`,
+        })
+      }
+    },
+  })
+  return tracked.resumed
+}
+
+function swapAz(app: ResolvedResource, slot: string, preview: boolean, healthPath: string): string[] {
+  const base = `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --target-slot production`
+  if (!preview) return [`${base} --action swap`]
+  return [
+    `${base} --action preview`,
+    `curl -fsS "https://$(az webapp show --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --query defaultHostName -o tsv)${healthPath}"`,
+    `${base} --action swap   # or, when the slot is unhealthy: ${base} --action reset`,
+  ]
+}
+
+function swapArm(app: ResolvedResource, slot: string, preview: boolean, healthPath: string): ArmCall[] {
+  return [
+    {method: 'GET', path: armPath(app, '/slots'), note: 'guard: no slot prepared for swap'},
+    ...(preview ? [{method: 'POST' as const, path: armPath(app, '/applySlotConfig'), note: `{targetSlot: ${slot}} — swap with preview, phase 1`}] : []),
+    {method: 'GET', path: armPath(app, `/slots/${slot}`), note: `health gate: GET https://<slot host>${healthPath}`},
+    {method: 'POST', path: armPath(app, '/slotsswap'), longRunning: true, note: `{targetSlot: ${slot}}`},
+    ...(preview ? [{method: 'POST' as const, path: armPath(app, '/resetSlotConfig'), note: 'only when the health gate fails'}] : []),
+  ]
+}
+
+export const swapAction = defineAction({
+  name: 'webapp.swap',
+  summary: 'Swap a slot into production: preview (apply slot config), health gate on the slot, then swap — or reset',
+  description:
+    'Refuses (exit 5) when another pair of slots is already prepared for swap. With preview, the production slot settings are applied to the slot first, so the health gate sees the slot as it will run in production; an unhealthy slot gets the preview reset and production is never touched.',
+  input: z.strictObject({
+    app: appRef,
+    slot: z.string().default('staging'),
+    preview: z.boolean().default(true).describe('Swap with preview: applySlotConfig, health gate, then swap (or resetSlotConfig)'),
+    preserveVnet: z.boolean().default(true),
+    ...healthOptions,
+  }),
+  output: z.strictObject({
+    app: z.string(),
+    slot: z.string(),
+    preview: z.boolean(),
+    startedAt: z.string(),
+    swappedAt: z.string(),
+    productionUrl: z.string(),
+    productionVersion: z.string().optional().describe('What production serves after the swap'),
+    slotVersion: z.string().optional().describe('What the slot serves after the swap (the previous production)'),
+    resumed: z.boolean(),
+  }),
+  changes: true,
+  permissions: [SITE_READ, SLOT_READ, APPLY_CONFIG, RESET_CONFIG, SWAP, SLOT_SWAP],
+  az: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return swapAz(app, input.slot, input.preview, healthPathOf(app, input.path))
+  },
+  arm: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return swapArm(app, input.slot, input.preview, healthPathOf(app, input.path))
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    const app = resolveResource(context.environment, 'webapp', input.app)
+    if (isProduction(input.slot))
+      throw new ActionFailure('slot must name a deployment slot, not production', {code: 'webapp-invalid-slot', exitCode: ExitCode.invalidInput})
+    return withRetryLog(context, services, async () => {
+      const startedAt = context.now().toISOString()
+      const healthPath = healthPathOf(app, input.path)
+      const health = {path: healthPath, expectStatus: input.expectStatus, attempts: input.attempts, timeoutMs: parseDuration(input.timeout)!, intervalMs: parseDuration(input.interval)!}
+      let resumed = false
+      const previous = context.operations.inFlight()
+      if (!previous) {
+        const status = await slotStatus(services, app, context.signal)
+        const ours = status.preparedPair && [`${input.slot}→production`, `production→${input.slot}`].includes(status.preparedPair.toLowerCase())
+        if (status.preparedForSwap && !ours) throw preparedGuard(app, status)
+        const web = await services.web()
+        if (input.preview && !ours) {
+          try {
+            await web.webApps.applySlotConfigToProduction(app.resourceGroup, app.name, {targetSlot: input.slot, preserveVnet: input.preserveVnet}, {abortSignal: context.signal})
+          } catch (error) {
+            throw toAzureError(error, {operation: `apply production slot settings to ${app.name}/${input.slot} (swap with preview)`})
+          }
+          context.log(`${app.name}/${input.slot}: production settings applied (swap with preview)`)
+        }
+        const view = await readSlot(services, app, input.slot, context.signal)
+        const gate = await probeHealth(services, context, view, health)
+        if (!gate.ok) {
+          if (input.preview || ours) await resetProduction(services, app, context)
+          throw new ActionFailure(
+            `not swapping: ${app.name}/${input.slot} is unhealthy (GET ${gate.url} answered ${gate.status || gate.error}, expected ${input.expectStatus}); ${input.preview || ours ? 'the preview was reset and ' : ''}production was not touched`,
+            {code: 'webapp-slot-unhealthy', details: {...gate}},
+          )
+        }
+      }
+      try {
+        resumed = await swapWithProduction(services, context, app, input.slot, input.preserveVnet, 'swap')
+      } catch (error) {
+        if (input.preview) await resetProduction(services, app, context).catch(() => undefined)
+        throw error
+      }
+      const swappedAt = context.now().toISOString()
+      const production = await readSlot(services, app, PRODUCTION, context.signal)
+      const slotView = await readSlot(services, app, input.slot, context.signal)
+      const [prodHealth, slotHealth] = await Promise.all([
+        probeHealth(services, context, production, {...health, attempts: 1}),
+        probeHealth(services, context, slotView, {...health, attempts: 1}),
+      ])
+      context.log(`${app.name}: swapped ${input.slot} into production in ${humanDuration(Date.parse(swappedAt) - Date.parse(startedAt))}`)
+      return {
+        app: app.name,
+        slot: input.slot,
+        preview: input.preview,
+        startedAt,
+        swappedAt,
+        productionUrl: production.url,
+        productionVersion: prodHealth.version,
+        slotVersion: slotHealth.version,
+        resumed,
+      }
+    })
+  },
+})
+
+export const swapBackAction = defineAction({
+  name: 'webapp.swapBack',
+  summary: 'Swap production back with the slot (rollback of a swap); cancels a pending preview first',
+  input: z.strictObject({app: appRef, slot: z.string().default('staging'), preserveVnet: z.boolean().default(true), path: healthOptions.path}),
+  output: z.strictObject({app: z.string(), slot: z.string(), swappedBackAt: z.string(), productionVersion: z.string().optional(), resumed: z.boolean()}),
+  changes: true,
+  permissions: [SITE_READ, SLOT_READ, RESET_CONFIG, SWAP, SLOT_SWAP],
+  az: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [`az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${input.slot} --target-slot production --action swap`]
+  },
+  arm: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [
+      {method: 'GET', path: armPath(app, '/slots'), note: 'a pending preview is reset first'},
+      {method: 'POST', path: armPath(app, '/slotsswap'), longRunning: true, note: `{targetSlot: ${input.slot}}`},
+    ]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    const app = resolveResource(context.environment, 'webapp', input.app)
+    return withRetryLog(context, services, async () => {
+      if (!context.operations.inFlight()) {
+        const status = await slotStatus(services, app, context.signal)
+        // A rollback must not be blocked by a leftover preview.
+        if (status.preparedForSwap) await resetProduction(services, app, context)
+      }
+      const resumed = await swapWithProduction(services, context, app, input.slot, input.preserveVnet, 'swapBack')
+      const production = await readSlot(services, app, PRODUCTION, context.signal)
+      const health = await probeHealth(services, context, production, {path: healthPathOf(app, input.path), expectStatus: 200, attempts: 1, timeoutMs: 10_000, intervalMs: 0})
+      context.log(`${app.name}: swapped back; production serves ${health.version ?? 'the previous deployment'}`)
+      return {app: app.name, slot: input.slot, swappedBackAt: context.now().toISOString(), productionVersion: health.version, resumed}
+    })
+  },
+})
+
+export const webappActions: ActionDefinition[] = [
+  healthCheckAction,
+  swapAction,
+  swapBackAction,
+  slotStatusAction,
+  assertNotPreparedForSwapAction,
+  resetSwapAction,
+]
+
+/** For plan helpers elsewhere. */
+export function webappPlanPath(plan: PlanContext, app: string, slot = PRODUCTION): string {
+  return slotPath(resolveResource(plan.environment, 'webapp', app), slot)
+}

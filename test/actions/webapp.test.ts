@@ -1,0 +1,105 @@
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {
+  assertNotPreparedForSwapAction,
+  healthCheckAction,
+  resetSwapAction,
+  slotStatusAction,
+  swapAction,
+  swapBackAction,
+} from '../../src/actions/webapp.js'
+import {ExitCode} from '../../src/errors.js'
+import {makeContext, startFixture, type Fixture} from '../azure/helpers.js'
+
+let fixture: Fixture
+beforeAll(async () => {
+  fixture = await startFixture()
+})
+afterAll(async () => {
+  await fixture?.stop()
+})
+
+const parse = <T extends {input: {parse(v: unknown): any}}>(action: T, input: unknown) => action.input.parse(input)
+const fast = {attempts: 2, interval: 'PT0.05S', timeout: 'PT2S'}
+
+/** What a slot serves, asked over HTTP from outside (the emulator's admin listing gives each slot's local URL). */
+async function served(slot: string): Promise<{status: number; version?: string}> {
+  const listing = await fixture.services.armRequest('GET', '/_emulator/webapps')
+  const entry = listing.body.value.find((e: {site: string; slot: string}) => e.site === 'app-shop-storefront' && e.slot === slot)
+  const response = await fixture.services.httpGet(`${entry.url}/health`)
+  return {status: response.status, version: response.headers['x-opsbook-version']}
+}
+
+async function deploy(slot: string, version: string): Promise<void> {
+  const response = await fixture.services.armRequest('POST', `/_emulator/webapps/app-shop-storefront/slots/${slot}/deploy`, {body: {version}})
+  expect(response.status).toBe(200)
+}
+
+beforeEach(() => {
+  fixture.emulator.faults.clear()
+})
+
+describe('webapp.healthCheck', () => {
+  it('checks the production slot over HTTP and reports its version', async () => {
+    const {context} = makeContext(fixture)
+    const out = await healthCheckAction.run(parse(healthCheckAction, {app: 'storefront', ...fast}), context)
+    expect(out.ok).toBe(true)
+    expect(out.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/health$/)
+    expect(out.version).toBe((await served('production')).version)
+  })
+
+  it('fails on an unhealthy slot', async () => {
+    fixture.emulator.faults.set({unhealthySlots: ['app-shop-storefront/staging']})
+    const {context} = makeContext(fixture)
+    await expect(healthCheckAction.run(parse(healthCheckAction, {app: 'storefront', slot: 'staging', ...fast}), context)).rejects.toThrow(/unhealthy.*503/)
+  })
+})
+
+describe('webapp.swap', () => {
+  it('swaps a healthy staging slot into production and back, observed over HTTP', async () => {
+    const before = await served('production')
+    await deploy('staging', 'v2-candidate')
+    const {context, started} = makeContext(fixture)
+    const swapped = await swapAction.run(parse(swapAction, {app: 'storefront', ...fast}), context)
+    expect(swapped.productionVersion).toBe('v2-candidate')
+    expect(swapped.slotVersion).toBe(before.version)
+    expect(await served('production')).toEqual({status: 200, version: 'v2-candidate'})
+    expect(started.some((op) => op.description.includes('staging ⇄ production') && op.monitorUrl)).toBe(true)
+
+    const back = await swapBackAction.run(parse(swapBackAction, {app: 'storefront'}), context)
+    expect(back.productionVersion).toBe(before.version)
+    expect(await served('production')).toEqual({status: 200, version: before.version})
+    const status = await slotStatusAction.run(parse(slotStatusAction, {app: 'storefront'}), context)
+    expect(status.preparedForSwap).toBe(false)
+    expect(status.slots.find((s) => s.name === 'production')?.lastSwap?.source).toBeDefined()
+  })
+
+  it('does not swap an unhealthy staging slot, and resets the preview', async () => {
+    const before = await served('production')
+    await deploy('staging', 'v3-broken')
+    fixture.emulator.faults.set({unhealthySlots: ['app-shop-storefront/staging']})
+    fixture.emulator.clearRequestLog()
+    const {context} = makeContext(fixture)
+    const error = await swapAction.run(parse(swapAction, {app: 'storefront', ...fast}), context).catch((e) => e)
+    expect(error.message).toContain('not swapping')
+    expect(error.message).toContain('production was not touched')
+    expect(fixture.emulator.requestLog().filter((e) => e.path.toLowerCase().endsWith('/slotsswap'))).toHaveLength(0)
+    expect(await served('production')).toEqual({status: 200, version: before.version})
+    const status = await slotStatusAction.run(parse(slotStatusAction, {app: 'storefront'}), context)
+    expect(status.preparedForSwap).toBe(false)
+  })
+
+  it('stops with exit 5 when a slot is left prepared for swap, and resetSwap clears it', async () => {
+    const web = await fixture.services.web()
+    await web.webApps.applySlotConfigToProduction('rg-shop-local', 'app-shop-storefront', {targetSlot: 'staging', preserveVnet: true})
+    const {context} = makeContext(fixture)
+    const guard = await assertNotPreparedForSwapAction.run(parse(assertNotPreparedForSwapAction, {app: 'storefront'}), context).catch((e) => e)
+    expect(guard.exitCode).toBe(ExitCode.blocked)
+    expect(guard.message).toContain('prepared for swap')
+    expect(guard.suggestions.join(' ')).toContain('--action reset')
+
+    const reset = await resetSwapAction.run(parse(resetSwapAction, {app: 'storefront'}), context)
+    expect(reset.wasPrepared).toBe(true)
+    const ok = await assertNotPreparedForSwapAction.run(parse(assertNotPreparedForSwapAction, {app: 'storefront'}), context)
+    expect(ok.preparedForSwap).toBe(false)
+  })
+})
