@@ -15,6 +15,8 @@ import type {RunEvent, RunEventListener, RunStatus} from './events.js'
 import {checkChangeGuards, touchedComponents, type GuardOverride} from './guards.js'
 import type {ParamSpec, Runbook} from './model.js'
 import {resolveRunbook} from './discovery.js'
+import type {RunOutcome} from './engine.js'
+import {expandRunbook} from './expand.js'
 import {resolveParams} from './params.js'
 
 export interface PrepareOptions {
@@ -65,7 +67,9 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
     Object.assign(raw, await options.promptParams(missing, environment))
     resolved = resolveParams(runbook, raw, environment, {environmentName: options.envName, context})
   }
-  return {loaded, envName: options.envName, environment, runbook, params: resolved.values, rawParams: raw}
+  // forEach steps become one step per component (deterministic, so plan, run and resume see the same ids).
+  const expanded = expandRunbook(runbook, environment, {params: resolved.values, environmentName: options.envName, catalog: loaded.catalog})
+  return {loaded, envName: options.envName, environment, runbook: expanded, params: resolved.values, rawParams: raw}
 }
 
 function describeParam(spec: ParamSpec): string {
@@ -107,6 +111,8 @@ export interface ResumeInput {
   runId: string
   completed: Record<string, {outputs: Record<string, unknown>}>
   inFlight: Record<string, import('../actions/types.js').TrackedOperation>
+  /** SHA-256 of the runbook the run started with; a changed runbook is not resumed. */
+  expectedSha256?: string
 }
 
 export interface RunResult {
@@ -146,17 +152,32 @@ export function exitCodeForStatus(status: RunStatus): ExitCodeT {
   }
 }
 
+/**
+ * The exit code of a finished run: its status's, except that a failure the failing action itself calls invalid input
+ * (e.g. a restore point outside retention), before anything changed, is exit 2 like any other invalid input.
+ */
+export function exitCodeForOutcome(outcome: Pick<RunOutcome, 'status' | 'error' | 'nothingChanged'>): ExitCodeT {
+  if (outcome.status === 'failed' && outcome.error?.exitCode === ExitCode.invalidInput && outcome.nothingChanged) return ExitCode.invalidInput
+  return exitCodeForStatus(outcome.status)
+}
+
 /** Run a runbook. Throws for invalid input (2), missing approvals (4) and guards (5) before anything changes. */
 export async function runRunbook(options: RunOptions): Promise<RunResult> {
   const now = options.now ?? (() => new Date())
   const prepared = await prepareRun(options)
   const {runbook, environment, envName, loaded, params} = prepared
   const user = currentUser()
+  if (options.resume?.expectedSha256 && options.resume.expectedSha256 !== runbook.sha256)
+    throw new ValidationError([
+      {code: 'runbook-changed', message: `runbook ${runbook.name} (${runbook.source}) changed since run ${options.resume.runId} started; resuming it with different steps is not safe`},
+    ])
 
   // Approvals that nobody can give stop the run before anything changes (exit 4).
   const needed = approvalsNeeded(runbook, environment)
-  if (!options.interactive && !options.resume) {
-    const missing = [...(needed.productionConfirmation ? [RUN_CONFIRMATION] : []), ...needed.steps].filter((s) => !options.preApproved(s))
+  if (!options.interactive) {
+    // On resume, approvals already given (their steps completed) are not asked again.
+    const pendingSteps = needed.steps.filter((s) => !options.resume?.completed[s])
+    const missing = [...(needed.productionConfirmation ? [RUN_CONFIRMATION] : []), ...pendingSteps].filter((s) => !options.preApproved(s))
     if (missing.length > 0) {
       const first = missing[0]!
       throw new ApprovalRequiredError(
@@ -180,7 +201,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
 
   // Production confirmation, asked once before the run (typed environment name on a TTY).
   const confirmations: ApprovalDecision[] = []
-  if (needed.productionConfirmation && !options.resume) {
+  if (needed.productionConfirmation) {
     const decision = await options.approver.approve(
       {step: RUN_CONFIRMATION, message: `Run ${runbook.name} against PRODUCTION environment "${envName}"?`, environment: envName, production: true},
       options.signal,

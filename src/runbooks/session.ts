@@ -12,7 +12,7 @@ import {Journal, newRunId, runDir, JOURNAL_FILE, SUMMARY_FILE} from '../evidence
 import {Redactor} from '../evidence/redact.js'
 import type {RunEvent} from './events.js'
 import type {GuardOverride} from './guards.js'
-import {currentHost, exitCodeForStatus, opsbookRoot, type PreparedRun, type RunOptions, type RunResult} from './runner.js'
+import {currentHost, exitCodeForOutcome, opsbookRoot, type PreparedRun, type RunOptions, type RunResult} from './runner.js'
 
 /** What `opsbook resume` needs to start the same run again; written next to the journal. No secret values. */
 export interface RunRequest {
@@ -149,7 +149,7 @@ export async function startRunSession(input: SessionInput): Promise<RunResult> {
     runbook: runbook.name,
     environment: envName,
     status: outcome.status,
-    exitCode: exitCodeForStatus(outcome.status),
+    exitCode: exitCodeForOutcome(outcome),
     startedAt: outcome.startedAt,
     finishedAt: outcome.finishedAt,
     durationMs: outcome.durationMs,
@@ -224,19 +224,26 @@ async function openEvidence(options: {
   if (options.changes && options.components.length > 0) {
     const {acquireTargetLeases} = await import('../evidence/lease.js')
     const {GuardError} = await import('../errors.js')
+    const acquire = () =>
+      acquireTargetLeases({
+        container: target.client,
+        environmentName: envName,
+        components: options.components,
+        holder: {runId, user: options.user, host: currentHost(), startedAt: startedAt.toISOString()},
+        onLost: (error) => warn(`lost the lease on a target: ${error.message}`),
+      })
     try {
-      leases.push(
-        ...(await acquireTargetLeases({
-          container: target.client,
-          environmentName: envName,
-          components: options.components,
-          holder: {runId, user: options.user, host: currentHost(), startedAt: startedAt.toISOString()},
-          onLost: (error) => warn(`lost the lease on a target: ${error.message}`),
-        })),
-      )
+      leases.push(...(await acquire()))
     } catch (error) {
-      if (error instanceof GuardError) throw error
-      warn(`could not take target leases (${describeError(error)}); running without protection against concurrent runs`)
+      const holder = error instanceof GuardError ? (error.details.holder as {runId?: string} | null) : undefined
+      if (error instanceof GuardError && holder?.runId === runId) {
+        // Resuming: the lease is our own dead process's. Break it rather than wait for it to lapse.
+        const {lockBlobName} = await import('../evidence/lease.js')
+        const component = String(error.details.component)
+        await target.client.getBlockBlobClient(lockBlobName(envName, component)).getBlobLeaseClient().breakLease(0)
+        leases.push(...(await acquire()))
+      } else if (error instanceof GuardError) throw error
+      else warn(`could not take target leases (${describeError(error)}); running without protection against concurrent runs`)
     }
   }
   const {describeEvidenceStore} = await import('../evidence/blob-sink.js')

@@ -1,0 +1,52 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {parseKeyValues, runFlags} from '../cli/flags.js'
+import type {RunResult} from '../runbooks/runner.js'
+
+export default class Resume extends BaseCommand<RunResult> {
+  static override summary = 'Continue an interrupted or crashed run; completed steps are not repeated and in-flight Azure operations are re-attached'
+  static override description = 'On another machine, pass --env so the journal is read from the environment\'s evidence container. Secret params are never journaled: pass them again with --param.'
+  static override examples = ['<%= config.bin %> resume 20261123T153000Z-pg-pitr-7f3a', '<%= config.bin %> resume 20261123T153000Z-pg-pitr-7f3a --env production --yes']
+  static override args = {runId: Args.string({description: 'The run to continue', required: true})}
+  static override flags = {
+    env: Flags.string({char: 'e', description: 'Environment whose evidence container holds the journal (when it is not on this machine)'}),
+    param: runFlags.param,
+    yes: runFlags.yes,
+    approve: runFlags.approve,
+    'override-window': runFlags['override-window'],
+    reason: runFlags.reason,
+  }
+
+  async run(): Promise<RunResult> {
+    const {args, flags} = await this.parse(Resume)
+    const [{resumeRun}, {currentUser}, {createRunUi, trapInterrupts}] = await Promise.all([
+      import('../runbooks/resume.js'),
+      import('../runbooks/runner.js'),
+      import('../cli/run-support.js'),
+    ])
+    const ui = await createRunUi({json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, user: currentUser()})
+    const interrupts = trapInterrupts()
+    try {
+      const result = await resumeRun({
+        runId: args.runId,
+        envName: flags.env,
+        catalogFlag: flags.catalog,
+        params: parseKeyValues(flags.param),
+        promptParams: ui.interactive ? (await import('../ui/param-prompts.js')).promptForParams : undefined,
+        approver: ui.approver,
+        interactive: ui.interactive,
+        preApproved: ui.preApproved,
+        override: flags['override-window'] ? {reason: flags.reason} : undefined,
+        listeners: ui.listeners,
+        signal: interrupts.signal,
+        teardownSignal: interrupts.teardownSignal,
+      })
+      await ui.close()
+      if (!this.jsonEnabled()) (await import('../ui/run-summary.js')).printRunSummary(result)
+      this.exitWith = result.exitCode
+      return result
+    } finally {
+      interrupts.dispose()
+    }
+  }
+}

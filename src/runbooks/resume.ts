@@ -1,0 +1,69 @@
+/**
+ * `opsbook resume <runId>`: continue an interrupted or crashed run — on this machine from `.opsbook/runs/<runId>`,
+ * or on another one from the journal in the evidence container (`--env` names where to look). Completed steps are
+ * not run again; operations in flight are re-attached by their monitor URL instead of being issued a second time.
+ */
+import {getEnvironment, loadCatalog} from '../catalog/loader.js'
+import {ValidationError} from '../errors.js'
+import type {ResumeState} from '../evidence/resume-state.js'
+import {opsbookRoot, runRunbook, type RunOptions, type RunResult} from './runner.js'
+
+export interface ResumeOptions extends Omit<RunOptions, 'runbook' | 'envName' | 'params' | 'resume'> {
+  runId: string
+  /** Where to fetch the journal from when it is not on this machine. */
+  envName?: string
+  /** Secret params are never journaled: they must be given again. */
+  params: Record<string, string>
+}
+
+export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
+  const cwd = options.cwd ?? process.cwd()
+  const root = opsbookRoot(cwd)
+  const state = await loadState(options, root, cwd)
+  if (state.finished && state.finished !== 'running')
+    throw new ValidationError([{code: 'run-finished', message: `run ${options.runId} already finished (${state.finished}); there is nothing to resume`}])
+  const runbook = state.request?.runbook ?? state.runbook.source ?? state.runbook.name
+  const params: Record<string, string> = {...(state.request?.params ?? stringParams(state)), ...options.params}
+  const result = await runRunbook({
+    ...options,
+    runbook,
+    envName: state.environmentName,
+    catalogFlag: options.catalogFlag ?? state.request?.catalogFile,
+    params,
+    resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, expectedSha256: state.runbook.sha256},
+  })
+  return result
+}
+
+async function loadState(options: ResumeOptions, root: string, cwd: string): Promise<ResumeState> {
+  const {loadResumeState} = await import('../evidence/resume-state.js')
+  const {existsSync} = await import('node:fs')
+  const {join} = await import('node:path')
+  if (existsSync(join(root, 'runs', options.runId)) || !options.envName) return loadResumeState(options.runId, {root})
+  // Another machine: read the journal from the environment's evidence container.
+  const loaded = loadCatalog({flag: options.catalogFlag, cwd})
+  const environment = getEnvironment(loaded, options.envName)
+  let stop: (() => Promise<void>) | undefined
+  let emulator
+  if (environment.cloud === 'emulator') {
+    const {connectOrStartEmulator} = await import('../emulator/connect.js')
+    emulator = await connectOrStartEmulator({cwd, catalogFile: loaded.file, environmentName: options.envName, environment})
+    stop = () => emulator!.stop()
+  }
+  const {createAzureServices} = await import('../azure/clients.js')
+  const services = createAzureServices({environment, environmentName: options.envName, emulator})
+  try {
+    return await loadResumeState(options.runId, {root, env: {name: options.envName, environment}, services})
+  } finally {
+    await stop?.()
+  }
+}
+
+/** Params as recorded in run.started (secrets were redacted there and must be given again). */
+function stringParams(state: ResumeState): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(state.params)
+      .filter(([name, value]) => !state.redactedParams.includes(name) && value !== undefined && value !== null)
+      .map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]),
+  )
+}
