@@ -106,6 +106,8 @@ export interface RunOutcome {
   leftBehind: string[]
   approvals: ApprovalRecord[]
   error?: ErrorInfo
+  /** No step that changes anything succeeded and no Azure operation was started: a failure left everything as it was. */
+  nothingChanged: boolean
 }
 
 /** Run a runbook to the end (success, failure, or interruption) and report what happened. */
@@ -140,9 +142,10 @@ class StepTimeoutError extends Error {
 /** ErrorInfo from anything thrown. */
 export function errorInfo(error: unknown): ErrorInfo {
   if (error instanceof Error) {
-    const e = error as Error & {code?: unknown; correlationId?: unknown; timedOut?: unknown}
+    const e = error as Error & {code?: unknown; correlationId?: unknown; timedOut?: unknown; exitCode?: unknown}
     const info: ErrorInfo = {message: error.message || error.name}
     if (typeof e.code === 'string') info.code = e.code
+    if (typeof e.exitCode === 'number') info.exitCode = e.exitCode
     if (typeof e.correlationId === 'string') info.correlationId = e.correlationId
     if (e.timedOut === true) info.timedOut = true
     return info
@@ -154,6 +157,8 @@ interface RunnableStep {
   id: string
   phase: StepPhase
   call: ActionCall
+  /** Expanded forEach steps: the item and the group, for `item` and `steps.<group>` in expressions. */
+  instance?: StepSpec['instance']
   timeoutMs?: number
   retry?: {attempts: number; backoffMs: number}
 }
@@ -185,6 +190,8 @@ class RunExecution {
   private firstError?: ErrorInfo
   private approvalRequired = false
   private teardownFailed = false
+  /** A changing step succeeded or an Azure operation started. */
+  private changed = false
 
   constructor(private readonly options: ExecuteOptions) {
     this.now = options.now ?? (() => new Date())
@@ -267,6 +274,7 @@ class RunExecution {
       leftBehind: [...this.leftBehind],
       approvals: [...this.approvals],
       ...(error ? {error} : {}),
+      nothingChanged: !this.changed,
     })
   }
 
@@ -343,7 +351,7 @@ class RunExecution {
   private skipReason(step: StepSpec, phase: StepPhase): {kind: 'run'} | {kind: 'skip'; reason: string} | {kind: 'error'; error: unknown} {
     if (step.if !== undefined && step.if.trim() !== '') {
       try {
-        return evaluateCondition(step.if, this.expressionContext(phase))
+        return evaluateCondition(step.if, this.expressionContext(phase, step.instance))
           ? {kind: 'run'}
           : {kind: 'skip', reason: `condition is false: ${step.if}`}
       } catch (error) {
@@ -381,9 +389,10 @@ class RunExecution {
   private async runMainOrFinally(step: StepSpec, phase: 'main' | 'finally', signal: AbortSignal): Promise<void> {
     const record = this.records.get(step.id)!
     const continued = phase === 'main' && step.continueOnError
-    const result = await this.runStep({id: step.id, phase, call: step, timeoutMs: step.timeoutMs, retry: step.retry}, record, signal, continued)
+    const result = await this.runStep({id: step.id, phase, call: step, timeoutMs: step.timeoutMs, retry: step.retry, instance: step.instance}, record, signal, continued)
     if (result.ok) {
       if (phase === 'main') this.completionOrder.push(step.id)
+      if (this.findAction(step.uses)?.changes) this.changed = true
       return
     }
     if (result.interrupted) return
@@ -469,7 +478,7 @@ class RunExecution {
 
   /** Inputs with expressions evaluated, checked against the action's schema; secret inputs registered. */
   private evaluateInputs(step: RunnableStep, action: ActionDefinition): Record<string, unknown> {
-    const raw = evaluateValue(step.call.with ?? {}, this.expressionContext(step.phase))
+    const raw = evaluateValue(step.call.with ?? {}, this.expressionContext(step.phase, step.instance))
     const parsed = action.input.safeParse(raw)
     if (!parsed.success) throw new EngineStepError(`invalid inputs for ${action.name}: ${issues(parsed.error)}`, 'invalid-inputs')
     const inputs = parsed.data as Record<string, unknown>
@@ -549,6 +558,7 @@ class RunExecution {
       approver,
       operations: {
         started: async (operation) => {
+          this.changed = true
           const list = this.operations.get(step.id) ?? []
           list.push(operation)
           this.operations.set(step.id, list)
@@ -575,7 +585,7 @@ class RunExecution {
       const call = spec.rollback!
       const record = this.newRecord(id, call.uses, 'rollback')
       this.rollbackRecords.push(record)
-      const result = await this.runStep({id, phase: 'rollback', call, timeoutMs: spec.timeoutMs, retry: spec.retry}, record, this.teardownSignal, false)
+      const result = await this.runStep({id, phase: 'rollback', call, timeoutMs: spec.timeoutMs, retry: spec.retry, instance: spec.instance}, record, this.teardownSignal, false)
       const main = this.records.get(id)!
       if (result.ok) {
         main.status = 'rolled-back'
@@ -601,11 +611,23 @@ class RunExecution {
 
   // ── context ─────────────────────────────────────────────────────────────────────────────────────────────────
 
-  private expressionContext(phase: StepPhase): ExpressionContext {
+  /**
+   * What expressions read. forEach groups (see expand.ts): `steps.<group>` is, in a step expanded for item K, the
+   * group's instance for K when there is one; everywhere else a map itemKey → outputs with an overall status.
+   */
+  private expressionContext(phase: StepPhase, instance?: StepSpec['instance']): ExpressionContext {
     const {options} = this
     const steps: ExpressionContext['steps'] = {}
     for (const [id, record] of this.records) steps[id] = {outputs: record.outputs, status: record.status}
+    for (const [group, keys] of Object.entries(options.runbook.forEachGroups ?? {})) {
+      const instances = keys.map((key) => [key, this.records.get(`${group}-${key}`)] as const).filter((e): e is readonly [string, StepRecord] => e[1] !== undefined)
+      const own = instance && instances.find(([key]) => key === instance.item.key)
+      steps[group] = own
+        ? {outputs: own[1].outputs, status: own[1].status}
+        : {outputs: Object.fromEntries(instances.map(([key, r]) => [key, r.outputs])), status: groupStatus(instances.map(([, r]) => r.status))}
+    }
     return {
+      ...(instance ? {item: instance.item as unknown as Record<string, unknown>} : {}),
       params: options.params,
       steps,
       env: {...options.environment, name: options.environmentName},
@@ -666,6 +688,13 @@ class RunExecution {
   private newRecord(id: string, uses: string, phase: StepPhase): StepRecord {
     return {id, uses, phase, status: 'pending', attempts: 0, outputs: {}}
   }
+}
+
+/** One status for all instances of a forEach step: failed if any failed, succeeded when all did (or there are none). */
+function groupStatus(statuses: StepStatus[]): StepStatus {
+  if (statuses.every((s) => s === 'succeeded')) return 'succeeded'
+  for (const s of ['failed', 'rollback-failed', 'running', 'pending', 'cancelled', 'rolled-back'] as const) if (statuses.includes(s)) return s
+  return statuses.every((s) => s === 'skipped') ? 'skipped' : 'succeeded'
 }
 
 function issues(error: {issues: Array<{path: PropertyKey[]; message: string}>}): string {

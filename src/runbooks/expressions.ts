@@ -20,6 +20,8 @@ export interface ExpressionContext {
   catalog: Record<string, unknown>
   /** id, startedAt, runbook, environment, production. */
   run: Record<string, unknown>
+  /** The component an expanded forEach step runs for: {key, name, type, resourceGroup, component}. */
+  item?: Record<string, unknown>
   /** True once an earlier step failed: drives success()/failure() in `if:`. */
   failed?: boolean
   /** The clock behind now(); defaults to the system clock. */
@@ -27,7 +29,7 @@ export interface ExpressionContext {
 }
 
 /** The contexts an expression may name. */
-export const CONTEXT_NAMES = ['params', 'steps', 'env', 'catalog', 'run'] as const
+export const CONTEXT_NAMES = ['params', 'steps', 'env', 'catalog', 'run', 'item'] as const
 export type ContextName = (typeof CONTEXT_NAMES)[number]
 
 /** Keys of the `run` context. */
@@ -325,7 +327,7 @@ function interpolate(value: unknown): string {
 }
 
 function toExpressionData(context: ExpressionContext): data.Dictionary {
-  const plain = {params: context.params, steps: context.steps, env: context.env, catalog: context.catalog, run: context.run}
+  const plain = {params: context.params, steps: context.steps, env: context.env, catalog: context.catalog, run: context.run, item: context.item ?? null}
   return JSON.parse(JSON.stringify(plain), data.reviver) as data.Dictionary
 }
 

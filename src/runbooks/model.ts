@@ -38,6 +38,31 @@ export interface StepSpec extends ActionCall {
   continueOnError: boolean
   /** Where the step starts in its file, for runtime messages. */
   location?: SourceLocation
+  /** Run this step once per item (before expansion; `expandRunbook` turns it into one step per item). */
+  forEach?: ForEachSpec
+  /** Set on the steps `expandRunbook` made from a forEach step: which step and item it is. */
+  instance?: ForEachInstance
+}
+
+/** `forEach:` of a step: every component of some types, or an expression yielding component keys. */
+export type ForEachSpec = {components: ComponentType[]} | {expression: string}
+
+/** What `item` holds in the expressions of an expanded step. */
+export interface ForEachItem {
+  /** The component key in the catalog environment. */
+  key: string
+  /** The Azure resource name. */
+  name: string
+  type: ComponentType
+  resourceGroup: string
+  /** The catalog entry. */
+  component: Record<string, unknown>
+}
+
+export interface ForEachInstance {
+  /** The forEach step's own id: `steps.<group>` reads this instance (from the same item) or the map of all. */
+  group: string
+  item: ForEachItem
 }
 
 export interface Runbook {
@@ -49,6 +74,11 @@ export interface Runbook {
   params: Record<string, ParamSpec>
   steps: StepSpec[]
   finally: StepSpec[]
+  /**
+   * After expansion: each forEach step id → the component keys it was expanded over (in order). Expressions read
+   * `steps.<id>.outputs` of such a step as a map itemKey → outputs.
+   */
+  forEachGroups?: Record<string, string[]>
   /** Run outputs (expressions), e.g. the measured objectives of a drill. */
   outputs: Record<string, unknown>
   /** Where it came from: a file path, or `builtin:<name>`. */

@@ -78,9 +78,11 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
     run: {id: '<run id>', startedAt: '<start>', runbook: runbook.name, environment: envName, production: environment.production},
   }
   const plan = planContext(environment, envName)
-  const planCall = (call: ActionCall): PlannedCall => {
+  const planCall = (call: ActionCall, step?: StepSpec): PlannedCall => {
     const action = findAction(call.uses)
-    const inputs = resolveForPlan(call.with, context) as Record<string, unknown>
+    // Expanded forEach steps know their item (expand.ts): `item.*` resolves in plan too.
+    const stepContext = step?.instance ? {...context, item: step.instance.item as unknown as Record<string, unknown>} : context
+    const inputs = resolveForPlan(call.with, stepContext) as Record<string, unknown>
     if (!action) return {uses: call.uses, summary: 'unknown action', changes: true, inputs, permissions: [], arm: [], az: []}
     const parsed = action.input.safeParse(inputs)
     // Placeholders may not satisfy the schema (e.g. a number from a step output); show the raw inputs then.
@@ -105,8 +107,8 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
     timeout: step.timeoutMs,
     retry: step.retry,
     continueOnError: step.continueOnError,
-    ...planCall(step),
-    rollback: step.rollback ? planCall(step.rollback) : undefined,
+    ...planCall(step, step),
+    rollback: step.rollback ? planCall(step.rollback, step) : undefined,
   })
   const steps = [...orderSteps(runbook).map((s) => planStep(s, 'main')), ...runbook.finally.map((s) => planStep(s, 'finally'))]
   const permissions = [...new Set(steps.flatMap((s) => [...s.permissions, ...(s.rollback?.permissions ?? [])]))].sort()

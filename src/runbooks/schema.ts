@@ -7,7 +7,7 @@ import {z} from 'zod'
 import {isoDuration} from '../catalog/schema.js'
 import type {SourceLocation} from '../errors.js'
 import {parseDuration} from '../support/duration.js'
-import type {ActionCall, ParamSpec, Runbook, StepSpec} from './model.js'
+import type {ActionCall, ForEachSpec, ParamSpec, Runbook, StepSpec} from './model.js'
 
 export const COMPONENT_TYPES = ['postgres', 'redis', 'webapp', 'storage', 'keyvault'] as const
 export const RUNBOOK_KINDS = ['incident', 'drill', 'maintenance', 'checklist'] as const
@@ -65,6 +65,17 @@ const stepFields = {
     .optional(),
   rollback: actionCallSchema.optional().describe('Undo action, run in reverse order when a later step fails'),
   continueOnError: z.boolean().optional().describe('A failure of this step does not fail the run'),
+  forEach: z
+    .union([
+      z.string().min(1).describe('An expression yielding a list of component keys, e.g. ${{ params.components }}'),
+      z.strictObject({
+        components: z
+          .union([z.enum(COMPONENT_TYPES), z.array(z.enum(COMPONENT_TYPES)).min(1)])
+          .describe('Every component of this type (or these types) in the environment'),
+      }),
+    ])
+    .optional()
+    .describe('Run the step once per component, as steps <id>-<componentKey>; `item` holds the component'),
 }
 
 export const stepSchema = z.strictObject({id: identifier.describe('Unique step id, used as steps.<id>'), ...stepFields})
@@ -157,6 +168,12 @@ function toStepSpec(step: FinallyStepInput, id: string, path: Array<string | num
   if (step.timeout !== undefined) spec.timeoutMs = parseDuration(step.timeout)!
   if (step.retry) spec.retry = {attempts: step.retry.attempts, backoffMs: parseDuration(step.retry.backoff ?? 'PT0S')!}
   if (step.rollback) spec.rollback = {uses: step.rollback.uses, with: {...(step.rollback.with ?? {})}} satisfies ActionCall
+  if (step.forEach !== undefined) spec.forEach = toForEachSpec(step.forEach)
   if (options.locate) spec.location = options.locate(path)
   return spec
+}
+
+function toForEachSpec(forEach: NonNullable<FinallyStepInput['forEach']>): ForEachSpec {
+  if (typeof forEach === 'string') return {expression: forEach}
+  return {components: typeof forEach.components === 'string' ? [forEach.components] : [...forEach.components]}
 }

@@ -54,7 +54,9 @@ export function validateRunbookSource(source: YamlSource, actions: ActionLookup 
   return {input: parsed.success ? parsed.data : undefined, problems}
 }
 
-const STEP_FIELDS = ['id', 'name', 'uses', 'with', 'needs', 'if', 'timeout', 'retry', 'rollback', 'continueOnError']
+const STEP_FIELDS = ['id', 'name', 'uses', 'with', 'needs', 'if', 'timeout', 'retry', 'rollback', 'continueOnError', 'forEach']
+/** Fields of `item` in the expressions of a forEach step. */
+export const ITEM_KEYS = ['key', 'name', 'type', 'resourceGroup', 'component'] as const
 const PARAM_FIELDS = ['type', 'description', 'default', 'required', 'values', 'component', 'min', 'max', 'pattern']
 
 /** Add "did you mean" to an unknown-field problem (`timout` → `timeout`), from the fields allowed where it sits. */
@@ -90,6 +92,8 @@ interface StepEntry {
   needs: string[]
   if?: string
   rollback?: {uses?: string; with?: Record<string, unknown>}
+  /** The raw `forEach:` value, when the step has one. */
+  forEach?: unknown
 }
 
 interface ParamEntry {
@@ -178,7 +182,9 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
     for (const problem of checkExpressions(value)) push([...base, ...problem.path], 'bad-expression', problem.message, {expression: problem.expression})
   }
   for (const step of steps) {
-    const scope: RefScope = {params: paramNames, byId, allIds, allowedSteps: scopeOf(step, false), referrer: step.id, actions}
+    if (step.forEach !== undefined) problems.push(...forEachProblems(step, source, paramNames))
+    const inForEach = step.forEach !== undefined
+    const scope: RefScope = {params: paramNames, byId, allIds, allowedSteps: scopeOf(step, false), referrer: step.id, actions, inForEach}
     checkSyntax(step.with, [...step.path, 'with'])
     checkRefs(listReferences(step.with ?? {}), [...step.path, 'with'], scope)
     if (step.if !== undefined) {
@@ -212,6 +218,34 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
 }
 
 /**
+ * Problems of an expression `forEach:`: it must parse and can only read params, env, catalog and run — it is
+ * evaluated before the run starts, when no step has run and no item exists.
+ */
+function forEachProblems(step: StepEntry, source: YamlSource, params: string[]): Problem[] {
+  if (typeof step.forEach !== 'string') return []
+  const path: PathSegment[] = [...step.path, 'forEach']
+  const problems: Problem[] = []
+  let expression: string | undefined
+  try {
+    expression = conditionExpression(step.forEach)
+  } catch (error) {
+    return [{location: source.locate(path), code: 'bad-expression', message: (error as Error).message}]
+  }
+  const message = checkExpression(expression)
+  if (message) return [{location: pointAt(source, source.locate(path), expression), code: 'bad-expression', message}]
+  for (const reference of expressionReferences(expression)) {
+    const written = `${reference.context}${reference.path.map((p) => `.${p}`).join('')}`
+    let problem: {code: string; message: string} | undefined
+    if (reference.context === 'steps' || reference.context === 'item')
+      problem = {code: 'invalid-reference', message: `${written}: forEach is evaluated before the run starts and can only use params, env, catalog and run`}
+    else
+      problem = referenceProblem(reference, {params, byId: new Map(), allIds: [], allowedSteps: new Set(), actions: registryLookup})
+    if (problem) problems.push({location: pointAt(source, source.locate(path), expression), ...problem})
+  }
+  return problems
+}
+
+/**
  * Narrow a location from the start of a YAML scalar to the `${{` of `expression` in it, when the expression is
  * written on the scalar's first line as is (not folded or escaped); otherwise keep the scalar's start.
  */
@@ -236,14 +270,21 @@ interface RefScope {
   actions: ActionLookup
   /** Param defaults: only env, catalog and run. */
   noParamsOrSteps?: boolean
+  /** The referrer is a forEach step: `item` is set, and `steps.<forEach step>` means the same item's instance. */
+  inForEach?: boolean
 }
 
 function referenceProblem(reference: ExpressionReference, scope: RefScope): {code: string; message: string} | undefined {
   const [first, second, third] = reference.path
   const written = `${reference.context}${reference.path.map((p) => `.${p}`).join('')}`
-  if (scope.noParamsOrSteps && (reference.context === 'params' || reference.context === 'steps'))
+  if (scope.noParamsOrSteps && (reference.context === 'params' || reference.context === 'steps' || reference.context === 'item'))
     return {code: 'invalid-reference', message: `${written}: a param default can only use env, catalog and run`}
   switch (reference.context) {
+    case 'item': {
+      if (!scope.inForEach) return {code: 'invalid-reference', message: `${written}: item is only set in a step with forEach`}
+      if (first === undefined || ITEM_KEYS.some((k) => k.toLowerCase() === first.toLowerCase())) return undefined
+      return {code: 'unknown-reference', message: `${written}: item has no field "${first}"${suggest(first, [...ITEM_KEYS], 'fields')}`}
+    }
     case 'params': {
       if (first === undefined || scope.params.some((p) => p.toLowerCase() === first.toLowerCase())) return undefined
       return {code: 'unknown-param', message: `${written}: no param "${first}"${suggest(first, scope.params, 'declared')}`}
@@ -260,7 +301,9 @@ function referenceProblem(reference: ExpressionReference, scope: RefScope): {cod
         return {code: 'self-reference', message: `${written}: step "${scope.referrer}" cannot read its own outputs or status before it has run`}
       if (second !== undefined && !['outputs', 'status'].includes(second.toLowerCase()))
         return {code: 'unknown-reference', message: `${written}: a step has "outputs" and "status"${suggest(second, ['outputs', 'status'])}`}
-      if (second?.toLowerCase() === 'outputs' && third !== undefined && target.uses) {
+      // From outside a forEach, the outputs of a forEach step are a map itemKey → outputs: no output names to check.
+      const perItem = target.forEach === undefined || scope.inForEach
+      if (perItem && second?.toLowerCase() === 'outputs' && third !== undefined && target.uses) {
         const keys = outputKeys(scope.actions.find(target.uses))
         if (keys && !keys.some((k) => k.toLowerCase() === third.toLowerCase()))
           return {code: 'unknown-output', message: `${written}: ${target.uses} has no output "${third}"${suggest(third, keys, 'outputs')}`}
@@ -448,6 +491,7 @@ function readSteps(raw: unknown, phase: Phase): StepEntry[] {
     if (typeof item.uses === 'string') entry.uses = item.uses
     if (isObject(item.with)) entry.with = item.with
     if (typeof item.if === 'string' || typeof item.if === 'boolean') entry.if = String(item.if)
+    if (item.forEach !== undefined) entry.forEach = item.forEach
     if (isObject(item.rollback)) {
       entry.rollback = {}
       if (typeof item.rollback.uses === 'string') entry.rollback.uses = item.rollback.uses
