@@ -124,3 +124,40 @@ async function heldByLiveProcess(dir: string): Promise<boolean> {
 function uploadedTotal(uploader: RunUploader): number {
   return Object.values(uploader.state.files).reduce((sum, f) => sum + (f?.uploadedBytes ?? 0), 0)
 }
+
+export interface EvidenceConnection {
+  environmentName: string
+  environment: Environment
+  services: AzureServices
+  /** Undefined when the environment has no evidence storage configured. */
+  target?: EvidenceTarget
+  /** Stop an emulator this connection started. */
+  close(): Promise<void>
+}
+
+/**
+ * Connect to an environment's evidence container the way a run does: the embedded emulator for `cloud: emulator`
+ * (the one named by OPSBOOK_EMULATOR_URL, or one started in-process on the project's persisted state), else Azure.
+ */
+export async function connectEvidence(options: {envName: string; catalogFlag?: string; cwd?: string}): Promise<EvidenceConnection> {
+  const {getEnvironment, loadCatalog} = await import('../catalog/loader.js')
+  const cwd = options.cwd ?? process.cwd()
+  const loaded = loadCatalog({flag: options.catalogFlag, cwd})
+  const environment = getEnvironment(loaded, options.envName)
+  let emulator: (import('../azure/clients.js').EmulatorEndpoints & {stop(): Promise<void>}) | undefined
+  if (environment.cloud === 'emulator') {
+    const {connectOrStartEmulator} = await import('../emulator/connect.js')
+    emulator = await connectOrStartEmulator({cwd, catalogFile: loaded.file, environmentName: options.envName, environment})
+  }
+  const {createAzureServices} = await import('../azure/clients.js')
+  const services = createAzureServices({environment, environmentName: options.envName, emulator})
+  return {
+    environmentName: options.envName,
+    environment,
+    services,
+    target: await openEvidenceTarget(environment, services),
+    close: async () => {
+      await emulator?.stop()
+    },
+  }
+}

@@ -226,3 +226,12 @@ function result(kind: 'bundle' | 'run', target: string, checks: VerifyCheck[]): 
   const failed = checks.find((c) => !c.ok)
   return {kind, target, ok: !failed, checks, firstProblem: failed?.message}
 }
+
+/** The environment a local run belongs to (from its summary or first journal line), if this machine has it. */
+export async function environmentOfRun(root: string, runId: string): Promise<string | undefined> {
+  const dir = join(root, 'runs', runId)
+  if (!existsSync(join(dir, 'journal.jsonl'))) return undefined
+  const {describeRun} = await import('./export.js')
+  const summaryPath = join(dir, 'summary.json')
+  return describeRun(runId, 'local', await readFile(join(dir, 'journal.jsonl'), 'utf8'), existsSync(summaryPath) ? await readFile(summaryPath, 'utf8') : undefined).environment
+}

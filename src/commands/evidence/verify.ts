@@ -1,0 +1,37 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command.js'
+import {ExitCode} from '../../errors.js'
+import type {VerifyResult} from '../../evidence/verify.js'
+
+export default class EvidenceVerify extends BaseCommand<VerifyResult> {
+  static override summary = 'Check evidence: a bundle against its manifest and hash chains, or a run\'s local journal against its blob copy'
+  static override description = 'Exit 0 when everything holds; exit 1 naming the first bad file or journal line.'
+  static override examples = ['<%= config.bin %> evidence verify evidence-production-2026-10-01.zip', '<%= config.bin %> evidence verify 20261123T153000Z-dr-drill-7f3a']
+  static override args = {target: Args.string({description: 'A bundle (.zip or unpacked folder) or a run id', required: true})}
+  static override flags = {env: Flags.string({char: 'e', description: 'Environment whose evidence container holds the run (default: the run\'s own)'})}
+
+  async run(): Promise<VerifyResult> {
+    const {args, flags} = await this.parse(EvidenceVerify)
+    const [{isBundlePath, verifyBundle, verifyRun, environmentOfRun}, {opsbookRoot}] = await Promise.all([import('../../evidence/verify.js'), import('../../runbooks/runner.js')])
+    let result: VerifyResult
+    if (isBundlePath(args.target)) {
+      result = await verifyBundle(args.target)
+    } else {
+      const root = opsbookRoot()
+      const envName = flags.env ?? (await environmentOfRun(root, args.target))
+      const {connectEvidence} = await import('../../evidence/sync.js')
+      const connection = envName ? await connectEvidence({envName, catalogFlag: flags.catalog}) : undefined
+      try {
+        result = await verifyRun(args.target, {root, target: connection?.target})
+      } finally {
+        await connection?.close()
+      }
+    }
+    for (const check of result.checks) this.say(`${check.skipped ? '–' : check.ok ? '✔' : '✘'} ${check.message}`)
+    if (!result.ok) {
+      this.note(`verification failed: ${result.firstProblem}`)
+      this.exitWith = ExitCode.failed
+    } else this.say(`✔ ${result.kind === 'bundle' ? 'bundle' : 'run'} ${result.target} verified`)
+    return result
+  }
+}
