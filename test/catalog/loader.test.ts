@@ -14,6 +14,11 @@ describe('catalog loader', () => {
     expect(loaded.sha256).toMatch(/^[0-9a-f]{64}$/)
   })
 
+  it('validates the real-Azure example catalog in examples/', () => {
+    const loaded = loadCatalog({flag: join(import.meta.dirname, '..', '..', 'examples', 'azure-platform.yaml')})
+    expect(loaded.catalog.environments.production).toMatchObject({production: true, cloud: 'azure'})
+  })
+
   it('finds runbooks.yaml by walking up, and prefers OPSBOOK_CATALOG', () => {
     const root = mkdtempSync(join(tmpdir(), 'opsbook-cat-'))
     writeFileSync(join(root, 'runbooks.yaml'), 'version: 1\nenvironments: {}\n')
