@@ -39,7 +39,7 @@ export function inventoryQuery(types: string[] = [...ALL_RESOURCE_TYPES, LOCK_TY
 
 /** The KQL for site and slot config/web. */
 export function siteConfigQuery(): string {
-  return `appserviceresources | where type in~ (${CONFIG_TYPES.map((t) => `'${t}'`).join(', ')}) | project id, name, type, resourceGroup, properties`
+  return `appserviceresources | where type in~ (${CONFIG_TYPES.map((t) => `'${t}'`).join(', ')}) | project id, name, type, subscriptionId, resourceGroup, properties`
 }
 
 /** Collect the inventory of an environment's resource groups. */
@@ -156,7 +156,7 @@ async function allPages<T>(budget: RequestBudget, first: () => Promise<Paged<T>>
   while (page) {
     items.push(...page.items)
     const next: (() => Promise<Paged<T>>) | undefined = page.next
-    page = next && page.items.length > 0 ? await budget.run('arm', next) : undefined
+    page = next ? await budget.run('arm', next) : undefined
   }
   return items
 }

@@ -41,11 +41,16 @@ export function lockScopeOf(lockId: string): string {
   return at < 0 ? id : id.slice(0, at)
 }
 
-function pagedFrom<S, T>(iterator: AsyncIterableIterator<S[]>, map: (item: S) => T): () => Promise<Paged<T>> {
+/**
+ * Pages of an SDK `byPage()` iterator, one request each. `more(page)` reads the page's continuation token, so no
+ * request is counted for the empty step after the last page.
+ */
+function pagedFrom<S, T>(iterator: AsyncIterableIterator<S[]>, map: (item: S) => T, more: (page: S[]) => boolean): () => Promise<Paged<T>> {
   const fetch = async (): Promise<Paged<T>> => {
     const page = await iterator.next()
     if (page.done) return {items: []}
-    return {items: (page.value ?? []).map(map), next: fetch}
+    const items = page.value ?? []
+    return {items: items.map(map), next: more(items) ? fetch : undefined}
   }
   return fetch
 }
@@ -65,17 +70,19 @@ export function sourcesFromServices(services: AzureServices): CheckSources {
     },
     async pgConfigurations(resourceGroup, server) {
       const client = await services.postgres()
+      const {getContinuationToken} = await import('@azure/arm-postgresql-flexible')
       const pages = client.configurations.listByServer(resourceGroup, server).byPage()
-      return pagedFrom(pages, (c: any) => ({name: String(c.name), value: c.value ?? c.properties?.value}))()
+      return pagedFrom(pages, (c: any) => ({name: String(c.name), value: c.value ?? c.properties?.value}), (p) => Boolean(getContinuationToken(p)))()
     },
     async pgFirewallRules(resourceGroup, server) {
       const client = await services.postgres()
+      const {getContinuationToken} = await import('@azure/arm-postgresql-flexible')
       const pages = client.firewallRules.listByServer(resourceGroup, server).byPage()
-      return pagedFrom(pages, (r: any) => ({
-        name: String(r.name),
-        startIpAddress: r.startIpAddress ?? r.properties?.startIpAddress,
-        endIpAddress: r.endIpAddress ?? r.properties?.endIpAddress,
-      }))()
+      return pagedFrom(
+        pages,
+        (r: any) => ({name: String(r.name), startIpAddress: r.startIpAddress ?? r.properties?.startIpAddress, endIpAddress: r.endIpAddress ?? r.properties?.endIpAddress}),
+        (p) => Boolean(getContinuationToken(p)),
+      )()
     },
     async blobService(resourceGroup, account) {
       const client = await services.storage()
@@ -106,8 +113,9 @@ export function sourcesFromServices(services: AzureServices): CheckSources {
     },
     async locks() {
       const client = await services.locks()
+      const {getContinuationToken} = await import('@azure/arm-locks')
       const pages = client.managementLocks.listAtSubscriptionLevel().byPage()
-      return pagedFrom(pages, (l: any) => ({scope: lockScopeOf(String(l.id)), level: String(l.level), name: String(l.name)}))()
+      return pagedFrom(pages, (l: any) => ({scope: lockScopeOf(String(l.id)), level: String(l.level), name: String(l.name)}), (p) => Boolean(getContinuationToken(p)))()
     },
   }
 }

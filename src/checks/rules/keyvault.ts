@@ -65,9 +65,10 @@ export const keyvaultRules: CheckRule[] = [
     resourceTypes: KV,
     reads: ['properties.privateEndpointConnections'],
     evaluate(resource) {
-      const connections = valueAt(resource, 'properties.privateEndpointConnections')
-      if (connections === undefined) throw new MissingData('properties.privateEndpointConnections is absent')
-      if (connections !== null && !Array.isArray(connections)) throw new MissingData('properties.privateEndpointConnections is not a list')
+      if (!resource.properties) throw new MissingData('properties is absent')
+      // ARM omits privateEndpointConnections when there are none: absence is "none" (a fail), never a pass.
+      const connections = valueAt(resource, 'properties.privateEndpointConnections') ?? []
+      if (!Array.isArray(connections)) throw new MissingData('properties.privateEndpointConnections is not a list')
       const approved = approvedPrivateEndpoints(connections)
       return approved > 0 ? pass(`${approved} approved private endpoint(s)`) : fail('no approved private endpoint')
     },

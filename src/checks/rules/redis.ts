@@ -57,7 +57,9 @@ export const redisRules: CheckRule[] = [
     evaluate(resource) {
       const subnet = valueAt(resource, 'properties.subnetId')
       if (subnet) return pass(`VNet-injected into ${String(subnet).split('/').slice(-3).join('/')}`)
-      const connections = read(resource, 'properties.privateEndpointConnections')
+      if (!resource.properties) throw new MissingData('properties is absent')
+      // ARM omits privateEndpointConnections when there are none: absence is "none" (a fail), never a pass.
+      const connections = valueAt(resource, 'properties.privateEndpointConnections') ?? []
       if (!Array.isArray(connections)) throw new MissingData('properties.privateEndpointConnections is not a list')
       const approved = approvedPrivateEndpoints(connections)
       return approved > 0 ? pass(`${approved} approved private endpoint(s)`) : fail('no approved private endpoint and no VNet injection')

@@ -107,8 +107,12 @@ export const storageRules: CheckRule[] = [
     resourceTypes: ST,
     reads: ['properties.keyPolicy.keyExpirationPeriodInDays'],
     evaluate(resource) {
+      // ARM omits keyPolicy when none is set: that is a known "no policy", a fail (never a pass).
       const policy = valueAt(resource, 'properties.keyPolicy')
-      if (policy === null) return fail('no key expiration policy')
+      if (policy === null || policy === undefined) {
+        if (!resource.properties) throw new MissingData('properties is absent')
+        return fail('no key expiration policy')
+      }
       const days = Number(read(resource, 'properties.keyPolicy.keyExpirationPeriodInDays'))
       return days <= 90 ? pass(`keyExpirationPeriodInDays is ${days}`) : fail(`keyExpirationPeriodInDays is ${days} (more than 90)`)
     },

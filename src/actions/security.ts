@@ -1,0 +1,90 @@
+/**
+ * `security.check`: the security checklist as a runbook step, so its counts and failed checks land in the journal
+ * and the evidence. The step fails when a fail or error at or above `failOn` exists.
+ */
+import {z} from 'zod'
+import type {AzureServices} from '../azure/clients.js'
+import {StepError} from './core.js'
+import {defineAction, type ActionDefinition} from './types.js'
+
+const severity = z.enum(['critical', 'high', 'medium', 'low'])
+const counts = z.object({pass: z.number(), fail: z.number(), error: z.number(), 'not-applicable': z.number(), waived: z.number()})
+
+export const securityCheck = defineAction({
+  name: 'security.check',
+  summary: 'Run the security checklist over the environment and fail on findings at or above a severity',
+  description:
+    'Reads every PostgreSQL server, Redis cache, web app and slot, storage account and key vault in the environment\'s resource groups through Resource Graph (plus a few ARM reads per resource), evaluates the checklist and applies the catalog\'s waivers. Unreadable data is an error, never a pass.',
+  input: z.strictObject({
+    failOn: severity.default('high').describe('Lowest severity whose fails (or errors) fail the step'),
+    checks: z.array(z.string()).optional().describe('Only these check ids (default: all)'),
+  }),
+  output: z.object({
+    counts,
+    resources: z.number(),
+    /** Check ids with at least one fail (not waived), sorted. */
+    failedChecks: z.array(z.string()),
+    /** `checkId resourceName` of each fail or error at or above failOn. */
+    blocking: z.array(z.string()),
+    expiredWaivers: z.array(z.string()),
+  }),
+  changes: false,
+  permissions: [
+    'Microsoft.ResourceGraph/resources/read',
+    'Microsoft.DBforPostgreSQL/flexibleServers/configurations/read',
+    'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/read',
+    'Microsoft.Storage/storageAccounts/blobServices/read',
+    'Microsoft.Insights/diagnosticSettings/read',
+    'Microsoft.Cache/redis/patchSchedules/read',
+    'Microsoft.Web/sites/config/read',
+    'Microsoft.Authorization/locks/read',
+  ],
+  az: (input) => [`opsbook check --env <env> --fail-on ${input.failOn ?? 'high'}`],
+  arm: () => [
+    {method: 'POST', path: '/providers/Microsoft.ResourceGraph/resources', note: 'resources and appserviceresources, paged'},
+    {method: 'GET', path: '…/flexibleServers/{server}/configurations and /firewallRules', note: 'per PostgreSQL server'},
+    {method: 'GET', path: '…/storageAccounts/{account}/blobServices/default', note: 'per storage account'},
+    {method: 'GET', path: '{resourceId}/providers/Microsoft.Insights/diagnosticSettings', note: 'per web app, slot and key vault'},
+    {method: 'GET', path: '…/redis/{cache}/patchSchedules/default', note: 'per Redis cache'},
+  ],
+  async run(input, context) {
+    const [{runChecks, gate}, {sourcesFromServices}, {CHECKS}] = await Promise.all([
+      import('../checks/run.js'),
+      import('../checks/sources.js'),
+      import('../checks/rules/index.js'),
+    ])
+    const rules = input.checks ? CHECKS.filter((c) => input.checks!.includes(c.id)) : CHECKS
+    const unknown = (input.checks ?? []).filter((id) => !CHECKS.some((c) => c.id === id))
+    if (unknown.length > 0) throw new StepError(`unknown check id(s): ${unknown.join(', ')}`, {retryable: false, code: 'unknown-check'})
+    const report = await runChecks({
+      environment: context.environment,
+      environmentName: context.environmentName,
+      sources: sourcesFromServices(context.services as AzureServices),
+      rules,
+      now: () => context.now(),
+      log: (m) => context.log(m),
+      signal: context.signal,
+    })
+    const result = gate(report, input.failOn)
+    const c = report.counts
+    context.log(`${report.resources} resource(s): ${c.fail} fail, ${c.error} error, ${c.waived} waived, ${c.pass} pass, ${c['not-applicable']} n/a`)
+    for (const w of report.expiredWaivers) context.log(`expired waiver: ${w.check} (owner ${w.owner}, expired ${w.expires})`)
+    const output = {
+      counts: report.counts,
+      resources: report.resources,
+      failedChecks: [...new Set(report.findings.filter((f) => f.status === 'fail').map((f) => f.checkId))].sort(),
+      blocking: result.blocking.map((f) => `${f.checkId} ${f.resourceName}`),
+      expiredWaivers: report.expiredWaivers.map((w) => `${w.check}${w.resource ? ` ${w.resource}` : ''} (expired ${w.expires})`),
+    }
+    if (result.failed) {
+      for (const f of result.blocking) context.log(`✖ [${f.severity}] ${f.checkId} ${f.resourceName}: ${f.message}`)
+      throw new StepError(`${result.blocking.length} fail(s) or error(s) at or above ${input.failOn}: ${output.failedChecks.join(', ') || 'errors only'}`, {
+        retryable: false,
+        code: 'security-findings',
+      })
+    }
+    return output
+  },
+})
+
+export const securityActions: ActionDefinition[] = [securityCheck]

@@ -1,0 +1,68 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {ExitCode} from '../errors.js'
+import type {CheckFormat} from '../checks/format/index.js'
+import type {CheckReport, Severity} from '../checks/types.js'
+
+const FORMATS = ['table', 'json', 'csv', 'sarif', 'junit', 'ocsf'] as const
+const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const
+
+export interface CheckResult {
+  environment: string
+  failOn: Severity
+  /** True when a fail or error at or above --fail-on exists (exit 1). */
+  failed: boolean
+  counts: CheckReport['counts']
+  resources: number
+  /** Where the formatted report was written, when --output was given. */
+  output?: string
+  expiredWaivers: CheckReport['expiredWaivers']
+  findings: CheckReport['findings']
+}
+
+export default class Check extends BaseCommand<CheckResult> {
+  static override summary = 'Run the security checklist against an environment'
+  static override description =
+    'Checks PostgreSQL, Redis, App Service (and every slot), Storage, Key Vault, locks and tags. Data that cannot be read is an error, never a pass. Exit 1 when a fail or error at or above --fail-on exists.'
+  static override examples = [
+    '<%= config.bin %> check --env local',
+    '<%= config.bin %> check --env production --format sarif --output opsbook.sarif --fail-on critical',
+  ]
+  static override flags = {
+    env: Flags.string({char: 'e', description: 'Environment from the catalog', required: true}),
+    format: Flags.string({description: 'Output format', options: [...FORMATS], default: 'table'}),
+    output: Flags.string({char: 'o', description: 'Write the formatted report to this file instead of stdout'}),
+    'fail-on': Flags.string({description: 'Lowest severity whose fails (or errors) make the exit code 1', options: [...SEVERITIES], default: 'high'}),
+    verbose: Flags.boolean({description: 'Table: also list passing and not-applicable rows', default: false}),
+  }
+
+  async run(): Promise<CheckResult> {
+    const {flags} = await this.parse(Check)
+    const [{scanEnvironment}, {formatReport}] = await Promise.all([import('../checks/scan.js'), import('../checks/format/index.js')])
+    const scan = await scanEnvironment({envName: flags.env, catalogFlag: flags.catalog, failOn: flags['fail-on'] as Severity, log: (m) => this.note(m)})
+    const {report} = scan
+    if (flags.output || !this.jsonEnabled()) {
+      const text = await formatReport(report, flags.format as CheckFormat, {verbose: flags.verbose, width: process.stdout.columns})
+      if (flags.output) {
+        const {writeFile} = await import('node:fs/promises')
+        await writeFile(flags.output, text)
+        this.say(`${report.findings.length} finding(s) written to ${flags.output} (${flags.format})`)
+      } else process.stdout.write(text)
+    }
+    for (const waiver of report.expiredWaivers) this.note(`warning: waiver for ${waiver.check} (owner ${waiver.owner}) expired ${waiver.expires}`)
+    if (scan.failed) {
+      this.note(`✖ ${scan.blocking.length} fail(s) or error(s) at or above ${scan.failOn}`)
+      this.exitWith = ExitCode.failed
+    }
+    return {
+      environment: report.environment,
+      failOn: scan.failOn,
+      failed: scan.failed,
+      counts: report.counts,
+      resources: report.resources,
+      output: flags.output,
+      expiredWaivers: report.expiredWaivers,
+      findings: report.findings,
+    }
+  }
+}
