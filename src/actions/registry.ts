@@ -5,8 +5,9 @@
 import type {ActionDefinition} from './types.js'
 import {coreActions} from './core.js'
 import {httpActions} from './http.js'
+import {securityActions} from './security.js'
 
-const modules: ActionDefinition[][] = [coreActions, httpActions]
+const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions]
 
 const registry = new Map<string, ActionDefinition>()
 for (const list of modules) for (const action of list) registry.set(action.name, action)
