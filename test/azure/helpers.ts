@@ -44,7 +44,7 @@ export interface RecordingContext {
 /** A real ActionContext for one step attempt; `inFlight` simulates a resumed run. */
 export function makeContext(
   fixture: Pick<Fixture, 'services' | 'environment' | 'catalog'>,
-  options: {runId?: string; stepId?: string; inFlight?: TrackedOperation; signal?: AbortSignal} = {},
+  options: {runId?: string; stepId?: string; inFlight?: TrackedOperation; signal?: AbortSignal; now?: () => Date} = {},
 ): RecordingContext {
   const logs: string[] = []
   const secrets: string[] = []
@@ -67,7 +67,7 @@ export function makeContext(
       inFlight: () => options.inFlight,
     },
     services: fixture.services,
-    now: () => new Date(),
+    now: options.now ?? (() => new Date()),
   }
   return {context, logs, secrets, started}
 }
