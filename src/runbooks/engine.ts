@@ -216,6 +216,8 @@ class RunExecution {
       runbook: runbook.name,
       title: runbook.title,
       kind: runbook.kind,
+      source: runbook.source,
+      sha256: runbook.sha256,
       environment: options.environmentName,
       production: options.environment.production,
       params: safeParams,
@@ -427,6 +429,9 @@ class RunExecution {
       } else {
         record.status = result.interrupted ? 'cancelled' : 'failed'
         record.error = errorInfo(result.error)
+        // An action may hand over what it found before failing (e.g. the drill table of a missed objective).
+        const partial = (result.error as {outputs?: unknown} | undefined)?.outputs
+        if (typeof partial === 'object' && partial !== null && !Array.isArray(partial)) record.outputs = partial as Record<string, unknown>
         if (result.interrupted) record.error = {message: `interrupted: ${record.error.message}`, code: 'interrupted'}
         record.continued = !result.interrupted && continued
         await this.emit({

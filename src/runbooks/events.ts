@@ -27,6 +27,9 @@ export type RunEvent =
       runbook: string
       title: string
       kind: string
+      /** `builtin:<name>` or the runbook file's path: with sha256, enough to resume from the journal alone. */
+      source?: string
+      sha256?: string
       environment: string
       production: boolean
       /** Params after defaults, secrets already replaced by «redacted». */
