@@ -22,7 +22,8 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
   const state = await loadState(options, root, cwd)
   if (state.finished && state.finished !== 'running')
     throw new ValidationError([{code: 'run-finished', message: `run ${options.runId} already finished (${state.finished}); there is nothing to resume`}])
-  const runbook = state.request?.runbook ?? state.runbook.source ?? state.runbook.name
+  const source = state.runbook.source?.replace(/^builtin:/, '')
+  const runbook = state.request?.runbook ?? source ?? state.runbook.name
   const params: Record<string, string> = {...(state.request?.params ?? stringParams(state)), ...options.params}
   const result = await runRunbook({
     ...options,
