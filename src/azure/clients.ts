@@ -161,7 +161,8 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
       for (const listener of listeners) listener(event)
     },
   })
-  const additionalPolicies = [{policy, position: 'perCall' as const}]
+  // perRetry: the policy must see raw responses, before core-client's deserialization turns them into thrown RestErrors.
+  const additionalPolicies = [{policy, position: 'perRetry' as const}]
   const userAgentOptions = {userAgentPrefix: 'opsbook'}
   /** Options for AutoRest (HLC) clients. */
   const hlcOptions = () => ({endpoint: armEndpoint, credentialScopes: [armScope], retryOptions: {maxRetries: 0}, additionalPolicies, tlsOptions, userAgentOptions})

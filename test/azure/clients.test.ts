@@ -1,0 +1,62 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {createAzureServices} from '../../src/azure/clients.js'
+import {ExitCode} from '../../src/errors.js'
+import {startFixture, type Fixture} from './helpers.js'
+
+let fixture: Fixture
+beforeAll(async () => {
+  fixture = await startFixture()
+})
+afterAll(async () => {
+  await fixture?.stop()
+})
+
+describe('createAzureServices', () => {
+  it('talks to the emulator with unmodified SDK clients and DefaultAzureCredential via its managed-identity endpoint', async () => {
+    const {services, emulator} = fixture
+    expect(services.target).toBe('emulator')
+    expect(services.armEndpoint).toBe(emulator.armEndpoint)
+    const [pg, redis, web] = await Promise.all([services.postgres(), services.redis(), services.web()])
+    expect((await pg.servers.get('rg-shop-local', 'pg-shop-orders')).version).toBe('16')
+    expect((await redis.redis.get('rg-shop-local', 'redis-shop-sessions')).sku.name).toBe('Premium')
+    expect((await web.webApps.get('rg-shop-local', 'app-shop-storefront')).name).toBe('app-shop-storefront')
+    // The token came from the emulator's managed-identity endpoint (its claims name the emulator identity).
+    expect(await services.principal()).toMatchObject({kind: 'app', appId: 'opsbook-emulator', display: 'opsbook-emulator'})
+  })
+
+  it('reaches Resource Graph, metrics and storage management through the same factory', async () => {
+    const {services, environment} = fixture
+    const graph = await services.resourceGraph()
+    const found = await graph.resources({subscriptions: [environment.subscription], query: "Resources | where type =~ 'microsoft.dbforpostgresql/flexibleservers' | project name"})
+    expect(JSON.stringify(found.data)).toContain('pg-shop-orders')
+    const storage = await services.storage()
+    const container = await storage.blobContainers.get('rg-shop-local', 'stshopevidence', 'opsbook-evidence')
+    expect(container.hasImmutabilityPolicy).toBe(true)
+  })
+
+  it('maps every storage account onto Azurite and hands out container SAS URLs that work', async () => {
+    const {services} = fixture
+    expect(services.blobAccountName('stshopsnapshots')).toBe('devstoreaccount1')
+    const url = await services.containerSasUrl('stshopsnapshots', 'redis-snapshots', {permissions: 'rl', expiresInMs: 60_000})
+    expect(url).toMatch(/\/redis-snapshots\?.*sig=/)
+    const {ContainerClient} = await import('@azure/storage-blob')
+    const names: string[] = []
+    for await (const blob of new ContainerClient(url).listBlobsFlat()) names.push(blob.name)
+    expect(names.some((n) => n.startsWith('redis-shop-sessions-'))).toBe(true)
+  })
+
+  it('refuses an emulator environment without an emulator connection (exit 2)', () => {
+    expect(() => createAzureServices({environment: fixture.environment, environmentName: 'local'})).toThrow(
+      expect.objectContaining({exitCode: ExitCode.invalidInput, code: 'emulator-required'}),
+    )
+  })
+
+  it('points real-Azure clients at the catalog\'s sovereign cloud without connecting', () => {
+    const china = createAzureServices({environment: {...fixture.environment, cloud: 'azure', azureCloud: 'AzureChinaCloud'}, environmentName: 'cn'})
+    expect(china.target).toBe('azure')
+    expect(china.armEndpoint).toBe('https://management.chinacloudapi.cn')
+    expect(china.httpsCa).toBeUndefined()
+    const gov = createAzureServices({environment: {...fixture.environment, cloud: 'azure', azureCloud: 'AzureUSGovernment'}, environmentName: 'gov'})
+    expect(gov.armEndpoint).toBe('https://management.usgovcloudapi.net')
+  })
+})

@@ -1,0 +1,52 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {AzureError, toAzureError} from '../../src/azure/errors.js'
+import {startFixture, type Fixture} from './helpers.js'
+
+let fixture: Fixture
+beforeAll(async () => {
+  fixture = await startFixture()
+})
+afterAll(async () => {
+  await fixture?.stop()
+})
+
+describe('toAzureError', () => {
+  it('turns a 409 for a slot prepared for swap into its ARM code, message, correlation id and a reset hint', async () => {
+    const web = await fixture.services.web()
+    await web.webApps.applySlotConfigToProduction('rg-shop-local', 'app-shop-storefront', {targetSlot: 'staging', preserveVnet: true})
+    try {
+      const raw = await web.webApps
+        .updateConfiguration('rg-shop-local', 'app-shop-storefront', {minTlsVersion: '1.2'} as never)
+        .then(() => undefined, (e: unknown) => e)
+      const error = toAzureError(raw, {operation: 'update the site configuration'})
+      expect(error).toBeInstanceOf(AzureError)
+      const azure = error as AzureError
+      expect(azure.statusCode).toBe(409)
+      expect(azure.armCode).toBe('Conflict')
+      expect(azure.message).toContain('prepared for swap')
+      expect(azure.message).not.toMatch(/^Conflict$/)
+      expect(azure.correlationId).toMatch(/^[0-9a-f-]{36}$/)
+      expect(azure.message).toContain(azure.correlationId)
+      expect(azure.suggestions.join(' ')).toContain('--action reset')
+      expect(azure.retryable).toBe(true)
+    } finally {
+      await web.webApps.resetProductionSlotConfig('rg-shop-local', 'app-shop-storefront')
+    }
+  })
+
+  it('names a missing resource and says where to look', async () => {
+    const pg = await fixture.services.postgres()
+    const raw = await pg.servers.get('rg-shop-local', 'pg-does-not-exist').then(() => undefined, (e: unknown) => e)
+    const error = toAzureError(raw) as AzureError
+    expect(error.armCode).toBe('ResourceNotFound')
+    expect(error.message).toContain('pg-does-not-exist')
+    expect(error.retryable).toBe(false)
+    expect(error.suggestions.join(' ')).toContain('runbooks.yaml')
+  })
+
+  it('reads the code and message of a failed long-running operation', () => {
+    const error = toAzureError(new Error('The long-running operation has failed. ServerNameAlreadyExists. Specified server name is already used.')) as AzureError
+    expect(error.armCode).toBe('ServerNameAlreadyExists')
+    expect(error.armMessage).toBe('Specified server name is already used.')
+  })
+})
