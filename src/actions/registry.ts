@@ -6,8 +6,13 @@ import type {ActionDefinition} from './types.js'
 import {coreActions} from './core.js'
 import {httpActions} from './http.js'
 import {securityActions} from './security.js'
+import {postgresActions} from './postgres.js'
+import {redisActions} from './redis.js'
+import {webappActions} from './webapp.js'
+import {monitorActions} from './monitor.js'
+import {storageActions} from './storage.js'
 
-const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions]
+const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, webappActions, monitorActions, storageActions]
 
 const registry = new Map<string, ActionDefinition>()
 for (const list of modules) for (const action of list) registry.set(action.name, action)
