@@ -11,8 +11,9 @@ import {redisActions} from './redis.js'
 import {webappActions} from './webapp.js'
 import {monitorActions} from './monitor.js'
 import {storageActions} from './storage.js'
+import {drillActions} from './drill.js'
 
-const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, webappActions, monitorActions, storageActions]
+const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, webappActions, monitorActions, storageActions, drillActions]
 
 const registry = new Map<string, ActionDefinition>()
 for (const list of modules) for (const action of list) registry.set(action.name, action)

@@ -394,7 +394,7 @@ class RunExecution {
     const result = await this.runStep({id: step.id, phase, call: step, timeoutMs: step.timeoutMs, retry: step.retry, instance: step.instance}, record, signal, continued)
     if (result.ok) {
       if (phase === 'main') this.completionOrder.push(step.id)
-      if (this.findAction(step.uses)?.changes) this.changed = true
+      if (phase === 'main' && this.findAction(step.uses)?.changes) this.changed = true
       return
     }
     if (result.interrupted) return

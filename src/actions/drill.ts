@@ -1,0 +1,328 @@
+/**
+ * Drill actions: measure what a recovery achieved against the catalog's objectives, report the table, check a
+ * Redis RDB snapshot can be read back, and tear down the scratch copies a drill made.
+ *
+ * Measuring (`drill.measure`):
+ * - RTO = verifiedAt − startedAt: from the start of the recovery to the moment the copy was verified.
+ * - RPO = requestedPoint − recoveredDataAsOf: the point asked for (for "latest", the moment recovery started) against
+ *   what the restored copy actually holds. A copy that holds less than was asked for is data loss.
+ * - Objectives the configuration cannot meet are flagged even when the drill itself went well: an RPO shorter than
+ *   the Redis snapshot frequency, a cross-region objective without geo-redundant backup, a retention shorter than the
+ *   catalog asks for. Such a row's status is `cannot-meet`, and `drill.report` fails the run for it like for a miss.
+ */
+import {z} from 'zod'
+import type {Component, Environment} from '../catalog/schema.js'
+import {humanDuration, parseDuration} from '../support/duration.js'
+import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
+import {azureServices, derivedName, resolveResource, withRetryLog} from './resolve.js'
+import {defineAction, type ActionDefinition} from './types.js'
+
+const isoDateTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), {message: 'expected an ISO-8601 date-time'})
+
+const measureSchema = z.strictObject({
+  measuredMs: z.number().optional(),
+  objectiveMs: z.number().optional(),
+  met: z.boolean().optional(),
+})
+
+/** One row of the drill table; also the outputs of `drill.measure`. */
+export const objectiveRowSchema = z.strictObject({
+  component: z.string(),
+  type: z.string(),
+  rto: measureSchema,
+  rpo: measureSchema,
+  /** met: every objective measured and met; missed: one was not; cannot-meet: the configuration rules one out; unmeasured: an objective could not be measured. */
+  status: z.enum(['met', 'missed', 'cannot-meet', 'unmeasured']),
+  notes: z.array(z.string()),
+})
+export type ObjectiveRow = z.infer<typeof objectiveRowSchema>
+
+function componentOf(environment: Environment, key: string): Component {
+  const component = environment.components[key]
+  if (!component)
+    throw new ActionFailure(`no component "${key}" in this environment (known: ${Object.keys(environment.components).join(', ')})`, {code: 'unknown-component'})
+  return component
+}
+
+/**
+ * What the catalog configuration rules out, whatever a drill measures. `observed` carries what Azure reported
+ * (retention, geo backup) when the drill read it; the catalog's expectations are used otherwise.
+ */
+export function configurationIssues(component: Component, observed: {retentionDays?: number | null; geoRedundantBackup?: boolean | null} = {}): string[] {
+  const issues: string[] = []
+  const rpoMs = component.objectives?.rpo ? parseDuration(component.objectives.rpo) : undefined
+  const crossRegion = component.objectives?.crossRegion ?? false
+  if (component.type === 'postgres') {
+    const geo = observed.geoRedundantBackup ?? component.geoRedundantBackup
+    if (crossRegion && !geo) issues.push('cross-region objective without geo-redundant backup: a region loss cannot be recovered from backup')
+    const retention = observed.retentionDays ?? component.backupRetentionDays
+    if (observed.retentionDays != null && observed.retentionDays < component.backupRetentionDays)
+      issues.push(`backup retention is ${observed.retentionDays} days, the catalog needs ${component.backupRetentionDays}`)
+    if (retention < 7) issues.push(`backup retention of ${retention} days is below the 7 days a point-in-time restore needs to be useful`)
+  }
+  if (component.type === 'redis') {
+    if (rpoMs !== undefined && !component.snapshots) issues.push('an RPO is set but no RDB snapshots are configured: the data cannot be recovered')
+    const frequencyMs = component.snapshots ? parseDuration(component.snapshots.frequency) : undefined
+    if (rpoMs !== undefined && frequencyMs !== undefined && frequencyMs > rpoMs)
+      issues.push(`RPO ${component.objectives!.rpo} is shorter than the snapshot frequency ${component.snapshots!.frequency}: it cannot be met`)
+    if (crossRegion) issues.push('cross-region objective: RDB snapshots restore in the same region only unless geo-replication is configured')
+  }
+  return issues
+}
+
+/** A measured duration against an objective (ms). */
+function compare(measuredMs: number | undefined, objectiveMs: number | undefined): z.infer<typeof measureSchema> {
+  const out: z.infer<typeof measureSchema> = {}
+  if (measuredMs !== undefined) out.measuredMs = Math.max(0, Math.round(measuredMs))
+  if (objectiveMs !== undefined) out.objectiveMs = objectiveMs
+  if (measuredMs !== undefined && objectiveMs !== undefined) out.met = measuredMs <= objectiveMs
+  return out
+}
+
+export const measureAction = defineAction({
+  name: 'drill.measure',
+  summary: 'Measure RTO and RPO of one recovered component against its catalog objectives',
+  description:
+    'RTO = verifiedAt − startedAt. RPO = requestedPoint (default: startedAt, i.e. "the latest" when recovery began) − recoveredDataAsOf (what the copy actually holds). Also flags objectives the configuration cannot meet (RPO shorter than the snapshot frequency, cross-region without geo-redundant backup, short retention). Never fails: drill.report decides.',
+  input: z.strictObject({
+    component: z.string().min(1).describe('Catalog component key'),
+    startedAt: isoDateTime.describe('When recovery started'),
+    verifiedAt: isoDateTime.nullish().describe('When the recovered copy was verified; default: now'),
+    requestedPoint: isoDateTime.nullish().describe('The point in time asked for; default: startedAt'),
+    recoveredDataAsOf: isoDateTime.nullish().describe('The newest data the recovered copy holds'),
+    retentionDays: z.number().nullish().describe('Backup retention Azure reported (PostgreSQL)'),
+    geoRedundantBackup: z.boolean().nullish().describe('Whether Azure reported geo-redundant backup (PostgreSQL)'),
+    notes: z.array(z.string()).nullish(),
+  }),
+  output: objectiveRowSchema,
+  changes: false,
+  permissions: [],
+  async run(input, context) {
+    const component = componentOf(context.environment, input.component)
+    const started = Date.parse(input.startedAt)
+    const verified = input.verifiedAt ? Date.parse(input.verifiedAt) : context.now().getTime()
+    const requested = input.requestedPoint ? Date.parse(input.requestedPoint) : started
+    const rtoObjective = component.objectives?.rto ? parseDuration(component.objectives.rto) : undefined
+    const rpoObjective = component.objectives?.rpo ? parseDuration(component.objectives.rpo) : undefined
+    const rto = compare(verified - started, rtoObjective)
+    const rpo = compare(input.recoveredDataAsOf ? requested - Date.parse(input.recoveredDataAsOf) : undefined, rpoObjective)
+    const notes = [...(input.notes ?? [])]
+    const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
+    notes.push(...issues.map((i) => `configuration: ${i}`))
+    if (rpoObjective !== undefined && rpo.measuredMs === undefined) notes.push('RPO not measured: the recovered copy did not say how old its data is')
+    if (rpo.measuredMs !== undefined && rpo.measuredMs === 0 && input.recoveredDataAsOf && Date.parse(input.recoveredDataAsOf) > requested)
+      notes.push('the copy holds data newer than the point asked for')
+    const missed = rto.met === false || rpo.met === false
+    const status: ObjectiveRow['status'] = missed
+      ? 'missed'
+      : issues.length > 0
+        ? 'cannot-meet'
+        : (rtoObjective !== undefined && rto.measuredMs === undefined) || (rpoObjective !== undefined && rpo.measuredMs === undefined)
+          ? 'unmeasured'
+          : 'met'
+    const show = (m: z.infer<typeof measureSchema>) =>
+      m.measuredMs === undefined ? 'not measured' : `${humanDuration(m.measuredMs)}${m.objectiveMs === undefined ? '' : ` (objective ${humanDuration(m.objectiveMs)}${m.met ? ', met' : ', MISSED'})`}`
+    context.log(`${input.component}: RTO ${show(rto)}; RPO ${show(rpo)}; ${status}`)
+    return {component: input.component, type: component.type, rto, rpo, status, notes}
+  },
+})
+
+/** Rows from a list whose entries are rows or maps itemKey → row (the outputs of a forEach measure step). */
+function flattenRows(measurements: unknown[]): ObjectiveRow[] {
+  const rows: ObjectiveRow[] = []
+  for (const entry of measurements) {
+    if (entry === null || entry === undefined) continue
+    const asRow = objectiveRowSchema.safeParse(entry)
+    if (asRow.success) {
+      rows.push(asRow.data)
+      continue
+    }
+    if (typeof entry !== 'object' || Array.isArray(entry))
+      throw new ActionFailure(`drill.report: a measurement must be a drill.measure output or a map of them, got ${JSON.stringify(entry)}`, {code: 'invalid-measurement'})
+    for (const [key, value] of Object.entries(entry)) {
+      const row = objectiveRowSchema.safeParse(value)
+      if (!row.success) throw new ActionFailure(`drill.report: measurement ${key} is not a drill.measure output`, {code: 'invalid-measurement'})
+      rows.push(row.data)
+    }
+  }
+  return rows
+}
+
+const reportOutput = z.strictObject({
+  objectives: z.array(objectiveRowSchema).describe('One row per component: the run summary prints it as the RTO/RPO table'),
+  allMet: z.boolean(),
+  missed: z.array(z.string()).describe('Components whose objectives were missed or cannot be met'),
+})
+
+/** A failed drill: the step fails (exit 1), and the table still reaches the run's outputs. */
+class ObjectivesMissed extends ActionFailure {
+  constructor(
+    message: string,
+    readonly outputs: z.infer<typeof reportOutput>,
+  ) {
+    super(message, {code: 'objectives-missed'})
+  }
+}
+
+export const reportAction = defineAction({
+  name: 'drill.report',
+  summary: 'Collect the per-component RTO/RPO table and fail when an objective is missed',
+  description:
+    'Takes drill.measure outputs (or the itemKey → outputs maps of forEach measure steps). Fails the step — so the run exits 1 — when any component missed an objective, cannot meet one with its configuration, or could not be measured; the table is still the step\'s `objectives` output.',
+  input: z.strictObject({
+    measurements: z.array(z.unknown()).describe('drill.measure outputs, or maps of them'),
+    failOnMiss: z.boolean().default(true),
+  }),
+  output: reportOutput,
+  changes: false,
+  permissions: [],
+  async run(input, context) {
+    const objectives = flattenRows(input.measurements).sort((a, b) => a.component.localeCompare(b.component))
+    const missed = objectives.filter((r) => r.status !== 'met').map((r) => r.component)
+    for (const row of objectives) context.log(`${row.component} (${row.type}): ${row.status}${row.notes.length ? ` — ${row.notes.join('; ')}` : ''}`)
+    const outputs = {objectives, allMet: missed.length === 0, missed}
+    if (missed.length > 0 && input.failOnMiss) {
+      const detail = objectives
+        .filter((r) => r.status !== 'met')
+        .map((r) => `${r.component} ${r.status}`)
+        .join(', ')
+      throw new ObjectivesMissed(`recovery objectives not met: ${detail}`, outputs)
+    }
+    return outputs
+  },
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// verifySnapshot
+
+export const verifySnapshotAction = defineAction({
+  name: 'drill.verifySnapshot',
+  summary: 'Read exported RDB snapshot blobs back and check they are complete RDB files',
+  description:
+    'The restore check of a Redis drill when there is no scratch cache to import into: every blob must exist, be non-empty and start with the RDB magic "REDIS"; its dataasof metadata (when present) is reported as the data the snapshot holds.',
+  input: z.strictObject({
+    storageAccount: z.string().min(1),
+    container: z.string().min(1),
+    blobs: z.array(z.string().min(1)).min(1),
+  }),
+  output: z.strictObject({blobs: z.array(z.strictObject({name: z.string(), bytes: z.number()})), dataAsOf: z.string().optional(), verifiedAt: z.string()}),
+  changes: false,
+  permissions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'],
+  az: (input) => input.blobs.map((b: string) => `az storage blob download --account-name ${input.storageAccount} --container-name ${input.container} --name ${b} --file /tmp/${b} --auth-mode login && head -c 5 /tmp/${b}`),
+  async run(input, context) {
+    const services = azureServices(context)
+    const container = (await services.blob(input.storageAccount)).getContainerClient(input.container)
+    const checked: Array<{name: string; bytes: number}> = []
+    let dataAsOf: string | undefined
+    for (const name of input.blobs) {
+      const blob = container.getBlobClient(name)
+      let head: Buffer
+      let bytes: number
+      let metadata: Record<string, string> = {}
+      try {
+        const properties = await blob.getProperties({abortSignal: context.signal})
+        bytes = properties.contentLength ?? 0
+        metadata = properties.metadata ?? {}
+        head = bytes > 0 ? await blob.downloadToBuffer(0, Math.min(bytes, 16), {abortSignal: context.signal}) : Buffer.alloc(0)
+      } catch (error) {
+        throw toAzureError(error, {operation: `read snapshot ${input.container}/${name}`})
+      }
+      if (bytes === 0 || !head.toString('latin1').startsWith('REDIS'))
+        throw new ActionFailure(`snapshot ${input.container}/${name} is not an RDB file (${bytes} bytes)`, {code: 'redis-snapshot-invalid'})
+      const asOf = metadata.dataasof
+      if (asOf && !Number.isNaN(Date.parse(asOf)) && (!dataAsOf || Date.parse(asOf) < Date.parse(dataAsOf))) dataAsOf = new Date(asOf).toISOString()
+      checked.push({name, bytes})
+      context.log(`${name}: ${bytes} bytes, RDB header ok${asOf ? `, data as of ${asOf}` : ''}`)
+    }
+    return {blobs: checked, ...(dataAsOf ? {dataAsOf} : {}), verifiedAt: context.now().toISOString()}
+  },
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// teardown
+
+const PG_READ = 'Microsoft.DBforPostgreSQL/flexibleServers/read'
+const PG_DELETE = 'Microsoft.DBforPostgreSQL/flexibleServers/delete'
+
+/** The scratch server name a drill restore of `server` uses in run `runId` (postgres.restore's default). */
+export function scratchServerName(server: string, runId: string): string {
+  return derivedName(server, 'drill', runId)
+}
+
+export const teardownAction = defineAction({
+  name: 'drill.teardown',
+  summary: 'Delete every scratch copy this run made of a component (found by name and by tags), never anything else',
+  description:
+    'Meant for `finally`, so it runs after failures and Ctrl-C. Does not need the restore step\'s outputs: the scratch name is derived from the run id, and servers tagged opsbook-run-id=<this run>, opsbook-scratch=true and opsbook-source=<component> are found by listing. Each is deleted through postgres.delete, which refuses anything that is not a scratch server of this run. Components other than PostgreSQL have no scratch copies (the Redis drill does not create a cache).',
+  input: z.strictObject({
+    component: z.string().min(1).describe('Catalog component key'),
+    purpose: z.enum(['drill', 'pitr', 'geo']).default('drill').describe('Which copies: drill (scratch, <server>-drill-<run>), pitr or geo (incident restores of this run)'),
+  }),
+  output: z.strictObject({component: z.string(), deleted: z.array(z.string()), alreadyGone: z.array(z.string())}),
+  changes: true,
+  permissions: [PG_READ, PG_DELETE],
+  az: (input, plan) => {
+    const component = plan.environment.components[input.component]
+    if (component?.type !== 'postgres') return []
+    const r = resolveResource(plan.environment, 'postgres', input.component)
+    return [
+      `az postgres flexible-server list --resource-group ${r.resourceGroup} --query "[?tags.\\"opsbook-run-id\\"=='<run id>' && tags.\\"opsbook-scratch\\"=='true'].name" -o tsv`,
+      `az postgres flexible-server delete --resource-group ${r.resourceGroup} --name ${r.name}-${input.purpose ?? 'drill'}-<run> --yes`,
+    ]
+  },
+  arm: (input, plan) => {
+    const component = plan.environment.components[input.component]
+    if (component?.type !== 'postgres') return []
+    const r = resolveResource(plan.environment, 'postgres', input.component)
+    const base = `/subscriptions/${r.subscription}/resourceGroups/${r.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers`
+    return [
+      {method: 'GET', path: `${base}?api-version=2025-08-01`, note: 'servers tagged with this run id and opsbook-scratch=true'},
+      {method: 'DELETE', path: `${base}/${r.name}-${input.purpose ?? 'drill'}-<run>?api-version=2025-08-01`, longRunning: true, note: 'only servers this run created'},
+    ]
+  },
+  async run(input, context) {
+    const component = componentOf(context.environment, input.component)
+    if (component.type !== 'postgres') {
+      context.log(`${input.component}: a ${component.type} drill leaves no scratch resources`)
+      return {component: input.component, deleted: [], alreadyGone: []}
+    }
+    const services = azureServices(context)
+    const source = resolveResource(context.environment, 'postgres', input.component)
+    const scratch = input.purpose === 'drill'
+    const names = new Set([derivedName(source.name, input.purpose, context.runId)])
+    const client = await services.postgres()
+    await withRetryLog(context, services, async () => {
+      try {
+        for await (const server of client.servers.listByResourceGroup(source.resourceGroup, {abortSignal: context.signal})) {
+          const tags = server.tags ?? {}
+          if (server.name && tags['opsbook-run-id'] === context.runId && tags['opsbook-scratch'] === String(scratch) && tags['opsbook-source'] === source.name) names.add(server.name)
+        }
+      } catch (error) {
+        // Listing is the belt to the derived name's braces: without it, the derived name is still deleted.
+        context.log(`could not list servers in ${source.resourceGroup} (${(error as Error).message}); deleting by name only`)
+      }
+    })
+    const {deleteAction} = await import('./postgres.js')
+    const deleted: string[] = []
+    const alreadyGone: string[] = []
+    for (const name of names) {
+      const id = `/subscriptions/${source.subscription}/resourceGroups/${source.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`
+      if (!scratch) {
+        // Not scratch: postgres.delete would take any opsbook-made server, so check it is this run's own first.
+        const existing = await client.servers.get(source.resourceGroup, name, {abortSignal: context.signal}).catch((error: unknown) => {
+          if (isNotFound(error)) return undefined
+          throw toAzureError(error, {operation: `read PostgreSQL server ${name}`})
+        })
+        if (existing && existing.tags?.['opsbook-run-id'] !== context.runId)
+          throw new ActionFailure(`refusing to delete ${name}: it was not created by this run`, {code: 'postgres-delete-refused'})
+      }
+      const result = await deleteAction.run({server: id, ifScratchOnly: scratch}, context)
+      if (result.deleted) deleted.push(name)
+      else alreadyGone.push(name)
+    }
+    context.log(deleted.length ? `deleted ${deleted.join(', ')}` : `nothing left to delete for ${input.component}`)
+    return {component: input.component, deleted, alreadyGone}
+  },
+})
+
+export const drillActions: ActionDefinition[] = [measureAction, reportAction, verifySnapshotAction, teardownAction]
