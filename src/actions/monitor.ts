@@ -15,6 +15,9 @@ import {defineAction, type ActionDefinition, type PlanContext} from './types.js'
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT5M'})
 const isoDateTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), {message: 'expected an ISO-8601 date-time'})
 
+/** An expression that yields nothing ('' or null) means "not given". */
+const optionalDateTime = z.preprocess((v) => (v === '' || v === null ? undefined : v), isoDateTime.optional())
+
 const METRICS_READ = 'Microsoft.Insights/metrics/read'
 const LOGS_READ = 'Microsoft.OperationalInsights/workspaces/query/read'
 
@@ -39,7 +42,7 @@ const metricsInput = z.strictObject({
   kind: z.enum(['webapp', 'postgres', 'redis', 'storage']).optional().describe('Resource type; default: the component\'s, else webapp'),
   slot: z.string().optional().describe('Web app slot to measure instead of production'),
   window: isoDuration.default('PT5M').describe('Measure over the last …'),
-  after: isoDateTime.optional().describe('Ignore data before this time (e.g. the swap)'),
+  after: optionalDateTime.describe('Ignore data before this time (e.g. the swap)'),
   interval: isoDuration.default('PT1M'),
   maxHttp5xxRate: z.number().min(0).max(1).optional().describe('Largest share of 5xx responses; default: the component\'s gates'),
   maxAvgResponseMs: z.number().positive().optional(),

@@ -28,6 +28,8 @@ import {defineAction, type ActionContext, type ActionDefinition, type PlanContex
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT4H'})
 const isoDateTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), {message: 'expected an ISO-8601 date-time, e.g. 2026-11-23T08:15:00Z'})
+/** An expression that yields nothing ('' or null) means "not given". */
+const optionalDateTime = z.preprocess((v) => (v === '' || v === null ? undefined : v), isoDateTime.optional())
 const serverRef = z.string().min(1).describe('Catalog component key, Azure server name, or ARM resource id')
 
 /** Tags opsbook puts on servers it creates; `postgres.delete` reads them. */
@@ -158,7 +160,7 @@ export const assertRestorableAction = defineAction({
     'Reads the server\'s backup settings and fails with exit code 2 — before anything changes — when the point in time lies outside [earliestRestoreDate, now], or when a geo restore is planned and geo-redundant backup is disabled. Also warns when the retention is shorter than the catalog asks for.',
   input: z.strictObject({
     server: serverRef,
-    pointInTime: isoDateTime.optional().describe('Point to restore to (UTC); default: only report the window'),
+    pointInTime: optionalDateTime.describe('Point to restore to (UTC); default: only report the window'),
     geo: z.boolean().default(false).describe('A geo restore is planned: geo-redundant backup must be enabled'),
   }),
   output: z.strictObject({...restoreWindowOutput, pointInTime: z.string().optional(), warnings: z.array(z.string())}),
@@ -192,7 +194,7 @@ export const assertRestorableAction = defineAction({
 
 const restoreInput = z.strictObject({
   server: serverRef.describe('The source server: catalog component key, Azure name or resource id'),
-  pointInTime: isoDateTime.optional().describe('UTC point to restore to; default: the latest (now)'),
+  pointInTime: optionalDateTime.describe('UTC point to restore to; default: the latest (now)'),
   targetName: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'server names are 3-63 lower-case letters, digits and hyphens')
@@ -515,7 +517,7 @@ export const verifyAction = defineAction({
     expectVersion: z.string().optional().describe('PostgreSQL major version, e.g. "16"'),
     expectSku: z.string().optional().describe('SKU name, e.g. Standard_D2ds_v5'),
     expectHa: z.enum(['Disabled', 'SameZone', 'ZoneRedundant']).optional(),
-    pointInTime: isoDateTime.optional().describe('The restore point the server must have been restored to'),
+    pointInTime: optionalDateTime.describe('The restore point the server must have been restored to'),
   }),
   output: z.strictObject({
     server: z.string(),

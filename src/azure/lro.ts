@@ -63,7 +63,7 @@ export async function runTracked<T>(context: ActionContext, services: AzureServi
   const previous = context.operations.inFlight()
   if (previous && previous.method === spec.method && sameResource(previous.resourceUrl, resourceUrl)) {
     context.log(`re-attaching to ${previous.description} (started before the resume)`)
-    if (previous.monitorUrl) await pollMonitor(services, previous.monitorUrl, context.signal, previous.description)
+    if (previous.monitorUrl) await pollMonitor(services, rebase(previous.monitorUrl, previous.resourceUrl, services.armEndpoint), context.signal, previous.description)
     return {resumed: true, state: previous.state ?? {}, monitorUrl: previous.monitorUrl}
   }
 
@@ -92,6 +92,22 @@ export async function runTracked<T>(context: ActionContext, services: AzureServi
     await journaled
   }
   return {result, resumed: false, state, monitorUrl}
+}
+
+/**
+ * A monitor URL recorded against an endpoint that has since moved (a local emulator restarted on another port) is
+ * moved along with it. Against Azure the origins never differ and the URL is returned as is.
+ */
+export function rebase(monitorUrl: string, recordedResourceUrl: string, armEndpoint: string): string {
+  try {
+    const monitor = new URL(monitorUrl)
+    const recorded = new URL(recordedResourceUrl).origin
+    const current = new URL(armEndpoint).origin
+    if (monitor.origin !== recorded || recorded === current) return monitorUrl
+    return `${current}${monitor.pathname}${monitor.search}`
+  } catch {
+    return monitorUrl
+  }
 }
 
 /**
