@@ -18,6 +18,7 @@ import {resolveRunbook} from './discovery.js'
 import type {RunOutcome} from './engine.js'
 import {expandRunbook} from './expand.js'
 import {resolveParams} from './params.js'
+import {conditionExpression, evaluateCondition, expressionReferences, type ExpressionContext} from './expressions.js'
 
 export interface PrepareOptions {
   runbook: string
@@ -77,10 +78,31 @@ function describeParam(spec: ParamSpec): string {
   return spec.description ? `${what}: ${spec.description}` : what
 }
 
-/** Steps that need a human's approval before the run, and whether the run as a whole needs a production confirmation. */
-export function approvalsNeeded(runbook: Runbook, environment: Environment): {steps: string[]; productionConfirmation: boolean} {
+/**
+ * Steps that need a human's approval before the run, and whether the run as a whole needs a production confirmation.
+ * An approval step whose `if:` can be decided up front (it reads only params, env, catalog or run) and is false
+ * needs no approval; one that depends on other steps' results is counted, to be safe.
+ */
+export function approvalsNeeded(prepared: Pick<PreparedRun, 'runbook' | 'environment' | 'envName' | 'params' | 'loaded'>): {steps: string[]; productionConfirmation: boolean} {
+  const {runbook, environment} = prepared
   const all = [...runbook.steps, ...runbook.finally]
-  const steps = all.filter((s) => s.uses === 'core.approval').map((s) => s.id)
+  const context: ExpressionContext = {
+    params: prepared.params,
+    steps: {},
+    env: {...environment, name: prepared.envName},
+    catalog: prepared.loaded.catalog as unknown as Record<string, unknown>,
+    run: {environment: prepared.envName, production: environment.production, runbook: runbook.name},
+  }
+  const decidedFalse = (condition: string | undefined): boolean => {
+    if (!condition) return false
+    try {
+      if (expressionReferences(conditionExpression(condition)).some((r) => r.context === 'steps')) return false
+      return !evaluateCondition(condition, context)
+    } catch {
+      return false
+    }
+  }
+  const steps = all.filter((s) => s.uses === 'core.approval' && !decidedFalse(s.if)).map((s) => s.id)
   const changes = all.some((s) => findAction(s.uses)?.changes || (s.rollback && findAction(s.rollback.uses)?.changes))
   return {steps, productionConfirmation: environment.production && changes}
 }
@@ -173,7 +195,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     ])
 
   // Approvals that nobody can give stop the run before anything changes (exit 4).
-  const needed = approvalsNeeded(runbook, environment)
+  const needed = approvalsNeeded(prepared)
   if (!options.interactive) {
     // On resume, approvals already given (their steps completed) are not asked again.
     const pendingSteps = needed.steps.filter((s) => !options.resume?.completed[s])

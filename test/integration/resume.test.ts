@@ -1,0 +1,73 @@
+/**
+ * Crash safety: a run killed with SIGKILL while PostgreSQL restores is continued with `opsbook resume`, which
+ * re-attaches to the restore's operation monitor instead of asking Azure for a second restore.
+ */
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {verifyChain} from '../../src/evidence/journal.js'
+import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
+
+let emulator: RunningEmulator
+
+beforeAll(async () => {
+  // A restore that takes long enough to be killed in the middle of.
+  emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 8000})
+})
+afterAll(async () => emulator?.stop())
+
+function journalEvents(cwd: string): Array<{type: string; step: string | null; data: any}> {
+  const runs = join(cwd, '.opsbook', 'runs')
+  if (!existsSync(runs)) return []
+  const [runId] = readdirSync(runs)
+  if (!runId || !existsSync(join(runs, runId, 'journal.jsonl'))) return []
+  return readFileSync(join(runs, runId, 'journal.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.endsWith('}'))
+    .map((l) => JSON.parse(l))
+}
+
+describe('opsbook resume', () => {
+  it('continues a SIGKILLed restore without a second restore request', async () => {
+    const cwd = scratchDir()
+    const env = emulator.env()
+    const restoreTime = new Date(Date.now() - 10 * 60_000).toISOString()
+    let operation: {resourceUrl: string; monitorUrl?: string} | undefined
+    const killed = await runCli(['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime}`, '--json'], {
+      cwd,
+      env,
+      onStart(child) {
+        const timer = setInterval(() => {
+          const started = journalEvents(cwd).find((e) => e.type === 'operation.started' && e.step === 'restore')
+          if (started) {
+            operation = started.data.operation
+            clearInterval(timer)
+            child.kill('SIGKILL')
+          }
+        }, 50)
+        child.on('close', () => clearInterval(timer))
+      },
+    })
+    expect(killed.signal).toBe('SIGKILL')
+    expect(operation?.monitorUrl).toBeTruthy()
+    const serverPath = new URL(operation!.resourceUrl).pathname.toLowerCase()
+    const creates = () => emulator.requestLog().filter((r) => r.method === 'PUT' && r.path.toLowerCase() === serverPath)
+    expect(creates()).toHaveLength(1)
+
+    const runId = readdirSync(join(cwd, '.opsbook', 'runs'))[0]!
+    const listed = await runCli(['runs', 'list', '--json'], {cwd, env})
+    expect(JSON.parse(listed.stdout).runs[0]).toMatchObject({runId, status: 'crashed'})
+
+    const resumed = await runCli(['resume', runId, '--json'], {cwd, env, timeoutMs: 90_000})
+    expect(resumed.code, resumed.stderr).toBe(0)
+    const result = JSON.parse(resumed.stdout)
+    expect(result).toMatchObject({runId, status: 'succeeded'})
+    expect(result.outputs.server).toBe(serverPath.split('/').at(-1))
+    // The same restore, re-attached: still exactly one create request for the restored server.
+    expect(creates()).toHaveLength(1)
+    const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+    expect(verifyChain(journal).ok).toBe(true)
+    expect(journal).toContain('"resumedFrom"')
+  })
+})
