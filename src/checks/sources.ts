@@ -90,8 +90,16 @@ export function sourcesFromServices(services: AzureServices): CheckSources {
     },
     async diagnosticSettings(resourceId) {
       const client = await services.monitor()
-      const response = await client.diagnosticSettings.list(resourceId)
-      return (response.value ?? []).map((s: any) => ({
+      // arm-monitor 7's models have no `categoryGroup` and drop it; read the wire body so `allLogs`/`audit` groups
+      // count (Prowler #8460 reported allLogs as a failure for the same reason).
+      let wire: {value?: unknown[]} | undefined
+      const response = await client.diagnosticSettings.list(resourceId, {
+        onResponse: (raw) => {
+          wire = raw.bodyAsText ? JSON.parse(raw.bodyAsText) : undefined
+        },
+      })
+      const items = (wire?.value ?? response.value ?? []).map((s: any) => ({name: s.name, logs: s.properties?.logs ?? s.logs}))
+      return items.map((s: any) => ({
         name: String(s.name),
         logs: (s.logs ?? []).map((l: any) => ({category: l.category ?? undefined, categoryGroup: l.categoryGroup ?? undefined, enabled: l.enabled === true})),
       }))

@@ -1,0 +1,137 @@
+/**
+ * An emulator seeded with one compliant and one non-compliant resource of each kind: seeded from a catalog
+ * environment, then changed through the unmodified Azure SDK clients (as an operator would), never by writing state.
+ */
+import {environmentSchema, type Environment} from '../../src/catalog/schema.js'
+import {createAzureServices, type AzureServices} from '../../src/azure/clients.js'
+import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+
+export const SUB = '00000000-0000-0000-0000-00000000c4ec'
+export const RG = 'rg-checks'
+
+const windows = {
+  database: {recurrence: 'weekly', day: 'Sunday', start: '02:00', end: '04:00', timeZone: 'UTC'},
+  cache: {recurrence: 'weekly', day: 'Sunday', start: '04:00', end: '05:00', timeZone: 'UTC'},
+}
+const tags = {owner: 'platform', costCenter: 'cc-1'}
+
+/** What is deployed (seeds the emulator). */
+export function deployedEnvironment(): Environment {
+  return environmentSchema.parse({
+    cloud: 'emulator',
+    subscription: SUB,
+    resourceGroups: [RG],
+    requiredTags: ['owner', 'costCenter'],
+    windows,
+    components: {
+      'pg-good': {type: 'postgres', name: 'pg-good', version: '15', backupRetentionDays: 14, geoRedundantBackup: true, highAvailability: 'ZoneRedundant', window: 'database', tags},
+      'pg-bad': {type: 'postgres', name: 'pg-bad', version: '14', backupRetentionDays: 7, tags: {owner: 'data'}},
+      'redis-good': {type: 'redis', name: 'redis-good', sku: 'Premium', window: 'cache', tags},
+      'redis-bad': {type: 'redis', name: 'redis-bad', sku: 'Basic', snapshots: {storageAccount: 'stbad'}, window: 'cache', tags},
+      'app-good': {type: 'webapp', name: 'app-good', slots: ['staging'], healthPath: '/health', tags},
+      'app-bad': {type: 'webapp', name: 'app-bad', slots: ['staging'], healthPath: '/health', tags},
+      stgood: {type: 'storage', name: 'stgood', tags},
+      stbad: {type: 'storage', name: 'stbad', tags},
+      'kv-good': {type: 'keyvault', name: 'kv-good', tags},
+      'kv-bad': {type: 'keyvault', name: 'kv-bad', tags},
+    },
+  })
+}
+
+/** What the catalog expects when the checks run: pg-bad is supposed to be a tier-1 server; two waivers. */
+export function expectedEnvironment(): Environment {
+  const env = deployedEnvironment()
+  const raw = JSON.parse(JSON.stringify(env))
+  raw.components['pg-bad'] = {...raw.components['pg-bad'], backupRetentionDays: 14, geoRedundantBackup: true, highAvailability: 'ZoneRedundant', window: 'database'}
+  raw.waivers = [
+    {check: 'redis.sku.not_basic', resource: 'redis-bad', reason: 'dev cache, replaced in Q4', owner: 'web-team', expires: '2099-12-31'},
+    {check: 'st.shared_key.off', resource: 'stbad', reason: 'legacy backup tool', owner: 'platform', expires: '2020-01-01'},
+  ]
+  return environmentSchema.parse(raw)
+}
+
+export interface SeededEmulator {
+  emulator: RunningEmulator
+  services: AzureServices
+  stop(): Promise<void>
+}
+
+const fast = {updateIntervalInMs: 10}
+
+/** Start the emulator and make the "good" resources compliant and the "bad" ones not. */
+export async function startSeededEmulator(): Promise<SeededEmulator> {
+  const environment = deployedEnvironment()
+  const emulator = await startEmulator({environment, environmentName: 'checks', lroDurationMs: 0})
+  const services = createAzureServices({
+    environment,
+    environmentName: 'checks',
+    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+    retry: {maxRetries: 1, baseDelayMs: 20},
+  })
+  try {
+    const pg = await services.postgres()
+    const setParameter = (server: string, name: string, value: string) =>
+      pg.configurations.beginUpdateAndWait(RG, server, name, {value, source: 'user-override'}, fast)
+    await setParameter('pg-good', 'log_disconnections', 'on')
+    await setParameter('pg-good', 'logfiles.retention_days', '7')
+    await setParameter('pg-good', 'connection_throttle.enable', 'on')
+    await pg.servers.beginUpdateAndWait(
+      RG,
+      'pg-good',
+      {
+        authConfig: {activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled'},
+        maintenanceWindow: {customWindow: 'Enabled', dayOfWeek: 0, startHour: 2, startMinute: 0},
+        network: {publicNetworkAccess: 'Disabled'},
+      } as never,
+      fast,
+    )
+    await pg.servers.beginUpdateAndWait(RG, 'pg-bad', {network: {publicNetworkAccess: 'Enabled'}} as never, fast)
+    await setParameter('pg-bad', 'require_secure_transport', 'off')
+    await setParameter('pg-bad', 'ssl_min_protocol_version', 'TLSv1.1')
+    await pg.firewallRules.beginCreateOrUpdateAndWait(RG, 'pg-bad', 'AllowAllAzureServicesAndResourcesWithinAzureIps', {startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0'}, fast)
+    const locks = await services.locks()
+    await locks.managementLocks.deleteAtResourceLevel(RG, 'Microsoft.DBforPostgreSQL', '', 'flexibleServers', 'pg-bad', 'do-not-delete')
+
+    const redis = await services.redis()
+    await redis.patchSchedules.createOrUpdate(RG, 'redis-good', 'default', {scheduleEntries: [{dayOfWeek: 'Sunday', startHourUtc: 4, maintenanceWindow: 'PT5H'}]})
+    await redis.redis.beginUpdateAndWait(RG, 'redis-good', {disableAccessKeyAuthentication: true}, fast)
+    await redis.redis.beginUpdateAndWait(RG, 'redis-bad', {enableNonSslPort: true, minimumTlsVersion: '1.0', publicNetworkAccess: 'Enabled'}, fast)
+    await redis.patchSchedules.createOrUpdate(RG, 'redis-bad', 'default', {scheduleEntries: [{dayOfWeek: 'Monday', startHourUtc: 12}]})
+
+    const web = await services.web()
+    await web.webApps.updateConfigurationSlot(RG, 'app-good', 'staging', {ftpsState: 'FtpsOnly'} as never)
+    await web.webApps.update(RG, 'app-good', {publicNetworkAccess: 'Disabled'} as never)
+    await web.webApps.updateSlot(RG, 'app-good', 'staging', {publicNetworkAccess: 'Disabled'} as never)
+    await web.webApps.updateConfiguration(RG, 'app-bad', {
+      minTlsVersion: '1.0',
+      ftpsState: 'AllAllowed',
+      remoteDebuggingEnabled: true,
+      http20Enabled: false,
+      alwaysOn: false,
+      healthCheckPath: '/status',
+      cors: {allowedOrigins: ['*']},
+    } as never)
+    await web.webApps.update(RG, 'app-bad', {httpsOnly: false} as never)
+
+    const storage = await services.storage()
+    await storage.storageAccounts.update(RG, 'stgood', {allowSharedKeyAccess: false} as never)
+
+    const keyvault = await services.keyvault()
+    await keyvault.vaults.update(RG, 'kv-good', {properties: {enablePurgeProtection: true, publicNetworkAccess: 'Disabled'}} as never)
+    await keyvault.vaults.update(RG, 'kv-bad', {properties: {enableRbacAuthorization: false}} as never)
+    const monitor = await services.monitor()
+    await monitor.diagnosticSettings.createOrUpdate(`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Web/sites/app-good/slots/staging`, 'slot-logs', {
+      workspaceId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.OperationalInsights/workspaces/law`,
+      logs: [{category: 'AppServiceHTTPLogs', enabled: true}],
+    })
+    // Audit logging switched off on kv-bad (the setting stays, its AuditEvent category is disabled).
+    await monitor.diagnosticSettings.createOrUpdate(`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-bad`, 'audit-to-law', {
+      workspaceId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.OperationalInsights/workspaces/law`,
+      logs: [{category: 'AuditEvent', enabled: false}],
+    })
+  } catch (error) {
+    await emulator.stop()
+    throw error
+  }
+  return {emulator, services, stop: () => emulator.stop()}
+}

@@ -1,0 +1,184 @@
+/**
+ * The checklist end to end against the emulator: Resource Graph + ARM through the unmodified SDK clients, rules,
+ * waivers, and the output formats a user feeds to GitHub code scanning and CI.
+ */
+import {readFileSync} from 'node:fs'
+import Ajv from 'ajv'
+import {XMLParser, XMLValidator} from 'fast-xml-parser'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {formatCsv} from '../../src/checks/format/csv.js'
+import {formatJunit} from '../../src/checks/format/junit.js'
+import {toOcsf} from '../../src/checks/format/ocsf.js'
+import {toSarif} from '../../src/checks/format/sarif.js'
+import {CHECKS} from '../../src/checks/rules/index.js'
+import {gate, runChecks} from '../../src/checks/run.js'
+import {sourcesFromServices} from '../../src/checks/sources.js'
+import type {CheckReport} from '../../src/checks/types.js'
+import {expectedEnvironment, startSeededEmulator, type SeededEmulator} from './emulator-fixture.js'
+
+const NOW = new Date('2026-06-10T12:00:00Z')
+
+/** Per resource: the checks that fail and those that are waived; every other applicable check passes. */
+const EXPECTED: Record<string, {fail: string[]; waived?: string[]}> = {
+  'pg-good': {fail: []},
+  'pg-bad': {
+    fail: [
+      'pg.tls.enforced', 'pg.tls.min12', 'pg.net.public_disabled', 'pg.fw.no_azure_wide', 'pg.auth.entra', 'pg.log.connections', 'pg.log.retention',
+      'pg.conn_throttle', 'pg.backup.retention', 'pg.backup.geo', 'pg.ha.enabled', 'pg.maintenance.window', 'gov.lock.critical', 'gov.tags.required',
+    ],
+  },
+  // No private endpoints exist in the emulator, and only storage accounts and PostgreSQL servers are seeded with locks.
+  'redis-good': {fail: ['redis.net.private', 'gov.lock.critical']},
+  'redis-bad': {
+    fail: ['redis.tls.no_plain_port', 'redis.tls.min12', 'redis.net.public_disabled', 'redis.net.private', 'redis.auth.no_keys', 'redis.maintenance.patch_schedule', 'gov.lock.critical'],
+    waived: ['redis.sku.not_basic'],
+  },
+  'app-good': {fail: []},
+  'app-good/staging': {fail: []},
+  'app-bad': {
+    fail: ['app.https_only', 'app.tls.min12', 'app.ftps', 'app.remote_debug.off', 'app.http2', 'app.cors.no_wildcard', 'app.net.restricted', 'app.health_check', 'app.always_on'],
+  },
+  'app-bad/staging': {fail: ['app.ftps', 'app.net.restricted', 'app.logs.http', 'app.slot.parity']},
+  stgood: {fail: []},
+  stbad: {
+    fail: ['st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.net.restricted', 'st.key_expiry', 'st.blob.soft_delete', 'st.blob.versioning', 'gov.lock.critical'],
+  },
+  'kv-good': {fail: ['kv.private_link', 'gov.lock.critical']},
+  'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'gov.lock.critical']},
+}
+
+let seeded: SeededEmulator
+let report: CheckReport
+
+beforeAll(async () => {
+  seeded = await startSeededEmulator()
+  seeded.emulator.clearRequestLog()
+  report = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW})
+}, 60_000)
+afterAll(async () => seeded?.stop())
+
+describe('runChecks against the emulator', () => {
+  it('finds exactly the seeded violations: every check passes somewhere and fails somewhere', () => {
+    const actual: Record<string, Record<string, string>> = {}
+    for (const f of report.findings) (actual[f.resourceName] ??= {})[f.checkId] = f.status
+    const expected: Record<string, Record<string, string>> = {}
+    for (const [name, spec] of Object.entries(EXPECTED)) {
+      const type = report.findings.find((f) => f.resourceName === name)!.resourceType
+      expected[name] = {}
+      for (const rule of CHECKS.filter((c) => c.resourceTypes.includes(type)))
+        expected[name][rule.id] = spec.fail.includes(rule.id) ? 'fail' : spec.waived?.includes(rule.id) ? 'waived' : 'pass'
+    }
+    expect(actual).toEqual(expected)
+    const statusesByCheck = new Map<string, Set<string>>()
+    for (const f of report.findings) statusesByCheck.set(f.checkId, (statusesByCheck.get(f.checkId) ?? new Set()).add(f.status))
+    // Private endpoints cannot be created in the emulator: those two pass only in the rule tests.
+    const neverPass = CHECKS.filter((c) => !statusesByCheck.get(c.id)?.has('pass')).map((c) => c.id)
+    const neverFail = CHECKS.filter((c) => !statusesByCheck.get(c.id)?.has('fail') && !statusesByCheck.get(c.id)?.has('waived')).map((c) => c.id)
+    expect(neverPass).toEqual(['redis.net.private', 'kv.private_link'])
+    expect(neverFail).toEqual(['pg.log.checkpoints', 'app.identity', 'st.secure_transfer', 'st.xtenant_repl.off'])
+  })
+
+  it('says what it found', () => {
+    const message = (resource: string, check: string) => report.findings.find((f) => f.resourceName === resource && f.checkId === check)?.message
+    expect(message('pg-bad', 'pg.fw.no_azure_wide')).toBe('firewall rule(s) AllowAllAzureServicesAndResourcesWithinAzureIps (0.0.0.0–0.0.0.0) open the server widely')
+    expect(message('pg-bad', 'pg.backup.retention')).toBe('backupRetentionDays is 7, catalog requires at least 14')
+    expect(message('redis-bad', 'redis.maintenance.patch_schedule')).toBe("patch schedule Monday 12:00 UTC; the catalog's 'cache' window starts Sunday 04:00 UTC")
+    expect(message('app-bad/staging', 'app.slot.parity')).toBe(
+      'slot differs from production: httpsOnly true (production false); minTlsVersion 1.2 (production 1.0); remoteDebuggingEnabled false (production true); http20Enabled true (production false)',
+    )
+    expect(message('redis-bad', 'redis.sku.not_basic')).toBe('sku is Basic — waived by web-team until 2099-12-31: dev cache, replaced in Q4')
+  })
+
+  it('reports an expired waiver and keeps the finding failing', () => {
+    const finding = report.findings.find((f) => f.resourceName === 'stbad' && f.checkId === 'st.shared_key.off')!
+    expect(finding.status).toBe('fail')
+    expect(finding.waiver).toEqual({reason: 'legacy backup tool', owner: 'platform', expires: '2020-01-01', expired: true})
+    expect(report.expiredWaivers.map((w) => [w.check, w.resource, w.owner])).toEqual([['st.shared_key.off', 'stbad', 'platform']])
+  })
+
+  it('collects in bulk: two Resource Graph queries, no per-resource GET of the resources themselves', () => {
+    expect(report.collection.resourceGraphQueries).toBe(2)
+    const gets = seeded.emulator.requestLog().filter((e) => e.method === 'GET' && /\/(flexibleServers|redis|sites|storageAccounts|vaults)\/[^/]+$/i.test(e.path))
+    expect(gets).toEqual([])
+  })
+
+  it('gates on severity: high fails are blocking, nothing is critical', () => {
+    expect(gate(report, 'critical').failed).toBe(false)
+    const high = gate(report, 'high')
+    expect(high.failed).toBe(true)
+    expect(high.blocking.every((f) => f.severity === 'high' && f.status === 'fail')).toBe(true)
+  })
+
+  it('an unreadable property is an error, never a pass', async () => {
+    seeded.emulator.faults.set({transient: {rate: 1, status: 403, operations: ['postgres.firewallRules.list', 'storage.blobServices.get']}})
+    try {
+      const faulty = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW})
+      const errors = faulty.findings.filter((f) => f.status === 'error').map((f) => `${f.resourceName} ${f.checkId}`)
+      expect(errors.sort()).toEqual([
+        'pg-bad pg.fw.no_azure_wide',
+        'pg-good pg.fw.no_azure_wide',
+        'stbad st.blob.soft_delete',
+        'stbad st.blob.versioning',
+        'stgood st.blob.soft_delete',
+        'stgood st.blob.versioning',
+      ])
+      expect(faulty.findings.find((f) => f.resourceName === 'pg-good' && f.checkId === 'pg.fw.no_azure_wide')!.message).toMatch(
+        /^could not evaluate: pgFirewallRules could not be read: HTTP 403/,
+      )
+      // pg-good has no high fail, but the unreadable firewall rules keep the gate shut.
+      expect(gate(faulty, 'high').blocking.filter((f) => f.resourceName === 'pg-good').map((f) => f.checkId)).toEqual(['pg.fw.no_azure_wide'])
+    } finally {
+      seeded.emulator.faults.clear()
+    }
+  })
+})
+
+describe('output formats', () => {
+  it('SARIF validates against the SARIF 2.1.0 schema, with stable ids and fingerprints', () => {
+    const schema = JSON.parse(readFileSync(new URL('../fixtures/sarif-2.1.0.schema.json', import.meta.url), 'utf8'))
+    const ajv = new Ajv({allErrors: true, strict: false})
+    ajv.addFormat('uri', (v: string) => URL.canParse(v))
+    ajv.addFormat('uri-reference', (v: string) => URL.canParse(v, 'https://example.invalid/'))
+    ajv.addFormat('date-time', (v: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v))
+    const sarif = toSarif(report)
+    const validate = ajv.compile(schema)
+    expect(validate(sarif), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
+    const run = sarif.runs[0]!
+    expect(run.tool.driver.rules!.map((r) => r.id)).toEqual(CHECKS.map((c) => c.id))
+    expect(run.results!.length).toBe(report.counts.fail + report.counts.waived + report.counts.error)
+    const result = run.results!.find((r) => r.ruleId === 'pg.fw.no_azure_wide')!
+    expect(result.locations![0]!.physicalLocation!.artifactLocation!.uri).toBe(
+      'subscriptions/00000000-0000-0000-0000-00000000c4ec/resourceGroups/rg-checks/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-bad',
+    )
+    expect(run.tool.driver.rules![result.ruleIndex!]!.properties!['security-severity']).toBe('7.0')
+    // Same check and resource in another scan → same fingerprint, so GitHub updates the alert instead of adding one.
+    expect(toSarif(report).runs[0]!.results!.map((r) => r.partialFingerprints)).toEqual(run.results!.map((r) => r.partialFingerprints))
+    expect(new Set(run.results!.map((r) => r.partialFingerprints!['opsbookFinding/v1'])).size).toBe(run.results!.length)
+    expect(run.results!.find((r) => r.ruleId === 'redis.sku.not_basic')!.suppressions).toEqual([
+      {kind: 'external', status: 'accepted', justification: 'dev cache, replaced in Q4 (owner web-team, expires 2099-12-31)'},
+    ])
+  })
+
+  it('JUnit XML parses, with one suite per resource type and the right counts', async () => {
+    const xml = await formatJunit(report)
+    expect(XMLValidator.validate(xml)).toBe(true)
+    const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(xml)
+    const suites = [doc.testsuites.testsuite].flat()
+    expect(suites.map((s: any) => s.name).sort()).toEqual([...new Set(report.findings.map((f) => f.resourceType))].sort())
+    const sum = (key: string) => suites.reduce((n: number, s: any) => n + Number(s[key]), 0)
+    expect(sum('tests')).toBe(report.findings.length)
+    expect(sum('failures')).toBe(report.counts.fail)
+    expect(sum('errors')).toBe(report.counts.error)
+    expect(sum('skipped')).toBe(report.counts.waived + report.counts['not-applicable'])
+  })
+
+  it('OCSF compliance findings and CSV carry every finding', () => {
+    const events = toOcsf(report)
+    expect(events).toHaveLength(report.findings.length)
+    const waived = events.find((e) => e.compliance.control === 'redis.sku.not_basic')!
+    expect(waived).toMatchObject({class_uid: 2003, type_uid: 200301, status: 'Suppressed', compliance: {status: 'Fail', status_id: 3}})
+    expect(events.find((e) => e.compliance.control === 'st.secure_transfer')!.compliance.requirements).toContain('CIS Microsoft Azure Foundations Benchmark F6 9.3.4')
+    const csv = formatCsv(report).trimEnd().split('\r\n')
+    expect(csv).toHaveLength(report.findings.length + 1)
+  })
+})
