@@ -2,6 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {
   assertRestorableAction,
   deleteAction,
+  geoRestoreAction,
   getMaintenanceWindowAction,
   promoteReplicaAction,
   restoreAction,
@@ -113,6 +114,18 @@ describe('postgres.restore', () => {
     expect(error.message).toContain('refusing to delete pg-shop-orders')
     const client = await fixture.services.postgres()
     expect((await client.servers.get('rg-shop-local', 'pg-shop-orders')).state).toBe('Ready')
+  })
+})
+
+describe('postgres.geoRestore', () => {
+  it('lands in the paired region, and its data trails the primary by the geo-backup lag', async () => {
+    const {context} = makeContext(fixture, {runId: 'run-geo-000004'})
+    const out = await geoRestoreAction.run(parse(geoRestoreAction, {server: 'orders-db', scratch: true}), context)
+    expect(out.server).toBe('pg-shop-orders-drill-000004')
+    expect(out.location.toLowerCase()).toBe('westus')
+    const verified = await verifyAction.run(parse(verifyAction, {server: out.server}), context)
+    expect(Date.parse(verified.dataAsOf!)).toBeLessThan(Date.parse(out.pointInTime))
+    await deleteAction.run(parse(deleteAction, {server: out.server}), context)
   })
 })
 
