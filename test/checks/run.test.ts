@@ -10,6 +10,8 @@ import {formatCsv} from '../../src/checks/format/csv.js'
 import {formatJunit} from '../../src/checks/format/junit.js'
 import {toOcsf} from '../../src/checks/format/ocsf.js'
 import {toSarif} from '../../src/checks/format/sarif.js'
+import {securityCheck} from '../../src/actions/security.js'
+import type {ActionContext} from '../../src/actions/types.js'
 import {CHECKS} from '../../src/checks/rules/index.js'
 import {gate, runChecks} from '../../src/checks/run.js'
 import {sourcesFromServices} from '../../src/checks/sources.js'
@@ -180,5 +182,39 @@ describe('output formats', () => {
     expect(events.find((e) => e.compliance.control === 'st.secure_transfer')!.compliance.requirements).toContain('CIS Microsoft Azure Foundations Benchmark F6 9.3.4')
     const csv = formatCsv(report).trimEnd().split('\r\n')
     expect(csv).toHaveLength(report.findings.length + 1)
+  })
+})
+
+describe('security.check action', () => {
+  const context = (logs: string[]): ActionContext =>
+    ({
+      runId: 'run-1',
+      stepId: 'scan',
+      attempt: 1,
+      signal: new AbortController().signal,
+      log: (m: string) => logs.push(m),
+      environmentName: 'checks',
+      environment: expectedEnvironment(),
+      services: seeded.services,
+      now: () => NOW,
+    }) as unknown as ActionContext
+
+  it('returns counts and failed check ids when nothing at or above failOn fails', async () => {
+    const logs: string[] = []
+    const output = await securityCheck.run({failOn: 'critical'}, context(logs))
+    expect(output.counts).toEqual(report.counts)
+    expect(output.failedChecks).toContain('pg.fw.no_azure_wide')
+    expect(output.failedChecks).not.toContain('redis.sku.not_basic')
+    expect(output.blocking).toEqual([])
+    expect(output.expiredWaivers).toEqual(['st.shared_key.off stbad (expired 2020-01-01)'])
+    expect(logs).toContain('expired waiver: st.shared_key.off (owner platform, expired 2020-01-01)')
+  })
+
+  it('fails the step on a high finding, logging each one', async () => {
+    const logs: string[] = []
+    await expect(securityCheck.run({failOn: 'high', checks: ['pg.fw.no_azure_wide']}, context(logs))).rejects.toThrow(
+      '1 fail(s) or error(s) at or above high: pg.fw.no_azure_wide',
+    )
+    expect(logs.some((l) => l.startsWith('✖ [high] pg.fw.no_azure_wide pg-bad:'))).toBe(true)
   })
 })

@@ -29,8 +29,3 @@ export function frameworksText(frameworks: Frameworks): string {
   if (frameworks.iso27001?.length) parts.push(`ISO 27001 ${frameworks.iso27001.join(', ')}`)
   return parts.join('; ')
 }
-
-/** The short resource label for tables: `name (type)`. */
-export function resourceLabel(finding: Finding): string {
-  return finding.resourceName
-}

@@ -1,0 +1,171 @@
+/**
+ * Security-checklist collection benchmark. One emulator holds N resources (default 5,000, seeded from a generated
+ * catalog environment — the emulator's seed path, not N PUTs) and answers every request 50 ms late behind an
+ * ARM-like token bucket (250 requests burst, 25/s, 429 + Retry-After). In the same run it scans them twice:
+ *
+ * - bulk: opsbook's collector (Resource Graph pages + per-resource ARM reads only for what Resource Graph lacks),
+ *   inside its own request budget;
+ * - naive: list each type per resource group, then one ARM GET per resource (how Prowler-style collectors work),
+ *   16 in flight, backing off on 429 Retry-After.
+ *
+ * Both evaluate the same rules. By default those are the checks Resource Graph covers (BENCH_CHECKS=graph), so the
+ * comparison is exactly "Resource Graph pages vs one GET per resource"; BENCH_CHECKS=all adds the per-resource
+ * reads (PostgreSQL parameters, blob services, diagnostic settings, patch schedules) to both sides — the same
+ * requests on both, so the ratio shrinks and the run takes many minutes.
+ *
+ * Run: `npx tsx bench/checks.ts` (BENCH_RESOURCES, BENCH_LATENCY_MS, BENCH_CHECKS to change it).
+ */
+import https from 'node:https'
+import {environmentSchema} from '../src/catalog/schema.js'
+import {createAzureServices} from '../src/azure/clients.js'
+import {startEmulator} from '../src/emulator/server.js'
+import {RequestBudget, mapBounded} from '../src/checks/budget.js'
+import {collectInventory} from '../src/checks/collect.js'
+import {evaluateInventory, type Inventory} from '../src/checks/evaluate.js'
+import {CHECKS} from '../src/checks/rules/index.js'
+import {sourcesFromServices} from '../src/checks/sources.js'
+import {RESOURCE_TYPES, type InventoryResource, type ResourceType} from '../src/checks/types.js'
+
+const TOTAL = Number(process.env.BENCH_RESOURCES ?? 5000)
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50)
+const ALL = process.env.BENCH_CHECKS === 'all'
+const THROTTLE = {capacity: 250, refillPerSecond: 25}
+const SUB = '00000000-0000-0000-0000-0000000be4c4'
+const RG = 'rg-bench'
+const rules = ALL ? CHECKS : CHECKS.filter((c) => !c.facts?.length)
+
+// A mix of the covered types; web apps are few because each runs real HTTP listeners in the emulator.
+const mix: Array<[string, number]> = [
+  ['postgres', 0.24],
+  ['redis', 0.2],
+  ['storage', 0.3],
+  ['keyvault', 0.24],
+  ['webapp', 0.02],
+]
+const components: Record<string, unknown> = {}
+for (const [type, share] of mix)
+  for (let i = 0; i < Math.round(TOTAL * share); i++)
+    components[`${type}-${i}`] = {
+      type,
+      name: type === 'storage' ? `st${String(i).padStart(6, '0')}` : `${type}-${i}`,
+      ...(type === 'webapp' ? {slots: []} : {}),
+      tags: {owner: 'bench', ...(i % 3 ? {costCenter: 'cc'} : {})},
+    }
+const environment = environmentSchema.parse({cloud: 'emulator', subscription: SUB, resourceGroups: [RG], requiredTags: ['owner', 'costCenter'], components})
+
+const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`
+
+/** Peak heap while `task` runs (sampled every 20 ms), above the heap at its start. */
+async function measured<T>(task: () => Promise<T>): Promise<{value: T; ms: number; peakHeap: number}> {
+  global.gc?.()
+  const base = process.memoryUsage().heapUsed
+  let peak = base
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 20)
+  const started = performance.now()
+  try {
+    const value = await task()
+    peak = Math.max(peak, process.memoryUsage().heapUsed)
+    return {value, ms: performance.now() - started, peakHeap: peak - base}
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+console.log(`Seeding ${Object.keys(components).length} resources into the emulator (catalog seed) …`)
+const emulator = await startEmulator({environment, environmentName: 'bench', lroDurationMs: 0})
+try {
+  const endpoints = {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription}
+  emulator.faults.set({latencyMs: LATENCY_MS, throttle: THROTTLE})
+  const requestsOf = () => emulator.requestLog().length
+  const throttledOf = () => emulator.requestLog().filter((e) => e.status === 429).length
+
+  // ── bulk: opsbook's collector ─────────────────────────────────────────────────────────────────────────────
+  const services = createAzureServices({environment, environmentName: 'bench', emulator: endpoints})
+  emulator.clearRequestLog()
+  const bulk = await measured(() =>
+    collectInventory({environment, sources: sourcesFromServices(services), rules, budget: new RequestBudget({arm: {ratePerSecond: 25, burst: 250}})}),
+  )
+  const bulkRequests = requestsOf()
+  const bulkThrottled = throttledOf()
+  const bulkEvaluated = evaluateInventory(bulk.value, {environment, environmentName: 'bench', now: new Date(), rules}).findings
+  const bulkFindings = bulkEvaluated.length
+
+  // ── naive: list per type, then one GET per resource ──────────────────────────────────────────────────────
+  emulator.faults.set({throttle: {...THROTTLE}}) // a fresh, full bucket for the second scan
+  emulator.clearRequestLog()
+  const token = (await services.credential.getToken('https://management.azure.com/.default'))!.token
+  const agent = new https.Agent({ca: emulator.caPem, keepAlive: true, maxSockets: 16})
+  const get = (path: string): Promise<any> =>
+    new Promise((resolve, reject) => {
+      const url = new URL(path.startsWith('http') ? path : `${emulator.armEndpoint}${path}`)
+      const req = https.get(url, {agent, headers: {authorization: `Bearer ${token}`}}, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8')
+          if (res.statusCode === 429) return resolve({throttled: Number(res.headers['retry-after'] ?? 1)})
+          if ((res.statusCode ?? 500) >= 400) return reject(new Error(`${res.statusCode} ${path}`))
+          resolve(JSON.parse(body))
+        })
+      })
+      req.on('error', reject)
+    })
+  const getWithRetry = async (path: string): Promise<any> => {
+    for (;;) {
+      const result = await get(path)
+      if (result?.throttled === undefined) return result
+      await new Promise((r) => setTimeout(r, result.throttled * 1000))
+    }
+  }
+  const providers: Array<[ResourceType, string, string]> = [
+    [RESOURCE_TYPES.postgres, 'Microsoft.DBforPostgreSQL/flexibleServers', '2025-08-01'],
+    [RESOURCE_TYPES.redis, 'Microsoft.Cache/redis', '2024-11-01'],
+    [RESOURCE_TYPES.storage, 'Microsoft.Storage/storageAccounts', '2025-08-01'],
+    [RESOURCE_TYPES.keyvault, 'Microsoft.KeyVault/vaults', '2026-02-01'],
+    [RESOURCE_TYPES.site, 'Microsoft.Web/sites', '2025-05-01'],
+  ]
+  const naive = await measured(async () => {
+    const ids: Array<{id: string; type: ResourceType; version: string}> = []
+    for (const [type, provider, version] of providers) {
+      let next: string | undefined = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${provider}?api-version=${version}`
+      while (next) {
+        const page: {value: Array<{id: string}>; nextLink?: string} = await getWithRetry(next)
+        for (const r of page.value) ids.push({id: r.id, type, version})
+        next = page.nextLink
+      }
+    }
+    const resources = await mapBounded(ids, 16, async ({id, type, version}): Promise<InventoryResource> => {
+      const body = await getWithRetry(`${id}?api-version=${version}`)
+      const parts = /\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\//i.exec(id)!
+      return {...body, type, subscriptionId: parts[1], resourceGroup: parts[2]}
+    })
+    // Facts (BENCH_CHECKS=all) and locks come from the same per-resource sources as the bulk scan.
+    const sources = sourcesFromServices(services)
+    const inventory: Inventory = {resources, facts: new Map(), locks: {ok: true, value: (await sources.locks()).items}}
+    if (ALL) {
+      const collected = await collectInventory({environment, sources: {...sources, resourceGraph: async () => ({data: resources as never})}, rules})
+      return collected
+    }
+    return inventory
+  })
+  const naiveRequests = requestsOf()
+  const naiveThrottled = throttledOf()
+  const naiveEvaluated = evaluateInventory(naive.value, {environment, environmentName: 'bench', now: new Date(), rules}).findings
+  const naiveFindings = naiveEvaluated.length
+  const key = (f: {checkId: string; resourceId: string; status: string}) => `${f.checkId}|${f.resourceId.toLowerCase()}|${f.status}`
+  const naiveKeys = new Set(naiveEvaluated.map(key))
+  const same = bulkEvaluated.length === naiveEvaluated.length && bulkEvaluated.every((f) => naiveKeys.has(key(f)))
+
+  const row = (label: string, r: {ms: number; peakHeap: number}, requests: number, throttled: number, findings: number) =>
+    `${label.padEnd(34)} ${(r.ms / 1000).toFixed(1).padStart(8)} s ${String(requests).padStart(8)} req ${String(throttled).padStart(6)} × 429 ${mb(r.peakHeap).padStart(8)} peak heap ${String(findings).padStart(7)} findings`
+  console.log(
+    `\n${bulk.value.resources.length} resources, ${rules.length} checks (${ALL ? 'the full checklist' : 'the checks Resource Graph covers; BENCH_CHECKS=all for every check'}), ${LATENCY_MS} ms latency per request, ARM throttle ${THROTTLE.capacity} burst / ${THROTTLE.refillPerSecond} per s`,
+  )
+  console.log(row('bulk (Resource Graph + budget)', bulk, bulkRequests, bulkThrottled, bulkFindings))
+  console.log(row('naive (one GET per resource)', naive, naiveRequests, naiveThrottled, naiveFindings))
+  console.log(`Same findings from both scans: ${same ? 'yes' : 'NO'}`)
+  console.log(`\nHeadline: the bulk scan takes ${(bulk.ms / naive.ms).toFixed(3)}× the naive scan's time (${(naive.ms / bulk.ms).toFixed(1)}× faster) with ${(bulkRequests / naiveRequests).toFixed(3)}× its requests.`)
+  agent.destroy()
+} finally {
+  await emulator.stop()
+}
