@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {parseKeyValues, runFlags} from '../cli/flags.js'
+import type {RunPlan} from '../runbooks/plan.js'
 import type {RunResult} from '../runbooks/runner.js'
 
-export default class Run extends BaseCommand<RunResult> {
+export default class Run extends BaseCommand<RunResult | RunPlan> {
   static override summary = 'Run a runbook against an environment from the catalog'
   static override description = `Validates everything first (exit 2), then asks for approvals (exit 4 when nobody can give them), checks windows and freezes in production (exit 5), and runs. The journal is written locally before anything is uploaded; an interrupted run (exit 130) continues with \`opsbook resume <runId>\`.`
   static override examples = [
@@ -14,10 +15,15 @@ export default class Run extends BaseCommand<RunResult> {
   static override args = {runbook: Args.string({description: 'Built-in runbook name, a name from the catalog\'s runbooksDir, or a path to a YAML file', required: true})}
   static override flags = {...runFlags, plan: Flags.boolean({description: 'Only print the plan (same as `opsbook plan`)', default: false})}
 
-  async run(): Promise<RunResult> {
+  async run(): Promise<RunResult | RunPlan> {
     const {args, flags} = await this.parse(Run)
-    if (flags.plan) return (await this.config.runCommand('plan', this.argv.filter((a) => a !== '--plan'))) as RunResult
-    const [{runRunbook, currentUser}, {createRunUi, trapInterrupts}] = await Promise.all([import('../runbooks/runner.js'), import('../cli/run-support.js')])
+    const [{runRunbook, prepareRun, currentUser}, {createRunUi, trapInterrupts}] = await Promise.all([import('../runbooks/runner.js'), import('../cli/run-support.js')])
+    if (flags.plan) {
+      const {buildPlan, renderPlan} = await import('../runbooks/plan.js')
+      const plan = buildPlan(await prepareRun({runbook: args.runbook, envName: flags.env, catalogFlag: flags.catalog, params: parseKeyValues(flags.param), target: flags.target}))
+      this.say(renderPlan(plan))
+      return plan
+    }
     const ui = await createRunUi({json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, user: currentUser()})
     const interrupts = trapInterrupts()
     try {
