@@ -73,3 +73,39 @@ export async function createRunUi(options: {json: boolean; yes: boolean; approve
     close: () => reporter!.close(),
   }
 }
+
+/** The options `run` and `resume` pass alike: terminal, approvals, reporters and Ctrl-C. */
+export type TerminalRunOptions = Pick<
+  import('../runbooks/runner.js').RunOptions,
+  'promptParams' | 'approver' | 'interactive' | 'preApproved' | 'listeners' | 'signal' | 'teardownSignal' | 'override'
+>
+
+/**
+ * Run `body` with this terminal's reporter, approver and Ctrl-C handling, then print the end-of-run summary
+ * (unless --json). Shared by `run` and `resume`.
+ */
+export async function runOnTerminal(
+  flags: {json: boolean; yes: boolean; approve: string[]; overrideWindow: boolean; reason?: string},
+  body: (options: TerminalRunOptions) => Promise<import('../runbooks/runner.js').RunResult>,
+): Promise<import('../runbooks/runner.js').RunResult> {
+  const {currentUser} = await import('../runbooks/runner.js')
+  const ui = await createRunUi({json: flags.json, yes: flags.yes, approve: flags.approve, user: currentUser()})
+  const interrupts = trapInterrupts()
+  try {
+    const result = await body({
+      promptParams: ui.interactive ? (await import('../ui/param-prompts.js')).promptForParams : undefined,
+      approver: ui.approver,
+      interactive: ui.interactive,
+      preApproved: ui.preApproved,
+      override: flags.overrideWindow ? {reason: flags.reason} : undefined,
+      listeners: ui.listeners,
+      signal: interrupts.signal,
+      teardownSignal: interrupts.teardownSignal,
+    })
+    await ui.close()
+    if (!flags.json) (await import('../ui/run-summary.js')).printRunSummary(result)
+    return result
+  } finally {
+    interrupts.dispose()
+  }
+}

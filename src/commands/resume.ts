@@ -19,34 +19,12 @@ export default class Resume extends BaseCommand<RunResult> {
 
   async run(): Promise<RunResult> {
     const {args, flags} = await this.parse(Resume)
-    const [{resumeRun}, {currentUser}, {createRunUi, trapInterrupts}] = await Promise.all([
-      import('../runbooks/resume.js'),
-      import('../runbooks/runner.js'),
-      import('../cli/run-support.js'),
-    ])
-    const ui = await createRunUi({json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, user: currentUser()})
-    const interrupts = trapInterrupts()
-    try {
-      const result = await resumeRun({
-        runId: args.runId,
-        envName: flags.env,
-        catalogFlag: flags.catalog,
-        params: parseKeyValues(flags.param),
-        promptParams: ui.interactive ? (await import('../ui/param-prompts.js')).promptForParams : undefined,
-        approver: ui.approver,
-        interactive: ui.interactive,
-        preApproved: ui.preApproved,
-        override: flags['override-window'] ? {reason: flags.reason} : undefined,
-        listeners: ui.listeners,
-        signal: interrupts.signal,
-        teardownSignal: interrupts.teardownSignal,
-      })
-      await ui.close()
-      if (!this.jsonEnabled()) (await import('../ui/run-summary.js')).printRunSummary(result)
-      this.exitWith = result.exitCode
-      return result
-    } finally {
-      interrupts.dispose()
-    }
+    const [{resumeRun}, {runOnTerminal}] = await Promise.all([import('../runbooks/resume.js'), import('../cli/run-support.js')])
+    const terminal = {json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, overrideWindow: flags['override-window'], reason: flags.reason}
+    const result = await runOnTerminal(terminal, (options) =>
+      resumeRun({runId: args.runId, envName: flags.env, catalogFlag: flags.catalog, params: parseKeyValues(flags.param), ...options}),
+    )
+    this.exitWith = result.exitCode
+    return result
   }
 }

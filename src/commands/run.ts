@@ -17,37 +17,17 @@ export default class Run extends BaseCommand<RunResult | RunPlan> {
 
   async run(): Promise<RunResult | RunPlan> {
     const {args, flags} = await this.parse(Run)
-    const [{runRunbook, prepareRun, currentUser}, {createRunUi, trapInterrupts}] = await Promise.all([import('../runbooks/runner.js'), import('../cli/run-support.js')])
+    const [{runRunbook, prepareRun}, {runOnTerminal}] = await Promise.all([import('../runbooks/runner.js'), import('../cli/run-support.js')])
+    const request = {runbook: args.runbook, envName: flags.env, catalogFlag: flags.catalog, params: parseKeyValues(flags.param), target: flags.target}
     if (flags.plan) {
       const {buildPlan, renderPlan} = await import('../runbooks/plan.js')
-      const plan = buildPlan(await prepareRun({runbook: args.runbook, envName: flags.env, catalogFlag: flags.catalog, params: parseKeyValues(flags.param), target: flags.target}))
+      const plan = buildPlan(await prepareRun(request))
       this.say(renderPlan(plan))
       return plan
     }
-    const ui = await createRunUi({json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, user: currentUser()})
-    const interrupts = trapInterrupts()
-    try {
-      const result = await runRunbook({
-        runbook: args.runbook,
-        envName: flags.env,
-        catalogFlag: flags.catalog,
-        params: parseKeyValues(flags.param),
-        target: flags.target,
-        promptParams: ui.interactive ? (await import('../ui/param-prompts.js')).promptForParams : undefined,
-        approver: ui.approver,
-        interactive: ui.interactive,
-        preApproved: ui.preApproved,
-        override: flags['override-window'] ? {reason: flags.reason} : undefined,
-        listeners: ui.listeners,
-        signal: interrupts.signal,
-        teardownSignal: interrupts.teardownSignal,
-      })
-      await ui.close()
-      if (!this.jsonEnabled()) (await import('../ui/run-summary.js')).printRunSummary(result)
-      this.exitWith = result.exitCode
-      return result
-    } finally {
-      interrupts.dispose()
-    }
+    const terminal = {json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, overrideWindow: flags['override-window'], reason: flags.reason}
+    const result = await runOnTerminal(terminal, (options) => runRunbook({...request, ...options}))
+    this.exitWith = result.exitCode
+    return result
   }
 }
