@@ -1,0 +1,118 @@
+/**
+ * The quarterly drill through the real CLI against an emulator started here: the table, the teardown, the journal,
+ * a restore Azure refuses, a production drill outside its window, and the plan a human can take over with.
+ */
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import type {AzureServices} from '../../src/azure/clients.js'
+import type {RunningEmulator} from '../../src/emulator/server.js'
+import {verifyChain} from '../../src/evidence/journal.js'
+import {runCli} from '../helpers/cli.js'
+import {postgresServers, repoRoot, runRunbook, scratchDir, sdkServices, servedVersion, startLocalEmulator} from './support.js'
+
+let emulator: RunningEmulator
+let arm: AzureServices
+
+beforeAll(async () => {
+  emulator = await startLocalEmulator()
+  arm = sdkServices(emulator)
+})
+afterAll(async () => emulator?.stop())
+afterEach(() => emulator.faults.clear())
+
+const drillCopies = async () => (await postgresServers(arm)).filter((s) => s.tags['opsbook-scratch'] === 'true' || /-drill-/.test(s.name))
+
+describe('dr-drill', () => {
+  it('restores, verifies and measures every component, tears the scratch server down, and journals it', async () => {
+    const run = await runRunbook(emulator, 'dr-drill')
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json.status).toBe('succeeded')
+    const rows = run.json.objectives as Array<{component: string; type: string; rto: {measuredMs?: number; met?: boolean}; rpo: {measuredMs?: number; met?: boolean}; status: string}>
+    expect(rows.map((r) => [r.component, r.type, r.status])).toEqual([
+      ['orders-db', 'postgres', 'met'],
+      ['sessions-cache', 'redis', 'met'],
+      ['storefront', 'webapp', 'met'],
+    ])
+    for (const row of rows) expect(row.rto.met).toBe(true)
+    expect(rows.find((r) => r.type === 'postgres')!.rpo.met).toBe(true)
+    // The Redis RPO is the age of the newest snapshot that existed when the drill began (the emulator seeds one 50 min old).
+    expect(rows.find((r) => r.type === 'redis')!.rpo.measuredMs).toBeGreaterThanOrEqual(50 * 60_000)
+
+    // The drill did restore into a scratch server, and nothing of it is left.
+    const restores = emulator.state.activity.list().filter((e) => e.kind === 'postgres.restore')
+    expect(restores.length).toBeGreaterThan(0)
+    expect(await drillCopies()).toEqual([])
+    // Production serves what it served before the slot round trip.
+    expect((await servedVersion(emulator, 'app-shop-storefront')).version).toBe('v1')
+
+    const journal = readFileSync(run.json.journal, 'utf8')
+    expect(verifyChain(journal).ok).toBe(true)
+    expect(journal).toContain('"pg-teardown-orders-db"')
+  })
+
+  it('rolls back and tears down when Azure fails the restore, and exits 1', async () => {
+    emulator.faults.set({failOperations: {'postgres.create': {code: 'InternalServerError', message: 'Injected: the restore could not be completed.'}}})
+    const run = await runRunbook(emulator, 'dr-drill')
+    expect(run.code, run.stderr).toBe(1)
+    expect(run.json.status).toBe('failed')
+    const step = (id: string, phase = 'main') => run.json.steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === phase)
+    expect(step('pg-restore-orders-db')).toMatchObject({status: 'failed'})
+    expect(step('pg-restore-orders-db').error).toContain('Injected')
+    expect(step('report').status).toBe('cancelled')
+    expect(step('pg-teardown-orders-db', 'finally').status).toBe('succeeded')
+    // Teardown and rollbacks completed (the failed restore's own operation is noted, not a leftover resource).
+    expect(run.json.leftBehind.filter((l: string) => /^(rollback of|finally step)/.test(l))).toEqual([])
+    // The web app round trip runs alongside: either it had not swapped yet, or its swap was rolled back.
+    expect(['cancelled', 'rolled-back']).toContain(step('web-swap-storefront').status)
+    if (step('web-swap-storefront').status === 'rolled-back') expect(step('web-swap-storefront', 'rollback').status).toBe('succeeded')
+    expect((await servedVersion(emulator, 'app-shop-storefront')).version).toBe('v1')
+    expect(await drillCopies()).toEqual([])
+  })
+
+  it('refuses a production drill outside the maintenance window (exit 5) before connecting to anything', async () => {
+    // A production copy of the local environment whose windows open on a day that is not today.
+    const day = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'][(new Date().getUTCDay() + 3) % 7]
+    const catalog = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8')
+      .replace('production: false', 'production: true')
+      .replaceAll(/day: \w+day, start: "\d\d:\d\d", end: "\d\d:\d\d", timeZone: [\w/]+/g, `day: ${day}, start: "02:00", end: "03:00", timeZone: UTC`)
+    const cwd = scratchDir()
+    writeFileSync(join(cwd, 'runbooks.yaml'), catalog)
+    const before = emulator.requestLog().length
+    const run = await runCli(['run', 'dr-drill', '--env', 'local', '--json', '--yes'], {cwd, env: emulator.env()})
+    expect(run.code, run.stderr).toBe(5)
+    const error = JSON.parse(run.stdout)
+    expect(error).toMatchObject({status: 'error', exitCode: 5})
+    expect(error.error.message).toContain('outside its window')
+    expect(emulator.requestLog().slice(before).filter((r) => r.method !== 'GET')).toEqual([])
+  })
+})
+
+describe('opsbook plan dr-drill --env local', () => {
+  it('lists every ARM call, permission and az equivalent', async () => {
+    const text = await runCli(['plan', 'dr-drill', '--env', 'local'], {cwd: scratchDir(), env: emulator.env()})
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toMatch(/ARM {2}PUT \/subscriptions\/.+\/flexibleServers\/.+ \(long-running\)/)
+    expect(text.stdout).toContain('az   az postgres flexible-server restore --resource-group rg-shop-local')
+    expect(text.stdout).toContain('az   az redis export --resource-group rg-shop-local --name redis-shop-sessions')
+    expect(text.stdout).toMatch(/ARM {2}POST \/subscriptions\/.+\/sites\/app-shop-storefront\/slotsswap/)
+
+    const json = await runCli(['plan', 'dr-drill', '--env', 'local', '--json'], {cwd: scratchDir(), env: emulator.env()})
+    const plan = JSON.parse(json.stdout) as {steps: Array<{id: string; uses: string; changes: boolean; arm: unknown[]; az: string[]; permissions: string[]}>; permissions: string[]}
+    // One step per component, and every step that changes Azure says how, with what right, and how to do it by hand.
+    expect(plan.steps.map((s) => s.id)).toEqual(expect.arrayContaining(['pg-restore-orders-db', 'redis-export-sessions-cache', 'web-swap-storefront', 'pg-teardown-orders-db']))
+    for (const step of plan.steps.filter((s) => s.changes)) {
+      expect(step.arm.length, step.id).toBeGreaterThan(0)
+      expect(step.az.length, step.id).toBeGreaterThan(0)
+      expect(step.permissions.length, step.id).toBeGreaterThan(0)
+    }
+    expect(plan.permissions).toEqual(
+      expect.arrayContaining([
+        'Microsoft.DBforPostgreSQL/flexibleServers/write',
+        'Microsoft.DBforPostgreSQL/flexibleServers/delete',
+        'Microsoft.Cache/redis/export/action',
+        'Microsoft.Web/sites/slotsswap/action',
+      ]),
+    )
+  })
+})

@@ -1,0 +1,80 @@
+/**
+ * Shared by the runbook integration tests: an emulator started in the test process (the CLI child reaches it through
+ * `emulator.env()`), the real CLI, and ways to look at the emulator from outside — its ARM API through the
+ * unmodified SDK, its request log, and the slots' real HTTP ports.
+ */
+import {join} from 'node:path'
+import {createAzureServices, type AzureServices} from '../../src/azure/clients.js'
+import {loadCatalog} from '../../src/catalog/loader.js'
+import {startEmulator, type RunningEmulator, type StartEmulatorOptions} from '../../src/emulator/server.js'
+import {repoRoot, runCli, scratchDir, type CliResult} from '../helpers/cli.js'
+
+export {repoRoot, scratchDir}
+
+/** An emulator for the repository's `local` environment with fast long-running operations. */
+export function startLocalEmulator(options: Partial<StartEmulatorOptions> = {}): Promise<RunningEmulator> {
+  return startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100, ...options})
+}
+
+/** `opsbook run <runbook> --env local --json --yes …` against `emulator`; stdout parsed when it is JSON. */
+export async function runRunbook(
+  emulator: RunningEmulator,
+  runbook: string,
+  args: string[] = [],
+  options: {cwd?: string; onStart?: Parameters<typeof runCli>[1]['onStart']} = {},
+): Promise<CliResult & {cwd: string; json: any}> {
+  const cwd = options.cwd ?? scratchDir()
+  const result = await runCli(['run', runbook, '--env', 'local', '--json', '--yes', ...args], {cwd, env: emulator.env(), timeoutMs: 90_000, onStart: options.onStart})
+  let json: any
+  try {
+    json = JSON.parse(result.stdout)
+  } catch {
+    json = undefined
+  }
+  return {...result, cwd, json}
+}
+
+/** The SDK clients a user's own script would use against this emulator. */
+export function sdkServices(emulator: RunningEmulator): AzureServices {
+  const loaded = loadCatalog({flag: join(repoRoot, 'runbooks.yaml')})
+  return createAzureServices({
+    environment: loaded.catalog.environments.local!,
+    environmentName: 'local',
+    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+  })
+}
+
+/** Names of every PostgreSQL flexible server in the subscription, through the ARM API. */
+export async function postgresServers(services: AzureServices): Promise<Array<{name: string; tags: Record<string, string>}>> {
+  const client = await services.postgres()
+  const out: Array<{name: string; tags: Record<string, string>}> = []
+  for await (const server of client.servers.listBySubscription()) out.push({name: server.name!, tags: server.tags ?? {}})
+  return out
+}
+
+/** Admin route of the emulator (not ARM): deploy a version to a slot. */
+export async function deploy(emulator: RunningEmulator, site: string, slot: string, version: string, healthy = true): Promise<void> {
+  const response = await services(emulator).armRequest('POST', `/_emulator/webapps/${site}/slots/${slot}/deploy`, {body: {version, healthy}})
+  if (response.status !== 200) throw new Error(`deploy ${site}/${slot} ${version}: ${response.status} ${JSON.stringify(response.body)}`)
+}
+
+/** What a slot serves, asked over HTTP on the slot's own port (as a user's browser would). */
+export async function servedVersion(emulator: RunningEmulator, site: string, slot = 'production'): Promise<{status: number; version?: string}> {
+  const listed = await services(emulator).armRequest('GET', '/_emulator/webapps')
+  const entry = (listed.body.value as Array<{site: string; slot: string; url: string}>).find((e) => e.site === site && e.slot.toLowerCase() === slot)
+  if (!entry) throw new Error(`no slot ${site}/${slot}`)
+  const response = await fetch(`${entry.url}/health`)
+  return {status: response.status, version: response.headers.get('x-opsbook-version') ?? undefined}
+}
+
+const cache = new WeakMap<RunningEmulator, AzureServices>()
+function services(emulator: RunningEmulator): AzureServices {
+  let s = cache.get(emulator)
+  if (!s) cache.set(emulator, (s = sdkServices(emulator)))
+  return s
+}
+
+/** Requests the emulator served, as `METHOD operation path`. */
+export function requests(emulator: RunningEmulator): Array<{method: string; operation: string; path: string; status: number}> {
+  return emulator.requestLog().map((r) => ({method: r.method, operation: r.operation, path: r.path, status: r.status}))
+}
