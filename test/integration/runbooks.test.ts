@@ -1,0 +1,107 @@
+/**
+ * The other built-in runbooks through the real CLI (`run … --env local --json --yes`) against an emulator started
+ * here: each JSON result parses and the exit code is the one DESIGN.md gives; what each did is checked in the
+ * emulator (its ARM API through the SDK, its request log, Blob).
+ */
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import type {AzureServices} from '../../src/azure/clients.js'
+import type {RunningEmulator} from '../../src/emulator/server.js'
+import {postgresServers, requests, runRunbook, sdkServices, startLocalEmulator} from './support.js'
+
+let emulator: RunningEmulator
+let arm: AzureServices
+
+beforeAll(async () => {
+  emulator = await startLocalEmulator()
+  arm = sdkServices(emulator)
+})
+afterAll(async () => emulator?.stop())
+afterEach(() => emulator.faults.clear())
+
+const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString()
+const step = (json: any, id: string, phase = 'main') => json.steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === phase)
+
+describe('pg-pitr', () => {
+  it('restores to a new server, verifies the restore point, and keeps it', async () => {
+    const restoreTime = minutesAgo(30)
+    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${restoreTime}`])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json.outputs.server).toMatch(/^pg-shop-orders-pitr-/)
+    expect(Date.parse(run.json.outputs.restorePoint)).toBe(Date.parse(restoreTime))
+    const restored = (await postgresServers(arm)).find((s) => s.name === run.json.outputs.server)
+    expect(restored?.tags).toMatchObject({'opsbook-run-id': run.json.runId, 'opsbook-scratch': 'false'})
+    expect(step(run.json, 'cutover').status).toBe('skipped')
+  })
+
+  it('refuses a restore time outside retention with exit 2 before any change', async () => {
+    const from = emulator.requestLog().length
+    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${minutesAgo(40 * 24 * 60)}`])
+    expect(run.code, run.stderr).toBe(2)
+    expect(run.json.status).toBe('failed')
+    expect(step(run.json, 'check').error).toContain('outside the restore window')
+    expect(step(run.json, 'restore').status).toBe('cancelled')
+    expect(requests(emulator).slice(from).filter((r) => r.method === 'PUT' && /flexibleServers/i.test(r.path))).toEqual([])
+  })
+
+  it('cleans up after a restore Azure fails, and exits 1', async () => {
+    emulator.faults.set({failOperations: {'postgres.create': {code: 'InternalServerError', message: 'Injected restore failure.'}}})
+    const before = (await postgresServers(arm)).map((s) => s.name)
+    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${minutesAgo(20)}`])
+    expect(run.code, run.stderr).toBe(1)
+    expect(step(run.json, 'restore')).toMatchObject({status: 'failed'})
+    expect(step(run.json, 'cleanup-failed-restore', 'finally').status).toBe('succeeded')
+    expect((await postgresServers(arm)).map((s) => s.name)).toEqual(before)
+  })
+})
+
+describe('redis-export and redis-restore', () => {
+  it('exports a snapshot, reads it back, and restores the cache from it after approval', async () => {
+    const exported = await runRunbook(emulator, 'redis-export', ['--target', 'sessions-cache'])
+    expect(exported.code, exported.stderr).toBe(0)
+    const [blob] = exported.json.outputs.blobs as string[]
+    expect(blob).toMatch(/^redis-shop-sessions-/)
+    expect(exported.json.outputs.meetsRpo).toBe(true)
+    // The SAS handed to Azure never reaches the output.
+    expect(exported.stdout + exported.stderr).not.toMatch(/sig=/)
+
+    const restored = await runRunbook(emulator, 'redis-restore', ['--target', 'sessions-cache', '--param', `snapshot=${blob}`])
+    expect(restored.code, restored.stderr).toBe(0)
+    expect(restored.json.outputs.snapshot).toBe(blob)
+    expect(step(restored.json, 'approve').status).toBe('succeeded')
+    expect(requests(emulator).some((r) => r.method === 'POST' && /\/import$/i.test(r.path))).toBe(true)
+  })
+
+  it('restores from the latest snapshot when none is named', async () => {
+    const run = await runRunbook(emulator, 'redis-restore', ['--target', 'sessions-cache'])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json.outputs.snapshot).toMatch(/^redis-shop-sessions-.*\.rdb$/)
+  })
+})
+
+describe('maintenance-window', () => {
+  it('applies the catalog windows, verifies them, and reports drift before and after', async () => {
+    const run = await runRunbook(emulator, 'maintenance-window')
+    expect(run.code, run.stderr).toBe(0)
+    const {before, after} = run.json.outputs
+    // The emulator seeds system-managed windows: drift before, none after.
+    expect(before.postgres['orders-db'].drift).toBe(true)
+    expect(after.postgres['orders-db']).toMatchObject({drift: false, customWindow: 'Enabled', dayOfWeek: 0, startHour: 2})
+    expect(after.redis['sessions-cache'].drift).toBe(false)
+    // A second run finds nothing to change.
+    const again = await runRunbook(emulator, 'maintenance-window')
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.json.outputs.before.postgres['orders-db'].drift).toBe(false)
+  })
+})
+
+describe('pg-promote-replica', () => {
+  it('promotes the geo replica to a standalone server after approval', async () => {
+    const run = await runRunbook(emulator, 'pg-promote-replica', ['--param', 'replica=pg-shop-orders-dr', '--param', 'option=forced'])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json.outputs.server).toBe('pg-shop-orders-dr')
+    expect(step(run.json, 'approve').status).toBe('succeeded')
+    const client = await arm.postgres()
+    const promoted = await client.servers.get('rg-shop-local', 'pg-shop-orders-dr')
+    expect(promoted.replica?.role ?? promoted.replicationRole).not.toMatch(/replica$/i)
+  })
+})
