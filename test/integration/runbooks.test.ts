@@ -6,7 +6,8 @@
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {postgresServers, requests, runRunbook, sdkServices, startLocalEmulator} from './support.js'
+import {runCli} from '../helpers/cli.js'
+import {postgresServers, requests, runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 let arm: AzureServices
@@ -20,6 +21,25 @@ afterEach(() => emulator.faults.clear())
 
 const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString()
 const step = (json: any, id: string, phase = 'main') => json.steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === phase)
+
+const BUILT_IN = ['dr-drill', 'pg-pitr', 'pg-promote-replica', 'redis-export', 'redis-restore', 'slot-swap', 'maintenance-window', 'hello']
+
+describe('built-in runbooks', () => {
+  it('all validate with `opsbook runbooks validate`', async () => {
+    const result = await runCli(['runbooks', 'validate', '--json'], {cwd: scratchDir()})
+    expect(result.code, result.stdout + result.stderr).toBe(0)
+    const names = (JSON.parse(result.stdout).runbooks as Array<{name: string}>).map((r) => r.name)
+    expect(names).toEqual(expect.arrayContaining(BUILT_IN))
+  })
+
+  it('hello runs and changes nothing', async () => {
+    const from = emulator.requestLog().length
+    const run = await runRunbook(emulator, 'hello', ['--param', 'pause=PT0S'])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json.status).toBe('succeeded')
+    expect(requests(emulator).slice(from).filter((r) => r.method !== 'GET' && !/\/(opsbook|msi)\//i.test(r.path))).toEqual([])
+  })
+})
 
 describe('pg-pitr', () => {
   it('restores to a new server, verifies the restore point, and keeps it', async () => {

@@ -1,0 +1,79 @@
+import {describe, expect, it} from 'vitest'
+import {configurationIssues, measureAction, reportAction} from '../../src/actions/drill.js'
+import type {ActionContext} from '../../src/actions/types.js'
+import {catalog, environment} from '../runbooks/engine-fixtures.js'
+import type {Environment} from '../../src/catalog/schema.js'
+
+const now = new Date('2026-11-23T12:00:00Z')
+function context(env: Environment = environment): ActionContext {
+  const logs: string[] = []
+  return {
+    runId: 'r1',
+    stepId: 's',
+    attempt: 1,
+    signal: new AbortController().signal,
+    log: (m) => logs.push(m),
+    environmentName: 'local',
+    environment: env,
+    catalog,
+    secret: () => undefined,
+    approver: {approve: async () => ({approved: true, by: 't', via: 'yes'})},
+    operations: {started: async () => undefined, inFlight: () => undefined},
+    services: undefined,
+    now: () => now,
+  }
+}
+const at = (minutesBefore: number) => new Date(now.getTime() - minutesBefore * 60_000).toISOString()
+const measure = (input: Record<string, unknown>, env?: Environment) => measureAction.run(measureAction.input.parse(input), context(env))
+
+describe('drill.measure', () => {
+  it('measures RTO from start to verified and RPO from the point asked for to what the copy holds', async () => {
+    const row = await measure({component: 'orders-db', startedAt: at(20), verifiedAt: at(5), requestedPoint: at(30), recoveredDataAsOf: at(40)})
+    expect(row).toMatchObject({component: 'orders-db', type: 'postgres', status: 'met'})
+    expect(row.rto).toEqual({measuredMs: 15 * 60_000, objectiveMs: 60 * 60_000, met: true})
+    expect(row.rpo).toEqual({measuredMs: 10 * 60_000, objectiveMs: 15 * 60_000, met: true})
+  })
+
+  it('misses the RPO when the copy is older than the objective allows; defaults to now and to the start', async () => {
+    const row = await measure({component: 'orders-db', startedAt: at(10), recoveredDataAsOf: at(30)})
+    expect(row.rto.measuredMs).toBe(10 * 60_000)
+    expect(row.rpo).toMatchObject({measuredMs: 20 * 60_000, met: false})
+    expect(row.status).toBe('missed')
+  })
+
+  it('flags objectives the configuration cannot meet', async () => {
+    const env = structuredClone(environment)
+    const cache = env.components['sessions-cache']!
+    if (cache.type === 'redis') cache.objectives = {rpo: 'PT15M', crossRegion: false}
+    const db = env.components['orders-db']!
+    if (db.type === 'postgres') db.geoRedundantBackup = false
+    const redis = await measure({component: 'sessions-cache', startedAt: at(1), recoveredDataAsOf: at(5)}, env)
+    expect(redis.status).toBe('cannot-meet')
+    expect(redis.notes.join()).toContain('RPO PT15M is shorter than the snapshot frequency PT1H')
+    expect(configurationIssues(db)).toEqual(['cross-region objective without geo-redundant backup: a region loss cannot be recovered from backup'])
+    expect(configurationIssues(environment.components['orders-db']!, {retentionDays: 7})).toEqual(['backup retention is 7 days, the catalog needs 14'])
+  })
+
+  it('says when an objective could not be measured', async () => {
+    const row = await measure({component: 'orders-db', startedAt: at(1), recoveredDataAsOf: null})
+    expect(row.status).toBe('unmeasured')
+    expect(row.rpo).toEqual({objectiveMs: 15 * 60_000})
+  })
+})
+
+describe('drill.report', () => {
+  it('flattens forEach maps into one sorted table, and fails with the table when an objective is missed', async () => {
+    const ok = await measure({component: 'storefront', startedAt: at(2)})
+    const bad = await measure({component: 'orders-db', startedAt: at(90)})
+    const passed = await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, {}]}), context())
+    expect(passed).toMatchObject({allMet: true, missed: []})
+    let error: any
+    try {
+      await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, bad]}), context())
+    } catch (caught) {
+      error = caught
+    }
+    expect(error.message).toBe('recovery objectives not met: orders-db missed')
+    expect(error.outputs.objectives.map((r: {component: string}) => r.component)).toEqual(['orders-db', 'storefront'])
+  })
+})
