@@ -17,10 +17,10 @@ export async function formatTable(report: CheckReport, options: {verbose?: boole
     const quiet = findings.length - shown.length
     out.push(`${type} — ${new Set(findings.map((f) => f.resourceId.toLowerCase())).size} resource(s)${quiet ? `, ${quiet} passing or n/a row(s) hidden` : ''}`)
     if (shown.length === 0) continue
-    const messageWidth = Math.max(30, width - 70)
+    const messageWidth = Math.max(30, width - 80)
     const table = new Table({
       head: ['Status', 'Severity', 'Check', 'Resource', 'Found'],
-      colWidths: [10, 10, 26, 22, messageWidth],
+      colWidths: [10, 10, 26, 32, messageWidth],
       wordWrap: true,
       style: {head: [], border: []},
     })
