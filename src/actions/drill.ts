@@ -12,11 +12,13 @@
  */
 import {z} from 'zod'
 import type {Component, Environment} from '../catalog/schema.js'
-import {humanDuration, parseDuration} from '../support/duration.js'
+import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
 import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
-import {azureServices, derivedName, resolveResource, withRetryLog} from './resolve.js'
-import {defineAction, type ActionDefinition} from './types.js'
+import type {AzureServices} from '../azure/clients.js'
+import {azureServices, delay, derivedName, resolveResource, withRetryLog} from './resolve.js'
+import {defineAction, type ActionContext, type ActionDefinition, type TrackedOperation} from './types.js'
 
+const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})
 const isoDateTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), {message: 'expected an ISO-8601 date-time'})
 
 const measureSchema = z.strictObject({
@@ -256,6 +258,7 @@ export const teardownAction = defineAction({
     'Meant for `finally`, so it runs after failures and Ctrl-C. Does not need the restore step\'s outputs: the scratch name is derived from the run id, and servers tagged opsbook-run-id=<this run>, opsbook-scratch=true and opsbook-source=<component> are found by listing. Each is deleted through postgres.delete, which refuses anything that is not a scratch server of this run. Components other than PostgreSQL have no scratch copies (the Redis drill does not create a cache).',
   input: z.strictObject({
     component: z.string().min(1).describe('Catalog component key'),
+    settle: isoDuration.default('PT1H').describe('How long to wait for a restore of this run still in flight before deleting its server'),
     purpose: z.enum(['drill', 'pitr', 'geo']).default('drill').describe('Which copies: drill (scratch, <server>-drill-<run>), pitr or geo (incident restores of this run)'),
   }),
   output: z.strictObject({component: z.string(), deleted: z.array(z.string()), alreadyGone: z.array(z.string())}),
@@ -302,6 +305,7 @@ export const teardownAction = defineAction({
         context.log(`could not list servers in ${source.resourceGroup} (${(error as Error).message}); deleting by name only`)
       }
     })
+    await settleInFlightCreates(context, services, [...names], parseDuration(input.settle)!)
     const {deleteAction} = await import('./postgres.js')
     const deleted: string[] = []
     const alreadyGone: string[] = []
@@ -325,4 +329,95 @@ export const teardownAction = defineAction({
   },
 })
 
-export const drillActions: ActionDefinition[] = [measureAction, reportAction, verifySnapshotAction, teardownAction]
+/**
+ * A restore still in flight when the run failed or was interrupted creates its server after teardown looked for it:
+ * wait (bounded) for this run's create operations on `names` to finish, so the server exists — or is known not to —
+ * before deleting. Operations that are already over answer at once.
+ */
+async function settleInFlightCreates(context: ActionContext, services: AzureServices, names: string[], timeoutMs: number): Promise<void> {
+  const wanted = new Set(names.map((n) => n.toLowerCase()))
+  const lastSegment = (url: string) => new URL(url, 'https://x').pathname.split('/').at(-1)!.toLowerCase()
+  await settleOperations(context, services, (operation) => operation.method === 'PUT' && wanted.has(lastSegment(operation.resourceUrl)), timeoutMs)
+}
+
+/** Wait (bounded) until this run's operations that `match` are no longer running. */
+async function settleOperations(context: ActionContext, services: AzureServices, match: (operation: TrackedOperation) => boolean, timeoutMs: number): Promise<void> {
+  const creates = (context.operations.startedInRun?.() ?? []).filter(({operation}) => operation.monitorUrl && match(operation))
+  const deadline = Date.now() + timeoutMs
+  for (const {step, operation} of creates) {
+    let said = false
+    for (;;) {
+      const response = await services.armRequest('GET', operation.monitorUrl!, {signal: context.signal}).catch(() => undefined)
+      const status = String(response?.body?.status ?? (response && response.status !== 202 ? 'Gone' : 'InProgress'))
+      if (!/^(InProgress|Accepted|Running|Creating|Provisioning)$/i.test(status)) break
+      if (!said) context.log(`${operation.description} (started by ${step}) is still running: waiting for it before deleting`)
+      said = true
+      if (Date.now() >= deadline) {
+        context.log(`still running after ${humanDuration(timeoutMs)}; deleting what exists now`)
+        break
+      }
+      await delay(services.pollIntervalMs, context.signal)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// restoreProduction
+
+export const restoreProductionAction = defineAction({
+  name: 'drill.restoreProduction',
+  summary: 'Make sure a web app\'s production serves the version it served before the drill (swap back if not)',
+  description:
+    'Teardown of a slot round trip, for `finally`: waits for a swap of this run that was still in flight (failure or Ctrl-C), reads what production serves over HTTP, and swaps back when it is not the version recorded before the drill. Does nothing when the version before is unknown (the drill never got that far).',
+  input: z.strictObject({
+    app: z.string().min(1).describe('Catalog component key or Azure app name'),
+    slot: z.string().min(1).default('staging'),
+    version: z.string().nullish().describe('What production served before the drill'),
+    settle: isoDuration.default('PT30M').describe('How long to wait for a swap of this run still in flight'),
+  }),
+  output: z.strictObject({app: z.string(), productionVersion: z.string().optional(), swappedBack: z.boolean()}),
+  changes: true,
+  permissions: ['Microsoft.Web/sites/read', 'Microsoft.Web/sites/slots/read', 'Microsoft.Web/sites/slotsswap/action', 'Microsoft.Web/sites/resetSlotConfig/action'],
+  az: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [`az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${input.slot ?? 'staging'} --target-slot production --action swap  # only if production does not serve ${input.version ?? 'the version from before'}`]
+  },
+  arm: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [
+      {method: 'GET', path: `${app.id}?api-version=2025-05-01`, note: 'then GET https://<production host><healthPath>: which version it serves'},
+      {method: 'POST', path: `${app.id}/slotsswap?api-version=2025-05-01`, longRunning: true, note: 'only when production serves another version'},
+    ]
+  },
+  async run(input, context) {
+    const app = resolveResource(context.environment, 'webapp', input.app)
+    if (!input.version) {
+      context.log(`${app.name}: the version production served before is unknown (the drill did not get that far); nothing to restore`)
+      return {app: app.name, swappedBack: false}
+    }
+    const services = azureServices(context)
+    const site = `/sites/${app.name.toLowerCase()}`
+    await settleOperations(context, services, (operation) => new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().includes(site), parseDuration(input.settle)!)
+    const {healthCheckAction, swapBackAction} = await import('./webapp.js')
+    const served = async (): Promise<string | undefined> => {
+      try {
+        return (await healthCheckAction.run(healthCheckAction.input.parse({app: input.app, slot: 'production', attempts: 1}) as Parameters<typeof healthCheckAction.run>[0], context)).version
+      } catch (error) {
+        return (error as {details?: {version?: string}}).details?.version
+      }
+    }
+    const before = await served()
+    if (before === input.version) {
+      context.log(`${app.name}: production serves ${before}, as before the drill`)
+      return {app: app.name, productionVersion: before, swappedBack: false}
+    }
+    context.log(`${app.name}: production serves ${before ?? 'an unknown version'}, not ${input.version}: swapping back`)
+    await swapBackAction.run(swapBackAction.input.parse({app: input.app, slot: input.slot}) as Parameters<typeof swapBackAction.run>[0], context)
+    const after = await served()
+    if (after !== input.version)
+      throw new ActionFailure(`${app.name}: production serves ${after ?? 'an unknown version'} after swapping back, not ${input.version}`, {code: 'webapp-not-restored'})
+    return {app: app.name, productionVersion: after, swappedBack: true}
+  },
+})
+
+export const drillActions: ActionDefinition[] = [measureAction, reportAction, verifySnapshotAction, teardownAction, restoreProductionAction]

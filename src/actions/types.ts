@@ -42,6 +42,11 @@ export interface OperationTracker {
   started(operation: TrackedOperation): Promise<void>
   /** On `resume`: the operation this step had in flight when the previous process died, if any. */
   inFlight(): TrackedOperation | undefined
+  /**
+   * Every operation any step of this run started so far (teardown uses it to wait for a create that was still in
+   * flight when the run failed or was interrupted, before deleting what it creates). Optional for older hosts.
+   */
+  startedInRun?(): Array<{step: string; operation: TrackedOperation}>
 }
 
 export interface ApprovalRequest {

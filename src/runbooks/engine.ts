@@ -571,6 +571,7 @@ class RunExecution {
           await this.emit({type: 'operation.started', step: step.id, operation})
         },
         inFlight: () => (step.phase === 'main' ? options.resume?.inFlight[step.id] : undefined),
+        startedInRun: () => [...this.operations].flatMap(([id, list]) => list.map((operation) => ({step: id, operation}))),
       },
       services: options.services,
       now: this.now,

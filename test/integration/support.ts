@@ -21,9 +21,10 @@ export async function runRunbook(
   emulator: RunningEmulator,
   runbook: string,
   args: string[] = [],
-  options: {cwd?: string; onStart?: Parameters<typeof runCli>[1]['onStart']} = {},
+  options: {cwd?: string; onStart?: NonNullable<Parameters<typeof runCli>[1]>['onStart']; cwdReady?: (cwd: string) => void} = {},
 ): Promise<CliResult & {cwd: string; json: any}> {
   const cwd = options.cwd ?? scratchDir()
+  options.cwdReady?.(cwd)
   const result = await runCli(['run', runbook, '--env', 'local', '--json', '--yes', ...args], {cwd, env: emulator.env(), timeoutMs: 90_000, onStart: options.onStart})
   let json: any
   try {
