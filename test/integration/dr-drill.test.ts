@@ -88,6 +88,32 @@ describe('dr-drill', () => {
   })
 })
 
+describe('dr-drill with an objective the configuration cannot meet', () => {
+  // Its own emulator: the cache's only snapshot is the seeded one, 50 minutes old.
+  let fresh: RunningEmulator
+  beforeAll(async () => {
+    fresh = await startLocalEmulator()
+  })
+  afterAll(async () => fresh?.stop())
+
+  it('fails (exit 1) with the table when an objective is missed, and says when the configuration cannot meet it', async () => {
+    // An RPO of 15 minutes for a cache snapshotted hourly: its newest snapshot is 50 minutes old, and no schedule fixes that.
+    const cwd = scratchDir()
+    const catalog = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace('objectives: { rto: PT30M, rpo: PT1H }', 'objectives: { rto: PT30M, rpo: PT15M }')
+    writeFileSync(join(cwd, 'runbooks.yaml'), catalog)
+    const run = await runRunbook(fresh, 'dr-drill', [], {cwd})
+    expect(run.code, run.stderr).toBe(1)
+    expect(run.json.status).toBe('failed')
+    expect(run.json.steps.find((s: {id: string}) => s.id === 'report').error).toBe('recovery objectives not met: sessions-cache missed')
+    const cache = run.json.objectives.find((r: {component: string}) => r.component === 'sessions-cache')
+    expect(cache).toMatchObject({status: 'missed', rpo: {objectiveMs: 15 * 60_000, met: false}})
+    expect(cache.notes.join()).toContain('RPO PT15M is shorter than the snapshot frequency PT1H')
+    expect(run.json.objectives.map((r: {status: string}) => r.status)).toEqual(['met', 'missed', 'met'])
+    expect((await postgresServers(sdkServices(fresh))).filter((s) => /-drill-/.test(s.name))).toEqual([])
+  })
+
+})
+
 describe('opsbook plan dr-drill --env local', () => {
   it('lists every ARM call, permission and az equivalent', async () => {
     const text = await runCli(['plan', 'dr-drill', '--env', 'local'], {cwd: scratchDir(), env: emulator.env()})

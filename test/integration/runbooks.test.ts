@@ -41,6 +41,19 @@ describe('built-in runbooks', () => {
   })
 })
 
+describe('postgres.delete in a user runbook', () => {
+  it('refuses to delete a server that is not a scratch copy of this run (exit 2, nothing deleted)', async () => {
+    const cwd = scratchDir({
+      'oops.yaml': 'name: oops\ntitle: Delete the orders database\nkind: incident\nsteps:\n  - {id: delete, uses: postgres.delete, with: {server: orders-db}}\n',
+    })
+    const run = await runRunbook(emulator, 'oops.yaml', [], {cwd})
+    expect(run.code, run.stderr).toBe(2)
+    expect(step(run.json, 'delete').error).toContain('refusing to delete pg-shop-orders')
+    expect(requests(emulator).filter((r) => r.method === 'DELETE' && /pg-shop-orders$/i.test(r.path))).toEqual([])
+    expect((await postgresServers(arm)).map((s) => s.name)).toContain('pg-shop-orders')
+  })
+})
+
 describe('pg-pitr', () => {
   it('restores to a new server, verifies the restore point, and keeps it', async () => {
     const restoreTime = minutesAgo(30)
