@@ -27,8 +27,9 @@ function cell(measure?: {measuredMs?: number; objectiveMs?: number; met?: boolea
 }
 
 export function renderObjectives(rows: ObjectiveRow[]): string {
-  const table = new Table({head: ['component', 'type', 'RTO measured / objective', 'RPO measured / objective', 'notes'], style: {head: [], border: []}, wordWrap: true, colWidths: [null, null, null, null, 50] as any})
-  for (const row of rows) table.push([row.component, row.type, cell(row.rto), cell(row.rpo), (row.notes ?? []).join('; ')])
+  const table = new Table({head: ['component', 'type', 'RTO measured / objective', 'RPO measured / objective', 'status', 'notes'], style: {head: [], border: []}, wordWrap: true, colWidths: [null, null, null, null, null, 50] as any})
+  // status: met, missed, cannot-meet (the configuration rules an objective out even when the drill went well), unmeasured.
+  for (const row of rows) table.push([row.component, row.type, cell(row.rto), cell(row.rpo), row.status ?? '', (row.notes ?? []).join('; ')])
   return table.toString()
 }
 
