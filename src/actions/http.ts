@@ -107,7 +107,9 @@ export const httpCheckAction = defineAction({
             : `status ${result.status}`
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason
-        last = describeError(error)
+        // A request cut short by the deadline says less than what the previous attempt got back.
+        const timedOut = (error as {name?: string})?.name === 'AbortError' || (error as {code?: string})?.code === 'ABORT_ERR'
+        if (!(timedOut && attempts > 1)) last = describeError(error)
       }
       if (attempts === 1 || attempts % 5 === 0) ctx.log(`${input.method} ${url.origin}${url.pathname}: ${last} (attempt ${attempts})`)
       if (Date.now() + intervalMs >= deadline)
