@@ -23,7 +23,7 @@ for (const command of commands) {
     lines.push('| flag | description |', '|---|---|')
     for (const f of flags) {
       const name = `--${f.name}${f.type === 'option' ? ' <value>' : ''}${f.char ? ` (-${f.char})` : ''}`
-      lines.push(`| \`${name}\` | ${(f.description ?? f.summary ?? '').replaceAll('|', '\\|')}${f.required ? ' (required)' : ''}${f.default !== undefined && f.default !== false && !(Array.isArray(f.default) && f.default.length === 0) ? ` Default: \`${f.default}\`.` : ''} |`)
+      lines.push(`| \`${name}\` | ${(f.description ?? f.summary ?? '').replaceAll('|', '\\|')}${f.options ? ` One of: ${f.options.map((o) => `\`${o}\``).join(', ')}.` : ''}${f.required ? ' (required)' : ''}${f.default !== undefined && f.default !== false && !(Array.isArray(f.default) && f.default.length === 0) ? ` Default: \`${f.default}\`.` : ''} |`)
     }
     lines.push('')
   }
