@@ -95,6 +95,7 @@ export const measureAction = defineAction({
     retentionDays: z.number().nullish().describe('Backup retention Azure reported (PostgreSQL)'),
     geoRedundantBackup: z.boolean().nullish().describe('Whether Azure reported geo-redundant backup (PostgreSQL)'),
     notes: z.array(z.string()).nullish(),
+    method: z.string().nullish().describe('How it was recovered (shown first in the notes), e.g. "geo restore into westus"'),
   }),
   output: objectiveRowSchema,
   changes: false,
@@ -108,7 +109,7 @@ export const measureAction = defineAction({
     const rpoObjective = component.objectives?.rpo ? parseDuration(component.objectives.rpo) : undefined
     const rto = compare(verified - started, rtoObjective)
     const rpo = compare(input.recoveredDataAsOf ? requested - Date.parse(input.recoveredDataAsOf) : undefined, rpoObjective)
-    const notes = [...(input.notes ?? [])]
+    const notes = [...(input.method ? [input.method] : []), ...(input.notes ?? [])]
     const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
     notes.push(...issues.map((i) => `configuration: ${i}`))
     if (rpoObjective !== undefined && rpo.measuredMs === undefined) notes.push('RPO not measured: the recovered copy did not say how old its data is')
@@ -174,12 +175,21 @@ export const reportAction = defineAction({
   input: z.strictObject({
     measurements: z.array(z.unknown()).describe('drill.measure outputs, or maps of them'),
     failOnMiss: z.boolean().default(true),
+    expect: z
+      .array(z.enum(['postgres', 'redis', 'webapp', 'storage', 'keyvault']))
+      .default(['postgres', 'redis', 'webapp'])
+      .describe('Component types every one of which must have a measurement; one without is reported as unmeasured'),
   }),
   output: reportOutput,
   changes: false,
   permissions: [],
   async run(input, context) {
-    const objectives = flattenRows(input.measurements).sort((a, b) => a.component.localeCompare(b.component))
+    const measured = flattenRows(input.measurements)
+    for (const [key, component] of Object.entries(context.environment.components)) {
+      if (!input.expect.includes(component.type) || measured.some((r) => r.component === key)) continue
+      measured.push({component: key, type: component.type, rto: {}, rpo: {}, status: 'unmeasured', notes: ['no measurement: the drill did not recover this component']})
+    }
+    const objectives = measured.sort((a, b) => a.component.localeCompare(b.component))
     const missed = objectives.filter((r) => r.status !== 'met').map((r) => r.component)
     for (const row of objectives) context.log(`${row.component} (${row.type}): ${row.status}${row.notes.length ? ` — ${row.notes.join('; ')}` : ''}`)
     const outputs = {objectives, allMet: missed.length === 0, missed}

@@ -65,15 +65,22 @@ describe('drill.report', () => {
   it('flattens forEach maps into one sorted table, and fails with the table when an objective is missed', async () => {
     const ok = await measure({component: 'storefront', startedAt: at(2)})
     const bad = await measure({component: 'orders-db', startedAt: at(90)})
-    const passed = await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, {}]}), context())
+    const passed = await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, {}], expect: ['webapp']}), context())
     expect(passed).toMatchObject({allMet: true, missed: []})
     let error: any
     try {
-      await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, bad]}), context())
+      await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, bad], expect: []}), context())
     } catch (caught) {
       error = caught
     }
     expect(error.message).toBe('recovery objectives not met: orders-db missed')
     expect(error.outputs.objectives.map((r: {component: string}) => r.component)).toEqual(['orders-db', 'storefront'])
+  })
+
+  it('reports a component of the environment without a measurement as unmeasured, and fails', async () => {
+    const ok = await measure({component: 'storefront', startedAt: at(2)})
+    const error = await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}]}), context()).catch((e) => e)
+    expect(error.message).toBe('recovery objectives not met: orders-db unmeasured, sessions-cache unmeasured')
+    expect(error.outputs.objectives.find((r: {component: string}) => r.component === 'orders-db').notes).toEqual(['no measurement: the drill did not recover this component'])
   })
 })

@@ -30,7 +30,7 @@ describe('dr-drill interrupted', () => {
     const run = await runRunbook(emulator, 'dr-drill', [], {
       onStart(child) {
         const timer = setInterval(() => {
-          if (/"operation\.started".*"pg-restore-orders-db"|"pg-restore-orders-db".*"operation\.started"/.test(journal(cwd))) {
+          if (/"operation\.started".*"pg-geo-restore-orders-db"|"pg-geo-restore-orders-db".*"operation\.started"/.test(journal(cwd))) {
             clearInterval(timer)
             child.kill('SIGINT')
           }

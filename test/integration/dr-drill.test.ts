@@ -35,12 +35,16 @@ describe('dr-drill', () => {
       ['storefront', 'webapp', 'met'],
     ])
     for (const row of rows) expect(row.rto.met).toBe(true)
-    expect(rows.find((r) => r.type === 'postgres')!.rpo.met).toBe(true)
+    // orders-db has a cross-region objective: it is geo-restored, and geo backups trail the primary by minutes.
+    const db = rows.find((r) => r.type === 'postgres')! as (typeof rows)[number] & {notes: string[]}
+    expect(db.notes[0]).toBe('geo restore into westus')
+    expect(db.rpo.measuredMs).toBeGreaterThan(60_000)
+    expect(db.rpo.met).toBe(true)
     // The Redis RPO is the age of the newest snapshot that existed when the drill began (the emulator seeds one 50 min old).
     expect(rows.find((r) => r.type === 'redis')!.rpo.measuredMs).toBeGreaterThanOrEqual(50 * 60_000)
 
     // The drill did restore into a scratch server, and nothing of it is left.
-    const restores = emulator.state.activity.list().filter((e) => e.kind === 'postgres.restore')
+    const restores = emulator.state.activity.list().filter((e) => e.kind === 'postgres.georestore')
     expect(restores.length).toBeGreaterThan(0)
     expect(await drillCopies()).toEqual([])
     // Production serves what it served before the slot round trip.
@@ -57,8 +61,8 @@ describe('dr-drill', () => {
     expect(run.code, run.stderr).toBe(1)
     expect(run.json.status).toBe('failed')
     const step = (id: string, phase = 'main') => run.json.steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === phase)
-    expect(step('pg-restore-orders-db')).toMatchObject({status: 'failed'})
-    expect(step('pg-restore-orders-db').error).toContain('Injected')
+    expect(step('pg-geo-restore-orders-db')).toMatchObject({status: 'failed'})
+    expect(step('pg-geo-restore-orders-db').error).toContain('Injected')
     expect(step('report').status).toBe('cancelled')
     expect(step('pg-teardown-orders-db', 'finally').status).toBe('succeeded')
     // Teardown and rollbacks completed (the failed restore's own operation is noted, not a leftover resource).
@@ -101,7 +105,7 @@ describe('dr-drill with an objective the configuration cannot meet', () => {
     const cwd = scratchDir()
     const catalog = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace('objectives: { rto: PT30M, rpo: PT1H }', 'objectives: { rto: PT30M, rpo: PT15M }')
     writeFileSync(join(cwd, 'runbooks.yaml'), catalog)
-    const run = await runRunbook(fresh, 'dr-drill', [], {cwd})
+    const run = await runRunbook(fresh, 'dr-drill', ['--param', 'geo=never'], {cwd})
     expect(run.code, run.stderr).toBe(1)
     expect(run.json.status).toBe('failed')
     expect(run.json.steps.find((s: {id: string}) => s.id === 'report').error).toBe('recovery objectives not met: sessions-cache missed')
@@ -109,6 +113,9 @@ describe('dr-drill with an objective the configuration cannot meet', () => {
     expect(cache).toMatchObject({status: 'missed', rpo: {objectiveMs: 15 * 60_000, met: false}})
     expect(cache.notes.join()).toContain('RPO PT15M is shorter than the snapshot frequency PT1H')
     expect(run.json.objectives.map((r: {status: string}) => r.status)).toEqual(['met', 'missed', 'met'])
+    // geo=never: the cross-region server gets a point-in-time restore in its own region instead.
+    expect(run.json.objectives[0].notes[0]).toBe('point-in-time restore')
+    expect(run.json.steps.find((s: {id: string}) => s.id === 'pg-geo-restore-orders-db').status).toBe('skipped')
     expect((await postgresServers(sdkServices(fresh))).filter((s) => /-drill-/.test(s.name))).toEqual([])
   })
 
