@@ -23,6 +23,8 @@ export interface AzureErrorFields {
   requestId?: string
   /** Operation monitor URL, when a long-running operation failed. */
   monitorUrl?: string
+  /** The long-running operation reached a terminal state (Failed/Canceled): nothing is left running in Azure. */
+  operationEnded?: boolean
 }
 
 /** An Azure failure: exit 1 unless it is plainly the caller's input (then exit 2 is decided by the action). */
@@ -32,6 +34,7 @@ export class AzureError extends OpsbookError implements AzureErrorFields {
   readonly correlationId?: string
   readonly requestId?: string
   readonly monitorUrl?: string
+  readonly operationEnded?: boolean
   readonly armMessage: string
   /** Whether repeating the step may help (engine retries): false for the caller's own mistakes (400/401/403/404). */
   readonly retryable: boolean
@@ -53,6 +56,7 @@ export class AzureError extends OpsbookError implements AzureErrorFields {
     this.correlationId = fields.correlationId
     this.requestId = fields.requestId
     this.monitorUrl = fields.monitorUrl
+    this.operationEnded = fields.operationEnded
     this.armMessage = fields.message
     const httpStatus = fields.statusCode ?? 0
     this.retryable = ![400, 401, 403, 404, 422].includes(httpStatus)
@@ -121,6 +125,7 @@ export function azureErrorFields(error: unknown): AzureErrorFields {
     message: armMessage,
     correlationId: header(headers, 'x-ms-correlation-request-id'),
     requestId: header(headers, 'x-ms-request-id') ?? header(headers, 'x-ms-client-request-id'),
+    ...(lro ? {operationEnded: true} : {}),
   }
 }
 

@@ -129,6 +129,7 @@ export async function pollMonitor(services: AzureServices, monitorUrl: string, s
         correlationId: response.headers['x-ms-correlation-request-id'],
         requestId: response.headers['x-ms-request-id'],
         monitorUrl,
+        operationEnded: response.status < 400,
         operation: description,
       })
     }

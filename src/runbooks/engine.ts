@@ -142,12 +142,13 @@ class StepTimeoutError extends Error {
 /** ErrorInfo from anything thrown. */
 export function errorInfo(error: unknown): ErrorInfo {
   if (error instanceof Error) {
-    const e = error as Error & {code?: unknown; correlationId?: unknown; timedOut?: unknown; exitCode?: unknown}
+    const e = error as Error & {code?: unknown; correlationId?: unknown; timedOut?: unknown; exitCode?: unknown; operationEnded?: unknown}
     const info: ErrorInfo = {message: error.message || error.name}
     if (typeof e.code === 'string') info.code = e.code
     if (typeof e.exitCode === 'number') info.exitCode = e.exitCode
     if (typeof e.correlationId === 'string') info.correlationId = e.correlationId
     if (e.timedOut === true) info.timedOut = true
+    if (e.operationEnded === true) info.operationEnded = true
     return info
   }
   return {message: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error)}
@@ -609,7 +610,7 @@ class RunExecution {
   private noteStrayOperations(): void {
     for (const [id, list] of this.operations) {
       const record = this.records.get(id)
-      if (!record || record.status === 'succeeded' || record.status === 'rolled-back') continue
+      if (!record || record.status === 'succeeded' || record.status === 'rolled-back' || record.error?.operationEnded) continue
       for (const op of list)
         this.leftBehind.push(`step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish; it may still be running${op.monitorUrl ? `: ${op.monitorUrl}` : ''}`)
     }

@@ -16,6 +16,8 @@ export interface ErrorInfo {
   /** ARM correlation / request id, when known. */
   correlationId?: string
   timedOut?: boolean
+  /** The step's long-running Azure operation ended (Failed/Canceled): nothing of it is still running. */
+  operationEnded?: boolean
   /** The exit code the error itself asks for (e.g. 2: the input was invalid and the action changed nothing). */
   exitCode?: number
 }
