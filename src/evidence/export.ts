@@ -49,6 +49,14 @@ export interface ObjectiveMeasurement {
   type?: string
   rto?: {measuredMs?: number | null; objectiveMs?: number | null; met?: boolean | null}
   rpo?: {measuredMs?: number | null; objectiveMs?: number | null; met?: boolean | null}
+  /** drill.report's verdict: met, missed, cannot-meet (the configuration rules the objective out) or unmeasured. */
+  status?: string
+  notes?: string[]
+}
+
+/** A component's drill result does not show its objectives are met: a miss, a configuration that cannot meet them, or no measurement. */
+export function objectiveNotMet(o: ObjectiveMeasurement): boolean {
+  return o.rto?.met === false || o.rpo?.met === false || (o.status !== undefined && o.status !== 'met')
 }
 
 /** One run's evidence as found: exact file texts plus what was parsed from them. */
@@ -254,7 +262,7 @@ export function toRunRow(run: EvidenceRun): RunRow {
   const s = run.summary ?? {}
   const chain: ChainCheck = verifyChain(run.journalText, {lastHash: s.journal?.lastHash, lines: s.journal?.lines})
   const objectives = Array.isArray(s.outputs?.objectives) ? s.outputs.objectives : []
-  const missed = objectives.some((o) => o.rto?.met === false || o.rpo?.met === false)
+  const missed = objectives.some((o) => objectiveNotMet(o))
   const status = s.status ?? 'unfinished'
   const who = [s.who?.osUser && s.who?.host ? `${s.who.osUser}@${s.who.host}` : s.who?.osUser, s.who?.azurePrincipal ? `(${s.who.azurePrincipal})` : undefined]
     .filter(Boolean)
@@ -339,7 +347,7 @@ function coverage(rows: RunRow[], components: Environment['components'], asOf: D
     const measured = drills.filter((r) => r.objectives.some((o) => o.component === key))
     const passes = (r: RunRow) => {
       const o = r.objectives.find((x) => x.component === key)!
-      return r.status === 'succeeded' && o.rto?.met !== false && o.rpo?.met !== false
+      return r.status === 'succeeded' && !objectiveNotMet(o)
     }
     const last = measured.at(-1)
     const lastPassing = measured.filter(passes).at(-1)

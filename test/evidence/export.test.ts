@@ -125,3 +125,22 @@ describe('evidence export', () => {
 
   it.skipIf(existsSync(CHROMIUM))(`headless Chromium check skipped: ${CHROMIUM} is not installed (.ci/run installs it)`, () => {})
 })
+
+describe('drill verdicts in the report', () => {
+  it('does not count a component whose configuration cannot meet its objective as a pass', async () => {
+    const {describeRun, toRunRow} = await import('../../src/evidence/export.js')
+    const summary = (status: string) =>
+      JSON.stringify({
+        runId: 'r1',
+        runbook: {name: 'dr-drill', kind: 'drill'},
+        environment: 'local',
+        status: 'succeeded',
+        startedAt: '2026-11-01T00:00:00.000Z',
+        outputs: {objectives: [{component: 'sessions-cache', type: 'redis', rto: {measuredMs: 1000, objectiveMs: 1800000, met: true}, rpo: {measuredMs: 1000, objectiveMs: 600000, met: true}, status}]},
+      })
+    const journal = '{"seq":1,"ts":"2026-11-01T00:00:00.000Z","runId":"r1","type":"run.started","step":null,"data":{"runbook":"dr-drill","kind":"drill","environment":"local"},"prev":"' + '0'.repeat(64) + '"}\n'
+    expect(toRunRow(describeRun('r1', 'local', journal, summary('met'))).passed).toBe(true)
+    expect(toRunRow(describeRun('r1', 'local', journal, summary('cannot-meet'))).passed).toBe(false)
+    expect(toRunRow(describeRun('r1', 'local', journal, summary('unmeasured'))).passed).toBe(false)
+  })
+})
