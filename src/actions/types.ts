@@ -99,8 +99,8 @@ export interface ActionDefinition<I = any, O = any> {
   summary: string
   /** Longer text for the generated reference. */
   description?: string
-  /** zod object schema of `with:`; its keys are the only accepted inputs. */
-  input: z.ZodObject<any>
+  /** zod object schema of `with:`; its keys are the only accepted inputs. `parse` is typed to what `run` takes. */
+  input: {parse(value: unknown): I} & z.ZodObject<any>
   /** zod schema of the outputs later steps can read as `steps.<id>.outputs.*`. */
   output: z.ZodType<O>
   /** Whether the action changes anything in Azure. Non-changing actions need no approval and are safe in `plan`. */

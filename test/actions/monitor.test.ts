@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {logsQueryAction, metricsAssertAction} from '../../src/actions/monitor.js'
 import {healthCheckAction, swapAction} from '../../src/actions/webapp.js'
-import {makeContext, startFixture, type Fixture} from '../azure/helpers.js'
+import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
 
 let fixture: Fixture
 /** The emulator's and the actions' clock: tests move it forward so metric minutes pass without waiting. */
@@ -14,7 +14,6 @@ afterAll(async () => {
   await fixture?.stop()
 })
 
-const parse = <T extends {input: {parse(v: unknown): any}}>(action: T, input: unknown) => action.input.parse(input)
 
 describe('monitor.metricsAssert', () => {
   it('passes a healthy app against its catalog gates, and fails after an unhealthy build is swapped in', async () => {

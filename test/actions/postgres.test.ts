@@ -11,7 +11,7 @@ import {
 } from '../../src/actions/postgres.js'
 import type {TrackedOperation} from '../../src/actions/types.js'
 import {ExitCode} from '../../src/errors.js'
-import {makeContext, startFixture, type Fixture} from '../azure/helpers.js'
+import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
 
 let fixture: Fixture
 beforeAll(async () => {
@@ -21,7 +21,6 @@ afterAll(async () => {
   await fixture?.stop()
 })
 
-const parse = <T extends {input: {parse(v: unknown): any}}>(action: T, input: unknown) => action.input.parse(input)
 
 describe('postgres.assertRestorable', () => {
   it('reports the restore window of a catalog component', async () => {

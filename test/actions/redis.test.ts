@@ -7,7 +7,7 @@ import {
   setPatchScheduleAction,
   verifyAction,
 } from '../../src/actions/redis.js'
-import {makeContext, startFixture, type Fixture} from '../azure/helpers.js'
+import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
 
 let fixture: Fixture
 beforeAll(async () => {
@@ -17,7 +17,6 @@ afterAll(async () => {
   await fixture?.stop()
 })
 
-const parse = <T extends {input: {parse(v: unknown): any}}>(action: T, input: unknown) => action.input.parse(input)
 
 describe('redis export/import', () => {
   it('round-trips the cache through the snapshot container without the SAS in anything logged or journaled', async () => {

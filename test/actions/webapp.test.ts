@@ -8,7 +8,7 @@ import {
   swapBackAction,
 } from '../../src/actions/webapp.js'
 import {ExitCode} from '../../src/errors.js'
-import {makeContext, startFixture, type Fixture} from '../azure/helpers.js'
+import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
 
 let fixture: Fixture
 beforeAll(async () => {
@@ -18,7 +18,6 @@ afterAll(async () => {
   await fixture?.stop()
 })
 
-const parse = <T extends {input: {parse(v: unknown): any}}>(action: T, input: unknown) => action.input.parse(input)
 const fast = {attempts: 2, interval: 'PT0.05S', timeout: 'PT2S'}
 
 /** What a slot serves, asked over HTTP from outside (the emulator's admin listing gives each slot's local URL). */

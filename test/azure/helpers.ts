@@ -71,3 +71,6 @@ export function makeContext(
   }
   return {context, logs, secrets, started}
 }
+
+/** An action's `with:` parsed by its own input schema (defaults applied), as the engine does before `run`. */
+export const parseInput = <T extends {input: {parse(v: unknown): any}}>(action: T, input: unknown): any => action.input.parse(input)

@@ -7,7 +7,13 @@ describe('RequestBudget', () => {
   it('retries a 429 after pausing the bucket for its Retry-After, and counts it', async () => {
     const slept: number[] = []
     let now = 0
-    const budget = new RequestBudget({now: () => now, sleep: async (ms) => void slept.push(ms) ?? (now += ms)})
+    const budget = new RequestBudget({
+      now: () => now,
+      sleep: async (ms) => {
+        slept.push(ms)
+        now += ms
+      },
+    })
     let calls = 0
     const result = await budget.run('arm', async () => {
       calls++

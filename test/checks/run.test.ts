@@ -3,7 +3,7 @@
  * waivers, and the output formats a user feeds to GitHub code scanning and CI.
  */
 import {readFileSync} from 'node:fs'
-import Ajv from 'ajv'
+import {Ajv} from 'ajv'
 import {XMLParser, XMLValidator} from 'fast-xml-parser'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {formatCsv} from '../../src/checks/format/csv.js'
