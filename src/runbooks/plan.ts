@@ -19,6 +19,8 @@ export interface PlannedCall {
   permissions: string[]
   arm: ArmCall[]
   az: string[]
+  /** What plan could not show (e.g. an az command that needs a value only known during the run). */
+  notes: string[]
 }
 
 export interface PlannedStep extends PlannedCall {
@@ -38,8 +40,10 @@ export interface RunPlan {
   production: boolean
   params: Record<string, unknown>
   steps: PlannedStep[]
-  /** Every RBAC action the run may need, sorted. */
+  /** Every RBAC action the run may need (steps and evidence upload), sorted. */
   permissions: string[]
+  /** Where the journal goes, and what that needs. */
+  evidence?: {container: string; permissions: string[]}
   changes: boolean
 }
 
@@ -83,20 +87,20 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
     // Expanded forEach steps know their item (expand.ts): `item.*` resolves in plan too.
     const stepContext = step?.instance ? {...context, item: step.instance.item as unknown as Record<string, unknown>} : context
     const inputs = resolveForPlan(call.with, stepContext) as Record<string, unknown>
-    if (!action) return {uses: call.uses, summary: 'unknown action', changes: true, inputs, permissions: [], arm: [], az: []}
-    const parsed = action.input.safeParse(inputs)
-    // Placeholders may not satisfy the schema (e.g. a number from a step output); show the raw inputs then.
-    const shown = parsed.success ? parsed.data : inputs
+    if (!action) return {uses: call.uses, summary: 'unknown action', changes: true, inputs, permissions: [], arm: [], az: [], notes: []}
+    const shown = withDefaults(action.input, inputs)
     const secretInputs = new Set(action.secretInputs ?? [])
-    for (const key of Object.keys(shown)) if (secretInputs.has(key)) (shown as Record<string, unknown>)[key] = '[REDACTED]'
+    for (const key of Object.keys(shown)) if (secretInputs.has(key)) shown[key] = '[REDACTED]'
+    const notes: string[] = []
     return {
       uses: call.uses,
       summary: action.summary,
       changes: action.changes,
       inputs: shown,
       permissions: action.permissions,
-      arm: safely(() => action.arm?.(shown, plan) ?? []),
-      az: safely(() => action.az?.(shown, plan) ?? []),
+      arm: rendered('ARM calls', () => action.arm?.(shown as never, plan) ?? [], notes),
+      az: rendered('az equivalent', () => action.az?.(shown as never, plan) ?? [], notes),
+      notes,
     }
   }
   const planStep = (step: StepSpec, phase: 'main' | 'finally'): PlannedStep => ({
@@ -111,7 +115,19 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
     rollback: step.rollback ? planCall(step.rollback, step) : undefined,
   })
   const steps = [...orderSteps(runbook).map((s) => planStep(s, 'main')), ...runbook.finally.map((s) => planStep(s, 'finally'))]
-  const permissions = [...new Set(steps.flatMap((s) => [...s.permissions, ...(s.rollback?.permissions ?? [])]))].sort()
+  const evidence = environment.evidence
+    ? {
+        container: `${environment.evidence.storageAccount}/${environment.evidence.container}`,
+        // Journal upload (append blob), summary and report, target leases, and the container's immutability settings.
+        permissions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/read',
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read',
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write',
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action',
+        ],
+      }
+    : undefined
+  const permissions = [...new Set([...steps.flatMap((s) => [...s.permissions, ...(s.rollback?.permissions ?? [])]), ...(evidence?.permissions ?? [])])].sort()
   return {
     runbook: {name: runbook.name, title: runbook.title, kind: runbook.kind, disruptive: runbook.disruptive, source: runbook.source},
     environment: envName,
@@ -119,16 +135,34 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
     params: shownParams,
     steps,
     permissions,
+    evidence,
     changes: steps.some((s) => s.changes || s.rollback?.changes),
   }
 }
 
-function safely<T>(fn: () => T[]): T[] {
+/** Render an action's declaration; a failure is shown in the plan, never silently dropped. */
+function rendered<T>(what: string, fn: () => T[], notes: string[]): T[] {
   try {
     return fn()
-  } catch {
+  } catch (error) {
+    notes.push(`${what} could not be rendered before the run: ${(error as Error).message}`)
     return []
   }
+}
+
+const PLACEHOLDER = /^<.*>$/s
+
+/**
+ * Inputs with the action's defaults applied, as the engine will see them. Values still unknown before the run
+ * (`<steps.x.outputs.y>`) are kept as placeholders and left out of validation.
+ */
+function withDefaults(schema: import('zod').ZodObject<any>, inputs: Record<string, unknown>): Record<string, unknown> {
+  const full = schema.safeParse(inputs)
+  if (full.success) return {...(full.data as Record<string, unknown>)}
+  const deferred = Object.fromEntries(Object.entries(inputs).filter(([, v]) => typeof v === 'string' && PLACEHOLDER.test(v)))
+  const known = Object.fromEntries(Object.entries(inputs).filter(([k]) => !(k in deferred)))
+  const partial = schema.partial().safeParse(known)
+  return partial.success ? {...(partial.data as Record<string, unknown>), ...deferred} : {...inputs}
 }
 
 /** Steps in dependency order (stable: declaration order among independent steps). */
@@ -185,6 +219,7 @@ export function renderPlan(plan: RunPlan): string {
     for (const [k, v] of Object.entries(step.inputs)) lines.push(`    with ${k}: ${fmt(v)}`)
     for (const call of step.arm) lines.push(`    ARM  ${call.method} ${call.path}${call.longRunning ? '  (long-running)' : ''}${call.note ? `  — ${call.note}` : ''}`)
     for (const cmd of step.az) lines.push(`    az   ${cmd}`)
+    for (const note of step.notes) lines.push(`    note ${note}`)
     if (step.permissions.length) lines.push(`    RBAC ${step.permissions.join(', ')}`)
     if (step.rollback) {
       lines.push(`    on failure, rollback: [${step.rollback.uses}] ${step.rollback.summary}`)
@@ -193,6 +228,8 @@ export function renderPlan(plan: RunPlan): string {
     }
   })
   lines.push('')
+  if (plan.evidence)
+    lines.push(`Evidence: the journal streams to ${plan.evidence.container} (runs/<yyyy>/<mm>/<runId>/); components it changes are leased at locks/${plan.environment}/<component>.`)
   lines.push(`Permissions needed (${plan.permissions.length}):`)
   for (const p of plan.permissions) lines.push(`  ${p}`)
   return lines.join('\n')
