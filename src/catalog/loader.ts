@@ -37,6 +37,17 @@ export function findCatalog(options: {flag?: string; cwd?: string; env?: NodeJS.
   }
 }
 
+/**
+ * The project folder: where the catalog is (found as above), else the working directory. `.opsbook/` (journals,
+ * emulator state) lives here, so runs started from any sub-folder share one history. OPSBOOK_HOME overrides it.
+ */
+export function projectDir(options: {flag?: string; cwd?: string; env?: NodeJS.ProcessEnv} = {}): string {
+  const env = options.env ?? process.env
+  if (env.OPSBOOK_HOME) return resolve(options.cwd ?? process.cwd(), env.OPSBOOK_HOME)
+  const file = findCatalog(options)
+  return file ? dirname(file) : resolve(options.cwd ?? process.cwd())
+}
+
 export function loadCatalog(options: {flag?: string; cwd?: string; env?: NodeJS.ProcessEnv} = {}): LoadedCatalog {
   const file = findCatalog(options)
   if (!file)

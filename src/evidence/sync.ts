@@ -147,7 +147,7 @@ export async function connectEvidence(options: {envName: string; catalogFlag?: s
   let emulator: (import('../azure/clients.js').EmulatorEndpoints & {stop(): Promise<void>}) | undefined
   if (environment.cloud === 'emulator') {
     const {connectOrStartEmulator} = await import('../emulator/connect.js')
-    emulator = await connectOrStartEmulator({cwd, catalogFile: loaded.file, environmentName: options.envName, environment})
+    emulator = await connectOrStartEmulator({cwd: loaded.dir, catalogFile: loaded.file, environmentName: options.envName, environment})
   }
   const {createAzureServices} = await import('../azure/clients.js')
   const services = createAzureServices({environment, environmentName: options.envName, emulator})

@@ -18,7 +18,7 @@ export interface ResumeOptions extends Omit<RunOptions, 'runbook' | 'envName' | 
 
 export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
   const cwd = options.cwd ?? process.cwd()
-  const root = opsbookRoot(cwd)
+  const root = opsbookRoot({cwd, catalogFlag: options.catalogFlag})
   const state = await loadState(options, root, cwd)
   if (state.finished && state.finished !== 'running')
     throw new ValidationError([{code: 'run-finished', message: `run ${options.runId} already finished (${state.finished}); there is nothing to resume`}])
@@ -48,7 +48,7 @@ async function loadState(options: ResumeOptions, root: string, cwd: string): Pro
   let emulator
   if (environment.cloud === 'emulator') {
     const {connectOrStartEmulator} = await import('../emulator/connect.js')
-    emulator = await connectOrStartEmulator({cwd, catalogFile: loaded.file, environmentName: options.envName, environment})
+    emulator = await connectOrStartEmulator({cwd: loaded.dir, catalogFile: loaded.file, environmentName: options.envName, environment})
     stop = () => emulator!.stop()
   }
   const {createAzureServices} = await import('../azure/clients.js')

@@ -8,7 +8,7 @@ import {hostname, userInfo} from 'node:os'
 import {join} from 'node:path'
 import type {ApprovalDecision, Approver} from '../actions/types.js'
 import {findAction} from '../actions/registry.js'
-import {getEnvironment, loadCatalog, type LoadedCatalog} from '../catalog/loader.js'
+import {getEnvironment, loadCatalog, projectDir, type LoadedCatalog} from '../catalog/loader.js'
 import type {Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError, ExitCode, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
 import type {RunEvent, RunEventListener, RunStatus} from './events.js'
@@ -248,9 +248,9 @@ export function currentHost(): string {
   return hostname()
 }
 
-/** `.opsbook` under the working directory: journals, summaries, emulator state. */
-export function opsbookRoot(cwd = process.cwd()): string {
-  return join(cwd, '.opsbook')
+/** `.opsbook` in the project folder (beside the catalog): journals, summaries, emulator state. */
+export function opsbookRoot(options: {cwd?: string; catalogFlag?: string} = {}): string {
+  return join(projectDir({flag: options.catalogFlag, cwd: options.cwd}), '.opsbook')
 }
 
 export type {RunEvent}

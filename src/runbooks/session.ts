@@ -39,7 +39,7 @@ interface SessionInput {
 export async function startRunSession(input: SessionInput): Promise<RunResult> {
   const {prepared, options, overrides, confirmations, components, user, now} = input
   const {runbook, environment, envName, loaded, params} = prepared
-  const root = opsbookRoot(options.cwd)
+  const root = opsbookRoot({cwd: options.cwd, catalogFlag: loaded.file})
   const warnings: string[] = []
   const warn = (message: string) => {
     warnings.push(message)
@@ -53,7 +53,7 @@ export async function startRunSession(input: SessionInput): Promise<RunResult> {
   let emulator: (EmulatorEndpoints & {stop(): Promise<void>}) | undefined
   if (environment.cloud === 'emulator') {
     const {connectOrStartEmulator} = await import('../emulator/connect.js')
-    emulator = await connectOrStartEmulator({cwd: options.cwd ?? process.cwd(), catalogFile: loaded.file, environmentName: envName, environment})
+    emulator = await connectOrStartEmulator({cwd: loaded.dir, catalogFile: loaded.file, environmentName: envName, environment})
   }
   const {createAzureServices} = await import('../azure/clients.js')
   const services: AzureServices = createAzureServices({environment, environmentName: envName, emulator})

@@ -1,5 +1,5 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {cpSync, mkdtempSync} from 'node:fs'
+import {cpSync, mkdirSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -34,6 +34,17 @@ describe('opsbook run', () => {
     expect(order).toEqual(['main:first:ok', 'main:second:ok', 'main:third:failed', 'rollback:second:ok', 'rollback:first:ok', 'finally:cleanup:ok'])
     expect(verifyChain(text).ok).toBe(true)
     expect(JSON.parse(readFileSync(join(cwd, '.opsbook', 'runs', doc.runId, 'summary.json'), 'utf8')).status).toBe('failed')
+  })
+
+  it('keeps .opsbook beside the catalog, so a run from a sub-folder shows up in runs list at the project root', async () => {
+    const cwd = workspace()
+    const sub = join(cwd, 'deep', 'er')
+    mkdirSync(sub, {recursive: true})
+    const result = await runCli(['run', '../../parallel.yaml', '--env', 'dev', '--json'], {cwd: sub})
+    expect(result.code).toBe(0)
+    expect(existsSync(join(sub, '.opsbook'))).toBe(false)
+    const listed = await runCli(['runs', 'list', '--json'], {cwd})
+    expect(JSON.parse(listed.stdout).runs.map((r: {runId: string}) => r.runId)).toContain(JSON.parse(result.stdout).runId)
   })
 
   it('exits 3 and says what is left when a rollback fails', async () => {

@@ -35,7 +35,7 @@ export default class EvidenceExport extends BaseCommand<ExportResult> {
       const result = await exportEvidence({
         environmentName: flags.env,
         environment,
-        root: opsbookRoot(),
+        root: opsbookRoot({catalogFlag: flags.catalog}),
         source: flags.source as 'local' | 'blob',
         target: connection?.target,
         since: flags.since,

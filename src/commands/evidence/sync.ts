@@ -15,7 +15,7 @@ export default class EvidenceSync extends BaseCommand<SyncResult> {
     try {
       if (!connection.target)
         throw new ValidationError([{code: 'no-evidence-sink', message: `environment "${flags.env}" has no evidence storage configured (environments.${flags.env}.evidence)`}])
-      const result = (await syncPending(opsbookRoot(), {name: flags.env, environment: connection.environment}, connection.services, {target: connection.target}))!
+      const result = (await syncPending(opsbookRoot({catalogFlag: flags.catalog}), {name: flags.env, environment: connection.environment}, connection.services, {target: connection.target}))!
       for (const run of result.runs.filter((r) => r.status !== 'up-to-date'))
         this.say(`${run.status === 'uploaded' ? '✔' : '✘'} ${run.runId}: ${run.status === 'uploaded' ? `${run.uploadedBytes} bytes to ${result.account}/${result.container}/${run.blobPrefix}` : run.error}`)
       this.say(`${result.runs.length} run(s) checked, ${result.pending} still pending`)

@@ -17,7 +17,7 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
     if (isBundlePath(args.target)) {
       result = await verifyBundle(args.target)
     } else {
-      const root = opsbookRoot()
+      const root = opsbookRoot({catalogFlag: flags.catalog})
       const envName = flags.env ?? (await environmentOfRun(root, args.target))
       const {connectEvidence} = await import('../../evidence/sync.js')
       const connection = envName ? await connectEvidence({envName, catalogFlag: flags.catalog}) : undefined

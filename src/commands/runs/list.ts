@@ -18,7 +18,7 @@ export default class RunsList extends BaseCommand<RunsListResult> {
       import('../../runbooks/runner.js'),
       import('../../support/duration.js'),
     ])
-    const runs = (await listRuns(opsbookRoot())).slice(0, flags.limit)
+    const runs = (await listRuns(opsbookRoot({catalogFlag: flags.catalog}))).slice(0, flags.limit)
     if (runs.length === 0) this.say('No runs yet. Try: opsbook run dr-drill --env local')
     for (const r of runs)
       this.say(`${r.runId.padEnd(44)} ${r.status.padEnd(16)} ${r.environment.padEnd(12)} ${r.durationMs === undefined ? '' : humanDuration(r.durationMs)}`)

@@ -8,13 +8,13 @@ export default class RunsShow extends BaseCommand<RunDetails> {
   static override args = {runId: Args.string({description: 'Run id (a unique prefix is enough)', required: true})}
 
   async run(): Promise<RunDetails> {
-    const {args} = await this.parse(RunsShow)
+    const {args, flags} = await this.parse(RunsShow)
     const [{showRun}, {opsbookRoot}, {humanDuration}] = await Promise.all([
       import('../../evidence/runs-store.js'),
       import('../../runbooks/runner.js'),
       import('../../support/duration.js'),
     ])
-    const details = await showRun(opsbookRoot(), args.runId)
+    const details = await showRun(opsbookRoot({catalogFlag: flags.catalog}), args.runId)
     const s = details.summary
     this.say(`${details.runId}: ${details.status}${s ? ` — ${s.runbook.name} on ${s.environment}, ${humanDuration(s.durationMs)}, by ${s.who.osUser}${s.who.azurePrincipal ? ` (${s.who.azurePrincipal})` : ''}` : ''}`)
     this.say(`journal ${details.journalPath}: ${details.chain.ok ? `hash chain OK (${details.chain.lines} lines)` : `HASH CHAIN BROKEN at line ${details.chain.firstBad?.line}: ${details.chain.firstBad?.reason}`}`)
