@@ -5,6 +5,7 @@
 import type {Component, Environment, Waiver} from '../catalog/schema.js'
 import {MissingData} from './rules/helpers.js'
 import {CHECKS} from './rules/index.js'
+import {inventoryRules} from './rules/inventory.js'
 import {
   RESOURCE_TYPES,
   SEVERITIES,
@@ -17,6 +18,7 @@ import {
   type InventoryResource,
   type LockInfo,
   type ResourceFacts,
+  type ResourceType,
   type Severity,
   type StatusCounts,
 } from './types.js'
@@ -108,7 +110,62 @@ export function evaluateInventory(inventory: Inventory, options: EvaluateOptions
       findings.push(finding)
     }
   }
+  findings.push(...missingComponents(inventory, options.environment, rules))
   return {findings, counts: countByStatus(findings), expiredWaivers}
+}
+
+/** ARM provider path of each covered type, for the id a missing component was expected at. */
+const PROVIDER_PATH: Record<ResourceType, string> = {
+  [RESOURCE_TYPES.postgres]: 'Microsoft.DBforPostgreSQL/flexibleServers',
+  [RESOURCE_TYPES.redis]: 'Microsoft.Cache/Redis',
+  [RESOURCE_TYPES.site]: 'Microsoft.Web/sites',
+  [RESOURCE_TYPES.slot]: 'Microsoft.Web/sites',
+  [RESOURCE_TYPES.storage]: 'Microsoft.Storage/storageAccounts',
+  [RESOURCE_TYPES.keyvault]: 'Microsoft.KeyVault/vaults',
+}
+
+/**
+ * `inventory.missing` errors: catalog components of a type some active rule covers with no inventory row, and
+ * absent slots of a present site (an absent site implies its slots). Whether or not `inventory.missing` is among
+ * the active rules: a component nobody can see must not turn into zero findings and a passing gate.
+ */
+export function missingComponents(inventory: Inventory, environment: Environment, rules: CheckRule[] = CHECKS): Finding[] {
+  const rule = inventoryRules[0]!
+  const covered = new Set<ResourceType>(rules.flatMap((r) => r.resourceTypes))
+  const present = new Set(inventory.resources.map((r) => `${r.type}|${r.resourceGroup}|${r.name}`.toLowerCase()))
+  const scanned = new Set(environment.resourceGroups.map((g) => g.toLowerCase()))
+  const findings: Finding[] = []
+  for (const [key, spec] of Object.entries(environment.components)) {
+    const type = COMPONENT_RESOURCE_TYPE[spec.type]
+    if (!type) continue
+    const group = spec.resourceGroup ?? environment.resourceGroups[0] ?? ''
+    const expected: Array<{type: ResourceType; name: string; what: string}> = [{type, name: spec.name, what: `${spec.type} ${spec.name}`}]
+    if (spec.type === 'webapp' && present.has(`${type}|${group}|${spec.name}`.toLowerCase()))
+      expected.splice(0, 1, ...spec.slots.map((slot) => ({type: RESOURCE_TYPES.slot as ResourceType, name: `${spec.name}/${slot}`, what: `slot ${slot} of web app ${spec.name}`})))
+    for (const item of expected) {
+      if (!covered.has(item.type) || present.has(`${item.type}|${group}|${item.name}`.toLowerCase())) continue
+      const path = item.type === RESOURCE_TYPES.slot ? item.name.replace('/', '/slots/') : item.name
+      const why = scanned.has(group.toLowerCase())
+        ? 'no Resource Graph row (missing Reader role, Resource Graph indexing lag, or a wrong name in the catalog)'
+        : `resource group ${group} is not in the environment's resourceGroups (${environment.resourceGroups.join(', ')}), so it was not scanned`
+      findings.push({
+        checkId: rule.id,
+        title: rule.title,
+        severity: rule.severity,
+        status: 'error',
+        message: `catalog component ${key} (${item.what}) expected in resource group ${group} of subscription ${environment.subscription} was not found: ${why}; none of its checks ran`,
+        resourceId: `/subscriptions/${environment.subscription}/resourceGroups/${group}/providers/${PROVIDER_PATH[item.type]}/${path}`,
+        resourceName: item.name,
+        resourceType: item.type,
+        resourceGroup: group,
+        subscriptionId: environment.subscription,
+        component: key,
+        remediation: rule.remediation,
+        frameworks: rule.frameworks,
+      })
+    }
+  }
+  return findings
 }
 
 /** Findings per status (every status present, zero when none). */
@@ -134,6 +191,15 @@ export function blockingFindings(findings: Finding[], failOn: Severity): Finding
 /** The production site id of a slot id (`…/sites/app/slots/staging` → `…/sites/app`). */
 export function siteIdOf(slotId: string): string {
   return slotId.replace(/\/slots\/[^/]+$/i, '')
+}
+
+/** The inventory type of each covered component type (a webapp component's slots are `sites/slots`). */
+const COMPONENT_RESOURCE_TYPE: Partial<Record<Component['type'], ResourceType>> = {
+  postgres: RESOURCE_TYPES.postgres,
+  redis: RESOURCE_TYPES.redis,
+  webapp: RESOURCE_TYPES.site,
+  storage: RESOURCE_TYPES.storage,
+  keyvault: RESOURCE_TYPES.keyvault,
 }
 
 const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {

@@ -42,7 +42,8 @@ export async function runChecks(options: RunChecksOptions): Promise<CheckReport>
     (a, b) =>
       a.resourceType.localeCompare(b.resourceType) ||
       a.resourceId.toLowerCase().localeCompare(b.resourceId.toLowerCase()) ||
-      order.get(a.checkId)! - order.get(b.checkId)!,
+      // inventory.missing may be reported without being among the rules: it sorts first.
+      (order.get(a.checkId) ?? -1) - (order.get(b.checkId) ?? -1),
   )
   return {
     environment: options.environmentName,

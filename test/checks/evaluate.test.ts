@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {blockingFindings, evaluateInventory, waiverExpiry} from '../../src/checks/evaluate.js'
-import {findCheck} from '../../src/checks/rules/index.js'
+import {CHECKS, findCheck} from '../../src/checks/rules/index.js'
 import {RESOURCE_TYPES} from '../../src/checks/types.js'
 import {environment, resource} from './fixtures.js'
 
@@ -66,5 +66,55 @@ describe('evaluateInventory', () => {
     expect(blockingFindings(findings, 'high').map((f) => f.checkId)).toEqual(['redis.tls.no_plain_port'])
     expect(blockingFindings(findings, 'medium').map((f) => f.checkId)).toEqual(['redis.tls.no_plain_port', 'redis.auth.no_keys'])
     expect(blockingFindings(findings, 'critical')).toEqual([])
+  })
+})
+
+describe('catalog components the scan cannot see', () => {
+  const inventory = (...resources: ReturnType<typeof resource>[]) => ({resources, facts: new Map(), locks: {ok: true as const, value: []}})
+  const run = (resources: ReturnType<typeof resource>[], env = environment(), ruleSet = CHECKS) =>
+    evaluateInventory(inventory(...resources), {environment: env, environmentName: 'local', now: new Date('2026-06-10T12:00:00Z'), rules: ruleSet})
+
+  it('reports each absent component as a high error naming what was expected where, and the gate fails', () => {
+    const {findings, counts} = run([redis])
+    const missing = findings.filter((f) => f.checkId === 'inventory.missing')
+    expect(missing.map((f) => [f.component, f.resourceType, f.resourceName, f.status, f.severity])).toEqual([
+      ['orders-db', RESOURCE_TYPES.postgres, 'pg-orders', 'error', 'high'],
+      ['storefront', RESOURCE_TYPES.site, 'app-store', 'error', 'high'],
+    ])
+    expect(missing[0]!.resourceId).toBe('/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg-shop-local/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-orders')
+    expect(missing[0]!.message).toBe(
+      'catalog component orders-db (postgres pg-orders) expected in resource group rg-shop-local of subscription 00000000-0000-0000-0000-00000000c0de was not found: no Resource Graph row (missing Reader role, Resource Graph indexing lag, or a wrong name in the catalog); none of its checks ran',
+    )
+    expect(counts.error).toBe(findings.filter((f) => f.status === 'error').length)
+    expect(blockingFindings(findings, 'high').filter((f) => f.checkId === 'inventory.missing')).toHaveLength(2)
+  })
+
+  it('an empty inventory is not a clean bill of health', () => {
+    const {findings} = run([])
+    expect(findings.map((f) => `${f.checkId} ${f.resourceName}`)).toEqual(['inventory.missing pg-orders', 'inventory.missing redis-sessions', 'inventory.missing app-store'])
+    expect(blockingFindings(findings, 'critical')).toEqual([])
+    expect(blockingFindings(findings, 'high')).toHaveLength(3)
+  })
+
+  it('reports an absent slot of a present site, and a resource group the scan does not cover', () => {
+    const env = environment({
+      components: {
+        storefront: {type: 'webapp', name: 'app-store', slots: ['staging', 'canary'], healthPath: '/health'},
+        'audit-vault': {type: 'keyvault', name: 'kv-audit', resourceGroup: 'rg-security'},
+      },
+    })
+    const site = resource(RESOURCE_TYPES.site, 'app-store', {httpsOnly: true})
+    const staging = resource(RESOURCE_TYPES.slot, 'app-store/staging', {httpsOnly: true})
+    const missing = run([site, staging], env).findings.filter((f) => f.checkId === 'inventory.missing')
+    expect(missing.map((f) => [f.resourceName, f.resourceType, f.resourceId.split('/providers/')[1]])).toEqual([
+      ['app-store/canary', RESOURCE_TYPES.slot, 'Microsoft.Web/sites/app-store/slots/canary'],
+      ['kv-audit', RESOURCE_TYPES.keyvault, 'Microsoft.KeyVault/vaults/kv-audit'],
+    ])
+    expect(missing[1]!.message).toContain("resource group rg-security is not in the environment's resourceGroups (rg-shop-local), so it was not scanned")
+  })
+
+  it('only for types the active rules cover', () => {
+    const {findings} = run([], environment(), rules)
+    expect(findings.map((f) => `${f.checkId} ${f.resourceName}`)).toEqual(['inventory.missing redis-sessions'])
   })
 })

@@ -12,7 +12,7 @@ import {toOcsf} from '../../src/checks/format/ocsf.js'
 import {toSarif} from '../../src/checks/format/sarif.js'
 import {securityCheck} from '../../src/actions/security.js'
 import type {ActionContext} from '../../src/actions/types.js'
-import {CHECKS} from '../../src/checks/rules/index.js'
+import {CHECKS, findCheck} from '../../src/checks/rules/index.js'
 import {gate, runChecks} from '../../src/checks/run.js'
 import {sourcesFromServices} from '../../src/checks/sources.js'
 import type {CheckReport} from '../../src/checks/types.js'
@@ -76,8 +76,9 @@ describe('runChecks against the emulator', () => {
     // Private endpoints cannot be created in the emulator: those two pass only in the rule tests.
     const neverPass = CHECKS.filter((c) => !statusesByCheck.get(c.id)?.has('pass')).map((c) => c.id)
     const neverFail = CHECKS.filter((c) => !statusesByCheck.get(c.id)?.has('fail') && !statusesByCheck.get(c.id)?.has('waived')).map((c) => c.id)
-    expect(neverPass).toEqual(['redis.net.private', 'kv.private_link'])
-    expect(neverFail).toEqual(['pg.log.checkpoints', 'app.identity', 'st.secure_transfer', 'st.xtenant_repl.off'])
+    // inventory.missing is an error or nothing: every seeded component is there (see the test below for one that is not).
+    expect(neverPass).toEqual(['redis.net.private', 'kv.private_link', 'inventory.missing'])
+    expect(neverFail).toEqual(['pg.log.checkpoints', 'app.identity', 'st.secure_transfer', 'st.xtenant_repl.off', 'inventory.missing'])
   })
 
   it('says what it found', () => {
@@ -109,6 +110,16 @@ describe('runChecks against the emulator', () => {
     const high = gate(report, 'high')
     expect(high.failed).toBe(true)
     expect(high.blocking.every((f) => f.severity === 'high' && f.status === 'fail')).toBe(true)
+  })
+
+  it('a catalog component Resource Graph does not return is an error that shuts the gate, not silence', async () => {
+    const environment = expectedEnvironment()
+    environment.components['orders-db'] = {...environment.components['pg-good']!, name: 'pg-orders'} as never
+    // One low check that passes on every server: without inventory.missing this scan would be all green.
+    const scan = await runChecks({environment, environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW, rules: [findCheck('pg.log.checkpoints')!]})
+    expect(scan.findings.map((f) => `${f.status} ${f.checkId} ${f.resourceName}`)).toEqual(['pass pg.log.checkpoints pg-bad', 'pass pg.log.checkpoints pg-good', 'error inventory.missing pg-orders'])
+    expect(scan.findings.at(-1)!.message).toMatch(/^catalog component orders-db \(postgres pg-orders\) expected in resource group rg-checks of subscription 00000000-0000-0000-0000-00000000c4ec was not found/)
+    expect(gate(scan, 'high')).toMatchObject({failed: true, blocking: [{checkId: 'inventory.missing', severity: 'high', component: 'orders-db'}]})
   })
 
   it('an unreadable property is an error, never a pass', async () => {
