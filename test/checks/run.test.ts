@@ -172,6 +172,22 @@ describe('output formats', () => {
     ])
   })
 
+  it('SARIF: an error (the check could not decide) is kind review with level none, as §3.27.9 requires', async () => {
+    seeded.emulator.faults.set({transient: {rate: 1, status: 403, operations: ['postgres.firewallRules.list']}})
+    let faulty: CheckReport
+    try {
+      faulty = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW, rules: [findCheck('pg.fw.no_azure_wide')!, findCheck('pg.tls.enforced')!]})
+    } finally {
+      seeded.emulator.faults.clear()
+    }
+    const results = toSarif(faulty).runs[0]!.results!
+    const byKind = (kind: string) => results.filter((r) => r.kind === kind).map((r) => `${r.ruleId} ${r.level} ${(r.properties as any).status}`)
+    expect(byKind('review')).toEqual(['pg.fw.no_azure_wide none error', 'pg.fw.no_azure_wide none error'])
+    expect(byKind('fail')).toEqual(['pg.tls.enforced error fail'])
+    // The schema does not tie level to kind, so check the rule for every result: level none if and only if kind is not fail.
+    expect(results.every((r) => (r.kind === 'fail') === (r.level !== 'none'))).toBe(true)
+  })
+
   it('JUnit XML parses, with one suite per resource type and the right counts', async () => {
     const xml = await formatJunit(report)
     expect(XMLValidator.validate(xml)).toBe(true)

@@ -2,7 +2,7 @@
  * SARIF 2.1.0 for GitHub code scanning. Rule ids are the check ids; each result's location is the Azure resource
  * id (as a relative URI, since the finding has no file) plus a logical location; `partialFingerprints` hash the
  * check id and resource id so re-uploads update the same alert. Fails are results; errors are `review` results
- * (the check could not decide); waived fails carry an accepted external suppression. Passes are not listed.
+ * with level `none` (the check could not decide; SARIF allows no other level for that kind); waived fails carry an accepted external suppression. Passes are not listed.
  */
 import type {Log, ReportingDescriptor, Result} from 'sarif'
 import {CHECKS} from '../rules/index.js'
@@ -39,8 +39,9 @@ function result(finding: Finding, ruleIndex: number): Result {
   const base: Result = {
     ruleId: finding.checkId,
     ruleIndex,
+    // SARIF 2.1.0 §3.27.9/§3.27.10: a result whose kind is not `fail` must have level `none`.
     kind: finding.status === 'error' ? 'review' : 'fail',
-    level: finding.status === 'error' ? 'warning' : LEVEL[finding.severity],
+    level: finding.status === 'error' ? 'none' : LEVEL[finding.severity],
     message: {text: `${finding.resourceName}: ${finding.message}`},
     locations: [
       {
