@@ -80,6 +80,8 @@ export function coerceParam(name: string, spec: ParamSpec, raw: string, environm
       return {value: raw}
     }
     case 'secret':
+      // Shorter values cannot be redacted reliably (they would match ordinary text), so they are refused.
+      if (raw.length < 4) return {error: `param "${name}" is a secret and must be at least 4 characters, so it can be kept out of output, journal and evidence`}
       return {value: raw}
     case 'integer': {
       if (!/^[+-]?\d+$/.test(text)) return fail('an integer')

@@ -29,6 +29,8 @@ export interface PrepareOptions {
   params: Record<string, string>
   /** --target: fills the runbook's first `target` param that was not given. */
   target?: string
+  /** Environment variables (OPSBOOK_PARAM_<NAME>); default process.env. */
+  env?: NodeJS.ProcessEnv
   /** Ask for missing params (a TTY is present); undefined means "cannot ask": missing params are exit 2. */
   promptParams?: (missing: Array<{name: string; spec: ParamSpec}>, environment: Environment) => Promise<Record<string, string>>
 }
@@ -49,7 +51,8 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   const loaded = loadCatalog({flag: options.catalogFlag, cwd})
   const environment = getEnvironment(loaded, options.envName)
   const runbook = resolveRunbook(options.runbook, {catalog: loaded, cwd})
-  const raw = {...options.params}
+  // Params may also come from OPSBOOK_PARAM_<NAME> (secrets especially: no shell history, no process list).
+  const raw = {...paramsFromEnvironment(runbook, options.env ?? process.env), ...options.params}
   if (options.target) {
     const targetParam = Object.entries(runbook.params).find(([name, spec]) => spec.type === 'target' && raw[name] === undefined)
     if (!targetParam)
@@ -62,7 +65,7 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
     const missing = resolved.missing.map((name) => ({name, spec: runbook.params[name]!}))
     if (!options.promptParams)
       throw new ValidationError(
-        missing.map(({name, spec}) => ({code: 'missing-param', message: `missing param "${name}" (${describeParam(spec)}): pass --param ${name}=…`})),
+        missing.map(({name, spec}) => ({code: 'missing-param', message: `missing param "${name}" (${describeParam(spec)}): pass --param ${name}=… or set OPSBOOK_PARAM_${name.toUpperCase().replaceAll('-', '_')}`})),
         `runbook ${runbook.name} needs params that were not given and there is no terminal to ask on:`,
       )
     Object.assign(raw, await options.promptParams(missing, environment))
@@ -71,6 +74,16 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   // forEach steps become one step per component (deterministic, so plan, run and resume see the same ids).
   const expanded = expandRunbook(runbook, environment, {params: resolved.values, environmentName: options.envName, catalog: loaded.catalog})
   return {loaded, envName: options.envName, environment, runbook: expanded, params: resolved.values, rawParams: raw}
+}
+
+/** `OPSBOOK_PARAM_<NAME>` (upper-case, dashes as underscores) for each declared param, when set. */
+export function paramsFromEnvironment(runbook: Pick<Runbook, 'params'>, env: NodeJS.ProcessEnv): Record<string, string> {
+  const found: Record<string, string> = {}
+  for (const name of Object.keys(runbook.params)) {
+    const value = env[`OPSBOOK_PARAM_${name.toUpperCase().replaceAll('-', '_')}`]
+    if (value !== undefined && value !== '') found[name] = value
+  }
+  return found
 }
 
 function describeParam(spec: ParamSpec): string {

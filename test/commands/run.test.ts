@@ -108,6 +108,18 @@ describe('opsbook run', () => {
     }
   })
 
+  it('takes a secret from OPSBOOK_PARAM_<NAME> (never on the command line), and refuses one too short to redact', async () => {
+    const cwd = workspace()
+    const secret = 'env-secret-0451-value'
+    const fromEnv = await runCli(['run', './secret.yaml', '--env', 'dev', '--json'], {cwd, env: {OPSBOOK_PARAM_TOKEN: secret}})
+    expect(fromEnv.code, fromEnv.stderr).toBe(0)
+    expect(fromEnv.stdout + fromEnv.stderr).not.toContain(secret)
+    const short = await runCli(['run', './secret.yaml', '--env', 'dev', '--param', 'token=abc', '--json'], {cwd})
+    expect(short.code).toBe(2)
+    expect(JSON.parse(short.stdout).error.message).toContain('at least 4 characters')
+    expect(short.stdout).not.toContain('abc"')
+  })
+
   it('a missing param off a TTY is exit 2 naming the param; a bad value is exit 2 saying what was expected', async () => {
     const cwd = workspace()
     const missing = await runCli(['run', './secret.yaml', '--env', 'dev'], {cwd})
