@@ -62,7 +62,7 @@ export function parseCatalog(file: string, text: string): LoadedCatalog {
   const source = parseYamlSource(file, text)
   const problems: Problem[] = [...source.problems]
   let catalog: Catalog | undefined
-  if (problems.length === 0) {
+  if (source.value !== undefined) {
     const parsed = catalogSchema.safeParse(source.value ?? {})
     if (parsed.success) {
       catalog = parsed.data

@@ -11,7 +11,7 @@ export type PathSegment = string | number
 export interface YamlSource {
   file: string
   text: string
-  /** The plain JS value (undefined when the document could not be parsed). */
+  /** The plain JS value (undefined when the document could not be parsed; with duplicate keys, the last one wins). */
   value: unknown
   /** Syntax errors and duplicate keys, each with a location. */
   problems: Problem[]
@@ -38,7 +38,14 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   for (const warning of doc.warnings) {
     problems.push({location: at(warning.pos[0]), code: 'yaml-syntax', message: `YAML: ${firstLine(warning.message)}`})
   }
-  const value = doc.errors.length > 0 ? undefined : doc.toJS({maxAliasCount: 100})
+  // A duplicate key alone should not hide every other problem: validate what the last occurrence says as well.
+  const onlyDuplicates = doc.errors.length > 0 && doc.errors.every((e) => e.code === 'DUPLICATE_KEY')
+  const value =
+    doc.errors.length === 0
+      ? doc.toJS({maxAliasCount: 100})
+      : onlyDuplicates
+        ? parseDocument(text, {uniqueKeys: false}).toJS({maxAliasCount: 100})
+        : undefined
 
   const locate = (path: readonly PathSegment[], options: {key?: boolean} = {}): SourceLocation => {
     let node: unknown = doc.contents

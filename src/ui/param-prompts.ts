@@ -5,7 +5,7 @@
 import type {Environment} from '../catalog/schema.js'
 import {InterruptedError} from '../errors.js'
 import type {ParamSpec} from '../runbooks/model.js'
-import {isDuration} from '../support/duration.js'
+import {coerceParam} from '../runbooks/params.js'
 
 /** Ask for each missing param; returns raw strings, coerced later exactly like --param values. */
 export async function promptForParams(missing: Array<{name: string; spec: ParamSpec}>, environment: Environment): Promise<Record<string, string>> {
@@ -14,6 +14,11 @@ export async function promptForParams(missing: Array<{name: string; spec: ParamS
   const answers: Record<string, string> = {}
   try {
     for (const {name, spec} of missing) {
+      // The same check as --param, so an answer the prompt accepts is never rejected by the run afterwards.
+      const validate = (value: string) => {
+        const result = coerceParam(name, spec, value, environment)
+        return 'error' in result ? result.error : true
+      }
       const message = spec.description ? `${name} — ${spec.description}` : name
       switch (spec.type) {
         case 'target': {
@@ -30,25 +35,25 @@ export async function promptForParams(missing: Array<{name: string; spec: ParamS
           answers[name] = String(await prompts.confirm({message, default: false}, context))
           break
         case 'secret':
-          answers[name] = await prompts.password({message, mask: '*'}, context)
+          answers[name] = await prompts.password({message, mask: '*', validate}, context)
           break
         case 'datetime':
           answers[name] = await prompts.input(
             {
-              message: `${message} (UTC, e.g. ${new Date(Date.now() - 3600_000).toISOString().slice(0, 16)}Z)`,
-              validate: (v) => (!Number.isNaN(Date.parse(v)) ? true : 'expected an ISO-8601 date-time, e.g. 2026-11-23T10:30:00Z'),
+              message: `${message} (UTC, e.g. ${new Date(Date.now() - 3600_000).toISOString().slice(0, 16)}Z, or now)`,
+              validate,
             },
             context,
           )
           break
         case 'duration':
-          answers[name] = await prompts.input({message: `${message} (ISO-8601, e.g. PT30M)`, validate: (v) => (isDuration(v) ? true : 'expected an ISO-8601 duration such as PT30M')}, context)
+          answers[name] = await prompts.input({message: `${message} (ISO-8601, e.g. PT30M)`, validate}, context)
           break
         case 'integer':
-          answers[name] = await prompts.input({message, validate: (v) => (/^-?\d+$/.test(v.trim()) ? true : 'expected a whole number')}, context)
+          answers[name] = await prompts.input({message, validate}, context)
           break
         default:
-          answers[name] = await prompts.input({message}, context)
+          answers[name] = await prompts.input({message, validate}, context)
       }
     }
   } catch (error) {

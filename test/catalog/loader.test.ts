@@ -68,7 +68,14 @@ environments:
     expect(() => parseCatalog('cat.yaml', text)).toThrow(/cat\.yaml:8:47: component "db" names maintenance window "nightly"/)
   })
 
-  it('reports duplicate keys', () => {
+  it('reports duplicate keys together with the other problems', () => {
     expect(() => parseCatalog('d.yaml', 'version: 1\nversion: 1\nenvironments: {}\n')).toThrow(/d\.yaml:2:1: duplicate key/)
+    let error: ValidationError | undefined
+    try {
+      parseCatalog('d.yaml', 'version: 1\nversion: 1\nenvironments: {}\nbogus: true\n')
+    } catch (e) {
+      error = e as ValidationError
+    }
+    expect(error!.problems.map((p) => p.code).sort()).toEqual(['duplicate-key', 'unknown-field'])
   })
 })
