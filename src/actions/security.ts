@@ -1,6 +1,7 @@
 /**
- * `security.check`: the security checklist as a runbook step, so its counts and failed checks land in the journal
- * and the evidence. The step fails when a fail or error at or above `failOn` exists.
+ * `security.check`: the security checklist as a runbook step, so its counts and failing findings land in the journal
+ * and the evidence. The step fails when a fail or error at or above `failOn` exists; the failure carries the same
+ * outputs (the engine keeps a failed action's `error.outputs`), so a failed checklist is recorded, not just its error.
  */
 import {z} from 'zod'
 import type {AzureServices} from '../azure/clients.js'
@@ -9,6 +10,42 @@ import {defineAction, type ActionDefinition} from './types.js'
 
 const severity = z.enum(['critical', 'high', 'medium', 'low'])
 const counts = z.object({pass: z.number(), fail: z.number(), error: z.number(), 'not-applicable': z.number(), waived: z.number()})
+
+/** At most this many failing findings are carried in the outputs (journal, summary, evidence); the rest are counted. */
+export const MAX_OUTPUT_FINDINGS = 100
+
+const findingOutput = z.object({
+  check: z.string(),
+  resource: z.string(),
+  severity,
+  status: z.enum(['fail', 'error']),
+  message: z.string(),
+})
+
+const checklistOutput = z.object({
+  counts,
+  resources: z.number(),
+  /** Check ids with at least one fail (not waived), sorted. */
+  failedChecks: z.array(z.string()),
+  /** `checkId resourceName` of each fail or error at or above failOn. */
+  blocking: z.array(z.string()),
+  /** Every fail and error (not waived), most severe first, at most MAX_OUTPUT_FINDINGS. */
+  findings: z.array(findingOutput),
+  /** Fails and errors left out of `findings` by the cap. */
+  findingsOmitted: z.number(),
+  expiredWaivers: z.array(z.string()),
+})
+type ChecklistOutput = z.infer<typeof checklistOutput>
+
+/** A failed gate that still hands its results to the engine, so they land in the journal, summary and evidence. */
+class ChecklistFailed extends StepError {
+  constructor(
+    message: string,
+    readonly outputs: ChecklistOutput,
+  ) {
+    super(message, {retryable: false, code: 'security-findings'})
+  }
+}
 
 export const securityCheck = defineAction({
   name: 'security.check',
@@ -19,15 +56,7 @@ export const securityCheck = defineAction({
     failOn: severity.default('high').describe('Lowest severity whose fails (or errors) fail the step'),
     checks: z.array(z.string()).optional().describe('Only these check ids (default: all)'),
   }),
-  output: z.object({
-    counts,
-    resources: z.number(),
-    /** Check ids with at least one fail (not waived), sorted. */
-    failedChecks: z.array(z.string()),
-    /** `checkId resourceName` of each fail or error at or above failOn. */
-    blocking: z.array(z.string()),
-    expiredWaivers: z.array(z.string()),
-  }),
+  output: checklistOutput,
   changes: false,
   permissions: [
     'Microsoft.ResourceGraph/resources/read',
@@ -48,10 +77,11 @@ export const securityCheck = defineAction({
     {method: 'GET', path: '…/redis/{cache}/patchSchedules/default', note: 'per Redis cache'},
   ],
   async run(input, context) {
-    const [{runChecks, gate}, {sourcesFromServices}, {CHECKS}] = await Promise.all([
+    const [{runChecks, gate}, {sourcesFromServices}, {CHECKS}, {severityRank}] = await Promise.all([
       import('../checks/run.js'),
       import('../checks/sources.js'),
       import('../checks/rules/index.js'),
+      import('../checks/evaluate.js'),
     ])
     const rules = input.checks ? CHECKS.filter((c) => input.checks!.includes(c.id)) : CHECKS
     const unknown = (input.checks ?? []).filter((id) => !CHECKS.some((c) => c.id === id))
@@ -69,19 +99,23 @@ export const securityCheck = defineAction({
     const c = report.counts
     context.log(`${report.resources} resource(s): ${c.fail} fail, ${c.error} error, ${c.waived} waived, ${c.pass} pass, ${c['not-applicable']} n/a`)
     for (const w of report.expiredWaivers) context.log(`expired waiver: ${w.check} (owner ${w.owner}, expired ${w.expires})`)
-    const output = {
+    const failing = report.findings
+      .filter((f) => f.status === 'fail' || f.status === 'error')
+      .sort((a, b) => severityRank(a.severity) - severityRank(b.severity))
+    const output: ChecklistOutput = {
       counts: report.counts,
       resources: report.resources,
       failedChecks: [...new Set(report.findings.filter((f) => f.status === 'fail').map((f) => f.checkId))].sort(),
       blocking: result.blocking.map((f) => `${f.checkId} ${f.resourceName}`),
+      // Rule messages describe settings (never values of secrets) and unreadable data by HTTP status and ARM code.
+      findings: failing.slice(0, MAX_OUTPUT_FINDINGS).map((f) => ({check: f.checkId, resource: f.resourceName, severity: f.severity, status: f.status as 'fail' | 'error', message: f.message})),
+      findingsOmitted: Math.max(0, failing.length - MAX_OUTPUT_FINDINGS),
       expiredWaivers: report.expiredWaivers.map((w) => `${w.check}${w.resource ? ` ${w.resource}` : ''} (expired ${w.expires})`),
     }
     if (result.failed) {
       for (const f of result.blocking) context.log(`✖ [${f.severity}] ${f.checkId} ${f.resourceName}: ${f.message}`)
-      throw new StepError(`${result.blocking.length} fail(s) or error(s) at or above ${input.failOn}: ${output.failedChecks.join(', ') || 'errors only'}`, {
-        retryable: false,
-        code: 'security-findings',
-      })
+      const listed = output.blocking.slice(0, 10).join(', ') + (output.blocking.length > 10 ? `, … and ${output.blocking.length - 10} more` : '')
+      throw new ChecklistFailed(`${result.blocking.length} fail(s) or error(s) at or above ${input.failOn}: ${listed}`, output)
     }
     return output
   },

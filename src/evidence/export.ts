@@ -290,14 +290,21 @@ export function toRunRow(run: EvidenceRun): RunRow {
   }
 }
 
-/** Label/value pairs from a checklist run's outputs: scalars, and scalars one level down (counts by status …). */
+/**
+ * Label/value pairs from a checklist run's outputs: scalars, scalars one level down (counts by status …), lists of
+ * scalars joined, and one pair per item of a list of records (a failing finding: its fields joined with ' · ').
+ */
 function flattenOutputs(outputs: Record<string, unknown>): Array<{label: string; value: string}> {
   const pairs: Array<{label: string; value: string}> = []
   const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
   for (const [key, value] of Object.entries(outputs)) {
     if (scalar(value)) pairs.push({label: key, value: String(value)})
-    else if (Array.isArray(value)) pairs.push({label: key, value: `${value.length} item(s)`})
-    else if (value && typeof value === 'object')
+    else if (Array.isArray(value)) {
+      if (value.length === 0 || value.every(scalar)) pairs.push({label: key, value: value.length === 0 ? 'none' : value.join(', ')})
+      else
+        for (const item of value)
+          pairs.push({label: key, value: item && typeof item === 'object' ? Object.values(item).filter(scalar).join(' · ') : String(item)})
+    } else if (value && typeof value === 'object')
       for (const [inner, v] of Object.entries(value)) if (scalar(v)) pairs.push({label: `${key}.${inner}`, value: String(v)})
   }
   return pairs

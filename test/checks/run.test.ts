@@ -240,8 +240,22 @@ describe('security.check action', () => {
   it('fails the step on a high finding, logging each one', async () => {
     const logs: string[] = []
     await expect(securityCheck.run({failOn: 'high', checks: ['pg.fw.no_azure_wide']}, context(logs))).rejects.toThrow(
-      '1 fail(s) or error(s) at or above high: pg.fw.no_azure_wide',
+      '1 fail(s) or error(s) at or above high: pg.fw.no_azure_wide pg-bad',
     )
     expect(logs.some((l) => l.startsWith('✖ [high] pg.fw.no_azure_wide pg-bad:'))).toBe(true)
+  })
+
+  it('a failed gate still hands over its results (for the journal and evidence), and its message names only the blocking findings', async () => {
+    // pg-bad fails pg.fw.no_azure_wide (high) and pg.log.connections (medium); at failOn high only the first blocks.
+    const error = (await securityCheck.run({failOn: 'high', checks: ['pg.log.connections', 'pg.fw.no_azure_wide']}, context([])).catch((e: unknown) => e)) as Error & {outputs?: any}
+    expect(error.message).toBe('1 fail(s) or error(s) at or above high: pg.fw.no_azure_wide pg-bad')
+    expect(error.outputs).toMatchObject({counts: {pass: 2, fail: 2, error: 0}, resources: report.resources, blocking: ['pg.fw.no_azure_wide pg-bad'], findingsOmitted: 0})
+    expect(error.outputs.failedChecks).toEqual(['pg.fw.no_azure_wide', 'pg.log.connections'])
+    expect(error.outputs.findings).toEqual([
+      {check: 'pg.fw.no_azure_wide', resource: 'pg-bad', severity: 'high', status: 'fail', message: 'firewall rule(s) AllowAllAzureServicesAndResourcesWithinAzureIps (0.0.0.0–0.0.0.0) open the server widely'},
+      {check: 'pg.log.connections', resource: 'pg-bad', severity: 'medium', status: 'fail', message: expect.stringContaining('log_connections')},
+    ])
+    // What the engine keeps must match the action's declared outputs.
+    expect(securityCheck.output.safeParse(error.outputs).success).toBe(true)
   })
 })
