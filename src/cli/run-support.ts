@@ -77,7 +77,7 @@ export async function createRunUi(options: {json: boolean; yes: boolean; approve
 /** The options `run` and `resume` pass alike: terminal, approvals, reporters and Ctrl-C. */
 export type TerminalRunOptions = Pick<
   import('../runbooks/runner.js').RunOptions,
-  'promptParams' | 'approver' | 'interactive' | 'preApproved' | 'listeners' | 'signal' | 'teardownSignal' | 'override'
+  'promptParams' | 'approver' | 'interactive' | 'preApproved' | 'approvedSteps' | 'listeners' | 'signal' | 'teardownSignal' | 'override'
 >
 
 /**
@@ -97,6 +97,7 @@ export async function runOnTerminal(
       approver: ui.approver,
       interactive: ui.interactive,
       preApproved: ui.preApproved,
+      approvedSteps: flags.approve,
       override: flags.overrideWindow ? {reason: flags.reason} : undefined,
       listeners: ui.listeners,
       signal: interrupts.signal,

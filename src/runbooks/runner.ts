@@ -18,6 +18,7 @@ import {resolveRunbook} from './discovery.js'
 import type {RunOutcome} from './engine.js'
 import {expandRunbook} from './expand.js'
 import {resolveParams} from './params.js'
+import {closestName} from './validate.js'
 import {conditionExpression, evaluateCondition, expressionReferences, type ExpressionContext} from './expressions.js'
 
 export interface PrepareOptions {
@@ -129,6 +130,8 @@ export interface RunOptions extends PrepareOptions {
   interactive: boolean
   /** Approvals already given by --yes / --approve, by step id. */
   preApproved: (step: string) => ApprovalDecision | undefined
+  /** The step ids named by --approve, checked against the runbook (a misspelt id is exit 2). */
+  approvedSteps?: string[]
   /** --override-window with --reason */
   override?: {reason?: string}
   /** Reporters and other subscribers; called after the journal has written each event. */
@@ -206,6 +209,16 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     throw new ValidationError([
       {code: 'runbook-changed', message: `runbook ${runbook.name} (${runbook.source}) changed since run ${options.resume.runId} started; resuming it with different steps is not safe`},
     ])
+
+  const stepIds = [...runbook.steps, ...runbook.finally].map((s) => s.id)
+  const unknownApprovals = (options.approvedSteps ?? []).filter((id) => id !== RUN_CONFIRMATION && !stepIds.includes(id))
+  if (unknownApprovals.length > 0)
+    throw new ValidationError(
+      unknownApprovals.map((id) => {
+        const close = closestName(id, stepIds)
+        return {code: 'unknown-step', message: `--approve ${id}: runbook ${runbook.name} has no step "${id}"${close ? ` (did you mean "${close}"?)` : ''}`}
+      }),
+    )
 
   // Approvals that nobody can give stop the run before anything changes (exit 4).
   const needed = approvalsNeeded(prepared)

@@ -88,9 +88,9 @@ describe('opsbook run', () => {
     expect((await runCli(['run', './approval.yaml', '--env', 'dev', '--yes'], {cwd})).code).toBe(0)
   })
 
-  it('in production, a changing run needs confirmation: exit 4 without --yes off a TTY', async () => {
+  it('in production, a run that changes nothing needs no confirmation', async () => {
     const cwd = workspace()
-    // core.* actions change nothing, so the production confirmation is not needed for this runbook.
+    // core.* actions change nothing, so the production confirmation is not needed (test/commands/production.test.ts covers one that changes).
     expect((await runCli(['run', './parallel.yaml', '--env', 'prod', '--json'], {cwd})).code).toBe(0)
   })
 
@@ -151,5 +151,47 @@ describe('opsbook run', () => {
     expect(events.find((e) => e.type === 'step.succeeded' && e.step === 'prepare' && e.data.phase === 'rollback')).toBeDefined()
     expect(events.find((e) => e.type === 'step.succeeded' && e.step === 'always')).toBeDefined()
     expect(events.at(-1)).toMatchObject({type: 'run.finished', data: {status: 'interrupted'}})
+  })
+})
+
+describe('production guards', () => {
+  const args = (env: string) => ['run', './disruptive.yaml', '--env', env, '--target', 'db', '--json']
+
+  it('blocks a disruptive production run outside its window (exit 5) and names the next opening', async () => {
+    const cwd = workspace()
+    const result = await runCli(args('prod-closed'), {cwd})
+    expect(result.code).toBe(5)
+    const error = JSON.parse(result.stdout).error
+    expect(error.code).toBe('blocked-maintenance-window')
+    expect(error.message).toContain('outside its window "never-now"')
+    expect(error.message).toContain('next opens')
+    expect(existsSync(join(cwd, '.opsbook', 'runs'))).toBe(false)
+  })
+
+  it('blocks during a change freeze (exit 5) and names the freeze', async () => {
+    const result = await runCli(args('prod-frozen'), {cwd: workspace()})
+    expect(result.code).toBe(5)
+    expect(JSON.parse(result.stdout).error).toMatchObject({code: 'blocked-change-freeze'})
+    expect(JSON.parse(result.stdout).error.message).toContain('test freeze')
+  })
+
+  it('--override-window needs --reason (exit 2); with one the run proceeds and the reason is journaled', async () => {
+    const cwd = workspace()
+    const noReason = await runCli([...args('prod-closed'), '--override-window'], {cwd})
+    expect(noReason.code).toBe(2)
+    const result = await runCli([...args('prod-frozen'), '--override-window', '--reason', 'INC-4711 data corruption', '--yes'], {cwd})
+    expect(result.code, result.stdout).toBe(0)
+    const doc = JSON.parse(result.stdout)
+    expect(doc.overrides.map((o: {kind: string}) => o.kind).sort()).toEqual(['change-freeze', 'maintenance-window'])
+    const {text} = journalOf(cwd, doc.runId)
+    expect(text).toContain('INC-4711 data corruption')
+    const summary = JSON.parse(readFileSync(join(cwd, '.opsbook', 'runs', doc.runId, 'summary.json'), 'utf8'))
+    expect(summary.overrides[0]).toMatchObject({reason: 'INC-4711 data corruption'})
+  })
+
+  it('reports a misspelt --approve step id (exit 2) instead of ignoring it', async () => {
+    const result = await runCli(['run', './approval.yaml', '--env', 'dev', '--approve', 'go-ahed', '--json'], {cwd: workspace()})
+    expect(result.code).toBe(2)
+    expect(JSON.parse(result.stdout).error.message).toContain('did you mean "go-ahead"')
   })
 })
