@@ -16,6 +16,7 @@ import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
 import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
 import type {AzureServices} from '../azure/clients.js'
 import {azureServices, delay, derivedName, resolveResource, withRetryLog} from './resolve.js'
+import {deleteDrillSnapshots, drillSnapshotName} from './redis.js'
 import {defineAction, type ActionContext, type ActionDefinition, type TrackedOperation} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})
@@ -255,6 +256,8 @@ export const verifySnapshotAction = defineAction({
 
 const PG_READ = 'Microsoft.DBforPostgreSQL/flexibleServers/read'
 const PG_DELETE = 'Microsoft.DBforPostgreSQL/flexibleServers/delete'
+const BLOB_READ = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+const BLOB_DELETE = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
 
 /** The scratch server name a drill restore of `server` uses in run `runId` (postgres.restore's default). */
 export function scratchServerName(server: string, runId: string): string {
@@ -265,7 +268,7 @@ export const teardownAction = defineAction({
   name: 'drill.teardown',
   summary: 'Delete every scratch copy this run made of a component (found by name and by tags), never anything else',
   description:
-    'Meant for `finally`, so it runs after failures and Ctrl-C. Does not need the restore step\'s outputs: the scratch name is derived from the run id, and servers tagged opsbook-run-id=<this run>, opsbook-scratch=true and opsbook-source=<component> are found by listing. Each is deleted through postgres.delete, which refuses anything that is not a scratch server of this run. Components other than PostgreSQL have no scratch copies (the Redis drill does not create a cache).',
+    'Meant for `finally`, so it runs after failures and Ctrl-C. Does not need the restore step\'s outputs: the scratch name is derived from the run id, and servers tagged opsbook-run-id=<this run>, opsbook-scratch=true and opsbook-source=<component> are found by listing. Each is deleted through postgres.delete, which refuses anything that is not a scratch server of this run. For Redis the scratch copy is the drill\'s export, opsbook-drill-<cache>-<run id>.rdb in the snapshot container (an export of this run still in flight is waited for first); scheduled snapshots are never touched. Web apps have no scratch copies.',
   input: z.strictObject({
     component: z.string().min(1).describe('Catalog component key'),
     settle: isoDuration.default('PT1H').describe('How long to wait for a restore of this run still in flight before deleting its server'),
@@ -273,9 +276,13 @@ export const teardownAction = defineAction({
   }),
   output: z.strictObject({component: z.string(), deleted: z.array(z.string()), alreadyGone: z.array(z.string())}),
   changes: true,
-  permissions: [PG_READ, PG_DELETE],
+  permissions: [PG_READ, PG_DELETE, BLOB_READ, BLOB_DELETE],
   az: (input, plan) => {
     const component = plan.environment.components[input.component]
+    if (component?.type === 'redis' && component.snapshots)
+      return [
+        `az storage blob delete-batch --account-name ${component.snapshots.storageAccount} --source ${component.snapshots.container} --pattern '${drillSnapshotName(component.name, '<run id>')}*' --auth-mode login`,
+      ]
     if (component?.type !== 'postgres') return []
     const r = resolveResource(plan.environment, 'postgres', input.component)
     return [
@@ -285,6 +292,10 @@ export const teardownAction = defineAction({
   },
   arm: (input, plan) => {
     const component = plan.environment.components[input.component]
+    if (component?.type === 'redis' && component.snapshots) {
+      const blob = `https://${component.snapshots.storageAccount}.blob.core.windows.net/${component.snapshots.container}/${drillSnapshotName(component.name, '<run id>')}`
+      return [{method: 'DELETE', path: blob, note: 'Blob data plane, not ARM: only this run\'s drill copy, never a scheduled snapshot'}]
+    }
     if (component?.type !== 'postgres') return []
     const r = resolveResource(plan.environment, 'postgres', input.component)
     const base = `/subscriptions/${r.subscription}/resourceGroups/${r.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers`
@@ -295,6 +306,7 @@ export const teardownAction = defineAction({
   },
   async run(input, context) {
     const component = componentOf(context.environment, input.component)
+    if (component.type === 'redis' && component.snapshots && input.purpose === 'drill') return teardownRedis(input.component, component.name, parseDuration(input.settle)!, context)
     if (component.type !== 'postgres') {
       context.log(`${input.component}: a ${component.type} drill leaves no scratch resources`)
       return {component: input.component, deleted: [], alreadyGone: []}
@@ -338,6 +350,16 @@ export const teardownAction = defineAction({
     return {component: input.component, deleted, alreadyGone}
   },
 })
+
+/** Delete the drill's export of a cache, after waiting (bounded) for an export of this run still in flight. */
+async function teardownRedis(key: string, cache: string, settleMs: number, context: ActionContext): Promise<{component: string; deleted: string[]; alreadyGone: string[]}> {
+  const services = azureServices(context)
+  const exportPath = `/redis/${cache.toLowerCase()}/export`
+  await settleOperations(context, services, (operation) => operation.method === 'POST' && new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().endsWith(exportPath), settleMs)
+  const result = await withRetryLog(context, services, () => deleteDrillSnapshots(context, services, key))
+  context.log(result.deleted.length ? `deleted ${result.deleted.map((b) => `${result.container}/${b}`).join(', ')}` : `no drill copy of ${cache} to delete`)
+  return {component: key, deleted: result.deleted, alreadyGone: []}
+}
 
 /**
  * A restore still in flight when the run failed or was interrupted creates its server after teardown looked for it:

@@ -39,6 +39,15 @@ const BLOB_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/bl
 
 /** Blob metadata key holding when a snapshot's data is from (ISO); wins over Last-Modified when present. */
 export const SNAPSHOT_TIME_METADATA = 'dataasof'
+/**
+ * Drill copies: a DR drill's export proves the cache can be exported and read back, but it is not a scheduled snapshot
+ * (counting it would make the next drill's RPO the age of the previous drill). Its blobs are named
+ * `opsbook-drill-<cache>-<run id>.rdb` (outside the `<cache>-` prefix scheduled snapshots use, and derived from the
+ * run id so teardown finds them without the export's outputs) and carry `opsbookdrillrun=<run id>` metadata.
+ */
+export const DRILL_SNAPSHOT_PREFIX = 'opsbook-drill-'
+/** Blob metadata key marking a drill copy, valued with the run id that made it. */
+export const DRILL_RUN_METADATA = 'opsbookdrillrun'
 /** Azure's shortest patch window. */
 const MIN_PATCH_WINDOW_MS = 5 * 3_600_000
 
@@ -81,10 +90,22 @@ function snapshotPrefix(cache: string, at: Date): string {
   return `${cache}-${at.toISOString().slice(0, 19).replaceAll(/[-:]/g, '')}Z.rdb`
 }
 
+/** The blob name a drill's export of `cache` uses in run `runId` (teardown derives it the same way). */
+export function drillSnapshotName(cache: string, runId: string): string {
+  return `${DRILL_SNAPSHOT_PREFIX}${cache}-${runId}.rdb`
+}
+
 interface SnapshotBlob {
   name: string
   takenAt: string
   size?: number
+  /** The run whose drill made this copy, when it is one. */
+  drillRun?: string
+}
+
+/** A drill's copy rather than a snapshot a recovery could use: by name, or by the metadata the export stamped. */
+function isDrillCopy(blob: SnapshotBlob): boolean {
+  return blob.drillRun !== undefined || blob.name.startsWith(DRILL_SNAPSHOT_PREFIX)
 }
 
 async function listSnapshots(services: AzureServices, location: SnapshotLocation, prefix: string): Promise<SnapshotBlob[]> {
@@ -95,12 +116,35 @@ async function listSnapshots(services: AzureServices, location: SnapshotLocation
     for await (const blob of container.listBlobsFlat({prefix, includeMetadata: true})) {
       const meta = blob.metadata?.[SNAPSHOT_TIME_METADATA]
       const takenAt = meta && !Number.isNaN(Date.parse(meta)) ? new Date(meta) : blob.properties.lastModified
-      out.push({name: blob.name, takenAt: takenAt.toISOString(), size: blob.properties.contentLength})
+      const drillRun = blob.metadata?.[DRILL_RUN_METADATA]
+      out.push({name: blob.name, takenAt: takenAt.toISOString(), size: blob.properties.contentLength, ...(drillRun ? {drillRun} : {})})
     }
   } catch (error) {
     throw toAzureError(error, {operation: `list snapshots in ${location.storageAccount}/${location.container}`})
   }
   return out.sort((a, b) => Date.parse(a.takenAt) - Date.parse(b.takenAt))
+}
+
+/**
+ * Delete the drill copies run `context.runId` exported of `cacheRef` (teardown): the blobs under the derived name
+ * whose opsbookdrillrun metadata, when present, names this run — never a scheduled snapshot or another run's copy.
+ */
+export async function deleteDrillSnapshots(context: ActionContext, services: AzureServices, cacheRef: string): Promise<{storageAccount: string; container: string; deleted: string[]}> {
+  const resource = resolveResource(context.environment, 'redis', cacheRef)
+  const location = snapshotLocation(resource, {})
+  const name = drillSnapshotName(resource.name, context.runId)
+  const container = (await services.blob(location.storageAccount)).getContainerClient(location.container)
+  const deleted: string[] = []
+  try {
+    for (const blob of await listSnapshots(services, location, name)) {
+      if (blob.drillRun !== undefined && blob.drillRun !== context.runId) continue
+      const response = await container.getBlobClient(blob.name).deleteIfExists({deleteSnapshots: 'include', abortSignal: context.signal})
+      if (response.succeeded) deleted.push(blob.name)
+    }
+  } catch (error) {
+    throw toAzureError(error, {operation: `delete the drill copy ${location.container}/${name}`})
+  }
+  return {...location, deleted}
 }
 
 /** Remove a SAS from text (defence in depth: the engine also redacts values passed to ctx.secret). */
@@ -120,6 +164,10 @@ export const exportAction = defineAction({
   input: z.strictObject({
     cache: cacheRef,
     prefix: z.string().min(1).optional().describe('Blob name prefix; default <cache>-<UTC time>Z.rdb'),
+    drill: z
+      .boolean()
+      .default(false)
+      .describe('A drill copy: named opsbook-drill-<cache>-<run id>.rdb and marked opsbookdrillrun=<run id>, so latestSnapshot never counts it and drill.teardown deletes it'),
     storageAccount: z.string().optional().describe('Default: the component\'s snapshots.storageAccount'),
     container: z.string().optional().describe('Default: the component\'s snapshots.container'),
     sasTtl: isoDuration.default('PT1H').describe('Lifetime of the SAS handed to Azure'),
@@ -142,7 +190,7 @@ export const exportAction = defineAction({
     const loc = planLocation(plan, r, input)
     return [
       `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions rcwl --expiry <now+${input.sasTtl}> --auth-mode login --as-user -o tsv)`,
-      `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.prefix ?? `<${r.name}-time>Z.rdb`} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
+      `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.drill ? drillSnapshotName(r.name, '<run id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
     ]
   },
   arm: (input, plan) => {
@@ -157,9 +205,13 @@ export const exportAction = defineAction({
     return withRetryLog(context, services, async () => {
       const resource = resolveResource(context.environment, 'redis', input.cache)
       const location = snapshotLocation(resource, input)
+      if (input.drill && input.prefix)
+        throw new ActionFailure('give either prefix or drill: a drill copy is always named from the cache and the run id', {code: 'invalid-input', exitCode: ExitCode.invalidInput})
       const previous = context.operations.inFlight()
       const startedAt = (previous?.state?.startedAt as string | undefined) ?? context.now().toISOString()
-      const prefix = (previous?.state?.prefix as string | undefined) ?? input.prefix ?? snapshotPrefix(resource.name, new Date(startedAt))
+      const prefix =
+        (previous?.state?.prefix as string | undefined) ??
+        (input.drill ? drillSnapshotName(resource.name, context.runId) : (input.prefix ?? snapshotPrefix(resource.name, new Date(startedAt))))
       await getCache(services, resource, context.signal)
 
       const service = await services.blob(location.storageAccount)
@@ -196,14 +248,16 @@ export const exportAction = defineAction({
       const blobs = await listSnapshots(services, location, prefix)
       if (blobs.length === 0)
         throw new ActionFailure(`the export of ${resource.name} reported success but wrote no blob named ${prefix}* in ${location.container}`, {code: 'redis-export-empty'})
-      // Stamp when the data is from, unless the writer already did.
+      // Stamp when the data is from, unless the writer already did, and mark a drill copy as one.
       const container = service.getContainerClient(location.container)
       for (const blob of blobs) {
         const client = container.getBlobClient(blob.name)
         const props = await client.getProperties().catch(() => undefined)
-        if (props && !props.metadata?.[SNAPSHOT_TIME_METADATA]) {
-          await client.setMetadata({...props.metadata, [SNAPSHOT_TIME_METADATA]: startedAt}).catch(() => undefined)
-          blob.takenAt = startedAt
+        const stamp = props && !props.metadata?.[SNAPSHOT_TIME_METADATA]
+        if (props && (stamp || (input.drill && props.metadata?.[DRILL_RUN_METADATA] !== context.runId))) {
+          const metadata = {...props.metadata, ...(stamp ? {[SNAPSHOT_TIME_METADATA]: startedAt} : {}), ...(input.drill ? {[DRILL_RUN_METADATA]: context.runId} : {})}
+          await client.setMetadata(metadata).catch(() => undefined)
+          if (stamp) blob.takenAt = startedAt
         }
       }
       const takenAt = blobs.map((b) => b.takenAt).sort()[0]!
@@ -275,7 +329,7 @@ export const importAction = defineAction({
         chosen = input.files.map((name) => all.find((b) => b.name === name) ?? {name, takenAt: ''})
       } else {
         const all = await listSnapshots(services, location, input.prefix ?? `${resource.name}-`)
-        chosen = input.prefix ? all : all.slice(-1)
+        chosen = input.prefix ? all : all.filter((b) => !isDrillCopy(b)).slice(-1)
       }
       if (chosen.length === 0)
         throw new ActionFailure(`no snapshot to import for ${resource.name} in ${location.storageAccount}/${location.container}`, {
@@ -315,7 +369,7 @@ export const latestSnapshotAction = defineAction({
   name: 'redis.latestSnapshot',
   summary: 'Age of the cache\'s newest RDB snapshot against its RPO objective and snapshot frequency',
   description:
-    'Lists <cache>-* blobs in the snapshot container; a snapshot\'s time is its dataasof metadata, else Last-Modified. meetsRpo: the newest is no older than the RPO. frequencyMeetsRpo: the configured snapshot frequency can meet the RPO at all. With require: true the step fails when either does not hold.',
+    'Lists <cache>-* blobs in the snapshot container, leaving out drill copies (opsbook-drill-* names or opsbookdrillrun metadata: a drill\'s export is not a snapshot a recovery would restore); a snapshot\'s time is its dataasof metadata, else Last-Modified. meetsRpo: the newest is no older than the RPO. frequencyMeetsRpo: the configured snapshot frequency can meet the RPO at all. With require: true the step fails when either does not hold.',
   input: z.strictObject({
     cache: cacheRef,
     prefix: z.string().optional().describe('Default: <cache>-'),
@@ -356,7 +410,9 @@ export const latestSnapshotAction = defineAction({
     const rpoMs = rpo ? parseDuration(rpo) : undefined
     const frequency = component?.snapshots?.frequency
     const frequencyMs = frequency ? parseDuration(frequency) : undefined
-    const blobs = await withRetryLog(context, services, () => listSnapshots(services, location, input.prefix ?? `${resource.name}-`))
+    const listed = await withRetryLog(context, services, () => listSnapshots(services, location, input.prefix ?? `${resource.name}-`))
+    const blobs = listed.filter((b) => !isDrillCopy(b))
+    if (blobs.length < listed.length) context.log(`left out ${listed.length - blobs.length} drill cop${listed.length - blobs.length === 1 ? 'y' : 'ies'} (not scheduled snapshots)`)
     const newest = blobs.at(-1)
     const ageMs = newest ? Math.max(0, context.now().getTime() - Date.parse(newest.takenAt)) : undefined
     const meetsRpo = ageMs !== undefined && (rpoMs === undefined || ageMs <= rpoMs)

@@ -7,6 +7,7 @@ import {
   setPatchScheduleAction,
   verifyAction,
 } from '../../src/actions/redis.js'
+import {teardownAction} from '../../src/actions/drill.js'
 import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
 
 let fixture: Fixture
@@ -62,6 +63,54 @@ describe('redis export/import', () => {
     await expect(latestSnapshotAction.run(parse(latestSnapshotAction, {cache: 'sessions-cache', rpo: 'PT15M', require: true}), context)).rejects.toThrow(
       /cannot meet|more than its RPO/,
     )
+  })
+})
+
+describe('redis drill copies', () => {
+  const snapshotBlobs = async () => {
+    const container = (await fixture.services.blob('stshopsnapshots')).getContainerClient('redis-snapshots')
+    const out: Array<{name: string; drillRun?: string}> = []
+    for await (const b of container.listBlobsFlat({includeMetadata: true})) out.push({name: b.name, drillRun: b.metadata?.opsbookdrillrun})
+    return out
+  }
+
+  it('are never taken for the newest snapshot, and teardown deletes only its own run\'s copy', async () => {
+    const first = makeContext(fixture, {runId: '20261123T120000Z-dr-drill-aaaa'})
+    const second = makeContext(fixture, {runId: '20261123T130000Z-dr-drill-bbbb'})
+    const before = await latestSnapshotAction.run(parse(latestSnapshotAction, {cache: 'sessions-cache'}), first.context)
+    expect(before.found).toBe(true)
+
+    const copy = await exportAction.run(parse(exportAction, {cache: 'sessions-cache', drill: true}), first.context)
+    expect(copy.blobs).toEqual(['opsbook-drill-redis-shop-sessions-20261123T120000Z-dr-drill-aaaa.rdb'])
+    await exportAction.run(parse(exportAction, {cache: 'sessions-cache', drill: true}), second.context)
+    expect(await snapshotBlobs()).toEqual(
+      expect.arrayContaining([
+        {name: copy.blobs[0], drillRun: '20261123T120000Z-dr-drill-aaaa'},
+        {name: 'opsbook-drill-redis-shop-sessions-20261123T130000Z-dr-drill-bbbb.rdb', drillRun: '20261123T130000Z-dr-drill-bbbb'},
+      ]),
+    )
+
+    // The newest snapshot a recovery would restore is still the scheduled one, even listing every blob.
+    for (const prefix of [undefined, '']) {
+      const after = await latestSnapshotAction.run(parse(latestSnapshotAction, {cache: 'sessions-cache', prefix}), first.context)
+      expect(after).toMatchObject({name: before.name, takenAt: before.takenAt, count: before.count})
+    }
+
+    const torn = await teardownAction.run(parse(teardownAction, {component: 'sessions-cache'}), first.context)
+    expect(torn.deleted).toEqual([copy.blobs[0]])
+    const left = (await snapshotBlobs()).map((b) => b.name)
+    expect(left).not.toContain(copy.blobs[0])
+    expect(left).toContain('opsbook-drill-redis-shop-sessions-20261123T130000Z-dr-drill-bbbb.rdb')
+    expect(left).toContain(before.name)
+    await teardownAction.run(parse(teardownAction, {component: 'sessions-cache'}), second.context)
+    expect((await snapshotBlobs()).filter((b) => b.name.startsWith('opsbook-drill-') || b.drillRun)).toEqual([])
+    // Teardown runs again after a resume: nothing left is fine.
+    expect((await teardownAction.run(parse(teardownAction, {component: 'sessions-cache'}), first.context)).deleted).toEqual([])
+  })
+
+  it('refuses a drill copy with a prefix of its own (exit 2)', async () => {
+    const {context} = makeContext(fixture)
+    await expect(exportAction.run(parse(exportAction, {cache: 'sessions-cache', drill: true, prefix: 'x.rdb'}), context)).rejects.toMatchObject({exitCode: 2})
   })
 })
 

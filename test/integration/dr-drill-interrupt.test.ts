@@ -52,6 +52,11 @@ describe('dr-drill interrupted', () => {
     // And nothing appears later: no create of this run is still pending in the emulator.
     expect(emulator.state.operations().filter((o) => o.operation === 'postgres.create' && o.status === 'InProgress')).toEqual([])
     expect((await servedVersion(emulator, 'app-shop-storefront')).version).toBe('v1')
+    // The Redis drill copy (its export may have been in flight too) is gone; the scheduled snapshot is not.
+    const blobs: string[] = []
+    for await (const blob of (await sdkServices(emulator).blob('stshopsnapshots')).getContainerClient('redis-snapshots').listBlobsFlat()) blobs.push(blob.name)
+    expect(blobs.filter((b) => b.startsWith('opsbook-drill-'))).toEqual([])
+    expect(blobs.some((b) => b.startsWith('redis-shop-sessions-'))).toBe(true)
     expect(verifyChain(readFileSync(run.json.journal, 'utf8')).ok).toBe(true)
   })
 })

@@ -22,6 +22,15 @@ afterAll(async () => emulator?.stop())
 afterEach(() => emulator.faults.clear())
 
 const drillCopies = async () => (await postgresServers(arm)).filter((s) => s.tags['opsbook-scratch'] === 'true' || /-drill-/.test(s.name))
+/** Blobs in the Redis snapshot container, with the drill-copy marker when a blob has one. */
+const snapshotBlobs = async (services = arm) => {
+  const out: Array<{name: string; drillRun?: string}> = []
+  for await (const blob of (await services.blob('stshopsnapshots')).getContainerClient('redis-snapshots').listBlobsFlat({includeMetadata: true}))
+    out.push({name: blob.name, ...(blob.metadata?.opsbookdrillrun ? {drillRun: blob.metadata.opsbookdrillrun} : {})})
+  return out
+}
+const drillBlobs = async (services = arm) => (await snapshotBlobs(services)).filter((b) => b.drillRun || b.name.startsWith('opsbook-drill-'))
+type Row = {component: string; type: string; status: string; rpo: {measuredMs?: number; met?: boolean}; notes: string[]}
 
 describe('dr-drill', () => {
   it('restores, verifies and measures every component, tears the scratch server down, and journals it', async () => {
@@ -53,6 +62,28 @@ describe('dr-drill', () => {
     const journal = readFileSync(run.json.journal, 'utf8')
     expect(verifyChain(journal).ok).toBe(true)
     expect(journal).toContain('"pg-teardown-orders-db"')
+  })
+
+  it('measures the same scheduled snapshot in a second drill: the first drill\'s export is not a snapshot, and is deleted', async () => {
+    const before = (await snapshotBlobs()).map((b) => b.name)
+    const redisRow = (run: {json: any}) => (run.json.objectives as Row[]).find((r) => r.type === 'redis')!
+    const first = await runRunbook(emulator, 'dr-drill')
+    expect(first.code, first.stderr).toBe(0)
+    expect(await drillBlobs()).toEqual([])
+    const second = await runRunbook(emulator, 'dr-drill')
+    expect(second.code, second.stderr).toBe(0)
+    // The seeded snapshot is 50 minutes old and only ages: a drill copy counted as a snapshot would read seconds.
+    expect(redisRow(first).rpo.measuredMs).toBeGreaterThanOrEqual(50 * 60_000)
+    expect(redisRow(second).rpo.measuredMs).toBeGreaterThanOrEqual(redisRow(first).rpo.measuredMs!)
+    // Each drill did export (and read back) a copy of its own, then deleted it; the scheduled snapshots are untouched.
+    for (const run of [first, second]) {
+      const steps = JSON.parse(readFileSync(run.json.summary, 'utf8')).steps as Array<{id: string; outputs: Record<string, unknown>}>
+      const outputs = (id: string) => steps.find((s) => s.id === id)!.outputs
+      expect(outputs('redis-export-sessions-cache').blobs).toEqual([`opsbook-drill-redis-shop-sessions-${run.json.runId}.rdb`])
+      expect(outputs('redis-teardown-sessions-cache').deleted).toEqual(outputs('redis-export-sessions-cache').blobs)
+    }
+    expect(await drillBlobs()).toEqual([])
+    expect((await snapshotBlobs()).map((b) => b.name)).toEqual(before)
   })
 
   it('rolls back and tears down when Azure fails the restore, and exits 1', async () => {
