@@ -2,36 +2,12 @@
  * The terminal experience on a real pseudo-terminal (util-linux `script`): the approval prompt appears inside the
  * progress tree, and answering it continues the run. Production approvals need the environment's name typed.
  */
-import {spawn} from 'node:child_process'
 import {cpSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {binRun, repoRoot} from '../helpers/cli.js'
-
-function onPty(command: string, cwd: string, answers: Array<{when: string; send: string}>): Promise<{code: number | null; screen: string}> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', COLUMNS: '120'}
-    delete env.CI
-    const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${command}`, '/dev/null'], {cwd, env})
-    let screen = ''
-    const pending = [...answers]
-    const onData = (data: Buffer) => {
-      screen += String(data)
-      if (pending.length > 0 && screen.includes(pending[0]!.when)) child.stdin.write(pending.shift()!.send)
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`timed out; screen so far:\n${screen}`))
-    }, 30_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, screen})
-    })
-  })
-}
+import {onPty} from '../helpers/pty.js'
 
 function workspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'opsbook-tty-'))
