@@ -95,6 +95,28 @@ describe('App Service through @azure/arm-appservice', () => {
     await client.webApps.updateConfigurationSlot(RG, SITE, 'staging', {minTlsVersion: '1.2', remoteDebuggingEnabled: false})
   })
 
+  it('serves basic publishing credentials policies and authsettingsV2 for the site and every slot', async () => {
+    // Seeded: production allows no basic auth; the slots still allow it for FTP (a deliberate gap). Auth is on everywhere.
+    const allowed = async (slot?: string) =>
+      slot
+        ? [(await client.webApps.getFtpAllowedSlot(RG, SITE, slot)).allow, (await client.webApps.getScmAllowedSlot(RG, SITE, slot)).allow]
+        : [(await client.webApps.getFtpAllowed(RG, SITE)).allow, (await client.webApps.getScmAllowed(RG, SITE)).allow]
+    expect([await allowed(), await allowed('staging'), await allowed('canary')]).toEqual([[false, false], [true, false], [true, false]])
+    await client.webApps.updateFtpAllowedSlot(RG, SITE, 'canary', {allow: false})
+    await client.webApps.updateScmAllowed(RG, SITE, {allow: true})
+    expect([await allowed(), await allowed('staging'), await allowed('canary')]).toEqual([[false, true], [true, false], [false, false]])
+    await expect(client.webApps.updateFtpAllowed(RG, SITE, {} as never)).rejects.toMatchObject({statusCode: 400})
+    await expect(client.webApps.getFtpAllowedSlot(RG, SITE, 'nightly')).rejects.toMatchObject({statusCode: 404})
+
+    expect((await client.webApps.getAuthSettingsV2WithoutSecrets(RG, SITE)).platform?.enabled).toBe(true)
+    await client.webApps.updateAuthSettingsV2Slot(RG, SITE, 'staging', {platform: {enabled: false}})
+    expect((await client.webApps.getAuthSettingsV2WithoutSecretsSlot(RG, SITE, 'staging')).platform?.enabled).toBe(false)
+    expect((await client.webApps.getAuthSettingsV2WithoutSecrets(RG, SITE)).platform?.enabled).toBe(true)
+    await expect(client.webApps.getAuthSettingsV2WithoutSecretsSlot(RG, SITE, 'nightly')).rejects.toMatchObject({statusCode: 404})
+    await client.webApps.updateScmAllowed(RG, SITE, {allow: false})
+    await client.webApps.updateAuthSettingsV2Slot(RG, SITE, 'staging', {platform: {enabled: true}})
+  })
+
   it('answers 404 for a slot that does not exist', async () => {
     await expect(client.webApps.getSlot(RG, SITE, 'nightly')).rejects.toMatchObject({statusCode: 404})
   })

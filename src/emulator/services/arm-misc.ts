@@ -1,11 +1,14 @@
 /**
  * The rest of ARM that opsbook reads: subscriptions and resource groups, storage accounts (security properties,
  * listKeys, blobServices/default, blob containers with the immutability and legal-hold properties Azurite lacks),
- * key vaults, management locks (subscription, resource group and resource scope, api 2020-05-01), diagnostic
- * settings (api 2021-05-01-preview) and tags at scope. Seeded mostly compliant, with a few deliberate gaps so the
- * security checks have findings: the snapshot storage account allows public blob access and TLS 1.0 and is open to
- * all networks; the key vault has no purge protection and is open to all networks; no lock on the Redis cache or
- * the key vault; no diagnostic settings on the storage accounts.
+ * key vaults with their keys and secrets on the management plane (api 2026-02-01 as @azure/arm-keyvault 5 sends
+ * it: list/get/create-if-not-exist keys with attributes and rotation policy; list/get/create/update secrets, whose
+ * values are never stored or returned, as ARM never returns them), management locks (subscription, resource group
+ * and resource scope, api 2020-05-01), diagnostic settings (api 2021-05-01-preview) and tags at scope. Seeded mostly
+ * compliant, with a few deliberate gaps so the security checks have findings: the snapshot storage account allows
+ * public blob access and TLS 1.0 and is open to all networks; the key vault has no purge protection, is open to all
+ * networks and holds one enabled secret without an expiry (`legacy-api-token`); no lock on the Redis cache or the
+ * key vault; no diagnostic settings on the storage accounts.
  */
 import {randomUUID} from 'node:crypto'
 import {checkScope, clone, invalidBody, paged, resourceGroups, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
@@ -29,6 +32,36 @@ interface Resource {
   [key: string]: unknown
 }
 
+/** Key Vault object attributes as ARM sends them: times in seconds since 1970-01-01T00:00:00Z. */
+interface ItemAttributes {
+  enabled: boolean
+  nbf?: number
+  exp?: number
+  created: number
+  updated: number
+}
+
+interface VaultKey {
+  name: string
+  version: string
+  kty: string
+  keySize?: number
+  curveName?: string
+  keyOps: string[]
+  attributes: ItemAttributes & {recoveryLevel: string; exportable: boolean}
+  rotationPolicy?: {attributes?: {expiryTime?: string; created: number; updated: number}; lifetimeActions: Array<{trigger?: Record<string, string>; action?: {type?: string}}>}
+  tags: Record<string, string>
+}
+
+/** A secret's metadata. Its value is deliberately not kept: ARM never returns it, and the emulator's state is a file. */
+interface VaultSecret {
+  name: string
+  version: string
+  contentType?: string
+  attributes: ItemAttributes
+  tags: Record<string, string>
+}
+
 export interface ContainerRecord {
   account: string
   publicAccess: 'None' | 'Blob' | 'Container'
@@ -41,7 +74,8 @@ export interface ContainerRecord {
 export interface MiscState {
   storageAccounts: Record<string, {resource: Resource; resourceGroup: string; blobService: Record<string, any>}>
   containers: Record<string, ContainerRecord>
-  vaults: Record<string, {resource: Resource; resourceGroup: string}>
+  /** `keys`/`secrets` are keyed by lower-case name; absent in state saved before they were modelled (= none). */
+  vaults: Record<string, {resource: Resource; resourceGroup: string; keys?: Record<string, VaultKey>; secrets?: Record<string, VaultSecret>}>
   /** Lock id (lower-case) → lock. */
   locks: Record<string, {scope: string; name: string; level: 'CanNotDelete' | 'ReadOnly'; notes?: string}>
   /** Resource id (lower-case) → settings. */
@@ -133,6 +167,8 @@ function seed(ctx: EmulatorContext): MiscState {
           },
         },
       }
+      state.vaults[id.toLowerCase()]!.keys = seedKeys(ctx.clock())
+      state.vaults[id.toLowerCase()]!.secrets = seedSecrets(ctx.clock())
       state.diagnosticSettings[id.toLowerCase()] = [
         {name: 'audit-to-law', properties: {workspaceId: workspace, logs: [{category: 'AuditEvent', enabled: true, retentionPolicy: {enabled: false, days: 0}}], metrics: [{category: 'AllMetrics', enabled: true}]}},
       ]
@@ -693,6 +729,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         return {status: 200, body: clone(v.resource)}
       },
     },
+    ...vaultItemRoutes(ctx, vault),
     ...lockRoutes,
     ...diagRoutes,
   ]
@@ -728,3 +765,208 @@ function tagsView(scope: string, tags: Record<string, string>): Record<string, u
   return {id: `${scope}/providers/Microsoft.Resources/tags/default`, name: 'default', type: 'Microsoft.Resources/tags', properties: {tags: {...tags}}}
 }
 
+
+// ── key vault keys and secrets (management plane) ──
+
+const seconds = (at: Date) => Math.floor(at.getTime() / 1000)
+const DAY = 86_400
+
+/** One customer-managed key per vault: it expires and rotates itself (Rotate 90 days after creation, Notify 30 days before expiry). */
+function seedKeys(now: Date): Record<string, VaultKey> {
+  const t = seconds(now)
+  const created = t - 90 * DAY
+  const key: VaultKey = {
+    name: 'cmk-storage',
+    version: versionOf(`cmk-storage:${created}`),
+    kty: 'RSA',
+    keySize: 2048,
+    keyOps: ['wrapKey', 'unwrapKey'],
+    attributes: {enabled: true, exp: created + 365 * DAY, created, updated: created, recoveryLevel: 'Recoverable', exportable: false},
+    rotationPolicy: {
+      attributes: {expiryTime: 'P1Y', created, updated: created},
+      lifetimeActions: [
+        {trigger: {timeAfterCreate: 'P90D'}, action: {type: 'Rotate'}},
+        {trigger: {timeBeforeExpiry: 'P30D'}, action: {type: 'Notify'}},
+      ],
+    },
+    tags: {},
+  }
+  return {[key.name]: key}
+}
+
+/** A connection string that expires, and the deliberate gap: an enabled token without an expiry. */
+function seedSecrets(now: Date): Record<string, VaultSecret> {
+  const created = seconds(now) - 90 * DAY
+  const secret = (name: string, exp?: number): VaultSecret => ({
+    name,
+    version: versionOf(`${name}:${created}`),
+    contentType: 'text/plain',
+    attributes: {enabled: true, ...(exp ? {exp} : {}), created, updated: created},
+    tags: {},
+  })
+  return {'db-connection-string': secret('db-connection-string', created + 180 * DAY), 'legacy-api-token': secret('legacy-api-token')}
+}
+
+function versionOf(text: string): string {
+  let h = 0x811c9dc5
+  for (const c of text) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0
+  return `${h.toString(16).padStart(8, '0')}${'0'.repeat(24)}`
+}
+
+const KEY_TYPES = ['EC', 'EC-HSM', 'RSA', 'RSA-HSM']
+
+/** Attributes from a request (`nbf`/`exp` in seconds, as the SDK serializes them), or a 400. */
+function attributesFrom(body: unknown, at: Date, previous?: ItemAttributes): ItemAttributes | EmulatorResponse {
+  const given = (body ?? {}) as Record<string, unknown>
+  for (const key of ['nbf', 'exp'])
+    if (given[key] !== undefined && given[key] !== null && (typeof given[key] !== 'number' || !Number.isFinite(given[key])))
+      return invalidBody(`The parameter properties.attributes.${key} must be a time in seconds since 1970-01-01T00:00:00Z.`)
+  if (given.enabled !== undefined && typeof given.enabled !== 'boolean') return invalidBody('The parameter properties.attributes.enabled must be a boolean.')
+  const now = seconds(at)
+  const next: ItemAttributes = {...(previous ?? {enabled: true, created: now}), updated: now} as ItemAttributes
+  if (given.enabled !== undefined) next.enabled = given.enabled as boolean
+  for (const key of ['nbf', 'exp'] as const) if (given[key] !== undefined) given[key] === null ? delete next[key] : (next[key] = given[key] as number)
+  return next
+}
+
+function vaultItemRoutes(ctx: EmulatorContext, vault: (p: Record<string, string>) => MiscState['vaults'][string] | EmulatorResponse): Route[] {
+  const found = (v: MiscState['vaults'][string] | EmulatorResponse): v is MiscState['vaults'][string] => 'resource' in v
+  const keyView = (v: MiscState['vaults'][string], k: VaultKey) => ({
+    id: `${v.resource.id}/keys/${k.name}`,
+    name: k.name,
+    type: 'Microsoft.KeyVault/vaults/keys',
+    location: v.resource.location,
+    tags: {...k.tags},
+    properties: {
+      attributes: {...k.attributes},
+      kty: k.kty,
+      keyOps: [...k.keyOps],
+      ...(k.keySize ? {keySize: k.keySize} : {}),
+      ...(k.curveName ? {curveName: k.curveName} : {}),
+      keyUri: `${v.resource.properties.vaultUri}keys/${k.name}`,
+      keyUriWithVersion: `${v.resource.properties.vaultUri}keys/${k.name}/${k.version}`,
+      ...(k.rotationPolicy ? {rotationPolicy: clone(k.rotationPolicy)} : {}),
+    },
+  })
+  const secretView = (v: MiscState['vaults'][string], s: VaultSecret) => ({
+    id: `${v.resource.id}/secrets/${s.name}`,
+    name: s.name,
+    type: 'Microsoft.KeyVault/vaults/secrets',
+    location: v.resource.location,
+    tags: {...s.tags},
+    properties: {
+      attributes: {...s.attributes},
+      ...(s.contentType ? {contentType: s.contentType} : {}),
+      secretUri: `${v.resource.properties.vaultUri}secrets/${s.name}`,
+      secretUriWithVersion: `${v.resource.properties.vaultUri}secrets/${s.name}/${s.version}`,
+    },
+  })
+  const itemNotFound = (kind: 'keys' | 'secrets', p: Record<string, string>, name: string) => resourceNotFound(`${VAULT}/${kind}`, `${p.name}/${name}`, p.rg!)
+  // Small pages, as Key Vault's management plane answers (Prowler #9876): SDK paging is exercised.
+  const PAGE = 2
+  return [
+    {
+      method: 'GET',
+      pattern: `${KV}/{name}/keys`,
+      operation: 'keyvault.keys.list',
+      handler: (request, p) => {
+        const v = vault(p)
+        return found(v) ? paged(request, Object.values(v.keys ?? {}).map((k) => keyView(v, k)), PAGE) : v
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${KV}/{name}/keys/{key}`,
+      operation: 'keyvault.keys.get',
+      handler: (_request, p) => {
+        const v = vault(p)
+        if (!found(v)) return v
+        const key = v.keys?.[p.key!.toLowerCase()]
+        return key ? {status: 200, body: keyView(v, key)} : itemNotFound('keys', p, p.key!)
+      },
+    },
+    {
+      // Keys_CreateIfNotExist: an existing key is returned unchanged.
+      method: 'PUT',
+      pattern: `${KV}/{name}/keys/{key}`,
+      operation: 'keyvault.keys.createIfNotExist',
+      handler: (request, p) => {
+        const v = vault(p)
+        if (!found(v)) return v
+        if (!/^[0-9a-zA-Z-]{1,127}$/.test(p.key!)) return invalidBody(`The key name '${p.key}' is invalid: use 1-127 letters, digits and dashes.`)
+        const existing = v.keys?.[p.key!.toLowerCase()]
+        if (existing) return {status: 200, body: keyView(v, existing)}
+        const props = request.body?.properties
+        if (!props || typeof props !== 'object') return invalidBody('The request must have properties.')
+        if (!KEY_TYPES.includes(String(props.kty))) return invalidBody(`The parameter properties.kty has an invalid value '${String(props.kty)}'. Allowed values: ${KEY_TYPES.join(', ')}.`)
+        const attributes = attributesFrom(props.attributes, ctx.clock())
+        if ('status' in attributes) return attributes
+        const policy = props.rotationPolicy
+        if (policy !== undefined && (typeof policy !== 'object' || (policy.lifetimeActions !== undefined && !Array.isArray(policy.lifetimeActions))))
+          return invalidBody('The parameter properties.rotationPolicy.lifetimeActions must be a list.')
+        const at = seconds(ctx.clock())
+        const key: VaultKey = {
+          name: p.key!,
+          version: versionOf(`${p.key}:${at}`),
+          kty: String(props.kty),
+          ...(props.keySize ? {keySize: Number(props.keySize)} : {}),
+          ...(props.curveName ? {curveName: String(props.curveName)} : {}),
+          keyOps: Array.isArray(props.keyOps) ? props.keyOps.map(String) : [],
+          attributes: {...attributes, created: at, updated: at, recoveryLevel: v.resource.properties.enablePurgeProtection ? 'Recoverable' : 'Recoverable+Purgeable', exportable: false},
+          ...(policy ? {rotationPolicy: {attributes: {...(policy.attributes?.expiryTime ? {expiryTime: String(policy.attributes.expiryTime)} : {}), created: at, updated: at}, lifetimeActions: clone(policy.lifetimeActions ?? [])}} : {}),
+          tags: {...(request.body?.tags ?? {})},
+        }
+        ;(v.keys ??= {})[key.name.toLowerCase()] = key
+        return {status: 200, body: keyView(v, key)}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${KV}/{name}/secrets`,
+      operation: 'keyvault.secrets.list',
+      handler: (request, p) => {
+        const v = vault(p)
+        return found(v) ? paged(request, Object.values(v.secrets ?? {}).map((s) => secretView(v, s)), PAGE) : v
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${KV}/{name}/secrets/{secret}`,
+      operation: 'keyvault.secrets.get',
+      handler: (_request, p) => {
+        const v = vault(p)
+        if (!found(v)) return v
+        const secret = v.secrets?.[p.secret!.toLowerCase()]
+        return secret ? {status: 200, body: secretView(v, secret)} : itemNotFound('secrets', p, p.secret!)
+      },
+    },
+    ...(['PUT', 'PATCH'] as const).map(
+      (method): Route => ({
+        method,
+        pattern: `${KV}/{name}/secrets/{secret}`,
+        operation: method === 'PUT' ? 'keyvault.secrets.createOrUpdate' : 'keyvault.secrets.update',
+        handler: (request, p) => {
+          const v = vault(p)
+          if (!found(v)) return v
+          if (!/^[0-9a-zA-Z-]{1,127}$/.test(p.secret!)) return invalidBody(`The secret name '${p.secret}' is invalid: use 1-127 letters, digits and dashes.`)
+          const existing = v.secrets?.[p.secret!.toLowerCase()]
+          if (method === 'PATCH' && !existing) return itemNotFound('secrets', p, p.secret!)
+          const props = request.body?.properties
+          if (method === 'PUT' && (!props || typeof props.value !== 'string')) return invalidBody('The parameter properties.value is required.')
+          const attributes = attributesFrom(props?.attributes, ctx.clock(), existing?.attributes)
+          if ('status' in attributes) return attributes
+          // A new value is a new version; the value itself is dropped here on purpose.
+          const secret: VaultSecret = {
+            name: existing?.name ?? p.secret!,
+            version: props?.value !== undefined || !existing ? versionOf(`${p.secret}:${attributes.updated}:${Math.random()}`) : existing.version,
+            ...(props?.contentType !== undefined ? {contentType: String(props.contentType)} : existing?.contentType ? {contentType: existing.contentType} : {}),
+            attributes,
+            tags: request.body?.tags ? {...request.body.tags} : {...(existing?.tags ?? {})},
+          }
+          ;(v.secrets ??= {})[secret.name.toLowerCase()] = secret
+          return {status: existing ? 200 : 201, body: secretView(v, secret)}
+        },
+      }),
+    ),
+  ]
+}

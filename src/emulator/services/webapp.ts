@@ -1,6 +1,7 @@
 /**
  * App Service (Microsoft.Web, api-version 2025-05-01 as @azure/arm-appservice 19 sends it): sites and slots,
- * config/web, slot swaps (to production and slot to slot) as Location-monitored long-running operations, swap with
+ * config/web, basicPublishingCredentialsPolicies (ftp, scm) and config/authsettingsV2 (without secrets: the
+ * emulator keeps only setting names), each for the site and every slot, slot swaps (to production and slot to slot) as Location-monitored long-running operations, swap with
  * preview (applySlotConfig / resetSlotConfig) and slotSwapStatus.
  *
  * Every slot, production included, serves real HTTP on its own port (see slot-host.ts). A slot serves a
@@ -52,6 +53,10 @@ interface SlotRecord {
   publicNetworkAccess: string
   enabled: boolean
   config: Record<string, unknown>
+  /** basicPublishingCredentialsPolicies: whether basic auth is allowed for FTP and for SCM (absent in older state: the seed default). */
+  basicAuth?: {ftp: boolean; scm: boolean}
+  /** config/authsettingsV2 properties (absent in older state: the seed default). */
+  authSettings?: Record<string, unknown>
   tags: Record<string, string>
   slotSwapStatus?: {timestampUtc: string; sourceSlotName: string; destinationSlotName: string}
   createdAt: string
@@ -134,11 +139,28 @@ function newSlot(st: WebappState, name: string, version: string, healthy: boolea
     clientCertEnabled: false,
     publicNetworkAccess: 'Enabled',
     enabled: true,
-    // Seeded drift for the security checklist to find: the staging-like slots still allow plain FTP.
+    // Seeded drift for the security checklist to find: the staging-like slots still allow plain FTP, and basic auth for it.
     config: defaultConfig(healthPath, production ? 'FtpsOnly' : 'AllAllowed'),
+    basicAuth: defaultBasicAuth(name),
+    authSettings: defaultAuthSettings(),
     tags: {...tags},
     createdAt: at,
     lastModifiedAt: at,
+  }
+}
+
+function defaultBasicAuth(slot: string): {ftp: boolean; scm: boolean} {
+  return {ftp: slot !== PRODUCTION, scm: false}
+}
+
+/** App Service Authentication on, with Entra ID; the client secret is referenced by app setting name only. */
+function defaultAuthSettings(): Record<string, unknown> {
+  return {
+    platform: {enabled: true, runtimeVersion: '~1'},
+    globalValidation: {requireAuthentication: true, unauthenticatedClientAction: 'RedirectToLoginPage', redirectToProvider: 'azureactivedirectory'},
+    identityProviders: {azureActiveDirectory: {enabled: true, registration: {clientSecretSettingName: 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'}, validation: {}}},
+    login: {tokenStore: {enabled: true}, preserveUrlFragmentsForLogins: false},
+    httpSettings: {requireHttps: true, routes: {apiPrefix: '/.auth'}},
   }
 }
 
@@ -420,6 +442,46 @@ function configBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): R
   }
 }
 
+function publishingPolicyBody(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, policy: 'ftp' | 'scm'): Record<string, any> {
+  const production = slot.name === PRODUCTION
+  return {
+    id: `${slotId(ctx, site, slot.name)}/basicPublishingCredentialsPolicies/${policy}`,
+    name: policy,
+    type: production ? 'Microsoft.Web/sites/basicPublishingCredentialsPolicies' : 'Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies',
+    properties: {allow: (slot.basicAuth ?? defaultBasicAuth(slot.name))[policy]},
+  }
+}
+
+function authSettingsBody(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord): Record<string, any> {
+  const production = slot.name === PRODUCTION
+  return {
+    id: `${slotId(ctx, site, slot.name)}/config/authsettingsV2`,
+    name: 'authsettingsV2',
+    type: production ? 'Microsoft.Web/sites/config' : 'Microsoft.Web/sites/slots/config',
+    properties: clone(slot.authSettings ?? defaultAuthSettings()),
+  }
+}
+
+function writePublishingPolicy(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, request: EmulatorRequest, policy: 'ftp' | 'scm'): EmulatorResponse {
+  const allow = request.body?.properties?.allow
+  if (typeof allow !== 'boolean') return armError(400, 'BadRequest', 'The parameter properties.allow is required and must be a boolean.', {target: 'properties.allow'})
+  slot.basicAuth = {...(slot.basicAuth ?? defaultBasicAuth(slot.name)), [policy]: allow}
+  slot.lastModifiedAt = ctx.clock().toISOString()
+  return {status: 200, body: publishingPolicyBody(ctx, site, slot, policy)}
+}
+
+function writeAuthSettings(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, request: EmulatorRequest): EmulatorResponse {
+  const properties = request.body?.properties
+  if (!properties || typeof properties !== 'object' || Array.isArray(properties)) return invalidBody('The request must have properties.')
+  const enabled = properties.platform?.enabled
+  if (enabled !== undefined && enabled !== null && typeof enabled !== 'boolean')
+    return armError(400, 'BadRequest', 'The parameter properties.platform.enabled has an invalid value: expected a boolean.', {target: 'properties.platform.enabled'})
+  // PUT replaces the settings, as in Azure; secrets are not accepted into state (the SDK sends only setting names).
+  slot.authSettings = clone(properties)
+  slot.lastModifiedAt = ctx.clock().toISOString()
+  return {status: 200, body: authSettingsBody(ctx, site, slot)}
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Routes
 
@@ -694,6 +756,28 @@ export function routes(ctx: EmulatorContext): Route[] {
     {method: 'GET', pattern: `${T}/config/web`, operation: 'webapp.getConfigurationSlot', handler: withSlot(true, (site, slot) => ({status: 200, body: configBody(ctx, site, slot.name)}))},
     {method: 'PUT', pattern: `${T}/config/web`, operation: 'webapp.createOrUpdateConfigurationSlot', handler: withSlot(true, (site, slot, request) => writeConfig(ctx, site, slot, request, true))},
     {method: 'PATCH', pattern: `${T}/config/web`, operation: 'webapp.updateConfigurationSlot', handler: withSlot(true, (site, slot, request) => writeConfig(ctx, site, slot, request, false))},
+    // basic publishing credentials (FTP and SCM basic auth) and App Service Authentication, site and slot
+    ...([false, true] as const).flatMap((isSlot): Route[] => {
+      const base = isSlot ? T : `${S}/{name}`
+      const suffix = isSlot ? 'Slot' : ''
+      return [
+        {
+          method: 'GET',
+          pattern: `${base}/basicPublishingCredentialsPolicies`,
+          operation: `webapp.listBasicPublishingCredentialsPolicies${suffix}`,
+          handler: withSlot(isSlot, (site, slot, request) => paged(request, (['ftp', 'scm'] as const).map((policy) => publishingPolicyBody(ctx, site, slot, policy)))),
+        },
+        ...(['ftp', 'scm'] as const).flatMap((policy): Route[] => {
+          const name = policy === 'ftp' ? 'Ftp' : 'Scm'
+          return [
+            {method: 'GET', pattern: `${base}/basicPublishingCredentialsPolicies/${policy}`, operation: `webapp.get${name}Allowed${suffix}`, handler: withSlot(isSlot, (site, slot) => ({status: 200, body: publishingPolicyBody(ctx, site, slot, policy)}))},
+            {method: 'PUT', pattern: `${base}/basicPublishingCredentialsPolicies/${policy}`, operation: `webapp.update${name}Allowed${suffix}`, handler: withSlot(isSlot, (site, slot, request) => writePublishingPolicy(ctx, site, slot, request, policy))},
+          ]
+        }),
+        {method: 'GET', pattern: `${base}/config/authsettingsV2`, operation: `webapp.getAuthSettingsV2WithoutSecrets${suffix}`, handler: withSlot(isSlot, (site, slot) => ({status: 200, body: authSettingsBody(ctx, site, slot)}))},
+        {method: 'PUT', pattern: `${base}/config/authsettingsV2`, operation: `webapp.updateAuthSettingsV2${suffix}`, handler: withSlot(isSlot, (site, slot, request) => writeAuthSettings(ctx, site, slot, request))},
+      ]
+    }),
     // swaps
     {
       method: 'POST',

@@ -38,6 +38,53 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     expect(vault.properties.enableRbacAuthorization).toBe(true)
   })
 
+  it('lists vault keys and secrets on the management plane (paged, never a secret value), creates them, 404s the unknown', async () => {
+    const {KeyVaultManagementClient} = await import('@azure/arm-keyvault')
+    const client = new KeyVaultManagementClient(credential, emulator.subscription, {...modularOptions(emulator), credentials: {scopes: ['https://management.azure.com/.default']}})
+    const requestsFrom = emulator.requestLog().length
+    const list = async <T,>(items: AsyncIterable<T>) => {
+      const out: T[] = []
+      for await (const item of items) out.push(item)
+      return out
+    }
+    // Seeded: a key that expires and rotates itself; secrets, one of them (the deliberate gap) without an expiry.
+    const [key] = await list(client.keys.list(RG, 'kv-shop-local'))
+    expect(key).toMatchObject({name: 'cmk-storage', type: 'Microsoft.KeyVault/vaults/keys', kty: 'RSA', attributes: {enabled: true}})
+    expect(typeof key!.attributes!.expires).toBe('number')
+    expect(key!.rotationPolicy!.lifetimeActions!.map((a) => [a.action?.type, a.trigger])).toEqual([
+      ['Rotate', {timeAfterCreate: 'P90D', timeBeforeExpiry: undefined}],
+      ['Notify', {timeAfterCreate: undefined, timeBeforeExpiry: 'P30D'}],
+    ])
+    const wire: string[] = []
+    await client.secrets.createOrUpdate(RG, 'kv-shop-local', 'api-key', {properties: {value: 'hunter2-do-not-echo', attributes: {expires: new Date('2027-01-01T00:00:00Z')}}}, {
+      onResponse: (raw) => wire.push(raw.bodyAsText ?? ''),
+    })
+    const secrets = await list(client.secrets.list(RG, 'kv-shop-local', {onResponse: (raw) => wire.push(raw.bodyAsText ?? '')}))
+    expect(secrets.map((s) => [s.name, s.properties.attributes?.enabled, s.properties.attributes?.expires?.toISOString()])).toEqual([
+      ['db-connection-string', true, expect.any(String)],
+      ['legacy-api-token', true, undefined],
+      ['api-key', true, '2027-01-01T00:00:00.000Z'],
+    ])
+    expect(wire.join('\n')).not.toContain('hunter2')
+    expect(wire.some((w) => w.includes('"nextLink"'))).toBe(true)
+    const updated = await client.secrets.update(RG, 'kv-shop-local', 'legacy-api-token', {properties: {attributes: {enabled: false}}})
+    expect(updated.properties.attributes).toMatchObject({enabled: false})
+    expect(updated.properties.attributes?.expires).toBeUndefined()
+
+    const created = await client.keys.createIfNotExist(RG, 'kv-shop-local', 'signing', {properties: {kty: 'EC', curveName: 'P-256', attributes: {expires: 1_900_000_000}}})
+    expect(created).toMatchObject({name: 'signing', kty: 'EC', attributes: {enabled: true, expires: 1_900_000_000}, rotationPolicy: undefined})
+    // Create-if-not-exist: a second call changes nothing.
+    expect((await client.keys.createIfNotExist(RG, 'kv-shop-local', 'signing', {properties: {kty: 'RSA'}})).kty).toBe('EC')
+    await expect(client.keys.createIfNotExist(RG, 'kv-shop-local', 'bad', {properties: {kty: 'DES' as never}})).rejects.toMatchObject({statusCode: 400})
+    await expect(client.secrets.createOrUpdate(RG, 'kv-shop-local', 'novalue', {properties: {}})).rejects.toMatchObject({statusCode: 400})
+    await expect(client.keys.get(RG, 'kv-shop-local', 'nope')).rejects.toMatchObject({statusCode: 404, code: 'ResourceNotFound'})
+    await expect(client.secrets.update(RG, 'kv-shop-local', 'nope', {properties: {contentType: 'x'}})).rejects.toMatchObject({statusCode: 404})
+    await expect(list(client.keys.list(RG, 'kv-nope'))).rejects.toMatchObject({statusCode: 404, code: 'ResourceNotFound'})
+    await expect(list(client.secrets.list('rg-nope', 'kv-shop-local'))).rejects.toMatchObject({statusCode: 404, code: 'ResourceGroupNotFound'})
+    // The api-version arm-keyvault 5 sends.
+    expect(new Set(emulator.requestLog().slice(requestsFrom).map((r) => new URLSearchParams(r.query).get('api-version')))).toEqual(new Set(['2026-02-01']))
+  })
+
   it('lists and creates management locks at subscription, resource group and resource scope', async () => {
     const {ManagementLockClient} = await import('@azure/arm-locks')
     const client = new ManagementLockClient(credential, emulator.subscription, hlcOptions(emulator))
