@@ -5,10 +5,11 @@
  * Measuring (`drill.measure`):
  * - RTO = verifiedAt − startedAt: from the start of the recovery to the moment the copy was verified.
  * - RPO = requestedPoint − recoveredDataAsOf: the point asked for (for "latest", the moment recovery started) against
- *   what the restored copy actually holds. A copy that holds less than was asked for is data loss.
+ *   what the restored copy actually holds. A copy that holds less than was asked for is data loss. When what the copy
+ *   holds was not read from the copy (Azure only echoes the restore point back), the RPO is unmeasured, never 0.
  * - Objectives the configuration cannot meet are flagged even when the drill itself went well: an RPO shorter than
- *   the Redis snapshot frequency, a cross-region objective without geo-redundant backup, a retention shorter than the
- *   catalog asks for. Such a row's status is `cannot-meet`, and `drill.report` fails the run for it like for a miss.
+ *   the Redis snapshot frequency, a cross-region objective without geo-redundant backup, a cross-region PostgreSQL RPO
+ *   under the hour geo-restore guarantees, a retention shorter than the catalog asks for. Such a row's status is `cannot-meet`, and `drill.report` fails the run for it like for a miss.
  */
 import {z} from 'zod'
 import type {Component, Environment} from '../catalog/schema.js'
@@ -48,6 +49,18 @@ function componentOf(environment: Environment, key: string): Component {
 }
 
 /**
+ * The data loss Azure documents for a PostgreSQL flexible server geo-restore (recovery in the paired region from
+ * geo-redundant backup): RPO < 1 hour. "Overview of business continuity with Azure Database for PostgreSQL flexible
+ * server", https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-business-continuity (and
+ * concepts-geo-disaster-recovery). A cross-region objective tighter than that cannot be guaranteed by backup.
+ */
+export const GEO_RESTORE_RPO_MS = 3_600_000
+
+/** Why a PostgreSQL RPO is left unmeasured when the data age was not read from the restored server itself. */
+export const PG_RPO_UNMEASURED_NOTE =
+  "RPO not measured: Azure does not report the newest commit a restored server holds (its restore point is only what was asked for, and would read as 0); query the copy, e.g. SELECT timestamp FROM pg_last_committed_xact() with track_commit_timestamp on"
+
+/**
  * What the catalog configuration rules out, whatever a drill measures. `observed` carries what Azure reported
  * (retention, geo backup) when the drill read it; the catalog's expectations are used otherwise.
  */
@@ -58,6 +71,12 @@ export function configurationIssues(component: Component, observed: {retentionDa
   if (component.type === 'postgres') {
     const geo = observed.geoRedundantBackup ?? component.geoRedundantBackup
     if (crossRegion && !geo) issues.push('cross-region objective without geo-redundant backup: a region loss cannot be recovered from backup')
+    if (crossRegion && rpoMs !== undefined && rpoMs < GEO_RESTORE_RPO_MS)
+      issues.push(
+        `cross-region RPO ${component.objectives!.rpo} is shorter than the 1 hour geo-restore guarantees: a drill may measure less, but a region loss can lose up to an hour${
+          component.replicas.length > 0 ? ' (promoting a cross-region read replica can do better, with no guarantee either: its lag is asynchronous)' : ''
+        }`,
+      )
     const retention = observed.retentionDays ?? component.backupRetentionDays
     if (observed.retentionDays != null && observed.retentionDays < component.backupRetentionDays)
       issues.push(`backup retention is ${observed.retentionDays} days, the catalog needs ${component.backupRetentionDays}`)
@@ -86,13 +105,17 @@ export const measureAction = defineAction({
   name: 'drill.measure',
   summary: 'Measure RTO and RPO of one recovered component against its catalog objectives',
   description:
-    'RTO = verifiedAt − startedAt. RPO = requestedPoint (default: startedAt, i.e. "the latest" when recovery began) − recoveredDataAsOf (what the copy actually holds). Also flags objectives the configuration cannot meet (RPO shorter than the snapshot frequency, cross-region without geo-redundant backup, short retention). Never fails: drill.report decides.',
+    'RTO = verifiedAt − startedAt. RPO = requestedPoint (default: startedAt, i.e. "the latest" when recovery began) − recoveredDataAsOf (what the copy actually holds); unmeasured when dataAsOfSource says the age was not read from the copy. Also flags objectives the configuration cannot meet (RPO shorter than the snapshot frequency, cross-region without geo-redundant backup, a cross-region PostgreSQL RPO under the hour geo-restore guarantees, short retention). Never fails: drill.report decides.',
   input: z.strictObject({
     component: z.string().min(1).describe('Catalog component key'),
     startedAt: isoDateTime.describe('When recovery started'),
     verifiedAt: isoDateTime.nullish().describe('When the recovered copy was verified; default: now'),
     requestedPoint: isoDateTime.nullish().describe('The point in time asked for; default: startedAt'),
     recoveredDataAsOf: isoDateTime.nullish().describe('The newest data the recovered copy holds'),
+    dataAsOfSource: z
+      .enum(['server', 'restore-point', 'unknown'])
+      .nullish()
+      .describe('Where recoveredDataAsOf came from (postgres.verify): anything but server leaves the RPO unmeasured rather than reading the point asked for as 0'),
     retentionDays: z.number().nullish().describe('Backup retention Azure reported (PostgreSQL)'),
     geoRedundantBackup: z.boolean().nullish().describe('Whether Azure reported geo-redundant backup (PostgreSQL)'),
     notes: z.array(z.string()).nullish(),
@@ -109,12 +132,16 @@ export const measureAction = defineAction({
     const rtoObjective = component.objectives?.rto ? parseDuration(component.objectives.rto) : undefined
     const rpoObjective = component.objectives?.rpo ? parseDuration(component.objectives.rpo) : undefined
     const rto = compare(verified - started, rtoObjective)
-    const rpo = compare(input.recoveredDataAsOf ? requested - Date.parse(input.recoveredDataAsOf) : undefined, rpoObjective)
+    // A data age that was not read from the copy itself (e.g. the restore point Azure echoes back) measures nothing.
+    const readFromCopy = input.dataAsOfSource == null || input.dataAsOfSource === 'server'
+    const dataAsOf = readFromCopy ? input.recoveredDataAsOf : undefined
+    const rpo = compare(dataAsOf ? requested - Date.parse(dataAsOf) : undefined, rpoObjective)
     const notes = [...(input.method ? [input.method] : []), ...(input.notes ?? [])]
     const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
     notes.push(...issues.map((i) => `configuration: ${i}`))
-    if (rpoObjective !== undefined && rpo.measuredMs === undefined) notes.push('RPO not measured: the recovered copy did not say how old its data is')
-    if (rpo.measuredMs !== undefined && rpo.measuredMs === 0 && input.recoveredDataAsOf && Date.parse(input.recoveredDataAsOf) > requested)
+    if (!readFromCopy) notes.push(PG_RPO_UNMEASURED_NOTE)
+    else if (rpoObjective !== undefined && rpo.measuredMs === undefined) notes.push('RPO not measured: the recovered copy did not say how old its data is')
+    if (rpo.measuredMs !== undefined && rpo.measuredMs === 0 && dataAsOf && Date.parse(dataAsOf) > requested)
       notes.push('the copy holds data newer than the point asked for')
     const missed = rto.met === false || rpo.met === false
     const status: ObjectiveRow['status'] = missed

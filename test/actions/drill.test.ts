@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {configurationIssues, measureAction, reportAction} from '../../src/actions/drill.js'
+import {configurationIssues, measureAction, PG_RPO_UNMEASURED_NOTE, reportAction} from '../../src/actions/drill.js'
 import type {ActionContext} from '../../src/actions/types.js'
 import {catalog, environment} from '../runbooks/engine-fixtures.js'
 import type {Environment} from '../../src/catalog/schema.js'
@@ -28,17 +28,42 @@ const measure = (input: Record<string, unknown>, env?: Environment) => measureAc
 
 describe('drill.measure', () => {
   it('measures RTO from start to verified and RPO from the point asked for to what the copy holds', async () => {
-    const row = await measure({component: 'orders-db', startedAt: at(20), verifiedAt: at(5), requestedPoint: at(30), recoveredDataAsOf: at(40)})
+    const row = await measure({component: 'orders-db', startedAt: at(20), verifiedAt: at(5), requestedPoint: at(30), recoveredDataAsOf: at(40), dataAsOfSource: 'server'})
     expect(row).toMatchObject({component: 'orders-db', type: 'postgres', status: 'met'})
     expect(row.rto).toEqual({measuredMs: 15 * 60_000, objectiveMs: 60 * 60_000, met: true})
-    expect(row.rpo).toEqual({measuredMs: 10 * 60_000, objectiveMs: 15 * 60_000, met: true})
+    expect(row.rpo).toEqual({measuredMs: 10 * 60_000, objectiveMs: 60 * 60_000, met: true})
   })
 
   it('misses the RPO when the copy is older than the objective allows; defaults to now and to the start', async () => {
-    const row = await measure({component: 'orders-db', startedAt: at(10), recoveredDataAsOf: at(30)})
+    const row = await measure({component: 'orders-db', startedAt: at(10), recoveredDataAsOf: at(80)})
     expect(row.rto.measuredMs).toBe(10 * 60_000)
-    expect(row.rpo).toMatchObject({measuredMs: 20 * 60_000, met: false})
+    expect(row.rpo).toMatchObject({measuredMs: 70 * 60_000, met: false})
     expect(row.status).toBe('missed')
+  })
+
+  it('leaves the RPO unmeasured, never 0, when the data age was not read from the restored server', async () => {
+    // Against Azure, postgres.verify only has the restore point: the point asked for, echoed back.
+    for (const dataAsOfSource of ['restore-point', 'unknown']) {
+      const row = await measure({component: 'orders-db', startedAt: at(10), requestedPoint: at(10), recoveredDataAsOf: at(10), dataAsOfSource})
+      expect(row.rpo).toEqual({objectiveMs: 60 * 60_000})
+      expect(row.status).toBe('unmeasured')
+      expect(row.notes).toContain(PG_RPO_UNMEASURED_NOTE)
+    }
+  })
+
+  it('flags a cross-region PostgreSQL RPO shorter than the hour geo-restore guarantees', async () => {
+    const env = structuredClone(environment)
+    const db = env.components['orders-db']!
+    if (db.type === 'postgres') db.objectives = {rto: 'PT1H', rpo: 'PT15M', crossRegion: true}
+    // The drill itself went well (5 minutes of data lost), yet a region loss may cost up to an hour.
+    const row = await measure({component: 'orders-db', startedAt: at(10), requestedPoint: at(10), recoveredDataAsOf: at(15), dataAsOfSource: 'server'}, env)
+    expect(row.rpo).toEqual({measuredMs: 5 * 60_000, objectiveMs: 15 * 60_000, met: true})
+    expect(row.status).toBe('cannot-meet')
+    expect(row.notes.join()).toContain('configuration: cross-region RPO PT15M is shorter than the 1 hour geo-restore guarantees')
+    // An hour is what geo-restore promises; the same RPO without a cross-region objective is a point-in-time restore's.
+    expect(configurationIssues(environment.components['orders-db']!)).toEqual([])
+    if (db.type === 'postgres') db.objectives = {rpo: 'PT15M', crossRegion: false}
+    expect(configurationIssues(db)).toEqual([])
   })
 
   it('flags objectives the configuration cannot meet', async () => {
@@ -57,7 +82,7 @@ describe('drill.measure', () => {
   it('says when an objective could not be measured', async () => {
     const row = await measure({component: 'orders-db', startedAt: at(1), recoveredDataAsOf: null})
     expect(row.status).toBe('unmeasured')
-    expect(row.rpo).toEqual({objectiveMs: 15 * 60_000})
+    expect(row.rpo).toEqual({objectiveMs: 60 * 60_000})
   })
 })
 

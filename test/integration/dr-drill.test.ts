@@ -86,6 +86,24 @@ describe('dr-drill', () => {
     expect((await snapshotBlobs()).map((b) => b.name)).toEqual(before)
   })
 
+  it('leaves the PostgreSQL RPO unmeasured (and fails) where the restored server cannot say what it holds, as in Azure', async () => {
+    // Azure has no opsbookData route: the emulator answers 404 for it, as ARM answers an unknown resource type.
+    emulator.faults.set({transient: {rate: 1, status: 404, operations: ['postgres.data']}})
+    const run = await runRunbook(emulator, 'dr-drill')
+    expect(run.code, run.stderr).toBe(1)
+    const rows = run.json.objectives as Row[]
+    expect(rows.map((r) => [r.component, r.status])).toEqual([
+      ['orders-db', 'unmeasured'],
+      ['sessions-cache', 'met'],
+      ['storefront', 'met'],
+    ])
+    const db = rows[0]!
+    expect(db.rpo.measuredMs).toBeUndefined()
+    expect(db.notes.join('\n')).toContain('RPO not measured: Azure does not report the newest commit a restored server holds')
+    expect(run.json.steps.find((s: {id: string}) => s.id === 'report').error).toBe('recovery objectives not met: orders-db unmeasured')
+    expect(await drillCopies()).toEqual([])
+  })
+
   it('rolls back and tears down when Azure fails the restore, and exits 1', async () => {
     emulator.faults.set({failOperations: {'postgres.create': {code: 'InternalServerError', message: 'Injected: the restore could not be completed.'}}})
     const run = await runRunbook(emulator, 'dr-drill')
