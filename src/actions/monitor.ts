@@ -192,8 +192,9 @@ export const metricsAssertAction = defineAction({
     const from = new Date(input.after ? Math.max(windowStart, Date.parse(input.after)) : windowStart)
     const aggregations = new Set<string>(['total', 'average', 'maximum', ...input.metrics.map((m) => m.aggregation)])
 
-    const query = async (end: Date) =>
-      withRetryLog(context, services, async () => {
+    const query = async (end: Date): Promise<Metric[]> =>
+      // A window that has not started yet (e.g. `after` a moment ahead, clocks differ) holds no data: do not ask.
+      end <= from ? [] : withRetryLog(context, services, async () => {
         const client = await services.metrics(input.region)
         try {
           const results = await client.queryResources([resourceId], names, namespace, {

@@ -7,7 +7,8 @@
  * Metric series are synthetic but deterministic (a hash of resource id, metric and minute) and reflect what
  * happened: a web app's minutes are shaped by what it served then (webappStateAt: after an unhealthy build is
  * swapped into production, Http5xx and response time rise from the swap on), and PostgreSQL / Redis show load
- * around the events of the activity log (restores, promotions, imports, exports). Minutes after "now" have no data.
+ * around the events of the activity log (restores, promotions, imports, exports). The minute in progress has a partial
+ * point (sampled as of now); later minutes have no data.
  *
  * Logs: table `AzureActivity` (one row per activity-log event: swaps, restores, exports, …) read with the KQL
  * subset of kql.ts (e.g. `AzureActivity | where TimeGenerated > ago(1h) | take 10`).
@@ -238,8 +239,10 @@ function evaluateMetric(ctx: EmulatorContext, resourceId: string, definition: Me
     const step = Math.max(1, Math.ceil(minutes / 60))
     for (let i = 0; i < minutes; i += step) {
       const t = bucket + i * MINUTE
-      if (t + MINUTE > now || t >= query.end) break
-      samples.push(definition.sample({ctx, resourceId, t, noise: noiseOf(resourceId, definition.name, t / MINUTE)}))
+      if (t > now || t >= query.end) break
+      // The minute in progress reports a partial value, as Azure's newest point does: sampled as of now.
+      const at = t + MINUTE > now ? now : t
+      samples.push(definition.sample({ctx, resourceId, t: at, noise: noiseOf(resourceId, definition.name, t / MINUTE)}))
     }
     if (samples.length > 0) {
       const scale = step // totals of sampled buckets stand for the skipped minutes too
