@@ -51,7 +51,7 @@ export const securityCheck = defineAction({
   name: 'security.check',
   summary: 'Run the security checklist over the environment and fail on findings at or above a severity',
   description:
-    'Reads every PostgreSQL server, Redis cache, web app and slot, storage account and key vault in the environment\'s resource groups through Resource Graph (plus a few ARM reads per resource), evaluates the checklist and applies the catalog\'s waivers. Unreadable data is an error, never a pass.',
+    'Reads every PostgreSQL server, Redis cache, web app and slot, storage account and key vault in the environment\'s resource groups through Resource Graph (plus a few ARM reads per resource), evaluates the checklist and applies the catalog\'s waivers. Unreadable data is an error, never a pass, and so is a catalog component the scan cannot see (inventory.missing). A failed step still records its counts and failing findings as outputs.',
   input: z.strictObject({
     failOn: severity.default('high').describe('Lowest severity whose fails (or errors) fail the step'),
     checks: z.array(z.string()).optional().describe('Only these check ids (default: all)'),
@@ -66,6 +66,11 @@ export const securityCheck = defineAction({
     'Microsoft.Insights/diagnosticSettings/read',
     'Microsoft.Cache/redis/patchSchedules/read',
     'Microsoft.Web/sites/config/read',
+    'Microsoft.Web/sites/basicPublishingCredentialsPolicies/read',
+    'Microsoft.Web/sites/slots/config/read',
+    'Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies/read',
+    'Microsoft.KeyVault/vaults/keys/read',
+    'Microsoft.KeyVault/vaults/secrets/read',
     'Microsoft.Authorization/locks/read',
   ],
   az: (input) => [`opsbook check --env <env> --fail-on ${input.failOn ?? 'high'}`],
@@ -75,6 +80,9 @@ export const securityCheck = defineAction({
     {method: 'GET', path: '…/storageAccounts/{account}/blobServices/default', note: 'per storage account'},
     {method: 'GET', path: '{resourceId}/providers/Microsoft.Insights/diagnosticSettings', note: 'per web app, slot and key vault'},
     {method: 'GET', path: '…/redis/{cache}/patchSchedules/default', note: 'per Redis cache'},
+    {method: 'GET', path: '…/vaults/{vault}/keys and /secrets', note: 'per key vault (management plane: attributes and rotation policy, no values)'},
+    {method: 'GET', path: '…/sites/{site}[/slots/{slot}]/basicPublishingCredentialsPolicies/ftp and /scm', note: 'per web app and slot'},
+    {method: 'GET', path: '…/sites/{site}[/slots/{slot}]/config/authsettingsV2', note: 'per web app and slot (without secrets)'},
   ],
   async run(input, context) {
     const [{runChecks, gate}, {sourcesFromServices}, {CHECKS}, {severityRank}] = await Promise.all([

@@ -2,7 +2,8 @@
  * Collect what the checks read: Resource Graph in bulk (one `resources` query for every covered type and locks,
  * one `appserviceresources` query for site and slot config, paged with skipToken), then per-resource ARM calls
  * only for what Resource Graph lacks (PostgreSQL parameters and firewall rules, blob service properties,
- * diagnostic settings, Redis patch schedules; locks and site config when Resource Graph has none). Every
+ * diagnostic settings, Redis patch schedules, Key Vault key and secret lists, App Service basic-auth policies and
+ * authsettingsV2; locks and site config when Resource Graph has none). Every
  * request goes through the budget. A per-resource call that fails becomes an unreadable fact (→ `error`), never a
  * missing one that could pass.
  */
@@ -106,6 +107,13 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
         diagnosticSettings: () => budget.run('arm', () => sources.diagnosticSettings(resource.id)),
         redisPatchSchedule: () => budget.run('arm', () => sources.redisPatchSchedule(rg, resource.name)),
         siteConfig: async () => camelKeys(await budget.run('arm', () => sources.siteConfig(rg, site!, slot))),
+        kvKeys: () => allPages(budget, () => sources.kvKeys(rg, resource.name)),
+        kvSecrets: () => allPages(budget, () => sources.kvSecrets(rg, resource.name)),
+        publishingCredentials: async () => {
+          const [ftp, scm] = await Promise.all((['ftp', 'scm'] as const).map((policy) => budget.run('arm', () => sources.publishingCredentialsPolicy(rg, site!, slot, policy))))
+          return {ftp, scm}
+        },
+        authSettings: () => budget.run('arm', () => sources.authSettingsV2(rg, site!, slot)),
       }
       tasks.push({resource, fact, read: read[fact]})
     }

@@ -4,7 +4,7 @@
  * the emulator). Each method returns one page or one resource, so the budget sees every request.
  */
 import type {AzureServices} from '../azure/clients.js'
-import type {LockInfo} from './types.js'
+import type {LockInfo, VaultItem} from './types.js'
 
 export interface GraphPage {
   data: Record<string, unknown>[]
@@ -32,6 +32,14 @@ export interface CheckSources {
   siteConfig(resourceGroup: string, site: string, slot?: string): Promise<Record<string, unknown>>
   /** Locks in the subscription, first page. */
   locks(): Promise<Paged<LockInfo>>
+  /** ARM `vaults/{vault}/keys`, first page (attributes and rotation policy; management plane, no key material). */
+  kvKeys(resourceGroup: string, vault: string): Promise<Paged<VaultItem>>
+  /** ARM `vaults/{vault}/secrets`, first page (attributes only: ARM never returns values). */
+  kvSecrets(resourceGroup: string, vault: string): Promise<Paged<VaultItem>>
+  /** `basicPublishingCredentialsPolicies/{ftp|scm}` of a site or slot: whether basic auth is allowed. */
+  publishingCredentialsPolicy(resourceGroup: string, site: string, slot: string | undefined, policy: 'ftp' | 'scm'): Promise<{allow?: boolean}>
+  /** `config/authsettingsV2` of a site or slot, the variant without secrets. */
+  authSettingsV2(resourceGroup: string, site: string, slot?: string): Promise<Record<string, unknown>>
 }
 
 /** Lower-case scope of a lock from its id. */
@@ -53,6 +61,18 @@ function pagedFrom<S, T>(iterator: AsyncIterableIterator<S[]>, map: (item: S) =>
     return {items: items.map(map), next: more(items) ? fetch : undefined}
   }
   return fetch
+}
+
+/** Whether a modular SDK page has a next page (its continuation token is the next link). */
+function hasNextPage(page: unknown[]): boolean {
+  return Boolean((page as {continuationToken?: string}).continuationToken)
+}
+
+/** An ISO time from a Date or from seconds since 1970 (Key Vault attribute times), else undefined. */
+function isoTime(value: unknown): string | undefined {
+  if (value instanceof Date) return value.toISOString()
+  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000).toISOString()
+  return undefined
 }
 
 function isNotFound(error: unknown): boolean {
@@ -118,6 +138,53 @@ export function sourcesFromServices(services: AzureServices): CheckSources {
       const client = await services.web()
       const config = slot ? await client.webApps.getConfigurationSlot(resourceGroup, site, slot) : await client.webApps.getConfiguration(resourceGroup, site)
       return config as unknown as Record<string, unknown>
+    },
+    async kvKeys(resourceGroup, vault) {
+      const client = await services.keyvault()
+      const pages = client.keys.list(resourceGroup, vault).byPage()
+      return pagedFrom(
+        pages,
+        (k: any): VaultItem => ({
+          name: String(k.name),
+          // arm-keyvault 5 flattens key properties; `expires` is seconds since 1970 here (a Date for secrets).
+          attributes: k.attributes ? {enabled: k.attributes.enabled, expires: isoTime(k.attributes.expires)} : undefined,
+          rotationPolicy: k.rotationPolicy ?? undefined,
+        }),
+        hasNextPage,
+      )()
+    },
+    async kvSecrets(resourceGroup, vault) {
+      const client = await services.keyvault()
+      const pages = client.secrets.list(resourceGroup, vault).byPage()
+      return pagedFrom(
+        pages,
+        (s: any): VaultItem => {
+          const attributes = s.properties?.attributes
+          return {name: String(s.name), attributes: attributes ? {enabled: attributes.enabled, expires: isoTime(attributes.expires)} : undefined}
+        },
+        hasNextPage,
+      )()
+    },
+    async publishingCredentialsPolicy(resourceGroup, site, slot, policy) {
+      const client = await services.web()
+      const apps = client.webApps
+      const entity =
+        policy === 'ftp'
+          ? slot
+            ? await apps.getFtpAllowedSlot(resourceGroup, site, slot)
+            : await apps.getFtpAllowed(resourceGroup, site)
+          : slot
+            ? await apps.getScmAllowedSlot(resourceGroup, site, slot)
+            : await apps.getScmAllowed(resourceGroup, site)
+      return {allow: entity.allow}
+    },
+    async authSettingsV2(resourceGroup, site, slot) {
+      const client = await services.web()
+      // The WithoutSecrets variant (GET config/authsettingsV2): the check needs platform.enabled, never a secret.
+      const settings = slot
+        ? await client.webApps.getAuthSettingsV2WithoutSecretsSlot(resourceGroup, site, slot)
+        : await client.webApps.getAuthSettingsV2WithoutSecrets(resourceGroup, site)
+      return {platform: settings.platform}
     },
     async locks() {
       const client = await services.locks()

@@ -57,8 +57,34 @@ export interface InventoryResource {
  * - `blobService`: storage `blobServices/default` properties.
  * - `diagnosticSettings`: `{name, logs: {category?, categoryGroup?, enabled}[]}[]`.
  * - `redisPatchSchedule`: `{scheduleEntries}`, or null when the cache has none.
+ * - `kvKeys`, `kvSecrets`: the vault's keys / secrets from ARM (`VaultItem[]`; never a secret value).
+ * - `publishingCredentials`: `{ftp: {allow}, scm: {allow}}` from `basicPublishingCredentialsPolicies` of a site or slot.
+ * - `authSettings`: `config/authsettingsV2` of a site or slot without secrets (`{platform: {enabled}, …}`).
  */
-export type FactName = 'siteConfig' | 'pgConfigurations' | 'pgFirewallRules' | 'blobService' | 'diagnosticSettings' | 'redisPatchSchedule'
+export type FactName =
+  | 'siteConfig'
+  | 'pgConfigurations'
+  | 'pgFirewallRules'
+  | 'blobService'
+  | 'diagnosticSettings'
+  | 'redisPatchSchedule'
+  | 'kvKeys'
+  | 'kvSecrets'
+  | 'publishingCredentials'
+  | 'authSettings'
+
+/** A Key Vault key or secret as the management plane lists it. `attributes` is undefined when ARM sent none. */
+export interface VaultItem {
+  name: string
+  attributes?: {
+    /** Undefined means enabled (Azure's default). */
+    enabled?: boolean
+    /** ISO time, or undefined when the item never expires. */
+    expires?: string
+  }
+  /** Keys only: `properties.rotationPolicy`, undefined when the key has none. */
+  rotationPolicy?: {lifetimeActions?: Array<{action?: {type?: string}; trigger?: {timeAfterCreate?: string; timeBeforeExpiry?: string}}>}
+}
 
 /** A fact as collected: its value, or why it could not be read (403, 500, missing in every source…). */
 export type Fact = {ok: true; value: any} | {ok: false; error: string}

@@ -112,6 +112,10 @@ export async function startSeededEmulator(): Promise<SeededEmulator> {
       cors: {allowedOrigins: ['*']},
     } as never)
     await web.webApps.update(RG, 'app-bad', {httpsOnly: false} as never)
+    // Seeded: slots allow FTP basic auth. app-good's staging is fixed; app-bad also allows it for SCM and has Easy Auth off.
+    await web.webApps.updateFtpAllowedSlot(RG, 'app-good', 'staging', {allow: false})
+    await web.webApps.updateScmAllowed(RG, 'app-bad', {allow: true})
+    await web.webApps.updateAuthSettingsV2(RG, 'app-bad', {platform: {enabled: false}})
 
     const storage = await services.storage()
     await storage.storageAccounts.update(RG, 'stgood', {allowSharedKeyAccess: false} as never)
@@ -119,6 +123,11 @@ export async function startSeededEmulator(): Promise<SeededEmulator> {
     const keyvault = await services.keyvault()
     await keyvault.vaults.update(RG, 'kv-good', {properties: {enablePurgeProtection: true, publicNetworkAccess: 'Disabled'}} as never)
     await keyvault.vaults.update(RG, 'kv-bad', {properties: {enableRbacAuthorization: false}} as never)
+    // Seeded: each vault holds an enabled secret without an expiry. kv-good gives it one (and keeps a disabled one
+    // without, which does not count); kv-bad keeps it and adds a key that expires but never rotates.
+    await keyvault.secrets.update(RG, 'kv-good', 'legacy-api-token', {properties: {attributes: {expires: new Date('2027-06-30T00:00:00Z')}}})
+    await keyvault.secrets.createOrUpdate(RG, 'kv-good', 'old-token', {properties: {value: 'not-a-real-secret', attributes: {enabled: false}}})
+    await keyvault.keys.createIfNotExist(RG, 'kv-bad', 'signing-legacy', {properties: {kty: 'RSA', keySize: 2048, attributes: {expires: Date.parse('2027-06-30T00:00:00Z') / 1000}}})
     const monitor = await services.monitor()
     await monitor.diagnosticSettings.createOrUpdate(`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Web/sites/app-good/slots/staging`, 'slot-logs', {
       workspaceId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.OperationalInsights/workspaces/law`,

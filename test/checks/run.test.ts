@@ -38,15 +38,18 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]}> = {
   'app-good': {fail: []},
   'app-good/staging': {fail: []},
   'app-bad': {
-    fail: ['app.https_only', 'app.tls.min12', 'app.ftps', 'app.remote_debug.off', 'app.http2', 'app.cors.no_wildcard', 'app.net.restricted', 'app.health_check', 'app.always_on'],
+    fail: [
+      'app.https_only', 'app.tls.min12', 'app.ftps', 'app.basic_auth.off', 'app.remote_debug.off', 'app.auth.easy_auth', 'app.http2', 'app.cors.no_wildcard',
+      'app.net.restricted', 'app.health_check', 'app.always_on',
+    ],
   },
-  'app-bad/staging': {fail: ['app.ftps', 'app.net.restricted', 'app.logs.http', 'app.slot.parity']},
+  'app-bad/staging': {fail: ['app.ftps', 'app.basic_auth.off', 'app.net.restricted', 'app.logs.http', 'app.slot.parity']},
   stgood: {fail: []},
   stbad: {
     fail: ['st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.net.restricted', 'st.key_expiry', 'st.blob.soft_delete', 'st.blob.versioning', 'gov.lock.critical'],
   },
   'kv-good': {fail: ['kv.private_link', 'gov.lock.critical']},
-  'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'gov.lock.critical']},
+  'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'kv.expiry', 'kv.key_rotation', 'gov.lock.critical']},
 }
 
 let seeded: SeededEmulator
@@ -90,6 +93,12 @@ describe('runChecks against the emulator', () => {
       'slot differs from production: httpsOnly true (production false); minTlsVersion 1.2 (production 1.0); remoteDebuggingEnabled false (production true); http20Enabled true (production false)',
     )
     expect(message('redis-bad', 'redis.sku.not_basic')).toBe('sku is Basic — waived by web-team until 2099-12-31: dev cache, replaced in Q4')
+    expect(message('kv-bad', 'kv.expiry')).toBe('1 of 4 enabled key(s) and secret(s) never expire: secret legacy-api-token')
+    expect(message('kv-good', 'kv.expiry')).toBe('all 3 enabled key(s) and secret(s) have an expiry')
+    expect(message('kv-bad', 'kv.key_rotation')).toBe('1 of 2 enabled key(s) have no rotation policy with a Rotate action: key signing-legacy')
+    expect(message('app-bad', 'app.basic_auth.off')).toBe('basic auth is allowed for SCM')
+    expect(message('app-bad/staging', 'app.basic_auth.off')).toBe('basic auth is allowed for FTP')
+    expect(message('app-bad', 'app.auth.easy_auth')).toBe('authsettingsV2 platform.enabled is false')
   })
 
   it('reports an expired waiver and keeps the finding failing', () => {
@@ -110,6 +119,29 @@ describe('runChecks against the emulator', () => {
     const high = gate(report, 'high')
     expect(high.failed).toBe(true)
     expect(high.blocking.every((f) => f.severity === 'high' && f.status === 'fail')).toBe(true)
+  })
+
+  it('unreadable key and secret lists or publishing policies are errors for the new ARM checks, never passes', async () => {
+    seeded.emulator.faults.set({transient: {rate: 1, status: 403, operations: ['keyvault.secrets.list', 'webapp.getScmAllowedSlot', 'webapp.getAuthSettingsV2WithoutSecrets']}})
+    let faulty: CheckReport
+    try {
+      const rules = ['kv.expiry', 'kv.key_rotation', 'app.basic_auth.off', 'app.auth.easy_auth'].map((id) => findCheck(id)!)
+      faulty = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW, rules})
+    } finally {
+      seeded.emulator.faults.clear()
+    }
+    const byStatus = (status: string) => faulty.findings.filter((f) => f.status === status).map((f) => `${f.resourceName} ${f.checkId}`).sort()
+    expect(byStatus('error')).toEqual([
+      'app-bad app.auth.easy_auth',
+      'app-bad/staging app.basic_auth.off',
+      'app-good app.auth.easy_auth',
+      'app-good/staging app.basic_auth.off',
+      'kv-bad kv.expiry',
+      'kv-good kv.expiry',
+    ])
+    expect(faulty.findings.find((f) => f.resourceName === 'kv-good' && f.checkId === 'kv.expiry')!.message).toMatch(/^could not evaluate: kvSecrets could not be read: HTTP 403/)
+    // The key list was readable: rotation is still judged.
+    expect(byStatus('pass')).toContain('kv-good kv.key_rotation')
   })
 
   it('a catalog component Resource Graph does not return is an error that shuts the gate, not silence', async () => {

@@ -1,9 +1,9 @@
 /**
- * Every check, in report order. Not implemented (and why): kv.expiry and kv.key_rotation (Key Vault data plane),
- * app.basic_auth.off and app.auth.easy_auth (basicPublishingCredentialsPolicies / authsettingsV2 per site and
- * slot, not served by the emulator yet), def.plans (securityresources), pg administrators list (pg.auth.entra
- * reads authConfig only), st.delete_lock (covered by gov.lock.critical). `inventory.missing` is reported from the
- * catalog (a component the scan cannot see), not per resource.
+ * Every check, in report order. Not implemented (and why): def.plans (securityresources), pg administrators list
+ * (pg.auth.entra reads authConfig only), st.delete_lock (covered by gov.lock.critical). kv.expiry and
+ * kv.key_rotation read ARM's key and secret lists (never the data plane); app.basic_auth.off and app.auth.easy_auth
+ * read basicPublishingCredentialsPolicies and authsettingsV2 per site and slot. `inventory.missing` is reported from
+ * the catalog (a component the scan cannot see), not per resource.
  */
 import type {CheckRule} from '../types.js'
 import {governanceRules} from './governance.js'

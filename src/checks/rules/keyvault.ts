@@ -1,13 +1,37 @@
 /**
- * Key Vault checks on the management plane. Key and secret expiry and key rotation policies need the vault's
- * data plane (or per-item listing), which this checklist does not reach: kv.expiry and kv.key_rotation are not
- * implemented.
+ * Key Vault checks, all on the management plane (ARM): the vault's properties from Resource Graph, and for key and
+ * secret expiry and key rotation the ARM `vaults/{v}/keys` and `/secrets` lists, which carry attributes and the
+ * key's rotation policy but no key material or secret value. The data plane (unreachable when public access is
+ * off, and needing data-plane RBAC) is never used.
  */
-import {RESOURCE_TYPES, type CheckRule} from '../types.js'
-import {approvedPrivateEndpoints, fail, isTrue, MissingData, needFact, pass, read, valueAt} from './helpers.js'
+import {RESOURCE_TYPES, type CheckRule, type VaultItem} from '../types.js'
+import {approvedPrivateEndpoints, fail, isTrue, MissingData, needFact, notApplicable, pass, read, valueAt} from './helpers.js'
 
 const KV = [RESOURCE_TYPES.keyvault]
 const AZ = 'az keyvault'
+
+/** The enabled items of a list; an item ARM sent without attributes cannot be judged (MissingData). */
+function enabledItems(items: VaultItem[], kind: 'key' | 'secret'): Array<VaultItem & {kind: string}> {
+  return items
+    .map((item) => {
+      if (!item.attributes) throw new MissingData(`attributes of ${kind} ${item.name} are absent`)
+      return {...item, kind}
+    })
+    .filter((item) => item.attributes!.enabled !== false)
+}
+
+/** `key a, secret b` (at most five, then how many more). */
+function named(items: Array<{kind: string; name: string}>): string {
+  const shown = items.slice(0, 5).map((i) => `${i.kind} ${i.name}`)
+  return items.length > 5 ? `${shown.join(', ')} and ${items.length - 5} more` : shown.join(', ')
+}
+
+/** Whether a key's rotation policy rotates it: a lifetime action of type Rotate with a trigger. ARM's spec spells the type `rotate`, the service `Rotate`. */
+function rotates(item: VaultItem): boolean {
+  return (item.rotationPolicy?.lifetimeActions ?? []).some(
+    (a) => String(a.action?.type).toLowerCase() === 'rotate' && Boolean(a.trigger?.timeAfterCreate || a.trigger?.timeBeforeExpiry),
+  )
+}
 
 export const keyvaultRules: CheckRule[] = [
   {
@@ -97,5 +121,47 @@ export const keyvaultRules: CheckRule[] = [
       az: 'az monitor diagnostic-settings create --resource <id> --name audit --workspace <workspace-id> --logs \'[{"categoryGroup":"audit","enabled":true}]\'',
     },
     frameworks: {cis: ['F6 6.1.1.4'], mcsb: ['DP-8', 'LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15']},
+  },
+  {
+    id: 'kv.expiry',
+    title: 'Every enabled Key Vault key and secret has an expiry date',
+    severity: 'medium',
+    resourceTypes: KV,
+    reads: ['vaults/keys[*].properties.attributes.{enabled,exp}', 'vaults/secrets[*].properties.attributes.{enabled,exp}'],
+    facts: ['kvKeys', 'kvSecrets'],
+    evaluate(_r, facts) {
+      const items = [...enabledItems(needFact(facts, 'kvKeys'), 'key'), ...enabledItems(needFact(facts, 'kvSecrets'), 'secret')]
+      if (items.length === 0) return notApplicable('no enabled keys or secrets')
+      const never = items.filter((i) => !i.attributes!.expires)
+      return never.length === 0
+        ? pass(`all ${items.length} enabled key(s) and secret(s) have an expiry`)
+        : fail(`${never.length} of ${items.length} enabled key(s) and secret(s) never expire: ${named(never)}`)
+    },
+    remediation: {
+      text: 'Set an expiration date on every enabled key and secret (a key rotation policy with an expiryTime sets it on new versions).',
+      az: `${AZ} secret set-attributes --vault-name <vault> --name <secret> --expires <yyyy-mm-ddThh:mm:ssZ>; ${AZ} key set-attributes --vault-name <vault> --name <key> --expires <yyyy-mm-ddThh:mm:ssZ>`,
+    },
+    frameworks: {cis: ['F6 8.3.1', 'F6 8.3.2', 'F6 8.3.3', 'F6 8.3.4'], mcsb: ['DP-6'], iso27001: ['A.8.24']},
+  },
+  {
+    id: 'kv.key_rotation',
+    title: 'Every enabled Key Vault key rotates automatically (rotation policy with a Rotate action)',
+    severity: 'high',
+    resourceTypes: KV,
+    reads: ['vaults/keys[*].properties.rotationPolicy.lifetimeActions[*].{action.type,trigger}'],
+    facts: ['kvKeys'],
+    evaluate(_r, facts) {
+      const keys = enabledItems(needFact(facts, 'kvKeys'), 'key')
+      if (keys.length === 0) return notApplicable('no enabled keys')
+      const manual = keys.filter((k) => !rotates(k))
+      return manual.length === 0
+        ? pass(`all ${keys.length} enabled key(s) have a rotation policy that rotates them`)
+        : fail(`${manual.length} of ${keys.length} enabled key(s) have no rotation policy with a Rotate action: ${named(manual)}`)
+    },
+    remediation: {
+      text: 'Give each key a rotation policy that rotates it (e.g. 90 days after creation) and notifies before expiry.',
+      az: `${AZ} key rotation-policy update --vault-name <vault> --name <key> --value '{"lifetimeActions":[{"trigger":{"timeAfterCreate":"P90D"},"action":{"type":"Rotate"}}],"attributes":{"expiryTime":"P1Y"}}'`,
+    },
+    frameworks: {cis: ['F6 8.3.9'], mcsb: ['DP-6'], iso27001: ['A.8.24']},
   },
 ]

@@ -94,6 +94,28 @@ export const webappRules: CheckRule[] = [
     remediation: {text: 'Disable FTP (or allow FTPS only).', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --ftps-state Disabled`},
     frameworks: {cis: ['F3 9.3'], mcsb: ['DP-3']},
   }),
+  {
+    id: 'app.basic_auth.off',
+    title: 'Web app basic authentication is off for FTP and SCM (Kudu) publishing',
+    severity: 'medium',
+    resourceTypes: APPS,
+    reads: ['basicPublishingCredentialsPolicies/ftp.properties.allow', 'basicPublishingCredentialsPolicies/scm.properties.allow'],
+    facts: ['publishingCredentials'],
+    evaluate(_r, facts) {
+      const policies = needFact(facts, 'publishingCredentials') as Record<'ftp' | 'scm', {allow?: unknown}>
+      const allowed = (['ftp', 'scm'] as const).filter((policy) => {
+        const allow = policies[policy]?.allow
+        if (typeof allow !== 'boolean') throw new MissingData(`basicPublishingCredentialsPolicies/${policy}.allow is absent`)
+        return allow
+      })
+      return allowed.length === 0 ? pass('basic auth is off for FTP and SCM') : fail(`basic auth is allowed for ${allowed.map((p) => p.toUpperCase()).join(' and ')}`)
+    },
+    remediation: {
+      text: 'Disallow basic authentication for FTP and SCM publishing (deploy with Entra ID instead).',
+      az: `az resource update --resource-group <rg> --namespace Microsoft.Web --resource-type basicPublishingCredentialsPolicies --parent sites/<name>[/slots/<slot>] --name ftp --set properties.allow=false  (and --name scm)`,
+    },
+    frameworks: {cis: ['F3 9.6'], mcsb: ['IM-1'], soc2: ['CC6.1']},
+  },
   configRule({
     id: 'app.remote_debug.off',
     title: 'Web app remote debugging is off',
@@ -116,6 +138,20 @@ export const webappRules: CheckRule[] = [
     },
     remediation: {text: 'Assign a system-assigned (or user-assigned) managed identity.', az: `${AZ} identity assign --resource-group <rg> --name <name> ${SLOT_ARG}`},
     frameworks: {cis: ['F3 9.5'], mcsb: ['IM-3'], soc2: ['CC6.1']},
+  },
+  {
+    id: 'app.auth.easy_auth',
+    title: 'Web app App Service Authentication (Easy Auth) is on',
+    severity: 'medium',
+    resourceTypes: APPS,
+    reads: ['config/authsettingsV2.platform.enabled'],
+    facts: ['authSettings'],
+    evaluate(_r, facts) {
+      const enabled = readIn(needFact(facts, 'authSettings'), 'platform.enabled', 'config/authsettingsV2')
+      return isTrue(enabled) ? pass('authsettingsV2 platform.enabled is true') : fail(`authsettingsV2 platform.enabled is ${enabled}`)
+    },
+    remediation: {text: 'Turn on App Service Authentication with an identity provider.', az: `${AZ} auth update --resource-group <rg> --name <name> ${SLOT_ARG} --enabled true`},
+    frameworks: {cis: ['F3 9.2'], mcsb: ['IM-1'], soc2: ['CC6.1']},
   },
   configRule({
     id: 'app.http2',

@@ -74,7 +74,7 @@ export interface ContainerRecord {
 export interface MiscState {
   storageAccounts: Record<string, {resource: Resource; resourceGroup: string; blobService: Record<string, any>}>
   containers: Record<string, ContainerRecord>
-  /** `keys`/`secrets` are keyed by lower-case name; absent in state saved before they were modelled (= none). */
+  /** `keys`/`secrets` are keyed by lower-case name; absent in state saved before they were modelled (seeded on first use). */
   vaults: Record<string, {resource: Resource; resourceGroup: string; keys?: Record<string, VaultKey>; secrets?: Record<string, VaultSecret>}>
   /** Lock id (lower-case) → lock. */
   locks: Record<string, {scope: string; name: string; level: 'CanNotDelete' | 'ReadOnly'; notes?: string}>
@@ -829,8 +829,17 @@ function attributesFrom(body: unknown, at: Date, previous?: ItemAttributes): Ite
   return next
 }
 
-function vaultItemRoutes(ctx: EmulatorContext, vault: (p: Record<string, string>) => MiscState['vaults'][string] | EmulatorResponse): Route[] {
+function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, string>) => MiscState['vaults'][string] | EmulatorResponse): Route[] {
   const found = (v: MiscState['vaults'][string] | EmulatorResponse): v is MiscState['vaults'][string] => 'resource' in v
+  // A vault from state saved before keys and secrets were modelled gets the seed, as a fresh emulator would.
+  const vault = (p: Record<string, string>) => {
+    const v = vaultOf(p)
+    if (found(v) && ctx.seedFromCatalog && v.keys === undefined && v.secrets === undefined) {
+      v.keys = seedKeys(ctx.clock())
+      v.secrets = seedSecrets(ctx.clock())
+    }
+    return v
+  }
   const keyView = (v: MiscState['vaults'][string], k: VaultKey) => ({
     id: `${v.resource.id}/keys/${k.name}`,
     name: k.name,

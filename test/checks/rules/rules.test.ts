@@ -176,3 +176,48 @@ describe('Storage, Key Vault and governance rules', () => {
     expect(run('gov.tags.required', st)).toEqual({status: 'fail', message: 'missing tag(s) costCenter'})
   })
 })
+
+describe('Key Vault items and App Service publishing/auth rules (ARM reads)', () => {
+  const kv = resource(RESOURCE_TYPES.keyvault, 'kv-shop', {})
+  const items = (keys: unknown[], secrets: unknown[] = []): ResourceFacts => ({kvKeys: {ok: true, value: keys}, kvSecrets: {ok: true, value: secrets}})
+  const rotating = {lifetimeActions: [{trigger: {timeAfterCreate: 'P90D'}, action: {type: 'rotate'}}]}
+
+  it('kv.expiry: enabled items only; a vault with none is not applicable; an item without attributes is an error', () => {
+    const expiring = {name: 'cmk', attributes: {enabled: true, expires: '2027-01-01T00:00:00.000Z'}}
+    expect(run('kv.expiry', kv, items([expiring], [{name: 'old', attributes: {enabled: false}}]))).toEqual({status: 'pass', message: 'all 1 enabled key(s) and secret(s) have an expiry'})
+    // enabled unset means enabled (Azure's default).
+    expect(run('kv.expiry', kv, items([expiring], [{name: 'token', attributes: {}}]))).toEqual({
+      status: 'fail',
+      message: '1 of 2 enabled key(s) and secret(s) never expire: secret token',
+    })
+    expect(run('kv.expiry', kv, items([], [{name: 'old', attributes: {enabled: false}}])).status).toBe('not-applicable')
+    expect(() => run('kv.expiry', kv, items([{name: 'cmk'}]))).toThrow('attributes of key cmk are absent')
+    expect(() => run('kv.expiry', kv, {kvKeys: {ok: true, value: []}})).toThrow(MissingData)
+  })
+
+  it('kv.key_rotation: needs a Rotate action with a trigger (any case); Notify alone or no policy fails', () => {
+    const key = (name: string, rotationPolicy?: unknown) => ({name, attributes: {enabled: true}, rotationPolicy})
+    expect(run('kv.key_rotation', kv, items([key('a', rotating)])).status).toBe('pass')
+    const result = run('kv.key_rotation', kv, items([key('a', rotating), key('b'), key('c', {lifetimeActions: [{trigger: {timeBeforeExpiry: 'P30D'}, action: {type: 'Notify'}}]})]))
+    expect(result).toEqual({status: 'fail', message: '2 of 3 enabled key(s) have no rotation policy with a Rotate action: key b, key c'})
+    expect(run('kv.key_rotation', kv, items([key('d', {lifetimeActions: [{action: {type: 'Rotate'}}]})])).status).toBe('fail')
+    expect(run('kv.key_rotation', kv, items([])).status).toBe('not-applicable')
+    expect(() => run('kv.key_rotation', kv, {kvKeys: {ok: false, error: 'HTTP 403 AuthorizationFailed'}})).toThrow(/403/)
+  })
+
+  it('app.basic_auth.off: both policies must be readable and false', () => {
+    const site = resource(RESOURCE_TYPES.slot, 'app-store/staging', {})
+    const policies = (ftp: unknown, scm: unknown): ResourceFacts => ({publishingCredentials: {ok: true, value: {ftp: {allow: ftp}, scm: {allow: scm}}}})
+    expect(run('app.basic_auth.off', site, policies(false, false))).toEqual({status: 'pass', message: 'basic auth is off for FTP and SCM'})
+    expect(run('app.basic_auth.off', site, policies(true, true))).toEqual({status: 'fail', message: 'basic auth is allowed for FTP and SCM'})
+    expect(() => run('app.basic_auth.off', site, policies(false, undefined))).toThrow('basicPublishingCredentialsPolicies/scm.allow is absent')
+  })
+
+  it('app.auth.easy_auth: platform.enabled decides; absent is an error', () => {
+    const site = resource(RESOURCE_TYPES.site, 'app-store', {})
+    const auth = (value: unknown): ResourceFacts => ({authSettings: {ok: true, value}})
+    expect(run('app.auth.easy_auth', site, auth({platform: {enabled: true}})).status).toBe('pass')
+    expect(run('app.auth.easy_auth', site, auth({platform: {enabled: false}})).status).toBe('fail')
+    expect(() => run('app.auth.easy_auth', site, auth({}))).toThrow('config/authsettingsV2.platform.enabled is absent')
+  })
+})
