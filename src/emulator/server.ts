@@ -350,10 +350,13 @@ function createHandler(deps: HandlerDeps): Handler {
         const monitorOperation = 'lro.monitor'
         await deps.faults.delay()
         const matched = matchRoute(deps.routes, request.method, path)
-        operation = matched && 'route' in matched ? matched.route.operation : deps.lro.isMonitor(request) ? monitorOperation : 'unknown'
-        const intercepted = deps.faults.intercept(request.method, operation)
+        const isMonitor = deps.lro.isMonitor(request)
+        operation = matched && 'route' in matched ? matched.route.operation : isMonitor ? monitorOperation : 'unknown'
+        const apiVersionProblem = isMonitor ? undefined : checkApiVersion(path, query)
+        const intercepted = apiVersionProblem ? {headers: {}} : deps.faults.intercept(request.method, operation)
         extraHeaders = intercepted.headers
-        if (intercepted.response) response = intercepted.response
+        if (apiVersionProblem) response = apiVersionProblem
+        else if (intercepted.response) response = intercepted.response
         else {
           const monitor = await deps.lro.handleMonitor(request)
           if (monitor) response = monitor
@@ -383,6 +386,23 @@ function createHandler(deps: HandlerDeps): Handler {
     if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT)
   }
   return Object.assign(handler, {setEndpoints: (e: {armEndpoint: string; identityEndpoint: string}) => Object.assign(endpoints, e)})
+}
+
+/**
+ * ARM rejects a management request without an api-version before anything else (400 MissingApiVersionParameter),
+ * and one that is not a version at all (400 InvalidApiVersionParameter). Only ARM management paths are checked:
+ * the Monitor data plane (`metrics:getBatch`, which has its own host in Azure), the logs query, the token endpoint,
+ * discovery, the emulator's own admin and data-probe paths (`/_emulator/…`, `…/opsbookData`) and the
+ * long-running-operation monitors it hands out (which carry the initial request's api-version anyway) are not.
+ */
+export function checkApiVersion(path: string, query: URLSearchParams): EmulatorResponse | undefined {
+  if (!/^\/(subscriptions|providers)(\/|$)/i.test(path) || /\/metrics:getBatch$|\/opsbookData$/i.test(path)) return undefined
+  const apiVersion = query.get('api-version')
+  if (apiVersion === null || apiVersion === '')
+    return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.')
+  if (!/^\d{4}-\d{2}-\d{2}(-[a-z0-9.]+)?$/i.test(apiVersion))
+    return armError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are dates such as '2025-08-01' or '2025-08-01-preview'.`)
+  return undefined
 }
 
 function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {

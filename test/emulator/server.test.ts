@@ -1,4 +1,5 @@
 import {mkdtempSync, rmSync} from 'node:fs'
+import {request as httpsRequest} from 'node:https'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
@@ -97,3 +98,66 @@ describe('persistence', () => {
   })
 })
 
+
+/** A raw HTTPS request to the emulator (what curl would send), trusting its CA. */
+function raw(path: string, options: {method?: string; body?: unknown} = {}): Promise<{status: number; headers: Record<string, string | string[] | undefined>; json: any}> {
+  return new Promise((resolve, reject) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
+    const req = httpsRequest(
+      `${emulator.armEndpoint}${path}`,
+      {method: options.method ?? 'GET', ca: emulator.caPem, headers: payload ? {'content-type': 'application/json'} : {}},
+      (res) => {
+        let text = ''
+        res.on('data', (c) => (text += c))
+        res.on('end', () => resolve({status: res.statusCode!, headers: res.headers, json: text ? JSON.parse(text) : undefined}))
+      },
+    )
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+describe('api-version', () => {
+  const server = () => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders`
+
+  it('answers an ARM request without api-version with 400 MissingApiVersionParameter, as Azure does', async () => {
+    for (const path of [server(), `/subscriptions/${emulator.subscription}/resourceGroups`, '/subscriptions', '/providers/Microsoft.ResourceGraph/resources']) {
+      const response = await raw(path, {method: path.includes('ResourceGraph') ? 'POST' : 'GET', body: path.includes('ResourceGraph') ? {query: 'Resources'} : undefined})
+      expect(response.status, path).toBe(400)
+      expect(response.json.error).toEqual({code: 'MissingApiVersionParameter', message: 'The api-version query parameter (?api-version=) is required for all requests.'})
+    }
+    const ok = await raw(`${server()}?api-version=2025-08-01`)
+    expect(ok.status).toBe(200)
+    expect(ok.json.name).toBe('pg-shop-orders')
+  })
+
+  it('answers a malformed api-version with 400 InvalidApiVersionParameter', async () => {
+    const response = await raw(`${server()}?api-version=latest`)
+    expect(response.status).toBe(400)
+    expect(response.json.error.code).toBe('InvalidApiVersionParameter')
+    expect(response.json.error.message).toContain("The api-version 'latest' is invalid.")
+  })
+
+  it('keeps data-plane, discovery and emulator-only paths working without one', async () => {
+    expect((await raw('/opsbook/emulator')).status).toBe(200)
+    expect((await raw('/workspaces/ws-shop/query', {method: 'POST', body: {query: 'AzureActivity | take 1', timespan: 'PT1H'}})).status).toBe(200)
+    const batch = await raw(`/subscriptions/${emulator.subscription}/metrics:getBatch?api%2Dversion=2024-02-01&metricnamespace=Microsoft.DBforPostgreSQL/flexibleServers&metricnames=cpu_percent`, {
+      method: 'POST',
+      body: {resourceids: [server()]},
+    })
+    expect(batch.status).toBe(200)
+    expect((await raw(`${server()}/opsbookData`)).status).toBe(200)
+  })
+
+  it('hands out long-running-operation monitors that carry the api-version and answer without one too', async () => {
+    const started = await raw(`${server()}?api-version=2025-08-01`, {method: 'PATCH', body: {tags: {owner: 'api-version-test'}}})
+    expect(started.status).toBe(202)
+    const monitors = [String(started.headers['azure-asyncoperation']), String(started.headers.location)]
+    for (const url of monitors) {
+      expect(new URL(url).searchParams.get('api-version')).toBe('2025-08-01')
+      const path = new URL(url).pathname
+      expect((await raw(`${path}${new URL(url).search}`)).status).toBeLessThan(300)
+      expect((await raw(path)).status).toBeLessThan(300)
+    }
+  })
+})
