@@ -12,6 +12,7 @@ export interface EmulatorStartResult {
 
 export default class EmulatorStart extends BaseCommand<EmulatorStartResult> {
   static override summary = 'Run the local Azure emulator in the foreground (Ctrl-C stops it); state persists under .opsbook/emulator/'
+  static override description = 'Runs in the project\'s .opsbook/emulator/ state; `opsbook run` in another terminal uses it.'
   static override examples = ['<%= config.bin %> emulator start', '<%= config.bin %> emulator start --port 8443 --lro-seconds 1 --faults "latency=50"']
   static override flags = {
     port: Flags.integer({description: 'HTTPS port for ARM (0 = random)', default: 0}),
@@ -22,17 +23,21 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult> {
 
   async run(): Promise<EmulatorStartResult> {
     const {flags} = await this.parse(EmulatorStart)
-    const {startEmulator} = await import('../../emulator/server.js')
+    const {serveEmulator, emulatorStateDir} = await import('../../emulator/connect.js')
+    const {servedError} = await import('../../emulator/lock.js')
     const {parseFaultSpec} = await import('../../emulator/faults.js')
-    const {emulatorStateDir} = await import('../../emulator/connect.js')
-    const emulator = await startEmulator({
+    const stateDir = emulatorStateDir({catalogFile: flags.catalog})
+    const served = await serveEmulator({
+      mode: 'server',
       catalogFile: flags.catalog,
       environmentName: flags.env,
-      stateDir: emulatorStateDir(),
+      stateDir,
       port: flags.port,
       lroDurationMs: flags['lro-seconds'] === undefined ? undefined : flags['lro-seconds'] * 1000,
       faults: parseFaultSpec(flags.faults),
     })
+    if ('holder' in served) throw servedError(served.holder, stateDir, 'start the emulator')
+    const {emulator} = served
     const {describeEmulator} = await import('../../emulator/describe.js')
     for (const line of describeEmulator(emulator)) this.say(line)
     const result = {armEndpoint: emulator.armEndpoint, caFile: emulator.caFile, blobEndpoint: emulator.blob.endpoint, identityEndpoint: emulator.identityEndpoint, subscription: emulator.subscription, env: emulator.env()}

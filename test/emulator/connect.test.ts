@@ -1,0 +1,134 @@
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {request as httpsRequest} from 'node:https'
+import {hostname, tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {connectOrStartEmulator, serveEmulator, type EmulatorConnection} from '../../src/emulator/connect.js'
+import {lockFile, readEmulatorLock} from '../../src/emulator/lock.js'
+import {GuardError} from '../../src/errors.js'
+
+const CATALOG = resolve('runbooks.yaml')
+const dirs: string[] = []
+const cleanups: Array<() => Promise<unknown>> = []
+
+function stateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'opsbook-emu-connect-'))
+  dirs.push(dir)
+  return dir
+}
+
+/** What `opsbook run` does for an emulator environment (no OPSBOOK_EMULATOR_URL). */
+async function connect(dir: string): Promise<EmulatorConnection> {
+  const connection = await connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: {}, lroDurationMs: 100})
+  cleanups.push(() => connection.stop())
+  return connection
+}
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined)
+  for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
+})
+
+function send(connection: {armEndpoint: string; caPem: string}, method: string, path: string, body?: unknown): Promise<{status: number; json: any}> {
+  return new Promise((done, fail) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const req = httpsRequest(`${connection.armEndpoint}${path}`, {method, ca: connection.caPem, headers: payload ? {'content-type': 'application/json'} : {}}, (res) => {
+      let text = ''
+      res.on('data', (c) => (text += c))
+      res.on('end', () => done({status: res.statusCode!, json: text ? JSON.parse(text) : undefined}))
+    })
+    req.on('error', fail)
+    req.end(payload)
+  })
+}
+
+describe('one emulator per state directory', () => {
+  it('refuses a second in-process emulator on the same state with exit 5, naming the holder and how to share', async () => {
+    const dir = stateDir()
+    const first = await connect(dir)
+    const lock = readEmulatorLock(dir)!
+    expect(lock).toMatchObject({pid: process.pid, host: hostname(), mode: 'run', armEndpoint: first.armEndpoint, subscription: first.subscription})
+
+    const second = await connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: {}}).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(second).toBeInstanceOf(GuardError)
+    expect((second as GuardError).exitCode).toBe(5)
+    expect((second as GuardError).message).toContain(`pid ${process.pid}, started ${lock.startedAt}`)
+    expect((second as GuardError).suggestions.join(' ')).toContain('opsbook emulator start')
+
+    await first.stop()
+    expect(existsSync(lockFile(dir))).toBe(false)
+    const third = await connect(dir)
+    expect(readEmulatorLock(dir)?.armEndpoint).toBe(third.armEndpoint)
+  })
+
+  it('refuses it across processes too, and the lock goes when the holder is stopped by SIGTERM', async () => {
+    const dir = stateDir()
+    const script = `
+      const {connectOrStartEmulator} = await import(${JSON.stringify(resolve('src/emulator/connect.ts'))})
+      const c = await connectOrStartEmulator({stateDir: ${JSON.stringify(dir)}, catalogFile: ${JSON.stringify(CATALOG)}, environmentName: 'local', env: {}})
+      console.log(JSON.stringify({armEndpoint: c.armEndpoint}))
+    `
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'pipe']})
+    const exited = new Promise<NodeJS.Signals | null>((done) => child.once('exit', (_code, signal) => done(signal)))
+    cleanups.push(async () => child.kill('SIGKILL'))
+    const ready = await new Promise<{armEndpoint: string}>((done, fail) => {
+      let out = ''
+      let err = ''
+      child.stdout.on('data', (c) => {
+        out += c
+        if (out.includes('\n')) done(JSON.parse(out.split('\n')[0]!))
+      })
+      child.stderr.on('data', (c) => (err += c))
+      void exited.then(() => fail(new Error(`holder exited early: ${err}`)))
+    })
+    expect(readEmulatorLock(dir)).toMatchObject({pid: child.pid, mode: 'run', armEndpoint: ready.armEndpoint})
+
+    await expect(connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: {}})).rejects.toMatchObject({
+      exitCode: 5,
+      details: {holder: {pid: child.pid, mode: 'run'}},
+    })
+
+    child.kill('SIGTERM')
+    expect(await exited).toBe('SIGTERM')
+    expect(existsSync(lockFile(dir))).toBe(false)
+    const mine = await connect(dir)
+    expect(readEmulatorLock(dir)).toMatchObject({pid: process.pid, armEndpoint: mine.armEndpoint})
+  })
+
+  it('connects a run to the emulator `opsbook emulator start` serves, which sees the run\'s changes', async () => {
+    const dir = stateDir()
+    const served = await serveEmulator({mode: 'server', stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: {}})
+    if (!('emulator' in served)) throw new Error('expected to serve')
+    const server = served.emulator
+    cleanups.push(() => server.stop())
+
+    const run = await connect(dir)
+    expect(run.armEndpoint).toBe(server.armEndpoint)
+    expect(run.identityHeader).toBe(server.identityHeader)
+    const created = await send(run, 'PUT', `/subscriptions/${run.subscription}/resourceGroups/rg-from-the-run?api-version=2021-04-01`, {location: 'westeurope'})
+    expect(created.status).toBe(201)
+    expect(server.state.slice<Record<string, unknown>>('resourceGroups')).toHaveProperty('rg-from-the-run')
+    expect(server.requestLog().some((e) => e.operation === 'resourceGroups.createOrUpdate')).toBe(true)
+
+    // The run ending does not stop the shared emulator.
+    await run.stop()
+    expect((await send(server, 'GET', `/subscriptions/${server.subscription}/resourceGroups/rg-from-the-run?api-version=2021-04-01`)).status).toBe(200)
+    expect(readEmulatorLock(dir)?.mode).toBe('server')
+
+    await expect(connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'staging', env: {}})).rejects.toMatchObject({exitCode: 5})
+    await server.stop()
+    expect(existsSync(lockFile(dir))).toBe(false)
+  })
+
+  it('takes over a stale lock whose process is gone', async () => {
+    const dir = stateDir()
+    const dead = spawnSync(process.execPath, ['-e', '']).pid
+    writeFileSync(lockFile(dir), JSON.stringify({pid: dead, host: hostname(), mode: 'run', startedAt: '2026-01-01T00:00:00.000Z', token: 'crashed-run'}))
+    const connection = await connect(dir)
+    expect(readEmulatorLock(dir)).toMatchObject({pid: process.pid, mode: 'run', armEndpoint: connection.armEndpoint})
+  })
+})
