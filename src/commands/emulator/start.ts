@@ -10,10 +10,11 @@ export interface EmulatorStartResult {
   env: Record<string, string>
 }
 
-export default class EmulatorStart extends BaseCommand<EmulatorStartResult> {
+export default class EmulatorStart extends BaseCommand<EmulatorStartResult | undefined> {
   static override summary = 'Run the local Azure emulator in the foreground (Ctrl-C stops it); state persists under .opsbook/emulator/'
-  static override description = 'Runs in the project\'s .opsbook/emulator/ state; `opsbook run` in another terminal uses it.'
-  static override examples = ['<%= config.bin %> emulator start', '<%= config.bin %> emulator start --port 8443 --lro-seconds 1 --faults "latency=50"']
+  static override description =
+    'Runs in the project\'s .opsbook/emulator/ state; `opsbook run` in another terminal uses it. With --json, one JSON document (endpoints, CA file, client environment) is printed as soon as it listens.'
+  static override examples = ['<%= config.bin %> emulator start', '<%= config.bin %> emulator start --port 8443 --lro-seconds 1 --faults "latency=50"', '<%= config.bin %> emulator start --port 0 --json']
   static override flags = {
     port: Flags.integer({description: 'HTTPS port for ARM (0 = random)', default: 0}),
     env: Flags.string({description: 'Catalog environment to seed from (default: the first with cloud: emulator)'}),
@@ -21,7 +22,7 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult> {
     faults: Flags.string({description: 'Faults to inject: JSON or k=v pairs (also OPSBOOK_EMULATOR_FAULTS)'}),
   }
 
-  async run(): Promise<EmulatorStartResult> {
+  async run(): Promise<EmulatorStartResult | undefined> {
     const {flags} = await this.parse(EmulatorStart)
     const {serveEmulator, emulatorStateDir} = await import('../../emulator/connect.js')
     const {servedError} = await import('../../emulator/lock.js')
@@ -38,15 +39,20 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult> {
     })
     if ('holder' in served) throw servedError(served.holder, stateDir, 'start the emulator')
     const {emulator} = served
-    const {describeEmulator} = await import('../../emulator/describe.js')
-    for (const line of describeEmulator(emulator)) this.say(line)
     const result = {armEndpoint: emulator.armEndpoint, caFile: emulator.caFile, blobEndpoint: emulator.blob.endpoint, identityEndpoint: emulator.identityEndpoint, subscription: emulator.subscription, env: emulator.env()}
+    // Printed now, not at exit: a script needs the (possibly random) endpoints while the emulator runs.
+    if (this.jsonEnabled()) this.logJson(result)
+    else {
+      const {describeEmulator} = await import('../../emulator/describe.js')
+      for (const line of describeEmulator(emulator)) this.say(line)
+    }
     await new Promise<void>((resolve) => {
       const stop = () => void emulator.stop().then(resolve)
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
     })
     this.note('emulator stopped')
-    return result
+    // Under --json the document went out at startup; returning nothing keeps stdout to that one document.
+    return this.jsonEnabled() ? undefined : result
   }
 }

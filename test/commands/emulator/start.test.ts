@@ -1,9 +1,10 @@
-import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync, copyFileSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, copyFileSync} from 'node:fs'
 import {get} from 'node:https'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {connectOrStartEmulator} from '../../../src/emulator/connect.js'
 
 const BIN = resolve('bin/run.js')
 
@@ -45,5 +46,63 @@ describe('opsbook emulator start', () => {
       await exited
       rmSync(cwd, {recursive: true, force: true})
     }
+  })
+
+  it('prints one JSON document with the endpoints at startup under --json, serves runs and refuses a reset while running', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'opsbook-emu-cli-'))
+    copyFileSync('runbooks.yaml', join(cwd, 'runbooks.yaml'))
+    const child = spawn(process.execPath, [BIN, 'emulator', 'start', '--port', '0', '--json'], {cwd, env: {...process.env, OPSBOOK_EMULATOR_URL: ''}})
+    // 'close', not 'exit': stdout is complete then, so nothing printed at exit can slip past the check below.
+    const exited = new Promise<number | null>((done) => child.once('close', done))
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    try {
+      // The document arrives while the emulator runs: no Ctrl-C needed to learn a random port.
+      const doc = await new Promise<any>((done, fail) => {
+        child.stdout.on('data', () => {
+          try {
+            done(JSON.parse(stdout))
+          } catch {
+            // not complete yet
+          }
+        })
+        void exited.then((code) => fail(new Error(`emulator exited with ${code}: ${stdout}${stderr}`)))
+      })
+      expect(doc.armEndpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      expect(doc.caFile).toBe(join(cwd, '.opsbook', 'emulator', 'certs', 'cert.pem'))
+      expect(doc.env).toMatchObject({OPSBOOK_EMULATOR_URL: doc.armEndpoint, OPSBOOK_EMULATOR_CA: doc.caFile, IDENTITY_ENDPOINT: doc.identityEndpoint})
+      const ca = readFileSync(doc.caFile, 'utf8')
+      const body = await new Promise<any>((done, fail) =>
+        get(`${doc.armEndpoint}/subscriptions/${doc.subscription}/resourceGroups?api-version=2021-04-01`, {ca}, (res) => {
+          let text = ''
+          res.on('data', (c) => (text += c))
+          res.on('end', () => done({status: res.statusCode, json: JSON.parse(text)}))
+        }).on('error', fail),
+      )
+      expect(body.status).toBe(200)
+      expect(body.json.value.map((g: {name: string}) => g.name)).toContain('rg-shop-local')
+
+      // A run in this project (another process) uses it rather than starting its own.
+      const run = await connectOrStartEmulator({cwd, environmentName: 'local', env: {}})
+      expect(run.armEndpoint).toBe(doc.armEndpoint)
+      await run.stop()
+
+      const reset = spawnSync(process.execPath, [BIN, 'emulator', 'reset', '--json'], {cwd, encoding: 'utf8', env: {...process.env, OPSBOOK_EMULATOR_URL: ''}})
+      expect(reset.status).toBe(5)
+      expect(JSON.parse(reset.stdout).error.message).toContain(`pid ${child.pid}`)
+      expect(existsSync(join(cwd, '.opsbook', 'emulator', 'state.json'))).toBe(true)
+    } finally {
+      const printed = stdout
+      child.kill('SIGINT')
+      expect(await exited).toBe(0)
+      expect(stdout).toBe(printed)
+    }
+    expect(existsSync(join(cwd, '.opsbook', 'emulator', 'emulator.lock'))).toBe(false)
+    const reset = spawnSync(process.execPath, [BIN, 'emulator', 'reset', '--json'], {cwd, encoding: 'utf8', env: {...process.env, OPSBOOK_EMULATOR_URL: ''}})
+    expect(reset.status).toBe(0)
+    expect(JSON.parse(reset.stdout).removed).toContain(join(cwd, '.opsbook', 'emulator', 'state.json'))
+    rmSync(cwd, {recursive: true, force: true})
   })
 })
