@@ -35,9 +35,11 @@ export const objectiveRowSchema = z.strictObject({
   type: z.string(),
   rto: measureSchema,
   rpo: measureSchema,
-  /** met: every objective measured and met; missed: one was not; cannot-meet: the configuration rules one out; unmeasured: an objective could not be measured. */
-  status: z.enum(['met', 'missed', 'cannot-meet', 'unmeasured']),
+  /** met: every objective measured and met; missed: one was not; cannot-meet: the configuration rules one out; unmeasured: an objective could not be measured; failed: the recovery itself failed (see error). */
+  status: z.enum(['met', 'missed', 'cannot-meet', 'unmeasured', 'failed']),
   notes: z.array(z.string()),
+  /** Why the recovery failed: `<step>: <message>` of the first failed step of the component's chain. */
+  error: z.string().optional(),
 })
 export type ObjectiveRow = z.infer<typeof objectiveRowSchema>
 
@@ -108,7 +110,7 @@ export const measureAction = defineAction({
     'RTO = verifiedAt − startedAt. RPO = requestedPoint (default: startedAt, i.e. "the latest" when recovery began) − recoveredDataAsOf (what the copy actually holds); unmeasured when dataAsOfSource says the age was not read from the copy. Also flags objectives the configuration cannot meet (RPO shorter than the snapshot frequency, cross-region without geo-redundant backup, a cross-region PostgreSQL RPO under the hour geo-restore guarantees, short retention). Never fails: drill.report decides.',
   input: z.strictObject({
     component: z.string().min(1).describe('Catalog component key'),
-    startedAt: isoDateTime.describe('When recovery started'),
+    startedAt: isoDateTime.nullish().describe('When recovery started; without it the RTO is unmeasured'),
     verifiedAt: isoDateTime.nullish().describe('When the recovered copy was verified; default: now'),
     requestedPoint: isoDateTime.nullish().describe('The point in time asked for; default: startedAt'),
     recoveredDataAsOf: isoDateTime.nullish().describe('The newest data the recovered copy holds'),
@@ -120,28 +122,42 @@ export const measureAction = defineAction({
     geoRedundantBackup: z.boolean().nullish().describe('Whether Azure reported geo-redundant backup (PostgreSQL)'),
     notes: z.array(z.string()).nullish(),
     method: z.string().nullish().describe('How it was recovered (shown first in the notes), e.g. "geo restore into westus"'),
+    failures: z
+      .record(z.string(), z.string().nullish())
+      .nullish()
+      .describe('The errors of the component\'s recovery steps by step (steps.<id>.error); the first one set makes the row failed, with nothing measured'),
   }),
   output: objectiveRowSchema,
   changes: false,
   permissions: [],
   async run(input, context) {
     const component = componentOf(context.environment, input.component)
-    const started = Date.parse(input.startedAt)
-    const verified = input.verifiedAt ? Date.parse(input.verifiedAt) : context.now().getTime()
-    const requested = input.requestedPoint ? Date.parse(input.requestedPoint) : started
     const rtoObjective = component.objectives?.rto ? parseDuration(component.objectives.rto) : undefined
     const rpoObjective = component.objectives?.rpo ? parseDuration(component.objectives.rpo) : undefined
-    const rto = compare(verified - started, rtoObjective)
+    const failure = Object.entries(input.failures ?? {}).find(([, message]) => message)
+    if (failure) {
+      // A recovery that failed measures nothing: the row says where it failed and why.
+      const error = `${failure[0]}: ${failure[1]}`
+      const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
+      const notes = [...(input.method ? [input.method] : []), `failed in ${error}`, ...(input.notes ?? []), ...issues.map((i) => `configuration: ${i}`)]
+      context.log(`${input.component}: recovery failed in ${error}`)
+      return {component: input.component, type: component.type, rto: compare(undefined, rtoObjective), rpo: compare(undefined, rpoObjective), status: 'failed' as const, notes, error}
+    }
+    const started = input.startedAt ? Date.parse(input.startedAt) : undefined
+    const verified = input.verifiedAt ? Date.parse(input.verifiedAt) : context.now().getTime()
+    const requested = input.requestedPoint ? Date.parse(input.requestedPoint) : started
+    const rto = compare(started === undefined ? undefined : verified - started, rtoObjective)
     // A data age that was not read from the copy itself (e.g. the restore point Azure echoes back) measures nothing.
     const readFromCopy = input.dataAsOfSource == null || input.dataAsOfSource === 'server'
     const dataAsOf = readFromCopy ? input.recoveredDataAsOf : undefined
-    const rpo = compare(dataAsOf ? requested - Date.parse(dataAsOf) : undefined, rpoObjective)
+    const rpo = compare(dataAsOf && requested !== undefined ? requested - Date.parse(dataAsOf) : undefined, rpoObjective)
     const notes = [...(input.method ? [input.method] : []), ...(input.notes ?? [])]
     const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
     notes.push(...issues.map((i) => `configuration: ${i}`))
+    if (rtoObjective !== undefined && rto.measuredMs === undefined) notes.push('RTO not measured: the recovery did not say when it started')
     if (!readFromCopy) notes.push(PG_RPO_UNMEASURED_NOTE)
     else if (rpoObjective !== undefined && rpo.measuredMs === undefined) notes.push('RPO not measured: the recovered copy did not say how old its data is')
-    if (rpo.measuredMs !== undefined && rpo.measuredMs === 0 && dataAsOf && Date.parse(dataAsOf) > requested)
+    if (rpo.measuredMs !== undefined && rpo.measuredMs === 0 && dataAsOf && requested !== undefined && Date.parse(dataAsOf) > requested)
       notes.push('the copy holds data newer than the point asked for')
     const missed = rto.met === false || rpo.met === false
     const status: ObjectiveRow['status'] = missed
@@ -171,6 +187,8 @@ function flattenRows(measurements: unknown[]): ObjectiveRow[] {
     if (typeof entry !== 'object' || Array.isArray(entry))
       throw new ActionFailure(`drill.report: a measurement must be a drill.measure output or a map of them, got ${JSON.stringify(entry)}`, {code: 'invalid-measurement'})
     for (const [key, value] of Object.entries(entry)) {
+      // A measure step that failed itself (continueOnError) left no outputs: report lists the component as unmeasured.
+      if (value === null || value === undefined || (typeof value === 'object' && Object.keys(value).length === 0)) continue
       const row = objectiveRowSchema.safeParse(value)
       if (!row.success) throw new ActionFailure(`drill.report: measurement ${key} is not a drill.measure output`, {code: 'invalid-measurement'})
       rows.push(row.data)
@@ -199,7 +217,7 @@ export const reportAction = defineAction({
   name: 'drill.report',
   summary: 'Collect the per-component RTO/RPO table and fail when an objective is missed',
   description:
-    'Takes drill.measure outputs (or the itemKey → outputs maps of forEach measure steps). Fails the step — so the run exits 1 — when any component missed an objective, cannot meet one with its configuration, or could not be measured; the table is still the step\'s `objectives` output.',
+    'Takes drill.measure outputs (or the itemKey → outputs maps of forEach measure steps). Fails the step — so the run exits 1 — when any component missed an objective, cannot meet one with its configuration, could not be measured, or failed to recover; the table is still the step\'s `objectives` output. Meant to run `if: always()` after per-component chains with continueOnError, so one component\'s failure is a row, not the end of the drill.',
   input: z.strictObject({
     measurements: z.array(z.unknown()).describe('drill.measure outputs, or maps of them'),
     failOnMiss: z.boolean().default(true),

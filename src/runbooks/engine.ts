@@ -625,13 +625,20 @@ class RunExecution {
   private expressionContext(phase: StepPhase, instance?: StepSpec['instance']): ExpressionContext {
     const {options} = this
     const steps: ExpressionContext['steps'] = {}
-    for (const [id, record] of this.records) steps[id] = {outputs: record.outputs, status: record.status}
+    // `error`: the message of a failed step, so a step after a `continueOnError` one can report what went wrong.
+    const withError = (record: StepRecord) => (record.error ? {error: record.error.message} : {})
+    for (const [id, record] of this.records) steps[id] = {outputs: record.outputs, status: record.status, ...withError(record)}
     for (const [group, keys] of Object.entries(options.runbook.forEachGroups ?? {})) {
       const instances = keys.map((key) => [key, this.records.get(`${group}-${key}`)] as const).filter((e): e is readonly [string, StepRecord] => e[1] !== undefined)
       const own = instance && instances.find(([key]) => key === instance.item.key)
+      const errors = instances.filter(([, r]) => r.error).map(([key, r]) => `${key}: ${r.error!.message}`)
       steps[group] = own
-        ? {outputs: own[1].outputs, status: own[1].status}
-        : {outputs: Object.fromEntries(instances.map(([key, r]) => [key, r.outputs])), status: groupStatus(instances.map(([, r]) => r.status))}
+        ? {outputs: own[1].outputs, status: own[1].status, ...withError(own[1])}
+        : {
+            outputs: Object.fromEntries(instances.map(([key, r]) => [key, r.outputs])),
+            status: groupStatus(instances.map(([, r]) => r.status)),
+            ...(errors.length > 0 ? {error: errors.join('; ')} : {}),
+          }
     }
     return {
       ...(instance ? {item: instance.item as unknown as Record<string, unknown>} : {}),

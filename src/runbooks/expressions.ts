@@ -14,7 +14,8 @@ import {parseDuration, toIsoDuration as formatIsoDuration} from '../support/dura
 /** Values an expression can read. The engine builds one per evaluation. */
 export interface ExpressionContext {
   params: Record<string, unknown>
-  steps: Record<string, {outputs: Record<string, unknown>; status: string}>
+  /** `error`: the message of a step that failed (e.g. one with continueOnError), absent otherwise. */
+  steps: Record<string, {outputs: Record<string, unknown>; status: string; error?: string}>
   /** The catalog environment, plus `name`. */
   env: Record<string, unknown>
   catalog: Record<string, unknown>

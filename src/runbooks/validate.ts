@@ -54,6 +54,8 @@ export function validateRunbookSource(source: YamlSource, actions: ActionLookup 
   return {input: parsed.success ? parsed.data : undefined, problems}
 }
 
+/** What `steps.<id>` holds in expressions. */
+const STEP_KEYS = ['outputs', 'status', 'error']
 const STEP_FIELDS = ['id', 'name', 'uses', 'with', 'needs', 'if', 'timeout', 'retry', 'rollback', 'continueOnError', 'forEach']
 /** Fields of `item` in the expressions of a forEach step. */
 export const ITEM_KEYS = ['key', 'name', 'type', 'resourceGroup', 'component'] as const
@@ -299,8 +301,8 @@ function referenceProblem(reference: ExpressionReference, scope: RefScope): {cod
       if (!target) return {code: 'unknown-step', message: `${written}: no step "${first}"${suggest(first, scope.allIds)}`}
       if (scope.referrer !== undefined && target.id.toLowerCase() === scope.referrer.toLowerCase() && !scope.rollback)
         return {code: 'self-reference', message: `${written}: step "${scope.referrer}" cannot read its own outputs or status before it has run`}
-      if (second !== undefined && !['outputs', 'status'].includes(second.toLowerCase()))
-        return {code: 'unknown-reference', message: `${written}: a step has "outputs" and "status"${suggest(second, ['outputs', 'status'])}`}
+      if (second !== undefined && !STEP_KEYS.includes(second.toLowerCase()))
+        return {code: 'unknown-reference', message: `${written}: a step has "outputs", "status" and "error"${suggest(second, STEP_KEYS)}`}
       // From outside a forEach, the outputs of a forEach step are a map itemKey → outputs: no output names to check.
       const perItem = target.forEach === undefined || scope.inForEach
       if (perItem && second?.toLowerCase() === 'outputs' && third !== undefined && target.uses) {

@@ -86,6 +86,21 @@ describe('drill.measure', () => {
   })
 })
 
+describe('drill.measure of a recovery that failed', () => {
+  it('is a failed row naming the first failed step and its error, with nothing measured', async () => {
+    const row = await measure({
+      component: 'orders-db',
+      startedAt: null,
+      failures: {'pg-check': null, 'pg-restore': 'geo-restore failed: InternalServerError', 'pg-verify': 'never ran'},
+    })
+    expect(row).toMatchObject({status: 'failed', error: 'pg-restore: geo-restore failed: InternalServerError', rto: {objectiveMs: 60 * 60_000}, rpo: {objectiveMs: 60 * 60_000}})
+    expect(row.rto.measuredMs).toBeUndefined()
+    expect(row.notes).toContain('failed in pg-restore: geo-restore failed: InternalServerError')
+    // No failure among the chain's steps: measured as usual.
+    expect((await measure({component: 'storefront', startedAt: at(2), failures: {'web-swap': null}})).status).toBe('met')
+  })
+})
+
 describe('drill.report', () => {
   it('flattens forEach maps into one sorted table, and fails with the table when an objective is missed', async () => {
     const ok = await measure({component: 'storefront', startedAt: at(2)})
@@ -100,6 +115,20 @@ describe('drill.report', () => {
     }
     expect(error.message).toBe('recovery objectives not met: orders-db missed')
     expect(error.outputs.objectives.map((r: {component: string}) => r.component)).toEqual(['orders-db', 'storefront'])
+  })
+
+  it('fails for a failed component, keeps it as a row, and lists a component whose measure step failed as unmeasured', async () => {
+    const ok = await measure({component: 'storefront', startedAt: at(2)})
+    const failed = await measure({component: 'orders-db', failures: {'pg-restore': 'Injected'}})
+    // sessions-cache: its measure step itself failed (continueOnError), leaving empty outputs in the forEach map.
+    const error = await reportAction.run(reportAction.input.parse({measurements: [{'orders-db': failed}, {'sessions-cache': {}}, {storefront: ok}]}), context()).catch((e) => e)
+    expect(error.message).toBe('recovery objectives not met: orders-db failed, sessions-cache unmeasured')
+    expect(error.outputs.objectives.map((r: {component: string; status: string}) => [r.component, r.status])).toEqual([
+      ['orders-db', 'failed'],
+      ['sessions-cache', 'unmeasured'],
+      ['storefront', 'met'],
+    ])
+    expect(error.outputs.objectives[0].error).toBe('pg-restore: Injected')
   })
 
   it('reports a component of the environment without a measurement as unmeasured, and fails', async () => {

@@ -2,7 +2,7 @@
  * The quarterly drill through the real CLI against an emulator started here: the table, the teardown, the journal,
  * a restore Azure refuses, a production drill outside its window, and the plan a human can take over with.
  */
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../src/azure/clients.js'
@@ -104,23 +104,45 @@ describe('dr-drill', () => {
     expect(await drillCopies()).toEqual([])
   })
 
-  it('rolls back and tears down when Azure fails the restore, and exits 1', async () => {
+  it('measures every other component when Azure fails one restore, prints the table with the failed row, tears down, and exits 1', async () => {
     emulator.faults.set({failOperations: {'postgres.create': {code: 'InternalServerError', message: 'Injected: the restore could not be completed.'}}})
-    const run = await runRunbook(emulator, 'dr-drill')
+    // Without --json, as a person runs it: the table is printed; the summary on disk holds the same run.
+    const cwd = scratchDir()
+    const run = await runCli(['run', 'dr-drill', '--env', 'local', '--yes'], {cwd, env: emulator.env(), timeoutMs: 90_000})
     expect(run.code, run.stderr).toBe(1)
-    expect(run.json.status).toBe('failed')
-    const step = (id: string, phase = 'main') => run.json.steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === phase)
-    expect(step('pg-geo-restore-orders-db')).toMatchObject({status: 'failed'})
-    expect(step('pg-geo-restore-orders-db').error).toContain('Injected')
-    expect(step('report').status).toBe('cancelled')
-    expect(step('pg-teardown-orders-db', 'finally').status).toBe('succeeded')
+    const [runId] = readdirSync(join(cwd, '.opsbook', 'runs'))
+    const summary = JSON.parse(readFileSync(join(cwd, '.opsbook', 'runs', runId!, 'summary.json'), 'utf8'))
+    expect(summary.status).toBe('failed')
+    const step = (id: string, phase = 'main') => summary.steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === phase)
+    expect(step('pg-geo-restore-orders-db')).toMatchObject({status: 'failed', continued: true})
+    expect(step('pg-geo-restore-orders-db').error.message).toContain('Injected')
+    expect(step('report')).toMatchObject({status: 'failed', error: {message: 'recovery objectives not met: orders-db failed'}})
+
+    // One row per component: the failed one with its error, the others measured and met.
+    const rows = summary.outputs.objectives as Array<Row & {error?: string; rto: {measuredMs?: number; met?: boolean}}>
+    expect(rows.map((r) => [r.component, r.status])).toEqual([
+      ['orders-db', 'failed'],
+      ['sessions-cache', 'met'],
+      ['storefront', 'met'],
+    ])
+    expect(rows[0]!.error).toMatch(/^pg-geo-restore: .*Injected: the restore could not be completed/)
+    expect(rows[0]!.rto.measuredMs).toBeUndefined()
+    for (const row of rows.slice(1)) expect(row.rto.met, row.component).toBe(true)
+    expect(rows[1]!.rpo.measuredMs).toBeGreaterThanOrEqual(50 * 60_000)
+    expect(run.stdout).toContain('Recovery objectives (local):')
+    expect(run.stdout).toMatch(/orders-db +│ postgres │.*│ failed +│ failed in pg-geo-restore: /)
+    expect(run.stdout).toMatch(/storefront +│ webapp +│ ✔ /)
+
     // Teardown and rollbacks completed (the failed restore's own operation is noted, not a leftover resource).
-    expect(run.json.leftBehind.filter((l: string) => /^(rollback of|finally step)/.test(l))).toEqual([])
-    // The web app round trip runs alongside: either it had not swapped yet, or its swap was rolled back.
-    expect(['cancelled', 'rolled-back']).toContain(step('web-swap-storefront').status)
-    if (step('web-swap-storefront').status === 'rolled-back') expect(step('web-swap-storefront', 'rollback').status).toBe('succeeded')
+    expect(step('pg-teardown-orders-db', 'finally').status).toBe('succeeded')
+    expect(step('redis-teardown-sessions-cache', 'finally').status).toBe('succeeded')
+    expect(summary.leftBehind.filter((l: string) => /^(rollback of|finally step)/.test(l))).toEqual([])
+    // The slot round trip completed, and its rollback found production already serving its version from before.
+    expect(step('web-swap-back-storefront').status).toBe('succeeded')
+    expect(step('web-swap-storefront', 'rollback')).toMatchObject({status: 'succeeded', outputs: {swappedBack: false}})
     expect((await servedVersion(emulator, 'app-shop-storefront')).version).toBe('v1')
     expect(await drillCopies()).toEqual([])
+    expect(await drillBlobs()).toEqual([])
   })
 
   it('refuses a production drill outside the maintenance window (exit 5) before connecting to anything', async () => {

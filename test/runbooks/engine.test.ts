@@ -210,12 +210,13 @@ title: Optional check fails
 kind: checklist
 steps:
   - {id: optional, uses: core.assert, continueOnError: true, with: {that: false, message: optional check failed}}
-  - {id: after, uses: core.log, needs: [optional], with: {message: "optional was \${{ steps.optional.status }}"}}
+  - {id: after, uses: core.log, needs: [optional], with: {message: "optional was \${{ steps.optional.status }}: \${{ steps.optional.error }}"}}
 `)
     const {outcome, events} = await run(book)
     expect(outcome.status).toBe('succeeded')
     expect(events.find((e) => e.type === 'step.failed')).toMatchObject({step: 'optional', continued: true})
-    expect(events.find((e) => e.type === 'step.log')).toMatchObject({message: 'optional was failed'})
+    // A later step can say what went wrong: steps.<id>.error is the failed step's message.
+    expect(events.find((e) => e.type === 'step.log')).toMatchObject({message: 'optional was failed: assertion failed: optional check failed'})
     expect(outcome.steps.find((s) => s.id === 'optional')).toMatchObject({status: 'failed', continued: true})
     expect(trace(events)).not.toContain('rollback.started')
   })
