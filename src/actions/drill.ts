@@ -187,7 +187,7 @@ function flattenRows(measurements: unknown[]): ObjectiveRow[] {
     if (typeof entry !== 'object' || Array.isArray(entry))
       throw new ActionFailure(`drill.report: a measurement must be a drill.measure output or a map of them, got ${JSON.stringify(entry)}`, {code: 'invalid-measurement'})
     for (const [key, value] of Object.entries(entry)) {
-      // A measure step that failed itself (continueOnError) left no outputs: report lists the component as unmeasured.
+      // A measure step that failed itself (continueOnError) left no outputs: report lists the component as failed.
       if (value === null || value === undefined || (typeof value === 'object' && Object.keys(value).length === 0)) continue
       const row = objectiveRowSchema.safeParse(value)
       if (!row.success) throw new ActionFailure(`drill.report: measurement ${key} is not a drill.measure output`, {code: 'invalid-measurement'})
@@ -217,10 +217,14 @@ export const reportAction = defineAction({
   name: 'drill.report',
   summary: 'Collect the per-component RTO/RPO table and fail when an objective is missed',
   description:
-    'Takes drill.measure outputs (or the itemKey → outputs maps of forEach measure steps). Fails the step — so the run exits 1 — when any component missed an objective, cannot meet one with its configuration, could not be measured, or failed to recover; the table is still the step\'s `objectives` output. Meant to run `if: always()` after per-component chains with continueOnError, so one component\'s failure is a row, not the end of the drill.',
+    'Takes drill.measure outputs (or the itemKey → outputs maps of forEach measure steps). Fails the step — so the run exits 1 — when any component missed an objective, cannot meet one with its configuration, or failed to recover (and, with failOnUnmeasured, could not be measured); the table is still the step\'s `objectives` output. Meant to run `if: always()` after per-component chains with continueOnError, so one component\'s failure is a row, not the end of the drill.',
   input: z.strictObject({
     measurements: z.array(z.unknown()).describe('drill.measure outputs, or maps of them'),
     failOnMiss: z.boolean().default(true),
+    failOnUnmeasured: z
+      .boolean()
+      .default(false)
+      .describe('Also fail when an objective could not be measured (e.g. a PostgreSQL RPO Azure does not report); by default such rows are shown, not failed'),
     expect: z
       .array(z.enum(['postgres', 'redis', 'webapp', 'storage', 'keyvault']))
       .default(['postgres', 'redis', 'webapp'])
@@ -233,15 +237,17 @@ export const reportAction = defineAction({
     const measured = flattenRows(input.measurements)
     for (const [key, component] of Object.entries(context.environment.components)) {
       if (!input.expect.includes(component.type) || measured.some((r) => r.component === key)) continue
-      measured.push({component: key, type: component.type, rto: {}, rpo: {}, status: 'unmeasured', notes: ['no measurement: the drill did not recover this component']})
+      // The drill did not get as far as measuring it: that is a failed recovery, not an objective Azure cannot report.
+      measured.push({component: key, type: component.type, rto: {}, rpo: {}, status: 'failed', notes: ['no measurement: the drill did not recover this component']})
     }
     const objectives = measured.sort((a, b) => a.component.localeCompare(b.component))
-    const missed = objectives.filter((r) => r.status !== 'met').map((r) => r.component)
+    const failing = (r: (typeof objectives)[number]) => r.status !== 'met' && (r.status !== 'unmeasured' || input.failOnUnmeasured)
+    const missed = objectives.filter(failing).map((r) => r.component)
     for (const row of objectives) context.log(`${row.component} (${row.type}): ${row.status}${row.notes.length ? ` — ${row.notes.join('; ')}` : ''}`)
     const outputs = {objectives, allMet: missed.length === 0, missed}
     if (missed.length > 0 && input.failOnMiss) {
       const detail = objectives
-        .filter((r) => r.status !== 'met')
+        .filter(failing)
         .map((r) => `${r.component} ${r.status}`)
         .join(', ')
       throw new ObjectivesMissed(`recovery objectives not met: ${detail}`, outputs)
@@ -266,7 +272,7 @@ export const verifySnapshotAction = defineAction({
   output: z.strictObject({blobs: z.array(z.strictObject({name: z.string(), bytes: z.number()})), dataAsOf: z.string().optional(), verifiedAt: z.string()}),
   changes: false,
   permissions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'],
-  az: (input) => input.blobs.map((b: string) => `az storage blob download --account-name ${input.storageAccount} --container-name ${input.container} --name ${b} --file /tmp/${b} --auth-mode login && head -c 5 /tmp/${b}`),
+  az: (input) => (Array.isArray(input.blobs) ? input.blobs : [String(input.blobs)]).map((b: string) => `az storage blob download --account-name ${input.storageAccount} --container-name ${input.container} --name ${b} --file /tmp/${b} --auth-mode login && head -c 5 /tmp/${b}`),
   async run(input, context) {
     const services = azureServices(context)
     const container = (await services.blob(input.storageAccount)).getContainerClient(input.container)

@@ -117,24 +117,36 @@ describe('drill.report', () => {
     expect(error.outputs.objectives.map((r: {component: string}) => r.component)).toEqual(['orders-db', 'storefront'])
   })
 
-  it('fails for a failed component, keeps it as a row, and lists a component whose measure step failed as unmeasured', async () => {
+  it('fails for a failed component, keeps it as a row, and lists a component whose measure step failed as failed', async () => {
     const ok = await measure({component: 'storefront', startedAt: at(2)})
     const failed = await measure({component: 'orders-db', failures: {'pg-restore': 'Injected'}})
     // sessions-cache: its measure step itself failed (continueOnError), leaving empty outputs in the forEach map.
     const error = await reportAction.run(reportAction.input.parse({measurements: [{'orders-db': failed}, {'sessions-cache': {}}, {storefront: ok}]}), context()).catch((e) => e)
-    expect(error.message).toBe('recovery objectives not met: orders-db failed, sessions-cache unmeasured')
+    expect(error.message).toBe('recovery objectives not met: orders-db failed, sessions-cache failed')
     expect(error.outputs.objectives.map((r: {component: string; status: string}) => [r.component, r.status])).toEqual([
       ['orders-db', 'failed'],
-      ['sessions-cache', 'unmeasured'],
+      ['sessions-cache', 'failed'],
       ['storefront', 'met'],
     ])
     expect(error.outputs.objectives[0].error).toBe('pg-restore: Injected')
   })
 
-  it('reports a component of the environment without a measurement as unmeasured, and fails', async () => {
+  it('reports a component of the environment without a measurement as failed, and fails', async () => {
     const ok = await measure({component: 'storefront', startedAt: at(2)})
     const error = await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}]}), context()).catch((e) => e)
-    expect(error.message).toBe('recovery objectives not met: orders-db unmeasured, sessions-cache unmeasured')
+    expect(error.message).toBe('recovery objectives not met: orders-db failed, sessions-cache failed')
     expect(error.outputs.objectives.find((r: {component: string}) => r.component === 'orders-db').notes).toEqual(['no measurement: the drill did not recover this component'])
+  })
+
+  it('shows an objective that could not be measured without failing the drill, unless failOnUnmeasured', async () => {
+    const ok = await measure({component: 'storefront', startedAt: at(2)})
+    const cache = await measure({component: 'sessions-cache', startedAt: at(2), recoveredDataAsOf: at(30)})
+    const db = await measure({component: 'orders-db', startedAt: at(3), recoveredDataAsOf: at(5), dataAsOfSource: 'restore-point'})
+    expect(db.status).toBe('unmeasured')
+    const lenient = await reportAction.run(reportAction.input.parse({measurements: [db, cache, ok]}), context())
+    expect(lenient.allMet).toBe(true)
+    expect(lenient.objectives.find((r) => r.component === 'orders-db')?.status).toBe('unmeasured')
+    const strict = await reportAction.run(reportAction.input.parse({measurements: [db, cache, ok], failOnUnmeasured: true}), context()).catch((e) => e)
+    expect(strict.message).toBe('recovery objectives not met: orders-db unmeasured')
   })
 })
