@@ -37,9 +37,7 @@ interface SessionInput {
 }
 
 export async function startRunSession(input: SessionInput): Promise<RunResult> {
-  const {prepared, options, overrides, confirmations, components, user, now} = input
-  const {runbook, environment, envName, loaded, params} = prepared
-  const root = opsbookRoot({cwd: options.cwd, catalogFlag: loaded.file})
+  const {runbook, environment, envName, loaded, params} = input.prepared
   const warnings: string[] = []
   const warn = (message: string) => {
     warnings.push(message)
@@ -55,6 +53,24 @@ export async function startRunSession(input: SessionInput): Promise<RunResult> {
     const {connectOrStartEmulator} = await import('../emulator/connect.js')
     emulator = await connectOrStartEmulator({cwd: loaded.dir, catalogFile: loaded.file, environmentName: envName, environment})
   }
+  try {
+    return await runConnected(input, emulator, warn, warnings, redactor)
+  } finally {
+    // Also when a guard or a journal error stops the run: an in-process emulator would keep the process alive.
+    await emulator?.stop()
+  }
+}
+
+async function runConnected(
+  input: SessionInput,
+  emulator: EmulatorEndpoints | undefined,
+  warn: (message: string) => void,
+  warnings: string[],
+  redactor: Redactor,
+): Promise<RunResult> {
+  const {prepared, options, overrides, confirmations, components, user, now} = input
+  const {runbook, environment, envName, loaded, params} = prepared
+  const root = opsbookRoot({cwd: options.cwd, catalogFlag: loaded.file})
   const {createAzureServices} = await import('../azure/clients.js')
   const services: AzureServices = createAzureServices({environment, environmentName: envName, emulator})
 
@@ -142,7 +158,6 @@ export async function startRunSession(input: SessionInput): Promise<RunResult> {
   if (evidence.sink) {
     await evidence.sink.finish({timeoutMs: 20_000}).catch((error: Error) => warn(`evidence upload incomplete (${error.message}); \`opsbook evidence sync\` will finish it`))
   }
-  await emulator?.stop()
 
   return {
     runId,
