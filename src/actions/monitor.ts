@@ -9,7 +9,7 @@ import type {WebappComponent} from '../catalog/schema.js'
 import {ExitCode} from '../errors.js'
 import {isDuration, parseDuration} from '../support/duration.js'
 import {ActionFailure, toAzureError} from '../azure/errors.js'
-import {azureServices, delay, resolveResource, shellQuote, withRetryLog, type ResolvedResource, type ResourceKind} from './resolve.js'
+import {azureServices, delay, providerTypes, resolveResource, shellQuote, withRetryLog, type ResolvedResource, type ResourceKind} from './resolve.js'
 import {defineAction, type ActionDefinition, type PlanContext} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT5M'})
@@ -21,11 +21,12 @@ const optionalDateTime = z.preprocess((v) => (v === '' || v === null ? undefined
 const METRICS_READ = 'Microsoft.Insights/metrics/read'
 const LOGS_READ = 'Microsoft.OperationalInsights/workspaces/query/read'
 
+/** Metric namespaces are the resources' provider types (Key Vault metrics are not used here). */
 const namespaces: Partial<Record<ResourceKind, string>> = {
-  webapp: 'Microsoft.Web/sites',
-  postgres: 'Microsoft.DBforPostgreSQL/flexibleServers',
-  redis: 'Microsoft.Cache/redis',
-  storage: 'Microsoft.Storage/storageAccounts',
+  webapp: providerTypes.webapp,
+  postgres: providerTypes.postgres,
+  redis: providerTypes.redis,
+  storage: providerTypes.storage,
 }
 
 type Aggregation = 'average' | 'minimum' | 'maximum' | 'total' | 'count'

@@ -115,7 +115,7 @@ export function evaluateInventory(inventory: Inventory, options: EvaluateOptions
 }
 
 /** ARM provider path of each covered type, for the id a missing component was expected at. */
-const PROVIDER_PATH: Record<ResourceType, string> = {
+export const PROVIDER_PATH: Record<ResourceType, string> = {
   [RESOURCE_TYPES.postgres]: 'Microsoft.DBforPostgreSQL/flexibleServers',
   [RESOURCE_TYPES.redis]: 'Microsoft.Cache/Redis',
   [RESOURCE_TYPES.site]: 'Microsoft.Web/sites',

@@ -5,7 +5,7 @@
  */
 import {findAction} from '../actions/registry.js'
 import type {ArmCall, PlanContext} from '../actions/types.js'
-import {resourceGroupOf} from '../catalog/loader.js'
+import {resolveResource} from '../actions/resolve.js'
 import type {Environment} from '../catalog/schema.js'
 import {evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
@@ -47,25 +47,12 @@ export interface RunPlan {
   changes: boolean
 }
 
-const PROVIDERS = {
-  postgres: 'Microsoft.DBforPostgreSQL/flexibleServers',
-  redis: 'Microsoft.Cache/redis',
-  webapp: 'Microsoft.Web/sites',
-  storage: 'Microsoft.Storage/storageAccounts',
-  keyvault: 'Microsoft.KeyVault/vaults',
-} as const
-
 /** ARM id helper shared by plan and the actions' `arm()` declarations. */
 export function planContext(environment: Environment, environmentName: string): PlanContext {
   return {
     environment,
     environmentName,
-    resourceId(kind, nameOrKey) {
-      const component = environment.components[nameOrKey]
-      const name = component && component.type === kind ? component.name : nameOrKey
-      const group = component ? resourceGroupOf(environment, component) : environment.resourceGroups[0]!
-      return `/subscriptions/${environment.subscription}/resourceGroups/${group}/providers/${PROVIDERS[kind]}/${name}`
-    },
+    resourceId: (kind, nameOrKey) => resolveResource(environment, kind, nameOrKey).id,
   }
 }
 

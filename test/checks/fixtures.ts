@@ -1,5 +1,6 @@
 /** Resources and catalog context for pure rule tests (no emulator). */
 import {environmentSchema, type Environment} from '../../src/catalog/schema.js'
+import {PROVIDER_PATH} from '../../src/checks/evaluate.js'
 import {RESOURCE_TYPES, type CatalogContext, type InventoryResource, type ResourceType} from '../../src/checks/types.js'
 
 export const SUB = '00000000-0000-0000-0000-00000000c0de'
@@ -25,19 +26,11 @@ export function environment(overrides: Record<string, unknown> = {}): Environmen
   })
 }
 
-const PROVIDER: Record<ResourceType, string> = {
-  [RESOURCE_TYPES.postgres]: 'Microsoft.DBforPostgreSQL/flexibleServers',
-  [RESOURCE_TYPES.redis]: 'Microsoft.Cache/Redis',
-  [RESOURCE_TYPES.site]: 'Microsoft.Web/sites',
-  [RESOURCE_TYPES.slot]: 'Microsoft.Web/sites',
-  [RESOURCE_TYPES.storage]: 'Microsoft.Storage/storageAccounts',
-  [RESOURCE_TYPES.keyvault]: 'Microsoft.KeyVault/vaults',
-}
 
 export function resource(type: ResourceType, name: string, properties: Record<string, unknown>, extra: Partial<InventoryResource> = {}): InventoryResource {
   const path = type === RESOURCE_TYPES.slot ? `${name.split('/')[0]}/slots/${name.split('/')[1]}` : name
   return {
-    id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER[type]}/${path}`,
+    id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER_PATH[type]}/${path}`,
     type,
     name,
     resourceGroup: RG,
