@@ -142,7 +142,8 @@ export function routes(ctx: EmulatorContext): Route[] {
   }
   const liveContents = (cache: StoredCache): CacheContents => ({...clone(cache.contents), dataAsOf: cache.contents.dataAsOf ?? ctx.clock().toISOString()})
 
-  const dataOperation = (request: EmulatorRequest, cache: StoredCache, operation: string, run: () => Promise<void>): EmulatorResponse =>
+  /** A cache's long-running operation (scaling, export, import): 202 with an async-operation monitor, as ARM does. */
+  const cacheOperation = (request: EmulatorRequest, cache: StoredCache, operation: string, run: () => Promise<void>): EmulatorResponse =>
     ctx.lro.start({
       request,
       operation,
@@ -212,17 +213,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         // Scaling takes a while (an LRO); configuration changes answer 200 at once.
         if (props.sku) {
           cache.resource.properties.provisioningState = 'Scaling'
-          return ctx.lro.start({
-            request,
-            operation: 'redis.update',
-            location: cache.resource.location,
-            provider: PROVIDER,
-            resourceId: cache.resource.id,
-            kind: 'azure-async-operation',
-            asyncOperationSegment: 'asyncOperations',
-            initialStatus: 202,
-            run: apply,
-          })
+          return cacheOperation(request, cache, 'redis.update', async () => apply())
         }
         apply()
         return {status: 200, body: view(cache)}
@@ -243,7 +234,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         const container = containerNameOf(body.container)
         if (!container) return armError(400, 'InvalidRequestBody', `The container URL '${redactSas(body.container)}' is not a valid blob container URL.`)
         const snapshot = liveContents(cache)
-        return dataOperation(request, cache, 'redis.export', async () => {
+        return cacheOperation(request, cache, 'redis.export', async () => {
           const client = (await blobService()).getContainerClient(container)
           if (!(await client.exists()))
             throw new ArmFailure('InvalidRequestBody', `Export failed: the storage container '${container}' does not exist or cannot be reached with the given SAS URL.`)
@@ -266,7 +257,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         const paths = files.map((f: string) => ({url: f, path: blobPathOf(f)}))
         const bad = paths.find((f) => !f.path)
         if (bad) return armError(400, 'InvalidRequestBody', `The file URL '${redactSas(bad.url)}' is not a valid blob URL.`)
-        return dataOperation(request, cache, 'redis.import', async () => {
+        return cacheOperation(request, cache, 'redis.import', async () => {
           const service = await blobService()
           const merged: CacheContents = {keyCount: 0, keys: {}}
           for (const {url, path} of paths) {
