@@ -5,6 +5,7 @@
  */
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {ExitCode, OpsbookError, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
+import {outputRedactor} from '../evidence/writer.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -23,14 +24,19 @@ export abstract class BaseCommand<T> extends Command {
 
   abstract override run(): Promise<T>
 
-  /** Print a line for humans: suppressed under --json so stdout holds exactly one JSON document. */
+  /** Print a line for humans: suppressed under --json so stdout holds exactly one JSON document. Redacted. */
   protected say(text = ''): void {
-    if (!this.jsonEnabled()) process.stdout.write(`${text}\n`)
+    if (!this.jsonEnabled()) process.stdout.write(`${outputRedactor().redactText(text)}\n`)
   }
 
-  /** Progress and warnings go to stderr, so they never mix with JSON or piped output. */
+  /** Progress and warnings go to stderr, so they never mix with JSON or piped output. Redacted. */
   protected note(text: string): void {
-    process.stderr.write(`${text}\n`)
+    process.stderr.write(`${outputRedactor().redactText(text)}\n`)
+  }
+
+  /** The --json document, redacted like every file opsbook writes. */
+  protected override logJson(json: unknown): void {
+    super.logJson(outputRedactor().redact(json))
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<any> {
@@ -40,6 +46,8 @@ export abstract class BaseCommand<T> extends Command {
       this.logJson(this.toErrorJson(err))
       return
     }
+    // An error message can quote a value (a bad param, an Azure response): it is redacted like everything else.
+    err.message = outputRedactor().redactText(err.message)
     if (exitCode === ExitCode.invalidInput && !(err instanceof OpsbookError) && err.oclif) {
       // oclif parse errors (unknown flag, missing arg) already say what was expected.
       process.stderr.write(`Error: ${err.message}\n`)

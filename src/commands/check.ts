@@ -44,8 +44,8 @@ export default class Check extends BaseCommand<CheckResult> {
     if (flags.output || !this.jsonEnabled()) {
       const text = await formatReport(report, flags.format as CheckFormat, {verbose: flags.verbose, width: process.stdout.columns})
       if (flags.output) {
-        const {writeFile} = await import('node:fs/promises')
-        await writeFile(flags.output, text)
+        const {writeRedactedFile} = await import('../evidence/writer.js')
+        await writeRedactedFile(flags.output, {text}, {atomic: false})
         this.say(`${report.findings.length} finding(s) written to ${flags.output} (${flags.format})`)
       } else process.stdout.write(text)
     }

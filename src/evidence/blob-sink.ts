@@ -7,12 +7,16 @@
  */
 import {createHash} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {mkdir, open, readFile, rename, stat, writeFile} from 'node:fs/promises'
+import {mkdir, open, readFile, stat} from 'node:fs/promises'
 import {basename, join} from 'node:path'
 import type {AppendBlobClient, ContainerClient} from '@azure/storage-blob'
 import type {AzureServices} from '../azure/clients.js'
 import type {Environment} from '../catalog/schema.js'
 import type {RunEventListener} from '../runbooks/events.js'
+import type {Redactor} from './redact.js'
+import {verifyChain} from './journal.js'
+import {finalSeal, wasSealed, type SealedFile} from './seal.js'
+import {writeRedactedFile} from './writer.js'
 
 export const UPLOAD_STATE_FILE = 'upload-state.json'
 export const REPORT_FILE = 'report.md'
@@ -260,7 +264,14 @@ export class RunUploader {
     }
   }
 
-  /** Copy a whole file (summary.json, report.md) if it exists and differs from what was copied. */
+  /**
+   * Copy a whole file (request.json, summary.json, report.md) if it exists and differs from what was copied. Evidence
+   * is never overwritten: the first write is conditional on the blob not existing (If-None-Match: *), and an existing
+   * blob with other content is replaced only when the journal shows why — a resume sealed a new version after a seal
+   * that recorded the blob's version — and then only if it is still that version (If-Match: its ETag). Anything else
+   * is an EvidenceConflictError naming both hashes. A local file that contradicts the journal's seal is not uploaded.
+   * Conditional headers: https://learn.microsoft.com/rest/api/storageservices/specifying-conditional-headers-for-blob-service-operations
+   */
   async uploadWholeFile(file: Exclude<EvidenceFile, 'journal.jsonl'>): Promise<boolean> {
     const path = join(this.runDirectory, file)
     if (!existsSync(path)) return false
@@ -268,18 +279,51 @@ export class RunUploader {
     const sha256 = createHash('sha256').update(bytes).digest('hex')
     const done = this.state.files[file]
     if (done?.sha256 === sha256 && done.uploadedBytes === bytes.length) return false
+    const journalText = await this.localJournalText()
+    const seal = finalSeal(journalText)
+    const sealed = seal?.files[file as SealedFile]
+    if (sealed && sealed.sha256 !== sha256)
+      throw new EvidenceConflictError(
+        `local ${file} (SHA-256 ${sha256}) does not match the SHA-256 ${sealed.sha256} sealed at journal line ${seal!.line}: it was changed after the run; not uploading it`,
+      )
     await this.ensureContainer()
-    await this.target.client.getBlockBlobClient(this.blobName(file)).upload(bytes, bytes.length, {
-      blobHTTPHeaders: {blobContentType: file.endsWith('.json') ? 'application/json' : 'text/markdown; charset=utf-8'},
-      abortSignal: AbortSignal.timeout(this.timeoutMs),
-    })
+    const blob = this.target.client.getBlockBlobClient(this.blobName(file))
+    const headers = {blobContentType: file.endsWith('.json') ? 'application/json' : 'text/markdown; charset=utf-8'}
+    try {
+      await blob.upload(bytes, bytes.length, {blobHTTPHeaders: headers, conditions: {ifNoneMatch: '*'}, abortSignal: AbortSignal.timeout(this.timeoutMs)})
+    } catch (error) {
+      if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error
+      const existing = await blob.download(0, undefined, {abortSignal: AbortSignal.timeout(this.timeoutMs)})
+      const remote = await streamToBuffer(existing.readableStreamBody)
+      const remoteSha = createHash('sha256').update(remote).digest('hex')
+      if (remoteSha !== sha256) {
+        const superseded = sealed !== undefined && wasSealed(journalText, file as SealedFile, remoteSha)
+        if (!superseded)
+          throw new EvidenceConflictError(
+            `blob ${this.target.account}/${this.target.container}/${blob.name} already holds SHA-256 ${remoteSha}; the local ${file} has SHA-256 ${sha256}: not overwriting evidence`,
+          )
+        await blob.upload(bytes, bytes.length, {blobHTTPHeaders: headers, conditions: {ifMatch: existing.etag}, abortSignal: AbortSignal.timeout(this.timeoutMs)})
+      }
+    }
     this.state.files[file] = {uploadedBytes: bytes.length, sha256}
     return true
+  }
+
+  /** The local journal's complete lines; throws when their chain is broken (a damaged journal is never uploaded). */
+  private async localJournalText(): Promise<string> {
+    const path = join(this.runDirectory, 'journal.jsonl')
+    if (!existsSync(path)) return ''
+    const text = await readFile(path, 'utf8')
+    const complete = text.endsWith('\n') || text === '' ? text : text.slice(0, text.lastIndexOf('\n') + 1)
+    const chain = verifyChain(complete)
+    if (!chain.ok) throw new EvidenceConflictError(`local journal.jsonl is damaged at line ${chain.firstBad!.line} (${chain.firstBad!.reason}): not uploading it`)
+    return complete
   }
 
   /** Copy everything pending; records the outcome in upload-state.json and rethrows the first error. */
   async uploadAll(): Promise<UploadState> {
     try {
+      await this.localJournalText()
       await this.uploadJournal()
       await this.uploadWholeFile(REQUEST_FILE)
       await this.uploadWholeFile('summary.json')
@@ -313,8 +357,7 @@ export class RunUploader {
     const path = join(this.runDirectory, UPLOAD_STATE_FILE)
     await mkdir(this.runDirectory, {recursive: true})
     // Write then rename: a crash mid-write must not leave a state file that claims nothing was uploaded.
-    await writeFile(`${path}.tmp`, `${JSON.stringify(this.state, null, 2)}\n`)
-    await rename(`${path}.tmp`, path)
+    await writeRedactedFile(path, {json: this.state})
   }
 
   private async ensureContainer(): Promise<void> {
@@ -339,6 +382,7 @@ export class RunUploader {
       // The blob exists (an earlier process, or a lost upload-state): adopt its length if its bytes are ours.
       const length = (await blob.getProperties({abortSignal: AbortSignal.timeout(this.timeoutMs)})).contentLength ?? 0
       if (length !== offset) await this.adoptRemoteLength(blob, handle, length)
+      else if (length > 0) await this.checkRemoteTail(blob, handle, length)
     }
     this.appendBlobReady = true
   }
@@ -357,6 +401,22 @@ export class RunUploader {
       const length = (await blob.getProperties({abortSignal: AbortSignal.timeout(this.timeoutMs)})).contentLength ?? 0
       return this.adoptRemoteLength(blob, handle, length)
     }
+  }
+
+  /**
+   * Before appending after bytes an earlier process uploaded: the blob's last bytes must still be the local ones. The
+   * local chain was verified, and each line carries the hash of the one before, so an equal last line means an equal
+   * journal — a local edit (even with the chain recomputed) is refused instead of appended to the evidence.
+   */
+  private async checkRemoteTail(blob: AppendBlobClient, handle: Awaited<ReturnType<typeof open>>, length: number): Promise<void> {
+    const start = Math.max(0, length - 64 * 1024)
+    const remote = await blob.downloadToBuffer(start, length - start, {abortSignal: AbortSignal.timeout(this.timeoutMs)})
+    const local = Buffer.alloc(length - start)
+    await handle.read(local, 0, local.length, start)
+    if (!remote.equals(local))
+      throw new EvidenceConflictError(
+        `blob ${blob.name} differs from the local journal before byte ${length} (blob tail SHA-256 ${sha256(remote)}, local ${sha256(local)}): the local journal was changed after upload; not appending to the evidence`,
+      )
   }
 
   private async adoptRemoteLength(blob: AppendBlobClient, handle: Awaited<ReturnType<typeof open>>, length: number): Promise<number> {
@@ -435,7 +495,6 @@ export class BlobSink {
   async finish(options: {timeoutMs?: number} = {}): Promise<UploadState> {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
-    await writeRunReport(this.uploader.runDirectory).catch(() => false)
     const all = this.flushing.then(() => this.uploader.uploadAll())
     let timeout: NodeJS.Timeout | undefined
     const limit = new Promise<'timeout'>((resolve) => {
@@ -494,7 +553,7 @@ export class BlobSink {
  * Write `report.md` beside a finished run's summary.json (the human report that goes to Blob with it). Returns false
  * when the run has no summary yet. The report is derived from the local files only.
  */
-export async function writeRunReport(runDirectory: string): Promise<boolean> {
+export async function writeRunReport(runDirectory: string, redactor?: Redactor): Promise<boolean> {
   const summaryPath = join(runDirectory, 'summary.json')
   const journalPath = join(runDirectory, 'journal.jsonl')
   if (!existsSync(summaryPath) || !existsSync(journalPath)) return false
@@ -502,8 +561,25 @@ export async function writeRunReport(runDirectory: string): Promise<boolean> {
   const {renderRunReportMd} = await import('./report-md.js')
   const runId = basename(runDirectory)
   const run = describeRun(runId, 'local', await readFile(journalPath, 'utf8'), await readFile(summaryPath, 'utf8'))
-  await writeFile(join(runDirectory, REPORT_FILE), renderRunReportMd(toRunRow(run)))
+  await writeRedactedFile(join(runDirectory, REPORT_FILE), {text: renderRunReportMd(toRunRow(run))}, {redactor})
   return true
+}
+
+/** Blob already holds different evidence for a file, or the local copy contradicts its own chain: nothing is overwritten. */
+export class EvidenceConflictError extends Error {
+  override readonly name = 'EvidenceConflictError'
+  readonly code = 'evidence-conflict'
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
+  if (!stream) return Buffer.alloc(0)
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
+  return Buffer.concat(chunks)
 }
 
 export function describeError(error: unknown): string {

@@ -15,6 +15,7 @@ import {parseDuration} from '../support/duration.js'
 import {verifyChain, type ChainCheck} from './journal.js'
 import type {EvidenceTarget} from './blob-sink.js'
 import {mapControls, type ControlCoverage} from './controls.js'
+import {redactedBytes} from './writer.js'
 
 export const BUNDLE_FORMAT = 'opsbook-evidence-bundle'
 export const MANIFEST_FILE = 'manifest.json'
@@ -65,6 +66,9 @@ export interface EvidenceRun {
   source: 'local' | 'blob'
   journalText: string
   summaryText?: string
+  /** The run's report.md and request.json, exported byte for byte so the bundle holds everything the seal covers. */
+  reportText?: string
+  requestText?: string
   summary?: SummaryLike
   /** From summary, else the journal's first line. */
   startedAt: string
@@ -91,32 +95,33 @@ export async function collectLocalRuns(root: string, filter: RunFilter): Promise
     const journalPath = join(dir, 'journal.jsonl')
     if (!existsSync(journalPath)) continue
     const journalText = await readFile(journalPath, 'utf8')
-    const summaryPath = join(dir, 'summary.json')
-    const summaryText = existsSync(summaryPath) ? await readFile(summaryPath, 'utf8') : undefined
-    const run = describeRun(entry.name, 'local', journalText, summaryText)
-    if (matches(run, filter)) runs.push(run)
+    const optional = async (name: string) => (existsSync(join(dir, name)) ? await readFile(join(dir, name), 'utf8') : undefined)
+    const run = describeRun(entry.name, 'local', journalText, await optional('summary.json'))
+    if (matches(run, filter)) runs.push({...run, reportText: await optional('report.md'), requestText: await optional('request.json')})
   }
   return runs.sort(byStart)
 }
 
 /** Read the runs under `runs/` in the evidence container that match the filter, oldest first. */
 export async function collectBlobRuns(target: EvidenceTarget, filter: RunFilter): Promise<EvidenceRun[]> {
-  const folders = new Map<string, {journal?: string; summary?: string}>()
+  const folders = new Map<string, Map<string, string>>()
   for await (const blob of target.client.listBlobsFlat({prefix: 'runs/'})) {
-    const match = /^runs\/\d{4}\/\d{2}\/([^/]+)\/(journal\.jsonl|summary\.json)$/.exec(blob.name)
+    const match = /^runs\/\d{4}\/\d{2}\/([^/]+)\/(journal\.jsonl|summary\.json|report\.md|request\.json)$/.exec(blob.name)
     if (!match) continue
-    const entry = folders.get(match[1]) ?? {}
-    if (match[2] === 'journal.jsonl') entry.journal = blob.name
-    else entry.summary = blob.name
+    const entry = folders.get(match[1]) ?? new Map<string, string>()
+    entry.set(match[2], blob.name)
     folders.set(match[1], entry)
   }
   const runs: EvidenceRun[] = []
   for (const [runId, names] of folders) {
-    if (!names.journal) continue
-    const journalText = (await target.client.getBlobClient(names.journal).downloadToBuffer()).toString('utf8')
-    const summaryText = names.summary ? (await target.client.getBlobClient(names.summary).downloadToBuffer()).toString('utf8') : undefined
-    const run = describeRun(runId, 'blob', journalText, summaryText)
-    if (matches(run, filter)) runs.push(run)
+    const text = async (name: string) => {
+      const blobName = names.get(name)
+      return blobName ? (await target.client.getBlobClient(blobName).downloadToBuffer()).toString('utf8') : undefined
+    }
+    const journalText = await text('journal.jsonl')
+    if (journalText === undefined) continue
+    const run = describeRun(runId, 'blob', journalText, await text('summary.json'))
+    if (matches(run, filter)) runs.push({...run, reportText: await text('report.md'), requestText: await text('request.json')})
   }
   return runs.sort(byStart)
 }
@@ -412,11 +417,15 @@ export async function buildBundle(options: {report: EvidenceReport; runs: Eviden
   for (const run of options.runs) {
     files.set(`runs/${run.runId}/journal.jsonl`, Buffer.from(run.journalText, 'utf8'))
     if (run.summaryText !== undefined) files.set(`runs/${run.runId}/summary.json`, Buffer.from(run.summaryText, 'utf8'))
+    if (run.reportText !== undefined) files.set(`runs/${run.runId}/report.md`, Buffer.from(run.reportText, 'utf8'))
+    if (run.requestText !== undefined) files.set(`runs/${run.runId}/request.json`, Buffer.from(run.requestText, 'utf8'))
   }
-  files.set('report.html', Buffer.from(renderReportHtml(options.report), 'utf8'))
-  files.set('report.md', Buffer.from(renderReportMd(options.report), 'utf8'))
-  files.set('runs.csv', Buffer.from(runsCsv(options.report), 'utf8'))
-  files.set('coverage.csv', Buffer.from(coverageCsv(options.report), 'utf8'))
+  // Run files are byte copies of evidence already written redacted (the seal and Blob must match them); what the
+  // export generates goes through the one writer's redaction.
+  files.set('report.html', redactedBytes({text: renderReportHtml(options.report)}))
+  files.set('report.md', redactedBytes({text: renderReportMd(options.report)}))
+  files.set('runs.csv', redactedBytes({text: runsCsv(options.report)}))
+  files.set('coverage.csv', redactedBytes({text: coverageCsv(options.report)}))
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
     version: 1,
@@ -567,18 +576,13 @@ async function encodeBundle(bundle: Bundle, runs: EvidenceRun[], format: ExportF
     case 'csv':
       return bundle.files.get('runs.csv')!
     case 'json':
-      return Buffer.from(
-        `${JSON.stringify(
-          {
-            manifest: bundle.manifest,
-            report: bundle.report,
-            runs: runs.map((r) => ({runId: r.runId, summary: r.summary ?? null, journal: r.journalText})),
-          },
-          null,
-          2,
-        )}\n`,
-        'utf8',
-      )
+      return redactedBytes({
+        json: {
+          manifest: bundle.manifest,
+          report: bundle.report,
+          runs: runs.map((r) => ({runId: r.runId, summary: r.summary ?? null, journal: r.journalText})),
+        },
+      })
   }
 }
 

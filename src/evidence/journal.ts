@@ -5,17 +5,20 @@
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {mkdir, open, readFile, rm, writeFile, type FileHandle} from 'node:fs/promises'
+import {mkdir, open, readFile, rm, type FileHandle} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join, resolve} from 'node:path'
 import type {RunEvent} from '../runbooks/events.js'
 import {Redactor} from './redact.js'
+import {redactedBytes, writeRedactedFile} from './writer.js'
 
 export const JOURNAL_FILE = 'journal.jsonl'
 export const SUMMARY_FILE = 'summary.json'
 /** Present while a process is writing the run; names its pid so `runs list` can tell running from crashed. */
 export const LOCK_FILE = 'run.lock'
 export const GENESIS_HASH = '0'.repeat(64)
+/** Type of the line that ends a run and binds its other files to the chain (seal.ts). */
+export const SEAL_EVENT = 'evidence.sealed'
 
 /** One line of journal.jsonl. */
 export interface JournalLine {
@@ -174,10 +177,11 @@ export class Journal {
       runId: this.runId,
       type,
       step: step ?? null,
-      data: this.redactor.redact(rest as Record<string, unknown>),
+      data: rest as Record<string, unknown>,
       prev: this.lastHash,
     }
-    const text = JSON.stringify(line)
+    // The same writer as every other file: the line is redacted by construction.
+    const text = redactedBytes({json: line, line: true}, this.redactor).toString('utf8')
     await this.handle.write(`${text}\n`)
     await this.handle.sync()
     this.seq = line.seq
@@ -187,7 +191,7 @@ export class Journal {
 }
 
 async function writeLock(dir: string): Promise<void> {
-  await writeFile(join(dir, LOCK_FILE), JSON.stringify({pid: process.pid, host: hostname()}))
+  await writeRedactedFile(join(dir, LOCK_FILE), {json: {pid: process.pid, host: hostname()}, line: true}, {atomic: false})
 }
 
 /** Parse journal text into lines; throws on a line that is not JSON (use `verifyChain` to locate damage). */
@@ -214,6 +218,8 @@ function splitLines(text: string): string[] {
 export function verifyChain(text: string, expected: {lastHash?: string; lines?: number} = {}): ChainCheck {
   const raw = splitLines(text)
   let prevHash = GENESIS_HASH
+  let beforeLast = GENESIS_HASH
+  let lastType: unknown
   const fail = (line: number, reason: string): ChainCheck => ({ok: false, lines: raw.length, lastHash: sha256Hex(raw.at(-1) ?? ''), firstBad: {line, reason}})
   for (const [index, lineText] of raw.entries()) {
     const n = index + 1
@@ -230,12 +236,18 @@ export function verifyChain(text: string, expected: {lastHash?: string; lines?: 
         : fail(n - 1, `content does not match the hash recorded by line ${n} (line ${n - 1} was changed, or lines were inserted or removed)`)
     if (line.seq !== n) return fail(n, `sequence number ${String(line.seq)} where ${n} was expected`)
     if (typeof line.type !== 'string' || typeof line.ts !== 'string') return fail(n, 'missing type or ts')
+    beforeLast = prevHash
+    lastType = line.type
     prevHash = sha256Hex(lineText)
   }
-  if (expected.lines !== undefined && expected.lines !== raw.length)
+  // The summary records the journal as it was just before the seal line that then records the summary's hash.
+  const sealedAfter = expected.lines !== undefined && raw.length === expected.lines + 1 && lastType === SEAL_EVENT
+  if (expected.lines !== undefined && expected.lines !== raw.length && !sealedAfter)
     return fail(Math.min(raw.length, expected.lines), `journal has ${raw.length} lines where ${expected.lines} were recorded`)
-  if (expected.lastHash !== undefined && raw.length > 0 && expected.lastHash !== prevHash)
-    return fail(raw.length, 'last line does not match the recorded hash (changed after the run)')
+  const endHash = sealedAfter ? beforeLast : prevHash
+  const endLine = sealedAfter ? raw.length - 1 : raw.length
+  if (expected.lastHash !== undefined && endLine > 0 && expected.lastHash !== endHash)
+    return fail(endLine, 'does not match the hash recorded when the run ended (changed after the run)')
   return {ok: true, lines: raw.length, lastHash: raw.length === 0 ? GENESIS_HASH : prevHash}
 }
 

@@ -25,14 +25,23 @@ const RULES: Rule[] = [
     replace: (_m, q: string | undefined) => `${q ?? ''}${REDACTED}`,
   },
   // Connection-string parts: AccountKey=…; SharedAccessKey=…; SharedAccessSignature=…; Password=…; pwd=…
+  // A value may be quoted ("a;b" with "" for a quote, 'it''s' — the ADO.NET / Npgsql connection-string rules), quoted
+  // inside JSON text (\"a;b\"), or bare, when it runs to the next `;`, quote or line end: spaces and apostrophes are
+  // part of a bare password, so "Password=my pass word;" loses all three words (over-redaction is the safe side).
   {
-    pattern: /\b(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|PrimaryKey|SecondaryKey)\s*=\s*("?)[^;"'\s]+\2/gi,
+    pattern: new RegExp(
+      `\\b(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|PrimaryKey|SecondaryKey)\\s*=\\s*` +
+        `(?:"(?:[^"]|"")*"|'(?:[^']|'')*'|\\\\"(?:[^"\\\\]|\\\\[^"])*\\\\"|[^;"\\r\\n]+)`,
+      'gi',
+    ),
     replace: (_m, key: string) => `${key}=${REDACTED}`,
   },
   // Credentials in URLs: scheme://user:password@host
   {pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']+):[^\s@/"']+@/gi, replace: (_m, head: string) => `${head}:${REDACTED}@`},
-  // Authorization headers.
+  // Authorization headers. The scheme is case-insensitive (RFC 9110 §11.1: `bearer x` is as valid as `Bearer x`);
+  // in lower case only a token of 8+ characters counts, so prose such as "basic tier" or "bearer token" survives.
   {pattern: /\b(Bearer|Basic|SharedKey)\s+[A-Za-z0-9\-._~+/:]+=*/g, replace: (_m, scheme: string) => `${scheme} ${REDACTED}`},
+  {pattern: /\b(bearer|basic|sharedkey)\s+[A-Za-z0-9\-._~+/:]{8,}=*/gi, replace: (_m, scheme: string) => `${scheme} ${REDACTED}`},
   // JWTs (Azure AD access tokens), even without a Bearer prefix.
   {pattern: /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replace: REDACTED},
   // x-ms-* headers that carry keys, tokens or signatures, e.g. `x-ms-encryption-key: …`.
@@ -47,6 +56,29 @@ const RULES: Rule[] = [
 /** Object keys whose string values are secret whatever they look like. */
 const SENSITIVE_KEY =
   /^(?:password|passwd|pwd|secret|clientsecret|client_secret|apikey|api_key|accountkey|primarykey|secondarykey|accesskey|sastoken|connectionstring|authorization|token|accesstoken|access_token|refreshtoken|refresh_token|primaryconnectionstring|secondaryconnectionstring|x-ms-[a-z0-9-]*(?:key|authorization|token|signature)[a-z0-9-]*)$/i
+
+/** The spellings a secret can take on its way into a file: nested JSON escapes, URL/form encoding, base64, report escapes. */
+function spellings(secret: string): string[] {
+  const forms = new Set<string>([secret])
+  let json = secret
+  for (let depth = 0; depth < 3; depth++) {
+    json = JSON.stringify(json).slice(1, -1)
+    forms.add(json)
+  }
+  const url = encodeURIComponent(secret)
+  forms.add(url)
+  forms.add(url.replace(/%20/g, '+'))
+  forms.add(encodeURI(secret))
+  const base64 = Buffer.from(secret, 'utf8').toString('base64')
+  forms.add(base64.replace(/=+$/, ''))
+  forms.add(Buffer.from(secret, 'utf8').toString('base64url'))
+  const html = secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+  forms.add(html)
+  forms.add(html.replace(/'/g, '&#39;'))
+  forms.add(secret.replace(/\|/g, '\\|').replace(/\r?\n/g, ' '))
+  forms.add(secret.replace(/"/g, '""'))
+  return [...forms]
+}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -63,12 +95,16 @@ export class Redactor {
   private readonly secrets = new Set<string>()
   private secretPattern: RegExp | undefined
 
-  /** Register a value (and its URL- and JSON-encoded forms) to be replaced everywhere from now on. */
+  /**
+   * Register a value to be replaced everywhere from now on, in every spelling opsbook or a report could give it:
+   * JSON-escaped (nested up to three times: `toJSON(toJSON(x))`), URL- and form-encoded, base64 (standard and URL-safe),
+   * HTML-, Markdown-table- and CSV-escaped. Values derived from a secret by an expression are registered too (see
+   * `taint` in expressions.ts), so a secret is followed by its value, not by how it is spelled.
+   */
   add(secret: string): void {
     if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) return
     const before = this.secrets.size
-    for (const form of [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])
-      if (form.length >= MIN_SECRET_LENGTH) this.secrets.add(form)
+    for (const form of spellings(secret)) if (form.length >= MIN_SECRET_LENGTH) this.secrets.add(form)
     if (this.secrets.size !== before) {
       // Longest first so a secret that contains another is replaced whole.
       const alternatives = [...this.secrets].sort((a, b) => b.length - a.length).map(escapeRegExp)
@@ -81,12 +117,36 @@ export class Redactor {
     return this.secrets.size
   }
 
-  /** `text` with registered secrets and credential-shaped substrings replaced by `[REDACTED]`. */
-  redactText(text: string): string {
+  /**
+   * `text` with registered secrets and credential-shaped substrings replaced by `[REDACTED]`. With `shapes: false`
+   * only registered secrets go: for serialised JSON, whose strings already passed the shape rules one by one.
+   */
+  redactText(text: string, options: {shapes?: boolean} = {}): string {
     let out = text
     if (this.secretPattern) out = out.replace(this.secretPattern, REDACTED)
-    for (const rule of RULES) out = out.replace(rule.pattern, rule.replace as never)
+    if (options.shapes !== false) for (const rule of RULES) out = out.replace(rule.pattern, rule.replace as never)
     return out
+  }
+
+  /**
+   * Whether `value` (deeply) holds a registered secret or a credential-shaped string, i.e. whether anything computed
+   * from it is secret too. Expressions use this to taint their results.
+   */
+  holdsSecret(value: unknown): boolean {
+    if (typeof value === 'string') {
+      if (this.secretPattern) {
+        this.secretPattern.lastIndex = 0
+        if (this.secretPattern.test(value)) return true
+      }
+      return RULES.some((rule) => {
+        rule.pattern.lastIndex = 0
+        return rule.pattern.test(value)
+      })
+    }
+    if (Array.isArray(value)) return value.some((item) => this.holdsSecret(item))
+    if (value !== null && typeof value === 'object')
+      return Object.entries(value).some(([key, item]) => (typeof item === 'string' && item.length > 0 && SENSITIVE_KEY.test(key)) || this.holdsSecret(item))
+    return false
   }
 
   /**

@@ -15,6 +15,7 @@ import {ValidationError} from '../errors.js'
 import type {RunStatus, StepPhase} from '../runbooks/events.js'
 import {findRunBlobPrefix, openEvidenceTarget, REQUEST_FILE, UPLOAD_STATE_FILE, type EvidenceTarget, type UploadState} from './blob-sink.js'
 import {JOURNAL_FILE, runDir, verifyChain, type JournalLine} from './journal.js'
+import {writeRedactedFile} from './writer.js'
 
 export interface ResumeState {
   runId: string
@@ -200,5 +201,5 @@ async function downloadJournal(runId: string, dir: string, target: EvidenceTarge
     pending: false,
     updatedAt: new Date().toISOString(),
   }
-  await writeFile(join(dir, UPLOAD_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`)
+  await writeRedactedFile(join(dir, UPLOAD_STATE_FILE), {json: state})
 }

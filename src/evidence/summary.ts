@@ -4,7 +4,6 @@
  * count and last hash, so a later edit or truncation of the journal is caught even at its last line.
  */
 import {readFileSync} from 'node:fs'
-import {mkdir, rename, writeFile} from 'node:fs/promises'
 import {hostname, userInfo} from 'node:os'
 import {join} from 'node:path'
 import type {Environment} from '../catalog/schema.js'
@@ -13,6 +12,7 @@ import type {ErrorInfo, RunStatus} from '../runbooks/events.js'
 import type {Runbook} from '../runbooks/model.js'
 import {runDir, SUMMARY_FILE} from './journal.js'
 import {Redactor, REDACTED} from './redact.js'
+import {writeRedactedFile} from './writer.js'
 
 export interface RunSummary {
   runId: string
@@ -128,12 +128,8 @@ export function buildSummary(input: SummaryInput): RunSummary {
 
 /** Write `summary` (redacted again, in case it was built elsewhere) to `<root>/runs/<runId>/summary.json`; returns the path. */
 export async function writeSummary(root: string, summary: RunSummary, redactor: Redactor = new Redactor()): Promise<string> {
-  const dir = runDir(root, summary.runId)
-  await mkdir(dir, {recursive: true})
-  const path = join(dir, SUMMARY_FILE)
-  // Write then rename, so a crash never leaves half a summary next to a good journal.
-  const temporary = `${path}.tmp-${process.pid}`
-  await writeFile(temporary, `${JSON.stringify(redactor.redact(summary), null, 2)}\n`)
-  await rename(temporary, path)
+  const path = join(runDir(root, summary.runId), SUMMARY_FILE)
+  // Written then renamed, so a crash never leaves half a summary next to a good journal.
+  await writeRedactedFile(path, {json: summary}, {redactor})
   return path
 }

@@ -12,6 +12,7 @@ import {ValidationError} from '../errors.js'
 import {describeError, findRunBlobPrefix, readUploadState, type EvidenceTarget} from './blob-sink.js'
 import {BUNDLE_FORMAT, MANIFEST_FILE, sha256, type BundleManifest, type SummaryLike} from './export.js'
 import {verifyChain} from './journal.js'
+import {checkAgainstSeal, summaryContradictions} from './seal.js'
 
 export interface VerifyCheck {
   /** What was checked: a bundle path, or `local journal`, `blob summary.json` … */
@@ -38,9 +39,17 @@ export function isBundlePath(arg: string): boolean {
   return stats.isDirectory() ? existsSync(join(arg, MANIFEST_FILE)) : true
 }
 
-/** Verify an exported bundle: a zip file or a folder it was unpacked into. */
-export async function verifyBundle(path: string): Promise<VerifyResult> {
-  const files = await readBundleFiles(path)
+/**
+ * Verify an exported bundle: a zip file or a folder it was unpacked into. With `target` (the environment's evidence
+ * container), every run's files in the bundle must also be byte-identical to the blob copies: a bundle edited
+ * consistently (chain, seal and manifest recomputed) still differs from the evidence in Blob.
+ */
+export async function verifyBundle(path: string, options: {target?: EvidenceTarget} = {}): Promise<VerifyResult> {
+  return verifyBundleFiles(path, await readBundleFiles(path), options)
+}
+
+/** Verify a bundle's files (path inside the bundle → bytes), as read from a zip or folder named `path`. */
+export async function verifyBundleFiles(path: string, files: Map<string, Uint8Array>, options: {target?: EvidenceTarget} = {}): Promise<VerifyResult> {
   const checks: VerifyCheck[] = []
   const manifestBytes = files.get(MANIFEST_FILE)
   if (!manifestBytes) return result('bundle', path, [{subject: MANIFEST_FILE, ok: false, message: `${MANIFEST_FILE}: missing, so nothing in the bundle can be checked`}])
@@ -63,16 +72,17 @@ export async function verifyBundle(path: string): Promise<VerifyResult> {
     }
     const journal = /^runs\/([^/]+)\/journal\.jsonl$/.exec(entry.path)
     if (journal) {
-      // The chain names the changed line, which says more than a file hash.
-      const summaryBytes = files.get(`runs/${journal[1]}/summary.json`)
-      const summary = summaryBytes ? parseSummary(summaryBytes) : undefined
-      const expected = summary?.journal ?? manifestRuns.get(journal[1])?.journal
+      // The chain names the changed line, which says more than a file hash; the seal binds the run's other files.
+      // The manifest records the journal's real end (the seal line included), which nothing inside the run binds.
+      const run = bundleRunFiles(files, journal[1])!
+      const expected = manifestRuns.get(journal[1])?.journal
       const chain = verifyChain(Buffer.from(bytes).toString('utf8'), {lastHash: expected?.lastHash, lines: expected?.lines})
       checks.push(
         chain.ok
           ? {subject: entry.path, ok: true, message: `${entry.path}: hash chain intact (${chain.lines} lines)`}
           : {subject: entry.path, ok: false, message: `${entry.path} line ${chain.firstBad!.line}: ${chain.firstBad!.reason}`},
       )
+      if (run.summary) checks.push(...runFileChecks(`bundle runs/${journal[1]}/`, run))
     }
     const actual = sha256(bytes)
     checks.push(
@@ -83,7 +93,56 @@ export async function verifyBundle(path: string): Promise<VerifyResult> {
   }
   for (const path of [...files.keys()].sort())
     if (path !== MANIFEST_FILE && !listed.has(path)) checks.push({subject: path, ok: false, message: `${path}: not listed in the manifest (added after export)`})
+  if (options.target) checks.push(...(await compareBundleWithBlob(files, options.target)))
   return result('bundle', path, checks)
+}
+
+function bundleRunFiles(files: Map<string, Uint8Array>, runId: string): RunFiles | undefined {
+  const journal = files.get(`runs/${runId}/journal.jsonl`)
+  if (!journal) return undefined
+  return {
+    journal,
+    summary: files.get(`runs/${runId}/summary.json`),
+    report: files.get(`runs/${runId}/report.md`),
+    request: files.get(`runs/${runId}/request.json`),
+  }
+}
+
+/** Each run of the bundle against its blob copy, file by file; a run missing from Blob is a failure. */
+async function compareBundleWithBlob(files: Map<string, Uint8Array>, target: EvidenceTarget): Promise<VerifyCheck[]> {
+  const runIds = [...new Set([...files.keys()].map((p) => /^runs\/([^/]+)\/journal\.jsonl$/.exec(p)?.[1]).filter((id): id is string => Boolean(id)))].sort()
+  const checks: VerifyCheck[] = []
+  for (const runId of runIds) {
+    const subject = `bundle runs/${runId}/ vs blob`
+    let remote: RunFiles | undefined
+    try {
+      const prefix = await findRunBlobPrefix(target, runId)
+      remote = prefix ? await downloadRun(target, prefix) : undefined
+    } catch (error) {
+      checks.push({subject, ok: true, skipped: true, message: `bundle runs/${runId}/: blob copy not checked: ${describeError(error)}`})
+      continue
+    }
+    if (!remote) {
+      checks.push({subject, ok: false, message: `bundle runs/${runId}/: no such run in ${target.account}/${target.container}`})
+      continue
+    }
+    const bundled = bundleRunFiles(files, runId)!
+    const differing: string[] = []
+    for (const name of ['journal', 'summary', 'report', 'request'] as const) {
+      const a = bundled[name]
+      const b = remote[name]
+      // Bundles from before report.md and request.json were exported do not hold them.
+      if (a === undefined && (name === 'report' || name === 'request')) continue
+      const file = name === 'journal' ? 'journal.jsonl' : name === 'summary' ? 'summary.json' : name === 'report' ? 'report.md' : 'request.json'
+      if (a === undefined || b === undefined) {
+        if (a !== b) differing.push(`bundle runs/${runId}/${file}: ${a === undefined ? 'missing from the bundle' : 'missing from Blob'}`)
+      } else if (!Buffer.from(a).equals(b))
+        differing.push(`bundle runs/${runId}/${file}: differs from the blob copy (bundle SHA-256 ${sha256(a).slice(0, 16)}…, blob ${sha256(b).slice(0, 16)}…)`)
+    }
+    if (differing.length === 0) checks.push({subject, ok: true, message: `bundle runs/${runId}/: byte-identical to the blob copy`})
+    for (const message of differing) checks.push({subject, ok: false, message})
+  }
+  return checks
 }
 
 /**
@@ -101,7 +160,7 @@ export async function verifyRun(runId: string, options: {root: string; target?: 
         request: existsSync(join(dir, 'request.json')) ? await readFile(join(dir, 'request.json')) : undefined,
       }
     : undefined
-  if (local) checks.push(chainCheck('local journal', local.journal, local.summary))
+  if (local) checks.push(...runFileChecks('local', local))
 
   if (!options.target) {
     if (!local) throw new ValidationError([{code: 'run-not-found', message: `no run ${runId} under ${dir}, and no evidence container to look in`}])
@@ -131,7 +190,7 @@ export async function verifyRun(runId: string, options: {root: string; target?: 
     })
     return result('run', runId, checks)
   }
-  checks.push(chainCheck('blob journal', remote.journal, remote.summary))
+  checks.push(...runFileChecks('blob', remote))
   if (local) {
     const pending = Boolean((await readUploadState(dir))?.pending)
     checks.push(compareJournals(local.journal, remote.journal, pending))
@@ -142,11 +201,38 @@ export async function verifyRun(runId: string, options: {root: string; target?: 
   return result('run', runId, checks)
 }
 
-function chainCheck(subject: string, journal: Buffer, summaryBytes: Buffer | undefined): VerifyCheck {
-  const summary = summaryBytes ? parseSummary(summaryBytes) : undefined
-  const chain = verifyChain(journal.toString('utf8'), {lastHash: summary?.journal?.lastHash, lines: summary?.journal?.lines})
-  if (!chain.ok) return {subject, ok: false, message: `${subject} line ${chain.firstBad!.line}: ${chain.firstBad!.reason}`}
-  return {subject, ok: true, message: `${subject}: hash chain intact (${chain.lines} lines${summary?.journal ? ', matches summary.json' : ''})`}
+/** A run's files as found in one place (local folder, Blob, a bundle). */
+export interface RunFiles {
+  journal: Uint8Array
+  summary?: Uint8Array
+  report?: Uint8Array
+  request?: Uint8Array
+}
+
+/**
+ * The checks one copy of a run must pass on its own: the journal's chain (and its end against summary.json), the
+ * seal's hashes of summary.json, report.md and request.json, and summary.json against what the journal's events say.
+ * `where` names the copy in every message: `local`, `blob`, `bundle runs/<id>/`.
+ */
+export function runFileChecks(where: string, files: RunFiles): VerifyCheck[] {
+  const prefix = where.endsWith('/') ? where : `${where} `
+  const subject = `${prefix}journal.jsonl`
+  const journalText = Buffer.from(files.journal).toString('utf8')
+  const summary = files.summary ? parseSummary(files.summary) : undefined
+  const chain = verifyChain(journalText, {lastHash: summary?.journal?.lastHash, lines: summary?.journal?.lines})
+  const checks: VerifyCheck[] = [
+    chain.ok
+      ? {subject, ok: true, message: `${subject}: hash chain intact (${chain.lines} lines${summary?.journal ? ', matches summary.json' : ''})`}
+      : {subject, ok: false, message: `${subject} line ${chain.firstBad!.line}: ${chain.firstBad!.reason}`},
+  ]
+  const problems = [
+    ...checkAgainstSeal(prefix, journalText, {'summary.json': files.summary, 'report.md': files.report, 'request.json': files.request}),
+    ...(files.summary ? summaryContradictions(prefix, journalText, files.summary) : []),
+  ]
+  for (const message of problems) checks.push({subject: `${prefix}evidence`, ok: false, message})
+  if (problems.length === 0 && files.summary)
+    checks.push({subject: `${prefix}evidence`, ok: true, message: `${prefix}summary.json, report.md, request.json: match the journal's seal and events`})
+  return checks
 }
 
 function compareJournals(local: Buffer, remote: Buffer, pending: boolean): VerifyCheck {
@@ -168,10 +254,10 @@ function compareFile(name: string, local: Buffer | undefined, remote: Buffer | u
   if (local && !remote) return {subject, ok: pending, message: pending ? `${name}: not uploaded yet (pending)` : `${name}: missing from Blob`}
   if (!local && remote) return {subject, ok: false, message: `${name}: in Blob but missing locally`}
   if (local!.equals(remote!)) return {subject, ok: true, message: `${name}: blob and local copies are byte-identical`}
-  return {subject, ok: false, message: `${name}: blob and local copies differ`}
+  return {subject, ok: false, message: `${name}: blob and local copies differ (local SHA-256 ${sha256(local!).slice(0, 16)}…, blob ${sha256(remote!).slice(0, 16)}…)`}
 }
 
-async function downloadRun(target: EvidenceTarget, prefix: string): Promise<{journal: Buffer; summary?: Buffer; report?: Buffer; request?: Buffer} | undefined> {
+async function downloadRun(target: EvidenceTarget, prefix: string): Promise<(RunFiles & {journal: Buffer; summary?: Buffer; report?: Buffer; request?: Buffer}) | undefined> {
   const get = async (name: string) => {
     try {
       return await target.client.getBlobClient(`${prefix}${name}`).downloadToBuffer()

@@ -655,6 +655,8 @@ class RunExecution {
       },
       failed: phase !== 'main' && this.runFailed,
       now: this.now,
+      // Values computed from a secret become secrets themselves (issue 16: toJSON(toJSON(params.pw)) leaked).
+      taint: this.redactor,
     }
   }
 

@@ -54,6 +54,8 @@ export type RunEvent =
   | {type: 'finally.started'; steps: string[]}
   | {type: 'run.interrupted'; signal: string}
   | {type: 'run.note'; message: string; data?: Record<string, unknown>}
+  /** The run's last line: SHA-256 of request.json, summary.json and report.md as written (evidence/seal.ts). */
+  | {type: 'evidence.sealed'; files: Record<string, {sha256: string; bytes: number}>}
   | {
       type: 'run.finished'
       status: RunStatus

@@ -27,6 +27,18 @@ export interface ExpressionContext {
   failed?: boolean
   /** The clock behind now(); defaults to the system clock. */
   now?: () => Date
+  /**
+   * Secret tracking (the run's Redactor): when an expression reads a value that holds a secret, whatever it computes
+   * from it — toJSON(toJSON(x)), format(), fromJSON(x).field, join() — is registered as a secret too. The value is
+   * tainted, not its spelling, so no encoding or function leaks it.
+   */
+  taint?: TaintTracker
+}
+
+/** What expressions need from the redactor to follow a secret through their functions. */
+export interface TaintTracker {
+  holdsSecret(value: unknown): boolean
+  add(secret: string): void
 }
 
 /** The contexts an expression may name. */
@@ -302,9 +314,65 @@ export function evaluateExpression(expression: string, context: ExpressionContex
     result = new Evaluator(tree, toExpressionData(context), functionsFor(context)).evaluate()
   } catch (error) {
     if (error instanceof ExpressionError) throw error
+    // The message may quote a secret's value (fromJSON of a secret that is not JSON): taint it like a result.
+    if (context.taint && readsSecret(expression, context, context.taint)) context.taint.add((error as Error).message)
     throw new ExpressionError(expression, (error as Error).message)
   }
-  return fromExpressionData(result)
+  const value = fromExpressionData(result)
+  if (context.taint && readsSecret(expression, context, context.taint)) registerDerived(value, context.taint)
+  return value
+}
+
+/** Whether any context value `expression` reads (a whole context, a property, or what a computed index could reach) holds a secret. */
+function readsSecret(expression: string, context: ExpressionContext, taint: TaintTracker): boolean {
+  return expressionReferences(expression).some((reference) => taint.holdsSecret(resolvePath(contextRoot(context, reference.context), reference.path)))
+}
+
+function contextRoot(context: ExpressionContext, name: string): unknown {
+  switch (name) {
+    case 'params':
+      return context.params
+    case 'steps':
+      return context.steps
+    case 'env':
+      return context.env
+    case 'catalog':
+      return context.catalog
+    case 'run':
+      return context.run
+    case 'item':
+      return context.item
+    default:
+      return undefined
+  }
+}
+
+/** The value at `path` (names case-insensitive, as expressions read them); stops where the path leaves objects. */
+function resolvePath(root: unknown, path: string[]): unknown {
+  let current = root
+  for (const name of path) {
+    if (current === null || typeof current !== 'object') return current
+    if (Array.isArray(current)) {
+      const index = Number(name)
+      if (!Number.isInteger(index)) return current
+      current = current[index]
+      continue
+    }
+    const key = Object.keys(current).find((k) => k.toLowerCase() === name.toLowerCase())
+    if (key === undefined) return undefined
+    current = (current as Record<string, unknown>)[key]
+  }
+  return current
+}
+
+/** Register a value computed from a secret: the string, its JSON form (interpolation), and every string inside it. */
+function registerDerived(value: unknown, taint: TaintTracker): void {
+  if (typeof value === 'string') taint.add(value)
+  else if (typeof value === 'number' && Math.abs(value) >= 1e7) taint.add(String(value))
+  else if (value !== null && typeof value === 'object') {
+    taint.add(JSON.stringify(value))
+    for (const item of Object.values(value)) registerDerived(item, taint)
+  }
 }
 
 /**

@@ -3,13 +3,13 @@
  * evidence, hold target leases, execute, write the summary, release everything. Heavy modules (Azure SDK through
  * the services, Azurite through the emulator) load here, lazily, only when a run really starts.
  */
-import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {ApprovalDecision} from '../actions/types.js'
 import {findAction} from '../actions/registry.js'
 import type {AzureServices, EmulatorEndpoints} from '../azure/clients.js'
 import {Journal, newRunId, runDir, JOURNAL_FILE, SUMMARY_FILE} from '../evidence/journal.js'
-import {Redactor} from '../evidence/redact.js'
+import type {Redactor} from '../evidence/redact.js'
+import {outputRedactor, writeRedactedFile} from '../evidence/writer.js'
 import type {RunEvent} from './events.js'
 import type {GuardOverride} from './guards.js'
 import {currentHost, exitCodeForOutcome, opsbookRoot, type PreparedRun, type RunOptions, type RunResult} from './runner.js'
@@ -39,13 +39,14 @@ interface SessionInput {
 export async function startRunSession(input: SessionInput): Promise<RunResult> {
   const {runbook, environment, envName, loaded, params} = input.prepared
   const warnings: string[] = []
-  const warn = (message: string) => {
-    warnings.push(message)
-    process.stderr.write(`warning: ${message}\n`)
-  }
-
-  const redactor = new Redactor()
+  // The process-wide redactor: the CLI's stdout/stderr then hide what this run's journal hides.
+  const redactor = outputRedactor()
   for (const [name, spec] of Object.entries(runbook.params)) if (spec.type === 'secret' && typeof params[name] === 'string') redactor.add(params[name] as string)
+  const warn = (message: string) => {
+    const safe = redactor.redactText(message)
+    warnings.push(safe)
+    process.stderr.write(`warning: ${safe}\n`)
+  }
 
   // Connect: the embedded emulator for `cloud: emulator`, else Azure through DefaultAzureCredential.
   let emulator: (EmulatorEndpoints & {stop(): Promise<void>}) | undefined
@@ -92,7 +93,8 @@ async function runConnected(
       params: withoutSecrets(prepared.rawParams, runbook),
       startedAt: startedAt.toISOString(),
     }
-    await writeFile(join(dir, REQUEST_FILE), `${JSON.stringify(request, null, 2)}\n`)
+    // Raw params are what the user typed: a key or SAS URL in a string param is redacted like everywhere else.
+    await writeRedactedFile(join(dir, REQUEST_FILE), {json: request}, {redactor})
   }
 
   // The journal writes (and fsyncs) first; reporters and the blob sink see an event only after that.
@@ -136,7 +138,7 @@ async function runConnected(
     .principal()
     .then((p) => p.display)
     .catch(() => undefined)
-  const {buildSummary, writeSummary} = await import('../evidence/summary.js')
+  const [{buildSummary}, {completeRun}] = await Promise.all([import('../evidence/summary.js'), import('../evidence/seal.js')])
   const summary = buildSummary({
     runId,
     runbook,
@@ -153,8 +155,8 @@ async function runConnected(
     extra: evidence.store ? {evidenceStore: evidence.store} : undefined,
     redactor,
   })
-  await writeSummary(root, summary, redactor)
-  await journal.close()
+  // summary.json and report.md, then the seal binding them (and request.json) to the chain as its last line.
+  await completeRun(journal, summary, redactor)
   if (evidence.sink) {
     await evidence.sink.finish({timeoutMs: 20_000}).catch((error: Error) => warn(`evidence upload incomplete (${error.message}); \`opsbook evidence sync\` will finish it`))
   }

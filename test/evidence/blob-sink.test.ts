@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {BlobSink, readUploadState, runBlobPrefix} from '../../src/evidence/blob-sink.js'
 import {newRunId, runDir} from '../../src/evidence/journal.js'
-import {writeSummary} from '../../src/evidence/summary.js'
+import {completeRun} from '../../src/evidence/seal.js'
 import {syncPending} from '../../src/evidence/sync.js'
 import type {RunEvent} from '../../src/runbooks/events.js'
 import {blobServices, runStarted, startBlobFixture, summaryFor, tempDir, until, writeJournal, type BlobFixture} from './blob-helpers.js'
@@ -32,8 +32,7 @@ describe('blob sink', () => {
     await until(async () => ((await readUploadState(runDir(root, runId)))?.files['journal.jsonl']?.uploadedBytes ?? 0) > 0, 'a first batch')
     await journal.append({type: 'run.finished', status: 'succeeded', durationMs: 95_000, leftBehind: [], outputs: {}})
     sink.listener({type: 'run.finished', status: 'succeeded', durationMs: 95_000, leftBehind: [], outputs: {}})
-    await journal.close()
-    await writeSummary(root, summaryFor(journal))
+    await completeRun(journal, summaryFor(journal))
     const state = await sink.finish({timeoutMs: 10_000})
 
     expect(state.pending).toBe(false)
@@ -74,8 +73,7 @@ describe('blob sink', () => {
       await journal.append(event) // the journal (the record) never depends on Blob
       expect(() => sink.listener(event)).not.toThrow()
     }
-    await journal.close()
-    await writeSummary(root, summaryFor(journal))
+    await completeRun(journal, summaryFor(journal))
     const state = await sink.finish({timeoutMs: 3000})
     expect(state.pending).toBe(true)
     expect(warnings.length).toBeGreaterThan(0)

@@ -1,6 +1,6 @@
 /** A year of runs of the `local` environment, written through the real journal and summary writer. */
 import {Journal, newRunId} from '../../src/evidence/journal.js'
-import {writeSummary} from '../../src/evidence/summary.js'
+import {completeRun} from '../../src/evidence/seal.js'
 import type {RunEvent} from '../../src/runbooks/events.js'
 import {runStarted, summaryFor} from './blob-helpers.js'
 
@@ -34,8 +34,7 @@ async function run(root: string, at: string, runbook: string, kind: string, fiel
     {type: 'run.finished', status: (fields?.status ?? 'succeeded') as any, durationMs: 95_000, leftBehind: [], outputs: {}},
   ]
   for (const event of events) await journal.append(event)
-  await journal.close()
-  await writeSummary(root, summaryFor(journal, {...fields, runbook, kind, startedAt: date.toISOString()}))
+  await completeRun(journal, summaryFor(journal, {...fields, runbook, kind, startedAt: date.toISOString()}))
   return {runId, runbook, at}
 }
 

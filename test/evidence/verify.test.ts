@@ -5,8 +5,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BlobSink, runBlobPrefix} from '../../src/evidence/blob-sink.js'
 import {exportEvidence} from '../../src/evidence/export.js'
 import {newRunId, runDir} from '../../src/evidence/journal.js'
-import {writeSummary} from '../../src/evidence/summary.js'
-import {isBundlePath, verifyBundle, verifyRun} from '../../src/evidence/verify.js'
+import {completeRun} from '../../src/evidence/seal.js'
+import {isBundlePath, verifyBundle, verifyBundleFiles, verifyRun} from '../../src/evidence/verify.js'
 import {runStarted, startBlobFixture, summaryFor, tempDir, testEnvironment, writeJournal, type BlobFixture} from './blob-helpers.js'
 import {writeHistory, type HistoryRun} from './history.js'
 
@@ -48,15 +48,12 @@ describe('evidence verify: bundles', () => {
   it('fails on every single changed byte of a journal, naming the journal (and the line when the chain shows it)', async () => {
     const path = `runs/${runs[3]!.runId}/journal.jsonl`
     const journal = files[path]!
-    const dir = join(out, 'tamper')
-    for (const [p, bytes] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, p)), {recursive: true})
-      writeFileSync(join(dir, p), bytes)
-    }
     const lineStarts = [0, ...[...journal.keys()].filter((i) => journal[i - 1] === 0x0a)]
+    // In memory (the bundle's files as read from the zip): thousands of verifications, no disk in between.
+    const tampered = new Map(Object.entries(files))
     for (let index = 0; index < journal.length; index++) {
-      writeFileSync(join(dir, path), flipped(journal, index))
-      const result = await verifyBundle(dir)
+      tampered.set(path, flipped(journal, index))
+      const result = await verifyBundleFiles('bundle.zip', tampered)
       expect(result.ok, `byte ${index}`).toBe(false)
       expect(result.firstProblem, `byte ${index}`).toContain(path)
       const line = lineStarts.filter((s) => s <= index).length
@@ -107,8 +104,7 @@ describe('evidence verify: a run, local against blob', () => {
       [runStarted(runId), ...Array.from({length: 5}, (_, i) => ({type: 'step.log', step: 'restore', phase: 'main', message: `line ${i}`}) as const)],
       sink.listener,
     )
-    await journal.close()
-    await writeSummary(root, summaryFor(journal))
+    await completeRun(journal, summaryFor(journal))
     expect((await sink.finish()).pending).toBe(false)
   })
   afterAll(async () => {
@@ -131,7 +127,7 @@ describe('evidence verify: a run, local against blob', () => {
       writeFileSync(path, text)
       const result = await verifyRun(runId, {root, target: fixture.target})
       expect(result.ok).toBe(false)
-      expect(result.firstProblem).toBe('local journal line 4: content does not match the hash recorded by line 5 (line 4 was changed, or lines were inserted or removed)')
+      expect(result.firstProblem).toBe('local journal.jsonl line 4: content does not match the hash recorded by line 5 (line 4 was changed, or lines were inserted or removed)')
       expect(result.checks.find((c) => c.subject === 'blob journal vs local')!.message).toBe('journal.jsonl: blob and local copies differ: line 4 differs')
     } finally {
       writeFileSync(path, original)
@@ -145,7 +141,9 @@ describe('evidence verify: a run, local against blob', () => {
       const changed = Buffer.from(original.toString('utf8').replace('"succeeded"', '"succeedee"'))
       await blob.upload(changed, changed.length)
       const result = await verifyRun(runId, {root, target: fixture.target})
-      expect(result.firstProblem).toBe('summary.json: blob and local copies differ')
+      // The blob copy contradicts the journal's seal and the local copy: both are named, with the hashes.
+      expect(result.firstProblem).toMatch(/^blob summary\.json: SHA-256 [0-9a-f]{16}… does not match [0-9a-f]{16}… sealed at journal line 7 \(changed after the run\)$/)
+      expect(result.checks.find((c) => c.subject === 'blob summary.json vs local')!.message).toMatch(/^summary\.json: blob and local copies differ \(local SHA-256 [0-9a-f]{16}…, blob [0-9a-f]{16}…\)$/)
     } finally {
       await blob.upload(original, original.length)
     }
@@ -154,6 +152,6 @@ describe('evidence verify: a run, local against blob', () => {
   it('verifies the blob copy alone when this machine has no local copy', async () => {
     const result = await verifyRun(runId, {root: tempDir(), target: fixture.target})
     expect(result.ok).toBe(true)
-    expect(result.checks.map((c) => c.subject)).toEqual(['blob journal'])
+    expect(result.checks.map((c) => c.subject)).toEqual(['blob journal.jsonl', 'blob evidence'])
   })
 })

@@ -8,14 +8,23 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
   static override description = 'Exit 0 when everything holds; exit 1 naming the first bad file or journal line.'
   static override examples = ['<%= config.bin %> evidence verify evidence-production-2026-10-01.zip', '<%= config.bin %> evidence verify 20261123T153000Z-dr-drill-7f3a']
   static override args = {target: Args.string({description: 'A bundle (.zip or unpacked folder) or a run id', required: true})}
-  static override flags = {env: Flags.string({char: 'e', description: 'Environment whose evidence container holds the run (default: the run\'s own)'})}
+  static override flags = {
+    env: Flags.string({char: 'e', description: 'Environment whose evidence container holds the run (default: the run\'s own); for a bundle, compare its runs with that container'}),
+  }
 
   async run(): Promise<VerifyResult> {
     const {args, flags} = await this.parse(EvidenceVerify)
     const [{isBundlePath, verifyBundle, verifyRun, environmentOfRun}, {opsbookRoot}] = await Promise.all([import('../../evidence/verify.js'), import('../../runbooks/runner.js')])
     let result: VerifyResult
     if (isBundlePath(args.target)) {
-      result = await verifyBundle(args.target)
+      // With --env, the bundle's runs are also compared with the evidence container's copies.
+      const {connectEvidence} = await import('../../evidence/sync.js')
+      const connection = flags.env ? await connectEvidence({envName: flags.env, catalogFlag: flags.catalog}) : undefined
+      try {
+        result = await verifyBundle(args.target, {target: connection?.target})
+      } finally {
+        await connection?.close()
+      }
     } else {
       const root = opsbookRoot({catalogFlag: flags.catalog})
       const envName = flags.env ?? (await environmentOfRun(root, args.target))

@@ -1,0 +1,170 @@
+/**
+ * Binding a run's other evidence files to its hash chain. When a run ends, after summary.json and report.md are
+ * written, one last journal line — `evidence.sealed` — records the SHA-256 of request.json, summary.json and
+ * report.md. Editing any of them after the run then contradicts the chain (issue 16: an edited summary.json was
+ * re-uploaded and verified). A resumed run seals again at its new end; the last seal is the one that counts, and
+ * an earlier seal names the versions a resume legitimately replaced (the only blobs sync may overwrite).
+ *
+ * Separately, `summaryContradictions` recomputes what the journal itself says about the run (status, runbook,
+ * environment, duration, what was left behind) and compares it with summary.json, so a summary edited together
+ * with a recomputed seal still disagrees with the events it claims to summarise.
+ */
+import {existsSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import type {Journal, JournalLine} from './journal.js'
+import type {Redactor} from './redact.js'
+import type {RunSummary} from './summary.js'
+import {SEAL_EVENT, sha256Hex} from './journal.js'
+
+export {SEAL_EVENT} from './journal.js'
+
+/** Files of a run folder the seal covers, besides the journal itself. */
+export const SEALED_FILES = ['request.json', 'summary.json', 'report.md'] as const
+export type SealedFile = (typeof SEALED_FILES)[number]
+
+export interface SealedFileHash {
+  sha256: string
+  bytes: number
+}
+
+/**
+ * End a run's evidence, in the one order that keeps it verifiable: summary.json (recording the journal so far),
+ * report.md (derived from both), the seal over them as the journal's last line, then close the journal.
+ */
+export async function completeRun(journal: Journal, summary: RunSummary, redactor?: Redactor): Promise<void> {
+  const [{writeSummary}, {writeRunReport}] = await Promise.all([import('./summary.js'), import('./blob-sink.js')])
+  const root = dirname(dirname(journal.dir))
+  await writeSummary(root, summary, redactor)
+  await writeRunReport(journal.dir, redactor)
+  await sealRun(journal)
+  await journal.close()
+}
+
+/** Append the seal over the run folder's files as they are now. Call after summary.json and report.md are written. */
+export async function sealRun(journal: Journal): Promise<JournalLine> {
+  const files: Partial<Record<SealedFile, SealedFileHash>> = {}
+  for (const name of SEALED_FILES) {
+    const path = join(journal.dir, name)
+    if (!existsSync(path)) continue
+    const bytes = await readFile(path)
+    files[name] = {sha256: sha256Hex(bytes), bytes: bytes.length}
+  }
+  return journal.append({type: SEAL_EVENT, files})
+}
+
+export interface Seal {
+  /** 1-based journal line of the seal. */
+  line: number
+  files: Partial<Record<SealedFile, SealedFileHash>>
+}
+
+/** Every seal in journal text, in order (a resumed run has one per segment). Lines that are not JSON are skipped. */
+export function findSeals(journalText: string): Seal[] {
+  const seals: Seal[] = []
+  journalText.split('\n').forEach((text, index) => {
+    if (!text.includes(`"${SEAL_EVENT}"`)) return
+    try {
+      const line = JSON.parse(text) as Partial<JournalLine>
+      const files = (line.data as {files?: unknown} | undefined)?.files
+      if (line.type === SEAL_EVENT) seals.push({line: index + 1, files: (files !== null && typeof files === 'object' ? files : {}) as Seal['files']})
+    } catch {
+      // verifyChain names a line that is not JSON.
+    }
+  })
+  return seals
+}
+
+/** The seal on the journal's last line, when the run ended normally; undefined for a run still going or crashed. */
+export function finalSeal(journalText: string): Seal | undefined {
+  const seals = findSeals(journalText)
+  const last = seals.at(-1)
+  const trimmed = journalText.endsWith('\n') ? journalText.slice(0, -1) : journalText
+  const lineCount = trimmed === '' ? 0 : trimmed.split('\n').length
+  return last && last.line === lineCount ? last : undefined
+}
+
+/**
+ * Problems with `file`'s bytes against the journal's seal, as sentences naming where (`where` prefixes them, e.g.
+ * `local`, `blob`, `bundle runs/<id>/`). A missing seal is a problem only when the run has a summary (it finished).
+ */
+export function checkAgainstSeal(where: string, journalText: string, files: Partial<Record<SealedFile, Uint8Array | undefined>>): string[] {
+  const seal = finalSeal(journalText)
+  if (!seal) {
+    if (files['summary.json'] === undefined) return []
+    return [`${where}journal.jsonl: does not end with an ${SEAL_EVENT} line, so summary.json is not bound to the hash chain (the seal was removed, or the summary was added after the run)`]
+  }
+  const problems: string[] = []
+  for (const name of SEALED_FILES) {
+    const sealed = seal.files[name]
+    const bytes = files[name]
+    if (!sealed && bytes === undefined) continue
+    if (!sealed) {
+      problems.push(`${where}${name}: present, but the seal at journal line ${seal.line} does not list it (added after the run)`)
+      continue
+    }
+    if (typeof sealed !== 'object' || typeof sealed.sha256 !== 'string') {
+      problems.push(`${where}journal.jsonl line ${seal.line}: the seal's entry for ${name} is malformed (changed after the run)`)
+      continue
+    }
+    if (bytes === undefined) {
+      problems.push(`${where}${name}: missing, but the seal at journal line ${seal.line} records SHA-256 ${short(sealed.sha256)}`)
+      continue
+    }
+    const actual = sha256Hex(Buffer.from(bytes))
+    if (actual !== sealed.sha256)
+      problems.push(`${where}${name}: SHA-256 ${short(actual)} does not match ${short(sealed.sha256)} sealed at journal line ${seal.line} (changed after the run)`)
+  }
+  return problems
+}
+
+/** What summary.json must agree with: the fields the journal's own events determine. */
+export function summaryContradictions(where: string, journalText: string, summaryBytes: Uint8Array): string[] {
+  let summary: Record<string, unknown>
+  try {
+    summary = JSON.parse(Buffer.from(summaryBytes).toString('utf8')) as Record<string, unknown>
+  } catch {
+    return [`${where}summary.json: not valid JSON`]
+  }
+  let started: Record<string, unknown> | undefined
+  let finished: Record<string, unknown> | undefined
+  let runId: string | undefined
+  for (const text of journalText.split('\n')) {
+    if (!text || !(text.includes('"run.started"') || text.includes('"run.finished"'))) continue
+    let line: Partial<JournalLine>
+    try {
+      line = JSON.parse(text) as Partial<JournalLine>
+    } catch {
+      continue
+    }
+    runId ??= line.runId
+    // A resumed run starts again: its first run.started names the runbook; the last run.finished is the outcome.
+    if (line.type === 'run.started') started ??= line.data
+    if (line.type === 'run.finished') finished = line.data
+  }
+  const expected: Array<[string, unknown, unknown]> = [
+    ['runId', summary.runId, runId],
+    ['runbook.name', (summary.runbook as {name?: unknown} | undefined)?.name, started?.runbook],
+    ['environment', summary.environment, started?.environment],
+    ['production', summary.production, started?.production],
+    ['status', summary.status, finished?.status],
+    ['durationMs', summary.durationMs, finished?.durationMs],
+    ['leftBehind', summary.leftBehind, finished?.leftBehind],
+  ]
+  const problems: string[] = []
+  for (const [field, inSummary, inJournal] of expected) {
+    if (inJournal === undefined) continue
+    if (JSON.stringify(inSummary) !== JSON.stringify(inJournal))
+      problems.push(`${where}summary.json: ${field} is ${JSON.stringify(inSummary)} but the journal records ${JSON.stringify(inJournal)}`)
+  }
+  return problems
+}
+
+/** Whether `sha256` is the hash some seal of the journal recorded for `file`: a version a resume legitimately replaced. */
+export function wasSealed(journalText: string, file: SealedFile, sha256: string): boolean {
+  return findSeals(journalText).some((seal) => seal.files[file]?.sha256 === sha256)
+}
+
+function short(hash: string): string {
+  return `${hash.slice(0, 16)}…`
+}

@@ -1,0 +1,66 @@
+/**
+ * The one way opsbook puts text into a file: journal lines, summary.json, request.json, report.md, upload state,
+ * exports and `check --output` all go through here, so redaction happens by construction instead of each caller
+ * remembering it (issue 16: request.json was written unredacted). JSON is redacted value by value (shape rules,
+ * sensitive keys, registered secrets) and then once more as text, for the spellings serialisation creates
+ * (escaped quotes); text is redacted as text. Byte copies of evidence that already went through here (a journal
+ * downloaded from Blob to resume, the run files inside an evidence bundle) are the only files written otherwise.
+ */
+import {mkdir, open, rename, writeFile} from 'node:fs/promises'
+import {dirname} from 'node:path'
+import {Redactor} from './redact.js'
+
+/** What to write: a value to serialise as JSON (pretty by default, one line with `line: true`), or text. */
+export type RedactedContent = {json: unknown; line?: boolean} | {text: string}
+
+/** A shape-only redactor for writers that have no run (exports, check output): credential shapes still go. */
+const SHAPES_ONLY = new Redactor()
+
+let processRedactor: Redactor | undefined
+/**
+ * The redactor of this process's run: the session registers its secrets here, and the CLI's own stdout/stderr
+ * (results, warnings, errors) pass through it, so what reaches the terminal is redacted like what reaches files.
+ */
+export function outputRedactor(): Redactor {
+  processRedactor ??= new Redactor()
+  return processRedactor
+}
+
+/** The redacted bytes of `content`, exactly as `writeRedactedFile` would write them. */
+export function redactedBytes(content: RedactedContent, redactor: Redactor = SHAPES_ONLY): Buffer {
+  if ('text' in content) return Buffer.from(redactor.redactText(content.text), 'utf8')
+  const safe = redactor.redact(content.json)
+  const text = content.line ? JSON.stringify(safe) : `${JSON.stringify(safe, null, 2)}\n`
+  // Serialising escapes quotes and backslashes: a registered secret's escaped spelling is caught here. Shape rules
+  // already ran on every string, and running them over JSON text could cut across its quotes.
+  return Buffer.from(redactor.redactText(text, {shapes: false}), 'utf8')
+}
+
+/**
+ * Write `content`, redacted, to `path` (parent folders created). `atomic` (default) writes a temporary file and
+ * renames it, so a crash never leaves half a file; `exclusive` fails if the file exists. Returns the bytes written.
+ */
+export async function writeRedactedFile(
+  path: string,
+  content: RedactedContent,
+  options: {redactor?: Redactor; atomic?: boolean; exclusive?: boolean} = {},
+): Promise<Buffer> {
+  const bytes = redactedBytes(content, options.redactor)
+  await mkdir(dirname(path), {recursive: true})
+  if (options.exclusive) {
+    const handle = await open(path, 'wx')
+    try {
+      await handle.writeFile(bytes)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } else if (options.atomic === false) {
+    await writeFile(path, bytes)
+  } else {
+    const temporary = `${path}.tmp-${process.pid}`
+    await writeFile(temporary, bytes)
+    await rename(temporary, path)
+  }
+  return bytes
+}
