@@ -104,4 +104,41 @@ describe('Redactor', () => {
     ].join('\n')
     expect(redactor.redactText(text)).toBe(text)
   })
+
+  // Issue 16, item 4: shapes the first rules missed.
+  it('removes lowercase bearer tokens, quoted passwords with ; and passwords with a space or an apostrophe', () => {
+    expect(redactor.redactText(`authorization: bearer ${jwt.slice(0, 40)}`)).toBe(`authorization: bearer ${REDACTED}`)
+    expect(redactor.redactText('curl -H "authorization: bearer abc123DEF456ghi789"')).toBe(`curl -H "authorization: bearer ${REDACTED}"`)
+    expect(redactor.redactText('Host=pg;Password="a;b";Database=orders')).toBe(`Host=pg;Password=${REDACTED};Database=orders`)
+    expect(redactor.redactText("Host=pg;Password='it''s;x';Database=orders")).toBe(`Host=pg;Password=${REDACTED};Database=orders`)
+    expect(redactor.redactText('Host=pg;Password=correct horse battery;Database=orders')).toBe(`Host=pg;Password=${REDACTED};Database=orders`)
+    expect(redactor.redactText("Server=pg;Pwd=it's-mine;")).toBe(`Server=pg;Pwd=${REDACTED};`)
+    // The same strings inside serialised JSON (a request body in an error message).
+    const json = JSON.stringify({conn: 'Host=pg;Password="a;b c";Database=orders'})
+    expect(redactor.redactText(json)).not.toMatch(/a;b c/)
+    // Prose stays readable.
+    expect(redactor.redactText('the basic tier has no bearer token')).toBe('the basic tier has no bearer token')
+  })
+
+  it('catches a registered secret in every spelling a file or report gives it', () => {
+    const own = new Redactor()
+    const secret = `Kx7Qp2Vz"Lm9\\Wq4'Rt8 Yh3;Nb6&Jd5%<Fg1|Zc0`
+    own.add(secret)
+    const nestedJson = JSON.stringify(JSON.stringify(JSON.stringify(secret)))
+    const spellings = [
+      secret,
+      nestedJson,
+      encodeURIComponent(secret),
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(secret).toString('base64url'),
+      secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'),
+      secret.replace(/\|/g, '\\|'),
+      secret.replace(/"/g, '""'),
+    ]
+    for (const spelling of spellings) {
+      const out = own.redactText(`before ${spelling} after`)
+      expect(out, spelling).not.toContain('Kx7Qp2Vz')
+      expect(out.startsWith('before ') && out.endsWith(' after'), spelling).toBe(true)
+    }
+  })
 })

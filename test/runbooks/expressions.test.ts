@@ -156,3 +156,58 @@ describe('listReferences and syntax checks', () => {
     expect(checkExpressions({a: ['ok ${{ 1 }}', 'bad ${{ 1 + }}'], b: '${{ x'}).map((p) => p.path.join('/'))).toEqual(['a/1', 'b'])
   })
 })
+
+// Issue 16, item 3: a secret is followed by its value through every expression function, not by its spelling.
+describe('secret taint', () => {
+  const pw = `Kx7Qp2Vz"Lm9\\Wq4'Rt8 &<Hb5Nc3Je`
+  const pieces = `["Ud6Fa1Ws", "Po4Ty7Gm", {"inner": "Ze2Xc9Vb"}]`
+  /** Every 6-character run of letters and digits in the secrets: any of them in the output is a leak. */
+  const windows = [pw, pieces].flatMap((s) => (s.match(/[A-Za-z0-9]{6,}/g) ?? []).flatMap((run) => Array.from({length: run.length - 5}, (_, i) => run.slice(i, i + 6))))
+
+  const expressions = [
+    '${{ toJSON(toJSON(params.pw)) }}',
+    '${{ toJSON(toJSON(toJSON(params.pw))) }}',
+    "${{ format('a{0}b{1}', params.pw, params.server) }}",
+    "${{ format('{0}', toJSON(params)) }}",
+    'x ${{ toJSON(params) }} y',
+    "${{ join(fromJSON(params.pieces), '-') }}",
+    '${{ fromJSON(params.pieces)[1] }}',
+    'prefix ${{ fromJSON(params.pieces)[0] }} suffix',
+    '${{ fromJSON(params.pieces)[2].inner }}',
+    '${{ fromJSON(params.pieces)[2] }}',
+    "${{ case(startsWith(params.pw, 'K'), params.pw, 'no') }}",
+    "${{ params['PW'] }}",
+    '${{ toJSON(steps.derive.outputs) }}',
+    "${{ format('{0}{1}', steps.derive.outputs.value, '!') }}",
+  ]
+
+  it('redacts whatever an expression computes from a secret param, in the journal line the writer produces', async () => {
+    const {Redactor} = await import('../../src/evidence/redact.js')
+    const {redactedBytes} = await import('../../src/evidence/writer.js')
+    const redactor = new Redactor()
+    redactor.add(pw)
+    redactor.add(pieces)
+    // A step output computed from the secret earlier in the run (it was tainted when its input was evaluated).
+    const derived = evaluateValue('${{ toJSON(params.pw) }}', context({params: {pw, pieces, server: 'pg-orders'}, taint: redactor}))
+    const ctx = context({
+      params: {pw, pieces, server: 'pg-orders'},
+      steps: {derive: {outputs: {value: derived}, status: 'succeeded'}},
+      taint: redactor,
+    })
+    for (const expression of expressions) {
+      const value = evaluateValue(expression, ctx)
+      const written = redactedBytes({json: {type: 'step.started', inputs: {message: value}}, line: true}, redactor).toString('utf8')
+      for (const window of windows) expect(written, `${expression} → ${written}`).not.toContain(window)
+      // Nothing but the secret goes: the other param survives where it stands alone.
+      expect(evaluateValue('${{ params.server }}', ctx)).toBe('pg-orders')
+    }
+    expect(redactedBytes({text: 'server pg-orders restored'}, redactor).toString()).toBe('server pg-orders restored')
+  })
+
+  it('without taint tracking, toJSON(toJSON()) of a secret is a new value the redactor never saw', () => {
+    // What the engine did before: only the registered spellings of the secret were known.
+    const value = evaluateValue('${{ toJSON(toJSON(params.pw)) }}', context({params: {pw}}))
+    expect(value).not.toContain(pw)
+    expect(String(value)).toContain('Kx7Qp2Vz')
+  })
+})
