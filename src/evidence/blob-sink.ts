@@ -240,7 +240,9 @@ export class RunUploader {
     try {
       const size = (await handle.stat()).size
       let offset = this.state.files['journal.jsonl']?.uploadedBytes ?? 0
-      if (offset >= size) return 0
+      if (offset > size)
+        throw new EvidenceConflictError(`local journal.jsonl has ${size} bytes, fewer than the ${offset} already in Blob: it was changed after upload; not uploading`)
+      if (offset === size) return 0
       const blob = this.target.client.getAppendBlobClient(this.blobName('journal.jsonl'))
       await this.ensureAppendBlob(blob, handle, offset)
       offset = this.state.files['journal.jsonl']?.uploadedBytes ?? 0

@@ -1,0 +1,125 @@
+/**
+ * Issue 16, item 1: edited evidence must not be laundered into Blob. A run's summary.json, report.md and request.json
+ * are sealed into its journal; sync never overwrites a blob with other content; a resume may replace only versions
+ * an earlier seal recorded.
+ */
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BlobSink, runBlobPrefix} from '../../src/evidence/blob-sink.js'
+import {Journal, newRunId, runDir} from '../../src/evidence/journal.js'
+import {completeRun, findSeals} from '../../src/evidence/seal.js'
+import {syncPending} from '../../src/evidence/sync.js'
+import {verifyRun} from '../../src/evidence/verify.js'
+import {runStarted, startBlobFixture, summaryFor, tempDir, type BlobFixture} from './blob-helpers.js'
+import {reseal} from './forge.js'
+
+const finished = (status: string) => ({type: 'run.finished', status, durationMs: 95_000, leftBehind: [], outputs: {}}) as const
+
+describe('sealed evidence and sync', () => {
+  let fixture: BlobFixture
+  beforeAll(async () => {
+    fixture = await startBlobFixture()
+  })
+  afterAll(async () => {
+    await fixture.blob.close()
+  })
+
+  /** A run that ended `interrupted`, uploaded to Blob. */
+  async function uploadedRun(root: string): Promise<{runId: string; dir: string}> {
+    const runId = newRunId('dr-drill')
+    const sink = await BlobSink.open({root, runId, environmentName: 'local', startedAt: new Date(), target: fixture.target, batchMs: 10})
+    const journal = await Journal.create(runId, {root})
+    writeFileSync(join(runDir(root, runId), 'request.json'), `${JSON.stringify({runId, runbook: 'dr-drill', params: {}}, null, 2)}\n`)
+    for (const event of [runStarted(runId), finished('interrupted')]) await journal.append(event as never)
+    await completeRun(journal, summaryFor(journal, {status: 'interrupted'}))
+    expect((await sink.finish({timeoutMs: 10_000})).pending).toBe(false)
+    return {runId, dir: runDir(root, runId)}
+  }
+
+  const blobText = async (runId: string, file: string) => (await fixture.target.client.getBlobClient(`${runBlobPrefix(runId)}${file}`).downloadToBuffer()).toString('utf8')
+  const sync = (root: string) => syncPending(root, {name: 'local', environment: fixture.environment}, fixture.services, {target: fixture.target})
+
+  it('seals request.json, summary.json and report.md into the journal\'s last line', async () => {
+    const root = tempDir()
+    const {dir} = await uploadedRun(root)
+    const journal = readFileSync(join(dir, 'journal.jsonl'), 'utf8')
+    const seals = findSeals(journal)
+    expect(seals).toHaveLength(1)
+    expect(seals[0]!.line).toBe(journal.trim().split('\n').length)
+    expect(Object.keys(seals[0]!.files).sort()).toEqual(['report.md', 'request.json', 'summary.json'])
+  })
+
+  it('refuses to launder an edited summary.json into Blob, and verify names it (the reported attack)', async () => {
+    const root = tempDir()
+    const {runId, dir} = await uploadedRun(root)
+    const original = await blobText(runId, 'summary.json')
+    const path = join(dir, 'summary.json')
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"status": "interrupted"', '"status": "succeeded"'))
+
+    const result = await sync(root)
+    const run = result!.runs.find((r) => r.runId === runId)!
+    expect(run.status).toBe('failed')
+    expect(run.error).toMatch(/local summary\.json \(SHA-256 [0-9a-f]{64}\) does not match the SHA-256 [0-9a-f]{64} sealed at journal line 3/)
+    expect(await blobText(runId, 'summary.json')).toBe(original)
+
+    const verified = await verifyRun(runId, {root, target: fixture.target})
+    expect(verified.ok).toBe(false)
+    expect(verified.firstProblem).toMatch(/^local summary\.json: SHA-256 [0-9a-f]{16}… does not match [0-9a-f]{16}… sealed at journal line 3/)
+  })
+
+  it('refuses a forgery with the seal and chain recomputed: Blob holds other content, both hashes named', async () => {
+    const root = tempDir()
+    const {runId, dir} = await uploadedRun(root)
+    const read = (f: string) => readFileSync(join(dir, f), 'utf8')
+    const summary = read('summary.json').replace('"status": "interrupted"', '"status": "succeeded"')
+    const journal = read('journal.jsonl').replace('"status":"interrupted"', '"status":"succeeded"')
+    const forged = reseal({journal, summary, report: read('report.md'), request: read('request.json')})
+    writeFileSync(join(dir, 'journal.jsonl'), forged.journal)
+    writeFileSync(join(dir, 'summary.json'), forged.summary)
+
+    const run = (await sync(root))!.runs.find((r) => r.runId === runId)!
+    expect(run.status).toBe('failed')
+    // Either the journal (its uploaded bytes changed) or the summary (Blob holds another) is the conflict named.
+    expect(run.error).toMatch(/journal|already holds SHA-256 [0-9a-f]{64}; the local summary\.json has SHA-256 [0-9a-f]{64}/)
+    expect(await blobText(runId, 'summary.json')).toContain('"status": "interrupted"')
+
+    const verified = await verifyRun(runId, {root, target: fixture.target})
+    expect(verified.ok).toBe(false)
+    expect(verified.checks.filter((c) => !c.ok).map((c) => c.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^journal\.jsonl: blob and local copies differ: line 2 differs/), expect.stringMatching(/^summary\.json: blob and local copies differ/)]),
+    )
+  })
+
+  it('the conditional write itself: an existing blob with other content is never overwritten', async () => {
+    const root = tempDir()
+    const {runId, dir} = await uploadedRun(root)
+    // The upload state forgets the summary (a lost state file): sync must not trust itself, only Blob.
+    const statePath = join(dir, 'upload-state.json')
+    const state = JSON.parse(readFileSync(statePath, 'utf8'))
+    delete state.files['summary.json']
+    writeFileSync(statePath, JSON.stringify(state))
+    const blob = fixture.target.client.getBlockBlobClient(`${runBlobPrefix(runId)}summary.json`)
+    const other = Buffer.from('{"status":"something else"}\n')
+    await blob.upload(other, other.length)
+
+    const run = (await sync(root))!.runs.find((r) => r.runId === runId)!
+    expect(run.status).toBe('failed')
+    expect(run.error).toMatch(/already holds SHA-256 [0-9a-f]{64}; the local summary\.json has SHA-256 [0-9a-f]{64}: not overwriting evidence/)
+    expect((await blob.downloadToBuffer()).equals(other)).toBe(true)
+  })
+
+  it('lets a resume replace the versions its earlier seal recorded', async () => {
+    const root = tempDir()
+    const {runId} = await uploadedRun(root)
+    const first = await blobText(runId, 'summary.json')
+    const journal = await Journal.open(runId, root)
+    await journal.append(finished('succeeded') as never)
+    await completeRun(journal, summaryFor(journal, {status: 'succeeded'}))
+
+    const run = (await sync(root))!.runs.find((r) => r.runId === runId)!
+    expect(run.status, run.error).toBe('uploaded')
+    expect(await blobText(runId, 'summary.json')).not.toBe(first)
+    expect((await verifyRun(runId, {root, target: fixture.target})).firstProblem).toBeUndefined()
+  })
+})
