@@ -286,7 +286,7 @@ export class RunUploader {
     const sealed = seal?.files[file as SealedFile]
     if (sealed && sealed.sha256 !== sha256)
       throw new EvidenceConflictError(
-        `local ${file} (SHA-256 ${sha256}) does not match the SHA-256 ${sealed.sha256} sealed at journal line ${seal!.line}: it was changed after the run; not uploading it`,
+        `local ${file} (SHA-256 ${sha256}) does not match the SHA-256 ${sealed.sha256} sealed at journal.jsonl line ${seal!.line}: it was changed after the run; not uploading it`,
       )
     await this.ensureContainer()
     const blob = this.target.client.getBlockBlobClient(this.blobName(file))

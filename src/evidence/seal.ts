@@ -100,7 +100,7 @@ export function checkAgainstSeal(where: string, journalText: string, files: Part
     const bytes = files[name]
     if (!sealed && bytes === undefined) continue
     if (!sealed) {
-      problems.push(`${where}${name}: present, but the seal at journal line ${seal.line} does not list it (added after the run)`)
+      problems.push(`${where}${name}: present, but the seal at journal.jsonl line ${seal.line} does not list it (added after the run)`)
       continue
     }
     if (typeof sealed !== 'object' || typeof sealed.sha256 !== 'string') {
@@ -108,12 +108,12 @@ export function checkAgainstSeal(where: string, journalText: string, files: Part
       continue
     }
     if (bytes === undefined) {
-      problems.push(`${where}${name}: missing, but the seal at journal line ${seal.line} records SHA-256 ${short(sealed.sha256)}`)
+      problems.push(`${where}${name}: missing, but the seal at journal.jsonl line ${seal.line} records SHA-256 ${short(sealed.sha256)}`)
       continue
     }
     const actual = sha256Hex(Buffer.from(bytes))
     if (actual !== sealed.sha256)
-      problems.push(`${where}${name}: SHA-256 ${short(actual)} does not match ${short(sealed.sha256)} sealed at journal line ${seal.line} (changed after the run)`)
+      problems.push(`${where}${name}: SHA-256 ${short(actual)} does not match ${short(sealed.sha256)} sealed at journal.jsonl line ${seal.line} (changed after the run)`)
   }
   return problems
 }

@@ -190,15 +190,24 @@ export async function verifyRun(runId: string, options: {root: string; target?: 
     })
     return result('run', runId, checks)
   }
-  checks.push(...runFileChecks('blob', remote))
+  const pending = local ? Boolean((await readUploadState(dir))?.pending) : false
+  return result('run', runId, [...checks, ...blobCopyChecks(remote, local, pending)])
+}
+
+/**
+ * The blob copy of a run on its own (chain, seal, summary against events) and, with a local copy, file by file
+ * against it. `pending`: the local run still has bytes to upload, so a shorter blob journal is not a problem.
+ */
+export function blobCopyChecks(remote: RunFiles, local: RunFiles | undefined, pending: boolean): VerifyCheck[] {
+  const checks = runFileChecks('blob', remote)
   if (local) {
-    const pending = Boolean((await readUploadState(dir))?.pending)
-    checks.push(compareJournals(local.journal, remote.journal, pending))
-    checks.push(compareFile('summary.json', local.summary, remote.summary, pending))
-    checks.push(compareFile('report.md', local.report, remote.report, pending))
-    checks.push(compareFile('request.json', local.request, remote.request, pending))
+    const buffer = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Buffer.from(bytes))
+    checks.push(compareJournals(Buffer.from(local.journal), Buffer.from(remote.journal), pending))
+    checks.push(compareFile('summary.json', buffer(local.summary), buffer(remote.summary), pending))
+    checks.push(compareFile('report.md', buffer(local.report), buffer(remote.report), pending))
+    checks.push(compareFile('request.json', buffer(local.request), buffer(remote.request), pending))
   }
-  return result('run', runId, checks)
+  return checks
 }
 
 /** A run's files as found in one place (local folder, Blob, a bundle). */

@@ -60,12 +60,12 @@ describe('sealed evidence and sync', () => {
     const result = await sync(root)
     const run = result!.runs.find((r) => r.runId === runId)!
     expect(run.status).toBe('failed')
-    expect(run.error).toMatch(/local summary\.json \(SHA-256 [0-9a-f]{64}\) does not match the SHA-256 [0-9a-f]{64} sealed at journal line 3/)
+    expect(run.error).toMatch(/local summary\.json \(SHA-256 [0-9a-f]{64}\) does not match the SHA-256 [0-9a-f]{64} sealed at journal\.jsonl line 3/)
     expect(await blobText(runId, 'summary.json')).toBe(original)
 
     const verified = await verifyRun(runId, {root, target: fixture.target})
     expect(verified.ok).toBe(false)
-    expect(verified.firstProblem).toMatch(/^local summary\.json: SHA-256 [0-9a-f]{16}… does not match [0-9a-f]{16}… sealed at journal line 3/)
+    expect(verified.firstProblem).toMatch(/^local summary\.json: SHA-256 [0-9a-f]{16}… does not match [0-9a-f]{16}… sealed at journal\.jsonl line 3/)
   })
 
   it('refuses a forgery with the seal and chain recomputed: Blob holds other content, both hashes named', async () => {

@@ -142,7 +142,7 @@ describe('evidence verify: a run, local against blob', () => {
       await blob.upload(changed, changed.length)
       const result = await verifyRun(runId, {root, target: fixture.target})
       // The blob copy contradicts the journal's seal and the local copy: both are named, with the hashes.
-      expect(result.firstProblem).toMatch(/^blob summary\.json: SHA-256 [0-9a-f]{16}… does not match [0-9a-f]{16}… sealed at journal line 7 \(changed after the run\)$/)
+      expect(result.firstProblem).toMatch(/^blob summary\.json: SHA-256 [0-9a-f]{16}… does not match [0-9a-f]{16}… sealed at journal\.jsonl line 7 \(changed after the run\)$/)
       expect(result.checks.find((c) => c.subject === 'blob summary.json vs local')!.message).toMatch(/^summary\.json: blob and local copies differ \(local SHA-256 [0-9a-f]{16}…, blob [0-9a-f]{16}…\)$/)
     } finally {
       await blob.upload(original, original.length)
