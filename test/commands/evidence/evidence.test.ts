@@ -64,6 +64,8 @@ describe('opsbook evidence export | verify | sync', () => {
     writeFileSync(summary, readFileSync(summary, 'utf8').replace('"alice"', '"mallory"'))
     const bad = await opsbook(cwd, ['evidence', 'verify', runs[4]!.runId])
     expect(bad.code).toBe(1)
-    expect(bad.stderr).toContain('verification failed: summary.json: blob and local copies differ')
+    // The edit contradicts the journal's seal (named first) and the blob copy.
+    expect(bad.stderr).toMatch(/verification failed: local summary\.json: SHA-256 [0-9a-f]{16}… does not match [0-9a-f]{16}… sealed at journal\.jsonl line \d+/)
+    expect(bad.stdout).toMatch(/✘ summary\.json: blob and local copies differ/)
   })
 })
