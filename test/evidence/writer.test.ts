@@ -1,0 +1,53 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {Redactor, REDACTED} from '../../src/evidence/redact.js'
+import {redactedBytes, writeRedactedFile} from '../../src/evidence/writer.js'
+import {tempDir} from './blob-helpers.js'
+
+// Issue 16, item 2: request.json carried raw params. Every file now goes through this writer, which redacts whatever
+// the caller passes — registered secrets, credential shapes, sensitive keys — so no caller has to remember.
+describe('the one redacting writer', () => {
+  const storageKey = Buffer.from(Array.from({length: 64}, (_, i) => (i * 29 + 5) % 256)).toString('base64')
+  const request = {
+    runId: 'r1',
+    params: {
+      conn: `DefaultEndpointsProtocol=https;AccountName=st;AccountKey=${storageKey};EndpointSuffix=core.windows.net`,
+      sas: 'https://st.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig=Zm9vYmFyYmF6%3D',
+      token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl',
+      header: 'authorization: bearer abcDEF123456ghiJKL',
+      ado: 'Server=pg;Password="a;b c\'d";Database=orders',
+      url: 'postgres://opsbook:S3cret!x@pg:5432/orders',
+    },
+  }
+
+  it('redacts every credential shape in the JSON it writes (what request.json held verbatim)', async () => {
+    const path = join(tempDir(), 'runs', 'r1', 'request.json')
+    await writeRedactedFile(path, {json: request})
+    const written = readFileSync(path, 'utf8')
+    for (const leaked of [storageKey, 'Zm9vYmFyYmF6', 'eyJhbGciOiJIUzI1NiJ9', 'abcDEF123456', 'a;b c', 'S3cret!x']) expect(written).not.toContain(leaked)
+    expect(JSON.parse(written).runId).toBe('r1')
+    expect(written).toContain(REDACTED)
+  })
+
+  it('catches the escaped spelling a registered secret takes once serialised, and keeps the JSON valid', () => {
+    const redactor = new Redactor()
+    const secret = 'pa"ss\\word-77'
+    redactor.add(secret)
+    const bytes = redactedBytes({json: {nested: {message: `login with ${JSON.stringify({pw: secret})}`}}}, redactor).toString('utf8')
+    expect(bytes).not.toContain('ss\\\\word')
+    expect(bytes).not.toContain('word-77')
+    expect(() => JSON.parse(bytes)).not.toThrow()
+  })
+
+  it('writes exclusively when asked, and never leaves a temporary file behind', async () => {
+    const dir = tempDir()
+    const path = join(dir, 'once.json')
+    await writeRedactedFile(path, {json: {a: 1}}, {exclusive: true})
+    await expect(writeRedactedFile(path, {json: {a: 2}}, {exclusive: true})).rejects.toThrow(/EEXIST/)
+    await writeRedactedFile(join(dir, 'atomic.md'), {text: 'Password=hunter2;'})
+    expect(readFileSync(join(dir, 'atomic.md'), 'utf8')).toBe(`Password=${REDACTED};`)
+    const {readdirSync} = await import('node:fs')
+    expect(readdirSync(dir).sort()).toEqual(['atomic.md', 'once.json'])
+  })
+})
