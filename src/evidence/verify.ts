@@ -10,9 +10,10 @@ import {readdir, readFile} from 'node:fs/promises'
 import {join, relative, sep} from 'node:path'
 import {ValidationError} from '../errors.js'
 import {describeError, findRunBlobPrefix, readUploadState, type EvidenceTarget} from './blob-sink.js'
-import {BUNDLE_FORMAT, MANIFEST_FILE, sha256, type BundleManifest, type SummaryLike} from './export.js'
+import {BUNDLE_FORMAT, describeRun, MANIFEST_FILE, runsCsv, sha256, toRunRow, type BundleManifest, type EvidenceReport, type SummaryLike} from './export.js'
 import {verifyChain} from './journal.js'
 import {checkAgainstSeal, summaryContradictions} from './seal.js'
+import {redactedBytes} from './writer.js'
 
 export interface VerifyCheck {
   /** What was checked: a bundle path, or `local journal`, `blob summary.json` … */
@@ -93,8 +94,29 @@ export async function verifyBundleFiles(path: string, files: Map<string, Uint8Ar
   }
   for (const path of [...files.keys()].sort())
     if (path !== MANIFEST_FILE && !listed.has(path)) checks.push({subject: path, ok: false, message: `${path}: not listed in the manifest (added after export)`})
+  const csv = runsCsvCheck(files, manifest)
+  if (csv) checks.push(csv)
   if (options.target) checks.push(...(await compareBundleWithBlob(files, options.target)))
   return result('bundle', path, checks)
+}
+
+/**
+ * runs.csv regenerated from the bundle's own journals and summaries: an auditor's spreadsheet that says "passed" for
+ * a run the evidence records as failed is caught even when the manifest was recomputed. (report.html and report.md
+ * also need the catalog's objectives to regenerate; they are covered by the manifest.)
+ */
+function runsCsvCheck(files: Map<string, Uint8Array>, manifest: BundleManifest): VerifyCheck | undefined {
+  const csv = files.get('runs.csv')
+  if (!csv) return undefined
+  const rows = (manifest.runs ?? []).map((r) => {
+    const journal = files.get(`runs/${r.runId}/journal.jsonl`)
+    const summary = files.get(`runs/${r.runId}/summary.json`)
+    return toRunRow(describeRun(r.runId, manifest.source, journal ? Buffer.from(journal).toString('utf8') : '', summary ? Buffer.from(summary).toString('utf8') : undefined))
+  })
+  const expected = redactedBytes({text: runsCsv({runs: rows} as EvidenceReport)})
+  return expected.equals(Buffer.from(csv))
+    ? {subject: 'runs.csv', ok: true, message: 'runs.csv: matches the runs in the bundle'}
+    : {subject: 'runs.csv', ok: false, message: 'runs.csv: does not match what the bundle\'s journals and summaries record (changed after export)'}
 }
 
 function bundleRunFiles(files: Map<string, Uint8Array>, runId: string): RunFiles | undefined {

@@ -215,10 +215,22 @@ describe('tamper test: edits of a run\'s evidence are detected against Blob, wit
     for (const c of sample) {
       const forged = remanifest(withRun(c.files))
       const alone = await verifyBundleFiles('bundle.zip', forged)
-      expect(alone.checks.filter((k) => !k.ok && !k.message.includes('journal records')), c.name).toEqual([])
+      // (runs.csv, regenerated from the runs, would differ too unless the attacker regenerated it as well.)
+      expect(alone.checks.filter((k) => !k.ok && !k.message.includes('journal records') && k.subject !== 'runs.csv'), c.name).toEqual([])
       const result = await verifyBundleFiles('bundle.zip', forged, {target: fixture.target})
       expect(result.checks.some((k) => !k.ok && k.message.startsWith(`bundle ${prefix}${c.file}: differs from the blob copy`)), `${c.name}: ${result.firstProblem}`).toBe(true)
     }
+  })
+
+  it('detects a coordinated edit of the bundle\'s runs.csv (regenerated from the bundle\'s runs)', async () => {
+    const csv = Buffer.from(bundle.get('runs.csv')!).toString('utf8')
+    const lines = csv.split('\n')
+    const row = lines.findIndex((l) => l.startsWith(runId))
+    expect(lines[row]).toContain(',interrupted,false,')
+    lines[row] = lines[row]!.replace(',interrupted,false,', ',succeeded,true,')
+    const forged = remanifest(new Map([...bundle, ['runs.csv', Buffer.from(lines.join('\n'))]]))
+    const result = await verifyBundleFiles('bundle.zip', forged)
+    expect(result.firstProblem).toBe("runs.csv: does not match what the bundle's journals and summaries record (changed after export)")
   })
 
   it('end to end: the command\'s verifyRun names a local edit and a coordinated forgery', async () => {
