@@ -319,7 +319,7 @@ export function evaluateExpression(expression: string, context: ExpressionContex
     throw new ExpressionError(expression, (error as Error).message)
   }
   const value = fromExpressionData(result)
-  if (context.taint && readsSecret(expression, context, context.taint)) registerDerived(value, context.taint)
+  if (context.taint && readsSecret(expression, context, context.taint)) registerDerived(value, context.taint, expression)
   return value
 }
 
@@ -365,15 +365,23 @@ function resolvePath(root: unknown, path: string[]): unknown {
   return current
 }
 
-/** Register a value computed from a secret: the string, its JSON form (interpolation), and every string inside it. */
-function registerDerived(value: unknown, taint: TaintTracker): void {
-  if (typeof value === 'string') taint.add(value)
-  else if (typeof value === 'number' && Math.abs(value) >= 1e7) taint.add(String(value))
+/**
+ * Register a value computed from a secret: the string, its JSON form (interpolation), and every string inside it.
+ * Not what carries no secret: a literal the expression itself spells ('none' from case()), or a formatted boolean
+ * — registering "false" would redact every "false" in the journal.
+ */
+function registerDerived(value: unknown, taint: TaintTracker, expression: string): void {
+  if (typeof value === 'string') {
+    if (NOT_SECRET.has(value.toLowerCase()) || expression.includes(`'${value.replaceAll("'", "''")}'`)) return
+    taint.add(value)
+  } else if (typeof value === 'number' && Math.abs(value) >= 1e7) taint.add(String(value))
   else if (value !== null && typeof value === 'object') {
     taint.add(JSON.stringify(value))
-    for (const item of Object.values(value)) registerDerived(item, taint)
+    for (const item of Object.values(value)) registerDerived(item, taint, expression)
   }
 }
+
+const NOT_SECRET = new Set(['true', 'false', 'null', 'undefined', 'nan', 'infinity', '-infinity'])
 
 /**
  * Evaluate an `if:` condition (`${{ x }}` or bare `x`) with GitHub's truthiness: false, 0, '', null and NaN are

@@ -211,3 +211,15 @@ describe('secret taint', () => {
     expect(String(value)).toContain('Kx7Qp2Vz')
   })
 })
+
+describe('secret taint does not over-redact', () => {
+  it('leaves literals and booleans an expression computes from a secret alone', async () => {
+    const {Redactor} = await import('../../src/evidence/redact.js')
+    const redactor = new Redactor()
+    redactor.add('Kx7Qp2Vz-secret')
+    const ctx = context({params: {pw: 'Kx7Qp2Vz-secret'}, taint: redactor})
+    expect(evaluateValue("${{ format('{0}', contains(params.pw, 'Kx')) }}", ctx)).toBe('true')
+    expect(evaluateValue("${{ case(params.pw == '', 'empty', 'given') }}", ctx)).toBe('given')
+    expect(redactor.redactText('dryRun: true; password given; replicas: none')).toBe('dryRun: true; password given; replicas: none')
+  })
+})
