@@ -38,10 +38,15 @@ const RULES: Rule[] = [
   },
   // Credentials in URLs: scheme://user:password@host
   {pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']+):[^\s@/"']+@/gi, replace: (_m, head: string) => `${head}:${REDACTED}@`},
-  // Authorization headers. The scheme is case-insensitive (RFC 9110 §11.1: `bearer x` is as valid as `Bearer x`);
-  // in lower case only a token of 8+ characters counts, so prose such as "basic tier" or "bearer token" survives.
-  {pattern: /\b(Bearer|Basic|SharedKey)\s+[A-Za-z0-9\-._~+/:]+=*/g, replace: (_m, scheme: string) => `${scheme} ${REDACTED}`},
-  {pattern: /\b(bearer|basic|sharedkey)\s+[A-Za-z0-9\-._~+/:]{8,}=*/gi, replace: (_m, scheme: string) => `${scheme} ${REDACTED}`},
+  // Authorization headers. The scheme is case-insensitive (RFC 9110 §11.1: `bearer x` is as valid as `Bearer x`).
+  // A credential is 8+ characters and not a plain word, so prose — "the Basic tier", "Basic authentication",
+  // "bearer token" — survives while `bearer eyJ…`, `Basic dXNlcjpwYXNz` and `SharedKey acct:sig=` go.
+  // `Bearer` as headers spell it takes a token of any length.
+  {pattern: /\b(Bearer)\s+[A-Za-z0-9\-._~+/:]+=*/g, replace: (_m, scheme: string) => `${scheme} ${REDACTED}`},
+  {
+    pattern: /\b(bearer|basic|sharedkey)\s+([A-Za-z0-9\-._~+/:]{8,}=*)/gi,
+    replace: (match: string, scheme: string, token: string) => (/^[A-Za-z][a-z]*$/.test(token) ? match : `${scheme} ${REDACTED}`),
+  },
   // JWTs (Azure AD access tokens), even without a Bearer prefix.
   {pattern: /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replace: REDACTED},
   // x-ms-* headers that carry keys, tokens or signatures, e.g. `x-ms-encryption-key: …`.

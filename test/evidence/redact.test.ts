@@ -118,6 +118,9 @@ describe('Redactor', () => {
     expect(redactor.redactText(json)).not.toMatch(/a;b c/)
     // Prose stays readable.
     expect(redactor.redactText('the basic tier has no bearer token')).toBe('the basic tier has no bearer token')
+    expect(redactor.redactText('Redis is not on the Basic tier; Basic authentication is off')).toBe('Redis is not on the Basic tier; Basic authentication is off')
+    expect(redactor.redactText('Authorization: Basic dXNlcjpwYXNzd29yZA==')).toBe(`Authorization: Basic ${REDACTED}`)
+    expect(redactor.redactText('Authorization: SharedKey stshop:c2lnbmF0dXJl')).toBe(`Authorization: SharedKey ${REDACTED}`)
   })
 
   it('catches a registered secret in every spelling a file or report gives it', () => {
