@@ -150,7 +150,9 @@ describe('opsbook run', () => {
     expect(types).toContain('step.succeeded:prepare')
     expect(events.find((e) => e.type === 'step.succeeded' && e.step === 'prepare' && e.data.phase === 'rollback')).toBeDefined()
     expect(events.find((e) => e.type === 'step.succeeded' && e.step === 'always')).toBeDefined()
-    expect(events.at(-1)).toMatchObject({type: 'run.finished', data: {status: 'interrupted'}})
+    // The last event is the seal over summary.json, report.md and request.json; the one before it ends the run.
+    expect(events.at(-1)).toMatchObject({type: 'evidence.sealed'})
+    expect(events.at(-2)).toMatchObject({type: 'run.finished', data: {status: 'interrupted'}})
   })
 })
 
