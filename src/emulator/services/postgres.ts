@@ -81,7 +81,8 @@ function seed(ctx: EmulatorContext): PostgresState {
       sku: component.sku,
     })
     primary.resource.properties.replicationRole = component.replicas.length > 0 ? 'Primary' : 'None'
-    primary.resource.properties.replica = {role: primary.resource.properties.replicationRole, capacity: 5, replicationState: null}
+    // replicationState "is returned only when the target server is a read replica" (spec Servers.json 2025-08-01, Replica).
+    primary.resource.properties.replica = {role: primary.resource.properties.replicationRole, capacity: 5}
     state.servers[primary.resource.id.toLowerCase()] = primary
     for (const replica of component.replicas) {
       const location = replica.region ?? env.region
@@ -754,7 +755,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       // The replica becomes the primary and the old primary its replica.
       makeReplica(primary, replica)
       replica.resource.properties.replicationRole = 'Primary'
-      replica.resource.properties.replica = {role: 'Primary', capacity: 5, replicationState: null}
+      replica.resource.properties.replica = {role: 'Primary', capacity: 5}
       replica.resource.properties.replicaCapacity = 5
       replica.data = {tracksClock: true}
     } else if (primary) {
@@ -779,7 +780,7 @@ export function routes(ctx: EmulatorContext): Route[] {
 
 function makeStandalone(server: StoredServer): void {
   server.resource.properties.replicationRole = 'None'
-  server.resource.properties.replica = {role: 'None', capacity: 5, replicationState: null}
+  server.resource.properties.replica = {role: 'None', capacity: 5}
   server.resource.properties.replicaCapacity = 5
   delete server.resource.properties.sourceServerResourceId
 }
