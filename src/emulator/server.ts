@@ -12,6 +12,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {Environment} from '../catalog/schema.js'
 import {checkScope, parseResourceId, resourceNotFound} from './arm.js'
+import {unsupportedApiVersion} from './api-versions.js'
 import {startBlobServer, type RunningBlob} from './blob.js'
 import {loadOrCreateCertificate} from './certificate.js'
 import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, type LroOperation, type ActivityLog, type ServiceModule} from './context.js'
@@ -425,7 +426,7 @@ function createHandler(deps: HandlerDeps): Handler {
 
 /**
  * ARM rejects a management request without an api-version before anything else (400 MissingApiVersionParameter),
- * and one that is not a version at all (400 InvalidApiVersionParameter). Only ARM management paths are checked:
+ * and one that is not a version at all or not one the provider serves (400 InvalidApiVersionParameter, api-versions.ts). Only ARM management paths are checked:
  * the Monitor data plane (`metrics:getBatch`, which has its own host in Azure), the logs query, the token endpoint,
  * discovery, the emulator's own admin and data-probe paths (`/_emulator/…`, `…/opsbookData`) and the
  * long-running-operation monitors it hands out (which carry the initial request's api-version anyway) are not.
@@ -437,7 +438,7 @@ export function checkApiVersion(path: string, query: URLSearchParams): EmulatorR
     return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.')
   if (!/^\d{4}-\d{2}-\d{2}(-[a-z0-9.]+)?$/i.test(apiVersion))
     return armError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are dates such as '2025-08-01' or '2025-08-01-preview'.`)
-  return undefined
+  return unsupportedApiVersion(path, apiVersion)
 }
 
 function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
