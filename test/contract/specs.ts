@@ -11,6 +11,7 @@
  * - An enum marked `x-ms-enum.modelAsString: true` is extensible: any string is valid (AutoRest's x-ms-enum docs,
  *   https://github.com/Azure/autorest/blob/main/docs/extensions/readme.md#x-ms-enum); `modelAsString: false` enums
  *   and enums without x-ms-enum are checked.
+ * - A property marked `x-ms-secret`, or whose `x-ms-mutability` lacks "read", must not be returned at all.
  * Formats (int32, date-time, arm-id…) are not checked: Swagger's formats are hints for code generators.
  */
 import {readdirSync, readFileSync} from 'node:fs'
@@ -176,6 +177,7 @@ function describeErrors(validate: ValidateFunction): string[] {
   return (validate.errors ?? []).map((error) => {
     const at = error.instancePath || '(body)'
     if (error.keyword === 'unevaluatedProperties') return `${at}: property '${(error.params as {unevaluatedProperty: string}).unevaluatedProperty}' is not defined by the spec`
+    if (error.keyword === 'false schema') return `${at}: is write-only in the spec (x-ms-secret, or x-ms-mutability without read) and must not be returned`
     if (error.keyword === 'enum') return `${at}: ${error.message} (${(error.params as {allowedValues: unknown[]}).allowedValues.join(', ')})`
     return `${at}: ${error.message}`
   })
@@ -206,13 +208,24 @@ function rewrite(schema: Json, open: boolean): Json {
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema
   const out: Json = {...schema}
   if (out.enum && out['x-ms-enum'] && out['x-ms-enum'].modelAsString !== false) delete out.enum
-  if (out.properties) out.properties = Object.fromEntries(Object.entries<Json>(out.properties).map(([k, v]) => [k, rewrite(v, false)]))
+  if (out.properties) out.properties = Object.fromEntries(Object.entries<Json>(out.properties).map(([k, v]) => [k, writeOnly(v) ? false : rewrite(v, false)]))
   if (out.items) out.items = rewrite(out.items, false)
   if (out.additionalProperties && typeof out.additionalProperties === 'object') out.additionalProperties = rewrite(out.additionalProperties, false)
   if (out.allOf) out.allOf = out.allOf.map((member: Json) => (member.$ref ? {...member, $ref: openRef(member.$ref)} : rewrite(member, true)))
   const objectLike = out.type === 'object' || out.properties !== undefined || out.allOf !== undefined
   if (!open && objectLike && out.additionalProperties === undefined && out.discriminator === undefined) out.unevaluatedProperties = false
   return out
+}
+
+/**
+ * A property never returned in a response: `x-ms-secret`, or `x-ms-mutability` without "read" (AutoRest's
+ * x-ms-mutability: "read" means the property is returned in responses). Its schema becomes `false`.
+ */
+function writeOnly(schema: Json): boolean {
+  if (!schema || typeof schema !== 'object') return false
+  if (schema['x-ms-secret'] === true) return true
+  const mutability = schema['x-ms-mutability']
+  return Array.isArray(mutability) && !mutability.includes('read')
 }
 
 function openRef(ref: string): string {

@@ -192,10 +192,18 @@ function earliestRestoreDate(ctx: EmulatorContext, server: StoredServer): Date {
   return new Date(Math.max(Date.parse(server.createdAt), ctx.clock().getTime() - retention * 86_400_000))
 }
 
-/** The wire shape of a server (a copy, with read-only computed fields). */
+/** The wire shape of a server (a copy, with read-only computed fields and without write-only ones). */
 function view(ctx: EmulatorContext, server: StoredServer): Record<string, unknown> {
   const resource = clone(server.resource)
   resource.properties.backup.earliestRestoreDate = earliestRestoreDate(ctx, server).toISOString()
+  // Servers.json 2025-08-01: properties whose x-ms-mutability lacks "read" are never returned — createMode
+  // [create, update], pointInTimeUTC [create], administratorLoginPassword [create, update] (also x-ms-secret) and
+  // replica.promoteMode / promoteOption [update]. The emulator keeps them in its state for its own bookkeeping.
+  for (const writeOnly of ['createMode', 'pointInTimeUTC', 'administratorLoginPassword']) delete resource.properties[writeOnly]
+  if (resource.properties.replica) {
+    delete resource.properties.replica.promoteMode
+    delete resource.properties.replica.promoteOption
+  }
   return resource
 }
 
