@@ -162,6 +162,15 @@ describe('api-version', () => {
       expect([path, (await raw(path)).status]).toEqual([path, 200])
   })
 
+  it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
+    const old = (await raw(`${server()}?api-version=2022-12-01`)).json
+    const current = (await raw(`${server()}?api-version=2025-08-01`)).json
+    expect(current.properties.replica).toBeDefined()
+    expect(old.properties.replica).toBeUndefined()
+    expect(Object.keys(old.properties.storage)).toEqual(['storageSizeGB'])
+    expect(old.properties.storage.storageSizeGB).toBe(current.properties.storage.storageSizeGB)
+  })
+
   it('keeps data-plane, discovery and emulator-only paths working without one', async () => {
     expect((await raw('/opsbook/emulator')).status).toBe(200)
     expect((await raw('/workspaces/ws-shop/query', {method: 'POST', body: {query: 'AzureActivity | take 1', timespan: 'PT1H'}})).status).toBe(200)
