@@ -5,9 +5,9 @@
  * shows, and a body that validates against the spec's schema for that status.
  */
 import {readFileSync} from 'node:fs'
-import {request as httpsRequest} from 'node:https'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startFixture, type Fixture} from '../azure/helpers.js'
+import {sendRaw} from './http.js'
 import {summarize} from './report.js'
 import {ContractRegistry, type ContractExchange, type SpecOperation} from './specs.js'
 
@@ -50,7 +50,7 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
     it(`${example.operation.operationId}: ${example.title}`, async () => {
       const {path, body} = await mapRequest(example)
       const apiVersion = example.doc.parameters['api-version']
-      const response = await send(example.operation.method, `${path}?api-version=${apiVersion}`, body)
+      const response = await sendRaw(fixture.emulator, example.operation.method, `${path}?api-version=${apiVersion}`, body === undefined ? undefined : JSON.stringify(body))
       const exchange = {method: example.operation.method, path, query: `api-version=${apiVersion}`, ...response}
       exchanges.push(exchange)
       const documented = Object.keys(example.doc.responses)
@@ -91,7 +91,7 @@ async function mapRequest(example: Example): Promise<{path: string; body?: unkno
   if (body.properties?.sourceServerResourceId) {
     // The example's source server and restore point, mapped to the seeded server and a point inside its backups.
     body.properties.sourceServerResourceId = body.properties.sourceServerResourceId.replace(/flexibleServers\/[^/]+$/, 'flexibleServers/pg-shop-orders')
-    const source = await send('GET', `${body.properties.sourceServerResourceId}?api-version=${doc.parameters['api-version']}`)
+    const source = await sendRaw(fixture.emulator, 'GET', `${body.properties.sourceServerResourceId}?api-version=${doc.parameters['api-version']}`)
     const earliest = Date.parse((source.body as any).properties.backup.earliestRestoreDate)
     body.properties.pointInTimeUTC = new Date(Math.max(earliest + 1000, Date.now() - 1000)).toISOString()
     body.location = fixture.environment.region
@@ -104,27 +104,4 @@ async function mapRequest(example: Example): Promise<{path: string; body?: unkno
 function snapshotsContainer(): string {
   for (const component of Object.values(fixture.environment.components)) if (component.type === 'redis' && component.snapshots) return component.snapshots.container
   throw new Error('runbooks.yaml local has no Redis snapshots container')
-}
-
-function send(method: string, path: string, body?: unknown): Promise<{status: number; headers: Record<string, string>; body?: unknown}> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body)
-    const req = httpsRequest(
-      `${fixture.emulator.armEndpoint}${path}`,
-      {method, ca: fixture.emulator.caPem, headers: payload ? {'content-type': 'application/json'} : {}},
-      (res) => {
-        let text = ''
-        res.on('data', (chunk) => (text += chunk))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
-            ...(text ? {body: JSON.parse(text)} : {}),
-          }),
-        )
-      },
-    )
-    req.on('error', reject)
-    req.end(payload)
-  })
 }

@@ -5,11 +5,11 @@
  * code, the LRO headers and the response's shape with what Azure answered (LocalStack's parity snapshots are the model).
  */
 import {readdirSync, readFileSync} from 'node:fs'
-import {request as httpsRequest} from 'node:https'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {startFixture, type Fixture} from '../azure/helpers.js'
+import {sendRaw} from './http.js'
 import {ContractRegistry} from './specs.js'
 
 const ROOT = join(import.meta.dirname, '..', 'fixtures', 'azure-cli-recordings')
@@ -51,7 +51,7 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
     it(`${index + 1}. ${interaction.request.method} ${url.pathname.split('/').slice(-2).join('/')} answers as Azure did`, async () => {
       const path = mapNames(url.pathname).replace('00000000-0000-0000-0000-000000000000', fixture.emulator.subscription)
       const body = interaction.request.body === null ? undefined : mapNames(interaction.request.body)
-      const answer = await send(interaction.request.method, `${path}${url.search}`, body)
+      const answer = await sendRaw(fixture.emulator, interaction.request.method, `${path}${url.search}`, body)
       const azure = interaction.response
       expect(answer.status, JSON.stringify(answer.body)).toBe(azure.status.code)
       expect(lroHeaders(answer.headers)).toEqual(lroHeaders(azure.headers))
@@ -84,22 +84,4 @@ function extraKeys(ours: unknown, theirs: unknown): string[] {
   if (!ours || typeof ours !== 'object') return []
   const known = new Set(Object.keys((theirs ?? {}) as object))
   return Object.keys(ours).filter((k) => !known.has(k))
-}
-
-function send(method: string, path: string, body?: string): Promise<{status: number; headers: Record<string, string>; body?: unknown}> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      `${fixture.emulator.armEndpoint}${path}`,
-      {method, ca: fixture.emulator.caPem, headers: body ? {'content-type': 'application/json'} : {}},
-      (res) => {
-        let text = ''
-        res.on('data', (chunk) => (text += chunk))
-        res.on('end', () =>
-          resolve({status: res.statusCode!, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])), ...(text ? {body: JSON.parse(text)} : {})}),
-        )
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
 }

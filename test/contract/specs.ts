@@ -17,6 +17,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import {Ajv2019, type ValidateFunction} from 'ajv/dist/2019.js'
+import type {EmulatorExchange} from '../../src/emulator/server.js'
 
 export const SPECS_ROOT = join(import.meta.dirname, '..', 'fixtures', 'azure-specs')
 const BASE_URI = 'https://azure-specs.opsbook.test/'
@@ -46,14 +47,8 @@ export interface SpecOperation {
   pointer: string
 }
 
-export interface ContractExchange {
-  method: string
-  path: string
-  query: string
-  status: number
-  headers: Record<string, string>
-  body?: unknown
-}
+/** What the emulator's exchange observer records (src/emulator/server.ts). */
+export type ContractExchange = EmulatorExchange
 
 export interface ContractCheck {
   operation?: SpecOperation
