@@ -67,6 +67,20 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
     process.stdout.write(`\n${summarize(registry, exchanges, Object.fromEntries(replayed)).text}\n`)
   })
 
+  it('leaves read-only and create-only server properties as they are when a PATCH sends them (Servers.json x-ms-mutability)', async () => {
+    const path = `/subscriptions/${fixture.emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders?api-version=2025-08-01`
+    const before = (await sendRaw(fixture.emulator, 'GET', path)).body as any
+    // readOnly: state, fullyQualifiedDomainName, minorVersion; create-only (no "update"): availabilityZone.
+    const patch = {properties: {state: 'Disabled', fullyQualifiedDomainName: 'elsewhere.example.com', minorVersion: '99', availabilityZone: '3'}, tags: {contract: 'mutability'}}
+    const started = await sendRaw(fixture.emulator, 'PATCH', path, JSON.stringify(patch))
+    expect(started.status).toBe(202)
+    const monitor = new URL(started.headers['azure-asyncoperation']!)
+    await expect.poll(async () => ((await sendRaw(fixture.emulator, 'GET', `${monitor.pathname}${monitor.search}`)).body as any).status, {interval: 20, timeout: 10_000}).toBe('Succeeded')
+    const after = (await sendRaw(fixture.emulator, 'GET', path)).body as any
+    expect(after.tags.contract).toBe('mutability')
+    for (const key of ['state', 'fullyQualifiedDomainName', 'minorVersion', 'availabilityZone']) expect([key, after.properties[key]]).toEqual([key, before.properties[key]])
+  })
+
   it('covers every vendored provider with at least one example', () => {
     expect(new Set(examples.map((e) => e.operation.provider))).toEqual(new Set(registry.operations.map((op) => op.provider)))
   })
