@@ -5,6 +5,8 @@ export default defineConfig({
     // oclif writes through process.stdout; without this vitest swallows it (oclif/test#655).
     disableConsoleIntercept: true,
     include: ['test/**/*.test.ts'],
+    // Every emulator response the suite sees is validated against Azure's vendored specs at teardown (test/contract).
+    globalSetup: ['test/contract/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests spawn the CLI and start emulators; two cores cannot take more in parallel.

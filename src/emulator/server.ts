@@ -4,7 +4,7 @@
  * request log. Service modules plug in through `routes(ctx)` (see context.ts).
  */
 import {randomUUID} from 'node:crypto'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {appendFileSync, mkdtempSync, rmSync} from 'node:fs'
 import {createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer, type Server as HttpsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
@@ -12,6 +12,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {Environment} from '../catalog/schema.js'
 import {checkScope, parseResourceId, resourceNotFound} from './arm.js'
+import {unsupportedApiVersion} from './api-versions.js'
 import {startBlobServer, type RunningBlob} from './blob.js'
 import {loadOrCreateCertificate} from './certificate.js'
 import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, type LroOperation, type ActivityLog, type ServiceModule} from './context.js'
@@ -41,9 +42,31 @@ export interface StartEmulatorOptions {
   seed?: boolean
   /** The emulator's clock (default: real time). */
   clock?: () => Date
-  /** Read OPSBOOK_EMULATOR_FAULTS from this environment (default process.env). */
+  /** Read OPSBOOK_EMULATOR_FAULTS and OPSBOOK_EMULATOR_EXCHANGE_LOG from this environment (default process.env). */
   env?: NodeJS.ProcessEnv
+  /** Called with every request/response pair the emulator served (the contract tests validate them against Azure's specs). */
+  onExchange?: (exchange: EmulatorExchange) => void
 }
+
+/** One request and the response the emulator gave, as the contract checks see it. */
+export interface EmulatorExchange {
+  method: string
+  path: string
+  /** Query string without `?`, keys decoded. */
+  query: string
+  status: number
+  /** Response headers as sent (names as written). */
+  headers: Record<string, string>
+  /** Parsed JSON response body, if any. */
+  body?: unknown
+}
+
+/**
+ * Test-only: a directory. When set, every exchange is appended as a JSON line to `exchanges-<pid>.jsonl` there, so the
+ * test suite's global teardown can validate every response the emulator gave against the vendored Azure specs
+ * (test/contract). Never set in production use: bodies may hold keys.
+ */
+export const EXCHANGE_LOG_ENV = 'OPSBOOK_EMULATOR_EXCHANGE_LOG'
 
 export interface RunningEmulator {
   /** https://127.0.0.1:PORT — the `endpoint` for every ARM client. */
@@ -146,7 +169,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
 
     const identityHeader = randomUUID()
     const log: RequestLogEntry[] = []
-    const handler = createHandler({ctx, routes, lro, faults, log, store, identityHeader, blob})
+    const handler = createHandler({ctx, routes, lro, faults, log, store, identityHeader, blob, observe: exchangeObserver(options.onExchange, env[EXCHANGE_LOG_ENV])})
     const https = createHttpsServer({cert: certificate.certPem, key: certificate.keyPem}, (req, res) => void handler(req, res))
     const armPort = await listen(https, options.port ?? 0)
     closers.push(() => closeServer(https))
@@ -196,6 +219,17 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   } catch (error) {
     await runClosers(closers)
     throw error
+  }
+}
+
+function exchangeObserver(callback: ((exchange: EmulatorExchange) => void) | undefined, logDir: string | undefined): ((exchange: EmulatorExchange) => void) | undefined {
+  if (!callback && !logDir) return undefined
+  const file = logDir ? join(logDir, `exchanges-${process.pid}.jsonl`) : undefined
+  return (exchange) => {
+    // Serialized at once: the body may be live state that a later request changes.
+    const line = JSON.stringify(exchange)
+    callback?.(JSON.parse(line) as EmulatorExchange)
+    if (file) appendFileSync(file, `${line}\n`)
   }
 }
 
@@ -305,6 +339,7 @@ interface HandlerDeps {
   store: JsonStateStore
   identityHeader: string
   blob: RunningBlob
+  observe?: (exchange: EmulatorExchange) => void
 }
 
 type Handler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & {
@@ -373,7 +408,8 @@ function createHandler(deps: HandlerDeps): Handler {
       if (!(error instanceof ArmFailure)) process.stderr.write(`opsbook emulator: ${(error as Error).stack ?? error}\n`)
     }
     if (request.method !== 'GET' && request.method !== 'HEAD' && response.status < 500) deps.store.save()
-    send(res, request, response, extraHeaders)
+    const sentHeaders = send(res, request, response, extraHeaders)
+    deps.observe?.({method: request.method, path, query: query.toString(), status: response.status, headers: sentHeaders, body: jsonBodyOf(response)})
     deps.log.push({
       at: new Date().toISOString(),
       method: request.method,
@@ -390,7 +426,7 @@ function createHandler(deps: HandlerDeps): Handler {
 
 /**
  * ARM rejects a management request without an api-version before anything else (400 MissingApiVersionParameter),
- * and one that is not a version at all (400 InvalidApiVersionParameter). Only ARM management paths are checked:
+ * and one that is not a version at all or not one the provider serves (400 InvalidApiVersionParameter, api-versions.ts). Only ARM management paths are checked:
  * the Monitor data plane (`metrics:getBatch`, which has its own host in Azure), the logs query, the token endpoint,
  * discovery, the emulator's own admin and data-probe paths (`/_emulator/…`, `…/opsbookData`) and the
  * long-running-operation monitors it hands out (which carry the initial request's api-version anyway) are not.
@@ -402,7 +438,7 @@ export function checkApiVersion(path: string, query: URLSearchParams): EmulatorR
     return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.')
   if (!/^\d{4}-\d{2}-\d{2}(-[a-z0-9.]+)?$/i.test(apiVersion))
     return armError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are dates such as '2025-08-01' or '2025-08-01-preview'.`)
-  return undefined
+  return unsupportedApiVersion(path, apiVersion)
 }
 
 function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
@@ -442,7 +478,14 @@ function tokenResponse(request: EmulatorRequest, deps: HandlerDeps): EmulatorRes
   }
 }
 
-function send(res: ServerResponse, request: EmulatorRequest, response: EmulatorResponse, extra: Record<string, string>): void {
+/** The response body as JSON (for exchange observers), undefined when there is none or it is not JSON. */
+function jsonBodyOf(response: EmulatorResponse): unknown {
+  if (response.body === undefined || response.status === 204) return undefined
+  if (Buffer.isBuffer(response.body) || typeof response.body === 'string') return parseJson(Buffer.from(response.body))
+  return response.body
+}
+
+function send(res: ServerResponse, request: EmulatorRequest, response: EmulatorResponse, extra: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = {
     'x-ms-request-id': randomUUID(),
     'x-ms-correlation-request-id': String(request.headers['x-ms-correlation-request-id'] ?? randomUUID()),
@@ -462,6 +505,7 @@ function send(res: ServerResponse, request: EmulatorRequest, response: EmulatorR
   else headers['Content-Length'] = '0'
   res.writeHead(response.status, headers)
   res.end(request.method === 'HEAD' ? undefined : payload)
+  return headers
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -138,6 +138,39 @@ describe('api-version', () => {
     expect(response.json.error.message).toContain("The api-version 'latest' is invalid.")
   })
 
+  it('refuses a well-formed api-version the provider does not serve, listing the ones it does (ARM message shape)', async () => {
+    const response = await raw(`${server()}?api-version=2017-12-01`)
+    expect(response.status).toBe(400)
+    expect(response.json.error).toEqual({
+      code: 'InvalidApiVersionParameter',
+      message: "The api-version '2017-12-01' is invalid. The supported versions are '2025-08-01,2024-08-01,2022-12-01'.",
+    })
+    const site = await raw(`/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/app-shop-storefront?api-version=2025-08-01`)
+    expect(site.status).toBe(400)
+    expect(site.json.error.message).toContain("The supported versions are '2025-05-01,")
+  })
+
+  it('serves the api-versions Debian az 2.45 sends (notes/az-offline.md)', async () => {
+    const sub = `/subscriptions/${emulator.subscription}`
+    for (const path of [
+      `${server()}?api-version=2022-12-01`,
+      `${sub}/resourceGroups/${RG}/providers/Microsoft.Cache/redis/redis-shop-sessions?api-version=2022-06-01`,
+      `${sub}/resourceGroups/${RG}/providers/Microsoft.Web/sites/app-shop-storefront?api-version=2022-03-01`,
+      `${sub}/resourceGroups?api-version=2021-04-01`,
+      `${sub}?api-version=2019-11-01`,
+    ])
+      expect([path, (await raw(path)).status]).toEqual([path, 200])
+  })
+
+  it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
+    const old = (await raw(`${server()}?api-version=2022-12-01`)).json
+    const current = (await raw(`${server()}?api-version=2025-08-01`)).json
+    expect(current.properties.replica).toBeDefined()
+    expect(old.properties.replica).toBeUndefined()
+    expect(Object.keys(old.properties.storage)).toEqual(['storageSizeGB'])
+    expect(old.properties.storage.storageSizeGB).toBe(current.properties.storage.storageSizeGB)
+  })
+
   it('keeps data-plane, discovery and emulator-only paths working without one', async () => {
     expect((await raw('/opsbook/emulator')).status).toBe(200)
     expect((await raw('/workspaces/ws-shop/query', {method: 'POST', body: {query: 'AzureActivity | take 1', timespan: 'PT1H'}})).status).toBe(200)

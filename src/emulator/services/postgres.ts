@@ -9,7 +9,7 @@
  * from the emulator-only path `{serverId}/opsbookData` (not an Azure API).
  */
 import type {PostgresComponent} from '../../catalog/schema.js'
-import {checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {apiVersionOf, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 
@@ -81,7 +81,8 @@ function seed(ctx: EmulatorContext): PostgresState {
       sku: component.sku,
     })
     primary.resource.properties.replicationRole = component.replicas.length > 0 ? 'Primary' : 'None'
-    primary.resource.properties.replica = {role: primary.resource.properties.replicationRole, capacity: 5, replicationState: null}
+    // replicationState "is returned only when the target server is a read replica" (spec Servers.json 2025-08-01, Replica).
+    primary.resource.properties.replica = {role: primary.resource.properties.replicationRole, capacity: 5}
     state.servers[primary.resource.id.toLowerCase()] = primary
     for (const replica of component.replicas) {
       const location = replica.region ?? env.region
@@ -191,11 +192,37 @@ function earliestRestoreDate(ctx: EmulatorContext, server: StoredServer): Date {
   return new Date(Math.max(Date.parse(server.createdAt), ctx.clock().getTime() - retention * 86_400_000))
 }
 
-/** The wire shape of a server (a copy, with read-only computed fields). */
-function view(ctx: EmulatorContext, server: StoredServer): Record<string, unknown> {
+/**
+ * The wire shape of a server (a copy, with read-only computed fields and without write-only ones), for the
+ * api-version asked (default: the newest served).
+ */
+function view(ctx: EmulatorContext, server: StoredServer, apiVersion?: string): Record<string, unknown> {
   const resource = clone(server.resource)
   resource.properties.backup.earliestRestoreDate = earliestRestoreDate(ctx, server).toISOString()
+  // Servers.json 2025-08-01: properties whose x-ms-mutability lacks "read" are never returned — createMode
+  // [create, update], pointInTimeUTC [create], administratorLoginPassword [create, update] (also x-ms-secret) and
+  // replica.promoteMode / promoteOption [update]. The emulator keeps them in its state for its own bookkeeping.
+  for (const writeOnly of ['createMode', 'pointInTimeUTC', 'administratorLoginPassword']) delete resource.properties[writeOnly]
+  if (resource.properties.replica) {
+    delete resource.properties.replica.promoteMode
+    delete resource.properties.replica.promoteOption
+  }
+  if (apiVersion === '2022-12-01') shapeFor20221201(resource)
   return resource
+}
+
+/**
+ * What az 2.45's api-version 2022-12-01 has of a server (FlexibleServers.json 2022-12-01): no replica, cluster or
+ * privateEndpointConnections; storage is only storageSizeGB; dataEncryption has no geo-backup key or key status;
+ * the identity no principalId.
+ */
+function shapeFor20221201(resource: StoredServer['resource'] & {identity?: Record<string, unknown>}): void {
+  const props = resource.properties
+  for (const newer of ['replica', 'cluster', 'privateEndpointConnections']) delete props[newer]
+  if (props.storage) props.storage = props.storage.storageSizeGB === undefined ? {} : {storageSizeGB: props.storage.storageSizeGB}
+  if (props.dataEncryption)
+    props.dataEncryption = Object.fromEntries(Object.entries(props.dataEncryption).filter(([k]) => ['primaryKeyURI', 'primaryUserAssignedIdentityId', 'type'].includes(k)))
+  if (resource.identity) delete resource.identity.principalId
 }
 
 export function routes(ctx: EmulatorContext): Route[] {
@@ -250,7 +277,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       pattern: '/subscriptions/{sub}/providers/Microsoft.DBforPostgreSQL/flexibleServers',
       operation: 'postgres.list',
       handler: (request, p) =>
-        checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map((s) => view(ctx, s)), 2),
+        checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map((s) => view(ctx, s, apiVersionOf(request))), 2),
     },
     {
       method: 'GET',
@@ -262,7 +289,7 @@ export function routes(ctx: EmulatorContext): Route[] {
           request,
           Object.values(state().servers)
             .filter((s) => s.resourceGroup.toLowerCase() === p.rg!.toLowerCase())
-            .map((s) => view(ctx, s)),
+            .map((s) => view(ctx, s, apiVersionOf(request))),
           2,
         ),
     },
@@ -270,9 +297,9 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: `${P}/{name}`,
       operation: 'postgres.get',
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const server = scoped(p)
-        return isResponse(server) ? server : {status: 200, body: view(ctx, server)}
+        return isResponse(server) ? server : {status: 200, body: view(ctx, server, apiVersionOf(request))}
       },
     },
     {
@@ -373,7 +400,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         const replicas = Object.values(state().servers).filter(
           (s) => s.resource.properties.sourceServerResourceId?.toLowerCase() === key && /Replica$/.test(s.resource.properties.replicationRole ?? ''),
         )
-        return paged(request, replicas.map((s) => view(ctx, s)))
+        return paged(request, replicas.map((s) => view(ctx, s, apiVersionOf(request))))
       },
     },
     // Firewall rules
@@ -653,7 +680,7 @@ export function routes(ctx: EmulatorContext): Route[] {
 
     const key = server.resource.id.toLowerCase()
     pending.add(key)
-    const provisioning = view(ctx, server) as {properties: Record<string, unknown>}
+    const provisioning = view(ctx, server, apiVersionOf(request)) as {properties: Record<string, unknown>}
     provisioning.properties.state = 'Provisioning'
     return ctx.lro.start({
       request,
@@ -754,7 +781,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       // The replica becomes the primary and the old primary its replica.
       makeReplica(primary, replica)
       replica.resource.properties.replicationRole = 'Primary'
-      replica.resource.properties.replica = {role: 'Primary', capacity: 5, replicationState: null}
+      replica.resource.properties.replica = {role: 'Primary', capacity: 5}
       replica.resource.properties.replicaCapacity = 5
       replica.data = {tracksClock: true}
     } else if (primary) {
@@ -779,7 +806,7 @@ export function routes(ctx: EmulatorContext): Route[] {
 
 function makeStandalone(server: StoredServer): void {
   server.resource.properties.replicationRole = 'None'
-  server.resource.properties.replica = {role: 'None', capacity: 5, replicationState: null}
+  server.resource.properties.replica = {role: 'None', capacity: 5}
   server.resource.properties.replicaCapacity = 5
   delete server.resource.properties.sourceServerResourceId
 }

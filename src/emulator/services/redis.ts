@@ -7,7 +7,7 @@
  * `REDIS0011` followed by a JSON dump of the contents. An import reads the named blobs and replaces the contents.
  */
 import {containerNameOf, blobPathOf} from '../blob.js'
-import {checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 
@@ -135,7 +135,14 @@ export function routes(ctx: EmulatorContext): Route[] {
     return find(p.sub!, p.rg!, p.name!) ?? resourceNotFound(TYPE, p.name!, p.rg!)
   }
   const isCache = (v: StoredCache | EmulatorResponse): v is StoredCache => 'resource' in v
-  const view = (cache: StoredCache) => clone(cache.resource)
+  // No systemData: live Azure's Redis GET has none (az recording test_redis_cache_patch_schedule.yaml), though the
+  // spec's TrackedResource allows it. The emulator keeps it in its state (creation time).
+  const view = (cache: StoredCache, apiVersion?: string) => {
+    const resource: Partial<StoredCache['resource']> = clone(cache.resource)
+    delete resource.systemData
+    if (apiVersion) shapeForApiVersion(resource.properties!, apiVersion)
+    return resource
+  }
   const blobService = async () => {
     const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
     return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
@@ -161,7 +168,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: '/subscriptions/{sub}/providers/Microsoft.Cache/redis',
       operation: 'redis.list',
-      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().caches).map(view)),
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().caches).map((c) => view(c, apiVersionOf(request)))),
     },
     {
       method: 'GET',
@@ -169,15 +176,15 @@ export function routes(ctx: EmulatorContext): Route[] {
       operation: 'redis.listByResourceGroup',
       handler: (request, p) =>
         checkScope(ctx, p.sub!, p.rg!) ??
-        paged(request, Object.values(state().caches).filter((c) => c.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map(view)),
+        paged(request, Object.values(state().caches).filter((c) => c.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map((c) => view(c, apiVersionOf(request)))),
     },
     {
       method: 'GET',
       pattern: `${R}/{name}`,
       operation: 'redis.get',
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const cache = scoped(p)
-        return isCache(cache) ? {status: 200, body: view(cache)} : cache
+        return isCache(cache) ? {status: 200, body: view(cache, apiVersionOf(request))} : cache
       },
     },
     {
@@ -216,7 +223,7 @@ export function routes(ctx: EmulatorContext): Route[] {
           return cacheOperation(request, cache, 'redis.update', async () => apply())
         }
         apply()
-        return {status: 200, body: view(cache)}
+        return {status: 200, body: view(cache, apiVersionOf(request))}
       },
     },
     {
@@ -338,10 +345,13 @@ export function routes(ctx: EmulatorContext): Route[] {
           if (entry.maintenanceWindow !== undefined && durationHours(entry.maintenanceWindow) < 5)
             return armError(400, 'InvalidRequestBody', `The maintenance window '${entry.maintenanceWindow}' is too short: it must be at least 5 hours (PT5H).`)
         }
-        const created = !cache.patchSchedule
-        cache.patchSchedule = entries.map((e: any) => ({dayOfWeek: e.dayOfWeek, startHourUtc: e.startHourUtc, ...(e.maintenanceWindow ? {maintenanceWindow: e.maintenanceWindow} : {maintenanceWindow: 'PT5H'})}))
+        // Stored as sent: an entry without maintenanceWindow is returned without one (RedisCachePatchSchedulesGet.json
+        // 2024-11-01); Azure applies its 5-hour default without echoing it.
+        cache.patchSchedule = entries.map((e: any) => ({dayOfWeek: e.dayOfWeek, startHourUtc: e.startHourUtc, ...(e.maintenanceWindow ? {maintenanceWindow: e.maintenanceWindow} : {})}))
         ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.patchSchedule', data: {scheduleEntries: cache.patchSchedule}})
-        return {status: created ? 201 : 200, body: scheduleView(cache)}
+        // 200 on creation too: live Azure answered a first `az redis patch-schedule create` with 200 (az recording
+        // test_redis_cache_patch_schedule.yaml, test/fixtures/azure-cli-recordings); the spec allows 200 and 201.
+        return {status: 200, body: scheduleView(cache)}
       },
     },
     {
@@ -379,4 +389,17 @@ function durationHours(duration: string): number {
 function redactSas(url: string): string {
   const q = url.indexOf('?')
   return q < 0 ? url : `${url.slice(0, q)}?<sas>`
+}
+
+/**
+ * A cache as an older api-version shows it: zonalAllocationPolicy is a 2024-11-01 property (redis.json 2024-11-01),
+ * updateChannel and disableAccessKeyAuthentication came after 2022-06-01; live Azure's 2021-06-01 answer has none of
+ * the three (az recording test_redis_cache_patch_schedule.yaml, test/fixtures/azure-cli-recordings).
+ */
+function shapeForApiVersion(properties: Record<string, unknown>, apiVersion: string): void {
+  if (apiVersion < '2024-11-01') delete properties.zonalAllocationPolicy
+  if (apiVersion <= '2022-06-01') {
+    delete properties.updateChannel
+    delete properties.disableAccessKeyAuthentication
+  }
 }

@@ -1,0 +1,61 @@
+/**
+ * The api-versions the emulator serves, per resource provider namespace, as ARM enforces them: a request with any
+ * other version is refused before it reaches the provider with `400 InvalidApiVersionParameter` and the message
+ * "The api-version '<v>' is invalid. The supported versions are '<v1,v2,…>'." (the shape ARM answers, e.g.
+ * Azure/azure-cli#28038, Azure/azure-sdk-for-net#2276).
+ *
+ * Served: the versions the pinned SDK packages send (package.json; notes/azure-sdk-contracts.md §1), the ones
+ * Debian's `az` 2.45 sends (notes/az-offline.md) and the stable versions in between that newer `az` releases send.
+ * Each is a published stable (or, where a client sends it, preview) version in Azure/azure-rest-api-specs.
+ * A namespace not listed here is not checked beyond the version's format.
+ */
+import {armError, type EmulatorResponse} from './types.js'
+
+/** Lower-cased namespace (or `subscriptions` for /subscriptions, /tenants, /locations) → versions, newest first. */
+export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>> = {
+  // arm-postgresql-flexible 9.0.0 → 2025-08-01; 8.0.0 and az 2.6x/2.7x → 2024-08-01; az 2.45 → 2022-12-01.
+  'microsoft.dbforpostgresql': ['2025-08-01', '2024-08-01', '2022-12-01'],
+  // arm-rediscache 8.2.0 and current az → 2024-11-01; az 2.5x → 2023-08-01; az 2.45 → 2022-06-01; az 2.30 → 2021-06-01
+  // (the version of the az live-test recordings replayed in test/contract/recordings.test.ts).
+  'microsoft.cache': ['2024-11-01', '2023-08-01', '2022-06-01', '2021-06-01'],
+  // arm-appservice 19.0.0 → 2025-05-01; az 2.5x–2.7x → 2023-01-01 / 2023-12-01 / 2024-04-01 / 2024-11-01; az 2.45 → 2022-03-01.
+  'microsoft.web': ['2025-05-01', '2024-11-01', '2024-04-01', '2023-12-01', '2023-01-01', '2022-03-01'],
+  // arm-storage 20.0.0 → 2025-08-01; az 2.5x–2.7x → 2023-01-01 / 2023-05-01 / 2024-01-01; az 2.45 → 2022-09-01.
+  'microsoft.storage': ['2025-08-01', '2024-01-01', '2023-05-01', '2023-01-01', '2022-09-01'],
+  // arm-keyvault 5.0.0 → 2026-02-01; az 2.5x–2.7x → 2023-02-01 / 2023-07-01 / 2024-11-01; az 2.45 → 2022-07-01.
+  'microsoft.keyvault': ['2026-02-01', '2024-11-01', '2023-07-01', '2023-02-01', '2022-07-01'],
+  // Management locks: arm-locks 2.1.0 → 2020-05-01; az (every version) → 2016-09-01.
+  'microsoft.authorization': ['2020-05-01', '2016-09-01'],
+  // arm-monitor 7.0.0: metrics and metric definitions 2018-01-01, diagnostic settings 2017-05-01-preview, activity
+  // log 2015-04-01; az: diagnostic settings 2021-05-01-preview, metrics 2018-01-01 (2.45) and 2023-10-01 (newer);
+  // arm-monitor 8 / monitor-query-metrics → 2024-02-01.
+  'microsoft.insights': ['2024-02-01', '2023-10-01', '2021-05-01-preview', '2018-01-01', '2017-05-01-preview', '2015-04-01'],
+  // arm-resourcegraph 4.2.1 → 2021-03-01; 5.0.0 → 2024-04-01; the az graph extension → 2022-10-01 / 2021-03-01.
+  'microsoft.resourcegraph': ['2024-04-01', '2022-10-01', '2021-03-01'],
+  // Resource groups, resources, tags, provider registrations: az 2.45 → 2021-04-01; newer az → 2022-09-01 / 2024-03-01 / 2024-11-01.
+  'microsoft.resources': ['2024-11-01', '2024-03-01', '2022-09-01', '2021-04-01'],
+  // Subscriptions, tenants and locations: az 2.45 → 2019-11-01; newer az → 2022-12-01.
+  subscriptions: ['2022-12-01', '2021-01-01', '2019-11-01'],
+}
+
+/** The namespace whose api-versions govern an ARM path (the last `/providers/{ns}` segment decides, as ARM routes). */
+export function apiVersionNamespace(path: string): string | undefined {
+  const providers = [...path.matchAll(/\/providers\/([^/]+)/gi)]
+  const last = providers.at(-1)?.[1]
+  if (last) {
+    // `/subscriptions/{sub}/providers` (and `/providers/{ns}` registrations) are served by Microsoft.Resources.
+    return /^microsoft\./i.test(last) ? last.toLowerCase() : 'microsoft.resources'
+  }
+  if (/^\/providers\/?$/i.test(path) || /^\/subscriptions\/[^/]+\/providers$/i.test(path)) return 'microsoft.resources'
+  if (/^\/(tenants|subscriptions)(\/[^/]+)?(\/locations)?$/i.test(path)) return 'subscriptions'
+  if (/^\/subscriptions\/[^/]+\/(resourcegroups|resources|tagnames)(\/|$)/i.test(path)) return 'microsoft.resources'
+  return undefined
+}
+
+/** 400 InvalidApiVersionParameter when the namespace is known and does not serve this version, else undefined. */
+export function unsupportedApiVersion(path: string, apiVersion: string): EmulatorResponse | undefined {
+  const namespace = apiVersionNamespace(path)
+  const supported = namespace ? SUPPORTED_API_VERSIONS[namespace] : undefined
+  if (!supported || supported.includes(apiVersion.toLowerCase())) return undefined
+  return armError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are '${supported.join(',')}'.`)
+}

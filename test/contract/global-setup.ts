@@ -1,0 +1,48 @@
+/**
+ * Vitest global setup: every emulator the test suite starts (in-process, or a CLI child that inherits the
+ * environment) appends each exchange it serves to a directory named by OPSBOOK_EMULATOR_EXCHANGE_LOG. At teardown,
+ * every response is validated against the vendored Azure specs (./specs.ts); the coverage per provider is printed
+ * and any violation fails the run.
+ */
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {EXCHANGE_LOG_ENV} from '../../src/emulator/server.js'
+import {summarize, type ContractSummary} from './report.js'
+import {ContractRegistry, type ContractExchange} from './specs.js'
+
+export function setup(): () => void {
+  const dir = mkdtempSync(join(tmpdir(), 'opsbook-contract-'))
+  process.env[EXCHANGE_LOG_ENV] = dir
+  return () => {
+    try {
+      const exchanges = readExchanges(dir)
+      if (exchanges.length === 0) return
+      const summary = summarize(new ContractRegistry(), exchanges)
+      writeReport(summary)
+      process.stdout.write(`\n${summary.text}\n`)
+      if (summary.violations.length > 0) {
+        // Vitest reports a teardown error but keeps exit code 0: set it, so `npm test` fails.
+        process.exitCode = 1
+        throw new Error(`The emulator answered ${summary.violations.length} request kind(s) against Azure's published contract (see above).`)
+      }
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+      delete process.env[EXCHANGE_LOG_ENV]
+    }
+  }
+}
+
+function readExchanges(dir: string): ContractExchange[] {
+  const exchanges: ContractExchange[] = []
+  for (const file of readdirSync(dir)) {
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) if (line) exchanges.push(JSON.parse(line) as ContractExchange)
+  }
+  return exchanges
+}
+
+function writeReport(summary: ContractSummary): void {
+  const out = join(import.meta.dirname, '..', '..', '.opsbook-test')
+  mkdirSync(out, {recursive: true})
+  writeFileSync(join(out, 'contract.json'), `${JSON.stringify({providers: summary.providers, violations: summary.violations}, null, 2)}\n`)
+}

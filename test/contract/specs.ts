@@ -1,0 +1,228 @@
+/**
+ * Azure's published contracts for the emulator: the OpenAPI 2.0 documents vendored from Azure/azure-rest-api-specs
+ * under test/fixtures/azure-specs, compiled with Ajv (JSON Schema 2019-09), so that every response the emulator gives
+ * can be checked against the schema of the operation and status code it answers.
+ *
+ * Two readings of the Swagger documents make them match how ARM behaves:
+ * - Object schemas are closed (`unevaluatedProperties: false`): ARM returns only the properties a resource's schema
+ *   defines, so a property the spec does not have is a contract violation. Schemas that say `additionalProperties`,
+ *   polymorphic bases (`discriminator`) and the parents a schema composes with `allOf` stay open; the parents are
+ *   referenced through `<Name>__open` copies so the child sees their properties as evaluated.
+ * - An enum marked `x-ms-enum.modelAsString: true` is extensible: any string is valid (AutoRest's x-ms-enum docs,
+ *   https://github.com/Azure/autorest/blob/main/docs/extensions/readme.md#x-ms-enum); `modelAsString: false` enums
+ *   and enums without x-ms-enum are checked.
+ * - A property marked `x-ms-secret`, or whose `x-ms-mutability` lacks "read", must not be returned at all.
+ * Formats (int32, date-time, arm-id…) are not checked: Swagger's formats are hints for code generators.
+ */
+import {readdirSync, readFileSync} from 'node:fs'
+import {dirname, join, relative} from 'node:path'
+import {Ajv2019, type ValidateFunction} from 'ajv/dist/2019.js'
+import type {EmulatorExchange} from '../../src/emulator/server.js'
+
+export const SPECS_ROOT = join(import.meta.dirname, '..', 'fixtures', 'azure-specs')
+const BASE_URI = 'https://azure-specs.opsbook.test/'
+
+type Json = any
+
+export interface SpecResponse {
+  schema?: Json
+  headers?: Record<string, Json>
+}
+
+export interface SpecOperation {
+  /** e.g. Microsoft.DBforPostgreSQL */
+  provider: string
+  apiVersion: string
+  /** Path of the spec document below the fixtures root. */
+  specFile: string
+  operationId: string
+  method: string
+  template: string
+  responses: Record<string, SpecResponse>
+  /** Example title → absolute path of the example file. */
+  examples: Record<string, string>
+  /** Whether the spec marks it a long-running operation. */
+  longRunning: boolean
+  regex: RegExp
+  pointer: string
+}
+
+/** What the emulator's exchange observer records (src/emulator/server.ts). */
+export type ContractExchange = EmulatorExchange
+
+export interface ContractCheck {
+  operation?: SpecOperation
+  violations: string[]
+}
+
+export class ContractRegistry {
+  readonly operations: SpecOperation[] = []
+  private readonly ajv = new Ajv2019({strict: false, allErrors: true, validateFormats: false, validateSchema: false})
+  private readonly validators = new Map<string, ValidateFunction>()
+
+  constructor(root = SPECS_ROOT) {
+    for (const file of specDocuments(join(root, 'specification'))) {
+      const specFile = relative(root, file).split('\\').join('/')
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as Json
+      const id = BASE_URI + specFile
+      this.ajv.addSchema(closeDocument(doc), id)
+      this.index(doc, specFile, id, dirname(file))
+    }
+  }
+
+  /** The spec operation answering `method path` at this api-version, if a vendored spec has it. */
+  match(method: string, path: string, apiVersion: string | null): SpecOperation | undefined {
+    const upper = method === 'HEAD' ? 'GET' : method.toUpperCase()
+    return this.operations.find((op) => op.method === upper && op.apiVersion === apiVersion && op.regex.test(path))
+  }
+
+  /** Providers and api-versions the vendored specs cover. */
+  providers(): string[] {
+    return [...new Set(this.operations.map((op) => `${op.provider}@${op.apiVersion}`))].sort()
+  }
+
+  /** Validate one exchange: documented status code, LRO headers, body against the schema. */
+  check(exchange: ContractExchange): ContractCheck {
+    const apiVersion = new URLSearchParams(exchange.query).get('api-version')
+    const operation = this.match(exchange.method, exchange.path, apiVersion)
+    if (!operation) return {violations: []}
+    const violations: string[] = []
+    const status = String(exchange.status)
+    const documented = operation.responses[status] ?? (exchange.status >= 400 ? operation.responses.default : undefined)
+    if (!documented) {
+      const listed = Object.keys(operation.responses).filter((code) => code !== 'default')
+      violations.push(`status ${status} is not a documented response (the spec lists ${listed.join(', ')})`)
+      return {operation, violations}
+    }
+    if ((status === '201' || status === '202') && documented.headers) {
+      const sent = new Set(Object.keys(exchange.headers).map((h) => h.toLowerCase()))
+      for (const header of Object.keys(documented.headers))
+        if (/^(location|azure-asyncoperation)$/i.test(header) && !sent.has(header.toLowerCase()))
+          violations.push(`${status} lacks the ${header} header the spec defines`)
+    }
+    if (documented.schema && exchange.method !== 'HEAD') {
+      if (exchange.body === undefined) violations.push(`${status} has no JSON body; the spec defines one`)
+      else {
+        const key = `${operation.pointer}/responses/${exchange.status >= 400 && !operation.responses[status] ? 'default' : status}/schema`
+        const validate = this.validator(key)
+        if (!validate(exchange.body)) violations.push(...describeErrors(validate))
+      }
+    }
+    return {operation, violations}
+  }
+
+  private validator(ref: string): ValidateFunction {
+    let validate = this.validators.get(ref)
+    if (!validate) {
+      validate = this.ajv.compile({$ref: ref})
+      this.validators.set(ref, validate)
+    }
+    return validate
+  }
+
+  private index(doc: Json, specFile: string, id: string, dir: string): void {
+    for (const [template, item] of Object.entries<Json>(doc.paths ?? {})) {
+      const provider = /\/providers\/(Microsoft\.[A-Za-z]+)/i.exec(template)?.[1]
+      if (!provider) continue
+      for (const [method, op] of Object.entries<Json>(item)) {
+        if (!op || typeof op !== 'object' || !op.responses) continue
+        const examples = Object.fromEntries(Object.entries<Json>(op['x-ms-examples'] ?? {}).map(([title, ref]) => [title, join(dir, ref.$ref)]))
+        this.operations.push({
+          provider,
+          apiVersion: doc.info.version,
+          specFile,
+          operationId: op.operationId,
+          method: method.toUpperCase(),
+          template,
+          responses: op.responses,
+          examples,
+          longRunning: op['x-ms-long-running-operation'] === true,
+          regex: templateRegex(template),
+          pointer: `${id}#/paths/${escapePointer(template)}/${method}`,
+        })
+      }
+    }
+  }
+}
+
+function specDocuments(dir: string): string[] {
+  const found: string[] = []
+  for (const entry of readdirSync(dir, {withFileTypes: true})) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) {
+      if (entry.name !== 'examples') found.push(...specDocuments(path))
+    } else if (entry.name.endsWith('.json')) found.push(path)
+  }
+  return found.sort()
+}
+
+function templateRegex(template: string): RegExp {
+  const source = template
+    .split('/')
+    .map((segment) => (/^\{[^}]+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/')
+  return new RegExp(`^${source}$`, 'i')
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1')
+}
+
+function describeErrors(validate: ValidateFunction): string[] {
+  return (validate.errors ?? []).map((error) => {
+    const at = error.instancePath || '(body)'
+    if (error.keyword === 'unevaluatedProperties') return `${at}: property '${(error.params as {unevaluatedProperty: string}).unevaluatedProperty}' is not defined by the spec`
+    if (error.keyword === 'false schema') return `${at}: is write-only in the spec (x-ms-secret, or x-ms-mutability without read) and must not be returned`
+    if (error.keyword === 'enum') return `${at}: ${error.message} (${(error.params as {allowedValues: unknown[]}).allowedValues.join(', ')})`
+    return `${at}: ${error.message}`
+  })
+}
+
+// ── closing the Swagger schemas (see the header comment) ─────────────────────────────────────────────────────
+
+function closeDocument(doc: Json): Json {
+  const out: Json = {...doc, definitions: {}, paths: {}}
+  for (const [name, schema] of Object.entries<Json>(doc.definitions ?? {})) {
+    out.definitions[name] = rewrite(schema, false)
+    out.definitions[`${name}__open`] = rewrite(schema, true)
+  }
+  for (const [template, item] of Object.entries<Json>(doc.paths ?? {})) {
+    out.paths[template] = {}
+    for (const [method, op] of Object.entries<Json>(item)) {
+      if (!op?.responses) continue
+      const responses: Json = {}
+      for (const [status, response] of Object.entries<Json>(op.responses))
+        responses[status] = response.schema ? {...response, schema: rewrite(response.schema, false)} : response
+      out.paths[template][method] = {...op, responses}
+    }
+  }
+  return out
+}
+
+function rewrite(schema: Json, open: boolean): Json {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema
+  const out: Json = {...schema}
+  if (out.enum && out['x-ms-enum'] && out['x-ms-enum'].modelAsString !== false) delete out.enum
+  if (out.properties) out.properties = Object.fromEntries(Object.entries<Json>(out.properties).map(([k, v]) => [k, writeOnly(v) ? false : rewrite(v, false)]))
+  if (out.items) out.items = rewrite(out.items, false)
+  if (out.additionalProperties && typeof out.additionalProperties === 'object') out.additionalProperties = rewrite(out.additionalProperties, false)
+  if (out.allOf) out.allOf = out.allOf.map((member: Json) => (member.$ref ? {...member, $ref: openRef(member.$ref)} : rewrite(member, true)))
+  const objectLike = out.type === 'object' || out.properties !== undefined || out.allOf !== undefined
+  if (!open && objectLike && out.additionalProperties === undefined && out.discriminator === undefined) out.unevaluatedProperties = false
+  return out
+}
+
+/**
+ * A property never returned in a response: `x-ms-secret`, or `x-ms-mutability` without "read" (AutoRest's
+ * x-ms-mutability: "read" means the property is returned in responses). Its schema becomes `false`.
+ */
+function writeOnly(schema: Json): boolean {
+  if (!schema || typeof schema !== 'object') return false
+  if (schema['x-ms-secret'] === true) return true
+  const mutability = schema['x-ms-mutability']
+  return Array.isArray(mutability) && !mutability.includes('read')
+}
+
+function openRef(ref: string): string {
+  return /#\/definitions\/[^/]+$/.test(ref) ? `${ref}__open` : ref
+}
