@@ -5,9 +5,11 @@
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import {loadOrCreateCertificate} from '../../../src/emulator/certificate.js'
+import type {EmulatorCertificate} from '../../../src/emulator/context.js'
 import {findRedisServer, RedisEngine} from '../../../src/emulator/engines/redis.js'
+import {startRedisLoad} from '../../../src/emulator/load/redis.js'
 import {readRdb, RdbFormatError, timestampOf} from '../../../src/support/rdb.js'
 
 const binary = findRedisServer()
@@ -15,9 +17,10 @@ const binary = findRedisServer()
 describe.skipIf(!binary)('RedisEngine + readRdb', () => {
   let dir: string
   let engine: RedisEngine
+  let certificate: EmulatorCertificate
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'opsbook-redis-engine-'))
-    const certificate = await loadOrCreateCertificate(join(dir, 'certs'))
+    certificate = await loadOrCreateCertificate(join(dir, 'certs'))
     engine = new RedisEngine({binary: binary!, dir: join(dir, 'cache'), certificate, seed: async (c) => void (await c.set('seeded', 'yes'))})
   })
   afterAll(async () => {
@@ -74,6 +77,25 @@ describe.skipIf(!binary)('RedisEngine + readRdb', () => {
     expect(await after.get('kept')).toBe('one')
     expect(await after.get('later')).toBeNull()
     expect(await after.dbsize()).toBe(1)
+  })
+
+  it('load: keeps writing timestamped keys and the canary over TLS (the emulator\'s CA) until stopped', async () => {
+    const c = await engine.client()
+    await c.flushall()
+    const load = startRedisLoad({host: '127.0.0.1', port: await engine.tlsPort(), tls: {ca: certificate.certPem, servername: 'localhost'}}, {ratePerSecond: 400, keySpace: 50})
+    await vi.waitFor(() => expect(load.written()).toBeGreaterThanOrEqual(60), {timeout: 20_000, interval: 50})
+    await load.stop()
+    const stoppedAt = load.written()
+    expect(load.lastError()).toBeUndefined()
+    expect(await c.dbsize()).toBe(51) // 50 load keys cycled + the canary
+    const canary = JSON.parse((await c.get('opsbook:canary'))!) as {at: string; by: string}
+    expect(canary.by).toBe('opsbook-load')
+    expect(Date.now() - Date.parse(canary.at)).toBeLessThan(30_000)
+    // Nothing is written after stop.
+    const before = await c.get('opsbook:canary')
+    await c.ping()
+    expect(await c.get('opsbook:canary')).toBe(before)
+    expect(load.written()).toBe(stoppedAt)
   })
 
   it('rejects what is not an RDB file, and a truncated one, with the reason', async () => {
