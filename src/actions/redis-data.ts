@@ -149,13 +149,15 @@ export async function connectCache(context: ActionContext, services: AzureServic
     retryStrategy: () => null,
     enableOfflineQueue: false,
   })
-  client.on('error', () => undefined)
+  // ioredis reports a refused sign-in as an 'error' event and then only "Connection is closed": keep the real reason.
+  let reason: Error | undefined
+  client.on('error', (error: Error) => (reason ??= error))
   try {
     await client.connect()
     await client.ping()
   } catch (error) {
     client.disconnect()
-    const message = String((error as Error).message).replaceAll(password, '<redacted>')
+    const message = String((reason ?? (error as Error)).message).replaceAll(password, '<redacted>')
     throw new ActionFailure(`cannot read ${resource.name}'s data at ${hostName}:${cache.sslPort ?? 6380}: ${message}`, {
       code: /WRONGPASS|NOAUTH|invalid username-password|NOPERM/i.test(message) ? 'redis-probe-credentials' : 'redis-unreachable',
     })

@@ -10,6 +10,7 @@
  *   the hour for PT1H), with one catch-up at start when the newest is older than the last boundary. So a drill
  *   measures the same snapshot age however often it runs.
  */
+import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Redis as RedisClient} from 'ioredis'
@@ -68,6 +69,7 @@ export class RedisDataPlane {
         binary: this.binary!,
         dir: join(this.ctx.dataDir, 'redis', this.epoch, cache.name.toLowerCase()),
         certificate: this.ctx.certificate,
+        password: accessKeyOf(this.epoch, cache.id),
         seed: (client) => this.seed(client, component),
       })
       this.engines.set(key, engine)
@@ -159,6 +161,15 @@ export class RedisDataPlane {
     for (const timer of this.timers) clearTimeout(timer)
     await Promise.all([...this.engines.values()].map((engine) => engine.stop().catch(() => undefined)))
   }
+}
+
+/**
+ * The cache's primary access key, required by its server for the default user (as Azure requires a key when access
+ * keys are enabled). Derived from the state epoch and the cache id: stable across restarts, new after a reset, never
+ * stored, and not served anywhere yet (the emulator has no listKeys route), so only Entra sign-in works against it.
+ */
+export function accessKeyOf(epoch: string, cacheId: string): string {
+  return createHash('sha256').update(`${epoch}\n${cacheId.toLowerCase()}`).digest('base64')
 }
 
 /** Sum of `keys=` over the databases of an INFO keyspace reply. */

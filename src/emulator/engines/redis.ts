@@ -43,6 +43,8 @@ export interface RedisEngineOptions {
   /** Folder for this cache's dump file and TLS material. */
   dir: string
   certificate: EmulatorCertificate
+  /** The default user's password (the cache's access key): a client signing in with another key is refused. */
+  password?: string
   /** Keys written when the server starts with no data (a fresh cache). */
   seed?: (client: RedisClient) => Promise<void>
 }
@@ -155,6 +157,7 @@ export class RedisEngine {
       '--protected-mode', 'no',
       '--loglevel', 'warning',
       '--logfile', '',
+      ...(this.options.password ? ['--requirepass', this.options.password] : []),
     ]
     this.exitError = undefined
     const child = spawn(this.options.binary, args, {stdio: ['ignore', 'ignore', 'pipe']})
@@ -175,7 +178,7 @@ export class RedisEngine {
     const deadline = Date.now() + START_TIMEOUT_MS
     for (;;) {
       if (this.exitError) throw this.exitError
-      const client = new Redis({host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false})
+      const client = new Redis({host: '127.0.0.1', port, password: this.options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false})
       client.on('error', () => undefined)
       try {
         await client.connect()
