@@ -17,7 +17,7 @@ import type {RedisComponent} from '../catalog/schema.js'
 import {ExitCode} from '../errors.js'
 import type {AzureServices} from '../azure/clients.js'
 import {ActionFailure} from '../azure/errors.js'
-import {readRdb, RdbFormatError, timestampOf, type RdbSummary} from '../support/rdb.js'
+import {keyspaceCount, readRdb, RdbFormatError, timestampOf, type RdbSummary} from '../support/rdb.js'
 import type {ResolvedResource} from './resolve.js'
 import type {ActionContext} from './types.js'
 
@@ -167,9 +167,7 @@ export async function connectCache(context: ActionContext, services: AzureServic
 
 /** Key count over all databases and the canary's value, read from the live cache. */
 export async function liveData(client: RedisClient, probe: RedisProbe): Promise<{keyCount: number; canary?: {key: string; value: string; at?: string}}> {
-  const info = await client.info('keyspace')
-  let keyCount = 0
-  for (const match of info.matchAll(/^db\d+:keys=(\d+)/gm)) keyCount += Number(match[1])
+  const keyCount = keyspaceCount(await client.info('keyspace'))
   const key = probe.canary?.key
   const value = key ? await client.get(key) : null
   return {keyCount, ...(key && value !== null ? {canary: {key, value, at: timestampOf(value)?.toISOString()}} : {})}

@@ -352,3 +352,10 @@ export function timestampOf(value: string): Date | undefined {
   if (/^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text))) return new Date(text)
   return undefined
 }
+
+/** Keys over all databases from an `INFO keyspace` reply (`db0:keys=12,expires=0,…`). */
+export function keyspaceCount(info: string): number {
+  let total = 0
+  for (const match of info.matchAll(/^db\d+:keys=(\d+)/gm)) total += Number(match[1])
+  return total
+}

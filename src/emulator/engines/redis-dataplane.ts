@@ -17,6 +17,7 @@ import type {Redis as RedisClient} from 'ioredis'
 import type {RedisComponent} from '../../catalog/schema.js'
 import {parseDuration} from '../../support/duration.js'
 import type {EmulatorContext} from '../context.js'
+import {keyspaceCount} from '../../support/rdb.js'
 import {findRedisServer, RedisEngine, redisServerVersion} from './redis.js'
 
 export interface RedisDataPlaneInfo {
@@ -170,11 +171,4 @@ export class RedisDataPlane {
  */
 export function accessKeyOf(epoch: string, cacheId: string): string {
   return createHash('sha256').update(`${epoch}\n${cacheId.toLowerCase()}`).digest('base64')
-}
-
-/** Sum of `keys=` over the databases of an INFO keyspace reply. */
-export function keyspaceCount(info: string): number {
-  let total = 0
-  for (const match of info.matchAll(/^db\d+:keys=(\d+)/gm)) total += Number(match[1])
-  return total
 }
