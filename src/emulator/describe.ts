@@ -1,5 +1,6 @@
 /** What `opsbook emulator start` prints: endpoints, the CA file, the client environment and a curl example. */
 import type {RunningEmulator} from './server.js'
+import {redisServerVersion} from './engines/redis.js'
 
 export function describeEmulator(emulator: RunningEmulator): string[] {
   const pg = Object.values(emulatorComponents(emulator)).find(Boolean)
@@ -35,6 +36,6 @@ function redisDataPlaneLines(emulator: RunningEmulator): string[] {
   const plane = emulator.state.slice<{dataPlane?: {engine?: string; modelled?: string}}>('redis')?.dataPlane
   if (!plane) return []
   return plane.engine
-    ? [`  Redis data plane:   ${plane.engine}, one per cache, started when first used (TLS with the CA file)`]
+    ? [`  Redis data plane:   redis-server ${redisServerVersion(plane.engine) ?? '(version unknown)'}, one per cache, started when first used (TLS with the CA file)`]
     : [`  Redis data plane:   MODELLED — ${plane.modelled}`]
 }

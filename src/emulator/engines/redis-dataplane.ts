@@ -18,10 +18,10 @@ import type {RedisComponent} from '../../catalog/schema.js'
 import {parseDuration} from '../../support/duration.js'
 import type {EmulatorContext} from '../context.js'
 import {keyspaceCount} from '../../support/rdb.js'
-import {findRedisServer, RedisEngine, redisServerVersion} from './redis.js'
+import {findRedisServer, RedisEngine} from './redis.js'
 
 export interface RedisDataPlaneInfo {
-  /** e.g. "redis-server 7.0.15"; undefined when modelled. */
+  /** The redis-server binary; undefined when modelled. */
   engine?: string
   /** What is modelled instead, when there is no engine. */
   modelled?: string
@@ -50,8 +50,8 @@ export class RedisDataPlane {
     private readonly epoch: string,
   ) {
     this.binary = findRedisServer()
-    const version = this.binary ? redisServerVersion(this.binary) : undefined
-    this.info = this.binary ? {engine: `redis-server ${version ?? '(unknown version)'}`} : {modelled: MODELLED_NOTE}
+    // The version is asked for only when shown (describe.ts): one process less on every emulator start.
+    this.info = this.binary ? {engine: this.binary} : {modelled: MODELLED_NOTE}
     ctx.onClose(() => this.close())
     if (this.binary) this.removeOldEpochs()
   }
