@@ -162,6 +162,10 @@ export class RedisEngine {
     this.exitError = undefined
     const child = spawn(this.options.binary, args, {stdio: ['ignore', 'ignore', 'pipe']})
     this.child = child
+    // A process that exits without stopping the emulator (process.exit, a crash) must not leave the server running.
+    const killOnExit = () => child.kill('SIGKILL')
+    process.once('exit', killOnExit)
+    child.once('exit', () => process.removeListener('exit', killOnExit))
     let stderr = ''
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)))
     child.once('exit', (code, signal) => {
