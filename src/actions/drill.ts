@@ -18,6 +18,7 @@ import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
 import type {AzureServices} from '../azure/clients.js'
 import {azureServices, delay, derivedName, resolveResource, withRetryLog} from './resolve.js'
 import {deleteDrillSnapshots, drillSnapshotName} from './redis.js'
+import {canaryRow, keyCountRow, probeOf, settleProbes, snapshotData, type ProbeRow} from './redis-data.js'
 import {defineAction, type ActionContext, type ActionDefinition, type TrackedOperation} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})
@@ -115,9 +116,10 @@ export const measureAction = defineAction({
     requestedPoint: isoDateTime.nullish().describe('The point in time asked for; default: startedAt'),
     recoveredDataAsOf: isoDateTime.nullish().describe('The newest data the recovered copy holds'),
     dataAsOfSource: z
-      .enum(['server', 'restore-point', 'unknown'])
+      .enum(['server', 'data', 'restore-point', 'metadata', 'unknown'])
       .nullish()
-      .describe('Where recoveredDataAsOf came from (postgres.verify): anything but server leaves the RPO unmeasured rather than reading the point asked for as 0'),
+      .describe('Where recoveredDataAsOf came from: server (postgres.verify) or data (read inside a snapshot, drill.verifySnapshot) measure the RPO; restore-point, metadata or unknown leave it unmeasured rather than reading the point asked for as 0'),
+    rpoUnmeasuredNote: z.string().nullish().describe('What to say when the RPO is left unmeasured (which setting would make it measurable); default: the PostgreSQL note'),
     retentionDays: z.number().nullish().describe('Backup retention Azure reported (PostgreSQL)'),
     geoRedundantBackup: z.boolean().nullish().describe('Whether Azure reported geo-redundant backup (PostgreSQL)'),
     notes: z.array(z.string()).nullish(),
@@ -148,14 +150,14 @@ export const measureAction = defineAction({
     const requested = input.requestedPoint ? Date.parse(input.requestedPoint) : started
     const rto = compare(started === undefined ? undefined : verified - started, rtoObjective)
     // A data age that was not read from the copy itself (e.g. the restore point Azure echoes back) measures nothing.
-    const readFromCopy = input.dataAsOfSource == null || input.dataAsOfSource === 'server'
+    const readFromCopy = input.dataAsOfSource == null || input.dataAsOfSource === 'server' || input.dataAsOfSource === 'data'
     const dataAsOf = readFromCopy ? input.recoveredDataAsOf : undefined
     const rpo = compare(dataAsOf && requested !== undefined ? requested - Date.parse(dataAsOf) : undefined, rpoObjective)
     const notes = [...(input.method ? [input.method] : []), ...(input.notes ?? [])]
     const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
     notes.push(...issues.map((i) => `configuration: ${i}`))
     if (rtoObjective !== undefined && rto.measuredMs === undefined) notes.push('RTO not measured: the recovery did not say when it started')
-    if (!readFromCopy) notes.push(PG_RPO_UNMEASURED_NOTE)
+    if (!readFromCopy) notes.push(input.rpoUnmeasuredNote ?? PG_RPO_UNMEASURED_NOTE)
     else if (rpoObjective !== undefined && rpo.measuredMs === undefined) notes.push('RPO not measured: the recovered copy did not say how old its data is')
     if (rpo.measuredMs !== undefined && rpo.measuredMs === 0 && dataAsOf && requested !== undefined && Date.parse(dataAsOf) > requested)
       notes.push('the copy holds data newer than the point asked for')
@@ -261,44 +263,92 @@ export const reportAction = defineAction({
 
 export const verifySnapshotAction = defineAction({
   name: 'drill.verifySnapshot',
-  summary: 'Read exported RDB snapshot blobs back and check they are complete RDB files',
+  summary: 'Read exported RDB snapshot blobs back, parse them, and run the component\'s data probes on what they hold',
   description:
-    'The restore check of a Redis drill when there is no scratch cache to import into: every blob must exist, be non-empty and start with the RDB magic "REDIS"; its dataasof metadata (when present) is reported as the data the snapshot holds.',
+    'The restore check of a Redis drill when there is no scratch cache to import into: every blob is downloaded and read as an RDB file (key counts per type; a file that is not a complete RDB fails). With `component` and its catalog probe: the canary key is read from the data and its time is `dataAsOf` (dataAsOfSource: data), so RPO is the data\'s age rather than the blob\'s; expectCanaryAt and expectKeyCount are compared (probe.keyCount.tolerance). A failing probe fails the step with the reason. Without a canary probe `dataAsOf` is the blobs\' dataasof metadata (dataAsOfSource: metadata) and `rpoUnmeasuredNote` says which setting would make the RPO measurable.',
   input: z.strictObject({
     storageAccount: z.string().min(1),
     container: z.string().min(1),
     blobs: z.array(z.string().min(1)).min(1),
+    component: z.string().min(1).nullish().describe('Catalog component key whose probe to run on the data'),
+    expectCanaryAt: z.string().nullish().describe('The snapshot\'s canary must hold this time or a later one (e.g. the canary written just before the export)'),
+    expectKeyCount: z.number().int().min(0).nullish().describe('Key count to compare with (e.g. a fresh export\'s), within probe.keyCount.tolerance'),
   }),
-  output: z.strictObject({blobs: z.array(z.strictObject({name: z.string(), bytes: z.number()})), dataAsOf: z.string().optional(), verifiedAt: z.string()}),
+  output: z.strictObject({
+    blobs: z.array(z.strictObject({name: z.string(), bytes: z.number(), keyCount: z.number().optional()})),
+    keyCount: z.number().optional().describe('Keys in the snapshot (all blobs, all databases)'),
+    keysByType: z.record(z.string(), z.number()).optional(),
+    canaryAt: z.string().optional().describe('The time the canary key holds inside the snapshot'),
+    dataAsOf: z.string().optional(),
+    dataAsOfSource: z.enum(['data', 'metadata']).optional().describe('data: read from the canary inside the RDB; metadata: the blob\'s dataasof metadata (not measured from the data)'),
+    rpoUnmeasuredNote: z.string().optional(),
+    probes: z.array(z.strictObject({probe: z.string(), ok: z.boolean(), detail: z.string()})).optional(),
+    verifiedAt: z.string(),
+  }),
   changes: false,
   permissions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'],
-  az: (input) => (Array.isArray(input.blobs) ? input.blobs : [String(input.blobs)]).map((b: string) => `az storage blob download --account-name ${input.storageAccount} --container-name ${input.container} --name ${b} --file /tmp/${b} --auth-mode login && head -c 5 /tmp/${b}`),
+  az: (input) => (Array.isArray(input.blobs) ? input.blobs : [String(input.blobs)]).map((b: string) => `az storage blob download --account-name ${input.storageAccount} --container-name ${input.container} --name ${b} --file /tmp/${b} --auth-mode login && head -c 9 /tmp/${b}`),
   async run(input, context) {
     const services = azureServices(context)
     const container = (await services.blob(input.storageAccount)).getContainerClient(input.container)
-    const checked: Array<{name: string; bytes: number}> = []
-    let dataAsOf: string | undefined
+    const resource = input.component ? resolveResource(context.environment, 'redis', input.component) : undefined
+    const probe = resource ? probeOf(resource) : undefined
+    const checked: Array<{name: string; bytes: number; keyCount?: number}> = []
+    const probes: ProbeRow[] = []
+    let metadataAsOf: string | undefined
+    let canaryAt: string | undefined
+    let keyCount = 0
+    const keysByType: Record<string, number> = {}
     for (const name of input.blobs) {
       const blob = container.getBlobClient(name)
-      let head: Buffer
-      let bytes: number
+      let data: Buffer
       let metadata: Record<string, string> = {}
       try {
         const properties = await blob.getProperties({abortSignal: context.signal})
-        bytes = properties.contentLength ?? 0
         metadata = properties.metadata ?? {}
-        head = bytes > 0 ? await blob.downloadToBuffer(0, Math.min(bytes, 16), {abortSignal: context.signal}) : Buffer.alloc(0)
+        data = (properties.contentLength ?? 0) > 0 ? await blob.downloadToBuffer(0, undefined, {abortSignal: context.signal}) : Buffer.alloc(0)
       } catch (error) {
         throw toAzureError(error, {operation: `read snapshot ${input.container}/${name}`})
       }
-      if (bytes === 0 || !head.toString('latin1').startsWith('REDIS'))
-        throw new ActionFailure(`snapshot ${input.container}/${name} is not an RDB file (${bytes} bytes)`, {code: 'redis-snapshot-invalid'})
+      if (data.length === 0 || !data.toString('latin1', 0, 5).startsWith('REDIS'))
+        throw new ActionFailure(`snapshot ${input.container}/${name} is not an RDB file (${data.length} bytes)`, {code: 'redis-snapshot-invalid'})
+      const read = snapshotData(`${input.container}/${name}`, data, probe)
+      keyCount += read.keyCount
+      for (const [type, n] of Object.entries(read.keysByType)) keysByType[type] = (keysByType[type] ?? 0) + n
+      const row = canaryRow(name, read, probe)
+      if (row) probes.push(row)
+      if (read.canary?.at && (!canaryAt || read.canary.at > canaryAt)) canaryAt = read.canary.at
       const asOf = metadata.dataasof
-      if (asOf && !Number.isNaN(Date.parse(asOf)) && (!dataAsOf || Date.parse(asOf) < Date.parse(dataAsOf))) dataAsOf = new Date(asOf).toISOString()
-      checked.push({name, bytes})
-      context.log(`${name}: ${bytes} bytes, RDB header ok${asOf ? `, data as of ${asOf}` : ''}`)
+      if (asOf && !Number.isNaN(Date.parse(asOf)) && (!metadataAsOf || Date.parse(asOf) < Date.parse(metadataAsOf))) metadataAsOf = new Date(asOf).toISOString()
+      checked.push({name, bytes: data.length, keyCount: read.keyCount})
+      context.log(`${name}: ${data.length} bytes, RDB v${read.summary.version}, ${read.keyCount} keys${read.canary?.at ? `, canary ${read.canary.at}` : ''}`)
     }
-    return {blobs: checked, ...(dataAsOf ? {dataAsOf} : {}), verifiedAt: context.now().toISOString()}
+    if (input.expectCanaryAt && canaryAt && probe?.canary)
+      probes.push({
+        probe: 'canaryWritten',
+        ok: Date.parse(canaryAt) >= Date.parse(input.expectCanaryAt),
+        detail: `the snapshot's canary ${canaryAt} against the one written before the export, ${input.expectCanaryAt}`,
+      })
+    if (input.expectKeyCount != null) {
+      const row = keyCountRow('the snapshot', keyCount, input.expectKeyCount, probe)
+      if (row) probes.push(row)
+    }
+    settleProbes(context, resource?.name ?? input.container, probes)
+    const fromData = Boolean(probe?.canary && canaryAt)
+    const dataAsOf = fromData ? canaryAt : metadataAsOf
+    const rpoUnmeasuredNote = fromData
+      ? undefined
+      : `RPO not measured from the data: ${input.component ? `set components.${input.component}.probe.canary` : 'give the step a component with probe.canary'} in the catalog (a key holding the newest write's time, read from inside the RDB snapshot)`
+    return {
+      blobs: checked,
+      keyCount,
+      keysByType,
+      ...(canaryAt ? {canaryAt} : {}),
+      ...(dataAsOf ? {dataAsOf, dataAsOfSource: fromData ? ('data' as const) : ('metadata' as const)} : {}),
+      ...(rpoUnmeasuredNote ? {rpoUnmeasuredNote} : {}),
+      ...(probes.length ? {probes} : {}),
+      verifiedAt: context.now().toISOString(),
+    }
   },
 })
 

@@ -23,6 +23,7 @@ import {
   type ResolvedResource,
 } from './resolve.js'
 import {defineAction, type ActionContext, type ActionDefinition, type PlanContext} from './types.js'
+import {connectCache, keyCountRow, liveData, probeOf, settleProbes, writeCanary, type ProbeRow} from './redis-data.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})
 const cacheRef = z.string().min(1).describe('Catalog component key, Azure cache name, or ARM resource id')
@@ -171,6 +172,10 @@ export const exportAction = defineAction({
     storageAccount: z.string().optional().describe('Default: the component\'s snapshots.storageAccount'),
     container: z.string().optional().describe('Default: the component\'s snapshots.container'),
     sasTtl: isoDuration.default('PT1H').describe('Lifetime of the SAS handed to Azure'),
+    writeCanary: z
+      .boolean()
+      .optional()
+      .describe('Set the canary key to now before exporting, so the snapshot can be checked to hold it (default: the component\'s probe.canary.write)'),
   }),
   output: z.strictObject({
     cache: z.string(),
@@ -181,6 +186,7 @@ export const exportAction = defineAction({
     takenAt: z.string().describe('When the snapshot\'s data is from (ISO)'),
     startedAt: z.string(),
     completedAt: z.string(),
+    canaryAt: z.string().optional().describe('The time written into the canary key just before the export'),
   }),
   changes: true,
   permissions: [READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
@@ -219,6 +225,17 @@ export const exportAction = defineAction({
         .getContainerClient(location.container)
         .createIfNotExists()
         .catch(() => undefined) // may exist already, or the caller may lack container write: export reports the real problem
+      const probe = probeOf(resource)
+      let canaryAt = previous?.state?.canaryAt as string | undefined
+      if (!previous && probe?.canary && (input.writeCanary ?? probe.canary.write)) {
+        const client = await connectCache(context, services, resource, await getCache(services, resource, context.signal), probe)
+        try {
+          canaryAt = await writeCanary(client, probe, context)
+        } finally {
+          client.disconnect()
+        }
+        context.log(`canary ${probe.canary.key} set to ${canaryAt} in ${resource.name}`)
+      }
       const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, {permissions: 'rcwl', expiresInMs: parseDuration(input.sasTtl)!})
       context.secret(sasUrl)
       context.secret(sasUrl.slice(sasUrl.indexOf('?') + 1))
@@ -229,7 +246,7 @@ export const exportAction = defineAction({
         description: `redis.export ${resource.name} → ${location.container}/${prefix}`,
         method: 'POST',
         resource: `${resource.id}/export`,
-        state: {prefix, startedAt},
+        state: {prefix, startedAt, ...(canaryAt ? {canaryAt} : {})},
         call: (options) =>
           client.redis
             .beginExportDataAndWait(resource.resourceGroup, resource.name, {format: 'RDB', prefix, container: sasUrl, preferredDataArchiveAuthMethod: 'SAS'}, options as never)
@@ -271,6 +288,7 @@ export const exportAction = defineAction({
         takenAt,
         startedAt,
         completedAt: context.now().toISOString(),
+        ...(canaryAt ? {canaryAt} : {}),
       }
     })
   },
@@ -592,13 +610,15 @@ const check = z.strictObject({name: z.string(), ok: z.boolean(), expected: z.str
 
 export const verifyAction = defineAction({
   name: 'redis.verify',
-  summary: 'Verify a cache: provisioningState Succeeded, SKU, and (when known) key count and data freshness',
+  summary: 'Verify a cache: provisioningState Succeeded, SKU, and its data (key count, canary) through the component\'s data probe',
   description:
-    'keyCount and dataAsOf come from the emulator\'s data probe (GET {cacheId}/opsbookData, fields keyCount and dataAsOf); against Azure they are omitted and an expectKeys check is reported as not verifiable rather than failed.',
+    'With a probe in the catalog (components.<key>.probe), opsbook connects to the cache over TLS (certificate verified; Entra token or OPSBOOK_PARAM_ access key) and reads its key count (INFO keyspace) and canary key: compared with expectKeyCount (within probe.keyCount.tolerance) and expectCanaryAt (the canary must hold at least that time). A probe that cannot connect or sign in fails the step with the reason. Without a probe, keyCount and dataAsOf come from the emulator\'s modelled data (GET {cacheId}/opsbookData); against Azure they are omitted and an expectKeys check is reported as not verifiable rather than failed.',
   input: z.strictObject({
     cache: cacheRef,
     expectKeys: z.number().int().min(0).optional().describe('At least this many keys'),
     expectSku: z.enum(['Basic', 'Standard', 'Premium']).optional(),
+    expectKeyCount: z.number().int().min(0).nullish().describe('Key count the data should have (e.g. the imported snapshot\'s), within probe.keyCount.tolerance'),
+    expectCanaryAt: z.string().nullish().describe('The canary must hold this time or a later one (e.g. the imported snapshot\'s canary)'),
   }),
   output: z.strictObject({
     cache: z.string(),
@@ -609,6 +629,8 @@ export const verifyAction = defineAction({
     keyCount: z.number().optional(),
     dataAsOf: z.string().optional(),
     checks: z.array(check),
+    probes: z.array(z.strictObject({probe: z.string(), ok: z.boolean(), detail: z.string()})).optional().describe('Data probe results, read from the cache itself'),
+    canaryAt: z.string().optional().describe('The time the cache\'s canary key holds'),
   }),
   changes: false,
   permissions: [READ],
@@ -622,7 +644,34 @@ export const verifyAction = defineAction({
     return withRetryLog(context, services, async () => {
       const resource = resolveResource(context.environment, 'redis', input.cache)
       const cache = await getCache(services, resource, context.signal)
-      const data = await probeData(services, cache.id ?? resource.id, context)
+      const probe = probeOf(resource)
+      const probes: ProbeRow[] = []
+      let data: {keyCount?: number; dataAsOf?: string; canaryAt?: string}
+      if (probe && cache.provisioningState === 'Succeeded') {
+        const client = await connectCache(context, services, resource, cache, probe)
+        try {
+          const live = await liveData(client, probe)
+          data = {keyCount: live.keyCount, canaryAt: live.canary?.at}
+          probes.push({probe: 'connect', ok: true, detail: `${cache.hostName}:${cache.sslPort ?? 6380} over TLS: ${live.keyCount} keys`})
+          if (probe.canary) {
+            const wanted = input.expectCanaryAt ? Date.parse(input.expectCanaryAt) : undefined
+            const at = live.canary?.at
+            probes.push(
+              !live.canary
+                ? {probe: 'canary', ok: false, detail: `canary key ${probe.canary.key} is not in the cache`}
+                : !at
+                  ? {probe: 'canary', ok: false, detail: `canary key ${probe.canary.key} holds no timestamp`}
+                  : {probe: 'canary', ok: wanted === undefined || Date.parse(at) >= wanted, detail: `${probe.canary.key} = ${at}${wanted === undefined ? '' : ` (expected ${input.expectCanaryAt} or later)`}`},
+            )
+          }
+          if (input.expectKeyCount != null) {
+            const row = keyCountRow('the cache', live.keyCount, input.expectKeyCount, probe)
+            if (row) probes.push(row)
+          }
+        } finally {
+          client.disconnect()
+        }
+      } else data = await probeData(services, cache.id ?? resource.id, context)
       const checks: Array<z.infer<typeof check>> = []
       checks.push({name: 'provisioningState', ok: cache.provisioningState === 'Succeeded', expected: 'Succeeded', actual: cache.provisioningState})
       if (input.expectSku) checks.push({name: 'sku', ok: cache.sku.name === input.expectSku, expected: input.expectSku, actual: cache.sku.name})
@@ -631,6 +680,7 @@ export const verifyAction = defineAction({
         else checks.push({name: 'keys', ok: data.keyCount >= input.expectKeys, expected: `>= ${input.expectKeys}`, actual: String(data.keyCount)})
       }
       for (const c of checks) context.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.actual ?? '—'}${c.expected && !c.ok ? ` (expected ${c.expected})` : ''}`)
+      settleProbes(context, resource.name, probes)
       const failed = checks.filter((c) => !c.ok)
       if (failed.length > 0)
         throw new ActionFailure(`Redis cache ${resource.name} failed verification: ${failed.map((c) => `${c.name} is ${c.actual ?? 'unknown'}, expected ${c.expected}`).join('; ')}`, {
@@ -646,6 +696,8 @@ export const verifyAction = defineAction({
         keyCount: data.keyCount,
         dataAsOf: data.dataAsOf,
         checks,
+        ...(probes.length ? {probes} : {}),
+        ...(data.canaryAt ? {canaryAt: data.canaryAt} : {}),
       }
     })
   },

@@ -114,6 +114,20 @@ export interface AzureServices {
   armRequest(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', pathOrUrl: string, options?: ArmRequestOptions): Promise<ArmResponse>
   /** Listen to retries and throttling pauses of the shared policy; returns an unsubscribe function. */
   onRetry(listener: (event: RetryEvent) => void): () => void
+  /**
+   * Where a cache's host name is reached for a data-plane (TLS) connection: the host itself in Azure (system CAs);
+   * in the emulator the local port of its redis-server, with the emulator's CA. `user`: the Entra principal that will
+   * sign in (the emulator lets it in, as a data access policy assignment would).
+   */
+  redisEndpoint(hostName: string, sslPort: number, options?: {user?: string; signal?: AbortSignal}): Promise<DataEndpoint>
+}
+
+/** A data-plane TLS endpoint: connect to host:port, verify the certificate for servername against ca (system CAs when unset). */
+export interface DataEndpoint {
+  host: string
+  port: number
+  servername: string
+  ca?: string
 }
 
 export interface ArmRequestOptions {
@@ -306,6 +320,13 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     onRetry(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
+    },
+    async redisEndpoint(hostName, sslPort, endpointOptions = {}) {
+      if (!useEmulator) return {host: hostName, port: sslPort, servername: hostName}
+      const query = endpointOptions.user ? `?user=${encodeURIComponent(endpointOptions.user)}` : ''
+      const response = await services.armRequest('GET', `/_emulator/redis/${encodeURIComponent(hostName)}/endpoint${query}`, {signal: endpointOptions.signal})
+      if (response.status !== 200) throw new OpsbookError(`cannot reach ${hostName}: ${response.body?.error?.message ?? `the emulator answered ${response.status}`}`, {code: 'redis-unreachable'})
+      return {host: response.body.host, port: response.body.port, servername: response.body.servername, ca}
     },
   }
   return services

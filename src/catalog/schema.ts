@@ -118,6 +118,40 @@ export const redisComponentSchema = z.strictObject({
       resourceGroup: z.string().optional(),
     })
     .optional(),
+  probe: z
+    .strictObject({
+      canary: z
+        .strictObject({
+          key: z.string().min(1).default('opsbook:canary').describe('String key holding the time of the newest write (ISO-8601, epoch seconds/ms, or JSON with an `at` field)'),
+          write: z
+            .boolean()
+            .default(false)
+            .describe('opsbook sets the key to the current time before each of its exports (needs data-plane access); otherwise your application or a scheduled job keeps it current'),
+        })
+        .optional()
+        .describe('Opt-in canary: RPO is read from this key inside the RDB snapshot (its data age), not from blob metadata'),
+      keyCount: z
+        .strictObject({
+          tolerance: z.number().min(0).max(1).default(0.1).describe('Largest relative difference allowed between the key counts compared'),
+        })
+        .optional()
+        .describe('Compare key counts: the restored snapshot against a fresh export (drill) or the restored cache (redis-restore)'),
+      auth: z
+        .enum(['entra', 'accessKey'])
+        .default('entra')
+        .describe('Data-plane sign-in: entra = a Microsoft Entra token from DefaultAzureCredential (scope https://redis.azure.com/.default, user = the principal\'s object id); accessKey = the key in OPSBOOK_PARAM_<accessKeyParam>'),
+      accessKeyParam: z
+        .string()
+        .regex(/^[A-Za-z0-9_]+$/, 'expected the name of a parameter: letters, digits and _')
+        .optional()
+        .describe('With auth: accessKey, the parameter holding the access key: environment variable OPSBOOK_PARAM_<name> (never the key itself)'),
+    })
+    .superRefine((p, ctx) => {
+      if (p.auth === 'accessKey' && !p.accessKeyParam)
+        ctx.addIssue({code: 'custom', path: ['accessKeyParam'], message: 'auth: accessKey needs accessKeyParam: the name of an OPSBOOK_PARAM_<name> variable holding the key'})
+    })
+    .optional()
+    .describe('Data probes read from the RDB snapshot and, when opsbook connects (TLS, certificate verified), from the cache itself'),
 })
 
 export const webappComponentSchema = z.strictObject({

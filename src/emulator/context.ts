@@ -45,6 +45,11 @@ export interface EmulatorContext {
    * create everything themselves). Check it inside your `store.slice(name, seed)` seed functions.
    */
   seedFromCatalog: boolean
+  /**
+   * Folder for real data-plane engines (e.g. one redis-server's dump file per cache): `<stateDir>/engines`, or
+   * under a temporary folder for an in-memory emulator. `opsbook emulator reset` removes it.
+   */
+  dataDir: string
 }
 
 /** A service module: its routes, plus an optional async start hook (e.g. to open slot HTTP ports before serving). */

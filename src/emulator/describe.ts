@@ -1,5 +1,6 @@
 /** What `opsbook emulator start` prints: endpoints, the CA file, the client environment and a curl example. */
 import type {RunningEmulator} from './server.js'
+import {redisServerVersion} from './engines/redis.js'
 
 export function describeEmulator(emulator: RunningEmulator): string[] {
   const pg = Object.values(emulatorComponents(emulator)).find(Boolean)
@@ -13,6 +14,7 @@ export function describeEmulator(emulator: RunningEmulator): string[] {
     `  Blob (Azurite):     ${emulator.blob.endpoint}  (account ${emulator.blob.account}, Azurite's well-known key)`,
     `  Identity endpoint:  ${emulator.identityEndpoint}`,
     `  Subscription:       ${emulator.subscription}`,
+    ...redisDataPlaneLines(emulator),
     '',
     'Environment for a client process (e.g. opsbook run in another shell):',
     ...Object.entries(emulator.env()).map(([k, v]) => `  export ${k}=${v}`),
@@ -27,4 +29,13 @@ function emulatorComponents(emulator: RunningEmulator): Array<{name: string; res
   return Object.values(servers)
     .filter((s) => !/Replica$/.test((s.resource as {properties?: {replicationRole?: string}}).properties?.replicationRole ?? ''))
     .map((s) => ({name: s.resource.name, resourceGroup: s.resourceGroup}))
+}
+
+/** Whether the caches are real redis-server processes or modelled, and what that means. */
+function redisDataPlaneLines(emulator: RunningEmulator): string[] {
+  const plane = emulator.state.slice<{dataPlane?: {engine?: string; modelled?: string}}>('redis')?.dataPlane
+  if (!plane) return []
+  return plane.engine
+    ? [`  Redis data plane:   redis-server ${redisServerVersion(plane.engine) ?? '(version unknown)'}, one per cache, started when first used (TLS with the CA file)`]
+    : [`  Redis data plane:   MODELLED — ${plane.modelled}`]
 }

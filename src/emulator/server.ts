@@ -153,6 +153,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       certificate,
       onClose: (fn) => closers.push(fn),
       seedFromCatalog: options.seed ?? true,
+      dataDir: join(options.stateDir ?? tempDir!, 'engines'),
     }
 
     const routes: CompiledRoute[] = []

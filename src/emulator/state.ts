@@ -71,7 +71,7 @@ export class JsonStateStore implements StateStore {
  */
 export function resetEmulatorState(stateDir: string): string[] {
   const removed: string[] = []
-  for (const name of [STATE_FILE, 'blob']) {
+  for (const name of [STATE_FILE, 'blob', 'engines']) {
     const path = join(stateDir, name)
     if (existsSync(path)) {
       rmSync(path, {recursive: true, force: true})

@@ -7,7 +7,10 @@ import {
   setPatchScheduleAction,
   verifyAction,
 } from '../../src/actions/redis.js'
-import {teardownAction} from '../../src/actions/drill.js'
+import {teardownAction, verifySnapshotAction} from '../../src/actions/drill.js'
+import {connectCache} from '../../src/actions/redis-data.js'
+import {resolveResource} from '../../src/actions/resolve.js'
+import type {RedisComponent} from '../../src/catalog/schema.js'
 import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
 
 let fixture: Fixture
@@ -20,36 +23,63 @@ afterAll(async () => {
 
 
 describe('redis export/import', () => {
-  it('round-trips the cache through the snapshot container without the SAS in anything logged or journaled', async () => {
+  it('round-trips the cache\'s real keys through the snapshot container, and verifies the data over TLS, without the SAS or token in anything logged', async () => {
     const {context, logs, secrets, started} = makeContext(fixture)
     const before = await verifyAction.run(parse(verifyAction, {cache: 'sessions-cache'}), context)
+    // The catalog's probe: read from the cache itself (TLS with the emulator's CA, Entra token), not modelled.
+    expect(before.probes?.find((p) => p.probe === 'connect')).toMatchObject({ok: true})
     expect(before.keyCount).toBeGreaterThan(40)
 
     const exported = await exportAction.run(parse(exportAction, {cache: 'sessions-cache'}), context)
     expect(exported.container).toBe('redis-snapshots')
     expect(exported.blobs).toEqual([exported.prefix])
     expect(exported.prefix).toMatch(/^redis-shop-sessions-\d{8}T\d{6}Z\.rdb$/)
+    // probe.canary.write: the canary was set just before the export, so the RDB holds it.
+    expect(exported.canaryAt).toBeDefined()
+    const readback = await verifySnapshotAction.run(
+      parse(verifySnapshotAction, {storageAccount: 'stshopsnapshots', container: 'redis-snapshots', blobs: exported.blobs, component: 'sessions-cache', expectCanaryAt: exported.canaryAt}),
+      context,
+    )
+    expect(readback).toMatchObject({keyCount: before.keyCount, canaryAt: exported.canaryAt, dataAsOfSource: 'data', dataAsOf: exported.canaryAt})
 
-    // Older seeded snapshot first (fewer keys), then ours: the cache holds what the chosen snapshot held.
-    const seeded = await latestSnapshotAction.run(parse(latestSnapshotAction, {cache: 'sessions-cache'}), context)
-    expect(seeded.name).toBe(exported.prefix)
-    const all = (await fixture.services.blob('stshopsnapshots')).getContainerClient('redis-snapshots').listBlobsFlat({prefix: 'redis-shop-sessions-'})
-    const names: string[] = []
-    for await (const b of all) names.push(b.name)
-    const older = names.find((n) => n !== exported.prefix)!
-    await importAction.run(parse(importAction, {cache: 'sessions-cache', files: [older]}), context)
-    const afterOld = await verifyAction.run(parse(verifyAction, {cache: 'sessions-cache'}), context)
-    expect(afterOld.keyCount).toBe(before.keyCount! - 40)
-
+    // Data written after the export is gone after importing it; the exported keys are back.
+    const client = await connectCache(context, fixture.services, resolveResource(fixture.environment, 'redis', 'sessions-cache'), await (await fixture.services.redis()).redis.get('rg-shop-local', 'redis-shop-sessions'), (fixture.environment.components['sessions-cache'] as RedisComponent).probe!)
+    await client.set('written-after-export', 'lost')
+    await client.del('session:1001')
+    client.disconnect()
     const imported = await importAction.run(parse(importAction, {cache: 'sessions-cache'}), context)
     expect(imported.files).toEqual([exported.prefix])
-    const after = await verifyAction.run(parse(verifyAction, {cache: 'sessions-cache', expectKeys: before.keyCount}), context)
+    const after = await verifyAction.run(parse(verifyAction, {cache: 'sessions-cache', expectKeyCount: readback.keyCount, expectCanaryAt: readback.canaryAt}), context)
     expect(after.keyCount).toBe(before.keyCount)
+    expect(after.canaryAt).toBe(exported.canaryAt)
+    const check = await connectCache(context, fixture.services, resolveResource(fixture.environment, 'redis', 'sessions-cache'), await (await fixture.services.redis()).redis.get('rg-shop-local', 'redis-shop-sessions'), (fixture.environment.components['sessions-cache'] as RedisComponent).probe!)
+    expect(await check.get('written-after-export')).toBeNull()
+    expect(await check.exists('session:1001')).toBe(1)
+    check.disconnect()
 
     expect(secrets.some((s) => s.includes('sig='))).toBe(true)
-    const recorded = JSON.stringify({logs, started, exported, imported})
+    const recorded = JSON.stringify({logs, started, exported, imported, before, after})
     for (const secret of secrets) expect(recorded).not.toContain(secret)
     expect(recorded).not.toContain('sig=')
+  })
+
+  it('a probe that cannot sign in is a clear failure naming what to set, never a crash', async () => {
+    const {context} = makeContext(fixture)
+    const component = fixture.environment.components['sessions-cache'] as RedisComponent
+    const saved = component.probe
+    component.probe = {...saved!, auth: 'accessKey', accessKeyParam: 'SESSIONS_KEY'}
+    try {
+      delete process.env.OPSBOOK_PARAM_SESSIONS_KEY
+      await expect(verifyAction.run(parse(verifyAction, {cache: 'sessions-cache'}), context)).rejects.toThrow(/no access key for redis-shop-sessions: set the environment variable OPSBOOK_PARAM_SESSIONS_KEY/)
+      // A wrong key: the cache's server requires its own access key, so Redis refuses the sign-in.
+      process.env.OPSBOOK_PARAM_SESSIONS_KEY = 'wrong-key'
+      const error = await verifyAction.run(parse(verifyAction, {cache: 'sessions-cache'}), context).catch((e: Error) => e)
+      expect(String((error as Error).message)).toMatch(/cannot read redis-shop-sessions's data at redis-shop-sessions\.redis\.cache\.windows\.net:6380: WRONGPASS/)
+      expect(String((error as Error).message)).not.toContain('wrong-key')
+    } finally {
+      component.probe = saved
+      delete process.env.OPSBOOK_PARAM_SESSIONS_KEY
+    }
   })
 
   it('measures the newest snapshot against the RPO and the snapshot frequency', async () => {

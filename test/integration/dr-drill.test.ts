@@ -9,12 +9,14 @@ import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {verifyChain} from '../../src/evidence/journal.js'
 import {runCli} from '../helpers/cli.js'
-import {postgresServers, repoRoot, runRunbook, scratchDir, sdkServices, servedVersion, startLocalEmulator} from './support.js'
+import {oldSnapshot, postgresServers, repoRoot, runRunbook, scratchDir, sdkServices, servedVersion, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 let arm: AzureServices
+let emulatorStartedAt: number
 
 beforeAll(async () => {
+  emulatorStartedAt = Date.now()
   emulator = await startLocalEmulator()
   arm = sdkServices(emulator)
 })
@@ -49,8 +51,21 @@ describe('dr-drill', () => {
     expect(db.notes[0]).toBe('geo restore into westus')
     expect(db.rpo.measuredMs).toBeGreaterThan(60_000)
     expect(db.rpo.met).toBe(true)
-    // The Redis RPO is the age of the newest snapshot that existed when the drill began (the emulator seeds one 50 min old).
-    expect(rows.find((r) => r.type === 'redis')!.rpo.measuredMs).toBeGreaterThanOrEqual(50 * 60_000)
+    // The Redis RPO is read from the data: the canary inside the newest scheduled snapshot (taken when the emulator
+    // started, with the data it had), against the drill's start — seconds to minutes here, never a seeded age.
+    const cacheRow = rows.find((r) => r.type === 'redis')!
+    expect(cacheRow.rpo.measuredMs).toBeGreaterThan(0)
+    expect(cacheRow.rpo.measuredMs).toBeLessThan(Date.now() - emulatorStartedAt)
+    const steps = JSON.parse(readFileSync(run.json.summary, 'utf8')).steps as Array<{id: string; outputs?: Record<string, any>}>
+    const restoreData = steps.find((s) => s.id === 'redis-restore-data-sessions-cache')!.outputs!
+    expect(restoreData.dataAsOfSource).toBe('data')
+    expect(restoreData.probes).toEqual([
+      {probe: 'canary', ok: true, detail: expect.stringMatching(/^redis-shop-sessions-\d{8}T\d{6}Z\.rdb: opsbook:canary = /)},
+      {probe: 'keyCount', ok: true, detail: expect.stringContaining('the snapshot: ')},
+    ])
+    // The drill's own export holds the canary it wrote just before exporting.
+    const readback = steps.find((s) => s.id === 'redis-readback-sessions-cache')!.outputs!
+    expect(readback.probes.find((p: {probe: string}) => p.probe === 'canaryWritten')).toMatchObject({ok: true})
 
     // The drill did restore into a scratch server, and nothing of it is left.
     const restores = emulator.state.activity.list().filter((e) => e.kind === 'postgres.georestore')
@@ -64,7 +79,7 @@ describe('dr-drill', () => {
     expect(journal).toContain('"pg-teardown-orders-db"')
   })
 
-  it('measures the same scheduled snapshot in a second drill: the first drill\'s export is not a snapshot, and is deleted', async () => {
+  it('measures the same scheduled snapshot in a second drill: the first drill\'s export is not a snapshot, and is deleted', {timeout: 150_000}, async () => {
     const before = (await snapshotBlobs()).map((b) => b.name)
     const redisRow = (run: {json: any}) => (run.json.objectives as Row[]).find((r) => r.type === 'redis')!
     const first = await runRunbook(emulator, 'dr-drill')
@@ -72,9 +87,9 @@ describe('dr-drill', () => {
     expect(await drillBlobs()).toEqual([])
     const second = await runRunbook(emulator, 'dr-drill')
     expect(second.code, second.stderr).toBe(0)
-    // The seeded snapshot is 50 minutes old and only ages: a drill copy counted as a snapshot would read seconds.
-    expect(redisRow(first).rpo.measuredMs).toBeGreaterThanOrEqual(50 * 60_000)
-    expect(redisRow(second).rpo.measuredMs).toBeGreaterThanOrEqual(redisRow(first).rpo.measuredMs!)
+    // Both read the same scheduled snapshot's data, which only ages: a drill copy counted as a snapshot would read
+    // the second drill's RPO as the seconds since the first drill's canary.
+    expect(redisRow(second).rpo.measuredMs).toBeGreaterThan(redisRow(first).rpo.measuredMs!)
     // Each drill did export (and read back) a copy of its own, then deleted it; the scheduled snapshots are untouched.
     for (const run of [first, second]) {
       const steps = JSON.parse(readFileSync(run.json.summary, 'utf8')).steps as Array<{id: string; outputs: Record<string, unknown>}>
@@ -82,11 +97,14 @@ describe('dr-drill', () => {
       expect(outputs('redis-export-sessions-cache').blobs).toEqual([`opsbook-drill-redis-shop-sessions-${run.json.runId}.rdb`])
       expect(outputs('redis-teardown-sessions-cache').deleted).toEqual(outputs('redis-export-sessions-cache').blobs)
     }
+    const restored = (run: {json: any}) => (JSON.parse(readFileSync(run.json.summary, 'utf8')).steps as Array<{id: string; outputs: any}>).find((s) => s.id === 'redis-restore-data-sessions-cache')!.outputs
+    expect(restored(second).blobs.map((b: {name: string}) => b.name)).toEqual(restored(first).blobs.map((b: {name: string}) => b.name))
+    expect(restored(second).canaryAt).toBe(restored(first).canaryAt)
     expect(await drillBlobs()).toEqual([])
     expect((await snapshotBlobs()).map((b) => b.name)).toEqual(before)
   })
 
-  it('leaves the PostgreSQL RPO unmeasured where the restored server cannot say what it holds, as in Azure (fails only with requireMeasured)', async () => {
+  it('leaves the PostgreSQL RPO unmeasured where the restored server cannot say what it holds, as in Azure (fails only with requireMeasured)', {timeout: 150_000}, async () => {
     // Azure has no opsbookData route: the emulator answers 404 for it, as ARM answers an unknown resource type.
     emulator.faults.set({transient: {rate: 1, status: 404, operations: ['postgres.data']}})
     const lenient = await runRunbook(emulator, 'dr-drill')
@@ -131,7 +149,7 @@ describe('dr-drill', () => {
     expect(rows[0]!.error).toMatch(/^pg-geo-restore: .*Injected: the restore could not be completed/)
     expect(rows[0]!.rto.measuredMs).toBeUndefined()
     for (const row of rows.slice(1)) expect(row.rto.met, row.component).toBe(true)
-    expect(rows[1]!.rpo.measuredMs).toBeGreaterThanOrEqual(50 * 60_000)
+    expect(rows[1]!.rpo.measuredMs).toBeGreaterThan(0)
     expect(run.stdout).toContain('Recovery objectives (local):')
     expect(run.stdout).toMatch(/orders-db +│ postgres │.*│ failed +│ failed in pg-geo-restore: /)
     expect(run.stdout).toMatch(/storefront +│ webapp +│ ✔ /)
@@ -167,10 +185,11 @@ describe('dr-drill', () => {
 })
 
 describe('dr-drill with an objective the configuration cannot meet', () => {
-  // Its own emulator: the cache's only snapshot is the seeded one, 50 minutes old.
+  // Its own emulator, whose newest snapshot holds data 50 minutes old.
   let fresh: RunningEmulator
   beforeAll(async () => {
     fresh = await startLocalEmulator()
+    await oldSnapshot(fresh, 50 * 60_000)
   })
   afterAll(async () => fresh?.stop())
 
@@ -191,6 +210,20 @@ describe('dr-drill with an objective the configuration cannot meet', () => {
     expect(run.json.objectives[0].notes[0]).toBe('point-in-time restore')
     expect(run.json.steps.find((s: {id: string}) => s.id === 'pg-geo-restore-orders-db').status).toBe('skipped')
     expect((await postgresServers(sdkServices(fresh))).filter((s) => /-drill-/.test(s.name))).toEqual([])
+  })
+
+  it('turns a data probe that cannot sign in into a failed row with the reason, and measures the rest', async () => {
+    // An access-key probe whose key was never given: the canary cannot be written, so the Redis chain stops there.
+    const cwd = scratchDir()
+    const catalog = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace('probe: { canary:', 'probe: { auth: accessKey, accessKeyParam: SESSIONS_KEY, canary:')
+    writeFileSync(join(cwd, 'runbooks.yaml'), catalog)
+    const run = await runRunbook(fresh, 'dr-drill', ['--param', 'geo=never'], {cwd})
+    expect(run.code, run.stderr).toBe(1)
+    const cache = run.json.objectives.find((r: {component: string}) => r.component === 'sessions-cache')
+    expect(cache).toMatchObject({status: 'failed', rpo: {objectiveMs: 3_600_000}})
+    expect(cache.error).toMatch(/^redis-export: no access key for redis-shop-sessions: set the environment variable OPSBOOK_PARAM_SESSIONS_KEY/)
+    expect(run.json.objectives.map((r: {status: string}) => r.status)).toEqual(['met', 'failed', 'met'])
+    expect(await drillBlobs(sdkServices(fresh))).toEqual([])
   })
 
 })

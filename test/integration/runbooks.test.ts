@@ -7,7 +7,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {runCli} from '../helpers/cli.js'
-import {postgresServers, requests, runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
+import {postgresServers, redisData, requests, runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 let arm: AzureServices
@@ -90,20 +90,34 @@ describe('pg-pitr', () => {
 })
 
 describe('redis-export and redis-restore', () => {
-  it('exports a snapshot, reads it back, and restores the cache from it after approval', async () => {
+  it('exports a snapshot, reads it back, and restores the cache\'s real keys from it after approval, verified from the data', async () => {
+    const data = await redisData(emulator)
+    await data.set('order:42', 'placed')
     const exported = await runRunbook(emulator, 'redis-export', ['--target', 'sessions-cache'])
     expect(exported.code, exported.stderr).toBe(0)
     const [blob] = exported.json.outputs.blobs as string[]
     expect(blob).toMatch(/^redis-shop-sessions-/)
     expect(exported.json.outputs.meetsRpo).toBe(true)
+    // The RDB was parsed: it holds the canary opsbook wrote just before exporting, and the cache's keys.
+    expect(Date.parse(exported.json.outputs.canaryAt)).toBeGreaterThan(Date.now() - 5 * 60_000)
+    expect(exported.json.outputs.keyCount).toBe(await data.dbsize())
     // The SAS handed to Azure never reaches the output.
     expect(exported.stdout + exported.stderr).not.toMatch(/sig=/)
 
+    // What happens after the snapshot is lost by restoring it; what it holds comes back.
+    await data.del('order:42')
+    await data.set('order:43', 'after the snapshot')
+    data.disconnect()
     const restored = await runRunbook(emulator, 'redis-restore', ['--target', 'sessions-cache', '--param', `snapshot=${blob}`])
     expect(restored.code, restored.stderr).toBe(0)
     expect(restored.json.outputs.snapshot).toBe(blob)
+    expect(restored.json.outputs).toMatchObject({dataAsOf: exported.json.outputs.canaryAt, dataAsOfSource: 'data', keyCount: exported.json.outputs.keyCount})
     expect(step(restored.json, 'approve').status).toBe('succeeded')
     expect(requests(emulator).some((r) => r.method === 'POST' && /\/import$/i.test(r.path))).toBe(true)
+    const after = await redisData(emulator)
+    expect(await after.get('order:42')).toBe('placed')
+    expect(await after.get('order:43')).toBeNull()
+    after.disconnect()
   })
 
   it('restores from the latest snapshot when none is named', async () => {

@@ -79,3 +79,27 @@ function services(emulator: RunningEmulator): AzureServices {
 export function requests(emulator: RunningEmulator): Array<{method: string; operation: string; path: string; status: number}> {
   return emulator.requestLog().map((r) => ({method: r.method, operation: r.operation, path: r.path, status: r.status}))
 }
+
+/** A TLS connection to a cache's real redis-server, found the way opsbook finds it (host name → the local port). */
+export async function redisData(emulator: RunningEmulator, cache = 'redis-shop-sessions'): Promise<import('ioredis').Redis> {
+  const endpoint = await services(emulator).redisEndpoint(`${cache}.redis.cache.windows.net`, 6380, {user: 'integration-test'})
+  const {Redis} = await import('ioredis')
+  const client = new Redis({host: endpoint.host, port: endpoint.port, username: 'integration-test', password: 'token-not-checked', tls: {ca: endpoint.ca, servername: endpoint.servername}, lazyConnect: true})
+  await client.connect()
+  return client
+}
+
+/**
+ * A snapshot whose data is `ageMs` old, as the cache's newest scheduled one: the canary is set back, the cache exported
+ * under the scheduled snapshots' name pattern, and the canary put back to now (what a real cache with an old snapshot is).
+ */
+export async function oldSnapshot(emulator: RunningEmulator, ageMs: number): Promise<string> {
+  const data = await redisData(emulator)
+  await data.set('opsbook:canary', JSON.stringify({at: new Date(Date.now() - ageMs).toISOString(), by: 'test'}))
+  const name = `redis-shop-sessions-${new Date().toISOString().slice(0, 19).replaceAll(/[-:]/g, '')}Z.rdb`
+  const client = await services(emulator).redis()
+  await client.redis.beginExportDataAndWait('rg-shop-local', 'redis-shop-sessions', {format: 'RDB', prefix: name, container: `${emulator.blob.endpoint}/redis-snapshots?sig=test`}, {updateIntervalInMs: 50})
+  await data.set('opsbook:canary', JSON.stringify({at: new Date().toISOString(), by: 'test'}))
+  data.disconnect()
+  return name
+}

@@ -5,11 +5,19 @@
  * Every cache holds `contents` (a key count, a few keys and `dataAsOf`) so a restore can be verified. An export
  * writes one blob named `<prefix>` into the container the SAS URL names: an RDB-like file, the magic line
  * `REDIS0011` followed by a JSON dump of the contents. An import reads the named blobs and replaces the contents.
+ *
+ * With Debian's `redis-server` installed, each cache is a real server instead (engines/redis-dataplane.ts): export
+ * writes the RDB it SAVEs, import loads one, scheduled snapshots are real, and `GET /_emulator/redis/{hostName}/endpoint`
+ * tells opsbook's data-plane connections where the cache's host name really listens (TLS, the emulator's CA).
+ * `contents` is then unused. The ARM side is the same either way.
  */
+import {randomUUID} from 'node:crypto'
 import {containerNameOf, blobPathOf} from '../blob.js'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
+import {RedisDataPlane, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
+import {readRdb, RdbFormatError} from '../../support/rdb.js'
 
 const TYPE = 'Microsoft.Cache/Redis'
 const PROVIDER = 'Microsoft.Cache'
@@ -35,6 +43,25 @@ interface StoredCache {
 interface RedisState {
   caches: Record<string, StoredCache>
   snapshotsSeeded: boolean
+  /** Names the engines' data folder of this seeding: a reseeded state starts with fresh servers. */
+  engineEpoch?: string
+  /** Whether the data plane is real or modelled (for `opsbook emulator start`). */
+  dataPlane?: RedisDataPlaneInfo
+}
+
+const dataPlanes = new WeakMap<EmulatorContext, RedisDataPlane>()
+
+/** The cache data plane of an emulator (real redis-server processes, or none: modelled). */
+export function redisDataPlane(ctx: EmulatorContext): RedisDataPlane {
+  let plane = dataPlanes.get(ctx)
+  if (!plane) {
+    const state = redisState(ctx)
+    state.engineEpoch ??= randomUUID()
+    plane = new RedisDataPlane(ctx, state.engineEpoch)
+    state.dataPlane = plane.info
+    dataPlanes.set(ctx, plane)
+  }
+  return plane
 }
 
 /** The redis slice, seeded from the catalog's redis components. */
@@ -90,6 +117,12 @@ function sampleContents(cache: string, count: number, dataAsOf?: string): CacheC
 /** Seeds an older snapshot blob per cache with snapshots configured, so `latestSnapshot` finds one. */
 export async function start(ctx: EmulatorContext): Promise<void> {
   const state = redisState(ctx)
+  const plane = redisDataPlane(ctx)
+  if (plane.real) {
+    // Real snapshots on the catalog's schedule replace the seeded stand-in.
+    if (ctx.seedFromCatalog) await plane.startSchedules(Object.values(state.caches).map(cacheRef))
+    return
+  }
   if (state.snapshotsSeeded || !ctx.seedFromCatalog) return
   const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
   const service = new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
@@ -105,6 +138,10 @@ export async function start(ctx: EmulatorContext): Promise<void> {
     await container.getBlockBlobClient(name).upload(payload, payload.length, {metadata: {dataasof: takenAt.toISOString(), source: 'opsbook-emulator-seed'}})
   }
   state.snapshotsSeeded = true
+}
+
+function cacheRef(cache: StoredCache): {id: string; name: string; hostName: string} {
+  return {id: cache.resource.id, name: cache.resource.name, hostName: String(cache.resource.properties.hostName)}
 }
 
 function rdbOf(cache: StoredCache, contents: CacheContents): Buffer {
@@ -147,6 +184,7 @@ export function routes(ctx: EmulatorContext): Route[] {
     const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
     return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
   }
+  const plane = redisDataPlane(ctx)
   const liveContents = (cache: StoredCache): CacheContents => ({...clone(cache.contents), dataAsOf: cache.contents.dataAsOf ?? ctx.clock().toISOString()})
 
   /** A cache's long-running operation (scaling, export, import): 202 with an async-operation monitor, as ARM does. */
@@ -162,6 +200,32 @@ export function routes(ctx: EmulatorContext): Route[] {
       initialStatus: 202,
       run,
     })
+
+  /** Import into the real server: an RDB file is loaded as it is; an older JSON stand-in becomes plain string keys. */
+  const importIntoEngine = async (cache: StoredCache, paths: Array<{url: string; path: ReturnType<typeof blobPathOf>}>, service: Awaited<ReturnType<typeof blobService>>) => {
+    // A non-clustered cache exports one file; importing several would have to merge them (clustered caches only).
+    if (paths.length > 1) throw new ArmFailure('InvalidRequestBody', `Import failed: the emulator imports one RDB file into a non-clustered cache, got ${paths.length}.`)
+    const {url, path} = paths[0]!
+    const blob = service.getContainerClient(path!.container).getBlobClient(path!.blob)
+    if (!(await blob.exists())) throw new ArmFailure('InvalidRequestBody', `Import failed: the blob '${redactSas(url)}' does not exist or cannot be read with the given SAS URL.`)
+    const data = await blob.downloadToBuffer()
+    const engine = plane.engine(cacheRef(cache))
+    const legacy = parseRdb(data)
+    if (legacy) {
+      const client = await engine.client()
+      await client.flushall()
+      for (const [key, value] of Object.entries(legacy.keys)) await client.set(key, value)
+    } else {
+      try {
+        readRdb(data)
+      } catch (error) {
+        if (error instanceof RdbFormatError) throw new ArmFailure('InvalidRequestBody', `Import failed: the blob '${redactSas(url)}' is not a valid RDB file (${error.message}).`)
+        throw error
+      }
+      await engine.load(data)
+    }
+    ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.import', data: {files: [`${path!.container}/${path!.blob}`], keyCount: await plane.keyCount(cacheRef(cache))}})
+  }
 
   return [
     {
@@ -191,9 +255,26 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: `${R}/{name}/opsbookData`,
       operation: 'redis.data',
-      handler: (_request, p) => {
+      handler: async (_request, p) => {
         const cache = scoped(p)
-        return isCache(cache) ? {status: 200, body: {id: cache.resource.id, ...liveContents(cache)}} : cache
+        if (!isCache(cache)) return cache
+        if (!plane.real) return {status: 200, body: {id: cache.resource.id, ...liveContents(cache)}}
+        return {status: 200, body: {id: cache.resource.id, keyCount: await plane.keyCount(cacheRef(cache)), dataAsOf: ctx.clock().toISOString()}}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/_emulator/redis/{hostName}/endpoint',
+      operation: 'redis.dataEndpoint',
+      handler: async (request, p) => {
+        // Where a cache's host name listens for opsbook's own data-plane connections (emulator only).
+        const cache = Object.values(state().caches).find((c) => String(c.resource.properties.hostName).toLowerCase() === p.hostName!.toLowerCase())
+        if (!cache) return armError(404, 'ResourceNotFound', `No cache has the host name '${p.hostName}'.`)
+        if (!plane.real) return armError(404, 'DataPlaneNotAvailable', `The emulator cannot connect you to ${cache.resource.name}: ${plane.info.modelled}.`)
+        const engine = plane.engine(cacheRef(cache))
+        const user = request.query.get('user')
+        if (user) await engine.allowUser(user)
+        return {status: 200, body: {host: '127.0.0.1', port: await engine.tlsPort(), servername: 'localhost'}}
       },
     },
     {
@@ -245,6 +326,13 @@ export function routes(ctx: EmulatorContext): Route[] {
           const client = (await blobService()).getContainerClient(container)
           if (!(await client.exists()))
             throw new ArmFailure('InvalidRequestBody', `Export failed: the storage container '${container}' does not exist or cannot be reached with the given SAS URL.`)
+          if (plane.real) {
+            const rdb = await plane.engine(cacheRef(cache)).snapshot()
+            const savedAt = ctx.clock().toISOString()
+            await client.getBlockBlobClient(body.prefix).upload(rdb, rdb.length, {metadata: {dataasof: savedAt, source: cache.resource.id.replaceAll('/', '_')}})
+            ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.export', data: {container, blob: body.prefix, bytes: rdb.length, dataAsOf: savedAt}})
+            return
+          }
           const payload = rdbOf(cache, snapshot)
           await client.getBlockBlobClient(body.prefix).upload(payload, payload.length, {metadata: {dataasof: snapshot.dataAsOf!, source: cache.resource.id.replaceAll('/', '_')}})
           ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.export', data: {container, blob: body.prefix, keyCount: snapshot.keyCount, dataAsOf: snapshot.dataAsOf}})
@@ -266,6 +354,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (bad) return armError(400, 'InvalidRequestBody', `The file URL '${redactSas(bad.url)}' is not a valid blob URL.`)
         return cacheOperation(request, cache, 'redis.import', async () => {
           const service = await blobService()
+          if (plane.real) return importIntoEngine(cache, paths, service)
           const merged: CacheContents = {keyCount: 0, keys: {}}
           for (const {url, path} of paths) {
             const blob = service.getContainerClient(path!.container).getBlobClient(path!.blob)

@@ -28,6 +28,8 @@ describe('opsbook emulator start', () => {
       })
       expect(printed.caFile).toBe(join(cwd, '.opsbook', 'emulator', 'certs', 'cert.pem'))
       expect(output).toContain('export NODE_EXTRA_CA_CERTS=')
+      // Says whether the caches are real redis-server processes (installed here and in CI) or modelled.
+      expect(output).toMatch(/Redis data plane: +redis-server 7\.\d+\.\d+, one per cache/)
       const {readFileSync} = await import('node:fs')
       const ca = readFileSync(printed.caFile, 'utf8')
       const body = await new Promise<any>((done, fail) =>
@@ -100,9 +102,14 @@ describe('opsbook emulator start', () => {
       expect(stdout).toBe(printed)
     }
     expect(existsSync(join(cwd, '.opsbook', 'emulator', 'emulator.lock'))).toBe(false)
+    // The cache's redis-server (started for its scheduled snapshot) stopped with the emulator.
+    const engines = join(cwd, '.opsbook', 'emulator', 'engines')
+    expect(existsSync(engines)).toBe(true)
+    expect(spawnSync('pgrep', ['-f', engines]).status).toBe(1)
     const reset = spawnSync(process.execPath, [BIN, 'emulator', 'reset', '--json'], {cwd, encoding: 'utf8', env: {...process.env, OPSBOOK_EMULATOR_URL: ''}})
     expect(reset.status).toBe(0)
     expect(JSON.parse(reset.stdout).removed).toContain(join(cwd, '.opsbook', 'emulator', 'state.json'))
+    expect(JSON.parse(reset.stdout).removed).toContain(engines)
     rmSync(cwd, {recursive: true, force: true})
   })
 })

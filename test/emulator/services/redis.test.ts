@@ -1,6 +1,9 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {credential, hlcOptions, poll, RG} from '../helpers.js'
+import {readRdb} from '../../../src/support/rdb.js'
+import {describeEmulator} from '../../../src/emulator/describe.js'
+import {REDIS_SERVER_ENV} from '../../../src/emulator/engines/redis.js'
 
 let emulator: RunningEmulator
 let client: import('@azure/arm-rediscache').RedisManagementClient
@@ -28,6 +31,22 @@ async function contents(): Promise<{keyCount: number; dataAsOf: string; keys: Re
   )
 }
 
+/** A TLS connection to the cache's redis-server, found the way opsbook finds it (host name → local port). */
+async function dataClient(): Promise<import('ioredis').Redis> {
+  const https = await import('node:https')
+  const endpoint: {host: string; port: number; servername: string} = await new Promise((resolve, reject) =>
+    https.get(`${emulator.armEndpoint}/_emulator/redis/${CACHE}.redis.cache.windows.net/endpoint?user=tester`, {ca: emulator.caPem}, (res) => {
+      let text = ''
+      res.on('data', (c) => (text += c))
+      res.on('end', () => resolve(JSON.parse(text)))
+    }).on('error', reject),
+  )
+  const {Redis} = await import('ioredis')
+  const redis = new Redis({host: endpoint.host, port: endpoint.port, username: 'tester', password: 'any-token', tls: {ca: emulator.caPem, servername: endpoint.servername}, lazyConnect: true})
+  await redis.connect()
+  return redis
+}
+
 const containerUrl = () => `${emulator.blob.endpoint}/redis-snapshots?sv=2025-01-05&sig=not-checked`
 
 describe('Azure Cache for Redis through the unmodified SDK', () => {
@@ -40,26 +59,38 @@ describe('Azure Cache for Redis through the unmodified SDK', () => {
     expect(all).toContain(CACHE)
   })
 
-  it('exports an RDB snapshot into the SAS container in Azurite, and imports it back', async () => {
-    const before = await contents()
+  it('exports a real RDB snapshot into the SAS container in Azurite, and imports it back (redis-server behind the cache)', async () => {
+    const data = await dataClient()
+    await data.set('before-export', 'kept')
     await client.redis.beginExportDataAndWait(RG, CACHE, {format: 'RDB', prefix: 'drill-export', container: containerUrl()}, poll)
     const blob = blobs.getContainerClient('redis-snapshots').getBlobClient('drill-export')
-    expect(await blob.exists()).toBe(true)
-    expect((await blob.downloadToBuffer()).subarray(0, 9).toString()).toBe('REDIS0011')
+    const rdb = await blob.downloadToBuffer()
+    expect(rdb.subarray(0, 9).toString()).toBe('REDIS0010')
+    const read = readRdb(rdb, ['before-export'])
+    expect(read.values['before-export']).toBe('kept')
+    expect(read.keyCount).toBe((await contents()).keyCount)
 
-    // Import the older seeded snapshot first, so the round trip visibly changes the contents back.
-    const seeded = []
-    for await (const b of blobs.getContainerClient('redis-snapshots').listBlobsFlat()) if (b.name.startsWith(CACHE)) seeded.push(b.name)
-    expect(seeded).toHaveLength(1)
-    await client.redis.beginImportDataAndWait(RG, CACHE, {format: 'RDB', files: [`${emulator.blob.endpoint}/redis-snapshots/${seeded[0]}?sig=x`]}, poll)
-    const older = await contents()
-    expect(older.keyCount).toBeLessThan(before.keyCount)
-
+    await data.set('after-export', 'lost')
+    await data.del('before-export')
+    data.disconnect()
     await client.redis.beginImportDataAndWait(RG, CACHE, {format: 'RDB', files: [`${emulator.blob.endpoint}/redis-snapshots/drill-export?sig=x`]}, poll)
-    const restored = await contents()
-    expect(restored.keyCount).toBe(before.keyCount)
-    expect(restored.keys).toEqual(before.keys)
-    expect(Date.parse(restored.dataAsOf)).toBeGreaterThan(Date.parse(older.dataAsOf))
+    const restored = await dataClient()
+    expect(await restored.get('before-export')).toBe('kept')
+    expect(await restored.get('after-export')).toBeNull()
+    restored.disconnect()
+  })
+
+  it('took a scheduled snapshot at start (real RDB, on the catalog\'s frequency), and refuses to import what is not an RDB', async () => {
+    const scheduled: string[] = []
+    for await (const b of blobs.getContainerClient('redis-snapshots').listBlobsFlat({includeMetadata: true}))
+      if (b.name.startsWith(`${CACHE}-`) && b.metadata?.source === 'opsbook-emulator-schedule') scheduled.push(b.name)
+    expect(scheduled).toHaveLength(1)
+    const rdb = await blobs.getContainerClient('redis-snapshots').getBlobClient(scheduled[0]!).downloadToBuffer()
+    expect(readRdb(rdb).keyCount).toBeGreaterThan(40)
+
+    await blobs.getContainerClient('redis-snapshots').getBlockBlobClient('not-an-rdb').upload('hello', 5)
+    const error = await client.redis.beginImportDataAndWait(RG, CACHE, {format: 'RDB', files: [`${emulator.blob.endpoint}/redis-snapshots/not-an-rdb?sig=x`]}, poll).catch((e) => e)
+    expect(String(error.message)).toMatch(/is not a valid RDB file/)
   })
 
   it('fails an import whose blob does not exist, the operation ending Failed', async () => {
@@ -87,5 +118,24 @@ describe('Azure Cache for Redis through the unmodified SDK', () => {
   it('updates TLS settings with PATCH', async () => {
     const updated = await client.redis.beginUpdateAndWait(RG, CACHE, {publicNetworkAccess: 'Disabled', minimumTlsVersion: '1.2', enableNonSslPort: false}, poll)
     expect(updated.enableNonSslPort).toBe(false)
+  })
+})
+
+describe('without redis-server', () => {
+  it('says so at start and models the data instead (export writes the JSON stand-in, not an RDB)', async () => {
+    process.env[REDIS_SERVER_ENV] = 'none'
+    const modelled = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 50}).finally(() => delete process.env[REDIS_SERVER_ENV])
+    try {
+      expect(describeEmulator(modelled).join('\n')).toMatch(/Redis data plane: +MODELLED — redis-server not found \(install Debian's redis-server package\)/)
+      const {RedisManagementClient} = await import('@azure/arm-rediscache')
+      const sdk = new RedisManagementClient(credential, modelled.subscription, hlcOptions(modelled))
+      await sdk.redis.beginExportDataAndWait(RG, CACHE, {format: 'RDB', prefix: 'modelled-export', container: `${modelled.blob.endpoint}/redis-snapshots?sig=x`}, poll)
+      const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
+      const service = new BlobServiceClient(modelled.blob.endpoint, new StorageSharedKeyCredential(modelled.blob.account, modelled.blob.key))
+      expect((await service.getContainerClient('redis-snapshots').getBlobClient('modelled-export').downloadToBuffer()).subarray(0, 10).toString()).toBe('REDIS0011\n')
+    } finally {
+      await modelled.stop()
+    }
+    expect(describeEmulator(emulator).join('\n')).toMatch(/Redis data plane: +redis-server 7\.\d+\.\d+, one per cache/)
   })
 })

@@ -1,0 +1,174 @@
+/**
+ * The data plane of the emulated Redis caches: one real redis-server per cache (engines/redis.ts), when Debian's
+ * `redis-server` is installed; without it the service keeps modelling the data (services/redis.ts `contents`).
+ *
+ * - Processes start lazily, when something first touches a cache (export, import, data probe, a client connecting),
+ *   and stop with the emulator. Their dump files live under `ctx.dataDir/redis/<state epoch>/<cache>`; a reseeded
+ *   state (reset, another environment) gets a new epoch, and older epochs are removed.
+ * - Scheduled snapshots: for each cache whose catalog component has `snapshots`, an RDB is saved and uploaded as
+ *   `<cache>-<UTC yyyymmddThhmmss>Z.rdb` on the catalog's frequency, on boundaries aligned to the epoch (every hour on
+ *   the hour for PT1H), with one catch-up at start when the newest is older than the last boundary. So a drill
+ *   measures the same snapshot age however often it runs.
+ */
+import {createHash} from 'node:crypto'
+import {existsSync, readdirSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+import type {Redis as RedisClient} from 'ioredis'
+import type {RedisComponent} from '../../catalog/schema.js'
+import {parseDuration} from '../../support/duration.js'
+import type {EmulatorContext} from '../context.js'
+import {keyspaceCount} from '../../support/rdb.js'
+import {findRedisServer, RedisEngine} from './redis.js'
+
+export interface RedisDataPlaneInfo {
+  /** The redis-server binary; undefined when modelled. */
+  engine?: string
+  /** What is modelled instead, when there is no engine. */
+  modelled?: string
+}
+
+export const MODELLED_NOTE =
+  'redis-server not found (install Debian\'s redis-server package): each cache\'s data is modelled — a key count and a few keys; export writes a JSON stand-in rather than a real RDB, data ages are modelled, and caches cannot be connected to'
+
+/** What a scheduled snapshot blob's metadata says wrote it. */
+export const SCHEDULE_SOURCE = 'opsbook-emulator-schedule'
+
+interface CacheRef {
+  id: string
+  name: string
+  hostName: string
+}
+
+export class RedisDataPlane {
+  readonly binary: string | undefined
+  readonly info: RedisDataPlaneInfo
+  private readonly engines = new Map<string, RedisEngine>()
+  private readonly timers: NodeJS.Timeout[] = []
+
+  constructor(
+    private readonly ctx: EmulatorContext,
+    private readonly epoch: string,
+  ) {
+    this.binary = findRedisServer()
+    // The version is asked for only when shown (describe.ts): one process less on every emulator start.
+    this.info = this.binary ? {engine: this.binary} : {modelled: MODELLED_NOTE}
+    ctx.onClose(() => this.close())
+    if (this.binary) this.removeOldEpochs()
+  }
+
+  get real(): boolean {
+    return this.binary !== undefined
+  }
+
+  /** The engine of a cache (not started until used). */
+  engine(cache: CacheRef): RedisEngine {
+    const key = cache.id.toLowerCase()
+    let engine = this.engines.get(key)
+    if (!engine) {
+      const component = this.componentOf(cache.name)
+      engine = new RedisEngine({
+        binary: this.binary!,
+        dir: join(this.ctx.dataDir, 'redis', this.epoch, cache.name.toLowerCase()),
+        certificate: this.ctx.certificate,
+        password: accessKeyOf(this.epoch, cache.id),
+        seed: (client) => this.seed(client, component),
+      })
+      this.engines.set(key, engine)
+    }
+    return engine
+  }
+
+  /** Key count over all databases (INFO keyspace). */
+  async keyCount(cache: CacheRef): Promise<number> {
+    return keyspaceCount(await (await this.engine(cache).client()).info('keyspace'))
+  }
+
+  /** Start the snapshot schedule of every cache with snapshots in the catalog (catch-up now, then on each boundary). */
+  async startSchedules(caches: CacheRef[]): Promise<void> {
+    for (const cache of caches) {
+      const component = this.componentOf(cache.name)
+      if (!component?.snapshots) continue
+      const frequencyMs = parseDuration(component.snapshots.frequency)
+      if (!frequencyMs) continue
+      const now = this.ctx.clock().getTime()
+      const lastBoundary = Math.floor(now / frequencyMs) * frequencyMs
+      const newest = await this.newestScheduled(cache, component)
+      if (newest === undefined || newest < lastBoundary) await this.takeScheduled(cache, component)
+      const arm = () => {
+        const wait = Math.floor(this.ctx.clock().getTime() / frequencyMs) * frequencyMs + frequencyMs - this.ctx.clock().getTime()
+        const timer = setTimeout(() => {
+          void this.takeScheduled(cache, component).catch(() => undefined)
+          arm()
+        }, Math.max(1000, wait))
+        timer.unref()
+        this.timers.push(timer)
+      }
+      arm()
+    }
+  }
+
+  /** SAVE the cache and upload the RDB as a scheduled snapshot; returns its blob name. */
+  async takeScheduled(cache: CacheRef, component: RedisComponent): Promise<string> {
+    const rdb = await this.engine(cache).snapshot()
+    const takenAt = this.ctx.clock()
+    const name = `${cache.name}-${takenAt.toISOString().slice(0, 19).replaceAll(/[-:]/g, '')}Z.rdb`
+    const container = (await this.blobService()).getContainerClient(component.snapshots!.container)
+    await container.createIfNotExists()
+    await container.getBlockBlobClient(name).upload(rdb, rdb.length, {metadata: {dataasof: takenAt.toISOString(), source: SCHEDULE_SOURCE}})
+    this.ctx.activity.append({resourceId: cache.id, kind: 'redis.scheduledSnapshot', data: {blob: name, bytes: rdb.length}})
+    return name
+  }
+
+  private async newestScheduled(cache: CacheRef, component: RedisComponent): Promise<number | undefined> {
+    const container = (await this.blobService()).getContainerClient(component.snapshots!.container)
+    if (!(await container.exists())) return undefined
+    let newest: number | undefined
+    for await (const blob of container.listBlobsFlat({prefix: `${cache.name}-`, includeMetadata: true})) {
+      if (blob.metadata?.source !== SCHEDULE_SOURCE) continue
+      const at = Date.parse(blob.metadata.dataasof ?? '') || blob.properties.lastModified.getTime()
+      if (newest === undefined || at > newest) newest = at
+    }
+    return newest
+  }
+
+  private componentOf(name: string): RedisComponent | undefined {
+    return Object.values(this.ctx.environment.components).find((c): c is RedisComponent => c.type === 'redis' && c.name === name)
+  }
+
+  /** A fresh cache's data: a few sessions and flags, filler keys, and (with a canary probe) the canary at seed time. */
+  private async seed(client: RedisClient, component: RedisComponent | undefined): Promise<void> {
+    if (!this.ctx.seedFromCatalog) return
+    const pipeline = client.pipeline()
+    for (let i = 1; i <= 5; i++) pipeline.set(`session:${1000 + i}`, JSON.stringify({user: `user-${i}`, cache: component?.name}), 'EX', 86_400)
+    pipeline.set('config:feature-flags', JSON.stringify({checkoutV2: true}))
+    for (let i = 1; i <= 200; i++) pipeline.hset(`cart:${i}`, {items: String(i % 7), updatedAt: this.ctx.clock().toISOString()})
+    const canary = component?.probe?.canary
+    if (canary) pipeline.set(canary.key, JSON.stringify({at: this.ctx.clock().toISOString(), by: 'opsbook-emulator-seed'}))
+    await pipeline.exec()
+  }
+
+  private async blobService() {
+    const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
+    return new BlobServiceClient(this.ctx.blob.endpoint, new StorageSharedKeyCredential(this.ctx.blob.account, this.ctx.blob.key))
+  }
+
+  private removeOldEpochs(): void {
+    const root = join(this.ctx.dataDir, 'redis')
+    if (!existsSync(root)) return
+    for (const entry of readdirSync(root)) if (entry !== this.epoch) rmSync(join(root, entry), {recursive: true, force: true})
+  }
+
+  private async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer)
+    await Promise.all([...this.engines.values()].map((engine) => engine.stop().catch(() => undefined)))
+  }
+}
+
+/**
+ * The cache's primary access key, required by its server for the default user (as Azure requires a key when access
+ * keys are enabled). Derived from the state epoch and the cache id: stable across restarts, new after a reset, never
+ * stored, and not served anywhere yet (the emulator has no listKeys route), so only Entra sign-in works against it.
+ */
+export function accessKeyOf(epoch: string, cacheId: string): string {
+  return createHash('sha256').update(`${epoch}\n${cacheId.toLowerCase()}`).digest('base64')
+}
