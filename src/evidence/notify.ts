@@ -163,8 +163,8 @@ export class Notifier {
         if (Number.isFinite(header) && header > 0) retryAfterMs = Math.min(header * 1000, 30_000)
       } catch (error) {
         // Never the address: it is the secret. The cause (ECONNREFUSED, timeout) is what helps.
-        const cause = (error as {cause?: {code?: string}}).cause?.code
-        lastError = cause ?? (error as Error).name ?? 'network error'
+        const cause = (error as {cause?: {code?: string; message?: string}}).cause
+        lastError = cause?.code ?? cause?.message ?? (error as Error).message ?? 'network error'
       }
       if (attempt < attempts) {
         await new Promise((resolve) => setTimeout(resolve, retryAfterMs ?? delay))

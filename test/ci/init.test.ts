@@ -7,7 +7,7 @@
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow} from '@actions/workflow-parser'
-import Ajv from 'ajv'
+import {Ajv, type ValidateFunction} from 'ajv'
 import {parse} from 'yaml'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {loadCatalog} from '../../src/catalog/loader.js'
@@ -29,7 +29,7 @@ async function githubProblems(content: string): Promise<string[]> {
   return [...errors, ...(template.errors ?? []).map((e) => e.Message)]
 }
 
-let validatePipeline: ReturnType<Ajv['compile']>
+let validatePipeline: ValidateFunction
 beforeAll(() => {
   const schema = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'ci-schemas', 'azure-pipelines', 'service-schema.json'), 'utf8'))
   // The schema spells some patterns for .NET regexes and is large: validate structure, not formats.
@@ -90,7 +90,7 @@ describe('ci init azure-pipelines', () => {
       // Azure Pipelines reads every scalar as a string (the schema spells booleans as "true"/"false" patterns).
       const document = parse(result.content, {schema: 'failsafe'})
       const ok = validatePipeline(document)
-      expect(ok ? [] : validatePipeline.errors!.slice(0, 5).map((e) => `${e.instancePath} ${e.message}`)).toEqual([])
+      expect(ok ? [] : validatePipeline.errors!.slice(0, 5).map((e: {instancePath: string; message?: string}) => `${e.instancePath} ${e.message}`)).toEqual([])
       // displayName is the cron line: the gate reads it back from Build.CronSchedule.DisplayName.
       for (const schedule of document.schedules) expect(schedule.displayName).toBe(schedule.cron)
       const evidence = document.jobs.find((j: any) => j.job === 'evidence')
