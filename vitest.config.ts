@@ -13,5 +13,8 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default', 'json'],
     outputFile: {json: '.opsbook-test/results.json'},
+    // GitHub's workflow parser imports its schema JSON without an import attribute, which Node 20 refuses; let Vite
+    // transform it instead.
+    server: {deps: {inline: ['@actions/workflow-parser']}},
   },
 })

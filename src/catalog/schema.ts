@@ -201,6 +201,21 @@ export const waiverSchema = z.strictObject({
 })
 export type Waiver = z.infer<typeof waiverSchema>
 
+export const notificationSchema = z
+  .strictObject({
+    kind: z.enum(['teams', 'slack', 'webhook']).describe('teams: an Adaptive Card (Teams Workflows webhook); slack: Block Kit (incoming webhook); webhook: plain JSON'),
+    url: z
+      .strictObject({env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as OPSBOOK_TEAMS_WEBHOOK')})
+      .describe('Where the webhook URL is: it carries its own secret, so the catalog names an environment variable, never the URL'),
+    on: z
+      .array(z.enum(['start', 'approval', 'success', 'failure', 'left-behind']))
+      .min(1)
+      .default(['approval', 'failure', 'left-behind'])
+      .describe('Which moments of a run to send'),
+  })
+  .describe('A chat or webhook notification target')
+export type NotificationSpec = z.infer<typeof notificationSchema>
+
 export const environmentSchema = z.strictObject({
   cloud: z.enum(['azure', 'emulator']).describe('azure: real Azure through DefaultAzureCredential; emulator: the embedded local emulator'),
   azureCloud: z.enum(['AzurePublicCloud', 'AzureChinaCloud', 'AzureUSGovernment']).default('AzurePublicCloud'),
@@ -226,6 +241,7 @@ export const environmentSchema = z.strictObject({
   rollbackWindow: isoDuration.default('PT30M').describe('Default automatic swap-back window after a slot swap'),
   requiredTags: z.array(z.string()).default([]).describe('Tags every resource must carry'),
   waivers: z.array(waiverSchema).default([]).describe('Security check waivers'),
+  notifications: z.array(notificationSchema).default([]).describe('Chat and webhook notifications of runs (a failed delivery is journaled, never fails the run)'),
   components: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'component keys are lower-case letters, digits and dashes'), componentSchema),
   emulator: z
     .strictObject({

@@ -34,6 +34,7 @@ export default class Check extends BaseCommand<CheckResult> {
     output: Flags.string({char: 'o', description: 'Write the formatted report to this file instead of stdout'}),
     'fail-on': Flags.string({description: 'Lowest severity whose fails (or errors) make the exit code 1', options: [...SEVERITIES], default: 'high'}),
     verbose: Flags.boolean({description: 'Table: also list passing and not-applicable rows', default: false}),
+    summary: Flags.string({description: 'Append a Markdown summary to this file (default in GitHub Actions: $GITHUB_STEP_SUMMARY)'}),
   }
 
   async run(): Promise<CheckResult> {
@@ -49,6 +50,7 @@ export default class Check extends BaseCommand<CheckResult> {
         this.say(`${report.findings.length} finding(s) written to ${flags.output} (${flags.format})`)
       } else process.stdout.write(text)
     }
+    await (await import('../ci/reports.js')).publishCheckReports(scan, {summary: flags.summary, json: this.jsonEnabled()})
     for (const waiver of report.expiredWaivers) this.note(`warning: waiver for ${waiver.check} (owner ${waiver.owner}) expired ${waiver.expires}`)
     if (scan.failed) {
       this.note(`✖ ${scan.blocking.length} fail(s) or error(s) at or above ${scan.failOn}`)

@@ -13,7 +13,12 @@ export default class Run extends BaseCommand<RunResult | RunPlan> {
     '<%= config.bin %> run slot-swap --env staging --target storefront --yes --json',
   ]
   static override args = {runbook: Args.string({description: 'Built-in runbook name, a name from the catalog\'s runbooksDir, or a path to a YAML file', required: true})}
-  static override flags = {...runFlags, plan: Flags.boolean({description: 'Only print the plan (same as `opsbook plan`)', default: false})}
+  static override flags = {
+    ...runFlags,
+    plan: Flags.boolean({description: 'Only print the plan (same as `opsbook plan`)', default: false}),
+    junit: Flags.string({description: 'Write a JUnit report: one test case per step and per measured objective'}),
+    summary: Flags.string({description: 'Append a Markdown summary to this file (default in GitHub Actions: $GITHUB_STEP_SUMMARY)'}),
+  }
 
   async run(): Promise<RunResult | RunPlan> {
     const {args, flags} = await this.parse(Run)
@@ -27,6 +32,7 @@ export default class Run extends BaseCommand<RunResult | RunPlan> {
     }
     const terminal = {json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, overrideWindow: flags['override-window'], reason: flags.reason}
     const result = await runOnTerminal(terminal, (options) => runRunbook({...request, ...options}))
+    await (await import('../ci/reports.js')).publishRunReports(result, {junit: flags.junit, summary: flags.summary, json: this.jsonEnabled()})
     this.exitWith = result.exitCode
     return result
   }

@@ -97,10 +97,12 @@ async function runConnected(
     await writeRedactedFile(join(dir, REQUEST_FILE), {json: request}, {redactor})
   }
 
-  // The journal writes (and fsyncs) first; reporters and the blob sink see an event only after that.
+  const notifier = await openNotifier(environment, runId, envName, redactor, warn)
+  // The journal writes (and fsyncs) first; reporters, the blob sink and notifications see an event only after that.
   const emit = async (event: RunEvent) => {
     await journal.append(event)
     evidence.sink?.listener(event)
+    notifier?.listener(event)
     for (const listener of options.listeners) await listener(event)
     if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store)) await emit(note)
   }
@@ -132,6 +134,13 @@ async function runConnected(
     })
   } finally {
     for (const lease of evidence.leases) await lease.release().catch(() => undefined)
+  }
+
+  if (notifier) {
+    notifier.finished({status: outcome.status, leftBehind: outcome.leftBehind, durationMs: outcome.durationMs, objectives: outcome.outputs.objectives})
+    // A notification that did not get through is part of the record, never a reason to fail the run.
+    for (const failure of await notifier.drain())
+      await emit({type: 'run.note', message: `notification not delivered: ${failure.kind} (${failure.target}) ${failure.event}: ${failure.error} after ${failure.attempts} attempt(s)`, data: {notification: failure}})
   }
 
   const principal = await services
@@ -179,6 +188,13 @@ async function runConnected(
     summary: join(dir, SUMMARY_FILE),
     warnings,
   }
+}
+
+async function openNotifier(environment: PreparedRun['environment'], runId: string, envName: string, redactor: Redactor, warn: (message: string) => void) {
+  if (environment.notifications.length === 0) return undefined
+  const {Notifier} = await import('../evidence/notify.js')
+  const notifier = new Notifier({targets: environment.notifications, runId, environment: envName, redact: (value) => redactor.redact(value), warn})
+  return notifier.enabled ? notifier : undefined
 }
 
 function withoutSecrets(raw: Record<string, string>, runbook: PreparedRun['runbook']): Record<string, string> {

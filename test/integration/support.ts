@@ -21,11 +21,11 @@ export async function runRunbook(
   emulator: RunningEmulator,
   runbook: string,
   args: string[] = [],
-  options: {cwd?: string; onStart?: NonNullable<Parameters<typeof runCli>[1]>['onStart']; cwdReady?: (cwd: string) => void} = {},
+  options: {cwd?: string; env?: Record<string, string>; onStart?: NonNullable<Parameters<typeof runCli>[1]>['onStart']; cwdReady?: (cwd: string) => void} = {},
 ): Promise<CliResult & {cwd: string; json: any}> {
   const cwd = options.cwd ?? scratchDir()
   options.cwdReady?.(cwd)
-  const result = await runCli(['run', runbook, '--env', 'local', '--json', '--yes', ...args], {cwd, env: emulator.env(), timeoutMs: 90_000, onStart: options.onStart})
+  const result = await runCli(['run', runbook, '--env', 'local', '--json', '--yes', ...args], {cwd, env: {...emulator.env(), ...options.env}, timeoutMs: 90_000, onStart: options.onStart})
   let json: any
   try {
     json = JSON.parse(result.stdout)

@@ -1,15 +1,19 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
+import type {RecordedRun} from '../../evidence/runs-remote.js'
 import type {RunListEntry} from '../../evidence/runs-store.js'
 
 export interface RunsListResult {
-  runs: RunListEntry[]
+  runs: Array<RunListEntry | RecordedRun>
 }
 
 export default class RunsList extends BaseCommand<RunsListResult> {
-  static override summary = 'List runs recorded under .opsbook/runs, newest first (crashed runs included)'
-  static override examples = ['<%= config.bin %> runs list', '<%= config.bin %> runs list --limit 5 --json']
-  static override flags = {limit: Flags.integer({description: 'Show at most this many runs', default: 20})}
+  static override summary = 'List runs, newest first: this machine\'s .opsbook/runs (crashed runs included), and with --env the environment\'s evidence container too'
+  static override examples = ['<%= config.bin %> runs list', '<%= config.bin %> runs list --env production --limit 50', '<%= config.bin %> runs list --limit 5 --json']
+  static override flags = {
+    limit: Flags.integer({description: 'Show at most this many runs', default: 20}),
+    env: Flags.string({char: 'e', description: 'Only this environment\'s runs, including those in its evidence container (runs from CI and other machines)'}),
+  }
 
   async run(): Promise<RunsListResult> {
     const {flags} = await this.parse(RunsList)
@@ -18,10 +22,23 @@ export default class RunsList extends BaseCommand<RunsListResult> {
       import('../../runbooks/runner.js'),
       import('../../support/duration.js'),
     ])
-    const runs = (await listRuns(opsbookRoot({catalogFlag: flags.catalog}))).slice(0, flags.limit)
+    const root = opsbookRoot({catalogFlag: flags.catalog})
+    let runs: Array<RunListEntry | RecordedRun>
+    if (flags.env) {
+      const [{connectEvidence}, {listRecordedRuns}] = await Promise.all([import('../../evidence/sync.js'), import('../../evidence/runs-remote.js')])
+      const connection = await connectEvidence({envName: flags.env, catalogFlag: flags.catalog})
+      try {
+        if (!connection.target) this.note(`warning: ${flags.env} has no evidence container in the catalog: only this machine's runs are listed`)
+        runs = (await listRecordedRuns(root, flags.env, connection.target)).slice(0, flags.limit)
+      } finally {
+        await connection.close()
+      }
+    } else runs = (await listRuns(root)).slice(0, flags.limit)
     if (runs.length === 0) this.say('No runs yet. Try: opsbook run dr-drill --env local')
     for (const r of runs)
-      this.say(`${r.runId.padEnd(44)} ${r.status.padEnd(16)} ${r.environment.padEnd(12)} ${r.durationMs === undefined ? '' : humanDuration(r.durationMs)}`)
+      this.say(
+        `${r.runId.padEnd(44)} ${r.status.padEnd(16)} ${r.environment.padEnd(12)} ${(r.durationMs === undefined ? '' : humanDuration(r.durationMs)).padEnd(9)}${'where' in r ? ` ${r.where.join('+')}` : ''}`,
+      )
     return {runs}
   }
 }

@@ -1,0 +1,129 @@
+/**
+ * What CI sees of a run, through the real CLI against an emulator: `--junit` (one test case per step and per
+ * measured objective, counts matching the run), the Markdown job summary written to GITHUB_STEP_SUMMARY, Azure
+ * Pipelines logging commands (on stderr under --json so stdout stays one JSON document), and webhook notifications
+ * received on loopback — and a run that still succeeds when the receiver is down, with the failure journaled.
+ */
+import {createServer, type Server} from 'node:http'
+import {readFileSync, writeFileSync} from 'node:fs'
+import type {AddressInfo} from 'node:net'
+import {join} from 'node:path'
+import {XMLParser} from 'fast-xml-parser'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {RunningEmulator} from '../../src/emulator/server.js'
+import {repoRoot, runRunbook, scratchDir, startLocalEmulator} from '../integration/support.js'
+
+let emulator: RunningEmulator
+let receiver: Server
+let receiverUrl: string
+const received: Array<{path: string; body: any}> = []
+
+beforeAll(async () => {
+  emulator = await startLocalEmulator()
+  receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (d) => (body += d))
+    req.on('end', () => {
+      received.push({path: req.url ?? '', body: JSON.parse(body)})
+      res.writeHead(200).end()
+    })
+  })
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+})
+afterAll(async () => {
+  await emulator?.stop()
+  await new Promise((resolve) => receiver?.close(resolve))
+})
+
+/** A scratch project whose local environment notifies Teams, Slack and a plain webhook (URLs from the environment). */
+function projectWithNotifications(): string {
+  const dir = scratchDir()
+  const catalog = readFileSync(join(dir, 'runbooks.yaml'), 'utf8').replace(
+    '    rollbackWindow: PT30M\n',
+    `    rollbackWindow: PT30M
+    notifications:
+      - { kind: teams, url: { env: TEST_TEAMS_HOOK }, on: [start, success, failure, left-behind] }
+      - { kind: slack, url: { env: TEST_SLACK_HOOK }, on: [failure] }
+      - { kind: webhook, url: { env: TEST_PLAIN_HOOK }, on: [start, success, failure] }
+`,
+  )
+  writeFileSync(join(dir, 'runbooks.yaml'), catalog)
+  return dir
+}
+
+const junitParser = new XMLParser({ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name)})
+
+describe('run --junit, job summary and notifications', () => {
+  it('a drill: JUnit has a case per step and per objective, the summary has the RTO/RPO table, Teams and the webhook hear start and success', async () => {
+    const cwd = projectWithNotifications()
+    const summaryFile = join(cwd, 'step-summary.md')
+    received.length = 0
+    const withEnv = await runRunbook(emulator, 'dr-drill', ['--junit', 'drill.xml'], {
+      cwd,
+      env: {GITHUB_STEP_SUMMARY: summaryFile, TEST_TEAMS_HOOK: `${receiverUrl}/teams`, TEST_SLACK_HOOK: `${receiverUrl}/slack`, TEST_PLAIN_HOOK: `${receiverUrl}/plain`},
+    })
+    expect(withEnv.code, withEnv.stderr).toBe(0)
+    const result = withEnv.json
+    const junit = junitParser.parse(readFileSync(join(cwd, 'drill.xml'), 'utf8'))
+    const [steps, objectives] = junit.testsuites.testsuite
+    expect(steps.testcase).toHaveLength(result.steps.length)
+    expect(steps.testcase.map((c: any) => c.name)).toEqual(result.steps.map((s: any) => s.id))
+    expect(Number(steps.failures)).toBe(0)
+    const measured = (result.objectives as any[]).flatMap((row) => (['rto', 'rpo'] as const).filter((k) => row[k]?.objectiveMs).map((k) => `${row.component} ${k.toUpperCase()}`))
+    expect(objectives.testcase.map((c: any) => c.name)).toEqual(measured)
+    for (const c of objectives.testcase) expect(Number(c.time)).toBeGreaterThanOrEqual(0)
+
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(summary).toMatch(/^### ✅ opsbook dr-drill on local: succeeded \(exit 0\)/)
+    expect(summary).toMatch(/\| orders-db \| postgres \| ✅ .* \/ 1h 00m \|/)
+    expect(summary).toContain(result.runId)
+
+    const teams = received.filter((r) => r.path === '/teams').map((r) => r.body.attachments[0].content.body[0].text)
+    expect(teams).toEqual([`dr-drill started on local`, `dr-drill on local: succeeded`])
+    const plain = received.filter((r) => r.path === '/plain').map((r) => [r.body.event, r.body.runId, r.body.status])
+    expect(plain).toEqual([
+      ['start', result.runId, undefined],
+      ['success', result.runId, 'succeeded'],
+    ])
+    // Slack was asked for failures only.
+    expect(received.filter((r) => r.path === '/slack')).toEqual([])
+  }, 180_000)
+
+  it('a failed run: failures in JUnit and the summary, Slack hears it in Block Kit; Azure Pipelines gets logging commands on stderr under --json', async () => {
+    const cwd = projectWithNotifications()
+    received.length = 0
+    const run = await runRunbook(emulator, join(repoRoot, 'test/fixtures/cli/failing.yaml'), ['--junit', 'failing.xml'], {
+      cwd,
+      env: {TF_BUILD: 'True', AGENT_TEMPDIRECTORY: cwd, TEST_TEAMS_HOOK: `${receiverUrl}/teams`, TEST_SLACK_HOOK: `${receiverUrl}/slack`, TEST_PLAIN_HOOK: `${receiverUrl}/plain`},
+    })
+    expect(run.code).toBe(1)
+    expect(run.json.status).toBe('failed')
+    const suite = junitParser.parse(readFileSync(join(cwd, 'failing.xml'), 'utf8')).testsuites.testsuite[0]
+    expect(Number(suite.failures)).toBe(run.json.steps.filter((s: any) => s.status === 'failed').length)
+    expect(suite.testcase.find((c: any) => c.name === 'third').failure.message).toMatch(/the third step always fails/)
+    expect(run.stderr).toMatch(/##vso\[task\.logissue type=error\]failing-test third: .*the third step always fails/)
+    const uploaded = /##vso\[task\.uploadsummary\](.+)/.exec(run.stderr)![1]!
+    expect(readFileSync(uploaded.trim(), 'utf8')).toMatch(/\*\*Failed steps\*\*\n\n- `third` \(core\.assert, main\)/)
+    const slack = received.find((r) => r.path === '/slack')!.body
+    expect(slack.text).toMatch(/failing-test on local: failed/)
+    expect(slack.blocks[0].type).toBe('header')
+  }, 120_000)
+
+  it('a receiver that is down never fails the run: the failed delivery is journaled, without the webhook URL', async () => {
+    const cwd = projectWithNotifications()
+    // A port nothing listens on: take one, then close it.
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise((resolve) => closed.close(resolve))
+    const down = `http://127.0.0.1:${port}/hook-secret-token`
+    const run = await runRunbook(emulator, 'hello', ['--param', 'pause=PT0S'], {cwd, env: {TEST_TEAMS_HOOK: down, TEST_PLAIN_HOOK: down}})
+    expect(run.code, run.stderr).toBe(0)
+    const journal = readFileSync(run.json.journal, 'utf8')
+    expect(journal).toMatch(/notification not delivered: teams \(TEST_TEAMS_HOOK\) start: ECONNREFUSED after 4 attempt/)
+    expect(journal).toMatch(/notification not delivered: webhook \(TEST_PLAIN_HOOK\) success/)
+    expect(journal).not.toContain('hook-secret-token')
+    expect(run.stdout + run.stderr).not.toContain('hook-secret-token')
+  }, 120_000)
+})
