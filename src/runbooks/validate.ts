@@ -13,6 +13,7 @@ import {findAction as registryFind, listActions as registryList} from '../action
 import type {Problem, SourceLocation} from '../errors.js'
 import {isDuration} from '../support/duration.js'
 import {describePath, zodProblems, type PathSegment, type YamlSource} from '../support/yaml-source.js'
+import {compileParamPattern} from '../support/pattern.js'
 import {findCycles, formatCycle, Reachability, type DagNode} from './dag.js'
 import {
   checkExpression,
@@ -398,13 +399,8 @@ function paramDefaultProblems(param: ParamEntry, source: YamlSource): Problem[] 
   const raw = param.raw
   const push = (field: string, code: string, message: string) => problems.push({location: source.locate([...path, field]), code, message})
   const value = raw.default
-  if (param.type === 'string' && typeof raw.pattern === 'string') {
-    try {
-      new RegExp(raw.pattern)
-    } catch (error) {
-      push('pattern', 'invalid-value', `params.${param.name}.pattern is not a valid regular expression: ${(error as Error).message}`)
-    }
-  }
+  const compiled = param.type === 'string' && typeof raw.pattern === 'string' ? compileParamPattern(raw.pattern) : undefined
+  if (compiled && 'error' in compiled) push('pattern', 'invalid-value', `params.${param.name}.pattern is not a valid regular expression: ${compiled.error}`)
   if (param.type === 'integer' && typeof raw.min === 'number' && typeof raw.max === 'number' && raw.min > raw.max)
     push('max', 'invalid-value', `params.${param.name}: max (${raw.max}) is below min (${raw.min})`)
   if (value === undefined) return problems
@@ -433,13 +429,8 @@ function paramDefaultProblems(param: ParamEntry, source: YamlSource): Problem[] 
       if (typeof value === 'string' && !isDuration(value)) push('default', 'invalid-value', `params.${param.name}: default "${value}" is not an ISO-8601 duration such as PT15M`)
       break
     case 'string':
-      if (typeof value === 'string' && typeof raw.pattern === 'string') {
-        try {
-          if (!new RegExp(`^(?:${raw.pattern})$`).test(value)) push('default', 'invalid-value', `params.${param.name}: default "${value}" does not match ${raw.pattern}`)
-        } catch {
-          // reported above
-        }
-      }
+      if (typeof value === 'string' && compiled && 'pattern' in compiled && !compiled.pattern.matches(value))
+        push('default', 'invalid-value', `params.${param.name}: default "${value}" does not match ${String(raw.pattern)}`)
       break
   }
   return problems
