@@ -3,10 +3,10 @@
  * from the working directory. Every problem comes back at once with file:line:col (exit 2).
  */
 import {createHash} from 'node:crypto'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {ValidationError, type Problem} from '../errors.js'
-import {parseYamlSource, zodProblems, type YamlSource} from '../support/yaml-source.js'
+import {parseYamlSource, readSourceFile, zodProblems, type YamlSource} from '../support/yaml-source.js'
 import {catalogSchema, type Catalog, type Component, type Environment} from './schema.js'
 
 export const CATALOG_FILE = 'runbooks.yaml'
@@ -55,7 +55,9 @@ export function loadCatalog(options: {flag?: string; cwd?: string; env?: NodeJS.
       [{code: 'catalog-not-found', message: `no ${CATALOG_FILE} found in ${options.cwd ?? process.cwd()} or any parent folder; pass --catalog <file> or set OPSBOOK_CATALOG`}],
     )
   if (!existsSync(file)) throw new ValidationError([{code: 'catalog-not-found', message: `catalog file not found: ${file}`}])
-  return parseCatalog(file, readFileSync(file, 'utf8'))
+  const read = readSourceFile(file, 'catalog')
+  if ('problem' in read) throw new ValidationError([read.problem])
+  return parseCatalog(file, read.text)
 }
 
 export function parseCatalog(file: string, text: string): LoadedCatalog {

@@ -6,6 +6,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {ExitCode, OpsbookError, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
 import {outputRedactor} from '../evidence/writer.js'
+import {terminalSafe} from '../ui/terminal-safe.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -50,11 +51,12 @@ export abstract class BaseCommand<T> extends Command {
     err.message = outputRedactor().redactText(err.message)
     if (exitCode === ExitCode.invalidInput && !(err instanceof OpsbookError) && err.oclif) {
       // oclif parse errors (unknown flag, missing arg) already say what was expected.
-      process.stderr.write(`Error: ${err.message}\n`)
+      process.stderr.write(`Error: ${terminalSafe(err.message)}\n`)
       return
     }
     const label = exitCode === ExitCode.invalidInput ? 'Invalid input' : exitCode === ExitCode.blocked ? 'Blocked' : 'Error'
-    process.stderr.write(`${label}: ${err.message}\n`)
+    // Messages quote what the user gave (a param value, a file name): escape sequences in it are shown, not obeyed.
+    process.stderr.write(`${label}: ${terminalSafe(err.message)}\n`)
     if (err instanceof OpsbookError && err.suggestions.length > 0) process.stderr.write(`Try: ${err.suggestions.join('; ')}\n`)
     if (!(err instanceof OpsbookError) && process.env.DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
   }

@@ -6,6 +6,7 @@ import type {Approver} from '../actions/types.js'
 import type {RunEventListener} from '../runbooks/events.js'
 import {canPrompt, createApprover, isCI, preApproved, type ApprovalPolicy} from '../ui/approver.js'
 import type {Reporter} from '../ui/plain-reporter.js'
+import {terminalSafeDeep} from '../ui/terminal-safe.js'
 
 export interface Interrupts {
   /** Aborted on the first Ctrl-C: stop launching steps, roll back, run finally. */
@@ -66,7 +67,8 @@ export async function createRunUi(options: {json: boolean; yes: boolean; approve
     reporter = new PlainReporter(process.stdout)
   }
   return {
-    listeners: [(event) => reporter!.handle(event)],
+    // Params and Azure messages reach the terminal here: escape sequences in them are shown, never obeyed.
+    listeners: [(event) => reporter!.handle(terminalSafeDeep(event))],
     approver: runApprover,
     interactive,
     preApproved: (step) => preApproved(policy, step),
@@ -104,7 +106,7 @@ export async function runOnTerminal(
       teardownSignal: interrupts.teardownSignal,
     })
     await ui.close()
-    if (!flags.json) (await import('../ui/run-summary.js')).printRunSummary(result)
+    if (!flags.json) (await import('../ui/run-summary.js')).printRunSummary(terminalSafeDeep(result))
     return result
   } finally {
     interrupts.dispose()

@@ -9,6 +9,7 @@ import {mkdir, open, readFile, rm, type FileHandle} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join, resolve} from 'node:path'
 import type {RunEvent} from '../runbooks/events.js'
+import {ValidationError} from '../errors.js'
 import {Redactor} from './redact.js'
 import {redactedBytes, writeRedactedFile} from './writer.js'
 
@@ -48,9 +49,19 @@ export function defaultRunsRoot(cwd: string = process.cwd()): string {
   return resolve(cwd, '.opsbook')
 }
 
-/** Folder of one run: `<root>/runs/<runId>`. */
+/** What a run id may look like: newRunId's shape, or a prefix of it. No separators, no `..`, nothing a path can escape with. */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/
+
+/** A run id from a user (or a file) that is safe to put in a path; anything else is invalid input (exit 2). */
+export function assertRunId(runId: string): string {
+  if (!RUN_ID.test(runId) || runId.length > 200)
+    throw new ValidationError([{code: 'invalid-run-id', message: `"${runId.slice(0, 80)}" is not a run id (letters, digits, dashes, e.g. 20261123T153000Z-dr-drill-7f3a)`}])
+  return runId
+}
+
+/** Folder of one run: `<root>/runs/<runId>`. The id is checked so that no id can name a folder outside `runs/`. */
 export function runDir(root: string, runId: string): string {
-  return join(root, 'runs', runId)
+  return join(root, 'runs', assertRunId(runId))
 }
 
 export function sha256Hex(text: string | Buffer): string {

@@ -57,25 +57,37 @@ export function findCycles(nodes: readonly DagNode[]): string[][] {
   return cycles
 }
 
-/** Every step `id` depends on, directly or transitively (not including itself unless it is in a cycle). */
-export function dependenciesOf(nodes: readonly DagNode[], id: string): Set<string> {
-  const edges = adjacency(nodes)
-  const seen = new Set<string>()
-  const stack = [...(edges.get(id) ?? [])]
-  while (stack.length > 0) {
-    const current = stack.pop()!
-    if (seen.has(current)) continue
-    seen.add(current)
-    stack.push(...(edges.get(current) ?? []))
-  }
-  return seen
-}
+/**
+ * "Does `from` depend on `to`, directly or transitively?" for many pairs of one graph, without computing every step's
+ * whole ancestry (which is quadratic in a long chain): the graph is indexed once, and each question is a search
+ * from `from` that stops at `to`. Ids compare case-insensitively, as expressions do.
+ */
+export class Reachability {
+  private readonly edges: Map<string, string[]>
 
-/** Steps that depend on `id`, directly or transitively. */
-export function dependentsOf(nodes: readonly DagNode[], id: string): Set<string> {
-  const out = new Set<string>()
-  for (const node of nodes) if (node.id !== id && dependenciesOf(nodes, node.id).has(id)) out.add(node.id)
-  return out
+  constructor(nodes: readonly DagNode[]) {
+    const known = new Set(nodes.map((n) => n.id.toLowerCase()))
+    this.edges = new Map()
+    for (const node of nodes) {
+      const key = node.id.toLowerCase()
+      if (this.edges.has(key)) continue
+      this.edges.set(key, [...new Set(node.needs.map((d) => d.toLowerCase()))].filter((d) => known.has(d)))
+    }
+  }
+
+  reaches(from: string, to: string): boolean {
+    const target = to.toLowerCase()
+    const seen = new Set<string>()
+    const stack = [...(this.edges.get(from.toLowerCase()) ?? [])]
+    while (stack.length > 0) {
+      const current = stack.pop()!
+      if (current === target) return true
+      if (seen.has(current)) continue
+      seen.add(current)
+      for (const next of this.edges.get(current) ?? []) if (!seen.has(next)) stack.push(next)
+    }
+    return false
+  }
 }
 
 function adjacency(nodes: readonly DagNode[]): Map<string, string[]> {

@@ -3,12 +3,12 @@
  * `runbooksDir`, or the name of a built-in runbook (src/runbooks/library/*.yaml, shipped with the package).
  * A catalog runbook with the same name as a built-in one takes precedence, so a team can adapt a built-in.
  */
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, statSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {LoadedCatalog} from '../catalog/loader.js'
 import {ValidationError} from '../errors.js'
-import {parseYamlSource} from '../support/yaml-source.js'
+import {parseYamlSource, readSourceFile} from '../support/yaml-source.js'
 import {loadRunbookFile} from './loader.js'
 import type {Runbook, RunbookKind} from './model.js'
 import {closestName} from './validate.js'
@@ -125,7 +125,9 @@ function readEntry(file: string, origin: 'builtin' | 'catalog'): RunbookEntry {
   const base = {file, origin}
   const sourceOf = (name: string) => (origin === 'builtin' ? `builtin:${name}` : file)
   try {
-    const yaml = parseYamlSource(file, readFileSync(file, 'utf8'))
+    const read = readSourceFile(file, 'runbook')
+    if ('problem' in read) throw new Error(read.problem.message)
+    const yaml = parseYamlSource(file, read.text)
     const doc = yaml.value
     if (yaml.problems.length > 0 || typeof doc !== 'object' || doc === null) throw new Error(yaml.problems[0]?.message ?? 'not a YAML mapping')
     const header = doc as Record<string, unknown>

@@ -4,22 +4,17 @@
  * ValidationError (exit 2), each with file:line:col.
  */
 import {createHash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 import {ValidationError} from '../errors.js'
-import {parseYamlSource} from '../support/yaml-source.js'
+import {parseYamlSource, readSourceFile} from '../support/yaml-source.js'
 import type {Runbook} from './model.js'
 import {toRunbookModel} from './schema.js'
 import {registryLookup, validateRunbookSource, type ActionLookup} from './validate.js'
 
 /** Read and validate the runbook at `path`. Throws ValidationError (exit 2) listing every problem. */
 export function loadRunbookFile(path: string, options: {source?: string; actions?: ActionLookup} = {}): Runbook {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw new ValidationError([{code: 'runbook-not-found', message: `cannot read runbook ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`}])
-  }
-  return parseRunbook(path, text, options.source, options.actions)
+  const read = readSourceFile(path, 'runbook')
+  if ('problem' in read) throw new ValidationError([read.problem])
+  return parseRunbook(path, read.text, options.source, options.actions)
 }
 
 /**

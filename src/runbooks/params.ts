@@ -6,6 +6,7 @@
 import type {Environment} from '../catalog/schema.js'
 import {ValidationError, type Problem} from '../errors.js'
 import {isDuration} from '../support/duration.js'
+import {compileParamPattern} from '../support/pattern.js'
 import {containsExpression, evaluateValue, type ExpressionContext} from './expressions.js'
 import type {ParamSpec, Runbook} from './model.js'
 import {closestName} from './validate.js'
@@ -76,7 +77,10 @@ export function coerceParam(name: string, spec: ParamSpec, raw: string, environm
   const fail = (expected: string) => ({error: `param ${name}: expected ${expected}, got "${spec.type === 'secret' ? '«redacted»' : raw}"`})
   switch (spec.type) {
     case 'string': {
-      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`).test(raw)) return fail(`a value matching ${spec.pattern}`)
+      if (spec.pattern !== undefined) {
+        const compiled = compileParamPattern(spec.pattern)
+        if ('error' in compiled || !compiled.pattern.matches(raw)) return fail(`a value matching ${spec.pattern}`)
+      }
       return {value: raw}
     }
     case 'secret':

@@ -13,7 +13,8 @@ import {findAction as registryFind, listActions as registryList} from '../action
 import type {Problem, SourceLocation} from '../errors.js'
 import {isDuration} from '../support/duration.js'
 import {describePath, zodProblems, type PathSegment, type YamlSource} from '../support/yaml-source.js'
-import {findCycles, dependenciesOf, formatCycle, type DagNode} from './dag.js'
+import {compileParamPattern} from '../support/pattern.js'
+import {findCycles, formatCycle, Reachability, type DagNode} from './dag.js'
 import {
   checkExpression,
   checkExpressions,
@@ -104,6 +105,11 @@ interface ParamEntry {
   raw: Record<string, unknown>
 }
 
+/** Which steps (lower-case ids) an expression may read. */
+interface StepScope {
+  has(id: string): boolean
+}
+
 /** Semantic problems of a raw runbook document. */
 export function semanticProblems(value: unknown, source: YamlSource, actions: ActionLookup = registryLookup): Problem[] {
   const doc = isObject(value) ? value : {}
@@ -139,12 +145,15 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
   }
 
   // needs: unknown steps, and the phase rule (finally steps wait only for finally steps).
-  const nodesOf = (phase: Phase): DagNode[] => steps.filter((s) => s.phase === phase).map((s) => ({id: s.id, needs: s.needs}))
+  const nodes: Record<Phase, DagNode[]> = {main: [], finally: []}
+  for (const s of steps) nodes[s.phase].push({id: s.id, needs: s.needs})
+  const firstById = new Map<string, StepEntry>()
+  for (const s of steps) if (!firstById.has(s.id)) firstById.set(s.id, s)
   for (const step of steps) {
     const raw = (isObject(lookupRaw(doc, step.path)) ? (lookupRaw(doc, step.path) as Record<string, unknown>).needs : undefined) as unknown
     step.needs.forEach((need, index) => {
       const path = Array.isArray(raw) ? [...step.path, 'needs', index] : [...step.path, 'needs']
-      const target = steps.find((s) => s.id === need)
+      const target = firstById.get(need)
       if (!target) {
         const phaseIds = steps.filter((s) => s.phase === step.phase).map((s) => s.id)
         push(path, 'unknown-step', `step "${step.id}" needs "${need}", which is not a step${suggest(need, phaseIds)}`)
@@ -160,7 +169,7 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
     })
   }
   for (const phase of ['main', 'finally'] as const) {
-    for (const cycle of findCycles(nodesOf(phase))) {
+    for (const cycle of findCycles(nodes[phase])) {
       const first = steps.find((s) => s.phase === phase && s.id === cycle[0])!
       push([...first.path, 'needs'], 'cycle', `dependency cycle: ${formatCycle(cycle)}`)
     }
@@ -168,12 +177,13 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
 
   // Expressions: syntax, then references.
   const paramNames = params.map((p) => p.name)
-  const scopeOf = (step: StepEntry, rollback: boolean): Set<string> => {
-    const allowed = dependenciesOf(nodesOf(step.phase), step.id)
-    if (step.phase === 'finally') for (const s of steps) if (s.phase === 'main') allowed.add(s.id)
-    if (rollback) allowed.add(step.id)
-    return new Set([...allowed].map((id) => id.toLowerCase()))
-  }
+  // A step may read the steps it depends on (finally steps: every main step too; a rollback: its own step).
+  const reachability = {main: new Reachability(nodes.main), finally: new Reachability(nodes.finally)}
+  const mainIds = new Set(nodes.main.map((n) => n.id.toLowerCase()))
+  const scopeOf = (step: StepEntry, rollback: boolean): StepScope => ({
+    has: (id: string) =>
+      (rollback && id === step.id.toLowerCase()) || (step.phase === 'finally' && mainIds.has(id)) || reachability[step.phase].reaches(step.id, id),
+  })
   const checkRefs = (references: ExpressionReference[], base: PathSegment[], scope: RefScope) => {
     for (const reference of references) {
       const message = referenceProblem(reference, scope)
@@ -266,7 +276,7 @@ interface RefScope {
   byId: Map<string, StepEntry>
   allIds: string[]
   /** Lower-cased ids whose outputs the referrer may read. */
-  allowedSteps: Set<string>
+  allowedSteps: StepScope
   referrer?: string
   rollback?: boolean
   actions: ActionLookup
@@ -389,13 +399,8 @@ function paramDefaultProblems(param: ParamEntry, source: YamlSource): Problem[] 
   const raw = param.raw
   const push = (field: string, code: string, message: string) => problems.push({location: source.locate([...path, field]), code, message})
   const value = raw.default
-  if (param.type === 'string' && typeof raw.pattern === 'string') {
-    try {
-      new RegExp(raw.pattern)
-    } catch (error) {
-      push('pattern', 'invalid-value', `params.${param.name}.pattern is not a valid regular expression: ${(error as Error).message}`)
-    }
-  }
+  const compiled = param.type === 'string' && typeof raw.pattern === 'string' ? compileParamPattern(raw.pattern) : undefined
+  if (compiled && 'error' in compiled) push('pattern', 'invalid-value', `params.${param.name}.pattern is not a valid regular expression: ${compiled.error}`)
   if (param.type === 'integer' && typeof raw.min === 'number' && typeof raw.max === 'number' && raw.min > raw.max)
     push('max', 'invalid-value', `params.${param.name}: max (${raw.max}) is below min (${raw.min})`)
   if (value === undefined) return problems
@@ -424,13 +429,8 @@ function paramDefaultProblems(param: ParamEntry, source: YamlSource): Problem[] 
       if (typeof value === 'string' && !isDuration(value)) push('default', 'invalid-value', `params.${param.name}: default "${value}" is not an ISO-8601 duration such as PT15M`)
       break
     case 'string':
-      if (typeof value === 'string' && typeof raw.pattern === 'string') {
-        try {
-          if (!new RegExp(`^(?:${raw.pattern})$`).test(value)) push('default', 'invalid-value', `params.${param.name}: default "${value}" does not match ${raw.pattern}`)
-        } catch {
-          // reported above
-        }
-      }
+      if (typeof value === 'string' && compiled && 'pattern' in compiled && !compiled.pattern.matches(value))
+        push('default', 'invalid-value', `params.${param.name}: default "${value}" does not match ${String(raw.pattern)}`)
       break
   }
   return problems

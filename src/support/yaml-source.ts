@@ -2,7 +2,8 @@
  * YAML parsing that keeps positions, so every problem in a catalog or runbook can name file:line:col.
  * Shared by the catalog and runbook loaders.
  */
-import {isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node} from 'yaml'
+import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs'
+import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node} from 'yaml'
 import type {z} from 'zod'
 import type {Problem, SourceLocation} from '../errors.js'
 
@@ -17,6 +18,42 @@ export interface YamlSource {
   problems: Problem[]
   /** Location of the node at `path`, or of its nearest existing ancestor. `key: true` points at the key, not the value. */
   locate(path: readonly PathSegment[], options?: {key?: boolean}): SourceLocation
+}
+
+/** Catalogs and runbooks are small; anything larger is not one (and reading it whole would be the attack). */
+export const MAX_SOURCE_BYTES = 4 * 1024 * 1024
+/** Aliases a document may expand: YAML anchors are for reuse, not for a billion laughs. */
+const MAX_ALIAS_COUNT = 100
+
+/**
+ * Read a catalog or runbook file: a regular file of at most MAX_SOURCE_BYTES. A folder, a FIFO, a device such as
+ * /dev/zero, or a huge file is refused with a message saying what was expected — reading one would fail obscurely or
+ * never end. Returns the text, or a problem for the caller to report (exit 2).
+ */
+export function readSourceFile(path: string, what: string): {text: string} | {problem: Problem} {
+  let fd: number | undefined
+  try {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    const stat = fstatSync(fd)
+    if (stat.isDirectory()) return {problem: {code: 'not-a-file', message: `${what} ${path} is a folder; expected a YAML file`}}
+    if (!stat.isFile()) return {problem: {code: 'not-a-file', message: `${what} ${path} is not a regular file (a pipe or a device); expected a YAML file`}}
+    if (stat.size > MAX_SOURCE_BYTES) return {problem: {code: 'too-large', message: `${what} ${path} is ${stat.size} bytes; a ${what} is at most ${MAX_SOURCE_BYTES} bytes`}}
+    const buffer = Buffer.alloc(stat.size)
+    let read = 0
+    while (read < stat.size) {
+      const n = readSync(fd, buffer, read, stat.size - read, read)
+      if (n === 0) break
+      read += n
+    }
+    return {text: buffer.subarray(0, read).toString('utf8')}
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EISDIR') return {problem: {code: 'not-a-file', message: `${what} ${path} is a folder; expected a YAML file`}}
+    return {problem: {code: code === 'ENOENT' ? `${what}-not-found` : 'unreadable', message: `cannot read ${what} ${path}: ${code ?? (error as Error).message}`}}
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
 }
 
 export function parseYamlSource(file: string, text: string): YamlSource {
@@ -40,12 +77,30 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   }
   // A duplicate key alone should not hide every other problem: validate what the last occurrence says as well.
   const onlyDuplicates = doc.errors.length > 0 && doc.errors.every((e) => e.code === 'DUPLICATE_KEY')
-  const value =
-    doc.errors.length === 0
-      ? doc.toJS({maxAliasCount: 100})
-      : onlyDuplicates
-        ? parseDocument(text, {uniqueKeys: false}).toJS({maxAliasCount: 100})
-        : undefined
+  let value: unknown
+  try {
+    value =
+      doc.errors.length === 0
+        ? doc.toJS({maxAliasCount: MAX_ALIAS_COUNT})
+        : onlyDuplicates
+          ? parseDocument(text, {uniqueKeys: false}).toJS({maxAliasCount: MAX_ALIAS_COUNT})
+          : undefined
+  } catch (error) {
+    // The yaml library refuses documents whose aliases expand too far ("Excessive alias count"): point at the first alias.
+    let first: number | undefined
+    visit(doc, {
+      Alias(_, node) {
+        first ??= node.range?.[0]
+        return visit.BREAK
+      },
+    })
+    problems.push({
+      location: at(first ?? 0),
+      code: 'yaml-aliases',
+      message: `YAML aliases expand too far (${firstLine((error as Error).message)}); anchors and aliases may repeat a value, not multiply it`,
+    })
+    value = undefined
+  }
 
   const locate = (path: readonly PathSegment[], options: {key?: boolean} = {}): SourceLocation => {
     let node: unknown = doc.contents

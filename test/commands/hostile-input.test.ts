@@ -1,0 +1,68 @@
+/**
+ * Hostile input through the real CLI: every case is exit 2 with a message saying what was expected, quickly, and
+ * nothing of it reaches the terminal as a control sequence.
+ */
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {runCli, scratchDir} from '../helpers/cli.js'
+
+describe('hostile input', () => {
+  it('a YAML alias bomb is exit 2 pointing at the first alias', async () => {
+    const dir = scratchDir({
+      'bomb.yaml': ['name: bomb', 'title: t', 'kind: checklist', 'a: &a [x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'steps: []', ''].join('\n'),
+    })
+    const result = await runCli(['runbooks', 'validate', 'bomb.yaml'], {cwd: dir})
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/bomb\.yaml:5:\d+: YAML aliases expand too far/)
+  })
+
+  it('a folder, a device and a FIFO as the catalog or a runbook are exit 2 at once, never a hang', async () => {
+    const dir = scratchDir()
+    mkdirSync(join(dir, 'folder.yaml'))
+    execFileSync('mkfifo', [join(dir, 'pipe.yaml')])
+    const folder = await runCli(['catalog', 'validate', '--catalog', dir], {cwd: dir})
+    expect([folder.code, folder.stderr]).toEqual([2, expect.stringMatching(/is a folder; expected a YAML file/)])
+    const device = await runCli(['catalog', 'validate', '--catalog', '/dev/zero'], {cwd: dir, timeoutMs: 20_000})
+    expect([device.code, device.stderr]).toEqual([2, expect.stringMatching(/not a regular file \(a pipe or a device\)/)])
+    const pipe = await runCli(['catalog', 'validate', '--catalog', join(dir, 'pipe.yaml')], {cwd: dir, timeoutMs: 20_000})
+    expect([pipe.code, pipe.stderr]).toEqual([2, expect.stringMatching(/not a regular file/)])
+    const runbookFolder = await runCli(['runbooks', 'validate', join(dir, 'folder.yaml')], {cwd: dir})
+    expect(runbookFolder.code).toBe(2)
+  })
+
+  it('a run id that climbs out of .opsbook/runs is refused (exit 2) by every command that takes one', async () => {
+    const dir = scratchDir()
+    for (const args of [['runs', 'show', '..'], ['resume', '../../etc'], ['runs', 'show', 'a/../../b']]) {
+      const result = await runCli(args, {cwd: dir})
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr).toMatch(/is not a run id/)
+    }
+  })
+
+  it('a catastrophic-backtracking pattern answers at once (RE2), and a backreference is refused at validate time', async () => {
+    const dir = scratchDir({
+      'redos.yaml': ['name: redos', 'title: t', 'kind: checklist', 'params:', '  name: {type: string, pattern: "(a+)+b"}', 'steps:', '  - {id: a, uses: core.log, with: {message: hi}}', ''].join('\n'),
+      'backref.yaml': ['name: backref', 'title: t', 'kind: checklist', 'params:', '  name: {type: string, pattern: "(a)\\\\1"}', 'steps:', '  - {id: a, uses: core.log, with: {message: hi}}', ''].join('\n'),
+    })
+    const redos = await runCli(['plan', 'redos.yaml', '--env', 'local', '--param', `name=${'a'.repeat(40)}c`], {cwd: dir, timeoutMs: 30_000})
+    expect(redos.code).toBe(2)
+    expect(redos.stderr).toMatch(/param name: expected a value matching \(a\+\)\+b/)
+    const backref = await runCli(['runbooks', 'validate', 'backref.yaml'], {cwd: dir})
+    expect(backref.code).toBe(2)
+    expect(backref.stderr).toMatch(/backref\.yaml:5:\d+: params\.name\.pattern is not a valid regular expression: .*RE2 syntax/)
+  })
+
+  it('escape sequences in a param value are shown escaped, never sent to the terminal', async () => {
+    const dir = scratchDir()
+    const hostile = 'x\u001b]0;pwned\u0007\u001b[2J\ry'
+    const result = await runCli(['run', 'hello', '--env', 'local', '--param', `who=${hostile}`, '--param', 'pause=PT0S'], {cwd: dir, timeoutMs: 90_000})
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout + result.stderr).not.toMatch(/[\u001b\u0007\r]/)
+    expect(result.stdout).toContain('x\\x1b]0;pwned\\x07\\x1b[2J\\x0dy')
+    const invalid = await runCli(['plan', 'hello', '--env', 'local', '--param', `nope\u001b[2J=1`], {cwd: dir})
+    expect(invalid.code).toBe(2)
+    expect(invalid.stderr).not.toContain('\u001b')
+  })
+})
