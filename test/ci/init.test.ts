@@ -128,5 +128,5 @@ describe('opsbook ci init (CLI)', () => {
     const unknown = await runCli(['ci', 'init', 'github', '--env', 'nope', '--dry-run'], {cwd: dir})
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toMatch(/--env nope: no such environment/)
-  })
+  }, 180_000)
 })
