@@ -104,26 +104,36 @@ export async function collectLocalRuns(root: string, filter: RunFilter): Promise
 
 /** Read the runs under `runs/` in the evidence container that match the filter, oldest first. */
 export async function collectBlobRuns(target: EvidenceTarget, filter: RunFilter): Promise<EvidenceRun[]> {
-  const folders = new Map<string, Map<string, string>>()
-  for await (const blob of target.client.listBlobsFlat({prefix: 'runs/'})) {
-    const match = /^runs\/\d{4}\/\d{2}\/([^/]+)\/(journal\.jsonl|summary\.json|report\.md|request\.json)$/.exec(blob.name)
-    if (!match) continue
-    const entry = folders.get(match[1]) ?? new Map<string, string>()
-    entry.set(match[2], blob.name)
-    folders.set(match[1], entry)
-  }
   const runs: EvidenceRun[] = []
-  for (const [runId, names] of folders) {
-    const text = async (name: string) => {
-      const blobName = names.get(name)
-      return blobName ? (await target.client.getBlobClient(blobName).downloadToBuffer()).toString('utf8') : undefined
-    }
+  for (const [runId, text] of await blobRunFolders(target)) {
     const journalText = await text('journal.jsonl')
     if (journalText === undefined) continue
     const run = describeRun(runId, 'blob', journalText, await text('summary.json'))
     if (matches(run, filter)) runs.push({...run, reportText: await text('report.md'), requestText: await text('request.json')})
   }
   return runs.sort(byStart)
+}
+
+/**
+ * The runs in the evidence container (`runs/<yyyy>/<mm>/<runId>/…`), each with a reader of its files by name
+ * (journal.jsonl, summary.json, report.md, request.json) that downloads only what is asked for.
+ */
+export async function blobRunFolders(target: EvidenceTarget): Promise<Map<string, (file: string) => Promise<string | undefined>>> {
+  const folders = new Map<string, Map<string, string>>()
+  for await (const blob of target.client.listBlobsFlat({prefix: 'runs/'})) {
+    const match = /^runs\/\d{4}\/\d{2}\/([^/]+)\/(journal\.jsonl|summary\.json|report\.md|request\.json)$/.exec(blob.name)
+    if (!match) continue
+    const entry = folders.get(match[1]!) ?? new Map<string, string>()
+    entry.set(match[2]!, blob.name)
+    folders.set(match[1]!, entry)
+  }
+  const readers = new Map<string, (file: string) => Promise<string | undefined>>()
+  for (const [runId, names] of folders)
+    readers.set(runId, async (file: string) => {
+      const blobName = names.get(file)
+      return blobName ? (await target.client.getBlobClient(blobName).downloadToBuffer()).toString('utf8') : undefined
+    })
+  return readers
 }
 
 /** Parse what a run's files say about it; damaged files still produce a run (verify reports the damage). */

@@ -4,7 +4,7 @@
  * listed once, marked with both.
  */
 import type {EvidenceTarget} from './blob-sink.js'
-import {describeRun} from './export.js'
+import {blobRunFolders, describeRun} from './export.js'
 import {listRuns, type RunListEntry} from './runs-store.js'
 
 export interface RecordedRun extends RunListEntry {
@@ -14,21 +14,11 @@ export interface RecordedRun extends RunListEntry {
 
 /** Runs of the evidence container, read from summary.json (the journal's first line when a run has no summary yet). */
 export async function listBlobRuns(target: EvidenceTarget, environmentName: string): Promise<RunListEntry[]> {
-  const folders = new Map<string, {journal?: string; summary?: string}>()
-  for await (const blob of target.client.listBlobsFlat({prefix: 'runs/'})) {
-    const match = /^runs\/\d{4}\/\d{2}\/([^/]+)\/(journal\.jsonl|summary\.json)$/.exec(blob.name)
-    if (!match) continue
-    const entry = folders.get(match[1]!) ?? {}
-    if (match[2] === 'journal.jsonl') entry.journal = blob.name
-    else entry.summary = blob.name
-    folders.set(match[1]!, entry)
-  }
   const runs: RunListEntry[] = []
-  for (const [runId, names] of folders) {
-    const download = async (name?: string) => (name ? (await target.client.getBlobClient(name).downloadToBuffer()).toString('utf8') : undefined)
-    const summaryText = await download(names.summary)
+  for (const [runId, read] of await blobRunFolders(target)) {
+    const summaryText = await read('summary.json')
     // Without a summary the run is running or crashed elsewhere: its journal's first line says what it is.
-    const journalText = summaryText ? '' : ((await download(names.journal)) ?? '')
+    const journalText = summaryText ? '' : ((await read('journal.jsonl')) ?? '')
     const run = describeRun(runId, 'blob', journalText, summaryText)
     if (run.environment !== environmentName) continue
     runs.push({
