@@ -40,6 +40,12 @@ export interface CheckSources {
   publishingCredentialsPolicy(resourceGroup: string, site: string, slot: string | undefined, policy: 'ftp' | 'scm'): Promise<{allow?: boolean}>
   /** `config/authsettingsV2` of a site or slot, the variant without secrets. */
   authSettingsV2(resourceGroup: string, site: string, slot?: string): Promise<Record<string, unknown>>
+  /** One key (`GET vaults/{v}/keys/{key}`): its rotation policy, or null when it has none ("Omitted if empty"). */
+  kvKeyRotationPolicy(resourceGroup: string, vault: string, key: string): Promise<VaultItem['rotationPolicy'] | null>
+  /** Microsoft Entra administrators of a PostgreSQL flexible server, first page. */
+  pgAdministrators(resourceGroup: string, server: string): Promise<Paged<{principalName?: string; principalType?: string}>>
+  /** Firewall rules of a Redis cache, first page. */
+  redisFirewallRules(resourceGroup: string, cache: string): Promise<Paged<{name: string; startIP?: string; endIP?: string}>>
 }
 
 /** Lower-case scope of a lock from its id. */
@@ -185,6 +191,23 @@ export function sourcesFromServices(services: AzureServices): CheckSources {
         ? await client.webApps.getAuthSettingsV2WithoutSecretsSlot(resourceGroup, site, slot)
         : await client.webApps.getAuthSettingsV2WithoutSecrets(resourceGroup, site)
       return {platform: settings.platform}
+    },
+    async kvKeyRotationPolicy(resourceGroup, vault, key) {
+      const client = await services.keyvault()
+      const found: any = await client.keys.get(resourceGroup, vault, key)
+      return (found.rotationPolicy ?? found.properties?.rotationPolicy ?? null) as VaultItem['rotationPolicy'] | null
+    },
+    async pgAdministrators(resourceGroup, server) {
+      const client = await services.postgres()
+      const {getContinuationToken} = await import('@azure/arm-postgresql-flexible')
+      const pages = client.administratorsMicrosoftEntra.listByServer(resourceGroup, server).byPage()
+      return pagedFrom(pages, (a: any) => ({principalName: a.principalName ?? undefined, principalType: a.principalType ?? undefined}), (p) => Boolean(getContinuationToken(p)))()
+    },
+    async redisFirewallRules(resourceGroup, cache) {
+      const client = await services.redis()
+      const {getContinuationToken} = await import('@azure/arm-rediscache')
+      const pages = client.firewallRules.list(resourceGroup, cache).byPage()
+      return pagedFrom(pages, (r: any) => ({name: String(r.name).split('/').pop()!, startIP: r.startIP, endIP: r.endIP}), (p) => Boolean(getContinuationToken(p)))()
     },
     async locks() {
       const client = await services.locks()
