@@ -131,7 +131,7 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
       Object.assign(found[1].configurations, settings.configurations ?? {})
       if (settings.firewallRules)
         found[1].firewallRules = Object.fromEntries(
-          Object.entries(settings.firewallRules).map(([name, r]) => [name.toLowerCase(), {name, startIpAddress: String(r.startIpAddress), endIpAddress: String(r.endIpAddress)}]),
+          Object.entries(settings.firewallRules).map(([name, r]) => [name, {name, startIpAddress: String(r.startIpAddress), endIpAddress: String(r.endIpAddress)}]),
         )
       if (settings.administrators) mine.pgAdministrators[id.toLowerCase()] = clone(settings.administrators)
     } else if (component.type === 'redis') {
