@@ -257,6 +257,45 @@ describe('output formats', () => {
     expect(results.every((r) => (r.kind === 'fail') === (r.level !== 'none'))).toBe(true)
   })
 
+  it('SARIF: helpUri per rule to its docs/checks.md section, the package homepage as informationUri (none made up), executionSuccessful false when a check errored, primaryLocationLineHash', () => {
+    const homepage = 'https://github.com/example-org/opsbook'
+    const run = toSarif(report, CHECKS, homepage).runs[0]!
+    expect(run.tool.driver.informationUri).toBe(homepage)
+    expect(run.tool.driver.rules!.find((r) => r.id === 'st.tls.min12')!.helpUri).toBe('https://github.com/example-org/opsbook/blob/main/docs/checks.md#st.tls.min12')
+    expect(run.invocations![0]!.executionSuccessful).toBe(true)
+    const result = run.results![0]!
+    expect(result.partialFingerprints!.primaryLocationLineHash).toMatch(/^[0-9a-f]{64}$/)
+    // Without a homepage in package.json nothing is invented.
+    const bare = toSarif(report, CHECKS, undefined).runs[0]!
+    expect(bare.tool.driver.informationUri).toBeUndefined()
+    expect(bare.tool.driver.rules!.every((r) => r.helpUri === undefined)).toBe(true)
+    const errored = {...report, findings: report.findings.map((f, i) => (i === 0 ? {...f, status: 'error' as const, message: 'could not evaluate: x'} : f))}
+    const failedRun = toSarif(errored, CHECKS, homepage).runs[0]!
+    expect(failedRun.invocations![0]!.executionSuccessful).toBe(false)
+    expect(failedRun.invocations![0]!.toolExecutionNotifications![0]!.message.text).toContain('could not evaluate: x')
+  })
+
+  it('OCSF: one schema version (1.5.0, which has compliance.checks); unreadable data is Warning with the missing information; the account has type_id 6', () => {
+    const errored = {...report, findings: report.findings.map((f, i) => (i === 0 ? {...f, status: 'error' as const, message: 'could not evaluate: properties is absent'} : f))}
+    const events = toOcsf(errored)
+    expect(new Set(events.map((e) => e.metadata.version))).toEqual(new Set(['1.5.0']))
+    expect(events[0]!.compliance).toMatchObject({status_id: 2, status: 'Warning', status_detail: 'missing information: could not evaluate: properties is absent'})
+    expect(events[0]!.cloud.account).toMatchObject({type: 'Azure AD Account', type_id: 6})
+  })
+
+  it('JUnit: time on the root, suites and cases; an XSD-valid timestamp; classname is the suite name on every case', async () => {
+    const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(await formatJunit(report))
+    expect(Number(doc.testsuites.time)).toBeCloseTo(report.collection.durationMs / 1000, 2)
+    for (const suite of [doc.testsuites.testsuite].flat()) {
+      expect(suite.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/)
+      expect(suite.time).toBeDefined()
+      for (const testCase of [suite.testcase].flat()) {
+        expect(testCase.classname).toBe(suite.name)
+        expect(testCase.time).toBeDefined()
+      }
+    }
+  })
+
   it('JUnit XML parses, with one suite per resource type and the right counts', async () => {
     const xml = await formatJunit(report)
     expect(XMLValidator.validate(xml)).toBe(true)
