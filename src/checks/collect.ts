@@ -163,6 +163,7 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
           Object.fromEntries((await allPages(budget, () => sources.pgConfigurations(rg, resource.name))).map((c) => [c.name, c.value])),
         pgFirewallRules: () => allPages(budget, () => sources.pgFirewallRules(rg, resource.name)),
         blobService: () => budget.run('arm', () => sources.blobService(rg, resource.name)),
+        fileService: () => budget.run('arm', () => sources.fileService(rg, resource.name)),
         diagnosticSettings: () => budget.run('arm', () => sources.diagnosticSettings(resource.id)),
         redisPatchSchedule: () => budget.run('arm', () => sources.redisPatchSchedule(rg, resource.name)),
         siteConfig: async () => camelKeys(await budget.run('arm', () => sources.siteConfig(rg, site!, slot))),

@@ -25,6 +25,8 @@ export interface CheckSources {
   pgFirewallRules(resourceGroup: string, server: string): Promise<Paged<{name: string; startIpAddress?: string; endIpAddress?: string}>>
   /** `blobServices/default` properties. */
   blobService(resourceGroup: string, account: string): Promise<Record<string, unknown>>
+  /** `fileServices/default` properties. */
+  fileService(resourceGroup: string, account: string): Promise<Record<string, unknown>>
   diagnosticSettings(resourceId: string): Promise<Array<{name: string; logs: Array<{category?: string; categoryGroup?: string; enabled: boolean}>}>>
   /** The cache's `default` patch schedule, or null when it has none (404). */
   redisPatchSchedule(resourceGroup: string, cache: string): Promise<{scheduleEntries: Array<{dayOfWeek: string; startHourUtc: number; maintenanceWindow?: string}>} | null>
@@ -113,6 +115,10 @@ export function sourcesFromServices(services: AzureServices): CheckSources {
     async blobService(resourceGroup, account) {
       const client = await services.storage()
       return (await client.blobServices.getServiceProperties(resourceGroup, account)) as unknown as Record<string, unknown>
+    },
+    async fileService(resourceGroup, account) {
+      const client = await services.storage()
+      return (await client.fileServices.getServiceProperties(resourceGroup, account)) as unknown as Record<string, unknown>
     },
     async diagnosticSettings(resourceId) {
       const client = await services.monitor()

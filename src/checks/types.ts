@@ -80,6 +80,7 @@ export interface InventoryResource {
  * - `pgAdministrators`: Microsoft Entra administrators of a PostgreSQL server (`{principalName, principalType}[]`).
  * - `storageServiceDiagnostics`: diagnostic settings of the account's blob, queue, table and file services.
  * - `redisFirewallRules`: `{name, startIP, endIP}[]` of a cache.
+ * - `fileService`: storage `fileServices/default` properties (share soft delete).
  */
 export type FactName =
   | 'siteConfig'
@@ -97,6 +98,7 @@ export type FactName =
   | 'pgAdministrators'
   | 'storageServiceDiagnostics'
   | 'redisFirewallRules'
+  | 'fileService'
 
 /** A Key Vault key or secret as the management plane lists it. `attributes` is undefined when ARM sent none. */
 export interface VaultItem {

@@ -63,6 +63,7 @@ const resourceSettings = z
     /** The App Service plan the site runs on. */
     plan: z.object({sku: json.optional(), properties: json.optional()}).strict().optional(),
     blobService: json.optional(),
+    fileService: json.optional(),
     diagnosticSettings: z.array(diagnosticSetting).optional(),
     locks: z.array(lock).optional(),
     privateEndpoints: z.array(privateEndpoint).optional(),
@@ -165,7 +166,7 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
             publicNetworkAccess: 'Enabled',
             disableAccessKeyAuthentication: false,
             redisVersion: '4.0.14',
-            redisConfiguration: {'aad-enabled': 'false'},
+            redisConfiguration: {'aad-enabled': 'false', 'maxmemory-reserved': '0'},
             sku: {name: 'Basic', family: 'C', capacity: 0},
           },
           firewallRules: {AllowAll: {startIP: '0.0.0.0', endIP: '255.255.255.255'}},
@@ -176,7 +177,7 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
         break
       case 'webapp': {
         const insecureApp = {
-          properties: {httpsOnly: false, publicNetworkAccess: 'Enabled', clientCertEnabled: false},
+          properties: {httpsOnly: false, publicNetworkAccess: 'Enabled', clientCertEnabled: false, clientAffinityEnabled: true},
           identity: null,
           siteConfig: {
             minTlsVersion: '1.0',
@@ -220,6 +221,7 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
             keyCreationTime: {key1: old, key2: old},
           },
           blobService: {deleteRetentionPolicy: {enabled: false}, containerDeleteRetentionPolicy: {enabled: false}, isVersioningEnabled: false},
+          fileService: {shareDeleteRetentionPolicy: {enabled: false}},
           diagnosticSettings: [],
           locks: [],
         }
@@ -297,7 +299,7 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
             publicNetworkAccess: 'Disabled',
             disableAccessKeyAuthentication: true,
             redisVersion: '6.0',
-            redisConfiguration: {'aad-enabled': 'true'},
+            redisConfiguration: {'aad-enabled': 'true', 'maxmemory-reserved': '615'},
             sku: {name: 'Premium', family: 'P', capacity: 1},
           },
           firewallRules: {},
@@ -309,7 +311,7 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
         break
       case 'webapp': {
         const secureApp = {
-          properties: {httpsOnly: true, publicNetworkAccess: 'Disabled', clientCertEnabled: true, clientCertMode: 'Required', virtualNetworkSubnetId: `/subscriptions/${environment.subscription}/resourceGroups/${environment.resourceGroups[0]}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/apps`},
+          properties: {httpsOnly: true, publicNetworkAccess: 'Disabled', clientCertEnabled: true, clientCertMode: 'Required', clientAffinityEnabled: false, virtualNetworkSubnetId: `/subscriptions/${environment.subscription}/resourceGroups/${environment.resourceGroups[0]}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/apps`},
           siteConfig: {
             minTlsVersion: '1.2',
             scmMinTlsVersion: '1.2',
@@ -355,6 +357,7 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
           },
           privateEndpoints: [{name: `pe-${component.name}`, status: 'Approved'}],
           blobService: {deleteRetentionPolicy: {enabled: true, days: 14}, containerDeleteRetentionPolicy: {enabled: true, days: 14}, isVersioningEnabled: true},
+          fileService: {shareDeleteRetentionPolicy: {enabled: true, days: 14}},
           diagnosticSettings: (['blobServices', 'queueServices', 'tableServices', 'fileServices'] as const).map((service) => ({...audit(`audit-${service}`), service})),
           locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
         }

@@ -23,7 +23,7 @@ const NOW = new Date('2026-06-10T12:00:00Z')
 /** Per resource: the checks that fail, are waived or not applicable; every other applicable check passes. */
 const APP_BAD = [
   'app.https_only', 'app.tls.min12', 'app.ftps', 'app.basic_auth.off', 'app.remote_debug.off', 'app.identity', 'app.auth.easy_auth', 'app.http2', 'app.cors.no_wildcard',
-  'app.net.restricted', 'app.net.vnet', 'app.client_cert', 'app.stack.supported', 'app.logs.http', 'app.health_check', 'app.always_on', 'logs.audit', 'gov.tags.required',
+  'app.net.restricted', 'app.net.vnet', 'app.arr_affinity.off', 'app.client_cert', 'app.stack.supported', 'app.logs.http', 'app.health_check', 'app.always_on', 'logs.audit', 'gov.tags.required',
 ]
 // The environment is not production: production-only checks are not applicable.
 const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]}> = {
@@ -38,7 +38,7 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
   'redis-bad': {
     fail: [
       'redis.tls.no_plain_port', 'redis.tls.min12', 'redis.net.public_disabled', 'redis.net.private', 'redis.auth.no_keys', 'redis.auth.entra', 'redis.version', 'redis.fw.narrow',
-      'redis.maintenance.patch_schedule', 'logs.audit', 'gov.tags.required',
+      'redis.memory.reserved', 'redis.maintenance.patch_schedule', 'logs.audit', 'gov.tags.required',
     ],
     waived: ['redis.sku.not_basic'],
     na: ['redis.zones'],
@@ -53,7 +53,7 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
   stbad: {
     fail: [
       'st.secure_transfer', 'st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.entra_default', 'st.net.public_disabled', 'st.net.restricted', 'st.net.private_endpoint',
-      'st.xtenant_repl.off', 'st.key_expiry', 'st.keys.regenerated', 'st.sas_policy', 'st.blob.soft_delete', 'st.blob.versioning', 'st.logs.audit', 'gov.tags.required',
+      'st.xtenant_repl.off', 'st.key_expiry', 'st.keys.regenerated', 'st.sas_policy', 'st.blob.soft_delete', 'st.file.soft_delete', 'st.blob.versioning', 'st.logs.audit', 'gov.tags.required',
     ],
     na: ['st.replication'],
   },

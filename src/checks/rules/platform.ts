@@ -92,7 +92,7 @@ export const platformRules: CheckRule[] = [
     },
     remediation: {text: 'Enable the Defender for Cloud plan for this resource type.', az: 'az security pricing create --name <plan> --tier Standard'},
     frameworks: {
-      cis: ['F6 8.1.3.1', 'F6 8.1.4.1', 'F6 8.1.5.1', 'F6 8.1.7.3', 'F6 8.1.8.1'],
+      cis: ['F6 8.1.3.1', 'F6 8.1.4.1', 'F6 8.1.5.1', 'F6 8.1.7.3'],
       mcsb: ['LT-1'],
       psrule: ['Azure.Defender.AppServices', 'Azure.Defender.Storage', 'Azure.Defender.KeyVault', 'Azure.Defender.OssRdb', 'Azure.PostgreSQL.DefenderCloud', 'Azure.Storage.DefenderCloud'],
     },

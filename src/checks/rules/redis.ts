@@ -9,6 +9,8 @@ import {ipv4Span} from './network.js'
 import {windowStartUtc} from './window-utc.js'
 
 const REDIS = [RESOURCE_TYPES.redis]
+/** Cache memory by size ("Azure Cache for Redis pricing": C0 250 MB … P5 120 GB). */
+const CACHE_MEMORY_MB: Record<string, number> = {C0: 250, C1: 1024, C2: 2560, C3: 6144, C4: 13312, C5: 26624, C6: 54272, P1: 6144, P2: 13312, P3: 26624, P4: 54272, P5: 122880}
 const AZ = 'az redis'
 
 export const redisRules: CheckRule[] = [
@@ -174,6 +176,25 @@ export const redisRules: CheckRule[] = [
     },
     remediation: {text: 'Scale to Standard or Premium.', az: `${AZ} update --resource-group <rg> --name <name> --sku Standard`},
     frameworks: {cis: ['F6 6.1.5'], mcsb: ['BR-1'], psrule: ['Azure.Redis.MinSKU'], azqr: ['redis-011']},
+  },
+  {
+    id: 'redis.memory.reserved',
+    title: 'Redis reserves at least 10 % of memory for non-cache operations (maxmemory-reserved)',
+    severity: 'low',
+    resourceTypes: REDIS,
+    reads: ['properties.sku', 'properties.redisConfiguration.maxmemory-reserved'],
+    evaluate(resource) {
+      const family = String(valueAt(resource, 'properties.sku.family') ?? valueAt(resource, 'sku.family') ?? '').toUpperCase()
+      const capacity = Number(valueAt(resource, 'properties.sku.capacity') ?? valueAt(resource, 'sku.capacity'))
+      const memory = CACHE_MEMORY_MB[`${family}${capacity}`]
+      if (!memory) throw new MissingData(`cache size ${family}${Number.isFinite(capacity) ? capacity : '?'} is unknown`)
+      // "Manage Azure Cache for Redis memory": set maxmemory-reserved to at least 10 % of the cache size; unset is Azure's per-size default, below that.
+      const reserved = Number(valueAt(resource, 'properties.redisConfiguration.maxmemory-reserved') ?? 0)
+      const want = Math.ceil(memory * 0.1)
+      return reserved >= want ? pass(`maxmemory-reserved is ${reserved} MB of ${memory} MB`) : fail(`maxmemory-reserved is ${reserved || 'not set'}; at least ${want} MB (10 % of ${memory} MB) is recommended`)
+    },
+    remediation: {text: 'Set maxmemory-reserved to at least 10 % of the cache memory.', az: `${AZ} update --resource-group <rg> --name <name> --set "redisConfiguration.maxmemory-reserved=<MB>"`},
+    frameworks: {psrule: ['Azure.Redis.MaxMemoryReserved']},
   },
   {
     id: 'redis.maintenance.patch_schedule',

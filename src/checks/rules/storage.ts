@@ -273,6 +273,24 @@ export const storageRules: CheckRule[] = [
     frameworks: {cis: ['F6 9.2.1', 'F6 9.2.2'], mcsb: ['DP-8'], soc2: ['A1.2'], iso27001: ['A.8.13'], psrule: ['Azure.Storage.SoftDelete', 'Azure.Storage.ContainerSoftDelete']},
   },
   {
+    id: 'st.file.soft_delete',
+    title: 'File share soft delete is on for at least 7 days',
+    severity: 'medium',
+    resourceTypes: ST,
+    reads: ['fileServices/default.shareDeleteRetentionPolicy'],
+    facts: ['fileService'],
+    evaluate(_r, facts) {
+      const policy = blobPolicy(needFact(facts, 'fileService'), 'shareDeleteRetentionPolicy')
+      if (!policy.enabled) return fail('share soft delete off')
+      return policy.days! >= 7 ? pass(`share soft delete ${policy.days} days`) : fail(`share soft delete ${policy.days} days (fewer than 7)`)
+    },
+    remediation: {
+      text: 'Enable file share soft delete for at least 7 days.',
+      az: 'az storage account file-service-properties update --resource-group <rg> --account-name <name> --enable-delete-retention true --delete-retention-days 7',
+    },
+    frameworks: {mcsb: ['DP-8'], psrule: ['Azure.Storage.FileShareSoftDelete']},
+  },
+  {
     id: 'st.blob.versioning',
     title: 'Blob versioning is on',
     severity: 'medium',

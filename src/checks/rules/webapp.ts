@@ -264,6 +264,20 @@ export const webappRules: CheckRule[] = [
     frameworks: {mcsb: ['NS-1']},
   },
   {
+    id: 'app.arr_affinity.off',
+    title: 'Web app does not pin clients to one instance (ARR affinity off)',
+    severity: 'low',
+    resourceTypes: APPS,
+    reads: ['properties.clientAffinityEnabled'],
+    evaluate(resource) {
+      // Site.clientAffinityEnabled: "true to enable client affinity; false to stop sending session affinity cookies … Default is true."
+      const affinity = readOrDefault(resource, 'properties.clientAffinityEnabled', true)
+      return isTrue(affinity.value) ? fail(describeSetting('clientAffinityEnabled', affinity)) : pass('clientAffinityEnabled is false')
+    },
+    remediation: {text: 'Turn ARR affinity off for stateless apps.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --client-affinity-enabled false`},
+    frameworks: {psrule: ['Azure.AppService.ARRAffinity']},
+  },
+  {
     id: 'app.client_cert',
     title: 'Web app requires incoming client certificates',
     severity: 'low',

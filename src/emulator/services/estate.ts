@@ -47,6 +47,8 @@ interface EstateState {
   /** Microsoft.Network/privateEndpoints resources. */
   privateEndpoints: Record<string, Record<string, any>>
   pricings: Record<string, Record<string, any>>
+  /** Account id (lower-case) → fileServices/default properties (absent: Azure's default for new accounts). */
+  fileServices?: Record<string, Record<string, any>>
 }
 
 function estateState(ctx: EmulatorContext): EstateState {
@@ -157,6 +159,7 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
       }
       ;[id, resource] = [found[1].resource.id, found[1].resource]
       if (settings.blobService) merge(found[1].blobService, settings.blobService)
+      if (settings.fileService) merge(((mine.fileServices ??= {})[id.toLowerCase()] ??= defaultFileService()), settings.fileService)
     } else if (component.type === 'keyvault') {
       const found = find(misc.vaults)
       if (!found) continue
@@ -291,6 +294,11 @@ function siteConnections(ctx: EmulatorContext, siteId: string, slot?: string): A
   return out
 }
 
+/** File share soft delete is on, 7 days, for new accounts ("Enable soft delete on Azure file shares": on by default). */
+function defaultFileService(): Record<string, any> {
+  return {shareDeleteRetentionPolicy: {enabled: true, days: 7}, protocolSettings: {smb: {}}}
+}
+
 export function routes(ctx: EmulatorContext): Route[] {
   const mine = () => estateState(ctx)
   const FARMS = `${RG}/Microsoft.Web/serverfarms`
@@ -315,6 +323,17 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (_request, p) => {
         const plan = mine().plans[resourceIdOf(ctx.subscription, p.rg!, 'Microsoft.Web/serverfarms', p.name!).toLowerCase()]
         return plan ? {status: 200, body: clone(plan)} : resourceNotFound('Microsoft.Web/serverfarms', p.name!, p.rg!)
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${RG}/Microsoft.Storage/storageAccounts/{name}/fileServices/default`,
+      operation: 'storage.fileServices.get',
+      handler: (_request, p) => {
+        const id = resourceIdOf(ctx.subscription, p.rg!, 'Microsoft.Storage/storageAccounts', p.name!)
+        if (!miscState(ctx).storageAccounts[id.toLowerCase()]) return resourceNotFound('Microsoft.Storage/storageAccounts', p.name!, p.rg!)
+        const properties = mine().fileServices?.[id.toLowerCase()] ?? defaultFileService()
+        return {status: 200, body: {id: `${id}/fileServices/default`, name: 'default', type: 'Microsoft.Storage/storageAccounts/fileServices', properties: clone(properties)}}
       },
     },
     {

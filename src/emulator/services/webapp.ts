@@ -430,7 +430,6 @@ function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Rec
       ? {}
       : {identity: slot.identity ? clone(slot.identity) : {type: 'SystemAssigned', principalId: guidOf(`principal:${id.toLowerCase()}`), tenantId: guidOf(`tenant:${ctx.subscription}`)}}),
     properties: {
-      ...(slot.extraProperties ? clone(slot.extraProperties) : {}),
       name: production ? site.name : `${site.name}(${slot.name})`,
       state: slot.enabled ? 'Running' : 'Stopped',
       hostNames: [host],
@@ -469,6 +468,7 @@ function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Rec
       // Not Azure: where this slot really serves HTTP, and what (see the module comment).
       opsbookLocalUrl: runtime(ctx).host.url(site.name, slot.name) ?? null,
       opsbookDeployment: {version: deployment.version, healthy: currentHealth(deployment), deployedAt: deployment.deployedAt},
+      ...(slot.extraProperties ? clone(slot.extraProperties) : {}),
     },
   }
 }
