@@ -5,7 +5,7 @@
 import type {PostgresComponent} from '../../catalog/schema.js'
 import {RESOURCE_TYPES, type CheckRule} from '../types.js'
 import {atLeastTls12, describeSetting, fail, MissingData, needFact, notApplicable, pass, pgParameter, read, readOrDefault} from './helpers.js'
-import {ipv4Span} from './network.js'
+import {describeRules, MAX_FIREWALL_RANGE, wideRules} from './network.js'
 import {windowStartUtc} from './window-utc.js'
 
 const PG = [RESOURCE_TYPES.postgres]
@@ -127,17 +127,10 @@ export const postgresRules: CheckRule[] = [
     reads: ['firewallRules[*].properties.startIpAddress', 'firewallRules[*].properties.endIpAddress'],
     facts: ['pgFirewallRules'],
     evaluate(_r, facts) {
-      const rules = needFact(facts, 'pgFirewallRules') as Array<{name: string; startIpAddress?: string; endIpAddress?: string}>
+      const rules = (needFact(facts, 'pgFirewallRules') as Array<{name: string; startIpAddress?: string; endIpAddress?: string}>).map((r) => ({name: r.name, start: r.startIpAddress, end: r.endIpAddress}))
       // The 0.0.0.0–0.0.0.0 rule is Azure's "allow Azure services" marker, judged by pg.fw.no_azure_wide.
-      const wide = rules.filter((r) => {
-        if (r.startIpAddress === '0.0.0.0' && r.endIpAddress === '0.0.0.0') return false
-        const span = ipv4Span(r.startIpAddress, r.endIpAddress)
-        if (span === undefined) throw new MissingData(`firewall rule ${r.name} has no valid start or end address`)
-        return span > 256
-      })
-      return wide.length === 0
-        ? pass(`${rules.length} firewall rule(s), none wider than 256 addresses`)
-        : fail(`rule(s) ${wide.map((r) => `${r.name} (${r.startIpAddress}–${r.endIpAddress})`).join(', ')} allow more than 256 addresses`)
+      const wide = wideRules(rules.filter((r) => !(r.start === '0.0.0.0' && r.end === '0.0.0.0')))
+      return wide.length === 0 ? pass(`${rules.length} firewall rule(s), none wider than ${MAX_FIREWALL_RANGE} addresses`) : fail(`rule(s) ${describeRules(wide)} allow more than ${MAX_FIREWALL_RANGE} addresses`)
     },
     remediation: {text: 'Replace wide rules with the specific client ranges (or use private access).', az: `${AZ} firewall-rule update --resource-group <rg> --name <name> --rule-name <rule> --start-ip-address <ip> --end-ip-address <ip>`},
     frameworks: {mcsb: ['NS-2'], psrule: ['Azure.PostgreSQL.FirewallIPRange', 'Azure.PostgreSQL.FirewallRuleCount']},

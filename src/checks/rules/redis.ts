@@ -5,7 +5,7 @@
  */
 import {RESOURCE_TYPES, type CheckRule} from '../types.js'
 import {approvedPrivateEndpoints, atLeastTls12, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, read, readOrDefault, valueAt} from './helpers.js'
-import {ipv4Span} from './network.js'
+import {describeRules, MAX_FIREWALL_RANGE, wideRules} from './network.js'
 import {windowStartUtc} from './window-utc.js'
 
 const REDIS = [RESOURCE_TYPES.redis]
@@ -152,12 +152,10 @@ export const redisRules: CheckRule[] = [
       const rules = needFact(facts, 'redisFirewallRules') as Array<{name: string; startIP?: string; endIP?: string}>
       // No rules on a public cache means every address may connect (Azure: "if no rules, all IPs are allowed").
       if (rules.length === 0) return fail('public network access is on and there are no firewall rules: every address may connect')
-      const wide = rules.filter((r) => {
-        const span = ipv4Span(r.startIP, r.endIP)
-        if (span === undefined) throw new MissingData(`firewall rule ${r.name} has no valid start or end address`)
-        return span > 256
-      })
-      return wide.length === 0 ? pass(`${rules.length} firewall rule(s), each 256 addresses or fewer`) : fail(`rule(s) ${wide.map((r) => `${r.name} (${r.startIP}–${r.endIP})`).join(', ')} allow more than 256 addresses`)
+      const wide = wideRules(rules.map((r) => ({name: r.name, start: r.startIP, end: r.endIP})))
+      return wide.length === 0
+        ? pass(`${rules.length} firewall rule(s), each ${MAX_FIREWALL_RANGE} addresses or fewer`)
+        : fail(`rule(s) ${describeRules(wide)} allow more than ${MAX_FIREWALL_RANGE} addresses`)
     },
     remediation: {text: 'Replace wide rules with specific client ranges (or disable public access).', az: `${AZ} firewall-rules create --resource-group <rg> --name <name> --rule-name <rule> --start-ip <ip> --end-ip <ip>`},
     frameworks: {mcsb: ['NS-2'], psrule: ['Azure.Redis.FirewallIPRange', 'Azure.Redis.FirewallRuleCount']},
