@@ -123,6 +123,7 @@ try {
     [RESOURCE_TYPES.storage, 'Microsoft.Storage/storageAccounts', '2025-08-01'],
     [RESOURCE_TYPES.keyvault, 'Microsoft.KeyVault/vaults', '2026-02-01'],
     [RESOURCE_TYPES.site, 'Microsoft.Web/sites', '2025-05-01'],
+    [RESOURCE_TYPES.plan, 'Microsoft.Web/serverfarms', '2024-11-01'],
   ]
   const naive = await measured(async () => {
     const ids: Array<{id: string; type: ResourceType; version: string}> = []
@@ -141,10 +142,13 @@ try {
     })
     // Facts (BENCH_CHECKS=all) and locks come from the same per-resource sources as the bulk scan.
     const sources = sourcesFromServices(services)
-    const inventory: Inventory = {resources, facts: new Map(), locks: {ok: true, value: (await sources.locks()).items}}
+    // Defender plans: one ARM list of the subscription's pricings (Resource Graph's securityresources on the bulk side).
+    const pricings: {value: Array<{name: string; properties: {pricingTier: string}}>} = await getWithRetry(`/subscriptions/${SUB}/providers/Microsoft.Security/pricings?api-version=2024-01-01`)
+    const defenderPlans = {ok: true as const, value: Object.fromEntries(pricings.value.map((p) => [p.name.toLowerCase(), p.properties.pricingTier]))}
+    const inventory: Inventory = {resources, facts: new Map(), locks: {ok: true, value: (await sources.locks()).items}, defenderPlans}
     if (ALL) {
       const collected = await collectInventory({environment, sources: {...sources, resourceGraph: async () => ({data: resources as never})}, rules})
-      return collected
+      return {...collected, defenderPlans}
     }
     return inventory
   })

@@ -1,21 +1,23 @@
 /**
- * Collect what the checks read: Resource Graph in bulk (one `resources` query for every covered type and locks,
- * one `appserviceresources` query for site and slot config, paged with skipToken), then per-resource ARM calls
- * only for what Resource Graph lacks (PostgreSQL parameters and firewall rules, blob service properties,
- * diagnostic settings, Redis patch schedules, Key Vault key and secret lists, App Service basic-auth policies and
- * authsettingsV2; locks and site config when Resource Graph has none). Every
- * request goes through the budget. A per-resource call that fails becomes an unreadable fact (→ `error`), never a
- * missing one that could pass.
+ * Collect what the checks read: Resource Graph in bulk (one `resources` query for every covered type, one
+ * `appserviceresources` query for site and slot config, one for private endpoints and one `securityresources`
+ * query for Defender plans, paged with skipToken), one ARM list of the subscription's locks, then per-resource ARM
+ * calls only for what Resource Graph lacks (PostgreSQL parameters, firewall rules and Entra administrators, blob
+ * service properties, diagnostic settings, Redis patch schedules and firewall rules, Key Vault key and secret lists
+ * and each enabled key's rotation policy, App Service basic-auth policies and authsettingsV2; site config when
+ * Resource Graph has none or rejects `appserviceresources`). Every request goes through the budget. A call that
+ * fails becomes an unreadable fact (→ `error`), never a missing one that could pass.
  */
 import type {Environment} from '../catalog/schema.js'
 import {mapBounded, RequestBudget, type BudgetOptions} from './budget.js'
 import type {Inventory} from './evaluate.js'
 import {CHECKS} from './rules/index.js'
-import {lockScopeOf, type CheckSources, type Paged} from './sources.js'
-import {ALL_RESOURCE_TYPES, RESOURCE_TYPES, type CheckRule, type Fact, type FactName, type InventoryResource, type LockInfo, type ResourceFacts, type ResourceType} from './types.js'
+import {type CheckSources, type Paged} from './sources.js'
+import {ALL_RESOURCE_TYPES, DEFENDER_RULE, RESOURCE_TYPES, type CheckRule, type Fact, type FactName, type InventoryResource, type ResourceFacts, type ResourceType, type VaultItem} from './types.js'
 
-const LOCK_TYPE = 'microsoft.authorization/locks'
 const CONFIG_TYPES = ['microsoft.web/sites/config', 'microsoft.web/sites/slots/config']
+/** Storage services whose diagnostic settings are separate resources (`{account}/blobServices/default`, …). */
+export const STORAGE_SERVICES = ['blobServices', 'queueServices', 'tableServices', 'fileServices'] as const
 
 export interface CollectOptions {
   environment: Environment
@@ -33,9 +35,25 @@ export interface Collected extends Inventory {
   budget: RequestBudget
 }
 
-/** The KQL for the bulk inventory: the covered types plus locks, only the columns the checks read. */
-export function inventoryQuery(types: string[] = [...ALL_RESOURCE_TYPES, LOCK_TYPE]): string {
-  return `resources | where type in~ (${types.map((t) => `'${t}'`).join(', ')}) | project id, name, type, kind, location, resourceGroup, subscriptionId, tags, sku, identity, properties`
+
+/** The KQL for the bulk inventory: the covered types, only the columns the checks read. */
+export function inventoryQuery(types: string[] = ALL_RESOURCE_TYPES): string {
+  return `resources | where type in~ (${types.map((t) => `'${t}'`).join(', ')}) | project id, name, type, kind, location, resourceGroup, subscriptionId, tags, sku, identity, zones, properties`
+}
+
+/**
+ * The KQL for private endpoints: one query serves every type, including App Service, whose site resource does not
+ * carry `privateEndpointConnections` (Microsoft.Web spec `Site` has no such property; the connections are a separate
+ * `privateEndpointConnections` collection). Locks are not queried here: Resource Graph's documented tables do not
+ * list `microsoft.authorization/locks`, so the collector reads them from ARM.
+ */
+export function privateEndpointQuery(): string {
+  return `resources | where type =~ 'microsoft.network/privateendpoints' | project id, name, subscriptionId, properties`
+}
+
+/** The KQL for Defender for Cloud plans (`securityresources` holds `microsoft.security/pricings`). */
+export function defenderPlansQuery(): string {
+  return `securityresources | where type =~ 'microsoft.security/pricings' | project id, name, subscriptionId, properties`
 }
 
 /** The KQL for site and slot config/web. */
@@ -54,20 +72,15 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   const inScope = (row: Record<string, unknown>) =>
     String(row.subscriptionId ?? '').toLowerCase() === environment.subscription.toLowerCase() && groups.has(String(row.resourceGroup ?? '').toLowerCase())
 
-  // 1. One paged Resource Graph query for every covered resource and lock.
+  // 1. One paged Resource Graph query for every covered resource.
   const rows = (await graphAll(sources, budget, inventoryQuery(), subscriptions, options.signal)).filter(inScope)
   const resources: InventoryResource[] = []
-  const graphLocks: LockInfo[] = []
   for (const row of rows) {
     const type = String(row.type).toLowerCase()
-    if (type === LOCK_TYPE) {
-      graphLocks.push({scope: lockScopeOf(String(row.id)), level: String((row.properties as any)?.level ?? ''), name: String(row.name)})
-      continue
-    }
     if (!(ALL_RESOURCE_TYPES as string[]).includes(type)) continue
     resources.push(toResource(row, type as ResourceType))
   }
-  log(`Resource Graph: ${resources.length} resource(s) and ${graphLocks.length} lock(s) in ${environment.resourceGroups.join(', ')}`)
+  log(`Resource Graph: ${resources.length} resource(s) in ${environment.resourceGroups.join(', ')}`)
 
   const needed = factsNeeded(rules)
   const facts = new Map<string, ResourceFacts>(resources.map((r) => [r.id.toLowerCase(), {}]))
@@ -76,7 +89,15 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   // 2. Site and slot config from appserviceresources, keyed by the site/slot id.
   const apps = resources.filter((r) => (r.type === RESOURCE_TYPES.site || r.type === RESOURCE_TYPES.slot) && needed.get(r.type)?.has('siteConfig'))
   if (apps.length > 0) {
-    const configRows = (await graphAll(sources, budget, siteConfigQuery(), subscriptions, options.signal)).filter(inScope)
+    let configRows: Record<string, unknown>[] = []
+    try {
+      configRows = (await graphAll(sources, budget, siteConfigQuery(), subscriptions, options.signal)).filter(inScope)
+    } catch (error) {
+      if (options.signal?.aborted) throw error
+      // Sovereign clouds reject the appserviceresources table (400 "Table 'appserviceresources' could not be found"):
+      // every app then reads config/web from ARM, one GET each, instead of aborting the scan.
+      log(`Resource Graph rejected appserviceresources (${describeError(error)}): reading config/web per app from ARM`)
+    }
     const byOwner = new Map<string, Record<string, unknown>>()
     for (const row of configRows) {
       const id = String(row.id)
@@ -90,9 +111,47 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
     log(`Resource Graph: config/web for ${apps.filter((a) => factsOf(a).siteConfig).length} of ${apps.length} site(s) and slot(s)`)
   }
 
-  // 3. Per-resource ARM calls for what Resource Graph lacks.
+  // 3. Private endpoints of every resource that a rule needs them for, from one Resource Graph query.
+  const wantEndpoints = resources.filter((r) => needed.get(r.type)?.has('privateEndpoints'))
+  if (wantEndpoints.length > 0) {
+    let fact: (r: InventoryResource) => Fact
+    try {
+      const byTarget = privateEndpointsByTarget(await graphAll(sources, budget, privateEndpointQuery(), subscriptions, options.signal))
+      fact = (r) => ({ok: true, value: byTarget.get(r.id.toLowerCase()) ?? []})
+    } catch (error) {
+      if (options.signal?.aborted) throw error
+      const reason = describeError(error)
+      fact = () => ({ok: false, error: reason})
+    }
+    for (const r of wantEndpoints) factsOf(r).privateEndpoints = fact(r)
+  }
+
+  // 4. Defender for Cloud plans, one Resource Graph query.
+  let defenderPlans: Collected['defenderPlans']
+  if (rules.some((r) => r.id === DEFENDER_RULE)) {
+    try {
+      const planRows = await graphAll(sources, budget, defenderPlansQuery(), subscriptions, options.signal)
+      const plans: Record<string, string> = {}
+      for (const row of planRows)
+        if (String(row.subscriptionId ?? '').toLowerCase() === environment.subscription.toLowerCase())
+          plans[String(row.name).toLowerCase()] = String((row.properties as any)?.pricingTier ?? '')
+      defenderPlans = {ok: true, value: plans}
+    } catch (error) {
+      if (options.signal?.aborted) throw error
+      defenderPlans = {ok: false, error: describeError(error)}
+    }
+  }
+
+  // 5. Per-resource ARM calls for what Resource Graph lacks.
   type Task = {resource: InventoryResource; fact: FactName; read: () => Promise<unknown>}
   const tasks: Task[] = []
+  // kv.expiry and kv.key_rotation share one key list per vault.
+  const keyLists = new Map<string, Promise<VaultItem[]>>()
+  const keyList = (r: InventoryResource) => {
+    const key = r.id.toLowerCase()
+    if (!keyLists.has(key)) keyLists.set(key, allPages(budget, () => sources.kvKeys(r.resourceGroup, r.name)))
+    return keyLists.get(key)!
+  }
   for (const resource of resources) {
     const wanted = needed.get(resource.type) ?? new Set<FactName>()
     const [site, slot] = resource.type === RESOURCE_TYPES.slot ? resource.name.split('/') : [resource.name]
@@ -104,10 +163,24 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
           Object.fromEntries((await allPages(budget, () => sources.pgConfigurations(rg, resource.name))).map((c) => [c.name, c.value])),
         pgFirewallRules: () => allPages(budget, () => sources.pgFirewallRules(rg, resource.name)),
         blobService: () => budget.run('arm', () => sources.blobService(rg, resource.name)),
+        fileService: () => budget.run('arm', () => sources.fileService(rg, resource.name)),
         diagnosticSettings: () => budget.run('arm', () => sources.diagnosticSettings(resource.id)),
         redisPatchSchedule: () => budget.run('arm', () => sources.redisPatchSchedule(rg, resource.name)),
         siteConfig: async () => camelKeys(await budget.run('arm', () => sources.siteConfig(rg, site!, slot))),
-        kvKeys: () => allPages(budget, () => sources.kvKeys(rg, resource.name)),
+        kvKeys: () => keyList(resource),
+        kvKeyRotationPolicies: async () => {
+          const enabled = (await keyList(resource)).filter((k) => k.attributes?.enabled !== false)
+          const entries = await Promise.all(enabled.map(async (k) => [k.name, await budget.run('arm', () => sources.kvKeyRotationPolicy(rg, resource.name, k.name))] as const))
+          return Object.fromEntries(entries)
+        },
+        pgAdministrators: () => allPages(budget, () => sources.pgAdministrators(rg, resource.name)),
+        redisFirewallRules: () => allPages(budget, () => sources.redisFirewallRules(rg, resource.name)),
+        storageServiceDiagnostics: async () =>
+          Object.fromEntries(
+            await Promise.all(STORAGE_SERVICES.map(async (service) => [service, await budget.run('arm', () => sources.diagnosticSettings(`${resource.id}/${service}/default`))] as const)),
+          ),
+        // Collected in bulk above; never per resource.
+        privateEndpoints: () => Promise.reject(new Error('private endpoints are read from Resource Graph')),
         kvSecrets: () => allPages(budget, () => sources.kvSecrets(rg, resource.name)),
         publishingCredentials: async () => {
           const [ftp, scm] = await Promise.all((['ftp', 'scm'] as const).map((policy) => budget.run('arm', () => sources.publishingCredentialsPolicy(rg, site!, slot, policy))))
@@ -118,14 +191,15 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
       tasks.push({resource, fact, read: read[fact]})
     }
   }
-  let locks: Inventory['locks'] = {ok: true, value: graphLocks}
-  const lockTask =
-    graphLocks.length === 0 && rules.some((r) => r.id === 'gov.lock.critical')
-      ? allPages(budget, () => sources.locks()).then(
-          (value) => (locks = {ok: true, value}),
-          (error) => (locks = {ok: false, error: describeError(error)}),
-        )
-      : Promise.resolve()
+  // Locks: one ARM list for the whole subscription ("Management Locks - List At Subscription Level" returns the locks
+  // at every scope in it: the subscription, its resource groups and resources), so a subscription-scope lock counts.
+  let locks: Inventory['locks'] = {ok: true, value: []}
+  const lockTask = rules.some((r) => r.id === 'gov.lock.critical')
+    ? allPages(budget, () => sources.locks()).then(
+        (value) => (locks = {ok: true, value}),
+        (error) => (locks = {ok: false, error: describeError(error)}),
+      )
+    : Promise.resolve()
   await Promise.all([
     lockTask,
     mapBounded(tasks, 64, async (task) => {
@@ -140,8 +214,33 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
       factsOf(task.resource)[task.fact] = fact
     }),
   ])
-  log(`ARM: ${tasks.length} per-resource read(s)${graphLocks.length === 0 ? ' and the subscription locks' : ''}`)
-  return {resources, facts, locks, budget}
+  log(`ARM: ${tasks.length} per-resource read(s) and the subscription locks`)
+  return {resources, facts, locks, defenderPlans, budget}
+}
+
+/**
+ * Private endpoint connections by the lower-case id of the resource they reach. A connection to an App Service
+ * slot targets the site with group id `sites-<slot>` ("Private endpoints for App Service apps"), so it is filed under
+ * the slot's id.
+ */
+function privateEndpointsByTarget(rows: Record<string, unknown>[]): Map<string, Array<{name: string; status: string; groupIds: string[]}>> {
+  const byTarget = new Map<string, Array<{name: string; status: string; groupIds: string[]}>>()
+  for (const row of rows) {
+    const properties = (row.properties ?? {}) as Record<string, any>
+    const connections = [...(properties.privateLinkServiceConnections ?? []), ...(properties.manualPrivateLinkServiceConnections ?? [])]
+    for (const connection of connections) {
+      const p = connection?.properties ?? connection ?? {}
+      const target = String(p.privateLinkServiceId ?? '').toLowerCase()
+      if (!target) continue
+      const groupIds: string[] = (p.groupIds ?? []).map(String)
+      const slot = groupIds.map((g) => /^sites-(.+)$/i.exec(g)?.[1]).find(Boolean)
+      const key = slot ? `${target}/slots/${slot.toLowerCase()}` : target
+      const list = byTarget.get(key) ?? []
+      list.push({name: String(row.name), status: String(p.privateLinkServiceConnectionState?.status ?? ''), groupIds})
+      byTarget.set(key, list)
+    }
+  }
+  return byTarget
 }
 
 /** Every page of a Resource Graph query. */
@@ -196,6 +295,7 @@ function toResource(row: Record<string, unknown>, type: ResourceType): Inventory
     tags: row.tags as InventoryResource['tags'],
     sku: row.sku as InventoryResource['sku'],
     identity: row.identity as InventoryResource['identity'],
+    zones: Array.isArray(row.zones) ? (row.zones as string[]) : undefined,
     properties: row.properties as InventoryResource['properties'],
   }
 }

@@ -29,6 +29,8 @@ export interface Inventory {
   /** Facts by lower-case resource id. */
   facts: Map<string, ResourceFacts>
   locks: {ok: true; value: LockInfo[]} | {ok: false; error: string}
+  /** Defender for Cloud plans (only when a rule reads them). */
+  defenderPlans?: CatalogContext['defenderPlans']
 }
 
 export interface EvaluateOptions {
@@ -63,6 +65,7 @@ export function evaluateInventory(inventory: Inventory, options: EvaluateOptions
       environmentName: options.environmentName,
       component,
       locks: inventory.locks,
+      defenderPlans: inventory.defenderPlans,
       parent: parentResource ? {resource: parentResource, facts: inventory.facts.get(parentResource.id.toLowerCase()) ?? {}} : undefined,
       now: options.now,
     }
@@ -122,6 +125,7 @@ export const PROVIDER_PATH: Record<ResourceType, string> = {
   [RESOURCE_TYPES.slot]: 'Microsoft.Web/sites',
   [RESOURCE_TYPES.storage]: 'Microsoft.Storage/storageAccounts',
   [RESOURCE_TYPES.keyvault]: 'Microsoft.KeyVault/vaults',
+  [RESOURCE_TYPES.plan]: 'Microsoft.Web/serverfarms',
 }
 
 /**

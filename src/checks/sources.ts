@@ -25,6 +25,8 @@ export interface CheckSources {
   pgFirewallRules(resourceGroup: string, server: string): Promise<Paged<{name: string; startIpAddress?: string; endIpAddress?: string}>>
   /** `blobServices/default` properties. */
   blobService(resourceGroup: string, account: string): Promise<Record<string, unknown>>
+  /** `fileServices/default` properties. */
+  fileService(resourceGroup: string, account: string): Promise<Record<string, unknown>>
   diagnosticSettings(resourceId: string): Promise<Array<{name: string; logs: Array<{category?: string; categoryGroup?: string; enabled: boolean}>}>>
   /** The cache's `default` patch schedule, or null when it has none (404). */
   redisPatchSchedule(resourceGroup: string, cache: string): Promise<{scheduleEntries: Array<{dayOfWeek: string; startHourUtc: number; maintenanceWindow?: string}>} | null>
@@ -40,6 +42,12 @@ export interface CheckSources {
   publishingCredentialsPolicy(resourceGroup: string, site: string, slot: string | undefined, policy: 'ftp' | 'scm'): Promise<{allow?: boolean}>
   /** `config/authsettingsV2` of a site or slot, the variant without secrets. */
   authSettingsV2(resourceGroup: string, site: string, slot?: string): Promise<Record<string, unknown>>
+  /** One key (`GET vaults/{v}/keys/{key}`): its rotation policy, or null when it has none ("Omitted if empty"). */
+  kvKeyRotationPolicy(resourceGroup: string, vault: string, key: string): Promise<VaultItem['rotationPolicy'] | null>
+  /** Microsoft Entra administrators of a PostgreSQL flexible server, first page. */
+  pgAdministrators(resourceGroup: string, server: string): Promise<Paged<{principalName?: string; principalType?: string}>>
+  /** Firewall rules of a Redis cache, first page. */
+  redisFirewallRules(resourceGroup: string, cache: string): Promise<Paged<{name: string; startIP?: string; endIP?: string}>>
 }
 
 /** Lower-case scope of a lock from its id. */
@@ -107,6 +115,10 @@ export function sourcesFromServices(services: AzureServices): CheckSources {
     async blobService(resourceGroup, account) {
       const client = await services.storage()
       return (await client.blobServices.getServiceProperties(resourceGroup, account)) as unknown as Record<string, unknown>
+    },
+    async fileService(resourceGroup, account) {
+      const client = await services.storage()
+      return (await client.fileServices.getServiceProperties(resourceGroup, account)) as unknown as Record<string, unknown>
     },
     async diagnosticSettings(resourceId) {
       const client = await services.monitor()
@@ -185,6 +197,23 @@ export function sourcesFromServices(services: AzureServices): CheckSources {
         ? await client.webApps.getAuthSettingsV2WithoutSecretsSlot(resourceGroup, site, slot)
         : await client.webApps.getAuthSettingsV2WithoutSecrets(resourceGroup, site)
       return {platform: settings.platform}
+    },
+    async kvKeyRotationPolicy(resourceGroup, vault, key) {
+      const client = await services.keyvault()
+      const found: any = await client.keys.get(resourceGroup, vault, key)
+      return (found.rotationPolicy ?? found.properties?.rotationPolicy ?? null) as VaultItem['rotationPolicy'] | null
+    },
+    async pgAdministrators(resourceGroup, server) {
+      const client = await services.postgres()
+      const {getContinuationToken} = await import('@azure/arm-postgresql-flexible')
+      const pages = client.administratorsMicrosoftEntra.listByServer(resourceGroup, server).byPage()
+      return pagedFrom(pages, (a: any) => ({principalName: a.principalName ?? undefined, principalType: a.principalType ?? undefined}), (p) => Boolean(getContinuationToken(p)))()
+    },
+    async redisFirewallRules(resourceGroup, cache) {
+      const client = await services.redis()
+      const {getContinuationToken} = await import('@azure/arm-rediscache')
+      const pages = client.firewallRules.list(resourceGroup, cache).byPage()
+      return pagedFrom(pages, (r: any) => ({name: String(r.name).split('/').pop()!, startIP: r.startIP, endIP: r.endIP}), (p) => Boolean(getContinuationToken(p)))()
     },
     async locks() {
       const client = await services.locks()

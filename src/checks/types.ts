@@ -17,6 +17,12 @@ export interface Frameworks {
   mcsb?: string[]
   soc2?: string[]
   iso27001?: string[]
+  /** PSRule for Azure rule names (e.g. `Azure.Storage.MinTLS`). */
+  psrule?: string[]
+  /** Azure Policy built-in definitions behind the Defender for Cloud recommendation (first 8 hex digits of the GUID). */
+  defender?: string[]
+  /** Azure Quick Review recommendation ids (e.g. `st-009`). */
+  azqr?: string[]
 }
 
 /** ARG lower-case resource types the checklist covers. */
@@ -27,8 +33,12 @@ export const RESOURCE_TYPES = {
   slot: 'microsoft.web/sites/slots',
   storage: 'microsoft.storage/storageaccounts',
   keyvault: 'microsoft.keyvault/vaults',
+  plan: 'microsoft.web/serverfarms',
 } as const
 export type ResourceType = (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES]
+/** The rule that reads Defender for Cloud plans (collected once per scan, not per resource). */
+export const DEFENDER_RULE = 'def.plan'
+
 export const ALL_RESOURCE_TYPES: ResourceType[] = Object.values(RESOURCE_TYPES)
 
 /** One resource as Resource Graph `resources` returns it (keys as ARM spells them). */
@@ -46,6 +56,8 @@ export interface InventoryResource {
   tags?: Record<string, string> | null
   sku?: Record<string, unknown> | null
   identity?: Record<string, unknown> | null
+  /** Availability zones (Resource Graph `zones` column). */
+  zones?: string[]
   properties?: Record<string, unknown> | null
 }
 
@@ -60,6 +72,15 @@ export interface InventoryResource {
  * - `kvKeys`, `kvSecrets`: the vault's keys / secrets from ARM (`VaultItem[]`; never a secret value).
  * - `publishingCredentials`: `{ftp: {allow}, scm: {allow}}` from `basicPublishingCredentialsPolicies` of a site or slot.
  * - `authSettings`: `config/authsettingsV2` of a site or slot without secrets (`{platform: {enabled}, …}`).
+ * - `kvKeyRotationPolicies`: key name → its rotation policy (or null), from `GET vaults/{v}/keys/{key}` of each enabled
+ *   key: the ARM key list returns only attributes and keyUri (spec example `listKeys.json`, 2024-11-01).
+ * - `privateEndpoints`: private endpoint connections to this resource, from one Resource Graph query over
+ *   `microsoft.network/privateendpoints` (`{name, status, groupIds}[]`). App Service does not return
+ *   `privateEndpointConnections` on the site; this is the same view for every type.
+ * - `pgAdministrators`: Microsoft Entra administrators of a PostgreSQL server (`{principalName, principalType}[]`).
+ * - `storageServiceDiagnostics`: diagnostic settings of the account's blob, queue, table and file services.
+ * - `redisFirewallRules`: `{name, startIP, endIP}[]` of a cache.
+ * - `fileService`: storage `fileServices/default` properties (share soft delete).
  */
 export type FactName =
   | 'siteConfig'
@@ -72,6 +93,12 @@ export type FactName =
   | 'kvSecrets'
   | 'publishingCredentials'
   | 'authSettings'
+  | 'kvKeyRotationPolicies'
+  | 'privateEndpoints'
+  | 'pgAdministrators'
+  | 'storageServiceDiagnostics'
+  | 'redisFirewallRules'
+  | 'fileService'
 
 /** A Key Vault key or secret as the management plane lists it. `attributes` is undefined when ARM sent none. */
 export interface VaultItem {
@@ -107,6 +134,8 @@ export interface CatalogContext {
   locks: {ok: true; value: LockInfo[]} | {ok: false; error: string}
   /** For a slot: the production site and its facts. */
   parent?: {resource: InventoryResource; facts: ResourceFacts}
+  /** Defender for Cloud plans of the subscription (plan name lower-cased → pricingTier), or why they could not be read. */
+  defenderPlans?: {ok: true; value: Record<string, string>} | {ok: false; error: string}
   now: Date
 }
 

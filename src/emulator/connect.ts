@@ -93,7 +93,8 @@ export async function connectOrStartEmulator(options: ConnectOptions = {}): Prom
   }
   const stateDir = options.stateDir ?? emulatorStateDir({cwd: options.cwd, catalogFile: options.catalogFile, env})
   const served = await serveEmulator({
-    ...(options.environment ? {environment: options.environment} : {catalogFile: options.catalogFile}),
+    // The catalog file also locates the estate file beside it (opsbook.estate.yaml).
+    ...(options.environment ? {environment: options.environment, catalogFile: options.catalogFile} : {catalogFile: options.catalogFile}),
     environmentName: options.environmentName,
     stateDir,
     lroDurationMs: options.lroDurationMs,

@@ -50,6 +50,11 @@ export interface EmulatorContext {
    * under a temporary folder for an in-memory emulator. `opsbook emulator reset` removes it.
    */
   dataDir: string
+  /**
+   * Settings the catalog does not describe (opsbook.estate.yaml beside the catalog, or a `--scenario`), applied over
+   * Azure's defaults once, when the state is first seeded (services/estate.ts).
+   */
+  estate?: import('./estate.js').Estate
 }
 
 /** A service module: its routes, plus an optional async start hook (e.g. to open slot HTTP ports before serving). */

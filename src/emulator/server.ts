@@ -16,6 +16,7 @@ import {unsupportedApiVersion} from './api-versions.js'
 import {startBlobServer, type RunningBlob} from './blob.js'
 import {loadOrCreateCertificate} from './certificate.js'
 import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, type LroOperation, type ActivityLog, type ServiceModule} from './context.js'
+import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
 import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
 import {Operations} from './lro.js'
 import {JsonStateStore, createActivityLog} from './state.js'
@@ -46,6 +47,10 @@ export interface StartEmulatorOptions {
   env?: NodeJS.ProcessEnv
   /** Called with every request/response pair the emulator served (the contract tests validate them against Azure's specs). */
   onExchange?: (exchange: EmulatorExchange) => void
+  /** Settings beyond the catalog (default: opsbook.estate.yaml beside the catalog file, if any). */
+  estate?: Estate
+  /** A built-in estate instead of the file: `insecure` (every check fails at least once) or `compliant`. */
+  scenario?: Scenario
 }
 
 /** One request and the response the emulator gave, as the contract checks see it. */
@@ -105,13 +110,15 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'webapp', optional: true},
   {name: 'monitor', optional: true},
   {name: 'resource-graph', optional: true},
+  // Last: applies the estate over what the others seeded.
+  {name: 'estate', optional: false},
 ]
 
 const REQUEST_LOG_LIMIT = 10_000
 
 /** Start an emulator: HTTPS ARM host, MSI endpoint, Azurite; seeded from the catalog environment. */
 export async function startEmulator(options: StartEmulatorOptions = {}): Promise<RunningEmulator> {
-  const {environment, environmentName} = await resolveEnvironment(options)
+  const {environment, environmentName, catalogFile} = await resolveEnvironment(options)
   const subscription = options.subscription ?? environment.subscription
   const clock = options.clock ?? (() => new Date())
   const closers: Array<() => void | Promise<void>> = []
@@ -154,6 +161,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       onClose: (fn) => closers.push(fn),
       seedFromCatalog: options.seed ?? true,
       dataDir: join(options.stateDir ?? tempDir!, 'engines'),
+      estate: options.estate ?? (options.scenario ? scenarioEstate(options.scenario, environment, clock()) : loadEstateBeside(catalogFile, environment)),
     }
 
     const routes: CompiledRoute[] = []
@@ -244,15 +252,15 @@ async function runClosers(closers: Array<() => void | Promise<void>>): Promise<v
   }
 }
 
-async function resolveEnvironment(options: StartEmulatorOptions): Promise<{environment: Environment; environmentName: string}> {
-  if (options.environment) return {environment: options.environment, environmentName: options.environmentName ?? 'local'}
+async function resolveEnvironment(options: StartEmulatorOptions): Promise<{environment: Environment; environmentName: string; catalogFile?: string}> {
+  if (options.environment) return {environment: options.environment, environmentName: options.environmentName ?? 'local', catalogFile: options.catalogFile}
   const {loadCatalog, getEnvironment} = await import('../catalog/loader.js')
   const loaded = loadCatalog({flag: options.catalogFile})
   const name =
     options.environmentName ??
     Object.entries(loaded.catalog.environments).find(([, env]) => env.cloud === 'emulator')?.[0] ??
     Object.keys(loaded.catalog.environments)[0]!
-  return {environment: getEnvironment(loaded, name), environmentName: name}
+  return {environment: getEnvironment(loaded, name), environmentName: name, catalogFile: loaded.file}
 }
 
 async function loadService(name: string, optional: boolean): Promise<ServiceModule | undefined> {

@@ -1,9 +1,11 @@
 /**
- * An emulator seeded with one compliant and one non-compliant resource of each kind: seeded from a catalog
- * environment, then changed through the unmodified Azure SDK clients (as an operator would), never by writing state.
+ * An emulator with one compliant and one non-compliant resource of each kind: the catalog environment plus an estate
+ * (the built-in compliant estate for the `-good` resources, the insecure one for the `-bad` ones — what an
+ * opsbook.estate.yaml would say), then changed through the unmodified Azure SDK clients (as an operator would).
  */
 import {environmentSchema, type Environment} from '../../src/catalog/schema.js'
 import {createAzureServices, type AzureServices} from '../../src/azure/clients.js'
+import {compliantEstate, insecureEstate, type Estate} from '../../src/emulator/estate.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 
 export const SUB = '00000000-0000-0000-0000-00000000c4ec'
@@ -58,10 +60,18 @@ export interface SeededEmulator {
 
 const fast = {updateIntervalInMs: 10}
 
+/** The compliant estate for `-good` components, the insecure one for `-bad` ones. */
+export function fixtureEstate(environment: Environment, now: Date): Estate {
+  const only = (suffix: string): Environment => ({...environment, components: Object.fromEntries(Object.entries(environment.components).filter(([, c]) => c.name.endsWith(suffix)))})
+  const good = compliantEstate(only('good'), now)
+  const bad = insecureEstate(only('bad'), now)
+  return {subscription: {locks: [], defenderPlans: good.subscription!.defenderPlans}, resources: {...good.resources, ...bad.resources}}
+}
+
 /** Start the emulator and make the "good" resources compliant and the "bad" ones not. */
 export async function startSeededEmulator(): Promise<SeededEmulator> {
   const environment = deployedEnvironment()
-  const emulator = await startEmulator({environment, environmentName: 'checks', lroDurationMs: 0})
+  const emulator = await startEmulator({environment, environmentName: 'checks', lroDurationMs: 0, estate: fixtureEstate(environment, new Date())})
   const services = createAzureServices({
     environment,
     environmentName: 'checks',
@@ -89,8 +99,9 @@ export async function startSeededEmulator(): Promise<SeededEmulator> {
     await setParameter('pg-bad', 'require_secure_transport', 'off')
     await setParameter('pg-bad', 'ssl_min_protocol_version', 'TLSv1.1')
     await pg.firewallRules.beginCreateOrUpdateAndWait(RG, 'pg-bad', 'AllowAllAzureServicesAndResourcesWithinAzureIps', {startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0'}, fast)
+    // A lock at subscription scope protects every resource (it used to be ignored: a false fail).
     const locks = await services.locks()
-    await locks.managementLocks.deleteAtResourceLevel(RG, 'Microsoft.DBforPostgreSQL', '', 'flexibleServers', 'pg-bad', 'do-not-delete')
+    await locks.managementLocks.createOrUpdateAtSubscriptionLevel('keep-subscription', {level: 'CanNotDelete'})
 
     const redis = await services.redis()
     await redis.patchSchedules.createOrUpdate(RG, 'redis-good', 'default', {scheduleEntries: [{dayOfWeek: 'Sunday', startHourUtc: 4, maintenanceWindow: 'PT5H'}]})
@@ -99,7 +110,6 @@ export async function startSeededEmulator(): Promise<SeededEmulator> {
     await redis.patchSchedules.createOrUpdate(RG, 'redis-bad', 'default', {scheduleEntries: [{dayOfWeek: 'Monday', startHourUtc: 12}]})
 
     const web = await services.web()
-    await web.webApps.updateConfigurationSlot(RG, 'app-good', 'staging', {ftpsState: 'FtpsOnly'} as never)
     await web.webApps.update(RG, 'app-good', {publicNetworkAccess: 'Disabled'} as never)
     await web.webApps.updateSlot(RG, 'app-good', 'staging', {publicNetworkAccess: 'Disabled'} as never)
     await web.webApps.updateConfiguration(RG, 'app-bad', {
@@ -123,9 +133,7 @@ export async function startSeededEmulator(): Promise<SeededEmulator> {
     const keyvault = await services.keyvault()
     await keyvault.vaults.update(RG, 'kv-good', {properties: {enablePurgeProtection: true, publicNetworkAccess: 'Disabled'}} as never)
     await keyvault.vaults.update(RG, 'kv-bad', {properties: {enableRbacAuthorization: false}} as never)
-    // Seeded: each vault holds an enabled secret without an expiry. kv-good gives it one (and keeps a disabled one
-    // without, which does not count); kv-bad keeps it and adds a key that expires but never rotates.
-    await keyvault.secrets.update(RG, 'kv-good', 'legacy-api-token', {properties: {attributes: {expires: new Date('2027-06-30T00:00:00Z')}}})
+    // kv-good also keeps a disabled secret without an expiry, which does not count; kv-bad adds a key that expires but never rotates.
     await keyvault.secrets.createOrUpdate(RG, 'kv-good', 'old-token', {properties: {value: 'not-a-real-secret', attributes: {enabled: false}}})
     await keyvault.keys.createIfNotExist(RG, 'kv-bad', 'signing-legacy', {properties: {kty: 'RSA', keySize: 2048, attributes: {expires: Date.parse('2027-06-30T00:00:00Z') / 1000}}})
     const monitor = await services.monitor()

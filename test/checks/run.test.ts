@@ -20,36 +20,45 @@ import {expectedEnvironment, startSeededEmulator, type SeededEmulator} from './e
 
 const NOW = new Date('2026-06-10T12:00:00Z')
 
-/** Per resource: the checks that fail and those that are waived; every other applicable check passes. */
-const EXPECTED: Record<string, {fail: string[]; waived?: string[]}> = {
+/** Per resource: the checks that fail, are waived or not applicable; every other applicable check passes. */
+const APP_BAD = [
+  'app.https_only', 'app.tls.min12', 'app.ftps', 'app.basic_auth.off', 'app.remote_debug.off', 'app.identity', 'app.auth.easy_auth', 'app.http2', 'app.cors.no_wildcard',
+  'app.net.restricted', 'app.net.vnet', 'app.arr_affinity.off', 'app.client_cert', 'app.stack.supported', 'app.logs.http', 'app.health_check', 'app.always_on', 'logs.audit', 'gov.tags.required',
+]
+// The environment is not production: production-only checks are not applicable.
+const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]}> = {
   'pg-good': {fail: []},
   'pg-bad': {
     fail: [
-      'pg.tls.enforced', 'pg.tls.min12', 'pg.net.public_disabled', 'pg.fw.no_azure_wide', 'pg.auth.entra', 'pg.log.connections', 'pg.log.retention',
-      'pg.conn_throttle', 'pg.backup.retention', 'pg.backup.geo', 'pg.ha.enabled', 'pg.maintenance.window', 'gov.lock.critical', 'gov.tags.required',
+      'pg.tls.enforced', 'pg.tls.min12', 'pg.net.public_disabled', 'pg.fw.no_azure_wide', 'pg.fw.narrow', 'pg.auth.entra', 'pg.auth.password_off', 'pg.log.checkpoints',
+      'pg.log.connections', 'pg.log.retention', 'pg.conn_throttle', 'pg.backup.retention', 'pg.backup.geo', 'pg.ha.enabled', 'pg.maintenance.window', 'logs.audit', 'gov.tags.required',
     ],
   },
-  // No private endpoints exist in the emulator, and only storage accounts and PostgreSQL servers are seeded with locks.
-  'redis-good': {fail: ['redis.net.private', 'gov.lock.critical']},
+  'redis-good': {fail: [], na: ['redis.zones']},
   'redis-bad': {
-    fail: ['redis.tls.no_plain_port', 'redis.tls.min12', 'redis.net.public_disabled', 'redis.net.private', 'redis.auth.no_keys', 'redis.maintenance.patch_schedule', 'gov.lock.critical'],
+    fail: [
+      'redis.tls.no_plain_port', 'redis.tls.min12', 'redis.net.public_disabled', 'redis.net.private', 'redis.auth.no_keys', 'redis.auth.entra', 'redis.version', 'redis.fw.narrow',
+      'redis.memory.reserved', 'redis.maintenance.patch_schedule', 'logs.audit', 'gov.tags.required',
+    ],
     waived: ['redis.sku.not_basic'],
+    na: ['redis.zones'],
   },
   'app-good': {fail: []},
   'app-good/staging': {fail: []},
-  'app-bad': {
-    fail: [
-      'app.https_only', 'app.tls.min12', 'app.ftps', 'app.basic_auth.off', 'app.remote_debug.off', 'app.auth.easy_auth', 'app.http2', 'app.cors.no_wildcard',
-      'app.net.restricted', 'app.health_check', 'app.always_on',
-    ],
-  },
-  'app-bad/staging': {fail: ['app.ftps', 'app.basic_auth.off', 'app.net.restricted', 'app.logs.http', 'app.slot.parity']},
-  stgood: {fail: []},
+  'app-bad': {fail: APP_BAD},
+  'app-bad/staging': {fail: [...APP_BAD, 'app.slot.parity']},
+  'asp-app-good': {fail: [], na: ['app.plan.zone_redundant', 'app.plan.instances']},
+  'asp-app-bad': {fail: ['gov.tags.required'], na: ['app.plan.zone_redundant', 'app.plan.instances']},
+  stgood: {fail: [], na: ['st.replication']},
   stbad: {
-    fail: ['st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.net.restricted', 'st.key_expiry', 'st.blob.soft_delete', 'st.blob.versioning', 'gov.lock.critical'],
+    fail: [
+      'st.secure_transfer', 'st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.entra_default', 'st.net.public_disabled', 'st.net.restricted', 'st.net.private_endpoint',
+      'st.xtenant_repl.off', 'st.key_expiry', 'st.keys.regenerated', 'st.sas_policy', 'st.blob.soft_delete', 'st.file.soft_delete', 'st.blob.versioning', 'st.logs.audit', 'gov.tags.required',
+    ],
+    na: ['st.replication'],
   },
-  'kv-good': {fail: ['kv.private_link', 'gov.lock.critical']},
-  'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'kv.expiry', 'kv.key_rotation', 'gov.lock.critical']},
+  'kv-good': {fail: []},
+  'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.public_disabled', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'kv.expiry', 'kv.key_rotation', 'gov.tags.required']},
 }
 
 let seeded: SeededEmulator
@@ -71,33 +80,37 @@ describe('runChecks against the emulator', () => {
       const type = report.findings.find((f) => f.resourceName === name)!.resourceType
       expected[name] = {}
       for (const rule of CHECKS.filter((c) => c.resourceTypes.includes(type)))
-        expected[name][rule.id] = spec.fail.includes(rule.id) ? 'fail' : spec.waived?.includes(rule.id) ? 'waived' : 'pass'
+        expected[name][rule.id] = spec.fail.includes(rule.id) ? 'fail' : spec.waived?.includes(rule.id) ? 'waived' : spec.na?.includes(rule.id) ? 'not-applicable' : 'pass'
     }
     expect(actual).toEqual(expected)
     const statusesByCheck = new Map<string, Set<string>>()
     for (const f of report.findings) statusesByCheck.set(f.checkId, (statusesByCheck.get(f.checkId) ?? new Set()).add(f.status))
-    // Private endpoints cannot be created in the emulator: those two pass only in the rule tests.
     const neverPass = CHECKS.filter((c) => !statusesByCheck.get(c.id)?.has('pass')).map((c) => c.id)
     const neverFail = CHECKS.filter((c) => !statusesByCheck.get(c.id)?.has('fail') && !statusesByCheck.get(c.id)?.has('waived')).map((c) => c.id)
-    // inventory.missing is an error or nothing: every seeded component is there (see the test below for one that is not).
-    expect(neverPass).toEqual(['redis.net.private', 'kv.private_link', 'inventory.missing'])
-    expect(neverFail).toEqual(['pg.log.checkpoints', 'app.identity', 'st.secure_transfer', 'st.xtenant_repl.off', 'inventory.missing'])
+    // inventory.missing is an error or nothing: every component is there (see the test below for one that is not).
+    // Production-only checks are not applicable here (test/checks/scenarios.test.ts runs them); Defender plans are on.
+    expect(neverPass).toEqual(['redis.zones', 'st.replication', 'app.plan.zone_redundant', 'app.plan.instances', 'inventory.missing'])
+    // gov.lock.critical passes everywhere: the fixture adds a lock at subscription scope (once ignored, a false fail).
+    expect(neverFail).toEqual(['redis.zones', 'st.replication', 'def.plan', 'app.plan.zone_redundant', 'app.plan.instances', 'gov.lock.critical', 'inventory.missing'])
   })
 
   it('says what it found', () => {
     const message = (resource: string, check: string) => report.findings.find((f) => f.resourceName === resource && f.checkId === check)?.message
-    expect(message('pg-bad', 'pg.fw.no_azure_wide')).toBe('firewall rule(s) AllowAllAzureServicesAndResourcesWithinAzureIps (0.0.0.0–0.0.0.0) open the server widely')
-    expect(message('pg-bad', 'pg.backup.retention')).toBe('backupRetentionDays is 7, catalog requires at least 14')
+    expect(message('pg-bad', 'pg.fw.no_azure_wide')).toBe('firewall rule(s) AllowAllAzureServicesAndResourcesWithinAzureIps (0.0.0.0–0.0.0.0), AllowAll (0.0.0.0–255.255.255.255) open the server widely')
+    expect(message('pg-bad', 'pg.backup.retention')).toBe('backupRetentionDays is 1, catalog requires at least 14')
     expect(message('redis-bad', 'redis.maintenance.patch_schedule')).toBe("patch schedule Monday 12:00 UTC; the catalog's 'cache' window starts Sunday 04:00 UTC")
     expect(message('app-bad/staging', 'app.slot.parity')).toBe(
-      'slot differs from production: httpsOnly true (production false); minTlsVersion 1.2 (production 1.0); remoteDebuggingEnabled false (production true); http20Enabled true (production false)',
+      'slot differs from production: minTlsVersion 1.2 (production 1.0)',
     )
     expect(message('redis-bad', 'redis.sku.not_basic')).toBe('sku is Basic — waived by web-team until 2099-12-31: dev cache, replaced in Q4')
-    expect(message('kv-bad', 'kv.expiry')).toBe('1 of 4 enabled key(s) and secret(s) never expire: secret legacy-api-token')
-    expect(message('kv-good', 'kv.expiry')).toBe('all 3 enabled key(s) and secret(s) have an expiry')
-    expect(message('kv-bad', 'kv.key_rotation')).toBe('1 of 2 enabled key(s) have no rotation policy with a Rotate action: key signing-legacy')
-    expect(message('app-bad', 'app.basic_auth.off')).toBe('basic auth is allowed for SCM')
-    expect(message('app-bad/staging', 'app.basic_auth.off')).toBe('basic auth is allowed for FTP')
+    expect(message('redis-bad', 'gov.lock.critical')).toBe('CanNotDelete lock keep-subscription on its subscription')
+    expect(message('app-bad', 'app.net.restricted')).toBe('publicNetworkAccess is Enabled, 0 approved private endpoint(s), and access restrictions allow unmatched traffic to the app and the SCM site')
+    expect(message('kv-good', 'kv.key_rotation')).toBe('all 1 enabled key(s) have a rotation policy that rotates them')
+    expect(message('kv-bad', 'kv.expiry')).toBe('2 of 3 enabled key(s) and secret(s) never expire: key never-rotated, secret never-expires')
+    expect(message('kv-good', 'kv.expiry')).toBe('all 2 enabled key(s) and secret(s) have an expiry')
+    expect(message('kv-bad', 'kv.key_rotation')).toBe('2 of 2 enabled key(s) have no rotation policy with a Rotate action: key never-rotated, key signing-legacy')
+    expect(message('app-bad', 'app.basic_auth.off')).toBe('basic auth is allowed for FTP and SCM')
+    expect(message('app-bad/staging', 'app.basic_auth.off')).toBe('basic auth is allowed for FTP and SCM')
     expect(message('app-bad', 'app.auth.easy_auth')).toBe('authsettingsV2 platform.enabled is false')
   })
 
@@ -108,8 +121,8 @@ describe('runChecks against the emulator', () => {
     expect(report.expiredWaivers.map((w) => [w.check, w.resource, w.owner])).toEqual([['st.shared_key.off', 'stbad', 'platform']])
   })
 
-  it('collects in bulk: two Resource Graph queries, no per-resource GET of the resources themselves', () => {
-    expect(report.collection.resourceGraphQueries).toBe(2)
+  it('collects in bulk: four Resource Graph queries (resources, site config, private endpoints, Defender plans), no per-resource GET of the resources themselves', () => {
+    expect(report.collection.resourceGraphQueries).toBe(4)
     const gets = seeded.emulator.requestLog().filter((e) => e.method === 'GET' && /\/(flexibleServers|redis|sites|storageAccounts|vaults)\/[^/]+$/i.test(e.path))
     expect(gets).toEqual([])
   })
@@ -147,11 +160,33 @@ describe('runChecks against the emulator', () => {
   it('a catalog component Resource Graph does not return is an error that shuts the gate, not silence', async () => {
     const environment = expectedEnvironment()
     environment.components['orders-db'] = {...environment.components['pg-good']!, name: 'pg-orders'} as never
-    // One low check that passes on every server: without inventory.missing this scan would be all green.
-    const scan = await runChecks({environment, environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW, rules: [findCheck('pg.log.checkpoints')!]})
-    expect(scan.findings.map((f) => `${f.status} ${f.checkId} ${f.resourceName}`)).toEqual(['pass pg.log.checkpoints pg-bad', 'pass pg.log.checkpoints pg-good', 'error inventory.missing pg-orders'])
-    expect(scan.findings.at(-1)!.message).toMatch(/^catalog component orders-db \(postgres pg-orders\) expected in resource group rg-checks of subscription 00000000-0000-0000-0000-00000000c4ec was not found/)
+    // One check that passes on every server: without inventory.missing this scan would be all green.
+    const scan = await runChecks({environment, environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW, rules: [findCheck('def.plan')!]})
+    const postgres = scan.findings.filter((f) => f.resourceType === 'microsoft.dbforpostgresql/flexibleservers')
+    expect(postgres.map((f) => `${f.status} ${f.checkId} ${f.resourceName}`)).toEqual(['pass def.plan pg-bad', 'pass def.plan pg-good', 'error inventory.missing pg-orders'])
+    expect(postgres.at(-1)!.message).toMatch(/^catalog component orders-db \(postgres pg-orders\) expected in resource group rg-checks of subscription 00000000-0000-0000-0000-00000000c4ec was not found/)
     expect(gate(scan, 'high')).toMatchObject({failed: true, blocking: [{checkId: 'inventory.missing', severity: 'high', component: 'orders-db'}]})
+  })
+
+  it('when Resource Graph rejects appserviceresources (sovereign clouds), config/web is read per app from ARM and the scan completes', async () => {
+    const real = sourcesFromServices(seeded.services)
+    const rejecting = {
+      ...real,
+      resourceGraph: (query: string, subscriptions: string[], skipToken?: string) =>
+        query.startsWith('appserviceresources')
+          ? Promise.reject(Object.assign(new Error("Table 'appserviceresources' could not be found"), {statusCode: 400, code: 'BadRequest'}))
+          : real.resourceGraph(query, subscriptions, skipToken),
+    }
+    const rules = ['app.tls.min12', 'app.ftps', 'app.slot.parity'].map((id) => findCheck(id)!)
+    const from = seeded.emulator.requestLog().length
+    const lines: string[] = []
+    const scan = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: rejecting, now: () => NOW, rules, log: (m) => lines.push(m)})
+    const status = (name: string, check: string) => scan.findings.find((f) => f.resourceName === name && f.checkId === check)?.status
+    expect(scan.counts.error).toBe(0)
+    expect([status('app-good', 'app.tls.min12'), status('app-bad', 'app.tls.min12'), status('app-bad/staging', 'app.slot.parity')]).toEqual(['pass', 'fail', 'fail'])
+    expect(lines.some((l) => /rejected appserviceresources/.test(l))).toBe(true)
+    const configGets = seeded.emulator.requestLog().slice(from).filter((e) => e.method === 'GET' && /\/config\/web$/i.test(e.path))
+    expect(configGets.length).toBe(4)
   })
 
   it('an unreadable property is an error, never a pass', async () => {
@@ -160,7 +195,9 @@ describe('runChecks against the emulator', () => {
       const faulty = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW})
       const errors = faulty.findings.filter((f) => f.status === 'error').map((f) => `${f.resourceName} ${f.checkId}`)
       expect(errors.sort()).toEqual([
+        'pg-bad pg.fw.narrow',
         'pg-bad pg.fw.no_azure_wide',
+        'pg-good pg.fw.narrow',
         'pg-good pg.fw.no_azure_wide',
         'stbad st.blob.soft_delete',
         'stbad st.blob.versioning',
@@ -171,7 +208,7 @@ describe('runChecks against the emulator', () => {
         /^could not evaluate: pgFirewallRules could not be read: HTTP 403/,
       )
       // pg-good has no high fail, but the unreadable firewall rules keep the gate shut.
-      expect(gate(faulty, 'high').blocking.filter((f) => f.resourceName === 'pg-good').map((f) => f.checkId)).toEqual(['pg.fw.no_azure_wide'])
+      expect(gate(faulty, 'high').blocking.filter((f) => f.resourceName === 'pg-good').map((f) => f.checkId)).toEqual(['pg.fw.no_azure_wide', 'pg.fw.narrow'])
     } finally {
       seeded.emulator.faults.clear()
     }
@@ -218,6 +255,45 @@ describe('output formats', () => {
     expect(byKind('fail')).toEqual(['pg.tls.enforced error fail'])
     // The schema does not tie level to kind, so check the rule for every result: level none if and only if kind is not fail.
     expect(results.every((r) => (r.kind === 'fail') === (r.level !== 'none'))).toBe(true)
+  })
+
+  it('SARIF: helpUri per rule to its docs/checks.md section, the package homepage as informationUri (none made up), executionSuccessful false when a check errored, primaryLocationLineHash', () => {
+    const homepage = 'https://github.com/example-org/opsbook'
+    const run = toSarif(report, CHECKS, homepage).runs[0]!
+    expect(run.tool.driver.informationUri).toBe(homepage)
+    expect(run.tool.driver.rules!.find((r) => r.id === 'st.tls.min12')!.helpUri).toBe('https://github.com/example-org/opsbook/blob/main/docs/checks.md#st.tls.min12')
+    expect(run.invocations![0]!.executionSuccessful).toBe(true)
+    const result = run.results![0]!
+    expect(result.partialFingerprints!.primaryLocationLineHash).toMatch(/^[0-9a-f]{64}$/)
+    // Without a homepage in package.json nothing is invented.
+    const bare = toSarif(report, CHECKS, undefined).runs[0]!
+    expect(bare.tool.driver.informationUri).toBeUndefined()
+    expect(bare.tool.driver.rules!.every((r) => r.helpUri === undefined)).toBe(true)
+    const errored = {...report, findings: report.findings.map((f, i) => (i === 0 ? {...f, status: 'error' as const, message: 'could not evaluate: x'} : f))}
+    const failedRun = toSarif(errored, CHECKS, homepage).runs[0]!
+    expect(failedRun.invocations![0]!.executionSuccessful).toBe(false)
+    expect(failedRun.invocations![0]!.toolExecutionNotifications![0]!.message.text).toContain('could not evaluate: x')
+  })
+
+  it('OCSF: one schema version (1.5.0, which has compliance.checks); unreadable data is Warning with the missing information; the account has type_id 6', () => {
+    const errored = {...report, findings: report.findings.map((f, i) => (i === 0 ? {...f, status: 'error' as const, message: 'could not evaluate: properties is absent'} : f))}
+    const events = toOcsf(errored)
+    expect(new Set(events.map((e) => e.metadata.version))).toEqual(new Set(['1.5.0']))
+    expect(events[0]!.compliance).toMatchObject({status_id: 2, status: 'Warning', status_detail: 'missing information: could not evaluate: properties is absent'})
+    expect(events[0]!.cloud.account).toMatchObject({type: 'Azure AD Account', type_id: 6})
+  })
+
+  it('JUnit: time on the root, suites and cases; an XSD-valid timestamp; classname is the suite name on every case', async () => {
+    const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(await formatJunit(report))
+    expect(Number(doc.testsuites.time)).toBeCloseTo(report.collection.durationMs / 1000, 2)
+    for (const suite of [doc.testsuites.testsuite].flat()) {
+      expect(suite.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/)
+      expect(suite.time).toBeDefined()
+      for (const testCase of [suite.testcase].flat()) {
+        expect(testCase.classname).toBe(suite.name)
+        expect(testCase.time).toBeDefined()
+      }
+    }
   })
 
   it('JUnit XML parses, with one suite per resource type and the right counts', async () => {
@@ -284,7 +360,7 @@ describe('security.check action', () => {
     expect(error.outputs).toMatchObject({counts: {pass: 2, fail: 2, error: 0}, resources: report.resources, blocking: ['pg.fw.no_azure_wide pg-bad'], findingsOmitted: 0})
     expect(error.outputs.failedChecks).toEqual(['pg.fw.no_azure_wide', 'pg.log.connections'])
     expect(error.outputs.findings).toEqual([
-      {check: 'pg.fw.no_azure_wide', resource: 'pg-bad', severity: 'high', status: 'fail', message: 'firewall rule(s) AllowAllAzureServicesAndResourcesWithinAzureIps (0.0.0.0–0.0.0.0) open the server widely'},
+      {check: 'pg.fw.no_azure_wide', resource: 'pg-bad', severity: 'high', status: 'fail', message: 'firewall rule(s) AllowAllAzureServicesAndResourcesWithinAzureIps (0.0.0.0–0.0.0.0), AllowAll (0.0.0.0–255.255.255.255) open the server widely'},
       {check: 'pg.log.connections', resource: 'pg-bad', severity: 'medium', status: 'fail', message: expect.stringContaining('log_connections')},
     ])
     // What the engine keeps must match the action's declared outputs.

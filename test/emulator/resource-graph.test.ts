@@ -21,7 +21,8 @@ let emulator: RunningEmulator
 let client: ResourceGraphClient
 
 beforeAll(async () => {
-  emulator = await startEmulator({lroDurationMs: 0})
+  // Locks are not in the catalog: the estate (an opsbook.estate.yaml) declares one.
+  emulator = await startEmulator({lroDurationMs: 0, estate: {resources: {'pg-shop-orders': {locks: [{name: 'do-not-delete', level: 'CanNotDelete'}]}}}})
   const {ResourceGraphClient} = await import('@azure/arm-resourcegraph')
   client = new ResourceGraphClient(credential as never, {baseUri: emulator.armEndpoint, agentSettings: {http: undefined as never, https: new Agent({ca: emulator.caPem})}})
 })

@@ -11,7 +11,12 @@ let emulator: RunningEmulator
 let pg: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
 
 beforeAll(async () => {
-  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
+  // Diagnostic settings are not in the catalog: the estate declares the vault's audit setting.
+  emulator = await startEmulator({
+    catalogFile: 'runbooks.yaml',
+    lroDurationMs: 300,
+    estate: {resources: {'kv-shop-local': {diagnosticSettings: [{name: 'audit-to-law', logs: [{category: 'AuditEvent', enabled: true}]}]}}},
+  })
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
   pg = new PostgreSQLManagementFlexibleServerClient(credential, emulator.subscription, hlcOptions(emulator, 3))
 })

@@ -3,16 +3,38 @@ import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import type {Finding, Frameworks} from '../types.js'
 
-let version: string | undefined
+let manifest: {version: string; homepage?: string} | undefined
+function packageManifest(): {version: string; homepage?: string} {
+  if (manifest) return manifest
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
+    const repository = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url
+    const homepage = [pkg.homepage, repository].map((u) => (typeof u === 'string' ? u.replace(/^git\+/, '').replace(/\.git$/, '') : undefined)).find((u) => u && /^https:\/\//.test(u))
+    manifest = {version: String(pkg.version ?? '0.0.0'), homepage}
+  } catch {
+    manifest = {version: '0.0.0'}
+  }
+  return manifest
+}
+
 /** opsbook's version, from package.json (same relative path from src/ and dist/). */
 export function toolVersion(): string {
-  if (version) return version
-  try {
-    version = String(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version ?? '0.0.0')
-  } catch {
-    version = '0.0.0'
-  }
-  return version
+  return packageManifest().version
+}
+
+/**
+ * Where opsbook is published: package.json `homepage` (or `repository`), never a made-up address. Undefined when
+ * the package names none; SARIF then omits informationUri and helpUri rather than point somewhere wrong.
+ */
+export function projectHomepage(): string | undefined {
+  return packageManifest().homepage
+}
+
+/** The anchor of a check in docs/checks.md (the generator writes `<a id="…">` with the check id itself). */
+export function checkDocUrl(homepage: string | undefined, checkId: string): string | undefined {
+  if (!homepage) return undefined
+  const base = /^https:\/\/github\.com\/[^/]+\/[^/]+\/?$/.test(homepage) ? `${homepage.replace(/\/$/, '')}/blob/main/docs/checks.md` : `${homepage.replace(/\/$/, '')}/docs/checks.md`
+  return `${base}#${checkId}`
 }
 
 /** A stable fingerprint of a finding: the check id and the lower-cased resource id, SHA-256. */

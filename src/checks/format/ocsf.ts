@@ -1,18 +1,21 @@
 /**
- * OCSF 1.1 Compliance Finding (class 2003), one event per finding, as Prowler writes with `--compliance`.
- * `compliance.status_id`: 1 Pass, 3 Fail, 0 Unknown (error), 99 Other (n/a); a waived fail keeps Fail there and
- * is `status_id` 3 Suppressed at the finding level.
+ * OCSF 1.5.0 Compliance Finding (class 2003), one event per finding, as Prowler writes with `--compliance`. 1.5.0
+ * because `compliance.checks` first appears there; every other field used exists in it with the same meaning.
+ * `compliance.status_id`: 1 Pass, 3 Fail, 2 Warning for a check that could not read its data (with
+ * `status_detail` saying what was missing), 99 Other (n/a); a waived fail keeps Fail there and is `status_id` 3
+ * Suppressed at the finding level. The cloud account is the subscription, `type_id` 6 (Azure AD Account).
  */
 import {CHECKS} from '../rules/index.js'
 import type {CheckReport, CheckStatus, Finding, Severity} from '../types.js'
 import {fingerprint, toolVersion} from './common.js'
 
+export const OCSF_VERSION = '1.5.0'
 const SEVERITY_ID: Record<Severity, number> = {low: 2, medium: 3, high: 4, critical: 5}
 const COMPLIANCE_STATUS: Record<CheckStatus, {id: number; name: string}> = {
   pass: {id: 1, name: 'Pass'},
   fail: {id: 3, name: 'Fail'},
   waived: {id: 3, name: 'Fail'},
-  error: {id: 0, name: 'Unknown'},
+  error: {id: 2, name: 'Warning'},
   'not-applicable': {id: 99, name: 'Other'},
 }
 
@@ -40,10 +43,11 @@ export interface OcsfComplianceFinding {
     control: string
     status_id: number
     status: string
+    status_detail?: string
     checks: Array<{uid: string; name: string; status: string; status_id: number}>
   }
   resources: Array<{uid: string; name: string; type: string; region?: string; group: {name: string}; labels: string[]}>
-  cloud: {provider: 'Azure'; account: {uid: string; type: 'Azure AD Account'}; region?: string}
+  cloud: {provider: 'Azure'; account: {uid: string; type: 'Azure AD Account'; type_id: 6}; region?: string}
   remediation: {desc: string}
   unmapped: Record<string, unknown>
 }
@@ -86,7 +90,7 @@ export function toOcsf(report: CheckReport): OcsfComplianceFinding[] {
       status_id: status.id,
       status: status.name,
       message: f.message,
-      metadata: {version: '1.1.0', product: {name: 'opsbook', vendor_name: 'opsbook', version: toolVersion()}, event_code: f.checkId},
+      metadata: {version: OCSF_VERSION, product: {name: 'opsbook', vendor_name: 'opsbook', version: toolVersion()}, event_code: f.checkId},
       finding_info: {uid: fingerprint(f), title: titles.get(f.checkId) ?? f.title, desc: f.message, types: ['Security Checklist']},
       compliance: {
         standards,
@@ -94,12 +98,13 @@ export function toOcsf(report: CheckReport): OcsfComplianceFinding[] {
         control: f.checkId,
         status_id: compliance.id,
         status: compliance.name,
+        ...(f.status === 'error' ? {status_detail: `missing information: ${f.message}`} : {}),
         checks: [{uid: f.checkId, name: f.title, status: compliance.name, status_id: compliance.id}],
       },
       resources: [
         {uid: f.resourceId, name: f.resourceName, type: f.resourceType, region: f.location, group: {name: f.resourceGroup}, labels: f.component ? [`component:${f.component}`] : []},
       ],
-      cloud: {provider: 'Azure', account: {uid: f.subscriptionId, type: 'Azure AD Account'}, region: f.location},
+      cloud: {provider: 'Azure', account: {uid: f.subscriptionId, type: 'Azure AD Account', type_id: 6}, region: f.location},
       remediation: {desc: `${f.remediation.text} ${f.remediation.az}`},
       unmapped: {status: f.status, environment: report.environment, ...(f.waiver ? {waiver: f.waiver} : {})},
     }

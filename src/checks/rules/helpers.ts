@@ -63,8 +63,12 @@ export const notApplicable = (message: string): Evaluation => ({status: 'not-app
 
 /** Compare TLS versions written as 1.2, TLS1_2, TLSv1.2: returns [major, minor] or undefined. */
 export function tlsVersion(value: unknown): [number, number] | undefined {
-  const m = /(\d)[._](\d)/.exec(String(value))
-  return m ? [Number(m[1]), Number(m[2])] : undefined
+  const text = String(value)
+  const m = /(\d)[._](\d)/.exec(text)
+  if (m) return [Number(m[1]), Number(m[2])]
+  // PostgreSQL's ssl_min_protocol_version spells TLS 1.0 `TLSv1`.
+  const major = /^tlsv?(\d)$/i.exec(text.trim())
+  return major ? [Number(major[1]), 0] : undefined
 }
 
 /** True when `value` names TLS 1.2 or newer; throws MissingData when it is no TLS version at all. */
@@ -72,6 +76,21 @@ export function atLeastTls12(value: unknown, label: string): boolean {
   const version = tlsVersion(value)
   if (!version) throw new MissingData(`${label} is '${String(value)}', not a TLS version`)
   return version[0] > 1 || (version[0] === 1 && version[1] >= 2)
+}
+
+/**
+ * A resource property whose ARM default is insecure: absent (ARM omits unset properties) means the default, never
+ * `error`. `properties` itself must be present, or nothing can be said. Callers cite the spec that gives the default.
+ */
+export function readOrDefault(resource: InventoryResource, path: string, armDefault: unknown): {value: any; defaulted: boolean} {
+  if (!resource.properties) throw new MissingData('properties is absent')
+  const value = valueAt(resource, path)
+  return value === undefined || value === null ? {value: armDefault, defaulted: true} : {value, defaulted: false}
+}
+
+/** `x is v` or `x is not set (default v)`, for messages about defaulted properties. */
+export function describeSetting(label: string, read: {value: unknown; defaulted: boolean}): string {
+  return read.defaulted ? `${label} is not set (Azure's default: ${String(read.value)})` : `${label} is ${String(read.value)}`
 }
 
 /** Whether the value is exactly true / the string "true" (case-insensitive); anything else that is present is false. */

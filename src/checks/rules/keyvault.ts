@@ -5,7 +5,7 @@
  * off, and needing data-plane RBAC) is never used.
  */
 import {RESOURCE_TYPES, type CheckRule, type VaultItem} from '../types.js'
-import {approvedPrivateEndpoints, fail, isTrue, MissingData, needFact, notApplicable, pass, read, valueAt} from './helpers.js'
+import {approvedPrivateEndpoints, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, read, readOrDefault, valueAt} from './helpers.js'
 
 const KV = [RESOURCE_TYPES.keyvault]
 const AZ = 'az keyvault'
@@ -27,8 +27,8 @@ function named(items: Array<{kind: string; name: string}>): string {
 }
 
 /** Whether a key's rotation policy rotates it: a lifetime action of type Rotate with a trigger. ARM's spec spells the type `rotate`, the service `Rotate`. */
-function rotates(item: VaultItem): boolean {
-  return (item.rotationPolicy?.lifetimeActions ?? []).some(
+function rotates(policy: VaultItem['rotationPolicy'] | null | undefined): boolean {
+  return (policy?.lifetimeActions ?? []).some(
     (a) => String(a.action?.type).toLowerCase() === 'rotate' && Boolean(a.trigger?.timeAfterCreate || a.trigger?.timeBeforeExpiry),
   )
 }
@@ -49,7 +49,7 @@ export const keyvaultRules: CheckRule[] = [
       return isTrue(purge) ? pass(`enablePurgeProtection is true, enableSoftDelete is ${softDelete ?? 'true (default)'}`) : fail('enablePurgeProtection is false')
     },
     remediation: {text: 'Enable purge protection (it cannot be turned off again).', az: `${AZ} update --resource-group <rg> --name <name> --enable-purge-protection true`},
-    frameworks: {cis: ['F6 8.3.5'], mcsb: ['DP-8'], soc2: ['A1.2'], iso27001: ['A.8.13']},
+    frameworks: {cis: ['F6 8.3.5'], mcsb: ['DP-8'], soc2: ['A1.2'], iso27001: ['A.8.13'], psrule: ['Azure.KeyVault.PurgeProtect', 'Azure.KeyVault.SoftDelete'], defender: ['0b60c0b2']},
   },
   {
     id: 'kv.rbac',
@@ -58,15 +58,33 @@ export const keyvaultRules: CheckRule[] = [
     resourceTypes: KV,
     reads: ['properties.enableRbacAuthorization'],
     evaluate(resource) {
-      const value = read(resource, 'properties.enableRbacAuthorization')
-      return isTrue(value) ? pass('enableRbacAuthorization is true') : fail('enableRbacAuthorization is false (access policies)')
+      // keyvault.json (stable/2024-11-01) VaultProperties.enableRbacAuthorization: "If null or not specified, the vault
+      // is created with the default value of false" — unset is the access-policy model.
+      const setting = readOrDefault(resource, 'properties.enableRbacAuthorization', false)
+      const text = describeSetting('enableRbacAuthorization', setting)
+      return isTrue(setting.value) ? pass(text) : fail(`${text} (access policies)`)
     },
     remediation: {text: 'Switch the vault to the Azure RBAC permission model.', az: `${AZ} update --resource-group <rg> --name <name> --enable-rbac-authorization true`},
-    frameworks: {cis: ['F6 8.3.6'], mcsb: ['PA-7'], soc2: ['CC6.3']},
+    frameworks: {cis: ['F6 8.3.6'], mcsb: ['PA-7'], soc2: ['CC6.3'], psrule: ['Azure.KeyVault.RBAC', 'Azure.KeyVault.AccessPolicy'], defender: ['12d4fa5e']},
+  },
+  {
+    id: 'kv.net.public_disabled',
+    title: 'Key Vault public network access is disabled',
+    severity: 'high',
+    resourceTypes: KV,
+    reads: ['properties.publicNetworkAccess'],
+    evaluate(resource) {
+      // keyvault.json VaultProperties.publicNetworkAccess: unset means "enabled" (the firewall rules still apply).
+      const setting = readOrDefault(resource, 'properties.publicNetworkAccess', 'Enabled')
+      const text = describeSetting('publicNetworkAccess', setting)
+      return String(setting.value).toLowerCase() === 'disabled' ? pass(text) : fail(text)
+    },
+    remediation: {text: 'Disable public network access and use a private endpoint.', az: `${AZ} update --resource-group <rg> --name <name> --public-network-access Disabled`},
+    frameworks: {cis: ['F6 8.3.7'], mcsb: ['NS-2'], soc2: ['CC6.6'], defender: ['405c5871']},
   },
   {
     id: 'kv.net.restricted',
-    title: 'Key Vault denies public network access by default',
+    title: 'Key Vault firewall denies by default (or public access is disabled)',
     severity: 'high',
     resourceTypes: KV,
     reads: ['properties.publicNetworkAccess', 'properties.networkAcls.defaultAction'],
@@ -80,7 +98,7 @@ export const keyvaultRules: CheckRule[] = [
       return action.toLowerCase() === 'deny' ? pass('networkAcls.defaultAction is Deny') : fail(`publicNetworkAccess is ${access ?? 'not set'} and networkAcls.defaultAction is ${action}`)
     },
     remediation: {text: 'Set the default network action to Deny (or disable public access).', az: `${AZ} update --resource-group <rg> --name <name> --default-action Deny`},
-    frameworks: {cis: ['F6 8.3.7'], mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20']},
+    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20'], psrule: ['Azure.KeyVault.Firewall'], defender: ['55615ac9']},
   },
   {
     id: 'kv.private_link',
@@ -100,7 +118,7 @@ export const keyvaultRules: CheckRule[] = [
       text: 'Add a private endpoint for the vault (group id vault).',
       az: 'az network private-endpoint create --resource-group <rg> --name <pe> --vnet-name <vnet> --subnet <subnet> --private-connection-resource-id <vault-id> --group-id vault --connection-name <name>',
     },
-    frameworks: {cis: ['F6 8.3.8'], mcsb: ['NS-2']},
+    frameworks: {cis: ['F6 8.3.8'], mcsb: ['NS-2'], defender: ['a6abeaec']},
   },
   {
     id: 'kv.audit_logs',
@@ -120,7 +138,7 @@ export const keyvaultRules: CheckRule[] = [
       text: 'Add a diagnostic setting that sends the audit category group to Log Analytics.',
       az: 'az monitor diagnostic-settings create --resource <id> --name audit --workspace <workspace-id> --logs \'[{"categoryGroup":"audit","enabled":true}]\'',
     },
-    frameworks: {cis: ['F6 6.1.1.4'], mcsb: ['DP-8', 'LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15']},
+    frameworks: {cis: ['F6 6.1.1.4'], mcsb: ['DP-8', 'LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], psrule: ['Azure.KeyVault.Logs'], defender: ['cf820ca0']},
   },
   {
     id: 'kv.expiry',
@@ -141,19 +159,23 @@ export const keyvaultRules: CheckRule[] = [
       text: 'Set an expiration date on every enabled key and secret (a key rotation policy with an expiryTime sets it on new versions).',
       az: `${AZ} secret set-attributes --vault-name <vault> --name <secret> --expires <yyyy-mm-ddThh:mm:ssZ>; ${AZ} key set-attributes --vault-name <vault> --name <key> --expires <yyyy-mm-ddThh:mm:ssZ>`,
     },
-    frameworks: {cis: ['F6 8.3.1', 'F6 8.3.2', 'F6 8.3.3', 'F6 8.3.4'], mcsb: ['DP-6'], iso27001: ['A.8.24']},
+    frameworks: {cis: ['F6 8.3.1', 'F6 8.3.2', 'F6 8.3.3', 'F6 8.3.4'], mcsb: ['DP-6'], iso27001: ['A.8.24'], defender: ['152b15f7', '98728c90']},
   },
   {
     id: 'kv.key_rotation',
     title: 'Every enabled Key Vault key rotates automatically (rotation policy with a Rotate action)',
     severity: 'high',
     resourceTypes: KV,
-    reads: ['vaults/keys[*].properties.rotationPolicy.lifetimeActions[*].{action.type,trigger}'],
-    facts: ['kvKeys'],
+    reads: ['vaults/keys/{key}.properties.rotationPolicy.lifetimeActions[*].{action.type,trigger} (GET of each enabled key)'],
+    facts: ['kvKeys', 'kvKeyRotationPolicies'],
     evaluate(_r, facts) {
       const keys = enabledItems(needFact(facts, 'kvKeys'), 'key')
       if (keys.length === 0) return notApplicable('no enabled keys')
-      const manual = keys.filter((k) => !rotates(k))
+      // The key list carries no rotation policy (spec example listKeys.json); each key's GET does ("Omitted if empty").
+      const policies = needFact(facts, 'kvKeyRotationPolicies') as Record<string, VaultItem['rotationPolicy'] | null>
+      const unread = keys.filter((k) => !(k.name in policies))
+      if (unread.length > 0) throw new MissingData(`rotation policy of ${named(unread)} was not read`)
+      const manual = keys.filter((k) => !rotates(policies[k.name]))
       return manual.length === 0
         ? pass(`all ${keys.length} enabled key(s) have a rotation policy that rotates them`)
         : fail(`${manual.length} of ${keys.length} enabled key(s) have no rotation policy with a Rotate action: ${named(manual)}`)
@@ -162,6 +184,6 @@ export const keyvaultRules: CheckRule[] = [
       text: 'Give each key a rotation policy that rotates it (e.g. 90 days after creation) and notifies before expiry.',
       az: `${AZ} key rotation-policy update --vault-name <vault> --name <key> --value '{"lifetimeActions":[{"trigger":{"timeAfterCreate":"P90D"},"action":{"type":"Rotate"}}],"attributes":{"expiryTime":"P1Y"}}'`,
     },
-    frameworks: {cis: ['F6 8.3.9'], mcsb: ['DP-6'], iso27001: ['A.8.24']},
+    frameworks: {cis: ['F6 8.3.9'], mcsb: ['DP-6'], iso27001: ['A.8.24'], psrule: ['Azure.KeyVault.AutoRotationPolicy'], defender: ['d8cf8476']},
   },
 ]

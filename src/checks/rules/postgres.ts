@@ -4,7 +4,8 @@
  */
 import type {PostgresComponent} from '../../catalog/schema.js'
 import {RESOURCE_TYPES, type CheckRule} from '../types.js'
-import {atLeastTls12, fail, MissingData, needFact, notApplicable, pass, pgParameter, read} from './helpers.js'
+import {atLeastTls12, describeSetting, fail, MissingData, needFact, notApplicable, pass, pgParameter, read, readOrDefault} from './helpers.js'
+import {describeRules, MAX_FIREWALL_RANGE, wideRules} from './network.js'
 import {windowStartUtc} from './window-utc.js'
 
 const PG = [RESOURCE_TYPES.postgres]
@@ -18,6 +19,8 @@ function parameterRule(options: {
   want: string
   cis?: string[]
   mcsb?: string[]
+  psrule?: string[]
+  defender?: string[]
 }): CheckRule {
   return {
     id: options.id,
@@ -38,7 +41,7 @@ function parameterRule(options: {
         .map((p) => `${AZ} parameter set --resource-group <rg> --server-name <name> --name ${p} --value ${options.want}`)
         .join(' && '),
     },
-    frameworks: {cis: options.cis, mcsb: options.mcsb},
+    frameworks: {cis: options.cis, mcsb: options.mcsb, psrule: options.psrule, defender: options.defender},
   }
 }
 
@@ -55,11 +58,13 @@ export const postgresRules: CheckRule[] = [
     want: 'on',
     cis: ['F3 5.2.1'],
     mcsb: ['DP-3'],
+    psrule: ['Azure.PostgreSQL.UseSSL'],
+    defender: ['c29c38cb'],
   }),
   {
     id: 'pg.tls.min12',
     title: 'PostgreSQL accepts TLS 1.2 or newer only',
-    severity: 'medium',
+    severity: 'high',
     resourceTypes: PG,
     reads: ['configurations/ssl_min_protocol_version.value'],
     facts: ['pgConfigurations'],
@@ -71,7 +76,7 @@ export const postgresRules: CheckRule[] = [
       text: 'Set ssl_min_protocol_version to TLSv1.2 (or TLSv1.3).',
       az: `${AZ} parameter set --resource-group <rg> --server-name <name> --name ssl_min_protocol_version --value TLSv1.2`,
     },
-    frameworks: {mcsb: ['DP-3']},
+    frameworks: {mcsb: ['DP-3'], psrule: ['Azure.PostgreSQL.MinTLS'], defender: ['a43d5475']},
   },
   {
     id: 'pg.net.public_disabled',
@@ -87,7 +92,7 @@ export const postgresRules: CheckRule[] = [
       text: 'Disable public network access and reach the server through a private endpoint or VNet integration.',
       az: `${AZ} update --resource-group <rg> --name <name> --public-access Disabled`,
     },
-    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20']},
+    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20'], defender: ['5e1de0e3'], azqr: ['psqlf-004']},
   },
   {
     id: 'pg.fw.no_azure_wide',
@@ -112,25 +117,62 @@ export const postgresRules: CheckRule[] = [
       text: 'Delete the 0.0.0.0 "allow Azure services" rule and any 0.0.0.0–255.255.255.255 rule; allow specific ranges or use private access.',
       az: `${AZ} firewall-rule delete --resource-group <rg> --name <name> --rule-name <rule> --yes`,
     },
-    frameworks: {cis: ['F3 5.2.5'], mcsb: ['NS-2'], soc2: ['CC6.6']},
+    frameworks: {cis: ['F3 5.2.5'], mcsb: ['NS-2'], soc2: ['CC6.6'], psrule: ['Azure.PostgreSQL.AllowAzureAccess']},
+  },
+  {
+    id: 'pg.fw.narrow',
+    title: 'PostgreSQL firewall rules are narrow (no rule wider than 256 addresses)',
+    severity: 'high',
+    resourceTypes: PG,
+    reads: ['firewallRules[*].properties.startIpAddress', 'firewallRules[*].properties.endIpAddress'],
+    facts: ['pgFirewallRules'],
+    evaluate(_r, facts) {
+      const rules = (needFact(facts, 'pgFirewallRules') as Array<{name: string; startIpAddress?: string; endIpAddress?: string}>).map((r) => ({name: r.name, start: r.startIpAddress, end: r.endIpAddress}))
+      // The 0.0.0.0–0.0.0.0 rule is Azure's "allow Azure services" marker, judged by pg.fw.no_azure_wide.
+      const wide = wideRules(rules.filter((r) => !(r.start === '0.0.0.0' && r.end === '0.0.0.0')))
+      return wide.length === 0 ? pass(`${rules.length} firewall rule(s), none wider than ${MAX_FIREWALL_RANGE} addresses`) : fail(`rule(s) ${describeRules(wide)} allow more than ${MAX_FIREWALL_RANGE} addresses`)
+    },
+    remediation: {text: 'Replace wide rules with the specific client ranges (or use private access).', az: `${AZ} firewall-rule update --resource-group <rg> --name <name> --rule-name <rule> --start-ip-address <ip> --end-ip-address <ip>`},
+    frameworks: {mcsb: ['NS-2'], psrule: ['Azure.PostgreSQL.FirewallIPRange', 'Azure.PostgreSQL.FirewallRuleCount']},
   },
   {
     id: 'pg.auth.entra',
     title: 'PostgreSQL Microsoft Entra authentication is enabled',
     severity: 'medium',
     resourceTypes: PG,
-    reads: ['properties.authConfig.activeDirectoryAuth'],
-    evaluate(resource) {
-      const value = String(read(resource, 'properties.authConfig.activeDirectoryAuth'))
-      return value.toLowerCase() === 'enabled' ? pass('activeDirectoryAuth is Enabled') : fail(`activeDirectoryAuth is ${value}`)
+    reads: ['properties.authConfig.activeDirectoryAuth', 'administrators[*].properties.principalName'],
+    facts: ['pgAdministrators'],
+    evaluate(resource, facts) {
+      // postgresql.json AuthConfig.activeDirectoryAuth: unset is Disabled (password authentication only).
+      const setting = readOrDefault(resource, 'properties.authConfig.activeDirectoryAuth', 'Disabled')
+      if (String(setting.value).toLowerCase() !== 'enabled') return fail(describeSetting('activeDirectoryAuth', setting))
+      const admins = needFact(facts, 'pgAdministrators') as Array<{principalName?: string}>
+      return admins.length > 0
+        ? pass(`activeDirectoryAuth is Enabled, Entra administrator(s) ${admins.map((a) => a.principalName ?? '?').join(', ')}`)
+        : fail('activeDirectoryAuth is Enabled but the server has no Microsoft Entra administrator')
     },
     remediation: {
-      text: 'Enable Microsoft Entra authentication and add an Entra administrator (the administrator list is not checked here).',
-      az: `${AZ} update --resource-group <rg> --name <name> --microsoft-entra-auth Enabled`,
+      text: 'Enable Microsoft Entra authentication and add an Entra administrator.',
+      az: `${AZ} update --resource-group <rg> --name <name> --microsoft-entra-auth Enabled && ${AZ} microsoft-entra-admin create --resource-group <rg> --server-name <name> --display-name <group> --object-id <id>`,
     },
-    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.16']},
+    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.16'], psrule: ['Azure.PostgreSQL.AAD'], defender: ['ce39a96d']},
   },
-  parameterRule({id: 'pg.log.checkpoints', title: 'PostgreSQL logs checkpoints', severity: 'low', parameters: ['log_checkpoints'], want: 'on', cis: ['F3 5.2.2'], mcsb: ['LT-3']}),
+  {
+    id: 'pg.auth.password_off',
+    title: 'PostgreSQL password authentication is disabled (Microsoft Entra only)',
+    severity: 'medium',
+    resourceTypes: PG,
+    reads: ['properties.authConfig.passwordAuth'],
+    evaluate(resource) {
+      // postgresql.json AuthConfig.passwordAuth: unset is Enabled.
+      const setting = readOrDefault(resource, 'properties.authConfig.passwordAuth', 'Enabled')
+      const text = describeSetting('passwordAuth', setting)
+      return String(setting.value).toLowerCase() === 'disabled' ? pass(text) : fail(text)
+    },
+    remediation: {text: 'Disable password authentication once every client signs in with Microsoft Entra.', az: `${AZ} update --resource-group <rg> --name <name> --password-auth Disabled`},
+    frameworks: {mcsb: ['IM-1'], psrule: ['Azure.PostgreSQL.AADOnly'], defender: ['fa498b91']},
+  },
+  parameterRule({id: 'pg.log.checkpoints', title: 'PostgreSQL logs checkpoints', severity: 'low', parameters: ['log_checkpoints'], want: 'on', cis: ['F3 5.2.2'], mcsb: ['LT-3'], defender: ['70be9e12']}),
   parameterRule({
     id: 'pg.log.connections',
     title: 'PostgreSQL logs connections and disconnections',
@@ -139,6 +181,7 @@ export const postgresRules: CheckRule[] = [
     want: 'on',
     cis: ['F3 5.2.6', 'F3 5.2.7'],
     mcsb: ['LT-3'],
+    defender: ['086709ac', '1d14b021'],
   }),
   {
     id: 'pg.log.retention',
@@ -161,14 +204,16 @@ export const postgresRules: CheckRule[] = [
   },
   {
     id: 'pg.conn_throttle',
-    title: 'PostgreSQL connection throttling is on (PostgreSQL 15 and older)',
+    title: 'PostgreSQL connection throttling is on',
     severity: 'medium',
     resourceTypes: PG,
-    reads: ['properties.version', 'configurations/connection_throttle.enable.value'],
+    reads: ['configurations/connection_throttle.enable.value'],
     facts: ['pgConfigurations'],
-    evaluate(resource, facts) {
-      const version = Number.parseInt(String(read(resource, 'properties.version')), 10)
-      if (version >= 16) return notApplicable(`PostgreSQL ${version} has no connection_throttle.enable parameter`)
+    evaluate(_resource, facts) {
+      // Every major version Azure serves has connection_throttle.enable (default off): "Server parameters in Azure
+      // Database for PostgreSQL flexible server", customized options table for PostgreSQL 11–17
+      // (learn.microsoft.com/azure/postgresql/flexible-server/server-parameters-table-customized-options). A server
+      // that does not list it is an error (unknown), never not-applicable.
       const value = pgParameter(facts, 'connection_throttle.enable')
       return value === 'on' ? pass('connection_throttle.enable is on') : fail(`connection_throttle.enable is ${value}`)
     },
@@ -219,7 +264,7 @@ export const postgresRules: CheckRule[] = [
       text: 'Geo-redundant backup can only be chosen at creation: restore or recreate the server with it enabled.',
       az: `${AZ} restore --resource-group <rg> --name <new-name> --source-server <name> --geo-redundant-backup Enabled`,
     },
-    frameworks: {mcsb: ['BR-2'], soc2: ['A1.2'], iso27001: ['A.8.14']},
+    frameworks: {mcsb: ['BR-2'], soc2: ['A1.2'], iso27001: ['A.8.14'], psrule: ['Azure.PostgreSQL.GeoRedundantBackup'], defender: ['cee2f9fd']},
   },
   {
     id: 'pg.ha.enabled',
@@ -241,7 +286,7 @@ export const postgresRules: CheckRule[] = [
       text: 'Enable zone-redundant (or same-zone) high availability.',
       az: `${AZ} update --resource-group <rg> --name <name> --high-availability ZoneRedundant`,
     },
-    frameworks: {mcsb: ['BR-1'], soc2: ['A1.2'], iso27001: ['A.8.14']},
+    frameworks: {mcsb: ['BR-1'], soc2: ['A1.2'], iso27001: ['A.8.14'], psrule: ['Azure.PostgreSQL.ZoneRedundantHA'], azqr: ['psqlf-003']},
   },
   {
     id: 'pg.maintenance.window',
@@ -269,7 +314,7 @@ export const postgresRules: CheckRule[] = [
       text: "Set the server's custom maintenance window to the catalog's window (the maintenance-window runbook does this).",
       az: `${AZ} update --resource-group <rg> --name <name> --maintenance-window "<Day>:<hour>:<minute>"`,
     },
-    frameworks: {soc2: ['CC8.1'], iso27001: ['A.8.32']},
+    frameworks: {soc2: ['CC8.1'], iso27001: ['A.8.32'], psrule: ['Azure.PostgreSQL.MaintenanceWindow']},
   },
 ]
 

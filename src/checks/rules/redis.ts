@@ -1,11 +1,16 @@
 /**
- * Azure Cache for Redis checks (Prowler has none). Everything but the patch schedule is in Resource Graph.
+ * Azure Cache for Redis checks (Prowler has none). Everything but the patch schedule and firewall rules is in
+ * Resource Graph. Unset properties take the defaults of the Microsoft.Cache spec (stable/2024-11-01 redis.json):
+ * `enableNonSslPort` false, `publicNetworkAccess` Enabled, `disableAccessKeyAuthentication` false.
  */
 import {RESOURCE_TYPES, type CheckRule} from '../types.js'
-import {approvedPrivateEndpoints, atLeastTls12, fail, isTrue, MissingData, needFact, notApplicable, pass, read, valueAt} from './helpers.js'
+import {approvedPrivateEndpoints, atLeastTls12, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, read, readOrDefault, valueAt} from './helpers.js'
+import {describeRules, MAX_FIREWALL_RANGE, wideRules} from './network.js'
 import {windowStartUtc} from './window-utc.js'
 
 const REDIS = [RESOURCE_TYPES.redis]
+/** Cache memory by size ("Azure Cache for Redis pricing": C0 250 MB … P5 120 GB). */
+const CACHE_MEMORY_MB: Record<string, number> = {C0: 250, C1: 1024, C2: 2560, C3: 6144, C4: 13312, C5: 26624, C6: 54272, P1: 6144, P2: 13312, P3: 26624, P4: 54272, P5: 122880}
 const AZ = 'az redis'
 
 export const redisRules: CheckRule[] = [
@@ -16,16 +21,16 @@ export const redisRules: CheckRule[] = [
     resourceTypes: REDIS,
     reads: ['properties.enableNonSslPort'],
     evaluate(resource) {
-      const value = read(resource, 'properties.enableNonSslPort')
-      return isTrue(value) ? fail('enableNonSslPort is true') : pass('enableNonSslPort is false')
+      const setting = readOrDefault(resource, 'properties.enableNonSslPort', false)
+      return isTrue(setting.value) ? fail(describeSetting('enableNonSslPort', setting)) : pass(describeSetting('enableNonSslPort', {...setting, value: false}))
     },
     remediation: {text: 'Disable the non-TLS port.', az: `${AZ} update --resource-group <rg> --name <name> --set enableNonSslPort=false`},
-    frameworks: {mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24']},
+    frameworks: {mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24'], psrule: ['Azure.Redis.NonSslPort'], defender: ['22bee202'], azqr: ['redis-008']},
   },
   {
     id: 'redis.tls.min12',
     title: 'Redis accepts TLS 1.2 or newer only',
-    severity: 'medium',
+    severity: 'high',
     resourceTypes: REDIS,
     reads: ['properties.minimumTlsVersion'],
     evaluate(resource) {
@@ -33,7 +38,7 @@ export const redisRules: CheckRule[] = [
       return atLeastTls12(value, 'minimumTlsVersion') ? pass(`minimumTlsVersion is ${value}`) : fail(`minimumTlsVersion is ${value}`)
     },
     remediation: {text: 'Require TLS 1.2.', az: `${AZ} update --resource-group <rg> --name <name> --set minimumTlsVersion=1.2`},
-    frameworks: {mcsb: ['DP-3'], iso27001: ['A.8.24']},
+    frameworks: {mcsb: ['DP-3'], iso27001: ['A.8.24'], psrule: ['Azure.Redis.MinTLS'], azqr: ['redis-009']},
   },
   {
     id: 'redis.net.public_disabled',
@@ -42,11 +47,12 @@ export const redisRules: CheckRule[] = [
     resourceTypes: REDIS,
     reads: ['properties.publicNetworkAccess'],
     evaluate(resource) {
-      const value = String(read(resource, 'properties.publicNetworkAccess'))
-      return value.toLowerCase() === 'disabled' ? pass('publicNetworkAccess is Disabled') : fail(`publicNetworkAccess is ${value}`)
+      const setting = readOrDefault(resource, 'properties.publicNetworkAccess', 'Enabled')
+      const text = describeSetting('publicNetworkAccess', setting)
+      return String(setting.value).toLowerCase() === 'disabled' ? pass(text) : fail(text)
     },
     remediation: {text: 'Disable public network access.', az: `${AZ} update --resource-group <rg> --name <name> --set publicNetworkAccess=Disabled`},
-    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20']},
+    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20'], psrule: ['Azure.Redis.PublicNetworkAccess'], defender: ['470baccb']},
   },
   {
     id: 'redis.net.private',
@@ -68,7 +74,7 @@ export const redisRules: CheckRule[] = [
       text: 'Add a private endpoint for the cache (group id redisCache).',
       az: 'az network private-endpoint create --resource-group <rg> --name <pe> --vnet-name <vnet> --subnet <subnet> --private-connection-resource-id <cache-id> --group-id redisCache --connection-name <name>',
     },
-    frameworks: {mcsb: ['NS-2']},
+    frameworks: {mcsb: ['NS-2'], defender: ['7803067c']},
   },
   {
     id: 'redis.auth.no_keys',
@@ -77,11 +83,82 @@ export const redisRules: CheckRule[] = [
     resourceTypes: REDIS,
     reads: ['properties.disableAccessKeyAuthentication'],
     evaluate(resource) {
-      const value = read(resource, 'properties.disableAccessKeyAuthentication')
-      return isTrue(value) ? pass('disableAccessKeyAuthentication is true') : fail('disableAccessKeyAuthentication is false: access keys work')
+      const setting = readOrDefault(resource, 'properties.disableAccessKeyAuthentication', false)
+      const text = describeSetting('disableAccessKeyAuthentication', setting)
+      return isTrue(setting.value) ? pass(text) : fail(`${text}: access keys work`)
     },
     remediation: {text: 'Disable access-key authentication and use Microsoft Entra.', az: `${AZ} update --resource-group <rg> --name <name> --set disableAccessKeyAuthentication=true`},
-    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1']},
+    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], psrule: ['Azure.Redis.LocalAuth'], defender: ['3827af20']},
+  },
+  {
+    id: 'redis.auth.entra',
+    title: 'Redis Microsoft Entra authentication is enabled',
+    severity: 'high',
+    resourceTypes: REDIS,
+    reads: ['properties.redisConfiguration.aad-enabled'],
+    evaluate(resource) {
+      // redisConfiguration['aad-enabled'] ("Specifies whether AAD based authentication has been enabled or disabled"); unset = disabled.
+      const setting = readOrDefault(resource, 'properties.redisConfiguration.aad-enabled', 'false')
+      const text = describeSetting('redisConfiguration.aad-enabled', setting)
+      return isTrue(setting.value) ? pass(text) : fail(text)
+    },
+    remediation: {text: 'Enable Microsoft Entra authentication.', az: `${AZ} update --resource-group <rg> --name <name> --set redisConfiguration.aad-enabled=true`},
+    frameworks: {mcsb: ['IM-1'], psrule: ['Azure.Redis.EntraID']},
+  },
+  {
+    id: 'redis.version',
+    title: 'Redis runs version 6 or newer',
+    severity: 'medium',
+    resourceTypes: REDIS,
+    reads: ['properties.redisVersion'],
+    evaluate(resource) {
+      // Redis 4 was retired on 2025-06-30 (Azure Cache for Redis "Redis version 4 retirement" notice).
+      const version = String(read(resource, 'properties.redisVersion'))
+      const major = Number.parseInt(version, 10)
+      if (!Number.isFinite(major)) throw new MissingData(`redisVersion is '${version}', not a version`)
+      return major >= 6 ? pass(`redisVersion is ${version}`) : fail(`redisVersion is ${version} (retired)`)
+    },
+    remediation: {text: 'Upgrade the cache to Redis 6.', az: `${AZ} update --resource-group <rg> --name <name> --set redisVersion=6`},
+    frameworks: {mcsb: ['PV-5'], psrule: ['Azure.Redis.Version']},
+  },
+  {
+    id: 'redis.zones',
+    title: 'Production Redis is zone-redundant',
+    severity: 'medium',
+    resourceTypes: REDIS,
+    reads: ['properties.sku.name', 'zones'],
+    evaluate(resource, _f, context) {
+      if (!context.environment.production) return notApplicable('not a production environment')
+      const sku = valueAt(resource, 'properties.sku.name') ?? valueAt(resource, 'sku.name')
+      if (sku === undefined || sku === null) throw new MissingData('sku.name is absent')
+      // Basic caches are a single node: no zone redundancy is possible ("Zone redundancy for Azure Cache for Redis").
+      if (String(sku).toLowerCase() === 'basic') return fail('sku is Basic: a single node, never zone-redundant')
+      const count = resource.zones?.length ?? 0
+      return count >= 2 ? pass(`${count} zones`) : fail(count === 0 ? 'no availability zones' : `${count} zone only`)
+    },
+    remediation: {text: 'Recreate the cache with zones 1, 2 and 3 (zones cannot be added to a Premium cache in place).', az: `${AZ} create --resource-group <rg> --name <name> --sku Premium --vm-size P1 --zones 1 2 3 --location <region>`},
+    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.Redis.AvailabilityZone'], azqr: ['redis-003']},
+  },
+  {
+    id: 'redis.fw.narrow',
+    title: 'Redis firewall rules are narrow (no rule wider than 256 addresses)',
+    severity: 'high',
+    resourceTypes: REDIS,
+    reads: ['firewallRules[*].properties.{startIP,endIP}', 'properties.publicNetworkAccess'],
+    facts: ['redisFirewallRules'],
+    evaluate(resource, facts) {
+      const access = readOrDefault(resource, 'properties.publicNetworkAccess', 'Enabled')
+      if (String(access.value).toLowerCase() === 'disabled') return pass('public network access is disabled: no address outside private endpoints can connect')
+      const rules = needFact(facts, 'redisFirewallRules') as Array<{name: string; startIP?: string; endIP?: string}>
+      // No rules on a public cache means every address may connect (Azure: "if no rules, all IPs are allowed").
+      if (rules.length === 0) return fail('public network access is on and there are no firewall rules: every address may connect')
+      const wide = wideRules(rules.map((r) => ({name: r.name, start: r.startIP, end: r.endIP})))
+      return wide.length === 0
+        ? pass(`${rules.length} firewall rule(s), each ${MAX_FIREWALL_RANGE} addresses or fewer`)
+        : fail(`rule(s) ${describeRules(wide)} allow more than ${MAX_FIREWALL_RANGE} addresses`)
+    },
+    remediation: {text: 'Replace wide rules with specific client ranges (or disable public access).', az: `${AZ} firewall-rules create --resource-group <rg> --name <name> --rule-name <rule> --start-ip <ip> --end-ip <ip>`},
+    frameworks: {mcsb: ['NS-2'], psrule: ['Azure.Redis.FirewallIPRange', 'Azure.Redis.FirewallRuleCount']},
   },
   {
     id: 'redis.sku.not_basic',
@@ -96,7 +173,26 @@ export const redisRules: CheckRule[] = [
       return String(sku).toLowerCase() === 'basic' ? fail('sku is Basic') : pass(`sku is ${sku}`)
     },
     remediation: {text: 'Scale to Standard or Premium.', az: `${AZ} update --resource-group <rg> --name <name> --sku Standard`},
-    frameworks: {cis: ['F6 6.1.5'], mcsb: ['BR-1']},
+    frameworks: {cis: ['F6 6.1.5'], mcsb: ['BR-1'], psrule: ['Azure.Redis.MinSKU'], azqr: ['redis-011']},
+  },
+  {
+    id: 'redis.memory.reserved',
+    title: 'Redis reserves at least 10 % of memory for non-cache operations (maxmemory-reserved)',
+    severity: 'low',
+    resourceTypes: REDIS,
+    reads: ['properties.sku', 'properties.redisConfiguration.maxmemory-reserved'],
+    evaluate(resource) {
+      const family = String(valueAt(resource, 'properties.sku.family') ?? valueAt(resource, 'sku.family') ?? '').toUpperCase()
+      const capacity = Number(valueAt(resource, 'properties.sku.capacity') ?? valueAt(resource, 'sku.capacity'))
+      const memory = CACHE_MEMORY_MB[`${family}${capacity}`]
+      if (!memory) throw new MissingData(`cache size ${family}${Number.isFinite(capacity) ? capacity : '?'} is unknown`)
+      // "Manage Azure Cache for Redis memory": set maxmemory-reserved to at least 10 % of the cache size; unset is Azure's per-size default, below that.
+      const reserved = Number(valueAt(resource, 'properties.redisConfiguration.maxmemory-reserved') ?? 0)
+      const want = Math.ceil(memory * 0.1)
+      return reserved >= want ? pass(`maxmemory-reserved is ${reserved} MB of ${memory} MB`) : fail(`maxmemory-reserved is ${reserved || 'not set'}; at least ${want} MB (10 % of ${memory} MB) is recommended`)
+    },
+    remediation: {text: 'Set maxmemory-reserved to at least 10 % of the cache memory.', az: `${AZ} update --resource-group <rg> --name <name> --set "redisConfiguration.maxmemory-reserved=<MB>"`},
+    frameworks: {psrule: ['Azure.Redis.MaxMemoryReserved']},
   },
   {
     id: 'redis.maintenance.patch_schedule',

@@ -1,12 +1,19 @@
 /**
  * Storage account checks. Soft delete and versioning live on `blobServices/default`, which Resource Graph does
  * not carry: one ARM GET per account.
+ *
+ * Unset properties take the default the ARM spec documents (Microsoft.Storage stable/2023-05-01 storage.json,
+ * `StorageAccountPropertiesCreateParameters`): ARM omits a property nobody set, so absence is the default, and where
+ * that default is insecure the check fails instead of reporting an error.
  */
 import {RESOURCE_TYPES, type CheckRule} from '../types.js'
-import {atLeastTls12, fail, isTrue, MissingData, needFact, pass, read, readIn, valueAt} from './helpers.js'
+import {approvedPrivateEndpoints, atLeastTls12, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, read, readOrDefault, valueAt} from './helpers.js'
 
 const ST = [RESOURCE_TYPES.storage]
 const AZ = 'az storage account'
+const DAY_MS = 86_400_000
+/** CIS F6 9.3.1.2 / Defender: account keys regenerated at least every 90 days. */
+export const STORAGE_KEY_MAX_AGE_DAYS = 90
 
 function flagRule(options: {
   id: string
@@ -14,6 +21,8 @@ function flagRule(options: {
   severity: CheckRule['severity']
   path: string
   want: boolean
+  /** The value ARM's spec documents for an unset property (see the file comment). */
+  armDefault: boolean
   remediation: CheckRule['remediation']
   frameworks: CheckRule['frameworks']
 }): CheckRule {
@@ -25,12 +34,25 @@ function flagRule(options: {
     resourceTypes: ST,
     reads: [options.path],
     evaluate(resource) {
-      const value = isTrue(read(resource, options.path))
-      return value === options.want ? pass(`${name} is ${value}`) : fail(`${name} is ${value}`)
+      const setting = readOrDefault(resource, options.path, options.armDefault)
+      const value = isTrue(setting.value)
+      const text = describeSetting(name, {value, defaulted: setting.defaulted})
+      return value === options.want ? pass(text) : fail(text)
     },
     remediation: options.remediation,
     frameworks: options.frameworks,
   }
+}
+
+/** Blob service settings: an absent policy is Azure's default, disabled (blob.json `BlobServicePropertiesProperties`). */
+function blobPolicy(service: unknown, path: string): {enabled: boolean; days?: number} {
+  const policy = valueAt(service, path)
+  if (policy === undefined || policy === null) return {enabled: false}
+  const enabled = isTrue(valueAt(policy, 'enabled'))
+  if (!enabled) return {enabled}
+  const days = Number(valueAt(policy, 'days'))
+  if (!Number.isFinite(days)) throw new MissingData(`blobServices/default.${path}.days is not a number`)
+  return {enabled, days}
 }
 
 export const storageRules: CheckRule[] = [
@@ -40,21 +62,25 @@ export const storageRules: CheckRule[] = [
     severity: 'high',
     path: 'properties.supportsHttpsTrafficOnly',
     want: true,
+    // "Default value is true since API version 2019-04-01."
+    armDefault: true,
     remediation: {text: 'Require secure transfer.', az: `${AZ} update --resource-group <rg> --name <name> --https-only true`},
-    frameworks: {cis: ['F6 9.3.4'], mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24']},
+    frameworks: {cis: ['F6 9.3.4'], mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24'], psrule: ['Azure.Storage.SecureTransfer'], defender: ['404c3081'], azqr: ['st-007']},
   }),
   {
     id: 'st.tls.min12',
     title: 'Storage accepts TLS 1.2 or newer only',
-    severity: 'medium',
+    severity: 'high',
     resourceTypes: ST,
     reads: ['properties.minimumTlsVersion'],
     evaluate(resource) {
-      const value = read(resource, 'properties.minimumTlsVersion')
-      return atLeastTls12(value, 'minimumTlsVersion') ? pass(`minimumTlsVersion is ${value}`) : fail(`minimumTlsVersion is ${value}`)
+      // "The default interpretation is TLS 1.0 for this property."
+      const setting = readOrDefault(resource, 'properties.minimumTlsVersion', 'TLS1_0')
+      const text = describeSetting('minimumTlsVersion', setting)
+      return atLeastTls12(setting.value, 'minimumTlsVersion') ? pass(text) : fail(text)
     },
     remediation: {text: 'Set the minimum TLS version to TLS1_2.', az: `${AZ} update --resource-group <rg> --name <name> --min-tls-version TLS1_2`},
-    frameworks: {cis: ['F6 9.3.6'], mcsb: ['DP-3']},
+    frameworks: {cis: ['F6 9.3.6'], mcsb: ['DP-3'], psrule: ['Azure.Storage.MinTLS'], defender: ['fe83a0eb'], azqr: ['st-009']},
   },
   flagRule({
     id: 'st.blob.anon_off',
@@ -62,8 +88,10 @@ export const storageRules: CheckRule[] = [
     severity: 'high',
     path: 'properties.allowBlobPublicAccess',
     want: false,
+    // "The default interpretation is false for this property."
+    armDefault: false,
     remediation: {text: 'Disallow blob public access.', az: `${AZ} update --resource-group <rg> --name <name> --allow-blob-public-access false`},
-    frameworks: {cis: ['F6 9.3.8'], mcsb: ['NS-2'], soc2: ['CC6.1'], iso27001: ['A.5.15']},
+    frameworks: {cis: ['F6 9.3.8'], mcsb: ['NS-2'], soc2: ['CC6.1'], iso27001: ['A.5.15'], psrule: ['Azure.Storage.BlobPublicAccess', 'Azure.Storage.BlobAccessType'], defender: ['4fa4b6c0']},
   }),
   flagRule({
     id: 'st.shared_key.off',
@@ -71,25 +99,72 @@ export const storageRules: CheckRule[] = [
     severity: 'high',
     path: 'properties.allowSharedKeyAccess',
     want: false,
+    // "The default value is null, which is equivalent to true."
+    armDefault: true,
     remediation: {text: 'Disallow shared-key access and use Microsoft Entra.', az: `${AZ} update --resource-group <rg> --name <name> --allow-shared-key-access false`},
-    frameworks: {cis: ['F6 9.3.1.3'], mcsb: ['IM-1'], soc2: ['CC6.1']},
+    frameworks: {cis: ['F6 9.3.1.3'], mcsb: ['IM-1'], soc2: ['CC6.1'], psrule: ['Azure.Storage.LocalAuth'], defender: ['8c6a50c6']},
+  }),
+  flagRule({
+    id: 'st.entra_default',
+    title: 'Storage defaults to Microsoft Entra authorization in the Azure portal',
+    severity: 'medium',
+    path: 'properties.defaultToOAuthAuthentication',
+    want: true,
+    // "The default interpretation is false for this property."
+    armDefault: false,
+    remediation: {text: 'Default to Microsoft Entra authorization.', az: `${AZ} update --resource-group <rg> --name <name> --set properties.defaultToOAuthAuthentication=true`},
+    frameworks: {cis: ['F6 9.3.1.4'], mcsb: ['IM-1']},
   }),
   {
+    id: 'st.net.public_disabled',
+    title: 'Storage public network access is disabled',
+    severity: 'high',
+    resourceTypes: ST,
+    reads: ['properties.publicNetworkAccess'],
+    evaluate(resource) {
+      // Unset means public access is governed by the network rules only, i.e. enabled.
+      const setting = readOrDefault(resource, 'properties.publicNetworkAccess', 'Enabled')
+      const text = describeSetting('publicNetworkAccess', setting)
+      return String(setting.value).toLowerCase() === 'disabled' ? pass(text) : fail(text)
+    },
+    remediation: {text: 'Disable public network access and use private endpoints.', az: `${AZ} update --resource-group <rg> --name <name> --public-network-access Disabled`},
+    frameworks: {cis: ['F6 9.3.2.2'], mcsb: ['NS-2'], soc2: ['CC6.6'], defender: ['b2982f36']},
+  },
+  {
     id: 'st.net.restricted',
-    title: 'Storage denies public network access by default',
+    title: 'Storage firewall denies by default (or public access is disabled)',
     severity: 'high',
     resourceTypes: ST,
     reads: ['properties.publicNetworkAccess', 'properties.networkAcls.defaultAction'],
     evaluate(resource) {
-      const access = valueAt(resource, 'properties.publicNetworkAccess')
-      if (String(access).toLowerCase() === 'disabled') return pass('publicNetworkAccess is Disabled')
-      const action = String(read(resource, 'properties.networkAcls.defaultAction'))
-      return action.toLowerCase() === 'deny'
-        ? pass(`networkAcls.defaultAction is Deny`)
-        : fail(`publicNetworkAccess is ${access ?? 'not set'} and networkAcls.defaultAction is ${action}`)
+      const access = readOrDefault(resource, 'properties.publicNetworkAccess', 'Enabled')
+      if (String(access.value).toLowerCase() === 'disabled') return pass('publicNetworkAccess is Disabled')
+      // networkAcls.defaultAction: "Specifies the default action of allow or deny when no other rules match" — Allow when unset.
+      const action = readOrDefault(resource, 'properties.networkAcls.defaultAction', 'Allow')
+      return String(action.value).toLowerCase() === 'deny'
+        ? pass('networkAcls.defaultAction is Deny')
+        : fail(`${describeSetting('publicNetworkAccess', access)} and ${describeSetting('networkAcls.defaultAction', action)}`)
     },
     remediation: {text: 'Set the default network action to Deny (or disable public access).', az: `${AZ} update --resource-group <rg> --name <name> --default-action Deny`},
-    frameworks: {cis: ['F6 9.3.2.2', 'F6 9.3.2.3'], mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20']},
+    frameworks: {cis: ['F6 9.3.2.3'], mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20'], psrule: ['Azure.Storage.Firewall'], defender: ['34c877ad']},
+  },
+  {
+    id: 'st.net.private_endpoint',
+    title: 'Storage has an approved private endpoint',
+    severity: 'medium',
+    resourceTypes: ST,
+    reads: ['properties.privateEndpointConnections'],
+    evaluate(resource) {
+      if (!resource.properties) throw new MissingData('properties is absent')
+      // Storage returns privateEndpointConnections on the account (storage.json StorageAccountProperties); absent = none.
+      const approved = approvedPrivateEndpoints(valueAt(resource, 'properties.privateEndpointConnections') ?? [])
+      return approved > 0 ? pass(`${approved} approved private endpoint(s)`) : fail('no approved private endpoint')
+    },
+    remediation: {
+      text: 'Add a private endpoint for the account (group id blob, and file/queue/table as used).',
+      az: 'az network private-endpoint create --resource-group <rg> --name <pe> --vnet-name <vnet> --subnet <subnet> --private-connection-resource-id <account-id> --group-id blob --connection-name <name>',
+    },
+    frameworks: {cis: ['F6 9.3.2.1'], mcsb: ['NS-2'], defender: ['6edd7eda']},
   },
   flagRule({
     id: 'st.xtenant_repl.off',
@@ -97,27 +172,80 @@ export const storageRules: CheckRule[] = [
     severity: 'high',
     path: 'properties.allowCrossTenantReplication',
     want: false,
+    // "The default interpretation is false for new accounts to follow best security practices by default."
+    armDefault: false,
     remediation: {text: 'Disallow cross-tenant replication.', az: `${AZ} update --resource-group <rg> --name <name> --allow-cross-tenant-replication false`},
-    frameworks: {cis: ['F6 9.3.7']},
+    frameworks: {cis: ['F6 9.3.7'], defender: ['92a89a79']},
   }),
   {
     id: 'st.key_expiry',
-    title: 'Storage account keys must be rotated within 90 days (key expiration policy)',
+    title: 'Storage has a key expiration policy of 90 days or less (key rotation reminders)',
     severity: 'medium',
     resourceTypes: ST,
     reads: ['properties.keyPolicy.keyExpirationPeriodInDays'],
     evaluate(resource) {
       // ARM omits keyPolicy when none is set: that is a known "no policy", a fail (never a pass).
-      const policy = valueAt(resource, 'properties.keyPolicy')
-      if (policy === null || policy === undefined) {
-        if (!resource.properties) throw new MissingData('properties is absent')
-        return fail('no key expiration policy')
-      }
+      const policy = readOrDefault(resource, 'properties.keyPolicy', null)
+      if (policy.defaulted) return fail('no key expiration policy')
       const days = Number(read(resource, 'properties.keyPolicy.keyExpirationPeriodInDays'))
       return days <= 90 ? pass(`keyExpirationPeriodInDays is ${days}`) : fail(`keyExpirationPeriodInDays is ${days} (more than 90)`)
     },
     remediation: {text: 'Set a key expiration policy of 90 days or less.', az: `${AZ} update --resource-group <rg> --name <name> --key-exp-days 90`},
+    // CIS F6 9.3.1.1 "Enable key rotation reminders" is the expiration policy; 9.3.1.2 (regeneration) is st.keys.regenerated.
+    frameworks: {cis: ['F6 9.3.1.1'], mcsb: ['IM-8'], defender: ['044985bb']},
+  },
+  {
+    id: 'st.keys.regenerated',
+    title: `Storage account keys were regenerated within ${STORAGE_KEY_MAX_AGE_DAYS} days`,
+    severity: 'medium',
+    resourceTypes: ST,
+    reads: ['properties.keyCreationTime.key1', 'properties.keyCreationTime.key2'],
+    evaluate(resource, _f, context) {
+      // Evaluated even with shared-key access off: the keys still exist and work again if it is turned back on.
+      if (!resource.properties) throw new MissingData('properties is absent')
+      const created = valueAt(resource, 'properties.keyCreationTime')
+      const ages = (['key1', 'key2'] as const).map((key) => {
+        const at = Date.parse(String(valueAt(created, key) ?? ''))
+        // keyCreationTime is null on accounts created before it was recorded: the key's age is unknown → treat as old.
+        return {key, days: Number.isFinite(at) ? Math.floor((context.now.getTime() - at) / DAY_MS) : undefined}
+      })
+      const stale = ages.filter((a) => a.days === undefined || a.days > STORAGE_KEY_MAX_AGE_DAYS)
+      const text = ages.map((a) => `${a.key} ${a.days === undefined ? 'creation time unknown' : `${a.days} days old`}`).join(', ')
+      return stale.length === 0 ? pass(text) : fail(text)
+    },
+    remediation: {text: 'Regenerate both account keys (one at a time, after moving clients to the other).', az: `${AZ} keys renew --resource-group <rg> --account-name <name> --key primary`},
     frameworks: {cis: ['F6 9.3.1.2'], mcsb: ['IM-8']},
+  },
+  {
+    id: 'st.sas_policy',
+    title: 'Storage has a SAS expiration policy',
+    severity: 'medium',
+    resourceTypes: ST,
+    reads: ['properties.sasPolicy.sasExpirationPeriod'],
+    evaluate(resource) {
+      const policy = readOrDefault(resource, 'properties.sasPolicy', null)
+      if (policy.defaulted) return fail('no SAS expiration policy')
+      const period = read(resource, 'properties.sasPolicy.sasExpirationPeriod')
+      const action = valueAt(resource, 'properties.sasPolicy.expirationAction') ?? 'Log'
+      return pass(`SAS expiration period ${period} (action ${action})`)
+    },
+    remediation: {text: 'Set a SAS expiration policy (e.g. 1 day, action Block).', az: `${AZ} update --resource-group <rg> --name <name> --sas-exp 1.00:00:00`},
+    frameworks: {cis: ['F6 9.3.5'], mcsb: ['IM-8']},
+  },
+  {
+    id: 'st.replication',
+    title: 'Production storage replicates across zones (ZRS, GZRS or RA-GZRS)',
+    severity: 'medium',
+    resourceTypes: ST,
+    reads: ['sku.name'],
+    evaluate(resource, _f, context) {
+      if (!context.environment.production) return notApplicable('not a production environment')
+      const sku = valueAt(resource, 'sku.name')
+      if (sku === undefined || sku === null) throw new MissingData('sku.name is absent')
+      return /zrs$/i.test(String(sku)) ? pass(`sku is ${sku}`) : fail(`sku is ${sku}: not zone-redundant`)
+    },
+    remediation: {text: 'Convert the account to ZRS or GZRS.', az: `${AZ} migration start --resource-group <rg> --account-name <name> --sku Standard_GZRS --no-wait`},
+    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.Storage.UseReplication'], azqr: ['st-001']},
   },
   {
     id: 'st.blob.soft_delete',
@@ -129,11 +257,9 @@ export const storageRules: CheckRule[] = [
     evaluate(_r, facts) {
       const service = needFact(facts, 'blobService')
       const describe = (label: string, path: string): {ok: boolean; text: string} => {
-        const enabled = isTrue(readIn(service, `${path}.enabled`, 'blobServices/default'))
-        if (!enabled) return {ok: false, text: `${label} soft delete off`}
-        const days = Number(readIn(service, `${path}.days`, 'blobServices/default'))
-        if (!Number.isFinite(days)) throw new MissingData(`blobServices/default.${path}.days is not a number`)
-        return {ok: days >= 7, text: `${label} soft delete ${days} days`}
+        const policy = blobPolicy(service, path)
+        if (!policy.enabled) return {ok: false, text: `${label} soft delete off`}
+        return {ok: policy.days! >= 7, text: `${label} soft delete ${policy.days} days`}
       }
       const blob = describe('blob', 'deleteRetentionPolicy')
       const container = describe('container', 'containerDeleteRetentionPolicy')
@@ -144,7 +270,25 @@ export const storageRules: CheckRule[] = [
       text: 'Enable blob and container soft delete for at least 7 days.',
       az: 'az storage account blob-service-properties update --resource-group <rg> --account-name <name> --enable-delete-retention true --delete-retention-days 7 --enable-container-delete-retention true --container-delete-retention-days 7',
     },
-    frameworks: {cis: ['F6 9.2.1', 'F6 9.2.2'], mcsb: ['DP-8'], soc2: ['A1.2'], iso27001: ['A.8.13']},
+    frameworks: {cis: ['F6 9.2.1', 'F6 9.2.2'], mcsb: ['DP-8'], soc2: ['A1.2'], iso27001: ['A.8.13'], psrule: ['Azure.Storage.SoftDelete', 'Azure.Storage.ContainerSoftDelete']},
+  },
+  {
+    id: 'st.file.soft_delete',
+    title: 'File share soft delete is on for at least 7 days',
+    severity: 'medium',
+    resourceTypes: ST,
+    reads: ['fileServices/default.shareDeleteRetentionPolicy'],
+    facts: ['fileService'],
+    evaluate(_r, facts) {
+      const policy = blobPolicy(needFact(facts, 'fileService'), 'shareDeleteRetentionPolicy')
+      if (!policy.enabled) return fail('share soft delete off')
+      return policy.days! >= 7 ? pass(`share soft delete ${policy.days} days`) : fail(`share soft delete ${policy.days} days (fewer than 7)`)
+    },
+    remediation: {
+      text: 'Enable file share soft delete for at least 7 days.',
+      az: 'az storage account file-service-properties update --resource-group <rg> --account-name <name> --enable-delete-retention true --delete-retention-days 7',
+    },
+    frameworks: {mcsb: ['DP-8'], psrule: ['Azure.Storage.FileShareSoftDelete']},
   },
   {
     id: 'st.blob.versioning',
@@ -155,9 +299,9 @@ export const storageRules: CheckRule[] = [
     facts: ['blobService'],
     evaluate(_r, facts) {
       const service = needFact(facts, 'blobService')
+      // Absent: versioning was never turned on (blob.json: "Versioning is enabled if set to true").
       const value = valueAt(service, 'isVersioningEnabled')
-      if (value === undefined) throw new MissingData('blobServices/default.isVersioningEnabled is absent')
-      return isTrue(value) ? pass('isVersioningEnabled is true') : fail(`isVersioningEnabled is ${value ?? 'not set'}`)
+      return isTrue(value) ? pass('isVersioningEnabled is true') : fail(`isVersioningEnabled is ${value ?? 'not set (Azure\'s default: false)'}`)
     },
     remediation: {text: 'Enable blob versioning.', az: 'az storage account blob-service-properties update --resource-group <rg> --account-name <name> --enable-versioning true'},
     frameworks: {cis: ['F6 9.2.3'], mcsb: ['DP-8']},

@@ -5,7 +5,8 @@
  */
 import type {WebappComponent} from '../../catalog/schema.js'
 import {RESOURCE_TYPES, type CheckRule, type InventoryResource, type ResourceFacts} from '../types.js'
-import {approvedPrivateEndpoints, atLeastTls12, fail, isTrue, MissingData, needFact, pass, read, readIn, valueAt} from './helpers.js'
+import {atLeastTls12, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, read, readIn, readOrDefault, valueAt} from './helpers.js'
+import {endOfLife} from './runtime-stacks.js'
 
 const APPS = [RESOURCE_TYPES.site, RESOURCE_TYPES.slot]
 const AZ = 'az webapp'
@@ -51,10 +52,31 @@ function hasIdentity(resource: InventoryResource): {ok: boolean; type: string} {
   return {ok: /systemassigned|userassigned/i.test(String(type)), type: String(type)}
 }
 
+/**
+ * Whether an access-restriction list denies unmatched traffic. `…DefaultAction` (Allow | Deny) decides when set
+ * ("Set up Azure App Service access restrictions", learn.microsoft.com/azure/app-service/app-service-ip-restrictions,
+ * "Unmatched rule action"); unset is Allow, so a list whose only rule is "Allow all" (ipAddress Any) restricts nothing.
+ */
+function deniesUnmatched(siteConfig: unknown, prefix: '' | 'scm'): boolean {
+  const key = prefix ? 'scmIpSecurityRestrictions' : 'ipSecurityRestrictions'
+  const action = valueAt(siteConfig, `${key}DefaultAction`)
+  return String(action ?? 'Allow').toLowerCase() === 'deny'
+}
+
+/** Main and SCM (Kudu) endpoints both deny unmatched traffic (the SCM site may reuse the main rules). */
+function accessRestricted(siteConfig: unknown): {main: boolean; scm: boolean} {
+  const main = deniesUnmatched(siteConfig, '')
+  const scm = isTrue(valueAt(siteConfig, 'scmIpSecurityRestrictionsUseMain')) ? main : deniesUnmatched(siteConfig, 'scm')
+  return {main, scm}
+}
+
 /** The settings slot parity compares, as [label, read]. Each read throws MissingData when absent. */
 const PARITY: Array<[string, (r: InventoryResource, f: ResourceFacts) => unknown]> = [
   ['httpsOnly', (r) => isTrue(read(r, 'properties.httpsOnly'))],
   ['minTlsVersion', (_r, f) => String(config(f, 'minTlsVersion'))],
+  ['scmMinTlsVersion', (_r, f) => String(config(f, 'scmMinTlsVersion'))],
+  ['publicNetworkAccess', (r) => String(readOrDefault(r, 'properties.publicNetworkAccess', 'Enabled').value || 'Enabled')],
+  ['access restrictions', (_r, f) => JSON.stringify(accessRestricted(needFact(f, 'siteConfig')))],
   ['ftpsState', (_r, f) => String(config(f, 'ftpsState'))],
   ['remoteDebuggingEnabled', (_r, f) => isTrue(config(f, 'remoteDebuggingEnabled'))],
   ['http20Enabled', (_r, f) => isTrue(config(f, 'http20Enabled'))],
@@ -72,18 +94,28 @@ export const webappRules: CheckRule[] = [
       return isTrue(read(resource, 'properties.httpsOnly')) ? pass('httpsOnly is true') : fail('httpsOnly is false')
     },
     remediation: {text: 'Turn on HTTPS Only.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --https-only true`},
-    frameworks: {cis: ['F3 9.1'], mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24']},
+    frameworks: {cis: ['F3 9.1'], mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24'], psrule: ['Azure.AppService.UseHTTPS'], defender: ['a4af4a39', 'ae1b9a8c'], azqr: ['app-007']},
   },
-  configRule({
+  {
     id: 'app.tls.min12',
-    title: 'Web app accepts TLS 1.2 or newer only',
-    severity: 'medium',
-    path: 'minTlsVersion',
-    ok: (v) => atLeastTls12(v, 'minTlsVersion'),
-    describe: (v) => `minTlsVersion is ${v}`,
-    remediation: {text: 'Set the minimum TLS version to 1.2.', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --min-tls-version 1.2`},
-    frameworks: {cis: ['F3 9.4'], mcsb: ['DP-3'], iso27001: ['A.8.24']},
-  }),
+    title: 'Web app accepts TLS 1.2 or newer only, on the app and on its SCM (Kudu) site',
+    severity: 'high',
+    resourceTypes: APPS,
+    // SiteConfig.scmMinTlsVersion (Microsoft.Web CommonDefinitions.json): the SCM endpoint has its own minimum.
+    reads: ['config/web.minTlsVersion', 'config/web.scmMinTlsVersion'],
+    facts: ['siteConfig'],
+    evaluate(_r, facts) {
+      const app = config(facts, 'minTlsVersion')
+      const scm = config(facts, 'scmMinTlsVersion')
+      const text = `minTlsVersion is ${app}, scmMinTlsVersion is ${scm}`
+      return atLeastTls12(app, 'minTlsVersion') && atLeastTls12(scm, 'scmMinTlsVersion') ? pass(text) : fail(text)
+    },
+    remediation: {
+      text: 'Set the minimum TLS version of the app and of its SCM site to 1.2.',
+      az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --min-tls-version 1.2 --generic-configurations '{"scmMinTlsVersion":"1.2"}'`,
+    },
+    frameworks: {cis: ['F3 9.4'], mcsb: ['DP-3'], iso27001: ['A.8.24'], psrule: ['Azure.AppService.MinTLS'], defender: ['f0e6e85b', '4ee5b817']},
+  },
   configRule({
     id: 'app.ftps',
     title: 'Web app FTP is disabled or FTPS-only',
@@ -92,7 +124,7 @@ export const webappRules: CheckRule[] = [
     ok: (v) => ['disabled', 'ftpsonly'].includes(String(v).toLowerCase()),
     describe: (v) => `ftpsState is ${v}`,
     remediation: {text: 'Disable FTP (or allow FTPS only).', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --ftps-state Disabled`},
-    frameworks: {cis: ['F3 9.3'], mcsb: ['DP-3']},
+    frameworks: {cis: ['F3 9.3'], mcsb: ['DP-3'], psrule: ['Azure.AppService.WebSecureFtp'], defender: ['4d24b6d4', 'c285a320']},
   }),
   {
     id: 'app.basic_auth.off',
@@ -114,7 +146,7 @@ export const webappRules: CheckRule[] = [
       text: 'Disallow basic authentication for FTP and SCM publishing (deploy with Entra ID instead).',
       az: `az resource update --resource-group <rg> --namespace Microsoft.Web --resource-type basicPublishingCredentialsPolicies --parent sites/<name>[/slots/<slot>] --name ftp --set properties.allow=false  (and --name scm)`,
     },
-    frameworks: {cis: ['F3 9.6'], mcsb: ['IM-1'], soc2: ['CC6.1']},
+    frameworks: {cis: ['F3 9.6'], mcsb: ['IM-1'], soc2: ['CC6.1'], defender: ['871b205b', 'aede300b']},
   },
   configRule({
     id: 'app.remote_debug.off',
@@ -124,7 +156,7 @@ export const webappRules: CheckRule[] = [
     ok: (v) => !isTrue(v),
     describe: (v) => `remoteDebuggingEnabled is ${v}`,
     remediation: {text: 'Turn remote debugging off.', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --remote-debugging-enabled false`},
-    frameworks: {cis: ['F3 9.12'], mcsb: ['PV-2']},
+    frameworks: {cis: ['F3 9.12'], mcsb: ['PV-2'], psrule: ['Azure.AppService.RemoteDebug'], defender: ['cb510bfd', 'a08ae1ab']},
   }),
   {
     id: 'app.identity',
@@ -137,7 +169,7 @@ export const webappRules: CheckRule[] = [
       return identity.ok ? pass(`identity type is ${identity.type}`) : fail(`identity type is ${identity.type}`)
     },
     remediation: {text: 'Assign a system-assigned (or user-assigned) managed identity.', az: `${AZ} identity assign --resource-group <rg> --name <name> ${SLOT_ARG}`},
-    frameworks: {cis: ['F3 9.5'], mcsb: ['IM-3'], soc2: ['CC6.1']},
+    frameworks: {cis: ['F3 9.5'], mcsb: ['IM-3'], soc2: ['CC6.1'], psrule: ['Azure.AppService.ManagedIdentity'], defender: ['2b9ad585']},
   },
   {
     id: 'app.auth.easy_auth',
@@ -151,7 +183,7 @@ export const webappRules: CheckRule[] = [
       return isTrue(enabled) ? pass('authsettingsV2 platform.enabled is true') : fail(`authsettingsV2 platform.enabled is ${enabled}`)
     },
     remediation: {text: 'Turn on App Service Authentication with an identity provider.', az: `${AZ} auth update --resource-group <rg> --name <name> ${SLOT_ARG} --enabled true`},
-    frameworks: {cis: ['F3 9.2'], mcsb: ['IM-1'], soc2: ['CC6.1']},
+    frameworks: {cis: ['F3 9.2'], mcsb: ['IM-1'], soc2: ['CC6.1'], defender: ['95bccee9']},
   },
   configRule({
     id: 'app.http2',
@@ -161,7 +193,7 @@ export const webappRules: CheckRule[] = [
     ok: (v) => isTrue(v),
     describe: (v) => `http20Enabled is ${v}`,
     remediation: {text: 'Enable HTTP/2.', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --http20-enabled true`},
-    frameworks: {cis: ['F3 9.10']},
+    frameworks: {cis: ['F3 9.10'], psrule: ['Azure.AppService.HTTP2'], defender: ['8c122334']},
   }),
   {
     id: 'app.cors.no_wildcard',
@@ -181,24 +213,102 @@ export const webappRules: CheckRule[] = [
       return origins.includes('*') ? fail('CORS allows origin *') : pass(`CORS allows ${origins.length} named origin(s)`)
     },
     remediation: {text: 'List the allowed origins explicitly.', az: `${AZ} cors remove --resource-group <rg> --name <name> ${SLOT_ARG} --allowed-origins '*'`},
-    frameworks: {mcsb: ['PV-2']},
+    frameworks: {mcsb: ['PV-2'], defender: ['5744710e']},
   },
   {
     id: 'app.net.restricted',
-    title: 'Web app is not open to the public network (public access disabled or private endpoint)',
+    title: 'Web app is not open to the public network (public access off, private endpoint only, or access restrictions deny by default)',
     severity: 'medium',
     resourceTypes: APPS,
-    reads: ['properties.publicNetworkAccess', 'properties.privateEndpointConnections'],
-    evaluate(resource) {
-      const access = String(read(resource, 'properties.publicNetworkAccess'))
-      if (access.toLowerCase() === 'disabled') return pass('publicNetworkAccess is Disabled')
-      const approved = approvedPrivateEndpoints(valueAt(resource, 'properties.privateEndpointConnections'))
-      return approved > 0
-        ? pass(`publicNetworkAccess is ${access}, with ${approved} approved private endpoint(s)`)
-        : fail(`publicNetworkAccess is ${access} and there is no approved private endpoint`)
+    reads: [
+      'properties.publicNetworkAccess',
+      'private endpoints targeting the app (Resource Graph microsoft.network/privateendpoints)',
+      'config/web.{ipSecurityRestrictionsDefaultAction,scmIpSecurityRestrictionsDefaultAction,scmIpSecurityRestrictionsUseMain}',
+    ],
+    facts: ['siteConfig', 'privateEndpoints'],
+    evaluate(resource, facts) {
+      // Azure does not return privateEndpointConnections on Microsoft.Web/sites; private endpoints come from the
+      // privateEndpointConnections API / Resource Graph (fact `privateEndpoints`).
+      const access = readOrDefault(resource, 'properties.publicNetworkAccess', '')
+      const value = String(access.value)
+      if (value.toLowerCase() === 'disabled') return pass('publicNetworkAccess is Disabled')
+      const endpoints = (needFact(facts, 'privateEndpoints') as Array<{status?: string}>).filter((e) => String(e.status).toLowerCase() === 'approved')
+      // "Private endpoints for App Service apps": with a private endpoint and publicNetworkAccess left unset, the app
+      // is reachable through the endpoint only; publicNetworkAccess=Enabled opens the public endpoint again.
+      if (endpoints.length > 0 && value === '') return pass(`${endpoints.length} approved private endpoint(s) and publicNetworkAccess not set: private access only`)
+      const restricted = accessRestricted(needFact(facts, 'siteConfig'))
+      if (restricted.main && restricted.scm) return pass(`access restrictions deny unmatched traffic on the app and the SCM site${endpoints.length ? `; ${endpoints.length} private endpoint(s)` : ''}`)
+      const open = [restricted.main ? undefined : 'the app', restricted.scm ? undefined : 'the SCM site'].filter(Boolean).join(' and ')
+      return fail(`publicNetworkAccess is ${value || 'not set (Enabled)'}, ${endpoints.length} approved private endpoint(s), and access restrictions allow unmatched traffic to ${open}`)
     },
-    remediation: {text: 'Disable public network access and add a private endpoint.', az: `az resource update --ids <id> --set properties.publicNetworkAccess=Disabled`},
-    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6']},
+    remediation: {
+      text: 'Disable public network access (reach the app through a private endpoint), or set the access restrictions of the app and its SCM site to deny unmatched traffic.',
+      az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --set publicNetworkAccess=Disabled`,
+    },
+    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], defender: ['1b5ef780', '687aa49d'], azqr: ['app-009', 'app-010']},
+  },
+  {
+    id: 'app.net.vnet',
+    title: 'Web app is integrated with a virtual network',
+    severity: 'medium',
+    resourceTypes: APPS,
+    reads: ['properties.virtualNetworkSubnetId', 'config/web.vnetRouteAllEnabled'],
+    facts: ['siteConfig'],
+    evaluate(resource, facts) {
+      const subnet = readOrDefault(resource, 'properties.virtualNetworkSubnetId', null)
+      if (subnet.defaulted || !subnet.value) return fail('no virtual network integration (virtualNetworkSubnetId not set)')
+      const routeAll = isTrue(valueAt(needFact(facts, 'siteConfig'), 'vnetRouteAllEnabled'))
+      return pass(`integrated with ${String(subnet.value).split('/').slice(-3).join('/')}${routeAll ? ', all outbound traffic routed through it' : ''}`)
+    },
+    remediation: {text: 'Integrate the app with a subnet and route all outbound traffic through it.', az: `${AZ} vnet-integration add --resource-group <rg> --name <name> ${SLOT_ARG} --vnet <vnet> --subnet <subnet>`},
+    frameworks: {mcsb: ['NS-1']},
+  },
+  {
+    id: 'app.arr_affinity.off',
+    title: 'Web app does not pin clients to one instance (ARR affinity off)',
+    severity: 'low',
+    resourceTypes: APPS,
+    reads: ['properties.clientAffinityEnabled'],
+    evaluate(resource) {
+      // Site.clientAffinityEnabled: "true to enable client affinity; false to stop sending session affinity cookies … Default is true."
+      const affinity = readOrDefault(resource, 'properties.clientAffinityEnabled', true)
+      return isTrue(affinity.value) ? fail(describeSetting('clientAffinityEnabled', affinity)) : pass('clientAffinityEnabled is false')
+    },
+    remediation: {text: 'Turn ARR affinity off for stateless apps.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --client-affinity-enabled false`},
+    frameworks: {psrule: ['Azure.AppService.ARRAffinity']},
+  },
+  {
+    id: 'app.client_cert',
+    title: 'Web app requires incoming client certificates',
+    severity: 'low',
+    resourceTypes: APPS,
+    reads: ['properties.clientCertEnabled', 'properties.clientCertMode'],
+    evaluate(resource) {
+      // Site.clientCertEnabled: "true to enable client certificate authentication (TLS mutual authentication); otherwise, false. Default is false."
+      const enabled = readOrDefault(resource, 'properties.clientCertEnabled', false)
+      if (!isTrue(enabled.value)) return fail(describeSetting('clientCertEnabled', enabled))
+      const mode = valueAt(resource, 'properties.clientCertMode') ?? 'Required'
+      return String(mode).toLowerCase() === 'required' ? pass('client certificates required') : fail(`clientCertEnabled is true but clientCertMode is ${mode}`)
+    },
+    remediation: {text: 'Require incoming client certificates.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --set clientCertEnabled=true clientCertMode=Required`},
+    frameworks: {mcsb: ['IM-4'], defender: ['19dd1db6']},
+  },
+  {
+    id: 'app.stack.supported',
+    title: 'Web app runs a language runtime that is still supported',
+    severity: 'high',
+    resourceTypes: APPS,
+    reads: ['config/web.linuxFxVersion', 'config/web.windowsFxVersion', 'config/web.netFrameworkVersion', 'config/web.nodeVersion', 'config/web.phpVersion', 'config/web.pythonVersion'],
+    facts: ['siteConfig'],
+    evaluate(_r, facts, context) {
+      const stacks = endOfLife(needFact(facts, 'siteConfig'), context.now)
+      if (stacks.length === 0) return notApplicable('no runtime stack with a published end-of-support date is configured (e.g. a container image)')
+      const ended = stacks.filter((s) => s.ended)
+      const text = stacks.map((s) => `${s.label} (support ${s.ended ? 'ended' : 'ends'} ${s.endOfSupport})`).join(', ')
+      return ended.length === 0 ? pass(text) : fail(text)
+    },
+    remediation: {text: 'Move the app to a supported runtime version.', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --linux-fx-version "NODE|22-lts"`},
+    frameworks: {mcsb: ['PV-5'], psrule: ['Azure.AppService.NodeJsVersion', 'Azure.AppService.PHPVersion', 'Azure.AppService.NETVersion']},
   },
   {
     id: 'app.logs.http',
@@ -219,7 +329,9 @@ export const webappRules: CheckRule[] = [
       text: 'Add a diagnostic setting that sends AppServiceHTTPLogs (or allLogs) to Log Analytics.',
       az: 'az monitor diagnostic-settings create --resource <id> --name http-logs --workspace <workspace-id> --logs \'[{"categoryGroup":"allLogs","enabled":true}]\'',
     },
-    frameworks: {cis: ['F3 6.1.6', 'F6 6.1.1.6'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15']},
+    // CIS Foundations 3.0 §6.1.1.6 / 6.0 §6.1.1.6 is "logging for Azure AppService 'HTTP logs' is enabled" (F3 6.1.6
+    // was a VNet flow-log control, a wrong reference); Prowler's app_http_logs_enabled maps to the same requirement.
+    frameworks: {cis: ['F6 6.1.1.6'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], defender: ['91a78b24']},
   },
   {
     id: 'app.health_check',
@@ -237,7 +349,7 @@ export const webappRules: CheckRule[] = [
       return pass(`healthCheckPath is ${value}`)
     },
     remediation: {text: "Set the health check path to the component's healthPath.", az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --generic-configurations '{"healthCheckPath":"/health"}'`},
-    frameworks: {mcsb: ['BR-1'], soc2: ['A1.1']},
+    frameworks: {mcsb: ['BR-1'], soc2: ['A1.1'], psrule: ['Azure.AppService.WebProbe', 'Azure.AppService.WebProbePath']},
   },
   configRule({
     id: 'app.always_on',
@@ -247,14 +359,14 @@ export const webappRules: CheckRule[] = [
     ok: (v) => isTrue(v),
     describe: (v) => `alwaysOn is ${v}`,
     remediation: {text: 'Turn Always On on.', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --always-on true`},
-    frameworks: {soc2: ['A1.1']},
+    frameworks: {soc2: ['A1.1'], psrule: ['Azure.AppService.AlwaysOn']},
   }),
   {
     id: 'app.slot.parity',
     title: 'Deployment slot is configured as securely as production',
     severity: 'high',
     resourceTypes: [RESOURCE_TYPES.slot],
-    reads: ['properties.httpsOnly', 'identity.type', 'config/web.minTlsVersion', 'config/web.ftpsState', 'config/web.remoteDebuggingEnabled', 'config/web.http20Enabled'],
+    reads: ['properties.httpsOnly', 'properties.publicNetworkAccess', 'identity.type', 'config/web.minTlsVersion', 'config/web.scmMinTlsVersion', 'config/web.ftpsState', 'config/web.remoteDebuggingEnabled', 'config/web.http20Enabled', 'config/web access-restriction default actions'],
     facts: ['siteConfig'],
     evaluate(resource, facts, context) {
       if (!context.parent) throw new MissingData('the production site of this slot was not found in the inventory')
@@ -274,6 +386,6 @@ export const webappRules: CheckRule[] = [
       return differences.length === 0 ? pass('slot matches production on every setting compared') : fail(`slot differs from production: ${differences.join('; ')}`)
     },
     remediation: {text: "Apply production's settings to the slot before it is swapped in.", az: `${AZ} config set --resource-group <rg> --name <name> --slot <slot> …`},
-    frameworks: {mcsb: ['PV-2'], soc2: ['CC8.1']},
+    frameworks: {mcsb: ['PV-2'], soc2: ['CC8.1'], defender: ['ae1b9a8c', '4ee5b817', 'c285a320', 'a08ae1ab']},
   },
 ]

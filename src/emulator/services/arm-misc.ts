@@ -4,11 +4,9 @@
  * key vaults with their keys and secrets on the management plane (api 2026-02-01 as @azure/arm-keyvault 5 sends
  * it: list/get/create-if-not-exist keys with attributes and rotation policy; list/get/create/update secrets, whose
  * values are never stored or returned, as ARM never returns them), management locks (subscription, resource group
- * and resource scope, api 2020-05-01), diagnostic settings (api 2021-05-01-preview) and tags at scope. Seeded mostly
- * compliant, with a few deliberate gaps so the security checks have findings: the snapshot storage account allows
- * public blob access and TLS 1.0 and is open to all networks; the key vault has no purge protection, is open to all
- * networks and holds one enabled secret without an expiry (`legacy-api-token`); no lock on the Redis cache or the
- * key vault; no diagnostic settings on the storage accounts.
+ * and resource scope, api 2020-05-01), diagnostic settings (api 2021-05-01-preview) and tags at scope. Seeded with
+ * exactly what the catalog describes and Azure's defaults for everything else (no locks, no diagnostic settings, no
+ * keys or secrets); settings beyond the catalog come from the estate (../estate.ts, services/estate.ts).
  */
 import {randomUUID} from 'node:crypto'
 import {checkScope, clone, invalidBody, paged, resourceGroups, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
@@ -92,13 +90,14 @@ function seed(ctx: EmulatorContext): MiscState {
   if (!ctx.seedFromCatalog) return state
   const env = ctx.environment
   const created = systemData(new Date(ctx.clock().getTime() - 90 * 86_400_000))
-  const snapshotAccounts = new Set(Object.values(env.components).flatMap((c) => (c.type === 'redis' && c.snapshots ? [c.snapshots.storageAccount] : [])))
-  const workspace = `/subscriptions/${ctx.subscription}/resourceGroups/${env.resourceGroups[0]}/providers/Microsoft.OperationalInsights/workspaces/law-opsbook`
   for (const component of Object.values(env.components)) {
     const rg = component.resourceGroup ?? env.resourceGroups[0]!
     if (component.type === 'storage') {
-      const gap = snapshotAccounts.has(component.name)
       const id = resourceIdOf(ctx.subscription, rg, STORAGE, component.name)
+      // What ARM returns for an account created with only the required properties (Microsoft.Storage
+      // stable/2023-05-01 storage.json defaults): minimumTlsVersion "default interpretation is TLS 1.0",
+      // allowBlobPublicAccess and allowCrossTenantReplication false, allowSharedKeyAccess unset (null = true),
+      // networkAcls defaultAction Allow, no key policy, no SAS policy. Anything else comes from the estate.
       state.storageAccounts[id.toLowerCase()] = {
         resourceGroup: rg,
         resource: {
@@ -113,33 +112,30 @@ function seed(ctx: EmulatorContext): MiscState {
           properties: {
             provisioningState: 'Succeeded',
             creationTime: created.createdAt,
+            keyCreationTime: {key1: created.createdAt, key2: created.createdAt},
             primaryLocation: env.region,
             ...(env.pairedRegion ? {secondaryLocation: env.pairedRegion, statusOfSecondary: 'available'} : {}),
             statusOfPrimary: 'available',
             primaryEndpoints: {blob: `https://${component.name}.blob.core.windows.net/`},
             accessTier: 'Hot',
             supportsHttpsTrafficOnly: true,
-            minimumTlsVersion: gap ? 'TLS1_0' : 'TLS1_2',
-            allowBlobPublicAccess: gap,
-            allowSharedKeyAccess: true,
-            publicNetworkAccess: gap ? 'Enabled' : 'Disabled',
-            networkAcls: {bypass: 'AzureServices', defaultAction: gap ? 'Allow' : 'Deny', ipRules: [], virtualNetworkRules: []},
+            minimumTlsVersion: 'TLS1_0',
+            allowBlobPublicAccess: false,
+            networkAcls: {bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
             allowCrossTenantReplication: false,
-            ...(gap ? {} : {keyPolicy: {keyExpirationPeriodInDays: 90}}),
-            encryption: {keySource: 'Microsoft.Storage', requireInfrastructureEncryption: !gap, services: {blob: {enabled: true, keyType: 'Account'}, file: {enabled: true, keyType: 'Account'}}},
+            encryption: {keySource: 'Microsoft.Storage', requireInfrastructureEncryption: false, services: {blob: {enabled: true, keyType: 'Account'}, file: {enabled: true, keyType: 'Account'}}},
           },
         },
-        blobService: {
-          deleteRetentionPolicy: {enabled: !gap, days: gap ? undefined : 14, allowPermanentDelete: false},
-          containerDeleteRetentionPolicy: {enabled: !gap, days: gap ? undefined : 14},
-          isVersioningEnabled: !gap,
-          changeFeed: {enabled: false},
-        },
+        // blob.json: soft delete off until enabled; versioning unset (off).
+        blobService: {deleteRetentionPolicy: {enabled: false, allowPermanentDelete: false}},
       }
-      if (!gap) state.locks[lockId(id, 'do-not-delete')] = {scope: id, name: 'do-not-delete', level: 'CanNotDelete', notes: 'Evidence must not be deleted'}
     }
     if (component.type === 'keyvault') {
       const id = resourceIdOf(ctx.subscription, rg, VAULT, component.name)
+      // A vault created with only the required properties (api-version 2026-02-01 as @azure/arm-keyvault 5 sends it):
+      // soft delete on with 90 days (enableSoftDelete "default value of true" since 2020), Azure RBAC on (the
+      // default for vaults created with api-version 2026-02-01 or later, learn.microsoft.com/azure/key-vault/general/access-control-default), public network access
+      // Enabled, no network ACLs, no purge protection, no keys or secrets.
       state.vaults[id.toLowerCase()] = {
         resourceGroup: rg,
         resource: {
@@ -161,30 +157,12 @@ function seed(ctx: EmulatorContext): MiscState {
             softDeleteRetentionInDays: 90,
             enableRbacAuthorization: true,
             publicNetworkAccess: 'Enabled',
-            networkAcls: {bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
-            privateEndpointConnections: [],
             provisioningState: 'Succeeded',
           },
         },
+        keys: {},
+        secrets: {},
       }
-      state.vaults[id.toLowerCase()]!.keys = seedKeys(ctx.clock())
-      state.vaults[id.toLowerCase()]!.secrets = seedSecrets(ctx.clock())
-      state.diagnosticSettings[id.toLowerCase()] = [
-        {name: 'audit-to-law', properties: {workspaceId: workspace, logs: [{category: 'AuditEvent', enabled: true, retentionPolicy: {enabled: false, days: 0}}], metrics: [{category: 'AllMetrics', enabled: true}]}},
-      ]
-    }
-    if (component.type === 'postgres') {
-      const id = resourceIdOf(ctx.subscription, rg, 'Microsoft.DBforPostgreSQL/flexibleServers', component.name)
-      state.locks[lockId(id, 'do-not-delete')] = {scope: id, name: 'do-not-delete', level: 'CanNotDelete', notes: 'Tier-1 database'}
-      state.diagnosticSettings[id.toLowerCase()] = [{name: 'pg-logs', properties: {workspaceId: workspace, logs: [{categoryGroup: 'allLogs', enabled: true}], metrics: [{category: 'AllMetrics', enabled: true}]}}]
-    }
-    if (component.type === 'webapp') {
-      const id = resourceIdOf(ctx.subscription, rg, 'Microsoft.Web/sites', component.name)
-      state.diagnosticSettings[id.toLowerCase()] = [{name: 'app-logs', properties: {workspaceId: workspace, logs: [{category: 'AppServiceHTTPLogs', enabled: true}], metrics: []}}]
-    }
-    if (component.type === 'redis') {
-      const id = resourceIdOf(ctx.subscription, rg, 'Microsoft.Cache/Redis', component.name)
-      state.diagnosticSettings[id.toLowerCase()] = [{name: 'redis-logs', properties: {workspaceId: workspace, logs: [{categoryGroup: 'audit', enabled: true}], metrics: []}}]
     }
   }
   const evidence = env.evidence
@@ -769,43 +747,6 @@ function tagsView(scope: string, tags: Record<string, string>): Record<string, u
 // ── key vault keys and secrets (management plane) ──
 
 const seconds = (at: Date) => Math.floor(at.getTime() / 1000)
-const DAY = 86_400
-
-/** One customer-managed key per vault: it expires and rotates itself (Rotate 90 days after creation, Notify 30 days before expiry). */
-function seedKeys(now: Date): Record<string, VaultKey> {
-  const t = seconds(now)
-  const created = t - 90 * DAY
-  const key: VaultKey = {
-    name: 'cmk-storage',
-    version: versionOf(`cmk-storage:${created}`),
-    kty: 'RSA',
-    keySize: 2048,
-    keyOps: ['wrapKey', 'unwrapKey'],
-    attributes: {enabled: true, exp: created + 365 * DAY, created, updated: created, recoveryLevel: 'Recoverable', exportable: false},
-    rotationPolicy: {
-      attributes: {expiryTime: 'P1Y', created, updated: created},
-      lifetimeActions: [
-        {trigger: {timeAfterCreate: 'P90D'}, action: {type: 'Rotate'}},
-        {trigger: {timeBeforeExpiry: 'P30D'}, action: {type: 'Notify'}},
-      ],
-    },
-    tags: {},
-  }
-  return {[key.name]: key}
-}
-
-/** A connection string that expires, and the deliberate gap: an enabled token without an expiry. */
-function seedSecrets(now: Date): Record<string, VaultSecret> {
-  const created = seconds(now) - 90 * DAY
-  const secret = (name: string, exp?: number): VaultSecret => ({
-    name,
-    version: versionOf(`${name}:${created}`),
-    contentType: 'text/plain',
-    attributes: {enabled: true, ...(exp ? {exp} : {}), created, updated: created},
-    tags: {},
-  })
-  return {'db-connection-string': secret('db-connection-string', created + 180 * DAY), 'legacy-api-token': secret('legacy-api-token')}
-}
 
 function versionOf(text: string): string {
   let h = 0x811c9dc5
@@ -831,12 +772,12 @@ function attributesFrom(body: unknown, at: Date, previous?: ItemAttributes): Ite
 
 function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, string>) => MiscState['vaults'][string] | EmulatorResponse): Route[] {
   const found = (v: MiscState['vaults'][string] | EmulatorResponse): v is MiscState['vaults'][string] => 'resource' in v
-  // A vault from state saved before keys and secrets were modelled gets the seed, as a fresh emulator would.
+  // A vault from state saved before keys and secrets were modelled holds none, as a fresh vault.
   const vault = (p: Record<string, string>) => {
     const v = vaultOf(p)
-    if (found(v) && ctx.seedFromCatalog && v.keys === undefined && v.secrets === undefined) {
-      v.keys = seedKeys(ctx.clock())
-      v.secrets = seedSecrets(ctx.clock())
+    if (found(v) && v.keys === undefined && v.secrets === undefined) {
+      v.keys = {}
+      v.secrets = {}
     }
     return v
   }
@@ -857,6 +798,10 @@ function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, strin
       ...(k.rotationPolicy ? {rotationPolicy: clone(k.rotationPolicy)} : {}),
     },
   })
+  const keyListView = (v: MiscState['vaults'][string], k: VaultKey) => {
+    const full = keyView(v, k)
+    return {...full, properties: {attributes: full.properties.attributes, keyUri: full.properties.keyUri}}
+  }
   const secretView = (v: MiscState['vaults'][string], s: VaultSecret) => ({
     id: `${v.resource.id}/secrets/${s.name}`,
     name: s.name,
@@ -880,7 +825,9 @@ function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, strin
       operation: 'keyvault.keys.list',
       handler: (request, p) => {
         const v = vault(p)
-        return found(v) ? paged(request, Object.values(v.keys ?? {}).map((k) => keyView(v, k)), PAGE) : v
+        // Keys_List returns each key's attributes and keyUri only — no kty, key ops or rotation policy (spec example
+        // stable/2024-11-01 listKeys.json); Keys_Get returns the full key (getKey.json).
+        return found(v) ? paged(request, Object.values(v.keys ?? {}).map((k) => keyListView(v, k)), PAGE) : v
       },
     },
     {

@@ -59,6 +59,10 @@ interface SlotRecord {
   authSettings?: Record<string, unknown>
   tags: Record<string, string>
   slotSwapStatus?: {timestampUtc: string; sourceSlotName: string; destinationSlotName: string}
+  /** Site properties set by the estate (opsbook.estate.yaml) that the emulator does not otherwise model, e.g. virtualNetworkSubnetId. */
+  extraProperties?: Record<string, unknown>
+  /** Managed identity set by the estate; null = none. Undefined: the system-assigned identity served by default. */
+  identity?: Record<string, unknown> | null
   createdAt: string
   lastModifiedAt: string
 }
@@ -314,6 +318,41 @@ export function deployToSlot(ctx: EmulatorContext, siteName: string, slotName: s
 }
 
 /** Every site and slot as ARM returns them (for Resource Graph's `resources` table). */
+/** What the estate (opsbook.estate.yaml) sets on a site or slot. */
+export interface WebappOverlay {
+  tags?: Record<string, string>
+  properties?: Record<string, unknown>
+  siteConfig?: Record<string, unknown>
+  identity?: Record<string, unknown> | null
+  basicAuth?: {ftp: boolean; scm: boolean}
+  authSettings?: Record<string, unknown>
+}
+
+/**
+ * Apply the estate to a site (`slot` = production) or slot; false when there is no such site or slot. httpsOnly,
+ * clientCertEnabled and publicNetworkAccess are modelled fields; other properties are served as given.
+ */
+export function applyWebappOverlay(ctx: EmulatorContext, siteName: string, slotName: string, overlay: WebappOverlay): boolean {
+  const slot = state(ctx).sites[siteName.toLowerCase()]?.slots[slotName.toLowerCase()]
+  if (!slot) return false
+  const {httpsOnly, clientCertEnabled, publicNetworkAccess, ...rest} = overlay.properties ?? {}
+  if (overlay.tags) slot.tags = {...overlay.tags}
+  if (typeof httpsOnly === 'boolean') slot.httpsOnly = httpsOnly
+  if (typeof clientCertEnabled === 'boolean') slot.clientCertEnabled = clientCertEnabled
+  if (typeof publicNetworkAccess === 'string') slot.publicNetworkAccess = publicNetworkAccess
+  if (Object.keys(rest).length > 0) slot.extraProperties = {...slot.extraProperties, ...clone(rest)}
+  for (const [key, value] of Object.entries(overlay.siteConfig ?? {})) slot.config[key] = clone(value)
+  if (overlay.identity !== undefined) slot.identity = overlay.identity === null ? null : clone(overlay.identity)
+  if (overlay.basicAuth) slot.basicAuth = {...overlay.basicAuth}
+  if (overlay.authSettings) slot.authSettings = {...(slot.authSettings ?? defaultAuthSettings()), ...clone(overlay.authSettings)}
+  return true
+}
+
+/** Forget a site (the estate marks it absent: the catalog names it, Azure does not have it). */
+export function removeWebapp(ctx: EmulatorContext, siteName: string): void {
+  delete state(ctx).sites[siteName.toLowerCase()]
+}
+
 export function webappResources(ctx: EmulatorContext): Record<string, any>[] {
   syncSlotFaults(ctx)
   const out: Record<string, any>[] = []
@@ -387,7 +426,9 @@ function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Rec
     kind: 'app,linux',
     location: displayLocation(site.location),
     tags: {...slot.tags},
-    identity: {type: 'SystemAssigned', principalId: guidOf(`principal:${id.toLowerCase()}`), tenantId: guidOf(`tenant:${ctx.subscription}`)},
+    ...(slot.identity === null
+      ? {}
+      : {identity: slot.identity ? clone(slot.identity) : {type: 'SystemAssigned', principalId: guidOf(`principal:${id.toLowerCase()}`), tenantId: guidOf(`tenant:${ctx.subscription}`)}}),
     properties: {
       name: production ? site.name : `${site.name}(${slot.name})`,
       state: slot.enabled ? 'Running' : 'Stopped',
@@ -427,6 +468,7 @@ function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Rec
       // Not Azure: where this slot really serves HTTP, and what (see the module comment).
       opsbookLocalUrl: runtime(ctx).host.url(site.name, slot.name) ?? null,
       opsbookDeployment: {version: deployment.version, healthy: currentHealth(deployment), deployedAt: deployment.deployedAt},
+      ...(slot.extraProperties ? clone(slot.extraProperties) : {}),
     },
   }
 }

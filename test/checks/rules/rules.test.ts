@@ -75,9 +75,38 @@ describe('PostgreSQL rules', () => {
     expect(run('pg.maintenance.window', window(6, 20), {}, context(env)).status).toBe('pass')
   })
 
-  it('pg.conn_throttle is n/a on PostgreSQL 16+', () => {
-    expect(run('pg.conn_throttle', pg({version: '16'})).status).toBe('not-applicable')
-    expect(run('pg.conn_throttle', pg({version: '14'}), configs({'connection_throttle.enable': 'off'})).status).toBe('fail')
+  // Azure serves connection_throttle.enable (default off) on PostgreSQL 11–17 (server-parameters-table-customized-options).
+  it('pg.conn_throttle applies on PostgreSQL 16 and 17 too (it was not-applicable there)', () => {
+    for (const version of ['16', '17']) {
+      expect(run('pg.conn_throttle', pg({version}), configs({'connection_throttle.enable': 'off'}))).toEqual({status: 'fail', message: 'connection_throttle.enable is off'})
+      expect(run('pg.conn_throttle', pg({version}), configs({'connection_throttle.enable': 'on'})).status).toBe('pass')
+    }
+    expect(() => run('pg.conn_throttle', pg({version: '17'}), configs({}))).toThrow('server parameter connection_throttle.enable is absent')
+  })
+
+  it('pg.tls.min12 reads TLSv1 as TLS 1.0 (a fail, not an error)', () => {
+    expect(run('pg.tls.min12', pg({}), configs({ssl_min_protocol_version: 'TLSv1'})).status).toBe('fail')
+  })
+
+  it('pg.auth.entra needs Entra auth and an Entra administrator; pg.auth.password_off treats unset as Enabled', () => {
+    const admins = (list: unknown[]): ResourceFacts => ({pgAdministrators: {ok: true, value: list}})
+    expect(run('pg.auth.entra', pg({authConfig: {activeDirectoryAuth: 'Enabled'}}), admins([]))).toEqual({
+      status: 'fail',
+      message: 'activeDirectoryAuth is Enabled but the server has no Microsoft Entra administrator',
+    })
+    expect(run('pg.auth.entra', pg({authConfig: {activeDirectoryAuth: 'Enabled'}}), admins([{principalName: 'dba'}])).status).toBe('pass')
+    expect(run('pg.auth.entra', pg({}), admins([]))).toEqual({status: 'fail', message: "activeDirectoryAuth is not set (Azure's default: Disabled)"})
+    expect(run('pg.auth.password_off', pg({authConfig: {}})).status).toBe('fail')
+    expect(run('pg.auth.password_off', pg({authConfig: {passwordAuth: 'Disabled'}})).status).toBe('pass')
+  })
+
+  it('pg.fw.narrow flags ranges wider than 256 addresses (besides the Azure-services marker)', () => {
+    const facts = (rules: unknown[]): ResourceFacts => ({pgFirewallRules: {ok: true, value: rules}})
+    expect(run('pg.fw.narrow', pg({}), facts([{name: 'office', startIpAddress: '10.0.0.0', endIpAddress: '10.0.0.255'}, {name: 'azure', startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0'}])).status).toBe('pass')
+    expect(run('pg.fw.narrow', pg({}), facts([{name: 'wide', startIpAddress: '10.0.0.0', endIpAddress: '10.0.1.0'}]))).toEqual({
+      status: 'fail',
+      message: 'rule(s) wide (10.0.0.0–10.0.1.0) allow more than 256 addresses',
+    })
   })
 })
 
@@ -87,6 +116,8 @@ describe('Redis rules', () => {
     expect(run('redis.tls.no_plain_port', redis({enableNonSslPort: true})).status).toBe('fail')
     expect(run('redis.tls.min12', redis({minimumTlsVersion: '1.2'})).status).toBe('pass')
     expect(run('redis.tls.min12', redis({minimumTlsVersion: '1.0'})).status).toBe('fail')
+    // Unset disableAccessKeyAuthentication is Azure's default false: access keys work, a fail (it was an error).
+    expect(run('redis.auth.no_keys', redis({}))).toEqual({status: 'fail', message: "disableAccessKeyAuthentication is not set (Azure's default: false): access keys work"})
     expect(() => run('redis.tls.min12', redis({}))).toThrow(MissingData)
     expect(run('redis.sku.not_basic', redis({sku: {name: 'Basic'}})).status).toBe('fail')
     expect(run('redis.net.private', redis({privateEndpointConnections: [{properties: {privateLinkServiceConnectionState: {status: 'Approved'}}}]})).status).toBe('pass')
@@ -104,8 +135,41 @@ describe('Redis rules', () => {
 })
 
 describe('App Service rules', () => {
-  const site = resource(RESOURCE_TYPES.site, 'app-store', {httpsOnly: true, publicNetworkAccess: 'Enabled', privateEndpointConnections: []}, {identity: {type: 'SystemAssigned'}})
+  const site = resource(RESOURCE_TYPES.site, 'app-store', {httpsOnly: true, publicNetworkAccess: 'Enabled'}, {identity: {type: 'SystemAssigned'}})
   const config = (value: Record<string, unknown>): ResourceFacts => ({siteConfig: {ok: true, value}})
+  const endpoints = (list: unknown[]): ResourceFacts => ({privateEndpoints: {ok: true, value: list}})
+
+  it('app.net.restricted ignores privateEndpointConnections on the site (Azure never returns them) and reads private endpoints, publicNetworkAccess and access restrictions', () => {
+    const open = {ipSecurityRestrictions: [{ipAddress: 'Any', action: 'Allow'}]}
+    // The emulator used to put privateEndpointConnections on the site; a site claiming them passes no longer.
+    const claimed = resource(RESOURCE_TYPES.site, 'app-store', {publicNetworkAccess: 'Enabled', privateEndpointConnections: [{properties: {privateLinkServiceConnectionState: {status: 'Approved'}}}]})
+    expect(run('app.net.restricted', claimed, {...config(open), ...endpoints([])}).status).toBe('fail')
+    // A private endpoint (from Resource Graph) with publicNetworkAccess unset: private access only.
+    const unset = resource(RESOURCE_TYPES.site, 'app-store', {})
+    expect(run('app.net.restricted', unset, {...config(open), ...endpoints([{name: 'pe', status: 'Approved'}])}).status).toBe('pass')
+    // …but publicNetworkAccess Enabled opens the public endpoint again.
+    expect(run('app.net.restricted', site, {...config(open), ...endpoints([{name: 'pe', status: 'Approved'}])}).status).toBe('fail')
+    // Access restrictions that deny unmatched traffic on the app and on the SCM site (via useMain).
+    const denied = {ipSecurityRestrictionsDefaultAction: 'Deny', scmIpSecurityRestrictionsUseMain: true}
+    expect(run('app.net.restricted', site, {...config(denied), ...endpoints([])}).status).toBe('pass')
+    expect(run('app.net.restricted', site, {...config({ipSecurityRestrictionsDefaultAction: 'Deny'}), ...endpoints([])})).toEqual({
+      status: 'fail',
+      message: 'publicNetworkAccess is Enabled, 0 approved private endpoint(s), and access restrictions allow unmatched traffic to the SCM site',
+    })
+    expect(() => run('app.net.restricted', site, {...config(open), privateEndpoints: {ok: false, error: 'HTTP 400 BadRequest'}})).toThrow(/400/)
+  })
+
+  it('app.tls.min12 also requires the SCM site to refuse TLS below 1.2, and is high severity', () => {
+    expect(run('app.tls.min12', site, config({minTlsVersion: '1.2', scmMinTlsVersion: '1.0'}))).toEqual({status: 'fail', message: 'minTlsVersion is 1.2, scmMinTlsVersion is 1.0'})
+    expect(run('app.tls.min12', site, config({minTlsVersion: '1.3', scmMinTlsVersion: '1.2'})).status).toBe('pass')
+    expect(findCheck('app.tls.min12')!.severity).toBe('high')
+  })
+
+  it('app.stack.supported fails runtimes past their end of support', () => {
+    expect(run('app.stack.supported', site, config({linuxFxVersion: 'NODE|18-lts'}))).toEqual({status: 'fail', message: 'NODE|18-lts (support ended 2025-04-30)'})
+    expect(run('app.stack.supported', site, config({linuxFxVersion: 'PYTHON|3.12'})).status).toBe('pass')
+    expect(run('app.stack.supported', site, config({linuxFxVersion: 'DOCKER|nginx:latest'})).status).toBe('not-applicable')
+  })
 
   it('config rules read config/web and error when it is unreadable', () => {
     expect(run('app.ftps', site, config({ftpsState: 'AllAllowed'}))).toEqual({status: 'fail', message: 'ftpsState is AllAllowed'})
@@ -129,13 +193,14 @@ describe('App Service rules', () => {
     expect(run('app.logs.http', site, diag([{category: 'AppServiceConsoleLogs', enabled: true}])).status).toBe('fail')
   })
 
-  it('app.slot.parity lists what differs from production', () => {
-    const slot = resource(RESOURCE_TYPES.slot, 'app-store/staging', {httpsOnly: false}, {identity: null})
-    const good = {minTlsVersion: '1.2', ftpsState: 'Disabled', remoteDebuggingEnabled: false, http20Enabled: true}
+  it('app.slot.parity lists what differs from production, scmMinTlsVersion included', () => {
+    const slot = resource(RESOURCE_TYPES.slot, 'app-store/staging', {httpsOnly: false, publicNetworkAccess: 'Enabled'}, {identity: null})
+    const good = {minTlsVersion: '1.2', scmMinTlsVersion: '1.2', ftpsState: 'Disabled', remoteDebuggingEnabled: false, http20Enabled: true}
     const parent = {resource: site, facts: config(good)}
-    expect(run('app.slot.parity', slot, config({...good, ftpsState: 'AllAllowed'}), context(environment(), {parent}))).toEqual({
+    expect(run('app.slot.parity', slot, config({...good, scmMinTlsVersion: '1.0', ftpsState: 'AllAllowed'}), context(environment(), {parent}))).toEqual({
       status: 'fail',
-      message: 'slot differs from production: httpsOnly false (production true); ftpsState AllAllowed (production Disabled); managed identity false (production true)',
+      message:
+        'slot differs from production: httpsOnly false (production true); scmMinTlsVersion 1.0 (production 1.2); ftpsState AllAllowed (production Disabled); managed identity false (production true)',
     })
     expect(() => run('app.slot.parity', slot, config(good))).toThrow('production site of this slot')
   })
@@ -145,7 +210,6 @@ describe('Storage, Key Vault and governance rules', () => {
   it('storage flags and soft delete', () => {
     const st = (properties: Record<string, unknown>) => resource(RESOURCE_TYPES.storage, 'stdata', properties)
     expect(run('st.shared_key.off', st({allowSharedKeyAccess: true})).status).toBe('fail')
-    expect(() => run('st.shared_key.off', st({}))).toThrow(MissingData)
     expect(run('st.net.restricted', st({publicNetworkAccess: 'Enabled', networkAcls: {defaultAction: 'Deny'}})).status).toBe('pass')
     const blob = (value: unknown): ResourceFacts => ({blobService: {ok: true, value}})
     expect(
@@ -153,11 +217,61 @@ describe('Storage, Key Vault and governance rules', () => {
     ).toEqual({status: 'fail', message: 'blob soft delete 7 days, container soft delete 3 days'})
   })
 
+  // Unset properties whose ARM default is insecure fail; they used to be errors (storage.json 2023-05-01, blob.json, keyvault.json).
+  it('unset insecure defaults are fails, not errors', () => {
+    const st = (properties: Record<string, unknown>) => resource(RESOURCE_TYPES.storage, 'stdata', properties)
+    expect(run('st.shared_key.off', st({}))).toEqual({status: 'fail', message: "allowSharedKeyAccess is not set (Azure's default: true)"})
+    expect(run('st.tls.min12', st({}))).toEqual({status: 'fail', message: "minimumTlsVersion is not set (Azure's default: TLS1_0)"})
+    const blob = (value: unknown): ResourceFacts => ({blobService: {ok: true, value}})
+    expect(run('st.blob.soft_delete', st({}), blob({}))).toEqual({status: 'fail', message: 'blob soft delete off, container soft delete off'})
+    expect(run('st.blob.versioning', st({}), blob({})).status).toBe('fail')
+    const kv = resource(RESOURCE_TYPES.keyvault, 'kv-shop', {})
+    expect(run('kv.rbac', kv)).toEqual({status: 'fail', message: "enableRbacAuthorization is not set (Azure's default: false) (access policies)"})
+    const app = resource(RESOURCE_TYPES.site, 'app-store', {}, {identity: {type: 'SystemAssigned'}})
+    expect(run('app.net.restricted', app, {siteConfig: {ok: true, value: {}}, privateEndpoints: {ok: true, value: []}}).status).toBe('fail')
+    // Still an error when nothing at all was read.
+    expect(() => run('st.shared_key.off', resource(RESOURCE_TYPES.storage, 'stdata', null as never))).toThrow(MissingData)
+  })
+
+  it('TLS below 1.2 is high severity on Storage, Redis, App Service and PostgreSQL (so --fail-on high catches it)', () => {
+    for (const id of ['st.tls.min12', 'redis.tls.min12', 'app.tls.min12', 'pg.tls.min12']) expect(findCheck(id)!.severity).toBe('high')
+  })
+
+  it('framework references: key expiry is CIS 9.3.1.1, regeneration 9.3.1.2; public access and firewall are separate checks', () => {
+    expect(findCheck('st.key_expiry')!.frameworks.cis).toEqual(['F6 9.3.1.1'])
+    expect(findCheck('st.keys.regenerated')!.frameworks.cis).toEqual(['F6 9.3.1.2'])
+    expect(findCheck('st.net.public_disabled')!.frameworks.cis).toEqual(['F6 9.3.2.2'])
+    expect(findCheck('st.net.restricted')!.frameworks.cis).toEqual(['F6 9.3.2.3'])
+    expect(findCheck('kv.net.public_disabled')!.frameworks.cis).toEqual(['F6 8.3.7'])
+    expect(findCheck('kv.net.restricted')!.frameworks.cis).toBeUndefined()
+    expect(findCheck('app.logs.http')!.frameworks.cis).toEqual(['F6 6.1.1.6'])
+    const st = (properties: Record<string, unknown>) => resource(RESOURCE_TYPES.storage, 'stdata', properties)
+    expect(run('st.net.public_disabled', st({networkAcls: {defaultAction: 'Deny'}})).status).toBe('fail')
+    const kv = resource(RESOURCE_TYPES.keyvault, 'kv-shop', {networkAcls: {defaultAction: 'Deny'}})
+    expect(run('kv.net.restricted', kv).status).toBe('pass')
+    expect(run('kv.net.public_disabled', kv).status).toBe('fail')
+  })
+
+  it('st.keys.regenerated compares key creation times with 90 days', () => {
+    const st = (keyCreationTime: unknown) => resource(RESOURCE_TYPES.storage, 'stdata', {keyCreationTime})
+    expect(run('st.keys.regenerated', st({key1: '2026-05-01T00:00:00Z', key2: '2026-06-01T00:00:00Z'})).status).toBe('pass')
+    expect(run('st.keys.regenerated', st({key1: '2025-01-01T00:00:00Z', key2: null}))).toEqual({status: 'fail', message: 'key1 525 days old, key2 creation time unknown'})
+  })
+
   it('key vault purge protection and audit logs', () => {
     const kv = (properties: Record<string, unknown>) => resource(RESOURCE_TYPES.keyvault, 'kv-shop', properties)
     expect(run('kv.purge_protection', kv({enableSoftDelete: true, enablePurgeProtection: true})).status).toBe('pass')
     expect(run('kv.purge_protection', kv({enableSoftDelete: true})).status).toBe('fail')
     expect(run('kv.audit_logs', kv({}), {diagnosticSettings: {ok: true, value: [{name: 'a', logs: [{categoryGroup: 'audit', enabled: true}]}]}}).status).toBe('pass')
+  })
+
+  it('gov.lock.critical counts a lock at subscription scope', () => {
+    const st = resource(RESOURCE_TYPES.storage, 'stdata', {})
+    const subScope = `/subscriptions/${st.subscriptionId}`.toLowerCase()
+    expect(run('gov.lock.critical', st, {}, context(environment(), {locks: {ok: true, value: [{scope: subScope, level: 'CanNotDelete', name: 'sub-lock'}]}}))).toEqual({
+      status: 'pass',
+      message: 'CanNotDelete lock sub-lock on its subscription',
+    })
   })
 
   it('gov.lock.critical finds locks on the resource group; unreadable locks are an error', () => {
@@ -195,13 +309,18 @@ describe('Key Vault items and App Service publishing/auth rules (ARM reads)', ()
     expect(() => run('kv.expiry', kv, {kvKeys: {ok: true, value: []}})).toThrow(MissingData)
   })
 
-  it('kv.key_rotation: needs a Rotate action with a trigger (any case); Notify alone or no policy fails', () => {
-    const key = (name: string, rotationPolicy?: unknown) => ({name, attributes: {enabled: true}, rotationPolicy})
-    expect(run('kv.key_rotation', kv, items([key('a', rotating)])).status).toBe('pass')
-    const result = run('kv.key_rotation', kv, items([key('a', rotating), key('b'), key('c', {lifetimeActions: [{trigger: {timeBeforeExpiry: 'P30D'}, action: {type: 'Notify'}}]})]))
+  // The key list carries no rotation policy (spec example listKeys.json); each key's GET does.
+  it('kv.key_rotation reads each key\'s rotation policy from its GET, not from the list: Rotate with a trigger passes; Notify alone or none fails', () => {
+    const key = (name: string) => ({name, attributes: {enabled: true}})
+    const policies = (value: Record<string, unknown>): ResourceFacts => ({kvKeyRotationPolicies: {ok: true, value}})
+    const facts = (keys: unknown[], byName: Record<string, unknown>) => ({...items(keys), ...policies(byName)})
+    expect(run('kv.key_rotation', kv, facts([key('a')], {a: rotating})).status).toBe('pass')
+    const result = run('kv.key_rotation', kv, facts([key('a'), key('b'), key('c')], {a: rotating, b: null, c: {lifetimeActions: [{trigger: {timeBeforeExpiry: 'P30D'}, action: {type: 'Notify'}}]}}))
     expect(result).toEqual({status: 'fail', message: '2 of 3 enabled key(s) have no rotation policy with a Rotate action: key b, key c'})
-    expect(run('kv.key_rotation', kv, items([key('d', {lifetimeActions: [{action: {type: 'Rotate'}}]})])).status).toBe('fail')
-    expect(run('kv.key_rotation', kv, items([])).status).toBe('not-applicable')
+    // A rotation policy in the list item is not how Azure serves it and does not count.
+    expect(() => run('kv.key_rotation', kv, items([{...key('a'), rotationPolicy: rotating}]))).toThrow('kvKeyRotationPolicies was not collected')
+    expect(() => run('kv.key_rotation', kv, facts([key('a')], {}))).toThrow('rotation policy of key a was not read')
+    expect(run('kv.key_rotation', kv, facts([], {})).status).toBe('not-applicable')
     expect(() => run('kv.key_rotation', kv, {kvKeys: {ok: false, error: 'HTTP 403 AuthorizationFailed'}})).toThrow(/403/)
   })
 

@@ -4,8 +4,23 @@ import {credential, hlcOptions, modularOptions, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
 
+/** Settings beyond the catalog (an opsbook.estate.yaml); everything else is at Azure's defaults. */
+const estate = {
+  resources: {
+    stshopevidence: {properties: {minimumTlsVersion: 'TLS1_2'}},
+    'kv-shop-local': {
+      keys: [{name: 'cmk-storage', enabled: true, expires: '2027-06-30T00:00:00Z', rotateAfter: 'P90D'}],
+      secrets: [
+        {name: 'db-connection-string', enabled: true, expires: '2027-06-30T00:00:00Z'},
+        {name: 'legacy-api-token', enabled: true},
+      ],
+    },
+    'pg-shop-orders': {locks: [{name: 'do-not-delete', level: 'CanNotDelete' as const}]},
+  },
+}
+
 beforeAll(async () => {
-  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300, estate})
 })
 afterAll(async () => emulator?.stop())
 
@@ -17,10 +32,13 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     for await (const a of client.storageAccounts.list()) accounts.push(a)
     const evidence = accounts.find((a) => a.name === 'stshopevidence')!
     const snapshots = accounts.find((a) => a.name === 'stshopsnapshots')!
+    // The estate sets TLS 1.2 on the evidence account; the other keeps storage.json's default interpretation, TLS 1.0.
     expect(evidence.allowBlobPublicAccess).toBe(false)
     expect(evidence.minimumTlsVersion).toBe('TLS1_2')
-    expect(snapshots.allowBlobPublicAccess).toBe(true)
+    expect(snapshots.allowBlobPublicAccess).toBe(false)
     expect(snapshots.minimumTlsVersion).toBe('TLS1_0')
+    expect(snapshots.allowSharedKeyAccess).toBeUndefined()
+    expect(snapshots.keyPolicy).toBeUndefined()
     const keys = await client.storageAccounts.listKeys(RG, 'stshopevidence')
     expect(keys.keys?.[0]?.value).toBe(emulator.blob.key)
     const container = await client.blobContainers.get(RG, 'stshopevidence', 'opsbook-evidence')
@@ -29,13 +47,14 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     await expect(client.blobContainers.get(RG, 'stshopevidence', 'no-such-container')).rejects.toMatchObject({statusCode: 404})
   })
 
-  it('serves the key vault with purge protection missing (a deliberate gap)', async () => {
+  it('serves the key vault at its api-version defaults: soft delete and RBAC on, no purge protection, no network ACLs', async () => {
     const {KeyVaultManagementClient} = await import('@azure/arm-keyvault')
     const client = new KeyVaultManagementClient(credential, emulator.subscription, {...modularOptions(emulator), credentials: {scopes: ['https://management.azure.com/.default']}})
     const vault = await client.vaults.get(RG, 'kv-shop-local')
     expect(vault.properties.enableSoftDelete).toBe(true)
     expect(vault.properties.enablePurgeProtection).toBeUndefined()
     expect(vault.properties.enableRbacAuthorization).toBe(true)
+    expect(vault.properties.networkAcls).toBeUndefined()
   })
 
   it('lists vault keys and secrets on the management plane (paged, never a secret value), creates them, 404s the unknown', async () => {
@@ -47,14 +66,16 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
       for await (const item of items) out.push(item)
       return out
     }
-    // Seeded: a key that expires and rotates itself; secrets, one of them (the deliberate gap) without an expiry.
-    const [key] = await list(client.keys.list(RG, 'kv-shop-local'))
-    expect(key).toMatchObject({name: 'cmk-storage', type: 'Microsoft.KeyVault/vaults/keys', kty: 'RSA', attributes: {enabled: true}})
-    expect(typeof key!.attributes!.expires).toBe('number')
-    expect(key!.rotationPolicy!.lifetimeActions!.map((a) => [a.action?.type, a.trigger])).toEqual([
-      ['Rotate', {timeAfterCreate: 'P90D', timeBeforeExpiry: undefined}],
-      ['Notify', {timeAfterCreate: undefined, timeBeforeExpiry: 'P30D'}],
-    ])
+    // From the estate: a key that expires and rotates itself; secrets, one of them without an expiry.
+    // The list returns attributes and keyUri only (spec example listKeys.json); the GET returns the whole key.
+    const [listed] = await list(client.keys.list(RG, 'kv-shop-local'))
+    expect(listed).toMatchObject({name: 'cmk-storage', type: 'Microsoft.KeyVault/vaults/keys', attributes: {enabled: true}})
+    expect(listed!.kty).toBeUndefined()
+    expect(listed!.rotationPolicy).toBeUndefined()
+    const key = await client.keys.get(RG, 'kv-shop-local', 'cmk-storage')
+    expect(key).toMatchObject({name: 'cmk-storage', kty: 'RSA', attributes: {enabled: true}})
+    expect(typeof key.attributes!.expires).toBe('number')
+    expect(key.rotationPolicy!.lifetimeActions!.map((a) => [a.action?.type, a.trigger])).toEqual([['Rotate', {timeAfterCreate: 'P90D', timeBeforeExpiry: undefined}]])
     const wire: string[] = []
     await client.secrets.createOrUpdate(RG, 'kv-shop-local', 'api-key', {properties: {value: 'hunter2-do-not-echo', attributes: {expires: new Date('2027-01-01T00:00:00Z')}}}, {
       onResponse: (raw) => wire.push(raw.bodyAsText ?? ''),

@@ -1,0 +1,90 @@
+/**
+ * What the checklist is measured against, for the coverage table in docs/checks.md.
+ *
+ * PSRule for Azure: the rules of the `Azure.GA_2025_12` baseline (Azure/PSRule.Rules.Azure,
+ * docs/en/baselines/Azure.GA_2025_12.csv) whose names start with Azure.PostgreSQL, Azure.Redis, Azure.AppService,
+ * Azure.Storage or Azure.KeyVault (Azure.RedisEnterprise excluded), plus the Azure.Defender plans for those services.
+ *
+ * CIS: the controls of the CIS Microsoft Azure Foundations Benchmark in the PostgreSQL, App Service, Key Vault,
+ * Storage, logging and Defender sections that the research notes (from Prowler's cis_3.0/cis_6.0 mappings and
+ * Steampipe's controls) name. This is not the benchmark's full control list — the benchmark text is not public —
+ * so the CIS percentage is against this list and says so.
+ */
+
+/** PSRule GA_2025_12 rules for the five services, with their pillar. */
+export const PSRULE_GA_RULES: Array<{id: string; pillar: string; naming?: true}> = [
+  ...['AlwaysOn:Reliability', 'ARRAffinity:Performance Efficiency', 'AvailabilityZone:Reliability', 'HTTP2:Performance Efficiency', 'ManagedIdentity:Security', 'MinPlan:Performance Efficiency',
+    'MinTLS:Security', 'NETVersion:Security', 'NodeJsVersion:Security', 'PHPVersion:Security', 'PlanInstanceCount:Reliability', 'RemoteDebug:Security', 'UseHTTPS:Security',
+    'WebProbe:Reliability', 'WebProbePath:Reliability', 'WebSecureFtp:Security'].map((r) => rule('AppService', r)),
+  ...['AccessPolicy:Security', 'AutoRotationPolicy:Security', 'Firewall:Security', 'KeyName:Operational Excellence:naming', 'Logs:Security', 'Name:Operational Excellence:naming',
+    'PurgeProtect:Reliability', 'RBAC:Security', 'SecretName:Operational Excellence:naming', 'SoftDelete:Reliability'].map((r) => rule('KeyVault', r)),
+  ...['AAD:Security', 'AADOnly:Security', 'AllowAzureAccess:Security', 'DefenderCloud:Security', 'FirewallIPRange:Security', 'FirewallRuleCount:Security', 'GeoRedundantBackup:Reliability',
+    'MaintenanceWindow:Reliability', 'MinTLS:Security', 'ServerName:Operational Excellence:naming', 'ServerNaming:Operational Excellence:naming', 'UseSSL:Security', 'ZoneRedundantHA:Reliability'].map((r) => rule('PostgreSQL', r)),
+  ...['AvailabilityZone:Reliability', 'EntraID:Security', 'FirewallIPRange:Security', 'FirewallRuleCount:Security', 'LocalAuth:Security', 'MaxMemoryReserved:Performance Efficiency',
+    'MigrateAMR:Operational Excellence', 'MinSKU:Performance Efficiency', 'MinTLS:Security', 'Naming:Operational Excellence:naming', 'NonSslPort:Security', 'PublicNetworkAccess:Security', 'Version:Reliability'].map((r) => rule('Redis', r)),
+  ...['BlobAccessType:Security', 'BlobPublicAccess:Security', 'ContainerSoftDelete:Reliability', 'Defender.MalwareScan:Security', 'DefenderCloud:Security', 'FileShareSoftDelete:Reliability',
+    'Firewall:Security', 'LocalAuth:Security', 'MinTLS:Security', 'Name:Operational Excellence:naming', 'Naming:Operational Excellence:naming', 'SecureTransfer:Security', 'SoftDelete:Reliability',
+    'UseReplication:Reliability'].map((r) => rule('Storage', r)),
+  ...['AppServices', 'KeyVault', 'OssRdb', 'Storage'].map((r) => ({id: `Azure.Defender.${r}`, pillar: 'Security'})),
+]
+
+function rule(service: string, spec: string): {id: string; pillar: string; naming?: true} {
+  const [name, pillar, naming] = spec.split(':')
+  return {id: `Azure.${service}.${name}`, pillar: pillar!, ...(naming ? {naming: true as const} : {})}
+}
+
+/** CIS controls in scope (F3 = Foundations v3.0, F6 = v6.0), with the notes' short titles. */
+/** `unverified`: the number is from the CIS 6.0 layout as remembered, not confirmed from Prowler/Steampipe; check before relying on it. */
+export const CIS_CONTROLS: Array<{id: string; title: string; unverified?: true}> = [
+  {id: 'F3 5.2.1', title: "PostgreSQL flexible: 'require_secure_transport' is ON"},
+  {id: 'F3 5.2.2', title: "PostgreSQL flexible: 'log_checkpoints' is ON"},
+  {id: 'F3 5.2.3', title: "PostgreSQL flexible: 'connection_throttle.enable' is ON"},
+  {id: 'F3 5.2.4', title: "PostgreSQL flexible: 'logfiles.retention_days' greater than 3"},
+  {id: 'F3 5.2.5', title: 'PostgreSQL flexible: allow access to Azure services is disabled'},
+  {id: 'F3 5.2.6', title: "PostgreSQL flexible: 'log_connections' is ON"},
+  {id: 'F3 5.2.7', title: "PostgreSQL flexible: 'log_disconnections' is ON"},
+  {id: 'F3 9.1', title: 'App Service: HTTP redirects to HTTPS'},
+  {id: 'F3 9.2', title: 'App Service: authentication is set up'},
+  {id: 'F3 9.3', title: 'App Service: FTP deployments disabled'},
+  {id: 'F3 9.4', title: 'App Service: latest TLS version'},
+  {id: 'F3 9.5', title: 'App Service: registered with Microsoft Entra ID (managed identity)'},
+  {id: 'F3 9.6', title: 'App Service: basic authentication publishing credentials disabled'},
+  {id: 'F3 9.10', title: 'App Service: HTTP/2 enabled'},
+  {id: 'F3 9.12', title: 'App Service: remote debugging off'},
+  {id: 'F6 6.1.1.1', title: 'A diagnostic setting exists for resource logs', unverified: true},
+  {id: 'F6 6.1.1.4', title: 'Key Vault logging (AuditEvent) enabled'},
+  {id: 'F6 6.1.1.6', title: "App Service 'HTTP logs' enabled"},
+  {id: 'F6 6.1.5', title: 'SKU Basic/Consumption not used on artifacts that need monitoring'},
+  {id: 'F6 6.2', title: 'Resource locks on mission-critical resources'},
+  {id: 'F6 8.1.3.1', title: 'Defender for Servers/App Service plan on (App Service)', unverified: true},
+  {id: 'F6 8.1.4.1', title: 'Defender for open-source relational databases on', unverified: true},
+  {id: 'F6 8.1.5.1', title: 'Defender for Storage on', unverified: true},
+  {id: 'F6 8.1.7.3', title: 'Defender for Key Vault on', unverified: true},
+  {id: 'F6 8.1.8.1', title: 'Defender for Resource Manager on', unverified: true},
+  {id: 'F6 8.3.1', title: 'Key Vault (RBAC): keys have an expiration date'},
+  {id: 'F6 8.3.2', title: 'Key Vault (access policies): keys have an expiration date'},
+  {id: 'F6 8.3.3', title: 'Key Vault (RBAC): secrets have an expiration date'},
+  {id: 'F6 8.3.4', title: 'Key Vault (access policies): secrets have an expiration date'},
+  {id: 'F6 8.3.5', title: 'Key Vault is recoverable (purge protection)'},
+  {id: 'F6 8.3.6', title: 'Key Vault uses Azure RBAC'},
+  {id: 'F6 8.3.7', title: 'Key Vault public network access disabled'},
+  {id: 'F6 8.3.8', title: 'Key Vault private endpoints used'},
+  {id: 'F6 8.3.9', title: 'Key Vault automatic key rotation enabled'},
+  {id: 'F6 8.3.10', title: 'Key Vault certificate validity 12 months or less', unverified: true},
+  {id: 'F6 9.2.1', title: 'Blob soft delete enabled'},
+  {id: 'F6 9.2.2', title: 'Container soft delete enabled'},
+  {id: 'F6 9.2.3', title: 'Blob versioning enabled'},
+  {id: 'F6 9.3.1.1', title: 'Storage key rotation reminders (key expiration policy)', unverified: true},
+  {id: 'F6 9.3.1.2', title: 'Storage access keys periodically regenerated'},
+  {id: 'F6 9.3.1.3', title: 'Storage shared key authorization disabled'},
+  {id: 'F6 9.3.1.4', title: "Storage defaults to Microsoft Entra authorization in the portal", unverified: true},
+  {id: 'F6 9.3.2.1', title: 'Storage private endpoints used', unverified: true},
+  {id: 'F6 9.3.2.2', title: 'Storage public network access disabled'},
+  {id: 'F6 9.3.2.3', title: 'Storage default network access rule is Deny'},
+  {id: 'F6 9.3.4', title: 'Storage secure transfer required'},
+  {id: 'F6 9.3.5', title: 'Storage SAS expiration policy', unverified: true},
+  {id: 'F6 9.3.6', title: 'Storage minimum TLS 1.2'},
+  {id: 'F6 9.3.7', title: 'Storage cross-tenant replication disabled'},
+  {id: 'F6 9.3.8', title: 'Storage anonymous blob access disabled'},
+  {id: 'F6 9.3.9', title: 'Storage delete lock'},
+]

@@ -1,0 +1,82 @@
+/**
+ * docs/checks.md, generated from the rule registry (`npm run checks-doc`): one section per check (anchored by its
+ * id, which SARIF helpUri points at), the coverage table against PSRule, CIS, Defender for Cloud (Azure Policy) and
+ * azqr, and the two coverage percentages. A test keeps the file in step with the registry.
+ */
+import {CIS_CONTROLS, PSRULE_GA_RULES} from './coverage.js'
+import {CHECKS} from './rules/index.js'
+import {SEVERITIES, type CheckRule} from './types.js'
+
+const list = (items: string[] | undefined) => (items?.length ? items.join(', ') : '—')
+
+/** PSRule and CIS coverage: which listed rules/controls at least one check maps to. */
+export function coverage(rules: CheckRule[] = CHECKS) {
+  const psrule = new Set(rules.flatMap((r) => r.frameworks.psrule ?? []))
+  const cis = new Set(rules.flatMap((r) => r.frameworks.cis ?? []))
+  const psruleCovered = PSRULE_GA_RULES.filter((r) => psrule.has(r.id))
+  const psruleNonNaming = PSRULE_GA_RULES.filter((r) => !r.naming)
+  const cisCovered = CIS_CONTROLS.filter((c) => cis.has(c.id))
+  return {
+    psrule: {total: PSRULE_GA_RULES.length, covered: psruleCovered.length, nonNamingTotal: psruleNonNaming.length, nonNamingCovered: psruleNonNaming.filter((r) => psrule.has(r.id)).length, missing: PSRULE_GA_RULES.filter((r) => !psrule.has(r.id))},
+    cis: {total: CIS_CONTROLS.length, covered: cisCovered.length, missing: CIS_CONTROLS.filter((c) => !cis.has(c.id))},
+  }
+}
+
+const pct = (n: number, d: number) => `${((100 * n) / d).toFixed(1)} %`
+
+export function checksMarkdown(rules: CheckRule[] = CHECKS): string {
+  const c = coverage(rules)
+  const out: string[] = []
+  out.push('# Security checks (`opsbook check`)', '', '<!-- Generated from src/checks/rules by `npm run checks-doc`; do not edit by hand. -->', '')
+  out.push(
+    `${rules.length} checks over PostgreSQL flexible servers, Azure Cache for Redis, App Service apps (every slot) and plans, Storage accounts and Key Vaults.`,
+    'A check that cannot read its data is an **error**, never a pass; an unset property is judged as Azure\'s documented default for it (so an insecure default is a **fail**).',
+    '',
+    '## Severity rule',
+    '',
+    'Severities follow Defender for Cloud and PSRule: **high** when the setting directly exposes data or access — data in transit below TLS 1.2 or unencrypted, public network exposure, anonymous or key-based access, missing purge protection, Defender plans off, audit logs missing for Key Vault, end-of-life runtimes; **medium** for defence in depth and recoverability (private endpoints, Entra-only auth, soft delete, rotation, diagnostic settings, zone redundancy); **low** for hygiene (HTTP/2, tags, client certificates). PSRule "Critical" security rules map to high here (there is no critical tier yet). `--fail-on high` therefore stops TLS 1.0/1.1 anywhere.',
+    '',
+  )
+  out.push('## Coverage', '')
+  out.push(
+    `- **PSRule for Azure, GA_2025_12 baseline**, rules for PostgreSQL, Redis, App Service, Storage, Key Vault and their Defender plans: **${c.psrule.covered} of ${c.psrule.total} (${pct(c.psrule.covered, c.psrule.total)})**; without the ${c.psrule.total - c.psrule.nonNamingTotal} naming-convention rules (which need an organisation's naming standard): ${c.psrule.nonNamingCovered} of ${c.psrule.nonNamingTotal} (${pct(c.psrule.nonNamingCovered, c.psrule.nonNamingTotal)}).`,
+    `- **CIS Microsoft Azure Foundations** controls in those sections (list below, from Prowler's and Steampipe's mappings; † = control number not confirmed from them): **${c.cis.covered} of ${c.cis.total} (${pct(c.cis.covered, c.cis.total)})**. This is not the benchmark's full control list.`,
+    '',
+    `PSRule rules not covered: ${c.psrule.missing.map((r) => `\`${r.id}\``).join(', ') || 'none'}.`,
+    '',
+    `CIS controls not covered: ${c.cis.missing.map((x) => `${x.id}${x.unverified ? '†' : ''} (${x.title})`).join('; ') || 'none'}.`,
+    '',
+    '| check | severity | applies to | CIS | PSRule | Defender for Cloud (Azure Policy) | azqr |',
+    '|---|---|---|---|---|---|---|',
+  )
+  for (const rule of rules)
+    out.push(
+      `| [${rule.id}](#${rule.id}) | ${rule.severity} | ${rule.resourceTypes.map((t) => t.split('/').slice(1).join('/')).join(', ') || 'catalog'} | ${list(rule.frameworks.cis)} | ${list(rule.frameworks.psrule)} | ${list(rule.frameworks.defender)} | ${list(rule.frameworks.azqr)} |`,
+    )
+  out.push('', `Severity counts: ${SEVERITIES.map((s) => `${s} ${rules.filter((r) => r.severity === s).length}`).join(', ')}.`, '')
+  out.push('## CIS controls in scope', '', '| control | title | checks |', '|---|---|---|')
+  for (const control of CIS_CONTROLS)
+    out.push(`| ${control.id}${control.unverified ? '†' : ''} | ${control.title} | ${rules.filter((r) => r.frameworks.cis?.includes(control.id)).map((r) => r.id).join(', ') || '—'} |`)
+  out.push('', '## Emulator scenarios', '')
+  out.push(
+    'The emulator serves exactly the catalog\'s `cloud: emulator` environment, every unset setting at Azure\'s documented default, plus `opsbook.estate.yaml` beside the catalog (firewall rules, network access, TLS, diagnostic settings, locks, keys, Defender plans…; see `src/emulator/estate.ts`).',
+    '`opsbook emulator start --scenario insecure` replaces the file with a built-in estate in which every check fails at least once: TLS 1.0 and plain ports everywhere, public access with allow-all firewalls, shared keys and access policies, no soft delete, versioning, purge protection, locks, diagnostic settings, private endpoints or Entra authentication, end-of-life runtimes, a Basic Redis on version 4, LRS storage, a one-instance Basic plan, Defender plans Free. Production-only checks (st.replication, redis.zones, app.plan.*) fail when the environment is `production: true`; catalog checks (backup retention, geo backup, maintenance windows, health path, tags) fail where the catalog sets the expectation. `--scenario compliant` is the opposite: every check passes or is not applicable (test/checks/scenarios.test.ts runs both).',
+    '',
+  )
+  out.push('## Checks', '')
+  for (const rule of rules) {
+    out.push(`<a id="${rule.id}"></a>`, '', `### ${rule.id}`, '', `${rule.title}. **${rule.severity}**.`, '')
+    out.push(`- Reads: ${rule.reads.map((r) => `\`${r}\``).join(', ')}`)
+    out.push(`- Fix: ${rule.remediation.text} \`${rule.remediation.az}\``)
+    const refs = [
+      rule.frameworks.cis?.length ? `CIS ${rule.frameworks.cis.join(', ')}` : '',
+      rule.frameworks.mcsb?.length ? `MCSB ${rule.frameworks.mcsb.join(', ')}` : '',
+      rule.frameworks.psrule?.length ? `PSRule ${rule.frameworks.psrule.join(', ')}` : '',
+      rule.frameworks.defender?.length ? `Azure Policy ${rule.frameworks.defender.join(', ')}` : '',
+      rule.frameworks.azqr?.length ? `azqr ${rule.frameworks.azqr.join(', ')}` : '',
+    ].filter(Boolean)
+    if (refs.length) out.push(`- References: ${refs.join('; ')}`)
+    out.push('')
+  }
+  return out.join('\n')
+}

@@ -1,0 +1,134 @@
+/**
+ * Checks across services: audit diagnostic settings, Defender for Cloud plans, and App Service plans.
+ */
+import {DEFENDER_RULE, RESOURCE_TYPES, type CheckRule, type ResourceType} from '../types.js'
+import {fail, MissingData, needFact, notApplicable, pass, valueAt} from './helpers.js'
+
+type DiagnosticSetting = {name: string; logs?: Array<{category?: string; categoryGroup?: string; enabled?: boolean}>}
+
+/**
+ * Log categories that carry audit/security events per type (Azure Monitor "Supported categories for Azure Monitor
+ * resource logs"); the `audit` and `allLogs` category groups count for every type.
+ */
+const AUDIT_CATEGORIES: Partial<Record<ResourceType, string[]>> = {
+  [RESOURCE_TYPES.postgres]: ['PostgreSQLLogs'],
+  [RESOURCE_TYPES.redis]: ['ConnectedClientList', 'MSEntraAuthenticationAuditLog'],
+  [RESOURCE_TYPES.site]: ['AppServiceAuditLogs', 'AppServiceIPSecAuditLogs'],
+  [RESOURCE_TYPES.slot]: ['AppServiceAuditLogs', 'AppServiceIPSecAuditLogs'],
+}
+const STORAGE_AUDIT = ['StorageRead', 'StorageWrite', 'StorageDelete']
+
+/** The first setting that sends an audit category (or the audit/allLogs group), if any. */
+function auditSetting(settings: DiagnosticSetting[], categories: string[]): DiagnosticSetting | undefined {
+  const wanted = new Set(categories.map((c) => c.toLowerCase()))
+  return settings.find((s) =>
+    (s.logs ?? []).some((l) => l.enabled && (wanted.has(String(l.category).toLowerCase()) || ['audit', 'alllogs'].includes(String(l.categoryGroup).toLowerCase()))),
+  )
+}
+
+/** Defender plan (`microsoft.security/pricings` name) that protects each type. */
+const DEFENDER_PLAN: Partial<Record<ResourceType, string>> = {
+  [RESOURCE_TYPES.postgres]: 'OpenSourceRelationalDatabases',
+  [RESOURCE_TYPES.site]: 'AppServices',
+  [RESOURCE_TYPES.slot]: 'AppServices',
+  [RESOURCE_TYPES.storage]: 'StorageAccounts',
+  [RESOURCE_TYPES.keyvault]: 'KeyVaults',
+}
+
+export const platformRules: CheckRule[] = [
+  {
+    id: 'logs.audit',
+    title: 'Audit and security logs go to a diagnostic setting',
+    severity: 'medium',
+    resourceTypes: [RESOURCE_TYPES.postgres, RESOURCE_TYPES.redis, RESOURCE_TYPES.site, RESOURCE_TYPES.slot],
+    reads: ['diagnosticSettings[*].logs[audit categories | categoryGroup=audit|allLogs]'],
+    facts: ['diagnosticSettings'],
+    evaluate(resource, facts) {
+      const settings = needFact(facts, 'diagnosticSettings') as DiagnosticSetting[]
+      const categories = AUDIT_CATEGORIES[resource.type] ?? []
+      const sending = auditSetting(settings, categories)
+      return sending
+        ? pass(`diagnostic setting ${sending.name} sends audit logs`)
+        : fail(`${settings.length} diagnostic setting(s), none send ${[...categories, 'the audit or allLogs group'].join(', ')}`)
+    },
+    remediation: {
+      text: 'Add a diagnostic setting that sends the audit category group to Log Analytics.',
+      az: 'az monitor diagnostic-settings create --resource <id> --name audit --workspace <workspace-id> --logs \'[{"categoryGroup":"audit","enabled":true}]\'',
+    },
+    frameworks: {cis: ['F6 6.1.1.1'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15']},
+  },
+  {
+    id: 'st.logs.audit',
+    title: 'Storage blob, queue, table and file services log reads, writes and deletes',
+    severity: 'medium',
+    resourceTypes: [RESOURCE_TYPES.storage],
+    reads: ['{blob,queue,table,file}Services/default diagnosticSettings[*].logs[StorageRead|StorageWrite|StorageDelete | categoryGroup=audit|allLogs]'],
+    facts: ['storageServiceDiagnostics'],
+    evaluate(_r, facts) {
+      const byService = needFact(facts, 'storageServiceDiagnostics') as Record<string, DiagnosticSetting[]>
+      const missing = Object.entries(byService).filter(([, settings]) => !auditSetting(settings, STORAGE_AUDIT)).map(([service]) => service.replace(/Services$/, ''))
+      return missing.length === 0 ? pass('blob, queue, table and file services send audit logs') : fail(`no audit logging for ${missing.join(', ')}`)
+    },
+    remediation: {
+      text: 'Add a diagnostic setting with the audit category group on each storage service (blobServices/default, …).',
+      az: 'az monitor diagnostic-settings create --resource <account-id>/blobServices/default --name audit --workspace <workspace-id> --logs \'[{"categoryGroup":"audit","enabled":true}]\'',
+    },
+    frameworks: {mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15']},
+  },
+  {
+    id: DEFENDER_RULE,
+    title: 'Microsoft Defender for Cloud protects this kind of resource (plan on Standard)',
+    severity: 'high',
+    resourceTypes: [RESOURCE_TYPES.postgres, RESOURCE_TYPES.site, RESOURCE_TYPES.slot, RESOURCE_TYPES.storage, RESOURCE_TYPES.keyvault],
+    reads: ['securityresources microsoft.security/pricings/{plan}.properties.pricingTier'],
+    evaluate(resource, _f, context) {
+      const plans = context.defenderPlans
+      if (!plans) throw new MissingData('Defender plans were not collected')
+      if (!plans.ok) throw new MissingData(`Defender plans could not be read: ${plans.error}`)
+      const plan = DEFENDER_PLAN[resource.type]!
+      // An absent pricing means the plan was never enabled: Free (Defender for Cloud "Pricings - List").
+      const tier = plans.value[plan.toLowerCase()] ?? 'Free'
+      return tier.toLowerCase() === 'standard' ? pass(`Defender plan ${plan} is Standard`) : fail(`Defender plan ${plan} is ${tier}`)
+    },
+    remediation: {text: 'Enable the Defender for Cloud plan for this resource type.', az: 'az security pricing create --name <plan> --tier Standard'},
+    frameworks: {
+      cis: ['F6 8.1.3.1', 'F6 8.1.4.1', 'F6 8.1.5.1', 'F6 8.1.7.3'],
+      mcsb: ['LT-1'],
+      psrule: ['Azure.Defender.AppServices', 'Azure.Defender.Storage', 'Azure.Defender.KeyVault', 'Azure.Defender.OssRdb', 'Azure.PostgreSQL.DefenderCloud', 'Azure.Storage.DefenderCloud'],
+    },
+  },
+  {
+    id: 'app.plan.zone_redundant',
+    title: 'Production App Service plan is zone-redundant',
+    severity: 'medium',
+    resourceTypes: [RESOURCE_TYPES.plan],
+    reads: ['properties.zoneRedundant'],
+    evaluate(resource, _f, context) {
+      if (!context.environment.production) return notApplicable('not a production environment')
+      if (!resource.properties) throw new MissingData('properties is absent')
+      // AppServicePlan.zoneRedundant: "If true, this App Service Plan will perform availability zone balancing." Default false.
+      const zoneRedundant = valueAt(resource, 'properties.zoneRedundant') === true
+      return zoneRedundant ? pass('zoneRedundant is true') : fail('zoneRedundant is not true')
+    },
+    remediation: {text: 'Enable zone redundancy on the plan (Premium v2/v3, at least 2 instances).', az: 'az appservice plan update --resource-group <rg> --name <plan> --set zoneRedundant=true'},
+    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.AppService.AvailabilityZone']},
+  },
+  {
+    id: 'app.plan.instances',
+    title: 'Production App Service plan runs at least 2 instances on Standard or better',
+    severity: 'medium',
+    resourceTypes: [RESOURCE_TYPES.plan],
+    reads: ['sku.capacity', 'sku.tier'],
+    evaluate(resource, _f, context) {
+      if (!context.environment.production) return notApplicable('not a production environment')
+      const capacity = Number(valueAt(resource, 'sku.capacity'))
+      const tier = valueAt(resource, 'sku.tier')
+      if (!Number.isFinite(capacity) || tier === undefined) throw new MissingData('sku.capacity or sku.tier is absent')
+      const lowTier = ['free', 'shared', 'basic'].includes(String(tier).toLowerCase())
+      const text = `${capacity} instance(s) on ${tier}`
+      return capacity >= 2 && !lowTier ? pass(text) : fail(text)
+    },
+    remediation: {text: 'Scale the plan to Standard or better with at least 2 instances.', az: 'az appservice plan update --resource-group <rg> --name <plan> --sku P1v3 --number-of-workers 2'},
+    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.AppService.PlanInstanceCount', 'Azure.AppService.MinPlan']},
+  },
+]

@@ -1,0 +1,390 @@
+/**
+ * The emulator's estate: settings of the catalog's resources that the catalog does not describe (firewall rules,
+ * network access, TLS, diagnostic settings, locks, keys, Defender plans…). The emulator's world is exactly the
+ * catalog's `cloud: emulator` environment, with every unset setting at Azure's documented default for the
+ * api-version served, plus this estate. It is read from `opsbook.estate.yaml` beside the catalog, or chosen with
+ * `opsbook emulator start --scenario insecure|compliant` (built here from the catalog's component names).
+ *
+ * Resources are keyed by their name in the catalog. Every key is optional; objects are deep-merged over what the
+ * emulator would otherwise serve.
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {z} from 'zod'
+import {windowStartUtc} from '../checks/rules/window-utc.js'
+import type {Environment} from '../catalog/schema.js'
+import {ValidationError} from '../errors.js'
+import {parseYamlSource, zodProblems} from '../support/yaml-source.js'
+
+export const ESTATE_FILE = 'opsbook.estate.yaml'
+export const SCENARIOS = ['insecure', 'compliant'] as const
+export type Scenario = (typeof SCENARIOS)[number]
+
+const json = z.record(z.string(), z.unknown())
+const lock = z.object({name: z.string().min(1), level: z.enum(['CanNotDelete', 'ReadOnly'])}).strict()
+const diagnosticSetting = z
+  .object({
+    name: z.string().min(1),
+    /** A storage service (`blobServices`, `queueServices`, `tableServices`, `fileServices`) instead of the resource itself. */
+    service: z.enum(['blobServices', 'queueServices', 'tableServices', 'fileServices']).optional(),
+    logs: z.array(z.object({category: z.string().optional(), categoryGroup: z.string().optional(), enabled: z.boolean()}).strict()),
+  })
+  .strict()
+const privateEndpoint = z
+  .object({name: z.string().min(1), status: z.enum(['Approved', 'Pending', 'Rejected', 'Disconnected']).default('Approved'), slot: z.string().optional()})
+  .strict()
+const vaultItem = z.object({name: z.string().min(1), enabled: z.boolean().default(true), expires: z.string().optional(), rotateAfter: z.string().optional()}).strict()
+const slotSettings = z
+  .object({properties: json.optional(), siteConfig: json.optional(), identity: json.nullable().optional(), basicAuth: z.object({ftp: z.boolean(), scm: z.boolean()}).strict().optional(), authSettings: json.optional()})
+  .strict()
+
+const resourceSettings = z
+  .object({
+    /** Not deployed: the catalog names it but the emulator does not serve it (what `inventory.missing` reports). */
+    absent: z.boolean().optional(),
+    properties: json.optional(),
+    sku: json.optional(),
+    identity: json.nullable().optional(),
+    zones: z.array(z.string()).optional(),
+    tags: z.record(z.string(), z.string()).optional(),
+    /** PostgreSQL server parameters. */
+    configurations: z.record(z.string(), z.string()).optional(),
+    /** PostgreSQL `{startIpAddress, endIpAddress}` or Redis `{startIP, endIP}` by rule name. */
+    firewallRules: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+    /** PostgreSQL Microsoft Entra administrators. */
+    administrators: z.array(z.object({principalName: z.string(), principalType: z.enum(['User', 'Group', 'ServicePrincipal', 'Unknown']).default('Group'), objectId: z.string()}).strict()).optional(),
+    /** Redis patch schedule entries. */
+    patchSchedule: z.array(z.object({dayOfWeek: z.string(), startHourUtc: z.number().int(), maintenanceWindow: z.string().optional()}).strict()).optional(),
+    /** App Service: config/web, basic-auth policies and authsettingsV2 of production; `slots` for the others. */
+    siteConfig: json.optional(),
+    basicAuth: z.object({ftp: z.boolean(), scm: z.boolean()}).strict().optional(),
+    authSettings: json.optional(),
+    slots: z.record(z.string(), slotSettings).optional(),
+    /** The App Service plan the site runs on. */
+    plan: z.object({sku: json.optional(), properties: json.optional()}).strict().optional(),
+    blobService: json.optional(),
+    fileService: json.optional(),
+    diagnosticSettings: z.array(diagnosticSetting).optional(),
+    locks: z.array(lock).optional(),
+    privateEndpoints: z.array(privateEndpoint).optional(),
+    keys: z.array(vaultItem).optional(),
+    secrets: z.array(vaultItem).optional(),
+  })
+  .strict()
+
+export const estateSchema = z
+  .object({
+    /** Subscription-wide settings. */
+    subscription: z.object({locks: z.array(lock).optional(), defenderPlans: z.record(z.string(), z.enum(['Free', 'Standard'])).optional()}).strict().optional(),
+    resources: z.record(z.string(), resourceSettings).default({}),
+  })
+  .strict()
+
+export type Estate = z.infer<typeof estateSchema>
+export type EstateResource = z.infer<typeof resourceSettings>
+
+/** Parse an estate file; problems come back with file:line:col (exit 2). */
+export function parseEstate(file: string, text: string, environment?: Environment): Estate {
+  const source = parseYamlSource(file, text)
+  const problems = [...source.problems]
+  let estate: Estate | undefined
+  if (source.value !== undefined) {
+    const parsed = estateSchema.safeParse(source.value ?? {})
+    if (parsed.success) estate = parsed.data
+    else problems.push(...zodProblems(parsed.error, source))
+  }
+  if (estate && environment) {
+    const names = new Set(Object.values(environment.components).map((c) => c.name.toLowerCase()))
+    for (const name of Object.keys(estate.resources))
+      if (!names.has(name.toLowerCase()))
+        problems.push({
+          location: source.locate(['resources', name]),
+          code: 'unknown-resource',
+          message: `estate resource "${name}" is not a component of the environment (components: ${[...names].join(', ') || 'none'})`,
+        })
+  }
+  if (problems.length > 0 || !estate) throw new ValidationError(problems, `estate ${file} is invalid:`)
+  return estate
+}
+
+/** The estate file beside a catalog file, parsed, or undefined when there is none. */
+export function loadEstateBeside(catalogFile: string | undefined, environment: Environment): Estate | undefined {
+  if (!catalogFile) return undefined
+  const file = join(dirname(catalogFile), ESTATE_FILE)
+  if (!existsSync(file)) return undefined
+  return parseEstate(file, readFileSync(file, 'utf8'), environment)
+}
+
+const DAY = 86_400_000
+
+/**
+ * `--scenario insecure`: every component gets the weakest settings Azure allows, so every check of `opsbook check`
+ * fails at least once (production-only checks — st.replication, redis.zones, app.plan.* — when the environment is
+ * marked `production`; catalog checks — backup retention, maintenance windows, health path, tags — where the catalog
+ * sets the expectation). docs/checks.md lists what it sets.
+ */
+export function insecureEstate(environment: Environment, now: Date): Estate {
+  const resources: Record<string, EstateResource> = {}
+  const old = new Date(now.getTime() - 400 * DAY).toISOString()
+  for (const component of Object.values(environment.components)) {
+    const tags = {owner: 'unknown'}
+    switch (component.type) {
+      case 'postgres':
+        resources[component.name] = {
+          tags,
+          properties: {
+            network: {publicNetworkAccess: 'Enabled'},
+            authConfig: {activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled'},
+            backup: {backupRetentionDays: 1, geoRedundantBackup: 'Disabled'},
+            highAvailability: {mode: 'Disabled'},
+            maintenanceWindow: {customWindow: 'Disabled', dayOfWeek: 0, startHour: 0, startMinute: 0},
+          },
+          configurations: {
+            require_secure_transport: 'off',
+            ssl_min_protocol_version: 'TLSv1',
+            log_checkpoints: 'off',
+            log_connections: 'off',
+            log_disconnections: 'off',
+            'connection_throttle.enable': 'off',
+            'logfiles.retention_days': '1',
+          },
+          firewallRules: {
+            AllowAllAzureServicesAndResourcesWithinAzureIps: {startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0'},
+            AllowAll: {startIpAddress: '0.0.0.0', endIpAddress: '255.255.255.255'},
+          },
+          diagnosticSettings: [],
+          locks: [],
+        }
+        break
+      case 'redis':
+        resources[component.name] = {
+          tags,
+          sku: {name: 'Basic', family: 'C', capacity: 0},
+          properties: {
+            enableNonSslPort: true,
+            minimumTlsVersion: '1.0',
+            publicNetworkAccess: 'Enabled',
+            disableAccessKeyAuthentication: false,
+            redisVersion: '4.0.14',
+            redisConfiguration: {'aad-enabled': 'false', 'maxmemory-reserved': '0'},
+            sku: {name: 'Basic', family: 'C', capacity: 0},
+          },
+          firewallRules: {AllowAll: {startIP: '0.0.0.0', endIP: '255.255.255.255'}},
+          patchSchedule: [{dayOfWeek: 'Everyday', startHourUtc: 12}],
+          diagnosticSettings: [],
+          locks: [],
+        }
+        break
+      case 'webapp': {
+        const insecureApp = {
+          properties: {httpsOnly: false, publicNetworkAccess: 'Enabled', clientCertEnabled: false, clientAffinityEnabled: true},
+          identity: null,
+          siteConfig: {
+            minTlsVersion: '1.0',
+            scmMinTlsVersion: '1.0',
+            ftpsState: 'AllAllowed',
+            remoteDebuggingEnabled: true,
+            http20Enabled: false,
+            alwaysOn: false,
+            healthCheckPath: '',
+            cors: {allowedOrigins: ['*'], supportCredentials: false},
+            linuxFxVersion: 'NODE|16-lts',
+            ipSecurityRestrictionsDefaultAction: 'Allow',
+            scmIpSecurityRestrictionsDefaultAction: 'Allow',
+          },
+          basicAuth: {ftp: true, scm: true},
+          authSettings: {platform: {enabled: false}},
+        }
+        resources[component.name] = {
+          tags,
+          ...insecureApp,
+          // Slots differ from production (slot parity): the slot keeps TLS 1.2, production does not.
+          slots: Object.fromEntries(component.slots.map((slot) => [slot, {...insecureApp, siteConfig: {...insecureApp.siteConfig, minTlsVersion: '1.2'}}])),
+          plan: {sku: {name: 'B1', tier: 'Basic', capacity: 1}, properties: {zoneRedundant: false}},
+          diagnosticSettings: [],
+        }
+        break
+      }
+      case 'storage':
+        resources[component.name] = {
+          tags,
+          sku: {name: 'Standard_LRS', tier: 'Standard'},
+          properties: {
+            supportsHttpsTrafficOnly: false,
+            minimumTlsVersion: 'TLS1_0',
+            allowBlobPublicAccess: true,
+            allowSharedKeyAccess: true,
+            defaultToOAuthAuthentication: false,
+            publicNetworkAccess: 'Enabled',
+            networkAcls: {bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
+            allowCrossTenantReplication: true,
+            keyCreationTime: {key1: old, key2: old},
+          },
+          blobService: {deleteRetentionPolicy: {enabled: false}, containerDeleteRetentionPolicy: {enabled: false}, isVersioningEnabled: false},
+          fileService: {shareDeleteRetentionPolicy: {enabled: false}},
+          diagnosticSettings: [],
+          locks: [],
+        }
+        break
+      case 'keyvault':
+        resources[component.name] = {
+          tags,
+          properties: {
+            enableSoftDelete: false,
+            enablePurgeProtection: null,
+            enableRbacAuthorization: false,
+            publicNetworkAccess: 'Enabled',
+            networkAcls: {bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
+          },
+          keys: [{name: 'never-rotated', enabled: true}],
+          secrets: [{name: 'never-expires', enabled: true}],
+          diagnosticSettings: [],
+          locks: [],
+        }
+        break
+    }
+  }
+  return {subscription: {locks: [], defenderPlans: {AppServices: 'Free', StorageAccounts: 'Free', KeyVaults: 'Free', OpenSourceRelationalDatabases: 'Free'}}, resources}
+}
+
+/**
+ * `--scenario compliant`: every component configured as the checks want (and as the catalog asks), so every check
+ * passes or is not applicable. Catalog expectations (retention, windows, health path) come from the catalog itself.
+ */
+export function compliantEstate(environment: Environment, now: Date): Estate {
+  const resources: Record<string, EstateResource> = {}
+  const recent = new Date(now.getTime() - 10 * DAY).toISOString()
+  const inAYear = new Date(now.getTime() + 365 * DAY).toISOString()
+  const audit = (name: string) => ({name, logs: [{categoryGroup: 'audit', enabled: true}, {categoryGroup: 'allLogs', enabled: true}]})
+  // The catalog's maintenance windows, in UTC as PostgreSQL and Redis take them.
+  const windowOf = (name: string | undefined) => (name && environment.windows[name] ? windowStartUtc(environment.windows[name]!, now) : undefined)
+  const tags = Object.fromEntries(environment.requiredTags.map((t) => [t, 'set']))
+  for (const component of Object.values(environment.components)) {
+    switch (component.type) {
+      case 'postgres':
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          properties: {
+            network: {publicNetworkAccess: 'Disabled'},
+            authConfig: {activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled'},
+            backup: {backupRetentionDays: Math.max(component.backupRetentionDays, 7), geoRedundantBackup: 'Enabled'},
+            highAvailability: {mode: component.highAvailability === 'Disabled' ? 'ZoneRedundant' : component.highAvailability},
+            ...(windowOf(component.window)
+              ? {maintenanceWindow: {customWindow: 'Enabled', dayOfWeek: windowOf(component.window)!.dayOfWeek, startHour: windowOf(component.window)!.hour, startMinute: windowOf(component.window)!.minute}}
+              : {}),
+          },
+          configurations: {
+            require_secure_transport: 'on',
+            ssl_min_protocol_version: 'TLSv1.2',
+            log_checkpoints: 'on',
+            log_connections: 'on',
+            log_disconnections: 'on',
+            'connection_throttle.enable': 'on',
+            'logfiles.retention_days': '7',
+          },
+          firewallRules: {},
+          administrators: [{principalName: 'db-admins', principalType: 'Group', objectId: '00000000-0000-0000-0000-0000000000ad'}],
+          diagnosticSettings: [audit('audit')],
+          locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
+        }
+        break
+      case 'redis':
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          sku: {name: 'Premium', family: 'P', capacity: 1},
+          zones: ['1', '2', '3'],
+          properties: {
+            enableNonSslPort: false,
+            minimumTlsVersion: '1.2',
+            publicNetworkAccess: 'Disabled',
+            disableAccessKeyAuthentication: true,
+            redisVersion: '6.0',
+            redisConfiguration: {'aad-enabled': 'true', 'maxmemory-reserved': '615'},
+            sku: {name: 'Premium', family: 'P', capacity: 1},
+          },
+          firewallRules: {},
+          ...(windowOf(component.window) ? {patchSchedule: [{dayOfWeek: windowOf(component.window)!.day, startHourUtc: windowOf(component.window)!.hour, maintenanceWindow: 'PT5H'}]} : {}),
+          privateEndpoints: [{name: `pe-${component.name}`, status: 'Approved'}],
+          diagnosticSettings: [audit('audit')],
+          locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
+        }
+        break
+      case 'webapp': {
+        const secureApp = {
+          properties: {httpsOnly: true, publicNetworkAccess: 'Disabled', clientCertEnabled: true, clientCertMode: 'Required', clientAffinityEnabled: false, virtualNetworkSubnetId: `/subscriptions/${environment.subscription}/resourceGroups/${environment.resourceGroups[0]}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/apps`},
+          siteConfig: {
+            minTlsVersion: '1.2',
+            scmMinTlsVersion: '1.2',
+            ftpsState: 'Disabled',
+            remoteDebuggingEnabled: false,
+            http20Enabled: true,
+            alwaysOn: true,
+            healthCheckPath: component.healthPath,
+            cors: {allowedOrigins: [], supportCredentials: false},
+            linuxFxVersion: 'NODE|22-lts',
+            vnetRouteAllEnabled: true,
+            ipSecurityRestrictionsDefaultAction: 'Deny',
+            scmIpSecurityRestrictionsDefaultAction: 'Deny',
+          },
+          basicAuth: {ftp: false, scm: false},
+          authSettings: {platform: {enabled: true}},
+        }
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          ...secureApp,
+          slots: Object.fromEntries(component.slots.map((slot) => [slot, secureApp])),
+          plan: {sku: {name: 'P1v3', tier: 'PremiumV3', capacity: 3}, properties: {zoneRedundant: true}},
+          diagnosticSettings: [audit('audit'), {name: 'http', logs: [{category: 'AppServiceHTTPLogs', enabled: true}]}],
+        }
+        break
+      }
+      case 'storage':
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          sku: {name: 'Standard_GZRS', tier: 'Standard'},
+          properties: {
+            supportsHttpsTrafficOnly: true,
+            minimumTlsVersion: 'TLS1_2',
+            allowBlobPublicAccess: false,
+            allowSharedKeyAccess: false,
+            defaultToOAuthAuthentication: true,
+            publicNetworkAccess: 'Disabled',
+            networkAcls: {bypass: 'AzureServices', defaultAction: 'Deny', ipRules: [], virtualNetworkRules: []},
+            allowCrossTenantReplication: false,
+            keyPolicy: {keyExpirationPeriodInDays: 90},
+            keyCreationTime: {key1: recent, key2: recent},
+            sasPolicy: {sasExpirationPeriod: '1.00:00:00', expirationAction: 'Block'},
+          },
+          privateEndpoints: [{name: `pe-${component.name}`, status: 'Approved'}],
+          blobService: {deleteRetentionPolicy: {enabled: true, days: 14}, containerDeleteRetentionPolicy: {enabled: true, days: 14}, isVersioningEnabled: true},
+          fileService: {shareDeleteRetentionPolicy: {enabled: true, days: 14}},
+          diagnosticSettings: (['blobServices', 'queueServices', 'tableServices', 'fileServices'] as const).map((service) => ({...audit(`audit-${service}`), service})),
+          locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
+        }
+        break
+      case 'keyvault':
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          properties: {
+            enableSoftDelete: true,
+            enablePurgeProtection: true,
+            enableRbacAuthorization: true,
+            publicNetworkAccess: 'Disabled',
+            networkAcls: {bypass: 'AzureServices', defaultAction: 'Deny', ipRules: [], virtualNetworkRules: []},
+          },
+          privateEndpoints: [{name: `pe-${component.name}`, status: 'Approved'}],
+          keys: [{name: 'cmk', enabled: true, expires: inAYear, rotateAfter: 'P90D'}],
+          secrets: [{name: 'api-token', enabled: true, expires: inAYear}],
+          diagnosticSettings: [{name: 'audit', logs: [{category: 'AuditEvent', enabled: true}]}],
+          locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
+        }
+        break
+    }
+  }
+  return {subscription: {locks: [], defenderPlans: {AppServices: 'Standard', StorageAccounts: 'Standard', KeyVaults: 'Standard', OpenSourceRelationalDatabases: 'Standard'}}, resources}
+}
+
+/** The estate for a scenario name. */
+export function scenarioEstate(scenario: Scenario, environment: Environment, now: Date): Estate {
+  return scenario === 'insecure' ? insecureEstate(environment, now) : compliantEstate(environment, now)
+}
