@@ -367,6 +367,13 @@ class RunExecution {
         const [step] = waiting.splice(index, 1)
         launched = true
         const skipReason = this.skipReason(step, phase)
+        if (phase === 'finally' && signal.aborted && !(skipReason.kind === 'skip' && skipReason.conditionFalse)) {
+          // Teardown was abandoned (a last Ctrl-C or the deadline): what this step would have undone is left.
+          await this.skip(step.id, phase, `not started: teardown was stopped (${signalName(signal)})`, 'cancelled')
+          if (this.findAction(step.uses)?.changes) this.teardownIncomplete(step, `finally step ${step.id} (${step.uses}) was not run: teardown was stopped (${signalName(signal)})`)
+          done.add(step.id)
+          continue
+        }
         if (skipReason.kind === 'skip') {
           await this.skip(step.id, phase, skipReason.reason, 'skipped')
           done.add(step.id)
@@ -381,13 +388,6 @@ class RunExecution {
         if (refused) {
           await this.emit({type: 'run.note', message: `not starting ${step.id}: ${refused}`, data: {refused: step.id}})
           await this.failBeforeStart(step, phase, new EngineStepError(refused, 'lease-lost'), '')
-          done.add(step.id)
-          continue
-        }
-        if (phase === 'finally' && signal.aborted) {
-          // Teardown was abandoned (a last Ctrl-C or the deadline): what this step would have undone is left.
-          await this.skip(step.id, phase, `not started: teardown was stopped (${signalName(signal)})`, 'cancelled')
-          if (this.findAction(step.uses)?.changes) this.teardownIncomplete(step, `finally step ${step.id} (${step.uses}) was not run: teardown was stopped (${signalName(signal)})`)
           done.add(step.id)
           continue
         }
@@ -408,12 +408,12 @@ class RunExecution {
   }
 
   /** Whether a ready step runs: its `if`, else whether something it needs was skipped. */
-  private skipReason(step: StepSpec, phase: StepPhase): {kind: 'run'} | {kind: 'skip'; reason: string} | {kind: 'error'; error: unknown} {
+  private skipReason(step: StepSpec, phase: StepPhase): {kind: 'run'} | {kind: 'skip'; reason: string; conditionFalse?: boolean} | {kind: 'error'; error: unknown} {
     if (step.if !== undefined && step.if.trim() !== '') {
       try {
         return evaluateCondition(step.if, this.expressionContext(phase, step.instance))
           ? {kind: 'run'}
-          : {kind: 'skip', reason: `condition is false: ${step.if}`}
+          : {kind: 'skip', reason: `condition is false: ${step.if}`, conditionFalse: true}
       } catch (error) {
         return {kind: 'error', error}
       }
