@@ -209,6 +209,8 @@ class RunExecution {
   /** Main steps in the order they succeeded: rollbacks run in reverse. */
   private readonly completionOrder: string[] = []
   private readonly operations = new Map<string, TrackedOperation[]>()
+  /** Operations teardown accounted for (waited for and undid): not left behind. */
+  private readonly settledOperations = new Set<string>()
   private readonly approvals: ApprovalRecord[] = []
   private readonly leftBehind: string[] = []
 
@@ -639,6 +641,7 @@ class RunExecution {
         },
         inFlight: () => (step.phase === 'main' ? options.resume?.inFlight[step.id] : undefined),
         startedInRun: () => [...this.operations].flatMap(([id, list]) => list.map((operation) => ({step: id, operation}))),
+        settled: (operation) => void this.settledOperations.add(operationKey(operation)),
       },
       services: options.services,
       now: this.now,
@@ -681,6 +684,10 @@ class RunExecution {
       const record = this.records.get(id)
       if (!record || record.status === 'succeeded' || record.status === 'rolled-back' || record.error?.operationEnded) continue
       for (const op of list) {
+        if (this.settledOperations.has(operationKey(op))) {
+          await this.emit({type: 'run.note', message: `step ${id}'s "${op.description}" was waited for and undone by teardown`})
+          continue
+        }
         const unchecked = `step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish; it may still be running${op.monitorUrl ? `: ${op.monitorUrl}` : ''}`
         let seen: {remains: boolean; detail?: string} | undefined
         try {
@@ -813,6 +820,10 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
     }, ms)
     signal.addEventListener('abort', onAbort, {once: true})
   })
+}
+
+function operationKey(operation: TrackedOperation): string {
+  return `${operation.method} ${operation.resourceUrl} ${operation.monitorUrl ?? ''}`
 }
 
 function signalName(signal: AbortSignal): string {

@@ -85,7 +85,27 @@ async function runConnected(
   // of this run on this host dead, so leases that process held may be taken over — and only those.
   if (options.resume) await acquireRunLock(dir, runId)
   // Leases next: a component held by another run is a guard (exit 5) and nothing of this run may exist yet.
-  const evidence = await openEvidence({root, runId, envName, environment, services, startedAt, changes, components, user, warn, takeOverOwn: options.resume !== undefined})
+  // A lease lost mid-run is journaled the moment it is noticed (once the journal is open).
+  let journalLoss: (message: string) => void = () => undefined
+  const onLost = (message: string) => {
+    warn(message)
+    journalLoss(message)
+  }
+  const evidence = await openEvidence({
+    root,
+    runId,
+    envName,
+    environment,
+    services,
+    startedAt,
+    changes,
+    components,
+    user,
+    warn,
+    onLost,
+    takeOverOwn: options.resume !== undefined,
+    renewEveryMs: options.leaseRenewEveryMs,
+  })
   let journal: Journal
   try {
     journal = options.resume ? await Journal.open(runId, root, {redactor, now}) : await Journal.create(runId, {root, redactor, now})
@@ -119,6 +139,10 @@ async function runConnected(
     for (const listener of options.listeners) await listener(event)
     if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store)) await emit(note)
   }
+  let runFinished = false
+  journalLoss = (message) => {
+    if (!runFinished) void emit({type: 'run.note', message, data: {leaseLost: true}}).catch(() => undefined)
+  }
 
   const {executeRunbook} = await import('./engine.js')
   const preApproved: Record<string, ApprovalDecision> = {}
@@ -149,6 +173,7 @@ async function runConnected(
       inspectOperation: (operation) => inspectOperation(services, operation),
     })
   } finally {
+    runFinished = true
     for (const lease of evidence.leases) await lease.release().catch(() => undefined)
   }
 
@@ -292,6 +317,9 @@ async function openEvidence(options: {
   components: string[]
   user: string
   warn: (message: string) => void
+  /** A lease was lost (taken by another run, or not renewable for its whole duration). */
+  onLost: (message: string) => void
+  renewEveryMs?: number
   /** Resuming with the run's lock held: leases this run's dead process held on this host may be broken. */
   takeOverOwn: boolean
 }): Promise<OpenedEvidence> {
@@ -322,7 +350,8 @@ async function openEvidence(options: {
           environmentName: envName,
           components: options.components,
           holder: {runId, user: options.user, host, startedAt: startedAt.toISOString()},
-          onLost: (error) => warn(`lost the lease on a target: ${error.message}; no more changes will be started`),
+          renewEveryMs: options.renewEveryMs,
+          onLost: (error) => options.onLost(`lost the lease on a target: ${error.message}; no more changes will be started`),
           // Every lease our own dead process held (not only the first): provably dead, since we hold the run's lock.
           takeOver: (holder) => options.takeOverOwn && holder?.runId === runId && holder.host === host,
         })),
