@@ -54,7 +54,7 @@ async function run(
   cwd: string,
   runbook: string,
   params: Record<string, string>,
-  options: {target?: string; signal?: AbortSignal; teardownSignal?: AbortSignal; onEvent?: (event: RunEvent) => void | Promise<void>; resume?: string} = {},
+  options: {target?: string; signal?: AbortSignal; teardownSignal?: AbortSignal; onEvent?: (event: RunEvent) => void | Promise<void>; resume?: string; teardownTimeoutMs?: number} = {},
 ): Promise<CellRun> {
   const common = {
     cwd,
@@ -65,7 +65,7 @@ async function run(
     signal: options.signal ?? new AbortController().signal,
     teardownSignal: options.teardownSignal,
     leaseRenewEveryMs: 50,
-    teardownTimeoutMs: 60_000,
+    teardownTimeoutMs: options.teardownTimeoutMs ?? 60_000,
   }
   try {
     const result = options.resume
@@ -78,7 +78,7 @@ async function run(
 }
 
 /** The invariants every cell must hold; returns what the table shows. */
-async function invariants(cwd: string, runId: string): Promise<{chain: string; blob: string}> {
+async function invariants(cwd: string, runId: string, options: {slotsSettled?: boolean} = {}): Promise<{chain: string; blob: string}> {
   const root = opsbookRoot({cwd})
   const local = readFileSync(`${root}/runs/${runId}/journal.jsonl`, 'utf8')
   expect(verifyChain(local).ok).toBe(true)
@@ -92,7 +92,8 @@ async function invariants(cwd: string, runId: string): Promise<{chain: string; b
   expect(remote).toBe(local)
   // No slot left prepared for swap, no scratch server of this run.
   const slots = await services.armRequest('GET', `/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.Web/sites/${SITE}/slots`, {apiVersion: '2025-05-01'})
-  for (const slot of (slots.body?.value ?? []) as Array<{properties?: {targetSwapSlot?: string | null}}>) expect(slot.properties?.targetSwapSlot ?? null).toBeNull()
+  if (options.slotsSettled !== false)
+    for (const slot of (slots.body?.value ?? []) as Array<{properties?: {targetSwapSlot?: string | null}}>) expect(slot.properties?.targetSwapSlot ?? null).toBeNull()
   const leftovers = (await postgresServers(services)).filter((s) => s.tags['opsbook-run-id'] === runId && s.tags['opsbook-scratch'] === 'true')
   expect(leftovers).toEqual([])
   return {chain: 'verifies', blob: 'equal'}
@@ -104,7 +105,14 @@ async function swapCell(
   fault: string,
   expected: string,
   setup: () => void | Promise<void>,
-  options: {signalAt?: (event: RunEvent, controls: {interrupt(): void; abandon(): void}) => void | Promise<void>; expectExit: number; expectServed: 'before' | 'after'; resume?: boolean},
+  options: {
+    signalAt?: (event: RunEvent, controls: {interrupt(): void; abandon(): void}) => void | Promise<void>
+    expectExit: number
+    expectServed: 'before' | 'after'
+    resume?: boolean
+    teardownTimeoutMs?: number
+    expectLeft?: RegExp
+  },
 ): Promise<void> {
   const n = rows.length
   await deploy(emulator, SITE, 'production', `v${n}-prod`)
@@ -119,6 +127,7 @@ async function swapCell(
     signal: first.signal,
     teardownSignal: teardown.signal,
     onEvent: (event) => options.signalAt?.(event, controls),
+    teardownTimeoutMs: options.teardownTimeoutMs,
   })
   emulator.faults.clear()
   expect(outcome.exit, String((outcome.error as Error)?.message ?? JSON.stringify(outcome.result?.leftBehind))).toBe(options.expectExit)
@@ -126,7 +135,7 @@ async function swapCell(
   const served = (await servedVersion(emulator, SITE)).version
   expect(served).toBe(options.expectServed === 'before' ? `v${n}-prod` : `v${n}-next`)
   if (options.expectExit !== 0 && options.expectExit !== 3) expect(result.leftBehind, `${fault}: left behind`).toEqual([])
-  if (options.expectExit === 3) expect(result.leftBehind.join('\n')).toMatch(/auto-swap-back \(webapp\.swapBack\) did not complete/)
+  if (options.expectExit === 3) expect(result.leftBehind.join('\n')).toMatch(options.expectLeft ?? /auto-swap-back \(webapp\.swapBack\) did not complete/)
   let exit: number | string = outcome.exit
   let final = result
   if (options.resume) {
@@ -137,7 +146,7 @@ async function swapCell(
     expect(final.leftBehind).toEqual([])
     expect((await servedVersion(emulator, SITE)).version).toBe(`v${n}-next`)
   }
-  const checked = await invariants(cwd, result.runId)
+  const checked = await invariants(cwd, result.runId, {slotsSettled: !options.expectLeft})
   rows.push({runbook: 'slot-swap', fault, expected, exit, leftBehind: final.leftBehind.length, ...checked})
 }
 
@@ -200,5 +209,18 @@ describe('fault matrix: slot-swap', () => {
     })
     expect(lossJournaled).toBe(true)
     await thief?.release()
+  }, 120_000)
+
+  // Last: the hung swap never ends in the emulator.
+  it('LRO hung + SIGINT: teardown stops at its deadline and names the swap still running (exit 3), never hangs', async () => {
+    await swapCell('LRO hung + SIGINT', 'left: swap running', () => emulator.faults.set({hangOperations: ['webapp.swap']}), {
+      signalAt: (event, c) => {
+        if (event.type === 'operation.started' && event.step === 'swap') c.interrupt()
+      },
+      teardownTimeoutMs: 1500,
+      expectExit: 3,
+      expectServed: 'before',
+      expectLeft: /interrupted-swap-back \(drill\.restoreProduction\) did not complete: .*teardown did not finish within PT1\.5S[\s\S]*webapp\.swap .* still running/,
+    })
   }, 120_000)
 })
