@@ -5,14 +5,14 @@
  * slot is left prepared for swap, no scratch server remains (through ARM), the journal chain verifies, and after a
  * sync the Blob copy of the journal equals the local one. The matrix is printed as a table at the end.
  */
-import {readFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ApprovalDecision, Approver} from '../../src/actions/types.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {exitCodeOf} from '../../src/errors.js'
 import {findRunBlobPrefix, openEvidenceTarget} from '../../src/evidence/blob-sink.js'
-import {acquireTargetLease, lockBlobName} from '../../src/evidence/lease.js'
+import {acquireTargetLease, currentLeaseHolder, lockBlobName} from '../../src/evidence/lease.js'
 import {verifyChain} from '../../src/evidence/journal.js'
 import {syncPending} from '../../src/evidence/sync.js'
 import type {RunEvent} from '../../src/runbooks/events.js'
@@ -210,6 +210,22 @@ describe('fault matrix: slot-swap', () => {
     expect(lossJournaled).toBe(true)
     await thief?.release()
   }, 120_000)
+
+  it('journal cannot be created: the run stops before any step and gives its target leases back at once', async () => {
+    const cwd = scratchDir()
+    // `.opsbook/runs` is a file: no run folder can be made (as on a full or read-only disk).
+    mkdirSync(`${cwd}/.opsbook`, {recursive: true})
+    writeFileSync(`${cwd}/.opsbook/runs`, 'not a folder')
+    const requestsBefore = emulator.requestLog().filter((r) => r.method === 'POST').length
+    const outcome = await run(cwd, 'slot-swap', swapParams, {target: 'storefront'})
+    expect(outcome.exit).toBe(1)
+    expect(String((outcome.error as Error).message)).toMatch(/ENOTDIR|not a directory/)
+    const environment = loadCatalog({cwd}).catalog.environments.local!
+    const target = (await openEvidenceTarget(environment, sdkServices(emulator)))!
+    expect(await currentLeaseHolder(target.client, 'local', 'storefront')).toBeUndefined()
+    expect(emulator.requestLog().filter((r) => r.method === 'POST').length).toBe(requestsBefore)
+    rows.push({runbook: 'slot-swap', fault: 'journal not creatable', expected: 'nothing ran, lease freed', exit: outcome.exit, leftBehind: 0, chain: 'n/a', blob: 'n/a'})
+  }, 60_000)
 
   // Last: the hung swap never ends in the emulator.
   it('LRO hung + SIGINT: teardown stops at its deadline and names the swap still running (exit 3), never hangs', async () => {
