@@ -456,8 +456,10 @@ export const teardownAction = defineAction({
 async function teardownRedis(key: string, cache: string, settleMs: number, context: ActionContext): Promise<{component: string; deleted: string[]; alreadyGone: string[]}> {
   const services = azureServices(context)
   const exportPath = `/redis/${cache.toLowerCase()}/export`
-  await settleOperations(context, services, (operation) => operation.method === 'POST' && new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().endsWith(exportPath), settleMs)
+  const settled = await settleOperations(context, services, (operation) => operation.method === 'POST' && new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().endsWith(exportPath), settleMs)
   const result = await withRetryLog(context, services, () => deleteDrillSnapshots(context, services, key))
+  // The export is over and its copy deleted: nothing of it is left behind.
+  for (const operation of settled) context.operations.settled?.(operation)
   context.log(result.deleted.length ? `deleted ${result.deleted.map((b) => `${result.container}/${b}`).join(', ')}` : `no drill copy of ${cache} to delete`)
   return {component: key, deleted: result.deleted, alreadyGone: []}
 }
@@ -474,15 +476,19 @@ async function settleInFlightCreates(context: ActionContext, services: AzureServ
 }
 
 /** Wait (bounded) until this run's operations that `match` are no longer running. */
-async function settleOperations(context: ActionContext, services: AzureServices, match: (operation: TrackedOperation) => boolean, timeoutMs: number): Promise<void> {
+async function settleOperations(context: ActionContext, services: AzureServices, match: (operation: TrackedOperation) => boolean, timeoutMs: number): Promise<TrackedOperation[]> {
   const creates = (context.operations.startedInRun?.() ?? []).filter(({operation}) => operation.monitorUrl && match(operation))
+  const settled: TrackedOperation[] = []
   const deadline = Date.now() + timeoutMs
   for (const {step, operation} of creates) {
     let said = false
     for (;;) {
       const response = await services.armRequest('GET', operation.monitorUrl!, {signal: context.signal}).catch(() => undefined)
       const status = String(response?.body?.status ?? (response && response.status !== 202 ? 'Gone' : 'InProgress'))
-      if (!/^(InProgress|Accepted|Running|Creating|Provisioning)$/i.test(status)) break
+      if (!/^(InProgress|Accepted|Running|Creating|Provisioning)$/i.test(status)) {
+        settled.push(operation)
+        break
+      }
       if (!said) context.log(`${operation.description} (started by ${step}) is still running: waiting for it before deleting`)
       said = true
       if (Date.now() >= deadline) {
@@ -492,6 +498,7 @@ async function settleOperations(context: ActionContext, services: AzureServices,
       await delay(services.pollIntervalMs, context.signal)
     }
   }
+  return settled
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -530,7 +537,9 @@ export const restoreProductionAction = defineAction({
     }
     const services = azureServices(context)
     const site = `/sites/${app.name.toLowerCase()}`
-    await settleOperations(context, services, (operation) => new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().includes(site), parseDuration(input.settle)!)
+    const settled = await settleOperations(context, services, (operation) => new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().includes(site), parseDuration(input.settle)!)
+    // Returning with production on its version from before accounts for every swap of this run that was waited for.
+    const accounted = () => settled.forEach((operation) => context.operations.settled?.(operation))
     const {healthCheckAction, swapBackAction} = await import('./webapp.js')
     const served = async (): Promise<string | undefined> => {
       try {
@@ -542,6 +551,7 @@ export const restoreProductionAction = defineAction({
     const before = await served()
     if (before === input.version) {
       context.log(`${app.name}: production serves ${before}, as before the drill`)
+      accounted()
       return {app: app.name, productionVersion: before, swappedBack: false}
     }
     context.log(`${app.name}: production serves ${before ?? 'an unknown version'}, not ${input.version}: swapping back`)
@@ -549,6 +559,7 @@ export const restoreProductionAction = defineAction({
     const after = await served()
     if (after !== input.version)
       throw new ActionFailure(`${app.name}: production serves ${after ?? 'an unknown version'} after swapping back, not ${input.version}`, {code: 'webapp-not-restored'})
+    accounted()
     return {app: app.name, productionVersion: after, swappedBack: true}
   },
 })

@@ -47,6 +47,11 @@ export interface OperationTracker {
    * flight when the run failed or was interrupted, before deleting what it creates). Optional for older hosts.
    */
   startedInRun?(): Array<{step: string; operation: TrackedOperation}>
+  /**
+   * Teardown waited for this operation (of a step that did not finish) and undid or removed what it did: it is not
+   * reported as left behind. Optional for older hosts.
+   */
+  settled?(operation: TrackedOperation): void
 }
 
 export interface ApprovalRequest {

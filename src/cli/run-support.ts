@@ -11,20 +11,31 @@ import {terminalSafeDeep} from '../ui/terminal-safe.js'
 export interface Interrupts {
   /** Aborted on the first Ctrl-C: stop launching steps, roll back, run finally. */
   signal: AbortSignal
-  /** Aborted on a second Ctrl-C: give up on teardown too. */
+  /** Aborted on a third Ctrl-C: give up on teardown too. */
   teardownSignal: AbortSignal
   dispose(): void
 }
 
-/** SIGINT/SIGTERM → abort the run (first) or its teardown (second). */
-export function trapInterrupts(): Interrupts {
+/**
+ * SIGINT/SIGTERM → abort the run (first). Teardown is what keeps production safe (a slot swapped back, a scratch
+ * server deleted), and a second Ctrl-C is often an impatient repeat: it does not abandon teardown, only a third one
+ * does — and then the run ends with exit 3 naming what is left, and `opsbook resume` can finish it.
+ */
+export function trapInterrupts(stderr: Pick<NodeJS.WriteStream, 'write'> = process.stderr): Interrupts {
   const run = new AbortController()
   const teardown = new AbortController()
+  let count = 0
   const onSignal = (signal: NodeJS.Signals) => {
-    if (!run.signal.aborted) {
-      process.stderr.write(`\n${signal}: stopping; rollbacks and finally steps will run (press Ctrl-C again to abandon them)\n`)
+    count++
+    if (count === 1) {
+      stderr.write(`\n${signal}: stopping; rollbacks and finally steps will run\n`)
       run.abort(signal)
-    } else teardown.abort(signal)
+    } else if (count === 2) {
+      stderr.write(`\n${signal}: still tearing down (rollbacks and finally steps keep production safe); press Ctrl-C once more to abandon teardown\n`)
+    } else if (!teardown.signal.aborted) {
+      stderr.write(`\n${signal}: abandoning teardown; what is left will be listed (exit 3) and \`opsbook resume\` can finish it\n`)
+      teardown.abort(signal)
+    }
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
@@ -79,7 +90,7 @@ export async function createRunUi(options: {json: boolean; yes: boolean; approve
 /** The options `run` and `resume` pass alike: terminal, approvals, reporters and Ctrl-C. */
 export type TerminalRunOptions = Pick<
   import('../runbooks/runner.js').RunOptions,
-  'promptParams' | 'approver' | 'interactive' | 'preApproved' | 'approvedSteps' | 'listeners' | 'signal' | 'teardownSignal' | 'override'
+  'promptParams' | 'approver' | 'interactive' | 'preApproved' | 'approvedSteps' | 'listeners' | 'signal' | 'teardownSignal' | 'override' | 'teardownTimeoutMs'
 >
 
 /**
@@ -104,6 +115,7 @@ export async function runOnTerminal(
       listeners: ui.listeners,
       signal: interrupts.signal,
       teardownSignal: interrupts.teardownSignal,
+      teardownTimeoutMs: await teardownTimeoutFromEnvironment(),
     })
     await ui.close()
     if (!flags.json) (await import('../ui/run-summary.js')).printRunSummary(terminalSafeDeep(result))
@@ -111,4 +123,17 @@ export async function runOnTerminal(
   } finally {
     interrupts.dispose()
   }
+}
+
+/** OPSBOOK_TEARDOWN_TIMEOUT (ISO 8601 duration, e.g. PT10M): how long rollbacks and finally may take in all. */
+async function teardownTimeoutFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  const text = env.OPSBOOK_TEARDOWN_TIMEOUT?.trim()
+  if (!text) return undefined
+  const {parseDuration} = await import('../support/duration.js')
+  const ms = parseDuration(text)
+  if (ms === undefined || ms <= 0) {
+    const {ValidationError} = await import('../errors.js')
+    throw new ValidationError([{code: 'invalid-env', message: `OPSBOOK_TEARDOWN_TIMEOUT=${text}: expected an ISO 8601 duration such as PT10M`}])
+  }
+  return ms
 }

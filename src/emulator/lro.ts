@@ -35,6 +35,10 @@ export class Operations implements LroManager {
     },
   ) {}
 
+  setDefaultDurationMs(ms: number): void {
+    this.options.defaultDurationMs = Math.max(0, ms)
+  }
+
   start(options: LroStartOptions): EmulatorResponse {
     const id = randomUUID()
     const now = this.options.clock()

@@ -88,6 +88,8 @@ export interface RunningEmulator {
   environmentName: string
   /** Change faults while running. */
   faults: FaultInjector
+  /** Change how long new long-running operations stay InProgress (tests: slow while interrupting, fast afterwards). */
+  setLroDurationMs(ms: number): void
   requestLog(): RequestLogEntry[]
   clearRequestLog(): void
   /** Read access to the emulator's state. */
@@ -200,6 +202,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       subscription,
       environmentName,
       faults,
+      setLroDurationMs: (ms) => lro.setDefaultDurationMs(ms),
       requestLog: () => log.map((e) => ({...e})),
       clearRequestLog: () => void log.splice(0, log.length),
       state: {

@@ -5,18 +5,18 @@
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {mkdir, open, readFile, rm, type FileHandle} from 'node:fs/promises'
-import {hostname} from 'node:os'
+import {mkdir, open, readFile, type FileHandle} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import type {RunEvent} from '../runbooks/events.js'
 import {ValidationError} from '../errors.js'
 import {Redactor} from './redact.js'
-import {redactedBytes, writeRedactedFile} from './writer.js'
+import {redactedBytes} from './writer.js'
+import {acquireRunLock, releaseRunLock, RUN_LOCK_FILE} from './run-lock.js'
 
 export const JOURNAL_FILE = 'journal.jsonl'
 export const SUMMARY_FILE = 'summary.json'
 /** Present while a process is writing the run; names its pid so `runs list` can tell running from crashed. */
-export const LOCK_FILE = 'run.lock'
+export const LOCK_FILE = RUN_LOCK_FILE
 export const GENESIS_HASH = '0'.repeat(64)
 /** Type of the line that ends a run and binds its other files to the chain (seal.ts). */
 export const SEAL_EVENT = 'evidence.sealed'
@@ -91,6 +91,8 @@ export class Journal {
   private lastHash: string
   private queue: Promise<void> = Promise.resolve()
   private closed = false
+  /** Bytes of complete lines: a failed write is cut back to here, so the file never ends in half a line. */
+  private bytes: number
 
   private constructor(
     readonly runId: string,
@@ -98,8 +100,9 @@ export class Journal {
     private readonly handle: FileHandle,
     private readonly redactor: Redactor,
     private readonly now: () => Date,
-    state: {seq: number; lastHash: string},
+    state: {seq: number; lastHash: string; bytes: number},
   ) {
+    this.bytes = state.bytes
     this.dir = dir
     this.path = join(dir, JOURNAL_FILE)
     this.seq = state.seq
@@ -110,9 +113,9 @@ export class Journal {
   static async create(runId: string, options: {root?: string; redactor?: Redactor; now?: () => Date} = {}): Promise<Journal> {
     const dir = runDir(options.root ?? defaultRunsRoot(), runId)
     await mkdir(dir, {recursive: true})
+    await acquireRunLock(dir, runId)
     const handle = await open(join(dir, JOURNAL_FILE), 'wx')
-    await writeLock(dir)
-    return new Journal(runId, dir, handle, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {seq: 0, lastHash: GENESIS_HASH})
+    return new Journal(runId, dir, handle, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {seq: 0, lastHash: GENESIS_HASH, bytes: 0})
   }
 
   /**
@@ -122,6 +125,8 @@ export class Journal {
   static async open(runId: string, root: string = defaultRunsRoot(), options: {redactor?: Redactor; now?: () => Date} = {}): Promise<Journal> {
     const dir = runDir(root, runId)
     const path = join(dir, JOURNAL_FILE)
+    // Before reading: a second live process of this run (a concurrent resume) is refused here (exit 5).
+    await acquireRunLock(dir, runId)
     const text = await readFile(path, 'utf8')
     const complete = text === '' || text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1)
     const check = verifyChain(complete)
@@ -131,10 +136,10 @@ export class Journal {
     if (partial > 0) await handle.truncate(Buffer.byteLength(complete))
     await handle.close()
     const appender = await open(path, 'a')
-    await writeLock(dir)
     const journal = new Journal(runId, dir, appender, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {
       seq: check.lines,
       lastHash: check.lastHash,
+      bytes: Buffer.byteLength(complete),
     })
     if (partial > 0)
       await journal.append({
@@ -176,7 +181,7 @@ export class Journal {
     this.closed = true
     await this.queue
     await this.handle.close()
-    await rm(join(this.dir, LOCK_FILE), {force: true})
+    await releaseRunLock(this.dir)
   }
 
   private async write(event: RunEvent): Promise<JournalLine> {
@@ -193,16 +198,37 @@ export class Journal {
     }
     // The same writer as every other file: the line is redacted by construction.
     const text = redactedBytes({json: line, line: true}, this.redactor).toString('utf8')
-    await this.handle.write(`${text}\n`)
-    await this.handle.sync()
+    const bytes = Buffer.from(`${text}\n`)
+    try {
+      // At an explicit position: after a cut-back, the next line goes where the cut one began.
+      await this.handle.write(bytes, 0, bytes.length, this.bytes)
+      await this.handle.sync()
+    } catch (error) {
+      // A full disk can take half a line: cut it off so the journal stays parseable and resumable.
+      await this.handle.truncate(this.bytes).catch(() => undefined)
+      throw new JournalWriteError(this.path, this.seq, error)
+    }
+    this.bytes += bytes.length
     this.seq = line.seq
     this.lastHash = sha256Hex(text)
     return line
   }
 }
 
-async function writeLock(dir: string): Promise<void> {
-  await writeRedactedFile(join(dir, LOCK_FILE), {json: {pid: process.pid, host: hostname()}, line: true}, {atomic: false})
+/** A journal line could not be written (disk full, read-only…): says so plainly, and that the journal is intact. */
+export class JournalWriteError extends Error {
+  readonly code: string
+  constructor(
+    readonly path: string,
+    readonly lines: number,
+    cause: unknown,
+  ) {
+    const errno = (cause as NodeJS.ErrnoException)?.code
+    const why = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'the disk is full' : errno === 'EROFS' ? 'the file system is read-only' : (cause as Error)?.message ?? String(cause)
+    super(`cannot write the journal ${path}: ${why}${errno ? ` (${errno})` : ''}; it is intact up to line ${lines} — free space, then \`opsbook resume\` continues the run`)
+    this.name = 'JournalWriteError'
+    this.code = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'disk-full' : 'journal-write-failed'
+  }
 }
 
 /** Parse journal text into lines; throws on a line that is not JSON (use `verifyChain` to locate damage). */

@@ -31,8 +31,16 @@ export interface TargetLeaseOptions {
   renewEveryMs?: number
   /** Called once when a renewal finds the lease taken or expired (another run may now hold the component). */
   onLost?: (error: Error) => void
-  /** Called when a renewal fails for another reason (Blob unreachable); the lease may still be held. */
+  /**
+   * Called when a renewal fails for another reason (Blob unreachable); the lease may still be held. When renewals keep
+   * failing for the whole lease duration the lease has lapsed for certain (another run may take it): it is lost.
+   */
   onRenewError?: (error: Error) => void
+  /**
+   * Whether a conflicting holder may be pushed out (its lease broken): only a holder provably dead, e.g. this run's
+   * own crashed process on this host, never a live run. Default: never.
+   */
+  takeOver?: (holder: LeaseHolder | undefined) => boolean
 }
 
 export interface TargetLease {
@@ -44,6 +52,11 @@ export interface TargetLease {
   readonly renewals: number
   /** True once a renewal found the lease lost. */
   readonly lost: boolean
+  /**
+   * Whether this run can still count on the lease: not lost, and renewed within half its duration (a run that
+   * cannot renew during a partition stops starting changes before the lease can lapse under it).
+   */
+  readonly secure: boolean
   /** Stop renewing and release the lease (best effort: an unreleased lease expires by itself). */
   release(): Promise<void>
 }
@@ -70,13 +83,18 @@ export async function acquireTargetLease(options: TargetLeaseOptions): Promise<T
   try {
     await leaseClient.acquireLease(durationSeconds)
   } catch (error) {
-    if (statusOf(error) === 409) throw await leasedError(blob, options.environmentName, options.component)
-    throw error
+    if (statusOf(error) !== 409) throw error
+    const refused = await leasedError(blob, options.environmentName, options.component)
+    if (!options.takeOver?.((refused.details.holder as LeaseHolder | null) ?? undefined)) throw refused
+    // Break Lease with period 0 ends the dead holder's lease at once; then acquire as usual.
+    // https://learn.microsoft.com/en-us/rest/api/storageservices/lease-blob (x-ms-lease-break-period)
+    await leaseClient.breakLease(0)
+    await leaseClient.acquireLease(durationSeconds)
   }
   const leaseId = leaseClient.leaseId
   // The holder's identity goes into the blob's metadata so the next contender can name it.
   await blob.setMetadata(encodeHolder(holder), {conditions: {leaseId}})
-  return startRenewing(leaseClient, blob, {...options, blobName, leaseId, holder, renewEveryMs})
+  return startRenewing(leaseClient, blob, {...options, blobName, leaseId, holder, renewEveryMs, durationMs: durationSeconds * 1000})
 }
 
 /**
@@ -110,18 +128,21 @@ export async function currentLeaseHolder(container: ContainerClient, environment
 function startRenewing(
   leaseClient: BlobLeaseClient,
   blob: BlockBlobClient,
-  options: TargetLeaseOptions & {blobName: string; leaseId: string; holder: LeaseHolder; renewEveryMs: number},
+  options: TargetLeaseOptions & {blobName: string; leaseId: string; holder: LeaseHolder; renewEveryMs: number; durationMs: number},
 ): TargetLease {
   let renewals = 0
   let lost = false
+  let renewedAt = Date.now()
   let released = false
   let renewing: Promise<void> = Promise.resolve()
   const timer = setInterval(() => {
     renewing = renewing.then(async () => {
       if (released || lost) return
       try {
-        await leaseClient.renewLease()
+        // Bounded: a renewal hanging on a dead connection must not stop the next ones from noticing the partition.
+        await leaseClient.renewLease({abortSignal: AbortSignal.timeout(Math.max(1000, options.renewEveryMs))})
         renewals++
+        renewedAt = Date.now()
       } catch (error) {
         const status = statusOf(error)
         // 409: the lease id no longer matches (it expired and someone else took it, or it was broken).
@@ -129,6 +150,11 @@ function startRenewing(
           lost = true
           clearInterval(timer)
           options.onLost?.(asError(error))
+        } else if (Date.now() - renewedAt >= options.durationMs) {
+          // A partition: no renewal got through for the whole lease duration, so Azure has let the lease go.
+          lost = true
+          clearInterval(timer)
+          options.onLost?.(new Error(`could not renew the lease for ${Math.round((Date.now() - renewedAt) / 1000)} s (${asError(error).message}); it has lapsed`))
         } else {
           options.onRenewError?.(asError(error))
         }
@@ -147,6 +173,9 @@ function startRenewing(
     },
     get lost() {
       return lost
+    },
+    get secure() {
+      return !lost && !released && Date.now() - renewedAt < options.durationMs / 2
     },
     async release() {
       if (released) return

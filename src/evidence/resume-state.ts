@@ -126,6 +126,8 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         if (step && (phaseOf.get(step) ?? 'main') === 'main') inFlight[step] = data.operation as TrackedOperation
         break
       case 'step.succeeded':
+        // A step whose rollback succeeded is undone: a resumed run does it again.
+        if (step && phase === 'rollback') delete completed[step]
         if (!step || (phase && phase !== 'main')) break
         completed[step] = {outputs: (data.outputs as Record<string, unknown>) ?? {}}
         running.delete(step)

@@ -22,6 +22,8 @@ import {evaluateCondition, evaluateValue, type ExpressionContext} from './expres
 import type {ActionCall, Runbook, StepSpec} from './model.js'
 
 export const DEFAULT_CONCURRENCY = 4
+/** How long rollbacks and `finally` together may take before the engine stops waiting and reports what is left. */
+export const DEFAULT_TEARDOWN_TIMEOUT_MS = 15 * 60_000
 /** How long an aborted action gets to settle on its own before the engine moves on without it. */
 const DEFAULT_ABORT_GRACE_MS = 1000
 
@@ -57,12 +59,27 @@ export interface ExecuteOptions {
   now?: () => Date
   /** Shared with the journal and summary so values registered with ctx.secret() are redacted there too. */
   redactor?: Redactor
-  /** Aborts rollbacks and `finally` (e.g. a second Ctrl-C). Default: never, so teardown can complete. */
+  /** Aborts rollbacks and `finally` (a last Ctrl-C). Default: only the teardown deadline. */
   teardownSignal?: AbortSignal
   /** Action lookup; defaults to the registry. */
   findAction?: (name: string) => ActionDefinition | undefined
   /** How long an aborted action may take to settle before the engine gives up on it (ms). */
   abortGraceMs?: number
+  /**
+   * Deadline for rollbacks and `finally` together (ms, default 15 min): a hung operation must not hold teardown
+   * forever. When it passes, what is still running is aborted and named as left behind (exit 3).
+   */
+  teardownTimeoutMs?: number
+  /**
+   * Asked before each main step that changes something: a reason means the run may no longer change anything (its
+   * target lease is lost) — the step is not started and the run fails. Rollbacks and `finally` still run.
+   */
+  changeGuard?: () => string | undefined
+  /**
+   * Looks through Azure at an operation of a step that did not finish, after teardown: whether what it created or
+   * changed still remains. Without it every such operation is reported as possibly still running.
+   */
+  inspectOperation?: (operation: TrackedOperation) => Promise<{remains: boolean; detail?: string}>
 }
 
 /** What happened to one step (one record per phase: a step and its rollback are separate records). */
@@ -131,6 +148,14 @@ class EngineStepError extends Error {
   }
 }
 
+class TeardownDeadlineError extends Error {
+  readonly timedOut = true
+  constructor(timeoutMs: number) {
+    super(`teardown did not finish within ${toIsoDuration(timeoutMs)}`)
+    this.name = 'TeardownDeadlineError'
+  }
+}
+
 class StepTimeoutError extends Error {
   readonly timedOut = true
   constructor(timeoutMs: number) {
@@ -171,7 +196,10 @@ class RunExecution {
   private readonly redactor: Redactor
   private readonly findAction: (name: string) => ActionDefinition | undefined
   private readonly concurrency: number
+  /** Aborts rollbacks and `finally`: the caller's teardown signal (a last Ctrl-C) or the teardown deadline. */
   private readonly teardownSignal: AbortSignal
+  private readonly teardownDeadline = new AbortController()
+  private teardownTimer?: NodeJS.Timeout
   private readonly startedAt: Date
   private readonly startedClock = performance.now()
 
@@ -181,6 +209,8 @@ class RunExecution {
   /** Main steps in the order they succeeded: rollbacks run in reverse. */
   private readonly completionOrder: string[] = []
   private readonly operations = new Map<string, TrackedOperation[]>()
+  /** Operations teardown accounted for (waited for and undid): not left behind. */
+  private readonly settledOperations = new Set<string>()
   private readonly approvals: ApprovalRecord[] = []
   private readonly leftBehind: string[] = []
 
@@ -199,7 +229,7 @@ class RunExecution {
     this.redactor = options.redactor ?? new Redactor()
     this.findAction = options.findAction ?? findRegisteredAction
     this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
-    this.teardownSignal = options.teardownSignal ?? new AbortController().signal
+    this.teardownSignal = options.teardownSignal ? AbortSignal.any([options.teardownSignal, this.teardownDeadline.signal]) : this.teardownDeadline.signal
     this.startedAt = this.now()
   }
 
@@ -238,23 +268,29 @@ class RunExecution {
       await this.emit({type: 'run.interrupted', signal: signalName(options.signal)})
     }
 
-    if (this.runFailed) await this.rollback()
-    if (runbook.finally.length > 0) {
-      await this.emit({type: 'finally.started', steps: runbook.finally.map((s) => s.id)})
-      await this.runGraph(runbook.finally, 'finally', this.teardownSignal)
+    this.startTeardownClock()
+    try {
+      if (this.runFailed) await this.rollback()
+      if (runbook.finally.length > 0) {
+        await this.emit({type: 'finally.started', steps: runbook.finally.map((s) => s.id)})
+        await this.runGraph(runbook.finally, 'finally', this.teardownSignal)
+      }
+    } finally {
+      clearTimeout(this.teardownTimer)
     }
-    this.noteStrayOperations()
+    await this.noteStrayOperations()
 
-    const status: RunStatus = interrupted
-      ? 'interrupted'
-      : this.teardownFailed
-        ? 'rollback-failed'
+    // Teardown that did not complete outranks the interruption: a human must look (exit 3), and resume can finish it.
+    const status: RunStatus = this.teardownFailed
+      ? 'rollback-failed'
+      : interrupted
+        ? 'interrupted'
         : this.approvalRequired
           ? 'approval-required'
           : this.runFailed
             ? 'failed'
             : 'succeeded'
-    const error = interrupted ? {message: 'interrupted', code: 'interrupted'} : this.firstError
+    const error = interrupted && !this.teardownFailed ? {message: 'interrupted', code: 'interrupted'} : (this.firstError ?? (interrupted ? {message: 'interrupted', code: 'interrupted'} : undefined))
     const outputs = await this.evaluateOutputs()
     const finishedAt = this.now()
     const durationMs = Math.round(performance.now() - this.startedClock)
@@ -279,6 +315,15 @@ class RunExecution {
       ...(error ? {error} : {}),
       nothingChanged: !this.changed,
     })
+  }
+
+  /** The teardown deadline runs from the moment rollbacks or `finally` begin. */
+  private startTeardownClock(): void {
+    const timeoutMs = this.options.teardownTimeoutMs ?? DEFAULT_TEARDOWN_TIMEOUT_MS
+    this.teardownTimer = setTimeout(() => {
+      this.teardownDeadline.abort(new TeardownDeadlineError(timeoutMs))
+      void this.emit({type: 'run.note', message: `teardown did not finish within ${toIsoDuration(timeoutMs)}: stopping what still runs and reporting what is left`})
+    }, timeoutMs)
   }
 
   // ── events ──────────────────────────────────────────────────────────────────────────────────────────────────
@@ -324,6 +369,13 @@ class RunExecution {
         const [step] = waiting.splice(index, 1)
         launched = true
         const skipReason = this.skipReason(step, phase)
+        if (phase === 'finally' && signal.aborted && !(skipReason.kind === 'skip' && skipReason.conditionFalse)) {
+          // Teardown was abandoned (a last Ctrl-C or the deadline): what this step would have undone is left.
+          await this.skip(step.id, phase, `not started: teardown was stopped (${signalName(signal)})`, 'cancelled')
+          if (this.findAction(step.uses)?.changes) this.teardownIncomplete(step, `finally step ${step.id} (${step.uses}) was not run: teardown was stopped (${signalName(signal)})`)
+          done.add(step.id)
+          continue
+        }
         if (skipReason.kind === 'skip') {
           await this.skip(step.id, phase, skipReason.reason, 'skipped')
           done.add(step.id)
@@ -331,6 +383,13 @@ class RunExecution {
         }
         if (skipReason.kind === 'error') {
           await this.failBeforeStart(step, phase, skipReason.error)
+          done.add(step.id)
+          continue
+        }
+        const refused = phase === 'main' && this.findAction(step.uses)?.changes ? this.options.changeGuard?.() : undefined
+        if (refused) {
+          await this.emit({type: 'run.note', message: `not starting ${step.id}: ${refused}`, data: {refused: step.id}})
+          await this.failBeforeStart(step, phase, new EngineStepError(refused, 'lease-lost'), '')
           done.add(step.id)
           continue
         }
@@ -351,12 +410,12 @@ class RunExecution {
   }
 
   /** Whether a ready step runs: its `if`, else whether something it needs was skipped. */
-  private skipReason(step: StepSpec, phase: StepPhase): {kind: 'run'} | {kind: 'skip'; reason: string} | {kind: 'error'; error: unknown} {
+  private skipReason(step: StepSpec, phase: StepPhase): {kind: 'run'} | {kind: 'skip'; reason: string; conditionFalse?: boolean} | {kind: 'error'; error: unknown} {
     if (step.if !== undefined && step.if.trim() !== '') {
       try {
         return evaluateCondition(step.if, this.expressionContext(phase, step.instance))
           ? {kind: 'run'}
-          : {kind: 'skip', reason: `condition is false: ${step.if}`}
+          : {kind: 'skip', reason: `condition is false: ${step.if}`, conditionFalse: true}
       } catch (error) {
         return {kind: 'error', error}
       }
@@ -376,10 +435,10 @@ class RunExecution {
     await this.emit({type: 'step.skipped', step: id, phase, reason})
   }
 
-  private async failBeforeStart(step: StepSpec, phase: StepPhase, error: unknown): Promise<void> {
+  private async failBeforeStart(step: StepSpec, phase: StepPhase, error: unknown, prefix = 'if: '): Promise<void> {
     const record = this.records.get(step.id)!
     const info = errorInfo(error)
-    info.message = `if: ${info.message}`
+    info.message = `${prefix}${info.message}`
     record.status = 'failed'
     record.error = info
     record.startedAt = record.finishedAt = this.now().toISOString()
@@ -398,8 +457,17 @@ class RunExecution {
       if (phase === 'main' && this.findAction(step.uses)?.changes) this.changed = true
       return
     }
-    if (result.interrupted) return
+    if (result.interrupted) {
+      // A teardown step cut short by a last Ctrl-C or the deadline did not complete: say so (exit 3).
+      if (phase === 'finally') this.teardownIncomplete(step, `finally step ${step.id} (${step.uses}) did not complete: ${record.error?.message ?? 'stopped'}`)
+      return
+    }
     this.onFailure(step, phase, record.error!, continued)
+  }
+
+  private teardownIncomplete(step: StepSpec, message: string): void {
+    this.teardownFailed = true
+    this.leftBehind.push(message)
   }
 
   private onFailure(step: StepSpec, phase: StepPhase, info: ErrorInfo, continued: boolean): void {
@@ -573,6 +641,7 @@ class RunExecution {
         },
         inFlight: () => (step.phase === 'main' ? options.resume?.inFlight[step.id] : undefined),
         startedInRun: () => [...this.operations].flatMap(([id, list]) => list.map((operation) => ({step: id, operation}))),
+        settled: (operation) => void this.settledOperations.add(operationKey(operation)),
       },
       services: options.services,
       now: this.now,
@@ -606,13 +675,30 @@ class RunExecution {
     await this.emit({type: 'rollback.finished', ok: failed.length === 0, failed})
   }
 
-  /** Operations started by steps that did not finish: they may still be running in Azure. */
-  private noteStrayOperations(): void {
+  /**
+   * Operations started by steps that did not finish: they may still be running in Azure. When the host can look
+   * (inspectOperation), only what still remains after teardown is reported; the rest is noted in the journal.
+   */
+  private async noteStrayOperations(): Promise<void> {
     for (const [id, list] of this.operations) {
       const record = this.records.get(id)
       if (!record || record.status === 'succeeded' || record.status === 'rolled-back' || record.error?.operationEnded) continue
-      for (const op of list)
-        this.leftBehind.push(`step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish; it may still be running${op.monitorUrl ? `: ${op.monitorUrl}` : ''}`)
+      for (const op of list) {
+        if (this.settledOperations.has(operationKey(op))) {
+          await this.emit({type: 'run.note', message: `step ${id}'s "${op.description}" was waited for and undone by teardown`})
+          continue
+        }
+        const unchecked = `step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish; it may still be running${op.monitorUrl ? `: ${op.monitorUrl}` : ''}`
+        let seen: {remains: boolean; detail?: string} | undefined
+        try {
+          seen = await this.options.inspectOperation?.(op)
+        } catch {
+          seen = undefined
+        }
+        if (!seen) this.leftBehind.push(unchecked)
+        else if (seen.remains) this.leftBehind.push(`step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish: ${seen.detail ?? 'it remains'}`)
+        else await this.emit({type: 'run.note', message: `step ${id}'s "${op.description}" left nothing behind (checked: ${seen.detail ?? 'gone'})`})
+      }
     }
   }
 
@@ -734,6 +820,10 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
     }, ms)
     signal.addEventListener('abort', onAbort, {once: true})
   })
+}
+
+function operationKey(operation: TrackedOperation): string {
+  return `${operation.method} ${operation.resourceUrl} ${operation.monitorUrl ?? ''}`
 }
 
 function signalName(signal: AbortSignal): string {

@@ -8,6 +8,9 @@ import {ValidationError} from '../errors.js'
 import type {ResumeState} from '../evidence/resume-state.js'
 import {opsbookRoot, runRunbook, type RunOptions, type RunResult} from './runner.js'
 
+/** End states `opsbook resume` continues. */
+export const RESUMABLE: readonly string[] = ['running', 'interrupted', 'rollback-failed']
+
 export interface ResumeOptions extends Omit<RunOptions, 'runbook' | 'envName' | 'params' | 'resume'> {
   runId: string
   /** Where to fetch the journal from when it is not on this machine. */
@@ -20,7 +23,9 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
   const cwd = options.cwd ?? process.cwd()
   const root = opsbookRoot({cwd, catalogFlag: options.catalogFlag})
   const state = await loadState(options, root, cwd)
-  if (state.finished && state.finished !== 'running')
+  // An interrupted run (Ctrl-C, exit 130) and one whose teardown did not complete (exit 3) are continued; a run
+  // that reached its own end (succeeded, failed after a complete rollback…) has nothing left to do.
+  if (state.finished && !RESUMABLE.includes(state.finished))
     throw new ValidationError([{code: 'run-finished', message: `run ${options.runId} already finished (${state.finished}); there is nothing to resume`}])
   const source = state.runbook.source?.replace(/^builtin:/, '')
   const runbook = state.request?.runbook ?? source ?? state.runbook.name

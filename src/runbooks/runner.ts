@@ -138,10 +138,14 @@ export interface RunOptions extends PrepareOptions {
   listeners: RunEventListener[]
   /** Ctrl-C. */
   signal: AbortSignal
-  /** A second Ctrl-C: abandon rollbacks and finally steps too. */
+  /** A last Ctrl-C (the third): abandon rollbacks and finally steps too. */
   teardownSignal?: AbortSignal
   /** Continue an earlier run (opsbook resume). */
   resume?: ResumeInput
+  /** How often target leases are renewed (ms); default the lease module's (10 s). */
+  leaseRenewEveryMs?: number
+  /** Deadline for rollbacks and finally together (ms); default the engine's (15 min). OPSBOOK_TEARDOWN_TIMEOUT (ISO 8601) sets it on the CLI. */
+  teardownTimeoutMs?: number
   now?: () => Date
 }
 

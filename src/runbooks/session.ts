@@ -7,9 +7,11 @@ import {join} from 'node:path'
 import type {ApprovalDecision} from '../actions/types.js'
 import {findAction} from '../actions/registry.js'
 import type {AzureServices, EmulatorEndpoints} from '../azure/clients.js'
+import {inspectOperation} from '../azure/inspect.js'
 import {Journal, newRunId, runDir, JOURNAL_FILE, SUMMARY_FILE} from '../evidence/journal.js'
 import type {Redactor} from '../evidence/redact.js'
 import {outputRedactor, writeRedactedFile} from '../evidence/writer.js'
+import {acquireRunLock, releaseRunLock} from '../evidence/run-lock.js'
 import type {RunEvent} from './events.js'
 import type {GuardOverride} from './guards.js'
 import {currentHost, exitCodeForOutcome, opsbookRoot, type PreparedRun, type RunOptions, type RunResult} from './runner.js'
@@ -78,10 +80,41 @@ async function runConnected(
   const startedAt = now()
   const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
   const changes = [...runbook.steps, ...runbook.finally].some((s) => findAction(s.uses)?.changes)
-  // Leases first: a component held by another run is a guard (exit 5) and nothing of this run may exist yet.
-  const evidence = await openEvidence({root, runId, envName, environment, services, startedAt, changes, components, user, warn})
-  const journal = options.resume ? await Journal.open(runId, root, {redactor, now}) : await Journal.create(runId, {root, redactor, now})
   const dir = runDir(root, runId)
+  // Resuming: the run's lock first (a second live resumer is refused, exit 5). Holding it proves any earlier process
+  // of this run on this host dead, so leases that process held may be taken over — and only those.
+  if (options.resume) await acquireRunLock(dir, runId)
+  // Leases next: a component held by another run is a guard (exit 5) and nothing of this run may exist yet.
+  // A lease lost mid-run is journaled the moment it is noticed (once the journal is open).
+  let journalLoss: (message: string) => void = () => undefined
+  const onLost = (message: string) => {
+    warn(message)
+    journalLoss(message)
+  }
+  const evidence = await openEvidence({
+    root,
+    runId,
+    envName,
+    environment,
+    services,
+    startedAt,
+    changes,
+    components,
+    user,
+    warn,
+    onLost,
+    takeOverOwn: options.resume !== undefined,
+    renewEveryMs: options.leaseRenewEveryMs,
+  })
+  let journal: Journal
+  try {
+    journal = options.resume ? await Journal.open(runId, root, {redactor, now}) : await Journal.create(runId, {root, redactor, now})
+  } catch (error) {
+    // Nothing ran: give the targets back at once rather than leave them leased until the leases lapse.
+    for (const lease of evidence.leases) await lease.release().catch(() => undefined)
+    if (options.resume) await releaseRunLock(dir).catch(() => undefined)
+    throw error
+  }
   await evidence.attach(dir)
   if (!options.resume) {
     const request: RunRequest = {
@@ -105,6 +138,10 @@ async function runConnected(
     notifier?.listener(event)
     for (const listener of options.listeners) await listener(event)
     if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store)) await emit(note)
+  }
+  let runFinished = false
+  journalLoss = (message) => {
+    if (!runFinished) void emit({type: 'run.note', message, data: {leaseLost: true}}).catch(() => undefined)
   }
 
   const {executeRunbook} = await import('./engine.js')
@@ -131,8 +168,12 @@ async function runConnected(
       now,
       preApproved,
       resume: options.resume ? {completed: options.resume.completed, inFlight: options.resume.inFlight, from: options.resume.runId} : undefined,
+      teardownTimeoutMs: options.teardownTimeoutMs,
+      changeGuard: () => leaseLost(evidence.leases),
+      inspectOperation: (operation) => inspectOperation(services, operation),
     })
   } finally {
+    runFinished = true
     for (const lease of evidence.leases) await lease.release().catch(() => undefined)
   }
 
@@ -148,6 +189,7 @@ async function runConnected(
     .then((p) => p.display)
     .catch(() => undefined)
   const [{buildSummary}, {completeRun}] = await Promise.all([import('../evidence/summary.js'), import('../evidence/seal.js')])
+  const segments = await runSegments(journal.path)
   const summary = buildSummary({
     runId,
     runbook,
@@ -161,11 +203,16 @@ async function runConnected(
     overrides: overrides.map(({kind, reason, by, at}) => ({kind, reason, by, at})),
     azurePrincipal: principal,
     resumedFrom: options.resume?.runId,
-    extra: evidence.store ? {evidenceStore: evidence.store} : undefined,
+    extra: {...(evidence.store ? {evidenceStore: evidence.store} : {}), ...(segments.length > 1 ? {segments} : {})},
     redactor,
   })
   // summary.json and report.md, then the seal binding them (and request.json) to the chain as its last line.
-  await completeRun(journal, summary, redactor)
+  try {
+    await completeRun(journal, summary, redactor)
+  } catch (error) {
+    warn(`summary or seal not written (${describeWriteError(error)}); the journal is intact — free space, then \`opsbook evidence sync\``)
+    await journal.close().catch(() => undefined)
+  }
   if (evidence.sink) {
     await evidence.sink.finish({timeoutMs: 20_000}).catch((error: Error) => warn(`evidence upload incomplete (${error.message}); \`opsbook evidence sync\` will finish it`))
   }
@@ -195,6 +242,39 @@ async function openNotifier(environment: PreparedRun['environment'], runId: stri
   const {Notifier} = await import('../evidence/notify.js')
   const notifier = new Notifier({targets: environment.notifications, runId, environment: envName, redact: (value) => redactor.redact(value), warn})
   return notifier.enabled ? notifier : undefined
+}
+
+/** Why a lease no longer protects this run, if one does not. */
+function leaseLost(leases: OpenedEvidence['leases']): string | undefined {
+  const lost = leases.find((lease) => !lease.secure)
+  if (!lost) return undefined
+  return `the lease on component "${lost.component}" is lost or could not be renewed (another run may hold it now): no more changes are started`
+}
+
+/** Each process that wrote this run (a resumed run has several): when it started and how long it ran. */
+async function runSegments(journalPath: string): Promise<Array<{startedAt: string; durationMs?: number; status?: string}>> {
+  const {readJournal} = await import('../evidence/journal.js')
+  const segments: Array<{startedAt: string; durationMs?: number; status?: string}> = []
+  try {
+    for (const line of await readJournal(journalPath)) {
+      if (line.type === 'run.started') segments.push({startedAt: line.ts})
+      const current = segments.at(-1)
+      if (!current) continue
+      if (line.type === 'run.finished') {
+        current.durationMs = Number(line.data.durationMs)
+        current.status = String(line.data.status)
+      } else current.durationMs = Date.parse(line.ts) - Date.parse(current.startedAt)
+    }
+  } catch {
+    return []
+  }
+  return segments
+}
+
+function describeWriteError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk is full (${code})`
+  return (error as Error)?.message ?? String(error)
 }
 
 function withoutSecrets(raw: Record<string, string>, runbook: PreparedRun['runbook']): Record<string, string> {
@@ -237,6 +317,11 @@ async function openEvidence(options: {
   components: string[]
   user: string
   warn: (message: string) => void
+  /** A lease was lost (taken by another run, or not renewable for its whole duration). */
+  onLost: (message: string) => void
+  renewEveryMs?: number
+  /** Resuming with the run's lock held: leases this run's dead process held on this host may be broken. */
+  takeOverOwn: boolean
 }): Promise<OpenedEvidence> {
   const {root, runId, envName, environment, services, startedAt, warn} = options
   const none: OpenedEvidence = {leases: [], attach: async () => undefined}
@@ -257,26 +342,23 @@ async function openEvidence(options: {
   if (options.changes && options.components.length > 0) {
     const {acquireTargetLeases} = await import('../evidence/lease.js')
     const {GuardError} = await import('../errors.js')
-    const acquire = () =>
-      acquireTargetLeases({
-        container: target.client,
-        environmentName: envName,
-        components: options.components,
-        holder: {runId, user: options.user, host: currentHost(), startedAt: startedAt.toISOString()},
-        onLost: (error) => warn(`lost the lease on a target: ${error.message}`),
-      })
+    const host = currentHost()
     try {
-      leases.push(...(await acquire()))
+      leases.push(
+        ...(await acquireTargetLeases({
+          container: target.client,
+          environmentName: envName,
+          components: options.components,
+          holder: {runId, user: options.user, host, startedAt: startedAt.toISOString()},
+          renewEveryMs: options.renewEveryMs,
+          onLost: (error) => options.onLost(`lost the lease on a target: ${error.message}; no more changes will be started`),
+          // Every lease our own dead process held (not only the first): provably dead, since we hold the run's lock.
+          takeOver: (holder) => options.takeOverOwn && holder?.runId === runId && holder.host === host,
+        })),
+      )
     } catch (error) {
-      const holder = error instanceof GuardError ? (error.details.holder as {runId?: string} | null) : undefined
-      if (error instanceof GuardError && holder?.runId === runId) {
-        // Resuming: the lease is our own dead process's. Break it rather than wait for it to lapse.
-        const {lockBlobName} = await import('../evidence/lease.js')
-        const component = String(error.details.component)
-        await target.client.getBlockBlobClient(lockBlobName(envName, component)).getBlobLeaseClient().breakLease(0)
-        leases.push(...(await acquire()))
-      } else if (error instanceof GuardError) throw error
-      else warn(`could not take target leases (${describeError(error)}); running without protection against concurrent runs`)
+      if (error instanceof GuardError) throw error
+      warn(`could not take target leases (${describeError(error)}); running without protection against concurrent runs`)
     }
   }
   const {describeEvidenceStore} = await import('../evidence/blob-sink.js')

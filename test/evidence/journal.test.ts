@@ -2,7 +2,7 @@ import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {GENESIS_HASH, Journal, newRunId, readJournal, sha256Hex, verifyChain} from '../../src/evidence/journal.js'
+import {GENESIS_HASH, Journal, JournalWriteError, newRunId, readJournal, sha256Hex, verifyChain} from '../../src/evidence/journal.js'
 import {Redactor, REDACTED} from '../../src/evidence/redact.js'
 import type {RunEvent} from '../../src/runbooks/events.js'
 
@@ -142,5 +142,32 @@ describe('newRunId', () => {
     expect(id).toMatch(/^20261123T153000Z-dr-drill-[0-9a-f]{4}$/)
     expect(newRunId('dr-drill', new Date('2026-11-23T15:30:00Z'))).not.toBe(newRunId('dr-drill', new Date('2026-11-23T15:30:00Z')))
     expect(newRunId('a', new Date('2026-11-23T09:00:00Z')) < newRunId('a', new Date('2026-11-23T10:00:00Z'))).toBe(true)
+  })
+
+  it('on a full disk, cuts off the half-written line, says so plainly, and the journal stays resumable', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-journal-'))
+    const journal = await Journal.create('disk-full', {root})
+    await journal.append(events[0]!)
+    await journal.append(events[1]!)
+    // The operating system takes part of the line, then the disk is full (what write(2) does at ENOSPC).
+    const handle = (journal as unknown as {handle: {write(data: Buffer, offset: number, length: number, position: number): Promise<unknown>}}).handle
+    const realWrite = handle.write.bind(handle)
+    handle.write = async (data: Buffer, _offset: number, _length: number, position: number) => {
+      await realWrite(data, 0, 25, position)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28})
+    }
+    const error = await journal.append(events[2]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalWriteError)
+    expect((error as Error).message).toMatch(/the disk is full \(ENOSPC\); it is intact up to line 2 — free space, then `opsbook resume` continues the run/)
+    expect((error as JournalWriteError).code).toBe('disk-full')
+    const text = await readFile(journal.path, 'utf8')
+    expect(text.endsWith('\n')).toBe(true)
+    expect(verifyChain(text)).toMatchObject({ok: true, lines: 2})
+    // Space is back: the run continues on the same chain.
+    handle.write = realWrite
+    await journal.append(events[2]!)
+    await journal.close()
+    const after = await readFile(journal.path, "utf8")
+    expect(verifyChain(after), after).toMatchObject({ok: true, lines: 3})
   })
 })

@@ -63,6 +63,34 @@ describe('target leases', () => {
     await takeover.release()
   })
 
+  it('a resumer takes over every lease its own dead run held — and never a live holder\'s', async () => {
+    // The crashed process of run-crashed-2 held both components (renewals stopped with it).
+    for (const component of ['drill-db', 'drill-cache']) await acquireTargetLease(options(component, 'run-crashed-2', {renewEveryMs: 3_600_000}))
+    const live = await acquireTargetLease(options('drill-app', 'run-live'))
+    const takeOver = (holder: {runId: string; host: string} | undefined) => holder?.runId === 'run-crashed-2' && holder.host === 'laptop-7'
+    const resumed = await acquireTargetLeases({...options('x', 'run-crashed-2'), components: ['drill-db', 'drill-cache'], takeOver})
+    expect(resumed.map((l) => l.component).sort()).toEqual(['drill-cache', 'drill-db'])
+    for (const component of ['drill-db', 'drill-cache'])
+      expect(await currentLeaseHolder(fixture.target.client, 'local', component)).toMatchObject({runId: 'run-crashed-2'})
+    // Another run's live lease is not broken, whatever the resumer wishes.
+    await expect(acquireTargetLeases({...options('x', 'run-crashed-2'), components: ['drill-app'], takeOver})).rejects.toBeInstanceOf(GuardError)
+    expect(await currentLeaseHolder(fixture.target.client, 'local', 'drill-app')).toMatchObject({runId: 'run-live'})
+    await Promise.all([...resumed, live].map((l) => l.release()))
+  })
+
+  it('notices when its lease is taken away: it is no longer secure and onLost says so', async () => {
+    const lost: Error[] = []
+    const lease = await acquireTargetLease(options('lost-db', 'run-partitioned', {renewEveryMs: 50, onLost: (e: Error) => lost.push(e)}))
+    expect(lease.secure).toBe(true)
+    // Another party breaks it and takes the component (what a lapse during a partition amounts to).
+    await fixture.target.client.getBlockBlobClient(lockBlobName('local', 'lost-db')).getBlobLeaseClient().breakLease(0)
+    const thief = await acquireTargetLease(options('lost-db', 'run-thief'))
+    await until(() => lease.lost, 'the renewal to find the lease lost')
+    expect(lease.secure).toBe(false)
+    expect(lost).toHaveLength(1)
+    await Promise.all([lease.release(), thief.release()])
+  })
+
   it('takes several components all or nothing', async () => {
     const holder = await acquireTargetLease(options('redis-b', 'run-holder'))
     await expect(acquireTargetLeases({...options('x', 'run-multi'), components: ['redis-a', 'redis-b', 'redis-c']})).rejects.toBeInstanceOf(GuardError)

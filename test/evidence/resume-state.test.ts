@@ -102,6 +102,28 @@ describe('resume state', () => {
     expect((await readUploadState(runDir(other, runId)))!.files['journal.jsonl']!.uploadedBytes).toBe(blob.length)
   })
 
+  it('an interrupted run: steps whose rollback succeeded are done again, those left in place are kept', async () => {
+    const root = tempDir()
+    const runId = newRunId('slot-swap')
+    const journal = await writeJournal(root, runId, [
+      runStarted(runId, 'slot-swap', 'maintenance'),
+      {type: 'step.started', step: 'gate', phase: 'main', uses: 'webapp.healthCheck', attempt: 1, inputs: {}},
+      {type: 'step.succeeded', step: 'gate', phase: 'main', outputs: {ok: true}, durationMs: 5, attempts: 1},
+      {type: 'step.started', step: 'scratch', phase: 'main', uses: 'test.operation', attempt: 1, inputs: {}},
+      {type: 'step.succeeded', step: 'scratch', phase: 'main', outputs: {name: 's'}, durationMs: 5, attempts: 1},
+      {type: 'run.interrupted', signal: 'SIGINT'},
+      {type: 'rollback.started', steps: ['scratch']},
+      {type: 'step.started', step: 'scratch', phase: 'rollback', uses: 'test.operation', attempt: 1, inputs: {}},
+      {type: 'step.succeeded', step: 'scratch', phase: 'rollback', outputs: {}, durationMs: 5, attempts: 1},
+      {type: 'rollback.finished', ok: true, failed: []},
+      {type: 'run.finished', status: 'interrupted', durationMs: 50, leftBehind: [], outputs: {}},
+    ])
+    await journal.close()
+    const state = await loadResumeState(runId, {root})
+    expect(state.finished).toBe('interrupted')
+    expect(Object.keys(state.completed)).toEqual(['gate'])
+  })
+
   it('says clearly when the run is nowhere to be found', async () => {
     const root = tempDir()
     await expect(loadResumeState('20261123T000000Z-nothing-0000', {root})).rejects.toThrow(/no journal for run/)

@@ -1,12 +1,14 @@
 /**
  * Ctrl-C in the middle of a drill: the run stops launching steps, rolls back, runs `finally`, and the scratch server
- * the restore was creating is deleted — even though the restore step never produced its outputs.
+ * the restore was creating is deleted — even though the restore step never produced its outputs. Nothing is then
+ * reported as left behind that ARM says is gone, and `opsbook resume` continues the run to the end.
  */
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {verifyChain} from '../../src/evidence/journal.js'
+import {runCli} from '../helpers/cli.js'
 import {postgresServers, runRunbook, sdkServices, servedVersion, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
@@ -26,6 +28,7 @@ function journal(cwd: string): string {
 
 describe('dr-drill interrupted', () => {
   it('tears the scratch server down after Ctrl-C and exits 130', async () => {
+    emulator.setLroDurationMs(3000)
     let cwd = ''
     const run = await runRunbook(emulator, 'dr-drill', [], {
       onStart(child) {
@@ -33,6 +36,8 @@ describe('dr-drill interrupted', () => {
           if (/"operation\.started".*"pg-geo-restore-orders-db"|"pg-geo-restore-orders-db".*"operation\.started"/.test(journal(cwd))) {
             clearInterval(timer)
             child.kill('SIGINT')
+            // The restore in flight keeps its 3 s; what teardown and the resume start is quick.
+            emulator.setLroDurationMs(100)
           }
         }, 20)
         child.on('close', () => clearInterval(timer))
@@ -51,12 +56,72 @@ describe('dr-drill interrupted', () => {
     expect(await copies()).toEqual([])
     // And nothing appears later: no create of this run is still pending in the emulator.
     expect(emulator.state.operations().filter((o) => o.operation === 'postgres.create' && o.status === 'InProgress')).toEqual([])
-    expect((await servedVersion(emulator, 'app-shop-storefront')).version).toBe('v1')
+    expect((await servedVersion(emulator, 'app-shop-storefront')).version, logged.split('\n').filter((l) => /web-/.test(l)).join('\n')).toBe('v1')
     // The Redis drill copy (its export may have been in flight too) is gone; the scheduled snapshot is not.
     const blobs: string[] = []
     for await (const blob of (await sdkServices(emulator).blob('stshopsnapshots')).getContainerClient('redis-snapshots').listBlobsFlat()) blobs.push(blob.name)
     expect(blobs.filter((b) => b.startsWith('opsbook-drill-'))).toEqual([])
     expect(blobs.some((b) => b.startsWith('redis-shop-sessions-'))).toBe(true)
     expect(verifyChain(readFileSync(run.json.journal, 'utf8')).ok).toBe(true)
-  })
+    // No false alarm: what teardown removed is checked through ARM and not called left behind.
+    expect(run.json.leftBehind.filter((l: string) => /pg-geo-restore|flexibleServers/.test(l))).toEqual([])
+    expect(run.stderr + run.stdout).not.toMatch(/pg-shop-orders-drill-.*may still be running/)
+    expect(readFileSync(run.json.journal, 'utf8')).toMatch(/left nothing behind \(checked: pg-shop-orders-drill-[^ ]* does not exist\)/)
+
+    // Resume continues the interrupted run (exit 130 before): it completes, nothing is left, the chain verifies.
+    const resumed = await runCli(['resume', run.json.runId, '--json', '--yes'], {cwd: run.cwd, env: emulator.env(), timeoutMs: 120_000})
+    expect(resumed.code, resumed.stderr).toBe(0)
+    const result = JSON.parse(resumed.stdout)
+    expect(result).toMatchObject({runId: run.json.runId, status: 'succeeded', leftBehind: []})
+    expect(await copies()).toEqual([])
+    const journalText = readFileSync(run.json.journal, 'utf8')
+    expect(verifyChain(journalText).ok).toBe(true)
+    expect(journalText).toContain('"resumedFrom"')
+    // Steps that completed before Ctrl-C were kept, not run again.
+    const resumedSegment = journalText.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    const secondStart = resumedSegment.findLastIndex((e) => e.type === 'run.started')
+    const completedBefore = resumedSegment.slice(0, secondStart).filter((e) => e.type === 'step.succeeded' && e.data.phase === 'main').map((e) => e.step)
+    const rerun = resumedSegment.slice(secondStart).filter((e) => e.type === 'step.started' && e.data.phase === 'main').map((e) => e.step)
+    expect(completedBefore.length).toBeGreaterThan(0)
+    expect(rerun.filter((id: string) => completedBefore.includes(id))).toEqual([])
+    // Both segments are in the summary, each with its start and duration.
+    const summary = JSON.parse(readFileSync(result.summary, 'utf8'))
+    expect(summary.segments).toHaveLength(2)
+    expect(summary.segments[0]).toMatchObject({status: 'interrupted'})
+    expect(summary.segments[1]).toMatchObject({status: 'succeeded'})
+    for (const segment of summary.segments) expect(segment.durationMs).toBeGreaterThan(0)
+   }, 180_000)
+
+  it('after SIGKILL, of two resumes started at once one continues (taking over all of its own leases) and the other is refused (exit 5)', async () => {
+    emulator.setLroDurationMs(3000)
+    let cwd = ''
+    const killed = await runRunbook(emulator, 'dr-drill', [], {
+      onStart(child) {
+        const timer = setInterval(() => {
+          if (/"operation\.started"/.test(journal(cwd))) {
+            clearInterval(timer)
+            child.kill('SIGKILL')
+          }
+        }, 20)
+        child.on('close', () => clearInterval(timer))
+      },
+      cwdReady: (dir) => (cwd = dir),
+    })
+    expect(killed.signal).toBe('SIGKILL')
+    const runId = readdirSync(join(cwd, '.opsbook', 'runs'))[0]!
+    emulator.setLroDurationMs(100)
+    // Right after the crash: the dead process's leases (one per component) have not lapsed yet.
+    const resume = () => runCli(['resume', runId, '--json', '--yes'], {cwd, env: emulator.env(), timeoutMs: 120_000})
+    const [a, b] = await Promise.all([resume(), resume()])
+    const codes = [a.code, b.code].sort()
+    expect(codes, `${a.stderr}\n---\n${b.stderr}`).toEqual([0, 5])
+    const refused = a.code === 5 ? a : b
+    expect(refused.stderr + refused.stdout).toMatch(/being written by another live process|in use by run/)
+    const text = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+    // One writer at a time: the chain is whole, no sequence number twice.
+    expect(verifyChain(text).ok).toBe(true)
+    const finished = text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'run.finished')
+    expect(finished.map((e) => e.data.status)).toEqual(['succeeded'])
+    expect((await postgresServers(sdkServices(emulator))).filter((s) => /-drill-/.test(s.name))).toEqual([])
+  }, 180_000)
 })

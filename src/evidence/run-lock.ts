@@ -1,0 +1,82 @@
+/**
+ * `run.lock`: the one process that may write a run's journal. It names that process (pid, host, start time); a
+ * second process for the same run (two `opsbook resume` at once) is refused with exit 5 while the holder lives, so
+ * two writers never interleave lines and break the hash chain. A lock whose process is provably dead (same host, no
+ * such pid) is taken over; a lock from another host cannot be checked and counts as alive.
+ */
+import {open, readFile, rm} from 'node:fs/promises'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+import {GuardError} from '../errors.js'
+
+export const RUN_LOCK_FILE = 'run.lock'
+
+export interface RunLockHolder {
+  pid: number
+  host: string
+  startedAt?: string
+}
+
+/** Whether the process named by a lock is still running (a lock from another host counts as alive: it cannot be checked). */
+export function isLockHolderAlive(holder: Partial<RunLockHolder> | undefined): boolean {
+  if (!holder?.pid) return false
+  if (holder.host && holder.host !== hostname()) return true
+  if (holder.pid === process.pid) return true
+  try {
+    process.kill(holder.pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** The lock's holder, or undefined when there is no (readable) lock. */
+export async function readRunLock(dir: string): Promise<RunLockHolder | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dir, RUN_LOCK_FILE), 'utf8')) as Partial<RunLockHolder>
+    return typeof parsed.pid === 'number' ? {pid: parsed.pid, host: parsed.host ?? hostname(), startedAt: parsed.startedAt} : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Take the run's lock for this process, created exclusively (O_EXCL) so two processes racing for it cannot both win.
+ * Re-entrant for the same process. Throws GuardError `run-lock` (exit 5) while another live process holds it.
+ */
+export async function acquireRunLock(dir: string, runId: string): Promise<RunLockHolder> {
+  const mine: RunLockHolder = {pid: process.pid, host: hostname(), startedAt: new Date().toISOString()}
+  const path = join(dir, RUN_LOCK_FILE)
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(path, 'wx')
+      try {
+        await handle.writeFile(JSON.stringify(mine))
+      } finally {
+        await handle.close()
+      }
+      return mine
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    const holder = await readRunLock(dir)
+    if (holder && holder.pid === process.pid && holder.host === mine.host) return holder
+    if (holder && isLockHolderAlive(holder))
+      throw new GuardError(
+        'run-lock',
+        `run ${runId} is being written by another live process (pid ${holder.pid} on ${holder.host}${holder.startedAt ? `, since ${holder.startedAt}` : ''}); two processes must not continue one run`,
+        {runId, holder},
+        [`wait for pid ${holder.pid} to finish, or stop it (Ctrl-C) and resume again`],
+      )
+    // A dead holder (or a lock being written right now: retried): take it over.
+    if (holder || attempt > 0) await rm(path, {force: true})
+    else await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new GuardError('run-lock', `could not take the lock of run ${runId} (${path}): another process keeps taking it`, {runId})
+}
+
+/** Drop the lock if this process holds it. */
+export async function releaseRunLock(dir: string): Promise<void> {
+  const holder = await readRunLock(dir)
+  if (holder && holder.pid === process.pid && holder.host === hostname()) await rm(join(dir, RUN_LOCK_FILE), {force: true})
+}
