@@ -127,9 +127,12 @@ export function weeklyUtcSlot(
     const u = DateTime.fromJSDate(o.opensAt, {zone: 'UTC'})
     return `${u.weekday}/${u.hour}/${u.minute}`
   }
-  const later = occurrences(window, occurrence.closesAt, new Date(occurrence.closesAt.getTime() + 370 * DAY_MS)).find(
-    (o) => o.opensAt > occurrence.opensAt && slotKey(o) !== slotKey(occurrence),
-  )
+  // Searched in 8-week slices: a daylight-saving change is at most about 8 months away.
+  let later: WindowOccurrence | undefined
+  for (let offset = 0; offset < 370 && !later; offset += 56) {
+    const from = new Date(occurrence.closesAt.getTime() + offset * DAY_MS)
+    later = occurrences(window, from, new Date(from.getTime() + 56 * DAY_MS)).find((o) => o.opensAt > occurrence.opensAt && slotKey(o) !== slotKey(occurrence))
+  }
   const dayOfWeek = start.weekday % 7
   return {
     dayOfWeek,
