@@ -239,6 +239,10 @@ export const webappComponentSchema = z.strictObject({
     })
     .optional()
     .describe('The App Service plan the app runs on'),
+}).superRefine((app, ctx) => {
+  // Deployment slots need Standard or higher: https://learn.microsoft.com/azure/app-service/deploy-staging-slots
+  if (app.plan && /^(F1|D1|B[1-3])$/.test(app.plan.sku) && app.slots.length > 0)
+    ctx.addIssue({code: 'custom', path: ['slots'], message: `a ${app.plan.sku} plan has no deployment slots: set slots: [] (dr-drill then reports the app as not drillable)`})
 })
 
 export const storageComponentSchema = z.strictObject({
