@@ -10,6 +10,7 @@ import type {Environment} from '../catalog/schema.js'
 import {activeFreeze, describeWindow, fittingOccurrence, nextOpening, nextStart, openOccurrence, windowsOf, type FreezeStatus} from '../catalog/windows.js'
 import {GuardError, ValidationError} from '../errors.js'
 import {toIsoDuration} from '../support/duration.js'
+import {conditionExpression, evaluateCondition, expressionReferences, type ExpressionContext} from './expressions.js'
 import type {Runbook, StepSpec} from './model.js'
 
 export interface GuardOverride {
@@ -73,7 +74,12 @@ export function changedComponents(runbook: Runbook, params: Record<string, unkno
     const action = findAction(step.uses)
     return !action || action.changes || (step.rollback ? (findAction(step.rollback.uses)?.changes ?? true) : false)
   }
+  const skipped = new Set<string>()
   for (const step of [...runbook.steps, ...runbook.finally]) {
+    if (skippedUpFront(step, params, env, skipped)) {
+      skipped.add(step.id)
+      continue
+    }
     if (!options.all && !changes(step)) continue
     if (step.instance) {
       found.add(step.instance.item.key)
@@ -83,6 +89,27 @@ export function changedComponents(runbook: Runbook, params: Record<string, unkno
     for (const value of literalStrings(step.with)) if (env.components[value]) found.add(value)
   }
   return [...found]
+}
+
+/**
+ * A step whose `if:` reads only params, env and its item, and is false, never runs (e.g. dr-drill's web steps for an
+ * app without slots): it changes nothing; nor does one gated only on such steps. Any other `if:` counts as true.
+ */
+function skippedUpFront(step: StepSpec, params: Record<string, unknown>, env: Environment, skipped: Set<string>): boolean {
+  if (!step.if) return false
+  try {
+    const stepRefs = expressionReferences(conditionExpression(step.if)).filter((r) => r.context === 'steps')
+    if (stepRefs.length > 0) {
+      // Gated only on steps that never run (same forEach item): it never runs either.
+      const instanceOf = (group: string) => (step.instance ? `${group}-${step.instance.item.key}` : group)
+      return stepRefs.every((r) => typeof r.path[0] === 'string' && skipped.has(instanceOf(r.path[0])))
+    }
+    const context: ExpressionContext = {params, steps: {}, env: {...env}, catalog: {}, run: {production: env.production}}
+    if (step.instance) context.item = step.instance.item as unknown as Record<string, unknown>
+    return !evaluateCondition(step.if, context)
+  } catch {
+    return false
+  }
 }
 
 function literalStrings(value: unknown): string[] {
@@ -95,7 +122,7 @@ function literalStrings(value: unknown): string[] {
 /** The runbook's declared duration, else the median of its past runs (succeeded, same environment), else unknown. */
 export function expectedDuration(runbook: Pick<Runbook, 'expectedDurationMs'>, pastDurationsMs: number[]): ExpectedDuration {
   if (runbook.expectedDurationMs !== undefined)
-    return {ms: runbook.expectedDurationMs, source: 'runbook', description: `expectedDuration ${toIsoDuration(runbook.expectedDurationMs)} declared by the runbook`}
+    return {ms: runbook.expectedDurationMs, source: 'runbook', description: `${toIsoDuration(runbook.expectedDurationMs)} (the runbook's expectedDuration)`}
   if (pastDurationsMs.length > 0) {
     const sorted = [...pastDurationsMs].sort((a, b) => a - b)
     const middle = Math.floor(sorted.length / 2)

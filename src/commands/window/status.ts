@@ -45,7 +45,7 @@ export default class WindowStatus extends BaseCommand<WindowStatusResult> {
       for (const r of runbooks) {
         const what = `${r.runbook}${r.target ? ` --target ${r.target}` : ''}`
         const when = r.mayStartNow ? 'may start now' : r.nextStart ? `next may start ${r.nextStart}` : 'no moment within 13 months'
-        this.say(`  ${what.padEnd(36)} ${when}  (changes ${r.components.join(', ')}; expected ${r.expected.ms === undefined ? 'duration unknown' : r.expected.description})`)
+        this.say(`  ${what.padEnd(36)} ${when}  (changes ${r.components.join(', ')}; takes ${r.expected.ms === undefined ? 'duration unknown' : r.expected.description})`)
         if (r.note) this.say(`  ${''.padEnd(36)} note: ${r.note}`)
       }
     }
