@@ -61,7 +61,8 @@ export function touchedComponents(runbook: Runbook, params: Record<string, unkno
 /**
  * The components the run will change, read from the expanded runbook as plan shows it: the component of every
  * forEach instance whose action (or rollback) changes something, the target params of steps that change something,
- * and components a changing step names literally. An unknown action (e.g. `runbook:` calls) counts as changing.
+ * and components a changing step names literally; a runbook declared disruptive always changes its targets. An
+ * unknown action (e.g. `runbook:` calls) counts as changing.
  * With `all`, read-only steps count too (the components a run touches).
  */
 export function changedComponents(runbook: Runbook, params: Record<string, unknown>, env: Environment, options: {all?: boolean} = {}): string[] {
@@ -69,7 +70,8 @@ export function changedComponents(runbook: Runbook, params: Record<string, unkno
     .filter(([, spec]) => spec.type === 'target')
     .map(([name]) => params[name])
     .filter((v): v is string => typeof v === 'string' && env.components[v] !== undefined)
-  const found = new Set<string>()
+  // A runbook declared disruptive disrupts its targets, whatever its steps' actions say about themselves.
+  const found = new Set<string>(runbook.disruptive ? targets : [])
   const changes = (step: StepSpec) => {
     const action = findAction(step.uses)
     return !action || action.changes || (step.rollback ? (findAction(step.rollback.uses)?.changes ?? true) : false)
