@@ -3,6 +3,10 @@ import type {MaintenanceWindow} from '../../src/catalog/schema.js'
 import {activeFreeze, componentWindowStatus, nextOpening, occurrences, openOccurrence, weeklyUtcSlot, windowAssumptions} from '../../src/catalog/windows.js'
 import {parseCatalog} from '../../src/catalog/loader.js'
 
+/** A catalog with one environment, prod, whose remaining keys are `rest` (indented four spaces). */
+const prodCatalog = (rest: string) =>
+  parseCatalog('c.yaml', `version: 1\nenvironments:\n  prod:\n    cloud: azure\n    subscription: 11111111-2222-3333-4444-555555555555\n    resourceGroups: [rg]\n${rest}`)
+
 const weekly: MaintenanceWindow = {recurrence: 'weekly', day: 'Sunday', start: '02:00', end: '04:00', timeZone: 'UTC'}
 
 describe('maintenance windows', () => {
@@ -37,18 +41,7 @@ describe('maintenance windows', () => {
   })
 
   it('finds the change freeze in force', () => {
-    const loaded = parseCatalog(
-      'c.yaml',
-      `version: 1
-environments:
-  prod:
-    cloud: azure
-    subscription: 11111111-2222-3333-4444-555555555555
-    resourceGroups: [rg]
-    freezes: [{from: "2026-12-20T00:00:00Z", until: "2027-01-04T00:00:00Z", reason: year end}]
-    components: {}
-`,
-    )
+    const loaded = prodCatalog(`    freezes: [{from: "2026-12-20T00:00:00Z", until: "2027-01-04T00:00:00Z", reason: year end}]\n    components: {}\n`)
     const env = loaded.catalog.environments.prod!
     expect(activeFreeze(env, new Date('2026-12-24T12:00:00Z'))?.reason).toBe('year end')
     expect(activeFreeze(env, new Date('2027-01-05T12:00:00Z'))).toBeUndefined()
@@ -132,21 +125,7 @@ describe('bi-weekly, monthly and one-off windows', () => {
 })
 
 describe('catalog windows: lists per component, validation', () => {
-  const catalog = (windows: string, component: string) =>
-    parseCatalog(
-      'c.yaml',
-      `version: 1
-environments:
-  prod:
-    cloud: azure
-    subscription: 11111111-2222-3333-4444-555555555555
-    resourceGroups: [rg]
-    windows:
-${windows}
-    components:
-      db: {type: postgres, name: pg, ${component}}
-`,
-    )
+  const catalog = (windows: string, component: string) => prodCatalog(`    windows:\n${windows}\n    components:\n      db: {type: postgres, name: pg, ${component}}\n`)
 
   it('a component with a weekly and a monthly window is open in either', () => {
     const loaded = catalog(
