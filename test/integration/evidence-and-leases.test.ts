@@ -38,7 +38,7 @@ describe('evidence and target leases through the CLI', () => {
     }
     const verified = await runCli(['evidence', 'verify', runId, '--env', 'local', '--json'], {cwd, env: emulator.env()})
     expect(verified.code, verified.stdout).toBe(0)
-  })
+  }, 150_000)
 
   it('blocks a second run on a component another run holds: exit 5 naming the holder', async () => {
     const restoreTime = new Date(Date.now() - 5 * 60_000).toISOString()
@@ -68,5 +68,5 @@ describe('evidence and target leases through the CLI', () => {
     expect(error.code).toBe('blocked-lease')
     expect(error.message).toContain(firstRunId)
     expect(error.details.holder).toMatchObject({runId: firstRunId})
-  })
+  }, 150_000)
 })
