@@ -36,8 +36,8 @@ export const objectiveRowSchema = z.strictObject({
   type: z.string(),
   rto: measureSchema,
   rpo: measureSchema,
-  /** met: every objective measured and met; missed: one was not; cannot-meet: the configuration rules one out; unmeasured: an objective could not be measured; failed: the recovery itself failed (see error). */
-  status: z.enum(['met', 'missed', 'cannot-meet', 'unmeasured', 'failed']),
+  /** met: every objective measured and met; missed: one was not; cannot-meet: the configuration rules one out; unmeasured: an objective could not be measured; failed: the recovery itself failed (see error); no-objective: recovered, but the catalog sets no RTO or RPO to meet. */
+  status: z.enum(['met', 'missed', 'cannot-meet', 'unmeasured', 'failed', 'no-objective']),
   notes: z.array(z.string()),
   /** Why the recovery failed: `<step>: <message>` of the first failed step of the component's chain. */
   error: z.string().optional(),
@@ -152,8 +152,12 @@ export const measureAction = defineAction({
     // A data age that was not read from the copy itself (e.g. the restore point Azure echoes back) measures nothing.
     const readFromCopy = input.dataAsOfSource == null || input.dataAsOfSource === 'server' || input.dataAsOfSource === 'data'
     const dataAsOf = readFromCopy ? input.recoveredDataAsOf : undefined
-    const rpo = compare(dataAsOf && requested !== undefined ? requested - Date.parse(dataAsOf) : undefined, rpoObjective)
+    // A web app keeps no data of its own (its state lives in the databases and caches drilled beside it): a slot
+    // round trip loses nothing, so its RPO is 0 by construction rather than unmeasured.
+    const stateless = component.type === 'webapp'
+    const rpo = compare(stateless ? 0 : dataAsOf && requested !== undefined ? requested - Date.parse(dataAsOf) : undefined, rpoObjective)
     const notes = [...(input.method ? [input.method] : []), ...(input.notes ?? [])]
+    if (stateless && rpoObjective !== undefined) notes.push('RPO 0: a web app holds no data of its own; a slot round trip loses none')
     const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
     notes.push(...issues.map((i) => `configuration: ${i}`))
     if (rtoObjective !== undefined && rto.measuredMs === undefined) notes.push('RTO not measured: the recovery did not say when it started')
@@ -162,13 +166,16 @@ export const measureAction = defineAction({
     if (rpo.measuredMs !== undefined && rpo.measuredMs === 0 && dataAsOf && requested !== undefined && Date.parse(dataAsOf) > requested)
       notes.push('the copy holds data newer than the point asked for')
     const missed = rto.met === false || rpo.met === false
+    if (rtoObjective === undefined && rpoObjective === undefined) notes.push('no objective: the catalog sets no RTO or RPO for this component, so nothing was met or missed')
     const status: ObjectiveRow['status'] = missed
       ? 'missed'
       : issues.length > 0
         ? 'cannot-meet'
-        : (rtoObjective !== undefined && rto.measuredMs === undefined) || (rpoObjective !== undefined && rpo.measuredMs === undefined)
-          ? 'unmeasured'
-          : 'met'
+        : rtoObjective === undefined && rpoObjective === undefined
+          ? 'no-objective'
+          : (rtoObjective !== undefined && rto.measuredMs === undefined) || (rpoObjective !== undefined && rpo.measuredMs === undefined)
+            ? 'unmeasured'
+            : 'met'
     const show = (m: z.infer<typeof measureSchema>) =>
       m.measuredMs === undefined ? 'not measured' : `${humanDuration(m.measuredMs)}${m.objectiveMs === undefined ? '' : ` (objective ${humanDuration(m.objectiveMs)}${m.met ? ', met' : ', MISSED'})`}`
     context.log(`${input.component}: RTO ${show(rto)}; RPO ${show(rpo)}; ${status}`)
@@ -238,12 +245,13 @@ export const reportAction = defineAction({
   async run(input, context) {
     const measured = flattenRows(input.measurements)
     for (const [key, component] of Object.entries(context.environment.components)) {
-      if (!input.expect.includes(component.type) || measured.some((r) => r.component === key)) continue
+      if (!(input.expect as string[]).includes(component.type) || measured.some((r) => r.component === key)) continue
       // The drill did not get as far as measuring it: that is a failed recovery, not an objective Azure cannot report.
       measured.push({component: key, type: component.type, rto: {}, rpo: {}, status: 'failed', notes: ['no measurement: the drill did not recover this component']})
     }
     const objectives = measured.sort((a, b) => a.component.localeCompare(b.component))
-    const failing = (r: (typeof objectives)[number]) => r.status !== 'met' && (r.status !== 'unmeasured' || input.failOnUnmeasured)
+    // A row without objectives is shown as such, never as met, and does not fail the drill: there was nothing to miss.
+    const failing = (r: (typeof objectives)[number]) => r.status !== 'met' && r.status !== 'no-objective' && (r.status !== 'unmeasured' || input.failOnUnmeasured)
     const missed = objectives.filter(failing).map((r) => r.component)
     for (const row of objectives) context.log(`${row.component} (${row.type}): ${row.status}${row.notes.length ? ` — ${row.notes.join('; ')}` : ''}`)
     const outputs = {objectives, allMet: missed.length === 0, missed}

@@ -68,9 +68,10 @@ const resultSchema = z.strictObject({
 function kindOf(environment: PlanContext['environment'], input: MetricsInput): ResourceKind {
   if (input.kind) return input.kind
   const component = environment.components[input.resource]
-  if (component && component.type !== 'keyvault') return component.type
+  const measurable = (type: string | undefined): type is ResourceKind => type === 'postgres' || type === 'redis' || type === 'webapp' || type === 'storage'
+  if (measurable(component?.type)) return component.type
   const byName = Object.values(environment.components).find((c) => c.name === input.resource)
-  return byName && byName.type !== 'keyvault' ? byName.type : 'webapp'
+  return measurable(byName?.type) ? byName.type : 'webapp'
 }
 
 interface Thresholds {

@@ -5,6 +5,7 @@
  * imported lazily through the run's AzureServices.
  */
 import {z} from 'zod'
+import {componentWindowNames} from '../catalog/schema.js'
 import type {Server} from '@azure/arm-postgresql-flexible'
 import {ExitCode} from '../errors.js'
 import {isDuration, parseDuration, humanDuration} from '../support/duration.js'
@@ -671,7 +672,7 @@ const windowOutput = {
 
 function windowOf(component: ResolvedResource, explicit: z.infer<typeof windowInput> | undefined): z.infer<typeof windowInput> {
   if (explicit !== undefined) return explicit
-  const name = component.component?.window
+  const name = component.component ? componentWindowNames(component.component)[0] : undefined
   if (!name)
     throw new ActionFailure(`no window given and ${component.name} has no window in the catalog`, {code: 'no-window', exitCode: ExitCode.invalidInput})
   return name
@@ -688,7 +689,11 @@ export const setMaintenanceWindowAction = defineAction({
   description:
     'Converts the catalog window (local time in its zone) to the UTC day/hour/minute PostgreSQL takes, at the window\'s next opening. Skips the PATCH when the server already has it.',
   input: z.strictObject({server: serverRef, window: windowInput.optional()}),
-  output: z.strictObject({...windowOutput, changed: z.boolean()}),
+  output: z.strictObject({
+    ...windowOutput,
+    changed: z.boolean(),
+    validUntil: z.string().optional().describe('When daylight saving moves the catalog window to another UTC slot: run maintenance-window again then'),
+  }),
   changes: true,
   permissions: [READ, WRITE],
   az: (input, plan) => {
@@ -718,7 +723,16 @@ export const setMaintenanceWindowAction = defineAction({
       const current = server.maintenanceWindow ?? {}
       const same =
         current.customWindow === 'Enabled' && current.dayOfWeek === wanted.dayOfWeek && current.startHour === wanted.startHour && current.startMinute === wanted.startMinute
-      const result = {server: resource.name, customWindow: 'Enabled', dayOfWeek: wanted.dayOfWeek, startHour: wanted.startHour, startMinute: wanted.startMinute}
+      const result = {
+        server: resource.name,
+        customWindow: 'Enabled',
+        dayOfWeek: wanted.dayOfWeek,
+        startHour: wanted.startHour,
+        startMinute: wanted.startMinute,
+        ...(wanted.validUntil ? {validUntil: wanted.validUntil} : {}),
+      }
+      // Azure keeps one weekly UTC slot; the catalog's local window maps to another after a daylight-saving change.
+      if (wanted.validUntil) context.log(`${resource.name}: this UTC slot matches the catalog window until ${wanted.validUntil} (daylight saving); apply it again then`)
       if (same) {
         context.log(`${resource.name} already has ${describeWindow(result)}`)
         return {...result, changed: false}
@@ -769,7 +783,7 @@ export const getMaintenanceWindowAction = defineAction({
     const resource = resolveResource(context.environment, 'postgres', input.server)
     const server = await withRetryLog(context, services, () => getServer(services, resource, context.signal))
     const current = server.maintenanceWindow ?? {}
-    const reference = input.window ?? resource.component?.window
+    const reference = input.window ?? (resource.component ? componentWindowNames(resource.component)[0] : undefined)
     const differences: string[] = []
     let expected: string | undefined
     if (reference !== undefined) {

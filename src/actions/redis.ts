@@ -5,6 +5,7 @@
  * and @azure/storage-blob, imported lazily through the run's AzureServices.
  */
 import {z} from 'zod'
+import {componentWindowNames} from '../catalog/schema.js'
 import type {RedisResource, ScheduleEntry} from '@azure/arm-rediscache'
 import type {Environment, RedisComponent} from '../catalog/schema.js'
 import {ExitCode} from '../errors.js'
@@ -483,7 +484,7 @@ interface WantedSchedule {
 }
 
 function wantedSchedule(environment: Environment, resource: ResolvedResource, window: z.infer<typeof windowInput> | undefined, now: Date): WantedSchedule {
-  const reference = window ?? resource.component?.window
+  const reference = window ?? (resource.component ? componentWindowNames(resource.component)[0] : undefined)
   if (reference === undefined)
     throw new ActionFailure(`no window given and ${resource.name} has no window in the catalog`, {code: 'no-window', exitCode: ExitCode.invalidInput})
   const notes: string[] = []
@@ -590,7 +591,7 @@ export const getPatchScheduleAction = defineAction({
     const entries = await withRetryLog(context, services, () => currentSchedule(services, resource))
     const differences: string[] = []
     let expected: ScheduleEntry[] | undefined
-    if (input.window !== undefined || resource.component?.window) {
+    if (input.window !== undefined || (resource.component && componentWindowNames(resource.component).length > 0)) {
       expected = wantedSchedule(context.environment, resource, input.window, context.now()).entries
       if (entries.length === 0) differences.push('no patch schedule: Azure patches at any time')
       else if (!sameEntries(entries, expected))

@@ -4,6 +4,7 @@
  * Light on purpose: action modules import it at load time, so no SDK here.
  */
 import type {Component, Environment, MaintenanceWindow} from '../catalog/schema.js'
+import {weeklyUtcSlot} from '../catalog/windows.js'
 import {ExitCode, OpsbookError} from '../errors.js'
 import type {AzureServices} from '../azure/clients.js'
 import type {ActionContext} from './types.js'
@@ -174,42 +175,21 @@ export interface UtcWindow {
   durationMinutes: number
 }
 
-/** Minutes `timeZone` is ahead of UTC at `instant`. */
-function zoneOffsetMinutes(timeZone: string, instant: Date): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(instant)
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value)
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'))
-  return Math.round((asUtc - Math.floor(instant.getTime() / 1000) * 1000) / 60_000)
-}
-
 /**
- * A catalog window as a weekly UTC slot, taken at the window's next opening after `now` (so a window in a zone
- * with daylight saving maps to the UTC hour that is right for the coming weeks).
+ * A catalog window as a weekly UTC slot, from its occurrence open at `now` or else its next one — per occurrence, so
+ * a window in a zone with daylight saving maps to the UTC hour that is right for that occurrence (catalog/windows.ts).
+ * `validUntil`: when daylight saving moves the slot and the window must be applied again.
  */
-export function windowInUtc(window: MaintenanceWindow, now: Date): UtcWindow {
-  const [sh, sm] = window.start.split(':').map(Number) as [number, number]
-  const [eh, em] = window.end.split(':').map(Number) as [number, number]
-  let durationMinutes = eh * 60 + em - (sh * 60 + sm)
-  if (durationMinutes <= 0) durationMinutes += 24 * 60
-  const zone = window.timeZone ?? 'UTC'
-  const targetDay = WEEKDAYS.indexOf(window.day as WeekdayName)
-  // The local calendar date of `now` in the zone, then forward to the window's weekday.
-  const localNow = new Date(now.getTime() + zoneOffsetMinutes(zone, now) * 60_000)
-  const ahead = (targetDay - localNow.getUTCDay() + 7) % 7
-  const localStart = Date.UTC(localNow.getUTCFullYear(), localNow.getUTCMonth(), localNow.getUTCDate() + ahead, sh, sm)
-  let utc = localStart - zoneOffsetMinutes(zone, new Date(localStart)) * 60_000
-  utc = localStart - zoneOffsetMinutes(zone, new Date(utc)) * 60_000
-  const start = new Date(utc)
-  return {dayOfWeek: start.getUTCDay(), dayName: WEEKDAYS[start.getUTCDay()]!, startHour: start.getUTCHours(), startMinute: start.getUTCMinutes(), durationMinutes}
+export function windowInUtc(window: MaintenanceWindow, now: Date): UtcWindow & {validUntil?: string} {
+  const slot = weeklyUtcSlot(window, now)
+  return {
+    dayOfWeek: slot.dayOfWeek,
+    dayName: slot.dayName,
+    startHour: slot.startHour,
+    startMinute: slot.startMinute,
+    durationMinutes: slot.durationMinutes,
+    ...(slot.validUntil ? {validUntil: slot.validUntil.toISOString()} : {}),
+  }
 }
 
 /** Day name ↔ PostgreSQL day number. */
@@ -231,7 +211,7 @@ export function resolveWindow(
   environment: Environment,
   window: string | {day: string | number; startHour: number; startMinute?: number; durationMinutes?: number},
   now: Date,
-): UtcWindow & {name?: string} {
+): UtcWindow & {name?: string; validUntil?: string} {
   if (typeof window === 'string') {
     const named = environment.windows[window]
     if (!named)

@@ -83,12 +83,17 @@ function crossReferenceProblems(catalog: Catalog, source: YamlSource): Problem[]
   for (const [envName, env] of Object.entries(catalog.environments)) {
     for (const [key, component] of Object.entries(env.components)) {
       const path = ['environments', envName, 'components', key]
-      if (component.window && !env.windows[component.window])
-        problems.push({
-          location: source.locate([...path, 'window']),
-          code: 'unknown-window',
-          message: `component "${key}" names maintenance window "${component.window}", which environment "${envName}" does not define (defined: ${Object.keys(env.windows).join(', ') || 'none'})`,
-        })
+      const named: Array<{name: string; at: Array<string | number>}> = [
+        ...(component.window ? [{name: component.window, at: [...path, 'window']}] : []),
+        ...(component.windows ?? []).map((name, index) => ({name, at: [...path, 'windows', index]})),
+      ]
+      for (const {name, at} of named)
+        if (!env.windows[name])
+          problems.push({
+            location: source.locate(at),
+            code: 'unknown-window',
+            message: `component "${key}" names maintenance window "${name}", which environment "${envName}" does not define (defined: ${Object.keys(env.windows).join(', ') || 'none'})`,
+          })
       if (component.resourceGroup && !env.resourceGroups.includes(component.resourceGroup))
         problems.push({
           location: source.locate([...path, 'resourceGroup']),

@@ -4,7 +4,9 @@
  * is generated from it for editors.
  */
 import {z} from 'zod'
-import {isDuration} from '../support/duration.js'
+import {isDuration, parseDuration} from '../support/duration.js'
+
+const parseDurationMinutes = (value: string): number => (parseDuration(value) ?? 0) / 60_000
 
 export const isoDuration = z
   .string()
@@ -40,10 +42,15 @@ const timeZone = z
   )
   .describe('IANA time zone, e.g. UTC, Europe/Berlin')
 
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD, e.g. 2026-12-05')
+  .refine((v) => !Number.isNaN(Date.parse(v)), {message: 'expected a real calendar date (YYYY-MM-DD)'})
+
 export const maintenanceWindowSchema = z
   .strictObject({
-    recurrence: z.enum(['weekly', 'biweekly', 'monthly']).describe('How often the window opens'),
-    day: weekday.describe('Day of the week the window starts on'),
+    recurrence: z.enum(['weekly', 'biweekly', 'monthly', 'once']).describe('How often the window opens; `once`: only on the `dates` listed'),
+    day: weekday.optional().describe('Day of the week the window starts on (weekly, biweekly, monthly)'),
     start: hhmm,
     end: hhmm.describe('Local end time; earlier than start means the window crosses midnight'),
     timeZone: timeZone.default('UTC'),
@@ -51,14 +58,19 @@ export const maintenanceWindowSchema = z
     week: z
       .union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal('last')])
       .optional()
-      .describe('monthly: which occurrence of `day` in the month (1-4 or last)'),
+      .describe('monthly: which occurrence of `day` in the month (1-4 or last); left open, opsbook assumes 1 and says so'),
+    dates: z.array(isoDate).min(1).optional().describe('once: the local dates (YYYY-MM-DD) the window opens on'),
     description: z.string().optional(),
   })
   .superRefine((w, ctx) => {
+    if (w.recurrence !== 'once' && !w.day)
+      ctx.addIssue({code: 'custom', path: ['day'], message: `a ${w.recurrence} window needs day: Monday … Sunday`})
+    if (w.recurrence === 'once' && !w.dates)
+      ctx.addIssue({code: 'custom', path: ['dates'], message: 'a one-off window (recurrence: once) needs dates: ["YYYY-MM-DD", …]'})
+    if (w.recurrence !== 'once' && w.dates)
+      ctx.addIssue({code: 'custom', path: ['dates'], message: 'dates is only for recurrence: once'})
     if (w.recurrence === 'biweekly' && !w.anchor)
       ctx.addIssue({code: 'custom', path: ['anchor'], message: 'a biweekly window needs an anchor date (a day in a week when it opens)'})
-    if (w.recurrence === 'monthly' && w.week === undefined)
-      ctx.addIssue({code: 'custom', path: ['week'], message: 'a monthly window needs week: 1, 2, 3, 4 or last'})
     if (w.start === w.end) ctx.addIssue({code: 'custom', path: ['end'], message: 'end must differ from start'})
   })
 export type MaintenanceWindow = z.infer<typeof maintenanceWindowSchema>
@@ -78,6 +90,8 @@ const componentBase = {
   description: z.string().optional(),
   objectives: objectivesSchema.optional(),
   window: z.string().optional().describe('Name of a maintenance window of this environment'),
+  windows: z.array(z.string()).optional().describe('Names of several maintenance windows of this environment (e.g. weekly and a monthly patch window); any one open is enough'),
+  region: z.string().optional().describe('Azure region of the resource when it differs from the environment\'s (e.g. a DR copy in the paired region)'),
   tags: z.record(z.string(), z.string()).optional().describe('Tags the resource carries (seeded into the emulator)'),
   tier: z.enum(['tier-1', 'tier-2', 'tier-3']).optional().describe('Criticality, used by coverage reports'),
 }
@@ -103,6 +117,28 @@ export const postgresComponentSchema = z.strictObject({
     })
     .optional()
     .describe('Data-plane connection for verification queries'),
+  network: z
+    .strictObject({
+      // Public access vs private access (VNet integration) is fixed when the server is created:
+      // https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking
+      access: z.enum(['public', 'private']).default('public').describe('public: firewall rules and/or private endpoints; private: VNet-injected (delegated subnet)'),
+      publicNetworkAccess: z.enum(['Enabled', 'Disabled']).optional(),
+      delegatedSubnet: z.string().optional().describe('private access: resource id of the delegated subnet'),
+      privateDnsZone: z.string().optional().describe('private access: the private DNS zone, e.g. orders.private.postgres.database.azure.com'),
+      privateEndpoints: z.array(z.string()).default([]).describe('Private endpoint names'),
+      firewallRules: z
+        .array(z.strictObject({name: z.string(), startIp: z.string(), endIp: z.string()}))
+        .default([])
+        .describe('public access: allowed IP ranges'),
+    })
+    .superRefine((n, ctx) => {
+      if (n.access === 'private' && !n.delegatedSubnet)
+        ctx.addIssue({code: 'custom', path: ['delegatedSubnet'], message: 'private access (VNet integration) needs delegatedSubnet: the subnet\'s resource id'})
+      if (n.access === 'private' && n.firewallRules.length > 0)
+        ctx.addIssue({code: 'custom', path: ['firewallRules'], message: 'firewall rules apply to public access only; a VNet-injected server has none'})
+    })
+    .optional()
+    .describe('Network settings the server is expected to have'),
 })
 
 export const redisComponentSchema = z.strictObject({
@@ -152,6 +188,24 @@ export const redisComponentSchema = z.strictObject({
     })
     .optional()
     .describe('Data probes read from the RDB snapshot and, when opsbook connects (TLS, certificate verified), from the cache itself'),
+  persistence: z
+    .strictObject({
+      // Premium caches persist as RDB snapshots (every 15, 30, 60, 360, 720 or 1440 minutes) or as an append-only file:
+      // https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-premium-persistence
+      // (RedisCommonConfiguration.rdbBackupFrequency: "Valid values: (15, 30, 60, 360, 720, 1440)").
+      mode: z.enum(['rdb', 'aof', 'none']).describe('rdb: periodic snapshots; aof: every write logged (about once a second); none'),
+      frequency: isoDuration.optional().describe('rdb: how often a snapshot is written: PT15M, PT30M, PT1H, PT6H, PT12H or PT24H'),
+      storageAccount: z.string().optional().describe('Storage account the persistence files go to'),
+    })
+    .superRefine((p, ctx) => {
+      const minutes = p.frequency ? Math.round(parseDurationMinutes(p.frequency)) : undefined
+      if (p.mode === 'rdb' && minutes !== undefined && ![15, 30, 60, 360, 720, 1440].includes(minutes))
+        ctx.addIssue({code: 'custom', path: ['frequency'], message: 'Azure takes RDB snapshots every PT15M, PT30M, PT1H, PT6H, PT12H or PT24H'})
+      if (p.mode !== 'rdb' && p.frequency)
+        ctx.addIssue({code: 'custom', path: ['frequency'], message: `frequency applies to rdb persistence only (${p.mode === 'aof' ? 'AOF writes about once a second' : 'persistence is off'})`})
+    })
+    .optional()
+    .describe('Data persistence (Premium): RDB snapshots or AOF'),
 })
 
 export const webappComponentSchema = z.strictObject({
@@ -167,6 +221,28 @@ export const webappComponentSchema = z.strictObject({
     })
     .optional(),
   insights: z.string().optional().describe('Application Insights / Log Analytics workspace id for logs queries'),
+  plan: z
+    .strictObject({
+      name: z.string().optional().describe('App Service plan name'),
+      // Deployment slots need Standard or higher; zone redundancy needs Premium v2/v3 (or Isolated v2) and at least
+      // 2 instances: https://learn.microsoft.com/azure/app-service/deploy-staging-slots,
+      // https://learn.microsoft.com/azure/reliability/reliability-app-service
+      sku: z.string().regex(/^(F1|D1|B[1-3]|S[1-3]|P[0-5]v[2-4]|P[0-5]mv[34]|I[1-6]v2|I[1-6]mv2|Y1|EP[1-3]|WS[1-3])$/, 'expected an App Service plan SKU such as B1, S1, P1v3 or I1v2'),
+      instances: z.number().int().min(1).max(100).default(1),
+      zoneRedundant: z.boolean().default(false),
+    })
+    .superRefine((plan, ctx) => {
+      if (plan.zoneRedundant && !/^(P\d+m?v[234]|I\d+m?v2)$/.test(plan.sku))
+        ctx.addIssue({code: 'custom', path: ['zoneRedundant'], message: `zone redundancy needs a Premium v2/v3/v4 or Isolated v2 plan, not ${plan.sku}`})
+      if (plan.zoneRedundant && plan.instances < 2)
+        ctx.addIssue({code: 'custom', path: ['instances'], message: 'a zone-redundant plan runs at least 2 instances'})
+    })
+    .optional()
+    .describe('The App Service plan the app runs on'),
+}).superRefine((app, ctx) => {
+  // Deployment slots need Standard or higher: https://learn.microsoft.com/azure/app-service/deploy-staging-slots
+  if (app.plan && /^(F1|D1|B[1-3])$/.test(app.plan.sku) && app.slots.length > 0)
+    ctx.addIssue({code: 'custom', path: ['slots'], message: `a ${app.plan.sku} plan has no deployment slots: set slots: [] (dr-drill then reports the app as not drillable)`})
 })
 
 export const storageComponentSchema = z.strictObject({
@@ -179,13 +255,133 @@ export const keyvaultComponentSchema = z.strictObject({
   ...componentBase,
 })
 
+// Kinds real platforms have that opsbook describes (inventory, objectives, windows) but cannot act on yet:
+// no runbook restores them, no check reads them, the emulator does not serve them. `DESCRIBED_ONLY` below names them.
+export const sqlDatabaseComponentSchema = z.strictObject({
+  type: z.literal('sqldb'),
+  ...componentBase,
+  server: z.string().describe('The logical SQL server the database lives on'),
+  sku: z.string().optional().describe('e.g. GP_Gen5_2, BC_Gen5_4, S3, HS_Gen5_2'),
+  zoneRedundant: z.boolean().default(false),
+  failoverGroup: z.string().optional().describe('Auto-failover group the database belongs to'),
+  geoReplicas: z.array(z.strictObject({server: z.string(), region: z.string()})).default([]),
+  backupRetentionDays: z.number().int().min(1).max(35).optional().describe('Point-in-time restore retention'),
+})
+
+export const cosmosDbComponentSchema = z.strictObject({
+  type: z.literal('cosmosdb'),
+  ...componentBase,
+  api: z.enum(['nosql', 'mongodb', 'cassandra', 'gremlin', 'table', 'postgresql']).default('nosql'),
+  consistency: z.enum(['Strong', 'BoundedStaleness', 'Session', 'ConsistentPrefix', 'Eventual']).default('Session'),
+  regions: z.array(z.string()).default([]).describe('Read/write regions, the first is the write region'),
+  multiRegionWrites: z.boolean().default(false),
+  backup: z.enum(['periodic', 'continuous7days', 'continuous30days']).default('periodic'),
+})
+
+export const serviceBusComponentSchema = z.strictObject({
+  type: z.literal('servicebus'),
+  ...componentBase,
+  sku: z.enum(['Basic', 'Standard', 'Premium']).default('Standard'),
+  geoDrAlias: z.string().optional().describe('Geo-disaster recovery alias (Premium)'),
+  queues: z.array(z.string()).default([]),
+  topics: z.array(z.string()).default([]),
+})
+
+export const containerAppComponentSchema = z.strictObject({
+  type: z.literal('containerapp'),
+  ...componentBase,
+  managedEnvironment: z.string().optional().describe('Container Apps environment'),
+  minReplicas: z.number().int().min(0).optional(),
+  maxReplicas: z.number().int().min(1).optional(),
+  healthPath: z.string().startsWith('/').optional(),
+})
+
+export const functionAppComponentSchema = z.strictObject({
+  type: z.literal('functionapp'),
+  ...componentBase,
+  hosting: z.enum(['consumption', 'flex-consumption', 'premium', 'dedicated']).default('consumption'),
+  slots: z.array(z.string()).default([]),
+  healthPath: z.string().startsWith('/').optional(),
+})
+
+export const trafficManagerComponentSchema = z.strictObject({
+  type: z.literal('trafficmanager'),
+  ...componentBase,
+  routingMethod: z.enum(['Priority', 'Weighted', 'Performance', 'Geographic', 'MultiValue', 'Subnet']).default('Priority'),
+  endpoints: z.array(z.strictObject({name: z.string(), target: z.string(), priority: z.number().int().min(1).optional(), weight: z.number().int().min(1).optional()})).default([]),
+})
+
+export const frontDoorComponentSchema = z.strictObject({
+  type: z.literal('frontdoor'),
+  ...componentBase,
+  sku: z.enum(['Standard_AzureFrontDoor', 'Premium_AzureFrontDoor']).default('Standard_AzureFrontDoor'),
+  origins: z.array(z.strictObject({name: z.string(), host: z.string(), priority: z.number().int().min(1).max(5).optional(), weight: z.number().int().min(1).max(1000).optional()})).default([]),
+  waf: z.string().optional().describe('WAF policy name'),
+})
+
+export const appInsightsComponentSchema = z.strictObject({
+  type: z.literal('appinsights'),
+  ...componentBase,
+  workspace: z.string().optional().describe('Log Analytics workspace (resource id or name) it sends to'),
+})
+
+export const staticWebAppComponentSchema = z.strictObject({
+  type: z.literal('staticwebapp'),
+  ...componentBase,
+  sku: z.enum(['Free', 'Standard']).default('Standard'),
+})
+
+export const apiManagementComponentSchema = z.strictObject({
+  type: z.literal('apim'),
+  ...componentBase,
+  sku: z.enum(['Consumption', 'Developer', 'Basic', 'Standard', 'Premium', 'BasicV2', 'StandardV2', 'PremiumV2']).default('Developer'),
+  capacity: z.number().int().min(0).max(31).default(1),
+  additionalRegions: z.array(z.string()).default([]).describe('Premium: extra gateway regions'),
+})
+
 export const componentSchema = z.discriminatedUnion('type', [
   postgresComponentSchema,
   redisComponentSchema,
   webappComponentSchema,
   storageComponentSchema,
   keyvaultComponentSchema,
+  sqlDatabaseComponentSchema,
+  cosmosDbComponentSchema,
+  serviceBusComponentSchema,
+  containerAppComponentSchema,
+  functionAppComponentSchema,
+  trafficManagerComponentSchema,
+  frontDoorComponentSchema,
+  appInsightsComponentSchema,
+  staticWebAppComponentSchema,
+  apiManagementComponentSchema,
 ])
+
+/** Component kinds opsbook acts on (runbooks, checks, emulator). */
+export const ACTIONABLE_KINDS = ['postgres', 'redis', 'webapp', 'storage', 'keyvault'] as const
+/** Kinds the catalog describes but no command acts on yet, with the name users know them by. */
+export const DESCRIBED_ONLY: Record<Exclude<z.infer<typeof componentSchema>['type'], (typeof ACTIONABLE_KINDS)[number]>, string> = {
+  sqldb: 'Azure SQL Database',
+  cosmosdb: 'Azure Cosmos DB',
+  servicebus: 'Azure Service Bus',
+  containerapp: 'Azure Container Apps',
+  functionapp: 'Azure Functions',
+  trafficmanager: 'Azure Traffic Manager',
+  frontdoor: 'Azure Front Door',
+  appinsights: 'Application Insights',
+  staticwebapp: 'Azure Static Web Apps',
+  apim: 'Azure API Management',
+}
+
+/** Whether opsbook can act on a component of this kind yet. */
+export function isActionable(type: string): type is (typeof ACTIONABLE_KINDS)[number] {
+  return (ACTIONABLE_KINDS as readonly string[]).includes(type)
+}
+
+/** The windows a component names (`window` and `windows`, in that order, without repeats). */
+export function componentWindowNames(component: {window?: string; windows?: string[]}): string[] {
+  return [...new Set([...(component.window ? [component.window] : []), ...(component.windows ?? [])])]
+}
 export type Component = z.infer<typeof componentSchema>
 export type ComponentType = Component['type']
 export type PostgresComponent = z.infer<typeof postgresComponentSchema>

@@ -1,11 +1,20 @@
 /**
  * Maintenance windows and change freezes: is a component's window open at an instant, when does it next open,
- * and is the environment frozen. Used by the production guard of disruptive runbooks and `opsbook window status`.
+ * and is the environment frozen. Used by the production guard of disruptive runbooks, `opsbook window status`
+ * and the maintenance-window actions (which turn a window into the weekly UTC slot Azure takes).
+ *
+ * Every occurrence is computed in the window's own time zone: its start AND its end are local wall-clock times of
+ * that day, so a 02:00–04:00 Europe/Amsterdam window is 01:00–02:00Z on the spring-forward Sunday (02:00 does not
+ * exist; luxon moves it to 03:00) and 01:00–03:00Z on the fall-back Sunday (an ambiguous 02:00 is taken at the later
+ * offset), never a fixed number of minutes after the start.
  */
 import {DateTime} from 'luxon'
-import type {Component, Environment, MaintenanceWindow, Weekday} from './schema.js'
+import {componentWindowNames, type Component, type Environment, type MaintenanceWindow, type Weekday} from './schema.js'
 
 const WEEKDAY_NUMBER: Record<Weekday, number> = {Monday: 1, Tuesday: 2, Wednesday: 3, Thursday: 4, Friday: 5, Saturday: 6, Sunday: 7}
+const DAY_MS = 24 * 3600 * 1000
+/** How far ahead a next opening is looked for: enough for monthly windows and one-off dates within a year. */
+const HORIZON_DAYS = 400
 
 export interface WindowOccurrence {
   opensAt: Date
@@ -15,19 +24,19 @@ export interface WindowOccurrence {
 /** Every opening of `window` that overlaps [from, to). */
 export function occurrences(window: MaintenanceWindow, from: Date, to: Date): WindowOccurrence[] {
   const zone = window.timeZone
-  const [startHour, startMinute] = window.start.split(':').map(Number) as [number, number]
-  const [endHour, endMinute] = window.end.split(':').map(Number) as [number, number]
-  let lengthMinutes = endHour * 60 + endMinute - (startHour * 60 + startMinute)
-  if (lengthMinutes <= 0) lengthMinutes += 24 * 60
+  const [startHour, startMinute] = hourMinute(window.start)
+  const [endHour, endMinute] = hourMinute(window.end)
+  const crossesMidnight = endHour * 60 + endMinute <= startHour * 60 + startMinute
   const result: WindowOccurrence[] = []
   // Start a day early so a window that opened yesterday and is still open is found.
   let day = DateTime.fromJSDate(from, {zone}).startOf('day').minus({days: 1})
   const last = DateTime.fromJSDate(to, {zone}).endOf('day')
   while (day <= last) {
-    if (day.weekday === WEEKDAY_NUMBER[window.day] && opensOn(window, day)) {
-      const opens = day.set({hour: startHour, minute: startMinute})
-      const closes = opens.plus({minutes: lengthMinutes})
-      if (closes.toMillis() > from.getTime() && opens.toMillis() < to.getTime())
+    if (opensOn(window, day)) {
+      const opens = DateTime.fromObject({year: day.year, month: day.month, day: day.day, hour: startHour, minute: startMinute}, {zone})
+      const endDay = crossesMidnight ? day.plus({days: 1}) : day
+      const closes = DateTime.fromObject({year: endDay.year, month: endDay.month, day: endDay.day, hour: endHour, minute: endMinute}, {zone})
+      if (closes > opens && closes.toMillis() > from.getTime() && opens.toMillis() < to.getTime())
         result.push({opensAt: opens.toJSDate(), closesAt: closes.toJSDate()})
     }
     day = day.plus({days: 1})
@@ -35,7 +44,18 @@ export function occurrences(window: MaintenanceWindow, from: Date, to: Date): Wi
   return result
 }
 
+function hourMinute(hhmm: string): [number, number] {
+  return hhmm.split(':').map(Number) as [number, number]
+}
+
+/** The week of the month a monthly window opens in: the catalog's, or the 1st when it leaves it open. */
+export function monthlyWeek(window: MaintenanceWindow): 1 | 2 | 3 | 4 | 'last' {
+  return window.week ?? 1
+}
+
 function opensOn(window: MaintenanceWindow, day: DateTime): boolean {
+  if (window.recurrence === 'once') return (window.dates ?? []).includes(day.toISODate()!)
+  if (day.weekday !== WEEKDAY_NUMBER[window.day!]) return false
   if (window.recurrence === 'weekly') return true
   if (window.recurrence === 'biweekly') {
     const anchor = DateTime.fromISO(window.anchor!, {zone: window.timeZone}).startOf('week')
@@ -43,9 +63,9 @@ function opensOn(window: MaintenanceWindow, day: DateTime): boolean {
     return weeks % 2 === 0
   }
   // monthly: the n-th (or last) such weekday of the month
-  const occurrence = Math.ceil(day.day / 7)
-  if (window.week === 'last') return day.plus({days: 7}).month !== day.month
-  return occurrence === window.week
+  const week = monthlyWeek(window)
+  if (week === 'last') return day.plus({days: 7}).month !== day.month
+  return Math.ceil(day.day / 7) === week
 }
 
 /** The occurrence containing `at`, if the window is open then. */
@@ -53,20 +73,85 @@ export function openOccurrence(window: MaintenanceWindow, at: Date): WindowOccur
   return occurrences(window, at, new Date(at.getTime() + 1)).find((o) => o.opensAt <= at && at < o.closesAt)
 }
 
-/** The next opening strictly after `at` (searches ~10 weeks ahead, enough for monthly windows). */
-export function nextOpening(window: MaintenanceWindow, at: Date): WindowOccurrence | undefined {
-  const horizon = new Date(at.getTime() + 70 * 24 * 3600 * 1000)
-  return occurrences(window, at, horizon).find((o) => o.opensAt > at)
+/**
+ * The next opening strictly after `at` (up to ~13 months ahead); with `minimumMs`, the next one long enough for a
+ * run of that length.
+ */
+export function nextOpening(window: MaintenanceWindow, at: Date, minimumMs = 0): WindowOccurrence | undefined {
+  // Searched in 8-week slices: most windows are found in the first.
+  for (let offset = 0; offset < HORIZON_DAYS; offset += 56) {
+    const from = new Date(at.getTime() + offset * DAY_MS)
+    const found = occurrences(window, from, new Date(from.getTime() + 56 * DAY_MS)).find(
+      (o) => o.opensAt > at && o.closesAt.getTime() - o.opensAt.getTime() >= minimumMs,
+    )
+    if (found) return found
+  }
+  return undefined
 }
 
 /** Human text such as "weekly Sunday 02:00–04:00 UTC". */
 export function describeWindow(window: MaintenanceWindow): string {
-  const which = window.recurrence === 'monthly' ? `monthly (${window.week === 'last' ? 'last' : ordinal(window.week as number)} ${window.day})` : `${window.recurrence} ${window.day}`
+  const which =
+    window.recurrence === 'monthly'
+      ? `monthly (${monthlyWeek(window) === 'last' ? 'last' : ordinal(monthlyWeek(window) as number)} ${window.day})`
+      : window.recurrence === 'once'
+        ? `once on ${(window.dates ?? []).join(', ')}`
+        : `${window.recurrence} ${window.day}`
   return `${which} ${window.start}–${window.end} ${window.timeZone}`
+}
+
+/** What opsbook assumed where the catalog left something open (said by `window status` and `catalog validate`). */
+export function windowAssumptions(window: MaintenanceWindow): string[] {
+  if (window.recurrence === 'monthly' && window.week === undefined)
+    return [`the catalog says "monthly" without a week: assumed the 1st ${window.day} of each month (set week: 1-4 or last)`]
+  return []
 }
 
 function ordinal(n: number): string {
   return ['', '1st', '2nd', '3rd', '4th'][n] ?? `${n}th`
+}
+
+/**
+ * A window as the weekly UTC slot Azure takes (PostgreSQL custom window, Redis patch schedule), computed from one
+ * occurrence: the one open at `at`, else the next. Azure keeps a fixed UTC slot, so a window in a zone with daylight
+ * saving maps to a different slot after each change: `validUntil` is when this slot stops matching the catalog (the
+ * first later occurrence whose UTC start differs), so the maintenance-window runbook is re-run then.
+ */
+export function weeklyUtcSlot(
+  window: MaintenanceWindow,
+  at: Date,
+): {dayOfWeek: number; dayName: Weekday; startHour: number; startMinute: number; durationMinutes: number; occurrence: WindowOccurrence; validUntil?: Date} {
+  const occurrence = openOccurrence(window, at) ?? nextOpening(window, at) ?? fallbackOccurrence(window, at)
+  const start = DateTime.fromJSDate(occurrence.opensAt, {zone: 'UTC'})
+  const slotKey = (o: WindowOccurrence) => {
+    const u = DateTime.fromJSDate(o.opensAt, {zone: 'UTC'})
+    return `${u.weekday}/${u.hour}/${u.minute}`
+  }
+  // Searched in 8-week slices: a daylight-saving change is at most about 8 months away.
+  let later: WindowOccurrence | undefined
+  for (let offset = 0; offset < 370 && !later; offset += 56) {
+    const from = new Date(occurrence.closesAt.getTime() + offset * DAY_MS)
+    later = occurrences(window, from, new Date(from.getTime() + 56 * DAY_MS)).find((o) => o.opensAt > occurrence.opensAt && slotKey(o) !== slotKey(occurrence))
+  }
+  const dayOfWeek = start.weekday % 7
+  return {
+    dayOfWeek,
+    dayName: (['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as Weekday[])[dayOfWeek]!,
+    startHour: start.hour,
+    startMinute: start.minute,
+    durationMinutes: Math.round((occurrence.closesAt.getTime() - occurrence.opensAt.getTime()) / 60_000),
+    occurrence,
+    validUntil: later?.opensAt,
+  }
+}
+
+/** A one-off window whose dates are all past still has a shape: its last date. */
+function fallbackOccurrence(window: MaintenanceWindow, at: Date): WindowOccurrence {
+  const lastDate = [...(window.dates ?? [])].sort().at(-1)
+  const from = lastDate ? DateTime.fromISO(lastDate, {zone: window.timeZone}).toJSDate() : at
+  const found = occurrences(window, from, new Date(from.getTime() + 8 * DAY_MS))[0]
+  if (!found) throw new Error(`window ${describeWindow(window)} never opens`)
+  return found
 }
 
 export interface FreezeStatus {
@@ -80,31 +165,108 @@ export function activeFreeze(env: Environment, at: Date): FreezeStatus | undefin
   return env.freezes.find((f) => Date.parse(f.from) <= at.getTime() && at.getTime() < Date.parse(f.until))
 }
 
+export interface WindowState {
+  name: string
+  description: string
+  open: boolean
+  /** While open: when this occurrence closes. */
+  closesAt?: string
+  nextOpensAt?: string
+  nextClosesAt?: string
+  /** What opsbook assumed where the catalog left something open. */
+  assumptions: string[]
+}
+
 export interface ComponentWindowStatus {
   component: string
   type: Component['type']
+  /** Every window the component names, each with its own state. */
+  windows: WindowState[]
+  /** The first window's name and description (one-window catalogs). */
   window?: string
   description?: string
+  /** Any of its windows open. */
   open: boolean
+  /** The latest close among its open windows. */
   closesAt?: string
+  /** The soonest next opening among its windows. */
   nextOpensAt?: string
+}
+
+/** The windows of a component, by name, that the environment defines. */
+export function windowsOf(env: Environment, component: Component): Array<{name: string; window: MaintenanceWindow}> {
+  return componentWindowNames(component)
+    .filter((name) => env.windows[name])
+    .map((name) => ({name, window: env.windows[name]!}))
+}
+
+/** State of one component's windows at `at`. */
+export function componentWindowStatus(env: Environment, key: string, at: Date): ComponentWindowStatus {
+  const component = env.components[key]!
+  const windows: WindowState[] = windowsOf(env, component).map(({name, window}) => {
+    const open = openOccurrence(window, at)
+    const next = nextOpening(window, at)
+    return {
+      name,
+      description: describeWindow(window),
+      open: Boolean(open),
+      ...(open ? {closesAt: open.closesAt.toISOString()} : {}),
+      ...(next ? {nextOpensAt: next.opensAt.toISOString(), nextClosesAt: next.closesAt.toISOString()} : {}),
+      assumptions: windowAssumptions(window),
+    }
+  })
+  const openOnes = windows.filter((w) => w.open)
+  const nexts = windows.map((w) => w.nextOpensAt).filter((v): v is string => Boolean(v)).sort()
+  return {
+    component: key,
+    type: component.type,
+    windows,
+    ...(windows[0] ? {window: windows[0].name, description: windows[0].description} : {}),
+    open: openOnes.length > 0,
+    ...(openOnes.length ? {closesAt: openOnes.map((w) => w.closesAt!).sort().at(-1)} : {}),
+    ...(nexts[0] ? {nextOpensAt: nexts[0]} : {}),
+  }
 }
 
 /** Window status of every component of an environment at `at`. */
 export function windowStatus(env: Environment, at: Date): ComponentWindowStatus[] {
-  return Object.entries(env.components).map(([key, component]) => {
-    const window = component.window ? env.windows[component.window] : undefined
-    if (!window) return {component: key, type: component.type, open: false}
-    const open = openOccurrence(window, at)
-    const next = nextOpening(window, at)
-    return {
-      component: key,
-      type: component.type,
-      window: component.window,
-      description: describeWindow(window),
-      open: Boolean(open),
-      closesAt: open?.closesAt.toISOString(),
-      nextOpensAt: next?.opensAt.toISOString(),
-    }
-  })
+  return Object.keys(env.components).map((key) => componentWindowStatus(env, key, at))
+}
+
+/**
+ * Whether a run of `durationMs` starting at `at` fits inside one of the component's windows: the window is open
+ * at `at` and still open at `at + durationMs`. Returns the occurrence it fits in.
+ */
+export function fittingOccurrence(env: Environment, key: string, at: Date, durationMs: number): WindowOccurrence | undefined {
+  const component = env.components[key]
+  if (!component) return undefined
+  return windowsOf(env, component)
+    .map(({window}) => openOccurrence(window, at))
+    .filter((o): o is WindowOccurrence => Boolean(o))
+    .sort((a, b) => b.closesAt.getTime() - a.closesAt.getTime())
+    .find((o) => o.closesAt.getTime() >= at.getTime() + durationMs)
+}
+
+/**
+ * The first instant at or after `at` when a run of `durationMs` changing `components` may start: every component's
+ * window open with room for the run, and no change freeze. Undefined when there is none within ~13 months (or a
+ * component has no window).
+ */
+export function nextStart(env: Environment, components: string[], at: Date, durationMs: number): Date | undefined {
+  const horizon = new Date(at.getTime() + HORIZON_DAYS * DAY_MS)
+  const candidates = new Set<number>([at.getTime()])
+  for (const key of components) {
+    const component = env.components[key]
+    if (!component) continue
+    const windows = windowsOf(env, component)
+    if (windows.length === 0) return undefined
+    for (const {window} of windows) for (const o of occurrences(window, at, horizon)) if (o.opensAt >= at) candidates.add(o.opensAt.getTime())
+  }
+  for (const freeze of env.freezes) if (Date.parse(freeze.until) > at.getTime()) candidates.add(Date.parse(freeze.until))
+  for (const time of [...candidates].sort((a, b) => a - b)) {
+    const when = new Date(time)
+    if (activeFreeze(env, when)) continue
+    if (components.every((key) => fittingOccurrence(env, key, when, durationMs))) return when
+  }
+  return undefined
 }

@@ -6,6 +6,13 @@ export const envFlag = Flags.string({char: 'e', description: 'Environment from t
 export const runFlags = {
   env: envFlag,
   target: Flags.string({char: 't', description: 'Catalog component to act on (fills the runbook\'s target param)'}),
+  component: Flags.string({
+    char: 'c',
+    description: 'For runbooks that act on every component (dr-drill, maintenance-window): only these (repeatable or comma-separated), e.g. the ones whose window is open',
+    multiple: true,
+    default: [],
+  }),
+  at: Flags.string({description: 'Evaluate the window guard at this instant (ISO-8601) instead of now, to rehearse a decision; `run --at` only against emulator environments'}),
   param: Flags.string({char: 'p', description: 'Runbook param as key=value (repeatable)', multiple: true, default: []}),
   yes: Flags.boolean({char: 'y', description: 'Approve every approval step and the production confirmation', default: false}),
   approve: Flags.string({description: 'Approve one step by id (repeatable)', multiple: true, default: []}),
@@ -22,4 +29,18 @@ export function parseKeyValues(values: string[]): Record<string, string> {
     out[item.slice(0, at).trim()] = item.slice(at + 1)
   }
   return out
+}
+
+/** --component values, repeatable and comma-separated. */
+export function componentList(values: string[]): string[] {
+  return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
+}
+
+/** --at as a Date; a value that is not an ISO-8601 date-time is invalid input (exit 2). */
+export function atFlag(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined
+  const at = new Date(value)
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at.getTime()))
+    throw Object.assign(new Error(`--at "${value}" is not an ISO-8601 date-time, e.g. 2026-11-29T02:30:00Z`), {oclif: {exit: 2}})
+  return at
 }

@@ -18,6 +18,8 @@ export interface CheckResult {
   output?: string
   expiredWaivers: CheckReport['expiredWaivers']
   findings: CheckReport['findings']
+  /** Catalog components of kinds no check reads yet (e.g. Azure SQL Database): inventory only, not checked. */
+  notChecked: Array<{key: string; type: string; kind: string}>
 }
 
 export default class Check extends BaseCommand<CheckResult> {
@@ -51,6 +53,10 @@ export default class Check extends BaseCommand<CheckResult> {
       } else process.stdout.write(text)
     }
     await (await import('../ci/reports.js')).publishCheckReports(scan, {summary: flags.summary, json: this.jsonEnabled()})
+    const [{loadCatalog, getEnvironment}, {describedOnly, describedOnlySentence}] = await Promise.all([import('../catalog/loader.js'), import('../catalog/notes.js')])
+    const environment = getEnvironment(loadCatalog({flag: flags.catalog}), flags.env)
+    const notChecked = describedOnly(environment)
+    if (notChecked.length > 0) this.note(`inventory: ${describedOnlySentence(environment, 'opsbook check')}; none of their checks ran`)
     for (const waiver of report.expiredWaivers) this.note(`warning: waiver for ${waiver.check} (owner ${waiver.owner}) expired ${waiver.expires}`)
     if (scan.failed) {
       this.note(`✖ ${scan.blocking.length} fail(s) or error(s) at or above ${scan.failOn}`)
@@ -65,6 +71,7 @@ export default class Check extends BaseCommand<CheckResult> {
       output: flags.output,
       expiredWaivers: report.expiredWaivers,
       findings: report.findings,
+      notChecked,
     }
   }
 }

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {parseKeyValues, runFlags} from '../cli/flags.js'
+import {atFlag, componentList, parseKeyValues, runFlags} from '../cli/flags.js'
 import type {RunPlan} from '../runbooks/plan.js'
 
 export default class Plan extends BaseCommand<RunPlan> {
@@ -8,6 +8,7 @@ export default class Plan extends BaseCommand<RunPlan> {
   static override examples = [
     '<%= config.bin %> plan dr-drill --env local',
     '<%= config.bin %> plan pg-pitr --env production --target orders-db --param restoreTime=2026-11-23T09:40:00Z --json',
+    '<%= config.bin %> plan dr-drill --env production --at 2026-12-06T02:05:00Z   # would the window guard let it start then?',
   ]
   static override args = {runbook: Args.string({description: 'Built-in runbook name, a name from the catalog\'s runbooksDir, or a path to a YAML file', required: true})}
   static override flags = runFlags
@@ -26,9 +27,11 @@ export default class Plan extends BaseCommand<RunPlan> {
       catalogFlag: flags.catalog,
       params: parseKeyValues(flags.param),
       target: flags.target,
+      components: componentList(flags.component),
       promptParams: interactive ? (await import('../ui/param-prompts.js')).promptForParams : undefined,
     })
-    const plan = buildPlan(prepared)
+    const {guardDecision} = await import('../runbooks/runner.js')
+    const plan = buildPlan(prepared, {guard: await guardDecision(prepared, atFlag(flags.at) ?? new Date())})
     this.say(renderPlan(plan))
     return plan
   }

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {parseKeyValues, runFlags} from '../cli/flags.js'
+import {atFlag, componentList, parseKeyValues, runFlags} from '../cli/flags.js'
 import type {RunPlan} from '../runbooks/plan.js'
 import type {RunResult} from '../runbooks/runner.js'
 
@@ -11,6 +11,7 @@ export default class Run extends BaseCommand<RunResult | RunPlan> {
     '<%= config.bin %> run dr-drill --env local',
     '<%= config.bin %> run pg-pitr --env production --target orders-db --param restoreTime=2026-11-23T09:40:00Z',
     '<%= config.bin %> run slot-swap --env staging --target storefront --yes --json',
+    '<%= config.bin %> run dr-drill --env production --component orders-db --yes   # only the components whose window is open',
   ]
   static override args = {runbook: Args.string({description: 'Built-in runbook name, a name from the catalog\'s runbooksDir, or a path to a YAML file', required: true})}
   static override flags = {
@@ -23,15 +24,18 @@ export default class Run extends BaseCommand<RunResult | RunPlan> {
   async run(): Promise<RunResult | RunPlan> {
     const {args, flags} = await this.parse(Run)
     const [{runRunbook, prepareRun}, {runOnTerminal}] = await Promise.all([import('../runbooks/runner.js'), import('../cli/run-support.js')])
-    const request = {runbook: args.runbook, envName: flags.env, catalogFlag: flags.catalog, params: parseKeyValues(flags.param), target: flags.target}
+    const at = atFlag(flags.at)
+    const request = {runbook: args.runbook, envName: flags.env, catalogFlag: flags.catalog, params: parseKeyValues(flags.param), target: flags.target, components: componentList(flags.component)}
     if (flags.plan) {
       const {buildPlan, renderPlan} = await import('../runbooks/plan.js')
-      const plan = buildPlan(await prepareRun(request))
+      const {guardDecision} = await import('../runbooks/runner.js')
+      const prepared = await prepareRun(request)
+      const plan = buildPlan(prepared, {guard: await guardDecision(prepared, at ?? new Date())})
       this.say(renderPlan(plan))
       return plan
     }
     const terminal = {json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, overrideWindow: flags['override-window'], reason: flags.reason}
-    const result = await runOnTerminal(terminal, (options) => runRunbook({...request, ...options}))
+    const result = await runOnTerminal(terminal, (options) => runRunbook({...request, ...options, at}))
     await (await import('../ci/reports.js')).publishRunReports(result, {junit: flags.junit, summary: flags.summary, json: this.jsonEnabled()})
     this.exitWith = result.exitCode
     return result

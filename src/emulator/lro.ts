@@ -131,6 +131,8 @@ export class Operations implements LroManager {
   }
 
   private async advance(op: TrackedOperation): Promise<void> {
+    // A hang lasts until the fault is lifted (tests hold an operation open until a condition, then let it finish).
+    if (op.hangs && !this.options.faults.operationHangs(op.operation)) op.hangs = false
     if (op.status !== 'InProgress' || op.hangs) return
     if (this.options.clock().getTime() < op.dueAt) return
     await this.settle(op)

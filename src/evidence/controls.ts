@@ -18,11 +18,12 @@ export interface Control {
   supportedBy(run: {kind?: string; runbook?: string}): boolean
 }
 
-const isDrill = (run: {kind?: string}) => run.kind === 'drill'
-const isRestore = (run: {kind?: string; runbook?: string}) =>
-  run.kind === 'drill' || /restore|pitr|promote|export/.test(run.runbook ?? '')
-const isBackupOrMaintenanceCheck = (run: {kind?: string; runbook?: string}) =>
-  run.kind === 'checklist' || run.kind === 'maintenance' || run.runbook === 'security-checklist'
+type RunKind = {kind?: string; runbook?: string}
+const isDrill = (run: RunKind) => run.kind === 'drill'
+const isRestore = (run: RunKind) => run.kind === 'drill' || /restore|pitr|promote|export|snapshot|backup/.test(run.runbook ?? '')
+// Runs that check the backup configuration: the security checklist and the maintenance-window runbook — not any
+// checklist (`hello` is one) nor any maintenance run (a slot swap says nothing about backups).
+const isBackupOrMaintenanceCheck = (run: RunKind) => run.runbook === 'security-checklist' || run.runbook === 'maintenance-window'
 
 export const CONTROLS: readonly Control[] = [
   {
@@ -76,14 +77,17 @@ export interface ControlCoverage {
   runIds: string[]
 }
 
-/** For each control, the runs (of those given) that are evidence for it. */
-export function mapControls(runs: Array<{runId: string; kind?: string; runbook?: string}>): ControlCoverage[] {
+/**
+ * For each control, the runs (of those given) that are evidence for it. Only runs that passed count: a failed
+ * restore is evidence that something needs fixing, not that backup and recovery work.
+ */
+export function mapControls(runs: Array<{runId: string; kind?: string; runbook?: string; passed?: boolean}>): ControlCoverage[] {
   return CONTROLS.map((control) => ({
     id: control.id,
     framework: control.framework,
     title: control.title,
     description: control.description,
     evidence: control.evidence,
-    runIds: runs.filter((run) => control.supportedBy(run)).map((run) => run.runId),
+    runIds: runs.filter((run) => run.passed !== false && control.supportedBy(run)).map((run) => run.runId),
   }))
 }

@@ -236,7 +236,23 @@ export interface EvidenceReport {
   series: ComponentSeries[]
   coverage: {asOf: string; days: number; rows: CoverageRow[]}
   controls: ControlCoverage[]
+  /** Whether the evidence container was immutable (WORM) when the newest run wrote to it, as that run recorded. */
+  evidenceStore: {immutable: boolean | 'unknown'; detail: string}
   totals: {runs: number; passed: number; failed: number; drills: number}
+}
+
+/** The evidence container's immutability as the newest run that read it recorded (runs are newest last or first: by time). */
+export function evidenceStoreState(runs: EvidenceRun[]): EvidenceReport['evidenceStore'] {
+  const recorded = runs
+    .filter((r) => r.summary?.evidenceStore && r.summary.evidenceStore.mutable !== undefined)
+    .sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''))[0]
+  if (!recorded) return {immutable: 'unknown', detail: 'no run in this period recorded the evidence container\'s immutability settings'}
+  const store = recorded.summary!.evidenceStore!
+  const policy = store.immutabilityPolicy?.state ? `immutability policy ${store.immutabilityPolicy.state}` : 'no immutability policy'
+  const hold = store.legalHold ? ', legal hold' : ''
+  return store.mutable
+    ? {immutable: false, detail: `MUTABLE: the evidence container has ${policy}${hold}; journals there could be altered or deleted (as of run ${recorded.runId})`}
+    : {immutable: true, detail: `immutable (WORM): ${policy}${hold} (as of run ${recorded.runId})`}
 }
 
 /** Build the report model from the runs found and the catalog's environment. */
@@ -262,7 +278,8 @@ export function buildReport(options: {
     runs: rows,
     series,
     coverage: {asOf: asOf.toISOString(), days: COVERAGE_DAYS, rows: coverageRows},
-    controls: mapControls(rows.map((r) => ({runId: r.runId, kind: r.kind, runbook: r.runbook}))),
+    controls: mapControls(rows.map((r) => ({runId: r.runId, kind: r.kind, runbook: r.runbook, passed: r.passed}))),
+    evidenceStore: evidenceStoreState(options.runs),
     totals: {
       runs: rows.length,
       passed: rows.filter((r) => r.passed).length,

@@ -62,6 +62,7 @@ ${s.points.some((p) => p.rpoMs !== undefined) ? objectiveChart(s, 'rpo') : ''}
 
 <section id="controls">
 <h2>Controls supported by this evidence</h2>
+<p class="${report.evidenceStore.immutable === true ? '' : 'alert'}">Evidence store: ${esc(report.evidenceStore.detail)}. Only runs that passed count as evidence for a control.</p>
 <table>
 <thead><tr><th>Control</th><th>What it asks</th><th>Evidence in this bundle</th><th>Runs</th></tr></thead>
 <tbody>

@@ -37,6 +37,7 @@ export function renderReportMd(report: EvidenceReport): string {
   ]))
   out.push(seriesRows.length ? table(['Component', 'Quarter', 'Worst RTO / objective', 'Worst RPO / objective', 'Drills', 'Objectives'], seriesRows) : '_No drill measurements in this period._')
   out.push('', '## Controls', '')
+  out.push(`**Evidence store:** ${report.evidenceStore.detail}. Only runs that passed count as evidence for a control.`, '')
   out.push(table(['Control', 'What it asks', 'Evidence here', 'Runs'], report.controls.map((c) => [`${c.id}: ${c.title}`, c.description, c.evidence, c.runIds.length ? c.runIds.join(', ') : '**none in this period**'])))
   out.push('', '## Runs', '')
   if (report.runs.length === 0) out.push('_No runs in this period._')

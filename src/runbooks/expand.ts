@@ -12,7 +12,7 @@
  * Deterministic: the same runbook, environment and params always give the same steps in the same order.
  */
 import {resourceGroupOf} from '../catalog/loader.js'
-import type {Catalog, Component, Environment} from '../catalog/schema.js'
+import {componentWindowNames, type Catalog, type Component, type Environment} from '../catalog/schema.js'
 import {ValidationError, type Problem} from '../errors.js'
 import {conditionExpression, evaluateExpression} from './expressions.js'
 import type {ForEachItem, ForEachSpec, Runbook, StepSpec} from './model.js'
@@ -130,6 +130,34 @@ function itemOf(environment: Environment, key: string): ForEachItem {
     name: component.name,
     type: component.type,
     resourceGroup: resourceGroupOf(environment, component),
-    component: {...component} as Record<string, unknown>,
+    // `windows` lists every window the component names (`window` and `windows`), so runbooks need read one field.
+    component: {...component, windows: componentWindowNames(component)} as Record<string, unknown>,
   }
+}
+
+/**
+ * `--component a,b`: the run acts on these components only. Components of the kinds the runbook iterates over
+ * (`forEach: {components: …}`) that were not chosen are left out of the environment the run sees, so expansion, the
+ * drill's report (which expects a row per component of those kinds) and the window guard all agree; components of
+ * other kinds (storage accounts, key vaults) stay, since steps may read them. Invalid choices are exit 2.
+ */
+export function selectComponents(runbook: Runbook, environment: Environment, chosen: string[]): Environment {
+  const forEachSteps = [...runbook.steps, ...runbook.finally].filter((s) => s.forEach)
+  const iterated = new Set(forEachSteps.flatMap((s) => (s.forEach && 'components' in s.forEach ? s.forEach.components : [])))
+  const problems: Problem[] = []
+  if (forEachSteps.length === 0)
+    problems.push({code: 'invalid-flag', message: `--component: runbook ${runbook.name} does not act on each component of the environment; name its target with --target`})
+  for (const key of chosen) {
+    const component = environment.components[key]
+    if (!component)
+      problems.push({code: 'unknown-component', message: `--component ${key}: no such component (known: ${Object.keys(environment.components).join(', ')})`})
+    else if (iterated.size > 0 && !iterated.has(component.type))
+      problems.push({
+        code: 'invalid-flag',
+        message: `--component ${key}: runbook ${runbook.name} does not act on ${component.type} components (it acts on: ${[...iterated].join(', ')})`,
+      })
+  }
+  if (problems.length > 0) throw new ValidationError(problems)
+  const keep = Object.entries(environment.components).filter(([key, c]) => chosen.includes(key) || (iterated.size > 0 && !iterated.has(c.type)))
+  return {...environment, components: Object.fromEntries(keep)}
 }

@@ -71,6 +71,8 @@ export interface Runbook {
   description?: string
   kind: RunbookKind
   disruptive: boolean
+  /** Declared `expectedDuration` in ms: how long the window must still be open when a disruptive run starts. */
+  expectedDurationMs?: number
   params: Record<string, ParamSpec>
   steps: StepSpec[]
   finally: StepSpec[]

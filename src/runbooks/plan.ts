@@ -6,6 +6,9 @@
 import {findAction} from '../actions/registry.js'
 import type {ArmCall, PlanContext} from '../actions/types.js'
 import {resolveResource} from '../actions/resolve.js'
+import {configurationIssues} from '../actions/drill.js'
+import {describedOnlySentence} from '../catalog/notes.js'
+import type {GuardDecision} from './guards.js'
 import type {Environment} from '../catalog/schema.js'
 import {evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
@@ -45,6 +48,12 @@ export interface RunPlan {
   /** Where the journal goes, and what that needs. */
   evidence?: {container: string; permissions: string[]}
   changes: boolean
+  /** Production window guard: per component it changes, whether the run may start at the instant asked (--at or now). */
+  guard?: GuardDecision
+  /** Drills: each measured component's objectives, and those its configuration cannot meet whatever the drill measures. */
+  objectives?: Array<{component: string; type: string; rto?: string; rpo?: string; crossRegion: boolean; cannotMeet: string[]}>
+  /** Components of the environment this runbook does not act on because opsbook cannot act on their kind yet. */
+  notActedOn?: string
 }
 
 /** ARM id helper shared by plan and the actions' `arm()` declarations. */
@@ -57,7 +66,7 @@ export function planContext(environment: Environment, environmentName: string): 
 }
 
 /** Build the plan of a prepared run. Changes nothing and contacts nothing. */
-export function buildPlan(prepared: PreparedRun): RunPlan {
+export function buildPlan(prepared: PreparedRun, extras: {guard?: GuardDecision} = {}): RunPlan {
   const {runbook, environment, envName, params, loaded} = prepared
   const secretParams = Object.entries(runbook.params).filter(([, s]) => s.type === 'secret').map(([n]) => n)
   const shownParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secretParams.includes(k) ? '[REDACTED]' : v]))
@@ -115,6 +124,21 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
       }
     : undefined
   const permissions = [...new Set([...steps.flatMap((s) => [...s.permissions, ...(s.rollback?.permissions ?? [])]), ...(evidence?.permissions ?? [])])].sort()
+  // The components a drill measures (drill.measure instances), with what their configuration rules out up front.
+  const measured = [...new Set([...runbook.steps, ...runbook.finally].filter((s) => s.uses === 'drill.measure' && s.instance).map((s) => s.instance!.item.key))]
+  const objectives = measured.map((key) => {
+    const component = environment.components[key]!
+    return {
+      component: key,
+      type: component.type,
+      ...(component.objectives?.rto ? {rto: component.objectives.rto} : {}),
+      ...(component.objectives?.rpo ? {rpo: component.objectives.rpo} : {}),
+      crossRegion: component.objectives?.crossRegion ?? false,
+      cannotMeet: configurationIssues(component),
+    }
+  })
+  const forEachesOverComponents = [...runbook.steps, ...runbook.finally].some((s) => s.instance)
+  const notActedOn = forEachesOverComponents ? describedOnlySentence(environment, runbook.name) : undefined
   return {
     runbook: {name: runbook.name, title: runbook.title, kind: runbook.kind, disruptive: runbook.disruptive, source: runbook.source},
     environment: envName,
@@ -124,6 +148,9 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
     permissions,
     evidence,
     changes: steps.some((s) => s.changes || s.rollback?.changes),
+    ...(extras.guard ? {guard: extras.guard} : {}),
+    ...(objectives.length > 0 ? {objectives} : {}),
+    ...(notActedOn ? {notActedOn} : {}),
   }
 }
 
@@ -215,11 +242,32 @@ export function renderPlan(plan: RunPlan): string {
     }
   })
   lines.push('')
+  if (plan.objectives) {
+    lines.push('Objectives this drill measures:')
+    for (const o of plan.objectives) {
+      const wanted = o.rto || o.rpo ? `RTO ${o.rto ?? '-'}, RPO ${o.rpo ?? '-'}${o.crossRegion ? ', cross-region' : ''}` : 'no objective in the catalog (the row will say so; nothing to meet)'
+      lines.push(`  ${o.component} (${o.type}): ${wanted}`)
+      for (const issue of o.cannotMeet) lines.push(`    CANNOT MEET: ${issue}`)
+    }
+    lines.push('')
+  }
+  if (plan.notActedOn) lines.push(`Not acted on: ${plan.notActedOn}.`, '')
+  if (plan.guard) lines.push(...renderGuard(plan.guard, plan.environment), '')
   if (plan.evidence)
     lines.push(`Evidence: the journal streams to ${plan.evidence.container} (runs/<yyyy>/<mm>/<runId>/); components it changes are leased at locks/${plan.environment}/<component>.`)
   lines.push(`Permissions needed (${plan.permissions.length}):`)
   for (const p of plan.permissions) lines.push(`  ${p}`)
   return lines.join('\n')
+}
+
+/** The window guard's decision as plan lines. */
+export function renderGuard(guard: GuardDecision, environment: string): string[] {
+  if (!guard.applies) return [`Window guard: does not apply (${environment} is not production or the runbook is not disruptive).`]
+  const lines = [`Window guard at ${guard.at} (expected duration: ${guard.expected.description}): ${guard.allowed ? 'the run MAY start' : 'the run would be BLOCKED (exit 5)'}`]
+  if (guard.freeze) lines.push(`  change freeze "${guard.freeze.reason}" until ${guard.freeze.until}`)
+  for (const c of guard.components) lines.push(`  ${c.allowed ? 'open   ' : 'BLOCKED'} ${c.reason}`)
+  if (!guard.allowed && guard.nextStart) lines.push(`  next moment all of them may start: ${guard.nextStart}`)
+  return lines
 }
 
 function fmt(value: unknown): string {

@@ -36,6 +36,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
     envName: state.environmentName,
     catalogFlag: options.catalogFlag ?? state.request?.catalogFile,
     params,
+    components: state.request?.components,
     resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, expectedSha256: state.runbook.sha256},
   })
   return result

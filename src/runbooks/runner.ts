@@ -9,14 +9,14 @@ import {join} from 'node:path'
 import type {ApprovalDecision, Approver} from '../actions/types.js'
 import {findAction} from '../actions/registry.js'
 import {getEnvironment, loadCatalog, projectDir, type LoadedCatalog} from '../catalog/loader.js'
-import type {Environment} from '../catalog/schema.js'
+import {componentWindowNames, type Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError, ExitCode, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
 import type {RunEvent, RunEventListener, RunStatus} from './events.js'
-import {checkChangeGuards, touchedComponents, type GuardOverride} from './guards.js'
+import {changedComponents, checkChangeGuards, expectedDuration, type ExpectedDuration, type GuardOverride} from './guards.js'
 import type {ParamSpec, Runbook} from './model.js'
 import {resolveRunbook} from './discovery.js'
 import type {RunOutcome} from './engine.js'
-import {expandRunbook} from './expand.js'
+import {expandRunbook, selectComponents} from './expand.js'
 import {resolveParams} from './params.js'
 import {closestName} from './validate.js'
 import {conditionExpression, evaluateCondition, expressionReferences, type ExpressionContext} from './expressions.js'
@@ -30,6 +30,8 @@ export interface PrepareOptions {
   params: Record<string, string>
   /** --target: fills the runbook's first `target` param that was not given. */
   target?: string
+  /** --component: act on these components only (runbooks that act on each component of the environment). */
+  components?: string[]
   /** Environment variables (OPSBOOK_PARAM_<NAME>); default process.env. */
   env?: NodeJS.ProcessEnv
   /** Ask for missing params (a TTY is present); undefined means "cannot ask": missing params are exit 2. */
@@ -44,14 +46,18 @@ export interface PreparedRun {
   params: Record<string, unknown>
   /** Raw strings the params came from (for resume). */
   rawParams: Record<string, string>
+  /** --component, when given (kept for resume). */
+  selectedComponents?: string[]
 }
 
 /** Load and validate the catalog, runbook and params. Throws ValidationError (exit 2) before anything happens. */
 export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> {
   const cwd = options.cwd ?? process.cwd()
   const loaded = loadCatalog({flag: options.catalogFlag, cwd})
-  const environment = getEnvironment(loaded, options.envName)
   const runbook = resolveRunbook(options.runbook, {catalog: loaded, cwd})
+  const catalogEnvironment = getEnvironment(loaded, options.envName)
+  const selected = options.components?.length ? componentSelection(options.components, catalogEnvironment, runbook) : undefined
+  const environment = selected ? selectComponents(runbook, catalogEnvironment, selected) : catalogEnvironment
   // Params may also come from OPSBOOK_PARAM_<NAME> (secrets especially: no shell history, no process list).
   const raw = {...paramsFromEnvironment(runbook, options.env ?? process.env), ...options.params}
   if (options.target) {
@@ -66,7 +72,13 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
     const missing = resolved.missing.map((name) => ({name, spec: runbook.params[name]!}))
     if (!options.promptParams)
       throw new ValidationError(
-        missing.map(({name, spec}) => ({code: 'missing-param', message: `missing param "${name}" (${describeParam(spec)}): pass --param ${name}=… or set OPSBOOK_PARAM_${name.toUpperCase().replaceAll('-', '_')}`})),
+        missing.map(({name, spec}) => ({
+          code: 'missing-param',
+          message:
+            spec.type === 'target'
+              ? `missing param "${name}" (${describeParam(spec)}): pass --target <component>, one of: ${targetChoices(spec, environment)}`
+              : `missing param "${name}" (${describeParam(spec)}): pass --param ${name}=… or set OPSBOOK_PARAM_${name.toUpperCase().replaceAll('-', '_')}`,
+        })),
         `runbook ${runbook.name} needs params that were not given and there is no terminal to ask on:`,
       )
     Object.assign(raw, await options.promptParams(missing, environment))
@@ -74,7 +86,34 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   }
   // forEach steps become one step per component (deterministic, so plan, run and resume see the same ids).
   const expanded = expandRunbook(runbook, environment, {params: resolved.values, environmentName: options.envName, catalog: loaded.catalog})
-  return {loaded, envName: options.envName, environment, runbook: expanded, params: resolved.values, rawParams: raw}
+  return {loaded, envName: options.envName, environment, runbook: expanded, params: resolved.values, rawParams: raw, ...(selected ? {selectedComponents: selected} : {})}
+}
+
+/**
+ * --component values as component keys: a key, or `window:<name>` for every component (of the kinds the runbook acts
+ * on) that names that maintenance window — one scheduled CI job per window drills exactly the components it opens for.
+ */
+export function componentSelection(values: string[], environment: Environment, runbook: Runbook): string[] {
+  const iterated = new Set([...runbook.steps, ...runbook.finally].flatMap((s) => (s.forEach && 'components' in s.forEach ? s.forEach.components : [])))
+  const keys: string[] = []
+  for (const value of values) {
+    const windowName = /^window:(.+)$/.exec(value)?.[1]
+    if (!windowName) {
+      keys.push(value)
+      continue
+    }
+    if (!environment.windows[windowName])
+      throw new ValidationError([
+        {code: 'unknown-window', message: `--component ${value}: no maintenance window "${windowName}" (defined: ${Object.keys(environment.windows).join(', ') || 'none'})`},
+      ])
+    const members = Object.entries(environment.components)
+      .filter(([, c]) => componentWindowNames(c).includes(windowName) && (iterated.size === 0 || iterated.has(c.type)))
+      .map(([key]) => key)
+    if (members.length === 0)
+      throw new ValidationError([{code: 'invalid-flag', message: `--component ${value}: no component that ${runbook.name} acts on names window "${windowName}"`}])
+    keys.push(...members)
+  }
+  return [...new Set(keys)]
 }
 
 /** `OPSBOOK_PARAM_<NAME>` (upper-case, dashes as underscores) for each declared param, when set. */
@@ -85,6 +124,13 @@ export function paramsFromEnvironment(runbook: Pick<Runbook, 'params'>, env: Nod
     if (value !== undefined && value !== '') found[name] = value
   }
   return found
+}
+
+/** The components a target param accepts, e.g. "orders-db (pg-shop-orders), reports-db (pg-shop-reports)". */
+function targetChoices(spec: ParamSpec, environment: Environment): string {
+  const wanted = spec.type === 'target' ? spec.component : undefined
+  const keys = Object.entries(environment.components).filter(([, c]) => !wanted || c.type === wanted)
+  return keys.length > 0 ? keys.map(([key, c]) => `${key} (${c.name})`).join(', ') : `none: this environment has no ${wanted} component`
 }
 
 function describeParam(spec: ParamSpec): string {
@@ -147,6 +193,8 @@ export interface RunOptions extends PrepareOptions {
   /** Deadline for rollbacks and finally together (ms); default the engine's (15 min). OPSBOOK_TEARDOWN_TIMEOUT (ISO 8601) sets it on the CLI. */
   teardownTimeoutMs?: number
   now?: () => Date
+  /** --at: evaluate the window guard at this instant instead of now (rehearsal; emulator environments only). */
+  at?: Date
 }
 
 export interface ResumeInput {
@@ -241,13 +289,18 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     }
   }
 
-  const components = touchedComponents(runbook, params, environment)
+  if (options.at && environment.cloud !== 'emulator')
+    throw new ValidationError([
+      {code: 'invalid-flag', message: `--at rehearses a guard decision; ${envName} is a real Azure environment, so \`run --at\` is refused (use \`plan ${runbook.name} --env ${envName} --at …\` or \`window status --at …\`)`},
+    ])
+  const components = changedComponents(runbook, params, environment)
   const overrides = checkChangeGuards({
     runbook,
     env: environment,
     envName,
     components,
-    now: now(),
+    now: options.at ?? now(),
+    expected: environment.production && runbook.disruptive ? await expectedRunDuration(prepared, options.cwd) : undefined,
     override: options.override ? {reason: options.override.reason, user} : undefined,
   })
 
@@ -264,6 +317,25 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
 
   const {startRunSession} = await import('./session.js')
   return startRunSession({prepared, options, overrides, confirmations, components, user, now})
+}
+
+/** The window guard's decision for a prepared run at `at` (plan shows it; run enforces it). */
+export async function guardDecision(prepared: PreparedRun, at: Date, cwd?: string): Promise<import('./guards.js').GuardDecision> {
+  const {decideGuards} = await import('./guards.js')
+  const components = changedComponents(prepared.runbook, prepared.params, prepared.environment)
+  return decideGuards({runbook: prepared.runbook, env: prepared.environment, components, at, expected: await expectedRunDuration(prepared, cwd)})
+}
+
+/** The runbook's expected duration: declared, else the median of its past succeeded runs in this environment. */
+export async function expectedRunDuration(prepared: Pick<PreparedRun, 'runbook' | 'envName' | 'loaded'>, cwd?: string): Promise<ExpectedDuration> {
+  if (prepared.runbook.expectedDurationMs !== undefined) return expectedDuration(prepared.runbook, [])
+  const {listRuns} = await import('../evidence/runs-store.js')
+  const runs = await listRuns(opsbookRoot({cwd, catalogFlag: prepared.loaded.file})).catch(() => [])
+  const past = runs
+    .filter((r) => r.runbook === prepared.runbook.name && r.environment === prepared.envName && r.status === 'succeeded' && r.durationMs !== undefined)
+    .slice(0, 20)
+    .map((r) => r.durationMs!)
+  return expectedDuration(prepared.runbook, past)
 }
 
 export function currentUser(): string {

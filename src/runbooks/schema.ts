@@ -94,6 +94,9 @@ export const runbookSchema = z
     description: z.string().optional(),
     kind: z.enum(RUNBOOK_KINDS),
     disruptive: z.boolean().optional().describe('In production it needs a maintenance window (default false)'),
+    expectedDuration: isoDuration
+      .optional()
+      .describe('How long a run usually takes (ISO-8601): the production window guard lets a disruptive run start only when it ends inside the window; default the median of past runs'),
     params: z.record(identifier, paramSchema).optional(),
     steps: z.array(stepSchema).min(1),
     finally: z.array(finallyStepSchema).optional().describe('Steps that always run at the end, even after a failure'),
@@ -140,6 +143,7 @@ export function toRunbookModel(input: RunbookInput, options: ModelOptions): Runb
     ...(input.description === undefined ? {} : {description: input.description}),
     kind: input.kind,
     disruptive: input.disruptive ?? false,
+    ...(input.expectedDuration === undefined ? {} : {expectedDurationMs: parseDuration(input.expectedDuration)!}),
     params,
     steps: input.steps.map((step, index) => toStepSpec(step, step.id, ['steps', index], options)),
     finally: (input.finally ?? []).map((step, index) => toStepSpec(step, finallyStepId(step, index), ['finally', index], options)),

@@ -24,6 +24,8 @@ export interface RunRequest {
   environment: string
   catalogFile: string
   params: Record<string, string>
+  /** --component, when the run acted on some components only. */
+  components?: string[]
   startedAt: string
 }
 export const REQUEST_FILE = 'request.json'
@@ -124,6 +126,7 @@ async function runConnected(
       environment: envName,
       catalogFile: loaded.file,
       params: withoutSecrets(prepared.rawParams, runbook),
+      ...(prepared.selectedComponents ? {components: prepared.selectedComponents} : {}),
       startedAt: startedAt.toISOString(),
     }
     // Raw params are what the user typed: a key or SAS URL in a string param is redacted like everywhere else.

@@ -3,7 +3,7 @@
  * Shared by the catalog and runbook loaders.
  */
 import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs'
-import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node} from 'yaml'
+import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap} from 'yaml'
 import type {z} from 'zod'
 import type {Problem, SourceLocation} from '../errors.js'
 
@@ -58,7 +58,7 @@ export function readSourceFile(path: string, what: string): {text: string} | {pr
 
 export function parseYamlSource(file: string, text: string): YamlSource {
   const lineCounter = new LineCounter()
-  const doc: Document = parseDocument(text, {lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false})
+  const doc: Document = parseDocument(text, {lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, merge: true})
   const at = (offset: number): SourceLocation => {
     const {line, col} = lineCounter.linePos(offset)
     return {file, line, column: col}
@@ -83,7 +83,7 @@ export function parseYamlSource(file: string, text: string): YamlSource {
       doc.errors.length === 0
         ? doc.toJS({maxAliasCount: MAX_ALIAS_COUNT})
         : onlyDuplicates
-          ? parseDocument(text, {uniqueKeys: false}).toJS({maxAliasCount: MAX_ALIAS_COUNT})
+          ? parseDocument(text, {uniqueKeys: false, merge: true}).toJS({maxAliasCount: MAX_ALIAS_COUNT})
           : undefined
   } catch (error) {
     // The yaml library refuses documents whose aliases expand too far ("Excessive alias count"): point at the first alias.
@@ -108,7 +108,7 @@ export function parseYamlSource(file: string, text: string): YamlSource {
     for (const [index, segment] of path.entries()) {
       const last = index === path.length - 1
       if (isMap(node)) {
-        const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(segment))
+        const pair = findPair(doc, node, String(segment))
         if (!pair) break
         const keyNode = pair.key as Node | null
         if (last && options.key && keyNode?.range) return at(keyNode.range[0])
@@ -128,6 +128,28 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   }
 
   return {file, text, value, problems, locate}
+}
+
+/**
+ * The pair for `key` in a map, also through YAML merge keys (`<<: *base` or `<<: [*a, *b]`): a value that came from
+ * an anchor is located where the anchor defines it. Own keys win over merged ones, as in the merged value.
+ */
+function findPair(doc: Document, map: YAMLMap, key: string, depth = 0): Pair | undefined {
+  // With `merge: true` the yaml package keeps a merge key's value as a symbol, Symbol(<<).
+  const keyOf = (p: Pair) => (isScalar(p.key) ? (typeof p.key.value === 'symbol' ? '<<' : String(p.key.value)) : String(p.key))
+  const own = map.items.find((p) => keyOf(p) === key && keyOf(p) !== '<<')
+  if (own || depth > 10) return own
+  for (const merge of map.items.filter((p) => keyOf(p) === '<<')) {
+    const sources = isSeq(merge.value) ? merge.value.items : [merge.value]
+    for (const source of sources) {
+      const target = isAlias(source) ? source.resolve(doc) : source
+      if (isMap(target)) {
+        const found = findPair(doc, target, key, depth + 1)
+        if (found) return found
+      }
+    }
+  }
+  return undefined
 }
 
 function firstLine(message: string): string {

@@ -29,7 +29,7 @@ function cell(measure?: {measuredMs?: number; objectiveMs?: number; met?: boolea
 export function renderObjectives(rows: ObjectiveRow[]): string {
   const table = new Table({head: ['component', 'type', 'RTO measured / objective', 'RPO measured / objective', 'status', 'notes'], style: {head: [], border: []}, wordWrap: true, colWidths: [null, null, null, null, null, 50] as any})
   // status: met, missed, cannot-meet (the configuration rules an objective out even when the drill went well), unmeasured.
-  for (const row of rows) table.push([row.component, row.type, cell(row.rto), cell(row.rpo), row.status ?? '', (row.notes ?? []).join('; ')])
+  for (const row of rows) table.push([row.component, row.type, cell(row.rto), cell(row.rpo), (row.status ?? '').replace('no-objective', 'no objective'), (row.notes ?? []).join('; ')])
   return table.toString()
 }
 

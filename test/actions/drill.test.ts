@@ -150,3 +150,23 @@ describe('drill.report', () => {
     expect(strict.message).toBe('recovery objectives not met: orders-db unmeasured')
   })
 })
+
+describe('drill rows that could mislead', () => {
+  const withComponents = (components: Record<string, unknown>): Environment => ({...environment, components: {...environment.components, ...components}}) as Environment
+
+  it('a component without objectives is "no-objective", never met, and does not fail the drill', async () => {
+    const env = withComponents({'plain-app': {type: 'webapp', name: 'app-plain', slots: ['staging'], healthPath: '/health'}})
+    const row = await measure({component: 'plain-app', startedAt: at(10)}, env)
+    expect(row.status).toBe('no-objective')
+    expect(row.notes.join(' ')).toContain('no objective')
+    const report = await reportAction.run(reportAction.input.parse({measurements: [row], expect: []}), context(env))
+    expect(report.missed).toEqual([])
+  })
+
+  it('a web app with RPO 0 is measured 0 (it holds no data), not unmeasured', async () => {
+    const env = withComponents({shop: {type: 'webapp', name: 'app-shop', slots: ['staging'], healthPath: '/health', objectives: {rto: 'PT15M', rpo: 'PT0S', crossRegion: false}}})
+    const row = await measure({component: 'shop', startedAt: at(10)}, env)
+    expect(row.rpo).toEqual({measuredMs: 0, objectiveMs: 0, met: true})
+    expect(row.status).toBe('met')
+  })
+})

@@ -14,7 +14,7 @@ import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
 let emulator: RunningEmulator
 
 beforeAll(async () => {
-  emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 1500})
+  emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
 })
 afterAll(async () => emulator?.stop())
 
@@ -38,21 +38,28 @@ describe('evidence and target leases through the CLI', () => {
     }
     const verified = await runCli(['evidence', 'verify', runId, '--env', 'local', '--json'], {cwd, env: emulator.env()})
     expect(verified.code, verified.stdout).toBe(0)
-  })
+  }, 150_000)
 
   it('blocks a second run on a component another run holds: exit 5 naming the holder', async () => {
     const restoreTime = new Date(Date.now() - 5 * 60_000).toISOString()
     const args = ['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime}`, '--json']
     let restoring!: () => void
     const firstIsRestoring = new Promise<void>((resolve) => (restoring = resolve))
+    // The first run's restore stays in progress until the second run has been turned away: a condition, not a time.
+    emulator.faults.set({hangOperations: ['postgres.create']})
     const first = runCli(args, {
       cwd: scratchDir(),
       env: emulator.env(),
       timeoutMs: 120_000,
       onOutput: (text) => text.includes('▸ restore') && restoring(),
     })
-    await firstIsRestoring
-    const second = await runCli(args, {cwd: scratchDir(), env: emulator.env()})
+    let second
+    try {
+      await firstIsRestoring
+      second = await runCli(args, {cwd: scratchDir(), env: emulator.env()})
+    } finally {
+      emulator.faults.set({hangOperations: []})
+    }
     const firstResult = await first
     expect(firstResult.code, firstResult.stderr).toBe(0)
     const firstRunId = JSON.parse(firstResult.stdout).runId
@@ -61,5 +68,5 @@ describe('evidence and target leases through the CLI', () => {
     expect(error.code).toBe('blocked-lease')
     expect(error.message).toContain(firstRunId)
     expect(error.details.holder).toMatchObject({runId: firstRunId})
-  })
+  }, 150_000)
 })

@@ -17,10 +17,13 @@ export async function formatTable(report: CheckReport, options: {verbose?: boole
     const quiet = findings.length - shown.length
     out.push(`${type} — ${new Set(findings.map((f) => f.resourceId.toLowerCase())).size} resource(s)${quiet ? `, ${quiet} passing or n/a row(s) hidden` : ''}`)
     if (shown.length === 0) continue
-    const messageWidth = Math.max(30, width - 80)
+    // Check ids are never cut: waivers are written with them (the message column gives way instead).
+    const checkWidth = Math.max(8, ...shown.map((f) => f.checkId.length)) + 2
+    const resourceWidth = Math.min(40, Math.max(10, ...shown.map((f) => f.resourceName.length)) + 2)
+    const messageWidth = Math.max(30, width - 24 - checkWidth - resourceWidth)
     const table = new Table({
       head: ['Status', 'Severity', 'Check', 'Resource', 'Found'],
-      colWidths: [10, 10, 26, 32, messageWidth],
+      colWidths: [10, 10, checkWidth, resourceWidth, messageWidth],
       wordWrap: true,
       style: {head: [], border: []},
     })

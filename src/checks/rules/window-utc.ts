@@ -1,9 +1,8 @@
 /**
  * The catalog's maintenance windows are written in local time; PostgreSQL's custom window and Redis patch
- * schedules are in UTC. This turns a window's start into the UTC weekday and time for the week of `now`
- * (so daylight saving is taken as it is this week).
+ * schedules are in UTC. This turns a window's start into the UTC weekday and time of its current or next occurrence.
  */
-import {DateTime} from 'luxon'
+import {weeklyUtcSlot} from '../../catalog/windows.js'
 import type {MaintenanceWindow, Weekday} from '../../catalog/schema.js'
 
 export const WEEKDAYS: Weekday[] = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
@@ -18,16 +17,11 @@ export interface UtcStart {
   durationMinutes: number
 }
 
-/** The UTC weekday, hour and minute a window starts at, in the week of `now`. */
+/**
+ * The UTC weekday, hour and minute a window starts at, for its occurrence open at `now` or else its next one
+ * (catalog/windows.ts computes each occurrence in the window's own zone, daylight saving included).
+ */
 export function windowStartUtc(window: MaintenanceWindow, now: Date): UtcStart {
-  const [startHour, startMinute] = window.start.split(':').map(Number) as [number, number]
-  const [endHour, endMinute] = window.end.split(':').map(Number) as [number, number]
-  let durationMinutes = endHour * 60 + endMinute - (startHour * 60 + startMinute)
-  if (durationMinutes <= 0) durationMinutes += 24 * 60
-  const luxonWeekday = WEEKDAYS.indexOf(window.day) === 0 ? 7 : WEEKDAYS.indexOf(window.day)
-  const local = DateTime.fromJSDate(now, {zone: window.timeZone})
-    .set({weekday: luxonWeekday as 1 | 2 | 3 | 4 | 5 | 6 | 7, hour: startHour, minute: startMinute, second: 0, millisecond: 0})
-  const utc = local.toUTC()
-  const dayOfWeek = utc.weekday % 7
-  return {dayOfWeek, day: WEEKDAYS[dayOfWeek]!, hour: utc.hour, minute: utc.minute, durationMinutes}
+  const slot = weeklyUtcSlot(window, now)
+  return {dayOfWeek: slot.dayOfWeek, day: slot.dayName, hour: slot.startHour, minute: slot.startMinute, durationMinutes: slot.durationMinutes}
 }

@@ -5,6 +5,8 @@ export interface CatalogValidateResult {
   file: string
   sha256: string
   environments: Array<{name: string; cloud: string; production: boolean; components: number}>
+  /** Per environment: what opsbook assumed, and components it describes but cannot act on yet. */
+  notes: Record<string, string[]>
 }
 
 export default class CatalogValidate extends BaseCommand<CatalogValidateResult> {
@@ -21,7 +23,10 @@ export default class CatalogValidate extends BaseCommand<CatalogValidateResult> 
       production: env.production,
       components: Object.keys(env.components).length,
     }))
+    const {catalogNotes} = await import('../../catalog/notes.js')
+    const notes = catalogNotes(loaded.catalog)
     this.say(`✔ ${loaded.file} is valid: ${environments.map((e) => `${e.name} (${e.cloud}, ${e.components} components)`).join(', ')}`)
-    return {status: 'valid', file: loaded.file, sha256: loaded.sha256, environments}
+    for (const [env, lines] of Object.entries(notes)) for (const line of lines) this.say(`  note (${env}): ${line}`)
+    return {status: 'valid', file: loaded.file, sha256: loaded.sha256, environments, notes}
   }
 }

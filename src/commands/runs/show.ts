@@ -3,7 +3,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import type {RunDetails} from '../../evidence/runs-store.js'
 
 export default class RunsShow extends BaseCommand<RunDetails> {
-  static override summary = 'Show one run: status, steps, outputs, measured objectives, and whether its journal\'s hash chain holds'
+  static override summary = 'Show one run: status, steps, outputs, measured objectives, and whether its journal\'s hash chain holds (exit 1 when it does not)'
   static override examples = ['<%= config.bin %> runs show 20261123T153000Z-dr-drill-7f3a', '<%= config.bin %> runs show 20261123T1530 --json']
   static override args = {runId: Args.string({description: 'Run id (a unique prefix is enough)', required: true})}
 
@@ -26,6 +26,8 @@ export default class RunsShow extends BaseCommand<RunDetails> {
       this.say(renderObjectives(s.outputs.objectives as never))
     }
     if (s?.leftBehind.length) this.say(`NEEDS A HUMAN: ${s.leftBehind.join(', ')}`)
+    // A broken chain means the journal was altered: like `evidence verify`, that is a failure (exit 1).
+    if (!details.chain.ok) this.exitWith = 1
     return details
   }
 }

@@ -1,18 +1,22 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {envFlag} from '../../cli/flags.js'
+import {atFlag, envFlag} from '../../cli/flags.js'
 import type {ComponentWindowStatus, FreezeStatus} from '../../catalog/windows.js'
+import type {RunbookStart} from '../../runbooks/next-start.js'
 
 export interface WindowStatusResult {
   environment: string
   production: boolean
   at: string
   freeze?: FreezeStatus
+  /** Each component with every window it names: `open`, `closesAt`, `nextOpensAt`. */
   components: ComponentWindowStatus[]
+  /** Production only: per disruptive runbook (and target), the next moment the window guard lets it start. */
+  runbooks: RunbookStart[]
 }
 
 export default class WindowStatus extends BaseCommand<WindowStatusResult> {
-  static override summary = 'Show which maintenance windows are open now (or at --at) and any change freeze'
+  static override summary = 'Show which maintenance windows are open now (or at --at), any change freeze, and when each disruptive runbook may next start'
   static override examples = ['<%= config.bin %> window status --env production', '<%= config.bin %> window status --env local --at 2026-11-29T02:30:00Z --json']
   static override flags = {env: envFlag, at: Flags.string({description: 'Instant to evaluate (ISO-8601); default now'})}
 
@@ -20,18 +24,31 @@ export default class WindowStatus extends BaseCommand<WindowStatusResult> {
     const {flags} = await this.parse(WindowStatus)
     const {loadCatalog, getEnvironment} = await import('../../catalog/loader.js')
     const {activeFreeze, windowStatus} = await import('../../catalog/windows.js')
-    const {ValidationError} = await import('../../errors.js')
-    const at = flags.at ? new Date(flags.at) : new Date()
-    if (Number.isNaN(at.getTime())) throw new ValidationError([{code: 'invalid-flag', message: `--at "${flags.at}" is not an ISO-8601 date-time`}])
-    const env = getEnvironment(loadCatalog({flag: flags.catalog}), flags.env)
+    const at = atFlag(flags.at) ?? new Date()
+    const loaded = loadCatalog({flag: flags.catalog})
+    const env = getEnvironment(loaded, flags.env)
     const freeze = activeFreeze(env, at)
     const components = windowStatus(env, at)
+    const runbooks = env.production ? await (await import('../../runbooks/next-start.js')).disruptiveRunbookStarts(loaded, flags.env, env, at) : []
     this.say(`${flags.env} at ${at.toISOString()}${env.production ? ' (production)' : ''}`)
     if (freeze) this.say(`  CHANGE FREEZE until ${freeze.until}: ${freeze.reason}`)
     for (const c of components) {
-      const state = !c.window ? 'no window' : c.open ? `OPEN until ${c.closesAt}` : `closed; next ${c.nextOpensAt ?? 'none within 10 weeks'}`
-      this.say(`  ${c.component.padEnd(18)} ${c.type.padEnd(9)} ${(c.description ?? '').padEnd(40)} ${state}`)
+      if (c.windows.length === 0) this.say(`  ${c.component.padEnd(18)} ${c.type.padEnd(14)} no window`)
+      for (const [index, w] of c.windows.entries()) {
+        const state = w.open ? `OPEN until ${w.closesAt}` : `closed; next ${w.nextOpensAt ?? 'none within 13 months'}`
+        this.say(`  ${(index === 0 ? c.component : '').padEnd(18)} ${(index === 0 ? c.type : '').padEnd(14)} ${`${w.name}: ${w.description}`.padEnd(52)} ${state}`)
+        for (const note of w.assumptions) this.say(`  ${''.padEnd(33)} note: ${note}`)
+      }
     }
-    return {environment: flags.env, production: env.production, at: at.toISOString(), freeze, components}
+    if (runbooks.length > 0) {
+      this.say('\nDisruptive runbooks (production window guard):')
+      for (const r of runbooks) {
+        const what = `${r.runbook}${r.target ? ` --target ${r.target}` : ''}`
+        const when = r.mayStartNow ? 'may start now' : r.nextStart ? `next may start ${r.nextStart}` : 'no moment within 13 months'
+        this.say(`  ${what.padEnd(36)} ${when}  (changes ${r.components.join(', ')}; takes ${r.expected.ms === undefined ? 'duration unknown' : r.expected.description})`)
+        if (r.note) this.say(`  ${''.padEnd(36)} note: ${r.note}`)
+      }
+    }
+    return {environment: flags.env, production: env.production, at: at.toISOString(), freeze, components, runbooks}
   }
 }
