@@ -227,8 +227,12 @@ async function slotStatus(services: AzureServices, app: ResolvedResource, signal
   }
 }
 
+/**
+ * az's reset without --target-slot calls POST …/sites/{app}/resetSlotConfig (what resetProduction sends); with
+ * `--target-slot production` it would call …/slots/production/resetSlotConfig, a slot that does not exist.
+ */
 function resetAz(app: ResolvedResource, slot: string): string {
-  return `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --target-slot production --action reset`
+  return `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --action reset`
 }
 
 function preparedGuard(app: ResolvedResource, status: SlotStatus): GuardError {
@@ -349,14 +353,14 @@ function swapAz(app: ResolvedResource, slot: string, preview: boolean, healthPat
   return [
     `${base} --action preview`,
     `curl -fsS "https://$(az webapp show --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --query defaultHostName -o tsv)${healthPath}"`,
-    `${base} --action swap   # or, when the slot is unhealthy: ${base} --action reset`,
+    `${base} --action swap   # or, when the slot is unhealthy: ${resetAz(app, slot)}`,
   ]
 }
 
 function swapArm(app: ResolvedResource, slot: string, preview: boolean, healthPath: string): ArmCall[] {
   return [
     {method: 'GET', path: armPath(app, '/slots'), note: 'guard: no slot prepared for swap'},
-    ...(preview ? [{method: 'POST' as const, path: armPath(app, '/applySlotConfig'), note: `{targetSlot: ${slot}} — swap with preview, phase 1`}] : []),
+    ...(preview ? [{method: 'POST' as const, path: armPath(app, `/slots/${slot}/applySlotConfig`), note: '{targetSlot: production} — swap with preview, phase 1: the slot takes on production\'s settings'}] : []),
     {method: 'GET', path: armPath(app, `/slots/${slot}`), note: `health gate: GET https://<slot host>${healthPath}`},
     {method: 'POST', path: armPath(app, '/slotsswap'), longRunning: true, note: `{targetSlot: ${slot}}`},
     ...(preview ? [{method: 'POST' as const, path: armPath(app, '/resetSlotConfig'), note: 'only when the health gate fails'}] : []),
@@ -414,7 +418,12 @@ export const swapAction = defineAction({
         const web = await services.web()
         if (input.preview && !ours) {
           try {
-            await web.webApps.applySlotConfigToProduction(app.resourceGroup, app.name, {targetSlot: input.slot, preserveVnet: input.preserveVnet}, {abortSignal: context.signal})
+            // Web Apps - Apply Slot Configuration Slot: "Applies the configuration settings from the target slot onto the
+            // current slot" (https://learn.microsoft.com/rest/api/appservice/web-apps/apply-slot-configuration-slot), so
+            // phase 1 is POST …/slots/{slot}/applySlotConfig {targetSlot: production} — what `az webapp deployment slot
+            // swap --slot <slot> --target-slot production --action preview` sends. POST …/sites/{app}/applySlotConfig
+            // {targetSlot: slot} would apply the slot's settings onto production instead.
+            await web.webApps.applySlotConfigurationSlot(app.resourceGroup, app.name, input.slot, {targetSlot: PRODUCTION, preserveVnet: input.preserveVnet}, {abortSignal: context.signal})
           } catch (error) {
             throw toAzureError(error, {operation: `apply production slot settings to ${app.name}/${input.slot} (swap with preview)`})
           }

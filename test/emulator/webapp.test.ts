@@ -154,7 +154,9 @@ describe('App Service through @azure/arm-appservice', () => {
   it('swap with preview: applySlotConfig prepares, a swap with another pair conflicts, reset cancels, swap completes', async () => {
     await deploy('production', 'v1')
     await deploy('staging', 'v2')
-    await client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true})
+    // As `az webapp deployment slot swap --slot staging --target-slot production --action preview` sends it: the
+    // current slot (staging) takes on the target's (production's) settings.
+    await client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})
     const prepared = await client.webApps.get(RG, SITE)
     expect(prepared.targetSwapSlot).toBe('staging')
     expect((await client.webApps.getSlot(RG, SITE, 'staging')).targetSwapSlot).toBe('production')
@@ -166,7 +168,7 @@ describe('App Service through @azure/arm-appservice', () => {
     await client.webApps.resetProductionSlotConfig(RG, SITE)
     expect((await client.webApps.get(RG, SITE)).targetSwapSlot).toBeUndefined()
 
-    await client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true})
+    await client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})
     await client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})
     expect((await served(await localUrl())).version).toBe('v2')
     expect((await client.webApps.get(RG, SITE)).targetSwapSlot).toBeUndefined()

@@ -680,9 +680,11 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
       details: [{code: 'SlotPreparedForSwap', message: `Reset the slot configuration of '${busy.name}' first.`}],
     })
   }
-  // Phase 1 of swap with preview: `other` (the source) takes on this slot's settings and waits for the swap.
-  site.prepared = {source: theirs, target: mine, at: ctx.clock().toISOString()}
-  ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.prepared', data: {site: site.name, sourceSlot: other.name, targetSlot: slot.name}})
+  // Phase 1 of swap with preview. Web Apps - Apply Slot Configuration (Slot): "Applies the configuration settings from
+  // the target slot onto the current slot" (https://learn.microsoft.com/rest/api/appservice/web-apps/apply-slot-configuration-slot):
+  // this (current) slot is the swap's source and takes on the target slot's settings; the target waits for the swap.
+  site.prepared = {source: mine, target: theirs, at: ctx.clock().toISOString()}
+  ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.prepared', data: {site: site.name, sourceSlot: slot.name, targetSlot: other.name}})
   return {status: 200, body: {}}
 }
 
