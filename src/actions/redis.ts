@@ -195,8 +195,8 @@ export const exportAction = defineAction({
     const r = resolveResource(plan.environment, 'redis', input.cache)
     const loc = planLocation(plan, r, input)
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions rcwl --expiry <now+${input.sasTtl}> --auth-mode login --as-user -o tsv)`,
-      `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.drill ? drillSnapshotName(r.name, '<run id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
+      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions rcwl --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
+      `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.drill ? drillSnapshotName(r.name, '<run-id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
     ]
   },
   arm: (input, plan) => {
@@ -322,9 +322,9 @@ export const importAction = defineAction({
   az: (input, plan) => {
     const r = resolveResource(plan.environment, 'redis', input.cache)
     const loc = planLocation(plan, r, input)
-    const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest snapshot>']
+    const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions r --expiry <now+${input.sasTtl}> --auth-mode login --as-user -o tsv)`,
+      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions r --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
       `az redis import --resource-group ${r.resourceGroup} --name ${r.name} --file-format RDB --files ${files.map((f) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${f}?$SAS"`).join(' ')}`,
     ]
   },
@@ -716,3 +716,9 @@ async function probeData(services: AzureServices, id: string, context: ActionCon
 }
 
 export const redisActions: ActionDefinition[] = [exportAction, importAction, latestSnapshotAction, setPatchScheduleAction, getPatchScheduleAction, verifyAction]
+
+/** The SAS expiry an az line shows: the plan's time plus the TTL, in the `YYYY-MM-DDTHH:MMZ` form az accepts. */
+function sasExpiry(plan: PlanContext, ttl: string): string {
+  const at = new Date((plan.now ?? new Date()).getTime() + (parseDuration(ttl) ?? 3_600_000))
+  return `${at.toISOString().slice(0, 16)}Z`
+}

@@ -22,6 +22,8 @@ export interface PlanContext {
   environmentName: string
   /** Resolve a component key or resource name to its ARM id parts, when it can be known before the run. */
   resourceId(kind: 'postgres' | 'redis' | 'webapp' | 'storage' | 'keyvault', nameOrKey: string): string
+  /** When the plan is made (or `--at`): times an az line needs (a SAS expiry, "now") are rendered from it. */
+  now?: Date
 }
 
 /** A long-running Azure operation, journaled when it starts so `opsbook resume` can re-attach instead of re-issuing. */

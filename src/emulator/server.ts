@@ -100,6 +100,7 @@ export interface RunningEmulator {
 /** Services in load order. Missing optional modules (built by another engineer) are skipped. */
 const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'arm-misc', optional: false},
+  {name: 'arm-platform', optional: false},
   {name: 'postgres', optional: false},
   {name: 'redis', optional: false},
   {name: 'webapp', optional: true},

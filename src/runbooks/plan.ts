@@ -1,6 +1,7 @@
 /**
  * `opsbook plan`: what a run would do, before it does anything. Inputs are resolved where they can be known
- * (params, catalog, environment); values produced by earlier steps stay as `<steps.x.outputs.y>` placeholders.
+ * (params, catalog, environment, the plan's time); values produced by earlier steps stay as `<steps.x.outputs.y>`
+ * placeholders (shell-safe: no spaces), and every placeholder left in an az line gets a note saying why.
  * Everything shown comes from the action registry's declarations (permissions, ARM calls, az equivalents).
  */
 import {findAction} from '../actions/registry.js'
@@ -48,16 +49,17 @@ export interface RunPlan {
 }
 
 /** ARM id helper shared by plan and the actions' `arm()` declarations. */
-export function planContext(environment: Environment, environmentName: string): PlanContext {
+export function planContext(environment: Environment, environmentName: string, now?: Date): PlanContext {
   return {
     environment,
     environmentName,
+    now,
     resourceId: (kind, nameOrKey) => resolveResource(environment, kind, nameOrKey).id,
   }
 }
 
 /** Build the plan of a prepared run. Changes nothing and contacts nothing. */
-export function buildPlan(prepared: PreparedRun): RunPlan {
+export function buildPlan(prepared: PreparedRun, options: {now?: Date} = {}): RunPlan {
   const {runbook, environment, envName, params, loaded} = prepared
   const secretParams = Object.entries(runbook.params).filter(([, s]) => s.type === 'secret').map(([n]) => n)
   const shownParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secretParams.includes(k) ? '[REDACTED]' : v]))
@@ -66,9 +68,9 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
     steps: {},
     env: {...environment, name: envName},
     catalog: loaded.catalog as unknown as Record<string, unknown>,
-    run: {id: '<run id>', startedAt: '<start>', runbook: runbook.name, environment: envName, production: environment.production},
+    run: {id: '<run-id>', startedAt: '<start>', runbook: runbook.name, environment: envName, production: environment.production},
   }
-  const plan = planContext(environment, envName)
+  const plan = planContext(environment, envName, options.now ?? new Date())
   const planCall = (call: ActionCall, step?: StepSpec): PlannedCall => {
     const action = findAction(call.uses)
     // Expanded forEach steps know their item (expand.ts): `item.*` resolves in plan too.
@@ -79,6 +81,7 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
     const secretInputs = new Set(action.secretInputs ?? [])
     for (const key of Object.keys(shown)) if (secretInputs.has(key)) shown[key] = '[REDACTED]'
     const notes: string[] = []
+    const az = rendered('az equivalent', () => action.az?.(shown as never, plan) ?? [], notes)
     return {
       uses: call.uses,
       summary: action.summary,
@@ -86,8 +89,8 @@ export function buildPlan(prepared: PreparedRun): RunPlan {
       inputs: shown,
       permissions: action.permissions,
       arm: rendered('ARM calls', () => action.arm?.(shown as never, plan) ?? [], notes),
-      az: rendered('az equivalent', () => action.az?.(shown as never, plan) ?? [], notes),
-      notes,
+      az,
+      notes: [...notes, ...placeholderNotes(az)],
     }
   }
   const planStep = (step: StepSpec, phase: 'main' | 'finally'): PlannedStep => ({
@@ -139,6 +142,26 @@ function rendered<T>(what: string, fn: () => T[], notes: string[]): T[] {
 
 const PLACEHOLDER = /^<.*>$/s
 
+/** Why a `<…>` left in an az line could not be rendered before the run (one note per placeholder). */
+function placeholderNotes(lines: string[]): string[] {
+  const found = new Set(lines.flatMap((line) => line.match(/<[^<>\s]+>/g) ?? []))
+  return [...found].map((placeholder) => {
+    const inner = placeholder.slice(1, -1)
+    if (inner.startsWith('steps.') || inner.startsWith('one-of:'))
+      return `${placeholder} is an output of an earlier step: known only when that step has run`
+    if (inner === 'run-id' || inner.endsWith('-run')) return `${placeholder}: named after the run id, which is assigned when the run starts`
+    return `${placeholder} depends on what the run finds (e.g. the newest snapshot, a time of the run)`
+  })
+}
+
+/** A shell-safe stand-in for an expression that reads step outputs: `<steps.x.outputs.y>` (or `<one-of:a,b>`). */
+function deferredPlaceholder(expression: string): string {
+  const outputs = [...new Set(expressionReferences(expression).filter((r) => r.context === 'steps').map((r) => ['steps', ...r.path].join('.')))]
+  if (outputs.length === 1) return `<${outputs[0]}>`
+  if (outputs.length > 1) return `<one-of:${outputs.join(',')}>`
+  return `<${expression.replace(/\s+/g, '')}>`
+}
+
 /**
  * Inputs with the action's defaults applied, as the engine will see them. Values still unknown before the run
  * (`<steps.x.outputs.y>`) are kept as placeholders and left out of validation.
@@ -174,11 +197,11 @@ export function resolveForPlan(value: unknown, context: ExpressionContext): unkn
     const rendered = parts.map((part) => {
       if (part.kind === 'text') return part.text
       const deferred = expressionReferences(part.expression).some((r) => r.context === 'steps')
-      if (deferred) return `<${part.expression}>`
+      if (deferred) return deferredPlaceholder(part.expression)
       try {
         return evaluateExpression(part.expression, context)
       } catch {
-        return `<${part.expression}>`
+        return deferredPlaceholder(part.expression)
       }
     })
     if (rendered.length === 1) return rendered[0]
