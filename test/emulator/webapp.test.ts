@@ -68,6 +68,24 @@ afterAll(async () => {
 })
 
 describe('App Service through @azure/arm-appservice', () => {
+  it('compares enum values case-insensitively and answers with the canonical spelling, as ARM does', async () => {
+    const updated = await client.webApps.updateConfigurationSlot(RG, SITE, 'canary', {ftpsState: 'ftpsonly' as never})
+    expect(updated.ftpsState).toBe('FtpsOnly')
+    await expect(client.webApps.updateConfigurationSlot(RG, SITE, 'canary', {ftpsState: 'sometimes' as never})).rejects.toMatchObject({statusCode: 400})
+  })
+
+  it('serves the plan every site references, power actions and app settings', async () => {
+    const site = await client.webApps.get(RG, SITE)
+    const plan = await client.appServicePlans.get(RG, site.serverFarmId!.split('/').pop()!)
+    expect(plan.sku?.tier).toBe('PremiumV3')
+    await client.webApps.stop(RG, SITE)
+    expect((await client.webApps.get(RG, SITE)).state).toBe('Stopped')
+    await client.webApps.start(RG, SITE)
+    expect((await client.webApps.get(RG, SITE)).state).toBe('Running')
+    await client.webApps.updateApplicationSettings(RG, SITE, {properties: {FEATURE: 'on'}})
+    expect((await client.webApps.listApplicationSettings(RG, SITE)).properties).toEqual({FEATURE: 'on'})
+  })
+
   it('lists and gets the seeded site and its slots, each with its own local URL', async () => {
     const sites = []
     for await (const site of client.webApps.listByResourceGroup(RG)) sites.push(site)

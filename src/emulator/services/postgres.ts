@@ -9,7 +9,7 @@
  * from the emulator-only path `{serverId}/opsbookData` (not an Azure API).
  */
 import type {PostgresComponent} from '../../catalog/schema.js'
-import {apiVersionOf, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 
@@ -568,7 +568,10 @@ export function routes(ctx: EmulatorContext): Route[] {
     const body = request.body
     if (!isObject(body)) return invalidBody()
     const props: Record<string, any> = isObject(body.properties) ? body.properties : {}
-    const createMode = String(props.createMode ?? 'Default')
+    // Enum values compare case-insensitively, as ARM does (canonicalEnum).
+    const createMode = canonicalEnum(props.createMode ?? 'Default', ['Default', 'Create', 'PointInTimeRestore', 'GeoRestore', 'Replica', 'ReviveDropped']) ?? String(props.createMode)
+    if (isObject(props.highAvailability) && props.highAvailability.mode !== undefined)
+      props.highAvailability = {...props.highAvailability, mode: canonicalEnum(props.highAvailability.mode, ['Disabled', 'SameZone', 'ZoneRedundant']) ?? props.highAvailability.mode}
     const existing = find(p.sub!, p.rg!, p.name!)
     const restoreLike = ['PointInTimeRestore', 'GeoRestore', 'Replica', 'ReviveDropped'].includes(createMode)
     if (existing && !restoreLike) return update(request, existing, body, 'postgres.create')

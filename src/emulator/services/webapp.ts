@@ -20,7 +20,7 @@
  * - `GET /_emulator/webapps` → 200 `{value: [{site, resourceGroup, slot, url, version, healthy}]}`.
  */
 import {createHash} from 'node:crypto'
-import {checkScope, clone, invalidBody, paged, resourceNotFound} from '../arm.js'
+import {canonicalEnum, checkScope, clone, invalidBody, paged, resourceNotFound} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {SlotHost, type SlotView} from '../slot-host.js'
 import {regionDisplayName} from './arm-platform.js'
@@ -574,8 +574,11 @@ const CONFIG_BOOLEANS = ['alwaysOn', 'http20Enabled', 'remoteDebuggingEnabled', 
 function validateConfig(properties: Record<string, unknown>): EmulatorResponse | undefined {
   for (const [key, allowed] of Object.entries(CONFIG_ENUMS)) {
     const value = properties[key]
-    if (value !== undefined && value !== null && !allowed.includes(String(value)))
-      return armError(400, 'BadRequest', `The parameter properties.${key} has an invalid value '${String(value)}'. Allowed values: ${allowed.join(', ')}.`, {target: `properties.${key}`})
+    if (value === undefined || value === null) continue
+    // Enum values compare case-insensitively, as ARM does; stored in their canonical spelling.
+    const canonical = canonicalEnum(String(value), allowed)
+    if (!canonical) return armError(400, 'BadRequest', `The parameter properties.${key} has an invalid value '${String(value)}'. Allowed values: ${allowed.join(', ')}.`, {target: `properties.${key}`})
+    properties[key] = canonical
   }
   for (const key of CONFIG_BOOLEANS) {
     const value = properties[key]
@@ -621,9 +624,9 @@ function patchSite(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, req
     slot[key] = props[key]
   }
   if (typeof props.publicNetworkAccess === 'string') {
-    if (!['Enabled', 'Disabled'].includes(props.publicNetworkAccess))
-      return armError(400, 'BadRequest', `The parameter properties.publicNetworkAccess has an invalid value '${props.publicNetworkAccess}'. Allowed values: Enabled, Disabled.`)
-    slot.publicNetworkAccess = props.publicNetworkAccess
+    const access = canonicalEnum(props.publicNetworkAccess, ['Enabled', 'Disabled'])
+    if (!access) return armError(400, 'BadRequest', `The parameter properties.publicNetworkAccess has an invalid value '${props.publicNetworkAccess}'. Allowed values: Enabled, Disabled.`)
+    slot.publicNetworkAccess = access
   }
   if (props.siteConfig && typeof props.siteConfig === 'object') {
     const invalid = validateConfig(props.siteConfig as Record<string, unknown>)
