@@ -813,3 +813,4 @@ export const postgresActions: ActionDefinition[] = [
   setMaintenanceWindowAction,
   getMaintenanceWindowAction,
 ]
+

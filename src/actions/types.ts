@@ -113,6 +113,11 @@ export interface ActionDefinition<I = any, O = any> {
   az?(input: I, plan: PlanContext): string[]
   /** ARM requests this action makes, for `plan`. */
   arm?(input: I, plan: PlanContext): ArmCall[]
+  /**
+   * Checked before a run starts (`run` and `plan`, exit 2, nothing changed): why the step cannot succeed from what the
+   * catalog declares — e.g. a tier that cannot do it (src/azure/capabilities.ts) — or undefined. Inputs may be placeholders.
+   */
+  preflight?(input: I, plan: PlanContext): string | undefined
   /** Input names whose values are secret: redacted everywhere. */
   secretInputs?: string[]
   run(input: I, context: ActionContext): Promise<O>

@@ -8,6 +8,7 @@
  * deserializer drops that field, so it is read from the raw response body.
  */
 import {z} from 'zod'
+import {slotRefusal} from '../azure/capabilities.js'
 import type {Site} from '@azure/arm-appservice'
 import type {WebappComponent} from '../catalog/schema.js'
 import {ExitCode, GuardError} from '../errors.js'
@@ -369,6 +370,7 @@ function swapArm(app: ResolvedResource, slot: string, preview: boolean, healthPa
 
 export const swapAction = defineAction({
   name: 'webapp.swap',
+  preflight: (input, plan) => slotPreflight(plan, input.app),
   summary: 'Swap a slot into production: preview (apply slot config), health gate on the slot, then swap — or reset',
   description:
     'Refuses (exit 5) when another pair of slots is already prepared for swap. With preview, the production slot settings are applied to the slot first, so the health gate sees the slot as it will run in production; an unhealthy slot gets the preview reset and production is never touched.',
@@ -516,4 +518,12 @@ export const webappActions: ActionDefinition[] = [
 /** For plan helpers elsewhere. */
 export function webappPlanPath(plan: PlanContext, app: string, slot = PRODUCTION): string {
   return slotPath(resolveResource(plan.environment, 'webapp', app), slot)
+}
+
+/** A plan tier without deployment slots (Free, Shared, Basic) cannot swap: refused from the catalog's planSku before the run. */
+function slotPreflight(plan: PlanContext, app: string): string | undefined {
+  const component = resolveResource(plan.environment, 'webapp', app).component
+  if (component?.type !== 'webapp' || !component.planSku) return undefined
+  const refusal = slotRefusal(component.planSku, Math.max(1, component.slots.length))
+  return refusal && `${component.name}: ${refusal.message}`
 }

@@ -11,6 +11,7 @@ import type {Environment} from '../catalog/schema.js'
 import {evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
 import type {PreparedRun} from './runner.js'
+import type {Problem} from '../errors.js'
 
 export interface PlannedCall {
   uses: string
@@ -128,6 +129,25 @@ export function buildPlan(prepared: PreparedRun, options: {now?: Date} = {}): Ru
     evidence,
     changes: steps.some((s) => s.changes || s.rollback?.changes),
   }
+}
+
+/**
+ * Preflight: what a step's action declares it cannot do with the catalog as it is (a tier that cannot, a restore
+ * point outside retention), for every unconditional step, before anything runs. Steps with `if:` may not run and are
+ * left to the action's own check when they do.
+ */
+export function preflightProblems(prepared: PreparedRun, options: {now?: Date} = {}): Problem[] {
+  const plan = buildPlan(prepared, options)
+  const context = planContext(prepared.environment, prepared.envName, options.now ?? new Date())
+  const problems: Problem[] = []
+  for (const step of plan.steps) {
+    // `success()`/`always()` are the usual guards of a step that will run; any other condition may skip it.
+    const condition = step.if?.replace(/^\$\{\{\s*|\s*\}\}$/g, '').trim()
+    if (condition && !['success()', 'always()'].includes(condition)) continue
+    const why = findAction(step.uses)?.preflight?.(step.inputs as never, context)
+    if (why) problems.push({code: 'preflight', message: `step ${step.id} (${step.uses}): ${why}`})
+  }
+  return problems
 }
 
 /** Render an action's declaration; a failure is shown in the plan, never silently dropped. */

@@ -5,6 +5,8 @@ export interface CatalogValidateResult {
   file: string
   sha256: string
   environments: Array<{name: string; cloud: string; production: boolean; components: number}>
+  /** What a declared SKU cannot do that the component needs (the catalog is still valid). */
+  warnings: Array<{environment: string; component: string; path: string; message: string}>
 }
 
 export default class CatalogValidate extends BaseCommand<CatalogValidateResult> {
@@ -13,8 +15,9 @@ export default class CatalogValidate extends BaseCommand<CatalogValidateResult> 
 
   async run(): Promise<CatalogValidateResult> {
     const {flags} = await this.parse(CatalogValidate)
-    const {loadCatalog} = await import('../../catalog/loader.js')
+    const [{loadCatalog}, {catalogCapabilityWarnings}] = await Promise.all([import('../../catalog/loader.js'), import('../../azure/capabilities.js')])
     const loaded = loadCatalog({flag: flags.catalog})
+    const warnings = catalogCapabilityWarnings(loaded.catalog)
     const environments = Object.entries(loaded.catalog.environments).map(([name, env]) => ({
       name,
       cloud: env.cloud,
@@ -22,6 +25,7 @@ export default class CatalogValidate extends BaseCommand<CatalogValidateResult> 
       components: Object.keys(env.components).length,
     }))
     this.say(`✔ ${loaded.file} is valid: ${environments.map((e) => `${e.name} (${e.cloud}, ${e.components} components)`).join(', ')}`)
-    return {status: 'valid', file: loaded.file, sha256: loaded.sha256, environments}
+    for (const w of warnings) this.say(`⚠ ${w.path}: ${w.message}`)
+    return {status: 'valid', file: loaded.file, sha256: loaded.sha256, environments, warnings}
   }
 }

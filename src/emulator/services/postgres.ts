@@ -8,6 +8,7 @@
  * no newer than GEO_BACKUP_LAG_MS before the restore started). Read it from state (`postgres` slice, `data`) or
  * from the emulator-only path `{serverId}/opsbookData` (not an Azure API).
  */
+import {postgresRefusal, type PostgresFeature} from '../../azure/capabilities.js'
 import type {PostgresComponent} from '../../catalog/schema.js'
 import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
@@ -590,6 +591,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       case 'Default':
       case 'Create': {
         if (!props.administratorLogin) return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'administratorLogin'. Specify a valid parameter value.")
+        const haRefused = tierRefused(body.sku?.name ?? 'Standard_D2ds_v5', 'high availability', props.highAvailability?.mode)
+        if (haRefused) return haRefused
         server = newServer(ctx, {
           name: p.name!,
           resourceGroup: p.rg!,
@@ -667,6 +670,8 @@ export function routes(ctx: EmulatorContext): Route[] {
         }
         if (/Replica$/.test(source.resource.properties.replicationRole ?? ''))
           return armError(400, 'ReplicaOfReplicaNotSupported', `Server '${source.resource.name}' is a replica; a replica cannot be the source of another replica.`)
+        const replicaRefused = tierRefused(source.resource.sku.name, 'read replicas')
+        if (replicaRefused) return replicaRefused
         server = newServer(ctx, {
           name: p.name!,
           resourceGroup: p.rg!,
@@ -756,6 +761,13 @@ export function routes(ctx: EmulatorContext): Route[] {
     const props: Record<string, any> = isObject(body.properties) ? body.properties : {}
     const problem = validatePatch(props)
     if (problem) return problem
+    const haRefused = tierRefused(body.sku?.name ?? server.resource.sku.name, 'high availability', props.highAvailability?.mode ?? (body.sku?.name ? server.resource.properties.highAvailability?.mode : undefined))
+    if (haRefused) return haRefused
+    // Geo-redundant backup is chosen when a server is created and cannot be changed afterwards
+    // (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#geo-redundant-backup-and-restore).
+    const geo = props.backup?.geoRedundantBackup
+    if (geo !== undefined && String(geo).toLowerCase() !== String(server.resource.properties.backup?.geoRedundantBackup ?? 'Disabled').toLowerCase())
+      return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'backup.geoRedundantBackup': geo-redundant backup can only be configured when the server is created.", {target: 'backup.geoRedundantBackup'})
     const promote = props.replica?.promoteMode || props.replicationRole === 'None'
     if (promote && !/Replica$/.test(server.resource.properties.replicationRole ?? ''))
       return armError(400, 'ServerIsNotReplica', `Server '${server.resource.name}' is not a read replica; only a replica can be promoted.`)
@@ -1062,4 +1074,15 @@ function locationAndDatabaseRoutes(
       },
     },
   ]
+}
+
+/**
+ * 400 when a Burstable server is asked for high availability (an HA mode other than Disabled) or read replicas
+ * (src/azure/capabilities.ts cites the Microsoft pages). Azure's exact code is not published; the emulator uses
+ * InvalidParameterValue with Azure's message shape, as the README says.
+ */
+function tierRefused(sku: string, feature: PostgresFeature, haMode?: unknown): EmulatorResponse | undefined {
+  if (feature === 'high availability' && (haMode === undefined || String(haMode).toLowerCase() === 'disabled')) return undefined
+  const refusal = postgresRefusal(feature, sku)
+  return refusal ? armError(400, 'InvalidParameterValue', `Invalid value given for parameter '${feature === 'read replicas' ? 'createMode' : 'highAvailability.mode'}': ${refusal.message}.`) : undefined
 }

@@ -12,6 +12,7 @@
  * `contents` is then unused. The ARM side is the same either way.
  */
 import {createHash, randomUUID} from 'node:crypto'
+import {redisRefusal, type RedisFeature} from '../../azure/capabilities.js'
 import {containerNameOf, blobPathOf} from '../blob.js'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
@@ -289,6 +290,9 @@ export function routes(ctx: EmulatorContext): Route[] {
         const body = request.body
         if (typeof body !== 'object' || body === null) return invalidBody()
         const props = body.properties ?? {}
+        const persistence = props.redisConfiguration && ['rdb-backup-enabled', 'aof-backup-enabled'].some((k) => String(props.redisConfiguration[k]).toLowerCase() === 'true')
+        const tierProblem = persistence ? tierRefused(cache, 'data persistence') : undefined
+        if (tierProblem) return tierProblem
         if (props.minimumTlsVersion !== undefined && !['1.0', '1.1', '1.2'].includes(props.minimumTlsVersion))
           return armError(400, 'InvalidRequestBody', `The value '${props.minimumTlsVersion}' is not valid for minimumTlsVersion. Allowed values: 1.0, 1.1, 1.2.`)
         const apply = () => {
@@ -316,6 +320,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const cache = scoped(p)
         if (!isCache(cache)) return cache
+        const tierProblem = tierRefused(cache, 'import/export')
+        if (tierProblem) return tierProblem
         const body = request.body ?? {}
         if (typeof body.prefix !== 'string' || !body.prefix) return armError(400, 'InvalidRequestBody', "The parameter 'prefix' is required for export.")
         if (typeof body.container !== 'string' || !body.container) return armError(400, 'InvalidRequestBody', "The parameter 'container' is required for export.")
@@ -348,6 +354,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const cache = scoped(p)
         if (!isCache(cache)) return cache
+        const tierProblem = tierRefused(cache, 'import/export')
+        if (tierProblem) return tierProblem
         const files = request.body?.files
         if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === 'string'))
           return armError(400, 'InvalidRequestBody', "The parameter 'files' is required for import: a list of blob SAS URLs.")
@@ -572,4 +580,13 @@ function keysAndFirewallRoutes(
       },
     },
   ]
+}
+
+/**
+ * 400 when the cache's tier cannot do `feature` (src/azure/capabilities.ts cites the Microsoft page of each rule).
+ * Azure's exact code for these refusals is not published; the emulator answers with the ARM convention the README names.
+ */
+function tierRefused(cache: StoredCache, feature: RedisFeature): EmulatorResponse | undefined {
+  const refusal = redisRefusal(feature, String(cache.resource.properties.sku?.name ?? ''))
+  return refusal ? armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'sku': ${refusal.message}.`, {target: 'sku'}) : undefined
 }

@@ -23,6 +23,7 @@ import {createHash} from 'node:crypto'
 import {canonicalEnum, checkScope, clone, invalidBody, paged, resourceNotFound} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {SlotHost, type SlotView} from '../slot-host.js'
+import {slotLimitOf} from '../../azure/capabilities.js'
 import {regionDisplayName} from './arm-platform.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 
@@ -77,6 +78,8 @@ interface SiteRecord {
   slots: Record<string, SlotRecord>
   /** Swap with preview, phase 1 done: these two slots are prepared for swap with each other. */
   prepared?: {source: string; target: string; at: string}
+  /** SKU of the App Service plan (the catalog's planSku; P1v3 when unset). */
+  planSku?: string
 }
 
 interface WebappState {
@@ -118,6 +121,7 @@ function seedState(ctx: EmulatorContext): WebappState {
       location: ctx.environment.region,
       healthPath: component.healthPath,
       slots: {},
+      planSku: component.planSku,
     }
     const tags = component.tags ?? {}
     site.slots[PRODUCTION] = newSlot(st, PRODUCTION, 'v1', true, at, tags, component.healthPath)
@@ -479,6 +483,9 @@ const PLAN_TYPE = 'Microsoft.Web/serverfarms'
 /** The plan a site references (`asp-<site>`), as App Service Plans - Get returns it (Microsoft.Web/stable/2022-03-01/AppServicePlans.json). */
 function planBody(ctx: EmulatorContext, site: SiteRecord): Record<string, any> {
   const name = `asp-${site.name}`
+  const skuName = site.planSku ?? 'P1v3'
+  const limit = slotLimitOf(skuName)
+  const tier = /v(\d)$/i.test(skuName) && limit.tier === 'Premium' ? `PremiumV${skuName.slice(-1)}` : limit.tier
   return {
     id: `/subscriptions/${ctx.subscription}/resourceGroups/${site.resourceGroup}/providers/${PLAN_TYPE}/${name}`,
     name,
@@ -486,7 +493,7 @@ function planBody(ctx: EmulatorContext, site: SiteRecord): Record<string, any> {
     kind: 'linux',
     location: displayLocation(site.location),
     tags: {...site.slots[PRODUCTION]!.tags},
-    sku: {name: 'P1v3', tier: 'PremiumV3', size: 'P1v3', family: 'Pv3', capacity: 1},
+    sku: {name: skuName, tier, size: skuName, family: skuName.replace(/\d/, ''), capacity: 1},
     properties: {
       status: 'Ready',
       maximumNumberOfWorkers: 30,
