@@ -12,7 +12,7 @@ import {prepareRun} from '../../src/runbooks/runner.js'
 import {repoRoot} from '../helpers/cli.js'
 
 /** Params the built-in runbooks need beyond their defaults, for the repository's `local` environment. */
-const PARAMS: Record<string, Record<string, string>> = {
+export const BUILT_IN_RUNBOOK_PARAMS: Record<string, Record<string, string>> = {
   'pg-pitr': {server: 'orders-db', restoreTime: '2026-12-01T09:40:00Z'},
   'pg-promote-replica': {replica: 'pg-shop-orders-dr'},
   'redis-export': {cache: 'sessions-cache'},
@@ -37,7 +37,7 @@ export async function planAzCommands(): Promise<PlanAzCommand[]> {
   const out: PlanAzCommand[] = []
   for (const file of readdirSync(library).filter((f) => f.endsWith('.yaml')).sort()) {
     const runbook = file.replace(/\.yaml$/, '')
-    const plan = buildPlan(await prepareRun({runbook, envName: 'local', params: PARAMS[runbook] ?? {}, cwd: repoRoot, env: {}}))
+    const plan = buildPlan(await prepareRun({runbook, envName: 'local', params: BUILT_IN_RUNBOOK_PARAMS[runbook] ?? {}, cwd: repoRoot, env: {}}))
     const lines = plan.steps.flatMap((s) => [...s.az, ...(s.rollback?.az ?? [])])
     for (const line of new Set(lines)) {
       const marked = NEWER_AZ_MARKER.test(line)

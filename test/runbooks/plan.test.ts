@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {buildPlan} from '../../src/runbooks/plan.js'
 import {prepareRun} from '../../src/runbooks/runner.js'
+import {BUILT_IN_RUNBOOK_PARAMS} from '../emulator/az-plan-lines.js'
 import {repoRoot} from '../helpers/cli.js'
 
 const prepare = (runbook: string, params: Record<string, string> = {}) => prepareRun({runbook, envName: 'local', params, cwd: repoRoot, env: {}})
@@ -21,16 +22,9 @@ describe('plan renders what it knows', () => {
 
   it('keeps every placeholder shell-safe (no spaces) and says why it could not be rendered', async () => {
     const library = join(repoRoot, 'src', 'runbooks', 'library')
-    const params: Record<string, Record<string, string>> = {
-      'pg-pitr': {server: 'orders-db', restoreTime: '2026-12-01T09:40:00Z'},
-      'pg-promote-replica': {replica: 'pg-shop-orders-dr'},
-      'redis-export': {cache: 'sessions-cache'},
-      'redis-restore': {cache: 'sessions-cache'},
-      'slot-swap': {app: 'storefront'},
-    }
     for (const file of readdirSync(library).filter((f) => f.endsWith('.yaml'))) {
       const name = file.replace(/\.yaml$/, '')
-      const plan = buildPlan(await prepare(name, params[name]))
+      const plan = buildPlan(await prepare(name, BUILT_IN_RUNBOOK_PARAMS[name]))
       for (const step of plan.steps) {
         for (const line of step.az) {
           expect(line, `${name}/${step.id}`).not.toMatch(/<[^<>]*\s[^<>]*>/)

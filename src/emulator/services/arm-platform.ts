@@ -86,8 +86,12 @@ export function routes(ctx: EmulatorContext): Route[] {
     resourceTypes: PROVIDERS[namespace]!.map((t) => ({resourceType: t.resourceType, locations: regions().map(regionDisplayName), apiVersions: [...t.apiVersions]})),
   })
   const providerNamed = (name: string) => Object.keys(PROVIDERS).find((ns) => ns.toLowerCase() === name.toLowerCase())
-  const unknownProvider = (name: string) =>
-    armError(404, 'InvalidResourceNamespace', `The resource namespace '${name}' is invalid.`)
+  const provider = (p: Record<string, string>) => {
+    const scope = checkScope(ctx, p.sub!)
+    if (scope) return scope
+    const namespace = providerNamed(p.namespace!)
+    return namespace ? {status: 200, body: providerView(namespace)} : armError(404, 'InvalidResourceNamespace', `The resource namespace '${p.namespace}' is invalid.`)
+  }
 
   return [
     {
@@ -109,27 +113,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       operation: 'providers.list',
       handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.keys(PROVIDERS).map(providerView)),
     },
-    {
-      method: 'GET',
-      pattern: '/subscriptions/{sub}/providers/{namespace}',
-      operation: 'providers.get',
-      handler: (_request, p) => {
-        const scope = checkScope(ctx, p.sub!)
-        if (scope) return scope
-        const namespace = providerNamed(p.namespace!)
-        return namespace ? {status: 200, body: providerView(namespace)} : unknownProvider(p.namespace!)
-      },
-    },
-    {
-      method: 'POST',
-      pattern: '/subscriptions/{sub}/providers/{namespace}/register',
-      operation: 'providers.register',
-      handler: (_request, p) => {
-        const scope = checkScope(ctx, p.sub!)
-        if (scope) return scope
-        const namespace = providerNamed(p.namespace!)
-        return namespace ? {status: 200, body: providerView(namespace)} : unknownProvider(p.namespace!)
-      },
-    },
+    // Providers - Get, and Register (every namespace the emulator serves is already registered: same answer).
+    {method: 'GET', pattern: '/subscriptions/{sub}/providers/{namespace}', operation: 'providers.get', handler: (_request, p) => provider(p)},
+    {method: 'POST', pattern: '/subscriptions/{sub}/providers/{namespace}/register', operation: 'providers.register', handler: (_request, p) => provider(p)},
   ]
 }
