@@ -390,19 +390,19 @@ export const teardownAction = defineAction({
     const component = plan.environment.components[input.component]
     if (component?.type === 'redis' && component.snapshots)
       return [
-        `az storage blob delete-batch --account-name ${component.snapshots.storageAccount} --source ${component.snapshots.container} --pattern '${drillSnapshotName(component.name, '<run id>')}*' --auth-mode login`,
+        `az storage blob delete-batch --account-name ${component.snapshots.storageAccount} --source ${component.snapshots.container} --pattern '${drillSnapshotName(component.name, '<run-id>')}*' --auth-mode login`,
       ]
     if (component?.type !== 'postgres') return []
     const r = resolveResource(plan.environment, 'postgres', input.component)
     return [
-      `az postgres flexible-server list --resource-group ${r.resourceGroup} --query "[?tags.\\"opsbook-run-id\\"=='<run id>' && tags.\\"opsbook-scratch\\"=='true'].name" -o tsv`,
-      `az postgres flexible-server delete --resource-group ${r.resourceGroup} --name ${r.name}-${input.purpose ?? 'drill'}-<run> --yes`,
+      `az postgres flexible-server list --resource-group ${r.resourceGroup} --query "[?tags.\\"opsbook-run-id\\"=='<run-id>' && tags.\\"opsbook-scratch\\"=='true'].name" -o tsv`,
+      `az postgres flexible-server delete --resource-group ${r.resourceGroup} --name ${r.name}-${input.purpose ?? 'drill'}-<run-id> --yes`,
     ]
   },
   arm: (input, plan) => {
     const component = plan.environment.components[input.component]
     if (component?.type === 'redis' && component.snapshots) {
-      const blob = `https://${component.snapshots.storageAccount}.blob.core.windows.net/${component.snapshots.container}/${drillSnapshotName(component.name, '<run id>')}`
+      const blob = `https://${component.snapshots.storageAccount}.blob.core.windows.net/${component.snapshots.container}/${drillSnapshotName(component.name, '<run-id>')}`
       return [{method: 'DELETE', path: blob, note: 'Blob data plane, not ARM: only this run\'s drill copy, never a scheduled snapshot'}]
     }
     if (component?.type !== 'postgres') return []
@@ -410,7 +410,7 @@ export const teardownAction = defineAction({
     const base = `/subscriptions/${r.subscription}/resourceGroups/${r.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers`
     return [
       {method: 'GET', path: `${base}?api-version=2025-08-01`, note: 'servers tagged with this run id and opsbook-scratch=true'},
-      {method: 'DELETE', path: `${base}/${r.name}-${input.purpose ?? 'drill'}-<run>?api-version=2025-08-01`, longRunning: true, note: 'only servers this run created'},
+      {method: 'DELETE', path: `${base}/${r.name}-${input.purpose ?? 'drill'}-<run-id>?api-version=2025-08-01`, longRunning: true, note: 'only servers this run created'},
     ]
   },
   async run(input, context) {

@@ -166,7 +166,7 @@ export const metricsAssertAction = defineAction({
     const resource = resolveResource(plan.environment, kind, input.resource)
     const names = metricNamesOf(kind, thresholdsOf(resource, input), input)
     return [
-      `az monitor metrics list --resource ${resourceIdFor(resource, input.slot)} --metrics ${names.join(' ')} --aggregation Total Average Maximum --interval ${input.interval} --offset ${input.window}`,
+      `az monitor metrics list --resource ${resourceIdFor(resource, input.slot)} --metrics ${names.join(' ')} --aggregation Total Average Maximum --interval ${input.interval} --offset ${azOffset(input.window)}`,
     ]
   },
   arm: (input, plan) => {
@@ -345,3 +345,14 @@ function safeWorkspace(plan: PlanContext, reference: string): string {
 }
 
 export const monitorActions: ActionDefinition[] = [metricsAssertAction, logsQueryAction]
+
+/** az's `--offset` takes `1d2h15m` forms; an ISO 8601 duration crashes az 2.45 (see shared notes on az offline). */
+function azOffset(iso: string): string {
+  const ms = parseDuration(iso)
+  if (ms === undefined) return iso
+  const minutes = Math.max(1, Math.round(ms / 60_000))
+  const d = Math.floor(minutes / 1440)
+  const h = Math.floor((minutes % 1440) / 60)
+  const m = minutes % 60
+  return `${d ? `${d}d` : ''}${h ? `${h}h` : ''}${m ? `${m}m` : ''}`
+}

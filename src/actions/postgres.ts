@@ -230,13 +230,11 @@ function restoreAz(input: RestoreInput, plan: PlanContext, geo: boolean): string
   const target = input.targetName ?? `<${source.name}-${input.scratch ? 'drill' : geo ? 'geo' : 'pitr'}-run>`
   const rg = input.resourceGroup ?? source.resourceGroup
   const sourceArg = rg === source.resourceGroup ? source.name : source.id
+  // `restore`/`geo-restore` take no --tags in az 2.45 (Debian 12): the tag is a second command every az version has.
+  const tag = `az postgres flexible-server update --resource-group ${rg} --name ${target} --tags ${TAG_SCRATCH}=${input.scratch}`
   if (geo)
-    return [
-      `az postgres flexible-server geo-restore --resource-group ${rg} --name ${target} --source-server ${sourceArg} --location ${plan.environment.pairedRegion ?? '<paired-region>'} --tags ${TAG_SCRATCH}=${input.scratch}`,
-    ]
-  return [
-    `az postgres flexible-server restore --resource-group ${rg} --name ${target} --source-server ${sourceArg} --restore-time ${input.pointInTime ?? '<now>'} --tags ${TAG_SCRATCH}=${input.scratch}`,
-  ]
+    return [`az postgres flexible-server geo-restore --resource-group ${rg} --name ${target} --source-server ${sourceArg} --location ${plan.environment.pairedRegion ?? '<paired-region>'}`, tag]
+  return [`az postgres flexible-server restore --resource-group ${rg} --name ${target} --source-server ${sourceArg} --restore-time ${input.pointInTime ?? (plan.now ?? new Date()).toISOString()}`, tag]
 }
 
 function restoreArm(input: RestoreInput, plan: PlanContext, geo: boolean) {
@@ -396,7 +394,12 @@ export const promoteReplicaAction = defineAction({
   permissions: [READ, WRITE],
   az: (input, plan) => {
     const r = planResource(plan, input.replica)
-    return [`az postgres flexible-server replica promote --resource-group ${r.resourceGroup} --name ${r.name} --promote-mode ${input.mode} --promote-option ${input.option}`]
+    const promote = `az postgres flexible-server replica promote --resource-group ${r.resourceGroup} --name ${r.name} --promote-mode ${input.mode} --promote-option ${input.option}`
+    // `replica promote` is newer than az 2.45 (Debian 12), which has only `replica stop-replication`: a standalone,
+    // planned promotion. Switchover and forced promotion have no 2.45 equivalent.
+    if (input.mode === 'standalone' && input.option === 'planned')
+      return [`${promote}  # needs az newer than 2.45; with az 2.45: az postgres flexible-server replica stop-replication --resource-group ${r.resourceGroup} --name ${r.name} --yes`]
+    return [`${promote}  # needs az newer than 2.45 (no older equivalent for --promote-mode ${input.mode} --promote-option ${input.option})`]
   },
   arm: (input, plan) => {
     const r = planResource(plan, input.replica)
@@ -824,3 +827,4 @@ export const postgresActions: ActionDefinition[] = [
   setMaintenanceWindowAction,
   getMaintenanceWindowAction,
 ]
+

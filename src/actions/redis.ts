@@ -10,6 +10,7 @@ import type {RedisResource, ScheduleEntry} from '@azure/arm-rediscache'
 import type {Environment, RedisComponent} from '../catalog/schema.js'
 import {ExitCode} from '../errors.js'
 import {humanDuration, isDuration, parseDuration, toIsoDuration} from '../support/duration.js'
+import {redisRefusal} from '../azure/capabilities.js'
 import type {AzureServices} from '../azure/clients.js'
 import {ActionFailure, toAzureError} from '../azure/errors.js'
 import {runTracked} from '../azure/lro.js'
@@ -160,6 +161,7 @@ function withoutSas(error: unknown, sas: string[]): unknown {
 
 export const exportAction = defineAction({
   name: 'redis.export',
+  preflight: (input, plan) => tierPreflight(plan, input.cache),
   summary: 'Export an RDB snapshot of the cache to the catalog\'s snapshot container (short-lived SAS, never logged)',
   description:
     'Builds a container SAS valid for sasTtl (a user delegation SAS in Azure), marks it secret, and POSTs /export with it. The blobs written are listed in the outputs and stamped with dataasof metadata (the export\'s start) so latestSnapshot can measure RPO. Premium tier only in Azure.',
@@ -196,8 +198,8 @@ export const exportAction = defineAction({
     const r = resolveResource(plan.environment, 'redis', input.cache)
     const loc = planLocation(plan, r, input)
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions rcwl --expiry <now+${input.sasTtl}> --auth-mode login --as-user -o tsv)`,
-      `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.drill ? drillSnapshotName(r.name, '<run id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
+      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions rcwl --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
+      `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.drill ? drillSnapshotName(r.name, '<run-id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
     ]
   },
   arm: (input, plan) => {
@@ -219,7 +221,7 @@ export const exportAction = defineAction({
       const prefix =
         (previous?.state?.prefix as string | undefined) ??
         (input.drill ? drillSnapshotName(resource.name, context.runId) : (input.prefix ?? snapshotPrefix(resource.name, new Date(startedAt))))
-      await getCache(services, resource, context.signal)
+      assertTier(await getCache(services, resource, context.signal), resource)
 
       const service = await services.blob(location.storageAccount)
       await service
@@ -300,6 +302,7 @@ export const exportAction = defineAction({
 
 export const importAction = defineAction({
   name: 'redis.import',
+  preflight: (input, plan) => tierPreflight(plan, input.cache),
   summary: 'Import RDB snapshot blobs into the cache (replaces its data)',
   description:
     'Takes blob names (files), a blob name prefix, or — with neither — the cache\'s newest snapshot in its snapshot container. Each blob is handed to Azure as a read-only SAS URL that is marked secret and never logged.',
@@ -323,9 +326,9 @@ export const importAction = defineAction({
   az: (input, plan) => {
     const r = resolveResource(plan.environment, 'redis', input.cache)
     const loc = planLocation(plan, r, input)
-    const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest snapshot>']
+    const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions r --expiry <now+${input.sasTtl}> --auth-mode login --as-user -o tsv)`,
+      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions r --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
       `az redis import --resource-group ${r.resourceGroup} --name ${r.name} --file-format RDB --files ${files.map((f) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${f}?$SAS"`).join(' ')}`,
     ]
   },
@@ -341,7 +344,7 @@ export const importAction = defineAction({
     return withRetryLog(context, services, async () => {
       const resource = resolveResource(context.environment, 'redis', input.cache)
       const location = snapshotLocation(resource, input)
-      await getCache(services, resource, context.signal)
+      assertTier(await getCache(services, resource, context.signal), resource)
       let chosen: SnapshotBlob[]
       if (input.files) {
         const all = await listSnapshots(services, location, '')
@@ -717,3 +720,22 @@ async function probeData(services: AzureServices, id: string, context: ActionCon
 }
 
 export const redisActions: ActionDefinition[] = [exportAction, importAction, latestSnapshotAction, setPatchScheduleAction, getPatchScheduleAction, verifyAction]
+
+/** The SAS expiry an az line shows: the plan's time plus the TTL, in the `YYYY-MM-DDTHH:MMZ` form az accepts. */
+function sasExpiry(plan: PlanContext, ttl: string): string {
+  const at = new Date((plan.now ?? new Date()).getTime() + (parseDuration(ttl) ?? 3_600_000))
+  return `${at.toISOString().slice(0, 16)}Z`
+}
+
+/** Import/export needs a Premium cache: refused from the catalog's declared SKU before the run starts. */
+function tierPreflight(plan: PlanContext, cache: string): string | undefined {
+  const component = resolveResource(plan.environment, 'redis', cache).component
+  const refusal = component?.type === 'redis' ? redisRefusal('import/export', component.sku) : undefined
+  return refusal && `${component!.name}: ${refusal.message}`
+}
+
+/** The same rule against the cache as Azure reports it (the catalog may be out of date): exit 2 before any change. */
+function assertTier(cache: {sku?: {name?: string}}, resource: ResolvedResource): void {
+  const refusal = redisRefusal('import/export', cache.sku?.name ?? 'Premium')
+  if (refusal) throw new ActionFailure(`${resource.name}: ${refusal.message}`, {code: 'tier-not-capable', exitCode: ExitCode.invalidInput, details: {...refusal}})
+}

@@ -73,7 +73,7 @@ export const securityCheck = defineAction({
     'Microsoft.KeyVault/vaults/secrets/read',
     'Microsoft.Authorization/locks/read',
   ],
-  az: (input) => [`opsbook check --env <env> --fail-on ${input.failOn ?? 'high'}`],
+  az: (input, plan) => [`opsbook check --env ${plan.environmentName} --fail-on ${input.failOn ?? 'high'}`],
   arm: () => [
     {method: 'POST', path: '/providers/Microsoft.ResourceGraph/resources', note: 'resources and appserviceresources, paged'},
     {method: 'GET', path: '…/flexibleServers/{server}/configurations and /firewallRules', note: 'per PostgreSQL server'},

@@ -22,6 +22,8 @@ export interface PlanContext {
   environmentName: string
   /** Resolve a component key or resource name to its ARM id parts, when it can be known before the run. */
   resourceId(kind: 'postgres' | 'redis' | 'webapp' | 'storage' | 'keyvault', nameOrKey: string): string
+  /** When the plan is made (or `--at`): times an az line needs (a SAS expiry, "now") are rendered from it. */
+  now?: Date
 }
 
 /** A long-running Azure operation, journaled when it starts so `opsbook resume` can re-attach instead of re-issuing. */
@@ -116,6 +118,11 @@ export interface ActionDefinition<I = any, O = any> {
   az?(input: I, plan: PlanContext): string[]
   /** ARM requests this action makes, for `plan`. */
   arm?(input: I, plan: PlanContext): ArmCall[]
+  /**
+   * Checked before a run starts (`run` and `plan`, exit 2, nothing changed): why the step cannot succeed from what the
+   * catalog declares — e.g. a tier that cannot do it (src/azure/capabilities.ts) — or undefined. Inputs may be placeholders.
+   */
+  preflight?(input: I, plan: PlanContext): string | undefined
   /** Input names whose values are secret: redacted everywhere. */
   secretInputs?: string[]
   run(input: I, context: ActionContext): Promise<O>

@@ -8,6 +8,7 @@
  * deserializer drops that field, so it is read from the raw response body.
  */
 import {z} from 'zod'
+import {slotRefusal} from '../azure/capabilities.js'
 import type {Site} from '@azure/arm-appservice'
 import type {WebappComponent} from '../catalog/schema.js'
 import {ExitCode, GuardError} from '../errors.js'
@@ -227,8 +228,12 @@ async function slotStatus(services: AzureServices, app: ResolvedResource, signal
   }
 }
 
+/**
+ * az's reset without --target-slot calls POST …/sites/{app}/resetSlotConfig (what resetProduction sends); with
+ * `--target-slot production` it would call …/slots/production/resetSlotConfig, a slot that does not exist.
+ */
 function resetAz(app: ResolvedResource, slot: string): string {
-  return `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --target-slot production --action reset`
+  return `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --action reset`
 }
 
 function preparedGuard(app: ResolvedResource, status: SlotStatus): GuardError {
@@ -349,14 +354,14 @@ function swapAz(app: ResolvedResource, slot: string, preview: boolean, healthPat
   return [
     `${base} --action preview`,
     `curl -fsS "https://$(az webapp show --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --query defaultHostName -o tsv)${healthPath}"`,
-    `${base} --action swap   # or, when the slot is unhealthy: ${base} --action reset`,
+    `${base} --action swap   # or, when the slot is unhealthy: ${resetAz(app, slot)}`,
   ]
 }
 
 function swapArm(app: ResolvedResource, slot: string, preview: boolean, healthPath: string): ArmCall[] {
   return [
     {method: 'GET', path: armPath(app, '/slots'), note: 'guard: no slot prepared for swap'},
-    ...(preview ? [{method: 'POST' as const, path: armPath(app, '/applySlotConfig'), note: `{targetSlot: ${slot}} — swap with preview, phase 1`}] : []),
+    ...(preview ? [{method: 'POST' as const, path: armPath(app, `/slots/${slot}/applySlotConfig`), note: '{targetSlot: production} — swap with preview, phase 1: the slot takes on production\'s settings'}] : []),
     {method: 'GET', path: armPath(app, `/slots/${slot}`), note: `health gate: GET https://<slot host>${healthPath}`},
     {method: 'POST', path: armPath(app, '/slotsswap'), longRunning: true, note: `{targetSlot: ${slot}}`},
     ...(preview ? [{method: 'POST' as const, path: armPath(app, '/resetSlotConfig'), note: 'only when the health gate fails'}] : []),
@@ -365,6 +370,7 @@ function swapArm(app: ResolvedResource, slot: string, preview: boolean, healthPa
 
 export const swapAction = defineAction({
   name: 'webapp.swap',
+  preflight: (input, plan) => slotPreflight(plan, input.app),
   summary: 'Swap a slot into production: preview (apply slot config), health gate on the slot, then swap — or reset',
   description:
     'Refuses (exit 5) when another pair of slots is already prepared for swap. With preview, the production slot settings are applied to the slot first, so the health gate sees the slot as it will run in production; an unhealthy slot gets the preview reset and production is never touched.',
@@ -414,7 +420,12 @@ export const swapAction = defineAction({
         const web = await services.web()
         if (input.preview && !ours) {
           try {
-            await web.webApps.applySlotConfigToProduction(app.resourceGroup, app.name, {targetSlot: input.slot, preserveVnet: input.preserveVnet}, {abortSignal: context.signal})
+            // Web Apps - Apply Slot Configuration Slot: "Applies the configuration settings from the target slot onto the
+            // current slot" (https://learn.microsoft.com/rest/api/appservice/web-apps/apply-slot-configuration-slot), so
+            // phase 1 is POST …/slots/{slot}/applySlotConfig {targetSlot: production} — what `az webapp deployment slot
+            // swap --slot <slot> --target-slot production --action preview` sends. POST …/sites/{app}/applySlotConfig
+            // {targetSlot: slot} would apply the slot's settings onto production instead.
+            await web.webApps.applySlotConfigurationSlot(app.resourceGroup, app.name, input.slot, {targetSlot: PRODUCTION, preserveVnet: input.preserveVnet}, {abortSignal: context.signal})
           } catch (error) {
             throw toAzureError(error, {operation: `apply production slot settings to ${app.name}/${input.slot} (swap with preview)`})
           }
@@ -507,4 +518,12 @@ export const webappActions: ActionDefinition[] = [
 /** For plan helpers elsewhere. */
 export function webappPlanPath(plan: PlanContext, app: string, slot = PRODUCTION): string {
   return slotPath(resolveResource(plan.environment, 'webapp', app), slot)
+}
+
+/** A plan tier without deployment slots (Free, Shared, Basic) cannot swap: refused from the catalog's planSku before the run. */
+function slotPreflight(plan: PlanContext, app: string): string | undefined {
+  const component = resolveResource(plan.environment, 'webapp', app).component
+  if (component?.type !== 'webapp' || !component.planSku) return undefined
+  const refusal = slotRefusal(component.planSku, Math.max(1, component.slots.length))
+  return refusal && `${component.name}: ${refusal.message}`
 }

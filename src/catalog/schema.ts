@@ -212,6 +212,7 @@ export const webappComponentSchema = z.strictObject({
   type: z.literal('webapp'),
   ...componentBase,
   slots: z.array(z.string()).default(['staging']).describe('Deployment slots besides production'),
+  planSku: z.string().optional().describe('SKU of the App Service plan (e.g. S1, P1v3): decides how many slots it can have; the emulator serves P1v3 when unset'),
   healthPath: z.string().startsWith('/').default('/health'),
   rollbackWindow: isoDuration.optional().describe('How long after a swap an automatic swap-back may happen (default: the environment\'s)'),
   gates: z

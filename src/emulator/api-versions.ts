@@ -40,6 +40,9 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
 
 /** The namespace whose api-versions govern an ARM path (the last `/providers/{ns}` segment decides, as ARM routes). */
 export function apiVersionNamespace(path: string): string | undefined {
+  // Providers - Get / Register (`/subscriptions/{sub}/providers/{ns}[/register]`) are Microsoft.Resources operations:
+  // `az resource show --ids` reads them with 2021-04-01 (az 2.45) to pick the resource's api-version.
+  if (/^\/subscriptions\/[^/]+\/providers\/[^/]+(\/(register|unregister))?$/i.test(path)) return 'microsoft.resources'
   const providers = [...path.matchAll(/\/providers\/([^/]+)/gi)]
   const last = providers.at(-1)?.[1]
   if (last) {

@@ -79,3 +79,14 @@ export function systemData(at: Date): Record<string, string> {
   const iso = at.toISOString()
   return {createdBy: 'opsbook-emulator', createdByType: 'Application', createdAt: iso, lastModifiedBy: 'opsbook-emulator', lastModifiedByType: 'Application', lastModifiedAt: iso}
 }
+
+/**
+ * An enum value in its canonical spelling, matched case-insensitively: Azure's resource providers accept e.g.
+ * `enabled` for `Enabled` and answer with the canonical casing, and the SDKs model these as extensible
+ * (`modelAsString`) enums. No normative Microsoft page states it in general (issue 10 item 5 asks for the behaviour);
+ * undefined when the value is none of `allowed`.
+ */
+export function canonicalEnum(value: unknown, allowed: readonly string[]): string | undefined {
+  if (typeof value !== 'string') return undefined
+  return allowed.find((a) => a.toLowerCase() === value.toLowerCase())
+}

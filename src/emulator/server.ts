@@ -107,6 +107,7 @@ export interface RunningEmulator {
 /** Services in load order. Missing optional modules (built by another engineer) are skipped. */
 const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'arm-misc', optional: false},
+  {name: 'arm-platform', optional: false},
   {name: 'postgres', optional: false},
   {name: 'redis', optional: false},
   {name: 'webapp', optional: true},
@@ -314,6 +315,8 @@ function compileRoute(route: Route): CompiledRoute {
 export function matchRoute(routes: CompiledRoute[], method: string, path: string): {route: Route; params: RouteParams} | {methodNotAllowed: true} | undefined {
   const parts = path.split('/').filter(Boolean)
   let pathMatched = false
+  // HEAD falls back to the GET route only when no HEAD route is declared (ARM's HEAD on a resource group is 204/404).
+  let headFallback: {route: Route; params: RouteParams} | undefined
   for (const compiled of routes) {
     if (compiled.segments.length !== parts.length) continue
     const params: RouteParams = {}
@@ -327,8 +330,10 @@ export function matchRoute(routes: CompiledRoute[], method: string, path: string
     if (!ok) continue
     pathMatched = true
     const routeMethod = compiled.route.method
-    if (routeMethod === method || (method === 'HEAD' && routeMethod === 'GET')) return {route: compiled.route, params}
+    if (routeMethod === method) return {route: compiled.route, params}
+    if (method === 'HEAD' && routeMethod === 'GET') headFallback ??= {route: compiled.route, params}
   }
+  if (headFallback) return headFallback
   return pathMatched ? {methodNotAllowed: true} : undefined
 }
 

@@ -1,6 +1,7 @@
 /**
  * `opsbook plan`: what a run would do, before it does anything. Inputs are resolved where they can be known
- * (params, catalog, environment); values produced by earlier steps stay as `<steps.x.outputs.y>` placeholders.
+ * (params, catalog, environment, the plan's time); values produced by earlier steps stay as `<steps.x.outputs.y>`
+ * placeholders (shell-safe: no spaces), and every placeholder left in an az line gets a note saying why.
  * Everything shown comes from the action registry's declarations (permissions, ARM calls, az equivalents).
  */
 import {findAction} from '../actions/registry.js'
@@ -13,6 +14,7 @@ import type {Environment} from '../catalog/schema.js'
 import {evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
 import type {PreparedRun} from './runner.js'
+import type {Problem} from '../errors.js'
 
 export interface PlannedCall {
   uses: string
@@ -57,16 +59,17 @@ export interface RunPlan {
 }
 
 /** ARM id helper shared by plan and the actions' `arm()` declarations. */
-export function planContext(environment: Environment, environmentName: string): PlanContext {
+export function planContext(environment: Environment, environmentName: string, now?: Date): PlanContext {
   return {
     environment,
     environmentName,
+    now,
     resourceId: (kind, nameOrKey) => resolveResource(environment, kind, nameOrKey).id,
   }
 }
 
 /** Build the plan of a prepared run. Changes nothing and contacts nothing. */
-export function buildPlan(prepared: PreparedRun, extras: {guard?: GuardDecision} = {}): RunPlan {
+export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision; now?: Date} = {}): RunPlan {
   const {runbook, environment, envName, params, loaded} = prepared
   const secretParams = Object.entries(runbook.params).filter(([, s]) => s.type === 'secret').map(([n]) => n)
   const shownParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secretParams.includes(k) ? '[REDACTED]' : v]))
@@ -75,9 +78,9 @@ export function buildPlan(prepared: PreparedRun, extras: {guard?: GuardDecision}
     steps: {},
     env: {...environment, name: envName},
     catalog: loaded.catalog as unknown as Record<string, unknown>,
-    run: {id: '<run id>', startedAt: '<start>', runbook: runbook.name, environment: envName, production: environment.production},
+    run: {id: '<run-id>', startedAt: '<start>', runbook: runbook.name, environment: envName, production: environment.production},
   }
-  const plan = planContext(environment, envName)
+  const plan = planContext(environment, envName, options.now ?? new Date())
   const planCall = (call: ActionCall, step?: StepSpec): PlannedCall => {
     const action = findAction(call.uses)
     // Expanded forEach steps know their item (expand.ts): `item.*` resolves in plan too.
@@ -88,6 +91,7 @@ export function buildPlan(prepared: PreparedRun, extras: {guard?: GuardDecision}
     const secretInputs = new Set(action.secretInputs ?? [])
     for (const key of Object.keys(shown)) if (secretInputs.has(key)) shown[key] = '[REDACTED]'
     const notes: string[] = []
+    const az = rendered('az equivalent', () => action.az?.(shown as never, plan) ?? [], notes)
     return {
       uses: call.uses,
       summary: action.summary,
@@ -95,8 +99,8 @@ export function buildPlan(prepared: PreparedRun, extras: {guard?: GuardDecision}
       inputs: shown,
       permissions: action.permissions,
       arm: rendered('ARM calls', () => action.arm?.(shown as never, plan) ?? [], notes),
-      az: rendered('az equivalent', () => action.az?.(shown as never, plan) ?? [], notes),
-      notes,
+      az,
+      notes: [...notes, ...placeholderNotes(az)],
     }
   }
   const planStep = (step: StepSpec, phase: 'main' | 'finally'): PlannedStep => ({
@@ -148,10 +152,29 @@ export function buildPlan(prepared: PreparedRun, extras: {guard?: GuardDecision}
     permissions,
     evidence,
     changes: steps.some((s) => s.changes || s.rollback?.changes),
-    ...(extras.guard ? {guard: extras.guard} : {}),
+    ...(options.guard ? {guard: options.guard} : {}),
     ...(objectives.length > 0 ? {objectives} : {}),
     ...(notActedOn ? {notActedOn} : {}),
   }
+}
+
+/**
+ * Preflight: what a step's action declares it cannot do with the catalog as it is (a tier that cannot, a restore
+ * point outside retention), for every unconditional step, before anything runs. Steps with `if:` may not run and are
+ * left to the action's own check when they do.
+ */
+export function preflightProblems(prepared: PreparedRun, options: {now?: Date} = {}): Problem[] {
+  const plan = buildPlan(prepared, options)
+  const context = planContext(prepared.environment, prepared.envName, options.now ?? new Date())
+  const problems: Problem[] = []
+  for (const step of plan.steps) {
+    // `success()`/`always()` are the usual guards of a step that will run; any other condition may skip it.
+    const condition = step.if?.replace(/^\$\{\{\s*|\s*\}\}$/g, '').trim()
+    if (condition && !['success()', 'always()'].includes(condition)) continue
+    const why = findAction(step.uses)?.preflight?.(step.inputs as never, context)
+    if (why) problems.push({code: 'preflight', message: `step ${step.id} (${step.uses}): ${why}`})
+  }
+  return problems
 }
 
 /** Render an action's declaration; a failure is shown in the plan, never silently dropped. */
@@ -165,6 +188,26 @@ function rendered<T>(what: string, fn: () => T[], notes: string[]): T[] {
 }
 
 const PLACEHOLDER = /^<.*>$/s
+
+/** Why a `<…>` left in an az line could not be rendered before the run (one note per placeholder). */
+function placeholderNotes(lines: string[]): string[] {
+  const found = new Set(lines.flatMap((line) => line.match(/<[^<>\s]+>/g) ?? []))
+  return [...found].map((placeholder) => {
+    const inner = placeholder.slice(1, -1)
+    if (inner.startsWith('steps.') || inner.startsWith('one-of:'))
+      return `${placeholder} is an output of an earlier step: known only when that step has run`
+    if (inner === 'run-id' || inner.endsWith('-run')) return `${placeholder}: named after the run id, which is assigned when the run starts`
+    return `${placeholder} depends on what the run finds (e.g. the newest snapshot, a time of the run)`
+  })
+}
+
+/** A shell-safe stand-in for an expression that reads step outputs: `<steps.x.outputs.y>` (or `<one-of:a,b>`). */
+function deferredPlaceholder(expression: string): string {
+  const outputs = [...new Set(expressionReferences(expression).filter((r) => r.context === 'steps').map((r) => ['steps', ...r.path].join('.')))]
+  if (outputs.length === 1) return `<${outputs[0]}>`
+  if (outputs.length > 1) return `<one-of:${outputs.join(',')}>`
+  return `<${expression.replace(/\s+/g, '')}>`
+}
 
 /**
  * Inputs with the action's defaults applied, as the engine will see them. Values still unknown before the run
@@ -201,11 +244,11 @@ export function resolveForPlan(value: unknown, context: ExpressionContext): unkn
     const rendered = parts.map((part) => {
       if (part.kind === 'text') return part.text
       const deferred = expressionReferences(part.expression).some((r) => r.context === 'steps')
-      if (deferred) return `<${part.expression}>`
+      if (deferred) return deferredPlaceholder(part.expression)
       try {
         return evaluateExpression(part.expression, context)
       } catch {
-        return `<${part.expression}>`
+        return deferredPlaceholder(part.expression)
       }
     })
     if (rendered.length === 1) return rendered[0]

@@ -86,7 +86,12 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   }
   // forEach steps become one step per component (deterministic, so plan, run and resume see the same ids).
   const expanded = expandRunbook(runbook, environment, {params: resolved.values, environmentName: options.envName, catalog: loaded.catalog})
-  return {loaded, envName: options.envName, environment, runbook: expanded, params: resolved.values, rawParams: raw, ...(selected ? {selectedComponents: selected} : {})}
+  const prepared = {loaded, envName: options.envName, environment, runbook: expanded, params: resolved.values, rawParams: raw, ...(selected ? {selectedComponents: selected} : {})}
+  // Preflight: a step the catalog says cannot succeed (a tier that cannot do it…) stops here, before anything changes.
+  const {preflightProblems} = await import('./plan.js')
+  const refused = preflightProblems(prepared)
+  if (refused.length > 0) throw new ValidationError(refused, `runbook ${runbook.name} cannot run against ${options.envName} as the catalog describes it:`)
+  return prepared
 }
 
 /**

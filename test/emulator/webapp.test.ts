@@ -68,6 +68,24 @@ afterAll(async () => {
 })
 
 describe('App Service through @azure/arm-appservice', () => {
+  it('compares enum values case-insensitively and answers with the canonical spelling, as ARM does', async () => {
+    const updated = await client.webApps.updateConfigurationSlot(RG, SITE, 'canary', {ftpsState: 'ftpsonly' as never})
+    expect(updated.ftpsState).toBe('FtpsOnly')
+    await expect(client.webApps.updateConfigurationSlot(RG, SITE, 'canary', {ftpsState: 'sometimes' as never})).rejects.toMatchObject({statusCode: 400})
+  })
+
+  it('serves the plan every site references, power actions and app settings', async () => {
+    const site = await client.webApps.get(RG, SITE)
+    const plan = await client.appServicePlans.get(RG, site.serverFarmId!.split('/').pop()!)
+    expect(plan.sku?.tier).toBe('PremiumV3')
+    await client.webApps.stop(RG, SITE)
+    expect((await client.webApps.get(RG, SITE)).state).toBe('Stopped')
+    await client.webApps.start(RG, SITE)
+    expect((await client.webApps.get(RG, SITE)).state).toBe('Running')
+    await client.webApps.updateApplicationSettings(RG, SITE, {properties: {FEATURE: 'on'}})
+    expect((await client.webApps.listApplicationSettings(RG, SITE)).properties).toEqual({FEATURE: 'on'})
+  })
+
   it('lists and gets the seeded site and its slots, each with its own local URL', async () => {
     const sites = []
     for await (const site of client.webApps.listByResourceGroup(RG)) sites.push(site)
@@ -154,7 +172,9 @@ describe('App Service through @azure/arm-appservice', () => {
   it('swap with preview: applySlotConfig prepares, a swap with another pair conflicts, reset cancels, swap completes', async () => {
     await deploy('production', 'v1')
     await deploy('staging', 'v2')
-    await client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true})
+    // As `az webapp deployment slot swap --slot staging --target-slot production --action preview` sends it: the
+    // current slot (staging) takes on the target's (production's) settings.
+    await client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})
     const prepared = await client.webApps.get(RG, SITE)
     expect(prepared.targetSwapSlot).toBe('staging')
     expect((await client.webApps.getSlot(RG, SITE, 'staging')).targetSwapSlot).toBe('production')
@@ -166,7 +186,7 @@ describe('App Service through @azure/arm-appservice', () => {
     await client.webApps.resetProductionSlotConfig(RG, SITE)
     expect((await client.webApps.get(RG, SITE)).targetSwapSlot).toBeUndefined()
 
-    await client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true})
+    await client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})
     await client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})
     expect((await served(await localUrl())).version).toBe('v2')
     expect((await client.webApps.get(RG, SITE)).targetSwapSlot).toBeUndefined()

@@ -7,6 +7,8 @@ export interface CatalogValidateResult {
   environments: Array<{name: string; cloud: string; production: boolean; components: number}>
   /** Per environment: what opsbook assumed, and components it describes but cannot act on yet. */
   notes: Record<string, string[]>
+  /** What a declared SKU cannot do that the component needs (the catalog is still valid). */
+  warnings: Array<{environment: string; component: string; path: string; message: string}>
 }
 
 export default class CatalogValidate extends BaseCommand<CatalogValidateResult> {
@@ -15,8 +17,9 @@ export default class CatalogValidate extends BaseCommand<CatalogValidateResult> 
 
   async run(): Promise<CatalogValidateResult> {
     const {flags} = await this.parse(CatalogValidate)
-    const {loadCatalog} = await import('../../catalog/loader.js')
+    const [{loadCatalog}, {catalogCapabilityWarnings}] = await Promise.all([import('../../catalog/loader.js'), import('../../azure/capabilities.js')])
     const loaded = loadCatalog({flag: flags.catalog})
+    const warnings = catalogCapabilityWarnings(loaded.catalog)
     const environments = Object.entries(loaded.catalog.environments).map(([name, env]) => ({
       name,
       cloud: env.cloud,
@@ -27,6 +30,7 @@ export default class CatalogValidate extends BaseCommand<CatalogValidateResult> 
     const notes = catalogNotes(loaded.catalog)
     this.say(`✔ ${loaded.file} is valid: ${environments.map((e) => `${e.name} (${e.cloud}, ${e.components} components)`).join(', ')}`)
     for (const [env, lines] of Object.entries(notes)) for (const line of lines) this.say(`  note (${env}): ${line}`)
-    return {status: 'valid', file: loaded.file, sha256: loaded.sha256, environments, notes}
+    for (const w of warnings) this.say(`⚠ ${w.path}: ${w.message}`)
+    return {status: 'valid', file: loaded.file, sha256: loaded.sha256, environments, notes, warnings}
   }
 }

@@ -14,6 +14,8 @@ import type {EmulatorContext} from '../context.js'
 import {armError, type EmulatorResponse, type Route} from '../types.js'
 import {postgresState} from './postgres.js'
 import {redisState} from './redis.js'
+import {allArmResources} from './resource-graph.js'
+import {appServicePlans} from './webapp.js'
 
 const STORAGE = 'Microsoft.Storage/storageAccounts'
 const VAULT = 'Microsoft.KeyVault/vaults'
@@ -448,8 +450,14 @@ export function routes(ctx: EmulatorContext): Route[] {
         const scope = checkScope(ctx, p.sub!)
         if (scope) return scope
         const filter = /resourceType\s+eq\s+'([^']+)'/i.exec(request.query.get('$filter') ?? '')?.[1]?.toLowerCase()
-        const all = allResources(ctx).filter((r) => !filter || r.type.toLowerCase() === filter)
-        return paged(request, all.map((r) => ({id: r.id, name: r.name, type: r.type, location: r.location, tags: r.tags})))
+        // Resources - List: every tracked resource of every type the emulator serves (top-level types, web app slots
+        // and the App Service plans the sites reference), not only the ones opsbook tags.
+        const tracked = [...allArmResources(ctx), ...appServicePlans(ctx)].filter((r) => {
+          const type = String(r.type).toLowerCase()
+          return type.split('/').length === 2 || type === 'microsoft.web/sites/slots'
+        }) as Array<{id: string; name: string; type: string; location: string; tags?: Record<string, string>}>
+        const all = tracked.filter((r) => !filter || r.type.toLowerCase() === filter)
+        return paged(request, all.filter((r) => !r.type.toLowerCase().startsWith('microsoft.authorization/')).map((r) => ({id: r.id, name: r.name, type: r.type, location: r.location, tags: r.tags ?? {}})))
       },
     },
     // Tags at scope (Microsoft.Resources/tags/default)

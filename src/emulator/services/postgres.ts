@@ -8,8 +8,9 @@
  * no newer than GEO_BACKUP_LAG_MS before the restore started). Read it from state (`postgres` slice, `data`) or
  * from the emulator-only path `{serverId}/opsbookData` (not an Azure API).
  */
+import {postgresRefusal, type PostgresFeature} from '../../azure/capabilities.js'
 import type {PostgresComponent} from '../../catalog/schema.js'
-import {apiVersionOf, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 
@@ -41,6 +42,8 @@ export interface StoredServer {
   data: {dataAsOf?: string; tracksClock: boolean}
   firewallRules: Record<string, {name: string; startIpAddress: string; endIpAddress: string}>
   configurations: Record<string, string>
+  /** Databases by name (absent in state saved before they were modelled: the defaults every server has). */
+  databases?: Record<string, {charset: string; collation: string}>
 }
 
 interface PostgresState {
@@ -539,6 +542,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         return backup ? {status: 200, body: backup} : resourceNotFound(`${TYPE}/${server.resource.name}/backups`, p.backup!, p.rg!)
       },
     },
+    ...locationAndDatabaseRoutes(ctx, state, scoped, isResponse),
   ]
 
   function backupsOf(server: StoredServer): Array<{id: string; name: string; type: string; properties: Record<string, string>}> {
@@ -565,7 +569,10 @@ export function routes(ctx: EmulatorContext): Route[] {
     const body = request.body
     if (!isObject(body)) return invalidBody()
     const props: Record<string, any> = isObject(body.properties) ? body.properties : {}
-    const createMode = String(props.createMode ?? 'Default')
+    // Enum values compare case-insensitively, as ARM does (canonicalEnum).
+    const createMode = canonicalEnum(props.createMode ?? 'Default', ['Default', 'Create', 'PointInTimeRestore', 'GeoRestore', 'Replica', 'ReviveDropped']) ?? String(props.createMode)
+    if (isObject(props.highAvailability) && props.highAvailability.mode !== undefined)
+      props.highAvailability = {...props.highAvailability, mode: canonicalEnum(props.highAvailability.mode, ['Disabled', 'SameZone', 'ZoneRedundant']) ?? props.highAvailability.mode}
     const existing = find(p.sub!, p.rg!, p.name!)
     const restoreLike = ['PointInTimeRestore', 'GeoRestore', 'Replica', 'ReviveDropped'].includes(createMode)
     if (existing && !restoreLike) return update(request, existing, body, 'postgres.create')
@@ -584,6 +591,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       case 'Default':
       case 'Create': {
         if (!props.administratorLogin) return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'administratorLogin'. Specify a valid parameter value.")
+        const haRefused = tierRefused(body.sku?.name ?? 'Standard_D2ds_v5', 'high availability', props.highAvailability?.mode)
+        if (haRefused) return haRefused
         server = newServer(ctx, {
           name: p.name!,
           resourceGroup: p.rg!,
@@ -661,6 +670,8 @@ export function routes(ctx: EmulatorContext): Route[] {
         }
         if (/Replica$/.test(source.resource.properties.replicationRole ?? ''))
           return armError(400, 'ReplicaOfReplicaNotSupported', `Server '${source.resource.name}' is a replica; a replica cannot be the source of another replica.`)
+        const replicaRefused = tierRefused(source.resource.sku.name, 'read replicas')
+        if (replicaRefused) return replicaRefused
         server = newServer(ctx, {
           name: p.name!,
           resourceGroup: p.rg!,
@@ -750,6 +761,13 @@ export function routes(ctx: EmulatorContext): Route[] {
     const props: Record<string, any> = isObject(body.properties) ? body.properties : {}
     const problem = validatePatch(props)
     if (problem) return problem
+    const haRefused = tierRefused(body.sku?.name ?? server.resource.sku.name, 'high availability', props.highAvailability?.mode ?? (body.sku?.name ? server.resource.properties.highAvailability?.mode : undefined))
+    if (haRefused) return haRefused
+    // Geo-redundant backup is chosen when a server is created and cannot be changed afterwards
+    // (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#geo-redundant-backup-and-restore).
+    const geo = props.backup?.geoRedundantBackup
+    if (geo !== undefined && String(geo).toLowerCase() !== String(server.resource.properties.backup?.geoRedundantBackup ?? 'Disabled').toLowerCase())
+      return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'backup.geoRedundantBackup': geo-redundant backup can only be configured when the server is created.", {target: 'backup.geoRedundantBackup'})
     const promote = props.replica?.promoteMode || props.replicationRole === 'None'
     if (promote && !/Replica$/.test(server.resource.properties.replicationRole ?? ''))
       return armError(400, 'ServerIsNotReplica', `Server '${server.resource.name}' is not a read replica; only a replica can be promoted.`)
@@ -893,4 +911,178 @@ function isObject(value: unknown): value is Record<string, any> {
 
 function isIp(value: unknown): boolean {
   return typeof value === 'string' && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(value) && value.split('.').every((n) => Number(n) <= 255)
+}
+
+
+// ── location-based capabilities, name availability and databases ──
+
+/**
+ * Compute tiers and SKUs (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-compute): Burstable
+ * has no high availability (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-high-availability#limitations)
+ * and no read replicas (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-read-replicas#limitations).
+ */
+export const POSTGRES_TIERS: Record<string, {skus: Array<{name: string; vCores: number; memoryPerVcoreMb: number}>; haModes: string[]; readReplicas: boolean}> = {
+  Burstable: {skus: [{name: 'Standard_B1ms', vCores: 1, memoryPerVcoreMb: 2048}, {name: 'Standard_B2s', vCores: 2, memoryPerVcoreMb: 2048}, {name: 'Standard_B2ms', vCores: 2, memoryPerVcoreMb: 4096}], haModes: [], readReplicas: false},
+  GeneralPurpose: {skus: [{name: 'Standard_D2ds_v5', vCores: 2, memoryPerVcoreMb: 4096}, {name: 'Standard_D4ds_v5', vCores: 4, memoryPerVcoreMb: 4096}, {name: 'Standard_D8ds_v5', vCores: 8, memoryPerVcoreMb: 4096}], haModes: ['SameZone', 'ZoneRedundant'], readReplicas: true},
+  MemoryOptimized: {skus: [{name: 'Standard_E2ds_v5', vCores: 2, memoryPerVcoreMb: 8192}, {name: 'Standard_E4ds_v5', vCores: 4, memoryPerVcoreMb: 8192}], haModes: ['SameZone', 'ZoneRedundant'], readReplicas: true},
+}
+const POSTGRES_VERSIONS = ['12', '13', '14', '15', '16', '17']
+const STORAGE_SIZES_GB = [32, 64, 128, 256, 512, 1024, 2048]
+const DEFAULT_DATABASES = ['postgres', 'azure_maintenance', 'azure_sys']
+
+/**
+ * Location Based Capabilities - Execute, in the shape of the api-version asked for: 2022-12-01 (what az 2.45 sends;
+ * CapabilityProperties with supportedFlexibleServerEditions/supportedVcores, as azure-mgmt-rdbms 10 models it) or
+ * 2024-08-01 and later (FlexibleServerCapability with supportedServerEditions/supportedServerSkus).
+ */
+function capabilities(apiVersion: string, location: string, pairedRegion: string | undefined): Record<string, unknown> {
+  const tiers = Object.entries(POSTGRES_TIERS)
+  if (apiVersion < '2023-') {
+    return {
+      zone: 'none',
+      supportedHAMode: ['SameZone', 'ZoneRedundant'],
+      geoBackupSupported: Boolean(pairedRegion),
+      zoneRedundantHaSupported: true,
+      zoneRedundantHaAndGeoBackupSupported: Boolean(pairedRegion),
+      fastProvisioningSupported: false,
+      status: 'Available',
+      supportedFlexibleServerEditions: tiers.map(([name, tier]) => ({
+        name,
+        status: 'Available',
+        supportedStorageEditions: [{name: 'ManagedDisk', status: 'Available', supportedStorageMB: STORAGE_SIZES_GB.map((gb) => ({name: `${gb}GB`, storageSizeMB: gb * 1024, supportedIops: 120 + gb * 3, status: 'Available'}))}],
+        supportedServerVersions: POSTGRES_VERSIONS.map((version) => ({
+          name: version,
+          status: 'Available',
+          supportedVersionsToUpgrade: POSTGRES_VERSIONS.filter((v) => Number(v) > Number(version)),
+          supportedVcores: tier.skus.map((sku) => ({name: sku.name, vCores: sku.vCores, supportedIops: sku.vCores * 3200, supportedMemoryPerVcoreMB: sku.memoryPerVcoreMb, status: 'Available'})),
+        })),
+      })),
+    }
+  }
+  return {
+    name: 'FlexibleServerCapabilities',
+    status: 'Available',
+    supportedServerEditions: tiers.map(([name, tier]) => ({
+      name,
+      defaultSkuName: tier.skus[0]!.name,
+      status: 'Available',
+      supportedStorageEditions: [{name: 'ManagedDisk', defaultStorageSizeMb: 32_768, status: 'Available', supportedStorageMb: STORAGE_SIZES_GB.map((gb) => ({storageSizeMb: gb * 1024, supportedIops: 120 + gb * 3, status: 'Available'}))}],
+      supportedServerSkus: tier.skus.map((sku) => ({
+        name: sku.name,
+        vCores: sku.vCores,
+        supportedIops: sku.vCores * 3200,
+        supportedMemoryPerVcoreMb: sku.memoryPerVcoreMb,
+        supportedZones: ['1', '2', '3'],
+        supportedHaMode: tier.haModes,
+        status: 'Available',
+      })),
+    })),
+    supportedServerVersions: POSTGRES_VERSIONS.map((name) => ({name, supportedVersionsToUpgrade: POSTGRES_VERSIONS.filter((v) => Number(v) > Number(name)), status: 'Available'})),
+    fastProvisioningSupported: 'Disabled',
+    geoBackupSupported: pairedRegion ? 'Enabled' : 'Disabled',
+    zoneRedundantHaSupported: 'Enabled',
+    zoneRedundantHaAndGeoBackupSupported: pairedRegion ? 'Enabled' : 'Disabled',
+    storageAutoGrowthSupported: 'Enabled',
+    onlineResizeSupported: 'Enabled',
+    restricted: 'Disabled',
+    location,
+  }
+}
+
+function locationAndDatabaseRoutes(
+  ctx: EmulatorContext,
+  state: () => PostgresState,
+  scoped: (p: Record<string, string>) => EmulatorResponse | StoredServer,
+  isResponse: (v: unknown) => v is EmulatorResponse,
+): Route[] {
+  const L = '/subscriptions/{sub}/providers/Microsoft.DBforPostgreSQL'
+  /** Check Name Availability (With Location): a name is taken by any server in any resource group (names are global DNS labels). */
+  const checkName = (request: EmulatorRequest, p: Record<string, string>): EmulatorResponse => {
+    const scope = checkScope(ctx, p.sub!)
+    if (scope) return scope
+    const name = request.body?.name
+    const type = request.body?.type ?? TYPE
+    if (typeof name !== 'string') return invalidBody("The request must set 'name'.")
+    if (String(type).toLowerCase() !== TYPE.toLowerCase())
+      return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'type'. Specify a valid parameter value: ${TYPE}.`)
+    const valid = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(name)
+    const taken = Object.values(state().servers).some((s) => s.resource.name.toLowerCase() === name.toLowerCase())
+    const body = valid && !taken
+      ? {name, type: TYPE, nameAvailable: true, message: ''}
+      : {name, type: TYPE, nameAvailable: false, reason: taken ? 'AlreadyExists' : 'Invalid', message: taken ? `Specified server name '${name}' is already used. Please use a different name and try again.` : `Server name '${name}' is invalid: use 3 to 63 lower-case letters, digits and hyphens.`}
+    return {status: 200, body}
+  }
+  const databasesOf = (server: StoredServer) => (server.databases ??= Object.fromEntries(DEFAULT_DATABASES.map((n) => [n, {charset: 'UTF8', collation: 'en_US.utf8'}])))
+  const databaseView = (server: StoredServer, name: string) => {
+    const db = databasesOf(server)[name]!
+    return {id: `${server.resource.id}/databases/${name}`, name, type: `${TYPE}/databases`, systemData: server.resource.systemData, properties: {charset: db.charset, collation: db.collation}}
+  }
+  const operation = (request: EmulatorRequest, server: StoredServer, name: string, run: () => void): EmulatorResponse =>
+    ctx.lro.start({request, operation: name, location: server.resource.location, provider: PROVIDER, kind: 'azure-async-operation', initialStatus: 202, run})
+  return [
+    {
+      method: 'GET',
+      pattern: `${L}/locations/{location}/capabilities`,
+      operation: 'postgres.capabilities',
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, [capabilities(request.query.get('api-version') ?? '', p.location!, ctx.environment.pairedRegion)]),
+    },
+    {method: 'POST', pattern: `${L}/locations/{location}/checkNameAvailability`, operation: 'postgres.checkNameAvailabilityWithLocation', handler: checkName},
+    {method: 'POST', pattern: `${L}/checkNameAvailability`, operation: 'postgres.checkNameAvailability', handler: checkName},
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/databases`,
+      operation: 'postgres.databases.list',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        return paged(request, Object.keys(databasesOf(server)).map((name) => databaseView(server, name)))
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${P}/{name}/databases/{database}`,
+      operation: 'postgres.databases.get',
+      handler: (_request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        return databasesOf(server)[p.database!] ? {status: 200, body: databaseView(server, p.database!)} : resourceNotFound(`${TYPE}/${server.resource.name}/databases`, p.database!, p.rg!)
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: `${P}/{name}/databases/{database}`,
+      operation: 'postgres.databases.create',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(p.database!))
+          return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'databaseName'. Specify a valid parameter value.`)
+        const props = request.body?.properties ?? {}
+        const database = {charset: String(props.charset ?? 'UTF8'), collation: String(props.collation ?? 'en_US.utf8')}
+        return operation(request, server, 'postgres.databases.create', () => void (databasesOf(server)[p.database!] = database))
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: `${P}/{name}/databases/{database}`,
+      operation: 'postgres.databases.delete',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        if (!databasesOf(server)[p.database!]) return {status: 204}
+        return operation(request, server, 'postgres.databases.delete', () => void delete databasesOf(server)[p.database!])
+      },
+    },
+  ]
+}
+
+/**
+ * 400 when a Burstable server is asked for high availability (an HA mode other than Disabled) or read replicas
+ * (src/azure/capabilities.ts cites the Microsoft pages). Azure's exact code is not published; the emulator uses
+ * InvalidParameterValue with Azure's message shape, as the README says.
+ */
+function tierRefused(sku: string, feature: PostgresFeature, haMode?: unknown): EmulatorResponse | undefined {
+  if (feature === 'high availability' && (haMode === undefined || String(haMode).toLowerCase() === 'disabled')) return undefined
+  const refusal = postgresRefusal(feature, sku)
+  return refusal ? armError(400, 'InvalidParameterValue', `Invalid value given for parameter '${feature === 'read replicas' ? 'createMode' : 'highAvailability.mode'}': ${refusal.message}.`) : undefined
 }

@@ -11,7 +11,8 @@
  * tells opsbook's data-plane connections where the cache's host name really listens (TLS, the emulator's CA).
  * `contents` is then unused. The ARM side is the same either way.
  */
-import {randomUUID} from 'node:crypto'
+import {createHash, randomUUID} from 'node:crypto'
+import {redisRefusal, type RedisFeature} from '../../azure/capabilities.js'
 import {containerNameOf, blobPathOf} from '../blob.js'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
@@ -38,6 +39,8 @@ interface StoredCache {
   resourceGroup: string
   contents: CacheContents
   patchSchedule?: Array<{dayOfWeek: string; startHourUtc: number; maintenanceWindow?: string}>
+  /** Firewall rules by name (absent in state saved before they were modelled: none). */
+  firewallRules?: Record<string, {startIP: string; endIP: string}>
 }
 
 interface RedisState {
@@ -287,6 +290,9 @@ export function routes(ctx: EmulatorContext): Route[] {
         const body = request.body
         if (typeof body !== 'object' || body === null) return invalidBody()
         const props = body.properties ?? {}
+        const persistence = props.redisConfiguration && ['rdb-backup-enabled', 'aof-backup-enabled'].some((k) => String(props.redisConfiguration[k]).toLowerCase() === 'true')
+        const tierProblem = persistence ? tierRefused(cache, 'data persistence') : undefined
+        if (tierProblem) return tierProblem
         if (props.minimumTlsVersion !== undefined && !['1.0', '1.1', '1.2'].includes(props.minimumTlsVersion))
           return armError(400, 'InvalidRequestBody', `The value '${props.minimumTlsVersion}' is not valid for minimumTlsVersion. Allowed values: 1.0, 1.1, 1.2.`)
         const apply = () => {
@@ -314,6 +320,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const cache = scoped(p)
         if (!isCache(cache)) return cache
+        const tierProblem = tierRefused(cache, 'import/export')
+        if (tierProblem) return tierProblem
         const body = request.body ?? {}
         if (typeof body.prefix !== 'string' || !body.prefix) return armError(400, 'InvalidRequestBody', "The parameter 'prefix' is required for export.")
         if (typeof body.container !== 'string' || !body.container) return armError(400, 'InvalidRequestBody', "The parameter 'container' is required for export.")
@@ -346,6 +354,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const cache = scoped(p)
         if (!isCache(cache)) return cache
+        const tierProblem = tierRefused(cache, 'import/export')
+        if (tierProblem) return tierProblem
         const files = request.body?.files
         if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === 'string'))
           return armError(400, 'InvalidRequestBody', "The parameter 'files' is required for import: a list of blob SAS URLs.")
@@ -455,6 +465,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         return {status: 200}
       },
     },
+    ...keysAndFirewallRoutes(ctx, scoped, isCache),
   ]
 }
 
@@ -491,4 +502,91 @@ function shapeForApiVersion(properties: Record<string, unknown>, apiVersion: str
     delete properties.updateChannel
     delete properties.disableAccessKeyAuthentication
   }
+}
+
+// ── access keys and firewall rules (Microsoft.Cache/stable/2022-06-01 and later, redis.json) ──
+
+function keysAndFirewallRoutes(
+  ctx: EmulatorContext,
+  scoped: (p: Record<string, string>) => StoredCache | EmulatorResponse,
+  isCache: (v: StoredCache | EmulatorResponse) => v is StoredCache,
+): Route[] {
+  // Redis - List Keys: stable per cache, derived (never stored in the state file); the emulator checks no key.
+  const keyOf = (cache: StoredCache, which: string) => createHash('sha256').update(`${cache.resource.id.toLowerCase()}:${which}`).digest('base64')
+  const ruleView = (cache: StoredCache, name: string, rule: {startIP: string; endIP: string}) => ({
+    id: `${cache.resource.id}/firewallRules/${name}`,
+    name: `${cache.resource.name}/${name}`,
+    type: 'Microsoft.Cache/Redis/firewallRules',
+    properties: {...rule},
+  })
+  const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
+  const rulesOf = (cache: StoredCache) => (cache.firewallRules ??= {})
+  return [
+    {
+      method: 'POST',
+      pattern: `${R}/{name}/listKeys`,
+      operation: 'redis.listKeys',
+      handler: (_request, p) => {
+        const cache = scoped(p)
+        return isCache(cache) ? {status: 200, body: {primaryKey: keyOf(cache, 'primary'), secondaryKey: keyOf(cache, 'secondary')}} : cache
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${R}/{name}/firewallRules`,
+      operation: 'redis.firewallRules.list',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        return isCache(cache) ? paged(request, Object.entries(rulesOf(cache)).map(([name, rule]) => ruleView(cache, name, rule))) : cache
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${R}/{name}/firewallRules/{rule}`,
+      operation: 'redis.firewallRules.get',
+      handler: (_request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        const rule = rulesOf(cache)[p.rule!]
+        return rule ? {status: 200, body: ruleView(cache, p.rule!, rule)} : resourceNotFound(`${TYPE}/${cache.resource.name}/firewallRules`, p.rule!, p.rg!)
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: `${R}/{name}/firewallRules/{rule}`,
+      operation: 'redis.firewallRules.createOrUpdate',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        const props = request.body?.properties
+        if (!ipv4.test(String(props?.startIP)) || !ipv4.test(String(props?.endIP)))
+          return armError(400, 'InvalidRequestBody', 'The firewall rule must set properties.startIP and properties.endIP to IPv4 addresses.')
+        const created = !rulesOf(cache)[p.rule!]
+        rulesOf(cache)[p.rule!] = {startIP: props.startIP, endIP: props.endIP}
+        ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.firewallRules.put', data: {rule: p.rule}})
+        return {status: created ? 201 : 200, body: ruleView(cache, p.rule!, rulesOf(cache)[p.rule!]!)}
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: `${R}/{name}/firewallRules/{rule}`,
+      operation: 'redis.firewallRules.delete',
+      handler: (_request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        if (!rulesOf(cache)[p.rule!]) return {status: 204}
+        delete rulesOf(cache)[p.rule!]
+        return {status: 200}
+      },
+    },
+  ]
+}
+
+/**
+ * 400 when the cache's tier cannot do `feature` (src/azure/capabilities.ts cites the Microsoft page of each rule).
+ * Azure's exact code for these refusals is not published; the emulator answers with the ARM convention the README names.
+ */
+function tierRefused(cache: StoredCache, feature: RedisFeature): EmulatorResponse | undefined {
+  const refusal = redisRefusal(feature, String(cache.resource.properties.sku?.name ?? ''))
+  return refusal ? armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'sku': ${refusal.message}.`, {target: 'sku'}) : undefined
 }

@@ -20,9 +20,11 @@
  * - `GET /_emulator/webapps` → 200 `{value: [{site, resourceGroup, slot, url, version, healthy}]}`.
  */
 import {createHash} from 'node:crypto'
-import {checkScope, clone, invalidBody, paged, resourceNotFound} from '../arm.js'
+import {canonicalEnum, checkScope, clone, invalidBody, paged, resourceNotFound} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {SlotHost, type SlotView} from '../slot-host.js'
+import {slotLimitOf} from '../../azure/capabilities.js'
+import {regionDisplayName} from './arm-platform.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 
 /** The name the production slot goes by in swap entities and admin routes. */
@@ -63,6 +65,10 @@ interface SlotRecord {
   extraProperties?: Record<string, unknown>
   /** Managed identity set by the estate; null = none. Undefined: the system-assigned identity served by default. */
   identity?: Record<string, unknown> | null
+  /** Stopped by POST …/stop (Azure keeps `enabled`; `state` says Stopped). */
+  stopped?: boolean
+  /** config/appsettings (absent in older state: the seed default). Names and values, none of them secret. */
+  appSettings?: Record<string, string>
   createdAt: string
   lastModifiedAt: string
 }
@@ -76,6 +82,8 @@ interface SiteRecord {
   slots: Record<string, SlotRecord>
   /** Swap with preview, phase 1 done: these two slots are prepared for swap with each other. */
   prepared?: {source: string; target: string; at: string}
+  /** SKU of the App Service plan (the catalog's planSku; P1v3 when unset). */
+  planSku?: string
 }
 
 interface WebappState {
@@ -117,6 +125,7 @@ function seedState(ctx: EmulatorContext): WebappState {
       location: ctx.environment.region,
       healthPath: component.healthPath,
       slots: {},
+      planSku: component.planSku,
     }
     const tags = component.tags ?? {}
     site.slots[PRODUCTION] = newSlot(st, PRODUCTION, 'v1', true, at, tags, component.healthPath)
@@ -372,24 +381,8 @@ export function webappConfigResources(ctx: EmulatorContext): Record<string, any>
 // ---------------------------------------------------------------------------------------------------------------
 // ARM shapes
 
-const LOCATIONS: Record<string, string> = {
-  eastus: 'East US',
-  eastus2: 'East US 2',
-  westus: 'West US',
-  westus2: 'West US 2',
-  westus3: 'West US 3',
-  centralus: 'Central US',
-  northeurope: 'North Europe',
-  westeurope: 'West Europe',
-  germanywestcentral: 'Germany West Central',
-  uksouth: 'UK South',
-  ukwest: 'UK West',
-}
-
 /** App Service answers with display names ("East US"), unlike most providers. */
-function displayLocation(region: string): string {
-  return LOCATIONS[region.toLowerCase()] ?? region
-}
+const displayLocation = regionDisplayName
 
 function siteId(ctx: EmulatorContext, site: SiteRecord): string {
   return `/subscriptions/${ctx.subscription}/resourceGroups/${site.resourceGroup}/providers/${SITE_TYPE}/${site.name}`
@@ -431,7 +424,7 @@ function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Rec
       : {identity: slot.identity ? clone(slot.identity) : {type: 'SystemAssigned', principalId: guidOf(`principal:${id.toLowerCase()}`), tenantId: guidOf(`tenant:${ctx.subscription}`)}}),
     properties: {
       name: production ? site.name : `${site.name}(${slot.name})`,
-      state: slot.enabled ? 'Running' : 'Stopped',
+      state: slot.enabled && !slot.stopped ? 'Running' : 'Stopped',
       hostNames: [host],
       enabledHostNames: slot.enabled ? [host, scm] : [],
       hostNameSslStates: [
@@ -525,6 +518,99 @@ function writeAuthSettings(ctx: EmulatorContext, site: SiteRecord, slot: SlotRec
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// App Service plans, publishing profile, start/stop/restart, app settings
+
+const PLAN_TYPE = 'Microsoft.Web/serverfarms'
+
+/** The plan a site references (`asp-<site>`), as App Service Plans - Get returns it (Microsoft.Web/stable/2022-03-01/AppServicePlans.json). */
+function planBody(ctx: EmulatorContext, site: SiteRecord): Record<string, any> {
+  const name = `asp-${site.name}`
+  const skuName = site.planSku ?? 'P1v3'
+  const limit = slotLimitOf(skuName)
+  const tier = /v(\d)$/i.test(skuName) && limit.tier === 'Premium' ? `PremiumV${skuName.slice(-1)}` : limit.tier
+  return {
+    id: `/subscriptions/${ctx.subscription}/resourceGroups/${site.resourceGroup}/providers/${PLAN_TYPE}/${name}`,
+    name,
+    type: PLAN_TYPE,
+    kind: 'linux',
+    location: displayLocation(site.location),
+    tags: {...site.slots[PRODUCTION]!.tags},
+    sku: {name: skuName, tier, size: skuName, family: skuName.replace(/\d/, ''), capacity: 1},
+    properties: {
+      status: 'Ready',
+      maximumNumberOfWorkers: 30,
+      numberOfWorkers: 1,
+      numberOfSites: 1,
+      geoRegion: displayLocation(site.location),
+      reserved: true,
+      isXenon: false,
+      hyperV: false,
+      perSiteScaling: false,
+      elasticScaleEnabled: false,
+      maximumElasticWorkerCount: 1,
+      isSpot: false,
+      targetWorkerCount: 0,
+      targetWorkerSizeId: 0,
+      provisioningState: 'Succeeded',
+      zoneRedundant: false,
+      resourceGroup: site.resourceGroup,
+    },
+  }
+}
+
+/** Every App Service plan the sites reference (for `/resources`). */
+export function appServicePlans(ctx: EmulatorContext): Record<string, any>[] {
+  return Object.values(state(ctx).sites).map((site) => planBody(ctx, site))
+}
+
+/**
+ * Web Apps - List Publishing Profile XML With Secrets (POST …/publishxml): the XML `az webapp show` parses for its
+ * FTP URL. Passwords are left empty: the emulator keeps no credentials.
+ */
+function publishXml(site: SiteRecord, slot: SlotRecord): EmulatorResponse {
+  const host = slot.name === PRODUCTION ? site.name : `${site.name}-${slot.name}`
+  const user = `$${host}`
+  const profile = (name: string, method: string, url: string, extra: string) =>
+    `<publishProfile profileName="${host} - ${name}" publishMethod="${method}" publishUrl="${url}" userName="${user}" userPWD="" destinationAppUrl="https://${host}.azurewebsites.net" SQLServerDBConnectionString="" mySQLDBConnectionString="" hostingProviderForumLink="" controlPanelLink="https://portal.azure.com" webSystem="WebSites"${extra}><databases /></publishProfile>`
+  const body = `<publishData>${profile('Web Deploy', 'MSDeploy', `${host}.scm.azurewebsites.net:443`, ` msdeploySite="${host}"`)}${profile('FTP', 'FTP', `ftps://waws-prod-blu-001.ftp.azurewebsites.windows.net/site/wwwroot`, ' ftpPassiveMode="True"')}${profile('Zip Deploy', 'ZipDeploy', `${host}.scm.azurewebsites.net:443`, '')}</publishData>`
+  return {status: 200, headers: {'Content-Type': 'application/xml'}, body}
+}
+
+function defaultAppSettings(slot: string): Record<string, string> {
+  return {WEBSITE_RUN_FROM_PACKAGE: '1', WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'false', APP_ENVIRONMENT: slot}
+}
+
+function appSettingsBody(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord): Record<string, any> {
+  return {
+    id: `${slotId(ctx, site, slot.name)}/config/appsettings`,
+    name: 'appsettings',
+    type: slot.name === PRODUCTION ? 'Microsoft.Web/sites/config' : 'Microsoft.Web/sites/slots/config',
+    properties: {...(slot.appSettings ?? defaultAppSettings(slot.name))},
+  }
+}
+
+/** Web Apps - Update Application Settings: PUT replaces them all; values must be strings. */
+function writeAppSettings(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, request: EmulatorRequest): EmulatorResponse {
+  const properties = request.body?.properties
+  if (!properties || typeof properties !== 'object' || Array.isArray(properties)) return invalidBody('The request must have properties (a map of setting names to values).')
+  const conflict = preparedConflict(site, slot)
+  if (conflict) return conflict
+  for (const [key, value] of Object.entries(properties))
+    if (typeof value !== 'string') return armError(400, 'BadRequest', `The app setting '${key}' has an invalid value: expected a string.`, {target: `properties.${key}`})
+  slot.appSettings = {...(properties as Record<string, string>)}
+  slot.lastModifiedAt = ctx.clock().toISOString()
+  return {status: 200, body: appSettingsBody(ctx, site, slot)}
+}
+
+/** Web Apps - Start / Stop / Restart (and …Slot): 200 with no body; `state` follows. */
+function powerAction(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, action: 'start' | 'stop' | 'restart'): EmulatorResponse {
+  if (action !== 'restart') slot.stopped = action === 'stop'
+  slot.lastModifiedAt = ctx.clock().toISOString()
+  ctx.activity.append({resourceId: slotId(ctx, site, slot.name), kind: `webapp.${action}`, data: {site: site.name, slot: slot.name}})
+  return {status: 200}
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Routes
 
 const CONFIG_ENUMS: Record<string, string[]> = {
@@ -537,8 +623,11 @@ const CONFIG_BOOLEANS = ['alwaysOn', 'http20Enabled', 'remoteDebuggingEnabled', 
 function validateConfig(properties: Record<string, unknown>): EmulatorResponse | undefined {
   for (const [key, allowed] of Object.entries(CONFIG_ENUMS)) {
     const value = properties[key]
-    if (value !== undefined && value !== null && !allowed.includes(String(value)))
-      return armError(400, 'BadRequest', `The parameter properties.${key} has an invalid value '${String(value)}'. Allowed values: ${allowed.join(', ')}.`, {target: `properties.${key}`})
+    if (value === undefined || value === null) continue
+    // Enum values compare case-insensitively, as ARM does; stored in their canonical spelling.
+    const canonical = canonicalEnum(String(value), allowed)
+    if (!canonical) return armError(400, 'BadRequest', `The parameter properties.${key} has an invalid value '${String(value)}'. Allowed values: ${allowed.join(', ')}.`, {target: `properties.${key}`})
+    properties[key] = canonical
   }
   for (const key of CONFIG_BOOLEANS) {
     const value = properties[key]
@@ -584,9 +673,9 @@ function patchSite(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, req
     slot[key] = props[key]
   }
   if (typeof props.publicNetworkAccess === 'string') {
-    if (!['Enabled', 'Disabled'].includes(props.publicNetworkAccess))
-      return armError(400, 'BadRequest', `The parameter properties.publicNetworkAccess has an invalid value '${props.publicNetworkAccess}'. Allowed values: Enabled, Disabled.`)
-    slot.publicNetworkAccess = props.publicNetworkAccess
+    const access = canonicalEnum(props.publicNetworkAccess, ['Enabled', 'Disabled'])
+    if (!access) return armError(400, 'BadRequest', `The parameter properties.publicNetworkAccess has an invalid value '${props.publicNetworkAccess}'. Allowed values: Enabled, Disabled.`)
+    slot.publicNetworkAccess = access
   }
   if (props.siteConfig && typeof props.siteConfig === 'object') {
     const invalid = validateConfig(props.siteConfig as Record<string, unknown>)
@@ -722,9 +811,11 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
       details: [{code: 'SlotPreparedForSwap', message: `Reset the slot configuration of '${busy.name}' first.`}],
     })
   }
-  // Phase 1 of swap with preview: `other` (the source) takes on this slot's settings and waits for the swap.
-  site.prepared = {source: theirs, target: mine, at: ctx.clock().toISOString()}
-  ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.prepared', data: {site: site.name, sourceSlot: other.name, targetSlot: slot.name}})
+  // Phase 1 of swap with preview. Web Apps - Apply Slot Configuration (Slot): "Applies the configuration settings from
+  // the target slot onto the current slot" (https://learn.microsoft.com/rest/api/appservice/web-apps/apply-slot-configuration-slot):
+  // this (current) slot is the swap's source and takes on the target slot's settings; the target waits for the swap.
+  site.prepared = {source: mine, target: theirs, at: ctx.clock().toISOString()}
+  ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.prepared', data: {site: site.name, sourceSlot: slot.name, targetSlot: other.name}})
   return {status: 200, body: {}}
 }
 
@@ -767,6 +858,8 @@ export function routes(ctx: EmulatorContext): Route[] {
     const sites = Object.values(state(ctx).sites).filter((s) => !p.rg || s.resourceGroup.toLowerCase() === p.rg.toLowerCase())
     return paged(request, sites.map((s) => siteBody(ctx, s, PRODUCTION)))
   }
+  const listPlans = (request: EmulatorRequest, p: Record<string, string>) =>
+    checkScope(ctx, p.sub!, p.rg) ?? paged(request, appServicePlans(ctx).filter((plan) => !p.rg || plan.properties.resourceGroup.toLowerCase() === p.rg.toLowerCase()))
   const S = SITES
   const T = `${SITES}/{name}/slots/{slot}`
   return [
@@ -843,6 +936,43 @@ export function routes(ctx: EmulatorContext): Route[] {
     {method: 'POST', pattern: `${T}/applySlotConfig`, operation: 'webapp.applySlotConfigSlot', handler: withSlot(true, (site, slot, request, p) => applySlotConfig(ctx, site, slot, request, p.rg!))},
     {method: 'POST', pattern: `${S}/{name}/resetSlotConfig`, operation: 'webapp.resetSlotConfig', handler: withSlot(false, (site, slot) => resetSlotConfig(ctx, site, slot))},
     {method: 'POST', pattern: `${T}/resetSlotConfig`, operation: 'webapp.resetSlotConfigSlot', handler: withSlot(true, (site, slot) => resetSlotConfig(ctx, site, slot))},
+    // App Service plans: the plan every site references exists.
+    {method: 'GET', pattern: '/subscriptions/{sub}/providers/Microsoft.Web/serverfarms', operation: 'appServicePlans.list', handler: listPlans},
+    {method: 'GET', pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Web/serverfarms', operation: 'appServicePlans.listByResourceGroup', handler: listPlans},
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Web/serverfarms/{plan}',
+      operation: 'appServicePlans.get',
+      handler: (_request, p) => {
+        const scope = checkScope(ctx, p.sub!, p.rg!)
+        if (scope) return scope
+        const plan = appServicePlans(ctx).find((b) => b.name.toLowerCase() === p.plan!.toLowerCase() && b.properties.resourceGroup.toLowerCase() === p.rg!.toLowerCase())
+        return plan ? {status: 200, body: plan} : resourceNotFound(PLAN_TYPE, p.plan!, p.rg!)
+      },
+    },
+    // publishing profile, power actions and app settings, site and slot
+    ...([false, true] as const).flatMap((isSlot): Route[] => {
+      const base = isSlot ? T : `${S}/{name}`
+      const suffix = isSlot ? 'Slot' : ''
+      return [
+        {method: 'POST', pattern: `${base}/publishxml`, operation: `webapp.listPublishingProfileXmlWithSecrets${suffix}`, handler: withSlot(isSlot, (site, slot) => publishXml(site, slot))},
+        ...(['start', 'stop', 'restart'] as const).map(
+          (action): Route => ({method: 'POST', pattern: `${base}/${action}`, operation: `webapp.${action}${suffix}`, handler: withSlot(isSlot, (site, slot) => powerAction(ctx, site, slot, action))}),
+        ),
+        {method: 'POST', pattern: `${base}/config/appsettings/list`, operation: `webapp.listApplicationSettings${suffix}`, handler: withSlot(isSlot, (site, slot) => ({status: 200, body: appSettingsBody(ctx, site, slot)}))},
+        {method: 'PUT', pattern: `${base}/config/appsettings`, operation: `webapp.updateApplicationSettings${suffix}`, handler: withSlot(isSlot, (site, slot, request) => writeAppSettings(ctx, site, slot, request))},
+      ]
+    }),
+    {
+      // Web Apps - List Slot Configuration Names: settings that stay with their slot on a swap (none are declared).
+      method: 'GET',
+      pattern: `${S}/{name}/config/slotConfigNames`,
+      operation: 'webapp.listSlotConfigurationNames',
+      handler: withSlot(false, (site) => ({
+        status: 200,
+        body: {id: `${siteId(ctx, site)}/config/slotConfigNames`, name: 'slotConfigNames', type: 'Microsoft.Web/sites/config', properties: {appSettingNames: [], connectionStringNames: [], azureStorageConfigNames: []}},
+      })),
+    },
     // admin (not ARM)
     {
       method: 'POST',

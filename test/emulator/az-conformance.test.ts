@@ -1,0 +1,211 @@
+/**
+ * The real Azure CLI (Debian's azure-cli 2.45) as an independent client of the emulator, offline (test/helpers/az.ts):
+ * real `az` commands across resource groups and resources, locks, Storage, Key Vault, PostgreSQL, Redis, App Service
+ * (incl. slots) and Monitor, asserting exit codes and results; then every `az` line `plan` prints for every built-in
+ * runbook goes through az's own argument parser (an unknown command or flag fails).
+ *
+ * Without `az`: fails in CI (CI=true; .ci/run installs azure-cli), skipped with the reason on a developer machine.
+ * Commands run in one az interpreter (AzSandbox.session) so ~60 commands fit the suite's time; two run as separate
+ * `az` processes, to prove the installed executable itself works the same way.
+ */
+import {readdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {azAvailability, createAzSandbox, type AzResult, type AzSandbox, type AzSession} from '../helpers/az.js'
+import {repoRoot} from '../helpers/cli.js'
+
+const {az, skipReason, failReason} = azAvailability()
+const RG = 'rg-shop-local'
+const SITE = 'app-shop-storefront'
+const PG = 'pg-shop-orders'
+const CACHE = 'redis-shop-sessions'
+const LONG = 240_000
+
+if (failReason)
+  describe('az conformance', () => {
+    it('needs the Azure CLI in CI', () => {
+      throw new Error(failReason)
+    })
+  })
+
+describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — skipped: ${skipReason}` : ''}`, () => {
+  let emulator: RunningEmulator
+  let sandbox: AzSandbox
+  let session: AzSession
+  let commands = 0
+  let sub: string
+  const id = (type: string, name: string) => `/subscriptions/${sub}/resourceGroups/${RG}/providers/${type}/${name}`
+
+  /** Run `az …` and expect exit 0; returns the parsed JSON output. */
+  const ok = async (args: string[]): Promise<any> => {
+    const result = await session.run(args)
+    commands++
+    expect(result.code, `az ${args.join(' ')}\n${result.stderr}`).toBe(0)
+    return result.json
+  }
+  const fails = async (args: string[]): Promise<AzResult> => {
+    const result = await session.run(args)
+    commands++
+    expect(result.code, `az ${args.join(' ')} should fail\n${result.stdout}`).not.toBe(0)
+    return result
+  }
+
+  beforeAll(async () => {
+    emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), lroDurationMs: 100})
+    sub = emulator.subscription
+    sandbox = await createAzSandbox({az: az!, armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, subscription: emulator.subscription})
+    session = sandbox.session()
+  }, LONG)
+
+  afterAll(async () => {
+    sandbox?.dispose()
+    await emulator?.stop()
+    if (commands) console.log(`az conformance: ${commands} az commands against the emulator`)
+  })
+
+  it('the az executable itself: HEAD on a resource group answers 204 / 404 (`az group exists`)', async () => {
+    const yes = await sandbox.run(['group', 'exists', '-n', RG])
+    const no = await sandbox.run(['group', 'exists', '-n', 'rg-not-there'])
+    commands += 2
+    expect([yes.code, yes.json]).toEqual([0, true])
+    expect([no.code, no.json]).toEqual([0, false])
+  }, LONG)
+
+  it('resource groups, resources, locations, providers', async () => {
+    expect((await ok(['group', 'list'])).map((g: any) => g.name)).toContain(RG)
+    expect((await ok(['group', 'show', '-n', RG])).location).toBe('eastus')
+    const types = new Set((await ok(['resource', 'list'])).map((r: any) => String(r.type).toLowerCase()))
+    for (const type of ['microsoft.dbforpostgresql/flexibleservers', 'microsoft.cache/redis', 'microsoft.web/sites', 'microsoft.web/sites/slots', 'microsoft.web/serverfarms', 'microsoft.storage/storageaccounts', 'microsoft.keyvault/vaults'])
+      expect(types, type).toContain(type)
+    expect((await ok(['resource', 'list', '--resource-type', 'Microsoft.Cache/Redis'])).map((r: any) => r.name)).toEqual([CACHE])
+    expect((await ok(['resource', 'show', '--ids', id('Microsoft.DBforPostgreSQL/flexibleServers', PG)])).name).toBe(PG)
+    const eastus = (await ok(['account', 'list-locations'])).find((l: any) => l.name === 'eastus')
+    expect(eastus.metadata.pairedRegion[0].name).toBe('westus')
+    expect((await ok(['provider', 'show', '-n', 'Microsoft.Web'])).registrationState).toBe('Registered')
+    expect(await ok(['provider', 'list', '--query', '[].namespace'])).toContain('Microsoft.DBforPostgreSQL')
+    await ok(['provider', 'register', '-n', 'Microsoft.Cache'])
+  }, LONG)
+
+  it('management locks', async () => {
+    expect((await ok(['lock', 'list', '-g', RG])).map((l: any) => l.name)).toContain('do-not-delete')
+    await ok(['lock', 'create', '--name', 'conformance', '-g', RG, '--lock-type', 'CanNotDelete', '--notes', 'az conformance'])
+    expect((await ok(['lock', 'show', '--name', 'conformance', '-g', RG])).level).toBe('CanNotDelete')
+    await ok(['lock', 'delete', '--name', 'conformance', '-g', RG])
+    expect((await ok(['lock', 'list', '-g', RG])).map((l: any) => l.name)).not.toContain('conformance')
+  }, LONG)
+
+  it('storage accounts and key vaults', async () => {
+    expect((await ok(['storage', 'account', 'list', '-g', RG])).map((a: any) => a.name).sort()).toEqual(['stshopevidence', 'stshopsnapshots'])
+    expect((await ok(['storage', 'account', 'show', '-g', RG, '-n', 'stshopsnapshots'])).minimumTlsVersion).toBe('TLS1_0')
+    expect(await ok(['storage', 'account', 'keys', 'list', '-g', RG, '-n', 'stshopevidence'])).toHaveLength(2)
+    expect((await ok(['storage', 'container-rm', 'list', '--storage-account', 'stshopevidence', '-g', RG])).map((c: any) => c.name)).toContain('opsbook-evidence')
+    expect((await ok(['storage', 'account', 'blob-service-properties', 'show', '--account-name', 'stshopevidence', '-g', RG])).deleteRetentionPolicy.enabled).toBe(true)
+    expect((await ok(['keyvault', 'list', '-g', RG])).map((v: any) => v.name)).toEqual(['kv-shop-local'])
+    const vault = await ok(['keyvault', 'show', '-g', RG, '-n', 'kv-shop-local'])
+    expect([vault.properties.enableSoftDelete, vault.properties.enablePurgeProtection ?? null]).toEqual([true, null])
+  }, LONG)
+
+  it('PostgreSQL flexible servers: reads, parameters, capabilities, a public server with firewall rules, restore', async () => {
+    expect((await ok(['postgres', 'flexible-server', 'list', '-g', RG])).map((s: any) => s.name)).toContain(PG)
+    expect((await ok(['postgres', 'flexible-server', 'show', '-g', RG, '-n', PG])).highAvailability.mode).toBe('ZoneRedundant')
+    expect((await ok(['postgres', 'flexible-server', 'db', 'list', '-g', RG, '-s', PG])).map((d: any) => d.name)).toContain('postgres')
+    expect((await ok(['postgres', 'flexible-server', 'parameter', 'show', '-g', RG, '-s', PG, '-n', 'require_secure_transport'])).value).toBe('on')
+    expect((await ok(['postgres', 'flexible-server', 'parameter', 'set', '-g', RG, '-s', PG, '-n', 'log_disconnections', '--value', 'on'])).value).toBe('on')
+    expect((await ok(['postgres', 'flexible-server', 'replica', 'list', '-g', RG, '-n', PG])).map((s: any) => s.name)).toEqual(['pg-shop-orders-dr'])
+    const skus = await ok(['postgres', 'flexible-server', 'list-skus', '-l', 'eastus'])
+    expect(skus[0].supportedFlexibleServerEditions.map((e: any) => e.name)).toEqual(['Burstable', 'GeneralPurpose', 'MemoryOptimized'])
+    expect((await ok(['postgres', 'flexible-server', 'backup', 'list', '-g', RG, '-n', PG])).length).toBeGreaterThan(0)
+    // az create: capabilities, location-based checkNameAvailability, server, firewall rule, database.
+    const created = await ok([
+      'postgres', 'flexible-server', 'create', '-g', RG, '-n', 'pg-conformance', '-l', 'eastus', '--tier', 'Burstable', '--sku-name', 'Standard_B1ms',
+      '--public-access', '0.0.0.0', '--admin-user', 'confadmin', '--admin-password', 'Conf-Passw0rd-123', '--version', '16', '--storage-size', '32', '--yes',
+    ])
+    expect(created.host).toBe('pg-conformance.postgres.database.azure.com')
+    await ok(['postgres', 'flexible-server', 'firewall-rule', 'create', '-g', RG, '-n', 'pg-conformance', '--rule-name', 'office', '--start-ip-address', '203.0.113.1', '--end-ip-address', '203.0.113.9'])
+    expect((await ok(['postgres', 'flexible-server', 'firewall-rule', 'list', '-g', RG, '-n', 'pg-conformance'])).map((r: any) => r.name)).toContain('office')
+    // A private-access server has no firewall rules: az refuses before calling Azure.
+    expect((await fails(['postgres', 'flexible-server', 'firewall-rule', 'list', '-g', RG, '-n', PG])).stderr).toMatch(/private access/i)
+    const restoreTime = new Date(Date.now() - 3_600_000).toISOString()
+    const restored = await ok(['postgres', 'flexible-server', 'restore', '-g', RG, '-n', 'pg-conformance-pitr', '--source-server', PG, '--restore-time', restoreTime])
+    expect(restored.name).toBe('pg-conformance-pitr')
+    // Before the retention window: the emulator refuses, as Azure does.
+    await fails(['postgres', 'flexible-server', 'restore', '-g', RG, '-n', 'pg-conformance-old', '--source-server', PG, '--restore-time', new Date(Date.now() - 40 * 86_400_000).toISOString()])
+    await ok(['postgres', 'flexible-server', 'delete', '-g', RG, '-n', 'pg-conformance-pitr', '--yes'])
+  }, LONG)
+
+  it('Azure Cache for Redis: keys, firewall rules, patch schedules', async () => {
+    expect((await ok(['redis', 'list', '-g', RG])).map((c: any) => c.name)).toEqual([CACHE])
+    expect((await ok(['redis', 'show', '-g', RG, '-n', CACHE])).sku.name).toBe('Premium')
+    const keys = await ok(['redis', 'list-keys', '-g', RG, '-n', CACHE])
+    expect(keys.primaryKey).toBeTruthy()
+    expect(keys.primaryKey).not.toBe(keys.secondaryKey)
+    await ok(['redis', 'firewall-rules', 'create', '-g', RG, '-n', CACHE, '--rule-name', 'office', '--start-ip', '203.0.113.1', '--end-ip', '203.0.113.9'])
+    expect((await ok(['redis', 'firewall-rules', 'list', '-g', RG, '-n', CACHE])).map((r: any) => r.name)).toContain(`${CACHE}/office`)
+    await ok(['redis', 'patch-schedule', 'create', '-g', RG, '-n', CACHE, '--schedule-entries', '[{"dayOfWeek":"Sunday","startHourUtc":4,"maintenanceWindow":"PT5H"}]'])
+    expect((await ok(['redis', 'patch-schedule', 'show', '-g', RG, '-n', CACHE])).scheduleEntries[0].dayOfWeek).toBe('Sunday')
+  }, LONG)
+
+  it('App Service: sites, plan, settings, power actions, slots and swap with preview', async () => {
+    expect((await ok(['webapp', 'list', '-g', RG])).map((s: any) => s.name)).toEqual([SITE])
+    const site = await ok(['webapp', 'show', '-g', RG, '-n', SITE])
+    expect(site.state).toBe('Running')
+    const plan = await ok(['appservice', 'plan', 'show', '--ids', site.appServicePlanId])
+    expect(plan.sku.tier).toBe('PremiumV3')
+    expect((await ok(['webapp', 'config', 'show', '-g', RG, '-n', SITE])).healthCheckPath).toBe('/health')
+    expect((await ok(['webapp', 'config', 'appsettings', 'list', '-g', RG, '-n', SITE])).map((s: any) => s.name)).toContain('WEBSITE_RUN_FROM_PACKAGE')
+    await ok(['webapp', 'config', 'appsettings', 'set', '-g', RG, '-n', SITE, '--settings', 'FEATURE_X=on'])
+    expect((await ok(['webapp', 'config', 'appsettings', 'list', '-g', RG, '-n', SITE])).find((s: any) => s.name === 'FEATURE_X')?.value).toBe('on')
+    await ok(['webapp', 'stop', '-g', RG, '-n', SITE])
+    expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE])).state).toBe('Stopped')
+    await ok(['webapp', 'start', '-g', RG, '-n', SITE])
+    await ok(['webapp', 'restart', '-g', RG, '-n', SITE])
+    expect((await ok(['webapp', 'deployment', 'slot', 'list', '-g', RG, '-n', SITE])).map((s: any) => s.name)).toContain('staging')
+    // Swap with preview as opsbook's plan prints it: preview prepares staging→production, reset cancels, swap completes.
+    await ok(['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--target-slot', 'production', '--action', 'preview'])
+    expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE, '--slot', 'staging'])).targetSwapSlot).toBe('production')
+    await ok(['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--action', 'reset'])
+    expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE, '--slot', 'staging'])).targetSwapSlot).toBeNull()
+    await ok(['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--target-slot', 'production', '--action', 'swap'])
+    expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE])).slotSwapStatus.sourceSlotName).toBe('staging')
+  }, LONG)
+
+  it('Monitor: metric definitions, metrics (timespan double-encoded by az), diagnostic settings', async () => {
+    const siteId = id('Microsoft.Web/sites', SITE)
+    expect((await ok(['monitor', 'metrics', 'list-definitions', '--resource', siteId])).map((d: any) => d.name.value)).toContain('Requests')
+    const metrics = await ok(['monitor', 'metrics', 'list', '--resource', siteId, '--metric', 'Requests', '--offset', '1h', '--interval', 'PT5M'])
+    expect(metrics.value[0].timeseries[0].data.length).toBeGreaterThanOrEqual(12)
+    const settings = await ok(['monitor', 'diagnostic-settings', 'list', '--resource', id('Microsoft.KeyVault/vaults', 'kv-shop-local')])
+    expect((settings.value ?? settings).map((s: any) => s.name)).toContain('audit-to-law')
+  }, LONG)
+
+  it('every az line plan prints for every built-in runbook parses with az\'s own parser', async () => {
+    const {planAzCommands} = await import('./az-plan-lines.js')
+    const checked: string[] = []
+    let newer = 0
+    const failures: string[] = []
+    for (const {runbook, command, line, needsNewerAz} of await planAzCommands()) {
+      const result = await session.parse(command)
+      // A line marked "needs az newer than 2.45" must really not parse here (else the marker is stale), and the older
+      // equivalent it names is checked as the line's next command.
+      if (needsNewerAz) {
+        newer++
+        if (result.code === 0) failures.push(`${runbook}: az ${command.join(' ')} is marked as needing a newer az, but az 2.45 parses it`)
+        continue
+      }
+      if (result.code === 0) checked.push(command.slice(0, 3).join(' '))
+      else failures.push(`${runbook}: az ${command.join(' ')}\n  (from: ${line})\n  ${result.stderr.split('\n')[0]}`)
+    }
+    expect(failures, failures.join('\n')).toEqual([])
+    console.log(`plan az lines: ${checked.length} commands parsed by az 2.45, ${newer} marked as needing a newer az`)
+    expect(checked.length).toBeGreaterThan(30)
+  }, LONG)
+
+  it('the az executable itself: account show reads the pre-seeded profile', async () => {
+    const shown = await sandbox.run(['account', 'show'])
+    commands++
+    expect(shown.code).toBe(0)
+    expect(shown.json.environmentName).toBe('OpsbookEmulator')
+    expect(readdirSync(sandbox.configDir)).toContain('msal_http_cache.bin')
+  }, LONG)
+})

@@ -1,0 +1,43 @@
+import {readdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {buildPlan} from '../../src/runbooks/plan.js'
+import {prepareRun} from '../../src/runbooks/runner.js'
+import {BUILT_IN_RUNBOOK_PARAMS} from '../emulator/az-plan-lines.js'
+import {repoRoot} from '../helpers/cli.js'
+
+const prepare = (runbook: string, params: Record<string, string> = {}) => prepareRun({runbook, envName: 'local', params, cwd: repoRoot, env: {}})
+
+describe('plan renders what it knows', () => {
+  it('fills in the environment and times from the plan\'s clock instead of placeholders', async () => {
+    const now = new Date('2026-12-02T06:00:00Z')
+    const redis = buildPlan(await prepare('redis-export', {cache: 'sessions-cache'}), {now})
+    const sas = redis.steps.flatMap((s) => s.az).find((line) => line.includes('generate-sas'))
+    expect(sas).toContain('--expiry 2026-12-02T07:00Z')
+    const checklist = buildPlan(await prepare('security-checklist'), {now})
+    expect(checklist.steps.flatMap((s) => s.az)).toContain('opsbook check --env local --fail-on high')
+    const drill = buildPlan(await prepare('dr-drill'), {now})
+    expect(drill.steps.flatMap((s) => s.az).find((l) => l.includes('flexible-server restore'))).toContain(`--restore-time ${drill.params.restorePoint}`)
+  })
+
+  it('keeps every placeholder shell-safe (no spaces) and says why it could not be rendered', async () => {
+    const library = join(repoRoot, 'src', 'runbooks', 'library')
+    for (const file of readdirSync(library).filter((f) => f.endsWith('.yaml'))) {
+      const name = file.replace(/\.yaml$/, '')
+      const plan = buildPlan(await prepare(name, BUILT_IN_RUNBOOK_PARAMS[name]))
+      for (const step of plan.steps) {
+        for (const line of step.az) {
+          expect(line, `${name}/${step.id}`).not.toMatch(/<[^<>]*\s[^<>]*>/)
+          for (const placeholder of line.match(/<[^<>\s]+>/g) ?? [])
+            expect(step.notes.some((n) => n.startsWith(placeholder)), `${name}/${step.id}: no note for ${placeholder}`).toBe(true)
+        }
+      }
+    }
+  })
+
+  it('marks az lines Debian\'s az 2.45 cannot run, with the older equivalent', async () => {
+    const plan = buildPlan(await prepare('pg-promote-replica', {replica: 'pg-shop-orders-dr'}))
+    const promote = plan.steps.flatMap((s) => s.az).find((l) => l.includes('replica promote'))
+    expect(promote).toMatch(/# needs az newer than 2\.45; with az 2\.45: az postgres flexible-server replica stop-replication --resource-group rg-shop-local --name pg-shop-orders-dr/)
+  })
+})
