@@ -116,10 +116,11 @@ export const measureAction = defineAction({
     requestedPoint: isoDateTime.nullish().describe('The point in time asked for; default: startedAt'),
     recoveredDataAsOf: isoDateTime.nullish().describe('The newest data the recovered copy holds'),
     dataAsOfSource: z
-      .enum(['server', 'data', 'restore-point', 'metadata', 'unknown'])
+      .enum(['server', 'probe', 'data', 'restore-point', 'metadata', 'unknown'])
       .nullish()
-      .describe('Where recoveredDataAsOf came from: server (postgres.verify) or data (read inside a snapshot, drill.verifySnapshot) measure the RPO; restore-point, metadata or unknown leave it unmeasured rather than reading the point asked for as 0'),
+      .describe('Where recoveredDataAsOf came from: server (postgres.verify on a modelled emulator), probe (postgres.verify read the copy\'s data) or data (read inside a snapshot, drill.verifySnapshot) measure the RPO; restore-point, metadata or unknown leave it unmeasured rather than reading the point asked for as 0'),
     rpoUnmeasuredNote: z.string().nullish().describe('What to say when the RPO is left unmeasured (which setting would make it measurable); default: the PostgreSQL note'),
+    sourceDataAsOf: isoDateTime.nullish().describe('Newest data the source held at the restore point (postgres.verify with probes): shown beside the copy\'s'),
     retentionDays: z.number().nullish().describe('Backup retention Azure reported (PostgreSQL)'),
     geoRedundantBackup: z.boolean().nullish().describe('Whether Azure reported geo-redundant backup (PostgreSQL)'),
     notes: z.array(z.string()).nullish(),
@@ -150,7 +151,7 @@ export const measureAction = defineAction({
     const requested = input.requestedPoint ? Date.parse(input.requestedPoint) : started
     const rto = compare(started === undefined ? undefined : verified - started, rtoObjective)
     // A data age that was not read from the copy itself (e.g. the restore point Azure echoes back) measures nothing.
-    const readFromCopy = input.dataAsOfSource == null || input.dataAsOfSource === 'server' || input.dataAsOfSource === 'data'
+    const readFromCopy = input.dataAsOfSource == null || input.dataAsOfSource === 'server' || input.dataAsOfSource === 'data' || input.dataAsOfSource === 'probe'
     const dataAsOf = readFromCopy ? input.recoveredDataAsOf : undefined
     // A web app keeps no data of its own (its state lives in the databases and caches drilled beside it): a slot
     // round trip loses nothing, so its RPO is 0 by construction rather than unmeasured.
@@ -161,8 +162,14 @@ export const measureAction = defineAction({
     const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
     notes.push(...issues.map((i) => `configuration: ${i}`))
     if (rtoObjective !== undefined && rto.measuredMs === undefined) notes.push('RTO not measured: the recovery did not say when it started')
-    if (!readFromCopy) notes.push(input.rpoUnmeasuredNote ?? PG_RPO_UNMEASURED_NOTE)
-    else if (rpoObjective !== undefined && rpo.measuredMs === undefined) notes.push('RPO not measured: the recovered copy did not say how old its data is')
+    if (input.dataAsOfSource === 'probe')
+      notes.push(
+        dataAsOf
+          ? `data read from the copy: newest ${new Date(dataAsOf).toISOString()}${input.sourceDataAsOf ? `; the source's newest at the point: ${new Date(input.sourceDataAsOf).toISOString()}` : ''}`
+          : `RPO not measured: the copy holds no rows the data probe finds${input.sourceDataAsOf ? ` (the source's newest at the point: ${new Date(input.sourceDataAsOf).toISOString()})` : ''}`,
+      )
+    if (!readFromCopy) notes.push(input.rpoUnmeasuredNote ?? `${PG_RPO_UNMEASURED_NOTE}${component.type === 'postgres' && !component.dataProbes ? `; set components.${input.component}.dataProbes (a freshness query, or canary: true) in the catalog to measure it` : ''}`)
+    else if (rpoObjective !== undefined && rpo.measuredMs === undefined && input.dataAsOfSource !== 'probe') notes.push('RPO not measured: the recovered copy did not say how old its data is')
     if (rpo.measuredMs !== undefined && rpo.measuredMs === 0 && dataAsOf && requested !== undefined && Date.parse(dataAsOf) > requested)
       notes.push('the copy holds data newer than the point asked for')
     const missed = rto.met === false || rpo.met === false

@@ -25,6 +25,7 @@ import {
   withRetryLog,
   type ResolvedResource,
 } from './resolve.js'
+import type {ProbeReport} from './postgres-probes.js'
 import {defineAction, type ActionContext, type ActionDefinition, type PlanContext} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT4H'})
@@ -458,6 +459,11 @@ export const promoteReplicaAction = defineAction({
   },
 })
 
+/** What the probes need from a step's context. */
+function probeContext(context: ActionContext) {
+  return {signal: context.signal, log: (m: string) => context.log(m), secret: (v: string) => context.secret(v), now: () => context.now()}
+}
+
 function capitalize(value: string): string {
   return value.charAt(0).toUpperCase() + value.slice(1)
 }
@@ -511,13 +517,24 @@ async function probeDataAsOf(services: AzureServices, resourceId: string, apiVer
 export {probeDataAsOf}
 
 const check = z.strictObject({name: z.string(), ok: z.boolean(), expected: z.string().optional(), actual: z.string().optional()})
+const probeRow = z.strictObject({
+  probe: z.string(),
+  server: z.string(),
+  role: z.enum(['copy', 'source']),
+  database: z.string(),
+  ok: z.boolean(),
+  value: z.union([z.string(), z.number(), z.null()]).optional(),
+  error: z.string().optional(),
+  differs: z.string().optional(),
+})
 
 export const verifyAction = defineAction({
   name: 'postgres.verify',
   summary: 'Verify a server: state Ready, version, SKU, HA, restore point; reports how fresh its data is',
-  description: `Fails when any expectation does not hold. dataAsOf comes from the emulator's data probe (GET {serverId}/opsbookData, field ${DATA_AS_OF_FIELD}); against Azure it is omitted unless a data-plane check supplies it, and dataAsOfSource says where the value came from.`,
+  description: `Fails when any expectation does not hold. With \`probes\` (a catalog component with dataProbes) it connects to the server (TLS verified, Entra token / Key Vault secret / OPSBOOK_PARAM_* as the password) and reads its newest data with the freshness query (or the canary heartbeats), and the same on the source as of the restore point; a probe that fails (bad SQL, unreachable, wrong credentials) fails the step with the reason. dataAsOf is then the newest data the copy holds (dataAsOfSource: probe) and probedAt when the probes answered. Without probes, dataAsOf comes from the modelled emulator's data path (GET {serverId}/opsbookData, field ${DATA_AS_OF_FIELD}) or is omitted.`,
   input: z.strictObject({
     server: serverRef,
+    probes: z.string().optional().describe('Catalog component whose dataProbes run against this server (the copy) and against the component\'s own server (the source)'),
     expectVersion: z.string().optional().describe('PostgreSQL major version, e.g. "16"'),
     expectSku: z.string().optional().describe('SKU name, e.g. Standard_D2ds_v5'),
     expectHa: z.enum(['Disabled', 'SameZone', 'ZoneRedundant']).optional(),
@@ -532,7 +549,10 @@ export const verifyAction = defineAction({
     fqdn: z.string().optional(),
     restorePoint: z.string().optional(),
     dataAsOf: z.string().optional().describe('Newest data the server holds (ISO), when known'),
-    dataAsOfSource: z.enum(['server', 'restore-point', 'unknown']),
+    dataAsOfSource: z.enum(['server', 'probe', 'restore-point', 'unknown']),
+    sourceDataAsOf: z.string().nullable().optional().describe('Newest data the source held at the restore point (same probe)'),
+    probedAt: z.string().optional().describe('When the data probes answered: the end of the recovery time'),
+    probes: z.array(probeRow).optional().describe('Every probe: copy and source, value or the reason it failed'),
     checks: z.array(check),
   }),
   changes: false,
@@ -562,8 +582,28 @@ export const verifyAction = defineAction({
         const wanted = new Date(input.pointInTime).getTime()
         add('restorePoint', restorePoint !== undefined && Math.abs(Date.parse(restorePoint) - wanted) < 1000, new Date(wanted).toISOString(), restorePoint)
       }
+      const probesOf = input.probes ? resolveResource(context.environment, 'postgres', input.probes) : undefined
+      const probeConfig = probesOf?.component?.type === 'postgres' ? probesOf.component.dataProbes : undefined
+      // A modelled emulator reports the data age itself (no PostgreSQL process to probe); Azure and the real data plane do not.
       const probed = await probeDataAsOf(services, server.id ?? resource.id, apiVersions.postgres, context.signal)
-      const dataAsOf = probed ?? restorePoint
+      let report: ProbeReport | undefined
+      if (probed === undefined && probesOf && probeConfig && server.state === 'Ready') {
+        const {runDataProbes} = await import('./postgres-probes.js')
+        const point = input.pointInTime ?? restorePoint ?? context.now().toISOString()
+        const isSelf = probesOf.id.toLowerCase() === (server.id ?? resource.id).toLowerCase()
+        const sourceServer = isSelf ? undefined : await getServer(services, probesOf, context.signal)
+        report = await runDataProbes(
+          {
+            probes: probeConfig,
+            copy: {name: resource.name, id: server.id ?? resource.id, fqdn: server.fullyQualifiedDomainName ?? `${resource.name}.postgres.database.azure.com`},
+            ...(sourceServer ? {source: {name: probesOf.name, id: sourceServer.id ?? probesOf.id, fqdn: sourceServer.fullyQualifiedDomainName ?? `${probesOf.name}.postgres.database.azure.com`}} : {}),
+            point: new Date(point),
+          },
+          {...probeContext(context), services},
+        )
+        add('dataProbes', report.failures.length === 0, 'every probe answers', report.failures.length === 0 ? `${report.rows.length} answered` : report.failures.join('; '))
+      } else if (probesOf && !probeConfig) context.log(`no dataProbes for ${input.probes} in the catalog: what the copy holds is not read`)
+      const dataAsOf = report ? (report.copyNewest ?? undefined) : (probed ?? restorePoint)
       const failed = checks.filter((c) => !c.ok)
       for (const c of checks) context.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.actual ?? '—'}${c.expected && !c.ok ? ` (expected ${c.expected})` : ''}`)
       if (failed.length > 0)
@@ -580,10 +620,51 @@ export const verifyAction = defineAction({
         fqdn: server.fullyQualifiedDomainName,
         restorePoint,
         dataAsOf,
-        dataAsOfSource: probed ? ('server' as const) : restorePoint ? ('restore-point' as const) : ('unknown' as const),
+        dataAsOfSource: report ? ('probe' as const) : probed ? ('server' as const) : restorePoint ? ('restore-point' as const) : ('unknown' as const),
+        ...(report ? {sourceDataAsOf: report.sourceNewest ?? null, probedAt: report.answeredAt, probes: report.rows} : {}),
         checks,
       }
     })
+  },
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// canary
+
+export const canaryAction = defineAction({
+  name: 'postgres.canary',
+  summary: 'Write a heartbeat row into the source server (dataProbes.canary), so a restore\'s RPO is measurable without knowing the app\'s tables',
+  description:
+    'Connects with the component\'s dataProbes login and inserts a row into opsbook_canary.heartbeat (schema and table created when missing; remove them with DROP SCHEMA opsbook_canary CASCADE). postgres.verify with probes then reads the newest heartbeat in the copy. Does nothing when the component does not set dataProbes.canary.',
+  input: z.strictObject({server: serverRef.describe('Catalog component key (its dataProbes are used)')}),
+  output: z.strictObject({server: z.string(), written: z.boolean(), writtenAt: z.string().optional()}),
+  changes: true,
+  permissions: [READ],
+  az: (input, plan) => {
+    const r = planResource(plan, input.server)
+    return [
+      `psql "host=${r.name}.postgres.database.azure.com dbname=postgres sslmode=verify-full" -c "CREATE SCHEMA IF NOT EXISTS opsbook_canary; CREATE TABLE IF NOT EXISTS opsbook_canary.heartbeat (at timestamptz PRIMARY KEY DEFAULT clock_timestamp(), run_id text NOT NULL); INSERT INTO opsbook_canary.heartbeat (run_id) VALUES ('<run>')"`,
+    ]
+  },
+  arm: (input, plan) => [{method: 'GET', path: armPath(planResource(plan, input.server)), note: 'host name; then the heartbeat over the PostgreSQL protocol'}],
+  async run(input, context) {
+    const resource = resolveResource(context.environment, 'postgres', input.server)
+    const probes = resource.component?.type === 'postgres' ? resource.component.dataProbes : undefined
+    if (!probes?.canary) {
+      context.log(`${resource.name}: dataProbes.canary is not set; no heartbeat written`)
+      return {server: resource.name, written: false}
+    }
+    const services = azureServices(context)
+    const server = await withRetryLog(context, services, () => getServer(services, resource, context.signal))
+    const {writeCanary} = await import('./postgres-probes.js')
+    const writtenAt = await writeCanary(
+      {probes, server: {name: resource.name, id: server.id ?? resource.id, fqdn: server.fullyQualifiedDomainName ?? `${resource.name}.postgres.database.azure.com`}, runId: context.runId},
+      {...probeContext(context), services},
+    ).catch((error: Error) => {
+      throw new ActionFailure(`could not write the canary heartbeat into ${resource.name}: ${error.message}`, {code: 'postgres-canary-failed'})
+    })
+    context.log(`${resource.name}: heartbeat written at ${writtenAt}`)
+    return {server: resource.name, written: true, writtenAt}
   },
 })
 
@@ -823,6 +904,7 @@ export const postgresActions: ActionDefinition[] = [
   promoteReplicaAction,
   waitReadyAction,
   verifyAction,
+  canaryAction,
   deleteAction,
   setMaintenanceWindowAction,
   getMaintenanceWindowAction,

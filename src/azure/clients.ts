@@ -120,15 +120,25 @@ export interface AzureServices {
    * sign in (the emulator lets it in, as a data access policy assignment would).
    */
   redisEndpoint(hostName: string, sslPort: number, options?: {user?: string; signal?: AbortSignal}): Promise<DataEndpoint>
+  /**
+   * Where opsbook's own PostgreSQL connections to a flexible server go (the resolver hook): in Azure its FQDN; in the
+   * emulator the local port of the server's real PostgreSQL process, with the FQDN kept as the TLS server name and
+   * the emulator's CA to verify it. Undefined when the emulator models that server's data (no process).
+   */
+  postgresAddress(server: {id: string; fqdn: string; port: number}, signal?: AbortSignal): Promise<DataEndpoint | undefined>
 }
 
 /** A data-plane TLS endpoint: connect to host:port, verify the certificate for servername against ca (system CAs when unset). */
 export interface DataEndpoint {
   host: string
   port: number
+  /** Name the server's certificate must carry (SNI and hostname check). */
   servername: string
   ca?: string
 }
+
+/** A PostgreSQL endpoint (see postgresAddress). */
+export type PostgresAddress = DataEndpoint
 
 export interface ArmRequestOptions {
   body?: unknown
@@ -327,6 +337,15 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
       const response = await services.armRequest('GET', `/_emulator/redis/${encodeURIComponent(hostName)}/endpoint${query}`, {signal: endpointOptions.signal})
       if (response.status !== 200) throw new OpsbookError(`cannot reach ${hostName}: ${response.body?.error?.message ?? `the emulator answered ${response.status}`}`, {code: 'redis-unreachable'})
       return {host: response.body.host, port: response.body.port, servername: response.body.servername, ca}
+    },
+    async postgresAddress(server, signal) {
+      if (!useEmulator) return {host: server.fqdn, port: server.port, servername: server.fqdn}
+      // The emulator answers where the server's process listens (starting it if need be) on its data path.
+      const response = await services.armRequest('GET', `${server.id}/opsbookData`, {apiVersion: '2025-08-01', signal})
+      const plane = response.status === 200 ? response.body?.dataPlane : undefined
+      if (response.status >= 400) throw new Error(response.body?.error?.message ?? `the emulator answered ${response.status}`)
+      if (!plane) return undefined
+      return {host: String(plane.host), port: Number(plane.port), servername: server.fqdn, ca}
     },
   }
   return services

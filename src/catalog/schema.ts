@@ -96,6 +96,53 @@ const componentBase = {
   tier: z.enum(['tier-1', 'tier-2', 'tier-3']).optional().describe('Criticality, used by coverage reports'),
 }
 
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, 'expected a table name such as orders or sales.orders')
+
+/**
+ * How opsbook reads the data of a PostgreSQL server and of a restored copy of it (dr-drill, pg-pitr). Credentials are
+ * never written here: a Microsoft Entra token (DefaultAzureCredential, the Azure Database for PostgreSQL scope), a Key
+ * Vault secret, or an OPSBOOK_PARAM_* environment variable.
+ */
+export const postgresDataProbesSchema = z
+  .strictObject({
+    databases: z.array(z.string().min(1)).min(1).default(['postgres']).describe('Databases to probe; the freshness query runs in the first'),
+    user: z.string().min(1).describe('Login: the Entra principal name (auth: entra) or a PostgreSQL role'),
+    auth: z
+      .discriminatedUnion('type', [
+        z.strictObject({type: z.literal('entra')}).describe('A Microsoft Entra token from DefaultAzureCredential as the password'),
+        z.strictObject({type: z.literal('keyVaultSecret'), vault: z.string().min(1), secret: z.string().min(1)}).describe('The password is this Key Vault secret'),
+        z.strictObject({type: z.literal('param'), name: z.string().regex(/^[A-Z0-9_]+$/, 'expected an upper-case name such as PG_PASSWORD')}).describe('The password is the environment variable OPSBOOK_PARAM_<name>'),
+      ])
+      .default({type: 'entra'}),
+    freshness: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('SQL returning one timestamp: the newest data, e.g. "select max(created_at) from orders where created_at <= $1" ($1, optional, is the restore point)'),
+    tables: z
+      .array(
+        z.strictObject({
+          name: identifier,
+          timestampColumn: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/).optional().describe('Count only rows up to the restore point, so source and copy compare'),
+          checksum: z.boolean().default(false).describe('Also compare an md5 of the rows (reads the whole table)'),
+        }),
+      )
+      .default([])
+      .describe('Tables whose row counts (and checksums) are compared between the source and the copy'),
+    canary: z
+      .boolean()
+      .default(false)
+      .describe('Write heartbeat rows into the schema opsbook_canary of the source before restoring (DROP SCHEMA opsbook_canary CASCADE removes it)'),
+    port: z.number().int().min(1).max(65535).default(5432),
+    timeout: isoDuration.default('PT30S').describe('How long one probe may take (connecting included)'),
+  })
+  .superRefine((probes, ctx) => {
+    if (!probes.freshness && !probes.canary)
+      ctx.addIssue({code: 'custom', path: ['freshness'], message: 'set a freshness query or canary: true, else nothing measures the RPO'})
+  })
+  .describe('Data probes: how opsbook reads the newest data of the server and of restored copies')
+export type PostgresDataProbes = z.infer<typeof postgresDataProbesSchema>
+
 export const postgresComponentSchema = z.strictObject({
   type: z.literal('postgres'),
   ...componentBase,
@@ -139,6 +186,7 @@ export const postgresComponentSchema = z.strictObject({
     })
     .optional()
     .describe('Network settings the server is expected to have'),
+  dataProbes: postgresDataProbesSchema.optional(),
 })
 
 export const redisComponentSchema = z.strictObject({

@@ -37,3 +37,39 @@ export async function loadOrCreateCertificate(dir: string): Promise<EmulatorCert
   writeFileSync(certFile, pems.cert)
   return {certPem: pems.cert, keyPem: pems.private, caFile: certFile}
 }
+
+/** Host names the emulated PostgreSQL servers answer to (Azure's public DNS zone for flexible servers). */
+export const POSTGRES_HOST_SUFFIX = 'postgres.database.azure.com'
+
+/**
+ * The certificate the emulator's real PostgreSQL servers present: issued by the emulator's CA (so clients trust the
+ * same `cert.pem`) for `*.postgres.database.azure.com`, localhost and 127.0.0.1. Kept in `<dir>/postgres-*.pem`.
+ */
+export async function loadOrCreatePostgresCertificate(dir: string, ca: EmulatorCertificate): Promise<{certPem: string; keyPem: string}> {
+  const certFile = join(dir, 'postgres-cert.pem')
+  const keyFile = join(dir, 'postgres-key.pem')
+  if (existsSync(certFile) && existsSync(keyFile)) {
+    const certPem = readFileSync(certFile, 'utf8')
+    const cert = new X509Certificate(certPem)
+    if (cert.checkIssued(new X509Certificate(ca.certPem)) && Date.parse(cert.validTo) - Date.now() > 7 * 86_400_000) return {certPem, keyPem: readFileSync(keyFile, 'utf8')}
+  }
+  const {generate} = await import('selfsigned')
+  const notBeforeDate = new Date(Date.now() - 86_400_000)
+  const pems = await generate([{name: 'commonName', value: `*.${POSTGRES_HOST_SUFFIX}`}, {name: 'organizationName', value: 'opsbook emulator'}], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notBeforeDate,
+    notAfterDate: new Date(notBeforeDate.getTime() + 397 * 86_400_000),
+    ca: {key: ca.keyPem, cert: ca.certPem},
+    extensions: [
+      {name: 'basicConstraints', cA: false},
+      {name: 'keyUsage', digitalSignature: true, keyEncipherment: true},
+      {name: 'extKeyUsage', serverAuth: true},
+      {name: 'subjectAltName', altNames: [{type: 2, value: `*.${POSTGRES_HOST_SUFFIX}`}, {type: 2, value: 'localhost'}, {type: 7, ip: '127.0.0.1'}]},
+    ],
+  })
+  mkdirSync(dir, {recursive: true})
+  writeFileSync(keyFile, pems.private, {mode: 0o600})
+  writeFileSync(certFile, pems.cert)
+  return {certPem: pems.cert, keyPem: pems.private}
+}

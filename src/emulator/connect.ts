@@ -12,6 +12,9 @@ import {AZURITE_ACCOUNT, AZURITE_KEY} from './blob.js'
 import {acquireEmulatorLock, readEmulatorLock, servedError, type EmulatorLock} from './lock.js'
 import type {RunningEmulator, StartEmulatorOptions} from './server.js'
 
+/** `modelled` keeps the emulator's data planes computed (no database processes); anything else means real. */
+export const DATA_PLANE_ENV = 'OPSBOOK_EMULATOR_DATA_PLANE'
+
 export interface EmulatorConnection {
   armEndpoint: string
   caPem: string
@@ -51,6 +54,8 @@ export function emulatorStateDir(options: {cwd?: string; catalogFile?: string; e
  */
 export async function serveEmulator(options: StartEmulatorOptions & {stateDir: string; mode: EmulatorLock['mode']}): Promise<{emulator: RunningEmulator} | {holder: EmulatorLock}> {
   const {mode, ...startOptions} = options
+  // Served for the CLI: real database engines unless OPSBOOK_EMULATOR_DATA_PLANE=modelled (the test suite's default).
+  startOptions.dataPlane ??= (startOptions.env ?? process.env)[DATA_PLANE_ENV] === 'modelled' ? 'modelled' : 'real'
   const taken = await acquireEmulatorLock(options.stateDir, mode)
   if ('holder' in taken) return taken
   const lock = taken.held

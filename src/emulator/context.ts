@@ -9,6 +9,8 @@
  * This file is a contract between engineers: add members, never change or remove existing ones.
  */
 import type {Environment} from '../catalog/schema.js'
+import type {PostgresDataPlane} from './engines/postgres-plane.js'
+import type {LoadSource} from './load/types.js'
 import type {EmulatorRequest, EmulatorResponse, Route} from './types.js'
 
 /**
@@ -55,6 +57,14 @@ export interface EmulatorContext {
    * Azure's defaults once, when the state is first seeded (services/estate.ts).
    */
   estate?: import('./estate.js').Estate
+  /** Real database engines behind the emulated resources; a missing one means that data plane is modelled. */
+  dataPlanes: {postgres?: PostgresDataPlane}
+  /** Servers the load generator writes into: services add theirs in `start()`; the core starts the load after. */
+  loadSources: LoadSource[]
+  /** How far geo-redundant backups trail the primary (default GEO_BACKUP_LAG_MS, 5 minutes; tests shorten it). */
+  geoBackupLagMs?: number
+  /** Lines `opsbook emulator start` prints about the data planes (e.g. a mapped version, a missing engine). */
+  notices: string[]
 }
 
 /** A service module: its routes, plus an optional async start hook (e.g. to open slot HTTP ports before serving). */

@@ -51,6 +51,15 @@ export interface StartEmulatorOptions {
   estate?: Estate
   /** A built-in estate instead of the file: `insecure` (every check fails at least once) or `compliant`. */
   scenario?: Scenario
+  /**
+   * `real`: every emulated PostgreSQL server is a real PostgreSQL process (engines/), started when first touched;
+   * `modelled` (default for the library, so unit tests stay light): data freshness is computed from the clock.
+   */
+  dataPlane?: 'real' | 'modelled'
+  /** How far geo-redundant PostgreSQL backups trail the primary (default 5 minutes). */
+  geoBackupLagMs?: number
+  /** Keep writing rows into every emulated PostgreSQL server (real data plane only); default: on for the `local` environment. */
+  load?: boolean | {ratePerSecond: number}
 }
 
 /** One request and the response the emulator gave, as the contract checks see it. */
@@ -101,6 +110,8 @@ export interface RunningEmulator {
   }
   /** Environment variables a client process needs to reach this emulator. */
   env(): Record<string, string>
+  /** What the data planes are (real or modelled, mapped versions) and the load generator's state. */
+  dataPlane: {mode: 'real' | 'modelled'; notices: string[]; load?: () => Array<{engine: string; name: string; written?: number; error?: string}>}
   stop(): Promise<void>
 }
 
@@ -165,6 +176,16 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       seedFromCatalog: options.seed ?? true,
       dataDir: join(options.stateDir ?? tempDir!, 'engines'),
       estate: options.estate ?? (options.scenario ? scenarioEstate(options.scenario, environment, clock()) : loadEstateBeside(catalogFile, environment)),
+      dataPlanes: {},
+      loadSources: [],
+      geoBackupLagMs: options.geoBackupLagMs,
+      notices: [],
+    }
+    if (options.dataPlane === 'real') {
+      const {createPostgresDataPlane} = await import('./engines/postgres-plane.js')
+      const plane = await createPostgresDataPlane({stateDir: options.stateDir, certificate, certificateDir: join(options.stateDir ?? tempDir!, 'certs'), environment, onClose: ctx.onClose})
+      if ('unavailable' in plane) ctx.notices.push(plane.unavailable)
+      else ctx.dataPlanes.postgres = plane
     }
 
     const routes: CompiledRoute[] = []
@@ -176,6 +197,15 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       for (const route of module.routes(ctx)) routes.push(compileRoute(route))
     }
     for (const module of modules) if (module.start) await module.start(ctx)
+    // The load generator runs by default for the `local` environment, so its restores have something to lose.
+    const loadOption = options.load ?? environmentName === 'local'
+    let load: Awaited<ReturnType<typeof import('./load/index.js').startLoad>> | undefined
+    if (loadOption && ctx.loadSources.length > 0) {
+      const {startLoad} = await import('./load/index.js')
+      load = await startLoad(ctx.loadSources, typeof loadOption === 'object' ? loadOption : {})
+      // Registered after the engines: closers run in reverse, so the load stops before the servers it writes to.
+      closers.push(() => load!.stop())
+    }
     await seedBlobContainers(ctx, blob)
     store.save()
 
@@ -222,6 +252,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
         OPSBOOK_EMULATOR_BLOB: blob.endpoint,
         OPSBOOK_EMULATOR_SUBSCRIPTION: subscription,
       }),
+      dataPlane: {mode: ctx.dataPlanes.postgres ? 'real' : 'modelled', notices: ctx.notices, ...(load ? {load: load.status} : {})},
       async stop() {
         if (stopped) return
         stopped = true

@@ -3,8 +3,9 @@
  * atomically (temp file + rename) so a killed emulator never leaves half a file. Slices are seeded lazily by the
  * services that own them, so a fresh or reset state directory is seeded from the catalog on the next start.
  */
-import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {postgresRootDir} from './engines/postgres-binaries.js'
 import type {ActivityEntry, ActivityFilter, ActivityLog, StateStore} from './context.js'
 
 const STATE_FILE = 'state.json'
@@ -71,7 +72,13 @@ export class JsonStateStore implements StateStore {
  */
 export function resetEmulatorState(stateDir: string): string[] {
   const removed: string[] = []
-  for (const name of [STATE_FILE, 'blob', 'engines']) {
+  const postgresRoot = postgresRootDir(stateDir)
+  stopLeftoverPostgres(postgresRoot)
+  if (!postgresRoot.startsWith(resolve(stateDir)) && existsSync(postgresRoot)) {
+    rmSync(postgresRoot, {recursive: true, force: true})
+    removed.push(postgresRoot)
+  }
+  for (const name of [STATE_FILE, 'blob', 'engines', 'postgres']) {
     const path = join(stateDir, name)
     if (existsSync(path)) {
       rmSync(path, {recursive: true, force: true})
@@ -79,6 +86,24 @@ export function resetEmulatorState(stateDir: string): string[] {
     }
   }
   return removed
+}
+
+/**
+ * PostgreSQL processes an emulator that crashed left running on this state (the real data plane): stopped
+ * (immediate shutdown, SIGQUIT) before their folders are removed.
+ */
+function stopLeftoverPostgres(root: string): void {
+  if (!existsSync(root)) return
+  for (const server of readdirSync(root)) {
+    const pidFile = join(root, server, 'data', 'postmaster.pid')
+    if (!existsSync(pidFile)) continue
+    const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10)
+    try {
+      if (pid > 0) process.kill(pid, 'SIGQUIT')
+    } catch {
+      // Not running any more.
+    }
+  }
 }
 
 const ACTIVITY_LIMIT = 5000

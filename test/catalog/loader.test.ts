@@ -55,6 +55,32 @@ environments:
     expect(error!.message).toContain('ISO-8601 duration')
   })
 
+  it('rejects data probes that measure nothing, and a password written into them, with file:line:col', () => {
+    const text = `version: 1
+environments:
+  prod:
+    cloud: azure
+    subscription: 11111111-2222-3333-4444-555555555555
+    resourceGroups: [rg]
+    components:
+      db:
+        type: postgres
+        name: pg1
+        dataProbes:
+          user: opsbook-drill
+          auth: {type: param, name: PG_PASSWORD, value: hunter2}
+`
+    let error: ValidationError | undefined
+    try {
+      parseCatalog('cat.yaml', text)
+    } catch (e) {
+      error = e as ValidationError
+    }
+    expect(error!.exitCode).toBe(2)
+    expect(error!.message).toMatch(/cat\.yaml:12:\d+: .*dataProbes.freshness: set a freshness query or canary: true/)
+    expect(error!.message).toMatch(/cat\.yaml:13:\d+: unknown field "value"/)
+  })
+
   it('reports a window a component names but the environment lacks', () => {
     const text = `version: 1
 environments:

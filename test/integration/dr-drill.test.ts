@@ -104,13 +104,16 @@ describe('dr-drill', () => {
     expect((await snapshotBlobs()).map((b) => b.name)).toEqual(before)
   })
 
-  it('leaves the PostgreSQL RPO unmeasured where the restored server cannot say what it holds, as in Azure (fails only with requireMeasured)', {timeout: 150_000}, async () => {
+  it('leaves the PostgreSQL RPO unmeasured where no data probe is configured, as in Azure, and names the setting (fails only with requireMeasured)', {timeout: 150_000}, async () => {
     // Azure has no opsbookData route: the emulator answers 404 for it, as ARM answers an unknown resource type.
     emulator.faults.set({transient: {rate: 1, status: 404, operations: ['postgres.data']}})
-    const lenient = await runRunbook(emulator, 'dr-drill')
+    // …and the catalog has no dataProbes for the server: nothing reads the copy.
+    const cwd = scratchDir()
+    writeFileSync(join(cwd, 'runbooks.yaml'), readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace(/\n {8}dataProbes:\n( {10}.*\n)+/, '\n'))
+    const lenient = await runRunbook(emulator, 'dr-drill', [], {cwd})
     expect(lenient.code, lenient.stderr).toBe(0)
     expect((lenient.json.objectives as Row[]).find((r) => r.component === 'orders-db')?.status).toBe('unmeasured')
-    const run = await runRunbook(emulator, 'dr-drill', ['--param', 'requireMeasured=true'])
+    const run = await runRunbook(emulator, 'dr-drill', ['--param', 'requireMeasured=true'], {cwd})
     expect(run.code, run.stderr).toBe(1)
     const rows = run.json.objectives as Row[]
     expect(rows.map((r) => [r.component, r.status])).toEqual([
@@ -121,6 +124,7 @@ describe('dr-drill', () => {
     const db = rows[0]!
     expect(db.rpo.measuredMs).toBeUndefined()
     expect(db.notes.join('\n')).toContain('RPO not measured: Azure does not report the newest commit a restored server holds')
+    expect(db.notes.join('\n')).toContain('set components.orders-db.dataProbes (a freshness query, or canary: true) in the catalog to measure it')
     expect(run.json.steps.find((s: {id: string}) => s.id === 'report').error).toBe('recovery objectives not met: orders-db unmeasured')
     expect(await drillCopies()).toEqual([])
   })

