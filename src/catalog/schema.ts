@@ -491,6 +491,9 @@ export const environmentSchema = z.strictObject({
   emulator: z
     .strictObject({
       lroSeconds: z.number().min(0).optional().describe('How long long-running operations stay in progress (default 3)'),
+      geoBackupLag: isoDuration
+        .optional()
+        .describe('How far geo-redundant PostgreSQL backups trail the primary (default PT5M). Azure promises under an hour; a short lag lets a drill on a freshly started emulator find rows in its geo-restored copy'),
       faults: z.string().optional().describe('Faults to inject: JSON or k=v pairs, e.g. "latency=50,throttle=20/5,fail=postgres.create:InternalServerError:boom"'),
     })
     .optional()

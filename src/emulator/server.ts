@@ -21,6 +21,7 @@ import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
 import {Operations} from './lro.js'
 import {JsonStateStore, createActivityLog} from './state.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type RequestLogEntry, type Route, type RouteParams} from './types.js'
+import {parseDuration} from '../support/duration.js'
 
 export interface StartEmulatorOptions {
   /** Catalog file to seed from (default: runbooks.yaml found upward from the working directory), unless `environment` is given. */
@@ -178,7 +179,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       estate: options.estate ?? (options.scenario ? scenarioEstate(options.scenario, environment, clock()) : loadEstateBeside(catalogFile, environment)),
       dataPlanes: {},
       loadSources: [],
-      geoBackupLagMs: options.geoBackupLagMs,
+      geoBackupLagMs: options.geoBackupLagMs ?? (environment.emulator?.geoBackupLag ? parseDuration(environment.emulator.geoBackupLag) : undefined),
       notices: [],
     }
     if (options.dataPlane === 'real') {

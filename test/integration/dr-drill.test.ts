@@ -46,10 +46,10 @@ describe('dr-drill', () => {
       ['storefront', 'webapp', 'met'],
     ])
     for (const row of rows) expect(row.rto.met).toBe(true)
-    // orders-db has a cross-region objective: it is geo-restored, and geo backups trail the primary by minutes.
+    // orders-db has a cross-region objective: it is geo-restored, and geo backups trail the primary (10 s in the local catalog).
     const db = rows.find((r) => r.type === 'postgres')! as (typeof rows)[number] & {notes: string[]}
     expect(db.notes[0]).toBe('geo restore into westus')
-    expect(db.rpo.measuredMs).toBeGreaterThan(60_000)
+    expect(db.rpo.measuredMs).toBeGreaterThanOrEqual(9_000)
     expect(db.rpo.met).toBe(true)
     // The Redis RPO is read from the data: the canary inside the newest scheduled snapshot (taken when the emulator
     // started, with the data it had), against the drill's start — seconds to minutes here, never a seeded age.
