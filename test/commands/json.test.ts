@@ -55,7 +55,7 @@ describe('--json on every command', () => {
       expect(result.code, `opsbook ${c.args.join(' ')} --json → ${result.stdout}`).toBe(c.code)
       c.check?.(doc)
     }
-  })
+  }, 240_000)
 
   it('reports a runbook with a cycle, an unknown action, a misspelt input and a bad expression: all four, positioned, exit 2', async () => {
     const fixture = join(repoRoot, 'test', 'fixtures', 'runbooks', 'four-errors.yaml')

@@ -17,7 +17,8 @@ describe('plan renders what it knows', () => {
     const checklist = buildPlan(await prepare('security-checklist'), {now})
     expect(checklist.steps.flatMap((s) => s.az)).toContain('opsbook check --env local --fail-on high')
     const drill = buildPlan(await prepare('dr-drill'), {now})
-    expect(drill.steps.flatMap((s) => s.az).find((l) => l.includes('flexible-server restore'))).toContain(`--restore-time ${drill.params.restorePoint}`)
+    // restorePoint defaults to "latest when the restore starts": the plan shows its own clock's instant.
+    expect(drill.steps.flatMap((s) => s.az).find((l) => l.includes('flexible-server restore'))).toContain(`--restore-time ${drill.params.restorePoint ?? now.toISOString()}`)
   })
 
   it('keeps every placeholder shell-safe (no spaces) and says why it could not be rendered', async () => {
