@@ -423,10 +423,12 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
     const saved = process.env.AZURE_TOKEN_CREDENTIALS
     process.env.AZURE_TOKEN_CREDENTIALS = 'ManagedIdentityCredential'
     try {
-      // OPSBOOK_EMULATOR_IDENTITY picks one of the estate's identities (a reader-only one, say): it goes to the token
-      // endpoint as a user-assigned identity's client id, as AZURE_CLIENT_ID would in Azure.
+      // OPSBOOK_EMULATOR_IDENTITY picks one of the estate's identities (a reader-only one, say): the unmodified
+      // ManagedIdentityCredential asks the token endpoint for it as a user-assigned identity's client id. (DefaultAzure-
+      // Credential restricted to ManagedIdentityCredential ignores its managedIdentityClientId option: it reads
+      // AZURE_CLIENT_ID only, which may name a real identity.)
       const chosen = process.env[EMULATOR_IDENTITY_ENV]?.trim()
-      return new identity.DefaultAzureCredential(chosen ? {managedIdentityClientId: chosen} : {})
+      return chosen ? new identity.ManagedIdentityCredential({clientId: chosen}) : new identity.DefaultAzureCredential()
     } finally {
       if (saved === undefined) delete process.env.AZURE_TOKEN_CREDENTIALS
       else process.env.AZURE_TOKEN_CREDENTIALS = saved
