@@ -366,7 +366,7 @@ async function openEvidence(options: {
     if (!target) return none
     // Reachable and there (or created): the same call Blob's own Get Container Properties answers; writability is the
     // RBAC preflight's (blobs/write held on the account's group).
-    if (!(await target.client.exists({abortSignal: AbortSignal.timeout(15_000)}))) await target.client.createIfNotExists({abortSignal: AbortSignal.timeout(15_000)})
+    if (!(await target.client.exists({abortSignal: AbortSignal.timeout(10_000)}))) await target.client.createIfNotExists({abortSignal: AbortSignal.timeout(10_000)})
   } catch (error) {
     return withoutStore(describeError(error))
   }

@@ -10,7 +10,7 @@ import {createAzureServices} from '../../src/azure/clients.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {currentLeaseHolder} from '../../src/evidence/lease.js'
-import {ExitCode, OpsbookError} from '../../src/errors.js'
+import {ExitCode, GuardError, OpsbookError, ValidationError} from '../../src/errors.js'
 import {buildPlan} from '../../src/runbooks/plan.js'
 import {checkAccess} from '../../src/runbooks/preflight.js'
 import {prepareRun, runRunbook, type RunOptions} from '../../src/runbooks/runner.js'
@@ -70,13 +70,13 @@ async function patchCachePlan() {
   return buildPlan(prepared)
 }
 
-function runOptions(): RunOptions {
+function runOptions(where = dir): RunOptions {
   const policy = {yes: true, approvedSteps: [], interactive: false, user: 'test'}
   return {
     runbook: join(dir, 'patch-cache.yaml'),
     envName: 'local',
-    catalogFlag: join(dir, 'runbooks.yaml'),
-    cwd: dir,
+    catalogFlag: join(where, 'runbooks.yaml'),
+    cwd: where,
     params: {},
     target: 'sessions-cache',
     approver: createApprover(policy),
@@ -131,5 +131,34 @@ describe('RBAC preflight against the emulator', () => {
     expect(result.status).toBe('succeeded')
     expect(emulator.requestLog().some((r) => r.method === 'PUT' && r.path.endsWith('/patchSchedules/default'))).toBe(true)
     expect(readFileSync(result.journal, 'utf8')).toContain('"run.finished"')
+  })
+})
+
+describe('production fails closed without its evidence store', () => {
+  it('refuses (exit 5) when the evidence container is unreachable, unless --no-evidence --reason, which is journaled', async () => {
+    as(undefined)
+    // The same emulator described as production; its Blob endpoint pointed at a closed port (a storage outage).
+    const production = scratchDir({'patch-cache.yaml': RUNBOOK})
+    writeFileSync(join(production, 'runbooks.yaml'), readFileSync(join(dir, 'runbooks.yaml'), 'utf8').replace('production: false', 'production: true'))
+    const blob = process.env.OPSBOOK_EMULATOR_BLOB
+    process.env.OPSBOOK_EMULATOR_BLOB = 'http://127.0.0.1:9/devstoreaccount1'
+    try {
+      const refused = await runRunbook(runOptions(production)).then(() => undefined, (error: unknown) => error)
+      expect(refused).toBeInstanceOf(GuardError)
+      expect((refused as GuardError).exitCode).toBe(ExitCode.blocked)
+      expect((refused as GuardError).message).toContain('evidence container stshopevidence/opsbook-evidence is unavailable')
+      expect((refused as GuardError).suggestions.join(' ')).toContain('--no-evidence --reason')
+      expect(existsSync(join(production, '.opsbook', 'runs'))).toBe(false)
+
+      await expect(runRunbook({...runOptions(production), optOut: {evidence: true}})).rejects.toBeInstanceOf(ValidationError)
+
+      const result = await runRunbook({...runOptions(production), optOut: {evidence: true, reason: 'storage outage INC-42'}})
+      expect(result.status).toBe('succeeded')
+      expect(result.overrides).toEqual([expect.objectContaining({kind: 'no-evidence', reason: 'storage outage INC-42', by: expect.any(String)})])
+      expect(readFileSync(result.journal, 'utf8')).toContain('storage outage INC-42')
+      expect(result.warnings.join('\n')).toContain('evidence container unavailable')
+    } finally {
+      process.env.OPSBOOK_EMULATOR_BLOB = blob
+    }
   })
 })
