@@ -12,6 +12,7 @@ import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {currentLeaseHolder} from '../../src/evidence/lease.js'
 import {ExitCode, GuardError, OpsbookError, ValidationError} from '../../src/errors.js'
 import {buildPlan} from '../../src/runbooks/plan.js'
+import {runDoctor, renderDoctor} from '../../src/doctor/doctor.js'
 import {checkAccess} from '../../src/runbooks/preflight.js'
 import {prepareRun, runRunbook, type RunOptions} from '../../src/runbooks/runner.js'
 import {createApprover, preApproved} from '../../src/ui/approver.js'
@@ -160,5 +161,22 @@ describe('production fails closed without its evidence store', () => {
     } finally {
       process.env.OPSBOOK_EMULATOR_BLOB = blob
     }
+  })
+})
+
+describe('opsbook doctor', () => {
+  it('says per built-in runbook what a reader-only identity lacks and which role grants it; the default principal is ready', async () => {
+    as('reader')
+    const reader = await runDoctor({envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir})
+    expect(reader.ready).toBe(false)
+    expect(reader.lines.find((l) => l.check === 'credential')).toMatchObject({status: 'ok', detail: 'reader via emulator managed identity (reader)'})
+    expect(reader.lines.find((l) => l.check === 'runbook hello')).toMatchObject({status: 'ok'})
+    expect(reader.lines.find((l) => l.check === 'runbook slot-swap')).toMatchObject({status: 'fail', fix: expect.stringContaining('Website Contributor')})
+    expect(reader.lines.find((l) => l.check === 'runbook redis-export')?.fix).toContain('Redis Cache Contributor')
+    expect(renderDoctor(reader)).toMatch(/✖ runbook slot-swap +missing \d+ of \d+: /)
+    as(undefined)
+    const owner = await runDoctor({envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir})
+    expect(owner.lines.filter((l) => l.status === 'fail')).toEqual([])
+    expect(owner.lines.map((l) => l.check)).toEqual(expect.arrayContaining(['node', 'az', 'emulator: postgresql', 'emulator: redis', 'windows now', 'subscription', 'evidence', 'evidence immutability', 'leases']))
   })
 })
