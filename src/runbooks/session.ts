@@ -83,10 +83,14 @@ async function runConnected(
 
   // Preflight, before any lease, journal or step: signed in, the subscription and groups readable, every permission
   // of the plan held (exit 6 with the missing ones named). A run that cannot work never starts.
+  // A runbook of core actions with no evidence container touches nothing in Azure: it needs no identity either.
   const [{checkIdentityAndScopes, checkAccess, missingPermissionsError}, {buildPlan}] = await Promise.all([import('./preflight.js'), import('./plan.js')])
-  await checkIdentityAndScopes(services, environment, options.signal)
-  const access = await checkAccess(buildPlan(prepared, {now: now()}), environment, services, options.signal)
-  if (access.missing.length > 0) throw missingPermissionsError(access, runbook.name)
+  const plan = buildPlan(prepared, {now: now()})
+  if (plan.permissions.length > 0) {
+    await checkIdentityAndScopes(services, environment, options.signal)
+    const access = await checkAccess(plan, environment, services, options.signal)
+    if (access.missing.length > 0) throw missingPermissionsError(access, runbook.name)
+  }
 
   const startedAt = now()
   const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
