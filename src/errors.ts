@@ -11,6 +11,11 @@ export const ExitCode = {
   needsHuman: 3,
   approvalRequired: 4,
   blocked: 5,
+  /**
+   * Cannot start here: no Azure credential, the subscription or a resource group not readable, or the identity lacks
+   * a permission a step needs (preflight). Nothing was started; distinct from 1 so CI does not read it as a failed run.
+   */
+  notReady: 6,
   interrupted: 130,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]

@@ -65,6 +65,12 @@ export interface CallerIdentity {
   kind: 'user' | 'app' | 'unknown'
 }
 
+/** The identity a command acts as, and where its credential came from (preflight and doctor print both). */
+export interface SignedInIdentity extends CallerIdentity {
+  /** e.g. "Azure CLI (az login)", "workload identity / OIDC …", "emulator managed identity". */
+  source: string
+}
+
 export interface SasOptions {
   /** Container SAS permission letters, e.g. `rcwl`. */
   permissions: string
@@ -87,6 +93,11 @@ export interface AzureServices {
   /** How often actions re-read a resource while waiting for a state (10 s in Azure, short in the emulator). */
   readonly pollIntervalMs: number
   principal(): Promise<CallerIdentity>
+  /**
+   * Obtain a token now and say who it is for and from which source. Throws CredentialError (exit 6, one short
+   * message, src/azure/credentials.ts) when no source gives one; fast when this machine offers no source at all.
+   */
+  identity(): Promise<SignedInIdentity>
   postgres(): Promise<PostgreSQLManagementFlexibleServerClient>
   redis(): Promise<RedisManagementClient>
   web(): Promise<WebSiteManagementClient>
@@ -193,7 +204,7 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
   /** Options for TypeSpec modular clients. */
   const modularOptions = () => ({endpoint: armEndpoint, credentials: {scopes: [armScope]}, retryOptions: {maxRetries: 0}, additionalPolicies, tlsOptions, userAgentOptions})
 
-  const credential: TokenCredential = options.credential ?? lazyCredential(() => buildCredential(environment, cloud, emulator))
+  const credential: TokenCredential = options.credential ?? lazyCredential(() => buildCredential(environment, cloud, emulator, options.environmentName))
 
   const once = <T>(make: () => Promise<T>) => {
     let made: Promise<T> | undefined
@@ -210,6 +221,10 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     httpsCa: ca,
     pollIntervalMs: useEmulator ? 100 : 10_000,
     principal: once(() => callerIdentity(credential, armScope)),
+    identity: once(async () => {
+      const source = await credentialSourceOf(credential, armScope, {environmentName: options.environmentName, emulator: useEmulator, custom: options.credential !== undefined})
+      return {...(await callerIdentity(credential, armScope)), source}
+    }),
     postgres: once(async () => {
       const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
       return new PostgreSQLManagementFlexibleServerClient(credential, subscription, hlcOptions())
@@ -352,21 +367,50 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
 }
 
 /** A credential that builds the real one on first use (so constructing services never loads @azure/identity). */
-function lazyCredential(build: () => Promise<TokenCredential>): TokenCredential {
+function lazyCredential(build: () => Promise<TokenCredential>): TokenCredential & {sourceOf(scope: string): Promise<string | undefined>} {
   let made: Promise<TokenCredential> | undefined
   return {
     async getToken(scopes, options) {
       made ??= build()
       return (await made).getToken(scopes, options)
     },
+    async sourceOf(scope) {
+      made ??= build()
+      const credential = (await made) as TokenCredential & {sourceOf?: (scope: string) => Promise<string | undefined>}
+      if (credential.sourceOf) return credential.sourceOf(scope)
+      await credential.getToken(scope)
+      return undefined
+    },
   }
 }
 
-async function buildCredential(environment: Environment, cloud: CloudEndpoints, emulator: EmulatorEndpoints | undefined): Promise<TokenCredential> {
+async function buildCredential(environment: Environment, cloud: CloudEndpoints, emulator: EmulatorEndpoints | undefined, environmentName: string): Promise<TokenCredential> {
   const identity = await import('@azure/identity')
   if (!emulator) {
-    // az login, managed identity, GitHub OIDC (workload identity env vars) … in DefaultAzureCredential's order.
-    return new identity.DefaultAzureCredential({authorityHost: cloud.authorityHost, tenantId: environment.tenant})
+    // az login, managed identity, GitHub OIDC (workload identity env vars) … in DefaultAzureCredential's order — unless
+    // this machine offers none of them: then fail at once with the short message instead of a long, slow chain.
+    const {detectCredentialSources, credentialError, isCredentialFailure} = await import('./credentials.js')
+    const sources = await detectCredentialSources()
+    if (!sources.some((s) => s.available)) {
+      const error = credentialError(undefined, {environment: environmentName, sources})
+      return {getToken: async () => Promise.reject(error)}
+    }
+    const chain = new identity.DefaultAzureCredential({authorityHost: cloud.authorityHost, tenantId: environment.tenant})
+    const translate = (error: unknown) => (isCredentialFailure(error) ? credentialError(error, {environment: environmentName, sources}) : error)
+    return Object.assign(
+      {
+        getToken: (scopes: string | string[], options?: Parameters<TokenCredential['getToken']>[1]) => chain.getToken(scopes, options).catch((e: unknown) => Promise.reject(translate(e))),
+      },
+      // The source that gave the token (ChainedTokenCredential.getTokenInternal), for preflight and doctor.
+      {
+        sourceOf: async (scope: string) => {
+          const internal = (chain as unknown as {getTokenInternal?: (s: string) => Promise<{successfulCredential?: {constructor: {name: string}}}>}).getTokenInternal
+          if (!internal) return undefined
+          const result = await internal.call(chain, scope).catch((e: unknown) => Promise.reject(translate(e)))
+          return result.successfulCredential?.constructor.name
+        },
+      },
+    )
   }
   // Emulator: the unmodified DefaultAzureCredential, pointed at the emulator's App Service style managed-identity
   // endpoint (notes §2.2). MSAL reads IDENTITY_ENDPOINT when it fetches a token, so it stays set for this process;
@@ -379,13 +423,37 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
     const saved = process.env.AZURE_TOKEN_CREDENTIALS
     process.env.AZURE_TOKEN_CREDENTIALS = 'ManagedIdentityCredential'
     try {
-      return new identity.DefaultAzureCredential()
+      // OPSBOOK_EMULATOR_IDENTITY picks one of the estate's identities (a reader-only one, say): the unmodified
+      // ManagedIdentityCredential asks the token endpoint for it as a user-assigned identity's client id. (DefaultAzure-
+      // Credential restricted to ManagedIdentityCredential ignores its managedIdentityClientId option: it reads
+      // AZURE_CLIENT_ID only, which may name a real identity.)
+      const chosen = process.env[EMULATOR_IDENTITY_ENV]?.trim()
+      return chosen ? new identity.ManagedIdentityCredential({clientId: chosen}) : new identity.DefaultAzureCredential()
     } finally {
       if (saved === undefined) delete process.env.AZURE_TOKEN_CREDENTIALS
       else process.env.AZURE_TOKEN_CREDENTIALS = saved
     }
   }
   return emulatorStaticCredential(environment)
+}
+
+/** Environment variable: which identity of the emulator's estate (`identities:` in opsbook.estate.yaml) opsbook signs in as. */
+export const EMULATOR_IDENTITY_ENV = 'OPSBOOK_EMULATOR_IDENTITY'
+
+/** Which source a credential's token comes from, as a label; throws the credential's own error when there is none. */
+async function credentialSourceOf(credential: TokenCredential, scope: string, where: {environmentName: string; emulator: boolean; custom: boolean}): Promise<string> {
+  if (where.emulator) {
+    await credential.getToken(scope)
+    const chosen = process.env[EMULATOR_IDENTITY_ENV]?.trim()
+    return `emulator managed identity${chosen ? ` (${chosen})` : ''}`
+  }
+  const sourceOf = (credential as {sourceOf?: (scope: string) => Promise<string | undefined>}).sourceOf
+  if (where.custom || !sourceOf) {
+    await credential.getToken(scope)
+    return 'given credential'
+  }
+  const {sourceLabel} = await import('./credentials.js')
+  return sourceLabel(await sourceOf(scope))
 }
 
 /** A JWT-shaped unsigned token: the emulator does not check signatures, and `principal()` can still decode it. */

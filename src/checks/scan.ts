@@ -38,6 +38,8 @@ export async function scanEnvironment(options: ScanOptions): Promise<ScanResult>
   try {
     const [{createAzureServices}, {sourcesFromServices}] = await Promise.all([import('../azure/clients.js'), import('./sources.js')])
     const services = createAzureServices({environment, environmentName: options.envName, emulator})
+    // Signed in at all? One short message and exit 6 now, rather than every check failing on the same missing credential.
+    await services.identity()
     const report = await runChecks({
       environment,
       environmentName: options.envName,

@@ -6,6 +6,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {ExitCode, OpsbookError, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
 import {outputRedactor} from '../evidence/writer.js'
+import {CredentialError} from '../azure/credentials.js'
 import {terminalSafe} from '../ui/terminal-safe.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -17,6 +18,11 @@ export abstract class BaseCommand<T> extends Command {
     catalog: Flags.string({
       description: 'Catalog file (default: $OPSBOOK_CATALOG, else runbooks.yaml found upward from the working directory)',
       helpGroup: 'GLOBAL',
+    }),
+    verbose: Flags.boolean({
+      description: 'More detail: a missing Azure credential shows each source\'s full message; `check` tables also list passing rows',
+      helpGroup: 'GLOBAL',
+      default: false,
     }),
   }
 
@@ -54,10 +60,12 @@ export abstract class BaseCommand<T> extends Command {
       process.stderr.write(`Error: ${terminalSafe(err.message)}\n`)
       return
     }
-    const label = exitCode === ExitCode.invalidInput ? 'Invalid input' : exitCode === ExitCode.blocked ? 'Blocked' : 'Error'
+    const label = exitCode === ExitCode.invalidInput ? 'Invalid input' : exitCode === ExitCode.blocked ? 'Blocked' : exitCode === ExitCode.notReady ? 'Not ready' : 'Error'
     // Messages quote what the user gave (a param value, a file name): escape sequences in it are shown, not obeyed.
     process.stderr.write(`${label}: ${terminalSafe(err.message)}\n`)
     if (err instanceof OpsbookError && err.suggestions.length > 0) process.stderr.write(`Try: ${err.suggestions.join('; ')}\n`)
+    // The full credential chain is noise in an incident: only on request.
+    if (err instanceof CredentialError && this.argv.includes('--verbose')) process.stderr.write(`${terminalSafe(outputRedactor().redactText(err.verboseDetail()))}\n`)
     if (!(err instanceof OpsbookError) && process.env.DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
   }
 

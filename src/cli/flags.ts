@@ -17,7 +17,7 @@ export const runFlags = {
   yes: Flags.boolean({char: 'y', description: 'Approve every approval step and the production confirmation', default: false}),
   approve: Flags.string({description: 'Approve one step by id (repeatable)', multiple: true, default: []}),
   'override-window': Flags.boolean({description: 'Run a disruptive production runbook outside its maintenance window or in a freeze (needs --reason)', default: false}),
-  reason: Flags.string({description: 'Why the window or freeze is overridden (journaled and exported as evidence)'}),
+  reason: Flags.string({description: 'Why the window or freeze is overridden, or why the run goes without leases or evidence store (journaled and exported as evidence)'}),
 }
 
 /** Parse repeated key=value flags; a malformed one is invalid input (exit 2). */

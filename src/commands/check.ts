@@ -35,7 +35,6 @@ export default class Check extends BaseCommand<CheckResult> {
     format: Flags.string({description: 'Output format', options: [...FORMATS], default: 'table'}),
     output: Flags.string({char: 'o', description: 'Write the formatted report to this file instead of stdout'}),
     'fail-on': Flags.string({description: 'Lowest severity whose fails (or errors) make the exit code 1', options: [...SEVERITIES], default: 'high'}),
-    verbose: Flags.boolean({description: 'Table: also list passing and not-applicable rows', default: false}),
     summary: Flags.string({description: 'Append a Markdown summary to this file (default in GitHub Actions: $GITHUB_STEP_SUMMARY)'}),
   }
 

@@ -6,7 +6,7 @@ import type {RunResult} from '../runbooks/runner.js'
 
 export default class Run extends BaseCommand<RunResult | RunPlan> {
   static override summary = 'Run a runbook against an environment from the catalog'
-  static override description = `Validates everything first (exit 2), then asks for approvals (exit 4 when nobody can give them), checks windows and freezes in production (exit 5), and runs. The journal is written locally before anything is uploaded; an interrupted run (exit 130) continues with \`opsbook resume <runId>\`.`
+  static override description = `Validates everything first (exit 2), then asks for approvals (exit 4 when nobody can give them), checks windows and freezes in production (exit 5), then preflight — signed in, subscription readable, every permission held (exit 6), leases and evidence store (production: exit 5 unless --no-lease/--no-evidence) — and runs. The journal is written locally before anything is uploaded; an interrupted run (exit 130) continues with \`opsbook resume <runId>\`.`
   static override examples = [
     '<%= config.bin %> run dr-drill --env local',
     '<%= config.bin %> run pg-pitr --env production --target orders-db --param restoreTime=2026-11-23T09:40:00Z',
@@ -19,6 +19,8 @@ export default class Run extends BaseCommand<RunResult | RunPlan> {
     plan: Flags.boolean({description: 'Only print the plan (same as `opsbook plan`)', default: false}),
     junit: Flags.string({description: 'Write a JUnit report: one test case per step and per measured objective'}),
     summary: Flags.string({description: 'Append a Markdown summary to this file (default in GitHub Actions: $GITHUB_STEP_SUMMARY)'}),
+    'no-lease': Flags.boolean({description: 'Production: start even if the target leases cannot be taken (needs --reason; journaled). A target leased by another run still blocks', default: false}),
+    'no-evidence': Flags.boolean({description: 'Production: start even if the evidence container is unavailable (needs --reason; journaled); the local journal is the record', default: false}),
   }
 
   async run(): Promise<RunResult | RunPlan> {
@@ -26,6 +28,7 @@ export default class Run extends BaseCommand<RunResult | RunPlan> {
     const [{runRunbook, prepareRun}, {runOnTerminal}] = await Promise.all([import('../runbooks/runner.js'), import('../cli/run-support.js')])
     const at = atFlag(flags.at)
     const request = {runbook: args.runbook, envName: flags.env, catalogFlag: flags.catalog, params: parseKeyValues(flags.param), target: flags.target, components: componentList(flags.component)}
+    const optOut = {lease: flags['no-lease'], evidence: flags['no-evidence'], reason: flags.reason}
     if (flags.plan) {
       const {buildPlan, renderPlan} = await import('../runbooks/plan.js')
       const {guardDecision} = await import('../runbooks/runner.js')
@@ -35,7 +38,7 @@ export default class Run extends BaseCommand<RunResult | RunPlan> {
       return plan
     }
     const terminal = {json: this.jsonEnabled(), yes: flags.yes, approve: flags.approve, overrideWindow: flags['override-window'], reason: flags.reason}
-    const result = await runOnTerminal(terminal, (options) => runRunbook({...request, ...options, at}))
+    const result = await runOnTerminal(terminal, (options) => runRunbook({...request, ...options, at, optOut}))
     await (await import('../ci/reports.js')).publishRunReports(result, {junit: flags.junit, summary: flags.summary, json: this.jsonEnabled()})
     this.exitWith = result.exitCode
     return result

@@ -24,8 +24,9 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
   'microsoft.storage': ['2025-08-01', '2024-01-01', '2023-05-01', '2023-01-01', '2022-09-01'],
   // arm-keyvault 5.0.0 → 2026-02-01; az 2.5x–2.7x → 2023-02-01 / 2023-07-01 / 2024-11-01; az 2.45 → 2022-07-01.
   'microsoft.keyvault': ['2026-02-01', '2024-11-01', '2023-07-01', '2023-02-01', '2022-07-01'],
-  // Management locks: arm-locks 2.1.0 → 2020-05-01; az (every version) → 2016-09-01.
-  'microsoft.authorization': ['2020-05-01', '2016-09-01'],
+  // Management locks: arm-locks 2.1.0 → 2020-05-01; az (every version) → 2016-09-01. Permissions (the RBAC preflight):
+  // 2022-04-01 (authorization-RoleDefinitionsCalls.json).
+  'microsoft.authorization': ['2022-04-01', '2020-05-01', '2016-09-01'],
   // arm-monitor 7.0.0: metrics and metric definitions 2018-01-01, diagnostic settings 2017-05-01-preview, activity
   // log 2015-04-01; az: diagnostic settings 2021-05-01-preview, metrics 2018-01-01 (2.45) and 2023-10-01 (newer);
   // arm-monitor 8 / monitor-query-metrics → 2024-02-01.

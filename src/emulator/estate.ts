@@ -14,6 +14,7 @@ import {z} from 'zod'
 import {windowStartUtc} from '../checks/rules/window-utc.js'
 import type {Environment} from '../catalog/schema.js'
 import {ValidationError} from '../errors.js'
+import {BUILT_IN_ROLES, builtInRole} from '../azure/permissions.js'
 import {parseYamlSource, zodProblems} from '../support/yaml-source.js'
 
 export const ESTATE_FILE = 'opsbook.estate.yaml'
@@ -72,8 +73,36 @@ const resourceSettings = z
   })
   .strict()
 
+/**
+ * An identity the emulator's token endpoint can sign in as (OPSBOOK_EMULATOR_IDENTITY=<name>), with its Azure role
+ * assignments: what the permissions API (Microsoft.Authorization/permissions) answers for it. A token for any other
+ * principal (the default one) holds Owner and Storage Blob Data Contributor on the subscription.
+ */
+const identity = z
+  .object({
+    /** The principal's object id (the token's `oid`); default: derived from the name. */
+    objectId: z.string().min(1).optional(),
+    /** Client id, as AZURE_CLIENT_ID would name a user-assigned managed identity. */
+    clientId: z.string().min(1).optional(),
+    roles: z
+      .array(
+        z
+          .object({
+            /** A built-in role name: Reader, Contributor, Owner, Storage Blob Data Reader/Contributor, Redis Cache Contributor, Website Contributor. */
+            role: z.string().min(1),
+            /** The subscription (default), a resource group name, or an ARM scope (/subscriptions/…/resourceGroups/…). */
+            scope: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict()
+
 export const estateSchema = z
   .object({
+    /** Principals the emulator knows, with their role assignments (see `identity`). */
+    identities: z.record(z.string(), identity).optional(),
     /** Subscription-wide settings. */
     subscription: z.object({locks: z.array(lock).optional(), defenderPlans: z.record(z.string(), z.enum(['Free', 'Standard'])).optional()}).strict().optional(),
     resources: z.record(z.string(), resourceSettings).default({}),
@@ -82,6 +111,7 @@ export const estateSchema = z
 
 export type Estate = z.infer<typeof estateSchema>
 export type EstateResource = z.infer<typeof resourceSettings>
+export type EstateIdentity = z.infer<typeof identity>
 
 /** Parse an estate file; problems come back with file:line:col (exit 2). */
 export function parseEstate(file: string, text: string, environment?: Environment): Estate {
@@ -93,6 +123,16 @@ export function parseEstate(file: string, text: string, environment?: Environmen
     if (parsed.success) estate = parsed.data
     else problems.push(...zodProblems(parsed.error, source))
   }
+  if (estate)
+    for (const [name, who] of Object.entries(estate.identities ?? {}))
+      who.roles.forEach((assignment, index) => {
+        if (!builtInRole(assignment.role))
+          problems.push({
+            location: source.locate(['identities', name, 'roles', index, 'role']),
+            code: 'unknown-role',
+            message: `role "${assignment.role}" is not a built-in role the emulator knows (${BUILT_IN_ROLES.map((r) => r.name).join(', ')})`,
+          })
+      })
   if (estate && environment) {
     const names = new Set(Object.values(environment.components).map((c) => c.name.toLowerCase()))
     for (const name of Object.keys(estate.resources))

@@ -18,6 +18,7 @@ import {loadOrCreateCertificate} from './certificate.js'
 import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, type LroOperation, type ActivityLog, type ServiceModule} from './context.js'
 import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
 import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
+import {DEFAULT_PRINCIPAL, requestedPrincipal} from './services/authorization.js'
 import {Operations} from './lro.js'
 import {JsonStateStore, createActivityLog} from './state.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type RequestLogEntry, type Route, type RouteParams} from './types.js'
@@ -125,6 +126,7 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'webapp', optional: true},
   {name: 'monitor', optional: true},
   {name: 'resource-graph', optional: true},
+  {name: 'authorization', optional: false},
   // Last: applies the estate over what the others seeded.
   {name: 'estate', optional: false},
 ]
@@ -510,20 +512,24 @@ function tokenResponse(request: EmulatorRequest, deps: HandlerDeps): EmulatorRes
   const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
   // JWT-shaped and unsigned: clients (and Azurite's basic OAuth) only decode it; nothing verifies a signature.
+  // A user-assigned identity is asked for by client_id, object_id/principal_id or mi_res_id; the estate's identities answer.
+  const asked = ['client_id', 'object_id', 'principal_id', 'mi_res_id'].map((k) => request.query.get(k)).find(Boolean)
+  const principal = requestedPrincipal(deps.ctx, asked)
+  const oid = principal?.objectId ?? DEFAULT_PRINCIPAL
   const token = `${b64({alg: 'none', typ: 'JWT'})}.${b64({
     aud: resource,
     iss: `https://sts.windows.net/${tenant}/`,
     iat: now,
     nbf: now - 60,
     exp: expiresOn,
-    oid: 'opsbook-emulator-identity',
-    sub: 'opsbook-emulator-identity',
+    oid,
+    sub: oid,
     tid: tenant,
-    appid: 'opsbook-emulator',
+    appid: principal?.clientId ?? 'opsbook-emulator',
   })}.${Buffer.from('opsbook-emulator').toString('base64url')}`
   return {
     status: 200,
-    body: {access_token: token, expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: 'opsbook-emulator'},
+    body: {access_token: token, expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: principal?.clientId ?? 'opsbook-emulator'},
   }
 }
 

@@ -14,7 +14,8 @@ import {conditionExpression, evaluateCondition, expressionReferences, type Expre
 import type {Runbook, StepSpec} from './model.js'
 
 export interface GuardOverride {
-  kind: 'maintenance-window' | 'change-freeze'
+  /** A guard overridden (--override-window), or a protection run without (--no-lease / --no-evidence), with the reason. */
+  kind: 'maintenance-window' | 'change-freeze' | 'no-lease' | 'no-evidence'
   reason: string
   by: string
   at: string

@@ -185,6 +185,8 @@ export interface RunOptions extends PrepareOptions {
   approvedSteps?: string[]
   /** --override-window with --reason */
   override?: {reason?: string}
+  /** --no-lease / --no-evidence with --reason: a production change may start without its leases or evidence store. */
+  optOut?: {lease?: boolean; evidence?: boolean; reason?: string}
   /** Reporters and other subscribers; called after the journal has written each event. */
   listeners: RunEventListener[]
   /** Ctrl-C. */
@@ -277,6 +279,8 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
       }),
     )
 
+  const optOuts = protectionOptOuts(options.optOut, user, now())
+
   // Approvals that nobody can give stop the run before anything changes (exit 4).
   const needed = approvalsNeeded(prepared)
   if (!options.interactive) {
@@ -321,7 +325,21 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
   }
 
   const {startRunSession} = await import('./session.js')
-  return startRunSession({prepared, options, overrides, confirmations, components, user, now})
+  return startRunSession({prepared, options, overrides: [...overrides, ...optOuts], confirmations, components, user, now, optOuts})
+}
+
+/** --no-lease / --no-evidence as journaled overrides; either without --reason is invalid input (exit 2). */
+export function protectionOptOuts(optOut: RunOptions['optOut'], user: string, at: Date): GuardOverride[] {
+  if (!optOut?.lease && !optOut?.evidence) return []
+  const reason = optOut.reason?.trim()
+  if (!reason)
+    throw new ValidationError([
+      {code: 'missing-reason', message: `${[optOut.lease && '--no-lease', optOut.evidence && '--no-evidence'].filter(Boolean).join(' and ')} needs --reason "…": running without that protection is journaled with why`},
+    ])
+  const out: GuardOverride[] = []
+  if (optOut.lease) out.push({kind: 'no-lease', reason, by: user, at: at.toISOString(), detail: 'run without target leases if they cannot be taken (--no-lease)'})
+  if (optOut.evidence) out.push({kind: 'no-evidence', reason, by: user, at: at.toISOString(), detail: 'run without the evidence store if it is unavailable (--no-evidence)'})
+  return out
 }
 
 /** The window guard's decision for a prepared run at `at` (plan shows it; run enforces it). */

@@ -38,6 +38,8 @@ interface SessionInput {
   components: string[]
   user: string
   now: () => Date
+  /** --no-lease / --no-evidence with the reason: the run may start without them (journaled as overrides). */
+  optOuts: GuardOverride[]
 }
 
 export async function startRunSession(input: SessionInput): Promise<RunResult> {
@@ -79,6 +81,17 @@ async function runConnected(
   const {createAzureServices} = await import('../azure/clients.js')
   const services: AzureServices = createAzureServices({environment, environmentName: envName, emulator})
 
+  // Preflight, before any lease, journal or step: signed in, the subscription and groups readable, every permission
+  // of the plan held (exit 6 with the missing ones named). A run that cannot work never starts.
+  // A runbook of core actions with no evidence container touches nothing in Azure: it needs no identity either.
+  const [{checkIdentityAndScopes, checkAccess, missingPermissionsError}, {buildPlan}] = await Promise.all([import('./preflight.js'), import('./plan.js')])
+  const plan = buildPlan(prepared, {now: now()})
+  if (plan.permissions.length > 0) {
+    await checkIdentityAndScopes(services, environment, options.signal)
+    const access = await checkAccess(plan, environment, services, options.signal)
+    if (access.missing.length > 0) throw missingPermissionsError(access, runbook.name)
+  }
+
   const startedAt = now()
   const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
   const changes = [...runbook.steps, ...runbook.finally].some((s) => findAction(s.uses)?.changes)
@@ -107,6 +120,7 @@ async function runConnected(
     onLost,
     takeOverOwn: options.resume !== undefined,
     renewEveryMs: options.leaseRenewEveryMs,
+    optOuts: input.optOuts,
   })
   let journal: Journal
   try {
@@ -325,26 +339,47 @@ async function openEvidence(options: {
   renewEveryMs?: number
   /** Resuming with the run's lock held: leases this run's dead process held on this host may be broken. */
   takeOverOwn: boolean
+  optOuts: GuardOverride[]
 }): Promise<OpenedEvidence> {
   const {root, runId, envName, environment, services, startedAt, warn} = options
   const none: OpenedEvidence = {leases: [], attach: async () => undefined}
   if (!environment.evidence) return none
-  const [{openEvidenceTarget, BlobSink, describeError}, {syncPending}] = await Promise.all([import('../evidence/blob-sink.js'), import('../evidence/sync.js')])
+  const [{openEvidenceTarget, BlobSink, describeError}, {syncPending}, {GuardError}] = await Promise.all([
+    import('../evidence/blob-sink.js'),
+    import('../evidence/sync.js'),
+    import('../errors.js'),
+  ])
+  // Production runs that change something fail closed: no evidence store or no leases is a guard (exit 5) unless the
+  // user opted out with a reason (--no-evidence / --no-lease, journaled). Elsewhere a warning, and the run goes on.
+  const strict = environment.production && options.changes
+  const optedOut = (kind: 'no-lease' | 'no-evidence') => options.optOuts.some((o) => o.kind === kind)
+  const withoutStore = (why: string) => {
+    if (strict && !optedOut('no-evidence'))
+      throw new GuardError(
+        'evidence',
+        `evidence container ${environment.evidence!.storageAccount}/${environment.evidence!.container} is unavailable (${why}); a production run that changes resources needs its evidence store; nothing was started`,
+        {account: environment.evidence!.storageAccount, container: environment.evidence!.container},
+        ['fix access to the container (`opsbook doctor --env <env>` shows what is missing)', 'or run without it: --no-evidence --reason "…" (journaled)'],
+      )
+    warn(`evidence container unavailable (${why}); the local journal is kept and \`opsbook evidence sync\` uploads it later${options.changes && options.components.length > 0 ? '; no target leases either (they live in that container)' : ''}`)
+    return none
+  }
   let target
   try {
     target = await openEvidenceTarget(environment, services)
+    if (!target) return none
+    // Reachable and there (or created): the same call Blob's own Get Container Properties answers; writability is the
+    // RBAC preflight's (blobs/write held on the account's group).
+    if (!(await target.client.exists({abortSignal: AbortSignal.timeout(10_000)}))) await target.client.createIfNotExists({abortSignal: AbortSignal.timeout(10_000)})
   } catch (error) {
-    warn(`evidence container unavailable (${describeError(error)}); the local journal is kept and \`opsbook evidence sync\` uploads it later`)
-    return none
+    return withoutStore(describeError(error))
   }
-  if (!target) return none
   // Earlier runs' pending uploads go first, in the background of this run's start.
   void syncPending(root, {name: envName, environment}, services, {target, timeoutMs: 10_000}).catch(() => undefined)
 
   const leases: OpenedEvidence['leases'] = []
   if (options.changes && options.components.length > 0) {
     const {acquireTargetLeases} = await import('../evidence/lease.js')
-    const {GuardError} = await import('../errors.js')
     const host = currentHost()
     try {
       leases.push(
@@ -361,6 +396,13 @@ async function openEvidence(options: {
       )
     } catch (error) {
       if (error instanceof GuardError) throw error
+      if (strict && !optedOut('no-lease'))
+        throw new GuardError(
+          'lease',
+          `could not take the target leases (${describeError(error)}); a production run that changes resources needs them so no other run changes the same targets; nothing was started`,
+          {components: options.components},
+          ['fix access to the evidence container, where the leases live', 'or run without them: --no-lease --reason "…" (journaled)'],
+        )
       warn(`could not take target leases (${describeError(error)}); running without protection against concurrent runs`)
     }
   }

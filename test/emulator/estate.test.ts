@@ -40,5 +40,9 @@ describe('estate file', () => {
     expect(badLevel).toMatch(/"line":5/)
     expect(badLevel).toMatch(/CanNotDelete/)
     expect(problemsOf('resources:\n  unknown-thing:\n    properties: {}\n')).toMatch(/estate resource \\"unknown-thing\\" is not a component of the environment/)
+    // Identities' roles are built-in role names the emulator knows.
+    const badRole = problemsOf('identities:\n  ci:\n    roles:\n      - { role: Reader }\n      - { role: Superuser }\n')
+    expect(badRole).toMatch(/role \\"Superuser\\" is not a built-in role the emulator knows \(Reader, .*Owner\)/)
+    expect(badRole).toMatch(/"line":5/)
   })
 })

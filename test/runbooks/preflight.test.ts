@@ -1,0 +1,182 @@
+/**
+ * Preflight against the emulator, in process: identities from the estate (reader-only, contributor, operator) sign in
+ * through the unmodified DefaultAzureCredential and the emulator's permissions API answers for each. A run that lacks a
+ * permission stops before its first step — nothing changed, no lease, no journal — and with the permission it runs.
+ */
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {createAzureServices} from '../../src/azure/clients.js'
+import {loadCatalog} from '../../src/catalog/loader.js'
+import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {currentLeaseHolder} from '../../src/evidence/lease.js'
+import {ExitCode, GuardError, OpsbookError, ValidationError} from '../../src/errors.js'
+import {buildPlan} from '../../src/runbooks/plan.js'
+import {runDoctor, renderDoctor} from '../../src/doctor/doctor.js'
+import {checkAccess} from '../../src/runbooks/preflight.js'
+import {prepareRun, runRunbook, type RunOptions} from '../../src/runbooks/runner.js'
+import {createApprover, preApproved} from '../../src/ui/approver.js'
+import {scratchDir} from '../helpers/cli.js'
+
+const ESTATE = `
+identities:
+  reader: { roles: [{ role: Reader }] }
+  contributor: { roles: [{ role: Contributor }] }
+  operator:
+    roles:
+      - { role: Reader }
+      - { role: Redis Cache Contributor, scope: rg-shop-local }
+      - { role: Storage Blob Data Contributor }
+`
+const RUNBOOK = `
+name: patch-cache
+title: Set the cache's patch schedule from its window
+kind: maintenance
+params:
+  cache: { type: target, component: redis }
+steps:
+  - id: schedule
+    uses: redis.setPatchSchedule
+    with: { cache: "\${{ params.cache }}" }
+`
+
+let dir: string
+let emulator: RunningEmulator
+const saved = {...process.env}
+beforeAll(async () => {
+  dir = scratchDir({'opsbook.estate.yaml': ESTATE, 'patch-cache.yaml': RUNBOOK})
+  emulator = await startEmulator({catalogFile: join(dir, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
+  // The run connects to this emulator as the CLI would (OPSBOOK_EMULATOR_URL …).
+  Object.assign(process.env, emulator.env())
+})
+afterAll(async () => {
+  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key]
+  Object.assign(process.env, saved)
+  await emulator?.stop()
+})
+
+function as(identity: string | undefined) {
+  if (identity) process.env.OPSBOOK_EMULATOR_IDENTITY = identity
+  else delete process.env.OPSBOOK_EMULATOR_IDENTITY
+}
+
+function services() {
+  const loaded = loadCatalog({flag: join(dir, 'runbooks.yaml')})
+  const environment = loaded.catalog.environments.local!
+  return {environment, services: createAzureServices({environment, environmentName: 'local', emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription, identityEndpoint: emulator.identityEndpoint, identityHeader: emulator.identityHeader}})}
+}
+
+async function patchCachePlan() {
+  const prepared = await prepareRun({runbook: join(dir, 'patch-cache.yaml'), envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir, params: {}, target: 'sessions-cache'})
+  return buildPlan(prepared)
+}
+
+function runOptions(where = dir): RunOptions {
+  const policy = {yes: true, approvedSteps: [], interactive: false, user: 'test'}
+  return {
+    runbook: join(dir, 'patch-cache.yaml'),
+    envName: 'local',
+    catalogFlag: join(where, 'runbooks.yaml'),
+    cwd: where,
+    params: {},
+    target: 'sessions-cache',
+    approver: createApprover(policy),
+    interactive: false,
+    preApproved: (step) => preApproved(policy, step),
+    listeners: [],
+    signal: new AbortController().signal,
+  }
+}
+
+describe('RBAC preflight against the emulator', () => {
+  it('asks the permissions API as each identity and names what is missing with a built-in role that grants it', async () => {
+    const plan = await patchCachePlan()
+    as('reader')
+    const reader = await checkAccess(plan, services().environment, services().services)
+    expect(reader.principal).toContain('emulator managed identity (reader)')
+    expect(reader.missing.map((m) => [m.step, m.permission, m.role])).toEqual(
+      expect.arrayContaining([
+        ['schedule', 'Microsoft.Cache/redis/patchSchedules/write', 'Redis Cache Contributor'],
+        ['evidence', 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write', 'Storage Blob Data Contributor'],
+      ]),
+    )
+    expect(reader.missing.find((m) => m.permission.endsWith('patchSchedules/read'))).toBeUndefined()
+    as('contributor')
+    const contributor = await checkAccess(plan, services().environment, services().services)
+    // Contributor manages everything but holds no data action: only the evidence upload is missing.
+    expect([...new Set(contributor.missing.map((m) => m.step))]).toEqual(['evidence'])
+    expect(contributor.missing.every((m) => m.dataAction && m.scope === `/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local`)).toBe(true)
+    as('operator')
+    expect((await checkAccess(plan, services().environment, services().services)).missing).toEqual([])
+    as(undefined)
+    expect((await checkAccess(plan, services().environment, services().services)).missing).toEqual([])
+  })
+
+  it('refuses a run before its first step (exit 6): nothing changed, no lease, no journal; with the permission it runs', async () => {
+    as('reader')
+    emulator.clearRequestLog()
+    const refused = await runRunbook(runOptions()).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(refused).toBeInstanceOf(OpsbookError)
+    expect((refused as OpsbookError).exitCode).toBe(ExitCode.notReady)
+    expect((refused as OpsbookError).message).toMatch(/step schedule \(redis\.setPatchSchedule\) needs Microsoft\.Cache\/redis\/patchSchedules\/write on \/subscriptions\/.*\/resourceGroups\/rg-shop-local — granted by the built-in role "Redis Cache Contributor"/)
+    expect(emulator.requestLog().filter((r) => r.method !== 'GET')).toEqual([])
+    expect(existsSync(join(dir, '.opsbook', 'runs'))).toBe(false)
+    const container = (await services().services.blob('stshopevidence')).getContainerClient('opsbook-evidence')
+    expect(await currentLeaseHolder(container, 'local', 'sessions-cache')).toBeUndefined()
+
+    as('operator')
+    const result = await runRunbook(runOptions())
+    expect(result.status).toBe('succeeded')
+    expect(emulator.requestLog().some((r) => r.method === 'PUT' && r.path.endsWith('/patchSchedules/default'))).toBe(true)
+    expect(readFileSync(result.journal, 'utf8')).toContain('"run.finished"')
+  })
+})
+
+describe('production fails closed without its evidence store', () => {
+  it('refuses (exit 5) when the evidence container is unreachable, unless --no-evidence --reason, which is journaled', async () => {
+    as(undefined)
+    // The same emulator described as production; its Blob endpoint pointed at a closed port (a storage outage).
+    const production = scratchDir({'patch-cache.yaml': RUNBOOK})
+    writeFileSync(join(production, 'runbooks.yaml'), readFileSync(join(dir, 'runbooks.yaml'), 'utf8').replace('production: false', 'production: true'))
+    const blob = process.env.OPSBOOK_EMULATOR_BLOB
+    process.env.OPSBOOK_EMULATOR_BLOB = 'http://127.0.0.1:9/devstoreaccount1'
+    try {
+      const refused = await runRunbook(runOptions(production)).then(() => undefined, (error: unknown) => error)
+      expect(refused).toBeInstanceOf(GuardError)
+      expect((refused as GuardError).exitCode).toBe(ExitCode.blocked)
+      expect((refused as GuardError).message).toContain('evidence container stshopevidence/opsbook-evidence is unavailable')
+      expect((refused as GuardError).suggestions.join(' ')).toContain('--no-evidence --reason')
+      expect(existsSync(join(production, '.opsbook', 'runs'))).toBe(false)
+
+      await expect(runRunbook({...runOptions(production), optOut: {evidence: true}})).rejects.toBeInstanceOf(ValidationError)
+
+      const result = await runRunbook({...runOptions(production), optOut: {evidence: true, reason: 'storage outage INC-42'}})
+      expect(result.status).toBe('succeeded')
+      expect(result.overrides).toEqual([expect.objectContaining({kind: 'no-evidence', reason: 'storage outage INC-42', by: expect.any(String)})])
+      expect(readFileSync(result.journal, 'utf8')).toContain('storage outage INC-42')
+      expect(result.warnings.join('\n')).toContain('evidence container unavailable')
+    } finally {
+      process.env.OPSBOOK_EMULATOR_BLOB = blob
+    }
+  })
+})
+
+describe('opsbook doctor', () => {
+  it('says per built-in runbook what a reader-only identity lacks and which role grants it; the default principal is ready', async () => {
+    as('reader')
+    const reader = await runDoctor({envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir})
+    expect(reader.ready).toBe(false)
+    expect(reader.lines.find((l) => l.check === 'credential')).toMatchObject({status: 'ok', detail: 'reader via emulator managed identity (reader)'})
+    expect(reader.lines.find((l) => l.check === 'runbook hello')).toMatchObject({status: 'ok'})
+    expect(reader.lines.find((l) => l.check === 'runbook slot-swap')).toMatchObject({status: 'fail', fix: expect.stringContaining('Website Contributor')})
+    expect(reader.lines.find((l) => l.check === 'runbook redis-export')?.fix).toContain('Redis Cache Contributor')
+    expect(renderDoctor(reader)).toMatch(/✖ runbook slot-swap +missing \d+ of \d+: /)
+    as(undefined)
+    const owner = await runDoctor({envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir})
+    expect(owner.lines.filter((l) => l.status === 'fail')).toEqual([])
+    expect(owner.lines.map((l) => l.check)).toEqual(expect.arrayContaining(['node', 'az', 'emulator: postgresql', 'emulator: redis', 'windows now', 'subscription', 'evidence', 'evidence immutability', 'leases']))
+  })
+})
