@@ -18,15 +18,15 @@ async function served(url: string): Promise<{status: number; version: string}> {
   return {status: response.status, version: body.version}
 }
 
-/** The local URL the emulator publishes in the raw resource (the SDK's deserializer drops unknown fields). */
+/** The local URL the emulator sends with the resource (the x-opsbook-local-url header). */
 async function localUrl(slot?: string): Promise<string> {
   let url: string | undefined
-  const onResponse = (raw: {parsedBody?: any}) => {
-    url = raw.parsedBody?.properties?.opsbookLocalUrl
+  const onResponse = (raw: {headers: {get(name: string): string | undefined}}) => {
+    url = raw.headers.get('x-opsbook-local-url')
   }
   if (slot) await client.webApps.getSlot(RG, SITE, slot, {onResponse})
   else await client.webApps.get(RG, SITE, {onResponse})
-  if (!url) throw new Error('no opsbookLocalUrl in the resource')
+  if (!url) throw new Error('no x-opsbook-local-url header with the resource')
   return url
 }
 

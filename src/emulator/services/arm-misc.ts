@@ -110,7 +110,7 @@ function seed(ctx: EmulatorContext): MiscState {
           tags: {...component.tags},
           sku: {name: 'Standard_GRS', tier: 'Standard'},
           kind: 'StorageV2',
-          systemData: created,
+          // No systemData: StorageAccount does not define it (storage.json 2022-09-01 and 2023-05-01).
           properties: {
             provisioningState: 'Succeeded',
             creationTime: created.createdAt,
