@@ -11,7 +11,7 @@ import {loadCatalog} from '../../src/catalog/loader.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {ExitCode} from '../../src/errors.js'
 import {prepareRun} from '../../src/runbooks/runner.js'
-import {credential, hlcOptions, RG} from '../emulator/helpers.js'
+import {credential, hlcOptions, modularOptions, RG} from '../emulator/helpers.js'
 import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
 
 /** The repository catalog with a Standard cache, a Burstable server (no HA, no replicas) and a Basic plan. */
@@ -113,5 +113,30 @@ describe('the emulator refuses like Azure for the tier', () => {
       client.servers.beginCreateOrUpdateAndWait(RG, 'pg-burstable-ha', {location: 'eastus', sku: {name: 'Standard_B1ms', tier: 'Burstable'}, administratorLogin: 'a', administratorLoginPassword: 'P-a55word!', highAvailability: {mode: 'SameZone'}}, poll),
     ).rejects.toMatchObject({statusCode: 400})
     await expect(client.servers.beginUpdateAndWait(RG, 'pg-shop-orders', {backup: {geoRedundantBackup: 'Disabled'}}, poll)).rejects.toMatchObject({statusCode: 400, message: expect.stringMatching(/only be configured when the server is created/)})
+  })
+
+  it('App Service: a slot past the plan tier limit is 409 Conflict naming the SKU, nothing created', async () => {
+    const {WebSiteManagementClient} = await import('@azure/arm-appservice')
+    const client = new WebSiteManagementClient(credential, emulator.subscription, modularOptions(emulator))
+    await expect(client.webApps.createOrUpdateSlot(RG, 'app-shop-storefront', 'canary', {location: 'eastus'}, {updateIntervalInMs: 20})).rejects.toMatchObject({
+      statusCode: 409,
+      code: 'Conflict',
+      message: expect.stringMatching(/exceed the number of slots allowed for the 'Basic' SKU/),
+    })
+    const slots: string[] = []
+    for await (const slot of client.webApps.listSlots(RG, 'app-shop-storefront')) slots.push(slot.name!)
+    expect(slots).toEqual(['app-shop-storefront/staging'])
+  })
+
+  it('Redis: geo-replication (a linked server) on a Standard cache is refused naming Premium, nothing linked', async () => {
+    const {RedisManagementClient} = await import('@azure/arm-rediscache')
+    const client = new RedisManagementClient(credential, emulator.subscription, hlcOptions(emulator))
+    const cacheId = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Cache/Redis/redis-shop-sessions`
+    await expect(
+      client.linkedServer.beginCreateAndWait(RG, 'redis-shop-sessions', 'redis-shop-sessions-dr', {linkedRedisCacheId: cacheId, linkedRedisCacheLocation: 'westus', serverRole: 'Secondary'}, {updateIntervalInMs: 20}),
+    ).rejects.toMatchObject({statusCode: 400, code: 'InvalidParameterValue', message: expect.stringMatching(/geo-replication is not available in the Standard tier; it needs Premium/)})
+    const links: unknown[] = []
+    for await (const link of client.linkedServer.list(RG, 'redis-shop-sessions')) links.push(link)
+    expect(links).toEqual([])
   })
 })
