@@ -235,4 +235,13 @@ describe('App Service through @azure/arm-appservice', () => {
     const root = await fetch(`${staging}/`)
     expect(root.status).toBe(500)
   })
+
+  it('creates a slot on a Premium plan (Web Apps - Create Or Update Slot), which is then listed and read', async () => {
+    const created = await client.webApps.createOrUpdateSlot(RG, SITE, 'blue', {location: 'eastus', tags: {purpose: 'contract'}}, {updateIntervalInMs: 20})
+    expect(created).toMatchObject({name: `${SITE}/blue`, tags: {purpose: 'contract'}})
+    const names: string[] = []
+    for await (const slot of client.webApps.listSlots(RG, SITE)) names.push(slot.name!)
+    expect(names).toContain(`${SITE}/blue`)
+    expect((await client.webApps.getSlot(RG, SITE, 'blue')).state).toBe('Running')
+  })
 })
