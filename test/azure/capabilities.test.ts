@@ -6,10 +6,12 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {catalogCapabilityWarnings, postgresRefusal, redisRefusal, slotLimitOf, slotRefusal} from '../../src/azure/capabilities.js'
+import {findAction} from '../../src/actions/registry.js'
+import {catalogCapabilityWarnings, geoRestoreRefusal, postgresRefusal, redisRefusal, slotLimitOf, slotRefusal} from '../../src/azure/capabilities.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {ExitCode} from '../../src/errors.js'
+import {planContext} from '../../src/runbooks/plan.js'
 import {prepareRun} from '../../src/runbooks/runner.js'
 import {credential, hlcOptions, modularOptions, RG} from '../emulator/helpers.js'
 import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
@@ -56,6 +58,26 @@ describe('catalog validate warns about a declared SKU that cannot do what the co
     const cli = await runCli(['catalog', 'validate', '--json'], {cwd: dir})
     expect(cli.code).toBe(0)
     expect(JSON.parse(cli.stdout).warnings).toHaveLength(2)
+  })
+})
+
+describe('geo-restore needs geo-redundant backup, settable only when the server is created', () => {
+  const text = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace('geoRedundantBackup: true', 'geoRedundantBackup: false')
+  const dir = scratchDir({'runbooks.yaml': text})
+
+  it('catalog validate warns about a cross-region objective on a server without it', () => {
+    expect(geoRestoreRefusal('pg', true)).toBeUndefined()
+    const warnings = catalogCapabilityWarnings(loadCatalog({cwd: dir}).catalog)
+    expect(warnings.map((w) => w.path)).toEqual(['environments.local.components.orders-db.geoRedundantBackup'])
+    expect(warnings[0]!.message).toMatch(/cross-region objective .* can only be enabled when a server is created/)
+  })
+
+  it('postgres.geoRestore refuses in preflight from the catalog, naming what would allow it', () => {
+    const {catalog} = loadCatalog({cwd: dir})
+    const preflight = findAction('postgres.geoRestore')!.preflight!
+    expect(preflight({server: 'orders-db'} as never, planContext(catalog.environments.local!, 'local'))).toMatch(/geo-restore of pg-shop-orders needs geo-redundant backup.*recreate the server with geo-redundant backup/)
+    const repo = loadCatalog({cwd: repoRoot}).catalog
+    expect(preflight({server: 'orders-db'} as never, planContext(repo.environments.local!, 'local'))).toBeUndefined()
   })
 })
 
