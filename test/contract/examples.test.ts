@@ -96,6 +96,24 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
     expect(after.properties.state).not.toBe('Disabled')
   })
 
+  it('leaves read-only site and storage account properties as they are when a PATCH sends them (WebApps.json, storage.json readOnly)', async () => {
+    const rg = `/subscriptions/${fixture.emulator.subscription}/resourceGroups/${RG_LOCAL}/providers`
+    const cases = [
+      // Site: state, defaultHostName, hostNames are readOnly (Microsoft.Web/stable/2022-03-01/WebApps.json).
+      {path: `${rg}/Microsoft.Web/sites/app-shop-storefront?api-version=2022-03-01`, readOnly: {state: 'Stopped', defaultHostName: 'elsewhere.example.com', hostNames: ['elsewhere.example.com']}},
+      // StorageAccount: provisioningState, creationTime, primaryLocation are readOnly (Microsoft.Storage/stable/2022-09-01/storage.json).
+      {path: `${rg}/Microsoft.Storage/storageAccounts/stshopsnapshots?api-version=2022-09-01`, readOnly: {provisioningState: 'Failed', creationTime: '2000-01-01T00:00:00Z', primaryLocation: 'antarctica'}},
+    ]
+    for (const {path, readOnly} of cases) {
+      const before = (await sendRaw(fixture.emulator, 'GET', path)).body as any
+      const answer = await sendRaw(fixture.emulator, 'PATCH', path, JSON.stringify({properties: readOnly, tags: {...before.tags, contract: 'readOnly'}}))
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200)
+      const after = (await sendRaw(fixture.emulator, 'GET', path)).body as any
+      expect(after.tags.contract).toBe('readOnly')
+      for (const key of Object.keys(readOnly)) expect([path, key, after.properties[key]]).toEqual([path, key, before.properties[key]])
+    }
+  })
+
   it('covers every vendored provider with at least one example', () => {
     expect(new Set(examples.map((e) => e.operation.provider))).toEqual(new Set(registry.operations.map((op) => op.provider)))
   })
