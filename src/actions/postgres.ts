@@ -5,6 +5,7 @@
  * imported lazily through the run's AzureServices.
  */
 import {z} from 'zod'
+import {geoRestoreRefusal} from '../azure/capabilities.js'
 import {componentWindowNames} from '../catalog/schema.js'
 import type {Server} from '@azure/arm-postgresql-flexible'
 import {ExitCode} from '../errors.js'
@@ -355,6 +356,13 @@ export const restoreAction = defineAction({
 
 export const geoRestoreAction = defineAction({
   name: 'postgres.geoRestore',
+  // The catalog says the server has no geo-redundant backup: refused before the run (the source's own setting is
+  // checked again at run time, checkRestorable).
+  preflight: (input, plan) => {
+    const component = resolveResource(plan.environment, 'postgres', input.server).component
+    if (component?.type !== 'postgres') return undefined
+    return geoRestoreRefusal(component.name, component.geoRedundantBackup)?.message
+  },
   summary: 'Geo restore into a new server in the paired region (needs geo-redundant backup)',
   description:
     'Like postgres.restore with createMode GeoRestore, landing in the environment\'s pairedRegion. Geo-redundant backups trail the primary, so the restored data can be older than the point asked for: measure it with postgres.verify (dataAsOf).',

@@ -3,9 +3,9 @@
  * or reset on failure), swap back, slot status and the guard against a slot left "prepared for swap" (which
  * otherwise surfaces as a bare 409 Conflict). SDK: @azure/arm-appservice 19 (modular, api 2025-05-01), lazily.
  *
- * A slot's URL is `https://<defaultHostName>` unless the site resource advertises a local one in
- * `properties.opsbookLocalUrl` (the emulator does: its slots serve real HTTP on local ports). The SDK's
- * deserializer drops that field, so it is read from the raw response body.
+ * A slot's URL is `https://<defaultHostName>` unless the response carries a local one in the `x-opsbook-local-url`
+ * header (the emulator's does: its slots serve real HTTP on local ports; the body holds only what Azure's spec
+ * defines for a site).
  */
 import {z} from 'zod'
 import {slotRefusal} from '../azure/capabilities.js'
@@ -23,8 +23,8 @@ const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected 
 const appRef = z.string().min(1).describe('Catalog component key, Azure app name, or ARM resource id')
 
 export const PRODUCTION = 'production'
-/** Field of a site/slot resource with the URL it really serves on (set by the emulator; not an Azure field). */
-export const LOCAL_URL_FIELD = 'opsbookLocalUrl'
+/** Response header with the URL a site/slot really serves on (sent by the emulator; not an Azure header). */
+export const LOCAL_URL_HEADER = 'x-opsbook-local-url'
 
 const SITE_READ = 'Microsoft.Web/sites/read'
 const SLOT_READ = 'Microsoft.Web/sites/slots/read'
@@ -48,7 +48,14 @@ function isProduction(slot: string): boolean {
 async function readSlot(services: AzureServices, app: ResolvedResource, slot: string, signal: AbortSignal): Promise<SlotView> {
   const web = await services.web()
   let raw: any
-  const options = {abortSignal: signal, onResponse: (response: {parsedBody?: unknown}) => (raw = response.parsedBody)}
+  let local: string | undefined
+  const options = {
+    abortSignal: signal,
+    onResponse: (response: {parsedBody?: unknown; headers?: {get?: (name: string) => string | undefined}}) => {
+      raw = response.parsedBody
+      local = response.headers?.get?.(LOCAL_URL_HEADER)
+    },
+  }
   let site: Site
   try {
     site = isProduction(slot)
@@ -57,9 +64,8 @@ async function readSlot(services: AzureServices, app: ResolvedResource, slot: st
   } catch (error) {
     throw toAzureError(error, {operation: `read ${isProduction(slot) ? 'web app' : 'slot'} ${app.name}${isProduction(slot) ? '' : `/${slot}`}`})
   }
-  const local = raw?.properties?.[LOCAL_URL_FIELD]
   const host = site.defaultHostName ?? site.hostNames?.[0]
-  const url = typeof local === 'string' && local ? local : host ? `https://${host}` : undefined
+  const url = local ? local : host ? `https://${host}` : undefined
   if (!url) throw new ActionFailure(`${app.name}/${slot} has no host name to check`, {code: 'webapp-no-host'})
   return {slot, site, url: url.replace(/\/+$/, ''), targetSwapSlot: site.targetSwapSlot ?? raw?.properties?.targetSwapSlot ?? undefined}
 }

@@ -79,6 +79,23 @@ export function postgresRefusal(feature: PostgresFeature, sku: string): Refusal 
   return refusal(feature, tier, ['GeneralPurpose', 'MemoryOptimized'], POSTGRES_FEATURES[feature], ` (SKU ${sku})`)
 }
 
+/**
+ * Geo-restore needs geo-redundant backup on the source server, which can only be enabled when the server is created
+ * (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#geo-redundant-backup-and-restore:
+ * "you can only configure geo-redundant storage for backup at server creation"); Burstable servers can have it too.
+ */
+export function geoRestoreRefusal(serverName: string, geoRedundantBackup: boolean): Refusal | undefined {
+  if (geoRedundantBackup) return undefined
+  const source = 'https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#geo-redundant-backup-and-restore'
+  return {
+    feature: 'geo-restore',
+    tier: 'geo-redundant backup Disabled',
+    allowedTiers: ['a server created with geo-redundant backup Enabled'],
+    source,
+    message: `geo-restore of ${serverName} needs geo-redundant backup, which is Disabled and can only be enabled when a server is created; restore in the same region, or recreate the server with geo-redundant backup (${source})`,
+  }
+}
+
 // ── App Service ──
 
 /**
@@ -126,6 +143,7 @@ export function catalogCapabilityWarnings(catalog: Catalog): CapabilityWarning[]
       if (component.type === 'postgres') {
         if (component.highAvailability !== 'Disabled') warn('sku', postgresRefusal('high availability', component.sku), `highAvailability ${component.highAvailability} is declared`)
         if (component.replicas.length > 0) warn('sku', postgresRefusal('read replicas', component.sku), 'read replicas are declared')
+        if (component.objectives?.crossRegion) warn('geoRedundantBackup', geoRestoreRefusal(component.name, component.geoRedundantBackup), 'a cross-region objective is declared')
       }
       if (component.type === 'webapp' && component.planSku) warn('planSku', slotRefusal(component.planSku, component.slots.length), `slots ${component.slots.join(', ')} are declared`)
     }

@@ -122,18 +122,19 @@ export function sourcesFromServices(services: AzureServices): CheckSources {
     },
     async diagnosticSettings(resourceId) {
       const client = await services.monitor()
-      // arm-monitor 7's models have no `categoryGroup` and drop it; read the wire body so `allLogs`/`audit` groups
-      // count (Prowler #8460 reported allLogs as a failure for the same reason).
-      let wire: {value?: unknown[]} | undefined
-      const response = await client.diagnosticSettings.list(resourceId, {
-        onResponse: (raw) => {
-          wire = raw.bodyAsText ? JSON.parse(raw.bodyAsText) : undefined
-        },
-      })
-      const items = (wire?.value ?? response.value ?? []).map((s: any) => ({name: s.name, logs: s.properties?.logs ?? s.logs}))
-      return items.map((s: any) => ({
+      const {createPipelineRequest, RestError} = await import('@azure/core-rest-pipeline')
+      // arm-monitor 7 reads diagnostic settings at 2017-05-01-preview, whose LogSettings has no categoryGroup
+      // (Microsoft.Insights/preview/2017-05-01-preview/diagnosticsSettings_API.json), so `allLogs`/`audit` groups
+      // would not count (Prowler #8460 reported allLogs as a failure for the same reason). Read 2021-05-01-preview,
+      // the version that defines categoryGroup, through the client's own pipeline (credential, TLS, policies).
+      const url = `${services.armEndpoint}${resourceId}/providers/Microsoft.Insights/diagnosticSettings?api-version=2021-05-01-preview`
+      const response = await client.sendRequest(createPipelineRequest({url, method: 'GET'}))
+      const body = response.bodyAsText ? JSON.parse(response.bodyAsText) : {}
+      if (response.status >= 400)
+        throw new RestError(body?.error?.message ?? `GET diagnostic settings answered ${response.status}`, {code: body?.error?.code, statusCode: response.status, request: response.request, response})
+      return ((body.value ?? []) as any[]).map((s) => ({
         name: String(s.name),
-        logs: (s.logs ?? []).map((l: any) => ({category: l.category ?? undefined, categoryGroup: l.categoryGroup ?? undefined, enabled: l.enabled === true})),
+        logs: (s.properties?.logs ?? []).map((l: any) => ({category: l.category ?? undefined, categoryGroup: l.categoryGroup ?? undefined, enabled: l.enabled === true})),
       }))
     },
     async redisPatchSchedule(resourceGroup, cache) {

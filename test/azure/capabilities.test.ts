@@ -6,12 +6,14 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {catalogCapabilityWarnings, postgresRefusal, redisRefusal, slotLimitOf, slotRefusal} from '../../src/azure/capabilities.js'
+import {findAction} from '../../src/actions/registry.js'
+import {catalogCapabilityWarnings, geoRestoreRefusal, postgresRefusal, redisRefusal, slotLimitOf, slotRefusal} from '../../src/azure/capabilities.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {ExitCode} from '../../src/errors.js'
+import {planContext} from '../../src/runbooks/plan.js'
 import {prepareRun} from '../../src/runbooks/runner.js'
-import {credential, hlcOptions, RG} from '../emulator/helpers.js'
+import {credential, hlcOptions, modularOptions, RG} from '../emulator/helpers.js'
 import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
 
 /** The repository catalog with a Standard cache, a Burstable server (no HA, no replicas) and a Basic plan. */
@@ -56,6 +58,26 @@ describe('catalog validate warns about a declared SKU that cannot do what the co
     const cli = await runCli(['catalog', 'validate', '--json'], {cwd: dir})
     expect(cli.code).toBe(0)
     expect(JSON.parse(cli.stdout).warnings).toHaveLength(2)
+  })
+})
+
+describe('geo-restore needs geo-redundant backup, settable only when the server is created', () => {
+  const text = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace('geoRedundantBackup: true', 'geoRedundantBackup: false')
+  const dir = scratchDir({'runbooks.yaml': text})
+
+  it('catalog validate warns about a cross-region objective on a server without it', () => {
+    expect(geoRestoreRefusal('pg', true)).toBeUndefined()
+    const warnings = catalogCapabilityWarnings(loadCatalog({cwd: dir}).catalog)
+    expect(warnings.map((w) => w.path)).toEqual(['environments.local.components.orders-db.geoRedundantBackup'])
+    expect(warnings[0]!.message).toMatch(/cross-region objective .* can only be enabled when a server is created/)
+  })
+
+  it('postgres.geoRestore refuses in preflight from the catalog, naming what would allow it', () => {
+    const {catalog} = loadCatalog({cwd: dir})
+    const preflight = findAction('postgres.geoRestore')!.preflight!
+    expect(preflight({server: 'orders-db'} as never, planContext(catalog.environments.local!, 'local'))).toMatch(/geo-restore of pg-shop-orders needs geo-redundant backup.*recreate the server with geo-redundant backup/)
+    const repo = loadCatalog({cwd: repoRoot}).catalog
+    expect(preflight({server: 'orders-db'} as never, planContext(repo.environments.local!, 'local'))).toBeUndefined()
   })
 })
 
@@ -113,5 +135,30 @@ describe('the emulator refuses like Azure for the tier', () => {
       client.servers.beginCreateOrUpdateAndWait(RG, 'pg-burstable-ha', {location: 'eastus', sku: {name: 'Standard_B1ms', tier: 'Burstable'}, administratorLogin: 'a', administratorLoginPassword: 'P-a55word!', highAvailability: {mode: 'SameZone'}}, poll),
     ).rejects.toMatchObject({statusCode: 400})
     await expect(client.servers.beginUpdateAndWait(RG, 'pg-shop-orders', {backup: {geoRedundantBackup: 'Disabled'}}, poll)).rejects.toMatchObject({statusCode: 400, message: expect.stringMatching(/only be configured when the server is created/)})
+  })
+
+  it('App Service: a slot past the plan tier limit is 409 Conflict naming the SKU, nothing created', async () => {
+    const {WebSiteManagementClient} = await import('@azure/arm-appservice')
+    const client = new WebSiteManagementClient(credential, emulator.subscription, modularOptions(emulator))
+    await expect(client.webApps.createOrUpdateSlot(RG, 'app-shop-storefront', 'canary', {location: 'eastus'}, {updateIntervalInMs: 20})).rejects.toMatchObject({
+      statusCode: 409,
+      code: 'Conflict',
+      message: expect.stringMatching(/exceed the number of slots allowed for the 'Basic' SKU/),
+    })
+    const slots: string[] = []
+    for await (const slot of client.webApps.listSlots(RG, 'app-shop-storefront')) slots.push(slot.name!)
+    expect(slots).toEqual(['app-shop-storefront/staging'])
+  })
+
+  it('Redis: geo-replication (a linked server) on a Standard cache is refused naming Premium, nothing linked', async () => {
+    const {RedisManagementClient} = await import('@azure/arm-rediscache')
+    const client = new RedisManagementClient(credential, emulator.subscription, hlcOptions(emulator))
+    const cacheId = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Cache/Redis/redis-shop-sessions`
+    await expect(
+      client.linkedServer.beginCreateAndWait(RG, 'redis-shop-sessions', 'redis-shop-sessions-dr', {linkedRedisCacheId: cacheId, linkedRedisCacheLocation: 'westus', serverRole: 'Secondary'}, {updateIntervalInMs: 20}),
+    ).rejects.toMatchObject({statusCode: 400, code: 'InvalidParameterValue', message: expect.stringMatching(/geo-replication is not available in the Standard tier; it needs Premium/)})
+    const links: unknown[] = []
+    for await (const link of client.linkedServer.list(RG, 'redis-shop-sessions')) links.push(link)
+    expect(links).toEqual([])
   })
 })

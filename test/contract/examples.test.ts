@@ -26,14 +26,28 @@ interface Example {
   doc: {parameters: Record<string, any>; responses: Record<string, {body?: unknown; headers?: Record<string, string>}>}
 }
 
-/** The seeded resources that stand in for the examples' names (runbooks.yaml, environment `local`). */
-const SEEDED: Record<string, {resourceGroup: string; name: (op: SpecOperation, title: string) => string}> = {
-  'Microsoft.DBforPostgreSQL': {
-    resourceGroup: 'rg-shop-local',
+/**
+ * The seeded resources that stand in for the examples' names (runbooks.yaml, environment `local`): per provider, the
+ * resource group and the value of each path parameter naming a resource. Parameters not listed keep the example's
+ * value (a lock's or a diagnostic setting's own name, a provider namespace).
+ */
+const RG_LOCAL = 'rg-shop-local'
+const SEEDED: Record<string, (op: SpecOperation, title: string) => Record<string, string>> = {
+  'Microsoft.DBforPostgreSQL': (op, title) => {
     // The promote example needs a read replica; a point-in-time restore creates a new server from the seeded one.
-    name: (op, title) => (/promote/i.test(title) ? 'pg-shop-orders-dr' : op.operationId === 'Servers_CreateOrUpdate' ? 'pg-contract-restored' : 'pg-shop-orders'),
+    const server = /promote/i.test(title) ? 'pg-shop-orders-dr' : op.operationId === 'Servers_CreateOrUpdate' ? 'pg-contract-restored' : 'pg-shop-orders'
+    return {serverName: server, name: server}
   },
-  'Microsoft.Cache': {resourceGroup: 'rg-shop-local', name: () => 'redis-shop-sessions'},
+  'Microsoft.Cache': () => ({cacheName: 'redis-shop-sessions', name: 'redis-shop-sessions'}),
+  // App Service plans: the plan the seeded site references (asp-<site>).
+  'Microsoft.Web': (op) => ({name: op.operationId.startsWith('AppServicePlans_') ? 'asp-app-shop-storefront' : 'app-shop-storefront', slot: 'staging'}),
+  'Microsoft.Storage': () => ({accountName: 'stshopsnapshots'}),
+  'Microsoft.KeyVault': () => ({vaultName: 'kv-shop-local'}),
+  'Microsoft.Authorization': () => ({}),
+  'Microsoft.Resources': () => ({resourceProviderNamespace: 'Microsoft.Web'}),
+  'Microsoft.ResourceGraph': () => ({}),
+  // Diagnostic settings and metrics of the seeded storage account (the examples' resources are a Logic App, a blob service).
+  'Microsoft.Insights': () => ({resourceUri: `subscriptions/${fixture.emulator.subscription}/resourceGroups/${RG_LOCAL}/providers/Microsoft.Storage/storageAccounts/stshopsnapshots`}),
 }
 
 /** Creates first (a read example may need what one creates), then reads and changes; stopping a server last. */
@@ -48,10 +62,9 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
 
   for (const example of examples) {
     it(`${example.operation.operationId}: ${example.title}`, async () => {
-      const {path, body} = await mapRequest(example)
-      const apiVersion = example.doc.parameters['api-version']
-      const response = await sendRaw(fixture.emulator, example.operation.method, `${path}?api-version=${apiVersion}`, body === undefined ? undefined : JSON.stringify(body))
-      const exchange = {method: example.operation.method, path, query: `api-version=${apiVersion}`, ...response}
+      const {path, query, body} = await mapRequest(example)
+      const response = await sendRaw(fixture.emulator, example.operation.method, `${path}?${query}`, body === undefined ? undefined : JSON.stringify(body))
+      const exchange = {method: example.operation.method, path, query, ...response}
       exchanges.push(exchange)
       const documented = Object.keys(example.doc.responses)
       expect(documented, `${example.file}: ${JSON.stringify(response.body)}`).toContain(String(response.status))
@@ -83,27 +96,52 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
     expect(after.properties.state).not.toBe('Disabled')
   })
 
+  it('leaves read-only site and storage account properties as they are when a PATCH sends them (WebApps.json, storage.json readOnly)', async () => {
+    const rg = `/subscriptions/${fixture.emulator.subscription}/resourceGroups/${RG_LOCAL}/providers`
+    const cases = [
+      // Site: state, defaultHostName, hostNames are readOnly (Microsoft.Web/stable/2022-03-01/WebApps.json).
+      {path: `${rg}/Microsoft.Web/sites/app-shop-storefront?api-version=2022-03-01`, readOnly: {state: 'Stopped', defaultHostName: 'elsewhere.example.com', hostNames: ['elsewhere.example.com']}},
+      // StorageAccount: provisioningState, creationTime, primaryLocation are readOnly (Microsoft.Storage/stable/2022-09-01/storage.json).
+      {path: `${rg}/Microsoft.Storage/storageAccounts/stshopsnapshots?api-version=2022-09-01`, readOnly: {provisioningState: 'Failed', creationTime: '2000-01-01T00:00:00Z', primaryLocation: 'antarctica'}},
+    ]
+    for (const {path, readOnly} of cases) {
+      const before = (await sendRaw(fixture.emulator, 'GET', path)).body as any
+      const answer = await sendRaw(fixture.emulator, 'PATCH', path, JSON.stringify({properties: readOnly, tags: {...before.tags, contract: 'readOnly'}}))
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200)
+      const after = (await sendRaw(fixture.emulator, 'GET', path)).body as any
+      expect(after.tags.contract).toBe('readOnly')
+      for (const key of Object.keys(readOnly)) expect([path, key, after.properties[key]]).toEqual([path, key, before.properties[key]])
+    }
+  })
+
   it('covers every vendored provider with at least one example', () => {
     expect(new Set(examples.map((e) => e.operation.provider))).toEqual(new Set(registry.operations.map((op) => op.provider)))
   })
 })
 
-/** The example's path and body with names mapped onto the emulator's seeded world. */
-async function mapRequest(example: Example): Promise<{path: string; body?: unknown}> {
+/** The example's path (with its query parameters) and body, with names mapped onto the emulator's seeded world. */
+async function mapRequest(example: Example): Promise<{path: string; query: string; body?: unknown}> {
   const {operation, doc, title} = example
-  const seeded = SEEDED[operation.provider]!
   const values: Record<string, string> = {
     subscriptionId: fixture.emulator.subscription,
-    resourceGroupName: seeded.resourceGroup,
-    serverName: seeded.name(operation, title),
-    name: seeded.name(operation, title),
-    cacheName: seeded.name(operation, title),
+    resourceGroupName: RG_LOCAL,
     location: fixture.environment.region,
+    ...SEEDED[operation.provider]!(operation, title),
   }
-  const path = operation.template.replace(/\{(\w+)\}/g, (_, param: string) => encodeURIComponent(values[param] ?? doc.parameters[param]))
-  const bodyParameter = doc.parameters.parameters
-  if (bodyParameter === undefined) return {path}
-  const body = JSON.parse(JSON.stringify(bodyParameter).replaceAll('ffffffff-ffff-ffff-ffff-ffffffffffff', fixture.emulator.subscription).replaceAll('exampleresourcegroup', seeded.resourceGroup))
+  const path = operation.template.replace(/\{(\w+)\}/g, (_, param: string) => {
+    const value = values[param] ?? String(doc.parameters[param])
+    // A multi-segment parameter (x-ms-skip-url-encoding) goes in as it is.
+    return ['resourceUri', 'scope', 'resourceId'].includes(param) ? value.replace(/^\//, '') : encodeURIComponent(value)
+  })
+  // The cut-down PostgreSQL and Redis documents list no parameters: api-version and a `parameters` body then.
+  const query = new URLSearchParams({'api-version': doc.parameters['api-version']})
+  for (const parameter of operation.parameters)
+    if (parameter.in === 'query' && doc.parameters[parameter.name] !== undefined) query.set(parameter.name, String(doc.parameters[parameter.name]))
+  const bodyName = operation.parameters.find((parameter) => parameter.in === 'body')?.name ?? 'parameters'
+  const bodyParameter = bodyName === undefined ? undefined : doc.parameters[bodyName]
+  if (bodyParameter === undefined) return {path, query: query.toString()}
+  const body = JSON.parse(JSON.stringify(bodyParameter).replaceAll('ffffffff-ffff-ffff-ffff-ffffffffffff', fixture.emulator.subscription).replaceAll('exampleresourcegroup', RG_LOCAL))
+  if (Array.isArray(body.subscriptions)) body.subscriptions = [fixture.emulator.subscription]
   if (body.properties?.sourceServerResourceId) {
     // The example's source server and restore point, mapped to the seeded server and a point inside its backups.
     body.properties.sourceServerResourceId = body.properties.sourceServerResourceId.replace(/flexibleServers\/[^/]+$/, 'flexibleServers/pg-shop-orders')
@@ -114,7 +152,7 @@ async function mapRequest(example: Example): Promise<{path: string; body?: unkno
   }
   if (typeof body.container === 'string') body.container = `${fixture.emulator.blob.endpoint}/${snapshotsContainer()}?sv=2024-01-01&sig=example`
   if (Array.isArray(body.files)) body.files = [`${fixture.emulator.blob.endpoint}/${snapshotsContainer()}/seed.rdb?sv=2024-01-01&sig=example`]
-  return {path, body}
+  return {path, query: query.toString(), body}
 }
 
 function snapshotsContainer(): string {

@@ -14,7 +14,7 @@
  * - A property marked `x-ms-secret`, or whose `x-ms-mutability` lacks "read", must not be returned at all.
  * Formats (int32, date-time, arm-id…) are not checked: Swagger's formats are hints for code generators.
  */
-import {readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import {Ajv2019, type ValidateFunction} from 'ajv/dist/2019.js'
 import type {EmulatorExchange} from '../../src/emulator/server.js'
@@ -44,6 +44,10 @@ export interface SpecOperation {
   /** Whether the spec marks it a long-running operation. */
   longRunning: boolean
   regex: RegExp
+  /** The operation's parameters (refs resolved): where each goes in the request. */
+  parameters: Array<{name: string; in: string}>
+  /** Whether the template has a parameter that spans segments (x-ms-skip-url-encoding: {resourceUri}, {scope}…). */
+  greedy: boolean
   pointer: string
 }
 
@@ -57,7 +61,7 @@ export interface ContractCheck {
 
 export class ContractRegistry {
   readonly operations: SpecOperation[] = []
-  private readonly ajv = new Ajv2019({strict: false, allErrors: true, validateFormats: false, validateSchema: false})
+  private readonly ajv = new Ajv2019({strict: false, allErrors: true, validateFormats: false, validateSchema: false, verbose: true})
   private readonly validators = new Map<string, ValidateFunction>()
 
   constructor(root = SPECS_ROOT) {
@@ -66,14 +70,21 @@ export class ContractRegistry {
       const doc = JSON.parse(readFileSync(file, 'utf8')) as Json
       const id = BASE_URI + specFile
       this.ajv.addSchema(closeDocument(doc), id)
-      this.index(doc, specFile, id, dirname(file))
+      this.index(doc, specFile, id, file)
     }
   }
 
   /** The spec operation answering `method path` at this api-version, if a vendored spec has it. */
   match(method: string, path: string, apiVersion: string | null): SpecOperation | undefined {
-    const upper = method === 'HEAD' ? 'GET' : method.toUpperCase()
-    return this.operations.find((op) => op.method === upper && op.apiVersion === apiVersion && op.regex.test(path))
+    // HEAD is its own operation where the spec defines one (ResourceGroups_CheckExistence), else GET's answer.
+    const methods = method === 'HEAD' ? ['HEAD', 'GET'] : [method.toUpperCase()]
+    for (const candidate of methods) {
+      const found = this.operations.filter((op) => op.method === candidate && op.apiVersion === apiVersion && op.regex.test(path))
+      // A template with a multi-segment parameter ({resourceId}, {scope}) matches many paths: the specific one wins.
+      const best = found.find((op) => !op.greedy) ?? found[0]
+      if (best) return best
+    }
+    return undefined
   }
 
   /** Providers and api-versions the vendored specs cover. */
@@ -100,7 +111,8 @@ export class ContractRegistry {
         if (/^(location|azure-asyncoperation)$/i.test(header) && !sent.has(header.toLowerCase()))
           violations.push(`${status} lacks the ${header} header the spec defines`)
     }
-    if (documented.schema && exchange.method !== 'HEAD') {
+    // `type: file` is a stream (publishxml answers XML), not JSON: nothing to validate.
+    if (documented.schema && documented.schema.type !== 'file' && exchange.method !== 'HEAD') {
       if (exchange.body === undefined) violations.push(`${status} has no JSON body; the spec defines one`)
       else {
         const key = `${operation.pointer}/responses/${exchange.status >= 400 && !operation.responses[status] ? 'default' : status}/schema`
@@ -120,13 +132,21 @@ export class ContractRegistry {
     return validate
   }
 
-  private index(doc: Json, specFile: string, id: string, dir: string): void {
+  private index(doc: Json, specFile: string, id: string, file: string): void {
+    const dir = dirname(file)
+    // The provider is the spec's folder (resource-manager/Microsoft.X): resource groups and `/{resourceUri}/…`
+    // templates name none.
+    const provider = /resource-manager\/(Microsoft\.[A-Za-z]+)\//.exec(specFile)?.[1]
+    if (!provider) return
     for (const [template, item] of Object.entries<Json>(doc.paths ?? {})) {
-      const provider = /\/providers\/(Microsoft\.[A-Za-z]+)/i.exec(template)?.[1]
-      if (!provider) continue
       for (const [method, op] of Object.entries<Json>(item)) {
         if (!op || typeof op !== 'object' || !op.responses) continue
-        const examples = Object.fromEntries(Object.entries<Json>(op['x-ms-examples'] ?? {}).map(([title, ref]) => [title, join(dir, ref.$ref)]))
+        // Whole documents are vendored, but only the examples of operations the emulator serves (README.md).
+        const examples = Object.fromEntries(
+          Object.entries<Json>(op['x-ms-examples'] ?? {})
+            .map(([title, ref]) => [title, join(dir, ref.$ref)])
+            .filter(([, file]) => existsSync(file)),
+        )
         this.operations.push({
           provider,
           apiVersion: doc.info.version,
@@ -138,11 +158,30 @@ export class ContractRegistry {
           examples,
           longRunning: op['x-ms-long-running-operation'] === true,
           regex: templateRegex(template),
+          greedy: GREEDY.test(template),
+          parameters: [...(item.parameters ?? []), ...(op.parameters ?? [])].map((parameter: Json) => {
+            const resolved = parameter.$ref ? resolveRef(file, parameter.$ref) : parameter
+            return {name: resolved.name, in: resolved.in}
+          }),
           pointer: `${id}#/paths/${escapePointer(template)}/${method}`,
         })
       }
     }
   }
+}
+
+const documents = new Map<string, Json>()
+
+/** The JSON a `$ref` (`other.json#/parameters/X` or `#/parameters/X`) points to, from the document `from`. */
+function resolveRef(from: string, ref: string): Json {
+  const [file, pointer = ''] = ref.split('#')
+  const path = file ? join(dirname(from), file) : from
+  let doc = documents.get(path)
+  if (!doc) documents.set(path, (doc = JSON.parse(readFileSync(path, 'utf8'))))
+  return pointer
+    .split('/')
+    .filter(Boolean)
+    .reduce((node, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc)
 }
 
 function specDocuments(dir: string): string[] {
@@ -156,10 +195,20 @@ function specDocuments(dir: string): string[] {
   return found.sort()
 }
 
+/**
+ * Path parameters the vendored specs mark `x-ms-skip-url-encoding`: they carry several segments (a resource ID, a
+ * scope, a parent resource path).
+ */
+const GREEDY_NAMES = ['resourceUri', 'resourceId', 'scope', 'parentResourcePath', 'resourceType']
+const GREEDY = new RegExp(`\\{(${GREEDY_NAMES.join('|')})\\}`)
+
 function templateRegex(template: string): RegExp {
   const source = template
     .split('/')
-    .map((segment) => (/^\{[^}]+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((segment) => {
+      if (/^\{[^}]+\}$/.test(segment)) return GREEDY.test(segment) ? '.+' : '[^/]+'
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    })
     .join('/')
   return new RegExp(`^${source}$`, 'i')
 }
@@ -173,6 +222,7 @@ function describeErrors(validate: ValidateFunction): string[] {
     const at = error.instancePath || '(body)'
     if (error.keyword === 'unevaluatedProperties') return `${at}: property '${(error.params as {unevaluatedProperty: string}).unevaluatedProperty}' is not defined by the spec`
     if (error.keyword === 'false schema') return `${at}: is write-only in the spec (x-ms-secret, or x-ms-mutability without read) and must not be returned`
+    if (error.keyword === 'pattern' && error.parentSchema?.['x-enum']) return `${at}: must be one of (${error.parentSchema['x-enum'].join(', ')}), in any case`
     if (error.keyword === 'enum') return `${at}: ${error.message} (${(error.params as {allowedValues: unknown[]}).allowedValues.join(', ')})`
     return `${at}: ${error.message}`
   })
@@ -203,10 +253,16 @@ function rewrite(schema: Json, open: boolean): Json {
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema
   const out: Json = {...schema}
   if (out.enum && out['x-ms-enum'] && out['x-ms-enum'].modelAsString !== false) delete out.enum
+  else if (Array.isArray(out.enum) && out.enum.every((v: unknown) => typeof v === 'string')) return rewrite(caseInsensitive(out, out.enum), open)
   if (out.properties) out.properties = Object.fromEntries(Object.entries<Json>(out.properties).map(([k, v]) => [k, writeOnly(v) ? false : rewrite(v, false)]))
   if (out.items) out.items = rewrite(out.items, false)
   if (out.additionalProperties && typeof out.additionalProperties === 'object') out.additionalProperties = rewrite(out.additionalProperties, false)
   if (out.allOf) out.allOf = out.allOf.map((member: Json) => (member.$ref ? {...member, $ref: openRef(member.$ref)} : rewrite(member, true)))
+  // `type: object` with nothing else is AutoRest's "any" (a JToken: Resource Graph's `data` is an array or a table).
+  if (out.type === 'object' && !out.properties && !out.allOf && out.additionalProperties === undefined && !out.discriminator) {
+    delete out.type
+    return out
+  }
   const objectLike = out.type === 'object' || out.properties !== undefined || out.allOf !== undefined
   if (!open && objectLike && out.additionalProperties === undefined && out.discriminator === undefined) out.unevaluatedProperties = false
   return out
@@ -221,6 +277,17 @@ function writeOnly(schema: Json): boolean {
   if (schema['x-ms-secret'] === true) return true
   const mutability = schema['x-ms-mutability']
   return Array.isArray(mutability) && !mutability.includes('read')
+}
+
+/**
+ * A closed enum, compared as ARM compares enum values: case-insensitively (Storage answers `"permissions": "FULL"`
+ * where storage.json lists Read, Full). JSON Schema has no case-insensitive enum, so it becomes a pattern of
+ * per-letter classes; `x-enum` keeps the values for the error message.
+ */
+function caseInsensitive(schema: Json, values: string[]): Json {
+  const letters = (v: string) => [...v].map((c) => (c.toLowerCase() === c.toUpperCase() ? c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : `[${c.toLowerCase()}${c.toUpperCase()}]`)).join('')
+  const {enum: _values, ...rest} = schema
+  return {...rest, type: 'string', pattern: `^(?:${values.map(letters).join('|')})$`, 'x-enum': values}
 }
 
 function openRef(ref: string): string {

@@ -18,15 +18,15 @@ async function served(url: string): Promise<{status: number; version: string}> {
   return {status: response.status, version: body.version}
 }
 
-/** The local URL the emulator publishes in the raw resource (the SDK's deserializer drops unknown fields). */
+/** The local URL the emulator sends with the resource (the x-opsbook-local-url header). */
 async function localUrl(slot?: string): Promise<string> {
   let url: string | undefined
-  const onResponse = (raw: {parsedBody?: any}) => {
-    url = raw.parsedBody?.properties?.opsbookLocalUrl
+  const onResponse = (raw: {headers: {get(name: string): string | undefined}}) => {
+    url = raw.headers.get('x-opsbook-local-url')
   }
   if (slot) await client.webApps.getSlot(RG, SITE, slot, {onResponse})
   else await client.webApps.get(RG, SITE, {onResponse})
-  if (!url) throw new Error('no opsbookLocalUrl in the resource')
+  if (!url) throw new Error('no x-opsbook-local-url header with the resource')
   return url
 }
 
@@ -234,5 +234,14 @@ describe('App Service through @azure/arm-appservice', () => {
     expect((await response.json()) as {version: string}).toMatchObject({version: 'v3-broken'})
     const root = await fetch(`${staging}/`)
     expect(root.status).toBe(500)
+  })
+
+  it('creates a slot on a Premium plan (Web Apps - Create Or Update Slot), which is then listed and read', async () => {
+    const created = await client.webApps.createOrUpdateSlot(RG, SITE, 'blue', {location: 'eastus', tags: {purpose: 'contract'}}, {updateIntervalInMs: 20})
+    expect(created).toMatchObject({name: `${SITE}/blue`, tags: {purpose: 'contract'}})
+    const names: string[] = []
+    for await (const slot of client.webApps.listSlots(RG, SITE)) names.push(slot.name!)
+    expect(names).toContain(`${SITE}/blue`)
+    expect((await client.webApps.getSlot(RG, SITE, 'blue')).state).toBe('Running')
   })
 })

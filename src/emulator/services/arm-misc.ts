@@ -9,7 +9,7 @@
  * keys or secrets); settings beyond the catalog come from the estate (../estate.ts, services/estate.ts).
  */
 import {randomUUID} from 'node:crypto'
-import {checkScope, clone, invalidBody, paged, resourceGroups, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceGroups, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {armError, type EmulatorResponse, type Route} from '../types.js'
 import {postgresState} from './postgres.js'
@@ -110,7 +110,7 @@ function seed(ctx: EmulatorContext): MiscState {
           tags: {...component.tags},
           sku: {name: 'Standard_GRS', tier: 'Standard'},
           kind: 'StorageV2',
-          systemData: created,
+          // No systemData: StorageAccount does not define it (storage.json 2022-09-01 and 2023-05-01).
           properties: {
             provisioningState: 'Succeeded',
             creationTime: created.createdAt,
@@ -354,33 +354,33 @@ export function routes(ctx: EmulatorContext): Route[] {
 
   // ── diagnostic settings ──
   const diagPrefixes = lockPrefixes.slice(2)
-  const diagView = (resourceId: string, setting: {name: string; properties: Record<string, unknown>}) => ({
+  const diagView = (resourceId: string, setting: {name: string; properties: Record<string, unknown>}, apiVersion?: string) => ({
     id: `${resourceId}/providers/microsoft.insights/diagnosticSettings/${setting.name}`,
     name: setting.name,
     type: 'Microsoft.Insights/diagnosticSettings',
-    properties: clone(setting.properties),
+    properties: apiVersion === '2017-05-01-preview' ? diagnosticSettingsFor20170501(setting.properties) : clone(setting.properties),
   })
   const diagRoutes: Route[] = diagPrefixes.flatMap((prefix): Route[] => [
     {
       method: 'GET',
       pattern: `${prefix}/providers/Microsoft.Insights/diagnosticSettings`,
       operation: 'diagnosticSettings.list',
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const problem = scopeExists(p)
         if (problem) return problem
         const id = scopeOf(p)
         // Not paged: the 2021-05-01-preview list has no nextLink.
-        return {status: 200, body: {value: (state().diagnosticSettings[id.toLowerCase()] ?? []).map((s) => diagView(id, s))}}
+        return {status: 200, body: {value: (state().diagnosticSettings[id.toLowerCase()] ?? []).map((s) => diagView(id, s, apiVersionOf(request)))}}
       },
     },
     {
       method: 'GET',
       pattern: `${prefix}/providers/Microsoft.Insights/diagnosticSettings/{setting}`,
       operation: 'diagnosticSettings.get',
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const id = scopeOf(p)
         const setting = (state().diagnosticSettings[id.toLowerCase()] ?? []).find((s) => s.name.toLowerCase() === p.setting!.toLowerCase())
-        return setting ? {status: 200, body: diagView(id, setting)} : armError(404, 'ResourceNotFound', `The diagnostic setting '${p.setting}' doesn't exist.`)
+        return setting ? {status: 200, body: diagView(id, setting, apiVersionOf(request))} : armError(404, 'ResourceNotFound', `The diagnostic setting '${p.setting}' doesn't exist.`)
       },
     },
     {
@@ -397,7 +397,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         const setting = {name: p.setting!, properties: clone(request.body.properties)}
         if (existing >= 0) list[existing] = setting
         else list.push(setting)
-        return {status: 200, body: diagView(id, setting)}
+        return {status: 200, body: diagView(id, setting, apiVersionOf(request))}
       },
     },
   ])
@@ -933,4 +933,17 @@ function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, strin
       }),
     ),
   ]
+}
+
+/**
+ * A diagnostic setting as api-version 2017-05-01-preview has it (@azure/arm-monitor 7 asks for it): that version's
+ * DiagnosticSettings, LogSettings and MetricSettings (Microsoft.Insights/preview/2017-05-01-preview/
+ * diagnosticsSettings_API.json) have no categoryGroup, marketplacePartnerId or other later fields.
+ */
+function diagnosticSettingsFor20170501(properties: Record<string, any>): Record<string, unknown> {
+  const pick = (from: Record<string, any>, keys: string[]) => Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, clone(from[k])]))
+  const out = pick(properties, ['storageAccountId', 'serviceBusRuleId', 'eventHubAuthorizationRuleId', 'eventHubName', 'workspaceId', 'logAnalyticsDestinationType'])
+  if (Array.isArray(properties.metrics)) out.metrics = properties.metrics.map((m: Record<string, any>) => pick(m, ['timeGrain', 'category', 'enabled', 'retentionPolicy']))
+  if (Array.isArray(properties.logs)) out.logs = properties.logs.map((l: Record<string, any>) => pick(l, ['category', 'enabled', 'retentionPolicy']))
+  return out
 }

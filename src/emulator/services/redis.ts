@@ -41,6 +41,8 @@ interface StoredCache {
   patchSchedule?: Array<{dayOfWeek: string; startHourUtc: number; maintenanceWindow?: string}>
   /** Firewall rules by name (absent in state saved before they were modelled: none). */
   firewallRules?: Record<string, {startIP: string; endIP: string}>
+  /** Geo-replication links by linked server name (this cache as primary). */
+  linkedServers?: Record<string, {linkedRedisCacheId: string; linkedRedisCacheLocation: string; serverRole: string}>
 }
 
 interface RedisState {
@@ -466,6 +468,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       },
     },
     ...keysAndFirewallRoutes(ctx, scoped, isCache),
+    ...linkedServerRoutes(ctx, scoped, isCache, () => Object.values(state().caches)),
   ]
 }
 
@@ -502,6 +505,76 @@ function shapeForApiVersion(properties: Record<string, unknown>, apiVersion: str
     delete properties.updateChannel
     delete properties.disableAccessKeyAuthentication
   }
+}
+
+// ── passive geo-replication (Linked Server - Create / Get / List / Delete, redis.json 2024-11-01) ──
+
+/**
+ * Passive geo-replication links a Premium cache to another Premium cache
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-geo-replication#geo-replication-prerequisites:
+ * both caches Premium, of the same size, not already linked). Basic and Standard are refused with the tier rule of
+ * src/azure/capabilities.ts; Azure Cache for Redis Enterprise has active geo-replication instead, another API
+ * (Microsoft.Cache/redisEnterprise), which the emulator does not serve.
+ */
+function linkedServerRoutes(
+  ctx: EmulatorContext,
+  scoped: (p: Record<string, string>) => StoredCache | EmulatorResponse,
+  isCache: (v: StoredCache | EmulatorResponse) => v is StoredCache,
+  caches: () => StoredCache[],
+): Route[] {
+  const L = `${R}/{name}/linkedServers`
+  const linksOf = (cache: StoredCache) => (cache.linkedServers ??= {})
+  const linkView = (cache: StoredCache, name: string, link: NonNullable<StoredCache['linkedServers']>[string]) => ({
+    id: `${cache.resource.id}/linkedServers/${name}`,
+    name,
+    type: 'Microsoft.Cache/Redis/linkedServers',
+    properties: {...link, provisioningState: 'Succeeded'},
+  })
+  return [
+    {
+      method: 'PUT',
+      pattern: `${L}/{linked}`,
+      operation: 'redis.linkedServers.create',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        const refused = tierRefused(cache, 'geo-replication')
+        if (refused) return refused
+        const props = request.body?.properties ?? {}
+        const secondary = caches().find((c) => c.resource.id.toLowerCase() === String(props.linkedRedisCacheId).toLowerCase())
+        if (!secondary) return armError(400, 'InvalidRequestBody', `The linked cache '${props.linkedRedisCacheId}' does not exist.`, {target: 'linkedRedisCacheId'})
+        const secondaryRefused = tierRefused(secondary, 'geo-replication')
+        if (secondaryRefused) return secondaryRefused
+        if (props.serverRole !== undefined && String(props.serverRole).toLowerCase() !== 'secondary')
+          return armError(400, 'InvalidRequestBody', "The linked server's serverRole must be Secondary.", {target: 'serverRole'})
+        const link = {linkedRedisCacheId: secondary.resource.id, linkedRedisCacheLocation: String(props.linkedRedisCacheLocation ?? secondary.resource.location), serverRole: 'Secondary'}
+        linksOf(cache)[p.linked!] = link
+        cache.resource.properties.linkedServers = Object.keys(linksOf(cache)).map((name) => ({id: `${cache.resource.id}/linkedServers/${name}`}))
+        ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.linkedServers.create', data: {linked: secondary.resource.id}})
+        return {status: 201, body: linkView(cache, p.linked!, link)}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: L,
+      operation: 'redis.linkedServers.list',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        return isCache(cache) ? paged(request, Object.entries(linksOf(cache)).map(([name, link]) => linkView(cache, name, link))) : cache
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${L}/{linked}`,
+      operation: 'redis.linkedServers.get',
+      handler: (_request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        const link = linksOf(cache)[p.linked!]
+        return link ? {status: 200, body: linkView(cache, p.linked!, link)} : resourceNotFound(`${TYPE}/${cache.resource.name}/linkedServers`, p.linked!, p.rg!)
+      },
+    },
+  ]
 }
 
 // ── access keys and firewall rules (Microsoft.Cache/stable/2022-06-01 and later, redis.json) ──
@@ -564,7 +637,10 @@ function keysAndFirewallRoutes(
         const created = !rulesOf(cache)[p.rule!]
         rulesOf(cache)[p.rule!] = {startIP: props.startIP, endIP: props.endIP}
         ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.firewallRules.put', data: {rule: p.rule}})
-        return {status: created ? 201 : 200, body: ruleView(cache, p.rule!, rulesOf(cache)[p.rule!]!)}
+        const body = ruleView(cache, p.rule!, rulesOf(cache)[p.rule!]!)
+        // Azure answers a new rule 201 with a Location header naming the rule (az's recording, test_redis_cache_firewall).
+        if (created) return {status: 201, body, headers: {location: `${request.baseUrl}${body.id}?${request.query.toString()}`}}
+        return {status: 200, body}
       },
     },
     {

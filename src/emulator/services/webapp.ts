@@ -6,9 +6,10 @@
  *
  * Every slot, production included, serves real HTTP on its own port (see slot-host.ts). A slot serves a
  * *deployment* (a version and a health flag); a swap exchanges the deployments of two slots, the ports stay, so a
- * swap is observable from outside. The local URL of a slot is in the site/slot resource as
- * `properties.opsbookLocalUrl` (not an Azure field: the modular SDK's deserializer drops it, read it with the
- * `onResponse` option's `parsedBody`, or call `webappSlotUrl`).
+ * swap is observable from outside. The local URL of a slot is sent with the site/slot resource in the
+ * `x-opsbook-local-url` response header (not in the body: ARM returns only the properties the spec defines for a
+ * site, Microsoft.Web/stable/2022-03-01/WebApps.json `Site`; read it with the `onResponse` option, or call
+ * `webappSlotUrl`).
  *
  * Faults: `unhealthySlots` (`site/slot`, `slot`, `production`) makes the deployment a slot serves when the fault is
  * first observed unhealthy; the bad build then moves with swaps (so swapping it into production makes production
@@ -397,13 +398,47 @@ function guidOf(text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
+/**
+ * Web Apps - Create Or Update Slot. A new slot counts against the plan tier's slot limit (src/azure/capabilities.ts,
+ * https://learn.microsoft.com/azure/app-service/deploy-staging-slots): past it Azure answers 409 Conflict "Cannot
+ * complete the operation because the site will exceed the number of slots allowed for the '<tier>' SKU." (the answer
+ * quoted in microsoft/vscode-azureappservice#520 and Azure/azure-functions-ux#1309). An existing slot takes the tags sent.
+ */
+function createSlot(ctx: EmulatorContext, site: SiteRecord, slotName: string, request: EmulatorRequest): EmulatorResponse {
+  if (typeof request.body !== 'object' || request.body === null) return invalidBody()
+  const key = slotName.toLowerCase()
+  const existing = site.slots[key]
+  if (existing) {
+    if (request.body.tags) existing.tags = {...request.body.tags}
+    return {status: 200, body: siteBody(ctx, site, existing.name)}
+  }
+  const limit = slotLimitOf(site.planSku ?? 'P1v3')
+  const slots = Object.keys(site.slots).filter((name) => name !== PRODUCTION).length
+  if (slots + 1 > limit.slots)
+    return armError(409, 'Conflict', `Cannot complete the operation because the site will exceed the number of slots allowed for the '${limit.tier}' SKU.`)
+  const st = state(ctx)
+  const at = ctx.clock().toISOString()
+  // A new slot serves nothing deployed yet (no configurationSource): an empty deployment, healthy.
+  site.slots[key] = newSlot(st, slotName, 'empty', true, at, {...(request.body.tags ?? {})}, site.healthPath)
+  ctx.activity.append({resourceId: slotId(ctx, site, slotName), kind: 'webapp.slot.create', data: {site: site.name, slot: slotName}})
+  return {status: 200, body: siteBody(ctx, site, slotName)}
+}
+
+/** Response header with the URL a slot really serves HTTP on (see the module comment). */
+export const LOCAL_URL_HEADER = 'x-opsbook-local-url'
+
+/** A site or slot as Web Apps - Get (Slot) answers it, with the slot's local URL in a header. */
+function siteAnswer(ctx: EmulatorContext, site: SiteRecord, slotName: string): EmulatorResponse {
+  const url = runtime(ctx).host.url(site.name, slotName)
+  return {status: 200, body: siteBody(ctx, site, slotName), ...(url ? {headers: {[LOCAL_URL_HEADER]: url}} : {})}
+}
+
 function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Record<string, any> {
   const st = state(ctx)
   const slot = site.slots[slotName.toLowerCase()]!
   const production = slot.name === PRODUCTION
   const host = production ? `${site.name}.azurewebsites.net` : `${site.name}-${slot.name}.azurewebsites.net`
   const scm = production ? `${site.name}.scm.azurewebsites.net` : `${site.name}-${slot.name}.scm.azurewebsites.net`
-  const deployment = st.deployments[slot.deploymentId]!
   const id = slotId(ctx, site, slot.name)
   const prepared = site.prepared
   const targetSwapSlot =
@@ -423,7 +458,6 @@ function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Rec
       ? {}
       : {identity: slot.identity ? clone(slot.identity) : {type: 'SystemAssigned', principalId: guidOf(`principal:${id.toLowerCase()}`), tenantId: guidOf(`tenant:${ctx.subscription}`)}}),
     properties: {
-      name: production ? site.name : `${site.name}(${slot.name})`,
       state: slot.enabled && !slot.stopped ? 'Running' : 'Stopped',
       hostNames: [host],
       enabledHostNames: slot.enabled ? [host, scm] : [],
@@ -458,9 +492,6 @@ function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Rec
       keyVaultReferenceIdentity: 'SystemAssigned',
       ...(slot.slotSwapStatus ? {slotSwapStatus: {...slot.slotSwapStatus}} : {}),
       ...(targetSwapSlot ? {targetSwapSlot} : {}),
-      // Not Azure: where this slot really serves HTTP, and what (see the module comment).
-      opsbookLocalUrl: runtime(ctx).host.url(site.name, slot.name) ?? null,
-      opsbookDeployment: {version: deployment.version, healthy: currentHealth(deployment), deployedAt: deployment.deployedAt},
       ...(slot.extraProperties ? clone(slot.extraProperties) : {}),
     },
   }
@@ -865,7 +896,7 @@ export function routes(ctx: EmulatorContext): Route[] {
   return [
     {method: 'GET', pattern: '/subscriptions/{sub}/providers/Microsoft.Web/sites', operation: 'webapp.list', handler: listSites},
     {method: 'GET', pattern: S, operation: 'webapp.listByResourceGroup', handler: listSites},
-    {method: 'GET', pattern: `${S}/{name}`, operation: 'webapp.get', handler: withSlot(false, (site) => ({status: 200, body: siteBody(ctx, site, PRODUCTION)}))},
+    {method: 'GET', pattern: `${S}/{name}`, operation: 'webapp.get', handler: withSlot(false, (site) => siteAnswer(ctx, site, PRODUCTION))},
     {method: 'PATCH', pattern: `${S}/{name}`, operation: 'webapp.update', handler: withSlot(false, (site, slot, request) => patchSite(ctx, site, slot, request))},
     {
       method: 'GET',
@@ -880,7 +911,8 @@ export function routes(ctx: EmulatorContext): Route[] {
         ),
       ),
     },
-    {method: 'GET', pattern: T, operation: 'webapp.getSlot', handler: withSlot(true, (site, slot) => ({status: 200, body: siteBody(ctx, site, slot.name)}))},
+    {method: 'PUT', pattern: T, operation: 'webapp.createOrUpdateSlot', handler: withSlot(false, (site, _production, request, p) => createSlot(ctx, site, p.slot!, request))},
+    {method: 'GET', pattern: T, operation: 'webapp.getSlot', handler: withSlot(true, (site, slot) => siteAnswer(ctx, site, slot.name))},
     {method: 'PATCH', pattern: T, operation: 'webapp.updateSlot', handler: withSlot(true, (site, slot, request) => patchSite(ctx, site, slot, request))},
     // config/web, site and slot
     {method: 'GET', pattern: `${S}/{name}/config`, operation: 'webapp.listConfigurations', handler: withSlot(false, (site) => ({status: 200, body: {value: [configBody(ctx, site, PRODUCTION)]}}))},
