@@ -17,6 +17,7 @@ import {resourceGroups} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {KqlError, runKql, type KqlTable, type Row} from '../kql.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
+import {fleetCopies, managementGroupSubscriptions, servedSubscriptions} from '../fleet.js'
 import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
 import {redisState} from './redis.js'
@@ -154,6 +155,85 @@ export function resourceGraphTables(ctx: EmulatorContext): Record<string, KqlTab
 
 /** Azure's maximum (and default) page size. */
 const MAX_PAGE = 1000
+/**
+ * Most subscriptions one query may name: "the REST API for Azure Resource Graph accepts a maximum number of
+ * subscriptions"; batch "to stay under the 1,000 subscription limit"
+ * (learn.microsoft.com/azure/governance/resource-graph/troubleshoot/general, "Too many subscriptions").
+ */
+export const MAX_QUERY_SUBSCRIPTIONS = 1000
+/**
+ * The per-user query quota: "a user can send at most 15 queries within every 5-second window without being
+ * throttled", reported in every response as `x-ms-user-quota-remaining` (queries) and `x-ms-user-quota-resets-after`
+ * (hh:mm:ss) (learn.microsoft.com/azure/governance/resource-graph/concepts/guidance-for-throttled-requests).
+ */
+export const USER_QUOTA = {queries: 15, windowMs: 5000}
+
+interface QuotaWindow {
+  startedAt: number
+  used: number
+  quota: {queries: number; windowMs: number}
+}
+const quotaWindows = new WeakMap<EmulatorContext, QuotaWindow>()
+
+/** Take one query from the caller's quota window; the headers say what is left and when it resets. */
+function takeQuota(ctx: EmulatorContext): {allowed: boolean; headers: Record<string, string>} {
+  const quota = ctx.faults.current().graphQuota ?? USER_QUOTA
+  const now = Date.now()
+  let window = quotaWindows.get(ctx)
+  if (!window || now - window.startedAt >= quota.windowMs || window.quota.queries !== quota.queries || window.quota.windowMs !== quota.windowMs) quotaWindows.set(ctx, (window = {startedAt: now, used: 0, quota}))
+  const allowed = window.used < quota.queries
+  if (allowed) window.used++
+  const resetsInMs = Math.max(0, window.startedAt + quota.windowMs - now)
+  const seconds = Math.ceil(resetsInMs / 1000)
+  const hhmmss = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60].map((n) => String(n).padStart(2, '0')).join(':')
+  const headers: Record<string, string> = {'x-ms-user-quota-remaining': String(quota.queries - window.used), 'x-ms-user-quota-resets-after': hhmmss}
+  // A throttled query also carries ARM's Retry-After (request-limits-and-throttling), so SDK retry policies wait too.
+  if (!allowed) headers['Retry-After'] = String(Math.max(1, seconds))
+  return {allowed, headers}
+}
+
+/**
+ * Rows as the fleet copies (fleet.ts) serve them: the environment's rows with ids, the subscription id and any id
+ * inside `properties` naming the copy. Each row's properties are serialised once, not once per copy.
+ */
+function copyRows(rows: Row[], home: string, copies: string[]): Row[] {
+  if (copies.length === 0) return []
+  const prefix = new RegExp(`(/subscriptions/)${home.replace(/[^0-9a-z-]/gi, '')}`, 'gi')
+  const prepared = rows.map((row) => {
+    const text = JSON.stringify(row.properties ?? {})
+    return {row, text: text.toLowerCase().includes(`/subscriptions/${home}`) ? text : undefined}
+  })
+  return copies.flatMap((copy) =>
+    prepared.map(({row, text}) => ({
+      ...row,
+      id: String(row.id).replace(prefix, `$1${copy}`),
+      subscriptionId: copy,
+      properties: text === undefined ? row.properties : JSON.parse(text.replace(prefix, `$1${copy}`)),
+    })),
+  )
+}
+
+/** The subscriptions a query covers: those it names, those under the management groups it names, else all served. */
+function querySubscriptions(ctx: EmulatorContext, body: Record<string, unknown>): {subscriptions: string[]} | {error: EmulatorResponse} {
+  const named = Array.isArray(body.subscriptions) ? (body.subscriptions as unknown[]).map((s) => String(s).toLowerCase()) : undefined
+  if (named && named.length > MAX_QUERY_SUBSCRIPTIONS)
+    return {
+      error: armError(400, 'BadRequest', `The query names ${named.length} subscriptions; at most ${MAX_QUERY_SUBSCRIPTIONS} are allowed per request.`, {
+        details: [{code: 'TooManySubscriptions', message: `Batch the query over subsets of at most ${MAX_QUERY_SUBSCRIPTIONS} subscriptions.`}],
+      }),
+    }
+  const groups = Array.isArray(body.managementGroups) ? (body.managementGroups as unknown[]).map(String) : undefined
+  let fromGroups: string[] = []
+  if (groups) {
+    const resolved = managementGroupSubscriptions(ctx, groups)
+    if ('unknown' in resolved)
+      return {error: armError(400, 'BadRequest', `Management group '${resolved.unknown}' could not be found or the caller has no access to it.`, {details: [{code: 'InvalidManagementGroup', message: resolved.unknown}]})}
+    fromGroups = resolved.subscriptions
+  }
+  const served = new Set(servedSubscriptions(ctx))
+  if (!named && !groups) return {subscriptions: [...served]}
+  return {subscriptions: [...new Set([...(named ?? []), ...fromGroups])].filter((s) => served.has(s))}
+}
 
 function invalidQuery(reason: string): EmulatorResponse {
   return armError(400, 'BadRequest', `Query is invalid: ${reason}`, {
@@ -194,13 +274,21 @@ function query(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse
     if (decoded === undefined) return armError(400, 'BadRequest', 'The $skipToken is invalid or expired.', {details: [{code: 'InvalidSkipToken', message: 'Pass the $skipToken of the previous page unchanged.'}]})
     offset = decoded
   }
-  const subscriptions = Array.isArray(body.subscriptions) ? (body.subscriptions as unknown[]).map((s) => String(s).toLowerCase()) : undefined
+  const scope = querySubscriptions(ctx, body)
+  if ('error' in scope) return scope.error
+  const quota = takeQuota(ctx)
+  if (!quota.allowed)
+    return {...armError(429, 'RateLimiting', 'Please provide below info when asking for support: timestamp, correlationId. Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed.'), headers: quota.headers}
 
   let result
   try {
     const tables = resourceGraphTables(ctx)
-    if (subscriptions)
-      for (const table of Object.values(tables)) table.rows = table.rows.filter((r) => subscriptions.includes(String(r.subscriptionId).toLowerCase()))
+    const home = ctx.subscription.toLowerCase()
+    const wanted = new Set(scope.subscriptions)
+    for (const table of Object.values(tables)) {
+      const homeRows = table.rows.filter((r) => String(r.subscriptionId).toLowerCase() === home)
+      table.rows = [...(wanted.has(home) ? homeRows : []), ...copyRows(homeRows, home, fleetCopies(ctx).filter((c) => wanted.has(c)))]
+    }
     result = runKql(body.query, tables, ctx.clock())
   } catch (error) {
     if (error instanceof KqlError) return invalidQuery(error.message)
@@ -218,7 +306,7 @@ function query(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse
       : page.map((r) => Object.fromEntries(result.columns.map((c) => [c, jsonValue(r[c])])))
   return {
     status: 200,
-    headers: {'x-ms-user-quota-remaining': '14', 'x-ms-user-quota-resets-after': '00:00:05'},
+    headers: quota.headers,
     body: {
       totalRecords: total,
       count: page.length,
