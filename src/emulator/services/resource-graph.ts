@@ -13,6 +13,7 @@
  * `type`, `name`) found in the emulator's state slices. Paging: `$skipToken` and `$top` (page size 1000 as in Azure,
  * a smaller `$top` is the page size), `resultFormat` `objectArray` (default) or `table`.
  */
+import {randomUUID} from 'node:crypto'
 import {resourceGroups} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {KqlError, runKql, type KqlTable, type Row} from '../kql.js'
@@ -269,10 +270,12 @@ function query(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse
   const skip = options.$skip === undefined ? 0 : Number(options.$skip)
   if (!Number.isInteger(skip) || skip < 0) return armError(400, 'BadRequest', `The $skip value '${String(options.$skip)}' is invalid.`)
   let offset = skip
+  let snapshot: string | undefined
   if (options.$skipToken !== undefined) {
     const decoded = decodeSkipToken(String(options.$skipToken))
     if (decoded === undefined) return armError(400, 'BadRequest', 'The $skipToken is invalid or expired.', {details: [{code: 'InvalidSkipToken', message: 'Pass the $skipToken of the previous page unchanged.'}]})
-    offset = decoded
+    offset = decoded.offset
+    snapshot = decoded.snapshot
   }
   const scope = querySubscriptions(ctx, body)
   if ('error' in scope) return scope.error
@@ -280,8 +283,12 @@ function query(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse
   if (!quota.allowed)
     return {...armError(429, 'RateLimiting', 'Please provide below info when asking for support: timestamp, correlationId. Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed.'), headers: quota.headers}
 
-  let result
-  try {
+  // Later pages read the result the first page computed (a fleet query over thousands of subscriptions is computed
+  // once, not once per page); a snapshot no longer cached is computed again.
+  const snapshots = resultSnapshots.get(ctx) ?? new Map<string, KqlResult>()
+  resultSnapshots.set(ctx, snapshots)
+  let result = snapshot === undefined ? undefined : snapshots.get(snapshot)
+  if (!result) try {
     const tables = resourceGraphTables(ctx)
     const home = ctx.subscription.toLowerCase()
     const wanted = new Set(scope.subscriptions)
@@ -297,6 +304,12 @@ function query(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse
   const total = result.rows.length
   const page = result.rows.slice(offset, offset + top)
   const next = offset + page.length < total ? offset + page.length : undefined
+  if (next !== undefined && snapshot === undefined) {
+    snapshot = randomUUID()
+    snapshots.set(snapshot, result)
+    // A few recent snapshots are enough for sequential paging.
+    for (const key of [...snapshots.keys()].slice(0, Math.max(0, snapshots.size - 16))) snapshots.delete(key)
+  }
   const data =
     format === 'table'
       ? {
@@ -311,21 +324,25 @@ function query(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse
       totalRecords: total,
       count: page.length,
       resultTruncated: 'false',
-      ...(next === undefined ? {} : {$skipToken: encodeSkipToken(next)}),
+      ...(next === undefined ? {} : {$skipToken: encodeSkipToken(next, snapshot)}),
       data,
       facets: [],
     },
   }
 }
 
-function encodeSkipToken(offset: number): string {
-  return Buffer.from(JSON.stringify({$skip: offset, v: 1})).toString('base64')
+type KqlResult = ReturnType<typeof runKql>
+const resultSnapshots = new WeakMap<EmulatorContext, Map<string, KqlResult>>()
+
+function encodeSkipToken(offset: number, snapshot?: string): string {
+  return Buffer.from(JSON.stringify({$skip: offset, v: 1, ...(snapshot ? {s: snapshot} : {})})).toString('base64')
 }
 
-function decodeSkipToken(token: string): number | undefined {
+function decodeSkipToken(token: string): {offset: number; snapshot?: string} | undefined {
   try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as {$skip?: unknown}
-    return Number.isInteger(parsed.$skip) && (parsed.$skip as number) >= 0 ? (parsed.$skip as number) : undefined
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as {$skip?: unknown; s?: unknown}
+    if (!Number.isInteger(parsed.$skip) || (parsed.$skip as number) < 0) return undefined
+    return {offset: parsed.$skip as number, ...(typeof parsed.s === 'string' ? {snapshot: parsed.s} : {})}
   } catch {
     return undefined
   }
