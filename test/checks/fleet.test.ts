@@ -15,6 +15,7 @@ import {CHECKS} from '../../src/checks/rules/index.js'
 import {runChecks} from '../../src/checks/run.js'
 import {parseScopeFlags, scanScope} from '../../src/checks/scope.js'
 import {sourcesFromServices} from '../../src/checks/sources.js'
+import {parseEstate} from '../../src/emulator/estate.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {MAX_QUERY_SUBSCRIPTIONS, USER_QUOTA} from '../../src/emulator/services/resource-graph.js'
 import {ValidationError} from '../../src/errors.js'
@@ -68,6 +69,20 @@ describe('fleet scope', () => {
     expect(scanScope({...environment, scope: {managementGroups: ['mg-x'], subscriptions: []}})).toEqual({managementGroups: ['mg-x'], subscriptions: []})
     expect(scanScope({...environment, scope: {managementGroups: ['mg-x'], subscriptions: []}}, [`sub:${sub(3)}`])).toEqual({managementGroups: [], subscriptions: [sub(3)]})
     expect(scanScope(environment)).toBeUndefined()
+  })
+
+  it('an estate whose management group names a subscription the emulator does not serve is exit 2 at file:line:col', () => {
+    const text = ['fleet:', `  subscriptions: [${sub(1)}]`, '  managementGroups:', `    mg-a: {subscriptions: [${sub(9)}], children: [mg-missing]}`, ''].join('\n')
+    const error = (() => {
+      try {
+        parseEstate('/repo/opsbook.estate.yaml', text, environment)
+      } catch (e) {
+        return e as ValidationError
+      }
+    })()
+    expect(error?.exitCode).toBe(2)
+    expect(error?.message).toMatch(/opsbook\.estate\.yaml:4:\d+.*subscription 0+-0000-0000-0001-0+9 is neither the environment's nor one of fleet\.subscriptions/s)
+    expect(error?.message).toMatch(/child management group "mg-missing" is not declared/)
   })
 
   it('mg:<id>: every subscription under the group and its children, each resource checked in its own subscription with the same results', async () => {
