@@ -13,7 +13,11 @@
  * reads (PostgreSQL parameters, blob services, diagnostic settings, patch schedules) to both sides — the same
  * requests on both, so the ratio shrinks and the run takes many minutes.
  *
- * Run: `npx tsx bench/checks.ts` (BENCH_RESOURCES, BENCH_LATENCY_MS, BENCH_CHECKS to change it).
+ * A second case (below, `fleetCase`) scans 200 subscriptions × 250 resources through a management group against a
+ * per-subscription loop.
+ *
+ * Run: `npx tsx bench/checks.ts` (BENCH_RESOURCES, BENCH_LATENCY_MS, BENCH_CHECKS to change it; BENCH_CASE=single|fleet
+ * for one case; BENCH_SUBSCRIPTIONS, BENCH_RESOURCES_PER_SUBSCRIPTION for the fleet).
  */
 import https from 'node:https'
 import {environmentSchema} from '../src/catalog/schema.js'
@@ -30,6 +34,10 @@ const TOTAL = Number(process.env.BENCH_RESOURCES ?? 5000)
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50)
 const ALL = process.env.BENCH_CHECKS === 'all'
 const THROTTLE = {capacity: 250, refillPerSecond: 25}
+/** `single` (one subscription), `fleet` (many subscriptions) or both (default). */
+const CASE = process.env.BENCH_CASE ?? 'all'
+const FLEET_SUBSCRIPTIONS = Number(process.env.BENCH_SUBSCRIPTIONS ?? 200)
+const RESOURCES_PER_SUBSCRIPTION = Number(process.env.BENCH_RESOURCES_PER_SUBSCRIPTION ?? 250)
 const SUB = '00000000-0000-0000-0000-0000000be4c4'
 const RG = 'rg-bench'
 const rules = ALL ? CHECKS : CHECKS.filter((c) => !c.facts?.length)
@@ -71,105 +79,169 @@ async function measured<T>(task: () => Promise<T>): Promise<{value: T; ms: numbe
   }
 }
 
-console.log(`Seeding ${Object.keys(components).length} resources into the emulator (catalog seed) …`)
-const emulator = await startEmulator({environment, environmentName: 'bench', lroDurationMs: 0})
-try {
-  const endpoints = {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription}
-  emulator.faults.set({latencyMs: LATENCY_MS, throttle: THROTTLE})
-  const requestsOf = () => emulator.requestLog().length
-  const throttledOf = () => emulator.requestLog().filter((e) => e.status === 429).length
 
-  // ── bulk: opsbook's collector ─────────────────────────────────────────────────────────────────────────────
-  const services = createAzureServices({environment, environmentName: 'bench', emulator: endpoints})
-  emulator.clearRequestLog()
-  const bulk = await measured(() =>
-    collectInventory({environment, sources: sourcesFromServices(services), rules, budget: new RequestBudget({arm: {ratePerSecond: 25, burst: 250}})}),
-  )
-  const bulkRequests = requestsOf()
-  const bulkThrottled = throttledOf()
-  const bulkEvaluated = evaluateInventory(bulk.value, {environment, environmentName: 'bench', now: new Date(), rules}).findings
-  const bulkFindings = bulkEvaluated.length
-
-  // ── naive: list per type, then one GET per resource ──────────────────────────────────────────────────────
-  emulator.faults.set({throttle: {...THROTTLE}}) // a fresh, full bucket for the second scan
-  emulator.clearRequestLog()
-  const token = (await services.credential.getToken('https://management.azure.com/.default'))!.token
-  const agent = new https.Agent({ca: emulator.caPem, keepAlive: true, maxSockets: 16})
-  const get = (path: string): Promise<any> =>
-    new Promise((resolve, reject) => {
-      const url = new URL(path.startsWith('http') ? path : `${emulator.armEndpoint}${path}`)
-      const req = https.get(url, {agent, headers: {authorization: `Bearer ${token}`}}, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8')
-          if (res.statusCode === 429) return resolve({throttled: Number(res.headers['retry-after'] ?? 1)})
-          if ((res.statusCode ?? 500) >= 400) return reject(new Error(`${res.statusCode} ${path}`))
-          resolve(JSON.parse(body))
-        })
-      })
-      req.on('error', reject)
-    })
-  const getWithRetry = async (path: string): Promise<any> => {
-    for (;;) {
-      const result = await get(path)
-      if (result?.throttled === undefined) return result
-      await new Promise((r) => setTimeout(r, result.throttled * 1000))
+/**
+ * The fleet case: FLEET_SUBSCRIPTIONS subscriptions of RESOURCES_PER_SUBSCRIPTION resources each (50,000 by default)
+ * under one management group (the emulator's estate `fleet`: copies of one seeded subscription), scanned with the
+ * checks Resource Graph answers, against Resource Graph's documented quota (15 queries per 5 s, enforced by the
+ * emulator with its headers):
+ * - fleet: `--scope mg:<id>`, one paged query per table over the management group;
+ * - loop: the same collector once per subscription (`--scope sub:<id>` in a loop), sharing one request budget.
+ */
+async function fleetCase(): Promise<void> {
+  const subscriptions = Array.from({length: FLEET_SUBSCRIPTIONS}, (_, i) => `00000000-0000-0000-00f1-${String(i).padStart(12, '0')}`)
+  const fleetComponents: Record<string, unknown> = {}
+  for (const [type, share] of mix)
+    for (let i = 0; i < Math.round(RESOURCES_PER_SUBSCRIPTION * share); i++)
+      fleetComponents[`${type}-${i}`] = {type, name: type === 'storage' ? `st${String(i).padStart(6, '0')}` : `${type}-${i}`, ...(type === 'webapp' ? {slots: []} : {}), tags: {owner: 'bench'}}
+  const fleetEnvironment = environmentSchema.parse({cloud: 'emulator', subscription: subscriptions[0], resourceGroups: [RG], requiredTags: ['owner'], components: fleetComponents})
+  const estate = {resources: {}, fleet: {subscriptions: subscriptions.slice(1), managementGroups: {'mg-bench': {subscriptions, children: []}}}}
+  console.log(`\nFleet: seeding ${Object.keys(fleetComponents).length} resources, served as ${subscriptions.length} subscriptions under management group mg-bench …`)
+  const emulator = await startEmulator({environment: fleetEnvironment, environmentName: 'bench-fleet', lroDurationMs: 0, estate: estate as never})
+  try {
+    emulator.faults.set({latencyMs: LATENCY_MS})
+    const endpoints = {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription}
+    const services = createAzureServices({environment: fleetEnvironment, environmentName: 'bench-fleet', emulator: endpoints})
+    const sources = sourcesFromServices(services, (subscription) =>
+      createAzureServices({environment: {...fleetEnvironment, subscription}, environmentName: 'bench-fleet', emulator: endpoints, credential: services.credential}),
+    )
+    const fleetRules = CHECKS.filter((c) => !c.facts?.length)
+    const graphOf = () => emulator.requestLog().filter((e) => e.operation === 'resourcegraph.resources')
+    const figures = async (label: string, scan: (budget: RequestBudget) => Promise<number>) => {
+      emulator.clearRequestLog()
+      const budget = new RequestBudget()
+      const result = await measured(() => scan(budget))
+      const graph = graphOf()
+      return {label, ms: result.ms, peakHeap: result.peakHeap, resources: result.value, graph: graph.length, graph429: graph.filter((e) => e.status === 429).length, arm: emulator.requestLog().length - graph.length, quotaWaits: budget.stats.quotaWaits ?? 0}
     }
+    // Warm-up outside the figures: SDK imports, the token and TLS sessions would otherwise count against the first scan.
+    await collectInventory({environment: fleetEnvironment, sources, rules: fleetRules, scope: {managementGroups: [], subscriptions: [subscriptions[1]!]}})
+    await new Promise((resolve) => setTimeout(resolve, 5000)) // a fresh Resource Graph quota window for each scan
+    const fleet = await figures('fleet (mg scope, batched + paged)', async (budget) =>
+      (await collectInventory({environment: fleetEnvironment, sources, rules: fleetRules, budget, scope: {managementGroups: ['mg-bench'], subscriptions: []}})).resources.length,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 5000))
+    const loop = await figures('loop (one scan per subscription)', async (budget) => {
+      let total = 0
+      for (const subscription of subscriptions)
+        total += (await collectInventory({environment: fleetEnvironment, sources, rules: fleetRules, budget, scope: {managementGroups: [], subscriptions: [subscription]}})).resources.length
+      return total
+    })
+    const row = (r: typeof fleet) =>
+      `${r.label.padEnd(36)} ${(r.ms / 1000).toFixed(1).padStart(7)} s ${String(r.resources).padStart(7)} resources ${String(r.graph).padStart(5)} ARG queries (${r.graph429} × 429, ${r.quotaWaits} quota waits) ${String(r.arm).padStart(5)} ARM requests ${mb(r.peakHeap).padStart(7)} peak heap`
+    console.log(`\n${subscriptions.length} subscriptions × ${RESOURCES_PER_SUBSCRIPTION} resources, ${fleetRules.length} checks (Resource Graph's), ${LATENCY_MS} ms latency, Resource Graph quota 15 queries / 5 s`)
+    console.log(row(fleet))
+    console.log(row(loop))
+    console.log(`\nHeadline (fleet): the management-group scan takes ${(fleet.ms / loop.ms).toFixed(3)}× the per-subscription loop's time (${(loop.ms / fleet.ms).toFixed(1)}× faster) with ${(fleet.graph / loop.graph).toFixed(3)}× its Resource Graph queries.`)
+  } finally {
+    await emulator.stop()
   }
-  const providers: Array<[ResourceType, string, string]> = [
-    [RESOURCE_TYPES.postgres, 'Microsoft.DBforPostgreSQL/flexibleServers', '2025-08-01'],
-    [RESOURCE_TYPES.redis, 'Microsoft.Cache/redis', '2024-11-01'],
-    [RESOURCE_TYPES.storage, 'Microsoft.Storage/storageAccounts', '2025-08-01'],
-    [RESOURCE_TYPES.keyvault, 'Microsoft.KeyVault/vaults', '2026-02-01'],
-    [RESOURCE_TYPES.site, 'Microsoft.Web/sites', '2025-05-01'],
-    [RESOURCE_TYPES.plan, 'Microsoft.Web/serverfarms', '2024-11-01'],
-  ]
-  const naive = await measured(async () => {
-    const ids: Array<{id: string; type: ResourceType; version: string}> = []
-    for (const [type, provider, version] of providers) {
-      let next: string | undefined = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${provider}?api-version=${version}`
-      while (next) {
-        const page: {value: Array<{id: string}>; nextLink?: string} = await getWithRetry(next)
-        for (const r of page.value) ids.push({id: r.id, type, version})
-        next = page.nextLink
+}
+
+async function singleSubscriptionCase(): Promise<void> {
+  console.log(`Seeding ${Object.keys(components).length} resources into the emulator (catalog seed) …`)
+  const emulator = await startEmulator({environment, environmentName: 'bench', lroDurationMs: 0})
+  try {
+    const endpoints = {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription}
+    emulator.faults.set({latencyMs: LATENCY_MS, throttle: THROTTLE})
+    const requestsOf = () => emulator.requestLog().length
+    const throttledOf = () => emulator.requestLog().filter((e) => e.status === 429).length
+
+    // ── bulk: opsbook's collector ─────────────────────────────────────────────────────────────────────────────
+    const services = createAzureServices({environment, environmentName: 'bench', emulator: endpoints})
+    emulator.clearRequestLog()
+    const bulk = await measured(() =>
+      collectInventory({environment, sources: sourcesFromServices(services), rules, budget: new RequestBudget({arm: {ratePerSecond: 25, burst: 250}})}),
+    )
+    const bulkRequests = requestsOf()
+    const bulkThrottled = throttledOf()
+    const bulkEvaluated = evaluateInventory(bulk.value, {environment, environmentName: 'bench', now: new Date(), rules}).findings
+    const bulkFindings = bulkEvaluated.length
+
+    // ── naive: list per type, then one GET per resource ──────────────────────────────────────────────────────
+    emulator.faults.set({throttle: {...THROTTLE}}) // a fresh, full bucket for the second scan
+    emulator.clearRequestLog()
+    const token = (await services.credential.getToken('https://management.azure.com/.default'))!.token
+    const agent = new https.Agent({ca: emulator.caPem, keepAlive: true, maxSockets: 16})
+    const get = (path: string): Promise<any> =>
+      new Promise((resolve, reject) => {
+        const url = new URL(path.startsWith('http') ? path : `${emulator.armEndpoint}${path}`)
+        const req = https.get(url, {agent, headers: {authorization: `Bearer ${token}`}}, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8')
+            if (res.statusCode === 429) return resolve({throttled: Number(res.headers['retry-after'] ?? 1)})
+            if ((res.statusCode ?? 500) >= 400) return reject(new Error(`${res.statusCode} ${path}`))
+            resolve(JSON.parse(body))
+          })
+        })
+        req.on('error', reject)
+      })
+    const getWithRetry = async (path: string): Promise<any> => {
+      for (;;) {
+        const result = await get(path)
+        if (result?.throttled === undefined) return result
+        await new Promise((r) => setTimeout(r, result.throttled * 1000))
       }
     }
-    const resources = await mapBounded(ids, 16, async ({id, type, version}): Promise<InventoryResource> => {
-      const body = await getWithRetry(`${id}?api-version=${version}`)
-      const parts = /\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\//i.exec(id)!
-      return {...body, type, subscriptionId: parts[1], resourceGroup: parts[2]}
+    const providers: Array<[ResourceType, string, string]> = [
+      [RESOURCE_TYPES.postgres, 'Microsoft.DBforPostgreSQL/flexibleServers', '2025-08-01'],
+      [RESOURCE_TYPES.redis, 'Microsoft.Cache/redis', '2024-11-01'],
+      [RESOURCE_TYPES.storage, 'Microsoft.Storage/storageAccounts', '2025-08-01'],
+      [RESOURCE_TYPES.keyvault, 'Microsoft.KeyVault/vaults', '2026-02-01'],
+      [RESOURCE_TYPES.site, 'Microsoft.Web/sites', '2025-05-01'],
+      [RESOURCE_TYPES.plan, 'Microsoft.Web/serverfarms', '2024-11-01'],
+    ]
+    const naive = await measured(async () => {
+      const ids: Array<{id: string; type: ResourceType; version: string}> = []
+      for (const [type, provider, version] of providers) {
+        let next: string | undefined = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${provider}?api-version=${version}`
+        while (next) {
+          const page: {value: Array<{id: string}>; nextLink?: string} = await getWithRetry(next)
+          for (const r of page.value) ids.push({id: r.id, type, version})
+          next = page.nextLink
+        }
+      }
+      const resources = await mapBounded(ids, 16, async ({id, type, version}): Promise<InventoryResource> => {
+        const body = await getWithRetry(`${id}?api-version=${version}`)
+        const parts = /\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\//i.exec(id)!
+        return {...body, type, subscriptionId: parts[1], resourceGroup: parts[2]}
+      })
+      // Facts (BENCH_CHECKS=all) and locks come from the same per-resource sources as the bulk scan.
+      const sources = sourcesFromServices(services)
+      // Defender plans: one ARM list of the subscription's pricings (Resource Graph's securityresources on the bulk side).
+      const pricings: {value: Array<{name: string; properties: {pricingTier: string}}>} = await getWithRetry(`/subscriptions/${SUB}/providers/Microsoft.Security/pricings?api-version=2024-01-01`)
+      const defenderPlans = {ok: true as const, value: Object.fromEntries(pricings.value.map((p) => [p.name.toLowerCase(), p.properties.pricingTier]))}
+      const inventory: Inventory = {resources, facts: new Map(), locks: {ok: true, value: (await sources.locks()).items}, defenderPlans}
+      if (ALL) {
+        const collected = await collectInventory({environment, sources: {...sources, resourceGraph: async () => ({data: resources as never})}, rules})
+        return {...collected, defenderPlans}
+      }
+      return inventory
     })
-    // Facts (BENCH_CHECKS=all) and locks come from the same per-resource sources as the bulk scan.
-    const sources = sourcesFromServices(services)
-    // Defender plans: one ARM list of the subscription's pricings (Resource Graph's securityresources on the bulk side).
-    const pricings: {value: Array<{name: string; properties: {pricingTier: string}}>} = await getWithRetry(`/subscriptions/${SUB}/providers/Microsoft.Security/pricings?api-version=2024-01-01`)
-    const defenderPlans = {ok: true as const, value: Object.fromEntries(pricings.value.map((p) => [p.name.toLowerCase(), p.properties.pricingTier]))}
-    const inventory: Inventory = {resources, facts: new Map(), locks: {ok: true, value: (await sources.locks()).items}, defenderPlans}
-    if (ALL) {
-      const collected = await collectInventory({environment, sources: {...sources, resourceGraph: async () => ({data: resources as never})}, rules})
-      return {...collected, defenderPlans}
-    }
-    return inventory
-  })
-  const naiveRequests = requestsOf()
-  const naiveThrottled = throttledOf()
-  const naiveEvaluated = evaluateInventory(naive.value, {environment, environmentName: 'bench', now: new Date(), rules}).findings
-  const naiveFindings = naiveEvaluated.length
-  const key = (f: {checkId: string; resourceId: string; status: string}) => `${f.checkId}|${f.resourceId.toLowerCase()}|${f.status}`
-  const naiveKeys = new Set(naiveEvaluated.map(key))
-  const same = bulkEvaluated.length === naiveEvaluated.length && bulkEvaluated.every((f) => naiveKeys.has(key(f)))
+    const naiveRequests = requestsOf()
+    const naiveThrottled = throttledOf()
+    const naiveEvaluated = evaluateInventory(naive.value, {environment, environmentName: 'bench', now: new Date(), rules}).findings
+    const naiveFindings = naiveEvaluated.length
+    const key = (f: {checkId: string; resourceId: string; status: string}) => `${f.checkId}|${f.resourceId.toLowerCase()}|${f.status}`
+    const naiveKeys = new Set(naiveEvaluated.map(key))
+    const same = bulkEvaluated.length === naiveEvaluated.length && bulkEvaluated.every((f) => naiveKeys.has(key(f)))
 
-  const row = (label: string, r: {ms: number; peakHeap: number}, requests: number, throttled: number, findings: number) =>
-    `${label.padEnd(34)} ${(r.ms / 1000).toFixed(1).padStart(8)} s ${String(requests).padStart(8)} req ${String(throttled).padStart(6)} × 429 ${mb(r.peakHeap).padStart(8)} peak heap ${String(findings).padStart(7)} findings`
-  console.log(
-    `\n${bulk.value.resources.length} resources, ${rules.length} checks (${ALL ? 'the full checklist' : 'the checks Resource Graph covers; BENCH_CHECKS=all for every check'}), ${LATENCY_MS} ms latency per request, ARM throttle ${THROTTLE.capacity} burst / ${THROTTLE.refillPerSecond} per s`,
-  )
-  console.log(row('bulk (Resource Graph + budget)', bulk, bulkRequests, bulkThrottled, bulkFindings))
-  console.log(row('naive (one GET per resource)', naive, naiveRequests, naiveThrottled, naiveFindings))
-  console.log(`Same findings from both scans: ${same ? 'yes' : 'NO'}`)
-  console.log(`\nHeadline: the bulk scan takes ${(bulk.ms / naive.ms).toFixed(3)}× the naive scan's time (${(naive.ms / bulk.ms).toFixed(1)}× faster) with ${(bulkRequests / naiveRequests).toFixed(3)}× its requests.`)
-  agent.destroy()
-} finally {
-  await emulator.stop()
+    const row = (label: string, r: {ms: number; peakHeap: number}, requests: number, throttled: number, findings: number) =>
+      `${label.padEnd(34)} ${(r.ms / 1000).toFixed(1).padStart(8)} s ${String(requests).padStart(8)} req ${String(throttled).padStart(6)} × 429 ${mb(r.peakHeap).padStart(8)} peak heap ${String(findings).padStart(7)} findings`
+    console.log(
+      `\n${bulk.value.resources.length} resources, ${rules.length} checks (${ALL ? 'the full checklist' : 'the checks Resource Graph covers; BENCH_CHECKS=all for every check'}), ${LATENCY_MS} ms latency per request, ARM throttle ${THROTTLE.capacity} burst / ${THROTTLE.refillPerSecond} per s`,
+    )
+    console.log(row('bulk (Resource Graph + budget)', bulk, bulkRequests, bulkThrottled, bulkFindings))
+    console.log(row('naive (one GET per resource)', naive, naiveRequests, naiveThrottled, naiveFindings))
+    console.log(`Same findings from both scans: ${same ? 'yes' : 'NO'}`)
+    console.log(`\nHeadline: the bulk scan takes ${(bulk.ms / naive.ms).toFixed(3)}× the naive scan's time (${(naive.ms / bulk.ms).toFixed(1)}× faster) with ${(bulkRequests / naiveRequests).toFixed(3)}× its requests.`)
+    agent.destroy()
+  } finally {
+    await emulator.stop()
+  }
 }
+
+if (CASE !== 'fleet') await singleSubscriptionCase()
+if (CASE !== 'single') await fleetCase()

@@ -470,6 +470,13 @@ export const environmentSchema = z.strictObject({
   pairedRegion: z.string().optional().describe('Region used for geo restore and DR replicas'),
   production: z.boolean().default(false).describe('Production: confirmations typed by name, windows and freezes enforced'),
   resourceGroups: z.array(z.string()).min(1),
+  scope: z
+    .strictObject({
+      managementGroups: z.array(z.string().regex(/^[A-Za-z0-9._()-]{1,90}$/, 'expected a management group id')).default([]),
+      subscriptions: z.array(z.string().regex(/^[0-9a-fA-F-]{36}$/, 'expected a subscription id (GUID)')).default([]),
+    })
+    .optional()
+    .describe('Fleet scope of `opsbook check`: every checked resource in these management groups and subscriptions (all resource groups), read through Resource Graph; `check --scope` overrides it'),
   evidence: z
     .strictObject({
       storageAccount: z.string(),

@@ -100,6 +100,8 @@ export interface BudgetStats {
   armRequests: number
   throttled: number
   retries: number
+  /** Times Resource Graph's quota headers said none was left and queries waited for the reset. */
+  quotaWaits?: number
 }
 
 /** Status code and Retry-After of an SDK error (core-rest-pipeline RestError and ms-rest-js RestError alike). */
@@ -112,7 +114,16 @@ export function throttleInfo(error: unknown): {status?: number; retryAfterMs?: n
     if (/^\d+(\.\d+)?$/.test(header.trim())) retryAfterMs = Number(header) * 1000
     else if (!Number.isNaN(Date.parse(header))) retryAfterMs = Math.max(0, Date.parse(header) - Date.now())
   }
+  // Resource Graph says when its quota resets (hh:mm:ss) rather than, or as well as, Retry-After.
+  retryAfterMs ??= quotaResetMs(e?.response?.headers?.get?.('x-ms-user-quota-resets-after'))
   return {status, retryAfterMs}
+}
+
+/** `hh:mm:ss` (x-ms-user-quota-resets-after) in milliseconds, undefined when it is not that. */
+export function quotaResetMs(value: string | undefined | null): number | undefined {
+  const m = /^(\d+):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(String(value ?? '').trim())
+  if (!m) return undefined
+  return ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + (m[4] ? Math.round(Number(`0.${m[4]}`) * 1000) : 0)
 }
 
 /** Runs each request of a scan inside the budget and keeps the counts. */
@@ -153,6 +164,17 @@ export class RequestBudget {
         bucket.pause(wait)
       }
     }
+  }
+
+  /**
+   * Obey Resource Graph's quota headers after a query: none left means no query until the quota resets
+   * (learn.microsoft.com/azure/governance/resource-graph/concepts/guidance-for-throttled-requests, "Understand
+   * throttling headers": back off on x-ms-user-quota-remaining / x-ms-user-quota-resets-after).
+   */
+  graphQuota(quota: {remaining: number; resetsAfterMs: number}): void {
+    if (quota.remaining > 0) return
+    this.stats.quotaWaits = (this.stats.quotaWaits ?? 0) + 1
+    this.graph.pause(Math.min(quota.resetsAfterMs, this.maxRetryAfterMs))
   }
 
   /** Note a retry or throttling pause made inside a client's own pipeline. */

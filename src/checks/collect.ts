@@ -12,6 +12,7 @@ import type {Environment} from '../catalog/schema.js'
 import {mapBounded, RequestBudget, type BudgetOptions} from './budget.js'
 import type {Inventory} from './evaluate.js'
 import {CHECKS} from './rules/index.js'
+import type {FleetScope} from './scope.js'
 import {type CheckSources, type Paged} from './sources.js'
 import {ALL_RESOURCE_TYPES, DEFENDER_RULE, RESOURCE_TYPES, type CheckRule, type Fact, type FactName, type InventoryResource, type ResourceFacts, type ResourceType, type VaultItem} from './types.js'
 
@@ -29,10 +30,36 @@ export interface CollectOptions {
   /** Told about progress (one line per phase). */
   log?: (message: string) => void
   signal?: AbortSignal
+  /** A fleet scan (management groups, subscription lists) instead of the environment's resource groups. */
+  scope?: FleetScope
 }
 
 export interface Collected extends Inventory {
   budget: RequestBudget
+  /** The subscriptions whose resources were scanned. */
+  subscriptions: string[]
+}
+
+/**
+ * Subscriptions per Resource Graph request. Azure accepts at most 1,000 per request (troubleshoot/general, "Too many
+ * subscriptions": batch "to stay under the 1,000 subscription limit") and recommends groups under 300 for the quota
+ * (concepts/guidance-for-throttled-requests, "Grouping queries").
+ */
+export const SUBSCRIPTIONS_PER_QUERY = 250
+
+/** Where one Resource Graph query runs: a batch of subscriptions, or management groups. */
+export interface GraphTarget {
+  subscriptions: string[]
+  managementGroups?: string[]
+}
+
+/** The Resource Graph targets of a scan: the environment's subscription, or the fleet scope in batches. */
+export function graphTargets(environment: Environment, scope?: FleetScope): GraphTarget[] {
+  if (!scope) return [{subscriptions: [environment.subscription]}]
+  const targets: GraphTarget[] = []
+  if (scope.managementGroups.length > 0) targets.push({subscriptions: [], managementGroups: scope.managementGroups})
+  for (let i = 0; i < scope.subscriptions.length; i += SUBSCRIPTIONS_PER_QUERY) targets.push({subscriptions: scope.subscriptions.slice(i, i + SUBSCRIPTIONS_PER_QUERY)})
+  return targets
 }
 
 
@@ -67,20 +94,34 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   const budget = options.budget ?? new RequestBudget(options.budgetOptions)
   const log = options.log ?? (() => undefined)
   const rules = options.rules ?? CHECKS
-  const subscriptions = [environment.subscription]
+  const home = environment.subscription.toLowerCase()
+  const targets = graphTargets(environment, options.scope)
   const groups = new Set(environment.resourceGroups.map((g) => g.toLowerCase()))
-  const inScope = (row: Record<string, unknown>) =>
-    String(row.subscriptionId ?? '').toLowerCase() === environment.subscription.toLowerCase() && groups.has(String(row.resourceGroup ?? '').toLowerCase())
+  // A fleet scan takes every row Resource Graph returns for its targets; otherwise the environment's resource groups.
+  const inScope = options.scope
+    ? () => true
+    : (row: Record<string, unknown>) => String(row.subscriptionId ?? '').toLowerCase() === home && groups.has(String(row.resourceGroup ?? '').toLowerCase())
+  const graph = (query: string) => graphAll(sources, budget, query, targets, options.signal)
 
   // 1. One paged Resource Graph query for every covered resource.
-  const rows = (await graphAll(sources, budget, inventoryQuery(), subscriptions, options.signal)).filter(inScope)
+  const rows = (await graph(inventoryQuery())).filter(inScope)
   const resources: InventoryResource[] = []
   for (const row of rows) {
     const type = String(row.type).toLowerCase()
     if (!(ALL_RESOURCE_TYPES as string[]).includes(type)) continue
     resources.push(toResource(row, type as ResourceType))
   }
-  log(`Resource Graph: ${resources.length} resource(s) in ${environment.resourceGroups.join(', ')}`)
+  const subscriptions = options.scope
+    ? [...new Set([...options.scope.subscriptions, ...resources.map((r) => r.subscriptionId.toLowerCase())])]
+    : [environment.subscription]
+  log(
+    options.scope
+      ? `Resource Graph: ${resources.length} resource(s) in ${subscriptions.length} subscription(s) (${budget.stats.resourceGraphQueries} page(s))`
+      : `Resource Graph: ${resources.length} resource(s) in ${environment.resourceGroups.join(', ')}`,
+  )
+  /** Sources for where a resource lives (fleet scans: its own subscription). */
+  const sourcesIn = (subscription: string) =>
+    subscription.toLowerCase() === home || !sources.forSubscription ? sources : sources.forSubscription(subscription)
 
   const needed = factsNeeded(rules)
   const facts = new Map<string, ResourceFacts>(resources.map((r) => [r.id.toLowerCase(), {}]))
@@ -91,7 +132,7 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   if (apps.length > 0) {
     let configRows: Record<string, unknown>[] = []
     try {
-      configRows = (await graphAll(sources, budget, siteConfigQuery(), subscriptions, options.signal)).filter(inScope)
+      configRows = (await graph(siteConfigQuery())).filter(inScope)
     } catch (error) {
       if (options.signal?.aborted) throw error
       // Sovereign clouds reject the appserviceresources table (400 "Table 'appserviceresources' could not be found"):
@@ -116,7 +157,7 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   if (wantEndpoints.length > 0) {
     let fact: (r: InventoryResource) => Fact
     try {
-      const byTarget = privateEndpointsByTarget(await graphAll(sources, budget, privateEndpointQuery(), subscriptions, options.signal))
+      const byTarget = privateEndpointsByTarget(await graph(privateEndpointQuery()))
       fact = (r) => ({ok: true, value: byTarget.get(r.id.toLowerCase()) ?? []})
     } catch (error) {
       if (options.signal?.aborted) throw error
@@ -127,15 +168,19 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   }
 
   // 4. Defender for Cloud plans, one Resource Graph query.
+  // Plans are per subscription: each resource is judged by its own subscription's plans.
   let defenderPlans: Collected['defenderPlans']
+  let defenderPlansBySubscription: Collected['defenderPlansBySubscription']
   if (rules.some((r) => r.id === DEFENDER_RULE)) {
     try {
-      const planRows = await graphAll(sources, budget, defenderPlansQuery(), subscriptions, options.signal)
-      const plans: Record<string, string> = {}
-      for (const row of planRows)
-        if (String(row.subscriptionId ?? '').toLowerCase() === environment.subscription.toLowerCase())
-          plans[String(row.name).toLowerCase()] = String((row.properties as any)?.pricingTier ?? '')
-      defenderPlans = {ok: true, value: plans}
+      const planRows = await graph(defenderPlansQuery())
+      const bySubscription = new Map<string, Record<string, string>>(subscriptions.map((s) => [s.toLowerCase(), {}]))
+      for (const row of planRows) {
+        const plans = bySubscription.get(String(row.subscriptionId ?? '').toLowerCase())
+        if (plans) plans[String(row.name).toLowerCase()] = String((row.properties as any)?.pricingTier ?? '')
+      }
+      defenderPlans = {ok: true, value: bySubscription.get(home) ?? {}}
+      if (options.scope) defenderPlansBySubscription = new Map([...bySubscription].map(([sub, value]) => [sub, {ok: true, value}]))
     } catch (error) {
       if (options.signal?.aborted) throw error
       defenderPlans = {ok: false, error: describeError(error)}
@@ -149,10 +194,12 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   const keyLists = new Map<string, Promise<VaultItem[]>>()
   const keyList = (r: InventoryResource) => {
     const key = r.id.toLowerCase()
-    if (!keyLists.has(key)) keyLists.set(key, allPages(budget, () => sources.kvKeys(r.resourceGroup, r.name)))
+    if (!keyLists.has(key)) keyLists.set(key, allPages(budget, () => sourcesIn(r.subscriptionId).kvKeys(r.resourceGroup, r.name)))
     return keyLists.get(key)!
   }
   for (const resource of resources) {
+    // Every read below goes to the subscription the resource lives in.
+    const sources = sourcesIn(resource.subscriptionId)
     const wanted = needed.get(resource.type) ?? new Set<FactName>()
     const [site, slot] = resource.type === RESOURCE_TYPES.slot ? resource.name.split('/') : [resource.name]
     for (const fact of wanted) {
@@ -191,12 +238,12 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
       tasks.push({resource, fact, read: read[fact]})
     }
   }
-  // Locks: one ARM list for the whole subscription ("Management Locks - List At Subscription Level" returns the locks
-  // at every scope in it: the subscription, its resource groups and resources), so a subscription-scope lock counts.
+  // Locks: one ARM list per subscription ("Management Locks - List At Subscription Level" returns the locks at every
+  // scope in it: the subscription, its resource groups and resources), so a subscription-scope lock counts.
   let locks: Inventory['locks'] = {ok: true, value: []}
   const lockTask = rules.some((r) => r.id === 'gov.lock.critical')
-    ? allPages(budget, () => sources.locks()).then(
-        (value) => (locks = {ok: true, value}),
+    ? mapBounded(subscriptions, 16, (subscription) => allPages(budget, () => sourcesIn(subscription).locks())).then(
+        (lists) => (locks = {ok: true, value: lists.flat()}),
         (error) => (locks = {ok: false, error: describeError(error)}),
       )
     : Promise.resolve()
@@ -214,8 +261,8 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
       factsOf(task.resource)[task.fact] = fact
     }),
   ])
-  log(`ARM: ${tasks.length} per-resource read(s) and the subscription locks`)
-  return {resources, facts, locks, defenderPlans, budget}
+  log(`ARM: ${tasks.length} per-resource read(s) and the locks of ${subscriptions.length === 1 ? 'the subscription' : `${subscriptions.length} subscriptions`}`)
+  return {resources, facts, locks, defenderPlans, defenderPlansBySubscription, budget, subscriptions}
 }
 
 /**
@@ -243,17 +290,23 @@ function privateEndpointsByTarget(rows: Record<string, unknown>[]): Map<string, 
   return byTarget
 }
 
-/** Every page of a Resource Graph query. */
-async function graphAll(sources: CheckSources, budget: RequestBudget, query: string, subscriptions: string[], signal?: AbortSignal): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = []
-  let skipToken: string | undefined
-  do {
-    signal?.throwIfAborted()
-    const page = await budget.run('resourceGraph', () => sources.resourceGraph(query, subscriptions, skipToken))
-    rows.push(...page.data)
-    skipToken = page.skipToken
-  } while (skipToken)
-  return rows
+/**
+ * Every page of a Resource Graph query over every target (rows of overlapping targets once). After each page the
+ * quota headers are obeyed: with none left, the next query waits until the quota resets.
+ */
+async function graphAll(sources: CheckSources, budget: RequestBudget, query: string, targets: GraphTarget[], signal?: AbortSignal): Promise<Record<string, unknown>[]> {
+  const rows = new Map<string, Record<string, unknown>>()
+  for (const target of targets) {
+    let skipToken: string | undefined
+    do {
+      signal?.throwIfAborted()
+      const page = await budget.run('resourceGraph', () => sources.resourceGraph(query, target.subscriptions, skipToken, target.managementGroups))
+      if (page.quota) budget.graphQuota(page.quota)
+      for (const row of page.data) rows.set(String(row.id ?? rows.size).toLowerCase(), row)
+      skipToken = page.skipToken
+    } while (skipToken)
+  }
+  return [...rows.values()]
 }
 
 /** Every page of an ARM list, each page inside the budget. */

@@ -31,6 +31,8 @@ export interface Inventory {
   locks: {ok: true; value: LockInfo[]} | {ok: false; error: string}
   /** Defender for Cloud plans (only when a rule reads them). */
   defenderPlans?: CatalogContext['defenderPlans']
+  /** A fleet scan's plans by lower-case subscription id: each resource is judged by its own subscription's plans. */
+  defenderPlansBySubscription?: Map<string, NonNullable<CatalogContext['defenderPlans']>>
 }
 
 export interface EvaluateOptions {
@@ -65,7 +67,7 @@ export function evaluateInventory(inventory: Inventory, options: EvaluateOptions
       environmentName: options.environmentName,
       component,
       locks: inventory.locks,
-      defenderPlans: inventory.defenderPlans,
+      defenderPlans: inventory.defenderPlansBySubscription?.get(resource.subscriptionId.toLowerCase()) ?? inventory.defenderPlans,
       parent: parentResource ? {resource: parentResource, facts: inventory.facts.get(parentResource.id.toLowerCase()) ?? {}} : undefined,
       now: options.now,
     }

@@ -6,6 +6,7 @@ import type {BudgetOptions, RequestBudget} from './budget.js'
 import {collectInventory} from './collect.js'
 import {blockingFindings, evaluateInventory} from './evaluate.js'
 import {CHECKS} from './rules/index.js'
+import {describeScope, type FleetScope} from './scope.js'
 import type {CheckSources} from './sources.js'
 import type {CheckReport, CheckRule, Finding, Severity} from './types.js'
 
@@ -20,6 +21,8 @@ export interface RunChecksOptions {
   now?: () => Date
   log?: (message: string) => void
   signal?: AbortSignal
+  /** A fleet scan: management groups and subscription lists instead of the environment's resource groups. */
+  scope?: FleetScope
 }
 
 /** Scan an environment and return the report (findings sorted by resource, then check order). */
@@ -34,6 +37,7 @@ export async function runChecks(options: RunChecksOptions): Promise<CheckReport>
     rules,
     log: options.log,
     signal: options.signal,
+    scope: options.scope,
   })
   const now = options.now?.() ?? new Date()
   const evaluated = evaluateInventory(collected, {environment: options.environment, environmentName: options.environmentName, now, rules})
@@ -54,6 +58,7 @@ export async function runChecks(options: RunChecksOptions): Promise<CheckReport>
     findings: evaluated.findings,
     expiredWaivers: evaluated.expiredWaivers,
     collection: {...collected.budget.stats, durationMs: Date.now() - started},
+    ...(options.scope ? {fleet: {scope: describeScope(options.scope), subscriptions: collected.subscriptions.length}} : {}),
   }
 }
 

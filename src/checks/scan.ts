@@ -15,6 +15,8 @@ export interface ScanOptions {
   budget?: BudgetOptions
   log?: (message: string) => void
   signal?: AbortSignal
+  /** `--scope` values (mg:<id>, sub:<id>,…); default: the environment's `scope`, else its resource groups. */
+  scope?: string[]
 }
 
 export interface ScanResult {
@@ -30,6 +32,7 @@ export async function scanEnvironment(options: ScanOptions): Promise<ScanResult>
   const {loadCatalog, getEnvironment} = await import('../catalog/loader.js')
   const loaded = loadCatalog({flag: options.catalogFlag, cwd: options.cwd})
   const environment: Environment = getEnvironment(loaded, options.envName)
+  const scope = (await import('./scope.js')).scanScope(environment, options.scope)
   let emulator: Awaited<ReturnType<typeof import('../emulator/connect.js')['connectOrStartEmulator']>> | undefined
   if (environment.cloud === 'emulator') {
     const {connectOrStartEmulator} = await import('../emulator/connect.js')
@@ -40,10 +43,14 @@ export async function scanEnvironment(options: ScanOptions): Promise<ScanResult>
     const services = createAzureServices({environment, environmentName: options.envName, emulator})
     // Signed in at all? One short message and exit 6 now, rather than every check failing on the same missing credential.
     await services.identity()
+    // A fleet scan reads each resource's settings in its own subscription, with the same credential.
+    const servicesFor = (subscription: string) =>
+      createAzureServices({environment: {...environment, subscription}, environmentName: options.envName, emulator, credential: services.credential})
     const report = await runChecks({
       environment,
       environmentName: options.envName,
-      sources: sourcesFromServices(services),
+      sources: sourcesFromServices(services, servicesFor),
+      scope,
       budgetOptions: options.budget,
       log: options.log,
       signal: options.signal,

@@ -4,11 +4,19 @@
  * the emulator). Each method returns one page or one resource, so the budget sees every request.
  */
 import type {AzureServices} from '../azure/clients.js'
+import {quotaResetMs} from './budget.js'
 import type {LockInfo, VaultItem} from './types.js'
 
 export interface GraphPage {
   data: Record<string, unknown>[]
   skipToken?: string
+  /** The caller's Resource Graph quota after this query (x-ms-user-quota-remaining / -resets-after), when sent. */
+  quota?: GraphQuota
+}
+
+export interface GraphQuota {
+  remaining: number
+  resetsAfterMs: number
 }
 
 export interface Paged<T> {
@@ -18,8 +26,10 @@ export interface Paged<T> {
 }
 
 export interface CheckSources {
-  /** One page of a Resource Graph query over `subscriptions`. */
-  resourceGraph(query: string, subscriptions: string[], skipToken?: string): Promise<GraphPage>
+  /** One page of a Resource Graph query over `subscriptions` (or, when given, over `managementGroups` instead). */
+  resourceGraph(query: string, subscriptions: string[], skipToken?: string, managementGroups?: string[]): Promise<GraphPage>
+  /** The same sources for another subscription (fleet scans read per-resource settings where each resource lives). */
+  forSubscription?(subscription: string): CheckSources
   /** Server parameters, first page (name → value). */
   pgConfigurations(resourceGroup: string, server: string): Promise<Paged<{name: string; value?: string}>>
   pgFirewallRules(resourceGroup: string, server: string): Promise<Paged<{name: string; startIpAddress?: string; endIpAddress?: string}>>
@@ -88,13 +98,29 @@ function isNotFound(error: unknown): boolean {
   return e?.statusCode === 404 || e?.status === 404
 }
 
-/** CheckSources over the client factory's SDK clients. */
-export function sourcesFromServices(services: AzureServices): CheckSources {
+/**
+ * CheckSources over the client factory's SDK clients. `servicesFor` gives the services of another subscription (a
+ * fleet scan's per-resource reads); without it every read goes to `services`' subscription.
+ */
+export function sourcesFromServices(services: AzureServices, servicesFor?: (subscription: string) => AzureServices): CheckSources {
+  const others = new Map<string, CheckSources>()
   return {
-    async resourceGraph(query, subscriptions, skipToken) {
+    forSubscription(subscription) {
+      const key = subscription.toLowerCase()
+      if (!servicesFor || key === services.subscription.toLowerCase()) return this
+      if (!others.has(key)) others.set(key, sourcesFromServices(servicesFor(subscription)))
+      return others.get(key)!
+    },
+    async resourceGraph(query, subscriptions, skipToken, managementGroups) {
       const client = await services.resourceGraph()
-      const response = await client.resources({query, subscriptions, options: {resultFormat: 'objectArray', skipToken, top: 1000}})
-      return {data: (response.data as Record<string, unknown>[]) ?? [], skipToken: response.skipToken ?? undefined}
+      const scope = managementGroups?.length ? {managementGroups} : {subscriptions}
+      const response = await client.resources({query, ...scope, options: {resultFormat: 'objectArray', skipToken, top: 1000}})
+      // The quota headers of every response (guidance-for-throttled-requests): the collector backs off on them.
+      const headers = response._response?.headers
+      const remaining = headers?.get('x-ms-user-quota-remaining')
+      const resetsAfterMs = quotaResetMs(headers?.get('x-ms-user-quota-resets-after'))
+      const quota = remaining !== undefined && /^\d+$/.test(remaining) && resetsAfterMs !== undefined ? {remaining: Number(remaining), resetsAfterMs} : undefined
+      return {data: (response.data as Record<string, unknown>[]) ?? [], skipToken: response.skipToken ?? undefined, quota}
     },
     async pgConfigurations(resourceGroup, server) {
       const client = await services.postgres()

@@ -210,6 +210,8 @@ export interface CheckReport {
   expiredWaivers: ExpiredWaiver[]
   /** Collection statistics (requests made, throttled responses, time). */
   collection: CollectionStats
+  /** A fleet scan: its scope (`mg:<id> sub:<id>,…`) and how many subscriptions it read. */
+  fleet?: {scope: string; subscriptions: number}
 }
 
 export interface CollectionStats {
@@ -217,5 +219,7 @@ export interface CollectionStats {
   armRequests: number
   throttled: number
   retries: number
+  /** Times Resource Graph's quota ran out and queries waited for its reset. */
+  quotaWaits?: number
   durationMs: number
 }

@@ -5,6 +5,7 @@
 import type {Environment, MaintenanceWindow} from '../catalog/schema.js'
 import {openOccurrence, nextOpening} from '../catalog/windows.js'
 import {CronExpressionParser} from 'cron-parser'
+import {toIsoDuration} from '../support/duration.js'
 import {unwindowedCronLines, windowCronLines, type Cadence, type CronLine} from './schedule.js'
 
 /** Component types `dr-drill` restores (its forEach steps). */
@@ -67,6 +68,8 @@ export function decideGate(options: {
   at: Date
   schedule: Cadence | string
   fired?: string
+  /** How long the drill is expected to take: a window with less left than that does not start it. */
+  expected?: {ms?: number; description: string}
 }): GateDecision {
   const {env, at} = options
   const reasons: string[] = []
@@ -91,6 +94,10 @@ export function decideGate(options: {
       .filter((d): d is Date => Boolean(d))
       .sort((a, b) => a.getTime() - b.getTime())[0]
     if (!occurrence) reasons.push(`${key}: window closed${next ? `; next opens ${next.toISOString()}` : ''}`)
+    else if (options.expected?.ms !== undefined && occurrence.closesAt.getTime() - at.getTime() < options.expected.ms)
+      reasons.push(
+        `${key}: ${toIsoDuration(Math.max(0, occurrence.closesAt.getTime() - at.getTime()))} left of its window (closes ${occurrence.closesAt.toISOString()}), the drill is expected to take ${options.expected.description}${next ? `; next opens ${next.toISOString()}` : ''}`,
+      )
     rows.push({component: key, open: Boolean(occurrence), closesAt: occurrence?.closesAt.toISOString(), nextOpensAt: next?.toISOString()})
   }
   if (options.fired && reasons.length === 0) {

@@ -20,6 +20,8 @@ export interface CheckResult {
   findings: CheckReport['findings']
   /** Catalog components of kinds no check reads yet (e.g. Azure SQL Database): inventory only, not checked. */
   notChecked: Array<{key: string; type: string; kind: string}>
+  /** A fleet scan (--scope or the catalog's `scope`): the scope and how many subscriptions were read. */
+  fleet?: CheckReport['fleet']
 }
 
 export default class Check extends BaseCommand<CheckResult> {
@@ -29,6 +31,7 @@ export default class Check extends BaseCommand<CheckResult> {
   static override examples = [
     '<%= config.bin %> check --env local',
     '<%= config.bin %> check --env production --format sarif --output opsbook.sarif --fail-on critical',
+    '<%= config.bin %> check --env production --scope mg:contoso-platform --format json',
   ]
   static override flags = {
     env: Flags.string({char: 'e', description: 'Environment from the catalog', required: true}),
@@ -36,12 +39,16 @@ export default class Check extends BaseCommand<CheckResult> {
     output: Flags.string({char: 'o', description: 'Write the formatted report to this file instead of stdout'}),
     'fail-on': Flags.string({description: 'Lowest severity whose fails (or errors) make the exit code 1', options: [...SEVERITIES], default: 'high'}),
     summary: Flags.string({description: 'Append a Markdown summary to this file (default in GitHub Actions: $GITHUB_STEP_SUMMARY)'}),
+    scope: Flags.string({
+      description: 'Fleet scan instead of the environment\'s resource groups: mg:<management group id> or sub:<id>[,<id>…] (repeatable; default: the environment\'s catalog `scope`)',
+      multiple: true,
+    }),
   }
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
     const [{scanEnvironment}, {formatReport}] = await Promise.all([import('../checks/scan.js'), import('../checks/format/index.js')])
-    const scan = await scanEnvironment({envName: flags.env, catalogFlag: flags.catalog, failOn: flags['fail-on'] as Severity, log: (m) => this.note(m)})
+    const scan = await scanEnvironment({envName: flags.env, catalogFlag: flags.catalog, failOn: flags['fail-on'] as Severity, scope: flags.scope, log: (m) => this.note(m)})
     const {report} = scan
     if (flags.output || !this.jsonEnabled()) {
       const text = await formatReport(report, flags.format as CheckFormat, {verbose: flags.verbose, width: process.stdout.columns})
@@ -71,6 +78,7 @@ export default class Check extends BaseCommand<CheckResult> {
       expiredWaivers: report.expiredWaivers,
       findings: report.findings,
       notChecked,
+      ...(report.fleet ? {fleet: report.fleet} : {}),
     }
   }
 }

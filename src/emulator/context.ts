@@ -203,6 +203,8 @@ export interface FaultSpec {
   hangOperations?: string[]
   /** Web app slots that answer their health path with 5xx: `site/slot` or just `slot` (any site); `production` for the main site. */
   unhealthySlots?: string[]
+  /** Resource Graph's per-user query quota instead of Azure's documented 15 queries per 5 s (tests shrink it). */
+  graphQuota?: {queries: number; windowMs: number}
 }
 
 export interface FaultInjector {

@@ -99,10 +99,30 @@ const identity = z
   })
   .strict()
 
+const subscriptionId = z.string().regex(/^[0-9a-fA-F-]{36}$/, 'expected a subscription id (GUID)')
+
+/**
+ * A fleet: further subscriptions this emulator serves, each a copy of the environment's own (same resource groups
+ * and resources, ids under its own subscription; see ../fleet.ts), and management groups over them, so fleet scans
+ * (`opsbook check --scope mg:<id>`) page Resource Graph across many subscriptions offline.
+ */
+const fleet = z
+  .object({
+    subscriptions: z.array(subscriptionId).default([]),
+    managementGroups: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9._()-]{1,90}$/, 'expected a management group id (letters, digits, -, _, ., parentheses; up to 90)'),
+        z.object({subscriptions: z.array(subscriptionId).default([]), children: z.array(z.string()).default([])}).strict(),
+      )
+      .default({}),
+  })
+  .strict()
+
 export const estateSchema = z
   .object({
     /** Principals the emulator knows, with their role assignments (see `identity`). */
     identities: z.record(z.string(), identity).optional(),
+    fleet: fleet.optional(),
     /** Subscription-wide settings. */
     subscription: z.object({locks: z.array(lock).optional(), defenderPlans: z.record(z.string(), z.enum(['Free', 'Standard'])).optional()}).strict().optional(),
     resources: z.record(z.string(), resourceSettings).default({}),
@@ -142,6 +162,19 @@ export function parseEstate(file: string, text: string, environment?: Environmen
           code: 'unknown-resource',
           message: `estate resource "${name}" is not a component of the environment (components: ${[...names].join(', ') || 'none'})`,
         })
+  }
+  if (estate?.fleet && environment) {
+    const served = new Set([environment.subscription, ...estate.fleet.subscriptions].map((s) => s.toLowerCase()))
+    for (const [id, group] of Object.entries(estate.fleet.managementGroups)) {
+      group.subscriptions.forEach((sub, index) => {
+        if (!served.has(sub.toLowerCase()))
+          problems.push({location: source.locate(['fleet', 'managementGroups', id, 'subscriptions', index]), code: 'unknown-subscription', message: `subscription ${sub} is neither the environment's nor one of fleet.subscriptions`})
+      })
+      group.children.forEach((child, index) => {
+        if (!estate!.fleet!.managementGroups[child])
+          problems.push({location: source.locate(['fleet', 'managementGroups', id, 'children', index]), code: 'unknown-management-group', message: `child management group "${child}" is not declared under fleet.managementGroups`})
+      })
+    }
   }
   if (problems.length > 0 || !estate) throw new ValidationError(problems, `estate ${file} is invalid:`)
   return estate

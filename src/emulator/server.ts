@@ -16,6 +16,7 @@ import {unsupportedApiVersion} from './api-versions.js'
 import {startBlobServer, type RunningBlob} from './blob.js'
 import {loadOrCreateCertificate} from './certificate.js'
 import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, type LroOperation, type ActivityLog, type ServiceModule} from './context.js'
+import {asCopy, fromCopy} from './fleet.js'
 import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
 import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
 import {DEFAULT_PRINCIPAL, requestedPrincipal} from './services/authorization.js'
@@ -405,9 +406,12 @@ function createHandler(deps: HandlerDeps): Handler {
     // `//subscriptions/…` (arm-monitor inserts resource ids unencoded) must not be read as a host.
     const rawUrl = (req.url ?? '/').replace(/^\/+/, '/')
     const q = rawUrl.indexOf('?')
-    const path = (q < 0 ? rawUrl : rawUrl.slice(0, q)).replace(/(.)\/+$/, '$1')
+    const requestedPath = (q < 0 ? rawUrl : rawUrl.slice(0, q)).replace(/(.)\/+$/, '$1')
     const query = new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1))
     const secure = 'encrypted' in req.socket
+    // A fleet copy of the subscription (estate `fleet`) is served from the environment's own (fleet.ts).
+    const copy = secure ? fromCopy(deps.ctx, requestedPath) : undefined
+    const path = copy?.path ?? requestedPath
     const request: EmulatorRequest = {
       method: (req.method ?? 'GET').toUpperCase(),
       path,
@@ -459,12 +463,13 @@ function createHandler(deps: HandlerDeps): Handler {
       if (!(error instanceof ArmFailure)) process.stderr.write(`opsbook emulator: ${(error as Error).stack ?? error}\n`)
     }
     if (request.method !== 'GET' && request.method !== 'HEAD' && response.status < 500) deps.store.save()
+    if (copy) response = {...response, headers: response.headers && asCopy(deps.ctx, response.headers, copy.copy), body: asCopy(deps.ctx, response.body, copy.copy)}
     const sentHeaders = send(res, request, response, extraHeaders)
-    deps.observe?.({method: request.method, path, query: query.toString(), status: response.status, headers: sentHeaders, body: jsonBodyOf(response)})
+    deps.observe?.({method: request.method, path: requestedPath, query: query.toString(), status: response.status, headers: sentHeaders, body: jsonBodyOf(response)})
     deps.log.push({
       at: new Date().toISOString(),
       method: request.method,
-      path,
+      path: requestedPath,
       query: query.toString(),
       operation,
       status: response.status,

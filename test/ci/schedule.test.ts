@@ -93,6 +93,17 @@ describe('window-aligned cron lines', () => {
     expect(other.reasons.join()).toMatch(/belongs to another group/)
   })
 
+  it('a window with less left than the drill is expected to take keeps the gate shut and says how much is left', () => {
+    const env = environmentWith(WINDOWS['weekly UTC']!)
+    const late = new Date('2026-01-04T03:30:00Z')
+    const tooLong = decideGate({environmentName: 'prod', env, components: ['db'], at: late, schedule: 'quarterly', expected: {ms: 3_600_000, description: 'PT1H (the runbook\'s expectedDuration)'}})
+    expect(tooLong.open).toBe(false)
+    expect(tooLong.reasons.join()).toMatch(/db: PT30M left of its window \(closes 2026-01-04T04:00:00.000Z\), the drill is expected to take PT1H/)
+    expect(decideGate({environmentName: 'prod', env, components: ['db'], at: late, schedule: 'quarterly', expected: {ms: 20 * 60_000, description: 'PT20M'}}).open).toBe(true)
+    // Unknown duration (no expectedDuration, no past runs): only the start is checked.
+    expect(decideGate({environmentName: 'prod', env, components: ['db'], at: late, schedule: 'quarterly', expected: {description: 'unknown'}}).open).toBe(true)
+  })
+
   it('a production component without a window is never open; outside production it is', () => {
     const base = {cloud: 'azure', subscription: '00000000-0000-0000-0000-000000000001', resourceGroups: ['rg'], components: {db: {type: 'postgres', name: 'pg'}}}
     const at = new Date('2026-01-01T03:00:00Z')

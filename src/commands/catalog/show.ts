@@ -19,6 +19,7 @@ export default class CatalogShow extends BaseCommand<CatalogShowResult> {
     const {loadCatalog, getEnvironment, resourceGroupOf} = await import('../../catalog/loader.js')
     const {describeWindow, windowsOf} = await import('../../catalog/windows.js')
     const {catalogNotes} = await import('../../catalog/notes.js')
+    const {describeScope} = await import('../../checks/scope.js')
     const loaded = loadCatalog({flag: flags.catalog})
     const names = flags.env ? [flags.env] : Object.keys(loaded.catalog.environments)
     const environments: Catalog['environments'] = {}
@@ -28,6 +29,7 @@ export default class CatalogShow extends BaseCommand<CatalogShowResult> {
     for (const [name, env] of Object.entries(environments)) {
       this.say(`\n${name}  cloud=${env.cloud} subscription=${env.subscription} region=${env.region}${env.pairedRegion ? ` paired=${env.pairedRegion}` : ''}${env.production ? '  PRODUCTION' : ''}`)
       if (env.evidence) this.say(`  evidence: ${env.evidence.storageAccount}/${env.evidence.container}`)
+      if (env.scope) this.say(`  fleet scope (opsbook check): ${describeScope(env.scope)}`)
       for (const [key, c] of Object.entries(env.components)) {
         const objectives = c.objectives ? ` rto=${c.objectives.rto ?? '-'} rpo=${c.objectives.rpo ?? '-'}${c.objectives.crossRegion ? ' cross-region' : ''}` : ''
         const windows = windowsOf(env, c).map(({name: w, window}) => ` window=${w} (${describeWindow(window)})`).join('')

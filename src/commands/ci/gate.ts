@@ -15,6 +15,9 @@ export default class CiGate extends BaseCommand<GateDecision> {
     fired: Flags.string({description: 'The cron line that started the job (empty for a manual run)', default: ''}),
     'override-reason': Flags.string({description: 'A manual run outside the window: the reason (empty or "none": no override)', default: ''}),
     at: Flags.string({description: 'Instant to decide at (ISO-8601); default now'}),
+    'expected-duration': Flags.string({
+      description: "How long the drill takes (ISO-8601, e.g. PT1H): less left of a window skips it. Default: dr-drill's expectedDuration, else the median of its past runs here",
+    }),
   }
 
   async run(): Promise<GateDecision> {
@@ -25,20 +28,33 @@ export default class CiGate extends BaseCommand<GateDecision> {
       import('../../ci/outputs.js'),
       import('../../support/instant.js'),
     ])
-    const env = getEnvironment(loadCatalog({flag: flags.catalog}), flags.env)
+    const loaded = loadCatalog({flag: flags.catalog})
+    const env = getEnvironment(loaded, flags.env)
     const unknown = flags.component.filter((c) => !env.components[c])
     if (unknown.length > 0) {
       const {ValidationError} = await import('../../errors.js')
       throw new ValidationError(unknown.map((c) => ({code: 'unknown-component', message: `--component ${c}: not a component of ${flags.env} (${Object.keys(env.components).join(', ')})`})))
     }
     const at = parseInstant(flags.at, '--at')
+    const expected = await this.expectedDuration(flags['expected-duration'], loaded, flags.env)
     const reason = flags['override-reason'].trim()
     const decision =
       reason && reason !== 'none'
         ? {environment: flags.env, at: at.toISOString(), open: true, reasons: [`manual run with an override: ${reason}`], components: flags.component.map((component) => ({component, open: true}))}
-        : decideGate({environmentName: flags.env, env, components: flags.component, at, schedule: flags.schedule, fired: flags.fired.trim() || undefined})
+        : decideGate({environmentName: flags.env, env, components: flags.component, at, schedule: flags.schedule, fired: flags.fired.trim() || undefined, expected})
     await publishGate(decision.open)
     this.say(`${decision.open ? '✔ open' : '– closed, the drill is skipped'}: ${decision.reasons.join('; ')}`)
     return decision
+  }
+
+  /** The flag's duration, else what `run dr-drill` itself expects (its declared duration or the median of past runs). */
+  private async expectedDuration(flag: string | undefined, loaded: import('../../catalog/loader.js').LoadedCatalog, envName: string): Promise<{ms?: number; description: string}> {
+    if (flag !== undefined) {
+      const ms = (await import('../../support/duration.js')).parseDuration(flag)
+      if (ms === undefined) throw new (await import('../../errors.js')).ValidationError([{code: 'invalid-flag', message: `--expected-duration ${flag}: expected an ISO-8601 duration such as PT1H30M`}])
+      return {ms, description: `${flag} (--expected-duration)`}
+    }
+    const [{resolveRunbook}, {expectedRunDuration}] = await Promise.all([import('../../runbooks/discovery.js'), import('../../runbooks/runner.js')])
+    return expectedRunDuration({runbook: resolveRunbook('dr-drill', {catalog: loaded}), envName, loaded})
   }
 }

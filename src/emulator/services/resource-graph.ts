@@ -13,10 +13,12 @@
  * `type`, `name`) found in the emulator's state slices. Paging: `$skipToken` and `$top` (page size 1000 as in Azure,
  * a smaller `$top` is the page size), `resultFormat` `objectArray` (default) or `table`.
  */
+import {randomUUID} from 'node:crypto'
 import {resourceGroups} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {KqlError, runKql, type KqlTable, type Row} from '../kql.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
+import {fleetCopies, managementGroupSubscriptions, servedSubscriptions} from '../fleet.js'
 import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
 import {redisState} from './redis.js'
@@ -154,6 +156,85 @@ export function resourceGraphTables(ctx: EmulatorContext): Record<string, KqlTab
 
 /** Azure's maximum (and default) page size. */
 const MAX_PAGE = 1000
+/**
+ * Most subscriptions one query may name: "the REST API for Azure Resource Graph accepts a maximum number of
+ * subscriptions"; batch "to stay under the 1,000 subscription limit"
+ * (learn.microsoft.com/azure/governance/resource-graph/troubleshoot/general, "Too many subscriptions").
+ */
+export const MAX_QUERY_SUBSCRIPTIONS = 1000
+/**
+ * The per-user query quota: "a user can send at most 15 queries within every 5-second window without being
+ * throttled", reported in every response as `x-ms-user-quota-remaining` (queries) and `x-ms-user-quota-resets-after`
+ * (hh:mm:ss) (learn.microsoft.com/azure/governance/resource-graph/concepts/guidance-for-throttled-requests).
+ */
+export const USER_QUOTA = {queries: 15, windowMs: 5000}
+
+interface QuotaWindow {
+  startedAt: number
+  used: number
+  quota: {queries: number; windowMs: number}
+}
+const quotaWindows = new WeakMap<EmulatorContext, QuotaWindow>()
+
+/** Take one query from the caller's quota window; the headers say what is left and when it resets. */
+function takeQuota(ctx: EmulatorContext): {allowed: boolean; headers: Record<string, string>} {
+  const quota = ctx.faults.current().graphQuota ?? USER_QUOTA
+  const now = Date.now()
+  let window = quotaWindows.get(ctx)
+  if (!window || now - window.startedAt >= quota.windowMs || window.quota.queries !== quota.queries || window.quota.windowMs !== quota.windowMs) quotaWindows.set(ctx, (window = {startedAt: now, used: 0, quota}))
+  const allowed = window.used < quota.queries
+  if (allowed) window.used++
+  const resetsInMs = Math.max(0, window.startedAt + quota.windowMs - now)
+  const seconds = Math.ceil(resetsInMs / 1000)
+  const hhmmss = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60].map((n) => String(n).padStart(2, '0')).join(':')
+  const headers: Record<string, string> = {'x-ms-user-quota-remaining': String(quota.queries - window.used), 'x-ms-user-quota-resets-after': hhmmss}
+  // A throttled query also carries ARM's Retry-After (request-limits-and-throttling), so SDK retry policies wait too.
+  if (!allowed) headers['Retry-After'] = String(Math.max(1, seconds))
+  return {allowed, headers}
+}
+
+/**
+ * Rows as the fleet copies (fleet.ts) serve them: the environment's rows with ids, the subscription id and any id
+ * inside `properties` naming the copy. Each row's properties are serialised once, not once per copy.
+ */
+function copyRows(rows: Row[], home: string, copies: string[]): Row[] {
+  if (copies.length === 0) return []
+  const prefix = new RegExp(`(/subscriptions/)${home.replace(/[^0-9a-z-]/gi, '')}`, 'gi')
+  const prepared = rows.map((row) => {
+    const text = JSON.stringify(row.properties ?? {})
+    return {row, text: text.toLowerCase().includes(`/subscriptions/${home}`) ? text : undefined}
+  })
+  return copies.flatMap((copy) =>
+    prepared.map(({row, text}) => ({
+      ...row,
+      id: String(row.id).replace(prefix, `$1${copy}`),
+      subscriptionId: copy,
+      properties: text === undefined ? row.properties : JSON.parse(text.replace(prefix, `$1${copy}`)),
+    })),
+  )
+}
+
+/** The subscriptions a query covers: those it names, those under the management groups it names, else all served. */
+function querySubscriptions(ctx: EmulatorContext, body: Record<string, unknown>): {subscriptions: string[]} | {error: EmulatorResponse} {
+  const named = Array.isArray(body.subscriptions) ? (body.subscriptions as unknown[]).map((s) => String(s).toLowerCase()) : undefined
+  if (named && named.length > MAX_QUERY_SUBSCRIPTIONS)
+    return {
+      error: armError(400, 'BadRequest', `The query names ${named.length} subscriptions; at most ${MAX_QUERY_SUBSCRIPTIONS} are allowed per request.`, {
+        details: [{code: 'TooManySubscriptions', message: `Batch the query over subsets of at most ${MAX_QUERY_SUBSCRIPTIONS} subscriptions.`}],
+      }),
+    }
+  const groups = Array.isArray(body.managementGroups) ? (body.managementGroups as unknown[]).map(String) : undefined
+  let fromGroups: string[] = []
+  if (groups) {
+    const resolved = managementGroupSubscriptions(ctx, groups)
+    if ('unknown' in resolved)
+      return {error: armError(400, 'BadRequest', `Management group '${resolved.unknown}' could not be found or the caller has no access to it.`, {details: [{code: 'InvalidManagementGroup', message: resolved.unknown}]})}
+    fromGroups = resolved.subscriptions
+  }
+  const served = new Set(servedSubscriptions(ctx))
+  if (!named && !groups) return {subscriptions: [...served]}
+  return {subscriptions: [...new Set([...(named ?? []), ...fromGroups])].filter((s) => served.has(s))}
+}
 
 function invalidQuery(reason: string): EmulatorResponse {
   return armError(400, 'BadRequest', `Query is invalid: ${reason}`, {
@@ -189,18 +270,32 @@ function query(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse
   const skip = options.$skip === undefined ? 0 : Number(options.$skip)
   if (!Number.isInteger(skip) || skip < 0) return armError(400, 'BadRequest', `The $skip value '${String(options.$skip)}' is invalid.`)
   let offset = skip
+  let snapshot: string | undefined
   if (options.$skipToken !== undefined) {
     const decoded = decodeSkipToken(String(options.$skipToken))
     if (decoded === undefined) return armError(400, 'BadRequest', 'The $skipToken is invalid or expired.', {details: [{code: 'InvalidSkipToken', message: 'Pass the $skipToken of the previous page unchanged.'}]})
-    offset = decoded
+    offset = decoded.offset
+    snapshot = decoded.snapshot
   }
-  const subscriptions = Array.isArray(body.subscriptions) ? (body.subscriptions as unknown[]).map((s) => String(s).toLowerCase()) : undefined
+  const scope = querySubscriptions(ctx, body)
+  if ('error' in scope) return scope.error
+  const quota = takeQuota(ctx)
+  if (!quota.allowed)
+    return {...armError(429, 'RateLimiting', 'Please provide below info when asking for support: timestamp, correlationId. Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed.'), headers: quota.headers}
 
-  let result
-  try {
+  // Later pages read the result the first page computed (a fleet query over thousands of subscriptions is computed
+  // once, not once per page); a snapshot no longer cached is computed again.
+  const snapshots = resultSnapshots.get(ctx) ?? new Map<string, KqlResult>()
+  resultSnapshots.set(ctx, snapshots)
+  let result = snapshot === undefined ? undefined : snapshots.get(snapshot)
+  if (!result) try {
     const tables = resourceGraphTables(ctx)
-    if (subscriptions)
-      for (const table of Object.values(tables)) table.rows = table.rows.filter((r) => subscriptions.includes(String(r.subscriptionId).toLowerCase()))
+    const home = ctx.subscription.toLowerCase()
+    const wanted = new Set(scope.subscriptions)
+    for (const table of Object.values(tables)) {
+      const homeRows = table.rows.filter((r) => String(r.subscriptionId).toLowerCase() === home)
+      table.rows = [...(wanted.has(home) ? homeRows : []), ...copyRows(homeRows, home, fleetCopies(ctx).filter((c) => wanted.has(c)))]
+    }
     result = runKql(body.query, tables, ctx.clock())
   } catch (error) {
     if (error instanceof KqlError) return invalidQuery(error.message)
@@ -209,6 +304,12 @@ function query(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse
   const total = result.rows.length
   const page = result.rows.slice(offset, offset + top)
   const next = offset + page.length < total ? offset + page.length : undefined
+  if (next !== undefined && snapshot === undefined) {
+    snapshot = randomUUID()
+    snapshots.set(snapshot, result)
+    // A few recent snapshots are enough for sequential paging.
+    for (const key of [...snapshots.keys()].slice(0, Math.max(0, snapshots.size - 16))) snapshots.delete(key)
+  }
   const data =
     format === 'table'
       ? {
@@ -218,26 +319,30 @@ function query(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse
       : page.map((r) => Object.fromEntries(result.columns.map((c) => [c, jsonValue(r[c])])))
   return {
     status: 200,
-    headers: {'x-ms-user-quota-remaining': '14', 'x-ms-user-quota-resets-after': '00:00:05'},
+    headers: quota.headers,
     body: {
       totalRecords: total,
       count: page.length,
       resultTruncated: 'false',
-      ...(next === undefined ? {} : {$skipToken: encodeSkipToken(next)}),
+      ...(next === undefined ? {} : {$skipToken: encodeSkipToken(next, snapshot)}),
       data,
       facets: [],
     },
   }
 }
 
-function encodeSkipToken(offset: number): string {
-  return Buffer.from(JSON.stringify({$skip: offset, v: 1})).toString('base64')
+type KqlResult = ReturnType<typeof runKql>
+const resultSnapshots = new WeakMap<EmulatorContext, Map<string, KqlResult>>()
+
+function encodeSkipToken(offset: number, snapshot?: string): string {
+  return Buffer.from(JSON.stringify({$skip: offset, v: 1, ...(snapshot ? {s: snapshot} : {})})).toString('base64')
 }
 
-function decodeSkipToken(token: string): number | undefined {
+function decodeSkipToken(token: string): {offset: number; snapshot?: string} | undefined {
   try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as {$skip?: unknown}
-    return Number.isInteger(parsed.$skip) && (parsed.$skip as number) >= 0 ? (parsed.$skip as number) : undefined
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as {$skip?: unknown; s?: unknown}
+    if (!Number.isInteger(parsed.$skip) || (parsed.$skip as number) < 0) return undefined
+    return {offset: parsed.$skip as number, ...(typeof parsed.s === 'string' ? {snapshot: parsed.s} : {})}
   } catch {
     return undefined
   }
