@@ -900,7 +900,7 @@ class RunExecution {
     }
     if (call) {
       addLocals()
-      return this.contextWith(steps, call.params ?? {}, phase, undefined)
+      return this.contextWith(steps, call.params ?? {}, phase, undefined, frame)
     }
     for (const [id, record] of this.records) if (!record.parent) steps[id] = {outputs: record.outputs, status: record.status, ...withError(record)}
     for (const [group, keys] of Object.entries(options.runbook.forEachGroups ?? {})) {
@@ -916,10 +916,10 @@ class RunExecution {
           }
     }
     addLocals()
-    return this.contextWith(steps, options.params, phase, instance)
+    return this.contextWith(steps, options.params, phase, instance, frame)
   }
 
-  private contextWith(steps: ExpressionContext['steps'], params: Record<string, unknown>, phase: StepPhase, instance?: StepSpec['instance']): ExpressionContext {
+  private contextWith(steps: ExpressionContext['steps'], params: Record<string, unknown>, phase: StepPhase, instance: StepSpec['instance'] | undefined, frame: Frame): ExpressionContext {
     const {options} = this
     return {
       ...(instance ? {item: instance.item as unknown as Record<string, unknown>} : {}),
@@ -934,7 +934,8 @@ class RunExecution {
         environment: options.environmentName,
         production: options.environment.production,
       },
-      failed: phase !== 'main' && this.runFailed,
+      // In a group's finally, failure() also means the group failed or the run was interrupted while it ran.
+      failed: phase !== 'main' && (this.runFailed || frameFailed(frame) || (frame.id !== undefined && this.options.signal.aborted)),
       now: this.now,
       // Values computed from a secret become secrets themselves (issue 16: toJSON(toJSON(params.pw)) leaked).
       taint: this.redactor,
