@@ -116,8 +116,13 @@ export interface StepInput {
 }
 export type FinallyStepInput = Omit<StepInput, 'id'> & {id?: string}
 
-export const stepSchema: z.ZodType<StepInput, StepInput> = z.strictObject({id: identifier.describe('Unique step id, used as steps.<id>'), ...stepFields, ...groupFields})
-export const finallyStepSchema: z.ZodType<FinallyStepInput, FinallyStepInput> = z.strictObject({id: identifier.optional().describe('Optional; defaults to finally-<n>'), ...stepFields, ...groupFields})
+// Named in the JSON Schema's $defs (recursive: a group's steps are steps).
+export const stepSchema: z.ZodType<StepInput, StepInput> = z
+  .strictObject({id: identifier.describe('Unique step id, used as steps.<id>'), ...stepFields, ...groupFields})
+  .meta({id: 'step'})
+export const finallyStepSchema: z.ZodType<FinallyStepInput, FinallyStepInput> = z
+  .strictObject({id: identifier.optional().describe('Optional; defaults to finally-<n>'), ...stepFields, ...groupFields})
+  .meta({id: 'finallyStep'})
 
 export const runbookSchema = z
   .strictObject({

@@ -111,3 +111,15 @@ steps:
     for (const problem of found) expect(problem[0]).toBe('missing-param')
   })
 })
+
+describe('the JSON Schema editors use', () => {
+  it('describes groups (recursive steps, finally, outputs) and runbook calls', async () => {
+    const {runbookJsonSchema} = await import('../../src/runbooks/schema.js')
+    const schema = runbookJsonSchema() as {properties: {steps: {items: {$ref: string}}}; $defs: Record<string, {properties: Record<string, {description?: string; items?: {$ref: string}}>}>}
+    expect(schema.properties.steps.items.$ref).toBe('#/$defs/step')
+    const step = schema.$defs.step!.properties
+    expect(step.steps!.items!.$ref).toBe('#/$defs/step')
+    expect(Object.keys(step)).toEqual(expect.arrayContaining(['finally', 'outputs', 'forEach', 'continueOnError']))
+    expect(step.uses!.description).toContain('runbook:<name-or-path>')
+  })
+})
