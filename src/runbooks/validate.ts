@@ -169,6 +169,8 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
       else if (isGroup && step.with !== undefined) push([...step.path, 'with'], 'invalid-group', `group "${step.id}" cannot take with: (only actions and runbook calls do); its steps read what they need directly`, {key: true})
       else if (!isGroup && (raw.finally !== undefined || raw.outputs !== undefined))
         push([...step.path, raw.finally !== undefined ? 'finally' : 'outputs'], 'invalid-group', `step "${step.id}": finally: and outputs: belong to a group (a step with steps:)`, {key: true})
+      else if ((isGroup || reference !== undefined) && raw.retry !== undefined)
+        push([...step.path, 'retry'], 'invalid-group', `step "${step.id}": retry applies to an action; put it on the steps inside`, {key: true})
       else if (reference !== undefined) problems.push(...runbookCallProblems(reference, step, source, calls))
       else if (step.uses !== undefined) problems.push(...callProblems({uses: step.uses, with: step.with}, step.path, source, actions))
       if (step.rollback?.uses !== undefined) problems.push(...callProblems(step.rollback as {uses: string}, [...step.path, 'rollback'], source, actions))

@@ -71,6 +71,19 @@ steps:
   })
 })
 
+describe('validating group fields', () => {
+  it('rejects retry on a group (it applies to actions) and finally/outputs on a plain step', () => {
+    const file = write(
+      'group-fields',
+      `name: group-fields\ntitle: G\nkind: checklist\nsteps:\n  - id: grp\n    retry: {attempts: 2}\n    steps: [{id: a, uses: core.log, with: {message: a}}]\n  - id: plain\n    uses: core.log\n    with: {message: b}\n    outputs: {x: y}\n`,
+    )
+    expect(problems(file)).toEqual([
+      ['invalid-group', 6, 5, 'step "grp": retry applies to an action; put it on the steps inside'],
+      ['invalid-group', 11, 5, 'step "plain": finally: and outputs: belong to a group (a step with steps:)'],
+    ])
+  })
+})
+
 describe('validating runbook calls', () => {
   it('checks with: against the callee params: unknown names, literal types and required params', () => {
     const file = write(
