@@ -531,7 +531,7 @@ class RunExecution {
     }
     if (continued) return
     // Inside a group a failure stops that group only; the group's own failure then goes to where the group sits.
-    const message = info.message.startsWith(`step ${step.id} `) ? info.message : `step ${step.id} failed: ${info.message}`
+    const message = `step ${step.id} failed: ${info.message}`
     if (frame.id) {
       if (!frame.failed) frame.firstError = {...info, message}
       frame.failed = true

@@ -40,8 +40,8 @@ export interface PlannedStep extends PlannedCall {
   rollback?: PlannedCall
   /** Full id of the group (or called runbook) the step belongs to; its steps follow it in `steps`. */
   parent?: string
-  /** Nesting depth: 0 for the runbook's own steps. */
-  depth: number
+  /** Nesting depth of a group's (or called runbook's) step: 1 for a step of a group of the runbook, … (absent: 0). */
+  depth?: number
 }
 
 export interface RunPlan {
@@ -142,8 +142,7 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
       continueOnError: step.continueOnError,
       ...call,
       rollback: step.rollback ? planCall(step.rollback, step, parent) : undefined,
-      ...(parent ? {parent} : {}),
-      depth,
+      ...(parent ? {parent, depth} : {}),
     }
   }
   const steps = flattenSteps({steps: orderSteps(runbook), finally: runbook.finally}).map((n) => planStep(n.spec, n.phase, n.depth, n.parent))

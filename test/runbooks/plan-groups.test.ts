@@ -28,7 +28,7 @@ steps:
     )
     const prepared = await prepareRun({runbook: file, envName: 'local', params: {}, cwd: repoRoot, env: {}})
     const plan = buildPlan(prepared, {now: new Date('2026-12-02T06:00:00Z')})
-    expect(plan.steps.map((s) => [s.id, s.depth, s.parent])).toEqual([
+    expect(plan.steps.map((s) => [s.id, s.depth ?? 0, s.parent])).toEqual([
       ['pitr', 0, undefined],
       ['pitr.check', 1, 'pitr'],
       ['pitr.approve', 1, 'pitr'],
