@@ -92,6 +92,34 @@ steps:
     expect(log).toMatchObject({message: 'bad=failed (step bad.one failed: assertion failed: broken on purpose) good=succeeded'})
   })
 
+  it('one failing instance of a forEach group never stops the other instances (continueOnError)', async () => {
+    const book = expandRunbook(
+      runbook(`
+name: instances
+title: One instance fails
+kind: drill
+steps:
+  - id: per
+    forEach: {components: [postgres, redis, webapp]}
+    continueOnError: true
+    steps:
+      - {id: check, uses: core.assert, with: {that: "\${{ item.type != 'redis' }}", message: "\${{ item.key }} is broken"}}
+      - {id: after, uses: core.log, needs: [check], with: {message: "\${{ item.key }} ok"}}
+`),
+      environment,
+    )
+    const {outcome} = await run(book)
+    expect(outcome.status).toBe('succeeded')
+    const groups = outcome.steps.filter((s) => !s.parent && s.id.startsWith('per-'))
+    expect(groups.length).toBeGreaterThanOrEqual(3)
+    for (const group of groups) {
+      const key = group.id.slice('per-'.length)
+      const redis = environment.components[key]!.type === 'redis'
+      expect(group).toMatchObject(redis ? {status: 'failed', continued: true, error: {message: `step ${group.id}.check failed: assertion failed: ${key} is broken`}} : {status: 'succeeded'})
+      expect(outcome.steps.find((s) => s.id === `${group.id}.after`)!.status).toBe(redis ? 'cancelled' : 'succeeded')
+    }
+  })
+
   it('without continueOnError a group failure fails the run: the group rolls back its own steps in reverse, runs its finally, then the run rolls back the rest', async () => {
     const book = runbook(`
 name: rollback-order
