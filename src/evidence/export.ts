@@ -198,6 +198,8 @@ export interface RunRow {
   approvals: Array<{step?: string; by?: string; via?: string; at?: string; reason?: string}>
   overrides: Array<{kind?: string; reason?: string; by?: string; at?: string}>
   failedSteps: Array<{id: string; message?: string}>
+  /** When the run had groups or called runbooks: every step as a tree (depth 0 = the runbook's own steps). */
+  stepTree?: Array<{id: string; uses: string; status: string; depth: number}>
   /** Results of checklist runs (their summary outputs), flattened to label/value pairs. */
   checklist?: Array<{label: string; value: string}>
   leftBehind: string[]
@@ -315,6 +317,7 @@ export function toRunRow(run: EvidenceRun): RunRow {
     approvals: s.approvals ?? [],
     overrides: s.overrides ?? [],
     failedSteps: (s.steps ?? []).filter((step) => step.status === 'failed' || step.status === 'rollback-failed').map((step) => ({id: step.id, message: step.error?.message})),
+    ...(stepTree(s.steps ?? []) ? {stepTree: stepTree(s.steps ?? [])} : {}),
     checklist: run.kind === 'checklist' ? flattenOutputs(s.outputs ?? {}) : undefined,
     leftBehind: s.leftBehind ?? [],
     journal: {lines: chain.lines, lastHash: chain.lastHash, chainOk: chain.ok, problem: chain.firstBad ? `line ${chain.firstBad.line}: ${chain.firstBad.reason}` : undefined},
@@ -628,4 +631,15 @@ function currentUser(): string {
   } catch {
     return process.env.USER ?? 'unknown'
   }
+}
+
+/** The steps of a run with groups or called runbooks, as a tree (main and finally phases; rollbacks are listed as failed steps). */
+function stepTree(steps: Array<{id: string; uses?: string; status?: string; phase?: string; parent?: string}>): RunRow['stepTree'] {
+  if (!steps.some((step) => step.parent)) return undefined
+  const parentOf = new Map(steps.filter((step) => step.phase !== 'rollback').map((step) => [step.id, step.parent]))
+  const depth = (id: string): number => {
+    const parent = parentOf.get(id)
+    return parent ? depth(parent) + 1 : 0
+  }
+  return steps.filter((step) => step.phase !== 'rollback').map((step) => ({id: step.id, uses: step.uses ?? '', status: step.status ?? 'unknown', depth: depth(step.id)}))
 }

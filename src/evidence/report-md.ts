@@ -80,6 +80,10 @@ function runSection(run: RunRow, heading: string): string[] {
     out.push('', 'Overrides:', '')
     out.push(table(['Guard', 'Reason', 'By', 'At'], run.overrides.map((o) => [o.kind ?? '', o.reason ?? '', o.by ?? '', o.at ?? ''])))
   }
+  if (run.stepTree?.length) {
+    out.push('', 'Steps (the steps of groups and called runbooks indented under them):', '')
+    for (const step of run.stepTree) out.push(`${'  '.repeat(step.depth)}- \`${step.id}\` [${step.uses}]: ${step.status}`)
+  }
   if (run.failedSteps.length) out.push('', `Failed steps: ${run.failedSteps.map((s) => `${s.id}${s.message ? ` (${s.message})` : ''}`).join('; ')}`)
   if (run.leftBehind.length) out.push('', `**Left behind (needs a human):** ${run.leftBehind.join('; ')}`)
   if (run.evidenceStoreWarning) out.push('', `**Evidence store:** ${run.evidenceStoreWarning}`)

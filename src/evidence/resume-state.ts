@@ -117,6 +117,11 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
       case 'step.started':
         if (!step) break
         phaseOf.set(step, phase ?? 'main')
+        // A group's `finally` step (`<group>.<id>`) undoes what the group built: a resumed run does the group again.
+        if (phase === 'finally' && step.includes('.')) {
+          const group = step.slice(0, step.lastIndexOf('.'))
+          for (const id of Object.keys(completed)) if (id.startsWith(`${group}.`)) delete completed[id]
+        }
         if (phase === 'main' || phase === undefined) {
           running.add(step)
           delete completed[step]

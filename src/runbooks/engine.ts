@@ -19,7 +19,9 @@ import {Redactor, REDACTED} from '../evidence/redact.js'
 import {toIsoDuration} from '../support/duration.js'
 import type {ErrorInfo, RunEvent, RunStatus, StepPhase, StepStatus} from './events.js'
 import {evaluateCondition, evaluateValue, type ExpressionContext} from './expressions.js'
+import {flattenSteps, innerSteps, type StepNode} from './groups.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
+import {resolveParams} from './params.js'
 
 export const DEFAULT_CONCURRENCY = 4
 /** How long rollbacks and `finally` together may take before the engine stops waiting and reports what is left. */
@@ -98,6 +100,8 @@ export interface StepRecord {
   reason?: string
   /** Failed, but `continueOnError` let the run go on. */
   continued?: boolean
+  /** Full id of the group (or called runbook) the step belongs to. */
+  parent?: string
 }
 
 export interface ApprovalRecord {
@@ -191,6 +195,24 @@ interface RunnableStep {
 
 type StepResult = {ok: true; outputs: Record<string, unknown>} | {ok: false; error: unknown; interrupted: boolean}
 
+/**
+ * One group instance (or the run itself, the root) at run time: whether a failure inside it stopped it, and what
+ * its steps see in expressions (see groups.ts).
+ */
+interface Frame {
+  /** Full id of the group; undefined for the run itself. */
+  id?: string
+  parent?: Frame
+  /** A step inside failed (without continueOnError): nothing new starts in this group. */
+  failed: boolean
+  firstError?: ErrorInfo
+  /** Local id → full id of the group's own steps (main and finally). */
+  locals: Map<string, string>
+  /** A called runbook: sees only its own steps, its params are the caller's `with:`. */
+  callee?: Runbook
+  params?: Record<string, unknown>
+}
+
 class RunExecution {
   private readonly now: () => Date
   private readonly redactor: Redactor
@@ -203,8 +225,13 @@ class RunExecution {
   private readonly startedAt: Date
   private readonly startedClock = performance.now()
 
-  /** Main and finally step records by id (what `steps.<id>` reads). */
+  /** Main and finally step records by full id (what `steps.<id>` reads), inner steps of groups included. */
   private readonly records = new Map<string, StepRecord>()
+  /** Every step of the tree by full id. */
+  private readonly nodes = new Map<string, StepNode>()
+  private readonly root: Frame = {failed: false, locals: new Map()}
+  /** Group instances by full id. */
+  private readonly frames = new Map<string, Frame>()
   private readonly rollbackRecords: StepRecord[] = []
   /** Main steps in the order they succeeded: rollbacks run in reverse. */
   private readonly completionOrder: string[] = []
@@ -238,8 +265,16 @@ class RunExecution {
     const runbook = options.runbook
     const safeParams = this.registerSecretParams()
 
-    for (const step of runbook.steps) this.records.set(step.id, this.newRecord(step.id, step.uses, 'main'))
-    for (const step of runbook.finally) this.records.set(step.id, this.newRecord(step.id, step.uses, 'finally'))
+    const tree = flattenSteps(runbook)
+    for (const node of tree) {
+      this.nodes.set(node.spec.id, node)
+      this.records.set(node.spec.id, this.newRecord(node.spec.id, node.spec.uses, node.phase, node.parent))
+      if (node.spec.group) {
+        const parent = node.parent ? this.frames.get(node.parent)! : this.root
+        this.frames.set(node.spec.id, {id: node.spec.id, parent, failed: false, locals: new Map(), ...(node.spec.group.callee ? {callee: node.spec.group.callee} : {})})
+      }
+      if (node.parent) this.frames.get(node.parent)!.locals.set(node.localId, node.spec.id)
+    }
 
     await this.emit({
       type: 'run.started',
@@ -252,16 +287,21 @@ class RunExecution {
       environment: options.environmentName,
       production: options.environment.production,
       params: safeParams,
-      steps: [
-        ...runbook.steps.map((s) => ({id: s.id, uses: s.uses, phase: 'main' as const, changes: this.findAction(s.uses)?.changes ?? false, needs: s.needs})),
-        ...runbook.finally.map((s) => ({id: s.id, uses: s.uses, phase: 'finally' as const, changes: this.findAction(s.uses)?.changes ?? false, needs: s.needs})),
-      ],
+      // Plan order, groups followed by their steps (`parent`: the group's full id).
+      steps: tree.map((n) => ({
+        id: n.spec.id,
+        uses: n.spec.uses,
+        phase: n.phase,
+        changes: this.findAction(n.spec.uses)?.changes ?? false,
+        needs: n.spec.needs,
+        ...(n.parent ? {parent: n.parent} : {}),
+      })),
       ...(options.resume?.from ? {resumedFrom: options.resume.from} : {}),
     })
 
     this.restoreCompleted()
 
-    await this.runGraph(runbook.steps, 'main', options.signal)
+    await this.runGraph(runbook.steps, 'main', options.signal, this.root)
     const interrupted = options.signal.aborted
     if (interrupted) {
       this.runFailed = true
@@ -273,7 +313,7 @@ class RunExecution {
       if (this.runFailed) await this.rollback()
       if (runbook.finally.length > 0) {
         await this.emit({type: 'finally.started', steps: runbook.finally.map((s) => s.id)})
-        await this.runGraph(runbook.finally, 'finally', this.teardownSignal)
+        await this.runGraph(runbook.finally, 'finally', this.teardownSignal, this.root)
       }
     } finally {
       clearTimeout(this.teardownTimer)
@@ -305,9 +345,9 @@ class RunExecution {
       finishedAt: finishedAt.toISOString(),
       durationMs,
       steps: [
-        ...runbook.steps.map((s) => this.records.get(s.id)!),
+        ...tree.filter((n) => !this.inFinally(n)).map((n) => this.records.get(n.spec.id)!),
         ...this.rollbackRecords,
-        ...runbook.finally.map((s) => this.records.get(s.id)!),
+        ...tree.filter((n) => this.inFinally(n)).map((n) => this.records.get(n.spec.id)!),
       ],
       outputs,
       leftBehind: [...this.leftBehind],
@@ -315,6 +355,19 @@ class RunExecution {
       ...(error ? {error} : {}),
       nothingChanged: !this.changed,
     })
+  }
+
+  /** Whether a step belongs to the run's `finally` (itself or inside a group there). */
+  private inFinally(node: StepNode): boolean {
+    let current: StepNode | undefined = node
+    while (current?.parent) current = this.nodes.get(current.parent)
+    return current?.phase === 'finally'
+  }
+
+  /** The frame a step runs in: its group's, or the run's. */
+  private frameOf(id: string): Frame {
+    const parent = this.nodes.get(id)?.parent
+    return parent ? this.frames.get(parent)! : this.root
   }
 
   /** The teardown deadline runs from the moment rollbacks or `finally` begin. */
@@ -352,12 +405,12 @@ class RunExecution {
    * Run `steps` as a DAG. In the main phase a failure (or the signal) stops new launches; in `finally` every step
    * runs whatever happened before it, in dependency order.
    */
-  private async runGraph(steps: StepSpec[], phase: 'main' | 'finally', signal: AbortSignal): Promise<void> {
+  private async runGraph(steps: StepSpec[], phase: 'main' | 'finally', signal: AbortSignal, frame: Frame): Promise<void> {
     const ids = new Set(steps.map((s) => s.id))
     const waiting = steps.filter((s) => this.records.get(s.id)!.status === 'pending')
     const done = new Set(steps.filter((s) => this.records.get(s.id)!.status !== 'pending').map((s) => s.id))
     const running = new Map<string, Promise<void>>()
-    const stopping = () => phase === 'main' && (this.runFailed || signal.aborted)
+    const stopping = () => phase === 'main' && (this.runFailed || signal.aborted || frameFailed(frame))
 
     for (;;) {
       let launched = true
@@ -393,7 +446,7 @@ class RunExecution {
           done.add(step.id)
           continue
         }
-        const promise = this.runMainOrFinally(step, phase, signal).finally(() => {
+        const promise = (step.group ? this.runGroup(step, phase, signal, frame) : this.runMainOrFinally(step, phase, signal, frame)).finally(() => {
           running.delete(step.id)
           done.add(step.id)
         })
@@ -404,7 +457,7 @@ class RunExecution {
     }
 
     for (const step of waiting) {
-      const reason = signal.aborted ? 'not started: the run was interrupted' : 'not started: the run failed'
+      const reason = signal.aborted ? 'not started: the run was interrupted' : frame.id && !this.runFailed ? `not started: group ${frame.id} failed` : 'not started: the run failed'
       await this.skip(step.id, phase, reason, 'cancelled')
     }
   }
@@ -413,7 +466,7 @@ class RunExecution {
   private skipReason(step: StepSpec, phase: StepPhase): {kind: 'run'} | {kind: 'skip'; reason: string; conditionFalse?: boolean} | {kind: 'error'; error: unknown} {
     if (step.if !== undefined && step.if.trim() !== '') {
       try {
-        return evaluateCondition(step.if, this.expressionContext(phase, step.instance))
+        return evaluateCondition(step.if, this.expressionContext(phase, step.instance, this.frameOf(step.id)))
           ? {kind: 'run'}
           : {kind: 'skip', reason: `condition is false: ${step.if}`, conditionFalse: true}
       } catch (error) {
@@ -445,10 +498,10 @@ class RunExecution {
     record.durationMs = 0
     record.continued = phase === 'main' && step.continueOnError
     await this.emit({type: 'step.failed', step: step.id, phase, error: info, durationMs: 0, attempts: 0, continued: record.continued})
-    this.onFailure(step, phase, info, record.continued)
+    this.onFailure(step, phase, info, record.continued, this.frameOf(step.id))
   }
 
-  private async runMainOrFinally(step: StepSpec, phase: 'main' | 'finally', signal: AbortSignal): Promise<void> {
+  private async runMainOrFinally(step: StepSpec, phase: 'main' | 'finally', signal: AbortSignal, frame: Frame): Promise<void> {
     const record = this.records.get(step.id)!
     const continued = phase === 'main' && step.continueOnError
     const result = await this.runStep({id: step.id, phase, call: step, timeoutMs: step.timeoutMs, retry: step.retry, instance: step.instance}, record, signal, continued)
@@ -462,7 +515,7 @@ class RunExecution {
       if (phase === 'finally') this.teardownIncomplete(step, `finally step ${step.id} (${step.uses}) did not complete: ${record.error?.message ?? 'stopped'}`)
       return
     }
-    this.onFailure(step, phase, record.error!, continued)
+    this.onFailure(step, phase, record.error!, continued, frame)
   }
 
   private teardownIncomplete(step: StepSpec, message: string): void {
@@ -470,15 +523,126 @@ class RunExecution {
     this.leftBehind.push(message)
   }
 
-  private onFailure(step: StepSpec, phase: StepPhase, info: ErrorInfo, continued: boolean): void {
+  private onFailure(step: StepSpec, phase: StepPhase, info: ErrorInfo, continued: boolean, frame: Frame): void {
     if (phase === 'finally') {
       this.teardownFailed = true
       this.leftBehind.push(`finally step ${step.id} (${step.uses}) failed: ${info.message}`)
       return
     }
     if (continued) return
-    if (!this.runFailed) this.firstError = {...info, message: `step ${step.id} failed: ${info.message}`}
+    // Inside a group a failure stops that group only; the group's own failure then goes to where the group sits.
+    const message = `step ${step.id} failed: ${info.message}`
+    if (frame.id) {
+      if (!frame.failed) frame.firstError = {...info, message}
+      frame.failed = true
+      return
+    }
+    if (!this.runFailed) this.firstError = {...info, message}
     this.runFailed = true
+  }
+
+  // ── groups and runbook calls ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A group (or called runbook) as one node: its steps run as a DAG of their own; when one fails (without
+   * continueOnError) nothing new starts in the group, the group's completed steps are rolled back (reverse order)
+   * and its `finally` steps run; then the group fails with the first inner failure as its error. Its outputs are
+   * read last, in the group's scope.
+   */
+  private async runGroup(step: StepSpec, phase: 'main' | 'finally', signal: AbortSignal, parent: Frame): Promise<void> {
+    const frame = this.frames.get(step.id)!
+    const record = this.records.get(step.id)!
+    const group = step.group!
+    const started = performance.now()
+    const continued = phase === 'main' && step.continueOnError
+    record.status = 'running'
+    record.startedAt = this.now().toISOString()
+    let inputs: Record<string, unknown> = {}
+    let setupError: unknown
+    if (group.callee) {
+      try {
+        inputs = this.calleeParams(step, phase, frame)
+      } catch (error) {
+        setupError = error
+      }
+    }
+    record.attempts = 1
+    await this.emit({type: 'step.started', step: step.id, phase, uses: step.uses, attempt: 1, inputs: group.callee ? this.safeCalleeParams(group.callee, inputs) : {}})
+
+    const inner = innerSteps(step)
+    const groupSignal = phase === 'main' ? signal : this.teardownSignal
+    if (setupError === undefined) {
+      if (step.timeoutMs === undefined) await this.runGraph(inner.steps, phase, groupSignal, frame)
+      else await this.withTimeout(step.timeoutMs, groupSignal, (s) => this.runGraph(inner.steps, phase, s, frame), frame)
+    } else {
+      frame.failed = true
+      frame.firstError = errorInfo(setupError)
+    }
+    const interrupted = signal.aborted && !frame.failed
+    if (frame.failed && phase === 'main') await this.rollback(step.id)
+    if (inner.finally.length > 0) await this.runGraph(inner.finally, 'finally', this.teardownSignal, frame)
+
+    const outputs: Record<string, unknown> = {}
+    const context = this.expressionContext(phase, step.instance, frame)
+    for (const [key, value] of Object.entries(group.outputs)) {
+      try {
+        outputs[key] = evaluateValue(value, context)
+      } catch (error) {
+        outputs[key] = null
+        await this.emit({type: 'run.note', message: `output ${key} of ${step.id} could not be evaluated: ${errorInfo(error).message}`})
+      }
+    }
+    record.finishedAt = this.now().toISOString()
+    record.durationMs = Math.round(performance.now() - started)
+    record.outputs = outputs
+    if (!frame.failed && !interrupted) {
+      record.status = 'succeeded'
+      if (phase === 'main') this.completionOrder.push(step.id)
+      await this.emit({type: 'step.succeeded', step: step.id, phase, outputs, durationMs: record.durationMs, attempts: 1})
+      return
+    }
+    record.status = interrupted ? 'cancelled' : 'failed'
+    record.error = interrupted ? {message: 'interrupted', code: 'interrupted'} : (frame.firstError ?? {message: `group ${step.id} failed`})
+    record.continued = !interrupted && continued
+    await this.emit({type: 'step.failed', step: step.id, phase, error: record.error, durationMs: record.durationMs, attempts: 1, continued: record.continued})
+    if (!interrupted) this.onFailure(step, phase, record.error, continued, parent)
+  }
+
+  /** A group's `timeout`: past it, what still runs in the group is aborted and the group fails (timedOut). */
+  private async withTimeout(timeoutMs: number, signal: AbortSignal, run: (signal: AbortSignal) => Promise<void>, frame: Frame): Promise<void> {
+    const timeout = new AbortController()
+    const timer = setTimeout(() => timeout.abort(new StepTimeoutError(timeoutMs)), timeoutMs)
+    try {
+      await run(AbortSignal.any([signal, timeout.signal]))
+    } finally {
+      clearTimeout(timer)
+    }
+    if (timeout.signal.aborted && !signal.aborted && !frame.failed) {
+      frame.failed = true
+      frame.firstError = errorInfo(timeout.signal.reason)
+    }
+  }
+
+  /** The params of a called runbook: `with:` evaluated in the caller's scope, typed and defaulted like `--param`. */
+  private calleeParams(step: StepSpec, phase: StepPhase, frame: Frame): Record<string, unknown> {
+    const callee = step.group!.callee!
+    const raw = evaluateValue(step.with ?? {}, this.expressionContext(phase, step.instance, frame.parent ?? this.root)) as Record<string, unknown>
+    const given: Record<string, string> = {}
+    for (const [name, value] of Object.entries(raw)) if (value !== undefined && value !== null) given[name] = typeof value === 'string' ? value : JSON.stringify(value)
+    const {options} = this
+    const resolved = resolveParams(callee, given, options.environment, {
+      environmentName: options.environmentName,
+      context: {env: {...options.environment, name: options.environmentName}, catalog: options.catalog as unknown as Record<string, unknown>, now: this.now},
+    })
+    if (resolved.missing.length > 0) throw new EngineStepError(`runbook ${callee.name} needs param ${resolved.missing.join(', ')}`, 'invalid-inputs')
+    for (const [name, spec] of Object.entries(callee.params))
+      if (spec.type === 'secret' && resolved.values[name] !== undefined) this.redactor.add(String(resolved.values[name]))
+    frame.params = resolved.values
+    return resolved.values
+  }
+
+  private safeCalleeParams(callee: Runbook, values: Record<string, unknown>): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, callee.params[k]?.type === 'secret' ? REDACTED : v]))
   }
 
   // ── one step ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -552,7 +716,7 @@ class RunExecution {
 
   /** Inputs with expressions evaluated, checked against the action's schema; secret inputs registered. */
   private evaluateInputs(step: RunnableStep, action: ActionDefinition): Record<string, unknown> {
-    const raw = evaluateValue(step.call.with ?? {}, this.expressionContext(step.phase, step.instance))
+    const raw = evaluateValue(step.call.with ?? {}, this.expressionContext(step.phase, step.instance, this.frameOf(step.id)))
     const parsed = action.input.safeParse(raw)
     if (!parsed.success) throw new EngineStepError(`invalid inputs for ${action.name}: ${issues(parsed.error)}`, 'invalid-inputs')
     const inputs = parsed.data as Record<string, unknown>
@@ -650,9 +814,15 @@ class RunExecution {
 
   // ── rollback ────────────────────────────────────────────────────────────────────────────────────────────────
 
-  private async rollback(): Promise<void> {
-    const specs = new Map(this.options.runbook.steps.map((s) => [s.id, s]))
-    const toRollBack = [...this.completionOrder].reverse().filter((id) => specs.get(id)?.rollback)
+  /**
+   * Roll back completed steps in reverse completion order: all of them, or (`group`) those inside one group, which
+   * then leave the completion order so the run's own rollback does not undo them twice.
+   */
+  private async rollback(group?: string): Promise<void> {
+    const specs = new Map([...this.nodes].filter(([, n]) => n.phase === 'main').map(([id, n]) => [id, n.spec]))
+    const inside = (id: string) => group === undefined || id.startsWith(`${group}.`)
+    const toRollBack = [...this.completionOrder].reverse().filter((id) => inside(id) && specs.get(id)?.rollback)
+    if (group !== undefined) for (let i = this.completionOrder.length - 1; i >= 0; i--) if (inside(this.completionOrder[i]!)) this.completionOrder.splice(i, 1)
     if (toRollBack.length === 0) return
     await this.emit({type: 'rollback.started', steps: toRollBack})
     const failed: string[] = []
@@ -708,12 +878,31 @@ class RunExecution {
    * What expressions read. forEach groups (see expand.ts): `steps.<group>` is, in a step expanded for item K, the
    * group's instance for K when there is one; everywhere else a map itemKey → outputs with an overall status.
    */
-  private expressionContext(phase: StepPhase, instance?: StepSpec['instance']): ExpressionContext {
+  private expressionContext(phase: StepPhase, instance?: StepSpec['instance'], frame: Frame = this.root): ExpressionContext {
     const {options} = this
     const steps: ExpressionContext['steps'] = {}
     // `error`: the message of a failed step, so a step after a `continueOnError` one can report what went wrong.
     const withError = (record: StepRecord) => (record.error ? {error: record.error.message} : {})
-    for (const [id, record] of this.records) steps[id] = {outputs: record.outputs, status: record.status, ...withError(record)}
+    // Groups, innermost last: their own steps by local id, up to (and including) a called runbook, which sees no further.
+    const chain: Frame[] = []
+    for (let f: Frame | undefined = frame; f?.id; f = f.parent) {
+      chain.unshift(f)
+      if (f.callee) break
+    }
+    const call = chain.find((f) => f.callee)
+    if (call) instance = undefined
+    const addLocals = () => {
+      for (const f of chain)
+        for (const [local, full] of f.locals) {
+          const record = this.records.get(full)!
+          steps[local] = {outputs: record.outputs, status: record.status, ...withError(record)}
+        }
+    }
+    if (call) {
+      addLocals()
+      return this.contextWith(steps, call.params ?? {}, phase, undefined, frame)
+    }
+    for (const [id, record] of this.records) if (!record.parent) steps[id] = {outputs: record.outputs, status: record.status, ...withError(record)}
     for (const [group, keys] of Object.entries(options.runbook.forEachGroups ?? {})) {
       const instances = keys.map((key) => [key, this.records.get(`${group}-${key}`)] as const).filter((e): e is readonly [string, StepRecord] => e[1] !== undefined)
       const own = instance && instances.find(([key]) => key === instance.item.key)
@@ -726,9 +915,15 @@ class RunExecution {
             ...(errors.length > 0 ? {error: errors.join('; ')} : {}),
           }
     }
+    addLocals()
+    return this.contextWith(steps, options.params, phase, instance, frame)
+  }
+
+  private contextWith(steps: ExpressionContext['steps'], params: Record<string, unknown>, phase: StepPhase, instance: StepSpec['instance'] | undefined, frame: Frame): ExpressionContext {
+    const {options} = this
     return {
       ...(instance ? {item: instance.item as unknown as Record<string, unknown>} : {}),
-      params: options.params,
+      params,
       steps,
       env: {...options.environment, name: options.environmentName},
       catalog: options.catalog as unknown as Record<string, unknown>,
@@ -739,7 +934,8 @@ class RunExecution {
         environment: options.environmentName,
         production: options.environment.production,
       },
-      failed: phase !== 'main' && this.runFailed,
+      // In a group's finally, failure() also means the group failed or the run was interrupted while it ran.
+      failed: phase !== 'main' && (this.runFailed || frameFailed(frame) || (frame.id !== undefined && this.options.signal.aborted)),
       now: this.now,
       // Values computed from a secret become secrets themselves (issue 16: toJSON(toJSON(params.pw)) leaked).
       taint: this.redactor,
@@ -776,7 +972,9 @@ class RunExecution {
 
   private restoreCompleted(): void {
     const completed = this.options.resume?.completed ?? {}
-    for (const step of this.options.runbook.steps) {
+    for (const node of this.nodes.values()) {
+      if (node.phase !== 'main') continue
+      const step = node.spec
       const previous = completed[step.id]
       if (!previous) continue
       const record = this.records.get(step.id)!
@@ -787,9 +985,15 @@ class RunExecution {
     }
   }
 
-  private newRecord(id: string, uses: string, phase: StepPhase): StepRecord {
-    return {id, uses, phase, status: 'pending', attempts: 0, outputs: {}}
+  private newRecord(id: string, uses: string, phase: StepPhase, parent?: string): StepRecord {
+    return {id, uses, phase, status: 'pending', attempts: 0, outputs: {}, ...(parent ? {parent} : {})}
   }
+}
+
+/** Whether a failure stopped this group or one around it (not the run: that is `runFailed`). */
+function frameFailed(frame: Frame): boolean {
+  for (let f: Frame | undefined = frame; f?.id; f = f.parent) if (f.failed) return true
+  return false
 }
 
 /** One status for all instances of a forEach step: failed if any failed, succeeded when all did (or there are none). */

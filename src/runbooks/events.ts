@@ -36,8 +36,8 @@ export type RunEvent =
       production: boolean
       /** Params after defaults, secrets already replaced by «redacted». */
       params: Record<string, unknown>
-      /** Step ids in plan order. */
-      steps: Array<{id: string; uses: string; phase: StepPhase; changes: boolean; needs: string[]}>
+      /** Step ids in plan order; the steps of a group (or called runbook) follow it, with `parent` its full id. */
+      steps: Array<{id: string; uses: string; phase: StepPhase; changes: boolean; needs: string[]; parent?: string}>
       resumedFrom?: string
     }
   | {type: 'step.started'; step: string; phase: StepPhase; uses: string; attempt: number; inputs: Record<string, unknown>}

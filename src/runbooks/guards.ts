@@ -5,6 +5,7 @@
  * component is decided on its own, and a blocked one says when its next long-enough window opens. The user may
  * override with a reason (journaled). Blocked runs exit 5.
  */
+import {flattenSteps} from './groups.js'
 import {findAction} from '../actions/registry.js'
 import type {Environment} from '../catalog/schema.js'
 import {activeFreeze, describeWindow, fittingOccurrence, nextOpening, nextStart, openOccurrence, windowsOf, type FreezeStatus} from '../catalog/windows.js'
@@ -78,7 +79,8 @@ export function changedComponents(runbook: Runbook, params: Record<string, unkno
     return !action || action.changes || (step.rollback ? (findAction(step.rollback.uses)?.changes ?? true) : false)
   }
   const skipped = new Set<string>()
-  for (const step of [...runbook.steps, ...runbook.finally]) {
+  // A group or runbook call changes what its steps change: the steps are counted, not the group node.
+  for (const step of flattenSteps(runbook).map((n) => n.spec).filter((s) => !s.group)) {
     if (skippedUpFront(step, params, env, skipped)) {
       skipped.add(step.id)
       continue

@@ -42,6 +42,25 @@ export interface StepSpec extends ActionCall {
   forEach?: ForEachSpec
   /** Set on the steps `expandRunbook` made from a forEach step: which step and item it is. */
   instance?: ForEachInstance
+  /**
+   * A group (`steps:` instead of `uses:`; `uses` is then `group`) or a runbook call (`uses: runbook:<ref>`): one node
+   * outside, a sub-DAG inside. See groups.ts for ids, scopes and failure semantics.
+   */
+  group?: GroupSpec
+}
+
+/** What `uses` holds for a group written with `steps:`. */
+export const GROUP_USES = 'group'
+
+export interface GroupSpec {
+  /** Inner steps; their ids and needs are local to the group. */
+  steps: StepSpec[]
+  /** Run when the group ends (success, failure or interruption), before its outputs are read. */
+  finally: StepSpec[]
+  /** Expressions over the inner steps (and, for a plain group, what the group itself can read). */
+  outputs: Record<string, unknown>
+  /** A called runbook: its params come from the step's `with`, and its steps see only each other. */
+  callee?: Runbook
 }
 
 /** `forEach:` of a step: every component of some types, or an expression yielding component keys. */

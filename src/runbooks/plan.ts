@@ -12,6 +12,7 @@ import {describedOnlySentence} from '../catalog/notes.js'
 import type {GuardDecision} from './guards.js'
 import type {Environment} from '../catalog/schema.js'
 import {evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
+import {flattenSteps} from './groups.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
 import type {PreparedRun} from './runner.js'
 import type {Problem} from '../errors.js'
@@ -37,6 +38,10 @@ export interface PlannedStep extends PlannedCall {
   retry?: {attempts: number; backoffMs: number}
   continueOnError: boolean
   rollback?: PlannedCall
+  /** Full id of the group (or called runbook) the step belongs to; its steps follow it in `steps`. */
+  parent?: string
+  /** Nesting depth of a group's (or called runbook's) step: 1 for a step of a group of the runbook, … (absent: 0). */
+  depth?: number
 }
 
 export interface RunPlan {
@@ -81,11 +86,31 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
     run: {id: '<run-id>', startedAt: '<start>', runbook: runbook.name, environment: envName, production: environment.production},
   }
   const plan = planContext(environment, envName, options.now ?? new Date())
-  const planCall = (call: ActionCall, step?: StepSpec): PlannedCall => {
+  // A called runbook's steps read its params: the caller's `with:` as far as it is known now, else the defaults.
+  const paramsOf = new Map<string, Record<string, unknown>>()
+  const contextOf = (step?: StepSpec, parent?: string): ExpressionContext => {
+    const params = (parent ? paramsOf.get(parent) : undefined) ?? context.params
+    // Expanded forEach steps (and the steps of a forEach group) know their item (expand.ts): `item.*` resolves in plan too.
+    return {...context, params, ...(step?.instance ? {item: step.instance.item as unknown as Record<string, unknown>} : {})}
+  }
+  const planCall = (call: ActionCall, step?: StepSpec, parent?: string): PlannedCall => {
     const action = findAction(call.uses)
-    // Expanded forEach steps know their item (expand.ts): `item.*` resolves in plan too.
-    const stepContext = step?.instance ? {...context, item: step.instance.item as unknown as Record<string, unknown>} : context
+    const stepContext = contextOf(step, parent)
     const inputs = resolveForPlan(call.with, stepContext) as Record<string, unknown>
+    if (step?.group) {
+      const callee = step.group.callee
+      const count = step.group.steps.length + step.group.finally.length
+      return {
+        uses: call.uses,
+        summary: callee ? `calls runbook ${callee.name}: ${callee.title}` : `a group of ${count} step${count === 1 ? '' : 's'}, run as one`,
+        changes: false,
+        inputs: callee ? {...Object.fromEntries(Object.entries(callee.params).flatMap(([k, p]) => ('default' in p && p.default !== undefined ? [[k, p.default]] : []))), ...inputs} : {},
+        permissions: [],
+        arm: [],
+        az: [],
+        notes: [],
+      }
+    }
     if (!action) return {uses: call.uses, summary: 'unknown action', changes: true, inputs, permissions: [], arm: [], az: [], notes: []}
     const shown = withDefaults(action.input, inputs)
     const secretInputs = new Set(action.secretInputs ?? [])
@@ -103,18 +128,25 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
       notes: [...notes, ...placeholderNotes(az)],
     }
   }
-  const planStep = (step: StepSpec, phase: 'main' | 'finally'): PlannedStep => ({
-    id: step.id,
-    phase,
-    needs: step.needs,
-    if: step.if,
-    timeout: step.timeoutMs,
-    retry: step.retry,
-    continueOnError: step.continueOnError,
-    ...planCall(step, step),
-    rollback: step.rollback ? planCall(step.rollback, step) : undefined,
-  })
-  const steps = [...orderSteps(runbook).map((s) => planStep(s, 'main')), ...runbook.finally.map((s) => planStep(s, 'finally'))]
+  const planStep = (step: StepSpec, phase: 'main' | 'finally', depth: number, parent?: string): PlannedStep => {
+    const call = planCall(step, step, parent)
+    if (step.group?.callee) paramsOf.set(step.id, call.inputs)
+    else if (step.group && parent && paramsOf.has(parent)) paramsOf.set(step.id, paramsOf.get(parent)!)
+    return {
+      id: step.id,
+      phase,
+      needs: step.needs,
+      if: step.if,
+      timeout: step.timeoutMs,
+      retry: step.retry,
+      continueOnError: step.continueOnError,
+      ...call,
+      rollback: step.rollback ? planCall(step.rollback, step, parent) : undefined,
+      ...(parent ? {parent, depth} : {}),
+    }
+  }
+  const steps = flattenSteps({steps: orderSteps(runbook), finally: runbook.finally}).map((n) => planStep(n.spec, n.phase, n.depth, n.parent))
+  const allSteps = flattenSteps(runbook).map((n) => n.spec)
   const evidence = environment.evidence
     ? {
         container: `${environment.evidence.storageAccount}/${environment.evidence.container}`,
@@ -129,7 +161,7 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
     : undefined
   const permissions = [...new Set([...steps.flatMap((s) => [...s.permissions, ...(s.rollback?.permissions ?? [])]), ...(evidence?.permissions ?? [])])].sort()
   // The components a drill measures (drill.measure instances), with what their configuration rules out up front.
-  const measured = [...new Set([...runbook.steps, ...runbook.finally].filter((s) => s.uses === 'drill.measure' && s.instance).map((s) => s.instance!.item.key))]
+  const measured = [...new Set(allSteps.filter((s) => s.uses === 'drill.measure' && s.instance).map((s) => s.instance!.item.key))]
   const objectives = measured.map((key) => {
     const component = environment.components[key]!
     return {
@@ -141,7 +173,7 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
       cannotMeet: configurationIssues(component),
     }
   })
-  const forEachesOverComponents = [...runbook.steps, ...runbook.finally].some((s) => s.instance)
+  const forEachesOverComponents = allSteps.some((s) => s.instance)
   const notActedOn = forEachesOverComponents ? describedOnlySentence(environment, runbook.name) : undefined
   return {
     runbook: {name: runbook.name, title: runbook.title, kind: runbook.kind, disruptive: runbook.disruptive, source: runbook.source},
@@ -271,17 +303,19 @@ export function renderPlan(plan: RunPlan): string {
     const flags = [step.changes ? 'changes' : 'read-only', step.phase === 'finally' ? 'always runs' : '', step.if ? `if ${step.if}` : '', step.needs.length ? `after ${step.needs.join(', ')}` : '']
       .filter(Boolean)
       .join('; ')
-    lines.push(`${String(index + 1).padStart(2)}. ${step.id}  [${step.uses}]  (${flags})`)
-    lines.push(`    ${step.summary}`)
-    for (const [k, v] of Object.entries(step.inputs)) lines.push(`    with ${k}: ${fmt(v)}`)
-    for (const call of step.arm) lines.push(`    ARM  ${call.method} ${call.path}${call.longRunning ? '  (long-running)' : ''}${call.note ? `  — ${call.note}` : ''}`)
-    for (const cmd of step.az) lines.push(`    az   ${cmd}`)
-    for (const note of step.notes) lines.push(`    note ${note}`)
-    if (step.permissions.length) lines.push(`    RBAC ${step.permissions.join(', ')}`)
+    // The steps of a group (or called runbook) are indented under it.
+    const pad = '    '.repeat(step.depth ?? 0)
+    lines.push(`${pad}${String(index + 1).padStart(2)}. ${step.id}  [${step.uses}]  (${flags})`)
+    lines.push(`${pad}    ${step.summary}`)
+    for (const [k, v] of Object.entries(step.inputs)) lines.push(`${pad}    with ${k}: ${fmt(v)}`)
+    for (const call of step.arm) lines.push(`${pad}    ARM  ${call.method} ${call.path}${call.longRunning ? '  (long-running)' : ''}${call.note ? `  — ${call.note}` : ''}`)
+    for (const cmd of step.az) lines.push(`${pad}    az   ${cmd}`)
+    for (const note of step.notes) lines.push(`${pad}    note ${note}`)
+    if (step.permissions.length) lines.push(`${pad}    RBAC ${step.permissions.join(', ')}`)
     if (step.rollback) {
-      lines.push(`    on failure, rollback: [${step.rollback.uses}] ${step.rollback.summary}`)
-      for (const call of step.rollback.arm) lines.push(`      ARM  ${call.method} ${call.path}`)
-      for (const cmd of step.rollback.az) lines.push(`      az   ${cmd}`)
+      lines.push(`${pad}    on failure, rollback: [${step.rollback.uses}] ${step.rollback.summary}`)
+      for (const call of step.rollback.arm) lines.push(`${pad}      ARM  ${call.method} ${call.path}`)
+      for (const cmd of step.rollback.az) lines.push(`${pad}      az   ${cmd}`)
     }
   })
   lines.push('')

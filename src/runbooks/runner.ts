@@ -17,6 +17,7 @@ import type {ParamSpec, Runbook} from './model.js'
 import {resolveRunbook} from './discovery.js'
 import type {RunOutcome} from './engine.js'
 import {expandRunbook, selectComponents} from './expand.js'
+import {flattenSteps} from './groups.js'
 import {resolveParams} from './params.js'
 import {closestName} from './validate.js'
 import {conditionExpression, evaluateCondition, expressionReferences, type ExpressionContext} from './expressions.js'
@@ -150,7 +151,8 @@ function describeParam(spec: ParamSpec): string {
  */
 export function approvalsNeeded(prepared: Pick<PreparedRun, 'runbook' | 'environment' | 'envName' | 'params' | 'loaded'>): {steps: string[]; productionConfirmation: boolean} {
   const {runbook, environment} = prepared
-  const all = [...runbook.steps, ...runbook.finally]
+  // Approvals inside groups and called runbooks count too (by full id), and the production confirmation once.
+  const all = flattenSteps(runbook).map((n) => n.spec)
   const context: ExpressionContext = {
     params: prepared.params,
     steps: {},
@@ -269,7 +271,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
       {code: 'runbook-changed', message: `runbook ${runbook.name} (${runbook.source}) changed since run ${options.resume.runId} started; resuming it with different steps is not safe`},
     ])
 
-  const stepIds = [...runbook.steps, ...runbook.finally].map((s) => s.id)
+  const stepIds = flattenSteps(runbook).map((n) => n.spec.id)
   const unknownApprovals = (options.approvedSteps ?? []).filter((id) => id !== RUN_CONFIRMATION && !stepIds.includes(id))
   if (unknownApprovals.length > 0)
     throw new ValidationError(

@@ -7,7 +7,7 @@ import {z} from 'zod'
 import {isoDuration} from '../catalog/schema.js'
 import type {SourceLocation} from '../errors.js'
 import {parseDuration} from '../support/duration.js'
-import type {ActionCall, ForEachSpec, ParamSpec, Runbook, StepSpec} from './model.js'
+import {GROUP_USES, type ActionCall, type ForEachSpec, type ParamSpec, type Runbook, type StepSpec} from './model.js'
 
 export const COMPONENT_TYPES = ['postgres', 'redis', 'webapp', 'storage', 'keyvault'] as const
 export const RUNBOOK_KINDS = ['incident', 'drill', 'maintenance', 'checklist'] as const
@@ -50,9 +50,16 @@ export const actionCallSchema = z.strictObject({
   with: withSchema.optional(),
 })
 
+/** `uses: runbook:<name-or-path>` calls another runbook (see groups.ts). */
+export const RUNBOOK_CALL_PREFIX = 'runbook:'
+
 const stepFields = {
   name: z.string().optional().describe('Display name; defaults to the id'),
-  uses: z.string().min(1).describe('The action, e.g. core.log or postgres.restore'),
+  uses: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The action (e.g. core.log, postgres.restore), or runbook:<name-or-path> to call another runbook with `with:` as its params. A step has either uses or steps'),
   with: withSchema.optional(),
   needs: z.union([identifier, z.array(identifier)]).optional().describe('Steps that must succeed first'),
   if: z.union([z.string(), z.boolean()]).optional().describe('Condition: a bare expression or ${{ }}'),
@@ -78,10 +85,44 @@ const stepFields = {
     .describe('Run the step once per component, as steps <id>-<componentKey>; `item` holds the component'),
 }
 
-export const stepSchema = z.strictObject({id: identifier.describe('Unique step id, used as steps.<id>'), ...stepFields})
-export const finallyStepSchema = z.strictObject({id: identifier.optional().describe('Optional; defaults to finally-<n>'), ...stepFields})
-export type StepInput = z.input<typeof stepSchema>
-export type FinallyStepInput = z.input<typeof finallyStepSchema>
+/** Fields of a group: a step that holds `steps:` (a sub-DAG) instead of `uses:`. */
+const groupFields = {
+  steps: z
+    .lazy(() => z.array(stepSchema).min(1))
+    .optional()
+    .describe('A group: these steps run as one node (a sub-DAG with their own needs); instead of uses'),
+  finally: z
+    .lazy(() => z.array(finallyStepSchema))
+    .optional()
+    .describe("A group's steps that always run when the group ends, even after a failure"),
+  outputs: z.record(z.string(), z.unknown()).optional().describe("A group's outputs: expressions over its inner steps (steps.<inner>.outputs…)"),
+}
+
+export interface StepInput {
+  id: string
+  name?: string
+  uses?: string
+  with?: Record<string, unknown>
+  needs?: string | string[]
+  if?: string | boolean
+  timeout?: string
+  retry?: {attempts: number; backoff?: string}
+  rollback?: {uses: string; with?: Record<string, unknown>}
+  continueOnError?: boolean
+  forEach?: string | {components: (typeof COMPONENT_TYPES)[number] | Array<(typeof COMPONENT_TYPES)[number]>}
+  steps?: StepInput[]
+  finally?: FinallyStepInput[]
+  outputs?: Record<string, unknown>
+}
+export type FinallyStepInput = Omit<StepInput, 'id'> & {id?: string}
+
+// Named in the JSON Schema's $defs (recursive: a group's steps are steps).
+export const stepSchema: z.ZodType<StepInput, StepInput> = z
+  .strictObject({id: identifier.describe('Unique step id, used as steps.<id>'), ...stepFields, ...groupFields})
+  .meta({id: 'step'})
+export const finallyStepSchema: z.ZodType<FinallyStepInput, FinallyStepInput> = z
+  .strictObject({id: identifier.optional().describe('Optional; defaults to finally-<n>'), ...stepFields, ...groupFields})
+  .meta({id: 'finallyStep'})
 
 export const runbookSchema = z
   .strictObject({
@@ -131,6 +172,13 @@ export interface ModelOptions {
   sha256: string
   /** Where a YAML path starts, for StepSpec.location. */
   locate?: (path: Array<string | number>) => SourceLocation
+  /** Loads the callee of `uses: runbook:<ref>` (validated); calls are left out of the model without it. */
+  resolveCall?: (reference: string) => Runbook
+}
+
+/** The reference of a runbook call (`runbook:<ref>`), or undefined for an action. */
+export function calledRunbook(uses: string | undefined): string | undefined {
+  return uses?.startsWith(RUNBOOK_CALL_PREFIX) ? uses.slice(RUNBOOK_CALL_PREFIX.length).trim() : undefined
 }
 
 /** The engine's model of a schema-valid runbook: defaults applied, durations in ms, `needs` as lists. */
@@ -162,7 +210,7 @@ function toParamSpec(param: ParamInput): ParamSpec {
 function toStepSpec(step: FinallyStepInput, id: string, path: Array<string | number>, options: ModelOptions): StepSpec {
   const spec: StepSpec = {
     id,
-    uses: step.uses,
+    uses: step.uses ?? GROUP_USES,
     with: {...(step.with ?? {})},
     needs: needsList(step.needs),
     continueOnError: step.continueOnError ?? false,
@@ -174,6 +222,18 @@ function toStepSpec(step: FinallyStepInput, id: string, path: Array<string | num
   if (step.rollback) spec.rollback = {uses: step.rollback.uses, with: {...(step.rollback.with ?? {})}} satisfies ActionCall
   if (step.forEach !== undefined) spec.forEach = toForEachSpec(step.forEach)
   if (options.locate) spec.location = options.locate(path)
+  if (step.steps) {
+    spec.group = {
+      steps: step.steps.map((inner, index) => toStepSpec(inner, inner.id, [...path, 'steps', index], options)),
+      finally: (step.finally ?? []).map((inner, index) => toStepSpec(inner, finallyStepId(inner, index), [...path, 'finally', index], options)),
+      outputs: {...(step.outputs ?? {})},
+    }
+  }
+  const reference = calledRunbook(step.uses)
+  if (reference !== undefined && options.resolveCall) {
+    const callee = options.resolveCall(reference)
+    spec.group = {steps: callee.steps, finally: callee.finally, outputs: callee.outputs, callee}
+  }
   return spec
 }
 

@@ -3,6 +3,7 @@
  * evidence, hold target leases, execute, write the summary, release everything. Heavy modules (Azure SDK through
  * the services, Azurite through the emulator) load here, lazily, only when a run really starts.
  */
+import {flattenSteps} from './groups.js'
 import {join} from 'node:path'
 import type {ApprovalDecision} from '../actions/types.js'
 import {findAction} from '../actions/registry.js'
@@ -94,7 +95,7 @@ async function runConnected(
 
   const startedAt = now()
   const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
-  const changes = [...runbook.steps, ...runbook.finally].some((s) => findAction(s.uses)?.changes)
+  const changes = flattenSteps(runbook).some((n) => findAction(n.spec.uses)?.changes)
   const dir = runDir(root, runId)
   // Resuming: the run's lock first (a second live resumer is refused, exit 5). Holding it proves any earlier process
   // of this run on this host dead, so leases that process held may be taken over — and only those.
@@ -163,7 +164,7 @@ async function runConnected(
 
   const {executeRunbook} = await import('./engine.js')
   const preApproved: Record<string, ApprovalDecision> = {}
-  for (const step of [...runbook.steps, ...runbook.finally]) {
+  for (const {spec: step} of flattenSteps(runbook)) {
     const decision = options.preApproved(step.id)
     if (decision) preApproved[step.id] = decision
   }

@@ -28,7 +28,9 @@ import {
   RUN_KEYS,
   type ExpressionReference,
 } from './expressions.js'
-import {finallyStepId, needsList, runbookSchema, type RunbookInput} from './schema.js'
+import type {Runbook} from './model.js'
+import {coerceParam} from './params.js'
+import {calledRunbook, finallyStepId, needsList, runbookSchema, type RunbookInput} from './schema.js'
 
 /** Where actions are looked up; the registry by default, replaceable in tests. */
 export interface ActionLookup {
@@ -48,19 +50,19 @@ export interface RunbookValidation {
 }
 
 /** Validate a parsed runbook document: YAML problems, schema, then the semantic checks. */
-export function validateRunbookSource(source: YamlSource, actions: ActionLookup = registryLookup): RunbookValidation {
+export function validateRunbookSource(source: YamlSource, actions: ActionLookup = registryLookup, calls?: CallLookup): RunbookValidation {
   const problems: Problem[] = [...source.problems]
   if (source.value === undefined && problems.length > 0) return {problems}
   const parsed = runbookSchema.safeParse(source.value ?? {})
   if (!parsed.success) problems.push(...zodProblems(parsed.error, source).map((p) => withFieldSuggestion(p)))
-  problems.push(...semanticProblems(source.value, source, actions))
+  problems.push(...semanticProblems(source.value, source, actions, calls))
   problems.sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0))
   return {input: parsed.success ? parsed.data : undefined, problems}
 }
 
 /** What `steps.<id>` holds in expressions. */
 const STEP_KEYS = ['outputs', 'status', 'error']
-const STEP_FIELDS = ['id', 'name', 'uses', 'with', 'needs', 'if', 'timeout', 'retry', 'rollback', 'continueOnError', 'forEach']
+const STEP_FIELDS = ['id', 'name', 'uses', 'with', 'needs', 'if', 'timeout', 'retry', 'rollback', 'continueOnError', 'forEach', 'steps', 'finally', 'outputs']
 /** Fields of `item` in the expressions of a forEach step. */
 export const ITEM_KEYS = ['key', 'name', 'type', 'resourceGroup', 'component'] as const
 const PARAM_FIELDS = ['type', 'description', 'default', 'required', 'values', 'component', 'min', 'max', 'pattern']
@@ -72,7 +74,7 @@ function withFieldSuggestion(problem: Problem): Problem {
   const where = match[2] ?? ''
   const fields = where === ''
     ? Object.keys(runbookSchema.shape)
-    : /^(steps|finally)\[\d+\]$/.test(where)
+    : /^((steps|finally)\[\d+\]\.)*(steps|finally)\[\d+\]$/.test(where)
       ? STEP_FIELDS
       : /^params\.[^.]+$/.test(where)
         ? PARAM_FIELDS
@@ -113,11 +115,23 @@ interface StepScope {
   has(id: string): boolean
 }
 
+/** Loads the runbooks a runbook calls (`uses: runbook:<ref>`), validated; a problem when it cannot. */
+export interface CallLookup {
+  load(reference: string): {runbook: Runbook} | {problem: string}
+}
+
+/** What the steps of one list (the runbook's, or a group's) may see from around them. */
+interface ListScope {
+  /** Ids (lower-case) visible from outside the list, e.g. what a group may read. */
+  outerById: Map<string, StepEntry>
+  outerAllowed: StepScope
+  inForEach: boolean
+}
+
 /** Semantic problems of a raw runbook document. */
-export function semanticProblems(value: unknown, source: YamlSource, actions: ActionLookup = registryLookup): Problem[] {
+export function semanticProblems(value: unknown, source: YamlSource, actions: ActionLookup = registryLookup, calls?: CallLookup): Problem[] {
   const doc = isObject(value) ? value : {}
   const params = readParams(doc.params)
-  const steps = [...readSteps(doc.steps, 'main'), ...readSteps(doc.finally, 'finally')]
   const problems: Problem[] = []
   const at = (path: PathSegment[], options?: {key?: boolean}) => source.locate(path, options)
   const push = (path: PathSegment[], code: string, message: string, options?: {key?: boolean; expression?: string}) =>
@@ -126,109 +140,183 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
   // Names the expression library cannot hold as keys (its dictionaries index by a plain object).
   for (const param of params)
     if (isReservedName(param.name)) push(['params', param.name], 'reserved-name', `param name "${param.name}" is reserved; choose another name`, {key: true})
-  for (const step of steps)
-    if (step.explicitId && isReservedName(step.id)) push([...step.path, 'id'], 'reserved-name', `step id "${step.id}" is reserved; choose another id`)
-
-  // Duplicate ids (case-insensitive: expressions are).
-  const seen = new Map<string, StepEntry>()
-  for (const step of steps) {
-    const key = step.id.toLowerCase()
-    const first = seen.get(key)
-    if (first) push(step.explicitId ? [...step.path, 'id'] : step.path, 'duplicate-step', `duplicate step id "${step.id}" (first used at line ${at(first.path).line})`)
-    else seen.set(key, step)
-  }
-  // The first step with an id is the one references mean; later duplicates are reported above.
-  const byId = seen
-  const allIds = steps.map((s) => s.id)
-
-  // Actions and their inputs.
-  for (const step of steps) {
-    if (step.uses !== undefined) problems.push(...callProblems({uses: step.uses, with: step.with}, step.path, source, actions))
-    if (step.rollback?.uses !== undefined) problems.push(...callProblems(step.rollback as {uses: string}, [...step.path, 'rollback'], source, actions))
-  }
-
-  // needs: unknown steps, and the phase rule (finally steps wait only for finally steps).
-  const nodes: Record<Phase, DagNode[]> = {main: [], finally: []}
-  for (const s of steps) nodes[s.phase].push({id: s.id, needs: s.needs})
-  const firstById = new Map<string, StepEntry>()
-  for (const s of steps) if (!firstById.has(s.id)) firstById.set(s.id, s)
-  for (const step of steps) {
-    const raw = (isObject(lookupRaw(doc, step.path)) ? (lookupRaw(doc, step.path) as Record<string, unknown>).needs : undefined) as unknown
-    step.needs.forEach((need, index) => {
-      const path = Array.isArray(raw) ? [...step.path, 'needs', index] : [...step.path, 'needs']
-      const target = firstById.get(need)
-      if (!target) {
-        const phaseIds = steps.filter((s) => s.phase === step.phase).map((s) => s.id)
-        push(path, 'unknown-step', `step "${step.id}" needs "${need}", which is not a step${suggest(need, phaseIds)}`)
-      } else if (target.phase !== step.phase) {
-        push(
-          path,
-          'invalid-needs',
-          step.phase === 'finally'
-            ? `finally step "${step.id}" needs "${need}": finally steps run after all steps and can only need other finally steps`
-            : `step "${step.id}" needs finally step "${need}": finally steps run last`,
-        )
-      }
-    })
-  }
-  for (const phase of ['main', 'finally'] as const) {
-    for (const cycle of findCycles(nodes[phase])) {
-      const first = steps.find((s) => s.phase === phase && s.id === cycle[0])!
-      push([...first.path, 'needs'], 'cycle', `dependency cycle: ${formatCycle(cycle)}`)
-    }
-  }
-
-  // Expressions: syntax, then references.
   const paramNames = params.map((p) => p.name)
-  // A step may read the steps it depends on (finally steps: every main step too; a rollback: its own step).
-  const reachability = {main: new Reachability(nodes.main), finally: new Reachability(nodes.finally)}
-  const mainIds = new Set(nodes.main.map((n) => n.id.toLowerCase()))
-  const scopeOf = (step: StepEntry, rollback: boolean): StepScope => ({
-    has: (id: string) =>
-      (rollback && id === step.id.toLowerCase()) || (step.phase === 'finally' && mainIds.has(id)) || reachability[step.phase].reaches(step.id, id),
-  })
-  const checkRefs = (references: ExpressionReference[], base: PathSegment[], scope: RefScope) => {
-    for (const reference of references) {
-      const message = referenceProblem(reference, scope)
-      if (message) push([...base, ...reference.location], message.code, message.message, {expression: reference.expression})
+
+  const checkList = (node: Record<string, unknown>, base: PathSegment[], outer: ListScope): void => {
+    const steps = [...readSteps(node.steps, 'main', base), ...readSteps(node.finally, 'finally', base)]
+    for (const step of steps)
+      if (step.explicitId && isReservedName(step.id)) push([...step.path, 'id'], 'reserved-name', `step id "${step.id}" is reserved; choose another id`)
+
+    // Duplicate ids (case-insensitive: expressions are).
+    const seen = new Map<string, StepEntry>()
+    for (const step of steps) {
+      const key = step.id.toLowerCase()
+      const first = seen.get(key)
+      if (first) push(step.explicitId ? [...step.path, 'id'] : step.path, 'duplicate-step', `duplicate step id "${step.id}" (first used at line ${at(first.path).line})`)
+      else seen.set(key, step)
     }
-  }
-  const checkSyntax = (value: unknown, base: PathSegment[]) => {
-    for (const problem of checkExpressions(value)) push([...base, ...problem.path], 'bad-expression', problem.message, {expression: problem.expression})
-  }
-  for (const step of steps) {
-    if (step.forEach !== undefined) problems.push(...forEachProblems(step, source, paramNames))
-    const inForEach = step.forEach !== undefined
-    const scope: RefScope = {params: paramNames, byId, allIds, allowedSteps: scopeOf(step, false), referrer: step.id, actions, inForEach}
-    checkSyntax(step.with, [...step.path, 'with'])
-    checkRefs(listReferences(step.with ?? {}), [...step.path, 'with'], scope)
-    if (step.if !== undefined) {
-      let expression: string | undefined
-      try {
-        expression = conditionExpression(step.if)
-      } catch (error) {
-        push([...step.path, 'if'], 'bad-expression', (error as Error).message)
+    // The first step with an id is the one references mean; later duplicates are reported above. Inner ids shadow outer ones.
+    const byId = new Map([...outer.outerById, ...seen])
+    const allIds = [...new Set([...[...outer.outerById.values()].map((s) => s.id), ...steps.map((s) => s.id)])]
+
+    // Actions and their inputs; groups and runbook calls.
+    for (const step of steps) {
+      const raw = lookupRaw(doc, step.path) as Record<string, unknown>
+      const isGroup = raw.steps !== undefined
+      const reference = calledRunbook(step.uses)
+      if (step.uses === undefined && !isGroup) push(step.path, 'missing-uses', `step "${step.id}" needs either uses: (an action or runbook:<name>) or steps: (a group)`)
+      else if (step.uses !== undefined && isGroup) push([...step.path, 'steps'], 'invalid-group', `step "${step.id}" has both uses: and steps:; a step either runs an action or holds a group`, {key: true})
+      else if (isGroup && step.with !== undefined) push([...step.path, 'with'], 'invalid-group', `group "${step.id}" cannot take with: (only actions and runbook calls do); its steps read what they need directly`, {key: true})
+      else if (!isGroup && (raw.finally !== undefined || raw.outputs !== undefined))
+        push([...step.path, raw.finally !== undefined ? 'finally' : 'outputs'], 'invalid-group', `step "${step.id}": finally: and outputs: belong to a group (a step with steps:)`, {key: true})
+      else if ((isGroup || reference !== undefined) && raw.retry !== undefined)
+        push([...step.path, 'retry'], 'invalid-group', `step "${step.id}": retry applies to an action; put it on the steps inside`, {key: true})
+      else if (reference !== undefined) problems.push(...runbookCallProblems(reference, step, source, calls))
+      else if (step.uses !== undefined) problems.push(...callProblems({uses: step.uses, with: step.with}, step.path, source, actions))
+      if (step.rollback?.uses !== undefined) problems.push(...callProblems(step.rollback as {uses: string}, [...step.path, 'rollback'], source, actions))
+      if (base.length > 0 && step.forEach !== undefined)
+        push([...step.path, 'forEach'], 'invalid-foreach', `step "${step.id}": forEach inside a group is not supported; put forEach on the group, whose steps then see item`, {key: true})
+    }
+
+    // needs: unknown steps, and the phase rule (finally steps wait only for finally steps).
+    const nodes: Record<Phase, DagNode[]> = {main: [], finally: []}
+    for (const s of steps) nodes[s.phase].push({id: s.id, needs: s.needs})
+    const firstById = new Map<string, StepEntry>()
+    for (const s of steps) if (!firstById.has(s.id)) firstById.set(s.id, s)
+    for (const step of steps) {
+      const raw = (isObject(lookupRaw(doc, step.path)) ? (lookupRaw(doc, step.path) as Record<string, unknown>).needs : undefined) as unknown
+      step.needs.forEach((need, index) => {
+        const path = Array.isArray(raw) ? [...step.path, 'needs', index] : [...step.path, 'needs']
+        const target = firstById.get(need)
+        if (!target) {
+          const phaseIds = steps.filter((s) => s.phase === step.phase).map((s) => s.id)
+          const outside = base.length > 0 && outer.outerById.has(need.toLowerCase()) ? '; a step of a group needs only steps of its group (put outside needs on the group)' : ''
+          push(path, 'unknown-step', `step "${step.id}" needs "${need}", which is not a step${outside}${suggest(need, phaseIds)}`)
+        } else if (target.phase !== step.phase) {
+          push(
+            path,
+            'invalid-needs',
+            step.phase === 'finally'
+              ? `finally step "${step.id}" needs "${need}": finally steps run after all steps and can only need other finally steps`
+              : `step "${step.id}" needs finally step "${need}": finally steps run last`,
+          )
+        }
+      })
+    }
+    for (const phase of ['main', 'finally'] as const) {
+      for (const cycle of findCycles(nodes[phase])) {
+        const first = steps.find((s) => s.phase === phase && s.id === cycle[0])!
+        push([...first.path, 'needs'], 'cycle', `dependency cycle: ${formatCycle(cycle)}`)
       }
-      if (expression !== undefined) {
-        const message = checkExpression(expression)
-        if (message) push([...step.path, 'if'], 'bad-expression', message, {expression})
-        else checkRefs(expressionReferences(expression), [...step.path, 'if'], scope)
+    }
+
+    // Expressions: syntax, then references.
+    // A step may read the steps it depends on (finally steps: every main step too; a rollback: its own step), and
+    // in a group whatever the group itself may read.
+    const reachability = {main: new Reachability(nodes.main), finally: new Reachability(nodes.finally)}
+    const mainIds = new Set(nodes.main.map((n) => n.id.toLowerCase()))
+    const ownIds = new Set(steps.map((s) => s.id.toLowerCase()))
+    const scopeOf = (step: StepEntry, rollback: boolean): StepScope => ({
+      has: (id: string) =>
+        (rollback && id === step.id.toLowerCase()) ||
+        (step.phase === 'finally' && mainIds.has(id)) ||
+        reachability[step.phase].reaches(step.id, id) ||
+        (!ownIds.has(id) && outer.outerAllowed.has(id)),
+    })
+    const checkRefs = (references: ExpressionReference[], path: PathSegment[], scope: RefScope) => {
+      for (const reference of references) {
+        const message = referenceProblem(reference, scope)
+        if (message) push([...path, ...reference.location], message.code, message.message, {expression: reference.expression})
       }
     }
-    if (step.rollback?.with) {
-      const rollbackScope = {...scope, allowedSteps: scopeOf(step, true), rollback: true}
-      checkSyntax(step.rollback.with, [...step.path, 'rollback', 'with'])
-      checkRefs(listReferences(step.rollback.with), [...step.path, 'rollback', 'with'], rollbackScope)
+    const checkSyntax = (value: unknown, path: PathSegment[]) => {
+      for (const problem of checkExpressions(value)) push([...path, ...problem.path], 'bad-expression', problem.message, {expression: problem.expression})
+    }
+    for (const step of steps) {
+      if (step.forEach !== undefined) problems.push(...forEachProblems(step, source, paramNames))
+      const inForEach = outer.inForEach || step.forEach !== undefined
+      const scope: RefScope = {params: paramNames, byId, allIds, allowedSteps: scopeOf(step, false), referrer: step.id, actions, inForEach}
+      checkSyntax(step.with, [...step.path, 'with'])
+      checkRefs(listReferences(step.with ?? {}), [...step.path, 'with'], scope)
+      if (step.if !== undefined) {
+        let expression: string | undefined
+        try {
+          expression = conditionExpression(step.if)
+        } catch (error) {
+          push([...step.path, 'if'], 'bad-expression', (error as Error).message)
+        }
+        if (expression !== undefined) {
+          const message = checkExpression(expression)
+          if (message) push([...step.path, 'if'], 'bad-expression', message, {expression})
+          else checkRefs(expressionReferences(expression), [...step.path, 'if'], scope)
+        }
+      }
+      if (step.rollback?.with) {
+        const rollbackScope = {...scope, allowedSteps: scopeOf(step, true), rollback: true}
+        checkSyntax(step.rollback.with, [...step.path, 'rollback', 'with'])
+        checkRefs(listReferences(step.rollback.with), [...step.path, 'rollback', 'with'], rollbackScope)
+      }
+      // A group: its steps are a list of their own, seeing what the group sees.
+      const raw = lookupRaw(doc, step.path)
+      if (isObject(raw) && raw.steps !== undefined && step.uses === undefined)
+        checkList(raw, step.path, {outerById: byId, outerAllowed: scopeOf(step, false), inForEach})
+    }
+    if (node.outputs !== undefined) {
+      const scope: RefScope = {
+        params: paramNames,
+        byId,
+        allIds,
+        allowedSteps: {has: (id) => ownIds.has(id) || outer.outerAllowed.has(id)},
+        actions,
+        inForEach: outer.inForEach,
+      }
+      checkSyntax(node.outputs, [...base, 'outputs'])
+      checkRefs(listReferences(node.outputs), [...base, 'outputs'], scope)
     }
   }
-  if (doc.outputs !== undefined) {
-    const scope: RefScope = {params: paramNames, byId, allIds, allowedSteps: new Set(allIds.map((id) => id.toLowerCase())), actions}
-    checkSyntax(doc.outputs, ['outputs'])
-    checkRefs(listReferences(doc.outputs), ['outputs'], scope)
-  }
+  checkList(doc, [], {outerById: new Map(), outerAllowed: {has: () => false}, inForEach: false})
 
   // Param defaults: their own type rules, and expressions over env/catalog/run only.
   for (const param of params) problems.push(...paramDefaultProblems(param, source))
+  return problems
+}
+
+/**
+ * Problems of `uses: runbook:<ref>` + `with:`: the callee loads (and is valid, without a cycle), every `with` key is
+ * one of its params, literal values have the param's type, and every required param without a default is given.
+ */
+function runbookCallProblems(reference: string, step: StepEntry, source: YamlSource, calls: CallLookup | undefined): Problem[] {
+  if (!calls) return []
+  const usesAt = source.locate([...step.path, 'uses'])
+  const found = calls.load(reference)
+  if ('problem' in found) return [{location: usesAt, code: found.problem.includes('cycle') ? 'call-cycle' : 'invalid-call', message: found.problem}]
+  const callee = found.runbook
+  const declared = Object.keys(callee.params)
+  const problems: Problem[] = []
+  const given = step.with ?? {}
+  for (const [key, value] of Object.entries(given)) {
+    const spec = callee.params[key]
+    if (!spec) {
+      problems.push({
+        location: source.locate([...step.path, 'with', key], {key: true}),
+        code: 'unknown-param',
+        message: `runbook ${callee.name} has no param "${key}"${suggest(key, declared, 'params')}`,
+      })
+      continue
+    }
+    if (containsExpression(value) || value === null) continue
+    const checked = coerceParam(key, spec, typeof value === 'string' ? value : JSON.stringify(value))
+    if ('error' in checked)
+      problems.push({location: source.locate([...step.path, 'with', key]), code: 'invalid-param', message: `runbook ${callee.name}: ${checked.error}`})
+  }
+  for (const [name, spec] of Object.entries(callee.params)) {
+    if (name in given || !spec.required) continue
+    problems.push({
+      location: step.with ? source.locate([...step.path, 'with']) : usesAt,
+      code: 'missing-param',
+      message: `runbook ${callee.name} needs param "${name}" (${spec.type}${spec.description ? `: ${spec.description}` : ''})`,
+    })
+  }
   return problems
 }
 
@@ -456,7 +544,7 @@ function readParams(raw: unknown): ParamEntry[] {
   }))
 }
 
-function readSteps(raw: unknown, phase: Phase): StepEntry[] {
+function readSteps(raw: unknown, phase: Phase, base: PathSegment[] = []): StepEntry[] {
   if (!Array.isArray(raw)) return []
   const entries: StepEntry[] = []
   raw.forEach((item, index) => {
@@ -465,7 +553,7 @@ function readSteps(raw: unknown, phase: Phase): StepEntry[] {
     const id = explicitId ? (item.id as string) : phase === 'finally' ? finallyStepId({}, index) : undefined
     if (id === undefined) return
     const needs = typeof item.needs === 'string' || Array.isArray(item.needs) ? needsList(item.needs as string | string[]).filter((n) => typeof n === 'string') : []
-    const entry: StepEntry = {id, phase, path: [phase === 'main' ? 'steps' : 'finally', index], explicitId, needs}
+    const entry: StepEntry = {id, phase, path: [...base, phase === 'main' ? 'steps' : 'finally', index], explicitId, needs}
     if (typeof item.uses === 'string') entry.uses = item.uses
     if (isObject(item.with)) entry.with = item.with
     if (typeof item.if === 'string' || typeof item.if === 'boolean') entry.if = String(item.if)

@@ -30,7 +30,8 @@ export class ListrReporter implements Reporter {
         process.stdout.write(`▶ ${event.runbook} on ${event.environment}${event.production ? ' (PRODUCTION)' : ''} — run ${event.runId}\n`)
         await this.startTree(
           'main',
-          event.steps.filter((s) => s.phase === 'main').map((s) => ({key: this.key('main', s.id), title: `${s.id} ${dim(`[${s.uses}]`)}`})),
+          // The steps of a group or called runbook are indented under it.
+          event.steps.filter((s) => s.phase === 'main').map((s) => ({key: this.key('main', s.id), title: `${'  '.repeat(s.id.split('.').length - 1)}${s.id} ${dim(`[${s.uses}]`)}`})),
         )
         return
       case 'rollback.started':

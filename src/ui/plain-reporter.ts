@@ -23,6 +23,14 @@ export class PlainReporter implements Reporter {
   async close(): Promise<void> {}
 
   private format(event: RunEvent): string | undefined {
+    // The steps of a group or called runbook (`<group>.<step>`) are indented under it, one level per group.
+    const step = (event as {step?: string}).step
+    const indent = step && event.type.startsWith('step.') ? '  '.repeat(step.split('.').length - 1) : ''
+    const line = this.formatLine(event)
+    return line === undefined ? undefined : `${indent}${line}`
+  }
+
+  private formatLine(event: RunEvent): string | undefined {
     const phase = (p: string) => (p === 'main' ? '' : `${p} `)
     switch (event.type) {
       case 'run.started':

@@ -14,14 +14,17 @@ export default class RunbooksShow extends BaseCommand<RunbooksShowResult> {
 
   async run(): Promise<RunbooksShowResult> {
     const {args, flags} = await this.parse(RunbooksShow)
-    const [{resolveRunbook}, {findCatalog, loadCatalog}, {findAction}] = await Promise.all([
+    const [{resolveRunbook}, {findCatalog, loadCatalog}, {findAction}, {flattenSteps}] = await Promise.all([
       import('../../runbooks/discovery.js'),
       import('../../catalog/loader.js'),
       import('../../actions/registry.js'),
+      import('../../runbooks/groups.js'),
     ])
     const catalog = findCatalog({flag: flags.catalog}) ? loadCatalog({flag: flags.catalog}) : undefined
     const runbook = resolveRunbook(args.runbook, {catalog})
-    const uses = [...new Set([...runbook.steps, ...runbook.finally].flatMap((s) => [s.uses, ...(s.rollback ? [s.rollback.uses] : [])]))]
+    // Groups and called runbooks: their steps are listed (indented) and their actions counted.
+    const tree = flattenSteps(runbook)
+    const uses = [...new Set(tree.filter((n) => !n.spec.group).flatMap(({spec: s}) => [s.uses, ...(s.rollback ? [s.rollback.uses] : [])]))]
     const actions = uses.map((name) => {
       const a = findAction(name)
       return {uses: name, summary: a?.summary ?? '', changes: a?.changes ?? false, permissions: a?.permissions ?? []}
@@ -32,8 +35,8 @@ export default class RunbooksShow extends BaseCommand<RunbooksShowResult> {
     for (const [name, p] of Object.entries(runbook.params))
       this.say(`  ${name.padEnd(16)} ${p.type === 'target' ? `target(${p.component})` : p.type}${p.required ? ' required' : ''}${'default' in p && p.default !== undefined ? ` default=${JSON.stringify(p.default)}` : ''}  ${p.description ?? ''}`)
     this.say('\nSteps:')
-    for (const s of runbook.steps) this.say(`  ${s.id.padEnd(24)} ${s.uses.padEnd(26)} ${s.needs.length ? `needs ${s.needs.join(', ')}` : ''}${s.rollback ? `  rollback ${s.rollback.uses}` : ''}`)
-    for (const s of runbook.finally) this.say(`  ${s.id.padEnd(24)} ${s.uses.padEnd(26)} (finally)`)
+    for (const {spec: s, phase, depth, localId} of tree)
+      this.say(`  ${'  '.repeat(depth)}${localId.padEnd(24 - 2 * depth)} ${s.uses.padEnd(26)} ${phase === 'finally' ? '(finally)' : s.needs.length ? `needs ${s.needs.map((n) => n.slice(n.lastIndexOf('.') + 1)).join(', ')}` : ''}${s.rollback ? `  rollback ${s.rollback.uses}` : ''}`)
     this.say('\nActions:')
     for (const a of actions) this.say(`  ${a.uses.padEnd(26)} ${a.changes ? 'changes ' : 'reads   '} ${a.summary}`)
     return {runbook, actions}
