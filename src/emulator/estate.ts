@@ -282,6 +282,14 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
           locks: [],
         }
         break
+      // Azure SQL: the server's settings are keyed by the server's name, the database's by its own.
+      case 'sqldb':
+        resources[component.server] = {tags, properties: {publicNetworkAccess: 'Enabled', minimalTlsVersion: 'None', administrators: {azureADOnlyAuthentication: false}}}
+        resources[component.name] = {tags, properties: {currentBackupStorageRedundancy: 'Local', requestedBackupStorageRedundancy: 'Local', backupRetentionDays: 1}}
+        break
+      case 'servicebus':
+        resources[component.name] = {tags, properties: {publicNetworkAccess: 'Enabled', minimumTlsVersion: '1.0', disableLocalAuth: false}}
+        break
     }
   }
   return {subscription: {locks: [], defenderPlans: {AppServices: 'Free', StorageAccounts: 'Free', KeyVaults: 'Free', OpenSourceRelationalDatabases: 'Free'}}, resources}
@@ -418,6 +426,16 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
           diagnosticSettings: [{name: 'audit', logs: [{category: 'AuditEvent', enabled: true}]}],
           locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
         }
+        break
+      case 'sqldb':
+        resources[component.server] = {tags: {...tags, ...component.tags}, properties: {publicNetworkAccess: 'Disabled', minimalTlsVersion: '1.2', administrators: {azureADOnlyAuthentication: true}}}
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          properties: {currentBackupStorageRedundancy: 'Geo', requestedBackupStorageRedundancy: 'Geo', backupRetentionDays: component.backupRetentionDays},
+        }
+        break
+      case 'servicebus':
+        resources[component.name] = {tags: {...tags, ...component.tags}, properties: {publicNetworkAccess: 'Disabled', minimumTlsVersion: '1.2', disableLocalAuth: true}}
         break
     }
   }
