@@ -284,7 +284,8 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
         break
       // Azure SQL: the server's settings are keyed by the server's name, the database's by its own.
       case 'sqldb':
-        resources[component.server] = {tags, properties: {publicNetworkAccess: 'Enabled', minimalTlsVersion: 'None', administrators: {azureADOnlyAuthentication: false}}}
+        for (const server of [component.server, ...component.geoReplicas.map((r) => r.server)])
+          resources[server] = {tags, properties: {publicNetworkAccess: 'Enabled', minimalTlsVersion: 'None', administrators: {azureADOnlyAuthentication: false}}}
         resources[component.name] = {tags, properties: {currentBackupStorageRedundancy: 'Local', requestedBackupStorageRedundancy: 'Local', backupRetentionDays: 1}}
         break
       case 'servicebus':
@@ -428,7 +429,8 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
         }
         break
       case 'sqldb':
-        resources[component.server] = {tags: {...tags, ...component.tags}, properties: {publicNetworkAccess: 'Disabled', minimalTlsVersion: '1.2', administrators: {azureADOnlyAuthentication: true}}}
+        for (const server of [component.server, ...component.geoReplicas.map((r) => r.server)])
+          resources[server] = {tags: {...tags, ...component.tags}, properties: {publicNetworkAccess: 'Disabled', minimalTlsVersion: '1.2', administrators: {azureADOnlyAuthentication: true}}}
         resources[component.name] = {
           tags: {...tags, ...component.tags},
           properties: {currentBackupStorageRedundancy: 'Geo', requestedBackupStorageRedundancy: 'Geo', backupRetentionDays: component.backupRetentionDays},
