@@ -102,3 +102,17 @@ describe('servicebus.deadLetterReport', () => {
     expect(failing.message).toMatch(/1 entity has more than 0 dead-lettered message\(s\): orders/)
   })
 })
+
+describe('drill: what an Azure SQL configuration cannot meet', () => {
+  it('flags a cross-region objective with local backups and no failover group, and a short retention', async () => {
+    const {configurationIssues} = await import('../../src/actions/drill.js')
+    const {sqlDatabaseComponentSchema} = await import('../../src/catalog/schema.js')
+    const db = sqlDatabaseComponentSchema.parse({type: 'sqldb', name: 'd', server: 's', backupRedundancy: 'Local', backupRetentionDays: 14, objectives: {rpo: 'PT1H', crossRegion: true}})
+    expect(configurationIssues(db, {retentionDays: 3})).toEqual([
+      'cross-region objective with Local-redundant backups and no failover group: a region loss cannot be recovered',
+      'point-in-time retention is 3 days, the catalog needs 14',
+      'point-in-time retention of 3 days is below the 7 days a restore needs to be useful',
+    ])
+    expect(configurationIssues({...db, backupRedundancy: 'Geo'})).toEqual([])
+  })
+})
