@@ -85,6 +85,16 @@ export function configurationIssues(component: Component, observed: {retentionDa
       issues.push(`backup retention is ${observed.retentionDays} days, the catalog needs ${component.backupRetentionDays}`)
     if (retention < 7) issues.push(`backup retention of ${retention} days is below the 7 days a point-in-time restore needs to be useful`)
   }
+  if (component.type === 'sqldb') {
+    // Geo-restore of Azure SQL needs geo-redundant backup storage; its RPO is documented as up to 1 hour
+    // (https://learn.microsoft.com/azure/azure-sql/database/business-continuity-high-availability-disaster-recover-hadr-overview).
+    if (crossRegion && !/^geo/i.test(component.backupRedundancy) && !component.failoverGroup)
+      issues.push(`cross-region objective with ${component.backupRedundancy}-redundant backups and no failover group: a region loss cannot be recovered`)
+    const retention = observed.retentionDays ?? component.backupRetentionDays
+    if (observed.retentionDays != null && observed.retentionDays < component.backupRetentionDays)
+      issues.push(`point-in-time retention is ${observed.retentionDays} days, the catalog needs ${component.backupRetentionDays}`)
+    if (retention < 7) issues.push(`point-in-time retention of ${retention} days is below the 7 days a restore needs to be useful`)
+  }
   if (component.type === 'redis') {
     if (rpoMs !== undefined && !component.snapshots) issues.push('an RPO is set but no RDB snapshots are configured: the data cannot be recovered')
     const frequencyMs = component.snapshots ? parseDuration(component.snapshots.frequency) : undefined
@@ -121,7 +131,7 @@ export const measureAction = defineAction({
       .describe('Where recoveredDataAsOf came from: server (postgres.verify on a modelled emulator), probe (postgres.verify read the copy\'s data) or data (read inside a snapshot, drill.verifySnapshot) measure the RPO; restore-point, metadata or unknown leave it unmeasured rather than reading the point asked for as 0'),
     rpoUnmeasuredNote: z.string().nullish().describe('What to say when the RPO is left unmeasured (which setting would make it measurable); default: the PostgreSQL note'),
     sourceDataAsOf: isoDateTime.nullish().describe('Newest data the source held at the restore point (postgres.verify with probes): shown beside the copy\'s'),
-    retentionDays: z.number().nullish().describe('Backup retention Azure reported (PostgreSQL)'),
+    retentionDays: z.number().nullish().describe('Backup retention Azure reported (PostgreSQL; Azure SQL point-in-time retention)'),
     geoRedundantBackup: z.boolean().nullish().describe('Whether Azure reported geo-redundant backup (PostgreSQL)'),
     notes: z.array(z.string()).nullish(),
     method: z.string().nullish().describe('How it was recovered (shown first in the notes), e.g. "geo restore into westus"'),
@@ -242,7 +252,7 @@ export const reportAction = defineAction({
       .default(false)
       .describe('Also fail when an objective could not be measured (e.g. a PostgreSQL RPO Azure does not report); by default such rows are shown, not failed'),
     expect: z
-      .array(z.enum(['postgres', 'redis', 'webapp', 'storage', 'keyvault']))
+      .array(z.enum(['postgres', 'redis', 'webapp', 'storage', 'keyvault', 'sqldb', 'servicebus']))
       .default(['postgres', 'redis', 'webapp'])
       .describe('Component types every one of which must have a measurement; one without is reported as unmeasured'),
   }),

@@ -12,8 +12,10 @@ import {webappActions} from './webapp.js'
 import {monitorActions} from './monitor.js'
 import {storageActions} from './storage.js'
 import {drillActions} from './drill.js'
+import {sqlActions} from './sql.js'
+import {serviceBusActions} from './servicebus.js'
 
-const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, webappActions, monitorActions, storageActions, drillActions]
+const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, webappActions, monitorActions, storageActions, drillActions, sqlActions, serviceBusActions]
 
 const registry = new Map<string, ActionDefinition>()
 for (const list of modules) for (const action of list) registry.set(action.name, action)

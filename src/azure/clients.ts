@@ -10,6 +10,8 @@ import type {TokenCredential} from '@azure/core-auth'
 import type {PipelinePolicy} from '@azure/core-rest-pipeline'
 import type {PostgreSQLManagementFlexibleServerClient} from '@azure/arm-postgresql-flexible'
 import type {RedisManagementClient} from '@azure/arm-rediscache'
+import type {SqlManagementClient} from '@azure/arm-sql'
+import type {ServiceBusManagementClient} from '@azure/arm-servicebus'
 import type {WebSiteManagementClient} from '@azure/arm-appservice'
 import type {ManagementLockClient} from '@azure/arm-locks'
 import type {StorageManagementClient} from '@azure/arm-storage'
@@ -100,6 +102,10 @@ export interface AzureServices {
   identity(): Promise<SignedInIdentity>
   postgres(): Promise<PostgreSQLManagementFlexibleServerClient>
   redis(): Promise<RedisManagementClient>
+  /** arm-sql 10 (servers, databases 2022-08-01-preview; failover groups 2020-11-01-preview). */
+  sql(): Promise<SqlManagementClient>
+  /** arm-servicebus 6 (api-version 2021-11-01). */
+  serviceBus(): Promise<ServiceBusManagementClient>
   web(): Promise<WebSiteManagementClient>
   locks(): Promise<ManagementLockClient>
   storage(): Promise<StorageManagementClient>
@@ -232,6 +238,14 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     redis: once(async () => {
       const {RedisManagementClient} = await import('@azure/arm-rediscache')
       return new RedisManagementClient(credential, subscription, hlcOptions())
+    }),
+    sql: once(async () => {
+      const {SqlManagementClient} = await import('@azure/arm-sql')
+      return new SqlManagementClient(credential, subscription, hlcOptions())
+    }),
+    serviceBus: once(async () => {
+      const {ServiceBusManagementClient} = await import('@azure/arm-servicebus')
+      return new ServiceBusManagementClient(credential, subscription, hlcOptions())
     }),
     web: once(async () => {
       const {WebSiteManagementClient} = await import('@azure/arm-appservice')

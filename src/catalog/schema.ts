@@ -304,18 +304,43 @@ export const keyvaultComponentSchema = z.strictObject({
   ...componentBase,
 })
 
-// Kinds real platforms have that opsbook describes (inventory, objectives, windows) but cannot act on yet:
-// no runbook restores them, no check reads them, the emulator does not serve them. `DESCRIBED_ONLY` below names them.
+/**
+ * How opsbook reads the newest data of an Azure SQL database and of a restored copy (sql-pitr, drills): the `mssql`
+ * driver (tedious) with a Microsoft Entra access token (DefaultAzureCredential, scope
+ * https://database.windows.net/.default — https://learn.microsoft.com/azure/azure-sql/database/authentication-aad-overview).
+ * No password is ever written here. Against the emulator the newest row is modelled (docs/data-probes.md).
+ */
+export const sqlDataProbesSchema = z
+  .strictObject({
+    freshness: z
+      .string()
+      .min(1)
+      .describe('T-SQL returning one timestamp: the newest data, e.g. "select max(created_at) from dbo.orders"'),
+    timeout: isoDuration.default('PT30S').describe('How long one probe may take (connecting included)'),
+  })
+  .describe('Data probes: how opsbook reads the newest row of the database and of restored copies (Entra token auth)')
+export type SqlDataProbes = z.infer<typeof sqlDataProbesSchema>
+
+// Azure SQL Database: point-in-time restore retention is 1–35 days (Basic: up to 7), default 7:
+// https://learn.microsoft.com/azure/azure-sql/database/automated-backups-overview#backup-retention
+// Backup storage redundancy Local / Zone / Geo / GeoZone (requestedBackupStorageRedundancy, Databases.json):
+// https://learn.microsoft.com/azure/azure-sql/database/automated-backups-overview#backup-storage-redundancy
 export const sqlDatabaseComponentSchema = z.strictObject({
   type: z.literal('sqldb'),
   ...componentBase,
   server: z.string().describe('The logical SQL server the database lives on'),
   sku: z.string().optional().describe('e.g. GP_Gen5_2, BC_Gen5_4, S3, HS_Gen5_2'),
   zoneRedundant: z.boolean().default(false),
-  failoverGroup: z.string().optional().describe('Auto-failover group the database belongs to'),
+  failoverGroup: z.string().optional().describe('Auto-failover group the database belongs to (on `server`; its partner is the first geoReplicas server)'),
   geoReplicas: z.array(z.strictObject({server: z.string(), region: z.string()})).default([]),
-  backupRetentionDays: z.number().int().min(1).max(35).optional().describe('Point-in-time restore retention'),
+  backupRetentionDays: z.number().int().min(1).max(35).default(7).describe('Point-in-time restore retention (days) the database must keep'),
+  backupRedundancy: z.enum(['Local', 'Zone', 'Geo', 'GeoZone']).default('Geo').describe('Backup storage redundancy expected (Geo or GeoZone for a cross-region objective)'),
+  dataProbes: sqlDataProbesSchema.optional(),
+}).superRefine((db, ctx) => {
+  if (db.sku && /^Basic$/i.test(db.sku) && db.backupRetentionDays > 7)
+    ctx.addIssue({code: 'custom', path: ['backupRetentionDays'], message: 'a Basic database keeps point-in-time backups for at most 7 days'})
 })
+export type SqlDatabaseComponent = z.infer<typeof sqlDatabaseComponentSchema>
 
 export const cosmosDbComponentSchema = z.strictObject({
   type: z.literal('cosmosdb'),
@@ -327,14 +352,35 @@ export const cosmosDbComponentSchema = z.strictObject({
   backup: z.enum(['periodic', 'continuous7days', 'continuous30days']).default('periodic'),
 })
 
+// Kinds real platforms have that opsbook describes (inventory, objectives, windows) but cannot act on yet:
+// no runbook restores them, no check reads them, the emulator does not serve them. `DESCRIBED_ONLY` below names them.
+
+/** Azure Service Bus namespace: its queues and topics (with subscriptions), whose dead-letter queues servicebus-dlq reports. */
 export const serviceBusComponentSchema = z.strictObject({
   type: z.literal('servicebus'),
   ...componentBase,
   sku: z.enum(['Basic', 'Standard', 'Premium']).default('Standard'),
   geoDrAlias: z.string().optional().describe('Geo-disaster recovery alias (Premium)'),
   queues: z.array(z.string()).default([]),
-  topics: z.array(z.string()).default([]),
+  topics: z
+    .array(z.union([z.string(), z.strictObject({name: z.string().min(1), subscriptions: z.array(z.string().min(1)).default([])})]))
+    .default([])
+    .describe('Topics, by name or as {name, subscriptions: [...]}'),
+  deadLetter: z
+    .strictObject({
+      maxMessages: z.number().int().min(0).default(0).describe('Dead-lettered messages tolerated per entity before the report flags it'),
+      maxAge: isoDuration.optional().describe('Oldest dead-lettered message tolerated (needs the data plane: peek)'),
+    })
+    .optional()
+    .describe('What servicebus-dlq flags'),
+}).superRefine((sb, ctx) => {
+  // Basic tier has queues only: https://learn.microsoft.com/azure/service-bus-messaging/service-bus-premium-messaging
+  if (sb.sku === 'Basic' && sb.topics.length > 0)
+    ctx.addIssue({code: 'custom', path: ['topics'], message: 'the Basic tier has no topics: use Standard or Premium'})
+  if (sb.geoDrAlias && sb.sku !== 'Premium')
+    ctx.addIssue({code: 'custom', path: ['geoDrAlias'], message: 'geo-disaster recovery needs the Premium tier'})
 })
+export type ServiceBusComponent = z.infer<typeof serviceBusComponentSchema>
 
 export const containerAppComponentSchema = z.strictObject({
   type: z.literal('containerapp'),
@@ -407,12 +453,10 @@ export const componentSchema = z.discriminatedUnion('type', [
 ])
 
 /** Component kinds opsbook acts on (runbooks, checks, emulator). */
-export const ACTIONABLE_KINDS = ['postgres', 'redis', 'webapp', 'storage', 'keyvault'] as const
+export const ACTIONABLE_KINDS = ['postgres', 'redis', 'webapp', 'storage', 'keyvault', 'sqldb', 'servicebus'] as const
 /** Kinds the catalog describes but no command acts on yet, with the name users know them by. */
 export const DESCRIBED_ONLY: Record<Exclude<z.infer<typeof componentSchema>['type'], (typeof ACTIONABLE_KINDS)[number]>, string> = {
-  sqldb: 'Azure SQL Database',
   cosmosdb: 'Azure Cosmos DB',
-  servicebus: 'Azure Service Bus',
   containerapp: 'Azure Container Apps',
   functionapp: 'Azure Functions',
   trafficmanager: 'Azure Traffic Manager',

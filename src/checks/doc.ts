@@ -29,7 +29,7 @@ export function checksMarkdown(rules: CheckRule[] = CHECKS): string {
   const out: string[] = []
   out.push('# Security checks (`opsbook check`)', '', '<!-- Generated from src/checks/rules by `npm run checks-doc`; do not edit by hand. -->', '')
   out.push(
-    `${rules.length} checks over PostgreSQL flexible servers, Azure Cache for Redis, App Service apps (every slot) and plans, Storage accounts and Key Vaults.`,
+    `${rules.length} checks over PostgreSQL flexible servers, Azure Cache for Redis, App Service apps (every slot) and plans, Storage accounts, Key Vaults, Azure SQL servers and databases, and Service Bus namespaces.`,
     'A check that cannot read its data is an **error**, never a pass; an unset property is judged as Azure\'s documented default for it (so an insecure default is a **fail**).',
     '',
     '## Severity rule',
@@ -60,7 +60,7 @@ export function checksMarkdown(rules: CheckRule[] = CHECKS): string {
   out.push('', '## Emulator scenarios', '')
   out.push(
     'The emulator serves exactly the catalog\'s `cloud: emulator` environment, every unset setting at Azure\'s documented default, plus `opsbook.estate.yaml` beside the catalog (firewall rules, network access, TLS, diagnostic settings, locks, keys, Defender plans…; see `src/emulator/estate.ts`).',
-    '`opsbook emulator start --scenario insecure` replaces the file with a built-in estate in which every check fails at least once: TLS 1.0 and plain ports everywhere, public access with allow-all firewalls, shared keys and access policies, no soft delete, versioning, purge protection, locks, diagnostic settings, private endpoints or Entra authentication, end-of-life runtimes, a Basic Redis on version 4, LRS storage, a one-instance Basic plan, Defender plans Free. Production-only checks (st.replication, redis.zones, app.plan.*) fail when the environment is `production: true`; catalog checks (backup retention, geo backup, maintenance windows, health path, tags) fail where the catalog sets the expectation. `--scenario compliant` is the opposite: every check passes or is not applicable (test/checks/scenarios.test.ts runs both).',
+    '`opsbook emulator start --scenario insecure` replaces the file with a built-in estate in which every check fails at least once: TLS 1.0 and plain ports everywhere, public access with allow-all firewalls, shared keys and access policies, no soft delete, versioning, purge protection, locks, diagnostic settings, private endpoints or Entra authentication, end-of-life runtimes, a Basic Redis on version 4, LRS storage, a one-instance Basic plan, SQL servers accepting every TLS version and SQL logins with locally-redundant database backups, Service Bus with SAS keys on, Defender plans Free. Production-only checks (st.replication, redis.zones, app.plan.*, sql.backup.redundancy) fail when the environment is `production: true`; catalog checks (backup retention, geo backup, maintenance windows, health path, tags) fail where the catalog sets the expectation. `--scenario compliant` is the opposite: every check passes or is not applicable (test/checks/scenarios.test.ts runs both).',
     '',
   )
   out.push('## Checks', '')

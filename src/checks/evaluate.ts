@@ -128,6 +128,9 @@ export const PROVIDER_PATH: Record<ResourceType, string> = {
   [RESOURCE_TYPES.storage]: 'Microsoft.Storage/storageAccounts',
   [RESOURCE_TYPES.keyvault]: 'Microsoft.KeyVault/vaults',
   [RESOURCE_TYPES.plan]: 'Microsoft.Web/serverfarms',
+  [RESOURCE_TYPES.sqlServer]: 'Microsoft.Sql/servers',
+  [RESOURCE_TYPES.sqlDatabase]: 'Microsoft.Sql/servers',
+  [RESOURCE_TYPES.serviceBus]: 'Microsoft.ServiceBus/namespaces',
 }
 
 /**
@@ -206,6 +209,8 @@ const COMPONENT_RESOURCE_TYPE: Partial<Record<Component['type'], ResourceType>> 
   webapp: RESOURCE_TYPES.site,
   storage: RESOURCE_TYPES.storage,
   keyvault: RESOURCE_TYPES.keyvault,
+  sqldb: RESOURCE_TYPES.sqlDatabase,
+  servicebus: RESOURCE_TYPES.serviceBus,
 }
 
 const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
@@ -215,6 +220,8 @@ const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
   [RESOURCE_TYPES.slot]: 'webapp',
   [RESOURCE_TYPES.storage]: 'storage',
   [RESOURCE_TYPES.keyvault]: 'keyvault',
+  [RESOURCE_TYPES.sqlDatabase]: 'sqldb',
+  [RESOURCE_TYPES.serviceBus]: 'servicebus',
 }
 
 /** The catalog component a resource is (a slot belongs to its site's component). */

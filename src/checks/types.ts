@@ -34,6 +34,9 @@ export const RESOURCE_TYPES = {
   storage: 'microsoft.storage/storageaccounts',
   keyvault: 'microsoft.keyvault/vaults',
   plan: 'microsoft.web/serverfarms',
+  sqlServer: 'microsoft.sql/servers',
+  sqlDatabase: 'microsoft.sql/servers/databases',
+  serviceBus: 'microsoft.servicebus/namespaces',
 } as const
 export type ResourceType = (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES]
 /** The rule that reads Defender for Cloud plans (collected once per scan, not per resource). */

@@ -25,6 +25,13 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
   'microsoft.storage': ['2025-08-01', '2024-01-01', '2023-05-01', '2023-01-01', '2022-09-01'],
   // arm-keyvault 5.0.0 → 2026-02-01; az 2.5x–2.7x → 2023-02-01 / 2023-07-01 / 2024-11-01; az 2.45 → 2022-07-01.
   'microsoft.keyvault': ['2026-02-01', '2024-11-01', '2023-07-01', '2023-02-01', '2022-07-01'],
+  // Azure SQL (one version per operation group, as the packages send them): arm-sql 10.0.0 → servers and databases
+  // 2022-08-01-preview, failover groups 2020-11-01-preview, short-term retention 2021-02-01-preview, database metrics
+  // 2014-04-01; az 2.45 → databases 2022-05-01-preview, servers 2021-02-01-preview, failover groups 2020-11-01-preview;
+  // 2021-11-01 is the stable version between them (specs vendored in test/fixtures/azure-specs/specification/sql).
+  'microsoft.sql': ['2022-08-01-preview', '2022-05-01-preview', '2021-11-01', '2021-02-01-preview', '2020-11-01-preview', '2014-04-01'],
+  // Service Bus: arm-servicebus 6.1.0 → 2021-11-01; az 2.45 → 2022-01-01-preview.
+  'microsoft.servicebus': ['2022-01-01-preview', '2021-11-01'],
   // Management locks: arm-locks 2.1.0 → 2020-05-01; az (every version) → 2016-09-01. Permissions (the RBAC preflight):
   // 2022-04-01 (authorization-RoleDefinitionsCalls.json).
   'microsoft.authorization': ['2022-04-01', '2020-05-01', '2016-09-01'],

@@ -315,6 +315,15 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
           locks: [],
         }
         break
+      // Azure SQL: the server's settings are keyed by the server's name, the database's by its own.
+      case 'sqldb':
+        for (const server of [component.server, ...component.geoReplicas.map((r) => r.server)])
+          resources[server] = {tags, properties: {publicNetworkAccess: 'Enabled', minimalTlsVersion: 'None', administrators: {azureADOnlyAuthentication: false}}}
+        resources[component.name] = {tags, properties: {currentBackupStorageRedundancy: 'Local', requestedBackupStorageRedundancy: 'Local', backupRetentionDays: 1}}
+        break
+      case 'servicebus':
+        resources[component.name] = {tags, properties: {publicNetworkAccess: 'Enabled', minimumTlsVersion: '1.0', disableLocalAuth: false}}
+        break
     }
   }
   return {subscription: {locks: [], defenderPlans: {AppServices: 'Free', StorageAccounts: 'Free', KeyVaults: 'Free', OpenSourceRelationalDatabases: 'Free'}}, resources}
@@ -451,6 +460,17 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
           diagnosticSettings: [{name: 'audit', logs: [{category: 'AuditEvent', enabled: true}]}],
           locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
         }
+        break
+      case 'sqldb':
+        for (const server of [component.server, ...component.geoReplicas.map((r) => r.server)])
+          resources[server] = {tags: {...tags, ...component.tags}, properties: {publicNetworkAccess: 'Disabled', minimalTlsVersion: '1.2', administrators: {azureADOnlyAuthentication: true}}}
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          properties: {currentBackupStorageRedundancy: 'Geo', requestedBackupStorageRedundancy: 'Geo', backupRetentionDays: component.backupRetentionDays},
+        }
+        break
+      case 'servicebus':
+        resources[component.name] = {tags: {...tags, ...component.tags}, properties: {publicNetworkAccess: 'Disabled', minimumTlsVersion: '1.2', disableLocalAuth: true}}
         break
     }
   }

@@ -124,6 +124,8 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'arm-platform', optional: false},
   {name: 'postgres', optional: false},
   {name: 'redis', optional: false},
+  {name: 'sql', optional: false},
+  {name: 'servicebus', optional: false},
   {name: 'webapp', optional: true},
   {name: 'monitor', optional: true},
   {name: 'resource-graph', optional: true},

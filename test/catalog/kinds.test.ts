@@ -44,8 +44,11 @@ describe('catalog kinds and fields', () => {
     const env = loaded.catalog.environments.prod!
     expect(Object.keys(env.components)).toHaveLength(13)
     const note = catalogNotes(loaded.catalog).prod!.join('\n')
-    expect(note).toContain('orders-sql (Azure SQL Database)')
+    expect(note).toContain('cosmos (Azure Cosmos DB)')
     expect(note).toContain('gw (Azure API Management)')
+    // Azure SQL Database and Service Bus are acted on (sql-pitr, sql-failover, servicebus-dlq, checks, emulator).
+    expect(note).not.toContain('orders-sql (')
+    expect(note).not.toContain('bus (')
     expect(note).not.toContain('web (')
   })
 
@@ -70,6 +73,25 @@ describe('catalog kinds and fields', () => {
     expect(found).toMatch(/^12:\d+ .*PT15M, PT30M, PT1H, PT6H, PT12H or PT24H/m)
     expect(found).toMatch(/^16:\d+ .*zone redundancy needs a Premium/m)
     expect(found).toMatch(/^20:\d+ .*delegatedSubnet/m)
+  })
+
+  it('validates Azure SQL and Service Bus tier rules with file:line:col', () => {
+    const found = problems(
+      wrap(`      pay:
+        type: sqldb
+        name: pay
+        server: sql-a
+        sku: Basic
+        backupRetentionDays: 14
+      bus:
+        type: servicebus
+        name: sb
+        sku: Basic
+        topics: [events]
+`),
+    ).join('\n')
+    expect(found).toMatch(/^13:\d+ .*Basic database keeps point-in-time backups for at most 7 days/m)
+    expect(found).toMatch(/^18:\d+ .*the Basic tier has no topics/m)
   })
 
   it('accepts YAML merge keys, and locates a problem in merged values at the anchor', () => {

@@ -36,6 +36,10 @@ export function deployedEnvironment(): Environment {
       stbad: {type: 'storage', name: 'stbad', tags},
       'kv-good': {type: 'keyvault', name: 'kv-good', tags},
       'kv-bad': {type: 'keyvault', name: 'kv-bad', tags},
+      'sql-good': {type: 'sqldb', name: 'sql-good', server: 'sql-good-srv', objectives: {crossRegion: true}, tags},
+      'sql-bad': {type: 'sqldb', name: 'sql-bad', server: 'sql-bad-srv', objectives: {crossRegion: true}, tags},
+      'sb-good': {type: 'servicebus', name: 'sb-good', queues: ['orders'], tags},
+      'sb-bad': {type: 'servicebus', name: 'sb-bad', queues: ['orders'], tags},
     },
   })
 }

@@ -58,6 +58,13 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
     na: ['st.replication'],
   },
   'kv-good': {fail: []},
+  'sql-good-srv': {fail: []},
+  'sql-bad-srv': {fail: ['sql.net.public_disabled', 'sql.tls.min12', 'sql.auth.entra_only', 'gov.tags.required']},
+  // Not production, but the catalog asks for cross-region recovery: geo-redundant backup is expected.
+  'sql-good': {fail: []},
+  'sql-bad': {fail: ['sql.backup.redundancy', 'gov.tags.required']},
+  'sb-good': {fail: []},
+  'sb-bad': {fail: ['sb.net.public_disabled', 'sb.tls.min12', 'sb.auth.local_disabled', 'gov.tags.required']},
   'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.public_disabled', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'kv.expiry', 'kv.key_rotation', 'gov.tags.required']},
 }
 

@@ -34,6 +34,8 @@ function productionEnvironment(): Environment {
       web: {type: 'webapp', name: 'app-prod', slots: ['staging'], healthPath: '/health'},
       files: {type: 'storage', name: 'stprod'},
       secrets: {type: 'keyvault', name: 'kv-prod'},
+      payments: {type: 'sqldb', name: 'sqldb-prod', server: 'sql-prod', failoverGroup: 'fog-prod', geoReplicas: [{server: 'sql-prod-dr', region: 'westus'}]},
+      bus: {type: 'servicebus', name: 'sb-prod', sku: 'Premium', queues: ['orders']},
     },
   })
 }

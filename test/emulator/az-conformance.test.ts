@@ -1,6 +1,7 @@
 /**
  * The real Azure CLI (Debian's azure-cli 2.45) as an independent client of the emulator, offline (test/helpers/az.ts):
- * real `az` commands across resource groups and resources, locks, Storage, Key Vault, PostgreSQL, Redis, App Service
+ * real `az` commands across resource groups and resources, locks, Storage, Key Vault, PostgreSQL, Redis, Azure SQL,
+ * Service Bus, App Service
  * (incl. slots) and Monitor, asserting exit codes and results; then every `az` line `plan` prints for every built-in
  * runbook goes through az's own argument parser (an unknown command or flag fails).
  *
@@ -170,6 +171,33 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
     expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE, '--slot', 'staging'])).targetSwapSlot).toBeNull()
     await ok(['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--target-slot', 'production', '--action', 'swap'])
     expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE])).slotSwapStatus.sourceSlotName).toBe('staging')
+  }, LONG)
+
+  it('Azure SQL: databases, retention, point-in-time restore, failover groups; Service Bus dead-letter counts', async () => {
+    const SQL = ['--resource-group', RG, '--server', 'sql-shop-local']
+    const db = await ok(['sql', 'db', 'show', ...SQL, '--name', 'sqldb-shop-payments'])
+    expect([db.status, db.currentBackupStorageRedundancy]).toEqual(['Online', 'Geo'])
+    expect(Date.parse(db.earliestRestoreDate)).toBeLessThan(Date.now() - 6 * 86_400_000)
+    expect((await ok(['sql', 'db', 'str-policy', 'show', ...SQL, '--name', 'sqldb-shop-payments'])).retentionDays).toBe(7)
+    const point = new Date(Date.now() - 5 * 60_000).toISOString()
+    const restored = await ok(['sql', 'db', 'restore', ...SQL, '--name', 'sqldb-shop-payments', '--dest-name', 'sqldb-az-pitr', '--time', point])
+    expect([restored.name, restored.status]).toEqual(['sqldb-az-pitr', 'Online'])
+    const tooOld = await fails(['sql', 'db', 'restore', ...SQL, '--name', 'sqldb-shop-payments', '--dest-name', 'sqldb-az-old', '--time', new Date(Date.now() - 20 * 86_400_000).toISOString()])
+    expect(tooOld.stderr).toContain('PitrPointInTimeInvalid')
+    await ok(['sql', 'db', 'delete', ...SQL, '--name', 'sqldb-az-pitr', '--yes'])
+    expect((await ok(['sql', 'db', 'list', ...SQL])).map((d: any) => d.name)).toEqual(['sqldb-shop-payments'])
+    const group = await ok(['sql', 'failover-group', 'show', ...SQL, '--name', 'fog-shop-payments'])
+    expect([group.replicationRole, group.partnerServers[0].replicationRole]).toEqual(['Primary', 'Secondary'])
+    await ok(['sql', 'failover-group', 'set-primary', '--resource-group', RG, '--server', 'sql-shop-local-dr', '--name', 'fog-shop-payments'])
+    expect((await ok(['sql', 'failover-group', 'show', ...SQL, '--name', 'fog-shop-payments'])).replicationRole).toBe('Secondary')
+    await ok(['sql', 'failover-group', 'set-primary', ...SQL, '--name', 'fog-shop-payments', '--allow-data-loss'])
+    expect((await ok(['sql', 'failover-group', 'show', ...SQL, '--name', 'fog-shop-payments'])).replicationRole).toBe('Primary')
+
+    const BUS = ['--resource-group', RG, '--namespace-name', 'sb-shop-local']
+    expect((await ok(['servicebus', 'namespace', 'show', '--resource-group', RG, '--name', 'sb-shop-local'])).minimumTlsVersion).toBe('1.2')
+    expect((await ok(['servicebus', 'queue', 'show', ...BUS, '--name', 'orders'])).countDetails.deadLetterMessageCount).toBe(3)
+    const subs = await ok(['servicebus', 'topic', 'subscription', 'list', ...BUS, '--topic-name', 'order-events'])
+    expect(subs.map((s: any) => [s.name, s.countDetails.deadLetterMessageCount])).toEqual([['billing', 0], ['audit', 0]])
   }, LONG)
 
   it('Monitor: metric definitions, metrics (timespan double-encoded by az), diagnostic settings', async () => {

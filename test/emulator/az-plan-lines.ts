@@ -18,6 +18,9 @@ export const BUILT_IN_RUNBOOK_PARAMS: Record<string, Record<string, string>> = {
   'redis-export': {cache: 'sessions-cache'},
   'redis-restore': {cache: 'sessions-cache'},
   'slot-swap': {app: 'storefront'},
+  'sql-pitr': {database: 'payments-db', restoreTime: '2026-12-01T09:40:00Z'},
+  'sql-failover': {database: 'payments-db', forceDataLoss: 'true'},
+  'servicebus-dlq': {namespace: 'orders-bus'},
 }
 
 export const NEWER_AZ_MARKER = /#\s*needs az newer than ([\d.]+)/

@@ -15,6 +15,8 @@ import {createHash} from 'node:crypto'
 import {clone, paged, resourceIdOf, resourceNotFound} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import type {Estate, EstateResource} from '../estate.js'
+import {applySqlEstate} from './sql.js'
+import {applyServiceBusEstate} from './servicebus.js'
 import type {Route} from '../types.js'
 import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
@@ -228,6 +230,10 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
     }
     for (const endpoint of settings.privateEndpoints ?? []) addPrivateEndpoint(ctx, mine, rg, id, endpoint, component.type, resource)
   }
+  // Azure SQL and Service Bus keep their own state; the estate names servers, databases and namespaces by Azure name.
+  const byName = (name: string) => Object.entries(estate.resources).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1]
+  applySqlEstate(ctx, byName)
+  applyServiceBusEstate(ctx, byName)
 }
 
 function applyResourceSettings(resource: Record<string, any>, settings: EstateResource, type: string): void {

@@ -41,7 +41,9 @@ export function registerResourceInventory(ctx: EmulatorContext, name: string, li
 
 const ARM_ID = /^\/subscriptions\/[^/]+\/(?:resourceGroups\/[^/]+\/)?providers\/.+/i
 /** Child types ARG lists in `resources` (most child resources are not in ARG). */
-const ARG_CHILD_TYPES = new Set(['microsoft.web/sites/slots'])
+// SQL databases are listed too ("Azure Resource Graph table and resource type reference": resources holds
+// microsoft.sql/servers/databases).
+const ARG_CHILD_TYPES = new Set(['microsoft.web/sites/slots', 'microsoft.sql/servers/databases'])
 /** State slices that hold no ARM resources of their own, or whose resources are listed by BUILT_IN below. */
 const SKIPPED_SLICES = new Set(['activity', 'webapps', 'resourceGroups', 'postgres', 'redis', 'arm'])
 

@@ -1,0 +1,560 @@
+/**
+ * Azure SQL Database (Microsoft.Sql): logical servers, databases and auto-failover groups, as the published contract
+ * describes them (test/fixtures/azure-specs/specification/sql — Servers.json, Databases.json, FailoverGroups.json):
+ * - databases: PUT with `createMode` Default or `PointInTimeRestore` (`sourceDatabaseId` + `restorePointInTime`, which
+ *   must lie in [earliestRestoreDate, now]: `400 PitrPointInTimeInvalid` otherwise, the code Databases.json lists for
+ *   Databases_CreateOrUpdate), DELETE; both long-running with the monitors ARM gives for SQL
+ *   (`…/locations/{loc}/databaseAzureAsyncOperation/{id}` and `…/databaseOperationResults/{id}`);
+ * - failover groups: GET on either partner, `POST …/failover` (planned, no data loss) and
+ *   `POST …/forceFailoverAllowDataLoss`, both only on the secondary server (`400 FailoverGroupNotSecondary`,
+ *   FailoverGroups.json error list), long-running (`failoverGroupAzureAsyncOperation` / `failoverGroupOperationResults`).
+ *
+ * Retention: point-in-time restore reaches back `backupRetentionDays` (1–35, default 7) but never before the database
+ * was created (https://learn.microsoft.com/azure/azure-sql/database/recovery-using-backups#point-in-time-restore).
+ *
+ * Data is modelled, never stored: no SQL Server engine runs here. A database takes one write every
+ * SQL_WRITE_INTERVAL_MS from its creation on (as the load generator writes into PostgreSQL), so its newest row at any
+ * instant is known; a restored copy holds the newest write at or before its restore point; a forced failover loses
+ * the writes of the last SQL_REPLICATION_LAG_MS. `GET {databaseId}/opsbookData` (not an Azure API) answers it.
+ */
+import type {SqlDatabaseComponent} from '../../catalog/schema.js'
+import {canonicalEnum, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {ArmFailure, type EmulatorContext} from '../context.js'
+import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
+import {registerResourceInventory} from './resource-graph.js'
+
+const PROVIDER = 'Microsoft.Sql'
+const SERVER_TYPE = 'Microsoft.Sql/servers'
+const DB_TYPE = 'Microsoft.Sql/servers/databases'
+const FG_TYPE = 'Microsoft.Sql/servers/failoverGroups'
+const S = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Sql/servers/{server}'
+/** One modelled write this often (the load generator's pace). */
+export const SQL_WRITE_INTERVAL_MS = 1_000
+/** How far a geo-secondary trails its primary: the writes a forced failover loses. */
+export const SQL_REPLICATION_LAG_MS = 3_000
+const DAY = 86_400_000
+
+export interface StoredSqlServer {
+  resource: {id: string; name: string; type: string; location: string; kind: string; tags: Record<string, string>; properties: Record<string, any>}
+  resourceGroup: string
+}
+
+export interface StoredSqlDatabase {
+  resource: {id: string; name: string; type: string; location: string; kind: string; tags: Record<string, string>; sku: Record<string, any>; properties: Record<string, any>}
+  serverId: string
+  createdAt: string
+  retentionDays: number
+  /** Modelled data: `frozenAt` = newest row of a restored copy; otherwise writes continue (minus `lagMs` for a secondary). */
+  data: {frozenAt?: string; lossMs?: number; restoredFrom?: string; pointInTime?: string}
+}
+
+export interface StoredFailoverGroup {
+  name: string
+  primaryServerId: string
+  secondaryServerId: string
+  databases: string[]
+  tags: Record<string, string>
+  readWriteEndpoint: {failoverPolicy: string; failoverWithDataLossGracePeriodMinutes?: number}
+  lastFailover?: {at: string; forced: boolean; lostMs: number}
+}
+
+export interface SqlState {
+  servers: Record<string, StoredSqlServer>
+  databases: Record<string, StoredSqlDatabase>
+  failoverGroups: Record<string, StoredFailoverGroup>
+}
+
+export function sqlState(ctx: EmulatorContext): SqlState {
+  return ctx.store.slice<SqlState>('sql', () => seed(ctx))
+}
+
+function newServer(ctx: EmulatorContext, name: string, resourceGroup: string, location: string, tags: Record<string, string>): StoredSqlServer {
+  return {
+    resource: {
+      id: resourceIdOf(ctx.subscription, resourceGroup, SERVER_TYPE, name),
+      name,
+      type: SERVER_TYPE,
+      location,
+      kind: 'v12.0',
+      tags: {...tags},
+      // Servers.json: publicNetworkAccess and minimalTlsVersion are what a server created without them reports today
+      // (https://learn.microsoft.com/azure/azure-sql/database/connectivity-settings: public access Enabled by default;
+      // minimal TLS 1.2 is the default for new servers).
+      properties: {
+        administratorLogin: 'opsbookadmin',
+        version: '12.0',
+        state: 'Ready',
+        fullyQualifiedDomainName: `${name}.database.windows.net`,
+        privateEndpointConnections: [],
+        minimalTlsVersion: '1.2',
+        publicNetworkAccess: 'Enabled',
+        restrictOutboundNetworkAccess: 'Disabled',
+        administrators: {administratorType: 'ActiveDirectory', principalType: 'Group', login: 'sql-admins', sid: '00000000-0000-0000-0000-00000000a11d', tenantId: '00000000-0000-0000-0000-000000000000', azureADOnlyAuthentication: false},
+      },
+    },
+    resourceGroup,
+  }
+}
+
+function newDatabase(
+  ctx: EmulatorContext,
+  server: StoredSqlServer,
+  name: string,
+  input: {createdAt: string; sku?: string; zoneRedundant?: boolean; retentionDays?: number; backupRedundancy?: string; tags?: Record<string, string>; location?: string},
+): StoredSqlDatabase {
+  const sku = skuOf(input.sku)
+  const redundancy = input.backupRedundancy ?? 'Geo'
+  return {
+    resource: {
+      id: `${server.resource.id}/databases/${name}`,
+      name,
+      type: DB_TYPE,
+      location: input.location ?? server.resource.location,
+      kind: 'v12.0,user,vcore',
+      tags: {...(input.tags ?? {})},
+      sku,
+      properties: {
+        collation: 'SQL_Latin1_General_CP1_CI_AS',
+        maxSizeBytes: 34359738368,
+        status: 'Online',
+        databaseId: uuidFrom(`${server.resource.id}/${name}/${input.createdAt}`),
+        creationDate: input.createdAt,
+        currentServiceObjectiveName: sku.name,
+        requestedServiceObjectiveName: sku.name,
+        defaultSecondaryLocation: ctx.environment.pairedRegion ?? server.resource.location,
+        catalogCollation: 'SQL_Latin1_General_CP1_CI_AS',
+        zoneRedundant: input.zoneRedundant ?? false,
+        readScale: 'Disabled',
+        currentSku: {...sku},
+        currentBackupStorageRedundancy: redundancy,
+        requestedBackupStorageRedundancy: redundancy,
+        maintenanceConfigurationId: `/subscriptions/${ctx.subscription}/providers/Microsoft.Maintenance/publicMaintenanceConfigurations/SQL_Default`,
+        isLedgerOn: false,
+        isInfraEncryptionEnabled: false,
+      },
+    },
+    serverId: server.resource.id,
+    createdAt: input.createdAt,
+    retentionDays: input.retentionDays ?? 7,
+    data: {},
+  }
+}
+
+function skuOf(name = 'GP_Gen5_2'): Record<string, any> {
+  const m = /^(GP|BC|HS)_(Gen5|S_Gen5)_(\d+)$/i.exec(name)
+  if (m) return {name: name.toUpperCase().startsWith('GP') ? 'GP_Gen5' : name.toUpperCase().startsWith('BC') ? 'BC_Gen5' : 'HS_Gen5', tier: {GP: 'GeneralPurpose', BC: 'BusinessCritical', HS: 'Hyperscale'}[m[1]!.toUpperCase() as 'GP'], family: 'Gen5', capacity: Number(m[3])}
+  if (/^Basic$/i.test(name)) return {name: 'Basic', tier: 'Basic', capacity: 5}
+  if (/^S\d+$/i.test(name)) return {name: 'Standard', tier: 'Standard', capacity: 10}
+  if (/^P\d+$/i.test(name)) return {name: 'Premium', tier: 'Premium', capacity: 125}
+  return {name, tier: 'GeneralPurpose'}
+}
+
+function uuidFrom(text: string): string {
+  let h = 0x811c9dc5
+  const out: string[] = []
+  for (let round = 0; round < 4; round++) {
+    for (const ch of `${round}${text}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0
+    out.push(h.toString(16).padStart(8, '0'))
+  }
+  const hex = out.join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
+}
+
+function seed(ctx: EmulatorContext): SqlState {
+  const state: SqlState = {servers: {}, databases: {}, failoverGroups: {}}
+  if (!ctx.seedFromCatalog) return state
+  const env = ctx.environment
+  const createdAt = new Date(ctx.clock().getTime() - 60 * DAY).toISOString()
+  const serverOf = (name: string, rg: string, location: string, tags: Record<string, string>): StoredSqlServer => {
+    const id = resourceIdOf(ctx.subscription, rg, SERVER_TYPE, name).toLowerCase()
+    return (state.servers[id] ??= newServer(ctx, name, rg, location, tags))
+  }
+  for (const component of Object.values(env.components)) {
+    if (component.type !== 'sqldb') continue
+    const c: SqlDatabaseComponent = component
+    const rg = c.resourceGroup ?? env.resourceGroups[0]!
+    const primary = serverOf(c.server, rg, c.region ?? env.region, c.tags ?? {})
+    const db = newDatabase(ctx, primary, c.name, {createdAt, sku: c.sku, zoneRedundant: c.zoneRedundant, retentionDays: c.backupRetentionDays, backupRedundancy: c.backupRedundancy, tags: c.tags})
+    state.databases[db.resource.id.toLowerCase()] = db
+    const partner = c.geoReplicas[0] ?? (c.failoverGroup ? {server: `${c.server}-secondary`, region: env.pairedRegion ?? env.region} : undefined)
+    if (!partner) continue
+    const secondary = serverOf(partner.server, rg, partner.region, c.tags ?? {})
+    const replica = newDatabase(ctx, secondary, c.name, {createdAt, sku: c.sku, retentionDays: c.backupRetentionDays, backupRedundancy: c.backupRedundancy, tags: c.tags, location: partner.region})
+    replica.resource.properties.secondaryType = 'Geo'
+    state.databases[replica.resource.id.toLowerCase()] = replica
+    if (c.failoverGroup) {
+      const key = `${primary.resource.id}/failoverGroups/${c.failoverGroup}`.toLowerCase()
+      const fg = (state.failoverGroups[key] ??= {
+        name: c.failoverGroup,
+        primaryServerId: primary.resource.id,
+        secondaryServerId: secondary.resource.id,
+        databases: [],
+        tags: {},
+        // Manual policy: opsbook's runbook decides when to fail over (Automatic needs a grace period, FailoverGroups.json).
+        readWriteEndpoint: {failoverPolicy: 'Manual'},
+      })
+      fg.databases.push(db.resource.id)
+    }
+  }
+  return state
+}
+
+/** The newest modelled row a database holds at `now` (ISO). */
+export function sqlDataAsOf(database: StoredSqlDatabase, now: Date): string {
+  if (database.data.frozenAt) return database.data.frozenAt
+  const lag = database.resource.properties.secondaryType === 'Geo' ? SQL_REPLICATION_LAG_MS : 0
+  return newestWrite(database, now.getTime() - lag).toISOString()
+}
+
+/** The newest modelled write at or before `at` (writes every SQL_WRITE_INTERVAL_MS since creation). */
+function newestWrite(database: StoredSqlDatabase, at: number): Date {
+  const created = Date.parse(database.createdAt)
+  if (at <= created) return new Date(created)
+  return new Date(created + Math.floor((at - created) / SQL_WRITE_INTERVAL_MS) * SQL_WRITE_INTERVAL_MS)
+}
+
+function earliestRestoreDate(database: StoredSqlDatabase, now: Date): Date {
+  return new Date(Math.max(Date.parse(database.createdAt), now.getTime() - database.retentionDays * DAY))
+}
+
+/** Apply the estate's settings: `<server name>` → server properties, `<database name>` → database properties/sku. */
+export function applySqlEstate(ctx: EmulatorContext, settingsOf: (name: string) => {properties?: Record<string, unknown>; sku?: Record<string, unknown>; tags?: Record<string, string>} | undefined): void {
+  const state = sqlState(ctx)
+  for (const server of Object.values(state.servers)) {
+    const s = settingsOf(server.resource.name)
+    if (s?.properties) deepMerge(server.resource.properties, s.properties)
+    if (s?.tags) server.resource.tags = {...s.tags}
+  }
+  for (const db of Object.values(state.databases)) {
+    const s = settingsOf(db.resource.name)
+    if (!s) continue
+    if (s.properties) {
+      const {backupRetentionDays, ...rest} = s.properties as Record<string, unknown>
+      if (typeof backupRetentionDays === 'number') db.retentionDays = backupRetentionDays
+      deepMerge(db.resource.properties, rest)
+    }
+    if (s.sku) deepMerge(db.resource.sku, s.sku)
+    if (s.tags) db.resource.tags = {...s.tags}
+  }
+}
+
+function deepMerge(target: Record<string, any>, source: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(source)) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && target[k] && typeof target[k] === 'object') deepMerge(target[k], v as Record<string, unknown>)
+    else target[k] = clone(v)
+  }
+}
+
+function serverView(server: StoredSqlServer): Record<string, unknown> {
+  return clone(server.resource)
+}
+
+function databaseView(database: StoredSqlDatabase, now: Date): Record<string, unknown> {
+  const view = clone(database.resource) as Record<string, any>
+  // Databases.json: earliestRestoreDate is read-only and computed; createMode, sourceDatabaseId and restorePointInTime
+  // are create-only (x-ms-mutability [create]) and never returned.
+  view.properties.earliestRestoreDate = earliestRestoreDate(database, now).toISOString()
+  for (const writeOnly of ['createMode', 'sourceDatabaseId', 'restorePointInTime']) delete view.properties[writeOnly]
+  return view
+}
+
+export function routes(ctx: EmulatorContext): Route[] {
+  const state = () => sqlState(ctx)
+  sqlState(ctx)
+  registerResourceInventory(ctx, 'sql', () => [
+    ...Object.values(state().servers).map(serverView),
+    ...Object.values(state().databases).map((d) => databaseView(d, ctx.clock())),
+  ])
+
+  const findServer = (p: Record<string, string>): StoredSqlServer | EmulatorResponse => {
+    const scope = checkScope(ctx, p.sub!, p.rg!)
+    if (scope) return scope
+    return state().servers[resourceIdOf(p.sub!, p.rg!, SERVER_TYPE, p.server!).toLowerCase()] ?? resourceNotFound(SERVER_TYPE, p.server!, p.rg!)
+  }
+  const findDatabase = (p: Record<string, string>): StoredSqlDatabase | EmulatorResponse => {
+    const server = findServer(p)
+    if (isResponse(server)) return server
+    return state().databases[`${server.resource.id}/databases/${p.db}`.toLowerCase()] ?? resourceNotFound(`${DB_TYPE.replace('/databases', '')}/${p.server}/databases`, p.db!, p.rg!)
+  }
+  /** The failover group `name` as seen from `server` (it exists on both partners). */
+  const findGroup = (server: StoredSqlServer, name: string): StoredFailoverGroup | undefined =>
+    Object.values(state().failoverGroups).find(
+      (g) => g.name.toLowerCase() === name.toLowerCase() && [g.primaryServerId, g.secondaryServerId].some((id) => id.toLowerCase() === server.resource.id.toLowerCase()),
+    )
+  const serverById = (id: string) => state().servers[id.toLowerCase()]
+  const groupView = (group: StoredFailoverGroup, server: StoredSqlServer): Record<string, unknown> => {
+    const primary = server.resource.id.toLowerCase() === group.primaryServerId.toLowerCase()
+    const partner = serverById(primary ? group.secondaryServerId : group.primaryServerId)
+    return {
+      id: `${server.resource.id}/failoverGroups/${group.name}`,
+      name: group.name,
+      type: FG_TYPE,
+      location: server.resource.location,
+      tags: {...group.tags},
+      properties: {
+        readWriteEndpoint: {...group.readWriteEndpoint},
+        readOnlyEndpoint: {failoverPolicy: 'Disabled'},
+        replicationRole: primary ? 'Primary' : 'Secondary',
+        replicationState: primary ? 'CATCH_UP' : 'SEEDING',
+        partnerServers: partner ? [{id: partner.resource.id, location: partner.resource.location, replicationRole: primary ? 'Secondary' : 'Primary'}] : [],
+        // Database ids are those on the server asked (each partner has its own copy).
+        databases: group.databases.map((id) => `${server.resource.id}/databases/${id.split('/').pop()}`),
+      },
+    }
+  }
+  const lro = (request: EmulatorRequest, operation: string, location: string, resourceId: string, kind: 'database' | 'failoverGroup', run: () => void, result?: () => unknown) => {
+    const base = `/subscriptions/${ctx.subscription}/providers/${PROVIDER}/locations/${encodeURIComponent(location)}`
+    return ctx.lro.start({
+      request,
+      operation,
+      location,
+      provider: PROVIDER,
+      resourceId,
+      kind: 'azure-async-operation',
+      initialStatus: 202,
+      asyncOperationSegment: `${kind}AzureAsyncOperation`,
+      locationPath: `${base}/${kind}OperationResults`,
+      run,
+      ...(result ? {result} : {}),
+    })
+  }
+
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/providers/Microsoft.Sql/servers',
+      operation: 'sql.servers.list',
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map(serverView)),
+    },
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Sql/servers',
+      operation: 'sql.servers.listByResourceGroup',
+      handler: (request, p) =>
+        checkScope(ctx, p.sub!, p.rg!) ?? paged(request, Object.values(state().servers).filter((s) => s.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map(serverView)),
+    },
+    {
+      method: 'GET',
+      pattern: S,
+      operation: 'sql.servers.get',
+      handler: (_request, p) => {
+        const server = findServer(p)
+        return isResponse(server) ? server : {status: 200, body: serverView(server)}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${S}/databases`,
+      operation: 'sql.databases.list',
+      handler: (request, p) => {
+        const server = findServer(p)
+        if (isResponse(server)) return server
+        const prefix = `${server.resource.id}/databases/`.toLowerCase()
+        return paged(request, Object.entries(state().databases).filter(([k]) => k.startsWith(prefix)).map(([, d]) => databaseView(d, ctx.clock())))
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${S}/databases/{db}`,
+      operation: 'sql.databases.get',
+      handler: (_request, p) => {
+        const db = findDatabase(p)
+        return isResponse(db) ? db : {status: 200, body: databaseView(db, ctx.clock())}
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${S}/databases/{db}/opsbookData`,
+      operation: 'sql.databases.data',
+      handler: (_request, p) => {
+        const db = findDatabase(p)
+        if (isResponse(db)) return db
+        // Not an Azure API: the modelled newest row (docs/data-probes.md). Against Azure opsbook queries the database.
+        return {
+          status: 200,
+          body: {id: db.resource.id, dataAsOf: sqlDataAsOf(db, ctx.clock()), modelled: true, restoredFrom: db.data.restoredFrom ?? null, pointInTimeUTC: db.data.pointInTime ?? null},
+        }
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${S}/databases/{db}/backupShortTermRetentionPolicies/{policy}`,
+      operation: 'sql.databases.shortTermRetention',
+      handler: (_request, p) => {
+        const db = findDatabase(p)
+        if (isResponse(db)) return db
+        if (p.policy!.toLowerCase() !== 'default') return resourceNotFound(`${DB_TYPE}/${db.resource.name}/backupShortTermRetentionPolicies`, p.policy!, p.rg!)
+        // BackupShortTermRetentionPolicies.json: retentionDays 1–35; differential backups every 12 or 24 hours.
+        return {
+          status: 200,
+          body: {id: `${db.resource.id}/backupShortTermRetentionPolicies/default`, name: 'default', type: `${DB_TYPE}/backupShortTermRetentionPolicies`, properties: {retentionDays: db.retentionDays, diffBackupIntervalInHours: 12}},
+        }
+      },
+    },
+    {method: 'PUT', pattern: `${S}/databases/{db}`, operation: 'sql.databases.createOrUpdate', handler: (request, p) => createOrUpdate(request, p)},
+    {
+      method: 'DELETE',
+      pattern: `${S}/databases/{db}`,
+      operation: 'sql.databases.delete',
+      handler: (request, p) => {
+        const server = findServer(p)
+        if (isResponse(server)) return server
+        const key = `${server.resource.id}/databases/${p.db}`.toLowerCase()
+        const db = state().databases[key]
+        // Databases.json Databases_Delete: 200, 202 and 204 (nothing to delete).
+        if (!db) return {status: 204}
+        return lro(request, 'sql.databases.delete', db.resource.location, db.resource.id, 'database', () => {
+          delete state().databases[key]
+          ctx.activity.append({resourceId: db.resource.id, kind: 'sql.delete'})
+        })
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${S}/failoverGroups`,
+      operation: 'sql.failoverGroups.list',
+      handler: (request, p) => {
+        const server = findServer(p)
+        if (isResponse(server)) return server
+        const id = server.resource.id.toLowerCase()
+        const groups = Object.values(state().failoverGroups).filter((g) => g.primaryServerId.toLowerCase() === id || g.secondaryServerId.toLowerCase() === id)
+        return paged(request, groups.map((g) => groupView(g, server)))
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${S}/failoverGroups/{fg}`,
+      operation: 'sql.failoverGroups.get',
+      handler: (_request, p) => {
+        const server = findServer(p)
+        if (isResponse(server)) return server
+        const group = findGroup(server, p.fg!)
+        return group ? {status: 200, body: groupView(group, server)} : resourceNotFound(`${SERVER_TYPE}/${p.server}/failoverGroups`, p.fg!, p.rg!)
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${S}/failoverGroups/{fg}/opsbookFailover`,
+      operation: 'sql.failoverGroups.data',
+      handler: (_request, p) => {
+        const server = findServer(p)
+        if (isResponse(server)) return server
+        const group = findGroup(server, p.fg!)
+        if (!group) return resourceNotFound(`${SERVER_TYPE}/${p.server}/failoverGroups`, p.fg!, p.rg!)
+        // Not an Azure API: what the last failover lost (modelled), for the drill's RPO figure.
+        return {status: 200, body: {lastFailover: group.lastFailover ?? null, modelled: true}}
+      },
+    },
+    ...(['failover', 'forceFailoverAllowDataLoss'] as const).map(
+      (action): Route => ({
+        method: 'POST',
+        pattern: `${S}/failoverGroups/{fg}/${action}`,
+        operation: `sql.failoverGroups.${action}`,
+        handler: (request, p) => {
+          const server = findServer(p)
+          if (isResponse(server)) return server
+          const group = findGroup(server, p.fg!)
+          if (!group) return resourceNotFound(`${SERVER_TYPE}/${p.server}/failoverGroups`, p.fg!, p.rg!)
+          if (group.primaryServerId.toLowerCase() === server.resource.id.toLowerCase())
+            return armError(400, 'FailoverGroupNotSecondary', 'Failover cannot be initiated from the primary server in a Failover Group.')
+          const forced = action === 'forceFailoverAllowDataLoss'
+          return lro(
+            request,
+            `sql.failoverGroups.${action}`,
+            server.resource.location,
+            `${server.resource.id}/failoverGroups/${group.name}`,
+            'failoverGroup',
+            () => {
+              const now = ctx.clock()
+              const oldPrimary = group.primaryServerId
+              // Planned failover synchronises first (no data loss); forced promotes the secondary as it is, losing
+              // what had not replicated yet: https://learn.microsoft.com/azure/azure-sql/database/failover-group-sql-db#failover
+              const lostMs = forced ? SQL_REPLICATION_LAG_MS : 0
+              for (const dbId of group.databases) {
+                const name = dbId.split('/').pop()!
+                const newPrimaryDb = state().databases[`${server.resource.id}/databases/${name}`.toLowerCase()]
+                const oldPrimaryDb = state().databases[`${oldPrimary}/databases/${name}`.toLowerCase()]
+                if (newPrimaryDb) delete newPrimaryDb.resource.properties.secondaryType
+                if (oldPrimaryDb) oldPrimaryDb.resource.properties.secondaryType = 'Geo'
+              }
+              group.primaryServerId = server.resource.id
+              group.secondaryServerId = oldPrimary
+              group.databases = group.databases.map((id) => `${server.resource.id}/databases/${id.split('/').pop()}`)
+              group.lastFailover = {at: now.toISOString(), forced, lostMs}
+              ctx.activity.append({resourceId: `${server.resource.id}/failoverGroups/${group.name}`, kind: forced ? 'sql.forcedFailover' : 'sql.failover', data: {lostMs}})
+            },
+            () => groupView(group, server),
+          )
+        },
+      }),
+    ),
+  ]
+
+  function createOrUpdate(request: EmulatorRequest, p: Record<string, string>): EmulatorResponse {
+    const server = findServer(p)
+    if (isResponse(server)) return server
+    const body = request.body
+    if (!body || typeof body !== 'object' || typeof body.location !== 'string') return invalidBody()
+    const props = (body.properties ?? {}) as Record<string, any>
+    const key = `${server.resource.id}/databases/${p.db}`.toLowerCase()
+    const existing = state().databases[key]
+    const createMode = canonicalEnum(props.createMode ?? 'Default', ['Default', 'Copy', 'Secondary', 'PointInTimeRestore', 'Restore', 'Recovery', 'RestoreExternalBackup', 'RestoreExternalBackupSecondary', 'RestoreLongTermRetentionBackup', 'OnlineSecondary'])
+    if (!createMode) return armError(400, 'InvalidParameterValue', `Invalid value given for parameter createMode. Specify a valid parameter value.`)
+    if (!['Default', 'PointInTimeRestore'].includes(createMode))
+      return armError(400, 'UnsupportedCreateMode', `The emulator serves createMode Default and PointInTimeRestore, not '${createMode}'.`)
+    const now = ctx.clock()
+    let source: StoredSqlDatabase | undefined
+    let point: Date | undefined
+    if (createMode === 'PointInTimeRestore') {
+      const sourceId = typeof props.sourceDatabaseId === 'string' ? props.sourceDatabaseId : ''
+      source = state().databases[sourceId.toLowerCase()]
+      if (!source || !parseResourceId(sourceId)) return armError(404, 'SourceDatabaseNotFound', 'The source database does not exist.')
+      point = new Date(String(props.restorePointInTime ?? ''))
+      if (Number.isNaN(point.getTime())) return armError(400, 'InvalidParameterValue', "Invalid value given for parameter restorePointInTime. Specify a valid parameter value.")
+      const earliest = earliestRestoreDate(source, now)
+      if (point.getTime() < earliest.getTime() || point.getTime() > now.getTime())
+        return armError(
+          400,
+          'PitrPointInTimeInvalid',
+          `The point in time ${point.toISOString()} is not valid. Valid point in time range from ${source.retentionDays} days early to now and not before source server creation time.`,
+        )
+    }
+    const requestedSku = body.sku && typeof body.sku.name === 'string' ? String(body.sku.name) : undefined
+    const database =
+      existing ??
+      newDatabase(ctx, server, p.db!, {
+        createdAt: now.toISOString(),
+        sku: requestedSku ?? source?.resource.properties.currentServiceObjectiveName,
+        zoneRedundant: props.zoneRedundant ?? source?.resource.properties.zoneRedundant,
+        retentionDays: source?.retentionDays,
+        backupRedundancy: props.requestedBackupStorageRedundancy ?? source?.resource.properties.requestedBackupStorageRedundancy,
+        location: body.location,
+      })
+    if (body.tags && typeof body.tags === 'object') database.resource.tags = {...body.tags}
+    if (!existing) {
+      database.resource.properties.status = 'Creating'
+      if (source && point) database.data = {frozenAt: newestWrite(source, point.getTime()).toISOString(), restoredFrom: source.resource.id, pointInTime: point.toISOString()}
+      state().databases[key] = database
+    }
+    // Databases_CreateOrUpdate answers 202 Accepted while the create runs; the SDK then reads the resource.
+    return lro(
+      request,
+      'sql.databases.createOrUpdate',
+      database.resource.location,
+      database.resource.id,
+      'database',
+      () => {
+        if (!state().databases[key]) throw new ArmFailure('ResourceNotFound', `The database '${p.db}' was removed while it was being created.`)
+        database.resource.properties.status = 'Online'
+        if (source) ctx.activity.append({resourceId: database.resource.id, kind: 'sql.restore', data: {source: source.resource.id, pointInTime: point!.toISOString()}})
+      },
+      () => databaseView(database, ctx.clock()),
+    )
+  }
+
+  return routes
+}
+
+function isResponse(v: unknown): v is EmulatorResponse {
+  return typeof v === 'object' && v !== null && 'status' in v && !('resource' in v)
+}
