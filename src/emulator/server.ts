@@ -60,7 +60,10 @@ export interface StartEmulatorOptions {
   dataPlane?: 'real' | 'modelled'
   /** How far geo-redundant PostgreSQL backups trail the primary (default 5 minutes). */
   geoBackupLagMs?: number
-  /** Keep writing rows into every emulated PostgreSQL server (real data plane only); default: on for the `local` environment. */
+  /**
+   * Keep writing rows into every emulated PostgreSQL server (real data plane only) and keys into every Redis cache
+   * (with redis-server); default: on for the `local` environment with `dataPlane: 'real'`.
+   */
   load?: boolean | {ratePerSecond: number}
 }
 
@@ -200,8 +203,9 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       for (const route of module.routes(ctx)) routes.push(compileRoute(route))
     }
     for (const module of modules) if (module.start) await module.start(ctx)
-    // The load generator runs by default for the `local` environment, so its restores have something to lose.
-    const loadOption = options.load ?? environmentName === 'local'
+    // The load generator runs by default for the `local` environment with real data planes (what `opsbook run` and
+    // `opsbook emulator start` serve), so its restores and snapshots have something to lose.
+    const loadOption = options.load ?? (environmentName === 'local' && options.dataPlane === 'real')
     let load: Awaited<ReturnType<typeof import('./load/index.js').startLoad>> | undefined
     if (loadOption && ctx.loadSources.length > 0) {
       const {startLoad} = await import('./load/index.js')

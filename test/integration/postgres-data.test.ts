@@ -37,9 +37,10 @@ async function query<T = any>(name: string, sql: string, params: unknown[] = [])
   }
 }
 
+/** Until the load generator wrote `count` orders (the seeded hour of history before it does not count). */
 async function untilOrders(name: string, count: number): Promise<void> {
   for (;;) {
-    const [row] = await query<{n: number}>(name, 'SELECT count(*)::int AS n FROM orders')
+    const [row] = await query<{n: number}>(name, "SELECT count(*)::int AS n FROM orders WHERE note = 'opsbook load generator'")
     if (row!.n >= count) return
     await new Promise((resolve) => setTimeout(resolve, 200))
   }

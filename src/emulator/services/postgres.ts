@@ -247,7 +247,7 @@ export async function start(ctx: EmulatorContext): Promise<void> {
     if (!names.has(server.resource.name.toLowerCase()) || /Replica$/.test(properties.replicationRole ?? '')) continue
     const note = plane.versionNote(properties.version)
     if (note) ctx.notices.push(`${server.resource.name}: ${note}`)
-    const ref = {id: server.resource.id, name: server.resource.name, version: properties.version}
+    const ref = {id: server.resource.id, name: server.resource.name, version: properties.version, createdAt: server.createdAt}
     ctx.loadSources.push({
       engine: 'postgres',
       name: server.resource.name,
@@ -281,7 +281,7 @@ export function routes(ctx: EmulatorContext): Route[] {
   /** The data plane's view of a server: a replica starts as a standby of its primary. */
   const refOf = (server: StoredServer): ServerRef => {
     const primary = /Replica$/.test(server.resource.properties.replicationRole ?? '') ? findById(server.resource.properties.sourceServerResourceId ?? '') : undefined
-    return {id: server.resource.id, name: server.resource.name, version: server.resource.properties.version, ...(primary ? {replicaOf: refOf(primary)} : {})}
+    return {id: server.resource.id, name: server.resource.name, version: server.resource.properties.version, createdAt: server.createdAt, ...(primary ? {replicaOf: refOf(primary)} : {})}
   }
 
   /** A server-scoped LRO (state transition, then Ready). */
@@ -716,7 +716,11 @@ export function routes(ctx: EmulatorContext): Route[] {
         const target = server
         // Real data plane: a base backup of the source replayed from its WAL archive up to asOf (for a geo restore,
         // the point the geo backups had reached), into the new server's own process.
-        dataPlaneWork = (plane) => plane.engine.restore(plane.keyOf(source.resource), plane.keyOf(target.resource), asOf).then((r) => ({...r}))
+        // A live source is touched first, so one that never ran before starts with its history (ServerRef.createdAt).
+        dataPlaneWork = async (plane) => {
+          if (createMode !== 'ReviveDropped') await plane.touch(refOf(source))
+          return {...(await plane.engine.restore(plane.keyOf(source.resource), plane.keyOf(target.resource), asOf))}
+        }
         activityKind = createMode === 'ReviveDropped' ? 'postgres.revive' : createMode === 'GeoRestore' ? 'postgres.georestore' : 'postgres.restore'
         break
       }

@@ -124,6 +124,10 @@ export async function start(ctx: EmulatorContext): Promise<void> {
   if (plane.real) {
     // Real snapshots on the catalog's schedule replace the seeded stand-in.
     if (ctx.seedFromCatalog) await plane.startSchedules(Object.values(state.caches).map(cacheRef))
+    // The load generator (when on) keeps writing keys into the catalog's caches, so snapshots have data to lose.
+    const names = new Set(Object.values(ctx.environment.components).flatMap((c) => (c.type === 'redis' ? [c.name.toLowerCase()] : [])))
+    for (const cache of Object.values(state.caches))
+      if (names.has(cache.resource.name.toLowerCase())) ctx.loadSources.push({engine: 'redis', name: cache.resource.name, target: () => plane.loadTarget(cacheRef(cache))})
     return
   }
   if (state.snapshotsSeeded || !ctx.seedFromCatalog) return
