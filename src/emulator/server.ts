@@ -126,6 +126,7 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'arm-platform', optional: false},
   {name: 'postgres', optional: false},
   {name: 'redis', optional: false},
+  {name: 'keyvault-data', optional: false},
   {name: 'webapp', optional: true},
   {name: 'monitor', optional: true},
   {name: 'resource-graph', optional: true},

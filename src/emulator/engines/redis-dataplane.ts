@@ -180,7 +180,7 @@ export class RedisDataPlane {
 /**
  * The cache's primary access key, required by its server for the default user (as Azure requires a key when access
  * keys are enabled). Derived from the state epoch and the cache id: stable across restarts, new after a reset, never
- * stored, and not served anywhere yet (the emulator has no listKeys route), so only Entra sign-in works against it.
+ * stored; served as the primary key by Redis - List Keys (services/redis.ts).
  */
 export function accessKeyOf(epoch: string, cacheId: string): string {
   return createHash('sha256').update(`${epoch}\n${cacheId.toLowerCase()}`).digest('base64')

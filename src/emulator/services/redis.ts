@@ -17,7 +17,7 @@ import {containerNameOf, blobPathOf} from '../blob.js'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
-import {RedisDataPlane, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
+import {accessKeyOf, RedisDataPlane, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
 import {readRdb, RdbFormatError} from '../../support/rdb.js'
 
 const TYPE = 'Microsoft.Cache/Redis'
@@ -515,8 +515,13 @@ function keysAndFirewallRoutes(
   scoped: (p: Record<string, string>) => StoredCache | EmulatorResponse,
   isCache: (v: StoredCache | EmulatorResponse) => v is StoredCache,
 ): Route[] {
-  // Redis - List Keys: stable per cache, derived (never stored in the state file); the emulator checks no key.
-  const keyOf = (cache: StoredCache, which: string) => createHash('sha256').update(`${cache.resource.id.toLowerCase()}:${which}`).digest('base64')
+  // Redis - List Keys: stable per cache, derived (never stored in the state file). The primary key is the one the
+  // cache's redis-server requires (accessKeyOf), so a client signing in with it gets in, as in Azure.
+  const keyOf = (cache: StoredCache, which: 'primary' | 'secondary') => {
+    redisDataPlane(ctx)
+    const epoch = redisState(ctx).engineEpoch!
+    return which === 'primary' ? accessKeyOf(epoch, cache.resource.id) : createHash('sha256').update(`${epoch}\n${cache.resource.id.toLowerCase()}:secondary`).digest('base64')
+  }
   const ruleView = (cache: StoredCache, name: string, rule: {startIP: string; endIP: string}) => ({
     id: `${cache.resource.id}/firewallRules/${name}`,
     name: `${cache.resource.name}/${name}`,
