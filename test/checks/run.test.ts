@@ -58,14 +58,14 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
     na: ['st.replication'],
   },
   'kv-good': {fail: []},
-  'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.public_disabled', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'kv.expiry', 'kv.key_rotation', 'gov.tags.required']},
+  'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.public_disabled', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'kv.expiry', 'kv.key_rotation', 'kv.cert.validity', 'kv.cert.auto_renew', 'gov.tags.required']},
 }
 
 let seeded: SeededEmulator
 let report: CheckReport
 
 beforeAll(async () => {
-  seeded = await startSeededEmulator()
+  seeded = await startSeededEmulator(NOW)
   seeded.emulator.clearRequestLog()
   report = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW})
 }, 60_000)

@@ -159,6 +159,28 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
             {name: s.name, version: `${s.name}v1`.replace(/[^a-z0-9]/gi, '').padEnd(32, '0').slice(0, 32), attributes: {enabled: s.enabled, ...(s.expires ? {exp: seconds(s.expires)} : {}), created: at, updated: at}, tags: {}} as never,
           ]),
         )
+      if (settings.certificates)
+        found[1].certificates = Object.fromEntries(
+          settings.certificates.map((c) => {
+            const exp = seconds(c.expires)!
+            const nbf = exp - Math.round(c.validityMonths * 30.44 * 86_400)
+            return [
+              c.name.toLowerCase(),
+              {
+                name: c.name,
+                x5t: createHash('sha1').update(`${id}/${c.name}/${exp}`).digest('base64url'),
+                attributes: {enabled: c.enabled, nbf, exp, created: Math.min(nbf, at), updated: at},
+                policy: {
+                  issuer: c.issuer,
+                  validityMonths: c.validityMonths,
+                  // Key Vault's default policy emails the contacts at 80 % of the lifetime; AutoRenew replaces it.
+                  lifetimeActions: [{trigger: {lifetime_percentage: c.lifetimePercentage}, action: {action_type: c.autoRenew ? ('AutoRenew' as const) : ('EmailContacts' as const)}}],
+                },
+                tags: {},
+              },
+            ]
+          }),
+        )
       void uri
     } else if (component.type === 'webapp') {
       if (settings.absent) {
