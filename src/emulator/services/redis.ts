@@ -89,7 +89,8 @@ export function redisState(ctx: EmulatorContext): RedisState {
             sku: {name: component.sku, family: component.sku === 'Premium' ? 'P' : 'C', capacity: component.capacity},
             enableNonSslPort: false,
             minimumTlsVersion: '1.2',
-            publicNetworkAccess: 'Disabled',
+            // redis.json 2024-11-01 RedisCommonProperties.publicNetworkAccess: "default": "Enabled".
+            publicNetworkAccess: 'Enabled',
             redisVersion: '6.0',
             redisConfiguration: {'maxmemory-policy': 'volatile-lru', 'rdb-backup-enabled': 'false', 'aad-enabled': 'true', maxclients: '7500'},
             hostName: `${component.name}.redis.cache.windows.net`,
