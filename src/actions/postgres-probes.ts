@@ -14,6 +14,7 @@ import type {Client} from 'pg'
 import type {PostgresDataProbes} from '../catalog/schema.js'
 import type {AzureServices, PostgresAddress} from '../azure/clients.js'
 import {parseDuration} from '../support/duration.js'
+import {readKeyVaultSecret} from '../azure/keyvault.js'
 
 /** Azure Database for PostgreSQL's Entra token audience. */
 export const POSTGRES_ENTRA_SCOPE = 'https://ossrdbms-aad.database.windows.net/.default'
@@ -80,13 +81,8 @@ async function passwordOf(probes: PostgresDataProbes, context: ProbeContext): Pr
     if (!value) throw new Error(`OPSBOOK_PARAM_${auth.name} is not set (dataProbes.auth names it as the password of ${probes.user})`)
     return secret(value)
   }
-  // Key Vault data plane: GET {vault}/secrets/{name} with a token for the vault audience.
-  const vault = /^https:/i.test(auth.vault) ? auth.vault.replace(/\/+$/, '') : `https://${auth.vault}.vault.azure.net`
-  const token = await context.services.credential.getToken('https://vault.azure.net/.default', {abortSignal: context.signal})
-  if (!token) throw new Error('DefaultAzureCredential gave no token for Key Vault')
-  const response = await fetch(`${vault}/secrets/${encodeURIComponent(auth.secret)}?api-version=7.4`, {headers: {authorization: `Bearer ${token.token}`}, signal: context.signal})
-  if (!response.ok) throw new Error(`Key Vault secret ${auth.secret} in ${vault} could not be read: HTTP ${response.status}`)
-  return secret(String(((await response.json()) as {value?: string}).value ?? ''))
+  // Key Vault data plane (the emulator's, against the emulator), with a token for the cloud's Key Vault audience.
+  return secret(await readKeyVaultSecret(context.services, {vault: auth.vault, secret: auth.secret}, context.signal))
 }
 
 async function connect(address: PostgresAddress, probes: PostgresDataProbes, database: string, password: string): Promise<Client> {

@@ -16,6 +16,7 @@ import type {RedisResource} from '@azure/arm-rediscache'
 import type {RedisComponent} from '../catalog/schema.js'
 import {ExitCode} from '../errors.js'
 import type {AzureServices} from '../azure/clients.js'
+import {readKeyVaultSecret} from '../azure/keyvault.js'
 import {ActionFailure} from '../azure/errors.js'
 import {keyspaceCount, readRdb, RdbFormatError, timestampOf, type RdbSummary} from '../support/rdb.js'
 import type {ResolvedResource} from './resolve.js'
@@ -111,7 +112,13 @@ export async function connectCache(context: ActionContext, services: AzureServic
   if (!hostName) throw new ActionFailure(`${resource.name} has no host name yet (provisioningState ${cache.provisioningState})`, {code: 'redis-unreachable'})
   let username: string | undefined
   let password: string
-  if (probe.auth === 'accessKey') {
+  if (probe.auth === 'accessKey' && probe.accessKeySecret) {
+    try {
+      password = await readKeyVaultSecret(services, probe.accessKeySecret, context.signal)
+    } catch (error) {
+      throw new ActionFailure(`no access key for ${resource.name}: ${(error as Error).message}`, {code: 'redis-probe-credentials'})
+    }
+  } else if (probe.auth === 'accessKey') {
     const variable = `OPSBOOK_PARAM_${probe.accessKeyParam}`
     const key = process.env[variable]
     if (!key)

@@ -143,6 +143,12 @@ export interface AzureServices {
    * the emulator's CA to verify it. Undefined when the emulator models that server's data (no process).
    */
   postgresAddress(server: {id: string; fqdn: string; port: number}, signal?: AbortSignal): Promise<DataEndpoint | undefined>
+  /**
+   * A GET on a vault's Key Vault data plane (`path` after the vault URL, e.g. `/secrets/db-password`; api-version 7.5
+   * added), with a token for the cloud's Key Vault audience: `https://<vault>.<dnsSuffix>` in Azure, the emulator's
+   * data plane for that vault in the emulator. `vault` is a name or a vault URL. Never throws on an HTTP status.
+   */
+  keyVaultGet(vault: string, path: string, signal?: AbortSignal): Promise<{status: number; body: any}>
 }
 
 /** A data-plane TLS endpoint: connect to host:port, verify the certificate for servername against ca (system CAs when unset). */
@@ -366,6 +372,21 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
       const response = await services.armRequest('GET', `/_emulator/redis/${encodeURIComponent(hostName)}/endpoint${query}`, {signal: endpointOptions.signal})
       if (response.status !== 200) throw new OpsbookError(`cannot reach ${hostName}: ${response.body?.error?.message ?? `the emulator answered ${response.status}`}`, {code: 'redis-unreachable'})
       return {host: response.body.host, port: response.body.port, servername: response.body.servername, ca}
+    },
+    async keyVaultGet(vault, path, signal) {
+      const name = /^https:/i.test(vault) ? new URL(vault).hostname.split('.')[0]! : vault
+      const base = useEmulator ? `${armEndpoint}/_emulator/keyvault/${encodeURIComponent(name)}` : /^https:/i.test(vault) ? vault.replace(/\/+$/, '') : `https://${name}.${cloud.keyVault.dnsSuffix}`
+      const token = await credential.getToken(`${cloud.keyVault.audience}/.default`, {abortSignal: signal})
+      if (!token) throw new Error(`no token for the Key Vault audience ${cloud.keyVault.audience}`)
+      const url = `${base}${path}${path.includes('?') ? '&' : '?'}api-version=7.5`
+      const response = await httpGet(url, {headers: {authorization: `Bearer ${token.token}`, accept: 'application/json'}, ca, signal, maxBodyBytes: 1024 * 1024})
+      let body: any
+      try {
+        body = response.body ? JSON.parse(response.body) : undefined
+      } catch {
+        body = response.body
+      }
+      return {status: response.status, body}
     },
     async postgresAddress(server, signal) {
       if (!useEmulator) return {host: server.fqdn, port: server.port, servername: server.fqdn}

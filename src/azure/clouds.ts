@@ -17,6 +17,11 @@ export interface CloudEndpoints {
   metrics(region: string): string
   /** Blob endpoint of a storage account. */
   blob(account: string): string
+  /**
+   * Key Vault data plane: a vault's DNS suffix and the token audience
+   * (https://learn.microsoft.com/azure/key-vault/general/about-keys-secrets-certificates#dns-suffixes-for-object-identifiers).
+   */
+  keyVault: {dnsSuffix: string; audience: string}
 }
 
 export type AzureCloudName = Environment['azureCloud']
@@ -29,6 +34,7 @@ const clouds: Record<AzureCloudName, CloudEndpoints> = {
     logsAudience: 'https://api.loganalytics.io',
     metrics: (region) => `https://${region}.metrics.monitor.azure.com`,
     blob: (account) => `https://${account}.blob.core.windows.net`,
+    keyVault: {dnsSuffix: 'vault.azure.net', audience: 'https://vault.azure.net'},
   },
   AzureChinaCloud: {
     arm: 'https://management.chinacloudapi.cn',
@@ -37,6 +43,7 @@ const clouds: Record<AzureCloudName, CloudEndpoints> = {
     logsAudience: 'https://api.loganalytics.azure.cn',
     metrics: (region) => `https://${region}.metrics.monitor.azure.cn`,
     blob: (account) => `https://${account}.blob.core.chinacloudapi.cn`,
+    keyVault: {dnsSuffix: 'vault.azure.cn', audience: 'https://vault.azure.cn'},
   },
   AzureUSGovernment: {
     arm: 'https://management.usgovcloudapi.net',
@@ -45,6 +52,7 @@ const clouds: Record<AzureCloudName, CloudEndpoints> = {
     logsAudience: 'https://api.loganalytics.us',
     metrics: (region) => `https://${region}.metrics.monitor.azure.us`,
     blob: (account) => `https://${account}.blob.core.usgovcloudapi.net`,
+    keyVault: {dnsSuffix: 'vault.usgovcloudapi.net', audience: 'https://vault.usgovcloudapi.net'},
   },
 }
 

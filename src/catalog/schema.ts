@@ -223,16 +223,25 @@ export const redisComponentSchema = z.strictObject({
       auth: z
         .enum(['entra', 'accessKey'])
         .default('entra')
-        .describe('Data-plane sign-in: entra = a Microsoft Entra token from DefaultAzureCredential (scope https://redis.azure.com/.default, user = the principal\'s object id); accessKey = the key in OPSBOOK_PARAM_<accessKeyParam>'),
+        .describe('Data-plane sign-in: entra = a Microsoft Entra token from DefaultAzureCredential (scope https://redis.azure.com/.default, user = the principal\'s object id); accessKey = the key in OPSBOOK_PARAM_<accessKeyParam> or the Key Vault secret accessKeySecret'),
       accessKeyParam: z
         .string()
         .regex(/^[A-Za-z0-9_]+$/, 'expected the name of a parameter: letters, digits and _')
         .optional()
         .describe('With auth: accessKey, the parameter holding the access key: environment variable OPSBOOK_PARAM_<name> (never the key itself)'),
+      accessKeySecret: z
+        .strictObject({vault: z.string().min(1).describe('Key Vault name or URL'), secret: z.string().min(1).describe('Secret holding the access key')})
+        .optional()
+        .describe('With auth: accessKey, the Key Vault secret holding the access key (read from the vault\'s data plane when a probe connects; needs the Key Vault Secrets User role)'),
     })
     .superRefine((p, ctx) => {
-      if (p.auth === 'accessKey' && !p.accessKeyParam)
-        ctx.addIssue({code: 'custom', path: ['accessKeyParam'], message: 'auth: accessKey needs accessKeyParam: the name of an OPSBOOK_PARAM_<name> variable holding the key'})
+      if (p.auth === 'accessKey' && !p.accessKeyParam && !p.accessKeySecret)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accessKeyParam'],
+          message: 'auth: accessKey needs accessKeyParam (an OPSBOOK_PARAM_<name> variable holding the key) or accessKeySecret ({vault, secret}: a Key Vault secret holding it)',
+        })
+      if (p.accessKeyParam && p.accessKeySecret) ctx.addIssue({code: 'custom', path: ['accessKeySecret'], message: 'give accessKeyParam or accessKeySecret, not both'})
     })
     .optional()
     .describe('Data probes read from the RDB snapshot and, when opsbook connects (TLS, certificate verified), from the cache itself'),

@@ -222,6 +222,11 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
         },
         pgAdministrators: () => allPages(budget, () => sources.pgAdministrators(rg, resource.name)),
         redisFirewallRules: () => allPages(budget, () => sources.redisFirewallRules(rg, resource.name)),
+        kvCertificates: () => {
+          const uri = (resource.properties as {vaultUri?: string} | null | undefined)?.vaultUri
+          if (!uri) return Promise.reject(new Error('the vault has no vaultUri'))
+          return budget.run('arm', () => sources.kvCertificates(uri))
+        },
         storageServiceDiagnostics: async () =>
           Object.fromEntries(
             await Promise.all(STORAGE_SERVICES.map(async (service) => [service, await budget.run('arm', () => sources.diagnosticSettings(`${resource.id}/${service}/default`))] as const)),

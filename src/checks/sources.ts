@@ -5,7 +5,7 @@
  */
 import type {AzureServices} from '../azure/clients.js'
 import {quotaResetMs} from './budget.js'
-import type {LockInfo, VaultItem} from './types.js'
+import type {LockInfo, VaultCertificate, VaultItem} from './types.js'
 
 export interface GraphPage {
   data: Record<string, unknown>[]
@@ -56,6 +56,11 @@ export interface CheckSources {
   kvKeyRotationPolicy(resourceGroup: string, vault: string, key: string): Promise<VaultItem['rotationPolicy'] | null>
   /** Microsoft Entra administrators of a PostgreSQL flexible server, first page. */
   pgAdministrators(resourceGroup: string, server: string): Promise<Paged<{principalName?: string; principalType?: string}>>
+  /**
+   * Certificates of a vault and the policy of each enabled one, first page, from the Key Vault data plane (vault URL
+   * from ARM's vaultUri): needs data-plane read access (e.g. the Key Vault Reader role) and network reach.
+   */
+  kvCertificates(vaultUri: string): Promise<VaultCertificate[]>
   /** Firewall rules of a Redis cache, first page. */
   redisFirewallRules(resourceGroup: string, cache: string): Promise<Paged<{name: string; startIP?: string; endIP?: string}>>
 }
@@ -224,6 +229,25 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
         ? await client.webApps.getAuthSettingsV2WithoutSecretsSlot(resourceGroup, site, slot)
         : await client.webApps.getAuthSettingsV2WithoutSecrets(resourceGroup, site)
       return {platform: settings.platform}
+    },
+    async kvCertificates(vaultUri) {
+      // Get Certificates (keyvault 7.5 certificates.json, GetCertificates-example.json): CertificateItem[] with
+      // attributes {enabled, nbf, exp} in seconds since 1970; each policy from Get Certificate Policy.
+      const read = async (path: string) => {
+        const response = await services.keyVaultGet(vaultUri, path)
+        if (response.status !== 200) throw new Error(`Key Vault ${path} answered ${response.status}${response.body?.error?.message ? `: ${response.body.error.message}` : ''}`)
+        return response.body
+      }
+      const listed = (await read('/certificates')) as {value?: Array<{id: string; attributes?: {enabled?: boolean; nbf?: number; exp?: number}}>}
+      return Promise.all(
+        (listed.value ?? []).map(async (item): Promise<VaultCertificate> => {
+          const name = decodeURIComponent(item.id.replace(/\/+$/, '').split('/').pop()!)
+          const attributes = item.attributes ? {enabled: item.attributes.enabled, notBefore: isoTime(item.attributes.nbf), expires: isoTime(item.attributes.exp)} : undefined
+          if (attributes?.enabled === false) return {name, attributes}
+          const policy = await read(`/certificates/${encodeURIComponent(name)}/policy`)
+          return {name, attributes, policy: {issuer: policy?.issuer?.name, lifetimeActions: policy?.lifetime_actions ?? []}}
+        }),
+      )
     },
     async kvKeyRotationPolicy(resourceGroup, vault, key) {
       const client = await services.keyvault()

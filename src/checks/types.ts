@@ -84,6 +84,8 @@ export interface InventoryResource {
  * - `storageServiceDiagnostics`: diagnostic settings of the account's blob, queue, table and file services.
  * - `redisFirewallRules`: `{name, startIP, endIP}[]` of a cache.
  * - `fileService`: storage `fileServices/default` properties (share soft delete).
+ * - `kvCertificates`: the vault's certificates with their policies, from the Key Vault data plane (`GET /certificates`
+ *   and `GET /certificates/{name}/policy`, api-version 7.5): ARM has no certificate API (`VaultCertificate[]`).
  */
 export type FactName =
   | 'siteConfig'
@@ -101,6 +103,7 @@ export type FactName =
   | 'pgAdministrators'
   | 'storageServiceDiagnostics'
   | 'redisFirewallRules'
+  | 'kvCertificates'
   | 'fileService'
 
 /** A Key Vault key or secret as the management plane lists it. `attributes` is undefined when ARM sent none. */
@@ -114,6 +117,19 @@ export interface VaultItem {
   }
   /** Keys only: `properties.rotationPolicy`, undefined when the key has none. */
   rotationPolicy?: {lifetimeActions?: Array<{action?: {type?: string}; trigger?: {timeAfterCreate?: string; timeBeforeExpiry?: string}}>}
+}
+
+/** A Key Vault certificate as the data plane lists it (CertificateItem) with its CertificatePolicy. */
+export interface VaultCertificate {
+  name: string
+  /** Undefined `enabled` means enabled; times ISO. */
+  attributes?: {enabled?: boolean; notBefore?: string; expires?: string}
+  /** Undefined when the certificate is disabled (its policy is not read). */
+  policy?: {
+    /** Issuer name: Self, Unknown (manually managed: Key Vault cannot renew it) or a configured CA. */
+    issuer?: string
+    lifetimeActions: Array<{trigger?: {lifetime_percentage?: number; days_before_expiry?: number}; action?: {action_type?: string}}>
+  }
 }
 
 /** A fact as collected: its value, or why it could not be read (403, 500, missing in every source…). */

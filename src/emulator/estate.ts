@@ -35,6 +35,22 @@ const privateEndpoint = z
   .object({name: z.string().min(1), status: z.enum(['Approved', 'Pending', 'Rejected', 'Disconnected']).default('Approved'), slot: z.string().optional()})
   .strict()
 const vaultItem = z.object({name: z.string().min(1), enabled: z.boolean().default(true), expires: z.string().optional(), rotateAfter: z.string().optional()}).strict()
+/**
+ * A Key Vault certificate (data plane): when it expires, its issuer (`Self`, `Unknown` = a manually managed
+ * certificate, or a configured CA) and whether its policy renews it automatically (an AutoRenew lifetime action at
+ * `lifetimePercentage` of its validity; otherwise only EmailContacts).
+ */
+const vaultCertificate = z
+  .object({
+    name: z.string().min(1),
+    enabled: z.boolean().default(true),
+    expires: z.string(),
+    issuer: z.string().default('Self'),
+    validityMonths: z.number().int().min(1).default(12),
+    autoRenew: z.boolean().default(true),
+    lifetimePercentage: z.number().int().min(1).max(99).default(80),
+  })
+  .strict()
 const slotSettings = z
   .object({properties: json.optional(), siteConfig: json.optional(), identity: json.nullable().optional(), basicAuth: z.object({ftp: z.boolean(), scm: z.boolean()}).strict().optional(), authSettings: json.optional()})
   .strict()
@@ -70,6 +86,7 @@ const resourceSettings = z
     privateEndpoints: z.array(privateEndpoint).optional(),
     keys: z.array(vaultItem).optional(),
     secrets: z.array(vaultItem).optional(),
+    certificates: z.array(vaultCertificate).optional(),
   })
   .strict()
 
@@ -311,6 +328,8 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
           },
           keys: [{name: 'never-rotated', enabled: true}],
           secrets: [{name: 'never-expires', enabled: true}],
+          // Expires in 10 days, managed by hand (issuer Unknown), and its policy only emails the contacts.
+          certificates: [{name: 'tls-manual', enabled: true, expires: new Date(now.getTime() + 10 * DAY).toISOString(), issuer: 'Unknown', validityMonths: 12, autoRenew: false, lifetimePercentage: 80}],
           diagnosticSettings: [],
           locks: [],
         }
@@ -457,6 +476,7 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
           privateEndpoints: [{name: `pe-${component.name}`, status: 'Approved'}],
           keys: [{name: 'cmk', enabled: true, expires: inAYear, rotateAfter: 'P90D'}],
           secrets: [{name: 'api-token', enabled: true, expires: inAYear}],
+          certificates: [{name: 'tls-auto', enabled: true, expires: inAYear, issuer: 'Self', validityMonths: 12, autoRenew: true, lifetimePercentage: 80}],
           diagnosticSettings: [{name: 'audit', logs: [{category: 'AuditEvent', enabled: true}]}],
           locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
         }

@@ -61,7 +61,10 @@ export interface StartEmulatorOptions {
   dataPlane?: 'real' | 'modelled'
   /** How far geo-redundant PostgreSQL backups trail the primary (default 5 minutes). */
   geoBackupLagMs?: number
-  /** Keep writing rows into every emulated PostgreSQL server (real data plane only); default: on for the `local` environment. */
+  /**
+   * Keep writing rows into every emulated PostgreSQL server (real data plane only) and keys into every Redis cache
+   * (with redis-server); default: on for the `local` environment with `dataPlane: 'real'`.
+   */
   load?: boolean | {ratePerSecond: number}
 }
 
@@ -126,6 +129,7 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'redis', optional: false},
   {name: 'sql', optional: false},
   {name: 'servicebus', optional: false},
+  {name: 'keyvault-data', optional: false},
   {name: 'webapp', optional: true},
   {name: 'monitor', optional: true},
   {name: 'resource-graph', optional: true},
@@ -196,15 +200,23 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
 
     const routes: CompiledRoute[] = []
     const modules: ServiceModule[] = []
+    const owned: Array<{service: string; route: Route}> = []
     for (const service of SERVICES) {
       const module = await loadService(service.name, service.optional)
       if (!module) continue
       modules.push(module)
-      for (const route of module.routes(ctx)) routes.push(compileRoute(route))
+      for (const route of module.routes(ctx)) {
+        routes.push(compileRoute(route))
+        owned.push({service: service.name, route})
+      }
     }
+    // One owner per route: the first registered would silently shadow the other (and its state would go unserved).
+    const duplicates = duplicateRoutes(owned)
+    if (duplicates.length > 0) throw new Error(`emulator routes registered twice:\n${duplicates.join('\n')}`)
     for (const module of modules) if (module.start) await module.start(ctx)
-    // The load generator runs by default for the `local` environment, so its restores have something to lose.
-    const loadOption = options.load ?? environmentName === 'local'
+    // The load generator runs by default for the `local` environment with real data planes (what `opsbook run` and
+    // `opsbook emulator start` serve), so its restores and snapshots have something to lose.
+    const loadOption = options.load ?? (environmentName === 'local' && options.dataPlane === 'real')
     let load: Awaited<ReturnType<typeof import('./load/index.js').startLoad>> | undefined
     if (loadOption && ctx.loadSources.length > 0) {
       const {startLoad} = await import('./load/index.js')
@@ -331,6 +343,27 @@ async function seedBlobContainers(ctx: EmulatorContext, blob: RunningBlob): Prom
 }
 
 // ── routing ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Routes two registrations would both match: the same method and the same path shape (literal segments compared
+ * case-insensitively as the router does, parameters whatever their names). One line per clash, naming both owners.
+ */
+export function duplicateRoutes(routes: Array<{service: string; route: Route}>): string[] {
+  const seen = new Map<string, {service: string; route: Route}>()
+  const clashes: string[] = []
+  for (const entry of routes) {
+    const shape = entry.route.pattern
+      .split('/')
+      .filter(Boolean)
+      .map((s) => (/^\{\w+\}$/.test(s) ? '{}' : s.toLowerCase()))
+      .join('/')
+    const key = `${entry.route.method} /${shape}`
+    const first = seen.get(key)
+    if (first) clashes.push(`${key}: ${first.service} (${first.route.operation}) and ${entry.service} (${entry.route.operation})`)
+    else seen.set(key, entry)
+  }
+  return clashes
+}
 
 interface CompiledRoute {
   route: Route

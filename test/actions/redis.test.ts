@@ -12,6 +12,7 @@ import {connectCache} from '../../src/actions/redis-data.js'
 import {resolveResource} from '../../src/actions/resolve.js'
 import type {RedisComponent} from '../../src/catalog/schema.js'
 import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
+import {setKeyVaultSecret} from '../helpers/keyvault.js'
 
 let fixture: Fixture
 beforeAll(async () => {
@@ -154,5 +155,34 @@ describe('redis patch schedule', () => {
     expect(report.drift).toBe(false)
     const other = await getPatchScheduleAction.run(parse(getPatchScheduleAction, {cache: 'sessions-cache', window: {day: 'Monday', startHour: 1}}), context)
     expect(other.drift).toBe(true)
+  })
+})
+
+describe('redis probe credentials from Key Vault', () => {
+  it('signs in with the access key read from a Key Vault secret (accessKeySecret), and a wrong or missing secret is a credentials failure that names it', async () => {
+    const {context, logs, secrets} = makeContext(fixture)
+    const resource = resolveResource(fixture.environment, 'redis', 'sessions-cache')
+    const arm = await fixture.services.redis()
+    const cache = await arm.redis.get('rg-shop-local', 'redis-shop-sessions')
+    const probe = {...(fixture.environment.components['sessions-cache'] as RedisComponent).probe!, auth: 'accessKey' as const, accessKeySecret: {vault: 'kv-shop-local', secret: 'redis-sessions-key'}}
+    // The key Redis - List Keys gives is the one the cache requires; stored in the vault as an operator would.
+    const {primaryKey} = await arm.redis.listKeys('rg-shop-local', 'redis-shop-sessions')
+    await setKeyVaultSecret(fixture.emulator, 'kv-shop-local', 'redis-sessions-key', primaryKey!)
+    const client = await connectCache(context, fixture.services, resource, cache, probe)
+    expect(await client.dbsize()).toBeGreaterThan(40)
+    client.disconnect()
+    // Marked secret (redacted from journal and output) and never logged.
+    expect(secrets).toContain(primaryKey)
+    expect(logs.join('\n')).not.toContain(primaryKey!)
+
+    await setKeyVaultSecret(fixture.emulator, 'kv-shop-local', 'redis-wrong-key', 'not-the-access-key')
+    const wrong = await connectCache(context, fixture.services, resource, cache, {...probe, accessKeySecret: {vault: 'kv-shop-local', secret: 'redis-wrong-key'}}).catch((e) => e)
+    expect(wrong).toMatchObject({code: 'redis-probe-credentials'})
+    expect(String(wrong.message)).toMatch(/WRONGPASS|invalid username-password/)
+    expect(String(wrong.message)).not.toContain('not-the-access-key')
+
+    const missing = await connectCache(context, fixture.services, resource, cache, {...probe, accessKeySecret: {vault: 'kv-shop-local', secret: 'no-such-secret'}}).catch((e) => e)
+    expect(missing).toMatchObject({code: 'redis-probe-credentials'})
+    expect(String(missing.message)).toMatch(/no access key for redis-shop-sessions: secret no-such-secret in Key Vault kv-shop-local does not exist \(HTTP 404: A secret with \(name\/id\) no-such-secret was not found/)
   })
 })

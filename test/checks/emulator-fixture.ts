@@ -72,10 +72,13 @@ export function fixtureEstate(environment: Environment, now: Date): Estate {
   return {subscription: {locks: [], defenderPlans: good.subscription!.defenderPlans}, resources: {...good.resources, ...bad.resources}}
 }
 
-/** Start the emulator and make the "good" resources compliant and the "bad" ones not. */
-export async function startSeededEmulator(): Promise<SeededEmulator> {
+/**
+ * Start the emulator and make the "good" resources compliant and the "bad" ones not. `now`: the instant the estate's
+ * dates are relative to (certificate and key expiries…): the one the checks then run at.
+ */
+export async function startSeededEmulator(now = new Date()): Promise<SeededEmulator> {
   const environment = deployedEnvironment()
-  const emulator = await startEmulator({environment, environmentName: 'checks', lroDurationMs: 0, estate: fixtureEstate(environment, new Date())})
+  const emulator = await startEmulator({environment, environmentName: 'checks', lroDurationMs: 0, estate: fixtureEstate(environment, now)})
   const services = createAzureServices({
     environment,
     environmentName: 'checks',

@@ -50,13 +50,20 @@ async function scan(scenario: Scenario): Promise<CheckReport> {
       emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
       retry: {maxRetries: 1, baseDelayMs: 20},
     })
-    return await runChecks({environment, environmentName: 'prod', sources: sourcesFromServices(services)})
+    const report = await runChecks({environment, environmentName: 'prod', sources: sourcesFromServices(services)})
+    // What the estate set, read back through the ARM routes that own it (webapp.ts plans, redis.ts firewall rules).
+    const rg = `/subscriptions/${SUB}/resourceGroups/rg-prod/providers`
+    const plan = (await services.armRequest('GET', `${rg}/Microsoft.Web/serverfarms/asp-app-prod`, {apiVersion: '2024-11-01'})).body
+    const rules = (await services.armRequest('GET', `${rg}/Microsoft.Cache/redis/redis-prod/firewallRules`, {apiVersion: '2024-11-01'})).body
+    served[scenario] = {plan, redisFirewallRules: rules.value}
+    return report
   } finally {
     await emulator.stop()
   }
 }
 
 const reports: Partial<Record<Scenario, CheckReport>> = {}
+const served: Partial<Record<Scenario, {plan: any; redisFirewallRules: any[]}>> = {}
 beforeAll(async () => {
   reports.insecure = await scan('insecure')
   reports.compliant = await scan('compliant')
@@ -78,5 +85,14 @@ describe('emulator scenarios', () => {
     expect(findings.filter((f) => f.status !== 'pass' && f.status !== 'not-applicable').map((f) => `${f.checkId} ${f.resourceName} ${f.status}: ${f.message}`)).toEqual([])
     const passing = new Set(findings.filter((f) => f.status === 'pass').map((f) => f.checkId))
     expect(perResourceChecks.filter((id) => !passing.has(id))).toEqual([])
+  })
+
+  it('the estate\'s App Service plan and Redis firewall rules are what the routes owning them serve', () => {
+    expect(served.insecure!.plan.sku).toMatchObject({name: 'B1', tier: 'Basic', capacity: 1})
+    expect(served.compliant!.plan).toMatchObject({sku: {name: 'P1v3', tier: 'PremiumV3', capacity: 3}, properties: {zoneRedundant: true}})
+    expect(served.insecure!.redisFirewallRules).toEqual([
+      {id: expect.stringMatching(/redis-prod\/firewallRules\/AllowAll$/), name: 'redis-prod/AllowAll', type: 'Microsoft.Cache/Redis/firewallRules', properties: {startIP: '0.0.0.0', endIP: '255.255.255.255'}},
+    ])
+    expect(served.compliant!.redisFirewallRules).toEqual([])
   })
 })

@@ -11,6 +11,7 @@ import {runDataProbes} from '../../src/actions/postgres-probes.js'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {repoRoot, runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
+import {setKeyVaultSecret} from '../helpers/keyvault.js'
 
 const GEO_LAG_MS = 4_000
 let emulator: RunningEmulator
@@ -37,9 +38,10 @@ async function query<T = any>(name: string, sql: string, params: unknown[] = [])
   }
 }
 
+/** Until the load generator wrote `count` orders (the seeded hour of history before it does not count). */
 async function untilOrders(name: string, count: number): Promise<void> {
   for (;;) {
-    const [row] = await query<{n: number}>(name, 'SELECT count(*)::int AS n FROM orders')
+    const [row] = await query<{n: number}>(name, "SELECT count(*)::int AS n FROM orders WHERE note = 'opsbook load generator'")
     if (row!.n >= count) return
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
@@ -131,6 +133,14 @@ describe('PostgreSQL data read from real restored servers', () => {
     expect(wrong.failures).toHaveLength(1)
     expect(wrong.failures[0]).toMatch(/^connect on pg-shop-orders\/postgres: cannot connect to pg-shop-orders\.postgres\.database\.azure\.com:5432 as app: password authentication failed for user "app"/)
     expect(JSON.stringify(wrong)).not.toContain('not-the-password')
+    // The same password from a Key Vault secret (dataProbes.auth keyVaultSecret), read through the vault's data plane:
+    // PostgreSQL's refusal proves it arrived; a missing secret names vault and secret.
+    await setKeyVaultSecret(emulator, 'kv-shop-local', 'pg-app-password', 'not-the-password-either')
+    const fromVault = await runDataProbes({probes: {...probes, auth: {type: 'keyVaultSecret' as const, vault: 'kv-shop-local', secret: 'pg-app-password'}}, copy: server, point: new Date()}, context)
+    expect(fromVault.failures[0]).toMatch(/password authentication failed for user "app"/)
+    expect(JSON.stringify(fromVault)).not.toContain('not-the-password-either')
+    const noSecret = await runDataProbes({probes: {...probes, auth: {type: 'keyVaultSecret' as const, vault: 'kv-shop-local', secret: 'nope'}}, copy: server, point: new Date()}, context)
+    expect(noSecret.failures[0]).toMatch(/no credentials for app: secret nope in Key Vault kv-shop-local does not exist/)
     const gone = await runDataProbes({probes: {...probes, auth: {type: 'entra' as const}, user: 'opsbook-drill'}, copy: {...server, id: serverId('pg-no-such-server')}, point: new Date()}, context)
     expect(gone.rows).toMatchObject([{probe: 'connect', ok: false}])
     expect(gone.failures[0]).toMatch(/cannot connect to .*: .*pg-no-such-server/)

@@ -1,10 +1,11 @@
 /**
  * Key Vault checks, all on the management plane (ARM): the vault's properties from Resource Graph, and for key and
  * secret expiry and key rotation the ARM `vaults/{v}/keys` and `/secrets` lists, which carry attributes and the
- * key's rotation policy but no key material or secret value. The data plane (unreachable when public access is
- * off, and needing data-plane RBAC) is never used.
+ * key's rotation policy but no key material or secret value. Certificates exist only on the data plane (ARM has no
+ * certificate API): kv.cert.* read the certificate list and each policy there (needs data-plane read access and network
+ * reach; when either is missing the finding is an error, never a pass).
  */
-import {RESOURCE_TYPES, type CheckRule, type VaultItem} from '../types.js'
+import {RESOURCE_TYPES, type CheckRule, type VaultCertificate, type VaultItem} from '../types.js'
 import {approvedPrivateEndpoints, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, read, readOrDefault, valueAt} from './helpers.js'
 
 const KV = [RESOURCE_TYPES.keyvault]
@@ -31,6 +32,19 @@ function rotates(policy: VaultItem['rotationPolicy'] | null | undefined): boolea
   return (policy?.lifetimeActions ?? []).some(
     (a) => String(a.action?.type).toLowerCase() === 'rotate' && Boolean(a.trigger?.timeAfterCreate || a.trigger?.timeBeforeExpiry),
   )
+}
+
+/** A certificate that expires within this many days fails kv.cert.validity: time to renew and roll it out. */
+export const CERT_EXPIRY_WARNING_DAYS = 30
+
+/** The enabled certificates; one listed without attributes cannot be judged. */
+function enabledCertificates(certificates: VaultCertificate[]): Array<VaultCertificate & {kind: string}> {
+  return certificates
+    .map((c) => {
+      if (!c.attributes) throw new MissingData(`attributes of certificate ${c.name} are absent`)
+      return {...c, kind: 'certificate'}
+    })
+    .filter((c) => c.attributes!.enabled !== false)
 }
 
 export const keyvaultRules: CheckRule[] = [
@@ -185,5 +199,63 @@ export const keyvaultRules: CheckRule[] = [
       az: `${AZ} key rotation-policy update --vault-name <vault> --name <key> --value '{"lifetimeActions":[{"trigger":{"timeAfterCreate":"P90D"},"action":{"type":"Rotate"}}],"attributes":{"expiryTime":"P1Y"}}'`,
     },
     frameworks: {cis: ['F6 8.3.9'], mcsb: ['DP-6'], iso27001: ['A.8.24'], psrule: ['Azure.KeyVault.AutoRotationPolicy'], defender: ['d8cf8476']},
+  },
+  {
+    id: 'kv.cert.validity',
+    title: `Every enabled Key Vault certificate is valid for at least ${CERT_EXPIRY_WARNING_DAYS} more days`,
+    severity: 'high',
+    resourceTypes: KV,
+    reads: ['data plane: certificates[*].attributes.{enabled,exp}'],
+    facts: ['kvCertificates'],
+    evaluate(_r, facts, context) {
+      const certificates = enabledCertificates(needFact(facts, 'kvCertificates'))
+      if (certificates.length === 0) return notApplicable('no enabled certificates')
+      const limit = context.now.getTime() + CERT_EXPIRY_WARNING_DAYS * 86_400_000
+      // CertificateAttributes.exp: expiry in seconds since 1970; a certificate always has one (X.509 notAfter).
+      const missing = certificates.filter((c) => !c.attributes!.expires)
+      if (missing.length > 0) throw new MissingData(`expiry of ${named(missing)} is absent`)
+      const expired = certificates.filter((c) => Date.parse(c.attributes!.expires!) <= context.now.getTime())
+      const soon = certificates.filter((c) => !expired.includes(c) && Date.parse(c.attributes!.expires!) <= limit)
+      if (expired.length === 0 && soon.length === 0) return pass(`all ${certificates.length} enabled certificate(s) are valid beyond ${CERT_EXPIRY_WARNING_DAYS} days`)
+      const parts = [
+        ...(expired.length ? [`expired: ${named(expired)}`] : []),
+        ...(soon.length ? [`expire within ${CERT_EXPIRY_WARNING_DAYS} days: ${soon.map((c) => `${c.name} (${c.attributes!.expires!.slice(0, 10)})`).join(', ')}`] : []),
+      ]
+      return fail(`${expired.length + soon.length} of ${certificates.length} enabled certificate(s) ${parts.join('; ')}`)
+    },
+    remediation: {
+      text: 'Renew the certificate (a new version) and roll it out; give it a policy that renews it automatically (kv.cert.auto_renew).',
+      az: `${AZ} certificate create --vault-name <vault> --name <certificate> --policy "$(${AZ} certificate show --vault-name <vault> --name <certificate> --query policy)"`,
+    },
+    frameworks: {mcsb: ['DP-7'], iso27001: ['A.8.24']},
+  },
+  {
+    id: 'kv.cert.auto_renew',
+    title: 'Every enabled Key Vault certificate renews automatically (AutoRenew lifetime action, an issuer Key Vault can renew with)',
+    severity: 'medium',
+    resourceTypes: KV,
+    reads: ['data plane: certificates/{name}/policy.{lifetime_actions[*].action.action_type,issuer.name}'],
+    facts: ['kvCertificates'],
+    evaluate(_r, facts) {
+      const certificates = enabledCertificates(needFact(facts, 'kvCertificates'))
+      if (certificates.length === 0) return notApplicable('no enabled certificates')
+      const unread = certificates.filter((c) => !c.policy)
+      if (unread.length > 0) throw new MissingData(`policy of ${named(unread)} was not read`)
+      // LifetimeAction.action.action_type is EmailContacts or AutoRenew (keyvault 7.5 certificates.json); automatic
+      // renewal works only with Self or partnered issuers, not `Unknown` (a certificate managed by hand)
+      // (https://learn.microsoft.com/azure/key-vault/certificates/about-certificates: "Non-partnered providers and
+      // authorities ... don't support automatic renewal").
+      const manual = certificates.filter(
+        (c) => String(c.policy!.issuer ?? '').toLowerCase() === 'unknown' || !c.policy!.lifetimeActions.some((a) => String(a.action?.action_type).toLowerCase() === 'autorenew'),
+      )
+      return manual.length === 0
+        ? pass(`all ${certificates.length} enabled certificate(s) renew automatically`)
+        : fail(`${manual.length} of ${certificates.length} enabled certificate(s) do not renew automatically: ${manual.map((c) => `${c.name} (issuer ${c.policy!.issuer ?? 'unset'}, actions ${c.policy!.lifetimeActions.map((a) => a.action?.action_type).join('/') || 'none'})`).join(', ')}`)
+    },
+    remediation: {
+      text: 'Issue the certificate through Self or an integrated CA and give its policy an AutoRenew lifetime action (e.g. at 80 % of its lifetime).',
+      az: `${AZ} certificate set-attributes --vault-name <vault> --name <certificate> --policy '{"lifetimeActions":[{"trigger":{"lifetimePercentage":80},"action":{"actionType":"AutoRenew"}}]}'`,
+    },
+    frameworks: {mcsb: ['DP-7'], iso27001: ['A.8.24']},
   },
 ]

@@ -25,7 +25,7 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult | und
       options: ['insecure', 'compliant'],
     }),
     load: Flags.boolean({
-      description: 'Keep writing rows into every emulated PostgreSQL server, so restores have data to lose (default: on for the local environment)',
+      description: 'Keep writing rows into every emulated PostgreSQL server and keys into every Redis cache, so restores and snapshots have data to lose (default: on for the local environment)',
       allowNo: true,
     }),
   }

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import type {Environment} from '../../catalog/schema.js'
 import {loadOrCreatePostgresCertificate} from '../certificate.js'
 import type {EmulatorCertificate} from '../context.js'
-import {POSTGRES_LOAD_SCHEMA} from '../load/postgres.js'
+import {POSTGRES_LOAD_SCHEMA, postgresLoadHistorySql, postgresLoadHistoryTrimSql} from '../load/postgres.js'
 import {PostgresEngine, type RunningServer} from './postgres.js'
 import {mapVersion, postgresBinaries, postgresRootDir} from './postgres-binaries.js'
 
@@ -21,6 +21,11 @@ export interface ServerRef {
   version?: string
   /** For a read replica: its primary (it starts as a streaming standby of it). */
   replicaOf?: ServerRef
+  /**
+   * When the ARM resource was created (ISO). A primary whose process starts for the first time gets the load's rows
+   * from then on (postgresLoadHistorySql), so a seeded server's backups hold the data it is described as having.
+   */
+  createdAt?: string
 }
 
 export interface PostgresDataPlane {
@@ -48,7 +53,13 @@ export async function createPostgresDataPlane(options: {
   const tls = await loadOrCreatePostgresCertificate(options.certificateDir, options.certificate)
   // In memory (tests): a temp folder of its own, removed on stop; it must not be under a 0700 root-only temp dir.
   const rootDir = options.stateDir ? postgresRootDir(options.stateDir) : mkdtempSync(join(tmpdir(), 'opsbook-pg-'))
-  const engine = new PostgresEngine({rootDir, tls, initSql: [POSTGRES_LOAD_SCHEMA], entraUsers: () => entraUsers(options.environment)})
+  const engine = new PostgresEngine({
+    rootDir,
+    tls,
+    initSql: [POSTGRES_LOAD_SCHEMA],
+    beforeFirstBackupSql: (point) => [postgresLoadHistoryTrimSql(point)],
+    entraUsers: () => entraUsers(options.environment),
+  })
   options.onClose(async () => {
     await engine.stop()
     if (!options.stateDir) rmSync(rootDir, {recursive: true, force: true})
@@ -62,7 +73,7 @@ export async function createPostgresDataPlane(options: {
       pending = (async () => {
         // A catalog replica's first start copies its primary (started first if need be) and streams from it.
         if (!engine.exists(key) && server.replicaOf) await engine.createStandby(keyOf(server.replicaOf), key)
-        return engine.ensure(key)
+        return engine.ensure(key, server.createdAt && !server.replicaOf ? [postgresLoadHistorySql(new Date(server.createdAt))] : [])
       })().finally(() => touching.delete(key))
       touching.set(key, pending)
     }

@@ -29,6 +29,11 @@ export interface PostgresEngineOptions {
   tls: {certPem: string; keyPem: string}
   /** SQL run once on a new server before its first base backup (e.g. the load generator's table). */
   initSql?: string[]
+  /**
+   * SQL run on a copy recovered to a point before its source's oldest base backup (which it holds as it is): removes
+   * what the backup holds from after the point (e.g. rows of a seeded history, see `ensure`'s firstStartSql).
+   */
+  beforeFirstBackupSql?: (point: Date) => string[]
   /** Roles to create on every server: Entra principals (members of azure_ad_user, trusted like Azure trusts a valid token). */
   entraUsers?: () => string[]
 }
@@ -87,8 +92,11 @@ export class PostgresEngine {
     return existsSync(join(this.files(key).data, 'PG_VERSION'))
   }
 
-  /** The server, started (and initialised from the template on first use). */
-  ensure(key: string): Promise<RunningServer> {
+  /**
+   * The server, started (and initialised from the template on first use). `firstStartSql` runs after `initSql` when
+   * this call creates the server, before its first base backup (e.g. the history a seeded server already had).
+   */
+  ensure(key: string, firstStartSql: string[] = []): Promise<RunningServer> {
     const running = this.running.get(key)
     if (running) return Promise.resolve(running)
     let pending = this.starting.get(key)
@@ -104,7 +112,7 @@ export class PostgresEngine {
         const server = await this.start(files)
         await this.setupRoles(server)
         if (fresh) {
-          for (const sql of this.options.initSql ?? []) await this.query(key, sql)
+          for (const sql of [...(this.options.initSql ?? []), ...firstStartSql]) await this.queryOn(server, sql)
           await this.baseBackup(key)
         }
         return server
@@ -121,7 +129,10 @@ export class PostgresEngine {
 
   /** Run SQL on a server as its superuser, over the unix socket. */
   async query<T = Record<string, unknown>>(key: string, sql: string, params: unknown[] = []): Promise<T[]> {
-    const server = await this.ensure(key)
+    return this.queryOn(await this.ensure(key), sql, params)
+  }
+
+  private async queryOn<T = Record<string, unknown>>(server: RunningServer, sql: string, params: unknown[] = []): Promise<T[]> {
     const client = await this.connect(server)
     try {
       return (await client.query(sql, params)).rows as T[]
@@ -160,7 +171,8 @@ export class PostgresEngine {
 
   /**
    * A new server `targetKey` recovered from `sourceKey`'s base backup and WAL archive up to `targetTime`
-   * (recovery_target_time, then promote). A point before the oldest backup recovers that backup as it is.
+   * (recovery_target_time, then promote). A point before the oldest backup recovers that backup as it is, less
+   * what `beforeFirstBackupSql` removes.
    */
   async restore(sourceKey: string, targetKey: string, targetTime: Date): Promise<RestoreResult> {
     const source = this.files(sourceKey)
@@ -192,10 +204,12 @@ export class PostgresEngine {
     const [replayed] = await this.query<{at: Date | null}>(targetKey, 'SELECT pg_last_xact_replay_timestamp() AS at')
     // Recovery is over: a restart must not recover again (recovery.signal is gone; the settings go too).
     this.writeConfig(target, {})
+    const trim = beforeBackup ? (this.options.beforeFirstBackupSql?.(targetTime) ?? []) : []
+    for (const sql of trim) await this.queryOn(server, sql)
     await this.setupRoles(server)
     await this.baseBackup(targetKey)
     return {
-      recoveryTarget: beforeBackup ? backup.stoppedAt : targetTime.toISOString(),
+      recoveryTarget: beforeBackup && trim.length === 0 ? backup.stoppedAt : targetTime.toISOString(),
       baseBackupAt: backup.stoppedAt,
       ...(replayed?.at ? {lastReplayedCommit: new Date(replayed.at).toISOString()} : {}),
     }

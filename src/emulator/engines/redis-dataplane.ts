@@ -19,6 +19,8 @@ import {parseDuration} from '../../support/duration.js'
 import type {EmulatorContext} from '../context.js'
 import {keyspaceCount} from '../../support/rdb.js'
 import {findRedisServer, RedisEngine} from './redis.js'
+import {REDIS_LOAD_KEY_SPACE, redisLoadKey} from '../load/redis.js'
+import type {LoadTarget} from '../load/types.js'
 
 export interface RedisDataPlaneInfo {
   /** The redis-server binary; undefined when modelled. */
@@ -83,6 +85,12 @@ export class RedisDataPlane {
     return keyspaceCount(await (await this.engine(cache).client()).info('keyspace'))
   }
 
+  /** Where the load generator writes into a cache: its plain port, signed in with its access key. */
+  async loadTarget(cache: CacheRef): Promise<LoadTarget> {
+    const port = await this.engine(cache).plainPort()
+    return {name: cache.name, host: '127.0.0.1', port, password: accessKeyOf(this.epoch, cache.id), canaryKey: this.componentOf(cache.name)?.probe?.canary?.key}
+  }
+
   /** Start the snapshot schedule of every cache with snapshots in the catalog (catch-up now, then on each boundary). */
   async startSchedules(caches: CacheRef[]): Promise<void> {
     for (const cache of caches) {
@@ -135,13 +143,18 @@ export class RedisDataPlane {
     return Object.values(this.ctx.environment.components).find((c): c is RedisComponent => c.type === 'redis' && c.name === name)
   }
 
-  /** A fresh cache's data: a few sessions and flags, filler keys, and (with a canary probe) the canary at seed time. */
+  /**
+   * A fresh cache's data: a few sessions and flags, filler keys, the load generator's whole key space (a seeded cache
+   * has been under that load all along, so its key count holds steady and the load only makes values newer), and
+   * (with a canary probe) the canary at seed time.
+   */
   private async seed(client: RedisClient, component: RedisComponent | undefined): Promise<void> {
     if (!this.ctx.seedFromCatalog) return
     const pipeline = client.pipeline()
     for (let i = 1; i <= 5; i++) pipeline.set(`session:${1000 + i}`, JSON.stringify({user: `user-${i}`, cache: component?.name}), 'EX', 86_400)
     pipeline.set('config:feature-flags', JSON.stringify({checkoutV2: true}))
     for (let i = 1; i <= 200; i++) pipeline.hset(`cart:${i}`, {items: String(i % 7), updatedAt: this.ctx.clock().toISOString()})
+    for (let n = 0; n < REDIS_LOAD_KEY_SPACE; n++) pipeline.set(redisLoadKey(n), JSON.stringify({at: this.ctx.clock().toISOString(), by: 'opsbook-emulator-seed'}))
     const canary = component?.probe?.canary
     if (canary) pipeline.set(canary.key, JSON.stringify({at: this.ctx.clock().toISOString(), by: 'opsbook-emulator-seed'}))
     await pipeline.exec()
@@ -167,7 +180,7 @@ export class RedisDataPlane {
 /**
  * The cache's primary access key, required by its server for the default user (as Azure requires a key when access
  * keys are enabled). Derived from the state epoch and the cache id: stable across restarts, new after a reset, never
- * stored, and not served anywhere yet (the emulator has no listKeys route), so only Entra sign-in works against it.
+ * stored; served as the primary key by Redis - List Keys (services/redis.ts).
  */
 export function accessKeyOf(epoch: string, cacheId: string): string {
   return createHash('sha256').update(`${epoch}\n${cacheId.toLowerCase()}`).digest('base64')

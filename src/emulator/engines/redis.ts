@@ -65,6 +65,12 @@ export class RedisEngine {
     return this.ports!.tls
   }
 
+  /** The plain (non-TLS) port the emulator's own connections use, e.g. its load generator (starts the server first). */
+  async plainPort(): Promise<number> {
+    await this.ensureStarted()
+    return this.ports!.plain
+  }
+
   /** The emulator's own connection (plain port), for SAVE, DBSIZE and the like. */
   async client(): Promise<RedisClient> {
     await this.ensureStarted()

@@ -14,7 +14,7 @@ const STARTERS: Record<LoadSource['engine'], () => Promise<StartLoad | undefined
   redis: async () => {
     const {startRedisLoad} = await import('./redis.js')
     return async (target, options) => {
-      const load = startRedisLoad({host: target.host, port: target.port, username: target.user, password: target.password}, options)
+      const load = startRedisLoad({host: target.host, port: target.port, username: target.user, password: target.password}, {...options, canaryKey: target.canaryKey})
       return {
         stop: () => load.stop(),
         get written() {

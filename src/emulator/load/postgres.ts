@@ -13,6 +13,36 @@ export const POSTGRES_LOAD_SCHEMA = `CREATE TABLE IF NOT EXISTS public.orders (
   note text
 )`
 
+/** The note on history rows (the load's own rows say 'opsbook load generator'). */
+const HISTORY_NOTE = 'opsbook load generator (history before the emulator started)'
+
+/** How much of a seeded server's past the load's history covers (Azure documents geo-restore RPO as up to one hour). */
+export const POSTGRES_LOAD_HISTORY_MS = 60 * 60_000
+
+/**
+ * Rows the load would have written before this process existed, for a server whose ARM resource is older than its
+ * process (the catalog's servers are seeded as created weeks ago): one row a second from `since` (at most
+ * POSTGRES_LOAD_HISTORY_MS back) up to now, written before the server's first base backup. Without them a seeded
+ * server's backups — and so a geo restore, which can only reach the last backup copied to the paired region
+ * (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#geo-redundant-backup-and-restore)
+ * — would hold none of the data the server is described as having, and a first drill could not measure its RPO.
+ */
+export function postgresLoadHistorySql(since: Date): string {
+  if (Number.isNaN(since.getTime())) throw new Error('postgresLoadHistorySql: since is not a date')
+  return `INSERT INTO public.orders (created_at, amount, note)
+SELECT t, round((random() * 200)::numeric, 2), '${HISTORY_NOTE}'
+FROM generate_series(greatest(timestamptz '${since.toISOString()}', clock_timestamp() - interval '${POSTGRES_LOAD_HISTORY_MS / 1000} seconds'), clock_timestamp(), interval '1 second') AS t`
+}
+
+/**
+ * A copy recovered to a point before its source's first base backup holds that backup as it is, history included:
+ * the history rows after the point were never written before it, so they go (a restore holds nothing newer than its
+ * point, as for the rows WAL replay cuts off).
+ */
+export function postgresLoadHistoryTrimSql(point: Date): string {
+  return `DELETE FROM public.orders WHERE note = '${HISTORY_NOTE}' AND created_at > timestamptz '${point.toISOString()}'`
+}
+
 export async function startPostgresLoad(target: LoadTarget, options: LoadOptions): Promise<RunningLoad> {
   const pg = (await import('pg')).default
   const client = new pg.Client({host: target.host, port: target.port, database: target.database ?? 'postgres', user: target.user ?? 'postgres', password: target.password})

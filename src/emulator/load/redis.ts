@@ -34,10 +34,16 @@ export interface RedisLoad {
 
 const TICK_MS = 50
 
+/** How many `load:<n>` keys the load cycles through by default (a seeded cache holds them all from the start). */
+export const REDIS_LOAD_KEY_SPACE = 1000
+
+/** The n-th key of the load's key space. */
+export const redisLoadKey = (n: number) => `load:${n}`
+
 export function startRedisLoad(target: RedisLoadTarget, opts: RedisLoadOptions): RedisLoad {
   if (!(opts.ratePerSecond > 0)) throw new Error(`ratePerSecond must be positive, got ${opts.ratePerSecond}`)
   const canaryKey = opts.canaryKey ?? 'opsbook:canary'
-  const keySpace = opts.keySpace ?? 1000
+  const keySpace = opts.keySpace ?? REDIS_LOAD_KEY_SPACE
   let written = 0
   let sequence = 0
   let error: Error | undefined
@@ -55,7 +61,7 @@ export function startRedisLoad(target: RedisLoadTarget, opts: RedisLoadOptions):
     const pipeline = client.pipeline()
     for (let i = 0; i < due; i++) {
       const seq = sequence + i
-      pipeline.set(`load:${seq % keySpace}`, JSON.stringify({at, seq}))
+      pipeline.set(redisLoadKey(seq % keySpace), JSON.stringify({at, seq}))
     }
     pipeline.set(canaryKey, JSON.stringify({at, by: 'opsbook-load', seq: sequence + due - 1}))
     sequence += due

@@ -15,6 +15,8 @@ export interface LoadTarget {
   database?: string
   user?: string
   password?: string
+  /** Redis: the key the load keeps set to its newest write's time (the catalog probe's canary; default opsbook:canary). */
+  canaryKey?: string
 }
 
 export interface LoadOptions {

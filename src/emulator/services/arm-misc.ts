@@ -33,7 +33,7 @@ interface Resource {
 }
 
 /** Key Vault object attributes as ARM sends them: times in seconds since 1970-01-01T00:00:00Z. */
-interface ItemAttributes {
+export interface ItemAttributes {
   enabled: boolean
   nbf?: number
   exp?: number
@@ -54,7 +54,21 @@ interface VaultKey {
 }
 
 /** A secret's metadata. Its value is deliberately not kept: ARM never returns it, and the emulator's state is a file. */
-interface VaultSecret {
+/** A Key Vault certificate as the data plane describes it (CertificateItem + CertificatePolicy, keyvault 7.5 certificates.json). */
+export interface VaultCertificate {
+  name: string
+  x5t: string
+  attributes: ItemAttributes
+  /** CertificatePolicy: issuer name (Self, Unknown = manual, or a configured issuer), validity, lifetime actions. */
+  policy: {
+    issuer: string
+    validityMonths: number
+    lifetimeActions: Array<{trigger: {lifetime_percentage?: number; days_before_expiry?: number}; action: {action_type: 'AutoRenew' | 'EmailContacts'}}>
+  }
+  tags: Record<string, string>
+}
+
+export interface VaultSecret {
   name: string
   version: string
   contentType?: string
@@ -75,7 +89,19 @@ export interface MiscState {
   storageAccounts: Record<string, {resource: Resource; resourceGroup: string; blobService: Record<string, any>}>
   containers: Record<string, ContainerRecord>
   /** `keys`/`secrets` are keyed by lower-case name; absent in state saved before they were modelled (seeded on first use). */
-  vaults: Record<string, {resource: Resource; resourceGroup: string; keys?: Record<string, VaultKey>; secrets?: Record<string, VaultSecret>}>
+  vaults: Record<
+    string,
+    {
+      resource: Resource
+      resourceGroup: string
+      keys?: Record<string, VaultKey>
+      secrets?: Record<string, VaultSecret>
+      /** Data plane (services/keyvault-data.ts): secret name (lower-case) → current value. Never served by ARM. */
+      secretValues?: Record<string, string>
+      /** Data plane: certificates by lower-case name (ARM has no certificate API). */
+      certificates?: Record<string, VaultCertificate>
+    }
+  >
   /** Lock id (lower-case) → lock. */
   locks: Record<string, {scope: string; name: string; level: 'CanNotDelete' | 'ReadOnly'; notes?: string}>
   /** Resource id (lower-case) → settings. */

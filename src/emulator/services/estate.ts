@@ -1,11 +1,10 @@
 /**
  * The estate (see ../estate.ts) applied to the catalog's resources, and the ARM routes the security checks read
- * that no other service module serves: App Service plans, PostgreSQL Microsoft Entra administrators, Redis firewall
- * rules, private endpoint connections of sites and slots, and Defender for Cloud pricings. Each follows the
- * published ARM contract (paths and shapes from Azure/azure-rest-api-specs):
- * - `Microsoft.Web/serverfarms` (web AppServicePlans.json, 2024-11-01+): GET, list by resource group.
+ * that no other service module serves: PostgreSQL Microsoft Entra administrators, private endpoint connections of
+ * sites and slots, storage file services and Defender for Cloud pricings. App Service plans and Redis firewall rules
+ * belong to webapp.ts and redis.ts (one owner per route: server.ts refuses duplicates); the estate writes into their
+ * state. Each follows the published ARM contract (paths and shapes from Azure/azure-rest-api-specs):
  * - `flexibleServers/{name}/administrators` (postgresql Administrators, 2025-08-01): list, get.
- * - `Microsoft.Cache/redis/{name}/firewallRules` (redis.json, 2024-11-01): list, get, put, delete.
  * - `sites/{name}[/slots/{slot}]/privateEndpointConnections` (web WebApps.json): list. Azure does not put these on
  *   the site resource; private endpoints are `Microsoft.Network/privateEndpoints` resources (listed in Resource Graph).
  * - `Microsoft.Security/pricings` (security pricings.json, 2024-01-01): list, get. A plan never enabled is `Free`.
@@ -21,31 +20,17 @@ import type {Route} from '../types.js'
 import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
 import {redisState} from './redis.js'
-import {applyWebappOverlay, PRODUCTION, removeWebapp} from './webapp.js'
+import {applyPlanOverlay, applyWebappOverlay, PRODUCTION, removeWebapp} from './webapp.js'
 
 const RG = '/subscriptions/{sub}/resourceGroups/{rg}/providers'
 /** Defender plans the checks read (Microsoft.Security/pricings names). */
 export const DEFENDER_PLANS = ['AppServices', 'StorageAccounts', 'KeyVaults', 'OpenSourceRelationalDatabases'] as const
 
-interface Plan {
-  id: string
-  name: string
-  type: 'Microsoft.Web/serverfarms'
-  kind: 'linux'
-  location: string
-  tags: Record<string, string>
-  sku: Record<string, unknown>
-  properties: Record<string, unknown>
-}
-
 interface EstateState {
   /** SHA-256 of the estate last applied ('' = none): a changed estate file or scenario is applied over the state. */
   applied: string
-  plans: Record<string, Plan>
   /** Server id (lower-case) → administrators. */
   pgAdministrators: Record<string, Array<{principalName: string; principalType: string; objectId: string}>>
-  /** Cache id (lower-case) → rule name → rule. */
-  redisFirewallRules: Record<string, Record<string, {name: string; startIP: string; endIP: string}>>
   /** Microsoft.Network/privateEndpoints resources. */
   privateEndpoints: Record<string, Record<string, any>>
   pricings: Record<string, Record<string, any>>
@@ -57,30 +42,12 @@ function estateState(ctx: EmulatorContext): EstateState {
   return ctx.store.slice<EstateState>('estate', () => seed(ctx))
 }
 
-/** Azure's defaults for what this module serves: one plan per site (the one its serverFarmId names), plans Free. */
+/** Azure's defaults for what this module serves: Defender plans Free. */
 function seed(ctx: EmulatorContext): EstateState {
-  const state: EstateState = {applied: '', plans: {}, pgAdministrators: {}, redisFirewallRules: {}, privateEndpoints: {}, pricings: {}}
+  const state: EstateState = {applied: '', pgAdministrators: {}, privateEndpoints: {}, pricings: {}}
   for (const plan of DEFENDER_PLANS) {
     const id = `/subscriptions/${ctx.subscription}/providers/Microsoft.Security/pricings/${plan}`
     state.pricings[plan.toLowerCase()] = {id, name: plan, type: 'Microsoft.Security/pricings', properties: {pricingTier: 'Free', freeTrialRemainingTime: 'PT0S'}}
-  }
-  if (!ctx.seedFromCatalog) return state
-  for (const component of Object.values(ctx.environment.components)) {
-    if (component.type !== 'webapp') continue
-    const rg = component.resourceGroup ?? ctx.environment.resourceGroups[0]!
-    const name = `asp-${component.name}`
-    const id = resourceIdOf(ctx.subscription, rg, 'Microsoft.Web/serverfarms', name)
-    // AppServicePlan defaults: one worker, zoneRedundant false.
-    state.plans[id.toLowerCase()] = {
-      id,
-      name,
-      type: 'Microsoft.Web/serverfarms',
-      kind: 'linux',
-      location: ctx.environment.region,
-      tags: {...component.tags},
-      sku: {name: 'P1v3', tier: 'PremiumV3', size: 'P1v3', family: 'Pv3', capacity: 1},
-      properties: {status: 'Ready', numberOfWorkers: 1, reserved: true, zoneRedundant: false, provisioningState: 'Succeeded', numberOfSites: 1},
-    }
   }
   return state
 }
@@ -148,10 +115,9 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
       ;[id, resource] = [found[1].resource.id, found[1].resource]
       if (settings.zones) found[1].resource.zones = [...settings.zones]
       if (settings.patchSchedule) found[1].patchSchedule = clone(settings.patchSchedule)
+      // Served by redis.ts's firewallRules routes (Microsoft.Cache/redis/{name}/firewallRules, redis.json).
       if (settings.firewallRules)
-        mine.redisFirewallRules[id.toLowerCase()] = Object.fromEntries(
-          Object.entries(settings.firewallRules).map(([name, r]) => [name.toLowerCase(), {name, startIP: String(r.startIP), endIP: String(r.endIP)}]),
-        )
+        found[1].firewallRules = Object.fromEntries(Object.entries(settings.firewallRules).map(([name, r]) => [name, {startIP: String(r.startIP), endIP: String(r.endIP)}]))
     } else if (component.type === 'storage') {
       const found = find(misc.storageAccounts)
       if (!found) continue
@@ -195,6 +161,28 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
             {name: s.name, version: `${s.name}v1`.replace(/[^a-z0-9]/gi, '').padEnd(32, '0').slice(0, 32), attributes: {enabled: s.enabled, ...(s.expires ? {exp: seconds(s.expires)} : {}), created: at, updated: at}, tags: {}} as never,
           ]),
         )
+      if (settings.certificates)
+        found[1].certificates = Object.fromEntries(
+          settings.certificates.map((c) => {
+            const exp = seconds(c.expires)!
+            const nbf = exp - Math.round(c.validityMonths * 30.44 * 86_400)
+            return [
+              c.name.toLowerCase(),
+              {
+                name: c.name,
+                x5t: createHash('sha1').update(`${id}/${c.name}/${exp}`).digest('base64url'),
+                attributes: {enabled: c.enabled, nbf, exp, created: Math.min(nbf, at), updated: at},
+                policy: {
+                  issuer: c.issuer,
+                  validityMonths: c.validityMonths,
+                  // Key Vault's default policy emails the contacts at 80 % of the lifetime; AutoRenew replaces it.
+                  lifetimeActions: [{trigger: {lifetime_percentage: c.lifetimePercentage}, action: {action_type: c.autoRenew ? ('AutoRenew' as const) : ('EmailContacts' as const)}}],
+                },
+                tags: {},
+              },
+            ]
+          }),
+        )
       void uri
     } else if (component.type === 'webapp') {
       if (settings.absent) {
@@ -204,12 +192,8 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
       id = resourceIdOf(ctx.subscription, rg, 'Microsoft.Web/sites', component.name)
       applyWebappOverlay(ctx, component.name, PRODUCTION, {...settings, properties: {...settings.properties, ...(settings.tags ? {} : {})}})
       for (const [slot, slotSettings] of Object.entries(settings.slots ?? {})) applyWebappOverlay(ctx, component.name, slot, {tags: settings.tags, ...slotSettings})
-      const plan = mine.plans[resourceIdOf(ctx.subscription, rg, 'Microsoft.Web/serverfarms', `asp-${component.name}`).toLowerCase()]
-      if (plan && settings.tags) plan.tags = {...settings.tags}
-      if (plan && settings.plan) {
-        if (settings.plan.sku) merge(plan.sku, settings.plan.sku)
-        if (settings.plan.properties) merge(plan.properties, settings.plan.properties)
-      }
+      // The plan's tags are the site's (webapp.ts planBody); its sku and properties are served by webapp.ts too.
+      if (settings.plan) applyPlanOverlay(ctx, component.name, settings.plan as {sku?: Record<string, unknown>; properties?: Record<string, unknown>})
     }
     if (!id) continue
     if (resource && component.type !== 'webapp') applyResourceSettings(resource, settings, component.type)
@@ -307,30 +291,11 @@ function defaultFileService(): Record<string, any> {
 
 export function routes(ctx: EmulatorContext): Route[] {
   const mine = () => estateState(ctx)
-  const FARMS = `${RG}/Microsoft.Web/serverfarms`
   const PG = `${RG}/Microsoft.DBforPostgreSQL/flexibleServers/{name}`
-  const REDIS = `${RG}/Microsoft.Cache/redis/{name}`
   const serverId = (p: Record<string, string>) => resourceIdOf(ctx.subscription, p.rg!, 'Microsoft.DBforPostgreSQL/flexibleServers', p.name!).toLowerCase()
-  const cacheId = (p: Record<string, string>) => resourceIdOf(ctx.subscription, p.rg!, 'Microsoft.Cache/Redis', p.name!).toLowerCase()
   const siteId = (p: Record<string, string>) => resourceIdOf(ctx.subscription, p.rg!, 'Microsoft.Web/sites', p.name!)
-  const cacheExists = (p: Record<string, string>) => Boolean(redisState(ctx).caches[cacheId(p)])
   const serverExists = (p: Record<string, string>) => Object.values(postgresState(ctx).servers).some((s) => s.resource.id.toLowerCase() === serverId(p))
   return [
-    {
-      method: 'GET',
-      pattern: FARMS,
-      operation: 'web.serverfarms.listByResourceGroup',
-      handler: (request, p) => paged(request, Object.values(mine().plans).filter((plan) => plan.id.toLowerCase().includes(`/resourcegroups/${p.rg!.toLowerCase()}/`))),
-    },
-    {
-      method: 'GET',
-      pattern: `${FARMS}/{name}`,
-      operation: 'web.serverfarms.get',
-      handler: (_request, p) => {
-        const plan = mine().plans[resourceIdOf(ctx.subscription, p.rg!, 'Microsoft.Web/serverfarms', p.name!).toLowerCase()]
-        return plan ? {status: 200, body: clone(plan)} : resourceNotFound('Microsoft.Web/serverfarms', p.name!, p.rg!)
-      },
-    },
     {
       method: 'GET',
       pattern: `${RG}/Microsoft.Storage/storageAccounts/{name}/fileServices/default`,
@@ -357,19 +322,6 @@ export function routes(ctx: EmulatorContext): Route[] {
             type: 'Microsoft.DBforPostgreSQL/flexibleServers/administrators',
             properties: {principalType: a.principalType, principalName: a.principalName, objectId: a.objectId, tenantId: ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'},
           })),
-        )
-      },
-    },
-    {
-      method: 'GET',
-      pattern: `${REDIS}/firewallRules`,
-      operation: 'redis.firewallRules.list',
-      handler: (request, p) => {
-        if (!cacheExists(p)) return resourceNotFound('Microsoft.Cache/Redis', p.name!, p.rg!)
-        const base = resourceIdOf(ctx.subscription, p.rg!, 'Microsoft.Cache/Redis', p.name!)
-        return paged(
-          request,
-          Object.values(mine().redisFirewallRules[cacheId(p)] ?? {}).map((r) => ({id: `${base}/firewallRules/${r.name}`, name: `${p.name}/${r.name}`, type: 'Microsoft.Cache/Redis/firewallRules', properties: {startIP: r.startIP, endIP: r.endIP}})),
         )
       },
     },

@@ -88,6 +88,7 @@ function seed(ctx: EmulatorContext): PostgresState {
       createdAt,
       properties: baseProperties(component),
       sku: component.sku,
+      firewallRules: component.network?.firewallRules,
     })
     primary.resource.properties.replicationRole = component.replicas.length > 0 ? 'Primary' : 'None'
     // replicationState "is returned only when the target server is a read replica" (spec Servers.json 2025-08-01, Replica).
@@ -119,6 +120,12 @@ function baseProperties(component: PostgresComponent): Record<string, any> {
     highAvailability: haOf(component.highAvailability),
     // No custom window by default: the maintenance runbook has drift to fix.
     maintenanceWindow: {customWindow: 'Disabled', startHour: 0, startMinute: 0, dayOfWeek: 0},
+    // What the catalog says of the network, else Azure's default for a server without a delegated subnet: public access.
+    network: {
+      publicNetworkAccess: component.network?.publicNetworkAccess ?? (component.network?.access === 'private' ? 'Disabled' : 'Enabled'),
+      ...(component.network?.delegatedSubnet ? {delegatedSubnetResourceId: component.network.delegatedSubnet} : {}),
+      ...(component.network?.privateDnsZone ? {privateDnsZoneArmResourceId: component.network.privateDnsZone} : {}),
+    },
   }
 }
 
@@ -135,7 +142,17 @@ function tierOf(sku: string): string {
 
 function newServer(
   ctx: EmulatorContext,
-  input: {name: string; resourceGroup: string; location: string; tags: Record<string, string>; createdAt: string; properties: Record<string, any>; sku?: string},
+  input: {
+    name: string
+    resourceGroup: string
+    location: string
+    tags: Record<string, string>
+    createdAt: string
+    properties: Record<string, any>
+    sku?: string
+    /** The catalog's firewall rules (network.firewallRules). */
+    firewallRules?: Array<{name: string; startIp: string; endIp: string}>
+  },
 ): StoredServer {
   const sku = input.sku ?? 'Standard_D2ds_v5'
   const id = resourceIdOf(ctx.subscription, input.resourceGroup, TYPE, input.name)
@@ -148,7 +165,8 @@ function newServer(
     storage: {storageSizeGB: 128, autoGrow: 'Disabled', tier: 'P10', iops: 500, type: 'Premium_LRS'},
     authConfig: {activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled'},
     dataEncryption: {type: 'SystemManaged'},
-    network: {publicNetworkAccess: 'Disabled'},
+    // A server created without a delegated subnet has public access (Servers.json 2025-08-01 Network; concepts-networking).
+    network: {publicNetworkAccess: 'Enabled'},
     availabilityZone: '1',
     replicationRole: 'None',
     replicaCapacity: 5,
@@ -170,10 +188,9 @@ function newServer(
     resourceGroup: input.resourceGroup,
     createdAt: input.createdAt,
     data: {tracksClock: true},
-    firewallRules: {
-      AllowCorpNetwork: {name: 'AllowCorpNetwork', startIpAddress: '203.0.113.0', endIpAddress: '203.0.113.255'},
-      AllowBuildAgents: {name: 'AllowBuildAgents', startIpAddress: '198.51.100.10', endIpAddress: '198.51.100.20'},
-    },
+    // None unless created: with public access and no rule every connection is refused
+    // (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-firewall-rules).
+    firewallRules: Object.fromEntries((input.firewallRules ?? []).map((r) => [r.name, {name: r.name, startIpAddress: r.startIp, endIpAddress: r.endIp}])),
     configurations: Object.fromEntries(Object.entries(CONFIGURATIONS).map(([k, v]) => [k, v.value])),
   }
 }
@@ -247,7 +264,7 @@ export async function start(ctx: EmulatorContext): Promise<void> {
     if (!names.has(server.resource.name.toLowerCase()) || /Replica$/.test(properties.replicationRole ?? '')) continue
     const note = plane.versionNote(properties.version)
     if (note) ctx.notices.push(`${server.resource.name}: ${note}`)
-    const ref = {id: server.resource.id, name: server.resource.name, version: properties.version}
+    const ref = {id: server.resource.id, name: server.resource.name, version: properties.version, createdAt: server.createdAt}
     ctx.loadSources.push({
       engine: 'postgres',
       name: server.resource.name,
@@ -281,7 +298,7 @@ export function routes(ctx: EmulatorContext): Route[] {
   /** The data plane's view of a server: a replica starts as a standby of its primary. */
   const refOf = (server: StoredServer): ServerRef => {
     const primary = /Replica$/.test(server.resource.properties.replicationRole ?? '') ? findById(server.resource.properties.sourceServerResourceId ?? '') : undefined
-    return {id: server.resource.id, name: server.resource.name, version: server.resource.properties.version, ...(primary ? {replicaOf: refOf(primary)} : {})}
+    return {id: server.resource.id, name: server.resource.name, version: server.resource.properties.version, createdAt: server.createdAt, ...(primary ? {replicaOf: refOf(primary)} : {})}
   }
 
   /** A server-scoped LRO (state transition, then Ready). */
@@ -716,7 +733,11 @@ export function routes(ctx: EmulatorContext): Route[] {
         const target = server
         // Real data plane: a base backup of the source replayed from its WAL archive up to asOf (for a geo restore,
         // the point the geo backups had reached), into the new server's own process.
-        dataPlaneWork = (plane) => plane.engine.restore(plane.keyOf(source.resource), plane.keyOf(target.resource), asOf).then((r) => ({...r}))
+        // A live source is touched first, so one that never ran before starts with its history (ServerRef.createdAt).
+        dataPlaneWork = async (plane) => {
+          if (createMode !== 'ReviveDropped') await plane.touch(refOf(source))
+          return {...(await plane.engine.restore(plane.keyOf(source.resource), plane.keyOf(target.resource), asOf))}
+        }
         activityKind = createMode === 'ReviveDropped' ? 'postgres.revive' : createMode === 'GeoRestore' ? 'postgres.georestore' : 'postgres.restore'
         break
       }

@@ -17,7 +17,7 @@ import {containerNameOf, blobPathOf} from '../blob.js'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
-import {RedisDataPlane, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
+import {accessKeyOf, RedisDataPlane, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
 import {readRdb, RdbFormatError} from '../../support/rdb.js'
 
 const TYPE = 'Microsoft.Cache/Redis'
@@ -91,7 +91,8 @@ export function redisState(ctx: EmulatorContext): RedisState {
             sku: {name: component.sku, family: component.sku === 'Premium' ? 'P' : 'C', capacity: component.capacity},
             enableNonSslPort: false,
             minimumTlsVersion: '1.2',
-            publicNetworkAccess: 'Disabled',
+            // redis.json 2024-11-01 RedisCommonProperties.publicNetworkAccess: "default": "Enabled".
+            publicNetworkAccess: 'Enabled',
             redisVersion: '6.0',
             redisConfiguration: {'maxmemory-policy': 'volatile-lru', 'rdb-backup-enabled': 'false', 'aad-enabled': 'true', maxclients: '7500'},
             hostName: `${component.name}.redis.cache.windows.net`,
@@ -126,6 +127,10 @@ export async function start(ctx: EmulatorContext): Promise<void> {
   if (plane.real) {
     // Real snapshots on the catalog's schedule replace the seeded stand-in.
     if (ctx.seedFromCatalog) await plane.startSchedules(Object.values(state.caches).map(cacheRef))
+    // The load generator (when on) keeps writing keys into the catalog's caches, so snapshots have data to lose.
+    const names = new Set(Object.values(ctx.environment.components).flatMap((c) => (c.type === 'redis' ? [c.name.toLowerCase()] : [])))
+    for (const cache of Object.values(state.caches))
+      if (names.has(cache.resource.name.toLowerCase())) ctx.loadSources.push({engine: 'redis', name: cache.resource.name, target: () => plane.loadTarget(cacheRef(cache))})
     return
   }
   if (state.snapshotsSeeded || !ctx.seedFromCatalog) return
@@ -584,8 +589,13 @@ function keysAndFirewallRoutes(
   scoped: (p: Record<string, string>) => StoredCache | EmulatorResponse,
   isCache: (v: StoredCache | EmulatorResponse) => v is StoredCache,
 ): Route[] {
-  // Redis - List Keys: stable per cache, derived (never stored in the state file); the emulator checks no key.
-  const keyOf = (cache: StoredCache, which: string) => createHash('sha256').update(`${cache.resource.id.toLowerCase()}:${which}`).digest('base64')
+  // Redis - List Keys: stable per cache, derived (never stored in the state file). The primary key is the one the
+  // cache's redis-server requires (accessKeyOf), so a client signing in with it gets in, as in Azure.
+  const keyOf = (cache: StoredCache, which: 'primary' | 'secondary') => {
+    redisDataPlane(ctx)
+    const epoch = redisState(ctx).engineEpoch!
+    return which === 'primary' ? accessKeyOf(epoch, cache.resource.id) : createHash('sha256').update(`${epoch}\n${cache.resource.id.toLowerCase()}:secondary`).digest('base64')
+  }
   const ruleView = (cache: StoredCache, name: string, rule: {startIP: string; endIP: string}) => ({
     id: `${cache.resource.id}/firewallRules/${name}`,
     name: `${cache.resource.name}/${name}`,

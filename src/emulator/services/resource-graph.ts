@@ -22,7 +22,7 @@ import {fleetCopies, managementGroupSubscriptions, servedSubscriptions} from '..
 import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
 import {redisState} from './redis.js'
-import {webappConfigResources, webappResources} from './webapp.js'
+import {appServicePlans, webappConfigResources, webappResources} from './webapp.js'
 
 /** A function listing ARM resources as their GET returns them. */
 export type ResourceInventory = () => Array<Record<string, any>>
@@ -49,7 +49,8 @@ const SKIPPED_SLICES = new Set(['activity', 'webapps', 'resourceGroups', 'postgr
 
 /** The core services' resources, read through their state accessors (which seed the slice on first use). */
 const BUILT_IN: Record<string, (ctx: EmulatorContext) => Array<Record<string, any>>> = {
-  webapps: (ctx) => webappResources(ctx),
+  // Sites, slots and the App Service plans they run on (Microsoft.Web/serverfarms is in ARG's resources table).
+  webapps: (ctx) => [...webappResources(ctx), ...appServicePlans(ctx)],
   // Dropped servers (kept for ReviveDropped) are gone from ARM, so they are not listed.
   postgres: (ctx) => Object.values(postgresState(ctx).servers).map((s) => s.resource),
   redis: (ctx) => Object.values(redisState(ctx).caches).map((c) => c.resource),

@@ -85,6 +85,8 @@ interface SiteRecord {
   prepared?: {source: string; target: string; at: string}
   /** SKU of the App Service plan (the catalog's planSku; P1v3 when unset). */
   planSku?: string
+  /** What the estate sets on the plan (sku fields, properties such as zoneRedundant), over the defaults. */
+  planOverlay?: {sku?: Record<string, unknown>; properties?: Record<string, unknown>}
 }
 
 interface WebappState {
@@ -358,6 +360,16 @@ export function applyWebappOverlay(ctx: EmulatorContext, siteName: string, slotN
   return true
 }
 
+/** What the estate sets on a site's App Service plan (merged over what was set before); false when there is no such site. */
+export function applyPlanOverlay(ctx: EmulatorContext, siteName: string, overlay: NonNullable<SiteRecord['planOverlay']>): boolean {
+  const site = state(ctx).sites[siteName.toLowerCase()]
+  if (!site) return false
+  const current = (site.planOverlay ??= {})
+  if (overlay.sku) current.sku = {...current.sku, ...clone(overlay.sku)}
+  if (overlay.properties) current.properties = {...current.properties, ...clone(overlay.properties)}
+  return true
+}
+
 /** Forget a site (the estate marks it absent: the catalog names it, Azure does not have it). */
 export function removeWebapp(ctx: EmulatorContext, siteName: string): void {
   delete state(ctx).sites[siteName.toLowerCase()]
@@ -556,10 +568,10 @@ const PLAN_TYPE = 'Microsoft.Web/serverfarms'
 /** The plan a site references (`asp-<site>`), as App Service Plans - Get returns it (Microsoft.Web/stable/2022-03-01/AppServicePlans.json). */
 function planBody(ctx: EmulatorContext, site: SiteRecord): Record<string, any> {
   const name = `asp-${site.name}`
-  const skuName = site.planSku ?? 'P1v3'
+  const skuName = String(site.planOverlay?.sku?.name ?? site.planSku ?? 'P1v3')
   const limit = slotLimitOf(skuName)
   const tier = /v(\d)$/i.test(skuName) && limit.tier === 'Premium' ? `PremiumV${skuName.slice(-1)}` : limit.tier
-  return {
+  const plan = {
     id: `/subscriptions/${ctx.subscription}/resourceGroups/${site.resourceGroup}/providers/${PLAN_TYPE}/${name}`,
     name,
     type: PLAN_TYPE,
@@ -587,6 +599,10 @@ function planBody(ctx: EmulatorContext, site: SiteRecord): Record<string, any> {
       resourceGroup: site.resourceGroup,
     },
   }
+  const overlay = site.planOverlay
+  if (overlay?.sku) Object.assign(plan.sku, clone(overlay.sku))
+  if (overlay?.properties) Object.assign(plan.properties, clone(overlay.properties))
+  return plan
 }
 
 /** Every App Service plan the sites reference (for `/resources`). */

@@ -324,6 +324,34 @@ describe('Key Vault items and App Service publishing/auth rules (ARM reads)', ()
     expect(() => run('kv.key_rotation', kv, {kvKeys: {ok: false, error: 'HTTP 403 AuthorizationFailed'}})).toThrow(/403/)
   })
 
+  // Certificates come from the Key Vault data plane (Get Certificates + Get Certificate Policy); now is 2026-06-10.
+  it('kv.cert.validity: expired or expiring within 30 days fails; disabled certificates are ignored; no expiry or no list is an error', () => {
+    const certs = (value: unknown[]): ResourceFacts => ({kvCertificates: {ok: true, value}})
+    const cert = (name: string, expires: string | undefined, enabled = true) => ({name, attributes: {enabled, expires}, policy: {issuer: 'Self', lifetimeActions: []}})
+    expect(run('kv.cert.validity', kv, certs([cert('tls', '2026-12-01T00:00:00.000Z'), cert('old', '2020-01-01T00:00:00.000Z', false)]))).toEqual({
+      status: 'pass',
+      message: 'all 1 enabled certificate(s) are valid beyond 30 days',
+    })
+    expect(run('kv.cert.validity', kv, certs([cert('gone', '2026-06-01T00:00:00.000Z'), cert('soon', '2026-06-30T00:00:00.000Z'), cert('fine', '2027-01-01T00:00:00.000Z')]))).toEqual({
+      status: 'fail',
+      message: '2 of 3 enabled certificate(s) expired: certificate gone; expire within 30 days: soon (2026-06-30)',
+    })
+    expect(run('kv.cert.validity', kv, certs([])).status).toBe('not-applicable')
+    expect(() => run('kv.cert.validity', kv, certs([cert('tls', undefined)]))).toThrow('expiry of certificate tls is absent')
+    expect(() => run('kv.cert.validity', kv, {kvCertificates: {ok: false, error: 'Key Vault /certificates answered 403: Forbidden'}})).toThrow(/403/)
+  })
+
+  it('kv.cert.auto_renew: an AutoRenew lifetime action with an issuer Key Vault can renew with passes; EmailContacts only or issuer Unknown fails', () => {
+    const certs = (value: unknown[]): ResourceFacts => ({kvCertificates: {ok: true, value}})
+    const cert = (name: string, issuer: string, action: string) => ({name, attributes: {enabled: true, expires: '2027-01-01T00:00:00.000Z'}, policy: {issuer, lifetimeActions: [{trigger: {lifetime_percentage: 80}, action: {action_type: action}}]}})
+    expect(run('kv.cert.auto_renew', kv, certs([cert('tls', 'Self', 'AutoRenew')])).status).toBe('pass')
+    expect(run('kv.cert.auto_renew', kv, certs([cert('tls', 'Self', 'AutoRenew'), cert('mail', 'Self', 'EmailContacts'), cert('byhand', 'Unknown', 'AutoRenew')]))).toEqual({
+      status: 'fail',
+      message: '2 of 3 enabled certificate(s) do not renew automatically: mail (issuer Self, actions EmailContacts), byhand (issuer Unknown, actions AutoRenew)',
+    })
+    expect(() => run('kv.cert.auto_renew', kv, certs([{name: 'tls', attributes: {enabled: true}}]))).toThrow('policy of certificate tls was not read')
+  })
+
   it('app.basic_auth.off: both policies must be readable and false', () => {
     const site = resource(RESOURCE_TYPES.slot, 'app-store/staging', {})
     const policies = (ftp: unknown, scm: unknown): ResourceFacts => ({publishingCredentials: {ok: true, value: {ftp: {allow: ftp}, scm: {allow: scm}}}})

@@ -43,6 +43,9 @@ describe('PostgreSQL flexible servers through the unmodified SDK', () => {
   })
 
   it('pages firewall rules, backups and configurations through absolute nextLinks', async () => {
+    // A seeded server has the catalog's rules (none here); two are created as an operator would, to page through.
+    for (const [name, ip] of [['AllowCorpNetwork', '203.0.113.0'], ['AllowBuildAgents', '198.51.100.10']] as const)
+      await client.firewallRules.beginCreateOrUpdateAndWait(RG, SOURCE, name, {startIpAddress: ip, endIpAddress: ip}, poll)
     const rules = []
     for await (const rule of client.firewallRules.listByServer(RG, SOURCE)) rules.push(rule.name)
     expect(rules.sort()).toEqual(['AllowBuildAgents', 'AllowCorpNetwork'])

@@ -1,4 +1,4 @@
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {credential, hlcOptions, poll, RG} from '../helpers.js'
 import {readRdb} from '../../../src/support/rdb.js'
@@ -137,5 +137,38 @@ describe('without redis-server', () => {
       await modelled.stop()
     }
     expect(describeEmulator(emulator).join('\n')).toMatch(/Redis data plane: +redis-server 7\.\d+\.\d+, one per cache/)
+  })
+})
+
+describe('with the load generator on', () => {
+  it('keeps writing the cache\'s keys and canary, so a snapshot has data to lose; the key count stays what the seeded cache holds', async () => {
+    const loaded = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 50, load: {ratePerSecond: 40}})
+    try {
+      const startedAt = Date.now()
+      expect(describeEmulator(loaded).join('\n')).toMatch(/Load generator: +on — rows and keys keep being written to redis-shop-sessions/)
+      const written = () => loaded.dataPlane.load!().find((l) => l.engine === 'redis' && l.name === CACHE)?.written ?? 0
+      await vi.waitFor(() => expect(written()).toBeGreaterThanOrEqual(40), {timeout: 20_000, interval: 50})
+      const {RedisManagementClient} = await import('@azure/arm-rediscache')
+      const sdk = new RedisManagementClient(credential, loaded.subscription, hlcOptions(loaded))
+      await sdk.redis.beginExportDataAndWait(RG, CACHE, {format: 'RDB', prefix: 'loaded-export', container: `${loaded.blob.endpoint}/redis-snapshots?sig=x`}, poll)
+      const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
+      const service = new BlobServiceClient(loaded.blob.endpoint, new StorageSharedKeyCredential(loaded.blob.account, loaded.blob.key))
+      const containerClient = service.getContainerClient('redis-snapshots')
+      const exported = readRdb(await containerClient.getBlobClient('loaded-export').downloadToBuffer(), ['opsbook:canary'])
+      // The canary (the catalog probe's key) holds the load's newest write: later than the emulator's start.
+      const canary = JSON.parse(exported.values['opsbook:canary']!) as {at: string; by: string}
+      expect(canary.by).toBe('opsbook-load')
+      expect(Date.parse(canary.at)).toBeGreaterThanOrEqual(startedAt)
+      // The scheduled snapshot taken at start holds as many keys as the fresh export: the load rewrites the seeded
+      // key space, so what a recovery loses is newer values, not a count that drifts with how long the emulator ran.
+      let scheduled: string | undefined
+      for await (const b of containerClient.listBlobsFlat({includeMetadata: true}))
+        if (b.name.startsWith(`${CACHE}-`) && b.metadata?.source === 'opsbook-emulator-schedule') scheduled = b.name
+      const atStart = readRdb(await containerClient.getBlobClient(scheduled!).downloadToBuffer(), ['opsbook:canary'])
+      expect(atStart.keyCount).toBe(exported.keyCount)
+      expect(Date.parse(JSON.parse(atStart.values['opsbook:canary']!).at)).toBeLessThan(Date.parse(canary.at))
+    } finally {
+      await loaded.stop()
+    }
   })
 })
