@@ -147,16 +147,16 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
 
   try {
     const certificate = await loadOrCreateCertificate(join(options.stateDir ?? tempDir!, 'certs'))
-    const blob = await startBlobServer({persistDir: options.stateDir ? join(options.stateDir, 'blob') : undefined})
-    closers.push(() => blob.close())
-
-    const store = new JsonStateStore({stateDir: options.stateDir, environment: environmentName, subscription})
     const env = options.env ?? process.env
     const faults = new Faults({
       ...parseFaultSpec(environment.emulator?.faults),
       ...parseFaultSpec(env[FAULTS_ENV]),
       ...options.faults,
     })
+    const blob = await startBlobServer({persistDir: options.stateDir ? join(options.stateDir, 'blob') : undefined, isDown: () => faults.blobDown()})
+    closers.push(() => blob.close())
+
+    const store = new JsonStateStore({stateDir: options.stateDir, environment: environmentName, subscription})
     const lro = new Operations({
       subscription,
       defaultDurationMs: options.lroDurationMs ?? (environment.emulator?.lroSeconds !== undefined ? environment.emulator.lroSeconds * 1000 : 3000),
@@ -445,9 +445,17 @@ function createHandler(deps: HandlerDeps): Handler {
         const isMonitor = deps.lro.isMonitor(request)
         operation = matched && 'route' in matched ? matched.route.operation : isMonitor ? monitorOperation : 'unknown'
         const apiVersionProblem = isMonitor ? undefined : checkApiVersion(path, query)
-        const intercepted = apiVersionProblem ? {headers: {}} : deps.faults.intercept(request.method, operation)
+        if (deps.faults.takeReset(request.method)) {
+          // A dropped connection: no answer at all, the client sees ECONNRESET.
+          req.socket.destroy()
+          log(deps, request, requestedPath, query, operation, 0, started)
+          return
+        }
+        const tokenProblem = await checkBearerToken(request, deps.faults)
+        const intercepted = apiVersionProblem || tokenProblem ? {headers: {}} : deps.faults.intercept(request.method, operation)
         extraHeaders = intercepted.headers
-        if (apiVersionProblem) response = apiVersionProblem
+        if (tokenProblem) response = tokenProblem
+        else if (apiVersionProblem) response = apiVersionProblem
         else if (intercepted.response) response = intercepted.response
         else {
           const monitor = await deps.lro.handleMonitor(request)
@@ -468,18 +476,68 @@ function createHandler(deps: HandlerDeps): Handler {
     if (copy) response = {...response, headers: response.headers && asCopy(deps.ctx, response.headers, copy.copy), body: asCopy(deps.ctx, response.body, copy.copy)}
     const sentHeaders = send(res, request, response, extraHeaders)
     deps.observe?.({method: request.method, path: requestedPath, query: query.toString(), status: response.status, headers: sentHeaders, body: jsonBodyOf(response)})
-    deps.log.push({
-      at: new Date().toISOString(),
-      method: request.method,
-      path: requestedPath,
-      query: query.toString(),
-      operation,
-      status: response.status,
-      durationMs: Math.round(performance.now() - started),
-    })
-    if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT)
+    log(deps, request, requestedPath, query, operation, response.status, started)
   }
   return Object.assign(handler, {setEndpoints: (e: {armEndpoint: string; identityEndpoint: string}) => Object.assign(endpoints, e)})
+}
+
+/** Record a request in the emulator's request log (status 0: the connection was dropped without an answer). */
+function log(deps: HandlerDeps, request: EmulatorRequest, path: string, query: URLSearchParams, operation: string, status: number, started: number): void {
+  deps.log.push({
+    at: new Date().toISOString(),
+    method: request.method,
+    path,
+    query: query.toString(),
+    operation,
+    status,
+    durationMs: Math.round(performance.now() - started),
+  })
+  if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT)
+}
+
+/** Longest an injected token expiry holds a request waiting for its token to run out. */
+const TOKEN_EXPIRY_HOLD_MS = 10_000
+
+/**
+ * ARM answers a bearer token past its `exp` with 401, code ExpiredAuthenticationToken, and an RFC 6750 §3.1
+ * challenge (`WWW-Authenticate: Bearer … error="invalid_token"`); the client must get a new token and send again
+ * (seen from ARM e.g. in Azure/azure-sdk-for-java#33112; RFC 6750: https://www.rfc-editor.org/rfc/rfc6750#section-3.1).
+ * The SDK's bearer policy only answers CAE (`insufficient_claims`) challenges itself, so opsbook's retry policy
+ * re-sends, and the bearer policy then fetches a fresh token because the cached one has expired.
+ * With injected token expiry a request is held until the token it carries has expired (bounded), then refused.
+ */
+async function checkBearerToken(request: EmulatorRequest, faults: Faults): Promise<EmulatorResponse | undefined> {
+  const auth = String(request.headers.authorization ?? '')
+  const exp = /^Bearer\s+/i.test(auth) ? tokenExpiry(auth.replace(/^Bearer\s+/i, '')) : undefined
+  if (exp === undefined) return undefined
+  if (Date.now() < exp * 1000 && faults.takeTokenExpiry()) {
+    const wait = exp * 1000 - Date.now()
+    if (wait <= TOKEN_EXPIRY_HOLD_MS) await new Promise((resolve) => setTimeout(resolve, wait + 5))
+    return expiredToken(exp)
+  }
+  return Date.now() >= exp * 1000 ? expiredToken(exp) : undefined
+}
+
+function expiredToken(exp: number): EmulatorResponse {
+  const response = armError(
+    401,
+    'ExpiredAuthenticationToken',
+    `The access token expiry UTC time '${new Date(exp * 1000).toISOString()}' is earlier than current UTC time '${new Date().toISOString()}'.`,
+  )
+  response.headers = {
+    'WWW-Authenticate': 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The access token has expired."',
+  }
+  return response
+}
+
+/** The `exp` claim (seconds) of a JWT-shaped token, or undefined when it has none. */
+function tokenExpiry(token: string): number | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {exp?: unknown}
+    return typeof claims.exp === 'number' ? claims.exp : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -515,7 +573,7 @@ function tokenResponse(request: EmulatorRequest, deps: HandlerDeps): EmulatorRes
     return {status: 401, body: {error: 'invalid_request', error_description: 'Required header X-IDENTITY-HEADER is missing.'}}
   const resource = (request.query.get('resource') ?? request.query.get('scope') ?? 'https://management.azure.com/').replace(/\/\.default$/, '')
   const now = Math.floor(Date.now() / 1000)
-  const expiresOn = now + 3600
+  const expiresOn = now + deps.faults.tokenLifetimeSeconds()
   const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
   // JWT-shaped and unsigned: clients (and Azurite's basic OAuth) only decode it; nothing verifies a signature.
