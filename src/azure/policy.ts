@@ -10,9 +10,9 @@
  * - 5xx and network errors are retried only for idempotent requests. A POST is not retried on a 5xx: ARM may have
  *   accepted it, and only its async-operation contract (which we do not have for a failed initial request) could tell.
  *   Read-only POSTs (metrics batch, Resource Graph, Log Analytics queries, listKeys) are idempotent and are retried.
- * - 401 with an expired-token challenge (`error="invalid_token"`, ARM code ExpiredAuthenticationToken) is sent again,
- *   any method: ARM refused the request before acting on it. The bearer policy runs after this one (Sign phase), so
- *   the new attempt carries a fresh token (the expired one is no longer served from its cache). Once per request.
+ * - 401 with an expired-token challenge (`error="invalid_token"`, ARM code ExpiredAuthenticationToken) is sent again
+ *   with a fresh token (`renewToken`), any method: ARM refused the request before acting on it. This policy runs after
+ *   the SDK's bearer policy (perRetry = after Sign), which answers only CAE challenges itself. Once per request.
  * - Retries are bounded (count and longest wait).
  */
 import type {PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest} from '@azure/core-rest-pipeline'
@@ -43,6 +43,8 @@ export interface RetryPolicyOptions {
   lowRemaining?: number
   /** Pause applied when the remaining quota is low (default 1 s). */
   lowRemainingPauseMs?: number
+  /** A fresh bearer token for a request ARM refused because its token expired (undefined: not for this host). */
+  renewToken?(url: string): Promise<string | undefined>
   /** Told about each retry and pause (for progress lines). */
   onRetry?(event: RetryEvent): void
   /** Random source for jitter, [0, 1). */
@@ -187,8 +189,11 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): PipelinePol
         }
 
         const status = response.status
-        if (status === 401 && !tokenRenewed && isExpiredTokenChallenge(response)) {
+        if (status === 401 && !tokenRenewed && options.renewToken && isExpiredTokenChallenge(response)) {
           tokenRenewed = true
+          const token = await options.renewToken(request.url)
+          if (!token) return response
+          request.headers.set('authorization', `Bearer ${token}`)
           options.onRetry?.({retry: retry + 1, method: request.method, url, status, reason: 'token-expired', delayMs: 0})
           response.readableStreamBody?.resume?.()
           continue

@@ -215,9 +215,9 @@ export interface FaultSpec {
   resetConnections?: {next: number; methods?: string[]}
   /**
    * Token expiry: the managed-identity endpoint issues tokens valid `lifetimeSeconds` (default 2), and the next `next`
-   * ARM requests are held until the token they carry has expired, then answered 401 ExpiredAuthenticationToken with a
-   * `WWW-Authenticate: Bearer … error="invalid_token"` challenge (a call that reached ARM after its token ran out).
-   * A request with a fresh token is served. Tokens are always checked against their `exp` claim, fault or not.
+   * ARM requests whose token expires within 10 s are held until it has, then answered 401 ExpiredAuthenticationToken
+   * with a `WWW-Authenticate: Bearer … error="invalid_token"` challenge (a call that reached ARM after its token ran
+   * out). The client must get a fresh token to go on. Tokens are always checked against their `exp`, fault or not.
    */
   expireTokens?: {next: number; lifetimeSeconds?: number}
   /** Blob down: every request to the Blob endpoint (Azurite) has its connection destroyed until the fault is lifted. */

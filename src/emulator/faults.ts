@@ -137,9 +137,9 @@ export class Faults implements FaultInjector {
     return true
   }
 
-  /** Lifetime of the tokens the managed-identity endpoint issues now, in seconds (one hour unless token expiry is injected). */
-  tokenLifetimeSeconds(): number {
-    return this.spec.expireTokens ? (this.spec.expireTokens.lifetimeSeconds ?? 2) : 3600
+  /** Lifetime of the tokens the managed-identity endpoint issues while token expiry is injected, in seconds. */
+  tokenLifetimeSeconds(): number | undefined {
+    return this.spec.expireTokens ? (this.spec.expireTokens.lifetimeSeconds ?? 2) : undefined
   }
 
   /** Whether this ARM request is to meet an expired token (counts down `expireTokens.next`). */

@@ -40,6 +40,12 @@ export interface StartEmulatorOptions {
   port?: number
   /** How long long-running operations stay InProgress (default 3000 ms). */
   lroDurationMs?: number
+  /**
+   * Lifetime of the managed-identity tokens the emulator issues (default 3600 s, as Azure's). Short lifetimes make
+   * clients renew tokens for real (the fault matrix), which token-expiry faults need: a client holding a token valid
+   * for an hour is never asked for a new one.
+   */
+  tokenLifetimeSeconds?: number
   /** Faults in effect from the start (merged over OPSBOOK_EMULATOR_FAULTS and the catalog's). */
   faults?: FaultSpec
   /** Seed the catalog's resources into a fresh state (default true). */
@@ -217,7 +223,10 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
 
     const identityHeader = randomUUID()
     const log: RequestLogEntry[] = []
-    const handler = createHandler({ctx, routes, lro, faults, log, store, identityHeader, blob, observe: exchangeObserver(options.onExchange, env[EXCHANGE_LOG_ENV])})
+    const handler = createHandler(
+      {ctx, routes, lro, faults, log, store, identityHeader, blob, observe: exchangeObserver(options.onExchange, env[EXCHANGE_LOG_ENV])},
+      {tokenLifetimeSeconds: options.tokenLifetimeSeconds},
+    )
     const https = createHttpsServer({cert: certificate.certPem, key: certificate.keyPem}, (req, res) => void handler(req, res))
     const armPort = await listen(https, options.port ?? 0)
     closers.push(() => closeServer(https))
@@ -400,7 +409,7 @@ type Handler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & 
   setEndpoints(endpoints: {armEndpoint: string; identityEndpoint: string}): void
 }
 
-function createHandler(deps: HandlerDeps): Handler {
+function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: number} = {}): Handler {
   const endpoints = {armEndpoint: '', identityEndpoint: ''}
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now()
@@ -429,7 +438,7 @@ function createHandler(deps: HandlerDeps): Handler {
     try {
       if (/^\/msi\/token$/i.test(path)) {
         operation = 'identity.token'
-        response = tokenResponse(request, deps)
+        response = tokenResponse(request, deps, options.tokenLifetimeSeconds)
       } else if (!secure) {
         response = armError(400, 'HttpsRequired', 'The emulator serves ARM over https only; this port serves the managed-identity token endpoint.')
       } else if (/^\/opsbook\/emulator$/i.test(path)) {
@@ -510,9 +519,11 @@ async function checkBearerToken(request: EmulatorRequest, faults: Faults): Promi
   const auth = String(request.headers.authorization ?? '')
   const exp = /^Bearer\s+/i.test(auth) ? tokenExpiry(auth.replace(/^Bearer\s+/i, '')) : undefined
   if (exp === undefined) return undefined
-  if (Date.now() < exp * 1000 && faults.takeTokenExpiry()) {
-    const wait = exp * 1000 - Date.now()
-    if (wait <= TOKEN_EXPIRY_HOLD_MS) await new Promise((resolve) => setTimeout(resolve, wait + 5))
+  // A token valid for longer than the hold is served: refusing it would not make the client renew it (its cache
+  // says it is valid), so the fault applies to short-lived tokens only (tokenLifetimeSeconds, expireTokens.lifetimeSeconds).
+  const wait = exp * 1000 - Date.now()
+  if (wait > 0 && wait <= TOKEN_EXPIRY_HOLD_MS && faults.takeTokenExpiry()) {
+    await new Promise((resolve) => setTimeout(resolve, wait + 5))
     return expiredToken(exp)
   }
   return Date.now() >= exp * 1000 ? expiredToken(exp) : undefined
@@ -568,12 +579,12 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
   return armError(404, 'NotFound', `No route for ${path} in the opsbook emulator (see README: what the emulator covers).`)
 }
 
-function tokenResponse(request: EmulatorRequest, deps: HandlerDeps): EmulatorResponse {
+function tokenResponse(request: EmulatorRequest, deps: HandlerDeps, lifetimeSeconds = 3600): EmulatorResponse {
   if (!request.headers['x-identity-header'] && !request.headers['metadata'])
     return {status: 401, body: {error: 'invalid_request', error_description: 'Required header X-IDENTITY-HEADER is missing.'}}
   const resource = (request.query.get('resource') ?? request.query.get('scope') ?? 'https://management.azure.com/').replace(/\/\.default$/, '')
   const now = Math.floor(Date.now() / 1000)
-  const expiresOn = now + deps.faults.tokenLifetimeSeconds()
+  const expiresOn = now + (deps.faults.tokenLifetimeSeconds() ?? lifetimeSeconds)
   const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
   // JWT-shaped and unsigned: clients (and Azurite's basic OAuth) only decode it; nothing verifies a signature.
