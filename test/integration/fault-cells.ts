@@ -404,7 +404,7 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
   if (note) end += ` (${note})`
   const leftBehind = final?.leftBehind.length ?? 0
   check(outcome.exit === 3 || leftBehind === 0, () => `left behind: ${final?.leftBehind.join('; ')}`)
-  await invariants(ctx, cwd, runId!, spec, runbook)
+  await invariants(ctx, cwd, runId!, spec, runbook, started)
   await spec.cleanup?.()
   return {runbook, fault, exit, end, leftBehind, chain: 'verifies', blob: 'equal', ms: Date.now() - started}
 }
@@ -417,7 +417,7 @@ async function leasedComponents(ctx: MatrixContext): Promise<string[]> {
 }
 
 /** What every cell must hold at its end, checked from outside: ARM, Blob, the journal, `evidence verify`. */
-async function invariants(ctx: MatrixContext, cwd: string, runId: string, spec: RunbookSpec, runbook: RunbookName): Promise<void> {
+async function invariants(ctx: MatrixContext, cwd: string, runId: string, spec: RunbookSpec, runbook: RunbookName, startedAt: number): Promise<void> {
   const {emulator} = ctx
   const root = opsbookRoot({cwd})
   const local = readFileSync(join(root, 'runs', runId, 'journal.jsonl'), 'utf8')
@@ -440,7 +440,8 @@ async function invariants(ctx: MatrixContext, cwd: string, runId: string, spec: 
     check((slot.properties?.targetSwapSlot ?? null) === null, () => `slot ${slot.name} left prepared for a swap`)
   const servers = (await postgresServers(services)).filter((s) => s.tags['opsbook-run-id'] === runId && (s.tags['opsbook-scratch'] === 'true' || !spec.keeps))
   check(servers.length === 0 || (spec.keeps === true && servers.every((s) => /-pitr-/.test(s.name))), () => `servers of the run remain: ${servers.map((s) => s.name).join(', ')}`)
-  const running = emulator.state.operations().filter((o) => o.status === 'InProgress')
+  // This cell's operations only: one an earlier cell left hanging is that cell's failure, not a cascade into this one.
+  const running = emulator.state.operations().filter((o) => o.status === 'InProgress' && Date.parse(o.startTime) >= startedAt)
   check(running.length === 0, () => `operations still running: ${running.map((o) => o.operation).join(', ')}`)
   if (runbook === 'slot-swap' || runbook === 'dr-drill') {
     const served = await servedVersion(emulator, SITE)
