@@ -22,7 +22,7 @@ const QUICK: Array<[RunbookName, Fault]> = [
   ['slot-swap', 'LRO hung'],
   // token expiry: out of the quick set until the preflight/step paths merged from #17 recover from an expired token
   // (the cell ends in exit 1 since; it passed before that merge) — it stays in the full matrix.
-  ['pg-promote-replica', 'SIGINT'],
+  ['pg-promote-replica', '429 burst'],
   ['redis-restore', 'Blob down'],
   ['pg-pitr', 'lease lost'],
   ['redis-restore', 'SIGINT'],
