@@ -203,6 +203,8 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
   const listeners = new Set<(event: RetryEvent) => void>()
   const policy: PipelinePolicy = createRetryPolicy({
     ...options.retry,
+    // ARM only: other hosts (Monitor data plane, Log Analytics) take tokens for other audiences.
+    renewToken: async (url) => (new URL(url).host === new URL(armEndpoint).host ? (await credential.getToken(armScope))?.token : undefined),
     onRetry(event) {
       options.retry?.onRetry?.(event)
       for (const listener of listeners) listener(event)

@@ -10,6 +10,9 @@
  * - 5xx and network errors are retried only for idempotent requests. A POST is not retried on a 5xx: ARM may have
  *   accepted it, and only its async-operation contract (which we do not have for a failed initial request) could tell.
  *   Read-only POSTs (metrics batch, Resource Graph, Log Analytics queries, listKeys) are idempotent and are retried.
+ * - 401 with an expired-token challenge (`error="invalid_token"`, ARM code ExpiredAuthenticationToken) is sent again
+ *   with a fresh token (`renewToken`), any method: ARM refused the request before acting on it. This policy runs after
+ *   the SDK's bearer policy (perRetry = after Sign), which answers only CAE challenges itself. Once per request.
  * - Retries are bounded (count and longest wait).
  */
 import type {PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest} from '@azure/core-rest-pipeline'
@@ -23,7 +26,7 @@ export interface RetryEvent {
   /** Request URL without its query string (a SAS lives there). */
   url: string
   status?: number
-  reason: 'throttled' | 'unavailable' | 'server-error' | 'network' | 'rate-limit-low'
+  reason: 'throttled' | 'unavailable' | 'server-error' | 'network' | 'rate-limit-low' | 'token-expired'
   delayMs: number
 }
 
@@ -40,6 +43,8 @@ export interface RetryPolicyOptions {
   lowRemaining?: number
   /** Pause applied when the remaining quota is low (default 1 s). */
   lowRemainingPauseMs?: number
+  /** A fresh bearer token for a request ARM refused because its token expired (undefined: not for this host). */
+  renewToken?(url: string): Promise<string | undefined>
   /** Told about each retry and pause (for progress lines). */
   onRetry?(event: RetryEvent): void
   /** Random source for jitter, [0, 1). */
@@ -124,6 +129,12 @@ function abortError(): Error {
   return error
 }
 
+/** A 401 whose challenge or body says the bearer token expired (RFC 6750 §3.1 `invalid_token`; ARM ExpiredAuthenticationToken). */
+function isExpiredTokenChallenge(response: PipelineResponse): boolean {
+  const challenge = response.headers.get('www-authenticate') ?? ''
+  return /error="?invalid_token/i.test(challenge) && /expired/i.test(challenge + (response.bodyAsText ?? ''))
+}
+
 /**
  * Build the policy. Share one instance between all clients of a run so a throttled host pauses everyone.
  */
@@ -153,6 +164,7 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): PipelinePol
       const host = hostOf(request.url)
       const idempotent = isIdempotent(request.method, request.url)
       const url = stripQuery(request.url)
+      let tokenRenewed = false
       for (let retry = 0; ; retry++) {
         const wait = (pausedUntil.get(host) ?? 0) - Date.now()
         if (wait > 0) await sleep(wait, request.abortSignal)
@@ -177,6 +189,15 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): PipelinePol
         }
 
         const status = response.status
+        if (status === 401 && !tokenRenewed && options.renewToken && isExpiredTokenChallenge(response)) {
+          tokenRenewed = true
+          const token = await options.renewToken(request.url)
+          if (!token) return response
+          request.headers.set('authorization', `Bearer ${token}`)
+          options.onRetry?.({retry: retry + 1, method: request.method, url, status, reason: 'token-expired', delayMs: 0})
+          response.readableStreamBody?.resume?.()
+          continue
+        }
         const throttled = status === 429
         const unavailable = status === 503
         const serverError = status === 500 || status === 502 || status === 504 || status === 408

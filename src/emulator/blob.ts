@@ -21,8 +21,12 @@ export interface RunningBlob extends BlobEndpoint {
   close(): Promise<void>
 }
 
-/** Start Azurite's blob service on a random port; `persistDir` undefined keeps blobs in memory. */
-export async function startBlobServer(options: {persistDir?: string} = {}): Promise<RunningBlob> {
+/**
+ * Start Azurite's blob service on a random port; `persistDir` undefined keeps blobs in memory. `isDown` (the
+ * emulator's Blob-down fault) is asked before each request: while it says so, the connection is destroyed unanswered,
+ * as when the storage endpoint cannot be reached.
+ */
+export async function startBlobServer(options: {persistDir?: string; isDown?: () => boolean} = {}): Promise<RunningBlob> {
   const serverModule = (await import('azurite/dist/src/blob/BlobServer.js')) as any
   const configModule = (await import('azurite/dist/src/blob/BlobConfiguration.js')) as any
   const BlobServer = serverModule.default?.default ?? serverModule.default
@@ -52,6 +56,20 @@ export async function startBlobServer(options: {persistDir?: string} = {}): Prom
   )
   const server = new BlobServer(configuration)
   await server.start()
+  const isDown = options.isDown
+  if (isDown) {
+    // Azurite binds one request listener (ServerBase); put the fault gate in front of it.
+    const http = (server as {httpServer: import('node:http').Server}).httpServer
+    const listeners = http.listeners('request') as Array<(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void>
+    http.removeAllListeners('request')
+    http.on('request', (req, res) => {
+      if (isDown()) {
+        req.socket.destroy()
+        return
+      }
+      for (const listener of listeners) listener.call(http, req, res)
+    })
+  }
   const endpoint = `${server.getHttpServerAddress().replace(/\/$/, '')}/${AZURITE_ACCOUNT}`
   return {
     endpoint,

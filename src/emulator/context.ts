@@ -195,8 +195,11 @@ export interface FaultSpec {
    * answers 429 with Retry-After (seconds) and x-ms-ratelimit-remaining-subscription-reads/writes headers.
    */
   throttle?: {capacity: number; refillPerSecond: number; retryAfterSeconds?: number}
-  /** Transient 5xx: fail the next `next` requests and/or a share `rate` (0..1) of requests, optionally only for some operations. */
-  transient?: {next?: number; rate?: number; status?: number; operations?: string[]}
+  /**
+   * Transient 5xx: fail the next `next` requests and/or a share `rate` (0..1) of requests, optionally only for some
+   * operations; `statuses` cycles through several codes (e.g. [503, 500]), else `status` (default 503).
+   */
+  transient?: {next?: number; rate?: number; status?: number; operations?: string[]; statuses?: number[]}
   /** Operations (route operation names, e.g. `postgres.create`) whose long-running operation ends Failed with this error. */
   failOperations?: Record<string, {code: string; message: string}>
   /** Operations whose long-running operation never finishes (stays InProgress). */
@@ -205,6 +208,20 @@ export interface FaultSpec {
   unhealthySlots?: string[]
   /** Resource Graph's per-user query quota instead of Azure's documented 15 queries per 5 s (tests shrink it). */
   graphQuota?: {queries: number; windowMs: number}
+  /**
+   * Connection resets: the next `next` ARM requests (only these methods, when given) have their TCP connection
+   * destroyed before any answer, so the client sees ECONNRESET (a load balancer or NAT dropping the flow).
+   */
+  resetConnections?: {next: number; methods?: string[]}
+  /**
+   * Token expiry: the managed-identity endpoint issues tokens valid `lifetimeSeconds` (default 2), and the next `next`
+   * ARM requests whose token expires within 10 s are held until it has, then answered 401 ExpiredAuthenticationToken
+   * with a `WWW-Authenticate: Bearer … error="invalid_token"` challenge (a call that reached ARM after its token ran
+   * out). The client must get a fresh token to go on. Tokens are always checked against their `exp`, fault or not.
+   */
+  expireTokens?: {next: number; lifetimeSeconds?: number}
+  /** Blob down: every request to the Blob endpoint (Azurite) has its connection destroyed until the fault is lifted. */
+  blobDown?: boolean
 }
 
 export interface FaultInjector {
@@ -220,6 +237,8 @@ export interface FaultInjector {
   operationHangs(operation: string): boolean
   /** Whether a web app slot is set to be unhealthy (`slot` = `production` for the main site). */
   isSlotUnhealthy(site: string, slot: string): boolean
+  /** Whether Blob requests are to be dropped now. */
+  blobDown(): boolean
 }
 
 /** One event in the activity log. */

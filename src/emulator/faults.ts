@@ -13,7 +13,8 @@ export const FAULTS_ENV = 'OPSBOOK_EMULATOR_FAULTS'
  * Parse a fault spec from JSON (`{"latencyMs":50}`) or comma/semicolon-separated `k=v` pairs:
  * `latency=50`, `throttle=<capacity>/<refillPerSecond>[/<retryAfterSeconds>]`, `transient=<next>` or `transient=0.1` (a rate),
  * `transientStatus=503`, `fail=<operation>:<code>:<message>` (repeatable), `hang=<operation>` (repeatable),
- * `unhealthySlot=<site/slot|slot>` (repeatable).
+ * `unhealthySlot=<site/slot|slot>` (repeatable), `reset=<next>` (connection resets), `expireTokens=<next>[/<lifetimeSeconds>]`,
+ * `blobDown=true`.
  */
 export function parseFaultSpec(text: string | undefined): FaultSpec {
   const trimmed = text?.trim()
@@ -55,8 +56,19 @@ export function parseFaultSpec(text: string | undefined): FaultSpec {
       case 'unhealthySlot':
         spec.unhealthySlots = [...(spec.unhealthySlots ?? []), value]
         break
+      case 'reset':
+        spec.resetConnections = {next: numberOf(key, value)}
+        break
+      case 'expireTokens': {
+        const [next, lifetime] = value.split('/').map((v) => numberOf(key, v))
+        spec.expireTokens = {next: next!, ...(lifetime === undefined ? {} : {lifetimeSeconds: lifetime})}
+        break
+      }
+      case 'blobDown':
+        spec.blobDown = value !== 'false' && value !== '0'
+        break
       default:
-        throw new Error(`unknown fault "${key}" (known: latency, throttle, transient, transientStatus, fail, hang, unhealthySlot)`)
+        throw new Error(`unknown fault "${key}" (known: latency, throttle, transient, transientStatus, fail, hang, unhealthySlot, reset, expireTokens, blobDown)`)
     }
   }
   return spec
@@ -73,6 +85,7 @@ export class Faults implements FaultInjector {
   private spec: FaultSpec = {}
   private tokens = 0
   private lastRefill = 0
+  private transientServed = 0
 
   constructor(
     initial: FaultSpec = {},
@@ -88,6 +101,7 @@ export class Faults implements FaultInjector {
 
   set(spec: FaultSpec): void {
     this.spec = {...this.spec, ...JSON.parse(JSON.stringify(spec))}
+    if (spec.transient) this.transientServed = 0
     if (spec.throttle) {
       this.tokens = spec.throttle.capacity
       this.lastRefill = this.now()
@@ -109,6 +123,31 @@ export class Faults implements FaultInjector {
   isSlotUnhealthy(site: string, slot: string): boolean {
     const wanted = [`${site}/${slot}`.toLowerCase(), slot.toLowerCase()]
     return (this.spec.unhealthySlots ?? []).some((s) => wanted.includes(s.toLowerCase()))
+  }
+
+  blobDown(): boolean {
+    return this.spec.blobDown === true
+  }
+
+  /** Whether this ARM request's connection is to be destroyed (counts down `resetConnections.next`). */
+  takeReset(method: string): boolean {
+    const reset = this.spec.resetConnections
+    if (!reset || reset.next <= 0 || (reset.methods && !reset.methods.includes(method))) return false
+    reset.next -= 1
+    return true
+  }
+
+  /** Lifetime of the tokens the managed-identity endpoint issues while token expiry is injected, in seconds. */
+  tokenLifetimeSeconds(): number | undefined {
+    return this.spec.expireTokens ? (this.spec.expireTokens.lifetimeSeconds ?? 2) : undefined
+  }
+
+  /** Whether this ARM request is to meet an expired token (counts down `expireTokens.next`). */
+  takeTokenExpiry(): boolean {
+    const expire = this.spec.expireTokens
+    if (!expire || expire.next <= 0) return false
+    expire.next -= 1
+    return true
   }
 
   /** Wait out injected latency. */
@@ -150,7 +189,7 @@ export class Faults implements FaultInjector {
         fail = true
       } else if (transient.rate && this.random() < transient.rate) fail = true
       if (fail) {
-        const status = transient.status ?? 503
+        const status = transient.statuses?.length ? transient.statuses[this.transientServed++ % transient.statuses.length]! : (transient.status ?? 503)
         return {
           response: armError(status, status === 503 ? 'ServiceUnavailable' : 'InternalServerError', 'The service is temporarily unavailable (injected transient fault). Please retry the request.'),
           headers,

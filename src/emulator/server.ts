@@ -40,6 +40,12 @@ export interface StartEmulatorOptions {
   port?: number
   /** How long long-running operations stay InProgress (default 3000 ms). */
   lroDurationMs?: number
+  /**
+   * Lifetime of the managed-identity tokens the emulator issues (default 3600 s, as Azure's). Short lifetimes make
+   * clients renew tokens for real (the fault matrix), which token-expiry faults need: a client holding a token valid
+   * for an hour is never asked for a new one.
+   */
+  tokenLifetimeSeconds?: number
   /** Faults in effect from the start (merged over OPSBOOK_EMULATOR_FAULTS and the catalog's). */
   faults?: FaultSpec
   /** Seed the catalog's resources into a fresh state (default true). */
@@ -151,16 +157,16 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
 
   try {
     const certificate = await loadOrCreateCertificate(join(options.stateDir ?? tempDir!, 'certs'))
-    const blob = await startBlobServer({persistDir: options.stateDir ? join(options.stateDir, 'blob') : undefined})
-    closers.push(() => blob.close())
-
-    const store = new JsonStateStore({stateDir: options.stateDir, environment: environmentName, subscription})
     const env = options.env ?? process.env
     const faults = new Faults({
       ...parseFaultSpec(environment.emulator?.faults),
       ...parseFaultSpec(env[FAULTS_ENV]),
       ...options.faults,
     })
+    const blob = await startBlobServer({persistDir: options.stateDir ? join(options.stateDir, 'blob') : undefined, isDown: () => faults.blobDown()})
+    closers.push(() => blob.close())
+
+    const store = new JsonStateStore({stateDir: options.stateDir, environment: environmentName, subscription})
     const lro = new Operations({
       subscription,
       defaultDurationMs: options.lroDurationMs ?? (environment.emulator?.lroSeconds !== undefined ? environment.emulator.lroSeconds * 1000 : 3000),
@@ -229,7 +235,10 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
 
     const identityHeader = randomUUID()
     const log: RequestLogEntry[] = []
-    const handler = createHandler({ctx, routes, lro, faults, log, store, identityHeader, blob, observe: exchangeObserver(options.onExchange, env[EXCHANGE_LOG_ENV])})
+    const handler = createHandler(
+      {ctx, routes, lro, faults, log, store, identityHeader, blob, observe: exchangeObserver(options.onExchange, env[EXCHANGE_LOG_ENV])},
+      {tokenLifetimeSeconds: options.tokenLifetimeSeconds},
+    )
     const https = createHttpsServer({cert: certificate.certPem, key: certificate.keyPem}, (req, res) => void handler(req, res))
     const armPort = await listen(https, options.port ?? 0)
     closers.push(() => closeServer(https))
@@ -433,7 +442,7 @@ type Handler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & 
   setEndpoints(endpoints: {armEndpoint: string; identityEndpoint: string}): void
 }
 
-function createHandler(deps: HandlerDeps): Handler {
+function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: number} = {}): Handler {
   const endpoints = {armEndpoint: '', identityEndpoint: ''}
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now()
@@ -462,7 +471,7 @@ function createHandler(deps: HandlerDeps): Handler {
     try {
       if (/^\/msi\/token$/i.test(path)) {
         operation = 'identity.token'
-        response = tokenResponse(request, deps)
+        response = tokenResponse(request, deps, options.tokenLifetimeSeconds)
       } else if (!secure) {
         response = armError(400, 'HttpsRequired', 'The emulator serves ARM over https only; this port serves the managed-identity token endpoint.')
       } else if (/^\/opsbook\/emulator$/i.test(path)) {
@@ -478,9 +487,17 @@ function createHandler(deps: HandlerDeps): Handler {
         const isMonitor = deps.lro.isMonitor(request)
         operation = matched && 'route' in matched ? matched.route.operation : isMonitor ? monitorOperation : 'unknown'
         const apiVersionProblem = isMonitor ? undefined : checkApiVersion(path, query)
-        const intercepted = apiVersionProblem ? {headers: {}} : deps.faults.intercept(request.method, operation)
+        if (deps.faults.takeReset(request.method)) {
+          // A dropped connection: no answer at all, the client sees ECONNRESET.
+          req.socket.destroy()
+          log(deps, request, requestedPath, query, operation, 0, started)
+          return
+        }
+        const tokenProblem = await checkBearerToken(request, deps.faults)
+        const intercepted = apiVersionProblem || tokenProblem ? {headers: {}} : deps.faults.intercept(request.method, operation)
         extraHeaders = intercepted.headers
-        if (apiVersionProblem) response = apiVersionProblem
+        if (tokenProblem) response = tokenProblem
+        else if (apiVersionProblem) response = apiVersionProblem
         else if (intercepted.response) response = intercepted.response
         else {
           const monitor = await deps.lro.handleMonitor(request)
@@ -501,18 +518,70 @@ function createHandler(deps: HandlerDeps): Handler {
     if (copy) response = {...response, headers: response.headers && asCopy(deps.ctx, response.headers, copy.copy), body: asCopy(deps.ctx, response.body, copy.copy)}
     const sentHeaders = send(res, request, response, extraHeaders)
     deps.observe?.({method: request.method, path: requestedPath, query: query.toString(), status: response.status, headers: sentHeaders, body: jsonBodyOf(response)})
-    deps.log.push({
-      at: new Date().toISOString(),
-      method: request.method,
-      path: requestedPath,
-      query: query.toString(),
-      operation,
-      status: response.status,
-      durationMs: Math.round(performance.now() - started),
-    })
-    if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT)
+    log(deps, request, requestedPath, query, operation, response.status, started)
   }
   return Object.assign(handler, {setEndpoints: (e: {armEndpoint: string; identityEndpoint: string}) => Object.assign(endpoints, e)})
+}
+
+/** Record a request in the emulator's request log (status 0: the connection was dropped without an answer). */
+function log(deps: HandlerDeps, request: EmulatorRequest, path: string, query: URLSearchParams, operation: string, status: number, started: number): void {
+  deps.log.push({
+    at: new Date().toISOString(),
+    method: request.method,
+    path,
+    query: query.toString(),
+    operation,
+    status,
+    durationMs: Math.round(performance.now() - started),
+  })
+  if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT)
+}
+
+/** Longest an injected token expiry holds a request waiting for its token to run out. */
+const TOKEN_EXPIRY_HOLD_MS = 10_000
+
+/**
+ * ARM answers a bearer token past its `exp` with 401, code ExpiredAuthenticationToken, and an RFC 6750 §3.1
+ * challenge (`WWW-Authenticate: Bearer … error="invalid_token"`); the client must get a new token and send again
+ * (seen from ARM e.g. in Azure/azure-sdk-for-java#33112; RFC 6750: https://www.rfc-editor.org/rfc/rfc6750#section-3.1).
+ * The SDK's bearer policy only answers CAE (`insufficient_claims`) challenges itself, so opsbook's retry policy
+ * re-sends, and the bearer policy then fetches a fresh token because the cached one has expired.
+ * With injected token expiry a request is held until the token it carries has expired (bounded), then refused.
+ */
+async function checkBearerToken(request: EmulatorRequest, faults: Faults): Promise<EmulatorResponse | undefined> {
+  const auth = String(request.headers.authorization ?? '')
+  const exp = /^Bearer\s+/i.test(auth) ? tokenExpiry(auth.replace(/^Bearer\s+/i, '')) : undefined
+  if (exp === undefined) return undefined
+  // A token valid for longer than the hold is served: refusing it would not make the client renew it (its cache
+  // says it is valid), so the fault applies to short-lived tokens only (tokenLifetimeSeconds, expireTokens.lifetimeSeconds).
+  const wait = exp * 1000 - Date.now()
+  if (wait > 0 && wait <= TOKEN_EXPIRY_HOLD_MS && faults.takeTokenExpiry()) {
+    await new Promise((resolve) => setTimeout(resolve, wait + 5))
+    return expiredToken(exp)
+  }
+  return Date.now() >= exp * 1000 ? expiredToken(exp) : undefined
+}
+
+function expiredToken(exp: number): EmulatorResponse {
+  const response = armError(
+    401,
+    'ExpiredAuthenticationToken',
+    `The access token expiry UTC time '${new Date(exp * 1000).toISOString()}' is earlier than current UTC time '${new Date().toISOString()}'.`,
+  )
+  response.headers = {
+    'WWW-Authenticate': 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The access token has expired."',
+  }
+  return response
+}
+
+/** The `exp` claim (seconds) of a JWT-shaped token, or undefined when it has none. */
+function tokenExpiry(token: string): number | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {exp?: unknown}
+    return typeof claims.exp === 'number' ? claims.exp : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -543,12 +612,12 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
   return armError(404, 'NotFound', `No route for ${path} in the opsbook emulator (see README: what the emulator covers).`)
 }
 
-function tokenResponse(request: EmulatorRequest, deps: HandlerDeps): EmulatorResponse {
+function tokenResponse(request: EmulatorRequest, deps: HandlerDeps, lifetimeSeconds = 3600): EmulatorResponse {
   if (!request.headers['x-identity-header'] && !request.headers['metadata'])
     return {status: 401, body: {error: 'invalid_request', error_description: 'Required header X-IDENTITY-HEADER is missing.'}}
   const resource = (request.query.get('resource') ?? request.query.get('scope') ?? 'https://management.azure.com/').replace(/\/\.default$/, '')
   const now = Math.floor(Date.now() / 1000)
-  const expiresOn = now + 3600
+  const expiresOn = now + (deps.faults.tokenLifetimeSeconds() ?? lifetimeSeconds)
   const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
   // JWT-shaped and unsigned: clients (and Azurite's basic OAuth) only decode it; nothing verifies a signature.

@@ -284,6 +284,10 @@ export class RunUploader {
     const journalText = await this.localJournalText()
     const seal = finalSeal(journalText)
     const sealed = seal?.files[file as SealedFile]
+    // summary.json and report.md are written at a run's end, right before the seal that binds them. Without that seal
+    // as the journal's last line (the seal could not be written: disk full, crash) they are bound to nothing yet: they
+    // wait, so Blob never holds an unsealed version a resume's sealed one would then conflict with.
+    if (!sealed && file !== REQUEST_FILE) return false
     if (sealed && sealed.sha256 !== sha256)
       throw new EvidenceConflictError(
         `local ${file} (SHA-256 ${sha256}) does not match the SHA-256 ${sealed.sha256} sealed at journal.jsonl line ${seal!.line}: it was changed after the run; not uploading it`,
@@ -591,6 +595,6 @@ export function describeError(error: unknown): string {
   return parts.length ? `${parts.join(' ')}: ${message}` : message
 }
 
-function statusOf(error: unknown): number | undefined {
+export function statusOf(error: unknown): number | undefined {
   return (error as {statusCode?: number})?.statusCode
 }

@@ -531,7 +531,7 @@ export interface ExportOptions {
   /** `.opsbook` folder (local source). */
   root: string
   source: 'local' | 'blob'
-  /** Required when source is blob. */
+  /** Required when source is blob; with it, a zip bundle's manifest is registered there (bundle-registry.ts). */
   target?: EvidenceTarget
   since?: string
   until?: string
@@ -552,6 +552,8 @@ export interface ExportResult {
   files: number
   /** SHA-256 of the manifest (zip) or of the written file: note it to detect a swapped bundle later. */
   sha256: string
+  /** Where the bundle's manifest was registered in the evidence container (zip with a container), so `evidence verify --env` can bind every file. */
+  registered?: string
   coverageGaps: string[]
 }
 
@@ -577,6 +579,8 @@ export async function exportEvidence(options: ExportOptions): Promise<ExportResu
   const bytes = await encodeBundle(bundle, runs, options.format)
   await mkdir(dirname(output), {recursive: true})
   await writeFile(output, bytes)
+  let registered: string | undefined
+  if (options.format === 'zip' && options.target) registered = await (await import('./bundle-registry.js')).registerBundle(options.target, bundle.files.get(MANIFEST_FILE)!)
   return {
     output,
     format: options.format,
@@ -587,6 +591,7 @@ export async function exportEvidence(options: ExportOptions): Promise<ExportResu
     files: options.format === 'zip' ? bundle.files.size : 1,
     sha256: options.format === 'zip' ? sha256(bundle.files.get(MANIFEST_FILE)!) : sha256(bytes),
     coverageGaps: report.coverage.rows.filter((r) => r.hasObjectives && !r.covered).map((r) => r.component),
+    ...(registered ? {registered} : {}),
   }
 }
 

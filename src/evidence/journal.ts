@@ -200,6 +200,12 @@ export class Journal {
     const text = redactedBytes({json: line, line: true}, this.redactor).toString('utf8')
     const bytes = Buffer.from(`${text}\n`)
     try {
+      const fullAt = diskFullAtBytes()
+      if (fullAt !== undefined && this.bytes + bytes.length > fullAt) {
+        // What write(2) does on a full disk: the part that fits lands, then ENOSPC.
+        if (fullAt > this.bytes) await this.handle.write(bytes, 0, fullAt - this.bytes, this.bytes)
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28, syscall: 'write'})
+      }
       // At an explicit position: after a cut-back, the next line goes where the cut one began.
       await this.handle.write(bytes, 0, bytes.length, this.bytes)
       await this.handle.sync()
@@ -213,6 +219,21 @@ export class Journal {
     this.lastHash = sha256Hex(text)
     return line
   }
+}
+
+/**
+ * Test seam: with OPSBOOK_TEST_DISK_FULL_AT_BYTES=N set, a journal behaves as on a disk that is full once the file
+ * reaches N bytes — the fault matrix's "disk full" cell through the CLI, since tests cannot mount a tiny tmpfs
+ * unprivileged. Only the bytes reaching the disk are faked: the cut-back, JournalWriteError, the engine stopping and
+ * the exit code all run as on a real full disk. Read at each write, so unsetting it is "space freed".
+ */
+export const DISK_FULL_ENV = 'OPSBOOK_TEST_DISK_FULL_AT_BYTES'
+
+function diskFullAtBytes(): number | undefined {
+  const value = process.env[DISK_FULL_ENV]
+  if (!value) return undefined
+  const n = Number(value)
+  return Number.isFinite(n) && n >= 0 ? n : undefined
 }
 
 /** A journal line could not be written (disk full, read-only…): says so plainly, and that the journal is intact. */

@@ -96,7 +96,11 @@ export async function verifyBundleFiles(path: string, files: Map<string, Uint8Ar
     if (path !== MANIFEST_FILE && !listed.has(path)) checks.push({subject: path, ok: false, message: `${path}: not listed in the manifest (added after export)`})
   const csv = runsCsvCheck(files, manifest)
   if (csv) checks.push(csv)
-  if (options.target) checks.push(...(await compareBundleWithBlob(files, options.target)))
+  if (options.target) {
+    const {registeredManifestCheck} = await import('./bundle-registry.js')
+    checks.push(await registeredManifestCheck(options.target, manifestBytes))
+    checks.push(...(await compareBundleWithBlob(files, options.target)))
+  }
   return result('bundle', path, checks)
 }
 

@@ -1,11 +1,24 @@
+/**
+ * The one retry policy against a real emulator: throttling, transient 5xx, connection resets (a reset read is retried,
+ * a reset write is not re-sent), expired tokens (ARM's 401 and challenge; a fresh token, and the request goes on) and
+ * Blob down (requests dropped until lifted).
+ */
+import https from 'node:https'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {createAzureServices} from '../../src/azure/clients.js'
 import {isIdempotent, remainingQuota, retryAfterMs, type RetryEvent} from '../../src/azure/policy.js'
 import {startFixture, type Fixture} from './helpers.js'
 
 let fixture: Fixture
+let faultServices: ReturnType<typeof servicesWith>
+const events: RetryEvent[] = []
+
+const SERVER = '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg-shop-local/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders'
 beforeAll(async () => {
-  fixture = await startFixture()
+  // Tokens live 3 s, so the client renews them for real (the token-expiry test): a client holding a token valid for
+  // an hour is never asked for a new one.
+  fixture = await startFixture({tokenLifetimeSeconds: 3})
+  faultServices = servicesWith({baseDelayMs: 10, onRetry: (e) => events.push(e)})
 })
 afterAll(async () => {
   await fixture?.stop()
@@ -13,6 +26,7 @@ afterAll(async () => {
 beforeEach(() => {
   fixture.emulator.faults.clear()
   fixture.emulator.clearRequestLog()
+  events.length = 0
 })
 
 function servicesWith(retry: Parameters<typeof createAzureServices>[0]['retry']) {
@@ -61,6 +75,72 @@ describe('retry policy against the emulator', () => {
     const response = await services.armRequest('POST', '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg-shop-local/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders/restart', {apiVersion: '2025-08-01', body: {}})
     expect(response.status).toBe(500)
     expect(fixture.emulator.requestLog().filter((e) => e.method === 'POST')).toHaveLength(1)
+  })
+})
+
+
+describe('connection reset', () => {
+  it('drops the connection unanswered: a GET is retried, a POST is not re-sent', async () => {
+    fixture.emulator.faults.set({resetConnections: {next: 1}})
+    const client = await faultServices.postgres()
+    expect((await client.servers.get('rg-shop-local', 'pg-shop-orders')).name).toBe('pg-shop-orders')
+    expect(serverGets().map((e) => e.status)).toEqual([0, 200])
+    expect(events.find((e) => e.reason === 'network')).toMatchObject({method: 'GET'})
+
+    fixture.emulator.clearRequestLog()
+    fixture.emulator.faults.set({resetConnections: {next: 1}})
+    await expect(faultServices.armRequest('POST', `${SERVER}/restart`, {apiVersion: '2025-08-01', body: {}})).rejects.toMatchObject({code: 'ECONNRESET'})
+    expect(fixture.emulator.requestLog().filter((e) => e.method === 'POST')).toHaveLength(1)
+  })
+
+  it('applies to the methods named only', async () => {
+    fixture.emulator.faults.set({resetConnections: {next: 1, methods: ['DELETE']}})
+    const client = await faultServices.postgres()
+    await client.servers.get('rg-shop-local', 'pg-shop-orders')
+    expect(serverGets().map((e) => e.status)).toEqual([200])
+    expect(fixture.emulator.faults.current().resetConnections).toEqual({next: 1, methods: ['DELETE']})
+  })
+})
+
+describe('token expiry', () => {
+  it('refuses a request whose token ran out with 401 ExpiredAuthenticationToken and a Bearer challenge; the client gets a fresh token and goes on', async () => {
+    const client = await faultServices.postgres()
+    await client.servers.get('rg-shop-local', 'pg-shop-orders')
+    fixture.emulator.clearRequestLog()
+    fixture.emulator.faults.set({expireTokens: {next: 1, lifetimeSeconds: 2}})
+    expect((await client.servers.get('rg-shop-local', 'pg-shop-orders')).name).toBe('pg-shop-orders')
+    const log = fixture.emulator.requestLog()
+    const refused = log.findIndex((e) => e.status === 401)
+    expect(refused).toBeGreaterThanOrEqual(0)
+    // After the refusal: a new token from the identity endpoint, then the same request served.
+    expect(log.slice(refused + 1).map((e) => (e.operation === 'identity.token' ? 'token' : e.status))).toEqual(['token', 200])
+    expect(events.find((e) => e.reason === 'token-expired')).toMatchObject({status: 401, method: 'GET'})
+  })
+
+  it('answers an expired token the way ARM does, fault or not', async () => {
+    const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+    const stale = `${b64({alg: 'none'})}.${b64({exp: Math.floor(Date.now() / 1000) - 60, aud: 'https://management.azure.com'})}.`
+    const response = await new Promise<{status?: number; challenge?: string; body: string}>((resolve, reject) => {
+      const request = https.get(`${fixture.emulator.armEndpoint}${SERVER}?api-version=2025-08-01`, {ca: fixture.emulator.caPem, headers: {authorization: `Bearer ${stale}`}}, (res) => {
+        let body = ''
+        res.on('data', (chunk) => (body += chunk))
+        res.on('end', () => resolve({status: res.statusCode, challenge: res.headers['www-authenticate'], body}))
+      })
+      request.on('error', reject)
+    })
+    expect(response.status).toBe(401)
+    expect(response.challenge).toMatch(/^Bearer authorization_uri="[^"]+", error="invalid_token", error_description="The access token has expired\."$/)
+    expect(JSON.parse(response.body).error.code).toBe('ExpiredAuthenticationToken')
+  })
+})
+
+describe('Blob down', () => {
+  it('drops Blob requests until the fault is lifted', async () => {
+    const container = (await faultServices.blob('stshopevidence')).getContainerClient('opsbook-evidence')
+    fixture.emulator.faults.set({blobDown: true})
+    await expect(container.exists({abortSignal: AbortSignal.timeout(2000)})).rejects.toThrow()
+    fixture.emulator.faults.set({blobDown: false})
+    expect(await container.exists()).toBe(true)
   })
 })
 

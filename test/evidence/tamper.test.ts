@@ -151,7 +151,8 @@ describe('tamper test: edits of a run\'s evidence are detected against Blob, wit
     const download = (file: FileName) => fixture.target.client.getBlobClient(`${runBlobPrefix(runId)}${file}`).downloadToBuffer()
     remote = {journal: await download('journal.jsonl'), summary: await download('summary.json'), report: await download('report.md'), request: await download('request.json')}
     const out = join(tempDir('opsbook-tamper-'), 'bundle.zip')
-    await exportEvidence({environmentName: 'local', environment: testEnvironment(), root, source: 'local', format: 'zip', output: out})
+    const exported = await exportEvidence({environmentName: 'local', environment: testEnvironment(), root, source: 'local', target: fixture.target, format: 'zip', output: out})
+    expect(exported.registered).toMatch(/^exports\/[0-9a-f]{64}\.json$/)
     bundle = new Map(Object.entries(unzipSync(readFileSync(out))))
   })
   afterAll(async () => {
@@ -231,6 +232,30 @@ describe('tamper test: edits of a run\'s evidence are detected against Blob, wit
     const forged = remanifest(new Map([...bundle, ['runs.csv', Buffer.from(lines.join('\n'))]]))
     const result = await verifyBundleFiles('bundle.zip', forged)
     expect(result.firstProblem).toBe("runs.csv: does not match what the bundle's journals and summaries record (changed after export)")
+  })
+
+  it('detects a consistent edit of the bundle\'s own files (report.html, report.md, coverage.csv, runs.csv, manifest recomputed) against the manifest registered at export', async () => {
+    const edits: Array<[string, (text: string) => string]> = [
+      ['report.html', (t) => t.replace('interrupted', 'succeeded')],
+      ['report.md', (t) => t.replace('interrupted', 'succeeded')],
+      ['coverage.csv', (t) => t.replaceAll(',false,', ',true,')],
+      ['runs.csv', (t) => t.replace(',interrupted,false,', ',succeeded,true,')],
+    ]
+    for (const [file, change] of edits) {
+      const original = Buffer.from(bundle.get(file)!).toString('utf8')
+      const edited = change(original)
+      expect(edited, `${file}: the edit changes something`).not.toBe(original)
+      const forged = remanifest(new Map([...bundle, [file, Buffer.from(edited)]]))
+      // The bundle alone is consistent (report.html and coverage.csv cannot be regenerated without the catalog) …
+      if (file !== 'runs.csv') expect((await verifyBundleFiles('bundle.zip', forged)).ok, file).toBe(true)
+      // … but its manifest is not the one registered at export.
+      const result = await verifyBundleFiles('bundle.zip', forged, {target: fixture.target})
+      expect(result.ok, file).toBe(false)
+      expect(result.checks.find((k) => k.subject === 'manifest.json' && !k.ok)?.message, file).toMatch(/^manifest\.json: SHA-256 [0-9a-f]{64} was never exported to /)
+    }
+    // A bundle edited without recomputing the manifest names the file, with or without Blob.
+    const plain = new Map([...bundle, ['coverage.csv', Buffer.from('component\n')]])
+    expect((await verifyBundleFiles('bundle.zip', plain)).firstProblem).toMatch(/^coverage\.csv: SHA-256 .* does not match the manifest/)
   })
 
   it('end to end: the command\'s verifyRun names a local edit and a coordinated forgery', async () => {

@@ -32,8 +32,10 @@ export default class EvidenceExport extends BaseCommand<ExportResult | FleetExpo
       import('../../runbooks/runner.js'),
       import('../../catalog/loader.js'),
     ])
-    let connection: import('../../evidence/sync.js').EvidenceConnection | undefined
-    if (flags.source === 'blob') connection = await (await import('../../evidence/sync.js')).connectEvidence({envName: envs[0]!, catalogFlag: flags.catalog})
+    const {connectEvidence} = await import('../../evidence/sync.js')
+    const connect = () => connectEvidence({envName: envs[0]!, catalogFlag: flags.catalog})
+    // A local export still registers a zip's manifest in the evidence container when it can (evidence verify --env checks it).
+    const connection = flags.source === 'blob' ? await connect() : flags.format === 'zip' ? await connect().catch(() => undefined) : undefined
     try {
       const environment = connection?.environment ?? getEnvironment(loadCatalog({flag: flags.catalog}), envs[0]!)
       const result = await exportEvidence({
@@ -49,6 +51,7 @@ export default class EvidenceExport extends BaseCommand<ExportResult | FleetExpo
         output: flags.output,
       })
       this.say(`✔ ${result.runs} run(s) of ${result.environment} exported to ${result.output} (${result.format}, SHA-256 ${result.sha256})`)
+      if (flags.format === 'zip') this.say(result.registered ? `registered in the evidence container as ${result.registered}` : 'not registered in an evidence container: `evidence verify --env` will not accept this bundle')
       if (result.coverageGaps.length) this.say(`components without a passing drill in the last 90 days: ${result.coverageGaps.join(', ')}`)
       return result
     } finally {
