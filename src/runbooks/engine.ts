@@ -51,6 +51,11 @@ export interface ExecuteOptions {
   signal: AbortSignal
   /** Receives every event, redacted; awaited in order (the journal flushes before reporters see it). */
   emit: (event: RunEvent) => Promise<void>
+  /**
+   * Makes an event durable (the journal's append): called at once, in emit order, so events of one tick share an
+   * fsync; `emit` gets the event only after its record resolved. Without it, `emit` itself must record.
+   */
+  record?: (event: RunEvent) => Promise<unknown>
   /** Steps running at once; default 4. */
   concurrency?: number
   resume?: ResumeState
@@ -335,7 +340,10 @@ class RunExecution {
    */
   private emit(event: RunEvent): Promise<void> {
     const safe = this.redactor.redact(event)
-    const delivered = this.emitChain.then(() => this.options.emit(safe))
+    // Recording starts now (joining this tick's group); delivery waits for it and for the events before.
+    const recorded = this.options.record?.(safe)
+    recorded?.catch(() => undefined) // handled below, once the chain reaches it
+    const delivered = this.emitChain.then(() => recorded).then(() => this.options.emit(safe))
     this.emitChain = delivered.catch((error: unknown) => {
       if (this.emitError === undefined) {
         this.emitError = error ?? new Error('event listener failed')
@@ -494,7 +502,9 @@ class RunExecution {
       if (result.ok) {
         record.status = 'succeeded'
         record.outputs = result.outputs
-        await this.emit({type: 'step.succeeded', step: step.id, phase: step.phase, outputs: result.outputs, durationMs: record.durationMs, attempts: record.attempts})
+        // Not awaited: what follows (the next step's step.started, awaited before its action runs) is written after it,
+        // so both share one fsync and nothing starts before this success is on disk. Delivery stays in order.
+        void this.emit({type: 'step.succeeded', step: step.id, phase: step.phase, outputs: result.outputs, durationMs: record.durationMs, attempts: record.attempts})
       } else {
         record.status = result.interrupted ? 'cancelled' : 'failed'
         record.error = errorInfo(result.error)
@@ -527,7 +537,11 @@ class RunExecution {
       await this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs: {}})
       return finish({ok: false, error, interrupted: false})
     }
-    await this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
+    const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
+    // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
+    // that changes nothing need not wait: its events are recorded and shown in order all the same, and whatever
+    // follows that changes something waits for its own line, which is written after these.
+    if (action.changes || !this.options.record) await startShown
 
     const maxAttempts = Math.max(1, step.retry?.attempts ?? 1)
     for (let attempt = 1; ; attempt++) {
@@ -710,26 +724,15 @@ class RunExecution {
    */
   private expressionContext(phase: StepPhase, instance?: StepSpec['instance']): ExpressionContext {
     const {options} = this
-    const steps: ExpressionContext['steps'] = {}
-    // `error`: the message of a failed step, so a step after a `continueOnError` one can report what went wrong.
-    const withError = (record: StepRecord) => (record.error ? {error: record.error.message} : {})
-    for (const [id, record] of this.records) steps[id] = {outputs: record.outputs, status: record.status, ...withError(record)}
-    for (const [group, keys] of Object.entries(options.runbook.forEachGroups ?? {})) {
-      const instances = keys.map((key) => [key, this.records.get(`${group}-${key}`)] as const).filter((e): e is readonly [string, StepRecord] => e[1] !== undefined)
-      const own = instance && instances.find(([key]) => key === instance.item.key)
-      const errors = instances.filter(([, r]) => r.error).map(([key, r]) => `${key}: ${r.error!.message}`)
-      steps[group] = own
-        ? {outputs: own[1].outputs, status: own[1].status, ...withError(own[1])}
-        : {
-            outputs: Object.fromEntries(instances.map(([key, r]) => [key, r.outputs])),
-            status: groupStatus(instances.map(([, r]) => r.status)),
-            ...(errors.length > 0 ? {error: errors.join('; ')} : {}),
-          }
-    }
+    // Built only when an expression reads `steps`: building it for every step made a long chain quadratic.
+    let steps: ExpressionContext['steps'] | undefined
+    const stepsContext = () => (steps ??= this.stepsContext(instance))
     return {
       ...(instance ? {item: instance.item as unknown as Record<string, unknown>} : {}),
       params: options.params,
-      steps,
+      get steps() {
+        return stepsContext()
+      },
       env: {...options.environment, name: options.environmentName},
       catalog: options.catalog as unknown as Record<string, unknown>,
       run: {
@@ -744,6 +747,26 @@ class RunExecution {
       // Values computed from a secret become secrets themselves (issue 16: toJSON(toJSON(params.pw)) leaked).
       taint: this.redactor,
     }
+  }
+
+  private stepsContext(instance?: StepSpec['instance']): ExpressionContext['steps'] {
+    const steps: ExpressionContext['steps'] = {}
+    // `error`: the message of a failed step, so a step after a `continueOnError` one can report what went wrong.
+    const withError = (record: StepRecord) => (record.error ? {error: record.error.message} : {})
+    for (const [id, record] of this.records) steps[id] = {outputs: record.outputs, status: record.status, ...withError(record)}
+    for (const [group, keys] of Object.entries(this.options.runbook.forEachGroups ?? {})) {
+      const instances = keys.map((key) => [key, this.records.get(`${group}-${key}`)] as const).filter((e): e is readonly [string, StepRecord] => e[1] !== undefined)
+      const own = instance && instances.find(([key]) => key === instance.item.key)
+      const errors = instances.filter(([, r]) => r.error).map(([key, r]) => `${key}: ${r.error!.message}`)
+      steps[group] = own
+        ? {outputs: own[1].outputs, status: own[1].status, ...withError(own[1])}
+        : {
+            outputs: Object.fromEntries(instances.map(([key, r]) => [key, r.outputs])),
+            status: groupStatus(instances.map(([, r]) => r.status)),
+            ...(errors.length > 0 ? {error: errors.join('; ')} : {}),
+          }
+    }
+    return steps
   }
 
   private async evaluateOutputs(): Promise<Record<string, unknown>> {
