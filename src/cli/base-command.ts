@@ -5,7 +5,7 @@
  */
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {ExitCode, OpsbookError, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
-import {outputRedactor} from '../evidence/writer.js'
+import {outputRedactor, startCommandRedactor} from '../evidence/writer.js'
 import {CredentialError} from '../azure/credentials.js'
 import {terminalSafe} from '../ui/terminal-safe.js'
 
@@ -30,6 +30,12 @@ export abstract class BaseCommand<T> extends Command {
   protected exitWith: ExitCodeT = ExitCode.ok
 
   abstract override run(): Promise<T>
+
+  override async init(): Promise<void> {
+    // One redactor per command: the same as one per process for the CLI, and right when a host runs several.
+    startCommandRedactor()
+    await super.init()
+  }
 
   /** Print a line for humans: suppressed under --json so stdout holds exactly one JSON document. Redacted. */
   protected say(text = ''): void {

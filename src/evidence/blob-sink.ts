@@ -233,16 +233,17 @@ export class RunUploader {
   }
 
   /** Copy the journal's complete lines not yet in Blob. Returns the bytes appended. */
-  async uploadJournal(): Promise<number> {
+  async uploadJournal(durableBytes = Number.POSITIVE_INFINITY): Promise<number> {
     const path = join(this.runDirectory, 'journal.jsonl')
     if (!existsSync(path)) return 0
     const handle = await open(path, 'r')
     try {
-      const size = (await handle.stat()).size
+      const fileSize = (await handle.stat()).size
       let offset = this.state.files['journal.jsonl']?.uploadedBytes ?? 0
-      if (offset > size)
-        throw new EvidenceConflictError(`local journal.jsonl has ${size} bytes, fewer than the ${offset} already in Blob: it was changed after upload; not uploading`)
-      if (offset === size) return 0
+      if (offset > fileSize)
+        throw new EvidenceConflictError(`local journal.jsonl has ${fileSize} bytes, fewer than the ${offset} already in Blob: it was changed after upload; not uploading`)
+      const size = Math.min(fileSize, durableBytes)
+      if (offset >= size) return 0
       const blob = this.target.client.getAppendBlobClient(this.blobName('journal.jsonl'))
       await this.ensureAppendBlob(blob, handle, offset)
       offset = this.state.files['journal.jsonl']?.uploadedBytes ?? 0
@@ -452,6 +453,8 @@ export interface BlobSinkOptions {
   retryAfterMs?: number
   /** A warning for humans (shown once per kind of failure); never throws. */
   warn?: (message: string) => void
+  /** Journal bytes already fsynced (Journal.durableBytes): a batch copies no further, so Blob never leads the disk. */
+  durableBytes?: () => number
 }
 
 /**
@@ -533,7 +536,7 @@ export class BlobSink {
 
   private async flushJournal(): Promise<void> {
     try {
-      await this.uploader.uploadJournal()
+      await this.uploader.uploadJournal(this.options.durableBytes?.())
       this.lastFailureAt = 0
       this.uploader.state.lastError = undefined
     } catch (error) {

@@ -26,6 +26,11 @@ export function outputRedactor(): Redactor {
   return processRedactor
 }
 
+/** A command starts with a redactor of its own (the base command's init): secrets of one command are its own. */
+export function startCommandRedactor(): void {
+  processRedactor = new Redactor()
+}
+
 /** The redacted bytes of `content`, exactly as `writeRedactedFile` would write them. */
 export function redactedBytes(content: RedactedContent, redactor: Redactor = SHAPES_ONLY): Buffer {
   if ('text' in content) return Buffer.from(redactor.redactText(content.text), 'utf8')

@@ -53,6 +53,11 @@ export interface ExecuteOptions {
   signal: AbortSignal
   /** Receives every event, redacted; awaited in order (the journal flushes before reporters see it). */
   emit: (event: RunEvent) => Promise<void>
+  /**
+   * Makes an event durable (the journal's append): called at once, in emit order, so events of one tick share an
+   * fsync; `emit` gets the event only after its record resolved. Without it, `emit` itself must record.
+   */
+  record?: (event: RunEvent) => Promise<unknown>
   /** Steps running at once; default 4. */
   concurrency?: number
   resume?: ResumeState
@@ -388,7 +393,10 @@ class RunExecution {
    */
   private emit(event: RunEvent): Promise<void> {
     const safe = this.redactor.redact(event)
-    const delivered = this.emitChain.then(() => this.options.emit(safe))
+    // Recording starts now (joining this tick's group); delivery waits for it and for the events before.
+    const recorded = this.options.record?.(safe)
+    recorded?.catch(() => undefined) // handled below, once the chain reaches it
+    const delivered = this.emitChain.then(() => recorded).then(() => this.options.emit(safe))
     this.emitChain = delivered.catch((error: unknown) => {
       if (this.emitError === undefined) {
         this.emitError = error ?? new Error('event listener failed')
@@ -658,7 +666,9 @@ class RunExecution {
       if (result.ok) {
         record.status = 'succeeded'
         record.outputs = result.outputs
-        await this.emit({type: 'step.succeeded', step: step.id, phase: step.phase, outputs: result.outputs, durationMs: record.durationMs, attempts: record.attempts})
+        // Not awaited: what follows (the next step's step.started, awaited before its action runs) is written after it,
+        // so both share one fsync and nothing starts before this success is on disk. Delivery stays in order.
+        void this.emit({type: 'step.succeeded', step: step.id, phase: step.phase, outputs: result.outputs, durationMs: record.durationMs, attempts: record.attempts})
       } else {
         record.status = result.interrupted ? 'cancelled' : 'failed'
         record.error = errorInfo(result.error)
@@ -691,7 +701,11 @@ class RunExecution {
       await this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs: {}})
       return finish({ok: false, error, interrupted: false})
     }
-    await this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
+    const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
+    // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
+    // that changes nothing need not wait: its events are recorded and shown in order all the same, and whatever
+    // follows that changes something waits for its own line, which is written after these.
+    if (action.changes || !this.options.record) await startShown
 
     const maxAttempts = Math.max(1, step.retry?.attempts ?? 1)
     for (let attempt = 1; ; attempt++) {
@@ -880,9 +894,6 @@ class RunExecution {
    */
   private expressionContext(phase: StepPhase, instance?: StepSpec['instance'], frame: Frame = this.root): ExpressionContext {
     const {options} = this
-    const steps: ExpressionContext['steps'] = {}
-    // `error`: the message of a failed step, so a step after a `continueOnError` one can report what went wrong.
-    const withError = (record: StepRecord) => (record.error ? {error: record.error.message} : {})
     // Groups, innermost last: their own steps by local id, up to (and including) a called runbook, which sees no further.
     const chain: Frame[] = []
     for (let f: Frame | undefined = frame; f?.id; f = f.parent) {
@@ -891,6 +902,17 @@ class RunExecution {
     }
     const call = chain.find((f) => f.callee)
     if (call) instance = undefined
+    // Built only when an expression reads `steps`: building it for every step made a long chain quadratic.
+    const build = () => this.stepsContext(chain, call !== undefined, instance)
+    return call
+      ? this.contextWith(build, call.params ?? {}, phase, undefined, frame)
+      : this.contextWith(build, options.params, phase, instance, frame)
+  }
+
+  private stepsContext(chain: Frame[], inCall: boolean, instance: StepSpec['instance'] | undefined): ExpressionContext['steps'] {
+    const steps: ExpressionContext['steps'] = {}
+    // `error`: the message of a failed step, so a step after a `continueOnError` one can report what went wrong.
+    const withError = (record: StepRecord) => (record.error ? {error: record.error.message} : {})
     const addLocals = () => {
       for (const f of chain)
         for (const [local, full] of f.locals) {
@@ -898,12 +920,12 @@ class RunExecution {
           steps[local] = {outputs: record.outputs, status: record.status, ...withError(record)}
         }
     }
-    if (call) {
+    if (inCall) {
       addLocals()
-      return this.contextWith(steps, call.params ?? {}, phase, undefined, frame)
+      return steps
     }
     for (const [id, record] of this.records) if (!record.parent) steps[id] = {outputs: record.outputs, status: record.status, ...withError(record)}
-    for (const [group, keys] of Object.entries(options.runbook.forEachGroups ?? {})) {
+    for (const [group, keys] of Object.entries(this.options.runbook.forEachGroups ?? {})) {
       const instances = keys.map((key) => [key, this.records.get(`${group}-${key}`)] as const).filter((e): e is readonly [string, StepRecord] => e[1] !== undefined)
       const own = instance && instances.find(([key]) => key === instance.item.key)
       const errors = instances.filter(([, r]) => r.error).map(([key, r]) => `${key}: ${r.error!.message}`)
@@ -916,15 +938,18 @@ class RunExecution {
           }
     }
     addLocals()
-    return this.contextWith(steps, options.params, phase, instance, frame)
+    return steps
   }
 
-  private contextWith(steps: ExpressionContext['steps'], params: Record<string, unknown>, phase: StepPhase, instance: StepSpec['instance'] | undefined, frame: Frame): ExpressionContext {
+  private contextWith(buildSteps: () => ExpressionContext['steps'], params: Record<string, unknown>, phase: StepPhase, instance: StepSpec['instance'] | undefined, frame: Frame): ExpressionContext {
     const {options} = this
+    let steps: ExpressionContext['steps'] | undefined
     return {
       ...(instance ? {item: instance.item as unknown as Record<string, unknown>} : {}),
       params,
-      steps,
+      get steps() {
+        return (steps ??= buildSteps())
+      },
       env: {...options.environment, name: options.environmentName},
       catalog: options.catalog as unknown as Record<string, unknown>,
       run: {

@@ -132,7 +132,7 @@ async function runConnected(
     if (options.resume) await releaseRunLock(dir).catch(() => undefined)
     throw error
   }
-  await evidence.attach(dir)
+  await evidence.attach(dir, () => journal.durableBytes)
   if (!options.resume) {
     const request: RunRequest = {
       runId,
@@ -150,12 +150,17 @@ async function runConnected(
 
   const notifier = await openNotifier(environment, runId, envName, redactor, warn)
   // The journal writes (and fsyncs) first; reporters, the blob sink and notifications see an event only after that.
-  const emit = async (event: RunEvent) => {
-    await journal.append(event)
+  // The engine records through `record` (appends of one tick share an fsync) and delivers through `deliver`.
+  const deliver = async (event: RunEvent) => {
     evidence.sink?.listener(event)
     notifier?.listener(event)
     for (const listener of options.listeners) await listener(event)
     if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store)) await emit(note)
+  }
+  const record = (event: RunEvent) => journal.append(event)
+  const emit = async (event: RunEvent) => {
+    await record(event)
+    await deliver(event)
   }
   let runFinished = false
   journalLoss = (message) => {
@@ -181,7 +186,8 @@ async function runConnected(
       services,
       signal: options.signal,
       teardownSignal: options.teardownSignal,
-      emit,
+      emit: deliver,
+      record,
       redactor,
       now,
       preApproved,
@@ -316,8 +322,8 @@ interface OpenedEvidence {
   sink?: import('../evidence/blob-sink.js').BlobSink
   leases: import('../evidence/lease.js').TargetLease[]
   store?: import('../evidence/blob-sink.js').EvidenceStoreInfo
-  /** Start streaming once the run's folder exists. */
-  attach(runDirectory: string): Promise<void>
+  /** Start streaming once the run's folder exists; only the journal's fsynced bytes are copied. */
+  attach(runDirectory: string, durableBytes: () => number): Promise<void>
 }
 
 /**
@@ -413,9 +419,9 @@ async function openEvidence(options: {
   const opened: OpenedEvidence = {
     leases,
     store,
-    async attach() {
+    async attach(_runDirectory, durableBytes) {
       try {
-        opened.sink = await BlobSink.open({root, runId, environmentName: envName, startedAt, target, warn})
+        opened.sink = await BlobSink.open({root, runId, environmentName: envName, startedAt, target, warn, durableBytes})
       } catch (error) {
         warn(`evidence upload disabled for this run (${describeError(error)}); \`opsbook evidence sync\` uploads it later`)
       }

@@ -6,7 +6,7 @@ import {cpSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {repoRoot, runCli} from '../helpers/cli.js'
+import {repoRoot, runCli, runCliInProcess} from '../helpers/cli.js'
 
 function workspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'opsbook-json-'))
@@ -48,8 +48,9 @@ describe('--json on every command', () => {
       {args: ['run', './failing.yaml', '--env', 'dev'], code: 1, check: (d) => expect(d.status).toBe('failed')},
       {args: ['run', './approval.yaml', '--env', 'dev'], code: 4},
     ]
+    // The first run above is a real process; the contract cases run the same commands in-process (no start-up cost each).
     for (const c of cases) {
-      const result = await runCli([...c.args, '--json'], {cwd})
+      const result = await runCliInProcess([...c.args, '--json'], {cwd})
       let doc: unknown
       expect(() => (doc = JSON.parse(result.stdout)), `opsbook ${c.args.join(' ')} --json stdout:\n${result.stdout}`).not.toThrow()
       expect(result.code, `opsbook ${c.args.join(' ')} --json → ${result.stdout}`).toBe(c.code)
@@ -66,7 +67,7 @@ describe('--json on every command', () => {
     expect(result.stderr).toMatch(/four-errors\.yaml:\d+:\d+: .*cycle/)
     expect(result.stderr).toMatch(/four-errors\.yaml:\d+:\d+: .*unknown action/)
     expect(result.stderr).toMatch(/four-errors\.yaml:\d+:\d+: .*did you mean "duration"/)
-    const json = await runCli(['runbooks', 'validate', fixture, '--json'])
+    const json = await runCliInProcess(['runbooks', 'validate', fixture, '--json'])
     expect(json.code).toBe(2)
     expect(JSON.parse(json.stdout).error.problems).toHaveLength(4)
   })

@@ -4,7 +4,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {verifyChain} from '../../src/evidence/journal.js'
-import {onlyJson, repoRoot, runCli} from '../helpers/cli.js'
+// Most cases run the CLI in-process (the same command code, without ~1 s of start-up each); those about the process
+// itself (exit codes end to end, Ctrl-C) spawn it.
+import {onlyJson, repoRoot, runCli as spawnCli, runCliInProcess as runCli} from '../helpers/cli.js'
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'cli')
 
@@ -23,7 +25,7 @@ function journalOf(cwd: string, runId: string): {text: string; events: Array<{ty
 describe('opsbook run', () => {
   it('rolls back completed steps in reverse order, then runs finally, and exits 1', async () => {
     const cwd = workspace()
-    const result = await runCli(['run', './failing.yaml', '--env', 'dev', '--json'], {cwd})
+    const result = await spawnCli(['run', './failing.yaml', '--env', 'dev', '--json'], {cwd})
     expect(result.code).toBe(1)
     const doc = onlyJson(result)
     expect(doc.status).toBe('failed')
@@ -68,7 +70,7 @@ describe('opsbook run', () => {
 
   it('off a TTY, an approval step without --yes exits 4 before any step runs', async () => {
     const cwd = workspace()
-    const result = await runCli(['run', './approval.yaml', '--env', 'dev'], {cwd})
+    const result = await spawnCli(['run', './approval.yaml', '--env', 'dev'], {cwd})
     expect(result.code).toBe(4)
     expect(result.stderr).toContain('go-ahead')
     expect(result.stderr).toContain('--approve go-ahead')
@@ -133,7 +135,7 @@ describe('opsbook run', () => {
   it('Ctrl-C stops the run, rolls back, runs finally, records interrupted, and exits 130', async () => {
     const cwd = workspace()
     let sent = false
-    const result = await runCli(['run', './slow.yaml', '--env', 'dev'], {
+    const result = await spawnCli(['run', './slow.yaml', '--env', 'dev'], {
       cwd,
       onOutput(text, child) {
         if (!sent && text.includes('long-wait [core.wait]')) {
@@ -161,7 +163,7 @@ describe('production guards', () => {
 
   it('blocks a disruptive production run outside its window (exit 5) and names the next opening', async () => {
     const cwd = workspace()
-    const result = await runCli(args('prod-closed'), {cwd})
+    const result = await spawnCli(args('prod-closed'), {cwd})
     expect(result.code).toBe(5)
     const error = JSON.parse(result.stdout).error
     expect(error.code).toBe('blocked-maintenance-window')

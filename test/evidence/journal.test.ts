@@ -1,7 +1,7 @@
-import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 import {GENESIS_HASH, Journal, JournalWriteError, newRunId, readJournal, sha256Hex, verifyChain} from '../../src/evidence/journal.js'
 import {Redactor, REDACTED} from '../../src/evidence/redact.js'
 import type {RunEvent} from '../../src/runbooks/events.js'
@@ -169,5 +169,67 @@ describe('newRunId', () => {
     await journal.close()
     const after = await readFile(journal.path, "utf8")
     expect(verifyChain(after), after).toMatchObject({ok: true, lines: 3})
+  })
+})
+
+describe('Journal group commit', () => {
+  /** Counts fsyncs and records the file size each one made durable. */
+  function watchSyncs(journal: Journal): {sizes: number[]} {
+    const handle = (journal as unknown as {handle: {sync(): Promise<void>; stat(): Promise<{size: number}>}}).handle
+    const realSync = handle.sync.bind(handle)
+    const watched = {sizes: [] as number[]}
+    handle.sync = async () => {
+      const {size} = await handle.stat()
+      await realSync()
+      watched.sizes.push(size)
+    }
+    return watched
+  }
+
+  it('writes a burst of appends with one fsync, and resolves each only once that fsync is done', async () => {
+    const journal = await Journal.create('burst', {root: await tempRoot()})
+    const syncs = watchSyncs(journal)
+    const shown: number[] = []
+    await Promise.all(events.map((event) => journal.append(event).then((line) => shown.push(syncs.sizes.length > 0 ? line.seq : -1))))
+    expect(syncs.sizes).toHaveLength(1)
+    expect(shown).toEqual([1, 2, 3, 4, 5])
+    const perEvent = await Journal.create('per-event', {root: await tempRoot(), sync: 'per-event'})
+    const each = watchSyncs(perEvent)
+    await Promise.all(events.map((event) => perEvent.append(event)))
+    expect(each.sizes).toHaveLength(5)
+    for (const journalOf of [journal, perEvent]) {
+      await journalOf.close()
+      expect(verifyChain(await readFile(journalOf.path, 'utf8'))).toMatchObject({ok: true, lines: 5})
+    }
+  })
+
+  it('a crash in the middle of a group loses nothing already shown, and resume continues the chain', async () => {
+    const root = await tempRoot()
+    const journal = await Journal.create('crash', {root})
+    const shown: string[] = []
+    await Promise.all(events.slice(0, 3).map((event) => journal.append(event).then(() => shown.push(event.type))))
+    // The next group is written but the machine dies before its fsync: any prefix of the unsynced bytes may survive.
+    const handle = (journal as unknown as {handle: {sync(): Promise<void>}}).handle
+    let image: Buffer | undefined
+    handle.sync = async () => {
+      const written = await readFile(journal.path)
+      const durable = journal.durableBytes
+      image = written.subarray(0, durable + Math.floor((written.length - durable) / 2))
+      return new Promise<void>(() => undefined) // never returns: the process is gone
+    }
+    for (const event of events.slice(3)) void journal.append(event).then(() => shown.push(event.type))
+    await vi.waitFor(() => expect(image).toBeDefined())
+    expect(shown).toEqual(['run.started', 'step.started', 'step.log'])
+
+    const after = await tempRoot()
+    const dir = join(after, 'runs', 'crash')
+    await mkdir(dir, {recursive: true})
+    await writeFile(join(dir, 'journal.jsonl'), image!)
+    const resumed = await Journal.open('crash', after)
+    await resumed.close()
+    const lines = await readJournal(resumed.path)
+    expect(lines.slice(0, 3).map((l) => l.type)).toEqual(shown)
+    expect(lines.at(-1)).toMatchObject({type: 'run.note'}) // the half-written line was cut, and the cut recorded
+    expect(verifyChain(await readFile(resumed.path, 'utf8')).ok).toBe(true)
   })
 })

@@ -6,6 +6,7 @@ import {spawn} from 'node:child_process'
 import {cpSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 export const repoRoot = join(import.meta.dirname, '..', '..')
 export const binRun = join(repoRoot, 'bin', 'run.js')
@@ -57,6 +58,64 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     else child.stdin.end()
   })
 }
+
+/**
+ * Runs the same CLI inside the test process: bin/run.js's own `execute` over the built dist (loaded natively by oclif,
+ * not through Vite), with the working directory, environment and exit code the child would have, stdout/stderr
+ * captured and stdin/stdout not a TTY. Use it where the process itself is not under test: it saves the ~1 s of CPU
+ * every CLI start costs (most of the suite's time). Signals, TTY prompts, stdin and startup need `runCli`.
+ * One command at a time per test file (cwd, env and the streams are the process's own).
+ */
+export async function runCliInProcess(args: string[], options: Pick<CliOptions, 'cwd' | 'env'> = {}): Promise<CliResult> {
+  const {execute} = await import('@oclif/core/execute')
+  const saved = {cwd: process.cwd(), env: {...process.env}, exitCode: process.exitCode, exit: process.exit}
+  const writes = {stdout: process.stdout.write, stderr: process.stderr.write}
+  const ttys = [process.stdin, process.stdout, process.stderr].map((stream) => [stream, stream.isTTY] as const)
+  // oclif's flush waits for 'drain' once per command; with writes captured it never comes: drop those listeners after.
+  const drainListeners = process.stdout.listeners('drain')
+  let stdout = ''
+  let stderr = ''
+  let exited: number | undefined
+  const capture = (append: (text: string) => void) =>
+    ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), done?: (error?: Error | null) => void) => {
+      append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'))
+      const callback = typeof encoding === 'function' ? encoding : done
+      callback?.()
+      return true
+    }) as typeof process.stdout.write
+  try {
+    process.chdir(options.cwd ?? repoRoot)
+    Object.assign(process.env, {CI: 'true', NO_COLOR: '1'}, options.env)
+    for (const [k, v] of Object.entries(options.env ?? {})) if (v === undefined) delete process.env[k]
+    process.exitCode = undefined
+    // The command-not-found hook ends the process; here that ends the command.
+    process.exit = ((code?: number) => {
+      exited ??= code ?? 0
+      throw new InProcessExit()
+    }) as typeof process.exit
+    for (const [stream] of ttys) (stream as {isTTY?: boolean}).isTTY = false
+    process.stdout.write = capture((t) => (stdout += t))
+    process.stderr.write = capture((t) => (stderr += t))
+    await execute({dir: pathToFileURL(binRun).href, args}).catch((error: unknown) => {
+      if (!(error instanceof InProcessExit)) throw error
+    })
+  } finally {
+    process.stdout.write = writes.stdout
+    process.stderr.write = writes.stderr
+    for (const listener of process.stdout.listeners('drain')) if (!drainListeners.includes(listener)) process.stdout.off('drain', listener as () => void)
+    for (const [stream, isTTY] of ttys) (stream as {isTTY?: boolean}).isTTY = isTTY
+    const code = exited ?? (typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0))
+    process.exit = saved.exit
+    process.exitCode = saved.exitCode
+    for (const key of Object.keys(process.env)) if (!(key in saved.env)) delete process.env[key]
+    Object.assign(process.env, saved.env)
+    process.chdir(saved.cwd)
+    exited = code
+  }
+  return {code: exited, signal: null, stdout, stderr}
+}
+
+class InProcessExit extends Error {}
 
 /** A scratch working directory with the repository's catalog (and optional extra files). */
 export function scratchDir(files: Record<string, string> = {}): string {

@@ -7,7 +7,8 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {runCli} from '../helpers/cli.js'
-import {postgresServers, redisData, requests, runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
+// Runbooks run in-process against the emulator (the same command code, without a CLI start each); `runCli` cases spawn.
+import {postgresServers, redisData, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 let arm: AzureServices

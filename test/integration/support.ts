@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {createAzureServices, type AzureServices} from '../../src/azure/clients.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
 import {startEmulator, type RunningEmulator, type StartEmulatorOptions} from '../../src/emulator/server.js'
-import {repoRoot, runCli, scratchDir, type CliResult} from '../helpers/cli.js'
+import {repoRoot, runCli, runCliInProcess, scratchDir, type CliResult} from '../helpers/cli.js'
 
 export {repoRoot, scratchDir}
 
@@ -21,11 +21,13 @@ export async function runRunbook(
   emulator: RunningEmulator,
   runbook: string,
   args: string[] = [],
-  options: {cwd?: string; env?: Record<string, string>; onStart?: NonNullable<Parameters<typeof runCli>[1]>['onStart']; cwdReady?: (cwd: string) => void} = {},
+  options: {cwd?: string; env?: Record<string, string>; onStart?: NonNullable<Parameters<typeof runCli>[1]>['onStart']; cwdReady?: (cwd: string) => void; inProcess?: boolean} = {},
 ): Promise<CliResult & {cwd: string; json: any}> {
   const cwd = options.cwd ?? scratchDir()
   options.cwdReady?.(cwd)
-  const result = await runCli(['run', runbook, '--env', 'local', '--json', '--yes', ...args], {cwd, env: {...emulator.env(), ...options.env}, timeoutMs: 90_000, onStart: options.onStart})
+  const argv = ['run', runbook, '--env', 'local', '--json', '--yes', ...args]
+  const env = {...emulator.env(), ...options.env}
+  const result = options.inProcess ? await runCliInProcess(argv, {cwd, env}) : await runCli(argv, {cwd, env, timeoutMs: 90_000, onStart: options.onStart})
   let json: any
   try {
     json = JSON.parse(result.stdout)
@@ -33,6 +35,11 @@ export async function runRunbook(
     json = undefined
   }
   return {...result, cwd, json}
+}
+
+/** `runRunbook` with the CLI run in the test process (runCliInProcess): the same command, without a process start. */
+export function runRunbookInProcess(emulator: RunningEmulator, runbook: string, args: string[] = [], options: {cwd?: string; env?: Record<string, string>} = {}) {
+  return runRunbook(emulator, runbook, args, {...options, inProcess: true})
 }
 
 /** The SDK clients a user's own script would use against this emulator. */

@@ -2,6 +2,9 @@ import {mkdtemp, readFile, readdir} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {z} from 'zod'
+import {defineAction} from '../../src/actions/types.js'
+import {registerActions} from '../../src/actions/registry.js'
 import {Journal, newRunId, readJournal, verifyChain} from '../../src/evidence/journal.js'
 import {Redactor} from '../../src/evidence/redact.js'
 import {listRuns, showRun} from '../../src/evidence/runs-store.js'
@@ -82,5 +85,57 @@ outputs:
     expect(await listRuns(root)).toEqual([{runId, runbook: 'secret-handling', environment: 'local', status: 'failed', startedAt: outcome.startedAt, durationMs: outcome.durationMs}])
     const details = await showRun(root, runId.slice(0, 22))
     expect(details).toMatchObject({runId, status: 'failed', chain: {ok: true}, summary: {params: {adminPassword: '[REDACTED]'}}})
+  })
+})
+
+describe('engine → journal group commit', () => {
+  it('shows each event only after its line is fsynced, and starts a change only after its step.started is', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-run-'))
+    const journal = await Journal.create('grouped', {root})
+    const handle = (journal as unknown as {handle: {sync(): Promise<void>; stat(): Promise<{size: number}>}}).handle
+    const realSync = handle.sync.bind(handle)
+    let synced = 0
+    handle.sync = async () => {
+      const {size} = await handle.stat()
+      await realSync()
+      synced = size
+    }
+    const fsyncedLines = async () =>
+      (await readFile(journal.path)).subarray(0, synced).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as {type: string; step: string | null})
+    let seenByChange: string[] = []
+    registerActions([
+      defineAction({
+        name: 'test.durable-change',
+        summary: 'A change that looks at the journal on disk when it starts',
+        input: z.strictObject({}),
+        output: z.strictObject({}),
+        changes: true,
+        permissions: [],
+        async run() {
+          seenByChange = (await fsyncedLines()).map((l) => `${l.type} ${l.step ?? ''}`.trim())
+          return {}
+        },
+      }),
+    ])
+    const shown: string[] = []
+    const chain = Array.from({length: 20}, (_, i) => `  - {id: s${i}, uses: core.log, with: {message: "line ${i}"}${i > 0 ? `, needs: [s${i - 1}]` : ''}}`)
+    const book = runbook(`name: grouped\ntitle: grouped\nkind: checklist\nsteps:\n${chain.join('\n')}\n  - {id: change, uses: test.durable-change, needs: [s19]}\n`)
+    const {outcome} = await run(book, {
+      record: (event) => journal.append(event),
+      emit: async (event) => {
+        const lines = await fsyncedLines()
+        // Shown in order, and only once its line (so every line before it) is on disk.
+        expect(lines.length).toBeGreaterThan(shown.length)
+        expect(lines[shown.length]!.type).toBe(event.type)
+        shown.push(event.type)
+      },
+    })
+    await journal.close()
+    expect(outcome.status).toBe('succeeded')
+    expect(seenByChange.at(-1)).toBe('step.started change')
+    expect(seenByChange).toContain('step.succeeded s19')
+    const lines = await readJournal(journal.path)
+    expect(shown).toEqual(lines.map((l) => l.type))
+    expect(verifyChain(await readFile(journal.path, 'utf8')).ok).toBe(true)
   })
 })
