@@ -66,6 +66,9 @@ export async function exportFleetEvidence(options: FleetExportOptions): Promise<
       const report = buildReport({environmentName: name, environment: opened.environment, runs, since, until, now})
       const bundle = await buildBundle({report, runs, source: options.source})
       for (const [path, bytes] of bundle.files) files.set(`environments/${name}/${path}`, bytes)
+      // As a single-environment export does: each folder's manifest is registered in its own container, so that
+      // `evidence verify --env <name>` can tell this export's files from ones edited with the manifest recomputed.
+      if (options.format === 'zip' && opened.target) await (await import('./bundle-registry.js')).registerBundle(opened.target, bundle.files.get(MANIFEST_FILE)!)
       environments.push({
         environment: name,
         runs: report.totals.runs,

@@ -114,8 +114,13 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
     }
   })
 
-  it('covers every vendored provider with at least one example', () => {
-    expect(new Set(examples.map((e) => e.operation.provider))).toEqual(new Set(registry.operations.map((op) => op.provider)))
+  // The SQL documents were vendored cut down, without their x-ms-examples (test/fixtures/azure-specs/README.md): their
+  // responses are still validated wherever the suite meets them (test/actions/sql.test.ts), but nothing is replayed.
+  const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql'])
+
+  it('covers every vendored provider with at least one example (except those vendored without examples)', () => {
+    const vendored = new Set(registry.operations.map((op) => op.provider).filter((provider) => !WITHOUT_EXAMPLES.has(provider)))
+    expect(new Set(examples.map((e) => e.operation.provider))).toEqual(vendored)
   })
 })
 
