@@ -362,33 +362,38 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
   const tags = Object.fromEntries(environment.requiredTags.map((t) => [t, 'set']))
   for (const component of Object.values(environment.components)) {
     switch (component.type) {
-      case 'postgres':
-        resources[component.name] = {
-          tags: {...tags, ...component.tags},
-          properties: {
-            network: {publicNetworkAccess: 'Disabled'},
-            authConfig: {activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled'},
-            backup: {backupRetentionDays: Math.max(component.backupRetentionDays, 7), geoRedundantBackup: 'Enabled'},
-            highAvailability: {mode: component.highAvailability === 'Disabled' ? 'ZoneRedundant' : component.highAvailability},
-            ...(windowOf(component.window)
-              ? {maintenanceWindow: {customWindow: 'Enabled', dayOfWeek: windowOf(component.window)!.dayOfWeek, startHour: windowOf(component.window)!.hour, startMinute: windowOf(component.window)!.minute}}
-              : {}),
-          },
-          configurations: {
-            require_secure_transport: 'on',
-            ssl_min_protocol_version: 'TLSv1.2',
-            log_checkpoints: 'on',
-            log_connections: 'on',
-            log_disconnections: 'on',
-            'connection_throttle.enable': 'on',
-            'logfiles.retention_days': '7',
-          },
-          firewallRules: {},
-          administrators: [{principalName: 'db-admins', principalType: 'Group', objectId: '00000000-0000-0000-0000-0000000000ad'}],
-          diagnosticSettings: [audit('audit')],
-          locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
-        }
+      case 'postgres': {
+        const server = (replica: boolean): EstateResource => ({
+            tags: {...tags, ...component.tags},
+            properties: {
+              network: {publicNetworkAccess: 'Disabled'},
+              authConfig: {activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled'},
+              backup: {backupRetentionDays: Math.max(component.backupRetentionDays, 7), geoRedundantBackup: 'Enabled'},
+              ...(replica ? {} : {highAvailability: {mode: component.highAvailability === 'Disabled' ? 'ZoneRedundant' : component.highAvailability}}),
+              ...(windowOf(component.window)
+                ? {maintenanceWindow: {customWindow: 'Enabled', dayOfWeek: windowOf(component.window)!.dayOfWeek, startHour: windowOf(component.window)!.hour, startMinute: windowOf(component.window)!.minute}}
+                : {}),
+            },
+            configurations: {
+              require_secure_transport: 'on',
+              ssl_min_protocol_version: 'TLSv1.2',
+              log_checkpoints: 'on',
+              log_connections: 'on',
+              log_disconnections: 'on',
+              'connection_throttle.enable': 'on',
+              'logfiles.retention_days': '7',
+            },
+            firewallRules: {},
+            administrators: [{principalName: 'db-admins', principalType: 'Group', objectId: '00000000-0000-0000-0000-0000000000ad'}],
+            diagnosticSettings: [audit('audit')],
+            locks: [{name: 'do-not-delete', level: 'CanNotDelete'}],
+          })
+        resources[component.name] = server(false)
+        // Its read replicas are servers the checks read too (a replica takes no HA of its own:
+        // https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-read-replicas#considerations).
+        for (const replica of component.replicas ?? []) resources[replica.name] = server(true)
         break
+      }
       case 'redis':
         resources[component.name] = {
           tags: {...tags, ...component.tags},

@@ -12,6 +12,7 @@
  */
 import {createHash} from 'node:crypto'
 import {clone, paged, resourceIdOf, resourceNotFound} from '../arm.js'
+import type {Component} from '../../catalog/schema.js'
 import type {EmulatorContext} from '../context.js'
 import type {Estate, EstateResource} from '../estate.js'
 import {applySqlEstate} from './sql.js'
@@ -84,7 +85,13 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
     mine.pricings[key] ??= {id: `${sub}/providers/Microsoft.Security/pricings/${plan}`, name: plan, type: 'Microsoft.Security/pricings', properties: {}}
     mine.pricings[key].properties.pricingTier = tier
   }
-  for (const component of Object.values(ctx.environment.components)) {
+  // A PostgreSQL component's read replicas are servers of their own, which an estate may configure by name too.
+  const targets = Object.values(ctx.environment.components).flatMap((component): Component[] =>
+    component.type === 'postgres'
+      ? [component, ...component.replicas.map((replica) => ({...component, name: replica.name, resourceGroup: replica.resourceGroup ?? component.resourceGroup, replicas: []}))]
+      : [component],
+  )
+  for (const component of targets) {
     const settings = Object.entries(estate.resources).find(([name]) => name.toLowerCase() === component.name.toLowerCase())?.[1]
     if (!settings) continue
     const rg = component.resourceGroup ?? ctx.environment.resourceGroups[0]!
