@@ -27,7 +27,7 @@ const refusal = (feature: string, tier: string, allowedTiers: string[], source: 
 
 // ── Azure Cache for Redis ──
 
-export type RedisFeature = 'import/export' | 'data persistence' | 'geo-replication' | 'zone redundancy' | 'virtual network injection'
+export type RedisFeature = 'import/export' | 'data persistence' | 'geo-replication' | 'zone redundancy' | 'virtual network injection' | 'clustering' | 'multiple replicas'
 
 /**
  * Premium-only features of Azure Cache for Redis (Basic, Standard, Premium):
@@ -35,7 +35,9 @@ export type RedisFeature = 'import/export' | 'data persistence' | 'geo-replicati
  * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data#scope-of-availability), data
  * persistence (cache-how-to-premium-persistence), passive geo-replication (cache-how-to-geo-replication), VNet
  * injection (cache-how-to-premium-vnet). Zone redundancy: Standard (preview) and Premium
- * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-zone-redundancy).
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-zone-redundancy; Basic has no replica to put
+ * in another zone). Clustering (`shardCount`, cache-how-to-premium-clustering) and more than one replica per primary
+ * (`replicasPerMaster`/`replicasPerPrimary`, cache-how-to-multi-replicas) are Premium only.
  */
 const REDIS_FEATURES: Record<RedisFeature, {tiers: string[]; page: string}> = {
   'import/export': {tiers: ['Premium'], page: 'https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data'},
@@ -43,6 +45,8 @@ const REDIS_FEATURES: Record<RedisFeature, {tiers: string[]; page: string}> = {
   'geo-replication': {tiers: ['Premium'], page: 'https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-geo-replication'},
   'zone redundancy': {tiers: ['Standard', 'Premium'], page: 'https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-zone-redundancy'},
   'virtual network injection': {tiers: ['Premium'], page: 'https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-premium-vnet'},
+  clustering: {tiers: ['Premium'], page: 'https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-premium-clustering'},
+  'multiple replicas': {tiers: ['Premium'], page: 'https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-multi-replicas'},
 }
 
 /** Why a Redis tier cannot do `feature`, or undefined when it can. */

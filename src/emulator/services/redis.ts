@@ -1,5 +1,5 @@
 /**
- * Azure Cache for Redis, api-version 2024-11-01 (notes §4.2, spec redis.json and examples): caches (get/list/PATCH),
+ * Azure Cache for Redis, api-version 2024-11-01 (notes §4.2, spec redis.json and examples): caches (create/get/list/PATCH),
  * RDB export to and import from Blob (Azurite), patch schedules and async operation status.
  *
  * Every cache holds `contents` (a key count, a few keys and `dataAsOf`) so a restore can be verified. An export
@@ -14,7 +14,7 @@
 import {createHash, randomUUID} from 'node:crypto'
 import {redisRefusal, type RedisFeature} from '../../azure/capabilities.js'
 import {containerNameOf, blobPathOf} from '../blob.js'
-import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {accessKeyOf, RedisDataPlane, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
@@ -79,38 +79,49 @@ export function redisState(ctx: EmulatorContext): RedisState {
       const rg = component.resourceGroup ?? ctx.environment.resourceGroups[0]!
       const id = resourceIdOf(ctx.subscription, rg, TYPE, component.name)
       state.caches[id.toLowerCase()] = {
-        resource: {
-          id,
-          name: component.name,
-          type: TYPE,
-          location: ctx.environment.region,
-          tags: {...component.tags},
-          systemData: systemData(new Date(ctx.clock().getTime() - 60 * 86_400_000)),
-          properties: {
-            provisioningState: 'Succeeded',
-            sku: {name: component.sku, family: component.sku === 'Premium' ? 'P' : 'C', capacity: component.capacity},
-            enableNonSslPort: false,
-            minimumTlsVersion: '1.2',
-            // redis.json 2024-11-01 RedisCommonProperties.publicNetworkAccess: "default": "Enabled".
-            publicNetworkAccess: 'Enabled',
-            redisVersion: '6.0',
-            redisConfiguration: {'maxmemory-policy': 'volatile-lru', 'rdb-backup-enabled': 'false', 'aad-enabled': 'true', maxclients: '7500'},
-            hostName: `${component.name}.redis.cache.windows.net`,
-            port: 6379,
-            sslPort: 6380,
-            instances: [{sslPort: 15000, isMaster: true, isPrimary: true}],
-            linkedServers: [],
-            updateChannel: 'Stable',
-            disableAccessKeyAuthentication: false,
-            zonalAllocationPolicy: 'Automatic',
-          },
-        },
+        resource: cacheResource(id, component.name, ctx.environment.region, {...component.tags}, new Date(ctx.clock().getTime() - 60 * 86_400_000), {
+          sku: {name: component.sku, family: component.sku === 'Premium' ? 'P' : 'C', capacity: component.capacity},
+          minimumTlsVersion: '1.2',
+        }),
         resourceGroup: rg,
         contents: sampleContents(component.name, 1200),
       }
     }
     return state
   })
+}
+
+/**
+ * A cache as Azure answers for it (redis.json 2024-11-01 RedisProperties): `overrides` are the properties the catalog
+ * or the create request set; the rest are the service's defaults for a new cache.
+ */
+function cacheResource(id: string, name: string, location: string, tags: Record<string, string>, createdAt: Date, overrides: Record<string, any>, zones?: string[]): StoredCache['resource'] {
+  return {
+    id,
+    name,
+    type: TYPE,
+    location,
+    tags,
+    ...(zones ? {zones} : {}),
+    systemData: systemData(createdAt),
+    properties: {
+      provisioningState: 'Succeeded',
+      enableNonSslPort: false,
+      // redis.json 2024-11-01 RedisCommonProperties.publicNetworkAccess: "default": "Enabled".
+      publicNetworkAccess: 'Enabled',
+      redisVersion: '6.0',
+      redisConfiguration: {'maxmemory-policy': 'volatile-lru', 'rdb-backup-enabled': 'false', 'aad-enabled': 'true', maxclients: '7500'},
+      hostName: `${name}.redis.cache.windows.net`,
+      port: 6379,
+      sslPort: 6380,
+      instances: [{sslPort: 15000, isMaster: true, isPrimary: true}],
+      linkedServers: [],
+      updateChannel: 'Stable',
+      disableAccessKeyAuthentication: false,
+      zonalAllocationPolicy: 'Automatic',
+      ...overrides,
+    },
+  }
 }
 
 function sampleContents(cache: string, count: number, dataAsOf?: string): CacheContents {
@@ -285,6 +296,62 @@ export function routes(ctx: EmulatorContext): Route[] {
         const user = request.query.get('user')
         if (user) await engine.allowUser(user)
         return {status: 200, body: {host: '127.0.0.1', port: await engine.tlsPort(), servername: 'localhost'}}
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: `${R}/{name}`,
+      operation: 'redis.create',
+      handler: (request, p) => {
+        const scope = checkScope(ctx, p.sub!, p.rg!)
+        if (scope) return scope
+        const body = request.body
+        if (typeof body !== 'object' || body === null || typeof body.properties !== 'object' || body.properties === null) return invalidBody()
+        const refused = createRefusal(body)
+        if (refused) return refused
+        const existing = find(p.sub!, p.rg!, p.name!)
+        const props = body.properties
+        const sku = {name: canonicalEnum(props.sku.name, REDIS_TIERS)!, family: String(props.sku.family).toUpperCase(), capacity: props.sku.capacity}
+        if (existing) {
+          // Redis - Create on an existing cache updates what the body sets; the network placement (subnetId, staticIP)
+          // and zones are create-only (x-ms-mutability ["read", "create"] / set at creation, cache-how-to-premium-vnet).
+          if (existing.resource.zones?.join() !== (body.zones ?? existing.resource.zones)?.join() || (props.subnetId ?? existing.resource.properties.subnetId) !== existing.resource.properties.subnetId)
+            return armError(400, 'InvalidRequestBody', 'The zones and the subnet of a cache are set when it is created and cannot be changed.')
+          if (body.tags) existing.resource.tags = {...body.tags}
+          for (const key of ['enableNonSslPort', 'minimumTlsVersion', 'publicNetworkAccess', 'redisVersion', 'updateChannel', 'disableAccessKeyAuthentication', 'shardCount', 'replicasPerMaster'])
+            if (props[key] !== undefined) existing.resource.properties[key] = props[key]
+          if (props.redisConfiguration) existing.resource.properties.redisConfiguration = {...existing.resource.properties.redisConfiguration, ...props.redisConfiguration}
+          existing.resource.properties.sku = sku
+          return {status: 200, body: view(existing, apiVersionOf(request))}
+        }
+        const id = resourceIdOf(p.sub!, p.rg!, TYPE, p.name!)
+        const overrides: Record<string, unknown> = {sku, provisioningState: 'Creating'}
+        for (const key of ['enableNonSslPort', 'minimumTlsVersion', 'publicNetworkAccess', 'redisVersion', 'updateChannel', 'disableAccessKeyAuthentication', 'subnetId', 'staticIP', 'shardCount', 'zonalAllocationPolicy'])
+          if (props[key] !== undefined) overrides[key] = props[key]
+        const replicas = props.replicasPerPrimary ?? props.replicasPerMaster
+        if (replicas !== undefined) Object.assign(overrides, {replicasPerMaster: replicas, replicasPerPrimary: replicas})
+        const cache: StoredCache = {
+          resource: cacheResource(id, p.name!, String(body.location), {...(body.tags ?? {})}, ctx.clock(), overrides, Array.isArray(body.zones) ? body.zones : undefined),
+          resourceGroup: p.rg!,
+          contents: {keyCount: 0, keys: {}},
+        }
+        if (props.redisConfiguration) cache.resource.properties.redisConfiguration = {...cache.resource.properties.redisConfiguration, ...props.redisConfiguration}
+        state().caches[id.toLowerCase()] = cache
+        // redis.json 2024-11-01 Redis_Create: 201 with the cache (provisioningState Creating) and a Location header,
+        // final-state-via location; the cache reads Succeeded once the operation is done.
+        return ctx.lro.start({
+          request,
+          operation: 'redis.create',
+          location: cache.resource.location,
+          provider: PROVIDER,
+          resourceId: id,
+          kind: 'location',
+          asyncOperationSegment: 'asyncOperations',
+          initialStatus: 201,
+          body: view(cache, apiVersionOf(request)),
+          result: () => view(cache, apiVersionOf(request)),
+          run: () => void (cache.resource.properties.provisioningState = 'Succeeded'),
+        })
       },
     },
     {
@@ -675,4 +742,43 @@ function keysAndFirewallRoutes(
 function tierRefused(cache: StoredCache, feature: RedisFeature): EmulatorResponse | undefined {
   const refusal = redisRefusal(feature, String(cache.resource.properties.sku?.name ?? ''))
   return refusal ? armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'sku': ${refusal.message}.`, {target: 'sku'}) : undefined
+}
+
+const REDIS_TIERS = ['Basic', 'Standard', 'Premium'] as const
+
+/**
+ * Why Azure refuses a Redis - Create body, or undefined. The SKU (redis.json RedisCreateProperties.sku, required): tier
+ * Basic/Standard/Premium, family C for Basic and Standard and P for Premium, capacity 0–6 for C and 1–5 for P
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-overview#service-tiers, and the spec's Sku
+ * description). Then the tier rules of src/azure/capabilities.ts: zones (not Basic), a subnet (VNet injection),
+ * shardCount (clustering) and more than one replica per primary (Premium only); staticIP only with a subnet
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-premium-vnet).
+ */
+function createRefusal(body: any): EmulatorResponse | undefined {
+  if (typeof body.location !== 'string' || !body.location) return armError(400, 'LocationRequired', 'The location property is required for this definition.')
+  const sku = body.properties.sku
+  const tier = canonicalEnum(sku?.name, REDIS_TIERS)
+  if (!tier) return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'sku.name': '${sku?.name}'. Allowed values: ${REDIS_TIERS.join(', ')}.`, {target: 'sku.name'})
+  const family = tier === 'Premium' ? 'P' : 'C'
+  if (String(sku.family).toUpperCase() !== family)
+    return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'sku.family': '${sku.family}'. The ${tier} tier uses family ${family}.`, {target: 'sku.family'})
+  const capacities = family === 'P' ? [1, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5, 6]
+  if (!capacities.includes(sku.capacity))
+    return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'sku.capacity': '${sku.capacity}'. Family ${family} allows ${capacities.join(', ')}.`, {target: 'sku.capacity'})
+  const props = body.properties
+  const replicas = props.replicasPerPrimary ?? props.replicasPerMaster
+  const needs: Array<[boolean, RedisFeature, string]> = [
+    [Array.isArray(body.zones) && body.zones.length > 0, 'zone redundancy', 'zones'],
+    [props.subnetId !== undefined, 'virtual network injection', 'subnetId'],
+    [props.shardCount !== undefined, 'clustering', 'shardCount'],
+    [typeof replicas === 'number' && replicas > 1, 'multiple replicas', props.replicasPerPrimary === undefined ? 'replicasPerMaster' : 'replicasPerPrimary'],
+    [['rdb-backup-enabled', 'aof-backup-enabled'].some((k) => String(props.redisConfiguration?.[k]).toLowerCase() === 'true'), 'data persistence', 'redisConfiguration'],
+  ]
+  for (const [asked, feature, parameter] of needs) {
+    const refusal = asked ? redisRefusal(feature, tier) : undefined
+    if (refusal) return armError(400, 'InvalidParameterValue', `Invalid value given for parameter '${parameter}': ${refusal.message}.`, {target: parameter})
+  }
+  if (props.staticIP !== undefined && props.subnetId === undefined)
+    return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'staticIP': a static IP can only be given with a subnetId (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-premium-vnet).", {target: 'staticIP'})
+  return undefined
 }

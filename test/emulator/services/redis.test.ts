@@ -121,6 +121,52 @@ describe('Azure Cache for Redis through the unmodified SDK', () => {
   })
 })
 
+describe('Redis - Create with the tier rules Microsoft documents', () => {
+  const subnet = `/subscriptions/${'0'.repeat(8)}-0000-0000-0000-000000000000/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/cache`
+  const refusal = async (name: string, parameters: import('@azure/arm-rediscache').RedisCreateParameters) => {
+    const error = await client.redis.beginCreateAndWait(RG, name, parameters).then(
+      () => undefined,
+      (e: {statusCode?: number; code?: string; message: string}) => e,
+    )
+    expect(error, `${name} should be refused`).toBeDefined()
+    // Nothing was created.
+    await expect(client.redis.get(RG, name)).rejects.toMatchObject({statusCode: 404})
+    return {status: error!.statusCode, code: error!.code, message: error!.message}
+  }
+
+  it('creates a Premium cache with zones, a subnet, shards and replicas: 201 Creating, then Succeeded through the LRO', async () => {
+    const created = await client.redis.beginCreateAndWait(RG, 'redis-created-premium', {
+      location: 'eastus',
+      zones: ['1', '2', '3'],
+      sku: {name: 'Premium', family: 'P', capacity: 2},
+      subnetId: subnet,
+      staticIP: '10.0.1.5',
+      shardCount: 2,
+      replicasPerPrimary: 2,
+      tags: {team: 'shop'},
+    })
+    expect(created).toMatchObject({provisioningState: 'Succeeded', zones: ['1', '2', '3'], subnetId: subnet, staticIP: '10.0.1.5', shardCount: 2, replicasPerPrimary: 2, sku: {name: 'Premium', family: 'P', capacity: 2}})
+    expect((await client.redis.get(RG, 'redis-created-premium')).hostName).toBe('redis-created-premium.redis.cache.windows.net')
+  })
+
+  it('creates a Standard cache; zones are allowed on Standard, not on Basic', async () => {
+    const created = await client.redis.beginCreateAndWait(RG, 'redis-created-standard', {location: 'eastus', zones: ['1', '2'], sku: {name: 'Standard', family: 'C', capacity: 1}})
+    expect(created.provisioningState).toBe('Succeeded')
+    const basic = await refusal('redis-basic-zones', {location: 'eastus', zones: ['1'], sku: {name: 'Basic', family: 'C', capacity: 0}})
+    expect(basic).toMatchObject({status: 400, code: 'InvalidParameterValue'})
+    expect(basic.message).toMatch(/'zones'.*zone redundancy is not available in the Basic tier; it needs Standard or Premium/)
+  })
+
+  it('refuses VNet injection, clustering and multiple replicas below Premium, naming the parameter and the tier that allows it', async () => {
+    const standard = {location: 'eastus', sku: {name: 'Standard', family: 'C', capacity: 1}}
+    expect((await refusal('redis-std-vnet', {...standard, subnetId: subnet})).message).toMatch(/'subnetId'.*virtual network injection is not available in the Standard tier; it needs Premium/)
+    expect((await refusal('redis-std-shards', {...standard, shardCount: 2})).message).toMatch(/'shardCount'.*clustering .* needs Premium/)
+    expect((await refusal('redis-std-replicas', {...standard, replicasPerMaster: 2})).message).toMatch(/'replicasPerMaster'.*multiple replicas .* needs Premium/)
+    expect((await refusal('redis-static-ip', {location: 'eastus', sku: {name: 'Premium', family: 'P', capacity: 1}, staticIP: '10.0.0.4'})).message).toMatch(/staticIP.*subnetId/)
+    expect((await refusal('redis-bad-family', {location: 'eastus', sku: {name: 'Premium', family: 'C', capacity: 1}})).message).toMatch(/family P/)
+  })
+})
+
 describe('without redis-server', () => {
   it('says so at start and models the data instead (export writes the JSON stand-in, not an RDB)', async () => {
     process.env[REDIS_SERVER_ENV] = 'none'
