@@ -21,8 +21,9 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
   'microsoft.cache': ['2024-11-01', '2023-08-01', '2023-04-01', '2022-06-01', '2021-06-01'],
   // arm-appservice 19.0.0 → 2025-05-01; az 2.5x–2.7x → 2023-01-01 / 2023-12-01 / 2024-04-01 / 2024-11-01; az 2.45 → 2022-03-01.
   'microsoft.web': ['2025-05-01', '2024-11-01', '2024-04-01', '2023-12-01', '2023-01-01', '2022-03-01'],
-  // arm-storage 20.0.0 → 2025-08-01; az 2.5x–2.7x → 2023-01-01 / 2023-05-01 / 2024-01-01; az 2.45 → 2022-09-01.
-  'microsoft.storage': ['2025-08-01', '2024-01-01', '2023-05-01', '2023-01-01', '2022-09-01'],
+  // arm-storage 20.0.0 → 2025-08-01; az 2.5x–2.7x → 2023-01-01 / 2023-05-01 / 2024-01-01; az 2.45 → 2022-09-01;
+  // az 2.30 → 2021-06-01 (the version of the az live-test recording replayed in test/contract/recordings.test.ts).
+  'microsoft.storage': ['2025-08-01', '2024-01-01', '2023-05-01', '2023-01-01', '2022-09-01', '2021-06-01'],
   // arm-keyvault 5.0.0 → 2026-02-01; az 2.5x–2.7x → 2023-02-01 / 2023-07-01 / 2024-11-01; az 2.45 → 2022-07-01.
   'microsoft.keyvault': ['2026-02-01', '2024-11-01', '2023-07-01', '2023-02-01', '2022-07-01'],
   // Azure SQL (one version per operation group, as the packages send them): arm-sql 10.0.0 → servers and databases

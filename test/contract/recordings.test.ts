@@ -20,13 +20,26 @@ let fixture: Fixture
 const NAMES: Array<[RegExp, string]> = [
   [/cli_test_redis\d+/g, 'rg-shop-local'],
   [/cliredis\d+/g, 'redis-shop-sessions'],
+  // The storage account of the monitor module's recording (`clitest.rg…` before `clitest…`).
+  [/clitest\.rg\d+/g, 'rg-shop-local'],
+  [/clitest\d+/g, 'stshopevidence'],
 ]
 
 /**
- * Properties Azure returns only once they are set, which the seeded resources set and the recorded ones did not
- * (the seeded cache requires TLS 1.2, runbooks.yaml).
+ * Properties Azure returns only once they are set, or only for a configuration the seeded resources have and the
+ * recorded ones did not, by resource type:
+ * - the seeded cache requires TLS 1.2 (runbooks.yaml);
+ * - the seeded account is StorageV2 with geo-redundant storage (Standard_GRS), the recorded one a general-purpose v1
+ *   (`kind: Storage`) Standard_LRS account: `accessTier` is returned for StorageV2 and Blob accounts only, the secondary
+ *   location and its status for geo-redundant accounts only (storage.json StorageAccountProperties); and
+ *   `allowCrossTenantReplication` is returned as false for accounts created since Azure changed its default
+ *   (https://learn.microsoft.com/azure/storage/common/object-replication-prevent-cross-tenant-policies), after the
+ *   2021 recording.
  */
-const SET_ONLY_WHEN_CONFIGURED = {minimumTlsVersion: true}
+const SET_ONLY_WHEN_CONFIGURED: Record<string, Record<string, true>> = {
+  'Microsoft.Cache': {minimumTlsVersion: true},
+  'Microsoft.Storage': {accessTier: true, secondaryLocation: true, statusOfSecondary: true, allowCrossTenantReplication: true},
+}
 
 interface Interaction {
   request: {method: string; uri: string; body: string | null}
@@ -60,7 +73,8 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
       if (azureBody !== undefined) {
         // Shape: the emulator answers with no property Azure did not have, at the top level and in `properties`.
         expect(extraKeys(answer.body, azureBody)).toEqual([])
-        expect(extraKeys((answer.body as any).properties, {...azureBody.properties, ...SET_ONLY_WHEN_CONFIGURED})).toEqual([])
+        const provider = /\/providers\/(Microsoft\.[A-Za-z]+)\//.exec(path)?.[1] ?? ''
+        expect(extraKeys((answer.body as any).properties, {...azureBody.properties, ...SET_ONLY_WHEN_CONFIGURED[provider]})).toEqual([])
         // And with every property Azure answered for these (child) resources, whose shape does not depend on the cache's settings.
         if (/patchSchedules/i.test(path)) expect(extraKeys(azureBody.properties, (answer.body as any).properties)).toEqual([])
       }
