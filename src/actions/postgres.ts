@@ -359,9 +359,10 @@ export const geoRestoreAction = defineAction({
   // The catalog says the server has no geo-redundant backup: refused before the run (the source's own setting is
   // checked again at run time, checkRestorable).
   preflight: (input, plan) => {
-    const component = resolveResource(plan.environment, 'postgres', input.server).component
+    const {component, componentKey} = resolveResource(plan.environment, 'postgres', input.server)
     if (component?.type !== 'postgres') return undefined
-    return geoRestoreRefusal(component.name, component.geoRedundantBackup)?.message
+    const refusal = geoRestoreRefusal(component.name, component.geoRedundantBackup)
+    return refusal && {message: refusal.message, component: componentKey, field: 'geoRedundantBackup'}
   },
   summary: 'Geo restore into a new server in the paired region (needs geo-redundant backup)',
   description:
@@ -380,6 +381,18 @@ export const geoRestoreAction = defineAction({
 
 export const promoteReplicaAction = defineAction({
   name: 'postgres.promoteReplica',
+  // Only a read replica can be promoted (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-read-replicas-promote):
+  // a name the catalog knows as a primary server is refused before the run, naming the replicas it declares.
+  preflight: (input, plan) => {
+    const {component, componentKey, name} = resolveResource(plan.environment, 'postgres', input.replica)
+    if (component?.type !== 'postgres' || name.toLowerCase() !== component.name.toLowerCase()) return undefined
+    const replicas = component.replicas.map((r) => r.name)
+    return {
+      message: `${name} is the primary server of component ${componentKey}, not a read replica; only a replica can be promoted (${replicas.length > 0 ? `its replicas: ${replicas.join(', ')}` : 'the catalog declares no replica of it: add one under replicas: and create it first'}) (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-read-replicas-promote)`,
+      component: componentKey,
+      field: replicas.length > 0 ? 'replicas' : 'name',
+    }
+  },
   summary: 'Promote a read replica: standalone or switchover, planned or forced',
   description:
     'PATCHes the replica with replica.promoteMode/promoteOption (api 2025-08-01) and waits for it to be Ready. Planned waits for the replica to catch up (no data loss); forced promotes at once (possible loss of the newest writes).',

@@ -24,7 +24,7 @@ import {
   withRetryLog,
   type ResolvedResource,
 } from './resolve.js'
-import {defineAction, type ActionContext, type ActionDefinition, type PlanContext} from './types.js'
+import {defineAction, type ActionContext, type ActionDefinition, type PlanContext, type PreflightRefusal} from './types.js'
 import {connectCache, keyCountRow, liveData, probeOf, settleProbes, writeCanary, type ProbeRow} from './redis-data.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})
@@ -728,10 +728,10 @@ function sasExpiry(plan: PlanContext, ttl: string): string {
 }
 
 /** Import/export needs a Premium cache: refused from the catalog's declared SKU before the run starts. */
-function tierPreflight(plan: PlanContext, cache: string): string | undefined {
-  const component = resolveResource(plan.environment, 'redis', cache).component
+function tierPreflight(plan: PlanContext, cache: string): PreflightRefusal | undefined {
+  const {component, componentKey} = resolveResource(plan.environment, 'redis', cache)
   const refusal = component?.type === 'redis' ? redisRefusal('import/export', component.sku) : undefined
-  return refusal && `${component!.name}: ${refusal.message}`
+  return refusal && {message: `${component!.name}: ${refusal.message}`, component: componentKey, field: 'sku'}
 }
 
 /** The same rule against the cache as Azure reports it (the catalog may be out of date): exit 2 before any change. */

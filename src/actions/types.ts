@@ -122,7 +122,7 @@ export interface ActionDefinition<I = any, O = any> {
    * Checked before a run starts (`run` and `plan`, exit 2, nothing changed): why the step cannot succeed from what the
    * catalog declares — e.g. a tier that cannot do it (src/azure/capabilities.ts) — or undefined. Inputs may be placeholders.
    */
-  preflight?(input: I, plan: PlanContext): string | undefined
+  preflight?(input: I, plan: PlanContext): PreflightRefusal | undefined
   /** Input names whose values are secret: redacted everywhere. */
   secretInputs?: string[]
   run(input: I, context: ActionContext): Promise<O>
@@ -133,4 +133,12 @@ export function defineAction<S extends z.ZodObject<any>, O extends z.ZodType>(
   action: Omit<ActionDefinition<z.infer<S>, z.infer<O>>, 'input' | 'output'> & {input: S; output: O},
 ): ActionDefinition<z.infer<S>, z.infer<O>> {
   return action as ActionDefinition<z.infer<S>, z.infer<O>>
+}
+
+/** Why a step cannot succeed with the catalog as it is, and the catalog field that says so (for file:line:col). */
+export interface PreflightRefusal {
+  message: string
+  /** Component key in the environment, and the field of it that decides (e.g. `sku`, `planSku`, `replicas`). */
+  component?: string
+  field?: string
 }

@@ -17,7 +17,7 @@ import type {AzureServices} from '../azure/clients.js'
 import {ActionFailure, toAzureError} from '../azure/errors.js'
 import {runTracked} from '../azure/lro.js'
 import {armPath, azureServices, delay, resolveResource, withRetryLog, type ResolvedResource} from './resolve.js'
-import {defineAction, type ActionContext, type ActionDefinition, type ArmCall, type PlanContext} from './types.js'
+import {defineAction, type ActionContext, type ActionDefinition, type ArmCall, type PlanContext, type PreflightRefusal} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT10S'})
 const appRef = z.string().min(1).describe('Catalog component key, Azure app name, or ARM resource id')
@@ -527,9 +527,9 @@ export function webappPlanPath(plan: PlanContext, app: string, slot = PRODUCTION
 }
 
 /** A plan tier without deployment slots (Free, Shared, Basic) cannot swap: refused from the catalog's planSku before the run. */
-function slotPreflight(plan: PlanContext, app: string): string | undefined {
-  const component = resolveResource(plan.environment, 'webapp', app).component
+function slotPreflight(plan: PlanContext, app: string): PreflightRefusal | undefined {
+  const {component, componentKey} = resolveResource(plan.environment, 'webapp', app)
   if (component?.type !== 'webapp' || !component.planSku) return undefined
   const refusal = slotRefusal(component.planSku, Math.max(1, component.slots.length))
-  return refusal && `${component.name}: ${refusal.message}`
+  return refusal && {message: `${component.name}: ${refusal.message}`, component: componentKey, field: 'planSku'}
 }

@@ -204,7 +204,10 @@ export function preflightProblems(prepared: PreparedRun, options: {now?: Date} =
     const condition = step.if?.replace(/^\$\{\{\s*|\s*\}\}$/g, '').trim()
     if (condition && !['success()', 'always()'].includes(condition)) continue
     const why = findAction(step.uses)?.preflight?.(step.inputs as never, context)
-    if (why) problems.push({code: 'preflight', message: `step ${step.id} (${step.uses}): ${why}`})
+    if (!why) continue
+    // The catalog field that decides (the component's SKU, plan tier…) is where the fix goes: its file:line:col.
+    const location = why.component && why.field ? prepared.loaded.source.locate(['environments', prepared.envName, 'components', why.component, why.field]) : undefined
+    problems.push({code: 'preflight', message: `step ${step.id} (${step.uses}): ${why.message}`, ...(location ? {location} : {})})
   }
   return problems
 }

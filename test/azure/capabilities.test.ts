@@ -75,7 +75,7 @@ describe('geo-restore needs geo-redundant backup, settable only when the server 
   it('postgres.geoRestore refuses in preflight from the catalog, naming what would allow it', () => {
     const {catalog} = loadCatalog({cwd: dir})
     const preflight = findAction('postgres.geoRestore')!.preflight!
-    expect(preflight({server: 'orders-db'} as never, planContext(catalog.environments.local!, 'local'))).toMatch(/geo-restore of pg-shop-orders needs geo-redundant backup.*recreate the server with geo-redundant backup/)
+    expect(preflight({server: 'orders-db'} as never, planContext(catalog.environments.local!, 'local'))?.message).toMatch(/geo-restore of pg-shop-orders needs geo-redundant backup.*recreate the server with geo-redundant backup/)
     const repo = loadCatalog({cwd: repoRoot}).catalog
     expect(preflight({server: 'orders-db'} as never, planContext(repo.environments.local!, 'local'))).toBeUndefined()
   })
@@ -94,6 +94,26 @@ describe('preflight: the runbook that would issue a refused request exits 2 befo
 
   it('slot-swap on a Basic plan (no deployment slots)', async () => {
     await expect(prepare('slot-swap', {app: 'storefront'})).rejects.toMatchObject({exitCode: ExitCode.invalidInput, message: expect.stringMatching(/Basic \(B1\) tier, which allows 0/)})
+  })
+
+  it('names the catalog field that decides, with file:line:col (the fix goes there)', async () => {
+    const error = await prepare('slot-swap', {app: 'storefront'}).catch((e: {problems: Array<{location?: {file: string; line: number; column: number}}>}) => e)
+    const location = (error as {problems: Array<{location?: {file: string; line: number}}>}).problems[0]!.location!
+    expect(location.file).toBe(join(dir, 'runbooks.yaml'))
+    expect(readFileSync(location.file, 'utf8').split('\n')[location.line - 1]).toMatch(/planSku: B1/)
+  })
+
+  it('pg-promote-replica on a primary server: only a read replica can be promoted, the replicas named', async () => {
+    const repo = scratchDir({'runbooks.yaml': readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8')})
+    const promote = (replica: string) => prepareRun({runbook: 'pg-promote-replica', envName: 'local', params: {replica}, cwd: repo, env: {}})
+    const refused = promote('pg-shop-orders')
+    await expect(refused).rejects.toMatchObject({exitCode: ExitCode.invalidInput, message: expect.stringMatching(/pg-shop-orders is the primary server of component orders-db, not a read replica.*its replicas: pg-shop-orders-dr/)})
+    const location = (await refused.then(
+      () => undefined,
+      (e: {problems: Array<{location?: {file: string; line: number}}>}) => e.problems[0]!.location,
+    ))!
+    expect(readFileSync(location.file, 'utf8').split('\n')[location.line - 1]).toMatch(/replicas:|name: pg-shop-orders-dr/)
+    await expect(promote('pg-shop-orders-dr')).resolves.toBeDefined()
   })
 
   it('end to end: `opsbook run redis-export` exits 2 with the reason and the tier that would allow it, no run recorded', async () => {
