@@ -328,7 +328,9 @@ export function routes(ctx: EmulatorContext): Route[] {
         const overrides: Record<string, unknown> = {sku, provisioningState: 'Creating'}
         for (const key of ['enableNonSslPort', 'minimumTlsVersion', 'publicNetworkAccess', 'redisVersion', 'updateChannel', 'disableAccessKeyAuthentication', 'subnetId', 'staticIP', 'shardCount', 'zonalAllocationPolicy'])
           if (props[key] !== undefined) overrides[key] = props[key]
-        const replicas = props.replicasPerPrimary ?? props.replicasPerMaster
+        // A Premium cache has one replica per primary unless asked otherwise: live Azure answers replicasPerMaster and
+        // replicasPerPrimary 1 for a create that set neither (az recording test_redis_cache_with_tags_and_zones.yaml).
+        const replicas = props.replicasPerPrimary ?? props.replicasPerMaster ?? (sku.name === 'Premium' ? 1 : undefined)
         if (replicas !== undefined) Object.assign(overrides, {replicasPerMaster: replicas, replicasPerPrimary: replicas})
         const cache: StoredCache = {
           resource: cacheResource(id, p.name!, String(body.location), {...(body.tags ?? {})}, ctx.clock(), overrides, Array.isArray(body.zones) ? body.zones : undefined),
@@ -338,14 +340,15 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (props.redisConfiguration) cache.resource.properties.redisConfiguration = {...cache.resource.properties.redisConfiguration, ...props.redisConfiguration}
         state().caches[id.toLowerCase()] = cache
         // redis.json 2024-11-01 Redis_Create: 201 with the cache (provisioningState Creating) and a Location header,
-        // final-state-via location; the cache reads Succeeded once the operation is done.
+        // final-state-via location; live Azure also sends Azure-AsyncOperation (…/locations/{l}/asyncOperations/{id}, az
+        // recording test_redis_cache_with_tags_and_zones.yaml). The cache reads Succeeded once the operation is done.
         return ctx.lro.start({
           request,
           operation: 'redis.create',
           location: cache.resource.location,
           provider: PROVIDER,
           resourceId: id,
-          kind: 'location',
+          kind: 'azure-async-operation',
           asyncOperationSegment: 'asyncOperations',
           initialStatus: 201,
           body: view(cache, apiVersionOf(request)),
