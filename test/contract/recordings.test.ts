@@ -28,6 +28,7 @@ const NAMES: Array<[RegExp, string]> = [
 /** Recordings that create their resource map its name onto a new one (the seeded cache would make the PUT an update). */
 const NEW_RESOURCE_NAMES: Record<string, Array<[RegExp, string]>> = {
   'redis/test_redis_cache_with_tags_and_zones.yaml': [[/cliredis\d+/g, 'redis-created-zones']],
+  'redis/test_redis_cache_with_mandatory_args.yaml': [[/cliredis\d+/g, 'redis-created-basic']],
 }
 
 /**

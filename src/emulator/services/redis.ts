@@ -575,11 +575,14 @@ function redactSas(url: string): string {
  * the three (az recording test_redis_cache_patch_schedule.yaml, test/fixtures/azure-cli-recordings).
  */
 function shapeForApiVersion(properties: Record<string, unknown>, apiVersion: string): void {
-  if (apiVersion < '2024-11-01') delete properties.zonalAllocationPolicy
-  if (apiVersion <= '2022-06-01') {
-    delete properties.updateChannel
+  // Of the versions served, only 2024-11-01 defines zonalAllocationPolicy and disableAccessKeyAuthentication, and
+  // updateChannel arrived in 2023-08-01 (RedisCommonProperties of the vendored redis.json documents; live Azure's
+  // 2023-04-01 answer has neither, az recording test_redis_cache_with_mandatory_args.yaml).
+  if (apiVersion < '2024-11-01') {
+    delete properties.zonalAllocationPolicy
     delete properties.disableAccessKeyAuthentication
   }
+  if (apiVersion < '2023-08-01') delete properties.updateChannel
 }
 
 // ── passive geo-replication (Linked Server - Create / Get / List / Delete, redis.json 2024-11-01) ──
