@@ -30,6 +30,7 @@ const NEW_RESOURCE_NAMES: Record<string, Array<[RegExp, string]>> = {
   'redis/test_redis_cache_with_tags_and_zones.yaml': [[/cliredis\d+/g, 'redis-created-zones']],
   'redis/test_redis_cache_with_mandatory_args.yaml': [[/cliredis\d+/g, 'redis-created-basic']],
   'redis/test_standard_redis_cache_zonal_allocation_policy.yaml': [[/cliredis\d+/g, 'redis-created-standard']],
+  'redis/test_premium_redis_cache_zonal_allocation_policy.yaml': [[/cliredis\d+/g, 'redis-created-premium']],
 }
 
 /**

@@ -328,9 +328,10 @@ export function routes(ctx: EmulatorContext): Route[] {
         const overrides: Record<string, unknown> = {sku, provisioningState: 'Creating'}
         for (const key of ['enableNonSslPort', 'minimumTlsVersion', 'publicNetworkAccess', 'redisVersion', 'updateChannel', 'disableAccessKeyAuthentication', 'subnetId', 'staticIP', 'shardCount', 'zonalAllocationPolicy'])
           if (props[key] !== undefined) overrides[key] = props[key]
-        // A Premium cache has one replica per primary unless asked otherwise: live Azure answers replicasPerMaster and
-        // replicasPerPrimary 1 for a create that set neither (az recording test_redis_cache_with_tags_and_zones.yaml).
-        const replicas = props.replicasPerPrimary ?? props.replicasPerMaster ?? (sku.name === 'Premium' ? 1 : undefined)
+        // Returned only when asked for: live Azure's 201 for a Premium create that set neither had replicasPerMaster and
+        // replicasPerPrimary 1 in 2021 (2021-06-01, az recording test_redis_cache_with_tags_and_zones.yaml) and neither in
+        // 2025 (2024-11-01, test_premium_redis_cache_zonal_allocation_policy.yaml).
+        const replicas = props.replicasPerPrimary ?? props.replicasPerMaster
         if (replicas !== undefined) Object.assign(overrides, {replicasPerMaster: replicas, replicasPerPrimary: replicas})
         const cache: StoredCache = {
           resource: cacheResource(id, p.name!, String(body.location), {...(body.tags ?? {})}, ctx.clock(), overrides, Array.isArray(body.zones) ? body.zones : undefined),
