@@ -157,6 +157,13 @@ describe('Redis - Create with the tier rules Microsoft documents', () => {
     expect(basic.message).toMatch(/'zones'.*zone redundancy is not available in the Basic tier; it needs Standard or Premium/)
   })
 
+  it('a create on an existing cache updates what it sets (200), but its zones are fixed at creation', async () => {
+    const sku = {name: 'Premium', family: 'P', capacity: 1}
+    const updated = await client.redis.beginCreateAndWait(RG, CACHE, {location: 'eastus', sku, tags: {owner: 'payments'}})
+    expect(updated.tags).toEqual({owner: 'payments'})
+    await expect(client.redis.beginCreateAndWait(RG, CACHE, {location: 'eastus', sku, zones: ['1']})).rejects.toMatchObject({statusCode: 400, message: expect.stringMatching(/zones and the subnet .* cannot be changed/)})
+  })
+
   it('refuses VNet injection, clustering and multiple replicas below Premium, naming the parameter and the tier that allows it', async () => {
     const standard = {location: 'eastus', sku: {name: 'Standard', family: 'C', capacity: 1}}
     expect((await refusal('redis-std-vnet', {...standard, subnetId: subnet})).message).toMatch(/'subnetId'.*virtual network injection is not available in the Standard tier; it needs Premium/)
