@@ -61,6 +61,8 @@ export interface EmulatorContext {
   dataPlanes: {postgres?: PostgresDataPlane}
   /** Servers the load generator writes into: services add theirs in `start()`; the core starts the load after. */
   loadSources: LoadSource[]
+  /** Whether the load generator will run (it starts after the services' `start()`). */
+  loadOn: boolean
   /** How far geo-redundant backups trail the primary (default GEO_BACKUP_LAG_MS, 5 minutes; tests shorten it). */
   geoBackupLagMs?: number
   /** Lines `opsbook emulator start` prints about the data planes (e.g. a mapped version, a missing engine). */

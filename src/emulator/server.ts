@@ -177,6 +177,9 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     closers.push(() => lro.close())
     const activity = createActivityLog(store, clock)
 
+    // The load generator runs by default for the `local` environment with real data planes (what `opsbook run` and
+    // `opsbook emulator start` serve), so its restores and snapshots have something to lose.
+    const loadOption = options.load ?? (environmentName === 'local' && options.dataPlane === 'real')
     const ctx: EmulatorContext = {
       subscription,
       environment,
@@ -194,6 +197,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       estate: options.estate ?? (options.scenario ? scenarioEstate(options.scenario, environment, clock()) : loadEstateBeside(catalogFile, environment)),
       dataPlanes: {},
       loadSources: [],
+      loadOn: Boolean(loadOption),
       geoBackupLagMs: options.geoBackupLagMs ?? (environment.emulator?.geoBackupLag ? parseDuration(environment.emulator.geoBackupLag) : undefined),
       notices: [],
     }
@@ -220,9 +224,6 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     const duplicates = duplicateRoutes(owned)
     if (duplicates.length > 0) throw new Error(`emulator routes registered twice:\n${duplicates.join('\n')}`)
     for (const module of modules) if (module.start) await module.start(ctx)
-    // The load generator runs by default for the `local` environment with real data planes (what `opsbook run` and
-    // `opsbook emulator start` serve), so its restores and snapshots have something to lose.
-    const loadOption = options.load ?? (environmentName === 'local' && options.dataPlane === 'real')
     let load: Awaited<ReturnType<typeof import('./load/index.js').startLoad>> | undefined
     if (loadOption && ctx.loadSources.length > 0) {
       const {startLoad} = await import('./load/index.js')

@@ -36,6 +36,15 @@ function rotates(policy: VaultItem['rotationPolicy'] | null | undefined): boolea
 
 /** A certificate that expires within this many days fails kv.cert.validity: time to renew and roll it out. */
 export const CERT_EXPIRY_WARNING_DAYS = 30
+/** The longest validity kv.cert.max_validity accepts (CIS 8.3.10, the Azure Policy's default). */
+export const CERT_MAX_VALIDITY_MONTHS = 12
+
+/** `months` calendar months after `ms` (UTC), as a certificate's validity in months is counted. */
+function addMonths(ms: number, months: number): number {
+  const date = new Date(ms)
+  date.setUTCMonth(date.getUTCMonth() + months)
+  return date.getTime()
+}
 
 /** The enabled certificates; one listed without attributes cannot be judged. */
 function enabledCertificates(certificates: VaultCertificate[]): Array<VaultCertificate & {kind: string}> {
@@ -227,7 +236,8 @@ export const keyvaultRules: CheckRule[] = [
       text: 'Renew the certificate (a new version) and roll it out; give it a policy that renews it automatically (kv.cert.auto_renew).',
       az: `${AZ} certificate create --vault-name <vault> --name <certificate> --policy "$(${AZ} certificate show --vault-name <vault> --name <certificate> --query policy)"`,
     },
-    frameworks: {mcsb: ['DP-7'], iso27001: ['A.8.24']},
+    // Azure Policy "Certificates should not expire within the specified number of days" (f772fb64-8e40-40ad-87bc-7706e1949427).
+    frameworks: {mcsb: ['DP-7'], iso27001: ['A.8.24'], defender: ['f772fb64']},
   },
   {
     id: 'kv.cert.auto_renew',
@@ -256,6 +266,34 @@ export const keyvaultRules: CheckRule[] = [
       text: 'Issue the certificate through Self or an integrated CA and give its policy an AutoRenew lifetime action (e.g. at 80 % of its lifetime).',
       az: `${AZ} certificate set-attributes --vault-name <vault> --name <certificate> --policy '{"lifetimeActions":[{"trigger":{"lifetimePercentage":80},"action":{"actionType":"AutoRenew"}}]}'`,
     },
-    frameworks: {mcsb: ['DP-7'], iso27001: ['A.8.24']},
+    // Azure Policy "Certificates should have the specified lifetime action triggers" (12ef42cb-9903-4e39-9c26-422d29570417).
+    frameworks: {mcsb: ['DP-7'], iso27001: ['A.8.24'], defender: ['12ef42cb']},
+  },
+  {
+    id: 'kv.cert.max_validity',
+    title: `Every enabled Key Vault certificate is issued for ${CERT_MAX_VALIDITY_MONTHS} months or less`,
+    severity: 'medium',
+    resourceTypes: KV,
+    reads: ['data plane: certificates[*].attributes.{enabled,nbf,exp}'],
+    facts: ['kvCertificates'],
+    evaluate(_r, facts) {
+      const certificates = enabledCertificates(needFact(facts, 'kvCertificates'))
+      if (certificates.length === 0) return notApplicable('no enabled certificates')
+      // CertificateAttributes.nbf/exp (keyvault 7.5 certificates.json): the X.509 notBefore/notAfter of the current version.
+      const missing = certificates.filter((c) => !c.attributes!.notBefore || !c.attributes!.expires)
+      if (missing.length > 0) throw new MissingData(`validity period (nbf/exp) of ${named(missing)} is absent`)
+      const tooLong = certificates.filter((c) => Date.parse(c.attributes!.expires!) > addMonths(Date.parse(c.attributes!.notBefore!), CERT_MAX_VALIDITY_MONTHS))
+      if (tooLong.length === 0) return pass(`all ${certificates.length} enabled certificate(s) are valid for ${CERT_MAX_VALIDITY_MONTHS} months or less`)
+      return fail(
+        `${tooLong.length} of ${certificates.length} enabled certificate(s) are valid for longer than ${CERT_MAX_VALIDITY_MONTHS} months: ${tooLong.map((c) => `${c.name} (${c.attributes!.notBefore!.slice(0, 10)} to ${c.attributes!.expires!.slice(0, 10)})`).join(', ')}`,
+      )
+    },
+    remediation: {
+      text: `Issue the next version with a policy of at most ${CERT_MAX_VALIDITY_MONTHS} months' validity (x509_props.validity_months), then roll it out.`,
+      az: `${AZ} certificate create --vault-name <vault> --name <certificate> --policy '{"x509CertificateProperties":{"validityInMonths":${CERT_MAX_VALIDITY_MONTHS}}}'`,
+    },
+    // CIS Azure Foundations v6.0 8.3.10 and Azure Policy "Certificates should have the specified maximum validity
+    // period" (0a075868-4c26-42ef-914c-5bc007359560, default maximumValidityInMonths 12).
+    frameworks: {cis: ['F6 8.3.10'], mcsb: ['DP-7'], iso27001: ['A.8.24'], defender: ['0a075868']},
   },
 ]

@@ -55,15 +55,22 @@ function sqlComponent(context: Parameters<CheckRule['evaluate']>[2]): SqlDatabas
 }
 
 export const sqlRules: CheckRule[] = [
+  // Defender ids: Azure Policy built-ins "Public network access on Azure SQL Database should be disabled" (1b8ca024),
+  // "Azure SQL Database should be running TLS version 1.2 or newer" (32e6bbec), "Azure SQL Database should have
+  // Microsoft Entra-only authentication enabled" (abda6d70), "Service Bus Namespaces should disable public network
+  // access" (cbd11fd3), "Azure Service Bus namespaces should have local authentication methods disabled" (cfb11c26)
+  // — https://learn.microsoft.com/azure/governance/policy/samples/built-in-policies (SQL, Service Bus).
   publicAccessRule('sql.net.public_disabled', 'SQL server public network access is disabled', SERVER, 'az sql server update --resource-group <rg> --name <name> --enable-public-network false', {
     mcsb: ['NS-2'],
     soc2: ['CC6.6'],
     iso27001: ['A.8.20'],
+    defender: ['1b8ca024'],
   }),
   tlsRule('sql.tls.min12', 'SQL server accepts TLS 1.2 or newer only', SERVER, 'properties.minimalTlsVersion', 'az sql server update --resource-group <rg> --name <name> --minimal-tls-version 1.2', {
     mcsb: ['DP-3'],
     iso27001: ['A.8.24'],
     psrule: ['Azure.SQL.MinTLS'],
+    defender: ['32e6bbec'],
   }),
   {
     id: 'sql.auth.entra_only',
@@ -78,7 +85,7 @@ export const sqlRules: CheckRule[] = [
       return isTrue(setting.value) ? pass(text) : fail(`${text}: SQL logins with passwords are accepted`)
     },
     remediation: {text: 'Enable Microsoft Entra-only authentication (set an Entra admin first).', az: 'az sql server ad-only-auth enable --resource-group <rg> --name <name>'},
-    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.17'], psrule: ['Azure.SQL.AADOnly']},
+    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.17'], psrule: ['Azure.SQL.AADOnly'], defender: ['abda6d70']},
   },
   {
     id: 'sql.backup.redundancy',
@@ -103,6 +110,7 @@ export const sqlRules: CheckRule[] = [
     mcsb: ['NS-2'],
     soc2: ['CC6.6'],
     iso27001: ['A.8.20'],
+    defender: ['cbd11fd3'],
   }),
   tlsRule('sb.tls.min12', 'Service Bus accepts TLS 1.2 or newer only', NAMESPACE, 'properties.minimumTlsVersion', 'az servicebus namespace update --resource-group <rg> --name <name> --minimum-tls-version 1.2', {
     mcsb: ['DP-3'],
@@ -121,6 +129,6 @@ export const sqlRules: CheckRule[] = [
       return isTrue(setting.value) ? pass(text) : fail(`${text}: shared access keys still work`)
     },
     remediation: {text: 'Disable local authentication; use Microsoft Entra ID and RBAC.', az: 'az servicebus namespace update --resource-group <rg> --name <name> --disable-local-auth true'},
-    frameworks: {mcsb: ['IM-1'], iso27001: ['A.5.17'], psrule: ['Azure.ServiceBus.DisableLocalAuth']},
+    frameworks: {mcsb: ['IM-1'], iso27001: ['A.5.17'], psrule: ['Azure.ServiceBus.DisableLocalAuth'], defender: ['cfb11c26']},
   },
 ]

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import type {Environment} from '../../catalog/schema.js'
 import {loadOrCreatePostgresCertificate} from '../certificate.js'
 import type {EmulatorCertificate} from '../context.js'
-import {POSTGRES_LOAD_SCHEMA, postgresLoadHistorySql, postgresLoadHistoryTrimSql} from '../load/postgres.js'
+import {POSTGRES_LOAD_GAP_SQL, POSTGRES_LOAD_SCHEMA, postgresLoadHistorySql, postgresLoadHistoryTrimSql} from '../load/postgres.js'
 import {PostgresEngine, type RunningServer} from './postgres.js'
 import {mapVersion, postgresBinaries, postgresRootDir} from './postgres-binaries.js'
 
@@ -33,11 +33,19 @@ export interface PostgresDataPlane {
   /** The process of a server: `<name>-<hash of the resource id>`. */
   keyOf(server: Pick<ServerRef, 'id' | 'name'>): string
   /** Start the server's process (creating it on first use); its local TLS port. */
-  touch(server: ServerRef): Promise<RunningServer>
+  touch(server: ServerRef, options?: TouchOptions): Promise<RunningServer>
   /** Set when the catalog's major is not the one the binaries are. */
   versionNote(version: string | undefined): string | undefined
   /** The major the processes run. */
   major: number
+}
+
+export interface TouchOptions {
+  /**
+   * The load generator writes into this server (the first touch of a process decides): on a start after an earlier
+   * emulator process, the rows the load would have written meanwhile are filled in (POSTGRES_LOAD_GAP_SQL).
+   */
+  loaded?: boolean
 }
 
 /** Why the data plane is modelled instead of real, or the plane. */
@@ -66,14 +74,15 @@ export async function createPostgresDataPlane(options: {
   })
   const keyOf = (server: Pick<ServerRef, 'id' | 'name'>) => `${server.name}-${createHash('sha256').update(server.id.toLowerCase()).digest('hex').slice(0, 8)}`
   const touching = new Map<string, Promise<RunningServer>>()
-  const touch = (server: ServerRef): Promise<RunningServer> => {
+  const touch = (server: ServerRef, options: TouchOptions = {}): Promise<RunningServer> => {
     const key = keyOf(server)
     let pending = touching.get(key)
     if (!pending) {
       pending = (async () => {
         // A catalog replica's first start copies its primary (started first if need be) and streams from it.
         if (!engine.exists(key) && server.replicaOf) await engine.createStandby(keyOf(server.replicaOf), key)
-        return engine.ensure(key, server.createdAt && !server.replicaOf ? [postgresLoadHistorySql(new Date(server.createdAt))] : [])
+        const primary = server.createdAt !== undefined && !server.replicaOf
+        return engine.ensure(key, primary ? [postgresLoadHistorySql(new Date(server.createdAt!))] : [], primary && options.loaded ? POSTGRES_LOAD_GAP_SQL : undefined)
       })().finally(() => touching.delete(key))
       touching.set(key, pending)
     }

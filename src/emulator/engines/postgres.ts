@@ -30,8 +30,9 @@ export interface PostgresEngineOptions {
   /** SQL run once on a new server before its first base backup (e.g. the load generator's table). */
   initSql?: string[]
   /**
-   * SQL run on a copy recovered to a point before its source's oldest base backup (which it holds as it is): removes
-   * what the backup holds from after the point (e.g. rows of a seeded history, see `ensure`'s firstStartSql).
+   * SQL run on a copy recovered to a point its WAL cannot reach — before its source's oldest base backup, or inside a
+   * gap `ensure`'s gapFillSql filled — from the backup that holds that point as it is: removes what the backup holds
+   * from after the point (e.g. rows of a seeded or filled history).
    */
   beforeFirstBackupSql?: (point: Date) => string[]
   /** Roles to create on every server: Entra principals (members of azure_ad_user, trusted like Azure trusts a valid token). */
@@ -43,6 +44,12 @@ interface BaseBackup {
   dir: string
   /** When pg_backup_stop returned: the earliest time a recovery from it can stop at. */
   stoppedAt: string
+  /**
+   * Set on the backup taken right after a gap fill (a server restarted by a new emulator process): the time of the
+   * first filled row. A point between it and `stoppedAt` is recovered from this backup, trimmed to the point, as the
+   * filled rows were never in the WAL before it.
+   */
+  filledFrom?: string
 }
 
 interface ServerFiles {
@@ -95,8 +102,10 @@ export class PostgresEngine {
   /**
    * The server, started (and initialised from the template on first use). `firstStartSql` runs after `initSql` when
    * this call creates the server, before its first base backup (e.g. the history a seeded server already had).
+   * `gapFillSql` runs when an existing server starts again (a new emulator process): a statement returning
+   * `filled_from` (a time, or null when it filled nothing); when it filled, a base backup records it (see BaseBackup).
    */
-  ensure(key: string, firstStartSql: string[] = []): Promise<RunningServer> {
+  ensure(key: string, firstStartSql: string[] = [], gapFillSql?: string): Promise<RunningServer> {
     const running = this.running.get(key)
     if (running) return Promise.resolve(running)
     let pending = this.starting.get(key)
@@ -114,6 +123,9 @@ export class PostgresEngine {
         if (fresh) {
           for (const sql of [...(this.options.initSql ?? []), ...firstStartSql]) await this.queryOn(server, sql)
           await this.baseBackup(key)
+        } else if (gapFillSql) {
+          const [row] = await this.queryOn<{filled_from: Date | null}>(server, gapFillSql)
+          if (row?.filled_from) await this.baseBackup(key, {filledFrom: new Date(row.filled_from).toISOString()})
         }
         return server
       })().finally(() => this.starting.delete(key))
@@ -150,7 +162,7 @@ export class PostgresEngine {
   }
 
   /** A base backup with the low-level API: pg_backup_start, copy the data directory, pg_backup_stop → backup_label. */
-  async baseBackup(key: string): Promise<BaseBackup> {
+  async baseBackup(key: string, marks: Pick<BaseBackup, 'filledFrom'> = {}): Promise<BaseBackup> {
     const files = this.files(key)
     const server = await this.ensure(key)
     const client = await this.connect(server)
@@ -163,7 +175,7 @@ export class PostgresEngine {
     } finally {
       await client.end().catch(() => undefined)
     }
-    const backup = {dir, stoppedAt: new Date().toISOString()}
+    const backup: BaseBackup = {dir, stoppedAt: new Date().toISOString(), ...marks}
     writeFileSync(join(dir, 'backup.json'), JSON.stringify(backup))
     this.chown(dir)
     return backup
@@ -171,8 +183,8 @@ export class PostgresEngine {
 
   /**
    * A new server `targetKey` recovered from `sourceKey`'s base backup and WAL archive up to `targetTime`
-   * (recovery_target_time, then promote). A point before the oldest backup recovers that backup as it is, less
-   * what `beforeFirstBackupSql` removes.
+   * (recovery_target_time, then promote). A point before the oldest backup, or inside a filled gap, recovers the
+   * backup that holds it as it is, less what `beforeFirstBackupSql` removes.
    */
   async restore(sourceKey: string, targetKey: string, targetTime: Date): Promise<RestoreResult> {
     const source = this.files(sourceKey)
@@ -185,9 +197,12 @@ export class PostgresEngine {
 
     const backups = this.backups(sourceKey)
     if (backups.length === 0) throw new Error(`server ${sourceKey} has no base backup`)
-    const usable = backups.filter((b) => Date.parse(b.stoppedAt) <= targetTime.getTime())
-    const backup = usable.at(-1) ?? backups[0]!
-    const beforeBackup = usable.length === 0
+    const point = targetTime.getTime()
+    const usable = backups.filter((b) => Date.parse(b.stoppedAt) <= point)
+    const filled = backups.find((b) => b.filledFrom !== undefined && Date.parse(b.filledFrom) <= point && point < Date.parse(b.stoppedAt))
+    const backup = filled ?? usable.at(-1) ?? backups[0]!
+    // The WAL cannot reach the point (before every backup, or rows only a later backup's fill holds): the backup as it is.
+    const beforeBackup = filled !== undefined || usable.length === 0
     const target = this.prepare(targetKey)
     rmSync(target.data, {recursive: true, force: true})
     copyBackup(backup, target.data)

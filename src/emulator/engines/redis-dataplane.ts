@@ -19,7 +19,7 @@ import {parseDuration} from '../../support/duration.js'
 import type {EmulatorContext} from '../context.js'
 import {keyspaceCount} from '../../support/rdb.js'
 import {findRedisServer, RedisEngine} from './redis.js'
-import {REDIS_LOAD_KEY_SPACE, redisLoadKey} from '../load/redis.js'
+import {REDIS_LOAD_KEY_SPACE, redisLoadKey, writeRedisLoadGap} from '../load/redis.js'
 import type {LoadTarget} from '../load/types.js'
 
 export interface RedisDataPlaneInfo {
@@ -101,7 +101,10 @@ export class RedisDataPlane {
       const now = this.ctx.clock().getTime()
       const lastBoundary = Math.floor(now / frequencyMs) * frequencyMs
       const newest = await this.newestScheduled(cache, component)
-      if (newest === undefined || newest < lastBoundary) await this.takeScheduled(cache, component)
+      if (newest === undefined || newest < lastBoundary) {
+        if (this.ctx.loadOn && newest !== undefined) await writeRedisLoadGap(await this.engine(cache).client(), component.probe?.canary?.key, this.ctx.clock())
+        await this.takeScheduled(cache, component)
+      }
       const arm = () => {
         const wait = Math.floor(this.ctx.clock().getTime() / frequencyMs) * frequencyMs + frequencyMs - this.ctx.clock().getTime()
         const timer = setTimeout(() => {

@@ -35,10 +35,28 @@ FROM generate_series(greatest(timestamptz '${since.toISOString()}', clock_timest
 }
 
 /**
+ * Rows the load would have written while no emulator process ran (the last one stopped at the newest row): one a
+ * second from just after the newest row up to now (at most POSTGRES_LOAD_HISTORY_MS back), in a statement that returns
+ * `filled_from`, the first filled row's time (null when there was no gap to fill). Azure's servers keep taking writes
+ * while this machine is off; without the fill, a drill after an idle hour would read that hour as data lost.
+ */
+export const POSTGRES_LOAD_GAP_SQL = `WITH newest AS (SELECT max(created_at) AS at FROM public.orders),
+filled AS (
+  INSERT INTO public.orders (created_at, amount, note)
+  SELECT t, round((random() * 200)::numeric, 2), '${HISTORY_NOTE}'
+  FROM newest, generate_series(greatest(newest.at + interval '1 second', clock_timestamp() - interval '${POSTGRES_LOAD_HISTORY_MS / 1000} seconds'), clock_timestamp(), interval '1 second') AS t
+  WHERE newest.at IS NOT NULL
+  RETURNING created_at
+)
+SELECT min(created_at) AS filled_from FROM filled`
+
+/**
  * A copy recovered to a point before its source's first base backup holds that backup as it is, history included:
  * the history rows after the point were never written before it, so they go (a restore holds nothing newer than its
  * point, as for the rows WAL replay cuts off).
  */
+// Also a copy recovered to a point inside a gap the load filled (POSTGRES_LOAD_GAP_SQL): it holds the backup taken right
+// after the fill, less the filled rows after the point.
 export function postgresLoadHistoryTrimSql(point: Date): string {
   return `DELETE FROM public.orders WHERE note = '${HISTORY_NOTE}' AND created_at > timestamptz '${point.toISOString()}'`
 }

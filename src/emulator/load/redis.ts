@@ -40,6 +40,16 @@ export const REDIS_LOAD_KEY_SPACE = 1000
 /** The n-th key of the load's key space. */
 export const redisLoadKey = (n: number) => `load:${n}`
 
+/**
+ * What the load would have written last while no emulator process ran: the canary at the current time. Written before a
+ * catch-up snapshot (one the schedule missed while the emulator was stopped), so that snapshot holds data as fresh as
+ * Azure's would — a cache in Azure keeps taking writes while this machine is off — and a drill after an idle hour
+ * does not read the hour as data lost.
+ */
+export async function writeRedisLoadGap(client: RedisClient, canaryKey = 'opsbook:canary', at = new Date()): Promise<void> {
+  await client.set(canaryKey, JSON.stringify({at: at.toISOString(), by: 'opsbook-load', gap: true}))
+}
+
 export function startRedisLoad(target: RedisLoadTarget, opts: RedisLoadOptions): RedisLoad {
   if (!(opts.ratePerSecond > 0)) throw new Error(`ratePerSecond must be positive, got ${opts.ratePerSecond}`)
   const canaryKey = opts.canaryKey ?? 'opsbook:canary'

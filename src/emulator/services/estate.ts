@@ -172,7 +172,10 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
         found[1].certificates = Object.fromEntries(
           settings.certificates.map((c) => {
             const exp = seconds(c.expires)!
-            const nbf = exp - Math.round(c.validityMonths * 30.44 * 86_400)
+            // notAfter is validityMonths calendar months after notBefore.
+            const issued = new Date(exp * 1000)
+            issued.setUTCMonth(issued.getUTCMonth() - c.validityMonths)
+            const nbf = Math.round(issued.getTime() / 1000)
             return [
               c.name.toLowerCase(),
               {

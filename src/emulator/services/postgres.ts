@@ -269,7 +269,7 @@ export async function start(ctx: EmulatorContext): Promise<void> {
       engine: 'postgres',
       name: server.resource.name,
       target: async () => {
-        const running = await plane.touch(ref)
+        const running = await plane.touch(ref, {loaded: true})
         return {name: server.resource.name, host: running.socketDir, port: running.port}
       },
     })

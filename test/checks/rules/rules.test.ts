@@ -352,6 +352,18 @@ describe('Key Vault items and App Service publishing/auth rules (ARM reads)', ()
     expect(() => run('kv.cert.auto_renew', kv, certs([{name: 'tls', attributes: {enabled: true}}]))).toThrow('policy of certificate tls was not read')
   })
 
+  it('kv.cert.max_validity: more than 12 calendar months from notBefore to expiry fails; an absent period is an error', () => {
+    const certs = (value: unknown[]): ResourceFacts => ({kvCertificates: {ok: true, value}})
+    const cert = (name: string, notBefore: string | undefined, expires: string) => ({name, attributes: {enabled: true, notBefore, expires}})
+    // Exactly 12 months (across a leap day, 366 days) passes; a day more fails.
+    expect(run('kv.cert.max_validity', kv, certs([cert('leap', '2027-06-01T00:00:00.000Z', '2028-06-01T00:00:00.000Z')])).status).toBe('pass')
+    expect(run('kv.cert.max_validity', kv, certs([cert('ok', '2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z'), cert('long', '2026-01-01T00:00:00.000Z', '2027-01-02T00:00:00.000Z')]))).toEqual({
+      status: 'fail',
+      message: '1 of 2 enabled certificate(s) are valid for longer than 12 months: long (2026-01-01 to 2027-01-02)',
+    })
+    expect(() => run('kv.cert.max_validity', kv, certs([cert('tls', undefined, '2027-01-01T00:00:00.000Z')]))).toThrow('validity period (nbf/exp) of certificate tls is absent')
+  })
+
   it('app.basic_auth.off: both policies must be readable and false', () => {
     const site = resource(RESOURCE_TYPES.slot, 'app-store/staging', {})
     const policies = (ftp: unknown, scm: unknown): ResourceFacts => ({publishingCredentials: {ok: true, value: {ftp: {allow: ftp}, scm: {allow: scm}}}})

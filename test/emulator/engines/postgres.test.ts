@@ -1,0 +1,62 @@
+/**
+ * The real PostgreSQL engine behind the emulated flexible servers, across emulator processes: a server the load
+ * writes into keeps "taking writes" while no emulator runs (Azure's servers do), so a restore to a point in that gap
+ * holds the rows up to the point — and a drill after an idle hour does not read the hour as data lost.
+ */
+import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {loadOrCreateCertificate, loadOrCreatePostgresCertificate} from '../../../src/emulator/certificate.js'
+import {PostgresEngine} from '../../../src/emulator/engines/postgres.js'
+import {postgresBinaries} from '../../../src/emulator/engines/postgres-binaries.js'
+import {POSTGRES_LOAD_GAP_SQL, POSTGRES_LOAD_SCHEMA, postgresLoadHistoryTrimSql} from '../../../src/emulator/load/postgres.js'
+
+const MINUTE = 60_000
+/** The previous emulator process's rows: one a second, ending `idleMinutes` ago (as if it stopped then). */
+const previousProcessRows = (idleMinutes: number) => `INSERT INTO public.orders (created_at, amount, note)
+  SELECT t, 1, 'opsbook load generator (history before the emulator started)'
+  FROM generate_series(clock_timestamp() - interval '${idleMinutes + 5} minutes', clock_timestamp() - interval '${idleMinutes} minutes', interval '1 second') AS t`
+
+describe.skipIf(!postgresBinaries())('PostgresEngine across emulator processes', () => {
+  let dir: string
+  let tls: {certPem: string; keyPem: string}
+  const engines: PostgresEngine[] = []
+  const newEngine = () => {
+    const engine = new PostgresEngine({rootDir: join(dir, 'postgres'), tls, initSql: [POSTGRES_LOAD_SCHEMA], beforeFirstBackupSql: (point) => [postgresLoadHistoryTrimSql(point)]})
+    engines.push(engine)
+    return engine
+  }
+  const newest = async (engine: PostgresEngine, key: string) =>
+    new Date((await engine.query<{at: Date}>(key, 'SELECT max(created_at) AS at FROM public.orders'))[0]!.at).getTime()
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'opsbook-pg-engine-'))
+    // As root the servers run as another user, which must reach the folder.
+    chmodSync(dir, 0o755)
+    tls = await loadOrCreatePostgresCertificate(join(dir, 'pg-certs'), await loadOrCreateCertificate(join(dir, 'certs')))
+    // The first emulator process: the server's rows stop 10 minutes ago, and then the process stopped.
+    const first = newEngine()
+    await first.ensure('orders', [previousProcessRows(10)])
+    await first.stop()
+  })
+  afterAll(async () => {
+    await Promise.allSettled(engines.map((e) => e.stop()))
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('fills the idle gap on the next start, and a restore to a point inside it holds the rows up to the point', async () => {
+    const engine = newEngine()
+    await engine.ensure('orders', [], POSTGRES_LOAD_GAP_SQL)
+    const now = Date.now()
+    // The source's newest row is now, not 10 minutes ago.
+    expect(now - (await newest(engine, 'orders'))).toBeLessThan(5_000)
+
+    const point = new Date(now - 4 * MINUTE)
+    await engine.restore('orders', 'orders-copy', point)
+    const copyNewest = await newest(engine, 'orders-copy')
+    // Up to the point (one row a second), nothing after it: without the fill the copy would end 10 minutes ago.
+    expect(copyNewest).toBeLessThanOrEqual(point.getTime())
+    expect(point.getTime() - copyNewest).toBeLessThan(2_000)
+  })
+})
