@@ -21,14 +21,36 @@ export interface RunningBlob extends BlobEndpoint {
   close(): Promise<void>
 }
 
+/** Opted out of Application Insights' module patching before Azurite loads it (see loadAzurite). */
+const NO_DIAGNOSTIC_CHANNEL = 'APPLICATION_INSIGHTS_NO_DIAGNOSTIC_CHANNEL'
+
+/**
+ * Azurite's modules. Its request pipeline requires `applicationinsights` for its own telemetry (which stays off here:
+ * only Azurite's `main` starts it), and merely requiring that package subscribes to pg, redis, console and the Azure
+ * SDK through diagnostic-channel-publishers and hooks every later `require` of the process (require-in-the-middle):
+ * in the CLI that is the user's own PostgreSQL and Azure clients, and ~0.3 s of CPU per emulator start. The package's
+ * documented switch APPLICATION_INSIGHTS_NO_DIAGNOSTIC_CHANNEL (read once, when it loads) turns that off; it is set
+ * only while Azurite loads, unless the user set it.
+ */
+async function loadAzurite(): Promise<{serverModule: any; configModule: any}> {
+  const before = process.env[NO_DIAGNOSTIC_CHANNEL]
+  process.env[NO_DIAGNOSTIC_CHANNEL] ??= 'true'
+  try {
+    const serverModule = await import('azurite/dist/src/blob/BlobServer.js')
+    const configModule = await import('azurite/dist/src/blob/BlobConfiguration.js')
+    return {serverModule, configModule}
+  } finally {
+    if (before === undefined) delete process.env[NO_DIAGNOSTIC_CHANNEL]
+  }
+}
+
 /**
  * Start Azurite's blob service on a random port; `persistDir` undefined keeps blobs in memory. `isDown` (the
  * emulator's Blob-down fault) is asked before each request: while it says so, the connection is destroyed unanswered,
  * as when the storage endpoint cannot be reached.
  */
 export async function startBlobServer(options: {persistDir?: string; isDown?: () => boolean} = {}): Promise<RunningBlob> {
-  const serverModule = (await import('azurite/dist/src/blob/BlobServer.js')) as any
-  const configModule = (await import('azurite/dist/src/blob/BlobConfiguration.js')) as any
+  const {serverModule, configModule} = await loadAzurite()
   const BlobServer = serverModule.default?.default ?? serverModule.default
   const BlobConfiguration = configModule.default?.default ?? configModule.default
   const dir = options.persistDir
