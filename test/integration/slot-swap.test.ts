@@ -1,10 +1,12 @@
 /**
  * slot-swap through the real CLI: the health gate in front of the swap, and the automatic swap back when production
  * starts failing after it — observed from outside, over HTTP on the slots' own ports and in the emulator's log.
+ * The CLI runs in the test process (runRunbookInProcess: the same command, without ~1 s of start-up per run); the
+ * spawned binary's exit codes are covered by test/commands and the other integration files.
  */
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {deploy, requests, runRunbook, servedVersion, startLocalEmulator} from './support.js'
+import {deploy, requests, runRunbookInProcess as runRunbook, servedVersion, startLocalEmulator} from './support.js'
 
 const SITE = 'app-shop-storefront'
 let emulator: RunningEmulator
@@ -46,17 +48,13 @@ describe('slot-swap', () => {
     const from = emulator.state.activity.list().length
     // The new build passes the slot gate, then fails once it takes production traffic: as soon as the swap has
     // happened, production (now serving v31) starts answering 5xx.
-    let watcher: NodeJS.Timeout | undefined
-    const run = await runRunbook(emulator, 'slot-swap', args, {
-      onStart: () => {
-        watcher = setInterval(() => {
-          if (emulator.state.activity.list().slice(from).some((e) => e.kind === 'webapp.swap')) {
-            emulator.faults.set({unhealthySlots: [`${SITE}/production`]})
-            clearInterval(watcher)
-          }
-        }, 10)
-      },
-    })
+    const watcher = setInterval(() => {
+      if (emulator.state.activity.list().slice(from).some((e) => e.kind === 'webapp.swap')) {
+        emulator.faults.set({unhealthySlots: [`${SITE}/production`]})
+        clearInterval(watcher)
+      }
+    }, 10)
+    const run = await runRunbook(emulator, 'slot-swap', args)
     clearInterval(watcher)
     expect(run.code, run.stderr).toBe(1)
     expect(run.json.status).toBe('failed')

@@ -1,12 +1,13 @@
 /**
  * sql-pitr (as an incident runbook and as a drill leg), sql-failover and servicebus-dlq through the real CLI against
- * an emulator started here. Four CLI starts; what each run did is checked in the emulator through the SDK and its
- * request log. SQL data is modelled by the emulator (no SQL engine runs here): the RPO figure is the modelled one.
+ * an emulator started here. Four CLI runs, in the test process (the same command, without a process start each);
+ * what each run did is checked in the emulator through the SDK and its request log. SQL data is modelled by the
+ * emulator (no SQL engine runs here): the RPO figure is the modelled one.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {requests, runRunbook, sdkServices, startLocalEmulator} from './support.js'
+import {requests, runRunbookInProcess as runRunbook, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 let arm: AzureServices
