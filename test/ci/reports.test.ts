@@ -3,6 +3,7 @@
  * measured objective, counts matching the run), the Markdown job summary written to GITHUB_STEP_SUMMARY, Azure
  * Pipelines logging commands (on stderr under --json so stdout stays one JSON document), and webhook notifications
  * received on loopback — and a run that still succeeds when the receiver is down, with the failure journaled.
+ * The CLI runs in the test process (runRunbookInProcess: the same command, without a process start per run).
  */
 import {createServer, type Server} from 'node:http'
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -11,7 +12,7 @@ import {join} from 'node:path'
 import {XMLParser} from 'fast-xml-parser'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {repoRoot, runRunbook, scratchDir, startLocalEmulator} from '../integration/support.js'
+import {repoRoot, runRunbookInProcess as runRunbook, scratchDir, startLocalEmulator} from '../integration/support.js'
 
 let emulator: RunningEmulator
 let receiver: Server

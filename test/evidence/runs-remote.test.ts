@@ -1,11 +1,12 @@
 /**
  * `runs list --env`: runs recorded by other machines (CI jobs) are found in the environment's evidence container,
- * and a run recorded both here and in Blob is listed once.
+ * and a run recorded both here and in Blob is listed once. The CLI runs in the test process (no process start per
+ * command); each command gets its own working directory, as on separate machines.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {runCli} from '../helpers/cli.js'
-import {runRunbook, scratchDir, startLocalEmulator} from '../integration/support.js'
+import {runCliInProcess as runCli} from '../helpers/cli.js'
+import {runRunbookInProcess as runRunbook, scratchDir, startLocalEmulator} from '../integration/support.js'
 
 let emulator: RunningEmulator
 beforeAll(async () => {

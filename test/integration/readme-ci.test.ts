@@ -1,7 +1,8 @@
 /**
  * The README's CI recipe, run against the README's own catalog (served by the emulator): at a moment inside the
  * `database` window the gate says go and `run dr-drill --component window:database` exits 0; outside it the gate
- * says no, and a run without --component is blocked (exit 5) naming each component's next window.
+ * says no, and a run without --component is blocked (exit 5) naming each component's next window. The CLI runs in
+ * the test process (runCliInProcess: the same command, without a process start per command).
  */
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -11,7 +12,7 @@ import {parseCatalog} from '../../src/catalog/loader.js'
 import {catalogNotes} from '../../src/catalog/notes.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {guardDecision, prepareRun} from '../../src/runbooks/runner.js'
-import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
+import {repoRoot, runCliInProcess as runCli, scratchDir} from '../helpers/cli.js'
 
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
 /** The catalog block of "The catalog (`runbooks.yaml`)". */
@@ -56,7 +57,7 @@ describe('README CI recipe', () => {
     expect(plan.guard).toMatchObject({applies: true, allowed: true})
     expect(plan.guard.components.map((c: {component: string}) => c.component)).toEqual(['orders-db'])
 
-    const run = await runCli([...commandOf('run'), '--catalog', catalogFile, '--at', INSIDE], {cwd: dir, env: emulator.env(), timeoutMs: 120_000})
+    const run = await runCli([...commandOf('run'), '--catalog', catalogFile, '--at', INSIDE], {cwd: dir, env: emulator.env()})
     expect(run.code, run.stderr).toBe(0)
     const result = JSON.parse(run.stdout)
     expect(result.status).toBe('succeeded')
