@@ -138,9 +138,10 @@ describe('opsbook run', () => {
     const result = await spawnCli(['run', './slow.yaml', '--env', 'dev'], {
       cwd,
       onOutput(text, child) {
+        // The long wait has started (its line is out): Ctrl-C now, not after a fixed delay.
         if (!sent && text.includes('long-wait [core.wait]')) {
           sent = true
-          setTimeout(() => child.kill('SIGINT'), 200)
+          child.kill('SIGINT')
         }
       },
     })
