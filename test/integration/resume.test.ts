@@ -1,13 +1,14 @@
 /**
  * Crash safety: a run killed with SIGKILL while PostgreSQL restores is continued with `opsbook resume`, which
- * re-attaches to the restore's operation monitor instead of asking Azure for a second restore.
+ * re-attaches to the restore's operation monitor instead of asking Azure for a second restore. The killed run is a
+ * real process; `runs list` and `resume` after it run in the test process (the same commands, no process start).
  */
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {verifyChain} from '../../src/evidence/journal.js'
-import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
+import {repoRoot, runCli, runCliInProcess, scratchDir} from '../helpers/cli.js'
 
 let emulator: RunningEmulator
 
@@ -56,10 +57,10 @@ describe('opsbook resume', () => {
     expect(creates()).toHaveLength(1)
 
     const runId = readdirSync(join(cwd, '.opsbook', 'runs'))[0]!
-    const listed = await runCli(['runs', 'list', '--json'], {cwd, env})
+    const listed = await runCliInProcess(['runs', 'list', '--json'], {cwd, env})
     expect(JSON.parse(listed.stdout).runs[0]).toMatchObject({runId, status: 'crashed'})
 
-    const resumed = await runCli(['resume', runId, '--json'], {cwd, env, timeoutMs: 90_000})
+    const resumed = await runCliInProcess(['resume', runId, '--json'], {cwd, env})
     expect(resumed.code, resumed.stderr).toBe(0)
     const result = JSON.parse(resumed.stdout)
     expect(result).toMatchObject({runId, status: 'succeeded'})
