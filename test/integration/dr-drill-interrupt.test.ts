@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {verifyChain} from '../../src/evidence/journal.js'
-import {runCli} from '../helpers/cli.js'
+import {runCli, runCliInProcess} from '../helpers/cli.js'
 import {postgresServers, runRunbook, sdkServices, servedVersion, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
@@ -68,8 +68,9 @@ describe('dr-drill interrupted', () => {
     expect(run.stderr + run.stdout).not.toMatch(/pg-shop-orders-drill-.*may still be running/)
     expect(readFileSync(run.json.journal, 'utf8')).toMatch(/left nothing behind \(checked: pg-shop-orders-drill-[^ ]* does not exist\)/)
 
-    // Resume continues the interrupted run (exit 130 before): it completes, nothing is left, the chain verifies.
-    const resumed = await runCli(['resume', run.json.runId, '--json', '--yes'], {cwd: run.cwd, env: emulator.env(), timeoutMs: 120_000})
+    // Resume continues the interrupted run (exit 130 before): it completes, nothing is left, the chain verifies. It runs
+    // in the test process (the same command, no process start); the two racing resumes below are real processes.
+    const resumed = await runCliInProcess(['resume', run.json.runId, '--json', '--yes'], {cwd: run.cwd, env: emulator.env()})
     expect(resumed.code, resumed.stderr).toBe(0)
     const result = JSON.parse(resumed.stdout)
     expect(result).toMatchObject({runId: run.json.runId, status: 'succeeded', leftBehind: []})
