@@ -22,7 +22,7 @@
  * answers the item count and the newest `_ts`.
  */
 import type {CosmosDbComponent} from '../../catalog/schema.js'
-import {checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound} from '../arm.js'
+import {checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, uuidFrom} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {registerResourceInventory} from './resource-graph.js'
@@ -130,17 +130,6 @@ function newAccount(
     createdAt: input.createdAt,
     databases: {},
   }
-}
-
-function uuidFrom(text: string): string {
-  let h = 0x811c9dc5
-  const out: string[] = []
-  for (let round = 0; round < 4; round++) {
-    for (const ch of `${round}${text}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0
-    out.push(h.toString(16).padStart(8, '0'))
-  }
-  const hex = out.join('')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }
 
 const containerKey = (accountId: string, db: string, container: string) => `${accountId}/sqlDatabases/${db}/containers/${container}`.toLowerCase()
