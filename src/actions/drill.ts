@@ -95,6 +95,13 @@ export function configurationIssues(component: Component, observed: {retentionDa
       issues.push(`point-in-time retention is ${observed.retentionDays} days, the catalog needs ${component.backupRetentionDays}`)
     if (retention < 7) issues.push(`point-in-time retention of ${retention} days is below the 7 days a restore needs to be useful`)
   }
+  if (component.type === 'cosmosdb') {
+    // Point-in-time restore needs the continuous backup mode; periodic backups are restored by an Azure support
+    // request only (https://learn.microsoft.com/azure/cosmos-db/periodic-backup-restore-introduction), and a restore
+    // goes to a region the account was in (https://learn.microsoft.com/azure/cosmos-db/continuous-backup-restore-introduction).
+    if (component.backup === 'periodic') issues.push('periodic backup: not restorable by opsbook (Azure restores periodic backups through a support request only); use continuous backup')
+    if (crossRegion && component.regions.length < 2) issues.push('cross-region objective with a single-region account: a region loss leaves no region to restore into or fail over to')
+  }
   if (component.type === 'redis') {
     if (rpoMs !== undefined && !component.snapshots) issues.push('an RPO is set but no RDB snapshots are configured: the data cannot be recovered')
     const frequencyMs = component.snapshots ? parseDuration(component.snapshots.frequency) : undefined
@@ -252,7 +259,7 @@ export const reportAction = defineAction({
       .default(false)
       .describe('Also fail when an objective could not be measured (e.g. a PostgreSQL RPO Azure does not report); by default such rows are shown, not failed'),
     expect: z
-      .array(z.enum(['postgres', 'redis', 'webapp', 'storage', 'keyvault', 'sqldb', 'servicebus']))
+      .array(z.enum(['postgres', 'redis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus']))
       .default(['postgres', 'redis', 'webapp'])
       .describe('Component types every one of which must have a measurement; one without is reported as unmeasured'),
   }),

@@ -12,6 +12,7 @@ import type {PostgreSQLManagementFlexibleServerClient} from '@azure/arm-postgres
 import type {RedisManagementClient} from '@azure/arm-rediscache'
 import type {SqlManagementClient} from '@azure/arm-sql'
 import type {ServiceBusManagementClient} from '@azure/arm-servicebus'
+import type {CosmosDBManagementClient} from '@azure/arm-cosmosdb'
 import type {WebSiteManagementClient} from '@azure/arm-appservice'
 import type {ManagementLockClient} from '@azure/arm-locks'
 import type {StorageManagementClient} from '@azure/arm-storage'
@@ -106,6 +107,8 @@ export interface AzureServices {
   sql(): Promise<SqlManagementClient>
   /** arm-servicebus 6 (api-version 2021-11-01). */
   serviceBus(): Promise<ServiceBusManagementClient>
+  /** arm-cosmosdb 16.4 (api-version 2025-10-15). */
+  cosmos(): Promise<CosmosDBManagementClient>
   web(): Promise<WebSiteManagementClient>
   locks(): Promise<ManagementLockClient>
   storage(): Promise<StorageManagementClient>
@@ -254,6 +257,10 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     serviceBus: once(async () => {
       const {ServiceBusManagementClient} = await import('@azure/arm-servicebus')
       return new ServiceBusManagementClient(credential, subscription, hlcOptions())
+    }),
+    cosmos: once(async () => {
+      const {CosmosDBManagementClient} = await import('@azure/arm-cosmosdb')
+      return new CosmosDBManagementClient(credential, subscription, hlcOptions())
     }),
     web: once(async () => {
       const {WebSiteManagementClient} = await import('@azure/arm-appservice')

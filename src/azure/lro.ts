@@ -74,7 +74,10 @@ export async function runTracked<T>(context: ActionContext, services: AzureServi
     abortSignal: context.signal,
     updateIntervalInMs: services.pollIntervalMs,
     onResponse(raw) {
-      if (journaled || (raw.status !== 201 && raw.status !== 202)) return
+      // Accepted (201/202), or a 200 that still carries an Azure-AsyncOperation monitor: Cosmos DB answers a database
+      // account PUT with 200 and the monitor (cosmos-db.json DatabaseAccounts_CreateOrUpdate lists 200 only).
+      const running = raw.status === 201 || raw.status === 202 || (raw.status === 200 && raw.headers.get('azure-asyncoperation') != null)
+      if (journaled || !running) return
       monitorUrl = raw.headers.get('azure-asyncoperation') ?? raw.headers.get('operation-location') ?? raw.headers.get('location') ?? undefined
       const operation: TrackedOperation = {description: spec.description, method: spec.method, resourceUrl, monitorUrl, state}
       journaled = context.operations.started(operation)

@@ -351,6 +351,23 @@ export const sqlDatabaseComponentSchema = z.strictObject({
 })
 export type SqlDatabaseComponent = z.infer<typeof sqlDatabaseComponentSchema>
 
+/**
+ * How opsbook reads the data of a Cosmos DB (NoSQL) account and of a restored copy: the container whose newest `_ts`
+ * (the system property every item carries: its last write, epoch seconds) is the data's freshness.
+ * https://learn.microsoft.com/azure/cosmos-db/resource-model#properties-of-an-item
+ */
+export const cosmosDataProbesSchema = z
+  .strictObject({
+    database: z.string().min(1).describe('SQL (NoSQL API) database holding the probed container'),
+    container: z.string().min(1).describe('Container whose newest item `_ts` is the freshness of the data'),
+  })
+  .describe('Data probes: the container whose newest `_ts` says how fresh the account (and a restored copy) is')
+export type CosmosDataProbes = z.infer<typeof cosmosDataProbesSchema>
+
+// Azure Cosmos DB: point-in-time restore into a new account needs the continuous backup mode (7 or 30 days);
+// periodic-mode accounts are restored only by a support request, so opsbook cannot restore them:
+// https://learn.microsoft.com/azure/cosmos-db/continuous-backup-restore-introduction and
+// https://learn.microsoft.com/azure/cosmos-db/periodic-backup-restore-introduction#request-data-restore-from-a-backup
 export const cosmosDbComponentSchema = z.strictObject({
   type: z.literal('cosmosdb'),
   ...componentBase,
@@ -358,8 +375,32 @@ export const cosmosDbComponentSchema = z.strictObject({
   consistency: z.enum(['Strong', 'BoundedStaleness', 'Session', 'ConsistentPrefix', 'Eventual']).default('Session'),
   regions: z.array(z.string()).default([]).describe('Read/write regions, the first is the write region'),
   multiRegionWrites: z.boolean().default(false),
-  backup: z.enum(['periodic', 'continuous7days', 'continuous30days']).default('periodic'),
+  backup: z
+    .enum(['periodic', 'continuous7days', 'continuous30days'])
+    .default('periodic')
+    .describe('Backup mode: continuous (point-in-time restore by opsbook) or periodic (restored only by Azure support)'),
+  backupRedundancy: z.enum(['Local', 'Zone', 'Geo']).optional().describe('Periodic mode: backup storage redundancy expected'),
+  databases: z
+    .array(z.strictObject({name: z.string().min(1), containers: z.array(z.string().min(1)).default([])}))
+    .default([])
+    .describe('SQL (NoSQL API) databases and their containers'),
+  dataProbes: cosmosDataProbesSchema.optional(),
+}).superRefine((account, ctx) => {
+  // Continuous backup is available for the NoSQL, MongoDB, Gremlin and Table APIs, not Cassandra or PostgreSQL:
+  // https://learn.microsoft.com/azure/cosmos-db/continuous-backup-restore-introduction#current-limitations
+  if (account.backup !== 'periodic' && ['cassandra', 'postgresql'].includes(account.api))
+    ctx.addIssue({code: 'custom', path: ['backup'], message: `continuous backup is not available for the ${account.api} API: use periodic`})
+  if (account.backupRedundancy && account.backup !== 'periodic')
+    ctx.addIssue({code: 'custom', path: ['backupRedundancy'], message: 'backupRedundancy applies to the periodic backup mode only'})
+  if (account.dataProbes) {
+    const db = account.databases.find((d) => d.name === account.dataProbes!.database)
+    if (account.databases.length > 0 && !db)
+      ctx.addIssue({code: 'custom', path: ['dataProbes', 'database'], message: `expected one of the account's databases: ${account.databases.map((d) => d.name).join(', ')}`})
+    else if (db && db.containers.length > 0 && !db.containers.includes(account.dataProbes.container))
+      ctx.addIssue({code: 'custom', path: ['dataProbes', 'container'], message: `expected one of ${db.name}'s containers: ${db.containers.join(', ')}`})
+  }
 })
+export type CosmosDbComponent = z.infer<typeof cosmosDbComponentSchema>
 
 // Kinds real platforms have that opsbook describes (inventory, objectives, windows) but cannot act on yet:
 // no runbook restores them, no check reads them, the emulator does not serve them. `DESCRIBED_ONLY` below names them.
@@ -462,10 +503,9 @@ export const componentSchema = z.discriminatedUnion('type', [
 ])
 
 /** Component kinds opsbook acts on (runbooks, checks, emulator). */
-export const ACTIONABLE_KINDS = ['postgres', 'redis', 'webapp', 'storage', 'keyvault', 'sqldb', 'servicebus'] as const
+export const ACTIONABLE_KINDS = ['postgres', 'redis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus'] as const
 /** Kinds the catalog describes but no command acts on yet, with the name users know them by. */
 export const DESCRIBED_ONLY: Record<Exclude<z.infer<typeof componentSchema>['type'], (typeof ACTIONABLE_KINDS)[number]>, string> = {
-  cosmosdb: 'Azure Cosmos DB',
   containerapp: 'Azure Container Apps',
   functionapp: 'Azure Functions',
   trafficmanager: 'Azure Traffic Manager',

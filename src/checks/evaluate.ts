@@ -131,6 +131,7 @@ export const PROVIDER_PATH: Record<ResourceType, string> = {
   [RESOURCE_TYPES.sqlServer]: 'Microsoft.Sql/servers',
   [RESOURCE_TYPES.sqlDatabase]: 'Microsoft.Sql/servers',
   [RESOURCE_TYPES.serviceBus]: 'Microsoft.ServiceBus/namespaces',
+  [RESOURCE_TYPES.cosmos]: 'Microsoft.DocumentDB/databaseAccounts',
 }
 
 /**
@@ -211,6 +212,7 @@ const COMPONENT_RESOURCE_TYPE: Partial<Record<Component['type'], ResourceType>> 
   keyvault: RESOURCE_TYPES.keyvault,
   sqldb: RESOURCE_TYPES.sqlDatabase,
   servicebus: RESOURCE_TYPES.serviceBus,
+  cosmosdb: RESOURCE_TYPES.cosmos,
 }
 
 const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
@@ -222,6 +224,7 @@ const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
   [RESOURCE_TYPES.keyvault]: 'keyvault',
   [RESOURCE_TYPES.sqlDatabase]: 'sqldb',
   [RESOURCE_TYPES.serviceBus]: 'servicebus',
+  [RESOURCE_TYPES.cosmos]: 'cosmosdb',
 }
 
 /** The catalog component a resource is (a slot belongs to its site's component). */

@@ -31,6 +31,8 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
   // 2014-04-01; az 2.45 → databases 2022-05-01-preview, servers 2021-02-01-preview, failover groups 2020-11-01-preview;
   // 2021-11-01 is the stable version between them (specs vendored in test/fixtures/azure-specs/specification/sql).
   'microsoft.sql': ['2022-08-01-preview', '2022-05-01-preview', '2021-11-01', '2021-02-01-preview', '2020-11-01-preview', '2014-04-01'],
+  // Cosmos DB: arm-cosmosdb 16.4.0 → 2025-10-15 (cosmos-db.json / restorable.json); az 2.45 → 2022-08-15.
+  'microsoft.documentdb': ['2025-10-15', '2022-08-15'],
   // Service Bus: arm-servicebus 6.1.0 → 2021-11-01; az 2.45 → 2022-01-01-preview.
   'microsoft.servicebus': ['2022-01-01-preview', '2021-11-01'],
   // Management locks: arm-locks 2.1.0 → 2020-05-01; az (every version) → 2016-09-01. Permissions (the RBAC preflight):

@@ -90,3 +90,15 @@ export function canonicalEnum(value: unknown, allowed: readonly string[]): strin
   if (typeof value !== 'string') return undefined
   return allowed.find((a) => a.toLowerCase() === value.toLowerCase())
 }
+
+/** A UUID-shaped id derived from `text` (FNV-1a): the same resource gets the same databaseId/instanceId on every seed. */
+export function uuidFrom(text: string): string {
+  let h = 0x811c9dc5
+  const out: string[] = []
+  for (let round = 0; round < 4; round++) {
+    for (const ch of `${round}${text}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0
+    out.push(h.toString(16).padStart(8, '0'))
+  }
+  const hex = out.join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
+}

@@ -344,6 +344,13 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
       case 'servicebus':
         resources[component.name] = {tags, properties: {publicNetworkAccess: 'Enabled', minimumTlsVersion: '1.0', disableLocalAuth: false}}
         break
+      // Cosmos DB (cosmos-db.json DatabaseAccountGetProperties): TLS 1.0 accepted, keys accepted, periodic backup.
+      case 'cosmosdb':
+        resources[component.name] = {
+          tags,
+          properties: {publicNetworkAccess: 'Enabled', minimalTlsVersion: 'Tls', disableLocalAuth: false, backupPolicy: {type: 'Periodic', periodicModeProperties: {backupIntervalInMinutes: 240, backupRetentionIntervalInHours: 8, backupStorageRedundancy: 'Local'}}},
+        }
+        break
     }
   }
   return {subscription: {locks: [], defenderPlans: {AppServices: 'Free', StorageAccounts: 'Free', KeyVaults: 'Free', OpenSourceRelationalDatabases: 'Free'}}, resources}
@@ -497,6 +504,12 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
         break
       case 'servicebus':
         resources[component.name] = {tags: {...tags, ...component.tags}, properties: {publicNetworkAccess: 'Disabled', minimumTlsVersion: '1.2', disableLocalAuth: true}}
+        break
+      case 'cosmosdb':
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          properties: {publicNetworkAccess: 'Disabled', minimalTlsVersion: 'Tls12', disableLocalAuth: true, backupPolicy: {type: 'Continuous', continuousModeProperties: {tier: 'Continuous30Days'}}},
+        }
         break
     }
   }

@@ -134,6 +134,7 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'postgres', optional: false},
   {name: 'redis', optional: false},
   {name: 'sql', optional: false},
+  {name: 'cosmos', optional: false},
   {name: 'servicebus', optional: false},
   {name: 'keyvault-data', optional: false},
   {name: 'webapp', optional: true},

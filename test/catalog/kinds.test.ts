@@ -44,10 +44,12 @@ describe('catalog kinds and fields', () => {
     const env = loaded.catalog.environments.prod!
     expect(Object.keys(env.components)).toHaveLength(13)
     const note = catalogNotes(loaded.catalog).prod!.join('\n')
-    expect(note).toContain('cosmos (Azure Cosmos DB)')
+    expect(note).toContain('worker (Azure Container Apps)')
     expect(note).toContain('gw (Azure API Management)')
-    // Azure SQL Database and Service Bus are acted on (sql-pitr, sql-failover, servicebus-dlq, checks, emulator).
+    // Azure SQL Database, Cosmos DB and Service Bus are acted on (sql-pitr, sql-failover, cosmos-pitr, servicebus-dlq,
+    // checks, emulator).
     expect(note).not.toContain('orders-sql (')
+    expect(note).not.toContain('cosmos (')
     expect(note).not.toContain('bus (')
     expect(note).not.toContain('web (')
   })
@@ -92,6 +94,25 @@ describe('catalog kinds and fields', () => {
     ).join('\n')
     expect(found).toMatch(/^13:\d+ .*Basic database keeps point-in-time backups for at most 7 days/m)
     expect(found).toMatch(/^18:\d+ .*the Basic tier has no topics/m)
+  })
+
+  it('validates Cosmos DB backup and probe rules with file:line:col', () => {
+    const found = problems(
+      wrap(`      wide:
+        type: cosmosdb
+        name: wide
+        api: cassandra
+        backup: continuous7days
+      shop:
+        type: cosmosdb
+        name: shop
+        backup: continuous30days
+        databases: [{name: shop, containers: [products]}]
+        dataProbes: {database: shop, container: carts}
+`),
+    ).join('\n')
+    expect(found).toMatch(/^12:\d+ .*continuous backup is not available for the cassandra API/m)
+    expect(found).toMatch(/^18:\d+ .*expected one of shop's containers: products/m)
   })
 
   it('accepts YAML merge keys, and locates a problem in merged values at the anchor', () => {

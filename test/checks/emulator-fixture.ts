@@ -40,6 +40,8 @@ export function deployedEnvironment(): Environment {
       'sql-bad': {type: 'sqldb', name: 'sql-bad', server: 'sql-bad-srv', objectives: {crossRegion: true}, tags},
       'sb-good': {type: 'servicebus', name: 'sb-good', queues: ['orders'], tags},
       'sb-bad': {type: 'servicebus', name: 'sb-bad', queues: ['orders'], tags},
+      'cosmos-good': {type: 'cosmosdb', name: 'cosmos-good', backup: 'continuous30days', tags},
+      'cosmos-bad': {type: 'cosmosdb', name: 'cosmos-bad', backup: 'continuous7days', tags},
     },
   })
 }

@@ -65,6 +65,9 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
   'sql-bad': {fail: ['sql.backup.redundancy', 'gov.tags.required']},
   'sb-good': {fail: []},
   'sb-bad': {fail: ['sb.net.public_disabled', 'sb.tls.min12', 'sb.auth.local_disabled', 'gov.tags.required']},
+  'cosmos-good': {fail: []},
+  // The insecure estate leaves it on periodic, locally redundant backups while the catalog asks for continuous.
+  'cosmos-bad': {fail: ['cosmos.net.public_disabled', 'cosmos.tls.min12', 'cosmos.auth.local_disabled', 'cosmos.backup.continuous', 'gov.tags.required']},
   'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.public_disabled', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'kv.expiry', 'kv.key_rotation', 'kv.cert.validity', 'kv.cert.auto_renew', 'kv.cert.max_validity', 'gov.tags.required']},
 }
 

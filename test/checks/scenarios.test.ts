@@ -36,6 +36,7 @@ function productionEnvironment(): Environment {
       secrets: {type: 'keyvault', name: 'kv-prod'},
       payments: {type: 'sqldb', name: 'sqldb-prod', server: 'sql-prod', failoverGroup: 'fog-prod', geoReplicas: [{server: 'sql-prod-dr', region: 'westus'}]},
       bus: {type: 'servicebus', name: 'sb-prod', sku: 'Premium', queues: ['orders']},
+      catalog: {type: 'cosmosdb', name: 'cosmos-prod', backup: 'continuous30days', dataProbes: {database: 'shop', container: 'products'}},
     },
   })
 }

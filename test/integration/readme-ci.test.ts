@@ -47,7 +47,7 @@ afterAll(async () => emulator?.stop())
 describe('README CI recipe', () => {
   it('the catalog in the README is valid, and says what opsbook cannot act on yet', () => {
     const loaded = parseCatalog(catalogFile, readFileSync(catalogFile, 'utf8'))
-    expect(catalogNotes(loaded.catalog).production!.join('\n')).toContain('catalog-cosmos (Azure Cosmos DB)')
+    expect(catalogNotes(loaded.catalog).production!.join('\n')).toContain('search-worker (Azure Container Apps)')
   })
 
   it('inside the database window: the gate says go and the drill of its components exits 0', async () => {

@@ -10,6 +10,7 @@ export const DEFAULT_LOAD_RATE = 5
 
 const STARTERS: Record<LoadSource['engine'], () => Promise<StartLoad | undefined>> = {
   postgres: async () => (await import('./postgres.js')).startPostgresLoad,
+  cosmos: async () => (await import('./cosmos.js')).startCosmosLoad,
   // The Redis key writer (./redis.ts) has its own option names: adapted to the common shape here.
   redis: async () => {
     const {startRedisLoad} = await import('./redis.js')

@@ -17,6 +17,8 @@ export interface LoadTarget {
   password?: string
   /** Redis: the key the load keeps set to its newest write's time (the catalog probe's canary; default opsbook:canary). */
   canaryKey?: string
+  /** Cosmos DB: the emulator's in-process data plane takes items through this instead of a connection. */
+  writeItem?: (item: {id: string; [field: string]: unknown}) => void
 }
 
 export interface LoadOptions {
@@ -37,7 +39,7 @@ export type StartLoad = (target: LoadTarget, options: LoadOptions) => Promise<Ru
 
 /** A server the orchestrator should load, resolved (and started) only when the load starts. */
 export interface LoadSource {
-  engine: 'postgres' | 'redis'
+  engine: 'postgres' | 'redis' | 'cosmos'
   name: string
   target(): Promise<LoadTarget>
 }

@@ -17,6 +17,7 @@ import type {EmulatorContext} from '../context.js'
 import type {Estate, EstateResource} from '../estate.js'
 import {applySqlEstate} from './sql.js'
 import {applyServiceBusEstate} from './servicebus.js'
+import {applyCosmosEstate} from './cosmos.js'
 import type {Route} from '../types.js'
 import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
@@ -228,6 +229,7 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
   const byName = (name: string) => Object.entries(estate.resources).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1]
   applySqlEstate(ctx, byName)
   applyServiceBusEstate(ctx, byName)
+  applyCosmosEstate(ctx, byName)
 }
 
 function applyResourceSettings(resource: Record<string, any>, settings: EstateResource, type: string): void {

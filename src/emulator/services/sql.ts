@@ -18,7 +18,7 @@
  * the writes of the last SQL_REPLICATION_LAG_MS. `GET {databaseId}/opsbookData` (not an Azure API) answers it.
  */
 import type {SqlDatabaseComponent} from '../../catalog/schema.js'
-import {canonicalEnum, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {canonicalEnum, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData, uuidFrom} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {registerResourceInventory} from './resource-graph.js'
@@ -147,17 +147,6 @@ function skuOf(name = 'GP_Gen5_2'): Record<string, any> {
   if (/^S\d+$/i.test(name)) return {name: 'Standard', tier: 'Standard', capacity: 10}
   if (/^P\d+$/i.test(name)) return {name: 'Premium', tier: 'Premium', capacity: 125}
   return {name, tier: 'GeneralPurpose'}
-}
-
-function uuidFrom(text: string): string {
-  let h = 0x811c9dc5
-  const out: string[] = []
-  for (let round = 0; round < 4; round++) {
-    for (const ch of `${round}${text}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0
-    out.push(h.toString(16).padStart(8, '0'))
-  }
-  const hex = out.join('')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }
 
 function seed(ctx: EmulatorContext): SqlState {

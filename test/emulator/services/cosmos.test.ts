@@ -1,0 +1,48 @@
+/**
+ * The emulator's Microsoft.DocumentDB service through the unmodified @azure/arm-cosmosdb client: restorable accounts
+ * (continuous mode only), the container's continuous backup information, the LRO monitors, DELETE of an absent
+ * account, and the in-process data plane's items and `_ts`.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {startFixture, type Fixture, RG} from '../../azure/helpers.js'
+
+let fixture: Fixture
+beforeAll(async () => {
+  fixture = await startFixture()
+})
+afterAll(async () => fixture?.stop())
+
+describe('Microsoft.DocumentDB', () => {
+  it('serves the catalog account with its continuous backup policy, databases and containers', async () => {
+    const client = await fixture.services.cosmos()
+    const account = await client.databaseAccounts.get(RG, 'cosmos-shop-local')
+    expect(account).toMatchObject({kind: 'GlobalDocumentDB', provisioningState: 'Succeeded', publicNetworkAccess: 'Enabled', disableLocalAuth: false, minimalTlsVersion: 'Tls12'})
+    expect(account.backupPolicy).toMatchObject({type: 'Continuous', continuousModeProperties: {tier: 'Continuous7Days'}})
+    const containers: string[] = []
+    for await (const c of client.sqlResources.listSqlContainers(RG, 'cosmos-shop-local', 'shop')) containers.push(c.name!)
+    expect(containers).toEqual(['products', 'carts'])
+    const missing = await client.sqlResources.getSqlContainer(RG, 'cosmos-shop-local', 'shop', 'orders').catch((e) => e)
+    expect([missing.statusCode, missing.code]).toEqual([404, 'NotFound'])
+  })
+
+  it('seeds the last hour of items with _ts, and answers the latest restorable timestamp as a Location LRO', async () => {
+    const base = `/subscriptions/${fixture.environment.subscription}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local/sqlDatabases/shop/containers/products`
+    const items = (await fixture.services.armRequest('GET', `${base}/opsbookItems`, {apiVersion: '2025-10-15'})).body
+    expect(items.count).toBeGreaterThanOrEqual(120)
+    expect(Date.now() / 1000 - items.newestTs).toBeLessThan(120)
+    const client = await fixture.services.cosmos()
+    const info = await client.sqlResources.beginRetrieveContinuousBackupInformationAndWait(RG, 'cosmos-shop-local', 'shop', 'products', {location: 'eastus'}, {updateIntervalInMs: 20})
+    expect(Math.abs(Date.parse(info.continuousBackupInformation!.latestRestorableTimestamp!) - Date.now())).toBeLessThan(60_000)
+  })
+
+  it('deletes as an Azure-AsyncOperation LRO, and answers 204 for an account that is not there', async () => {
+    const client = await fixture.services.cosmos()
+    await client.databaseAccounts.beginCreateOrUpdateAndWait(RG, 'cosmos-scratch', {location: 'eastus', databaseAccountOfferType: 'Standard', locations: [{locationName: 'eastus'}]}, {updateIntervalInMs: 20})
+    const started = await fixture.services.armRequest('DELETE', `/subscriptions/${fixture.environment.subscription}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-scratch`, {apiVersion: '2025-10-15'})
+    expect(started.status).toBe(202)
+    expect(started.headers['azure-asyncoperation']).toMatch(/\/providers\/Microsoft\.DocumentDB\/locations\/eastus\/operationsStatus\/[0-9a-f-]+\?api-version=2025-10-15$/)
+    await expect.poll(async () => (await client.databaseAccounts.get(RG, 'cosmos-scratch').catch((e) => e)).statusCode, {timeout: 10_000, interval: 50}).toBe(404)
+    const absent = await fixture.services.armRequest('DELETE', `/subscriptions/${fixture.environment.subscription}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-scratch`, {apiVersion: '2025-10-15'})
+    expect(absent.status).toBe(204)
+  })
+})
