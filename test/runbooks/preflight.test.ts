@@ -9,6 +9,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createAzureServices} from '../../src/azure/clients.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {armOperation} from '../../src/emulator/services/authorization.js'
 import {currentLeaseHolder} from '../../src/evidence/lease.js'
 import {ExitCode, GuardError, OpsbookError, ValidationError} from '../../src/errors.js'
 import {buildPlan} from '../../src/runbooks/plan.js'
@@ -132,6 +133,35 @@ describe('RBAC preflight against the emulator', () => {
     expect(result.status).toBe('succeeded')
     expect(emulator.requestLog().some((r) => r.method === 'PUT' && r.path.endsWith('/patchSchedules/default'))).toBe(true)
     expect(readFileSync(result.journal, 'utf8')).toContain('"run.finished"')
+  })
+})
+
+describe('the emulator enforces role assignments on ordinary ARM calls', () => {
+  it('maps requests to their RBAC operation as ARM names them', () => {
+    const rg = '/subscriptions/s/resourceGroups/rg/providers'
+    expect(armOperation('PUT', `${rg}/Microsoft.Cache/redis/c/patchSchedules/default`)).toEqual({operation: 'Microsoft.Cache/redis/patchSchedules/write', scope: `${rg}/Microsoft.Cache/redis/c/patchSchedules/default`, resourceGroup: 'rg'})
+    expect(armOperation('POST', `${rg}/Microsoft.Web/sites/app/slots/staging/slotsswap`)).toMatchObject({operation: 'Microsoft.Web/sites/slots/slotsswap/action', scope: `${rg}/Microsoft.Web/sites/app/slots/staging`})
+    expect(armOperation('DELETE', '/subscriptions/s/resourceGroups/rg')).toMatchObject({operation: 'Microsoft.Resources/subscriptions/resourceGroups/delete'})
+    expect(armOperation('GET', `${rg}/Microsoft.Cache/redis/c/providers/Microsoft.Insights/metrics`)).toMatchObject({operation: 'Microsoft.Insights/metrics/read'})
+  })
+
+  it('refuses a reader that gets past preflight with 403 AuthorizationFailed, as Azure does; reads and granted writes go through', async () => {
+    const cache = `/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.Cache/redis/redis-shop-sessions`
+    const schedule = {scheduleEntries: [{dayOfWeek: 'Sunday', startHourUtc: 2, maintenanceWindow: 'PT5H'}]}
+    as('reader')
+    const redis = await services().services.redis()
+    // The unmodified SDK client, straight at "Azure": no preflight in between.
+    const refused = await redis.patchSchedules.createOrUpdate('rg-shop-local', 'redis-shop-sessions', 'default', schedule as never).then(() => undefined, (error: any) => error)
+    expect(refused?.statusCode).toBe(403)
+    expect(refused?.code).toBe('AuthorizationFailed')
+    expect(refused?.message).toMatch(/^The client '[0-9a-f-]{36}' with object id '[0-9a-f-]{36}' does not have authorization to perform action 'Microsoft\.Cache\/redis\/patchSchedules\/write' over scope '.*\/redis-shop-sessions\/patchSchedules\/default' or the scope is invalid/)
+    expect((await services().services.armRequest('GET', cache, {apiVersion: '2024-11-01'})).status).toBe(200)
+    const keys = await services().services.armRequest('POST', `${cache}/listKeys`, {apiVersion: '2024-11-01'})
+    expect([keys.status, keys.body?.error?.code]).toEqual([403, 'AuthorizationFailed'])
+    as('operator')
+    const allowed = await (await services().services.redis()).patchSchedules.createOrUpdate('rg-shop-local', 'redis-shop-sessions', 'default', schedule as never)
+    expect(allowed.scheduleEntries[0]?.dayOfWeek).toBe('Sunday')
+    as(undefined)
   })
 })
 
