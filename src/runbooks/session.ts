@@ -86,17 +86,22 @@ async function runConnected(
   // of the plan held (exit 6 with the missing ones named). A run that cannot work never starts.
   // A runbook of core actions with no evidence container touches nothing in Azure: it needs no identity either.
   const [{checkIdentityAndScopes, checkAccess, missingPermissionsError}, {buildPlan}] = await Promise.all([import('./preflight.js'), import('./plan.js')])
-  const plan = buildPlan(prepared, {now: now()})
-  if (plan.permissions.length > 0) {
-    await checkIdentityAndScopes(services, environment, options.signal)
-    const access = await checkAccess(plan, environment, services, options.signal)
-    if (access.missing.length > 0) throw missingPermissionsError(access, runbook.name)
-  }
-
   const startedAt = now()
   const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
   const changes = flattenSteps(runbook).some((n) => findAction(n.spec.uses)?.changes)
   const dir = runDir(root, runId)
+  // A refusal from here to the journal leaves a refused-run record and nothing else (refused.ts).
+  const refused = (error: unknown) => recordRefusal(error, {input, dir, runId, changes, services, redactor, at: now()})
+  const plan = buildPlan(prepared, {now: now()})
+  if (plan.permissions.length > 0) {
+    try {
+      await checkIdentityAndScopes(services, environment, options.signal)
+      const access = await checkAccess(plan, environment, services, options.signal)
+      if (access.missing.length > 0) throw missingPermissionsError(access, runbook.name)
+    } catch (error) {
+      throw await refused(error)
+    }
+  }
   // Resuming: the run's lock first (a second live resumer is refused, exit 5). Holding it proves any earlier process
   // of this run on this host dead, so leases that process held may be taken over — and only those.
   if (options.resume) await acquireRunLock(dir, runId)
@@ -122,6 +127,8 @@ async function runConnected(
     takeOverOwn: options.resume !== undefined,
     renewEveryMs: options.leaseRenewEveryMs,
     optOuts: input.optOuts,
+  }).catch(async (error: unknown) => {
+    throw await refused(error)
   })
   let journal: Journal
   try {
@@ -259,6 +266,42 @@ async function runConnected(
     summary: join(dir, SUMMARY_FILE),
     warnings,
   }
+}
+
+/**
+ * A refusal before anything started (exit 6: not ready; exit 5: a lease or evidence guard) is recorded as a refused
+ * run: who, what, why, when — no journal, no lease, nothing changed. Resumed runs already have their record. Returns
+ * the error to rethrow; a record that cannot be written never hides the refusal.
+ */
+async function recordRefusal(
+  error: unknown,
+  context: {input: SessionInput; dir: string; runId: string; changes: boolean; services: AzureServices; redactor: Redactor; at: Date},
+): Promise<unknown> {
+  const {input, dir, runId, changes, services, redactor, at} = context
+  const {OpsbookError, ExitCode} = await import('../errors.js')
+  if (input.options.resume || !(error instanceof OpsbookError) || (error.exitCode !== ExitCode.notReady && error.exitCode !== ExitCode.blocked)) return error
+  const {runbook, envName} = input.prepared
+  // The principal when there is one (a missing permission); none when no credential could be obtained.
+  const principal = error.code === 'no-credentials' ? undefined : await services.identity().then((i) => `${i.display} (${i.source})`, () => undefined)
+  const json = error.toJSON()
+  const {writeRefusedRun} = await import('../evidence/refused.js')
+  await writeRefusedRun(
+    dir,
+    {
+      runId,
+      status: 'refused',
+      runbook: runbook.name,
+      environment: envName,
+      refusedAt: at.toISOString(),
+      who: {osUser: input.user, host: currentHost(), ...(principal ? {azurePrincipal: principal} : {})},
+      request: {params: withoutSecrets(input.prepared.rawParams, runbook), components: input.components, changes},
+      why: {exitCode: error.exitCode, code: error.code, message: error.message, suggestions: error.suggestions, ...('details' in json ? {details: json.details} : {})},
+      changed: false,
+      leasesTaken: 0,
+    },
+    redactor,
+  ).catch((writeError: Error) => process.stderr.write(`warning: the refused-run record was not written (${describeWriteError(writeError)})\n`))
+  return error
 }
 
 async function openNotifier(environment: PreparedRun['environment'], runId: string, envName: string, redactor: Redactor, warn: (message: string) => void) {

@@ -3,7 +3,7 @@
  * through the unmodified DefaultAzureCredential and the emulator's permissions API answers for each. A run that lacks a
  * permission stops before its first step — nothing changed, no lease, no journal — and with the permission it runs.
  */
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createAzureServices} from '../../src/azure/clients.js'
@@ -11,6 +11,7 @@ import {loadCatalog} from '../../src/catalog/loader.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {armOperation} from '../../src/emulator/services/authorization.js'
 import {currentLeaseHolder} from '../../src/evidence/lease.js'
+import {listRuns} from '../../src/evidence/runs-store.js'
 import {ExitCode, GuardError, OpsbookError, ValidationError} from '../../src/errors.js'
 import {buildPlan} from '../../src/runbooks/plan.js'
 import {runDoctor, renderDoctor} from '../../src/doctor/doctor.js'
@@ -124,7 +125,16 @@ describe('RBAC preflight against the emulator', () => {
     expect((refused as OpsbookError).exitCode).toBe(ExitCode.notReady)
     expect((refused as OpsbookError).message).toMatch(/step schedule \(redis\.setPatchSchedule\) needs Microsoft\.Cache\/redis\/patchSchedules\/write on \/subscriptions\/.*\/resourceGroups\/rg-shop-local — granted by the built-in role "Redis Cache Contributor"/)
     expect(emulator.requestLog().filter((r) => r.method !== 'GET')).toEqual([])
-    expect(existsSync(join(dir, '.opsbook', 'runs'))).toBe(false)
+    // No journal: the run's folder holds only the refused-run record (who, what, why, when).
+    const runs = readdirSync(join(dir, '.opsbook', 'runs'))
+    expect(runs).toHaveLength(1)
+    expect(readdirSync(join(dir, '.opsbook', 'runs', runs[0]!))).toEqual(['refused.json'])
+    const record = JSON.parse(readFileSync(join(dir, '.opsbook', 'runs', runs[0]!, 'refused.json'), 'utf8'))
+    expect(record).toMatchObject({status: 'refused', runbook: 'patch-cache', environment: 'local', changed: false, leasesTaken: 0, request: {components: ['sessions-cache'], changes: true}})
+    expect(record.who.azurePrincipal).toContain('(reader)')
+    expect(record.why).toMatchObject({exitCode: 6, code: 'missing-permission'})
+    expect(record.why.message).toContain('Microsoft.Cache/redis/patchSchedules/write')
+    expect((await listRuns(join(dir, '.opsbook')))[0]).toMatchObject({runId: runs[0], status: 'refused'})
     const container = (await services().services.blob('stshopevidence')).getContainerClient('opsbook-evidence')
     expect(await currentLeaseHolder(container, 'local', 'sessions-cache')).toBeUndefined()
 
@@ -179,7 +189,10 @@ describe('production fails closed without its evidence store', () => {
       expect((refused as GuardError).exitCode).toBe(ExitCode.blocked)
       expect((refused as GuardError).message).toContain('evidence container stshopevidence/opsbook-evidence is unavailable')
       expect((refused as GuardError).suggestions.join(' ')).toContain('--no-evidence --reason')
-      expect(existsSync(join(production, '.opsbook', 'runs'))).toBe(false)
+      // Refused before anything ran: the refused-run record only, no journal.
+      const [refusedRun] = readdirSync(join(production, '.opsbook', 'runs'))
+      expect(readdirSync(join(production, '.opsbook', 'runs', refusedRun!))).toEqual(['refused.json'])
+      expect(JSON.parse(readFileSync(join(production, '.opsbook', 'runs', refusedRun!, 'refused.json'), 'utf8')).why).toMatchObject({exitCode: 5, code: 'blocked-evidence'})
 
       await expect(runRunbook({...runOptions(production), optOut: {evidence: true}})).rejects.toBeInstanceOf(ValidationError)
 
