@@ -155,14 +155,15 @@ async function runConnected(
     await writeRedactedFile(join(dir, REQUEST_FILE), {json: request}, {redactor})
   }
 
-  const notifier = await openNotifier(environment, runId, envName, redactor, warn)
+  const {notifier, problems: notificationProblems} = await openNotifier(environment, runId, envName, services, redactor)
+  for (const problem of notificationProblems) warn(problem)
   // The journal writes (and fsyncs) first; reporters, the blob sink and notifications see an event only after that.
   // The engine records through `record` (appends of one tick share an fsync) and delivers through `deliver`.
   const deliver = async (event: RunEvent) => {
     evidence.sink?.listener(event)
     notifier?.listener(event)
     for (const listener of options.listeners) await listener(event)
-    if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store)) await emit(note)
+    if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store, notificationProblems)) await emit(note)
   }
   const record = (event: RunEvent) => journal.append(event)
   const emit = async (event: RunEvent) => {
@@ -304,11 +305,18 @@ async function recordRefusal(
   return error
 }
 
-async function openNotifier(environment: PreparedRun['environment'], runId: string, envName: string, redactor: Redactor, warn: (message: string) => void) {
-  if (environment.notifications.length === 0) return undefined
-  const {Notifier} = await import('../evidence/notify.js')
-  const notifier = new Notifier({targets: environment.notifications, runId, environment: envName, redact: (value) => redactor.redact(value), warn})
-  return notifier.enabled ? notifier : undefined
+/**
+ * The run's notifier, its webhook URLs resolved from their references (environment, OPSBOOK_PARAM_*, Key Vault) and
+ * added to the redactor before anything is written. References that cannot be resolved come back as problems: a
+ * warning the session journals; the run goes on without that target.
+ */
+async function openNotifier(environment: PreparedRun['environment'], runId: string, envName: string, services: AzureServices, redactor: Redactor) {
+  if (environment.notifications.length === 0) return {problems: []}
+  const [{Notifier, resolveTargets}, {readKeyVaultSecret}] = await Promise.all([import('../evidence/notify.js'), import('../azure/keyvault.js')])
+  const {resolved, problems} = await resolveTargets(environment.notifications, {readSecret: (ref) => readKeyVaultSecret(services, ref)})
+  for (const target of resolved) redactor.add(target.address)
+  const notifier = new Notifier({targets: resolved, runId, environment: envName, redact: (value) => redactor.redact(value)})
+  return {notifier: notifier.enabled ? notifier : undefined, problems}
 }
 
 /** Why a lease no longer protects this run, if one does not. */
@@ -348,8 +356,9 @@ function withoutSecrets(raw: Record<string, string>, runbook: PreparedRun['runbo
   return Object.fromEntries(Object.entries(raw).filter(([name]) => runbook.params[name]?.type !== 'secret'))
 }
 
-function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDecision[], store: OpenedEvidence['store']): RunEvent[] {
+function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDecision[], store: OpenedEvidence['store'], notificationProblems: string[]): RunEvent[] {
   const notes: RunEvent[] = []
+  for (const problem of notificationProblems) notes.push({type: 'run.note', message: `warning: ${problem}`, data: {notification: 'unresolved'}})
   for (const c of confirmations) notes.push({type: 'approval.decided', step: 'run', decision: c})
   for (const o of overrides) notes.push({type: 'run.note', message: `override: ${o.detail}; reason: ${o.reason}`, data: {override: o}})
   if (store)
