@@ -4,8 +4,6 @@
  * nothing ran, no lease was taken and nothing changed. It says who asked for what, why it was refused and when, so
  * `runs list` / `runs show` account for every attempt. Written redacted like every other file of a run.
  */
-import {existsSync} from 'node:fs'
-import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {Redactor} from './redact.js'
 import {writeRedactedFile} from './writer.js'
@@ -32,14 +30,4 @@ export async function writeRefusedRun(dir: string, record: RefusedRun, redactor:
   const path = join(dir, REFUSED_FILE)
   await writeRedactedFile(path, {json: record}, {redactor, atomic: true})
   return path
-}
-
-export async function readRefusedRun(dir: string): Promise<RefusedRun | undefined> {
-  const path = join(dir, REFUSED_FILE)
-  if (!existsSync(path)) return undefined
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as RefusedRun
-  } catch {
-    return undefined
-  }
 }

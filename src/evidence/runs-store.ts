@@ -9,7 +9,7 @@ import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {ValidationError} from '../errors.js'
 import type {RunStatus} from '../runbooks/events.js'
-import {readRefusedRun, REFUSED_FILE, type RefusedRun} from './refused.js'
+import {REFUSED_FILE, type RefusedRun} from './refused.js'
 import {JOURNAL_FILE, LOCK_FILE, SUMMARY_FILE, runDir, verifyChain, type ChainCheck, type JournalLine} from './journal.js'
 import type {RunSummary} from './summary.js'
 
@@ -96,7 +96,7 @@ interface RunState {
 }
 
 async function readRunState(dir: string, runId: string): Promise<RunState> {
-  const refused = await readRefusedRun(dir)
+  const refused = await readJson<RefusedRun>(join(dir, REFUSED_FILE))
   if (refused) return {refused, entry: {runId, runbook: refused.runbook, environment: refused.environment, status: 'refused', startedAt: refused.refusedAt}}
   const summary = await readJson<RunSummary>(join(dir, SUMMARY_FILE))
   const {first, last} = await journalEnds(join(dir, JOURNAL_FILE))
