@@ -543,8 +543,16 @@ export const notificationSchema = z
   .strictObject({
     kind: z.enum(['teams', 'slack', 'webhook']).describe('teams: an Adaptive Card (Teams Workflows webhook); slack: Block Kit (incoming webhook); webhook: plain JSON'),
     url: z
-      .strictObject({env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as OPSBOOK_TEAMS_WEBHOOK')})
-      .describe('Where the webhook URL is: it carries its own secret, so the catalog names an environment variable, never the URL'),
+      .union([
+        z.strictObject({env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as OPSBOOK_TEAMS_WEBHOOK')}).describe('The URL is in this environment variable'),
+        z
+          .strictObject({type: z.literal('keyVaultSecret'), vault: z.string().min(1).describe('Key Vault name or URL'), secret: z.string().min(1).describe('Secret holding the URL')})
+          .describe('The URL is this Key Vault secret (read at run time; needs the Key Vault Secrets User role)'),
+        z
+          .strictObject({type: z.literal('param'), name: z.string().regex(/^[A-Z0-9_]+$/, 'expected an upper-case name such as TEAMS_WEBHOOK')})
+          .describe('The URL is the environment variable OPSBOOK_PARAM_<name>'),
+      ])
+      .describe('Where the webhook URL is — a secret by reference, never the URL: it carries its own secret. Resolved at run time and redacted everywhere; one that cannot be resolved is a journaled warning, the run goes on'),
     on: z
       .array(z.enum(['start', 'approval', 'success', 'failure', 'left-behind']))
       .min(1)

@@ -19,7 +19,7 @@ import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, ty
 import {asCopy, fromCopy} from './fleet.js'
 import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
 import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
-import {DEFAULT_PRINCIPAL, requestedPrincipal} from './services/authorization.js'
+import {authorizationFailure, DEFAULT_PRINCIPAL, requestedPrincipal} from './services/authorization.js'
 import {Operations} from './lro.js'
 import {JsonStateStore, createActivityLog} from './state.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type RequestLogEntry, type Route, type RouteParams} from './types.js'
@@ -496,10 +496,13 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
           return
         }
         const tokenProblem = await checkBearerToken(request, deps.faults)
-        const intercepted = apiVersionProblem || tokenProblem ? {headers: {}} : deps.faults.intercept(request.method, operation)
+        // ARM authorizes after authenticating and before the provider sees the request.
+        const forbidden = tokenProblem || apiVersionProblem || isMonitor ? undefined : authorizationFailure(deps.ctx, request, path)
+        const intercepted = apiVersionProblem || tokenProblem || forbidden ? {headers: {}} : deps.faults.intercept(request.method, operation)
         extraHeaders = intercepted.headers
         if (tokenProblem) response = tokenProblem
         else if (apiVersionProblem) response = apiVersionProblem
+        else if (forbidden) response = forbidden
         else if (intercepted.response) response = intercepted.response
         else {
           const monitor = await deps.lro.handleMonitor(request)

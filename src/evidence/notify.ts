@@ -6,17 +6,62 @@
  * Payloads: Microsoft Teams takes an Adaptive Card in a message (Workflows "When a Teams webhook request is
  * received": learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/connectors-using#send-adaptive-cards-using-an-incoming-webhook),
  * Slack takes Block Kit blocks with a `text` fallback (api.slack.com/messaging/webhooks), anything else a plain JSON
- * document. The webhook URL is itself a secret, so the catalog names an environment variable that holds it.
+ * document. The webhook URL is itself a secret, so the catalog gives it by reference — an environment variable, an
+ * OPSBOOK_PARAM_<name> variable or a Key Vault secret — resolved when the run starts (`resolveTargets`) and added to
+ * the run's redactor, so it never reaches the journal, the output or the evidence.
  */
 import type {RunEvent} from '../runbooks/events.js'
 
 export type NotificationEvent = 'start' | 'approval' | 'success' | 'failure' | 'left-behind'
 export const NOTIFICATION_EVENTS: NotificationEvent[] = ['start', 'approval', 'success', 'failure', 'left-behind']
 
+/** Where a webhook URL is: an environment variable, OPSBOOK_PARAM_<name>, or a Key Vault secret (catalog schema). */
+export type WebhookReference = {env: string} | {type: 'param'; name: string} | {type: 'keyVaultSecret'; vault: string; secret: string}
+
 export interface NotificationTarget {
   kind: 'teams' | 'slack' | 'webhook'
-  url: {env: string}
+  url: WebhookReference
   on: NotificationEvent[]
+}
+
+/** A target with its URL resolved. */
+export type ResolvedTarget = NotificationTarget & {address: string}
+
+/** How a reference is named in messages (never the URL). */
+export function describeReference(url: WebhookReference): string {
+  if ('env' in url) return url.env
+  if (url.type === 'param') return `OPSBOOK_PARAM_${url.name}`
+  return `Key Vault ${url.vault} secret ${url.secret}`
+}
+
+/**
+ * Resolve every target's URL: environment variables from `env`, Key Vault secrets through `readSecret` (the vault's
+ * data plane). A reference that cannot be resolved is reported in `problems` (the session journals it) and that
+ * target is skipped; the run goes on.
+ */
+export async function resolveTargets(
+  targets: NotificationTarget[],
+  options: {env?: NodeJS.ProcessEnv; readSecret: (ref: {vault: string; secret: string}) => Promise<string>},
+): Promise<{resolved: ResolvedTarget[]; problems: string[]}> {
+  const env = options.env ?? process.env
+  const resolved: ResolvedTarget[] = []
+  const problems: string[] = []
+  for (const target of targets) {
+    const url = target.url
+    let address: string | undefined
+    try {
+      if ('env' in url || url.type === 'param') {
+        const name = describeReference(url)
+        address = env[name]
+        if (!address) throw new Error(`environment variable ${name} is not set`)
+      } else address = await options.readSecret(url)
+    } catch (error) {
+      problems.push(`notification (${target.kind}) skipped: its webhook URL (${describeReference(url)}) could not be resolved: ${(error as Error).message}`)
+      continue
+    }
+    resolved.push({...target, address})
+  }
+  return {resolved, problems}
 }
 
 export interface NotificationMessage {
@@ -34,7 +79,7 @@ export interface NotificationMessage {
 
 export interface DeliveryFailure {
   kind: NotificationTarget['kind']
-  /** The environment variable naming the URL (never the URL: it is a secret). */
+  /** The reference naming the URL (never the URL: it is a secret). */
   target: string
   event: NotificationEvent
   attempts: number
@@ -42,13 +87,12 @@ export interface DeliveryFailure {
 }
 
 export interface NotifierOptions {
-  targets: NotificationTarget[]
+  /** Targets with their URLs resolved (resolveTargets). */
+  targets: ResolvedTarget[]
   runId: string
   environment: string
-  env?: NodeJS.ProcessEnv
   /** Applied to every payload before it leaves the process. */
   redact: <T>(value: T) => T
-  warn: (message: string) => void
   attempts?: number
   /** First retry delay; doubles each attempt. */
   backoffMs?: number
@@ -59,17 +103,11 @@ export interface NotifierOptions {
 export class Notifier {
   private readonly pending = new Set<Promise<void>>()
   private readonly failures: DeliveryFailure[] = []
-  private readonly resolved: Array<NotificationTarget & {address: string}>
+  private readonly resolved: ResolvedTarget[]
   private runbook = ''
 
   constructor(private readonly options: NotifierOptions) {
-    const env = options.env ?? process.env
-    this.resolved = []
-    for (const target of options.targets) {
-      const address = env[target.url.env]
-      if (!address) options.warn(`notification (${target.kind}) skipped: environment variable ${target.url.env} is not set`)
-      else this.resolved.push({...target, address})
-    }
+    this.resolved = options.targets
   }
 
   get enabled(): boolean {
@@ -116,7 +154,7 @@ export class Notifier {
     })
     await Promise.race([Promise.allSettled([...this.pending]), deadline])
     clearTimeout(timer)
-    for (const [target, event] of this.inFlight) this.failures.push({kind: target.kind, target: target.url.env, event, attempts: 0, error: `still not delivered after ${timeoutMs} ms`})
+    for (const [target, event] of this.inFlight) this.failures.push({kind: target.kind, target: describeReference(target.url), event, attempts: 0, error: `still not delivered after ${timeoutMs} ms`})
     return [...this.failures]
   }
 
@@ -130,7 +168,7 @@ export class Notifier {
       this.inFlight.add(entry)
       const delivery = this.deliver(target.address, body)
         .then((failure) => {
-          if (failure) this.failures.push({kind: target.kind, target: target.url.env, event: message.event, ...failure})
+          if (failure) this.failures.push({kind: target.kind, target: describeReference(target.url), event: message.event, ...failure})
         })
         .finally(() => {
           this.inFlight.delete(entry)

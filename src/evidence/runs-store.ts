@@ -9,11 +9,12 @@ import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {ValidationError} from '../errors.js'
 import type {RunStatus} from '../runbooks/events.js'
+import {REFUSED_FILE, type RefusedRun} from './refused.js'
 import {JOURNAL_FILE, LOCK_FILE, SUMMARY_FILE, runDir, verifyChain, type ChainCheck, type JournalLine} from './journal.js'
 import type {RunSummary} from './summary.js'
 
-/** `crashed`: no summary, no run.finished, and no live process holds the run. */
-export type StoredRunStatus = RunStatus | 'crashed'
+/** `crashed`: no summary, no run.finished, and no live process holds the run. `refused`: preflight refused it (refused.ts). */
+export type StoredRunStatus = RunStatus | 'crashed' | 'refused'
 
 export interface RunListEntry {
   runId: string
@@ -31,6 +32,8 @@ export interface RunDetails {
   status: StoredRunStatus
   /** Present once the run finished and wrote it. */
   summary?: RunSummary
+  /** Present when preflight refused the run: who, what, why, when (there is no journal then). */
+  refused?: RefusedRun
   /** The hash chain, checked against the line count and last hash summary.json recorded. */
   chain: ChainCheck
   /** The last journal event, e.g. where a crashed run stopped. */
@@ -45,7 +48,7 @@ export async function listRuns(root: string): Promise<RunListEntry[]> {
   for (const entry of await readdir(runsDir, {withFileTypes: true})) {
     if (!entry.isDirectory()) continue
     const dir = join(runsDir, entry.name)
-    if (!existsSync(join(dir, JOURNAL_FILE)) && !existsSync(join(dir, SUMMARY_FILE))) continue
+    if (!existsSync(join(dir, JOURNAL_FILE)) && !existsSync(join(dir, SUMMARY_FILE)) && !existsSync(join(dir, REFUSED_FILE))) continue
     const state = await readRunState(dir, entry.name)
     entries.push(state.entry)
   }
@@ -67,6 +70,7 @@ export async function showRun(root: string, runId: string): Promise<RunDetails> 
     journalPath,
     status: state.entry.status,
     ...(state.summary ? {summary: state.summary} : {}),
+    ...(state.refused ? {refused: state.refused} : {}),
     chain,
     ...(state.last ? {lastEvent: {seq: state.last.seq, ts: state.last.ts, type: state.last.type, step: state.last.step}} : {}),
   }
@@ -87,10 +91,13 @@ async function resolveRunId(root: string, runId: string): Promise<string> {
 interface RunState {
   entry: RunListEntry
   summary?: RunSummary
+  refused?: RefusedRun
   last?: JournalLine
 }
 
 async function readRunState(dir: string, runId: string): Promise<RunState> {
+  const refused = await readJson<RefusedRun>(join(dir, REFUSED_FILE))
+  if (refused) return {refused, entry: {runId, runbook: refused.runbook, environment: refused.environment, status: 'refused', startedAt: refused.refusedAt}}
   const summary = await readJson<RunSummary>(join(dir, SUMMARY_FILE))
   const {first, last} = await journalEnds(join(dir, JOURNAL_FILE))
   if (summary)

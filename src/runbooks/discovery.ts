@@ -86,6 +86,13 @@ export function resolveRunbookReference(reference: string, catalog?: LoadedCatal
       throw new ValidationError([{code: 'runbook-not-found', message: `runbook file not found: ${file}`}])
     return {file, source: file, origin: 'file'}
   }
+  // Catalog runbooks shadow built-ins; a built-in is found by its file name (<name>.yaml) before parsing every one of
+  // them (the whole library costs seconds on a loaded machine, on every `run` — #17's no-credential budget).
+  const catalogDir = catalogRunbooksDir(catalog)
+  const fromCatalog = catalogDir ? yamlFiles(catalogDir).map((file) => readEntry(file, 'catalog')).find((e) => e.name === reference) : undefined
+  const builtinFile = join(builtinRunbooksDir(), `${reference}.yaml`)
+  const direct = fromCatalog ?? (/^[A-Za-z0-9._-]+$/.test(reference) && existsSync(builtinFile) ? readEntry(builtinFile, 'builtin') : undefined)
+  if (direct?.name === reference) return {file: direct.file, source: direct.source, origin: direct.origin}
   const known = listRunbooks(catalog)
   const entry = known.find((e) => e.name === reference)
   if (entry) return {file: entry.file, source: entry.source, origin: entry.origin}

@@ -86,17 +86,22 @@ async function runConnected(
   // of the plan held (exit 6 with the missing ones named). A run that cannot work never starts.
   // A runbook of core actions with no evidence container touches nothing in Azure: it needs no identity either.
   const [{checkIdentityAndScopes, checkAccess, missingPermissionsError}, {buildPlan}] = await Promise.all([import('./preflight.js'), import('./plan.js')])
-  const plan = buildPlan(prepared, {now: now()})
-  if (plan.permissions.length > 0) {
-    await checkIdentityAndScopes(services, environment, options.signal)
-    const access = await checkAccess(plan, environment, services, options.signal)
-    if (access.missing.length > 0) throw missingPermissionsError(access, runbook.name)
-  }
-
   const startedAt = now()
   const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
   const changes = flattenSteps(runbook).some((n) => findAction(n.spec.uses)?.changes)
   const dir = runDir(root, runId)
+  // A refusal from here to the journal leaves a refused-run record and nothing else (refused.ts).
+  const refused = (error: unknown) => recordRefusal(error, {input, dir, runId, changes, services, redactor, at: now()})
+  const plan = buildPlan(prepared, {now: now()})
+  if (plan.permissions.length > 0) {
+    try {
+      await checkIdentityAndScopes(services, environment, options.signal)
+      const access = await checkAccess(plan, environment, services, options.signal)
+      if (access.missing.length > 0) throw missingPermissionsError(access, runbook.name)
+    } catch (error) {
+      throw await refused(error)
+    }
+  }
   // Resuming: the run's lock first (a second live resumer is refused, exit 5). Holding it proves any earlier process
   // of this run on this host dead, so leases that process held may be taken over — and only those.
   if (options.resume) await acquireRunLock(dir, runId)
@@ -122,6 +127,8 @@ async function runConnected(
     takeOverOwn: options.resume !== undefined,
     renewEveryMs: options.leaseRenewEveryMs,
     optOuts: input.optOuts,
+  }).catch(async (error: unknown) => {
+    throw await refused(error)
   })
   let journal: Journal
   try {
@@ -148,14 +155,15 @@ async function runConnected(
     await writeRedactedFile(join(dir, REQUEST_FILE), {json: request}, {redactor})
   }
 
-  const notifier = await openNotifier(environment, runId, envName, redactor, warn)
+  const {notifier, problems: notificationProblems} = await openNotifier(environment, runId, envName, services, redactor)
+  for (const problem of notificationProblems) warn(problem)
   // The journal writes (and fsyncs) first; reporters, the blob sink and notifications see an event only after that.
   // The engine records through `record` (appends of one tick share an fsync) and delivers through `deliver`.
   const deliver = async (event: RunEvent) => {
     evidence.sink?.listener(event)
     notifier?.listener(event)
     for (const listener of options.listeners) await listener(event)
-    if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store)) await emit(note)
+    if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store, notificationProblems)) await emit(note)
   }
   const record = (event: RunEvent) => journal.append(event)
   const emit = async (event: RunEvent) => {
@@ -261,11 +269,54 @@ async function runConnected(
   }
 }
 
-async function openNotifier(environment: PreparedRun['environment'], runId: string, envName: string, redactor: Redactor, warn: (message: string) => void) {
-  if (environment.notifications.length === 0) return undefined
-  const {Notifier} = await import('../evidence/notify.js')
-  const notifier = new Notifier({targets: environment.notifications, runId, environment: envName, redact: (value) => redactor.redact(value), warn})
-  return notifier.enabled ? notifier : undefined
+/**
+ * A refusal before anything started (exit 6: not ready; exit 5: a lease or evidence guard) is recorded as a refused
+ * run: who, what, why, when — no journal, no lease, nothing changed. Resumed runs already have their record. Returns
+ * the error to rethrow; a record that cannot be written never hides the refusal.
+ */
+async function recordRefusal(
+  error: unknown,
+  context: {input: SessionInput; dir: string; runId: string; changes: boolean; services: AzureServices; redactor: Redactor; at: Date},
+): Promise<unknown> {
+  const {input, dir, runId, changes, services, redactor, at} = context
+  const {OpsbookError, ExitCode} = await import('../errors.js')
+  if (input.options.resume || !(error instanceof OpsbookError) || (error.exitCode !== ExitCode.notReady && error.exitCode !== ExitCode.blocked)) return error
+  const {runbook, envName} = input.prepared
+  // The principal when there is one (a missing permission); none when no credential could be obtained.
+  const principal = error.code === 'no-credentials' ? undefined : await services.identity().then((i) => `${i.display} (${i.source})`, () => undefined)
+  const json = error.toJSON()
+  const {writeRefusedRun} = await import('../evidence/refused.js')
+  await writeRefusedRun(
+    dir,
+    {
+      runId,
+      status: 'refused',
+      runbook: runbook.name,
+      environment: envName,
+      refusedAt: at.toISOString(),
+      who: {osUser: input.user, host: currentHost(), ...(principal ? {azurePrincipal: principal} : {})},
+      request: {params: withoutSecrets(input.prepared.rawParams, runbook), components: input.components, changes},
+      why: {exitCode: error.exitCode, code: error.code, message: error.message, suggestions: error.suggestions, ...('details' in json ? {details: json.details} : {})},
+      changed: false,
+      leasesTaken: 0,
+    },
+    redactor,
+  ).catch((writeError: Error) => process.stderr.write(`warning: the refused-run record was not written (${describeWriteError(writeError)})\n`))
+  return error
+}
+
+/**
+ * The run's notifier, its webhook URLs resolved from their references (environment, OPSBOOK_PARAM_*, Key Vault) and
+ * added to the redactor before anything is written. References that cannot be resolved come back as problems: a
+ * warning the session journals; the run goes on without that target.
+ */
+async function openNotifier(environment: PreparedRun['environment'], runId: string, envName: string, services: AzureServices, redactor: Redactor) {
+  if (environment.notifications.length === 0) return {problems: []}
+  const [{Notifier, resolveTargets}, {readKeyVaultSecret}] = await Promise.all([import('../evidence/notify.js'), import('../azure/keyvault.js')])
+  const {resolved, problems} = await resolveTargets(environment.notifications, {readSecret: (ref) => readKeyVaultSecret(services, ref)})
+  for (const target of resolved) redactor.add(target.address)
+  const notifier = new Notifier({targets: resolved, runId, environment: envName, redact: (value) => redactor.redact(value)})
+  return {notifier: notifier.enabled ? notifier : undefined, problems}
 }
 
 /** Why a lease no longer protects this run, if one does not. */
@@ -305,8 +356,9 @@ function withoutSecrets(raw: Record<string, string>, runbook: PreparedRun['runbo
   return Object.fromEntries(Object.entries(raw).filter(([name]) => runbook.params[name]?.type !== 'secret'))
 }
 
-function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDecision[], store: OpenedEvidence['store']): RunEvent[] {
+function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDecision[], store: OpenedEvidence['store'], notificationProblems: string[]): RunEvent[] {
   const notes: RunEvent[] = []
+  for (const problem of notificationProblems) notes.push({type: 'run.note', message: `warning: ${problem}`, data: {notification: 'unresolved'}})
   for (const c of confirmations) notes.push({type: 'approval.decided', step: 'run', decision: c})
   for (const o of overrides) notes.push({type: 'run.note', message: `override: ${o.detail}; reason: ${o.reason}`, data: {override: o}})
   if (store)

@@ -12,6 +12,7 @@ import {join} from 'node:path'
 import {XMLParser} from 'fast-xml-parser'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
+import {setKeyVaultSecret} from '../helpers/keyvault.js'
 import {repoRoot, runRunbookInProcess as runRunbook, scratchDir, startLocalEmulator} from '../integration/support.js'
 
 let emulator: RunningEmulator
@@ -109,6 +110,39 @@ describe('run --junit, job summary and notifications', () => {
     const slack = received.find((r) => r.path === '/slack')!.body
     expect(slack.text).toMatch(/failing-test on local: failed/)
     expect(slack.blocks[0].type).toBe('header')
+  }, 120_000)
+
+  it('webhook URLs by reference: a Key Vault secret and an OPSBOOK_PARAM_* variable are resolved at run time and never written; an unresolvable one is a journaled warning', async () => {
+    const dir = scratchDir()
+    writeFileSync(
+      join(dir, 'runbooks.yaml'),
+      readFileSync(join(dir, 'runbooks.yaml'), 'utf8').replace(
+        '    rollbackWindow: PT30M\n',
+        `    rollbackWindow: PT30M
+    notifications:
+      - { kind: webhook, url: { type: keyVaultSecret, vault: kv-shop-local, secret: ops-webhook }, on: [start, success] }
+      - { kind: slack, url: { type: param, name: SLACK_HOOK }, on: [success] }
+      - { kind: teams, url: { type: keyVaultSecret, vault: kv-shop-local, secret: no-such-webhook }, on: [start, success] }
+`,
+      ),
+    )
+    const vaultUrl = `${receiverUrl}/vault-hook-token-7c1e`
+    await setKeyVaultSecret(emulator, 'kv-shop-local', 'ops-webhook', vaultUrl)
+    received.length = 0
+    const run = await runRunbook(emulator, 'hello', ['--param', 'pause=PT0S'], {cwd: dir, env: {OPSBOOK_PARAM_SLACK_HOOK: `${receiverUrl}/param-hook-token-9d2f`}})
+    expect(run.code, run.stderr).toBe(0)
+    expect(received.filter((r) => r.path === '/vault-hook-token-7c1e').map((r) => r.body.event)).toEqual(['start', 'success'])
+    expect(received.filter((r) => r.path === '/param-hook-token-9d2f').map((r) => r.body.text)).toEqual([expect.stringMatching(/hello on local: succeeded/)])
+    const journal = readFileSync(run.json.journal, 'utf8')
+    expect(journal).toMatch(/warning: notification \(teams\) skipped: its webhook URL \(Key Vault kv-shop-local secret no-such-webhook\) could not be resolved: secret no-such-webhook in Key Vault kv-shop-local does not exist/)
+    // The resolved URLs are secrets: not in the journal, the summary, the request or the output.
+    const runFolder = join(run.json.journal, '..')
+    for (const file of ['journal.jsonl', 'summary.json', 'request.json']) {
+      const text = readFileSync(join(runFolder, file), 'utf8')
+      expect(text).not.toContain('hook-token')
+    }
+    expect(run.stdout + run.stderr).not.toContain('hook-token')
+    expect(run.stderr).toContain('no-such-webhook')
   }, 120_000)
 
   it('a receiver that is down never fails the run: the failed delivery is journaled, without the webhook URL', async () => {

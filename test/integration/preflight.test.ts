@@ -1,16 +1,19 @@
 /**
  * The CLI with no Azure credential at all (a real-Azure environment of examples/azure-platform.yaml, every AZURE_*
  * variable cleared, an empty az profile, the managed-identity endpoint pointed at a closed port): `run`, `check` and
- * `doctor` print the one short message and exit 6 instead of starting anything.
+ * `doctor` print the one short message and exit 6 instead of starting anything; the refused run leaves a refused-run
+ * record (who, what, why, when) that `runs list` and `runs show` show, and no journal.
  */
-import {mkdtempSync} from 'node:fs'
+import {copyFileSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {repoRoot, runCli} from '../helpers/cli.js'
 
 const home = mkdtempSync(join(tmpdir(), 'opsbook-nocred-'))
-const catalog = join(repoRoot, 'examples', 'azure-platform.yaml')
+// A copy beside the temporary home, so the refused-run record lands in <home>/.opsbook, not in the repository.
+const catalog = join(home, 'azure-platform.yaml')
+copyFileSync(join(repoRoot, 'examples', 'azure-platform.yaml'), catalog)
 const cleared = Object.fromEntries(Object.keys(process.env).filter((k) => /^(AZURE_|IDENTITY_|MSI_|OPSBOOK_EMULATOR)/.test(k)).map((k) => [k, undefined]))
 const env = {...cleared, HOME: home, AZURE_CONFIG_DIR: home, AZURE_POD_IDENTITY_AUTHORITY_HOST: 'http://127.0.0.1:9'}
 
@@ -30,6 +33,33 @@ describe('without any Azure credential', () => {
     expect(result.stderr.trim().split('\n').length).toBeLessThanOrEqual(9)
     expect(result.stdout).toBe('')
   })
+
+  it('a refused run leaves only a refused-run record, which runs list and runs show show', async () => {
+    const result = await runCli(['run', 'hello', '--env', 'staging', '--catalog', catalog, '--param', 'who=Ada'], {cwd: home, env})
+    expect(result.code, result.stderr).toBe(6)
+    const list = JSON.parse((await runCli(['runs', 'list', '--catalog', catalog, '--json'], {cwd: home, env})).stdout)
+    const refused = list.runs.filter((r: any) => r.status === 'refused' && r.runbook === 'hello')
+    expect(refused.length).toBeGreaterThanOrEqual(1)
+    const runId = refused[0].runId
+    expect(refused[0]).toMatchObject({environment: 'staging'})
+    // Nothing ran: the run's folder holds the record and nothing else (no journal, summary or request).
+    expect(readdirSync(join(home, '.opsbook', 'runs', runId))).toEqual(['refused.json'])
+    const shown = await runCli(['runs', 'show', runId, '--catalog', catalog], {cwd: home, env})
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(shown.stdout).toContain(`${runId}: refused (exit 6) — hello on staging`)
+    expect(shown.stdout).toContain('nothing changed, no lease taken')
+    expect(shown.stdout).toContain('no Azure credential for environment "staging"')
+    const details = {refused: JSON.parse(readFileSync(join(home, '.opsbook', 'runs', runId, 'refused.json'), 'utf8'))}
+    expect(details.refused).toMatchObject({
+      status: 'refused',
+      changed: false,
+      leasesTaken: 0,
+      who: {osUser: expect.any(String), host: expect.any(String)},
+      request: {params: {who: 'Ada'}},
+      why: {exitCode: 6, code: 'no-credentials'},
+    })
+    expect(Date.parse(details.refused.refusedAt)).not.toBeNaN()
+  }, 180_000)
 
   it('doctor says so on its credential line and exits 6; --json carries the same', async () => {
     const result = await runCli(['doctor', '--env', 'staging', '--catalog', catalog, '--json', '--verbose'], {cwd: home, env})

@@ -3,13 +3,15 @@
  * through the unmodified DefaultAzureCredential and the emulator's permissions API answers for each. A run that lacks a
  * permission stops before its first step — nothing changed, no lease, no journal — and with the permission it runs.
  */
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createAzureServices} from '../../src/azure/clients.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {armOperation} from '../../src/emulator/services/authorization.js'
 import {currentLeaseHolder} from '../../src/evidence/lease.js'
+import {listRuns} from '../../src/evidence/runs-store.js'
 import {ExitCode, GuardError, OpsbookError, ValidationError} from '../../src/errors.js'
 import {buildPlan} from '../../src/runbooks/plan.js'
 import {runDoctor, renderDoctor} from '../../src/doctor/doctor.js'
@@ -123,7 +125,16 @@ describe('RBAC preflight against the emulator', () => {
     expect((refused as OpsbookError).exitCode).toBe(ExitCode.notReady)
     expect((refused as OpsbookError).message).toMatch(/step schedule \(redis\.setPatchSchedule\) needs Microsoft\.Cache\/redis\/patchSchedules\/write on \/subscriptions\/.*\/resourceGroups\/rg-shop-local — granted by the built-in role "Redis Cache Contributor"/)
     expect(emulator.requestLog().filter((r) => r.method !== 'GET')).toEqual([])
-    expect(existsSync(join(dir, '.opsbook', 'runs'))).toBe(false)
+    // No journal: the run's folder holds only the refused-run record (who, what, why, when).
+    const runs = readdirSync(join(dir, '.opsbook', 'runs'))
+    expect(runs).toHaveLength(1)
+    expect(readdirSync(join(dir, '.opsbook', 'runs', runs[0]!))).toEqual(['refused.json'])
+    const record = JSON.parse(readFileSync(join(dir, '.opsbook', 'runs', runs[0]!, 'refused.json'), 'utf8'))
+    expect(record).toMatchObject({status: 'refused', runbook: 'patch-cache', environment: 'local', changed: false, leasesTaken: 0, request: {components: ['sessions-cache'], changes: true}})
+    expect(record.who.azurePrincipal).toContain('(reader)')
+    expect(record.why).toMatchObject({exitCode: 6, code: 'missing-permission'})
+    expect(record.why.message).toContain('Microsoft.Cache/redis/patchSchedules/write')
+    expect((await listRuns(join(dir, '.opsbook')))[0]).toMatchObject({runId: runs[0], status: 'refused'})
     const container = (await services().services.blob('stshopevidence')).getContainerClient('opsbook-evidence')
     expect(await currentLeaseHolder(container, 'local', 'sessions-cache')).toBeUndefined()
 
@@ -132,6 +143,35 @@ describe('RBAC preflight against the emulator', () => {
     expect(result.status).toBe('succeeded')
     expect(emulator.requestLog().some((r) => r.method === 'PUT' && r.path.endsWith('/patchSchedules/default'))).toBe(true)
     expect(readFileSync(result.journal, 'utf8')).toContain('"run.finished"')
+  })
+})
+
+describe('the emulator enforces role assignments on ordinary ARM calls', () => {
+  it('maps requests to their RBAC operation as ARM names them', () => {
+    const rg = '/subscriptions/s/resourceGroups/rg/providers'
+    expect(armOperation('PUT', `${rg}/Microsoft.Cache/redis/c/patchSchedules/default`)).toEqual({operation: 'Microsoft.Cache/redis/patchSchedules/write', scope: `${rg}/Microsoft.Cache/redis/c/patchSchedules/default`, resourceGroup: 'rg'})
+    expect(armOperation('POST', `${rg}/Microsoft.Web/sites/app/slots/staging/slotsswap`)).toMatchObject({operation: 'Microsoft.Web/sites/slots/slotsswap/action', scope: `${rg}/Microsoft.Web/sites/app/slots/staging`})
+    expect(armOperation('DELETE', '/subscriptions/s/resourceGroups/rg')).toMatchObject({operation: 'Microsoft.Resources/subscriptions/resourceGroups/delete'})
+    expect(armOperation('GET', `${rg}/Microsoft.Cache/redis/c/providers/Microsoft.Insights/metrics`)).toMatchObject({operation: 'Microsoft.Insights/metrics/read'})
+  })
+
+  it('refuses a reader that gets past preflight with 403 AuthorizationFailed, as Azure does; reads and granted writes go through', async () => {
+    const cache = `/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.Cache/redis/redis-shop-sessions`
+    const schedule = {scheduleEntries: [{dayOfWeek: 'Sunday', startHourUtc: 2, maintenanceWindow: 'PT5H'}]}
+    as('reader')
+    const redis = await services().services.redis()
+    // The unmodified SDK client, straight at "Azure": no preflight in between.
+    const refused = await redis.patchSchedules.createOrUpdate('rg-shop-local', 'redis-shop-sessions', 'default', schedule as never).then(() => undefined, (error: any) => error)
+    expect(refused?.statusCode).toBe(403)
+    expect(refused?.code).toBe('AuthorizationFailed')
+    expect(refused?.message).toMatch(/^The client '[0-9a-f-]{36}' with object id '[0-9a-f-]{36}' does not have authorization to perform action 'Microsoft\.Cache\/redis\/patchSchedules\/write' over scope '.*\/redis-shop-sessions\/patchSchedules\/default' or the scope is invalid/)
+    expect((await services().services.armRequest('GET', cache, {apiVersion: '2024-11-01'})).status).toBe(200)
+    const keys = await services().services.armRequest('POST', `${cache}/listKeys`, {apiVersion: '2024-11-01'})
+    expect([keys.status, keys.body?.error?.code]).toEqual([403, 'AuthorizationFailed'])
+    as('operator')
+    const allowed = await (await services().services.redis()).patchSchedules.createOrUpdate('rg-shop-local', 'redis-shop-sessions', 'default', schedule as never)
+    expect(allowed.scheduleEntries[0]?.dayOfWeek).toBe('Sunday')
+    as(undefined)
   })
 })
 
@@ -149,7 +189,10 @@ describe('production fails closed without its evidence store', () => {
       expect((refused as GuardError).exitCode).toBe(ExitCode.blocked)
       expect((refused as GuardError).message).toContain('evidence container stshopevidence/opsbook-evidence is unavailable')
       expect((refused as GuardError).suggestions.join(' ')).toContain('--no-evidence --reason')
-      expect(existsSync(join(production, '.opsbook', 'runs'))).toBe(false)
+      // Refused before anything ran: the refused-run record only, no journal.
+      const [refusedRun] = readdirSync(join(production, '.opsbook', 'runs'))
+      expect(readdirSync(join(production, '.opsbook', 'runs', refusedRun!))).toEqual(['refused.json'])
+      expect(JSON.parse(readFileSync(join(production, '.opsbook', 'runs', refusedRun!, 'refused.json'), 'utf8')).why).toMatchObject({exitCode: 5, code: 'blocked-evidence'})
 
       await expect(runRunbook({...runOptions(production), optOut: {evidence: true}})).rejects.toBeInstanceOf(ValidationError)
 

@@ -16,6 +16,14 @@ export default class RunsShow extends BaseCommand<RunDetails> {
     ])
     const details = await showRun(opsbookRoot({catalogFlag: flags.catalog}), args.runId)
     const s = details.summary
+    const r = details.refused
+    if (r) {
+      // Refused by preflight: nothing ran, so there is no journal to check.
+      this.say(`${details.runId}: refused (exit ${r.why.exitCode}) — ${r.runbook} on ${r.environment} at ${r.refusedAt}, by ${r.who.osUser}${r.who.azurePrincipal ? ` (${r.who.azurePrincipal})` : ''}; nothing changed, no lease taken`)
+      this.say(r.why.message)
+      for (const suggestion of r.why.suggestions) this.say(`  try: ${suggestion}`)
+      return details
+    }
     this.say(`${details.runId}: ${details.status}${s ? ` — ${s.runbook.name} on ${s.environment}, ${humanDuration(s.durationMs)}, by ${s.who.osUser}${s.who.azurePrincipal ? ` (${s.who.azurePrincipal})` : ''}` : ''}`)
     this.say(`journal ${details.journalPath}: ${details.chain.ok ? `hash chain OK (${details.chain.lines} lines)` : `HASH CHAIN BROKEN at line ${details.chain.firstBad?.line}: ${details.chain.firstBad?.reason}`}`)
     if (!s && details.lastEvent) this.say(`last event: #${details.lastEvent.seq} ${details.lastEvent.type}${details.lastEvent.step ? ` (${details.lastEvent.step})` : ''} at ${details.lastEvent.ts}; continue with: opsbook resume ${details.runId}`)

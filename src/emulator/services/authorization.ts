@@ -10,15 +10,21 @@
  *   2022-04-01, Permissions_ListForResourceGroup in azure-rest-api-specs authorization-RoleDefinitionsCalls.json)
  *   answers the caller's role permissions at or above the resource group, one entry per role assignment, from the
  *   built-in role definitions (src/azure/permissions.ts). The caller is the bearer token's `oid` claim.
+ * - Every other ARM call made with an estate identity's token is authorized as ARM does: the request maps to its RBAC
+ *   operation (`{namespace}/{type}[/{child type}…]/read|write|delete`, a POST to `…/{name}/{verb}` is
+ *   `…/{verb}/action`: https://learn.microsoft.com/en-us/azure/role-based-access-control/resource-provider-operations)
+ *   and a caller none of whose roles grants it gets 403 `AuthorizationFailed` with ARM's message
+ *   (https://learn.microsoft.com/en-us/azure/role-based-access-control/troubleshooting),
+ *   so a reader-only identity that gets past preflight is still refused by "Azure".
  * The default principal holds Owner and Storage Blob Data Contributor on the subscription (Owner alone has no data
- * actions in Azure), so everything that worked before identities existed still does.
+ * actions in Azure), so everything that worked before identities existed still does; its calls are not checked.
  */
 import {createHash} from 'node:crypto'
-import {BUILT_IN_ROLES, builtInRole, type RolePermission} from '../../azure/permissions.js'
+import {BUILT_IN_ROLES, builtInRole, granted, type RolePermission} from '../../azure/permissions.js'
 import {checkScope, paged} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import type {EstateIdentity} from '../estate.js'
-import type {EmulatorRequest, Route} from '../types.js'
+import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 
 /** The `oid` of tokens for the default principal. */
 export const DEFAULT_PRINCIPAL = 'opsbook-emulator-identity'
@@ -63,21 +69,68 @@ export function callerOf(ctx: Pick<EmulatorContext, 'estate'>, request: Pick<Emu
 
 const DEFAULT_ROLES = ['Owner', 'Storage Blob Data Contributor']
 
-/** The permission entries a caller holds at a resource group scope (assignments at the subscription or that group). */
-export function permissionsAt(ctx: Pick<EmulatorContext, 'subscription' | 'estate'>, caller: EmulatorPrincipal | undefined, resourceGroup: string): RolePermission[] {
+/**
+ * The permission entries a caller holds at a resource group scope (assignments at the subscription or that group);
+ * without a group, at the subscription (assignments at the subscription only).
+ */
+export function permissionsAt(ctx: Pick<EmulatorContext, 'subscription' | 'estate'>, caller: EmulatorPrincipal | undefined, resourceGroup: string | undefined): RolePermission[] {
   const assignments = caller ? caller.roles : DEFAULT_ROLES.map((role) => ({role, scope: undefined}))
   const subscriptionScope = `/subscriptions/${ctx.subscription}`.toLowerCase()
   const groupScope = `${subscriptionScope}/resourcegroups/${resourceGroup}`.toLowerCase()
   const applies = (scope: string | undefined) => {
     if (!scope) return true
     const s = scope.toLowerCase().replace(/\/+$/, '')
-    if (!s.startsWith('/')) return s === resourceGroup.toLowerCase()
-    return s === subscriptionScope || s === groupScope
+    if (!s.startsWith('/')) return resourceGroup !== undefined && s === resourceGroup.toLowerCase()
+    return s === subscriptionScope || (resourceGroup !== undefined && s === groupScope)
   }
   return assignments
     .filter((a) => applies(a.scope))
     .map((a) => builtInRole(a.role) ?? BUILT_IN_ROLES[0]!)
     .map((role) => ({actions: role.permissions.actions ?? [], notActions: role.permissions.notActions ?? [], dataActions: role.permissions.dataActions ?? [], notDataActions: role.permissions.notDataActions ?? []}))
+}
+
+/** The RBAC operation an ARM request needs, the scope ARM names in a refusal, and the resource group it is in. */
+export function armOperation(method: string, path: string): {operation: string; scope: string; resourceGroup?: string} | undefined {
+  const m = /^\/subscriptions\/([^/]+)(\/.*)?$/i.exec(path)
+  if (!m) return undefined
+  const rest = (m[2] ?? '').split('/').filter(Boolean).map(decode)
+  const resourceGroup = rest[0]?.toLowerCase() === 'resourcegroups' ? rest[1] : undefined
+  // The innermost provider owns the operation (extension resources: …/providers/Microsoft.Insights/metrics).
+  const at = rest.map((s) => s.toLowerCase()).lastIndexOf('providers')
+  const namespace = at >= 0 ? rest[at + 1] : 'Microsoft.Resources'
+  if (!namespace) return undefined
+  // Segments alternate type/name: `subscriptions/{id}/resourceGroups/{name}` outside a provider.
+  const segments = at >= 0 ? rest.slice(at + 2) : ['subscriptions', m[1]!, ...rest]
+  const types = segments.filter((_, i) => i % 2 === 0)
+  const verb = method === 'GET' || method === 'HEAD' ? 'read' : method === 'DELETE' ? 'delete' : 'write'
+  const isAction = method === 'POST' && segments.length % 2 === 1
+  const operation = isAction ? `${namespace}/${types.join('/')}/action` : `${namespace}/${[...types, verb].join('/')}`
+  return {operation, scope: isAction ? path.slice(0, path.lastIndexOf('/')) : path, ...(resourceGroup ? {resourceGroup} : {})}
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/**
+ * ARM's answer to a call the caller's roles do not grant (403 AuthorizationFailed), or undefined when allowed. Only
+ * estate identities are checked; the emulator's own paths (`…/opsbookData`, `metrics:getBatch` on Monitor's data
+ * plane) are not ARM operations.
+ */
+export function authorizationFailure(ctx: Pick<EmulatorContext, 'subscription' | 'estate'>, request: Pick<EmulatorRequest, 'headers' | 'method'>, path: string): EmulatorResponse | undefined {
+  const caller = callerOf(ctx, request)
+  if (!caller || /\/opsbookData$|\/metrics:getBatch$/i.test(path)) return undefined
+  const needed = armOperation(request.method, path)
+  if (!needed || granted(permissionsAt(ctx, caller, needed.resourceGroup), needed.operation)) return undefined
+  return armError(
+    403,
+    'AuthorizationFailed',
+    `The client '${caller.objectId}' with object id '${caller.objectId}' does not have authorization to perform action '${needed.operation}' over scope '${needed.scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+  )
 }
 
 export function routes(ctx: EmulatorContext): Route[] {
