@@ -12,7 +12,7 @@ import {ExitCode} from '../errors.js'
 import {isDuration, parseDuration, humanDuration} from '../support/duration.js'
 import type {AzureServices} from '../azure/clients.js'
 import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
-import {runTracked} from '../azure/lro.js'
+import {runTracked, sameResource} from '../azure/lro.js'
 import {
   apiVersions,
   armPath,
@@ -27,7 +27,7 @@ import {
   type ResolvedResource,
 } from './resolve.js'
 import type {ProbeReport} from './postgres-probes.js'
-import {defineAction, type ActionContext, type ActionDefinition, type PlanContext} from './types.js'
+import {defineAction, type ActionContext, type ActionDefinition, type PlanContext, type TrackedOperation} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT4H'})
 const isoDateTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), {message: 'expected an ISO-8601 date-time, e.g. 2026-11-23T08:15:00Z'})
@@ -437,10 +437,15 @@ export const promoteReplicaAction = defineAction({
       const client = await services.postgres()
       const previous = context.operations.inFlight()
       let startedAt = context.now().toISOString()
+      let reattach: TrackedOperation | undefined
       if (!previous) {
         const current = await getServer(services, resource, context.signal)
         const role = current.replicationRole ?? current.replica?.role ?? 'None'
-        if (!/replica$/i.test(role))
+        // Resumed after Ctrl-C stopped waiting for this very promotion: it went through (a promotion cannot be undone
+        // or issued twice), so finish by re-attaching to it rather than refusing a server that is no replica any more.
+        const earlier = context.operations.interrupted?.()
+        if (!/replica$/i.test(role) && earlier?.method === 'PATCH' && sameResource(earlier.resourceUrl, resource.id)) reattach = earlier
+        else if (!/replica$/i.test(role))
           throw new ActionFailure(`${resource.name} is not a read replica (replication role ${role}); nothing to promote`, {
             code: 'postgres-not-a-replica',
             exitCode: ExitCode.invalidInput,
@@ -452,6 +457,7 @@ export const promoteReplicaAction = defineAction({
         method: 'PATCH',
         resource: resource.id,
         state: {startedAt},
+        ...(reattach ? {reattach} : {}),
         call: (options) =>
           client.servers
             .beginUpdateAndWait(
