@@ -271,6 +271,15 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
     let startedAt = (previous?.state?.startedAt as string | undefined) ?? now.toISOString()
     let resumed = false
 
+    // Resumed after Ctrl-C stopped waiting for this very restore (e.g. a hung operation): the create may still be under
+    // way, and ARM refuses a second one for the name (ServerNameAlreadyExists) — wait for the first one instead.
+    const earlier = previous ? undefined : context.operations.interrupted?.()
+    if (earlier?.method === 'PUT' && sameResource(earlier.resourceUrl, targetId) && !(await findServer(services, resourceGroup, target, context.signal))) {
+      context.log(`waiting for the restore into ${target} that the interrupted run started`)
+      await runTracked(context, services, {description: earlier.description, method: 'PUT', resource: targetId, reattach: earlier, call: () => Promise.reject(new Error('not re-sent'))}).catch(
+        (error: unknown) => context.log(`the interrupted restore did not complete (${(error as Error).message}); restoring again`),
+      )
+    }
     // A retry (or a resume that lost its journal line) finds the server this run already created: adopt it.
     const existing = previous ? undefined : await findServer(services, resourceGroup, target, context.signal)
     if (existing) {
@@ -294,7 +303,8 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
         'opsbook-started-at': startedAt,
       }
       context.log(`${geo ? 'geo-restoring' : 'restoring'} ${source.name} as of ${new Date(point).toISOString()} into ${target} (${location})`)
-      const tracked = await runTracked(context, services, {
+      const create = (reattach?: null) => runTracked(context, services, {
+        ...(reattach === null ? {reattach} : {}),
         description: `postgres.${geo ? 'geoRestore' : 'restore'} ${source.name} → ${target}`,
         method: 'PUT',
         resource: targetId,
@@ -320,6 +330,14 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
               })
             }),
       })
+      let tracked = await create()
+      // Re-attached to the create an earlier process started, and it is over — but the server is not there: the
+      // earlier run's rollback deleted it (e.g. the disk filled and the run failed). Restore again, rather than wait
+      // for a server that will never appear.
+      if (tracked.resumed && !(await findServer(services, resourceGroup, target, context.signal))) {
+        context.log(`${target}, restored before the resume, no longer exists: restoring again`)
+        tracked = await create(null)
+      }
       resumed = tracked.resumed
     }
     const ready = await waitForState(services, context, resourceGroup, target, ['Ready'], timeoutMs)

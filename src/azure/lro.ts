@@ -31,8 +31,11 @@ export interface TrackedCall<T> {
   state?: Record<string, unknown>
   /** Send the request and wait for the operation, passing `options` to the SDK. */
   call(options: LroCallOptions): Promise<T>
-  /** Re-attach to this operation (an action's own decision, e.g. OperationTracker.interrupted) instead of the step's in-flight one. */
-  reattach?: TrackedOperation
+  /**
+   * Re-attach to this operation (an action's own decision, e.g. OperationTracker.interrupted) instead of the step's
+   * in-flight one; null: send the request anew even on resume (what the in-flight operation made is gone).
+   */
+  reattach?: TrackedOperation | null
 }
 
 export interface TrackedResult<T> {
@@ -63,7 +66,7 @@ export function sameResource(a: string, b: string): boolean {
  */
 export async function runTracked<T>(context: ActionContext, services: AzureServices, spec: TrackedCall<T>): Promise<TrackedResult<T>> {
   const resourceUrl = /^https?:/i.test(spec.resource) ? spec.resource : `${services.armEndpoint}${spec.resource}`
-  const previous = spec.reattach ?? context.operations.inFlight()
+  const previous = spec.reattach === null ? undefined : (spec.reattach ?? context.operations.inFlight())
   if (previous && previous.method === spec.method && sameResource(previous.resourceUrl, resourceUrl)) {
     context.log(`re-attaching to ${previous.description} (started before the resume)`)
     if (previous.monitorUrl) await pollMonitor(services, rebase(previous.monitorUrl, previous.resourceUrl, services.armEndpoint), context.signal, previous.description)
