@@ -263,7 +263,7 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
 
     const sourceServer = await getServer(services, source, context.signal)
     const now = context.now()
-    const point = (previous?.state?.pointInTime as string | undefined) ?? input.pointInTime ?? now.toISOString()
+    let point = (previous?.state?.pointInTime as string | undefined) ?? input.pointInTime ?? now.toISOString()
     if (!previous) checkRestorable(sourceServer, source, now, new Date(point), geo)
 
     const location = geo ? (context.environment.pairedRegion ?? sourceServer.location) : sourceServer.location
@@ -291,6 +291,9 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
         })
       context.log(`${target} already exists from an earlier attempt of this run: waiting for it instead of restoring again`)
       startedAt = existing.tags?.['opsbook-started-at'] ?? startedAt
+      // The server holds the data as of the point the earlier attempt restored to (a resumed drill computes "now" anew):
+      // report that point, or the verification that follows compares the copy with a point it was never restored to.
+      point = existing.tags?.[TAG_RESTORE_POINT] ?? point
       resumed = true
     } else {
       const tags: Record<string, string> = {

@@ -4,7 +4,8 @@
  * after sync) and `evidence verify` passing — see fault-cells.ts. The matrix is printed as a table at the end.
  *
  * `npm test` runs a representative set (13 cells: each fault once, each runbook but dr-drill — whose interrupts dr-drill-interrupt.test.ts covers — at least once) to stay fast; the full matrix
- * runs with OPSBOOK_FAULT_MATRIX=full, which `.ci/run` sets for a second pass over this file.
+ * runs with OPSBOOK_FAULT_MATRIX=full (`npm run test:faults`; it takes far longer than CI's budget, so `.ci/run` does not
+ * run it), and OPSBOOK_FAULT_CELLS picks cells (see below).
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
