@@ -12,7 +12,7 @@ import {ExitCode} from '../errors.js'
 import {isDuration, parseDuration, humanDuration} from '../support/duration.js'
 import type {AzureServices} from '../azure/clients.js'
 import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
-import {runTracked, sameResource} from '../azure/lro.js'
+import {pollMonitor, rebase, runTracked, sameResource} from '../azure/lro.js'
 import {
   apiVersions,
   armPath,
@@ -464,8 +464,16 @@ export const promoteReplicaAction = defineAction({
         const role = current.replicationRole ?? current.replica?.role ?? 'None'
         // Resumed after Ctrl-C stopped waiting for this very promotion: it went through (a promotion cannot be undone
         // or issued twice), so finish by re-attaching to it rather than refusing a server that is no replica any more.
+        // Still a replica: that promotion may still be under way (a hung operation) — it is waited for first, never left
+        // running beside a second one.
         const earlier = context.operations.interrupted?.()
-        if (!/replica$/i.test(role) && earlier?.method === 'PATCH' && sameResource(earlier.resourceUrl, resource.id)) reattach = earlier
+        const ours = earlier?.method === 'PATCH' && sameResource(earlier.resourceUrl, resource.id)
+        if (ours && /replica$/i.test(role) && earlier.monitorUrl) {
+          context.log(`waiting for the promotion the interrupted run started`)
+          await pollMonitor(services, rebase(earlier.monitorUrl, earlier.resourceUrl, services.armEndpoint), context.signal, earlier.description).catch(() => undefined)
+          const now = await getServer(services, resource, context.signal)
+          if (!/replica$/i.test(now.replicationRole ?? now.replica?.role ?? 'None')) reattach = earlier
+        } else if (!/replica$/i.test(role) && ours) reattach = earlier
         else if (!/replica$/i.test(role))
           throw new ActionFailure(`${resource.name} is not a read replica (replication role ${role}); nothing to promote`, {
             code: 'postgres-not-a-replica',
