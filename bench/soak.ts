@@ -4,15 +4,23 @@
  * journal = Blob after sync, evidence verify). Prints memory (RSS, heap) and open handles at the start, the middle and
  * the end, with the ratio against the start (after one warm-up drill), and what ARM lists at the end.
  * Faults that need a second process (SIGKILL, concurrent resume) are left out: the soak measures this process.
- * Run: `npx tsx bench/soak.ts` (BENCH_SOAK_DRILLS, default 200; BENCH_SOAK_SEED for the fault sequence).
+ * Run: `npx tsx bench/soak.ts --drills 50 --seed 16` (or BENCH_SOAK_DRILLS / BENCH_SOAK_SEED; 200 drills by default).
  */
 import {join} from 'node:path'
 import {startEmulator} from '../src/emulator/server.js'
 import {runCell, type Fault, type MatrixContext} from '../test/integration/fault-cells.js'
 import {postgresServers, repoRoot, sdkServices} from '../test/integration/support.js'
 
-const drills = Number(process.env.BENCH_SOAK_DRILLS ?? 200)
-let seed = Number(process.env.BENCH_SOAK_SEED ?? 16)
+/** `--name value` on the command line, else the environment variable, else the default. */
+function setting(name: string, env: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`)
+  const value = Number(at >= 0 ? process.argv[at + 1] : (process.env[env] ?? fallback))
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} expects a whole number, got ${process.argv[at + 1] ?? process.env[env]}`)
+  return value
+}
+const drills = setting('drills', 'BENCH_SOAK_DRILLS', 200)
+const initialSeed = setting('seed', 'BENCH_SOAK_SEED', 16)
+let seed = initialSeed
 /** A small deterministic generator, so a failing sequence can be replayed with the same seed. */
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
 const FAULTS: Array<Fault | 'none'> = ['none', '429 burst', '500/503', 'conn reset', 'LRO failed', 'token expiry', 'Blob down', 'lease lost', 'SIGINT', 'double SIGINT', 'disk full']
@@ -58,7 +66,7 @@ async function main(): Promise<void> {
     const scratch = (await postgresServers(services)).filter((s) => s.tags['opsbook-scratch'] === 'true')
     const running = emulator.state.operations().filter((o) => o.status === 'InProgress')
     const first = samples[0]!
-    console.log(`soak: ${drills} dr-drill runs with random faults in ${Math.round((Date.now() - started) / 1000)} s (seed ${process.env.BENCH_SOAK_SEED ?? 16})`)
+    console.log(`soak: ${drills} dr-drill runs with random faults in ${Math.round((Date.now() - started) / 1000)} s (seed ${initialSeed})`)
     console.log('| at     | RSS MB | × start | heap MB | × start | handles | × start |')
     console.log('| ------ | ------ | ------- | ------- | ------- | ------- | ------- |')
     for (const s of samples)

@@ -12,7 +12,7 @@ import {ExitCode} from '../errors.js'
 import {isDuration, parseDuration, humanDuration} from '../support/duration.js'
 import type {AzureServices} from '../azure/clients.js'
 import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
-import {runTracked} from '../azure/lro.js'
+import {pollMonitor, rebase, runTracked, sameResource} from '../azure/lro.js'
 import {
   apiVersions,
   armPath,
@@ -27,7 +27,7 @@ import {
   type ResolvedResource,
 } from './resolve.js'
 import type {ProbeReport} from './postgres-probes.js'
-import {defineAction, type ActionContext, type ActionDefinition, type PlanContext} from './types.js'
+import {defineAction, type ActionContext, type ActionDefinition, type PlanContext, type TrackedOperation} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT4H'})
 const isoDateTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), {message: 'expected an ISO-8601 date-time, e.g. 2026-11-23T08:15:00Z'})
@@ -263,7 +263,7 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
 
     const sourceServer = await getServer(services, source, context.signal)
     const now = context.now()
-    const point = (previous?.state?.pointInTime as string | undefined) ?? input.pointInTime ?? now.toISOString()
+    let point = (previous?.state?.pointInTime as string | undefined) ?? input.pointInTime ?? now.toISOString()
     if (!previous) checkRestorable(sourceServer, source, now, new Date(point), geo)
 
     const location = geo ? (context.environment.pairedRegion ?? sourceServer.location) : sourceServer.location
@@ -271,6 +271,15 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
     let startedAt = (previous?.state?.startedAt as string | undefined) ?? now.toISOString()
     let resumed = false
 
+    // Resumed after Ctrl-C stopped waiting for this very restore (e.g. a hung operation): the create may still be under
+    // way, and ARM refuses a second one for the name (ServerNameAlreadyExists) — wait for the first one instead.
+    const earlier = previous ? undefined : context.operations.interrupted?.()
+    if (earlier?.method === 'PUT' && sameResource(earlier.resourceUrl, targetId) && !(await findServer(services, resourceGroup, target, context.signal))) {
+      context.log(`waiting for the restore into ${target} that the interrupted run started`)
+      await runTracked(context, services, {description: earlier.description, method: 'PUT', resource: targetId, reattach: earlier, call: () => Promise.reject(new Error('not re-sent'))}).catch(
+        (error: unknown) => context.log(`the interrupted restore did not complete (${(error as Error).message}); restoring again`),
+      )
+    }
     // A retry (or a resume that lost its journal line) finds the server this run already created: adopt it.
     const existing = previous ? undefined : await findServer(services, resourceGroup, target, context.signal)
     if (existing) {
@@ -282,6 +291,9 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
         })
       context.log(`${target} already exists from an earlier attempt of this run: waiting for it instead of restoring again`)
       startedAt = existing.tags?.['opsbook-started-at'] ?? startedAt
+      // The server holds the data as of the point the earlier attempt restored to (a resumed drill computes "now" anew):
+      // report that point, or the verification that follows compares the copy with a point it was never restored to.
+      point = existing.tags?.[TAG_RESTORE_POINT] ?? point
       resumed = true
     } else {
       const tags: Record<string, string> = {
@@ -294,7 +306,8 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
         'opsbook-started-at': startedAt,
       }
       context.log(`${geo ? 'geo-restoring' : 'restoring'} ${source.name} as of ${new Date(point).toISOString()} into ${target} (${location})`)
-      const tracked = await runTracked(context, services, {
+      const create = (reattach?: null) => runTracked(context, services, {
+        ...(reattach === null ? {reattach} : {}),
         description: `postgres.${geo ? 'geoRestore' : 'restore'} ${source.name} → ${target}`,
         method: 'PUT',
         resource: targetId,
@@ -320,6 +333,14 @@ async function restore(input: RestoreInput, context: ActionContext, geo: boolean
               })
             }),
       })
+      let tracked = await create()
+      // Re-attached to the create an earlier process started, and it is over — but the server is not there: the
+      // earlier run's rollback deleted it (e.g. the disk filled and the run failed). Restore again, rather than wait
+      // for a server that will never appear.
+      if (tracked.resumed && !(await findServer(services, resourceGroup, target, context.signal))) {
+        context.log(`${target}, restored before the resume, no longer exists: restoring again`)
+        tracked = await create(null)
+      }
       resumed = tracked.resumed
     }
     const ready = await waitForState(services, context, resourceGroup, target, ['Ready'], timeoutMs)
@@ -437,10 +458,23 @@ export const promoteReplicaAction = defineAction({
       const client = await services.postgres()
       const previous = context.operations.inFlight()
       let startedAt = context.now().toISOString()
+      let reattach: TrackedOperation | undefined
       if (!previous) {
         const current = await getServer(services, resource, context.signal)
         const role = current.replicationRole ?? current.replica?.role ?? 'None'
-        if (!/replica$/i.test(role))
+        // Resumed after Ctrl-C stopped waiting for this very promotion: it went through (a promotion cannot be undone
+        // or issued twice), so finish by re-attaching to it rather than refusing a server that is no replica any more.
+        // Still a replica: that promotion may still be under way (a hung operation) — it is waited for first, never left
+        // running beside a second one.
+        const earlier = context.operations.interrupted?.()
+        const ours = earlier?.method === 'PATCH' && sameResource(earlier.resourceUrl, resource.id)
+        if (ours && /replica$/i.test(role) && earlier.monitorUrl) {
+          context.log(`waiting for the promotion the interrupted run started`)
+          await pollMonitor(services, rebase(earlier.monitorUrl, earlier.resourceUrl, services.armEndpoint), context.signal, earlier.description).catch(() => undefined)
+          const now = await getServer(services, resource, context.signal)
+          if (!/replica$/i.test(now.replicationRole ?? now.replica?.role ?? 'None')) reattach = earlier
+        } else if (!/replica$/i.test(role) && ours) reattach = earlier
+        else if (!/replica$/i.test(role))
           throw new ActionFailure(`${resource.name} is not a read replica (replication role ${role}); nothing to promote`, {
             code: 'postgres-not-a-replica',
             exitCode: ExitCode.invalidInput,
@@ -452,6 +486,7 @@ export const promoteReplicaAction = defineAction({
         method: 'PATCH',
         resource: resource.id,
         state: {startedAt},
+        ...(reattach ? {reattach} : {}),
         call: (options) =>
           client.servers
             .beginUpdateAndWait(

@@ -45,6 +45,12 @@ export interface OperationTracker {
   /** On `resume`: the operation this step had in flight when the previous process died, if any. */
   inFlight(): TrackedOperation | undefined
   /**
+   * On `resume`: the operation an earlier process started for this step before Ctrl-C stopped waiting for it. Not
+   * re-attached by default (teardown may have undone it); an action whose change cannot be undone and cannot be
+   * issued twice (a replica promotion) re-attaches to it when it finds its change already made. Optional for older hosts.
+   */
+  interrupted?(): TrackedOperation | undefined
+  /**
    * Every operation any step of this run started so far (teardown uses it to wait for a create that was still in
    * flight when the run failed or was interrupted, before deleting what it creates). Optional for older hosts.
    */

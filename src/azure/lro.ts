@@ -31,6 +31,11 @@ export interface TrackedCall<T> {
   state?: Record<string, unknown>
   /** Send the request and wait for the operation, passing `options` to the SDK. */
   call(options: LroCallOptions): Promise<T>
+  /**
+   * Re-attach to this operation (an action's own decision, e.g. OperationTracker.interrupted) instead of the step's
+   * in-flight one; null: send the request anew even on resume (what the in-flight operation made is gone).
+   */
+  reattach?: TrackedOperation | null
 }
 
 export interface TrackedResult<T> {
@@ -43,7 +48,8 @@ export interface TrackedResult<T> {
   monitorUrl?: string
 }
 
-function sameResource(a: string, b: string): boolean {
+/** Whether two ARM URLs or paths name the same resource (query, host and case aside). */
+export function sameResource(a: string, b: string): boolean {
   const path = (u: string) => {
     try {
       return new URL(u).pathname.toLowerCase().replace(/\/+$/, '')
@@ -60,7 +66,7 @@ function sameResource(a: string, b: string): boolean {
  */
 export async function runTracked<T>(context: ActionContext, services: AzureServices, spec: TrackedCall<T>): Promise<TrackedResult<T>> {
   const resourceUrl = /^https?:/i.test(spec.resource) ? spec.resource : `${services.armEndpoint}${spec.resource}`
-  const previous = context.operations.inFlight()
+  const previous = spec.reattach === null ? undefined : (spec.reattach ?? context.operations.inFlight())
   if (previous && previous.method === spec.method && sameResource(previous.resourceUrl, resourceUrl)) {
     context.log(`re-attaching to ${previous.description} (started before the resume)`)
     if (previous.monitorUrl) await pollMonitor(services, rebase(previous.monitorUrl, previous.resourceUrl, services.armEndpoint), context.signal, previous.description)

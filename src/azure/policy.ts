@@ -12,12 +12,15 @@
  *   Read-only POSTs (metrics batch, Resource Graph, Log Analytics queries, listKeys) are idempotent and are retried.
  * - 401 with an expired-token challenge (`error="invalid_token"`, ARM code ExpiredAuthenticationToken) is sent again
  *   with a fresh token (`renewToken`), any method: ARM refused the request before acting on it. This policy runs after
- *   the SDK's bearer policy (perRetry = after Sign), which answers only CAE challenges itself. Once per request.
+ *   the SDK's bearer policy (perRetry = after Sign), which answers only CAE challenges itself. Up to 3 times per
+ *   request: a renewed token can itself expire before the request is answered (short-lived tokens, a held request).
  * - Retries are bounded (count and longest wait).
  */
 import type {PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest} from '@azure/core-rest-pipeline'
 
 export const retryPolicyName = 'opsbookRetryPolicy'
+/** Fresh tokens tried for one request refused as expired, before its 401 is returned. */
+const MAX_TOKEN_RENEWALS = 3
 
 export interface RetryEvent {
   /** 1-based retry number. */
@@ -164,7 +167,7 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): PipelinePol
       const host = hostOf(request.url)
       const idempotent = isIdempotent(request.method, request.url)
       const url = stripQuery(request.url)
-      let tokenRenewed = false
+      let tokenRenewals = 0
       for (let retry = 0; ; retry++) {
         const wait = (pausedUntil.get(host) ?? 0) - Date.now()
         if (wait > 0) await sleep(wait, request.abortSignal)
@@ -189,8 +192,8 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): PipelinePol
         }
 
         const status = response.status
-        if (status === 401 && !tokenRenewed && options.renewToken && isExpiredTokenChallenge(response)) {
-          tokenRenewed = true
+        if (status === 401 && tokenRenewals < MAX_TOKEN_RENEWALS && options.renewToken && isExpiredTokenChallenge(response)) {
+          tokenRenewals++
           const token = await options.renewToken(request.url)
           if (!token) return response
           request.headers.set('authorization', `Bearer ${token}`)

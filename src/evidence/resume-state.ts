@@ -31,6 +31,8 @@ export interface ResumeState {
   completed: Record<string, {outputs: Record<string, unknown>}>
   /** Main-phase steps that had a long-running operation going when the journal stopped. */
   inFlight: Record<string, TrackedOperation>
+  /** Operations of main steps that Ctrl-C stopped waiting for (their step ended `interrupted`); see OperationTracker.interrupted. */
+  interrupted: Record<string, TrackedOperation>
   /** Steps that had started and not finished (with or without a tracked operation). */
   interruptedSteps: string[]
   /** Set when the journal ends with run.finished: there is nothing to resume. */
@@ -97,6 +99,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
   const runbook: ResumeState['runbook'] = {name: started.runbook ?? 'unknown', title: started.title, kind: started.kind}
   const completed: ResumeState['completed'] = {}
   const inFlight: ResumeState['inFlight'] = {}
+  const interrupted: ResumeState['interrupted'] = {}
   /** Phase of each step's latest attempt, to tell main-phase operations from rollback ones. */
   const phaseOf = new Map<string, StepPhase>()
   const running = new Set<string>()
@@ -135,6 +138,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         if (step && phase === 'rollback') delete completed[step]
         if (!step || (phase && phase !== 'main')) break
         completed[step] = {outputs: (data.outputs as Record<string, unknown>) ?? {}}
+        delete interrupted[step]
         running.delete(step)
         delete inFlight[step]
         break
@@ -142,6 +146,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
       case 'step.skipped':
         if (!step || (phase && phase !== 'main')) break
         running.delete(step)
+        if (line.type === 'step.failed' && inFlight[step] && (data.error as {code?: string} | undefined)?.code === 'interrupted') interrupted[step] = inFlight[step]
         delete inFlight[step]
         break
       case 'run.finished':
@@ -161,6 +166,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
     production: started.production ?? false,
     completed,
     inFlight,
+    interrupted,
     interruptedSteps: [...running].sort(),
     ...(finished ? {finished} : {}),
   }

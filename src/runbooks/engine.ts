@@ -34,6 +34,8 @@ export interface ResumeState {
   completed: Record<string, {outputs: Record<string, unknown>}>
   /** Operations each step had in flight when the previous process stopped; handed to the action via ctx.operations.inFlight(). */
   inFlight: Record<string, TrackedOperation>
+  /** Operations of steps an earlier process was interrupted in; handed to the action via ctx.operations.interrupted(). */
+  interrupted?: Record<string, TrackedOperation>
   /** The run being resumed (recorded in run.started). */
   from?: string
 }
@@ -818,6 +820,7 @@ class RunExecution {
           await this.emit({type: 'operation.started', step: step.id, operation})
         },
         inFlight: () => (step.phase === 'main' ? options.resume?.inFlight[step.id] : undefined),
+        interrupted: () => (step.phase === 'main' ? options.resume?.interrupted?.[step.id] : undefined),
         startedInRun: () => [...this.operations].flatMap(([id, list]) => list.map((operation) => ({step: id, operation}))),
         settled: (operation) => void this.settledOperations.add(operationKey(operation)),
       },

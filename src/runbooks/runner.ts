@@ -210,6 +210,7 @@ export interface ResumeInput {
   runId: string
   completed: Record<string, {outputs: Record<string, unknown>}>
   inFlight: Record<string, import('../actions/types.js').TrackedOperation>
+  interrupted?: Record<string, import('../actions/types.js').TrackedOperation>
   /** SHA-256 of the runbook the run started with; a changed runbook is not resumed. */
   expectedSha256?: string
 }

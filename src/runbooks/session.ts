@@ -76,7 +76,7 @@ async function runConnected(
   warnings: string[],
   redactor: Redactor,
 ): Promise<RunResult> {
-  const {prepared, options, overrides, confirmations, components, user, now} = input
+  const {prepared, options, overrides, confirmations, user, now} = input
   const {runbook, environment, envName, loaded, params} = prepared
   const root = opsbookRoot({cwd: options.cwd, catalogFlag: loaded.file})
   const {createAzureServices} = await import('../azure/clients.js')
@@ -89,6 +89,10 @@ async function runConnected(
   const startedAt = now()
   const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
   const changes = flattenSteps(runbook).some((n) => findAction(n.spec.uses)?.changes)
+  // A replica promoted changes its primary's component: that lease is held too (a replica outside the catalog is read through ARM).
+  const {replicaOwners} = await import('./replica-owners.js')
+  const owners = changes && environment.evidence ? await replicaOwners(runbook, params, environment, services, options.signal) : []
+  const components = [...new Set([...input.components, ...owners])]
   const dir = runDir(root, runId)
   // A refusal from here to the journal leaves a refused-run record and nothing else (refused.ts).
   const refused = (error: unknown) => recordRefusal(error, {input, dir, runId, changes, services, redactor, at: now()})
@@ -199,7 +203,7 @@ async function runConnected(
       redactor,
       now,
       preApproved,
-      resume: options.resume ? {completed: options.resume.completed, inFlight: options.resume.inFlight, from: options.resume.runId} : undefined,
+      resume: options.resume ? {completed: options.resume.completed, inFlight: options.resume.inFlight, interrupted: options.resume.interrupted, from: options.resume.runId} : undefined,
       teardownTimeoutMs: options.teardownTimeoutMs,
       changeGuard: () => leaseLost(evidence.leases),
       inspectOperation: (operation) => inspectOperation(services, operation),

@@ -117,6 +117,18 @@ describe('token expiry', () => {
     expect(events.find((e) => e.reason === 'token-expired')).toMatchObject({status: 401, method: 'GET'})
   })
 
+  it('renews again when the renewed short-lived token expires before the request is answered (issue 16: pg-pitr × token expiry ended in exit 1)', async () => {
+    const client = await faultServices.postgres()
+    await client.servers.get('rg-shop-local', 'pg-shop-orders')
+    fixture.emulator.clearRequestLog()
+    // Two refusals in a row for the same request: the fresh token (2 s) meets the fault again.
+    fixture.emulator.faults.set({expireTokens: {next: 2, lifetimeSeconds: 2}})
+    expect((await client.servers.get('rg-shop-local', 'pg-shop-orders')).name).toBe('pg-shop-orders')
+    const statuses = fixture.emulator.requestLog().map((e) => (e.operation === 'identity.token' ? 'token' : e.status))
+    expect(statuses.filter((s) => s === 401)).toHaveLength(2)
+    expect(statuses.at(-1)).toBe(200)
+  })
+
   it('answers an expired token the way ARM does, fault or not', async () => {
     const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
     const stale = `${b64({alg: 'none'})}.${b64({exp: Math.floor(Date.now() / 1000) - 60, aud: 'https://management.azure.com'})}.`

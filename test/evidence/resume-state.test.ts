@@ -72,6 +72,33 @@ describe('resume state', () => {
     expect(state.inFlight).toEqual({})
   })
 
+  it('hands an operation Ctrl-C stopped waiting for to the resumed step as interrupted, not in flight (issue 16: a promotion resumed to exit 2)', async () => {
+    const root = tempDir()
+    const runId = newRunId('dr-drill')
+    const journal = await writeJournal(root, runId, [
+      ...crashedRun(runId),
+      {type: 'step.failed', step: 'restore', phase: 'main', error: {message: 'interrupted: SIGINT', code: 'interrupted'}, durationMs: 5, attempts: 1, continued: false},
+      {type: 'run.interrupted', signal: 'SIGINT'},
+    ])
+    await journal.close()
+    const state = await loadResumeState(runId, {root})
+    // Not re-attached by default (teardown may have undone it) …
+    expect(state.inFlight).toEqual({})
+    // … but the action may, when it finds its change already made (a promotion cannot be issued twice).
+    expect(state.interrupted).toEqual({restore: operation})
+  })
+
+  it('does not hand over the operation of a step that failed on its own, or that later succeeded', async () => {
+    const root = tempDir()
+    const runId = newRunId('dr-drill')
+    const journal = await writeJournal(root, runId, [
+      ...crashedRun(runId),
+      {type: 'step.failed', step: 'restore', phase: 'main', error: {message: 'Conflict'}, durationMs: 5, attempts: 1, continued: false},
+    ])
+    await journal.close()
+    expect((await loadResumeState(runId, {root})).interrupted).toEqual({})
+  })
+
   it('fetches the journal from Blob when this machine has none, and the run continues appending to the same blob', async () => {
     const laptop = tempDir()
     const runId = newRunId('dr-drill')

@@ -193,6 +193,13 @@ function journalOf(cwd: string): string {
   return file && existsSync(file) ? readFileSync(file, 'utf8') : ''
 }
 
+/** Why an outcome is what it is: the thrown error, or the failed steps' errors and what was left. */
+function why(outcome: Outcome): string {
+  if (outcome.error) return (outcome.error as Error).message
+  const failed = outcome.result?.steps.filter((s) => s.error).map((s) => `${s.id} (${s.phase}): ${s.error}`) ?? []
+  return [...failed, ...(outcome.result?.leftBehind.length ? [`left: ${outcome.result.leftBehind.join('; ')}`] : [])].join(' | ') || '[]'
+}
+
 const isChangeStart = (spec: RunbookSpec, event: RunEvent) => event.type === 'operation.started' && spec.changeStep.test(event.step)
 
 class CellFailure extends Error {}
@@ -380,7 +387,7 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
   }
   const runId = outcome.result?.runId ?? runIdIn(cwd)
   check(runId !== undefined, () => `no run was recorded: ${(outcome.error as Error)?.message}`)
-  check(allowed.includes(outcome.exit), () => `exit ${outcome.exit}, expected ${allowed.join(' or ')}: ${(outcome.error as Error)?.message ?? JSON.stringify(outcome.result?.leftBehind)}`)
+  check(allowed.includes(outcome.exit), () => `exit ${outcome.exit}, expected ${allowed.join(' or ')}: ${why(outcome)}`)
   let exit = String(outcome.exit)
   let end = outcome.result?.status ?? (fault === 'SIGKILL+resume' ? 'killed' : 'error')
   let final = outcome.result
@@ -402,7 +409,7 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
       check(refused === 5, () => `the concurrent resume exited ${refused}, expected 5`)
       exit += ` → resume 0 ∥ 5`
     } else exit += ` → resume ${resumed.exit}`
-    check(resumed.exit === 0, () => `resume exited ${resumed.exit}: ${(resumed.error as Error)?.message ?? JSON.stringify(resumed.result?.leftBehind)}`)
+    check(resumed.exit === 0, () => `resume exited ${resumed.exit}: ${why(resumed)}`)
     final = resumed.result
     end += ` → ${resumed.result?.status}`
   }
