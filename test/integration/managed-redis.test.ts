@@ -10,6 +10,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {createAzureServices, type AzureServices} from '../../src/azure/clients.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
+import {runCliInProcess} from '../helpers/cli.js'
 import {requests, runRunbook, scratchDir} from './support.js'
 
 const CATALOG = `version: 1
@@ -132,5 +133,16 @@ describe('Managed Redis persistence and active geo-replication', () => {
     const client = await arm.redisEnterprise()
     const db = await client.databases.get('rg-amr', 'amr-shop-carts', 'default')
     expect(db.geoReplication?.linkedDatabases?.map((l) => l.id)).toEqual([expect.stringMatching(/\/redisEnterprise\/amr-shop-carts\/databases\/default$/)])
+  })
+})
+
+describe('opsbook check on a Managed Redis cluster', () => {
+  it('reports TLS, public access, Entra-only auth and persistence, reading the database at the api-version that has them', async () => {
+    const result = await runCliInProcess(['check', '--env', 'local', '--catalog', catalogFile, '--format', 'json'], {cwd: dir, env: emulator.env()})
+    const findings = (JSON.parse(result.stdout).findings as Array<{checkId: string; resourceId: string; status: string}>).filter((f) => f.checkId.startsWith('amr.'))
+    const status = Object.fromEntries(findings.map((f) => [f.checkId, f.status]))
+    // The seeded cluster: TLS 1.2, public access on, access keys on, RDB persistence from the catalog.
+    expect(status).toEqual({'amr.tls.min12': 'pass', 'amr.net.public_disabled': 'fail', 'amr.auth.entra_only': 'fail', 'amr.data.persistence': 'pass'})
+    expect(findings.every((f) => /\/redisEnterprise\/amr-shop-carts$/i.test(f.resourceId))).toBe(true)
   })
 })
