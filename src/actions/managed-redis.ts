@@ -29,7 +29,7 @@ import {
   registerManagedFlavour,
   runExport,
   runImport,
-  sasExpiry,
+  sasAzLine,
   verifyAction,
   type CacheFlavour,
   type CacheView,
@@ -116,7 +116,7 @@ export const managedExportAction = defineAction({
     const loc = planLocation(plan, r, input)
     const prefix = input.drill ? drillSnapshotName(r.name, '<run-id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions rcwl --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
+      sasAzLine(plan, loc, 'rcwl', input.sasTtl),
       `${AZ} database export ${databaseArg(r)} --sas-uri "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${prefix}?$SAS"`,
     ]
   },
@@ -143,7 +143,7 @@ export const managedImportAction = defineAction({
     const loc = planLocation(plan, r, input)
     const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions r --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
+      sasAzLine(plan, loc, 'r', input.sasTtl),
       `${AZ} database import ${databaseArg(r)} --sas-uris ${files.map((f) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${f}?$SAS"`).join(' ')}`,
     ]
   },

@@ -278,7 +278,7 @@ export const exportAction = defineAction({
     const r = resolveResource(plan.environment, 'redis', input.cache)
     const loc = planLocation(plan, r, input)
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions rcwl --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
+      sasAzLine(plan, loc, 'rcwl', input.sasTtl),
       `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.drill ? drillSnapshotName(r.name, '<run-id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
     ]
   },
@@ -327,7 +327,7 @@ export const importAction = defineAction({
     const loc = planLocation(plan, r, input)
     const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions r --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
+      sasAzLine(plan, loc, 'r', input.sasTtl),
       `az redis import --resource-group ${r.resourceGroup} --name ${r.name} --file-format RDB --files ${files.map((f) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${f}?$SAS"`).join(' ')}`,
     ]
   },
@@ -685,8 +685,13 @@ async function probeData(services: AzureServices, id: string, context: ActionCon
 
 export const redisActions: ActionDefinition[] = [exportAction, importAction, latestSnapshotAction, setPatchScheduleAction, getPatchScheduleAction, verifyAction]
 
+/** The az line that makes the container SAS the export/import az lines use (`$SAS`). */
+export function sasAzLine(plan: PlanContext, loc: SnapshotLocation, permissions: string, ttl: string): string {
+  return `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions ${permissions} --expiry ${sasExpiry(plan, ttl)} --auth-mode login --as-user -o tsv)`
+}
+
 /** The SAS expiry an az line shows: the plan's time plus the TTL, in the `YYYY-MM-DDTHH:MMZ` form az accepts. */
-export function sasExpiry(plan: PlanContext, ttl: string): string {
+function sasExpiry(plan: PlanContext, ttl: string): string {
   const at = new Date((plan.now ?? new Date()).getTime() + (parseDuration(ttl) ?? 3_600_000))
   return `${at.toISOString().slice(0, 16)}Z`
 }
