@@ -17,7 +17,7 @@ import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
 import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
 import type {AzureServices} from '../azure/clients.js'
 import {azureServices, delay, derivedName, resolveResource, withRetryLog} from './resolve.js'
-import {deleteDrillSnapshots, drillSnapshotName} from './redis.js'
+import {deleteDrillSnapshots, drillSnapshotName, resolveCache} from './redis.js'
 import {canaryRow, keyCountRow, probeOf, settleProbes, snapshotData, type ProbeRow} from './redis-data.js'
 import {defineAction, type ActionContext, type ActionDefinition, type TrackedOperation} from './types.js'
 
@@ -323,7 +323,7 @@ export const verifySnapshotAction = defineAction({
   async run(input, context) {
     const services = azureServices(context)
     const container = (await services.blob(input.storageAccount)).getContainerClient(input.container)
-    const resource = input.component ? resolveResource(context.environment, 'redis', input.component) : undefined
+    const resource = input.component ? resolveCache(context.environment, input.component) : undefined
     const probe = resource ? probeOf(resource) : undefined
     const checked: Array<{name: string; bytes: number; keyCount?: number}> = []
     const probes: ProbeRow[] = []
@@ -412,7 +412,7 @@ export const teardownAction = defineAction({
   permissions: [PG_READ, PG_DELETE, BLOB_READ, BLOB_DELETE],
   az: (input, plan) => {
     const component = plan.environment.components[input.component]
-    if (component?.type === 'redis' && component.snapshots)
+    if ((component?.type === 'redis' || component?.type === 'managedredis') && component.snapshots)
       return [
         `az storage blob delete-batch --account-name ${component.snapshots.storageAccount} --source ${component.snapshots.container} --pattern '${drillSnapshotName(component.name, '<run-id>')}*' --auth-mode login`,
       ]
@@ -425,7 +425,7 @@ export const teardownAction = defineAction({
   },
   arm: (input, plan) => {
     const component = plan.environment.components[input.component]
-    if (component?.type === 'redis' && component.snapshots) {
+    if ((component?.type === 'redis' || component?.type === 'managedredis') && component.snapshots) {
       const blob = `https://${component.snapshots.storageAccount}.blob.core.windows.net/${component.snapshots.container}/${drillSnapshotName(component.name, '<run-id>')}`
       return [{method: 'DELETE', path: blob, note: 'Blob data plane, not ARM: only this run\'s drill copy, never a scheduled snapshot'}]
     }
@@ -439,7 +439,7 @@ export const teardownAction = defineAction({
   },
   async run(input, context) {
     const component = componentOf(context.environment, input.component)
-    if (component.type === 'redis' && component.snapshots && input.purpose === 'drill') return teardownRedis(input.component, component.name, parseDuration(input.settle)!, context)
+    if ((component.type === 'redis' || component.type === 'managedredis') && component.snapshots && input.purpose === 'drill') return teardownRedis(input.component, component.name, parseDuration(input.settle)!, context)
     if (component.type !== 'postgres') {
       context.log(`${input.component}: a ${component.type} drill leaves no scratch resources`)
       return {component: input.component, deleted: [], alreadyGone: []}

@@ -35,7 +35,9 @@ export interface ProbeRow {
 }
 
 export function probeOf(resource: ResolvedResource): RedisProbe | undefined {
-  return resource.component?.type === 'redis' ? (resource.component as RedisComponent).probe : undefined
+  // Classic and Managed Redis components carry the same probe settings.
+  const c = resource.component
+  return c?.type === 'redis' || c?.type === 'managedredis' ? c.probe : undefined
 }
 
 /** What an RDB snapshot holds, for the probes: key count and the canary's time. */
@@ -107,7 +109,13 @@ export function settleProbes(context: ActionContext, cache: string, rows: ProbeR
  * A TLS connection to the cache's data plane, signed in as the probe says. Fails with a clear reason (unreachable,
  * refused sign-in, certificate) rather than an ioredis stack. The caller must `quit()` it.
  */
-export async function connectCache(context: ActionContext, services: AzureServices, resource: ResolvedResource, cache: RedisResource, probe: RedisProbe): Promise<RedisClient> {
+export async function connectCache(
+  context: ActionContext,
+  services: AzureServices,
+  resource: ResolvedResource,
+  cache: Pick<RedisResource, 'hostName' | 'sslPort' | 'provisioningState'>,
+  probe: RedisProbe,
+): Promise<RedisClient> {
   const hostName = cache.hostName
   if (!hostName) throw new ActionFailure(`${resource.name} has no host name yet (provisioningState ${cache.provisioningState})`, {code: 'redis-unreachable'})
   let username: string | undefined

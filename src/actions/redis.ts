@@ -7,7 +7,7 @@
 import {z} from 'zod'
 import {componentWindowNames} from '../catalog/schema.js'
 import type {RedisResource, ScheduleEntry} from '@azure/arm-rediscache'
-import type {Environment, RedisComponent} from '../catalog/schema.js'
+import type {Environment, ManagedRedisComponent, RedisComponent} from '../catalog/schema.js'
 import {ExitCode} from '../errors.js'
 import {humanDuration, isDuration, parseDuration, toIsoDuration} from '../support/duration.js'
 import {redisRefusal} from '../azure/capabilities.js'
@@ -28,17 +28,17 @@ import {defineAction, type ActionContext, type ActionDefinition, type PlanContex
 import {connectCache, keyCountRow, liveData, probeOf, settleProbes, writeCanary, type ProbeRow} from './redis-data.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})
-const cacheRef = z.string().min(1).describe('Catalog component key, Azure cache name, or ARM resource id')
+export const cacheRef = z.string().min(1).describe('Catalog component key, Azure cache name, or ARM resource id')
 
 const READ = 'Microsoft.Cache/redis/read'
 const EXPORT = 'Microsoft.Cache/redis/export/action'
 const IMPORT = 'Microsoft.Cache/redis/import/action'
 const PATCH_READ = 'Microsoft.Cache/redis/patchSchedules/read'
 const PATCH_WRITE = 'Microsoft.Cache/redis/patchSchedules/write'
-const DELEGATION_KEY = 'Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action'
-const CONTAINER_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/write'
-const BLOB_READ = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
-const BLOB_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+export const DELEGATION_KEY = 'Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action'
+export const CONTAINER_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/write'
+export const BLOB_READ = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+export const BLOB_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
 
 /** Blob metadata key holding when a snapshot's data is from (ISO); wins over Last-Modified when present. */
 export const SNAPSHOT_TIME_METADATA = 'dataasof'
@@ -60,7 +60,7 @@ interface SnapshotLocation {
 }
 
 function snapshotLocation(resource: ResolvedResource, input: {storageAccount?: string; container?: string}): SnapshotLocation {
-  const component = resource.component?.type === 'redis' ? (resource.component as RedisComponent) : undefined
+  const component = cacheComponent(resource)
   const storageAccount = input.storageAccount ?? component?.snapshots?.storageAccount
   const container = input.container ?? component?.snapshots?.container
   if (!storageAccount || !container)
@@ -71,7 +71,7 @@ function snapshotLocation(resource: ResolvedResource, input: {storageAccount?: s
   return {storageAccount, container}
 }
 
-function planLocation(plan: PlanContext, resource: ResolvedResource, input: {storageAccount?: string; container?: string}): SnapshotLocation {
+export function planLocation(plan: PlanContext, resource: ResolvedResource, input: {storageAccount?: string; container?: string}): SnapshotLocation {
   try {
     return snapshotLocation(resource, input)
   } catch {
@@ -86,6 +86,82 @@ async function getCache(services: AzureServices, resource: ResolvedResource, sig
   } catch (error) {
     throw toAzureError(error, {operation: `read Redis cache ${resource.name}`})
   }
+}
+
+/** The catalog component of a cache of either kind (classic Azure Cache for Redis or Azure Managed Redis). */
+export function cacheComponent(resource: ResolvedResource): RedisComponent | ManagedRedisComponent | undefined {
+  const c = resource.component
+  return c?.type === 'redis' || c?.type === 'managedredis' ? c : undefined
+}
+
+/**
+ * A Redis reference resolved to its kind: a component key or Azure name of a Managed Redis component resolves to the
+ * cluster (`managedredis`), anything else to a classic cache, so the snapshot, verify and drill actions serve both.
+ */
+export function resolveCache(environment: Environment, reference: string): ResolvedResource {
+  const byKey = environment.components[reference]
+  const byName = Object.values(environment.components).find((c) => c.type === 'managedredis' && c.name.toLowerCase() === reference.toLowerCase())
+  const managed = byKey ? byKey.type === 'managedredis' : Boolean(byName) || /\/providers\/Microsoft\.Cache\/redisEnterprise\//i.test(reference)
+  return resolveResource(environment, managed ? 'managedredis' : 'redis', reference)
+}
+
+/** What export, import and verify need of a cache, whatever its kind. */
+export interface CacheView {
+  id?: string
+  hostName?: string
+  sslPort?: number
+  provisioningState?: string
+  sku?: {name?: string}
+  redisVersion?: string
+}
+
+/** How one kind of cache is read, exported and imported (the rest of those actions is the same for both kinds). */
+export interface CacheFlavour {
+  kind: 'redis' | 'managedredis'
+  action: string
+  read(services: AzureServices, resource: ResolvedResource, signal: AbortSignal): Promise<CacheView>
+  /** Refuse a cache whose tier cannot import/export (exit 2), from what Azure reports. */
+  assertCapable(view: CacheView, resource: ResolvedResource): void
+  /** Start the export and wait: `containerSasUrl` is the container's SAS URL, `prefix` the name the blobs start with. */
+  exportTo(services: AzureServices, resource: ResolvedResource, target: {containerSasUrl: string; prefix: string}, options: unknown): Promise<unknown>
+  importFrom(services: AzureServices, resource: ResolvedResource, urls: string[], options: unknown): Promise<unknown>
+  /** A hint for a 409 Conflict. */
+  conflictHint: string
+}
+
+const classicFlavour: CacheFlavour = {
+  kind: 'redis',
+  action: 'redis',
+  read: (services, resource, signal) => getCache(services, resource, signal),
+  assertCapable: (view, resource) => assertTier(view, resource),
+  async exportTo(services, resource, {containerSasUrl, prefix}, options) {
+    const client = await services.redis()
+    return client.redis.beginExportDataAndWait(resource.resourceGroup, resource.name, {format: 'RDB', prefix, container: containerSasUrl, preferredDataArchiveAuthMethod: 'SAS'}, options as never)
+  },
+  async importFrom(services, resource, urls, options) {
+    const client = await services.redis()
+    return client.redis.beginImportDataAndWait(resource.resourceGroup, resource.name, {format: 'RDB', files: urls}, options as never)
+  },
+  conflictHint: 'scaling, patching, import or export',
+}
+
+/** The flavour of a resolved cache (Managed Redis's lives in managed-redis.ts and registers itself here). */
+/** The database of a Managed Redis component (Azure Managed Redis has one, named default). */
+export function managedDatabaseOf(resource: ResolvedResource): string {
+  return resource.component?.type === 'managedredis' ? resource.component.database : 'default'
+}
+
+export function flavourOf(resource: ResolvedResource): CacheFlavour {
+  if (resource.kind === 'managedredis') {
+    if (!managedFlavour) throw new Error('the Managed Redis actions are not loaded')
+    return managedFlavour
+  }
+  return classicFlavour
+}
+let managedFlavour: CacheFlavour | undefined
+/** Called by managed-redis.ts at load. */
+export function registerManagedFlavour(flavour: CacheFlavour): void {
+  managedFlavour = flavour
 }
 
 /** A default snapshot name: `<cache>-<UTC yyyymmddThhmmss>Z.rdb`, sortable and tied to its cache. */
@@ -133,7 +209,7 @@ async function listSnapshots(services: AzureServices, location: SnapshotLocation
  * whose opsbookdrillrun metadata, when present, names this run — never a scheduled snapshot or another run's copy.
  */
 export async function deleteDrillSnapshots(context: ActionContext, services: AzureServices, cacheRef: string): Promise<{storageAccount: string; container: string; deleted: string[]}> {
-  const resource = resolveResource(context.environment, 'redis', cacheRef)
+  const resource = resolveCache(context.environment, cacheRef)
   const location = snapshotLocation(resource, {})
   const name = drillSnapshotName(resource.name, context.runId)
   const container = (await services.blob(location.storageAccount)).getContainerClient(location.container)
@@ -151,7 +227,7 @@ export async function deleteDrillSnapshots(context: ActionContext, services: Azu
 }
 
 /** Remove a SAS from text (defence in depth: the engine also redacts values passed to ctx.secret). */
-function withoutSas(error: unknown, sas: string[]): unknown {
+export function withoutSas(error: unknown, sas: string[]): unknown {
   if (error instanceof Error) for (const s of sas) if (s) error.message = error.message.replaceAll(s, '<redacted-sas>')
   return error
 }
@@ -159,13 +235,7 @@ function withoutSas(error: unknown, sas: string[]): unknown {
 // ---------------------------------------------------------------------------------------------------------------------
 // export
 
-export const exportAction = defineAction({
-  name: 'redis.export',
-  preflight: (input, plan) => tierPreflight(plan, input.cache),
-  summary: 'Export an RDB snapshot of the cache to the catalog\'s snapshot container (short-lived SAS, never logged)',
-  description:
-    'Builds a container SAS valid for sasTtl (a user delegation SAS in Azure), marks it secret, and POSTs /export with it. The blobs written are listed in the outputs and stamped with dataasof metadata (the export\'s start) so latestSnapshot can measure RPO. Premium tier only in Azure.',
-  input: z.strictObject({
+export const exportInput = z.strictObject({
     cache: cacheRef,
     prefix: z.string().min(1).optional().describe('Blob name prefix; default <cache>-<UTC time>Z.rdb'),
     drill: z
@@ -179,8 +249,9 @@ export const exportAction = defineAction({
       .boolean()
       .optional()
       .describe('Set the canary key to now before exporting, so the snapshot can be checked to hold it (default: the component\'s probe.canary.write)'),
-  }),
-  output: z.strictObject({
+  })
+
+export const exportOutput = z.strictObject({
     cache: z.string(),
     storageAccount: z.string(),
     container: z.string(),
@@ -190,7 +261,16 @@ export const exportAction = defineAction({
     startedAt: z.string(),
     completedAt: z.string(),
     canaryAt: z.string().optional().describe('The time written into the canary key just before the export'),
-  }),
+  })
+
+export const exportAction = defineAction({
+  name: 'redis.export',
+  preflight: (input, plan) => tierPreflight(plan, input.cache),
+  summary: 'Export an RDB snapshot of the cache to the catalog\'s snapshot container (short-lived SAS, never logged)',
+  description:
+    'Builds a container SAS valid for sasTtl (a user delegation SAS in Azure), marks it secret, and POSTs /export with it. The blobs written are listed in the outputs and stamped with dataasof metadata (the export\'s start) so latestSnapshot can measure RPO. Premium tier only in Azure.',
+  input: exportInput,
+  output: exportOutput,
   changes: true,
   permissions: [READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
   secretInputs: [],
@@ -198,7 +278,7 @@ export const exportAction = defineAction({
     const r = resolveResource(plan.environment, 'redis', input.cache)
     const loc = planLocation(plan, r, input)
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions rcwl --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
+      sasAzLine(plan, loc, 'rcwl', input.sasTtl),
       `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.drill ? drillSnapshotName(r.name, '<run-id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
     ]
   },
@@ -209,96 +289,28 @@ export const exportAction = defineAction({
       {method: 'POST', path: armPath(r, '/export'), longRunning: true, note: 'body {format: RDB, prefix, container: <container SAS URL>}'},
     ]
   },
-  async run(input, context) {
-    const services = azureServices(context)
-    return withRetryLog(context, services, async () => {
-      const resource = resolveResource(context.environment, 'redis', input.cache)
-      const location = snapshotLocation(resource, input)
-      if (input.drill && input.prefix)
-        throw new ActionFailure('give either prefix or drill: a drill copy is always named from the cache and the run id', {code: 'invalid-input', exitCode: ExitCode.invalidInput})
-      const previous = context.operations.inFlight()
-      const startedAt = (previous?.state?.startedAt as string | undefined) ?? context.now().toISOString()
-      const prefix =
-        (previous?.state?.prefix as string | undefined) ??
-        (input.drill ? drillSnapshotName(resource.name, context.runId) : (input.prefix ?? snapshotPrefix(resource.name, new Date(startedAt))))
-      assertTier(await getCache(services, resource, context.signal), resource)
-
-      const service = await services.blob(location.storageAccount)
-      await service
-        .getContainerClient(location.container)
-        .createIfNotExists()
-        .catch(() => undefined) // may exist already, or the caller may lack container write: export reports the real problem
-      const probe = probeOf(resource)
-      let canaryAt = previous?.state?.canaryAt as string | undefined
-      if (!previous && probe?.canary && (input.writeCanary ?? probe.canary.write)) {
-        const client = await connectCache(context, services, resource, await getCache(services, resource, context.signal), probe)
-        try {
-          canaryAt = await writeCanary(client, probe, context)
-        } finally {
-          client.disconnect()
-        }
-        context.log(`canary ${probe.canary.key} set to ${canaryAt} in ${resource.name}`)
-      }
-      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, {permissions: 'rcwl', expiresInMs: parseDuration(input.sasTtl)!})
-      context.secret(sasUrl)
-      context.secret(sasUrl.slice(sasUrl.indexOf('?') + 1))
-
-      context.log(`exporting ${resource.name} to ${location.storageAccount}/${location.container}/${prefix}`)
-      const client = await services.redis()
-      await runTracked(context, services, {
-        description: `redis.export ${resource.name} → ${location.container}/${prefix}`,
-        method: 'POST',
-        resource: `${resource.id}/export`,
-        state: {prefix, startedAt, ...(canaryAt ? {canaryAt} : {})},
-        call: (options) =>
-          client.redis
-            .beginExportDataAndWait(resource.resourceGroup, resource.name, {format: 'RDB', prefix, container: sasUrl, preferredDataArchiveAuthMethod: 'SAS'}, options as never)
-            .catch((error: unknown) => {
-              throw toAzureError(withoutSas(error, [sasUrl]), {
-                operation: `export of ${resource.name}`,
-                hints: [
-                  (f) =>
-                    f.statusCode === 409 || f.armCode === 'Conflict'
-                      ? `another operation is running on ${resource.name} (scaling, patching, import or export): wait until its provisioningState is Succeeded (redis.verify) and retry; also check the storage account firewall lets Azure Cache for Redis in`
-                      : undefined,
-                ],
-              })
-            }),
-      })
-      const blobs = await listSnapshots(services, location, prefix)
-      if (blobs.length === 0)
-        throw new ActionFailure(`the export of ${resource.name} reported success but wrote no blob named ${prefix}* in ${location.container}`, {code: 'redis-export-empty'})
-      // Stamp when the data is from, unless the writer already did, and mark a drill copy as one.
-      const container = service.getContainerClient(location.container)
-      for (const blob of blobs) {
-        const client = container.getBlobClient(blob.name)
-        const props = await client.getProperties().catch(() => undefined)
-        const stamp = props && !props.metadata?.[SNAPSHOT_TIME_METADATA]
-        if (props && (stamp || (input.drill && props.metadata?.[DRILL_RUN_METADATA] !== context.runId))) {
-          const metadata = {...props.metadata, ...(stamp ? {[SNAPSHOT_TIME_METADATA]: startedAt} : {}), ...(input.drill ? {[DRILL_RUN_METADATA]: context.runId} : {})}
-          await client.setMetadata(metadata).catch(() => undefined)
-          if (stamp) blob.takenAt = startedAt
-        }
-      }
-      const takenAt = blobs.map((b) => b.takenAt).sort()[0]!
-      context.log(`exported ${blobs.length} blob(s): ${blobs.map((b) => b.name).join(', ')}`)
-      return {
-        cache: resource.name,
-        storageAccount: location.storageAccount,
-        container: location.container,
-        prefix,
-        blobs: blobs.map((b) => b.name),
-        takenAt,
-        startedAt,
-        completedAt: context.now().toISOString(),
-        ...(canaryAt ? {canaryAt} : {}),
-      }
-    })
-  },
+  run: (input, context) => runExport(input, context, classicFlavour),
 })
 
 // ---------------------------------------------------------------------------------------------------------------------
 // import
+
+export const importInput = z.strictObject({
+    cache: cacheRef,
+    files: z.array(z.string().min(1)).optional().describe('Blob names in the container'),
+    prefix: z.string().min(1).optional().describe('Import every blob whose name starts with this'),
+    storageAccount: z.string().optional(),
+    container: z.string().optional(),
+    sasTtl: isoDuration.default('PT1H'),
+  })
+
+export const importOutput = z.strictObject({
+    cache: z.string(),
+    files: z.array(z.string()),
+    dataAsOf: z.string().optional().describe('When the imported snapshot\'s data is from'),
+    startedAt: z.string(),
+    importedAt: z.string(),
+  })
 
 export const importAction = defineAction({
   name: 'redis.import',
@@ -306,21 +318,8 @@ export const importAction = defineAction({
   summary: 'Import RDB snapshot blobs into the cache (replaces its data)',
   description:
     'Takes blob names (files), a blob name prefix, or — with neither — the cache\'s newest snapshot in its snapshot container. Each blob is handed to Azure as a read-only SAS URL that is marked secret and never logged.',
-  input: z.strictObject({
-    cache: cacheRef,
-    files: z.array(z.string().min(1)).optional().describe('Blob names in the container'),
-    prefix: z.string().min(1).optional().describe('Import every blob whose name starts with this'),
-    storageAccount: z.string().optional(),
-    container: z.string().optional(),
-    sasTtl: isoDuration.default('PT1H'),
-  }),
-  output: z.strictObject({
-    cache: z.string(),
-    files: z.array(z.string()),
-    dataAsOf: z.string().optional().describe('When the imported snapshot\'s data is from'),
-    startedAt: z.string(),
-    importedAt: z.string(),
-  }),
+  input: importInput,
+  output: importOutput,
   changes: true,
   permissions: [READ, IMPORT, DELEGATION_KEY, BLOB_READ],
   az: (input, plan) => {
@@ -328,7 +327,7 @@ export const importAction = defineAction({
     const loc = planLocation(plan, r, input)
     const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']
     return [
-      `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions r --expiry ${sasExpiry(plan, input.sasTtl)} --auth-mode login --as-user -o tsv)`,
+      sasAzLine(plan, loc, 'r', input.sasTtl),
       `az redis import --resource-group ${r.resourceGroup} --name ${r.name} --file-format RDB --files ${files.map((f) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${f}?$SAS"`).join(' ')}`,
     ]
   },
@@ -339,49 +338,7 @@ export const importAction = defineAction({
       {method: 'POST', path: armPath(r, '/import'), longRunning: true, note: 'body {format: RDB, files: [<blob SAS URLs>]}'},
     ]
   },
-  async run(input, context) {
-    const services = azureServices(context)
-    return withRetryLog(context, services, async () => {
-      const resource = resolveResource(context.environment, 'redis', input.cache)
-      const location = snapshotLocation(resource, input)
-      assertTier(await getCache(services, resource, context.signal), resource)
-      let chosen: SnapshotBlob[]
-      if (input.files) {
-        const all = await listSnapshots(services, location, '')
-        chosen = input.files.map((name) => all.find((b) => b.name === name) ?? {name, takenAt: ''})
-      } else {
-        const all = await listSnapshots(services, location, input.prefix ?? `${resource.name}-`)
-        chosen = input.prefix ? all : all.filter((b) => !isDrillCopy(b)).slice(-1)
-      }
-      if (chosen.length === 0)
-        throw new ActionFailure(`no snapshot to import for ${resource.name} in ${location.storageAccount}/${location.container}`, {
-          code: 'redis-no-snapshot',
-          exitCode: ExitCode.invalidInput,
-        })
-      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, {permissions: 'r', expiresInMs: parseDuration(input.sasTtl)!})
-      context.secret(sasUrl)
-      const [base, query] = [sasUrl.slice(0, sasUrl.indexOf('?')), sasUrl.slice(sasUrl.indexOf('?') + 1)]
-      context.secret(query)
-      const urls = chosen.map((b) => `${base}/${b.name.split('/').map(encodeURIComponent).join('/')}?${query}`)
-      for (const url of urls) context.secret(url)
-
-      const startedAt = context.now().toISOString()
-      context.log(`importing ${chosen.map((b) => b.name).join(', ')} into ${resource.name}`)
-      const client = await services.redis()
-      await runTracked(context, services, {
-        description: `redis.import ${chosen.map((b) => b.name).join(', ')} → ${resource.name}`,
-        method: 'POST',
-        resource: `${resource.id}/import`,
-        state: {startedAt, files: chosen.map((b) => b.name)},
-        call: (options) =>
-          client.redis.beginImportDataAndWait(resource.resourceGroup, resource.name, {format: 'RDB', files: urls}, options as never).catch((error: unknown) => {
-            throw toAzureError(withoutSas(error, [query, ...urls]), {operation: `import into ${resource.name}`})
-          }),
-      })
-      const dataAsOf = chosen.map((b) => b.takenAt).filter(Boolean).sort().at(-1)
-      return {cache: resource.name, files: chosen.map((b) => b.name), dataAsOf: dataAsOf || undefined, startedAt, importedAt: context.now().toISOString()}
-    })
-  },
+  run: (input, context) => runImport(input, context, classicFlavour),
 })
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -416,7 +373,7 @@ export const latestSnapshotAction = defineAction({
   changes: false,
   permissions: [BLOB_READ],
   az: (input, plan) => {
-    const r = resolveResource(plan.environment, 'redis', input.cache)
+    const r = resolveCache(plan.environment, input.cache)
     const loc = planLocation(plan, r, input)
     return [
       `az storage blob list --account-name ${loc.storageAccount} --container-name ${loc.container} --prefix ${shellQuote(input.prefix ?? `${r.name}-`)} --include m --auth-mode login --query "sort_by([], &properties.lastModified)[-1].{name: name, lastModified: properties.lastModified, dataasof: metadata.dataasof}"`,
@@ -425,9 +382,9 @@ export const latestSnapshotAction = defineAction({
   arm: () => [],
   async run(input, context) {
     const services = azureServices(context)
-    const resource = resolveResource(context.environment, 'redis', input.cache)
+    const resource = resolveCache(context.environment, input.cache)
     const location = snapshotLocation(resource, input)
-    const component = resource.component?.type === 'redis' ? (resource.component as RedisComponent) : undefined
+    const component = cacheComponent(resource)
     const rpo = input.rpo ?? component?.objectives?.rpo
     const rpoMs = rpo ? parseDuration(rpo) : undefined
     const frequency = component?.snapshots?.frequency
@@ -639,15 +596,22 @@ export const verifyAction = defineAction({
   changes: false,
   permissions: [READ],
   az: (input, plan) => {
-    const r = resolveResource(plan.environment, 'redis', input.cache)
-    return [`az redis show --resource-group ${r.resourceGroup} --name ${r.name} --query "{state: provisioningState, sku: sku.name, host: hostName}"`]
+    const r = resolveCache(plan.environment, input.cache)
+    return r.kind === 'managedredis'
+      ? [`az redisenterprise database show --resource-group ${r.resourceGroup} --cluster-name ${r.name} --query "{state: provisioningState, port: port}"`]
+      : [`az redis show --resource-group ${r.resourceGroup} --name ${r.name} --query "{state: provisioningState, sku: sku.name, host: hostName}"`]
   },
-  arm: (input, plan) => [{method: 'GET', path: armPath(resolveResource(plan.environment, 'redis', input.cache))}],
+  arm: (input, plan) => {
+    const r = resolveCache(plan.environment, input.cache)
+    return r.kind === 'managedredis'
+      ? [{method: 'GET', path: armPath(r)}, {method: 'GET', path: armPath(r, `/databases/${managedDatabaseOf(r)}`)}]
+      : [{method: 'GET', path: armPath(r)}]
+  },
   async run(input, context) {
     const services = azureServices(context)
     return withRetryLog(context, services, async () => {
-      const resource = resolveResource(context.environment, 'redis', input.cache)
-      const cache = await getCache(services, resource, context.signal)
+      const resource = resolveCache(context.environment, input.cache)
+      const cache = await flavourOf(resource).read(services, resource, context.signal)
       const probe = probeOf(resource)
       const probes: ProbeRow[] = []
       let data: {keyCount?: number; dataAsOf?: string; canaryAt?: string}
@@ -678,7 +642,7 @@ export const verifyAction = defineAction({
       } else data = await probeData(services, cache.id ?? resource.id, context)
       const checks: Array<z.infer<typeof check>> = []
       checks.push({name: 'provisioningState', ok: cache.provisioningState === 'Succeeded', expected: 'Succeeded', actual: cache.provisioningState})
-      if (input.expectSku) checks.push({name: 'sku', ok: cache.sku.name === input.expectSku, expected: input.expectSku, actual: cache.sku.name})
+      if (input.expectSku) checks.push({name: 'sku', ok: cache.sku?.name === input.expectSku, expected: input.expectSku, actual: cache.sku?.name})
       if (input.expectKeys !== undefined) {
         if (data.keyCount === undefined) context.log(`key count of ${resource.name} is not visible through ARM: expectKeys not verified`)
         else checks.push({name: 'keys', ok: data.keyCount >= input.expectKeys, expected: `>= ${input.expectKeys}`, actual: String(data.keyCount)})
@@ -721,6 +685,11 @@ async function probeData(services: AzureServices, id: string, context: ActionCon
 
 export const redisActions: ActionDefinition[] = [exportAction, importAction, latestSnapshotAction, setPatchScheduleAction, getPatchScheduleAction, verifyAction]
 
+/** The az line that makes the container SAS the export/import az lines use (`$SAS`). */
+export function sasAzLine(plan: PlanContext, loc: SnapshotLocation, permissions: string, ttl: string): string {
+  return `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions ${permissions} --expiry ${sasExpiry(plan, ttl)} --auth-mode login --as-user -o tsv)`
+}
+
 /** The SAS expiry an az line shows: the plan's time plus the TTL, in the `YYYY-MM-DDTHH:MMZ` form az accepts. */
 function sasExpiry(plan: PlanContext, ttl: string): string {
   const at = new Date((plan.now ?? new Date()).getTime() + (parseDuration(ttl) ?? 3_600_000))
@@ -738,4 +707,135 @@ function tierPreflight(plan: PlanContext, cache: string): PreflightRefusal | und
 function assertTier(cache: {sku?: {name?: string}}, resource: ResolvedResource): void {
   const refusal = redisRefusal('import/export', cache.sku?.name ?? 'Premium')
   if (refusal) throw new ActionFailure(`${resource.name}: ${refusal.message}`, {code: 'tier-not-capable', exitCode: ExitCode.invalidInput, details: {...refusal}})
+}
+
+/** The export of either kind: canary, SAS, the kind's export call, then the blobs listed and stamped. */
+export async function runExport(input: z.infer<typeof exportInput>, context: ActionContext, flavour: CacheFlavour): Promise<z.infer<typeof exportOutput>> {
+    const services = azureServices(context)
+    return withRetryLog(context, services, async () => {
+      const resource = resolveResource(context.environment, flavour.kind, input.cache)
+      const location = snapshotLocation(resource, input)
+      if (input.drill && input.prefix)
+        throw new ActionFailure('give either prefix or drill: a drill copy is always named from the cache and the run id', {code: 'invalid-input', exitCode: ExitCode.invalidInput})
+      const previous = context.operations.inFlight()
+      const startedAt = (previous?.state?.startedAt as string | undefined) ?? context.now().toISOString()
+      const prefix =
+        (previous?.state?.prefix as string | undefined) ??
+        (input.drill ? drillSnapshotName(resource.name, context.runId) : (input.prefix ?? snapshotPrefix(resource.name, new Date(startedAt))))
+      flavour.assertCapable(await flavour.read(services, resource, context.signal), resource)
+
+      const service = await services.blob(location.storageAccount)
+      await service
+        .getContainerClient(location.container)
+        .createIfNotExists()
+        .catch(() => undefined) // may exist already, or the caller may lack container write: export reports the real problem
+      const probe = probeOf(resource)
+      let canaryAt = previous?.state?.canaryAt as string | undefined
+      if (!previous && probe?.canary && (input.writeCanary ?? probe.canary.write)) {
+        const client = await connectCache(context, services, resource, await flavour.read(services, resource, context.signal), probe)
+        try {
+          canaryAt = await writeCanary(client, probe, context)
+        } finally {
+          client.disconnect()
+        }
+        context.log(`canary ${probe.canary.key} set to ${canaryAt} in ${resource.name}`)
+      }
+      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, {permissions: 'rcwl', expiresInMs: parseDuration(input.sasTtl)!})
+      context.secret(sasUrl)
+      context.secret(sasUrl.slice(sasUrl.indexOf('?') + 1))
+
+      context.log(`exporting ${resource.name} to ${location.storageAccount}/${location.container}/${prefix}`)
+      await runTracked(context, services, {
+        description: `${flavour.action}.export ${resource.name} → ${location.container}/${prefix}`,
+        method: 'POST',
+        resource: `${resource.id}/export`,
+        state: {prefix, startedAt, ...(canaryAt ? {canaryAt} : {})},
+        call: (options) =>
+          flavour
+            .exportTo(services, resource, {containerSasUrl: sasUrl, prefix}, options)
+            .catch((error: unknown) => {
+              throw toAzureError(withoutSas(error, [sasUrl]), {
+                operation: `export of ${resource.name}`,
+                hints: [
+                  (f) =>
+                    f.statusCode === 409 || f.armCode === 'Conflict'
+                      ? `another operation is running on ${resource.name} (${flavour.conflictHint}): wait until its provisioningState is Succeeded (${flavour.action}.verify) and retry; also check the storage account firewall lets Azure Cache for Redis in`
+                      : undefined,
+                ],
+              })
+            }),
+      })
+      const blobs = await listSnapshots(services, location, prefix)
+      if (blobs.length === 0)
+        throw new ActionFailure(`the export of ${resource.name} reported success but wrote no blob named ${prefix}* in ${location.container}`, {code: 'redis-export-empty'})
+      // Stamp when the data is from, unless the writer already did, and mark a drill copy as one.
+      const container = service.getContainerClient(location.container)
+      for (const blob of blobs) {
+        const client = container.getBlobClient(blob.name)
+        const props = await client.getProperties().catch(() => undefined)
+        const stamp = props && !props.metadata?.[SNAPSHOT_TIME_METADATA]
+        if (props && (stamp || (input.drill && props.metadata?.[DRILL_RUN_METADATA] !== context.runId))) {
+          const metadata = {...props.metadata, ...(stamp ? {[SNAPSHOT_TIME_METADATA]: startedAt} : {}), ...(input.drill ? {[DRILL_RUN_METADATA]: context.runId} : {})}
+          await client.setMetadata(metadata).catch(() => undefined)
+          if (stamp) blob.takenAt = startedAt
+        }
+      }
+      const takenAt = blobs.map((b) => b.takenAt).sort()[0]!
+      context.log(`exported ${blobs.length} blob(s): ${blobs.map((b) => b.name).join(', ')}`)
+      return {
+        cache: resource.name,
+        storageAccount: location.storageAccount,
+        container: location.container,
+        prefix,
+        blobs: blobs.map((b) => b.name),
+        takenAt,
+        startedAt,
+        completedAt: context.now().toISOString(),
+        ...(canaryAt ? {canaryAt} : {}),
+      }
+    })
+}
+
+/** The import of either kind: the snapshot chosen, read-only SAS URLs (secret), the kind's import call. */
+export async function runImport(input: z.infer<typeof importInput>, context: ActionContext, flavour: CacheFlavour): Promise<z.infer<typeof importOutput>> {
+    const services = azureServices(context)
+    return withRetryLog(context, services, async () => {
+      const resource = resolveResource(context.environment, flavour.kind, input.cache)
+      const location = snapshotLocation(resource, input)
+      flavour.assertCapable(await flavour.read(services, resource, context.signal), resource)
+      let chosen: SnapshotBlob[]
+      if (input.files) {
+        const all = await listSnapshots(services, location, '')
+        chosen = input.files.map((name) => all.find((b) => b.name === name) ?? {name, takenAt: ''})
+      } else {
+        const all = await listSnapshots(services, location, input.prefix ?? `${resource.name}-`)
+        chosen = input.prefix ? all : all.filter((b) => !isDrillCopy(b)).slice(-1)
+      }
+      if (chosen.length === 0)
+        throw new ActionFailure(`no snapshot to import for ${resource.name} in ${location.storageAccount}/${location.container}`, {
+          code: 'redis-no-snapshot',
+          exitCode: ExitCode.invalidInput,
+        })
+      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, {permissions: 'r', expiresInMs: parseDuration(input.sasTtl)!})
+      context.secret(sasUrl)
+      const [base, query] = [sasUrl.slice(0, sasUrl.indexOf('?')), sasUrl.slice(sasUrl.indexOf('?') + 1)]
+      context.secret(query)
+      const urls = chosen.map((b) => `${base}/${b.name.split('/').map(encodeURIComponent).join('/')}?${query}`)
+      for (const url of urls) context.secret(url)
+
+      const startedAt = context.now().toISOString()
+      context.log(`importing ${chosen.map((b) => b.name).join(', ')} into ${resource.name}`)
+      await runTracked(context, services, {
+        description: `${flavour.action}.import ${chosen.map((b) => b.name).join(', ')} → ${resource.name}`,
+        method: 'POST',
+        resource: `${resource.id}/import`,
+        state: {startedAt, files: chosen.map((b) => b.name)},
+        call: (options) =>
+          flavour.importFrom(services, resource, urls, options).catch((error: unknown) => {
+            throw toAzureError(withoutSas(error, [query, ...urls]), {operation: `import into ${resource.name}`})
+          }),
+      })
+      const dataAsOf = chosen.map((b) => b.takenAt).filter(Boolean).sort().at(-1)
+      return {cache: resource.name, files: chosen.map((b) => b.name), dataAsOf: dataAsOf || undefined, startedAt, importedAt: context.now().toISOString()}
+    })
 }

@@ -8,6 +8,7 @@ import {httpActions} from './http.js'
 import {securityActions} from './security.js'
 import {postgresActions} from './postgres.js'
 import {redisActions} from './redis.js'
+import {managedRedisActions} from './managed-redis.js'
 import {webappActions} from './webapp.js'
 import {monitorActions} from './monitor.js'
 import {storageActions} from './storage.js'
@@ -16,7 +17,7 @@ import {sqlActions} from './sql.js'
 import {serviceBusActions} from './servicebus.js'
 import {cosmosActions} from './cosmos.js'
 
-const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, webappActions, monitorActions, storageActions, drillActions, sqlActions, cosmosActions, serviceBusActions]
+const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, managedRedisActions, webappActions, monitorActions, storageActions, drillActions, sqlActions, cosmosActions, serviceBusActions]
 
 const registry = new Map<string, ActionDefinition>()
 for (const list of modules) for (const action of list) registry.set(action.name, action)

@@ -9,12 +9,13 @@ import {ExitCode, OpsbookError} from '../errors.js'
 import type {AzureServices} from '../azure/clients.js'
 import type {ActionContext} from './types.js'
 
-export type ResourceKind = 'postgres' | 'redis' | 'webapp' | 'storage' | 'keyvault'
+export type ResourceKind = 'postgres' | 'redis' | 'managedredis' | 'webapp' | 'storage' | 'keyvault'
 
 /** ARM provider type of each kind. */
 export const providerTypes: Record<ResourceKind, string> = {
   postgres: 'Microsoft.DBforPostgreSQL/flexibleServers',
   redis: 'Microsoft.Cache/redis',
+  managedredis: 'Microsoft.Cache/redisEnterprise',
   webapp: 'Microsoft.Web/sites',
   storage: 'Microsoft.Storage/storageAccounts',
   keyvault: 'Microsoft.KeyVault/vaults',
@@ -24,6 +25,8 @@ export const providerTypes: Record<ResourceKind, string> = {
 export const apiVersions: Record<ResourceKind, string> = {
   postgres: '2025-08-01',
   redis: '2024-11-01',
+  // @azure/arm-redisenterprisecache 2.2.0 (the only release on npm) sends 2022-01-01.
+  managedredis: '2022-01-01',
   webapp: '2025-05-01',
   storage: '2025-08-01',
   keyvault: '2026-02-01',

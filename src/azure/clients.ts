@@ -10,6 +10,7 @@ import type {TokenCredential} from '@azure/core-auth'
 import type {PipelinePolicy} from '@azure/core-rest-pipeline'
 import type {PostgreSQLManagementFlexibleServerClient} from '@azure/arm-postgresql-flexible'
 import type {RedisManagementClient} from '@azure/arm-rediscache'
+import type {RedisEnterpriseManagementClient} from '@azure/arm-redisenterprisecache'
 import type {SqlManagementClient} from '@azure/arm-sql'
 import type {ServiceBusManagementClient} from '@azure/arm-servicebus'
 import type {CosmosDBManagementClient} from '@azure/arm-cosmosdb'
@@ -103,6 +104,8 @@ export interface AzureServices {
   identity(): Promise<SignedInIdentity>
   postgres(): Promise<PostgreSQLManagementFlexibleServerClient>
   redis(): Promise<RedisManagementClient>
+  /** arm-redisenterprisecache 2.2 (Azure Managed Redis clusters and databases, api-version 2022-01-01). */
+  redisEnterprise(): Promise<RedisEnterpriseManagementClient>
   /** arm-sql 10 (servers, databases 2022-08-01-preview; failover groups 2020-11-01-preview). */
   sql(): Promise<SqlManagementClient>
   /** arm-servicebus 6 (api-version 2021-11-01). */
@@ -249,6 +252,10 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     redis: once(async () => {
       const {RedisManagementClient} = await import('@azure/arm-rediscache')
       return new RedisManagementClient(credential, subscription, hlcOptions())
+    }),
+    redisEnterprise: once(async () => {
+      const {RedisEnterpriseManagementClient} = await import('@azure/arm-redisenterprisecache')
+      return new RedisEnterpriseManagementClient(credential, subscription, hlcOptions())
     }),
     sql: once(async () => {
       const {SqlManagementClient} = await import('@azure/arm-sql')

@@ -189,20 +189,18 @@ export const postgresComponentSchema = z.strictObject({
   dataProbes: postgresDataProbesSchema.optional(),
 })
 
-export const redisComponentSchema = z.strictObject({
-  type: z.literal('redis'),
-  ...componentBase,
-  sku: z.enum(['Basic', 'Standard', 'Premium']).default('Premium'),
-  capacity: z.number().int().min(0).max(6).default(1),
-  snapshots: z
+/** Where RDB snapshots of a Redis component (classic or Managed Redis) go, and how often they are taken. */
+export const redisSnapshotsSchema = z
     .strictObject({
       storageAccount: z.string().describe('Storage account that holds RDB snapshots'),
       container: z.string().default('redis-snapshots'),
       frequency: isoDuration.default('PT1H').describe('How often an RDB snapshot is taken'),
       resourceGroup: z.string().optional(),
     })
-    .optional(),
-  probe: z
+    .optional()
+
+/** Data probes of a Redis component (classic or Managed Redis). */
+export const redisProbeSchema = z
     .strictObject({
       canary: z
         .strictObject({
@@ -244,7 +242,15 @@ export const redisComponentSchema = z.strictObject({
       if (p.accessKeyParam && p.accessKeySecret) ctx.addIssue({code: 'custom', path: ['accessKeySecret'], message: 'give accessKeyParam or accessKeySecret, not both'})
     })
     .optional()
-    .describe('Data probes read from the RDB snapshot and, when opsbook connects (TLS, certificate verified), from the cache itself'),
+    .describe('Data probes read from the RDB snapshot and, when opsbook connects (TLS, certificate verified), from the cache itself')
+
+export const redisComponentSchema = z.strictObject({
+  type: z.literal('redis'),
+  ...componentBase,
+  sku: z.enum(['Basic', 'Standard', 'Premium']).default('Premium'),
+  capacity: z.number().int().min(0).max(6).default(1),
+  snapshots: redisSnapshotsSchema,
+  probe: redisProbeSchema,
   persistence: z
     .strictObject({
       // Premium caches persist as RDB snapshots (every 15, 30, 60, 360, 720 or 1440 minutes) or as an append-only file:
@@ -264,6 +270,64 @@ export const redisComponentSchema = z.strictObject({
     .optional()
     .describe('Data persistence (Premium): RDB snapshots or AOF'),
 })
+
+/**
+ * Azure Managed Redis (`Microsoft.Cache/redisEnterprise`): a cluster holding one database (named `default`), exported to
+ * and imported from Blob Storage as RDB files like a classic cache. SKUs are `<tier>_<size>`: Balanced_B*,
+ * MemoryOptimized_M*, ComputeOptimized_X*, FlashOptimized_A* (https://learn.microsoft.com/azure/redis/overview), and the
+ * retiring Enterprise_E* / EnterpriseFlash_F*.
+ */
+export const managedRedisComponentSchema = z
+  .strictObject({
+    type: z.literal('managedredis'),
+    ...componentBase,
+    sku: z
+      .string()
+      .regex(
+        /^(Balanced_B\d+|MemoryOptimized_M\d+|ComputeOptimized_X\d+|FlashOptimized_A\d+|Enterprise_E\d+|EnterpriseFlash_F\d+)$/,
+        'expected a Managed Redis SKU such as Balanced_B5, MemoryOptimized_M10, ComputeOptimized_X5 or FlashOptimized_A250',
+      )
+      .default('Balanced_B1'),
+    database: z.string().min(1).default('default').describe('The database of the cluster (Azure Managed Redis has one, named default)'),
+    highAvailability: z.boolean().default(true).describe('Replicated across two nodes (Azure\'s default; off only for dev/test)'),
+    snapshots: redisSnapshotsSchema,
+    probe: redisProbeSchema,
+    persistence: z
+      .strictObject({
+        // At most one of AOF and RDB; RDB every 1h, 6h or 12h; AOF every second (`always` is deprecated):
+        // https://learn.microsoft.com/azure/redis/how-to-persistence and the spec's Persistence definition
+        // (redisenterprise.json 2022-01-01: aofFrequency 1s|always, rdbFrequency 1h|6h|12h).
+        mode: z.enum(['rdb', 'aof', 'none']).describe('rdb: periodic snapshots to a managed disk; aof: every write logged (once a second); none'),
+        frequency: isoDuration.optional().describe('rdb: PT1H, PT6H or PT12H; aof: PT1S'),
+      })
+      .superRefine((p, ctx) => {
+        const minutes = p.frequency ? parseDurationMinutes(p.frequency) : undefined
+        if (p.mode === 'rdb' && minutes !== undefined && ![60, 360, 720].includes(Math.round(minutes)))
+          ctx.addIssue({code: 'custom', path: ['frequency'], message: 'Azure Managed Redis writes RDB snapshots every PT1H, PT6H or PT12H'})
+        if (p.mode === 'aof' && minutes !== undefined && Math.abs(minutes * 60 - 1) > 1e-9)
+          ctx.addIssue({code: 'custom', path: ['frequency'], message: 'Azure Managed Redis writes AOF every second: frequency PT1S (or leave it out)'})
+        if (p.mode === 'none' && p.frequency) ctx.addIssue({code: 'custom', path: ['frequency'], message: 'frequency applies to rdb or aof persistence only'})
+      })
+      .optional()
+      .describe('Data persistence of the database: RDB snapshots or AOF (both are for node failures, not backups: export is)'),
+    geoReplication: z
+      .strictObject({
+        group: z.string().min(1).describe('Active geo-replication group nickname'),
+        linkedDatabases: z
+          .array(z.strictObject({cluster: z.string().min(1), resourceGroup: z.string().optional(), region: z.string().optional()}))
+          .default([])
+          .describe('The other clusters whose databases are in the group'),
+      })
+      .optional()
+      .describe('Active geo-replication: the group this database belongs to'),
+  })
+  .superRefine((amr, ctx) => {
+    // Flash Optimized has no active geo-replication: https://learn.microsoft.com/azure/redis/best-practices-flash-optimized
+    // ("Feature support": active geo-replication No).
+    if (amr.geoReplication && /^(FlashOptimized|EnterpriseFlash)_/.test(amr.sku))
+      ctx.addIssue({code: 'custom', path: ['geoReplication'], message: `${amr.sku}: the Flash Optimized tier has no active geo-replication`})
+  })
+export type ManagedRedisComponent = z.infer<typeof managedRedisComponentSchema>
 
 export const webappComponentSchema = z.strictObject({
   type: z.literal('webapp'),
@@ -487,6 +551,7 @@ export const apiManagementComponentSchema = z.strictObject({
 export const componentSchema = z.discriminatedUnion('type', [
   postgresComponentSchema,
   redisComponentSchema,
+  managedRedisComponentSchema,
   webappComponentSchema,
   storageComponentSchema,
   keyvaultComponentSchema,
@@ -503,7 +568,7 @@ export const componentSchema = z.discriminatedUnion('type', [
 ])
 
 /** Component kinds opsbook acts on (runbooks, checks, emulator). */
-export const ACTIONABLE_KINDS = ['postgres', 'redis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus'] as const
+export const ACTIONABLE_KINDS = ['postgres', 'redis', 'managedredis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus'] as const
 /** Kinds the catalog describes but no command acts on yet, with the name users know them by. */
 export const DESCRIBED_ONLY: Record<Exclude<z.infer<typeof componentSchema>['type'], (typeof ACTIONABLE_KINDS)[number]>, string> = {
   containerapp: 'Azure Container Apps',

@@ -123,6 +123,7 @@ export function evaluateInventory(inventory: Inventory, options: EvaluateOptions
 export const PROVIDER_PATH: Record<ResourceType, string> = {
   [RESOURCE_TYPES.postgres]: 'Microsoft.DBforPostgreSQL/flexibleServers',
   [RESOURCE_TYPES.redis]: 'Microsoft.Cache/Redis',
+  [RESOURCE_TYPES.managedRedis]: 'Microsoft.Cache/redisEnterprise',
   [RESOURCE_TYPES.site]: 'Microsoft.Web/sites',
   [RESOURCE_TYPES.slot]: 'Microsoft.Web/sites',
   [RESOURCE_TYPES.storage]: 'Microsoft.Storage/storageAccounts',
@@ -207,6 +208,7 @@ export function siteIdOf(slotId: string): string {
 const COMPONENT_RESOURCE_TYPE: Partial<Record<Component['type'], ResourceType>> = {
   postgres: RESOURCE_TYPES.postgres,
   redis: RESOURCE_TYPES.redis,
+  managedredis: RESOURCE_TYPES.managedRedis,
   webapp: RESOURCE_TYPES.site,
   storage: RESOURCE_TYPES.storage,
   keyvault: RESOURCE_TYPES.keyvault,
@@ -218,6 +220,7 @@ const COMPONENT_RESOURCE_TYPE: Partial<Record<Component['type'], ResourceType>> 
 const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
   [RESOURCE_TYPES.postgres]: 'postgres',
   [RESOURCE_TYPES.redis]: 'redis',
+  [RESOURCE_TYPES.managedRedis]: 'managedredis',
   [RESOURCE_TYPES.site]: 'webapp',
   [RESOURCE_TYPES.slot]: 'webapp',
   [RESOURCE_TYPES.storage]: 'storage',

@@ -63,7 +63,15 @@ export interface CheckSources {
   kvCertificates(vaultUri: string): Promise<VaultCertificate[]>
   /** Firewall rules of a Redis cache, first page. */
   redisFirewallRules(resourceGroup: string, cache: string): Promise<Paged<{name: string; startIP?: string; endIP?: string}>>
+  /**
+   * The `default` database of a Managed Redis cluster, as api-version 2025-07-01 returns it (accessKeysAuthentication
+   * and persistence; the SDK's 2022-01-01 has no accessKeysAuthentication). Null when the cluster has no such database.
+   */
+  managedRedisDatabase(clusterId: string): Promise<Record<string, any> | null>
 }
+
+/** The Managed Redis api-version whose databases carry accessKeysAuthentication (stable since 2025-04-01; 2025-07-01 is the newest stable). */
+export const MANAGED_REDIS_CHECK_API = '2025-07-01'
 
 /** Lower-case scope of a lock from its id. */
 export function lockScopeOf(lockId: string): string {
@@ -259,6 +267,12 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
       const {getContinuationToken} = await import('@azure/arm-postgresql-flexible')
       const pages = client.administratorsMicrosoftEntra.listByServer(resourceGroup, server).byPage()
       return pagedFrom(pages, (a: any) => ({principalName: a.principalName ?? undefined, principalType: a.principalType ?? undefined}), (p) => Boolean(getContinuationToken(p)))()
+    },
+    async managedRedisDatabase(clusterId) {
+      const response = await services.armRequest('GET', `${clusterId}/databases/default`, {apiVersion: MANAGED_REDIS_CHECK_API})
+      if (response.status === 404) return null
+      if (response.status >= 400) throw new Error(response.body?.error?.message ?? `GET the database of ${clusterId} answered ${response.status}`)
+      return response.body as Record<string, any>
     },
     async redisFirewallRules(resourceGroup, cache) {
       const client = await services.redis()

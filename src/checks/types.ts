@@ -29,6 +29,7 @@ export interface Frameworks {
 export const RESOURCE_TYPES = {
   postgres: 'microsoft.dbforpostgresql/flexibleservers',
   redis: 'microsoft.cache/redis',
+  managedRedis: 'microsoft.cache/redisenterprise',
   site: 'microsoft.web/sites',
   slot: 'microsoft.web/sites/slots',
   storage: 'microsoft.storage/storageaccounts',
@@ -104,6 +105,7 @@ export type FactName =
   | 'pgAdministrators'
   | 'storageServiceDiagnostics'
   | 'redisFirewallRules'
+  | 'managedRedisDatabase'
   | 'kvCertificates'
   | 'fileService'
 

@@ -79,6 +79,8 @@ const resourceSettings = z
     slots: z.record(z.string(), slotSettings).optional(),
     /** The App Service plan the site runs on. */
     plan: z.object({sku: json.optional(), properties: json.optional()}).strict().optional(),
+    /** Managed Redis: properties of the cluster's database (accessKeysAuthentication, persistence). */
+    database: json.optional(),
     blobService: json.optional(),
     fileService: json.optional(),
     diagnosticSettings: z.array(diagnosticSetting).optional(),
@@ -246,6 +248,13 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
           locks: [],
         }
         break
+      case 'managedredis':
+        resources[component.name] = {
+          tags,
+          properties: {minimumTlsVersion: '1.0', publicNetworkAccess: 'Enabled'},
+          database: {accessKeysAuthentication: 'Enabled', persistence: {aofEnabled: false, rdbEnabled: false}},
+        }
+        break
       case 'redis':
         resources[component.name] = {
           tags,
@@ -402,6 +411,13 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
         for (const replica of component.replicas ?? []) resources[replica.name] = server(true)
         break
       }
+      case 'managedredis':
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          properties: {minimumTlsVersion: '1.2', publicNetworkAccess: 'Disabled'},
+          database: {accessKeysAuthentication: 'Disabled', persistence: {aofEnabled: false, rdbEnabled: true, rdbFrequency: '1h'}},
+        }
+        break
       case 'redis':
         resources[component.name] = {
           tags: {...tags, ...component.tags},

@@ -133,6 +133,7 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'arm-platform', optional: false},
   {name: 'postgres', optional: false},
   {name: 'redis', optional: false},
+  {name: 'managed-redis', optional: false},
   {name: 'sql', optional: false},
   {name: 'cosmos', optional: false},
   {name: 'servicebus', optional: false},
@@ -346,7 +347,7 @@ async function seedBlobContainers(ctx: EmulatorContext, blob: RunningBlob): Prom
   const containers = new Set<string>()
   if (ctx.environment.evidence) containers.add(ctx.environment.evidence.container)
   for (const component of Object.values(ctx.environment.components))
-    if (component.type === 'redis' && component.snapshots) containers.add(component.snapshots.container)
+    if ((component.type === 'redis' || component.type === 'managedredis') && component.snapshots) containers.add(component.snapshots.container)
   if (containers.size === 0) return
   const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
   const service = new BlobServiceClient(blob.endpoint, new StorageSharedKeyCredential(blob.account, blob.key))

@@ -15,7 +15,17 @@ export type ParamSpec =
   | {type: 'datetime'; description?: string; default?: string; required: boolean}
   | {type: 'duration'; description?: string; default?: string; required: boolean}
   | {type: 'secret'; description?: string; required: boolean}
-  | {type: 'target'; description?: string; default?: string; component: ComponentType; required: boolean}
+  | {type: 'target'; description?: string; default?: string; component: ComponentType | ComponentType[]; required: boolean}
+
+/** Whether a `target` param accepts a component of this type (`component:` names one kind or several, e.g. both Redis kinds). */
+export function targetAccepts(spec: ParamSpec, type: string): boolean {
+  return spec.type === 'target' && (Array.isArray(spec.component) ? (spec.component as string[]).includes(type) : spec.component === type)
+}
+
+/** The kinds a `target` param accepts, for messages: "redis" or "redis or managedredis". */
+export function targetKinds(spec: ParamSpec): string {
+  return spec.type === 'target' ? (Array.isArray(spec.component) ? spec.component.join(' or ') : spec.component) : ''
+}
 
 export type ParamType = ParamSpec['type']
 

@@ -10,6 +10,7 @@ import {listRunbooks, loadRunbook} from './discovery.js'
 import {expandRunbook} from './expand.js'
 import {changedComponents, decideGuards, type ExpectedDuration} from './guards.js'
 import {expectedRunDuration} from './runner.js'
+import {targetAccepts} from './model.js'
 
 export interface RunbookStart {
   runbook: string
@@ -42,7 +43,7 @@ export async function disruptiveRunbookStarts(loaded: LoadedCatalog, envName: st
     else {
       const [name, spec] = targets[0]!
       for (const [key, component] of Object.entries(env.components))
-        if (spec.type === 'target' && component.type === spec.component) cases.push({target: key, params: {[name]: key}})
+        if (targetAccepts(spec, component.type)) cases.push({target: key, params: {[name]: key}})
     }
     for (const {target, params} of cases) {
       let components: string[]

@@ -8,7 +8,7 @@ import {ValidationError, type Problem} from '../errors.js'
 import {isDuration} from '../support/duration.js'
 import {compileParamPattern} from '../support/pattern.js'
 import {containsExpression, evaluateValue, type ExpressionContext} from './expressions.js'
-import type {ParamSpec, Runbook} from './model.js'
+import {targetAccepts, targetKinds, type ParamSpec, type Runbook} from './model.js'
 import {closestName} from './validate.js'
 
 export interface ResolvedParams {
@@ -115,12 +115,12 @@ export function coerceParam(name: string, spec: ParamSpec, raw: string, environm
     case 'target': {
       if (!environment) return {value: text}
       const candidates = Object.entries(environment.components)
-        .filter(([, component]) => component.type === spec.component)
+        .filter(([, component]) => targetAccepts(spec, component.type))
         .map(([key]) => key)
       if (candidates.includes(text)) return {value: text}
       const other = environment.components[text]
       const why = other ? ` ("${text}" is a ${other.type} component)` : ''
-      return fail(`a ${spec.component} component of the environment: ${candidates.join(', ') || `none defined`}${why}`)
+      return fail(`a ${targetKinds(spec)} component of the environment: ${candidates.join(', ') || `none defined`}${why}`)
     }
   }
 }
@@ -129,7 +129,7 @@ export function coerceParam(name: string, spec: ParamSpec, raw: string, environm
 export function targetChoices(spec: ParamSpec, environment: Environment): string[] {
   if (spec.type !== 'target') return []
   return Object.entries(environment.components)
-    .filter(([, component]) => component.type === spec.component)
+    .filter(([, component]) => targetAccepts(spec, component.type))
     .map(([key]) => key)
 }
 

@@ -13,7 +13,7 @@ import {componentWindowNames, type Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError, ExitCode, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
 import type {RunEvent, RunEventListener, RunStatus} from './events.js'
 import {changedComponents, checkChangeGuards, expectedDuration, type ExpectedDuration, type GuardOverride} from './guards.js'
-import type {ParamSpec, Runbook} from './model.js'
+import {targetAccepts, targetKinds, type ParamSpec, type Runbook} from './model.js'
 import {resolveRunbook} from './discovery.js'
 import type {RunOutcome} from './engine.js'
 import {expandRunbook, selectComponents} from './expand.js'
@@ -134,13 +134,13 @@ export function paramsFromEnvironment(runbook: Pick<Runbook, 'params'>, env: Nod
 
 /** The components a target param accepts, e.g. "orders-db (pg-shop-orders), reports-db (pg-shop-reports)". */
 function targetChoices(spec: ParamSpec, environment: Environment): string {
-  const wanted = spec.type === 'target' ? spec.component : undefined
-  const keys = Object.entries(environment.components).filter(([, c]) => !wanted || c.type === wanted)
+  const wanted = spec.type === 'target' ? targetKinds(spec) : undefined
+  const keys = Object.entries(environment.components).filter(([, c]) => !wanted || targetAccepts(spec, c.type))
   return keys.length > 0 ? keys.map(([key, c]) => `${key} (${c.name})`).join(', ') : `none: this environment has no ${wanted} component`
 }
 
 function describeParam(spec: ParamSpec): string {
-  const what = spec.type === 'target' ? `a ${spec.component} component` : spec.type === 'enum' ? `one of ${spec.values.join(', ')}` : spec.type
+  const what = spec.type === 'target' ? `a ${targetKinds(spec)} component` : spec.type === 'enum' ? `one of ${spec.values.join(', ')}` : spec.type
   return spec.description ? `${what}: ${spec.description}` : what
 }
 

@@ -9,7 +9,7 @@ import type {SourceLocation} from '../errors.js'
 import {parseDuration} from '../support/duration.js'
 import {GROUP_USES, type ActionCall, type ForEachSpec, type ParamSpec, type Runbook, type StepSpec} from './model.js'
 
-export const COMPONENT_TYPES = ['postgres', 'redis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus'] as const
+export const COMPONENT_TYPES = ['postgres', 'redis', 'managedredis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus'] as const
 export const RUNBOOK_KINDS = ['incident', 'drill', 'maintenance', 'checklist'] as const
 
 /** Step ids and param names: usable as `steps.<id>` / `params.<name>` in expressions. */
@@ -38,7 +38,9 @@ export const paramSchema = z.discriminatedUnion('type', [
     description,
     required,
     default: z.string().optional().describe('A component key of the environment'),
-    component: z.enum(COMPONENT_TYPES).describe('Which kind of catalog component'),
+    component: z
+      .union([z.enum(COMPONENT_TYPES), z.array(z.enum(COMPONENT_TYPES)).min(1)])
+      .describe('Which kind of catalog component, or a list of kinds (e.g. [redis, managedredis]: a runbook that handles both)'),
   }),
 ])
 export type ParamInput = z.input<typeof paramSchema>

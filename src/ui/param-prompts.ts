@@ -4,7 +4,7 @@
  */
 import type {Environment} from '../catalog/schema.js'
 import {InterruptedError} from '../errors.js'
-import type {ParamSpec} from '../runbooks/model.js'
+import {targetAccepts, type ParamSpec} from '../runbooks/model.js'
 import {coerceParam} from '../runbooks/params.js'
 
 /** Ask for each missing param; returns raw strings, coerced later exactly like --param values. */
@@ -23,7 +23,7 @@ export async function promptForParams(missing: Array<{name: string; spec: ParamS
       switch (spec.type) {
         case 'target': {
           const choices = Object.entries(environment.components)
-            .filter(([, c]) => c.type === spec.component)
+            .filter(([, c]) => targetAccepts(spec, c.type))
             .map(([key, c]) => ({name: `${key} (${c.name})`, value: key}))
           answers[name] = await prompts.select({message, choices}, context)
           break

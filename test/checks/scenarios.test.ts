@@ -31,6 +31,7 @@ function productionEnvironment(): Environment {
     components: {
       db: {type: 'postgres', name: 'pg-prod', backupRetentionDays: 14, geoRedundantBackup: true, highAvailability: 'ZoneRedundant', window: 'database'},
       cache: {type: 'redis', name: 'redis-prod', sku: 'Premium', window: 'cache'},
+      carts: {type: 'managedredis', name: 'amr-prod', sku: 'Balanced_B5', window: 'cache'},
       web: {type: 'webapp', name: 'app-prod', slots: ['staging'], healthPath: '/health'},
       files: {type: 'storage', name: 'stprod'},
       secrets: {type: 'keyvault', name: 'kv-prod'},

@@ -12,12 +12,13 @@ import {inventoryRules} from './inventory.js'
 import {keyvaultRules} from './keyvault.js'
 import {postgresRules} from './postgres.js'
 import {redisRules} from './redis.js'
+import {managedRedisRules} from './managed-redis.js'
 import {storageRules} from './storage.js'
 import {webappRules} from './webapp.js'
 import {sqlRules} from './sql.js'
 import {cosmosRules} from './cosmos.js'
 
-export const CHECKS: CheckRule[] = [...postgresRules, ...redisRules, ...webappRules, ...storageRules, ...keyvaultRules, ...sqlRules, ...cosmosRules, ...platformRules, ...governanceRules, ...inventoryRules]
+export const CHECKS: CheckRule[] = [...postgresRules, ...redisRules, ...managedRedisRules, ...webappRules, ...storageRules, ...keyvaultRules, ...sqlRules, ...cosmosRules, ...platformRules, ...governanceRules, ...inventoryRules]
 
 /** The check with this id, or undefined. */
 export function findCheck(id: string): CheckRule | undefined {

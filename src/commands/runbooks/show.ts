@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import type {Runbook} from '../../runbooks/model.js'
+import {targetKinds, type Runbook} from '../../runbooks/model.js'
 
 export interface RunbooksShowResult {
   runbook: Runbook
@@ -33,7 +33,7 @@ export default class RunbooksShow extends BaseCommand<RunbooksShowResult> {
     if (runbook.description) this.say(`\n${runbook.description.trim()}`)
     this.say('\nParams:')
     for (const [name, p] of Object.entries(runbook.params))
-      this.say(`  ${name.padEnd(16)} ${p.type === 'target' ? `target(${p.component})` : p.type}${p.required ? ' required' : ''}${'default' in p && p.default !== undefined ? ` default=${JSON.stringify(p.default)}` : ''}  ${p.description ?? ''}`)
+      this.say(`  ${name.padEnd(16)} ${p.type === 'target' ? `target(${targetKinds(p)})` : p.type}${p.required ? ' required' : ''}${'default' in p && p.default !== undefined ? ` default=${JSON.stringify(p.default)}` : ''}  ${p.description ?? ''}`)
     this.say('\nSteps:')
     for (const {spec: s, phase, depth, localId} of tree)
       this.say(`  ${'  '.repeat(depth)}${localId.padEnd(24 - 2 * depth)} ${s.uses.padEnd(26)} ${phase === 'finally' ? '(finally)' : s.needs.length ? `needs ${s.needs.map((n) => n.slice(n.lastIndexOf('.') + 1)).join(', ')}` : ''}${s.rollback ? `  rollback ${s.rollback.uses}` : ''}`)

@@ -14,7 +14,7 @@ import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Redis as RedisClient} from 'ioredis'
-import type {RedisComponent} from '../../catalog/schema.js'
+import type {ManagedRedisComponent, RedisComponent} from '../../catalog/schema.js'
 import {parseDuration} from '../../support/duration.js'
 import type {EmulatorContext} from '../context.js'
 import {keyspaceCount} from '../../support/rdb.js'
@@ -35,17 +35,23 @@ export const MODELLED_NOTE =
 /** What a scheduled snapshot blob's metadata says wrote it. */
 export const SCHEDULE_SOURCE = 'opsbook-emulator-schedule'
 
-interface CacheRef {
+/** A cache the data plane serves: a classic cache, or a Managed Redis database (`id` the database's, `name` its cluster's). */
+export interface CacheRef {
   id: string
   name: string
   hostName: string
 }
+
+/** A catalog component whose data a real redis-server holds: classic Azure Cache for Redis or Azure Managed Redis. */
+type CacheComponent = RedisComponent | ManagedRedisComponent
 
 export class RedisDataPlane {
   readonly binary: string | undefined
   readonly info: RedisDataPlaneInfo
   private readonly engines = new Map<string, RedisEngine>()
   private readonly timers: NodeJS.Timeout[] = []
+  /** Host names served by other services than the classic cache's (Managed Redis), for the data endpoint lookup. */
+  private readonly hosts = new Map<string, CacheRef>()
 
   constructor(
     private readonly ctx: EmulatorContext,
@@ -78,6 +84,16 @@ export class RedisDataPlane {
       this.engines.set(key, engine)
     }
     return engine
+  }
+
+  /** Make a cache's host name known to the data endpoint (`/_emulator/redis/{hostName}/endpoint`). */
+  registerHost(cache: CacheRef): void {
+    this.hosts.set(cache.hostName.toLowerCase(), cache)
+  }
+
+  /** The cache another service registered under this host name. */
+  hostRef(hostName: string): CacheRef | undefined {
+    return this.hosts.get(hostName.toLowerCase())
   }
 
   /** Key count over all databases (INFO keyspace). */
@@ -119,7 +135,7 @@ export class RedisDataPlane {
   }
 
   /** SAVE the cache and upload the RDB as a scheduled snapshot; returns its blob name. */
-  async takeScheduled(cache: CacheRef, component: RedisComponent): Promise<string> {
+  async takeScheduled(cache: CacheRef, component: CacheComponent): Promise<string> {
     const rdb = await this.engine(cache).snapshot()
     const takenAt = this.ctx.clock()
     const name = `${cache.name}-${takenAt.toISOString().slice(0, 19).replaceAll(/[-:]/g, '')}Z.rdb`
@@ -130,7 +146,7 @@ export class RedisDataPlane {
     return name
   }
 
-  private async newestScheduled(cache: CacheRef, component: RedisComponent): Promise<number | undefined> {
+  private async newestScheduled(cache: CacheRef, component: CacheComponent): Promise<number | undefined> {
     const container = (await this.blobService()).getContainerClient(component.snapshots!.container)
     if (!(await container.exists())) return undefined
     let newest: number | undefined
@@ -142,8 +158,8 @@ export class RedisDataPlane {
     return newest
   }
 
-  private componentOf(name: string): RedisComponent | undefined {
-    return Object.values(this.ctx.environment.components).find((c): c is RedisComponent => c.type === 'redis' && c.name === name)
+  private componentOf(name: string): CacheComponent | undefined {
+    return Object.values(this.ctx.environment.components).find((c): c is CacheComponent => (c.type === 'redis' || c.type === 'managedredis') && c.name === name)
   }
 
   /**
@@ -151,7 +167,7 @@ export class RedisDataPlane {
    * has been under that load all along, so its key count holds steady and the load only makes values newer), and
    * (with a canary probe) the canary at seed time.
    */
-  private async seed(client: RedisClient, component: RedisComponent | undefined): Promise<void> {
+  private async seed(client: RedisClient, component: CacheComponent | undefined): Promise<void> {
     if (!this.ctx.seedFromCatalog) return
     const pipeline = client.pipeline()
     for (let i = 1; i <= 5; i++) pipeline.set(`session:${1000 + i}`, JSON.stringify({user: `user-${i}`, cache: component?.name}), 'EX', 86_400)

@@ -21,6 +21,7 @@ import {applyCosmosEstate} from './cosmos.js'
 import type {Route} from '../types.js'
 import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
+import {managedRedisState} from './managed-redis.js'
 import {redisState} from './redis.js'
 import {applyPlanOverlay, applyWebappOverlay, PRODUCTION, removeWebapp} from './webapp.js'
 
@@ -126,6 +127,17 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
       // Served by redis.ts's firewallRules routes (Microsoft.Cache/redis/{name}/firewallRules, redis.json).
       if (settings.firewallRules)
         found[1].firewallRules = Object.fromEntries(Object.entries(settings.firewallRules).map(([name, r]) => [name, {startIP: String(r.startIP), endIP: String(r.endIP)}]))
+    } else if (component.type === 'managedredis') {
+      const clusters = managedRedisState(ctx).clusters
+      const found = find(clusters)
+      if (!found) continue
+      if (settings.absent) {
+        delete clusters[found[0]]
+        continue
+      }
+      ;[id, resource] = [found[1].resource.id, found[1].resource]
+      const database = found[1].databases[component.database.toLowerCase()]
+      if (settings.database && database) merge(database.properties, settings.database)
     } else if (component.type === 'storage') {
       const found = find(misc.storageAccounts)
       if (!found) continue

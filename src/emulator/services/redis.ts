@@ -17,7 +17,7 @@ import {containerNameOf, blobPathOf} from '../blob.js'
 import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
-import {accessKeyOf, RedisDataPlane, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
+import {accessKeyOf, RedisDataPlane, type CacheRef, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
 import {readRdb, RdbFormatError} from '../../support/rdb.js'
 
 const TYPE = 'Microsoft.Cache/Redis'
@@ -182,6 +182,53 @@ export function parseRdb(data: Buffer): CacheContents | undefined {
   }
 }
 
+type BlobService = import('@azure/storage-blob').BlobServiceClient
+type ContainerClient = import('@azure/storage-blob').ContainerClient
+
+/**
+ * Export of a real server (classic cache or Managed Redis database): SAVE, then upload the RDB it wrote as `blobName`,
+ * stamped with when its data is from.
+ */
+export async function exportRdbFromEngine(ctx: EmulatorContext, plane: RedisDataPlane, ref: CacheRef, container: ContainerClient, blobName: string, kind: string): Promise<void> {
+  const rdb = await plane.engine(ref).snapshot()
+  const savedAt = ctx.clock().toISOString()
+  await container.getBlockBlobClient(blobName).upload(rdb, rdb.length, {metadata: {dataasof: savedAt, source: ref.id.replaceAll('/', '_')}})
+  ctx.activity.append({resourceId: ref.id, kind, data: {container: container.containerName, blob: blobName, bytes: rdb.length, dataAsOf: savedAt}})
+}
+
+/** Import into a real server: an RDB file is loaded as it is; an older JSON stand-in becomes plain string keys. */
+export async function importRdbIntoEngine(
+  ctx: EmulatorContext,
+  plane: RedisDataPlane,
+  ref: CacheRef,
+  paths: Array<{url: string; path: ReturnType<typeof blobPathOf>}>,
+  service: BlobService,
+  kind = 'redis.import',
+): Promise<void> {
+  // A non-clustered cache exports one file; importing several would have to merge them (clustered caches only).
+  if (paths.length > 1) throw new ArmFailure('InvalidRequestBody', `Import failed: the emulator imports one RDB file into a non-clustered cache, got ${paths.length}.`)
+  const {url, path} = paths[0]!
+  const blob = service.getContainerClient(path!.container).getBlobClient(path!.blob)
+  if (!(await blob.exists())) throw new ArmFailure('InvalidRequestBody', `Import failed: the blob '${redactSas(url)}' does not exist or cannot be read with the given SAS URL.`)
+  const data = await blob.downloadToBuffer()
+  const engine = plane.engine(ref)
+  const legacy = parseRdb(data)
+  if (legacy) {
+    const client = await engine.client()
+    await client.flushall()
+    for (const [key, value] of Object.entries(legacy.keys)) await client.set(key, value)
+  } else {
+    try {
+      readRdb(data)
+    } catch (error) {
+      if (error instanceof RdbFormatError) throw new ArmFailure('InvalidRequestBody', `Import failed: the blob '${redactSas(url)}' is not a valid RDB file (${error.message}).`)
+      throw error
+    }
+    await engine.load(data)
+  }
+  ctx.activity.append({resourceId: ref.id, kind, data: {files: [`${path!.container}/${path!.blob}`], keyCount: await plane.keyCount(ref)}})
+}
+
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => redisState(ctx)
   // Seed on start, so a fresh state file holds the catalog's resources before the first request.
@@ -221,32 +268,6 @@ export function routes(ctx: EmulatorContext): Route[] {
       initialStatus: 202,
       run,
     })
-
-  /** Import into the real server: an RDB file is loaded as it is; an older JSON stand-in becomes plain string keys. */
-  const importIntoEngine = async (cache: StoredCache, paths: Array<{url: string; path: ReturnType<typeof blobPathOf>}>, service: Awaited<ReturnType<typeof blobService>>) => {
-    // A non-clustered cache exports one file; importing several would have to merge them (clustered caches only).
-    if (paths.length > 1) throw new ArmFailure('InvalidRequestBody', `Import failed: the emulator imports one RDB file into a non-clustered cache, got ${paths.length}.`)
-    const {url, path} = paths[0]!
-    const blob = service.getContainerClient(path!.container).getBlobClient(path!.blob)
-    if (!(await blob.exists())) throw new ArmFailure('InvalidRequestBody', `Import failed: the blob '${redactSas(url)}' does not exist or cannot be read with the given SAS URL.`)
-    const data = await blob.downloadToBuffer()
-    const engine = plane.engine(cacheRef(cache))
-    const legacy = parseRdb(data)
-    if (legacy) {
-      const client = await engine.client()
-      await client.flushall()
-      for (const [key, value] of Object.entries(legacy.keys)) await client.set(key, value)
-    } else {
-      try {
-        readRdb(data)
-      } catch (error) {
-        if (error instanceof RdbFormatError) throw new ArmFailure('InvalidRequestBody', `Import failed: the blob '${redactSas(url)}' is not a valid RDB file (${error.message}).`)
-        throw error
-      }
-      await engine.load(data)
-    }
-    ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.import', data: {files: [`${path!.container}/${path!.blob}`], keyCount: await plane.keyCount(cacheRef(cache))}})
-  }
 
   return [
     {
@@ -289,10 +310,12 @@ export function routes(ctx: EmulatorContext): Route[] {
       operation: 'redis.dataEndpoint',
       handler: async (request, p) => {
         // Where a cache's host name listens for opsbook's own data-plane connections (emulator only).
+        // Classic caches first, then the host names other services registered (Managed Redis databases).
         const cache = Object.values(state().caches).find((c) => String(c.resource.properties.hostName).toLowerCase() === p.hostName!.toLowerCase())
-        if (!cache) return armError(404, 'ResourceNotFound', `No cache has the host name '${p.hostName}'.`)
-        if (!plane.real) return armError(404, 'DataPlaneNotAvailable', `The emulator cannot connect you to ${cache.resource.name}: ${plane.info.modelled}.`)
-        const engine = plane.engine(cacheRef(cache))
+        const ref = cache ? cacheRef(cache) : plane.hostRef(p.hostName!)
+        if (!ref) return armError(404, 'ResourceNotFound', `No cache has the host name '${p.hostName}'.`)
+        if (!plane.real) return armError(404, 'DataPlaneNotAvailable', `The emulator cannot connect you to ${ref.name}: ${plane.info.modelled}.`)
+        const engine = plane.engine(ref)
         const user = request.query.get('user')
         if (user) await engine.allowUser(user)
         return {status: 200, body: {host: '127.0.0.1', port: await engine.tlsPort(), servername: 'localhost'}}
@@ -412,13 +435,7 @@ export function routes(ctx: EmulatorContext): Route[] {
           const client = (await blobService()).getContainerClient(container)
           if (!(await client.exists()))
             throw new ArmFailure('InvalidRequestBody', `Export failed: the storage container '${container}' does not exist or cannot be reached with the given SAS URL.`)
-          if (plane.real) {
-            const rdb = await plane.engine(cacheRef(cache)).snapshot()
-            const savedAt = ctx.clock().toISOString()
-            await client.getBlockBlobClient(body.prefix).upload(rdb, rdb.length, {metadata: {dataasof: savedAt, source: cache.resource.id.replaceAll('/', '_')}})
-            ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.export', data: {container, blob: body.prefix, bytes: rdb.length, dataAsOf: savedAt}})
-            return
-          }
+          if (plane.real) return exportRdbFromEngine(ctx, plane, cacheRef(cache), client, body.prefix, 'redis.export')
           const payload = rdbOf(cache, snapshot)
           await client.getBlockBlobClient(body.prefix).upload(payload, payload.length, {metadata: {dataasof: snapshot.dataAsOf!, source: cache.resource.id.replaceAll('/', '_')}})
           ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.export', data: {container, blob: body.prefix, keyCount: snapshot.keyCount, dataAsOf: snapshot.dataAsOf}})
@@ -442,7 +459,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (bad) return armError(400, 'InvalidRequestBody', `The file URL '${redactSas(bad.url)}' is not a valid blob URL.`)
         return cacheOperation(request, cache, 'redis.import', async () => {
           const service = await blobService()
-          if (plane.real) return importIntoEngine(cache, paths, service)
+          if (plane.real) return importRdbIntoEngine(ctx, plane, cacheRef(cache), paths, service)
           const merged: CacheContents = {keyCount: 0, keys: {}}
           for (const {url, path} of paths) {
             const blob = service.getContainerClient(path!.container).getBlobClient(path!.blob)
@@ -565,7 +582,7 @@ function durationHours(duration: string): number {
 }
 
 /** A blob/container URL without its SAS query, for error messages (SAS tokens are secrets). */
-function redactSas(url: string): string {
+export function redactSas(url: string): string {
   const q = url.indexOf('?')
   return q < 0 ? url : `${url.slice(0, q)}?<sas>`
 }

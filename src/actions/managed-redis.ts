@@ -1,0 +1,296 @@
+/**
+ * Azure Managed Redis actions (`Microsoft.Cache/redisEnterprise` clusters and their database): RDB export to the
+ * catalog's snapshot container and import from it, with the same snapshot naming, canary, SAS handling and RPO
+ * reading as the classic cache (the shared code is in redis.ts: runExport / runImport / verify); the database's
+ * persistence settings and active geo-replication group, and force-unlinking a lost region's database from the group.
+ * SDK: @azure/arm-redisenterprisecache 2.2 (api-version 2022-01-01), imported lazily through the run's AzureServices.
+ *
+ * REST contract (redisenterprise.json 2022-01-01): Databases_Export `{sasUri}` (a SAS URI of the target directory),
+ * Databases_Import `{sasUris}`, Databases_ForceUnlink `{ids}`, all long-running (azure-async-operation).
+ */
+import {z} from 'zod'
+import type {AzureServices} from '../azure/clients.js'
+import {ActionFailure, toAzureError} from '../azure/errors.js'
+import {runTracked} from '../azure/lro.js'
+import {ExitCode} from '../errors.js'
+import {
+  BLOB_READ,
+  BLOB_WRITE,
+  CONTAINER_WRITE,
+  DELEGATION_KEY,
+  cacheRef,
+  drillSnapshotName,
+  exportInput,
+  exportOutput,
+  importInput,
+  importOutput,
+  managedDatabaseOf,
+  planLocation,
+  registerManagedFlavour,
+  runExport,
+  runImport,
+  sasAzLine,
+  verifyAction,
+  type CacheFlavour,
+  type CacheView,
+} from './redis.js'
+import {armPath, azureServices, resolveResource, withRetryLog, type ResolvedResource} from './resolve.js'
+import {defineAction, type ActionDefinition} from './types.js'
+
+const CLUSTER_READ = 'Microsoft.Cache/redisEnterprise/read'
+const DATABASE_READ = 'Microsoft.Cache/redisEnterprise/databases/read'
+const EXPORT = 'Microsoft.Cache/redisEnterprise/databases/export/action'
+const IMPORT = 'Microsoft.Cache/redisEnterprise/databases/import/action'
+const FORCE_UNLINK = 'Microsoft.Cache/redisEnterprise/databases/forceUnlink/action'
+const AZ = 'az redisenterprise'
+
+const resolve = (environment: Parameters<typeof resolveResource>[0], reference: string) => resolveResource(environment, 'managedredis', reference)
+
+async function readDatabase(services: AzureServices, resource: ResolvedResource, signal: AbortSignal) {
+  const client = await services.redisEnterprise()
+  try {
+    return await client.databases.get(resource.resourceGroup, resource.name, managedDatabaseOf(resource), {abortSignal: signal})
+  } catch (error) {
+    throw toAzureError(error, {operation: `read Managed Redis database ${resource.name}/${managedDatabaseOf(resource)}`})
+  }
+}
+
+/** The cluster and its database as one cache: host name from the cluster, TLS port and state from the database. */
+async function readCache(services: AzureServices, resource: ResolvedResource, signal: AbortSignal): Promise<CacheView> {
+  const client = await services.redisEnterprise()
+  let cluster
+  try {
+    cluster = await client.redisEnterprise.get(resource.resourceGroup, resource.name, {abortSignal: signal})
+  } catch (error) {
+    throw toAzureError(error, {operation: `read Managed Redis cluster ${resource.name}`})
+  }
+  const database = await readDatabase(services, resource, signal)
+  const states = [cluster.provisioningState, database.provisioningState]
+  return {
+    id: database.id ?? `${resource.id}/databases/${managedDatabaseOf(resource)}`,
+    hostName: cluster.hostName,
+    sslPort: database.port,
+    provisioningState: states.find((s) => s !== 'Succeeded') ?? 'Succeeded',
+    sku: {name: cluster.sku?.name},
+    redisVersion: cluster.redisVersion,
+  }
+}
+
+/** `<container URL>/<prefix>?<SAS>`: the spec's sasUri names the directory the export writes into. */
+function directorySasUri(containerSasUrl: string, prefix: string): string {
+  const at = containerSasUrl.indexOf('?')
+  return `${containerSasUrl.slice(0, at)}/${prefix.split('/').map(encodeURIComponent).join('/')}${containerSasUrl.slice(at)}`
+}
+
+export const managedFlavour: CacheFlavour = {
+  kind: 'managedredis',
+  action: 'managedredis',
+  read: readCache,
+  // Import and export are on every Managed Redis tier (https://learn.microsoft.com/azure/redis/how-to-import-export-data).
+  assertCapable: () => undefined,
+  async exportTo(services, resource, {containerSasUrl, prefix}, options) {
+    const client = await services.redisEnterprise()
+    return client.databases.beginExportAndWait(resource.resourceGroup, resource.name, managedDatabaseOf(resource), {sasUri: directorySasUri(containerSasUrl, prefix)}, options as never)
+  },
+  async importFrom(services, resource, urls, options) {
+    const client = await services.redisEnterprise()
+    return client.databases.beginImportAndWait(resource.resourceGroup, resource.name, managedDatabaseOf(resource), {sasUris: urls}, options as never)
+  },
+  conflictHint: 'scaling, an update, import or export',
+}
+registerManagedFlavour(managedFlavour)
+
+const databaseArg = (r: ResolvedResource) => `--resource-group ${r.resourceGroup} --cluster-name ${r.name}`
+
+export const managedExportAction = defineAction({
+  name: 'managedredis.export',
+  summary: 'Export an RDB snapshot of a Managed Redis database to the catalog\'s snapshot container (short-lived SAS, never logged)',
+  description:
+    'As redis.export, for Azure Managed Redis: POST .../databases/{db}/export with the SAS URI of a directory named like a classic snapshot (<cluster>-<UTC time>Z.rdb, or the drill copy name); the files written there are listed, stamped with dataasof metadata and read back by the runbooks.',
+  input: exportInput,
+  output: exportOutput,
+  changes: true,
+  permissions: [CLUSTER_READ, DATABASE_READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
+  az: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    const loc = planLocation(plan, r, input)
+    const prefix = input.drill ? drillSnapshotName(r.name, '<run-id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)
+    return [
+      sasAzLine(plan, loc, 'rcwl', input.sasTtl),
+      `${AZ} database export ${databaseArg(r)} --sas-uri "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${prefix}?$SAS"`,
+    ]
+  },
+  arm: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    return [
+      {method: 'GET', path: armPath(r)},
+      {method: 'POST', path: armPath(r, `/databases/${managedDatabaseOf(r)}/export`), longRunning: true, note: 'body {sasUri: <directory SAS URL>}'},
+    ]
+  },
+  run: (input, context) => runExport(input, context, managedFlavour),
+})
+
+export const managedImportAction = defineAction({
+  name: 'managedredis.import',
+  summary: 'Import RDB snapshot blobs into a Managed Redis database (replaces its data)',
+  description: 'As redis.import, for Azure Managed Redis: POST .../databases/{db}/import with {sasUris}, each a read-only blob SAS URL marked secret and never logged.',
+  input: importInput,
+  output: importOutput,
+  changes: true,
+  permissions: [CLUSTER_READ, DATABASE_READ, IMPORT, DELEGATION_KEY, BLOB_READ],
+  az: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    const loc = planLocation(plan, r, input)
+    const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']
+    return [
+      sasAzLine(plan, loc, 'r', input.sasTtl),
+      `${AZ} database import ${databaseArg(r)} --sas-uris ${files.map((f) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${f}?$SAS"`).join(' ')}`,
+    ]
+  },
+  arm: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    return [
+      {method: 'GET', path: armPath(r)},
+      {method: 'POST', path: armPath(r, `/databases/${managedDatabaseOf(r)}/import`), longRunning: true, note: 'body {sasUris: [<blob SAS URLs>]}'},
+    ]
+  },
+  run: (input, context) => runImport(input, context, managedFlavour),
+})
+
+export const managedVerifyAction = defineAction({
+  ...verifyAction,
+  name: 'managedredis.verify',
+  summary: 'Verify a Managed Redis database: provisioningState Succeeded and its data (key count, canary) through the component\'s data probe',
+  description: 'As redis.verify, for Azure Managed Redis: reads the cluster (host name) and its database (TLS port 10000, state), then connects with the component\'s probe.',
+  permissions: [CLUSTER_READ, DATABASE_READ],
+})
+
+export const persistenceAction = defineAction({
+  name: 'managedredis.persistence',
+  summary: 'Read a Managed Redis database\'s persistence (RDB or AOF and how often) against the catalog',
+  description:
+    'Persistence protects against node failures, not against bad writes (export is the backup): https://learn.microsoft.com/azure/redis/how-to-persistence. matches: the database has the catalog\'s persistence.mode (and frequency); with require: true a mismatch fails the step.',
+  input: z.strictObject({cache: cacheRef, require: z.boolean().default(false).describe('Fail when the database differs from the catalog')}),
+  output: z.strictObject({
+    cache: z.string(),
+    mode: z.enum(['rdb', 'aof', 'none']),
+    frequency: z.string().optional().describe('rdb: 1h, 6h or 12h; aof: 1s or always'),
+    expected: z.string().optional().describe('The catalog\'s persistence, e.g. rdb/PT1H'),
+    matches: z.boolean().optional(),
+  }),
+  changes: false,
+  permissions: [DATABASE_READ],
+  az: (input, plan) => [`${AZ} database show ${databaseArg(resolve(plan.environment, input.cache))} --query persistence`],
+  arm: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    return [{method: 'GET', path: armPath(r, `/databases/${managedDatabaseOf(r)}`)}]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    const resource = resolve(context.environment, input.cache)
+    const database = await withRetryLog(context, services, () => readDatabase(services, resource, context.signal))
+    const p = database.persistence ?? {}
+    const mode: 'rdb' | 'aof' | 'none' = p.rdbEnabled ? 'rdb' : p.aofEnabled ? 'aof' : 'none'
+    const frequency = mode === 'rdb' ? p.rdbFrequency : mode === 'aof' ? p.aofFrequency : undefined
+    const wanted = resource.component?.type === 'managedredis' ? resource.component.persistence : undefined
+    const wantedFrequency = wanted?.frequency && wanted.mode === 'rdb' ? `${Math.round(hoursOf(wanted.frequency))}h` : wanted?.mode === 'aof' ? '1s' : undefined
+    const matches = wanted ? wanted.mode === mode && (wantedFrequency === undefined || wantedFrequency === frequency) : undefined
+    context.log(`${resource.name}/${managedDatabaseOf(resource)} persistence: ${mode}${frequency ? ` every ${frequency}` : ''}${wanted ? ` (catalog: ${wanted.mode}${wanted.frequency ? `/${wanted.frequency}` : ''}: ${matches ? 'matches' : 'differs'})` : ''}`)
+    if (input.require && matches === false)
+      throw new ActionFailure(`${resource.name}: persistence is ${mode}${frequency ? ` every ${frequency}` : ''}, the catalog expects ${wanted!.mode}${wanted!.frequency ? ` every ${wanted!.frequency}` : ''}`, {code: 'managedredis-persistence-drift'})
+    return {cache: resource.name, mode, ...(frequency ? {frequency} : {}), ...(wanted ? {expected: `${wanted.mode}${wanted.frequency ? `/${wanted.frequency}` : ''}`, matches} : {})}
+  },
+})
+
+function hoursOf(iso: string): number {
+  const m = /^PT(\d+)H$/i.exec(iso)
+  return m ? Number(m[1]) : Number.NaN
+}
+
+const linkedSchema = z.strictObject({id: z.string(), cluster: z.string(), state: z.string().optional()})
+
+export const geoReplicationAction = defineAction({
+  name: 'managedredis.geoReplication',
+  summary: 'Read a Managed Redis database\'s active geo-replication group: its nickname and linked databases with their link state',
+  description: 'GET .../databases/{db} → geoReplication {groupNickname, linkedDatabases[{id, state}]}. allLinked: every linked database is in state Linked.',
+  input: z.strictObject({cache: cacheRef}),
+  output: z.strictObject({cache: z.string(), group: z.string().optional(), linkedDatabases: z.array(linkedSchema), allLinked: z.boolean()}),
+  changes: false,
+  permissions: [DATABASE_READ],
+  az: (input, plan) => [`${AZ} database show ${databaseArg(resolve(plan.environment, input.cache))} --query geoReplication`],
+  arm: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    return [{method: 'GET', path: armPath(r, `/databases/${managedDatabaseOf(r)}`)}]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    const resource = resolve(context.environment, input.cache)
+    const database = await withRetryLog(context, services, () => readDatabase(services, resource, context.signal))
+    const linked = (database.geoReplication?.linkedDatabases ?? []).map((l) => ({id: l.id ?? '', cluster: clusterOf(l.id ?? ''), ...(l.state ? {state: l.state} : {})}))
+    const group = database.geoReplication?.groupNickname
+    context.log(group ? `${resource.name} is in geo-replication group ${group}: ${linked.map((l) => `${l.cluster} (${l.state ?? 'unknown'})`).join(', ')}` : `${resource.name} is in no active geo-replication group`)
+    return {cache: resource.name, ...(group ? {group} : {}), linkedDatabases: linked, allLinked: linked.length > 0 && linked.every((l) => l.state === 'Linked')}
+  },
+})
+
+function clusterOf(databaseId: string): string {
+  return /\/redisEnterprise\/([^/]+)\/databases\//i.exec(databaseId)?.[1] ?? databaseId
+}
+
+export const forceUnlinkAction = defineAction({
+  name: 'managedredis.forceUnlink',
+  summary: 'Force-unlink databases (e.g. a lost region\'s) from a Managed Redis database\'s active geo-replication group',
+  description:
+    'For a regional outage: the databases named (cluster names of the group, or database resource ids) are dropped from the group of `cache`, which keeps serving. They must be re-added (recreated) to rejoin: https://learn.microsoft.com/azure/redis/how-to-active-geo-replication#force-unlink-if-theres-a-region-outage.',
+  input: z.strictObject({
+    cache: cacheRef.describe('The database that stays in the group: component key, cluster name or ARM id'),
+    unlink: z.array(z.string().min(1)).min(1).describe('Clusters (names) or database resource ids to unlink'),
+  }),
+  output: z.strictObject({cache: z.string(), unlinked: z.array(z.string()), remaining: z.array(z.string())}),
+  changes: true,
+  permissions: [DATABASE_READ, FORCE_UNLINK],
+  az: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    return [`${AZ} database force-unlink ${databaseArg(r)} --unlink-ids ${input.unlink.map((u) => (u.startsWith('/') ? u : `<id of ${u}/databases/${managedDatabaseOf(r)}>`)).join(' ')}`]
+  },
+  arm: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    return [
+      {method: 'GET', path: armPath(r, `/databases/${managedDatabaseOf(r)}`)},
+      {method: 'POST', path: armPath(r, `/databases/${managedDatabaseOf(r)}/forceUnlink`), longRunning: true, note: 'body {ids: [<linked database ids>]}'},
+    ]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    return withRetryLog(context, services, async () => {
+      const resource = resolve(context.environment, input.cache)
+      const database = await readDatabase(services, resource, context.signal)
+      const linked = database.geoReplication?.linkedDatabases ?? []
+      const ids = input.unlink.map((u) => {
+        const match = linked.find((l) => (l.id ?? '').toLowerCase() === u.toLowerCase() || clusterOf(l.id ?? '').toLowerCase() === u.toLowerCase())
+        if (!match?.id)
+          throw new ActionFailure(`${u} is not linked to ${resource.name}'s database (linked: ${linked.map((l) => clusterOf(l.id ?? '')).join(', ') || 'none'})`, {
+            code: 'managedredis-not-linked',
+            exitCode: ExitCode.invalidInput,
+          })
+        return match.id
+      })
+      const client = await services.redisEnterprise()
+      await runTracked(context, services, {
+        description: `managedredis.forceUnlink ${ids.map(clusterOf).join(', ')} from ${resource.name}`,
+        method: 'POST',
+        resource: `${resource.id}/databases/${managedDatabaseOf(resource)}/forceUnlink`,
+        call: (options) =>
+          client.databases.beginForceUnlinkAndWait(resource.resourceGroup, resource.name, managedDatabaseOf(resource), {ids}, options as never).catch((error: unknown) => {
+            throw toAzureError(error, {operation: `force-unlink from ${resource.name}`})
+          }),
+      })
+      const after = await readDatabase(services, resource, context.signal)
+      const remaining = (after.geoReplication?.linkedDatabases ?? []).map((l) => clusterOf(l.id ?? ''))
+      context.log(`unlinked ${ids.map(clusterOf).join(', ')}; the group now holds ${remaining.join(', ') || 'no database'}`)
+      return {cache: resource.name, unlinked: ids.map(clusterOf), remaining}
+    })
+  },
+})
+
+export const managedRedisActions: ActionDefinition[] = [managedExportAction, managedImportAction, managedVerifyAction, persistenceAction, geoReplicationAction, forceUnlinkAction]
