@@ -28,7 +28,8 @@ function journal(cwd: string): string {
 
 describe('dr-drill interrupted', () => {
   it('tears the scratch server down after Ctrl-C and exits 130', async () => {
-    emulator.setLroDurationMs(3000)
+    // Long enough that the restore is still in flight when the call's teardown looks, on a loaded machine too.
+    emulator.setLroDurationMs(6000)
     let cwd = ''
     const run = await runRunbook(emulator, 'dr-drill', [], {
       onStart(child) {

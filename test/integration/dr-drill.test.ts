@@ -146,7 +146,7 @@ describe('dr-drill', () => {
     expect(await drillCopies()).toEqual([])
   })
 
-  it('measures every other component when Azure fails one restore, prints the table with the failed row, tears down, and exits 1', async () => {
+  it('measures every other component when Azure fails one restore, prints the table with the failed row, tears down, and exits 1', {timeout: 150_000}, async () => {
     emulator.faults.set({failOperations: {'postgres.create': {code: 'InternalServerError', message: 'Injected: the restore could not be completed.'}}})
     // Without --json, as a person runs it: the table is printed; the summary on disk holds the same run.
     const cwd = scratchDir()
@@ -189,7 +189,7 @@ describe('dr-drill', () => {
     expect(await drillBlobs()).toEqual([])
   })
 
-  it('fails on the orders-db leg with pg-pitr\'s own error when pg-pitr is broken: the drill rehearses the incident runbook itself', async () => {
+  it('fails on the orders-db leg with pg-pitr\'s own error when pg-pitr is broken: the drill rehearses the incident runbook itself', {timeout: 150_000}, async () => {
     // A team's copy of the library (the catalog's runbooksDir): dr-drill as shipped, and a pg-pitr whose verify step
     // expects a PostgreSQL version the restored server cannot have — a broken incident runbook.
     const library = join(repoRoot, 'src', 'runbooks', 'library')
