@@ -121,6 +121,24 @@ function compare(measuredMs: number | undefined, objectiveMs: number | undefined
   return out
 }
 
+/** What a recovery reports for measuring: drill.measure's inputs, also taken as one object (`recovery`). */
+const recoveryShape = {
+  startedAt: isoDateTime.nullish().describe('When recovery started; without it the RTO is unmeasured'),
+  verifiedAt: isoDateTime.nullish().describe('When the recovered copy was verified; default: now'),
+  requestedPoint: isoDateTime.nullish().describe('The point in time asked for; default: startedAt'),
+  recoveredDataAsOf: isoDateTime.nullish().describe('The newest data the recovered copy holds'),
+  dataAsOfSource: z
+    .enum(['server', 'probe', 'data', 'restore-point', 'metadata', 'unknown'])
+    .nullish()
+    .describe('Where recoveredDataAsOf came from: server (postgres.verify on a modelled emulator), probe (postgres.verify read the copy\'s data) or data (read inside a snapshot, drill.verifySnapshot) measure the RPO; restore-point, metadata or unknown leave it unmeasured rather than reading the point asked for as 0'),
+  rpoUnmeasuredNote: z.string().nullish().describe('What to say when the RPO is left unmeasured (which setting would make it measurable); default: the PostgreSQL note'),
+  sourceDataAsOf: isoDateTime.nullish().describe('Newest data the source held at the restore point (postgres.verify with probes): shown beside the copy\'s'),
+  retentionDays: z.number().nullish().describe('Backup retention Azure reported (PostgreSQL; Azure SQL point-in-time retention)'),
+  geoRedundantBackup: z.boolean().nullish().describe('Whether Azure reported geo-redundant backup (PostgreSQL)'),
+  notes: z.array(z.string()).nullish(),
+  method: z.string().nullish().describe('How it was recovered (shown first in the notes), e.g. "geo restore into westus"'),
+}
+
 export const measureAction = defineAction({
   name: 'drill.measure',
   summary: 'Measure RTO and RPO of one recovered component against its catalog objectives',
@@ -128,20 +146,12 @@ export const measureAction = defineAction({
     'RTO = verifiedAt − startedAt. RPO = requestedPoint (default: startedAt, i.e. "the latest" when recovery began) − recoveredDataAsOf (what the copy actually holds); unmeasured when dataAsOfSource says the age was not read from the copy. Also flags objectives the configuration cannot meet (RPO shorter than the snapshot frequency, cross-region without geo-redundant backup, a cross-region PostgreSQL RPO under the hour geo-restore guarantees, short retention). Never fails: drill.report decides.',
   input: z.strictObject({
     component: z.string().min(1).describe('Catalog component key'),
-    startedAt: isoDateTime.nullish().describe('When recovery started; without it the RTO is unmeasured'),
-    verifiedAt: isoDateTime.nullish().describe('When the recovered copy was verified; default: now'),
-    requestedPoint: isoDateTime.nullish().describe('The point in time asked for; default: startedAt'),
-    recoveredDataAsOf: isoDateTime.nullish().describe('The newest data the recovered copy holds'),
-    dataAsOfSource: z
-      .enum(['server', 'probe', 'data', 'restore-point', 'metadata', 'unknown'])
+    ...recoveryShape,
+    recovery: z
+      .object(recoveryShape)
+      .partial()
       .nullish()
-      .describe('Where recoveredDataAsOf came from: server (postgres.verify on a modelled emulator), probe (postgres.verify read the copy\'s data) or data (read inside a snapshot, drill.verifySnapshot) measure the RPO; restore-point, metadata or unknown leave it unmeasured rather than reading the point asked for as 0'),
-    rpoUnmeasuredNote: z.string().nullish().describe('What to say when the RPO is left unmeasured (which setting would make it measurable); default: the PostgreSQL note'),
-    sourceDataAsOf: isoDateTime.nullish().describe('Newest data the source held at the restore point (postgres.verify with probes): shown beside the copy\'s'),
-    retentionDays: z.number().nullish().describe('Backup retention Azure reported (PostgreSQL; Azure SQL point-in-time retention)'),
-    geoRedundantBackup: z.boolean().nullish().describe('Whether Azure reported geo-redundant backup (PostgreSQL)'),
-    notes: z.array(z.string()).nullish(),
-    method: z.string().nullish().describe('How it was recovered (shown first in the notes), e.g. "geo restore into westus"'),
+      .describe('The same fields as one object, e.g. a called incident runbook\'s `measurement` output (dr-drill); a field given on its own wins'),
     failures: z
       .record(z.string(), z.string().nullish())
       .nullish()
@@ -150,14 +160,18 @@ export const measureAction = defineAction({
   output: objectiveRowSchema,
   changes: false,
   permissions: [],
-  async run(input, context) {
+  async run(given, context) {
+    const own = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined && value !== null))
+    const input = {...given.recovery, ...own} as typeof given
     const component = componentOf(context.environment, input.component)
     const rtoObjective = component.objectives?.rto ? parseDuration(component.objectives.rto) : undefined
     const rpoObjective = component.objectives?.rpo ? parseDuration(component.objectives.rpo) : undefined
     const failure = Object.entries(input.failures ?? {}).find(([, message]) => message)
     if (failure) {
-      // A recovery that failed measures nothing: the row says where it failed and why.
-      const error = `${failure[0]}: ${failure[1]}`
+      // A recovery that failed measures nothing: the row says where it failed and why. A failed runbook call says
+      // "step <call>.<step> failed: …": the row names that inner step.
+      const nested = /^step (\S+) failed: ([\s\S]*)$/.exec(failure[1]!)
+      const error = nested ? `${nested[1]}: ${nested[2]}` : `${failure[0]}: ${failure[1]}`
       const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
       const notes = [...(input.method ? [input.method] : []), `failed in ${error}`, ...(input.notes ?? []), ...issues.map((i) => `configuration: ${i}`)]
       context.log(`${input.component}: recovery failed in ${error}`)
@@ -259,8 +273,8 @@ export const reportAction = defineAction({
       .default(false)
       .describe('Also fail when an objective could not be measured (e.g. a PostgreSQL RPO Azure does not report); by default such rows are shown, not failed'),
     expect: z
-      .array(z.enum(['postgres', 'redis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus']))
-      .default(['postgres', 'redis', 'webapp'])
+      .array(z.enum(['postgres', 'redis', 'managedredis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus']))
+      .default(['postgres', 'redis', 'webapp', 'sqldb'])
       .describe('Component types every one of which must have a measurement; one without is reported as unmeasured'),
   }),
   output: reportOutput,

@@ -79,19 +79,36 @@ export function changedComponents(runbook: Runbook, params: Record<string, unkno
     return !action || action.changes || (step.rollback ? (findAction(step.rollback.uses)?.changes ?? true) : false)
   }
   const skipped = new Set<string>()
+  const specs = new Map<string, StepSpec>()
+  const parents = new Map<string, string | undefined>()
   // A group or runbook call changes what its steps change: the steps are counted, not the group node.
-  for (const step of flattenSteps(runbook).map((n) => n.spec).filter((s) => !s.group)) {
-    if (skippedUpFront(step, params, env, skipped)) {
+  for (const node of flattenSteps(runbook)) {
+    const step = node.spec
+    specs.set(step.id, step)
+    parents.set(step.id, node.parent)
+    // Innermost first; the last one is the runbook's own step the node sits in.
+    const ancestors: StepSpec[] = []
+    for (let id = node.parent; id !== undefined; id = parents.get(id)) ancestors.push(specs.get(id)!)
+    if (ancestors.some((a) => skipped.has(a.id))) {
       skipped.add(step.id)
       continue
     }
+    // Inside a called runbook `params` and `item` are the callee's: its steps count for what the call acts on (the
+    // call's forEach item, else the caller's targets and the components its `with:` names).
+    const call = ancestors.find((a) => a.group?.callee)
+    if (!call && skippedUpFront(step, params, env, skipped)) {
+      skipped.add(step.id)
+      continue
+    }
+    if (step.group) continue
     if (!options.all && !changes(step)) continue
-    if (step.instance) {
-      found.add(step.instance.item.key)
+    const instance = call ? ancestors.at(-1)!.instance : step.instance
+    if (instance) {
+      found.add(instance.item.key)
       continue
     }
     for (const target of targets) found.add(target)
-    for (const value of literalStrings(step.with)) if (env.components[value]) found.add(value)
+    for (const value of literalStrings(call ? ancestors.at(-1)!.with : step.with)) if (env.components[value]) found.add(value)
   }
   return [...found]
 }
@@ -104,12 +121,12 @@ function skippedUpFront(step: StepSpec, params: Record<string, unknown>, env: En
   if (!step.if) return false
   try {
     const stepRefs = expressionReferences(conditionExpression(step.if)).filter((r) => r.context === 'steps')
-    if (stepRefs.length > 0) {
-      // Gated only on steps that never run (same forEach item): it never runs either.
-      const instanceOf = (group: string) => (step.instance ? `${group}-${step.instance.item.key}` : group)
-      return stepRefs.every((r) => typeof r.path[0] === 'string' && skipped.has(instanceOf(r.path[0])))
-    }
-    const context: ExpressionContext = {params, steps: {}, env: {...env}, catalog: {}, run: {production: env.production}}
+    // Gated only on steps that never run (same forEach item): decided as the run will, with those steps skipped
+    // (`steps.x.status != 'failed'` still runs).
+    const instanceOf = (group: string) => (step.instance ? `${group}-${step.instance.item.key}` : group)
+    if (!stepRefs.every((r) => typeof r.path[0] === 'string' && skipped.has(instanceOf(r.path[0])))) return false
+    const steps = Object.fromEntries(stepRefs.map((r) => [String(r.path[0]), {status: 'skipped', outputs: {}}]))
+    const context: ExpressionContext = {params, steps, env: {...env}, catalog: {}, run: {production: env.production}}
     if (step.instance) context.item = step.instance.item as unknown as Record<string, unknown>
     return !evaluateCondition(step.if, context)
   } catch {

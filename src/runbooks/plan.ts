@@ -86,6 +86,8 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
     run: {id: '<run-id>', startedAt: '<start>', runbook: runbook.name, environment: envName, production: environment.production},
   }
   const plan = planContext(environment, envName, options.now ?? new Date())
+  // now() (e.g. a drill's "restore to the latest point") shows the plan's own clock.
+  if (options.now) context.now = () => options.now!
   // A called runbook's steps read its params: the caller's `with:` as far as it is known now, else the defaults.
   const paramsOf = new Map<string, Record<string, unknown>>()
   const contextOf = (step?: StepSpec, parent?: string): ExpressionContext => {

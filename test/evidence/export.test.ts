@@ -84,7 +84,7 @@ describe('evidence export', () => {
     mkdirSync(ARTIFACTS, {recursive: true})
     const result = await exportEvidence({...base, format: 'html', output: join(ARTIFACTS, 'evidence-report.html')})
     const html = readFileSync(result.output, 'utf8')
-    expect(html.match(/<svg class="chart"/g)?.length).toBe(4) // RTO and RPO for orders-db and sessions-cache
+    expect(html.match(/<svg class="chart"/g)?.length).toBe(6) // RTO and RPO for orders-db, payments-db (the SQL leg) and sessions-cache
     expect(html).toContain('aria-label="RTO of orders-db per quarter (minutes)"')
     for (const quarter of ['2026-Q1', '2026-Q2', '2026-Q3', '2026-Q4']) expect(html).toContain(`>${quarter}</text>`)
     expect(html).toMatch(/class="bar-bad"><title>2026-Q2: worst RTO 1h 10m/)

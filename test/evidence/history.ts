@@ -54,7 +54,12 @@ export async function writeHistory(root: string): Promise<HistoryRun[]> {
       overrides: [{kind: 'window', reason: 'INC-4711 outage: restore cannot wait for Sunday', by: 'carol', at: '2026-10-01T03:00:00Z'}],
     }),
     await run(root, '2026-11-02T09:00:00Z', 'dr-drill', 'drill', {
-      objectives: [objective('orders-db', 'postgres', 50 * MIN, 60 * MIN, 6 * MIN, 15 * MIN), objective('sessions-cache', 'redis', 35 * MIN, 30 * MIN, 20 * MIN, 60 * MIN)],
+      // Since the drill's SQL leg (sql-pitr), a drill measures the Azure SQL database too.
+      objectives: [
+        objective('orders-db', 'postgres', 50 * MIN, 60 * MIN, 6 * MIN, 15 * MIN),
+        objective('payments-db', 'sqldb', 12 * MIN, 60 * MIN, 2 * MIN, 5 * MIN),
+        objective('sessions-cache', 'redis', 35 * MIN, 30 * MIN, 20 * MIN, 60 * MIN),
+      ],
     }),
     await run(root, '2026-11-10T09:00:00Z', 'security-checklist', 'checklist', {outputs: {counts: {pass: 12, fail: 2, waived: 1}, status: 'failed-checks'}}),
   ]

@@ -136,7 +136,7 @@ function specs(ctx: MatrixContext): Record<RunbookName, RunbookSpec> {
       changeOperation: 'postgres.update',
       changeStep: /^pg-apply/,
     },
-    'dr-drill': {params: () => ({}), changeOperation: 'postgres.create', changeStep: /^pg-(geo-)?restore/},
+    'dr-drill': {params: () => ({}), changeOperation: 'postgres.create', changeStep: /^pg-pitr-[^.]+\.(geo-)?restore$/},
   }
 }
 

@@ -85,7 +85,7 @@ describe('PostgreSQL data read from real restored servers', () => {
       expect(run.code, `${attempt}: ${run.stderr}`).toBe(0)
       const db = (run.json.objectives as Array<{component: string; status: string; rpo: {measuredMs?: number}; notes: string[]}>).find((r) => r.component === 'orders-db')!
       expect(db.status).toBe('met')
-      // Restored to the moment the restore began; the load writes every 50 ms: the copy holds all but the last instants.
+      // Restored to the moment pg-pitr was called; the load writes every 50 ms: the copy holds all but the last instants.
       expect(db.rpo.measuredMs).toBeLessThan(3_000)
       expect(db.notes.join()).toMatch(/data read from the copy: newest .*; the source's newest at the point: /)
       const journal = journalOf(cwd, run.json.runId)
@@ -121,7 +121,7 @@ describe('PostgreSQL data read from real restored servers', () => {
     expect(run.code).toBe(1)
     const db = (run.json.objectives as Array<{component: string; status: string; error?: string}>).find((r) => r.component === 'orders-db')!
     expect(db.status).toBe('failed')
-    expect(db.error).toMatch(/^pg-verify: .*freshness on pg-shop-orders-drill-\S+\/postgres: column "shipped_at" does not exist/)
+    expect(db.error).toMatch(/^pg-pitr-orders-db\.verify: .*freshness on pg-shop-orders-drill-\S+\/postgres: column "shipped_at" does not exist/)
   })
 
   it('bad credentials and an unreachable server are failed probes with the reason', async () => {

@@ -33,9 +33,11 @@ steps:
       ['pitr.check', 1, 'pitr'],
       ['pitr.approve', 1, 'pitr'],
       ['pitr.restore', 1, 'pitr'],
+      ['pitr.geo-restore', 1, 'pitr'],
       ['pitr.ready', 1, 'pitr'],
       ['pitr.verify', 1, 'pitr'],
       ['pitr.cutover', 1, 'pitr'],
+      ['pitr.teardown', 1, 'pitr'],
       ['pitr.cleanup-failed-restore', 1, 'pitr'],
       ['after', 0, undefined],
     ])
