@@ -12,6 +12,8 @@ import type {PostgreSQLManagementFlexibleServerClient} from '@azure/arm-postgres
 import type {RedisManagementClient} from '@azure/arm-rediscache'
 import type {SqlManagementClient} from '@azure/arm-sql'
 import type {ServiceBusManagementClient} from '@azure/arm-servicebus'
+import type {TrafficManagerManagementClient} from '@azure/arm-trafficmanager'
+import type {CdnManagementClient} from '@azure/arm-cdn'
 import type {WebSiteManagementClient} from '@azure/arm-appservice'
 import type {ManagementLockClient} from '@azure/arm-locks'
 import type {StorageManagementClient} from '@azure/arm-storage'
@@ -106,6 +108,10 @@ export interface AzureServices {
   sql(): Promise<SqlManagementClient>
   /** arm-servicebus 6 (api-version 2021-11-01). */
   serviceBus(): Promise<ServiceBusManagementClient>
+  /** arm-trafficmanager 6 (api-version 2022-04-01). */
+  trafficManager(): Promise<TrafficManagerManagementClient>
+  /** arm-cdn 9 (Front Door Standard/Premium, api-version 2024-02-01). */
+  frontDoor(): Promise<CdnManagementClient>
   web(): Promise<WebSiteManagementClient>
   locks(): Promise<ManagementLockClient>
   storage(): Promise<StorageManagementClient>
@@ -254,6 +260,14 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     serviceBus: once(async () => {
       const {ServiceBusManagementClient} = await import('@azure/arm-servicebus')
       return new ServiceBusManagementClient(credential, subscription, hlcOptions())
+    }),
+    trafficManager: once(async () => {
+      const {TrafficManagerManagementClient} = await import('@azure/arm-trafficmanager')
+      return new TrafficManagerManagementClient(credential, subscription, hlcOptions())
+    }),
+    frontDoor: once(async () => {
+      const {CdnManagementClient} = await import('@azure/arm-cdn')
+      return new CdnManagementClient(credential, subscription, hlcOptions())
     }),
     web: once(async () => {
       const {WebSiteManagementClient} = await import('@azure/arm-appservice')

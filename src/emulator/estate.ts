@@ -344,6 +344,13 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
       case 'servicebus':
         resources[component.name] = {tags, properties: {publicNetworkAccess: 'Enabled', minimumTlsVersion: '1.0', disableLocalAuth: false}}
         break
+      // Traffic Manager probing endpoints over plain HTTP; Front Door serving plain HTTP without a WAF policy.
+      case 'trafficmanager':
+        resources[component.name] = {tags, properties: {monitorConfig: {protocol: 'HTTP', port: 80, path: '/', intervalInSeconds: 30, timeoutInSeconds: 10, toleratedNumberOfFailures: 3}}}
+        break
+      case 'frontdoor':
+        resources[component.name] = {tags, properties: {route: {supportedProtocols: ['Http', 'Https'], httpsRedirect: 'Disabled'}, securityPolicies: []}}
+        break
     }
   }
   return {subscription: {locks: [], defenderPlans: {AppServices: 'Free', StorageAccounts: 'Free', KeyVaults: 'Free', OpenSourceRelationalDatabases: 'Free'}}, resources}
@@ -497,6 +504,15 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
         break
       case 'servicebus':
         resources[component.name] = {tags: {...tags, ...component.tags}, properties: {publicNetworkAccess: 'Disabled', minimumTlsVersion: '1.2', disableLocalAuth: true}}
+        break
+      case 'trafficmanager':
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          properties: {monitorConfig: {protocol: 'HTTPS', port: 443, path: component.monitor?.path ?? '/health', intervalInSeconds: 30, timeoutInSeconds: 10, toleratedNumberOfFailures: 3}},
+        }
+        break
+      case 'frontdoor':
+        resources[component.name] = {tags: {...tags, ...component.tags}, properties: {route: {supportedProtocols: ['Https'], httpsRedirect: 'Enabled'}, wafPolicy: component.waf ?? `waf${component.name.replace(/[^A-Za-z0-9]/g, '')}`}}
         break
     }
   }

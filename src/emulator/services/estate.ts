@@ -17,6 +17,8 @@ import type {EmulatorContext} from '../context.js'
 import type {Estate, EstateResource} from '../estate.js'
 import {applySqlEstate} from './sql.js'
 import {applyServiceBusEstate} from './servicebus.js'
+import {applyTrafficManagerEstate} from './trafficmanager.js'
+import {applyFrontDoorEstate} from './frontdoor.js'
 import type {Route} from '../types.js'
 import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
@@ -228,6 +230,8 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
   const byName = (name: string) => Object.entries(estate.resources).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1]
   applySqlEstate(ctx, byName)
   applyServiceBusEstate(ctx, byName)
+  applyTrafficManagerEstate(ctx, byName)
+  applyFrontDoorEstate(ctx, byName)
 }
 
 function applyResourceSettings(resource: Record<string, any>, settings: EstateResource, type: string): void {
