@@ -14,8 +14,9 @@ import {storageActions} from './storage.js'
 import {drillActions} from './drill.js'
 import {sqlActions} from './sql.js'
 import {serviceBusActions} from './servicebus.js'
+import {trafficActions} from './traffic.js'
 
-const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, webappActions, monitorActions, storageActions, drillActions, sqlActions, serviceBusActions]
+const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, webappActions, monitorActions, storageActions, drillActions, sqlActions, serviceBusActions, trafficActions]
 
 const registry = new Map<string, ActionDefinition>()
 for (const list of modules) for (const action of list) registry.set(action.name, action)

@@ -129,7 +129,8 @@ function endpointView(ctx: EmulatorContext, profile: StoredProfile, endpoint: St
   return {
     id: `${profile.resource.id}/${endpoint.kind}/${endpoint.name}`,
     name: endpoint.name,
-    type: `${TM_TYPE}/${endpoint.kind}`,
+    // The type segment is lower camel case (azureEndpoints), as the spec's examples show it; the path segment is not.
+    type: `${TM_TYPE}/${endpoint.kind.charAt(0).toLowerCase()}${endpoint.kind.slice(1)}`,
     properties: {...clone(endpoint.properties), endpointMonitorStatus: monitorStatus(ctx, endpoint)},
   }
 }
