@@ -131,6 +131,7 @@ export const PROVIDER_PATH: Record<ResourceType, string> = {
   [RESOURCE_TYPES.sqlServer]: 'Microsoft.Sql/servers',
   [RESOURCE_TYPES.sqlDatabase]: 'Microsoft.Sql/servers',
   [RESOURCE_TYPES.serviceBus]: 'Microsoft.ServiceBus/namespaces',
+  [RESOURCE_TYPES.trafficManager]: 'Microsoft.Network/trafficmanagerprofiles',
 }
 
 /**
@@ -211,6 +212,7 @@ const COMPONENT_RESOURCE_TYPE: Partial<Record<Component['type'], ResourceType>> 
   keyvault: RESOURCE_TYPES.keyvault,
   sqldb: RESOURCE_TYPES.sqlDatabase,
   servicebus: RESOURCE_TYPES.serviceBus,
+  trafficmanager: RESOURCE_TYPES.trafficManager,
 }
 
 const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
@@ -222,6 +224,7 @@ const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
   [RESOURCE_TYPES.keyvault]: 'keyvault',
   [RESOURCE_TYPES.sqlDatabase]: 'sqldb',
   [RESOURCE_TYPES.serviceBus]: 'servicebus',
+  [RESOURCE_TYPES.trafficManager]: 'trafficmanager',
 }
 
 /** The catalog component a resource is (a slot belongs to its site's component). */

@@ -37,6 +37,7 @@ export const RESOURCE_TYPES = {
   sqlServer: 'microsoft.sql/servers',
   sqlDatabase: 'microsoft.sql/servers/databases',
   serviceBus: 'microsoft.servicebus/namespaces',
+  trafficManager: 'microsoft.network/trafficmanagerprofiles',
 } as const
 export type ResourceType = (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES]
 /** The rule that reads Defender for Cloud plans (collected once per scan, not per resource). */

@@ -346,7 +346,14 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
         break
       // Traffic Manager probing endpoints over plain HTTP; Front Door serving plain HTTP without a WAF policy.
       case 'trafficmanager':
-        resources[component.name] = {tags, properties: {monitorConfig: {protocol: 'HTTP', port: 80, path: '/', intervalInSeconds: 30, timeoutInSeconds: 10, toleratedNumberOfFailures: 3}}}
+        // …and only its first endpoint enabled: nothing to fail over to.
+        resources[component.name] = {
+          tags,
+          properties: {
+            monitorConfig: {protocol: 'HTTP', port: 80, path: '/', intervalInSeconds: 30, timeoutInSeconds: 10, toleratedNumberOfFailures: 3},
+            endpointStatus: Object.fromEntries(component.endpoints.map((e, i) => [e.name, i === 0 ? 'Enabled' : 'Disabled'])),
+          },
+        }
         break
       case 'frontdoor':
         resources[component.name] = {tags, properties: {route: {supportedProtocols: ['Http', 'Https'], httpsRedirect: 'Disabled'}, securityPolicies: []}}

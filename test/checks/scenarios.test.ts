@@ -36,6 +36,8 @@ function productionEnvironment(): Environment {
       secrets: {type: 'keyvault', name: 'kv-prod'},
       payments: {type: 'sqldb', name: 'sqldb-prod', server: 'sql-prod', failoverGroup: 'fog-prod', geoReplicas: [{server: 'sql-prod-dr', region: 'westus'}]},
       bus: {type: 'servicebus', name: 'sb-prod', sku: 'Premium', queues: ['orders']},
+      'web-dr': {type: 'webapp', name: 'app-prod-dr', region: 'westus', slots: ['staging'], healthPath: '/health'},
+      dns: {type: 'trafficmanager', name: 'tm-prod', endpoints: [{name: 'east', webapp: 'web', priority: 1}, {name: 'west', webapp: 'web-dr', priority: 2}]},
     },
   })
 }

@@ -15,8 +15,9 @@ import {redisRules} from './redis.js'
 import {storageRules} from './storage.js'
 import {webappRules} from './webapp.js'
 import {sqlRules} from './sql.js'
+import {trafficRules} from './traffic.js'
 
-export const CHECKS: CheckRule[] = [...postgresRules, ...redisRules, ...webappRules, ...storageRules, ...keyvaultRules, ...sqlRules, ...platformRules, ...governanceRules, ...inventoryRules]
+export const CHECKS: CheckRule[] = [...postgresRules, ...redisRules, ...webappRules, ...storageRules, ...keyvaultRules, ...sqlRules, ...trafficRules, ...platformRules, ...governanceRules, ...inventoryRules]
 
 /** The check with this id, or undefined. */
 export function findCheck(id: string): CheckRule | undefined {

@@ -111,7 +111,13 @@ function seed(ctx: EmulatorContext): TrafficManagerState {
 export function applyTrafficManagerEstate(ctx: EmulatorContext, settingsOf: (name: string) => {properties?: Record<string, unknown>; tags?: Record<string, string>} | undefined): void {
   for (const profile of Object.values(trafficManagerState(ctx).profiles)) {
     const s = settingsOf(profile.resource.name)
-    if (s?.properties) Object.assign(profile.resource.properties, clone(s.properties))
+    // `endpointStatus: {<endpoint>: Enabled|Disabled}` sets endpoints; the rest merges into the profile's properties.
+    const {endpointStatus, ...properties} = (s?.properties ?? {}) as {endpointStatus?: Record<string, string>}
+    for (const e of profile.endpoints) {
+      const status = endpointStatus?.[e.name]
+      if (status) e.properties.endpointStatus = status
+    }
+    if (s?.properties) Object.assign(profile.resource.properties, clone(properties))
     if (s?.tags) profile.resource.tags = {...s.tags}
   }
 }
