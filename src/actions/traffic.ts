@@ -37,6 +37,10 @@ const AFD_ORIGIN_READ = 'Microsoft.Cdn/profiles/origingroups/origins/read'
 const AFD_ORIGIN_WRITE = 'Microsoft.Cdn/profiles/origingroups/origins/write'
 const WEB_READ = 'Microsoft.Web/sites/read'
 
+/** Debian's az 2.45 fails every `az network traffic-manager` command before sending anything (AttributeError on
+ * 'standard_medium' while loading the network module); the generic `az resource` commands are its equivalent. */
+const AZ_245_TM = '# needs az newer than 2.45 (Debian\'s az 2.45 crashes in every traffic-manager command); with az 2.45'
+
 /** Response header the emulator's fronts name the serving region in. */
 export const REGION_HEADER = 'x-opsbook-region'
 
@@ -185,8 +189,10 @@ async function updateBackend(services: AzureServices, router: Router, change: Ba
 function azLine(router: Router, change: BackendChange): string {
   const status = change.enabled === undefined ? '' : router.kind === 'trafficmanager' ? ` --endpoint-status ${change.enabled ? 'Enabled' : 'Disabled'}` : ` --enabled-state ${change.enabled ? 'Enabled' : 'Disabled'}`
   const priority = change.priority === undefined ? '' : ` --priority ${change.priority}`
+  const type = change.group.replace(/^./, (c) => c.toLowerCase())
+  const sets = [...(change.enabled === undefined ? [] : [`properties.endpointStatus=${change.enabled ? 'Enabled' : 'Disabled'}`]), ...(change.priority === undefined ? [] : [`properties.priority=${change.priority}`])]
   return router.kind === 'trafficmanager'
-    ? `az network traffic-manager endpoint update --resource-group ${router.resourceGroup} --profile-name ${router.name} --type ${change.group.replace(/^./, (c) => c.toLowerCase())} --name ${change.name}${status}${priority}`
+    ? `az network traffic-manager endpoint update --resource-group ${router.resourceGroup} --profile-name ${router.name} --type ${type} --name ${change.name}${status}${priority}  ${AZ_245_TM}: az resource update --resource-group ${router.resourceGroup} --namespace Microsoft.Network --parent trafficmanagerprofiles/${router.name} --resource-type ${type} --name ${change.name} --set ${sets.join(' ')}`
     : `az afd origin update --resource-group ${router.resourceGroup} --profile-name ${router.name} --origin-group-name ${change.group} --origin-name ${change.name}${status}${priority}`
 }
 
@@ -299,7 +305,9 @@ export const failoverPreflightAction = defineAction({
   az: (input, plan) => {
     const router = resolveRouter(plan.environment, input.router)
     return router.kind === 'trafficmanager'
-      ? [`az network traffic-manager endpoint list --resource-group ${router.resourceGroup} --profile-name ${router.name} --query "[].{name: name, location: endpointLocation, status: endpointStatus, monitor: endpointMonitorStatus, priority: priority}" -o table`]
+      ? [
+          `az network traffic-manager endpoint list --resource-group ${router.resourceGroup} --profile-name ${router.name} --query "[].{name: name, location: endpointLocation, status: endpointStatus, monitor: endpointMonitorStatus, priority: priority}" -o table  ${AZ_245_TM}: az resource show --resource-group ${router.resourceGroup} --resource-type Microsoft.Network/trafficmanagerprofiles --name ${router.name} --query properties.endpoints`,
+        ]
       : [`az afd origin list --resource-group ${router.resourceGroup} --profile-name ${router.name} --origin-group-name ${catalogBackends(plan.environment, router)[0]?.group ?? '<origin-group>'} -o table`]
   },
   async run(input, context) {

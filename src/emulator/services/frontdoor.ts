@@ -267,10 +267,12 @@ export function routes(ctx: EmulatorContext): Route[] {
         return o ? {status: 200, body: originView(fd, g, o)} : notFound('origin', p.origin!)
       }),
     },
-    {
-      method: 'PATCH',
+    ...(['PATCH', 'PUT'] as const).map((method): Route => ({
+      method,
       pattern: `${P}/originGroups/{group}/origins/{origin}`,
-      operation: 'frontdoor.origins.update',
+      // AFDOrigins_Update (PATCH, what the SDK sends) and AFDOrigins_Create (PUT, what `az afd origin update` sends
+      // after a GET): both change an existing origin here; creating origins is not served.
+      operation: method === 'PATCH' ? 'frontdoor.origins.update' : 'frontdoor.origins.createOrUpdate',
       handler: withGroup((fd, g, request, p) => {
         const o = named(g.origins, p.origin!)
         if (!o) return notFound('origin', p.origin!)
@@ -296,7 +298,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         ctx.activity.append({resourceId: fd.resource.id, kind: 'frontdoor.origin', data: {originGroup: g.name, origin: o.name, enabledState: next.enabledState, priority: next.priority}})
         return {status: 200, body: originView(fd, g, o)}
       }),
-    },
+    })),
     {
       method: 'GET',
       pattern: `${P}/securityPolicies`,
