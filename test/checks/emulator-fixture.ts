@@ -40,6 +40,9 @@ export function deployedEnvironment(): Environment {
       'sql-bad': {type: 'sqldb', name: 'sql-bad', server: 'sql-bad-srv', objectives: {crossRegion: true}, tags},
       'sb-good': {type: 'servicebus', name: 'sb-good', queues: ['orders'], tags},
       'sb-bad': {type: 'servicebus', name: 'sb-bad', queues: ['orders'], tags},
+      // Probed over HTTPS with two endpoints / probed over HTTP (the default) with one.
+      'tm-good': {type: 'trafficmanager', name: 'tm-good', monitor: {protocol: 'HTTPS', port: 443, path: '/health'}, endpoints: [{name: 'a', webapp: 'app-good', priority: 1}, {name: 'b', webapp: 'app-bad', priority: 2}], tags},
+      'tm-bad': {type: 'trafficmanager', name: 'tm-bad', endpoints: [{name: 'a', webapp: 'app-good', priority: 1}], tags},
     },
   })
 }

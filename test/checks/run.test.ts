@@ -65,6 +65,8 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
   'sql-bad': {fail: ['sql.backup.redundancy', 'gov.tags.required']},
   'sb-good': {fail: []},
   'sb-bad': {fail: ['sb.net.public_disabled', 'sb.tls.min12', 'sb.auth.local_disabled', 'gov.tags.required']},
+  'tm-good': {fail: []},
+  'tm-bad': {fail: ['tm.monitor.https', 'tm.endpoints.redundant', 'gov.tags.required']},
   'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.public_disabled', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'kv.expiry', 'kv.key_rotation', 'kv.cert.validity', 'kv.cert.auto_renew', 'kv.cert.max_validity', 'gov.tags.required']},
 }
 
