@@ -144,7 +144,7 @@ function seed(ctx: EmulatorContext): FrontDoorState {
         },
       },
       groups,
-      securityPolicies: c.waf ? [wafPolicy(ctx, id, rg, c.name, c.waf, endpointId)] : [],
+      securityPolicies: c.waf ? [wafPolicy(ctx, rg, c.name, c.waf, endpointId)] : [],
       routing: {effectiveFrom: 0},
     }
   }
@@ -152,7 +152,7 @@ function seed(ctx: EmulatorContext): FrontDoorState {
 }
 
 /** A security policy attaching WAF policy `waf` (of the profile's resource group) to the endpoint. */
-function wafPolicy(ctx: EmulatorContext, profileId: string, rg: string, profileName: string, waf: string, endpointId: string): {name: string; properties: Record<string, any>} {
+function wafPolicy(ctx: EmulatorContext, rg: string, profileName: string, waf: string, endpointId: string): {name: string; properties: Record<string, any>} {
   return {
     name: `${waf}-policy`,
     properties: {
@@ -173,7 +173,7 @@ export function applyFrontDoorEstate(ctx: EmulatorContext, settingsOf: (name: st
     const s = settingsOf(fd.resource.name)
     if (s?.properties?.route) Object.assign(fd.route.properties, clone(s.properties.route))
     if (Array.isArray(s?.properties?.securityPolicies) && s.properties.securityPolicies.length === 0) fd.securityPolicies = []
-    if (typeof s?.properties?.wafPolicy === 'string' && fd.securityPolicies.length === 0) fd.securityPolicies = [wafPolicy(ctx, fd.resource.id, fd.resourceGroup, fd.resource.name, s.properties.wafPolicy, `${fd.resource.id}/afdEndpoints/${fd.endpoint.name}`)]
+    if (typeof s?.properties?.wafPolicy === 'string' && fd.securityPolicies.length === 0) fd.securityPolicies = [wafPolicy(ctx, fd.resourceGroup, fd.resource.name, s.properties.wafPolicy, `${fd.resource.id}/afdEndpoints/${fd.endpoint.name}`)]
     if (s?.tags) fd.resource.tags = {...s.tags}
   }
 }
