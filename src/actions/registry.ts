@@ -16,8 +16,9 @@ import {drillActions} from './drill.js'
 import {sqlActions} from './sql.js'
 import {serviceBusActions} from './servicebus.js'
 import {cosmosActions} from './cosmos.js'
+import {trafficActions} from './traffic.js'
 
-const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, managedRedisActions, webappActions, monitorActions, storageActions, drillActions, sqlActions, cosmosActions, serviceBusActions]
+const modules: ActionDefinition[][] = [coreActions, httpActions, securityActions, postgresActions, redisActions, managedRedisActions, webappActions, monitorActions, storageActions, drillActions, sqlActions, cosmosActions, serviceBusActions, trafficActions]
 
 const registry = new Map<string, ActionDefinition>()
 for (const list of modules) for (const action of list) registry.set(action.name, action)

@@ -93,7 +93,7 @@ function slotPath(app: ResolvedResource, slot: string): string {
   return isProduction(slot) ? armPath(app) : armPath(app, `/slots/${slot}`)
 }
 
-interface HealthResult {
+export interface HealthResult {
   url: string
   status: number
   ok: boolean
@@ -133,6 +133,17 @@ async function probeHealth(
     if (attempt < options.attempts) await delay(options.intervalMs, context.signal)
   }
   return last
+}
+
+/**
+ * One GET of a web app's production health path (its component's healthPath, else /health): what traffic routers
+ * (Traffic Manager, Front Door) would find probing it. `app` is a catalog key, app name or site resource id.
+ */
+export async function probeWebappOnce(services: AzureServices, context: ActionContext, app: string): Promise<HealthResult & {app: string}> {
+  const resolved = resolveResource(context.environment, 'webapp', app)
+  const view = await readSlot(services, resolved, PRODUCTION, context.signal)
+  const result = await probeHealth(services, context, view, {path: healthPathOf(resolved, undefined), expectStatus: 200, attempts: 1, timeoutMs: 10_000, intervalMs: 0})
+  return {...result, app: resolved.name}
 }
 
 const healthOptions = {

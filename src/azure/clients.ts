@@ -14,6 +14,8 @@ import type {RedisEnterpriseManagementClient} from '@azure/arm-redisenterpriseca
 import type {SqlManagementClient} from '@azure/arm-sql'
 import type {ServiceBusManagementClient} from '@azure/arm-servicebus'
 import type {CosmosDBManagementClient} from '@azure/arm-cosmosdb'
+import type {TrafficManagerManagementClient} from '@azure/arm-trafficmanager'
+import type {CdnManagementClient} from '@azure/arm-cdn'
 import type {WebSiteManagementClient} from '@azure/arm-appservice'
 import type {ManagementLockClient} from '@azure/arm-locks'
 import type {StorageManagementClient} from '@azure/arm-storage'
@@ -112,6 +114,10 @@ export interface AzureServices {
   serviceBus(): Promise<ServiceBusManagementClient>
   /** arm-cosmosdb 16.4 (api-version 2025-10-15). */
   cosmos(): Promise<CosmosDBManagementClient>
+  /** arm-trafficmanager 6 (api-version 2022-04-01). */
+  trafficManager(): Promise<TrafficManagerManagementClient>
+  /** arm-cdn 9 (Front Door Standard/Premium, api-version 2024-02-01). */
+  frontDoor(): Promise<CdnManagementClient>
   web(): Promise<WebSiteManagementClient>
   locks(): Promise<ManagementLockClient>
   storage(): Promise<StorageManagementClient>
@@ -268,6 +274,14 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     cosmos: once(async () => {
       const {CosmosDBManagementClient} = await import('@azure/arm-cosmosdb')
       return new CosmosDBManagementClient(credential, subscription, hlcOptions())
+    }),
+    trafficManager: once(async () => {
+      const {TrafficManagerManagementClient} = await import('@azure/arm-trafficmanager')
+      return new TrafficManagerManagementClient(credential, subscription, hlcOptions())
+    }),
+    frontDoor: once(async () => {
+      const {CdnManagementClient} = await import('@azure/arm-cdn')
+      return new CdnManagementClient(credential, subscription, hlcOptions())
     }),
     web: once(async () => {
       const {WebSiteManagementClient} = await import('@azure/arm-appservice')

@@ -100,6 +100,20 @@ function crossReferenceProblems(catalog: Catalog, source: YamlSource): Problem[]
           code: 'unknown-resource-group',
           message: `component "${key}" is in resource group "${component.resourceGroup}", which is not listed in environments.${envName}.resourceGroups`,
         })
+      // Traffic Manager endpoints and Front Door origins that name a catalog web app must name one of this environment.
+      const webappRefs: Array<{name: string; at: Array<string | number>}> =
+        component.type === 'trafficmanager'
+          ? component.endpoints.flatMap((e, i) => (e.webapp ? [{name: e.webapp, at: [...path, 'endpoints', i, 'webapp']}] : []))
+          : component.type === 'frontdoor'
+            ? component.originGroups.flatMap((g, gi) => g.origins.flatMap((o, oi) => (o.webapp ? [{name: o.webapp, at: [...path, 'originGroups', gi, 'origins', oi, 'webapp']}] : [])))
+            : []
+      for (const {name, at} of webappRefs)
+        if (env.components[name]?.type !== 'webapp')
+          problems.push({
+            location: source.locate(at),
+            code: 'unknown-component',
+            message: `component "${key}" routes to "${name}", which is not a webapp component of environment "${envName}" (webapps: ${Object.entries(env.components).filter(([, c]) => c.type === 'webapp').map(([k]) => k).join(', ') || 'none'})`,
+          })
       if (component.type === 'postgres' && component.objectives?.crossRegion && !env.pairedRegion)
         problems.push({
           location: source.locate([...path, 'objectives', 'crossRegion']),

@@ -513,20 +513,102 @@ export const functionAppComponentSchema = z.strictObject({
   healthPath: z.string().startsWith('/').optional(),
 })
 
-export const trafficManagerComponentSchema = z.strictObject({
-  type: z.literal('trafficmanager'),
-  ...componentBase,
-  routingMethod: z.enum(['Priority', 'Weighted', 'Performance', 'Geographic', 'MultiValue', 'Subnet']).default('Priority'),
-  endpoints: z.array(z.strictObject({name: z.string(), target: z.string(), priority: z.number().int().min(1).optional(), weight: z.number().int().min(1).optional()})).default([]),
-})
+// Traffic Manager: priority 1–1000 (lower first), endpoint status Enabled/Disabled, monitor protocol HTTP/HTTPS/TCP,
+// probe interval 30 or 10 s, timeout 5–10 s (≤ interval), tolerated failures 0–9 — Microsoft.Network/trafficmanagerprofiles
+// 2022-04-01 (trafficmanager.json) and https://learn.microsoft.com/azure/traffic-manager/traffic-manager-monitoring
+const trafficManagerEndpointSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    webapp: z.string().optional().describe('Catalog key of the webapp component this endpoint routes to (an azureEndpoints endpoint)'),
+    target: z.string().optional().describe('FQDN of an external endpoint (externalEndpoints), e.g. app-neu.azurewebsites.net'),
+    region: z.string().optional().describe('Azure region the endpoint serves from; defaults to its webapp\'s region, else the environment\'s'),
+    priority: z.number().int().min(1).max(1000).optional().describe('Priority routing: lower answers first'),
+    weight: z.number().int().min(1).max(1000).optional(),
+    enabled: z.boolean().default(true).describe('endpointStatus Enabled (true) or Disabled'),
+  })
+  .superRefine((e, ctx) => {
+    if (!e.webapp === !e.target) ctx.addIssue({code: 'custom', path: ['webapp'], message: 'an endpoint needs exactly one of webapp (a catalog key) or target (an external FQDN)'})
+  })
+
+export const trafficManagerComponentSchema = z
+  .strictObject({
+    type: z.literal('trafficmanager'),
+    ...componentBase,
+    routingMethod: z.enum(['Priority', 'Weighted', 'Performance', 'Geographic', 'MultiValue', 'Subnet']).default('Priority'),
+    dnsTtl: z.number().int().min(0).max(2_147_483_647).default(60).describe('DNS TTL (seconds) resolvers cache the answer for: a floor on failover time'),
+    monitor: z
+      .strictObject({
+        protocol: z.enum(['HTTP', 'HTTPS', 'TCP']).default('HTTPS'),
+        port: z.number().int().min(1).max(65535).default(443),
+        path: z.string().startsWith('/').default('/'),
+        intervalInSeconds: z.union([z.literal(10), z.literal(30)]).default(30),
+        timeoutInSeconds: z.number().int().min(5).max(10).default(10),
+        toleratedNumberOfFailures: z.number().int().min(0).max(9).default(3),
+      })
+      .optional()
+      .describe('Endpoint monitoring expected (the check compares it with Azure)'),
+    endpoints: z.array(trafficManagerEndpointSchema).default([]),
+  })
+  .superRefine((tm, ctx) => {
+    if (tm.monitor && tm.monitor.intervalInSeconds === 10 && tm.monitor.timeoutInSeconds > 9)
+      ctx.addIssue({code: 'custom', path: ['monitor', 'timeoutInSeconds'], message: 'with a 10 s probing interval the timeout must be 5–9 s'})
+    const seen = new Set<string>()
+    tm.endpoints.forEach((e, i) => {
+      if (seen.has(e.name.toLowerCase())) ctx.addIssue({code: 'custom', path: ['endpoints', i, 'name'], message: `endpoint ${e.name} is listed twice`})
+      seen.add(e.name.toLowerCase())
+      if (tm.routingMethod === 'Priority' && e.priority === undefined)
+        ctx.addIssue({code: 'custom', path: ['endpoints', i, 'priority'], message: 'Priority routing needs a priority (1–1000) on every endpoint'})
+    })
+  })
+export type TrafficManagerComponent = z.infer<typeof trafficManagerComponentSchema>
+
+// Front Door Standard/Premium (Microsoft.Cdn/profiles, 2024-02-01 afdx.json): origin priority 1–5 and weight 1–1000,
+// enabledState Enabled/Disabled; health probes on the origin group:
+// https://learn.microsoft.com/azure/frontdoor/routing-methods and https://learn.microsoft.com/azure/frontdoor/health-probes
+const frontDoorOriginSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    webapp: z.string().optional().describe('Catalog key of the webapp component this origin is'),
+    host: z.string().optional().describe('Origin host name of a non-catalog origin, e.g. app-neu.azurewebsites.net'),
+    region: z.string().optional().describe('Azure region of the origin; defaults to its webapp\'s region, else the environment\'s'),
+    priority: z.number().int().min(1).max(5).default(1),
+    weight: z.number().int().min(1).max(1000).default(1000),
+    enabled: z.boolean().default(true).describe('enabledState Enabled (true) or Disabled'),
+  })
+  .superRefine((o, ctx) => {
+    if (!o.webapp === !o.host) ctx.addIssue({code: 'custom', path: ['webapp'], message: 'an origin needs exactly one of webapp (a catalog key) or host (a host name)'})
+  })
 
 export const frontDoorComponentSchema = z.strictObject({
   type: z.literal('frontdoor'),
   ...componentBase,
   sku: z.enum(['Standard_AzureFrontDoor', 'Premium_AzureFrontDoor']).default('Standard_AzureFrontDoor'),
-  origins: z.array(z.strictObject({name: z.string(), host: z.string(), priority: z.number().int().min(1).max(5).optional(), weight: z.number().int().min(1).max(1000).optional()})).default([]),
-  waf: z.string().optional().describe('WAF policy name'),
+  endpoint: z.string().optional().describe('The AFD endpoint (afdEndpoints) name; defaults to the profile name'),
+  originGroups: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        healthProbe: z
+          .strictObject({path: z.string().startsWith('/').default('/'), protocol: z.enum(['Http', 'Https']).default('Https'), intervalInSeconds: z.number().int().min(1).max(255).default(100)})
+          .optional()
+          .describe('Health probe settings; none means every origin counts as healthy'),
+        origins: z.array(frontDoorOriginSchema).min(1),
+      }),
+    )
+    .default([]),
+  origins: z
+    .array(z.strictObject({name: z.string(), host: z.string(), priority: z.number().int().min(1).max(5).optional(), weight: z.number().int().min(1).max(1000).optional()}))
+    .default([])
+    .describe('Shorthand for one origin group named "default" of host origins (older catalogs)'),
+  waf: z.string().optional().describe('WAF policy (Microsoft.Network/frontdoorWebApplicationFirewallPolicies) name attached through a security policy'),
 })
+export type FrontDoorComponent = z.infer<typeof frontDoorComponentSchema>
+
+/** The origin groups of a Front Door component (the `origins` shorthand as a group named "default"). */
+export function frontDoorOriginGroups(fd: FrontDoorComponent): FrontDoorComponent['originGroups'] {
+  if (fd.originGroups.length > 0 || fd.origins.length === 0) return fd.originGroups
+  return [{name: 'default', origins: fd.origins.map((o) => ({name: o.name, host: o.host, priority: o.priority ?? 1, weight: o.weight ?? 1000, enabled: true}))}]
+}
 
 export const appInsightsComponentSchema = z.strictObject({
   type: z.literal('appinsights'),
@@ -568,13 +650,11 @@ export const componentSchema = z.discriminatedUnion('type', [
 ])
 
 /** Component kinds opsbook acts on (runbooks, checks, emulator). */
-export const ACTIONABLE_KINDS = ['postgres', 'redis', 'managedredis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus'] as const
+export const ACTIONABLE_KINDS = ['postgres', 'redis', 'managedredis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus', 'trafficmanager', 'frontdoor'] as const
 /** Kinds the catalog describes but no command acts on yet, with the name users know them by. */
 export const DESCRIBED_ONLY: Record<Exclude<z.infer<typeof componentSchema>['type'], (typeof ACTIONABLE_KINDS)[number]>, string> = {
   containerapp: 'Azure Container Apps',
   functionapp: 'Azure Functions',
-  trafficmanager: 'Azure Traffic Manager',
-  frontdoor: 'Azure Front Door',
   appinsights: 'Application Insights',
   staticwebapp: 'Azure Static Web Apps',
   apim: 'Azure API Management',

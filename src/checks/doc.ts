@@ -29,7 +29,7 @@ export function checksMarkdown(rules: CheckRule[] = CHECKS): string {
   const out: string[] = []
   out.push('# Security checks (`opsbook check`)', '', '<!-- Generated from src/checks/rules by `npm run checks-doc`; do not edit by hand. -->', '')
   out.push(
-    `${rules.length} checks over PostgreSQL flexible servers, Azure Cache for Redis, App Service apps (every slot) and plans, Storage accounts, Key Vaults, Azure SQL servers and databases, Cosmos DB accounts, and Service Bus namespaces.`,
+    `${rules.length} checks over PostgreSQL flexible servers, Azure Cache for Redis and Azure Managed Redis, App Service apps (every slot) and plans, Storage accounts, Key Vaults, Azure SQL servers and databases, Cosmos DB accounts, Service Bus namespaces and Traffic Manager profiles.`,
     'A check that cannot read its data is an **error**, never a pass; an unset property is judged as Azure\'s documented default for it (so an insecure default is a **fail**).',
     '',
     '## Severity rule',

@@ -133,6 +133,7 @@ export const PROVIDER_PATH: Record<ResourceType, string> = {
   [RESOURCE_TYPES.sqlDatabase]: 'Microsoft.Sql/servers',
   [RESOURCE_TYPES.serviceBus]: 'Microsoft.ServiceBus/namespaces',
   [RESOURCE_TYPES.cosmos]: 'Microsoft.DocumentDB/databaseAccounts',
+  [RESOURCE_TYPES.trafficManager]: 'Microsoft.Network/trafficmanagerprofiles',
 }
 
 /**
@@ -215,6 +216,7 @@ const COMPONENT_RESOURCE_TYPE: Partial<Record<Component['type'], ResourceType>> 
   sqldb: RESOURCE_TYPES.sqlDatabase,
   servicebus: RESOURCE_TYPES.serviceBus,
   cosmosdb: RESOURCE_TYPES.cosmos,
+  trafficmanager: RESOURCE_TYPES.trafficManager,
 }
 
 const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
@@ -228,6 +230,7 @@ const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
   [RESOURCE_TYPES.sqlDatabase]: 'sqldb',
   [RESOURCE_TYPES.serviceBus]: 'servicebus',
   [RESOURCE_TYPES.cosmos]: 'cosmosdb',
+  [RESOURCE_TYPES.trafficManager]: 'trafficmanager',
 }
 
 /** The catalog component a resource is (a slot belongs to its site's component). */

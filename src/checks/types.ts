@@ -39,6 +39,7 @@ export const RESOURCE_TYPES = {
   sqlDatabase: 'microsoft.sql/servers/databases',
   serviceBus: 'microsoft.servicebus/namespaces',
   cosmos: 'microsoft.documentdb/databaseaccounts',
+  trafficManager: 'microsoft.network/trafficmanagerprofiles',
 } as const
 export type ResourceType = (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES]
 /** The rule that reads Defender for Cloud plans (collected once per scan, not per resource). */

@@ -36,6 +36,11 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
   'microsoft.documentdb': ['2025-10-15', '2022-08-15'],
   // Service Bus: arm-servicebus 6.1.0 → 2021-11-01; az 2.45 → 2022-01-01-preview.
   'microsoft.servicebus': ['2022-01-01-preview', '2021-11-01'],
+  // Traffic Manager: arm-trafficmanager 6.1.0 → 2022-04-01; az 2.45 (azure-mgmt-trafficmanager) → 2022-04-01-preview.
+  // Microsoft.Network serves only Traffic Manager in the emulator.
+  'microsoft.network': ['2022-04-01', '2022-04-01-preview'],
+  // Front Door Standard/Premium (Microsoft.Cdn): arm-cdn 9.1.0 → 2024-02-01; az 2.45 `afd` (azure-mgmt-cdn) → 2021-06-01.
+  'microsoft.cdn': ['2024-02-01', '2021-06-01'],
   // Management locks: arm-locks 2.1.0 → 2020-05-01; az (every version) → 2016-09-01. Permissions (the RBAC preflight):
   // 2022-04-01 (authorization-RoleDefinitionsCalls.json).
   'microsoft.authorization': ['2022-04-01', '2020-05-01', '2016-09-01'],

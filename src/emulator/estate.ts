@@ -360,6 +360,20 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
           properties: {publicNetworkAccess: 'Enabled', minimalTlsVersion: 'Tls', disableLocalAuth: false, backupPolicy: {type: 'Periodic', periodicModeProperties: {backupIntervalInMinutes: 240, backupRetentionIntervalInHours: 8, backupStorageRedundancy: 'Local'}}},
         }
         break
+      // Traffic Manager probing endpoints over plain HTTP; Front Door serving plain HTTP without a WAF policy.
+      case 'trafficmanager':
+        // …and only its first endpoint enabled: nothing to fail over to.
+        resources[component.name] = {
+          tags,
+          properties: {
+            monitorConfig: {protocol: 'HTTP', port: 80, path: '/', intervalInSeconds: 30, timeoutInSeconds: 10, toleratedNumberOfFailures: 3},
+            endpointStatus: Object.fromEntries(component.endpoints.map((e, i) => [e.name, i === 0 ? 'Enabled' : 'Disabled'])),
+          },
+        }
+        break
+      case 'frontdoor':
+        resources[component.name] = {tags, properties: {route: {supportedProtocols: ['Http', 'Https'], httpsRedirect: 'Disabled'}, securityPolicies: []}}
+        break
     }
   }
   return {subscription: {locks: [], defenderPlans: {AppServices: 'Free', StorageAccounts: 'Free', KeyVaults: 'Free', OpenSourceRelationalDatabases: 'Free'}}, resources}
@@ -526,6 +540,15 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
           tags: {...tags, ...component.tags},
           properties: {publicNetworkAccess: 'Disabled', minimalTlsVersion: 'Tls12', disableLocalAuth: true, backupPolicy: {type: 'Continuous', continuousModeProperties: {tier: 'Continuous30Days'}}},
         }
+        break
+      case 'trafficmanager':
+        resources[component.name] = {
+          tags: {...tags, ...component.tags},
+          properties: {monitorConfig: {protocol: 'HTTPS', port: 443, path: component.monitor?.path ?? '/health', intervalInSeconds: 30, timeoutInSeconds: 10, toleratedNumberOfFailures: 3}},
+        }
+        break
+      case 'frontdoor':
+        resources[component.name] = {tags: {...tags, ...component.tags}, properties: {route: {supportedProtocols: ['Https'], httpsRedirect: 'Enabled'}, wafPolicy: component.waf ?? `waf${component.name.replace(/[^A-Za-z0-9]/g, '')}`}}
         break
     }
   }

@@ -139,6 +139,9 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'servicebus', optional: false},
   {name: 'keyvault-data', optional: false},
   {name: 'webapp', optional: true},
+  // After webapp: their loopback fronts answer from the web apps' slot ports.
+  {name: 'trafficmanager', optional: false},
+  {name: 'frontdoor', optional: false},
   {name: 'monitor', optional: true},
   {name: 'resource-graph', optional: true},
   {name: 'authorization', optional: false},

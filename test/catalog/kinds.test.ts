@@ -46,6 +46,9 @@ describe('catalog kinds and fields', () => {
     const note = catalogNotes(loaded.catalog).prod!.join('\n')
     expect(note).toContain('worker (Azure Container Apps)')
     expect(note).toContain('gw (Azure API Management)')
+    // Traffic Manager and Front Door are acted on (region-failover, checks, emulator).
+    expect(note).not.toContain('tm (')
+    expect(note).not.toContain('fd (')
     // Azure SQL Database, Cosmos DB and Service Bus are acted on (sql-pitr, sql-failover, cosmos-pitr, servicebus-dlq,
     // checks, emulator).
     expect(note).not.toContain('orders-sql (')
@@ -113,6 +116,35 @@ describe('catalog kinds and fields', () => {
     ).join('\n')
     expect(found).toMatch(/^12:\d+ .*continuous backup is not available for the cassandra API/m)
     expect(found).toMatch(/^18:\d+ .*expected one of shop's containers: products/m)
+  })
+
+  it('validates Traffic Manager and Front Door routing with file:line:col', () => {
+    const found = problems(
+      wrap(`      web: {type: webapp, name: app}
+      dns:
+        type: trafficmanager
+        name: tm
+        endpoints:
+          - {name: east, webapp: web}
+          - {name: west, webapp: web-dr, priority: 2}
+        monitor: {intervalInSeconds: 10, timeoutInSeconds: 10}
+      edge:
+        type: frontdoor
+        name: fd
+        originGroups:
+          - name: g
+            origins:
+              - {name: east, webapp: web, priority: 6}
+`),
+    ).join('\n')
+    expect(found).toMatch(/^13:\d+ .*Priority routing needs a priority/m)
+    expect(found).toMatch(/^15:\d+ .*10 s probing interval the timeout must be 5–9 s/m)
+    expect(found).toMatch(/^22:\d+ .*priority: .*<=5/m)
+    // References are checked once the shapes are valid: an endpoint must name a web app of the environment.
+    const unknown = problems(wrap(`      web: {type: webapp, name: app}
+      dns: {type: trafficmanager, name: tm, endpoints: [{name: east, webapp: web, priority: 1}, {name: west, webapp: web-dr, priority: 2}]}
+`)).join('\n')
+    expect(unknown).toMatch(/^9:\d+ .*routes to "web-dr", which is not a webapp component of environment "prod" \(webapps: web\)/m)
   })
 
   it('accepts YAML merge keys, and locates a problem in merged values at the anchor', () => {

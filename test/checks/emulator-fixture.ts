@@ -42,6 +42,9 @@ export function deployedEnvironment(): Environment {
       'sb-bad': {type: 'servicebus', name: 'sb-bad', queues: ['orders'], tags},
       'cosmos-good': {type: 'cosmosdb', name: 'cosmos-good', backup: 'continuous30days', tags},
       'cosmos-bad': {type: 'cosmosdb', name: 'cosmos-bad', backup: 'continuous7days', tags},
+      // Probed over HTTPS with two endpoints / probed over HTTP (the default) with one.
+      'tm-good': {type: 'trafficmanager', name: 'tm-good', monitor: {protocol: 'HTTPS', port: 443, path: '/health'}, endpoints: [{name: 'a', webapp: 'app-good', priority: 1}, {name: 'b', webapp: 'app-bad', priority: 2}], tags},
+      'tm-bad': {type: 'trafficmanager', name: 'tm-bad', endpoints: [{name: 'a', webapp: 'app-good', priority: 1}], tags},
     },
   })
 }

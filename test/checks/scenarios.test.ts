@@ -38,6 +38,8 @@ function productionEnvironment(): Environment {
       payments: {type: 'sqldb', name: 'sqldb-prod', server: 'sql-prod', failoverGroup: 'fog-prod', geoReplicas: [{server: 'sql-prod-dr', region: 'westus'}]},
       bus: {type: 'servicebus', name: 'sb-prod', sku: 'Premium', queues: ['orders']},
       catalog: {type: 'cosmosdb', name: 'cosmos-prod', backup: 'continuous30days', dataProbes: {database: 'shop', container: 'products'}},
+      'web-dr': {type: 'webapp', name: 'app-prod-dr', region: 'westus', slots: ['staging'], healthPath: '/health'},
+      dns: {type: 'trafficmanager', name: 'tm-prod', endpoints: [{name: 'east', webapp: 'web', priority: 1}, {name: 'west', webapp: 'web-dr', priority: 2}]},
     },
   })
 }

@@ -201,6 +201,12 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
     expect(subs.map((s: any) => [s.name, s.countDetails.deadLetterMessageCount])).toEqual([['billing', 0], ['audit', 0]])
   }, LONG)
 
+  it('Front Door origins: disable, enable (region-failover\'s az lines; Debian\'s az 2.45 crashes in traffic-manager commands)', async () => {
+    const AFD = ['--resource-group', RG, '--profile-name', 'afd-shop-local', '--origin-group-name', 'storefront']
+    expect((await ok(['afd', 'origin', 'update', ...AFD, '--origin-name', 'eastus', '--enabled-state', 'Disabled'])).enabledState).toBe('Disabled')
+    expect((await ok(['afd', 'origin', 'update', ...AFD, '--origin-name', 'eastus', '--enabled-state', 'Enabled', '--priority', '1'])).enabledState).toBe('Enabled')
+  }, LONG)
+
   it('Monitor: metric definitions, metrics (timespan double-encoded by az), diagnostic settings', async () => {
     const siteId = id('Microsoft.Web/sites', SITE)
     expect((await ok(['monitor', 'metrics', 'list-definitions', '--resource', siteId])).map((d: any) => d.name.value)).toContain('Requests')

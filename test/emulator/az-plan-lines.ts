@@ -22,6 +22,7 @@ export const BUILT_IN_RUNBOOK_PARAMS: Record<string, Record<string, string>> = {
   'sql-failover': {database: 'payments-db', forceDataLoss: 'true'},
   'servicebus-dlq': {namespace: 'orders-bus'},
   'cosmos-pitr': {account: 'catalog-cosmos', restoreTime: '2026-12-01T09:40:00Z'},
+  'region-failover': {router: 'storefront-dns'},
 }
 
 export const NEWER_AZ_MARKER = /#\s*needs az newer than ([\d.]+)/

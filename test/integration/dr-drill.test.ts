@@ -50,6 +50,7 @@ describe('dr-drill', () => {
       ['payments-db', 'sqldb', 'met'],
       ['sessions-cache', 'redis', 'met'],
       ['storefront', 'webapp', 'met'],
+      ['storefront-dr', 'webapp', 'met'],
     ])
     for (const row of rows) expect(row.rto.met).toBe(true)
     // The SQL leg (sql-pitr into a scratch database): both objectives measured, the RPO from the copy's newest row.
@@ -137,6 +138,7 @@ describe('dr-drill', () => {
       ['payments-db', 'met'],
       ['sessions-cache', 'met'],
       ['storefront', 'met'],
+      ['storefront-dr', 'met'],
     ])
     const db = rows[0]!
     expect(db.rpo.measuredMs).toBeUndefined()
@@ -168,6 +170,7 @@ describe('dr-drill', () => {
       ['payments-db', 'met'],
       ['sessions-cache', 'met'],
       ['storefront', 'met'],
+      ['storefront-dr', 'met'],
     ])
     expect(rows[0]!.error).toMatch(/^pg-pitr-orders-db\.geo-restore: .*Injected: the restore could not be completed/)
     expect(rows[0]!.rto.measuredMs).toBeUndefined()
@@ -254,7 +257,7 @@ describe('dr-drill with an objective the configuration cannot meet', () => {
     const cache = run.json.objectives.find((r: {component: string}) => r.component === 'sessions-cache')
     expect(cache).toMatchObject({status: 'missed', rpo: {objectiveMs: 15 * 60_000, met: false}})
     expect(cache.notes.join()).toContain('RPO PT15M is shorter than the snapshot frequency PT1H')
-    expect(run.json.objectives.map((r: {status: string}) => r.status)).toEqual(['met', 'met', 'missed', 'met'])
+    expect(run.json.objectives.map((r: {status: string}) => r.status)).toEqual(['met', 'met', 'missed', 'met', 'met'])
     // geo=never: the cross-region server gets a point-in-time restore in its own region instead.
     expect(run.json.objectives[0].notes[0]).toBe('point-in-time restore')
     expect(run.json.steps.find((s: {id: string}) => s.id === 'pg-pitr-orders-db.geo-restore').status).toBe('skipped')
@@ -271,7 +274,7 @@ describe('dr-drill with an objective the configuration cannot meet', () => {
     const cache = run.json.objectives.find((r: {component: string}) => r.component === 'sessions-cache')
     expect(cache).toMatchObject({status: 'failed', rpo: {objectiveMs: 3_600_000}})
     expect(cache.error).toMatch(/^redis-restore-sessions-cache\.export: no access key for redis-shop-sessions: set the environment variable OPSBOOK_PARAM_SESSIONS_KEY/)
-    expect(run.json.objectives.map((r: {status: string}) => r.status)).toEqual(['met', 'met', 'failed', 'met'])
+    expect(run.json.objectives.map((r: {status: string}) => r.status)).toEqual(['met', 'met', 'failed', 'met', 'met'])
     expect(await drillBlobs(sdkServices(fresh))).toEqual([])
   })
 

@@ -17,8 +17,9 @@ import {storageRules} from './storage.js'
 import {webappRules} from './webapp.js'
 import {sqlRules} from './sql.js'
 import {cosmosRules} from './cosmos.js'
+import {trafficRules} from './traffic.js'
 
-export const CHECKS: CheckRule[] = [...postgresRules, ...redisRules, ...managedRedisRules, ...webappRules, ...storageRules, ...keyvaultRules, ...sqlRules, ...cosmosRules, ...platformRules, ...governanceRules, ...inventoryRules]
+export const CHECKS: CheckRule[] = [...postgresRules, ...redisRules, ...managedRedisRules, ...webappRules, ...storageRules, ...keyvaultRules, ...sqlRules, ...cosmosRules, ...trafficRules, ...platformRules, ...governanceRules, ...inventoryRules]
 
 /** The check with this id, or undefined. */
 export function findCheck(id: string): CheckRule | undefined {

@@ -18,6 +18,8 @@ import type {Estate, EstateResource} from '../estate.js'
 import {applySqlEstate} from './sql.js'
 import {applyServiceBusEstate} from './servicebus.js'
 import {applyCosmosEstate} from './cosmos.js'
+import {applyTrafficManagerEstate} from './trafficmanager.js'
+import {applyFrontDoorEstate} from './frontdoor.js'
 import type {Route} from '../types.js'
 import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
@@ -242,6 +244,8 @@ export function applyEstate(ctx: EmulatorContext, estate: Estate): void {
   applySqlEstate(ctx, byName)
   applyServiceBusEstate(ctx, byName)
   applyCosmosEstate(ctx, byName)
+  applyTrafficManagerEstate(ctx, byName)
+  applyFrontDoorEstate(ctx, byName)
 }
 
 function applyResourceSettings(resource: Record<string, any>, settings: EstateResource, type: string): void {

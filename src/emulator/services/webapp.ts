@@ -125,7 +125,8 @@ function seedState(ctx: EmulatorContext): WebappState {
     const site: SiteRecord = {
       name: component.name,
       resourceGroup: component.resourceGroup ?? ctx.environment.resourceGroups[0]!,
-      location: ctx.environment.region,
+      // A DR copy in the paired region names its region in the catalog (Traffic Manager / Front Door route by it).
+      location: component.region ?? ctx.environment.region,
       healthPath: component.healthPath,
       slots: {},
       planSku: component.planSku,
@@ -301,6 +302,18 @@ export function webappStateAt(ctx: EmulatorContext, resourceId: string, at: Date
 /** The local base URL (plain http on 127.0.0.1) a slot serves on, e.g. `http://127.0.0.1:41234`; `production` for the site. */
 export function webappSlotUrl(ctx: EmulatorContext, site: string, slot: string = PRODUCTION): string | undefined {
   return runtime(ctx).host.url(site, slot)
+}
+
+/**
+ * A site's production slot as traffic routers see it (Traffic Manager endpoints, Front Door origins): its id, region,
+ * whether it answers healthy now and the local URL it serves on. Undefined when the emulator has no such site.
+ */
+export function webappBackend(ctx: EmulatorContext, siteName: string): {id: string; name: string; location: string; healthy: boolean; url?: string; hostName: string} | undefined {
+  syncSlotFaults(ctx)
+  const site = state(ctx).sites[siteName.toLowerCase()]
+  const view = site && slotView(ctx, site.name, PRODUCTION)
+  if (!site || !view) return undefined
+  return {id: siteId(ctx, site), name: site.name, location: site.location, healthy: view.healthy, url: webappSlotUrl(ctx, site.name), hostName: `${site.name}.azurewebsites.net`}
 }
 
 /**

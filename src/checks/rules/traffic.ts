@@ -1,0 +1,48 @@
+/**
+ * Traffic Manager checks, read from Resource Graph `resources` (the profile with its endpoints and monitorConfig):
+ * PSRule's Azure.TrafficManager.Protocol (monitor web endpoints with HTTPS) and Azure.TrafficManager.Endpoints (at
+ * least two enabled endpoints, or there is nothing to fail over to). Defaults from trafficmanager.json 2022-04-01 and
+ * https://learn.microsoft.com/azure/traffic-manager/traffic-manager-monitoring: a profile created without
+ * monitorConfig probes over HTTP on port 80.
+ *
+ * Front Door's WAF attachment and HTTPS-only routes live in child resources (securityPolicies, routes) that Resource
+ * Graph's `resources` table does not hold; they are not checked yet.
+ */
+import {RESOURCE_TYPES, type CheckRule} from '../types.js'
+import {describeSetting, fail, pass, readOrDefault} from './helpers.js'
+
+const PROFILE = [RESOURCE_TYPES.trafficManager]
+
+export const trafficRules: CheckRule[] = [
+  {
+    id: 'tm.monitor.https',
+    title: 'Traffic Manager probes endpoints over HTTPS',
+    severity: 'medium',
+    resourceTypes: PROFILE,
+    reads: ['properties.monitorConfig.protocol'],
+    evaluate(resource) {
+      const setting = readOrDefault(resource, 'properties.monitorConfig.protocol', 'HTTP')
+      const text = describeSetting('monitorConfig.protocol', setting)
+      // TCP probes only see a port open, not a healthy app; HTTP probes send the health path in clear text.
+      return String(setting.value).toUpperCase() === 'HTTPS' ? pass(text) : fail(`${text}: endpoint health is not checked over HTTPS`)
+    },
+    remediation: {text: 'Monitor endpoints with HTTPS on the app\'s health path.', az: 'az network traffic-manager profile update --resource-group <rg> --name <name> --protocol HTTPS --port 443 --path /health'},
+    frameworks: {mcsb: ['DP-3'], psrule: ['Azure.TrafficManager.Protocol']},
+  },
+  {
+    id: 'tm.endpoints.redundant',
+    title: 'Traffic Manager has at least two enabled endpoints',
+    severity: 'high',
+    resourceTypes: PROFILE,
+    reads: ['properties.endpoints'],
+    evaluate(resource) {
+      const setting = readOrDefault(resource, 'properties.endpoints', [])
+      const endpoints = Array.isArray(setting.value) ? (setting.value as Array<{name?: string; properties?: {endpointStatus?: string}}>) : []
+      const enabled = endpoints.filter((e) => e.properties?.endpointStatus !== 'Disabled').map((e) => e.name ?? '?')
+      const text = `${enabled.length} enabled endpoint(s)${enabled.length ? `: ${enabled.join(', ')}` : ''}`
+      return enabled.length >= 2 ? pass(text) : fail(`${text}: nothing to fail over to`)
+    },
+    remediation: {text: 'Add (or enable) an endpoint in a second region.', az: 'az network traffic-manager endpoint update --resource-group <rg> --profile-name <name> --type azureEndpoints --name <endpoint> --endpoint-status Enabled'},
+    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.TrafficManager.Endpoints']},
+  },
+]

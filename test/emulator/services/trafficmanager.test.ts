@@ -1,0 +1,86 @@
+/**
+ * Traffic Manager and Front Door in the emulator through the unmodified SDK clients: endpoint monitor status follows
+ * the target web app's health, invalid priorities are refused as ARM does, and the loopback fronts route to the
+ * highest-priority enabled healthy backend — failing open when every enabled one is unhealthy — only after the
+ * compressed DNS TTL / edge propagation.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {AzureServices} from '../../../src/azure/clients.js'
+import type {RunningEmulator} from '../../../src/emulator/server.js'
+import {deploy, sdkServices, startLocalEmulator} from '../../integration/support.js'
+
+let emulator: RunningEmulator
+let arm: AzureServices
+const RG = 'rg-shop-local'
+
+beforeAll(async () => {
+  emulator = await startLocalEmulator()
+  arm = sdkServices(emulator)
+}, 60_000)
+afterAll(async () => emulator?.stop())
+
+async function front(kind: 'trafficmanager' | 'frontdoor'): Promise<{status: number; region: string | null}> {
+  const listed = await arm.armRequest('GET', `/_emulator/${kind}`)
+  const response = await fetch(`${listed.body.value[0].url}/health`)
+  return {status: response.status, region: response.headers.get('x-opsbook-region')}
+}
+
+async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  for (;;) {
+    const value = await read()
+    if (ok(value)) return value
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+describe('Traffic Manager (Microsoft.Network/trafficmanagerprofiles 2022-04-01)', () => {
+  it('reports endpoint monitor status from the web app health, and the front fails open when every endpoint is degraded', async () => {
+    const tm = await arm.trafficManager()
+    await deploy(emulator, 'app-shop-storefront', 'production', 'bad', false)
+    try {
+      const profile = await tm.profiles.get(RG, 'tm-shop-local')
+      expect(profile.endpoints?.map((e) => [e.name, e.endpointMonitorStatus])).toEqual([['eastus', 'Degraded'], ['westus', 'Online']])
+      expect(profile.monitorConfig?.profileMonitorStatus).toBe('Online')
+      expect(await front('trafficmanager')).toEqual({status: 200, region: 'westus'})
+      await deploy(emulator, 'app-shop-storefront-dr', 'production', 'bad', false)
+      expect((await tm.profiles.get(RG, 'tm-shop-local')).monitorConfig?.profileMonitorStatus).toBe('Degraded')
+      // Every endpoint degraded: Traffic Manager answers with them anyway (the highest priority one here).
+      expect(await front('trafficmanager')).toMatchObject({status: 503, region: 'eastus'})
+    } finally {
+      await deploy(emulator, 'app-shop-storefront', 'production', 'v1', true)
+      await deploy(emulator, 'app-shop-storefront-dr', 'production', 'v1', true)
+    }
+  })
+
+  it('refuses a priority outside 1–1000 and an unknown endpoint type; a disabled endpoint moves traffic after the TTL', async () => {
+    const tm = await arm.trafficManager()
+    await expect(tm.endpoints.update(RG, 'tm-shop-local', 'AzureEndpoints', 'eastus', {priority: 0})).rejects.toMatchObject({statusCode: 400})
+    const bad = await arm.armRequest('PATCH', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop-local/BogusEndpoints/eastus`, {body: {properties: {}}, apiVersion: '2022-04-01'})
+    expect(bad.status).toBe(400)
+    const updated = await tm.endpoints.update(RG, 'tm-shop-local', 'AzureEndpoints', 'eastus', {endpointStatus: 'Disabled'})
+    expect([updated.endpointStatus, updated.endpointMonitorStatus]).toEqual(['Disabled', 'Disabled'])
+    // Resolvers still hold the old answer right after the change (compressed TTL), then westus answers.
+    expect((await front('trafficmanager')).region).toBe('eastus')
+    expect((await until(() => front('trafficmanager'), (f) => f.region === 'westus')).status).toBe(200)
+    await tm.endpoints.update(RG, 'tm-shop-local', 'AzureEndpoints', 'eastus', {endpointStatus: 'Enabled'})
+    await until(() => front('trafficmanager'), (f) => f.region === 'eastus')
+  })
+})
+
+describe('Front Door (Microsoft.Cdn/profiles 2024-02-01)', () => {
+  it('serves the AFD endpoint, origin groups and origins; an origin update changes where the front routes', async () => {
+    const cdn = await arm.frontDoor()
+    const endpoint = await cdn.afdEndpoints.get(RG, 'afd-shop-local', 'shop')
+    expect(endpoint.hostName).toMatch(/^shop-[0-9a-f]{16}\.z01\.azurefd\.net$/)
+    const group = await cdn.afdOriginGroups.get(RG, 'afd-shop-local', 'storefront')
+    expect(group.healthProbeSettings).toMatchObject({probePath: '/health', probeProtocol: 'Https'})
+    await expect(cdn.afdOrigins.beginUpdateAndWait(RG, 'afd-shop-local', 'storefront', 'westus', {priority: 6}, {updateIntervalInMs: 50})).rejects.toMatchObject({statusCode: 400})
+    const origin = await cdn.afdOrigins.beginUpdateAndWait(RG, 'afd-shop-local', 'storefront', 'westus', {priority: 1}, {updateIntervalInMs: 50})
+    expect(origin.priority).toBe(1)
+    await cdn.afdOrigins.beginUpdateAndWait(RG, 'afd-shop-local', 'storefront', 'eastus', {priority: 2}, {updateIntervalInMs: 50})
+    expect((await until(() => front('frontdoor'), (f) => f.region === 'westus')).status).toBe(200)
+    await cdn.afdOrigins.beginUpdateAndWait(RG, 'afd-shop-local', 'storefront', 'eastus', {priority: 1}, {updateIntervalInMs: 50})
+    await cdn.afdOrigins.beginUpdateAndWait(RG, 'afd-shop-local', 'storefront', 'westus', {priority: 2}, {updateIntervalInMs: 50})
+    await until(() => front('frontdoor'), (f) => f.region === 'eastus')
+  })
+})
