@@ -391,6 +391,31 @@ export function evaluateCondition(expression: string, context: ExpressionContext
   return truthy(evaluateExpression(conditionExpression(expression), context))
 }
 
+/** What is known before a run starts: params, env, catalog and run, no step results. */
+export function upFrontContext(prepared: {params: Record<string, unknown>; environment: {production: boolean}; envName: string; loaded: {catalog: unknown}; runbook: {name: string}}): ExpressionContext {
+  return {
+    params: prepared.params,
+    steps: {},
+    env: {...prepared.environment, name: prepared.envName},
+    catalog: prepared.loaded.catalog as Record<string, unknown>,
+    run: {environment: prepared.envName, production: prepared.environment.production, runbook: prepared.runbook.name},
+  }
+}
+
+/**
+ * An `if:` decided before the run: its value when it reads only what is known up front (params, env, catalog, run —
+ * not other steps' results), else undefined (it may go either way). A condition that cannot be evaluated is undefined.
+ */
+export function decidedUpFront(condition: string | undefined, context: ExpressionContext): boolean | undefined {
+  if (!condition) return true
+  try {
+    if (expressionReferences(conditionExpression(condition)).some((r) => r.context === 'steps')) return undefined
+    return evaluateCondition(condition, context)
+  } catch {
+    return undefined
+  }
+}
+
 function truthy(value: unknown): boolean {
   if (value === null || value === undefined || value === false || value === '') return false
   if (typeof value === 'number') return value !== 0 && !Number.isNaN(value)

@@ -11,7 +11,7 @@ import {configurationIssues} from '../actions/drill.js'
 import {describedOnlySentence} from '../catalog/notes.js'
 import type {GuardDecision} from './guards.js'
 import type {Environment} from '../catalog/schema.js'
-import {evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
+import {decidedUpFront, upFrontContext, evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import {flattenSteps} from './groups.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
 import type {PreparedRun} from './runner.js'
@@ -194,17 +194,19 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
 
 /**
  * Preflight: what a step's action declares it cannot do with the catalog as it is (a tier that cannot, a restore
- * point outside retention), for every unconditional step, before anything runs. Steps with `if:` may not run and are
- * left to the action's own check when they do.
+ * point outside retention), for every step that will run, before anything runs: unconditional ones and those whose
+ * `if:` is decided true up front (e.g. the export for the component's kind). Other steps with `if:` may not run and
+ * are left to the action's own check when they do.
  */
 export function preflightProblems(prepared: PreparedRun, options: {now?: Date} = {}): Problem[] {
   const plan = buildPlan(prepared, options)
   const context = planContext(prepared.environment, prepared.envName, options.now ?? new Date())
+  const upFront = upFrontContext(prepared)
   const problems: Problem[] = []
   for (const step of plan.steps) {
     // `success()`/`always()` are the usual guards of a step that will run; any other condition may skip it.
     const condition = step.if?.replace(/^\$\{\{\s*|\s*\}\}$/g, '').trim()
-    if (condition && !['success()', 'always()'].includes(condition)) continue
+    if (condition && !['success()', 'always()'].includes(condition) && decidedUpFront(step.if, upFront) !== true) continue
     const why = findAction(step.uses)?.preflight?.(step.inputs as never, context)
     if (!why) continue
     // The catalog field that decides (the component's SKU, plan tier…) is where the fix goes: its file:line:col.

@@ -20,7 +20,7 @@ import {expandRunbook, selectComponents} from './expand.js'
 import {flattenSteps} from './groups.js'
 import {resolveParams} from './params.js'
 import {closestName} from './validate.js'
-import {conditionExpression, evaluateCondition, expressionReferences, type ExpressionContext} from './expressions.js'
+import {conditionExpression, decidedUpFront, evaluateCondition, expressionReferences, upFrontContext, type ExpressionContext} from './expressions.js'
 
 export interface PrepareOptions {
   runbook: string
@@ -152,24 +152,34 @@ function describeParam(spec: ParamSpec): string {
 export function approvalsNeeded(prepared: Pick<PreparedRun, 'runbook' | 'environment' | 'envName' | 'params' | 'loaded'>): {steps: string[]; productionConfirmation: boolean} {
   const {runbook, environment} = prepared
   // Approvals inside groups and called runbooks count too (by full id), and the production confirmation once.
-  const all = flattenSteps(runbook).map((n) => n.spec)
-  const context: ExpressionContext = {
-    params: prepared.params,
-    steps: {},
-    env: {...environment, name: prepared.envName},
-    catalog: prepared.loaded.catalog as unknown as Record<string, unknown>,
-    run: {environment: prepared.envName, production: environment.production, runbook: runbook.name},
-  }
-  const decidedFalse = (condition: string | undefined): boolean => {
-    if (!condition) return false
-    try {
-      if (expressionReferences(conditionExpression(condition)).some((r) => r.context === 'steps')) return false
-      return !evaluateCondition(condition, context)
-    } catch {
-      return false
+  const nodes = flattenSteps(runbook)
+  const all = nodes.map((n) => n.spec)
+  const context = upFrontContext(prepared)
+  // Inside a called runbook `params` are the callee's: its defaults and the `with:` values known up front (a value
+  // computed at run time stays unknown, so a condition reading it is not decided false).
+  const contexts = new Map<string | undefined, ExpressionContext>([[undefined, context]])
+  const unknownParams = new Map<string, Set<string>>()
+  for (const node of nodes) {
+    if (!node.spec.group) continue
+    const outer = contexts.get(node.parent) ?? context
+    const callee = node.spec.group.callee
+    if (!callee) {
+      contexts.set(node.spec.id, outer)
+      continue
     }
+    const params: Record<string, unknown> = {}
+    for (const [name, spec] of Object.entries(callee.params)) if ('default' in spec && spec.default !== undefined) params[name] = spec.default
+    for (const [name, value] of Object.entries(node.spec.with ?? {})) params[name] = value
+    const known = Object.fromEntries(Object.entries(params).filter(([, value]) => !(typeof value === 'string' && value.includes('${{'))))
+    unknownParams.set(node.spec.id, new Set(Object.keys(params).filter((name) => !(name in known))))
+    contexts.set(node.spec.id, {...outer, params: known, steps: {}})
   }
-  const steps = all.filter((s) => s.uses === 'core.approval' && !decidedFalse(s.if)).map((s) => s.id)
+  const decidedFalse = (node: (typeof nodes)[number]): boolean => {
+    const unknown = node.parent ? unknownParams.get(node.parent) : undefined
+    if (unknown?.size && node.spec.if && expressionReferences(conditionExpression(node.spec.if)).some((r) => r.context === 'params' && unknown.has(r.path[0] ?? ''))) return false
+    return decidedUpFront(node.spec.if, contexts.get(node.parent) ?? context) === false
+  }
+  const steps = nodes.filter((n) => n.spec.uses === 'core.approval' && !decidedFalse(n)).map((n) => n.spec.id)
   const changes = all.some((s) => findAction(s.uses)?.changes || (s.rollback && findAction(s.rollback.uses)?.changes))
   return {steps, productionConfirmation: environment.production && changes}
 }

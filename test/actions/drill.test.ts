@@ -102,14 +102,16 @@ describe('drill.measure of a recovery that failed', () => {
 })
 
 describe('drill.report', () => {
+  // The three components these cases are about (the local catalog has more kinds since; each would be a row of its own).
+  const drilled = {...environment, components: Object.fromEntries(['orders-db', 'sessions-cache', 'storefront'].map((key) => [key, environment.components[key]!]))} as Environment
   it('flattens forEach maps into one sorted table, and fails with the table when an objective is missed', async () => {
     const ok = await measure({component: 'storefront', startedAt: at(2)})
     const bad = await measure({component: 'orders-db', startedAt: at(90)})
-    const passed = await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, {}], expect: ['webapp']}), context())
+    const passed = await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, {}], expect: ['webapp']}), context(drilled))
     expect(passed).toMatchObject({allMet: true, missed: []})
     let error: any
     try {
-      await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, bad], expect: []}), context())
+      await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}, bad], expect: []}), context(drilled))
     } catch (caught) {
       error = caught
     }
@@ -121,7 +123,7 @@ describe('drill.report', () => {
     const ok = await measure({component: 'storefront', startedAt: at(2)})
     const failed = await measure({component: 'orders-db', failures: {'pg-restore': 'Injected'}})
     // sessions-cache: its measure step itself failed (continueOnError), leaving empty outputs in the forEach map.
-    const error = await reportAction.run(reportAction.input.parse({measurements: [{'orders-db': failed}, {'sessions-cache': {}}, {storefront: ok}]}), context()).catch((e) => e)
+    const error = await reportAction.run(reportAction.input.parse({measurements: [{'orders-db': failed}, {'sessions-cache': {}}, {storefront: ok}]}), context(drilled)).catch((e) => e)
     expect(error.message).toBe('recovery objectives not met: orders-db failed, sessions-cache failed')
     expect(error.outputs.objectives.map((r: {component: string; status: string}) => [r.component, r.status])).toEqual([
       ['orders-db', 'failed'],
@@ -133,7 +135,7 @@ describe('drill.report', () => {
 
   it('reports a component of the environment without a measurement as failed, and fails', async () => {
     const ok = await measure({component: 'storefront', startedAt: at(2)})
-    const error = await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}]}), context()).catch((e) => e)
+    const error = await reportAction.run(reportAction.input.parse({measurements: [{storefront: ok}]}), context(drilled)).catch((e) => e)
     expect(error.message).toBe('recovery objectives not met: orders-db failed, sessions-cache failed')
     expect(error.outputs.objectives.find((r: {component: string}) => r.component === 'orders-db').notes).toEqual(['no measurement: the drill did not recover this component'])
   })
@@ -143,10 +145,10 @@ describe('drill.report', () => {
     const cache = await measure({component: 'sessions-cache', startedAt: at(2), recoveredDataAsOf: at(30)})
     const db = await measure({component: 'orders-db', startedAt: at(3), recoveredDataAsOf: at(5), dataAsOfSource: 'restore-point'})
     expect(db.status).toBe('unmeasured')
-    const lenient = await reportAction.run(reportAction.input.parse({measurements: [db, cache, ok]}), context())
+    const lenient = await reportAction.run(reportAction.input.parse({measurements: [db, cache, ok]}), context(drilled))
     expect(lenient.allMet).toBe(true)
     expect(lenient.objectives.find((r) => r.component === 'orders-db')?.status).toBe('unmeasured')
-    const strict = await reportAction.run(reportAction.input.parse({measurements: [db, cache, ok], failOnUnmeasured: true}), context()).catch((e) => e)
+    const strict = await reportAction.run(reportAction.input.parse({measurements: [db, cache, ok], failOnUnmeasured: true}), context(drilled)).catch((e) => e)
     expect(strict.message).toBe('recovery objectives not met: orders-db unmeasured')
   })
 })

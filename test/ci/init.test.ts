@@ -42,7 +42,7 @@ describe('ci init github', () => {
     expect(await githubProblems(result.content)).toEqual([])
     const workflow = parse(result.content)
     const groups = workflow.jobs.drill.strategy.matrix.include.map((m: any) => `${m.environment}/${m.group}: ${m.components}`)
-    expect(groups).toEqual(['local/database: --component orders-db', 'local/cache: --component sessions-cache', 'local/app: --component storefront'])
+    expect(groups).toEqual(['local/database: --component orders-db', 'local/cache: --component sessions-cache', 'local/app: --component storefront --component storefront-dr'])
     expect(workflow.on.schedule.map((s: any) => s.cron)).toEqual(['10 2 1-7 1,4,7,10 *', '10 4 1-7 1,4,7,10 *', '10 21 1-14 1,4,7,10 *', '10 20 1-14 1,4,7,10 *'])
     // The comment above each line says which jobs and which local time it is for.
     expect(result.content).toMatch(/# drill-local-app: 22:00 Europe\/Berlin \(UTC\+1, one line per daylight-saving offset\)/)

@@ -151,7 +151,7 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
   }, LONG)
 
   it('App Service: sites, plan, settings, power actions, slots and swap with preview', async () => {
-    expect((await ok(['webapp', 'list', '-g', RG])).map((s: any) => s.name)).toEqual([SITE])
+    expect((await ok(['webapp', 'list', '-g', RG])).map((s: any) => s.name)).toEqual([SITE, `${SITE}-dr`])
     const site = await ok(['webapp', 'show', '-g', RG, '-n', SITE])
     expect(site.state).toBe('Running')
     const plan = await ok(['appservice', 'plan', 'show', '--ids', site.appServicePlanId])

@@ -89,7 +89,7 @@ describe('App Service through @azure/arm-appservice', () => {
   it('lists and gets the seeded site and its slots, each with its own local URL', async () => {
     const sites = []
     for await (const site of client.webApps.listByResourceGroup(RG)) sites.push(site)
-    expect(sites.map((s) => s.name)).toEqual([SITE])
+    expect(sites.map((s) => s.name)).toEqual([SITE, `${SITE}-dr`])
     const site = await client.webApps.get(RG, SITE)
     expect(site.defaultHostName).toBe(`${SITE}.azurewebsites.net`)
     expect(site.httpsOnly).toBe(true)

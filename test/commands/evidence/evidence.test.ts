@@ -33,8 +33,9 @@ describe('opsbook evidence export | verify | sync', () => {
     expect(exported.code).toBe(0)
     const result = JSON.parse(exported.stdout)
     expect(result).toMatchObject({runs: 6, format: 'zip', output: join(cwd, 'bundle.zip')})
-    // payments-db (Azure SQL) is drilled by the SQL leg (its row met on 2026-11-02); the cache missed, the app was never drilled.
-    expect(result.coverageGaps).toEqual(['sessions-cache', 'storefront'])
+    // payments-db (Azure SQL) is drilled by the SQL leg (its row met on 2026-11-02); the cache missed, the apps were never
+    // drilled, and the Cosmos DB account and the Traffic Manager / Front Door routers have no drill evidence.
+    expect(result.coverageGaps).toEqual(['catalog-cosmos', 'sessions-cache', 'storefront', 'storefront-dns', 'storefront-dr', 'storefront-edge'])
 
     const ok = await opsbook(cwd, ['evidence', 'verify', 'bundle.zip'])
     expect(ok.code).toBe(0)
