@@ -289,7 +289,10 @@ function addPrivateEndpoint(
   }
   if (resource && type !== 'webapp') {
     const connections = (resource.properties.privateEndpointConnections ??= []) as unknown[]
-    connections.push({id: `${targetId}/privateEndpointConnections/${endpoint.name}`, name: endpoint.name, properties: {privateEndpoint: {id}, privateLinkServiceConnectionState: state, provisioningState: 'Succeeded'}})
+    // Key Vault's PrivateEndpointConnectionItem is {id, etag, properties} (keyvault.json 2022-07-01 and 2026-02-01:
+    // no name); the other services' connections are ARM resources with a name.
+    const named = type === 'keyvault' ? {} : {name: endpoint.name}
+    connections.push({id: `${targetId}/privateEndpointConnections/${endpoint.name}`, ...named, properties: {privateEndpoint: {id}, privateLinkServiceConnectionState: state, provisioningState: 'Succeeded'}})
   }
 }
 
