@@ -20,7 +20,7 @@ import {expandRunbook, selectComponents} from './expand.js'
 import {flattenSteps} from './groups.js'
 import {resolveParams} from './params.js'
 import {closestName} from './validate.js'
-import {conditionExpression, decidedUpFront, evaluateCondition, expressionReferences, upFrontContext, type ExpressionContext} from './expressions.js'
+import {conditionExpression, decidedUpFront, expressionReferences, upFrontContext, type ExpressionContext} from './expressions.js'
 
 export interface PrepareOptions {
   runbook: string
