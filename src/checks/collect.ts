@@ -14,7 +14,7 @@ import type {Inventory} from './evaluate.js'
 import {CHECKS} from './rules/index.js'
 import type {FleetScope} from './scope.js'
 import {type CheckSources, type Paged} from './sources.js'
-import {ALL_RESOURCE_TYPES, DEFENDER_RULE, RESOURCE_TYPES, type CheckRule, type Fact, type FactName, type InventoryResource, type ResourceFacts, type ResourceType, type VaultItem} from './types.js'
+import {ALL_RESOURCE_TYPES, DEFENDER_ARM_RULE, DEFENDER_RULE, RESOURCE_TYPES, type CheckRule, type Fact, type FactName, type FrontDoorConfig, type InventoryResource, type ResourceFacts, type ResourceType, type VaultItem} from './types.js'
 
 const CONFIG_TYPES = ['microsoft.web/sites/config', 'microsoft.web/sites/slots/config']
 /** Storage services whose diagnostic settings are separate resources (`{account}/blobServices/default`, …). */
@@ -76,6 +76,11 @@ export function inventoryQuery(types: string[] = ALL_RESOURCE_TYPES): string {
  */
 export function privateEndpointQuery(): string {
   return `resources | where type =~ 'microsoft.network/privateendpoints' | project id, name, subscriptionId, properties`
+}
+
+/** The KQL for Front Door WAF policies (the security policies of a profile name them by id). */
+export function wafPolicyQuery(): string {
+  return `resources | where type =~ 'microsoft.network/frontdoorwebapplicationfirewallpolicies' | project id, name, subscriptionId, properties`
 }
 
 /** The KQL for Defender for Cloud plans (`securityresources` holds `microsoft.security/pricings`). */
@@ -171,7 +176,7 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   // Plans are per subscription: each resource is judged by its own subscription's plans.
   let defenderPlans: Collected['defenderPlans']
   let defenderPlansBySubscription: Collected['defenderPlansBySubscription']
-  if (rules.some((r) => r.id === DEFENDER_RULE)) {
+  if (rules.some((r) => r.id === DEFENDER_RULE || r.id === DEFENDER_ARM_RULE)) {
     try {
       const planRows = await graph(defenderPlansQuery())
       const bySubscription = new Map<string, Record<string, string>>(subscriptions.map((s) => [s.toLowerCase(), {}]))
@@ -186,6 +191,14 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
       defenderPlans = {ok: false, error: describeError(error)}
     }
   }
+
+  // WAF policies (Resource Graph `resources` holds microsoft.network/frontdoorwebapplicationfirewallpolicies): one
+  // query, made only when a Front Door profile is in scope.
+  let wafQuery: Promise<FrontDoorConfig['wafPolicies']> | undefined
+  const wafPolicies = () =>
+    (wafQuery ??= graph(wafPolicyQuery()).then((rows) =>
+      Object.fromEntries(rows.map((row) => [String(row.id).toLowerCase(), {name: String(row.name), properties: (row.properties ?? {}) as Record<string, any>}])),
+    ))
 
   // 5. Per-resource ARM calls for what Resource Graph lacks.
   type Task = {resource: InventoryResource; fact: FactName; read: () => Promise<unknown>}
@@ -215,6 +228,7 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
         redisPatchSchedule: () => budget.run('arm', () => sources.redisPatchSchedule(rg, resource.name)),
         siteConfig: async () => camelKeys(await budget.run('arm', () => sources.siteConfig(rg, site!, slot))),
         kvKeys: () => keyList(resource),
+        frontDoorConfig: async () => ({...(await sources.frontDoorLists(resource.id, (send) => budget.run('arm', send))), wafPolicies: await wafPolicies()}),
         kvKeyRotationPolicies: async () => {
           const enabled = (await keyList(resource)).filter((k) => k.attributes?.enabled !== false)
           const entries = await Promise.all(enabled.map(async (k) => [k.name, await budget.run('arm', () => sources.kvKeyRotationPolicy(rg, resource.name, k.name))] as const))

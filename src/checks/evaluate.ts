@@ -134,6 +134,7 @@ export const PROVIDER_PATH: Record<ResourceType, string> = {
   [RESOURCE_TYPES.serviceBus]: 'Microsoft.ServiceBus/namespaces',
   [RESOURCE_TYPES.cosmos]: 'Microsoft.DocumentDB/databaseAccounts',
   [RESOURCE_TYPES.trafficManager]: 'Microsoft.Network/trafficmanagerprofiles',
+  [RESOURCE_TYPES.frontDoor]: 'Microsoft.Cdn/profiles',
 }
 
 /**
@@ -217,6 +218,7 @@ const COMPONENT_RESOURCE_TYPE: Partial<Record<Component['type'], ResourceType>> 
   servicebus: RESOURCE_TYPES.serviceBus,
   cosmosdb: RESOURCE_TYPES.cosmos,
   trafficmanager: RESOURCE_TYPES.trafficManager,
+  frontdoor: RESOURCE_TYPES.frontDoor,
 }
 
 const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
@@ -231,6 +233,7 @@ const COMPONENT_TYPE: Partial<Record<string, Component['type']>> = {
   [RESOURCE_TYPES.serviceBus]: 'servicebus',
   [RESOURCE_TYPES.cosmos]: 'cosmosdb',
   [RESOURCE_TYPES.trafficManager]: 'trafficmanager',
+  [RESOURCE_TYPES.frontDoor]: 'frontdoor',
 }
 
 /** The catalog component a resource is (a slot belongs to its site's component). */

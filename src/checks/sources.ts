@@ -5,7 +5,7 @@
  */
 import type {AzureServices} from '../azure/clients.js'
 import {quotaResetMs} from './budget.js'
-import type {LockInfo, VaultCertificate, VaultItem} from './types.js'
+import type {FrontDoorConfig, LockInfo, VaultCertificate, VaultItem} from './types.js'
 
 export interface GraphPage {
   data: Record<string, unknown>[]
@@ -68,7 +68,15 @@ export interface CheckSources {
    * and persistence; the SDK's 2022-01-01 has no accessKeysAuthentication). Null when the cluster has no such database.
    */
   managedRedisDatabase(clusterId: string): Promise<Record<string, any> | null>
+  /**
+   * A Front Door profile's security policies, AFD endpoints' routes and custom domains (every page of each list),
+   * one ARM request per page, each sent through `within` (the collector's budget).
+   */
+  frontDoorLists(profileId: string, within: <T>(send: () => Promise<T>) => Promise<T>): Promise<Omit<FrontDoorConfig, 'wafPolicies'>>
 }
+
+/** The Microsoft.Cdn api-version the Front Door checks read (what @azure/arm-cdn 9 sends; afdx.json 2024-02-01). */
+export const FRONT_DOOR_CHECK_API = '2024-02-01'
 
 /** The Managed Redis api-version whose databases carry accessKeysAuthentication (stable since 2025-04-01; 2025-07-01 is the newest stable). */
 export const MANAGED_REDIS_CHECK_API = '2025-07-01'
@@ -273,6 +281,27 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
       if (response.status === 404) return null
       if (response.status >= 400) throw new Error(response.body?.error?.message ?? `GET the database of ${clusterId} answered ${response.status}`)
       return response.body as Record<string, any>
+    },
+    async frontDoorLists(profileId, within) {
+      const list = async (path: string): Promise<Array<{name: string; properties: Record<string, any>}>> => {
+        const items: Array<{name: string; properties: Record<string, any>}> = []
+        let next: string | undefined = path
+        while (next) {
+          const url: string = next
+          const response = await within(() => services.armRequest('GET', url, url === path ? {apiVersion: FRONT_DOOR_CHECK_API} : {}))
+          if (response.status >= 400) throw new Error(response.body?.error?.message ?? `GET ${path} answered ${response.status}`)
+          for (const item of response.body?.value ?? []) items.push({name: String(item.name), properties: item.properties ?? {}})
+          next = response.body?.nextLink ?? undefined
+        }
+        return items
+      }
+      const [securityPolicies, endpoints, customDomains] = await Promise.all([
+        list(`${profileId}/securityPolicies`),
+        list(`${profileId}/afdEndpoints`),
+        list(`${profileId}/customDomains`),
+      ])
+      const routes = (await Promise.all(endpoints.map(async (e) => (await list(`${profileId}/afdEndpoints/${e.name}/routes`)).map((r) => ({...r, endpoint: e.name}))))).flat()
+      return {securityPolicies, routes, customDomains}
     },
     async redisFirewallRules(resourceGroup, cache) {
       const client = await services.redis()

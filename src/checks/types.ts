@@ -40,10 +40,14 @@ export const RESOURCE_TYPES = {
   serviceBus: 'microsoft.servicebus/namespaces',
   cosmos: 'microsoft.documentdb/databaseaccounts',
   trafficManager: 'microsoft.network/trafficmanagerprofiles',
+  /** Front Door Standard/Premium profiles (Resource Graph `resources` lists microsoft.cdn/profiles). */
+  frontDoor: 'microsoft.cdn/profiles',
 } as const
 export type ResourceType = (typeof RESOURCE_TYPES)[keyof typeof RESOURCE_TYPES]
 /** The rule that reads Defender for Cloud plans (collected once per scan, not per resource). */
 export const DEFENDER_RULE = 'def.plan'
+/** The rule that reads the subscription's Defender for Resource Manager plan (from the same pricings query). */
+export const DEFENDER_ARM_RULE = 'def.arm'
 
 export const ALL_RESOURCE_TYPES: ResourceType[] = Object.values(RESOURCE_TYPES)
 
@@ -87,6 +91,9 @@ export interface InventoryResource {
  * - `storageServiceDiagnostics`: diagnostic settings of the account's blob, queue, table and file services.
  * - `redisFirewallRules`: `{name, startIP, endIP}[]` of a cache.
  * - `fileService`: storage `fileServices/default` properties (share soft delete).
+ * - `frontDoorConfig`: a Front Door profile's security policies, routes (of every AFD endpoint) and custom domains from
+ *   ARM (Resource Graph does not hold these child resources), plus the WAF policies its security policies name, from
+ *   one Resource Graph query over `microsoft.network/frontdoorwebapplicationfirewallpolicies` (`FrontDoorConfig`).
  * - `kvCertificates`: the vault's certificates with their policies, from the Key Vault data plane (`GET /certificates`
  *   and `GET /certificates/{name}/policy`, api-version 7.5): ARM has no certificate API (`VaultCertificate[]`).
  */
@@ -109,6 +116,7 @@ export type FactName =
   | 'managedRedisDatabase'
   | 'kvCertificates'
   | 'fileService'
+  | 'frontDoorConfig'
 
 /** A Key Vault key or secret as the management plane lists it. `attributes` is undefined when ARM sent none. */
 export interface VaultItem {
@@ -121,6 +129,15 @@ export interface VaultItem {
   }
   /** Keys only: `properties.rotationPolicy`, undefined when the key has none. */
   rotationPolicy?: {lifetimeActions?: Array<{action?: {type?: string}; trigger?: {timeAfterCreate?: string; timeBeforeExpiry?: string}}>}
+}
+
+/** What the Front Door checks read of a profile (Microsoft.Cdn 2024-02-01 afdx.json shapes, `properties` only). */
+export interface FrontDoorConfig {
+  securityPolicies: Array<{name: string; properties: Record<string, any>}>
+  routes: Array<{name: string; endpoint: string; properties: Record<string, any>}>
+  customDomains: Array<{name: string; properties: Record<string, any>}>
+  /** WAF policies by lower-case id, as Resource Graph returns them (absent: not visible to the scan). */
+  wafPolicies: Record<string, {name: string; properties: Record<string, any>}>
 }
 
 /** A Key Vault certificate as the data plane lists it (CertificateItem) with its CertificatePolicy. */

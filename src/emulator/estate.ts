@@ -372,11 +372,20 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
         }
         break
       case 'frontdoor':
-        resources[component.name] = {tags, properties: {route: {supportedProtocols: ['Http', 'Https'], httpsRedirect: 'Disabled'}, securityPolicies: []}}
+        // …and a custom domain still at a TLS 1.0 minimum (AFDDomainHttpsParameters.minimumTlsVersion TLS10, allowed
+        // by afdx.json 2024-02-01; Azure disallows it since 1 March 2025, so this is a profile from before).
+        resources[component.name] = {
+          tags,
+          properties: {
+            route: {supportedProtocols: ['Http', 'Https'], httpsRedirect: 'Disabled'},
+            securityPolicies: [],
+            customDomains: [{name: 'legacy-domain', properties: {hostName: `legacy.${component.name}.example.com`, tlsSettings: {certificateType: 'ManagedCertificate', minimumTlsVersion: 'TLS10'}}}],
+          },
+        }
         break
     }
   }
-  return {subscription: {locks: [], defenderPlans: {AppServices: 'Free', StorageAccounts: 'Free', KeyVaults: 'Free', OpenSourceRelationalDatabases: 'Free'}}, resources}
+  return {subscription: {locks: [], defenderPlans: {AppServices: 'Free', StorageAccounts: 'Free', KeyVaults: 'Free', OpenSourceRelationalDatabases: 'Free', Arm: 'Free'}}, resources}
 }
 
 /**
@@ -548,11 +557,17 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
         }
         break
       case 'frontdoor':
-        resources[component.name] = {tags: {...tags, ...component.tags}, properties: {route: {supportedProtocols: ['Https'], httpsRedirect: 'Enabled'}, wafPolicy: component.waf ?? `waf${component.name.replace(/[^A-Za-z0-9]/g, '')}`}}
+        resources[component.name] = {tags: {...tags, ...component.tags}, properties: {
+            route: {supportedProtocols: ['Https'], httpsRedirect: 'Enabled'},
+            wafPolicy: component.waf ?? `waf${component.name.replace(/[^A-Za-z0-9]/g, '')}`,
+            wafMode: 'Prevention',
+            customDomains: [{name: 'www', properties: {hostName: `www.${component.name}.example.com`, tlsSettings: {certificateType: 'ManagedCertificate', minimumTlsVersion: 'TLS12'}}}],
+          },
+        }
         break
     }
   }
-  return {subscription: {locks: [], defenderPlans: {AppServices: 'Standard', StorageAccounts: 'Standard', KeyVaults: 'Standard', OpenSourceRelationalDatabases: 'Standard'}}, resources}
+  return {subscription: {locks: [], defenderPlans: {AppServices: 'Standard', StorageAccounts: 'Standard', KeyVaults: 'Standard', OpenSourceRelationalDatabases: 'Standard', Arm: 'Standard'}}, resources}
 }
 
 /** The estate for a scenario name. */

@@ -40,6 +40,7 @@ function productionEnvironment(): Environment {
       catalog: {type: 'cosmosdb', name: 'cosmos-prod', backup: 'continuous30days', dataProbes: {database: 'shop', container: 'products'}},
       'web-dr': {type: 'webapp', name: 'app-prod-dr', region: 'westus', slots: ['staging'], healthPath: '/health'},
       dns: {type: 'trafficmanager', name: 'tm-prod', endpoints: [{name: 'east', webapp: 'web', priority: 1}, {name: 'west', webapp: 'web-dr', priority: 2}]},
+      edge: {type: 'frontdoor', name: 'afd-prod', sku: 'Premium_AzureFrontDoor', endpoint: 'shop', originGroups: [{name: 'web', origins: [{name: 'east', webapp: 'web', priority: 1}, {name: 'west', webapp: 'web-dr', priority: 2}]}]},
     },
   })
 }

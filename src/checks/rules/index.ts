@@ -18,8 +18,9 @@ import {webappRules} from './webapp.js'
 import {sqlRules} from './sql.js'
 import {cosmosRules} from './cosmos.js'
 import {trafficRules} from './traffic.js'
+import {frontDoorRules} from './frontdoor.js'
 
-export const CHECKS: CheckRule[] = [...postgresRules, ...redisRules, ...managedRedisRules, ...webappRules, ...storageRules, ...keyvaultRules, ...sqlRules, ...cosmosRules, ...trafficRules, ...platformRules, ...governanceRules, ...inventoryRules]
+export const CHECKS: CheckRule[] = [...postgresRules, ...redisRules, ...managedRedisRules, ...webappRules, ...storageRules, ...keyvaultRules, ...sqlRules, ...cosmosRules, ...trafficRules, ...frontDoorRules, ...platformRules, ...governanceRules, ...inventoryRules]
 
 /** The check with this id, or undefined. */
 export function findCheck(id: string): CheckRule | undefined {

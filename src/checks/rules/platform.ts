@@ -1,7 +1,7 @@
 /**
  * Checks across services: audit diagnostic settings, Defender for Cloud plans, and App Service plans.
  */
-import {DEFENDER_RULE, RESOURCE_TYPES, type CheckRule, type ResourceType} from '../types.js'
+import {ALL_RESOURCE_TYPES, DEFENDER_ARM_RULE, DEFENDER_RULE, RESOURCE_TYPES, type CatalogContext, type CheckRule, type ResourceType} from '../types.js'
 import {fail, MissingData, needFact, notApplicable, pass, valueAt} from './helpers.js'
 
 type DiagnosticSetting = {name: string; logs?: Array<{category?: string; categoryGroup?: string; enabled?: boolean}>}
@@ -33,6 +33,16 @@ const DEFENDER_PLAN: Partial<Record<ResourceType, string>> = {
   [RESOURCE_TYPES.slot]: 'AppServices',
   [RESOURCE_TYPES.storage]: 'StorageAccounts',
   [RESOURCE_TYPES.keyvault]: 'KeyVaults',
+}
+
+/** Whether Defender plan `plan` of the resource's subscription is Standard; unreadable plans are `error`. */
+function planOnStandard(context: CatalogContext, plan: string) {
+  const plans = context.defenderPlans
+  if (!plans) throw new MissingData('Defender plans were not collected')
+  if (!plans.ok) throw new MissingData(`Defender plans could not be read: ${plans.error}`)
+  // An absent pricing means the plan was never enabled: Free (Defender for Cloud "Pricings - List").
+  const tier = plans.value[plan.toLowerCase()] ?? 'Free'
+  return tier.toLowerCase() === 'standard' ? pass(`Defender plan ${plan} is Standard`) : fail(`Defender plan ${plan} is ${tier}`)
 }
 
 export const platformRules: CheckRule[] = [
@@ -82,13 +92,7 @@ export const platformRules: CheckRule[] = [
     resourceTypes: [RESOURCE_TYPES.postgres, RESOURCE_TYPES.site, RESOURCE_TYPES.slot, RESOURCE_TYPES.storage, RESOURCE_TYPES.keyvault],
     reads: ['securityresources microsoft.security/pricings/{plan}.properties.pricingTier'],
     evaluate(resource, _f, context) {
-      const plans = context.defenderPlans
-      if (!plans) throw new MissingData('Defender plans were not collected')
-      if (!plans.ok) throw new MissingData(`Defender plans could not be read: ${plans.error}`)
-      const plan = DEFENDER_PLAN[resource.type]!
-      // An absent pricing means the plan was never enabled: Free (Defender for Cloud "Pricings - List").
-      const tier = plans.value[plan.toLowerCase()] ?? 'Free'
-      return tier.toLowerCase() === 'standard' ? pass(`Defender plan ${plan} is Standard`) : fail(`Defender plan ${plan} is ${tier}`)
+      return planOnStandard(context, DEFENDER_PLAN[resource.type]!)
     },
     remediation: {text: 'Enable the Defender for Cloud plan for this resource type.', az: 'az security pricing create --name <plan> --tier Standard'},
     frameworks: {
@@ -96,6 +100,22 @@ export const platformRules: CheckRule[] = [
       mcsb: ['LT-1'],
       psrule: ['Azure.Defender.AppServices', 'Azure.Defender.Storage', 'Azure.Defender.KeyVault', 'Azure.Defender.OssRdb', 'Azure.PostgreSQL.DefenderCloud', 'Azure.Storage.DefenderCloud'],
     },
+  },
+  {
+    id: DEFENDER_ARM_RULE,
+    title: "Microsoft Defender for Resource Manager watches the resource's subscription (plan Arm on Standard)",
+    severity: 'high',
+    // The plan covers every management operation in the subscription; reported on each resource so a fleet scan
+    // shows which subscriptions lack it (slots are covered by their site's finding).
+    resourceTypes: ALL_RESOURCE_TYPES.filter((t) => t !== RESOURCE_TYPES.slot),
+    reads: ['securityresources microsoft.security/pricings/Arm.properties.pricingTier'],
+    evaluate(_r, _f, context) {
+      // The pricing is named `Arm`: built-in policy b7021b2b "Configure Azure Defender for Resource Manager to be
+      // enabled" deploys Microsoft.Security/pricings `Arm` with pricingTier Standard; the audit twin is c3d20c29.
+      return planOnStandard(context, 'Arm')
+    },
+    remediation: {text: 'Enable Defender for Resource Manager on the subscription.', az: 'az security pricing create --name Arm --tier Standard'},
+    frameworks: {cis: ['F6 8.1.8.1'], mcsb: ['LT-1'], defender: ['c3d20c29']},
   },
   {
     id: 'app.plan.zone_redundant',

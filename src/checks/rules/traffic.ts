@@ -4,9 +4,7 @@
  * least two enabled endpoints, or there is nothing to fail over to). Defaults from trafficmanager.json 2022-04-01 and
  * https://learn.microsoft.com/azure/traffic-manager/traffic-manager-monitoring: a profile created without
  * monitorConfig probes over HTTP on port 80.
- *
- * Front Door's WAF attachment and HTTPS-only routes live in child resources (securityPolicies, routes) that Resource
- * Graph's `resources` table does not hold; they are not checked yet.
+ * Front Door's checks are in frontdoor.ts.
  */
 import {RESOURCE_TYPES, type CheckRule} from '../types.js'
 import {describeSetting, fail, pass, readOrDefault} from './helpers.js'

@@ -29,7 +29,7 @@ import {applyPlanOverlay, applyWebappOverlay, PRODUCTION, removeWebapp} from './
 
 const RG = '/subscriptions/{sub}/resourceGroups/{rg}/providers'
 /** Defender plans the checks read (Microsoft.Security/pricings names). */
-export const DEFENDER_PLANS = ['AppServices', 'StorageAccounts', 'KeyVaults', 'OpenSourceRelationalDatabases'] as const
+export const DEFENDER_PLANS = ['AppServices', 'StorageAccounts', 'KeyVaults', 'OpenSourceRelationalDatabases', 'Arm'] as const
 
 interface EstateState {
   /** SHA-256 of the estate last applied ('' = none): a changed estate file or scenario is applied over the state. */

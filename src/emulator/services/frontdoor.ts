@@ -49,6 +49,27 @@ export interface StoredFrontDoor {
   groups: StoredGroup[]
   securityPolicies: Array<{name: string; properties: Record<string, any>}>
   routing: Propagation<StoredGroup[]>
+  /** policySettings of the WAF policies the security policies name, by policy name (default Enabled/Prevention). */
+  wafSettings?: Record<string, {enabledState: string; mode: string}>
+  /** Custom domains (afdx.json AFDDomain properties); none unless the estate adds some. */
+  customDomains?: Array<{name: string; properties: Record<string, any>}>
+}
+
+export const WAF_TYPE = 'Microsoft.Network/frontdoorWebApplicationFirewallPolicies'
+
+/**
+ * The WAF policies a profile's security policies name, as Resource Graph's `resources` table lists them
+ * (microsoft.network/frontdoorwebapplicationfirewallpolicies; frontdoor webapplicationfirewall.json 2024-02-01
+ * WebApplicationFirewallPolicy: sku, policySettings {enabledState, mode}).
+ */
+function wafPolicyResources(fd: StoredFrontDoor): Array<Record<string, any>> {
+  return fd.securityPolicies.flatMap((policy) => {
+    const id = String(policy.properties.parameters?.wafPolicy?.id ?? '')
+    if (!id) return []
+    const name = id.split('/').pop()!
+    const settings = fd.wafSettings?.[name.toLowerCase()] ?? {enabledState: 'Enabled', mode: 'Prevention'}
+    return [{id, name, type: WAF_TYPE, location: 'Global', tags: {}, sku: {name: fd.resource.sku.name}, properties: {policySettings: {...settings}, provisioningState: 'Succeeded', resourceState: 'Enabled'}}]
+  })
 }
 
 interface FrontDoorState {
@@ -174,6 +195,10 @@ export function applyFrontDoorEstate(ctx: EmulatorContext, settingsOf: (name: st
     if (s?.properties?.route) Object.assign(fd.route.properties, clone(s.properties.route))
     if (Array.isArray(s?.properties?.securityPolicies) && s.properties.securityPolicies.length === 0) fd.securityPolicies = []
     if (typeof s?.properties?.wafPolicy === 'string' && fd.securityPolicies.length === 0) fd.securityPolicies = [wafPolicy(ctx, fd.resourceGroup, fd.resource.name, s.properties.wafPolicy, `${fd.resource.id}/afdEndpoints/${fd.endpoint.name}`)]
+    // `wafMode` (Detection | Prevention) sets the mode of the profile's WAF policies; `customDomains` replaces them.
+    if (typeof s?.properties?.wafMode === 'string')
+      fd.wafSettings = Object.fromEntries(wafPolicyResources(fd).map((w) => [String(w.name).toLowerCase(), {enabledState: 'Enabled', mode: s.properties!.wafMode}]))
+    if (Array.isArray(s?.properties?.customDomains)) fd.customDomains = clone(s.properties.customDomains)
     if (s?.tags) fd.resource.tags = {...s.tags}
   }
 }
@@ -213,7 +238,7 @@ const frontKey = (fd: StoredFrontDoor) => `frontdoor/${fd.resource.name}/${fd.en
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => frontDoorState(ctx)
   frontDoorState(ctx)
-  registerResourceInventory(ctx, 'frontdoor', () => Object.values(state().profiles).map((x) => clone(x.resource)))
+  registerResourceInventory(ctx, 'frontdoor', () => Object.values(state().profiles).flatMap((x) => [clone(x.resource), ...wafPolicyResources(x)]))
   const find = (p: Record<string, string>): StoredFrontDoor | EmulatorResponse => {
     const scope = checkScope(ctx, p.sub!, p.rg!)
     if (scope) return scope
@@ -305,7 +330,24 @@ export function routes(ctx: EmulatorContext): Route[] {
       operation: 'frontdoor.securityPolicies.list',
       handler: withFd((fd, request) => paged(request, fd.securityPolicies.map((s) => child(fd, `securityPolicies/${s.name}`, 'securitypolicies', s.name, s.properties)))),
     },
-    {method: 'GET', pattern: `${P}/customDomains`, operation: 'frontdoor.customDomains.list', handler: withFd((_fd, request) => paged(request, []))},
+    {
+      method: 'GET',
+      pattern: `${P}/customDomains`,
+      operation: 'frontdoor.customDomains.list',
+      handler: withFd((fd, request) => paged(request, (fd.customDomains ?? []).map((d) => child(fd, `customDomains/${d.name}`, 'customdomains', d.name, d.properties)))),
+    },
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/FrontDoorWebApplicationFirewallPolicies/{policy}',
+      operation: 'frontdoor.wafPolicies.get',
+      handler: (_request: any, p: Record<string, string>) => {
+        const scope = checkScope(ctx, p.sub!, p.rg!)
+        if (scope) return scope
+        const id = resourceIdOf(p.sub!, p.rg!, WAF_TYPE, p.policy!).toLowerCase()
+        const found = Object.values(state().profiles).flatMap(wafPolicyResources).find((w) => String(w.id).toLowerCase() === id)
+        return found ? {status: 200, body: found} : resourceNotFound(WAF_TYPE, p.policy!, p.rg!)
+      },
+    },
     {
       method: 'GET',
       pattern: '/_emulator/frontdoor',

@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {componentOf} from '../../../src/checks/evaluate.js'
 import {findCheck} from '../../../src/checks/rules/index.js'
 import {MissingData} from '../../../src/checks/rules/helpers.js'
-import {RESOURCE_TYPES, type CatalogContext, type InventoryResource, type ResourceFacts} from '../../../src/checks/types.js'
+import {RESOURCE_TYPES, type CatalogContext, type FrontDoorConfig, type InventoryResource, type ResourceFacts} from '../../../src/checks/types.js'
 import {context, environment, resource} from '../fixtures.js'
 
 function run(id: string, r: InventoryResource, facts: ResourceFacts = {}, ctx: CatalogContext = context()) {
@@ -378,5 +378,47 @@ describe('Key Vault items and App Service publishing/auth rules (ARM reads)', ()
     expect(run('app.auth.easy_auth', site, auth({platform: {enabled: true}})).status).toBe('pass')
     expect(run('app.auth.easy_auth', site, auth({platform: {enabled: false}})).status).toBe('fail')
     expect(() => run('app.auth.easy_auth', site, auth({}))).toThrow('config/authsettingsV2.platform.enabled is absent')
+  })
+})
+
+describe('Front Door and Defender for Resource Manager rules', () => {
+  const afd = (sku = 'Premium_AzureFrontDoor') => resource(RESOURCE_TYPES.frontDoor, 'afd-shop', {}, {sku: {name: sku}})
+  const wafId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/frontdoorWebApplicationFirewallPolicies/wafshop'
+  const fd = (parts: Partial<FrontDoorConfig>): ResourceFacts => ({frontDoorConfig: {ok: true, value: {securityPolicies: [], routes: [], customDomains: [], wafPolicies: {}, ...parts}}})
+  const attached = [{name: 'wafshop-policy', properties: {parameters: {type: 'WebApplicationFirewall', wafPolicy: {id: wafId}}}}]
+  const waf = (mode: string, enabledState = 'Enabled') => ({[wafId.toLowerCase()]: {name: 'wafshop', properties: {policySettings: {enabledState, mode}}}})
+
+  it('fd.waf.prevention: an attached, enabled policy in Prevention passes; Detection, disabled or none fails; an unseen policy is an error', () => {
+    expect(run('fd.waf.prevention', afd(), fd({securityPolicies: attached, wafPolicies: waf('Prevention')})).status).toBe('pass')
+    expect(run('fd.waf.prevention', afd(), fd({securityPolicies: attached, wafPolicies: waf('Detection')}))).toEqual({status: 'fail', message: 'wafshop is Enabled/Detection'})
+    expect(run('fd.waf.prevention', afd(), fd({securityPolicies: attached, wafPolicies: waf('Prevention', 'Disabled')})).status).toBe('fail')
+    expect(run('fd.waf.prevention', afd(), fd({})).status).toBe('fail')
+    expect(() => run('fd.waf.prevention', afd(), fd({securityPolicies: attached}))).toThrow(MissingData)
+    expect(() => run('fd.waf.prevention', afd(), {frontDoorConfig: {ok: false, error: 'HTTP 403'}})).toThrow(/403/)
+    expect(run('fd.waf.prevention', afd('Standard_Microsoft')).status).toBe('not-applicable')
+  })
+
+  it('fd.https_only: a route serving HTTP without redirect fails (the defaults are [Http, Https] and Disabled)', () => {
+    const route = (properties: Record<string, unknown>) => ({name: 'default-route', endpoint: 'shop', properties})
+    expect(run('fd.https_only', afd(), fd({routes: [route({supportedProtocols: ['Https']})]})).status).toBe('pass')
+    expect(run('fd.https_only', afd(), fd({routes: [route({supportedProtocols: ['Http', 'Https'], httpsRedirect: 'Enabled'})]})).status).toBe('pass')
+    expect(run('fd.https_only', afd(), fd({routes: [route({})]}))).toEqual({status: 'fail', message: 'route(s) shop/default-route serve plain HTTP without redirecting to HTTPS'})
+    expect(run('fd.https_only', afd(), fd({routes: [route({enabledState: 'Disabled'})]})).status).toBe('pass')
+  })
+
+  it('fd.tls.min12: a custom domain at TLS10 fails; TLS12 or no custom domain passes', () => {
+    const domain = (minimumTlsVersion?: string) => ({name: 'www', properties: {tlsSettings: minimumTlsVersion ? {minimumTlsVersion} : {}}})
+    expect(run('fd.tls.min12', afd(), fd({customDomains: [domain('TLS12')]})).status).toBe('pass')
+    expect(run('fd.tls.min12', afd(), fd({customDomains: [domain()]})).status).toBe('pass')
+    expect(run('fd.tls.min12', afd(), fd({})).status).toBe('pass')
+    expect(run('fd.tls.min12', afd(), fd({customDomains: [domain('TLS10')]}))).toEqual({status: 'fail', message: 'custom domain(s) www (TLS10) accept TLS older than 1.2'})
+  })
+
+  it('def.arm reads the subscription plan named Arm (CIS F6 8.1.8.1); never read is Free; unreadable is an error', () => {
+    const st = resource(RESOURCE_TYPES.storage, 'stshop', {})
+    expect(run('def.arm', st, {}, context(environment(), {defenderPlans: {ok: true, value: {arm: 'Standard'}}}))).toEqual({status: 'pass', message: 'Defender plan Arm is Standard'})
+    expect(run('def.arm', st, {}, context(environment(), {defenderPlans: {ok: true, value: {storageaccounts: 'Standard'}}}))).toEqual({status: 'fail', message: 'Defender plan Arm is Free'})
+    expect(() => run('def.arm', st, {}, context(environment(), {defenderPlans: {ok: false, error: 'HTTP 403'}}))).toThrow(MissingData)
+    expect(findCheck('def.arm')!.frameworks.cis).toEqual(['F6 8.1.8.1'])
   })
 })
