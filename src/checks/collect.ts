@@ -213,7 +213,7 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   for (const resource of resources) {
     // Every read below goes to the subscription the resource lives in.
     const sources = sourcesIn(resource.subscriptionId)
-    const wanted = needed.get(resource.type) ?? new Set<FactName>()
+    const wanted = factsFor(resource, rules, needed)
     const [site, slot] = resource.type === RESOURCE_TYPES.slot ? resource.name.split('/') : [resource.name]
     for (const fact of wanted) {
       if (factsOf(resource)[fact]) continue
@@ -339,6 +339,20 @@ async function allPages<T>(budget: RequestBudget, first: () => Promise<Paged<T>>
     page = next ? await budget.run('arm', next) : undefined
   }
   return items
+}
+
+/**
+ * The facts to read for one resource: those of the active rules that apply to it and need them for it
+ * (`needsFacts`, decided from its Resource Graph row). A slot's needs are its site's too (slot parity).
+ */
+function factsFor(resource: InventoryResource, rules: CheckRule[], needed: Map<ResourceType, Set<FactName>>): Set<FactName> {
+  const all = needed.get(resource.type) ?? new Set<FactName>()
+  // Sites read what slots need (parity compares them); keep the type-level set for them.
+  if (resource.type === RESOURCE_TYPES.site) return all
+  const wanted = new Set<FactName>()
+  for (const rule of rules)
+    if (rule.resourceTypes.includes(resource.type) && (rule.needsFacts?.(resource) ?? true)) for (const fact of rule.facts ?? []) wanted.add(fact)
+  return wanted
 }
 
 /** Which facts each resource type needs, given the active rules. */

@@ -197,6 +197,12 @@ export interface CheckRule {
   reads: string[]
   /** Facts it needs collected. */
   facts?: FactName[]
+  /**
+   * Whether the rule needs its facts for this resource, decided from the Resource Graph row alone (default: yes).
+   * A bulk filter: the collector skips the per-resource reads of a resource no active rule needs them for, so it must
+   * be false only where `evaluate` decides without the facts.
+   */
+  needsFacts?(resource: InventoryResource): boolean
   /** Pure: throws `MissingData` when something it needs is absent or unreadable. */
   evaluate(resource: InventoryResource, facts: ResourceFacts, context: CatalogContext): Evaluation
   remediation: {text: string; az: string}

@@ -3,7 +3,7 @@
  * rules read facts collected by one `configurations` and one `firewallRules` list per server.
  */
 import type {PostgresComponent} from '../../catalog/schema.js'
-import {RESOURCE_TYPES, type CheckRule} from '../types.js'
+import {RESOURCE_TYPES, type CheckRule, type InventoryResource} from '../types.js'
 import {atLeastTls12, describeSetting, fail, MissingData, needFact, notApplicable, pass, pgParameter, read, readOrDefault} from './helpers.js'
 import {describeRules, MAX_FIREWALL_RANGE, wideRules} from './network.js'
 import {windowStartUtc} from './window-utc.js'
@@ -48,6 +48,17 @@ function parameterRule(options: {
 function postgresComponent(context: Parameters<CheckRule['evaluate']>[2]): PostgresComponent | undefined {
   return context.component?.spec.type === 'postgres' ? context.component.spec : undefined
 }
+
+/**
+ * Whether the server accepts connections over its public endpoint. Firewall rules only govern public access
+ * ("Networking with public access" for flexible servers); with `network.publicNetworkAccess` Disabled (private
+ * access or private endpoints only) they admit no one, so the firewall checks decide from the row and skip the read.
+ * Unset is Enabled (postgresql.json Network.publicNetworkAccess).
+ */
+function publicAccessOn(resource: InventoryResource): boolean {
+  return String(readOrDefault(resource, 'properties.network.publicNetworkAccess', 'Enabled').value).toLowerCase() !== 'disabled'
+}
+const PRIVATE_ONLY = 'public network access is disabled: firewall rules admit no one'
 
 export const postgresRules: CheckRule[] = [
   parameterRule({
@@ -101,7 +112,9 @@ export const postgresRules: CheckRule[] = [
     resourceTypes: PG,
     reads: ['firewallRules[*].properties.startIpAddress', 'firewallRules[*].properties.endIpAddress'],
     facts: ['pgFirewallRules'],
-    evaluate(_r, facts) {
+    needsFacts: publicAccessOn,
+    evaluate(resource, facts) {
+      if (!publicAccessOn(resource)) return pass(PRIVATE_ONLY)
       const rules = needFact(facts, 'pgFirewallRules') as Array<{name: string; startIpAddress?: string; endIpAddress?: string}>
       const wide = rules.filter(
         (r) =>
@@ -126,7 +139,9 @@ export const postgresRules: CheckRule[] = [
     resourceTypes: PG,
     reads: ['firewallRules[*].properties.startIpAddress', 'firewallRules[*].properties.endIpAddress'],
     facts: ['pgFirewallRules'],
-    evaluate(_r, facts) {
+    needsFacts: publicAccessOn,
+    evaluate(resource, facts) {
+      if (!publicAccessOn(resource)) return pass(PRIVATE_ONLY)
       const rules = (needFact(facts, 'pgFirewallRules') as Array<{name: string; startIpAddress?: string; endIpAddress?: string}>).map((r) => ({name: r.name, start: r.startIpAddress, end: r.endIpAddress}))
       // The 0.0.0.0–0.0.0.0 rule is Azure's "allow Azure services" marker, judged by pg.fw.no_azure_wide.
       const wide = wideRules(rules.filter((r) => !(r.start === '0.0.0.0' && r.end === '0.0.0.0')))
@@ -142,6 +157,8 @@ export const postgresRules: CheckRule[] = [
     resourceTypes: PG,
     reads: ['properties.authConfig.activeDirectoryAuth', 'administrators[*].properties.principalName'],
     facts: ['pgAdministrators'],
+    // The administrators matter only once Entra authentication is on (otherwise the check fails from the row).
+    needsFacts: (resource) => String(readOrDefault(resource, 'properties.authConfig.activeDirectoryAuth', 'Disabled').value).toLowerCase() === 'enabled',
     evaluate(resource, facts) {
       // postgresql.json AuthConfig.activeDirectoryAuth: unset is Disabled (password authentication only).
       const setting = readOrDefault(resource, 'properties.authConfig.activeDirectoryAuth', 'Disabled')

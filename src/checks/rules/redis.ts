@@ -146,6 +146,8 @@ export const redisRules: CheckRule[] = [
     resourceTypes: REDIS,
     reads: ['firewallRules[*].properties.{startIP,endIP}', 'properties.publicNetworkAccess'],
     facts: ['redisFirewallRules'],
+    // With public network access disabled the rules cannot admit anyone: decided from the row, no read.
+    needsFacts: (resource) => String(readOrDefault(resource, 'properties.publicNetworkAccess', 'Enabled').value).toLowerCase() !== 'disabled',
     evaluate(resource, facts) {
       const access = readOrDefault(resource, 'properties.publicNetworkAccess', 'Enabled')
       if (String(access.value).toLowerCase() === 'disabled') return pass('public network access is disabled: no address outside private endpoints can connect')

@@ -422,3 +422,24 @@ describe('Front Door and Defender for Resource Manager rules', () => {
     expect(findCheck('def.arm')!.frameworks.cis).toEqual(['F6 8.1.8.1'])
   })
 })
+
+describe('bulk filters: per-resource reads only where the Resource Graph row leaves the outcome open', () => {
+  it('PostgreSQL firewall rules are not needed (and the checks pass) when public network access is Disabled; administrators only with Entra auth on', () => {
+    const privateServer = pg({network: {publicNetworkAccess: 'Disabled'}})
+    for (const id of ['pg.fw.no_azure_wide', 'pg.fw.narrow']) {
+      expect(findCheck(id)!.needsFacts!(privateServer)).toBe(false)
+      expect(findCheck(id)!.needsFacts!(pg({}))).toBe(true)
+      expect(run(id, privateServer)).toEqual({status: 'pass', message: 'public network access is disabled: firewall rules admit no one'})
+      expect(() => run(id, pg({network: {publicNetworkAccess: 'Enabled'}}))).toThrow(MissingData)
+    }
+    expect(findCheck('pg.auth.entra')!.needsFacts!(pg({}))).toBe(false)
+    expect(run('pg.auth.entra', pg({})).status).toBe('fail')
+    expect(findCheck('pg.auth.entra')!.needsFacts!(pg({authConfig: {activeDirectoryAuth: 'Enabled'}}))).toBe(true)
+  })
+
+  it('Redis firewall rules are not needed when public network access is Disabled', () => {
+    const rule = findCheck('redis.fw.narrow')!
+    expect(rule.needsFacts!(resource(RESOURCE_TYPES.redis, 'c', {publicNetworkAccess: 'Disabled'}))).toBe(false)
+    expect(rule.needsFacts!(resource(RESOURCE_TYPES.redis, 'c', {}))).toBe(true)
+  })
+})
