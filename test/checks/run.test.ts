@@ -69,7 +69,7 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
   // The insecure estate leaves it on periodic, locally redundant backups while the catalog asks for continuous.
   'cosmos-bad': {fail: ['cosmos.net.public_disabled', 'cosmos.tls.min12', 'cosmos.auth.local_disabled', 'cosmos.backup.continuous', 'gov.tags.required']},
   'tm-good': {fail: []},
-  'tm-bad': {fail: ['tm.monitor.https', 'tm.endpoints.redundant', 'gov.tags.required']},
+  'tm-bad': {fail: ['tm.monitor.https', 'tm.monitor.configured', 'tm.endpoints.redundant', 'gov.tags.required']},
   'kv-bad': {fail: ['kv.purge_protection', 'kv.rbac', 'kv.net.public_disabled', 'kv.net.restricted', 'kv.private_link', 'kv.audit_logs', 'kv.expiry', 'kv.key_rotation', 'kv.cert.validity', 'kv.cert.auto_renew', 'kv.cert.max_validity', 'gov.tags.required']},
 }
 

@@ -7,7 +7,8 @@
  * Front Door's checks are in frontdoor.ts.
  */
 import {RESOURCE_TYPES, type CheckRule} from '../types.js'
-import {describeSetting, fail, pass, readOrDefault} from './helpers.js'
+import type {TrafficManagerComponent} from '../../catalog/schema.js'
+import {describeSetting, fail, notApplicable, pass, readOrDefault} from './helpers.js'
 
 const PROFILE = [RESOURCE_TYPES.trafficManager]
 
@@ -26,6 +27,27 @@ export const trafficRules: CheckRule[] = [
     },
     remediation: {text: 'Monitor endpoints with HTTPS on the app\'s health path.', az: 'az network traffic-manager profile update --resource-group <rg> --name <name> --protocol HTTPS --port 443 --path /health'},
     frameworks: {mcsb: ['DP-3'], psrule: ['Azure.TrafficManager.Protocol']},
+  },
+  {
+    id: 'tm.monitor.configured',
+    title: "Traffic Manager probes the app's health path (as the catalog says)",
+    severity: 'medium',
+    resourceTypes: PROFILE,
+    reads: ['properties.monitorConfig.path'],
+    evaluate(resource, _f, context) {
+      // A probe of `/` (Azure's default monitorConfig.path) sees the site answer, not the app healthy: the catalog's
+      // monitor path, else the health path of the web app behind its first endpoint, is what failover should follow.
+      const spec = context.component?.spec as TrafficManagerComponent | undefined
+      if (spec?.type !== 'trafficmanager') return notApplicable('not a catalog Traffic Manager profile')
+      const site = spec.endpoints.map((e) => (e.webapp ? context.environment.components[e.webapp] : undefined)).find((c) => c?.type === 'webapp')
+      const expected = spec.monitor?.path ?? (site?.type === 'webapp' ? site.healthPath : undefined)
+      if (!expected) return notApplicable('the catalog names no monitor path and no endpoint web app health path')
+      const setting = readOrDefault(resource, 'properties.monitorConfig.path', '/')
+      const text = describeSetting('monitorConfig.path', setting)
+      return String(setting.value) === expected ? pass(text) : fail(`${text}; the catalog expects ${expected}`)
+    },
+    remediation: {text: "Point the profile's probe at the app's health path.", az: 'az network traffic-manager profile update --resource-group <rg> --name <name> --path /health'},
+    frameworks: {mcsb: ['BR-1']},
   },
   {
     id: 'tm.endpoints.redundant',
