@@ -30,7 +30,7 @@ import {environmentSchema} from '../src/catalog/schema.js'
 import {createAzureServices} from '../src/azure/clients.js'
 import {startEmulator} from '../src/emulator/server.js'
 import {RequestBudget, mapBounded} from '../src/checks/budget.js'
-import {collectInventory} from '../src/checks/collect.js'
+import {collectInventory, inventoryQuery} from '../src/checks/collect.js'
 import {evaluateInventory, type Inventory} from '../src/checks/evaluate.js'
 import {CHECKS} from '../src/checks/rules/index.js'
 import {sourcesFromServices} from '../src/checks/sources.js'
@@ -229,7 +229,10 @@ async function singleSubscriptionCase(): Promise<void> {
       const defenderPlans = {ok: true as const, value: Object.fromEntries(pricings.value.map((p) => [p.name.toLowerCase(), p.properties.pricingTier]))}
       const inventory: Inventory = {resources, facts: new Map(), locks: {ok: true, value: (await sources.locks()).items}, defenderPlans}
       if (ALL) {
-        const collected = await collectInventory({environment, sources: {...sources, resourceGraph: async () => ({data: resources as never})}, rules})
+        // The naive scan has no Resource Graph: its inventory is the GETs above; every other query (site config,
+        // private endpoints, WAF policies) answers nothing, so site config falls back to one ARM GET per app.
+        const inventoryKql = inventoryQuery()
+        const collected = await collectInventory({environment, sources: {...sources, resourceGraph: async (query) => ({data: (query === inventoryKql ? resources : []) as never})}, rules})
         return {...collected, defenderPlans}
       }
       return inventory
