@@ -788,6 +788,9 @@ export function routes(ctx: EmulatorContext): Route[] {
       resourceId: server.resource.id,
       kind: 'azure-async-operation',
       initialStatus: 202,
+      // Servers_Create's 202 has no schema (Servers.json 2025-08-01); Azure answers a point-in-time restore with this
+      // body (az 2.82's recording test_postgres_flexible_server_restore_mgmt.yaml, replayed in test/contract).
+      ...(createMode === 'PointInTimeRestore' ? {body: {operation: 'RestoreSnapshotManagementOperation', startTime: ctx.clock().toISOString()}} : {}),
       run: async () => {
         const done = await work
         pending.delete(key)
