@@ -40,6 +40,12 @@ const NEW_RESOURCE_NAMES: Record<string, Array<[RegExp, string]>> = {
     [/azuredbclitest-000003/g, 'pg-restored-recording'],
     [/canadacentral/g, 'eastus'],
   ],
+  // The replica's primary is the seeded server; the replica is a new server, created then promoted.
+  'postgresql/test_postgres_flexible_server_replica_mgmt.yaml': [
+    [/azuredbclitest-000003/g, 'pg-shop-orders'],
+    [/azuredbclirep1000004/g, 'pg-replica-recording'],
+    [/canadacentral/g, 'eastus'],
+  ],
 }
 
 /**
