@@ -4,11 +4,13 @@
  * resources; the emulator must answer one of the example's documented status codes, with the LRO headers the example
  * shows, and a body that validates against the spec's schema for that status.
  */
-import {readFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {EXCHANGE_LOG_ENV} from '../../src/emulator/server.js'
 import {startFixture, type Fixture} from '../azure/helpers.js'
 import {sendRaw} from './http.js'
-import {summarize} from './report.js'
+import {EXAMPLES_FILE_PREFIX, summarize} from './report.js'
 import {ContractRegistry, type ContractExchange, type SpecOperation} from './specs.js'
 
 const registry = new ContractRegistry()
@@ -78,6 +80,9 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
 
   afterAll(() => {
     process.stdout.write(`\n${summarize(registry, exchanges, Object.fromEntries(replayed)).text}\n`)
+    // The suite's teardown (global-setup.ts) adds these counts to its per-provider coverage.
+    const dir = process.env[EXCHANGE_LOG_ENV]
+    if (dir) writeFileSync(join(dir, `${EXAMPLES_FILE_PREFIX}${process.pid}.json`), JSON.stringify(Object.fromEntries(replayed)))
   })
 
   it('leaves read-only and create-only server properties as they are when a PATCH sends them (Servers.json x-ms-mutability)', async () => {

@@ -1,14 +1,15 @@
 /**
  * Vitest global setup: every emulator the test suite starts (in-process, or a CLI child that inherits the
  * environment) appends each exchange it serves to a directory named by OPSBOOK_EMULATOR_EXCHANGE_LOG. At teardown,
- * every response is validated against the vendored Azure specs (./specs.ts); the coverage per provider is printed
+ * every response is validated against the vendored Azure specs (./specs.ts); the coverage per provider (operations answered, responses
+ * validated, spec examples replayed by examples.test.ts) is printed
  * and any violation fails the run.
  */
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {EXCHANGE_LOG_ENV} from '../../src/emulator/server.js'
-import {summarize, type ContractSummary} from './report.js'
+import {EXAMPLES_FILE_PREFIX, summarize, type ContractSummary} from './report.js'
 import {ContractRegistry, type ContractExchange} from './specs.js'
 
 export function setup(): () => void {
@@ -18,7 +19,7 @@ export function setup(): () => void {
     try {
       const exchanges = readExchanges(dir)
       if (exchanges.length === 0) return
-      const summary = summarize(new ContractRegistry(), exchanges)
+      const summary = summarize(new ContractRegistry(), exchanges, readExampleCounts(dir))
       writeReport(summary)
       process.stdout.write(`\n${summary.text}\n`)
       if (summary.violations.length > 0) {
@@ -36,9 +37,18 @@ export function setup(): () => void {
 function readExchanges(dir: string): ContractExchange[] {
   const exchanges: ContractExchange[] = []
   for (const file of readdirSync(dir)) {
+    if (file.startsWith(EXAMPLES_FILE_PREFIX)) continue
     for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) if (line) exchanges.push(JSON.parse(line) as ContractExchange)
   }
   return exchanges
+}
+
+/** Examples replayed per provider (examples.test.ts), summed over the workers that ran it. */
+function readExampleCounts(dir: string): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const file of readdirSync(dir).filter((f) => f.startsWith(EXAMPLES_FILE_PREFIX)))
+    for (const [provider, count] of Object.entries(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, number>)) counts[provider] = (counts[provider] ?? 0) + count
+  return counts
 }
 
 function writeReport(summary: ContractSummary): void {

@@ -1,6 +1,9 @@
 /** Contract coverage and violations over a set of emulator exchanges, per provider and api-version. */
 import type {ContractExchange, ContractRegistry} from './specs.js'
 
+/** examples.test.ts leaves its replayed-example counts per provider in `<prefix><pid>.json` beside the exchange logs. */
+export const EXAMPLES_FILE_PREFIX = 'examples-'
+
 export interface ProviderCoverage {
   provider: string
   /** Operations the vendored spec defines. */

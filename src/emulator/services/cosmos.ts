@@ -26,6 +26,7 @@ import {checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, u
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {registerResourceInventory} from './resource-graph.js'
+import {isResponse, regionalLro, trackedReadRoutes} from './tracked-resources.js'
 
 const PROVIDER = 'Microsoft.DocumentDB'
 const ACCOUNT_TYPE = 'Microsoft.DocumentDB/databaseAccounts'
@@ -274,22 +275,9 @@ export function routes(ctx: EmulatorContext): Route[] {
     }
   }
   const restorable = () => Object.values(state().accounts).filter(isContinuous)
-  const lro = (request: EmulatorRequest, operation: string, location: string, resourceId: string, kind: 'azure-async-operation' | 'location', run: () => void, result?: () => unknown) => {
-    const base = `/subscriptions/${ctx.subscription}/providers/${PROVIDER}/locations/${encodeURIComponent(location)}`
-    return ctx.lro.start({
-      request,
-      operation,
-      location,
-      provider: PROVIDER,
-      resourceId,
-      kind,
-      initialStatus: 202,
-      asyncOperationSegment: 'operationsStatus',
-      locationPath: `${base}/operationResults`,
-      run,
-      ...(result ? {result} : {}),
-    })
-  }
+  // Cosmos DB's monitors: `…/locations/{loc}/operationsStatus/{id}` and `…/operationResults/{id}`.
+  const lro = (request: EmulatorRequest, operation: string, location: string, resourceId: string, kind: 'azure-async-operation' | 'location', run: () => void, result?: () => unknown) =>
+    regionalLro(ctx, PROVIDER, request, operation, location, resourceId, {asyncOperationSegment: 'operationsStatus', resultsSegment: 'operationResults'}, run, {kind, ...(result ? {result} : {})})
 
   const sqlDatabaseView = (account: StoredCosmosAccount, db: string) => ({
     id: `${account.resource.id}/sqlDatabases/${db}`,
@@ -314,28 +302,15 @@ export function routes(ctx: EmulatorContext): Route[] {
   })
 
   return [
-    {
-      method: 'GET',
-      pattern: '/subscriptions/{sub}/providers/Microsoft.DocumentDB/databaseAccounts',
-      operation: 'cosmos.accounts.list',
-      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().accounts).map(accountView)),
-    },
-    {
-      method: 'GET',
-      pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DocumentDB/databaseAccounts',
-      operation: 'cosmos.accounts.listByResourceGroup',
-      handler: (request, p) =>
-        checkScope(ctx, p.sub!, p.rg!) ?? paged(request, Object.values(state().accounts).filter((a) => a.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map(accountView)),
-    },
-    {
-      method: 'GET',
+    ...trackedReadRoutes(ctx, {
+      provider: PROVIDER,
+      collection: 'databaseAccounts',
       pattern: A,
-      operation: 'cosmos.accounts.get',
-      handler: (_request, p) => {
-        const account = findAccount(p)
-        return isResponse(account) ? account : {status: 200, body: accountView(account)}
-      },
-    },
+      operation: 'cosmos.accounts',
+      records: () => Object.values(state().accounts),
+      view: accountView,
+      find: findAccount,
+    }),
     {method: 'PUT', pattern: A, operation: 'cosmos.accounts.createOrUpdate', handler: (request, p) => createOrUpdate(request, p)},
     {
       method: 'DELETE',
@@ -543,8 +518,4 @@ export function routes(ctx: EmulatorContext): Route[] {
 
 function notFound(message: string): EmulatorResponse {
   return armError(404, 'NotFound', message)
-}
-
-function isResponse(v: unknown): v is EmulatorResponse {
-  return typeof v === 'object' && v !== null && 'status' in v && !('resource' in v) && !('key' in v)
 }

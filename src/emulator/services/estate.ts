@@ -292,7 +292,11 @@ function addPrivateEndpoint(
     // Key Vault's PrivateEndpointConnectionItem is {id, etag, properties} (keyvault.json 2022-07-01 and 2026-02-01:
     // no name); the other services' connections are ARM resources with a name.
     const named = type === 'keyvault' ? {} : {name: endpoint.name}
-    connections.push({id: `${targetId}/privateEndpointConnections/${endpoint.name}`, ...named, properties: {privateEndpoint: {id}, privateLinkServiceConnectionState: state, provisioningState: 'Succeeded'}})
+    // Storage's own PrivateLinkServiceConnectionState spells it `actionRequired` (storage privatelinks.json 2022-09-01
+    // and 2025-08-01); Key Vault, Redis (common-types privatelinks.json) and Microsoft.Network say `actionsRequired`.
+    const {actionsRequired, ...rest} = state
+    const connectionState = type === 'storage' ? {...rest, actionRequired: actionsRequired} : state
+    connections.push({id: `${targetId}/privateEndpointConnections/${endpoint.name}`, ...named, properties: {privateEndpoint: {id}, privateLinkServiceConnectionState: connectionState, provisioningState: 'Succeeded'}})
   }
 }
 

@@ -309,6 +309,7 @@ export function routes(ctx: EmulatorContext): Route[] {
     transient: string,
     apply: () => void | Promise<void>,
     kind: 'azure-async-operation' | 'location' = 'azure-async-operation',
+    body?: unknown,
   ): EmulatorResponse => {
     const before = server.resource.properties.state
     server.resource.properties.state = transient
@@ -320,6 +321,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       resourceId: server.resource.id,
       kind,
       initialStatus: 202,
+      ...(body === undefined ? {} : {body}),
       run: async () => {
         await apply()
         if (server.resource.properties.state === transient) server.resource.properties.state = before === transient ? 'Ready' : nextState(before, transient)
@@ -788,6 +790,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       resourceId: server.resource.id,
       kind: 'azure-async-operation',
       initialStatus: 202,
+      ...(ACCEPTED_OPERATION[createMode] ? {body: acceptedBody(ACCEPTED_OPERATION[createMode], ctx.clock())} : {}),
       run: async () => {
         const done = await work
         pending.delete(key)
@@ -865,6 +868,10 @@ export function routes(ctx: EmulatorContext): Route[] {
     const promote = props.replica?.promoteMode || props.replicationRole === 'None'
     if (promote && !/Replica$/.test(server.resource.properties.replicationRole ?? ''))
       return armError(400, 'ServerIsNotReplica', `Server '${server.resource.name}' is not a read replica; only a replica can be promoted.`)
+    // az sends them lower-case (`standalone`, `planned`); ARM compares enum values case-insensitively.
+    const promoteMode = canonicalEnum(props.replica?.promoteMode ?? 'Standalone', PROMOTE_MODES)!
+    const promoteOption = canonicalEnum(props.replica?.promoteOption ?? 'Planned', PROMOTE_OPTIONS)!
+    const accepted = promote ? acceptedBody('PromoteReadReplicaManagementOperation', ctx.clock()) : undefined
     return serverOperation(request, server, operation, 'Updating', async () => {
       const target = server.resource
       if (body.tags && isObject(body.tags)) target.tags = {...body.tags}
@@ -877,9 +884,9 @@ export function routes(ctx: EmulatorContext): Route[] {
       if (props.network?.publicNetworkAccess) target.properties.network = {...target.properties.network, publicNetworkAccess: props.network.publicNetworkAccess}
       if (props.authConfig) target.properties.authConfig = {...target.properties.authConfig, ...props.authConfig}
       if (props.version) target.properties.version = props.version
-      if (promote) await promoteReplica(server, props.replica?.promoteMode ?? 'Standalone', props.replica?.promoteOption ?? 'Planned')
+      if (promote) await promoteReplica(server, promoteMode, promoteOption)
       target.systemData = {...target.systemData, lastModifiedAt: ctx.clock().toISOString()}
-    })
+    }, 'azure-async-operation', accepted)
   }
 
   async function promoteReplica(replica: StoredServer, mode: string, option: string): Promise<void> {
@@ -924,6 +931,20 @@ export function routes(ctx: EmulatorContext): Route[] {
   return list
 }
 
+const PROMOTE_MODES = ['Standalone', 'Switchover'] as const
+const PROMOTE_OPTIONS = ['Planned', 'Forced'] as const
+
+/**
+ * The body Azure gives the 202 of a server operation (Servers.json 2025-08-01 defines no schema for it): the
+ * operation's name and start. Names from az 2.82's recordings test_postgres_flexible_server_restore_mgmt.yaml and
+ * test_postgres_flexible_server_replica_mgmt.yaml (replayed in test/contract/recordings.test.ts).
+ */
+const ACCEPTED_OPERATION: Record<string, string> = {PointInTimeRestore: 'RestoreSnapshotManagementOperation', Replica: 'CreateReadReplicaManagementOperation'}
+
+function acceptedBody(operation: string, now: Date): {operation: string; startTime: string} {
+  return {operation, startTime: now.toISOString()}
+}
+
 function makeStandalone(server: StoredServer): void {
   server.resource.properties.replicationRole = 'None'
   server.resource.properties.replica = {role: 'None', capacity: 5}
@@ -950,9 +971,9 @@ function validatePatch(props: Record<string, any>): EmulatorResponse | undefined
   if (ha !== undefined && !['Disabled', 'SameZone', 'ZoneRedundant'].includes(ha))
     return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'highAvailability.mode' ('${ha}'). Specify Disabled, SameZone or ZoneRedundant.`)
   const replica = props.replica
-  if (replica?.promoteMode !== undefined && !['Standalone', 'Switchover'].includes(replica.promoteMode))
+  if (replica?.promoteMode !== undefined && !canonicalEnum(replica.promoteMode, PROMOTE_MODES))
     return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'promoteMode' ('${replica.promoteMode}'). Specify Standalone or Switchover.`)
-  if (replica?.promoteOption !== undefined && !['Planned', 'Forced'].includes(replica.promoteOption))
+  if (replica?.promoteOption !== undefined && !canonicalEnum(replica.promoteOption, PROMOTE_OPTIONS))
     return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'promoteOption' ('${replica.promoteOption}'). Specify Planned or Forced.`)
   if (props.createMode !== undefined && !['Default', 'Update'].includes(props.createMode))
     return armError(400, 'InvalidParameterValue', `Invalid value given for parameter 'createMode' ('${props.createMode}'). An update accepts only Default or Update.`)

@@ -22,6 +22,7 @@ import {canonicalEnum, checkScope, clone, invalidBody, paged, parseResourceId, r
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {registerResourceInventory} from './resource-graph.js'
+import {isResponse, regionalLro, trackedReadRoutes} from './tracked-resources.js'
 
 const PROVIDER = 'Microsoft.Sql'
 const SERVER_TYPE = 'Microsoft.Sql/servers'
@@ -291,46 +292,12 @@ export function routes(ctx: EmulatorContext): Route[] {
       },
     }
   }
-  const lro = (request: EmulatorRequest, operation: string, location: string, resourceId: string, kind: 'database' | 'failoverGroup', run: () => void, result?: () => unknown) => {
-    const base = `/subscriptions/${ctx.subscription}/providers/${PROVIDER}/locations/${encodeURIComponent(location)}`
-    return ctx.lro.start({
-      request,
-      operation,
-      location,
-      provider: PROVIDER,
-      resourceId,
-      kind: 'azure-async-operation',
-      initialStatus: 202,
-      asyncOperationSegment: `${kind}AzureAsyncOperation`,
-      locationPath: `${base}/${kind}OperationResults`,
-      run,
-      ...(result ? {result} : {}),
-    })
-  }
+  // SQL's monitors: `…/locations/{loc}/{kind}AzureAsyncOperation/{id}` and `…/{kind}OperationResults/{id}`.
+  const lro = (request: EmulatorRequest, operation: string, location: string, resourceId: string, kind: 'database' | 'failoverGroup', run: () => void, result?: () => unknown) =>
+    regionalLro(ctx, PROVIDER, request, operation, location, resourceId, {asyncOperationSegment: `${kind}AzureAsyncOperation`, resultsSegment: `${kind}OperationResults`}, run, result ? {result} : {})
 
   const routes: Route[] = [
-    {
-      method: 'GET',
-      pattern: '/subscriptions/{sub}/providers/Microsoft.Sql/servers',
-      operation: 'sql.servers.list',
-      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map(serverView)),
-    },
-    {
-      method: 'GET',
-      pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Sql/servers',
-      operation: 'sql.servers.listByResourceGroup',
-      handler: (request, p) =>
-        checkScope(ctx, p.sub!, p.rg!) ?? paged(request, Object.values(state().servers).filter((s) => s.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map(serverView)),
-    },
-    {
-      method: 'GET',
-      pattern: S,
-      operation: 'sql.servers.get',
-      handler: (_request, p) => {
-        const server = findServer(p)
-        return isResponse(server) ? server : {status: 200, body: serverView(server)}
-      },
-    },
+    ...trackedReadRoutes(ctx, {provider: PROVIDER, collection: 'servers', pattern: S, operation: 'sql.servers', records: () => Object.values(state().servers), view: serverView, find: findServer}),
     {
       method: 'GET',
       pattern: `${S}/databases`,
@@ -542,8 +509,4 @@ export function routes(ctx: EmulatorContext): Route[] {
   }
 
   return routes
-}
-
-function isResponse(v: unknown): v is EmulatorResponse {
-  return typeof v === 'object' && v !== null && 'status' in v && !('resource' in v)
 }

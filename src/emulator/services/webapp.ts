@@ -864,7 +864,7 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
   const theirs = other.name.toLowerCase()
   if (prepared) {
     const same = [prepared.source, prepared.target].sort().join('|') === [mine, theirs].sort().join('|')
-    if (same) return {status: 200, body: {}}
+    if (same) return SLOT_CONFIG_DONE
     const busy = [prepared.source, prepared.target].includes(mine) ? slot : other
     const partner = busy.name.toLowerCase() === prepared.source ? prepared.target : prepared.source
     return armError(409, 'Conflict', `Cannot apply configuration from slot '${capitalize(other.name)}' because slot '${capitalize(busy.name)}' has already been prepared for swap with slot '${partner}'.`, {
@@ -876,7 +876,7 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
   // this (current) slot is the swap's source and takes on the target slot's settings; the target waits for the swap.
   site.prepared = {source: mine, target: theirs, at: ctx.clock().toISOString()}
   ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.prepared', data: {site: site.name, sourceSlot: slot.name, targetSlot: other.name}})
-  return {status: 200, body: {}}
+  return SLOT_CONFIG_DONE
 }
 
 function resetSlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord): EmulatorResponse {
@@ -885,8 +885,14 @@ function resetSlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
     delete site.prepared
     ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.reset', data: {site: site.name, sourceSlot: prepared.source, targetSlot: prepared.target}})
   }
-  return {status: 200, body: {}}
+  return SLOT_CONFIG_DONE
 }
+
+/**
+ * Apply / Reset Slot Configuration answer 200 with no body: WebApps.json defines no schema for their 200, and Azure
+ * sends `content-length: 0` (az's recording test_webapp_slot_swap.yaml, replayed in test/contract/recordings.test.ts).
+ */
+const SLOT_CONFIG_DONE: EmulatorResponse = {status: 200}
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)
