@@ -12,6 +12,7 @@ import type {TrackedOperation} from '../actions/types.js'
 import type {AzureServices} from '../azure/clients.js'
 import type {Environment} from '../catalog/schema.js'
 import {ValidationError} from '../errors.js'
+import {RUNBOOK_CALL_PREFIX} from '../runbooks/schema.js'
 import type {RunStatus, StepPhase} from '../runbooks/events.js'
 import {findRunBlobPrefix, openEvidenceTarget, REQUEST_FILE, UPLOAD_STATE_FILE, type EvidenceTarget, type UploadState} from './blob-sink.js'
 import {JOURNAL_FILE, runDir, verifyChain, type JournalLine} from './journal.js'
@@ -35,6 +36,11 @@ export interface ResumeState {
   interrupted: Record<string, TrackedOperation>
   /** Steps that had started and not finished (with or without a tracked operation). */
   interruptedSteps: string[]
+  /**
+   * Runbook calls to be continued (some of their steps are kept): the params each started with, as journaled (secret
+   * ones redacted), so the call goes on with the values its kept steps used rather than with `with:` evaluated anew.
+   */
+  calls?: Record<string, {params: Record<string, unknown>}>
   /** Set when the journal ends with run.finished: there is nothing to resume. */
   finished?: RunStatus
   /** Where the journal is (after a download, the new local copy). */
@@ -100,9 +106,11 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
   const completed: ResumeState['completed'] = {}
   const inFlight: ResumeState['inFlight'] = {}
   const interrupted: ResumeState['interrupted'] = {}
+  const calls: NonNullable<ResumeState['calls']> = {}
   /** Phase of each step's latest attempt, to tell main-phase operations from rollback ones. */
   const phaseOf = new Map<string, StepPhase>()
   const running = new Set<string>()
+  const plan = new RunPlan()
   let finished: RunStatus | undefined
 
   for (const line of lines) {
@@ -113,6 +121,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
       case 'run.started':
         finished = undefined
         Object.assign(runbook, pickRunbookRef(data))
+        plan.read(data.steps)
         break
       case 'run.note':
         Object.assign(runbook, pickRunbookRef((data.data as Record<string, unknown>) ?? {}))
@@ -120,22 +129,21 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
       case 'step.started':
         if (!step) break
         phaseOf.set(step, phase ?? 'main')
-        // A group's `finally` step (`<group>.<id>`) undoes what the group built: a resumed run does the group again.
-        if (phase === 'finally' && step.includes('.')) {
-          const group = step.slice(0, step.lastIndexOf('.'))
-          for (const id of Object.keys(completed)) if (id.startsWith(`${group}.`)) delete completed[id]
-        }
+        // A teardown step that changes something undoes what its scope (its group, call or the run) built.
+        if (phase === 'finally' && plan.changes(step)) plan.undoScope(plan.parentOf(step), completed)
         if (phase === 'main' || phase === undefined) {
           running.add(step)
           delete completed[step]
+          // A call's params as it started them: a resumed call continues with the same (secrets stay redacted here).
+          if (typeof data.uses === 'string' && data.uses.startsWith(RUNBOOK_CALL_PREFIX)) calls[step] = {params: (data.inputs as Record<string, unknown>) ?? {}}
         }
         break
       case 'operation.started':
         if (step && (phaseOf.get(step) ?? 'main') === 'main') inFlight[step] = data.operation as TrackedOperation
         break
       case 'step.succeeded':
-        // A step whose rollback succeeded is undone: a resumed run does it again.
-        if (step && phase === 'rollback') delete completed[step]
+        // A step whose rollback succeeded is undone: a resumed run does it again, and what used its outputs too.
+        if (step && phase === 'rollback') plan.undo(step, completed)
         if (!step || (phase && phase !== 'main')) break
         completed[step] = {outputs: (data.outputs as Record<string, unknown>) ?? {}}
         delete interrupted[step]
@@ -154,6 +162,8 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         break
     }
   }
+  // Only calls still to be continued keep their params: one that completed is not run again, one not started has none.
+  for (const id of Object.keys(calls)) if (completed[id] || !Object.keys(completed).some((c) => c.startsWith(`${id}.`))) delete calls[id]
   const params = started.params ?? {}
   return {
     runId,
@@ -168,7 +178,84 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
     inFlight,
     interrupted,
     interruptedSteps: [...running].sort(),
+    ...(Object.keys(calls).length > 0 ? {calls} : {}),
     ...(finished ? {finished} : {}),
+  }
+}
+
+/**
+ * The run's steps as run.started listed them, for deciding what a resumed run may keep. A completed step is kept
+ * unless what it did was undone since: by its own rollback, or by a teardown (`finally`) step that changes something
+ * and ran in the step's scope — its group, its called runbook, or the run — after it (a call's `finally` deletes the
+ * scratch server its restore made). An undone step is done again, and so is every step that needs it (its outputs
+ * name what was undone). Steps that change nothing (checks, reads) stay kept: a resume continues a group or a call
+ * from where it stopped instead of from its first step. A completed group counts as one step: its outputs were read
+ * after its own teardown, so what happened inside it since does not matter unless it is undone as a whole.
+ * Journals without the list (older runs) are read conservatively: every step may change something.
+ */
+class RunPlan {
+  private readonly steps = new Map<string, {changes: boolean; needs: string[]; parent?: string; phase: StepPhase}>()
+  private readonly dependents = new Map<string, string[]>()
+
+  read(list: unknown): void {
+    if (!Array.isArray(list)) return
+    this.steps.clear()
+    this.dependents.clear()
+    for (const entry of list as Array<{id?: unknown; changes?: unknown; needs?: unknown; parent?: unknown; phase?: unknown}>) {
+      if (typeof entry?.id !== 'string') continue
+      const needs = Array.isArray(entry.needs) ? entry.needs.filter((n): n is string => typeof n === 'string') : []
+      this.steps.set(entry.id, {
+        changes: entry.changes === true,
+        needs,
+        ...(typeof entry.parent === 'string' ? {parent: entry.parent} : {}),
+        phase: entry.phase === 'finally' ? 'finally' : 'main',
+      })
+      for (const need of needs) this.dependents.set(need, [...(this.dependents.get(need) ?? []), entry.id])
+    }
+  }
+
+  /** The group (or call) a step belongs to; undefined for the run's own steps. */
+  parentOf(id: string): string | undefined {
+    const known = this.steps.get(id)
+    if (known) return known.parent
+    return id.includes('.') ? id.slice(0, id.lastIndexOf('.')) : undefined
+  }
+
+  /** Whether a step (a group: any step inside it) changes something; unknown steps are assumed to. */
+  changes(id: string): boolean {
+    const step = this.steps.get(id)
+    if (!step) return true
+    if (step.changes) return true
+    for (const [other, s] of this.steps) if (s.phase === 'main' && other.startsWith(`${id}.`) && s.changes) return true
+    return false
+  }
+
+  /** Forget that `id` completed, with everything inside it and every step that needs it (transitively). */
+  undo(id: string, completed: Record<string, unknown>): void {
+    const queue = [id]
+    const seen = new Set<string>()
+    while (queue.length > 0) {
+      const current = queue.pop()!
+      if (seen.has(current)) continue
+      seen.add(current)
+      delete completed[current]
+      for (const inner of Object.keys(completed)) if (inner.startsWith(`${current}.`)) delete completed[inner]
+      queue.push(...(this.dependents.get(current) ?? []))
+    }
+  }
+
+  /**
+   * A changing teardown step of `scope` (a group's full id, or undefined for the run) started: undo the completed
+   * steps in that scope that change something. Inside a completed group only the group itself is looked at.
+   */
+  undoScope(scope: string | undefined, completed: Record<string, unknown>): void {
+    const inScope = (id: string) => scope === undefined || id.startsWith(`${scope}.`)
+    for (const id of Object.keys(completed)) {
+      if (!(id in completed) || !inScope(id)) continue
+      let unit = true
+      for (let p = this.parentOf(id); p !== undefined && p !== scope; p = this.parentOf(p)) if (p in completed) unit = false
+      if (unit && this.changes(id)) this.undo(id, completed)
+    }
   }
 }
 

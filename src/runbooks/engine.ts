@@ -36,6 +36,8 @@ export interface ResumeState {
   inFlight: Record<string, TrackedOperation>
   /** Operations of steps an earlier process was interrupted in; handed to the action via ctx.operations.interrupted(). */
   interrupted?: Record<string, TrackedOperation>
+  /** Runbook calls being continued: the params each started with, as journaled (secret ones redacted, taken anew). */
+  calls?: Record<string, {params: Record<string, unknown>}>
   /** The run being resumed (recorded in run.started). */
   from?: string
 }
@@ -647,6 +649,11 @@ class RunExecution {
     if (resolved.missing.length > 0) throw new EngineStepError(`runbook ${callee.name} needs param ${resolved.missing.join(', ')}`, 'invalid-inputs')
     for (const [name, spec] of Object.entries(callee.params))
       if (spec.type === 'secret' && resolved.values[name] !== undefined) this.redactor.add(String(resolved.values[name]))
+    // A call continued after a resume keeps the params its kept steps ran with (`with:` may read now() or outputs
+    // that differ by now); secret ones were never journaled and come from `with:` again.
+    const started = phase === 'main' ? options.resume?.calls?.[step.id]?.params : undefined
+    for (const [name, value] of Object.entries(started ?? {}))
+      if (callee.params[name] && callee.params[name].type !== 'secret' && !JSON.stringify(value ?? null).includes(REDACTED)) resolved.values[name] = value
     frame.params = resolved.values
     return resolved.values
   }

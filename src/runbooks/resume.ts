@@ -37,7 +37,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
     catalogFlag: options.catalogFlag ?? state.request?.catalogFile,
     params,
     components: state.request?.components,
-    resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, expectedSha256: state.runbook.sha256},
+    resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, calls: state.calls, expectedSha256: state.runbook.sha256},
   })
   return result
 }

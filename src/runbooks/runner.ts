@@ -221,6 +221,8 @@ export interface ResumeInput {
   completed: Record<string, {outputs: Record<string, unknown>}>
   inFlight: Record<string, import('../actions/types.js').TrackedOperation>
   interrupted?: Record<string, import('../actions/types.js').TrackedOperation>
+  /** Runbook calls being continued, with the params each started with (see ResumeState.calls). */
+  calls?: Record<string, {params: Record<string, unknown>}>
   /** SHA-256 of the runbook the run started with; a changed runbook is not resumed. */
   expectedSha256?: string
 }

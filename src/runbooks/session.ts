@@ -203,7 +203,9 @@ async function runConnected(
       redactor,
       now,
       preApproved,
-      resume: options.resume ? {completed: options.resume.completed, inFlight: options.resume.inFlight, interrupted: options.resume.interrupted, from: options.resume.runId} : undefined,
+      resume: options.resume
+        ? {completed: options.resume.completed, inFlight: options.resume.inFlight, interrupted: options.resume.interrupted, calls: options.resume.calls, from: options.resume.runId}
+        : undefined,
       teardownTimeoutMs: options.teardownTimeoutMs,
       changeGuard: () => leaseLost(evidence.leases),
       inspectOperation: (operation) => inspectOperation(services, operation),
