@@ -274,15 +274,16 @@ export class RunUploader {
    * that recorded the blob's version — and then only if it is still that version (If-Match: its ETag). Anything else
    * is an EvidenceConflictError naming both hashes. A local file that contradicts the journal's seal is not uploaded.
    * Conditional headers: https://learn.microsoft.com/rest/api/storageservices/specifying-conditional-headers-for-blob-service-operations
+   * `verifiedJournal`: the local journal's text when the caller has already checked its chain.
    */
-  async uploadWholeFile(file: Exclude<EvidenceFile, 'journal.jsonl'>): Promise<boolean> {
+  async uploadWholeFile(file: Exclude<EvidenceFile, 'journal.jsonl'>, verifiedJournal?: string): Promise<boolean> {
     const path = join(this.runDirectory, file)
     if (!existsSync(path)) return false
     const bytes = await readFile(path)
     const sha256 = createHash('sha256').update(bytes).digest('hex')
     const done = this.state.files[file]
     if (done?.sha256 === sha256 && done.uploadedBytes === bytes.length) return false
-    const journalText = await this.localJournalText()
+    const journalText = verifiedJournal ?? (await this.localJournalText())
     const seal = finalSeal(journalText)
     const sealed = seal?.files[file as SealedFile]
     // summary.json and report.md are written at a run's end, right before the seal that binds them. Without that seal
@@ -330,11 +331,10 @@ export class RunUploader {
   /** Copy everything pending; records the outcome in upload-state.json and rethrows the first error. */
   async uploadAll(): Promise<UploadState> {
     try {
-      await this.localJournalText()
+      // Verified once: every file below is checked against this chain (re-reading it per file cost a full pass each).
+      const journalText = await this.localJournalText()
       await this.uploadJournal()
-      await this.uploadWholeFile(REQUEST_FILE)
-      await this.uploadWholeFile('summary.json')
-      await this.uploadWholeFile(REPORT_FILE)
+      for (const file of [REQUEST_FILE, 'summary.json', REPORT_FILE] as const) await this.uploadWholeFile(file, journalText)
       this.state.lastError = undefined
     } catch (error) {
       this.state.lastError = describeError(error)
