@@ -99,6 +99,8 @@ export class Journal {
   private closed = false
   /** Bytes of complete lines: a failed write is cut back to here, so the file never ends in half a line. */
   private bytes: number
+  /** fsyncs done so far (one per group written). */
+  private syncCount = 0
 
   private constructor(
     readonly runId: string,
@@ -170,6 +172,11 @@ export class Journal {
   /** Line count and last hash together, as summary.json records them. */
   get state(): {lines: number; lastHash: string} {
     return {lines: this.seq, lastHash: this.lastHash}
+  }
+
+  /** fsyncs this process did for the journal: one per group of appends (the benchmark shows how many events share one). */
+  get fsyncs(): number {
+    return this.syncCount
   }
 
   /** Bytes of the journal known to be on disk (fsynced): what may be shown, and copied to Blob. */
@@ -252,6 +259,7 @@ export class Journal {
       // At an explicit position: after a cut-back, the next line goes where the cut one began.
       await this.handle.write(bytes, 0, bytes.length, this.bytes)
       await this.handle.sync()
+      this.syncCount++
     } catch (error) {
       // A full disk can take half a line: cut it off so the journal stays parseable and resumable.
       await this.handle.truncate(this.bytes).catch(() => undefined)
