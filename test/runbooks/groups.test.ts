@@ -178,6 +178,31 @@ steps:
     expect(outcome.durationMs).toBeLessThan(5000)
   })
 
+  it('a group past its timeout stops what runs inside, fails as timed out with its finally run, and continueOnError keeps the run going', async () => {
+    const book = runbook(`
+name: group-timeout
+title: A group that runs out of time
+kind: maintenance
+steps:
+  - id: slow
+    timeout: PT0.3S
+    continueOnError: true
+    steps:
+      - {id: wait, uses: core.wait, with: {duration: PT30S}}
+      - {id: never, uses: core.log, needs: [wait], with: {message: never}}
+    finally:
+      - {id: cleanup, uses: core.log, with: {message: "cleanup after \${{ steps.wait.status }}"}}
+  - {id: after, uses: core.log, needs: [slow], if: "\${{ always() }}", with: {message: "slow is \${{ steps.slow.status }}"}}
+`)
+    const {outcome, events} = await run(book)
+    expect(outcome.status).toBe('succeeded')
+    expect(outcome.steps.find((s) => s.id === 'slow')).toMatchObject({status: 'failed', continued: true, error: {timedOut: true}})
+    expect(outcome.steps.find((s) => s.id === 'slow.never')).toMatchObject({status: 'cancelled'})
+    const messages = events.filter((e) => e.type === 'step.log').map((e) => (e as {message: string}).message)
+    expect(messages).toEqual(['cleanup after cancelled', 'slow is failed'])
+    expect(outcome.durationMs).toBeLessThan(10_000)
+  })
+
   it('resumes in the middle of a group: completed inner steps are not run again and their outputs are restored', async () => {
     const book = runbook(`
 name: group-resume
