@@ -130,7 +130,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         if (!step) break
         phaseOf.set(step, phase ?? 'main')
         // A teardown step that changes something undoes what its scope (its group, call or the run) built.
-        if (phase === 'finally' && plan.changes(step)) plan.undoScope(plan.parentOf(step), completed)
+        if (phase === 'finally') plan.teardownStarted(step, completed)
         if (phase === 'main' || phase === undefined) {
           running.add(step)
           delete completed[step]
@@ -191,7 +191,8 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
  * name what was undone). Steps that change nothing (checks, reads) stay kept: a resume continues a group or a call
  * from where it stopped instead of from its first step. A completed group counts as one step: its outputs were read
  * after its own teardown, so what happened inside it since does not matter unless it is undone as a whole.
- * Journals without the list (older runs) are read conservatively: every step may change something.
+ * Journals without the list (older runs) are read as before: a group whose teardown ran is done again whole; a step
+ * the list does not name is taken to change something.
  */
 class RunPlan {
   private readonly steps = new Map<string, {changes: boolean; needs: string[]; parent?: string; phase: StepPhase}>()
@@ -212,6 +213,17 @@ class RunPlan {
       })
       for (const need of needs) this.dependents.set(need, [...(this.dependents.get(need) ?? []), entry.id])
     }
+  }
+
+  /** A `finally` step started: what it may undo in its scope is no longer kept. */
+  teardownStarted(id: string, completed: Record<string, unknown>): void {
+    if (this.steps.has(id)) {
+      if (this.changes(id)) this.undoScope(this.parentOf(id), completed)
+      return
+    }
+    // Not in the list (a journal from before it was written): a group's teardown undoes the whole group, as then.
+    const group = this.parentOf(id)
+    if (group !== undefined) this.undo(group, completed)
   }
 
   /** The group (or call) a step belongs to; undefined for the run's own steps. */
