@@ -317,6 +317,21 @@ describe('what the journal tells resume to keep', () => {
     expect(old.completed).toEqual({})
   })
 
+  it('hands an inner step the operation Ctrl-C stopped waiting for, as a top-level step gets it', () => {
+    const operation = {description: 'create x', method: 'PUT', resourceUrl: 'https://management.azure.com/things/x'}
+    const state = reconstruct('r', [
+      started,
+      line('step.started', {phase: 'main'}, 'g'),
+      ...done('g.read'),
+      line('step.started', {phase: 'main'}, 'g.make'),
+      line('operation.started', {operation}, 'g.make'),
+      line('step.failed', {phase: 'main', error: {message: 'interrupted: SIGINT', code: 'interrupted'}}, 'g.make'),
+    ] as never)
+    expect(state.interrupted).toEqual({'g.make': operation})
+    expect(state.inFlight).toEqual({})
+    expect(Object.keys(state.completed)).toEqual(['g.read'])
+  })
+
   it('hands a call that goes on the params it started with, and none to a call that completed', () => {
     const call = (id: string) => line('step.started', {phase: 'main', uses: 'runbook:child', inputs: {at: '2026-12-02T10:00:00.000Z'}}, id)
     const state = reconstruct('r', [started, call('c1'), ...done('c1.a'), call('c2'), ...done('c2.a'), line('step.succeeded', {phase: 'main', outputs: {}}, 'c2'), call('c3')] as never)
