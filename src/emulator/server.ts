@@ -124,7 +124,13 @@ export interface RunningEmulator {
   /** Environment variables a client process needs to reach this emulator. */
   env(): Record<string, string>
   /** What the data planes are (real or modelled, mapped versions) and the load generator's state. */
-  dataPlane: {mode: 'real' | 'modelled'; notices: string[]; load?: () => Array<{engine: string; name: string; written?: number; error?: string}>}
+  dataPlane: {
+    mode: 'real' | 'modelled'
+    notices: string[]
+    load?: () => Array<{engine: string; name: string; written?: number; error?: string}>
+    /** The PostgreSQL server version every emulated server really runs (real data plane), e.g. 16.14. */
+    postgresVersion?: string
+  }
   stop(): Promise<void>
 }
 
@@ -293,7 +299,12 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
         OPSBOOK_EMULATOR_BLOB: blob.endpoint,
         OPSBOOK_EMULATOR_SUBSCRIPTION: subscription,
       }),
-      dataPlane: {mode: ctx.dataPlanes.postgres ? 'real' : 'modelled', notices: ctx.notices, ...(load ? {load: load.status} : {})},
+      dataPlane: {
+        mode: ctx.dataPlanes.postgres ? 'real' : 'modelled',
+        notices: ctx.notices,
+        ...(load ? {load: load.status} : {}),
+        ...(ctx.dataPlanes.postgres ? {postgresVersion: ctx.dataPlanes.postgres.engine.binaries.packageVersion.replace(/^(\d+\.\d+).*$/, '$1')} : {}),
+      },
       async stop() {
         if (stopped) return
         stopped = true
