@@ -57,12 +57,18 @@ const journalOf = (cwd: string, runId: string) => readFileSync(join(cwd, '.opsbo
 /** A Microsoft Entra administrator of pg-shop-orders (the `administrators` resource), who is not the probe's login. */
 const DBA = {principalName: 'dba@contoso.example', principalType: 'User' as const, objectId: '5f1c2a9e-0d7b-4c41-9e2f-6a3d8b7c1e04'}
 
+const RUNNER_OID = '7d2e4b10-3c55-4f0e-8a61-0b9c2f4e6a13'
+
 beforeAll(async () => {
   emulator = await startLocalEmulator({
     dataPlane: 'real',
     load: {ratePerSecond: 20},
     geoBackupLagMs: GEO_LAG_MS,
-    estate: {resources: {'pg-shop-orders': {administrators: [DBA]}}},
+    estate: {
+      resources: {'pg-shop-orders': {administrators: [DBA]}},
+      // An operator identity with every ARM role the runbooks need, but no PostgreSQL login of its own.
+      identities: {'ops-runner': {objectId: RUNNER_OID, roles: [{role: 'Owner'}, {role: 'Storage Blob Data Contributor'}]}},
+    },
   })
   arm = sdkServices(emulator)
   // The load generator writes into the primary from the start: wait for a few seconds of orders.
@@ -203,5 +209,16 @@ describe('PostgreSQL data read from real restored servers', () => {
     expect((await withToken(signToken(claims, issuer), DBA.principalName)).failures[0]).toMatch(/its principal opsbook-emulator-identity is not a Microsoft Entra administrator/)
     // No token ever reaches the report.
     expect(JSON.stringify([expired, stranger, dba])).not.toMatch(/eyJ/)
+  })
+
+  it('through the CLI, a run signed in as an identity the server does not know fails its verify with the reason', async () => {
+    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${new Date(Date.now() - 1_000).toISOString()}`], {env: {OPSBOOK_EMULATOR_IDENTITY: 'ops-runner'}})
+    expect(run.code, run.stderr).toBe(1)
+    const verify = (run.json.steps as Array<{id: string; status: string; error?: string}>).find((s) => s.id === 'verify')!
+    expect(verify.status).toBe('failed')
+    expect(verify.error).toMatch(
+      new RegExp(`connect on pg-shop-orders-pitr-\\S+/postgres: cannot connect to .*password authentication failed for user "opsbook-drill": Microsoft Entra token rejected: its principal ${RUNNER_OID} is not a Microsoft Entra administrator of pg-shop-orders-pitr-\\S+ \\(administrators: none\\) and role "opsbook-drill" was created for principal opsbook-emulator-identity`),
+    )
+    expect(run.stdout + run.stderr).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./)
   })
 })
