@@ -28,6 +28,8 @@ const measureSchema = z.strictObject({
   measuredMs: z.number().optional(),
   objectiveMs: z.number().optional(),
   met: z.boolean().optional(),
+  /** The worst case the configuration allows (Redis: the snapshot frequency); when set, `met` is judged by it (snapshotRpoBound). */
+  boundMs: z.number().optional(),
 })
 
 /** One row of the drill table; also the outputs of `drill.measure`. */
@@ -112,6 +114,35 @@ export function configurationIssues(component: Component, observed: {retentionDa
   return issues
 }
 
+/**
+ * The RPO of a recovery from scheduled RDB snapshots is a sawtooth: the newest snapshot is between 0 and one snapshot
+ * interval old, so the data age a drill reads depends on when it runs, not on how well recovery works. Azure documents
+ * it that way: with RDB persistence "the configurable backup frequency determines how often to persist the snapshot"
+ * and after a failure "the cache is reconstructed using the most recent snapshot"
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-premium-persistence), i.e. up to one interval
+ * of writes is lost; an export, by contrast, writes the cache's current contents
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data#export). So a Redis row
+ * keeps the measured data age but is judged by the worst case, the interval (`boundMs`): when the interval is within
+ * the objective, met when the snapshot read is no older than the interval (plus a grace for the snapshot being
+ * written: 10 % of the interval, at least a minute), however old within that; an interval longer than the objective
+ * is flagged by configurationIssues (cannot-meet) and the measured age decides, as before. Two drills back to back, or an hour apart, give the same verdict;
+ * a schedule that stopped (an older snapshot) still misses.
+ */
+export function snapshotRpoBound(component: Component, rpo: z.infer<typeof measureSchema>): {rpo: z.infer<typeof measureSchema>; note?: string} {
+  if ((component.type !== 'redis' && component.type !== 'managedredis') || !component.snapshots || rpo.measuredMs === undefined) return {rpo}
+  const boundMs = parseDuration(component.snapshots.frequency)
+  if (boundMs === undefined) return {rpo}
+  const graceMs = Math.max(60_000, boundMs / 10)
+  const scheduleKept = rpo.measuredMs <= boundMs + graceMs
+  // An interval longer than the objective is a configuration issue (configurationIssues: cannot-meet); the verdict is
+  // then the measured age's, as the bound cannot be met anyway.
+  const met = rpo.objectiveMs === undefined ? undefined : scheduleKept && (boundMs <= rpo.objectiveMs || rpo.measuredMs <= rpo.objectiveMs)
+  const note = scheduleKept
+    ? `RPO bound ${humanDuration(boundMs)}: snapshots every ${component.snapshots.frequency}, so a recovery from the newest loses at most that; this one's data was ${humanDuration(rpo.measuredMs)} old`
+    : `the newest snapshot's data is ${humanDuration(rpo.measuredMs)} old, more than one snapshot interval (${component.snapshots.frequency}): the schedule did not run`
+  return {rpo: {...rpo, boundMs, ...(met === undefined ? {} : {met})}, note}
+}
+
 /** A measured duration against an objective (ms). */
 function compare(measuredMs: number | undefined, objectiveMs: number | undefined): z.infer<typeof measureSchema> {
   const out: z.infer<typeof measureSchema> = {}
@@ -187,8 +218,9 @@ export const measureAction = defineAction({
     // A web app keeps no data of its own (its state lives in the databases and caches drilled beside it): a slot
     // round trip loses nothing, so its RPO is 0 by construction rather than unmeasured.
     const stateless = component.type === 'webapp'
-    const rpo = compare(stateless ? 0 : dataAsOf && requested !== undefined ? requested - Date.parse(dataAsOf) : undefined, rpoObjective)
-    const notes = [...(input.method ? [input.method] : []), ...(input.notes ?? [])]
+    const bounded = snapshotRpoBound(component, compare(stateless ? 0 : dataAsOf && requested !== undefined ? requested - Date.parse(dataAsOf) : undefined, rpoObjective))
+    const rpo = bounded.rpo
+    const notes = [...(input.method ? [input.method] : []), ...(input.notes ?? []), ...(bounded.note ? [bounded.note] : [])]
     if (stateless && rpoObjective !== undefined) notes.push('RPO 0: a web app holds no data of its own; a slot round trip loses none')
     const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
     notes.push(...issues.map((i) => `configuration: ${i}`))
@@ -215,7 +247,9 @@ export const measureAction = defineAction({
             ? 'unmeasured'
             : 'met'
     const show = (m: z.infer<typeof measureSchema>) =>
-      m.measuredMs === undefined ? 'not measured' : `${humanDuration(m.measuredMs)}${m.objectiveMs === undefined ? '' : ` (objective ${humanDuration(m.objectiveMs)}${m.met ? ', met' : ', MISSED'})`}`
+      m.measuredMs === undefined
+        ? 'not measured'
+        : `${humanDuration(m.measuredMs)}${m.boundMs === undefined ? '' : ` (at most ${humanDuration(m.boundMs)})`}${m.objectiveMs === undefined ? '' : ` (objective ${humanDuration(m.objectiveMs)}${m.met ? ', met' : ', MISSED'})`}`
     context.log(`${input.component}: RTO ${show(rto)}; RPO ${show(rpo)}; ${status}`)
     return {component: input.component, type: component.type, rto, rpo, status, notes}
   },

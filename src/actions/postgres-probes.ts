@@ -156,6 +156,8 @@ export async function runDataProbes(input: {probes: PostgresDataProbes; copy: Pr
         continue
       }
       try {
+        // Which server really answered (the emulator runs the major its binaries are, whatever the catalog says).
+        if (index === 0) context.log(`${role} ${server.name} runs PostgreSQL ${String(await scalar(client, 'SHOW server_version', []).catch((e: unknown) => `(version unknown: ${message(e)})`))}`)
         const newest: Array<[string, string]> = []
         if (index === 0 && probes.freshness) newest.push(['freshness', probes.freshness])
         if (index === 0 && probes.canary) newest.push(['canary', CANARY_FRESHNESS])

@@ -499,7 +499,7 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
       else process.env.AZURE_TOKEN_CREDENTIALS = saved
     }
   }
-  return emulatorStaticCredential(environment)
+  return emulatorStaticCredential(environment, emulator)
 }
 
 /** Environment variable: which identity of the emulator's estate (`identities:` in opsbook.estate.yaml) opsbook signs in as. */
@@ -521,12 +521,28 @@ async function credentialSourceOf(credential: TokenCredential, scope: string, wh
   return sourceLabel(await sourceOf(scope))
 }
 
-/** A JWT-shaped unsigned token: the emulator does not check signatures, and `principal()` can still decode it. */
-function emulatorStaticCredential(environment: Environment): TokenCredential {
+/**
+ * A JWT-shaped unsigned token: ARM in the emulator does not check signatures, and `principal()` can still decode it.
+ * A data plane that validates tokens as Azure does (the emulator's PostgreSQL servers: aud ossrdbms-aad, the issuer's
+ * signature) gets a signed one from the emulator's token endpoint on the ARM host, cached until near its expiry.
+ */
+function emulatorStaticCredential(environment: Environment, emulator: EmulatorEndpoints): TokenCredential {
   const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const signed = new Map<string, {token: string; expiresOnTimestamp: number}>()
   return {
     async getToken(scopes) {
       const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? 'https://management.azure.com/.default'
+      if (/^https:\/\/ossrdbms-aad\./i.test(scope)) {
+        const cached = signed.get(scope)
+        if (cached && cached.expiresOnTimestamp - Date.now() > 5 * 60_000) return cached
+        const url = `${emulator.armEndpoint}/msi/token?api-version=2019-08-01&resource=${encodeURIComponent(scope.replace(/\/\.default$/, ''))}`
+        const response = await httpGet(url, {headers: {'X-IDENTITY-HEADER': emulator.identityHeader ?? 'opsbook-emulator'}, ca: emulator.caPem})
+        if (response.status !== 200) throw new Error(`the emulator's token endpoint answered ${response.status} for ${scope}`)
+        const body = JSON.parse(response.body) as {access_token: string; expires_on: string}
+        const token = {token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000}
+        signed.set(scope, token)
+        return token
+      }
       const now = Math.floor(Date.now() / 1000)
       const claims = {
         aud: scope.replace(/\/\.default$/, ''),

@@ -20,6 +20,7 @@ import {asCopy, fromCopy} from './fleet.js'
 import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
 import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
 import {authorizationFailure, DEFAULT_PRINCIPAL, requestedPrincipal} from './services/authorization.js'
+import {issuerOf, signToken} from './tokens.js'
 import {Operations} from './lro.js'
 import {JsonStateStore, createActivityLog} from './state.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type RequestLogEntry, type Route, type RouteParams} from './types.js'
@@ -123,7 +124,13 @@ export interface RunningEmulator {
   /** Environment variables a client process needs to reach this emulator. */
   env(): Record<string, string>
   /** What the data planes are (real or modelled, mapped versions) and the load generator's state. */
-  dataPlane: {mode: 'real' | 'modelled'; notices: string[]; load?: () => Array<{engine: string; name: string; written?: number; error?: string}>}
+  dataPlane: {
+    mode: 'real' | 'modelled'
+    notices: string[]
+    load?: () => Array<{engine: string; name: string; written?: number; error?: string}>
+    /** The PostgreSQL server version every emulated server really runs (real data plane), e.g. 16.14. */
+    postgresVersion?: string
+  }
   stop(): Promise<void>
 }
 
@@ -208,7 +215,14 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     }
     if (options.dataPlane === 'real') {
       const {createPostgresDataPlane} = await import('./engines/postgres-plane.js')
-      const plane = await createPostgresDataPlane({stateDir: options.stateDir, certificate, certificateDir: join(options.stateDir ?? tempDir!, 'certs'), environment, onClose: ctx.onClose})
+      const plane = await createPostgresDataPlane({
+        stateDir: options.stateDir,
+        certificate,
+        certificateDir: join(options.stateDir ?? tempDir!, 'certs'),
+        environment,
+        administrators: async (serverId) => (await import('./services/estate.js')).pgAdministratorsOf(ctx, serverId),
+        onClose: ctx.onClose,
+      })
       if ('unavailable' in plane) ctx.notices.push(plane.unavailable)
       else ctx.dataPlanes.postgres = plane
     }
@@ -285,7 +299,12 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
         OPSBOOK_EMULATOR_BLOB: blob.endpoint,
         OPSBOOK_EMULATOR_SUBSCRIPTION: subscription,
       }),
-      dataPlane: {mode: ctx.dataPlanes.postgres ? 'real' : 'modelled', notices: ctx.notices, ...(load ? {load: load.status} : {})},
+      dataPlane: {
+        mode: ctx.dataPlanes.postgres ? 'real' : 'modelled',
+        notices: ctx.notices,
+        ...(load ? {load: load.status} : {}),
+        ...(ctx.dataPlanes.postgres ? {postgresVersion: ctx.dataPlanes.postgres.engine.binaries.packageVersion.replace(/^(\d+\.\d+).*$/, '$1')} : {}),
+      },
       async stop() {
         if (stopped) return
         stopped = true
@@ -628,23 +647,16 @@ function tokenResponse(request: EmulatorRequest, deps: HandlerDeps, lifetimeSeco
   const now = Math.floor(Date.now() / 1000)
   const expiresOn = now + (deps.faults.tokenLifetimeSeconds() ?? lifetimeSeconds)
   const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
-  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
-  // JWT-shaped and unsigned: clients (and Azurite's basic OAuth) only decode it; nothing verifies a signature.
+  // Signed RS256 by the emulator's own issuer (tokens.ts): clients and ARM only decode it; the PostgreSQL data plane
+  // validates it as Azure Database for PostgreSQL validates an Entra token.
   // A user-assigned identity is asked for by client_id, object_id/principal_id or mi_res_id; the estate's identities answer.
   const asked = ['client_id', 'object_id', 'principal_id', 'mi_res_id'].map((k) => request.query.get(k)).find(Boolean)
   const principal = requestedPrincipal(deps.ctx, asked)
   const oid = principal?.objectId ?? DEFAULT_PRINCIPAL
-  const token = `${b64({alg: 'none', typ: 'JWT'})}.${b64({
-    aud: resource,
-    iss: `https://sts.windows.net/${tenant}/`,
-    iat: now,
-    nbf: now - 60,
-    exp: expiresOn,
-    oid,
-    sub: oid,
-    tid: tenant,
-    appid: principal?.clientId ?? 'opsbook-emulator',
-  })}.${Buffer.from('opsbook-emulator').toString('base64url')}`
+  const token = signToken(
+    {aud: resource, iss: issuerOf(tenant), iat: now, nbf: now - 60, exp: expiresOn, oid, sub: oid, tid: tenant, appid: principal?.clientId ?? 'opsbook-emulator'},
+    deps.ctx.certificate,
+  )
   return {
     status: 200,
     body: {access_token: token, expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: principal?.clientId ?? 'opsbook-emulator'},

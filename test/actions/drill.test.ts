@@ -79,6 +79,22 @@ describe('drill.measure', () => {
     expect(configurationIssues(environment.components['orders-db']!, {retentionDays: 7})).toEqual(['backup retention is 7 days, the catalog needs 14'])
   })
 
+  it('judges a Redis RPO by the snapshot interval, so drills back to back or an hour apart give the same verdict', async () => {
+    // PT1H snapshots, objective PT1H: the newest snapshot's data is anywhere from seconds to an hour old.
+    const rows = await Promise.all([0.2, 1, 59, 63].map((minutes) => measure({component: 'sessions-cache', startedAt: at(0), recoveredDataAsOf: at(minutes), dataAsOfSource: 'data'})))
+    for (const row of rows) {
+      expect(row.status).toBe('met')
+      expect(row.rpo).toMatchObject({objectiveMs: 3_600_000, boundMs: 3_600_000, met: true})
+      expect(row.notes.join()).toMatch(/^RPO bound 1h 00m: snapshots every PT1H, so a recovery from the newest loses at most that; this one's data was .* old$/)
+    }
+    // The measured age is kept as read.
+    expect(rows.map((r) => r.rpo.measuredMs)).toEqual([12_000, 60_000, 59 * 60_000, 63 * 60_000])
+    // A snapshot older than an interval and its grace (6 min for PT1H): the schedule stopped, and a recovery loses more.
+    const stale = await measure({component: 'sessions-cache', startedAt: at(0), recoveredDataAsOf: at(70), dataAsOfSource: 'data'})
+    expect(stale).toMatchObject({status: 'missed', rpo: {measuredMs: 70 * 60_000, boundMs: 3_600_000, met: false}})
+    expect(stale.notes.join()).toContain('more than one snapshot interval (PT1H): the schedule did not run')
+  })
+
   it('says when an objective could not be measured', async () => {
     const row = await measure({component: 'orders-db', startedAt: at(1), recoveredDataAsOf: null})
     expect(row.status).toBe('unmeasured')

@@ -3,13 +3,16 @@
  * generator writing orders), runbooks run by the real CLI, and the restored servers' data read back over TLS as a
  * user's psql would.
  */
+import {generateKeyPairSync} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Client} from 'pg'
-import {runDataProbes} from '../../src/actions/postgres-probes.js'
+import {POSTGRES_ENTRA_SCOPE, runDataProbes} from '../../src/actions/postgres-probes.js'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
+import {DEFAULT_PRINCIPAL} from '../../src/emulator/services/authorization.js'
+import {issuerOf, signToken} from '../../src/emulator/tokens.js'
 import {repoRoot, runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 import {setKeyVaultSecret} from '../helpers/keyvault.js'
 
@@ -24,7 +27,9 @@ async function connectTo(name: string): Promise<Client> {
   const address = await arm.postgresAddress({id: serverId(name), fqdn: `${name}.postgres.database.azure.com`, port: 5432})
   if (!address) throw new Error(`${name} has no PostgreSQL process`)
   const pg = (await import('pg')).default
-  const client = new pg.Client({host: address.host, port: address.port, user: 'opsbook-drill', database: 'postgres', ssl: {ca: address.ca, servername: address.servername}})
+  // The password is a Microsoft Entra token for Azure Database for PostgreSQL, as for a user's psql.
+  const token = await arm.credential.getToken(POSTGRES_ENTRA_SCOPE)
+  const client = new pg.Client({host: address.host, port: address.port, user: 'opsbook-drill', password: token!.token, database: 'postgres', ssl: {ca: address.ca, servername: address.servername}})
   await client.connect()
   return client
 }
@@ -49,8 +54,22 @@ async function untilOrders(name: string, count: number): Promise<void> {
 
 const journalOf = (cwd: string, runId: string) => readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
 
+/** A Microsoft Entra administrator of pg-shop-orders (the `administrators` resource), who is not the probe's login. */
+const DBA = {principalName: 'dba@contoso.example', principalType: 'User' as const, objectId: '5f1c2a9e-0d7b-4c41-9e2f-6a3d8b7c1e04'}
+
+const RUNNER_OID = '7d2e4b10-3c55-4f0e-8a61-0b9c2f4e6a13'
+
 beforeAll(async () => {
-  emulator = await startLocalEmulator({dataPlane: 'real', load: {ratePerSecond: 20}, geoBackupLagMs: GEO_LAG_MS})
+  emulator = await startLocalEmulator({
+    dataPlane: 'real',
+    load: {ratePerSecond: 20},
+    geoBackupLagMs: GEO_LAG_MS,
+    estate: {
+      resources: {'pg-shop-orders': {administrators: [DBA]}},
+      // An operator identity with every ARM role the runbooks need, but no PostgreSQL login of its own.
+      identities: {'ops-runner': {objectId: RUNNER_OID, roles: [{role: 'Owner'}, {role: 'Storage Blob Data Contributor'}]}},
+    },
+  })
   arm = sdkServices(emulator)
   // The load generator writes into the primary from the start: wait for a few seconds of orders.
   await untilOrders('pg-shop-orders', 60)
@@ -88,6 +107,11 @@ describe('PostgreSQL data read from real restored servers', () => {
       // Restored to the moment pg-pitr was called; the load writes every 50 ms: the copy holds all but the last instants.
       expect(db.rpo.measuredMs).toBeLessThan(3_000)
       expect(db.notes.join()).toMatch(/data read from the copy: newest .*; the source's newest at the point: /)
+      // The cache's RPO is read from the newest scheduled snapshot (its age depends on when the drill runs) and judged by
+      // the snapshot interval: the same verdict and bound however close the runs are to a snapshot.
+      const cache = (run.json.objectives as Array<{component: string; status: string; rpo: {measuredMs?: number; boundMs?: number}}>).find((r) => r.component === 'sessions-cache')!
+      expect(cache).toMatchObject({status: 'met', rpo: {boundMs: 3_600_000, objectiveMs: 3_600_000, met: true}})
+      expect(cache.rpo.measuredMs).toBeLessThanOrEqual(3_600_000)
       const journal = journalOf(cwd, run.json.runId)
       expect(journal).toContain('"probe":"freshness"')
       expect(journal).toMatch(/"probe":"rows:orders","server":"pg-shop-orders-drill-[^"]+","role":"copy"/)
@@ -144,5 +168,57 @@ describe('PostgreSQL data read from real restored servers', () => {
     const gone = await runDataProbes({probes: {...probes, auth: {type: 'entra' as const}, user: 'opsbook-drill'}, copy: {...server, id: serverId('pg-no-such-server')}, point: new Date()}, context)
     expect(gone.rows).toMatchObject([{probe: 'connect', ok: false}])
     expect(gone.failures[0]).toMatch(/cannot connect to .*: .*pg-no-such-server/)
+  })
+
+  it('a Microsoft Entra login needs a valid token of the emulator\'s issuer whose principal the server knows: else a failed probe with the reason', async () => {
+    const context = {services: arm, signal: new AbortController().signal, log: () => undefined, secret: () => undefined, now: () => new Date()}
+    const server = {name: 'pg-shop-orders', id: serverId('pg-shop-orders'), fqdn: 'pg-shop-orders.postgres.database.azure.com'}
+    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: 'select max(created_at) from orders', tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+    // The same probe with the token a given credential hands out (as DefaultAzureCredential would).
+    const withToken = (token: string, user = probes.user) =>
+      runDataProbes({probes: {...probes, user}, copy: server, point: new Date()}, {...context, services: {...arm, credential: {getToken: async () => ({token, expiresOnTimestamp: Date.now() + 3_600_000})}}})
+    const now = Math.floor(Date.now() / 1000)
+    const tenant = '00000000-0000-0000-0000-000000000000'
+    const claims = {aud: 'https://ossrdbms-aad.database.windows.net', iss: issuerOf(tenant), nbf: now - 60, exp: now + 3600, oid: DEFAULT_PRINCIPAL, tid: tenant}
+    const issuer = {certPem: emulator.caPem, keyPem: readFileSync(join(dirname(emulator.caFile), 'key.pem'), 'utf8')}
+
+    // The emulator's own token (what opsbook's credential gets) signs in: the role was created for its principal.
+    const good = await runDataProbes({probes, copy: server, point: new Date()}, context)
+    expect(good.failures).toEqual([])
+
+    const expired = await withToken(signToken({...claims, nbf: now - 7200, exp: now - 3600}, issuer))
+    expect(expired.failures[0]).toMatch(/^connect on pg-shop-orders\/postgres: .*password authentication failed for user "opsbook-drill": Microsoft Entra token rejected: the token expired at /)
+    const unsigned = `${Buffer.from(JSON.stringify({alg: 'none', typ: 'JWT'})).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`
+    expect((await withToken(unsigned)).failures[0]).toMatch(/Microsoft Entra token rejected: the token is not signed/)
+    const forged = signToken(claims, {certPem: emulator.caPem, keyPem: generateKeyPairSync('rsa', {modulusLength: 2048}).privateKey.export({type: 'pkcs8', format: 'pem'}).toString()})
+    expect((await withToken(forged)).failures[0]).toMatch(/Microsoft Entra token rejected: the token's signature does not verify/)
+    expect((await withToken(signToken({...claims, aud: 'https://management.azure.com'}, issuer))).failures[0]).toMatch(/the token's audience is "https:\/\/management\.azure\.com", not https:\/\/ossrdbms-aad/)
+    expect((await withToken('not-a-token')).failures[0]).toMatch(/the password is not a Microsoft Entra access token/)
+
+    // A valid token of a principal that is neither an administrator nor the one the role was created for.
+    const stranger = await withToken(signToken({...claims, oid: 'a3c0ffee-0000-4000-8000-000000000001'}, issuer))
+    expect(stranger.rows).toMatchObject([{probe: 'connect', ok: false}])
+    expect(stranger.failures[0]).toMatch(
+      /its principal a3c0ffee-0000-4000-8000-000000000001 is not a Microsoft Entra administrator of pg-shop-orders \(administrators: dba@contoso\.example \(5f1c2a9e-[^)]+\)\) and role "opsbook-drill" was created for principal opsbook-emulator-identity/,
+    )
+    // The administrator signs in by its principal name with its own token (its role is created on first sign-in) …
+    const dba = await withToken(signToken({...claims, oid: DBA.objectId}, issuer), DBA.principalName)
+    expect(dba.failures).toEqual([])
+    expect(dba.copyNewest).not.toBeNull()
+    // … but not with the probe's principal's token.
+    expect((await withToken(signToken(claims, issuer), DBA.principalName)).failures[0]).toMatch(/its principal opsbook-emulator-identity is not a Microsoft Entra administrator/)
+    // No token ever reaches the report.
+    expect(JSON.stringify([expired, stranger, dba])).not.toMatch(/eyJ/)
+  })
+
+  it('through the CLI, a run signed in as an identity the server does not know fails its verify with the reason', async () => {
+    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${new Date(Date.now() - 1_000).toISOString()}`], {env: {OPSBOOK_EMULATOR_IDENTITY: 'ops-runner'}})
+    expect(run.code, run.stderr).toBe(1)
+    const verify = (run.json.steps as Array<{id: string; status: string; error?: string}>).find((s) => s.id === 'verify')!
+    expect(verify.status).toBe('failed')
+    expect(verify.error).toMatch(
+      new RegExp(`connect on pg-shop-orders-pitr-\\S+/postgres: cannot connect to .*password authentication failed for user "opsbook-drill": Microsoft Entra token rejected: its principal ${RUNNER_OID} is not a Microsoft Entra administrator of pg-shop-orders-pitr-\\S+ \\(administrators: none\\) and role "opsbook-drill" was created for principal opsbook-emulator-identity`),
+    )
+    expect(run.stdout + run.stderr).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./)
   })
 })

@@ -8,6 +8,8 @@ export interface EmulatorStartResult {
   identityEndpoint: string
   subscription: string
   env: Record<string, string>
+  /** The data planes: real or modelled, the PostgreSQL version the servers really run, and notices (e.g. a mapped major). */
+  dataPlane: {mode: 'real' | 'modelled'; postgresVersion?: string; notices: string[]}
 }
 
 export default class EmulatorStart extends BaseCommand<EmulatorStartResult | undefined> {
@@ -49,7 +51,16 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult | und
     })
     if ('holder' in served) throw servedError(served.holder, stateDir, 'start the emulator')
     const {emulator} = served
-    const result = {armEndpoint: emulator.armEndpoint, caFile: emulator.caFile, blobEndpoint: emulator.blob.endpoint, identityEndpoint: emulator.identityEndpoint, subscription: emulator.subscription, env: emulator.env()}
+    const {mode, postgresVersion, notices} = emulator.dataPlane
+    const result: EmulatorStartResult = {
+      armEndpoint: emulator.armEndpoint,
+      caFile: emulator.caFile,
+      blobEndpoint: emulator.blob.endpoint,
+      identityEndpoint: emulator.identityEndpoint,
+      subscription: emulator.subscription,
+      env: emulator.env(),
+      dataPlane: {mode, ...(postgresVersion ? {postgresVersion} : {}), notices},
+    }
     // Printed now, not at exit: a script needs the (possibly random) endpoints while the emulator runs.
     if (this.jsonEnabled()) this.logJson(result)
     else {

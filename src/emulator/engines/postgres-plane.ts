@@ -1,7 +1,16 @@
 /**
  * The glue between the emulated flexible servers (services/postgres.ts, ARM state) and their real PostgreSQL
  * processes (engines/postgres.ts): which process a server is, starting it lazily (a catalog replica becomes a
- * streaming standby of its primary), and the roles the catalog's data probes log in as.
+ * streaming standby of its primary), its TLS front door (postgres-front.ts) and who may sign in through it.
+ *
+ * Microsoft Entra sign-in follows Azure Database for PostgreSQL flexible server
+ * (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-azure-ad-authentication,
+ * https://learn.microsoft.com/azure/postgresql/flexible-server/how-to-configure-sign-in-azure-ad-authentication): the
+ * password is an access token for https://ossrdbms-aad.database.windows.net, valid (here: signed by the emulator's
+ * token issuer, tokens.ts, for the catalog's tenant, not expired), whose principal (`oid`, not the name) is a Microsoft
+ * Entra administrator of the server (the `administrators` resource, principalName = the login) or the principal the
+ * role was created for (pgaadauth_create_principal_with_oid). The catalog's probe login (dataProbes.user with
+ * `auth: entra`) is created on every server for the emulator's default identity, as an administrator would create it.
  */
 import {createHash} from 'node:crypto'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -11,7 +20,10 @@ import type {Environment} from '../../catalog/schema.js'
 import {loadOrCreatePostgresCertificate} from '../certificate.js'
 import type {EmulatorCertificate} from '../context.js'
 import {POSTGRES_LOAD_GAP_SQL, POSTGRES_LOAD_SCHEMA, postgresLoadHistorySql, postgresLoadHistoryTrimSql} from '../load/postgres.js'
-import {PostgresEngine, type RunningServer} from './postgres.js'
+import {DEFAULT_PRINCIPAL} from '../services/authorization.js'
+import {verifyToken} from '../tokens.js'
+import {PostgresEngine, type EntraRole, type RunningServer} from './postgres.js'
+import {startFrontDoor, type FrontDoor, type LoginDecision} from './postgres-front.js'
 import {mapVersion, postgresBinaries, postgresRootDir} from './postgres-binaries.js'
 
 /** What the data plane needs to know about an emulated server. */
@@ -32,8 +44,8 @@ export interface PostgresDataPlane {
   engine: PostgresEngine
   /** The process of a server: `<name>-<hash of the resource id>`. */
   keyOf(server: Pick<ServerRef, 'id' | 'name'>): string
-  /** Start the server's process (creating it on first use); its local TLS port. */
-  touch(server: ServerRef, options?: TouchOptions): Promise<RunningServer>
+  /** Start the server's process (creating it on first use) and its TLS front door (`tlsPort`, where clients connect). */
+  touch(server: ServerRef, options?: TouchOptions): Promise<RunningServer & {tlsPort: number}>
   /** Set when the catalog's major is not the one the binaries are. */
   versionNote(version: string | undefined): string | undefined
   /** The major the processes run. */
@@ -54,6 +66,8 @@ export async function createPostgresDataPlane(options: {
   certificate: EmulatorCertificate
   certificateDir: string
   environment: Environment
+  /** The server's Microsoft Entra administrators (Microsoft.DBforPostgreSQL/flexibleServers/administrators). */
+  administrators(serverId: string): Promise<EntraAdministrator[]>
   onClose(fn: () => void | Promise<void>): void
 }): Promise<PostgresDataPlane | {unavailable: string}> {
   const binaries = postgresBinaries()
@@ -66,15 +80,30 @@ export async function createPostgresDataPlane(options: {
     tls,
     initSql: [POSTGRES_LOAD_SCHEMA],
     beforeFirstBackupSql: (point) => [postgresLoadHistoryTrimSql(point)],
-    entraUsers: () => entraUsers(options.environment),
+    entraRoles: () => catalogEntraRoles(options.environment),
   })
+  const fronts = new Map<string, Promise<FrontDoor>>()
   options.onClose(async () => {
+    await Promise.allSettled([...fronts.values()].map(async (front) => (await front).close()))
     await engine.stop()
     if (!options.stateDir) rmSync(rootDir, {recursive: true, force: true})
   })
   const keyOf = (server: Pick<ServerRef, 'id' | 'name'>) => `${server.name}-${createHash('sha256').update(server.id.toLowerCase()).digest('hex').slice(0, 8)}`
-  const touching = new Map<string, Promise<RunningServer>>()
-  const touch = (server: ServerRef, options: TouchOptions = {}): Promise<RunningServer> => {
+  const tenant = options.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
+  const frontDoor = (server: ServerRef, key: string): Promise<FrontDoor> => {
+    let front = fronts.get(key)
+    if (!front) {
+      front = startFrontDoor({
+        tls,
+        socketPath: () => engine.socketPath(key),
+        authenticate: (login) => authenticate({engine, key, server, tenant, certificate: options.certificate, administrators: options.administrators}, login),
+      })
+      fronts.set(key, front)
+    }
+    return front
+  }
+  const touching = new Map<string, Promise<RunningServer & {tlsPort: number}>>()
+  const touch = (server: ServerRef, options: TouchOptions = {}): Promise<RunningServer & {tlsPort: number}> => {
     const key = keyOf(server)
     let pending = touching.get(key)
     if (!pending) {
@@ -82,7 +111,8 @@ export async function createPostgresDataPlane(options: {
         // A catalog replica's first start copies its primary (started first if need be) and streams from it.
         if (!engine.exists(key) && server.replicaOf) await engine.createStandby(keyOf(server.replicaOf), key)
         const primary = server.createdAt !== undefined && !server.replicaOf
-        return engine.ensure(key, primary ? [postgresLoadHistorySql(new Date(server.createdAt!))] : [], primary && options.loaded ? POSTGRES_LOAD_GAP_SQL : undefined)
+        const running = await engine.ensure(key, primary ? [postgresLoadHistorySql(new Date(server.createdAt!))] : [], primary && options.loaded ? POSTGRES_LOAD_GAP_SQL : undefined)
+        return {...running, tlsPort: (await frontDoor(server, key)).port}
       })().finally(() => touching.delete(key))
       touching.set(key, pending)
     }
@@ -91,10 +121,58 @@ export async function createPostgresDataPlane(options: {
   return {engine, keyOf, touch, versionNote: (version) => mapVersion(version, binaries).note, major: binaries.major}
 }
 
-/** Roles the catalog's probes log in as with Microsoft Entra tokens (the emulator trusts them like Azure trusts a valid token). */
-function entraUsers(environment: Environment): string[] {
+export interface EntraAdministrator {
+  principalName: string
+  principalType: string
+  objectId: string
+}
+
+/** Azure Database for PostgreSQL's Entra token audience (scope https://ossrdbms-aad.database.windows.net/.default). */
+const POSTGRES_AUDIENCE = 'https://ossrdbms-aad.database.windows.net'
+
+/**
+ * Roles the catalog's probes sign in as with Microsoft Entra tokens: created for the emulator's default identity (the
+ * principal its token endpoint signs in as), as an administrator would with pgaadauth_create_principal_with_oid.
+ */
+function catalogEntraRoles(environment: Environment): EntraRole[] {
   const users = new Set<string>()
   for (const component of Object.values(environment.components))
     if (component.type === 'postgres' && component.dataProbes && component.dataProbes.auth.type === 'entra') users.add(component.dataProbes.user)
-  return [...users]
+  return [...users].map((name) => ({name, objectId: DEFAULT_PRINCIPAL, type: 'service'}))
+}
+
+/** Principal types of the administrators resource → the role's `type=` (how Azure labels Entra roles). */
+const ROLE_TYPE: Record<string, EntraRole['type']> = {User: 'user', Group: 'group', ServicePrincipal: 'service'}
+
+/**
+ * Judge a login at the front door. A role that is neither an Entra role nor an administrator's name is left to the
+ * server's password check. For an Entra login the password must be a valid token and its principal the role's.
+ */
+async function authenticate(
+  at: {engine: PostgresEngine; key: string; server: ServerRef; tenant: string; certificate: EmulatorCertificate; administrators(serverId: string): Promise<EntraAdministrator[]>},
+  login: {user: string; password: string},
+): Promise<LoginDecision> {
+  // Azure keeps the superuser to itself (azure_superuser); the emulator's own connections use the socket.
+  if (login.user === 'postgres') return {kind: 'refused', reason: 'the superuser does not sign in over the network'}
+  const admins = await at.administrators(at.server.id)
+  const admin = admins.find((a) => a.principalName.toLowerCase() === login.user.toLowerCase())
+  const role = await at.engine.entraRole(at.key, login.user)
+  if (!role.entra && !admin) return {kind: 'password'}
+  const token = verifyToken(login.password, {audience: POSTGRES_AUDIENCE, tenant: at.tenant, certificate: at.certificate})
+  if (!token.ok) return {kind: 'refused', reason: `Microsoft Entra token rejected: ${token.reason}`}
+  const oid = token.claims.oid
+  if (admin && admin.objectId.toLowerCase() === oid.toLowerCase()) {
+    // An administrator's role exists once the administrator is set (Azure creates it); here on its first sign-in.
+    if (!role.exists || role.objectId?.toLowerCase() !== oid.toLowerCase())
+      await at.engine.createEntraRoles(at.key, [{name: admin.principalName, objectId: admin.objectId, type: ROLE_TYPE[admin.principalType] ?? 'user'}])
+    return {kind: 'entra'}
+  }
+  if (role.entra && role.objectId?.toLowerCase() === oid.toLowerCase()) return {kind: 'entra'}
+  const adminNames = admins.map((a) => `${a.principalName} (${a.objectId})`).join(', ') || 'none'
+  return {
+    kind: 'refused',
+    reason:
+      `Microsoft Entra token rejected: its principal ${oid} is not a Microsoft Entra administrator of ${at.server.name} (administrators: ${adminNames})` +
+      (role.entra ? ` and role "${login.user}" was created for principal ${role.objectId ?? '(none)'}` : ''),
+  }
 }

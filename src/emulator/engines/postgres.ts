@@ -35,8 +35,21 @@ export interface PostgresEngineOptions {
    * from after the point (e.g. rows of a seeded or filled history).
    */
   beforeFirstBackupSql?: (point: Date) => string[]
-  /** Roles to create on every server: Entra principals (members of azure_ad_user, trusted like Azure trusts a valid token). */
-  entraUsers?: () => string[]
+  /** Microsoft Entra roles to create on every server (members of azure_ad_user, mapped to a principal: EntraRole). */
+  entraRoles?: () => EntraRole[]
+}
+
+/**
+ * A role mapped to a Microsoft Entra principal, as `pgaadauth_create_principal_with_oid` makes one in Azure
+ * (https://learn.microsoft.com/azure/postgresql/flexible-server/how-to-manage-azure-ad-users: the server stores the
+ * mapping between a role and the principal's object id, and matches tokens by that id, not by the name). Here the
+ * role is a member of `azure_ad_user` and its comment holds `aadauth,oid=<object id>,type=<user|group|service>`, so
+ * the mapping is in the server's data and a restored copy has it too.
+ */
+export interface EntraRole {
+  name: string
+  objectId: string
+  type: 'user' | 'group' | 'service'
 }
 
 /** What a server's base backup recorded. */
@@ -65,7 +78,7 @@ interface ServerFiles {
 export interface RunningServer {
   key: string
   port: number
-  /** Unix socket folder: the emulator's own superuser connections go there (trusted, never over TCP). */
+  /** Unix socket folder: every connection goes there — the emulator's own, and the TLS front door's (postgres-front.ts). */
   socketDir: string
 }
 
@@ -300,8 +313,11 @@ export class PostgresEngine {
   /** opsbook.conf (included from postgresql.conf) and pg_hba.conf: archiving, TLS, the socket, recovery settings. */
   private writeConfig(files: ServerFiles, recovery: Record<string, string>): void {
     const settings: Record<string, string> = {
-      listen_addresses: '127.0.0.1',
+      // No TCP: clients come through the TLS front door (postgres-front.ts), which judges Entra tokens; the socket is
+      // the emulator's user's only.
+      listen_addresses: '',
       unix_socket_directories: files.socket,
+      unix_socket_permissions: '0700',
       wal_level: 'replica',
       archive_mode: 'on',
       archive_command: `test ! -f ${quoteConf(files.archive)}/%f && cp %p ${quoteConf(files.archive)}/%f`,
@@ -323,22 +339,58 @@ export class PostgresEngine {
     const conf = join(files.data, 'postgresql.conf')
     const current = readFileSync(conf, 'utf8')
     if (!current.includes("include_if_exists = 'opsbook.conf'")) writeFileSync(conf, `${current}\ninclude_if_exists = 'opsbook.conf'\n`)
-    // Entra principals (members of azure_ad_user) are trusted: the emulator does not validate tokens (as for ARM);
-    // any other role needs its password (scram), so wrong credentials fail as they do in Azure.
+    this.writeHba(files)
+  }
+
+  /**
+   * pg_hba.conf, on every start: the emulator's superuser and standbys on the socket; Entra roles (azure_ad_user)
+   * trusted there because the front door let them through only with a valid token; every other role's password is
+   * checked by the server (`password`: the front door relays it in clear, as the client sent it over TLS).
+   */
+  private writeHba(files: ServerFiles): void {
     writeFileSync(
       join(files.data, 'pg_hba.conf'),
-      ['local all all trust', 'local replication all trust', 'hostssl all +azure_ad_user 127.0.0.1/32 trust', 'hostssl all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
+      ['local all postgres trust', 'local replication all trust', 'local all +azure_ad_user trust', 'local all all password', ''].join('\n'),
     )
     this.chown(files.data)
   }
 
+  /** Where a running server's socket is (the front door connects there). */
+  socketPath(key: string): string {
+    const running = this.running.get(key)
+    if (!running) throw new Error(`the PostgreSQL process of ${key} is not running`)
+    return join(running.socketDir, `.s.PGSQL.${running.port}`)
+  }
+
+  /** Whether a role is a Microsoft Entra role (member of azure_ad_user), and the principal it is mapped to. */
+  async entraRole(key: string, name: string): Promise<{exists: boolean; entra: boolean; objectId?: string}> {
+    const [row] = await this.query<{entra: boolean; label: string | null}>(
+      key,
+      "SELECT pg_has_role(r.oid, 'azure_ad_user', 'MEMBER') AS entra, shobj_description(r.oid, 'pg_authid') AS label FROM pg_roles r WHERE r.rolname = $1",
+      [name],
+    )
+    if (!row) return {exists: false, entra: false}
+    const objectId = /(?:^|,)oid=([^,]+)/.exec(row.label ?? '')?.[1]
+    return {exists: true, entra: row.entra, ...(objectId ? {objectId} : {})}
+  }
+
+  /** Create (or re-map) Entra roles on a running primary; a standby gets them by replication. */
+  async createEntraRoles(key: string, roles: EntraRole[]): Promise<void> {
+    await this.applyEntraRoles(await this.ensure(key), roles)
+  }
+
   private async setupRoles(server: RunningServer): Promise<void> {
-    const users = this.options.entraUsers?.() ?? []
+    await this.applyEntraRoles(server, this.options.entraRoles?.() ?? [])
+  }
+
+  private async applyEntraRoles(server: RunningServer, roles: EntraRole[]): Promise<void> {
     const statements = [
       "DO $$ BEGIN CREATE ROLE azure_ad_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-      ...users.map(
-        (user) =>
-          `DO $$ BEGIN CREATE ROLE ${quoteIdent(user)} LOGIN IN ROLE azure_ad_user; EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT pg_read_all_data, pg_write_all_data TO ${quoteIdent(user)}`,
+      ...roles.map(
+        (role) =>
+          `DO $$ BEGIN CREATE ROLE ${quoteIdent(role.name)} LOGIN IN ROLE azure_ad_user; EXCEPTION WHEN duplicate_object THEN NULL; END $$; ` +
+          `GRANT pg_read_all_data, pg_write_all_data TO ${quoteIdent(role.name)}; ` +
+          `COMMENT ON ROLE ${quoteIdent(role.name)} IS ${quoteLiteral(`aadauth,oid=${role.objectId},type=${role.type}`)}`,
       ),
     ]
     const client = await this.connect(server)
@@ -356,6 +408,7 @@ export class PostgresEngine {
     // A server left running by an emulator that crashed: stop it first (its port is unknown now).
     if (existsSync(join(files.data, 'postmaster.pid'))) await this.run('pg_ctl', ['-D', files.data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined)
     rmSync(join(files.data, 'postmaster.pid'), {force: true})
+    this.writeHba(files)
     const port = await freePort()
     await this.run('pg_ctl', ['-D', files.data, '-l', files.log, '-o', `-p ${port}`, '-t', String(START_TIMEOUT_MS / 1000), '-w', 'start'], files.log)
     const server = {key: files.key, port, socketDir: files.socket}
@@ -479,4 +532,8 @@ function quoteConf(path: string): string {
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`
+}
+
+function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`
 }

@@ -47,6 +47,11 @@ function estateState(ctx: EmulatorContext): EstateState {
   return ctx.store.slice<EstateState>('estate', () => seed(ctx))
 }
 
+/** A PostgreSQL flexible server's Microsoft Entra administrators (what `flexibleServers/{name}/administrators` lists). */
+export function pgAdministratorsOf(ctx: EmulatorContext, serverId: string): Array<{principalName: string; principalType: string; objectId: string}> {
+  return clone(estateState(ctx).pgAdministrators[serverId.toLowerCase()] ?? [])
+}
+
 /** Azure's defaults for what this module serves: Defender plans Free. */
 function seed(ctx: EmulatorContext): EstateState {
   const state: EstateState = {applied: '', pgAdministrators: {}, privateEndpoints: {}, pricings: {}}

@@ -378,7 +378,7 @@ export function routes(ctx: EmulatorContext): Route[] {
             status: 200,
             body: {
               id: server.resource.id,
-              dataPlane: {host: '127.0.0.1', port: running.port, fqdn: server.resource.properties.fullyQualifiedDomainName, engine: `PostgreSQL ${plane.major}`, ...(note ? {note} : {})},
+              dataPlane: {host: '127.0.0.1', port: running.tlsPort, fqdn: server.resource.properties.fullyQualifiedDomainName, engine: `PostgreSQL ${plane.major}`, ...(note ? {note} : {})},
               restoredFrom: server.resource.properties.sourceServerResourceId ?? null,
               pointInTimeUTC: server.resource.properties.pointInTimeUTC ?? null,
               ...(server.data.recovery ? {recovery: server.data.recovery} : {}),
