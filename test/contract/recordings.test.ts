@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {startFixture, type Fixture} from '../azure/helpers.js'
-import {sendRaw} from './http.js'
+import {sendRaw, type RawAnswer} from './http.js'
 import {ContractRegistry} from './specs.js'
 
 const RECORDED_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000'
@@ -117,9 +117,23 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
         if (/patchSchedules/i.test(path)) expect(extraKeys(azureBody.properties, (answer.body as any).properties)).toEqual([])
       }
       expect(registry.check({method: interaction.request.method, path, query: url.search.slice(1), ...answer}).violations).toEqual([])
+      // az polls a long-running operation to its end before its next command; the cassettes keep only the first answer.
+      await untilOperationEnds(answer)
     })
   }
 })
+
+async function untilOperationEnds(answer: RawAnswer): Promise<void> {
+  const monitor = answer.headers['azure-asyncoperation'] ?? answer.headers.location
+  if (!monitor || ![201, 202].includes(answer.status)) return
+  const {pathname, search} = new URL(monitor)
+  for (;;) {
+    const poll = await sendRaw(fixture.emulator, 'GET', `${pathname}${search}`)
+    const status = (poll.body as {status?: string} | undefined)?.status
+    if (poll.status !== 202 && status !== 'InProgress' && status !== 'Accepted') return
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
 
 function mapNames(text: string, cassette: string): string {
   const mapped = [...(NEW_RESOURCE_NAMES[cassette] ?? []), ...NAMES].reduce((out, [pattern, name]) => out.replace(pattern, name), text)
