@@ -72,6 +72,17 @@ export async function runTracked<T>(context: ActionContext, services: AzureServi
     if (previous.monitorUrl) await pollMonitor(services, rebase(previous.monitorUrl, previous.resourceUrl, services.armEndpoint), context.signal, previous.description)
     return {resumed: true, state: previous.state ?? {}, monitorUrl: previous.monitorUrl}
   }
+  // Resumed after Ctrl-C stopped waiting for this same request: that operation may still be running in Azure (a hung
+  // one outlives teardown's deadline). It is waited for before the request goes again, so no operation of the run is
+  // left running beside its second one (Azure refuses a second export/import/update of a resource mid-operation with
+  // 409 Conflict anyway). How it ended does not matter: the request is sent anew either way.
+  const earlier = spec.reattach === undefined ? context.operations.interrupted?.() : undefined
+  if (earlier?.monitorUrl && earlier.method === spec.method && sameResource(earlier.resourceUrl, resourceUrl)) {
+    context.log(`waiting for ${earlier.description} (started before the interruption) to end before sending it again`)
+    await pollMonitor(services, rebase(earlier.monitorUrl, earlier.resourceUrl, services.armEndpoint), context.signal, earlier.description).catch((error: unknown) => {
+      if (context.signal.aborted) throw error
+    })
+  }
 
   let journaled: Promise<void> | undefined
   let monitorUrl: string | undefined

@@ -719,6 +719,14 @@ class RunExecution {
     const maxAttempts = Math.max(1, step.retry?.attempts ?? 1)
     for (let attempt = 1; ; attempt++) {
       record.attempts = attempt
+      // The guard again at the moment the change would start (and before each retry): the lease may have been lost
+      // while step.started was written and shown, or while the step waited to retry (issue 16: a change started after
+      // the loss was journaled).
+      const refused = step.phase === 'main' && action.changes ? this.options.changeGuard?.() : undefined
+      if (refused) {
+        await this.emit({type: 'run.note', message: `not starting ${step.id}: ${refused}`, data: {refused: step.id}})
+        return finish({ok: false, error: new EngineStepError(refused, 'lease-lost'), interrupted: false})
+      }
       const result = await this.attempt(step, action, inputs, attempt, signal)
       if (result.ok) {
         const parsed = action.output.safeParse(result.outputs ?? {})
