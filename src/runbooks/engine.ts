@@ -311,6 +311,8 @@ class RunExecution {
     this.restoreCompleted()
 
     await this.runGraph(runbook.steps, 'main', options.signal, this.root)
+    // Whether to roll back is decided on every main event recorded (a lost one fails the run).
+    await this.emitChain
     const interrupted = options.signal.aborted
     if (interrupted) {
       this.runFailed = true
@@ -328,6 +330,8 @@ class RunExecution {
       clearTimeout(this.teardownTimer)
     }
     await this.noteStrayOperations()
+    // Every event so far recorded and delivered (or its loss known) before the run's status is decided.
+    await this.emitChain
 
     // Teardown that did not complete outranks the interruption: a human must look (exit 3), and resume can finish it.
     const status: RunStatus = this.teardownFailed
@@ -399,16 +403,21 @@ class RunExecution {
     const safe = this.redactor.redact(event)
     // Recording starts now (joining this tick's group); delivery waits for it and for the events before.
     const recorded = this.options.record?.(safe)
-    recorded?.catch(() => undefined) // handled below, once the chain reaches it
+    // A line that cannot be written stops the run the moment the write fails, not when delivery (which may lag
+    // behind: steps that change nothing do not wait for it) reaches it — else the run went on, and could end
+    // `succeeded`, with events missing from its journal (issue 16, fault matrix: maintenance-window × disk full).
+    recorded?.catch((error: unknown) => this.eventLost(event, error))
     const delivered = this.emitChain.then(() => recorded).then(() => this.options.emit(safe))
-    this.emitChain = delivered.catch((error: unknown) => {
-      if (this.emitError === undefined) {
-        this.emitError = error ?? new Error('event listener failed')
-        if (!this.runFailed) this.firstError = {message: `could not record event ${event.type}: ${errorInfo(error).message}`, code: 'journal-failed'}
-        this.runFailed = true
-      }
-    })
+    this.emitChain = delivered.catch((error: unknown) => this.eventLost(event, error))
     return this.emitChain
+  }
+
+  /** An event could not be recorded or delivered: the run fails (nothing new starts unrecorded). */
+  private eventLost(event: RunEvent, error: unknown): void {
+    if (this.emitError !== undefined) return
+    this.emitError = error ?? new Error('event listener failed')
+    if (!this.runFailed) this.firstError = {message: `could not record event ${event.type}: ${errorInfo(error).message}`, code: 'journal-failed'}
+    this.runFailed = true
   }
 
   // ── scheduling ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -718,7 +727,6 @@ class RunExecution {
 
     const maxAttempts = Math.max(1, step.retry?.attempts ?? 1)
     for (let attempt = 1; ; attempt++) {
-      record.attempts = attempt
       // The guard again at the moment the change would start (and before each retry): the lease may have been lost
       // while step.started was written and shown, or while the step waited to retry (issue 16: a change started after
       // the loss was journaled).
@@ -727,6 +735,7 @@ class RunExecution {
         await this.emit({type: 'run.note', message: `not starting ${step.id}: ${refused}`, data: {refused: step.id}})
         return finish({ok: false, error: new EngineStepError(refused, 'lease-lost'), interrupted: false})
       }
+      record.attempts = attempt
       const result = await this.attempt(step, action, inputs, attempt, signal)
       if (result.ok) {
         const parsed = action.output.safeParse(result.outputs ?? {})

@@ -139,3 +139,41 @@ describe('engine → journal group commit', () => {
     expect(verifyChain(await readFile(journal.path, 'utf8')).ok).toBe(true)
   })
 })
+
+describe('engine → journal that cannot write', () => {
+  it('fails the run when lines of steps it did not wait for are lost, never succeeded with a cut journal', async () => {
+    // The disk fills once the change's operation is on disk. The steps after it change nothing, so the engine does not
+    // wait for their lines (group commit): the writes are still pending (a slow fsync) when those steps are done, and
+    // fail only later. The run's status must count them (fault matrix: maintenance-window × disk full ended 0).
+    let full = false
+    let released = false
+    const held: Array<() => void> = []
+    const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC'})
+    const book = runbook(`
+name: disk-full
+title: The disk fills mid-run
+kind: maintenance
+steps:
+  - {id: change, uses: test.operation, with: {name: change-1}}
+  - {id: after, uses: core.log, needs: [change], with: {message: "reading back"}}
+`)
+    const {outcome} = await run(book, {
+      record: (event) => {
+        if (released) return Promise.reject(enospc())
+        if (full) {
+          if (event.type === 'step.succeeded' && (event as {step?: string}).step === 'after')
+            setImmediate(() => {
+              released = true
+              for (const fail of held.splice(0)) fail()
+            })
+          return new Promise((_, reject) => held.push(() => reject(enospc())))
+        }
+        if (event.type === 'operation.started') full = true
+        return Promise.resolve()
+      },
+    })
+    expect(outcome.status).toBe('failed')
+    expect(outcome.error).toMatchObject({code: 'journal-failed'})
+    expect(outcome.error?.message).toMatch(/could not record event step\.succeeded: ENOSPC/)
+  })
+})

@@ -114,4 +114,28 @@ steps:
     expect(events.find((e) => e.type === 'run.note' && /not starting second/.test(e.message))).toBeDefined()
     expect(trace(events)).toContain('step.succeeded first rollback')
   })
+
+  it('does not start a change whose lease is lost while its step.started is written and shown', async () => {
+    const book = runbook(`
+name: lease-lost-at-start
+title: Lease lost between scheduling and starting
+kind: maintenance
+steps:
+  - {id: change, uses: test.operation, with: {name: change-1}}
+`)
+    // Allowed when the step is scheduled; lost while its step.started is delivered (a slow journal or reporter): the
+    // fault matrix's redis-export × lease lost ended 0 with the export done after the loss was journaled.
+    let leaseLost = false
+    const {outcome, events} = await run(book, {
+      changeGuard: () => (leaseLost ? 'the lease on component "sessions-cache" is lost' : undefined),
+      onEvent: (e) => {
+        if (e.type === 'step.started' && e.step === 'change') leaseLost = true
+      },
+    })
+    expect(outcome.status).toBe('failed')
+    expect(outcome.error).toMatchObject({code: 'lease-lost'})
+    expect(outcome.steps.find((s) => s.id === 'change')).toMatchObject({status: 'failed', attempts: 0})
+    expect(events.some((e) => e.type === 'operation.started')).toBe(false)
+    expect(events.find((e) => e.type === 'run.note' && /not starting change/.test(e.message))).toBeDefined()
+  })
 })
