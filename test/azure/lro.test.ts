@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {restoreAction} from '../../src/actions/postgres.js'
+import {restoreAction, setMaintenanceWindowAction} from '../../src/actions/postgres.js'
 import {AzureError} from '../../src/azure/errors.js'
 import {rebase} from '../../src/azure/lro.js'
-import {makeContext, startFixture, type Fixture} from './helpers.js'
+import {makeContext, RG, startFixture, type Fixture} from './helpers.js'
 
 let fixture: Fixture
 beforeAll(async () => {
@@ -44,5 +44,39 @@ describe('re-attaching to a tracked operation', () => {
     )
     const azure = 'https://management.azure.com/subscriptions/s/providers/p/locations/l/azureAsyncOperation/1?api-version=1'
     expect(rebase(azure, 'https://management.azure.com/subscriptions/s/x', 'https://management.azure.com')).toBe(azure)
+  })
+
+  it('on resume, waits for an operation Ctrl-C left running before sending the same request again', async () => {
+    // Drift, so the action has a window to set; the PATCH then hangs (an operation that outlives teardown's deadline).
+    const client = await fixture.services.postgres()
+    await client.servers.beginUpdateAndWait(RG, 'pg-shop-orders', {maintenanceWindow: {customWindow: 'Enabled', dayOfWeek: 3, startHour: 5, startMinute: 0}}, {updateIntervalInMs: 20})
+    fixture.emulator.faults.set({hangOperations: ['postgres.update']})
+    try {
+      const controller = new AbortController()
+      const first = makeContext(fixture, {signal: controller.signal})
+      const started = first.context.operations.started
+      first.context.operations.started = async (operation) => {
+        await started(operation)
+        controller.abort('SIGINT')
+      }
+      await expect(setMaintenanceWindowAction.run(setMaintenanceWindowAction.input.parse({server: 'orders-db'}), first.context)).rejects.toBeDefined()
+      const hung = () => fixture.emulator.state.operations().filter((o) => o.operation === 'postgres.update' && o.status === 'InProgress')
+      expect(hung()).toHaveLength(1)
+
+      const second = makeContext(fixture)
+      second.context.operations.interrupted = () => first.started[0]
+      const resumed = setMaintenanceWindowAction.run(setMaintenanceWindowAction.input.parse({server: 'orders-db'}), second.context)
+      const waiting = () => second.logs.some((l) => /waiting for .* to end before sending it again/.test(l))
+      while (!waiting() && second.started.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+      // Waiting: no second PATCH beside the running one.
+      expect(second.started).toHaveLength(0)
+      expect(waiting()).toBe(true)
+      fixture.emulator.faults.clear()
+      await expect(resumed).resolves.toMatchObject({changed: true})
+      expect(hung()).toHaveLength(0)
+      expect(second.started).toHaveLength(1)
+    } finally {
+      fixture.emulator.faults.clear()
+    }
   })
 })
