@@ -31,6 +31,17 @@ export function startCommandRedactor(): void {
   processRedactor = new Redactor()
 }
 
+/**
+ * A run starts with a redactor of its own too, which becomes the process's output redactor (the command's output
+ * after the run hides what the run's journal hides). A process that runs many runs (the soak, a host embedding
+ * opsbook) would otherwise keep every earlier run's secrets — each a dozen spellings — in one ever longer pattern
+ * that every later line is matched against (issue 16 soak: memory grew with each drill).
+ */
+export function startRunRedactor(): Redactor {
+  startCommandRedactor()
+  return processRedactor!
+}
+
 /** The redacted bytes of `content`, exactly as `writeRedactedFile` would write them. */
 export function redactedBytes(content: RedactedContent, redactor: Redactor = SHAPES_ONLY): Buffer {
   if ('text' in content) return Buffer.from(redactor.redactText(content.text), 'utf8')

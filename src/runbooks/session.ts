@@ -11,7 +11,7 @@ import type {AzureServices, EmulatorEndpoints} from '../azure/clients.js'
 import {inspectOperation} from '../azure/inspect.js'
 import {Journal, newRunId, runDir, JOURNAL_FILE, SUMMARY_FILE} from '../evidence/journal.js'
 import type {Redactor} from '../evidence/redact.js'
-import {outputRedactor, writeRedactedFile} from '../evidence/writer.js'
+import {startRunRedactor, writeRedactedFile} from '../evidence/writer.js'
 import {acquireRunLock, releaseRunLock} from '../evidence/run-lock.js'
 import type {RunEvent} from './events.js'
 import type {GuardOverride} from './guards.js'
@@ -46,8 +46,8 @@ interface SessionInput {
 export async function startRunSession(input: SessionInput): Promise<RunResult> {
   const {runbook, environment, envName, loaded, params} = input.prepared
   const warnings: string[] = []
-  // The process-wide redactor: the CLI's stdout/stderr then hide what this run's journal hides.
-  const redactor = outputRedactor()
+  // The run's redactor, made the process's output redactor: the CLI's stdout/stderr then hide what this run's journal hides.
+  const redactor = startRunRedactor()
   for (const [name, spec] of Object.entries(runbook.params)) if (spec.type === 'secret' && typeof params[name] === 'string') redactor.add(params[name] as string)
   const warn = (message: string) => {
     const safe = redactor.redactText(message)

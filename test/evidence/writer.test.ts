@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {Redactor, REDACTED} from '../../src/evidence/redact.js'
-import {redactedBytes, writeRedactedFile} from '../../src/evidence/writer.js'
+import {outputRedactor, redactedBytes, startRunRedactor, writeRedactedFile} from '../../src/evidence/writer.js'
 import {tempDir} from './blob-helpers.js'
 
 // Issue 16, item 2: request.json carried raw params. Every file now goes through this writer, which redacts whatever
@@ -49,5 +49,22 @@ describe('the one redacting writer', () => {
     expect(readFileSync(join(dir, 'atomic.md'), 'utf8')).toBe(`Password=${REDACTED};`)
     const {readdirSync} = await import('node:fs')
     expect(readdirSync(dir).sort()).toEqual(['atomic.md', 'once.json'])
+  })
+})
+
+describe('the output redactor across runs', () => {
+  it('starts afresh with each run, so a process running many runs keeps only the current run\'s secrets', () => {
+    // The soak (200 drills in one process) grew with every run's SAS URLs, each in a dozen spellings, in one pattern.
+    const first = startRunRedactor()
+    first.add('first-run-sas-signature-1234')
+    expect(outputRedactor()).toBe(first)
+    expect(outputRedactor().redactText('sig first-run-sas-signature-1234')).toBe(`sig ${REDACTED}`)
+    const second = startRunRedactor()
+    second.add('second-run-secret-5678')
+    expect(outputRedactor()).toBe(second)
+    // Only this run's secret forms: the earlier run's are not carried along (a run is given its own secrets again).
+    expect(second.size).toBeLessThan(first.size + 1)
+    expect(second.redactText('first-run-sas-signature-1234')).toBe('first-run-sas-signature-1234')
+    expect(outputRedactor().redactText('second-run-secret-5678')).toBe(REDACTED)
   })
 })
