@@ -125,6 +125,23 @@ export async function currentLeaseHolder(container: ContainerClient, environment
   }
 }
 
+/**
+ * The components whose lease `runId`'s process on `host` still holds: on resume, what a crashed process of the run
+ * held is taken over and given back at the end, also when the resumed run no longer needs it (a promoted replica has
+ * no primary any more, so the primary's component would stay leased until the lease lapsed — issue 16 fault matrix:
+ * pg-promote-replica × SIGKILL+resume).
+ */
+export async function componentsHeldBy(container: ContainerClient, environmentName: string, holder: {runId: string; host: string}): Promise<string[]> {
+  const prefix = lockBlobName(environmentName, '')
+  const held: string[] = []
+  for await (const blob of container.listBlobsFlat({prefix, includeMetadata: true})) {
+    if (blob.properties.leaseState !== 'leased') continue
+    const owner = decodeHolder(blob.metadata ?? {})
+    if (owner?.runId === holder.runId && owner.host === holder.host) held.push(blob.name.slice(prefix.length))
+  }
+  return held
+}
+
 function startRenewing(
   leaseClient: BlobLeaseClient,
   blob: BlockBlobClient,

@@ -443,15 +443,19 @@ async function openEvidence(options: {
   void syncPending(root, {name: envName, environment}, services, {target, timeoutMs: 10_000}).catch(() => undefined)
 
   const leases: OpenedEvidence['leases'] = []
-  if (options.changes && options.components.length > 0) {
-    const {acquireTargetLeases} = await import('../evidence/lease.js')
-    const host = currentHost()
+  const {acquireTargetLeases, componentsHeldBy} = await import('../evidence/lease.js')
+  const host = currentHost()
+  // Resuming: every lease the run's dead process still holds is taken over (and given back at the end), also one
+  // this segment would not take by itself.
+  const heldBefore = options.takeOverOwn && options.changes ? await componentsHeldBy(target.client, envName, {runId, host}).catch(() => []) : []
+  const components = [...new Set([...options.components, ...heldBefore])]
+  if (options.changes && components.length > 0) {
     try {
       leases.push(
         ...(await acquireTargetLeases({
           container: target.client,
           environmentName: envName,
-          components: options.components,
+          components,
           holder: {runId, user: options.user, host, startedAt: startedAt.toISOString()},
           renewEveryMs: options.renewEveryMs,
           onLost: (error) => options.onLost(`lost the lease on a target: ${error.message}; no more changes will be started`),
@@ -465,7 +469,7 @@ async function openEvidence(options: {
         throw new GuardError(
           'lease',
           `could not take the target leases (${describeError(error)}); a production run that changes resources needs them so no other run changes the same targets; nothing was started`,
-          {components: options.components},
+          {components},
           ['fix access to the evidence container, where the leases live', 'or run without them: --no-lease --reason "…" (journaled)'],
         )
       warn(`could not take target leases (${describeError(error)}); running without protection against concurrent runs`)

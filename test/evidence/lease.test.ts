@@ -1,6 +1,6 @@
 import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
 import {exitCodeOf, GuardError} from '../../src/errors.js'
-import {acquireTargetLease, acquireTargetLeases, currentLeaseHolder, lockBlobName} from '../../src/evidence/lease.js'
+import {acquireTargetLease, acquireTargetLeases, componentsHeldBy, currentLeaseHolder, lockBlobName} from '../../src/evidence/lease.js'
 import {startBlobFixture, until, type BlobFixture} from './blob-helpers.js'
 
 describe('target leases', () => {
@@ -76,6 +76,19 @@ describe('target leases', () => {
     await expect(acquireTargetLeases({...options('x', 'run-crashed-2'), components: ['drill-app'], takeOver})).rejects.toBeInstanceOf(GuardError)
     expect(await currentLeaseHolder(fixture.target.client, 'local', 'drill-app')).toMatchObject({runId: 'run-live'})
     await Promise.all([...resumed, live].map((l) => l.release()))
+  })
+
+  it('finds every lease a run\'s dead process still holds on this host, so its resume takes them over and gives them back', async () => {
+    // The crashed process held the primary's component besides its own; the resumed segment may no longer need it (a
+    // promoted replica has no primary any more) but must not leave it leased.
+    for (const component of ['held-primary', 'held-replica']) await acquireTargetLease(options(component, 'run-crashed-3', {renewEveryMs: 3_600_000}))
+    const elsewhere = await acquireTargetLease({...options('held-elsewhere', 'run-crashed-3'), holder: {runId: 'run-crashed-3', host: 'other-host'}})
+    const other = await acquireTargetLease(options('held-other', 'run-live-3'))
+    const held = await componentsHeldBy(fixture.target.client, 'local', {runId: 'run-crashed-3', host: 'laptop-7'})
+    expect(held.sort()).toEqual(['held-primary', 'held-replica'])
+    const resumed = await acquireTargetLeases({...options('x', 'run-crashed-3'), components: held, takeOver: (h) => h?.runId === 'run-crashed-3' && h.host === 'laptop-7'})
+    await Promise.all([...resumed, elsewhere, other].map((l) => l.release()))
+    expect(await componentsHeldBy(fixture.target.client, 'local', {runId: 'run-crashed-3', host: 'laptop-7'})).toEqual([])
   })
 
   it('notices when its lease is taken away: it is no longer secure and onLost says so', async () => {
