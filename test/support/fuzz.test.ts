@@ -99,6 +99,32 @@ describe('property: the runbook loader', () => {
   }, 240_000)
 })
 
+describe('prototype-named keys', () => {
+  // Issue 16: `__proto__`, `constructor` and `toString` as keys were exit 1 (a crash) instead of 2. The fuzzer meets
+  // them by chance; these cases meet them every time, at the top level and nested, in a runbook and in a catalog.
+  const runbookText = (key: string) => `name: p\ntitle: t\nkind: checklist\n${key}: {x: 1}\nsteps:\n  - {id: a, uses: core.log, ${key}: 2, with: {message: hi}}\n`
+  it.each(['__proto__', 'constructor', 'toString'])('%s in a runbook and in a catalog: exit 2 at its line, nothing polluted', (key) => {
+    for (const [file, load] of [
+      ['p.yaml', () => parseRunbook('p.yaml', runbookText(key))],
+      ['runbooks.yaml', () => parseCatalog('runbooks.yaml', `version: 1\n${key}: {polluted: true}\nenvironments: {}\n`)],
+    ] as const) {
+      const error = (() => {
+        try {
+          load()
+        } catch (e) {
+          return e
+        }
+        return undefined
+      })()
+      expect(error, `${key} in ${file}`).toBeInstanceOf(ValidationError)
+      expect((error as ValidationError).exitCode).toBe(2)
+      const problems = (error as ValidationError).problems
+      expect(problems.some((p) => p.location?.file === file && p.location.line >= 2 && p.message.includes(key))).toBe(true)
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+})
+
 describe('property: the catalog loader', () => {
   const valid = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8')
   it(`${CASES} generated and damaged catalogs: accepted or exit 2 with positioned problems`, () => {
