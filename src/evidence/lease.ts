@@ -156,8 +156,10 @@ function startRenewing(
     renewing = renewing.then(async () => {
       if (released || lost) return
       try {
-        // Bounded: a renewal hanging on a dead connection must not stop the next ones from noticing the partition.
-        await leaseClient.renewLease({abortSignal: AbortSignal.timeout(Math.max(1000, options.renewEveryMs))})
+        // Bounded: a renewal hanging on a dead connection must not stop the next ones from noticing the partition. At
+        // least 5 s (well inside the half-duration the lease stays `secure`): a 1 s bound gave up on every renewal of
+        // a loaded machine's slow answers, and a run lost a lease it held (fault matrix: dr-drill × 500/503).
+        await leaseClient.renewLease({abortSignal: AbortSignal.timeout(Math.max(5000, options.renewEveryMs))})
         renewals++
         renewedAt = Date.now()
       } catch (error) {
