@@ -6,8 +6,10 @@
  * Faults that need a second process (SIGKILL, concurrent resume) are left out: the soak measures this process.
  * Run: `npx tsx bench/soak.ts --drills 50 --seed 16` (or BENCH_SOAK_DRILLS / BENCH_SOAK_SEED; 200 drills by default).
  */
+import {Socket} from 'node:net'
 import {join} from 'node:path'
 import {startEmulator} from '../src/emulator/server.js'
+import {outputRedactor} from '../src/evidence/writer.js'
 import {runCell, type Fault, type MatrixContext} from '../test/integration/fault-cells.js'
 import {postgresServers, repoRoot, sdkServices} from '../test/integration/support.js'
 
@@ -30,18 +32,47 @@ interface Sample {
   rssMb: number
   heapMb: number
   handles: number
+  /** Active resources by type (Timeout, TCPSocketWrap, FSReqCallback…): where a growth comes from. */
+  byType: Record<string, number>
 }
 
-function sample(at: string): Sample {
+function sample(at: string, ports: Map<number, string>): Sample {
   const memory = process.memoryUsage()
   // Timers, sockets, servers, file handles… that keep the event loop alive (the emulator's own included).
-  return {at, rssMb: memory.rss / 2 ** 20, heapMb: memory.heapUsed / 2 ** 20, handles: process.getActiveResourcesInfo().length}
+  const resources = process.getActiveResourcesInfo()
+  const byType: Record<string, number> = {}
+  for (const type of resources) byType[type] = (byType[type] ?? 0) + 1
+  // Sockets by what they connect: the emulator's side of a connection (its ARM, identity, Blob or slot servers) or
+  // this process's client side, named by the server it reaches — a leak shows which client keeps its connections.
+  for (const handle of (process as unknown as {_getActiveHandles(): unknown[]})._getActiveHandles())
+    if (handle instanceof Socket && handle.remotePort !== undefined) {
+      const key = ports.has(handle.localPort!) ? `served by ${ports.get(handle.localPort!)}` : `to ${ports.get(handle.remotePort) ?? `port ${handle.remotePort}`}`
+      byType[key] = (byType[key] ?? 0) + 1
+    }
+  return {at, rssMb: memory.rss / 2 ** 20, heapMb: memory.heapUsed / 2 ** 20, handles: resources.length, byType}
+}
+
+/**
+ * Before a sample: garbage collected, and the idle keep-alive connections of the last requests given time to close
+ * (Node's servers drop an idle one after 5 s, the emulator's slot hosts after 1 s). Sampled at once, those come and
+ * go with the timing of the drill's last requests and hide a real trend.
+ */
+async function settle(): Promise<void> {
+  global.gc?.()
+  await new Promise((resolve) => setTimeout(resolve, 6000))
+  global.gc?.()
 }
 
 async function main(): Promise<void> {
   const emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100, tokenLifetimeSeconds: 30})
   Object.assign(process.env, emulator.env())
   const ctx = {emulator, n: 0} as MatrixContext
+  const portOf = (url: string) => Number(new URL(url).port)
+  const ports = new Map<number, string>([
+    [portOf(emulator.armEndpoint), 'emulator ARM'],
+    [portOf(emulator.identityEndpoint), 'emulator identity'],
+    [portOf(emulator.blob.endpoint), 'Azurite'],
+  ])
   const samples: Sample[] = []
   const counts = new Map<string, number>()
   const failures: string[] = []
@@ -56,12 +87,18 @@ async function main(): Promise<void> {
       } catch (error) {
         failures.push(`drill ${i} (${fault}): ${(error as Error).message.split('\n')[0]}`)
       }
-      global.gc?.()
-      if (i === 0) samples.push(sample('start'))
-      if (i === Math.ceil(drills / 2)) samples.push(sample('middle'))
-      if (i % 10 === 0) process.stderr.write(`drill ${i}/${drills} (${Math.round((Date.now() - started) / 1000)} s)\n`)
+      const sampled = i === 0 || i === Math.ceil(drills / 2) || i % 10 === 0 || process.env.BENCH_SOAK_TRACE
+      if (sampled) await settle()
+      if (i === 0) samples.push(sample('start', ports))
+      if (i === Math.ceil(drills / 2)) samples.push(sample('middle', ports))
+      if (sampled) {
+        const now = sample(String(i), ports)
+        const held = `emulator: ${emulator.state.operations().length} operations, ${emulator.requestLog().length} logged requests; output redactor: ${outputRedactor().size} secret forms`
+        process.stderr.write(`drill ${i}/${drills} ${fault} (${Math.round((Date.now() - started) / 1000)} s): ${now.handles} handles ${JSON.stringify(now.byType)}, heap ${now.heapMb.toFixed(0)} MB, RSS ${now.rssMb.toFixed(0)} MB; ${held}\n`)
+      }
     }
-    samples.push(sample('end'))
+    await settle()
+    samples.push(sample('end', ports))
     const services = sdkServices(emulator)
     const scratch = (await postgresServers(services)).filter((s) => s.tags['opsbook-scratch'] === 'true')
     const running = emulator.state.operations().filter((o) => o.status === 'InProgress')
