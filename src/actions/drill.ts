@@ -146,8 +146,7 @@ export function snapshotRpoBound(component: Component, rpo: z.infer<typeof measu
 const isRouter = (component: Component) => component.type === 'trafficmanager' || component.type === 'frontdoor'
 
 /** Why a traffic router's row has no RPO (region-failover's leg of the drill). */
-export const ROUTER_RPO_NOTE =
-  'RPO n/a: a traffic router holds no data; what a regional failover can lose is the RPO of the data tier behind it (the database and cache rows of this table)'
+export const ROUTER_RPO_NOTE = 'RPO n/a: a router holds no data; a failover loses what the data tier behind it does (its rows)'
 
 /** A measured duration against an objective (ms). */
 function compare(measuredMs: number | undefined, objectiveMs: number | undefined): z.infer<typeof measureSchema> {
