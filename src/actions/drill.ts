@@ -143,6 +143,11 @@ export function snapshotRpoBound(component: Component, rpo: z.infer<typeof measu
   return {rpo: {...rpo, boundMs, ...(met === undefined ? {} : {met})}, note}
 }
 
+const isRouter = (component: Component) => component.type === 'trafficmanager' || component.type === 'frontdoor'
+
+/** Why a traffic router's row has no RPO (region-failover's leg of the drill). */
+export const ROUTER_RPO_NOTE = 'RPO n/a: a router holds no data; a failover loses what the data tier behind it does (its rows)'
+
 /** A measured duration against an objective (ms). */
 function compare(measuredMs: number | undefined, objectiveMs: number | undefined): z.infer<typeof measureSchema> {
   const out: z.infer<typeof measureSchema> = {}
@@ -218,10 +223,14 @@ export const measureAction = defineAction({
     // A web app keeps no data of its own (its state lives in the databases and caches drilled beside it): a slot
     // round trip loses nothing, so its RPO is 0 by construction rather than unmeasured.
     const stateless = component.type === 'webapp'
-    const bounded = snapshotRpoBound(component, compare(stateless ? 0 : dataAsOf && requested !== undefined ? requested - Date.parse(dataAsOf) : undefined, rpoObjective))
+    // A traffic router moves requests, not data: what a regional failover loses is the data tier's RPO (the rows of the
+    // databases and caches behind it), so its own RPO is not applicable rather than 0 or unmeasured.
+    const router = isRouter(component)
+    const bounded = snapshotRpoBound(component, compare(stateless ? 0 : !router && dataAsOf && requested !== undefined ? requested - Date.parse(dataAsOf) : undefined, router ? undefined : rpoObjective))
     const rpo = bounded.rpo
     const notes = [...(input.method ? [input.method] : []), ...(input.notes ?? []), ...(bounded.note ? [bounded.note] : [])]
     if (stateless && rpoObjective !== undefined) notes.push('RPO 0: a web app holds no data of its own; a slot round trip loses none')
+    if (router) notes.push(ROUTER_RPO_NOTE)
     const issues = configurationIssues(component, {retentionDays: input.retentionDays, geoRedundantBackup: input.geoRedundantBackup})
     notes.push(...issues.map((i) => `configuration: ${i}`))
     if (rtoObjective !== undefined && rto.measuredMs === undefined) notes.push('RTO not measured: the recovery did not say when it started')
@@ -231,8 +240,8 @@ export const measureAction = defineAction({
           ? `data read from the copy: newest ${new Date(dataAsOf).toISOString()}${input.sourceDataAsOf ? `; the source's newest at the point: ${new Date(input.sourceDataAsOf).toISOString()}` : ''}`
           : `RPO not measured: the copy holds no rows the data probe finds${input.sourceDataAsOf ? ` (the source's newest at the point: ${new Date(input.sourceDataAsOf).toISOString()})` : ''}`,
       )
-    if (!readFromCopy) notes.push(input.rpoUnmeasuredNote ?? `${PG_RPO_UNMEASURED_NOTE}${component.type === 'postgres' && !component.dataProbes ? `; set components.${input.component}.dataProbes (a freshness query, or canary: true) in the catalog to measure it` : ''}`)
-    else if (rpoObjective !== undefined && rpo.measuredMs === undefined && input.dataAsOfSource !== 'probe') notes.push('RPO not measured: the recovered copy did not say how old its data is')
+    if (!router && !readFromCopy) notes.push(input.rpoUnmeasuredNote ?? `${PG_RPO_UNMEASURED_NOTE}${component.type === 'postgres' && !component.dataProbes ? `; set components.${input.component}.dataProbes (a freshness query, or canary: true) in the catalog to measure it` : ''}`)
+    else if (!router && rpoObjective !== undefined && rpo.measuredMs === undefined && input.dataAsOfSource !== 'probe') notes.push('RPO not measured: the recovered copy did not say how old its data is')
     if (rpo.measuredMs !== undefined && rpo.measuredMs === 0 && dataAsOf && requested !== undefined && Date.parse(dataAsOf) > requested)
       notes.push('the copy holds data newer than the point asked for')
     const missed = rto.met === false || rpo.met === false
@@ -243,7 +252,7 @@ export const measureAction = defineAction({
         ? 'cannot-meet'
         : rtoObjective === undefined && rpoObjective === undefined
           ? 'no-objective'
-          : (rtoObjective !== undefined && rto.measuredMs === undefined) || (rpoObjective !== undefined && rpo.measuredMs === undefined)
+          : (rtoObjective !== undefined && rto.measuredMs === undefined) || (!router && rpoObjective !== undefined && rpo.measuredMs === undefined)
             ? 'unmeasured'
             : 'met'
     const show = (m: z.infer<typeof measureSchema>) =>
@@ -307,8 +316,8 @@ export const reportAction = defineAction({
       .default(false)
       .describe('Also fail when an objective could not be measured (e.g. a PostgreSQL RPO Azure does not report); by default such rows are shown, not failed'),
     expect: z
-      .array(z.enum(['postgres', 'redis', 'managedredis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus']))
-      .default(['postgres', 'redis', 'webapp', 'sqldb'])
+      .array(z.enum(['postgres', 'redis', 'managedredis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus', 'trafficmanager', 'frontdoor']))
+      .default(['postgres', 'redis', 'managedredis', 'webapp', 'sqldb', 'cosmosdb', 'trafficmanager', 'frontdoor'])
       .describe('Component types every one of which must have a measurement; one without is reported as unmeasured'),
   }),
   output: reportOutput,

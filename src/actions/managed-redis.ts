@@ -35,7 +35,7 @@ import {
   type CacheView,
 } from './redis.js'
 import {armPath, azureServices, resolveResource, withRetryLog, type ResolvedResource} from './resolve.js'
-import {defineAction, type ActionDefinition} from './types.js'
+import {defineAction, type ActionContext, type ActionDefinition, type ArmCall, type PlanContext} from './types.js'
 
 const CLUSTER_READ = 'Microsoft.Cache/redisEnterprise/read'
 const DATABASE_READ = 'Microsoft.Cache/redisEnterprise/databases/read'
@@ -102,6 +102,33 @@ registerManagedFlavour(managedFlavour)
 
 const databaseArg = (r: ResolvedResource) => `--resource-group ${r.resourceGroup} --cluster-name ${r.name}`
 
+/**
+ * The plan of an RDB transfer (export or import, both a long-running POST on the database with SAS URLs): the `az`
+ * lines (a user-delegation SAS with `sasPermissions`, then `az redisenterprise database <op> <sasArgs>`) and ARM calls.
+ */
+function transferPlan<I extends {cache: string; sasTtl: string; storageAccount?: string; container?: string}>(
+  op: 'export' | 'import',
+  sasPermissions: string,
+  sasArgs: (input: I, url: (blob: string) => string, cluster: string) => string,
+  body: string,
+) {
+  return {
+    az: (input: I, plan: PlanContext) => {
+      const r = resolve(plan.environment, input.cache)
+      const loc = planLocation(plan, r, input)
+      const url = (blob: string) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${blob}?$SAS"`
+      return [sasAzLine(plan, loc, sasPermissions, input.sasTtl), `${AZ} database ${op} ${databaseArg(r)} ${sasArgs(input, url, r.name)}`]
+    },
+    arm: (input: I, plan: PlanContext): ArmCall[] => {
+      const r = resolve(plan.environment, input.cache)
+      return [
+        {method: 'GET', path: armPath(r)},
+        {method: 'POST', path: armPath(r, `/databases/${managedDatabaseOf(r)}/${op}`), longRunning: true, note: `body ${body}`},
+      ]
+    },
+  }
+}
+
 export const managedExportAction = defineAction({
   name: 'managedredis.export',
   summary: 'Export an RDB snapshot of a Managed Redis database to the catalog\'s snapshot container (short-lived SAS, never logged)',
@@ -111,22 +138,12 @@ export const managedExportAction = defineAction({
   output: exportOutput,
   changes: true,
   permissions: [CLUSTER_READ, DATABASE_READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
-  az: (input, plan) => {
-    const r = resolve(plan.environment, input.cache)
-    const loc = planLocation(plan, r, input)
-    const prefix = input.drill ? drillSnapshotName(r.name, '<run-id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)
-    return [
-      sasAzLine(plan, loc, 'rcwl', input.sasTtl),
-      `${AZ} database export ${databaseArg(r)} --sas-uri "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${prefix}?$SAS"`,
-    ]
-  },
-  arm: (input, plan) => {
-    const r = resolve(plan.environment, input.cache)
-    return [
-      {method: 'GET', path: armPath(r)},
-      {method: 'POST', path: armPath(r, `/databases/${managedDatabaseOf(r)}/export`), longRunning: true, note: 'body {sasUri: <directory SAS URL>}'},
-    ]
-  },
+  ...transferPlan<z.infer<typeof exportInput>>(
+    'export',
+    'rcwl',
+    (input, url, cluster) => `--sas-uri ${url(input.drill ? drillSnapshotName(cluster, '<run-id>') : (input.prefix ?? `<${cluster}-time>Z.rdb`))}`,
+    '{sasUri: <directory SAS URL>}',
+  ),
   run: (input, context) => runExport(input, context, managedFlavour),
 })
 
@@ -138,22 +155,7 @@ export const managedImportAction = defineAction({
   output: importOutput,
   changes: true,
   permissions: [CLUSTER_READ, DATABASE_READ, IMPORT, DELEGATION_KEY, BLOB_READ],
-  az: (input, plan) => {
-    const r = resolve(plan.environment, input.cache)
-    const loc = planLocation(plan, r, input)
-    const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']
-    return [
-      sasAzLine(plan, loc, 'r', input.sasTtl),
-      `${AZ} database import ${databaseArg(r)} --sas-uris ${files.map((f) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${f}?$SAS"`).join(' ')}`,
-    ]
-  },
-  arm: (input, plan) => {
-    const r = resolve(plan.environment, input.cache)
-    return [
-      {method: 'GET', path: armPath(r)},
-      {method: 'POST', path: armPath(r, `/databases/${managedDatabaseOf(r)}/import`), longRunning: true, note: 'body {sasUris: [<blob SAS URLs>]}'},
-    ]
-  },
+  ...transferPlan<z.infer<typeof importInput>>('import', 'r', (input, url) => `--sas-uris ${(input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']).map(url).join(' ')}`, '{sasUris: [<blob SAS URLs>]}'),
   run: (input, context) => runImport(input, context, managedFlavour),
 })
 
@@ -164,6 +166,26 @@ export const managedVerifyAction = defineAction({
   description: 'As redis.verify, for Azure Managed Redis: reads the cluster (host name) and its database (TLS port 10000, state), then connects with the component\'s probe.',
   permissions: [CLUSTER_READ, DATABASE_READ],
 })
+
+/** The plan of an action that only reads the database's `property` (persistence, geoReplication). */
+function databaseRead(property: string) {
+  return {
+    changes: false,
+    permissions: [DATABASE_READ],
+    az: (input: {cache: string}, plan: PlanContext) => [`${AZ} database show ${databaseArg(resolve(plan.environment, input.cache))} --query ${property}`],
+    arm: (input: {cache: string}, plan: PlanContext): ArmCall[] => {
+      const r = resolve(plan.environment, input.cache)
+      return [{method: 'GET', path: armPath(r, `/databases/${managedDatabaseOf(r)}`)}]
+    },
+  }
+}
+
+/** The catalog's (or a named) Managed Redis database, read with the run's retries. */
+async function readCacheDatabase(cache: string, context: ActionContext) {
+  const services = azureServices(context)
+  const resource = resolve(context.environment, cache)
+  return {resource, database: await withRetryLog(context, services, () => readDatabase(services, resource, context.signal))}
+}
 
 export const persistenceAction = defineAction({
   name: 'managedredis.persistence',
@@ -178,17 +200,9 @@ export const persistenceAction = defineAction({
     expected: z.string().optional().describe('The catalog\'s persistence, e.g. rdb/PT1H'),
     matches: z.boolean().optional(),
   }),
-  changes: false,
-  permissions: [DATABASE_READ],
-  az: (input, plan) => [`${AZ} database show ${databaseArg(resolve(plan.environment, input.cache))} --query persistence`],
-  arm: (input, plan) => {
-    const r = resolve(plan.environment, input.cache)
-    return [{method: 'GET', path: armPath(r, `/databases/${managedDatabaseOf(r)}`)}]
-  },
+  ...databaseRead('persistence'),
   async run(input, context) {
-    const services = azureServices(context)
-    const resource = resolve(context.environment, input.cache)
-    const database = await withRetryLog(context, services, () => readDatabase(services, resource, context.signal))
+    const {resource, database} = await readCacheDatabase(input.cache, context)
     const p = database.persistence ?? {}
     const mode: 'rdb' | 'aof' | 'none' = p.rdbEnabled ? 'rdb' : p.aofEnabled ? 'aof' : 'none'
     const frequency = mode === 'rdb' ? p.rdbFrequency : mode === 'aof' ? p.aofFrequency : undefined
@@ -215,17 +229,9 @@ export const geoReplicationAction = defineAction({
   description: 'GET .../databases/{db} → geoReplication {groupNickname, linkedDatabases[{id, state}]}. allLinked: every linked database is in state Linked.',
   input: z.strictObject({cache: cacheRef}),
   output: z.strictObject({cache: z.string(), group: z.string().optional(), linkedDatabases: z.array(linkedSchema), allLinked: z.boolean()}),
-  changes: false,
-  permissions: [DATABASE_READ],
-  az: (input, plan) => [`${AZ} database show ${databaseArg(resolve(plan.environment, input.cache))} --query geoReplication`],
-  arm: (input, plan) => {
-    const r = resolve(plan.environment, input.cache)
-    return [{method: 'GET', path: armPath(r, `/databases/${managedDatabaseOf(r)}`)}]
-  },
+  ...databaseRead('geoReplication'),
   async run(input, context) {
-    const services = azureServices(context)
-    const resource = resolve(context.environment, input.cache)
-    const database = await withRetryLog(context, services, () => readDatabase(services, resource, context.signal))
+    const {resource, database} = await readCacheDatabase(input.cache, context)
     const linked = (database.geoReplication?.linkedDatabases ?? []).map((l) => ({id: l.id ?? '', cluster: clusterOf(l.id ?? ''), ...(l.state ? {state: l.state} : {})}))
     const group = database.geoReplication?.groupNickname
     context.log(group ? `${resource.name} is in geo-replication group ${group}: ${linked.map((l) => `${l.cluster} (${l.state ?? 'unknown'})`).join(', ')}` : `${resource.name} is in no active geo-replication group`)

@@ -21,7 +21,7 @@ import type {AzureServices} from '../azure/clients.js'
 import {ActionFailure, toAzureError} from '../azure/errors.js'
 import {azureServices, delay, withRetryLog} from './resolve.js'
 import {LOCAL_URL_HEADER, probeWebappOnce} from './webapp.js'
-import {defineAction, type ActionContext, type ActionDefinition} from './types.js'
+import {defineAction, type ActionContext, type ActionDefinition, type ArmCall, type PlanContext} from './types.js'
 
 export const TRAFFIC_MANAGER_API_VERSION = '2022-04-01'
 export const FRONT_DOOR_API_VERSION = '2024-02-01'
@@ -206,6 +206,21 @@ function catalogBackends(environment: Environment, router: Router): Array<{name:
   return []
 }
 
+/** ARM calls that read a router and PATCH some of its endpoints (Traffic Manager) or origins (Front Door, long-running). */
+function backendArm(plan: PlanContext, router: Router, backends: Array<{name: string; group: string}>): ArmCall[] {
+  const tm = router.kind === 'trafficmanager'
+  const base = `/subscriptions/${plan.environment.subscription}/resourceGroups/${router.resourceGroup}/providers/${tm ? 'Microsoft.Network/trafficmanagerprofiles' : 'Microsoft.Cdn/profiles'}/${router.name}`
+  return tm
+    ? [
+        {method: 'GET', path: `${base}?api-version=${TRAFFIC_MANAGER_API_VERSION}`},
+        ...backends.map((b): ArmCall => ({method: 'PATCH', path: `${base}/${b.group}/${b.name}?api-version=${TRAFFIC_MANAGER_API_VERSION}`})),
+      ]
+    : [
+        ...[...new Set(backends.map((b) => b.group))].map((g): ArmCall => ({method: 'GET', path: `${base}/originGroups/${g}/origins?api-version=${FRONT_DOOR_API_VERSION}`})),
+        ...backends.map((b): ArmCall => ({method: 'PATCH', path: `${base}/originGroups/${b.group}/origins/${b.name}?api-version=${FRONT_DOOR_API_VERSION}`, longRunning: true})),
+      ]
+}
+
 const routerRef = z.string().min(1).describe('Catalog key of a trafficmanager or frontdoor component, or its Azure name')
 const targetRegion = z.string().min(1).optional().describe('Region to fail over to; default: the environment\'s pairedRegion')
 
@@ -213,6 +228,18 @@ function toRegionOf(environment: Environment, to: string | undefined): string {
   const region = to ?? environment.pairedRegion
   if (!region) throw new OpsbookError('no region to fail over to: pass `to` or set the environment\'s pairedRegion', {exitCode: ExitCode.invalidInput, code: 'missing-paired-region'})
   return normalizeRegion(region)
+}
+
+/** Input of the failover steps that act on a router towards a region. */
+const failoverInput = z.strictObject({router: routerRef, to: targetRegion})
+
+/** The router, the region to fail over to, and the router's endpoints/origins as Azure reports them now. */
+async function readFailover(input: z.infer<typeof failoverInput>, context: ActionContext) {
+  const services = azureServices(context)
+  const router = resolveRouter(context.environment, input.router)
+  const to = toRegionOf(context.environment, input.to)
+  const view = await withRetryLog(context, services, () => readRouter(services, router, context))
+  return {services, router, to, view}
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -251,16 +278,7 @@ function updateAction(kind: RouterKind) {
     },
     arm: (input: any, plan) => {
       const router = resolveRouter(plan.environment, input.profile, kind)
-      const base = `/subscriptions/${plan.environment.subscription}/resourceGroups/${router.resourceGroup}/providers/${tm ? 'Microsoft.Network/trafficmanagerprofiles' : 'Microsoft.Cdn/profiles'}/${router.name}`
-      return tm
-        ? [
-            {method: 'GET', path: `${base}?api-version=${TRAFFIC_MANAGER_API_VERSION}`},
-            {method: 'PATCH', path: `${base}/<endpointType>/${input.endpoint}?api-version=${TRAFFIC_MANAGER_API_VERSION}`},
-          ]
-        : [
-            {method: 'GET', path: `${base}/originGroups/${input.originGroup ?? '<group>'}/origins?api-version=${FRONT_DOOR_API_VERSION}`},
-            {method: 'PATCH', path: `${base}/originGroups/${input.originGroup ?? '<group>'}/origins/${input.origin}?api-version=${FRONT_DOOR_API_VERSION}`, longRunning: true},
-          ]
+      return backendArm(plan, router, [tm ? {name: input.endpoint, group: '<endpointType>'} : {name: input.origin, group: input.originGroup ?? '<group>'}])
     },
     async run(input: any, context) {
       const services = azureServices(context)
@@ -291,7 +309,7 @@ export const failoverPreflightAction = defineAction({
   summary: 'Check a traffic router can fail over: the target region has an endpoint/origin, and its app is healthy',
   description:
     'Reads the Traffic Manager or Front Door profile, finds the endpoints/origins in the target region (default: pairedRegion) and in the others, and checks each target one: its web app answers its health path (and a Traffic Manager endpoint that is enabled reports endpointMonitorStatus Online). Fails (exit 1) when the target region has no endpoint/origin or none is healthy. Changes nothing.',
-  input: z.strictObject({router: routerRef, to: targetRegion}),
+  input: failoverInput,
   output: z.strictObject({
     router: z.string(),
     kind: z.enum(['trafficmanager', 'frontdoor']),
@@ -311,10 +329,7 @@ export const failoverPreflightAction = defineAction({
       : [`az afd origin list --resource-group ${router.resourceGroup} --profile-name ${router.name} --origin-group-name ${catalogBackends(plan.environment, router)[0]?.group ?? '<origin-group>'} -o table`]
   },
   async run(input, context) {
-    const services = azureServices(context)
-    const router = resolveRouter(context.environment, input.router)
-    const to = toRegionOf(context.environment, input.to)
-    const view = await withRetryLog(context, services, () => readRouter(services, router, context))
+    const {services, router, to, view} = await readFailover(input, context)
     const rows: Array<z.infer<typeof backendRow>> = []
     for (const b of view.backends) {
       let healthy = false
@@ -348,7 +363,7 @@ export const failoverSwitchAction = defineAction({
   summary: 'Switch a traffic router to the target region: disable its endpoints/origins in every other region',
   description:
     'Disables every enabled endpoint (Traffic Manager) or origin (Front Door) outside the target region and enables the target region\'s, so priority routing sends all traffic there. Outputs what it changed (with the settings before) and when, for failover.waitForRegion (RTO) and failover.restore (fail back).',
-  input: z.strictObject({router: routerRef, to: targetRegion}),
+  input: failoverInput,
   output: z.strictObject({router: z.string(), toRegion: z.string(), switchedAt: z.string(), changed: z.array(changeRow)}),
   changes: true,
   permissions: [TM_READ, TM_ENDPOINT_WRITE, TM_EXTERNAL_WRITE, AFD_READ, AFD_ORIGIN_READ, AFD_ORIGIN_WRITE],
@@ -357,11 +372,12 @@ export const failoverSwitchAction = defineAction({
     const to = input.to && !/^</.test(input.to) ? normalizeRegion(input.to) : normalizeRegion(plan.environment.pairedRegion ?? '<region>')
     return catalogBackends(plan.environment, router).map((b) => azLine(router, {name: b.name, group: b.group, enabled: b.region === to}))
   },
+  arm: (input, plan) => {
+    const router = resolveRouter(plan.environment, input.router)
+    return backendArm(plan, router, catalogBackends(plan.environment, router))
+  },
   async run(input, context) {
-    const services = azureServices(context)
-    const router = resolveRouter(context.environment, input.router)
-    const to = toRegionOf(context.environment, input.to)
-    const view = await withRetryLog(context, services, () => readRouter(services, router, context))
+    const {services, router, to, view} = await readFailover(input, context)
     const changed: Array<z.infer<typeof changeRow>> = []
     // Enable the target region first, then disable the others: at no moment is every backend disabled.
     const plan = [...view.backends.filter((b) => b.region === to && !b.enabled), ...view.backends.filter((b) => b.region !== to && b.enabled)]
@@ -388,6 +404,10 @@ export const failoverRestoreAction = defineAction({
     return Array.isArray(input.changed) && input.changed.length > 0
       ? input.changed.map((c) => azLine(router, {name: c.name, group: c.group, enabled: c.before.enabled, priority: c.before.priority}))
       : catalogBackends(plan.environment, router).map((b) => azLine(router, {name: b.name, group: b.group, enabled: true}))
+  },
+  arm: (input, plan) => {
+    const router = resolveRouter(plan.environment, input.router)
+    return backendArm(plan, router, Array.isArray(input.changed) && input.changed.length > 0 ? input.changed : catalogBackends(plan.environment, router)).filter((c) => c.method === 'PATCH')
   },
   async run(input, context) {
     const services = azureServices(context)
@@ -418,7 +438,8 @@ export const failoverWaitAction = defineAction({
     path: z.string().startsWith('/').optional().describe('Path to GET; default: the health path of the target region\'s web app, else /'),
     regionHeader: z.string().default(REGION_HEADER),
     timeout: isoDuration.default('PT15M'),
-    interval: isoDuration.default('PT2S'),
+    // Each poll is one GET of the health path: once a second measures the RTO to the second at no cost.
+    interval: isoDuration.default('PT1S'),
   }),
   output: z.strictObject({
     region: z.string(),
@@ -427,6 +448,7 @@ export const failoverWaitAction = defineAction({
     url: z.string(),
     rtoMs: z.number(),
     rto: z.string().describe('RTO, human readable'),
+    answeredAt: z.string().describe('When the healthy answer came (the end of the RTO)'),
     objective: z.string().optional().describe('The router component\'s objectives.rto'),
     met: z.boolean().optional(),
   }),
@@ -456,12 +478,13 @@ export const failoverWaitAction = defineAction({
         const response = await services.httpGet(url, {timeoutMs: 10_000, signal: context.signal})
         const from = normalizeRegion(response.headers[header] ?? '')
         if (response.status >= 200 && response.status < 300 && from === region) {
-          const rtoMs = Math.max(0, context.now().getTime() - Date.parse(input.since))
+          const answeredAt = context.now()
+          const rtoMs = Math.max(0, answeredAt.getTime() - Date.parse(input.since))
           const objective = router.component?.objectives?.rto
           const objectiveMs = objective ? parseDuration(objective) : undefined
           const met = objectiveMs === undefined ? undefined : rtoMs <= objectiveMs
           context.log(`GET ${url} → ${response.status} from ${from} after ${attempts} attempt(s): RTO ${humanDuration(rtoMs)}${objective ? ` (objective ${objective}: ${met ? 'met' : 'MISSED'})` : ''}`)
-          return {region, status: response.status, attempts, url, rtoMs, rto: humanDuration(rtoMs), ...(objective ? {objective, met} : {})}
+          return {region, status: response.status, attempts, url, rtoMs, rto: humanDuration(rtoMs), answeredAt: answeredAt.toISOString(), ...(objective ? {objective, met} : {})}
         }
         last = `${response.status} from ${from || `no ${header} header`}`
       } catch (error) {

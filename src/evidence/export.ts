@@ -387,9 +387,11 @@ function coverage(rows: RunRow[], components: Environment['components'], asOf: D
   return [...keys].sort().map((key) => {
     const component = components[key]
     const measured = drills.filter((r) => r.objectives.some((o) => o.component === key))
+    // A component passes on its own row: a drill fails (exit 1) when any one row misses, and the components whose rows
+    // were met in it were still recovered and verified. Only a run that never finished proves nothing.
     const passes = (r: RunRow) => {
       const o = r.objectives.find((x) => x.component === key)!
-      return r.status === 'succeeded' && !objectiveNotMet(o)
+      return r.status !== 'unfinished' && r.status !== 'interrupted' && !objectiveNotMet(o)
     }
     const last = measured.at(-1)
     const lastPassing = measured.filter(passes).at(-1)

@@ -9,7 +9,8 @@ import type {SourceLocation} from '../errors.js'
 import {parseDuration} from '../support/duration.js'
 import {GROUP_USES, type ActionCall, type ForEachSpec, type ParamSpec, type Runbook, type StepSpec} from './model.js'
 
-export const COMPONENT_TYPES = ['postgres', 'redis', 'managedredis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus'] as const
+// trafficmanager and frontdoor: the routers region-failover switches (a `target` param, dr-drill's failover leg).
+export const COMPONENT_TYPES = ['postgres', 'redis', 'managedredis', 'webapp', 'storage', 'keyvault', 'sqldb', 'cosmosdb', 'servicebus', 'trafficmanager', 'frontdoor'] as const
 export const RUNBOOK_KINDS = ['incident', 'drill', 'maintenance', 'checklist'] as const
 
 /** Step ids and param names: usable as `steps.<id>` / `params.<name>` in expressions. */

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {configurationIssues, measureAction, PG_RPO_UNMEASURED_NOTE, reportAction} from '../../src/actions/drill.js'
+import {configurationIssues, measureAction, PG_RPO_UNMEASURED_NOTE, reportAction, ROUTER_RPO_NOTE} from '../../src/actions/drill.js'
 import type {ActionContext} from '../../src/actions/types.js'
 import {catalog, environment} from '../runbooks/engine-fixtures.js'
 import type {Environment} from '../../src/catalog/schema.js'
@@ -186,5 +186,19 @@ describe('drill rows that could mislead', () => {
     const row = await measure({component: 'shop', startedAt: at(10)}, env)
     expect(row.rpo).toEqual({measuredMs: 0, objectiveMs: 0, met: true})
     expect(row.status).toBe('met')
+  })
+
+  it('a traffic router\'s failover has an RTO and no RPO of its own (n/a, with the reason), even with an RPO objective; a router the drill did not reach is a failed row', async () => {
+    const env = withComponents({
+      edge: {type: 'frontdoor', name: 'afd-shop', originGroups: [], origins: [], objectives: {rto: 'PT15M', rpo: 'PT5M', crossRegion: false}},
+      dns: {type: 'trafficmanager', name: 'tm-shop', routingMethod: 'Priority', dnsTtl: 30, endpoints: [], objectives: {rto: 'PT15M', crossRegion: false}},
+    })
+    const row = await measure({component: 'edge', recovery: {startedAt: at(3), verifiedAt: at(2), method: 'failover to westus and back to eastus'}}, env)
+    expect(row).toMatchObject({type: 'frontdoor', status: 'met', rto: {measuredMs: 60_000, met: true}, rpo: {}})
+    expect(row.notes).toEqual(['failover to westus and back to eastus', ROUTER_RPO_NOTE])
+    // dr-drill's report expects every drillable kind by default: the Traffic Manager profile without a row fails it.
+    const error = await reportAction.run(reportAction.input.parse({measurements: [row]}), context(env)).catch((e) => e)
+    expect(error.message).toMatch(/^recovery objectives not met: .*, dns failed,/)
+    expect(error.message).not.toMatch(/(: |, )edge failed/)
   })
 })

@@ -92,7 +92,7 @@ describe('redis-export and redis-restore on a Managed Redis component', () => {
   it('exports through managedredis.export, reads the RDB back, and restores the keys through managedredis.import', async () => {
     const data = await database()
     await data.set('cart:amr-1', 'three items')
-    const exported = await runRunbook(emulator, 'redis-export', ['--catalog', catalogFile, '--target', 'carts'], {cwd: dir})
+    const exported = await runRunbook(emulator, 'redis-export', ['--catalog', catalogFile, '--target', 'carts'], {cwd: dir, inProcess: true})
     expect(exported.code, exported.stderr).toBe(0)
     expect(step(exported.json, 'export').status).toBe('skipped')
     expect(step(exported.json, 'export-managed').status).toBe('succeeded')

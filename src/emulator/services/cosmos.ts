@@ -12,7 +12,12 @@
  * - `POST …/containers/{c}/retrieveContinuousBackupInformation` (long-running, final state via Location): the latest
  *   restorable timestamp of a container.
  * A restore outside the window, from a periodic-mode or unknown source, or onto an existing name is refused with
- * `400 BadRequest` (the CloudError shape cosmos-db.json declares for every operation).
+ * `400 BadRequest` (the CloudError shape cosmos-db.json declares for every operation). The specs name no error codes
+ * (every operation's `default` is CloudError); what Azure answers is code `BadRequest`, e.g. "BadRequest: Invalid
+ * restore timestamp. Please provide a time (in UTC) after the account has been created" for a point before the
+ * account existed (Azure/azure-powershell#22523) and `"code": "BadRequest"` for a backup-policy update the resource
+ * provider refuses (Azure/terraform-azurerm-cosmosdb#33). Periodic backups have no restore API at all: they are
+ * restored by a support request (https://learn.microsoft.com/azure/cosmos-db/periodic-backup-restore-introduction).
  *
  * Data plane (emulator-internal, not the Cosmos DB REST data plane — @azure/cosmos is not used): each container
  * holds real items with `id` and `_ts` (last write, epoch seconds, as Cosmos DB stamps items:
