@@ -222,10 +222,15 @@ async function runConnected(
       await emit({type: 'run.note', message: `notification not delivered: ${failure.kind} (${failure.target}) ${failure.event}: ${failure.error} after ${failure.attempts} attempt(s)`, data: {notification: failure}})
   }
 
-  const principal = await services
-    .principal()
-    .then((p) => p.display)
-    .catch(() => undefined)
+  // Only a run that used Azure (a plan with permissions, or the evidence container) has a principal worth naming:
+  // asking for one otherwise walks DefaultAzureCredential's chain (IMDS probes, `az`, `azd`), seconds for nothing.
+  const principal =
+    plan.permissions.length > 0 || environment.evidence
+      ? await services
+          .principal()
+          .then((p) => p.display)
+          .catch(() => undefined)
+      : undefined
   const [{buildSummary}, {completeRun}] = await Promise.all([import('../evidence/summary.js'), import('../evidence/seal.js')])
   const segments = await runSegments(journal.path)
   const summary = buildSummary({

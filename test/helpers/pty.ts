@@ -3,6 +3,12 @@
  */
 import {spawn} from 'node:child_process'
 
+/**
+ * Inquirer draws a waiting prompt with `?` and redraws it with `✔` once answered; its key handler is attached in the
+ * same tick as the first draw, so a prompt's text on screen means it listens. Typing before the previous prompt took
+ * its answer could feed two answers to one prompt (prompts may repeat the same text): each answer therefore waits
+ * for the previous prompt's `✔` redraw, then for its own prompt drawn waiting after it. Conditions, never a delay.
+ */
 export function onPty(
   command: string,
   cwd: string,
@@ -14,16 +20,28 @@ export function onPty(
     delete env.CI
     const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${command}`, '/dev/null'], {cwd, env})
     let screen = ''
-    let answered = 0
+    /** Where the next prompt may start: after the previous prompt's answered redraw. */
+    let from = 0
+    /** The prompt just answered, until its answered (`✔`) redraw appears. */
+    let answering: {when: string; at: number} | undefined
     const pending = [...answers]
     const onData = (data: Buffer) => {
       screen += String(data)
-      // Each answer waits for its own prompt text to appear after the previous answer.
-      if (pending.length > 0 && screen.slice(answered).includes(pending[0]!.when)) {
-        answered = screen.length
-        const send = pending.shift()!.send
-        // The prompt's text can reach the screen a moment before it listens to keys: give it that moment.
-        setTimeout(() => child.stdin.write(send), 300)
+      // Positions below are in the text without escape sequences (`[?25l` would read as a prompt mark).
+      const text = screen.replaceAll(ESCAPE, '')
+      for (;;) {
+        if (answering) {
+          const done = text.indexOf('✔', answering.at)
+          const redrawn = done < 0 ? -1 : text.indexOf(answering.when, done)
+          if (redrawn < 0) return
+          from = redrawn + answering.when.length
+          answering = undefined
+        }
+        const next = pending[0]
+        if (!next || !waitingPrompt(text, from, next.when)) return
+        pending.shift()
+        answering = {when: next.when, at: text.length}
+        child.stdin.write(next.send)
       }
     }
     child.stdout.on('data', onData)
@@ -37,4 +55,15 @@ export function onPty(
       resolve({code, screen})
     })
   })
+}
+
+const ESCAPE = /\u001B\[[0-9;?]*[A-Za-z]/g
+
+/** Whether `when` appears after `from` in a prompt drawn waiting: the nearest prompt mark before it is `?`, not `✔`. */
+function waitingPrompt(text: string, from: number, when: string): boolean {
+  for (let at = text.indexOf(when, from); at >= 0; at = text.indexOf(when, at + 1)) {
+    const before = text.slice(from, at)
+    if (before.lastIndexOf('?') > before.lastIndexOf('✔')) return true
+  }
+  return false
 }

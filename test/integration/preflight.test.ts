@@ -8,7 +8,7 @@ import {copyFileSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {repoRoot, runCli} from '../helpers/cli.js'
+import {repoRoot, runCli, runCliInProcess} from '../helpers/cli.js'
 
 const home = mkdtempSync(join(tmpdir(), 'opsbook-nocred-'))
 // A copy beside the temporary home, so the refused-run record lands in <home>/.opsbook, not in the repository.
@@ -37,14 +37,14 @@ describe('without any Azure credential', () => {
   it('a refused run leaves only a refused-run record, which runs list and runs show show', async () => {
     const result = await runCli(['run', 'hello', '--env', 'staging', '--catalog', catalog, '--param', 'who=Ada'], {cwd: home, env})
     expect(result.code, result.stderr).toBe(6)
-    const list = JSON.parse((await runCli(['runs', 'list', '--catalog', catalog, '--json'], {cwd: home, env})).stdout)
+    const list = JSON.parse((await runCliInProcess(['runs', 'list', '--catalog', catalog, '--json'], {cwd: home, env})).stdout)
     const refused = list.runs.filter((r: any) => r.status === 'refused' && r.runbook === 'hello')
     expect(refused.length).toBeGreaterThanOrEqual(1)
     const runId = refused[0].runId
     expect(refused[0]).toMatchObject({environment: 'staging'})
     // Nothing ran: the run's folder holds the record and nothing else (no journal, summary or request).
     expect(readdirSync(join(home, '.opsbook', 'runs', runId))).toEqual(['refused.json'])
-    const shown = await runCli(['runs', 'show', runId, '--catalog', catalog], {cwd: home, env})
+    const shown = await runCliInProcess(['runs', 'show', runId, '--catalog', catalog], {cwd: home, env})
     expect(shown.code, shown.stderr).toBe(0)
     expect(shown.stdout).toContain(`${runId}: refused (exit 6) — hello on staging`)
     expect(shown.stdout).toContain('nothing changed, no lease taken')
