@@ -124,7 +124,7 @@ describe('Azure Cache for Redis through the unmodified SDK', () => {
 describe('Redis - Create with the tier rules Microsoft documents', () => {
   const subnet = `/subscriptions/${'0'.repeat(8)}-0000-0000-0000-000000000000/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/cache`
   const refusal = async (name: string, parameters: import('@azure/arm-rediscache').RedisCreateParameters) => {
-    const error = await client.redis.beginCreateAndWait(RG, name, parameters).then(
+    const error = await client.redis.beginCreateAndWait(RG, name, parameters, poll).then(
       () => undefined,
       (e: {statusCode?: number; code?: string; message: string}) => e,
     )
@@ -144,13 +144,13 @@ describe('Redis - Create with the tier rules Microsoft documents', () => {
       shardCount: 2,
       replicasPerPrimary: 2,
       tags: {team: 'shop'},
-    })
+    }, poll)
     expect(created).toMatchObject({provisioningState: 'Succeeded', zones: ['1', '2', '3'], subnetId: subnet, staticIP: '10.0.1.5', shardCount: 2, replicasPerPrimary: 2, sku: {name: 'Premium', family: 'P', capacity: 2}})
     expect((await client.redis.get(RG, 'redis-created-premium')).hostName).toBe('redis-created-premium.redis.cache.windows.net')
   })
 
   it('creates a Standard cache; zones are allowed on Standard, not on Basic', async () => {
-    const created = await client.redis.beginCreateAndWait(RG, 'redis-created-standard', {location: 'eastus', zones: ['1', '2'], sku: {name: 'Standard', family: 'C', capacity: 1}})
+    const created = await client.redis.beginCreateAndWait(RG, 'redis-created-standard', {location: 'eastus', zones: ['1', '2'], sku: {name: 'Standard', family: 'C', capacity: 1}}, poll)
     expect(created.provisioningState).toBe('Succeeded')
     const basic = await refusal('redis-basic-zones', {location: 'eastus', zones: ['1'], sku: {name: 'Basic', family: 'C', capacity: 0}})
     expect(basic).toMatchObject({status: 400, code: 'InvalidParameterValue'})
@@ -159,9 +159,9 @@ describe('Redis - Create with the tier rules Microsoft documents', () => {
 
   it('a create on an existing cache updates what it sets (200), but its zones are fixed at creation', async () => {
     const sku = {name: 'Premium', family: 'P', capacity: 1}
-    const updated = await client.redis.beginCreateAndWait(RG, CACHE, {location: 'eastus', sku, tags: {owner: 'payments'}})
+    const updated = await client.redis.beginCreateAndWait(RG, CACHE, {location: 'eastus', sku, tags: {owner: 'payments'}}, poll)
     expect(updated.tags).toEqual({owner: 'payments'})
-    await expect(client.redis.beginCreateAndWait(RG, CACHE, {location: 'eastus', sku, zones: ['1']})).rejects.toMatchObject({statusCode: 400, message: expect.stringMatching(/zones and the subnet .* cannot be changed/)})
+    await expect(client.redis.beginCreateAndWait(RG, CACHE, {location: 'eastus', sku, zones: ['1']}, poll)).rejects.toMatchObject({statusCode: 400, message: expect.stringMatching(/zones and the subnet .* cannot be changed/)})
   })
 
   it('refuses VNet injection, clustering and multiple replicas below Premium, naming the parameter and the tier that allows it', async () => {
