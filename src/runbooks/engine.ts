@@ -383,8 +383,9 @@ class RunExecution {
     return parent ? this.frames.get(parent)! : this.root
   }
 
-  /** The teardown deadline runs from the moment rollbacks or `finally` begin. */
+  /** The teardown deadline runs from the moment rollbacks or `finally` begin (the first time: it is one deadline). */
   private startTeardownClock(): void {
+    if (this.teardownTimer) return
     const timeoutMs = this.options.teardownTimeoutMs ?? DEFAULT_TEARDOWN_TIMEOUT_MS
     this.teardownTimer = setTimeout(() => {
       this.teardownDeadline.abort(new TeardownDeadlineError(timeoutMs))
@@ -600,6 +601,10 @@ class RunExecution {
       frame.firstError = errorInfo(setupError)
     }
     const interrupted = signal.aborted && !frame.failed
+    // After an interruption the teardown deadline runs from the first teardown, a group's or a called runbook's
+    // included: its finally would otherwise wait for a hung operation with no bound, the run's own finally never
+    // reached (issue #16, item 5; fault matrix dr-drill × LRO hung).
+    if (this.options.signal.aborted && (frame.failed || inner.finally.length > 0)) this.startTeardownClock()
     if (frame.failed && phase === 'main') await this.rollback(step.id)
     if (inner.finally.length > 0) await this.runGraph(inner.finally, 'finally', this.teardownSignal, frame)
 

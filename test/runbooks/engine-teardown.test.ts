@@ -48,6 +48,38 @@ steps:
   })
 })
 
+describe('executeRunbook: teardown deadline inside a group', () => {
+  it("after Ctrl-C a group's own hung finally ends at the run's teardown deadline: exit 3, the run's finally still reported", async () => {
+    // A called runbook is such a group (dr-drill's pg-pitr leg); before, its finally waited for the hung operation
+    // with no bound because the deadline only started with the run's own finally.
+    const book = runbook(`
+name: hung-group-teardown
+title: A group's teardown hangs after Ctrl-C
+kind: drill
+steps:
+  - id: leg
+    steps:
+      - {id: restore, uses: test.operation, with: {name: scratch-copy, duration: 30000}}
+    finally:
+      - {id: delete-copy, uses: test.stubborn}
+finally:
+  - {id: notice, uses: core.log, with: {message: run teardown}}
+`)
+    const interrupt = new AbortController()
+    const {outcome, events} = await run(book, {
+      signal: interrupt.signal,
+      teardownTimeoutMs: 300,
+      onEvent: (e) => {
+        if (e.type === 'step.started' && e.step === 'leg.restore') interrupt.abort('SIGINT')
+      },
+    })
+    expect(outcome.status).toBe('rollback-failed')
+    expect(exitCodeForOutcome(outcome)).toBe(ExitCode.needsHuman)
+    expect(outcome.leftBehind.join('\n')).toMatch(/finally step leg\.delete-copy \(test\.stubborn\) did not complete: .*teardown did not finish within PT0\.3S/)
+    expect(events.at(-1)).toMatchObject({type: 'run.finished', status: 'rollback-failed'})
+  })
+})
+
 describe('executeRunbook: Ctrl-C during teardown', () => {
   it('a teardown abandoned by the last Ctrl-C is exit 3 naming each unfinished teardown step, not exit 130', async () => {
     const book = runbook(`
