@@ -19,10 +19,21 @@ interface TrackedOperation extends LroOperation {
   timer?: NodeJS.Timeout
 }
 
+/**
+ * Finished operations kept (with their monitors) by default. A long-lived emulator (the CLI's, the soak's) starts
+ * operations without end; only the newest finished ones are kept, so clients can still poll a monitor after the
+ * operation ended and tests can find a recent failure. Running operations (hung ones included) are always kept.
+ */
+export const FINISHED_OPERATION_LIMIT = 500
+
 export class Operations implements LroManager {
   private readonly operations = new Map<string, TrackedOperation>()
   /** Lower-cased monitor path → operation id and monitor kind. */
   private readonly monitors = new Map<string, {id: string; kind: 'status' | 'location'}>()
+  /** The monitor paths of each operation, to forget them with it. */
+  private readonly monitorsOf = new Map<string, string[]>()
+  /** Finished operations, oldest first (Map order = settle order). */
+  private readonly finished = new Set<string>()
 
   constructor(
     private readonly options: {
@@ -32,6 +43,8 @@ export class Operations implements LroManager {
       clock: () => Date
       /** Called after an operation's effect is applied (the server persists state). */
       onSettled: () => void
+      /** Finished operations kept (default FINISHED_OPERATION_LIMIT). */
+      finishedLimit?: number
     },
   ) {}
 
@@ -65,8 +78,11 @@ export class Operations implements LroManager {
     const base = `/subscriptions/${this.options.subscription}/providers/${options.provider}/locations/${location}`
     const statusPath = `${base}/${options.asyncOperationSegment ?? 'azureAsyncOperation'}/${id}`
     const resolvedLocationPath = `${options.locationPath ? options.locationPath.replace(/\/+$/, '') : `${base}/operationResults`}/${id}`
-    this.monitors.set(decodeURIComponent(statusPath).toLowerCase(), {id, kind: 'status'})
-    this.monitors.set(decodeURIComponent(resolvedLocationPath).toLowerCase(), {id, kind: 'location'})
+    const statusKey = decodeURIComponent(statusPath).toLowerCase()
+    const locationKey = decodeURIComponent(resolvedLocationPath).toLowerCase()
+    this.monitors.set(statusKey, {id, kind: 'status'})
+    this.monitors.set(locationKey, {id, kind: 'location'})
+    this.monitorsOf.set(id, [statusKey, locationKey])
     const query = monitorQuery(options.request)
     const headers: Record<string, string> = {
       Location: `${options.request.baseUrl}${resolvedLocationPath}${query}`,
@@ -99,7 +115,8 @@ export class Operations implements LroManager {
     if (request.method !== 'GET') return undefined
     const monitor = this.monitors.get(safeDecode(request.path).toLowerCase())
     if (!monitor) return undefined
-    const op = this.operations.get(monitor.id)!
+    const op = this.operations.get(monitor.id)
+    if (!op) return undefined
     await this.advance(op)
     const retry = {'Retry-After': '1'}
     if (monitor.kind === 'status') {
@@ -120,9 +137,27 @@ export class Operations implements LroManager {
     return {status: 200, body: result ?? {}}
   }
 
+  /** Operations held, running and finished (the bound's unit test reads it). */
+  get held(): {operations: number; monitors: number} {
+    return {operations: this.operations.size, monitors: this.monitors.size}
+  }
+
   /** Stop timers (the emulator is closing). */
   close(): void {
     for (const op of this.operations.values()) if (op.timer) clearTimeout(op.timer)
+  }
+
+  /** Record `id` as finished and forget the oldest finished operations (and their monitors) beyond the limit. */
+  private forgetOldFinished(id: string): void {
+    this.finished.add(id)
+    const limit = this.options.finishedLimit ?? FINISHED_OPERATION_LIMIT
+    for (const oldest of this.finished) {
+      if (this.finished.size <= limit) break
+      this.finished.delete(oldest)
+      this.operations.delete(oldest)
+      for (const key of this.monitorsOf.get(oldest) ?? []) this.monitors.delete(key)
+      this.monitorsOf.delete(oldest)
+    }
   }
 
   private percent(op: TrackedOperation): number {
@@ -156,6 +191,9 @@ export class Operations implements LroManager {
             : {code: 'InternalServerError', message: `An unexpected error occured while processing the request: ${(error as Error).message}`}
       }
       op.endTime = this.options.clock().toISOString()
+      // The change is applied: what it captured (request bodies, state records) is no longer needed.
+      op.run = async () => {}
+      this.forgetOldFinished(op.id)
       this.options.onSettled()
     })()
     return op.applying

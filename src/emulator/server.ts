@@ -23,6 +23,7 @@ import {authorizationFailure, DEFAULT_PRINCIPAL, requestedPrincipal} from './ser
 import {issuerOf, signToken} from './tokens.js'
 import {Operations} from './lro.js'
 import {JsonStateStore, createActivityLog} from './state.js'
+import {RequestLog} from './request-log.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type RequestLogEntry, type Route, type RouteParams} from './types.js'
 import {parseDuration} from '../support/duration.js'
 
@@ -112,7 +113,14 @@ export interface RunningEmulator {
   faults: FaultInjector
   /** Change how long new long-running operations stay InProgress (tests: slow while interrupting, fast afterwards). */
   setLroDurationMs(ms: number): void
-  requestLog(): RequestLogEntry[]
+  /**
+   * Requests served (bounded: the newest REQUEST_LOG_LIMIT are kept, see request-log.ts), oldest first; with `since`
+   * (a `requestCount()` taken earlier), only those logged after it. Use `requestCount()` as a cursor, not
+   * `requestLog().length`, which stops growing once the oldest entries are dropped.
+   */
+  requestLog(since?: number): RequestLogEntry[]
+  /** Requests logged over the emulator's life (dropped ones included): a cursor for `requestLog(since)`. */
+  requestCount(): number
   clearRequestLog(): void
   /** Read access to the emulator's state. */
   state: {
@@ -156,7 +164,6 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'estate', optional: false},
 ]
 
-const REQUEST_LOG_LIMIT = 10_000
 
 /** Start an emulator: HTTPS ARM host, MSI endpoint, Azurite; seeded from the catalog environment. */
 export async function startEmulator(options: StartEmulatorOptions = {}): Promise<RunningEmulator> {
@@ -254,7 +261,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     store.save()
 
     const identityHeader = randomUUID()
-    const log: RequestLogEntry[] = []
+    const log = new RequestLog()
     const handler = createHandler(
       {ctx, routes, lro, faults, log, store, identityHeader, blob, observe: exchangeObserver(options.onExchange, env[EXCHANGE_LOG_ENV])},
       {tokenLifetimeSeconds: options.tokenLifetimeSeconds},
@@ -281,8 +288,9 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       environmentName,
       faults,
       setLroDurationMs: (ms) => lro.setDefaultDurationMs(ms),
-      requestLog: () => log.map((e) => ({...e})),
-      clearRequestLog: () => void log.splice(0, log.length),
+      requestLog: (since) => log.since(since),
+      requestCount: () => log.count,
+      clearRequestLog: () => log.clear(),
       state: {
         snapshot: () => store.snapshot(),
         slice: <T>(name: string) => (store.has(name) ? (store.snapshot()[name] as T) : undefined),
@@ -456,7 +464,7 @@ interface HandlerDeps {
   routes: CompiledRoute[]
   lro: Operations
   faults: Faults
-  log: RequestLogEntry[]
+  log: RequestLog
   store: JsonStateStore
   identityHeader: string
   blob: RunningBlob
@@ -562,7 +570,6 @@ function log(deps: HandlerDeps, request: EmulatorRequest, path: string, query: U
     status,
     durationMs: Math.round(performance.now() - started),
   })
-  if (deps.log.length > REQUEST_LOG_LIMIT) deps.log.splice(0, deps.log.length - REQUEST_LOG_LIMIT)
 }
 
 /** Longest an injected token expiry holds a request waiting for its token to run out. */

@@ -45,6 +45,8 @@ export function armError(status: number, code: string, message: string, extra: R
 
 /** One line of the request log that tests read. */
 export interface RequestLogEntry {
+  /** 1-based number of the request over the emulator's life (see request-log.ts). */
+  seq: number
   at: string
   method: string
   path: string

@@ -221,7 +221,8 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
   const cwd = scratchDir()
   const services = sdkServices(emulator)
   ctx.evidence ??= (await openEvidenceTarget(loadCatalog({flag: join(repoRoot, 'runbooks.yaml')}).catalog.environments.local!, services))!
-  const requestsBefore = emulator.requestLog().length
+  // A cursor, not an index: in a long matrix the log drops its oldest entries (request-log.ts).
+  const requestsBefore = emulator.requestCount()
   let outcome: Outcome
   /** Exit codes a cell may end with before any resume; a resume (when the run is resumable) must then end in 0. */
   let allowed: number[]
@@ -273,7 +274,7 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
           },
         })
         {
-          const log = emulator.requestLog().slice(requestsBefore)
+          const log = emulator.requestLog(requestsBefore)
           const refused = log.findIndex((r) => r.status === 401)
           check(refused >= 0, () => 'no request met an expired token')
           // The client went on with a new token: the identity endpoint was asked again after the refusal.
