@@ -37,6 +37,11 @@ export interface TargetLeaseOptions {
    */
   onRenewError?: (error: Error) => void
   /**
+   * Called once when releasing fails because Blob does not answer: the release is tried again until it gets through
+   * or the lease lapses (`lapsesAt`), so a run that ends inside a Blob outage does not leave its targets leased.
+   */
+  onReleaseRetry?: (error: Error, lapsesAt: Date) => void
+  /**
    * Whether a conflicting holder may be pushed out (its lease broken): only a holder provably dead, e.g. this run's
    * own crashed process on this host, never a live run. Default: never.
    */
@@ -57,7 +62,10 @@ export interface TargetLease {
    * cannot renew during a partition stops starting changes before the lease can lapse under it).
    */
   readonly secure: boolean
-  /** Stop renewing and release the lease (best effort: an unreleased lease expires by itself). */
+  /**
+   * Stop renewing and release the lease; while Blob does not answer, tried again until the lease would have lapsed
+   * anyway (at most the lease duration). Never throws: an unreleased lease expires by itself.
+   */
   release(): Promise<void>
 }
 
@@ -202,12 +210,26 @@ function startRenewing(
       clearInterval(timer)
       await renewing
       if (lost) return
-      try {
-        // Clear the holder first so a contender never reads a finished run's identity.
-        await blob.setMetadata({}, {conditions: {leaseId: options.leaseId}})
-        await leaseClient.releaseLease()
-      } catch {
-        // Best effort: the lease expires within its duration anyway.
+      // Blob not answering (a run that ends inside an outage: fault matrix × Blob down): tried again until it answers
+      // or the lease lapses by itself, whichever comes first. Given up at once, the finished run's lease would refuse
+      // every run on the component (exit 5, naming a run that is over) for up to the lease duration.
+      let pause = 100
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // Clear the holder first so a contender never reads a finished run's identity.
+          await blob.setMetadata({}, {conditions: {leaseId: options.leaseId}, abortSignal: AbortSignal.timeout(5000)})
+          await leaseClient.releaseLease({abortSignal: AbortSignal.timeout(5000)})
+          return
+        } catch (error) {
+          const status = statusOf(error)
+          // 409/412: the lease is not ours any more (it lapsed, or was broken); another status: Blob refuses for good.
+          if (status !== undefined && status < 500 && status !== 408 && status !== 429) return
+          const lapsesAt = renewedAt + options.durationMs
+          if (Date.now() + pause >= lapsesAt) return
+          if (attempt === 1) options.onReleaseRetry?.(asError(error), new Date(lapsesAt))
+          await new Promise((resolve) => setTimeout(resolve, pause))
+          pause = Math.min(pause * 2, 2000)
+        }
       }
     },
   }

@@ -464,6 +464,7 @@ async function openEvidence(options: {
           holder: {runId, user: options.user, host, startedAt: startedAt.toISOString()},
           renewEveryMs: options.renewEveryMs,
           onLost: (error) => options.onLost(`lost the lease on a target: ${error.message}; no more changes will be started`),
+          onReleaseRetry: (error, lapsesAt) => warn(`could not give back a target lease (${describeError(error)}); trying again until Blob answers or the lease lapses at ${lapsesAt.toISOString()}`),
           // Every lease our own dead process held (not only the first): provably dead, since we hold the run's lock.
           takeOver: (holder) => options.takeOverOwn && holder?.runId === runId && holder.host === host,
         })),

@@ -50,7 +50,7 @@ export interface BlobFixture {
   target: EvidenceTarget
 }
 
-export async function startBlobFixture(options: {persistDir?: string} = {}): Promise<BlobFixture> {
+export async function startBlobFixture(options: {persistDir?: string; isDown?: () => boolean} = {}): Promise<BlobFixture> {
   const blob = await startBlobServer(options)
   const environment = testEnvironment()
   const services = blobServices(environment, blob)

@@ -5,8 +5,10 @@ import {startBlobFixture, until, type BlobFixture} from './blob-helpers.js'
 
 describe('target leases', () => {
   let fixture: BlobFixture
+  /** A Blob outage: Azurite drops every connection while it is set. */
+  let blobDown = false
   beforeAll(async () => {
-    fixture = await startBlobFixture()
+    fixture = await startBlobFixture({isDown: () => blobDown})
   })
   afterAll(async () => {
     await fixture.blob.close()
@@ -102,6 +104,28 @@ describe('target leases', () => {
     expect(lease.secure).toBe(false)
     expect(lost).toHaveLength(1)
     await Promise.all([lease.release(), thief.release()])
+  })
+
+  it('gives the lease back after a Blob outage it ended in, rather than leave the component leased until it lapses', async () => {
+    const retries: Date[] = []
+    const lease = await acquireTargetLease(options('outage-db', 'run-outage', {onReleaseRetry: (_: Error, lapsesAt: Date) => retries.push(lapsesAt)}))
+    blobDown = true
+    try {
+      const releasing = lease.release()
+      await until(() => retries.length > 0, 'the failed release to be reported')
+      // Said once, with when the lease lapses by itself (15 s after it was taken).
+      expect(retries[0]!.getTime()).toBeGreaterThan(Date.now())
+      expect(retries[0]!.getTime()).toBeLessThanOrEqual(Date.now() + 15_000)
+      blobDown = false
+      await releasing
+    } finally {
+      blobDown = false
+    }
+    expect(retries).toHaveLength(1)
+    // Free at once: the next run takes it without waiting for the lapse.
+    expect(await currentLeaseHolder(fixture.target.client, 'local', 'outage-db')).toBeUndefined()
+    const next = await acquireTargetLease(options('outage-db', 'run-next'))
+    await next.release()
   })
 
   it('takes several components all or nothing', async () => {
