@@ -279,7 +279,8 @@ export const sqlRestoreAction = defineAction({
           [TAG_STARTED]: startedAt,
         }
         context.log(`restoring ${d.server}/${d.name} as of ${new Date(point).toISOString()} into ${target}`)
-        const tracked = await runTracked(context, services, {
+        const restore = (reattach?: null) => runTracked(context, services, {
+          ...(reattach === null ? {reattach} : {}),
           description: `sql.restore ${d.name} → ${target}`,
           method: 'PUT',
           resource: targetId,
@@ -297,6 +298,14 @@ export const sqlRestoreAction = defineAction({
                 throw toAzureError(error, {operation: `point-in-time restore of ${d.name} into ${target}`})
               }),
         })
+        let tracked = await restore()
+        // Re-attached to the restore an earlier process started, and it is over — but the database is not there: the
+        // earlier run's teardown deleted it (e.g. the disk filled and the run failed; fault matrix dr-drill × disk full
+        // waited for it until the step's 2 h timeout). Restore again, as postgres.restore does.
+        if (tracked.resumed && !(await findDatabase(services, targetRef, context.signal))) {
+          context.log(`${target}, restored before the resume, no longer exists: restoring again`)
+          tracked = await restore(null)
+        }
         resumed = tracked.resumed
       }
       const ready = await waitOnline(services, context, targetRef, parseDuration(input.timeout)!)

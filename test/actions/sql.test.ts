@@ -2,6 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {sqlAssertRestorableAction, sqlDeleteAction, sqlFailoverAction, sqlRestoreAction, sqlVerifyAction} from '../../src/actions/sql.js'
 import {deadLetterReportAction} from '../../src/actions/servicebus.js'
 import {ExitCode} from '../../src/errors.js'
+import type {TrackedOperation} from '../../src/actions/types.js'
 import {SQL_REPLICATION_LAG_MS, SQL_WRITE_INTERVAL_MS} from '../../src/emulator/services/sql.js'
 import {makeContext, startFixture, type Fixture, parseInput as parse, RG} from '../azure/helpers.js'
 
@@ -56,6 +57,25 @@ describe('sql.restore / verify / delete', () => {
     expect(deleted).toEqual({database: restored.database, deleted: true, alreadyGone: false})
     const again = await sqlDeleteAction.run(parse(sqlDeleteAction, {source: 'payments-db', purpose: 'pitr', ifScratchOnly: false}), context)
     expect(again.alreadyGone).toBe(true)
+  })
+
+  it('on resume, restores again when the copy the earlier process restored was deleted by its teardown', async () => {
+    const runId = 'run-sql-gone-000003'
+    const first = makeContext(fixture, {runId})
+    const restored = await sqlRestoreAction.run(parse(sqlRestoreAction, {database: 'payments-db', scratch: true}), first.context)
+    const inFlight: TrackedOperation = first.started[0]!
+    // The earlier run failed after journaling the restore (a full disk) and its teardown deleted the copy.
+    await sqlDeleteAction.run(parse(sqlDeleteAction, {database: restored.resourceId, ifScratchOnly: false}), first.context)
+    const from = fixture.emulator.requestCount()
+    const second = makeContext(fixture, {runId, inFlight})
+    const again = await sqlRestoreAction.run(parse(sqlRestoreAction, {database: 'payments-db', scratch: true}), second.context)
+    // The same copy, at the same point, back Online — instead of waiting for it until the step's timeout.
+    expect(again.database).toBe(restored.database)
+    expect(again.pointInTime).toBe(restored.pointInTime)
+    const client = await fixture.services.sql()
+    expect((await client.databases.get(RG, 'sql-shop-local', again.database)).status).toBe('Online')
+    expect(fixture.emulator.requestLog(from).filter((e) => e.method === 'PUT' && e.path.toLowerCase().endsWith(`/databases/${again.database}`))).toHaveLength(1)
+    await sqlDeleteAction.run(parse(sqlDeleteAction, {database: again.resourceId, ifScratchOnly: false}), second.context)
   })
 
   it('Azure refuses a restore point outside retention with PitrPointInTimeInvalid (the SDK call, no preflight)', async () => {
