@@ -22,7 +22,8 @@
  * Data plane (emulator-internal, not the Cosmos DB REST data plane — @azure/cosmos is not used): each container
  * holds real items with `id` and `_ts` (last write, epoch seconds, as Cosmos DB stamps items:
  * https://learn.microsoft.com/azure/cosmos-db/resource-model#properties-of-an-item). A seeded container holds the
- * last hour of writes; the load generator (src/emulator/load/cosmos.ts) keeps writing while it runs. A restore copies
+ * last hour of writes and goes on gaining one every 30 s (added when read: `keepWriting`); the load generator
+ * (src/emulator/load/cosmos.ts) writes more while it runs. A restore copies
  * the items whose `_ts` is at or before the restore timestamp. `GET {containerId}/opsbookItems` (not an Azure API)
  * answers the item count and the newest `_ts`.
  */
@@ -55,6 +56,8 @@ export interface StoredCosmosAccount {
   createdAt: string
   /** Database name → container names. */
   databases: Record<string, string[]>
+  /** Seeded from the catalog: its history goes on (see `keepWriting`); a restored or created account's does not. */
+  seeded?: boolean
 }
 
 export interface CosmosState {
@@ -171,9 +174,27 @@ function seed(ctx: EmulatorContext): CosmosState {
         state.items[containerKey(account.resource.id, db.name, container)] = items
       }
     }
+    account.seeded = true
     state.accounts[account.resource.id.toLowerCase()] = account
   }
   return state
+}
+
+/**
+ * A seeded container's history goes on as the app that wrote it would: one item every SEED_INTERVAL_MS up to now,
+ * added when the container is read or restored from (so a drill an hour after the emulator started still restores
+ * data from just before its restore point, and its RPO is the app's, not the emulator's age). Items older than the
+ * account's continuous-backup retention are dropped: no restore can reach them, and a long-lived emulator stays bounded.
+ */
+function keepWriting(ctx: EmulatorContext, account: StoredCosmosAccount, key: string): CosmosItem[] {
+  const items = (cosmosState(ctx).items[key] ??= [])
+  if (!account.seeded) return items
+  const now = ctx.clock().getTime()
+  const newest = newestTs(items.filter((i) => i.kind === 'seed'))
+  if (newest !== undefined) for (let at = newest * 1000 + SEED_INTERVAL_MS; at <= now; at += SEED_INTERVAL_MS) items.push({id: `seed-${at}`, _ts: Math.floor(at / 1000), kind: 'seed'})
+  const oldest = Math.floor((now - retentionDaysOf(account) * DAY) / 1000)
+  if (items.length > 0 && items[0]!._ts < oldest) cosmosState(ctx).items[key] = items.filter((i) => i._ts >= oldest)
+  return cosmosState(ctx).items[key]!
 }
 
 /** Write one item into a container (the load generator; `_ts` is stamped here, as Cosmos DB stamps it). */
@@ -404,7 +425,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         const found = findContainer(p)
         if (isResponse(found)) return found
         // Not an Azure API: the emulator's data plane (docs/cosmos-db.md). Against Azure opsbook reads nothing here.
-        const items = state().items[found.key] ?? []
+        const items = keepWriting(ctx, found.account, found.key)
         const newest = newestTs(items)
         return {status: 200, body: {id: found.key, count: items.length, newestTs: newest ?? null, newestAt: newest === undefined ? null : new Date(newest * 1000).toISOString()}}
       },
@@ -507,7 +528,7 @@ export function routes(ctx: EmulatorContext): Route[] {
           account.databases = clone(source.databases)
           for (const [db, containers] of Object.entries(source.databases))
             for (const container of containers) {
-              const items = state().items[containerKey(source.resource.id, db, container)] ?? []
+              const items = keepWriting(ctx, source, containerKey(source.resource.id, db, container))
               state().items[containerKey(account.resource.id, db, container)] = clone(items.filter((i) => i._ts <= cutoff))
             }
           ctx.activity.append({resourceId: account.resource.id, kind: 'cosmos.restore', data: {source: source.resource.id, restoreTimestampInUtc: restoreAt.toISOString()}})

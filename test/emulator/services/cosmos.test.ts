@@ -35,6 +35,39 @@ describe('Microsoft.DocumentDB', () => {
     expect(Math.abs(Date.parse(info.continuousBackupInformation!.latestRestorableTimestamp!) - Date.now())).toBeLessThan(60_000)
   })
 
+  it('keeps the seeded history going, so a restore hours after the emulator started still finds data just before its point', async () => {
+    let shiftMs = 0
+    const later = await startFixture({clock: () => new Date(Date.now() + shiftMs)})
+    try {
+      const base = `/subscriptions/${later.environment.subscription}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local/sqlDatabases/shop/containers/products`
+      const newest = async () => (await later.services.armRequest('GET', `${base}/opsbookItems`, {apiVersion: '2025-10-15'})).body as {count: number; newestTs: number}
+      const seeded = await newest()
+      // Two hours on: an app writing to the container would have written until now (one item per 30 s).
+      shiftMs = 2 * 3_600_000
+      const twoHours = await newest()
+      expect((Date.now() + shiftMs) / 1000 - twoHours.newestTs).toBeLessThan(60)
+      expect(twoHours.count - seeded.count).toBeGreaterThanOrEqual(239)
+      // A restore to now holds data from within the last minute: the drill's RPO is the app's, not the emulator's age.
+      const client = await later.services.cosmos()
+      const point = new Date(Date.now() + shiftMs)
+      await client.databaseAccounts.beginCreateOrUpdateAndWait(
+        RG,
+        'cosmos-shop-restored',
+        {location: 'eastus', databaseAccountOfferType: 'Standard', locations: [{locationName: 'eastus'}], createMode: 'Restore', restoreParameters: {restoreMode: 'PointInTime', restoreSource: (await client.restorableDatabaseAccounts.listByLocation('eastus').next()).value!.id!, restoreTimestampInUtc: point}} as never,
+        {updateIntervalInMs: 20},
+      )
+      const restored = (await later.services.armRequest('GET', base.replace('cosmos-shop-local', 'cosmos-shop-restored') + '/opsbookItems', {apiVersion: '2025-10-15'})).body as {newestTs: number}
+      expect(point.getTime() / 1000 - restored.newestTs).toBeLessThan(60)
+      // Eight days on: what no restore can reach any more (7-day continuous backup) is gone, so the list stays bounded.
+      shiftMs = 8 * 86_400_000
+      const week = await newest()
+      expect(week.count).toBeLessThanOrEqual(7 * 2880 + 1)
+      expect((Date.now() + shiftMs) / 1000 - week.newestTs).toBeLessThan(60)
+    } finally {
+      await later.stop()
+    }
+  })
+
   it('deletes as an Azure-AsyncOperation LRO, and answers 204 for an account that is not there', async () => {
     const client = await fixture.services.cosmos()
     await client.databaseAccounts.beginCreateOrUpdateAndWait(RG, 'cosmos-scratch', {location: 'eastus', databaseAccountOfferType: 'Standard', locations: [{locationName: 'eastus'}]}, {updateIntervalInMs: 20})
