@@ -3,9 +3,14 @@
  * matrix (or none), every run checked like a fault-matrix cell (exit code, nothing left behind through ARM, local
  * journal = Blob after sync, evidence verify). Prints memory (RSS, heap) and open handles at the start, the middle and
  * the end, with the ratio against the start (after one warm-up drill), and what ARM lists at the end.
+ * After every drill the heap is measured after a full GC: the verdict compares the mean of the first 10 drills with
+ * the last 10 and fits a slope (KB per drill) over the second half, and compares handles, open file descriptors and
+ * child processes (redis-server…) at the start and the end; it ends `verdict: flat` or names what grew (exit 1).
  * Faults that need a second process (SIGKILL, concurrent resume) are left out: the soak measures this process.
  * Run: `npx tsx bench/soak.ts --drills 50 --seed 16` (or BENCH_SOAK_DRILLS / BENCH_SOAK_SEED; 200 drills by default).
  */
+import {execFileSync} from 'node:child_process'
+import {readdirSync} from 'node:fs'
 import {Socket} from 'node:net'
 import {join} from 'node:path'
 import {startEmulator} from '../src/emulator/server.js'
@@ -32,6 +37,10 @@ interface Sample {
   rssMb: number
   heapMb: number
   handles: number
+  /** Open file descriptors (/proc/self/fd; NaN where there is none). */
+  fds: number
+  /** Live child processes of this one (engines the emulator started…). */
+  children: number
   /** Active resources by type (Timeout, TCPSocketWrap, FSReqCallback…): where a growth comes from. */
   byType: Record<string, number>
 }
@@ -49,8 +58,37 @@ function sample(at: string, ports: Map<number, string>): Sample {
       const key = ports.has(handle.localPort!) ? `served by ${ports.get(handle.localPort!)}` : `to ${ports.get(handle.remotePort) ?? `port ${handle.remotePort}`}`
       byType[key] = (byType[key] ?? 0) + 1
     }
-  return {at, rssMb: memory.rss / 2 ** 20, heapMb: memory.heapUsed / 2 ** 20, handles: resources.length, byType}
+  return {at, rssMb: memory.rss / 2 ** 20, heapMb: memory.heapUsed / 2 ** 20, handles: resources.length, fds: openFds(), children: childProcesses(), byType}
 }
+
+function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Child processes still alive (ps exits 1 when there are none). */
+function childProcesses(): number {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], {encoding: 'utf8'}).trim().split('\n').filter((l) => l.trim()).length
+  } catch {
+    return 0
+  }
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: Array<[number, number]>): number {
+  const n = points.length
+  if (n < 2) return 0
+  const mx = points.reduce((a, [x]) => a + x, 0) / n
+  const my = points.reduce((a, [, y]) => a + y, 0) / n
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0)
+  return sxx === 0 ? 0 : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length)
 
 /**
  * Before a sample: garbage collected, and the idle keep-alive connections of the last requests given time to close
@@ -74,9 +112,12 @@ async function main(): Promise<void> {
     [portOf(emulator.blob.endpoint), 'Azurite'],
   ])
   const samples: Sample[] = []
+  /** Heap (MB, after a full GC) after each measured drill: [drill, MB]. */
+  const heapByDrill: Array<[number, number]> = []
   const counts = new Map<string, number>()
   const failures: string[] = []
   const started = Date.now()
+  const held = () => `emulator holds ${emulator.state.operations().length} operations, ${emulator.requestLog().length} of ${emulator.requestCount()} requests logged; output redactor: ${outputRedactor().size} secret forms`
   try {
     for (let i = 0; i <= drills; i++) {
       // Drill 0 is the warm-up (modules loaded, clients built, caches filled): the start is measured after it.
@@ -87,14 +128,17 @@ async function main(): Promise<void> {
       } catch (error) {
         failures.push(`drill ${i} (${fault}): ${(error as Error).message.split('\n')[0]}`)
       }
+      if (i > 0) {
+        global.gc?.()
+        heapByDrill.push([i, process.memoryUsage().heapUsed / 2 ** 20])
+      }
       const sampled = i === 0 || i === Math.ceil(drills / 2) || i % 10 === 0 || process.env.BENCH_SOAK_TRACE
       if (sampled) await settle()
       if (i === 0) samples.push(sample('start', ports))
       if (i === Math.ceil(drills / 2)) samples.push(sample('middle', ports))
       if (sampled) {
         const now = sample(String(i), ports)
-        const held = `emulator: ${emulator.state.operations().length} operations, ${emulator.requestLog().length} logged requests; output redactor: ${outputRedactor().size} secret forms`
-        process.stderr.write(`drill ${i}/${drills} ${fault} (${Math.round((Date.now() - started) / 1000)} s): ${now.handles} handles ${JSON.stringify(now.byType)}, heap ${now.heapMb.toFixed(0)} MB, RSS ${now.rssMb.toFixed(0)} MB; ${held}\n`)
+        process.stderr.write(`drill ${i}/${drills} ${fault} (${Math.round((Date.now() - started) / 1000)} s): ${now.handles} handles ${JSON.stringify(now.byType)}, ${now.fds} fds, ${now.children} children, heap ${now.heapMb.toFixed(0)} MB, RSS ${now.rssMb.toFixed(0)} MB; ${held()}\n`)
       }
     }
     await settle()
@@ -104,16 +148,34 @@ async function main(): Promise<void> {
     const running = emulator.state.operations().filter((o) => o.status === 'InProgress')
     const first = samples[0]!
     console.log(`soak: ${drills} dr-drill runs with random faults in ${Math.round((Date.now() - started) / 1000)} s (seed ${initialSeed})`)
-    console.log('| at     | RSS MB | × start | heap MB | × start | handles | × start |')
-    console.log('| ------ | ------ | ------- | ------- | ------- | ------- | ------- |')
+    console.log('| at     | RSS MB | × start | heap MB | × start | handles | × start | fds | children |')
+    console.log('| ------ | ------ | ------- | ------- | ------- | ------- | ------- | --- | -------- |')
     for (const s of samples)
       console.log(
-        `| ${s.at.padEnd(6)} | ${s.rssMb.toFixed(0).padStart(6)} | ${(s.rssMb / first.rssMb).toFixed(2).padStart(7)} | ${s.heapMb.toFixed(0).padStart(7)} | ${(s.heapMb / first.heapMb).toFixed(2).padStart(7)} | ${String(s.handles).padStart(7)} | ${(s.handles / first.handles).toFixed(2).padStart(7)} |`,
+        `| ${s.at.padEnd(6)} | ${s.rssMb.toFixed(0).padStart(6)} | ${(s.rssMb / first.rssMb).toFixed(2).padStart(7)} | ${s.heapMb.toFixed(0).padStart(7)} | ${(s.heapMb / first.heapMb).toFixed(2).padStart(7)} | ${String(s.handles).padStart(7)} | ${(s.handles / first.handles).toFixed(2).padStart(7)} | ${String(s.fds).padStart(3)} | ${String(s.children).padStart(8)} |`,
       )
+    const last = samples.at(-1)!
+    const window = Math.min(10, Math.floor(heapByDrill.length / 2))
+    const firstHeap = mean(heapByDrill.slice(0, window).map(([, mb]) => mb))
+    const lastHeap = mean(heapByDrill.slice(-window).map(([, mb]) => mb))
+    // The second half: the first drills still fill caches that are bounded (request log, finished operations…).
+    const kbPerDrill = slope(heapByDrill.slice(Math.floor(heapByDrill.length / 2))) * 1024
+    const grew: string[] = []
+    // Flat: the last 10 drills within 10 % of the first 10 and under 50 KB a drill over the second half (200 drills
+    // would add < 10 MB); handles, fds and children no more than at the start, give or take two.
+    if (!(lastHeap <= firstHeap * 1.1 && kbPerDrill < 50)) grew.push(`heap (${firstHeap.toFixed(1)} → ${lastHeap.toFixed(1)} MB, ${kbPerDrill.toFixed(0)} KB/drill)`)
+    if (last.handles > first.handles + 2) grew.push(`handles (${first.handles} → ${last.handles})`)
+    if (last.fds > first.fds + 2) grew.push(`file descriptors (${first.fds} → ${last.fds})`)
+    if (last.children > first.children) grew.push(`child processes (${first.children} → ${last.children})`)
+    console.log(
+      `heap after GC: first ${window} drills ${firstHeap.toFixed(1)} MB, last ${window} ${lastHeap.toFixed(1)} MB (× ${(lastHeap / firstHeap).toFixed(2)}); slope over the second half ${kbPerDrill.toFixed(0)} KB/drill`,
+    )
+    console.log(`handles ${first.handles} → ${last.handles}, fds ${first.fds} → ${last.fds}, child processes ${first.children} → ${last.children}; ${held()}`)
     console.log(`outcomes: ${[...counts].map(([k, v]) => `${k} ×${v}`).join(', ')}`)
     console.log(`left behind (through ARM): ${scratch.length} scratch server(s)${scratch.length ? ` (${scratch.map((s) => s.name).join(', ')})` : ''}, ${running.length} operation(s) still running`)
     console.log(failures.length ? `${failures.length} drill(s) did not end as their cell must:\n${failures.join('\n')}` : 'every drill ended as its cell must')
-    process.exitCode = failures.length || scratch.length || running.length ? 1 : 0
+    console.log(grew.length ? `verdict: GROWS — ${grew.join('; ')}` : `verdict: flat (heap, handles, fds, child processes)`)
+    process.exitCode = failures.length || scratch.length || running.length || grew.length ? 1 : 0
   } finally {
     await emulator.stop()
   }
