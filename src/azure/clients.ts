@@ -214,6 +214,11 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
 
   const listeners = new Set<(event: RetryEvent) => void>()
   const policy: PipelinePolicy = createRetryPolicy({
+    // Against the emulator, on its compressed clock like the poll interval and Storage's retries below: its transient
+    // faults are counted, not timed, so a shorter wait changes only the wait (the fault matrix's 500/503 cells spent
+    // ~12 s in 0.8 → 6.4 s backoffs of one request, its 429 cells seconds in 1 s low-quota pauses). A Retry-After is
+    // still honoured as sent.
+    ...(useEmulator ? {baseDelayMs: 100, lowRemainingPauseMs: 100} : {}),
     ...options.retry,
     // ARM only: other hosts (Monitor data plane, Log Analytics) take tokens for other audiences.
     renewToken: async (url) => (new URL(url).host === new URL(armEndpoint).host ? (await credential.getToken(armScope))?.token : undefined),
