@@ -14,8 +14,9 @@ import {postgresServers, runRunbook, sdkServices, servedVersion, startLocalEmula
 let emulator: RunningEmulator
 
 beforeAll(async () => {
-  // Long enough for the restore to be in flight when Ctrl-C arrives.
-  emulator = await startLocalEmulator({lroDurationMs: 3000})
+  // Long enough for the restore to be in flight when Ctrl-C arrives. Routing changes (the failover legs) reach clients
+  // in 0.5 s instead of the default 3 s: this file is about the interrupt, region-failover.test about that delay.
+  emulator = await startLocalEmulator({lroDurationMs: 3000, routingPropagationMs: 500})
 })
 afterAll(async () => emulator?.stop())
 
