@@ -1,5 +1,5 @@
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {request as httpsRequest} from 'node:https'
 import {hostname, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -35,6 +35,28 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined)
   for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
 })
+
+/** Live processes working in `dir` (the engines an emulator on that state starts run there), from /proc. */
+function processesIn(dir: string): string[] {
+  const inDir = (pid: string) => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)
+    } catch {
+      return false // gone, or a zombie
+    }
+  }
+  return existsSync('/proc') ? readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && inDir(pid)) : []
+}
+
+/** Until `read` returns [] (a killed process takes a moment to go), or fail with what is still there after `ms`. */
+async function untilNone(read: () => string[], ms: number): Promise<string[]> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const left = read()
+    if (left.length === 0 || Date.now() > deadline) return left
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
 
 function send(connection: {armEndpoint: string; caPem: string}, method: string, path: string, body?: unknown): Promise<{status: number; json: any}> {
   return new Promise((done, fail) => {
@@ -98,9 +120,12 @@ describe('one emulator per state directory', () => {
       details: {holder: {pid: child.pid, mode: 'run'}},
     })
 
+    expect(processesIn(dir).length).toBeGreaterThan(0) // the cache's redis-server
     child.kill('SIGTERM')
     expect(await exited).toBe('SIGTERM')
     expect(existsSync(lockFile(dir))).toBe(false)
+    // Nothing the holder started outlives it.
+    expect(await untilNone(() => processesIn(dir), 10_000)).toEqual([])
     const mine = await connect(dir)
     expect(readEmulatorLock(dir)).toMatchObject({pid: process.pid, armEndpoint: mine.armEndpoint})
   })
