@@ -9,7 +9,12 @@ export default defineConfig({
     globalSetup: ['test/contract/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Integration tests spawn the CLI and start emulators; two cores cannot take more in parallel.
+    // Integration tests spawn the CLI and start emulators; two cores cannot take more in parallel. Measured on the
+    // 2-core machine beside other CPU-heavy work (load 7-12), test/integration without the fault matrix, interleaved:
+    // wall 128-193 s with 2 workers, 106-153 s with 3, 128-151 s with 4 — no gain beyond the noise — while the CPU
+    // spent rose (125-135 s, 133-139 s, 146-152 s) and every file ran slower (sum of file times 190-290 s, 226-320 s,
+    // 345-435 s), nearer its timeouts. Once the emulator stopped making clients wait out compressed operations
+    // (Retry-After, routing propagation) there is little idle time left for a third worker to fill.
     maxWorkers: 2,
     // Emulators the CLI starts in tests model their data planes (no PostgreSQL processes) unless a test asks for
     // real ones (OPSBOOK_EMULATOR_DATA_PLANE=real, or startEmulator({dataPlane: 'real'})): keeps the suite fast.

@@ -65,6 +65,11 @@ export interface EmulatorContext {
   loadOn: boolean
   /** How far geo-redundant backups trail the primary (default GEO_BACKUP_LAG_MS, 5 minutes; tests shorten it). */
   geoBackupLagMs?: number
+  /**
+   * How long a Traffic Manager / Front Door routing change takes to reach clients (Traffic Manager: at most the DNS
+   * TTL): the environment's emulator.lroSeconds (default 3 s) unless startEmulator's routingPropagationMs says otherwise.
+   */
+  routingPropagationMs: number
   /** Lines `opsbook emulator start` prints about the data planes (e.g. a mapped version, a missing engine). */
   notices: string[]
 }

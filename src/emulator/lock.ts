@@ -8,7 +8,7 @@
 import {randomUUID} from 'node:crypto'
 import {mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {connect} from 'node:net'
-import {hostname} from 'node:os'
+import {constants, hostname} from 'node:os'
 import {join} from 'node:path'
 import {GuardError} from '../errors.js'
 
@@ -146,6 +146,9 @@ function holdLock(file: string, lock: EmulatorLock): HeldEmulatorLock {
   const onSignal = (signal: NodeJS.Signals) => {
     if (process.listenerCount(signal) > 1) return
     release()
+    // Dying of a signal emits no 'exit': run the exit hooks first (the redis engine kills its redis-server there), as
+    // the signal-exit package does, so no engine this process started outlives it (a SIGTERMed holder left one each time).
+    process.emit('exit', 128 + (constants.signals[signal] ?? 0))
     process.kill(process.pid, signal)
   }
   process.on('exit', release)

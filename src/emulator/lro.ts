@@ -26,6 +26,9 @@ interface TrackedOperation extends LroOperation {
  */
 export const FINISHED_OPERATION_LIMIT = 500
 
+/** The Retry-After every running operation's answer carries (1 s: see `start`), in milliseconds. */
+const RETRY_AFTER_MS = 1000
+
 export class Operations implements LroManager {
   private readonly operations = new Map<string, TrackedOperation>()
   /** Lower-cased monitor path → operation id and monitor kind. */
@@ -118,6 +121,7 @@ export class Operations implements LroManager {
     const op = this.operations.get(monitor.id)
     if (!op) return undefined
     await this.advance(op)
+    await this.untilDueWithin(op, RETRY_AFTER_MS)
     const retry = {'Retry-After': '1'}
     if (monitor.kind === 'status') {
       const body: Record<string, unknown> = {
@@ -165,6 +169,23 @@ export class Operations implements LroManager {
     const start = Date.parse(op.startTime)
     const span = Math.max(1, op.dueAt - start)
     return Math.min(99, Math.floor(((this.options.clock().getTime() - start) / span) * 100))
+  }
+
+  /**
+   * A poll that arrives less than `withinMs` before the operation is due is answered when it is due (with the
+   * operation's end), not at once with InProgress and `Retry-After: 1`: on the emulator's compressed clock an operation
+   * often ends a few milliseconds after the poll the JS SDKs send right after the initial answer (core-lro polls once
+   * at once, then honours Retry-After), and each of them then waited a whole second for an operation that took 100 ms.
+   * The answer comes no later than the client would have come back; az (which waits the initial Retry-After first)
+   * never sees a running operation it would then sleep its default 30 s for. Hung operations (a fault) are answered at
+   * once, as before; the wait is never longer than what was left of the operation when the poll came.
+   */
+  private async untilDueWithin(op: TrackedOperation, withinMs: number): Promise<void> {
+    if (op.status !== 'InProgress' || op.hangs) return
+    const remaining = op.dueAt - this.options.clock().getTime()
+    if (remaining <= 0 || remaining >= withinMs) return
+    await new Promise((resolve) => setTimeout(resolve, remaining + 1).unref())
+    await this.advance(op)
   }
 
   private async advance(op: TrackedOperation): Promise<void> {

@@ -70,6 +70,12 @@ export interface StartEmulatorOptions {
   /** How far geo-redundant PostgreSQL backups trail the primary (default 5 minutes). */
   geoBackupLagMs?: number
   /**
+   * How long Traffic Manager (capped by the profile's DNS TTL) and Front Door take to route a change, compressed
+   * (default: the environment's emulator.lroSeconds, else 3 s). Tests whose drills only pass through a failover
+   * shorten it; tests of the RTO it causes keep the default.
+   */
+  routingPropagationMs?: number
+  /**
    * Keep writing rows into every emulated PostgreSQL server (real data plane only) and keys into every Redis cache
    * (with redis-server); default: on for the `local` environment with `dataPlane: 'real'`.
    */
@@ -218,6 +224,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       loadSources: [],
       loadOn: Boolean(loadOption),
       geoBackupLagMs: options.geoBackupLagMs ?? (environment.emulator?.geoBackupLag ? parseDuration(environment.emulator.geoBackupLag) : undefined),
+      routingPropagationMs: Math.max(0, options.routingPropagationMs ?? (environment.emulator?.lroSeconds ?? 3) * 1000),
       notices: [],
     }
     if (options.dataPlane === 'real') {

@@ -1,5 +1,5 @@
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {request as httpsRequest} from 'node:https'
 import {hostname, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -9,6 +9,12 @@ import {lockFile, readEmulatorLock} from '../../src/emulator/lock.js'
 import {GuardError} from '../../src/errors.js'
 
 const CATALOG = resolve('runbooks.yaml')
+/**
+ * The environment the emulators here read: modelled data planes, the suite's default (vitest.config), which an empty
+ * `env` would turn into real PostgreSQL servers and redis-server started with every emulator — seconds each, and
+ * nothing this file asserts on (locks and who serves a state directory).
+ */
+const ENV = {OPSBOOK_EMULATOR_DATA_PLANE: 'modelled'}
 const dirs: string[] = []
 const cleanups: Array<() => Promise<unknown>> = []
 
@@ -20,7 +26,7 @@ function stateDir(): string {
 
 /** What `opsbook run` does for an emulator environment (no OPSBOOK_EMULATOR_URL). */
 async function connect(dir: string): Promise<EmulatorConnection> {
-  const connection = await connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: {}, lroDurationMs: 100})
+  const connection = await connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: ENV, lroDurationMs: 100})
   cleanups.push(() => connection.stop())
   return connection
 }
@@ -29,6 +35,28 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined)
   for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
 })
+
+/** Live processes working in `dir` (the engines an emulator on that state starts run there), from /proc. */
+function processesIn(dir: string): string[] {
+  const inDir = (pid: string) => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)
+    } catch {
+      return false // gone, or a zombie
+    }
+  }
+  return existsSync('/proc') ? readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && inDir(pid)) : []
+}
+
+/** Until `read` returns [] (a killed process takes a moment to go), or fail with what is still there after `ms`. */
+async function untilNone(read: () => string[], ms: number): Promise<string[]> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const left = read()
+    if (left.length === 0 || Date.now() > deadline) return left
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
 
 function send(connection: {armEndpoint: string; caPem: string}, method: string, path: string, body?: unknown): Promise<{status: number; json: any}> {
   return new Promise((done, fail) => {
@@ -50,7 +78,7 @@ describe('one emulator per state directory', () => {
     const lock = readEmulatorLock(dir)!
     expect(lock).toMatchObject({pid: process.pid, host: hostname(), mode: 'run', armEndpoint: first.armEndpoint, subscription: first.subscription})
 
-    const second = await connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: {}}).then(
+    const second = await connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: ENV}).then(
       () => undefined,
       (error: unknown) => error,
     )
@@ -69,7 +97,7 @@ describe('one emulator per state directory', () => {
     const dir = stateDir()
     const script = `
       const {connectOrStartEmulator} = await import(${JSON.stringify(resolve('src/emulator/connect.ts'))})
-      const c = await connectOrStartEmulator({stateDir: ${JSON.stringify(dir)}, catalogFile: ${JSON.stringify(CATALOG)}, environmentName: 'local', env: {}})
+      const c = await connectOrStartEmulator({stateDir: ${JSON.stringify(dir)}, catalogFile: ${JSON.stringify(CATALOG)}, environmentName: 'local', env: ${JSON.stringify(ENV)}})
       console.log(JSON.stringify({armEndpoint: c.armEndpoint}))
     `
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'pipe']})
@@ -87,21 +115,24 @@ describe('one emulator per state directory', () => {
     })
     expect(readEmulatorLock(dir)).toMatchObject({pid: child.pid, mode: 'run', armEndpoint: ready.armEndpoint})
 
-    await expect(connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: {}})).rejects.toMatchObject({
+    await expect(connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: ENV})).rejects.toMatchObject({
       exitCode: 5,
       details: {holder: {pid: child.pid, mode: 'run'}},
     })
 
+    expect(processesIn(dir).length).toBeGreaterThan(0) // the cache's redis-server
     child.kill('SIGTERM')
     expect(await exited).toBe('SIGTERM')
     expect(existsSync(lockFile(dir))).toBe(false)
+    // Nothing the holder started outlives it.
+    expect(await untilNone(() => processesIn(dir), 10_000)).toEqual([])
     const mine = await connect(dir)
     expect(readEmulatorLock(dir)).toMatchObject({pid: process.pid, armEndpoint: mine.armEndpoint})
   })
 
   it('connects a run to the emulator `opsbook emulator start` serves, which sees the run\'s changes', async () => {
     const dir = stateDir()
-    const served = await serveEmulator({mode: 'server', stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: {}})
+    const served = await serveEmulator({mode: 'server', stateDir: dir, catalogFile: CATALOG, environmentName: 'local', env: ENV})
     if (!('emulator' in served)) throw new Error('expected to serve')
     const server = served.emulator
     cleanups.push(() => server.stop())
@@ -119,7 +150,7 @@ describe('one emulator per state directory', () => {
     expect((await send(server, 'GET', `/subscriptions/${server.subscription}/resourceGroups/rg-from-the-run?api-version=2021-04-01`)).status).toBe(200)
     expect(readEmulatorLock(dir)?.mode).toBe('server')
 
-    await expect(connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'staging', env: {}})).rejects.toMatchObject({exitCode: 5})
+    await expect(connectOrStartEmulator({stateDir: dir, catalogFile: CATALOG, environmentName: 'staging', env: ENV})).rejects.toMatchObject({exitCode: 5})
     await server.stop()
     expect(existsSync(lockFile(dir))).toBe(false)
   })

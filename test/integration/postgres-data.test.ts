@@ -1,7 +1,7 @@
 /**
  * The real PostgreSQL data plane through the CLI: one emulator for the file (real PostgreSQL processes, the load
- * generator writing orders), runbooks run by the real CLI, and the restored servers' data read back over TLS as a
- * user's psql would.
+ * generator writing orders), runbooks run by the real CLI's commands (in the test process: what is under test is the
+ * data, not the process start), and the restored servers' data read back over TLS as a user's psql would.
  */
 import {generateKeyPairSync} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -13,7 +13,7 @@ import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {DEFAULT_PRINCIPAL} from '../../src/emulator/services/authorization.js'
 import {issuerOf, signToken} from '../../src/emulator/tokens.js'
-import {repoRoot, runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
+import {repoRoot, runRunbookInProcess, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 import {setKeyVaultSecret} from '../helpers/keyvault.js'
 
 const GEO_LAG_MS = 4_000
@@ -82,7 +82,7 @@ afterAll(async () => {
 describe('PostgreSQL data read from real restored servers', () => {
   it('pg-pitr restores the rows up to the point and none after it, and verifies them by reading the copy', async () => {
     const point = new Date(Date.now() - 1_500)
-    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${point.toISOString()}`])
+    const run = await runRunbookInProcess(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${point.toISOString()}`])
     expect(run.code, run.stderr).toBe(0)
     const copy = run.json.outputs.server as string
     const [copyRows] = await query<{after: number; newest: Date; n: number}>(copy, 'SELECT count(*) FILTER (WHERE created_at > $1)::int AS after, max(created_at) AS newest, count(*)::int AS n FROM orders', [point])
@@ -101,7 +101,7 @@ describe('PostgreSQL data read from real restored servers', () => {
     const cwd = scratchDir()
     for (const attempt of [1, 2]) {
       // Only the two components asserted on: the whole estate's legs (SQL, Cosmos, failover) are dr-drill.test's.
-      const run = await runRunbook(emulator, 'dr-drill', ['--component', 'orders-db,sessions-cache', '--param', 'geo=never'], {cwd})
+      const run = await runRunbookInProcess(emulator, 'dr-drill', ['--component', 'orders-db,sessions-cache', '--param', 'geo=never'], {cwd})
       expect(run.code, `${attempt}: ${run.stderr}`).toBe(0)
       const db = (run.json.objectives as Array<{component: string; status: string; rpo: {measuredMs?: number}; notes: string[]}>).find((r) => r.component === 'orders-db')!
       expect(db.status).toBe('met')
@@ -120,7 +120,7 @@ describe('PostgreSQL data read from real restored servers', () => {
   })
 
   it('a geo restore lags the source by the modelled geo-backup delay, read from the copy', async () => {
-    const run = await runRunbook(emulator, 'dr-drill', ['--component', 'orders-db', '--param', 'geo=always'])
+    const run = await runRunbookInProcess(emulator, 'dr-drill', ['--component', 'orders-db', '--param', 'geo=always'])
     expect(run.code, run.stderr).toBe(0)
     const db = (run.json.objectives as Array<{component: string; rpo: {measuredMs?: number}; notes: string[]}>).find((r) => r.component === 'orders-db')!
     expect(db.notes[0]).toBe('geo restore into westus')
@@ -132,7 +132,7 @@ describe('PostgreSQL data read from real restored servers', () => {
 
   it('promoting the replica makes a writable server that has the primary\'s rows', async () => {
     await expect(query('pg-shop-orders-dr', "INSERT INTO orders (amount, note) VALUES (1, 'before promote')")).rejects.toThrow(/read-only transaction/)
-    const run = await runRunbook(emulator, 'pg-promote-replica', ['--param', 'replica=pg-shop-orders-dr'])
+    const run = await runRunbookInProcess(emulator, 'pg-promote-replica', ['--param', 'replica=pg-shop-orders-dr'])
     expect(run.code, run.stderr).toBe(0)
     const [inserted] = await query<{id: string}>('pg-shop-orders-dr', "INSERT INTO orders (amount, note) VALUES (1, 'after promote') RETURNING id")
     expect(Number(inserted!.id)).toBeGreaterThan(60)
@@ -142,7 +142,7 @@ describe('PostgreSQL data read from real restored servers', () => {
     const cwd = scratchDir()
     const catalog = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace('select max(created_at) from orders where created_at <= $1', 'select max(shipped_at) from orders')
     writeFileSync(join(cwd, 'runbooks.yaml'), catalog)
-    const run = await runRunbook(emulator, 'dr-drill', ['--component', 'orders-db', '--param', 'geo=never'], {cwd})
+    const run = await runRunbookInProcess(emulator, 'dr-drill', ['--component', 'orders-db', '--param', 'geo=never'], {cwd})
     expect(run.code).toBe(1)
     const db = (run.json.objectives as Array<{component: string; status: string; error?: string}>).find((r) => r.component === 'orders-db')!
     expect(db.status).toBe('failed')
@@ -213,7 +213,7 @@ describe('PostgreSQL data read from real restored servers', () => {
   })
 
   it('through the CLI, a run signed in as an identity the server does not know fails its verify with the reason', async () => {
-    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${new Date(Date.now() - 1_000).toISOString()}`], {env: {OPSBOOK_EMULATOR_IDENTITY: 'ops-runner'}})
+    const run = await runRunbookInProcess(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${new Date(Date.now() - 1_000).toISOString()}`], {env: {OPSBOOK_EMULATOR_IDENTITY: 'ops-runner'}})
     expect(run.code, run.stderr).toBe(1)
     const verify = (run.json.steps as Array<{id: string; status: string; error?: string}>).find((s) => s.id === 'verify')!
     expect(verify.status).toBe('failed')

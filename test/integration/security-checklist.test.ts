@@ -7,8 +7,8 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {runCli} from '../helpers/cli.js'
-import {runRunbook, startLocalEmulator} from './support.js'
+import {runCliInProcess} from '../helpers/cli.js'
+import {runRunbookInProcess, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 
@@ -19,7 +19,8 @@ afterAll(async () => emulator?.stop())
 
 describe('security-checklist', () => {
   it('a failed checklist run records its failing findings in the summary and the evidence report', async () => {
-    const run = await runRunbook(emulator, 'security-checklist')
+    // The CLI's commands run in the test process: what is under test is what the run records, not the process start.
+    const run = await runRunbookInProcess(emulator, 'security-checklist')
     expect(run.code, run.stderr).toBe(1)
     expect(run.json.status).toBe('failed')
     const outputs = run.json.outputs
@@ -41,7 +42,7 @@ describe('security-checklist', () => {
     expect(summary.outputs.findings).toEqual(outputs.findings)
 
     const html = join(run.cwd, 'evidence.html')
-    const exported = await runCli(['evidence', 'export', '--env', 'local', '--format', 'html', '--output', html, '--json'], {cwd: run.cwd, env: emulator.env()})
+    const exported = await runCliInProcess(['evidence', 'export', '--env', 'local', '--format', 'html', '--output', html, '--json'], {cwd: run.cwd, env: emulator.env()})
     expect(exported.code, exported.stderr).toBe(0)
     const report = readFileSync(html, 'utf8')
     expect(report).toContain('<h4>Checklist results</h4>')

@@ -10,7 +10,7 @@
  * (https://learn.microsoft.com/azure/frontdoor/health-probes). Each AFD endpoint has a loopback HTTP front
  * (front-host.ts) standing in for its `*.azurefd.net` host; its URL is in the `x-opsbook-local-url` header of
  * AFDEndpoints_Get. Configuration changes take minutes to reach Front Door's edges; the emulator compresses that to
- * lroSeconds (default 3).
+ * lroSeconds (default 3; startEmulator's routingPropagationMs).
  *
  * AFDOrigins_Update is long-running in the spec (200 or 202): the emulator answers 200 with the origin as updated.
  */
@@ -318,7 +318,7 @@ export function routes(ctx: EmulatorContext): Route[] {
           if (!Number.isInteger(props.weight) || props.weight < 1 || props.weight > 1000) return armError(400, 'BadRequest', `Weight must be between 1 and 1000; '${props.weight}' is invalid.`)
           next.weight = props.weight
         }
-        propagate(fd.routing, clone(fd.groups), ctx.clock().getTime(), (ctx.environment.emulator?.lroSeconds ?? 3) * 1000)
+        propagate(fd.routing, clone(fd.groups), ctx.clock().getTime(), ctx.routingPropagationMs)
         o.properties = next
         ctx.activity.append({resourceId: fd.resource.id, kind: 'frontdoor.origin', data: {originGroup: g.name, origin: o.name, enabledState: next.enabledState, priority: next.priority}})
         return {status: 200, body: originView(fd, g, o)}

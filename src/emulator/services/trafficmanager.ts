@@ -12,7 +12,7 @@
  * is degraded Traffic Manager returns them all anyway ("fail open", same page, "Endpoint failover and recovery"), so the
  * front then uses the lowest priority enabled one. Its URL is in the `x-opsbook-local-url` header of Profiles_Get
  * (not in the body: only what the spec defines is). Changes reach clients after the DNS TTL; the emulator compresses it
- * to min(TTL, lroSeconds) seconds.
+ * to min(TTL, lroSeconds) seconds (startEmulator's routingPropagationMs).
  */
 import type {TrafficManagerComponent} from '../../catalog/schema.js'
 import {canonicalEnum, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound} from '../arm.js'
@@ -165,7 +165,7 @@ export function routeOf(ctx: EmulatorContext, profile: StoredProfile): FrontBack
 
 function propagationMs(ctx: EmulatorContext, profile: StoredProfile): number {
   const ttl = Number(profile.resource.properties.dnsConfig?.ttl ?? 60)
-  return Math.min(ttl, ctx.environment.emulator?.lroSeconds ?? 3) * 1000
+  return Math.min(ttl * 1000, ctx.routingPropagationMs)
 }
 
 /** Open a front per profile; called once before the emulator reports itself started. */
