@@ -221,6 +221,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
         certificateDir: join(options.stateDir ?? tempDir!, 'certs'),
         environment,
         administrators: async (serverId) => (await import('./services/estate.js')).pgAdministratorsOf(ctx, serverId),
+        authConfig: async (serverId) => (await import('./services/postgres.js')).postgresState(ctx).servers[serverId.toLowerCase()]?.resource.properties.authConfig,
         onClose: ctx.onClose,
       })
       if ('unavailable' in plane) ctx.notices.push(plane.unavailable)

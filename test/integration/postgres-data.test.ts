@@ -212,6 +212,36 @@ describe('PostgreSQL data read from real restored servers', () => {
     expect(JSON.stringify([expired, stranger, dba])).not.toMatch(/eyJ/)
   })
 
+  it("the server's authConfig decides the sign-in methods: Entra off fails the drill's probe with the reason, password off refuses a password", async () => {
+    const pg = await arm.postgres()
+    const setAuth = (authConfig: {activeDirectoryAuth?: string; passwordAuth?: string}) => pg.servers.beginUpdateAndWait('rg-shop-local', 'pg-shop-orders', {authConfig} as never)
+    // The catalog's probes sign in with Entra tokens: the server it describes has Entra authentication on.
+    expect((await pg.servers.get('rg-shop-local', 'pg-shop-orders')).authConfig).toMatchObject({activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled'})
+    try {
+      await setAuth({activeDirectoryAuth: 'Disabled'})
+      // The copy the drill restores has its source's authConfig: the probe's Entra login is refused there.
+      const run = await runRunbook(emulator, 'dr-drill', ['--component', 'orders-db', '--param', 'geo=never'])
+      expect(run.code).toBe(1)
+      const db = (run.json.objectives as Array<{component: string; status: string; error?: string}>).find((r) => r.component === 'orders-db')!
+      expect(db.status).toBe('failed')
+      expect(db.error).toMatch(
+        /password authentication failed for user "opsbook-drill": Microsoft Entra authentication is disabled on pg-shop-orders-drill-\S+ \(authConfig\.activeDirectoryAuth is Disabled\)/,
+      )
+
+      await setAuth({activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled'})
+      process.env.OPSBOOK_PARAM_PG_TEST_PASSWORD = 'any-password'
+      const context = {services: arm, signal: new AbortController().signal, log: () => undefined, secret: () => undefined, now: () => new Date()}
+      const server = {name: 'pg-shop-orders', id: serverId('pg-shop-orders'), fqdn: 'pg-shop-orders.postgres.database.azure.com'}
+      const probes = {databases: ['postgres'], user: 'app', auth: {type: 'param' as const, name: 'PG_TEST_PASSWORD'}, freshness: 'select now()', tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+      const refused = await runDataProbes({probes, copy: server, point: new Date()}, context)
+      expect(refused.failures[0]).toMatch(/password authentication failed for user "app": password authentication is disabled on pg-shop-orders \(authConfig\.passwordAuth is Disabled/)
+      // The Entra login still works.
+      expect((await runDataProbes({probes: {...probes, user: 'opsbook-drill', auth: {type: 'entra' as const}}, copy: server, point: new Date()}, context)).failures).toEqual([])
+    } finally {
+      await setAuth({activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled'})
+    }
+  })
+
   it('through the CLI, a run signed in as an identity the server does not know fails its verify with the reason', async () => {
     const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${new Date(Date.now() - 1_000).toISOString()}`], {env: {OPSBOOK_EMULATOR_IDENTITY: 'ops-runner'}})
     expect(run.code, run.stderr).toBe(1)

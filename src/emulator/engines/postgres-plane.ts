@@ -68,6 +68,8 @@ export async function createPostgresDataPlane(options: {
   environment: Environment
   /** The server's Microsoft Entra administrators (Microsoft.DBforPostgreSQL/flexibleServers/administrators). */
   administrators(serverId: string): Promise<EntraAdministrator[]>
+  /** The server's `properties.authConfig` as ARM has it now (undefined: the server is gone). */
+  authConfig(serverId: string): Promise<AuthConfig | undefined>
   onClose(fn: () => void | Promise<void>): void
 }): Promise<PostgresDataPlane | {unavailable: string}> {
   const binaries = postgresBinaries()
@@ -96,7 +98,8 @@ export async function createPostgresDataPlane(options: {
       front = startFrontDoor({
         tls,
         socketPath: () => engine.socketPath(key),
-        authenticate: (login) => authenticate({engine, key, server, tenant, certificate: options.certificate, administrators: options.administrators}, login),
+        authenticate: (login) =>
+          authenticate({engine, key, server, tenant, certificate: options.certificate, administrators: options.administrators, authConfig: options.authConfig}, login),
       })
       fronts.set(key, front)
     }
@@ -119,6 +122,12 @@ export async function createPostgresDataPlane(options: {
     return pending
   }
   return {engine, keyOf, touch, versionNote: (version) => mapVersion(version, binaries).note, major: binaries.major}
+}
+
+/** Microsoft.DBforPostgreSQL/flexibleServers `properties.authConfig` (Servers.json 2025-08-01, AuthConfig). */
+export interface AuthConfig {
+  activeDirectoryAuth?: string
+  passwordAuth?: string
 }
 
 export interface EntraAdministrator {
@@ -147,17 +156,49 @@ const ROLE_TYPE: Record<string, EntraRole['type']> = {User: 'user', Group: 'grou
 /**
  * Judge a login at the front door. A role that is neither an Entra role nor an administrator's name is left to the
  * server's password check. For an Entra login the password must be a valid token and its principal the role's.
+ *
+ * The server's authConfig decides which methods it accepts, as in Azure
+ * (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-azure-ad-authentication — "PostgreSQL
+ * authentication only", "Microsoft Entra authentication only" or both; AuthConfig in Servers.json 2025-08-01:
+ * activeDirectoryAuth Disabled = "Server does not support Microsoft Entra authentication", passwordAuth Disabled =
+ * "Server does not support password based authentication"): an Entra login is refused while activeDirectoryAuth is
+ * not Enabled (unset is Disabled), a password login while passwordAuth is Disabled (unset is Enabled). Read at each
+ * login, so a PATCH of authConfig applies to the next connection. Azure answers both with PostgreSQL's
+ * `password authentication failed` (28P01); the reason after it is the emulator's, naming the setting.
  */
 async function authenticate(
-  at: {engine: PostgresEngine; key: string; server: ServerRef; tenant: string; certificate: EmulatorCertificate; administrators(serverId: string): Promise<EntraAdministrator[]>},
+  at: {
+    engine: PostgresEngine
+    key: string
+    server: ServerRef
+    tenant: string
+    certificate: EmulatorCertificate
+    administrators(serverId: string): Promise<EntraAdministrator[]>
+    authConfig(serverId: string): Promise<AuthConfig | undefined>
+  },
   login: {user: string; password: string},
 ): Promise<LoginDecision> {
   // Azure keeps the superuser to itself (azure_superuser); the emulator's own connections use the socket.
   if (login.user === 'postgres') return {kind: 'refused', reason: 'the superuser does not sign in over the network'}
+  const config = (await at.authConfig(at.server.id)) ?? {}
+  const entraOn = String(config.activeDirectoryAuth ?? 'Disabled').toLowerCase() === 'enabled'
+  const passwordOn = String(config.passwordAuth ?? 'Enabled').toLowerCase() !== 'disabled'
   const admins = await at.administrators(at.server.id)
   const admin = admins.find((a) => a.principalName.toLowerCase() === login.user.toLowerCase())
   const role = await at.engine.entraRole(at.key, login.user)
-  if (!role.entra && !admin) return {kind: 'password'}
+  if (!role.entra && !admin) {
+    if (!passwordOn)
+      return {
+        kind: 'refused',
+        reason: `password authentication is disabled on ${at.server.name} (authConfig.passwordAuth is Disabled: Microsoft Entra authentication only); sign in as a Microsoft Entra role with a token`,
+      }
+    return {kind: 'password'}
+  }
+  if (!entraOn)
+    return {
+      kind: 'refused',
+      reason: `Microsoft Entra authentication is disabled on ${at.server.name} (authConfig.activeDirectoryAuth is ${config.activeDirectoryAuth ?? 'not set: Disabled'}); "${login.user}" is a Microsoft Entra role`,
+    }
   const token = verifyToken(login.password, {audience: POSTGRES_AUDIENCE, tenant: at.tenant, certificate: at.certificate})
   if (!token.ok) return {kind: 'refused', reason: `Microsoft Entra token rejected: ${token.reason}`}
   const oid = token.claims.oid

@@ -116,6 +116,9 @@ function baseProperties(component: PostgresComponent): Record<string, any> {
   return {
     administratorLogin: component.connection?.user ?? 'opsbookadmin',
     version: component.version,
+    // A catalog whose data probes sign in with Microsoft Entra tokens describes a server with Entra authentication on
+    // (else Azure refuses those logins: engines/postgres-plane.ts); otherwise Azure's default, password only.
+    authConfig: {activeDirectoryAuth: component.dataProbes?.auth.type === 'entra' ? 'Enabled' : 'Disabled', passwordAuth: 'Enabled'},
     backup: {backupRetentionDays: component.backupRetentionDays, geoRedundantBackup: component.geoRedundantBackup ? 'Enabled' : 'Disabled'},
     highAvailability: haOf(component.highAvailability),
     // No custom window by default: the maintenance runbook has drift to fix.
@@ -684,6 +687,8 @@ export function routes(ctx: EmulatorContext): Route[] {
             highAvailability: haOf(props.highAvailability?.mode, props.highAvailability?.standbyAvailabilityZone),
             maintenanceWindow: props.maintenanceWindow ?? {customWindow: 'Disabled', startHour: 0, startMinute: 0, dayOfWeek: 0},
             ...(props.network ? {network: props.network} : {}),
+            // Unset members take Azure's defaults (Servers.json AuthConfig): Entra Disabled, password Enabled.
+            ...(props.authConfig ? {authConfig: {activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled', ...props.authConfig}} : {}),
             createMode,
           },
         })
