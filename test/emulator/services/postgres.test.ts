@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
-import {credential, hlcOptions, poll, RG} from '../helpers.js'
+import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
 let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
@@ -9,7 +9,7 @@ const SOURCE = 'pg-shop-orders'
 beforeAll(async () => {
   emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
-  client = new PostgreSQLManagementFlexibleServerClient(credential, emulator.subscription, hlcOptions(emulator))
+  client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
 })
 afterAll(async () => emulator?.stop())
 beforeEach(() => emulator.faults.clear())
