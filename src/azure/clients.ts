@@ -154,7 +154,7 @@ export interface AzureServices {
    * emulator the local port of the server's real PostgreSQL process, with the FQDN kept as the TLS server name and
    * the emulator's CA to verify it. Undefined when the emulator models that server's data (no process).
    */
-  postgresAddress(server: {id: string; fqdn: string; port: number}, signal?: AbortSignal): Promise<DataEndpoint | undefined>
+  postgresAddress(server: {id: string; fqdn: string; port: number}, signal?: AbortSignal): Promise<PostgresAddress | undefined>
   /**
    * A GET on a vault's Key Vault data plane (`path` after the vault URL, e.g. `/secrets/db-password`; api-version 7.5
    * added), with a token for the cloud's Key Vault audience: `https://<vault>.<dnsSuffix>` in Azure, the emulator's
@@ -172,8 +172,8 @@ export interface DataEndpoint {
   ca?: string
 }
 
-/** A PostgreSQL endpoint (see postgresAddress). */
-export type PostgresAddress = DataEndpoint
+/** A PostgreSQL endpoint (see postgresAddress); `note`: the emulator's, when the server runs another major than its version. */
+export type PostgresAddress = DataEndpoint & {note?: string}
 
 export interface ArmRequestOptions {
   body?: unknown
@@ -427,7 +427,8 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
       const plane = response.status === 200 ? response.body?.dataPlane : undefined
       if (response.status >= 400) throw new Error(response.body?.error?.message ?? `the emulator answered ${response.status}`)
       if (!plane) return undefined
-      return {host: String(plane.host), port: Number(plane.port), servername: server.fqdn, ca}
+      // The emulator's note when the server does not run the major its version names (the journal shows it).
+      return {host: String(plane.host), port: Number(plane.port), servername: server.fqdn, ca, ...(plane.note ? {note: String(plane.note)} : {})}
     },
   }
   return services

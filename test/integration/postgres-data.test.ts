@@ -257,6 +257,27 @@ describe('PostgreSQL data read from real restored servers', () => {
     expect(data.body.dataPlane.note).toBeUndefined()
   })
 
+  it('a server of a major not installed (14) runs the nearest one, and the emulator and the probe log say so', async () => {
+    const pg = await arm.postgres()
+    await pg.servers.beginCreateOrUpdateAndWait('rg-shop-local', 'pg-v14', {
+      location: 'westeurope',
+      version: '14',
+      administratorLogin: 'opsbookadmin',
+      administratorLoginPassword: 'not-used-here-1A!',
+      authConfig: {activeDirectoryAuth: 'Enabled'},
+    } as never)
+    const data = await arm.armRequest('GET', `${serverId('pg-v14')}/opsbookData`, {apiVersion: '2025-08-01'})
+    const runs = Number(/^PostgreSQL (\d+)$/.exec(data.body.dataPlane.engine)![1])
+    expect(runs).not.toBe(14)
+    expect(data.body.dataPlane.note).toMatch(new RegExp(`^PostgreSQL 14 is emulated by PostgreSQL ${runs} \\(14 is not installed here; installed majors: `))
+    const lines: string[] = []
+    const context = {services: arm, signal: new AbortController().signal, log: (line: string) => lines.push(line), secret: () => undefined, now: () => new Date()}
+    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: 'select now()', tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+    const server = {name: 'pg-v14', id: serverId('pg-v14'), fqdn: 'pg-v14.postgres.database.azure.com'}
+    expect((await runDataProbes({probes, copy: server, point: new Date()}, context)).failures).toEqual([])
+    expect(lines.join('\n')).toMatch(new RegExp(`pg-v14 runs PostgreSQL ${runs}\\.\\d+ \\(PostgreSQL 14 is emulated by PostgreSQL ${runs} `))
+  })
+
   it("the server's authConfig decides the sign-in methods: Entra off fails the drill's probe with the reason, password off refuses a password", async () => {
     const pg = await arm.postgres()
     const setAuth = (authConfig: {activeDirectoryAuth?: string; passwordAuth?: string}) => pg.servers.beginUpdateAndWait('rg-shop-local', 'pg-shop-orders', {authConfig} as never)
