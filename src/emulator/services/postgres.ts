@@ -55,6 +55,8 @@ export interface StoredServer {
 interface PostgresState {
   servers: Record<string, StoredServer>
   dropped: Record<string, {server: StoredServer; deletedAt: string}>
+  /** Set once catalog servers' authConfig follows their probes (absent in state saved before: see postgresState). */
+  authFromCatalog?: true
 }
 
 const CONFIGURATIONS: Record<string, {value: string; description: string; dataType: string; allowedValues: string; isDynamicConfig: boolean; unit?: string}> = {
@@ -69,11 +71,27 @@ const CONFIGURATIONS: Record<string, {value: string; description: string; dataTy
 
 /** The postgres slice, seeded from the catalog's postgres components and their replicas. */
 export function postgresState(ctx: EmulatorContext): PostgresState {
-  return ctx.store.slice<PostgresState>('postgres', () => seed(ctx))
+  const state = ctx.store.slice<PostgresState>('postgres', () => seed(ctx))
+  if (!state.authFromCatalog) {
+    // State saved by an emulator that seeded every server with Entra authentication off: a catalog server whose probes
+    // sign in with Entra (and whose estate says nothing of authConfig) gets it on, as a fresh seed would.
+    const entraNames = new Set<string>()
+    for (const component of Object.values(ctx.environment.components))
+      if (component.type === 'postgres' && component.dataProbes?.auth.type === 'entra')
+        for (const name of [component.name, ...component.replicas.map((r) => r.name)])
+          if (!Object.entries(ctx.estate?.resources ?? {}).some(([n, r]) => n.toLowerCase() === name.toLowerCase() && (r as {properties?: {authConfig?: unknown}}).properties?.authConfig))
+            entraNames.add(name.toLowerCase())
+    for (const server of Object.values(state.servers)) {
+      const auth = server.resource.properties.authConfig
+      if (entraNames.has(server.resource.name.toLowerCase()) && auth?.activeDirectoryAuth === 'Disabled') auth.activeDirectoryAuth = 'Enabled'
+    }
+    state.authFromCatalog = true
+  }
+  return state
 }
 
 function seed(ctx: EmulatorContext): PostgresState {
-  const state: PostgresState = {servers: {}, dropped: {}}
+  const state: PostgresState = {servers: {}, dropped: {}, authFromCatalog: true}
   if (!ctx.seedFromCatalog) return state
   const env = ctx.environment
   const createdAt = new Date(ctx.clock().getTime() - 60 * 86_400_000).toISOString()
