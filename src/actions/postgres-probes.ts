@@ -147,17 +147,22 @@ export async function runDataProbes(input: {probes: PostgresDataProbes; copy: Pr
         continue
       }
       let client: Client
+      let versionNote: string | undefined
       try {
         const address = await context.services.postgresAddress({id: server.id, fqdn: server.fqdn, port: probes.port}, context.signal)
         if (!address) throw new Error('the emulator models this server\'s data (no PostgreSQL process): run the emulator with real data planes')
         client = await connect(address, probes, database, password!)
+        versionNote = address.note
       } catch (error) {
         fail('connect', `cannot connect to ${server.fqdn}:${probes.port} as ${probes.user}: ${message(error)}`)
         continue
       }
       try {
-        // Which server really answered (the emulator runs the major its binaries are, whatever the catalog says).
-        if (index === 0) context.log(`${role} ${server.name} runs PostgreSQL ${String(await scalar(client, 'SHOW server_version', []).catch((e: unknown) => `(version unknown: ${message(e)})`))}`)
+        // Which server really answered (the emulator runs the server's major when installed, else the nearest, and says so).
+        if (index === 0)
+          context.log(
+            `${role} ${server.name} runs PostgreSQL ${String(await scalar(client, 'SHOW server_version', []).catch((e: unknown) => `(version unknown: ${message(e)})`))}${versionNote ? ` (${versionNote})` : ''}`,
+          )
         const newest: Array<[string, string]> = []
         if (index === 0 && probes.freshness) newest.push(['freshness', probes.freshness])
         if (index === 0 && probes.canary) newest.push(['canary', CANARY_FRESHNESS])

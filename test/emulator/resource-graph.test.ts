@@ -2,8 +2,8 @@ import {Agent} from 'node:https'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ResourceGraphClient} from '@azure/arm-resourcegraph'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {credentialFor} from './helpers.js'
 
-const credential = {getToken: async () => ({token: 'emulator', expiresOnTimestamp: Date.now() + 3_600_000})}
 
 // The queries opsbook's security checklist sends (notes/security-checks.md §b).
 const INVENTORY = `resources
@@ -27,7 +27,7 @@ beforeAll(async () => {
   // the quota (test/checks/fleet.test.ts covers throttling): a roomier window keeps it about what it tests.
   emulator.faults.set({graphQuota: {queries: 1000, windowMs: 5000}})
   const {ResourceGraphClient} = await import('@azure/arm-resourcegraph')
-  client = new ResourceGraphClient(credential as never, {baseUri: emulator.armEndpoint, agentSettings: {http: undefined as never, https: new Agent({ca: emulator.caPem})}})
+  client = new ResourceGraphClient(credentialFor(emulator) as never, {baseUri: emulator.armEndpoint, agentSettings: {http: undefined as never, https: new Agent({ca: emulator.caPem})}})
 })
 
 afterAll(async () => {
@@ -63,7 +63,7 @@ describe('Resource Graph through @azure/arm-resourcegraph 4.2.1', () => {
       `/subscriptions/${emulator.subscription}/resourcegroups/rg-shop-local/providers/microsoft.web/sites/app-shop-storefront/slots/staging`,
     ])
     const {WebSiteManagementClient} = await import('@azure/arm-appservice')
-    const web = new WebSiteManagementClient(credential, emulator.subscription, {endpoint: emulator.armEndpoint, tlsOptions: {ca: emulator.caPem}})
+    const web = new WebSiteManagementClient(credentialFor(emulator), emulator.subscription, {endpoint: emulator.armEndpoint, tlsOptions: {ca: emulator.caPem}})
     await web.webApps.updateConfigurationSlot('rg-shop-local', 'app-shop-storefront', 'staging', {minTlsVersion: '1.0'})
     const after = await read()
     expect(after.find((r) => r.siteId.endsWith('/app-shop-storefront/slots/staging'))!.properties.minTlsVersion).toBe('1.0')

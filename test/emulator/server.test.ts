@@ -1,11 +1,13 @@
-import {mkdtempSync, rmSync} from 'node:fs'
+import {generateKeyPairSync} from 'node:crypto'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {request as httpsRequest} from 'node:https'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {resetEmulatorState} from '../../src/emulator/state.js'
-import {credential, hlcOptions, RG} from './helpers.js'
+import {issuerOf, signToken, type TokenClaims} from '../../src/emulator/tokens.js'
+import {credentialFor, hlcOptions, RG} from './helpers.js'
 
 let emulator: RunningEmulator
 let pg: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
@@ -18,7 +20,7 @@ beforeAll(async () => {
     estate: {resources: {'kv-shop-local': {diagnosticSettings: [{name: 'audit-to-law', logs: [{category: 'AuditEvent', enabled: true}]}]}}},
   })
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
-  pg = new PostgreSQLManagementFlexibleServerClient(credential, emulator.subscription, hlcOptions(emulator, 3))
+  pg = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator, 3))
 })
 afterAll(async () => emulator?.stop())
 beforeEach(() => {
@@ -49,7 +51,8 @@ describe('emulator core', () => {
     const names = []
     for (let i = 0; i < 4; i++) names.push((await pg.servers.get(RG, 'pg-shop-orders')).name)
     expect(names).toEqual(Array(4).fill('pg-shop-orders'))
-    const statuses = emulator.requestLog().map((e) => e.status)
+    // (The credential's first token comes from the emulator's token endpoint: not an ARM request.)
+    const statuses = emulator.requestLog().filter((e) => e.operation !== 'identity.token').map((e) => e.status)
     expect(statuses).toContain(429)
     expect(statuses.filter((s) => s === 200)).toHaveLength(4)
   })
@@ -58,7 +61,7 @@ describe('emulator core', () => {
     emulator.faults.set({transient: {next: 1}})
     const server = await pg.servers.get(RG, 'pg-shop-orders')
     expect(server.name).toBe('pg-shop-orders')
-    expect(emulator.requestLog().map((e) => e.status)).toEqual([503, 200])
+    expect(emulator.requestLog().filter((e) => e.operation !== 'identity.token').map((e) => e.status)).toEqual([503, 200])
   })
 
   it('answers unknown resource groups and resources with ARM 404s', async () => {
@@ -68,10 +71,66 @@ describe('emulator core', () => {
 
   it('serves arm-monitor paths that start with // (resource ids inserted unencoded)', async () => {
     const {MonitorClient} = await import('@azure/arm-monitor')
-    const monitor = new MonitorClient(credential, emulator.subscription, hlcOptions(emulator))
+    const monitor = new MonitorClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
     const id = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-shop-local`
     const settings = await monitor.diagnosticSettings.list(id)
     expect(settings.value?.[0]?.logs?.[0]?.category).toBe('AuditEvent')
+  })
+})
+
+describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () => {
+  /** GET a server with this Authorization header: status, error code and message, challenge. */
+  const getWith = (authorization: string) =>
+    new Promise<{status?: number; code?: string; message?: string; challenge?: string}>((resolve, reject) => {
+      const url = `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders?api-version=2025-08-01`
+      const req = httpsRequest(url, {ca: emulator.caPem, headers: {authorization}}, (res) => {
+        let body = ''
+        res.on('data', (chunk) => (body += chunk))
+        res.on('end', () => {
+          const error = body ? (JSON.parse(body) as {error?: {code?: string; message?: string}}).error : undefined
+          resolve({status: res.statusCode, code: error?.code, message: error?.message, challenge: res.headers['www-authenticate'] as string | undefined})
+        })
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  const now = Math.floor(Date.now() / 1000)
+  const tenant = '00000000-0000-0000-0000-000000000000'
+  const claims: TokenClaims = {aud: 'https://management.azure.com/', iss: issuerOf(tenant), nbf: now - 60, exp: now + 3600, oid: '11111111-1111-1111-1111-111111111111', tid: tenant}
+  const issuer = () => ({certPem: emulator.caPem, keyPem: readFileSync(join(dirname(emulator.caFile), 'key.pem'), 'utf8')})
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+
+  it("serves a token of the emulator's issuer for either ARM audience, and refuses any other with ARM's 401 codes", async () => {
+    expect((await getWith(`Bearer ${signToken(claims, issuer())}`)).status).toBe(200)
+    // az's custom cloud asks for https://management.core.windows.net/ (the cloud's active-directory resource id).
+    expect((await getWith(`Bearer ${signToken({...claims, aud: 'https://management.core.windows.net/'}, issuer())}`)).status).toBe(200)
+
+    expect(await getWith('Bearer static-test-token')).toMatchObject({status: 401, code: 'InvalidAuthenticationToken', message: 'The access token is invalid.'})
+    expect(await getWith(`Bearer ${b64({alg: 'none', typ: 'JWT'})}.${b64(claims)}.`)).toMatchObject({status: 401, code: 'InvalidAuthenticationToken', message: 'The access token is invalid.'})
+    const forgedKey = generateKeyPairSync('rsa', {modulusLength: 2048}).privateKey.export({type: 'pkcs8', format: 'pem'}).toString()
+    const forged = await getWith(`Bearer ${signToken(claims, {certPem: emulator.caPem, keyPem: forgedKey})}`)
+    expect(forged).toMatchObject({status: 401, code: 'InvalidAuthenticationToken', message: 'The access token has invalid signature.'})
+    expect(forged.challenge).toMatch(/^Bearer authorization_uri="[^"]+", error="invalid_token"/)
+    const postgresToken = await getWith(`Bearer ${signToken({...claims, aud: 'https://ossrdbms-aad.database.windows.net'}, issuer())}`)
+    expect(postgresToken).toMatchObject({status: 401, code: 'InvalidAuthenticationTokenAudience'})
+    expect(postgresToken.message).toContain("wrong audience or resource 'https://ossrdbms-aad.database.windows.net'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/'")
+    const otherTenant = '72f988bf-86f1-41af-91ab-2d7cd011db47'
+    expect(await getWith(`Bearer ${signToken({...claims, iss: issuerOf(otherTenant), tid: otherTenant}, issuer())}`)).toMatchObject({
+      status: 401,
+      code: 'InvalidAuthenticationTokenTenant',
+      message: expect.stringContaining(`The access token is from the wrong issuer '${issuerOf(otherTenant)}'`),
+    })
+    expect(await getWith(`Bearer ${signToken({...claims, nbf: now - 7200, exp: now - 3600}, issuer())}`)).toMatchObject({status: 401, code: 'ExpiredAuthenticationToken'})
+    const {oid: _oid, ...noPrincipal} = claims
+    expect(await getWith(`Bearer ${signToken(noPrincipal as TokenClaims, issuer())}`)).toMatchObject({status: 401, code: 'InvalidAuthenticationToken', message: expect.stringContaining("'oid' should be present")})
+    // Refused requests never reached the provider: the log shows the 401s and the two served GETs only.
+    expect(emulator.requestLog().map((e) => e.status).filter((s) => s === 200)).toHaveLength(2)
+  })
+
+  it('the SDK with a credential that is not the emulator\'s is refused, not served', async () => {
+    const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+    const stranger = new PostgreSQLManagementFlexibleServerClient({getToken: async () => ({token: 'static-test-token', expiresOnTimestamp: Date.now() + 3_600_000})}, emulator.subscription, hlcOptions(emulator))
+    await expect(stranger.servers.get(RG, 'pg-shop-orders')).rejects.toMatchObject({statusCode: 401, code: 'InvalidAuthenticationToken'})
   })
 })
 
@@ -82,19 +141,19 @@ describe('persistence', () => {
       const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
       const first = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 100})
       const caFile = first.caFile
-      const client1 = new PostgreSQLManagementFlexibleServerClient(credential, first.subscription, hlcOptions(first))
+      const client1 = new PostgreSQLManagementFlexibleServerClient(credentialFor(first), first.subscription, hlcOptions(first))
       await client1.servers.beginUpdateAndWait(RG, 'pg-shop-orders', {tags: {owner: 'someone-else'}}, {updateIntervalInMs: 50})
       await first.stop()
 
       const second = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 100})
       expect(second.caFile).toBe(caFile)
-      const client2 = new PostgreSQLManagementFlexibleServerClient(credential, second.subscription, hlcOptions(second))
+      const client2 = new PostgreSQLManagementFlexibleServerClient(credentialFor(second), second.subscription, hlcOptions(second))
       expect((await client2.servers.get(RG, 'pg-shop-orders')).tags).toEqual({owner: 'someone-else'})
       await second.stop()
 
       resetEmulatorState(stateDir)
       const third = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 100})
-      const client3 = new PostgreSQLManagementFlexibleServerClient(credential, third.subscription, hlcOptions(third))
+      const client3 = new PostgreSQLManagementFlexibleServerClient(credentialFor(third), third.subscription, hlcOptions(third))
       expect((await client3.servers.get(RG, 'pg-shop-orders')).tags).toEqual({owner: 'data-platform', costCenter: 'cc-1001'})
       await third.stop()
     } finally {

@@ -3,10 +3,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {getEnvironment, loadCatalog} from '../../src/catalog/loader.js'
 import type {WebSiteManagementClient} from '@azure/arm-appservice'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {credentialFor} from './helpers.js'
 
 const RG = 'rg-shop-local'
 const SITE = 'app-shop-storefront'
-const credential = {getToken: async () => ({token: 'emulator', expiresOnTimestamp: Date.now() + 3_600_000})}
 
 let emulator: RunningEmulator
 let client: WebSiteManagementClient
@@ -56,7 +56,7 @@ beforeAll(async () => {
   storefront.slots = ['staging', 'canary']
   emulator = await startEmulator({environment, environmentName: 'local', lroDurationMs: 0})
   const {WebSiteManagementClient} = await import('@azure/arm-appservice')
-  client = new WebSiteManagementClient(credential, emulator.subscription, {
+  client = new WebSiteManagementClient(credentialFor(emulator), emulator.subscription, {
     endpoint: emulator.armEndpoint,
     tlsOptions: {ca: emulator.caPem},
     retryOptions: {maxRetries: 0},

@@ -3,8 +3,9 @@
  * (see ../shared/notes/az-offline.md for the verified facts this follows):
  * - an isolated AZURE_CONFIG_DIR per sandbox, with a custom cloud registered by `az cloud register` whose ARM
  *   endpoint is the emulator (all AD endpoints given, so registering fetches no metadata);
- * - a pre-seeded MSAL token cache (an Account and an unsigned AccessToken for the ARM audiences, no refresh token, so
- *   a cache miss fails locally) and an azureProfile.json whose default subscription is the emulator's;
+ * - a pre-seeded MSAL token cache (an Account and an AccessToken for the ARM audiences issued by the emulator's token
+ *   endpoint — the emulator validates signatures —, no refresh token, so a cache miss fails locally) and an
+ *   azureProfile.json whose default subscription is the emulator's;
  * - MSAL's HTTP cache (msal_http_cache.bin) seeded with the tenant's OpenID configuration, written by az's own
  *   interpreter through msal's ThrottledHttpClient so the entry has exactly the format that msal version reads;
  * - versionCheck.json with the local versions and a fresh timestamp, so az does not look for updates;
@@ -15,6 +16,7 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
+import {get as httpsGet} from 'node:https'
 import {delimiter, join} from 'node:path'
 
 /** The Azure CLI's public client id (MSAL token cache entries are keyed by it). */
@@ -115,7 +117,9 @@ export async function createAzSandbox(options: AzSandboxOptions): Promise<AzSand
   const python = pythonOf(options.az)
   const seeded = spawnSync(python, ['-c', SEED_PY, configDir, `https://${LOGIN_HOST}/${tenant}`], {env, encoding: 'utf8'})
   if (seeded.status !== 0) throw new Error(`seeding az's MSAL HTTP cache and version check failed:\n${seeded.stderr}`)
-  writeTokenCache(configDir, tenant, options.subscription, cloud)
+  // The access token az sends: one the emulator's token endpoint issued (signed by its issuer; ARM validates tokens).
+  const issued = await emulatorToken(options.armEndpoint, options.caPem, ARM_AUDIENCE)
+  writeTokenCache(configDir, tenant, options.subscription, cloud, issued)
 
   const run = (args: string[], runOptions: {timeoutMs?: number} = {}) => runAz(options.az, args, env, runOptions.timeoutMs ?? 60_000)
   const register = await run([
@@ -286,21 +290,35 @@ function pythonOf(az: string): string {
   return m[1]!.endsWith('/env') && m[2] ? m[2] : m[1]!
 }
 
-/** An unsigned JWT: the emulator reads claims but verifies no signature (as the note says). */
-function unsignedJwt(claims: Record<string, unknown>): string {
-  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
-  return `${b64({alg: 'none', typ: 'JWT'})}.${b64(claims)}.`
+/**
+ * An access token from the emulator's token endpoint (`/msi/token` on its ARM host, the managed-identity protocol):
+ * the emulator validates ARM tokens (signature of its own issuer, tenant, audience, expiry), so az's cache must hold
+ * one it issued. Valid an hour (the endpoint's lifetime), longer than a conformance run.
+ */
+function emulatorToken(armEndpoint: string, caPem: string, resource: string): Promise<{token: string; expiresOn: number}> {
+  const url = `${armEndpoint.replace(/\/$/, '')}/msi/token?api-version=2019-08-01&resource=${encodeURIComponent(resource)}`
+  return new Promise((resolve, reject) => {
+    httpsGet(url, {ca: caPem, headers: {'X-IDENTITY-HEADER': 'az-sandbox'}}, (res) => {
+      let body = ''
+      res.on('data', (chunk) => (body += chunk))
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`the emulator's token endpoint answered ${res.statusCode}: ${body}`))
+        const parsed = JSON.parse(body) as {access_token: string; expires_on: string}
+        resolve({token: parsed.access_token, expiresOn: Number(parsed.expires_on)})
+      })
+    }).on('error', reject)
+  })
 }
 
 /** MSAL's TokenCache schema (msal/token_cache.py): one Account and one AccessToken for every ARM audience. */
-function writeTokenCache(configDir: string, tenant: string, subscription: string, cloud: string): void {
+function writeTokenCache(configDir: string, tenant: string, subscription: string, cloud: string, issued: {token: string; expiresOn: number}): void {
   const oid = '11111111-1111-1111-1111-111111111111'
   const username = 'conformance@opsbook.test'
   const homeAccountId = `${oid}.${tenant}`
   const now = Math.floor(Date.now() / 1000)
-  const far = String(now + 10 * 365 * 86_400)
+  const far = String(issued.expiresOn)
   const target = [`${ARM_AUDIENCE}/.default`, 'https://management.azure.com//.default', 'https://management.azure.com/.default'].join(' ')
-  const token = unsignedJwt({aud: ARM_AUDIENCE, iss: `https://sts.windows.net/${tenant}/`, iat: now, nbf: now - 60, exp: Number(far), oid, tid: tenant, upn: username, appid: AZ_CLIENT_ID})
+  const token = issued.token
   const accessKey = `${homeAccountId}-${LOGIN_HOST}-accesstoken-${AZ_CLIENT_ID}-${tenant}-${target}`.toLowerCase()
   const cache = {
     Account: {

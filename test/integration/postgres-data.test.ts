@@ -212,6 +212,102 @@ describe('PostgreSQL data read from real restored servers', () => {
     expect(JSON.stringify([expired, stranger, dba])).not.toMatch(/eyJ/)
   })
 
+  it('a server created with version 17 runs PostgreSQL 17 — ARM, SHOW server_version and the probe log agree — and so do its restore and replica', async () => {
+    const pg = await arm.postgres()
+    const rg = 'rg-shop-local'
+    const major = (version: string) => Number.parseInt(version, 10)
+    // As `az postgres flexible-server create --version 17 --active-directory-auth Enabled` would.
+    await pg.servers.beginCreateOrUpdateAndWait(rg, 'pg-v17', {
+      location: 'westeurope',
+      version: '17',
+      administratorLogin: 'opsbookadmin',
+      administratorLoginPassword: 'not-used-here-1A!',
+      sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'},
+      authConfig: {activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled'},
+    } as never)
+    const created = await pg.servers.get(rg, 'pg-v17')
+    expect(created.version).toBe('17')
+    const [row] = await query<{server_version: string}>('pg-v17', 'SHOW server_version')
+    expect(major(row!.server_version)).toBe(17)
+    // The minor version ARM reports is the one really running.
+    expect(row!.server_version.split('.')[1]).toBe(created.minorVersion)
+    // (The emulator's servers all have the load generator's orders table; the probe login may write it.)
+    await query('pg-v17', "INSERT INTO orders (amount, note) VALUES (1, 'v17 mark')")
+    const point = new Date()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+
+    await pg.servers.beginCreateOrUpdateAndWait(rg, 'pg-v17-pitr', {location: 'westeurope', createMode: 'PointInTimeRestore', sourceServerResourceId: created.id, pointInTimeUTC: point} as never)
+    await pg.servers.beginCreateOrUpdateAndWait(rg, 'pg-v17-replica', {location: 'westeurope', createMode: 'Replica', sourceServerResourceId: created.id} as never)
+    for (const name of ['pg-v17-pitr', 'pg-v17-replica']) {
+      expect((await pg.servers.get(rg, name)).version).toBe('17')
+      const [copy] = await query<{server_version: string}>(name, 'SHOW server_version')
+      expect(major(copy!.server_version), name).toBe(17)
+      expect((await query<{n: number}>(name, "SELECT count(*)::int AS n FROM orders WHERE note = 'v17 mark'"))[0]!.n, name).toBe(1)
+    }
+    // What the probes log (the journal's "runs PostgreSQL …" line) is the same major.
+    const lines: string[] = []
+    const context = {services: arm, signal: new AbortController().signal, log: (line: string) => lines.push(line), secret: () => undefined, now: () => new Date()}
+    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: "select max(created_at) from orders where note = 'v17 mark'", tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+    const copy = {name: 'pg-v17-pitr', id: serverId('pg-v17-pitr'), fqdn: 'pg-v17-pitr.postgres.database.azure.com'}
+    expect((await runDataProbes({probes, copy, point}, context)).failures).toEqual([])
+    expect(lines.join('\n')).toMatch(/pg-v17-pitr runs PostgreSQL 17\.\d+/)
+    // The emulator's data-plane answer names the engine and no mapping note.
+    const data = await arm.armRequest('GET', `${serverId('pg-v17')}/opsbookData`, {apiVersion: '2025-08-01'})
+    expect(data.body.dataPlane.engine).toBe('PostgreSQL 17')
+    expect(data.body.dataPlane.note).toBeUndefined()
+  })
+
+  it('a server of a major not installed (14) runs the nearest one, and the emulator and the probe log say so', async () => {
+    const pg = await arm.postgres()
+    await pg.servers.beginCreateOrUpdateAndWait('rg-shop-local', 'pg-v14', {
+      location: 'westeurope',
+      version: '14',
+      administratorLogin: 'opsbookadmin',
+      administratorLoginPassword: 'not-used-here-1A!',
+      authConfig: {activeDirectoryAuth: 'Enabled'},
+    } as never)
+    const data = await arm.armRequest('GET', `${serverId('pg-v14')}/opsbookData`, {apiVersion: '2025-08-01'})
+    const runs = Number(/^PostgreSQL (\d+)$/.exec(data.body.dataPlane.engine)![1])
+    expect(runs).not.toBe(14)
+    expect(data.body.dataPlane.note).toMatch(new RegExp(`^PostgreSQL 14 is emulated by PostgreSQL ${runs} \\(14 is not installed here; installed majors: `))
+    const lines: string[] = []
+    const context = {services: arm, signal: new AbortController().signal, log: (line: string) => lines.push(line), secret: () => undefined, now: () => new Date()}
+    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: 'select now()', tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+    const server = {name: 'pg-v14', id: serverId('pg-v14'), fqdn: 'pg-v14.postgres.database.azure.com'}
+    expect((await runDataProbes({probes, copy: server, point: new Date()}, context)).failures).toEqual([])
+    expect(lines.join('\n')).toMatch(new RegExp(`pg-v14 runs PostgreSQL ${runs}\\.\\d+ \\(PostgreSQL 14 is emulated by PostgreSQL ${runs} `))
+  })
+
+  it("the server's authConfig decides the sign-in methods: Entra off fails the drill's probe with the reason, password off refuses a password", async () => {
+    const pg = await arm.postgres()
+    const setAuth = (authConfig: {activeDirectoryAuth?: string; passwordAuth?: string}) => pg.servers.beginUpdateAndWait('rg-shop-local', 'pg-shop-orders', {authConfig} as never)
+    // The catalog's probes sign in with Entra tokens: the server it describes has Entra authentication on.
+    expect((await pg.servers.get('rg-shop-local', 'pg-shop-orders')).authConfig).toMatchObject({activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled'})
+    try {
+      await setAuth({activeDirectoryAuth: 'Disabled'})
+      // The copy the drill restores has its source's authConfig: the probe's Entra login is refused there.
+      const run = await runRunbook(emulator, 'dr-drill', ['--component', 'orders-db', '--param', 'geo=never'])
+      expect(run.code).toBe(1)
+      const db = (run.json.objectives as Array<{component: string; status: string; error?: string}>).find((r) => r.component === 'orders-db')!
+      expect(db.status).toBe('failed')
+      expect(db.error).toMatch(
+        /password authentication failed for user "opsbook-drill": Microsoft Entra authentication is disabled on pg-shop-orders-drill-\S+ \(authConfig\.activeDirectoryAuth is Disabled\)/,
+      )
+
+      await setAuth({activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled'})
+      process.env.OPSBOOK_PARAM_PG_TEST_PASSWORD = 'any-password'
+      const context = {services: arm, signal: new AbortController().signal, log: () => undefined, secret: () => undefined, now: () => new Date()}
+      const server = {name: 'pg-shop-orders', id: serverId('pg-shop-orders'), fqdn: 'pg-shop-orders.postgres.database.azure.com'}
+      const probes = {databases: ['postgres'], user: 'app', auth: {type: 'param' as const, name: 'PG_TEST_PASSWORD'}, freshness: 'select now()', tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+      const refused = await runDataProbes({probes, copy: server, point: new Date()}, context)
+      expect(refused.failures[0]).toMatch(/password authentication failed for user "app": password authentication is disabled on pg-shop-orders \(authConfig\.passwordAuth is Disabled/)
+      // The Entra login still works.
+      expect((await runDataProbes({probes: {...probes, user: 'opsbook-drill', auth: {type: 'entra' as const}}, copy: server, point: new Date()}, context)).failures).toEqual([])
+    } finally {
+      await setAuth({activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled'})
+    }
+  })
+
   it('through the CLI, a run signed in as an identity the server does not know fails its verify with the reason', async () => {
     const run = await runRunbookInProcess(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${new Date(Date.now() - 1_000).toISOString()}`], {env: {OPSBOOK_EMULATOR_IDENTITY: 'ops-runner'}})
     expect(run.code, run.stderr).toBe(1)

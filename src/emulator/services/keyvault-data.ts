@@ -3,7 +3,8 @@
  * `https://{vault}.vault.azure.net` is in Azure; opsbook's AzureServices.keyVaultGet maps one to the other). Shapes
  * and errors follow spec keyvault/data-plane/Microsoft.KeyVault/stable/7.5 (secrets.json, certificates.json and their
  * examples): Get/Set Secret, Get Certificates (CertificateItem list) and Get Certificate Policy. A request without a
- * bearer token is 401 as Key Vault answers it; tokens are not validated (as for ARM).
+ * bearer token is 401 as Key Vault answers it; a token is validated before the route runs (server.ts checkBearerToken: the
+ * emulator's issuer, audience https://vault.azure.net).
  */
 import {createHash} from 'node:crypto'
 import type {EmulatorContext} from '../context.js'

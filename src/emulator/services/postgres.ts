@@ -55,6 +55,8 @@ export interface StoredServer {
 interface PostgresState {
   servers: Record<string, StoredServer>
   dropped: Record<string, {server: StoredServer; deletedAt: string}>
+  /** Set once catalog servers' authConfig follows their probes (absent in state saved before: see postgresState). */
+  authFromCatalog?: true
 }
 
 const CONFIGURATIONS: Record<string, {value: string; description: string; dataType: string; allowedValues: string; isDynamicConfig: boolean; unit?: string}> = {
@@ -69,11 +71,27 @@ const CONFIGURATIONS: Record<string, {value: string; description: string; dataTy
 
 /** The postgres slice, seeded from the catalog's postgres components and their replicas. */
 export function postgresState(ctx: EmulatorContext): PostgresState {
-  return ctx.store.slice<PostgresState>('postgres', () => seed(ctx))
+  const state = ctx.store.slice<PostgresState>('postgres', () => seed(ctx))
+  if (!state.authFromCatalog) {
+    // State saved by an emulator that seeded every server with Entra authentication off: a catalog server whose probes
+    // sign in with Entra (and whose estate says nothing of authConfig) gets it on, as a fresh seed would.
+    const entraNames = new Set<string>()
+    for (const component of Object.values(ctx.environment.components))
+      if (component.type === 'postgres' && component.dataProbes?.auth.type === 'entra')
+        for (const name of [component.name, ...component.replicas.map((r) => r.name)])
+          if (!Object.entries(ctx.estate?.resources ?? {}).some(([n, r]) => n.toLowerCase() === name.toLowerCase() && (r as {properties?: {authConfig?: unknown}}).properties?.authConfig))
+            entraNames.add(name.toLowerCase())
+    for (const server of Object.values(state.servers)) {
+      const auth = server.resource.properties.authConfig
+      if (entraNames.has(server.resource.name.toLowerCase()) && auth?.activeDirectoryAuth === 'Disabled') auth.activeDirectoryAuth = 'Enabled'
+    }
+    state.authFromCatalog = true
+  }
+  return state
 }
 
 function seed(ctx: EmulatorContext): PostgresState {
-  const state: PostgresState = {servers: {}, dropped: {}}
+  const state: PostgresState = {servers: {}, dropped: {}, authFromCatalog: true}
   if (!ctx.seedFromCatalog) return state
   const env = ctx.environment
   const createdAt = new Date(ctx.clock().getTime() - 60 * 86_400_000).toISOString()
@@ -116,6 +134,9 @@ function baseProperties(component: PostgresComponent): Record<string, any> {
   return {
     administratorLogin: component.connection?.user ?? 'opsbookadmin',
     version: component.version,
+    // A catalog whose data probes sign in with Microsoft Entra tokens describes a server with Entra authentication on
+    // (else Azure refuses those logins: engines/postgres-plane.ts); otherwise Azure's default, password only.
+    authConfig: {activeDirectoryAuth: component.dataProbes?.auth.type === 'entra' ? 'Enabled' : 'Disabled', passwordAuth: 'Enabled'},
     backup: {backupRetentionDays: component.backupRetentionDays, geoRedundantBackup: component.geoRedundantBackup ? 'Enabled' : 'Disabled'},
     highAvailability: haOf(component.highAvailability),
     // No custom window by default: the maintenance runbook has drift to fix.
@@ -174,6 +195,10 @@ function newServer(
     ...input.properties,
   }
   properties.backup = {backupRetentionDays: 7, geoRedundantBackup: 'Disabled', ...properties.backup}
+  // With real PostgreSQL processes, the minor version is the one the server's major really runs (when installed).
+  const plane = ctx.dataPlanes.postgres
+  const runs = plane ? plane.engine.installed.get(Number.parseInt(String(properties.version), 10)) : undefined
+  if (runs) properties.minorVersion = runs.packageVersion.split('.')[1]!
   return {
     resource: {
       id,
@@ -262,7 +287,7 @@ export async function start(ctx: EmulatorContext): Promise<void> {
   for (const server of Object.values(postgresState(ctx).servers)) {
     const properties = server.resource.properties
     if (!names.has(server.resource.name.toLowerCase()) || /Replica$/.test(properties.replicationRole ?? '')) continue
-    const note = plane.versionNote(properties.version)
+    const note = plane.versionNote({id: server.resource.id, name: server.resource.name, version: properties.version})
     if (note) ctx.notices.push(`${server.resource.name}: ${note}`)
     const ref = {id: server.resource.id, name: server.resource.name, version: properties.version, createdAt: server.createdAt}
     ctx.loadSources.push({
@@ -373,12 +398,13 @@ export function routes(ctx: EmulatorContext): Route[] {
           const running = await plane.touch(refOf(server)).catch((error: Error) => {
             throw new ArmFailure('InternalServerError', `The PostgreSQL process of '${server.resource.name}' could not be started: ${error.message}`, {status: 500})
           })
-          const note = plane.versionNote(server.resource.properties.version)
+          const ref = {id: server.resource.id, name: server.resource.name, version: server.resource.properties.version}
+          const note = plane.versionNote(ref)
           return {
             status: 200,
             body: {
               id: server.resource.id,
-              dataPlane: {host: '127.0.0.1', port: running.tlsPort, fqdn: server.resource.properties.fullyQualifiedDomainName, engine: `PostgreSQL ${plane.major}`, ...(note ? {note} : {})},
+              dataPlane: {host: '127.0.0.1', port: running.tlsPort, fqdn: server.resource.properties.fullyQualifiedDomainName, engine: `PostgreSQL ${plane.majorOf(ref)}`, ...(note ? {note} : {})},
               restoredFrom: server.resource.properties.sourceServerResourceId ?? null,
               pointInTimeUTC: server.resource.properties.pointInTimeUTC ?? null,
               ...(server.data.recovery ? {recovery: server.data.recovery} : {}),
@@ -684,6 +710,8 @@ export function routes(ctx: EmulatorContext): Route[] {
             highAvailability: haOf(props.highAvailability?.mode, props.highAvailability?.standbyAvailabilityZone),
             maintenanceWindow: props.maintenanceWindow ?? {customWindow: 'Disabled', startHour: 0, startMinute: 0, dayOfWeek: 0},
             ...(props.network ? {network: props.network} : {}),
+            // Unset members take Azure's defaults (Servers.json AuthConfig): Entra Disabled, password Enabled.
+            ...(props.authConfig ? {authConfig: {activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled', ...props.authConfig}} : {}),
             createMode,
           },
         })

@@ -1,6 +1,9 @@
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
-import {credential, hlcOptions, poll, RG} from '../helpers.js'
+import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
 let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
@@ -9,7 +12,7 @@ const SOURCE = 'pg-shop-orders'
 beforeAll(async () => {
   emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
-  client = new PostgreSQLManagementFlexibleServerClient(credential, emulator.subscription, hlcOptions(emulator))
+  client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
 })
 afterAll(async () => emulator?.stop())
 beforeEach(() => emulator.faults.clear())
@@ -171,5 +174,33 @@ describe('PostgreSQL flexible servers through the unmodified SDK', () => {
       poll,
     )
     expect(revived.state).toBe('Ready')
+  })
+})
+
+describe('authConfig of the catalog\'s servers', () => {
+  it('follows the probes: Entra on when they sign in with Entra — also in a state saved before it did', async () => {
+    expect((await client.servers.get(RG, SOURCE)).authConfig).toMatchObject({activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled'})
+    const stateDir = mkdtempSync(join(tmpdir(), 'opsbook-emu-auth-'))
+    try {
+      const first = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 0})
+      await first.stop()
+      // What an older emulator saved: every server with Entra authentication off, no marker.
+      const file = join(stateDir, 'state.json')
+      const doc = JSON.parse(readFileSync(file, 'utf8'))
+      delete doc.slices.postgres.authFromCatalog
+      for (const server of Object.values(doc.slices.postgres.servers) as Array<{resource: {properties: {authConfig: Record<string, string>}}}>)
+        server.resource.properties.authConfig = {activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled'}
+      writeFileSync(file, JSON.stringify(doc))
+      const second = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 0})
+      try {
+        const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+        const again = new PostgreSQLManagementFlexibleServerClient(credentialFor(second), second.subscription, hlcOptions(second))
+        expect((await again.servers.get(RG, SOURCE)).authConfig).toMatchObject({activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled'})
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      rmSync(stateDir, {recursive: true, force: true})
+    }
   })
 })

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
-import {credential, hlcOptions, poll, RG} from '../helpers.js'
+import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
 import {readRdb} from '../../../src/support/rdb.js'
 import {describeEmulator} from '../../../src/emulator/describe.js'
 import {REDIS_SERVER_ENV} from '../../../src/emulator/engines/redis.js'
@@ -13,7 +13,7 @@ const CACHE = 'redis-shop-sessions'
 beforeAll(async () => {
   emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
   const {RedisManagementClient} = await import('@azure/arm-rediscache')
-  client = new RedisManagementClient(credential, emulator.subscription, hlcOptions(emulator))
+  client = new RedisManagementClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
   const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
   blobs = new BlobServiceClient(emulator.blob.endpoint, new StorageSharedKeyCredential(emulator.blob.account, emulator.blob.key))
 })
@@ -181,7 +181,7 @@ describe('without redis-server', () => {
     try {
       expect(describeEmulator(modelled).join('\n')).toMatch(/Redis data plane: +MODELLED — redis-server not found \(install Debian's redis-server package\)/)
       const {RedisManagementClient} = await import('@azure/arm-rediscache')
-      const sdk = new RedisManagementClient(credential, modelled.subscription, hlcOptions(modelled))
+      const sdk = new RedisManagementClient(credentialFor(modelled), modelled.subscription, hlcOptions(modelled))
       await sdk.redis.beginExportDataAndWait(RG, CACHE, {format: 'RDB', prefix: 'modelled-export', container: `${modelled.blob.endpoint}/redis-snapshots?sig=x`}, poll)
       const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
       const service = new BlobServiceClient(modelled.blob.endpoint, new StorageSharedKeyCredential(modelled.blob.account, modelled.blob.key))
@@ -202,7 +202,7 @@ describe('with the load generator on', () => {
       const written = () => loaded.dataPlane.load!().find((l) => l.engine === 'redis' && l.name === CACHE)?.written ?? 0
       await vi.waitFor(() => expect(written()).toBeGreaterThanOrEqual(40), {timeout: 20_000, interval: 50})
       const {RedisManagementClient} = await import('@azure/arm-rediscache')
-      const sdk = new RedisManagementClient(credential, loaded.subscription, hlcOptions(loaded))
+      const sdk = new RedisManagementClient(credentialFor(loaded), loaded.subscription, hlcOptions(loaded))
       await sdk.redis.beginExportDataAndWait(RG, CACHE, {format: 'RDB', prefix: 'loaded-export', container: `${loaded.blob.endpoint}/redis-snapshots?sig=x`}, poll)
       const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
       const service = new BlobServiceClient(loaded.blob.endpoint, new StorageSharedKeyCredential(loaded.blob.account, loaded.blob.key))
