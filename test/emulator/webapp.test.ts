@@ -93,9 +93,6 @@ describe('App Service through @azure/arm-appservice', () => {
     const site = await client.webApps.get(RG, SITE)
     expect(site.defaultHostName).toBe(`${SITE}.azurewebsites.net`)
     expect(site.httpsOnly).toBe(true)
-    // 2025-05-01 does not return siteConfig with the site (x-ms-mutability create/update): config/web holds it.
-    expect(site.siteConfig).toBeUndefined()
-    expect((await client.webApps.getConfiguration(RG, SITE)).healthCheckPath).toBe('/health')
     const slots = []
     for await (const slot of client.webApps.listSlots(RG, SITE)) slots.push(slot)
     expect(slots.map((s) => s.name)).toEqual([`${SITE}/staging`, `${SITE}/canary`])

@@ -435,7 +435,7 @@ function createSlot(ctx: EmulatorContext, site: SiteRecord, slotName: string, re
   const existing = site.slots[key]
   if (existing) {
     if (request.body.tags) existing.tags = {...request.body.tags}
-    return {status: 200, body: siteBody(ctx, site, existing.name, request)}
+    return {status: 200, body: siteBody(ctx, site, existing.name)}
   }
   const limit = slotLimitOf(site.planSku ?? 'P1v3')
   const slots = Object.keys(site.slots).filter((name) => name !== PRODUCTION).length
@@ -446,31 +446,19 @@ function createSlot(ctx: EmulatorContext, site: SiteRecord, slotName: string, re
   // A new slot serves nothing deployed yet (no configurationSource): an empty deployment, healthy.
   site.slots[key] = newSlot(st, slotName, 'empty', true, at, {...(request.body.tags ?? {})}, site.healthPath)
   ctx.activity.append({resourceId: slotId(ctx, site, slotName), kind: 'webapp.slot.create', data: {site: site.name, slot: slotName}})
-  return {status: 200, body: siteBody(ctx, site, slotName, request)}
+  return {status: 200, body: siteBody(ctx, site, slotName)}
 }
 
 /** Response header with the URL a slot really serves HTTP on (see the module comment). */
 export const LOCAL_URL_HEADER = 'x-opsbook-local-url'
 
 /** A site or slot as Web Apps - Get (Slot) answers it, with the slot's local URL in a header. */
-function siteAnswer(ctx: EmulatorContext, site: SiteRecord, slotName: string, request: EmulatorRequest): EmulatorResponse {
+function siteAnswer(ctx: EmulatorContext, site: SiteRecord, slotName: string): EmulatorResponse {
   const url = runtime(ctx).host.url(site.name, slotName)
-  return {status: 200, body: siteBody(ctx, site, slotName, request), ...(url ? {headers: {[LOCAL_URL_HEADER]: url}} : {})}
+  return {status: 200, body: siteBody(ctx, site, slotName), ...(url ? {headers: {[LOCAL_URL_HEADER]: url}} : {})}
 }
 
-/**
- * Whether a site answered at this api-version carries `properties.siteConfig`. From 2025-05-01 Site.siteConfig is
- * `x-ms-mutability: [create, update]`, "not returned in response to normal create and read requests since it may
- * contain sensitive information" (Microsoft.Web/stable/2025-05-01/CommonDefinitions.json, vendored in
- * test/fixtures/azure-specs); 2022-03-01 defines it as readable. The versions in between are not vendored and keep the
- * 2022-03-01 shape. Resource Graph rows (no api-version) keep it too; config/web is where the configuration is read.
- */
-function returnsSiteConfig(request: EmulatorRequest | undefined): boolean {
-  const version = request?.query.get('api-version')
-  return !version || version < '2025-05-01'
-}
-
-function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string, request?: EmulatorRequest): Record<string, any> {
+function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Record<string, any> {
   const st = state(ctx)
   const slot = site.slots[slotName.toLowerCase()]!
   const production = slot.name === PRODUCTION
@@ -511,9 +499,7 @@ function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string, requ
       isXenon: false,
       hyperV: false,
       lastModifiedTimeUtc: slot.lastModifiedAt,
-      ...(returnsSiteConfig(request)
-        ? {siteConfig: {numberOfWorkers: 1, linuxFxVersion: slot.config.linuxFxVersion, alwaysOn: slot.config.alwaysOn, http20Enabled: slot.config.http20Enabled, minTlsVersion: slot.config.minTlsVersion, ftpsState: slot.config.ftpsState, healthCheckPath: slot.config.healthCheckPath}}
-        : {}),
+      siteConfig: {numberOfWorkers: 1, linuxFxVersion: slot.config.linuxFxVersion, alwaysOn: slot.config.alwaysOn, http20Enabled: slot.config.http20Enabled, minTlsVersion: slot.config.minTlsVersion, ftpsState: slot.config.ftpsState, healthCheckPath: slot.config.healthCheckPath},
       scmSiteAlsoStopped: false,
       clientAffinityEnabled: true,
       clientCertEnabled: slot.clientCertEnabled,
@@ -758,7 +744,7 @@ function patchSite(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, req
   }
   if (body.tags && typeof body.tags === 'object') slot.tags = {...body.tags}
   slot.lastModifiedAt = ctx.clock().toISOString()
-  return {status: 200, body: siteBody(ctx, site, slot.name, request)}
+  return {status: 200, body: siteBody(ctx, site, slot.name)}
 }
 
 function mergeConfig(slot: SlotRecord, properties: Record<string, unknown>): void {
@@ -936,7 +922,7 @@ export function routes(ctx: EmulatorContext): Route[] {
     if (scope) return scope
     syncSlotFaults(ctx)
     const sites = Object.values(state(ctx).sites).filter((s) => !p.rg || s.resourceGroup.toLowerCase() === p.rg.toLowerCase())
-    return paged(request, sites.map((s) => siteBody(ctx, s, PRODUCTION, request)))
+    return paged(request, sites.map((s) => siteBody(ctx, s, PRODUCTION)))
   }
   const listPlans = (request: EmulatorRequest, p: Record<string, string>) =>
     checkScope(ctx, p.sub!, p.rg) ?? paged(request, appServicePlans(ctx).filter((plan) => !p.rg || plan.properties.resourceGroup.toLowerCase() === p.rg.toLowerCase()))
@@ -945,7 +931,7 @@ export function routes(ctx: EmulatorContext): Route[] {
   return [
     {method: 'GET', pattern: '/subscriptions/{sub}/providers/Microsoft.Web/sites', operation: 'webapp.list', handler: listSites},
     {method: 'GET', pattern: S, operation: 'webapp.listByResourceGroup', handler: listSites},
-    {method: 'GET', pattern: `${S}/{name}`, operation: 'webapp.get', handler: withSlot(false, (site, _slot, request) => siteAnswer(ctx, site, PRODUCTION, request))},
+    {method: 'GET', pattern: `${S}/{name}`, operation: 'webapp.get', handler: withSlot(false, (site) => siteAnswer(ctx, site, PRODUCTION))},
     {method: 'PATCH', pattern: `${S}/{name}`, operation: 'webapp.update', handler: withSlot(false, (site, slot, request) => patchSite(ctx, site, slot, request))},
     {
       method: 'GET',
@@ -956,12 +942,12 @@ export function routes(ctx: EmulatorContext): Route[] {
           request,
           Object.values(site.slots)
             .filter((s) => s.name !== PRODUCTION)
-            .map((s) => siteBody(ctx, site, s.name, request)),
+            .map((s) => siteBody(ctx, site, s.name)),
         ),
       ),
     },
     {method: 'PUT', pattern: T, operation: 'webapp.createOrUpdateSlot', handler: withSlot(false, (site, _production, request, p) => createSlot(ctx, site, p.slot!, request))},
-    {method: 'GET', pattern: T, operation: 'webapp.getSlot', handler: withSlot(true, (site, slot, request) => siteAnswer(ctx, site, slot.name, request))},
+    {method: 'GET', pattern: T, operation: 'webapp.getSlot', handler: withSlot(true, (site, slot) => siteAnswer(ctx, site, slot.name))},
     {method: 'PATCH', pattern: T, operation: 'webapp.updateSlot', handler: withSlot(true, (site, slot, request) => patchSite(ctx, site, slot, request))},
     // config/web, site and slot
     {method: 'GET', pattern: `${S}/{name}/config`, operation: 'webapp.listConfigurations', handler: withSlot(false, (site) => ({status: 200, body: {value: [configBody(ctx, site, PRODUCTION)]}}))},
