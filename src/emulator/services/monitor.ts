@@ -7,8 +7,11 @@
  * Metric series are synthetic but deterministic (a hash of resource id, metric and minute) and reflect what
  * happened: a web app's minutes are shaped by what it served then (webappStateAt: after an unhealthy build is
  * swapped into production, Http5xx and response time rise from the swap on), and PostgreSQL / Redis show load
- * around the events of the activity log (restores, promotions, imports, exports). The minute in progress has a partial
- * point (sampled as of now); later minutes have no data.
+ * around the events of the activity log (restores, promotions, imports, exports); storage accounts have the steady
+ * account-level metrics of a quiet account (Transactions, UsedCapacity, Ingress, Egress, latencies, Availability). The
+ * minute in progress has a partial point (sampled as of now); later minutes have no data, and a window that starts
+ * after now has no series. Metric namespaces (`…/providers/microsoft.insights/metricNamespaces`, 2017-12-01-preview)
+ * list the one platform namespace of each resource type with metrics.
  *
  * Logs: table `AzureActivity` (one row per activity-log event: swaps, restores, exports, …) read with the KQL
  * subset of kql.ts (e.g. `AzureActivity | where TimeGenerated > ago(1h) | take 10`).
