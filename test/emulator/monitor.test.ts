@@ -139,6 +139,7 @@ describe('Storage account metrics through @azure/arm-monitor (ARM)', () => {
       (e: {statusCode?: number}) => e,
     )
     expect(error).toMatchObject({statusCode: 400})
+    expect((error as {message?: string}).message).toMatch(/invalid value: Microsoft\.Web\/sites for query parameter: 'metricnamespace', the value must be: Microsoft\.Storage\/storageAccounts/)
   })
 })
 

@@ -456,8 +456,12 @@ function metricNamespace(resourceId: string, given: string | null): string {
   const type = typeOfResource(resourceId)
   if (!type) throw new QueryError('ResourceNotSupported', `'${resourceId}' is not a resource id.`)
   if (!given) return type.namespace
+  // Azure's answer to a namespace of another type, as quoted in hashicorp/terraform-provider-azurerm#2470.
   if (given.toLowerCase() !== type.namespace.toLowerCase())
-    throw new QueryError('BadRequest', `Metric namespace '${given}' is not supported for resource type '${type.namespace}'. Supported namespaces: ${type.namespace.toLowerCase()}.`)
+    throw new QueryError(
+      'BadRequest',
+      `Detect invalid value: ${given} for query parameter: 'metricnamespace', the value must be: ${type.namespace} if the query parameter is provided, you can also skip this optional query parameter.`,
+    )
   return given
 }
 
