@@ -46,8 +46,9 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
   'microsoft.authorization': ['2022-04-01', '2020-05-01', '2016-09-01'],
   // arm-monitor 7.0.0: metrics and metric definitions 2018-01-01, diagnostic settings 2017-05-01-preview, activity
   // log 2015-04-01; az: diagnostic settings 2021-05-01-preview, metrics 2018-01-01 (2.45) and 2023-10-01 (newer);
-  // arm-monitor 8 / monitor-query-metrics → 2024-02-01.
-  'microsoft.insights': ['2024-02-01', '2023-10-01', '2021-05-01-preview', '2018-01-01', '2017-05-01-preview', '2015-04-01'],
+  // arm-monitor 8 / monitor-query-metrics → 2024-02-01; az 2.30–2.45 metric namespaces → 2017-12-01-preview (the replayed
+  // recording test_monitor_metrics_scenario.yaml).
+  'microsoft.insights': ['2024-02-01', '2023-10-01', '2021-05-01-preview', '2018-01-01', '2017-12-01-preview', '2017-05-01-preview', '2015-04-01'],
   // arm-resourcegraph 4.2.1 → 2021-03-01; 5.0.0 → 2024-04-01; the az graph extension → 2022-10-01 / 2021-03-01.
   'microsoft.resourcegraph': ['2024-04-01', '2022-10-01', '2021-03-01'],
   // Resource groups, resources, tags, provider registrations: az 2.45 → 2021-04-01; newer az → 2022-09-01 / 2024-03-01 / 2024-11-01.

@@ -48,8 +48,13 @@ const SEEDED: Record<string, (op: SpecOperation, title: string) => Record<string
   'Microsoft.Authorization': () => ({}),
   'Microsoft.Resources': () => ({resourceProviderNamespace: 'Microsoft.Web'}),
   'Microsoft.ResourceGraph': () => ({}),
-  // Diagnostic settings and metrics of the seeded storage account (the examples' resources are a Logic App, a blob service).
-  'Microsoft.Insights': () => ({resourceUri: `subscriptions/${fixture.emulator.subscription}/resourceGroups/${RG_LOCAL}/providers/Microsoft.Storage/storageAccounts/stshopsnapshots`}),
+  // Diagnostic settings of the seeded storage account (the examples' resource is a Logic App); metric definitions of the
+  // seeded web app (the example's resource is a site and its metricnamespace Microsoft.Web/sites, which the emulator checks).
+  'Microsoft.Insights': (op) => ({
+    resourceUri: op.operationId.startsWith('MetricDefinitions_')
+      ? `subscriptions/${fixture.emulator.subscription}/resourceGroups/${RG_LOCAL}/providers/Microsoft.Web/sites/app-shop-storefront`
+      : `subscriptions/${fixture.emulator.subscription}/resourceGroups/${RG_LOCAL}/providers/Microsoft.Storage/storageAccounts/stshopsnapshots`,
+  }),
 }
 
 /** Creates first (a read example may need what one creates), then reads and changes; stopping a server last. */

@@ -69,6 +69,8 @@ export class ContractRegistry {
       const specFile = relative(root, file).split('\\').join('/')
       const doc = JSON.parse(readFileSync(file, 'utf8')) as Json
       const id = BASE_URI + specFile
+      for (const known of RETURNED_DESPITE_MUTABILITY)
+        if (known.specFile === specFile) delete known.at(doc)['x-ms-mutability']
       this.ajv.addSchema(closeDocument(doc), id)
       this.index(doc, specFile, id, file)
     }
@@ -169,6 +171,22 @@ export class ContractRegistry {
     }
   }
 }
+
+/**
+ * Write-only marks the service and the spec's own examples contradict, each with its evidence: the mark is dropped, so
+ * the property may be returned (everything else about it is still checked).
+ * - Microsoft.Web 2025-05-01 Site `properties.siteConfig` is `x-ms-mutability: [create, update]` ("not returned in
+ *   response to normal create and read requests since it may contain sensitive information"), yet the document's own
+ *   example of Web Apps - Get Slot (examples/GetWebAppSlot.json, vendored) answers with a siteConfig, as live Azure does
+ *   (`az webapp show` prints it; 2022-03-01 defines it as readable). The sensitive parts (appSettings, connectionStrings,
+ *   metadata) keep their create/update-only marks and must not be returned.
+ */
+const RETURNED_DESPITE_MUTABILITY: Array<{specFile: string; at: (doc: Json) => Json}> = [
+  {
+    specFile: 'specification/web/resource-manager/Microsoft.Web/stable/2025-05-01/CommonDefinitions.json',
+    at: (doc) => doc.definitions.Site.properties.properties.properties.siteConfig,
+  },
+]
 
 const documents = new Map<string, Json>()
 

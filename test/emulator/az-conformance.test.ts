@@ -212,6 +212,11 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
     expect((await ok(['monitor', 'metrics', 'list-definitions', '--resource', siteId])).map((d: any) => d.name.value)).toContain('Requests')
     const metrics = await ok(['monitor', 'metrics', 'list', '--resource', siteId, '--metric', 'Requests', '--offset', '1h', '--interval', 'PT5M'])
     expect(metrics.value[0].timeseries[0].data.length).toBeGreaterThanOrEqual(12)
+    // A storage account's platform metrics, as the az live-test recording test_monitor_metrics_scenario reads them.
+    const account = id('Microsoft.Storage/storageAccounts', 'stshopevidence')
+    expect((await ok(['monitor', 'metrics', 'list-namespaces', '--resource', account])).map((n: any) => n.properties.metricNamespaceName)).toEqual(['microsoft.storage/storageaccounts'])
+    const transactions = await ok(['monitor', 'metrics', 'list', '--resource', account, '--namespace', 'microsoft.storage/storageaccounts', '--metrics', 'Transactions', '--offset', '1h', '--interval', 'PT5M'])
+    expect(transactions.value[0].timeseries[0].data.filter((d: any) => d.total > 0).length).toBeGreaterThanOrEqual(11)
     const vault = id('Microsoft.KeyVault/vaults', 'kv-shop-local')
     const workspace = id('Microsoft.OperationalInsights/workspaces', 'law-conformance')
     await ok(['monitor', 'diagnostic-settings', 'create', '--name', 'audit-to-law', '--resource', vault, '--workspace', workspace, '--logs', '[{"category":"AuditEvent","enabled":true}]'])

@@ -106,6 +106,43 @@ describe('Monitor metrics through @azure/arm-monitor (ARM)', () => {
   })
 })
 
+describe('Storage account metrics through @azure/arm-monitor (ARM)', () => {
+  const accountId = () => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/stshopevidence`
+
+  it('lists the account namespace and its metric definitions as Azure does (category, aggregations, grains, dimensions)', async () => {
+    const namespaces = []
+    for await (const ns of arm.metricNamespaces.list(accountId())) namespaces.push(ns)
+    expect(namespaces.map((ns) => ns.properties?.metricNamespaceName)).toEqual(['microsoft.storage/storageaccounts'])
+    const definitions = []
+    for await (const d of arm.metricDefinitions.list(accountId(), {metricnamespace: 'microsoft.storage/storageaccounts'})) definitions.push(d)
+    const byName = Object.fromEntries(definitions.map((d) => [d.name!.value, d]))
+    expect(Object.keys(byName)).toEqual(expect.arrayContaining(['UsedCapacity', 'Transactions', 'Ingress', 'Egress', 'Availability']))
+    expect(byName.UsedCapacity).toMatchObject({category: 'Capacity', unit: 'Bytes', primaryAggregationType: 'Average', supportedAggregationTypes: ['Average'], metricAvailabilities: [{timeGrain: 'PT1H'}]})
+    expect(byName.Transactions?.dimensions?.map((d) => d.value)).toEqual(['ResponseType', 'GeoType', 'ApiName', 'Authentication'])
+  })
+
+  it('serves Transactions over the last hour, and no series at all for a window still to come', async () => {
+    const response = await arm.metrics.list(accountId(), {timespan: `${new Date(now - minutes(60)).toISOString()}/${new Date(now).toISOString()}`, interval: 'PT5M', metricnames: 'Transactions,UsedCapacity'})
+    expect(response.namespace).toBe('Microsoft.Storage/storageAccounts')
+    const [transactions, capacity] = response.value
+    expect(transactions!.timeseries![0]!.data!.filter((d) => (d.total ?? 0) > 0)).toHaveLength(12)
+    expect(capacity!.timeseries![0]!.data!.every((d) => (d.average ?? 0) > 1e9)).toBe(true)
+    const future = await arm.metrics.list(accountId(), {timespan: `${new Date(now + minutes(60)).toISOString()}/${new Date(now + minutes(120)).toISOString()}`, metricnames: 'Transactions'})
+    expect(future.value[0]!.timeseries).toEqual([])
+  })
+
+  it('cuts a window longer than a month to the month before its end, and refuses the namespace of another type', async () => {
+    const response = await arm.metrics.list(accountId(), {timespan: '2018-01-01T00:00:00Z/2031-09-10T00:00:00Z', metricnames: 'Ingress'})
+    expect(response.timespan).toBe('2031-08-10T00:00:00.000Z/2031-09-10T00:00:00.000Z')
+    const error = await arm.metrics.list(accountId(), {metricnames: 'Ingress', metricnamespace: 'Microsoft.Web/sites'}).then(
+      () => undefined,
+      (e: {statusCode?: number}) => e,
+    )
+    expect(error).toMatchObject({statusCode: 400})
+    expect((error as {message?: string}).message).toMatch(/invalid value: Microsoft\.Web\/sites for query parameter: 'metricnamespace', the value must be: Microsoft\.Storage\/storageAccounts/)
+  })
+})
+
 describe('Monitor metrics through @azure/monitor-query-metrics (metrics:getBatch)', () => {
   it('queries a batch of resources and honours interval and aggregation', async () => {
     const slotId = `${siteId}/slots/staging`

@@ -50,6 +50,7 @@ const PROVIDERS: Record<string, Array<{resourceType: string; apiVersions: string
   'Microsoft.Insights': [
     {resourceType: 'metrics', apiVersions: ['2024-02-01', '2023-10-01', '2018-01-01']},
     {resourceType: 'metricDefinitions', apiVersions: ['2024-02-01', '2023-10-01', '2018-01-01']},
+    {resourceType: 'metricNamespaces', apiVersions: ['2017-12-01-preview']},
     {resourceType: 'diagnosticSettings', apiVersions: ['2021-05-01-preview']},
   ],
   'Microsoft.ResourceGraph': [{resourceType: 'resources', apiVersions: ['2022-10-01', '2021-03-01']}],

@@ -7,8 +7,11 @@
  * Metric series are synthetic but deterministic (a hash of resource id, metric and minute) and reflect what
  * happened: a web app's minutes are shaped by what it served then (webappStateAt: after an unhealthy build is
  * swapped into production, Http5xx and response time rise from the swap on), and PostgreSQL / Redis show load
- * around the events of the activity log (restores, promotions, imports, exports). The minute in progress has a partial
- * point (sampled as of now); later minutes have no data.
+ * around the events of the activity log (restores, promotions, imports, exports); storage accounts have the steady
+ * account-level metrics of a quiet account (Transactions, UsedCapacity, Ingress, Egress, latencies, Availability). The
+ * minute in progress has a partial point (sampled as of now); later minutes have no data, and a window that starts
+ * after now has no series. Metric namespaces (`…/providers/microsoft.insights/metricNamespaces`, 2017-12-01-preview)
+ * list the one platform namespace of each resource type with metrics.
  *
  * Logs: table `AzureActivity` (one row per activity-log event: swaps, restores, exports, …) read with the KQL
  * subset of kql.ts (e.g. `AzureActivity | where TimeGenerated > ago(1h) | take 10`).
@@ -31,6 +34,14 @@ interface MetricDefinition {
   description: string
   /** The value of one minute. */
   sample(minute: MinuteContext): number
+  /** Metric Definitions - List `category` (Capacity, Transaction…), where Azure answers one. */
+  category?: string
+  /** `supportedAggregationTypes`, where Azure restricts them (default: all five). */
+  aggregations?: Aggregation[]
+  /** `metricAvailabilities` time grains (default PT1M to P1D). */
+  timeGrains?: string[]
+  /** `dimensions` as {value, localizedValue}, where the metric has any. */
+  dimensions?: Array<{value: string; localizedValue: string}>
 }
 
 interface MinuteContext {
@@ -147,12 +158,113 @@ const REDIS_METRICS: MetricDefinition[] = [
   {name: 'serverLoad', displayName: 'Server Load', unit: 'Percent', primary: 'maximum', description: 'The percentage of cycles in which the Redis server is busy.', sample: (m) => between(8, 20, m.noise) + busy(m) * 35},
 ]
 
+// ── storage accounts ─────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The account-level metrics of Microsoft.Storage/storageAccounts as Azure defines them: names, units, categories,
+ * aggregations, time grains and dimensions from the supported-metrics reference
+ * (https://learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/microsoft-storage-storageaccounts-metrics),
+ * descriptions and display names as Metric Definitions - List answered them to `az monitor metrics list-definitions`
+ * (Azure/azure-cli monitor recording test_monitor_metrics_scenario.yaml, replayed in test/contract/recordings.test.ts).
+ * The values are a quiet account's: a few transactions a minute, a steady used capacity.
+ */
+const STORAGE_DIMENSIONS = [
+  {value: 'GeoType', localizedValue: 'Geo type'},
+  {value: 'ApiName', localizedValue: 'API name'},
+  {value: 'Authentication', localizedValue: 'Authentication'},
+]
+const STORAGE_METRICS: MetricDefinition[] = [
+  {
+    name: 'UsedCapacity',
+    displayName: 'Used capacity',
+    unit: 'Bytes',
+    primary: 'average',
+    category: 'Capacity',
+    aggregations: ['average'],
+    timeGrains: ['PT1H'],
+    description:
+      "The amount of storage used by the storage account. For standard storage accounts, it's the sum of capacity used by blob, table, file, and queue. For premium storage accounts and Blob storage accounts, it is the same as BlobCapacity or FileCapacity.",
+    sample: (m) => Math.round(between(5.10e9, 5.12e9, m.noise)),
+  },
+  {
+    name: 'Transactions',
+    displayName: 'Transactions',
+    unit: 'Count',
+    primary: 'total',
+    category: 'Transaction',
+    aggregations: ['total'],
+    dimensions: [{value: 'ResponseType', localizedValue: 'Response type'}, ...STORAGE_DIMENSIONS],
+    description:
+      'The number of requests made to a storage service or the specified API operation. This number includes successful and failed requests, as well as requests which produced errors. Use ResponseType dimension for the number of different type of response.',
+    sample: (m) => Math.round(between(20, 40, m.noise)),
+  },
+  {
+    name: 'Ingress',
+    displayName: 'Ingress',
+    unit: 'Bytes',
+    primary: 'total',
+    category: 'Transaction',
+    aggregations: ['total', 'average', 'minimum', 'maximum'],
+    dimensions: STORAGE_DIMENSIONS,
+    description: 'The amount of ingress data, in bytes. This number includes ingress from an external client into Azure Storage as well as ingress within Azure.',
+    sample: (m) => Math.round(between(40_000, 90_000, m.noise)),
+  },
+  {
+    name: 'Egress',
+    displayName: 'Egress',
+    unit: 'Bytes',
+    primary: 'total',
+    category: 'Transaction',
+    aggregations: ['total', 'average', 'minimum', 'maximum'],
+    dimensions: STORAGE_DIMENSIONS,
+    description:
+      'The amount of egress data. This number includes egress to external client from Azure Storage as well as egress within Azure. As a result, this number does not reflect billable egress.',
+    sample: (m) => Math.round(between(60_000, 150_000, m.noise)),
+  },
+  {
+    name: 'SuccessServerLatency',
+    displayName: 'Success Server Latency',
+    unit: 'MilliSeconds',
+    primary: 'average',
+    category: 'Transaction',
+    aggregations: ['average', 'minimum', 'maximum'],
+    dimensions: STORAGE_DIMENSIONS,
+    description: 'The average time used to process a successful request by Azure Storage. This value does not include the network latency specified in SuccessE2ELatency.',
+    sample: (m) => between(3, 9, m.noise),
+  },
+  {
+    name: 'SuccessE2ELatency',
+    displayName: 'Success E2E Latency',
+    unit: 'MilliSeconds',
+    primary: 'average',
+    category: 'Transaction',
+    aggregations: ['average', 'minimum', 'maximum'],
+    dimensions: STORAGE_DIMENSIONS,
+    description:
+      'The average end-to-end latency of successful requests made to a storage service or the specified API operation, in milliseconds. This value includes the required processing time within Azure Storage to read the request, send the response, and receive acknowledgment of the response.',
+    sample: (m) => between(8, 24, m.noise),
+  },
+  {
+    name: 'Availability',
+    displayName: 'Availability',
+    unit: 'Percent',
+    primary: 'average',
+    category: 'Transaction',
+    aggregations: ['average', 'minimum', 'maximum'],
+    dimensions: STORAGE_DIMENSIONS,
+    description:
+      'The percentage of availability for the storage service or the specified API operation. Availability is calculated by taking the TotalBillableRequests value and dividing it by the number of applicable requests, including those that produced unexpected errors. All unexpected errors result in reduced availability for the storage service or the specified API operation.',
+    sample: () => 100,
+  },
+]
+
 /** Metric definitions by lower-case resource type. */
 const METRICS: Record<string, MetricDefinition[]> = {
   'microsoft.web/sites': WEB_METRICS,
   'microsoft.web/sites/slots': WEB_METRICS,
   'microsoft.dbforpostgresql/flexibleservers': POSTGRES_METRICS,
   'microsoft.cache/redis': REDIS_METRICS,
+  'microsoft.storage/storageaccounts': STORAGE_METRICS,
 }
 
 // ── query evaluation ─────────────────────────────────────────────────────────────────────────────────────────
@@ -277,10 +389,13 @@ function round(n: number): number {
 }
 
 function metricsFor(ctx: EmulatorContext, resourceId: string, query: MetricsQuery): Array<Record<string, unknown>> {
+  // A window that starts after now has no data: Azure answers each metric with no time series at all
+  // (`"timeseries": []` for the future windows of test_monitor_metrics_scenario.yaml).
+  const future = query.start > ctx.clock().getTime()
   const type = typeOfResource(resourceId)
   const definitions = type ? METRICS[type.namespace.toLowerCase()] : undefined
   if (!type || !definitions)
-    throw new QueryError('ResourceNotSupported', `The resource type of '${resourceId}' has no metrics in the opsbook emulator (supported: Microsoft.Web/sites, Microsoft.Web/sites/slots, Microsoft.DBforPostgreSQL/flexibleServers, Microsoft.Cache/redis).`)
+    throw new QueryError('ResourceNotSupported', `The resource type of '${resourceId}' has no metrics in the opsbook emulator (supported: Microsoft.Web/sites, Microsoft.Web/sites/slots, Microsoft.DBforPostgreSQL/flexibleServers, Microsoft.Cache/redis, Microsoft.Storage/storageAccounts).`)
   const names = query.names ?? [definitions[0]!.name]
   return names.map((name) => {
     const definition = definitions.find((d) => d.name.toLowerCase() === name.toLowerCase())
@@ -296,7 +411,7 @@ function metricsFor(ctx: EmulatorContext, resourceId: string, query: MetricsQuer
       displayDescription: definition.description,
       unit: definition.unit,
       errorCode: 'Success',
-      timeseries: [{metadatavalues: [], data: evaluateMetric(ctx, resourceId, definition, query)}],
+      timeseries: future ? [] : [{metadatavalues: [], data: evaluateMetric(ctx, resourceId, definition, query)}],
     }
   })
 }
@@ -320,6 +435,36 @@ function intervalText(ms: number): string {
   return Number.isFinite(ms) ? toIsoDuration(ms) : 'FULL'
 }
 
+/**
+ * The window Metrics - List answers for: at most the calendar month before its end. Azure cut each of the recorded
+ * windows (2018-01-01/2999-01-01, 2018-01-01/2031-09-10, 2011-04-25/2025-01-01) to the month ending with it
+ * (2998-12-01/2999-01-01, 2031-08-10/2031-09-10, 2024-12-01/2025-01-01) and echoed the cut window as `timespan`
+ * (Azure/azure-cli monitor recording test_monitor_metrics_scenario.yaml, replayed in test/contract/recordings.test.ts).
+ */
+function lastMonthOf(span: {start: number; end: number}): {start: number; end: number} {
+  const monthBefore = new Date(span.end)
+  monthBefore.setUTCMonth(monthBefore.getUTCMonth() - 1)
+  return {start: Math.max(span.start, monthBefore.getTime()), end: span.end}
+}
+
+/**
+ * The `metricnamespace` a metrics query names, checked against the resource's type, as Azure echoes it (the recorded
+ * answer to `metricnamespace=microsoft.storage/storageaccounts` says `"namespace": "microsoft.storage/storageaccounts"`,
+ * the one without it `Microsoft.Storage/storageAccounts`); without one, the resource type's.
+ */
+function metricNamespace(resourceId: string, given: string | null): string {
+  const type = typeOfResource(resourceId)
+  if (!type) throw new QueryError('ResourceNotSupported', `'${resourceId}' is not a resource id.`)
+  if (!given) return type.namespace
+  // Azure's answer to a namespace of another type, as quoted in hashicorp/terraform-provider-azurerm#2470.
+  if (given.toLowerCase() !== type.namespace.toLowerCase())
+    throw new QueryError(
+      'BadRequest',
+      `Detect invalid value: ${given} for query parameter: 'metricnamespace', the value must be: ${type.namespace} if the query parameter is provided, you can also skip this optional query parameter.`,
+    )
+  return given
+}
+
 /** ARM `GET {resourceUri}/providers/Microsoft.Insights/metrics` (arm-monitor 7 metrics.list). */
 function armMetrics(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse {
   const resourceId = request.path.replace(/\/providers\/Microsoft\.Insights\/metrics$/i, '')
@@ -327,7 +472,8 @@ function armMetrics(ctx: EmulatorContext, request: EmulatorRequest): EmulatorRes
     syncSlotFaults(ctx)
     checkExists(ctx, resourceId)
     const now = ctx.clock().getTime()
-    const span = parseTimespan(request.query.get('timespan'), now)
+    const span = lastMonthOf(parseTimespan(request.query.get('timespan'), now))
+    const namespace = metricNamespace(resourceId, request.query.get('metricnamespace'))
     const query: MetricsQuery = {
       ...span,
       intervalMs: parseInterval(request.query.get('interval')),
@@ -341,7 +487,7 @@ function armMetrics(ctx: EmulatorContext, request: EmulatorRequest): EmulatorRes
         cost: 0,
         timespan: `${new Date(span.start).toISOString()}/${new Date(span.end).toISOString()}`,
         interval: intervalText(query.intervalMs),
-        namespace: typeOfResource(resourceId)!.namespace,
+        namespace,
         resourceregion: region(ctx, resourceId),
         value,
       },
@@ -364,20 +510,53 @@ function armMetricDefinitions(ctx: EmulatorContext, request: EmulatorRequest): E
     syncSlotFaults(ctx)
     checkExists(ctx, resourceId)
     const type = typeOfResource(resourceId)
+    const namespace = metricNamespace(resourceId, request.query.get('metricnamespace'))
     const definitions = METRICS[type?.namespace.toLowerCase() ?? ''] ?? []
     const capitalized = (a: Aggregation) => `${a.charAt(0).toUpperCase()}${a.slice(1)}`
+    // Properties in the order Azure answers them (test_monitor_metrics_scenario.yaml).
     const value = definitions.map((d) => ({
       id: `${resourceId}/providers/microsoft.insights/metricdefinitions/${d.name}`,
       resourceId,
-      namespace: type!.namespace,
+      namespace,
+      ...(d.category ? {category: d.category} : {}),
       name: {value: d.name, localizedValue: d.displayName},
       displayDescription: d.description,
       isDimensionRequired: false,
       unit: d.unit,
       primaryAggregationType: capitalized(d.primary),
-      supportedAggregationTypes: AGGREGATIONS.map(capitalized),
-      metricAvailabilities: ['PT1M', 'PT5M', 'PT15M', 'PT30M', 'PT1H', 'PT6H', 'PT12H', 'P1D'].map((timeGrain) => ({timeGrain, retention: 'P93D'})),
+      supportedAggregationTypes: (d.aggregations ?? AGGREGATIONS).map(capitalized),
+      metricAvailabilities: (d.timeGrains ?? ['PT1M', 'PT5M', 'PT15M', 'PT30M', 'PT1H', 'PT6H', 'PT12H', 'P1D']).map((timeGrain) => ({timeGrain, retention: 'P93D'})),
+      ...(d.dimensions ? {dimensions: d.dimensions} : {}),
     }))
+    return {status: 200, body: {value}}
+  } catch (error) {
+    if (!(error instanceof QueryError)) throw error
+    return {status: error.status, body: {code: error.code, message: error.message}}
+  }
+}
+
+/**
+ * ARM `GET {resourceUri}/providers/microsoft.insights/metricNamespaces` (Metric Namespaces - List,
+ * monitor/resource-manager/Microsoft.Insights/preview/2017-12-01-preview/metricNamespaces_API.json): the platform
+ * namespace of a resource type with metrics, as `az monitor metrics list-namespaces` reads it. Azure's answer also has
+ * `classification: Platform`, which that document does not define, so it is left out (only spec properties are returned).
+ */
+function armMetricNamespaces(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse {
+  const resourceId = request.path.replace(/\/providers\/microsoft\.insights\/metricNamespaces$/i, '')
+  try {
+    checkExists(ctx, resourceId)
+    const type = typeOfResource(resourceId)
+    const namespace = type?.namespace.toLowerCase() ?? ''
+    const value = METRICS[namespace]
+      ? [
+          {
+            id: `${resourceId}/providers/microsoft.insights/metricNamespaces/${namespace.replace(/\//g, '-')}`,
+            name: namespace.replace(/\//g, '-'),
+            type: 'Microsoft.Insights/metricNamespaces',
+            properties: {metricNamespaceName: namespace},
+          },
+        ]
+      : []
     return {status: 200, body: {value}}
   } catch (error) {
     if (!(error instanceof QueryError)) throw error
@@ -539,6 +718,7 @@ export function routes(ctx: EmulatorContext): Route[] {
   return [
     ...scoped.map((p) => ({method: 'GET' as const, pattern: `${p}/providers/Microsoft.Insights/metrics`, operation: 'monitor.metrics.list', handler: arm})),
     ...scoped.map((p) => ({method: 'GET' as const, pattern: `${p}/providers/Microsoft.Insights/metricDefinitions`, operation: 'monitor.metricDefinitions.list', handler: (request: EmulatorRequest) => armMetricDefinitions(ctx, request)})),
+    ...scoped.map((p) => ({method: 'GET' as const, pattern: `${p}/providers/Microsoft.Insights/metricNamespaces`, operation: 'monitor.metricNamespaces.list', handler: (request: EmulatorRequest) => armMetricNamespaces(ctx, request)})),
     {method: 'POST', pattern: '/subscriptions/{sub}/metrics:getBatch', operation: 'monitor.metrics.getBatch', handler: (request, p) => batchMetrics(ctx, request, p.sub!)},
     {method: 'POST', pattern: '/workspaces/{workspace}/query', operation: 'monitor.logs.query', handler: (request) => logsQuery(ctx, request)},
     {method: 'POST', pattern: '/v1/workspaces/{workspace}/query', operation: 'monitor.logs.query', handler: (request) => logsQuery(ctx, request)},
