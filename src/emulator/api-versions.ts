@@ -18,8 +18,10 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
   // arm-rediscache 8.2.0 and current az → 2024-11-01; az 2.5x → 2023-08-01 / 2023-04-01 (az 2.53); az 2.45 → 2022-06-01;
   // az 2.30 → 2021-06-01 (2021-06-01 and 2023-04-01: the versions of the az live-test recordings replayed in
   // test/contract/recordings.test.ts).
-  // Managed Redis (redisEnterprise, same namespace): arm-redisenterprisecache 2.2.0 (its only release) → 2022-01-01.
-  'microsoft.cache': ['2024-11-01', '2023-08-01', '2023-04-01', '2022-06-01', '2022-01-01', '2021-06-01', '2025-07-01'],
+  // Managed Redis (redisEnterprise, same namespace): arm-redisenterprisecache 2.2.0 (its only release) → 2022-01-01;
+  // the checks' database read → 2025-07-01; maintenanceConfiguration (opsbook's maintenance actions and the
+  // amr.maintenance.window check) → 2026-09-01, the first stable version that has it (added in 2025-08-01-preview).
+  'microsoft.cache': ['2026-09-01', '2024-11-01', '2023-08-01', '2023-04-01', '2022-06-01', '2022-01-01', '2021-06-01', '2025-07-01'],
   // arm-appservice 19.0.0 → 2025-05-01; az 2.5x–2.7x → 2023-01-01 / 2023-12-01 / 2024-04-01 / 2024-11-01; az 2.45 → 2022-03-01.
   'microsoft.web': ['2025-05-01', '2024-11-01', '2024-04-01', '2023-12-01', '2023-01-01', '2022-03-01'],
   // arm-storage 20.0.0 → 2025-08-01; az 2.5x–2.7x → 2023-01-01 / 2023-05-01 / 2024-01-01; az 2.45 → 2022-09-01;
