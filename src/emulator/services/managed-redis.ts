@@ -208,6 +208,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       resourceId: cluster.resource.id,
       kind: 'azure-async-operation',
       asyncOperationSegment: 'operationsStatus',
+      // The spec's OperationStatus has no percentComplete (redisenterprise.json 2026-09-01, vendored in test/fixtures).
+      noPercentComplete: true,
       initialStatus: 202,
       run,
     })
