@@ -23,6 +23,7 @@ import {
 } from '../catalog/managed-redis-maintenance.js'
 import {ExitCode} from '../errors.js'
 import {
+  AZ_245_AMR,
   BLOB_READ,
   BLOB_WRITE,
   CONTAINER_WRITE,
@@ -128,7 +129,7 @@ function transferPlan<I extends {cache: string; sasTtl: string; storageAccount?:
       const r = resolve(plan.environment, input.cache)
       const loc = planLocation(plan, r, input)
       const url = (blob: string) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${blob}?$SAS"`
-      return [sasAzLine(plan, loc, sasPermissions, input.sasTtl), `${AZ} database ${op} ${databaseArg(r)} ${sasArgs(input, url, r.name)}`]
+      return [sasAzLine(plan, loc, sasPermissions, input.sasTtl), `${AZ} database ${op} ${databaseArg(r)} ${sasArgs(input, url, r.name)}${AZ_245_AMR}`]
     },
     arm: (input: I, plan: PlanContext): ArmCall[] => {
       const r = resolve(plan.environment, input.cache)
@@ -183,7 +184,7 @@ function databaseRead(property: string) {
   return {
     changes: false,
     permissions: [DATABASE_READ],
-    az: (input: {cache: string}, plan: PlanContext) => [`${AZ} database show ${databaseArg(resolve(plan.environment, input.cache))} --query ${property}`],
+    az: (input: {cache: string}, plan: PlanContext) => [`${AZ} database show ${databaseArg(resolve(plan.environment, input.cache))} --query ${property}${AZ_245_AMR}`],
     arm: (input: {cache: string}, plan: PlanContext): ArmCall[] => {
       const r = resolve(plan.environment, input.cache)
       return [{method: 'GET', path: armPath(r, `/databases/${managedDatabaseOf(r)}`)}]
@@ -268,7 +269,7 @@ export const forceUnlinkAction = defineAction({
   permissions: [DATABASE_READ, FORCE_UNLINK],
   az: (input, plan) => {
     const r = resolve(plan.environment, input.cache)
-    return [`${AZ} database force-unlink ${databaseArg(r)} --unlink-ids ${input.unlink.map((u) => (u.startsWith('/') ? u : `<id of ${u}/databases/${managedDatabaseOf(r)}>`)).join(' ')}`]
+    return [`${AZ} database force-unlink ${databaseArg(r)} --unlink-ids ${input.unlink.map((u) => (u.startsWith('/') ? u : `<id of ${u}/databases/${managedDatabaseOf(r)}>`)).join(' ')}${AZ_245_AMR}`]
   },
   arm: (input, plan) => {
     const r = resolve(plan.environment, input.cache)
@@ -363,7 +364,7 @@ export const getMaintenanceAction = defineAction({
   permissions: [CLUSTER_READ],
   az: (input, plan) => {
     const r = resolve(plan.environment, input.cache)
-    return [`${AZ} show --resource-group ${r.resourceGroup} --cluster-name ${r.name} --query maintenanceConfiguration`]
+    return [`${AZ} show --resource-group ${r.resourceGroup} --cluster-name ${r.name} --query maintenanceConfiguration${AZ_245_AMR}`]
   },
   arm: (input, plan) => [{method: 'GET', path: armPath(resolve(plan.environment, input.cache), '', AMR_MAINTENANCE_API), note: 'properties.maintenanceConfiguration'}],
   async run(input, context) {
@@ -411,7 +412,7 @@ export const setMaintenanceAction = defineAction({
     }
     // --maintenance-configuration: redisenterprise extension 1.5.0b1 (az extension add --name redisenterprise --allow-preview true);
     // Debian's az 2.45 has no redisenterprise command group at all.
-    return [`${AZ} update --resource-group ${r.resourceGroup} --cluster-name ${r.name} --maintenance-configuration ${shellQuote(config)}`]
+    return [`${AZ} update --resource-group ${r.resourceGroup} --cluster-name ${r.name} --maintenance-configuration ${shellQuote(config)}${AZ_245_AMR}`]
   },
   arm: (input, plan) => {
     const r = resolve(plan.environment, input.cache)
