@@ -188,6 +188,10 @@ describe('maintenance-window on a Managed Redis component', () => {
       },
     ])
     expect(warnings[0]!.message).toContain('https://learn.microsoft.com/azure/redis/scheduled-maintenance')
+    // window status says it beside the windows themselves.
+    const status = await runCliInProcess(['window', 'status', '--env', 'local', '--catalog', shortFile, '--json'], {cwd: dir})
+    const carts = JSON.parse(status.stdout).components.find((c: {component: string}) => c.component === 'carts')
+    expect(carts.managedRedisMaintenance).toMatchObject({windows: [], problem: expect.stringContaining('each maintenance window must last at least 4 hours')})
 
     const run = await runRunbook(emulator, 'maintenance-window', ['--catalog', shortFile], {cwd: dir, inProcess: true})
     expect(run.code, run.stderr).toBe(1)
@@ -226,6 +230,9 @@ describe('maintenance-window on a Managed Redis component', () => {
     const again = await runRunbook(emulator, 'maintenance-window', ['--catalog', catalogFile], {cwd: dir, inProcess: true})
     expect(again.code, again.stderr).toBe(0)
     expect(outputsOf(again.json, 'amr-apply-carts').changed).toBe(false)
+
+    const status = await runCliInProcess(['window', 'status', '--env', 'local', '--catalog', catalogFile, '--json'], {cwd: dir})
+    expect(JSON.parse(status.stdout).components.find((c: {component: string}) => c.component === 'carts').managedRedisMaintenance.windows).toEqual(expected)
 
     const finding = await amrCheck(catalogFile)
     expect(finding).toMatchObject({status: 'pass', message: "maintenance windows Saturday 01:00 UTC for PT8H30M, Sunday 00:00 UTC for PT10H as the catalog's windows"})
