@@ -12,7 +12,9 @@
  *
  * The stored resources carry the properties of newer api-versions too (publicNetworkAccess 2025-07-01,
  * accessKeysAuthentication 2025-04-01), which Resource Graph shows and the checks read; a 2022-01-01 GET leaves them
- * out, as Azure's api-version projection does.
+ * out, as Azure's api-version projection does. Scheduled maintenance (cluster `maintenanceConfiguration`,
+ * 2025-08-01-preview and later) is read and set at 2026-09-01 (RedisEnterprise_Update, PATCH; spec vendored in
+ * test/fixtures/azure-specs), with Learn's rules on windows (https://learn.microsoft.com/azure/redis/scheduled-maintenance).
  */
 import {blobPathOf, containerNameOf} from '../blob.js'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound} from '../arm.js'

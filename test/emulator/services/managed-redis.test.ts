@@ -64,4 +64,11 @@ describe('Managed Redis maintenanceConfiguration (RedisEnterprise_Update)', () =
     expect(await patch([])).toEqual({status: 202})
     expect(await windowsAt('2026-09-01')).toBeUndefined()
   })
+
+  it('checks api-versions per resource type, as ARM does: Managed Redis and classic Redis share Microsoft.Cache, not their versions', async () => {
+    const classic = `/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.Cache/redis/redis-shop-sessions`
+    expect((await arm.armRequest('GET', cluster, {apiVersion: '2024-11-01'})).body.error).toMatchObject({code: 'InvalidApiVersionParameter', message: expect.stringContaining("'2026-09-01,2025-07-01,2022-01-01'")})
+    expect((await arm.armRequest('GET', classic, {apiVersion: '2026-09-01'})).body.error).toMatchObject({code: 'InvalidApiVersionParameter'})
+    expect((await arm.armRequest('GET', classic, {apiVersion: '2024-11-01'})).status).toBe(200)
+  })
 })
