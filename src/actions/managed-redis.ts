@@ -10,10 +10,20 @@
  */
 import {z} from 'zod'
 import type {AzureServices} from '../azure/clients.js'
-import {ActionFailure, toAzureError} from '../azure/errors.js'
-import {runTracked} from '../azure/lro.js'
+import {ActionFailure, AzureError, toAzureError} from '../azure/errors.js'
+import {pollMonitor, runTracked} from '../azure/lro.js'
+import {
+  AMR_MAINTENANCE_API,
+  AMR_MAINTENANCE_DOC,
+  amrMaintenancePlan,
+  describeAmrWindow,
+  sameAmrWindows,
+  type AmrMaintenancePlan,
+  type AmrMaintenanceWindow,
+} from '../catalog/managed-redis-maintenance.js'
 import {ExitCode} from '../errors.js'
 import {
+  AZ_245_AMR,
   BLOB_READ,
   BLOB_WRITE,
   CONTAINER_WRITE,
@@ -34,7 +44,8 @@ import {
   type CacheFlavour,
   type CacheView,
 } from './redis.js'
-import {armPath, azureServices, resolveResource, withRetryLog, type ResolvedResource} from './resolve.js'
+import {armPath, azureServices, resolveResource, shellQuote, withRetryLog, type ResolvedResource} from './resolve.js'
+import {componentWindowNames} from '../catalog/schema.js'
 import {defineAction, type ActionContext, type ActionDefinition, type ArmCall, type PlanContext} from './types.js'
 
 const CLUSTER_READ = 'Microsoft.Cache/redisEnterprise/read'
@@ -42,6 +53,7 @@ const DATABASE_READ = 'Microsoft.Cache/redisEnterprise/databases/read'
 const EXPORT = 'Microsoft.Cache/redisEnterprise/databases/export/action'
 const IMPORT = 'Microsoft.Cache/redisEnterprise/databases/import/action'
 const FORCE_UNLINK = 'Microsoft.Cache/redisEnterprise/databases/forceUnlink/action'
+const CLUSTER_WRITE = 'Microsoft.Cache/redisEnterprise/write'
 const AZ = 'az redisenterprise'
 
 const resolve = (environment: Parameters<typeof resolveResource>[0], reference: string) => resolveResource(environment, 'managedredis', reference)
@@ -117,7 +129,7 @@ function transferPlan<I extends {cache: string; sasTtl: string; storageAccount?:
       const r = resolve(plan.environment, input.cache)
       const loc = planLocation(plan, r, input)
       const url = (blob: string) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${blob}?$SAS"`
-      return [sasAzLine(plan, loc, sasPermissions, input.sasTtl), `${AZ} database ${op} ${databaseArg(r)} ${sasArgs(input, url, r.name)}`]
+      return [sasAzLine(plan, loc, sasPermissions, input.sasTtl), `${AZ} database ${op} ${databaseArg(r)} ${sasArgs(input, url, r.name)}${AZ_245_AMR}`]
     },
     arm: (input: I, plan: PlanContext): ArmCall[] => {
       const r = resolve(plan.environment, input.cache)
@@ -172,7 +184,7 @@ function databaseRead(property: string) {
   return {
     changes: false,
     permissions: [DATABASE_READ],
-    az: (input: {cache: string}, plan: PlanContext) => [`${AZ} database show ${databaseArg(resolve(plan.environment, input.cache))} --query ${property}`],
+    az: (input: {cache: string}, plan: PlanContext) => [`${AZ} database show ${databaseArg(resolve(plan.environment, input.cache))} --query ${property}${AZ_245_AMR}`],
     arm: (input: {cache: string}, plan: PlanContext): ArmCall[] => {
       const r = resolve(plan.environment, input.cache)
       return [{method: 'GET', path: armPath(r, `/databases/${managedDatabaseOf(r)}`)}]
@@ -257,7 +269,7 @@ export const forceUnlinkAction = defineAction({
   permissions: [DATABASE_READ, FORCE_UNLINK],
   az: (input, plan) => {
     const r = resolve(plan.environment, input.cache)
-    return [`${AZ} database force-unlink ${databaseArg(r)} --unlink-ids ${input.unlink.map((u) => (u.startsWith('/') ? u : `<id of ${u}/databases/${managedDatabaseOf(r)}>`)).join(' ')}`]
+    return [`${AZ} database force-unlink ${databaseArg(r)} --unlink-ids ${input.unlink.map((u) => (u.startsWith('/') ? u : `<id of ${u}/databases/${managedDatabaseOf(r)}>`)).join(' ')}${AZ_245_AMR}`]
   },
   arm: (input, plan) => {
     const r = resolve(plan.environment, input.cache)
@@ -299,4 +311,162 @@ export const forceUnlinkAction = defineAction({
   },
 })
 
-export const managedRedisActions: ActionDefinition[] = [managedExportAction, managedImportAction, managedVerifyAction, persistenceAction, geoReplicationAction, forceUnlinkAction]
+// ---------------------------------------------------------------------------------------------------------------------
+// scheduled maintenance (maintenanceConfiguration of the cluster; see src/catalog/managed-redis-maintenance.ts)
+
+const maintenanceWindowOutput = z.strictObject({type: z.string(), duration: z.string(), startHourUtc: z.number(), schedule: z.strictObject({dayOfWeek: z.string()})})
+
+/** The cluster's maintenanceConfiguration.maintenanceWindows at AMR_MAINTENANCE_API (the SDK 2.2.0 knows no such property). */
+async function readMaintenance(services: AzureServices, resource: ResolvedResource, signal: AbortSignal): Promise<AmrMaintenanceWindow[]> {
+  const response = await services.armRequest('GET', resource.id, {apiVersion: AMR_MAINTENANCE_API, signal})
+  if (response.status !== 200) throw armFailure(response, `read the maintenance configuration of ${resource.name}`)
+  const windows = response.body?.properties?.maintenanceConfiguration?.maintenanceWindows
+  return Array.isArray(windows)
+    ? windows.map((w: any) => ({type: w.type, duration: String(w.duration), startHourUtc: Number(w.startHourUtc), schedule: {dayOfWeek: String(w.schedule?.dayOfWeek)}}))
+    : []
+}
+
+function armFailure(response: {status: number; headers: Record<string, string>; body?: any}, operation: string): AzureError {
+  const error = response.body?.error ?? {}
+  return new AzureError({
+    armCode: error.code ?? `HTTP${response.status}`,
+    message: error.message ?? `Azure answered ${response.status}`,
+    statusCode: response.status,
+    correlationId: response.headers['x-ms-correlation-request-id'],
+    requestId: response.headers['x-ms-request-id'],
+    operation,
+  })
+}
+
+/** The catalog's plan for a component, or one given window set; fails when the catalog's windows cannot be set. */
+function maintenancePlanOf(context: {environment: Parameters<typeof resolveResource>[0]}, resource: ResolvedResource, now: Date): AmrMaintenancePlan {
+  const component = resource.component
+  if (!component || component.type !== 'managedredis') return {windows: [], notes: []}
+  return amrMaintenancePlan(context.environment, component, now)
+}
+
+const describeWindows = (windows: readonly AmrMaintenanceWindow[]) => windows.map(describeAmrWindow).join(', ')
+
+export const getMaintenanceAction = defineAction({
+  name: 'managedredis.getMaintenance',
+  summary: 'Read a Managed Redis cluster\'s scheduled maintenance windows and report drift from the catalog\'s windows',
+  description: `GET the cluster at api-version ${AMR_MAINTENANCE_API} → properties.maintenanceConfiguration.maintenanceWindows (Azure Managed Redis has no patchSchedules; ${AMR_MAINTENANCE_DOC}). No windows: Azure applies updates at its discretion. drift: the windows differ from the catalog's, or the catalog's windows cannot be set (problem says why).`,
+  input: z.strictObject({cache: cacheRef}),
+  output: z.strictObject({
+    cache: z.string(),
+    windows: z.array(maintenanceWindowOutput),
+    expected: z.array(maintenanceWindowOutput).optional(),
+    drift: z.boolean(),
+    differences: z.array(z.string()),
+    problem: z.string().optional().describe('Why the catalog\'s windows cannot be set on the cluster (Azure\'s rule)'),
+  }),
+  changes: false,
+  permissions: [CLUSTER_READ],
+  az: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    return [`${AZ} show --resource-group ${r.resourceGroup} --cluster-name ${r.name} --query maintenanceConfiguration${AZ_245_AMR}`]
+  },
+  arm: (input, plan) => [{method: 'GET', path: armPath(resolve(plan.environment, input.cache), '', AMR_MAINTENANCE_API), note: 'properties.maintenanceConfiguration'}],
+  async run(input, context) {
+    const services = azureServices(context)
+    const resource = resolve(context.environment, input.cache)
+    const windows = await withRetryLog(context, services, () => readMaintenance(services, resource, context.signal))
+    const wanted = maintenancePlanOf(context, resource, context.now())
+    const named = resource.component ? componentWindowNames(resource.component).length > 0 : false
+    const differences: string[] = []
+    if (wanted.problem) differences.push(`the catalog's windows cannot be set: ${wanted.problem}`)
+    else if (named && !sameAmrWindows(windows, wanted.windows))
+      differences.push(
+        windows.length === 0
+          ? `no maintenance windows: Azure applies updates at its discretion; expected ${describeWindows(wanted.windows)}`
+          : `maintenance windows are ${describeWindows(windows)}, expected ${describeWindows(wanted.windows)}`,
+      )
+    context.log(differences.length ? `${resource.name} drifted: ${differences.join('; ')}` : `${resource.name}: ${windows.length ? `maintenance windows ${describeWindows(windows)}` : 'no maintenance windows'}${named ? ' as the catalog says' : ''}`)
+    return {
+      cache: resource.name,
+      windows,
+      ...(named && !wanted.problem ? {expected: wanted.windows} : {}),
+      drift: differences.length > 0,
+      differences,
+      ...(wanted.problem ? {problem: wanted.problem} : {}),
+    }
+  },
+})
+
+export const setMaintenanceAction = defineAction({
+  name: 'managedredis.setMaintenance',
+  summary: 'Set a Managed Redis cluster\'s scheduled maintenance windows from the catalog\'s windows (weekly, UTC, on the hour)',
+  description: `PATCH the cluster (api-version ${AMR_MAINTENANCE_API}) with properties.maintenanceConfiguration.maintenanceWindows: one Weekly window per weekly catalog window, in UTC, starting on the hour. Azure needs each window to last at least 4 hours, two windows a week and 18 hours a week in all (${AMR_MAINTENANCE_DOC}); opsbook never widens or adds a window to meet that, so a component whose windows fall short fails with the reason (catalog validate says so beforehand).`,
+  input: z.strictObject({cache: cacheRef}),
+  output: z.strictObject({cache: z.string(), windows: z.array(maintenanceWindowOutput), changed: z.boolean(), notes: z.array(z.string())}),
+  changes: true,
+  permissions: [CLUSTER_READ, CLUSTER_WRITE],
+  az: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    let config = '<maintenance windows>'
+    try {
+      const wanted = maintenancePlanOf(plan, r, new Date())
+      if (!wanted.problem) config = JSON.stringify({maintenanceWindows: wanted.windows})
+    } catch {
+      // plan shows the placeholder
+    }
+    // --maintenance-configuration: redisenterprise extension 1.5.0b1 (az extension add --name redisenterprise --allow-preview true);
+    // Debian's az 2.45 has no redisenterprise command group at all.
+    return [`${AZ} update --resource-group ${r.resourceGroup} --cluster-name ${r.name} --maintenance-configuration ${shellQuote(config)}${AZ_245_AMR}`]
+  },
+  arm: (input, plan) => {
+    const r = resolve(plan.environment, input.cache)
+    return [
+      {method: 'GET', path: armPath(r, '', AMR_MAINTENANCE_API)},
+      {method: 'PATCH', path: armPath(r, '', AMR_MAINTENANCE_API), longRunning: true, note: 'properties.maintenanceConfiguration.maintenanceWindows'},
+    ]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    const resource = resolve(context.environment, input.cache)
+    const wanted = maintenancePlanOf(context, resource, context.now())
+    for (const note of wanted.notes) context.log(note)
+    if (wanted.problem) throw new ActionFailure(`${resource.name}: ${wanted.problem}`, {code: 'managedredis-window-unsupported'})
+    if (!resource.component || componentWindowNames(resource.component).length === 0)
+      throw new ActionFailure(`${resource.name} has no window in the catalog`, {code: 'no-window', exitCode: ExitCode.invalidInput})
+    return withRetryLog(context, services, async () => {
+      const current = await readMaintenance(services, resource, context.signal)
+      if (sameAmrWindows(current, wanted.windows)) {
+        context.log(`${resource.name} already has these maintenance windows`)
+        return {cache: resource.name, windows: wanted.windows, changed: false, notes: wanted.notes}
+      }
+      await runTracked(context, services, {
+        description: `managedredis.setMaintenance ${resource.name}`,
+        method: 'PATCH',
+        resource: resource.id,
+        async call(options) {
+          const response = await services.armRequest('PATCH', resource.id, {
+            apiVersion: AMR_MAINTENANCE_API,
+            body: {properties: {maintenanceConfiguration: {maintenanceWindows: wanted.windows}}},
+            signal: options.abortSignal,
+          })
+          if (response.status >= 400) throw armFailure(response, `set the maintenance windows of ${resource.name}`)
+          options.onResponse({status: response.status, headers: {get: (name: string) => response.headers[name.toLowerCase()]}})
+          const monitor = response.headers['azure-asyncoperation'] ?? response.headers['location']
+          if (response.status === 202 || response.status === 201 || monitor) {
+            if (monitor) await pollMonitor(services, monitor, options.abortSignal, `set the maintenance windows of ${resource.name}`)
+          }
+        },
+      })
+      const after = await readMaintenance(services, resource, context.signal)
+      context.log(`${resource.name} maintenance windows: ${describeWindows(after)}`)
+      return {cache: resource.name, windows: after, changed: true, notes: wanted.notes}
+    })
+  },
+})
+
+export const managedRedisActions: ActionDefinition[] = [
+  managedExportAction,
+  managedImportAction,
+  managedVerifyAction,
+  persistenceAction,
+  geoReplicationAction,
+  forceUnlinkAction,
+  getMaintenanceAction,
+  setMaintenanceAction,
+]

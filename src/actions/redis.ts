@@ -27,6 +27,13 @@ import {
 import {defineAction, type ActionContext, type ActionDefinition, type PlanContext, type PreflightRefusal} from './types.js'
 import {connectCache, keyCountRow, liveData, probeOf, settleProbes, writeCanary, type ProbeRow} from './redis-data.js'
 
+/**
+ * Appended to every `az redisenterprise …` line: Debian's az 2.45 has no redisenterprise command group (it comes with
+ * the redisenterprise extension, https://learn.microsoft.com/cli/azure/redisenterprise), so the az conformance suite
+ * proves az 2.45 cannot parse the line instead of parsing it (test/emulator/az-plan-lines.ts).
+ */
+export const AZ_245_AMR = "  # needs az newer than 2.45 (Debian's az 2.45 has no redisenterprise command group: it is the redisenterprise extension's)"
+
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})
 export const cacheRef = z.string().min(1).describe('Catalog component key, Azure cache name, or ARM resource id')
 
@@ -598,7 +605,7 @@ export const verifyAction = defineAction({
   az: (input, plan) => {
     const r = resolveCache(plan.environment, input.cache)
     return r.kind === 'managedredis'
-      ? [`az redisenterprise database show --resource-group ${r.resourceGroup} --cluster-name ${r.name} --query "{state: provisioningState, port: port}"`]
+      ? [`az redisenterprise database show --resource-group ${r.resourceGroup} --cluster-name ${r.name} --query "{state: provisioningState, port: port}"${AZ_245_AMR}`]
       : [`az redis show --resource-group ${r.resourceGroup} --name ${r.name} --query "{state: provisioningState, sku: sku.name, host: hostName}"`]
   },
   arm: (input, plan) => {

@@ -3,6 +3,7 @@
  * actions' preflight (exit 2 before anything changes, naming the tier that would allow it) and by `catalog validate`
  * (a warning when a component's declared SKU cannot do what its objectives or snapshots need).
  */
+import {amrMaintenancePlan} from '../catalog/managed-redis-maintenance.js'
 import type {Catalog, Component} from '../catalog/schema.js'
 
 export interface Refusal {
@@ -150,6 +151,12 @@ export function catalogCapabilityWarnings(catalog: Catalog): CapabilityWarning[]
         if (component.objectives?.crossRegion) warn('geoRedundantBackup', geoRestoreRefusal(component.name, component.geoRedundantBackup), 'a cross-region objective is declared')
       }
       if (component.type === 'webapp' && component.planSku) warn('planSku', slotRefusal(component.planSku, component.slots.length), `slots ${component.slots.join(', ')} are declared`)
+      if (component.type === 'managedredis') {
+        // Azure Managed Redis scheduled maintenance: its rules on windows (src/catalog/managed-redis-maintenance.ts).
+        const problem = amrMaintenancePlan(env, component, new Date()).problem
+        if (problem)
+          warnings.push({environment: envName, component: key, path: `environments.${envName}.components.${key}.${component.windows ? 'windows' : 'window'}`, message: `its maintenance windows cannot be set on the cluster: ${problem}`})
+      }
     }
   }
   return warnings

@@ -11,15 +11,22 @@
  */
 import {armError, type EmulatorResponse} from './types.js'
 
-/** Lower-cased namespace (or `subscriptions` for /subscriptions, /tenants, /locations) → versions, newest first. */
+/**
+ * Lower-cased namespace (or `subscriptions` for /subscriptions, /tenants, /locations; or `namespace/type` where one
+ * namespace's resource types have different versions, as ARM registers them per type) → versions, newest first.
+ */
 export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>> = {
   // arm-postgresql-flexible 9.0.0 → 2025-08-01; 8.0.0 and az 2.6x/2.7x → 2024-08-01; az 2.45 → 2022-12-01.
   'microsoft.dbforpostgresql': ['2025-08-01', '2024-08-01', '2022-12-01'],
   // arm-rediscache 8.2.0 and current az → 2024-11-01; az 2.5x → 2023-08-01 / 2023-04-01 (az 2.53); az 2.45 → 2022-06-01;
   // az 2.30 → 2021-06-01 (2021-06-01 and 2023-04-01: the versions of the az live-test recordings replayed in
   // test/contract/recordings.test.ts).
-  // Managed Redis (redisEnterprise, same namespace): arm-redisenterprisecache 2.2.0 (its only release) → 2022-01-01.
-  'microsoft.cache': ['2024-11-01', '2023-08-01', '2023-04-01', '2022-06-01', '2022-01-01', '2021-06-01', '2025-07-01'],
+  'microsoft.cache': ['2024-11-01', '2023-08-01', '2023-04-01', '2022-06-01', '2021-06-01'],
+  // Managed Redis (Microsoft.Cache/redisEnterprise and its operationsStatus monitors; ARM checks versions per resource
+  // type): arm-redisenterprisecache 2.2.0 (its only release) → 2022-01-01; the checks' database read → 2025-07-01;
+  // maintenanceConfiguration (managedredis.getMaintenance/setMaintenance) → 2026-09-01, the first stable version that
+  // has it (added in 2025-08-01-preview; redisenterprise.json in Azure/azure-rest-api-specs).
+  'microsoft.cache/redisenterprise': ['2026-09-01', '2025-07-01', '2022-01-01'],
   // arm-appservice 19.0.0 → 2025-05-01; az 2.5x–2.7x → 2023-01-01 / 2023-12-01 / 2024-04-01 / 2024-11-01; az 2.45 → 2022-03-01.
   'microsoft.web': ['2025-05-01', '2024-11-01', '2024-04-01', '2023-12-01', '2023-01-01', '2022-03-01'],
   // arm-storage 20.0.0 → 2025-08-01; az 2.5x–2.7x → 2023-01-01 / 2023-05-01 / 2024-01-01; az 2.45 → 2022-09-01;
@@ -74,9 +81,13 @@ export function apiVersionNamespace(path: string): string | undefined {
   return undefined
 }
 
+/** Microsoft.Cache serves two products whose resource types have their own versions: classic Redis and Managed Redis. */
+const MANAGED_REDIS_PATH = /\/providers\/Microsoft\.Cache\/(redisEnterprise(\/|$)|locations\/[^/]+\/operationsStatus\/)/i
+
 /** 400 InvalidApiVersionParameter when the namespace is known and does not serve this version, else undefined. */
 export function unsupportedApiVersion(path: string, apiVersion: string): EmulatorResponse | undefined {
-  const namespace = apiVersionNamespace(path)
+  const found = apiVersionNamespace(path)
+  const namespace = found === 'microsoft.cache' && MANAGED_REDIS_PATH.test(path) ? 'microsoft.cache/redisenterprise' : found
   const supported = namespace ? SUPPORTED_API_VERSIONS[namespace] : undefined
   if (!supported || supported.includes(apiVersion.toLowerCase())) return undefined
   return armError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are '${supported.join(',')}'.`)

@@ -166,6 +166,11 @@ export interface LroStartOptions {
    * e.g. `/subscriptions/…/providers/Microsoft.Web/sites/app/operationresults`.
    */
   locationPath?: string
+  /**
+   * Leave `percentComplete` out of the status monitor's body: providers whose OperationStatus does not define it
+   * (Microsoft.Cache/redisEnterprise, redisenterprise.json OperationStatus: id, name, startTime, endTime, status, error).
+   */
+  noPercentComplete?: boolean
 }
 
 /** A long-running operation as the LroManager tracks it. */

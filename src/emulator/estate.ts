@@ -12,6 +12,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {z} from 'zod'
 import {windowStartUtc} from '../checks/rules/window-utc.js'
+import {amrMaintenancePlan} from '../catalog/managed-redis-maintenance.js'
 import type {Environment} from '../catalog/schema.js'
 import {ValidationError} from '../errors.js'
 import {BUILT_IN_ROLES, builtInRole} from '../azure/permissions.js'
@@ -434,13 +435,20 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
         for (const replica of component.replicas ?? []) resources[replica.name] = server(true)
         break
       }
-      case 'managedredis':
+      case 'managedredis': {
+        // The catalog's windows as scheduled maintenance windows, where Azure can take them (managed-redis-maintenance.ts).
+        const maintenance = amrMaintenancePlan(environment, component, now)
         resources[component.name] = {
           tags: {...tags, ...component.tags},
-          properties: {minimumTlsVersion: '1.2', publicNetworkAccess: 'Disabled'},
+          properties: {
+            minimumTlsVersion: '1.2',
+            publicNetworkAccess: 'Disabled',
+            ...(maintenance.windows.length ? {maintenanceConfiguration: {maintenanceWindows: maintenance.windows}} : {}),
+          },
           database: {accessKeysAuthentication: 'Disabled', persistence: {aofEnabled: false, rdbEnabled: true, rdbFrequency: '1h'}},
         }
         break
+      }
       case 'redis':
         resources[component.name] = {
           tags: {...tags, ...component.tags},

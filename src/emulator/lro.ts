@@ -15,6 +15,7 @@ interface TrackedOperation extends LroOperation {
   injected?: {code: string; message: string}
   run: LroStartOptions['run']
   result: LroStartOptions['result']
+  noPercentComplete?: boolean
   applying?: Promise<void>
   timer?: NodeJS.Timeout
 }
@@ -70,6 +71,7 @@ export class Operations implements LroManager {
       injected: this.options.faults.operationFailure(options.operation),
       run: options.run,
       result: options.result,
+      ...(options.noPercentComplete ? {noPercentComplete: true} : {}),
     }
     this.operations.set(id, op)
     if (!op.hangs) {
@@ -129,7 +131,7 @@ export class Operations implements LroManager {
         name: op.id,
         status: op.status,
         startTime: op.startTime,
-        percentComplete: op.status === 'InProgress' ? this.percent(op) : 100,
+        ...(op.noPercentComplete ? {} : {percentComplete: op.status === 'InProgress' ? this.percent(op) : 100}),
       }
       if (op.endTime) body.endTime = op.endTime
       if (op.error) body.error = op.error

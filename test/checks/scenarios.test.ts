@@ -27,11 +27,14 @@ function productionEnvironment(): Environment {
     windows: {
       database: {recurrence: 'weekly', day: 'Sunday', start: '02:00', end: '04:00', timeZone: 'UTC'},
       cache: {recurrence: 'weekly', day: 'Sunday', start: '04:00', end: '05:00', timeZone: 'UTC'},
+      // Azure Managed Redis takes maintenance windows of 4 hours or more, two a week, 18 hours in all.
+      'cache-saturday': {recurrence: 'weekly', day: 'Saturday', start: '00:00', end: '09:00', timeZone: 'UTC'},
+      'cache-sunday': {recurrence: 'weekly', day: 'Sunday', start: '00:00', end: '09:00', timeZone: 'UTC'},
     },
     components: {
       db: {type: 'postgres', name: 'pg-prod', backupRetentionDays: 14, geoRedundantBackup: true, highAvailability: 'ZoneRedundant', window: 'database'},
       cache: {type: 'redis', name: 'redis-prod', sku: 'Premium', window: 'cache'},
-      carts: {type: 'managedredis', name: 'amr-prod', sku: 'Balanced_B5', window: 'cache'},
+      carts: {type: 'managedredis', name: 'amr-prod', sku: 'Balanced_B5', windows: ['cache-saturday', 'cache-sunday']},
       web: {type: 'webapp', name: 'app-prod', slots: ['staging'], healthPath: '/health'},
       files: {type: 'storage', name: 'stprod'},
       secrets: {type: 'keyvault', name: 'kv-prod'},

@@ -75,6 +75,7 @@ export async function writeDrillOfEveryLeg(root: string, at = '2026-11-16T09:00:
   return run(root, at, 'dr-drill', 'drill', {
     status: 'failed',
     objectives: [
+      objective('carts-cache', 'managedredis', 7 * MIN, 30 * MIN, 20 * MIN, 60 * MIN),
       objective('catalog-cosmos', 'cosmosdb', 9 * MIN, 60 * MIN, 1 * MIN, 5 * MIN),
       objective('orders-db', 'postgres', 48 * MIN, 60 * MIN, 8 * MIN, 60 * MIN),
       objective('payments-db', 'sqldb', 11 * MIN, 60 * MIN, 1 * MIN, 5 * MIN),

@@ -3,8 +3,10 @@
  * Redis component and the snapshot storage): redis-export and redis-restore choose the managedredis.* actions from the
  * component's kind, the database is a real redis-server (keys written before the export come back after the import),
  * and a user runbook reads persistence and the geo-replication group, then force-unlinks the lost region's database.
+ * maintenance-window sets the catalog's windows as the cluster's scheduled maintenance windows (maintenanceConfiguration),
+ * and a catalog whose windows Azure cannot take is warned about, fails its apply step with the reason and fails the check.
  */
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
@@ -20,6 +22,10 @@ environments:
     subscription: 00000000-0000-0000-0000-00000000a3a3
     region: eastus
     resourceGroups: [rg-amr]
+    windows:
+      weekend-sat: { recurrence: weekly, day: Saturday, start: "00:30", end: "09:30", timeZone: UTC }
+      weekend-sun: { recurrence: weekly, day: Sunday, start: "00:00", end: "10:00", timeZone: UTC }
+      nightly: { recurrence: weekly, day: Sunday, start: "04:00", end: "05:00", timeZone: UTC }
     components:
       snapshots:
         type: storage
@@ -33,7 +39,10 @@ environments:
         persistence: { mode: rdb, frequency: PT6H }
         geoReplication: { group: shop-carts, linkedDatabases: [{ cluster: amr-shop-carts-west, region: westus }] }
         objectives: { rto: PT30M, rpo: PT1H }
+        windows: [weekend-sat, weekend-sun]
 `
+/** The same estate with one one-hour window: Azure Managed Redis takes windows of 4 hours or more, two a week, 18 hours in all. */
+const SHORT_WINDOW_CATALOG = CATALOG.replace('windows: [weekend-sat, weekend-sun]', 'window: nightly')
 
 const USER_RUNBOOK = `name: amr-geo
 title: Read persistence and the geo-replication group, then drop the lost region
@@ -78,6 +87,8 @@ beforeAll(async () => {
 afterAll(async () => emulator?.stop())
 
 const step = (json: any, id: string) => json.steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === 'main')
+/** A step's outputs as the run's summary.json keeps them. */
+const outputsOf = (json: any, id: string) => JSON.parse(readFileSync(json.summary, 'utf8')).steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === 'main').outputs
 
 /** A TLS connection to the database's real redis-server, found the way opsbook finds it (host name → local port). */
 async function database(): Promise<import('ioredis').Redis> {
@@ -142,7 +153,103 @@ describe('opsbook check on a Managed Redis cluster', () => {
     const findings = (JSON.parse(result.stdout).findings as Array<{checkId: string; resourceId: string; status: string}>).filter((f) => f.checkId.startsWith('amr.'))
     const status = Object.fromEntries(findings.map((f) => [f.checkId, f.status]))
     // The seeded cluster: TLS 1.2, public access on, access keys on, RDB persistence from the catalog.
-    expect(status).toEqual({'amr.tls.min12': 'pass', 'amr.net.public_disabled': 'fail', 'amr.auth.entra_only': 'fail', 'amr.data.persistence': 'pass'})
+    // No scheduled maintenance windows yet (maintenance-window below sets them).
+    expect(status).toEqual({'amr.tls.min12': 'pass', 'amr.net.public_disabled': 'fail', 'amr.auth.entra_only': 'fail', 'amr.data.persistence': 'pass', 'amr.maintenance.window': 'fail'})
     expect(findings.every((f) => /\/redisEnterprise\/amr-shop-carts$/i.test(f.resourceId))).toBe(true)
+  })
+})
+
+/** The cluster's maintenance windows as a 2026-09-01 client reads them, and whether a 2022-01-01 read (the SDK's) shows any. */
+async function maintenanceWindows(): Promise<{windows: unknown; olderShows: boolean}> {
+  const id = '/subscriptions/00000000-0000-0000-0000-00000000a3a3/resourceGroups/rg-amr/providers/Microsoft.Cache/redisEnterprise/amr-shop-carts'
+  const current = await arm.armRequest('GET', id, {apiVersion: '2026-09-01'})
+  const older = await arm.armRequest('GET', id, {apiVersion: '2022-01-01'})
+  return {windows: current.body.properties.maintenanceConfiguration?.maintenanceWindows, olderShows: 'maintenanceConfiguration' in older.body.properties}
+}
+
+const amrCheck = async (catalog: string) => {
+  const result = await runCliInProcess(['check', '--env', 'local', '--catalog', catalog, '--format', 'json'], {cwd: dir, env: emulator.env()})
+  return (JSON.parse(result.stdout).findings as Array<{checkId: string; status: string; message: string}>).find((f) => f.checkId === 'amr.maintenance.window')!
+}
+
+describe('maintenance-window on a Managed Redis component', () => {
+  it('warns in catalog validate, fails the apply step and the check when Azure cannot take the windows, and changes nothing', async () => {
+    const shortFile = join(dir, 'short-window.yaml')
+    writeFileSync(shortFile, SHORT_WINDOW_CATALOG)
+    const validate = await runCliInProcess(['catalog', 'validate', '--catalog', shortFile, '--json'], {cwd: dir})
+    expect(validate.code, validate.stderr).toBe(0)
+    const warnings = JSON.parse(validate.stdout).warnings as Array<{component: string; path: string; message: string}>
+    expect(warnings).toEqual([
+      {
+        environment: 'local',
+        component: 'carts',
+        path: 'environments.local.components.carts.window',
+        message: expect.stringContaining('Azure Managed Redis cannot take its windows (Sunday 04:00 UTC for PT1H): each maintenance window must last at least 4 hours (PT1H is shorter)'),
+      },
+    ])
+    expect(warnings[0]!.message).toContain('https://learn.microsoft.com/azure/redis/scheduled-maintenance')
+    // window status says it beside the windows themselves.
+    const status = await runCliInProcess(['window', 'status', '--env', 'local', '--catalog', shortFile, '--json'], {cwd: dir})
+    const carts = JSON.parse(status.stdout).components.find((c: {component: string}) => c.component === 'carts')
+    expect(carts.managedRedisMaintenance).toMatchObject({windows: [], problem: expect.stringContaining('each maintenance window must last at least 4 hours')})
+
+    const run = await runRunbook(emulator, 'maintenance-window', ['--catalog', shortFile], {cwd: dir, inProcess: true})
+    expect(run.code, run.stderr).toBe(1)
+    const apply = step(run.json, 'amr-apply-carts')
+    expect(apply.status).toBe('failed')
+    expect(apply.error).toMatch(/^amr-shop-carts: Azure Managed Redis cannot take its windows \(Sunday 04:00 UTC for PT1H\): each maintenance window must last at least 4 hours/)
+    expect((await maintenanceWindows()).windows).toBeUndefined()
+    expect(requests(emulator).some((r) => r.method === 'PATCH' && /\/redisEnterprise\/amr-shop-carts$/i.test(r.path))).toBe(false)
+
+    const finding = await amrCheck(shortFile)
+    expect(finding.status).toBe('fail')
+    expect(finding.message).toMatch(/^no maintenance windows \(Azure applies updates at its discretion\); the catalog's windows cannot be set: /)
+  })
+
+  it('sets the weekly windows in UTC on the hour, reads them back without drift, and the check passes', async () => {
+    const run = await runRunbook(emulator, 'maintenance-window', ['--catalog', catalogFile], {cwd: dir, inProcess: true})
+    expect(run.code, run.stderr).toBe(0)
+    // Saturday 00:30–09:30 UTC starts at the next full hour (inside the catalog's window); Sunday 00:00–10:00 as it is.
+    const expected = [
+      {type: 'Weekly', duration: 'PT8H30M', startHourUtc: 1, schedule: {dayOfWeek: 'Saturday'}},
+      {type: 'Weekly', duration: 'PT10H', startHourUtc: 0, schedule: {dayOfWeek: 'Sunday'}},
+    ]
+    expect(run.json.outputs.before.managedredis).toEqual({
+      carts: {cache: 'amr-shop-carts', windows: [], expected, drift: true, differences: ['no maintenance windows: Azure applies updates at its discretion; expected Saturday 01:00 UTC for PT8H30M, Sunday 00:00 UTC for PT10H']},
+    })
+    const apply = outputsOf(run.json, 'amr-apply-carts')
+    expect(apply).toMatchObject({cache: 'amr-shop-carts', windows: expected, changed: true})
+    expect(apply.notes).toEqual([expect.stringContaining('00:30 UTC becomes 01:00 UTC (PT8H30M)')])
+    expect(run.json.outputs.after.managedredis).toEqual({carts: {cache: 'amr-shop-carts', windows: expected, expected, drift: false, differences: []}})
+    // What Azure (the emulator) holds now, at the api-version that has the property; older versions leave it out.
+    expect(await maintenanceWindows()).toEqual({windows: expected, olderShows: false})
+    const patches = requests(emulator).filter((r) => r.method === 'PATCH' && /\/redisEnterprise\/amr-shop-carts$/i.test(r.path))
+    expect(patches).toHaveLength(1)
+
+    // Run again: nothing to change.
+    const again = await runRunbook(emulator, 'maintenance-window', ['--catalog', catalogFile], {cwd: dir, inProcess: true})
+    expect(again.code, again.stderr).toBe(0)
+    expect(outputsOf(again.json, 'amr-apply-carts').changed).toBe(false)
+
+    const status = await runCliInProcess(['window', 'status', '--env', 'local', '--catalog', catalogFile, '--json'], {cwd: dir})
+    expect(JSON.parse(status.stdout).components.find((c: {component: string}) => c.component === 'carts').managedRedisMaintenance.windows).toEqual(expected)
+
+    const finding = await amrCheck(catalogFile)
+    expect(finding).toMatchObject({status: 'pass', message: "maintenance windows Saturday 01:00 UTC for PT8H30M, Sunday 00:00 UTC for PT10H as the catalog's windows"})
+  })
+
+  it('the plan names the PATCH at 2026-09-01 and the az redisenterprise line with the windows', async () => {
+    const plan = await runCliInProcess(['plan', 'maintenance-window', '--env', 'local', '--catalog', catalogFile, '--json'], {cwd: dir, env: emulator.env()})
+    expect(plan.code, plan.stderr).toBe(0)
+    const apply = JSON.parse(plan.stdout).steps.find((s: {id: string}) => s.id === 'amr-apply-carts')
+    expect(apply.arm).toEqual([
+      expect.objectContaining({method: 'GET', path: expect.stringMatching(/\/redisEnterprise\/amr-shop-carts\?api-version=2026-09-01$/)}),
+      expect.objectContaining({method: 'PATCH', path: expect.stringMatching(/\/redisEnterprise\/amr-shop-carts\?api-version=2026-09-01$/), longRunning: true}),
+    ])
+    // Marked for the az conformance suite: Debian's az 2.45 has no redisenterprise command group (an extension's).
+    expect(apply.az).toEqual([
+      `az redisenterprise update --resource-group rg-amr --cluster-name amr-shop-carts --maintenance-configuration '{"maintenanceWindows":[{"type":"Weekly","duration":"PT8H30M","startHourUtc":1,"schedule":{"dayOfWeek":"Saturday"}},{"type":"Weekly","duration":"PT10H","startHourUtc":0,"schedule":{"dayOfWeek":"Sunday"}}]}'  # needs az newer than 2.45 (Debian's az 2.45 has no redisenterprise command group: it is the redisenterprise extension's)`,
+    ])
+    expect(apply.permissions).toEqual(['Microsoft.Cache/redisEnterprise/read', 'Microsoft.Cache/redisEnterprise/write'])
   })
 })

@@ -137,10 +137,20 @@ describe('maintenance-window', () => {
     expect(before.postgres['orders-db'].drift).toBe(true)
     expect(after.postgres['orders-db']).toMatchObject({drift: false, customWindow: 'Enabled', dayOfWeek: 0, startHour: 2})
     expect(after.redis['sessions-cache'].drift).toBe(false)
+    // The repository catalog's Managed Redis cache: its two 9-hour weekend windows become the cluster's scheduled maintenance.
+    expect(before.managedredis['carts-cache']).toMatchObject({windows: [], drift: true})
+    expect(after.managedredis['carts-cache']).toMatchObject({
+      drift: false,
+      windows: [
+        {type: 'Weekly', duration: 'PT9H', startHourUtc: 0, schedule: {dayOfWeek: 'Saturday'}},
+        {type: 'Weekly', duration: 'PT9H', startHourUtc: 0, schedule: {dayOfWeek: 'Sunday'}},
+      ],
+    })
     // A second run finds nothing to change.
     const again = await runRunbook(emulator, 'maintenance-window')
     expect(again.code, again.stderr).toBe(0)
     expect(again.json.outputs.before.postgres['orders-db'].drift).toBe(false)
+    expect(again.json.outputs.before.managedredis['carts-cache'].drift).toBe(false)
   })
 })
 

@@ -6,6 +6,8 @@
  * no default in the spec (Azure requires it at create since 2025-07-01): absent reads as Enabled, as clusters created
  * before the property existed are reachable publicly.
  */
+import {AMR_MAINTENANCE_DOC, amrMaintenancePlan, describeAmrWindow, sameAmrWindows, type AmrMaintenanceWindow} from '../../catalog/managed-redis-maintenance.js'
+import {componentWindowNames} from '../../catalog/schema.js'
 import {RESOURCE_TYPES, type CheckRule} from '../types.js'
 import {atLeastTls12, describeSetting, fail, needFact, notApplicable, pass, readOrDefault} from './helpers.js'
 
@@ -75,5 +77,31 @@ export const managedRedisRules: CheckRule[] = [
     },
     remediation: {text: 'Turn on RDB (or AOF) persistence.', az: `${AZ} database update --resource-group <rg> --cluster-name <name> --persistence rdb-enabled=true rdb-frequency=1h`},
     frameworks: {mcsb: ['BR-1']},
+  },
+  {
+    id: 'amr.maintenance.window',
+    title: "Managed Redis scheduled maintenance windows match the catalog's windows",
+    severity: 'medium',
+    resourceTypes: AMR,
+    // The cluster's maintenanceConfiguration (redisenterprise.json 2025-08-01-preview and later; Azure Managed Redis has
+    // no patchSchedules): without it Azure applies updates at its discretion (https://learn.microsoft.com/azure/redis/scheduled-maintenance).
+    reads: ['properties.maintenanceConfiguration.maintenanceWindows'],
+    evaluate(resource, _facts, context) {
+      const spec = context.component?.spec
+      if (!spec || spec.type !== 'managedredis' || componentWindowNames(spec).length === 0)
+        return notApplicable('the catalog names no maintenance window for this cluster')
+      const raw = (resource.properties as Record<string, any> | undefined)?.maintenanceConfiguration?.maintenanceWindows
+      const found: AmrMaintenanceWindow[] = Array.isArray(raw) ? raw : []
+      const have = found.length ? `maintenance windows ${found.map(describeAmrWindow).join(', ')}` : 'no maintenance windows (Azure applies updates at its discretion)'
+      const wanted = amrMaintenancePlan(context.environment, spec, context.now)
+      if (wanted.problem) return fail(`${have}; the catalog's windows cannot be set: ${wanted.problem}`)
+      if (sameAmrWindows(found, wanted.windows)) return pass(`${have} as the catalog's windows`)
+      return fail(`${have}; the catalog's windows are ${wanted.windows.map(describeAmrWindow).join(', ')}`)
+    },
+    remediation: {
+      text: `Set the cluster's maintenance windows to the catalog's (the maintenance-window runbook does this); Azure needs at least two weekly windows of 4 hours or more, 18 hours a week in all (${AMR_MAINTENANCE_DOC}).`,
+      az: `${AZ} update --resource-group <rg> --cluster-name <name> --maintenance-configuration '{"maintenanceWindows":[{"type":"Weekly","duration":"PT9H","startHourUtc":<hour>,"schedule":{"dayOfWeek":"<Day>"}}, …]}'`,
+    },
+    frameworks: {soc2: ['CC8.1'], iso27001: ['A.8.32']},
   },
 ]

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {atFlag, envFlag} from '../../cli/flags.js'
 import type {ComponentWindowStatus, FreezeStatus} from '../../catalog/windows.js'
+import type {AmrMaintenancePlan} from '../../catalog/managed-redis-maintenance.js'
 import type {RunbookStart} from '../../runbooks/next-start.js'
 
 export interface WindowStatusResult {
@@ -9,8 +10,12 @@ export interface WindowStatusResult {
   production: boolean
   at: string
   freeze?: FreezeStatus
-  /** Each component with every window it names: `open`, `closesAt`, `nextOpensAt`. */
-  components: ComponentWindowStatus[]
+  /**
+   * Each component with every window it names: `open`, `closesAt`, `nextOpensAt`. An Azure Managed Redis component
+   * with windows also has `managedRedisMaintenance`: the scheduled maintenance windows Azure would take from them (UTC),
+   * what opsbook adjusted, or why Azure cannot take them (src/catalog/managed-redis-maintenance.ts).
+   */
+  components: Array<ComponentWindowStatus & {managedRedisMaintenance?: AmrMaintenancePlan}>
   /** Production only: per disruptive runbook (and target), the next moment the window guard lets it start. */
   runbooks: RunbookStart[]
 }
@@ -23,12 +28,18 @@ export default class WindowStatus extends BaseCommand<WindowStatusResult> {
   async run(): Promise<WindowStatusResult> {
     const {flags} = await this.parse(WindowStatus)
     const {loadCatalog, getEnvironment} = await import('../../catalog/loader.js')
-    const {activeFreeze, windowStatus} = await import('../../catalog/windows.js')
+    const [{activeFreeze, windowStatus}, {amrMaintenancePlan, describeAmrWindow}] = await Promise.all([
+      import('../../catalog/windows.js'),
+      import('../../catalog/managed-redis-maintenance.js'),
+    ])
     const at = atFlag(flags.at) ?? new Date()
     const loaded = loadCatalog({flag: flags.catalog})
     const env = getEnvironment(loaded, flags.env)
     const freeze = activeFreeze(env, at)
-    const components = windowStatus(env, at)
+    const components = windowStatus(env, at).map((c) => {
+      const component = env.components[c.component]!
+      return component.type === 'managedredis' && c.windows.length > 0 ? {...c, managedRedisMaintenance: amrMaintenancePlan(env, component, at)} : c
+    })
     const runbooks = env.production ? await (await import('../../runbooks/next-start.js')).disruptiveRunbookStarts(loaded, flags.env, env, at) : []
     this.say(`${flags.env} at ${at.toISOString()}${env.production ? ' (production)' : ''}`)
     if (freeze) this.say(`  CHANGE FREEZE until ${freeze.until}: ${freeze.reason}`)
@@ -38,6 +49,12 @@ export default class WindowStatus extends BaseCommand<WindowStatusResult> {
         const state = w.open ? `OPEN until ${w.closesAt}` : `closed; next ${w.nextOpensAt ?? 'none within 13 months'}`
         this.say(`  ${(index === 0 ? c.component : '').padEnd(18)} ${(index === 0 ? c.type : '').padEnd(14)} ${`${w.name}: ${w.description}`.padEnd(52)} ${state}`)
         for (const note of w.assumptions) this.say(`  ${''.padEnd(33)} note: ${note}`)
+      }
+      const amr = 'managedRedisMaintenance' in c ? c.managedRedisMaintenance : undefined
+      if (amr) {
+        const azure = amr.problem ? `⚠ ${amr.problem}` : `Azure scheduled maintenance: ${amr.windows.map(describeAmrWindow).join(', ')}`
+        this.say(`  ${''.padEnd(33)} ${azure}`)
+        for (const note of amr.notes) this.say(`  ${''.padEnd(33)} note: ${note}`)
       }
     }
     if (runbooks.length > 0) {

@@ -12,7 +12,9 @@
  *
  * The stored resources carry the properties of newer api-versions too (publicNetworkAccess 2025-07-01,
  * accessKeysAuthentication 2025-04-01), which Resource Graph shows and the checks read; a 2022-01-01 GET leaves them
- * out, as Azure's api-version projection does.
+ * out, as Azure's api-version projection does. Scheduled maintenance (cluster `maintenanceConfiguration`,
+ * 2025-08-01-preview and later) is read and set at 2026-09-01 (RedisEnterprise_Update, PATCH; spec vendored in
+ * test/fixtures/azure-specs), with Learn's rules on windows (https://learn.microsoft.com/azure/redis/scheduled-maintenance).
  */
 import {blobPathOf, containerNameOf} from '../blob.js'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound} from '../arm.js'
@@ -22,6 +24,7 @@ import {accessKeyOf, type CacheRef} from '../engines/redis-dataplane.js'
 import type {ManagedRedisComponent} from '../../catalog/schema.js'
 import {parseDuration} from '../../support/duration.js'
 import {exportRdbFromEngine, importRdbIntoEngine, redactSas, redisDataPlane, redisState} from './redis.js'
+import {AMR_MAINTENANCE_DOC, AMR_MAINTENANCE_FIRST_API, amrMaintenanceRuleViolation} from '../../catalog/managed-redis-maintenance.js'
 import {registerResourceInventory} from './resource-graph.js'
 
 const TYPE = 'Microsoft.Cache/redisEnterprise'
@@ -30,6 +33,8 @@ const R = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Cache/re
 /** Properties the 2022-01-01 contract does not have (added by later api-versions). */
 const NEWER_CLUSTER_PROPERTIES = ['publicNetworkAccess', 'highAvailability']
 const NEWER_DATABASE_PROPERTIES = ['accessKeysAuthentication', 'redisVersion']
+/** Cluster properties of 2025-08-01-preview and later (redisenterprise.json: ClusterProperties.maintenanceConfiguration). */
+const MAINTENANCE_PROPERTIES = ['maintenanceConfiguration']
 
 type Json = Record<string, any>
 
@@ -125,7 +130,38 @@ function refOf(cluster: StoredCluster, database: string): CacheRef {
 function projected<T extends {properties: Json}>(resource: T, newer: string[], apiVersion: string | undefined): T {
   const out = clone(resource)
   if (apiVersion && apiVersion < '2024-09-01') for (const key of newer) delete out.properties[key]
+  if (apiVersion && apiVersion < AMR_MAINTENANCE_FIRST_API) for (const key of MAINTENANCE_PROPERTIES) delete out.properties[key]
   return out
+}
+
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
+
+/**
+ * A PATCH's maintenanceConfiguration checked as the spec types it (redisenterprise.json 2026-09-01: MaintenanceWindow
+ * {type Weekly, duration ISO 8601, startHourUtc 0-23, schedule.dayOfWeek required for Weekly}) and as Azure's rules
+ * say (https://learn.microsoft.com/azure/redis/scheduled-maintenance: each window at least 4 hours, at least two a week,
+ * 18 hours a week in all). An empty list removes the custom schedule. The code Azure answers is not documented; the
+ * emulator answers 400 InvalidRequestBody like its other body checks.
+ */
+function maintenanceError(config: unknown): string | undefined {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return 'maintenanceConfiguration must be an object with maintenanceWindows.'
+  const windows = (config as Json).maintenanceWindows
+  if (windows === undefined) return undefined
+  if (!Array.isArray(windows)) return 'maintenanceConfiguration.maintenanceWindows must be an array.'
+  if (windows.length === 0) return undefined
+  const durations: number[] = []
+  for (const [i, w] of windows.entries()) {
+    const at = `maintenanceConfiguration.maintenanceWindows[${i}]`
+    if (typeof w !== 'object' || w === null) return `${at} must be an object.`
+    if (w.type !== 'Weekly') return `${at}.type '${w.type}' is not valid: the supported maintenance window type is Weekly.`
+    if (!Number.isInteger(w.startHourUtc) || w.startHourUtc < 0 || w.startHourUtc > 23) return `${at}.startHourUtc must be an hour from 0 to 23 (UTC).`
+    const ms = typeof w.duration === 'string' ? parseDuration(w.duration) : undefined
+    if (ms === undefined || ms <= 0) return `${at}.duration '${w.duration}' is not an ISO 8601 duration such as PT5H.`
+    if (!DAYS.includes(w.schedule?.dayOfWeek)) return `${at}.schedule.dayOfWeek is required for a Weekly window: Sunday … Saturday.`
+    durations.push(ms)
+  }
+  const violation = amrMaintenanceRuleViolation(durations)
+  return violation ? `Invalid maintenance configuration: ${violation} (${AMR_MAINTENANCE_DOC}).` : undefined
 }
 
 export async function start(ctx: EmulatorContext): Promise<void> {
@@ -174,6 +210,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       resourceId: cluster.resource.id,
       kind: 'azure-async-operation',
       asyncOperationSegment: 'operationsStatus',
+      // The spec's OperationStatus has no percentComplete (redisenterprise.json 2026-09-01, vendored in test/fixtures).
+      noPercentComplete: true,
       initialStatus: 202,
       run,
     })
@@ -207,6 +245,42 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const cluster = findCluster(p)
         return isCluster(cluster) ? {status: 200, body: projected(cluster.resource, NEWER_CLUSTER_PROPERTIES, apiVersionOf(request))} : cluster
+      },
+    },
+    {
+      // RedisEnterprise_Update: PATCH with ClusterUpdate {sku, properties, tags, identity}, long-running
+      // (final-state-via azure-async-operation). The emulator applies the properties opsbook and the checks read.
+      method: 'PATCH',
+      pattern: `${R}/{name}`,
+      operation: 'managedRedis.update',
+      handler: (request, p) => {
+        const cluster = findCluster(p)
+        if (!isCluster(cluster)) return cluster
+        const body = request.body
+        if (typeof body !== 'object' || body === null) return invalidBody()
+        const properties = body.properties ?? {}
+        if (properties.maintenanceConfiguration !== undefined) {
+          if ((apiVersionOf(request) ?? '') < AMR_MAINTENANCE_FIRST_API)
+            return armError(400, 'InvalidRequestBody', `The property 'maintenanceConfiguration' is not supported in api-version '${apiVersionOf(request)}': it needs ${AMR_MAINTENANCE_FIRST_API} or later.`)
+          const error = maintenanceError(properties.maintenanceConfiguration)
+          if (error) return armError(400, 'InvalidRequestBody', error)
+        }
+        for (const key of ['minimumTlsVersion', 'publicNetworkAccess', 'highAvailability'])
+          if (properties[key] !== undefined && typeof properties[key] !== 'string') return armError(400, 'InvalidRequestBody', `The value of '${key}' must be a string.`)
+        return operation(request, cluster, 'managedRedis.update', async () => {
+          for (const key of ['minimumTlsVersion', 'publicNetworkAccess', 'highAvailability'])
+            if (properties[key] !== undefined) cluster.resource.properties[key] = properties[key]
+          if (properties.maintenanceConfiguration !== undefined) {
+            const windows = properties.maintenanceConfiguration.maintenanceWindows
+            if (Array.isArray(windows) && windows.length > 0)
+              cluster.resource.properties.maintenanceConfiguration = {
+                maintenanceWindows: windows.map((w: Json) => ({type: w.type, duration: w.duration, startHourUtc: w.startHourUtc, schedule: {dayOfWeek: w.schedule.dayOfWeek}})),
+              }
+            else delete cluster.resource.properties.maintenanceConfiguration
+            ctx.activity.append({resourceId: cluster.resource.id, kind: 'managedRedis.maintenanceConfiguration', data: {maintenanceConfiguration: cluster.resource.properties.maintenanceConfiguration ?? null}})
+          }
+          if (body.tags && typeof body.tags === 'object') cluster.resource.tags = {...body.tags}
+        })
       },
     },
     {
