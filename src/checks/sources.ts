@@ -251,7 +251,11 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
       // attributes {enabled, nbf, exp} in seconds since 1970; each policy from Get Certificate Policy.
       const read = async (path: string) => {
         const response = await services.keyVaultGet(vaultUri, path)
-        if (response.status !== 200) throw new Error(`Key Vault ${path} answered ${response.status}${response.body?.error?.message ? `: ${response.body.error.message}` : ''}`)
+        // The status travels with the error, so the budget retries a 429 (Key Vault throttles with 429, "Azure Key
+        // Vault throttling guidance", learn.microsoft.com/azure/key-vault/general/overview-throttling) instead of
+        // turning a busy vault into an unreadable fact.
+        if (response.status !== 200)
+          throw Object.assign(new Error(`Key Vault ${path} answered ${response.status}${response.body?.error?.message ? `: ${response.body.error.message}` : ''}`), {statusCode: response.status})
         return response.body
       }
       const listed = (await read('/certificates')) as {value?: Array<{id: string; attributes?: {enabled?: boolean; nbf?: number; exp?: number}}>}

@@ -172,6 +172,20 @@ describe('runChecks against the emulator', () => {
     expect(byStatus('pass')).toContain('kv-good kv.key_rotation')
   })
 
+  it('a throttled Key Vault data plane (429) is waited out and retried: the certificate checks still decide', async () => {
+    seeded.emulator.faults.set({transient: {next: 2, status: 429, operations: ['keyvault.data.getCertificates']}})
+    let scan: CheckReport
+    try {
+      const rules = ['kv.cert.validity', 'kv.cert.auto_renew'].map((id) => findCheck(id)!)
+      scan = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW, rules})
+    } finally {
+      seeded.emulator.faults.clear()
+    }
+    const statuses = scan.findings.map((f) => `${f.resourceName} ${f.checkId} ${f.status}`).sort()
+    expect(statuses).toEqual(['kv-bad kv.cert.auto_renew fail', 'kv-bad kv.cert.validity fail', 'kv-good kv.cert.auto_renew pass', 'kv-good kv.cert.validity pass'])
+    expect(scan.collection.throttled).toBe(2)
+  })
+
   it('a catalog component Resource Graph does not return is an error that shuts the gate, not silence', async () => {
     const environment = expectedEnvironment()
     environment.components['orders-db'] = {...environment.components['pg-good']!, name: 'pg-orders'} as never
