@@ -6,7 +6,9 @@
  * service properties, diagnostic settings, Redis patch schedules and firewall rules, Key Vault key and secret lists
  * and each enabled key's rotation policy, App Service basic-auth policies and authsettingsV2; site config when
  * Resource Graph has none or rejects `appserviceresources`). Every request goes through the budget. A call that
- * fails becomes an unreadable fact (→ `error`), never a missing one that could pass.
+ * fails becomes an unreadable fact (→ `error`), never a missing one that could pass. reads.ts says, per fact, which
+ * of these Resource Graph answers and why the others have no documented bulk form (its table reference lists none of
+ * those child or extension types).
  */
 import type {Environment} from '../catalog/schema.js'
 import {mapBounded, RequestBudget, type BudgetOptions} from './budget.js'
