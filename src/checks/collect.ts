@@ -179,12 +179,21 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   let defenderPlans: Collected['defenderPlans']
   let defenderPlansBySubscription: Collected['defenderPlansBySubscription']
   if (rules.some((r) => r.id === DEFENDER_RULE || r.id === DEFENDER_ARM_RULE)) {
+    const bySubscription = new Map<string, Record<string, string>>(subscriptions.map((s) => [s.toLowerCase(), {}]))
     try {
-      const planRows = await graph(defenderPlansQuery())
-      const bySubscription = new Map<string, Record<string, string>>(subscriptions.map((s) => [s.toLowerCase(), {}]))
-      for (const row of planRows) {
-        const plans = bySubscription.get(String(row.subscriptionId ?? '').toLowerCase())
-        if (plans) plans[String(row.name).toLowerCase()] = String((row.properties as any)?.pricingTier ?? '')
+      try {
+        for (const row of await graph(defenderPlansQuery())) {
+          const plans = bySubscription.get(String(row.subscriptionId ?? '').toLowerCase())
+          if (plans) plans[String(row.name).toLowerCase()] = String((row.properties as any)?.pricingTier ?? '')
+        }
+      } catch (error) {
+        const fallback = sources.defenderPricings
+        if (options.signal?.aborted || !fallback) throw error
+        // A cloud without the securityresources table (400 "Table 'securityresources' could not be found"): one ARM
+        // list of pricings per subscription instead of no plans at all.
+        log(`Resource Graph rejected securityresources (${describeError(error)}): reading Defender plans per subscription from ARM`)
+        const lists = await mapBounded(subscriptions, 16, (subscription) => budget.run('arm', () => sourcesIn(subscription).defenderPricings!()))
+        subscriptions.forEach((subscription, i) => bySubscription.set(subscription.toLowerCase(), lists[i]!))
       }
       defenderPlans = {ok: true, value: bySubscription.get(home) ?? {}}
       if (options.scope) defenderPlansBySubscription = new Map([...bySubscription].map(([sub, value]) => [sub, {ok: true, value}]))

@@ -152,3 +152,13 @@ export const LOCKS_SOURCE: FactSource = {
   why: notInArg('microsoft.authorization/locks'),
   cites: [ARG_TABLES_URL],
 }
+
+/**
+ * Defender for Cloud plans: one `securityresources` query (microsoft.security/pricings); where Resource Graph rejects
+ * the table, one ARM Pricings_List per subscription (GET /subscriptions/{id}/providers/Microsoft.Security/pricings).
+ */
+export const DEFENDER_PLANS_SOURCE: FactSource = {
+  source: 'resource-graph',
+  read: 'securityresources microsoft.security/pricings; Pricings_List per subscription when Resource Graph rejects the table',
+  cites: [ARG_TABLES_URL, 'https://learn.microsoft.com/dotnet/api/azure.resourcemanager.securitycenter.securitycenterpricingcollection.getall'],
+}

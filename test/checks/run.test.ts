@@ -218,6 +218,28 @@ describe('runChecks against the emulator', () => {
     expect(configGets.length).toBe(4)
   })
 
+  it('when Resource Graph rejects securityresources, Defender plans are read from ARM (one pricings list) and judged the same', async () => {
+    const real = sourcesFromServices(seeded.services)
+    const rejecting = {
+      ...real,
+      resourceGraph: (query: string, subscriptions: string[], skipToken?: string) =>
+        query.startsWith('securityresources')
+          ? Promise.reject(Object.assign(new Error("Table 'securityresources' could not be found"), {statusCode: 400, code: 'BadRequest'}))
+          : real.resourceGraph(query, subscriptions, skipToken),
+    }
+    const ids = ['def.plan', 'def.arm']
+    const from = seeded.emulator.requestLog().length
+    const lines: string[] = []
+    const scan = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: rejecting, now: () => NOW, rules: ids.map((id) => findCheck(id)!), log: (m) => lines.push(m)})
+    const outcome = (r: CheckReport) => r.findings.filter((f) => ids.includes(f.checkId)).map((f) => `${f.resourceName} ${f.checkId} ${f.status}`).sort()
+    expect(scan.counts.error).toBe(0)
+    expect(outcome(scan)).toEqual(outcome(report))
+    expect(outcome(scan).length).toBeGreaterThan(0)
+    expect(lines.some((l) => /rejected securityresources/.test(l))).toBe(true)
+    const pricingLists = seeded.emulator.requestLog().slice(from).filter((e) => e.method === 'GET' && /\/providers\/Microsoft\.Security\/pricings$/i.test(e.path))
+    expect(pricingLists).toHaveLength(1)
+  })
+
   it('an unreadable property is an error, never a pass', async () => {
     seeded.emulator.faults.set({transient: {rate: 1, status: 403, operations: ['postgres.firewallRules.list', 'storage.blobServices.get']}})
     try {
