@@ -295,6 +295,9 @@ async function singleSubscriptionCase(): Promise<void> {
       })
       naivePhases.inventory = {log: inventoryPhase.log, ms: performance.now() - started}
       const resources = inventoryPhase.value
+      // A fresh, full bucket for this phase too: the same per-resource reads as the bulk scan's, under the same terms
+      // (the GET phase above, 16 in flight with no client-side pacing, leaves ARM's bucket empty).
+      emulator.faults.set({throttle: {...THROTTLE}})
       const restStarted = performance.now()
       const rest = await logged(emulator, async () => {
         // Facts (all checks; not with BENCH_CHECKS=graph) and locks come from the same per-resource sources as the bulk scan.
