@@ -54,9 +54,18 @@ export class TokenBucket {
     return turn
   }
 
-  /** Stop handing out tokens for `ms` (every caller waits, not only the throttled one). */
+  /**
+   * Stop handing out tokens for `ms` (every caller waits, not only the throttled one). A 429 says the server's bucket
+   * is empty, so ours is emptied too and refills from now on, as the server's does: ARM throttles with a token bucket
+   * per subscription and region that refills at a fixed rate (learn.microsoft.com/azure/azure-resource-manager/
+   * management/request-limits-and-throttling, "Migrating to regional throttling and token bucket algorithm"). Keeping
+   * the burst we had would send it into an empty bucket: one 429 after another.
+   */
   pause(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms)
+    const now = this.now()
+    this.pausedUntil = Math.max(this.pausedUntil, now + ms)
+    this.tokens = 0
+    this.last = now
   }
 
   private async waitForToken(): Promise<void> {

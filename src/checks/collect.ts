@@ -6,7 +6,9 @@
  * service properties, diagnostic settings, Redis patch schedules and firewall rules, Key Vault key and secret lists
  * and each enabled key's rotation policy, App Service basic-auth policies and authsettingsV2; site config when
  * Resource Graph has none or rejects `appserviceresources`). Every request goes through the budget. A call that
- * fails becomes an unreadable fact (→ `error`), never a missing one that could pass.
+ * fails becomes an unreadable fact (→ `error`), never a missing one that could pass. reads.ts says, per fact, which
+ * of these Resource Graph answers and why the others have no documented bulk form (its table reference lists none of
+ * those child or extension types).
  */
 import type {Environment} from '../catalog/schema.js'
 import {mapBounded, RequestBudget, type BudgetOptions} from './budget.js'
@@ -177,12 +179,21 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   let defenderPlans: Collected['defenderPlans']
   let defenderPlansBySubscription: Collected['defenderPlansBySubscription']
   if (rules.some((r) => r.id === DEFENDER_RULE || r.id === DEFENDER_ARM_RULE)) {
+    const bySubscription = new Map<string, Record<string, string>>(subscriptions.map((s) => [s.toLowerCase(), {}]))
     try {
-      const planRows = await graph(defenderPlansQuery())
-      const bySubscription = new Map<string, Record<string, string>>(subscriptions.map((s) => [s.toLowerCase(), {}]))
-      for (const row of planRows) {
-        const plans = bySubscription.get(String(row.subscriptionId ?? '').toLowerCase())
-        if (plans) plans[String(row.name).toLowerCase()] = String((row.properties as any)?.pricingTier ?? '')
+      try {
+        for (const row of await graph(defenderPlansQuery())) {
+          const plans = bySubscription.get(String(row.subscriptionId ?? '').toLowerCase())
+          if (plans) plans[String(row.name).toLowerCase()] = String((row.properties as any)?.pricingTier ?? '')
+        }
+      } catch (error) {
+        const fallback = sources.defenderPricings
+        if (options.signal?.aborted || !fallback) throw error
+        // A cloud without the securityresources table (400 "Table 'securityresources' could not be found"): one ARM
+        // list of pricings per subscription instead of no plans at all.
+        log(`Resource Graph rejected securityresources (${describeError(error)}): reading Defender plans per subscription from ARM`)
+        const lists = await mapBounded(subscriptions, 16, (subscription) => budget.run('arm', () => sourcesIn(subscription).defenderPricings!()))
+        subscriptions.forEach((subscription, i) => bySubscription.set(subscription.toLowerCase(), lists[i]!))
       }
       defenderPlans = {ok: true, value: bySubscription.get(home) ?? {}}
       if (options.scope) defenderPlansBySubscription = new Map([...bySubscription].map(([sub, value]) => [sub, {ok: true, value}]))

@@ -73,10 +73,18 @@ export interface CheckSources {
    * one ARM request per page, each sent through `within` (the collector's budget).
    */
   frontDoorLists(profileId: string, within: <T>(send: () => Promise<T>) => Promise<T>): Promise<Omit<FrontDoorConfig, 'wafPolicies'>>
+  /**
+   * The subscription's Defender for Cloud plans from ARM (plan name lower-cased → pricingTier), one list: the fallback
+   * when Resource Graph rejects `securityresources`.
+   */
+  defenderPricings?(): Promise<Record<string, string>>
 }
 
 /** The Microsoft.Cdn api-version the Front Door checks read (what @azure/arm-cdn 9 sends; afdx.json 2024-02-01). */
 export const FRONT_DOOR_CHECK_API = '2024-02-01'
+
+/** The Microsoft.Security api-version of the Defender pricings list (security pricings.json, the emulator's too). */
+export const DEFENDER_PRICINGS_API = '2024-01-01'
 
 /** The Managed Redis api-version whose databases carry accessKeysAuthentication (stable since 2025-04-01; 2025-07-01 is the newest stable). */
 export const MANAGED_REDIS_CHECK_API = '2025-07-01'
@@ -251,7 +259,11 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
       // attributes {enabled, nbf, exp} in seconds since 1970; each policy from Get Certificate Policy.
       const read = async (path: string) => {
         const response = await services.keyVaultGet(vaultUri, path)
-        if (response.status !== 200) throw new Error(`Key Vault ${path} answered ${response.status}${response.body?.error?.message ? `: ${response.body.error.message}` : ''}`)
+        // The status travels with the error, so the budget retries a 429 (Key Vault throttles with 429, "Azure Key
+        // Vault throttling guidance", learn.microsoft.com/azure/key-vault/general/overview-throttling) instead of
+        // turning a busy vault into an unreadable fact.
+        if (response.status !== 200)
+          throw Object.assign(new Error(`Key Vault ${path} answered ${response.status}${response.body?.error?.message ? `: ${response.body.error.message}` : ''}`), {statusCode: response.status})
         return response.body
       }
       const listed = (await read('/certificates')) as {value?: Array<{id: string; attributes?: {enabled?: boolean; nbf?: number; exp?: number}}>}
@@ -308,6 +320,16 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
       const {getContinuationToken} = await import('@azure/arm-rediscache')
       const pages = client.firewallRules.list(resourceGroup, cache).byPage()
       return pagedFrom(pages, (r: any) => ({name: String(r.name).split('/').pop()!, startIP: r.startIP, endIP: r.endIP}), (p) => Boolean(getContinuationToken(p)))()
+    },
+    async defenderPricings() {
+      // Pricings_List: GET /subscriptions/{id}/providers/Microsoft.Security/pricings (security pricings.json
+      // 2024-01-01; learn.microsoft.com/dotnet/api/azure.resourcemanager.securitycenter.securitycenterpricingcollection.getall).
+      const response = await services.armRequest('GET', `/subscriptions/${services.subscription}/providers/Microsoft.Security/pricings`, {apiVersion: DEFENDER_PRICINGS_API})
+      if (response.status >= 400)
+        throw Object.assign(new Error(response.body?.error?.message ?? `GET the Defender pricings answered ${response.status}`), {statusCode: response.status})
+      const plans: Record<string, string> = {}
+      for (const p of response.body?.value ?? []) plans[String(p.name).toLowerCase()] = String(p.properties?.pricingTier ?? '')
+      return plans
     },
     async locks() {
       const client = await services.locks()

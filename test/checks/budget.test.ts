@@ -46,6 +46,20 @@ describe('TokenBucket', () => {
     for (let i = 0; i < 5; i++) await bucket.take()
     expect(waits).toEqual([100, 100])
   })
+
+  it('after a 429 it keeps no burst: it hands out only what refilled since, as the server\'s bucket does', async () => {
+    let now = 0
+    const waits: number[] = []
+    const bucket = new TokenBucket({ratePerSecond: 10, burst: 100}, () => now, async (ms) => {
+      waits.push(ms)
+      now += ms
+    })
+    await bucket.take()
+    bucket.pause(1000)
+    for (let i = 0; i < 15; i++) await bucket.take()
+    // The pause, then the 10 tokens earned during it, then one every 100 ms: not the 99 left of the burst.
+    expect(waits).toEqual([1000, 100, 100, 100, 100, 100])
+  })
 })
 
 describe('throttleInfo', () => {

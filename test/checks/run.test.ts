@@ -172,6 +172,20 @@ describe('runChecks against the emulator', () => {
     expect(byStatus('pass')).toContain('kv-good kv.key_rotation')
   })
 
+  it('a throttled Key Vault data plane (429) is waited out and retried: the certificate checks still decide', async () => {
+    seeded.emulator.faults.set({transient: {next: 2, status: 429, operations: ['keyvault.data.getCertificates']}})
+    let scan: CheckReport
+    try {
+      const rules = ['kv.cert.validity', 'kv.cert.auto_renew'].map((id) => findCheck(id)!)
+      scan = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW, rules})
+    } finally {
+      seeded.emulator.faults.clear()
+    }
+    const statuses = scan.findings.map((f) => `${f.resourceName} ${f.checkId} ${f.status}`).sort()
+    expect(statuses).toEqual(['kv-bad kv.cert.auto_renew fail', 'kv-bad kv.cert.validity fail', 'kv-good kv.cert.auto_renew pass', 'kv-good kv.cert.validity pass'])
+    expect(scan.collection.throttled).toBe(2)
+  })
+
   it('a catalog component Resource Graph does not return is an error that shuts the gate, not silence', async () => {
     const environment = expectedEnvironment()
     environment.components['orders-db'] = {...environment.components['pg-good']!, name: 'pg-orders'} as never
@@ -202,6 +216,28 @@ describe('runChecks against the emulator', () => {
     expect(lines.some((l) => /rejected appserviceresources/.test(l))).toBe(true)
     const configGets = seeded.emulator.requestLog().slice(from).filter((e) => e.method === 'GET' && /\/config\/web$/i.test(e.path))
     expect(configGets.length).toBe(4)
+  })
+
+  it('when Resource Graph rejects securityresources, Defender plans are read from ARM (one pricings list) and judged the same', async () => {
+    const real = sourcesFromServices(seeded.services)
+    const rejecting = {
+      ...real,
+      resourceGraph: (query: string, subscriptions: string[], skipToken?: string) =>
+        query.startsWith('securityresources')
+          ? Promise.reject(Object.assign(new Error("Table 'securityresources' could not be found"), {statusCode: 400, code: 'BadRequest'}))
+          : real.resourceGraph(query, subscriptions, skipToken),
+    }
+    const ids = ['def.plan', 'def.arm']
+    const from = seeded.emulator.requestLog().length
+    const lines: string[] = []
+    const scan = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: rejecting, now: () => NOW, rules: ids.map((id) => findCheck(id)!), log: (m) => lines.push(m)})
+    const outcome = (r: CheckReport) => r.findings.filter((f) => ids.includes(f.checkId)).map((f) => `${f.resourceName} ${f.checkId} ${f.status}`).sort()
+    expect(scan.counts.error).toBe(0)
+    expect(outcome(scan)).toEqual(outcome(report))
+    expect(outcome(scan).length).toBeGreaterThan(0)
+    expect(lines.some((l) => /rejected securityresources/.test(l))).toBe(true)
+    const pricingLists = seeded.emulator.requestLog().slice(from).filter((e) => e.method === 'GET' && /\/providers\/Microsoft\.Security\/pricings$/i.test(e.path))
+    expect(pricingLists).toHaveLength(1)
   })
 
   it('an unreadable property is an error, never a pass', async () => {

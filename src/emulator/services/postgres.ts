@@ -578,7 +578,10 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const server = scoped(p)
         if (isResponse(server)) return server
-        return paged(request, Object.keys(server.configurations).map((name) => configurationView(server, name)), 3)
+        // One page, as Azure answers: `az postgres flexible-server parameter list` (azure-cli 2.85, api-version
+        // 2026-01-01-preview, PostgreSQL 17) got every parameter in one 395 KB response with no nextLink (Azure/azure-cli
+        // src/azure-cli/azure/cli/command_modules/postgresql/tests/latest/recordings/test_postgres_flexible_server_parameter_mgmt.yaml).
+        return paged(request, Object.keys(server.configurations).map((name) => configurationView(server, name)))
       },
     },
     {

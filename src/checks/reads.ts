@@ -1,0 +1,164 @@
+/**
+ * Where each fact the checks read comes from, and, for the facts read per resource, why no bulk read exists. The
+ * collector (collect.ts) follows this; `bench/checks.ts` prints it next to the request counts, so a scan's cost can
+ * be traced to the Azure APIs that force it.
+ *
+ * The bulk source is Azure Resource Graph. Its table reference ("Azure Resource Graph table and resource type
+ * reference", learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources; stored copy
+ * MicrosoftDocs/azure-docs articles/governance/resource-graph/reference/supported-tables-resources.md) lists, for
+ * the types checked here, only the top-level resources in `resources` (microsoft.dbforpostgresql/flexibleservers,
+ * microsoft.cache/redis, microsoft.cache/redisenterprise, microsoft.storage/storageaccounts, microsoft.keyvault/vaults,
+ * microsoft.web/sites, microsoft.web/sites/slots, microsoft.cdn/profiles, microsoft.network/privateendpoints, WAF
+ * policies), site and slot config in `appserviceresources` and Defender plans (microsoft.security/pricings) in
+ * `securityresources`. None of the child or extension resources below is in any table. ARM's `/batch` endpoint is
+ * not documented, so it is not used.
+ */
+import type {FactName} from './types.js'
+
+export const ARG_TABLES_URL = 'https://learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources'
+
+export interface FactSource {
+  /** `resource-graph`: one paged query serves every resource; `per-resource`: at least one ARM (or data-plane) read per resource. */
+  source: 'resource-graph' | 'per-resource'
+  /** The request(s) made. */
+  read: string
+  /** Per-resource reads: why there is no bulk form, and when the collector skips the read. */
+  why?: string
+  /** Microsoft docs, specs or recordings the statement rests on. */
+  cites: string[]
+}
+
+const notInArg = (type: string) => `Resource Graph's table reference lists no ${type}`
+
+export const FACT_SOURCES: Record<FactName, FactSource> = {
+  siteConfig: {
+    source: 'resource-graph',
+    read: "appserviceresources microsoft.web/sites/config and sites/slots/config (config/web); GET config/web per app only when Resource Graph rejects the table (sovereign clouds) or has no row",
+    cites: [ARG_TABLES_URL],
+  },
+  privateEndpoints: {
+    source: 'resource-graph',
+    read: 'resources microsoft.network/privateendpoints, matched to their target by privateLinkServiceId',
+    cites: [ARG_TABLES_URL],
+  },
+  pgConfigurations: {
+    source: 'per-resource',
+    read: 'Configurations_ListByServer, one page per server',
+    why: `${notInArg('microsoft.dbforpostgresql/flexibleservers/configurations')}; the list is per server and answers in one page (azure-cli recording test_postgres_flexible_server_parameter_mgmt.yaml: every parameter, no nextLink)`,
+    cites: [ARG_TABLES_URL, 'https://learn.microsoft.com/rest/api/postgresql/configurations/list-by-server', 'https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/postgresql/tests/latest/recordings/test_postgres_flexible_server_parameter_mgmt.yaml'],
+  },
+  pgFirewallRules: {
+    source: 'per-resource',
+    read: 'FirewallRules_ListByServer',
+    why: `${notInArg('microsoft.dbforpostgresql/flexibleservers/firewallrules')}; skipped for servers whose Resource Graph row has public network access disabled`,
+    cites: [ARG_TABLES_URL],
+  },
+  pgAdministrators: {
+    source: 'per-resource',
+    read: 'Administrators_ListByServer (Microsoft Entra administrators)',
+    why: `${notInArg('microsoft.dbforpostgresql/flexibleservers/administrators')}; skipped when the row says Entra authentication is off`,
+    cites: [ARG_TABLES_URL],
+  },
+  blobService: {
+    source: 'per-resource',
+    read: 'BlobServices_GetServiceProperties (blobServices/default)',
+    why: notInArg('microsoft.storage/storageaccounts/blobservices'),
+    cites: [ARG_TABLES_URL],
+  },
+  fileService: {
+    source: 'per-resource',
+    read: 'FileServices_GetServiceProperties (fileServices/default)',
+    why: notInArg('microsoft.storage/storageaccounts/fileservices'),
+    cites: [ARG_TABLES_URL],
+  },
+  diagnosticSettings: {
+    source: 'per-resource',
+    read: 'DiagnosticSettings_List, GET {resourceUri}/providers/Microsoft.Insights/diagnosticSettings',
+    why: `${notInArg('microsoft.insights/diagnosticsettings')} (Azure/bicep#18820 asks for it; Microsoft's APRL notes "Azure Resource Graph does not have tables for Microsoft.Insights/diagnosticSettings", Azure/Azure-Proactive-Resiliency-Library-v2#53); the list takes one resource URI`,
+    cites: [ARG_TABLES_URL, 'https://learn.microsoft.com/rest/api/monitor/diagnostic-settings/list', 'https://github.com/Azure/bicep/issues/18820', 'https://github.com/Azure/Azure-Proactive-Resiliency-Library-v2/issues/53'],
+  },
+  storageServiceDiagnostics: {
+    source: 'per-resource',
+    read: 'DiagnosticSettings_List on blobServices/default, queueServices/default, tableServices/default and fileServices/default (4 per account)',
+    why: `${notInArg('microsoft.insights/diagnosticsettings')}; each storage service is its own diagnostic-settings scope`,
+    cites: [ARG_TABLES_URL, 'https://learn.microsoft.com/rest/api/monitor/diagnostic-settings/list'],
+  },
+  redisPatchSchedule: {
+    source: 'per-resource',
+    read: 'PatchSchedules_Get (default)',
+    why: notInArg('microsoft.cache/redis/patchschedules'),
+    cites: [ARG_TABLES_URL],
+  },
+  redisFirewallRules: {
+    source: 'per-resource',
+    read: 'FirewallRules_List (Redis)',
+    why: `${notInArg('microsoft.cache/redis/firewallrules')}; skipped for caches whose row has public network access disabled`,
+    cites: [ARG_TABLES_URL],
+  },
+  managedRedisDatabase: {
+    source: 'per-resource',
+    read: 'Databases_Get (default) of a Managed Redis cluster',
+    why: notInArg('microsoft.cache/redisenterprise/databases'),
+    cites: [ARG_TABLES_URL],
+  },
+  kvKeys: {
+    source: 'per-resource',
+    read: 'Keys_List (management plane), every page',
+    why: notInArg('microsoft.keyvault/vaults/keys'),
+    cites: [ARG_TABLES_URL],
+  },
+  kvSecrets: {
+    source: 'per-resource',
+    read: 'Secrets_List (management plane), every page',
+    why: notInArg('microsoft.keyvault/vaults/secrets'),
+    cites: [ARG_TABLES_URL],
+  },
+  kvKeyRotationPolicies: {
+    source: 'per-resource',
+    read: 'Keys_Get per enabled key (Keys_List omits rotationPolicy)',
+    why: `${notInArg('microsoft.keyvault/vaults/keys')}; Keys_List returns attributes and keyUri only (spec example listKeys.json)`,
+    cites: [ARG_TABLES_URL],
+  },
+  kvCertificates: {
+    source: 'per-resource',
+    read: 'Get Certificates (data plane) and each enabled certificate\'s policy',
+    why: 'certificates are data-plane objects: no ARM resource type, so no Resource Graph row',
+    cites: [ARG_TABLES_URL],
+  },
+  publishingCredentials: {
+    source: 'per-resource',
+    read: 'basicPublishingCredentialsPolicies/ftp and /scm, per site and slot',
+    why: `${notInArg('microsoft.web/sites/basicpublishingcredentialspolicies')} (appserviceresources holds sites/config, sites/slots/config and workflows)`,
+    cites: [ARG_TABLES_URL],
+  },
+  authSettings: {
+    source: 'per-resource',
+    read: 'config/authsettingsV2 (without secrets), per site and slot',
+    why: "appserviceresources holds config/web only (earlier revisions of the table reference name microsoft.web/sites/config/web and sites/slots/config/web)",
+    cites: [ARG_TABLES_URL],
+  },
+  frontDoorConfig: {
+    source: 'per-resource',
+    read: "a profile's security policies, endpoints' routes and custom domains (WAF policies from Resource Graph)",
+    why: `${notInArg('microsoft.cdn/profiles/securitypolicies, routes or customdomains')} (only profiles, afdendpoints and endpoints)`,
+    cites: [ARG_TABLES_URL],
+  },
+}
+
+/** Locks: one ARM list per subscription (Resource Graph's table reference lists no microsoft.authorization/locks). */
+export const LOCKS_SOURCE: FactSource = {
+  source: 'per-resource',
+  read: 'ManagementLocks_ListAtSubscriptionLevel, one list per subscription',
+  why: notInArg('microsoft.authorization/locks'),
+  cites: [ARG_TABLES_URL],
+}
+
+/**
+ * Defender for Cloud plans: one `securityresources` query (microsoft.security/pricings); where Resource Graph rejects
+ * the table, one ARM Pricings_List per subscription (GET /subscriptions/{id}/providers/Microsoft.Security/pricings).
+ */
+export const DEFENDER_PLANS_SOURCE: FactSource = {
+  source: 'resource-graph',
+  read: 'securityresources microsoft.security/pricings; Pricings_List per subscription when Resource Graph rejects the table',
+  cites: [ARG_TABLES_URL, 'https://learn.microsoft.com/dotnet/api/azure.resourcemanager.securitycenter.securitycenterpricingcollection.getall'],
+}
