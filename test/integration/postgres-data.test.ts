@@ -286,7 +286,7 @@ describe('PostgreSQL data read from real restored servers', () => {
     try {
       await setAuth({activeDirectoryAuth: 'Disabled'})
       // The copy the drill restores has its source's authConfig: the probe's Entra login is refused there.
-      const run = await runRunbook(emulator, 'dr-drill', ['--component', 'orders-db', '--param', 'geo=never'])
+      const run = await runRunbookInProcess(emulator, 'dr-drill', ['--component', 'orders-db', '--param', 'geo=never'])
       expect(run.code).toBe(1)
       const db = (run.json.objectives as Array<{component: string; status: string; error?: string}>).find((r) => r.component === 'orders-db')!
       expect(db.status).toBe('failed')
