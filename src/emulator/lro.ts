@@ -36,7 +36,7 @@ export class Operations implements LroManager {
   private readonly monitors = new Map<string, {id: string; kind: 'status' | 'location'}>()
   /** The monitor paths of each operation, to forget them with it. */
   private readonly monitorsOf = new Map<string, string[]>()
-  /** Finished operations, oldest first (Map order = settle order). */
+  /** Finished operations, oldest first (a Set keeps insertion order = settle order). */
   private readonly finished = new Set<string>()
 
   constructor(
