@@ -26,6 +26,8 @@ const NAMES: Array<[RegExp, string]> = [
   // The App Service module's site with a staging slot, and its plan.
   [/slot-swap-web\d+/g, 'app-shop-storefront'],
   [/slot-swap-plan\d+/g, 'asp-app-shop-storefront'],
+  // The plan of the App Service module's managed-instance recording (az 2.86, 2025-05-01).
+  [/mi-plan\d+/g, 'asp-app-shop-storefront'],
   [/clitest\d+/g, 'stshopevidence'],
 ]
 

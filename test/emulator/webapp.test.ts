@@ -81,8 +81,16 @@ describe('App Service through @azure/arm-appservice', () => {
     expect([at2024.vnetRouteAllEnabled, at2024.vnetBackupRestoreEnabled, at2024.outboundVnetRouting, at2024.sku]).toEqual([true, false, undefined, 'PremiumV3'])
     const at2023 = ((await site('2023-01-01')).body as any).properties
     expect([at2023.vnetRouteAllEnabled, at2023.vnetBackupRestoreEnabled, at2023.sku]).toEqual([true, undefined, undefined])
+    // az 2.86 reads sites at 2025-03-01.
+    const current = await site('2025-03-01')
+    expect(current.status).toBe(200)
+    expect((current.body as any).properties.outboundVnetRouting).toMatchObject({applicationTraffic: true})
     await client.webApps.updateConfiguration(RG, SITE, {vnetRouteAllEnabled: false})
     expect(((await site('2022-03-01')).body as any).properties.vnetRouteAllEnabled).toBe(false)
+    // The plan's asyncScalingEnabled is defined from 2024-11-01.
+    const plan = (apiVersion: string) => sendRaw(emulator, 'GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/serverfarms/asp-${SITE}?api-version=${apiVersion}`)
+    expect(((await plan('2025-05-01')).body as any).properties.asyncScalingEnabled).toBe(false)
+    expect(((await plan('2024-04-01')).body as any).properties).not.toHaveProperty('asyncScalingEnabled')
   })
 
   it("answers a site's siteConfig as az webapp show sees it: TLS, FTPS and health check are read from config/web", async () => {

@@ -639,6 +639,9 @@ function planBody(ctx: EmulatorContext, site: SiteRecord): Record<string, any> {
       targetWorkerSizeId: 0,
       provisioningState: 'Succeeded',
       zoneRedundant: false,
+      // Defined from 2024-11-01 (shapedForApiVersion drops it for older versions); live Azure answers it false at
+      // 2024-11-01 and 2025-05-01 (az recordings test_webapp_slot_swap.yaml, test_appservice_plan_managed_instance_basic_create.yaml).
+      asyncScalingEnabled: false,
       resourceGroup: site.resourceGroup,
     },
   }
@@ -1118,7 +1121,8 @@ export function routes(ctx: EmulatorContext): Route[] {
  *   `vnetImagePullEnabled`, `vnetContentShareEnabled` instead, and 2023-12-01 / 2024-04-01 `vnetBackupRestoreEnabled`
  *   (each OutboundVnetRouting field is "previously called" one of them:
  *   https://learn.microsoft.com/javascript/api/@azure/arm-appservice/outboundvnetrouting);
- * - `sku` (the plan's tier) is defined from 2024-04-01.
+ * - `sku` (the plan's tier) is defined from 2024-04-01;
+ * - an App Service plan's `asyncScalingEnabled` is defined from 2024-11-01.
  * A request without an api-version gets the newest shape.
  */
 function shapedForApiVersion(routes: Route[]): Route[] {
@@ -1136,8 +1140,11 @@ function shapedForApiVersion(routes: Route[]): Route[] {
 function shapeAnswer(answer: EmulatorResponse, apiVersion: string): EmulatorResponse {
   const body = answer.body as Record<string, any> | undefined
   if (!body || typeof body !== 'object') return answer
-  for (const item of Array.isArray(body.value) ? body.value : [body])
-    if (item && typeof item === 'object' && (item.type === SITE_TYPE || item.type === SLOT_TYPE) && item.properties) shapeSiteForApiVersion(item.properties, apiVersion)
+  for (const item of Array.isArray(body.value) ? body.value : [body]) {
+    if (!item || typeof item !== 'object' || !item.properties) continue
+    if (item.type === SITE_TYPE || item.type === SLOT_TYPE) shapeSiteForApiVersion(item.properties, apiVersion)
+    if (item.type === PLAN_TYPE && apiVersion < '2024-11-01') delete item.properties.asyncScalingEnabled
+  }
   return answer
 }
 
