@@ -127,6 +127,8 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
         expect(extraKeys(answer.body, {...azureBody, tags: true, ...(NEW_RESOURCE_NAMES[cassette] ? {} : SEEDED_TOP_LEVEL[provider])})).toEqual([])
         if (!USER_KEYED_PROPERTIES.test(path))
           expect(extraKeys((answer.body as any).properties, {...azureBody.properties, ...SET_ONLY_WHEN_CONFIGURED[provider]})).toEqual([])
+        // Swap with preview: the slot a site is prepared to swap with, as Azure answered it after applySlotConfig.
+        if (typeof azureBody.properties?.targetSwapSlot === 'string') expect((answer.body as any).properties?.targetSwapSlot).toBe(azureBody.properties.targetSwapSlot)
         // A site's siteConfig: the emulator fills in no setting Azure left null there (the rest is read from config/web).
         const azureSiteConfig = azureBody.properties?.siteConfig
         if (azureSiteConfig && typeof azureSiteConfig === 'object')

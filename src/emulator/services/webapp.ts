@@ -1119,6 +1119,7 @@ export function routes(ctx: EmulatorContext): Route[] {
  * - outbound routing: 2024-11-01 and later define `outboundVnetRouting` (live Azure answers it at 2024-11-01, az
  *   recording test_webapp_slot_swap.yaml); 2022-03-01 to 2024-04-01 define `vnetRouteAllEnabled`,
  *   `vnetImagePullEnabled`, `vnetContentShareEnabled` instead, and 2023-12-01 / 2024-04-01 `vnetBackupRestoreEnabled`
+ *   (live Azure's 2023-12-01 answer in the same recording has exactly these four booleans and no outboundVnetRouting)
  *   (each OutboundVnetRouting field is "previously called" one of them:
  *   https://learn.microsoft.com/javascript/api/@azure/arm-appservice/outboundvnetrouting);
  * - `sku` (the plan's tier) is defined from 2024-04-01;
