@@ -87,6 +87,13 @@ describe('App Service through @azure/arm-appservice', () => {
     expect((current.body as any).properties.outboundVnetRouting).toMatchObject({applicationTraffic: true})
     await client.webApps.updateConfiguration(RG, SITE, {vnetRouteAllEnabled: false})
     expect(((await site('2022-03-01')).body as any).properties.vnetRouteAllEnabled).toBe(false)
+    // Set through the site as each version names it, it is the config/web setting.
+    const patch = (apiVersion: string, properties: unknown) =>
+      sendRaw(emulator, 'PATCH', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${SITE}?api-version=${apiVersion}`, JSON.stringify({properties}))
+    expect(((await patch('2023-01-01', {vnetRouteAllEnabled: true})).body as any).properties.vnetRouteAllEnabled).toBe(true)
+    expect((await client.webApps.getConfiguration(RG, SITE)).vnetRouteAllEnabled).toBe(true)
+    expect(((await patch('2025-05-01', {outboundVnetRouting: {applicationTraffic: false}})).body as any).properties.outboundVnetRouting.applicationTraffic).toBe(false)
+    expect((await client.webApps.getConfiguration(RG, SITE)).vnetRouteAllEnabled).toBe(false)
     // The plan's asyncScalingEnabled is defined from 2024-11-01.
     const plan = (apiVersion: string) => sendRaw(emulator, 'GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/serverfarms/asp-${SITE}?api-version=${apiVersion}`)
     expect(((await plan('2025-05-01')).body as any).properties.asyncScalingEnabled).toBe(false)

@@ -775,6 +775,14 @@ function patchSite(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, req
     if (invalid) return invalid
     mergeConfig(slot, props.siteConfig as Record<string, unknown>)
   }
+  // Route-all outbound traffic, as each version names it (see shapeSiteForApiVersion): `vnetRouteAllEnabled` before
+  // 2024-11-01, `outboundVnetRouting.applicationTraffic` from then on; both are the site's config/web setting.
+  const routing = props.outboundVnetRouting as Record<string, unknown> | undefined
+  const routeAll = routing && typeof routing === 'object' ? routing.applicationTraffic : props.vnetRouteAllEnabled
+  if (routeAll !== undefined && routeAll !== null) {
+    if (typeof routeAll !== 'boolean') return armError(400, 'BadRequest', 'The parameter properties.outboundVnetRouting.applicationTraffic (vnetRouteAllEnabled) has an invalid value: expected a boolean.')
+    slot.config.vnetRouteAllEnabled = routeAll
+  }
   if (body.tags && typeof body.tags === 'object') slot.tags = {...body.tags}
   slot.lastModifiedAt = ctx.clock().toISOString()
   return {status: 200, body: siteBody(ctx, site, slot.name)}
