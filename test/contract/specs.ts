@@ -175,18 +175,18 @@ export class ContractRegistry {
 /**
  * Write-only marks the service and the spec's own examples contradict, each with its evidence: the mark is dropped, so
  * the property may be returned (everything else about it is still checked).
- * - Microsoft.Web 2025-05-01 Site `properties.siteConfig` is `x-ms-mutability: [create, update]` ("not returned in
- *   response to normal create and read requests since it may contain sensitive information"), yet the document's own
- *   example of Web Apps - Get Slot (examples/GetWebAppSlot.json, vendored) answers with a siteConfig, as live Azure does
- *   (`az webapp show` prints it; 2022-03-01 defines it as readable). The sensitive parts (appSettings, connectionStrings,
- *   metadata) keep their create/update-only marks and must not be returned.
+ * - Microsoft.Web Site `properties.siteConfig` is `x-ms-mutability: [create, update]` in 2024-11-01 (as amended),
+ *   2025-03-01 and 2025-05-01 ("not returned in response to normal create and read requests since it may contain sensitive
+ *   information"), yet live Azure returns it: `az webapp show` at 2024-11-01 (az recording test_webapp_slot_swap.yaml,
+ *   replayed in recordings.test.ts) answers a siteConfig object with `numberOfWorkers`, `linuxFxVersion`, `alwaysOn`,
+ *   `http20Enabled`… filled in and the sensitive parts (`appSettings`, `connectionStrings`, `metadata`) null; 2025-05-01's
+ *   own example of Web Apps - Get Slot (examples/GetWebAppSlot.json, vendored) answers with one too, and 2022-03-01 to
+ *   2024-04-01 define it as readable. The sensitive parts keep their create/update-only marks and must not be returned.
  */
-const RETURNED_DESPITE_MUTABILITY: Array<{specFile: string; at: (doc: Json) => Json}> = [
-  {
-    specFile: 'specification/web/resource-manager/Microsoft.Web/stable/2025-05-01/CommonDefinitions.json',
-    at: (doc) => doc.definitions.Site.properties.properties.properties.siteConfig,
-  },
-]
+const RETURNED_DESPITE_MUTABILITY: Array<{specFile: string; at: (doc: Json) => Json}> = ['stable/2024-11-01', 'AppService/stable/2025-03-01', 'stable/2025-05-01'].map((folder) => ({
+  specFile: `specification/web/resource-manager/Microsoft.Web/${folder}/CommonDefinitions.json`,
+  at: (doc: Json) => doc.definitions.Site.properties.properties.properties.siteConfig,
+}))
 
 const documents = new Map<string, Json>()
 

@@ -10,6 +10,7 @@
 import {checkScope, paged} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {armError, type Route} from '../types.js'
+import {SUPPORTED_API_VERSIONS} from '../api-versions.js'
 
 /** Regions the emulator knows, with Azure's display names and pairs (https://learn.microsoft.com/azure/reliability/cross-region-replication-azure). */
 export const REGIONS: Record<string, {displayName: string; geography: string; pair?: string}> = {
@@ -39,11 +40,8 @@ const PROVIDERS: Record<string, Array<{resourceType: string; apiVersions: string
     {resourceType: 'locations/checkNameAvailability', apiVersions: ['2025-08-01', '2024-08-01', '2022-12-01']},
   ],
   'Microsoft.Cache': [{resourceType: 'Redis', apiVersions: ['2024-11-01', '2023-08-01', '2022-06-01']}],
-  'Microsoft.Web': [
-    {resourceType: 'sites', apiVersions: ['2025-05-01', '2024-04-01', '2022-03-01']},
-    {resourceType: 'sites/slots', apiVersions: ['2025-05-01', '2024-04-01', '2022-03-01']},
-    {resourceType: 'serverfarms', apiVersions: ['2025-05-01', '2024-04-01', '2022-03-01']},
-  ],
+  // Every version the emulator serves for Microsoft.Web (each with its vendored spec, test/fixtures/azure-specs).
+  'Microsoft.Web': ['sites', 'sites/slots', 'serverfarms'].map((resourceType) => ({resourceType, apiVersions: [...SUPPORTED_API_VERSIONS['microsoft.web']!]})),
   'Microsoft.Storage': [{resourceType: 'storageAccounts', apiVersions: ['2024-01-01', '2023-05-01', '2022-09-01']}],
   'Microsoft.KeyVault': [{resourceType: 'vaults', apiVersions: ['2026-02-01', '2024-11-01', '2022-07-01']}],
   'Microsoft.Authorization': [{resourceType: 'locks', apiVersions: ['2020-05-01', '2016-09-01']}],
