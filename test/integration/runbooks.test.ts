@@ -140,6 +140,22 @@ environments:
   })
 })
 
+describe('cosmos-pitr', () => {
+  it('restores into a new account, verifies its data and keeps it for a cutover (no teardown)', async () => {
+    const run = await runRunbook(emulator, 'cosmos-pitr', ['--target', 'catalog-cosmos'])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json.outputs.account).toMatch(/^cosmos-shop-local-pitr-/)
+    // The copy's probe container was read: items and the newest `_ts` (the RPO against the restore point).
+    expect(run.json.outputs).toMatchObject({dataAsOfSource: 'data', items: expect.any(Number)})
+    expect(run.json.outputs.items).toBeGreaterThan(0)
+    expect(Date.parse(run.json.outputs.dataAsOf)).toBeLessThanOrEqual(Date.parse(run.json.outputs.restorePoint))
+    expect(step(run.json, 'teardown', 'finally').status).toBe('skipped')
+    const copy = await (await arm.cosmos()).databaseAccounts.get('rg-shop-local', run.json.outputs.account)
+    expect(copy.tags).toMatchObject({'opsbook-run-id': run.json.runId})
+    expect(copy.tags?.['opsbook-expires']).toBeDefined()
+  })
+})
+
 describe('redis-export and redis-restore', () => {
   it('exports a snapshot, reads it back, and restores the cache\'s real keys from it after approval, verified from the data', async () => {
     const data = await redisData(emulator)
