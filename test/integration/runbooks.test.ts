@@ -8,7 +8,7 @@ import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {runCli} from '../helpers/cli.js'
 // Runbooks run in-process against the emulator (the same command code, without a CLI start each); `runCli` cases spawn.
-import {postgresServers, redisData, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
+import {postgresServers, redisData, requests, runRunbook as runRunbookSpawned, runRunbookInProcess as runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 import {join} from 'node:path'
 import {createAzureServices} from '../../src/azure/clients.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
@@ -121,7 +121,9 @@ environments:
     })
     const own = await startEmulator({catalogFile: join(dir, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
     try {
-      const run = await runRunbook(own, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${minutesAgo(30)}`, '--param', 'scratch=true', '--param', 'geo=true', '--param', 'teardown=true'], {cwd: dir})
+      // A CLI process of its own: in this test process the CLI keeps the first emulator's token, which this emulator
+      // (another signing key) refuses with 401.
+      const run = await runRunbookSpawned(own, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${minutesAgo(30)}`, '--param', 'scratch=true', '--param', 'geo=true', '--param', 'teardown=true'], {cwd: dir})
       expect(run.code, run.stderr).toBe(0)
       expect(run.json.outputs.server).toMatch(/^pg-rg-orders-drill-/)
       for (const id of ['geo-restore', 'ready', 'verify']) expect(step(run.json, id).status, id).toBe('succeeded')
