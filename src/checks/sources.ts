@@ -4,6 +4,7 @@
  * the emulator). Each method returns one page or one resource, so the budget sees every request.
  */
 import type {AzureServices} from '../azure/clients.js'
+import {AMR_MAINTENANCE_API} from '../catalog/managed-redis-maintenance.js'
 import {quotaResetMs} from './budget.js'
 import type {FrontDoorConfig, LockInfo, VaultCertificate, VaultItem} from './types.js'
 
@@ -68,6 +69,12 @@ export interface CheckSources {
    * and persistence; the SDK's 2022-01-01 has no accessKeysAuthentication). Null when the cluster has no such database.
    */
   managedRedisDatabase(clusterId: string): Promise<Record<string, any> | null>
+  /**
+   * A Managed Redis cluster's `properties.maintenanceConfiguration` as its ARM GET at api-version 2026-09-01 returns it
+   * (AMR_MAINTENANCE_API: the first stable version that has the property), null when it has none. Read only for
+   * clusters whose Resource Graph row lacks the property (reads.ts, managedRedisMaintenance).
+   */
+  managedRedisMaintenance(clusterId: string): Promise<Record<string, any> | null>
   /**
    * A Front Door profile's security policies, AFD endpoints' routes and custom domains (every page of each list),
    * one ARM request per page, each sent through `within` (the collector's budget).
@@ -293,6 +300,11 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
       if (response.status === 404) return null
       if (response.status >= 400) throw new Error(response.body?.error?.message ?? `GET the database of ${clusterId} answered ${response.status}`)
       return response.body as Record<string, any>
+    },
+    async managedRedisMaintenance(clusterId) {
+      const response = await services.armRequest('GET', clusterId, {apiVersion: AMR_MAINTENANCE_API})
+      if (response.status >= 400) throw new Error(response.body?.error?.message ?? `GET ${clusterId} answered ${response.status}`)
+      return (response.body?.properties?.maintenanceConfiguration ?? null) as Record<string, any> | null
     },
     async frontDoorLists(profileId, within) {
       const list = async (path: string): Promise<Array<{name: string; properties: Record<string, any>}>> => {
