@@ -138,7 +138,7 @@ export async function createPostgresDataPlane(options: {
     const mapped = mapVersion(server.version, installed)
     const running = engine.majorOf(keyOf(server))
     if (running === undefined || running === mapped.major) return mapped.note
-    return `PostgreSQL ${server.version} is emulated by PostgreSQL ${running}: its data directory is PostgreSQL ${running}'s (created before its version changed, or by an earlier emulator; the emulator performs no major version upgrade — \`opsbook emulator reset\` recreates the data)`
+    return `PostgreSQL ${server.version} is emulated by PostgreSQL ${running}: its data directory is PostgreSQL ${running}'s (created by an earlier emulator before its version changed without an upgrade; a PATCH of \`version\` upgrades a server in place — \`opsbook emulator reset\` recreates the data)`
   }
   return {engine, keyOf, touch, versionNote, majorOf, majors: [...installed.keys()]}
 }

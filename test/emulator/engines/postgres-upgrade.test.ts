@@ -1,0 +1,105 @@
+/**
+ * In-place major version upgrade of an emulated PostgreSQL flexible server with the real data plane: a PATCH of
+ * `properties.version` through the unmodified SDK (what `az postgres flexible-server upgrade --version N` sends)
+ * upgrades the running PostgreSQL process; rows written before are read back over TLS after, as a user's psql would.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Client} from 'pg'
+import {POSTGRES_ENTRA_SCOPE} from '../../../src/actions/postgres-probes.js'
+import type {AzureServices} from '../../../src/azure/clients.js'
+import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
+import {sdkServices} from '../../integration/support.js'
+import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
+
+let emulator: RunningEmulator
+let arm: AzureServices
+let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
+const SERVER = 'pg-upgrade'
+
+beforeAll(async () => {
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 0, dataPlane: 'real'})
+  arm = sdkServices(emulator)
+  const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+  client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
+}, 120_000)
+afterAll(async () => emulator?.stop())
+
+const idOf = (name: string) => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`
+
+/** Run SQL on a server over TLS as the catalog's Microsoft Entra login (opsbook-drill), with a token for it. */
+async function sql<T = any>(name: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const address = await arm.postgresAddress({id: idOf(name), fqdn: `${name}.postgres.database.azure.com`, port: 5432})
+  if (!address) throw new Error(`${name} has no PostgreSQL process`)
+  const pg = (await import('pg')).default
+  const token = await arm.credential.getToken(POSTGRES_ENTRA_SCOPE)
+  const connection: Client = new pg.Client({host: address.host, port: address.port, user: 'opsbook-drill', password: token!.token, database: 'postgres', ssl: {ca: address.ca, servername: address.servername}})
+  await connection.connect()
+  try {
+    return (await connection.query(text, params)).rows as T[]
+  } finally {
+    await connection.end().catch(() => undefined)
+  }
+}
+
+describe('PostgreSQL in-place major version upgrade (PATCH properties.version)', () => {
+  it('upgrades the running server to the higher major: rows written before are there, select version() says the new major, a downgrade is refused', async () => {
+    await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      SERVER,
+      {
+        location: 'eastus',
+        version: '16',
+        sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'},
+        administratorLogin: 'pgadmin',
+        administratorLoginPassword: 'Not-a-real-secret-1',
+        authConfig: {activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled'},
+        highAvailability: {mode: 'ZoneRedundant'},
+      },
+      poll,
+    )
+    await sql(SERVER, "INSERT INTO public.orders (amount, note) VALUES (12.34, 'written on 16')")
+    expect((await sql(SERVER, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 16\./)
+    const before = Date.now()
+
+    const upgraded = await client.servers.beginUpdateAndWait(RG, SERVER, {version: '17'}, poll)
+    expect(upgraded.version).toBe('17')
+    expect(upgraded.state).toBe('Ready')
+    // HA is off while the primary is upgraded, and on again after (concepts-major-version-upgrade).
+    expect(upgraded.highAvailability?.state).toBe('Healthy')
+    expect((await sql(SERVER, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 17\./)
+    expect(await sql(SERVER, "SELECT amount::text, note FROM public.orders WHERE note = 'written on 16'")).toEqual([{amount: '12.34', note: 'written on 16'}])
+    // The upgraded server takes writes again.
+    await sql(SERVER, "INSERT INTO public.orders (amount, note) VALUES (5, 'written on 17')")
+    expect((await sql(SERVER, "SELECT count(*)::int AS n FROM public.orders WHERE note LIKE 'written on %'"))[0].n).toBe(2)
+
+    // Irreversible: a lower major is not an allowed target (ARM's ParameterOutOfRange, listing the allowed ones).
+    await expect(client.servers.beginUpdateAndWait(RG, SERVER, {version: '16'}, poll)).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'ParameterOutOfRange',
+      message: "The value of the 'Version' should be in: [18]. Verify that the specified parameter value is correct.",
+    })
+    expect((await client.servers.get(RG, SERVER)).version).toBe('17')
+    expect((await sql(SERVER, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 17\./)
+
+    // A point-in-time restore to before the upgrade brings back the previous major on a new server (the doc's way back).
+    const restored = await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-upgrade-before',
+      {location: 'eastus', createMode: 'PointInTimeRestore', sourceServerResourceId: idOf(SERVER), pointInTimeUTC: new Date(before)},
+      poll,
+    )
+    expect(restored.version).toBe('16')
+    expect((await sql('pg-upgrade-before', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 16\./)
+    expect((await sql('pg-upgrade-before', "SELECT note FROM public.orders WHERE note LIKE 'written on %'")).map((r) => r.note)).toEqual(['written on 16'])
+  }, 300_000)
+
+  it('refuses to upgrade a primary that has read replicas, and a replica', async () => {
+    // pg-shop-orders has the catalog's replica pg-shop-orders-dr.
+    for (const name of ['pg-shop-orders', 'pg-shop-orders-dr'])
+      await expect(client.servers.beginUpdateAndWait(RG, name, {version: '17'}, poll)).rejects.toMatchObject({
+        statusCode: 400,
+        message: expect.stringContaining('Major version upgrade is not yet supported for servers in a read replica setup'),
+      })
+    expect((await client.servers.get(RG, 'pg-shop-orders')).version).toBe('16')
+  })
+})
