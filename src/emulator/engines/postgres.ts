@@ -238,10 +238,12 @@ export class PostgresEngine {
     const server = await this.ensure(key)
     const client = await this.connect(server)
     const dir = join(files.backups, String(Date.now()))
+    // PostgreSQL 15 renamed the non-exclusive low-level backup functions (pg_start_backup/pg_stop_backup before).
+    const modern = (this.majorOf(key) ?? this.binaries.major) >= 15
     try {
-      await client.query("SELECT pg_backup_start('opsbook emulator', true)")
+      await client.query(modern ? "SELECT pg_backup_start('opsbook emulator', true)" : "SELECT pg_start_backup('opsbook emulator', true, false)")
       copyLiveDirectory(files.data, join(dir, 'data'))
-      const [stop] = (await client.query('SELECT labelfile FROM pg_backup_stop(true)')).rows as Array<{labelfile: string}>
+      const [stop] = (await client.query(modern ? 'SELECT labelfile FROM pg_backup_stop(true)' : 'SELECT labelfile FROM pg_stop_backup(false, true)')).rows as Array<{labelfile: string}>
       writeFileSync(join(dir, 'data', 'backup_label'), stop!.labelfile)
     } finally {
       await client.end().catch(() => undefined)

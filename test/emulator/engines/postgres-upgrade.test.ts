@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Client} from 'pg'
 import {POSTGRES_ENTRA_SCOPE} from '../../../src/actions/postgres-probes.js'
 import type {AzureServices} from '../../../src/azure/clients.js'
+import {installedPostgres} from '../../../src/emulator/engines/postgres-binaries.js'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {sdkServices} from '../../integration/support.js'
 import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
@@ -41,7 +42,10 @@ async function sql<T = any>(name: string, text: string, params: unknown[] = []):
   }
 }
 
-describe('PostgreSQL in-place major version upgrade (PATCH properties.version)', () => {
+/** The majors these tests run: linux-x64 installs them (package.json optionalDependencies); elsewhere they skip. */
+const installed = (...majors: number[]) => majors.every((m) => installedPostgres().has(m))
+
+describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version upgrade (PATCH properties.version)', () => {
   it('upgrades the running server to the higher major: rows written before are there, select version() says the new major, a downgrade is refused', async () => {
     await client.servers.beginCreateOrUpdateAndWait(
       RG,
@@ -91,6 +95,20 @@ describe('PostgreSQL in-place major version upgrade (PATCH properties.version)',
     expect(restored.version).toBe('16')
     expect((await sql('pg-upgrade-before', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 16\./)
     expect((await sql('pg-upgrade-before', "SELECT note FROM public.orders WHERE note LIKE 'written on %'")).map((r) => r.note)).toEqual(['written on 16'])
+  }, 300_000)
+
+  it('skips majors: a 14 server (the oldest installed) goes straight to 18 with its rows', async () => {
+    await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-upgrade-14',
+      {location: 'eastus', version: '14', sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'}, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1', authConfig: {activeDirectoryAuth: 'Enabled'}},
+      poll,
+    )
+    expect((await sql('pg-upgrade-14', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
+    await sql('pg-upgrade-14', "INSERT INTO public.orders (amount, note) SELECT n, 'row ' || n FROM generate_series(1, 500) AS n")
+    expect((await client.servers.beginUpdateAndWait(RG, 'pg-upgrade-14', {version: '18'}, poll)).version).toBe('18')
+    expect((await sql('pg-upgrade-14', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 18\./)
+    expect((await sql('pg-upgrade-14', "SELECT count(*)::int AS n, sum(amount)::int AS total FROM public.orders WHERE note LIKE 'row %'"))[0]).toEqual({n: 500, total: 125_250})
   }, 300_000)
 
   it('refuses to upgrade a primary that has read replicas, and a replica', async () => {
