@@ -153,6 +153,7 @@ describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () 
     // Key Vault's data plane answers with its own 401 (Key Vault's code and text, not ARM's).
     const vault = await raw('/_emulator/keyvault/kv-shop-local/secrets/anything?api-version=7.5', {headers: {}})
     expect([vault.status, vault.json.error.code]).toEqual([401, 'Unauthorized'])
+    expect(vault.headers['www-authenticate']).toBe(`Bearer authorization="https://login.windows.net/${tenant}", resource="https://vault.azure.net"`)
     // Open without a token, as their Azure counterparts are: the token endpoint and the discovery document.
     const token = await raw('/msi/token?api-version=2019-08-01&resource=https://management.azure.com/', {headers: {'X-IDENTITY-HEADER': emulator.identityHeader}})
     expect(token.status).toBe(200)
