@@ -45,9 +45,9 @@ export async function upgradePrecheck(connect: ConnectTo): Promise<string[]> {
       const events = await found('SELECT evtname AS name FROM pg_event_trigger')
       if (events.length) problems.push(`event triggers must be dropped before a major version upgrade (${database}: ${events.join(', ')})`)
       const unsupported: Array<[string, string]> = [
-        ['materialized views', `SELECT c.oid::regclass::text AS name FROM pg_class c WHERE c.relkind = 'm' AND ${USER_OBJECT('c.oid', 'pg_class', 'c.relnamespace')}`],
-        ['partitioned tables', `SELECT c.oid::regclass::text AS name FROM pg_class c WHERE c.relkind = 'p' AND ${USER_OBJECT('c.oid', 'pg_class', 'c.relnamespace')}`],
-        ['foreign tables', `SELECT c.oid::regclass::text AS name FROM pg_class c WHERE c.relkind = 'f' AND ${USER_OBJECT('c.oid', 'pg_class', 'c.relnamespace')}`],
+        ['materialized views', `SELECT format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), c.relname) AS name FROM pg_class c WHERE c.relkind = 'm' AND ${USER_OBJECT('c.oid', 'pg_class', 'c.relnamespace')}`],
+        ['partitioned tables', `SELECT format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), c.relname) AS name FROM pg_class c WHERE c.relkind = 'p' AND ${USER_OBJECT('c.oid', 'pg_class', 'c.relnamespace')}`],
+        ['foreign tables', `SELECT format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), c.relname) AS name FROM pg_class c WHERE c.relkind = 'f' AND ${USER_OBJECT('c.oid', 'pg_class', 'c.relnamespace')}`],
         ['inherited tables', 'SELECT inhrelid::regclass::text AS name FROM pg_inherits'],
         ['triggers', 'SELECT tgname || \' on \' || tgrelid::regclass::text AS name FROM pg_trigger WHERE NOT tgisinternal'],
         ['rules', "SELECT rulename || ' on ' || ev_class::regclass::text AS name FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.rulename <> '_RETURN' AND c.relnamespace NOT IN (SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema'))"],

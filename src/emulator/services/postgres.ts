@@ -958,7 +958,9 @@ export function routes(ctx: EmulatorContext): Route[] {
    * hashicorp/terraform-provider-azurerm#25344). Read replicas are not supported: a replica, or a primary that has
    * replicas, is refused (they must be deleted first; az refuses it client-side with this text, azure-cli
    * postgresql upgrade command — Azure's own error code for it is not documented, 400 BadRequest here).
-   * The same major is no upgrade (a PATCH that repeats the version changes nothing).
+   * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
+   * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
+   * changes nothing here; az sends none.
    */
   function majorUpgrade(server: StoredServer, requested: string): EmulatorResponse | {fromVersion: string; toVersion: string} | undefined {
     const current = Number.parseInt(String(server.resource.properties.version ?? ''), 10)

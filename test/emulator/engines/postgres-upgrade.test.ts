@@ -106,9 +106,29 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
     )
     expect((await sql('pg-upgrade-14', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
     await sql('pg-upgrade-14', "INSERT INTO public.orders (amount, note) SELECT n, 'row ' || n FROM generate_series(1, 500) AS n")
-    expect((await client.servers.beginUpdateAndWait(RG, 'pg-upgrade-14', {version: '18'}, poll)).version).toBe('18')
+    // With the spec's CreateModeForPatch `Update` this time (Servers.json 2025-08-01 ServerPropertiesForPatch.createMode).
+    expect((await client.servers.beginUpdateAndWait(RG, 'pg-upgrade-14', {version: '18', createMode: 'Update'}, poll)).version).toBe('18')
     expect((await sql('pg-upgrade-14', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 18\./)
     expect((await sql('pg-upgrade-14', "SELECT count(*)::int AS n, sum(amount)::int AS total FROM public.orders WHERE note LIKE 'row %'"))[0]).toEqual({n: 500, total: 125_250})
+  }, 300_000)
+
+  it('a failed precheck fails the operation and leaves the server on its major, taking writes', async () => {
+    await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-upgrade-blocked',
+      {location: 'eastus', version: '14', sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'}, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1', authConfig: {activeDirectoryAuth: 'Enabled'}},
+      poll,
+    )
+    // On 14 every role may still create in schema public: a materialized view, which the emulator's copy does not carry.
+    await sql('pg-upgrade-blocked', 'CREATE MATERIALIZED VIEW public.order_totals AS SELECT count(*) AS n FROM public.orders')
+    // The SDK's poller reports the failed operation's code and message.
+    await expect(client.servers.beginUpdateAndWait(RG, 'pg-upgrade-blocked', {version: '17'}, poll)).rejects.toThrow(
+      /failed\. UpgradePrecheckFailed\. The major version upgrade of 'pg-upgrade-blocked' to 17 was not started: .*materialized views \(postgres: public\.order_totals\)/,
+    )
+    const after = await client.servers.get(RG, 'pg-upgrade-blocked')
+    expect([after.version, after.state]).toEqual(['14', 'Ready'])
+    expect((await sql('pg-upgrade-blocked', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
+    await sql('pg-upgrade-blocked', "INSERT INTO public.orders (amount, note) VALUES (1, 'after the refused upgrade')")
   }, 300_000)
 
   it('refuses to upgrade a primary that has read replicas, and a replica', async () => {
