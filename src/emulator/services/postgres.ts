@@ -297,6 +297,8 @@ export async function start(ctx: EmulatorContext): Promise<void> {
       engine: 'postgres',
       name: server.resource.name,
       target: async () => {
+        // Asked again when the load's connection broke (retarget): a server deleted since must not start again.
+        if (!postgresState(ctx).servers[server.resource.id.toLowerCase()]) throw new Error(`${server.resource.name} no longer exists`)
         const running = await plane.touch(ref, {loaded: true})
         return {name: server.resource.name, host: running.socketDir, port: running.port}
       },

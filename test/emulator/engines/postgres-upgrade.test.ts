@@ -140,4 +140,19 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
       })
     expect((await client.servers.get(RG, 'pg-shop-orders')).version).toBe('16')
   })
+
+  it('the catalog primary, its replica deleted first as Azure requires, upgrades under the load generator, which keeps writing after', async () => {
+    // The emulator for the local environment runs the load generator into pg-shop-orders (startEmulator's default).
+    const newest = async () => new Date((await sql('pg-shop-orders', "SELECT max(created_at) AS at FROM public.orders WHERE note = 'opsbook load generator'"))[0].at).getTime()
+    await expect.poll(newest, {timeout: 60_000, interval: 200}).toBeGreaterThan(0)
+    const rowsBefore = (await sql('pg-shop-orders', 'SELECT count(*)::int AS n FROM public.orders'))[0].n
+    await client.servers.beginDeleteAndWait(RG, 'pg-shop-orders-dr', poll)
+    const upgraded = await client.servers.beginUpdateAndWait(RG, 'pg-shop-orders', {version: '17'}, poll)
+    const done = Date.now()
+    expect(upgraded.version).toBe('17')
+    expect((await sql('pg-shop-orders', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 17\./)
+    expect((await sql('pg-shop-orders', 'SELECT count(*)::int AS n FROM public.orders'))[0].n).toBeGreaterThanOrEqual(rowsBefore)
+    // The load reconnects to the upgraded server and its rows keep coming.
+    await expect.poll(newest, {timeout: 30_000, interval: 200}).toBeGreaterThan(done)
+  }, 300_000)
 })
