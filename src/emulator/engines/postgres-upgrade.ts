@@ -17,7 +17,10 @@
  * their rows, constraints, indexes, views, owners, table privileges and comments.
  *
  * What stops the upgrade before anything changes (the precheck, as Azure's does; the server stays on its major):
- * what Azure's precheck blocks (the concepts page: event triggers, logical replication slots) and what this copy
+ * what Azure's precheck blocks (the concepts page, "Upgrade Considerations and Limitations": event triggers, logical
+ * replication slots, views that depend on pg_stat_activity, the extensions timescaledb, postgres_fdw,
+ * session_variable, pg_hint_plan and plv8, and — upgrading to 17 or later — age, azure_ai, hll, pg_diskann and
+ * pgrouting) and what this copy
  * does not carry (materialized views, partitioned or inherited tables, triggers, rules, row-level policies, domains
  * and composite or range types, large objects, default privileges, foreign tables) — named in the error.
  */
@@ -27,7 +30,7 @@ import type {Client} from 'pg'
 export type ConnectTo = (database: string) => Promise<Client>
 
 /** What the precheck found that stops the upgrade (empty: the copy can run). */
-export async function upgradePrecheck(connect: ConnectTo): Promise<string[]> {
+export async function upgradePrecheck(connect: ConnectTo, toMajor: number): Promise<string[]> {
   const problems: string[] = []
   const root = await connect('postgres')
   let databases: string[]
@@ -44,6 +47,13 @@ export async function upgradePrecheck(connect: ConnectTo): Promise<string[]> {
       const found = (sql: string) => client.query<{name: string}>(sql).then((r) => r.rows.map((row) => row.name))
       const events = await found('SELECT evtname AS name FROM pg_event_trigger')
       if (events.length) problems.push(`event triggers must be dropped before a major version upgrade (${database}: ${events.join(', ')})`)
+      const activityViews = await found(
+        "SELECT DISTINCT format('%I.%I', n.nspname, c.relname) AS name FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE d.refobjid = 'pg_catalog.pg_stat_activity'::regclass AND c.oid <> d.refobjid",
+      )
+      if (activityViews.length) problems.push(`views that depend on pg_stat_activity are not supported during a major version upgrade (${database}: ${activityViews.join(', ')})`)
+      const blocking = [...EXTENSIONS_BLOCKING_UPGRADE, ...(toMajor >= 17 ? EXTENSIONS_UNSUPPORTED_FROM_17 : [])]
+      const extensions = (await client.query<{extname: string}>('SELECT extname FROM pg_extension WHERE extname = ANY($1)', [blocking])).rows.map((r) => r.extname)
+      if (extensions.length) problems.push(`these extensions must be removed before a major version upgrade${toMajor >= 17 ? ` to ${toMajor}` : ''} (${database}: ${extensions.join(', ')})`)
       const unsupported: Array<[string, string]> = [
         ['materialized views', `SELECT format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), c.relname) AS name FROM pg_class c WHERE c.relkind = 'm' AND ${USER_OBJECT('c.oid', 'pg_class', 'c.relnamespace')}`],
         ['partitioned tables', `SELECT format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), c.relname) AS name FROM pg_class c WHERE c.relkind = 'p' AND ${USER_OBJECT('c.oid', 'pg_class', 'c.relnamespace')}`],
@@ -66,6 +76,11 @@ export async function upgradePrecheck(connect: ConnectTo): Promise<string[]> {
   }
   return problems
 }
+
+/** Extensions that block an in-place major version upgrade (concepts-major-version-upgrade, Extension Limitations). */
+const EXTENSIONS_BLOCKING_UPGRADE = ['timescaledb', 'postgres_fdw', 'session_variable', 'pg_hint_plan', 'plv8']
+/** Extensions not supported when upgrading to PostgreSQL 17 and above (the same section). */
+const EXTENSIONS_UNSUPPORTED_FROM_17 = ['age', 'azure_ai', 'hll', 'pg_diskann', 'pgrouting']
 
 /** A condition: the object is in a user schema and not an extension's member. */
 function USER_OBJECT(oid: string, catalog: string, namespace: string): string {

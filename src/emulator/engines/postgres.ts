@@ -329,7 +329,7 @@ export class PostgresEngine {
     const fromMajor = this.majorOf(key)!
     if (fromMajor === toMajor) return {fromMajor, toMajor, databases: [], tables: 0, rows: 0}
     const binaries = this.binariesOf(toMajor)
-    const problems = await upgradePrecheck((database) => this.connect(server, database))
+    const problems = await upgradePrecheck((database) => this.connect(server, database), toMajor)
     if (problems.length > 0) throw new UpgradePrecheckError(problems)
     await this.baseBackup(key)
     // The service stops taking writes: sessions end, new ones are read-only (ours override it).
