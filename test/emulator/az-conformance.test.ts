@@ -136,6 +136,12 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
     // Before the retention window: the emulator refuses, as Azure does.
     await fails(['postgres', 'flexible-server', 'restore', '-g', RG, '-n', 'pg-conformance-old', '--source-server', PG, '--restore-time', new Date(Date.now() - 40 * 86_400_000).toISOString()])
     await ok(['postgres', 'flexible-server', 'delete', '-g', RG, '-n', 'pg-conformance-pitr', '--yes'])
+    // In-place major version upgrade (az 2.45 offers 12–14 as targets): server, replicas, then PATCH {version}.
+    await ok([
+      'postgres', 'flexible-server', 'create', '-g', RG, '-n', 'pg-conformance-12', '-l', 'eastus', '--tier', 'GeneralPurpose', '--sku-name', 'Standard_D2ds_v5',
+      '--public-access', 'None', '--admin-user', 'confadmin', '--admin-password', 'Conf-Passw0rd-123', '--version', '12', '--storage-size', '32', '--yes',
+    ])
+    expect((await ok(['postgres', 'flexible-server', 'upgrade', '-g', RG, '-n', 'pg-conformance-12', '--version', '14', '--yes'])).version).toBe('14')
   }, LONG)
 
   it('Azure Cache for Redis: keys, firewall rules, patch schedules', async () => {

@@ -3,7 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {getEnvironment, loadCatalog} from '../../src/catalog/loader.js'
 import type {WebSiteManagementClient} from '@azure/arm-appservice'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
-import {credentialFor} from './helpers.js'
+import {bearerFor, credentialFor} from './helpers.js'
 import {sendRaw} from '../contract/http.js'
 
 const RG = 'rg-shop-local'
@@ -37,9 +37,10 @@ async function deploy(slot: string, version: string, healthy = true): Promise<vo
   expect(status).toBe(200)
 }
 
-function adminPost(path: string, body: unknown): Promise<{status: number; body: any}> {
+async function adminPost(path: string, body: unknown): Promise<{status: number; body: any}> {
+  const authorization = await bearerFor(emulator)
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'POST', ca: emulator.caPem, headers: {'content-type': 'application/json'}}, (response) => {
+    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'POST', ca: emulator.caPem, headers: {...authorization, 'content-type': 'application/json'}}, (response) => {
       const chunks: Buffer[] = []
       response.on('data', (c: Buffer) => chunks.push(c))
       response.on('end', () => resolve({status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || 'null')}))

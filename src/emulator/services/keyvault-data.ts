@@ -21,7 +21,13 @@ export function routes(ctx: EmulatorContext): Route[] {
   const uriOf = (vault: NonNullable<ReturnType<typeof vaultOf>>) => String(vault.resource.properties?.vaultUri ?? `https://${vault.resource.name}.vault.azure.net/`).replace(/\/+$/, '')
   /** 401 without a bearer token, 404 for a vault the emulator does not have (Azure: the host does not resolve). */
   const guard = (request: EmulatorRequest, name: string): EmulatorResponse | NonNullable<ReturnType<typeof vaultOf>> => {
-    if (!/^Bearer \S+/i.test(String(request.headers.authorization ?? ''))) return kvError(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.')
+    // Key Vault's answer, with the challenge its SDKs' challenge-based authentication reads (recorded from Key Vault in
+    // Azure/azure-sdk-for-js sdk/keyvault/keyvault-secrets/recordings/node/challenge_based_authentication_tests).
+    if (!/^Bearer \S+/i.test(String(request.headers.authorization ?? '')))
+      return {
+        ...kvError(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.'),
+        headers: {'WWW-Authenticate': `Bearer authorization="https://login.windows.net/${ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'}", resource="https://vault.azure.net"`},
+      }
     return vaultOf(name) ?? kvError(404, 'VaultNotFound', `The vault '${name}' does not exist in this emulator.`)
   }
   const isResponse = (v: unknown): v is EmulatorResponse => typeof v === 'object' && v !== null && 'status' in v

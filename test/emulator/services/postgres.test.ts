@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
-import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
+import {bearerFor, credentialFor, hlcOptions, poll, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
 let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
@@ -22,8 +22,9 @@ const sourceId = () => `/subscriptions/${emulator.subscription}/resourceGroups/$
 async function dataAsOf(name: string): Promise<string> {
   const https = await import('node:https')
   const url = `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}/opsbookData`
+  const headers = await bearerFor(emulator)
   return new Promise((resolve, reject) =>
-    https.get(url, {ca: emulator.caPem}, (res) => {
+    https.get(url, {ca: emulator.caPem, headers}, (res) => {
       let text = ''
       res.on('data', (c) => (text += c))
       res.on('end', () => resolve(JSON.parse(text).dataAsOf))
