@@ -122,6 +122,14 @@ function isoTime(value: unknown): string | undefined {
   return undefined
 }
 
+/** A Key Vault nextLink's path and query without api-version (keyVaultGet adds its own). */
+function nextPath(nextLink: string): string {
+  const url = new URL(nextLink)
+  // URLSearchParams would write `$skiptoken` as `%24skiptoken`; keep the query as Key Vault wrote it.
+  const query = url.search.replace(/^\?/, '').split('&').filter((part) => part && !/^api-version=/i.test(part)).join('&')
+  return `${url.pathname}${query ? `?${query}` : ''}`
+}
+
 function isNotFound(error: unknown): boolean {
   const e = error as {statusCode?: number; status?: number}
   return e?.statusCode === 404 || e?.status === 404
@@ -266,9 +274,19 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
           throw Object.assign(new Error(`Key Vault ${path} answered ${response.status}${response.body?.error?.message ? `: ${response.body.error.message}` : ''}`), {statusCode: response.status})
         return response.body
       }
-      const listed = (await read('/certificates')) as {value?: Array<{id: string; attributes?: {enabled?: boolean; nbf?: number; exp?: number}}>}
+      // Every page: Key Vault returns up to 25 certificates a page ("If not specified the service will return up to 25
+      // results", GetCertificates maxresults) with an absolute nextLink on the vault's host; its path and query (less
+      // api-version, which keyVaultGet adds) are read from the same vault.
+      type Item = {id: string; attributes?: {enabled?: boolean; nbf?: number; exp?: number}}
+      const items: Item[] = []
+      let path: string | undefined = '/certificates'
+      for (let pages = 0; path && pages < 1000; pages++) {
+        const page = (await read(path)) as {value?: Item[]; nextLink?: string | null}
+        items.push(...(page.value ?? []))
+        path = page.nextLink ? nextPath(page.nextLink) : undefined
+      }
       return Promise.all(
-        (listed.value ?? []).map(async (item): Promise<VaultCertificate> => {
+        items.map(async (item): Promise<VaultCertificate> => {
           const name = decodeURIComponent(item.id.replace(/\/+$/, '').split('/').pop()!)
           const attributes = item.attributes ? {enabled: item.attributes.enabled, notBefore: isoTime(item.attributes.nbf), expires: isoTime(item.attributes.exp)} : undefined
           if (attributes?.enabled === false) return {name, attributes}

@@ -75,9 +75,14 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
 
 let seeded: SeededEmulator
 let report: CheckReport
+const PAGED_ONE_BY_ONE = Object.fromEntries(
+  ['keyvault.keys.list', 'keyvault.secrets.list', 'keyvault.data.getCertificates', 'postgres.firewallRules.list', 'postgres.administrators.list', 'redis.firewallRules.list', 'locks.list'].map((o) => [o, 1]),
+)
 
 beforeAll(async () => {
-  seeded = await startSeededEmulator(NOW)
+  // Every list the per-resource reads follow is paged one item at a time (a test-only knob; Azure pages them at 25 or
+  // not at all), so the findings below also show that no page after the first is lost.
+  seeded = await startSeededEmulator(NOW, {listPageSizes: PAGED_ONE_BY_ONE})
   seeded.emulator.clearRequestLog()
   report = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW})
 }, 60_000)
@@ -140,6 +145,17 @@ describe('runChecks against the emulator', () => {
     expect(report.collection.resourceGraphQueries).toBe(4)
     const gets = seeded.emulator.requestLog().filter((e) => e.method === 'GET' && /\/(flexibleServers|redis|sites|storageAccounts|vaults)\/[^/]+$/i.test(e.path))
     expect(gets).toEqual([])
+  })
+
+  it('follows every nextLink of the per-resource lists: with one item a page, later pages were read and their items judged', () => {
+    const pagedOn = new Set(seeded.emulator.requestLog().filter((e) => /skiptoken/i.test(e.query)).map((e) => e.operation))
+    // Lists with more than one item here: kv-bad's keys, a vault's secrets, pg-bad's firewall rules, the locks.
+    // (Each vault holds one certificate: test/checks/sources.test.ts pages certificates.)
+    expect([...pagedOn].sort()).toEqual(['keyvault.keys.list', 'keyvault.secrets.list', 'locks.list', 'postgres.firewallRules.list'])
+    const message = (resource: string, check: string) => report.findings.find((f) => f.resourceName === resource && f.checkId === check)?.message
+    // The second key and the second firewall rule are on a second page.
+    expect(message('kv-bad', 'kv.key_rotation')).toContain('key never-rotated, key signing-legacy')
+    expect(message('pg-bad', 'pg.fw.no_azure_wide')).toContain('AllowAllAzureServicesAndResourcesWithinAzureIps (0.0.0.0–0.0.0.0), AllowAll (0.0.0.0–255.255.255.255)')
   })
 
   it('gates on severity: high fails are blocking, nothing is critical', () => {
