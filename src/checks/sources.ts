@@ -57,7 +57,7 @@ export interface CheckSources {
   /** Microsoft Entra administrators of a PostgreSQL flexible server, first page. */
   pgAdministrators(resourceGroup: string, server: string): Promise<Paged<{principalName?: string; principalType?: string}>>
   /**
-   * Certificates of a vault and the policy of each enabled one, first page, from the Key Vault data plane (vault URL
+   * Certificates of a vault (every page, up to 25 each) and the policy of each enabled one, from the Key Vault data plane (vault URL
    * from ARM's vaultUri): needs data-plane read access (e.g. the Key Vault Reader role) and network reach.
    */
   kvCertificates(vaultUri: string): Promise<VaultCertificate[]>
