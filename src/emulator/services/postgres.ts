@@ -359,8 +359,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: '/subscriptions/{sub}/providers/Microsoft.DBforPostgreSQL/flexibleServers',
       operation: 'postgres.list',
-      // One page: Servers.json (2025-08-01) marks the list x-ms-pageable but documents no page size, and no recording
-      // shows Azure splitting it; a test pages it with StartEmulatorOptions.listPageSizes.
+      // One page: Servers.json (2025-08-01) marks the list x-ms-pageable but documents no page size (no recording of a
+      // split server list was found either); a test pages it with StartEmulatorOptions.listPageSizes.
       handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map((s) => view(ctx, s, apiVersionOf(request)))),
     },
     {
