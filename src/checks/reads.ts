@@ -122,13 +122,13 @@ export const FACT_SOURCES: Record<FactName, FactSource> = {
   },
   kvKeys: {
     source: 'per-resource',
-    read: 'Keys_List (management plane), every page',
+    read: 'Keys_List (management plane), every page (up to 25 a page, the size Key Vault documents for these collections)',
     why: notInArg('microsoft.keyvault/vaults/keys'),
     cites: [ARG_TABLES_URL],
   },
   kvSecrets: {
     source: 'per-resource',
-    read: 'Secrets_List (management plane), every page',
+    read: 'Secrets_List (management plane), every page (up to 25 a page, the size Key Vault documents for these collections)',
     why: notInArg('microsoft.keyvault/vaults/secrets'),
     cites: [ARG_TABLES_URL],
   },
@@ -140,7 +140,7 @@ export const FACT_SOURCES: Record<FactName, FactSource> = {
   },
   kvCertificates: {
     source: 'per-resource',
-    read: 'Get Certificates (data plane) and each enabled certificate\'s policy',
+    read: 'Get Certificates (data plane, every page of up to 25) and each enabled certificate\'s policy',
     why: 'certificates are data-plane objects: no ARM resource type, so no Resource Graph row',
     cites: [ARG_TABLES_URL],
   },

@@ -58,7 +58,7 @@ export interface CheckSources {
   /** Microsoft Entra administrators of a PostgreSQL flexible server, first page. */
   pgAdministrators(resourceGroup: string, server: string): Promise<Paged<{principalName?: string; principalType?: string}>>
   /**
-   * Certificates of a vault and the policy of each enabled one, first page, from the Key Vault data plane (vault URL
+   * Certificates of a vault (every page, up to 25 each) and the policy of each enabled one, from the Key Vault data plane (vault URL
    * from ARM's vaultUri): needs data-plane read access (e.g. the Key Vault Reader role) and network reach.
    */
   kvCertificates(vaultUri: string): Promise<VaultCertificate[]>
@@ -127,6 +127,14 @@ function isoTime(value: unknown): string | undefined {
   if (value instanceof Date) return value.toISOString()
   if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000).toISOString()
   return undefined
+}
+
+/** A Key Vault nextLink's path and query without api-version (keyVaultGet adds its own). */
+function nextPath(nextLink: string): string {
+  const url = new URL(nextLink)
+  // URLSearchParams would write `$skiptoken` as `%24skiptoken`; keep the query as Key Vault wrote it.
+  const query = url.search.replace(/^\?/, '').split('&').filter((part) => part && !/^api-version=/i.test(part)).join('&')
+  return `${url.pathname}${query ? `?${query}` : ''}`
 }
 
 function isNotFound(error: unknown): boolean {
@@ -273,9 +281,19 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
           throw Object.assign(new Error(`Key Vault ${path} answered ${response.status}${response.body?.error?.message ? `: ${response.body.error.message}` : ''}`), {statusCode: response.status})
         return response.body
       }
-      const listed = (await read('/certificates')) as {value?: Array<{id: string; attributes?: {enabled?: boolean; nbf?: number; exp?: number}}>}
+      // Every page: Key Vault returns up to 25 certificates a page ("If not specified the service will return up to 25
+      // results", GetCertificates maxresults) with an absolute nextLink on the vault's host; its path and query (less
+      // api-version, which keyVaultGet adds) are read from the same vault.
+      type Item = {id: string; attributes?: {enabled?: boolean; nbf?: number; exp?: number}}
+      const items: Item[] = []
+      let path: string | undefined = '/certificates'
+      for (let pages = 0; path && pages < 1000; pages++) {
+        const page = (await read(path)) as {value?: Item[]; nextLink?: string | null}
+        items.push(...(page.value ?? []))
+        path = page.nextLink ? nextPath(page.nextLink) : undefined
+      }
       return Promise.all(
-        (listed.value ?? []).map(async (item): Promise<VaultCertificate> => {
+        items.map(async (item): Promise<VaultCertificate> => {
           const name = decodeURIComponent(item.id.replace(/\/+$/, '').split('/').pop()!)
           const attributes = item.attributes ? {enabled: item.attributes.enabled, notBefore: isoTime(item.attributes.nbf), expires: isoTime(item.attributes.exp)} : undefined
           if (attributes?.enabled === false) return {name, attributes}

@@ -80,6 +80,12 @@ export interface StartEmulatorOptions {
    * (with redis-server); default: on for the `local` environment with `dataPlane: 'real'`.
    */
   load?: boolean | {ratePerSecond: number}
+  /**
+   * Test-only: page these list operations (by operation name, e.g. `postgres.firewallRules.list`) at this many items,
+   * so clients' nextLink handling is exercised. Without it every list pages as Azure documents or was recorded
+   * answering (most ARM lists in one page; see each `paged` call), never at a size made up for coverage.
+   */
+  listPageSizes?: Record<string, number>
 }
 
 /** One request and the response the emulator gave, as the contract checks see it. */
@@ -275,7 +281,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     const log = new RequestLog()
     const handler = createHandler(
       {ctx, routes, lro, faults, log, store, identityHeader, blob, observe: exchangeObserver(options.onExchange, env[EXCHANGE_LOG_ENV])},
-      {tokenLifetimeSeconds: options.tokenLifetimeSeconds},
+      {tokenLifetimeSeconds: options.tokenLifetimeSeconds, listPageSizes: options.listPageSizes},
     )
     const https = createHttpsServer({cert: certificate.certPem, key: certificate.keyPem}, (req, res) => void handler(req, res))
     const armPort = await listen(https, options.port ?? 0)
@@ -504,7 +510,7 @@ type Handler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & 
  */
 export const UNAUTHENTICATED_PATHS = {token: /^\/msi\/token$/i, discovery: /^\/opsbook\/emulator$/i} as const
 
-function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: number} = {}): Handler {
+function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: number; listPageSizes?: Record<string, number>} = {}): Handler {
   const endpoints = {armEndpoint: '', identityEndpoint: ''}
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now()
@@ -548,6 +554,8 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
         const matched = matchRoute(deps.routes, request.method, path)
         const isMonitor = deps.lro.isMonitor(request)
         operation = matched && 'route' in matched ? matched.route.operation : isMonitor ? monitorOperation : 'unknown'
+        const testPageSize = options.listPageSizes?.[operation]
+        if (testPageSize !== undefined && testPageSize > 0) request.pageSize = testPageSize
         const apiVersionProblem = isMonitor ? undefined : checkApiVersion(path, query)
         if (deps.faults.takeReset(request.method)) {
           // A dropped connection: no answer at all, the client sees ECONNRESET.

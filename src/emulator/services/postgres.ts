@@ -364,8 +364,9 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: '/subscriptions/{sub}/providers/Microsoft.DBforPostgreSQL/flexibleServers',
       operation: 'postgres.list',
-      handler: (request, p) =>
-        checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map((s) => view(ctx, s, apiVersionOf(request))), 2),
+      // One page: Servers.json (2025-08-01) marks the list x-ms-pageable but documents no page size (no recording of a
+      // split server list was found either); a test pages it with StartEmulatorOptions.listPageSizes.
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map((s) => view(ctx, s, apiVersionOf(request)))),
     },
     {
       method: 'GET',
@@ -378,7 +379,6 @@ export function routes(ctx: EmulatorContext): Route[] {
           Object.values(state().servers)
             .filter((s) => s.resourceGroup.toLowerCase() === p.rg!.toLowerCase())
             .map((s) => view(ctx, s, apiVersionOf(request))),
-          2,
         ),
     },
     {
@@ -520,7 +520,9 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const server = scoped(p)
         if (isResponse(server)) return server
-        return paged(request, Object.values(server.firewallRules).map((r) => ruleView(server, r)), 1)
+        // One page: FirewallRules.json (2025-08-01) documents no page size (its example's nextLink is a placeholder,
+        // `$skiptoken=skiptoken`); a test pages it with StartEmulatorOptions.listPageSizes.
+        return paged(request, Object.values(server.firewallRules).map((r) => ruleView(server, r)))
       },
     },
     {
@@ -637,7 +639,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const server = scoped(p)
         if (isResponse(server)) return server
-        return paged(request, backupsOf(server), 5)
+        // One page: Backups (2025-08-01) documents no page size; a test pages it with StartEmulatorOptions.listPageSizes.
+        return paged(request, backupsOf(server))
       },
     },
     {

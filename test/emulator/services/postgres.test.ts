@@ -10,7 +10,9 @@ let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibl
 const SOURCE = 'pg-shop-orders'
 
 beforeAll(async () => {
-  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
+  // Firewall rules and backups are paged small here (a test-only knob) so the SDK's nextLink handling is exercised;
+  // without it they come in one page, as Azure documents no page size for them.
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300, listPageSizes: {'postgres.firewallRules.list': 1, 'postgres.backups.list': 5}})
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
   client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
 })
@@ -63,6 +65,7 @@ describe('PostgreSQL flexible servers through the unmodified SDK', () => {
     // Azure answers the parameter list in one page (azure-cli's parameter_mgmt recording has no nextLink): one request.
     expect(emulator.requestLog().filter((e) => e.operation === 'postgres.configurations.list')).toHaveLength(1)
     expect(emulator.requestLog().some((e) => e.operation === 'postgres.backups.list' && e.query.includes('skiptoken'))).toBe(true)
+    expect(emulator.requestLog().filter((e) => e.operation === 'postgres.firewallRules.list')).toHaveLength(2)
     const tls = await client.configurations.get(RG, SOURCE, 'ssl_min_protocol_version')
     expect(tls.value).toBe('TLSv1.2')
   })
