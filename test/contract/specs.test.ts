@@ -46,11 +46,6 @@ function belongs(namespace: string, specFile: string, provider: string): boolean
  * test, and so does an entry here that has since been vendored (remove it). Issue #10 item 1 asks for all of them.
  */
 const NOT_VENDORED: Record<string, string> = {
-  // cosmos-db.json 2025-10-15 is 377,872 characters (TypeSpec layout, Microsoft.DocumentDB/DocumentDB/stable/); the
-  // responses the emulator gives reach ~60 definitions (DatabaseAccountGetResults and its properties, the SQL
-  // container resource with its indexing/vector/full-text policies, BackupInformation, the restorable accounts). The
-  // repository (1.29 GB) cannot be fetched whole here and the documents are read 16,000 characters a call: not done yet.
-  'microsoft.documentdb@2025-10-15': 'cosmos-db.json not cut down yet (377 kB, ~60 definitions reached)',
   'microsoft.documentdb@2022-08-15': 'cosmos-db.json / restorable.json 2022-08-15 not read yet',
   // The stored copy of azure-rest-api-specs has 2024-02-01's cdn.json (232 kB: profiles) but not its afdx.json (the
   // AFD endpoints, routes, origin groups, origins, security policies and custom domains the emulator serves).
