@@ -50,7 +50,6 @@ const NOT_VENDORED: Record<string, string> = {
   // The stored copy of azure-rest-api-specs has 2024-02-01's cdn.json (232 kB: profiles) but not its afdx.json (the
   // AFD endpoints, routes, origin groups, origins, security policies and custom domains the emulator serves).
   'microsoft.cdn@2024-02-01': 'afdx.json 2024-02-01 is not in the stored copy of the repository; cdn.json not cut down yet',
-  'microsoft.cdn@2021-06-01': 'afdx.json / cdn.json 2021-06-01 not read yet',
   'microsoft.dbforpostgresql@2024-08-01': 'Servers/FirewallRules 2024-08-01 not read yet',
   'microsoft.cache/redisenterprise@2025-07-01': 'redisenterprise.json 2025-07-01 not read yet',
   'microsoft.cache/redisenterprise@2022-01-01': 'redisenterprise.json 2022-01-01 not read yet',
