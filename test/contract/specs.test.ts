@@ -85,6 +85,10 @@ describe('vendored specs cover the api-versions the emulator serves', () => {
     expect(Object.keys(NOT_VENDORED).filter((pair) => !missing.includes(pair))).toEqual([])
   })
 
+  it('compiles every response schema of every vendored document (a failure would only show at the end of a run)', () => {
+    expect(registry.compileAll()).toEqual([])
+  })
+
   it('has a document for every api-version the emulator serves for Microsoft.Web (none excepted)', async () => {
     const {SUPPORTED_API_VERSIONS} = await import('../../src/emulator/api-versions.js')
     const vendored = registry.providers().filter((p) => p.startsWith('Microsoft.Web@')).map((p) => p.slice('Microsoft.Web@'.length))

@@ -129,6 +129,27 @@ export class ContractRegistry {
     return {operation, violations}
   }
 
+  /** Compile every response schema of every vendored operation; the failures (a document Ajv cannot read). */
+  compileAll(): string[] {
+    const failures: string[] = []
+    const seen = new Set<string>()
+    for (const op of this.operations)
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (!response.schema || response.schema.type === 'file') continue
+        // Most responses are a `$ref` to a definition many operations share: compile each target once.
+        const ref = typeof response.schema.$ref === 'string' && response.schema.$ref.startsWith('#') ? BASE_URI + op.specFile + response.schema.$ref : `${op.pointer}/responses/${status}/schema`
+        if (seen.has(ref)) continue
+        seen.add(ref)
+        if (!this.validators.has(ref))
+          try {
+            this.validators.set(ref, this.ajv.compile({$ref: ref}))
+          } catch (error) {
+            failures.push(`${op.specFile} ${op.operationId} ${status}: ${(error as Error).message}`)
+          }
+      }
+    return failures
+  }
+
   private validator(ref: string): ValidateFunction {
     let validate = this.validators.get(ref)
     if (!validate) {
@@ -274,6 +295,15 @@ function closeDocument(doc: Json): Json {
 function rewrite(schema: Json, open: boolean): Json {
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema
   const out: Json = {...schema}
+  // Swagger 2.0 (JSON Schema draft 4) writes exclusiveMinimum/exclusiveMaximum as booleans beside minimum/maximum
+  // (Front Door's afdx.json: `"maximum": 65535, "exclusiveMaximum": false`); 2019-09 wants the bound itself.
+  for (const [exclusive, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+    if (typeof out[exclusive] !== 'boolean') continue
+    if (out[exclusive] && typeof out[bound] === 'number') {
+      out[exclusive] = out[bound]
+      delete out[bound]
+    } else delete out[exclusive]
+  }
   if (out.enum && out['x-ms-enum'] && out['x-ms-enum'].modelAsString !== false) delete out.enum
   else if (Array.isArray(out.enum) && out.enum.every((v: unknown) => typeof v === 'string')) return rewrite(caseInsensitive(out, out.enum), open)
   if (out.properties) out.properties = Object.fromEntries(Object.entries<Json>(out.properties).map(([k, v]) => [k, writeOnly(v) ? false : rewrite(v, false)]))
