@@ -71,6 +71,9 @@ export class ContractRegistry {
       const id = BASE_URI + specFile
       for (const known of RETURNED_DESPITE_MUTABILITY)
         if (known.specFile === specFile) delete known.at(doc)['x-ms-mutability']
+      for (const known of LAST_PAGE_WITHOUT_NEXT_LINK)
+        if (known.specFile === specFile)
+          for (const name of known.definitions) doc.definitions[name].required = doc.definitions[name].required.filter((p: string) => p !== 'nextLink')
       this.ajv.addSchema(closeDocument(doc), id)
       this.index(doc, specFile, id, file)
     }
@@ -212,6 +215,17 @@ const RETURNED_DESPITE_MUTABILITY: Array<{specFile: string; at: (doc: Json) => J
   specFile: `specification/web/resource-manager/Microsoft.Web/${folder}/CommonDefinitions.json`,
   at: (doc: Json) => doc.definitions.Site.properties.properties.properties.siteConfig,
 }))
+
+/**
+ * `required: ["nextLink"]` on a list that is `x-ms-pageable` with `nextLinkName: nextLink` cannot hold for the last
+ * page: a client pages until the next link is null or absent (AutoRest's x-ms-pageable,
+ * https://github.com/Azure/autorest/blob/main/docs/extensions/readme.md#x-ms-pageable), so a page that always carried one
+ * would never end. Subscriptions - List and Tenants - List (subscriptions.json 2022-12-01) say so; the mark is dropped
+ * and the emulator's single page answers without a next link, as every other pageable list it serves.
+ */
+const LAST_PAGE_WITHOUT_NEXT_LINK: Array<{specFile: string; definitions: string[]}> = [
+  {specFile: 'specification/resources/resource-manager/Microsoft.Resources/stable/2022-12-01/subscriptions.json', definitions: ['SubscriptionListResult', 'TenantListResult']},
+]
 
 const documents = new Map<string, Json>()
 
