@@ -68,7 +68,6 @@ const NOT_VENDORED: Record<string, string> = {
   'microsoft.resources@2024-11-01': 'resources.json 2024-11-01 not read yet',
   'microsoft.resources@2024-03-01': 'resources.json 2024-03-01 not read yet',
   'microsoft.resources@2022-09-01': 'resources.json 2022-09-01 not read yet',
-  'subscriptions@2021-01-01': 'subscriptions.json 2021-01-01 not read yet',
 }
 
 describe('vendored specs cover the api-versions the emulator serves', () => {

@@ -220,11 +220,11 @@ const RETURNED_DESPITE_MUTABILITY: Array<{specFile: string; at: (doc: Json) => J
  * `required: ["nextLink"]` on a list that is `x-ms-pageable` with `nextLinkName: nextLink` cannot hold for the last
  * page: a client pages until the next link is null or absent (AutoRest's x-ms-pageable,
  * https://github.com/Azure/autorest/blob/main/docs/extensions/readme.md#x-ms-pageable), so a page that always carried one
- * would never end. Subscriptions - List and Tenants - List (subscriptions.json 2019-11-01 and 2022-12-01) say so; the mark is dropped
+ * would never end. Subscriptions - List and Tenants - List (subscriptions.json 2019-11-01, 2021-01-01 and 2022-12-01) say so; the mark is dropped
  * and the emulator's single page answers without a next link, as every other pageable list it serves.
  */
 const LAST_PAGE_WITHOUT_NEXT_LINK: Array<{specFile: string; definitions: string[]}> = [
-  ...['2019-11-01', '2022-12-01'].map((v) => ({specFile: `specification/resources/resource-manager/Microsoft.Resources/stable/${v}/subscriptions.json`, definitions: ['SubscriptionListResult', 'TenantListResult']})),
+  ...['2019-11-01', '2021-01-01', '2022-12-01'].map((v) => ({specFile: `specification/resources/resource-manager/Microsoft.Resources/stable/${v}/subscriptions.json`, definitions: ['SubscriptionListResult', 'TenantListResult']})),
 ]
 
 const documents = new Map<string, Json>()

@@ -98,7 +98,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       pattern: '/tenants',
       operation: 'tenants.list',
       // TenantIdDescription has `defaultDomain` and `tenantType` in 2022-12-01; 2019-11-01 (az 2.45) has neither
-      // (subscriptions.json of both, vendored in test/fixtures/azure-specs; 2021-01-01, not vendored, answers as 2022-12-01).
+      // (subscriptions.json of each, vendored in test/fixtures/azure-specs; 2021-01-01 has them too).
       handler: (request) =>
         paged(request, [
           {
@@ -114,7 +114,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: '/subscriptions/{sub}/locations',
       operation: 'subscriptions.listLocations',
-      // Location has `type` (Region | EdgeZone) in 2022-12-01; 2019-11-01 (az 2.45) has none (same documents).
+      // Location has `type` (Region | EdgeZone) in 2021-01-01 and 2022-12-01; 2019-11-01 (az 2.45) has none (same documents).
       handler: (request, p) =>
         checkScope(ctx, p.sub!) ??
         paged(
