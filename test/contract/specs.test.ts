@@ -27,13 +27,68 @@ function check(apiVersion: string, body: unknown) {
   return {operation: result.operation && `${result.operation.operationId}@${result.operation.apiVersion}`, violations: result.violations}
 }
 
-describe('Microsoft.Web specs per api-version', () => {
-  it('has a document for every api-version the emulator serves for Microsoft.Web', async () => {
+/**
+ * Which vendored documents belong to a namespace of SUPPORTED_API_VERSIONS: ARM registers Microsoft.Cache's classic
+ * Redis and Managed Redis separately (specification/redis vs specification/redisenterprise), and `subscriptions`
+ * (/subscriptions, /tenants, /locations) is served by Microsoft.Resources' subscriptions.json.
+ */
+function belongs(namespace: string, specFile: string, provider: string): boolean {
+  const SUBSCRIPTIONS = /^specification\/resources\/resource-manager\/Microsoft\.Resources\/.*\/subscriptions\.json$/
+  if (namespace === 'subscriptions') return SUBSCRIPTIONS.test(specFile)
+  if (namespace === 'microsoft.resources') return provider === 'Microsoft.Resources' && !SUBSCRIPTIONS.test(specFile)
+  if (namespace === 'microsoft.cache') return specFile.startsWith('specification/redis/')
+  if (namespace === 'microsoft.cache/redisenterprise') return specFile.startsWith('specification/redisenterprise/')
+  return provider.toLowerCase() === namespace
+}
+
+/**
+ * Served (namespace, api-version) pairs with no vendored document yet, each with the reason. Any other gap fails the
+ * test, and so does an entry here that has since been vendored (remove it). Issue #10 item 1 asks for all of them.
+ */
+const NOT_VENDORED: Record<string, string> = {
+  'microsoft.documentdb@2022-08-15': 'cosmos-db.json / restorable.json 2022-08-15 not read yet',
+  // The stored copy of azure-rest-api-specs has 2024-02-01's cdn.json (232 kB: profiles) but not its afdx.json (the
+  // AFD endpoints, routes, origin groups, origins, security policies and custom domains the emulator serves).
+  'microsoft.cdn@2024-02-01': 'afdx.json 2024-02-01 is not in the stored copy of the repository; cdn.json not cut down yet',
+  'microsoft.dbforpostgresql@2024-08-01': 'Servers/FirewallRules 2024-08-01 not read yet',
+  'microsoft.cache/redisenterprise@2025-07-01': 'redisenterprise.json 2025-07-01 not read yet',
+  'microsoft.cache/redisenterprise@2022-01-01': 'redisenterprise.json 2022-01-01 not read yet',
+  'microsoft.storage@2024-01-01': 'storage.json 2024-01-01 not read yet',
+  'microsoft.storage@2023-05-01': 'storage.json 2023-05-01 not read yet',
+  'microsoft.storage@2023-01-01': 'storage.json 2023-01-01 not read yet',
+  'microsoft.storage@2021-06-01': 'storage.json 2021-06-01 not read yet',
+  'microsoft.keyvault@2024-11-01': 'keyvault.json 2024-11-01 not read yet',
+  'microsoft.keyvault@2023-07-01': 'keyvault.json 2023-07-01 not read yet',
+  'microsoft.keyvault@2023-02-01': 'keyvault.json 2023-02-01 not read yet',
+  'microsoft.sql@2021-11-01': 'the 2021-11-01 SQL documents not read yet',
+  'microsoft.sql@2014-04-01': 'the 2014-04-01 database metrics document not read yet',
+  'microsoft.resources@2024-11-01': 'resources.json 2024-11-01 not read yet',
+  'microsoft.resources@2024-03-01': 'resources.json 2024-03-01 not read yet',
+  'microsoft.resources@2022-09-01': 'resources.json 2022-09-01 not read yet',
+}
+
+describe('vendored specs cover the api-versions the emulator serves', () => {
+  it('has a document for every (namespace, api-version) the emulator serves, but the listed exceptions', async () => {
+    const {SUPPORTED_API_VERSIONS} = await import('../../src/emulator/api-versions.js')
+    const served = Object.entries(SUPPORTED_API_VERSIONS).flatMap(([namespace, versions]) => versions.map((version) => ({namespace, version})))
+    const vendored = (namespace: string, version: string) => registry.operations.some((op) => op.apiVersion === version && belongs(namespace, op.specFile, op.provider))
+    const missing = served.filter((s) => !vendored(s.namespace, s.version)).map((s) => `${s.namespace}@${s.version}`)
+    expect(missing.filter((pair) => !(pair in NOT_VENDORED))).toEqual([])
+    expect(Object.keys(NOT_VENDORED).filter((pair) => !missing.includes(pair))).toEqual([])
+  })
+
+  it('compiles every response schema of every vendored document (a failure would only show at the end of a run)', () => {
+    expect(registry.compileAll()).toEqual([])
+  })
+
+  it('has a document for every api-version the emulator serves for Microsoft.Web (none excepted)', async () => {
     const {SUPPORTED_API_VERSIONS} = await import('../../src/emulator/api-versions.js')
     const vendored = registry.providers().filter((p) => p.startsWith('Microsoft.Web@')).map((p) => p.slice('Microsoft.Web@'.length))
     expect(vendored.sort()).toEqual([...SUPPORTED_API_VERSIONS['microsoft.web']!].sort())
   })
+})
 
+describe('Microsoft.Web specs per api-version', () => {
   it('checks a site against the version asked for: outboundVnetRouting from 2024-11-01, vnetRouteAllEnabled before', () => {
     expect(check('2025-05-01', site({outboundVnetRouting: routing, sku: 'PremiumV3'}))).toEqual({operation: 'WebApps_Get@2025-05-01', violations: []})
     expect(check('2024-11-01', site({outboundVnetRouting: routing, sku: 'PremiumV3'})).violations).toEqual([])

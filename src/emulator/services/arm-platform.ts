@@ -7,7 +7,7 @@
  * - `GET /subscriptions/{sub}/providers[/{ns}]`, `POST …/providers/{ns}/register` — Providers - List / Get / Register
  *   (Microsoft.Resources/stable/2021-04-01/resources.json): every namespace the emulator serves, Registered.
  */
-import {checkScope, paged} from '../arm.js'
+import {apiVersionOf, checkScope, paged} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {armError, type Route} from '../types.js'
 import {SUPPORTED_API_VERSIONS} from '../api-versions.js'
@@ -97,14 +97,33 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: '/tenants',
       operation: 'tenants.list',
+      // TenantIdDescription has `defaultDomain` and `tenantType` in 2022-12-01; 2019-11-01 (az 2.45) has neither
+      // (subscriptions.json of each, vendored in test/fixtures/azure-specs; 2021-01-01 has them too).
       handler: (request) =>
-        paged(request, [{id: `/tenants/${tenantId()}`, tenantId: tenantId(), tenantCategory: 'Home', displayName: `opsbook emulator (${ctx.environmentName})`, defaultDomain: 'opsbook.test', tenantType: 'AAD'}]),
+        paged(request, [
+          {
+            id: `/tenants/${tenantId()}`,
+            tenantId: tenantId(),
+            tenantCategory: 'Home',
+            displayName: `opsbook emulator (${ctx.environmentName})`,
+            ...(apiVersionOf(request) === '2019-11-01' ? {} : {defaultDomain: 'opsbook.test', tenantType: 'AAD'}),
+          },
+        ]),
     },
     {
       method: 'GET',
       pattern: '/subscriptions/{sub}/locations',
       operation: 'subscriptions.listLocations',
-      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, regions().map(locationView)),
+      // Location has `type` (Region | EdgeZone) in 2021-01-01 and 2022-12-01; 2019-11-01 (az 2.45) has none (same documents).
+      handler: (request, p) =>
+        checkScope(ctx, p.sub!) ??
+        paged(
+          request,
+          regions().map((name) => {
+            const {type, ...view} = locationView(name)
+            return apiVersionOf(request) === '2019-11-01' ? view : {...view, type}
+          }),
+        ),
     },
     {
       method: 'GET',
