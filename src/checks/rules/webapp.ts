@@ -97,7 +97,7 @@ export const webappRules: CheckRule[] = [
       return isTrue(read(resource, 'properties.httpsOnly')) ? pass('httpsOnly is true') : fail('httpsOnly is false')
     },
     remediation: {text: 'Turn on HTTPS Only.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --https-only true`},
-    frameworks: {cis: ['F3 9.1'], mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24'], psrule: ['Azure.AppService.UseHTTPS'], defender: ['a4af4a39', 'ae1b9a8c'], azqr: ['app-007']},
+    frameworks: {cis: ['F3 9.1'], mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24'], psrule: ['Azure.AppService.UseHTTPS'], defender: ['a4af4a39', 'ae1b9a8c'], azqr: ['app-007', 'func-007', 'logics-007']},
   },
   {
     id: 'app.tls.min12',
@@ -264,9 +264,10 @@ export const webappRules: CheckRule[] = [
       return pass(`integrated with ${String(subnet.value).split('/').slice(-3).join('/')}${routeAll ? ', all outbound traffic routed through it' : ''}`)
     },
     remediation: {text: 'Integrate the app with a subnet and route all outbound traffic through it.', az: `${AZ} vnet-integration add --resource-group <rg> --name <name> ${SLOT_ARG} --vnet <vnet> --subnet <subnet>`},
-    // azqr app-009 "App Service should use VNET integration" (virtualNetworkSubnetId empty; Azure/azqr internal/graph/azqr/azure-resources/Web/sites/kql/app-009.kql);
+    // azqr app-009 "App Service should use VNET integration" (virtualNetworkSubnetId empty; Azure/azqr internal/graph/azqr/azure-resources/Web/sites/kql/app-009.kql;
+    // func-009 / logics-009 are the same query for function apps and Logic Apps Standard, which this check also covers);
     // app-010 (route all) is not required here. Azure Policy 72d04c29 is App Service Environment injection, not this.
-    frameworks: {mcsb: ['NS-1'], azqr: ['app-009']},
+    frameworks: {mcsb: ['NS-1'], azqr: ['app-009', 'func-009', 'logics-009']},
   },
   {
     id: 'app.arr_affinity.off',
@@ -280,7 +281,9 @@ export const webappRules: CheckRule[] = [
       return isTrue(affinity.value) ? fail(describeSetting('clientAffinityEnabled', affinity)) : pass('clientAffinityEnabled is false')
     },
     remediation: {text: 'Turn ARR affinity off for stateless apps.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --client-affinity-enabled false`},
-    frameworks: {psrule: ['Azure.AppService.ARRAffinity']},
+    // azqr app-015 / func-013 / logics-013 "… should avoid using Client Affinity" (clientAffinityEnabled == true, per site kind;
+    // Azure/azqr internal/graph/azqr/azure-resources/Web/sites/kql). azqr's app-007 / func-007 / logics-007 split httpsOnly the same way.
+    frameworks: {psrule: ['Azure.AppService.ARRAffinity'], azqr: ['app-015', 'func-013', 'logics-013']},
   },
   {
     id: 'app.client_cert',
