@@ -88,3 +88,19 @@ export const CIS_CONTROLS: Array<{id: string; title: string; unverified?: true}>
   {id: 'F6 9.3.8', title: 'Storage anonymous blob access disabled'},
   {id: 'F6 9.3.9', title: 'Storage delete lock'},
 ]
+
+/**
+ * The Azure Policy built-ins (first 8 hex digits, as in `frameworks.defender`) that checks cite and that Defender for
+ * Cloud assigns, i.e. that surface as Defender recommendations: members of the "Microsoft cloud security benchmark"
+ * initiative 1f3afdf9 (v57.56.0, Defender's default) or of "[Preview]: Microsoft cloud security benchmark v2" e3ec7e09
+ * (v1.3.0-preview) — Azure/azure-policy built-in-policies/policySetDefinitions/Security Center/AzureSecurityCenter.json
+ * and MCSBv2.json at 059adee2bf9b659d8de0de99554cc76a6b5a531e. A cited id outside this list is an Azure Policy
+ * built-in only (Defender shows it once someone assigns it); docs/checks.md marks those with ‡.
+ */
+export const DEFENDER_INITIATIVE_POLICIES: ReadonlySet<string> = new Set([
+  '044985bb', '0a075868', '0a9fbe0d', '0b60c0b2', '0e6763cc', '12d4fa5e', '152b15f7', '19dd1db6', '1b5ef780', '1b8ca024', '22bee202',
+  '2913021d', '2b9ad585', '32e6bbec', '34c877ad', '404c3081', '405c5871', '470baccb', '4a15c15f', '4d24b6d4', '4ee5b817', '4fa4b6c0',
+  '5450f5bd', '55615ac9', '5744710e', '5e1de0e3', '640d2586', '679da822', '687aa49d', '6edd7eda', '701a595d', '7803067c', '797b37f7',
+  '871b205b', '8c6a50c6', '91a78b24', '98728c90', 'a43d5475', 'a4af4a39', 'a6abeaec', 'abda6d70', 'aede300b', 'b2982f36', 'b3a22bc9',
+  'c3d20c29', 'cb510bfd', 'cbd11fd3', 'cf820ca0', 'd8cf8476', 'f0e6e85b', 'f772fb64', 'fa498b91', 'fe83a0eb',
+])

@@ -3,11 +3,13 @@
  * id, which SARIF helpUri points at), the coverage table against PSRule, CIS, Defender for Cloud (Azure Policy) and
  * azqr, and the two coverage percentages. A test keeps the file in step with the registry.
  */
-import {CIS_CONTROLS, PSRULE_GA_RULES} from './coverage.js'
+import {CIS_CONTROLS, DEFENDER_INITIATIVE_POLICIES, PSRULE_GA_RULES} from './coverage.js'
 import {CHECKS} from './rules/index.js'
 import {SEVERITIES, type CheckRule} from './types.js'
 
 const list = (items: string[] | undefined) => (items?.length ? items.join(', ') : '—')
+/** Azure Policy ids, ‡ on those Defender for Cloud does not assign by default (see DEFENDER_INITIATIVE_POLICIES). */
+export const defenderList = (items: string[] | undefined) => list(items?.map((id) => (DEFENDER_INITIATIVE_POLICIES.has(id) ? id : `${id}‡`)))
 
 /** PSRule and CIS coverage: which listed rules/controls at least one check maps to. */
 export function coverage(rules: CheckRule[] = CHECKS) {
@@ -19,7 +21,36 @@ export function coverage(rules: CheckRule[] = CHECKS) {
   return {
     psrule: {total: PSRULE_GA_RULES.length, covered: psruleCovered.length, nonNamingTotal: psruleNonNaming.length, nonNamingCovered: psruleNonNaming.filter((r) => psrule.has(r.id)).length, missing: PSRULE_GA_RULES.filter((r) => !psrule.has(r.id))},
     cis: {total: CIS_CONTROLS.length, covered: cisCovered.length, missing: CIS_CONTROLS.filter((c) => !cis.has(c.id))},
+    // How many checks carry at least one id of each framework (there is no fixed list to measure these two against).
+    defender: {
+      checks: rules.filter((r) => r.frameworks.defender?.length).length,
+      ids: new Set(rules.flatMap((r) => r.frameworks.defender ?? [])).size,
+      initiativeChecks: rules.filter((r) => r.frameworks.defender?.some((id) => DEFENDER_INITIATIVE_POLICIES.has(id))).length,
+    },
+    azqr: {checks: rules.filter((r) => r.frameworks.azqr?.length).length, ids: new Set(rules.flatMap((r) => r.frameworks.azqr ?? [])).size},
   }
+}
+
+/** Id formats per framework; test/checks/doc.test.ts holds every rule to them. */
+export const FRAMEWORK_ID_FORMATS: Record<'cis' | 'psrule' | 'defender' | 'azqr', RegExp> = {
+  cis: /^F[36] \d+(\.\d+)+$/,
+  psrule: /^Azure\.[A-Za-z]+(\.[A-Za-z0-9]+)+$/,
+  /** First 8 hex digits of an Azure Policy built-in definition name (a GUID). */
+  defender: /^[0-9a-f]{8}$/,
+  /** azqr recommendation ids: service prefix, dash, three digits (e.g. st-009, psqlf-004). */
+  azqr: /^[a-z]+-\d{3}$/,
+}
+
+/** `rule id: framework id` for every framework reference that does not have its framework's format, or is listed twice. */
+export function malformedFrameworkIds(rules: CheckRule[] = CHECKS): string[] {
+  const problems: string[] = []
+  for (const rule of rules)
+    for (const [framework, format] of Object.entries(FRAMEWORK_ID_FORMATS) as Array<[keyof typeof FRAMEWORK_ID_FORMATS, RegExp]>) {
+      const ids = rule.frameworks[framework] ?? []
+      for (const id of ids) if (!format.test(id)) problems.push(`${rule.id}: ${framework} ${JSON.stringify(id)}`)
+      for (const id of new Set(ids.filter((id, i) => ids.indexOf(id) !== i))) problems.push(`${rule.id}: ${framework} ${id} listed twice`)
+    }
+  return problems
 }
 
 const pct = (n: number, d: number) => `${((100 * n) / d).toFixed(1)} %`
@@ -40,6 +71,7 @@ export function checksMarkdown(rules: CheckRule[] = CHECKS): string {
   out.push('## Coverage', '')
   out.push(
     `- **PSRule for Azure, GA_2025_12 baseline**, rules for PostgreSQL, Redis, App Service, Storage, Key Vault and their Defender plans: **${c.psrule.covered} of ${c.psrule.total} (${pct(c.psrule.covered, c.psrule.total)})**; without the ${c.psrule.total - c.psrule.nonNamingTotal} naming-convention rules (which need an organisation's naming standard): ${c.psrule.nonNamingCovered} of ${c.psrule.nonNamingTotal} (${pct(c.psrule.nonNamingCovered, c.psrule.nonNamingTotal)}).`,
+    `- **Defender for Cloud (Azure Policy built-ins)**: ${c.defender.checks} of ${rules.length} checks name at least one definition (${c.defender.ids} distinct), ${c.defender.initiativeChecks} of them one that Defender assigns through its Microsoft cloud security benchmark initiative (v1 or v2 preview; ‡ marks ids outside it); **azqr**: ${c.azqr.checks} of ${rules.length} checks name at least one recommendation (${c.azqr.ids} distinct). A check without an id has no counterpart that tests the same setting.`,
     `- **CIS Microsoft Azure Foundations** controls in those sections (list below, from Prowler's and Steampipe's mappings; † = control number not confirmed from them): **${c.cis.covered} of ${c.cis.total} (${pct(c.cis.covered, c.cis.total)})**. This is not the benchmark's full control list.`,
     '',
     `PSRule rules not covered: ${c.psrule.missing.map((r) => `\`${r.id}\``).join(', ') || 'none'}.`,
@@ -51,7 +83,7 @@ export function checksMarkdown(rules: CheckRule[] = CHECKS): string {
   )
   for (const rule of rules)
     out.push(
-      `| [${rule.id}](#${rule.id}) | ${rule.severity} | ${rule.resourceTypes.map((t) => t.split('/').slice(1).join('/')).join(', ') || 'catalog'} | ${list(rule.frameworks.cis)} | ${list(rule.frameworks.psrule)} | ${list(rule.frameworks.defender)} | ${list(rule.frameworks.azqr)} |`,
+      `| [${rule.id}](#${rule.id}) | ${rule.severity} | ${rule.resourceTypes.map((t) => t.split('/').slice(1).join('/')).join(', ') || 'catalog'} | ${list(rule.frameworks.cis)} | ${list(rule.frameworks.psrule)} | ${defenderList(rule.frameworks.defender)} | ${list(rule.frameworks.azqr)} |`,
     )
   out.push('', `Severity counts: ${SEVERITIES.map((s) => `${s} ${rules.filter((r) => r.severity === s).length}`).join(', ')}.`, '')
   out.push('## CIS controls in scope', '', '| control | title | checks |', '|---|---|---|')
@@ -72,7 +104,7 @@ export function checksMarkdown(rules: CheckRule[] = CHECKS): string {
       rule.frameworks.cis?.length ? `CIS ${rule.frameworks.cis.join(', ')}` : '',
       rule.frameworks.mcsb?.length ? `MCSB ${rule.frameworks.mcsb.join(', ')}` : '',
       rule.frameworks.psrule?.length ? `PSRule ${rule.frameworks.psrule.join(', ')}` : '',
-      rule.frameworks.defender?.length ? `Azure Policy ${rule.frameworks.defender.join(', ')}` : '',
+      rule.frameworks.defender?.length ? `Azure Policy ${defenderList(rule.frameworks.defender)}` : '',
       rule.frameworks.azqr?.length ? `azqr ${rule.frameworks.azqr.join(', ')}` : '',
     ].filter(Boolean)
     if (refs.length) out.push(`- References: ${refs.join('; ')}`)

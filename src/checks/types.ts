@@ -19,7 +19,7 @@ export interface Frameworks {
   iso27001?: string[]
   /** PSRule for Azure rule names (e.g. `Azure.Storage.MinTLS`). */
   psrule?: string[]
-  /** Azure Policy built-in definitions behind the Defender for Cloud recommendation (first 8 hex digits of the GUID). */
+  /** Azure Policy built-in definitions (first 8 hex digits of the GUID); those Defender for Cloud assigns by default are in coverage.ts DEFENDER_INITIATIVE_POLICIES. */
   defender?: string[]
   /** Azure Quick Review recommendation ids (e.g. `st-009`). */
   azqr?: string[]

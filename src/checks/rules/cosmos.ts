@@ -29,7 +29,9 @@ export const cosmosRules: CheckRule[] = [
       return /^(disabled|securedbyperimeter)$/i.test(String(setting.value)) ? pass(text) : fail(text)
     },
     remediation: {text: 'Disable public network access and reach the account through a private endpoint.', az: 'az cosmosdb update --resource-group <rg> --name <name> --public-network-access Disabled'},
-    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20']},
+    // Azure Policy 797b37f7 "Azure Cosmos DB should disable public network access" (publicNetworkAccess notEquals Disabled),
+    // Azure/azure-policy built-in-policies/policyDefinitions/Cosmos DB/Cosmos_PrivateNetworkAccess_AuditDeny.json.
+    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20'], defender: ['797b37f7']},
   },
   {
     id: 'cosmos.tls.min12',
@@ -62,8 +64,10 @@ export const cosmosRules: CheckRule[] = [
       text: 'Disable key-based auth and grant Cosmos DB data-plane RBAC roles instead (https://learn.microsoft.com/azure/cosmos-db/how-to-setup-rbac#disable-local-auth).',
       az: 'az resource update --resource-group <rg> --name <name> --resource-type Microsoft.DocumentDB/databaseAccounts --set properties.disableLocalAuth=true',
     },
-    // PSRule.Rules.Azure rules/Azure.Cosmos.Rule.ps1: Azure.Cosmos.DisableLocalAuth (AZR-000420).
-    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.17'], psrule: ['Azure.Cosmos.DisableLocalAuth']},
+    // PSRule.Rules.Azure rules/Azure.Cosmos.Rule.ps1: Azure.Cosmos.DisableLocalAuth (AZR-000420). Azure Policy 5450f5bd "Cosmos DB
+    // database accounts should have local authentication methods disabled" (Azure/azure-policy built-in-policies/policyDefinitions/Cosmos DB/Cosmos_DisableLocalAuth_AuditDeny.json);
+    // azqr cosmos-008 "CosmosDB should have local authentication disabled" (Azure/azqr internal/graph/azqr/azure-resources/DocumentDB/databaseAccounts/kql/cosmos-008.kql).
+    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.17'], psrule: ['Azure.Cosmos.DisableLocalAuth'], defender: ['5450f5bd'], azqr: ['cosmos-008']},
   },
   {
     id: 'cosmos.backup.continuous',

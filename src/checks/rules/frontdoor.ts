@@ -48,7 +48,10 @@ export const frontDoorRules: CheckRule[] = [
       text: 'Attach a Front Door WAF policy to every endpoint and switch it to Prevention mode once its rules are tuned.',
       az: 'az network front-door waf-policy update --resource-group <rg> --name <policy> --mode Prevention --disabled false',
     },
-    frameworks: {mcsb: ['NS-6'], psrule: ['Azure.FrontDoorWAF.PreventionMode']},
+    // Azure Policy 425bea59 "Web Application Firewall (WAF) should use the specified mode for Azure Front Door Service" audits
+    // frontdoorWebApplicationFirewallPolicies policySettings.mode against its modeRequirement parameter (set it to Prevention)
+    // (Azure/azure-policy built-in-policies/policyDefinitions/Network/WAF_AFD_Mode_Audit.json).
+    frameworks: {mcsb: ['NS-6'], psrule: ['Azure.FrontDoorWAF.PreventionMode'], defender: ['425bea59']},
   },
   {
     id: 'fd.https_only',
@@ -95,7 +98,9 @@ export const frontDoorRules: CheckRule[] = [
         : fail(`custom domain(s) ${old.map((d) => `${d.name} (${valueAt(d.properties, 'tlsSettings.minimumTlsVersion')})`).join(', ')} accept TLS older than 1.2`)
     },
     remediation: {text: 'Set the custom domain minimum TLS version to 1.2.', az: 'az afd custom-domain update --resource-group <rg> --profile-name <profile> --custom-domain-name <domain> --minimum-tls-version TLS12'},
-    // PSRule's Azure.FrontDoor.MinTLS is the same rule for Front Door (classic) frontendEndpoints.
-    frameworks: {mcsb: ['DP-3']},
+    // PSRule's Azure.FrontDoor.MinTLS is the same rule for Front Door (classic) frontendEndpoints. Azure Policy 679da822 "Azure Front
+    // Door Standard and Premium should be running minimum TLS version of 1.2" audits customDomains tlsSettings.minimumTlsVersion
+    // (Azure/azure-policy built-in-policies/policyDefinitions/CDN/AFD_Standard_Premium_MinimumTls_Audit.json).
+    frameworks: {mcsb: ['DP-3'], defender: ['679da822']},
   },
 ]

@@ -164,7 +164,7 @@ export const keyvaultRules: CheckRule[] = [
       text: 'Add a diagnostic setting that sends the audit category group to Log Analytics.',
       az: 'az monitor diagnostic-settings create --resource <id> --name audit --workspace <workspace-id> --logs \'[{"categoryGroup":"audit","enabled":true}]\'',
     },
-    frameworks: {cis: ['F6 6.1.1.4'], mcsb: ['DP-8', 'LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], psrule: ['Azure.KeyVault.Logs'], defender: ['cf820ca0']},
+    frameworks: {cis: ['F6 6.1.1.4'], mcsb: ['DP-8', 'LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], psrule: ['Azure.KeyVault.Logs'], defender: ['cf820ca0'], azqr: ['kv-001']}, // azqr kv-001: Azure/azqr internal/scanners/diagnostics_settings.go
   },
   {
     id: 'kv.expiry',

@@ -44,7 +44,8 @@ export const managedRedisRules: CheckRule[] = [
       return String(setting.value).toLowerCase() === 'disabled' ? pass(text) : fail(text)
     },
     remediation: {text: 'Disable public network access and reach the cluster through a private endpoint.', az: `${AZ} update --resource-group <rg> --cluster-name <name> --public-network-access Disabled`},
-    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20']},
+    // azqr redis-014 "Azure Managed Redis should disable public network access" (Azure/azqr internal/graph/azqr/azure-resources/Cache/redisEnterprise/kql/redis-014.kql).
+    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20'], azqr: ['redis-014']},
   },
   {
     id: 'amr.auth.entra_only',
@@ -61,7 +62,9 @@ export const managedRedisRules: CheckRule[] = [
       return String(value).toLowerCase() === 'disabled' ? pass(text) : fail(text)
     },
     remediation: {text: 'Use Microsoft Entra ID and turn access keys off.', az: `${AZ} database update --resource-group <rg> --cluster-name <name> --access-keys-auth Disabled`},
-    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.17']},
+    // azqr redis-017 "Azure Managed Redis database should disable access key authentication" (Azure/azqr internal/graph/azqr/azure-resources/Cache/redisEnterprise/recommendations.yaml;
+    // listed there, not evaluated by azqr since databases are not in Resource Graph).
+    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.17'], azqr: ['redis-017']},
   },
   {
     id: 'amr.data.persistence',
@@ -80,7 +83,8 @@ export const managedRedisRules: CheckRule[] = [
       return fail('persistence is off: a node failure loses the data since the last export')
     },
     remediation: {text: 'Turn on RDB (or AOF) persistence.', az: `${AZ} database update --resource-group <rg> --cluster-name <name> --persistence rdb-enabled=true rdb-frequency=1h`},
-    frameworks: {mcsb: ['BR-1']},
+    // azqr redis-019 "Azure Managed Redis database should have data persistence enabled" (same recommendations.yaml, same caveat).
+    frameworks: {mcsb: ['BR-1'], azqr: ['redis-019']},
   },
   {
     id: 'amr.maintenance.window',

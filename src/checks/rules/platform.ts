@@ -65,7 +65,9 @@ export const platformRules: CheckRule[] = [
       text: 'Add a diagnostic setting that sends the audit category group to Log Analytics.',
       az: 'az monitor diagnostic-settings create --resource <id> --name audit --workspace <workspace-id> --logs \'[{"categoryGroup":"audit","enabled":true}]\'',
     },
-    frameworks: {cis: ['F6 6.1.1.1'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15']},
+    // azqr psqlf-001 / redis-001 / app-001 "… should have diagnostic settings enabled" (Azure/azqr
+    // internal/scanners/diagnostics_settings.go): any diagnostic setting on the resource; this check also wants the audit categories.
+    frameworks: {cis: ['F6 6.1.1.1'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], azqr: ['psqlf-001', 'redis-001', 'app-001']},
   },
   {
     id: 'st.logs.audit',
@@ -99,6 +101,10 @@ export const platformRules: CheckRule[] = [
       cis: ['F6 8.1.3.1', 'F6 8.1.4.1', 'F6 8.1.5.1', 'F6 8.1.7.3'],
       mcsb: ['LT-1'],
       psrule: ['Azure.Defender.AppServices', 'Azure.Defender.Storage', 'Azure.Defender.KeyVault', 'Azure.Defender.OssRdb', 'Azure.PostgreSQL.DefenderCloud', 'Azure.Storage.DefenderCloud'],
+      // Azure Policy AuditIfNotExists on Microsoft.Security/pricings pricingTier Standard: 2913021d AppServices, 0a9fbe0d
+      // OpenSourceRelationalDatabases, 640d2586 StorageAccounts, 0e6763cc KeyVaults
+      // (Azure/azure-policy built-in-policies/policyDefinitions/Security Center/ASC_EnableAdvancedThreatProtectionOnAppServices_Audit.json and siblings).
+      defender: ['2913021d', '0a9fbe0d', '640d2586', '0e6763cc'],
     },
   },
   {

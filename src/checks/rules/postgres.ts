@@ -303,7 +303,7 @@ export const postgresRules: CheckRule[] = [
       text: 'Enable zone-redundant (or same-zone) high availability.',
       az: `${AZ} update --resource-group <rg> --name <name> --high-availability ZoneRedundant`,
     },
-    frameworks: {mcsb: ['BR-1'], soc2: ['A1.2'], iso27001: ['A.8.14'], psrule: ['Azure.PostgreSQL.ZoneRedundantHA'], azqr: ['psqlf-003']},
+    frameworks: {mcsb: ['BR-1'], soc2: ['A1.2'], iso27001: ['A.8.14'], psrule: ['Azure.PostgreSQL.ZoneRedundantHA']}, // azqr psqlf-003 only reports the SLA: no azqr id
   },
   {
     id: 'pg.maintenance.window',

@@ -137,7 +137,8 @@ export const redisRules: CheckRule[] = [
       return count >= 2 ? pass(`${count} zones`) : fail(count === 0 ? 'no availability zones' : `${count} zone only`)
     },
     remediation: {text: 'Recreate the cache with zones 1, 2 and 3 (zones cannot be added to a Premium cache in place).', az: `${AZ} create --resource-group <rg> --name <name> --sku Premium --vm-size P1 --zones 1 2 3 --location <region>`},
-    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.Redis.AvailabilityZone'], azqr: ['redis-003']},
+    // No azqr id: redis-003 reports the SLA (by SKU; zones count only for Enterprise), it does not check zones.
+    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.Redis.AvailabilityZone']},
   },
   {
     id: 'redis.fw.narrow',
@@ -175,7 +176,8 @@ export const redisRules: CheckRule[] = [
       return String(sku).toLowerCase() === 'basic' ? fail('sku is Basic') : pass(`sku is ${sku}`)
     },
     remediation: {text: 'Scale to Standard or Premium.', az: `${AZ} update --resource-group <rg> --name <name> --sku Standard`},
-    frameworks: {cis: ['F6 6.1.5'], mcsb: ['BR-1'], psrule: ['Azure.Redis.MinSKU'], azqr: ['redis-011']},
+    // No azqr id: redis-011 flags every Azure Cache for Redis SKU for migration to Azure Managed Redis, not Basic only.
+    frameworks: {cis: ['F6 6.1.5'], mcsb: ['BR-1'], psrule: ['Azure.Redis.MinSKU']},
   },
   {
     id: 'redis.memory.reserved',

@@ -59,7 +59,10 @@ export const sqlRules: CheckRule[] = [
   // "Azure SQL Database should be running TLS version 1.2 or newer" (32e6bbec), "Azure SQL Database should have
   // Microsoft Entra-only authentication enabled" (abda6d70), "Service Bus Namespaces should disable public network
   // access" (cbd11fd3), "Azure Service Bus namespaces should have local authentication methods disabled" (cfb11c26)
-  // — https://learn.microsoft.com/azure/governance/policy/samples/built-in-policies (SQL, Service Bus).
+  // — https://learn.microsoft.com/azure/governance/policy/samples/built-in-policies (SQL, Service Bus); b3a22bc9 "Azure SQL Database
+  // should have Microsoft Entra-only authentication enabled" (existing servers; abda6d70 is the at-creation twin).
+  // azqr sql-008 "SQL should enforce TLS >= 1.2" and sb-008 "Service Bus should have local authentication disabled" (Azure/azqr internal/graph/azqr/azure-resources/Sql/servers,
+  // ServiceBus/namespaces kql).
   publicAccessRule('sql.net.public_disabled', 'SQL server public network access is disabled', SERVER, 'az sql server update --resource-group <rg> --name <name> --enable-public-network false', {
     mcsb: ['NS-2'],
     soc2: ['CC6.6'],
@@ -71,6 +74,7 @@ export const sqlRules: CheckRule[] = [
     iso27001: ['A.8.24'],
     psrule: ['Azure.SQL.MinTLS'],
     defender: ['32e6bbec'],
+    azqr: ['sql-008'],
   }),
   {
     id: 'sql.auth.entra_only',
@@ -85,7 +89,7 @@ export const sqlRules: CheckRule[] = [
       return isTrue(setting.value) ? pass(text) : fail(`${text}: SQL logins with passwords are accepted`)
     },
     remediation: {text: 'Enable Microsoft Entra-only authentication (set an Entra admin first).', az: 'az sql server ad-only-auth enable --resource-group <rg> --name <name>'},
-    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.17'], psrule: ['Azure.SQL.AADOnly'], defender: ['abda6d70']},
+    frameworks: {mcsb: ['IM-1'], soc2: ['CC6.1'], iso27001: ['A.5.17'], psrule: ['Azure.SQL.AADOnly'], defender: ['abda6d70', 'b3a22bc9']},
   },
   {
     id: 'sql.backup.redundancy',
@@ -129,6 +133,6 @@ export const sqlRules: CheckRule[] = [
       return isTrue(setting.value) ? pass(text) : fail(`${text}: shared access keys still work`)
     },
     remediation: {text: 'Disable local authentication; use Microsoft Entra ID and RBAC.', az: 'az servicebus namespace update --resource-group <rg> --name <name> --disable-local-auth true'},
-    frameworks: {mcsb: ['IM-1'], iso27001: ['A.5.17'], psrule: ['Azure.ServiceBus.DisableLocalAuth'], defender: ['cfb11c26']},
+    frameworks: {mcsb: ['IM-1'], iso27001: ['A.5.17'], psrule: ['Azure.ServiceBus.DisableLocalAuth'], defender: ['cfb11c26'], azqr: ['sb-008']},
   },
 ]

@@ -230,7 +230,9 @@ export const storageRules: CheckRule[] = [
       return pass(`SAS expiration period ${period} (action ${action})`)
     },
     remediation: {text: 'Set a SAS expiration policy (e.g. 1 day, action Block).', az: `${AZ} update --resource-group <rg> --name <name> --sas-exp 1.00:00:00`},
-    frameworks: {cis: ['F6 9.3.5'], mcsb: ['IM-8']},
+    // Azure Policy 7aa1c9d5 "Storage SAS tokens should adhere to 7 day maximum validity" reads the same sasPolicy but also fails
+    // periods over 7 days (Azure/azure-policy built-in-policies/policyDefinitions/Storage/EnforceStorageSasMaxExpiration7Days_Deny.json).
+    frameworks: {cis: ['F6 9.3.5'], mcsb: ['IM-8'], defender: ['7aa1c9d5']},
   },
   {
     id: 'st.replication',
@@ -245,7 +247,8 @@ export const storageRules: CheckRule[] = [
       return /zrs$/i.test(String(sku)) ? pass(`sku is ${sku}`) : fail(`sku is ${sku}: not zone-redundant`)
     },
     remediation: {text: 'Convert the account to ZRS or GZRS.', az: `${AZ} migration start --resource-group <rg> --account-name <name> --sku Standard_GZRS --no-wait`},
-    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.Storage.UseReplication'], azqr: ['st-001']},
+    // No azqr id: st-001 is "Storage should have diagnostic settings enabled" and st-003 only reports the SLA.
+    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.Storage.UseReplication']},
   },
   {
     id: 'st.blob.soft_delete',

@@ -26,7 +26,8 @@ export const trafficRules: CheckRule[] = [
       return String(setting.value).toUpperCase() === 'HTTPS' ? pass(text) : fail(`${text}: endpoint health is not checked over HTTPS`)
     },
     remediation: {text: 'Monitor endpoints with HTTPS on the app\'s health path.', az: 'az network traffic-manager profile update --resource-group <rg> --name <name> --protocol HTTPS --port 443 --path /health'},
-    frameworks: {mcsb: ['DP-3'], psrule: ['Azure.TrafficManager.Protocol']},
+    // azqr traf-009 "Traffic Manager: HTTP endpoints should be monitored using HTTPS" (Azure/azqr internal/graph/azqr/azure-resources/Network/trafficManagerProfiles/kql/traf-009.kql).
+    frameworks: {mcsb: ['DP-3'], psrule: ['Azure.TrafficManager.Protocol'], azqr: ['traf-009']},
   },
   {
     id: 'tm.monitor.configured',

@@ -84,6 +84,9 @@ const PARITY: Array<[string, (r: InventoryResource, f: ResourceFacts) => unknown
 ]
 
 export const webappRules: CheckRule[] = [
+  // Slot twins of the site policies (Azure/azure-policy built-in-policies/policyDefinitions/App Service): 4a15c15f managed identity,
+  // 5b0bd968 client certificates, 4dcfb8b5 HTTP version, 701a595d public network access, d639b3af resource logs, ec71c0bc / 847ef871
+  // FTP / SCM local authentication; these checks cover slots too.
   {
     id: 'app.https_only',
     title: 'Web app redirects HTTP to HTTPS (httpsOnly)',
@@ -94,7 +97,7 @@ export const webappRules: CheckRule[] = [
       return isTrue(read(resource, 'properties.httpsOnly')) ? pass('httpsOnly is true') : fail('httpsOnly is false')
     },
     remediation: {text: 'Turn on HTTPS Only.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --https-only true`},
-    frameworks: {cis: ['F3 9.1'], mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24'], psrule: ['Azure.AppService.UseHTTPS'], defender: ['a4af4a39', 'ae1b9a8c'], azqr: ['app-007']},
+    frameworks: {cis: ['F3 9.1'], mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24'], psrule: ['Azure.AppService.UseHTTPS'], defender: ['a4af4a39', 'ae1b9a8c'], azqr: ['app-007', 'func-007', 'logics-007']},
   },
   {
     id: 'app.tls.min12',
@@ -146,7 +149,7 @@ export const webappRules: CheckRule[] = [
       text: 'Disallow basic authentication for FTP and SCM publishing (deploy with Entra ID instead).',
       az: `az resource update --resource-group <rg> --namespace Microsoft.Web --resource-type basicPublishingCredentialsPolicies --parent sites/<name>[/slots/<slot>] --name ftp --set properties.allow=false  (and --name scm)`,
     },
-    frameworks: {cis: ['F3 9.6'], mcsb: ['IM-1'], soc2: ['CC6.1'], defender: ['871b205b', 'aede300b']},
+    frameworks: {cis: ['F3 9.6'], mcsb: ['IM-1'], soc2: ['CC6.1'], defender: ['871b205b', 'aede300b', 'ec71c0bc', '847ef871']},
   },
   configRule({
     id: 'app.remote_debug.off',
@@ -169,7 +172,7 @@ export const webappRules: CheckRule[] = [
       return identity.ok ? pass(`identity type is ${identity.type}`) : fail(`identity type is ${identity.type}`)
     },
     remediation: {text: 'Assign a system-assigned (or user-assigned) managed identity.', az: `${AZ} identity assign --resource-group <rg> --name <name> ${SLOT_ARG}`},
-    frameworks: {cis: ['F3 9.5'], mcsb: ['IM-3'], soc2: ['CC6.1'], psrule: ['Azure.AppService.ManagedIdentity'], defender: ['2b9ad585']},
+    frameworks: {cis: ['F3 9.5'], mcsb: ['IM-3'], soc2: ['CC6.1'], psrule: ['Azure.AppService.ManagedIdentity'], defender: ['2b9ad585', '4a15c15f']},
   },
   {
     id: 'app.auth.easy_auth',
@@ -193,7 +196,7 @@ export const webappRules: CheckRule[] = [
     ok: (v) => isTrue(v),
     describe: (v) => `http20Enabled is ${v}`,
     remediation: {text: 'Enable HTTP/2.', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --http20-enabled true`},
-    frameworks: {cis: ['F3 9.10'], psrule: ['Azure.AppService.HTTP2'], defender: ['8c122334']},
+    frameworks: {cis: ['F3 9.10'], psrule: ['Azure.AppService.HTTP2'], defender: ['8c122334', '4dcfb8b5']},
   }),
   {
     id: 'app.cors.no_wildcard',
@@ -245,7 +248,7 @@ export const webappRules: CheckRule[] = [
       text: 'Disable public network access (reach the app through a private endpoint), or set the access restrictions of the app and its SCM site to deny unmatched traffic.',
       az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --set publicNetworkAccess=Disabled`,
     },
-    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], defender: ['1b5ef780', '687aa49d'], azqr: ['app-009', 'app-010']},
+    frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], defender: ['1b5ef780', '701a595d', '687aa49d']}, // 701a595d: the slots twin of 1b5ef780
   },
   {
     id: 'app.net.vnet',
@@ -261,7 +264,10 @@ export const webappRules: CheckRule[] = [
       return pass(`integrated with ${String(subnet.value).split('/').slice(-3).join('/')}${routeAll ? ', all outbound traffic routed through it' : ''}`)
     },
     remediation: {text: 'Integrate the app with a subnet and route all outbound traffic through it.', az: `${AZ} vnet-integration add --resource-group <rg> --name <name> ${SLOT_ARG} --vnet <vnet> --subnet <subnet>`},
-    frameworks: {mcsb: ['NS-1']},
+    // azqr app-009 "App Service should use VNET integration" (virtualNetworkSubnetId empty; Azure/azqr internal/graph/azqr/azure-resources/Web/sites/kql/app-009.kql;
+    // func-009 / logics-009 are the same query for function apps and Logic Apps Standard, which this check also covers);
+    // app-010 (route all) is not required here. Azure Policy 72d04c29 is App Service Environment injection, not this.
+    frameworks: {mcsb: ['NS-1'], azqr: ['app-009', 'func-009', 'logics-009']},
   },
   {
     id: 'app.arr_affinity.off',
@@ -275,7 +281,9 @@ export const webappRules: CheckRule[] = [
       return isTrue(affinity.value) ? fail(describeSetting('clientAffinityEnabled', affinity)) : pass('clientAffinityEnabled is false')
     },
     remediation: {text: 'Turn ARR affinity off for stateless apps.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --client-affinity-enabled false`},
-    frameworks: {psrule: ['Azure.AppService.ARRAffinity']},
+    // azqr app-015 / func-013 / logics-013 "… should avoid using Client Affinity" (clientAffinityEnabled == true, per site kind;
+    // Azure/azqr internal/graph/azqr/azure-resources/Web/sites/kql). azqr's app-007 / func-007 / logics-007 split httpsOnly the same way.
+    frameworks: {psrule: ['Azure.AppService.ARRAffinity'], azqr: ['app-015', 'func-013', 'logics-013']},
   },
   {
     id: 'app.client_cert',
@@ -291,7 +299,7 @@ export const webappRules: CheckRule[] = [
       return String(mode).toLowerCase() === 'required' ? pass('client certificates required') : fail(`clientCertEnabled is true but clientCertMode is ${mode}`)
     },
     remediation: {text: 'Require incoming client certificates.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --set clientCertEnabled=true clientCertMode=Required`},
-    frameworks: {mcsb: ['IM-4'], defender: ['19dd1db6']},
+    frameworks: {mcsb: ['IM-4'], defender: ['19dd1db6', '5b0bd968']},
   },
   {
     id: 'app.stack.supported',
@@ -331,7 +339,7 @@ export const webappRules: CheckRule[] = [
     },
     // CIS Foundations 3.0 §6.1.1.6 / 6.0 §6.1.1.6 is "logging for Azure AppService 'HTTP logs' is enabled" (F3 6.1.6
     // was a VNet flow-log control, a wrong reference); Prowler's app_http_logs_enabled maps to the same requirement.
-    frameworks: {cis: ['F6 6.1.1.6'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], defender: ['91a78b24']},
+    frameworks: {cis: ['F6 6.1.1.6'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], defender: ['91a78b24', 'd639b3af']},
   },
   {
     id: 'app.health_check',
