@@ -148,6 +148,8 @@ export class RedisEngine {
       try {
         return await this.startOnce()
       } catch (error) {
+        // A server that started but did not answer in time must not be left running.
+        if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL')
         if (attempt >= 3 || !/Address already in use/i.test((error as Error).message)) throw error
         this.ports = undefined
       }
