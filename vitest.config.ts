@@ -7,6 +7,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Every emulator response the suite sees is validated against Azure's vendored specs at teardown (test/contract).
     globalSetup: ['test/contract/global-setup.ts'],
+    // A worker keeps its process and loaded modules from one test file to the next (isolate: false) instead of a new
+    // process per file; test/helpers/file-isolation.ts undoes what a file leaves in the process (env, cwd, signal
+    // listeners, MSAL's static managed-identity state). See that file for the measurement.
+    isolate: false,
+    setupFiles: ['test/helpers/file-isolation.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests spawn the CLI and start emulators; two cores cannot take more in parallel. Measured on the

@@ -780,7 +780,9 @@ export async function runExport(input: z.infer<typeof exportInput>, context: Act
               })
             }),
       })
-      const blobs = await listSnapshots(services, location, prefix)
+      // A Managed Redis export writes into the directory its SAS URI names (<prefix>/<database>.rdb): list under it,
+      // not every blob starting with the same name (a scheduled snapshot taken in the same second is named <prefix>).
+      const blobs = await listSnapshots(services, location, flavour.kind === 'managedredis' ? `${prefix}/` : prefix)
       if (blobs.length === 0)
         throw new ActionFailure(`the export of ${resource.name} reported success but wrote no blob named ${prefix}* in ${location.container}`, {code: 'redis-export-empty'})
       // Stamp when the data is from, unless the writer already did, and mark a drill copy as one.

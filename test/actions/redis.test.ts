@@ -8,6 +8,7 @@ import {
   verifyAction,
 } from '../../src/actions/redis.js'
 import {teardownAction, verifySnapshotAction} from '../../src/actions/drill.js'
+import {managedExportAction} from '../../src/actions/managed-redis.js'
 import {connectCache} from '../../src/actions/redis-data.js'
 import {resolveResource} from '../../src/actions/resolve.js'
 import type {RedisComponent} from '../../src/catalog/schema.js'
@@ -94,6 +95,17 @@ describe('redis export/import', () => {
     await expect(latestSnapshotAction.run(parse(latestSnapshotAction, {cache: 'sessions-cache', rpo: 'PT15M', require: true}), context)).rejects.toThrow(
       /cannot meet|more than its RPO/,
     )
+  })
+
+  it('a Managed Redis export lists the files written in its directory, not a blob of the same name beside it', async () => {
+    const {context} = makeContext(fixture)
+    // A snapshot taken in the same second as the export has exactly the export directory's name.
+    const prefix = 'amr-shop-carts-20261203T063236Z.rdb'
+    const container = (await fixture.services.blob('stshopsnapshots')).getContainerClient('amr-snapshots')
+    await container.createIfNotExists()
+    await container.getBlockBlobClient(prefix).upload('not this export', 15)
+    const exported = await managedExportAction.run(parse(managedExportAction, {cache: 'carts-cache', prefix}), context)
+    expect(exported.blobs).toEqual([`${prefix}/default.rdb`])
   })
 })
 

@@ -209,7 +209,7 @@ describe('Journal group commit', () => {
     const shown: string[] = []
     await Promise.all(events.slice(0, 3).map((event) => journal.append(event).then(() => shown.push(event.type))))
     // The next group is written but the machine dies before its fsync: any prefix of the unsynced bytes may survive.
-    const handle = (journal as unknown as {handle: {sync(): Promise<void>}}).handle
+    const handle = (journal as unknown as {handle: {sync(): Promise<void>; close(): Promise<void>}}).handle
     let image: Buffer | undefined
     handle.sync = async () => {
       const written = await readFile(journal.path)
@@ -231,5 +231,7 @@ describe('Journal group commit', () => {
     expect(lines.slice(0, 3).map((l) => l.type)).toEqual(shown)
     expect(lines.at(-1)).toMatchObject({type: 'run.note'}) // the half-written line was cut, and the cut recorded
     expect(verifyChain(await readFile(resumed.path, 'utf8')).ok).toBe(true)
+    // The crashed journal's file stays open in this process (its fsync never returns): close it, as the exit would.
+    await handle.close()
   })
 })

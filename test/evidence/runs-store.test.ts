@@ -40,7 +40,7 @@ describe('runs store', () => {
     await new Promise((resolve) => gone.on('exit', resolve))
     await writeFile(join(crashed.dir, LOCK_FILE), JSON.stringify({pid: gone.pid}))
     // Running: the lock names this (live) process.
-    await journalAt(root, '20261123T100000Z-slot-swap-cccc', '2026-11-23T10:00:00.000Z', [started('slot-swap')], false)
+    const running = await journalAt(root, '20261123T100000Z-slot-swap-cccc', '2026-11-23T10:00:00.000Z', [started('slot-swap')], false)
     // Finished with a summary.
     const withSummary = await journalAt(root, '20261121T100000Z-redis-export-dddd', '2026-11-21T10:00:00.000Z', [started('redis-export')])
     await writeFile(
@@ -60,6 +60,8 @@ describe('runs store', () => {
     const details = await showRun(root, '20261122')
     expect(details).toMatchObject({status: 'crashed', chain: {ok: true, lines: 2}, lastEvent: {seq: 2, type: 'step.started', step: 'restore'}})
     expect(details.summary).toBeUndefined()
+    // The crashed and the running journal were left open to be listed as such; close their files now.
+    await Promise.all([crashed.close(), running.close()])
   })
 
   it('show checks the journal against the hash summary.json recorded', async () => {

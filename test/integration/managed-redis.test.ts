@@ -84,17 +84,23 @@ beforeAll(async () => {
     emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
   })
 })
-afterAll(async () => emulator?.stop())
+afterAll(async () => {
+  // A test that failed half-way leaves its connection open: it would keep reconnecting to the stopped server.
+  for (const client of clients) client.disconnect()
+  await emulator?.stop()
+})
 
 const step = (json: any, id: string) => json.steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === 'main')
 /** A step's outputs as the run's summary.json keeps them. */
 const outputsOf = (json: any, id: string) => JSON.parse(readFileSync(json.summary, 'utf8')).steps.find((s: {id: string; phase: string}) => s.id === id && s.phase === 'main').outputs
 
 /** A TLS connection to the database's real redis-server, found the way opsbook finds it (host name → local port). */
+const clients: Array<import('ioredis').Redis> = []
 async function database(): Promise<import('ioredis').Redis> {
   const endpoint = await arm.redisEndpoint('amr-shop-carts.eastus.redis.azure.net', 10000, {user: 'integration-test'})
   const {Redis} = await import('ioredis')
   const client = new Redis({host: endpoint.host, port: endpoint.port, username: 'integration-test', password: 'token-not-checked', tls: {ca: endpoint.ca, servername: endpoint.servername}, lazyConnect: true})
+  clients.push(client)
   await client.connect()
   return client
 }

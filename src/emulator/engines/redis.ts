@@ -138,7 +138,25 @@ export class RedisEngine {
     clearTimeout(timer)
   }
 
+  /**
+   * Start redis-server. Its ports are picked free just before (freePort), so another process can take one in between
+   * (a busy machine opens many connections): then redis-server exits with "Address already in use" and it is started
+   * again on other ports, up to three times.
+   */
   private async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce()
+      } catch (error) {
+        // A server that started but did not answer in time must not be left running.
+        if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL')
+        if (attempt >= 3 || !/Address already in use/i.test((error as Error).message)) throw error
+        this.ports = undefined
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     const {dir, certificate} = this.options
     mkdirSync(join(dir, 'tls'), {recursive: true})
     const certFile = join(dir, 'tls', 'cert.pem')
@@ -166,16 +184,21 @@ export class RedisEngine {
       ...(this.options.password ? ['--requirepass', this.options.password] : []),
     ]
     this.exitError = undefined
-    const child = spawn(this.options.binary, args, {stdio: ['ignore', 'ignore', 'pipe']})
+    // With --logfile '' redis-server logs to stdout: kept (the last 2,000 characters) to say why it exited.
+    const child = spawn(this.options.binary, args, {stdio: ['ignore', 'pipe', 'pipe']})
     this.child = child
     // A process that exits without stopping the emulator (process.exit, a crash) must not leave the server running.
     const killOnExit = () => child.kill('SIGKILL')
     process.once('exit', killOnExit)
     child.once('exit', () => process.removeListener('exit', killOnExit))
     let stderr = ''
-    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)))
-    child.once('exit', (code, signal) => {
-      this.exitError = new Error(`redis-server exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`)
+    const keep = (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000))
+    child.stdout?.on('data', keep)
+    child.stderr?.on('data', keep)
+    // 'close', not 'exit': by then its output has been read, so the error says why. It can come after a stop() has
+    // returned and the next server started (load): only the current server's end is an error.
+    child.once('close', (code, signal) => {
+      if (this.child === child) this.exitError = new Error(`redis-server exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`)
     })
     child.once('error', (error) => (this.exitError = error))
     this.control = await this.waitForPing(this.ports.plain)

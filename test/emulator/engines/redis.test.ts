@@ -2,7 +2,8 @@
  * The real data plane behind an emulated cache: one redis-server for the file. Its RDB files are read back with our
  * RDB reader (every object type Redis 7 writes, compressed strings, expiries), and an RDB loads into a fresh server.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
@@ -113,5 +114,45 @@ describe('timestampOf', () => {
     expect(timestampOf('1796191200000')?.toISOString()).toBe('2026-12-02T06:00:00.000Z')
     expect(timestampOf('{"ts": 1796191200000}')?.toISOString()).toBe('2026-12-02T06:00:00.000Z')
     expect(timestampOf('not a time')).toBeUndefined()
+  })
+})
+
+describe.skipIf(!binary)('RedisEngine start', () => {
+  it('starts again on other ports when another process took its port first ("Address already in use")', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsbook-redis-engine-'))
+    // Another process holds a port; the first start is sent to it (the race between picking a free port and
+    // redis-server binding it), later starts run the real redis-server unchanged.
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const held = (holder.address() as {port: number}).port
+    const starts = join(dir, 'starts')
+    const wrapper = join(dir, 'redis-server')
+    writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        `echo start >> '${starts}'`,
+        `if [ "$(wc -l < '${starts}')" -eq 1 ]; then first=1; fi`,
+        'n=$#; prev=""',
+        'for a in "$@"; do',
+        `  if [ -n "$first" ] && [ "$prev" = "--port" ]; then set -- "$@" ${held}; else set -- "$@" "$a"; fi`,
+        '  prev="$a"',
+        'done',
+        'shift $n',
+        `exec '${binary}' "$@"`,
+        '',
+      ].join('\n'),
+    )
+    chmodSync(wrapper, 0o755)
+    const engine = new RedisEngine({binary: wrapper, dir: join(dir, 'cache'), certificate: await loadOrCreateCertificate(join(dir, 'certs'))})
+    try {
+      expect(await (await engine.client()).ping()).toBe('PONG')
+      expect(readFileSync(starts, 'utf8').trim().split('\n')).toHaveLength(2)
+      expect(await engine.plainPort()).not.toBe(held)
+    } finally {
+      await engine.stop()
+      holder.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })

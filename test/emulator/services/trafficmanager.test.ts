@@ -14,7 +14,9 @@ let arm: AzureServices
 const RG = 'rg-shop-local'
 
 beforeAll(async () => {
-  emulator = await startLocalEmulator()
+  // Routing changes reach clients after 1 s (the compressed DNS TTL / edge propagation; the default is 3 s): long
+  // enough that the answer right after a change is still the old one on a busy machine.
+  emulator = await startLocalEmulator({routingPropagationMs: 1000})
   arm = sdkServices(emulator)
 }, 60_000)
 afterAll(async () => emulator?.stop())

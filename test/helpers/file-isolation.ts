@@ -1,0 +1,55 @@
+/**
+ * Vitest setup file: what a test file leaves in its worker process is undone when the file ends, so the next file
+ * in the same worker starts as it would in a fresh process. The suite runs with `isolate: false` (vitest.config.ts):
+ * a worker keeps its modules loaded from one file to the next instead of starting a new process and loading
+ * everything again for each file. Measured on the 2-core machine (load 9–13), the 41 files of test/commands,
+ * test/runbooks, test/emulator/services and test/catalog, runs interleaved: 190–221 s wall and 118–121 s CPU with a
+ * process per file, 120–124 s wall and 78–83 s CPU without (2 worker processes instead of 41); test/integration
+ * without its four longest files plus test/emulator/services (20 files, load 5): 94 → 77 s wall, 114 → 71 s CPU;
+ * checks, ci, evidence, azure, actions, contract, emulator without services and az (68 files, load 7–9): 154 → 98 s
+ * wall, 133 → 76 s CPU.
+ *
+ * Undone at the end of every file: environment variables set, changed or deleted (a CLI run in the test process sets
+ * IDENTITY_ENDPOINT for the emulator it talks to), the working directory, process.exitCode, listeners added to
+ * process signals (handlers of interrupted runs), and MSAL's managed-identity state, which is static
+ * — shared by every ManagedIdentityCredential in the process: the token source (with the IDENTITY_ENDPOINT it read
+ * first) and the token cache. Left as they are, the next file's emulator would be asked at an endpoint that no
+ * longer answers, or handed a token signed by an emulator that no longer runs.
+ */
+import {createRequire} from 'node:module'
+import {dirname, join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {afterAll} from 'vitest'
+
+const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const
+
+const env = {...process.env}
+const cwd = process.cwd()
+const exitCode = process.exitCode
+const listeners = new Map(PROCESS_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]))
+
+afterAll(async () => {
+  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key]
+  for (const [key, value] of Object.entries(env)) if (process.env[key] !== value) process.env[key] = value
+  if (process.cwd() !== cwd) process.chdir(cwd)
+  process.exitCode = exitCode
+  for (const [event, before] of listeners)
+    for (const listener of process.listeners(event as NodeJS.Signals)) if (!before.has(listener)) process.off(event, listener)
+  await resetManagedIdentityTokenCache()
+})
+
+/**
+ * msal-node (the one @azure/identity loads) keeps, for the whole process, the managed-identity source it detected
+ * from the environment (ManagedIdentityClient.identitySource / sourceName) and the tokens it got
+ * (ManagedIdentityApplication.nodeStorage). ManagedIdentityClient is not exported: it is loaded by the URL msal's own
+ * index imports it from, which is the same module instance.
+ */
+async function resetManagedIdentityTokenCache(): Promise<void> {
+  const fromIdentity = createRequire(createRequire(import.meta.url).resolve('@azure/identity'))
+  const msalDist = join(dirname(fromIdentity.resolve('@azure/msal-node/package.json')), 'dist')
+  const {ManagedIdentityApplication} = (await import(pathToFileURL(join(msalDist, 'index.mjs')).href)) as {ManagedIdentityApplication: object}
+  const {ManagedIdentityClient} = (await import(pathToFileURL(join(msalDist, 'client', 'ManagedIdentityClient.mjs')).href)) as {ManagedIdentityClient: object}
+  if (!ManagedIdentityApplication || !ManagedIdentityClient) throw new Error(`msal-node at ${msalDist} has no ManagedIdentityApplication/ManagedIdentityClient: update ${import.meta.filename}`)
+  Object.assign(ManagedIdentityApplication, {nodeStorage: undefined})
+  Object.assign(ManagedIdentityClient, {identitySource: undefined, sourceName: undefined})
+}
