@@ -1007,7 +1007,9 @@ export function routes(ctx: EmulatorContext): Route[] {
             // engines/postgres.ts UpgradePrecheckError (not imported: the engine loads only with the real data plane).
             throw Array.isArray((error as {problems?: unknown}).problems)
               ? new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
-              : error
+              : // A failure once the copy ran (the engine put the old server back, taking writes): the operation fails
+                // with what went wrong. Azure's code for it is not documented; the LRO's generic InternalServerError.
+                new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} failed; the server stays on ${upgrade.fromVersion}: ${error.message}`)
           })
         }
       }
