@@ -121,7 +121,7 @@ async function fleetCase(): Promise<void> {
   const emulator = await startEmulator({environment: fleetEnvironment, environmentName: 'bench-fleet', lroDurationMs: 0, estate: estate as never})
   try {
     emulator.faults.set({latencyMs: LATENCY_MS})
-    const endpoints = {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription}
+    const endpoints = {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription}
     const services = createAzureServices({environment: fleetEnvironment, environmentName: 'bench-fleet', emulator: endpoints})
     const sources = sourcesFromServices(services, (subscription) =>
       createAzureServices({environment: {...fleetEnvironment, subscription}, environmentName: 'bench-fleet', emulator: endpoints, credential: services.credential}),
@@ -231,7 +231,7 @@ async function singleSubscriptionCase(): Promise<void> {
   console.log(`Seeding ${Object.keys(components).length} resources into the emulator (catalog seed) …`)
   const emulator = await startEmulator({environment, environmentName: 'bench', lroDurationMs: 0})
   try {
-    const endpoints = {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription}
+    const endpoints = {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription}
     emulator.faults.set({latencyMs: LATENCY_MS, throttle: THROTTLE})
     const throttled = (log: RequestLogEntry[]) => log.filter((e) => e.status === 429).length
 

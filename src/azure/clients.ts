@@ -491,7 +491,9 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
   const existing = process.env.IDENTITY_ENDPOINT
   if (emulator.identityEndpoint && (!existing || existing === emulator.identityEndpoint)) {
     process.env.IDENTITY_ENDPOINT = emulator.identityEndpoint
-    process.env.IDENTITY_HEADER = emulator.identityHeader ?? process.env.IDENTITY_HEADER ?? 'opsbook-emulator'
+    // The endpoint refuses a request without its IDENTITY_HEADER secret (server.ts identityHeaderRefused).
+    const header = emulator.identityHeader ?? process.env.IDENTITY_HEADER
+    if (header) process.env.IDENTITY_HEADER = header
     // Only the managed-identity source, so credentials for real Azure in the environment are never sent to localhost.
     const saved = process.env.AZURE_TOKEN_CREDENTIALS
     process.env.AZURE_TOKEN_CREDENTIALS = 'ManagedIdentityCredential'
@@ -543,7 +545,7 @@ function emulatorStaticCredential(emulator: EmulatorEndpoints): TokenCredential 
       const cached = signed.get(scope)
       if (cached && cached.expiresOnTimestamp - Date.now() > 5 * 60_000) return cached
       const url = `${emulator.armEndpoint}/msi/token?api-version=2019-08-01&resource=${encodeURIComponent(scope.replace(/\/\.default$/, ''))}`
-      const response = await httpGet(url, {headers: {'X-IDENTITY-HEADER': emulator.identityHeader ?? 'opsbook-emulator'}, ca: emulator.caPem})
+      const response = await httpGet(url, {headers: emulator.identityHeader ? {'X-IDENTITY-HEADER': emulator.identityHeader} : {}, ca: emulator.caPem})
       if (response.status !== 200) throw new Error(`the emulator's token endpoint answered ${response.status} for ${scope}`)
       const body = JSON.parse(response.body) as {access_token: string; expires_on: string}
       const token = {token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000}

@@ -3,7 +3,7 @@
  * managed-identity token endpoint, Azurite for Blob, persisted state, long-running operations, faults and the
  * request log. Service modules plug in through `routes(ctx)` (see context.ts).
  */
-import {randomUUID} from 'node:crypto'
+import {randomUUID, timingSafeEqual} from 'node:crypto'
 import {appendFileSync, mkdtempSync, rmSync} from 'node:fs'
 import {createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer, type Server as HttpsServer} from 'node:https'
@@ -772,9 +772,27 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
   return armError(404, 'NotFound', `No route for ${path} in the opsbook emulator (see README: what the emulator covers).`)
 }
 
+/**
+ * App Service's identity endpoint takes a request only with `X-IDENTITY-HEADER` set to the IDENTITY_HEADER secret it
+ * gives the app (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference:
+ * "X-IDENTITY-HEADER — Required. The value of the IDENTITY_HEADER environment variable. This header is used to help
+ * mitigate server-side request forgery (SSRF) attacks"). The page documents no error body for a missing or wrong
+ * one: the emulator answers 401 with the OAuth error shape (`error`, `error_description`) of the endpoint's other
+ * answers — best known, not a documented code. Compared in constant time (it is a secret).
+ */
+function identityHeaderRefused(sent: string | string[] | undefined, secret: string): EmulatorResponse | undefined {
+  const value = Array.isArray(sent) ? sent[0] : sent
+  if (!value) return {status: 401, body: {error: 'invalid_request', error_description: 'Required header X-IDENTITY-HEADER is missing: send the IDENTITY_HEADER value.'}}
+  const a = Buffer.from(value)
+  const b = Buffer.from(secret)
+  if (a.length !== b.length || !timingSafeEqual(a, b))
+    return {status: 401, body: {error: 'invalid_request', error_description: 'The X-IDENTITY-HEADER value is not this endpoint\'s IDENTITY_HEADER.'}}
+  return undefined
+}
+
 function tokenResponse(request: EmulatorRequest, deps: HandlerDeps, lifetimeSeconds = 3600): EmulatorResponse {
-  if (!request.headers['x-identity-header'] && !request.headers['metadata'])
-    return {status: 401, body: {error: 'invalid_request', error_description: 'Required header X-IDENTITY-HEADER is missing.'}}
+  const refused = identityHeaderRefused(request.headers['x-identity-header'], deps.identityHeader)
+  if (refused) return refused
   const resource = (request.query.get('resource') ?? request.query.get('scope') ?? 'https://management.azure.com/').replace(/\/\.default$/, '')
   const now = Math.floor(Date.now() / 1000)
   const expiresOn = now + (deps.faults.tokenLifetimeSeconds() ?? lifetimeSeconds)

@@ -88,7 +88,7 @@ export async function startSeededEmulator(now = new Date(), options: {listPageSi
   const services = createAzureServices({
     environment,
     environmentName: 'checks',
-    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription},
     retry: {maxRetries: 1, baseDelayMs: 20},
   })
   try {

@@ -55,7 +55,7 @@ async function scan(scenario: Scenario): Promise<CheckReport> {
     const services = createAzureServices({
       environment,
       environmentName: 'prod',
-      emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+      emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription},
       retry: {maxRetries: 1, baseDelayMs: 20},
     })
     const report = await runChecks({environment, environmentName: 'prod', sources: sourcesFromServices(services)})

@@ -28,7 +28,7 @@ async function start(listPageSizes?: Record<string, number>): Promise<{emulator:
   const services = createAzureServices({
     environment,
     environmentName: 'checks',
-    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription},
   })
   const vault = await (await services.keyvault()).vaults.get(RG, 'kv-good')
   return {emulator, services, vaultUri: vault.properties.vaultUri!}

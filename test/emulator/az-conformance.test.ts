@@ -15,6 +15,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {azAvailability, createAzSandbox, type AzResult, type AzSandbox, type AzSession} from '../helpers/az.js'
 import {repoRoot} from '../helpers/cli.js'
+import {localEnvironmentWithServers} from './helpers.js'
 
 const {az, skipReason, failReason} = azAvailability()
 const RG = 'rg-shop-local'
@@ -53,9 +54,11 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
   }
 
   beforeAll(async () => {
-    emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), lroDurationMs: 100})
+    // pg-conformance-12 already exists (12 is in extended support: Azure keeps such servers but creates no new ones).
+    const environment = await localEnvironmentWithServers([{name: 'pg-conformance-12', version: '12'}])
+    emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environment, lroDurationMs: 100})
     sub = emulator.subscription
-    sandbox = await createAzSandbox({az: az!, armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, subscription: emulator.subscription})
+    sandbox = await createAzSandbox({az: az!, armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, subscription: emulator.subscription})
     session = sandbox.session()
   }, LONG)
 
@@ -136,11 +139,14 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
     // Before the retention window: the emulator refuses, as Azure does.
     await fails(['postgres', 'flexible-server', 'restore', '-g', RG, '-n', 'pg-conformance-old', '--source-server', PG, '--restore-time', new Date(Date.now() - 40 * 86_400_000).toISOString()])
     await ok(['postgres', 'flexible-server', 'delete', '-g', RG, '-n', 'pg-conformance-pitr', '--yes'])
-    // In-place major version upgrade (az 2.45 offers 12–14 as targets): server, replicas, then PATCH {version}.
-    await ok([
-      'postgres', 'flexible-server', 'create', '-g', RG, '-n', 'pg-conformance-12', '-l', 'eastus', '--tier', 'GeneralPurpose', '--sku-name', 'Standard_D2ds_v5',
+    // A new server on 12 is refused (extended support: existing servers only), as Azure refuses a version outside
+    // the allowed values; the existing 12 server upgrades in place (az 2.45 offers 12–14 as targets): PATCH {version}.
+    const refused = await fails([
+      'postgres', 'flexible-server', 'create', '-g', RG, '-n', 'pg-conformance-new-12', '-l', 'eastus', '--tier', 'GeneralPurpose', '--sku-name', 'Standard_D2ds_v5',
       '--public-access', 'None', '--admin-user', 'confadmin', '--admin-password', 'Conf-Passw0rd-123', '--version', '12', '--storage-size', '32', '--yes',
     ])
+    expect(refused.stderr).toMatch(/ParameterOutOfRange|The value of the 'Version' should be in: \[14,15,16,17,18\]/)
+    expect((await ok(['postgres', 'flexible-server', 'show', '-g', RG, '-n', 'pg-conformance-12'])).version).toBe('12')
     expect((await ok(['postgres', 'flexible-server', 'upgrade', '-g', RG, '-n', 'pg-conformance-12', '--version', '14', '--yes'])).version).toBe('14')
   }, LONG)
 

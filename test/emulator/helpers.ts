@@ -71,3 +71,17 @@ export function modularOptions(emulator: RunningEmulator, retries = 0) {
 
 export const poll = {updateIntervalInMs: 50}
 export const RG = 'rg-shop-local'
+
+/**
+ * The catalog's `local` environment plus PostgreSQL servers that already exist in the subscription (seeded, never
+ * created through ARM): how a server on a major new servers cannot have (extended support, e.g. 12 or 13) comes to be.
+ */
+export async function localEnvironmentWithServers(servers: Array<{name: string; version: string}>): Promise<import('../../src/catalog/schema.js').Environment> {
+  const {loadCatalog, getEnvironment} = await import('../../src/catalog/loader.js')
+  const {postgresComponentSchema} = await import('../../src/catalog/schema.js')
+  const {repoRoot} = await import('../helpers/cli.js')
+  const {join} = await import('node:path')
+  const environment = structuredClone(getEnvironment(loadCatalog({flag: join(repoRoot, 'runbooks.yaml')}), 'local'))
+  for (const server of servers) environment.components[server.name] = postgresComponentSchema.parse({type: 'postgres', name: server.name, version: server.version})
+  return environment
+}

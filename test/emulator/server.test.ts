@@ -157,6 +157,11 @@ describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () 
     // Open without a token, as their Azure counterparts are: the token endpoint and the discovery document.
     const token = await raw('/msi/token?api-version=2019-08-01&resource=https://management.azure.com/', {headers: {'X-IDENTITY-HEADER': emulator.identityHeader}})
     expect(token.status).toBe(200)
+    // …but only with the IDENTITY_HEADER secret, as App Service's identity endpoint: missing or wrong, no token.
+    for (const headers of [{} as Record<string, string>, {'X-IDENTITY-HEADER': 'guessed-value'}, {'X-IDENTITY-HEADER': `${emulator.identityHeader}x`}, {Metadata: 'true'}]) {
+      const refused = await raw('/msi/token?api-version=2019-08-01&resource=https://management.azure.com/', {headers})
+      expect([refused.status, refused.json.error, refused.json.access_token], JSON.stringify(headers)).toEqual([401, 'invalid_request', undefined])
+    }
     expect((await raw('/opsbook/emulator', {headers: {}})).status).toBe(200)
     // With the token from the token endpoint the same request is served.
     expect((await raw(paths[0]![1], {headers: {authorization: `Bearer ${token.json.access_token}`}})).status).toBe(200)

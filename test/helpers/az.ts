@@ -78,6 +78,8 @@ export interface AzSandboxOptions {
   az: string
   armEndpoint: string
   caPem: string
+  /** The emulator's IDENTITY_HEADER secret: its token endpoint refuses a request without it. */
+  identityHeader: string
   subscription: string
   tenant?: string
   cloudName?: string
@@ -118,7 +120,7 @@ export async function createAzSandbox(options: AzSandboxOptions): Promise<AzSand
   const seeded = spawnSync(python, ['-c', SEED_PY, configDir, `https://${LOGIN_HOST}/${tenant}`], {env, encoding: 'utf8'})
   if (seeded.status !== 0) throw new Error(`seeding az's MSAL HTTP cache and version check failed:\n${seeded.stderr}`)
   // The access token az sends: one the emulator's token endpoint issued (signed by its issuer; ARM validates tokens).
-  const issued = await emulatorToken(options.armEndpoint, options.caPem, ARM_AUDIENCE)
+  const issued = await emulatorToken(options.armEndpoint, options.caPem, options.identityHeader, ARM_AUDIENCE)
   writeTokenCache(configDir, tenant, options.subscription, cloud, issued)
 
   const run = (args: string[], runOptions: {timeoutMs?: number} = {}) => runAz(options.az, args, env, runOptions.timeoutMs ?? 60_000)
@@ -295,10 +297,10 @@ function pythonOf(az: string): string {
  * the emulator validates ARM tokens (signature of its own issuer, tenant, audience, expiry), so az's cache must hold
  * one it issued. Valid an hour (the endpoint's lifetime), longer than a conformance run.
  */
-function emulatorToken(armEndpoint: string, caPem: string, resource: string): Promise<{token: string; expiresOn: number}> {
+function emulatorToken(armEndpoint: string, caPem: string, identityHeader: string, resource: string): Promise<{token: string; expiresOn: number}> {
   const url = `${armEndpoint.replace(/\/$/, '')}/msi/token?api-version=2019-08-01&resource=${encodeURIComponent(resource)}`
   return new Promise((resolve, reject) => {
-    httpsGet(url, {ca: caPem, headers: {'X-IDENTITY-HEADER': 'az-sandbox'}}, (res) => {
+    httpsGet(url, {ca: caPem, headers: {'X-IDENTITY-HEADER': identityHeader}}, (res) => {
       let body = ''
       res.on('data', (chunk) => (body += chunk))
       res.on('end', () => {

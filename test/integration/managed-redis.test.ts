@@ -81,7 +81,7 @@ beforeAll(async () => {
   arm = createAzureServices({
     environment: loaded.catalog.environments.local!,
     environmentName: 'local',
-    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription},
   })
 })
 afterAll(async () => {

@@ -13,6 +13,7 @@ import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {DEFAULT_PRINCIPAL} from '../../src/emulator/services/authorization.js'
 import {issuerOf, signToken} from '../../src/emulator/tokens.js'
+import {localEnvironmentWithServers} from '../emulator/helpers.js'
 import {repoRoot, runRunbookInProcess, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 import {setKeyVaultSecret} from '../helpers/keyvault.js'
 
@@ -61,6 +62,7 @@ const RUNNER_OID = '7d2e4b10-3c55-4f0e-8a61-0b9c2f4e6a13'
 
 beforeAll(async () => {
   emulator = await startLocalEmulator({
+    environment: await localEnvironmentWithServers([{name: 'pg-v13', version: '13'}]),
     dataPlane: 'real',
     load: {ratePerSecond: 20},
     geoBackupLagMs: GEO_LAG_MS,
@@ -258,14 +260,10 @@ describe('PostgreSQL data read from real restored servers', () => {
   })
 
   it('a server of a major not installed (13: only existing servers run it in Azure, and it is not installed here) runs the nearest one, and the emulator and the probe log say so', async () => {
+    // pg-v13 already exists (seeded: Azure creates no new servers on 13); the probes sign in with Entra.
     const pg = await arm.postgres()
-    await pg.servers.beginCreateOrUpdateAndWait('rg-shop-local', 'pg-v13', {
-      location: 'westeurope',
-      version: '13',
-      administratorLogin: 'opsbookadmin',
-      administratorLoginPassword: 'not-used-here-1A!',
-      authConfig: {activeDirectoryAuth: 'Enabled'},
-    } as never)
+    expect((await pg.servers.get('rg-shop-local', 'pg-v13')).version).toBe('13')
+    await pg.servers.beginUpdateAndWait('rg-shop-local', 'pg-v13', {authConfig: {activeDirectoryAuth: 'Enabled'}} as never)
     const data = await arm.armRequest('GET', `${serverId('pg-v13')}/opsbookData`, {apiVersion: '2025-08-01'})
     const runs = Number(/^PostgreSQL (\d+)$/.exec(data.body.dataPlane.engine)![1])
     expect(runs).not.toBe(13)

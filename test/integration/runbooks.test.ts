@@ -20,7 +20,7 @@ function sdkServicesFor(emulator: RunningEmulator, dir: string): AzureServices {
   return createAzureServices({
     environment: loaded.catalog.environments.local!,
     environmentName: 'local',
-    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription},
   })
 }
 

@@ -48,7 +48,7 @@ export function sdkServices(emulator: RunningEmulator): AzureServices {
   return createAzureServices({
     environment: loaded.catalog.environments.local!,
     environmentName: 'local',
-    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription},
   })
 }
 

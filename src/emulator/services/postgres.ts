@@ -704,6 +704,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       case 'Default':
       case 'Create': {
         if (!props.administratorLogin) return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'administratorLogin'. Specify a valid parameter value.")
+        const versionRefused = newServerVersionRefused(props.version)
+        if (versionRefused) return versionRefused
         const haRefused = tierRefused(body.sku?.name ?? 'Standard_D2ds_v5', 'high availability', props.highAvailability?.mode)
         if (haRefused) return haRefused
         server = newServer(ctx, {
@@ -1005,7 +1007,9 @@ export function routes(ctx: EmulatorContext): Route[] {
             // engines/postgres.ts UpgradePrecheckError (not imported: the engine loads only with the real data plane).
             throw Array.isArray((error as {problems?: unknown}).problems)
               ? new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
-              : error
+              : // A failure once the copy ran (the engine put the old server back, taking writes): the operation fails
+                // with what went wrong. Azure's code for it is not documented; the LRO's generic InternalServerError.
+                new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} failed; the server stays on ${upgrade.fromVersion}: ${error.message}`)
           })
         }
       }
@@ -1181,6 +1185,25 @@ export const POSTGRES_TIERS: Record<string, {skus: Array<{name: string; vCores: 
  * supportedVersionsToUpgrade ["13" … "18"]). A PATCH of `version` accepts exactly these targets (majorUpgrade).
  */
 export const POSTGRES_VERSIONS = ['11', '12', '13', '14', '15', '16', '17', '18']
+/**
+ * The majors a new server can be created with. Retired majors and those in extended support run only on servers
+ * that already exist (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-supported-versions,
+ * https://learn.microsoft.com/azure/postgresql/flexible-server/extended-support: "you can't create new servers" on
+ * a major in extended support; az dropped `--version 12` from create, Azure/azure-cli#31363): 11, 12 and 13 stay in
+ * the capabilities list (existing servers on them upgrade from there, as the recording above shows) but not here.
+ */
+export const POSTGRES_NEW_SERVER_VERSIONS = POSTGRES_VERSIONS.filter((v) => Number(v) >= 14)
+
+/**
+ * A create (createMode Default/Create) of a major new servers cannot have. Azure's exact answer to a create of a
+ * retired major is not published; best known: ARM's refusal of a version outside the allowed values,
+ * 400 ParameterOutOfRange "The value of the 'Version' should be in: [13,14,15]. Verify that the specified parameter
+ * value is correct." (observed from Azure for a version PATCH, hashicorp/terraform-provider-azurerm#25344).
+ */
+function newServerVersionRefused(version: unknown): EmulatorResponse | undefined {
+  if (version === undefined || POSTGRES_NEW_SERVER_VERSIONS.includes(String(version))) return undefined
+  return armError(400, 'ParameterOutOfRange', `The value of the 'Version' should be in: [${POSTGRES_NEW_SERVER_VERSIONS.join(',')}]. Verify that the specified parameter value is correct.`)
+}
 const STORAGE_SIZES_GB = [32, 64, 128, 256, 512, 1024, 2048]
 const DEFAULT_DATABASES = ['postgres', 'azure_maintenance', 'azure_sys']
 

@@ -55,7 +55,7 @@ async function scan(argApiVersion?: string, faults?: FaultSpec) {
   const services = createAzureServices({
     environment,
     environmentName: 'amr',
-    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription},
     retry: {maxRetries: 1, baseDelayMs: 20},
   })
   const sources: CheckSources = sourcesFromServices(services)

@@ -133,6 +133,36 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
     await sql('pg-upgrade-blocked', "INSERT INTO public.orders (amount, note) VALUES (1, 'after the refused upgrade')")
   }, 300_000)
 
+  it('a failure in the middle of the copy fails the operation and leaves the server on its old major, taking writes again', async () => {
+    await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-upgrade-midway',
+      {location: 'eastus', version: '14', sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'}, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1', authConfig: {activeDirectoryAuth: 'Enabled'}},
+      poll,
+    )
+    await sql('pg-upgrade-midway', "INSERT INTO public.orders (amount, note) VALUES (7, 'before the failed upgrade')")
+    // A view on a column PostgreSQL 17 removed (pg_stat_bgwriter.checkpoints_timed moved to pg_stat_checkpointer):
+    // no precheck names it, and the new cluster refuses it when the copy recreates views — after the tables and
+    // their rows were copied, so the failure is midway, with the old server already read-only.
+    await sql('pg-upgrade-midway', 'CREATE VIEW public.checkpoints AS SELECT checkpoints_timed FROM pg_stat_bgwriter')
+    await expect(client.servers.beginUpdateAndWait(RG, 'pg-upgrade-midway', {version: '17'}, poll)).rejects.toThrow(
+      /failed\. InternalServerError\. .*The major version upgrade of 'pg-upgrade-midway' to 17 failed; the server stays on 14: column (pg_stat_bgwriter\.)?checkpoints_timed does not exist/,
+    )
+    const after = await client.servers.get(RG, 'pg-upgrade-midway')
+    expect([after.version, after.state]).toEqual(['14', 'Ready'])
+    expect((await sql('pg-upgrade-midway', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
+    // Writes are taken again (the copy had made the server read-only), and the rows from before are all there.
+    await sql('pg-upgrade-midway', "INSERT INTO public.orders (amount, note) VALUES (8, 'after the failed upgrade')")
+    expect((await sql('pg-upgrade-midway', "SELECT note FROM public.orders WHERE note LIKE '% the failed upgrade' ORDER BY amount")).map((r) => r.note)).toEqual([
+      'before the failed upgrade',
+      'after the failed upgrade',
+    ])
+    // Nothing of the half-made cluster is left in the way: without the view the same upgrade goes through.
+    await sql('pg-upgrade-midway', 'DROP VIEW public.checkpoints')
+    expect((await client.servers.beginUpdateAndWait(RG, 'pg-upgrade-midway', {version: '17'}, poll)).version).toBe('17')
+    expect((await sql('pg-upgrade-midway', "SELECT count(*)::int AS n FROM public.orders WHERE note LIKE '% the failed upgrade'"))[0].n).toBe(2)
+  }, 300_000)
+
   it('refuses to upgrade a primary that has read replicas, and a replica', async () => {
     // pg-shop-orders has the catalog's replica pg-shop-orders-dr.
     for (const name of ['pg-shop-orders', 'pg-shop-orders-dr'])

@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
-import {bearerFor, credentialFor, hlcOptions, poll, RG} from '../helpers.js'
+import {bearerFor, credentialFor, hlcOptions, localEnvironmentWithServers, poll, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
 let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
@@ -207,6 +207,34 @@ describe('authConfig of the catalog\'s servers', () => {
       }
     } finally {
       rmSync(stateDir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('majors a new server cannot have (retired or in extended support: 11, 12, 13)', () => {
+  it('refuses to create a server on 12 or 13, while an existing 12 server is served and upgrades to 14', async () => {
+    const create = (name: string, version: string) =>
+      client.servers.beginCreateOrUpdateAndWait(RG, name, {location: 'eastus', version, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1'} as never, poll)
+    for (const version of ['12', '13']) {
+      const refused = await create(`pg-new-${version}`, version).catch((e) => e)
+      expect(refused.statusCode, version).toBe(400)
+      expect(refused.code, version).toBe('ParameterOutOfRange')
+      expect(refused.message).toBe("The value of the 'Version' should be in: [14,15,16,17,18]. Verify that the specified parameter value is correct.")
+      await expect(client.servers.get(RG, `pg-new-${version}`)).rejects.toMatchObject({statusCode: 404})
+    }
+    // A supported major is created as before.
+    expect((await create('pg-new-14', '14')).version).toBe('14')
+    await client.servers.beginDeleteAndWait(RG, 'pg-new-14', poll)
+
+    // A 12 server that already exists (Azure keeps existing servers running on extended support) stays usable.
+    const legacy = await startEmulator({environment: await localEnvironmentWithServers([{name: 'pg-legacy-12', version: '12'}]), lroDurationMs: 0})
+    try {
+      const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+      const other = new PostgreSQLManagementFlexibleServerClient(credentialFor(legacy), legacy.subscription, hlcOptions(legacy))
+      expect((await other.servers.get(RG, 'pg-legacy-12')).version).toBe('12')
+      expect((await other.servers.beginUpdateAndWait(RG, 'pg-legacy-12', {version: '14'} as never, poll)).version).toBe('14')
+    } finally {
+      await legacy.stop()
     }
   })
 })
