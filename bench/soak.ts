@@ -115,7 +115,7 @@ async function settle(): Promise<void> {
 
 async function main(): Promise<void> {
   const stateDir = process.argv.includes('--in-memory') ? undefined : mkdtempSync(join(tmpdir(), 'opsbook-soak-'))
-  const emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100, tokenLifetimeSeconds: 30, stateDir})
+  const emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100, tokenLifetimeSeconds: 10, stateDir})
   Object.assign(process.env, emulator.env())
   const ctx = {emulator, n: 0} as MatrixContext
   const portOf = (url: string) => Number(new URL(url).port)
