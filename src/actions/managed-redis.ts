@@ -347,6 +347,25 @@ function maintenancePlanOf(context: {environment: Parameters<typeof resolveResou
 
 const describeWindows = (windows: readonly AmrMaintenanceWindow[]) => windows.map(describeAmrWindow).join(', ')
 
+/**
+ * The value of `az redisenterprise update --maintenance-configuration` (alias `--maintenance-config`) for these
+ * windows, in the argument's own key names. The option comes with the redisenterprise extension 1.5.0b1 (a preview:
+ * `az extension add --name redisenterprise --allow-preview true`; HISTORY.rst). Its aaz-generated schema,
+ * Azure/azure-cli-extensions src/redisenterprise/azext_redisenterprise/aaz/latest/redisenterprise/_update.py, declares
+ * an object argument with `maintenance-windows` (list) of `{duration, schedule: {day-of-week}, start-hour-utc, type}`;
+ * the extension's own scenario test (tests/latest/test_maintenance_config.py) passes exactly this JSON form, and its
+ * recording (recordings/test_redisenterprise_maintenance_config.yaml) shows az sending it as the REST body
+ * `maintenanceConfiguration.maintenanceWindows[{type, duration, startHourUtc, schedule.dayOfWeek}]`. az's aaz core also
+ * maps camelCase keys to the argument's fields (azure-cli-core aaz/_field_type.py AAZObjectType.get_attr_name), but
+ * the kebab-case form is the one the extension documents and tests. The command GETs the cluster and PUTs it back at
+ * api-version 2026-05-01-preview (its `_aaz_info`); opsbook PATCHes at 2026-09-01.
+ */
+export function amrMaintenanceAzValue(windows: readonly AmrMaintenanceWindow[]): string {
+  return JSON.stringify({
+    'maintenance-windows': windows.map((w) => ({type: w.type, duration: w.duration, 'start-hour-utc': w.startHourUtc, schedule: {'day-of-week': w.schedule.dayOfWeek}})),
+  })
+}
+
 export const getMaintenanceAction = defineAction({
   name: 'managedredis.getMaintenance',
   summary: 'Read a Managed Redis cluster\'s scheduled maintenance windows and report drift from the catalog\'s windows',
@@ -406,12 +425,11 @@ export const setMaintenanceAction = defineAction({
     let config = '<maintenance windows>'
     try {
       const wanted = maintenancePlanOf(plan, r, new Date())
-      if (!wanted.problem) config = JSON.stringify({maintenanceWindows: wanted.windows})
+      if (!wanted.problem) config = amrMaintenanceAzValue(wanted.windows)
     } catch {
       // plan shows the placeholder
     }
-    // --maintenance-configuration: redisenterprise extension 1.5.0b1 (az extension add --name redisenterprise --allow-preview true);
-    // Debian's az 2.45 has no redisenterprise command group at all.
+    // Debian's az 2.45 has no redisenterprise command group at all (see AZ_245_AMR and amrMaintenanceAzValue).
     return [`${AZ} update --resource-group ${r.resourceGroup} --cluster-name ${r.name} --maintenance-configuration ${shellQuote(config)}${AZ_245_AMR}`]
   },
   arm: (input, plan) => {

@@ -32,6 +32,14 @@ import {connectCache, keyCountRow, liveData, probeOf, settleProbes, writeCanary,
  * the redisenterprise extension, https://learn.microsoft.com/cli/azure/redisenterprise), so the az conformance suite
  * proves az 2.45 cannot parse the line instead of parsing it (test/emulator/az-plan-lines.ts).
  */
+/**
+ * Marks the `az redisenterprise` lines: that command group is the redisenterprise extension's, never in core az, and
+ * the extension cannot be added to Debian's az 2.45 (its azext_metadata.json, Azure/azure-cli-extensions
+ * src/redisenterprise/azext_redisenterprise/azext_metadata.json, asks for azure-cli-core 2.70.0 or newer; and the
+ * az conformance suite runs offline, where `az extension add` cannot download it). So the suite can only prove these
+ * lines do not parse on az 2.45; their argument names are checked against the extension's source instead
+ * (amrMaintenanceAzValue in managed-redis.ts).
+ */
 export const AZ_245_AMR = "  # needs az newer than 2.45 (Debian's az 2.45 has no redisenterprise command group: it is the redisenterprise extension's)"
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})

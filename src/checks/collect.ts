@@ -248,6 +248,7 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
         pgAdministrators: () => allPages(budget, () => sources.pgAdministrators(rg, resource.name)),
         redisFirewallRules: () => allPages(budget, () => sources.redisFirewallRules(rg, resource.name)),
         managedRedisDatabase: () => budget.run('arm', () => sources.managedRedisDatabase(resource.id)),
+        managedRedisMaintenance: () => budget.run('arm', () => sources.managedRedisMaintenance(resource.id)),
         kvCertificates: () => {
           const uri = (resource.properties as {vaultUri?: string} | null | undefined)?.vaultUri
           if (!uri) return Promise.reject(new Error('the vault has no vaultUri'))

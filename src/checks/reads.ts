@@ -16,6 +16,15 @@
 import type {FactName} from './types.js'
 
 export const ARG_TABLES_URL = 'https://learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources'
+/**
+ * "Resource Graph uses a GET to the latest non-preview API of each resource provider to gather properties and values.
+ * As a result, the property expected may not be available. In some cases, the API version used has been overridden"
+ * (overview, "How Resource Graph is kept current"; stored copy MicrosoftDocs/azure-docs
+ * articles/governance/resource-graph/overview.md), and the `apiVersion` column of `resources` names the version used
+ * per type (samples/advanced, "Show resource types and API versions").
+ */
+export const ARG_API_VERSION_URL = 'https://learn.microsoft.com/azure/governance/resource-graph/overview#how-resource-graph-is-kept-current'
+export const ARG_API_VERSION_SAMPLE_URL = 'https://learn.microsoft.com/azure/governance/resource-graph/samples/advanced#apiversion'
 
 export interface FactSource {
   /** `resource-graph`: one paged query serves every resource; `per-resource`: at least one ARM (or data-plane) read per resource. */
@@ -101,15 +110,25 @@ export const FACT_SOURCES: Record<FactName, FactSource> = {
     why: notInArg('microsoft.cache/redisenterprise/databases'),
     cites: [ARG_TABLES_URL],
   },
+  managedRedisMaintenance: {
+    source: 'resource-graph',
+    read: "the cluster's Resource Graph row (properties.maintenanceConfiguration); RedisEnterprise_Get at api-version 2026-09-01 per cluster only when the row lacks the property",
+    // Resource Graph stores what a GET at the provider's latest non-preview api-version returns, unless it overrides
+    // the version per type ("As a result, the property expected may not be available"; the `apiVersion` column says
+    // which): nothing documents which version it uses for microsoft.cache/redisenterprise, and maintenanceConfiguration
+    // exists only from 2025-08-01-preview (stable 2026-09-01), so a row without it may just be an older version's.
+    why: 'Resource Graph documents no api-version per type, and maintenanceConfiguration is newer than most: a row without it is read from ARM',
+    cites: [ARG_TABLES_URL, ARG_API_VERSION_URL, ARG_API_VERSION_SAMPLE_URL],
+  },
   kvKeys: {
     source: 'per-resource',
-    read: 'Keys_List (management plane), every page',
+    read: 'Keys_List (management plane), every page (up to 25 a page, the size Key Vault documents for these collections)',
     why: notInArg('microsoft.keyvault/vaults/keys'),
     cites: [ARG_TABLES_URL],
   },
   kvSecrets: {
     source: 'per-resource',
-    read: 'Secrets_List (management plane), every page',
+    read: 'Secrets_List (management plane), every page (up to 25 a page, the size Key Vault documents for these collections)',
     why: notInArg('microsoft.keyvault/vaults/secrets'),
     cites: [ARG_TABLES_URL],
   },
@@ -121,7 +140,7 @@ export const FACT_SOURCES: Record<FactName, FactSource> = {
   },
   kvCertificates: {
     source: 'per-resource',
-    read: 'Get Certificates (data plane) and each enabled certificate\'s policy',
+    read: 'Get Certificates (data plane, every page of up to 25) and each enabled certificate\'s policy',
     why: 'certificates are data-plane objects: no ARM resource type, so no Resource Graph row',
     cites: [ARG_TABLES_URL],
   },

@@ -4,6 +4,7 @@
  * the emulator). Each method returns one page or one resource, so the budget sees every request.
  */
 import type {AzureServices} from '../azure/clients.js'
+import {AMR_MAINTENANCE_API} from '../catalog/managed-redis-maintenance.js'
 import {quotaResetMs} from './budget.js'
 import type {FrontDoorConfig, LockInfo, VaultCertificate, VaultItem} from './types.js'
 
@@ -57,7 +58,7 @@ export interface CheckSources {
   /** Microsoft Entra administrators of a PostgreSQL flexible server, first page. */
   pgAdministrators(resourceGroup: string, server: string): Promise<Paged<{principalName?: string; principalType?: string}>>
   /**
-   * Certificates of a vault and the policy of each enabled one, first page, from the Key Vault data plane (vault URL
+   * Certificates of a vault (every page, up to 25 each) and the policy of each enabled one, from the Key Vault data plane (vault URL
    * from ARM's vaultUri): needs data-plane read access (e.g. the Key Vault Reader role) and network reach.
    */
   kvCertificates(vaultUri: string): Promise<VaultCertificate[]>
@@ -68,6 +69,12 @@ export interface CheckSources {
    * and persistence; the SDK's 2022-01-01 has no accessKeysAuthentication). Null when the cluster has no such database.
    */
   managedRedisDatabase(clusterId: string): Promise<Record<string, any> | null>
+  /**
+   * A Managed Redis cluster's `properties.maintenanceConfiguration` as its ARM GET at api-version 2026-09-01 returns it
+   * (AMR_MAINTENANCE_API: the first stable version that has the property), null when it has none. Read only for
+   * clusters whose Resource Graph row lacks the property (reads.ts, managedRedisMaintenance).
+   */
+  managedRedisMaintenance(clusterId: string): Promise<Record<string, any> | null>
   /**
    * A Front Door profile's security policies, AFD endpoints' routes and custom domains (every page of each list),
    * one ARM request per page, each sent through `within` (the collector's budget).
@@ -120,6 +127,14 @@ function isoTime(value: unknown): string | undefined {
   if (value instanceof Date) return value.toISOString()
   if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000).toISOString()
   return undefined
+}
+
+/** A Key Vault nextLink's path and query without api-version (keyVaultGet adds its own). */
+function nextPath(nextLink: string): string {
+  const url = new URL(nextLink)
+  // URLSearchParams would write `$skiptoken` as `%24skiptoken`; keep the query as Key Vault wrote it.
+  const query = url.search.replace(/^\?/, '').split('&').filter((part) => part && !/^api-version=/i.test(part)).join('&')
+  return `${url.pathname}${query ? `?${query}` : ''}`
 }
 
 function isNotFound(error: unknown): boolean {
@@ -266,9 +281,19 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
           throw Object.assign(new Error(`Key Vault ${path} answered ${response.status}${response.body?.error?.message ? `: ${response.body.error.message}` : ''}`), {statusCode: response.status})
         return response.body
       }
-      const listed = (await read('/certificates')) as {value?: Array<{id: string; attributes?: {enabled?: boolean; nbf?: number; exp?: number}}>}
+      // Every page: Key Vault returns up to 25 certificates a page ("If not specified the service will return up to 25
+      // results", GetCertificates maxresults) with an absolute nextLink on the vault's host; its path and query (less
+      // api-version, which keyVaultGet adds) are read from the same vault.
+      type Item = {id: string; attributes?: {enabled?: boolean; nbf?: number; exp?: number}}
+      const items: Item[] = []
+      let path: string | undefined = '/certificates'
+      for (let pages = 0; path && pages < 1000; pages++) {
+        const page = (await read(path)) as {value?: Item[]; nextLink?: string | null}
+        items.push(...(page.value ?? []))
+        path = page.nextLink ? nextPath(page.nextLink) : undefined
+      }
       return Promise.all(
-        (listed.value ?? []).map(async (item): Promise<VaultCertificate> => {
+        items.map(async (item): Promise<VaultCertificate> => {
           const name = decodeURIComponent(item.id.replace(/\/+$/, '').split('/').pop()!)
           const attributes = item.attributes ? {enabled: item.attributes.enabled, notBefore: isoTime(item.attributes.nbf), expires: isoTime(item.attributes.exp)} : undefined
           if (attributes?.enabled === false) return {name, attributes}
@@ -293,6 +318,11 @@ export function sourcesFromServices(services: AzureServices, servicesFor?: (subs
       if (response.status === 404) return null
       if (response.status >= 400) throw new Error(response.body?.error?.message ?? `GET the database of ${clusterId} answered ${response.status}`)
       return response.body as Record<string, any>
+    },
+    async managedRedisMaintenance(clusterId) {
+      const response = await services.armRequest('GET', clusterId, {apiVersion: AMR_MAINTENANCE_API})
+      if (response.status >= 400) throw new Error(response.body?.error?.message ?? `GET ${clusterId} answered ${response.status}`)
+      return (response.body?.properties?.maintenanceConfiguration ?? null) as Record<string, any> | null
     },
     async frontDoorLists(profileId, within) {
       const list = async (path: string): Promise<Array<{name: string; properties: Record<string, any>}>> => {

@@ -114,6 +114,7 @@ export type FactName =
   | 'storageServiceDiagnostics'
   | 'redisFirewallRules'
   | 'managedRedisDatabase'
+  | 'managedRedisMaintenance'
   | 'kvCertificates'
   | 'fileService'
   | 'frontDoorConfig'

@@ -27,8 +27,10 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
   // maintenanceConfiguration (managedredis.getMaintenance/setMaintenance) → 2026-09-01, the first stable version that
   // has it (added in 2025-08-01-preview; redisenterprise.json in Azure/azure-rest-api-specs).
   'microsoft.cache/redisenterprise': ['2026-09-01', '2025-07-01', '2022-01-01'],
-  // arm-appservice 19.0.0 → 2025-05-01; az 2.5x–2.7x → 2023-01-01 / 2023-12-01 / 2024-04-01 / 2024-11-01; az 2.45 → 2022-03-01.
-  'microsoft.web': ['2025-05-01', '2024-11-01', '2024-04-01', '2023-12-01', '2023-01-01', '2022-03-01'],
+  // arm-appservice 19.0.0 → 2025-05-01; az 2.5x–2.7x → 2023-01-01 / 2023-12-01 / 2024-04-01 / 2024-11-01; az 2.45 → 2022-03-01;
+  // az 2.86 → 2025-03-01 (azure-mgmt-web: `appservice plan create`) and 2025-05-01 (`appservice plan show`), az recording
+  // test_appservice_plan_managed_instance_basic_create.yaml.
+  'microsoft.web': ['2025-05-01', '2025-03-01', '2024-11-01', '2024-04-01', '2023-12-01', '2023-01-01', '2022-03-01'],
   // arm-storage 20.0.0 → 2025-08-01; az 2.5x–2.7x → 2023-01-01 / 2023-05-01 / 2024-01-01; az 2.45 → 2022-09-01;
   // az 2.30 → 2021-06-01 (the version of the az live-test recording replayed in test/contract/recordings.test.ts).
   'microsoft.storage': ['2025-08-01', '2024-01-01', '2023-05-01', '2023-01-01', '2022-09-01', '2021-06-01'],

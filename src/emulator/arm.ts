@@ -48,15 +48,18 @@ export function parseResourceId(id: string): {subscription: string; resourceGrou
 }
 
 /**
- * A list response. With `pageSize`, returns that page and an absolute `nextLink` (same path and query plus
- * `$skiptoken`), so SDK paging is exercised. `value` is always an array.
+ * A list response: `pageSize` items a page (Azure's documented or recorded page size for this list; undefined = one
+ * page, as ARM answers a list whose provider documents no page size) with an absolute `nextLink` (same path and query
+ * plus `$skiptoken`) while more remain. A test can page any list smaller (StartEmulatorOptions.listPageSizes, carried
+ * on the request) to exercise SDK paging. `value` is always an array.
  */
 export function paged<T>(request: EmulatorRequest, items: T[], pageSize?: number): EmulatorResponse {
+  const size = request.pageSize ?? pageSize
   const start = Math.max(0, Number.parseInt(request.query.get('$skiptoken') ?? '0', 10) || 0)
-  if (!pageSize || items.length <= start + pageSize) return {status: 200, body: {value: items.slice(start)}}
+  if (!size || items.length <= start + size) return {status: 200, body: {value: items.slice(start)}}
   const query = new URLSearchParams(request.query)
-  query.set('$skiptoken', String(start + pageSize))
-  return {status: 200, body: {value: items.slice(start, start + pageSize), nextLink: `${request.baseUrl}${request.path}?${query.toString()}`}}
+  query.set('$skiptoken', String(start + size))
+  return {status: 200, body: {value: items.slice(start, start + size), nextLink: `${request.baseUrl}${request.path}?${query.toString()}`}}
 }
 
 /** The api-version of a request, for echoing into URLs. */

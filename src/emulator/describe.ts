@@ -4,9 +4,15 @@ import {redisServerVersion} from './engines/redis.js'
 
 export function describeEmulator(emulator: RunningEmulator): string[] {
   const pg = Object.values(emulatorComponents(emulator)).find(Boolean)
-  const example = pg
-    ? `curl --cacert ${emulator.caFile} "${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${pg.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${pg.name}?api-version=2025-08-01"`
-    : `curl --cacert ${emulator.caFile} "${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups?api-version=2021-04-01"`
+  const url = pg
+    ? `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${pg.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${pg.name}?api-version=2025-08-01`
+    : `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups?api-version=2021-04-01`
+  // ARM answers a request without a bearer token with 401 (server.ts checkBearerToken), so the recipe first asks the
+  // emulator's token endpoint (the managed-identity protocol DefaultAzureCredential uses) for an ARM token.
+  const example = [
+    `TOKEN=$(curl -sf -H ${shellQuote(`X-IDENTITY-HEADER: ${emulator.identityHeader}`)} ${shellQuote(`${emulator.identityEndpoint}?api-version=2019-08-01&resource=https://management.azure.com/`)} | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')`,
+    `curl -s --cacert ${shellQuote(emulator.caFile)} -H "Authorization: Bearer $TOKEN" ${shellQuote(url)}`,
+  ]
   return [
     `opsbook emulator (${emulator.environmentName}) is running — Ctrl-C stops it`,
     `  ARM endpoint:       ${emulator.armEndpoint}`,
@@ -22,9 +28,14 @@ export function describeEmulator(emulator: RunningEmulator): string[] {
     'Environment for a client process (e.g. opsbook run in another shell):',
     ...Object.entries(emulator.env()).map(([k, v]) => `  export ${k}=${v}`),
     '',
-    'Try:',
-    `  ${example}`,
+    'Try (ARM wants a bearer token, as in Azure: the first line gets one from the emulator\'s token endpoint):',
+    ...example.map((line) => `  ${line}`),
   ]
+}
+
+/** A word for a POSIX shell: single-quoted unless it is plain. */
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
 }
 
 function emulatorComponents(emulator: RunningEmulator): Array<{name: string; resourceGroup: string} | undefined> {

@@ -143,6 +143,16 @@ export const estateSchema = z
     /** Principals the emulator knows, with their role assignments (see `identity`). */
     identities: z.record(z.string(), identity).optional(),
     fleet: fleet.optional(),
+    /**
+     * Resource Graph: the api-version its stored GET of a resource type uses (lower-cased type → version). Azure's
+     * Resource Graph "uses a GET to the latest non-preview API of each resource provider … As a result, the property
+     * expected may not be available. In some cases, the API version used has been overridden"
+     * (https://learn.microsoft.com/azure/governance/resource-graph/overview#how-resource-graph-is-kept-current); the
+     * emulator's default is the newest stable version it serves for the type. Honoured for
+     * microsoft.cache/redisenterprise (a version before 2025-08-01-preview leaves maintenanceConfiguration out of the
+     * rows, as that version's GET does).
+     */
+    resourceGraph: z.object({apiVersions: z.record(z.string(), z.string().regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'expected an api-version such as 2025-07-01'))}).strict().optional(),
     /** Subscription-wide settings. */
     subscription: z.object({locks: z.array(lock).optional(), defenderPlans: z.record(z.string(), z.enum(['Free', 'Standard'])).optional()}).strict().optional(),
     resources: z.record(z.string(), resourceSettings).default({}),

@@ -80,6 +80,12 @@ export interface StartEmulatorOptions {
    * (with redis-server); default: on for the `local` environment with `dataPlane: 'real'`.
    */
   load?: boolean | {ratePerSecond: number}
+  /**
+   * Test-only: page these list operations (by operation name, e.g. `postgres.firewallRules.list`) at this many items,
+   * so clients' nextLink handling is exercised. Without it every list pages as Azure documents or was recorded
+   * answering (most ARM lists in one page; see each `paged` call), never at a size made up for coverage.
+   */
+  listPageSizes?: Record<string, number>
 }
 
 /** One request and the response the emulator gave, as the contract checks see it. */
@@ -275,7 +281,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     const log = new RequestLog()
     const handler = createHandler(
       {ctx, routes, lro, faults, log, store, identityHeader, blob, observe: exchangeObserver(options.onExchange, env[EXCHANGE_LOG_ENV])},
-      {tokenLifetimeSeconds: options.tokenLifetimeSeconds},
+      {tokenLifetimeSeconds: options.tokenLifetimeSeconds, listPageSizes: options.listPageSizes},
     )
     const https = createHttpsServer({cert: certificate.certPem, key: certificate.keyPem}, (req, res) => void handler(req, res))
     const armPort = await listen(https, options.port ?? 0)
@@ -491,7 +497,20 @@ type Handler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & 
   setEndpoints(endpoints: {armEndpoint: string; identityEndpoint: string}): void
 }
 
-function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: number} = {}): Handler {
+/**
+ * The only paths the emulator serves without a bearer token (everything else on the ARM host is 401 without one,
+ * checkBearerToken), each for the reason Azure serves its counterpart without one:
+ * - `token`: the managed-identity token endpoint (`/msi/token`, IDENTITY_ENDPOINT). It is where a client gets a token,
+ *   so it cannot ask for one; like App Service's identity endpoint it takes the `X-IDENTITY-HEADER` secret instead
+ *   (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference).
+ * - `discovery`: `/opsbook/emulator`, the emulator's own metadata document (subscription, Blob and identity
+ *   endpoints; no resource data), read by `opsbook run` before it has a token to find the token endpoint — the
+ *   counterpart of ARM's cloud metadata endpoint `/metadata/endpoints`, which clients read before they can sign in
+ *   (`az cloud register --endpoint-resource-manager` fetches it when not given the AD endpoints, shared/notes/az-offline.md).
+ */
+export const UNAUTHENTICATED_PATHS = {token: /^\/msi\/token$/i, discovery: /^\/opsbook\/emulator$/i} as const
+
+function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: number; listPageSizes?: Record<string, number>} = {}): Handler {
   const endpoints = {armEndpoint: '', identityEndpoint: ''}
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now()
@@ -518,12 +537,12 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
     let response: EmulatorResponse
     let extraHeaders: Record<string, string> = {}
     try {
-      if (/^\/msi\/token$/i.test(path)) {
+      if (UNAUTHENTICATED_PATHS.token.test(path)) {
         operation = 'identity.token'
         response = tokenResponse(request, deps, options.tokenLifetimeSeconds)
       } else if (!secure) {
         response = armError(400, 'HttpsRequired', 'The emulator serves ARM over https only; this port serves the managed-identity token endpoint.')
-      } else if (/^\/opsbook\/emulator$/i.test(path)) {
+      } else if (UNAUTHENTICATED_PATHS.discovery.test(path)) {
         operation = 'emulator.info'
         response = {
           status: 200,
@@ -535,6 +554,8 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
         const matched = matchRoute(deps.routes, request.method, path)
         const isMonitor = deps.lro.isMonitor(request)
         operation = matched && 'route' in matched ? matched.route.operation : isMonitor ? monitorOperation : 'unknown'
+        const testPageSize = options.listPageSizes?.[operation]
+        if (testPageSize !== undefined && testPageSize > 0) request.pageSize = testPageSize
         const apiVersionProblem = isMonitor ? undefined : checkApiVersion(path, query)
         if (deps.faults.takeReset(request.method)) {
           // A dropped connection: no answer at all, the client sees ECONNRESET.
@@ -627,13 +648,29 @@ function audiencesFor(operation: string): string[] {
  *   itself, so opsbook's retry policy re-sends, and the bearer policy then fetches a fresh token because the cached
  *   one has expired. With injected token expiry a request is held until the token it carries has expired
  *   (bounded), then refused.
- * A request with no Authorization header at all is served (ARM would answer 401 AuthenticationFailed): the emulator's
- * own raw-HTTP tests and tools rely on it; every client that sends a token has it checked.
+ * A request with no Authorization header is refused too, as ARM refuses it: 401 AuthenticationFailed "Authentication
+ * failed. The 'Authorization' header is missing." with the challenge `Bearer authorization_uri="https://login.windows.net/<tenant>",
+ * error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`
+ * (the body as ARM answers it, seen from ARM in hashicorp/terraform-provider-azurerm#3612 and Azure/azure-sdk-for-net#4103,
+ * and documented the same for Azure Monitor's query endpoint in MicrosoftDocs' "Resource-scoped queries for Azure
+ * Monitor workspace", Error handling; the challenge as the Azure SDKs' own tests quote ARM's:
+ * Azure/azure-sdk-for-net sdk/core/Azure.Core/tests/AuthorizationChallengeParserTests.cs `ArmChallenge`, and with the
+ * subscription's tenant in authorization_uri, which tools read to find a subscription's tenant: Azure/aks-engine's
+ * mock of GET /subscriptions/{id} in pkg/armhelpers, FindTenantID in Azure/go-autorest). An Authorization header of
+ * another scheme is 401 AuthenticationFailedInvalidHeader "Authentication failed. The 'Authorization' header is
+ * provided in an invalid format." (ARM's answer in Azure/azure-sdk-for-python#4124).
+ * The Logs query and Monitor metrics data planes, on their own hosts in Azure, answer a missing token the same way here
+ * (their own bodies for it are not confirmed). Not checked here: the Key Vault data plane (`keyvault.data.*`), whose
+ * route answers a missing token with Key Vault's own 401 (keyvault-data.ts). Served without a token at all (handled before this check, see UNAUTHENTICATED_PATHS):
+ * the token endpoint and the emulator's discovery document.
  */
 async function checkBearerToken(request: EmulatorRequest, deps: HandlerDeps, operation: string): Promise<EmulatorResponse | undefined> {
   const auth = String(request.headers.authorization ?? '')
-  if (!/^Bearer\s+/i.test(auth)) return undefined
   const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
+  if (!/^Bearer\s+/i.test(auth)) {
+    if (operation.startsWith('keyvault.data.')) return undefined
+    return auth.trim() === '' ? missingAuthorization(request, tenant) : invalidAuthorizationHeader()
+  }
   const audiences = audiencesFor(operation)
   const check = verifyToken(auth.replace(/^Bearer\s+/i, '').trim(), {audience: audiences, tenant, certificate: deps.ctx.certificate, lifetime: false})
   if (!check.ok) {
@@ -672,6 +709,21 @@ async function checkBearerToken(request: EmulatorRequest, deps: HandlerDeps, ope
   if (Date.now() >= exp * 1000) return expiredToken(exp)
   if (typeof check.claims.nbf === 'number' && check.claims.nbf - 300 > Date.now() / 1000) return invalidToken('InvalidAuthenticationToken', 'The access token is not yet valid.')
   return undefined
+}
+
+/** ARM's answer to a request without an Authorization header (see checkBearerToken for the sources). */
+function missingAuthorization(request: EmulatorRequest, tenant: string): EmulatorResponse {
+  const response = armError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.")
+  // ARM names the subscription's tenant when the request names a subscription, the bare authority otherwise.
+  const authority = /^\/subscriptions\/[^/]+/i.test(request.path) ? `https://login.windows.net/${tenant}` : 'https://login.windows.net/'
+  response.headers = {
+    'WWW-Authenticate': `Bearer authorization_uri="${authority}", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`,
+  }
+  return response
+}
+
+function invalidAuthorizationHeader(): EmulatorResponse {
+  return armError(401, 'AuthenticationFailedInvalidHeader', "Authentication failed. The 'Authorization' header is provided in an invalid format.")
 }
 
 function invalidToken(code: string, message: string): EmulatorResponse {

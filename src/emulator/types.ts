@@ -17,6 +17,11 @@ export interface EmulatorRequest {
   rawBody: Buffer
   /** Absolute base URL of the emulator, e.g. https://127.0.0.1:8443 — for Location headers and nextLinks. */
   baseUrl: string
+  /**
+   * Test-only page size for this request's list operation (StartEmulatorOptions.listPageSizes), so clients' nextLink
+   * handling is exercised; undefined in normal use, where each list pages as Azure documents (arm.ts `paged`).
+   */
+  pageSize?: number
 }
 
 export interface EmulatorResponse {

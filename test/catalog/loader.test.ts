@@ -2,6 +2,7 @@ import {mkdtempSync, mkdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {catalogCapabilityWarnings} from '../../src/azure/capabilities.js'
 import {findCatalog, loadCatalog, parseCatalog} from '../../src/catalog/loader.js'
 import {ValidationError} from '../../src/errors.js'
 
@@ -17,6 +18,10 @@ describe('catalog loader', () => {
   it('validates the real-Azure example catalog in examples/', () => {
     const loaded = loadCatalog({flag: join(import.meta.dirname, '..', '..', 'examples', 'azure-platform.yaml')})
     expect(loaded.catalog.environments.production).toMatchObject({production: true, cloud: 'azure'})
+    // Its Azure Managed Redis cluster: windows Azure can take as scheduled maintenance (no capability warning), and
+    // the catalog's defaults applied (the one database, high availability).
+    expect(loaded.catalog.environments.production!.components['carts-cache']).toMatchObject({type: 'managedredis', database: 'default', highAvailability: true, persistence: {mode: 'rdb'}})
+    expect(catalogCapabilityWarnings(loaded.catalog)).toEqual([])
   })
 
   it('finds runbooks.yaml by walking up, and prefers OPSBOOK_CATALOG', () => {

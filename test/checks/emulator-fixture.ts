@@ -79,11 +79,12 @@ export function fixtureEstate(environment: Environment, now: Date): Estate {
 
 /**
  * Start the emulator and make the "good" resources compliant and the "bad" ones not. `now`: the instant the estate's
- * dates are relative to (certificate and key expiries…): the one the checks then run at.
+ * dates are relative to (certificate and key expiries…): the one the checks then run at. `listPageSizes`: page these
+ * list operations small (StartEmulatorOptions.listPageSizes) so the collector's nextLink handling is exercised.
  */
-export async function startSeededEmulator(now = new Date()): Promise<SeededEmulator> {
+export async function startSeededEmulator(now = new Date(), options: {listPageSizes?: Record<string, number>} = {}): Promise<SeededEmulator> {
   const environment = deployedEnvironment()
-  const emulator = await startEmulator({environment, environmentName: 'checks', lroDurationMs: 0, estate: fixtureEstate(environment, now)})
+  const emulator = await startEmulator({environment, environmentName: 'checks', lroDurationMs: 0, estate: fixtureEstate(environment, now), listPageSizes: options.listPageSizes})
   const services = createAzureServices({
     environment,
     environmentName: 'checks',

@@ -24,6 +24,7 @@ const METHOD: Record<FactName, keyof CheckSources | undefined> = {
   redisPatchSchedule: 'redisPatchSchedule',
   redisFirewallRules: 'redisFirewallRules',
   managedRedisDatabase: 'managedRedisDatabase',
+  managedRedisMaintenance: 'managedRedisMaintenance',
   kvKeys: 'kvKeys',
   kvSecrets: 'kvSecrets',
   kvKeyRotationPolicies: 'kvKeyRotationPolicy',

@@ -16,7 +16,7 @@ import {CHECKS, findCheck} from '../../src/checks/rules/index.js'
 import {gate, runChecks} from '../../src/checks/run.js'
 import {sourcesFromServices} from '../../src/checks/sources.js'
 import type {CheckReport} from '../../src/checks/types.js'
-import {expectedEnvironment, startSeededEmulator, type SeededEmulator} from './emulator-fixture.js'
+import {expectedEnvironment, RG, startSeededEmulator, type SeededEmulator} from './emulator-fixture.js'
 
 const NOW = new Date('2026-06-10T12:00:00Z')
 
@@ -75,9 +75,14 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
 
 let seeded: SeededEmulator
 let report: CheckReport
+const PAGED_ONE_BY_ONE = Object.fromEntries(
+  ['keyvault.keys.list', 'keyvault.secrets.list', 'keyvault.data.getCertificates', 'postgres.firewallRules.list', 'postgres.administrators.list', 'redis.firewallRules.list', 'locks.list'].map((o) => [o, 1]),
+)
 
 beforeAll(async () => {
-  seeded = await startSeededEmulator(NOW)
+  // Every list the per-resource reads follow is paged one item at a time (a test-only knob; Azure pages them at 25 or
+  // not at all), so the findings below also show that no page after the first is lost.
+  seeded = await startSeededEmulator(NOW, {listPageSizes: PAGED_ONE_BY_ONE})
   seeded.emulator.clearRequestLog()
   report = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW})
 }, 60_000)
@@ -140,6 +145,58 @@ describe('runChecks against the emulator', () => {
     expect(report.collection.resourceGraphQueries).toBe(4)
     const gets = seeded.emulator.requestLog().filter((e) => e.method === 'GET' && /\/(flexibleServers|redis|sites|storageAccounts|vaults)\/[^/]+$/i.test(e.path))
     expect(gets).toEqual([])
+  })
+
+  it('follows every nextLink of the per-resource lists: with one item a page, later pages were read and their items judged', () => {
+    const pagedOn = new Set(seeded.emulator.requestLog().filter((e) => /skiptoken/i.test(e.query)).map((e) => e.operation))
+    // Lists with more than one item here: kv-bad's keys, a vault's secrets, pg-bad's firewall rules, the locks.
+    // (Each vault holds one certificate: test/checks/sources.test.ts pages certificates.)
+    expect([...pagedOn].sort()).toEqual(['keyvault.keys.list', 'keyvault.secrets.list', 'locks.list', 'postgres.firewallRules.list'])
+    const message = (resource: string, check: string) => report.findings.find((f) => f.resourceName === resource && f.checkId === check)?.message
+    // The second key and the second firewall rule are on a second page.
+    expect(message('kv-bad', 'kv.key_rotation')).toContain('key never-rotated, key signing-legacy')
+    expect(message('pg-bad', 'pg.fw.no_azure_wide')).toContain('AllowAllAzureServicesAndResourcesWithinAzureIps (0.0.0.0–0.0.0.0), AllowAll (0.0.0.0–255.255.255.255)')
+  })
+
+  it('reads locks from ARM at every scope (Resource Graph holds none): a resource lock and a resource-group lock protect', async () => {
+    const sources = sourcesFromServices(seeded.services)
+    // No Resource Graph table lists microsoft.authorization/locks (supported-tables-resources): the emulator has none.
+    const graph = await sources.resourceGraph("resources | where type =~ 'microsoft.authorization/locks' | project id", [seeded.emulator.subscription])
+    expect(graph.data).toEqual([])
+    const client = (await seeded.services.locks()).managementLocks
+    const rules = [findCheck('gov.lock.critical')!]
+    const scan = async () => {
+      const from = seeded.emulator.requestLog().length
+      const result = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources, now: () => NOW, rules})
+      const lockLists = seeded.emulator.requestLog().slice(from).filter((e) => e.operation === 'locks.list')
+      const outcome = (name: string) => {
+        const f = result.findings.find((x) => x.resourceName === name)!
+        return `${f.status}: ${f.message}`
+      }
+      return {outcome, lockLists}
+    }
+    await client.deleteAtSubscriptionLevel('keep-subscription')
+    try {
+      // The compliant estate locks each -good resource itself; nothing protects the -bad ones without the subscription lock.
+      const before = await scan()
+      expect(before.lockLists.length).toBeGreaterThan(0)
+      expect(before.lockLists.every((e) => /^\/subscriptions\/[^/]+\/providers\/Microsoft\.Authorization\/locks$/i.test(e.path))).toBe(true)
+      expect(before.outcome('pg-good')).toBe('pass: CanNotDelete lock do-not-delete on the resource')
+      expect(before.outcome('pg-bad')).toBe('fail: no CanNotDelete or ReadOnly lock on the resource, its resource group or its subscription')
+      expect(before.outcome('stbad')).toBe('fail: no CanNotDelete or ReadOnly lock on the resource, its resource group or its subscription')
+      // A lock put on one resource through ARM, then one on the resource group.
+      await client.createOrUpdateAtResourceLevel(RG, 'Microsoft.DBforPostgreSQL', '', 'flexibleServers', 'pg-bad', 'keep-pg', {level: 'CanNotDelete'})
+      const onResource = await scan()
+      expect(onResource.outcome('pg-bad')).toBe('pass: CanNotDelete lock keep-pg on the resource')
+      expect(onResource.outcome('stbad')).toMatch(/^fail: /)
+      await client.createOrUpdateAtResourceGroupLevel(RG, 'keep-rg', {level: 'ReadOnly'})
+      const onGroup = await scan()
+      expect(onGroup.outcome('stbad')).toBe('pass: ReadOnly lock keep-rg on its resource group')
+    } finally {
+      await client.deleteAtResourceLevel(RG, 'Microsoft.DBforPostgreSQL', '', 'flexibleServers', 'pg-bad', 'keep-pg').catch(() => undefined)
+      await client.deleteAtResourceGroupLevel(RG, 'keep-rg').catch(() => undefined)
+      await client.createOrUpdateAtSubscriptionLevel('keep-subscription', {level: 'CanNotDelete'})
+    }
   })
 
   it('gates on severity: high fails are blocking, nothing is critical', () => {

@@ -126,7 +126,10 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
 
   // The SQL documents were vendored cut down, without their x-ms-examples (test/fixtures/azure-specs/README.md): their
   // responses are still validated wherever the suite meets them (test/actions/sql.test.ts), but nothing is replayed.
-  const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql'])
+  // So were Traffic Manager (Microsoft.Network), Service Bus, Cosmos DB and Front Door (Microsoft.Cdn): validated in
+  // test/emulator/services/{trafficmanager,cosmos}.test.ts, test/actions/{sql,cosmos}.test.ts and the az conformance
+  // suite; their examples (and a SEEDED mapping for each) are not vendored yet.
+  const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql', 'Microsoft.Network', 'Microsoft.ServiceBus', 'Microsoft.DocumentDB', 'Microsoft.Cdn'])
 
   it('covers every vendored provider with at least one example (except those vendored without examples)', () => {
     const vendored = new Set(registry.operations.map((op) => op.provider).filter((provider) => !WITHOUT_EXAMPLES.has(provider)))

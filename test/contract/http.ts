@@ -1,6 +1,10 @@
-/** A raw HTTPS request to an emulator (what curl or az would send), trusting its CA; the body parsed when JSON. */
+/**
+ * A raw HTTPS request to an emulator (what curl or az would send: with a bearer token from the emulator's token
+ * endpoint, as ARM requires one), trusting its CA; the body parsed when JSON.
+ */
 import {request as httpsRequest} from 'node:https'
 import type {RunningEmulator} from '../../src/emulator/server.js'
+import {bearerFor, scopeFor} from '../emulator/helpers.js'
 
 export interface RawAnswer {
   status: number
@@ -8,11 +12,12 @@ export interface RawAnswer {
   body?: unknown
 }
 
-export function sendRaw(emulator: RunningEmulator, method: string, path: string, body?: string): Promise<RawAnswer> {
+export async function sendRaw(emulator: RunningEmulator, method: string, path: string, body?: string): Promise<RawAnswer> {
+  const authorization = await bearerFor(emulator, scopeFor(path))
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       `${emulator.armEndpoint}${path}`,
-      {method, ca: emulator.caPem, headers: body === undefined ? {} : {'content-type': 'application/json'}},
+      {method, ca: emulator.caPem, headers: body === undefined ? authorization : {...authorization, 'content-type': 'application/json'}},
       (res) => {
         let text = ''
         res.on('data', (chunk) => (text += chunk))

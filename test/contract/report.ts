@@ -1,4 +1,5 @@
 /** Contract coverage and violations over a set of emulator exchanges, per provider and api-version. */
+import {apiVersionNamespace} from '../../src/emulator/api-versions.js'
 import type {ContractExchange, ContractRegistry} from './specs.js'
 
 /** examples.test.ts leaves its replayed-example counts per provider in `<prefix><pid>.json` beside the exchange logs. */
@@ -41,10 +42,14 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
   }
   const violations = new Map<string, ContractViolation>()
   let unspecified = 0
+  /** namespace@api-version → responses with no vendored operation (what to vendor next). */
+  const unspecifiedBy = new Map<string, number>()
   for (const exchange of exchanges) {
     const {operation, violations: found} = registry.check(exchange)
     if (!operation) {
       unspecified++
+      const key = `${apiVersionNamespace(exchange.path) ?? '(not ARM)'}@${new URLSearchParams(exchange.query).get('api-version') ?? '-'}`
+      unspecifiedBy.set(key, (unspecifiedBy.get(key) ?? 0) + 1)
       continue
     }
     const entry = providers.get(`${operation.provider}@${operation.apiVersion}`)!
@@ -72,6 +77,8 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
       `  ${p.provider}: ${p.answered.length}/${p.operations} operations answered, ${p.responses} responses validated${p.examples === undefined ? '' : `, ${p.examples} examples replayed`}`,
     )
   lines.push(`  ${unspecified} responses had no vendored spec for their operation and api-version`)
+  const top = [...unspecifiedBy.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)
+  if (top.length > 0) lines.push(`    most: ${top.map(([key, n]) => `${key} ${n}`).join(', ')}`)
   const violationList = [...violations.values()]
   if (violationList.length > 0) {
     lines.push(`Contract violations (${violationList.length}):`)

@@ -71,6 +71,9 @@ export class ContractRegistry {
       const id = BASE_URI + specFile
       for (const known of RETURNED_DESPITE_MUTABILITY)
         if (known.specFile === specFile) delete known.at(doc)['x-ms-mutability']
+      for (const known of LAST_PAGE_WITHOUT_NEXT_LINK)
+        if (known.specFile === specFile)
+          for (const name of known.definitions) doc.definitions[name].required = doc.definitions[name].required.filter((p: string) => p !== 'nextLink')
       this.ajv.addSchema(closeDocument(doc), id)
       this.index(doc, specFile, id, file)
     }
@@ -102,6 +105,10 @@ export class ContractRegistry {
     const violations: string[] = []
     const status = String(exchange.status)
     const documented = operation.responses[status] ?? (exchange.status >= 400 ? operation.responses.default : undefined)
+    // A document that lists no error response at all (no `default`: Cosmos DB's cosmos-db.json documents 200/202/204
+    // only) says nothing about ARM's errors (404 ResourceNotFound, 400…), which every operation can answer: an error
+    // status there is not a violation, and its body is not checked.
+    if (!documented && exchange.status >= 400 && !Object.keys(operation.responses).some((code) => code === 'default' || Number(code) >= 400)) return {operation, violations: []}
     if (!documented) {
       const listed = Object.keys(operation.responses).filter((code) => code !== 'default')
       violations.push(`status ${status} is not a documented response (the spec lists ${listed.join(', ')})`)
@@ -123,6 +130,27 @@ export class ContractRegistry {
       }
     }
     return {operation, violations}
+  }
+
+  /** Compile every response schema of every vendored operation; the failures (a document Ajv cannot read). */
+  compileAll(): string[] {
+    const failures: string[] = []
+    const seen = new Set<string>()
+    for (const op of this.operations)
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (!response.schema || response.schema.type === 'file') continue
+        // Most responses are a `$ref` to a definition many operations share: compile each target once.
+        const ref = typeof response.schema.$ref === 'string' && response.schema.$ref.startsWith('#') ? BASE_URI + op.specFile + response.schema.$ref : `${op.pointer}/responses/${status}/schema`
+        if (seen.has(ref)) continue
+        seen.add(ref)
+        if (!this.validators.has(ref))
+          try {
+            this.validators.set(ref, this.ajv.compile({$ref: ref}))
+          } catch (error) {
+            failures.push(`${op.specFile} ${op.operationId} ${status}: ${(error as Error).message}`)
+          }
+      }
+    return failures
   }
 
   private validator(ref: string): ValidateFunction {
@@ -175,17 +203,28 @@ export class ContractRegistry {
 /**
  * Write-only marks the service and the spec's own examples contradict, each with its evidence: the mark is dropped, so
  * the property may be returned (everything else about it is still checked).
- * - Microsoft.Web 2025-05-01 Site `properties.siteConfig` is `x-ms-mutability: [create, update]` ("not returned in
- *   response to normal create and read requests since it may contain sensitive information"), yet the document's own
- *   example of Web Apps - Get Slot (examples/GetWebAppSlot.json, vendored) answers with a siteConfig, as live Azure does
- *   (`az webapp show` prints it; 2022-03-01 defines it as readable). The sensitive parts (appSettings, connectionStrings,
- *   metadata) keep their create/update-only marks and must not be returned.
+ * - Microsoft.Web Site `properties.siteConfig` is `x-ms-mutability: [create, update]` in 2024-11-01 (as amended),
+ *   2025-03-01 and 2025-05-01 ("not returned in response to normal create and read requests since it may contain sensitive
+ *   information"), yet live Azure returns it: `az webapp show` at 2024-11-01 (az recording test_webapp_slot_swap.yaml,
+ *   replayed in recordings.test.ts) answers a siteConfig object with `numberOfWorkers`, `linuxFxVersion`, `alwaysOn`,
+ *   `http20Enabled`… filled in and the sensitive parts (`appSettings`, `connectionStrings`, `metadata`) null; 2025-05-01's
+ *   own example of Web Apps - Get Slot (examples/GetWebAppSlot.json, vendored) answers with one too, and 2022-03-01 to
+ *   2024-04-01 define it as readable. The sensitive parts keep their create/update-only marks and must not be returned.
  */
-const RETURNED_DESPITE_MUTABILITY: Array<{specFile: string; at: (doc: Json) => Json}> = [
-  {
-    specFile: 'specification/web/resource-manager/Microsoft.Web/stable/2025-05-01/CommonDefinitions.json',
-    at: (doc) => doc.definitions.Site.properties.properties.properties.siteConfig,
-  },
+const RETURNED_DESPITE_MUTABILITY: Array<{specFile: string; at: (doc: Json) => Json}> = ['stable/2024-11-01', 'AppService/stable/2025-03-01', 'stable/2025-05-01'].map((folder) => ({
+  specFile: `specification/web/resource-manager/Microsoft.Web/${folder}/CommonDefinitions.json`,
+  at: (doc: Json) => doc.definitions.Site.properties.properties.properties.siteConfig,
+}))
+
+/**
+ * `required: ["nextLink"]` on a list that is `x-ms-pageable` with `nextLinkName: nextLink` cannot hold for the last
+ * page: a client pages until the next link is null or absent (AutoRest's x-ms-pageable,
+ * https://github.com/Azure/autorest/blob/main/docs/extensions/readme.md#x-ms-pageable), so a page that always carried one
+ * would never end. Subscriptions - List and Tenants - List (subscriptions.json 2019-11-01, 2021-01-01 and 2022-12-01) say so; the mark is dropped
+ * and the emulator's single page answers without a next link, as every other pageable list it serves.
+ */
+const LAST_PAGE_WITHOUT_NEXT_LINK: Array<{specFile: string; definitions: string[]}> = [
+  ...['2019-11-01', '2021-01-01', '2022-12-01'].map((v) => ({specFile: `specification/resources/resource-manager/Microsoft.Resources/stable/${v}/subscriptions.json`, definitions: ['SubscriptionListResult', 'TenantListResult']})),
 ]
 
 const documents = new Map<string, Json>()
@@ -270,6 +309,15 @@ function closeDocument(doc: Json): Json {
 function rewrite(schema: Json, open: boolean): Json {
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema
   const out: Json = {...schema}
+  // Swagger 2.0 (JSON Schema draft 4) writes exclusiveMinimum/exclusiveMaximum as booleans beside minimum/maximum
+  // (Front Door's afdx.json: `"maximum": 65535, "exclusiveMaximum": false`); 2019-09 wants the bound itself.
+  for (const [exclusive, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+    if (typeof out[exclusive] !== 'boolean') continue
+    if (out[exclusive] && typeof out[bound] === 'number') {
+      out[exclusive] = out[bound]
+      delete out[bound]
+    } else delete out[exclusive]
+  }
   if (out.enum && out['x-ms-enum'] && out['x-ms-enum'].modelAsString !== false) delete out.enum
   else if (Array.isArray(out.enum) && out.enum.every((v: unknown) => typeof v === 'string')) return rewrite(caseInsensitive(out, out.enum), open)
   if (out.properties) out.properties = Object.fromEntries(Object.entries<Json>(out.properties).map(([k, v]) => [k, writeOnly(v) ? false : rewrite(v, false)]))

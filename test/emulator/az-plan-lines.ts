@@ -27,6 +27,44 @@ export const BUILT_IN_RUNBOOK_PARAMS: Record<string, Record<string, string>> = {
 
 export const NEWER_AZ_MARKER = /#\s*needs az newer than ([\d.]+)/
 
+/**
+ * Why Debian's az 2.45 cannot take a marked line, by command group: how its failure reads (stderr) and the reason the
+ * suite records for skipping it. A marked line that fails any other way (a wrong flag, say) is a finding, not a skip.
+ */
+export const AZ_245_KNOWN_FAILURES: Array<{group: string[]; stderr: RegExp; reason: string}> = [
+  {
+    group: ['network', 'traffic-manager'],
+    stderr: /'NoneType' object has no attribute 'standard_medium'/,
+    // Reproduced with /usr/bin/az 2.45.0-1: every `az network …` command of the (non-aaz) network module fails in
+    // load_arguments (_params.py: ApplicationGatewaySkuName.standard_medium). az 2.45's profile asks for
+    // Microsoft.Network 2022-01-01 models, and Debian's python3-azure ships azure-mgmt-network 23.0.0b1 without a
+    // v2022_01_01 package, so get_models returns None. A known packaging bug: Azure/azure-cli#26830 (same trace from
+    // /usr/lib/python3/dist-packages; the maintainers: "indicates that you're not using the official version"), also
+    // #26215. `az afd` (the cdn module) is unaffected and is run for real above.
+    reason:
+      "Debian's az 2.45 crashes loading the network module (AttributeError: 'NoneType' object has no attribute 'standard_medium'; its azure-mgmt-network 23.0.0b1 lacks the 2022-01-01 models az 2.45 asks for; Azure/azure-cli#26830)",
+  },
+  {
+    group: ['postgres', 'flexible-server', 'replica', 'promote'],
+    stderr: /'promote' is misspelled or not recognized by the system/,
+    // az 2.45's `postgres flexible-server replica` group has create, list and stop-replication only (its --help);
+    // newer az replaced stop-replication with `replica promote` (--promote-mode, --promote-option).
+    reason: "az 2.45's replica group has no promote command (only create, list, stop-replication)",
+  },
+  {
+    group: ['redisenterprise'],
+    stderr: /'redisenterprise' is misspelled or not recognized by the system/,
+    // The command group is the redisenterprise extension's (Azure/azure-cli-extensions src/redisenterprise); the
+    // extension asks for azure-cli-core 2.70.0 or newer (azext_metadata.json) and the suite runs offline.
+    reason: "the redisenterprise command group is an az extension, which needs azure-cli-core 2.70.0 or newer and cannot be added offline",
+  },
+]
+
+/** The known az 2.45 failure a command falls under, if any. */
+export function knownAz245Failure(command: string[]): (typeof AZ_245_KNOWN_FAILURES)[number] | undefined {
+  return AZ_245_KNOWN_FAILURES.find((known) => known.group.every((word, i) => command[i] === word))
+}
+
 export interface PlanAzCommand {
   runbook: string
   /** argv after `az`. */

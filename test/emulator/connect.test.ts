@@ -7,6 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {connectOrStartEmulator, serveEmulator, type EmulatorConnection} from '../../src/emulator/connect.js'
 import {lockFile, readEmulatorLock} from '../../src/emulator/lock.js'
 import {GuardError} from '../../src/errors.js'
+import {bearerFor} from './helpers.js'
 
 const CATALOG = resolve('runbooks.yaml')
 /**
@@ -58,10 +59,12 @@ async function untilNone(read: () => string[], ms: number): Promise<string[]> {
   }
 }
 
-function send(connection: {armEndpoint: string; caPem: string}, method: string, path: string, body?: unknown): Promise<{status: number; json: any}> {
+/** A raw ARM request (with a token from the emulator's token endpoint, as ARM requires one). */
+async function send(connection: {armEndpoint: string; caPem: string; identityHeader?: string}, method: string, path: string, body?: unknown): Promise<{status: number; json: any}> {
+  const authorization = await bearerFor({...connection, identityHeader: connection.identityHeader ?? ''})
   return new Promise((done, fail) => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
-    const req = httpsRequest(`${connection.armEndpoint}${path}`, {method, ca: connection.caPem, headers: payload ? {'content-type': 'application/json'} : {}}, (res) => {
+    const req = httpsRequest(`${connection.armEndpoint}${path}`, {method, ca: connection.caPem, headers: payload ? {...authorization, 'content-type': 'application/json'} : authorization}, (res) => {
       let text = ''
       res.on('data', (c) => (text += c))
       res.on('end', () => done({status: res.statusCode!, json: text ? JSON.parse(text) : undefined}))

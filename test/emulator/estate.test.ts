@@ -44,5 +44,12 @@ describe('estate file', () => {
     const badRole = problemsOf('identities:\n  ci:\n    roles:\n      - { role: Reader }\n      - { role: Superuser }\n')
     expect(badRole).toMatch(/role \\"Superuser\\" is not a built-in role the emulator knows \(Reader, .*Owner\)/)
     expect(badRole).toMatch(/"line":5/)
+    // Resource Graph's api-version per type must be an api-version.
+    const badVersion = problemsOf('resourceGraph:\n  apiVersions:\n    microsoft.cache/redisenterprise: latest\n')
+    expect(badVersion).toMatch(/expected an api-version such as 2025-07-01/)
+    expect(badVersion).toMatch(/"line":3/)
+    expect(parseEstate('/p/opsbook.estate.yaml', 'resourceGraph:\n  apiVersions:\n    microsoft.cache/redisenterprise: 2025-07-01\n', environment)).toMatchObject({
+      resourceGraph: {apiVersions: {'microsoft.cache/redisenterprise': '2025-07-01'}},
+    })
   })
 })

@@ -26,6 +26,34 @@ export function credentialFor(emulator: Pick<RunningEmulator, 'armEndpoint' | 'c
   }
 }
 
+/**
+ * An `Authorization` header for a raw request to the emulator (what curl sends after fetching a token from the
+ * emulator's token endpoint): the emulator's ARM host answers a request without one with 401, as ARM does.
+ * Tokens are cached per emulator and audience until five minutes before they expire.
+ */
+export async function bearerFor(
+  emulator: Pick<RunningEmulator, 'armEndpoint' | 'caPem' | 'identityHeader'>,
+  scope = 'https://management.azure.com/.default',
+): Promise<{authorization: string}> {
+  const key = `${emulator.armEndpoint} ${scope}`
+  let cached = tokens.get(key)
+  if (!cached || cached.expiresOnTimestamp - Date.now() < 5 * 60_000) {
+    const token = await credentialFor(emulator).getToken(scope)
+    if (!token) throw new Error(`the emulator's token endpoint gave no token for ${scope}`)
+    cached = token
+    tokens.set(key, cached)
+  }
+  return {authorization: `Bearer ${cached.token}`}
+}
+const tokens = new Map<string, {token: string; expiresOnTimestamp: number}>()
+
+/** The token audience a path on the emulator's host takes (server.ts audiencesFor): Logs, Key Vault, else ARM. */
+export function scopeFor(path: string): string {
+  if (/^\/(v1\/)?workspaces\//i.test(path)) return 'https://api.loganalytics.io/.default'
+  if (/^\/_emulator\/keyvault\//i.test(path)) return 'https://vault.azure.net/.default'
+  return 'https://management.azure.com/.default'
+}
+
 /** Options for the AutoRest (HLC) clients: endpoint, CA, ARM scope, no retries unless asked. */
 export function hlcOptions(emulator: RunningEmulator, retries = 0) {
   return {

@@ -5,7 +5,7 @@ import type {MonitorClient} from '@azure/arm-monitor'
 import type {MetricsClient} from '@azure/monitor-query-metrics'
 import type {LogsQueryClient} from '@azure/monitor-query-logs'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
-import {credentialFor} from './helpers.js'
+import {bearerFor, credentialFor} from './helpers.js'
 
 const RG = 'rg-shop-local'
 const SITE = 'app-shop-storefront'
@@ -23,9 +23,10 @@ let metrics: MetricsClient
 let logs: LogsQueryClient
 let siteId: string
 
-function adminPost(path: string, body: unknown): Promise<number> {
+async function adminPost(path: string, body: unknown): Promise<number> {
+  const authorization = await bearerFor(emulator)
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'POST', ca: emulator.caPem, headers: {'content-type': 'application/json'}}, (response) => {
+    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'POST', ca: emulator.caPem, headers: {...authorization, 'content-type': 'application/json'}}, (response) => {
       response.resume()
       response.on('end', () => resolve(response.statusCode ?? 0))
     })

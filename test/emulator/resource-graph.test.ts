@@ -2,7 +2,7 @@ import {Agent} from 'node:https'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ResourceGraphClient} from '@azure/arm-resourcegraph'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
-import {credentialFor} from './helpers.js'
+import {credentialFor, hlcOptions} from './helpers.js'
 
 
 // The queries opsbook's security checklist sends (notes/security-checks.md §b).
@@ -69,10 +69,15 @@ describe('Resource Graph through @azure/arm-resourcegraph 4.2.1', () => {
     expect(after.find((r) => r.siteId.endsWith('/app-shop-storefront/slots/staging'))!.properties.minTlsVersion).toBe('1.0')
   })
 
-  it('finds locks with their scope and level', async () => {
-    const rows = (await client.resources({query: LOCKS})).data as Array<{scope: string; level: string}>
-    expect(rows.length).toBeGreaterThan(0)
-    expect(rows.every((r) => r.scope.startsWith(`/subscriptions/${emulator.subscription}`) && r.level === 'CanNotDelete')).toBe(true)
+  it('holds no management locks, as no Resource Graph table lists microsoft.authorization/locks; ARM\'s locks API has them', async () => {
+    // supported-tables-resources: `resources` has no microsoft.authorization/locks, `authorizationresources` only
+    // classicadministrators, roleassignments and roledefinitions.
+    expect((await client.resources({query: LOCKS})).data).toEqual([])
+    const {ManagementLockClient} = await import('@azure/arm-locks')
+    const locks = new ManagementLockClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
+    const listed = []
+    for await (const lock of locks.managementLocks.listAtSubscriptionLevel()) listed.push([lock.name, lock.level, lock.id!.toLowerCase().split('/providers/microsoft.authorization/')[0]])
+    expect(listed).toEqual([['do-not-delete', 'CanNotDelete', `/subscriptions/${emulator.subscription}/resourcegroups/rg-shop-local/providers/microsoft.dbforpostgresql/flexibleservers/pg-shop-orders`]])
   })
 
   it('pages with $skipToken and a small $top, and can answer in table format', async () => {

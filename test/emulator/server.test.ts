@@ -7,7 +7,7 @@ import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {resetEmulatorState} from '../../src/emulator/state.js'
 import {issuerOf, signToken, type TokenClaims} from '../../src/emulator/tokens.js'
-import {credentialFor, hlcOptions, RG} from './helpers.js'
+import {bearerFor, credentialFor, hlcOptions, RG, scopeFor} from './helpers.js'
 
 let emulator: RunningEmulator
 let pg: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
@@ -127,6 +127,41 @@ describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () 
     expect(emulator.requestLog().map((e) => e.status).filter((s) => s === 200)).toHaveLength(2)
   })
 
+  it("refuses a request with no Authorization header as ARM does (401 AuthenticationFailed and ARM's challenge naming the tenant)", async () => {
+    const paths: Array<[string, string]> = [
+      ['GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders?api-version=2025-08-01`],
+      ['GET', `/subscriptions/${emulator.subscription}?api-version=2019-11-01`],
+      ['PATCH', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders?api-version=2025-08-01`],
+      // Emulator-only paths (admin hooks, data probes) and the data planes on ARM's host are no exception.
+      ['GET', '/_emulator/webapps'],
+      ['GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders/opsbookData`],
+      ['POST', '/workspaces/ws-shop/query'],
+    ]
+    for (const [method, path] of paths) {
+      const answer = await raw(path, {method, headers: {}, ...(method === 'GET' ? {} : {body: {tags: {owner: 'nobody'}}})})
+      expect([method, path, answer.status, answer.json]).toEqual([method, path, 401, {error: {code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is missing."}}])
+      const authority = path.startsWith('/subscriptions/') ? `https://login.windows.net/${tenant}` : 'https://login.windows.net/'
+      expect(answer.headers['www-authenticate']).toBe(
+        `Bearer authorization_uri="${authority}", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`,
+      )
+    }
+    // Nothing was changed: the PATCH never reached the provider.
+    expect((await pg.servers.get(RG, 'pg-shop-orders')).tags?.owner).not.toBe('nobody')
+    // Another scheme than Bearer is refused as ARM refuses it.
+    const basic = await raw(paths[0]![1], {headers: {authorization: 'Basic dXNlcjpwYXNz'}})
+    expect([basic.status, basic.json.error]).toEqual([401, {code: 'AuthenticationFailedInvalidHeader', message: "Authentication failed. The 'Authorization' header is provided in an invalid format."}])
+    // Key Vault's data plane answers with its own 401 (Key Vault's code and text, not ARM's).
+    const vault = await raw('/_emulator/keyvault/kv-shop-local/secrets/anything?api-version=7.5', {headers: {}})
+    expect([vault.status, vault.json.error.code]).toEqual([401, 'Unauthorized'])
+    expect(vault.headers['www-authenticate']).toBe(`Bearer authorization="https://login.windows.net/${tenant}", resource="https://vault.azure.net"`)
+    // Open without a token, as their Azure counterparts are: the token endpoint and the discovery document.
+    const token = await raw('/msi/token?api-version=2019-08-01&resource=https://management.azure.com/', {headers: {'X-IDENTITY-HEADER': emulator.identityHeader}})
+    expect(token.status).toBe(200)
+    expect((await raw('/opsbook/emulator', {headers: {}})).status).toBe(200)
+    // With the token from the token endpoint the same request is served.
+    expect((await raw(paths[0]![1], {headers: {authorization: `Bearer ${token.json.access_token}`}})).status).toBe(200)
+  })
+
   it('the SDK with a credential that is not the emulator\'s is refused, not served', async () => {
     const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
     const stranger = new PostgreSQLManagementFlexibleServerClient({getToken: async () => ({token: 'static-test-token', expiresOnTimestamp: Date.now() + 3_600_000})}, emulator.subscription, hlcOptions(emulator))
@@ -163,13 +198,20 @@ describe('persistence', () => {
 })
 
 
-/** A raw HTTPS request to the emulator (what curl would send), trusting its CA. */
-function raw(path: string, options: {method?: string; body?: unknown} = {}): Promise<{status: number; headers: Record<string, string | string[] | undefined>; json: any}> {
+/**
+ * A raw HTTPS request to the emulator (what curl would send), trusting its CA: with a bearer token from the
+ * emulator's token endpoint for the path's audience unless `headers` says otherwise (`{}`: no Authorization header).
+ */
+async function raw(
+  path: string,
+  options: {method?: string; body?: unknown; headers?: Record<string, string>} = {},
+): Promise<{status: number; headers: Record<string, string | string[] | undefined>; json: any}> {
+  const headers = options.headers ?? (await bearerFor(emulator, scopeFor(path)))
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
     const req = httpsRequest(
       `${emulator.armEndpoint}${path}`,
-      {method: options.method ?? 'GET', ca: emulator.caPem, headers: payload ? {'content-type': 'application/json'} : {}},
+      {method: options.method ?? 'GET', ca: emulator.caPem, headers: payload ? {...headers, 'content-type': 'application/json'} : headers},
       (res) => {
         let text = ''
         res.on('data', (c) => (text += c))
@@ -235,7 +277,7 @@ describe('api-version', () => {
     expect(old.properties.storage.storageSizeGB).toBe(current.properties.storage.storageSizeGB)
   })
 
-  it('keeps data-plane, discovery and emulator-only paths working without one', async () => {
+  it('keeps data-plane, discovery and emulator-only paths working without an api-version', async () => {
     expect((await raw('/opsbook/emulator')).status).toBe(200)
     expect((await raw('/workspaces/ws-shop/query', {method: 'POST', body: {query: 'AzureActivity | take 1', timespan: 'PT1H'}})).status).toBe(200)
     const batch = await raw(`/subscriptions/${emulator.subscription}/metrics:getBatch?api%2Dversion=2024-02-01&metricnamespace=Microsoft.DBforPostgreSQL/flexibleServers&metricnames=cpu_percent`, {
@@ -246,7 +288,7 @@ describe('api-version', () => {
     expect((await raw(`${server()}/opsbookData`)).status).toBe(200)
   })
 
-  it('hands out long-running-operation monitors that carry the api-version and answer without one too', async () => {
+  it('hands out long-running-operation monitors that carry the api-version and answer without an api-version too', async () => {
     const started = await raw(`${server()}?api-version=2025-08-01`, {method: 'PATCH', body: {tags: {owner: 'api-version-test'}}})
     expect(started.status).toBe(202)
     const monitors = [String(started.headers['azure-asyncoperation']), String(started.headers.location)]

@@ -3,7 +3,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {getEnvironment, loadCatalog} from '../../src/catalog/loader.js'
 import type {WebSiteManagementClient} from '@azure/arm-appservice'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
-import {credentialFor} from './helpers.js'
+import {bearerFor, credentialFor} from './helpers.js'
+import {sendRaw} from '../contract/http.js'
 
 const RG = 'rg-shop-local'
 const SITE = 'app-shop-storefront'
@@ -36,9 +37,10 @@ async function deploy(slot: string, version: string, healthy = true): Promise<vo
   expect(status).toBe(200)
 }
 
-function adminPost(path: string, body: unknown, target: RunningEmulator = emulator): Promise<{status: number; body: any}> {
+async function adminPost(path: string, body: unknown, target: RunningEmulator = emulator): Promise<{status: number; body: any}> {
+  const authorization = await bearerFor(target)
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(`${target.armEndpoint}${path}`, {method: 'POST', ca: target.caPem, headers: {'content-type': 'application/json'}}, (response) => {
+    const request = httpsRequest(`${target.armEndpoint}${path}`, {method: 'POST', ca: target.caPem, headers: {...authorization, 'content-type': 'application/json'}}, (response) => {
       const chunks: Buffer[] = []
       response.on('data', (c: Buffer) => chunks.push(c))
       response.on('end', () => resolve({status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || 'null')}))
@@ -68,6 +70,46 @@ afterAll(async () => {
 })
 
 describe('App Service through @azure/arm-appservice', () => {
+  it('answers a site in the shape of the api-version asked for (outbound routing, plan tier)', async () => {
+    await client.webApps.updateConfiguration(RG, SITE, {vnetRouteAllEnabled: true})
+    const site = (apiVersion: string) => sendRaw(emulator, 'GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${SITE}?api-version=${apiVersion}`)
+    // 2024-11-01 and later: outboundVnetRouting, whose applicationTraffic is the older vnetRouteAllEnabled; the plan's tier.
+    const newest = (await client.webApps.get(RG, SITE)) as any
+    expect(newest.outboundVnetRouting).toMatchObject({applicationTraffic: true})
+    expect(newest.vnetRouteAllEnabled).toBeUndefined()
+    expect(newest.sku).toBe('PremiumV3')
+    const at2024 = ((await site('2024-04-01')).body as any).properties
+    expect([at2024.vnetRouteAllEnabled, at2024.vnetBackupRestoreEnabled, at2024.outboundVnetRouting, at2024.sku]).toEqual([true, false, undefined, 'PremiumV3'])
+    const at2023 = ((await site('2023-01-01')).body as any).properties
+    expect([at2023.vnetRouteAllEnabled, at2023.vnetBackupRestoreEnabled, at2023.sku]).toEqual([true, undefined, undefined])
+    // az 2.86 reads sites at 2025-03-01.
+    const current = await site('2025-03-01')
+    expect(current.status).toBe(200)
+    expect((current.body as any).properties.outboundVnetRouting).toMatchObject({applicationTraffic: true})
+    await client.webApps.updateConfiguration(RG, SITE, {vnetRouteAllEnabled: false})
+    expect(((await site('2022-03-01')).body as any).properties.vnetRouteAllEnabled).toBe(false)
+    // Set through the site as each version names it, it is the config/web setting.
+    const patch = (apiVersion: string, properties: unknown) =>
+      sendRaw(emulator, 'PATCH', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${SITE}?api-version=${apiVersion}`, JSON.stringify({properties}))
+    expect(((await patch('2023-01-01', {vnetRouteAllEnabled: true})).body as any).properties.vnetRouteAllEnabled).toBe(true)
+    expect((await client.webApps.getConfiguration(RG, SITE)).vnetRouteAllEnabled).toBe(true)
+    expect(((await patch('2025-05-01', {outboundVnetRouting: {applicationTraffic: false}})).body as any).properties.outboundVnetRouting.applicationTraffic).toBe(false)
+    expect((await client.webApps.getConfiguration(RG, SITE)).vnetRouteAllEnabled).toBe(false)
+    // The plan's asyncScalingEnabled is defined from 2024-11-01.
+    const plan = (apiVersion: string) => sendRaw(emulator, 'GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/serverfarms/asp-${SITE}?api-version=${apiVersion}`)
+    expect(((await plan('2025-05-01')).body as any).properties.asyncScalingEnabled).toBe(false)
+    expect(((await plan('2024-04-01')).body as any).properties).not.toHaveProperty('asyncScalingEnabled')
+  })
+
+  it("answers a site's siteConfig as az webapp show sees it: TLS, FTPS and health check are read from config/web", async () => {
+    const site = await client.webApps.get(RG, SITE)
+    expect(site.siteConfig).toMatchObject({numberOfWorkers: 1, alwaysOn: true})
+    expect([site.siteConfig?.minTlsVersion, site.siteConfig?.ftpsState, site.siteConfig?.healthCheckPath]).toEqual([undefined, undefined, undefined])
+    const config = await client.webApps.getConfiguration(RG, SITE)
+    expect(config.minTlsVersion).toBe('1.2')
+    expect(config.healthCheckPath).toBe('/health')
+  })
+
   it('compares enum values case-insensitively and answers with the canonical spelling, as ARM does', async () => {
     const updated = await client.webApps.updateConfigurationSlot(RG, SITE, 'canary', {ftpsState: 'ftpsonly' as never})
     expect(updated.ftpsState).toBe('FtpsOnly')
@@ -257,6 +299,15 @@ describe('App Service through @azure/arm-appservice', () => {
     } finally {
       await later.stop()
     }
+  })
+
+  it('creates a slot without a managed identity unless one is asked for', async () => {
+    const plain = await client.webApps.beginCreateOrUpdateSlotAndWait(RG, SITE, 'no-identity', {location: 'eastus'})
+    expect(plain.identity).toBeUndefined()
+    const withIdentity = await client.webApps.beginCreateOrUpdateSlotAndWait(RG, SITE, 'with-identity', {location: 'eastus', identity: {type: 'SystemAssigned'}})
+    expect(withIdentity.identity?.type).toBe('SystemAssigned')
+    expect(withIdentity.identity?.principalId).toMatch(/^[0-9a-f-]{36}$/)
+    for (const slot of ['no-identity', 'with-identity']) expect((await client.webApps.getSlot(RG, SITE, slot)).name).toBe(`${SITE}/${slot}`)
   })
 
   it('creates a slot on a Premium plan (Web Apps - Create Or Update Slot), which is then listed and read', async () => {

@@ -359,6 +359,25 @@ describe('opsbook plan dr-drill --env local', () => {
 })
 
 // Last: these age the cache's newest snapshot, which the drills above measure.
+describe('dr-drill with a web app that has no slot', () => {
+  it('still fails the router over (its leg waits for the slot round trips, it is not skipped with the slot-less app)', async () => {
+    // As examples/azure-platform.yaml's Basic-plan brochure: the standby has no slot, so its round trip is skipped.
+    const slotless = 'name: app-shop-storefront-dr\n        region: westus\n        slots: []'
+    const cwd = drillDir((c) => c.replace('name: app-shop-storefront-dr\n        region: westus\n        slots: [staging]', slotless))
+    expect(readFileSync(join(cwd, 'runbooks.yaml'), 'utf8')).toContain(slotless)
+    const run = await drillRun(['--component', 'storefront-dr,storefront-dns'], cwd)
+    const status = (id: string) => run.json.steps.find((s: {id: string}) => s.id === id)?.status
+    expect(status('slot-swap-storefront-dr')).toBe('skipped')
+    expect(status('region-failover-storefront-dns'), run.stderr).toBe('succeeded')
+    const router = rowsOf(run).find((r) => r.component === 'storefront-dns')!
+    expect(router).toMatchObject({status: 'met'})
+    expect(router.rto.measuredMs).toBeGreaterThanOrEqual(ROUTING_PROPAGATION_MS)
+    // The slot-less app itself is a row that could not be drilled, which fails the run as any unmet row does.
+    expect(rowsOf(run).find((r) => r.component === 'storefront-dr')).toMatchObject({status: 'failed'})
+    expect(run.code).toBe(1)
+  })
+})
+
 describe('dr-drill with an objective the configuration cannot meet', () => {
   it('fails (exit 1) with the table when an objective is missed, and says when the configuration cannot meet it', async () => {
     await oldSnapshot(emulator, 50 * 60_000)

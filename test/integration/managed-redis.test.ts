@@ -248,7 +248,7 @@ describe('maintenance-window on a Managed Redis component', () => {
     ])
     // Marked for the az conformance suite: Debian's az 2.45 has no redisenterprise command group (an extension's).
     expect(apply.az).toEqual([
-      `az redisenterprise update --resource-group rg-amr --cluster-name amr-shop-carts --maintenance-configuration '{"maintenanceWindows":[{"type":"Weekly","duration":"PT8H30M","startHourUtc":1,"schedule":{"dayOfWeek":"Saturday"}},{"type":"Weekly","duration":"PT10H","startHourUtc":0,"schedule":{"dayOfWeek":"Sunday"}}]}'  # needs az newer than 2.45 (Debian's az 2.45 has no redisenterprise command group: it is the redisenterprise extension's)`,
+      `az redisenterprise update --resource-group rg-amr --cluster-name amr-shop-carts --maintenance-configuration '{"maintenance-windows":[{"type":"Weekly","duration":"PT8H30M","start-hour-utc":1,"schedule":{"day-of-week":"Saturday"}},{"type":"Weekly","duration":"PT10H","start-hour-utc":0,"schedule":{"day-of-week":"Sunday"}}]}'  # needs az newer than 2.45 (Debian's az 2.45 has no redisenterprise command group: it is the redisenterprise extension's)`,
     ])
     expect(apply.permissions).toEqual(['Microsoft.Cache/redisEnterprise/read', 'Microsoft.Cache/redisEnterprise/write'])
   })

@@ -257,25 +257,25 @@ describe('PostgreSQL data read from real restored servers', () => {
     expect(data.body.dataPlane.note).toBeUndefined()
   })
 
-  it('a server of a major not installed (14) runs the nearest one, and the emulator and the probe log say so', async () => {
+  it('a server of a major not installed (13: only existing servers run it in Azure, and it is not installed here) runs the nearest one, and the emulator and the probe log say so', async () => {
     const pg = await arm.postgres()
-    await pg.servers.beginCreateOrUpdateAndWait('rg-shop-local', 'pg-v14', {
+    await pg.servers.beginCreateOrUpdateAndWait('rg-shop-local', 'pg-v13', {
       location: 'westeurope',
-      version: '14',
+      version: '13',
       administratorLogin: 'opsbookadmin',
       administratorLoginPassword: 'not-used-here-1A!',
       authConfig: {activeDirectoryAuth: 'Enabled'},
     } as never)
-    const data = await arm.armRequest('GET', `${serverId('pg-v14')}/opsbookData`, {apiVersion: '2025-08-01'})
+    const data = await arm.armRequest('GET', `${serverId('pg-v13')}/opsbookData`, {apiVersion: '2025-08-01'})
     const runs = Number(/^PostgreSQL (\d+)$/.exec(data.body.dataPlane.engine)![1])
-    expect(runs).not.toBe(14)
-    expect(data.body.dataPlane.note).toMatch(new RegExp(`^PostgreSQL 14 is emulated by PostgreSQL ${runs} \\(14 is not installed here; installed majors: `))
+    expect(runs).not.toBe(13)
+    expect(data.body.dataPlane.note).toMatch(new RegExp(`^PostgreSQL 13 is emulated by PostgreSQL ${runs} \\(13 is not installed here; installed majors: `))
     const lines: string[] = []
     const context = {services: arm, signal: new AbortController().signal, log: (line: string) => lines.push(line), secret: () => undefined, now: () => new Date()}
     const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: 'select now()', tables: [], canary: false, port: 5432, timeout: 'PT5S'}
-    const server = {name: 'pg-v14', id: serverId('pg-v14'), fqdn: 'pg-v14.postgres.database.azure.com'}
+    const server = {name: 'pg-v13', id: serverId('pg-v13'), fqdn: 'pg-v13.postgres.database.azure.com'}
     expect((await runDataProbes({probes, copy: server, point: new Date()}, context)).failures).toEqual([])
-    expect(lines.join('\n')).toMatch(new RegExp(`pg-v14 runs PostgreSQL ${runs}\\.\\d+ \\(PostgreSQL 14 is emulated by PostgreSQL ${runs} `))
+    expect(lines.join('\n')).toMatch(new RegExp(`pg-v13 runs PostgreSQL ${runs}\\.\\d+ \\(PostgreSQL 13 is emulated by PostgreSQL ${runs} `))
   })
 
   it("the server's authConfig decides the sign-in methods: Entra off fails the drill's probe with the reason, password off refuses a password", async () => {

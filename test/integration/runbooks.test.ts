@@ -8,7 +8,21 @@ import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {runCli} from '../helpers/cli.js'
 // Runbooks run in-process against the emulator (the same command code, without a CLI start each); `runCli` cases spawn.
-import {postgresServers, redisData, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
+import {postgresServers, redisData, requests, runRunbook as runRunbookSpawned, runRunbookInProcess as runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
+import {join} from 'node:path'
+import {createAzureServices} from '../../src/azure/clients.js'
+import {loadCatalog} from '../../src/catalog/loader.js'
+import {startEmulator} from '../../src/emulator/server.js'
+
+/** SDK clients for an emulator started from the catalog in `dir`. */
+function sdkServicesFor(emulator: RunningEmulator, dir: string): AzureServices {
+  const loaded = loadCatalog({flag: join(dir, 'runbooks.yaml')})
+  return createAzureServices({
+    environment: loaded.catalog.environments.local!,
+    environmentName: 'local',
+    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, blob: emulator.blob, subscription: emulator.subscription},
+  })
+}
 
 let emulator: RunningEmulator
 let arm: AzureServices
@@ -87,6 +101,60 @@ describe('pg-pitr', () => {
     expect((await postgresServers(arm)).map((s) => s.name)).toEqual(before)
     // The failed restore ended in Azure: nothing is reported as possibly still running.
     expect(run.json.leftBehind).toEqual([])
+  })
+
+  it('finds the copy in the source\'s resource group when that is not the environment\'s first (drill leg: scratch, geo, teardown)', async () => {
+    // As in examples/azure-platform.yaml, where orders-db lives in rg-shop-prod-data: the copy is restored beside the
+    // source, and the later steps used to look for it by name in the first resource group (NotFound until timeout).
+    const dir = scratchDir({
+      'runbooks.yaml': `version: 1
+environments:
+  local:
+    cloud: emulator
+    subscription: 00000000-0000-0000-0000-0000000b0c1d
+    region: eastus
+    pairedRegion: westus
+    resourceGroups: [rg-app, rg-data]
+    components:
+      orders-db: {type: postgres, name: pg-rg-orders, resourceGroup: rg-data, version: "16", backupRetentionDays: 7, geoRedundantBackup: true}
+`,
+    })
+    const own = await startEmulator({catalogFile: join(dir, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
+    try {
+      // A CLI process of its own: in this test process the CLI keeps the first emulator's token, which this emulator
+      // (another signing key) refuses with 401.
+      const run = await runRunbookSpawned(own, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${minutesAgo(30)}`, '--param', 'scratch=true', '--param', 'geo=true', '--param', 'teardown=true'], {cwd: dir})
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.json.outputs.server).toMatch(/^pg-rg-orders-drill-/)
+      for (const id of ['geo-restore', 'ready', 'verify']) expect(step(run.json, id).status, id).toBe('succeeded')
+      const getsOfCopy = requests(own).filter((r) => r.method === 'GET' && r.path.toLowerCase().endsWith(`/flexibleservers/${run.json.outputs.server}`))
+      // Every read of the copy went to rg-data (none to rg-app, where it is not), and it was found there.
+      expect(getsOfCopy.filter((r) => !/\/resourceGroups\/rg-data\//i.test(r.path))).toEqual([])
+      expect(getsOfCopy.some((r) => r.status === 200)).toBe(true)
+      // Torn down: only the source is left.
+      const client = await sdkServicesFor(own, dir).postgres()
+      const names: string[] = []
+      for await (const server of client.servers.listBySubscription()) names.push(server.name!)
+      expect(names).toEqual(['pg-rg-orders'])
+    } finally {
+      await own.stop()
+    }
+  })
+})
+
+describe('cosmos-pitr', () => {
+  it('restores into a new account, verifies its data and keeps it for a cutover (no teardown)', async () => {
+    const run = await runRunbook(emulator, 'cosmos-pitr', ['--target', 'catalog-cosmos'])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json.outputs.account).toMatch(/^cosmos-shop-local-pitr-/)
+    // The copy's probe container was read: items and the newest `_ts` (the RPO against the restore point).
+    expect(run.json.outputs).toMatchObject({dataAsOfSource: 'data', items: expect.any(Number)})
+    expect(run.json.outputs.items).toBeGreaterThan(0)
+    expect(Date.parse(run.json.outputs.dataAsOf)).toBeLessThanOrEqual(Date.parse(run.json.outputs.restorePoint))
+    expect(step(run.json, 'teardown', 'finally').status).toBe('skipped')
+    const copy = await (await arm.cosmos()).databaseAccounts.get('rg-shop-local', run.json.outputs.account)
+    expect(copy.tags).toMatchObject({'opsbook-run-id': run.json.runId})
+    expect(copy.tags?.['opsbook-expires']).toBeDefined()
   })
 })
 

@@ -114,11 +114,14 @@ export const keyvaultRules: CheckRule[] = [
     evaluate(resource) {
       const access = valueAt(resource, 'properties.publicNetworkAccess')
       if (String(access).toLowerCase() === 'disabled') return pass('publicNetworkAccess is Disabled')
+      // The Key Vault firewall is off unless configured: "By default, ... Key Vault accepts connections from all
+      // networks" (https://learn.microsoft.com/azure/key-vault/general/network-security). A vault GET without
+      // networkAcls (absent or null), or with no defaultAction in them, is that insecure default, a fail, not an error.
+      const action = readOrDefault(resource, 'properties.networkAcls.defaultAction', 'Allow')
+      if (String(action.value).toLowerCase() === 'deny') return pass('networkAcls.defaultAction is Deny')
       const acls = valueAt(resource, 'properties.networkAcls')
-      // A vault without networkAcls allows every network.
-      if (acls === null) return fail(`publicNetworkAccess is ${access ?? 'not set'} and there are no network ACLs`)
-      const action = String(read(resource, 'properties.networkAcls.defaultAction'))
-      return action.toLowerCase() === 'deny' ? pass('networkAcls.defaultAction is Deny') : fail(`publicNetworkAccess is ${access ?? 'not set'} and networkAcls.defaultAction is ${action}`)
+      const detail = acls === undefined || acls === null ? 'there are no network ACLs (all networks allowed)' : describeSetting('networkAcls.defaultAction', action)
+      return fail(`publicNetworkAccess is ${access ?? 'not set'} and ${detail}`)
     },
     remediation: {text: 'Set the default network action to Deny (or disable public access).', az: `${AZ} update --resource-group <rg> --name <name> --default-action Deny`},
     frameworks: {mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20'], psrule: ['Azure.KeyVault.Firewall'], defender: ['55615ac9']},

@@ -12,6 +12,10 @@ import {RESOURCE_TYPES, type CheckRule} from '../types.js'
 import {atLeastTls12, describeSetting, fail, needFact, notApplicable, pass, readOrDefault} from './helpers.js'
 
 const AMR = [RESOURCE_TYPES.managedRedis]
+
+/** Whether the cluster's Resource Graph row carries maintenanceConfiguration (null counts: the version knows it). */
+const inRow = (resource: {properties?: unknown}) =>
+  Object.hasOwn((resource.properties ?? {}) as object, 'maintenanceConfiguration')
 const AZ = 'az redisenterprise'
 
 export const managedRedisRules: CheckRule[] = [
@@ -85,12 +89,18 @@ export const managedRedisRules: CheckRule[] = [
     resourceTypes: AMR,
     // The cluster's maintenanceConfiguration (redisenterprise.json 2025-08-01-preview and later; Azure Managed Redis has
     // no patchSchedules): without it Azure applies updates at its discretion (https://learn.microsoft.com/azure/redis/scheduled-maintenance).
-    reads: ['properties.maintenanceConfiguration.maintenanceWindows'],
-    evaluate(resource, _facts, context) {
+    // From the Resource Graph row when it carries the property; otherwise from the cluster's ARM GET at 2026-09-01,
+    // since Resource Graph stores the GET of an api-version it does not document per type, which may predate the
+    // property (reads.ts, managedRedisMaintenance): an absent property there is not "no windows".
+    reads: ['properties.maintenanceConfiguration.maintenanceWindows', 'cluster at api-version 2026-09-01 (when the Resource Graph row lacks it): properties.maintenanceConfiguration'],
+    facts: ['managedRedisMaintenance'],
+    needsFacts: (resource) => !inRow(resource),
+    evaluate(resource, facts, context) {
       const spec = context.component?.spec
       if (!spec || spec.type !== 'managedredis' || componentWindowNames(spec).length === 0)
         return notApplicable('the catalog names no maintenance window for this cluster')
-      const raw = (resource.properties as Record<string, any> | undefined)?.maintenanceConfiguration?.maintenanceWindows
+      const config = inRow(resource) ? (resource.properties as Record<string, any>).maintenanceConfiguration : needFact(facts, 'managedRedisMaintenance')
+      const raw = (config as Record<string, any> | null | undefined)?.maintenanceWindows
       const found: AmrMaintenanceWindow[] = Array.isArray(raw) ? raw : []
       const have = found.length ? `maintenance windows ${found.map(describeAmrWindow).join(', ')}` : 'no maintenance windows (Azure applies updates at its discretion)'
       const wanted = amrMaintenancePlan(context.environment, spec, context.now)
@@ -100,7 +110,9 @@ export const managedRedisRules: CheckRule[] = [
     },
     remediation: {
       text: `Set the cluster's maintenance windows to the catalog's (the maintenance-window runbook does this); Azure needs at least two weekly windows of 4 hours or more, 18 hours a week in all (${AMR_MAINTENANCE_DOC}).`,
-      az: `${AZ} update --resource-group <rg> --cluster-name <name> --maintenance-configuration '{"maintenanceWindows":[{"type":"Weekly","duration":"PT9H","startHourUtc":<hour>,"schedule":{"dayOfWeek":"<Day>"}}, …]}'`,
+      // The argument's key names as the redisenterprise extension (≥ 1.5.0b1) declares them: amrMaintenanceAzValue in
+      // src/actions/managed-redis.ts (azure-cli-extensions src/redisenterprise/…/aaz/latest/redisenterprise/_update.py).
+      az: `${AZ} update --resource-group <rg> --cluster-name <name> --maintenance-configuration '{"maintenance-windows":[{"type":"Weekly","duration":"PT9H","start-hour-utc":<hour>,"schedule":{"day-of-week":"<Day>"}}, …]}'`,
     },
     frameworks: {soc2: ['CC8.1'], iso27001: ['A.8.32']},
   },

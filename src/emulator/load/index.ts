@@ -39,7 +39,7 @@ export async function startLoad(sources: LoadSource[], options: Partial<LoadOpti
       try {
         const start = await STARTERS[source.engine]()
         if (!start) return {source, error: `no ${source.engine} load module`}
-        const load: RunningLoad = await start(await source.target(), {ratePerSecond: rate, signal: options.signal})
+        const load: RunningLoad = await start(await source.target(), {ratePerSecond: rate, signal: options.signal, retarget: () => source.target()})
         return {source, load}
       } catch (error) {
         return {source, error: (error as Error).message}

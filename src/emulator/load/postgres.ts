@@ -63,21 +63,36 @@ export function postgresLoadHistoryTrimSql(point: Date): string {
 
 export async function startPostgresLoad(target: LoadTarget, options: LoadOptions): Promise<RunningLoad> {
   const pg = (await import('pg')).default
-  const client = new pg.Client({host: target.host, port: target.port, database: target.database ?? 'postgres', user: target.user ?? 'postgres', password: target.password})
-  await client.connect()
-  // A dropped connection (the server stopped first) ends the load quietly.
-  client.on('error', () => undefined)
+  const connect = async (to: LoadTarget) => {
+    const connection = new pg.Client({host: to.host, port: to.port, database: to.database ?? 'postgres', user: to.user ?? 'postgres', password: to.password})
+    // A dropped connection (the server stopped) fails the next write; the load then connects again (retarget).
+    connection.on('error', () => undefined)
+    await connection.connect()
+    return connection
+  }
+  let client = await connect(target)
   await client.query(POSTGRES_LOAD_SCHEMA)
   const intervalMs = 1000 / Math.max(options.ratePerSecond, 0.01)
   let written = 0
   let stopped = false
+  /** Set when a write failed: the next tick (at most one a second) connects again where the server is now. */
+  let brokenSince: number | undefined
   let inFlight: Promise<unknown> = Promise.resolve()
+  const write = async () => {
+    if (brokenSince !== undefined) {
+      if (!options.retarget || Date.now() - brokenSince < 1000) return
+      brokenSince = Date.now()
+      const next = await connect(await options.retarget())
+      await client.end().catch(() => undefined)
+      client = next
+      brokenSince = undefined
+    }
+    await client.query('INSERT INTO public.orders (amount, note) VALUES ($1, $2)', [(Math.random() * 200).toFixed(2), 'opsbook load generator'])
+    written++
+  }
   const timer = setInterval(() => {
     if (stopped) return
-    inFlight = inFlight
-      .then(() => client.query('INSERT INTO public.orders (amount, note) VALUES ($1, $2)', [(Math.random() * 200).toFixed(2), 'opsbook load generator']))
-      .then(() => void written++)
-      .catch(() => undefined)
+    inFlight = inFlight.then(write).catch(() => void (brokenSince ??= Date.now()))
   }, intervalMs)
   timer.unref()
   const stop = async () => {

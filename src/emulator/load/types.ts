@@ -26,6 +26,11 @@ export interface LoadOptions {
   ratePerSecond: number
   /** Aborting it stops the load like stop() does. */
   signal?: AbortSignal
+  /**
+   * Where the server is now, for a load whose connection broke (the server restarted on another port, e.g. after an
+   * in-place major version upgrade): the load connects again instead of stopping for good.
+   */
+  retarget?: () => Promise<LoadTarget>
 }
 
 export interface RunningLoad {

@@ -11,7 +11,7 @@
 import {randomUUID} from 'node:crypto'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceGroups, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
-import {armError, type EmulatorResponse, type Route} from '../types.js'
+import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {postgresState} from './postgres.js'
 import {redisState} from './redis.js'
 import {allArmResources} from './resource-graph.js'
@@ -610,7 +610,10 @@ export function routes(ctx: EmulatorContext): Route[] {
         }
         const views = []
         for (const name of names) views.push(containerView(acct, name, (await containerOf(acct.resource.name, name))!))
-        return paged(request, views, 5)
+        // BlobContainers_List documents no default page size, only the caller's optional `$maxpagesize`: one page unless
+        // the caller asks for less (tests page it with StartEmulatorOptions.listPageSizes).
+        const max = Number.parseInt(request.query.get('$maxpagesize') ?? '', 10)
+        return paged(request, views, Number.isInteger(max) && max >= 1 ? max : undefined)
       },
     },
     {
@@ -850,8 +853,17 @@ function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, strin
     },
   })
   const itemNotFound = (kind: 'keys' | 'secrets', p: Record<string, string>, name: string) => resourceNotFound(`${VAULT}/${kind}`, `${p.name}/${name}`, p.rg!)
-  // Small pages, as Key Vault's management plane answers (Prowler #9876): SDK paging is exercised.
-  const PAGE = 2
+  // Page size of the management-plane key and secret lists: Keys_List / Secrets_List (keys.json, secrets.json
+  // 2023-07-01) are x-ms-pageable ("paginated by continuation tokens", the Key Vault team in Azure/azure-rest-api-specs
+  // #10643) but state no size; the only documented size for these collections is the data plane's, which this ARM
+  // contract fronts: "If not specified the service will return up to 25 results", maxresults 1–25 (GetKeys /
+  // GetSecrets, data-plane/Microsoft.KeyVault/stable/7.4 keys.json, secrets.json). Secrets_List's `$top` ("Maximum
+  // number of results to return") sets a smaller page. Tests page smaller with StartEmulatorOptions.listPageSizes.
+  const PAGE = 25
+  const pageOf = (request: EmulatorRequest): number => {
+    const top = Number.parseInt(request.query.get('$top') ?? '', 10)
+    return Number.isInteger(top) && top >= 1 ? Math.min(top, PAGE) : PAGE
+  }
   return [
     {
       method: 'GET',
@@ -916,7 +928,7 @@ function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, strin
       operation: 'keyvault.secrets.list',
       handler: (request, p) => {
         const v = vault(p)
-        return found(v) ? paged(request, Object.values(v.secrets ?? {}).map((s) => secretView(v, s)), PAGE) : v
+        return found(v) ? paged(request, Object.values(v.secrets ?? {}).map((s) => secretView(v, s)), pageOf(request)) : v
       },
     },
     {

@@ -7,9 +7,10 @@
  * - `GET /subscriptions/{sub}/providers[/{ns}]`, `POST …/providers/{ns}/register` — Providers - List / Get / Register
  *   (Microsoft.Resources/stable/2021-04-01/resources.json): every namespace the emulator serves, Registered.
  */
-import {checkScope, paged} from '../arm.js'
+import {apiVersionOf, checkScope, paged} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {armError, type Route} from '../types.js'
+import {SUPPORTED_API_VERSIONS} from '../api-versions.js'
 
 /** Regions the emulator knows, with Azure's display names and pairs (https://learn.microsoft.com/azure/reliability/cross-region-replication-azure). */
 export const REGIONS: Record<string, {displayName: string; geography: string; pair?: string}> = {
@@ -39,11 +40,8 @@ const PROVIDERS: Record<string, Array<{resourceType: string; apiVersions: string
     {resourceType: 'locations/checkNameAvailability', apiVersions: ['2025-08-01', '2024-08-01', '2022-12-01']},
   ],
   'Microsoft.Cache': [{resourceType: 'Redis', apiVersions: ['2024-11-01', '2023-08-01', '2022-06-01']}],
-  'Microsoft.Web': [
-    {resourceType: 'sites', apiVersions: ['2025-05-01', '2024-04-01', '2022-03-01']},
-    {resourceType: 'sites/slots', apiVersions: ['2025-05-01', '2024-04-01', '2022-03-01']},
-    {resourceType: 'serverfarms', apiVersions: ['2025-05-01', '2024-04-01', '2022-03-01']},
-  ],
+  // Every version the emulator serves for Microsoft.Web (each with its vendored spec, test/fixtures/azure-specs).
+  'Microsoft.Web': ['sites', 'sites/slots', 'serverfarms'].map((resourceType) => ({resourceType, apiVersions: [...SUPPORTED_API_VERSIONS['microsoft.web']!]})),
   'Microsoft.Storage': [{resourceType: 'storageAccounts', apiVersions: ['2024-01-01', '2023-05-01', '2022-09-01']}],
   'Microsoft.KeyVault': [{resourceType: 'vaults', apiVersions: ['2026-02-01', '2024-11-01', '2022-07-01']}],
   'Microsoft.Authorization': [{resourceType: 'locks', apiVersions: ['2020-05-01', '2016-09-01']}],
@@ -99,14 +97,33 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: '/tenants',
       operation: 'tenants.list',
+      // TenantIdDescription has `defaultDomain` and `tenantType` in 2022-12-01; 2019-11-01 (az 2.45) has neither
+      // (subscriptions.json of each, vendored in test/fixtures/azure-specs; 2021-01-01 has them too).
       handler: (request) =>
-        paged(request, [{id: `/tenants/${tenantId()}`, tenantId: tenantId(), tenantCategory: 'Home', displayName: `opsbook emulator (${ctx.environmentName})`, defaultDomain: 'opsbook.test', tenantType: 'AAD'}]),
+        paged(request, [
+          {
+            id: `/tenants/${tenantId()}`,
+            tenantId: tenantId(),
+            tenantCategory: 'Home',
+            displayName: `opsbook emulator (${ctx.environmentName})`,
+            ...(apiVersionOf(request) === '2019-11-01' ? {} : {defaultDomain: 'opsbook.test', tenantType: 'AAD'}),
+          },
+        ]),
     },
     {
       method: 'GET',
       pattern: '/subscriptions/{sub}/locations',
       operation: 'subscriptions.listLocations',
-      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, regions().map(locationView)),
+      // Location has `type` (Region | EdgeZone) in 2021-01-01 and 2022-12-01; 2019-11-01 (az 2.45) has none (same documents).
+      handler: (request, p) =>
+        checkScope(ctx, p.sub!) ??
+        paged(
+          request,
+          regions().map((name) => {
+            const {type, ...view} = locationView(name)
+            return apiVersionOf(request) === '2019-11-01' ? view : {...view, type}
+          }),
+        ),
     },
     {
       method: 'GET',

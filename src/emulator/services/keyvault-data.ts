@@ -21,7 +21,13 @@ export function routes(ctx: EmulatorContext): Route[] {
   const uriOf = (vault: NonNullable<ReturnType<typeof vaultOf>>) => String(vault.resource.properties?.vaultUri ?? `https://${vault.resource.name}.vault.azure.net/`).replace(/\/+$/, '')
   /** 401 without a bearer token, 404 for a vault the emulator does not have (Azure: the host does not resolve). */
   const guard = (request: EmulatorRequest, name: string): EmulatorResponse | NonNullable<ReturnType<typeof vaultOf>> => {
-    if (!/^Bearer \S+/i.test(String(request.headers.authorization ?? ''))) return kvError(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.')
+    // Key Vault's answer, with the challenge its SDKs' challenge-based authentication reads (recorded from Key Vault in
+    // Azure/azure-sdk-for-js sdk/keyvault/keyvault-secrets/recordings/node/challenge_based_authentication_tests).
+    if (!/^Bearer \S+/i.test(String(request.headers.authorization ?? '')))
+      return {
+        ...kvError(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.'),
+        headers: {'WWW-Authenticate': `Bearer authorization="https://login.windows.net/${ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'}", resource="https://vault.azure.net"`},
+      }
     return vaultOf(name) ?? kvError(404, 'VaultNotFound', `The vault '${name}' does not exist in this emulator.`)
   }
   const isResponse = (v: unknown): v is EmulatorResponse => typeof v === 'object' && v !== null && 'status' in v
@@ -77,8 +83,21 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const vault = guard(request, p.vault!)
         if (isResponse(vault)) return vault
-        const value = Object.values(vault.certificates ?? {}).map((c) => ({id: `${uriOf(vault)}/certificates/${c.name}`, x5t: c.x5t, attributes: {...c.attributes}, tags: {...c.tags}}))
-        return {status: 200, body: {value, nextLink: null}}
+        const all = Object.values(vault.certificates ?? {}).map((c) => ({id: `${uriOf(vault)}/certificates/${c.name}`, x5t: c.x5t, attributes: {...c.attributes}, tags: {...c.tags}}))
+        // Pages of 25, or `maxresults` (1–25): "Maximum number of results to return in a page. If not specified the
+        // service will return up to 25 results." (GetCertificates, data-plane/Microsoft.KeyVault/stable/7.4
+        // certificates.json). The nextLink is absolute on the vault's host, `:443/certificates?api-version=…&$skiptoken=…`
+        // plus `&maxresults=N` when the request gave one, as Key Vault writes it (Azure/azure-sdk-for-js keyvault
+        // recordings: `https://keyvault_name.vault.azure.net:443/certificates?api-version=7.3&$skiptoken=…`).
+        // (A maxresults outside 1–25 is outside the spec's range; its error text is not documented, so it is clamped.)
+        const asked = Number.parseInt(request.query.get('maxresults') ?? '', 10)
+        const size = request.pageSize ?? (Number.isInteger(asked) ? Math.min(25, Math.max(1, asked)) : 25)
+        const start = Math.max(0, Number.parseInt(request.query.get('$skiptoken') ?? '0', 10) || 0)
+        const value = all.slice(start, start + size)
+        const apiVersion = encodeURIComponent(request.query.get('api-version') ?? '7.5')
+        const max = request.query.has('maxresults') ? `&maxresults=${size}` : ''
+        const nextLink = start + size < all.length ? `${uriOf(vault)}:443/certificates?api-version=${apiVersion}&$skiptoken=${start + size}${max}` : null
+        return {status: 200, body: {value, nextLink}}
       },
     },
     {

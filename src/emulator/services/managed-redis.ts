@@ -26,6 +26,7 @@ import {parseDuration} from '../../support/duration.js'
 import {exportRdbFromEngine, importRdbIntoEngine, redactSas, redisDataPlane, redisState} from './redis.js'
 import {AMR_MAINTENANCE_DOC, AMR_MAINTENANCE_FIRST_API, amrMaintenanceRuleViolation} from '../../catalog/managed-redis-maintenance.js'
 import {registerResourceInventory} from './resource-graph.js'
+import {SUPPORTED_API_VERSIONS} from '../api-versions.js'
 
 const TYPE = 'Microsoft.Cache/redisEnterprise'
 const DB_TYPE = 'Microsoft.Cache/redisEnterprise/databases'
@@ -177,8 +178,12 @@ export async function start(ctx: EmulatorContext): Promise<void> {
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => managedRedisState(ctx)
   managedRedisState(ctx)
-  // Resource Graph lists the clusters (top-level resources).
-  registerResourceInventory(ctx, 'managedRedis', () => Object.values(state().clusters).map((c) => c.resource))
+  // Resource Graph lists the clusters (top-level resources) as its GET at one api-version returns them: the newest
+  // stable one served, unless the estate names another (estate.ts `resourceGraph.apiVersions`).
+  const argApiVersion = () =>
+    Object.entries(ctx.estate?.resourceGraph?.apiVersions ?? {}).find(([type]) => type.toLowerCase() === TYPE.toLowerCase())?.[1] ??
+    SUPPORTED_API_VERSIONS[TYPE.toLowerCase()]![0]
+  registerResourceInventory(ctx, 'managedRedis', () => Object.values(state().clusters).map((c) => projected(c.resource, NEWER_CLUSTER_PROPERTIES, argApiVersion())))
   const plane = redisDataPlane(ctx)
   // The classic state holds the engine epoch the access keys derive from.
   const epoch = () => redisState(ctx).engineEpoch ?? ''

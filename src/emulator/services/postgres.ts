@@ -17,6 +17,7 @@ import {postgresRefusal, type PostgresFeature} from '../../azure/capabilities.js
 import type {PostgresComponent} from '../../catalog/schema.js'
 import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, parseResourceId, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
+import {mapVersion} from '../engines/postgres-binaries.js'
 import type {ServerRef} from '../engines/postgres-plane.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 
@@ -50,6 +51,8 @@ export interface StoredServer {
   configurations: Record<string, string>
   /** Databases by name (absent in state saved before they were modelled: the defaults every server has). */
   databases?: Record<string, {charset: string; collation: string}>
+  /** In-place major version upgrades, oldest first: a point-in-time restore to before one gets the major it had. */
+  upgrades?: Array<{at: string; fromVersion: string; toVersion: string}>
 }
 
 interface PostgresState {
@@ -294,6 +297,8 @@ export async function start(ctx: EmulatorContext): Promise<void> {
       engine: 'postgres',
       name: server.resource.name,
       target: async () => {
+        // Asked again when the load's connection broke (retarget): a server deleted since must not start again.
+        if (!postgresState(ctx).servers[server.resource.id.toLowerCase()]) throw new Error(`${server.resource.name} no longer exists`)
         const running = await plane.touch(ref, {loaded: true})
         return {name: server.resource.name, host: running.socketDir, port: running.port}
       },
@@ -359,8 +364,9 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: '/subscriptions/{sub}/providers/Microsoft.DBforPostgreSQL/flexibleServers',
       operation: 'postgres.list',
-      handler: (request, p) =>
-        checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map((s) => view(ctx, s, apiVersionOf(request))), 2),
+      // One page: Servers.json (2025-08-01) marks the list x-ms-pageable but documents no page size (no recording of a
+      // split server list was found either); a test pages it with StartEmulatorOptions.listPageSizes.
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, Object.values(state().servers).map((s) => view(ctx, s, apiVersionOf(request)))),
     },
     {
       method: 'GET',
@@ -373,7 +379,6 @@ export function routes(ctx: EmulatorContext): Route[] {
           Object.values(state().servers)
             .filter((s) => s.resourceGroup.toLowerCase() === p.rg!.toLowerCase())
             .map((s) => view(ctx, s, apiVersionOf(request))),
-          2,
         ),
     },
     {
@@ -515,7 +520,9 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const server = scoped(p)
         if (isResponse(server)) return server
-        return paged(request, Object.values(server.firewallRules).map((r) => ruleView(server, r)), 1)
+        // One page: FirewallRules.json (2025-08-01) documents no page size (its example's nextLink is a placeholder,
+        // `$skiptoken=skiptoken`); a test pages it with StartEmulatorOptions.listPageSizes.
+        return paged(request, Object.values(server.firewallRules).map((r) => ruleView(server, r)))
       },
     },
     {
@@ -632,7 +639,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: (request, p) => {
         const server = scoped(p)
         if (isResponse(server)) return server
-        return paged(request, backupsOf(server), 5)
+        // One page: Backups (2025-08-01) documents no page size; a test pages it with StartEmulatorOptions.listPageSizes.
+        return paged(request, backupsOf(server))
       },
     },
     {
@@ -861,6 +869,10 @@ export function routes(ctx: EmulatorContext): Route[] {
     const properties = clone(source.resource.properties)
     delete properties.replica
     delete properties.replicaCapacity
+    // A point before a major version upgrade restores the major the server had then (concepts-major-version-upgrade:
+    // "perform a point-in-time recovery (PITR) to a time before the upgrade to restore the previous version").
+    const later = (source.upgrades ?? []).find((u) => input.point.getTime() < Date.parse(u.at))
+    if (later) properties.version = later.fromVersion
     const server = newServer(ctx, {
       name: input.name,
       resourceGroup: input.resourceGroup,
@@ -896,14 +908,35 @@ export function routes(ctx: EmulatorContext): Route[] {
     const geo = props.backup?.geoRedundantBackup
     if (geo !== undefined && String(geo).toLowerCase() !== String(server.resource.properties.backup?.geoRedundantBackup ?? 'Disabled').toLowerCase())
       return armError(400, 'InvalidParameterValue', "Invalid value given for parameter 'backup.geoRedundantBackup': geo-redundant backup can only be configured when the server is created.", {target: 'backup.geoRedundantBackup'})
+    const upgrade = props.version === undefined ? undefined : majorUpgrade(server, String(props.version))
+    if (upgrade && 'status' in upgrade) return upgrade
     const promote = props.replica?.promoteMode || props.replicationRole === 'None'
     if (promote && !/Replica$/.test(server.resource.properties.replicationRole ?? ''))
       return armError(400, 'ServerIsNotReplica', `Server '${server.resource.name}' is not a read replica; only a replica can be promoted.`)
     // az sends them lower-case (`standalone`, `planned`); ARM compares enum values case-insensitively.
     const promoteMode = canonicalEnum(props.replica?.promoteMode ?? 'Standalone', PROMOTE_MODES)!
     const promoteOption = canonicalEnum(props.replica?.promoteOption ?? 'Planned', PROMOTE_OPTIONS)!
-    const accepted = promote ? acceptedBody('PromoteReadReplicaManagementOperation', ctx.clock()) : undefined
+    // The 202 body Azure gave az 2.82's `postgres flexible-server upgrade` (recording test_postgres_flexible_server_upgrade_mgmt.yaml).
+    const accepted = promote
+      ? acceptedBody('PromoteReadReplicaManagementOperation', ctx.clock())
+      : upgrade
+        ? acceptedBody('UpsertServerManagementOperationV2', ctx.clock())
+        : undefined
+    // High availability is switched off for the upgrade and back on after it (concepts-major-version-upgrade).
+    const ha = server.resource.properties.highAvailability
+    if (upgrade && ha && ha.mode !== 'Disabled') server.resource.properties.highAvailability = {...ha, state: 'NotEnabled'}
     return serverOperation(request, server, operation, 'Updating', async () => {
+      if (upgrade) {
+        try {
+          await upgradeMajor(server, upgrade)
+        } catch (error) {
+          // The upgrade did not happen: the server runs its major as before (Azure restores it from its snapshot).
+          server.resource.properties.state = 'Ready'
+          if (ha && ha.mode !== 'Disabled') server.resource.properties.highAvailability = {...ha}
+          throw error
+        }
+        if (ha && ha.mode !== 'Disabled') server.resource.properties.highAvailability = {...ha, state: 'Healthy'}
+      }
       const target = server.resource
       if (body.tags && isObject(body.tags)) target.tags = {...body.tags}
       if (body.sku?.name) target.sku = {name: body.sku.name, tier: body.sku.tier ?? tierOf(body.sku.name)}
@@ -914,10 +947,72 @@ export function routes(ctx: EmulatorContext): Route[] {
       if (props.storage) target.properties.storage = {...target.properties.storage, ...props.storage}
       if (props.network?.publicNetworkAccess) target.properties.network = {...target.properties.network, publicNetworkAccess: props.network.publicNetworkAccess}
       if (props.authConfig) target.properties.authConfig = {...target.properties.authConfig, ...props.authConfig}
-      if (props.version) target.properties.version = props.version
       if (promote) await promoteReplica(server, promoteMode, promoteOption)
       target.systemData = {...target.systemData, lastModifiedAt: ctx.clock().toISOString()}
     }, 'azure-async-operation', accepted)
+  }
+
+  /**
+   * A PATCH of `properties.version` (what `az postgres flexible-server upgrade --version N` sends: `{"properties":
+   * {"version": "N"}}`, no createMode) is an in-place major version upgrade
+   * (https://learn.microsoft.com/azure/postgresql/configure-maintain/concepts-major-version-upgrade,
+   * https://learn.microsoft.com/azure/postgresql/configure-maintain/how-to-perform-major-version-upgrade): only to a
+   * higher major Azure supports (versions can be skipped); irreversible, so a lower one is refused as ARM refuses a
+   * version outside the allowed upgrade targets — 400 ParameterOutOfRange "The value of the 'Version' should be in:
+   * [..]. Verify that the specified parameter value is correct." (the answer reported in
+   * hashicorp/terraform-provider-azurerm#25344). Read replicas are not supported: a replica, or a primary that has
+   * replicas, is refused (they must be deleted first; az refuses it client-side with this text, azure-cli
+   * postgresql upgrade command — Azure's own error code for it is not documented, 400 BadRequest here).
+   * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
+   * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
+   * changes nothing here; az sends none.
+   */
+  function majorUpgrade(server: StoredServer, requested: string): EmulatorResponse | {fromVersion: string; toVersion: string} | undefined {
+    const current = Number.parseInt(String(server.resource.properties.version ?? ''), 10)
+    const target = Number.parseInt(requested, 10)
+    if (target === current) return undefined
+    const allowed = POSTGRES_VERSIONS.filter((v) => Number(v) > current)
+    if (!allowed.includes(String(target)))
+      return armError(400, 'ParameterOutOfRange', `The value of the 'Version' should be in: [${allowed.join(',')}]. Verify that the specified parameter value is correct.`)
+    const key = server.resource.id.toLowerCase()
+    const hasReplicas = Object.values(state().servers).some(
+      (s) => s.resource.properties.sourceServerResourceId?.toLowerCase() === key && /Replica$/.test(s.resource.properties.replicationRole ?? ''),
+    )
+    if (/Replica$/.test(server.resource.properties.replicationRole ?? '') || hasReplicas)
+      return armError(
+        400,
+        'BadRequest',
+        `Major version upgrade is not yet supported for servers in a read replica setup: delete the read replicas of '${server.resource.name}' (and any cascading ones) before upgrading it, and re-create them after.`,
+      )
+    return {fromVersion: String(server.resource.properties.version), toVersion: String(target)}
+  }
+
+  /**
+   * Run the upgrade: with real PostgreSQL processes the server's cluster is upgraded to the major the new version runs
+   * on (engines/postgres.ts upgrade: the rows survive); a precheck that fails fails the operation and leaves the
+   * server on its major. Then the resource says the new version, and the upgrade is recorded.
+   */
+  async function upgradeMajor(server: StoredServer, upgrade: {fromVersion: string; toVersion: string}): Promise<void> {
+    const plane = ctx.dataPlanes.postgres
+    if (plane) {
+      const key = plane.keyOf(server.resource)
+      // A server whose process never started has no data to carry: it starts on the new major when first used.
+      if (plane.engine.exists(key)) {
+        const {major} = mapVersion(upgrade.toVersion, plane.engine.installed)
+        if (major !== plane.engine.majorOf(key)) {
+          await plane.touch(refOf(server))
+          await plane.engine.upgrade(key, major).catch((error: Error) => {
+            // engines/postgres.ts UpgradePrecheckError (not imported: the engine loads only with the real data plane).
+            throw Array.isArray((error as {problems?: unknown}).problems)
+              ? new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
+              : error
+          })
+        }
+      }
+    }
+    server.resource.properties.version = upgrade.toVersion
+    server.upgrades = [...(server.upgrades ?? []), {at: ctx.clock().toISOString(), ...upgrade}]
+    ctx.activity.append({resourceId: server.resource.id, kind: 'postgres.upgrade', data: upgrade})
   }
 
   async function promoteReplica(replica: StoredServer, mode: string, option: string): Promise<void> {
@@ -1080,7 +1175,12 @@ export const POSTGRES_TIERS: Record<string, {skus: Array<{name: string; vCores: 
   GeneralPurpose: {skus: [{name: 'Standard_D2ds_v5', vCores: 2, memoryPerVcoreMb: 4096}, {name: 'Standard_D4ds_v5', vCores: 4, memoryPerVcoreMb: 4096}, {name: 'Standard_D8ds_v5', vCores: 8, memoryPerVcoreMb: 4096}], haModes: ['SameZone', 'ZoneRedundant'], readReplicas: true},
   MemoryOptimized: {skus: [{name: 'Standard_E2ds_v5', vCores: 2, memoryPerVcoreMb: 8192}, {name: 'Standard_E4ds_v5', vCores: 4, memoryPerVcoreMb: 8192}], haModes: ['SameZone', 'ZoneRedundant'], readReplicas: true},
 }
-const POSTGRES_VERSIONS = ['12', '13', '14', '15', '16', '17']
+/**
+ * The majors Location Based Capabilities lists, each upgradable in place to every higher one: what Azure answered az
+ * 2.82 in January 2026 (azure-cli recording test_postgres_flexible_server_upgrade_mgmt.yaml: 11 to 18, "12" →
+ * supportedVersionsToUpgrade ["13" … "18"]). A PATCH of `version` accepts exactly these targets (majorUpgrade).
+ */
+export const POSTGRES_VERSIONS = ['11', '12', '13', '14', '15', '16', '17', '18']
 const STORAGE_SIZES_GB = [32, 64, 128, 256, 512, 1024, 2048]
 const DEFAULT_DATABASES = ['postgres', 'azure_maintenance', 'azure_sys']
 

@@ -3,12 +3,12 @@
  * @azure/arm-resourcegraph 4.2.1 sends it): the KQL subset opsbook sends (see kql.ts), over every resource the
  * emulator holds, in ARG's shape (lower-case `type`, `location` as a region name, `properties` as ARM returns them).
  *
- * Tables: `resources` (tracked resources, web app slots and management locks), `resourcecontainers` (the
+ * Tables: `resources` (tracked resources and web app slots), `resourcecontainers` (the
  * subscription and its resource groups), `appserviceresources` (config/web of sites and slots) and
  * `securityresources` (`Microsoft.Security/*` resources, if any service holds some).
  *
  * Where rows come from: the core services' state (web apps, PostgreSQL servers, Redis caches, storage accounts,
- * key vaults, locks — see BUILT_IN), inventories registered with `registerResourceInventory`, then, for any other
+ * key vaults — see BUILT_IN), inventories registered with `registerResourceInventory`, then, for any other
  * slice, every ARM-shaped object (string `id` under `/subscriptions/…/providers/…`,
  * `type`, `name`) found in the emulator's state slices. Paging: `$skipToken` and `$top` (page size 1000 as in Azure,
  * a smaller `$top` is the page size), `resultFormat` `objectArray` (default) or `table`.
@@ -54,18 +54,14 @@ const BUILT_IN: Record<string, (ctx: EmulatorContext) => Array<Record<string, an
   // Dropped servers (kept for ReviveDropped) are gone from ARM, so they are not listed.
   postgres: (ctx) => Object.values(postgresState(ctx).servers).map((s) => s.resource),
   redis: (ctx) => Object.values(redisState(ctx).caches).map((c) => c.resource),
+  // Management locks are in no Resource Graph table: the table reference lists no microsoft.authorization/locks
+  // (`resources` has only elevateaccessroleassignment and resourcemanagementprivatelinks of Microsoft.Authorization,
+  // `authorizationresources` only classicadministrators, roleassignments and roledefinitions;
+  // learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources). They are read from
+  // ARM's locks API (arm-misc.ts), as the checks do.
   arm: (ctx) => {
     const misc = miscState(ctx)
-    return [
-      ...Object.values(misc.storageAccounts).map((a) => a.resource),
-      ...Object.values(misc.vaults).map((v) => v.resource),
-      ...Object.values(misc.locks).map((lock) => ({
-        id: `${lock.scope}/providers/Microsoft.Authorization/locks/${lock.name}`,
-        name: lock.name,
-        type: 'Microsoft.Authorization/locks',
-        properties: {level: lock.level, ...(lock.notes ? {notes: lock.notes} : {}), owners: []},
-      })),
-    ]
+    return [...Object.values(misc.storageAccounts).map((a) => a.resource), ...Object.values(misc.vaults).map((v) => v.resource)]
   },
 }
 

@@ -9,9 +9,9 @@
  * few dead-lettered messages (so servicebus-dlq has something to report), the rest none.
  */
 import type {ServiceBusComponent} from '../../catalog/schema.js'
-import {checkScope, clone, paged, resourceIdOf, resourceNotFound} from '../arm.js'
+import {apiVersionOf, checkScope, clone, paged, resourceIdOf, resourceNotFound} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
-import type {EmulatorResponse, Route} from '../types.js'
+import type {EmulatorRequest, EmulatorResponse, Route} from '../types.js'
 import {registerResourceInventory} from './resource-graph.js'
 
 const NS_TYPE = 'Microsoft.ServiceBus/namespaces'
@@ -99,12 +99,25 @@ export function applyServiceBusEstate(ctx: EmulatorContext, settingsOf: (name: s
   }
 }
 
-function entityView(ns: StoredNamespace, path: string, type: string, name: string, c: Counts, extra: Record<string, unknown>): Record<string, unknown> {
+/**
+ * A namespace as ARM answers it at the api-version asked for: SBNamespaceProperties of 2021-11-01 has neither
+ * `minimumTlsVersion` nor `publicNetworkAccess`; 2022-01-01-preview adds `minimumTlsVersion` only
+ * (specification/servicebus/resource-manager/Microsoft.ServiceBus/{stable/2021-11-01,preview/2022-01-01-preview}/namespace-preview.json,
+ * vendored in test/fixtures/azure-specs). The stored resource keeps both: Resource Graph (the checks' source) has them.
+ */
+function namespaceView(ns: StoredNamespace, request: EmulatorRequest): Record<string, unknown> {
+  const view = clone(ns.resource)
+  const {publicNetworkAccess: _pna, minimumTlsVersion, ...properties} = view.properties
+  view.properties = apiVersionOf(request) === '2021-11-01' ? properties : {...properties, ...(minimumTlsVersion === undefined ? {} : {minimumTlsVersion})}
+  return view
+}
+
+function entityView(ns: StoredNamespace, path: string, type: string, name: string, c: Counts, extra: Record<string, unknown>, withLocation = true): Record<string, unknown> {
   return {
     id: `${ns.resource.id}/${path}`,
     name,
     type: `${NS_TYPE}/${type}`,
-    location: ns.resource.location,
+    ...(withLocation ? {location: ns.resource.location} : {}),
     properties: {
       countDetails: {...c},
       createdAt: ns.createdAt,
@@ -134,16 +147,18 @@ export function routes(ctx: EmulatorContext): Route[] {
   const named = <T>(record: Record<string, T>, name: string): [string, T] | undefined => Object.entries(record).find(([k]) => k.toLowerCase() === name.toLowerCase())
   const queueView = (ns: StoredNamespace, name: string, c: Counts) =>
     entityView(ns, `queues/${name}`, 'queues', name, c, {sizeInBytes: 0, maxSizeInMegabytes: 1024, requiresDuplicateDetection: false, requiresSession: false, enablePartitioning: false, enableExpress: false})
-  const subscriptionView = (ns: StoredNamespace, topic: string, name: string, c: Counts) =>
-    entityView(ns, `topics/${topic}/subscriptions/${name}`, 'topics/subscriptions', name, c, {requiresSession: false, deadLetteringOnFilterEvaluationExceptions: true})
+  // SBSubscription is a v1 Resource (id, name, type; no location) in 2021-11-01 and a v2 ProxyResource (with location) in
+  // 2022-01-01-preview (subscriptions.json of each version, vendored in test/fixtures/azure-specs).
+  const subscriptionView = (ns: StoredNamespace, topic: string, name: string, c: Counts, request: EmulatorRequest) =>
+    entityView(ns, `topics/${topic}/subscriptions/${name}`, 'topics/subscriptions', name, c, {requiresSession: false, deadLetteringOnFilterEvaluationExceptions: true}, apiVersionOf(request) !== '2021-11-01')
   return [
     {
       method: 'GET',
       pattern: N,
       operation: 'servicebus.namespaces.get',
-      handler: (_r, p) => {
+      handler: (request, p) => {
         const ns = find(p)
-        return 'resource' in ns ? {status: 200, body: clone(ns.resource)} : ns
+        return 'resource' in ns ? {status: 200, body: namespaceView(ns, request)} : ns
       },
     },
     {
@@ -188,19 +203,19 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (!('resource' in ns)) return ns
         const topic = named(ns.topics, p.topic!)
         if (!topic) return resourceNotFound(`${NS_TYPE}/${ns.resource.name}/topics`, p.topic!, p.rg!)
-        return paged(request, Object.entries(topic[1].subscriptions).map(([name, c]) => subscriptionView(ns, topic[0], name, c)))
+        return paged(request, Object.entries(topic[1].subscriptions).map(([name, c]) => subscriptionView(ns, topic[0], name, c, request)))
       },
     },
     {
       method: 'GET',
       pattern: `${N}/topics/{topic}/subscriptions/{subscription}`,
       operation: 'servicebus.subscriptions.get',
-      handler: (_r, p) => {
+      handler: (request, p) => {
         const ns = find(p)
         if (!('resource' in ns)) return ns
         const topic = named(ns.topics, p.topic!)
         const sub = topic ? named(topic[1].subscriptions, p.subscription!) : undefined
-        return topic && sub ? {status: 200, body: subscriptionView(ns, topic[0], sub[0], sub[1])} : resourceNotFound(`${NS_TYPE}/${ns.resource.name}/topics/${p.topic}/subscriptions`, p.subscription!, p.rg!)
+        return topic && sub ? {status: 200, body: subscriptionView(ns, topic[0], sub[0], sub[1], request)} : resourceNotFound(`${NS_TYPE}/${ns.resource.name}/topics/${p.topic}/subscriptions`, p.subscription!, p.rg!)
       },
     },
   ]

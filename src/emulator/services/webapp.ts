@@ -1,5 +1,6 @@
 /**
- * App Service (Microsoft.Web, api-version 2025-05-01 as @azure/arm-appservice 19 sends it): sites and slots,
+ * App Service (Microsoft.Web, api-version 2025-05-01 as @azure/arm-appservice 19 sends it, and the older versions az
+ * sends, a site shaped for each: see shapeSiteForApiVersion): sites and slots,
  * config/web, basicPublishingCredentialsPolicies (ftp, scm) and config/authsettingsV2 (without secrets: the
  * emulator keeps only setting names), each for the site and every slot, slot swaps (to production and slot to slot) as Location-monitored long-running operations, swap with
  * preview (applySlotConfig / resetSlotConfig) and slotSwapStatus.
@@ -21,7 +22,7 @@
  * - `GET /_emulator/webapps` → 200 `{value: [{site, resourceGroup, slot, url, version, healthy}]}`.
  */
 import {createHash} from 'node:crypto'
-import {canonicalEnum, checkScope, clone, invalidBody, paged, resourceNotFound} from '../arm.js'
+import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, resourceNotFound} from '../arm.js'
 import type {EmulatorContext} from '../context.js'
 import {SlotHost, type SlotView} from '../slot-host.js'
 import {slotLimitOf} from '../../azure/capabilities.js'
@@ -480,6 +481,12 @@ function createSlot(ctx: EmulatorContext, site: SiteRecord, slotName: string, re
   const at = ctx.clock().toISOString()
   // A new slot serves nothing deployed yet (no configurationSource): an empty deployment, healthy.
   site.slots[key] = newSlot(st, slotName, 'empty', true, at, {...(request.body.tags ?? {})}, site.healthPath)
+  // A slot created without an identity has none: live Azure's answer to `az webapp deployment slot create` carries no
+  // `identity` (az recording test_webapp_slot_swap.yaml, 2024-11-01).
+  // (SystemAssigned asked for: the system-assigned identity the emulator serves by default.)
+  const identity = request.body.identity && typeof request.body.identity === 'object' ? (request.body.identity as Record<string, unknown>) : undefined
+  const identityType = String(identity?.type ?? 'None')
+  site.slots[key]!.identity = /^systemassigned$/i.test(identityType) ? undefined : /^none$/i.test(identityType) ? null : clone(identity)
   ctx.activity.append({resourceId: slotId(ctx, site, slotName), kind: 'webapp.slot.create', data: {site: site.name, slot: slotName}})
   return {status: 200, body: siteBody(ctx, site, slotName)}
 }
@@ -534,7 +541,30 @@ function siteBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): Rec
       isXenon: false,
       hyperV: false,
       lastModifiedTimeUtc: slot.lastModifiedAt,
-      siteConfig: {numberOfWorkers: 1, linuxFxVersion: slot.config.linuxFxVersion, alwaysOn: slot.config.alwaysOn, http20Enabled: slot.config.http20Enabled, minTlsVersion: slot.config.minTlsVersion, ftpsState: slot.config.ftpsState, healthCheckPath: slot.config.healthCheckPath},
+      // A site's GET carries a siteConfig with only these filled in; the rest (minTlsVersion, ftpsState,
+      // healthCheckPath, ipSecurityRestrictions, appSettings…) is null there and read from config/web (live Azure's
+      // 2024-11-01 answer to `az webapp show`, az recording test_webapp_slot_swap.yaml: `"minTlsVersion":null`,
+      // `"alwaysOn":true`, `"http20Enabled":true`, `"minimumElasticInstanceCount":0`).
+      siteConfig: {
+        numberOfWorkers: 1,
+        linuxFxVersion: slot.config.linuxFxVersion,
+        acrUseManagedIdentityCreds: false,
+        alwaysOn: slot.config.alwaysOn,
+        http20Enabled: slot.config.http20Enabled,
+        minimumElasticInstanceCount: 0,
+      },
+      // Outbound routing as 2024-11-01 and later define it (OutboundVnetRouting; `applicationTraffic` is "previously
+      // called VnetRouteAllEnabled", https://learn.microsoft.com/javascript/api/@azure/arm-appservice/outboundvnetrouting):
+      // shapeSiteForApiVersion turns it into the older versions' booleans.
+      outboundVnetRouting: {
+        allTraffic: false,
+        applicationTraffic: slot.config.vnetRouteAllEnabled === true,
+        contentShareTraffic: false,
+        imagePullTraffic: false,
+        backupRestoreTraffic: false,
+      },
+      // The plan's pricing tier (Site.sku, read-only, defined from 2024-04-01; live Azure answers "Standard" for an S1 plan).
+      sku: planBody(ctx, site).sku.tier,
       scmSiteAlsoStopped: false,
       clientAffinityEnabled: true,
       clientCertEnabled: slot.clientCertEnabled,
@@ -644,6 +674,9 @@ function planBody(ctx: EmulatorContext, site: SiteRecord): Record<string, any> {
       targetWorkerSizeId: 0,
       provisioningState: 'Succeeded',
       zoneRedundant: false,
+      // Defined from 2024-11-01 (shapedForApiVersion drops it for older versions); live Azure answers it false at
+      // 2024-11-01 and 2025-05-01 (az recordings test_webapp_slot_swap.yaml, test_appservice_plan_managed_instance_basic_create.yaml).
+      asyncScalingEnabled: false,
       resourceGroup: site.resourceGroup,
     },
   }
@@ -776,6 +809,14 @@ function patchSite(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, req
     const invalid = validateConfig(props.siteConfig as Record<string, unknown>)
     if (invalid) return invalid
     mergeConfig(slot, props.siteConfig as Record<string, unknown>)
+  }
+  // Route-all outbound traffic, as each version names it (see shapeSiteForApiVersion): `vnetRouteAllEnabled` before
+  // 2024-11-01, `outboundVnetRouting.applicationTraffic` from then on; both are the site's config/web setting.
+  const routing = props.outboundVnetRouting as Record<string, unknown> | undefined
+  const routeAll = routing && typeof routing === 'object' ? routing.applicationTraffic : props.vnetRouteAllEnabled
+  if (routeAll !== undefined && routeAll !== null) {
+    if (typeof routeAll !== 'boolean') return armError(400, 'BadRequest', 'The parameter properties.outboundVnetRouting.applicationTraffic (vnetRouteAllEnabled) has an invalid value: expected a boolean.')
+    slot.config.vnetRouteAllEnabled = routeAll
   }
   if (body.tags && typeof body.tags === 'object') slot.tags = {...body.tags}
   slot.lastModifiedAt = ctx.clock().toISOString()
@@ -964,7 +1005,7 @@ export function routes(ctx: EmulatorContext): Route[] {
     checkScope(ctx, p.sub!, p.rg) ?? paged(request, appServicePlans(ctx).filter((plan) => !p.rg || plan.properties.resourceGroup.toLowerCase() === p.rg.toLowerCase()))
   const S = SITES
   const T = `${SITES}/{name}/slots/{slot}`
-  return [
+  return shapedForApiVersion([
     {method: 'GET', pattern: '/subscriptions/{sub}/providers/Microsoft.Web/sites', operation: 'webapp.list', handler: listSites},
     {method: 'GET', pattern: S, operation: 'webapp.listByResourceGroup', handler: listSites},
     {method: 'GET', pattern: `${S}/{name}`, operation: 'webapp.get', handler: withSlot(false, (site) => siteAnswer(ctx, site, PRODUCTION))},
@@ -1109,5 +1150,57 @@ export function routes(ctx: EmulatorContext): Route[] {
         return {status: 200, body: {value}}
       },
     },
-  ]
+  ])
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Responses shaped for the api-version asked for
+
+/**
+ * Site and slot answers (alone or in a list) shaped for the request's api-version, where the Microsoft.Web documents
+ * differ for what the emulator returns (test/fixtures/azure-specs/specification/web/…/Microsoft.Web/stable/<version>/
+ * CommonDefinitions.json `Site`, read at the commits listed in test/fixtures/azure-specs/README.md):
+ * - outbound routing: 2024-11-01 and later define `outboundVnetRouting` (live Azure answers it at 2024-11-01, az
+ *   recording test_webapp_slot_swap.yaml); 2022-03-01 to 2024-04-01 define `vnetRouteAllEnabled`,
+ *   `vnetImagePullEnabled`, `vnetContentShareEnabled` instead, and 2023-12-01 / 2024-04-01 `vnetBackupRestoreEnabled`
+ *   (live Azure's 2023-12-01 answer in the same recording has exactly these four booleans and no outboundVnetRouting)
+ *   (each OutboundVnetRouting field is "previously called" one of them:
+ *   https://learn.microsoft.com/javascript/api/@azure/arm-appservice/outboundvnetrouting);
+ * - `sku` (the plan's tier) is defined from 2024-04-01;
+ * - an App Service plan's `asyncScalingEnabled` is defined from 2024-11-01.
+ * A request without an api-version gets the newest shape.
+ */
+function shapedForApiVersion(routes: Route[]): Route[] {
+  return routes.map((route) => ({
+    ...route,
+    handler: (request, params) => {
+      const answer = route.handler(request, params)
+      const apiVersion = apiVersionOf(request)
+      if (!apiVersion) return answer
+      return answer instanceof Promise ? answer.then((a) => shapeAnswer(a, apiVersion)) : shapeAnswer(answer, apiVersion)
+    },
+  }))
+}
+
+function shapeAnswer(answer: EmulatorResponse, apiVersion: string): EmulatorResponse {
+  const body = answer.body as Record<string, any> | undefined
+  if (!body || typeof body !== 'object') return answer
+  for (const item of Array.isArray(body.value) ? body.value : [body]) {
+    if (!item || typeof item !== 'object' || !item.properties) continue
+    if (item.type === SITE_TYPE || item.type === SLOT_TYPE) shapeSiteForApiVersion(item.properties, apiVersion)
+    if (item.type === PLAN_TYPE && apiVersion < '2024-11-01') delete item.properties.asyncScalingEnabled
+  }
+  return answer
+}
+
+export function shapeSiteForApiVersion(properties: Record<string, any>, apiVersion: string): void {
+  if (apiVersion < '2024-11-01' && properties.outboundVnetRouting) {
+    const routing = properties.outboundVnetRouting as Record<string, boolean>
+    delete properties.outboundVnetRouting
+    properties.vnetRouteAllEnabled = routing.applicationTraffic
+    properties.vnetImagePullEnabled = routing.imagePullTraffic
+    properties.vnetContentShareEnabled = routing.contentShareTraffic
+    if (apiVersion >= '2023-12-01') properties.vnetBackupRestoreEnabled = routing.backupRestoreTraffic
+  }
+  if (apiVersion < '2024-04-01') delete properties.sku
 }

@@ -252,6 +252,17 @@ describe('Storage, Key Vault and governance rules', () => {
     expect(run('kv.net.public_disabled', kv).status).toBe('fail')
   })
 
+  it('kv.net.restricted: a vault with no network ACLs, or ACLs without a default action, fails (the firewall is off by default) instead of erroring', () => {
+    const kv = (properties: Record<string, unknown>) => resource(RESOURCE_TYPES.keyvault, 'kv-shop', properties)
+    expect(run('kv.net.restricted', kv({}))).toEqual({status: 'fail', message: 'publicNetworkAccess is not set and there are no network ACLs (all networks allowed)'})
+    expect(run('kv.net.restricted', kv({networkAcls: null})).status).toBe('fail')
+    expect(run('kv.net.restricted', kv({networkAcls: {bypass: 'AzureServices'}}))).toEqual({
+      status: 'fail',
+      message: "publicNetworkAccess is not set and networkAcls.defaultAction is not set (Azure's default: Allow)",
+    })
+    expect(run('kv.net.restricted', kv({publicNetworkAccess: 'Disabled'})).status).toBe('pass')
+  })
+
   it('st.keys.regenerated compares key creation times with 90 days', () => {
     const st = (keyCreationTime: unknown) => resource(RESOURCE_TYPES.storage, 'stdata', {keyCreationTime})
     expect(run('st.keys.regenerated', st({key1: '2026-05-01T00:00:00Z', key2: '2026-06-01T00:00:00Z'})).status).toBe('pass')

@@ -1,5 +1,6 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, copyFileSync} from 'node:fs'
+import {get as httpGet} from 'node:http'
 import {get} from 'node:https'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -15,13 +16,14 @@ describe('opsbook emulator start', () => {
     const child = spawn(process.execPath, [BIN, 'emulator', 'start', '--port', '0'], {cwd, env: {...process.env, OPSBOOK_EMULATOR_URL: ''}})
     try {
       let output = ''
-      const printed = await new Promise<{endpoint: string; caFile: string; curl: string}>((done, fail) => {
+      const printed = await new Promise<{endpoint: string; caFile: string; recipe: string[]}>((done, fail) => {
         child.stdout.on('data', (chunk) => {
           output += chunk
           const endpoint = /ARM endpoint:\s+(\S+)/.exec(output)?.[1]
           const caFile = /CA file:\s+(\S+)/.exec(output)?.[1]
-          const curl = /curl --cacert \S+ "([^"]+)"/.exec(output)?.[1]
-          if (endpoint && caFile && curl) done({endpoint, caFile, curl})
+          // The recipe: the indented lines after "Try …:", complete once the line with the ARM request is printed.
+          const recipe = /^Try .*:\n((?: {2}.*\n)+)/m.exec(output)?.[1]?.split('\n').filter(Boolean).map((line) => line.slice(2))
+          if (endpoint && caFile && recipe?.some((line) => line.includes('api-version=2025-08-01'))) done({endpoint, caFile, recipe})
         })
         child.stderr.on('data', (chunk) => (output += chunk))
         child.on('exit', (code) => fail(new Error(`emulator exited with ${code}: ${output}`)))
@@ -30,18 +32,17 @@ describe('opsbook emulator start', () => {
       expect(output).toContain('export NODE_EXTRA_CA_CERTS=')
       // Says whether the caches are real redis-server processes (installed here and in CI) or modelled.
       expect(output).toMatch(/Redis data plane: +redis-server 7\.\d+\.\d+, one per cache/)
-      const {readFileSync} = await import('node:fs')
-      const ca = readFileSync(printed.caFile, 'utf8')
-      const body = await new Promise<any>((done, fail) =>
-        get(printed.curl, {ca}, (res) => {
-          let text = ''
-          res.on('data', (c) => (text += c))
-          res.on('end', () => done({status: res.statusCode, json: JSON.parse(text)}))
-        }).on('error', fail),
-      )
-      expect(body.status).toBe(200)
-      expect(body.json.name).toBe('pg-shop-orders')
-      expect(body.json.properties.backup.backupRetentionDays).toBe(14)
+      // Exactly the printed commands, in a shell, as a user pastes them: a token first, then the ARM request.
+      expect(printed.recipe).toHaveLength(2)
+      const shell = spawnSync('bash', ['-o', 'pipefail', '-ec', printed.recipe.join('\n')], {cwd, encoding: 'utf8', timeout: 60_000})
+      expect(shell.stderr).toBe('')
+      expect(shell.status).toBe(0)
+      const body = JSON.parse(shell.stdout)
+      expect(body.name).toBe('pg-shop-orders')
+      expect(body.properties.backup.backupRetentionDays).toBe(14)
+      // The second line alone (no token) is refused as ARM refuses it: the first line is needed.
+      const bare = spawnSync('bash', ['-ec', printed.recipe[1]!.replace(/ -H "Authorization: Bearer \$TOKEN"/, '')], {cwd, encoding: 'utf8', timeout: 60_000})
+      expect(JSON.parse(bare.stdout).error.code).toBe('AuthenticationFailed')
     } finally {
       const exited = new Promise((done) => child.once('exit', done))
       child.kill('SIGINT')
@@ -76,8 +77,16 @@ describe('opsbook emulator start', () => {
       expect(doc.caFile).toBe(join(cwd, '.opsbook', 'emulator', 'certs', 'cert.pem'))
       expect(doc.env).toMatchObject({OPSBOOK_EMULATOR_URL: doc.armEndpoint, OPSBOOK_EMULATOR_CA: doc.caFile, IDENTITY_ENDPOINT: doc.identityEndpoint})
       const ca = readFileSync(doc.caFile, 'utf8')
+      // A token from the token endpoint the document names (IDENTITY_ENDPOINT/IDENTITY_HEADER), then ARM.
+      const token = await new Promise<string>((done, fail) =>
+        httpGet(`${doc.env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=https://management.azure.com/`, {headers: {'X-IDENTITY-HEADER': doc.env.IDENTITY_HEADER}}, (res) => {
+          let text = ''
+          res.on('data', (c) => (text += c))
+          res.on('end', () => done(JSON.parse(text).access_token))
+        }).on('error', fail),
+      )
       const body = await new Promise<any>((done, fail) =>
-        get(`${doc.armEndpoint}/subscriptions/${doc.subscription}/resourceGroups?api-version=2021-04-01`, {ca}, (res) => {
+        get(`${doc.armEndpoint}/subscriptions/${doc.subscription}/resourceGroups?api-version=2021-04-01`, {ca, headers: {authorization: `Bearer ${token}`}}, (res) => {
           let text = ''
           res.on('data', (c) => (text += c))
           res.on('end', () => done({status: res.statusCode, json: JSON.parse(text)}))

@@ -80,7 +80,9 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     await client.secrets.createOrUpdate(RG, 'kv-shop-local', 'api-key', {properties: {value: 'hunter2-do-not-echo', attributes: {expires: new Date('2027-01-01T00:00:00Z')}}}, {
       onResponse: (raw) => wire.push(raw.bodyAsText ?? ''),
     })
-    const secrets = await list(client.secrets.list(RG, 'kv-shop-local', {onResponse: (raw) => wire.push(raw.bodyAsText ?? '')}))
+    // Secrets_List's $top sets the page size (2 here: two pages through an absolute nextLink); without it the three
+    // secrets come in one page of up to 25, the size Key Vault documents for these collections.
+    const secrets = await list(client.secrets.list(RG, 'kv-shop-local', {top: 2, onResponse: (raw) => wire.push(raw.bodyAsText ?? '')}))
     expect(secrets.map((s) => [s.name, s.properties.attributes?.enabled, s.properties.attributes?.expires?.toISOString()])).toEqual([
       ['db-connection-string', true, expect.any(String)],
       ['legacy-api-token', true, undefined],
@@ -88,6 +90,9 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     ])
     expect(wire.join('\n')).not.toContain('hunter2')
     expect(wire.some((w) => w.includes('"nextLink"'))).toBe(true)
+    const listsBefore = emulator.requestLog().filter((e) => e.operation === 'keyvault.secrets.list').length
+    expect((await list(client.secrets.list(RG, 'kv-shop-local'))).map((s) => s.name)).toEqual(['db-connection-string', 'legacy-api-token', 'api-key'])
+    expect(emulator.requestLog().filter((e) => e.operation === 'keyvault.secrets.list').length - listsBefore).toBe(1)
     const updated = await client.secrets.update(RG, 'kv-shop-local', 'legacy-api-token', {properties: {attributes: {enabled: false}}})
     expect(updated.properties.attributes).toMatchObject({enabled: false})
     expect(updated.properties.attributes?.expires).toBeUndefined()

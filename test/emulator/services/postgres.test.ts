@@ -3,14 +3,16 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
-import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
+import {bearerFor, credentialFor, hlcOptions, poll, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
 let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
 const SOURCE = 'pg-shop-orders'
 
 beforeAll(async () => {
-  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
+  // Firewall rules and backups are paged small here (a test-only knob) so the SDK's nextLink handling is exercised;
+  // without it they come in one page, as Azure documents no page size for them.
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300, listPageSizes: {'postgres.firewallRules.list': 1, 'postgres.backups.list': 5}})
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
   client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
 })
@@ -22,8 +24,9 @@ const sourceId = () => `/subscriptions/${emulator.subscription}/resourceGroups/$
 async function dataAsOf(name: string): Promise<string> {
   const https = await import('node:https')
   const url = `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}/opsbookData`
+  const headers = await bearerFor(emulator)
   return new Promise((resolve, reject) =>
-    https.get(url, {ca: emulator.caPem}, (res) => {
+    https.get(url, {ca: emulator.caPem, headers}, (res) => {
       let text = ''
       res.on('data', (c) => (text += c))
       res.on('end', () => resolve(JSON.parse(text).dataAsOf))
@@ -62,6 +65,7 @@ describe('PostgreSQL flexible servers through the unmodified SDK', () => {
     // Azure answers the parameter list in one page (azure-cli's parameter_mgmt recording has no nextLink): one request.
     expect(emulator.requestLog().filter((e) => e.operation === 'postgres.configurations.list')).toHaveLength(1)
     expect(emulator.requestLog().some((e) => e.operation === 'postgres.backups.list' && e.query.includes('skiptoken'))).toBe(true)
+    expect(emulator.requestLog().filter((e) => e.operation === 'postgres.firewallRules.list')).toHaveLength(2)
     const tls = await client.configurations.get(RG, SOURCE, 'ssl_min_protocol_version')
     expect(tls.value).toBe('TLSv1.2')
   })

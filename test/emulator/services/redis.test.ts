@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
-import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
+import {bearerFor, credentialFor, hlcOptions, poll, RG} from '../helpers.js'
 import {readRdb} from '../../../src/support/rdb.js'
 import {describeEmulator} from '../../../src/emulator/describe.js'
 import {REDIS_SERVER_ENV} from '../../../src/emulator/engines/redis.js'
@@ -22,8 +22,9 @@ afterAll(async () => emulator?.stop())
 async function contents(): Promise<{keyCount: number; dataAsOf: string; keys: Record<string, string>}> {
   const https = await import('node:https')
   const url = `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Cache/redis/${CACHE}/opsbookData`
+  const headers = await bearerFor(emulator)
   return new Promise((resolve, reject) =>
-    https.get(url, {ca: emulator.caPem}, (res) => {
+    https.get(url, {ca: emulator.caPem, headers}, (res) => {
       let text = ''
       res.on('data', (c) => (text += c))
       res.on('end', () => resolve(JSON.parse(text)))
@@ -34,8 +35,9 @@ async function contents(): Promise<{keyCount: number; dataAsOf: string; keys: Re
 /** A TLS connection to the cache's redis-server, found the way opsbook finds it (host name → local port). */
 async function dataClient(): Promise<import('ioredis').Redis> {
   const https = await import('node:https')
+  const headers = await bearerFor(emulator)
   const endpoint: {host: string; port: number; servername: string} = await new Promise((resolve, reject) =>
-    https.get(`${emulator.armEndpoint}/_emulator/redis/${CACHE}.redis.cache.windows.net/endpoint?user=tester`, {ca: emulator.caPem}, (res) => {
+    https.get(`${emulator.armEndpoint}/_emulator/redis/${CACHE}.redis.cache.windows.net/endpoint?user=tester`, {ca: emulator.caPem, headers}, (res) => {
       let text = ''
       res.on('data', (c) => (text += c))
       res.on('end', () => resolve(JSON.parse(text)))

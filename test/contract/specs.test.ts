@@ -1,0 +1,111 @@
+/**
+ * The contract checks use the spec of the api-version a request asked for: a Microsoft.Web site answered in one
+ * version's shape is a violation of another version's document where they differ (test/fixtures/azure-specs README).
+ */
+import {describe, expect, it} from 'vitest'
+import {ContractRegistry} from './specs.js'
+
+const registry = new ContractRegistry()
+const PATH = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Web/sites/app'
+
+/** A site as the emulator answers it; `properties` merged over the common part. */
+function site(properties: Record<string, unknown>) {
+  return {
+    id: PATH,
+    name: 'app',
+    type: 'Microsoft.Web/sites',
+    kind: 'app,linux',
+    location: 'East US',
+    properties: {state: 'Running', enabled: true, httpsOnly: true, siteConfig: {numberOfWorkers: 1, alwaysOn: true}, ...properties},
+  }
+}
+
+const routing = {allTraffic: false, applicationTraffic: true, contentShareTraffic: false, imagePullTraffic: false, backupRestoreTraffic: false}
+
+function check(apiVersion: string, body: unknown) {
+  const result = registry.check({method: 'GET', path: PATH, query: `api-version=${apiVersion}`, status: 200, headers: {}, body} as never)
+  return {operation: result.operation && `${result.operation.operationId}@${result.operation.apiVersion}`, violations: result.violations}
+}
+
+/**
+ * Which vendored documents belong to a namespace of SUPPORTED_API_VERSIONS: ARM registers Microsoft.Cache's classic
+ * Redis and Managed Redis separately (specification/redis vs specification/redisenterprise), and `subscriptions`
+ * (/subscriptions, /tenants, /locations) is served by Microsoft.Resources' subscriptions.json.
+ */
+function belongs(namespace: string, specFile: string, provider: string): boolean {
+  const SUBSCRIPTIONS = /^specification\/resources\/resource-manager\/Microsoft\.Resources\/.*\/subscriptions\.json$/
+  if (namespace === 'subscriptions') return SUBSCRIPTIONS.test(specFile)
+  if (namespace === 'microsoft.resources') return provider === 'Microsoft.Resources' && !SUBSCRIPTIONS.test(specFile)
+  if (namespace === 'microsoft.cache') return specFile.startsWith('specification/redis/')
+  if (namespace === 'microsoft.cache/redisenterprise') return specFile.startsWith('specification/redisenterprise/')
+  return provider.toLowerCase() === namespace
+}
+
+/**
+ * Served (namespace, api-version) pairs with no vendored document yet, each with the reason. Any other gap fails the
+ * test, and so does an entry here that has since been vendored (remove it). Issue #10 item 1 asks for all of them.
+ */
+const NOT_VENDORED: Record<string, string> = {
+  'microsoft.documentdb@2022-08-15': 'cosmos-db.json / restorable.json 2022-08-15 not read yet',
+  // The stored copy of azure-rest-api-specs has 2024-02-01's cdn.json (232 kB: profiles) but not its afdx.json (the
+  // AFD endpoints, routes, origin groups, origins, security policies and custom domains the emulator serves).
+  'microsoft.cdn@2024-02-01': 'afdx.json 2024-02-01 is not in the stored copy of the repository; cdn.json not cut down yet',
+  'microsoft.dbforpostgresql@2024-08-01': 'Servers/FirewallRules 2024-08-01 not read yet',
+  'microsoft.cache/redisenterprise@2025-07-01': 'redisenterprise.json 2025-07-01 not read yet',
+  'microsoft.cache/redisenterprise@2022-01-01': 'redisenterprise.json 2022-01-01 not read yet',
+  'microsoft.storage@2024-01-01': 'storage.json 2024-01-01 not read yet',
+  'microsoft.storage@2023-05-01': 'storage.json 2023-05-01 not read yet',
+  'microsoft.storage@2023-01-01': 'storage.json 2023-01-01 not read yet',
+  'microsoft.storage@2021-06-01': 'storage.json 2021-06-01 not read yet',
+  'microsoft.keyvault@2024-11-01': 'keyvault.json 2024-11-01 not read yet',
+  'microsoft.keyvault@2023-07-01': 'keyvault.json 2023-07-01 not read yet',
+  'microsoft.keyvault@2023-02-01': 'keyvault.json 2023-02-01 not read yet',
+  'microsoft.sql@2021-11-01': 'the 2021-11-01 SQL documents not read yet',
+  'microsoft.sql@2014-04-01': 'the 2014-04-01 database metrics document not read yet',
+  'microsoft.resources@2024-11-01': 'resources.json 2024-11-01 not read yet',
+  'microsoft.resources@2024-03-01': 'resources.json 2024-03-01 not read yet',
+  'microsoft.resources@2022-09-01': 'resources.json 2022-09-01 not read yet',
+}
+
+describe('vendored specs cover the api-versions the emulator serves', () => {
+  it('has a document for every (namespace, api-version) the emulator serves, but the listed exceptions', async () => {
+    const {SUPPORTED_API_VERSIONS} = await import('../../src/emulator/api-versions.js')
+    const served = Object.entries(SUPPORTED_API_VERSIONS).flatMap(([namespace, versions]) => versions.map((version) => ({namespace, version})))
+    const vendored = (namespace: string, version: string) => registry.operations.some((op) => op.apiVersion === version && belongs(namespace, op.specFile, op.provider))
+    const missing = served.filter((s) => !vendored(s.namespace, s.version)).map((s) => `${s.namespace}@${s.version}`)
+    expect(missing.filter((pair) => !(pair in NOT_VENDORED))).toEqual([])
+    expect(Object.keys(NOT_VENDORED).filter((pair) => !missing.includes(pair))).toEqual([])
+  })
+
+  it('compiles every response schema of every vendored document (a failure would only show at the end of a run)', () => {
+    expect(registry.compileAll()).toEqual([])
+  })
+
+  it('has a document for every api-version the emulator serves for Microsoft.Web (none excepted)', async () => {
+    const {SUPPORTED_API_VERSIONS} = await import('../../src/emulator/api-versions.js')
+    const vendored = registry.providers().filter((p) => p.startsWith('Microsoft.Web@')).map((p) => p.slice('Microsoft.Web@'.length))
+    expect(vendored.sort()).toEqual([...SUPPORTED_API_VERSIONS['microsoft.web']!].sort())
+  })
+})
+
+describe('Microsoft.Web specs per api-version', () => {
+  it('checks a site against the version asked for: outboundVnetRouting from 2024-11-01, vnetRouteAllEnabled before', () => {
+    expect(check('2025-05-01', site({outboundVnetRouting: routing, sku: 'PremiumV3'}))).toEqual({operation: 'WebApps_Get@2025-05-01', violations: []})
+    expect(check('2024-11-01', site({outboundVnetRouting: routing, sku: 'PremiumV3'})).violations).toEqual([])
+    expect(check('2024-04-01', site({vnetRouteAllEnabled: true, vnetBackupRestoreEnabled: false, sku: 'PremiumV3'})).violations).toEqual([])
+    expect(check('2023-01-01', site({vnetRouteAllEnabled: true})).violations).toEqual([])
+    expect(check('2024-04-01', site({outboundVnetRouting: routing})).violations).toEqual(["/properties: property 'outboundVnetRouting' is not defined by the spec"])
+    expect(check('2025-05-01', site({vnetRouteAllEnabled: true})).violations).toEqual(["/properties: property 'vnetRouteAllEnabled' is not defined by the spec"])
+    // Site.sku arrived in 2024-04-01, vnetBackupRestoreEnabled in 2023-12-01.
+    expect(check('2023-12-01', site({sku: 'PremiumV3'})).violations).toEqual(["/properties: property 'sku' is not defined by the spec"])
+    expect(check('2023-01-01', site({vnetBackupRestoreEnabled: false})).violations).toEqual(["/properties: property 'vnetBackupRestoreEnabled' is not defined by the spec"])
+  })
+
+  it("never lets a site's siteConfig carry app settings from 2024-11-01, where they became create/update-only", () => {
+    const withSettings = site({siteConfig: {numberOfWorkers: 1, appSettings: [{name: 'A', value: 'b'}]}})
+    expect(check('2024-04-01', withSettings).violations).toEqual([])
+    expect(check('2024-11-01', withSettings).violations).toEqual([
+      '/properties/siteConfig/appSettings: is write-only in the spec (x-ms-secret, or x-ms-mutability without read) and must not be returned',
+    ])
+  })
+})

@@ -1,0 +1,160 @@
+/**
+ * In-place major version upgrade of an emulated PostgreSQL flexible server with the real data plane: a PATCH of
+ * `properties.version` through the unmodified SDK (what `az postgres flexible-server upgrade --version N` sends)
+ * upgrades the running PostgreSQL process; rows written before are read back over TLS after, as a user's psql would.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Client} from 'pg'
+import {POSTGRES_ENTRA_SCOPE} from '../../../src/actions/postgres-probes.js'
+import type {AzureServices} from '../../../src/azure/clients.js'
+import {installedPostgres} from '../../../src/emulator/engines/postgres-binaries.js'
+import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
+import {sdkServices} from '../../integration/support.js'
+import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
+
+let emulator: RunningEmulator
+let arm: AzureServices
+let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
+const SERVER = 'pg-upgrade'
+
+beforeAll(async () => {
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 0, dataPlane: 'real'})
+  arm = sdkServices(emulator)
+  const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+  client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
+}, 120_000)
+afterAll(async () => emulator?.stop())
+
+const idOf = (name: string) => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`
+
+/** Run SQL on a server over TLS as the catalog's Microsoft Entra login (opsbook-drill), with a token for it. */
+async function sql<T = any>(name: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const address = await arm.postgresAddress({id: idOf(name), fqdn: `${name}.postgres.database.azure.com`, port: 5432})
+  if (!address) throw new Error(`${name} has no PostgreSQL process`)
+  const pg = (await import('pg')).default
+  const token = await arm.credential.getToken(POSTGRES_ENTRA_SCOPE)
+  const connection: Client = new pg.Client({host: address.host, port: address.port, user: 'opsbook-drill', password: token!.token, database: 'postgres', ssl: {ca: address.ca, servername: address.servername}})
+  await connection.connect()
+  try {
+    return (await connection.query(text, params)).rows as T[]
+  } finally {
+    await connection.end().catch(() => undefined)
+  }
+}
+
+/** The majors these tests run: linux-x64 installs them (package.json optionalDependencies); elsewhere they skip. */
+const installed = (...majors: number[]) => majors.every((m) => installedPostgres().has(m))
+
+describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version upgrade (PATCH properties.version)', () => {
+  it('upgrades the running server to the higher major: rows written before are there, select version() says the new major, a downgrade is refused', async () => {
+    await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      SERVER,
+      {
+        location: 'eastus',
+        version: '16',
+        sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'},
+        administratorLogin: 'pgadmin',
+        administratorLoginPassword: 'Not-a-real-secret-1',
+        authConfig: {activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled'},
+        highAvailability: {mode: 'ZoneRedundant'},
+      },
+      poll,
+    )
+    await sql(SERVER, "INSERT INTO public.orders (amount, note) VALUES (12.34, 'written on 16')")
+    expect((await sql(SERVER, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 16\./)
+    const before = Date.now()
+
+    const upgraded = await client.servers.beginUpdateAndWait(RG, SERVER, {version: '17'}, poll)
+    expect(upgraded.version).toBe('17')
+    expect(upgraded.state).toBe('Ready')
+    // HA is off while the primary is upgraded, and on again after (concepts-major-version-upgrade).
+    expect(upgraded.highAvailability?.state).toBe('Healthy')
+    expect((await sql(SERVER, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 17\./)
+    expect(await sql(SERVER, "SELECT amount::text, note FROM public.orders WHERE note = 'written on 16'")).toEqual([{amount: '12.34', note: 'written on 16'}])
+    // The upgraded server takes writes again.
+    await sql(SERVER, "INSERT INTO public.orders (amount, note) VALUES (5, 'written on 17')")
+    expect((await sql(SERVER, "SELECT count(*)::int AS n FROM public.orders WHERE note LIKE 'written on %'"))[0].n).toBe(2)
+
+    // Irreversible: a lower major is not an allowed target (ARM's ParameterOutOfRange, listing the allowed ones).
+    await expect(client.servers.beginUpdateAndWait(RG, SERVER, {version: '16'}, poll)).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'ParameterOutOfRange',
+      message: "The value of the 'Version' should be in: [18]. Verify that the specified parameter value is correct.",
+    })
+    expect((await client.servers.get(RG, SERVER)).version).toBe('17')
+    expect((await sql(SERVER, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 17\./)
+
+    // A point-in-time restore to before the upgrade brings back the previous major on a new server (the doc's way back).
+    const restored = await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-upgrade-before',
+      {location: 'eastus', createMode: 'PointInTimeRestore', sourceServerResourceId: idOf(SERVER), pointInTimeUTC: new Date(before)},
+      poll,
+    )
+    expect(restored.version).toBe('16')
+    expect((await sql('pg-upgrade-before', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 16\./)
+    expect((await sql('pg-upgrade-before', "SELECT note FROM public.orders WHERE note LIKE 'written on %'")).map((r) => r.note)).toEqual(['written on 16'])
+  }, 300_000)
+
+  it('skips majors: a 14 server (the oldest installed) goes straight to 18 with its rows', async () => {
+    await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-upgrade-14',
+      {location: 'eastus', version: '14', sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'}, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1', authConfig: {activeDirectoryAuth: 'Enabled'}},
+      poll,
+    )
+    expect((await sql('pg-upgrade-14', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
+    await sql('pg-upgrade-14', "INSERT INTO public.orders (amount, note) SELECT n, 'row ' || n FROM generate_series(1, 500) AS n")
+    // With the spec's CreateModeForPatch `Update` this time (Servers.json 2025-08-01 ServerPropertiesForPatch.createMode).
+    expect((await client.servers.beginUpdateAndWait(RG, 'pg-upgrade-14', {version: '18', createMode: 'Update'}, poll)).version).toBe('18')
+    expect((await sql('pg-upgrade-14', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 18\./)
+    expect((await sql('pg-upgrade-14', "SELECT count(*)::int AS n, sum(amount)::int AS total FROM public.orders WHERE note LIKE 'row %'"))[0]).toEqual({n: 500, total: 125_250})
+  }, 300_000)
+
+  it('a failed precheck fails the operation and leaves the server on its major, taking writes', async () => {
+    await client.servers.beginCreateOrUpdateAndWait(
+      RG,
+      'pg-upgrade-blocked',
+      {location: 'eastus', version: '14', sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'}, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1', authConfig: {activeDirectoryAuth: 'Enabled'}},
+      poll,
+    )
+    // On 14 every role may still create in schema public: a view on pg_stat_activity (Azure's precheck blocks it) and a
+    // materialized view (which the emulator's copy does not carry).
+    await sql('pg-upgrade-blocked', 'CREATE VIEW public.sessions AS SELECT pid, state FROM pg_stat_activity')
+    await sql('pg-upgrade-blocked', 'CREATE MATERIALIZED VIEW public.order_totals AS SELECT count(*) AS n FROM public.orders')
+    // The SDK's poller reports the failed operation's code and message.
+    await expect(client.servers.beginUpdateAndWait(RG, 'pg-upgrade-blocked', {version: '17'}, poll)).rejects.toThrow(
+      /failed\. UpgradePrecheckFailed\. The major version upgrade of 'pg-upgrade-blocked' to 17 was not started: views that depend on pg_stat_activity are not supported during a major version upgrade \(postgres: public\.sessions\); .*materialized views \(postgres: public\.order_totals\)/,
+    )
+    const after = await client.servers.get(RG, 'pg-upgrade-blocked')
+    expect([after.version, after.state]).toEqual(['14', 'Ready'])
+    expect((await sql('pg-upgrade-blocked', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
+    await sql('pg-upgrade-blocked', "INSERT INTO public.orders (amount, note) VALUES (1, 'after the refused upgrade')")
+  }, 300_000)
+
+  it('refuses to upgrade a primary that has read replicas, and a replica', async () => {
+    // pg-shop-orders has the catalog's replica pg-shop-orders-dr.
+    for (const name of ['pg-shop-orders', 'pg-shop-orders-dr'])
+      await expect(client.servers.beginUpdateAndWait(RG, name, {version: '17'}, poll)).rejects.toMatchObject({
+        statusCode: 400,
+        message: expect.stringContaining('Major version upgrade is not yet supported for servers in a read replica setup'),
+      })
+    expect((await client.servers.get(RG, 'pg-shop-orders')).version).toBe('16')
+  })
+
+  it('the catalog primary, its replica deleted first as Azure requires, upgrades under the load generator, which keeps writing after', async () => {
+    // The emulator for the local environment runs the load generator into pg-shop-orders (startEmulator's default).
+    const newest = async () => new Date((await sql('pg-shop-orders', "SELECT max(created_at) AS at FROM public.orders WHERE note = 'opsbook load generator'"))[0].at).getTime()
+    await expect.poll(newest, {timeout: 60_000, interval: 200}).toBeGreaterThan(0)
+    const rowsBefore = (await sql('pg-shop-orders', 'SELECT count(*)::int AS n FROM public.orders'))[0].n
+    await client.servers.beginDeleteAndWait(RG, 'pg-shop-orders-dr', poll)
+    const upgraded = await client.servers.beginUpdateAndWait(RG, 'pg-shop-orders', {version: '17'}, poll)
+    const done = Date.now()
+    expect(upgraded.version).toBe('17')
+    expect((await sql('pg-shop-orders', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 17\./)
+    expect((await sql('pg-shop-orders', 'SELECT count(*)::int AS n FROM public.orders'))[0].n).toBeGreaterThanOrEqual(rowsBefore)
+    // The load reconnects to the upgraded server and its rows keep coming.
+    await expect.poll(newest, {timeout: 30_000, interval: 200}).toBeGreaterThan(done)
+  }, 300_000)
+})
