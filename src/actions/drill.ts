@@ -546,11 +546,44 @@ async function teardownRedis(key: string, cache: string, settleMs: number, conte
   const services = azureServices(context)
   const exportPath = `/redis/${cache.toLowerCase()}/export`
   const settled = await settleOperations(context, services, (operation) => operation.method === 'POST' && new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().endsWith(exportPath), settleMs)
-  const result = await withRetryLog(context, services, () => deleteDrillSnapshots(context, services, key))
+  const result = await withRetryLog(context, services, () => untilBlobAnswers(context, services, () => deleteDrillSnapshots(context, services, key)))
   // The export is over and its copy deleted: nothing of it is left behind.
   for (const operation of settled) context.operations.settled?.(operation)
   context.log(result.deleted.length ? `deleted ${result.deleted.map((b) => `${result.container}/${b}`).join(', ')}` : `no drill copy of ${cache} to delete`)
   return {component: key, deleted: result.deleted, alreadyGone: []}
+}
+
+/** How long a teardown keeps asking a storage account that does not answer at all, after Storage's own retries. */
+const BLOB_PATIENCE_MS = 60_000
+
+/**
+ * `fn` again while the storage account cannot be reached (the connection refused, reset or timed out: no HTTP answer),
+ * for up to BLOB_PATIENCE_MS: a teardown that gives up on a short outage leaves its drill copy behind and the run
+ * ends "teardown incomplete" (issue 16 fault matrix: dr-drill × Blob down, a 3 s outage, ended in exit 3 on the
+ * Managed Redis component's teardown). An answer of any status (403, 404…) is final here, as before.
+ */
+async function untilBlobAnswers<T>(context: ActionContext, services: AzureServices, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + BLOB_PATIENCE_MS
+  let said = false
+  for (;;) {
+    try {
+      return await fn()
+    } catch (error) {
+      if (!isUnreachable(error) || Date.now() >= deadline || context.signal?.aborted) throw error
+      if (!said) context.log(`the storage account did not answer (${(error as Error).message}); trying again for up to ${humanDuration(BLOB_PATIENCE_MS)}`)
+      said = true
+      await delay(Math.max(services.pollIntervalMs, 250), context.signal)
+    }
+  }
+}
+
+/** No HTTP answer at all: a network error code on the error or anything it wraps. */
+function isUnreachable(error: unknown): boolean {
+  for (let e = error as {code?: unknown; statusCode?: unknown; cause?: unknown} | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.statusCode === 'number' && e.statusCode > 0) return false
+    if (typeof e.code === 'string' && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ESOCKETTIMEDOUT|UND_ERR_SOCKET|REQUEST_SEND_ERROR)$/.test(e.code)) return true
+  }
+  return false
 }
 
 /**

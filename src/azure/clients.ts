@@ -6,7 +6,7 @@
  * Every SDK package is imported lazily and each client is built on first use: `opsbook plan` and `--help` never
  * load the Azure SDK.
  */
-import type {TokenCredential} from '@azure/core-auth'
+import type {AccessToken, GetTokenOptions, TokenCredential} from '@azure/core-auth'
 import type {PipelinePolicy} from '@azure/core-rest-pipeline'
 import type {PostgreSQLManagementFlexibleServerClient} from '@azure/arm-postgresql-flexible'
 import type {RedisManagementClient} from '@azure/arm-rediscache'
@@ -221,7 +221,7 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     ...(useEmulator ? {baseDelayMs: 100, lowRemainingPauseMs: 100} : {}),
     ...options.retry,
     // ARM only: other hosts (Monitor data plane, Log Analytics) take tokens for other audiences.
-    renewToken: async (url) => (new URL(url).host === new URL(armEndpoint).host ? (await credential.getToken(armScope))?.token : undefined),
+    renewToken: async (url) => (new URL(url).host === new URL(armEndpoint).host ? (await refreshToken(credential, armScope))?.token : undefined),
     onRetry(event) {
       options.retry?.onRetry?.(event)
       for (const listener of listeners) listener(event)
@@ -440,12 +440,22 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
 }
 
 /** A credential that builds the real one on first use (so constructing services never loads @azure/identity). */
-function lazyCredential(build: () => Promise<TokenCredential>): TokenCredential & {sourceOf(scope: string): Promise<string | undefined>} {
+/** A token asked for again (the one held was refused as expired): through the credential's `refresh` when it holds tokens. */
+function refreshToken(credential: TokenCredential, scope: string): Promise<AccessToken | null> {
+  const refresh = (credential as {refresh?: (scope: string) => Promise<AccessToken | null>}).refresh
+  return refresh ? refresh.call(credential, scope) : credential.getToken(scope)
+}
+
+function lazyCredential(build: () => Promise<TokenCredential>): TokenCredential & {sourceOf(scope: string): Promise<string | undefined>; refresh(scope: string): Promise<AccessToken | null>} {
   let made: Promise<TokenCredential> | undefined
   return {
     async getToken(scopes, options) {
       made ??= build()
       return (await made).getToken(scopes, options)
+    },
+    async refresh(scope) {
+      made ??= build()
+      return refreshToken(await made, scope)
     },
     async sourceOf(scope) {
       made ??= build()
@@ -503,13 +513,60 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
       // Credential restricted to ManagedIdentityCredential ignores its managedIdentityClientId option: it reads
       // AZURE_CLIENT_ID only, which may name a real identity.)
       const chosen = process.env[EMULATOR_IDENTITY_ENV]?.trim()
-      return chosen ? new identity.ManagedIdentityCredential({clientId: chosen}) : new identity.DefaultAzureCredential()
+      return heldTokens(chosen ? new identity.ManagedIdentityCredential({clientId: chosen}) : new identity.DefaultAzureCredential())
     } finally {
       if (saved === undefined) delete process.env.AZURE_TOKEN_CREDENTIALS
       else process.env.AZURE_TOKEN_CREDENTIALS = saved
     }
   }
   return emulatorStaticCredential(emulator)
+}
+
+/**
+ * The emulator's managed-identity tokens, held per scope until half their life has passed (at most until five minutes
+ * before expiry), and asked for again sooner only by `refresh` (a 401 for an expired token, policy.ts). Every token
+ * request through @azure/identity's managed-identity path leaves an AbortController behind for the life of the process:
+ * MSAL keeps the first managed-identity source it made in a static (ManagedIdentityClient.identitySource), with that
+ * credential's IdentityClient as its network client, and IdentityClient drops a request's controller only when it is
+ * aborted, never when the request completes (Azure/azure-sdk-for-js#26161, open). MSAL itself asks the endpoint again
+ * for any token within five minutes of its expiry, so with the short lifetimes of the emulator's fault runs every
+ * getToken of every client's pipeline was a request (the soak: ~100 a drill, each one kept): asking only when a token
+ * is due keeps the number of requests — and what the SDK keeps of them — to one per scope per half-lifetime.
+ */
+function heldTokens(credential: TokenCredential): TokenCredential & {refresh(scope: string): Promise<AccessToken | null>} {
+  const held = new Map<string, {token: AccessToken; renewAt: number}>()
+  const pending = new Map<string, Promise<AccessToken | null>>()
+  const fetch = (scopes: string | string[], options?: GetTokenOptions) => {
+    const key = [scopes].flat().join(' ')
+    const inFlight = pending.get(key)
+    if (inFlight) return inFlight
+    const asked = Date.now()
+    const request = credential
+      .getToken(scopes, options)
+      .then((token) => {
+        if (token) {
+          const halfLife = Math.max(0, token.expiresOnTimestamp - asked) / 2
+          held.set(key, {token, renewAt: token.refreshAfterTimestamp ?? token.expiresOnTimestamp - Math.min(5 * 60_000, halfLife)})
+        }
+        return token
+      })
+      .finally(() => pending.delete(key))
+    pending.set(key, request)
+    return request
+  }
+  return {
+    async getToken(scopes, options) {
+      // A claims challenge or another tenant is the credential's own business: passed through, not held.
+      if (options?.claims || options?.tenantId) return credential.getToken(scopes, options)
+      const now = held.get([scopes].flat().join(' '))
+      if (now && Date.now() < now.renewAt) return now.token
+      return fetch(scopes, options)
+    },
+    refresh: (scope) => {
+      held.delete(scope)
+      return fetch(scope)
+    },
+  }
 }
 
 /** Environment variable: which identity of the emulator's estate (`identities:` in opsbook.estate.yaml) opsbook signs in as. */

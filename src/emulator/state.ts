@@ -106,11 +106,29 @@ function stopLeftoverPostgres(root: string): void {
   }
 }
 
-const ACTIVITY_LIMIT = 5000
+/**
+ * How long the activity log keeps an event: "Activity log events are retained in Azure for 90 days and then deleted"
+ * (https://learn.microsoft.com/azure/azure-monitor/platform/activity-log). Older events are dropped as the log is
+ * written or read, so a long-lived emulator answers what Azure would and keeps no more.
+ */
+export const ACTIVITY_RETENTION_DAYS = 90
+/**
+ * And at most this many events, newest kept: 90 days of a soak or a fleet's drills are far more than anyone reads
+ * (a dr-drill records a few events), and the whole log is saved with the emulator's state on every change.
+ */
+export const ACTIVITY_LIMIT = 5000
 
-/** The activity log, kept in the `activity` slice (bounded; oldest dropped first). */
+/** The activity log, kept in the `activity` slice (bounded by Azure's retention and a count; oldest dropped first). */
 export function createActivityLog(store: StateStore, clock: () => Date): ActivityLog {
-  const entries = () => store.slice<{entries: ActivityEntry[]}>('activity', () => ({entries: []})).entries
+  const entries = () => {
+    const list = store.slice<{entries: ActivityEntry[]}>('activity', () => ({entries: []})).entries
+    // Events are appended as they happen, oldest first: the expired ones are a prefix.
+    const oldest = clock().getTime() - ACTIVITY_RETENTION_DAYS * 86_400_000
+    let expired = 0
+    while (expired < list.length && Date.parse(list[expired]!.at) < oldest) expired++
+    if (expired > 0) list.splice(0, expired)
+    return list
+  }
   return {
     append(entry) {
       const full: ActivityEntry = {at: entry.at ?? clock().toISOString(), resourceId: entry.resourceId, kind: entry.kind, ...(entry.data ? {data: entry.data} : {})}

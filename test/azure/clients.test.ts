@@ -5,7 +5,8 @@ import {startFixture, type Fixture} from './helpers.js'
 
 let fixture: Fixture
 beforeAll(async () => {
-  fixture = await startFixture()
+  // 30 s tokens, as the fault matrix and the soak serve (the held-token test below).
+  fixture = await startFixture({tokenLifetimeSeconds: 30})
 })
 afterAll(async () => {
   await fixture?.stop()
@@ -43,6 +44,24 @@ describe('createAzureServices', () => {
     const names: string[] = []
     for await (const blob of new ContainerClient(url).listBlobsFlat()) names.push(blob.name)
     expect(names.some((n) => n.startsWith('redis-shop-sessions-'))).toBe(true)
+  })
+
+  it('asks the managed-identity endpoint once per scope while its short-lived token is good, not once per request (issue 16 soak)', async () => {
+    // The file's emulator serves 30 s tokens: within MSAL's five-minute renewal offset, so without a held token every
+    // client's every request fetched one, and @azure/identity keeps an AbortController of each fetch.
+    const short = fixture
+    {
+      const [pg, redis, web] = await Promise.all([short.services.postgres(), short.services.redis(), short.services.web()])
+      const cursor = short.emulator.requestCount()
+      for (let i = 0; i < 5; i++) {
+        await pg.servers.get('rg-shop-local', 'pg-shop-orders')
+        await redis.redis.get('rg-shop-local', 'redis-shop-sessions')
+        await web.webApps.get('rg-shop-local', 'app-shop-storefront')
+      }
+      const log = short.emulator.requestLog(cursor)
+      expect(log.filter((e) => e.operation !== 'identity.token' && e.status === 200)).toHaveLength(15)
+      expect(log.filter((e) => e.operation === 'identity.token').length).toBeLessThanOrEqual(1)
+    }
   })
 
   it('refuses an emulator environment without an emulator connection (exit 2)', () => {

@@ -37,10 +37,10 @@ async function deploy(slot: string, version: string, healthy = true): Promise<vo
   expect(status).toBe(200)
 }
 
-async function adminPost(path: string, body: unknown): Promise<{status: number; body: any}> {
-  const authorization = await bearerFor(emulator)
+async function adminPost(path: string, body: unknown, target: RunningEmulator = emulator): Promise<{status: number; body: any}> {
+  const authorization = await bearerFor(target)
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'POST', ca: emulator.caPem, headers: {...authorization, 'content-type': 'application/json'}}, (response) => {
+    const request = httpsRequest(`${target.armEndpoint}${path}`, {method: 'POST', ca: target.caPem, headers: {...authorization, 'content-type': 'application/json'}}, (response) => {
       const chunks: Buffer[] = []
       response.on('data', (c: Buffer) => chunks.push(c))
       response.on('end', () => resolve({status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || 'null')}))
@@ -276,6 +276,29 @@ describe('App Service through @azure/arm-appservice', () => {
     expect((await response.json()) as {version: string}).toMatchObject({version: 'v3-broken'})
     const root = await fetch(`${staging}/`)
     expect(root.status).toBe(500)
+  })
+
+  it("keeps what slots served for Azure Monitor's 93 days of metrics, and forgets deployments no slot served since", async () => {
+    let shiftMs = 0
+    const later = await startEmulator({environment: getEnvironment(loadCatalog({cwd: process.cwd()}), 'local'), environmentName: 'local', lroDurationMs: 0, clock: () => new Date(Date.now() + shiftMs)})
+    try {
+      type Webapps = {sites: Record<string, {slots: Record<string, {history: Array<{deploymentId: string}>}>}>; deployments: Record<string, {version: string}>}
+      const webapps = () => later.state.slice<Webapps>('webapps')!
+      const staging = () => webapps().sites[SITE]!.slots.staging!
+      for (const version of ['v3', 'v4']) expect((await adminPost(`/_emulator/webapps/${SITE}/slots/staging/deploy`, {version, healthy: true}, later)).status).toBe(200)
+      expect(staging().history).toHaveLength(3)
+      // 94 days on, one more deploy: what the slot served before the window is gone but for the one in force at its
+      // start (v4), and the deployments only those entries named (v2 seeded, v3) with them.
+      shiftMs = 94 * 86_400_000
+      expect((await adminPost(`/_emulator/webapps/${SITE}/slots/staging/deploy`, {version: 'v5', healthy: true}, later)).status).toBe(200)
+      const versions = (id: string) => webapps().deployments[id]?.version
+      expect(staging().history.map((e) => versions(e.deploymentId))).toEqual(['v4', 'v5'])
+      expect(Object.values(webapps().deployments).map((d) => d.version)).not.toContain('v3')
+      // Production's seeded v1 still serves: kept.
+      expect(Object.values(webapps().deployments).map((d) => d.version)).toContain('v1')
+    } finally {
+      await later.stop()
+    }
   })
 
   it('creates a slot without a managed identity unless one is asked for', async () => {

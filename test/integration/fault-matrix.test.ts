@@ -54,8 +54,10 @@ const rows: CellRow[] = []
 const ctx = {n: 0} as MatrixContext
 
 beforeAll(async () => {
-  // Tokens live 30 s, so clients renew them for real and an expired one can be refused (the token-expiry cells).
-  emulator = await startLocalEmulator({tokenLifetimeSeconds: 30})
+  // Tokens live 5 s, so clients renew them for real and an expired one can be refused (the token-expiry cells): a
+  // client holds a token for half its life (src/azure/clients.ts), and the emulator holds a request whose token has
+  // at most 10 s left until it runs out, then refuses it — the shorter the life, the shorter that wait.
+  emulator = await startLocalEmulator({tokenLifetimeSeconds: 5})
   ctx.emulator = emulator
   // The runs below reach this emulator the way the CLI does (OPSBOOK_EMULATOR_URL …).
   Object.assign(process.env, emulator.env())

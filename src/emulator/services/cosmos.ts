@@ -184,7 +184,7 @@ function seed(ctx: EmulatorContext): CosmosState {
  * A seeded container's history goes on as the app that wrote it would: one item every SEED_INTERVAL_MS up to now,
  * added when the container is read or restored from (so a drill an hour after the emulator started still restores
  * data from just before its restore point, and its RPO is the app's, not the emulator's age). Items older than the
- * account's continuous-backup retention are dropped: no restore can reach them, and a long-lived emulator stays bounded.
+ * account's continuous-backup retention are dropped (`dropBeyondRetention`).
  */
 function keepWriting(ctx: EmulatorContext, account: StoredCosmosAccount, key: string): CosmosItem[] {
   const items = (cosmosState(ctx).items[key] ??= [])
@@ -192,18 +192,35 @@ function keepWriting(ctx: EmulatorContext, account: StoredCosmosAccount, key: st
   const now = ctx.clock().getTime()
   const newest = newestTs(items.filter((i) => i.kind === 'seed'))
   if (newest !== undefined) for (let at = newest * 1000 + SEED_INTERVAL_MS; at <= now; at += SEED_INTERVAL_MS) items.push({id: `seed-${at}`, _ts: Math.floor(at / 1000), kind: 'seed'})
-  const oldest = Math.floor((now - retentionDaysOf(account) * DAY) / 1000)
-  if (items.length > 0 && items[0]!._ts < oldest) cosmosState(ctx).items[key] = items.filter((i) => i._ts >= oldest)
-  return cosmosState(ctx).items[key]!
+  dropBeyondRetention(ctx, account, items)
+  return items
+}
+
+/**
+ * Drop the items written before the account's continuous-backup retention (7 or 30 days by tier: "The time window
+ * available for restore (also known as retention period) is the lower value of the following two options: 30-day &
+ * 7-day … depends on the chosen tier", https://learn.microsoft.com/azure/cosmos-db/continuous-backup-restore-introduction):
+ * no restore can reach them, and what a restore copies is judged by its newest item, so a long-lived emulator (the
+ * load generator writes several items a second) keeps only what a restore could ask for. Items are kept oldest first
+ * (every write is stamped now and appended), so the expired ones are a prefix: removed in place, without copying the
+ * rest. A periodic-mode account has no point-in-time restore; its items are bounded by the 7 days all the same.
+ */
+function dropBeyondRetention(ctx: EmulatorContext, account: StoredCosmosAccount | undefined, items: CosmosItem[]): void {
+  const oldest = Math.floor((ctx.clock().getTime() - (account ? retentionDaysOf(account) : 7) * DAY) / 1000)
+  let expired = 0
+  while (expired < items.length && items[expired]!._ts < oldest) expired++
+  if (expired > 0) items.splice(0, expired)
 }
 
 /** Write one item into a container (the load generator; `_ts` is stamped here, as Cosmos DB stamps it). */
 export function writeCosmosItem(ctx: EmulatorContext, containerId: string, item: Record<string, unknown> & {id: string}): CosmosItem {
-  const list = (cosmosState(ctx).items[containerId.toLowerCase()] ??= [])
+  const key = containerId.toLowerCase()
+  const list = (cosmosState(ctx).items[key] ??= [])
   const stored: CosmosItem = {...item, _ts: Math.floor(ctx.clock().getTime() / 1000)}
   const existing = list.findIndex((i) => i.id === item.id)
   if (existing >= 0) list.splice(existing, 1)
   list.push(stored)
+  dropBeyondRetention(ctx, Object.values(cosmosState(ctx).accounts).find((a) => key.startsWith(`${a.resource.id.toLowerCase()}/`)), list)
   return stored
 }
 

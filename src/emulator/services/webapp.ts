@@ -254,6 +254,7 @@ function refreshHealth(st: WebappState, deploymentId: string, at: string): void 
   if (!deployment) return
   const healthy = deployment.baseHealthy && !Object.values(st.faultBindings).includes(deploymentId)
   if (deployment.health.at(-1)?.healthy !== healthy) deployment.health.push({at, healthy})
+  trimHistory(deployment.health, Date.parse(at) - METRIC_RETENTION_MS)
 }
 
 function currentHealth(deployment: Deployment): boolean {
@@ -268,6 +269,39 @@ function slotView(ctx: EmulatorContext, siteName: string, slotName: string): Slo
   const deployment = slot && st.deployments[slot.deploymentId]
   if (!site || !slot || !deployment) return undefined
   return {site: site.name, slot: slot.name, version: deployment.version, healthy: currentHealth(deployment), healthPath: site.healthPath}
+}
+
+/**
+ * What served a slot, and how healthy a deployment was, is kept as far back as Azure Monitor keeps the metrics read
+ * from it: "Platform and custom metrics are stored for 93 days from the time they're collected"
+ * (https://learn.microsoft.com/azure/azure-monitor/essentials/data-platform-metrics#retention-of-metrics), and at most
+ * METRIC_HISTORY_LIMIT entries each (a soak swaps and deploys hundreds of times in an hour); deployments no slot
+ * served within that are forgotten. The entry in force at the cutoff stays, so a query at the window's start still
+ * finds what was served then.
+ */
+const METRIC_RETENTION_MS = 93 * 86_400_000
+export const METRIC_HISTORY_LIMIT = 1000
+
+function trimHistory<T extends {at: string}>(entries: T[], cutoff: number): void {
+  let drop = 0
+  while (drop + 1 < entries.length && Date.parse(entries[drop + 1]!.at) <= cutoff) drop++
+  drop = Math.max(drop, entries.length - METRIC_HISTORY_LIMIT)
+  if (drop > 0) entries.splice(0, drop)
+}
+
+function forgetBeyondRetention(ctx: EmulatorContext, st: WebappState): void {
+  const cutoff = ctx.clock().getTime() - METRIC_RETENTION_MS
+  const served = new Set(Object.values(st.faultBindings))
+  for (const site of Object.values(st.sites))
+    for (const slot of Object.values(site.slots)) {
+      trimHistory(slot.history, cutoff)
+      served.add(slot.deploymentId)
+      for (const entry of slot.history) served.add(entry.deploymentId)
+    }
+  for (const [id, deployment] of Object.entries(st.deployments)) {
+    if (!served.has(id)) delete st.deployments[id]
+    else trimHistory(deployment.health, cutoff)
+  }
 }
 
 /** The latest entry at or before `t` (the first when `t` precedes them all). */
@@ -338,6 +372,7 @@ export function deployToSlot(ctx: EmulatorContext, siteName: string, slotName: s
     delete st.faultBindings[key]
     refreshHealth(st, previous, at)
   }
+  forgetBeyondRetention(ctx, st)
   ctx.activity.append({resourceId: slotId(ctx, site, slot.name), kind: 'webapp.deploy', data: {site: site.name, slot: slot.name, version: deployment.version, healthy: deployment.baseHealthy}})
   syncSlotFaults(ctx)
   return {site: site.name, slot: slot.name, version: deployment.version, healthy: currentHealth(st.deployments[deployment.id]!)}
@@ -875,6 +910,7 @@ function applySwap(ctx: EmulatorContext, siteName: string, sourceName: string, t
   target.deploymentId = sourceDeployment
   source.history.push({at, deploymentId: source.deploymentId})
   target.history.push({at, deploymentId: target.deploymentId})
+  forgetBeyondRetention(ctx, st)
   const status = {timestampUtc: at, sourceSlotName: source.name, destinationSlotName: target.name}
   source.slotSwapStatus = {...status}
   target.slotSwapStatus = {...status}

@@ -68,6 +68,31 @@ describe('Microsoft.DocumentDB', () => {
     }
   })
 
+  it("keeps the load generator's writes only as far back as the continuous-backup retention, even when nobody reads them", async () => {
+    let shiftMs = 0
+    const loaded = await startFixture({clock: () => new Date(Date.now() + shiftMs), load: {ratePerSecond: 50}})
+    try {
+      const key = `/subscriptions/${loaded.environment.subscription}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local/sqlDatabases/shop/containers/products`.toLowerCase()
+      // Read through the state (a copy), not the API: a read prunes too, and the leak was writes nobody reads.
+      const held = () => loaded.emulator.state.slice<{items: Record<string, Array<{id: string; _ts: number}>>}>('cosmos')!.items[key]!
+      const written = () => loaded.emulator.dataPlane.load!().find((l) => l.engine === 'cosmos')?.written ?? 0
+      await expect.poll(written, {timeout: 10_000, interval: 20}).toBeGreaterThanOrEqual(10)
+      const before = held()
+      expect(before.filter((i) => i.id.startsWith('load-')).length).toBeGreaterThanOrEqual(10)
+      // Eight days on, the writes go on: everything from before the 7-day window is gone, the new writes are kept.
+      shiftMs = 8 * 86_400_000
+      const at = written()
+      await expect.poll(written, {timeout: 10_000, interval: 20}).toBeGreaterThanOrEqual(at + 5)
+      const after = held()
+      const windowStart = (Date.now() + shiftMs - 7 * 86_400_000) / 1000
+      expect(after.filter((i) => i._ts < windowStart)).toEqual([])
+      expect(after.filter((i) => i.id.startsWith('load-')).length).toBeGreaterThanOrEqual(5)
+      expect(after.length).toBeLessThan(before.length)
+    } finally {
+      await loaded.stop()
+    }
+  })
+
   it('deletes as an Azure-AsyncOperation LRO, and answers 204 for an account that is not there', async () => {
     const client = await fixture.services.cosmos()
     await client.databaseAccounts.beginCreateOrUpdateAndWait(RG, 'cosmos-scratch', {location: 'eastus', databaseAccountOfferType: 'Standard', locations: [{locationName: 'eastus'}]}, {updateIntervalInMs: 20})
