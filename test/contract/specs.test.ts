@@ -50,7 +50,6 @@ const NOT_VENDORED: Record<string, string> = {
   // The stored copy of azure-rest-api-specs has 2024-02-01's cdn.json (232 kB: profiles) but not its afdx.json (the
   // AFD endpoints, routes, origin groups, origins, security policies and custom domains the emulator serves).
   'microsoft.cdn@2024-02-01': 'afdx.json 2024-02-01 is not in the stored copy of the repository; cdn.json not cut down yet',
-  'microsoft.dbforpostgresql@2024-08-01': 'Servers/FirewallRules 2024-08-01 not read yet',
   'microsoft.storage@2024-01-01': 'storage.json 2024-01-01 not read yet',
   'microsoft.storage@2023-05-01': 'storage.json 2023-05-01 not read yet',
   'microsoft.storage@2023-01-01': 'storage.json 2023-01-01 not read yet',
