@@ -58,7 +58,6 @@ const NOT_VENDORED: Record<string, string> = {
   'microsoft.keyvault@2023-07-01': 'keyvault.json 2023-07-01 not read yet',
   'microsoft.keyvault@2023-02-01': 'keyvault.json 2023-02-01 not read yet',
   'microsoft.sql@2021-11-01': 'the 2021-11-01 SQL documents not read yet',
-  'microsoft.sql@2014-04-01': 'the 2014-04-01 database metrics document not read yet',
   'microsoft.resources@2024-11-01': 'resources.json 2024-11-01 not read yet',
   'microsoft.resources@2024-03-01': 'resources.json 2024-03-01 not read yet',
   'microsoft.resources@2022-09-01': 'resources.json 2022-09-01 not read yet',
