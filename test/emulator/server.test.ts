@@ -279,6 +279,14 @@ describe('api-version', () => {
     expect(Array.isArray(rules.json.value)).toBe(true)
   })
 
+  it('serves a vault and the vault list at 2023-02-01 (az 2.5x), validated against that version\'s keyvault.json', async () => {
+    const vaults = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults`
+    const one = await raw(`${vaults}/kv-shop-local?api-version=2023-02-01`)
+    expect([one.status, one.json.name]).toEqual([200, 'kv-shop-local'])
+    const list = await raw(`${vaults}?api-version=2023-02-01`)
+    expect(list.json.value.map((v: {name: string}) => v.name)).toContain('kv-shop-local')
+  })
+
   it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
     const old = (await raw(`${server()}?api-version=2022-12-01`)).json
     const current = (await raw(`${server()}?api-version=2025-08-01`)).json
