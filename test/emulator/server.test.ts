@@ -279,12 +279,14 @@ describe('api-version', () => {
     expect(Array.isArray(rules.json.value)).toBe(true)
   })
 
-  it('serves a vault and the vault list at 2023-02-01 (az 2.5x), validated against that version\'s keyvault.json', async () => {
+  it('serves a vault and the vault list at 2023-02-01 and 2024-11-01 (az 2.5x–2.7x), validated against those versions\' keyvault.json', async () => {
     const vaults = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults`
-    const one = await raw(`${vaults}/kv-shop-local?api-version=2023-02-01`)
-    expect([one.status, one.json.name]).toEqual([200, 'kv-shop-local'])
-    const list = await raw(`${vaults}?api-version=2023-02-01`)
-    expect(list.json.value.map((v: {name: string}) => v.name)).toContain('kv-shop-local')
+    for (const version of ['2023-02-01', '2024-11-01']) {
+      const one = await raw(`${vaults}/kv-shop-local?api-version=${version}`)
+      expect([version, one.status, one.json.name]).toEqual([version, 200, 'kv-shop-local'])
+      const list = await raw(`${vaults}?api-version=${version}`)
+      expect(list.json.value.map((v: {name: string}) => v.name)).toContain('kv-shop-local')
+    }
   })
 
   it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
