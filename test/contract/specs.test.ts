@@ -50,18 +50,14 @@ const NOT_VENDORED: Record<string, string> = {
   // The stored copy of azure-rest-api-specs has 2024-02-01's cdn.json (232 kB: profiles) but not its afdx.json (the
   // AFD endpoints, routes, origin groups, origins, security policies and custom domains the emulator serves).
   'microsoft.cdn@2024-02-01': 'afdx.json 2024-02-01 is not in the stored copy of the repository; cdn.json not cut down yet',
-  'microsoft.dbforpostgresql@2024-08-01': 'Servers/FirewallRules 2024-08-01 not read yet',
-  'microsoft.cache/redisenterprise@2025-07-01': 'redisenterprise.json 2025-07-01 not read yet',
-  'microsoft.cache/redisenterprise@2022-01-01': 'redisenterprise.json 2022-01-01 not read yet',
   'microsoft.storage@2024-01-01': 'storage.json 2024-01-01 not read yet',
   'microsoft.storage@2023-05-01': 'storage.json 2023-05-01 not read yet',
   'microsoft.storage@2023-01-01': 'storage.json 2023-01-01 not read yet',
   'microsoft.storage@2021-06-01': 'storage.json 2021-06-01 not read yet',
-  'microsoft.keyvault@2024-11-01': 'keyvault.json 2024-11-01 not read yet',
-  'microsoft.keyvault@2023-07-01': 'keyvault.json 2023-07-01 not read yet',
-  'microsoft.keyvault@2023-02-01': 'keyvault.json 2023-02-01 not read yet',
+  // The stored copy of azure-rest-api-specs has 2023-07-01's common.json, secrets.json, keys.json and managedHsm.json but
+  // not its keyvault.json (the vault operations the emulator serves).
+  'microsoft.keyvault@2023-07-01': 'keyvault.json 2023-07-01 is not in the stored copy of the repository',
   'microsoft.sql@2021-11-01': 'the 2021-11-01 SQL documents not read yet',
-  'microsoft.sql@2014-04-01': 'the 2014-04-01 database metrics document not read yet',
   'microsoft.resources@2024-11-01': 'resources.json 2024-11-01 not read yet',
   'microsoft.resources@2024-03-01': 'resources.json 2024-03-01 not read yet',
   'microsoft.resources@2022-09-01': 'resources.json 2022-09-01 not read yet',

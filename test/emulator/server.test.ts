@@ -273,6 +273,27 @@ describe('api-version', () => {
       expect([path, (await raw(path)).status]).toEqual([path, 200])
   })
 
+  it('serves a server and its firewall rules at 2024-08-01 (arm-postgresql-flexible 8, az 2.6x), validated against that version\'s FlexibleServers.json / FirewallRules.json', async () => {
+    const sub = `/subscriptions/${emulator.subscription}`
+    const one = await raw(`${server()}?api-version=2024-08-01`)
+    expect([one.status, one.json.name]).toEqual([200, 'pg-shop-orders'])
+    const list = await raw(`${sub}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers?api-version=2024-08-01`)
+    expect(list.json.value.map((s: {name: string}) => s.name)).toContain('pg-shop-orders')
+    const rules = await raw(`${server()}/firewallRules?api-version=2024-08-01`)
+    expect(rules.status).toBe(200)
+    expect(Array.isArray(rules.json.value)).toBe(true)
+  })
+
+  it('serves a vault and the vault list at 2023-02-01 and 2024-11-01 (az 2.5x–2.7x), validated against those versions\' keyvault.json', async () => {
+    const vaults = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults`
+    for (const version of ['2023-02-01', '2024-11-01']) {
+      const one = await raw(`${vaults}/kv-shop-local?api-version=${version}`)
+      expect([version, one.status, one.json.name]).toEqual([version, 200, 'kv-shop-local'])
+      const list = await raw(`${vaults}?api-version=${version}`)
+      expect(list.json.value.map((v: {name: string}) => v.name)).toContain('kv-shop-local')
+    }
+  })
+
   it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
     const old = (await raw(`${server()}?api-version=2022-12-01`)).json
     const current = (await raw(`${server()}?api-version=2025-08-01`)).json
