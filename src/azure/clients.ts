@@ -523,8 +523,10 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
 }
 
 /**
- * The emulator's managed-identity tokens, held per scope until half their life has passed (at most until five minutes
- * before expiry), and asked for again sooner only by `refresh` (a 401 for an expired token, policy.ts). Every token
+ * The emulator's managed-identity tokens, held per scope until five minutes before expiry (a token shorter-lived than
+ * ten minutes, as the fault runs serve: until half its life), and asked for again sooner only by `refresh` (a 401 for
+ * an expired token, policy.ts). Callers that ask while a request for the scope is in flight share it; the shared
+ * request carries no caller's abort signal, each caller races its own, so one cancelled poll never fails the others. Every token
  * request through @azure/identity's managed-identity path leaves an AbortController behind for the life of the process:
  * MSAL keeps the first managed-identity source it made in a static (ManagedIdentityClient.identitySource), with that
  * credential's IdentityClient as its network client, and IdentityClient drops a request's controller only when it is
@@ -541,8 +543,9 @@ function heldTokens(credential: TokenCredential): TokenCredential & {refresh(sco
     const inFlight = pending.get(key)
     if (inFlight) return inFlight
     const asked = Date.now()
+    const {abortSignal: _callerSignal, ...shared} = options ?? {}
     const request = credential
-      .getToken(scopes, options)
+      .getToken(scopes, shared)
       .then((token) => {
         if (token) {
           const halfLife = Math.max(0, token.expiresOnTimestamp - asked) / 2
@@ -560,13 +563,25 @@ function heldTokens(credential: TokenCredential): TokenCredential & {refresh(sco
       if (options?.claims || options?.tenantId) return credential.getToken(scopes, options)
       const now = held.get([scopes].flat().join(' '))
       if (now && Date.now() < now.renewAt) return now.token
-      return fetch(scopes, options)
+      return untilAborted(fetch(scopes, options), options?.abortSignal)
     },
     refresh: (scope) => {
       held.delete(scope)
       return fetch(scope)
     },
   }
+}
+
+/** The shared token request as one caller sees it: rejected with an AbortError when that caller's signal fires first. */
+function untilAborted<T>(request: Promise<T>, signal: GetTokenOptions['abortSignal']): Promise<T> {
+  if (!signal) return request
+  const aborted = () => Object.assign(new Error('The token request was aborted.'), {name: 'AbortError'})
+  if (signal.aborted) return Promise.reject(aborted())
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted())
+    signal.addEventListener('abort', onAbort)
+    request.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 /** Environment variable: which identity of the emulator's estate (`identities:` in opsbook.estate.yaml) opsbook signs in as. */

@@ -49,19 +49,28 @@ describe('createAzureServices', () => {
   it('asks the managed-identity endpoint once per scope while its short-lived token is good, not once per request (issue 16 soak)', async () => {
     // The file's emulator serves 30 s tokens: within MSAL's five-minute renewal offset, so without a held token every
     // client's every request fetched one, and @azure/identity keeps an AbortController of each fetch.
-    const short = fixture
-    {
-      const [pg, redis, web] = await Promise.all([short.services.postgres(), short.services.redis(), short.services.web()])
-      const cursor = short.emulator.requestCount()
-      for (let i = 0; i < 5; i++) {
-        await pg.servers.get('rg-shop-local', 'pg-shop-orders')
-        await redis.redis.get('rg-shop-local', 'redis-shop-sessions')
-        await web.webApps.get('rg-shop-local', 'app-shop-storefront')
-      }
-      const log = short.emulator.requestLog(cursor)
-      expect(log.filter((e) => e.operation !== 'identity.token' && e.status === 200)).toHaveLength(15)
-      expect(log.filter((e) => e.operation === 'identity.token').length).toBeLessThanOrEqual(1)
+    const [pg, redis, web] = await Promise.all([fixture.services.postgres(), fixture.services.redis(), fixture.services.web()])
+    const cursor = fixture.emulator.requestCount()
+    for (let i = 0; i < 5; i++) {
+      await pg.servers.get('rg-shop-local', 'pg-shop-orders')
+      await redis.redis.get('rg-shop-local', 'redis-shop-sessions')
+      await web.webApps.get('rg-shop-local', 'app-shop-storefront')
     }
+    const log = fixture.emulator.requestLog(cursor)
+    expect(log.filter((e) => e.operation !== 'identity.token' && e.status === 200)).toHaveLength(15)
+    expect(log.filter((e) => e.operation === 'identity.token').length).toBeLessThanOrEqual(1)
+  })
+
+  it('a caller that cancels its token request gets an AbortError at once; another caller waiting on the same request still gets its token', async () => {
+    // A scope no earlier test asked for, so both calls share one request to the token endpoint.
+    const scope = 'https://ossrdbms-aad.database.windows.net/.default'
+    const cancelled = new AbortController()
+    const first = fixture.services.credential.getToken(scope, {abortSignal: cancelled.signal})
+    const second = fixture.services.credential.getToken(scope)
+    cancelled.abort()
+    await expect(first).rejects.toMatchObject({name: 'AbortError'})
+    const token = await second
+    expect(token?.token).toMatch(/^ey/)
   })
 
   it('refuses an emulator environment without an emulator connection (exit 2)', () => {
