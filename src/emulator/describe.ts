@@ -8,9 +8,11 @@ export function describeEmulator(emulator: RunningEmulator): string[] {
     ? `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${pg.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${pg.name}?api-version=2025-08-01`
     : `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups?api-version=2021-04-01`
   // ARM answers a request without a bearer token with 401 (server.ts checkBearerToken), so the recipe first asks the
-  // emulator's token endpoint (the managed-identity protocol DefaultAzureCredential uses) for an ARM token.
+  // emulator's token endpoint (the managed-identity protocol DefaultAzureCredential uses) for an ARM token, with the
+  // IDENTITY_HEADER secret from the exports above. That secret is printed once, in the exports: a client process needs
+  // it (as an App Service app gets it in its environment), and it only opens this loopback emulator's token endpoint.
   const example = [
-    `TOKEN=$(curl -sf -H ${shellQuote(`X-IDENTITY-HEADER: ${emulator.identityHeader}`)} ${shellQuote(`${emulator.identityEndpoint}?api-version=2019-08-01&resource=https://management.azure.com/`)} | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')`,
+    `TOKEN=$(curl -sf -H "X-IDENTITY-HEADER: $IDENTITY_HEADER" ${shellQuote(`${emulator.identityEndpoint}?api-version=2019-08-01&resource=https://management.azure.com/`)} | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')`,
     `curl -s --cacert ${shellQuote(emulator.caFile)} -H "Authorization: Bearer $TOKEN" ${shellQuote(url)}`,
   ]
   return [
@@ -28,7 +30,7 @@ export function describeEmulator(emulator: RunningEmulator): string[] {
     'Environment for a client process (e.g. opsbook run in another shell):',
     ...Object.entries(emulator.env()).map(([k, v]) => `  export ${k}=${v}`),
     '',
-    'Try (ARM wants a bearer token, as in Azure: the first line gets one from the emulator\'s token endpoint):',
+    'Try in a shell with the exports above (ARM wants a bearer token, as in Azure: the first line gets one from the emulator\'s token endpoint):',
     ...example.map((line) => `  ${line}`),
   ]
 }

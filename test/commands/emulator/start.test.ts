@@ -32,9 +32,14 @@ describe('opsbook emulator start', () => {
       expect(output).toContain('export NODE_EXTRA_CA_CERTS=')
       // Says whether the caches are real redis-server processes (installed here and in CI) or modelled.
       expect(output).toMatch(/Redis data plane: +redis-server 7\.\d+\.\d+, one per cache/)
-      // Exactly the printed commands, in a shell, as a user pastes them: a token first, then the ARM request.
+      // Exactly the printed commands, in a shell, as a user pastes them: the exports, a token, then the ARM request.
       expect(printed.recipe).toHaveLength(2)
-      const shell = spawnSync('bash', ['-o', 'pipefail', '-ec', printed.recipe.join('\n')], {cwd, encoding: 'utf8', timeout: 60_000})
+      const exports = output.split('\n').filter((line) => /^ {2}export /.test(line)).map((line) => line.trim())
+      expect(exports.join('\n')).toContain('export IDENTITY_HEADER=')
+      // The identity header's value is printed once, in the exports; the recipe refers to it.
+      const headerValue = /export IDENTITY_HEADER=(\S+)/.exec(output)![1]!
+      expect(output.split(headerValue)).toHaveLength(2)
+      const shell = spawnSync('bash', ['-o', 'pipefail', '-ec', [...exports, ...printed.recipe].join('\n')], {cwd, encoding: 'utf8', timeout: 60_000})
       expect(shell.stderr).toBe('')
       expect(shell.status).toBe(0)
       const body = JSON.parse(shell.stdout)
