@@ -16,6 +16,7 @@
  * first) and the token cache. Left as they are, the next file's emulator would be asked at an endpoint that no
  * longer answers, or handed a token signed by an emulator that no longer runs.
  */
+import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {pathToFileURL} from 'node:url'
@@ -50,6 +51,11 @@ async function resetManagedIdentityTokenCache(): Promise<void> {
   const {ManagedIdentityApplication} = (await import(pathToFileURL(join(msalDist, 'index.mjs')).href)) as {ManagedIdentityApplication: object}
   const {ManagedIdentityClient} = (await import(pathToFileURL(join(msalDist, 'client', 'ManagedIdentityClient.mjs')).href)) as {ManagedIdentityClient: object}
   if (!ManagedIdentityApplication || !ManagedIdentityClient) throw new Error(`msal-node at ${msalDist} has no ManagedIdentityApplication/ManagedIdentityClient: update ${import.meta.filename}`)
+  // The statics are assigned on first use (not declared), so their names are checked in msal's code: a renamed one
+  // would make the reset a silent no-op and the next file's emulator be asked at a dead endpoint.
+  const sources = ['index.mjs', 'client/ManagedIdentityApplication.mjs', 'client/ManagedIdentityClient.mjs'].map((f) => readFileSync(join(msalDist, f), 'utf8')).join('\n')
+  for (const name of ['ManagedIdentityApplication.nodeStorage', 'ManagedIdentityClient.identitySource', 'ManagedIdentityClient.sourceName'])
+    if (!sources.includes(name)) throw new Error(`msal-node at ${msalDist} no longer uses ${name}: update ${import.meta.filename}`)
   Object.assign(ManagedIdentityApplication, {nodeStorage: undefined})
   Object.assign(ManagedIdentityClient, {identitySource: undefined, sourceName: undefined})
 }
