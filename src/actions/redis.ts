@@ -760,29 +760,43 @@ export async function runExport(input: z.infer<typeof exportInput>, context: Act
       context.secret(sasUrl.slice(sasUrl.indexOf('?') + 1))
 
       context.log(`exporting ${resource.name} to ${location.storageAccount}/${location.container}/${prefix}`)
-      await runTracked(context, services, {
-        description: `${flavour.action}.export ${resource.name} → ${location.container}/${prefix}`,
-        method: 'POST',
-        resource: `${resource.id}/export`,
-        state: {prefix, startedAt, ...(canaryAt ? {canaryAt} : {})},
-        call: (options) =>
-          flavour
-            .exportTo(services, resource, {containerSasUrl: sasUrl, prefix}, options)
-            .catch((error: unknown) => {
-              throw toAzureError(withoutSas(error, [sasUrl]), {
-                operation: `export of ${resource.name}`,
-                hints: [
-                  (f) =>
-                    f.statusCode === 409 || f.armCode === 'Conflict'
-                      ? `another operation is running on ${resource.name} (${flavour.conflictHint}): wait until its provisioningState is Succeeded (${flavour.action}.verify) and retry; also check the storage account firewall lets Azure Cache for Redis in`
-                      : undefined,
-                ],
-              })
-            }),
-      })
+      const exportOnce = (reattach?: null) =>
+        runTracked(context, services, {
+          ...(reattach === null ? {reattach} : {}),
+          description: `${flavour.action}.export ${resource.name} → ${location.container}/${prefix}`,
+          method: 'POST',
+          resource: `${resource.id}/export`,
+          state: {prefix, startedAt, ...(canaryAt ? {canaryAt} : {})},
+          call: (options) =>
+            flavour
+              .exportTo(services, resource, {containerSasUrl: sasUrl, prefix}, options)
+              .catch((error: unknown) => {
+                throw toAzureError(withoutSas(error, [sasUrl]), {
+                  operation: `export of ${resource.name}`,
+                  hints: [
+                    (f) =>
+                      f.statusCode === 409 || f.armCode === 'Conflict'
+                        ? `another operation is running on ${resource.name} (${flavour.conflictHint}): wait until its provisioningState is Succeeded (${flavour.action}.verify) and retry; also check the storage account firewall lets Azure Cache for Redis in`
+                        : undefined,
+                  ],
+                })
+              }),
+        })
       // A Managed Redis export writes into the directory its SAS URI names (<prefix>/<database>.rdb): list under it,
       // not every blob starting with the same name (a scheduled snapshot taken in the same second is named <prefix>).
-      const blobs = await listSnapshots(services, location, flavour.kind === 'managedredis' ? `${prefix}/` : prefix)
+      const list = () => listSnapshots(services, location, flavour.kind === 'managedredis' ? `${prefix}/` : prefix)
+      const sent = await exportOnce()
+      let blobs = await list()
+      // Re-attached (resumed) to an export an earlier process started: that export may have ended long before, and
+      // what it wrote be gone since — the full-disk case (issue 16, fault matrix dr-drill × disk full): the step's
+      // success could not be journaled, the run failed, and its `finally` (drill.teardown) deleted the drill copy with
+      // its records lost too, so the resume still saw the export in flight. The cache still holds the data: export it
+      // again (same prefix, never re-attaching) rather than fail on a copy this run itself removed. An export that
+      // reports success and writes nothing when sent anew is still the error below.
+      if (blobs.length === 0 && sent.resumed) {
+        context.log(`the export ${previous?.description} started before the resume left no blob named ${prefix}* (deleted since, e.g. by this run's teardown): exporting again`)
+        blobs = await exportOnce(null).then(list)
+      }
       if (blobs.length === 0)
         throw new ActionFailure(`the export of ${resource.name} reported success but wrote no blob named ${prefix}* in ${location.container}`, {code: 'redis-export-empty'})
       // Stamp when the data is from, unless the writer already did, and mark a drill copy as one.

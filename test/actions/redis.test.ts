@@ -151,6 +151,34 @@ describe('redis drill copies', () => {
     expect((await teardownAction.run(parse(teardownAction, {component: 'sessions-cache'}), first.context)).deleted).toEqual([])
   })
 
+  // Issue 16, fault matrix dr-drill × disk full: the disk filled while the export ran, so its success was never
+  // journaled; the run failed and its `finally` (drill.teardown) deleted the copy, its records lost as well. The resume
+  // saw the export still in flight, re-attached to it and found nothing under its prefix. This is that interleaving.
+  it('a resumed export whose copy was deleted since (teardown records lost to a full disk) exports again instead of failing', async () => {
+    for (const [action, cache, container] of [
+      [exportAction, 'sessions-cache', 'redis-snapshots'],
+      [managedExportAction, 'carts-cache', 'amr-snapshots'],
+    ] as const) {
+      const runId = `20261203T070000Z-dr-drill-${cache.slice(0, 4)}`
+      const first = makeContext(fixture, {runId})
+      const copy = await action.run(parse(action, {cache, drill: true}), first.context)
+      expect(first.started).toHaveLength(1)
+      // The first process's `finally`: the drill copy deleted; the journal still shows the export in flight.
+      expect((await teardownAction.run(parse(teardownAction, {component: cache}), first.context)).deleted).toEqual(copy.blobs)
+
+      const resumed = makeContext(fixture, {runId, inFlight: first.started[0]})
+      const again = await action.run(parse(action, {cache, drill: true}), resumed.context)
+      expect(again.blobs).toEqual(copy.blobs)
+      expect(again.canaryAt).toBe(copy.canaryAt)
+      expect(resumed.logs.some((l) => /re-attaching/.test(l)) && resumed.logs.some((l) => /exporting again/.test(l))).toBe(true)
+      // Sent anew (journaled as an operation of its own), and the copy is there to be read back.
+      expect(resumed.started).toHaveLength(1)
+      const readback = await verifySnapshotAction.run(parse(verifySnapshotAction, {storageAccount: 'stshopsnapshots', container, blobs: again.blobs, component: cache, expectCanaryAt: again.canaryAt}), resumed.context)
+      expect(readback.keyCount).toBeGreaterThan(0)
+      await teardownAction.run(parse(teardownAction, {component: cache}), resumed.context)
+    }
+  })
+
   it('refuses a drill copy with a prefix of its own (exit 2)', async () => {
     const {context} = makeContext(fixture)
     await expect(exportAction.run(parse(exportAction, {cache: 'sessions-cache', drill: true, prefix: 'x.rdb'}), context)).rejects.toMatchObject({exitCode: 2})
