@@ -294,6 +294,18 @@ describe('api-version', () => {
     }
   })
 
+  it('serves resource groups, the resource list and providers at 2024-11-01 (preflight, newer az), validated against that version\'s resources.json', async () => {
+    const sub = `/subscriptions/${emulator.subscription}`
+    const groups = await raw(`${sub}/resourceGroups?api-version=2024-11-01`)
+    expect(groups.json.value.map((g: {name: string}) => g.name)).toContain(RG)
+    const group = await raw(`${sub}/resourceGroups/${RG}?api-version=2024-11-01`)
+    expect([group.status, group.json.properties.provisioningState]).toEqual([200, 'Succeeded'])
+    const resources = await raw(`${sub}/resources?api-version=2024-11-01`)
+    expect(resources.json.value.map((r: {name: string}) => r.name)).toContain('kv-shop-local')
+    const provider = await raw(`${sub}/providers/Microsoft.KeyVault?api-version=2024-11-01`)
+    expect([provider.status, provider.json.registrationState]).toEqual([200, 'Registered'])
+  })
+
   it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
     const old = (await raw(`${server()}?api-version=2022-12-01`)).json
     const current = (await raw(`${server()}?api-version=2025-08-01`)).json
