@@ -294,16 +294,23 @@ describe('api-version', () => {
     }
   })
 
-  it('serves resource groups, the resource list and providers at 2024-11-01 (preflight, newer az), validated against that version\'s resources.json', async () => {
+  it('serves resource groups, the resource list, providers and tags at 2024-03-01 and 2024-11-01 (preflight, newer az), validated against those versions\' resources.json', async () => {
     const sub = `/subscriptions/${emulator.subscription}`
-    const groups = await raw(`${sub}/resourceGroups?api-version=2024-11-01`)
-    expect(groups.json.value.map((g: {name: string}) => g.name)).toContain(RG)
-    const group = await raw(`${sub}/resourceGroups/${RG}?api-version=2024-11-01`)
-    expect([group.status, group.json.properties.provisioningState]).toEqual([200, 'Succeeded'])
-    const resources = await raw(`${sub}/resources?api-version=2024-11-01`)
-    expect(resources.json.value.map((r: {name: string}) => r.name)).toContain('kv-shop-local')
-    const provider = await raw(`${sub}/providers/Microsoft.KeyVault?api-version=2024-11-01`)
-    expect([provider.status, provider.json.registrationState]).toEqual([200, 'Registered'])
+    const vault = `${sub}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-shop-local`
+    for (const version of ['2024-03-01', '2024-11-01']) {
+      const groups = await raw(`${sub}/resourceGroups?api-version=${version}`)
+      expect(groups.json.value.map((g: {name: string}) => g.name)).toContain(RG)
+      const group = await raw(`${sub}/resourceGroups/${RG}?api-version=${version}`)
+      expect([version, group.status, group.json.properties.provisioningState]).toEqual([version, 200, 'Succeeded'])
+      const resources = await raw(`${sub}/resources?api-version=${version}`)
+      expect(resources.json.value.map((r: {name: string}) => r.name)).toContain('kv-shop-local')
+      const provider = await raw(`${sub}/providers/Microsoft.KeyVault?api-version=${version}`)
+      expect([version, provider.status, provider.json.registrationState]).toEqual([version, 200, 'Registered'])
+      const merged = await raw(`${vault}/providers/Microsoft.Resources/tags/default?api-version=${version}`, {method: 'PATCH', body: {operation: 'Merge', properties: {tags: {checkedAt: version}}}})
+      expect([version, merged.status, merged.json.properties.tags.checkedAt]).toEqual([version, 200, version])
+      const tags = await raw(`${vault}/providers/Microsoft.Resources/tags/default?api-version=${version}`)
+      expect(tags.json.properties.tags.checkedAt).toBe(version)
+    }
   })
 
   it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
