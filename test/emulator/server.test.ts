@@ -294,10 +294,10 @@ describe('api-version', () => {
     }
   })
 
-  it('serves resource groups, the resource list, providers and tags at 2024-03-01 and 2024-11-01 (preflight, newer az), validated against those versions\' resources.json', async () => {
+  it('serves resource groups, the resource list, providers and tags at 2022-09-01, 2024-03-01 and 2024-11-01 (preflight, newer az), validated against those versions\' resources.json', async () => {
     const sub = `/subscriptions/${emulator.subscription}`
     const vault = `${sub}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-shop-local`
-    for (const version of ['2024-03-01', '2024-11-01']) {
+    for (const version of ['2022-09-01', '2024-03-01', '2024-11-01']) {
       const groups = await raw(`${sub}/resourceGroups?api-version=${version}`)
       expect(groups.json.value.map((g: {name: string}) => g.name)).toContain(RG)
       const group = await raw(`${sub}/resourceGroups/${RG}?api-version=${version}`)
