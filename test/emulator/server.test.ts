@@ -313,6 +313,20 @@ describe('api-version', () => {
     }
   })
 
+  it('serves a storage account, the account lists and its keys at the older storage versions (az), validated against each version\'s storage.json', async () => {
+    const accounts = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts`
+    for (const version of ['2021-06-01']) {
+      const one = await raw(`${accounts}/stshopevidence?api-version=${version}`)
+      expect([version, one.status, one.json.name]).toEqual([version, 200, 'stshopevidence'])
+      const list = await raw(`${accounts}?api-version=${version}`)
+      expect(list.json.value.map((a: {name: string}) => a.name)).toContain('stshopevidence')
+      const all = await raw(`/subscriptions/${emulator.subscription}/providers/Microsoft.Storage/storageAccounts?api-version=${version}`)
+      expect(all.json.value.map((a: {name: string}) => a.name)).toContain('stshopevidence')
+      const keys = await raw(`${accounts}/stshopevidence/listKeys?api-version=${version}`, {method: 'POST'})
+      expect([version, keys.status, keys.json.keys.map((k: {keyName: string}) => k.keyName)]).toEqual([version, 200, ['key1', 'key2']])
+    }
+  })
+
   it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
     const old = (await raw(`${server()}?api-version=2022-12-01`)).json
     const current = (await raw(`${server()}?api-version=2025-08-01`)).json
