@@ -50,7 +50,6 @@ const NOT_VENDORED: Record<string, string> = {
   // The stored copy of azure-rest-api-specs has 2024-02-01's cdn.json (232 kB: profiles) but not its afdx.json (the
   // AFD endpoints, routes, origin groups, origins, security policies and custom domains the emulator serves).
   'microsoft.cdn@2024-02-01': 'afdx.json 2024-02-01 is not in the stored copy of the repository; cdn.json not cut down yet',
-  'microsoft.storage@2024-01-01': 'storage.json 2024-01-01 not read yet',
   // The stored copy of azure-rest-api-specs has 2023-07-01's common.json, secrets.json, keys.json and managedHsm.json but
   // not its keyvault.json (the vault operations the emulator serves).
   'microsoft.keyvault@2023-07-01': 'keyvault.json 2023-07-01 is not in the stored copy of the repository',

@@ -315,7 +315,7 @@ describe('api-version', () => {
 
   it('serves a storage account, the account lists and its keys at the older storage versions (az), validated against each version\'s storage.json', async () => {
     const accounts = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts`
-    for (const version of ['2021-06-01', '2023-01-01', '2023-05-01']) {
+    for (const version of ['2021-06-01', '2023-01-01', '2023-05-01', '2024-01-01']) {
       const one = await raw(`${accounts}/stshopevidence?api-version=${version}`)
       expect([version, one.status, one.json.name]).toEqual([version, 200, 'stshopevidence'])
       const list = await raw(`${accounts}?api-version=${version}`)
