@@ -327,6 +327,14 @@ describe('api-version', () => {
     }
   })
 
+  it('serves SQL databases at 2021-11-01 (the stable version between az 2.45 and arm-sql 10), validated against that version\'s Databases.json', async () => {
+    const databases = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Sql/servers/sql-shop-local/databases`
+    const list = await raw(`${databases}?api-version=2021-11-01`)
+    expect(list.json.value.map((d: {name: string}) => d.name)).toContain('sqldb-shop-payments')
+    const one = await raw(`${databases}/sqldb-shop-payments?api-version=2021-11-01`)
+    expect([one.status, one.json.name, one.json.properties.status]).toEqual([200, 'sqldb-shop-payments', 'Online'])
+  })
+
   it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
     const old = (await raw(`${server()}?api-version=2022-12-01`)).json
     const current = (await raw(`${server()}?api-version=2025-08-01`)).json
