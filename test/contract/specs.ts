@@ -17,6 +17,7 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import {Ajv2019, type ValidateFunction} from 'ajv/dist/2019.js'
+import {apiVersionNamespace} from '../../src/emulator/api-versions.js'
 import type {EmulatorExchange} from '../../src/emulator/server.js'
 
 export const SPECS_ROOT = join(import.meta.dirname, '..', 'fixtures', 'azure-specs')
@@ -86,7 +87,12 @@ export class ContractRegistry {
     for (const candidate of methods) {
       const found = this.operations.filter((op) => op.method === candidate && op.apiVersion === apiVersion && op.regex.test(path))
       // A template with a multi-segment parameter ({resourceId}, {scope}) matches many paths: the specific one wins.
-      const best = found.find((op) => !op.greedy) ?? found[0]
+      // Two documents of one api-version can define the same path (`GET /subscriptions/{id}/resources` is Resources -
+      // List in resources.json and Vaults - List in Key Vault's keyvault.json, both at 2024-11-01): the document of
+      // the namespace the path belongs to wins.
+      const namespace = apiVersionNamespace(path)
+      const own = (op: SpecOperation) => op.provider.toLowerCase() === namespace
+      const best = found.find((op) => !op.greedy && own(op)) ?? found.find((op) => !op.greedy) ?? found[0]
       if (best) return best
     }
     return undefined

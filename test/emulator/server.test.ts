@@ -294,6 +294,47 @@ describe('api-version', () => {
     }
   })
 
+  it('serves resource groups, the resource list, providers and tags at 2022-09-01, 2024-03-01 and 2024-11-01 (preflight, newer az), validated against those versions\' resources.json', async () => {
+    const sub = `/subscriptions/${emulator.subscription}`
+    const vault = `${sub}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-shop-local`
+    for (const version of ['2022-09-01', '2024-03-01', '2024-11-01']) {
+      const groups = await raw(`${sub}/resourceGroups?api-version=${version}`)
+      expect(groups.json.value.map((g: {name: string}) => g.name)).toContain(RG)
+      const group = await raw(`${sub}/resourceGroups/${RG}?api-version=${version}`)
+      expect([version, group.status, group.json.properties.provisioningState]).toEqual([version, 200, 'Succeeded'])
+      const resources = await raw(`${sub}/resources?api-version=${version}`)
+      expect(resources.json.value.map((r: {name: string}) => r.name)).toContain('kv-shop-local')
+      const provider = await raw(`${sub}/providers/Microsoft.KeyVault?api-version=${version}`)
+      expect([version, provider.status, provider.json.registrationState]).toEqual([version, 200, 'Registered'])
+      const merged = await raw(`${vault}/providers/Microsoft.Resources/tags/default?api-version=${version}`, {method: 'PATCH', body: {operation: 'Merge', properties: {tags: {checkedAt: version}}}})
+      expect([version, merged.status, merged.json.properties.tags.checkedAt]).toEqual([version, 200, version])
+      const tags = await raw(`${vault}/providers/Microsoft.Resources/tags/default?api-version=${version}`)
+      expect(tags.json.properties.tags.checkedAt).toBe(version)
+    }
+  })
+
+  it('serves a storage account, the account lists and its keys at the older storage versions (az), validated against each version\'s storage.json', async () => {
+    const accounts = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts`
+    for (const version of ['2021-06-01', '2023-01-01', '2023-05-01', '2024-01-01']) {
+      const one = await raw(`${accounts}/stshopevidence?api-version=${version}`)
+      expect([version, one.status, one.json.name]).toEqual([version, 200, 'stshopevidence'])
+      const list = await raw(`${accounts}?api-version=${version}`)
+      expect(list.json.value.map((a: {name: string}) => a.name)).toContain('stshopevidence')
+      const all = await raw(`/subscriptions/${emulator.subscription}/providers/Microsoft.Storage/storageAccounts?api-version=${version}`)
+      expect(all.json.value.map((a: {name: string}) => a.name)).toContain('stshopevidence')
+      const keys = await raw(`${accounts}/stshopevidence/listKeys?api-version=${version}`, {method: 'POST'})
+      expect([version, keys.status, keys.json.keys.map((k: {keyName: string}) => k.keyName)]).toEqual([version, 200, ['key1', 'key2']])
+    }
+  })
+
+  it('serves SQL databases at 2021-11-01 (the stable version between az 2.45 and arm-sql 10), validated against that version\'s Databases.json', async () => {
+    const databases = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Sql/servers/sql-shop-local/databases`
+    const list = await raw(`${databases}?api-version=2021-11-01`)
+    expect(list.json.value.map((d: {name: string}) => d.name)).toContain('sqldb-shop-payments')
+    const one = await raw(`${databases}/sqldb-shop-payments?api-version=2021-11-01`)
+    expect([one.status, one.json.name, one.json.properties.status]).toEqual([200, 'sqldb-shop-payments', 'Online'])
+  })
+
   it('shapes a server for the api-version asked where the specs differ (FlexibleServers.json 2022-12-01 vs Servers.json 2025-08-01)', async () => {
     const old = (await raw(`${server()}?api-version=2022-12-01`)).json
     const current = (await raw(`${server()}?api-version=2025-08-01`)).json

@@ -272,14 +272,27 @@ export async function start(ctx: EmulatorContext): Promise<void> {
   }
 }
 
-function accountView(account: StoredCosmosAccount): Record<string, unknown> {
-  return clone(account.resource)
+/**
+ * Account properties the 2022-08-15 DatabaseAccountGetProperties does not define (cosmos-db.json 2022-08-15, read in
+ * test/fixtures/azure-specs; all are in 2025-10-15): az 2.45 gets an account without them. Its
+ * ContinuousModeBackupPolicy has no `continuousModeProperties` either (the continuous tier came later).
+ */
+const NOT_IN_2022_08_15 = ['minimalTlsVersion', 'enableBurstCapacity', 'customerManagedKeyStatus', 'enablePerRegionPerPartitionAutoscale', 'keyVaultKeyUriVersion', 'enablePriorityBasedExecution', 'defaultPriorityLevel']
+
+/** The wire shape of an account, for the api-version asked (default: the newest served). */
+function accountView(account: StoredCosmosAccount, request?: EmulatorRequest): Record<string, unknown> {
+  const resource = clone(account.resource)
+  if (request?.query.get('api-version') === '2022-08-15') {
+    for (const property of NOT_IN_2022_08_15) delete resource.properties[property]
+    if (resource.properties.backupPolicy) delete resource.properties.backupPolicy.continuousModeProperties
+  }
+  return resource
 }
 
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => cosmosState(ctx)
   cosmosState(ctx)
-  registerResourceInventory(ctx, 'cosmos', () => Object.values(state().accounts).map(accountView))
+  registerResourceInventory(ctx, 'cosmos', () => Object.values(state().accounts).map((a) => accountView(a)))
 
   const findAccount = (p: Record<string, string>): StoredCosmosAccount | EmulatorResponse => {
     const scope = checkScope(ctx, p.sub!, p.rg!)
@@ -555,7 +568,7 @@ export function routes(ctx: EmulatorContext): Route[] {
     )
     // DatabaseAccounts_CreateOrUpdate answers 200 with the account (provisioningState Creating) and the
     // Azure-AsyncOperation monitor (cosmos-db.json lists 200 only); the SDK polls the monitor, then reads the account.
-    return {...response, status: 200, body: accountView(account)}
+    return {...response, status: 200, body: accountView(account, request)}
   }
 }
 

@@ -22,7 +22,8 @@ export interface TrackedReadRoutes<T extends TrackedRecord> {
   /** The route operation names' prefix, e.g. `sql.servers` (→ `.list`, `.listByResourceGroup`, `.get`). */
   operation: string
   records: () => T[]
-  view: (record: T) => unknown
+  /** The wire shape; `request` gives the api-version asked, for providers that shape per version. */
+  view: (record: T, request?: EmulatorRequest) => unknown
   /** The record a `{sub}/{rg}/…/{name}` path names, or the error to answer (out of scope, not found). */
   find: (p: RouteParams) => T | EmulatorResponse
 }
@@ -35,22 +36,22 @@ export function trackedReadRoutes<T extends TrackedRecord>(ctx: EmulatorContext,
       method: 'GET',
       pattern: `/subscriptions/{sub}/${providerPath}`,
       operation: `${spec.operation}.list`,
-      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, spec.records().map(spec.view)),
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, spec.records().map((r) => spec.view(r, request))),
     },
     {
       method: 'GET',
       pattern: `/subscriptions/{sub}/resourceGroups/{rg}/${providerPath}`,
       operation: `${spec.operation}.listByResourceGroup`,
       handler: (request, p) =>
-        checkScope(ctx, p.sub!, p.rg!) ?? paged(request, spec.records().filter((r) => r.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map(spec.view)),
+        checkScope(ctx, p.sub!, p.rg!) ?? paged(request, spec.records().filter((r) => r.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map((r) => spec.view(r, request))),
     },
     {
       method: 'GET',
       pattern: spec.pattern,
       operation: `${spec.operation}.get`,
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const found = spec.find(p)
-        return isResponse(found) ? found : {status: 200, body: spec.view(found)}
+        return isResponse(found) ? found : {status: 200, body: spec.view(found, request)}
       },
     },
   ]

@@ -93,6 +93,16 @@ describe('Microsoft.DocumentDB', () => {
     }
   })
 
+  it('serves the account and the account lists at 2022-08-15 (az 2.45 cosmosdb show / list), validated against that version\'s cosmos-db.json', async () => {
+    const sub = `/subscriptions/${fixture.environment.subscription}`
+    const one = await fixture.services.armRequest('GET', `${sub}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local`, {apiVersion: '2022-08-15'})
+    expect([one.status, (one.body as {name: string}).name]).toEqual([200, 'cosmos-shop-local'])
+    for (const path of [`${sub}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts`, `${sub}/providers/Microsoft.DocumentDB/databaseAccounts`]) {
+      const list = await fixture.services.armRequest('GET', path, {apiVersion: '2022-08-15'})
+      expect((list.body as {value: Array<{name: string}>}).value.map((a) => a.name)).toContain('cosmos-shop-local')
+    }
+  })
+
   it('deletes as an Azure-AsyncOperation LRO, and answers 204 for an account that is not there', async () => {
     const client = await fixture.services.cosmos()
     await client.databaseAccounts.beginCreateOrUpdateAndWait(RG, 'cosmos-scratch', {location: 'eastus', databaseAccountOfferType: 'Standard', locations: [{locationName: 'eastus'}]}, {updateIntervalInMs: 20})
