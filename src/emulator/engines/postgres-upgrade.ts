@@ -96,8 +96,7 @@ const literal = (value: string) => `'${value.replace(/'/g, "''")}'`
  * moving rows through files in `copyDir` (readable and writable by the servers' OS user).
  */
 export async function copyCluster(from: ConnectTo, to: ConnectTo, copyDir: string): Promise<{databases: string[]; tables: number; rows: number}> {
-  const source = await from('postgres')
-  const target = await to('postgres')
+  const [source, target] = await connectBoth(from, to, 'postgres')
   let databases: Array<{datname: string; owner: string; encoding: string; datcollate: string; datctype: string}>
   try {
     // Roles: everything but the bootstrap superuser and the predefined pg_* roles.
@@ -160,11 +159,22 @@ export async function copyCluster(from: ConnectTo, to: ConnectTo, copyDir: strin
   let tables = 0
   let rows = 0
   for (const db of databases) {
-    const copied = await copyDatabase(await from(db.datname), await to(db.datname), db.datname, copyDir)
+    const copied = await copyDatabase(...(await connectBoth(from, to, db.datname)), db.datname, copyDir)
     tables += copied.tables
     rows += copied.rows
   }
   return {databases: databases.map((d) => d.datname), tables, rows}
+}
+
+/** A connection to `database` on both clusters; the source's is closed when the target's cannot be opened. */
+async function connectBoth(from: ConnectTo, to: ConnectTo, database: string): Promise<[Client, Client]> {
+  const source = await from(database)
+  try {
+    return [source, await to(database)]
+  } catch (error) {
+    await source.end().catch(() => undefined)
+    throw error
+  }
 }
 
 async function copyDatabase(source: Client, target: Client, database: string, copyDir: string): Promise<{tables: number; rows: number}> {

@@ -99,6 +99,9 @@ export class UpgradePrecheckError extends Error {
   }
 }
 
+/** The line a major version upgrade adds to opsbook.conf while it copies (engine start removes it). */
+const UPGRADE_READ_ONLY = "default_transaction_read_only = 'on' # a major version upgrade is copying"
+
 /** A server's backups and WAL archive from before a major version upgrade (`<key>/generations/<n>/`). */
 interface Generation {
   dir: string
@@ -163,6 +166,8 @@ export class PostgresEngine {
     let pending = this.starting.get(key)
     if (!pending) {
       pending = (async () => {
+        // Not during an upgrade of this server (which starts its own servers): only what a crash left.
+        if (!this.upgrading.has(key)) await this.recoverInterruptedUpgrade(this.files(key))
         const files = this.prepare(key)
         const fresh = !existsSync(join(files.data, 'PG_VERSION'))
         if (fresh) {
@@ -332,14 +337,17 @@ export class PostgresEngine {
     const problems = await upgradePrecheck((database) => this.connect(server, database), toMajor)
     if (problems.length > 0) throw new UpgradePrecheckError(problems)
     await this.baseBackup(key)
-    // The service stops taking writes: sessions end, new ones are read-only (ours override it).
-    await this.queryOn(server, 'ALTER SYSTEM SET default_transaction_read_only = on')
-    await this.queryOn(server, 'SELECT pg_reload_conf()')
-    await this.queryOn(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
     const temp = `${key}.upgrade`
-    const next = this.prepare(temp)
+    const nextFiles = this.files(temp)
     let swapped = false
     try {
+      // The service stops taking writes: sessions end, new ones are read-only (ours override it). Through
+      // opsbook.conf, not ALTER SYSTEM: every start drops the line (start), so neither a failure nor a crash nor a
+      // stop of the emulator mid-upgrade leaves the server read-only.
+      this.setUpgradeReadOnly(files, true)
+      await this.queryOn(server, 'SELECT pg_reload_conf()')
+      await this.queryOn(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+      const next = this.prepare(temp)
       rmSync(next.data, {recursive: true, force: true})
       cpSync(await this.template(binaries), next.data, {recursive: true})
       this.chown(next.data)
@@ -368,14 +376,8 @@ export class PostgresEngine {
       }
       await waitFor(() => existsSync(join(files.archive, segment)), START_TIMEOUT_MS, `WAL segment ${segment} to be archived`)
       await this.stopServer(key)
-      const generation = join(files.home, 'generations', `${Date.now()}-pg${fromMajor}`)
-      mkdirSync(generation, {recursive: true})
-      renameSync(files.archive, join(generation, 'archive'))
-      renameSync(files.backups, join(generation, 'backups'))
-      writeFileSync(join(generation, 'generation.json'), JSON.stringify({major: fromMajor, until: until.toISOString()}))
+      this.swapIn(files, next, {major: fromMajor, until: until.toISOString()})
       swapped = true
-      rmSync(files.data, {recursive: true, force: true})
-      renameSync(next.data, files.data)
       rmSync(next.home, {recursive: true, force: true})
       this.prepare(key)
       this.writeConfig(files, {})
@@ -384,14 +386,119 @@ export class PostgresEngine {
       return {fromMajor, toMajor, ...copied}
     } catch (error) {
       await this.stopServer(temp).catch(() => undefined)
-      rmSync(next.home, {recursive: true, force: true})
+      rmSync(nextFiles.home, {recursive: true, force: true})
       if (!swapped) {
-        // The old server goes on as it was, taking writes again.
-        const old = await this.ensureNow(key)
-        await this.queryOn(old, 'ALTER SYSTEM RESET default_transaction_read_only')
-        await this.queryOn(old, 'SELECT pg_reload_conf()')
+        // The old server goes on as it was, taking writes again. A restart that fails (the emulator is stopping) must
+        // not hide what went wrong: the next start drops the read-only line anyway.
+        this.setUpgradeReadOnly(files, false)
+        try {
+          const running = this.running.get(key)
+          if (running) await this.queryOn(running, 'SELECT pg_reload_conf()')
+          else await this.ensureNow(key)
+        } catch {
+          // The original error is the one to report.
+        }
       }
       throw error
+    }
+  }
+
+  /**
+   * The new cluster replaces the old one (stopped): the old generation's backups and WAL archive move under
+   * `generations/` with generation.json first, the old data directory is renamed aside, the new one into place, and
+   * only then is the old one deleted — at no point is there no data directory (a crash in between is repaired at the
+   * next start: recoverInterruptedUpgrade). A failure rolls every rename back, so the old server starts as it was
+   * and a restore to before the upgrade still finds its backups.
+   */
+  private swapIn(files: ServerFiles, next: ServerFiles, generationInfo: {major: number; until: string}): void {
+    const generation = join(files.home, 'generations', `${Date.now()}-pg${generationInfo.major}`)
+    const aside = join(files.home, 'data.old')
+    rmSync(aside, {recursive: true, force: true})
+    try {
+      mkdirSync(generation, {recursive: true})
+      writeFileSync(join(generation, 'generation.json'), JSON.stringify(generationInfo))
+      renameSync(files.archive, join(generation, 'archive'))
+      renameSync(files.backups, join(generation, 'backups'))
+      renameSync(files.data, aside)
+      renameSync(next.data, files.data)
+    } catch (error) {
+      if (existsSync(aside)) {
+        if (existsSync(files.data)) renameSync(files.data, next.data)
+        renameSync(aside, files.data)
+      }
+      this.restoreGeneration(files, generation)
+      throw error
+    }
+    rmSync(aside, {recursive: true, force: true})
+  }
+
+  /** Put a generation an unfinished upgrade moved aside back in place (its backups and archive) and remove it. */
+  private restoreGeneration(files: ServerFiles, generation: string): void {
+    for (const [from, to] of [
+      [join(generation, 'archive'), files.archive],
+      [join(generation, 'backups'), files.backups],
+    ] as const) {
+      if (!existsSync(from)) continue
+      // prepare() may have made an empty one since.
+      if (existsSync(to) && readdirSync(to).length > 0) continue
+      rmSync(to, {recursive: true, force: true})
+      renameSync(from, to)
+    }
+    rmSync(generation, {recursive: true, force: true})
+  }
+
+  /**
+   * What an upgrade interrupted by a crash (or a killed emulator) left, repaired before a normal start: the
+   * `<key>.upgrade` cluster (its process stopped, its folder removed), and a swap cut short — the old data directory
+   * renamed aside with no new one in place is put back (with its generation's backups and archive), one with the new
+   * one in place is deleted.
+   */
+  private async recoverInterruptedUpgrade(files: ServerFiles): Promise<void> {
+    const temp = this.files(`${files.key}.upgrade`)
+    if (existsSync(temp.home)) {
+      if (existsSync(join(temp.data, 'postmaster.pid'))) {
+        try {
+          await this.run(this.binariesFor(temp), 'pg_ctl', ['-D', temp.data, '-m', 'immediate', '-w', 'stop'])
+        } catch {
+          // Not running any more (or its major's binaries are gone): nothing to stop.
+        }
+      }
+      rmSync(temp.home, {recursive: true, force: true})
+    }
+    const aside = join(files.home, 'data.old')
+    if (!existsSync(aside)) return
+    if (existsSync(join(files.data, 'PG_VERSION'))) {
+      rmSync(aside, {recursive: true, force: true})
+      return
+    }
+    rmSync(files.data, {recursive: true, force: true})
+    renameSync(aside, files.data)
+    // The generation the upgrade had started (its major is the one running again) goes back too.
+    const major = this.majorOf(files.key)
+    for (const generation of this.generations(files.key)) if (generation.major === major) this.restoreGeneration(files, generation.dir)
+  }
+
+  /**
+   * The read-only line a major version upgrade appends to opsbook.conf (`on`), or removes. Also drops the setting
+   * from postgresql.auto.conf, where emulators before this one put it (ALTER SYSTEM) and left it after a failure.
+   */
+  private setUpgradeReadOnly(files: ServerFiles, on: boolean): void {
+    const conf = join(files.data, 'opsbook.conf')
+    if (existsSync(conf)) {
+      const kept = readFileSync(conf, 'utf8')
+        .split('\n')
+        .filter((line) => line !== UPGRADE_READ_ONLY)
+      if (on) kept.splice(kept.length - 1, 0, UPGRADE_READ_ONLY)
+      writeFileSync(conf, kept.join('\n'))
+    }
+    const auto = join(files.data, 'postgresql.auto.conf')
+    if (!on && existsSync(auto)) {
+      const text = readFileSync(auto, 'utf8')
+      const kept = text
+        .split('\n')
+        .filter((line) => !/^\s*default_transaction_read_only\s*=/.test(line))
+        .join('\n')
+      if (kept !== text) writeFileSync(auto, kept)
     }
   }
 
@@ -575,6 +682,8 @@ export class PostgresEngine {
     const binaries = this.binariesFor(files)
     if (existsSync(join(files.data, 'postmaster.pid'))) await this.run(binaries, 'pg_ctl', ['-D', files.data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined)
     rmSync(join(files.data, 'postmaster.pid'), {force: true})
+    // A server starts taking writes: a major version upgrade that did not finish leaves no read-only setting behind.
+    this.setUpgradeReadOnly(files, false)
     this.writeHba(files)
     const port = await freePort()
     await this.run(binaries, 'pg_ctl', ['-D', files.data, '-l', files.log, '-o', `-p ${port}`, '-t', String(START_TIMEOUT_MS / 1000), '-w', 'start'], files.log)

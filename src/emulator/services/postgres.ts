@@ -932,7 +932,8 @@ export function routes(ctx: EmulatorContext): Route[] {
         try {
           await upgradeMajor(server, upgrade)
         } catch (error) {
-          // The upgrade did not happen: the server runs its major as before (Azure restores it from its snapshot).
+          // The upgrade failed: the server runs its major as before (Azure restores it from its snapshot), or, when
+          // it failed after the swap, the new one (upgradeMajor recorded it).
           server.resource.properties.state = 'Ready'
           if (ha && ha.mode !== 'Disabled') server.resource.properties.highAvailability = {...ha}
           throw error
@@ -1005,15 +1006,24 @@ export function routes(ctx: EmulatorContext): Route[] {
           await plane.touch(refOf(server))
           await plane.engine.upgrade(key, major).catch((error: Error) => {
             // engines/postgres.ts UpgradePrecheckError (not imported: the engine loads only with the real data plane).
-            throw Array.isArray((error as {problems?: unknown}).problems)
-              ? new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
-              : // A failure once the copy ran (the engine put the old server back, taking writes): the operation fails
-                // with what went wrong. Azure's code for it is not documented; the LRO's generic InternalServerError.
-                new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} failed; the server stays on ${upgrade.fromVersion}: ${error.message}`)
+            if (Array.isArray((error as {problems?: unknown}).problems))
+              throw new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
+            // A failure once the copy ran: the operation fails with what went wrong (Azure's code for it is not
+            // documented; the LRO's generic InternalServerError). Before the swap the engine put the old server back,
+            // taking writes; after it the data directory is the new major's, and the resource says so.
+            if (plane.engine.majorOf(key) !== major)
+              throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} failed; the server stays on ${upgrade.fromVersion}: ${error.message}`)
+            recordUpgrade(server, upgrade)
+            throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} did not finish after the server was moved to ${upgrade.toVersion}: ${error.message}`)
           })
         }
       }
     }
+    recordUpgrade(server, upgrade)
+  }
+
+  /** The resource says the new version, and the upgrade is recorded. */
+  function recordUpgrade(server: StoredServer, upgrade: {fromVersion: string; toVersion: string}): void {
     server.resource.properties.version = upgrade.toVersion
     server.upgrades = [...(server.upgrades ?? []), {at: ctx.clock().toISOString(), ...upgrade}]
     ctx.activity.append({resourceId: server.resource.id, kind: 'postgres.upgrade', data: upgrade})

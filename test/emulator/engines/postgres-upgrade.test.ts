@@ -3,10 +3,15 @@
  * `properties.version` through the unmodified SDK (what `az postgres flexible-server upgrade --version N` sends)
  * upgrades the running PostgreSQL process; rows written before are read back over TLS after, as a user's psql would.
  */
+import {chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Client} from 'pg'
 import {POSTGRES_ENTRA_SCOPE} from '../../../src/actions/postgres-probes.js'
 import type {AzureServices} from '../../../src/azure/clients.js'
+import {loadOrCreateCertificate, loadOrCreatePostgresCertificate} from '../../../src/emulator/certificate.js'
+import {PostgresEngine} from '../../../src/emulator/engines/postgres.js'
 import {installedPostgres} from '../../../src/emulator/engines/postgres-binaries.js'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {sdkServices} from '../../integration/support.js'
@@ -40,6 +45,16 @@ async function sql<T = any>(name: string, text: string, params: unknown[] = []):
   } finally {
     await connection.end().catch(() => undefined)
   }
+}
+
+/** A server on PostgreSQL 14 (the oldest installed major), Entra authentication on. */
+async function createAt14(name: string): Promise<void> {
+  await client.servers.beginCreateOrUpdateAndWait(
+    RG,
+    name,
+    {location: 'eastus', version: '14', sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'}, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1', authConfig: {activeDirectoryAuth: 'Enabled'}},
+    poll,
+  )
 }
 
 /** The majors these tests run: linux-x64 installs them (package.json optionalDependencies); elsewhere they skip. */
@@ -98,12 +113,7 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
   }, 300_000)
 
   it('skips majors: a 14 server (the oldest installed) goes straight to 18 with its rows', async () => {
-    await client.servers.beginCreateOrUpdateAndWait(
-      RG,
-      'pg-upgrade-14',
-      {location: 'eastus', version: '14', sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'}, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1', authConfig: {activeDirectoryAuth: 'Enabled'}},
-      poll,
-    )
+    await createAt14('pg-upgrade-14')
     expect((await sql('pg-upgrade-14', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
     await sql('pg-upgrade-14', "INSERT INTO public.orders (amount, note) SELECT n, 'row ' || n FROM generate_series(1, 500) AS n")
     // With the spec's CreateModeForPatch `Update` this time (Servers.json 2025-08-01 ServerPropertiesForPatch.createMode).
@@ -113,12 +123,7 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
   }, 300_000)
 
   it('a failed precheck fails the operation and leaves the server on its major, taking writes', async () => {
-    await client.servers.beginCreateOrUpdateAndWait(
-      RG,
-      'pg-upgrade-blocked',
-      {location: 'eastus', version: '14', sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'}, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1', authConfig: {activeDirectoryAuth: 'Enabled'}},
-      poll,
-    )
+    await createAt14('pg-upgrade-blocked')
     // On 14 every role may still create in schema public: a view on pg_stat_activity (Azure's precheck blocks it) and a
     // materialized view (which the emulator's copy does not carry).
     await sql('pg-upgrade-blocked', 'CREATE VIEW public.sessions AS SELECT pid, state FROM pg_stat_activity')
@@ -134,12 +139,7 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
   }, 300_000)
 
   it('a failure in the middle of the copy fails the operation and leaves the server on its old major, taking writes again', async () => {
-    await client.servers.beginCreateOrUpdateAndWait(
-      RG,
-      'pg-upgrade-midway',
-      {location: 'eastus', version: '14', sku: {name: 'Standard_D2ds_v5', tier: 'GeneralPurpose'}, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1', authConfig: {activeDirectoryAuth: 'Enabled'}},
-      poll,
-    )
+    await createAt14('pg-upgrade-midway')
     await sql('pg-upgrade-midway', "INSERT INTO public.orders (amount, note) VALUES (7, 'before the failed upgrade')")
     // A view on a column PostgreSQL 17 removed (pg_stat_bgwriter.checkpoints_timed moved to pg_stat_checkpointer):
     // no precheck names it, and the new cluster refuses it when the copy recreates views — after the tables and
@@ -187,4 +187,98 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
     // The load reconnects to the upgraded server and its rows keep coming.
     await expect.poll(newest, {timeout: 30_000, interval: 200}).toBeGreaterThan(done)
   }, 300_000)
+})
+
+/**
+ * The engine across an upgrade that does not finish (a failure before the copy, the emulator stopped mid-copy, a
+ * crash): the next start of the server takes writes, has its rows, and nothing of the half-made cluster is left.
+ */
+describe.skipIf(!installed(14, 17))('PostgresEngine.upgrade that does not finish', () => {
+  let dir: string
+  let tls: {certPem: string; keyPem: string}
+  const engines: PostgresEngine[] = []
+  const newEngine = () => {
+    const engine = new PostgresEngine({rootDir: join(dir, 'postgres'), tls})
+    engines.push(engine)
+    return engine
+  }
+  /** A server on 14 with `rows` rows in public.items. */
+  const serverAt14 = async (engine: PostgresEngine, key: string, rows: number) => {
+    await engine.ensure(key, [`CREATE TABLE public.items (n int PRIMARY KEY, note text)`, `INSERT INTO public.items SELECT n, 'row ' || n FROM generate_series(1, ${rows}) AS n`], undefined, 14)
+  }
+  const count = async (engine: PostgresEngine, key: string) => (await engine.query<{n: number}>(key, 'SELECT count(*)::int AS n FROM public.items'))[0]!.n
+  const write = (engine: PostgresEngine, key: string, n: number) => engine.query(key, `INSERT INTO public.items VALUES (${n}, 'written after')`)
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'opsbook-pg-upgrade-'))
+    // As root the servers run as another user, which must reach the folder.
+    chmodSync(dir, 0o755)
+    tls = await loadOrCreatePostgresCertificate(join(dir, 'pg-certs'), await loadOrCreateCertificate(join(dir, 'certs')))
+  })
+  afterAll(async () => {
+    await Promise.allSettled(engines.map((e) => e.stop()))
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('a failure while setting up the new cluster leaves the server taking writes, in this process and the next', async () => {
+    const engine = newEngine()
+    await serverAt14(engine, 'setup', 10)
+    // The new cluster's folder cannot be made: a file is in its way.
+    writeFileSync(join(dir, 'postgres', 'setup.upgrade'), 'in the way')
+    await expect(engine.upgrade('setup', 17)).rejects.toThrow(/EEXIST|ENOTDIR/)
+    await write(engine, 'setup', 11)
+    await engine.stop()
+    const next = newEngine()
+    await write(next, 'setup', 12)
+    expect([next.majorOf('setup'), await count(next, 'setup')]).toEqual([14, 12])
+    await next.stop()
+  }, 120_000)
+
+  it('an emulator stopped in the middle of the copy: the next start takes writes on the old major, with every row', async () => {
+    const engine = newEngine()
+    await serverAt14(engine, 'stopped', 20_000)
+    const upgrade = engine.upgrade('stopped', 17)
+    // The new cluster's process is up (the copy is starting): stop the emulator.
+    await expect.poll(() => existsSync(join(dir, 'postgres', 'stopped.upgrade', 'data', 'postmaster.pid')), {timeout: 60_000, interval: 20}).toBe(true)
+    await engine.stop()
+    await expect(upgrade).rejects.toThrow()
+    const next = newEngine()
+    await write(next, 'stopped', 20_001)
+    expect([next.majorOf('stopped'), await count(next, 'stopped')]).toEqual([14, 20_001])
+    expect(existsSync(join(dir, 'postgres', 'stopped.upgrade'))).toBe(false)
+    await next.stop()
+  }, 180_000)
+
+  it("a crashed upgrade's new cluster (folder and running process) is removed at the next start", async () => {
+    const crashed = newEngine()
+    // What a crash mid-copy leaves: `<key>.upgrade` with its PostgreSQL process running (the engine is never stopped).
+    await crashed.ensure('orphan.upgrade', [], undefined, 17)
+    const pid = Number.parseInt(readFileSync(join(dir, 'postgres', 'orphan.upgrade', 'data', 'postmaster.pid'), 'utf8'), 10)
+    expect(alive(pid)).toBe(true)
+    const next = newEngine()
+    await serverAt14(next, 'orphan', 3)
+    expect(existsSync(join(dir, 'postgres', 'orphan.upgrade'))).toBe(false)
+    await expect.poll(() => alive(pid), {timeout: 30_000, interval: 50}).toBe(false)
+    await next.stop()
+  }, 120_000)
+
+  it('a crash between moving the old data directory aside and moving the new one in: the next start has the old data back', async () => {
+    const engine = newEngine()
+    await serverAt14(engine, 'swap', 5)
+    await engine.stop()
+    renameSync(join(dir, 'postgres', 'swap', 'data'), join(dir, 'postgres', 'swap', 'data.old'))
+    const next = newEngine()
+    expect([await count(next, 'swap'), next.majorOf('swap')]).toEqual([5, 14])
+    await write(next, 'swap', 6)
+    expect(existsSync(join(dir, 'postgres', 'swap', 'data.old'))).toBe(false)
+    await next.stop()
+  }, 120_000)
 })
