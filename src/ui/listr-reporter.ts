@@ -13,6 +13,9 @@ interface StepTask {
   title: string
   settle?: (outcome: {ok: boolean; skip?: string; error?: string}) => void
   task?: ListrTaskWrapper<any, any, any>
+  /** Resolves once listr has started the step's task (`task` is set): it does so a few ticks after the tree starts. */
+  attached: Promise<void>
+  attach: () => void
   outcome?: {ok: boolean; skip?: string; error?: string}
   retries: number
 }
@@ -93,7 +96,12 @@ export class ListrReporter implements Reporter {
   approver(fallback: Approver): Approver {
     return {
       approve: async (request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalDecision> => {
-        const task = this.tasks.get(this.key(this.phase, request.step))?.task
+        const entry = this.tasks.get(this.key(this.phase, request.step))
+        // The engine can reach an approval before listr has started the step's task (a fast step before it, a loaded
+        // machine): wait for the task rather than prompt outside the tree, where the renderer redraws over the prompt
+        // and the question is never seen (tty.test hung so in CI).
+        if (entry && !entry.task) await Promise.race([entry.attached, this.running])
+        const task = entry?.task
         if (!task) return fallback.approve(request, signal)
         const [{ListrInquirerPromptAdapter}, {confirm, input}] = await Promise.all([import('@listr2/prompt-adapter-inquirer'), import('@inquirer/prompts')])
         const prompt = task.prompt(ListrInquirerPromptAdapter)
@@ -115,7 +123,11 @@ export class ListrReporter implements Reporter {
   private async startTree(phase: StepPhase, steps: Array<{key: string; title: string}>): Promise<void> {
     const {Listr} = this.listrModule!
     this.phase = phase
-    for (const step of steps) this.tasks.set(step.key, {title: step.title, retries: 0})
+    for (const step of steps) {
+      let attach = () => {}
+      const attached = new Promise<void>((resolve) => (attach = resolve))
+      this.tasks.set(step.key, {title: step.title, retries: 0, attached, attach})
+    }
     const listr = new Listr(
       steps.map((step) => ({
         title: step.title,
@@ -123,6 +135,7 @@ export class ListrReporter implements Reporter {
           new Promise<void>((resolve, reject) => {
             const entry = this.tasks.get(step.key)!
             entry.task = task
+            entry.attach()
             const finish = (outcome: {ok: boolean; skip?: string; error?: string}) => {
               if (outcome.skip) {
                 task.skip(`${entry.title} ${dim(`(${outcome.skip})`)}`)
