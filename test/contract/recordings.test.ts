@@ -45,6 +45,8 @@ const NEW_RESOURCE_NAMES: Record<string, Array<[RegExp, string]>> = {
     [/azuredbclitest-000003/g, 'pg-restored-recording'],
     [/canadacentral/g, 'eastus'],
   ],
+  // Diagnostic settings on a network security group (not modelled): the seeded key vault stands in for it.
+  'monitor/test_monitor_diagnostic_settings_scenario.yaml': [[/Microsoft\.Network\/networkSecurityGroups\/nsg\d+/g, 'Microsoft.KeyVault/vaults/kv-shop-local']],
   // The replica's primary is the seeded server; the replica is a new server, created then promoted.
   'postgresql/test_postgres_flexible_server_replica_mgmt.yaml': [
     [/azuredbclitest-000003/g, 'pg-shop-orders'],
