@@ -50,6 +50,13 @@ const NEW_RESOURCE_NAMES: Record<string, Array<[RegExp, string]>> = {
     [/azuredbclitest-000002/g, 'pg-shop-orders'],
     [/canadacentral/g, 'eastus'],
   ],
+  // `parameter show / set` on the seeded server.
+  'postgresql/test_postgres_flexible_server_parameter_mgmt.yaml': [
+    [/azuredbclitest-000002/g, 'pg-shop-orders'],
+    [/canadacentral/g, 'eastus'],
+  ],
+  // The same cassette's `flexible-server delete`, replayed onto the replica an earlier cassette created and promoted.
+  'postgresql/test_postgres_flexible_server_parameter_mgmt.delete.yaml': [[/azuredbclitest-000002/g, 'pg-replica-recording']],
   // Diagnostic settings on a network security group (not modelled): the seeded key vault stands in for it.
   'monitor/test_monitor_diagnostic_settings_scenario.yaml': [[/Microsoft\.Network\/networkSecurityGroups\/nsg\d+/g, 'Microsoft.KeyVault/vaults/kv-shop-local']],
   // The replica's primary is the seeded server; the replica is a new server, created then promoted.
@@ -102,10 +109,12 @@ interface Interaction {
   response: {status: {code: number}; headers: Record<string, string[]>; body: {string: string}}
 }
 
+// `*.delete.yaml` (a recorded deletion, mapped onto a resource an earlier cassette created) replay after all the others.
 const cassettes = readdirSync(ROOT, {withFileTypes: true})
   .filter((d) => d.isDirectory())
   .flatMap((d) => readdirSync(join(ROOT, d.name)).map((f) => join(d.name, f)))
   .filter((f) => f.endsWith('.yaml'))
+  .sort((a, b) => Number(a.endsWith('.delete.yaml')) - Number(b.endsWith('.delete.yaml')) || a.localeCompare(b))
 
 beforeAll(async () => {
   fixture = await startFixture({lroDurationMs: 20})

@@ -72,6 +72,8 @@ const CONFIGURATIONS: Record<string, {value: string; description: string; dataTy
   log_disconnections: {value: 'off', description: 'Logs end of a session, including duration.', dataType: 'Boolean', allowedValues: 'on,off', isDynamicConfig: true},
   'connection_throttle.enable': {value: 'off', description: 'Enables temporary connection throttling per IP for too many login failures.', dataType: 'Boolean', allowedValues: 'on,off', isDynamicConfig: true},
   'logfiles.retention_days': {value: '3', description: 'Sets the retention period window in days for server logs.', dataType: 'Integer', allowedValues: '1-7', isDynamicConfig: true, unit: 'days'},
+  // As live Azure lists it for PostgreSQL 17 (az recording test_postgres_flexible_server_parameter_mgmt.yaml, 2025-08-01).
+  lock_timeout: {value: '0', description: 'Sets the maximum allowed duration of any wait for a lock. A value of 0 turns off the timeout.', dataType: 'Integer', allowedValues: '0-2147483647', isDynamicConfig: true, unit: 'ms'},
 }
 
 /** The postgres slice, seeded from the catalog's postgres components and their replicas. */
@@ -462,6 +464,8 @@ export function routes(ctx: EmulatorContext): Route[] {
           resourceId: server.resource.id,
           kind: 'azure-async-operation',
           initialStatus: 202,
+          // Live Azure's 202 names the operation (az recording test_postgres_flexible_server_parameter_mgmt.yaml, 2025-08-01).
+          body: {operation: 'DropServerManagementOperation', startTime: ctx.clock().toISOString()},
           run: async () => {
             const key = server.resource.id.toLowerCase()
             delete state().servers[key]
@@ -593,7 +597,8 @@ export function routes(ctx: EmulatorContext): Route[] {
         // One page, as Azure answers: `az postgres flexible-server parameter list` (azure-cli 2.85, api-version
         // 2026-01-01-preview, PostgreSQL 17) got every parameter in one 395 KB response with no nextLink (Azure/azure-cli
         // src/azure-cli/azure/cli/command_modules/postgresql/tests/latest/recordings/test_postgres_flexible_server_parameter_mgmt.yaml).
-        return paged(request, Object.keys(server.configurations).map((name) => configurationView(server, name)))
+        const names = [...new Set([...Object.keys(server.configurations), ...Object.keys(CONFIGURATIONS)])]
+        return paged(request, names.map((name) => configurationView(server, name)))
       },
     },
     {
@@ -631,6 +636,8 @@ export function routes(ctx: EmulatorContext): Route[] {
             provider: PROVIDER,
             kind: 'azure-async-operation',
             initialStatus: 202,
+            // Live Azure's 202 names the operation (az recording test_postgres_flexible_server_parameter_mgmt.yaml, 2025-08-01).
+            body: {operation: 'UpdateOrcasServerParameterManagementOperation', startTime: ctx.clock().toISOString()},
             run: () => void (server.configurations[name] = value),
           })
         },
@@ -1222,12 +1229,13 @@ function ruleView(server: StoredServer, rule: {name: string; startIpAddress: str
 }
 
 function configurationName(server: StoredServer, name: string): string | undefined {
-  return Object.keys(server.configurations).find((k) => k.toLowerCase() === name.toLowerCase())
+  // A parameter modelled after the server's state was saved has its default value.
+  return [...Object.keys(server.configurations), ...Object.keys(CONFIGURATIONS)].find((k) => k.toLowerCase() === name.toLowerCase())
 }
 
 function configurationView(server: StoredServer, name: string): Record<string, unknown> {
   const meta = CONFIGURATIONS[name]
-  const value = server.configurations[name]!
+  const value = server.configurations[name] ?? meta!.value
   return {
     id: `${server.resource.id}/configurations/${name}`,
     name,
