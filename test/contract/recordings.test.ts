@@ -57,6 +57,9 @@ const NEW_RESOURCE_NAMES: Record<string, Array<[RegExp, string]>> = {
   ],
   // The same cassette's `flexible-server delete`, replayed onto the replica an earlier cassette created and promoted.
   'postgresql/test_postgres_flexible_server_parameter_mgmt.delete.yaml': [[/azuredbclitest-000002/g, 'pg-replica-recording']],
+  // `keyvault create`'s final GET: the seeded vault stands in for the created one; its first GET: a vault that does not exist.
+  'keyvault/test_keyvault_creation.yaml': [[/cli_test_keyvault_mgmt\d+/g, 'rg-shop-local'], [/cli-test-kv-mgmt-\d+/g, 'kv-shop-local']],
+  'keyvault/test_keyvault_creation.notfound.yaml': [[/cli_test_keyvault_mgmt\d+/g, 'rg-shop-local'], [/cli-test-kv-mgmt-\d+/g, 'kv-not-recorded']],
   // Diagnostic settings on a network security group (not modelled): the seeded key vault stands in for it.
   'monitor/test_monitor_diagnostic_settings_scenario.yaml': [[/Microsoft\.Network\/networkSecurityGroups\/nsg\d+/g, 'Microsoft.KeyVault/vaults/kv-shop-local']],
   // The replica's primary is the seeded server; the replica is a new server, created then promoted.
@@ -79,7 +82,7 @@ const RECENT_INSTANTS: Record<string, RegExp> = {
 /**
  * Properties Azure returns only once they are set, or only for a configuration the seeded resources have and the
  * recorded ones did not, by resource type:
- * - the seeded cache requires TLS 1.2 (runbooks.yaml);
+ * - the seeded cache requires TLS 1.2 (runbooks.yaml); the seeded vault uses RBAC authorization;
  * - the seeded account is StorageV2 with geo-redundant storage (Standard_GRS), the recorded one a general-purpose v1
  *   (`kind: Storage`) Standard_LRS account: `accessTier` is returned for StorageV2 and Blob accounts only, the secondary
  *   location and its status for geo-redundant accounts only (storage.json StorageAccountProperties); and
@@ -90,6 +93,9 @@ const RECENT_INSTANTS: Record<string, RegExp> = {
 const SET_ONLY_WHEN_CONFIGURED: Record<string, Record<string, true>> = {
   'Microsoft.Cache': {minimumTlsVersion: true},
   'Microsoft.Storage': {accessTier: true, secondaryLocation: true, statusOfSecondary: true, allowCrossTenantReplication: true},
+  // The seeded vault sets RBAC authorization (and may set purge protection); the recorded `keyvault create` left both
+  // unset (null in its template), and Azure returned neither.
+  'Microsoft.KeyVault': {enableRbacAuthorization: true, enablePurgeProtection: true},
 }
 
 /**
@@ -151,6 +157,8 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
         // (`tags` too, where the recorded resource had none: the seeded resources carry the catalog's required tags.)
         const provider = /\/providers\/(Microsoft\.[A-Za-z]+)\//.exec(path)?.[1] ?? ''
         expect(extraKeys(answer.body, {...azureBody, tags: true, ...(NEW_RESOURCE_NAMES[cassette] ? {} : SEEDED_TOP_LEVEL[provider])})).toEqual([])
+        // An error answers with Azure's error code.
+        if (azureBody.error) expect((answer.body as any)?.error?.code).toBe(azureBody.error.code)
         // The resource type as Azure names it (ARM compares types case-insensitively).
         if (typeof azureBody.type === 'string') expect(String((answer.body as any)?.type).toLowerCase()).toBe(azureBody.type.toLowerCase())
         // And none of the resource envelope Azure filled in is missing (a value of null counts as absent), except where
