@@ -50,6 +50,11 @@ const NEW_RESOURCE_NAMES: Record<string, Array<[RegExp, string]>> = {
     [/azuredbclitest-000002/g, 'pg-shop-orders'],
     [/canadacentral/g, 'eastus'],
   ],
+  // `flexible-server show` and `upgrade --version 17` onto the server the replica cassette created and promoted (16 → 17).
+  'postgresql/test_postgres_flexible_server_upgrade_mgmt.yaml': [
+    [/azuredbclitest-000002/g, 'pg-replica-recording'],
+    [/canadacentral/g, 'eastus'],
+  ],
   // `parameter show / set` on the seeded server.
   'postgresql/test_postgres_flexible_server_parameter_mgmt.yaml': [
     [/azuredbclitest-000002/g, 'pg-shop-orders'],
@@ -180,19 +185,22 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
       }
       expect(registry.check({method: interaction.request.method, path, query: url.search.slice(1), ...answer}).violations).toEqual([])
       // az polls a long-running operation to its end before its next command; the cassettes keep only the first answer.
-      await untilOperationEnds(answer)
+      // Every recorded operation succeeded in Azure; so must the emulator's.
+      const ended = await untilOperationEnds(answer)
+      if (ended) expect(ended.status === 'Failed' || ended.status === 'Canceled' ? JSON.stringify(ended) : ended.status ?? 'Succeeded').toBe('Succeeded')
     })
   }
 })
 
-async function untilOperationEnds(answer: RawAnswer): Promise<void> {
+/** Polls the operation's monitor to its end: its last status body (undefined when the answer started none). */
+async function untilOperationEnds(answer: RawAnswer): Promise<{status?: string} | undefined> {
   const monitor = answer.headers['azure-asyncoperation'] ?? answer.headers.location
-  if (!monitor || ![201, 202].includes(answer.status)) return
+  if (!monitor || ![201, 202].includes(answer.status)) return undefined
   const {pathname, search} = new URL(monitor)
   for (;;) {
     const poll = await sendRaw(fixture.emulator, 'GET', `${pathname}${search}`)
-    const status = (poll.body as {status?: string} | undefined)?.status
-    if (poll.status !== 202 && status !== 'InProgress' && status !== 'Accepted') return
+    const body = (poll.body ?? {}) as {status?: string}
+    if (poll.status !== 202 && body.status !== 'InProgress' && body.status !== 'Accepted') return poll.status >= 400 ? {status: 'Failed', ...body} : body
     await new Promise((resolve) => setImmediate(resolve))
   }
 }
