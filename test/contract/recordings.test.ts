@@ -143,7 +143,8 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
       const body = interaction.request.body === null ? undefined : mapNames(interaction.request.body, cassette).replaceAll(RECORDED_SUBSCRIPTION, fixture.emulator.subscription)
       const answer = await sendRaw(fixture.emulator, interaction.request.method, `${path}${url.search}`, body)
       const azure = interaction.response
-      expect(answer.status, JSON.stringify(answer.body)).toBe(azure.status.code)
+      // (The answer is printed when the status differs, with any access key masked: keys are never printed.)
+      expect(answer.status, JSON.stringify(answer.body, (k, v) => (/key$/i.test(k) && typeof v === 'string' ? '***' : v))).toBe(azure.status.code)
       expect(lroHeaders(answer.headers)).toEqual(lroHeaders(azure.headers))
       // Retry-After: where Azure sent one the emulator must too. The emulator also sends `Retry-After: 1` where Azure
       // sent none (no recorded PostgreSQL or Redis operation has one): a deliberate deviation, without which az's
@@ -162,6 +163,9 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
         // (`tags` too, where the recorded resource had none: the seeded resources carry the catalog's required tags.)
         const provider = /\/providers\/(Microsoft\.[A-Za-z]+)\//.exec(path)?.[1] ?? ''
         expect(extraKeys(answer.body, {...azureBody, tags: true, ...(NEW_RESOURCE_NAMES[cassette] ? {} : SEEDED_TOP_LEVEL[provider])})).toEqual([])
+        // Access keys (`redis list-keys`): two keys of Azure's form (44 base64 characters), compared without printing them.
+        for (const key of ['primaryKey', 'secondaryKey'])
+          if (typeof azureBody[key] === 'string') expect(/^[A-Za-z0-9+/]{43}=$/.test(String((answer.body as any)?.[key])), `${key} is 44 base64 characters`).toBe(true)
         // An error answers with Azure's error code.
         if (azureBody.error) expect((answer.body as any)?.error?.code).toBe(azureBody.error.code)
         // The resource type as Azure names it (ARM compares types case-insensitively).
