@@ -1,8 +1,11 @@
 /**
  * Real Azure's own answers: interactions from the Azure CLI's live-test recordings (VCR cassettes,
  * test/fixtures/azure-cli-recordings) replayed against the emulator — same method, path, api-version and body, with
- * the subscription, resource group and resource names mapped onto the emulator's seeded world — comparing the status
- * code, the LRO headers and the response's shape with what Azure answered (LocalStack's parity snapshots are the model).
+ * the subscription, resource group and resource names mapped onto the emulator's seeded world — comparing with what
+ * Azure answered (LocalStack's parity snapshots are the model): the status code; the LRO headers (Azure-AsyncOperation
+ * and Location exactly, Retry-After where Azure sent one); the body's presence; its shape (no property Azure did not
+ * answer, the resource type, the envelope Azure filled in, Azure's error code, publishing profiles for XML); and that
+ * a started long-running operation ends Succeeded, as every recorded one did.
  */
 import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'

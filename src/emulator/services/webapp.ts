@@ -1148,8 +1148,10 @@ export function routes(ctx: EmulatorContext): Route[] {
       pattern: `${S}/{name}/config/slotConfigNames`,
       operation: 'webapp.updateSlotConfigurationNames',
       handler: withSlot(false, (site, _slot, request) => {
-        const properties = request.body?.properties
-        if (!properties || typeof properties !== 'object' || Array.isArray(properties)) return invalidBody('The request must have properties (the slot setting names).')
+        if (!request.body || typeof request.body !== 'object') return invalidBody()
+        // SlotConfigNamesResource: `properties` is optional in WebApps.json; without it every list is emptied.
+        const properties = request.body.properties ?? {}
+        if (typeof properties !== 'object' || Array.isArray(properties)) return invalidBody('The request properties must be the slot setting names.')
         const names = (key: string): string[] | EmulatorResponse => {
           const value = properties[key] ?? []
           return Array.isArray(value) && value.every((v) => typeof v === 'string') ? [...value] : armError(400, 'BadRequest', `The parameter '${key}' must be a list of names.`, {target: `properties.${key}`})
