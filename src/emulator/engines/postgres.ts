@@ -657,22 +657,35 @@ export class PostgresEngine {
   }
 
   private async applyEntraRoles(server: RunningServer, roles: EntraRole[]): Promise<void> {
-    const statements = [
-      "DO $$ BEGIN CREATE ROLE azure_ad_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-      ...roles.map(
-        (role) =>
-          `DO $$ BEGIN CREATE ROLE ${quoteIdent(role.name)} LOGIN IN ROLE azure_ad_user; EXCEPTION WHEN duplicate_object THEN NULL; END $$; ` +
-          `GRANT pg_read_all_data, pg_write_all_data TO ${quoteIdent(role.name)}; ` +
-          `COMMENT ON ROLE ${quoteIdent(role.name)} IS ${quoteLiteral(`aadauth,oid=${role.objectId},type=${role.type}`)}`,
-      ),
-    ]
     const client = await this.connect(server)
+    let perDatabase: string[] = []
     try {
       // A standby is read-only: its roles arrive by replication.
       if ((await client.query('SELECT pg_is_in_recovery() AS r')).rows[0].r) return
+      // pg_read_all_data/pg_write_all_data exist from PostgreSQL 14; on 12 and 13 the roles get the same reach by grants
+      // in each database (dataGrantsBefore14).
+      const predefined = Number((await client.query("SELECT current_setting('server_version_num')::int AS v")).rows[0].v) >= 140000
+      const statements = [
+        "DO $$ BEGIN CREATE ROLE azure_ad_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        ...roles.map(
+          (role) =>
+            `DO $$ BEGIN CREATE ROLE ${quoteIdent(role.name)} LOGIN IN ROLE azure_ad_user; EXCEPTION WHEN duplicate_object THEN NULL; END $$; ` +
+            (predefined ? `GRANT pg_read_all_data, pg_write_all_data TO ${quoteIdent(role.name)}; ` : '') +
+            `COMMENT ON ROLE ${quoteIdent(role.name)} IS ${quoteLiteral(`aadauth,oid=${role.objectId},type=${role.type}`)}`,
+        ),
+      ]
       for (const sql of statements) await client.query(sql)
+      if (!predefined && roles.length) perDatabase = (await client.query<{datname: string}>('SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname')).rows.map((r) => r.datname)
     } finally {
       await client.end().catch(() => undefined)
+    }
+    for (const database of perDatabase) {
+      const db = await this.connect(server, database)
+      try {
+        await db.query(dataGrantsBefore14(roles.map((r) => r.name)))
+      } finally {
+        await db.end().catch(() => undefined)
+      }
     }
   }
 
@@ -812,4 +825,33 @@ export function quoteIdent(name: string): string {
 
 function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`
+}
+
+/**
+ * What pg_read_all_data + pg_write_all_data give (https://www.postgresql.org/docs/14/predefined-roles.html: SELECT,
+ * INSERT, UPDATE, DELETE on all tables, views and sequences, USAGE on all schemas), done with grants for PostgreSQL 12
+ * and 13, which do not have those roles: in one database, on the schemas and objects that exist, and — by ALTER DEFAULT
+ * PRIVILEGES for every role that can create them (login roles other than Entra ones, and superusers) — on the schemas,
+ * tables and sequences they create later (membership read from pg_auth_members: pg_has_role says a superuser is a member
+ * of every role). Run in every database that takes connections, template1 included, so a
+ * database created later from template1 starts with the same grants; the roles' setup runs again at each start of the
+ * server, which covers what the grants could not foresee (a role created since then).
+ */
+export function dataGrantsBefore14(roleNames: string[]): string {
+  const grantees = roleNames.map(quoteIdent).join(', ')
+  return `DO $grants$
+DECLARE s text; owner text;
+BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%' LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${grantees.replaceAll("'", "''")}', s);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO ${grantees.replaceAll("'", "''")}', s);
+    EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO ${grantees.replaceAll("'", "''")}', s);
+  END LOOP;
+  FOR owner IN SELECT r.rolname FROM pg_roles r WHERE (r.rolcanlogin OR r.rolsuper) AND r.rolname NOT LIKE 'pg\\_%'
+      AND NOT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid AND g.rolname = 'azure_ad_user') LOOP
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT USAGE ON SCHEMAS TO ${grantees.replaceAll("'", "''")}', owner);
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${grantees.replaceAll("'", "''")}', owner);
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${grantees.replaceAll("'", "''")}', owner);
+  END LOOP;
+END $grants$`
 }

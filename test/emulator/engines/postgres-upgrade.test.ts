@@ -228,6 +228,26 @@ describe.skipIf(!installed(14, 17))('PostgresEngine.upgrade that does not finish
     rmSync(dir, {recursive: true, force: true})
   })
 
+  it.skipIf(!installed(13))(
+    "a server on 13 (no pg_read_all_data: its Entra role's reach is grants) upgrades to 14 with its rows, and the Entra role reads and writes there; a user's own default privileges still stop it",
+    async () => {
+      const engine = new PostgresEngine({rootDir: join(dir, 'postgres'), tls, entraRoles: () => [{name: 'probe', objectId: '0f6e2a3c-5b7d-4e19-8c2a-1d3f5e7a9b0c', type: 'user'}]})
+      engines.push(engine)
+      await engine.ensure('legacy', [`CREATE TABLE public.items (n int PRIMARY KEY, note text)`, `INSERT INTO public.items SELECT n, 'row ' || n FROM generate_series(1, 50) AS n`], undefined, 13)
+      const reach = "SELECT has_table_privilege('probe', 'public.items', 'SELECT, INSERT, UPDATE, DELETE') AS ok"
+      expect([engine.majorOf('legacy'), (await engine.query<{ok: boolean}>('legacy', reach))[0]!.ok]).toEqual([13, true])
+      // A default privilege the user set (not the emulator's grants to its Entra roles) is named by the precheck.
+      await engine.query('legacy', 'CREATE ROLE app LOGIN')
+      await engine.query('legacy', 'ALTER DEFAULT PRIVILEGES FOR ROLE app GRANT SELECT ON TABLES TO PUBLIC')
+      await expect(engine.upgrade('legacy', 14)).rejects.toThrow(/does not carry default privileges \(postgres: app\)/)
+      await engine.query('legacy', 'ALTER DEFAULT PRIVILEGES FOR ROLE app REVOKE SELECT ON TABLES FROM PUBLIC')
+      expect(await engine.upgrade('legacy', 14)).toMatchObject({fromMajor: 13, toMajor: 14, rows: 50})
+      expect([engine.majorOf('legacy'), await count(engine, 'legacy'), (await engine.query<{ok: boolean}>('legacy', reach))[0]!.ok]).toEqual([14, 50, true])
+      await engine.stop()
+    },
+    180_000,
+  )
+
   it('a failure while setting up the new cluster leaves the server taking writes, in this process and the next', async () => {
     const engine = newEngine()
     await serverAt14(engine, 'setup', 10)
