@@ -777,8 +777,13 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
  * gives the app (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference:
  * "X-IDENTITY-HEADER — Required. The value of the IDENTITY_HEADER environment variable. This header is used to help
  * mitigate server-side request forgery (SSRF) attacks"). The page documents no error body for a missing or wrong
- * one: the emulator answers 401 with the OAuth error shape (`error`, `error_description`) of the endpoint's other
- * answers — best known, not a documented code. Compared in constant time (it is a secret).
+ * one. The status is seen from Azure: App Service's endpoint answers a request with a bad X-IDENTITY-HEADER 401
+ * (Azure/azure-sdk-for-js#11595, "returns `401` … and uses `x-identity-header`", where the older `secret` header got
+ * 400). The body is a marked guess, found in no recording or issue (searched: azure-sdk-for-js/-net/-python issues on
+ * ManagedIdentityCredential 401/400; AzureML's endpoint answers "Invalid secret token header", Azure/azure-sdk-for-net#46932,
+ * another service): the OAuth error shape (`error`, `error_description`) of the endpoint's other answers (IMDS's
+ * `{"error":"invalid_request","error_description":"Identity not found"}`, Azure/azure-sdk-for-net#37278). Compared
+ * in constant time (it is a secret).
  */
 function identityHeaderRefused(sent: string | string[] | undefined, secret: string): EmulatorResponse | undefined {
   const value = Array.isArray(sent) ? sent[0] : sent
