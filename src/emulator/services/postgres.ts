@@ -1021,11 +1021,13 @@ export function routes(ctx: EmulatorContext): Route[] {
               throw new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
             // A failure once the copy ran: the operation fails with what went wrong (Azure's code for it is not
             // documented; the LRO's generic InternalServerError). Before the swap the engine put the old server back,
-            // taking writes; after it the data directory is the new major's, and the resource says so.
+            // taking writes; after it the data directory is the new major's (started, taking writes, with a base
+            // backup of its own when that could still be made), and the resource says so.
             if (plane.engine.majorOf(key) !== major)
               throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} failed; the server stays on ${upgrade.fromVersion}: ${error.message}`)
+            // engines/postgres.ts UpgradeAfterSwapError: the server is on the new major, complete as far as it could be.
             recordUpgrade(server, upgrade)
-            throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} did not finish after the server was moved to ${upgrade.toVersion}: ${error.message}`)
+            throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} did not finish cleanly: ${error.message}`)
           })
         }
       }
