@@ -1052,7 +1052,10 @@ export function routes(ctx: EmulatorContext): Route[] {
    * [..]. Verify that the specified parameter value is correct." (the answer reported in
    * hashicorp/terraform-provider-azurerm#25344). Read replicas are not supported: a replica, or a primary that has
    * replicas, is refused (they must be deleted first; az refuses it client-side with this text, azure-cli
-   * postgresql upgrade command — Azure's own error code for it is not documented, 400 BadRequest here).
+   * postgresql upgrade command). Azure's own code for it is not documented and was found in no recording, issue or
+   * spec example (searched: azure-cli postgresql recordings incl. test_postgres_flexible_server_upgrade_mgmt and
+   * _upgrade_validate_only_mgmt, the 2026-04-01-preview spec examples, GitHub issues on "upgrade" + "read replica"):
+   * 400 BadRequest here, a marked guess.
    * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
    * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
    * changes nothing here; az sends none.
@@ -1093,15 +1096,25 @@ export function routes(ctx: EmulatorContext): Route[] {
           await plane.touch(refOf(server))
           await plane.engine.upgrade(key, major).catch((error: Error) => {
             // engines/postgres.ts UpgradePrecheckError (not imported: the engine loads only with the real data plane).
+            // The operation's code for a failed precheck is a marked guess: no recording or example shows a PATCH of
+            // the version failing its precheck. What Azure documents is the precheck's own result
+            // (majorVersionUpgradePrecheck resources, spec 2026-04-01-preview MajorVersionUpgradePrecheckListByServer.json:
+            // per policy `passed`, a numeric errorCode and an errorMessage such as "Upgrading with views dependent upon
+            // test_activity_view is not allowed …"), and failed upgrades were seen reported as the operation's generic
+            // InternalServerError "An unexpected error occured while processing the request. Tracking ID: '…'"
+            // (Azure/azure-postgresql#110, a pg_upgrade check failure among them) — which would hide the reason, so the
+            // reason is kept here under UpgradePrecheckFailed.
             if (Array.isArray((error as {problems?: unknown}).problems))
               throw new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
             // A failure once the copy ran: the operation fails with what went wrong (Azure's code for it is not
             // documented; the LRO's generic InternalServerError). Before the swap the engine put the old server back,
-            // taking writes; after it the data directory is the new major's, and the resource says so.
+            // taking writes; after it the data directory is the new major's (started, taking writes, with a base
+            // backup of its own when that could still be made), and the resource says so.
             if (plane.engine.majorOf(key) !== major)
               throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} failed; the server stays on ${upgrade.fromVersion}: ${error.message}`)
+            // engines/postgres.ts UpgradeAfterSwapError: the server is on the new major, complete as far as it could be.
             recordUpgrade(server, upgrade)
-            throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} did not finish after the server was moved to ${upgrade.toVersion}: ${error.message}`)
+            throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} did not finish cleanly: ${error.message}`)
           })
         }
       }
@@ -1293,10 +1306,14 @@ export const POSTGRES_VERSIONS = ['11', '12', '13', '14', '15', '16', '17', '18'
 export const POSTGRES_NEW_SERVER_VERSIONS = POSTGRES_VERSIONS.filter((v) => Number(v) >= 14)
 
 /**
- * A create (createMode Default/Create) of a major new servers cannot have. Azure's exact answer to a create of a
- * retired major is not published; best known: ARM's refusal of a version outside the allowed values,
- * 400 ParameterOutOfRange "The value of the 'Version' should be in: [13,14,15]. Verify that the specified parameter
- * value is correct." (observed from Azure for a version PATCH, hashicorp/terraform-provider-azurerm#25344).
+ * A create (createMode Default/Create) of a major new servers cannot have: 400 ParameterOutOfRange "The value of the
+ * 'Version' should be in: [..]. Verify that the specified parameter value is correct.", listing the majors a new
+ * server may have. That is what Azure answers to a create whose version is not among those offered for new servers,
+ * as seen from Azure on creates: microsoft/aspire#2391 (a Bicep create of version 16 where it was not offered yet:
+ * "ParameterOutOfRange: The value of the 'Version' should be in: [13,14,15]."), hashicorp/terraform#33182 and
+ * pamelafox/flask-surveys-container-app#19 (creates answered "… should be in: []" where no version was offered), and
+ * for a version PATCH in hashicorp/terraform-provider-azurerm#25344. No recording shows a create of a major past its
+ * support (11, 12, 13) specifically; the refusal is the same check (the version is not in the list offered).
  */
 function newServerVersionRefused(version: unknown): EmulatorResponse | undefined {
   if (version === undefined || POSTGRES_NEW_SERVER_VERSIONS.includes(String(version))) return undefined
