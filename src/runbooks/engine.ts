@@ -805,7 +805,9 @@ class RunExecution {
       .filter((id) => inScope(id) && this.findAction(this.records.get(id)?.uses ?? '')?.changes && this.records.get(id)?.status === 'succeeded')
       .map((id) => {
         const outputs = this.records.get(id)!.outputs
-        const name = ['resourceId', 'server', 'database', 'account', 'cache', 'app', 'name'].map((k) => outputs[k]).find((v) => typeof v === 'string')
+        // What the outputs name it by: a copy's resource, else blobs written (an export), else the resource acted on.
+        const blobs = Array.isArray(outputs.blobs) && outputs.blobs.length > 0 ? [outputs.storageAccount, outputs.container, outputs.blobs.join(', ')].filter(Boolean).join('/') : undefined
+        const name = ['resourceId', 'server', 'database', 'account'].map((k) => outputs[k]).find((v) => typeof v === 'string') ?? blobs ?? ['cache', 'app', 'name'].map((k) => outputs[k]).find((v) => typeof v === 'string')
         return name ? `${id} → ${String(name)}` : id
       })
     return (
