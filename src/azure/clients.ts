@@ -563,6 +563,14 @@ function heldTokens(credential: TokenCredential): TokenCredential & {refresh(sco
       if (options?.claims || options?.tenantId) return credential.getToken(scopes, options)
       const now = held.get([scopes].flat().join(' '))
       if (now && Date.now() < now.renewAt) return now.token
+      // A caller already cancelled gets the held token while it is still good, not an AbortError: that caller is the
+      // SDK's token cycler retrying a background refresh — started without `await` by a request in the refresh window,
+      // retried every 3 s with that request's options, and thrown unhandled once the old token's expiry has passed
+      // (@azure/core-rest-pipeline util/tokenCycler.ts: `if (cycler.shouldRefresh) refresh(scopes, tokenOptions)`;
+      // `beginRefresh` rethrows after `refreshTimeout`). With 5 s tokens (renewed at half-life, sooner than the retry)
+      // every retry was refused: two unhandled rejections in the full fault matrix (dr-drill × double SIGINT). The
+      // cancelled caller's own HTTP request is still aborted by its signal.
+      if (now && options?.abortSignal?.aborted && Date.now() < now.token.expiresOnTimestamp) return now.token
       return untilAborted(fetch(scopes, options), options?.abortSignal)
     },
     refresh: (scope) => {

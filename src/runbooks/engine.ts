@@ -6,7 +6,10 @@
  * Failure semantics (the part Chaos Toolkit users kept tripping over, chaostoolkit#195/#115): a failed step fails the
  * run; no new steps start; running steps finish; the rollbacks of completed steps run in reverse completion order;
  * `finally` steps always run (also after Ctrl-C, with a signal of their own so teardown can complete). A failed
- * rollback or `finally` step makes the run `rollback-failed` and names what was left behind.
+ * rollback or `finally` step makes the run `rollback-failed` and names what was left behind. The one exception: once
+ * the journal cannot be written, a rollback or `finally` step that changes something is not started (a change the
+ * resume cannot see is how it came to verify a deleted copy, issue 16) — it is named as left (exit 3) and
+ * `opsbook resume` runs the teardown recorded.
  *
  * The engine knows nothing about terminals, prompts, oclif or Azure: it emits typed events (awaited, so the journal
  * flushes before a reporter shows anything) and asks the Approver port for approvals.
@@ -252,6 +255,8 @@ class RunExecution {
 
   private emitChain: Promise<void> = Promise.resolve()
   private emitError: unknown
+  /** Changing steps not started for lack of a journal (`phase id`) → their inputs, shown in what is left. */
+  private readonly deferred = new Map<string, string>()
   private finished = false
   private runFailed = false
   private firstError?: ErrorInfo
@@ -397,8 +402,9 @@ class RunExecution {
 
   /**
    * Emit in order; every event is redacted first, so no listener ever sees a registered secret. A listener failure
-   * (the journal cannot write) fails the run — nothing new starts unrecorded — but never skips rollbacks or
-   * `finally`: the promise resolves either way.
+   * (the journal cannot write) fails the run — nothing new starts unrecorded: rollbacks and `finally` steps still run
+   * when they change nothing, those that change something are left for `opsbook resume` (runStep) — the promise
+   * resolves either way.
    */
   private emit(event: RunEvent): Promise<void> {
     const safe = this.redactor.redact(event)
@@ -548,7 +554,9 @@ class RunExecution {
   private onFailure(step: StepSpec, phase: StepPhase, info: ErrorInfo, continued: boolean, frame: Frame): void {
     if (phase === 'finally') {
       this.teardownFailed = true
-      this.leftBehind.push(`finally step ${step.id} (${step.uses}) failed: ${info.message}`)
+      this.leftBehind.push(
+        info.code === 'journal-failed' ? this.leftForResume('finally step', {id: step.id, uses: step.uses, phase}, frame.id) : `finally step ${step.id} (${step.uses}) failed: ${info.message}`,
+      )
       return
     }
     if (continued) return
@@ -724,11 +732,20 @@ class RunExecution {
       await this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs: {}})
       return finish({ok: false, error, interrupted: false})
     }
+    // A teardown change first knows whether every line before it is on disk: its step.started, once there, tells the
+    // resume that teardown began (what it undoes is redone), so it is never written after a line that was lost.
+    if (action.changes && step.phase !== 'main') await this.emitChain
+    if (action.changes && this.emitError !== undefined) return this.deferUnrecordable(step, record, inputs)
     const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
     // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
     // that changes nothing need not wait: its events are recorded and shown in order all the same, and whatever
     // follows that changes something waits for its own line, which is written after these.
     if (action.changes || !this.options.record) await startShown
+    // Once the journal cannot be written (a full disk), no change is made that it cannot record — rollbacks and
+    // `finally` included (issue 16). A teardown that ran unrecorded looked, to the resume, like a crash before
+    // teardown: the resume kept the steps it had undone as completed and went on to verify a copy the teardown had
+    // deleted. Left undone, they are named (exit 3) and `opsbook resume` runs them recorded — the crash case.
+    if (action.changes && this.emitError !== undefined) return this.deferUnrecordable(step, record, inputs)
 
     const maxAttempts = Math.max(1, step.retry?.attempts ?? 1)
     for (let attempt = 1; ; attempt++) {
@@ -757,6 +774,47 @@ class RunExecution {
         return finish({ok: false, error: result.error, interrupted: true})
       }
     }
+  }
+
+  /**
+   * A changing step not started because the journal cannot record it: cancelled, its error coded `journal-failed`
+   * (onFailure and rollback() turn that into what is left for `opsbook resume`).
+   */
+  private async deferUnrecordable(step: RunnableStep, record: StepRecord, inputs: Record<string, unknown>): Promise<StepResult> {
+    const why = errorInfo(this.emitError).message
+    const message = `not started: the journal cannot be written (${why}), and a change it cannot record is not made`
+    record.status = 'cancelled'
+    record.reason = message
+    record.error = {message, code: 'journal-failed'}
+    record.finishedAt = this.now().toISOString()
+    record.durationMs = 0
+    const shown = Object.entries(inputs).filter(([, v]) => v !== undefined && v !== null && v !== '')
+    this.deferred.set(`${step.phase} ${step.id}`, shown.length > 0 ? ` {${shown.map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')}}` : '')
+    await this.emit({type: 'step.skipped', step: step.id, phase: step.phase, reason: message})
+    return {ok: false, error: new EngineStepError(message, 'journal-failed'), interrupted: false}
+  }
+
+  /**
+   * What a teardown or rollback left undone for lack of a journal would have undone: the step with its inputs, and the
+   * changes completed in its scope (what they made, by the outputs that name it), for the human reading exit 3.
+   */
+  private leftForResume(kind: string, step: {id: string; uses: string; phase: StepPhase}, scope: string | undefined | null, still?: string): string {
+    const inputs = this.deferred.get(`${step.phase} ${step.id}`) ?? ''
+    const inScope = (id: string) => scope !== null && (scope === undefined || id.startsWith(`${scope}.`))
+    const made = this.completionOrder
+      .filter((id) => inScope(id) && this.findAction(this.records.get(id)?.uses ?? '')?.changes && this.records.get(id)?.status === 'succeeded')
+      .map((id) => {
+        const outputs = this.records.get(id)!.outputs
+        // What the outputs name it by: a copy's resource, else blobs written (an export), else the resource acted on.
+        const blobs = Array.isArray(outputs.blobs) && outputs.blobs.length > 0 ? [outputs.storageAccount, outputs.container, outputs.blobs.join(', ')].filter(Boolean).join('/') : undefined
+        const name = ['resourceId', 'server', 'database', 'account'].map((k) => outputs[k]).find((v) => typeof v === 'string') ?? blobs ?? ['cache', 'app', 'name'].map((k) => outputs[k]).find((v) => typeof v === 'string')
+        return name ? `${id} → ${String(name)}` : id
+      })
+    return (
+      `${kind} ${step.id} (${step.uses}${inputs}) was not run: the journal cannot be written (a change it cannot record is not made)` +
+      `${made.length > 0 ? `; what it would undo is still in place (${made.join(', ')})` : ''}${still ? `; ${still}` : ''}` +
+      ` — free space, then \`opsbook resume ${this.options.runId}\` continues the run and its teardown, recorded`
+    )
   }
 
   /** Inputs with expressions evaluated, checked against the action's schema; secret inputs registered. */
@@ -882,10 +940,15 @@ class RunExecution {
       if (result.ok) {
         main.status = 'rolled-back'
       } else {
-        main.status = 'rollback-failed'
+        // Not run for lack of a journal: the step's change stands, as after a crash (what the resume sees).
+        if (record.error?.code !== 'journal-failed') main.status = 'rollback-failed'
         failed.push(id)
         this.teardownFailed = true
-        this.leftBehind.push(`rollback of step ${id} (${call.uses}) failed: ${record.error?.message ?? 'unknown error'}; what ${spec.uses} changed is still in place`)
+        this.leftBehind.push(
+          record.error?.code === 'journal-failed'
+            ? this.leftForResume('rollback of step', {id, uses: call.uses, phase: 'rollback'}, null, `what ${spec.uses} changed is still in place`)
+            : `rollback of step ${id} (${call.uses}) failed: ${record.error?.message ?? 'unknown error'}; what ${spec.uses} changed is still in place`,
+        )
       }
     }
     await this.emit({type: 'rollback.finished', ok: failed.length === 0, failed})

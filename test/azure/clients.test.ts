@@ -73,6 +73,18 @@ describe('createAzureServices', () => {
     expect(token?.token).toMatch(/^ey/)
   })
 
+  it('answers a cancelled caller with the held token while it is good: the SDK retries a background refresh that way, and nobody awaits its rejection', async () => {
+    // @azure/core-rest-pipeline's token cycler refreshes in the background with the options of the request that hit
+    // the refresh window and retries with them; once that request was aborted (Ctrl-C), every retry was refused and the
+    // refresh ended as an unhandled rejection (full fault matrix, dr-drill × double SIGINT, 5 s tokens).
+    // A scope no other test asks for; the file's 30 s tokens are held until half their life (15 s before expiry).
+    const scope = 'https://vault.azure.net/.default'
+    const token = (await fixture.services.credential.getToken(scope))!
+    expect(token.expiresOnTimestamp - Date.now()).toBeGreaterThan(20_000)
+    await expect.poll(() => Date.now(), {timeout: 40_000, interval: 50}).toBeGreaterThan(token.expiresOnTimestamp - 12_000)
+    expect(await fixture.services.credential.getToken(scope, {abortSignal: AbortSignal.abort()})).toMatchObject({token: token.token})
+  }, 60_000)
+
   it('refuses an emulator environment without an emulator connection (exit 2)', () => {
     expect(() => createAzureServices({environment: fixture.environment, environmentName: 'local'})).toThrow(
       expect.objectContaining({exitCode: ExitCode.invalidInput, code: 'emulator-required'}),

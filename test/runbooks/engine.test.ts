@@ -203,6 +203,44 @@ steps:
     expect(seen).toContain('step.succeeded a rollback')
   })
 
+  it('makes no teardown change it cannot record once the journal has failed: names it as left (rollback-failed, exit 3)', async () => {
+    // Issue 16 (200-drill soak, drill 73): the teardown deleted the drill copy unrecorded, and the resume then verified
+    // a copy that was gone. Now changing rollbacks and finally steps wait for the resume; those that change nothing run.
+    const book = runbook(`
+name: journal-broken-teardown
+title: The journal fails after a change
+kind: maintenance
+steps:
+  - {id: make, uses: test.operation, with: {name: scratch-1}, rollback: {uses: test.operation, with: {name: undo-1}}}
+  - {id: read, uses: core.log, needs: [make], with: {message: read it}}
+finally:
+  - {id: teardown, uses: test.operation, with: {name: drop-1}}
+  - {id: note, uses: core.log, with: {message: "teardown is over"}}
+`)
+    const seen: string[] = []
+    const operations: string[] = []
+    const {outcome} = await run(book, {
+      emit: async (event) => {
+        const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
+        seen.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
+        if (e.type === 'operation.started') operations.push(e.operation!.description)
+        if (e.type === 'step.succeeded' && e.step === 'make') throw new Error('ENOSPC: no space left on device')
+      },
+    })
+    // Only the change made before the loss: neither its rollback nor the teardown ran.
+    expect(operations).toEqual(['create scratch-1'])
+    expect(seen).not.toContain('step.started make rollback')
+    expect(seen).not.toContain('step.started teardown finally')
+    expect(seen).toContain('step.succeeded note finally')
+    expect(outcome.status).toBe('rollback-failed')
+    expect(outcome.error).toMatchObject({code: 'journal-failed'})
+    expect(outcome.leftBehind).toEqual([
+      expect.stringMatching(/^rollback of step make \(test\.operation \{name: undo-1, duration: 0\}\) was not run: the journal cannot be written.*what test\.operation changed is still in place — free space, then `opsbook resume test-run-\d+` continues the run/),
+      expect.stringMatching(/^finally step teardown \(test\.operation \{name: drop-1, duration: 0\}\) was not run: .*what it would undo is still in place \(make → scratch-1\)/),
+    ])
+    expect(outcome.steps.find((s) => s.id === 'teardown')).toMatchObject({status: 'cancelled', error: {code: 'journal-failed'}})
+  })
+
   it('a continueOnError failure is recorded and the run goes on and succeeds', async () => {
     const book = runbook(`
 name: tolerant

@@ -23,9 +23,11 @@
  * holds real items with `id` and `_ts` (last write, epoch seconds, as Cosmos DB stamps items:
  * https://learn.microsoft.com/azure/cosmos-db/resource-model#properties-of-an-item). A seeded container holds the
  * last hour of writes and goes on gaining one every 30 s (added when read: `keepWriting`); the load generator
- * (src/emulator/load/cosmos.ts) writes more while it runs. A restore copies
- * the items whose `_ts` is at or before the restore timestamp. `GET {containerId}/opsbookItems` (not an Azure API)
- * answers the item count and the newest `_ts`.
+ * (src/emulator/load/cosmos.ts) writes more while it runs. A write is an upsert (an item with the same id is
+ * replaced; found through an id index, not a scan). A restore copies the items as they were at the restore
+ * timestamp: written at or before it, in the version current then (replaced and deleted versions are kept until they
+ * leave the retention window). Not Azure APIs: `GET {containerId}/opsbookItems` answers the item count and the newest
+ * `_ts`; `POST {containerId}/opsbookItems` upserts an item; `DELETE {containerId}/opsbookItems/{id}` deletes one.
  */
 import type {CosmosDbComponent} from '../../catalog/schema.js'
 import {checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, uuidFrom} from '../arm.js'
@@ -64,6 +66,11 @@ export interface CosmosState {
   accounts: Record<string, StoredCosmosAccount>
   /** Lower-cased container resource id → items, oldest first. */
   items: Record<string, CosmosItem[]>
+  /**
+   * Lower-cased container resource id → versions replaced or deleted since (`until`: when, epoch seconds), oldest
+   * first: what a point-in-time restore to a moment before the change must still hold.
+   */
+  history?: Record<string, Array<{item: CosmosItem; until: number}>>
 }
 
 export function cosmosState(ctx: EmulatorContext): CosmosState {
@@ -190,10 +197,63 @@ function keepWriting(ctx: EmulatorContext, account: StoredCosmosAccount, key: st
   const items = (cosmosState(ctx).items[key] ??= [])
   if (!account.seeded) return items
   const now = ctx.clock().getTime()
-  const newest = newestTs(items.filter((i) => i.kind === 'seed'))
-  if (newest !== undefined) for (let at = newest * 1000 + SEED_INTERVAL_MS; at <= now; at += SEED_INTERVAL_MS) items.push({id: `seed-${at}`, _ts: Math.floor(at / 1000), kind: 'seed'})
-  dropBeyondRetention(ctx, account, items)
+  // Seed items are appended in time order: the newest is the last one, found from the end (the load generator's
+  // writes since are the only items after it) instead of filtering a list that may hold millions.
+  let newest: number | undefined
+  for (let i = items.length - 1; i >= 0; i--)
+    if (items[i]!.kind === 'seed') {
+      newest = items[i]!._ts
+      break
+    }
+  if (newest !== undefined) for (let at = newest * 1000 + SEED_INTERVAL_MS; at <= now; at += SEED_INTERVAL_MS) appendItem(items, {id: `seed-${at}`, _ts: Math.floor(at / 1000), kind: 'seed'})
+  dropBeyondRetention(ctx, account, items, key)
   return items
+}
+
+/**
+ * Each container's items by id, so a write finds the item it replaces without scanning the list (the load generator
+ * writes several unique ids a second, kept 7 days: millions of items in a long-lived emulator). Kept beside the list,
+ * not in the state slice (which is saved as JSON): built from the list the first time it is needed — after a state
+ * load or a restore, whose copy is a new list — and kept up to date by every change of the list below.
+ */
+const idIndexes = new WeakMap<CosmosItem[], Map<string, CosmosItem>>()
+
+function idIndex(items: CosmosItem[]): Map<string, CosmosItem> {
+  let index = idIndexes.get(items)
+  if (!index) {
+    index = new Map()
+    for (const item of items) index.set(item.id, item)
+    idIndexes.set(items, index)
+  }
+  return index
+}
+
+function appendItem(items: CosmosItem[], item: CosmosItem): void {
+  items.push(item)
+  idIndexes.get(items)?.set(item.id, item)
+}
+
+/**
+ * Remove an item (the very object the index holds) from its list — replaced or deleted at `until` (epoch seconds) —
+ * keeping it in the container's history for restores to a point before. The newest items are last: look from the end.
+ */
+function removeItem(ctx: EmulatorContext, key: string, items: CosmosItem[], item: CosmosItem, until: number): void {
+  const at = items.lastIndexOf(item)
+  if (at >= 0) items.splice(at, 1)
+  const index = idIndexes.get(items)
+  if (index?.get(item.id) === item) index.delete(item.id)
+  const state = cosmosState(ctx)
+  ;((state.history ??= {})[key] ??= []).push({item, until})
+}
+
+/**
+ * The items a point-in-time restore to `cutoff` (epoch seconds) copies, oldest first: those written at or before it
+ * and not replaced or deleted since, with the versions replaced or deleted after it as they were then.
+ */
+function itemsAsOf(ctx: EmulatorContext, key: string, items: readonly CosmosItem[], cutoff: number): CosmosItem[] {
+  const current = items.filter((i) => i._ts <= cutoff)
+  const earlier = (cosmosState(ctx).history?.[key] ?? []).filter((h) => h.item._ts <= cutoff && h.until > cutoff).map((h) => h.item)
+  return earlier.length === 0 ? current : [...current, ...earlier].sort((a, b) => a._ts - b._ts)
 }
 
 /**
@@ -205,28 +265,48 @@ function keepWriting(ctx: EmulatorContext, account: StoredCosmosAccount, key: st
  * (every write is stamped now and appended), so the expired ones are a prefix: removed in place, without copying the
  * rest. A periodic-mode account has no point-in-time restore; its items are bounded by the 7 days all the same.
  */
-function dropBeyondRetention(ctx: EmulatorContext, account: StoredCosmosAccount | undefined, items: CosmosItem[]): void {
+function dropBeyondRetention(ctx: EmulatorContext, account: StoredCosmosAccount | undefined, items: CosmosItem[], key: string): void {
   const oldest = Math.floor((ctx.clock().getTime() - (account ? retentionDaysOf(account) : 7) * DAY) / 1000)
+  // Versions replaced or deleted before the window are as far out of reach (kept in order of `until`: a prefix too).
+  const history = cosmosState(ctx).history?.[key]
+  if (history) {
+    let gone = 0
+    while (gone < history.length && history[gone]!.until < oldest) gone++
+    if (gone > 0) history.splice(0, gone)
+  }
   let expired = 0
   while (expired < items.length && items[expired]!._ts < oldest) expired++
-  if (expired > 0) items.splice(0, expired)
+  if (expired === 0) return
+  const index = idIndexes.get(items)
+  if (index) for (let i = 0; i < expired; i++) if (index.get(items[i]!.id) === items[i]) index.delete(items[i]!.id)
+  items.splice(0, expired)
 }
 
-/** Write one item into a container (the load generator; `_ts` is stamped here, as Cosmos DB stamps it). */
+/**
+ * Write one item into a container, an upsert (the load generator, `POST …/opsbookItems`): `_ts` is stamped here, as
+ * Cosmos DB stamps it; an item with the same id is replaced (kept in the history for earlier restore points), and the
+ * write goes last (the list stays oldest first).
+ */
 export function writeCosmosItem(ctx: EmulatorContext, containerId: string, item: Record<string, unknown> & {id: string}): CosmosItem {
+  return upsertCosmosItem(ctx, containerId, item).item
+}
+
+function upsertCosmosItem(ctx: EmulatorContext, containerId: string, item: Record<string, unknown> & {id: string}): {item: CosmosItem; replaced: boolean} {
   const key = containerId.toLowerCase()
   const list = (cosmosState(ctx).items[key] ??= [])
   const stored: CosmosItem = {...item, _ts: Math.floor(ctx.clock().getTime() / 1000)}
-  const existing = list.findIndex((i) => i.id === item.id)
-  if (existing >= 0) list.splice(existing, 1)
-  list.push(stored)
-  dropBeyondRetention(ctx, Object.values(cosmosState(ctx).accounts).find((a) => key.startsWith(`${a.resource.id.toLowerCase()}/`)), list)
-  return stored
+  const previous = idIndex(list).get(item.id)
+  if (previous) removeItem(ctx, key, list, previous, stored._ts)
+  appendItem(list, stored)
+  dropBeyondRetention(ctx, Object.values(cosmosState(ctx).accounts).find((a) => key.startsWith(`${a.resource.id.toLowerCase()}/`)), list, key)
+  return {item: stored, replaced: previous !== undefined}
 }
 
-/** The newest `_ts` a container holds (epoch seconds), undefined when empty. */
+/** The newest `_ts` a container holds (epoch seconds), undefined when empty. A loop: spreading millions of items into Math.max overflows the stack. */
 export function newestTs(items: readonly CosmosItem[]): number | undefined {
-  return items.length === 0 ? undefined : Math.max(...items.map((i) => i._ts))
+  let newest: number | undefined
+  for (const item of items) if (newest === undefined || item._ts > newest) newest = item._ts
+  return newest
 }
 
 function isContinuous(account: StoredCosmosAccount): boolean {
@@ -383,6 +463,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         return lro(request, 'cosmos.accounts.delete', account.resource.location, account.resource.id, 'azure-async-operation', () => {
           delete state().accounts[key]
           for (const k of Object.keys(state().items)) if (k.startsWith(`${key}/`)) delete state().items[k]
+          for (const k of Object.keys(state().history ?? {})) if (k.startsWith(`${key}/`)) delete state().history![k]
           ctx.activity.append({resourceId: account.resource.id, kind: 'cosmos.delete'})
         })
       },
@@ -458,6 +539,39 @@ export function routes(ctx: EmulatorContext): Route[] {
         const items = keepWriting(ctx, found.account, found.key)
         const newest = newestTs(items)
         return {status: 200, body: {id: found.key, count: items.length, newestTs: newest ?? null, newestAt: newest === undefined ? null : new Date(newest * 1000).toISOString()}}
+      },
+    },
+    {
+      method: 'POST',
+      pattern: `${C}/opsbookItems`,
+      operation: 'cosmos.containers.items.upsert',
+      handler: (request, p) => {
+        const found = findContainer(p)
+        if (isResponse(found)) return found
+        // Not an Azure API either: the emulator's data plane, writing as an upsert does (Create Document with
+        // x-ms-documentdb-is-upsert: "creates the document with the ID … if it doesn't exist, or update the document if
+        // it exists", https://learn.microsoft.com/rest/api/cosmos-db/create-a-document): 201 created, 200 replaced.
+        const body = request.body as Record<string, unknown> | undefined
+        if (!body || typeof body !== 'object' || Array.isArray(body) || typeof body.id !== 'string' || body.id === '' || body.id.length > 255)
+          return armError(400, 'BadRequest', 'The item needs an "id": a string of 1 to 255 characters.')
+        keepWriting(ctx, found.account, found.key)
+        const {item, replaced} = upsertCosmosItem(ctx, found.key, body as Record<string, unknown> & {id: string})
+        return {status: replaced ? 200 : 201, body: item}
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: `${C}/opsbookItems/{id}`,
+      operation: 'cosmos.containers.items.delete',
+      handler: (_request, p) => {
+        const found = findContainer(p)
+        if (isResponse(found)) return found
+        // Delete Document: 204 No Content, 404 when there is no such item (https://learn.microsoft.com/rest/api/cosmos-db/delete-a-document).
+        const items = keepWriting(ctx, found.account, found.key)
+        const item = idIndex(items).get(p.id!)
+        if (!item) return notFound(`Item '${p.id}' does not exist in the container.`)
+        removeItem(ctx, found.key, items, item, Math.floor(ctx.clock().getTime() / 1000))
+        return {status: 204}
       },
     },
     {
@@ -558,8 +672,9 @@ export function routes(ctx: EmulatorContext): Route[] {
           account.databases = clone(source.databases)
           for (const [db, containers] of Object.entries(source.databases))
             for (const container of containers) {
-              const items = keepWriting(ctx, source, containerKey(source.resource.id, db, container))
-              state().items[containerKey(account.resource.id, db, container)] = clone(items.filter((i) => i._ts <= cutoff))
+              const sourceKey = containerKey(source.resource.id, db, container)
+              const items = keepWriting(ctx, source, sourceKey)
+              state().items[containerKey(account.resource.id, db, container)] = clone(itemsAsOf(ctx, sourceKey, items, cutoff))
             }
           ctx.activity.append({resourceId: account.resource.id, kind: 'cosmos.restore', data: {source: source.resource.id, restoreTimestampInUtc: restoreAt.toISOString()}})
         }

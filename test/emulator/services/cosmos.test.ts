@@ -93,6 +93,65 @@ describe('Microsoft.DocumentDB', () => {
     }
   })
 
+  it('upserts by id, deletes, drops past the retention and restores each item as it was at the point (HTTP, id index)', async () => {
+    let shiftMs = 0
+    const at = startFixture({clock: () => new Date(Date.now() + shiftMs)})
+    const emulator = await at
+    try {
+      const base = `/subscriptions/${emulator.environment.subscription}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local/sqlDatabases/shop/containers/carts`
+      const v = {apiVersion: '2025-10-15'}
+      const write = (body: Record<string, unknown>) => emulator.services.armRequest('POST', `${base}/opsbookItems`, {...v, body})
+      const count = async () => ((await emulator.services.armRequest('GET', `${base}/opsbookItems`, v)).body as {count: number}).count
+      const client = await emulator.services.cosmos()
+      const source = (await client.restorableDatabaseAccounts.listByLocation('eastus').next()).value!.id!
+      /** Restore the account to a point; the restored container's items by id (read back through the emulator's state). */
+      const restoreAt = async (name: string, point: Date) => {
+        await client.databaseAccounts.beginCreateOrUpdateAndWait(
+          RG,
+          name,
+          {location: 'eastus', databaseAccountOfferType: 'Standard', locations: [{locationName: 'eastus'}], createMode: 'Restore', restoreParameters: {restoreMode: 'PointInTime', restoreSource: source, restoreTimestampInUtc: point}} as never,
+          {updateIntervalInMs: 20},
+        )
+        const key = `${base.replace('cosmos-shop-local', name)}`.toLowerCase()
+        const items = emulator.emulator.state.slice<{items: Record<string, Array<{id: string; _ts: number; v?: number}>>}>('cosmos')!.items[key]!
+        const ts = items.map((i) => i._ts)
+        expect(ts).toEqual([...ts].sort((a, b) => a - b)) // oldest first, as the live list
+        return new Map(items.filter((i) => !i.id.startsWith('seed-')).map((i) => [i.id, i.v]))
+      }
+      const seeded = await count()
+
+      // t0: two new items (201), then one of them again (200: replaced, not a second item).
+      expect((await write({id: 'cart-1', v: 1})).status).toBe(201)
+      expect((await write({id: 'cart-2', v: 1})).status).toBe(201)
+      expect(await count()).toBe(seeded + 2)
+      const t0 = new Date(Date.now() + shiftMs)
+      shiftMs = 10 * 60_000
+      const replaced = await write({id: 'cart-1', v: 2})
+      expect([replaced.status, replaced.body.v]).toEqual([200, 2])
+      // t1: cart-2 deleted; deleting it again is a 404.
+      shiftMs = 20 * 60_000
+      expect((await emulator.services.armRequest('DELETE', `${base}/opsbookItems/cart-2`, v)).status).toBe(204)
+      expect((await emulator.services.armRequest('DELETE', `${base}/opsbookItems/cart-2`, v)).status).toBe(404)
+      expect(await write({id: 'cart-3', v: 1}).then((r) => r.status)).toBe(201)
+      // The items as they were: at t0 both first versions, before the replace and the delete; after both, the new ones.
+      expect(await restoreAt('cosmos-carts-t0', t0)).toEqual(new Map([['cart-1', 1], ['cart-2', 1]]))
+      expect(await restoreAt('cosmos-carts-t15', new Date(Date.now() + 15 * 60_000))).toEqual(new Map([['cart-1', 2], ['cart-2', 1]]))
+      expect(await restoreAt('cosmos-carts-now', new Date(Date.now() + shiftMs))).toEqual(new Map([['cart-1', 2], ['cart-3', 1]]))
+      // Eight days on: everything written, replaced or deleted before the 7-day window is gone — the replaced and the
+      // deleted versions as well — and a write of an id that left the window is a new item again (201).
+      shiftMs = 8 * 86_400_000
+      expect((await write({id: 'cart-1', v: 3})).status).toBe(201)
+      const state = emulator.emulator.state.slice<{items: Record<string, Array<{id: string}>>; history?: Record<string, unknown[]>}>('cosmos')!
+      const key = base.toLowerCase()
+      expect(state.items[key]!.filter((i) => !i.id.startsWith('seed-')).map((i) => i.id)).toEqual(['cart-1'])
+      expect(state.history?.[key] ?? []).toEqual([])
+      expect((await write({id: 'cart-1', v: 4})).status).toBe(200)
+      expect(await count()).toBe(state.items[key]!.length)
+    } finally {
+      await emulator.stop()
+    }
+  })
+
   it('serves the account and the account lists at 2022-08-15 (az 2.45 cosmosdb show / list), validated against that version\'s cosmos-db.json', async () => {
     const sub = `/subscriptions/${fixture.environment.subscription}`
     const one = await fixture.services.armRequest('GET', `${sub}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local`, {apiVersion: '2022-08-15'})
