@@ -417,7 +417,7 @@ function swapArm(app: ResolvedResource, slot: string, preview: boolean, healthPa
           {
             method: 'POST' as const,
             path: armPath(app, `/slots/${slot}/applySlotConfig`),
-            note: "{targetSlot: production} — swap with preview, phase 1: the slot takes on production's slot settings (slotConfigNames, authentication)",
+            note: "{targetSlot: production} — swap with preview, phase 1: the slot takes on production's slot settings (slotConfigNames)",
           },
         ]
       : []),
@@ -432,7 +432,7 @@ export const swapAction = defineAction({
   preflight: (input, plan) => slotPreflight(plan, input.app),
   summary: 'Swap a slot into production: preview (apply slot config), health gate on the slot, then swap — or reset',
   description:
-    "Refuses (exit 5) when another pair of slots is already prepared for swap. With preview, production's slot settings (the app settings and connection strings named in slotConfigNames, and its authentication settings) are applied to the slot first, so the health gate sees the slot as it will run in production; an unhealthy slot gets the preview reset (its own slot settings back) and production is never touched. The swap moves the slot's content to production with the settings that follow it (app settings and connection strings not in slotConfigNames, runtime stack and version, 32/64 bit, WebSockets, handler and path mappings); Always On, TLS, IP restrictions, CORS, custom domains, identity and the slot settings stay with each slot.",
+    "Refuses (exit 5) when another pair of slots is already prepared for swap. With preview, production's slot settings (the app settings and connection strings named in slotConfigNames) are applied to the slot first, so the health gate sees the slot as it will run in production; an unhealthy slot gets the preview reset (its own slot settings back) and production is never touched. The swap moves the slot's content to production with the settings that follow it (app settings and connection strings not in slotConfigNames, runtime stack and version, 32/64 bit, WebSockets, handler and path mappings); Always On, TLS, IP restrictions, CORS, custom domains, identity and the slot settings stay with each slot.",
   input: z.strictObject({
     app: appRef,
     slot: z.string().default('staging'),

@@ -384,14 +384,11 @@ describe('App Service through @azure/arm-appservice', () => {
 
     it('swap with preview: phase one gives staging the sticky settings of production, reset takes them back, completing the swap finishes it', async () => {
       const production = await settings()
-      await client.webApps.updateAuthSettingsV2Slot(RG, SITE, 'staging', {platform: {enabled: false}})
       // `az webapp deployment slot swap --slot staging --action preview`: as live Azure answered it (az recording
       // test_webapp_slot_swap.yaml), staging's slot setting s1 reads production's `prod`; its other settings are its own.
       await client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})
       expect(await settings('staging')).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '6.9.1', s1: 'prod', DB_NAME: 'orders-next'})
       expect(await connections('staging')).toEqual({main: 'Server=prod', cache: 'redis-v2'})
-      // App Service authentication settings are applied from the target too ("What happens during a swap", step 1).
-      expect((await client.webApps.getAuthSettingsV2WithoutSecretsSlot(RG, SITE, 'staging')).platform?.enabled).toBe(true)
       // Production and what the slots serve are untouched.
       expect(await settings()).toEqual(production)
       expect((await served(await localUrl('staging'))).version).toBe('v2')
@@ -400,7 +397,6 @@ describe('App Service through @azure/arm-appservice', () => {
       await client.webApps.resetProductionSlotConfig(RG, SITE)
       expect(await settings('staging')).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '6.9.1', s1: 'slot', DB_NAME: 'orders-next'})
       expect(await connections('staging')).toEqual({main: 'Server=staging', cache: 'redis-v2'})
-      expect((await client.webApps.getAuthSettingsV2WithoutSecretsSlot(RG, SITE, 'staging')).platform?.enabled).toBe(false)
 
       // Preview again, then complete: as in the recording, staging reads s1 = `slot` and production's former
       // WEBSITE_NODE_DEFAULT_VERSION; a reset after the completed swap changes nothing.
@@ -410,12 +406,10 @@ describe('App Service through @azure/arm-appservice', () => {
         expect(await settings('staging')).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '~20', s1: 'slot', DB_NAME: 'orders'})
         expect(await settings()).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '6.9.1', s1: 'prod', DB_NAME: 'orders-next'})
         expect(await connections()).toEqual({main: 'Server=prod', cache: 'redis-v2'})
-        expect((await client.webApps.getAuthSettingsV2WithoutSecretsSlot(RG, SITE, 'staging')).platform?.enabled).toBe(false)
         await client.webApps.resetProductionSlotConfig(RG, SITE)
       }
       expect((await served(await localUrl())).version).toBe('v2')
       await swap()
-      await client.webApps.updateAuthSettingsV2Slot(RG, SITE, 'staging', {platform: {enabled: true}})
     })
 
     it('swaps Always On and the TLS version too when every slot sets WEBSITE_OVERRIDE_PRESERVE_DEFAULT_STICKY_SLOT_SETTINGS=0', async () => {

@@ -1085,7 +1085,9 @@ function slotSpecific(slot: SlotRecord): SlotSpecific {
 /**
  * Step 1 of a swap onto `slot`: the slot keeps what follows the content and takes `from`'s slot-specific app settings,
  * connection strings and authentication settings (a slot-specific setting only `slot` had is gone: it is not the
- * target's).
+ * target's). Not enforced: the page's note (MicrosoftDocs/azure-docs#102500, 2023) that swap with preview "can't be
+ * used when one of the slots has site authentication enabled" (409 "Swap with Preview cannot be used when one of the
+ * slots has site authentication enabled.") — the seeded slots all have Easy Auth on and opsbook's slot-swap previews.
  */
 function applySlotSpecific(site: SiteRecord, slot: SlotRecord, from: SlotSpecific): void {
   const mine = slotSpecific(slot)
