@@ -269,7 +269,7 @@ function preparedGuard(app: ResolvedResource, status: SlotStatus): GuardError {
     'slot-prepared-for-swap',
     `${app.name} has slots prepared for swap (${status.preparedPair}): a swap with preview was applied and neither completed nor reset, so Azure answers 409 Conflict to any other swap`,
     {app: app.name, preparedPair: status.preparedPair},
-    [`reset it: opsbook run slot-swap … (webapp.resetSwap) or ${resetAz(app, isProduction(slot) ? 'staging' : slot)}`, 'or complete the pending swap'],
+    [`reset it: ${resetAz(app, isProduction(slot) ? status.preparedPair?.split('→')[1] ?? 'staging' : slot)} (what the webapp.resetSwap action does)`, 'or complete the pending swap'],
   )
 }
 
