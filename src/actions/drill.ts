@@ -639,7 +639,7 @@ export const restoreProductionAction = defineAction({
   }),
   output: z.strictObject({app: z.string(), productionVersion: z.string().optional(), swappedBack: z.boolean()}),
   changes: true,
-  permissions: ['Microsoft.Web/sites/read', 'Microsoft.Web/sites/slots/read', 'Microsoft.Web/sites/slotsswap/action', 'Microsoft.Web/sites/resetSlotConfig/action'],
+  permissions: ['Microsoft.Web/sites/read', 'Microsoft.Web/sites/slots/read', 'Microsoft.Web/sites/slotsswap/action', 'Microsoft.Web/sites/resetSlotConfig/action', 'Microsoft.Web/sites/slots/resetSlotConfig/action'],
   az: (input, plan) => {
     const app = resolveResource(plan.environment, 'webapp', input.app)
     return [`az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${input.slot ?? 'staging'} --target-slot production --action swap  # only if production does not serve ${input.version ?? 'the version from before'}`]

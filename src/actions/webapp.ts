@@ -26,10 +26,15 @@ export const PRODUCTION = 'production'
 /** Response header with the URL a site/slot really serves on (sent by the emulator; not an Azure header). */
 export const LOCAL_URL_HEADER = 'x-opsbook-local-url'
 
+// RBAC operations (Microsoft.Web resource provider operations,
+// https://learn.microsoft.com/azure/role-based-access-control/permissions/web-and-mobile#microsoftweb): the slot-level
+// `applySlotConfig` / `resetSlotConfig` are operations of their own ("Apply web app slot configuration from target slot
+// to the current slot", "Reset web app slot configuration").
 const SITE_READ = 'Microsoft.Web/sites/read'
 const SLOT_READ = 'Microsoft.Web/sites/slots/read'
-const APPLY_CONFIG = 'Microsoft.Web/sites/applySlotConfig/action'
 const RESET_CONFIG = 'Microsoft.Web/sites/resetSlotConfig/action'
+const SLOT_APPLY_CONFIG = 'Microsoft.Web/sites/slots/applySlotConfig/action'
+const SLOT_RESET_CONFIG = 'Microsoft.Web/sites/slots/resetSlotConfig/action'
 const SWAP = 'Microsoft.Web/sites/slotsswap/action'
 const SLOT_SWAP = 'Microsoft.Web/sites/slots/slotsswap/action'
 
@@ -246,11 +251,16 @@ async function slotStatus(services: AzureServices, app: ResolvedResource, signal
 }
 
 /**
- * az's reset without --target-slot calls POST …/sites/{app}/resetSlotConfig (what resetProduction sends); with
- * `--target-slot production` it would call …/slots/production/resetSlotConfig, a slot that does not exist.
+ * Cancelling a swap with preview resets the *source* slot, the one phase 1 changed: Web Apps - Reset Slot Configuration
+ * Slot "Resets the configuration settings of the current slot if they were previously modified by calling the API with
+ * POST" (WebApps.json), and "Set up staging environments in Azure App Service", "Cancel a pending swap (swap with
+ * review) and restore the source slot configuration", calls `resetSlotConfig` on `Microsoft.Web/sites/slots`
+ * `<app>/<slot>` (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#automate-with-powershell).
+ * az's `--action reset` calls it on `--target-slot` (production's POST …/sites/{app}/resetSlotConfig without one), so
+ * the az line names the source slot as its target: POST …/slots/{slot}/resetSlotConfig, what resetSlot sends.
  */
 function resetAz(app: ResolvedResource, slot: string): string {
-  return `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --action reset`
+  return `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --target-slot ${slot} --action reset`
 }
 
 function preparedGuard(app: ResolvedResource, status: SlotStatus): GuardError {
@@ -259,7 +269,7 @@ function preparedGuard(app: ResolvedResource, status: SlotStatus): GuardError {
     'slot-prepared-for-swap',
     `${app.name} has slots prepared for swap (${status.preparedPair}): a swap with preview was applied and neither completed nor reset, so Azure answers 409 Conflict to any other swap`,
     {app: app.name, preparedPair: status.preparedPair},
-    [`reset it: opsbook run slot-swap … (webapp.resetSwap) or ${resetAz(app, isProduction(slot) ? 'staging' : slot)}`, 'or complete the pending swap'],
+    [`reset it: ${resetAz(app, isProduction(slot) ? status.preparedPair?.split('→')[1] ?? 'staging' : slot)} (what the webapp.resetSwap action does)`, 'or complete the pending swap'],
   )
 }
 
@@ -313,31 +323,55 @@ export const assertNotPreparedForSwapAction = defineAction({
 
 export const resetSwapAction = defineAction({
   name: 'webapp.resetSwap',
-  summary: 'Cancel a swap with preview: reset the production slot configuration',
+  summary: 'Cancel a swap with preview: reset the slot configuration of both slots of the prepared pair',
+  description:
+    "Reads which two slots are prepared for swap and resets the slot configuration of each (the source slot gets its own slot settings back; resetting the other, which phase 1 did not change, changes nothing). Nothing prepared: nothing is called.",
   input: z.strictObject({app: appRef}),
   output: z.strictObject({app: z.string(), wasPrepared: z.boolean(), preparedPair: z.string().optional()}),
   changes: true,
-  permissions: [SITE_READ, SLOT_READ, RESET_CONFIG],
-  az: (input, plan) => [resetAz(resolveResource(plan.environment, 'webapp', input.app), 'staging')],
-  arm: (input, plan) => [{method: 'POST', path: armPath(resolveResource(plan.environment, 'webapp', input.app), '/resetSlotConfig')}],
+  permissions: [SITE_READ, SLOT_READ, RESET_CONFIG, SLOT_RESET_CONFIG],
+  az: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [...slotStatusAction.az!(input, plan).slice(0, 1), `${resetAz(app, 'staging')}   # each slot of the prepared pair`]
+  },
+  arm: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [
+      {method: 'GET', path: armPath(app, '/slots'), note: 'which pair is prepared for swap'},
+      {method: 'POST', path: armPath(app, '/slots/{slot}/resetSlotConfig'), note: 'each slot of the pair (POST …/resetSlotConfig for production)'},
+    ]
+  },
   async run(input, context) {
     const services = azureServices(context)
     const app = resolveResource(context.environment, 'webapp', input.app)
     return withRetryLog(context, services, async () => {
       const status = await slotStatus(services, app, context.signal)
-      await resetProduction(services, app, context)
+      await resetPrepared(services, app, status, context)
       return {app: app.name, wasPrepared: status.preparedForSwap, preparedPair: status.preparedPair}
     })
   },
 })
 
-async function resetProduction(services: AzureServices, app: ResolvedResource, context: ActionContext): Promise<void> {
+/**
+ * Cancel whatever swap with preview is pending: reset each slot of the prepared pair, the source (the slot, as
+ * opsbook and az prepare it) first. Which of the two phase 1 changed is not in the site resource (both carry
+ * `targetSwapSlot`); resetting the other changes nothing ("if they were previously modified").
+ */
+async function resetPrepared(services: AzureServices, app: ResolvedResource, status: SlotStatus, context: ActionContext): Promise<void> {
+  if (!status.preparedPair) return
+  const pair = status.preparedPair.split('→')
+  for (const slot of [...pair.filter((s) => !isProduction(s)), ...pair.filter((s) => isProduction(s))]) await resetSlot(services, app, slot, context)
+}
+
+/** POST …/slots/{slot}/resetSlotConfig (…/sites/{app}/resetSlotConfig for production): see resetAz. */
+async function resetSlot(services: AzureServices, app: ResolvedResource, slot: string, context: ActionContext): Promise<void> {
   const web = await services.web()
   try {
-    await web.webApps.resetProductionSlotConfig(app.resourceGroup, app.name, {abortSignal: context.signal})
-    context.log(`${app.name}: slot configuration reset (swap with preview cancelled)`)
+    if (isProduction(slot)) await web.webApps.resetProductionSlotConfig(app.resourceGroup, app.name, {abortSignal: context.signal})
+    else await web.webApps.resetSlotConfigurationSlot(app.resourceGroup, app.name, slot, {abortSignal: context.signal})
+    context.log(`${app.name}${isProduction(slot) ? '' : `/${slot}`}: slot configuration reset (swap with preview cancelled)`)
   } catch (error) {
-    throw toAzureError(error, {operation: `reset the slot configuration of ${app.name}`, az: resetAz(app, 'staging')})
+    throw toAzureError(error, {operation: `reset the slot configuration of ${app.name}${isProduction(slot) ? '' : `/${slot}`}`, az: resetAz(app, slot)})
   }
 }
 
@@ -378,10 +412,18 @@ function swapAz(app: ResolvedResource, slot: string, preview: boolean, healthPat
 function swapArm(app: ResolvedResource, slot: string, preview: boolean, healthPath: string): ArmCall[] {
   return [
     {method: 'GET', path: armPath(app, '/slots'), note: 'guard: no slot prepared for swap'},
-    ...(preview ? [{method: 'POST' as const, path: armPath(app, `/slots/${slot}/applySlotConfig`), note: '{targetSlot: production} — swap with preview, phase 1: the slot takes on production\'s settings'}] : []),
+    ...(preview
+      ? [
+          {
+            method: 'POST' as const,
+            path: armPath(app, `/slots/${slot}/applySlotConfig`),
+            note: "{targetSlot: production} — swap with preview, phase 1: the slot takes on production's slot settings (slotConfigNames)",
+          },
+        ]
+      : []),
     {method: 'GET', path: armPath(app, `/slots/${slot}`), note: `health gate: GET https://<slot host>${healthPath}`},
-    {method: 'POST', path: armPath(app, '/slotsswap'), longRunning: true, note: `{targetSlot: ${slot}}`},
-    ...(preview ? [{method: 'POST' as const, path: armPath(app, '/resetSlotConfig'), note: 'only when the health gate fails'}] : []),
+    {method: 'POST', path: armPath(app, '/slotsswap'), longRunning: true, note: `{targetSlot: ${slot}} — the content and the settings not in slotConfigNames move; each slot keeps its slot settings`},
+    ...(preview ? [{method: 'POST' as const, path: armPath(app, `/slots/${slot}/resetSlotConfig`), note: 'only when the health gate fails: the slot gets its own slot settings back'}] : []),
   ]
 }
 
@@ -390,7 +432,7 @@ export const swapAction = defineAction({
   preflight: (input, plan) => slotPreflight(plan, input.app),
   summary: 'Swap a slot into production: preview (apply slot config), health gate on the slot, then swap — or reset',
   description:
-    'Refuses (exit 5) when another pair of slots is already prepared for swap. With preview, the production slot settings are applied to the slot first, so the health gate sees the slot as it will run in production; an unhealthy slot gets the preview reset and production is never touched.',
+    "Refuses (exit 5) when another pair of slots is already prepared for swap. With preview, production's slot settings (the app settings and connection strings named in slotConfigNames) are applied to the slot first, so the health gate sees the slot as it will run in production; an unhealthy slot gets the preview reset (its own slot settings back) and production is never touched. The swap moves the slot's content to production with the settings that follow it (app settings and connection strings not in slotConfigNames, runtime stack and version, 32/64 bit, WebSockets, handler and path mappings); Always On, TLS, IP restrictions, CORS, custom domains, identity and the slot settings stay with each slot.",
   input: z.strictObject({
     app: appRef,
     slot: z.string().default('staging'),
@@ -410,7 +452,7 @@ export const swapAction = defineAction({
     resumed: z.boolean(),
   }),
   changes: true,
-  permissions: [SITE_READ, SLOT_READ, APPLY_CONFIG, RESET_CONFIG, SWAP, SLOT_SWAP],
+  permissions: [SITE_READ, SLOT_READ, SLOT_APPLY_CONFIG, SLOT_RESET_CONFIG, SWAP, SLOT_SWAP],
   az: (input, plan) => {
     const app = resolveResource(plan.environment, 'webapp', input.app)
     return swapAz(app, input.slot, input.preview, healthPathOf(app, input.path))
@@ -451,7 +493,7 @@ export const swapAction = defineAction({
         const view = await readSlot(services, app, input.slot, context.signal)
         const gate = await probeHealth(services, context, view, health)
         if (!gate.ok) {
-          if (input.preview || ours) await resetProduction(services, app, context)
+          if (input.preview || ours) await resetSlot(services, app, input.slot, context)
           throw new ActionFailure(
             `not swapping: ${app.name}/${input.slot} is unhealthy (GET ${gate.url} answered ${gate.status || gate.error}, expected ${input.expectStatus}); ${input.preview || ours ? 'the preview was reset and ' : ''}production was not touched`,
             {code: 'webapp-slot-unhealthy', details: {...gate}},
@@ -461,7 +503,7 @@ export const swapAction = defineAction({
       try {
         resumed = await swapWithProduction(services, context, app, input.slot, input.preserveVnet, 'swap')
       } catch (error) {
-        if (input.preview) await resetProduction(services, app, context).catch(() => undefined)
+        if (input.preview) await resetSlot(services, app, input.slot, context).catch(() => undefined)
         throw error
       }
       const swappedAt = context.now().toISOString()
@@ -489,11 +531,11 @@ export const swapAction = defineAction({
 
 export const swapBackAction = defineAction({
   name: 'webapp.swapBack',
-  summary: 'Swap production back with the slot (rollback of a swap); cancels a pending preview first',
+  summary: 'Swap production back with the slot (rollback of a swap: the same swap again); cancels a pending preview first',
   input: z.strictObject({app: appRef, slot: z.string().default('staging'), preserveVnet: z.boolean().default(true), path: healthOptions.path}),
   output: z.strictObject({app: z.string(), slot: z.string(), swappedBackAt: z.string(), productionVersion: z.string().optional(), resumed: z.boolean()}),
   changes: true,
-  permissions: [SITE_READ, SLOT_READ, RESET_CONFIG, SWAP, SLOT_SWAP],
+  permissions: [SITE_READ, SLOT_READ, RESET_CONFIG, SLOT_RESET_CONFIG, SWAP, SLOT_SWAP],
   az: (input, plan) => {
     const app = resolveResource(plan.environment, 'webapp', input.app)
     return [`az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${input.slot} --target-slot production --action swap`]
@@ -501,8 +543,8 @@ export const swapBackAction = defineAction({
   arm: (input, plan) => {
     const app = resolveResource(plan.environment, 'webapp', input.app)
     return [
-      {method: 'GET', path: armPath(app, '/slots'), note: 'a pending preview is reset first'},
-      {method: 'POST', path: armPath(app, '/slotsswap'), longRunning: true, note: `{targetSlot: ${input.slot}}`},
+      {method: 'GET', path: armPath(app, '/slots'), note: 'a pending preview is reset first (resetSlotConfig on each slot of the prepared pair)'},
+      {method: 'POST', path: armPath(app, '/slotsswap'), longRunning: true, note: `{targetSlot: ${input.slot}} — the same swap again: each slot gets back its content and the settings that follow it`},
     ]
   },
   async run(input, context) {
@@ -512,7 +554,7 @@ export const swapBackAction = defineAction({
       if (!context.operations.inFlight()) {
         const status = await slotStatus(services, app, context.signal)
         // A rollback must not be blocked by a leftover preview.
-        if (status.preparedForSwap) await resetProduction(services, app, context)
+        if (status.preparedForSwap) await resetPrepared(services, app, status, context)
       }
       const resumed = await swapWithProduction(services, context, app, input.slot, input.preserveVnet, 'swapBack')
       const production = await readSlot(services, app, PRODUCTION, context.signal)

@@ -148,7 +148,7 @@ function statusName(status: number | undefined): string | undefined {
 function genericHint(f: AzureErrorFields): string | undefined {
   const text = `${f.armCode} ${f.message}`.toLowerCase()
   if (text.includes('prepared for swap') || text.includes('swap with preview') || text.includes('slotswapinprogress'))
-    return 'a slot is left "prepared for swap" from an earlier swap with preview: cancel it with `opsbook run slot-swap --param action=reset` (webapp.resetSwap) or `az webapp deployment slot swap --action reset --resource-group <rg> --name <app> --slot <slot>`'
+    return 'a slot is left "prepared for swap" from an earlier swap with preview: cancel it on the slot prepared for swap with `az webapp deployment slot swap --action reset --resource-group <rg> --name <app> --slot <slot> --target-slot <slot>` (what the webapp.resetSwap action does), or complete the pending swap'
   if (f.armCode === 'AuthorizationFailed' || f.statusCode === 403)
     return 'the caller lacks an RBAC permission for this call: `opsbook plan <runbook>` lists the permissions every step needs'
   if (f.armCode === 'ResourceNotFound' || f.armCode === 'ResourceGroupNotFound' || f.statusCode === 404)

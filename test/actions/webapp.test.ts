@@ -33,6 +33,22 @@ async function deploy(slot: string, version: string): Promise<void> {
   expect(response.status).toBe(200)
 }
 
+/** Replace the app settings of production and staging, and which of them are slot settings. */
+async function setSettings(values: {production: Record<string, string>; staging: Record<string, string>}, sticky: string[]): Promise<void> {
+  const web = await fixture.services.web()
+  await web.webApps.updateApplicationSettings('rg-shop-local', 'app-shop-storefront', {properties: values.production})
+  await web.webApps.updateApplicationSettingsSlot('rg-shop-local', 'app-shop-storefront', 'staging', {properties: values.staging})
+  await web.webApps.updateSlotConfigurationNames('rg-shop-local', 'app-shop-storefront', {appSettingNames: sticky})
+}
+
+async function settings(): Promise<{production?: Record<string, string>; staging?: Record<string, string>}> {
+  const web = await fixture.services.web()
+  return {
+    production: (await web.webApps.listApplicationSettings('rg-shop-local', 'app-shop-storefront')).properties,
+    staging: (await web.webApps.listApplicationSettingsSlot('rg-shop-local', 'app-shop-storefront', 'staging')).properties,
+  }
+}
+
 beforeEach(() => {
   fixture.emulator.faults.clear()
 })
@@ -54,11 +70,14 @@ describe('webapp.healthCheck', () => {
 })
 
 describe('webapp.swap', () => {
-  it('swaps a healthy staging slot into production and back, observed over HTTP', async () => {
+  it('swaps a healthy staging slot into production and back, observed over HTTP; slot settings stay, the others follow', async () => {
     const before = await served('production')
     await deploy('staging', 'v2-candidate')
+    // A slot setting (sticky: the environment's name) and one that follows the build (its feature flag).
+    await setSettings({production: {ENVIRONMENT_NAME: 'production', FEATURE_X: 'off'}, staging: {ENVIRONMENT_NAME: 'staging', FEATURE_X: 'on'}}, ['ENVIRONMENT_NAME'])
     const {context, started} = makeContext(fixture)
     const swapped = await swapAction.run(parse(swapAction, {app: 'storefront', ...fast}), context)
+    expect(await settings()).toEqual({production: {ENVIRONMENT_NAME: 'production', FEATURE_X: 'on'}, staging: {ENVIRONMENT_NAME: 'staging', FEATURE_X: 'off'}})
     expect(swapped.productionVersion).toBe('v2-candidate')
     expect(swapped.slotVersion).toBe(before.version)
     expect(await served('production')).toEqual({status: 200, version: 'v2-candidate'})
@@ -66,6 +85,7 @@ describe('webapp.swap', () => {
 
     const back = await swapBackAction.run(parse(swapBackAction, {app: 'storefront'}), context)
     expect(back.productionVersion).toBe(before.version)
+    expect(await settings()).toEqual({production: {ENVIRONMENT_NAME: 'production', FEATURE_X: 'off'}, staging: {ENVIRONMENT_NAME: 'staging', FEATURE_X: 'on'}})
     expect(await served('production')).toEqual({status: 200, version: before.version})
     const status = await slotStatusAction.run(parse(slotStatusAction, {app: 'storefront'}), context)
     expect(status.preparedForSwap).toBe(false)
@@ -85,6 +105,9 @@ describe('webapp.swap', () => {
     expect(await served('production')).toEqual({status: 200, version: before.version})
     const status = await slotStatusAction.run(parse(slotStatusAction, {app: 'storefront'}), context)
     expect(status.preparedForSwap).toBe(false)
+    // The preview was cancelled on the slot it changed (the source), which has its own slot settings back.
+    expect(fixture.emulator.requestLog().filter((e) => /resetSlotConfig$/i.test(e.path)).map((e) => e.path.replace(/^.*\/sites\//, ''))).toEqual(['app-shop-storefront/slots/staging/resetSlotConfig'])
+    expect((await settings()).staging).toEqual({ENVIRONMENT_NAME: 'staging', FEATURE_X: 'on'})
   })
 
   it('stops with exit 5 when a slot is left prepared for swap, and resetSwap clears it', async () => {
@@ -96,8 +119,11 @@ describe('webapp.swap', () => {
     expect(guard.message).toContain('prepared for swap')
     expect(guard.suggestions.join(' ')).toContain('--action reset')
 
+    // Production, the source here, runs with staging's slot setting until the reset.
+    expect((await settings()).production?.ENVIRONMENT_NAME).toBe('staging')
     const reset = await resetSwapAction.run(parse(resetSwapAction, {app: 'storefront'}), context)
     expect(reset.wasPrepared).toBe(true)
+    expect((await settings()).production?.ENVIRONMENT_NAME).toBe('production')
     const ok = await assertNotPreparedForSwapAction.run(parse(assertNotPreparedForSwapAction, {app: 'storefront'}), context)
     expect(ok.preparedForSwap).toBe(false)
   })

@@ -184,6 +184,20 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
     expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE, '--slot', 'staging'])).targetSwapSlot).toBeNull()
     await ok(['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--target-slot', 'production', '--action', 'swap'])
     expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE])).slotSwapStatus.sourceSlotName).toBe('staging')
+    // Slot settings across a swap with preview, as live Azure answered az's test_webapp_slot_swap (az recording
+    // test_webapp_slot_swap.yaml): phase one gives staging production's slot setting, completing the swap gives each
+    // slot its own back, and a setting that is not a slot setting (FEATURE_X, set on production above) moves with each swap.
+    const setting = async (name: string, slot?: string) =>
+      (await ok(['webapp', 'config', 'appsettings', 'list', '-g', RG, '-n', SITE, ...(slot ? ['--slot', slot] : [])])).find((s: any) => s.name === name)
+    const s1 = (slot?: string) => setting('s1', slot)
+    expect([(await setting('FEATURE_X', 'staging'))?.value, await setting('FEATURE_X')]).toEqual(['on', undefined])
+    await ok(['webapp', 'config', 'appsettings', 'set', '-g', RG, '-n', SITE, '--slot-settings', 's1=prod'])
+    await ok(['webapp', 'config', 'appsettings', 'set', '-g', RG, '-n', SITE, '--slot', 'staging', '--slot-settings', 's1=slot'])
+    await ok(['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--action', 'preview'])
+    expect(await s1('staging')).toMatchObject({value: 'prod', slotSetting: true})
+    await ok(['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging'])
+    expect([(await s1('staging'))?.value, (await s1())?.value]).toEqual(['slot', 'prod'])
+    expect([(await setting('FEATURE_X'))?.value, await setting('FEATURE_X', 'staging')]).toEqual(['on', undefined])
   }, LONG)
 
   it('Azure SQL: databases, retention, point-in-time restore, failover groups; Service Bus dead-letter counts', async () => {

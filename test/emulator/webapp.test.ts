@@ -329,4 +329,110 @@ describe('App Service through @azure/arm-appservice', () => {
     expect(names).toContain(`${SITE}/blue`)
     expect((await client.webApps.getSlot(RG, SITE, 'blue')).state).toBe('Running')
   })
+
+  // What a swap moves and what stays with the slot, as "Set up staging environments in Azure App Service" lists it
+  // (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#which-settings-are-swapped): the settings named in
+  // config/slotConfigNames stay, the others follow the content; so do the language stack (linuxFxVersion) and
+  // WebSockets, while Always On and the TLS version stay.
+  describe('slot settings across a swap (slotConfigNames)', () => {
+    const settings = async (slot?: string) => (slot ? await client.webApps.listApplicationSettingsSlot(RG, SITE, slot) : await client.webApps.listApplicationSettings(RG, SITE)).properties
+    const connections = async (slot?: string) => {
+      const list = slot ? await client.webApps.listConnectionStringsSlot(RG, SITE, slot) : await client.webApps.listConnectionStrings(RG, SITE)
+      return Object.fromEntries(Object.entries(list.properties ?? {}).map(([name, pair]) => [name, pair.value]))
+    }
+    const config = async (slot?: string) => {
+      const c = slot ? await client.webApps.getConfigurationSlot(RG, SITE, slot) : await client.webApps.getConfiguration(RG, SITE)
+      return {linuxFxVersion: c.linuxFxVersion, webSocketsEnabled: c.webSocketsEnabled, alwaysOn: c.alwaysOn, minTlsVersion: c.minTlsVersion}
+    }
+    const swap = () => client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 20})
+
+    beforeAll(async () => {
+      // The az recording test_webapp_slot_swap.yaml's settings: `s1` is a slot setting, set to `prod` in production and
+      // `slot` in staging; WEBSITE_NODE_DEFAULT_VERSION is not.
+      await client.webApps.updateApplicationSettings(RG, SITE, {properties: {WEBSITE_NODE_DEFAULT_VERSION: '~20', s1: 'prod', DB_NAME: 'orders'}})
+      await client.webApps.updateApplicationSettingsSlot(RG, SITE, 'staging', {properties: {WEBSITE_NODE_DEFAULT_VERSION: '6.9.1', s1: 'slot', DB_NAME: 'orders-next'}})
+      await client.webApps.updateConnectionStrings(RG, SITE, {properties: {main: {value: 'Server=prod', type: 'SQLAzure'}, cache: {value: 'redis-v1', type: 'RedisCache'}}})
+      await client.webApps.updateConnectionStringsSlot(RG, SITE, 'staging', {properties: {main: {value: 'Server=staging', type: 'SQLAzure'}, cache: {value: 'redis-v2', type: 'RedisCache'}}})
+      await client.webApps.updateSlotConfigurationNames(RG, SITE, {appSettingNames: ['s1'], connectionStringNames: ['main']})
+      await client.webApps.updateConfiguration(RG, SITE, {linuxFxVersion: 'NODE|20-lts', webSocketsEnabled: false, alwaysOn: true, minTlsVersion: '1.2'})
+      await client.webApps.updateConfigurationSlot(RG, SITE, 'staging', {linuxFxVersion: 'NODE|22-lts', webSocketsEnabled: true, alwaysOn: false, minTlsVersion: '1.3'})
+      await deploy('production', 'v1')
+      await deploy('staging', 'v2')
+    })
+
+    afterAll(async () => {
+      await client.webApps.resetProductionSlotConfig(RG, SITE)
+      await client.webApps.updateSlotConfigurationNames(RG, SITE, {})
+    })
+
+    it('moves the content and the settings that follow it, keeps slot settings with their slot; swapping back restores both sides', async () => {
+      const before = {production: [await settings(), await connections(), await config()], staging: [await settings('staging'), await connections('staging'), await config('staging')]}
+      await swap()
+      expect((await served(await localUrl())).version).toBe('v2')
+      expect(await settings()).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '6.9.1', s1: 'prod', DB_NAME: 'orders-next'})
+      expect(await settings('staging')).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '~20', s1: 'slot', DB_NAME: 'orders'})
+      expect(await connections()).toEqual({main: 'Server=prod', cache: 'redis-v2'})
+      expect(await connections('staging')).toEqual({main: 'Server=staging', cache: 'redis-v1'})
+      expect(await config()).toEqual({linuxFxVersion: 'NODE|22-lts', webSocketsEnabled: true, alwaysOn: true, minTlsVersion: '1.2'})
+      expect(await config('staging')).toEqual({linuxFxVersion: 'NODE|20-lts', webSocketsEnabled: false, alwaysOn: false, minTlsVersion: '1.3'})
+
+      // Roll back: the same swap again.
+      await swap()
+      expect((await served(await localUrl())).version).toBe('v1')
+      expect({production: [await settings(), await connections(), await config()], staging: [await settings('staging'), await connections('staging'), await config('staging')]}).toEqual(before)
+    })
+
+    it('swap with preview: phase one gives staging the sticky settings of production, reset takes them back, completing the swap finishes it', async () => {
+      const production = await settings()
+      // `az webapp deployment slot swap --slot staging --action preview`: as live Azure answered it (az recording
+      // test_webapp_slot_swap.yaml), staging's slot setting s1 reads production's `prod`; its other settings are its own.
+      await client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})
+      expect(await settings('staging')).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '6.9.1', s1: 'prod', DB_NAME: 'orders-next'})
+      expect(await connections('staging')).toEqual({main: 'Server=prod', cache: 'redis-v2'})
+      // Production and what the slots serve are untouched.
+      expect(await settings()).toEqual(production)
+      expect((await served(await localUrl('staging'))).version).toBe('v2')
+
+      // `--action reset` (az calls it on production): staging gets its own back.
+      await client.webApps.resetProductionSlotConfig(RG, SITE)
+      expect(await settings('staging')).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '6.9.1', s1: 'slot', DB_NAME: 'orders-next'})
+      expect(await connections('staging')).toEqual({main: 'Server=staging', cache: 'redis-v2'})
+
+      // Preview again, then complete: as in the recording, staging reads s1 = `slot` and production's former
+      // WEBSITE_NODE_DEFAULT_VERSION; a reset after the completed swap changes nothing.
+      await client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})
+      await swap()
+      for (const _ of [1, 2]) {
+        expect(await settings('staging')).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '~20', s1: 'slot', DB_NAME: 'orders'})
+        expect(await settings()).toEqual({WEBSITE_NODE_DEFAULT_VERSION: '6.9.1', s1: 'prod', DB_NAME: 'orders-next'})
+        expect(await connections()).toEqual({main: 'Server=prod', cache: 'redis-v2'})
+        await client.webApps.resetProductionSlotConfig(RG, SITE)
+      }
+      expect((await served(await localUrl())).version).toBe('v2')
+      await swap()
+    })
+
+    it('swaps Always On and the TLS version too when every slot sets WEBSITE_OVERRIDE_PRESERVE_DEFAULT_STICKY_SLOT_SETTINGS=0', async () => {
+      const slots = [undefined as string | undefined]
+      for await (const slot of client.webApps.listSlots(RG, SITE)) slots.push(slot.name!.split('/')[1])
+      const setOverride = async (on: boolean) => {
+        for (const slot of slots) {
+          const current = {...(await settings(slot))}
+          if (on) current.WEBSITE_OVERRIDE_PRESERVE_DEFAULT_STICKY_SLOT_SETTINGS = '0'
+          else delete current.WEBSITE_OVERRIDE_PRESERVE_DEFAULT_STICKY_SLOT_SETTINGS
+          if (slot) await client.webApps.updateApplicationSettingsSlot(RG, SITE, slot, {properties: current})
+          else await client.webApps.updateApplicationSettings(RG, SITE, {properties: current})
+        }
+      }
+      await setOverride(true)
+      try {
+        await swap()
+        expect(await config()).toEqual({linuxFxVersion: 'NODE|22-lts', webSocketsEnabled: true, alwaysOn: false, minTlsVersion: '1.3'})
+        await swap()
+        expect(await config()).toEqual({linuxFxVersion: 'NODE|20-lts', webSocketsEnabled: false, alwaysOn: true, minTlsVersion: '1.2'})
+      } finally {
+        await setOverride(false)
+      }
+    })
+  })
 })

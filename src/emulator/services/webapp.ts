@@ -2,8 +2,10 @@
  * App Service (Microsoft.Web, api-version 2025-05-01 as @azure/arm-appservice 19 sends it, and the older versions az
  * sends, a site shaped for each: see shapeSiteForApiVersion): sites and slots,
  * config/web, basicPublishingCredentialsPolicies (ftp, scm) and config/authsettingsV2 (without secrets: the
- * emulator keeps only setting names), each for the site and every slot, slot swaps (to production and slot to slot) as Location-monitored long-running operations, swap with
- * preview (applySlotConfig / resetSlotConfig) and slotSwapStatus.
+ * emulator keeps only setting names), app settings and connection strings, each for the site and every slot, slot
+ * swaps (to production and slot to slot) as Location-monitored long-running operations that move the content and the
+ * settings that follow it and keep the slot-specific ones (slotConfigNames) with their slot, swap with preview
+ * (applySlotConfig / resetSlotConfig) and slotSwapStatus: see "What a swap moves and what stays with the slot".
  *
  * Every slot, production included, serves real HTTP on its own port (see slot-host.ts). A slot serves a
  * *deployment* (a version and a health flag); a swap exchanges the deployments of two slots, the ports stay, so a
@@ -71,6 +73,8 @@ interface SlotRecord {
   stopped?: boolean
   /** config/appsettings (absent in older state: the seed default). Names and values, none of them secret. */
   appSettings?: Record<string, string>
+  /** config/connectionstrings (absent: none). */
+  connectionStrings?: Record<string, ConnectionString>
   createdAt: string
   lastModifiedAt: string
 }
@@ -82,14 +86,30 @@ interface SiteRecord {
   healthPath: string
   /** Keyed by lower-case slot name; `production` included. */
   slots: Record<string, SlotRecord>
-  /** Swap with preview, phase 1 done: these two slots are prepared for swap with each other. */
-  prepared?: {source: string; target: string; at: string}
+  /**
+   * Swap with preview, phase 1 done: these two slots are prepared for swap with each other; `saved` is what the source
+   * slot had of its slot-specific settings before the target's were applied to it (reset puts it back).
+   */
+  prepared?: {source: string; target: string; at: string; saved?: SlotSpecific}
   /** SKU of the App Service plan (the catalog's planSku; P1v3 when unset). */
   planSku?: string
   /** What the estate sets on the plan (sku fields, properties such as zoneRedundant), over the defaults. */
   planOverlay?: {sku?: Record<string, unknown>; properties?: Record<string, unknown>}
   /** Slot setting names (`config/slotConfigNames`), once set; absent: never set (Azure answers null lists). */
   slotConfigNames?: {appSettingNames: string[]; connectionStringNames: string[]; azureStorageConfigNames: string[]}
+}
+
+/** A connection string as Web Apps - Update Connection Strings takes it (ConnStringValueTypePair). */
+interface ConnectionString {
+  value: string
+  type: string
+}
+
+/** What a slot's own (sticky) part of a swap is made of: see applySlotSpecific. */
+interface SlotSpecific {
+  appSettings: Record<string, string>
+  connectionStrings: Record<string, ConnectionString>
+  authSettings: Record<string, unknown>
 }
 
 interface WebappState {
@@ -756,6 +776,39 @@ function writeAppSettings(ctx: EmulatorContext, site: SiteRecord, slot: SlotReco
   return {status: 200, body: appSettingsBody(ctx, site, slot)}
 }
 
+/**
+ * The connection string types WebApps.json defines (ConnectionStringType, 2022-03-01 to 2025-05-01), compared
+ * case-insensitively as ARM compares enums.
+ */
+const CONNECTION_STRING_TYPES = ['MySql', 'SQLServer', 'SQLAzure', 'Custom', 'NotificationHub', 'ServiceBus', 'EventHub', 'ApiHub', 'DocDb', 'RedisCache', 'PostgreSQL']
+
+function connectionStringsBody(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord): Record<string, any> {
+  return {
+    id: `${slotId(ctx, site, slot.name)}/config/connectionstrings`,
+    name: 'connectionstrings',
+    type: 'Microsoft.Web/sites/config',
+    properties: clone(slot.connectionStrings ?? {}),
+  }
+}
+
+/** Web Apps - Update Connection Strings: PUT replaces them all; each is a ConnStringValueTypePair (value and type required). */
+function writeConnectionStrings(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, request: EmulatorRequest): EmulatorResponse {
+  const properties = request.body?.properties
+  if (!properties || typeof properties !== 'object' || Array.isArray(properties)) return invalidBody('The request must have properties (a map of connection string names to {value, type}).')
+  const conflict = preparedConflict(site, slot)
+  if (conflict) return conflict
+  const out: Record<string, ConnectionString> = {}
+  for (const [name, pair] of Object.entries(properties as Record<string, any>)) {
+    const type = canonicalEnum(pair?.type, CONNECTION_STRING_TYPES)
+    if (!pair || typeof pair !== 'object' || typeof pair.value !== 'string' || !type)
+      return armError(400, 'BadRequest', `The connection string '${name}' must have a value and a type (${CONNECTION_STRING_TYPES.join(', ')}).`, {target: `properties.${name}`})
+    out[name] = {value: pair.value, type}
+  }
+  slot.connectionStrings = out
+  slot.lastModifiedAt = ctx.clock().toISOString()
+  return {status: 200, body: connectionStringsBody(ctx, site, slot)}
+}
+
 /** Web Apps - Start / Stop / Restart (and …Slot): 200 with no body; `state` follows. */
 function powerAction(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, action: 'start' | 'stop' | 'restart'): EmulatorResponse {
   if (action !== 'restart') slot.stopped = action === 'stop'
@@ -922,7 +975,164 @@ async function startSwap(ctx: EmulatorContext, site: SiteRecord, sourceName: str
   })
 }
 
-/** Exchange what two slots serve; the ports stay. Recorded in the activity log as `webapp.swap`. */
+// ---------------------------------------------------------------------------------------------------------------
+// What a swap moves and what stays with the slot
+//
+// "Set up staging environments in Azure App Service", section "Which settings are swapped?"
+// (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#which-settings-are-swapped, the include
+// MicrosoftDocs/azure-docs includes/app-service-deployment-slots-settings.md, read at 0c254af1 (2025-01-24) and as the
+// page reads at 2025-11-28): swapped are the content (WebJobs content too), the language stack and version, 32/64 bit,
+// WebSockets, app settings, connection strings and mounted storage accounts (each "can be configured to stick to a
+// slot"), handler mappings, path mappings and public certificates; not swapped are the protocol settings (HTTPS only,
+// TLS version, client certificates), publishing endpoints, custom domains, non-public certificates and TLS/SSL
+// settings, scale, WebJobs schedulers, IP restrictions, Always On, diagnostic settings, CORS, virtual network
+// integration, managed identities, "general settings not mentioned in the previous list", settings ending in
+// `_EXTENSION_VERSION` and those Service Connector created. The settings that stick to a slot are the ones named in
+// `config/slotConfigNames` (WebApps.json SlotConfigNames: "Names for connection strings, application settings, and
+// external Azure storage account configuration identifiers to be marked as sticky to the deployment slot and not moved
+// during a swap operation. This is valid for all deployment slots in an app.").
+//
+// How ("What happens during a swap", same page): step 1 applies the target slot's slot-specific app settings and
+// connection strings, its continuous deployment settings and its App Service authentication settings to the source
+// slot; the slots then exchange routing, and the source slot gets the same treatment with the settings it had. So after
+// a swap each slot keeps its own slot-specific settings and the content with its swapped settings has changed slots; a
+// swap with preview ("Swap with preview (multi-phase swap)") stops after step 1 — `applySlotConfig`, "Applies the
+// configuration settings from the target slot onto the current slot" (WebApps.json 2022-03-01, Web Apps - Apply Slot
+// Configuration Slot) — completing the swap finishes it, and cancelling ("If you cancel the swap, App Service reapplies
+// configuration elements to the source slot"; `resetSlotConfig`, "Resets the configuration settings of the current
+// slot if they were previously modified") puts the source slot's own back. Rolling back is the same swap again ("Roll
+// back a swap": "swapping the same two slots immediately").
+//
+// The emulator keeps, of these: the content (the deployment), app settings, connection strings, config/web,
+// authsettingsV2, basic publishing credentials, httpsOnly, clientCertEnabled, publicNetworkAccess, identity and tags.
+
+/** config/web settings that follow the content: language stack and version, 32/64 bit, WebSockets, handler and path mappings. */
+const SWAPPED_CONFIG = [
+  'netFrameworkVersion',
+  'phpVersion',
+  'pythonVersion',
+  'nodeVersion',
+  'powerShellVersion',
+  'linuxFxVersion',
+  'windowsFxVersion',
+  'javaVersion',
+  'javaContainer',
+  'javaContainerVersion',
+  'use32BitWorkerProcess',
+  'webSocketsEnabled',
+  'handlerMappings',
+  'virtualApplications',
+]
+
+/**
+ * Settings made slot-specific in later years, swapped again when every slot of the app has the app setting
+ * `WEBSITE_OVERRIDE_PRESERVE_DEFAULT_STICKY_SLOT_SETTINGS` = `0` or `false` (the page's note: "These settings are either
+ * all swappable or not at all"; as it reads at 2025-11-28: protocol settings, IP restrictions, Always On, diagnostic log
+ * settings and CORS; "Managed identities are never swapped").
+ */
+const LEGACY_SWAPPED_CONFIG = [
+  'minTlsVersion',
+  'scmMinTlsVersion',
+  'ipSecurityRestrictions',
+  'scmIpSecurityRestrictions',
+  'scmIpSecurityRestrictionsUseMain',
+  'ipSecurityRestrictionsDefaultAction',
+  'scmIpSecurityRestrictionsDefaultAction',
+  'alwaysOn',
+  'httpLoggingEnabled',
+  'detailedErrorLoggingEnabled',
+  'requestTracingEnabled',
+  'logsDirectorySizeLimit',
+  'cors',
+]
+const LEGACY_SWAPPED_SITE = ['httpsOnly', 'clientCertEnabled'] as const
+const PRESERVE_STICKY = 'WEBSITE_OVERRIDE_PRESERVE_DEFAULT_STICKY_SLOT_SETTINGS'
+
+/**
+ * App settings that stay with their slot: the ones named in slotConfigNames (compared case-insensitively, as App
+ * Service app setting names are), those ending in `_EXTENSION_VERSION`, and the diagnostic ones the page names
+ * ("related app settings like WEBSITE_HTTPLOGGING_RETENTION_DAYS and DIAGNOSTICS_AZUREBLOBRETENTIONDAYS are also not
+ * swapped, even if they don't show up as slot settings").
+ */
+function stickyAppSetting(site: SiteRecord, name: string): boolean {
+  const upper = name.toUpperCase()
+  return (
+    (site.slotConfigNames?.appSettingNames ?? []).some((n) => n.toUpperCase() === upper) ||
+    upper.endsWith('_EXTENSION_VERSION') ||
+    upper === 'WEBSITE_HTTPLOGGING_RETENTION_DAYS' ||
+    upper === 'DIAGNOSTICS_AZUREBLOBRETENTIONDAYS'
+  )
+}
+
+function stickyConnectionString(site: SiteRecord, name: string): boolean {
+  const upper = name.toUpperCase()
+  return (site.slotConfigNames?.connectionStringNames ?? []).some((n) => n.toUpperCase() === upper)
+}
+
+function appSettingsOf(slot: SlotRecord): Record<string, string> {
+  return {...(slot.appSettings ?? defaultAppSettings(slot.name))}
+}
+
+/** The entries of `map` that stay with the slot (`sticky`) or follow the content (`!sticky`). */
+function part<T>(map: Record<string, T>, isSticky: (name: string) => boolean, sticky: boolean): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).filter(([name]) => isSticky(name) === sticky).map(([name, value]) => [name, clone(value)]))
+}
+
+function slotSpecific(slot: SlotRecord): SlotSpecific {
+  return {appSettings: appSettingsOf(slot), connectionStrings: clone(slot.connectionStrings ?? {}), authSettings: clone(slot.authSettings ?? defaultAuthSettings())}
+}
+
+/**
+ * Step 1 of a swap onto `slot`: the slot keeps what follows the content and takes `from`'s slot-specific app settings,
+ * connection strings and authentication settings (a slot-specific setting only `slot` had is gone: it is not the
+ * target's). Not enforced: the page's note (MicrosoftDocs/azure-docs#102500, 2023) that swap with preview "can't be
+ * used when one of the slots has site authentication enabled" (409 "Swap with Preview cannot be used when one of the
+ * slots has site authentication enabled.") — the seeded slots all have Easy Auth on and opsbook's slot-swap previews.
+ */
+function applySlotSpecific(site: SiteRecord, slot: SlotRecord, from: SlotSpecific): void {
+  const mine = slotSpecific(slot)
+  slot.appSettings = {...part(mine.appSettings, (n) => stickyAppSetting(site, n), false), ...part(from.appSettings, (n) => stickyAppSetting(site, n), true)}
+  slot.connectionStrings = {...part(mine.connectionStrings, (n) => stickyConnectionString(site, n), false), ...part(from.connectionStrings, (n) => stickyConnectionString(site, n), true)}
+  slot.authSettings = clone(from.authSettings)
+}
+
+/** Whether every slot of the app asks for the legacy swap (WEBSITE_OVERRIDE_PRESERVE_DEFAULT_STICKY_SLOT_SETTINGS = 0/false). */
+function legacySwap(site: SiteRecord): boolean {
+  return Object.values(site.slots).every((slot) => /^(0|false)$/i.test(appSettingsOf(slot)[PRESERVE_STICKY]?.trim() ?? ''))
+}
+
+/** Exchange the content of two slots and the settings that follow it; each keeps its slot-specific settings. */
+function exchangeContent(site: SiteRecord, a: SlotRecord, b: SlotRecord): void {
+  const [ownA, ownB] = [slotSpecific(a), slotSpecific(b)]
+  // What follows the content: the non-sticky app settings and connection strings go the other way…
+  const moving = (own: SlotSpecific): SlotSpecific => ({
+    appSettings: part(own.appSettings, (n) => stickyAppSetting(site, n), false),
+    connectionStrings: part(own.connectionStrings, (n) => stickyConnectionString(site, n), false),
+    authSettings: own.authSettings,
+  })
+  const [moveA, moveB] = [moving(ownA), moving(ownB)]
+  a.appSettings = {...part(ownA.appSettings, (n) => stickyAppSetting(site, n), true), ...moveB.appSettings}
+  b.appSettings = {...part(ownB.appSettings, (n) => stickyAppSetting(site, n), true), ...moveA.appSettings}
+  a.connectionStrings = {...part(ownA.connectionStrings, (n) => stickyConnectionString(site, n), true), ...moveB.connectionStrings}
+  b.connectionStrings = {...part(ownB.connectionStrings, (n) => stickyConnectionString(site, n), true), ...moveA.connectionStrings}
+  // …and so do the config/web settings that follow it (a setting one side never set is unset on the other).
+  const legacy = legacySwap(site)
+  for (const key of legacy ? [...SWAPPED_CONFIG, ...LEGACY_SWAPPED_CONFIG] : SWAPPED_CONFIG) {
+    const [va, vb] = [a.config[key], b.config[key]]
+    if (vb === undefined) delete a.config[key]
+    else a.config[key] = vb
+    if (va === undefined) delete b.config[key]
+    else b.config[key] = va
+  }
+  if (legacy)
+    for (const key of LEGACY_SWAPPED_SITE) {
+      const va = a[key]
+      a[key] = b[key]
+      b[key] = va
+    }
+}
+
+/** Exchange what two slots serve (and the settings that follow it); the ports stay. Recorded in the activity log as `webapp.swap`. */
 function applySwap(ctx: EmulatorContext, siteName: string, sourceName: string, targetName: string): void {
   const st = state(ctx)
   const site = st.sites[siteName.toLowerCase()]
@@ -931,6 +1141,14 @@ function applySwap(ctx: EmulatorContext, siteName: string, sourceName: string, t
   if (!site || !source || !target) return
   syncSlotFaults(ctx)
   const at = ctx.clock().toISOString()
+  // Completing a swap with preview: the prepared slot runs with its partner's slot-specific settings (phase 1); it
+  // gets its own back as the swap finishes, so each slot ends with its own.
+  const prepared = site.prepared
+  if (prepared?.saved) {
+    const slot = site.slots[prepared.source]
+    if (slot) applySlotSpecific(site, slot, prepared.saved)
+  }
+  exchangeContent(site, source, target)
   const sourceDeployment = source.deploymentId
   source.deploymentId = target.deploymentId
   target.deploymentId = sourceDeployment
@@ -974,17 +1192,29 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
       details: [{code: 'SlotPreparedForSwap', message: `Reset the slot configuration of '${busy.name}' first.`}],
     })
   }
-  // Phase 1 of swap with preview. Web Apps - Apply Slot Configuration (Slot): "Applies the configuration settings from
-  // the target slot onto the current slot" (https://learn.microsoft.com/rest/api/appservice/web-apps/apply-slot-configuration-slot):
-  // this (current) slot is the swap's source and takes on the target slot's settings; the target waits for the swap.
-  site.prepared = {source: mine, target: theirs, at: ctx.clock().toISOString()}
+  // Phase 1 of swap with preview (see "What a swap moves" above): this (current) slot is the swap's source and takes
+  // on the target slot's slot-specific settings (az recording test_webapp_slot_swap.yaml: after `--action preview` on
+  // staging, staging's sticky `s1` reads production's `prod`, its other settings its own); the target waits for the swap.
+  const saved = slotSpecific(slot)
+  applySlotSpecific(site, slot, slotSpecific(other))
+  slot.lastModifiedAt = ctx.clock().toISOString()
+  site.prepared = {source: mine, target: theirs, at: ctx.clock().toISOString(), saved}
   ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.prepared', data: {site: site.name, sourceSlot: slot.name, targetSlot: other.name}})
   return SLOT_CONFIG_DONE
 }
 
+/**
+ * Cancel a swap with preview, called on either slot of the prepared pair (az's `--action reset` calls it on the target
+ * slot, production when none is named): the source slot gets its own slot-specific settings back.
+ */
 function resetSlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord): EmulatorResponse {
   const prepared = site.prepared
   if (prepared && [prepared.source, prepared.target].includes(slot.name.toLowerCase())) {
+    const source = site.slots[prepared.source]
+    if (source && prepared.saved) {
+      applySlotSpecific(site, source, prepared.saved)
+      source.lastModifiedAt = ctx.clock().toISOString()
+    }
     delete site.prepared
     ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.reset', data: {site: site.name, sourceSlot: prepared.source, targetSlot: prepared.target}})
   }
@@ -1131,10 +1361,12 @@ export function routes(ctx: EmulatorContext): Route[] {
         ),
         {method: 'POST', pattern: `${base}/config/appsettings/list`, operation: `webapp.listApplicationSettings${suffix}`, handler: withSlot(isSlot, (site, slot) => ({status: 200, body: appSettingsBody(ctx, site, slot)}))},
         {method: 'PUT', pattern: `${base}/config/appsettings`, operation: `webapp.updateApplicationSettings${suffix}`, handler: withSlot(isSlot, (site, slot, request) => writeAppSettings(ctx, site, slot, request))},
+        {method: 'POST', pattern: `${base}/config/connectionstrings/list`, operation: `webapp.listConnectionStrings${suffix}`, handler: withSlot(isSlot, (site, slot) => ({status: 200, body: connectionStringsBody(ctx, site, slot)}))},
+        {method: 'PUT', pattern: `${base}/config/connectionstrings`, operation: `webapp.updateConnectionStrings${suffix}`, handler: withSlot(isSlot, (site, slot, request) => writeConnectionStrings(ctx, site, slot, request))},
       ]
     }),
     {
-      // Web Apps - List Slot Configuration Names: settings that stay with their slot on a swap (none are declared).
+      // Web Apps - List Slot Configuration Names: settings that stay with their slot on a swap (none until set).
       method: 'GET',
       pattern: `${S}/{name}/config/slotConfigNames`,
       operation: 'webapp.listSlotConfigurationNames',
@@ -1143,7 +1375,7 @@ export function routes(ctx: EmulatorContext): Route[] {
     {
       // Web Apps - Update Slot Configuration Names: replaces the lists (an omitted list becomes empty, as live Azure
       // answered `webapp config appsettings set --slot-settings`, az recording test_webapp_slot_swap.yaml, 2024-11-01).
-      // The names are kept and listed; swaps do not move app settings between slots in the emulator either way.
+      // Swaps keep the app settings and connection strings named here with their slot (see "What a swap moves").
       method: 'PUT',
       pattern: `${S}/{name}/config/slotConfigNames`,
       operation: 'webapp.updateSlotConfigurationNames',
