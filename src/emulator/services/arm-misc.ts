@@ -597,19 +597,19 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: `${SA}/{account}/blobServices`,
       operation: 'storage.blobServices.list',
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const acct = account(p)
         if (!isAccount(acct)) return acct
-        return {status: 200, body: {value: [blobServiceView(acct)]}}
+        return {status: 200, body: {value: [blobServiceView(acct, apiVersionOf(request))]}}
       },
     },
     {
       method: 'GET',
       pattern: `${SA}/{account}/blobServices/default`,
       operation: 'storage.blobServices.get',
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const acct = account(p)
-        return isAccount(acct) ? {status: 200, body: blobServiceView(acct)} : acct
+        return isAccount(acct) ? {status: 200, body: blobServiceView(acct, apiVersionOf(request))} : acct
       },
     },
     {
@@ -763,13 +763,22 @@ export function routes(ctx: EmulatorContext): Route[] {
     ...diagRoutes,
   ]
 
-  function blobServiceView(acct: MiscState['storageAccounts'][string]) {
+  /**
+   * BlobServiceProperties as the api-version asked for defines it. DeleteRetentionPolicy has no `allowPermanentDelete` at
+   * 2021-06-01 (common.json of that version: `enabled` and `days` only,
+   * https://github.com/Azure/azure-rest-api-specs/blob/main/specification/storage/resource-manager/Microsoft.Storage/stable/2021-06-01/common.json);
+   * every later served version has it (2022-09-01 onwards).
+   */
+  function blobServiceView(acct: MiscState['storageAccounts'][string], apiVersion: string | undefined) {
+    const properties = clone(acct.blobService)
+    if (apiVersion !== undefined && apiVersion <= '2021-06-01')
+      for (const policy of ['deleteRetentionPolicy', 'containerDeleteRetentionPolicy'] as const) if (properties[policy]) delete properties[policy].allowPermanentDelete
     return {
       id: `${acct.resource.id}/blobServices/default`,
       name: 'default',
       type: 'Microsoft.Storage/storageAccounts/blobServices',
       sku: acct.resource.sku,
-      properties: clone(acct.blobService),
+      properties,
     }
   }
 }
