@@ -185,7 +185,7 @@ export class ContractRegistry {
         )
         this.operations.push({
           provider,
-          apiVersion: doc.info.version,
+          apiVersion: folderVersion(specFile) ?? doc.info.version,
           specFile,
           operationId: op.operationId,
           method: method.toUpperCase(),
@@ -195,9 +195,11 @@ export class ContractRegistry {
           longRunning: op['x-ms-long-running-operation'] === true,
           regex: templateRegex(template),
           greedy: GREEDY.test(template),
-          parameters: [...(item.parameters ?? []), ...(op.parameters ?? [])].map((parameter: Json) => {
+          // A verbatim document can reference the parameters of a cut-down neighbour that left them out (blob.json and
+          // file.json → the 2025-08-01 storage.json cut): those are dropped (parameters only serve the example replay).
+          parameters: [...(item.parameters ?? []), ...(op.parameters ?? [])].flatMap((parameter: Json) => {
             const resolved = parameter.$ref ? resolveRef(file, parameter.$ref) : parameter
-            return {name: resolved.name, in: resolved.in}
+            return resolved ? [{name: resolved.name, in: resolved.in}] : []
           }),
           pointer: `${id}#/paths/${escapePointer(template)}/${method}`,
         })
@@ -232,6 +234,16 @@ const RETURNED_DESPITE_MUTABILITY: Array<{specFile: string; at: (doc: Json) => J
 const LAST_PAGE_WITHOUT_NEXT_LINK: Array<{specFile: string; definitions: string[]}> = [
   ...['2019-11-01', '2021-01-01', '2022-12-01'].map((v) => ({specFile: `specification/resources/resource-manager/Microsoft.Resources/stable/${v}/subscriptions.json`, definitions: ['SubscriptionListResult', 'TenantListResult']})),
 ]
+
+/**
+ * The api-version a document serves is its folder's (`…/stable/2025-08-01/file.json`): ARM routes by the path, and a
+ * stored revision can still carry the version it was copied from (Storage 2025-08-01 file.json @ 3aac6975 says
+ * `"version": "2025-01-01"`: the copy commit of the new version, vendored byte-identical). Documents outside a
+ * version folder keep `info.version`.
+ */
+function folderVersion(specFile: string): string | undefined {
+  return /\/(?:stable|preview)\/(\d{4}-\d{2}-\d{2}(?:-preview)?)\//.exec(specFile)?.[1]
+}
 
 const documents = new Map<string, Json>()
 

@@ -291,6 +291,22 @@ export function routes(ctx: EmulatorContext): Route[] {
     },
   })
   const containerRoute = (suffix: string) => `${SA}/{account}/blobServices/default/containers/{container}${suffix}`
+  /**
+   * BlobContainers_CreateOrUpdateImmutabilityPolicy / GetImmutabilityPolicy answer an ImmutabilityPolicy: an
+   * AzureEntityResource (id, name, type, etag) with `properties`, and the policy's ETag as a header; the update history
+   * belongs only to the container's view of the policy (ImmutabilityPolicyProperties), not to this resource
+   * (blob.json 2025-08-01 definitions ImmutabilityPolicy and ImmutabilityPolicyProperties,
+   * https://github.com/Azure/azure-rest-api-specs/blob/main/specification/storage/resource-manager/Microsoft.Storage/stable/2025-08-01/blob.json;
+   * example BlobContainersPutImmutabilityPolicy.json).
+   */
+  const immutabilityPolicyResponse = (acct: MiscState['storageAccounts'][string], container: string, record: ContainerRecord): EmulatorResponse => {
+    const {etag, properties} = containerView(acct, container, record).properties.immutabilityPolicy!
+    return {
+      status: 200,
+      headers: {etag},
+      body: {id: `${acct.resource.id}/blobServices/default/containers/${container}/immutabilityPolicies/default`, name: 'default', type: 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies', etag, properties},
+    }
+  }
 
   const vault = (p: Record<string, string>) => {
     const scope = checkScope(ctx, p.sub!, p.rg!)
@@ -598,19 +614,19 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: `${SA}/{account}/blobServices`,
       operation: 'storage.blobServices.list',
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const acct = account(p)
         if (!isAccount(acct)) return acct
-        return {status: 200, body: {value: [blobServiceView(acct)]}}
+        return {status: 200, body: {value: [blobServiceView(acct, apiVersionOf(request))]}}
       },
     },
     {
       method: 'GET',
       pattern: `${SA}/{account}/blobServices/default`,
       operation: 'storage.blobServices.get',
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const acct = account(p)
-        return isAccount(acct) ? {status: 200, body: blobServiceView(acct)} : acct
+        return isAccount(acct) ? {status: 200, body: blobServiceView(acct, apiVersionOf(request))} : acct
       },
     },
     {
@@ -685,8 +701,7 @@ export function routes(ctx: EmulatorContext): Route[] {
           return armError(400, 'InvalidImmutabilityPeriod', 'immutabilityPeriodSinceCreationInDays must be between 1 and 146000.')
         record.immutabilityPolicy = {immutabilityPeriodSinceCreationInDays: days, state: 'Unlocked', allowProtectedAppendWrites: Boolean(request.body.properties.allowProtectedAppendWrites), etag: `"${randomUUID()}"`}
         state().containers[p.container!] = record
-        const view = containerView(acct, p.container!, record).properties.immutabilityPolicy!
-        return {status: 200, body: {id: `${acct.resource.id}/blobServices/default/containers/${p.container}/immutabilityPolicies/default`, name: 'default', type: 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies', ...view}}
+        return immutabilityPolicyResponse(acct, p.container!, record)
       },
     },
     {
@@ -698,8 +713,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (!isAccount(acct)) return acct
         const record = await containerOf(acct.resource.name, p.container!)
         if (!record?.immutabilityPolicy) return armError(404, 'ImmutabilityPolicyNotFound', 'The container has no immutability policy.')
-        const view = containerView(acct, p.container!, record).properties.immutabilityPolicy!
-        return {status: 200, body: {id: `${acct.resource.id}/blobServices/default/containers/${p.container}/immutabilityPolicies/default`, name: 'default', type: 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies', ...view}}
+        return immutabilityPolicyResponse(acct, p.container!, record)
       },
     },
     ...(['setLegalHold', 'clearLegalHold'] as const).map(
@@ -766,13 +780,22 @@ export function routes(ctx: EmulatorContext): Route[] {
     ...diagRoutes,
   ]
 
-  function blobServiceView(acct: MiscState['storageAccounts'][string]) {
+  /**
+   * BlobServiceProperties as the api-version asked for defines it. DeleteRetentionPolicy has no `allowPermanentDelete` at
+   * 2021-06-01 (common.json of that version: `enabled` and `days` only,
+   * https://github.com/Azure/azure-rest-api-specs/blob/main/specification/storage/resource-manager/Microsoft.Storage/stable/2021-06-01/common.json);
+   * every later served version has it (2022-09-01 onwards).
+   */
+  function blobServiceView(acct: MiscState['storageAccounts'][string], apiVersion: string | undefined) {
+    const properties = clone(acct.blobService)
+    if (apiVersion !== undefined && apiVersion <= '2021-06-01')
+      for (const policy of ['deleteRetentionPolicy', 'containerDeleteRetentionPolicy'] as const) if (properties[policy]) delete properties[policy].allowPermanentDelete
     return {
       id: `${acct.resource.id}/blobServices/default`,
       name: 'default',
       type: 'Microsoft.Storage/storageAccounts/blobServices',
       sku: acct.resource.sku,
-      properties: clone(acct.blobService),
+      properties,
     }
   }
 }

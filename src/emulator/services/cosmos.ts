@@ -30,7 +30,7 @@
  * `_ts`; `POST {containerId}/opsbookItems` upserts an item; `DELETE {containerId}/opsbookItems/{id}` deletes one.
  */
 import type {CosmosDbComponent} from '../../catalog/schema.js'
-import {checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, uuidFrom} from '../arm.js'
+import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, uuidFrom} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {registerResourceInventory} from './resource-graph.js'
@@ -40,6 +40,8 @@ const PROVIDER = 'Microsoft.DocumentDB'
 const ACCOUNT_TYPE = 'Microsoft.DocumentDB/databaseAccounts'
 const RESTORABLE_TYPE = 'Microsoft.DocumentDB/locations/restorableDatabaseAccounts'
 const A = '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DocumentDB/databaseAccounts/{account}'
+/** The first served api-version whose restorable account has `oldestRestorableTime` (see restorableView). */
+const RESTORABLE_OLDEST_TIME_FROM = '2025-10-15'
 const C = `${A}/sqlDatabases/{db}/containers/{container}`
 const DAY = 86_400_000
 /** Seeded history: one item this often over the last hour (the load generator's pace is set by its rate). */
@@ -388,10 +390,14 @@ export function routes(ctx: EmulatorContext): Route[] {
     if (!container) return notFound(`Container '${p.container}' does not exist in database '${db}'.`)
     return {account, key: containerKey(account.resource.id, db, container)}
   }
-  const restorableView = (account: StoredCosmosAccount) => {
+  const restorableView = (account: StoredCosmosAccount, apiVersion: string | undefined) => {
     const now = ctx.clock()
     const id = restorableId(ctx, account)
-    // restorable.json RestorableDatabaseAccountGetResult.
+    // restorable.json RestorableDatabaseAccountGetResult. `oldestRestorableTime` is not a property of 2022-08-15's
+    // RestorableDatabaseAccountProperties (accountName, creationTime, deletionTime, apiType, restorableLocations:
+    // https://github.com/Azure/azure-rest-api-specs/blob/main/specification/cosmos-db/resource-manager/Microsoft.DocumentDB/stable/2022-08-15/restorable.json),
+    // only of the later versions' (2025-10-15, what arm-cosmosdb sends): answered for those only.
+    const oldest = apiVersion !== undefined && apiVersion < RESTORABLE_OLDEST_TIME_FROM ? {} : {oldestRestorableTime: oldestRestorable(account, now).toISOString()}
     return {
       id,
       name: account.resource.properties.instanceId,
@@ -400,7 +406,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       properties: {
         accountName: account.resource.name,
         creationTime: account.createdAt,
-        oldestRestorableTime: oldestRestorable(account, now).toISOString(),
+        ...oldest,
         apiType: 'Sql',
         restorableLocations: (account.resource.properties.locations as Array<{locationName: string}>).map((l) => ({
           locationName: l.locationName,
@@ -578,24 +584,25 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: '/subscriptions/{sub}/providers/Microsoft.DocumentDB/restorableDatabaseAccounts',
       operation: 'cosmos.restorableAccounts.list',
-      handler: (request, p) => checkScope(ctx, p.sub!) ?? {status: 200, body: {value: restorable().map(restorableView)}},
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? {status: 200, body: {value: restorable().map((a) => restorableView(a, apiVersionOf(request)))}},
     },
     {
       method: 'GET',
       pattern: '/subscriptions/{sub}/providers/Microsoft.DocumentDB/locations/{location}/restorableDatabaseAccounts',
       operation: 'cosmos.restorableAccounts.listByLocation',
-      handler: (_request, p) =>
-        checkScope(ctx, p.sub!) ?? {status: 200, body: {value: restorable().filter((a) => a.resource.location.toLowerCase() === p.location!.toLowerCase()).map(restorableView)}},
+      handler: (request, p) =>
+        checkScope(ctx, p.sub!) ??
+        {status: 200, body: {value: restorable().filter((a) => a.resource.location.toLowerCase() === p.location!.toLowerCase()).map((a) => restorableView(a, apiVersionOf(request)))}},
     },
     {
       method: 'GET',
       pattern: '/subscriptions/{sub}/providers/Microsoft.DocumentDB/locations/{location}/restorableDatabaseAccounts/{instanceId}',
       operation: 'cosmos.restorableAccounts.get',
-      handler: (_request, p) => {
+      handler: (request, p) => {
         const scope = checkScope(ctx, p.sub!)
         if (scope) return scope
         const account = restorable().find((a) => a.resource.properties.instanceId === p.instanceId && a.resource.location.toLowerCase() === p.location!.toLowerCase())
-        return account ? {status: 200, body: restorableView(account)} : notFound(`Restorable database account '${p.instanceId}' was not found in ${p.location}.`)
+        return account ? {status: 200, body: restorableView(account, apiVersionOf(request))} : notFound(`Restorable database account '${p.instanceId}' was not found in ${p.location}.`)
       },
     },
   ]

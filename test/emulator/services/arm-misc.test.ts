@@ -1,8 +1,11 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {SUPPORTED_API_VERSIONS} from '../../../src/emulator/api-versions.js'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {credentialFor, hlcOptions, modularOptions, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
+
+const STORAGE_VERSIONS = SUPPORTED_API_VERSIONS['microsoft.storage']!
 
 /** Settings beyond the catalog (an opsbook.estate.yaml); everything else is at Azure's defaults. */
 const estate = {
@@ -45,6 +48,42 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     expect(container.hasImmutabilityPolicy).toBe(true)
     expect(container.hasLegalHold).toBe(false)
     await expect(client.blobContainers.get(RG, 'stshopevidence', 'no-such-container')).rejects.toMatchObject({statusCode: 404})
+  })
+
+  // Every blob/file-service and container operation the emulator serves, at every Storage api-version it serves, so
+  // that each answer is validated against that version's blob.json / file.json (test/contract/global-setup.ts).
+  it.each(STORAGE_VERSIONS)('serves blob services, containers with immutability policy and legal hold, and the file service at %s, as blob.json and file.json define them', async (apiVersion) => {
+    const {StorageManagementClient} = await import('@azure/arm-storage')
+    const client = new StorageManagementClient(credentialFor(emulator), emulator.subscription, {...modularOptions(emulator), apiVersion})
+    const probe = `contract-${apiVersion}`
+    const services = []
+    for await (const s of client.blobServices.list(RG, 'stshopsnapshots')) services.push(s)
+    expect(services.map((s) => s.name)).toEqual(['default'])
+    const service = await client.blobServices.getServiceProperties(RG, 'stshopsnapshots')
+    expect(service.sku?.name).toBe(services[0]!.sku?.name)
+    // DeleteRetentionPolicy.allowPermanentDelete is not defined at 2021-06-01 (that version's common.json); later versions have it.
+    expect(service.deleteRetentionPolicy?.allowPermanentDelete).toBe(apiVersion <= '2021-06-01' ? undefined : false)
+
+    const created = await client.blobContainers.create(RG, 'stshopsnapshots', probe, {publicAccess: 'None', metadata: {owner: 'contract'}})
+    expect(created).toMatchObject({name: probe, publicAccess: 'None', metadata: {owner: 'contract'}, hasImmutabilityPolicy: false})
+    // A second PUT answers 200 with the container (BlobContainers_Create: "OK -- The Container is already created").
+    expect((await client.blobContainers.create(RG, 'stshopsnapshots', probe, {})).name).toBe(probe)
+    const listed = []
+    for await (const c of client.blobContainers.list(RG, 'stshopsnapshots')) listed.push(c.name)
+    expect(listed).toContain(probe)
+
+    const policy = await client.blobContainers.createOrUpdateImmutabilityPolicy(RG, 'stshopsnapshots', probe, {
+      parameters: {immutabilityPeriodSinceCreationInDays: 7, allowProtectedAppendWrites: false},
+    })
+    expect(policy).toMatchObject({name: 'default', immutabilityPeriodSinceCreationInDays: 7, state: 'Unlocked'})
+    expect((await client.blobContainers.getImmutabilityPolicy(RG, 'stshopsnapshots', probe)).immutabilityPeriodSinceCreationInDays).toBe(7)
+    expect(await client.blobContainers.setLegalHold(RG, 'stshopsnapshots', probe, {tags: ['audit2026']})).toMatchObject({hasLegalHold: true, tags: ['audit2026']})
+    expect((await client.blobContainers.get(RG, 'stshopsnapshots', probe)).legalHold?.tags?.map((t) => t.tag)).toEqual(['audit2026'])
+    expect(await client.blobContainers.clearLegalHold(RG, 'stshopsnapshots', probe, {tags: ['audit2026']})).toMatchObject({hasLegalHold: false, tags: []})
+
+    const files = await client.fileServices.getServiceProperties(RG, 'stshopsnapshots')
+    expect(files.name).toBe('default')
+    expect(typeof files.shareDeleteRetentionPolicy?.enabled).toBe('boolean')
   })
 
   it('serves the key vault at its api-version defaults: soft delete and RBAC on, no purge protection, no network ACLs', async () => {

@@ -162,6 +162,26 @@ describe('Microsoft.DocumentDB', () => {
     }
   })
 
+  it('serves the SQL databases, containers and restorable accounts at 2022-08-15, validated against that version\'s cosmos-db.json and restorable.json', async () => {
+    const sub = `/subscriptions/${fixture.environment.subscription}`
+    const account = `${sub}/resourceGroups/${RG}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local`
+    const get = async (path: string) => {
+      const answer = await fixture.services.armRequest('GET', path, {apiVersion: '2022-08-15'})
+      expect(answer.status, path).toBe(200)
+      return answer.body as any
+    }
+    expect((await get(`${account}/sqlDatabases`)).value.map((d: {name: string}) => d.name)).toEqual(['shop'])
+    expect((await get(`${account}/sqlDatabases/shop`)).properties.resource.id).toBe('shop')
+    expect((await get(`${account}/sqlDatabases/shop/containers`)).value.map((c: {name: string}) => c.name)).toEqual(['products', 'carts'])
+    expect((await get(`${account}/sqlDatabases/shop/containers/products`)).properties.resource.partitionKey.paths).toHaveLength(1)
+    const restorable = (await get(`${sub}/providers/Microsoft.DocumentDB/restorableDatabaseAccounts`)).value
+    expect(restorable.map((a: {properties: {accountName: string}}) => a.properties.accountName)).toContain('cosmos-shop-local')
+    // 2022-08-15's RestorableDatabaseAccountProperties has no oldestRestorableTime; 2025-10-15's has.
+    expect(restorable[0].properties.oldestRestorableTime).toBeUndefined()
+    const current = await fixture.services.armRequest('GET', `${sub}/providers/Microsoft.DocumentDB/restorableDatabaseAccounts`, {apiVersion: '2025-10-15'})
+    expect(Date.parse((current.body as any).value[0].properties.oldestRestorableTime)).toBeLessThanOrEqual(Date.now())
+  })
+
   it('deletes as an Azure-AsyncOperation LRO, and answers 204 for an account that is not there', async () => {
     const client = await fixture.services.cosmos()
     await client.databaseAccounts.beginCreateOrUpdateAndWait(RG, 'cosmos-scratch', {location: 'eastus', databaseAccountOfferType: 'Standard', locations: [{locationName: 'eastus'}]}, {updateIntervalInMs: 20})
