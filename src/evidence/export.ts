@@ -13,7 +13,7 @@ import type {Environment} from '../catalog/schema.js'
 import {ValidationError} from '../errors.js'
 import {parseDuration} from '../support/duration.js'
 import {verifyChain, type ChainCheck} from './journal.js'
-import {checkAgainstSeal, finalSeal, summaryContradictions} from './seal.js'
+import {summaryProblems} from './seal.js'
 import type {EvidenceTarget} from './blob-sink.js'
 import {mapControls, type ControlCoverage} from './controls.js'
 import {redactedBytes} from './writer.js'
@@ -296,7 +296,7 @@ export function buildReport(options: {
 export function toRunRow(run: EvidenceRun): RunRow {
   const s = run.summary ?? {}
   const chain: ChainCheck = verifyChain(run.journalText, {lastHash: s.journal?.lastHash, lines: s.journal?.lines})
-  const tampered = summaryProblems(run)
+  const tampered = run.summaryText === undefined ? [] : summaryProblems(run.journalText, run.summaryText)
   const objectives = Array.isArray(s.outputs?.objectives) ? s.outputs.objectives : []
   const missed = objectives.some((o) => objectiveNotMet(o))
   const status = s.status ?? 'unfinished'
@@ -330,19 +330,6 @@ export function toRunRow(run: EvidenceRun): RunRow {
     },
     evidenceStoreWarning: s.evidenceStore?.warning,
   }
-}
-
-/**
- * How the run's summary.json contradicts its journal: a SHA-256 other than the one the run's seal recorded, or fields
- * (status, duration, what was left behind…) other than the journal's events say. An export shows such a run as not
- * passed with the reason, instead of what the edited summary claims (issue 16: a summary edited from failed to
- * succeeded was exported as passed, "chain intact"). Runs from before seals existed are compared with the events only.
- */
-function summaryProblems(run: EvidenceRun): string[] {
-  if (run.summaryText === undefined) return []
-  const bytes = Buffer.from(run.summaryText, 'utf8')
-  const sealed = finalSeal(run.journalText)?.files['summary.json'] ? checkAgainstSeal('', run.journalText, {'summary.json': bytes}).filter((p) => p.startsWith('summary.json')) : []
-  return [...sealed, ...summaryContradictions('', run.journalText, bytes)]
 }
 
 /**

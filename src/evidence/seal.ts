@@ -160,6 +160,18 @@ export function summaryContradictions(where: string, journalText: string, summar
   return problems
 }
 
+/**
+ * How a finished run's summary.json contradicts its journal: a SHA-256 other than the one the run's final seal
+ * recorded, or fields (status, duration, what was left behind…) other than the journal's events say. What exports
+ * and `runs show` check before showing a summary (issue 16: a summary edited from failed to succeeded was exported
+ * as passed and shown as succeeded, "chain intact"). Runs from before seals existed are compared with the events only.
+ */
+export function summaryProblems(journalText: string, summaryText: string): string[] {
+  const bytes = Buffer.from(summaryText, 'utf8')
+  const sealed = finalSeal(journalText)?.files['summary.json'] ? checkAgainstSeal('', journalText, {'summary.json': bytes}).filter((p) => p.startsWith('summary.json')) : []
+  return [...sealed, ...summaryContradictions('', journalText, bytes)]
+}
+
 /** Whether `sha256` is the hash some seal of the journal recorded for `file`: a version a resume legitimately replaced. */
 export function wasSealed(journalText: string, file: SealedFile, sha256: string): boolean {
   return findSeals(journalText).some((seal) => seal.files[file]?.sha256 === sha256)
