@@ -15,7 +15,7 @@ import type {Environment} from '../catalog/schema.js'
 import type {RunEventListener} from '../runbooks/events.js'
 import type {Redactor} from './redact.js'
 import {verifyChain} from './journal.js'
-import {finalSeal, wasSealed, type SealedFile} from './seal.js'
+import {appendedAfterEnd, finalSeal, wasSealed, type SealedFile} from './seal.js'
 import {writeRedactedFile} from './writer.js'
 
 export const UPLOAD_STATE_FILE = 'upload-state.json'
@@ -325,6 +325,8 @@ export class RunUploader {
     const complete = text.endsWith('\n') || text === '' ? text : text.slice(0, text.lastIndexOf('\n') + 1)
     const chain = verifyChain(complete)
     if (!chain.ok) throw new EvidenceConflictError(`local journal.jsonl is damaged at line ${chain.firstBad!.line} (${chain.firstBad!.reason}): not uploading it`)
+    const appended = appendedAfterEnd('local ', complete)
+    if (appended.length > 0) throw new EvidenceConflictError(`${appended[0]}: not uploading it`)
     return complete
   }
 

@@ -27,7 +27,7 @@ export default class RunsShow extends BaseCommand<RunDetails> {
     this.say(`${details.runId}: ${details.status}${s ? ` — ${s.runbook.name} on ${s.environment}, ${humanDuration(s.durationMs)}, by ${s.who.osUser}${s.who.azurePrincipal ? ` (${s.who.azurePrincipal})` : ''}` : ''}`)
     this.say(`journal ${details.journalPath}: ${details.chain.ok ? `hash chain OK (${details.chain.lines} lines)` : `HASH CHAIN BROKEN at line ${details.chain.firstBad?.line}: ${details.chain.firstBad?.reason}`}`)
     // summary.json edited after the run (its seal or the journal's events say otherwise): what follows is not the record.
-    for (const problem of details.summaryProblems) this.say(`SUMMARY CHANGED AFTER THE RUN: ${problem}`)
+    for (const problem of details.summaryProblems) this.say(`EVIDENCE CHANGED AFTER THE RUN: ${problem}`)
     if (!s && details.lastEvent) this.say(`last event: #${details.lastEvent.seq} ${details.lastEvent.type}${details.lastEvent.step ? ` (${details.lastEvent.step})` : ''} at ${details.lastEvent.ts}; continue with: opsbook resume ${details.runId}`)
     for (const step of s?.steps ?? [])
       this.say(`  ${step.phase === 'main' ? '' : `${step.phase} `}${step.id.padEnd(30)} ${step.status.padEnd(12)} ${step.durationMs === undefined ? '' : humanDuration(step.durationMs)}${step.error ? `  ${step.error.message}` : ''}`)
