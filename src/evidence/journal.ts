@@ -250,14 +250,8 @@ export class Journal {
       return
     }
     try {
-      const fullAt = diskFullAtBytes()
-      if (fullAt !== undefined && this.bytes + bytes.length > fullAt) {
-        // What write(2) does on a full disk: the part that fits lands, then ENOSPC.
-        if (fullAt > this.bytes) await this.handle.write(bytes, 0, fullAt - this.bytes, this.bytes)
-        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28, syscall: 'write'})
-      }
       // At an explicit position: after a cut-back, the next line goes where the cut one began.
-      await this.handle.write(bytes, 0, bytes.length, this.bytes)
+      await this.writeFully(bytes, this.bytes)
       await this.handle.sync()
       this.syncCount++
     } catch (error) {
@@ -272,6 +266,34 @@ export class Journal {
     this.lastHash = prev
     for (const [index, append] of group.entries()) append.resolve(lines[index]!)
   }
+
+  /**
+   * Write all of `bytes` at `position`. write(2) may write less than asked and say so only by its count — on a
+   * filling disk it writes what fits, and the next call fails with ENOSPC — so the rest is written until done.
+   * Taking a short count for the whole buffer put the next line past the end of the file (a hole of NUL bytes,
+   * a broken chain) on a real full tmpfs.
+   */
+  private async writeFully(bytes: Buffer, position: number): Promise<void> {
+    let offset = 0
+    while (offset < bytes.length) {
+      const at = position + offset
+      let length = bytes.length - offset
+      const fullAt = diskFullAtBytes()
+      if (fullAt !== undefined && at + length > fullAt) {
+        // The test seam behaves as write(2) does on a full disk: the part that fits lands, then ENOSPC.
+        if (at >= fullAt) throw enospc()
+        length = fullAt - at
+      }
+      const {bytesWritten} = await this.handle.write(bytes, offset, length, at)
+      if (!(bytesWritten > 0)) throw enospc()
+      offset += bytesWritten
+    }
+  }
+}
+
+/** An error like the one write(2) gives on a full disk. */
+function enospc(): Error {
+  return Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28, syscall: 'write'})
 }
 
 /**

@@ -172,6 +172,36 @@ describe('newRunId', () => {
   })
 })
 
+describe('Journal on a real full disk (tmpfs)', () => {
+  // What write(2) really does when the disk fills: it writes what fits and returns that count (no error); the next
+  // write fails with ENOSPC. The journal took the short count for the whole line, so the next line was written past
+  // the end of the file — a run on a 64 KB tmpfs left a line of NUL bytes, and the chain was broken, not resumable.
+  it('treats a short write as the start of ENOSPC: the line is cut off, the chain stays whole and continues', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-journal-'))
+    const journal = await Journal.create('short-write', {root})
+    await journal.append(events[0]!)
+    await journal.append(events[1]!)
+    const handle = (journal as unknown as {handle: {write(data: Buffer, offset: number, length: number, position: number): Promise<{bytesWritten: number}>}}).handle
+    const realWrite = handle.write.bind(handle)
+    let calls = 0
+    handle.write = async (data: Buffer, offset: number, length: number, position: number) => {
+      if (++calls === 1) return realWrite(data, offset, Math.min(25, length), position)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28})
+    }
+    const error = await journal.append(events[2]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalWriteError)
+    const text = await readFile(journal.path, 'utf8')
+    expect(text).not.toContain('\0')
+    expect(verifyChain(text)).toMatchObject({ok: true, lines: 2})
+    handle.write = realWrite
+    await journal.append(events[2]!)
+    await journal.close()
+    const after = await readFile(journal.path, 'utf8')
+    expect(after).not.toContain('\0')
+    expect(verifyChain(after), after).toMatchObject({ok: true, lines: 3})
+  })
+})
+
 describe('Journal group commit', () => {
   /** Counts fsyncs and records the file size each one made durable. */
   function watchSyncs(journal: Journal): {sizes: number[]} {

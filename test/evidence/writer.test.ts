@@ -55,6 +55,15 @@ describe('the one redacting writer', () => {
     }
   })
 
+  it('leaves no temporary file behind when the write fails (summary.json.tmp-<pid> stayed on a full disk)', async () => {
+    const {mkdirSync, readdirSync} = await import('node:fs')
+    const dir = tempDir()
+    // A directory where the file should go: the temporary file is written, the rename fails.
+    mkdirSync(join(dir, 'summary.json'))
+    await expect(writeRedactedFile(join(dir, 'summary.json'), {json: {a: 1}})).rejects.toThrow()
+    expect(readdirSync(dir)).toEqual(['summary.json'])
+  })
+
   it('writes exclusively when asked, and never leaves a temporary file behind', async () => {
     const dir = tempDir()
     const path = join(dir, 'once.json')
