@@ -7,7 +7,7 @@
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {mkdir, open, readFile, type FileHandle} from 'node:fs/promises'
+import {mkdir, open, readFile, rmdir, type FileHandle} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import type {RunEvent} from '../runbooks/events.js'
 import {ValidationError} from '../errors.js'
@@ -121,9 +121,20 @@ export class Journal {
   /** Start the journal of a new run; fails if the run already has one. */
   static async create(runId: string, options: {root?: string; redactor?: Redactor; now?: () => Date; sync?: JournalSync} = {}): Promise<Journal> {
     const dir = runDir(options.root ?? defaultRunsRoot(), runId)
-    await mkdir(dir, {recursive: true})
-    await acquireRunLock(dir, runId)
-    const handle = await open(join(dir, JOURNAL_FILE), 'wx')
+    let handle: Awaited<ReturnType<typeof open>>
+    try {
+      await mkdir(dir, {recursive: true})
+      await acquireRunLock(dir, runId)
+      handle = await open(join(dir, JOURNAL_FILE), 'wx')
+    } catch (error) {
+      // Only a file-system error (errno code); a live lock holder (GuardError, exit 5) or an existing journal go as they are.
+      const code = (error as NodeJS.ErrnoException)?.code
+      if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code) || code === 'EEXIST' || (error as {exitCode?: unknown}).exitCode !== undefined) throw error
+      // A full or read-only disk before the first line: say so plainly (not a bare ENOSPC), and leave nothing behind.
+      await releaseRunLock(dir).catch(() => undefined)
+      await rmdir(dir).catch(() => undefined)
+      throw new JournalWriteError(join(dir, JOURNAL_FILE), 0, error, {creating: true})
+    }
     return new Journal(runId, dir, handle, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {seq: 0, lastHash: GENESIS_HASH, bytes: 0}, options.sync)
   }
 
@@ -328,10 +339,15 @@ export class JournalWriteError extends Error {
     readonly path: string,
     readonly lines: number,
     cause: unknown,
+    options: {creating?: boolean} = {},
   ) {
     const errno = (cause as NodeJS.ErrnoException)?.code
     const why = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'the disk is full' : errno === 'EROFS' ? 'the file system is read-only' : (cause as Error)?.message ?? String(cause)
-    super(`cannot write the journal ${path}: ${why}${errno ? ` (${errno})` : ''}; it is intact up to line ${lines} — free space, then \`opsbook resume\` continues the run`)
+    super(
+      options.creating
+        ? `cannot create the journal ${path}: ${why}${errno && !why.includes(errno) ? ` (${errno})` : ''}; nothing was started and no target stays leased — free space, then run it again`
+        : `cannot write the journal ${path}: ${why}${errno ? ` (${errno})` : ''}; it is intact up to line ${lines} — free space, then \`opsbook resume\` continues the run`,
+    )
     this.name = 'JournalWriteError'
     this.code = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'disk-full' : 'journal-write-failed'
   }

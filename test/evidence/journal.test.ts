@@ -265,3 +265,18 @@ describe('Journal group commit', () => {
     await handle.close()
   })
 })
+
+describe('a journal that cannot be created', () => {
+  // Issue 16, item 10: a run on a full disk ended with a bare "Error: ENOSPC: no space left on device, write" and an
+  // empty run.lock in a run folder. The first write failing says what it means, and leaves no folder or lock behind.
+  it('says so plainly, names the journal, and leaves no run folder or lock', async () => {
+    const {existsSync, writeFileSync} = await import('node:fs')
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-journal-'))
+    // `runs` is a file, so the run folder cannot be made (ENOTDIR: what a full or read-only disk looks like to mkdir).
+    writeFileSync(join(root, 'runs'), '')
+    const error = await Journal.create('cannot-create', {root}).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalWriteError)
+    expect((error as Error).message).toMatch(/^cannot create the journal .*cannot-create\/journal\.jsonl: .*ENOTDIR.*; nothing was started and no target stays leased — free space, then run it again$/)
+    expect(existsSync(join(root, 'runs', 'cannot-create'))).toBe(false)
+  })
+})
