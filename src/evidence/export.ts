@@ -13,6 +13,7 @@ import type {Environment} from '../catalog/schema.js'
 import {ValidationError} from '../errors.js'
 import {parseDuration} from '../support/duration.js'
 import {verifyChain, type ChainCheck} from './journal.js'
+import {headlineOutputs} from './outputs.js'
 import {summaryProblems} from './seal.js'
 import type {EvidenceTarget} from './blob-sink.js'
 import {mapControls, type ControlCoverage} from './controls.js'
@@ -203,6 +204,8 @@ export interface RunRow {
   stepTree?: Array<{id: string; uses: string; status: string; depth: number}>
   /** Results of checklist runs (their summary outputs), flattened to label/value pairs. */
   checklist?: Array<{label: string; value: string}>
+  /** What an incident or maintenance run produced (the restored server, its host, the point): its scalar outputs. */
+  outputs?: Array<{label: string; value: string}>
   leftBehind: string[]
   journal: {lines: number; lastHash: string; chainOk: boolean; problem?: string}
   evidenceStoreWarning?: string
@@ -321,6 +324,7 @@ export function toRunRow(run: EvidenceRun): RunRow {
     failedSteps: (s.steps ?? []).filter((step) => step.status === 'failed' || step.status === 'rollback-failed').map((step) => ({id: step.id, message: step.error?.message})),
     ...(stepTree(s.steps ?? []) ? {stepTree: stepTree(s.steps ?? [])} : {}),
     checklist: run.kind === 'checklist' ? flattenOutputs(s.outputs ?? {}) : undefined,
+    ...(run.kind !== 'checklist' && headlineOutputs(s.outputs ?? {}).length > 0 ? {outputs: headlineOutputs(s.outputs ?? {})} : {}),
     leftBehind: s.leftBehind ?? [],
     journal: {
       lines: chain.lines,

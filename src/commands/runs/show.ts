@@ -35,6 +35,9 @@ export default class RunsShow extends BaseCommand<RunDetails> {
       const {renderObjectives} = await import('../../ui/run-summary.js')
       this.say(renderObjectives(s.outputs.objectives as never))
     }
+    const {headlineOutputs} = await import('../../evidence/outputs.js')
+    const outputs = headlineOutputs(s?.outputs ?? {})
+    if (outputs.length > 0) this.say(`outputs:\n${outputs.map((o) => `  ${o.label}: ${o.value}`).join('\n')}`)
     if (s?.leftBehind.length) this.say(`NEEDS A HUMAN: ${s.leftBehind.join(', ')}`)
     // A broken chain means the journal was altered: like `evidence verify`, that is a failure (exit 1).
     if (!details.chain.ok || details.summaryProblems.length > 0) this.exitWith = 1
