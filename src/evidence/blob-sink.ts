@@ -360,7 +360,17 @@ export class RunUploader {
     return false
   }
 
-  async save(): Promise<void> {
+  /**
+   * The sink gave up waiting (finish timed out) and wrote its last state: uploads still running in the background
+   * must not write an older view over what `evidence sync` has recorded since (a sync's pending: false became true).
+   */
+  private stopped = false
+  stop(): void {
+    this.stopped = true
+  }
+
+  async save(options: {final?: boolean} = {}): Promise<void> {
+    if (this.stopped && !options.final) return
     this.state.pending = await this.computePending()
     this.state.updatedAt = new Date().toISOString()
     const path = join(this.runDirectory, UPLOAD_STATE_FILE)
@@ -503,6 +513,9 @@ export class BlobSink {
    * Copy whatever is left (journal tail, summary.json, report.md) within `timeoutMs` (default 20 s), and record the
    * rest as pending. Resolves with the upload state; never rejects.
    */
+  /** Uploads finish() stopped waiting for (settles when they end); for tests. */
+  abandoned?: Promise<unknown>
+
   async finish(options: {timeoutMs?: number} = {}): Promise<UploadState> {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
@@ -520,7 +533,10 @@ export class BlobSink {
       clearTimeout(timeout)
     }
     all.catch(() => {})
-    await this.uploader.save().catch(() => {})
+    // What is still running goes on without writing the state file: this is the sink's last word on it.
+    this.uploader.stop()
+    this.abandoned = all.catch(() => undefined)
+    await this.uploader.save({final: true}).catch(() => {})
     return this.uploader.state
   }
 
