@@ -598,7 +598,7 @@ async function settleInFlightCreates(context: ActionContext, services: AzureServ
 }
 
 /** Wait (bounded) until this run's operations that `match` are no longer running. */
-async function settleOperations(context: ActionContext, services: AzureServices, match: (operation: TrackedOperation) => boolean, timeoutMs: number): Promise<TrackedOperation[]> {
+async function settleOperations(context: ActionContext, services: AzureServices, match: (operation: TrackedOperation) => boolean, timeoutMs: number, next = 'deleting'): Promise<TrackedOperation[]> {
   const creates = (context.operations.startedInRun?.() ?? []).filter(({operation}) => operation.monitorUrl && match(operation))
   const settled: TrackedOperation[] = []
   const deadline = Date.now() + timeoutMs
@@ -611,10 +611,10 @@ async function settleOperations(context: ActionContext, services: AzureServices,
         settled.push(operation)
         break
       }
-      if (!said) context.log(`${operation.description} (started by ${step}) is still running: waiting for it before deleting`)
+      if (!said) context.log(`${operation.description} (started by ${step}) is still running: waiting for it before ${next}`)
       said = true
       if (Date.now() >= deadline) {
-        context.log(`still running after ${humanDuration(timeoutMs)}; deleting what exists now`)
+        context.log(`still running after ${humanDuration(timeoutMs)}; ${next === 'deleting' ? 'deleting what exists now' : `${next} now`}`)
         break
       }
       await delay(services.pollIntervalMs, context.signal)
@@ -659,7 +659,7 @@ export const restoreProductionAction = defineAction({
     }
     const services = azureServices(context)
     const site = `/sites/${app.name.toLowerCase()}`
-    const settled = await settleOperations(context, services, (operation) => new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().includes(site), parseDuration(input.settle)!)
+    const settled = await settleOperations(context, services, (operation) => new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().includes(site), parseDuration(input.settle)!, 'reading what production serves')
     // Returning with production on its version from before accounts for every swap of this run that was waited for.
     const accounted = () => settled.forEach((operation) => context.operations.settled?.(operation))
     const {healthCheckAction, swapBackAction} = await import('./webapp.js')

@@ -193,7 +193,9 @@ export class CredentialError extends OpsbookError {
 export function isCredentialFailure(error: unknown): boolean {
   for (let e = error as {name?: string; cause?: unknown; message?: string} | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (e instanceof CredentialError) return true
-    if (['CredentialUnavailableError', 'AggregateAuthenticationError', 'AuthenticationRequiredError'].includes(e.name ?? '')) return true
+    // AuthenticationError: a source that is configured but cannot sign in (EnvironmentCredential with a wrong secret or an
+    // unreachable authority) — the chain stops there instead of trying the next source.
+    if (['CredentialUnavailableError', 'AggregateAuthenticationError', 'AuthenticationRequiredError', 'AuthenticationError'].includes(e.name ?? '')) return true
     if (typeof e.message === 'string' && /ChainedTokenCredential authentication failed|DefaultAzureCredential/.test(e.message)) return true
   }
   return false
@@ -244,7 +246,9 @@ export function likelyFixes(sources: CredentialSource[], env: NodeJS.ProcessEnv 
 function sdkErrorList(error: unknown): string[] {
   for (let e = error as {errors?: unknown[]; cause?: unknown} | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++)
     if (Array.isArray(e.errors)) return e.errors.map((x) => String((x as Error)?.message ?? x))
-  return []
+  // One source's own failure (AuthenticationError: configured, but it cannot sign in): the chain stopped at it.
+  const single = error as {name?: string; message?: unknown} | undefined
+  return single?.name === 'AuthenticationError' && typeof single.message === 'string' ? [single.message] : []
 }
 
 /** The SDK's message per source (AggregateAuthenticationError.errors name their credential in the text). */

@@ -60,6 +60,9 @@ export function sameResource(a: string, b: string): boolean {
   return path(a) === path(b)
 }
 
+/** How long an interrupted request may still wait for ARM's first answer (so its operation is journaled). */
+export const INITIAL_ANSWER_GRACE_MS = 60_000
+
 /**
  * Run a long-running call, journaling it through `context.operations.started` as soon as ARM answers 201/202, or —
  * when this step had the same operation in flight before a resume — poll that operation's monitor instead.
@@ -87,19 +90,42 @@ export async function runTracked<T>(context: ActionContext, services: AzureServi
   let journaled: Promise<void> | undefined
   let monitorUrl: string | undefined
   const state = spec.state ?? {}
+  // Ctrl-C while the request is on its way must not cut it off: ARM may already be running it (a swap, a restore),
+  // and an operation nobody journaled is one teardown cannot wait for and resume cannot re-attach to — a swap
+  // interrupted so went through after the teardown had checked production, which was left on the slot's build.
+  // Only once ARM has answered (and the operation is journaled) does the interrupt stop the wait; an answer that
+  // never comes is given up after INITIAL_ANSWER_GRACE_MS. A request not yet sent is not sent.
+  const abort = new AbortController()
+  let answered = false
+  let grace: ReturnType<typeof setTimeout> | undefined
+  const stop = () => abort.abort(context.signal.reason)
+  const onInterrupt = () => {
+    if (answered) void (journaled ?? Promise.resolve()).finally(stop)
+    else grace = setTimeout(stop, INITIAL_ANSWER_GRACE_MS)
+  }
+  if (context.signal.aborted) stop()
+  else context.signal.addEventListener('abort', onInterrupt, {once: true})
   const options: LroCallOptions = {
-    abortSignal: context.signal,
+    abortSignal: abort.signal,
     updateIntervalInMs: services.pollIntervalMs,
     onResponse(raw) {
       // Accepted (201/202), or a 200 that still carries an Azure-AsyncOperation monitor: Cosmos DB answers a database
       // account PUT with 200 and the monitor (cosmos-db.json DatabaseAccounts_CreateOrUpdate lists 200 only).
       const running = raw.status === 201 || raw.status === 202 || (raw.status === 200 && raw.headers.get('azure-asyncoperation') != null)
-      if (journaled || !running) return
-      monitorUrl = raw.headers.get('azure-asyncoperation') ?? raw.headers.get('operation-location') ?? raw.headers.get('location') ?? undefined
-      const operation: TrackedOperation = {description: spec.description, method: spec.method, resourceUrl, monitorUrl, state}
-      journaled = context.operations.started(operation)
-      // Journal failures surface below; never as an unhandled rejection.
-      journaled.catch(() => {})
+      if (!journaled && running) {
+        monitorUrl = raw.headers.get('azure-asyncoperation') ?? raw.headers.get('operation-location') ?? raw.headers.get('location') ?? undefined
+        const operation: TrackedOperation = {description: spec.description, method: spec.method, resourceUrl, monitorUrl, state}
+        journaled = context.operations.started(operation)
+        // Journal failures surface below; never as an unhandled rejection.
+        journaled.catch(() => {})
+      }
+      if (!answered) {
+        answered = true
+        if (context.signal.aborted) {
+          clearTimeout(grace)
+          void (journaled ?? Promise.resolve()).finally(stop)
+        }
+      }
     },
   }
   let result: T
@@ -109,6 +135,8 @@ export async function runTracked<T>(context: ActionContext, services: AzureServi
     if (error && typeof error === 'object' && monitorUrl) (error as {monitorUrl?: string}).monitorUrl ??= monitorUrl
     throw error
   } finally {
+    clearTimeout(grace)
+    context.signal.removeEventListener('abort', onInterrupt)
     await journaled
   }
   return {result, resumed: false, state, monitorUrl}

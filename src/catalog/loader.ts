@@ -67,7 +67,7 @@ export function parseCatalog(file: string, text: string): LoadedCatalog {
   if (source.value !== undefined) {
     const parsed = catalogSchema.safeParse(source.value ?? {})
     if (parsed.success) {
-      catalog = parsed.data
+      catalog = withoutPrototypes(parsed.data)
       problems.push(...crossReferenceProblems(catalog, source))
     } else {
       problems.push(...zodProblems(parsed.error, source))
@@ -75,6 +75,20 @@ export function parseCatalog(file: string, text: string): LoadedCatalog {
   }
   if (problems.length > 0 || !catalog) throw new ValidationError(problems, `catalog ${file} is invalid:`)
   return {file, dir: dirname(file), catalog, sha256: createHash('sha256').update(text).digest('hex'), source}
+}
+
+/**
+ * The catalog's maps of names (environments, components, windows) without a prototype: a name looked up there is a
+ * name of the catalog, never an Object method — `--env constructor` or `--param server=toString` found
+ * Object.prototype's function and crashed ("Cannot read properties of undefined") instead of saying the name is unknown.
+ */
+function withoutPrototypes(catalog: Catalog): Catalog {
+  Object.setPrototypeOf(catalog.environments, null)
+  for (const env of Object.values(catalog.environments)) {
+    Object.setPrototypeOf(env.components, null)
+    Object.setPrototypeOf(env.windows, null)
+  }
+  return catalog
 }
 
 /** Checks the schema cannot express: references between parts of the catalog. */

@@ -15,7 +15,7 @@ import type {Environment} from '../catalog/schema.js'
 import type {RunEventListener} from '../runbooks/events.js'
 import type {Redactor} from './redact.js'
 import {verifyChain} from './journal.js'
-import {finalSeal, wasSealed, type SealedFile} from './seal.js'
+import {appendedAfterEnd, finalSeal, wasSealed, type SealedFile} from './seal.js'
 import {writeRedactedFile} from './writer.js'
 
 export const UPLOAD_STATE_FILE = 'upload-state.json'
@@ -196,7 +196,6 @@ export async function readUploadState(runDirectory: string): Promise<UploadState
 export class RunUploader {
   private containerReady = false
   private appendBlobReady = false
-  private detached = false
 
   constructor(
     readonly runDirectory: string,
@@ -326,6 +325,8 @@ export class RunUploader {
     const complete = text.endsWith('\n') || text === '' ? text : text.slice(0, text.lastIndexOf('\n') + 1)
     const chain = verifyChain(complete)
     if (!chain.ok) throw new EvidenceConflictError(`local journal.jsonl is damaged at line ${chain.firstBad!.line} (${chain.firstBad!.reason}): not uploading it`)
+    const appended = appendedAfterEnd('local ', complete)
+    if (appended.length > 0) throw new EvidenceConflictError(`${appended[0]}: not uploading it`)
     return complete
   }
 
@@ -360,16 +361,16 @@ export class RunUploader {
   }
 
   /**
-   * Stop recording: work still in flight may finish, but never writes upload-state.json again. The live sink detaches
-   * when it finishes, because by then `evidence sync` may own the record (seen under load: a batch that outlived
-   * `finish`'s timeout saved `pending: true` over the state sync had just completed).
+   * The sink gave up waiting (finish timed out) and wrote its last state: uploads still running in the background
+   * must not write an older view over what `evidence sync` has recorded since (a sync's pending: false became true).
    */
-  detach(): void {
-    this.detached = true
+  private stopped = false
+  stop(): void {
+    this.stopped = true
   }
 
-  async save(): Promise<void> {
-    if (this.detached) return
+  async save(options: {final?: boolean} = {}): Promise<void> {
+    if (this.stopped && !options.final) return
     this.state.pending = await this.computePending()
     this.state.updatedAt = new Date().toISOString()
     const path = join(this.runDirectory, UPLOAD_STATE_FILE)
@@ -512,6 +513,9 @@ export class BlobSink {
    * Copy whatever is left (journal tail, summary.json, report.md) within `timeoutMs` (default 20 s), and record the
    * rest as pending. Resolves with the upload state; never rejects.
    */
+  /** Uploads finish() stopped waiting for (settles when they end); for tests. */
+  abandoned?: Promise<unknown>
+
   async finish(options: {timeoutMs?: number} = {}): Promise<UploadState> {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
@@ -529,8 +533,10 @@ export class BlobSink {
       clearTimeout(timeout)
     }
     all.catch(() => {})
-    await this.uploader.save().catch(() => {})
-    this.uploader.detach()
+    // What is still running goes on without writing the state file: this is the sink's last word on it.
+    this.uploader.stop()
+    this.abandoned = all.catch(() => undefined)
+    await this.uploader.save({final: true}).catch(() => {})
     return this.uploader.state
   }
 

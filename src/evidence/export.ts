@@ -13,6 +13,8 @@ import type {Environment} from '../catalog/schema.js'
 import {ValidationError} from '../errors.js'
 import {parseDuration} from '../support/duration.js'
 import {verifyChain, type ChainCheck} from './journal.js'
+import {headlineOutputs} from './outputs.js'
+import {summaryProblems} from './seal.js'
 import type {EvidenceTarget} from './blob-sink.js'
 import {mapControls, type ControlCoverage} from './controls.js'
 import {redactedBytes} from './writer.js'
@@ -202,6 +204,8 @@ export interface RunRow {
   stepTree?: Array<{id: string; uses: string; status: string; depth: number}>
   /** Results of checklist runs (their summary outputs), flattened to label/value pairs. */
   checklist?: Array<{label: string; value: string}>
+  /** What an incident or maintenance run produced (the restored server, its host, the point): its scalar outputs. */
+  outputs?: Array<{label: string; value: string}>
   leftBehind: string[]
   journal: {lines: number; lastHash: string; chainOk: boolean; problem?: string}
   evidenceStoreWarning?: string
@@ -295,6 +299,7 @@ export function buildReport(options: {
 export function toRunRow(run: EvidenceRun): RunRow {
   const s = run.summary ?? {}
   const chain: ChainCheck = verifyChain(run.journalText, {lastHash: s.journal?.lastHash, lines: s.journal?.lines})
+  const tampered = run.summaryText === undefined ? [] : summaryProblems(run.journalText, run.summaryText)
   const objectives = Array.isArray(s.outputs?.objectives) ? s.outputs.objectives : []
   const missed = objectives.some((o) => objectiveNotMet(o))
   const status = s.status ?? 'unfinished'
@@ -307,7 +312,7 @@ export function toRunRow(run: EvidenceRun): RunRow {
     title: s.runbook?.title ?? run.runbook ?? '',
     kind: run.kind ?? 'unknown',
     status,
-    passed: status === 'succeeded' && !missed,
+    passed: status === 'succeeded' && !missed && tampered.length === 0,
     startedAt: run.startedAt,
     finishedAt: s.finishedAt,
     durationMs: s.durationMs,
@@ -319,8 +324,14 @@ export function toRunRow(run: EvidenceRun): RunRow {
     failedSteps: (s.steps ?? []).filter((step) => step.status === 'failed' || step.status === 'rollback-failed').map((step) => ({id: step.id, message: step.error?.message})),
     ...(stepTree(s.steps ?? []) ? {stepTree: stepTree(s.steps ?? [])} : {}),
     checklist: run.kind === 'checklist' ? flattenOutputs(s.outputs ?? {}) : undefined,
+    ...(run.kind !== 'checklist' && headlineOutputs(s.outputs ?? {}).length > 0 ? {outputs: headlineOutputs(s.outputs ?? {})} : {}),
     leftBehind: s.leftBehind ?? [],
-    journal: {lines: chain.lines, lastHash: chain.lastHash, chainOk: chain.ok, problem: chain.firstBad ? `line ${chain.firstBad.line}: ${chain.firstBad.reason}` : undefined},
+    journal: {
+      lines: chain.lines,
+      lastHash: chain.lastHash,
+      chainOk: chain.ok && tampered.length === 0,
+      problem: [chain.firstBad ? `line ${chain.firstBad.line}: ${chain.firstBad.reason}` : undefined, ...tampered].filter(Boolean).join('; ') || undefined,
+    },
     evidenceStoreWarning: s.evidenceStore?.warning,
   }
 }

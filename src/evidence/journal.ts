@@ -7,7 +7,7 @@
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {mkdir, open, readFile, type FileHandle} from 'node:fs/promises'
+import {mkdir, open, readFile, rmdir, type FileHandle} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import type {RunEvent} from '../runbooks/events.js'
 import {ValidationError} from '../errors.js'
@@ -121,9 +121,20 @@ export class Journal {
   /** Start the journal of a new run; fails if the run already has one. */
   static async create(runId: string, options: {root?: string; redactor?: Redactor; now?: () => Date; sync?: JournalSync} = {}): Promise<Journal> {
     const dir = runDir(options.root ?? defaultRunsRoot(), runId)
-    await mkdir(dir, {recursive: true})
-    await acquireRunLock(dir, runId)
-    const handle = await open(join(dir, JOURNAL_FILE), 'wx')
+    let handle: Awaited<ReturnType<typeof open>>
+    try {
+      await mkdir(dir, {recursive: true})
+      await acquireRunLock(dir, runId)
+      handle = await open(join(dir, JOURNAL_FILE), 'wx')
+    } catch (error) {
+      // Only a file-system error (errno code); a live lock holder (GuardError, exit 5) or an existing journal go as they are.
+      const code = (error as NodeJS.ErrnoException)?.code
+      if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code) || code === 'EEXIST' || (error as {exitCode?: unknown}).exitCode !== undefined) throw error
+      // A full or read-only disk before the first line: say so plainly (not a bare ENOSPC), and leave nothing behind.
+      await releaseRunLock(dir).catch(() => undefined)
+      await rmdir(dir).catch(() => undefined)
+      throw new JournalWriteError(join(dir, JOURNAL_FILE), 0, error, {creating: true})
+    }
     return new Journal(runId, dir, handle, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {seq: 0, lastHash: GENESIS_HASH, bytes: 0}, options.sync)
   }
 
@@ -250,14 +261,8 @@ export class Journal {
       return
     }
     try {
-      const fullAt = diskFullAtBytes()
-      if (fullAt !== undefined && this.bytes + bytes.length > fullAt) {
-        // What write(2) does on a full disk: the part that fits lands, then ENOSPC.
-        if (fullAt > this.bytes) await this.handle.write(bytes, 0, fullAt - this.bytes, this.bytes)
-        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28, syscall: 'write'})
-      }
       // At an explicit position: after a cut-back, the next line goes where the cut one began.
-      await this.handle.write(bytes, 0, bytes.length, this.bytes)
+      await this.writeFully(bytes, this.bytes)
       await this.handle.sync()
       this.syncCount++
     } catch (error) {
@@ -272,6 +277,34 @@ export class Journal {
     this.lastHash = prev
     for (const [index, append] of group.entries()) append.resolve(lines[index]!)
   }
+
+  /**
+   * Write all of `bytes` at `position`. write(2) may write less than asked and say so only by its count — on a
+   * filling disk it writes what fits, and the next call fails with ENOSPC — so the rest is written until done.
+   * Taking a short count for the whole buffer put the next line past the end of the file (a hole of NUL bytes,
+   * a broken chain) on a real full tmpfs.
+   */
+  private async writeFully(bytes: Buffer, position: number): Promise<void> {
+    let offset = 0
+    while (offset < bytes.length) {
+      const at = position + offset
+      let length = bytes.length - offset
+      const fullAt = diskFullAtBytes()
+      if (fullAt !== undefined && at + length > fullAt) {
+        // The test seam behaves as write(2) does on a full disk: the part that fits lands, then ENOSPC.
+        if (at >= fullAt) throw enospc()
+        length = fullAt - at
+      }
+      const {bytesWritten} = await this.handle.write(bytes, offset, length, at)
+      if (!(bytesWritten > 0)) throw enospc()
+      offset += bytesWritten
+    }
+  }
+}
+
+/** An error like the one write(2) gives on a full disk. */
+function enospc(): Error {
+  return Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28, syscall: 'write'})
 }
 
 /**
@@ -306,10 +339,15 @@ export class JournalWriteError extends Error {
     readonly path: string,
     readonly lines: number,
     cause: unknown,
+    options: {creating?: boolean} = {},
   ) {
     const errno = (cause as NodeJS.ErrnoException)?.code
     const why = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'the disk is full' : errno === 'EROFS' ? 'the file system is read-only' : (cause as Error)?.message ?? String(cause)
-    super(`cannot write the journal ${path}: ${why}${errno ? ` (${errno})` : ''}; it is intact up to line ${lines} — free space, then \`opsbook resume\` continues the run`)
+    super(
+      options.creating
+        ? `cannot create the journal ${path}: ${why}${errno && !why.includes(errno) ? ` (${errno})` : ''}; nothing was started and no target stays leased — free space, then run it again`
+        : `cannot write the journal ${path}: ${why}${errno ? ` (${errno})` : ''}; it is intact up to line ${lines} — free space, then \`opsbook resume\` continues the run`,
+    )
     this.name = 'JournalWriteError'
     this.code = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'disk-full' : 'journal-write-failed'
   }

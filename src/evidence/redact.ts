@@ -171,6 +171,12 @@ export class Redactor {
 
   private walk(value: unknown, seen: WeakSet<object>): unknown {
     if (typeof value === 'string') return this.redactText(value)
+    // A number can hold a secret too (fromJSON of a numeric secret, a PIN inside a count): it becomes the string
+    // `[REDACTED]` here, since redacting its digits in the serialised text would leave invalid JSON (`"n": [REDACTED]`).
+    if (typeof value === 'number' || typeof value === 'bigint') {
+      const text = String(value)
+      return this.redactText(text) === text ? value : REDACTED
+    }
     if (Array.isArray(value)) {
       if (seen.has(value)) return '[Circular]'
       seen.add(value)

@@ -126,6 +126,7 @@ ${r.objectives
 </tbody></table>`
     : ''
 }
+${r.outputs?.length ? `<h4>Outputs</h4><table><tbody>${r.outputs.map((o) => `<tr><td>${esc(o.label)}</td><td>${esc(o.value)}</td></tr>`).join('')}</tbody></table>` : ''}
 ${r.checklist?.length ? `<h4>Checklist results</h4><table><tbody>${r.checklist.map((c) => `<tr><td>${esc(c.label)}</td><td>${esc(c.value)}</td></tr>`).join('')}</tbody></table>` : ''}
 ${r.approvals.length ? `<h4>Approvals</h4><table><thead><tr><th>Step</th><th>By</th><th>Via</th><th>At</th><th>Reason</th></tr></thead><tbody>${r.approvals.map((a) => `<tr><td>${esc(a.step ?? '')}</td><td>${esc(a.by ?? '')}</td><td>${esc(a.via ?? '')}</td><td>${esc(a.at ?? '')}</td><td>${esc(a.reason ?? '')}</td></tr>`).join('')}</tbody></table>` : ''}
 ${r.overrides.length ? `<h4>Overrides</h4><table><thead><tr><th>Guard</th><th>Reason</th><th>By</th><th>At</th></tr></thead><tbody>${r.overrides.map((o) => `<tr><td>${esc(o.kind ?? '')}</td><td>${esc(o.reason ?? '')}</td><td>${esc(o.by ?? '')}</td><td>${esc(o.at ?? '')}</td></tr>`).join('')}</tbody></table>` : ''}

@@ -72,6 +72,10 @@ function runSection(run: RunRow, heading: string): string[] {
     out.push('', 'Checklist results:', '')
     out.push(table(['Result', 'Value'], run.checklist.map((c) => [c.label, c.value])))
   }
+  if (run.outputs?.length) {
+    out.push('', 'Outputs:', '')
+    out.push(table(['Output', 'Value'], run.outputs.map((o) => [o.label, o.value])))
+  }
   if (run.approvals.length) {
     out.push('', 'Approvals:', '')
     out.push(table(['Step', 'By', 'Via', 'At', 'Reason'], run.approvals.map((a) => [a.step ?? '', a.by ?? '', a.via ?? '', a.at ?? '', a.reason ?? ''])))

@@ -52,8 +52,12 @@ export async function acquireRunLock(dir: string, runId: string): Promise<RunLoc
       const handle = await open(path, 'wx')
       try {
         await handle.writeFile(JSON.stringify(mine))
+      } catch (error) {
+        // A full disk took the file but not its content: an empty lock would be read as a lock being written.
+        await rm(path, {force: true})
+        throw error
       } finally {
-        await handle.close()
+        await handle.close().catch(() => undefined)
       }
       return mine
     } catch (error) {

@@ -12,6 +12,7 @@ import type {RunStatus} from '../runbooks/events.js'
 import {REFUSED_FILE, type RefusedRun} from './refused.js'
 import {JOURNAL_FILE, LOCK_FILE, SUMMARY_FILE, runDir, verifyChain, type ChainCheck, type JournalLine} from './journal.js'
 import type {RunSummary} from './summary.js'
+import {summaryProblems} from './seal.js'
 
 /** `crashed`: no summary, no run.finished, and no live process holds the run. `refused`: preflight refused it (refused.ts). */
 export type StoredRunStatus = RunStatus | 'crashed' | 'refused'
@@ -36,6 +37,8 @@ export interface RunDetails {
   refused?: RefusedRun
   /** The hash chain, checked against the line count and last hash summary.json recorded. */
   chain: ChainCheck
+  /** How summary.json contradicts the journal (its seal, its events): edited after the run. Empty when it agrees. */
+  summaryProblems: string[]
   /** The last journal event, e.g. where a crashed run stopped. */
   lastEvent?: Pick<JournalLine, 'seq' | 'ts' | 'type' | 'step'>
 }
@@ -72,6 +75,7 @@ export async function showRun(root: string, runId: string): Promise<RunDetails> 
     ...(state.summary ? {summary: state.summary} : {}),
     ...(state.refused ? {refused: state.refused} : {}),
     chain,
+    summaryProblems: state.summary && existsSync(join(dir, SUMMARY_FILE)) ? summaryProblems(journalText, await readFile(join(dir, SUMMARY_FILE), 'utf8')) : [],
     ...(state.last ? {lastEvent: {seq: state.last.seq, ts: state.last.ts, type: state.last.type, step: state.last.step}} : {}),
   }
 }

@@ -160,6 +160,58 @@ export function summaryContradictions(where: string, journalText: string, summar
   return problems
 }
 
+/** End states `opsbook resume` continues (an interrupted run, exit 130; a teardown that did not complete, exit 3). */
+export const RESUMABLE: readonly string[] = ['running', 'interrupted', 'rollback-failed']
+
+/**
+ * Lines that no genuine journal has: a run that finished in a state opsbook never resumes (succeeded, failed after a
+ * complete rollback, blocked…) ends with its seal, so a later run.started, step event, second outcome or second seal
+ * was appended after the run. The chain needs no key, so such a "resumed segment" hashes correctly; this is what
+ * keeps it from replacing a sealed summary in Blob (issue 16: a failed run was laundered to succeeded that way).
+ * Returns the first such line as a sentence (prefixed with `where`), or nothing.
+ */
+export function appendedAfterEnd(where: string, journalText: string): string[] {
+  let ended: string | undefined
+  let sealed = false
+  const lines = journalText.split('\n')
+  for (const [index, text] of lines.entries()) {
+    if (!text) continue
+    let line: Partial<JournalLine>
+    try {
+      line = JSON.parse(text) as Partial<JournalLine>
+    } catch {
+      continue
+    }
+    const type = String(line.type)
+    if (ended !== undefined) {
+      if (type === SEAL_EVENT && !sealed) {
+        sealed = true
+        continue
+      }
+      if (type === 'run.started' || type === 'run.finished' || type === SEAL_EVENT || type.startsWith('step.'))
+        return [`${where}journal.jsonl line ${index + 1}: ${type} after the run finished as "${ended}", which opsbook never resumes (appended after the run)`]
+      continue
+    }
+    if (type === 'run.finished') {
+      const status = String((line.data as {status?: unknown} | undefined)?.status)
+      if (!RESUMABLE.includes(status)) ended = status
+    }
+  }
+  return []
+}
+
+/**
+ * How a finished run's summary.json contradicts its journal: a SHA-256 other than the one the run's final seal
+ * recorded, or fields (status, duration, what was left behind…) other than the journal's events say. What exports
+ * and `runs show` check before showing a summary (issue 16: a summary edited from failed to succeeded was exported
+ * as passed and shown as succeeded, "chain intact"). Runs from before seals existed are compared with the events only.
+ */
+export function summaryProblems(journalText: string, summaryText: string): string[] {
+  const bytes = Buffer.from(summaryText, 'utf8')
+  const sealed = finalSeal(journalText)?.files['summary.json'] ? checkAgainstSeal('', journalText, {'summary.json': bytes}).filter((p) => p.startsWith('summary.json')) : []
+  return [...appendedAfterEnd('', journalText), ...sealed, ...summaryContradictions('', journalText, bytes)]
+}
+
 /** Whether `sha256` is the hash some seal of the journal recorded for `file`: a version a resume legitimately replaced. */
 export function wasSealed(journalText: string, file: SealedFile, sha256: string): boolean {
   return findSeals(journalText).some((seal) => seal.files[file]?.sha256 === sha256)

@@ -12,7 +12,7 @@ import {ValidationError} from '../errors.js'
 import {describeError, findRunBlobPrefix, readUploadState, type EvidenceTarget} from './blob-sink.js'
 import {BUNDLE_FORMAT, describeRun, MANIFEST_FILE, runsCsv, sha256, toRunRow, type BundleManifest, type EvidenceReport, type SummaryLike} from './export.js'
 import {verifyChain} from './journal.js'
-import {checkAgainstSeal, summaryContradictions} from './seal.js'
+import {appendedAfterEnd, checkAgainstSeal, summaryContradictions} from './seal.js'
 import {redactedBytes} from './writer.js'
 
 export interface VerifyCheck {
@@ -261,6 +261,7 @@ export function runFileChecks(where: string, files: RunFiles): VerifyCheck[] {
       : {subject, ok: false, message: `${subject} line ${chain.firstBad!.line}: ${chain.firstBad!.reason}`},
   ]
   const problems = [
+    ...appendedAfterEnd(prefix, journalText),
     ...checkAgainstSeal(prefix, journalText, {'summary.json': files.summary, 'report.md': files.report, 'request.json': files.request}),
     ...(files.summary ? summaryContradictions(prefix, journalText, files.summary) : []),
   ]

@@ -6,7 +6,7 @@
  * (escaped quotes); text is redacted as text. Byte copies of evidence that already went through here (a journal
  * downloaded from Blob to resume, the run files inside an evidence bundle) are the only files written otherwise.
  */
-import {mkdir, open, rename, writeFile} from 'node:fs/promises'
+import {mkdir, open, rename, rm, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {Redactor} from './redact.js'
 
@@ -75,8 +75,14 @@ export async function writeRedactedFile(
     await writeFile(path, bytes)
   } else {
     const temporary = `${path}.tmp-${process.pid}`
-    await writeFile(temporary, bytes)
-    await rename(temporary, path)
+    try {
+      await writeFile(temporary, bytes)
+      await rename(temporary, path)
+    } catch (error) {
+      // A full disk (or a rename refused) must not leave a half-written temporary file beside the evidence.
+      await rm(temporary, {force: true}).catch(() => undefined)
+      throw error
+    }
   }
   return bytes
 }

@@ -325,7 +325,13 @@ export function evaluateExpression(expression: string, context: ExpressionContex
 
 /** Whether any context value `expression` reads (a whole context, a property, or what a computed index could reach) holds a secret. */
 function readsSecret(expression: string, context: ExpressionContext, taint: TaintTracker): boolean {
-  return expressionReferences(expression).some((reference) => taint.holdsSecret(resolvePath(contextRoot(context, reference.context), reference.path)))
+  return expressionReferences(expression).some((reference) => {
+    const value = resolvePath(contextRoot(context, reference.context), reference.path)
+    // Read with the key it sits under: a string under `token`, `password`, `connectionString`… is secret whatever it
+    // looks like, as it is where the object itself is written (a catalog tag `token: …` leaked through an expression).
+    const key = reference.path.at(-1)
+    return taint.holdsSecret(key === undefined ? value : {[key]: value})
+  })
 }
 
 function contextRoot(context: ExpressionContext, name: string): unknown {

@@ -11,6 +11,7 @@ import {configurationIssues} from '../actions/drill.js'
 import {describedOnlySentence} from '../catalog/notes.js'
 import type {GuardDecision} from './guards.js'
 import type {Environment} from '../catalog/schema.js'
+import {Redactor} from '../evidence/redact.js'
 import {decidedUpFront, upFrontContext, evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import {flattenSteps} from './groups.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
@@ -76,6 +77,7 @@ export function planContext(environment: Environment, environmentName: string, n
 /** Build the plan of a prepared run. Changes nothing and contacts nothing. */
 export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision; now?: Date} = {}): RunPlan {
   const {runbook, environment, envName, params, loaded} = prepared
+  const taint = new Redactor()
   const secretParams = Object.entries(runbook.params).filter(([, s]) => s.type === 'secret').map(([n]) => n)
   const shownParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secretParams.includes(k) ? '[REDACTED]' : v]))
   const context: ExpressionContext = {
@@ -84,6 +86,9 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
     env: {...environment, name: envName},
     catalog: loaded.catalog as unknown as Record<string, unknown>,
     run: {id: '<run-id>', startedAt: '<start>', runbook: runbook.name, environment: envName, production: environment.production},
+    // What an expression computes from a secret-looking value (a catalog tag `token`, a connection string) is shown
+    // redacted, as the run's journal shows it: the plan is printed, and a printout is a place secrets leak to.
+    taint,
   }
   const plan = planContext(environment, envName, options.now ?? new Date())
   // now() (e.g. a drill's "restore to the latest point") shows the plan's own clock.
@@ -98,7 +103,7 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
   const planCall = (call: ActionCall, step?: StepSpec, parent?: string): PlannedCall => {
     const action = findAction(call.uses)
     const stepContext = contextOf(step, parent)
-    const inputs = resolveForPlan(call.with, stepContext) as Record<string, unknown>
+    const inputs = taint.redact(resolveForPlan(call.with, stepContext)) as Record<string, unknown>
     if (step?.group) {
       const callee = step.group.callee
       const count = step.group.steps.length + step.group.finally.length

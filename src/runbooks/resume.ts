@@ -5,11 +5,12 @@
  */
 import {getEnvironment, loadCatalog} from '../catalog/loader.js'
 import {ValidationError} from '../errors.js'
+import {RESUMABLE} from '../evidence/seal.js'
 import type {ResumeState} from '../evidence/resume-state.js'
 import {opsbookRoot, runRunbook, type RunOptions, type RunResult} from './runner.js'
 
-/** End states `opsbook resume` continues. */
-export const RESUMABLE: readonly string[] = ['running', 'interrupted', 'rollback-failed']
+/** End states `opsbook resume` continues (one list with the evidence checks that refuse lines after any other end). */
+export {RESUMABLE}
 
 export interface ResumeOptions extends Omit<RunOptions, 'runbook' | 'envName' | 'params' | 'resume'> {
   runId: string

@@ -75,6 +75,15 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   for (const warning of doc.warnings) {
     problems.push({location: at(warning.pos[0]), code: 'yaml-syntax', message: `YAML: ${firstLine(warning.message)}`})
   }
+  // `__proto__` as a key sets a JavaScript object's prototype instead of adding the key: whatever it holds would be
+  // dropped without a word (an environment named so was neither validated nor listed). It is refused where it stands.
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key as Node | null
+      if (isScalar(key) && key.value === '__proto__')
+        problems.push({location: at(key.range?.[0] ?? 0), code: 'reserved-key', message: '"__proto__" cannot be used as a key or name (it is reserved in JavaScript objects); rename it'})
+    },
+  })
   // A duplicate key alone should not hide every other problem: validate what the last occurrence says as well.
   const onlyDuplicates = doc.errors.length > 0 && doc.errors.every((e) => e.code === 'DUPLICATE_KEY')
   let value: unknown

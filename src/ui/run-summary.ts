@@ -3,6 +3,7 @@
  * and where the journal is. Uses cli-table3 for aligned tables with wide characters.
  */
 import Table from 'cli-table3'
+import {headlineOutputs} from '../evidence/outputs.js'
 import type {RunResult} from '../runbooks/runner.js'
 import {humanDuration} from '../support/duration.js'
 
@@ -36,6 +37,8 @@ export function renderObjectives(rows: ObjectiveRow[]): string {
 export function printRunSummary(result: RunResult, out: NodeJS.WritableStream = process.stdout): void {
   const rows = objectiveRows(result)
   if (rows.length > 0) out.write(`\nRecovery objectives (${result.environment}):\n${renderObjectives(rows)}\n`)
+  const outputs = headlineOutputs(result.outputs ?? {})
+  if (outputs.length > 0) out.write(`\nOutputs:\n${outputs.map((o) => `  ${o.label}: ${o.value}`).join('\n')}\n`)
   for (const warning of result.warnings) out.write(`warning: ${warning}\n`)
   for (const o of result.overrides) out.write(`override: ${o.detail} — reason: ${o.reason}\n`)
   if (result.leftBehind.length > 0) out.write(`\nNEEDS A HUMAN — left behind:\n${result.leftBehind.map((l) => `  - ${l}`).join('\n')}\n`)

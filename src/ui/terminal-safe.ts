@@ -14,7 +14,7 @@ export function terminalSafe(text: string): string {
 export function terminalSafeDeep<T>(value: T): T {
   if (typeof value === 'string') return terminalSafe(value) as T
   if (Array.isArray(value)) return value.map((v) => terminalSafeDeep(v)) as T
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  if (value && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(value)) out[k] = terminalSafeDeep(v)
     return out as T

@@ -59,3 +59,29 @@ describe('credentialError', () => {
     expect(credentialError(sdk, {sources, env: {GITHUB_ACTIONS: 'true'}}).suggestions[0]).toContain('AZURE_FEDERATED_TOKEN_FILE')
   })
 })
+
+// A service principal's variables set, but its sign-in failing (a wrong secret, the authority unreachable): the SDK
+// throws AuthenticationError from EnvironmentCredential instead of trying further sources, and `opsbook run` printed
+// its raw message and exited 1 — preflight's "not ready" is exit 6 with the one formatted message.
+describe('a credential source that fails to sign in', () => {
+  it('is a credential failure (exit 6), not an unexplained error', async () => {
+    const {DefaultAzureCredential} = await import('@azure/identity')
+    const saved = {...process.env}
+    Object.assign(process.env, {AZURE_CLIENT_ID: '11111111-1111-1111-1111-111111111111', AZURE_TENANT_ID: '22222222-2222-2222-2222-222222222222', AZURE_CLIENT_SECRET: 'not-the-secret'})
+    try {
+      const failure = await new DefaultAzureCredential({authorityHost: 'https://127.0.0.1:9'}).getToken('https://management.azure.com/.default').catch((e: unknown) => e)
+      expect((failure as Error).name).toBe('AuthenticationError')
+      expect(isCredentialFailure(failure)).toBe(true)
+      const sources = await detectCredentialSources({env: bare({AZURE_CLIENT_ID: 'a', AZURE_TENANT_ID: 'b', AZURE_CLIENT_SECRET: 'not-the-secret'})})
+      const error = credentialError(failure, {environment: 'production', sources, env: {}})
+      expect(error.exitCode).toBe(ExitCode.notReady)
+      // The source that is configured says why it did not sign in.
+      expect(error.message).toMatch(/✔ service principal .* — but: EnvironmentCredential authentication failed/)
+      expect(error.message).toMatch(/^no Azure credential for environment "production"/)
+      expect(error.message).not.toContain('not-the-secret')
+    } finally {
+      for (const key of ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_CLIENT_SECRET']) if (saved[key] === undefined) delete process.env[key]
+      else process.env[key] = saved[key]
+    }
+  }, 60_000)
+})

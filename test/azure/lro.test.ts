@@ -80,3 +80,42 @@ describe('re-attaching to a tracked operation', () => {
     }
   })
 })
+
+// Issue 16, item 6: Ctrl-C while a slot swap's POST was on its way cut the request off client-side, but ARM had it
+// and swapped: the operation was never journaled, so the interrupted run's teardown found production "as before"
+// (the swap still running), the swap then completed, and production was left on the slot's build.
+describe('Ctrl-C while ARM has not answered yet', () => {
+  it('lets the request finish and journals its operation, then stops waiting for it', async () => {
+    const {runTracked} = await import('../../src/azure/lro.js')
+    const web = await fixture.services.web()
+    const site = 'app-shop-storefront'
+    const swapsBefore = fixture.emulator.state.operations().filter((o) => o.operation === 'webapp.swap').length
+    fixture.emulator.faults.set({latencyMs: 800})
+    const controller = new AbortController()
+    const {context, started} = makeContext(fixture, {signal: controller.signal})
+    try {
+      const tracked = runTracked(context, fixture.services, {
+        description: `webapp.swap ${site}: staging ⇄ production`,
+        method: 'POST',
+        resource: `/subscriptions/${fixture.environment.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${site}/slotsswap`,
+        call: async (options) => {
+          const sending = web.webApps.beginSwapSlotWithProductionAndWait(RG, site, {targetSlot: 'staging', preserveVnet: true}, options as never)
+          // Ctrl-C while the POST waits for ARM's answer (the emulator holds every request 800 ms).
+          setTimeout(() => controller.abort('SIGINT'), 200)
+          return sending
+        },
+      })
+      await expect(tracked).rejects.toBeDefined()
+      const swaps = fixture.emulator.state.operations().filter((o) => o.operation === 'webapp.swap')
+      // ARM got the request and runs the swap: the run knows, so teardown can wait for it and resume re-attach.
+      expect(swaps).toHaveLength(swapsBefore + 1)
+      expect(started).toHaveLength(1)
+      expect(started[0]!.monitorUrl).toMatch(/^https:\/\//)
+    } finally {
+      fixture.emulator.faults.clear()
+      // Put production back: wait for the swap, then swap again.
+      while (fixture.emulator.state.operations().some((o) => o.operation === 'webapp.swap' && o.status === 'InProgress')) await new Promise((resolve) => setTimeout(resolve, 50))
+      await web.webApps.beginSwapSlotWithProductionAndWait(RG, site, {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 20})
+    }
+  })
+})

@@ -35,6 +35,23 @@ describe('hostile input', () => {
     // A hang never ends; a loaded machine only starts a process slowly: generous limits, not a race against start-up.
   }, 180_000)
 
+  it('names that are Object members (__proto__, constructor, toString) are a positioned error or an unknown name (exit 2), never a crash', async () => {
+    // An environment named __proto__ was dropped without a word ("valid:" and nothing listed), and --env constructor,
+    // --env toString found Object.prototype's function: "Cannot read properties of undefined (reading 'find')", exit 1.
+    const {readFileSync} = await import('node:fs')
+    const catalog = readFileSync(join(process.cwd(), 'runbooks.yaml'), 'utf8')
+    const dir = scratchDir({'runbooks.yaml': catalog, 'proto.yaml': 'version: 1\nenvironments:\n  __proto__:\n    cloud: emulator\n'})
+    const proto = await runCliInProcess(['catalog', 'validate', '--catalog', 'proto.yaml'], {cwd: dir})
+    expect([proto.code, proto.stderr]).toEqual([2, expect.stringMatching(/proto\.yaml:3:3: "__proto__" cannot be used as a key or name/)])
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const window = await runCliInProcess(['window', 'status', '--env', name], {cwd: dir})
+      expect([window.code, window.stderr], name).toEqual([2, expect.stringMatching(new RegExp(`unknown environment "${name}"`))])
+    }
+    const plan = await runCliInProcess(['plan', 'pg-pitr', '--env', 'local', '--param', 'server=constructor'], {cwd: dir})
+    expect(plan.code).toBe(2)
+    expect(plan.stderr).not.toMatch(/undefined/)
+  })
+
   it('a run id that climbs out of .opsbook/runs is refused (exit 2) by every command that takes one', async () => {
     const dir = scratchDir()
     for (const args of [['runs', 'show', '..'], ['resume', '../../etc'], ['runs', 'show', 'a/../../b']]) {

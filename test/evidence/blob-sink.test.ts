@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {BlobSink, readUploadState, runBlobPrefix} from '../../src/evidence/blob-sink.js'
@@ -116,4 +116,31 @@ describe('blob sink', () => {
     expect((await blob.downloadToBuffer()).equals(local)).toBe(true)
     expect(existsSync(join(runDir(root, runId), 'upload-state.json'))).toBe(true)
   })
+})
+
+// The sink's finish() stops waiting at its deadline, but the upload it started goes on (SDK retries) and used to
+// write upload-state.json when it ended — over what `evidence sync` had recorded meanwhile (pending: false → true).
+describe('blob sink after finish gave up', () => {
+  it('lets the abandoned upload end without writing the state file again', async () => {
+    let down = false
+    const fixture = await startBlobFixture({isDown: () => down})
+    try {
+      const root = tempDir()
+      const runId = newRunId('dr-drill')
+      const sink = await BlobSink.open({root, runId, environmentName: 'local', startedAt: new Date(), target: fixture.target, batchMs: 10, requestTimeoutMs: 300, retryAfterMs: 50})
+      const journal = await writeJournal(root, runId, [runStarted(runId), ...steps(3)], sink.listener)
+      await completeRun(journal, summaryFor(journal))
+      down = true
+      const state = await sink.finish({timeoutMs: 50})
+      expect(state.pending).toBe(true)
+      // Meanwhile another process (evidence sync) records its own outcome.
+      const path = join(runDir(root, runId), 'upload-state.json')
+      const synced = {...JSON.parse(readFileSync(path, 'utf8')), pending: false, note: 'written by sync'}
+      writeFileSync(path, JSON.stringify(synced))
+      await sink.abandoned
+      expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(synced)
+    } finally {
+      await fixture.blob.close()
+    }
+  }, 60_000)
 })

@@ -144,3 +144,29 @@ describe('drill verdicts in the report', () => {
     expect(toRunRow(describeRun('r1', 'local', journal, summary('unmeasured'))).passed).toBe(false)
   })
 })
+
+// Issue 16, item 1: an export from the local folder showed a run whose summary.json had been edited from failed to
+// succeeded as succeeded, passed and "chain intact" (exit 0) — the chain was intact, but the summary was not the
+// one the chain sealed. The export must show the run as not passed and say the summary was changed.
+describe('an edited summary.json in an export', () => {
+  it('is reported in the run row (not passed, the seal mismatch named) in every format', async () => {
+    const {writeFileSync} = await import('node:fs')
+    const root = tempDir()
+    const out = tempDir('opsbook-export-')
+    const [, , , failed] = await writeHistory(root)
+    const path = join(root, 'runs', failed!.runId, 'summary.json')
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"status": "failed"', '"status": "succeeded"'))
+    const base = {environmentName: 'local', environment: testEnvironment(), root, source: 'local' as const, since: '2026-09-01', until: '2026-10-31', now: new Date('2026-11-23T12:00:00Z')}
+    const json = await exportEvidence({...base, format: 'json', output: join(out, 'r.json')})
+    const row = (JSON.parse(readFileSync(json.output, 'utf8')) as {report: {runs: Array<{runId: string; passed: boolean; journal: {chainOk: boolean; problem?: string}}>}}).report.runs.find((r) => r.runId === failed!.runId)!
+    expect(row.passed).toBe(false)
+    expect(row.journal.chainOk).toBe(false)
+    expect(row.journal.problem).toMatch(/summary\.json: SHA-256 .* does not match .* sealed at journal\.jsonl line \d+/)
+    expect(row.journal.problem).toMatch(/status is "succeeded" but the journal records "failed"/)
+    const csv = await exportEvidence({...base, format: 'csv', output: join(out, 'r.csv')})
+    const line = readFileSync(csv.output, 'utf8').split('\n').find((l) => l.startsWith(failed!.runId))!
+    expect(line.split(',').at(-1)).toBe('false')
+    const md = await exportEvidence({...base, format: 'md', output: join(out, 'r.md')})
+    expect(readFileSync(md.output, 'utf8')).toMatch(/summary\.json: SHA-256/)
+  })
+})

@@ -172,6 +172,36 @@ describe('newRunId', () => {
   })
 })
 
+describe('Journal on a real full disk (tmpfs)', () => {
+  // What write(2) really does when the disk fills: it writes what fits and returns that count (no error); the next
+  // write fails with ENOSPC. The journal took the short count for the whole line, so the next line was written past
+  // the end of the file — a run on a 64 KB tmpfs left a line of NUL bytes, and the chain was broken, not resumable.
+  it('treats a short write as the start of ENOSPC: the line is cut off, the chain stays whole and continues', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-journal-'))
+    const journal = await Journal.create('short-write', {root})
+    await journal.append(events[0]!)
+    await journal.append(events[1]!)
+    const handle = (journal as unknown as {handle: {write(data: Buffer, offset: number, length: number, position: number): Promise<{bytesWritten: number}>}}).handle
+    const realWrite = handle.write.bind(handle)
+    let calls = 0
+    handle.write = async (data: Buffer, offset: number, length: number, position: number) => {
+      if (++calls === 1) return realWrite(data, offset, Math.min(25, length), position)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28})
+    }
+    const error = await journal.append(events[2]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalWriteError)
+    const text = await readFile(journal.path, 'utf8')
+    expect(text).not.toContain('\0')
+    expect(verifyChain(text)).toMatchObject({ok: true, lines: 2})
+    handle.write = realWrite
+    await journal.append(events[2]!)
+    await journal.close()
+    const after = await readFile(journal.path, 'utf8')
+    expect(after).not.toContain('\0')
+    expect(verifyChain(after), after).toMatchObject({ok: true, lines: 3})
+  })
+})
+
 describe('Journal group commit', () => {
   /** Counts fsyncs and records the file size each one made durable. */
   function watchSyncs(journal: Journal): {sizes: number[]} {
@@ -233,5 +263,20 @@ describe('Journal group commit', () => {
     expect(verifyChain(await readFile(resumed.path, 'utf8')).ok).toBe(true)
     // The crashed journal's file stays open in this process (its fsync never returns): close it, as the exit would.
     await handle.close()
+  })
+})
+
+describe('a journal that cannot be created', () => {
+  // Issue 16, item 10: a run on a full disk ended with a bare "Error: ENOSPC: no space left on device, write" and an
+  // empty run.lock in a run folder. The first write failing says what it means, and leaves no folder or lock behind.
+  it('says so plainly, names the journal, and leaves no run folder or lock', async () => {
+    const {existsSync, writeFileSync} = await import('node:fs')
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-journal-'))
+    // `runs` is a file, so the run folder cannot be made (ENOTDIR: what a full or read-only disk looks like to mkdir).
+    writeFileSync(join(root, 'runs'), '')
+    const error = await Journal.create('cannot-create', {root}).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalWriteError)
+    expect((error as Error).message).toMatch(/^cannot create the journal .*cannot-create\/journal\.jsonl: .*ENOTDIR.*; nothing was started and no target stays leased — free space, then run it again$/)
+    expect(existsSync(join(root, 'runs', 'cannot-create'))).toBe(false)
   })
 })

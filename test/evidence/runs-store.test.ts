@@ -75,6 +75,26 @@ describe('runs store', () => {
     expect((await showRun(root, 'run-a')).chain).toMatchObject({ok: false, firstBad: {line: 2}})
   })
 
+  it('show names a summary.json edited after the run (status laundered from failed to succeeded), chain intact or not', async () => {
+    // Issue 16, item 1: `runs show` printed the edited status, "hash chain OK", and exited 0.
+    const {completeRun} = await import('../../src/evidence/seal.js')
+    const {summaryFor} = await import('./blob-helpers.js')
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-runs-'))
+    const journal = await Journal.create('run-f', {root})
+    await journal.append(started('pg-pitr'))
+    await journal.append({type: 'run.finished', status: 'failed', durationMs: 95_000, leftBehind: [], outputs: {}})
+    await completeRun(journal, summaryFor(journal, {status: 'failed', runbook: 'pg-pitr', kind: 'incident'}))
+    expect((await showRun(root, 'run-f')).summaryProblems).toEqual([])
+    const path = join(journal.dir, 'summary.json')
+    await writeFile(path, (await readFile(path, 'utf8')).replace('"status": "failed"', '"status": "succeeded"'))
+    const details = await showRun(root, 'run-f')
+    expect(details.chain.ok).toBe(true)
+    expect(details.summaryProblems).toEqual([
+      expect.stringMatching(/^summary\.json: SHA-256 .* does not match .* sealed at journal\.jsonl line 3/),
+      'summary.json: status is "succeeded" but the journal records "failed"',
+    ])
+  })
+
   it('an unknown or ambiguous run id is invalid input', async () => {
     const root = await mkdtemp(join(tmpdir(), 'opsbook-runs-'))
     await journalAt(root, 'run-1', '2026-11-23T10:00:00.000Z', [started('a')])

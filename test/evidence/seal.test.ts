@@ -25,14 +25,14 @@ describe('sealed evidence and sync', () => {
     await fixture.blob.close()
   })
 
-  /** A run that ended `interrupted`, uploaded to Blob. */
-  async function uploadedRun(root: string): Promise<{runId: string; dir: string}> {
+  /** A run that ended `interrupted` (or `status`), uploaded to Blob. */
+  async function uploadedRun(root: string, status = 'interrupted'): Promise<{runId: string; dir: string}> {
     const runId = newRunId('dr-drill')
     const sink = await BlobSink.open({root, runId, environmentName: 'local', startedAt: new Date(), target: fixture.target, batchMs: 10})
     const journal = await Journal.create(runId, {root})
     writeFileSync(join(runDir(root, runId), 'request.json'), `${JSON.stringify({runId, runbook: 'dr-drill', params: {}}, null, 2)}\n`)
-    for (const event of [runStarted(runId), finished('interrupted')]) await journal.append(event as never)
-    await completeRun(journal, summaryFor(journal, {status: 'interrupted'}))
+    for (const event of [runStarted(runId), finished(status)]) await journal.append(event as never)
+    await completeRun(journal, summaryFor(journal, {status}))
     expect((await sink.finish({timeoutMs: 10_000})).pending).toBe(false)
     return {runId, dir: runDir(root, runId)}
   }
@@ -122,4 +122,31 @@ describe('sealed evidence and sync', () => {
     expect(await blobText(runId, 'summary.json')).not.toBe(first)
     expect((await verifyRun(runId, {root, target: fixture.target})).firstProblem).toBeUndefined()
   })
+
+  // Issue 16, item 1, the resume path: the hash chain needs no key, so a "resumed segment" appended after a failed
+  // run's seal (run.started, run.finished succeeded, a new seal over a summary saying succeeded) was synced — Blob's
+  // summary.json and report.md replaced — and verified. opsbook never resumes a run that failed after a complete
+  // rollback, so no genuine journal goes on after such an end.
+  for (const forged of [
+    {name: 'a resumed segment', events: (runId: string) => [runStarted(runId), finished('succeeded')]},
+    {name: 'a second outcome', events: () => [finished('succeeded')]},
+  ])
+    it(`refuses ${forged.name} appended after a run that finished failed (never resumed): not synced, verify names it`, async () => {
+      const root = tempDir()
+      const {runId} = await uploadedRun(root, 'failed')
+      const original = await blobText(runId, 'summary.json')
+      const journal = await Journal.open(runId, root)
+      for (const event of forged.events(runId)) await journal.append(event as never)
+      await completeRun(journal, summaryFor(journal, {status: 'succeeded'}))
+
+      const run = (await sync(root))!.runs.find((r) => r.runId === runId)!
+      expect(run.status).toBe('failed')
+      expect(run.error).toMatch(/journal\.jsonl line 4: .* after the run finished as "failed", which opsbook never resumes/)
+      expect(await blobText(runId, 'summary.json')).toBe(original)
+      const verified = await verifyRun(runId, {root, target: fixture.target})
+      expect(verified.ok).toBe(false)
+      expect(verified.checks.filter((c) => !c.ok).map((c) => c.message)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^local journal\.jsonl line 4: .* after the run finished as "failed", which opsbook never resumes/)]),
+      )
+    })
 })

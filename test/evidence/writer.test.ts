@@ -40,6 +40,30 @@ describe('the one redacting writer', () => {
     expect(() => JSON.parse(bytes)).not.toThrow()
   })
 
+  it('keeps JSON valid when a number holds a secret (fromJSON of a numeric secret; a PIN inside a count)', () => {
+    // A run's outputs carried fromJSON(params.n) as a bare number: the text pass turned `"num": 98765432` into
+    // `"num": [REDACTED]`, so journal.jsonl and summary.json stopped being JSON and the evidence could not be uploaded.
+    const redactor = new Redactor()
+    redactor.add('98765432')
+    redactor.add('4321')
+    for (const line of [false, true]) {
+      const bytes = redactedBytes({json: {outputs: {num: 98765432, count: 143210, ok: 12}}, line}, redactor).toString('utf8')
+      expect(() => JSON.parse(bytes)).not.toThrow()
+      expect(bytes).not.toContain('98765432')
+      expect(bytes).not.toContain('4321')
+      expect(JSON.parse(bytes).outputs).toEqual({num: REDACTED, count: REDACTED, ok: 12})
+    }
+  })
+
+  it('leaves no temporary file behind when the write fails (summary.json.tmp-<pid> stayed on a full disk)', async () => {
+    const {mkdirSync, readdirSync} = await import('node:fs')
+    const dir = tempDir()
+    // A directory where the file should go: the temporary file is written, the rename fails.
+    mkdirSync(join(dir, 'summary.json'))
+    await expect(writeRedactedFile(join(dir, 'summary.json'), {json: {a: 1}})).rejects.toThrow()
+    expect(readdirSync(dir)).toEqual(['summary.json'])
+  })
+
   it('writes exclusively when asked, and never leaves a temporary file behind', async () => {
     const dir = tempDir()
     const path = join(dir, 'once.json')

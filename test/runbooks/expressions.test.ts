@@ -212,6 +212,23 @@ describe('secret taint', () => {
   })
 })
 
+// A catalog value under a sensitive key (tags: {token: …}) is redacted where the catalog object is written, but an
+// expression reading it directly got the bare string: the key that made it secret was not looked at, and the value
+// reached the journal, summary.json and report.md verbatim.
+describe('secret taint of values under sensitive keys', () => {
+  it('taints a string read through a key such as token, password or connectionString', async () => {
+    const {Redactor} = await import('../../src/evidence/redact.js')
+    const redactor = new Redactor()
+    const env = {name: 'local', production: false, components: {'orders-db': {tags: {owner: 'data-platform', token: 'plainSecretTok9'}, conn: {ConnectionString: 'Host=pg;Db=x'}}}}
+    const ctx = context({env, taint: redactor})
+    const read = evaluateValue("t=${{ env.components['orders-db'].tags.token }}", ctx)
+    expect(redactor.redactText(String(read))).toBe('t=[REDACTED]')
+    expect(redactor.redactText(String(evaluateValue("${{ env.components['orders-db'].conn.connectionstring }}", ctx)))).toBe('[REDACTED]')
+    // Its neighbours under ordinary keys stay readable.
+    expect(redactor.redactText(String(evaluateValue("${{ env.components['orders-db'].tags.owner }}", ctx)))).toBe('data-platform')
+  })
+})
+
 describe('secret taint does not over-redact', () => {
   it('leaves literals and booleans an expression computes from a secret alone', async () => {
     const {Redactor} = await import('../../src/evidence/redact.js')

@@ -42,3 +42,38 @@ describe('plan renders what it knows', () => {
     expect(promote).toMatch(/# needs az newer than 2\.45; with az 2\.45: az postgres flexible-server replica stop-replication --resource-group rg-shop-local --name pg-shop-orders-dr/)
   })
 })
+
+// The plan evaluates `with:` as the run does, and prints it: a catalog value under a sensitive key (a tag `token`)
+// read by an expression was printed verbatim — as a value and inside toJSON() — though the run itself redacts it.
+describe('plan output and secrets', () => {
+  it('redacts what an expression reads under a sensitive key, and credential shapes, in the inputs it shows', async () => {
+    const {mkdtempSync, writeFileSync} = await import('node:fs')
+    const {tmpdir} = await import('node:os')
+    const dir = mkdtempSync(join(tmpdir(), 'opsbook-plan-'))
+    const file = join(dir, 'tags.yaml')
+    writeFileSync(
+      file,
+      [
+        'name: tags',
+        'title: reads tags',
+        'kind: checklist',
+        'steps:',
+        '  - id: a',
+        '    uses: core.log',
+        "    with: {message: \"t=${{ env.components['orders-db'].tags.token }}\"}",
+        '  - id: b',
+        '    uses: core.log',
+        "    with: {message: \"${{ toJSON(env.components['orders-db'].tags) }}\"}",
+        '',
+      ].join('\n'),
+    )
+    const prepared = await prepareRun({runbook: file, envName: 'local', params: {}, cwd: repoRoot, env: {}})
+    const tags = (prepared.environment.components['orders-db'] as {tags: Record<string, string>}).tags
+    tags.token = 'plainSecretTok9'
+    tags.note = 'conn Password=catPw77x;'
+    const shown = JSON.stringify(buildPlan(prepared).steps.map((s) => s.inputs))
+    expect(shown).not.toContain('plainSecretTok9')
+    expect(shown).not.toContain('catPw77x')
+    expect(shown).toContain('t=[REDACTED]')
+  })
+})

@@ -3,7 +3,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import type {RunDetails} from '../../evidence/runs-store.js'
 
 export default class RunsShow extends BaseCommand<RunDetails> {
-  static override summary = 'Show one run: status, steps, outputs, measured objectives, and whether its journal\'s hash chain holds (exit 1 when it does not)'
+  static override summary = 'Show one run: status, steps, outputs, measured objectives, and whether its journal\'s hash chain holds and binds summary.json (exit 1 when it does not)'
   static override examples = ['<%= config.bin %> runs show 20261123T153000Z-dr-drill-7f3a', '<%= config.bin %> runs show 20261123T1530 --json']
   static override args = {runId: Args.string({description: 'Run id (a unique prefix is enough)', required: true})}
 
@@ -26,6 +26,8 @@ export default class RunsShow extends BaseCommand<RunDetails> {
     }
     this.say(`${details.runId}: ${details.status}${s ? ` — ${s.runbook.name} on ${s.environment}, ${humanDuration(s.durationMs)}, by ${s.who.osUser}${s.who.azurePrincipal ? ` (${s.who.azurePrincipal})` : ''}` : ''}`)
     this.say(`journal ${details.journalPath}: ${details.chain.ok ? `hash chain OK (${details.chain.lines} lines)` : `HASH CHAIN BROKEN at line ${details.chain.firstBad?.line}: ${details.chain.firstBad?.reason}`}`)
+    // summary.json edited after the run (its seal or the journal's events say otherwise): what follows is not the record.
+    for (const problem of details.summaryProblems) this.say(`EVIDENCE CHANGED AFTER THE RUN: ${problem}`)
     if (!s && details.lastEvent) this.say(`last event: #${details.lastEvent.seq} ${details.lastEvent.type}${details.lastEvent.step ? ` (${details.lastEvent.step})` : ''} at ${details.lastEvent.ts}; continue with: opsbook resume ${details.runId}`)
     for (const step of s?.steps ?? [])
       this.say(`  ${step.phase === 'main' ? '' : `${step.phase} `}${step.id.padEnd(30)} ${step.status.padEnd(12)} ${step.durationMs === undefined ? '' : humanDuration(step.durationMs)}${step.error ? `  ${step.error.message}` : ''}`)
@@ -33,9 +35,12 @@ export default class RunsShow extends BaseCommand<RunDetails> {
       const {renderObjectives} = await import('../../ui/run-summary.js')
       this.say(renderObjectives(s.outputs.objectives as never))
     }
+    const {headlineOutputs} = await import('../../evidence/outputs.js')
+    const outputs = headlineOutputs(s?.outputs ?? {})
+    if (outputs.length > 0) this.say(`outputs:\n${outputs.map((o) => `  ${o.label}: ${o.value}`).join('\n')}`)
     if (s?.leftBehind.length) this.say(`NEEDS A HUMAN: ${s.leftBehind.join(', ')}`)
     // A broken chain means the journal was altered: like `evidence verify`, that is a failure (exit 1).
-    if (!details.chain.ok) this.exitWith = 1
+    if (!details.chain.ok || details.summaryProblems.length > 0) this.exitWith = 1
     return details
   }
 }
