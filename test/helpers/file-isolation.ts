@@ -15,12 +15,18 @@
  * — shared by every ManagedIdentityCredential in the process: the token source (with the IDENTITY_ENDPOINT it read
  * first) and the token cache. Left as they are, the next file's emulator would be asked at an endpoint that no
  * longer answers, or handed a token signed by an emulator that no longer runs.
+ *
+ * Then the file fails if it left something running that the next file would inherit: a server, socket, timer or
+ * child process beyond what the worker had when the file started (./leaks.ts says how it is seen, and waits a bounded
+ * time for what is still closing). The message names the kinds; the fix is in the file, not here.
  */
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
+import {randomUUID} from 'node:crypto'
 import {pathToFileURL} from 'node:url'
-import {afterAll} from 'vitest'
+import {afterAll, beforeAll} from 'vitest'
+import {FILE_MARK_ENV, settle, snapshot, trackTimers, type Snapshot} from './leaks.js'
 
 const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const
 
@@ -28,6 +34,16 @@ const env = {...process.env}
 const cwd = process.cwd()
 const exitCode = process.exitCode
 const listeners = new Map(PROCESS_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]))
+// Inherited by what the file spawns (after `env` was copied: the reset below removes it).
+const mark = randomUUID()
+trackTimers()
+process.env[FILE_MARK_ENV] = mark
+let before: Snapshot
+// Once the file's modules are imported: a module that keeps a server or timer for the whole process (loaded once per
+// worker with isolate: false) is not counted against the first file that happens to import it.
+beforeAll(() => {
+  before = snapshot(mark)
+})
 
 afterAll(async () => {
   for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key]
@@ -37,6 +53,9 @@ afterAll(async () => {
   for (const [event, before] of listeners)
     for (const listener of process.listeners(event as NodeJS.Signals)) if (!before.has(listener)) process.off(event, listener)
   await resetManagedIdentityTokenCache()
+  const left = before ? await settle(before, mark) : []
+  if (left.length > 0)
+    throw new Error(`This test file left running what the next test file in this worker would inherit: ${left.join(', ')}. Stop or close it in the file's afterAll/afterEach (see test/helpers/leaks.ts).`)
 })
 
 /**
