@@ -16,17 +16,18 @@
  * first) and the token cache. Left as they are, the next file's emulator would be asked at an endpoint that no
  * longer answers, or handed a token signed by an emulator that no longer runs.
  *
- * Then the file fails if it left something running that the next file would inherit: a server, socket, timer or
- * child process beyond what the worker had when the file started (./leaks.ts says how it is seen, and waits a bounded
- * time for what is still closing). The message names the kinds; the fix is in the file, not here.
+ * Then a file fails if it left something running that the next files would inherit: a server, socket, timer or child
+ * process beyond what the worker had when the file started, still there 15 s after the file ended (./leaks.ts says
+ * how it is seen and why the verdict on what is still closing comes at a later file's end). The message names the file
+ * and the kinds; the fix is in that file, not here.
  */
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {dirname, join} from 'node:path'
+import {dirname, join, relative} from 'node:path'
 import {randomUUID} from 'node:crypto'
 import {pathToFileURL} from 'node:url'
-import {afterAll, beforeAll} from 'vitest'
-import {FILE_MARK_ENV, settle, snapshot, trackTimers, type Snapshot} from './leaks.js'
+import {afterAll, beforeAll, expect} from 'vitest'
+import {checkFileEnd, FILE_MARK_ENV, snapshot, trackTimers, type Snapshot} from './leaks.js'
 
 const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const
 
@@ -42,7 +43,7 @@ let before: Snapshot
 // Once the file's modules are imported: a module that keeps a server or timer for the whole process (loaded once per
 // worker with isolate: false) is not counted against the first file that happens to import it.
 beforeAll(() => {
-  before = snapshot(mark)
+  before = snapshot()
 })
 
 afterAll(async () => {
@@ -53,9 +54,10 @@ afterAll(async () => {
   for (const [event, before] of listeners)
     for (const listener of process.listeners(event as NodeJS.Signals)) if (!before.has(listener)) process.off(event, listener)
   await resetManagedIdentityTokenCache()
-  const left = before ? await settle(before, mark) : []
-  if (left.length > 0)
-    throw new Error(`This test file left running what the next test file in this worker would inherit: ${left.join(', ')}. Stop or close it in the file's afterAll/afterEach (see test/helpers/leaks.ts).`)
+  const file = relative(cwd, expect.getState().testPath ?? '?')
+  const leaks = before ? await checkFileEnd(before, mark, file) : []
+  if (leaks.length > 0)
+    throw new Error(`${leaks.join('; ')}: the next test files in this worker inherit it. Stop or close it in that file's afterAll/afterEach (see test/helpers/leaks.ts).`)
 })
 
 /**
