@@ -109,12 +109,13 @@ export const httpCheckAction = defineAction({
         if (ctx.signal.aborted) throw ctx.signal.reason
         // A request cut short by the deadline says less than what the previous attempt got back.
         const timedOut = (error as {name?: string})?.name === 'AbortError' || (error as {code?: string})?.code === 'ABORT_ERR'
-        if (!(timedOut && attempts > 1)) last = describeError(error)
+        if (timedOut && attempts === 1) last = `no answer (the request was still open when ${Math.min(timeoutMs, REQUEST_TIMEOUT_MS)} ms had passed)`
+        else if (!timedOut) last = describeError(error)
       }
       if (attempts === 1 || attempts % 5 === 0) ctx.log(`${input.method} ${url.origin}${url.pathname}: ${last} (attempt ${attempts})`)
       if (Date.now() + intervalMs >= deadline)
         throw new StepError(
-          `${input.method} ${input.url} did not return ${input.expectStatus}${input.expectBody === undefined ? '' : ` with ${input.expectBody}`} within ${input.timeout}: last ${last} after ${attempts} attempts`,
+          `${input.method} ${input.url} did not return ${input.expectStatus}${input.expectBody === undefined ? '' : ` with ${input.expectBody}`} within ${input.timeout}: last ${last} after ${attempts} attempt${attempts === 1 ? '' : 's'}`,
           {code: 'http-check-failed'},
         )
       await sleep(intervalMs, ctx.signal)

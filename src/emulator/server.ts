@@ -659,12 +659,43 @@ function audiencesFor(operation: string): string[] {
  * mock of GET /subscriptions/{id} in pkg/armhelpers, FindTenantID in Azure/go-autorest). An Authorization header of
  * another scheme is 401 AuthenticationFailedInvalidHeader "Authentication failed. The 'Authorization' header is
  * provided in an invalid format." (ARM's answer in Azure/azure-sdk-for-python#4124).
- * The Logs query and Monitor metrics data planes, on their own hosts in Azure, answer a missing token the same way here
- * (their own bodies for it are not confirmed). Not checked here: the Key Vault data plane (`keyvault.data.*`), whose
+ * The Logs query and Monitor metrics data planes, on their own hosts in Azure, answer with their own documented shapes
+ * (serviceAnswer below); the challenge header is the same. Not checked here: the Key Vault data plane (`keyvault.data.*`), whose
  * route answers a missing token with Key Vault's own 401 (keyvault-data.ts). Served without a token at all (handled before this check, see UNAUTHENTICATED_PATHS):
  * the token endpoint and the emulator's discovery document.
  */
 async function checkBearerToken(request: EmulatorRequest, deps: HandlerDeps, operation: string): Promise<EmulatorResponse | undefined> {
+  const refused = await checkArmBearerToken(request, deps, operation)
+  return refused && serviceAnswer(operation, refused)
+}
+
+/**
+ * What the data planes beside ARM answer instead of ARM's refusal:
+ * - the Log Analytics query API (`monitor.logs.query`, api.loganalytics.io) documents its own answers
+ *   (https://learn.microsoft.com/azure/azure-monitor/logs/api/errors): no Authorization header, 401 AuthenticationFailed
+ *   "Authentication failed. The 'Authorization' header is missing." (ARM's body, unchanged); a token that is not valid,
+ *   **403** InvalidAuthenticationToken "The access token is invalid."; a token for another audience, **403**
+ *   InvalidAuthenticationTokenAudience. Its error body is the spec's ErrorResponse `{error: {code, message,
+ *   innererror?}}` (specification/monitor/data-plane/OperationalInsights/stable/v1/OperationalInsights.json). So every
+ *   refusal of the token itself is 403 there, with the page's text for an invalid one (the reason the emulator found is
+ *   kept in the challenge's error_description). An expired token stays 401 ExpiredAuthenticationToken: the page lists no
+ *   answer for it, and a 401 is what makes the client fetch a new token and send again.
+ * - the Monitor metrics data plane (`monitor.metrics.getBatch`, metrics.monitor.azure.com) answers errors with
+ *   common-types v3 ErrorResponse `{error: {code, message, …}}`
+ *   (specification/monitor/data-plane/Microsoft.Insights/stable/2024-02-01/metricBatch.json, `default` response) —
+ *   ARM's shape; no page documents its codes for a refused token, so ARM's are kept (marked: not confirmed).
+ * The WWW-Authenticate challenge is the same on every refusal (RFC 6750 §3.1).
+ */
+function serviceAnswer(operation: string, refused: EmulatorResponse): EmulatorResponse {
+  if (operation !== 'monitor.logs.query' || refused.status !== 401) return refused
+  const code = (refused.body as {error?: {code?: string}} | undefined)?.error?.code
+  if (code === 'InvalidAuthenticationTokenAudience') return {...refused, status: 403}
+  if (code === 'InvalidAuthenticationToken' || code === 'InvalidAuthenticationTokenTenant')
+    return {...refused, status: 403, body: {error: {code: 'InvalidAuthenticationToken', message: 'The access token is invalid.'}}}
+  return refused
+}
+
+async function checkArmBearerToken(request: EmulatorRequest, deps: HandlerDeps, operation: string): Promise<EmulatorResponse | undefined> {
   const auth = String(request.headers.authorization ?? '')
   const tenant = deps.ctx.environment.tenant ?? '00000000-0000-0000-0000-000000000000'
   if (!/^Bearer\s+/i.test(auth)) {
@@ -777,8 +808,13 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
  * gives the app (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference:
  * "X-IDENTITY-HEADER — Required. The value of the IDENTITY_HEADER environment variable. This header is used to help
  * mitigate server-side request forgery (SSRF) attacks"). The page documents no error body for a missing or wrong
- * one: the emulator answers 401 with the OAuth error shape (`error`, `error_description`) of the endpoint's other
- * answers — best known, not a documented code. Compared in constant time (it is a secret).
+ * one. The status is seen from Azure: App Service's endpoint answers a request with a bad X-IDENTITY-HEADER 401
+ * (Azure/azure-sdk-for-js#11595, "returns `401` … and uses `x-identity-header`", where the older `secret` header got
+ * 400). The body is a marked guess, found in no recording or issue (searched: azure-sdk-for-js/-net/-python issues on
+ * ManagedIdentityCredential 401/400; AzureML's endpoint answers "Invalid secret token header", Azure/azure-sdk-for-net#46932,
+ * another service): the OAuth error shape (`error`, `error_description`) of the endpoint's other answers (IMDS's
+ * `{"error":"invalid_request","error_description":"Identity not found"}`, Azure/azure-sdk-for-net#37278). Compared
+ * in constant time (it is a secret).
  */
 function identityHeaderRefused(sent: string | string[] | undefined, secret: string): EmulatorResponse | undefined {
   const value = Array.isArray(sent) ? sent[0] : sent

@@ -196,6 +196,7 @@ export async function readUploadState(runDirectory: string): Promise<UploadState
 export class RunUploader {
   private containerReady = false
   private appendBlobReady = false
+  private detached = false
 
   constructor(
     readonly runDirectory: string,
@@ -358,7 +359,17 @@ export class RunUploader {
     return false
   }
 
+  /**
+   * Stop recording: work still in flight may finish, but never writes upload-state.json again. The live sink detaches
+   * when it finishes, because by then `evidence sync` may own the record (seen under load: a batch that outlived
+   * `finish`'s timeout saved `pending: true` over the state sync had just completed).
+   */
+  detach(): void {
+    this.detached = true
+  }
+
   async save(): Promise<void> {
+    if (this.detached) return
     this.state.pending = await this.computePending()
     this.state.updatedAt = new Date().toISOString()
     const path = join(this.runDirectory, UPLOAD_STATE_FILE)
@@ -519,6 +530,7 @@ export class BlobSink {
     }
     all.catch(() => {})
     await this.uploader.save().catch(() => {})
+    this.uploader.detach()
     return this.uploader.state
   }
 

@@ -25,7 +25,8 @@ export async function sendRaw(emulator: RunningEmulator, method: string, path: s
           resolve({
             status: res.statusCode!,
             headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
-            ...(text ? {body: JSON.parse(text)} : {}),
+            // JSON parsed; any other body (an XML publishing profile) kept as text.
+            ...(text ? {body: /json/i.test(String(res.headers['content-type'] ?? 'json')) ? JSON.parse(text) : text} : {}),
           }),
         )
       },

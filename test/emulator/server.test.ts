@@ -167,6 +167,33 @@ describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () 
     expect((await raw(paths[0]![1], {headers: {authorization: `Bearer ${token.json.access_token}`}})).status).toBe(200)
   })
 
+  it('the Log Analytics query API refuses a token with its own documented answers (403), the metrics data plane with the spec\'s ErrorResponse; both send the challenge', async () => {
+    const query = {query: 'AzureActivity | take 1', timespan: 'PT1H'}
+    const challenge = /^Bearer authorization_uri="[^"]+", error="invalid_token", error_description="[^"]+"$/
+    // learn.microsoft.com/azure/azure-monitor/logs/api/errors: a token that is not valid is 403 InvalidAuthenticationToken.
+    for (const path of ['/v1/workspaces/ws-shop/query', '/workspaces/ws-shop/query']) {
+      const invalid = await raw(path, {method: 'POST', body: query, headers: {authorization: 'Bearer not-a-token'}})
+      expect([path, invalid.status, invalid.json]).toEqual([path, 403, {error: {code: 'InvalidAuthenticationToken', message: 'The access token is invalid.'}}])
+      expect(invalid.headers['www-authenticate']).toMatch(challenge)
+    }
+    // A token for ARM is not one for Log Analytics: 403 InvalidAuthenticationTokenAudience naming the audience it takes.
+    const armToken = await bearerFor(emulator)
+    const audience = await raw('/v1/workspaces/ws-shop/query', {method: 'POST', body: query, headers: armToken})
+    expect([audience.status, audience.json.error.code]).toEqual([403, 'InvalidAuthenticationTokenAudience'])
+    expect(audience.json.error.message).toContain("'https://api.loganalytics.io'")
+    expect(audience.headers['www-authenticate']).toMatch(challenge)
+    // The metrics data plane: common-types ErrorResponse (metricBatch.json 2024-02-01), ARM's codes and statuses.
+    const batch = `/subscriptions/${emulator.subscription}/metrics:getBatch?api-version=2024-02-01&metricnamespace=Microsoft.DBforPostgreSQL/flexibleServers&metricnames=cpu_percent`
+    const missing = await raw(batch, {method: 'POST', body: {resourceids: []}, headers: {}})
+    expect([missing.status, missing.json]).toEqual([401, {error: {code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is missing."}}])
+    expect(missing.headers['www-authenticate']).toMatch(challenge)
+    const bad = await raw(batch, {method: 'POST', body: {resourceids: []}, headers: {authorization: 'Bearer not-a-token'}})
+    expect([bad.status, bad.json.error.code]).toEqual([401, 'InvalidAuthenticationToken'])
+    expect(bad.headers['www-authenticate']).toMatch(challenge)
+    // With the right token the same query is served.
+    expect((await raw('/v1/workspaces/ws-shop/query', {method: 'POST', body: query})).status).toBe(200)
+  })
+
   it('the SDK with a credential that is not the emulator\'s is refused, not served', async () => {
     const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
     const stranger = new PostgreSQLManagementFlexibleServerClient({getToken: async () => ({token: 'static-test-token', expiresOnTimestamp: Date.now() + 3_600_000})}, emulator.subscription, hlcOptions(emulator))

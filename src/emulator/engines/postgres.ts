@@ -15,7 +15,7 @@ import {spawn} from 'node:child_process'
 import {chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import type {Client, ClientConfig} from 'pg'
 import {installedPostgres, postgresBinaries, type PostgresBinaries} from './postgres-binaries.js'
 import {copyCluster, upgradePrecheck} from './postgres-upgrade.js'
@@ -96,6 +96,23 @@ export interface UpgradeResult {
 export class UpgradePrecheckError extends Error {
   constructor(readonly problems: string[]) {
     super(`the major version upgrade precheck failed: ${problems.join('; ')}`)
+  }
+}
+
+/**
+ * A major version upgrade that failed after the swap: the server is on the new major (started, taking writes, backed
+ * up when that could still be done), and what failed is named — e.g. the old data directory that could not be
+ * removed, which is left at `leftover` (the next start of the server tries again).
+ */
+export class UpgradeAfterSwapError extends Error {
+  constructor(
+    readonly fromMajor: number,
+    readonly toMajor: number,
+    readonly failure: Error,
+    readonly leftover?: string,
+  ) {
+    super(`the server now runs PostgreSQL ${toMajor}, but a step after the data directory swap failed: ${failure.message}${leftover ? ` (the old PostgreSQL ${fromMajor} data directory is left at ${leftover})` : ''}`)
+    this.name = 'UpgradeAfterSwapError'
   }
 }
 
@@ -379,14 +396,31 @@ export class PostgresEngine {
       this.swapIn(files, next, {major: fromMajor, until: until.toISOString()})
       swapped = true
       rmSync(next.home, {recursive: true, force: true})
-      this.prepare(key)
-      this.writeConfig(files, {})
-      await this.ensureNow(key)
-      await this.baseBackup(key)
+      // The old data directory goes. If it cannot (a file the OS refuses to delete), the server still goes on to the
+      // new major complete, and the failure is reported after that.
+      let leftover: Error | undefined
+      try {
+        rmSync(join(files.home, 'data.old'), {recursive: true, force: true})
+      } catch (error) {
+        leftover = error as Error
+      }
+      await this.completeOnNewMajor(key)
+      if (leftover) throw leftover
       return {fromMajor, toMajor, ...copied}
     } catch (error) {
       await this.stopServer(temp).catch(() => undefined)
-      rmSync(nextFiles.home, {recursive: true, force: true})
+      try {
+        rmSync(nextFiles.home, {recursive: true, force: true})
+      } catch {
+        // What could not be removed is reported with the original error below.
+      }
+      if (swapped) {
+        // A step after the swap failed (starting the new major, its first base backup, removing the old data
+        // directory): the data directory is the new major's, so the server ends on it complete — running, taking
+        // writes, with a base backup of its own — as far as that can still be done; the error is reported either way.
+        await this.completeOnNewMajor(key).catch(() => undefined)
+        throw new UpgradeAfterSwapError(fromMajor, toMajor, error as Error, existsSync(join(files.home, 'data.old')) ? join(files.home, 'data.old') : undefined)
+      }
       if (!swapped) {
         // The old server goes on as it was, taking writes again. A restart that fails (the emulator is stopping) must
         // not hide what went wrong: the next start drops the read-only line anyway.
@@ -401,6 +435,17 @@ export class PostgresEngine {
       }
       throw error
     }
+  }
+
+  /** After the swap: the server runs on the new major, taking writes, with a base backup of the new generation. */
+  private async completeOnNewMajor(key: string): Promise<void> {
+    const files = this.files(key)
+    if (!this.running.has(key)) {
+      this.prepare(key)
+      this.writeConfig(files, {})
+      await this.ensureNow(key)
+    }
+    if (this.backups(key).length === 0) await this.baseBackup(key)
   }
 
   /**
@@ -429,7 +474,6 @@ export class PostgresEngine {
       this.restoreGeneration(files, generation)
       throw error
     }
-    rmSync(aside, {recursive: true, force: true})
   }
 
   /** Put a generation an unfinished upgrade moved aside back in place (its backups and archive) and remove it. */
@@ -468,7 +512,13 @@ export class PostgresEngine {
     const aside = join(files.home, 'data.old')
     if (!existsSync(aside)) return
     if (existsSync(join(files.data, 'PG_VERSION'))) {
-      rmSync(aside, {recursive: true, force: true})
+      // The new data directory is in place: the old one is garbage. One that cannot be removed (a file the OS
+      // refuses to delete) must not keep the server from starting; the next start tries again.
+      try {
+        rmSync(aside, {recursive: true, force: true})
+      } catch {
+        // Left where it is (the failed upgrade's error named it).
+      }
       return
     }
     rmSync(files.data, {recursive: true, force: true})
@@ -657,22 +707,35 @@ export class PostgresEngine {
   }
 
   private async applyEntraRoles(server: RunningServer, roles: EntraRole[]): Promise<void> {
-    const statements = [
-      "DO $$ BEGIN CREATE ROLE azure_ad_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-      ...roles.map(
-        (role) =>
-          `DO $$ BEGIN CREATE ROLE ${quoteIdent(role.name)} LOGIN IN ROLE azure_ad_user; EXCEPTION WHEN duplicate_object THEN NULL; END $$; ` +
-          `GRANT pg_read_all_data, pg_write_all_data TO ${quoteIdent(role.name)}; ` +
-          `COMMENT ON ROLE ${quoteIdent(role.name)} IS ${quoteLiteral(`aadauth,oid=${role.objectId},type=${role.type}`)}`,
-      ),
-    ]
     const client = await this.connect(server)
+    let perDatabase: string[] = []
     try {
       // A standby is read-only: its roles arrive by replication.
       if ((await client.query('SELECT pg_is_in_recovery() AS r')).rows[0].r) return
+      // pg_read_all_data/pg_write_all_data exist from PostgreSQL 14; on 12 and 13 the roles get the same reach by grants
+      // in each database (dataGrantsBefore14).
+      const predefined = Number((await client.query("SELECT current_setting('server_version_num')::int AS v")).rows[0].v) >= 140000
+      const statements = [
+        "DO $$ BEGIN CREATE ROLE azure_ad_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        ...roles.map(
+          (role) =>
+            `DO $$ BEGIN CREATE ROLE ${quoteIdent(role.name)} LOGIN IN ROLE azure_ad_user; EXCEPTION WHEN duplicate_object THEN NULL; END $$; ` +
+            (predefined ? `GRANT pg_read_all_data, pg_write_all_data TO ${quoteIdent(role.name)}; ` : '') +
+            `COMMENT ON ROLE ${quoteIdent(role.name)} IS ${quoteLiteral(`aadauth,oid=${role.objectId},type=${role.type}`)}`,
+        ),
+      ]
       for (const sql of statements) await client.query(sql)
+      if (!predefined && roles.length) perDatabase = (await client.query<{datname: string}>('SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname')).rows.map((r) => r.datname)
     } finally {
       await client.end().catch(() => undefined)
+    }
+    for (const database of perDatabase) {
+      const db = await this.connect(server, database)
+      try {
+        await db.query(dataGrantsBefore14(roles.map((r) => r.name)))
+      } finally {
+        await db.end().catch(() => undefined)
+      }
     }
   }
 
@@ -713,6 +776,8 @@ export class PostgresEngine {
     if (!this.owner) return
     const {uid, gid} = this.owner
     const walk = (p: string) => {
+      // Not an old data directory an upgrade left behind: never used again, and it may hold what cannot be changed.
+      if (basename(p) === 'data.old') return
       chownSync(p, uid, gid)
       if (statSync(p).isDirectory()) for (const name of readdirSync(p)) walk(join(p, name))
     }
@@ -812,4 +877,33 @@ export function quoteIdent(name: string): string {
 
 function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`
+}
+
+/**
+ * What pg_read_all_data + pg_write_all_data give (https://www.postgresql.org/docs/14/predefined-roles.html: SELECT,
+ * INSERT, UPDATE, DELETE on all tables, views and sequences, USAGE on all schemas), done with grants for PostgreSQL 12
+ * and 13, which do not have those roles: in one database, on the schemas and objects that exist, and — by ALTER DEFAULT
+ * PRIVILEGES for every role that can create them (login roles other than Entra ones, and superusers) — on the schemas,
+ * tables and sequences they create later (membership read from pg_auth_members: pg_has_role says a superuser is a member
+ * of every role). Run in every database that takes connections, template1 included, so a
+ * database created later from template1 starts with the same grants; the roles' setup runs again at each start of the
+ * server, which covers what the grants could not foresee (a role created since then).
+ */
+export function dataGrantsBefore14(roleNames: string[]): string {
+  const grantees = roleNames.map(quoteIdent).join(', ')
+  return `DO $grants$
+DECLARE s text; owner text;
+BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%' LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${grantees.replaceAll("'", "''")}', s);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO ${grantees.replaceAll("'", "''")}', s);
+    EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO ${grantees.replaceAll("'", "''")}', s);
+  END LOOP;
+  FOR owner IN SELECT r.rolname FROM pg_roles r WHERE (r.rolcanlogin OR r.rolsuper) AND r.rolname NOT LIKE 'pg\\_%'
+      AND NOT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid AND g.rolname = 'azure_ad_user') LOOP
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT USAGE ON SCHEMAS TO ${grantees.replaceAll("'", "''")}', owner);
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${grantees.replaceAll("'", "''")}', owner);
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${grantees.replaceAll("'", "''")}', owner);
+  END LOOP;
+END $grants$`
 }

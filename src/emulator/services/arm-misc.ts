@@ -426,6 +426,23 @@ export function routes(ctx: EmulatorContext): Route[] {
         return {status: 200, body: diagView(id, setting, apiVersionOf(request))}
       },
     },
+    {
+      // DiagnosticSettings_Delete: 200 when a setting was removed, 204 when there was none (diagnosticsSettings_API.json,
+      // 2017-05-01-preview and 2021-05-01-preview); live Azure answered 200 with an empty body to az's
+      // `monitor diagnostic-settings delete` (az recording test_monitor_diagnostic_settings_scenario.yaml).
+      method: 'DELETE',
+      pattern: `${prefix}/providers/Microsoft.Insights/diagnosticSettings/{setting}`,
+      operation: 'diagnosticSettings.delete',
+      handler: (_request, p) => {
+        const problem = scopeExists(p)
+        if (problem) return problem
+        const list = state().diagnosticSettings[scopeOf(p).toLowerCase()] ?? []
+        const index = list.findIndex((s) => s.name.toLowerCase() === p.setting!.toLowerCase())
+        if (index < 0) return {status: 204}
+        list.splice(index, 1)
+        return {status: 200}
+      },
+    },
   ])
 
   return [

@@ -53,6 +53,8 @@ export interface StoredServer {
   databases?: Record<string, {charset: string; collation: string}>
   /** In-place major version upgrades, oldest first: a point-in-time restore to before one gets the major it had. */
   upgrades?: Array<{at: string; fromVersion: string; toVersion: string}>
+  /** On-demand backups by name (`az postgres flexible-server backup create`), with when each completed. */
+  onDemandBackups?: Record<string, {completedTime: string}>
 }
 
 interface PostgresState {
@@ -70,6 +72,8 @@ const CONFIGURATIONS: Record<string, {value: string; description: string; dataTy
   log_disconnections: {value: 'off', description: 'Logs end of a session, including duration.', dataType: 'Boolean', allowedValues: 'on,off', isDynamicConfig: true},
   'connection_throttle.enable': {value: 'off', description: 'Enables temporary connection throttling per IP for too many login failures.', dataType: 'Boolean', allowedValues: 'on,off', isDynamicConfig: true},
   'logfiles.retention_days': {value: '3', description: 'Sets the retention period window in days for server logs.', dataType: 'Integer', allowedValues: '1-7', isDynamicConfig: true, unit: 'days'},
+  // As live Azure lists it for PostgreSQL 17 (az recording test_postgres_flexible_server_parameter_mgmt.yaml, 2025-08-01).
+  lock_timeout: {value: '0', description: 'Sets the maximum allowed duration of any wait for a lock. A value of 0 turns off the timeout.', dataType: 'Integer', allowedValues: '0-2147483647', isDynamicConfig: true, unit: 'ms'},
 }
 
 /** The postgres slice, seeded from the catalog's postgres components and their replicas. */
@@ -240,6 +244,9 @@ export function dataAsOf(ctx: EmulatorContext, server: StoredServer): string {
   if (role === 'AsyncReplica' || role === 'GeoAsyncReplica') return new Date(now - REPLICA_LAG_MS).toISOString()
   return new Date(now).toISOString()
 }
+
+/** .NET ticks (100 ns units since 0001-01-01T00:00:00Z) at the Unix epoch. */
+const DOTNET_EPOCH_TICKS = 621_355_968_000_000_000n
 
 function earliestRestoreDate(ctx: EmulatorContext, server: StoredServer): Date {
   const retention = Number(server.resource.properties.backup?.backupRetentionDays ?? 7)
@@ -457,6 +464,8 @@ export function routes(ctx: EmulatorContext): Route[] {
           resourceId: server.resource.id,
           kind: 'azure-async-operation',
           initialStatus: 202,
+          // Live Azure's 202 names the operation (az recording test_postgres_flexible_server_parameter_mgmt.yaml, 2025-08-01).
+          body: {operation: 'DropServerManagementOperation', startTime: ctx.clock().toISOString()},
           run: async () => {
             const key = server.resource.id.toLowerCase()
             delete state().servers[key]
@@ -588,7 +597,8 @@ export function routes(ctx: EmulatorContext): Route[] {
         // One page, as Azure answers: `az postgres flexible-server parameter list` (azure-cli 2.85, api-version
         // 2026-01-01-preview, PostgreSQL 17) got every parameter in one 395 KB response with no nextLink (Azure/azure-cli
         // src/azure-cli/azure/cli/command_modules/postgresql/tests/latest/recordings/test_postgres_flexible_server_parameter_mgmt.yaml).
-        return paged(request, Object.keys(server.configurations).map((name) => configurationView(server, name)))
+        const names = [...new Set([...Object.keys(server.configurations), ...Object.keys(CONFIGURATIONS)])]
+        return paged(request, names.map((name) => configurationView(server, name)))
       },
     },
     {
@@ -626,6 +636,8 @@ export function routes(ctx: EmulatorContext): Route[] {
             provider: PROVIDER,
             kind: 'azure-async-operation',
             initialStatus: 202,
+            // Live Azure's 202 names the operation (az recording test_postgres_flexible_server_parameter_mgmt.yaml, 2025-08-01).
+            body: {operation: 'UpdateOrcasServerParameterManagementOperation', startTime: ctx.clock().toISOString()},
             run: () => void (server.configurations[name] = value),
           })
         },
@@ -654,6 +666,71 @@ export function routes(ctx: EmulatorContext): Route[] {
         return backup ? {status: 200, body: backup} : resourceNotFound(`${TYPE}/${server.resource.name}/backups`, p.backup!, p.rg!)
       },
     },
+    // On-demand backups (BackupsAutomaticAndOnDemand_Create / _Delete, api-version 2024-08-01 and 2025-08-01:
+    // https://learn.microsoft.com/rest/api/postgresql/backups-automatic-and-on-demand/create and …/delete). Live Azure
+    // answered az's `backup create` and `backup delete` 202 with Azure-AsyncOperation and Location monitors and a body
+    // naming the operation (az recording test_postgres_flexible_server_backups_mgmt.yaml, 2025-08-01); the backup then
+    // lists as `Customer On-Demand` / `Customer Initiated`. The emulator records the backup; it takes no engine snapshot
+    // (point-in-time restores replay the WAL from the automatic base backups either way).
+    {
+      method: 'PUT',
+      pattern: `${P}/{name}/backups/{backup}`,
+      operation: 'postgres.backups.create',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        // The backup name's pattern (path parameter, Create in 2024-08-01 and 2025-08-01).
+        if (!/^[-\w._]+$/.test(p.backup!)) return armError(400, 'InvalidParameterValue', `The backup name '${p.backup}' is not valid: use letters, digits, '-', '_' and '.'.`)
+        const startTime = ctx.clock().toISOString()
+        return ctx.lro.start({
+          request,
+          operation: 'postgres.backups.create',
+          location: server.resource.location,
+          provider: PROVIDER,
+          resourceId: `${server.resource.id}/backups/${p.backup}`,
+          kind: 'azure-async-operation',
+          initialStatus: 202,
+          body: {operation: 'SnapshotManagementOperation', startTime},
+          run: async () => {
+            ;(server.onDemandBackups ??= {})[p.backup!] = {completedTime: ctx.clock().toISOString()}
+            ctx.activity.append({resourceId: server.resource.id, kind: 'postgres.backups.create', data: {backup: p.backup}})
+          },
+        })
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: `${P}/{name}/backups/{backup}`,
+      operation: 'postgres.backups.delete',
+      handler: (request, p) => {
+        const server = scoped(p)
+        if (isResponse(server)) return server
+        const name = Object.keys(server.onDemandBackups ?? {}).find((b) => b.toLowerCase() === p.backup!.toLowerCase())
+        if (!name) {
+          // Automatic backups are Azure's to keep for the retention period; only on-demand ones can be deleted
+          // (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#on-demand-backups).
+          // The error code for deleting an automatic one is not documented: best-known ARM code used.
+          const automatic = backupsOf(server).some((b) => b.name.toLowerCase() === p.backup!.toLowerCase())
+          return automatic
+            ? armError(400, 'BadRequest', `The backup '${p.backup}' is an automatic backup; only on-demand backups can be deleted.`)
+            : resourceNotFound(`${TYPE}/${server.resource.name}/backups`, p.backup!, p.rg!)
+        }
+        return ctx.lro.start({
+          request,
+          operation: 'postgres.backups.delete',
+          location: server.resource.location,
+          provider: PROVIDER,
+          resourceId: `${server.resource.id}/backups/${name}`,
+          kind: 'azure-async-operation',
+          initialStatus: 202,
+          body: {operation: 'DropSnapshotManagementOperation', startTime: ctx.clock().toISOString()},
+          run: async () => {
+            delete server.onDemandBackups?.[name]
+            ctx.activity.append({resourceId: server.resource.id, kind: 'postgres.backups.delete', data: {backup: name}})
+          },
+        })
+      },
+    },
     ...locationAndDatabaseRoutes(ctx, state, scoped, isResponse),
   ]
 
@@ -664,7 +741,10 @@ export function routes(ctx: EmulatorContext): Route[] {
     const backups = []
     for (let at = Math.ceil(earliest / day) * day; at <= now; at += day) {
       const completed = new Date(at)
-      const name = `backup_${completed.toISOString().slice(0, 19).replaceAll(/[-:]/g, '')}`
+      // Azure names an automatic backup `backup_<.NET ticks>` (100 ns since 0001-01-01): `backup_639034028138853571`
+      // for one completed 2026-01-07T17:13:34.8853571Z (az recording test_postgres_flexible_server_backups_mgmt.yaml,
+      // 2025-08-01; the recorded ticks are 1 s before completedTime, so the exact instant they count is not known).
+      const name = `backup_${BigInt(at) * 10_000n + DOTNET_EPOCH_TICKS}`
       backups.push({
         id: `${server.resource.id}/backups/${name}`,
         name,
@@ -672,6 +752,13 @@ export function routes(ctx: EmulatorContext): Route[] {
         properties: {backupType: 'Full', completedTime: completed.toISOString(), source: 'Automatic'},
       })
     }
+    for (const [name, {completedTime}] of Object.entries(server.onDemandBackups ?? {}))
+      backups.push({
+        id: `${server.resource.id}/backups/${name}`,
+        name,
+        type: `${TYPE}/backups`,
+        properties: {backupType: 'Customer On-Demand', completedTime, source: 'Customer Initiated'},
+      })
     return backups
   }
 
@@ -965,7 +1052,10 @@ export function routes(ctx: EmulatorContext): Route[] {
    * [..]. Verify that the specified parameter value is correct." (the answer reported in
    * hashicorp/terraform-provider-azurerm#25344). Read replicas are not supported: a replica, or a primary that has
    * replicas, is refused (they must be deleted first; az refuses it client-side with this text, azure-cli
-   * postgresql upgrade command — Azure's own error code for it is not documented, 400 BadRequest here).
+   * postgresql upgrade command). Azure's own code for it is not documented and was found in no recording, issue or
+   * spec example (searched: azure-cli postgresql recordings incl. test_postgres_flexible_server_upgrade_mgmt and
+   * _upgrade_validate_only_mgmt, the 2026-04-01-preview spec examples, GitHub issues on "upgrade" + "read replica"):
+   * 400 BadRequest here, a marked guess.
    * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
    * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
    * changes nothing here; az sends none.
@@ -1006,15 +1096,25 @@ export function routes(ctx: EmulatorContext): Route[] {
           await plane.touch(refOf(server))
           await plane.engine.upgrade(key, major).catch((error: Error) => {
             // engines/postgres.ts UpgradePrecheckError (not imported: the engine loads only with the real data plane).
+            // The operation's code for a failed precheck is a marked guess: no recording or example shows a PATCH of
+            // the version failing its precheck. What Azure documents is the precheck's own result
+            // (majorVersionUpgradePrecheck resources, spec 2026-04-01-preview MajorVersionUpgradePrecheckListByServer.json:
+            // per policy `passed`, a numeric errorCode and an errorMessage such as "Upgrading with views dependent upon
+            // test_activity_view is not allowed …"), and failed upgrades were seen reported as the operation's generic
+            // InternalServerError "An unexpected error occured while processing the request. Tracking ID: '…'"
+            // (Azure/azure-postgresql#110, a pg_upgrade check failure among them) — which would hide the reason, so the
+            // reason is kept here under UpgradePrecheckFailed.
             if (Array.isArray((error as {problems?: unknown}).problems))
               throw new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
             // A failure once the copy ran: the operation fails with what went wrong (Azure's code for it is not
             // documented; the LRO's generic InternalServerError). Before the swap the engine put the old server back,
-            // taking writes; after it the data directory is the new major's, and the resource says so.
+            // taking writes; after it the data directory is the new major's (started, taking writes, with a base
+            // backup of its own when that could still be made), and the resource says so.
             if (plane.engine.majorOf(key) !== major)
               throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} failed; the server stays on ${upgrade.fromVersion}: ${error.message}`)
+            // engines/postgres.ts UpgradeAfterSwapError: the server is on the new major, complete as far as it could be.
             recordUpgrade(server, upgrade)
-            throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} did not finish after the server was moved to ${upgrade.toVersion}: ${error.message}`)
+            throw new Error(`The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} did not finish cleanly: ${error.message}`)
           })
         }
       }
@@ -1142,12 +1242,13 @@ function ruleView(server: StoredServer, rule: {name: string; startIpAddress: str
 }
 
 function configurationName(server: StoredServer, name: string): string | undefined {
-  return Object.keys(server.configurations).find((k) => k.toLowerCase() === name.toLowerCase())
+  // A parameter modelled after the server's state was saved has its default value.
+  return [...Object.keys(server.configurations), ...Object.keys(CONFIGURATIONS)].find((k) => k.toLowerCase() === name.toLowerCase())
 }
 
 function configurationView(server: StoredServer, name: string): Record<string, unknown> {
   const meta = CONFIGURATIONS[name]
-  const value = server.configurations[name]!
+  const value = server.configurations[name] ?? meta!.value
   return {
     id: `${server.resource.id}/configurations/${name}`,
     name,
@@ -1205,10 +1306,14 @@ export const POSTGRES_VERSIONS = ['11', '12', '13', '14', '15', '16', '17', '18'
 export const POSTGRES_NEW_SERVER_VERSIONS = POSTGRES_VERSIONS.filter((v) => Number(v) >= 14)
 
 /**
- * A create (createMode Default/Create) of a major new servers cannot have. Azure's exact answer to a create of a
- * retired major is not published; best known: ARM's refusal of a version outside the allowed values,
- * 400 ParameterOutOfRange "The value of the 'Version' should be in: [13,14,15]. Verify that the specified parameter
- * value is correct." (observed from Azure for a version PATCH, hashicorp/terraform-provider-azurerm#25344).
+ * A create (createMode Default/Create) of a major new servers cannot have: 400 ParameterOutOfRange "The value of the
+ * 'Version' should be in: [..]. Verify that the specified parameter value is correct.", listing the majors a new
+ * server may have. That is what Azure answers to a create whose version is not among those offered for new servers,
+ * as seen from Azure on creates: microsoft/aspire#2391 (a Bicep create of version 16 where it was not offered yet:
+ * "ParameterOutOfRange: The value of the 'Version' should be in: [13,14,15]."), hashicorp/terraform#33182 and
+ * pamelafox/flask-surveys-container-app#19 (creates answered "… should be in: []" where no version was offered), and
+ * for a version PATCH in hashicorp/terraform-provider-azurerm#25344. No recording shows a create of a major past its
+ * support (11, 12, 13) specifically; the refusal is the same check (the version is not in the list offered).
  */
 function newServerVersionRefused(version: unknown): EmulatorResponse | undefined {
   if (version === undefined || POSTGRES_NEW_SERVER_VERSIONS.includes(String(version))) return undefined

@@ -706,6 +706,26 @@ function keysAndFirewallRoutes(
       },
     },
     {
+      // Redis_ForceReboot (redis.json 2021-06-01…2024-11-01): 200 with a RedisForceRebootResponse `message`, not a
+      // long-running operation; live Azure answered each of `redis force-reboot --reboot-type AllNodes / PrimaryNode /
+      // SecondaryNode` so (az recording test_redis_cache_reboot.yaml). The reboot is recorded, not performed: the
+      // emulator's cache keeps its data (Azure documents possible data loss,
+      // https://learn.microsoft.com/azure/azure-cache-for-redis/cache-administration#reboot).
+      method: 'POST',
+      pattern: `${R}/{name}/forceReboot`,
+      operation: 'redis.forceReboot',
+      handler: (request, p) => {
+        const cache = scoped(p)
+        if (!isCache(cache)) return cache
+        const rebootType = canonicalEnum(request.body?.rebootType, ['PrimaryNode', 'SecondaryNode', 'AllNodes'])
+        if (request.body?.rebootType !== undefined && !rebootType)
+          return armError(400, 'InvalidRequestBody', `The reboot type '${request.body.rebootType}' is not valid; use PrimaryNode, SecondaryNode or AllNodes.`)
+        ctx.activity.append({resourceId: cache.resource.id, kind: 'redis.forceReboot', data: {rebootType: rebootType ?? null}})
+        // Azure's message names 'Value' whatever the reboot type (the recording's three answers are identical).
+        return {status: 200, body: {message: "The requested reboot operation for 'Value' has been successfully scheduled and should be executed shortly."}}
+      },
+    },
+    {
       method: 'GET',
       pattern: `${R}/{name}/firewallRules`,
       operation: 'redis.firewallRules.list',

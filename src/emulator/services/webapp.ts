@@ -88,6 +88,8 @@ interface SiteRecord {
   planSku?: string
   /** What the estate sets on the plan (sku fields, properties such as zoneRedundant), over the defaults. */
   planOverlay?: {sku?: Record<string, unknown>; properties?: Record<string, unknown>}
+  /** Slot setting names (`config/slotConfigNames`), once set; absent: never set (Azure answers null lists). */
+  slotConfigNames?: {appSettingNames: string[]; connectionStringNames: string[]; azureStorageConfigNames: string[]}
 }
 
 interface WebappState {
@@ -598,6 +600,26 @@ function configBody(ctx: EmulatorContext, site: SiteRecord, slotName: string): R
   }
 }
 
+/**
+ * Web Apps - List Slot Configuration Names. Live Azure names the resource after the site, typed as the site (az recording
+ * test_webapp_slot_swap.yaml, 2024-11-01); it also answers `id: null`, `location` and null lists until names are set,
+ * which WebApps.json (SlotConfigNamesResource, a ProxyOnlyResource: `id` a string, the lists arrays, no `location`)
+ * does not allow: the emulator keeps to the spec there (an id, empty lists, no location).
+ */
+function slotConfigNamesBody(ctx: EmulatorContext, site: SiteRecord): Record<string, unknown> {
+  const names = site.slotConfigNames
+  return {
+    id: `${siteId(ctx, site)}/config/slotConfigNames`,
+    name: site.name,
+    type: 'Microsoft.Web/sites',
+    properties: {
+      connectionStringNames: [...(names?.connectionStringNames ?? [])],
+      appSettingNames: [...(names?.appSettingNames ?? [])],
+      azureStorageConfigNames: [...(names?.azureStorageConfigNames ?? [])],
+    },
+  }
+}
+
 function publishingPolicyBody(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecord, policy: 'ftp' | 'scm'): Record<string, any> {
   const production = slot.name === PRODUCTION
   return {
@@ -700,7 +722,9 @@ function publishXml(site: SiteRecord, slot: SlotRecord): EmulatorResponse {
   const user = `$${host}`
   const profile = (name: string, method: string, url: string, extra: string) =>
     `<publishProfile profileName="${host} - ${name}" publishMethod="${method}" publishUrl="${url}" userName="${user}" userPWD="" destinationAppUrl="https://${host}.azurewebsites.net" SQLServerDBConnectionString="" mySQLDBConnectionString="" hostingProviderForumLink="" controlPanelLink="https://portal.azure.com" webSystem="WebSites"${extra}><databases /></publishProfile>`
-  const body = `<publishData>${profile('Web Deploy', 'MSDeploy', `${host}.scm.azurewebsites.net:443`, ` msdeploySite="${host}"`)}${profile('FTP', 'FTP', `ftps://waws-prod-blu-001.ftp.azurewebsites.windows.net/site/wwwroot`, ' ftpPassiveMode="True"')}${profile('Zip Deploy', 'ZipDeploy', `${host}.scm.azurewebsites.net:443`, '')}</publishData>`
+  // Four profiles, as live Azure answers `publishxml` (az recording test_webapp_slot_swap.yaml, 2024-11-01): Web Deploy,
+  // FTP, Zip Deploy and a read-only FTP profile on the stamp's disaster-recovery FTP host (`…dr.ftp…`).
+  const body = `<publishData>${profile('Web Deploy', 'MSDeploy', `${host}.scm.azurewebsites.net:443`, ` msdeploySite="${host}"`)}${profile('FTP', 'FTP', `ftps://waws-prod-blu-001.ftp.azurewebsites.windows.net/site/wwwroot`, ' ftpPassiveMode="True"')}${profile('Zip Deploy', 'ZipDeploy', `${host}.scm.azurewebsites.net:443`, '')}${profile('ReadOnly - FTP', 'FTP', `ftps://waws-prod-blu-001dr.ftp.azurewebsites.windows.net/site/wwwroot`, ' ftpPassiveMode="True"')}</publishData>`
   return {status: 200, headers: {'Content-Type': 'application/xml'}, body}
 }
 
@@ -712,7 +736,9 @@ function appSettingsBody(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
   return {
     id: `${slotId(ctx, site, slot.name)}/config/appsettings`,
     name: 'appsettings',
-    type: slot.name === PRODUCTION ? 'Microsoft.Web/sites/config' : 'Microsoft.Web/sites/slots/config',
+    // A slot's app settings too are typed `Microsoft.Web/sites/config` (live Azure's answer to the staging slot's
+    // `config/appsettings/list`, az recording test_webapp_slot_swap.yaml, 2024-11-01).
+    type: 'Microsoft.Web/sites/config',
     properties: {...(slot.appSettings ?? defaultAppSettings(slot.name))},
   }
 }
@@ -1112,10 +1138,31 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: `${S}/{name}/config/slotConfigNames`,
       operation: 'webapp.listSlotConfigurationNames',
-      handler: withSlot(false, (site) => ({
-        status: 200,
-        body: {id: `${siteId(ctx, site)}/config/slotConfigNames`, name: 'slotConfigNames', type: 'Microsoft.Web/sites/config', properties: {appSettingNames: [], connectionStringNames: [], azureStorageConfigNames: []}},
-      })),
+      handler: withSlot(false, (site) => ({status: 200, body: slotConfigNamesBody(ctx, site)})),
+    },
+    {
+      // Web Apps - Update Slot Configuration Names: replaces the lists (an omitted list becomes empty, as live Azure
+      // answered `webapp config appsettings set --slot-settings`, az recording test_webapp_slot_swap.yaml, 2024-11-01).
+      // The names are kept and listed; swaps do not move app settings between slots in the emulator either way.
+      method: 'PUT',
+      pattern: `${S}/{name}/config/slotConfigNames`,
+      operation: 'webapp.updateSlotConfigurationNames',
+      handler: withSlot(false, (site, _slot, request) => {
+        if (!request.body || typeof request.body !== 'object') return invalidBody()
+        // SlotConfigNamesResource: `properties` is optional in WebApps.json; without it every list is emptied.
+        const properties = request.body.properties ?? {}
+        if (typeof properties !== 'object' || Array.isArray(properties)) return invalidBody('The request properties must be the slot setting names.')
+        const names = (key: string): string[] | EmulatorResponse => {
+          const value = properties[key] ?? []
+          return Array.isArray(value) && value.every((v) => typeof v === 'string') ? [...value] : armError(400, 'BadRequest', `The parameter '${key}' must be a list of names.`, {target: `properties.${key}`})
+        }
+        const appSettingNames = names('appSettingNames')
+        const connectionStringNames = names('connectionStringNames')
+        const azureStorageConfigNames = names('azureStorageConfigNames')
+        for (const list of [appSettingNames, connectionStringNames, azureStorageConfigNames]) if (!Array.isArray(list)) return list
+        site.slotConfigNames = {appSettingNames: appSettingNames as string[], connectionStringNames: connectionStringNames as string[], azureStorageConfigNames: azureStorageConfigNames as string[]}
+        return {status: 200, body: slotConfigNamesBody(ctx, site)}
+      }),
     },
     // admin (not ARM)
     {

@@ -3,7 +3,9 @@
  * `properties.version` through the unmodified SDK (what `az postgres flexible-server upgrade --version N` sends)
  * upgrades the running PostgreSQL process; rows written before are read back over TLS after, as a user's psql would.
  */
-import {chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -12,7 +14,7 @@ import {POSTGRES_ENTRA_SCOPE} from '../../../src/actions/postgres-probes.js'
 import type {AzureServices} from '../../../src/azure/clients.js'
 import {loadOrCreateCertificate, loadOrCreatePostgresCertificate} from '../../../src/emulator/certificate.js'
 import {PostgresEngine} from '../../../src/emulator/engines/postgres.js'
-import {installedPostgres} from '../../../src/emulator/engines/postgres-binaries.js'
+import {installedPostgres, postgresRootDir} from '../../../src/emulator/engines/postgres-binaries.js'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {sdkServices} from '../../integration/support.js'
 import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
@@ -22,13 +24,44 @@ let arm: AzureServices
 let client: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
 const SERVER = 'pg-upgrade'
 
+let stateDir: string
 beforeAll(async () => {
-  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 0, dataPlane: 'real'})
+  // A state folder of the test's own: one test reaches into a server's folder (a file the OS will not delete).
+  stateDir = mkdtempSync(join(tmpdir(), 'opsbook-pg-upgrade-state-'))
+  chmodSync(stateDir, 0o755)
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 0, dataPlane: 'real', stateDir})
   arm = sdkServices(emulator)
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
   client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
 }, 120_000)
-afterAll(async () => emulator?.stop())
+afterAll(async () => {
+  await emulator?.stop()
+  rmSync(stateDir, {recursive: true, force: true})
+})
+
+/**
+ * A file the OS refuses to delete, as a read-only or immutable file left by other tooling would be: as root the
+ * immutable attribute (chattr +i; root may delete anything else), otherwise a folder without write permission.
+ * Returns the undo, or undefined where neither can be made (then the test that needs it skips).
+ */
+function undeletable(folder: string): (() => void) | undefined {
+  // The undo finds the file where it is now: the upgrade moves the data directory it is in aside (data.old).
+  const now = () => [folder, `${folder}.old`].map((f) => join(f, 'opsbook-stuck')).find((f) => existsSync(f)) ?? join(folder, 'opsbook-stuck')
+  const stuck = join(folder, 'opsbook-stuck')
+  mkdirSync(stuck, {recursive: true})
+  const file = join(stuck, 'leftover')
+  writeFileSync(file, 'cannot be deleted')
+  try {
+    if (process.getuid?.() === 0) {
+      execFileSync('chattr', ['+i', file], {stdio: 'ignore'})
+      return () => execFileSync('chattr', ['-i', join(now(), 'leftover')], {stdio: 'ignore'})
+    }
+    chmodSync(stuck, 0o555)
+    return () => chmodSync(now(), 0o755)
+  } catch {
+    return undefined
+  }
+}
 
 const idOf = (name: string) => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`
 
@@ -170,6 +203,40 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
     ])
   }, 300_000)
 
+  it('a step after the data directory swap that fails (the old data directory cannot be removed) fails the operation with the reason; the server is on the new major, complete: its rows, writes, a restore to after the upgrade', async (context) => {
+    const name = 'pg-upgrade-afterswap'
+    await createAt14(name)
+    await sql(name, "INSERT INTO public.orders (amount, note) VALUES (21, 'before the swap')")
+    // The server's folder (postgres-plane.ts keyOf: name and a hash of the id): a file in its data directory that the
+    // OS will not delete. PostgreSQL 14 runs on unaffected; the upgrade copies, swaps the data directories, and then
+    // cannot remove the old one.
+    const id = idOf(name)
+    const home = join(postgresRootDir(stateDir), `${name}-${createHash('sha256').update(id.toLowerCase()).digest('hex').slice(0, 8)}`)
+    const undo = undeletable(join(home, 'data'))
+    // Where the file system cannot refuse a deletion (no chattr support), there is no such fault to cause.
+    if (!undo) return context.skip()
+    try {
+      await expect(client.servers.beginUpdateAndWait(RG, name, {version: '17'}, poll)).rejects.toThrow(
+        /failed\. InternalServerError\. .*The major version upgrade of 'pg-upgrade-afterswap' to 17 did not finish cleanly: the server now runs PostgreSQL 17, but a step after the data directory swap failed: .*(EPERM|EACCES|ENOTDIR).*\(the old PostgreSQL 14 data directory is left at .*data\.old\)/,
+      )
+      // The documented end state: on the new major, complete.
+      const after = await client.servers.get(RG, name)
+      expect([after.version, after.state]).toEqual(['17', 'Ready'])
+      expect((await sql(name, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 17\./)
+      await sql(name, "INSERT INTO public.orders (amount, note) VALUES (22, 'after the swap')")
+      const notes = async (server: string) => (await sql(server, "SELECT note FROM public.orders WHERE note LIKE '% the swap' ORDER BY amount")).map((r) => r.note)
+      expect(await notes(name)).toEqual(['before the swap', 'after the swap'])
+      // The new major has a base backup of its own: a restore to a point after the upgrade is a 17 server with the rows.
+      const point = new Date()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      await client.servers.beginCreateOrUpdateAndWait(RG, `${name}-pitr`, {location: 'eastus', createMode: 'PointInTimeRestore', sourceServerResourceId: id, pointInTimeUTC: point}, poll)
+      expect((await sql(`${name}-pitr`, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 17\./)
+      expect(await notes(`${name}-pitr`)).toEqual(['before the swap', 'after the swap'])
+    } finally {
+      undo()
+    }
+  }, 300_000)
+
   it('refuses to upgrade a primary that has read replicas, and a replica', async () => {
     // pg-shop-orders has the catalog's replica pg-shop-orders-dr.
     for (const name of ['pg-shop-orders', 'pg-shop-orders-dr'])
@@ -235,6 +302,26 @@ describe.skipIf(!installed(14, 17))('PostgresEngine.upgrade that does not finish
     rmSync(dir, {recursive: true, force: true})
   })
 
+  it.skipIf(!installed(13))(
+    "a server on 13 (no pg_read_all_data: its Entra role's reach is grants) upgrades to 14 with its rows, and the Entra role reads and writes there; a user's own default privileges still stop it",
+    async () => {
+      const engine = new PostgresEngine({rootDir: join(dir, 'postgres'), tls, entraRoles: () => [{name: 'probe', objectId: '0f6e2a3c-5b7d-4e19-8c2a-1d3f5e7a9b0c', type: 'user'}]})
+      engines.push(engine)
+      await engine.ensure('legacy', [`CREATE TABLE public.items (n int PRIMARY KEY, note text)`, `INSERT INTO public.items SELECT n, 'row ' || n FROM generate_series(1, 50) AS n`], undefined, 13)
+      const reach = "SELECT has_table_privilege('probe', 'public.items', 'SELECT, INSERT, UPDATE, DELETE') AS ok"
+      expect([engine.majorOf('legacy'), (await engine.query<{ok: boolean}>('legacy', reach))[0]!.ok]).toEqual([13, true])
+      // A default privilege the user set (not the emulator's grants to its Entra roles) is named by the precheck.
+      await engine.query('legacy', 'CREATE ROLE app LOGIN')
+      await engine.query('legacy', 'ALTER DEFAULT PRIVILEGES FOR ROLE app GRANT SELECT ON TABLES TO PUBLIC')
+      await expect(engine.upgrade('legacy', 14)).rejects.toThrow(/does not carry default privileges \(postgres: app\)/)
+      await engine.query('legacy', 'ALTER DEFAULT PRIVILEGES FOR ROLE app REVOKE SELECT ON TABLES FROM PUBLIC')
+      expect(await engine.upgrade('legacy', 14)).toMatchObject({fromMajor: 13, toMajor: 14, rows: 50})
+      expect([engine.majorOf('legacy'), await count(engine, 'legacy'), (await engine.query<{ok: boolean}>('legacy', reach))[0]!.ok]).toEqual([14, 50, true])
+      await engine.stop()
+    },
+    180_000,
+  )
+
   // Two ways an upgrade does not finish, one after the other on the same server (each restart is what the next one
   // starts from; was two tests creating a server each).
   it('a failure while setting up the new cluster leaves the server taking writes, in this process and the next; a crash between moving the old data directory aside and moving the new one in: the next start has the old data back', async () => {
@@ -286,4 +373,29 @@ describe.skipIf(!installed(14, 17))('PostgresEngine.upgrade that does not finish
     await expect.poll(() => alive(pid), {timeout: 30_000, interval: 50}).toBe(false)
     await next.stop()
   }, 120_000)
+
+  it('an old data directory that cannot be removed after the swap: the upgrade fails naming it, the server is on the new major, and later starts are not held up by it', async (context) => {
+    const engine = newEngine()
+    await serverAt14(engine, 'leftover', 7)
+    const undo = undeletable(join(dir, 'postgres', 'leftover', 'data'))
+    if (!undo) return context.skip()
+    try {
+      await expect(engine.upgrade('leftover', 17)).rejects.toThrow(/the server now runs PostgreSQL 17, but a step after the data directory swap failed: .*\(the old PostgreSQL 14 data directory is left at .*data\.old\)/)
+      await write(engine, 'leftover', 8)
+      expect([engine.majorOf('leftover'), await count(engine, 'leftover')]).toEqual([17, 8])
+      await engine.stop()
+      // The next process starts the server although the leftover is still there (and tries again to remove it).
+      const next = newEngine()
+      await write(next, 'leftover', 9)
+      expect([next.majorOf('leftover'), await count(next, 'leftover'), existsSync(join(dir, 'postgres', 'leftover', 'data.old'))]).toEqual([17, 9, true])
+      await next.stop()
+    } finally {
+      undo()
+    }
+    // Once it can be removed, the next start does.
+    const last = newEngine()
+    expect(await count(last, 'leftover')).toBe(9)
+    expect(existsSync(join(dir, 'postgres', 'leftover', 'data.old'))).toBe(false)
+    await last.stop()
+  }, 180_000)
 })

@@ -123,3 +123,20 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     expect(atRedis).toContain('rg-lock')
   })
 })
+
+describe('diagnostic settings through the unmodified SDK', () => {
+  it('deletes a diagnostic setting (200), then answers 204 for one that is gone', async () => {
+    const {MonitorClient} = await import('@azure/arm-monitor')
+    const monitor = new MonitorClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
+    const vault = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-shop-local`
+    await monitor.diagnosticSettings.createOrUpdate(vault, 'to-delete', {logs: [{category: 'AuditEvent', enabled: true}], workspaceId: `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.OperationalInsights/workspaces/law-shop`})
+    const names = async () => ((await monitor.diagnosticSettings.list(vault)).value ?? []).map((d) => d.name)
+    expect(await names()).toContain('to-delete')
+    const statuses: number[] = []
+    const onResponse = (r: {status: number}) => statuses.push(r.status)
+    await monitor.diagnosticSettings.delete(vault, 'to-delete', {onResponse})
+    await monitor.diagnosticSettings.delete(vault, 'to-delete', {onResponse})
+    expect(statuses).toEqual([200, 204])
+    expect(await names()).not.toContain('to-delete')
+  })
+})

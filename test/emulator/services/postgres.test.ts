@@ -35,6 +35,22 @@ async function dataAsOf(name: string): Promise<string> {
 }
 
 describe('PostgreSQL flexible servers through the unmodified SDK', () => {
+  it('takes, lists and deletes an on-demand backup; automatic backups keep Azure\'s names and cannot be deleted', async () => {
+    await client.backupsAutomaticAndOnDemand.beginCreateAndWait(RG, SOURCE, 'before-release-42', {updateIntervalInMs: 10})
+    const listed = []
+    for await (const backup of client.backupsAutomaticAndOnDemand.listByServer(RG, SOURCE)) listed.push(backup)
+    const onDemand = listed.find((b) => b.name === 'before-release-42')!
+    expect(onDemand.backupType).toBe('Customer On-Demand')
+    expect(onDemand.source).toBe('Customer Initiated')
+    const automatic = listed.filter((b) => b.source === 'Automatic')
+    // `backup_<.NET ticks of the completion>`, as Azure names them (az recording test_postgres_flexible_server_backups_mgmt).
+    expect(automatic.length).toBeGreaterThan(0)
+    for (const b of automatic) expect(b.name).toBe(`backup_${BigInt(b.completedTime!.getTime()) * 10_000n + 621_355_968_000_000_000n}`)
+    await expect(client.backupsAutomaticAndOnDemand.beginDeleteAndWait(RG, SOURCE, automatic[0]!.name!, {updateIntervalInMs: 10})).rejects.toMatchObject({statusCode: 400})
+    await client.backupsAutomaticAndOnDemand.beginDeleteAndWait(RG, SOURCE, 'before-release-42', {updateIntervalInMs: 10})
+    await expect(client.backupsAutomaticAndOnDemand.get(RG, SOURCE, 'before-release-42')).rejects.toMatchObject({statusCode: 404})
+  })
+
   it('serves the seeded server with the catalog settings and an earliest restore date', async () => {
     const server = await client.servers.get(RG, SOURCE)
     expect(server.version).toBe('16')

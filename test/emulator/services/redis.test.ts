@@ -51,6 +51,16 @@ async function dataClient(): Promise<import('ioredis').Redis> {
 
 const containerUrl = () => `${emulator.blob.endpoint}/redis-snapshots?sv=2025-01-05&sig=not-checked`
 
+describe('redis force-reboot through the unmodified SDK', () => {
+  it('accepts each reboot type with Azure\'s 200 message and refuses an unknown one', async () => {
+    for (const rebootType of ['AllNodes', 'PrimaryNode', 'SecondaryNode'] as const) {
+      const answer = await client.redis.forceReboot(RG, CACHE, {rebootType})
+      expect(answer.message).toMatch(/successfully scheduled/)
+    }
+    await expect(client.redis.forceReboot(RG, CACHE, {rebootType: 'EveryNode'})).rejects.toMatchObject({statusCode: 400})
+  })
+})
+
 describe('Azure Cache for Redis through the unmodified SDK', () => {
   it('serves the seeded cache and lists it', async () => {
     const cache = await client.redis.get(RG, CACHE)
