@@ -117,31 +117,50 @@ export async function createAzSandbox(options: AzSandboxOptions): Promise<AzSand
   }
 
   const python = pythonOf(options.az)
-  const seeded = spawnSync(python, ['-c', SEED_PY, configDir, `https://${LOGIN_HOST}/${tenant}`], {env, encoding: 'utf8'})
-  if (seeded.status !== 0) throw new Error(`seeding az's MSAL HTTP cache and version check failed:\n${seeded.stderr}`)
-  // The access token az sends: one the emulator's token endpoint issued (signed by its issuer; ARM validates tokens).
-  const issued = await emulatorToken(options.armEndpoint, options.caPem, options.identityHeader, ARM_AUDIENCE)
-  writeTokenCache(configDir, tenant, options.subscription, cloud, issued)
-
+  // Started first, so that its Python start-up (importing azure.cli.core; no config is read before a command) runs
+  // beside the seeding below. It registers and sets the cloud (each command there builds a new CLI object, which reads
+  // the config az wrote): two `az` processes, and their Python start-ups, fewer. The suite still runs the executable
+  // itself (az-conformance), against the cloud registered this way.
+  const first = startSession(python, env)
+  const sessions: AzSession[] = [first]
+  let firstHandedOut = false
   const run = (args: string[], runOptions: {timeoutMs?: number} = {}) => runAz(options.az, args, env, runOptions.timeoutMs ?? 60_000)
-  const register = await run([
-    'cloud', 'register', '-n', cloud,
-    '--endpoint-resource-manager', `${options.armEndpoint.replace(/\/$/, '')}/`,
-    '--endpoint-active-directory', `https://${LOGIN_HOST}`,
-    '--endpoint-active-directory-resource-id', ARM_AUDIENCE,
-    '--endpoint-active-directory-graph-resource-id', 'https://graph.windows.net/',
-    '--suffix-keyvault-dns', '.vault.azure.net',
-    '--suffix-storage-endpoint', 'core.windows.net',
-  ])
-  if (register.code !== 0) throw new Error(`az cloud register failed: ${register.stderr}`)
-  const set = await run(['cloud', 'set', '-n', cloud])
-  if (set.code !== 0) throw new Error(`az cloud set failed: ${set.stderr}`)
-  const sessions: AzSession[] = []
+  try {
+    await prepareConfig(first)
+  } catch (error) {
+    first.close()
+    throw error
+  }
+
+  async function prepareConfig(session: AzSession): Promise<void> {
+    const seeded = spawnSync(python, ['-c', SEED_PY, configDir, `https://${LOGIN_HOST}/${tenant}`], {env, encoding: 'utf8'})
+    if (seeded.status !== 0) throw new Error(`seeding az's MSAL HTTP cache and version check failed:\n${seeded.stderr}`)
+    // The access token az sends: one the emulator's token endpoint issued (signed by its issuer; ARM validates tokens).
+    const issued = await emulatorToken(options.armEndpoint, options.caPem, options.identityHeader, ARM_AUDIENCE)
+    writeTokenCache(configDir, tenant, options.subscription, cloud, issued)
+
+    const register = await session.run([
+      'cloud', 'register', '-n', cloud,
+      '--endpoint-resource-manager', `${options.armEndpoint.replace(/\/$/, '')}/`,
+      '--endpoint-active-directory', `https://${LOGIN_HOST}`,
+      '--endpoint-active-directory-resource-id', ARM_AUDIENCE,
+      '--endpoint-active-directory-graph-resource-id', 'https://graph.windows.net/',
+      '--suffix-keyvault-dns', '.vault.azure.net',
+      '--suffix-storage-endpoint', 'core.windows.net',
+    ])
+    if (register.code !== 0) throw new Error(`az cloud register failed: ${register.stderr}`)
+    const set = await session.run(['cloud', 'set', '-n', cloud])
+    if (set.code !== 0) throw new Error(`az cloud set failed: ${set.stderr}`)
+  }
   return {
     configDir,
     env,
     run,
     session: () => {
+      if (!firstHandedOut) {
+        firstHandedOut = true
+        return first
+      }
       const session = startSession(python, env)
       sessions.push(session)
       return session

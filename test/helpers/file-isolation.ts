@@ -15,12 +15,19 @@
  * — shared by every ManagedIdentityCredential in the process: the token source (with the IDENTITY_ENDPOINT it read
  * first) and the token cache. Left as they are, the next file's emulator would be asked at an endpoint that no
  * longer answers, or handed a token signed by an emulator that no longer runs.
+ *
+ * Then a file fails if it left something running that the next files would inherit: a server, socket, timer or child
+ * process beyond what the worker had when the file started, still there 15 s after the file ended (./leaks.ts says
+ * how it is seen and why the verdict on what is still closing comes at a later file's end). The message names the file
+ * and the kinds; the fix is in that file, not here.
  */
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {dirname, join} from 'node:path'
+import {dirname, join, relative} from 'node:path'
+import {randomUUID} from 'node:crypto'
 import {pathToFileURL} from 'node:url'
-import {afterAll} from 'vitest'
+import {afterAll, beforeAll, expect} from 'vitest'
+import {checkFileEnd, FILE_MARK_ENV, snapshot, trackTimers, type Snapshot} from './leaks.js'
 
 const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const
 
@@ -28,6 +35,16 @@ const env = {...process.env}
 const cwd = process.cwd()
 const exitCode = process.exitCode
 const listeners = new Map(PROCESS_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]))
+// Inherited by what the file spawns (after `env` was copied: the reset below removes it).
+const mark = randomUUID()
+trackTimers()
+process.env[FILE_MARK_ENV] = mark
+let before: Snapshot
+// Once the file's modules are imported: a module that keeps a server or timer for the whole process (loaded once per
+// worker with isolate: false) is not counted against the first file that happens to import it.
+beforeAll(() => {
+  before = snapshot()
+})
 
 afterAll(async () => {
   for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key]
@@ -37,6 +54,10 @@ afterAll(async () => {
   for (const [event, before] of listeners)
     for (const listener of process.listeners(event as NodeJS.Signals)) if (!before.has(listener)) process.off(event, listener)
   await resetManagedIdentityTokenCache()
+  const file = relative(cwd, expect.getState().testPath ?? '?')
+  const leaks = before ? await checkFileEnd(before, mark, file) : []
+  if (leaks.length > 0)
+    throw new Error(`${leaks.join('; ')}: the next test files in this worker inherit it. Stop or close it in that file's afterAll/afterEach (see test/helpers/leaks.ts).`)
 })
 
 /**

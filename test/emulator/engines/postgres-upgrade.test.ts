@@ -145,55 +145,62 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
     expect((await sql('pg-upgrade-before', "SELECT note FROM public.orders WHERE note LIKE 'written on %'")).map((r) => r.note)).toEqual(['written on 16'])
   }, 300_000)
 
-  it('skips majors: a 14 server (the oldest installed) goes straight to 18 with its rows', async () => {
-    await createAt14('pg-upgrade-14')
-    expect((await sql('pg-upgrade-14', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
-    await sql('pg-upgrade-14', "INSERT INTO public.orders (amount, note) SELECT n, 'row ' || n FROM generate_series(1, 500) AS n")
-    // With the spec's CreateModeForPatch `Update` this time (Servers.json 2025-08-01 ServerPropertiesForPatch.createMode).
-    expect((await client.servers.beginUpdateAndWait(RG, 'pg-upgrade-14', {version: '18', createMode: 'Update'}, poll)).version).toBe('18')
-    expect((await sql('pg-upgrade-14', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 18\./)
-    expect((await sql('pg-upgrade-14', "SELECT count(*)::int AS n, sum(amount)::int AS total FROM public.orders WHERE note LIKE 'row %'"))[0]).toEqual({n: 500, total: 125_250})
-  }, 300_000)
+  // One 14 server through both ways an upgrade can fail, then straight to 18: each failure must leave it as a user
+  // would need it (on its major, taking writes, nothing half-made in the way of the next attempt), which the next step
+  // then relies on. Was three tests creating a server each (skips majors / failed precheck / failure midway).
+  it('a failed precheck and a failure in the middle of the copy each leave the server on 14, taking writes; then it skips majors straight to 18 with every row', async () => {
+    const name = 'pg-upgrade-14'
+    await createAt14(name)
+    expect((await sql(name, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
+    await sql(name, "INSERT INTO public.orders (amount, note) SELECT n, 'row ' || n FROM generate_series(1, 500) AS n")
 
-  it('a failed precheck fails the operation and leaves the server on its major, taking writes', async () => {
-    await createAt14('pg-upgrade-blocked')
+    // A failed precheck fails the operation and leaves the server on its major, taking writes.
     // On 14 every role may still create in schema public: a view on pg_stat_activity (Azure's precheck blocks it) and a
     // materialized view (which the emulator's copy does not carry).
-    await sql('pg-upgrade-blocked', 'CREATE VIEW public.sessions AS SELECT pid, state FROM pg_stat_activity')
-    await sql('pg-upgrade-blocked', 'CREATE MATERIALIZED VIEW public.order_totals AS SELECT count(*) AS n FROM public.orders')
+    await sql(name, 'CREATE VIEW public.sessions AS SELECT pid, state FROM pg_stat_activity')
+    await sql(name, 'CREATE MATERIALIZED VIEW public.order_totals AS SELECT count(*) AS n FROM public.orders')
     // The SDK's poller reports the failed operation's code and message.
-    await expect(client.servers.beginUpdateAndWait(RG, 'pg-upgrade-blocked', {version: '17'}, poll)).rejects.toThrow(
-      /failed\. UpgradePrecheckFailed\. The major version upgrade of 'pg-upgrade-blocked' to 17 was not started: views that depend on pg_stat_activity are not supported during a major version upgrade \(postgres: public\.sessions\); .*materialized views \(postgres: public\.order_totals\)/,
+    await expect(client.servers.beginUpdateAndWait(RG, name, {version: '17'}, poll)).rejects.toThrow(
+      /failed\. UpgradePrecheckFailed\. The major version upgrade of 'pg-upgrade-14' to 17 was not started: views that depend on pg_stat_activity are not supported during a major version upgrade \(postgres: public\.sessions\); .*materialized views \(postgres: public\.order_totals\)/,
     )
-    const after = await client.servers.get(RG, 'pg-upgrade-blocked')
+    let after = await client.servers.get(RG, name)
     expect([after.version, after.state]).toEqual(['14', 'Ready'])
-    expect((await sql('pg-upgrade-blocked', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
-    await sql('pg-upgrade-blocked', "INSERT INTO public.orders (amount, note) VALUES (1, 'after the refused upgrade')")
-  }, 300_000)
+    expect((await sql(name, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
+    await sql(name, "INSERT INTO public.orders (amount, note) VALUES (6, 'after the refused upgrade')")
+    await sql(name, 'DROP VIEW public.sessions')
+    await sql(name, 'DROP MATERIALIZED VIEW public.order_totals')
 
-  it('a failure in the middle of the copy fails the operation and leaves the server on its old major, taking writes again', async () => {
-    await createAt14('pg-upgrade-midway')
-    await sql('pg-upgrade-midway', "INSERT INTO public.orders (amount, note) VALUES (7, 'before the failed upgrade')")
+    // A failure in the middle of the copy fails the operation and leaves the server on its old major, taking writes again.
+    await sql(name, "INSERT INTO public.orders (amount, note) VALUES (7, 'before the failed upgrade')")
     // A view on a column PostgreSQL 17 removed (pg_stat_bgwriter.checkpoints_timed moved to pg_stat_checkpointer):
     // no precheck names it, and the new cluster refuses it when the copy recreates views — after the tables and
     // their rows were copied, so the failure is midway, with the old server already read-only.
-    await sql('pg-upgrade-midway', 'CREATE VIEW public.checkpoints AS SELECT checkpoints_timed FROM pg_stat_bgwriter')
-    await expect(client.servers.beginUpdateAndWait(RG, 'pg-upgrade-midway', {version: '17'}, poll)).rejects.toThrow(
-      /failed\. InternalServerError\. .*The major version upgrade of 'pg-upgrade-midway' to 17 failed; the server stays on 14: column (pg_stat_bgwriter\.)?checkpoints_timed does not exist/,
+    await sql(name, 'CREATE VIEW public.checkpoints AS SELECT checkpoints_timed FROM pg_stat_bgwriter')
+    await expect(client.servers.beginUpdateAndWait(RG, name, {version: '17'}, poll)).rejects.toThrow(
+      /failed\. InternalServerError\. .*The major version upgrade of 'pg-upgrade-14' to 17 failed; the server stays on 14: column (pg_stat_bgwriter\.)?checkpoints_timed does not exist/,
     )
-    const after = await client.servers.get(RG, 'pg-upgrade-midway')
+    after = await client.servers.get(RG, name)
     expect([after.version, after.state]).toEqual(['14', 'Ready'])
-    expect((await sql('pg-upgrade-midway', 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
+    expect((await sql(name, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 14\./)
     // Writes are taken again (the copy had made the server read-only), and the rows from before are all there.
-    await sql('pg-upgrade-midway', "INSERT INTO public.orders (amount, note) VALUES (8, 'after the failed upgrade')")
-    expect((await sql('pg-upgrade-midway', "SELECT note FROM public.orders WHERE note LIKE '% the failed upgrade' ORDER BY amount")).map((r) => r.note)).toEqual([
+    await sql(name, "INSERT INTO public.orders (amount, note) VALUES (8, 'after the failed upgrade')")
+    expect((await sql(name, "SELECT note FROM public.orders WHERE note LIKE '% the failed upgrade' ORDER BY amount")).map((r) => r.note)).toEqual([
       'before the failed upgrade',
       'after the failed upgrade',
     ])
-    // Nothing of the half-made cluster is left in the way: without the view the same upgrade goes through.
-    await sql('pg-upgrade-midway', 'DROP VIEW public.checkpoints')
-    expect((await client.servers.beginUpdateAndWait(RG, 'pg-upgrade-midway', {version: '17'}, poll)).version).toBe('17')
-    expect((await sql('pg-upgrade-midway', "SELECT count(*)::int AS n FROM public.orders WHERE note LIKE '% the failed upgrade'"))[0].n).toBe(2)
+
+    // Nothing of the half-made cluster is left in the way: without the view an upgrade goes through — skipping majors,
+    // 14 straight to 18, with the spec's CreateModeForPatch `Update` this time (Servers.json 2025-08-01
+    // ServerPropertiesForPatch.createMode).
+    await sql(name, 'DROP VIEW public.checkpoints')
+    expect((await client.servers.beginUpdateAndWait(RG, name, {version: '18', createMode: 'Update'}, poll)).version).toBe('18')
+    expect((await sql(name, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 18\./)
+    expect((await sql(name, "SELECT count(*)::int AS n, sum(amount)::int AS total FROM public.orders WHERE note LIKE 'row %'"))[0]).toEqual({n: 500, total: 125_250})
+    expect((await sql(name, "SELECT note FROM public.orders WHERE note LIKE 'after the refused upgrade' OR note LIKE '% the failed upgrade' ORDER BY amount")).map((r) => r.note)).toEqual([
+      'after the refused upgrade',
+      'before the failed upgrade',
+      'after the failed upgrade',
+    ])
   }, 300_000)
 
   it('a step after the data directory swap that fails (the old data directory cannot be removed) fails the operation with the reason; the server is on the new major, complete: its rows, writes, a restore to after the upgrade', async (context) => {
@@ -315,7 +322,9 @@ describe.skipIf(!installed(14, 17))('PostgresEngine.upgrade that does not finish
     180_000,
   )
 
-  it('a failure while setting up the new cluster leaves the server taking writes, in this process and the next', async () => {
+  // Two ways an upgrade does not finish, one after the other on the same server (each restart is what the next one
+  // starts from; was two tests creating a server each).
+  it('a failure while setting up the new cluster leaves the server taking writes, in this process and the next; a crash between moving the old data directory aside and moving the new one in: the next start has the old data back', async () => {
     const engine = newEngine()
     await serverAt14(engine, 'setup', 10)
     // The new cluster's folder cannot be made: a file is in its way.
@@ -327,7 +336,15 @@ describe.skipIf(!installed(14, 17))('PostgresEngine.upgrade that does not finish
     await write(next, 'setup', 12)
     expect([next.majorOf('setup'), await count(next, 'setup')]).toEqual([14, 12])
     await next.stop()
-  }, 120_000)
+
+    // A crash between moving the old data directory aside and moving the new one in.
+    renameSync(join(dir, 'postgres', 'setup', 'data'), join(dir, 'postgres', 'setup', 'data.old'))
+    const afterSwap = newEngine()
+    expect([await count(afterSwap, 'setup'), afterSwap.majorOf('setup')]).toEqual([12, 14])
+    await write(afterSwap, 'setup', 13)
+    expect(existsSync(join(dir, 'postgres', 'setup', 'data.old'))).toBe(false)
+    await afterSwap.stop()
+  }, 180_000)
 
   it('an emulator stopped in the middle of the copy: the next start takes writes on the old major, with every row', async () => {
     const engine = newEngine()
@@ -381,16 +398,4 @@ describe.skipIf(!installed(14, 17))('PostgresEngine.upgrade that does not finish
     expect(existsSync(join(dir, 'postgres', 'leftover', 'data.old'))).toBe(false)
     await last.stop()
   }, 180_000)
-
-  it('a crash between moving the old data directory aside and moving the new one in: the next start has the old data back', async () => {
-    const engine = newEngine()
-    await serverAt14(engine, 'swap', 5)
-    await engine.stop()
-    renameSync(join(dir, 'postgres', 'swap', 'data'), join(dir, 'postgres', 'swap', 'data.old'))
-    const next = newEngine()
-    expect([await count(next, 'swap'), next.majorOf('swap')]).toEqual([5, 14])
-    await write(next, 'swap', 6)
-    expect(existsSync(join(dir, 'postgres', 'swap', 'data.old'))).toBe(false)
-    await next.stop()
-  }, 120_000)
 })
