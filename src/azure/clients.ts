@@ -448,9 +448,12 @@ function refreshToken(credential: TokenCredential, scope: string): Promise<Acces
 
 function lazyCredential(build: () => Promise<TokenCredential>): TokenCredential & {sourceOf(scope: string): Promise<string | undefined>; refresh(scope: string): Promise<AccessToken | null>} {
   let made: Promise<TokenCredential> | undefined
+  let ready: TokenCredential | undefined
   return {
     async getToken(scopes, options) {
-      made ??= build()
+      // Once built, called in the same tick: the credential sees the caller's signal as it was at the call.
+      if (ready) return ready.getToken(scopes, options)
+      made ??= build().then((credential) => (ready = credential))
       return (await made).getToken(scopes, options)
     },
     async refresh(scope) {
@@ -569,8 +572,10 @@ function heldTokens(credential: TokenCredential): TokenCredential & {refresh(sco
       // (@azure/core-rest-pipeline util/tokenCycler.ts: `if (cycler.shouldRefresh) refresh(scopes, tokenOptions)`;
       // `beginRefresh` rethrows after `refreshTimeout`). With 5 s tokens (renewed at half-life, sooner than the retry)
       // every retry was refused: two unhandled rejections in the full fault matrix (dr-drill × double SIGINT). The
-      // cancelled caller's own HTTP request is still aborted by its signal.
-      if (now && options?.abortSignal?.aborted && Date.now() < now.token.expiresOnTimestamp) return now.token
+      // cancelled caller's own HTTP request is still aborted by its signal. Once the held token has expired the same
+      // retry must fetch a new one rather than be refused: after `refreshTimeout` the cycler rethrows, unawaited (the
+      // fault matrix, maintenance-window × LRO hung, saw that AbortError unhandled).
+      if (options?.abortSignal?.aborted) return now && Date.now() < now.token.expiresOnTimestamp ? now.token : fetch(scopes, options)
       return untilAborted(fetch(scopes, options), options?.abortSignal)
     },
     refresh: (scope) => {

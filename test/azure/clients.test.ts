@@ -85,6 +85,15 @@ describe('createAzureServices', () => {
     expect(await fixture.services.credential.getToken(scope, {abortSignal: AbortSignal.abort()})).toMatchObject({token: token.token})
   }, 60_000)
 
+  it('fetches a token for a caller already cancelled when none is held: the SDK retries an expired refresh that way, unawaited', async () => {
+    // After the held token's expiry the cycler's last retry rethrows to nobody; refusing it made an unhandled rejection.
+    const scope = 'https://redis.azure.com/.default' // no other test of this file asks for it: nothing is held
+    const cursor = fixture.emulator.requestCount()
+    const token = await fixture.services.credential.getToken(scope, {abortSignal: AbortSignal.abort()})
+    expect(token?.token).toMatch(/^ey/)
+    expect(fixture.emulator.requestLog(cursor).filter((e) => e.operation === 'identity.token')).toHaveLength(1)
+  })
+
   it('refuses an emulator environment without an emulator connection (exit 2)', () => {
     expect(() => createAzureServices({environment: fixture.environment, environmentName: 'local'})).toThrow(
       expect.objectContaining({exitCode: ExitCode.invalidInput, code: 'emulator-required'}),
