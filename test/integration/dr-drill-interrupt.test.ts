@@ -29,20 +29,30 @@ function journal(cwd: string): string {
 
 describe('dr-drill interrupted', () => {
   it('tears the scratch server down after Ctrl-C and exits 130', async () => {
-    // Long enough that the restore is still in flight when the call's teardown looks, on a loaded machine too.
-    emulator.setLroDurationMs(6000)
+    // The restore stays in flight until the call's teardown has said it waits for it: a condition, not a time (with a
+    // 6 s operation, a loaded machine reached the teardown after the restore had finished).
+    emulator.faults.set({hangOperations: ['postgres.create']})
     let cwd = ''
     const run = await runRunbook(emulator, 'dr-drill', [], {
       onStart(child) {
+        let interrupted = false
         const timer = setInterval(() => {
-          if (/"operation\.started".*"pg-pitr-orders-db\.geo-restore"|"pg-pitr-orders-db\.geo-restore".*"operation\.started"/.test(journal(cwd))) {
-            clearInterval(timer)
+          const text = journal(cwd)
+          if (!interrupted && /"operation\.started".*"pg-pitr-orders-db\.geo-restore"|"pg-pitr-orders-db\.geo-restore".*"operation\.started"/.test(text)) {
+            interrupted = true
             child.kill('SIGINT')
-            // The restore in flight keeps its 3 s; what teardown and the resume start is quick.
+            // What teardown and the resume start is quick.
             emulator.setLroDurationMs(100)
           }
+          if (interrupted && /still running: waiting for it before deleting/.test(text)) {
+            clearInterval(timer)
+            emulator.faults.set({hangOperations: []})
+          }
         }, 20)
-        child.on('close', () => clearInterval(timer))
+        child.on('close', () => {
+          clearInterval(timer)
+          emulator.faults.set({hangOperations: []})
+        })
       },
       cwdReady: (dir) => (cwd = dir),
     })
