@@ -264,6 +264,8 @@ class RunExecution {
   private teardownFailed = false
   /** A changing step succeeded or an Azure operation started. */
   private changed = false
+  /** A changing action was started in this run (whatever its phase or outcome): a teardown may have something to undo. */
+  private changeAttempted = false
 
   constructor(private readonly options: ExecuteOptions) {
     this.now = options.now ?? (() => new Date())
@@ -553,6 +555,8 @@ class RunExecution {
 
   private onFailure(step: StepSpec, phase: StepPhase, info: ErrorInfo, continued: boolean, frame: Frame): void {
     if (phase === 'finally') {
+      // Not run for lack of a journal, in a run (not a resume) that started no change: nothing to undo, nothing left.
+      if (info.code === 'journal-failed' && !this.changeAttempted && !this.changed && !this.options.resume) return
       this.teardownFailed = true
       this.leftBehind.push(
         info.code === 'journal-failed' ? this.leftForResume('finally step', {id: step.id, uses: step.uses, phase}, frame.id) : `finally step ${step.id} (${step.uses}) failed: ${info.message}`,
@@ -758,6 +762,7 @@ class RunExecution {
         return finish({ok: false, error: new EngineStepError(refused, 'lease-lost'), interrupted: false})
       }
       record.attempts = attempt
+      if (action.changes) this.changeAttempted = true
       const result = await this.attempt(step, action, inputs, attempt, signal)
       if (result.ok) {
         const parsed = action.output.safeParse(result.outputs ?? {})

@@ -241,6 +241,38 @@ finally:
     expect(outcome.steps.find((s) => s.id === 'teardown')).toMatchObject({status: 'cancelled', error: {code: 'journal-failed'}})
   })
 
+  it('a journal lost before any change leaves nothing behind: the teardown change is not made and the run just fails (exit 1)', async () => {
+    // The journal fails on the first change's step.started: nothing was changed, so the teardown has nothing to undo.
+    // Naming it as left (rollback-failed, exit 3, "resume to finish the teardown") would send a human after nothing.
+    const book = runbook(`
+name: journal-broken-early
+title: The journal fails before the first change
+kind: maintenance
+steps:
+  - {id: make, uses: test.operation, with: {name: scratch-1}, rollback: {uses: test.operation, with: {name: undo-1}}}
+finally:
+  - {id: teardown, uses: test.operation, with: {name: drop-1}}
+  - {id: note, uses: core.log, with: {message: "teardown is over"}}
+`)
+    const seen: string[] = []
+    const operations: string[] = []
+    const {outcome} = await run(book, {
+      emit: async (event) => {
+        const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
+        seen.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
+        if (e.type === 'operation.started') operations.push(e.operation!.description)
+        if (e.type === 'step.started' && e.step === 'make') throw new Error('ENOSPC: no space left on device')
+      },
+    })
+    expect(operations).toEqual([])
+    expect(seen).not.toContain('step.started teardown finally')
+    expect(seen).toContain('step.succeeded note finally')
+    expect(outcome.status).toBe('failed')
+    expect(outcome.error).toMatchObject({code: 'journal-failed'})
+    expect(outcome.leftBehind).toEqual([])
+    expect(outcome.steps.find((s) => s.id === 'teardown')).toMatchObject({status: 'cancelled', error: {code: 'journal-failed'}})
+  })
+
   it('a continueOnError failure is recorded and the run goes on and succeeds', async () => {
     const book = runbook(`
 name: tolerant
