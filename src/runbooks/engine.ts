@@ -255,6 +255,8 @@ class RunExecution {
 
   private emitChain: Promise<void> = Promise.resolve()
   private emitError: unknown
+  /** The first event the journal could not write (with `record`; else the first `emit` failure, `emit` records). */
+  private journalError: unknown
   /** Changing steps not started for lack of a journal (`phase id`) → their inputs, shown in what is left. */
   private readonly deferred = new Map<string, string>()
   private finished = false
@@ -415,9 +417,16 @@ class RunExecution {
     // A line that cannot be written stops the run the moment the write fails, not when delivery (which may lag
     // behind: steps that change nothing do not wait for it) reaches it — else the run went on, and could end
     // `succeeded`, with events missing from its journal (issue 16, fault matrix: maintenance-window × disk full).
-    recorded?.catch((error: unknown) => this.eventLost(event, error))
+    recorded?.catch((error: unknown) => {
+      this.journalError ??= error ?? new Error('the journal failed')
+      this.eventLost(event, error)
+    })
     const delivered = this.emitChain.then(() => recorded).then(() => this.options.emit(safe))
-    this.emitChain = delivered.catch((error: unknown) => this.eventLost(event, error))
+    this.emitChain = delivered.catch((error: unknown) => {
+      // A reporter that fails (with a journal that records) fails the run, but does not hold back a recordable teardown.
+      if (!this.options.record) this.journalError ??= error ?? new Error('event listener failed')
+      this.eventLost(event, error)
+    })
     return this.emitChain
   }
 
@@ -739,7 +748,7 @@ class RunExecution {
     // A teardown change first knows whether every line before it is on disk: its step.started, once there, tells the
     // resume that teardown began (what it undoes is redone), so it is never written after a line that was lost.
     if (action.changes && step.phase !== 'main') await this.emitChain
-    if (action.changes && this.emitError !== undefined) return this.deferUnrecordable(step, record, inputs)
+    if (action.changes && this.journalError !== undefined) return this.deferUnrecordable(step, record, inputs)
     const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
     // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
     // that changes nothing need not wait: its events are recorded and shown in order all the same, and whatever
@@ -749,7 +758,7 @@ class RunExecution {
     // `finally` included (issue 16). A teardown that ran unrecorded looked, to the resume, like a crash before
     // teardown: the resume kept the steps it had undone as completed and went on to verify a copy the teardown had
     // deleted. Left undone, they are named (exit 3) and `opsbook resume` runs them recorded — the crash case.
-    if (action.changes && this.emitError !== undefined) return this.deferUnrecordable(step, record, inputs)
+    if (action.changes && this.journalError !== undefined) return this.deferUnrecordable(step, record, inputs)
 
     const maxAttempts = Math.max(1, step.retry?.attempts ?? 1)
     for (let attempt = 1; ; attempt++) {
@@ -786,7 +795,7 @@ class RunExecution {
    * (onFailure and rollback() turn that into what is left for `opsbook resume`).
    */
   private async deferUnrecordable(step: RunnableStep, record: StepRecord, inputs: Record<string, unknown>): Promise<StepResult> {
-    const why = errorInfo(this.emitError).message
+    const why = errorInfo(this.journalError).message
     const message = `not started: the journal cannot be written (${why}), and a change it cannot record is not made`
     record.status = 'cancelled'
     record.reason = message

@@ -273,6 +273,37 @@ finally:
     expect(outcome.steps.find((s) => s.id === 'teardown')).toMatchObject({status: 'cancelled', error: {code: 'journal-failed'}})
   })
 
+  it('a listener that fails while the journal still records fails the run but does not hold back its teardown', async () => {
+    // The journal (record) keeps writing; a reporter (emit) throws. The teardown can be recorded, so it runs: only a
+    // journal that cannot record a change keeps it for the resume.
+    const book = runbook(`
+name: reporter-broken-teardown
+title: A reporter fails after a change
+kind: maintenance
+steps:
+  - {id: make, uses: test.operation, with: {name: scratch-1}, rollback: {uses: test.operation, with: {name: undo-1}}}
+  - {id: read, uses: core.log, needs: [make], with: {message: read it}}
+finally:
+  - {id: teardown, uses: test.operation, with: {name: drop-1}}
+`)
+    const journal: string[] = []
+    const operations: string[] = []
+    const {outcome} = await run(book, {
+      record: async (event) => {
+        const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
+        journal.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
+        if (e.type === 'operation.started') operations.push(e.operation!.description)
+      },
+      emit: async (event) => {
+        if (event.type === 'step.succeeded' && (event as {step?: string}).step === 'make') throw new Error('EPIPE: broken pipe')
+      },
+    })
+    expect(operations).toEqual(['create scratch-1', 'create undo-1', 'create drop-1'])
+    expect(journal).toContain('step.succeeded teardown finally')
+    expect(outcome.status).toBe('failed')
+    expect(outcome.leftBehind).toEqual([])
+  })
+
   it('a continueOnError failure is recorded and the run goes on and succeeds', async () => {
     const book = runbook(`
 name: tolerant
