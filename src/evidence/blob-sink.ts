@@ -370,10 +370,14 @@ export class RunUploader {
 
   async save(): Promise<void> {
     if (this.detached) return
-    this.state.pending = await this.computePending()
+    const pending = await this.computePending()
+    // Detached while computing (a batch's save racing finish()): what is recorded now belongs to `evidence sync`.
+    if (this.detached) return
+    this.state.pending = pending
     this.state.updatedAt = new Date().toISOString()
     const path = join(this.runDirectory, UPLOAD_STATE_FILE)
     await mkdir(this.runDirectory, {recursive: true})
+    if (this.detached) return
     // Write then rename: a crash mid-write must not leave a state file that claims nothing was uploaded.
     await writeRedactedFile(path, {json: this.state})
   }
