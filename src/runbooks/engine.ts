@@ -257,6 +257,9 @@ class RunExecution {
   private emitError: unknown
   /** The first event the journal could not write (with `record`; else the first `emit` failure, `emit` records). */
   private journalError: unknown
+  /** Events emitted so far, and the number of the first one the journal lost (Infinity: none). */
+  private emitted = 0
+  private journalLostAt = Number.POSITIVE_INFINITY
   /** Changing steps not started for lack of a journal (`phase id`) → their inputs, shown in what is left. */
   private readonly deferred = new Map<string, string>()
   private finished = false
@@ -412,6 +415,7 @@ class RunExecution {
    */
   private emit(event: RunEvent): Promise<void> {
     const safe = this.redactor.redact(event)
+    const seq = ++this.emitted
     // Recording starts now (joining this tick's group); delivery waits for it and for the events before.
     const recorded = this.options.record?.(safe)
     // A line that cannot be written stops the run the moment the write fails, not when delivery (which may lag
@@ -419,12 +423,16 @@ class RunExecution {
     // `succeeded`, with events missing from its journal (issue 16, fault matrix: maintenance-window × disk full).
     recorded?.catch((error: unknown) => {
       this.journalError ??= error ?? new Error('the journal failed')
+      this.journalLostAt = Math.min(this.journalLostAt, seq)
       this.eventLost(event, error)
     })
     const delivered = this.emitChain.then(() => recorded).then(() => this.options.emit(safe))
     this.emitChain = delivered.catch((error: unknown) => {
       // A reporter that fails (with a journal that records) fails the run, but does not hold back a recordable teardown.
-      if (!this.options.record) this.journalError ??= error ?? new Error('event listener failed')
+      if (!this.options.record) {
+        this.journalError ??= error ?? new Error('event listener failed')
+        this.journalLostAt = Math.min(this.journalLostAt, seq)
+      }
       this.eventLost(event, error)
     })
     return this.emitChain
@@ -750,6 +758,7 @@ class RunExecution {
     if (action.changes && step.phase !== 'main') await this.emitChain
     if (action.changes && this.journalError !== undefined) return this.deferUnrecordable(step, record, inputs)
     const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
+    const startedAt = this.emitted
     // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
     // that changes nothing need not wait: its events are recorded and shown in order all the same, and whatever
     // follows that changes something waits for its own line, which is written after these.
@@ -758,7 +767,10 @@ class RunExecution {
     // `finally` included (issue 16). A teardown that ran unrecorded looked, to the resume, like a crash before
     // teardown: the resume kept the steps it had undone as completed and went on to verify a copy the teardown had
     // deleted. Left undone, they are named (exit 3) and `opsbook resume` runs them recorded — the crash case.
-    if (action.changes && this.journalError !== undefined) return this.deferUnrecordable(step, record, inputs)
+    // A `finally` change whose own step.started is on disk runs although a later line was lost: the resume reads that
+    // line as the teardown done (what it undoes is made again), so leaving it undone would leave the first one behind.
+    if (action.changes && this.journalError !== undefined && (step.phase !== 'finally' || this.journalLostAt <= startedAt))
+      return this.deferUnrecordable(step, record, inputs)
 
     const maxAttempts = Math.max(1, step.retry?.attempts ?? 1)
     for (let attempt = 1; ; attempt++) {

@@ -304,6 +304,45 @@ finally:
     expect(outcome.leftBehind).toEqual([])
   })
 
+  it('a finally change whose step.started is on disk runs even when a later line is lost: the resume reads that line as the teardown done', async () => {
+    // The resume takes a recorded finally step.started as "what this teardown undoes is gone" and makes it again; had
+    // the teardown then not run, the first copy would stay behind, unnamed. A line lost after it does not hold it back.
+    const book = runbook(`
+name: journal-broken-during-teardown
+title: The journal fails while the teardown starts
+kind: maintenance
+steps:
+  - {id: make, uses: test.operation, with: {name: scratch-1}}
+finally:
+  - {id: teardown, uses: test.operation, with: {name: drop-1}}
+  - {id: settle, uses: core.wait, with: {duration: PT0.1S}}
+`)
+    const journal: string[] = []
+    const operations: string[] = []
+    let release: (() => void) | undefined
+    let lost = false
+    const {outcome} = await run(book, {
+      record: async (event) => {
+        const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
+        if (lost) throw new Error('ENOSPC: no space left on device')
+        if (release) {
+          // The first line after the teardown's step.started is lost; that one is written.
+          lost = true
+          release()
+          throw new Error('ENOSPC: no space left on device')
+        }
+        journal.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
+        if (e.type === 'operation.started') operations.push(e.operation!.description)
+        if (e.type === 'step.started' && e.step === 'teardown') await new Promise<void>((resolve) => (release = resolve))
+      },
+    })
+    expect(journal).toContain('step.started teardown finally')
+    expect(operations).toEqual(['create scratch-1'])
+    expect(outcome.steps.find((s) => s.id === 'teardown')).toMatchObject({status: 'succeeded'})
+    expect(outcome.error).toMatchObject({code: 'journal-failed'})
+    expect(outcome.leftBehind).toEqual([])
+  })
+
   it('a continueOnError failure is recorded and the run goes on and succeeds', async () => {
     const book = runbook(`
 name: tolerant
