@@ -2,6 +2,21 @@ import {describe, expect, it} from 'vitest'
 import type {RunEvent} from '../../src/runbooks/events.js'
 import {run, runbook, trace} from './engine-fixtures.js'
 
+/** Run `book` with an `emit` that records (no separate journal) and fails, as a full disk, at `type` of `step`. */
+async function runLosingJournalAt(book: Parameters<typeof run>[0], type: string, step: string) {
+  const seen: string[] = []
+  const operations: string[] = []
+  const {outcome} = await run(book, {
+    emit: async (event) => {
+      const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
+      seen.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
+      if (e.type === 'operation.started') operations.push(e.operation!.description)
+      if (e.type === type && e.step === step) throw new Error('ENOSPC: no space left on device')
+    },
+  })
+  return {outcome, seen, operations}
+}
+
 describe('executeRunbook: scheduling', () => {
   it('runs independent waits side by side, so the run takes about the longest wait, not the sum', async () => {
     const book = runbook(`
@@ -217,16 +232,7 @@ finally:
   - {id: teardown, uses: test.operation, with: {name: drop-1}}
   - {id: note, uses: core.log, with: {message: "teardown is over"}}
 `)
-    const seen: string[] = []
-    const operations: string[] = []
-    const {outcome} = await run(book, {
-      emit: async (event) => {
-        const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
-        seen.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
-        if (e.type === 'operation.started') operations.push(e.operation!.description)
-        if (e.type === 'step.succeeded' && e.step === 'make') throw new Error('ENOSPC: no space left on device')
-      },
-    })
+    const {outcome, seen, operations} = await runLosingJournalAt(book, 'step.succeeded', 'make')
     // Only the change made before the loss: neither its rollback nor the teardown ran.
     expect(operations).toEqual(['create scratch-1'])
     expect(seen).not.toContain('step.started make rollback')
@@ -254,16 +260,7 @@ finally:
   - {id: teardown, uses: test.operation, with: {name: drop-1}}
   - {id: note, uses: core.log, with: {message: "teardown is over"}}
 `)
-    const seen: string[] = []
-    const operations: string[] = []
-    const {outcome} = await run(book, {
-      emit: async (event) => {
-        const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
-        seen.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
-        if (e.type === 'operation.started') operations.push(e.operation!.description)
-        if (e.type === 'step.started' && e.step === 'make') throw new Error('ENOSPC: no space left on device')
-      },
-    })
+    const {outcome, seen, operations} = await runLosingJournalAt(book, 'step.started', 'make')
     expect(operations).toEqual([])
     expect(seen).not.toContain('step.started teardown finally')
     expect(seen).toContain('step.succeeded note finally')
