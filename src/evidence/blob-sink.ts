@@ -371,10 +371,15 @@ export class RunUploader {
 
   async save(options: {final?: boolean} = {}): Promise<void> {
     if (this.stopped && !options.final) return
-    this.state.pending = await this.computePending()
+    const pending = await this.computePending()
+    // Stopped while computing (a batch's save racing finish()): what is recorded from now on is the sink's final save,
+    // then `evidence sync`'s.
+    if (this.stopped && !options.final) return
+    this.state.pending = pending
     this.state.updatedAt = new Date().toISOString()
     const path = join(this.runDirectory, UPLOAD_STATE_FILE)
     await mkdir(this.runDirectory, {recursive: true})
+    if (this.stopped && !options.final) return
     // Write then rename: a crash mid-write must not leave a state file that claims nothing was uploaded.
     await writeRedactedFile(path, {json: this.state})
   }

@@ -255,6 +255,11 @@ class RunExecution {
 
   private emitChain: Promise<void> = Promise.resolve()
   private emitError: unknown
+  /** The first event the journal could not write (with `record`; else the first `emit` failure, `emit` records). */
+  private journalError: unknown
+  /** Events emitted so far, and the number of the first one the journal lost (Infinity: none). */
+  private emitted = 0
+  private journalLostAt = Number.POSITIVE_INFINITY
   /** Changing steps not started for lack of a journal (`phase id`) → their inputs, shown in what is left. */
   private readonly deferred = new Map<string, string>()
   private finished = false
@@ -264,6 +269,8 @@ class RunExecution {
   private teardownFailed = false
   /** A changing step succeeded or an Azure operation started. */
   private changed = false
+  /** A changing action was started in this run (whatever its phase or outcome): a teardown may have something to undo. */
+  private changeAttempted = false
 
   constructor(private readonly options: ExecuteOptions) {
     this.now = options.now ?? (() => new Date())
@@ -408,14 +415,26 @@ class RunExecution {
    */
   private emit(event: RunEvent): Promise<void> {
     const safe = this.redactor.redact(event)
+    const seq = ++this.emitted
     // Recording starts now (joining this tick's group); delivery waits for it and for the events before.
     const recorded = this.options.record?.(safe)
     // A line that cannot be written stops the run the moment the write fails, not when delivery (which may lag
     // behind: steps that change nothing do not wait for it) reaches it — else the run went on, and could end
     // `succeeded`, with events missing from its journal (issue 16, fault matrix: maintenance-window × disk full).
-    recorded?.catch((error: unknown) => this.eventLost(event, error))
+    recorded?.catch((error: unknown) => {
+      this.journalError ??= error ?? new Error('the journal failed')
+      this.journalLostAt = Math.min(this.journalLostAt, seq)
+      this.eventLost(event, error)
+    })
     const delivered = this.emitChain.then(() => recorded).then(() => this.options.emit(safe))
-    this.emitChain = delivered.catch((error: unknown) => this.eventLost(event, error))
+    this.emitChain = delivered.catch((error: unknown) => {
+      // A reporter that fails (with a journal that records) fails the run, but does not hold back a recordable teardown.
+      if (!this.options.record) {
+        this.journalError ??= error ?? new Error('event listener failed')
+        this.journalLostAt = Math.min(this.journalLostAt, seq)
+      }
+      this.eventLost(event, error)
+    })
     return this.emitChain
   }
 
@@ -553,6 +572,8 @@ class RunExecution {
 
   private onFailure(step: StepSpec, phase: StepPhase, info: ErrorInfo, continued: boolean, frame: Frame): void {
     if (phase === 'finally') {
+      // Not run for lack of a journal, in a run (not a resume) that started no change: nothing to undo, nothing left.
+      if (info.code === 'journal-failed' && !this.changeAttempted && !this.changed && !this.options.resume) return
       this.teardownFailed = true
       this.leftBehind.push(
         info.code === 'journal-failed' ? this.leftForResume('finally step', {id: step.id, uses: step.uses, phase}, frame.id) : `finally step ${step.id} (${step.uses}) failed: ${info.message}`,
@@ -735,8 +756,9 @@ class RunExecution {
     // A teardown change first knows whether every line before it is on disk: its step.started, once there, tells the
     // resume that teardown began (what it undoes is redone), so it is never written after a line that was lost.
     if (action.changes && step.phase !== 'main') await this.emitChain
-    if (action.changes && this.emitError !== undefined) return this.deferUnrecordable(step, record, inputs)
+    if (action.changes && this.journalError !== undefined) return this.deferUnrecordable(step, record, inputs)
     const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
+    const startedAt = this.emitted
     // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
     // that changes nothing need not wait: its events are recorded and shown in order all the same, and whatever
     // follows that changes something waits for its own line, which is written after these.
@@ -745,7 +767,10 @@ class RunExecution {
     // `finally` included (issue 16). A teardown that ran unrecorded looked, to the resume, like a crash before
     // teardown: the resume kept the steps it had undone as completed and went on to verify a copy the teardown had
     // deleted. Left undone, they are named (exit 3) and `opsbook resume` runs them recorded — the crash case.
-    if (action.changes && this.emitError !== undefined) return this.deferUnrecordable(step, record, inputs)
+    // A `finally` change whose own step.started is on disk runs although a later line was lost: the resume reads that
+    // line as the teardown done (what it undoes is made again), so leaving it undone would leave the first one behind.
+    if (action.changes && this.journalError !== undefined && (step.phase !== 'finally' || this.journalLostAt <= startedAt))
+      return this.deferUnrecordable(step, record, inputs)
 
     const maxAttempts = Math.max(1, step.retry?.attempts ?? 1)
     for (let attempt = 1; ; attempt++) {
@@ -758,6 +783,7 @@ class RunExecution {
         return finish({ok: false, error: new EngineStepError(refused, 'lease-lost'), interrupted: false})
       }
       record.attempts = attempt
+      if (action.changes) this.changeAttempted = true
       const result = await this.attempt(step, action, inputs, attempt, signal)
       if (result.ok) {
         const parsed = action.output.safeParse(result.outputs ?? {})
@@ -781,7 +807,7 @@ class RunExecution {
    * (onFailure and rollback() turn that into what is left for `opsbook resume`).
    */
   private async deferUnrecordable(step: RunnableStep, record: StepRecord, inputs: Record<string, unknown>): Promise<StepResult> {
-    const why = errorInfo(this.emitError).message
+    const why = errorInfo(this.journalError).message
     const message = `not started: the journal cannot be written (${why}), and a change it cannot record is not made`
     record.status = 'cancelled'
     record.reason = message

@@ -1,7 +1,7 @@
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {BlobSink, readUploadState, runBlobPrefix} from '../../src/evidence/blob-sink.js'
+import {BlobSink, readUploadState, runBlobPrefix, RunUploader, type EvidenceTarget} from '../../src/evidence/blob-sink.js'
 import {newRunId, runDir} from '../../src/evidence/journal.js'
 import {completeRun} from '../../src/evidence/seal.js'
 import {syncPending} from '../../src/evidence/sync.js'
@@ -143,4 +143,22 @@ describe('blob sink after finish gave up', () => {
       await fixture.blob.close()
     }
   }, 60_000)
+})
+
+describe('RunUploader.stop', () => {
+  it('a save already under way when the sink stops does not write upload-state.json', async () => {
+    // finish() stops the uploader because `evidence sync` may own the record from then on; a batch's save that was computing
+    // what is pending at that moment must not write its (older) state over sync's.
+    const dir = tempDir()
+    try {
+      const target = {account: 'evidence', container: 'runs'} as unknown as EvidenceTarget
+      const uploader = await RunUploader.open(dir, target, {runId: newRunId('detach'), environment: 'local', startedAt: new Date()})
+      const saving = uploader.save()
+      uploader.stop()
+      await saving
+      expect(await readUploadState(dir)).toBeUndefined()
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
 })

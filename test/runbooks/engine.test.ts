@@ -2,6 +2,21 @@ import {describe, expect, it} from 'vitest'
 import type {RunEvent} from '../../src/runbooks/events.js'
 import {run, runbook, trace} from './engine-fixtures.js'
 
+/** Run `book` with an `emit` that records (no separate journal) and fails, as a full disk, at `type` of `step`. */
+async function runLosingJournalAt(book: Parameters<typeof run>[0], type: string, step: string) {
+  const seen: string[] = []
+  const operations: string[] = []
+  const {outcome} = await run(book, {
+    emit: async (event) => {
+      const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
+      seen.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
+      if (e.type === 'operation.started') operations.push(e.operation!.description)
+      if (e.type === type && e.step === step) throw new Error('ENOSPC: no space left on device')
+    },
+  })
+  return {outcome, seen, operations}
+}
+
 describe('executeRunbook: scheduling', () => {
   it('runs independent waits side by side, so the run takes about the longest wait, not the sum', async () => {
     const book = runbook(`
@@ -217,16 +232,7 @@ finally:
   - {id: teardown, uses: test.operation, with: {name: drop-1}}
   - {id: note, uses: core.log, with: {message: "teardown is over"}}
 `)
-    const seen: string[] = []
-    const operations: string[] = []
-    const {outcome} = await run(book, {
-      emit: async (event) => {
-        const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
-        seen.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
-        if (e.type === 'operation.started') operations.push(e.operation!.description)
-        if (e.type === 'step.succeeded' && e.step === 'make') throw new Error('ENOSPC: no space left on device')
-      },
-    })
+    const {outcome, seen, operations} = await runLosingJournalAt(book, 'step.succeeded', 'make')
     // Only the change made before the loss: neither its rollback nor the teardown ran.
     expect(operations).toEqual(['create scratch-1'])
     expect(seen).not.toContain('step.started make rollback')
@@ -239,6 +245,99 @@ finally:
       expect.stringMatching(/^finally step teardown \(test\.operation \{name: drop-1, duration: 0\}\) was not run: .*what it would undo is still in place \(make → scratch-1\)/),
     ])
     expect(outcome.steps.find((s) => s.id === 'teardown')).toMatchObject({status: 'cancelled', error: {code: 'journal-failed'}})
+  })
+
+  it('a journal lost before any change leaves nothing behind: the teardown change is not made and the run just fails (exit 1)', async () => {
+    // The journal fails on the first change's step.started: nothing was changed, so the teardown has nothing to undo.
+    // Naming it as left (rollback-failed, exit 3, "resume to finish the teardown") would send a human after nothing.
+    const book = runbook(`
+name: journal-broken-early
+title: The journal fails before the first change
+kind: maintenance
+steps:
+  - {id: make, uses: test.operation, with: {name: scratch-1}, rollback: {uses: test.operation, with: {name: undo-1}}}
+finally:
+  - {id: teardown, uses: test.operation, with: {name: drop-1}}
+  - {id: note, uses: core.log, with: {message: "teardown is over"}}
+`)
+    const {outcome, seen, operations} = await runLosingJournalAt(book, 'step.started', 'make')
+    expect(operations).toEqual([])
+    expect(seen).not.toContain('step.started teardown finally')
+    expect(seen).toContain('step.succeeded note finally')
+    expect(outcome.status).toBe('failed')
+    expect(outcome.error).toMatchObject({code: 'journal-failed'})
+    expect(outcome.leftBehind).toEqual([])
+    expect(outcome.steps.find((s) => s.id === 'teardown')).toMatchObject({status: 'cancelled', error: {code: 'journal-failed'}})
+  })
+
+  it('a listener that fails while the journal still records fails the run but does not hold back its teardown', async () => {
+    // The journal (record) keeps writing; a reporter (emit) throws. The teardown can be recorded, so it runs: only a
+    // journal that cannot record a change keeps it for the resume.
+    const book = runbook(`
+name: reporter-broken-teardown
+title: A reporter fails after a change
+kind: maintenance
+steps:
+  - {id: make, uses: test.operation, with: {name: scratch-1}, rollback: {uses: test.operation, with: {name: undo-1}}}
+  - {id: read, uses: core.log, needs: [make], with: {message: read it}}
+finally:
+  - {id: teardown, uses: test.operation, with: {name: drop-1}}
+`)
+    const journal: string[] = []
+    const operations: string[] = []
+    const {outcome} = await run(book, {
+      record: async (event) => {
+        const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
+        journal.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
+        if (e.type === 'operation.started') operations.push(e.operation!.description)
+      },
+      emit: async (event) => {
+        if (event.type === 'step.succeeded' && (event as {step?: string}).step === 'make') throw new Error('EPIPE: broken pipe')
+      },
+    })
+    expect(operations).toEqual(['create scratch-1', 'create undo-1', 'create drop-1'])
+    expect(journal).toContain('step.succeeded teardown finally')
+    expect(outcome.status).toBe('failed')
+    expect(outcome.leftBehind).toEqual([])
+  })
+
+  it('a finally change whose step.started is on disk runs even when a later line is lost: the resume reads that line as the teardown done', async () => {
+    // The resume takes a recorded finally step.started as "what this teardown undoes is gone" and makes it again; had
+    // the teardown then not run, the first copy would stay behind, unnamed. A line lost after it does not hold it back.
+    const book = runbook(`
+name: journal-broken-during-teardown
+title: The journal fails while the teardown starts
+kind: maintenance
+steps:
+  - {id: make, uses: test.operation, with: {name: scratch-1}}
+finally:
+  - {id: teardown, uses: test.operation, with: {name: drop-1}}
+  - {id: settle, uses: core.wait, with: {duration: PT0.1S}}
+`)
+    const journal: string[] = []
+    const operations: string[] = []
+    let release: (() => void) | undefined
+    let lost = false
+    const {outcome} = await run(book, {
+      record: async (event) => {
+        const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
+        if (lost) throw new Error('ENOSPC: no space left on device')
+        if (release) {
+          // The first line after the teardown's step.started is lost; that one is written.
+          lost = true
+          release()
+          throw new Error('ENOSPC: no space left on device')
+        }
+        journal.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
+        if (e.type === 'operation.started') operations.push(e.operation!.description)
+        if (e.type === 'step.started' && e.step === 'teardown') await new Promise<void>((resolve) => (release = resolve))
+      },
+    })
+    expect(journal).toContain('step.started teardown finally')
+    expect(operations).toEqual(['create scratch-1'])
+    expect(outcome.steps.find((s) => s.id === 'teardown')).toMatchObject({status: 'succeeded'})
+    expect(outcome.error).toMatchObject({code: 'journal-failed'})
+    expect(outcome.leftBehind).toEqual([])
   })
 
   it('a continueOnError failure is recorded and the run goes on and succeeds', async () => {

@@ -890,7 +890,8 @@ function quoteLiteral(value: string): string {
  * server, which covers what the grants could not foresee (a role created since then).
  */
 export function dataGrantsBefore14(roleNames: string[]): string {
-  const grantees = roleNames.map(quoteIdent).join(', ')
+  // Inside format() strings below: a quote is doubled for the literal, a % for format() (else it starts a specifier).
+  const grantees = roleNames.map(quoteIdent).join(', ').replaceAll('%', '%%')
   return `DO $grants$
 DECLARE s text; owner text;
 BEGIN

@@ -64,3 +64,27 @@ describe.skipIf(!postgresBinaries())('PostgresEngine across emulator processes',
     expect(point.getTime() - copyNewest).toBeLessThan(2_000)
   })
 })
+
+describe.skipIf(!postgresBinaries(13))('PostgresEngine on PostgreSQL 13: Entra roles by grants', () => {
+  let dir: string
+  let engine: PostgresEngine
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'opsbook-pg13-entra-'))
+    chmodSync(dir, 0o755)
+    const tls = await loadOrCreatePostgresCertificate(join(dir, 'pg-certs'), await loadOrCreateCertificate(join(dir, 'certs')))
+    engine = new PostgresEngine({rootDir: join(dir, 'postgres'), tls, initSql: [POSTGRES_LOAD_SCHEMA]})
+    await engine.ensure('v13', [], undefined, 13)
+  }, 120_000)
+  afterAll(async () => {
+    await engine?.stop()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('an Entra group whose name holds a % gets its reach (format() would read it as a placeholder)', async () => {
+    // Entra display names may hold any character; the grants are built with format(), where % starts a specifier.
+    await engine.createEntraRoles('v13', [{name: 'ops 100% team', objectId: '00000000-0000-0000-0000-0000000000aa', type: 'group'}])
+    const [row] = await engine.query<{ok: boolean}>('v13', "SELECT has_table_privilege('ops 100% team', 'public.orders', 'SELECT, INSERT') AS ok")
+    expect(row!.ok).toBe(true)
+  }, 120_000)
+})
