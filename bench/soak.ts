@@ -3,17 +3,23 @@
  * matrix (or none), every run checked like a fault-matrix cell (exit code, nothing left behind through ARM, local
  * journal = Blob after sync, evidence verify). Prints memory (RSS, heap) and open handles at the start, the middle and
  * the end, with the ratio against the start (after one warm-up drill), and what ARM lists at the end.
- * After every drill the heap is measured after a full GC: the verdict compares the mean of the first 10 drills with
- * the last 10 and fits a slope (KB per drill) over the second half, and compares handles, open file descriptors and
- * child processes (redis-server…) at the start and the end; it ends `verdict: flat` or names what grew (exit 1).
+ * After every drill the heap is measured per V8 space after a full GC. The emulator's bounded histories (request log,
+ * finished operations, activity log) are set low (LIMITS), so they are full after the first ~12 drills; the window
+ * judged is every drill after that point. The verdict is on the object spaces (old, new, large-object: everything
+ * but V8's compiled code) net of the evidence the drills stored: slope under 50 KB a drill and the last 10 drills
+ * within 10 % of the first 10 of the window. Code space (V8's compiled code, which grows as more functions get hot
+ * and shrinks when optimized code is thrown away) is printed per space but not judged: it holds no data of the program. Handles, open file descriptors and child processes (redis-server…) are compared at the start
+ * and the end; it ends `verdict: flat` or names what grew (exit 1). bench/README.md says why these figures.
  * Faults that need a second process (SIGKILL, concurrent resume) are left out: the soak measures this process.
  *
  * The emulator runs as `opsbook emulator start` runs it, with a state directory (a temporary one, removed at the
  * end): Blob contents are files there, not heap. What the drills legitimately keep — every run's evidence is stored
  * in Blob, and Azurite keeps its blob index (LokiJS) in memory by design — is measured at the end: the evidence is
- * deleted and the heap freed is the stored data's share. The verdict is on the heap growth net of that share (both
- * are printed), so it measures what opsbook and the emulator hold, not what the user asked them to store.
+ * deleted and the objects freed are the stored data's share (both are printed).
  * `--in-memory` keeps the emulator's blobs in the heap instead (the library default, as tests use it).
+ * `--heap-snapshots 20,60` writes V8 heap snapshots after those drills (BENCH_SOAK_SNAPSHOT_DIR); compare two with
+ * `node --max-old-space-size=6000 bench/heap-diff.mjs soak-20.heapsnapshot soak-60.heapsnapshot`.
+ * BENCH_SOAK_SPACES_FILE=f.jsonl appends each drill's heap by space to f. `--max-seconds N` starts no drill after N s.
  * Run: `npx tsx bench/soak.ts --drills 50 --seed 16` (or BENCH_SOAK_DRILLS / BENCH_SOAK_SEED; 200 drills by default).
  */
 import {execFileSync} from 'node:child_process'
@@ -255,8 +261,8 @@ async function main(): Promise<void> {
       )
     }
     // The verdict, on objects net of the stored evidence over the window: under 50 KB a drill (200 drills would add
-    // < 10 MB) and the last drills within 10 % of the first. V8's code space (compiled functions, which V8 drops
-    // when they go unused) is printed above but not judged: it is no object the program keeps.
+    // < 10 MB) and the last drills within 10 % of the first. V8's code space (compiled functions) is printed above
+    // but not judged: it is no object the program keeps (bench/README.md).
     const span = mean(judged.slice(-ends).map(([i]) => i)) - mean(judged.slice(0, ends).map(([i]) => i))
     const netLast = object.lastMb - (storedKbPerDrill * span) / 1024
     const netKbPerDrill = object.kbPerDrill - storedKbPerDrill
