@@ -30,6 +30,7 @@ import {OpsbookError, ExitCode} from '../errors.js'
 import {cloudEndpoints, type CloudEndpoints} from './clouds.js'
 import {createRetryPolicy, type RetryEvent, type RetryPolicyOptions} from './policy.js'
 import {httpGet, type HttpGetOptions, type HttpGetResult} from './http.js'
+import {forgetFinishedTokenRequests} from './identity-controllers.js'
 
 /**
  * What the factory needs from a running emulator. Structurally the emulator's `EmulatorConnection`
@@ -536,8 +537,11 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
  * aborted, never when the request completes (Azure/azure-sdk-for-js#26161, open). MSAL itself asks the endpoint again
  * for any token within five minutes of its expiry, so with the short lifetimes of the emulator's fault runs every
  * getToken of every client's pipeline was a request (the soak: ~100 a drill, each one kept): asking only when a token
- * is due keeps the number of requests — and what the SDK keeps of them — to one per scope per half-lifetime.
+ * is due keeps the number of requests to one per scope per half-lifetime, and what the SDK keeps of them is forgotten
+ * once no token request is in flight (identity-controllers.ts): still one controller per request without that.
  */
+let tokenRequestsInFlight = 0
+
 function heldTokens(credential: TokenCredential): TokenCredential & {refresh(scope: string): Promise<AccessToken | null>} {
   const held = new Map<string, {token: AccessToken; renewAt: number}>()
   const pending = new Map<string, Promise<AccessToken | null>>()
@@ -556,7 +560,11 @@ function heldTokens(credential: TokenCredential): TokenCredential & {refresh(sco
         }
         return token
       })
-      .finally(() => pending.delete(key))
+      .finally(() => {
+        pending.delete(key)
+        if (--tokenRequestsInFlight === 0) return forgetFinishedTokenRequests().then(() => undefined)
+      })
+    tokenRequestsInFlight++
     pending.set(key, request)
     return request
   }

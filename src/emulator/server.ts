@@ -86,6 +86,12 @@ export interface StartEmulatorOptions {
    * answering (most ARM lists in one page; see each `paged` call), never at a size made up for coverage.
    */
   listPageSizes?: Record<string, number>
+  /**
+   * How much of its history a long-lived emulator keeps (defaults: REQUEST_LOG_LIMIT, FINISHED_OPERATION_LIMIT,
+   * ACTIVITY_LIMIT). The soak sets them low, so these bounded stores are full after its first drills and any growth
+   * it measures afterwards is something that has no bound (bench/README.md).
+   */
+  limits?: {requestLog?: number; finishedOperations?: number; activity?: number}
 }
 
 /** One request and the response the emulator gave, as the contract checks see it. */
@@ -207,9 +213,10 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       faults,
       clock,
       onSettled: () => store.save(),
+      finishedLimit: options.limits?.finishedOperations,
     })
     closers.push(() => lro.close())
-    const activity = createActivityLog(store, clock)
+    const activity = createActivityLog(store, clock, options.limits?.activity)
 
     // The load generator runs by default for the `local` environment with real data planes (what `opsbook run` and
     // `opsbook emulator start` serve), so its restores and snapshots have something to lose.
@@ -278,7 +285,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     store.save()
 
     const identityHeader = randomUUID()
-    const log = new RequestLog()
+    const log = new RequestLog(options.limits?.requestLog)
     const handler = createHandler(
       {ctx, routes, lro, faults, log, store, identityHeader, blob, observe: exchangeObserver(options.onExchange, env[EXCHANGE_LOG_ENV])},
       {tokenLifetimeSeconds: options.tokenLifetimeSeconds, listPageSizes: options.listPageSizes},

@@ -119,7 +119,7 @@ export const ACTIVITY_RETENTION_DAYS = 90
 export const ACTIVITY_LIMIT = 5000
 
 /** The activity log, kept in the `activity` slice (bounded by Azure's retention and a count; oldest dropped first). */
-export function createActivityLog(store: StateStore, clock: () => Date): ActivityLog {
+export function createActivityLog(store: StateStore, clock: () => Date, limit = ACTIVITY_LIMIT): ActivityLog {
   const entries = () => {
     const list = store.slice<{entries: ActivityEntry[]}>('activity', () => ({entries: []})).entries
     // Events are appended as they happen, oldest first: the expired ones are a prefix.
@@ -134,7 +134,7 @@ export function createActivityLog(store: StateStore, clock: () => Date): Activit
       const full: ActivityEntry = {at: entry.at ?? clock().toISOString(), resourceId: entry.resourceId, kind: entry.kind, ...(entry.data ? {data: entry.data} : {})}
       const list = entries()
       list.push(full)
-      if (list.length > ACTIVITY_LIMIT) list.splice(0, list.length - ACTIVITY_LIMIT)
+      if (list.length > limit) list.splice(0, list.length - limit)
       return full
     },
     list(filter: ActivityFilter = {}) {

@@ -201,6 +201,24 @@ describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () 
   })
 })
 
+describe('history limits', () => {
+  it('keeps no more requests and activity events than its limits say (the soak sets them low, bench/README.md)', async () => {
+    const own = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 0, limits: {requestLog: 5, activity: 3}})
+    try {
+      const credential = credentialFor(own)
+      for (let i = 0; i < 12; i++) await credential.getToken('https://management.azure.com/.default')
+      expect(own.requestCount()).toBe(12)
+      // The newest 5, plus at most a tenth of the limit before a batch is dropped (request-log.ts).
+      expect(own.requestLog().length).toBeLessThanOrEqual(6)
+      expect(own.requestLog().at(-1)!.seq).toBe(12)
+      for (let i = 1; i <= 5; i++) own.state.activity.append({resourceId: `/subscriptions/${own.subscription}/resourceGroups/rg-${i}`, kind: 'tags.update'})
+      expect(own.state.activity.list().map((e) => e.resourceId.split('/').at(-1))).toEqual(['rg-3', 'rg-4', 'rg-5'])
+    } finally {
+      await own.stop()
+    }
+  })
+})
+
 describe('persistence', () => {
   it('keeps state across restarts under stateDir, and a reset seeds from the catalog again', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'opsbook-emu-state-'))

@@ -31,6 +31,23 @@ export const GEO_BACKUP_LAG_MS = 5 * 60_000
 /** How long a dropped server can be revived (Azure keeps its backups five days). */
 const DROPPED_RETENTION_MS = 5 * 86_400_000
 
+/**
+ * Forget the dropped servers past their revival window, backups and all: "When a server is deleted, its Azure Database
+ * for PostgreSQL flexible server backup is retained for five days by the service"
+ * (https://learn.microsoft.com/azure/postgresql/backup-restore/how-to-restore-deleted-server). Without it a long-lived
+ * emulator kept every server ever dropped (issue 16 soak: one a drill). A server of the same id that exists again keeps
+ * its files (they are its own now).
+ */
+async function forgetExpiredDropped(ctx: EmulatorContext, state: PostgresState): Promise<void> {
+  const now = ctx.clock().getTime()
+  for (const [id, dropped] of Object.entries(state.dropped)) {
+    if (now - Date.parse(dropped.deletedAt) <= DROPPED_RETENTION_MS) continue
+    delete state.dropped[id]
+    const plane = ctx.dataPlanes.postgres
+    if (plane && !state.servers[id]) await plane.engine.drop(plane.keyOf(dropped.server.resource), 'all').catch(() => undefined)
+  }
+}
+
 /** One server as stored: the ARM resource plus emulator bookkeeping. */
 export interface StoredServer {
   resource: {
@@ -473,6 +490,7 @@ export function routes(ctx: EmulatorContext): Route[] {
             await ctx.dataPlanes.postgres?.engine.drop(ctx.dataPlanes.postgres.keyOf(server.resource), 'data')
             server.resource.properties.state = 'Dropped'
             state().dropped[key] = {server, deletedAt: ctx.clock().toISOString()}
+            await forgetExpiredDropped(ctx, state())
             // Replicas of a dropped primary become standalone (Azure promotes them).
             for (const other of Object.values(state().servers))
               if (other.resource.properties.sourceServerResourceId?.toLowerCase() === key && other.resource.properties.createMode !== 'PointInTimeRestore') makeStandalone(other)

@@ -254,3 +254,31 @@ describe('majors a new server cannot have (retired or in extended support: 11, 1
     }
   })
 })
+
+describe('dropped servers', () => {
+  it('are forgotten once their five days of revival are over, so a long-lived emulator does not keep every server it dropped (issue 16 soak)', async () => {
+    let offsetMs = 0
+    const own = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 0, clock: () => new Date(Date.now() + offsetMs)})
+    try {
+      const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+      // A new client (and token) at each clock, so no token is judged by a clock it was not issued under.
+      const at = () => new PostgreSQLManagementFlexibleServerClient(credentialFor(own), own.subscription, hlcOptions(own))
+      const dropped = () => Object.values(own.state.slice<{dropped: Record<string, {server: {resource: {name: string}}}>}>('postgres')!.dropped).map((d) => d.server.resource.name)
+      await at().servers.beginDeleteAndWait(RG, 'pg-shop-orders-dr', poll)
+      expect(dropped()).toEqual(['pg-shop-orders-dr'])
+      offsetMs = 6 * 86_400_000
+      await at().servers.beginDeleteAndWait(RG, 'pg-shop-orders', poll)
+      expect(dropped()).toEqual(['pg-shop-orders'])
+      // The one within its window can still be revived.
+      const revived = await at().servers.beginCreateOrUpdateAndWait(
+        RG,
+        'pg-shop-orders',
+        {location: 'eastus', createMode: 'ReviveDropped', sourceServerResourceId: `/subscriptions/${own.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders`, pointInTimeUTC: new Date(Date.now() + offsetMs - 1000)},
+        poll,
+      )
+      expect(revived.state).toBe('Ready')
+    } finally {
+      await own.stop()
+    }
+  })
+})
