@@ -423,8 +423,8 @@ function previewMode(preview: PreviewInput): 'auto' | 'always' | 'never' {
   return preview === true ? 'always' : preview === false ? 'never' : preview
 }
 
-/** What is lost and what still protects production when a swap goes direct because of site authentication. */
-// What a standard swap still does ("What happens during a swap",
+// What is lost and what still protects production when a swap goes direct because of site authentication. What a
+// standard swap still does ("What happens during a swap",
 // https://learn.microsoft.com/azure/app-service/deploy-staging-slots#what-happens-during-a-swap): it applies the target's
 // slot settings to the source slot, waits for every instance of it to restart and warm up, and reverts the source slot
 // and stops if one fails, before routing is switched.
@@ -443,7 +443,7 @@ export interface SwapMode {
 /**
  * Decide how to swap `slot` into production: `never` swaps directly without reading anything; otherwise both slots'
  * authentication settings are read, and site authentication on either one turns `auto` into a direct swap (said in the
- * log) and `required` into a refusal (exit 2), before anything is changed.
+ * log) and `always` into a refusal (exit 2), before anything is changed.
  */
 export async function decideSwapMode(services: AzureServices, context: ActionContext, app: ResolvedResource, slot: string, preview: PreviewInput): Promise<SwapMode> {
   const mode = previewMode(preview)
@@ -654,7 +654,7 @@ export const swapModeAction = defineAction({
   changes: false,
   permissions: [SITE_READ, SLOT_READ, CONFIG_READ, SLOT_CONFIG_READ],
   az: (input, plan) => swapAz(resolveResource(plan.environment, 'webapp', input.app), input.slot, input.preview, '').slice(0, previewMode(input.preview) === 'never' ? 0 : 1),
-  arm: (input, plan) => swapArm(resolveResource(plan.environment, 'webapp', input.app), input.slot, input.preview, '').filter((call) => call.path.endsWith('/config/authsettingsV2')),
+  arm: (input, plan) => swapArm(resolveResource(plan.environment, 'webapp', input.app), input.slot, input.preview, '').filter((call) => call.path.includes('/config/authsettingsV2')),
   async run(input, context) {
     const services = azureServices(context)
     const app = resolveResource(context.environment, 'webapp', input.app)
