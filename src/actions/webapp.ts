@@ -1,6 +1,6 @@
 /**
  * App Service actions: HTTP health checks on a slot, swaps with preview (apply slot config → health gate → swap,
- * or reset on failure), swap back, slot status and the guard against a slot left "prepared for swap" (which
+ * or reset on failure; a direct swap when site authentication is on in either slot, where Azure refuses a preview), swap back, slot status and the guard against a slot left "prepared for swap" (which
  * otherwise surfaces as a bare 409 Conflict). SDK: @azure/arm-appservice 19 (modular, api 2025-05-01), lazily.
  *
  * A slot's URL is `https://<defaultHostName>` unless the response carries a local one in the `x-opsbook-local-url`
