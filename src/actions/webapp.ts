@@ -1,6 +1,6 @@
 /**
  * App Service actions: HTTP health checks on a slot, swaps with preview (apply slot config → health gate → swap,
- * or reset on failure), swap back, slot status and the guard against a slot left "prepared for swap" (which
+ * or reset on failure; a direct swap when site authentication is on in either slot, where Azure refuses a preview), swap back, slot status and the guard against a slot left "prepared for swap" (which
  * otherwise surfaces as a bare 409 Conflict). SDK: @azure/arm-appservice 19 (modular, api 2025-05-01), lazily.
  *
  * A slot's URL is `https://<defaultHostName>` unless the response carries a local one in the `x-opsbook-local-url`
@@ -37,6 +37,18 @@ const SLOT_APPLY_CONFIG = 'Microsoft.Web/sites/slots/applySlotConfig/action'
 const SLOT_RESET_CONFIG = 'Microsoft.Web/sites/slots/resetSlotConfig/action'
 const SWAP = 'Microsoft.Web/sites/slotsswap/action'
 const SLOT_SWAP = 'Microsoft.Web/sites/slots/slotsswap/action'
+// Reading config/authsettingsV2 (without secrets) of the site and of a slot: "Get Web App configuration settings" /
+// "Get Web App Slot's configuration settings" (same page).
+const CONFIG_READ = 'Microsoft.Web/sites/config/read'
+const SLOT_CONFIG_READ = 'Microsoft.Web/sites/slots/config/read'
+
+/**
+ * "You can't use swap with preview when site authentication is enabled in one of the slots" ("Set up staging
+ * environments in Azure App Service", section "Swap with preview (multi-phase swap)"); Azure answers the preview with
+ * 409 "Swap with Preview cannot be used when one of the slots has site authentication enabled."
+ * (MicrosoftDocs/azure-docs#102500 and #10661).
+ */
+export const SWAP_PREVIEW_DOC = 'https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap'
 
 interface SlotView {
   slot: string
@@ -378,6 +390,84 @@ async function resetSlot(services: AzureServices, app: ResolvedResource, slot: s
 // ---------------------------------------------------------------------------------------------------------------------
 // swap / swapBack
 
+/**
+ * Whether App Service Authentication (Easy Auth, "site authentication") is on for a slot: config/authsettingsV2
+ * `platform.enabled`, read without secrets. The classic config/authsettings is the same switch, and reading it needs
+ * POST …/config/authsettings/list, which returns secrets: not read.
+ */
+async function siteAuthenticationOn(services: AzureServices, app: ResolvedResource, slot: string, signal: AbortSignal): Promise<boolean> {
+  const web = await services.web()
+  try {
+    const settings = isProduction(slot)
+      ? await web.webApps.getAuthSettingsV2WithoutSecrets(app.resourceGroup, app.name, {abortSignal: signal})
+      : await web.webApps.getAuthSettingsV2WithoutSecretsSlot(app.resourceGroup, app.name, slot, {abortSignal: signal})
+    return settings.platform?.enabled === true
+  } catch (error) {
+    throw toAzureError(error, {
+      operation: `read the authentication settings of ${app.name}${isProduction(slot) ? '' : `/${slot}`}`,
+      az: `az rest --method get --url "${app.id}${isProduction(slot) ? '' : `/slots/${slot}`}/config/authsettingsV2?api-version=2025-05-01"`,
+    })
+  }
+}
+
+/** `preview` as the runbooks say it: `auto` (preview unless Azure refuses it), `always` (or true), `never` (or false). */
+const previewInput = z
+  .union([z.enum(['auto', 'always', 'never']), z.boolean()])
+  .default('auto')
+  .describe(
+    'Swap with preview (applySlotConfig, health gate, then swap or resetSlotConfig): `auto` previews unless site authentication (Easy Auth) is on in either slot — Azure refuses a preview then — and swaps directly instead; `always` (or true) refuses (exit 2, nothing changed) when Azure would refuse the preview; `never` (or false) always swaps directly',
+  )
+type PreviewInput = z.infer<typeof previewInput>
+
+function previewMode(preview: PreviewInput): 'auto' | 'always' | 'never' {
+  return preview === true ? 'always' : preview === false ? 'never' : preview
+}
+
+// What is lost and what still protects production when a swap goes direct because of site authentication. What a
+// standard swap still does ("What happens during a swap",
+// https://learn.microsoft.com/azure/app-service/deploy-staging-slots#what-happens-during-a-swap): it applies the target's
+// slot settings to the source slot, waits for every instance of it to restart and warm up, and reverts the source slot
+// and stops if one fails, before routing is switched.
+const DIRECT_SWAP_TRADE =
+  "lost: the pause to check the slot running with production's slot settings before the swap; still protecting production: the standard swap's own warm-up (Azure applies production's slot settings to the slot, waits for every instance to restart and warm up, and stops the swap if one fails) and the post-swap health gate with automatic swap-back"
+
+export interface SwapMode {
+  /** Whether the swap goes with preview. */
+  preview: boolean
+  /** Slots with site authentication on (read only when a preview was wanted). */
+  siteAuthentication: string[]
+  /** Why the swap goes direct although a preview was wanted (auto). */
+  reason?: string
+}
+
+/**
+ * Decide how to swap `slot` into production: `never` swaps directly without reading anything; otherwise both slots'
+ * authentication settings are read, and site authentication on either one turns `auto` into a direct swap (said in the
+ * log) and `always` into a refusal (exit 2), before anything is changed.
+ */
+export async function decideSwapMode(services: AzureServices, context: ActionContext, app: ResolvedResource, slot: string, preview: PreviewInput): Promise<SwapMode> {
+  const mode = previewMode(preview)
+  if (mode === 'never') return {preview: false, siteAuthentication: []}
+  const slots = [slot, PRODUCTION]
+  const on = await Promise.all(slots.map((name) => siteAuthenticationOn(services, app, name, context.signal)))
+  const siteAuthentication = slots.filter((_, i) => on[i])
+  if (siteAuthentication.length === 0) return {preview: true, siteAuthentication}
+  const which = `site authentication (Easy Auth) is on in ${siteAuthentication.map((name) => `${app.name}${isProduction(name) ? '' : `/${name}`}`).join(' and ')}`
+  if (mode === 'always')
+    throw new ActionFailure(
+      `swap with preview refused before anything changed: ${which}, and Azure refuses a swap with preview then (409 Conflict, "Swap with Preview cannot be used when one of the slots has site authentication enabled."; ${SWAP_PREVIEW_DOC})`,
+      {
+        code: 'webapp-preview-site-authentication',
+        exitCode: ExitCode.invalidInput,
+        details: {app: app.name, slot, siteAuthentication},
+        suggestions: ['swap without preview: preview=auto (or never)', 'or turn site authentication off in both slots first, if the app can go without it'],
+      },
+    )
+  const reason = `${which}: Azure refuses a swap with preview (${SWAP_PREVIEW_DOC}), so this is a direct swap — ${DIRECT_SWAP_TRADE}`
+  context.log(`${app.name}: ${reason}`)
+  return {preview: false, siteAuthentication, reason}
+}
+
 async function swapWithProduction(services: AzureServices, context: ActionContext, app: ResolvedResource, slot: string, preserveVnet: boolean, what: string): Promise<boolean> {
   const web = await services.web()
   const tracked = await runTracked(context, services, {
@@ -399,51 +489,64 @@ async function swapWithProduction(services: AzureServices, context: ActionContex
   return tracked.resumed
 }
 
-function swapAz(app: ResolvedResource, slot: string, preview: boolean, healthPath: string): string[] {
+function swapAz(app: ResolvedResource, slot: string, preview: PreviewInput, healthPath: string): string[] {
   const base = `az webapp deployment slot swap --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --target-slot production`
-  if (!preview) return [`${base} --action swap`]
+  const mode = previewMode(preview)
+  if (mode === 'never') return [`${base} --action swap`]
+  // config/authsettingsV2 read without secrets (`az webapp auth show` is the classic settings, with secrets, in older az).
+  const auth = (name: string) => `az rest --method get --url "${app.id}${isProduction(name) ? '' : `/slots/${name}`}/config/authsettingsV2?api-version=2025-05-01" --query properties.platform.enabled`
   return [
+    `${auth(slot)}; ${auth(PRODUCTION)}   # true on either: Azure refuses a swap with preview (${SWAP_PREVIEW_DOC}); ${mode === 'auto' ? `then only: ${base} --action swap` : 'opsbook refuses (exit 2)'}`,
     `${base} --action preview`,
     `curl -fsS "https://$(az webapp show --resource-group ${app.resourceGroup} --name ${app.name} --slot ${slot} --query defaultHostName -o tsv)${healthPath}"`,
     `${base} --action swap   # or, when the slot is unhealthy: ${resetAz(app, slot)}`,
   ]
 }
 
-function swapArm(app: ResolvedResource, slot: string, preview: boolean, healthPath: string): ArmCall[] {
+function swapArm(app: ResolvedResource, slot: string, preview: PreviewInput, healthPath: string): ArmCall[] {
+  const mode = previewMode(preview)
+  const ifPreview = mode === 'auto' ? ' (with preview only)' : ''
   return [
     {method: 'GET', path: armPath(app, '/slots'), note: 'guard: no slot prepared for swap'},
-    ...(preview
+    ...(mode !== 'never'
       ? [
+          {
+            method: 'GET' as const,
+            path: armPath(app, `/slots/${slot}/config/authsettingsV2`),
+            note: `and GET ${armPath(app, '/config/authsettingsV2')}: site authentication (platform.enabled) on either slot — Azure refuses a swap with preview (409) — ${mode === 'auto' ? 'makes this a direct swap (no applySlotConfig, no resetSlotConfig)' : 'refuses the step (exit 2, nothing changed)'}`,
+          },
           {
             method: 'POST' as const,
             path: armPath(app, `/slots/${slot}/applySlotConfig`),
-            note: "{targetSlot: production} — swap with preview, phase 1: the slot takes on production's slot settings (slotConfigNames)",
+            note: `{targetSlot: production} — swap with preview, phase 1: the slot takes on production's slot settings (slotConfigNames)${ifPreview}`,
           },
         ]
       : []),
     {method: 'GET', path: armPath(app, `/slots/${slot}`), note: `health gate: GET https://<slot host>${healthPath}`},
     {method: 'POST', path: armPath(app, '/slotsswap'), longRunning: true, note: `{targetSlot: ${slot}} — the content and the settings not in slotConfigNames move; each slot keeps its slot settings`},
-    ...(preview ? [{method: 'POST' as const, path: armPath(app, `/slots/${slot}/resetSlotConfig`), note: 'only when the health gate fails: the slot gets its own slot settings back'}] : []),
+    ...(mode !== 'never' ? [{method: 'POST' as const, path: armPath(app, `/slots/${slot}/resetSlotConfig`), note: `only when the health gate fails: the slot gets its own slot settings back${ifPreview}`}] : []),
   ]
 }
 
 export const swapAction = defineAction({
   name: 'webapp.swap',
   preflight: (input, plan) => slotPreflight(plan, input.app),
-  summary: 'Swap a slot into production: preview (apply slot config), health gate on the slot, then swap — or reset',
+  summary: 'Swap a slot into production: preview (apply slot config; not with site authentication on), health gate on the slot, then swap — or reset',
   description:
-    "Refuses (exit 5) when another pair of slots is already prepared for swap. With preview, production's slot settings (the app settings and connection strings named in slotConfigNames) are applied to the slot first, so the health gate sees the slot as it will run in production; an unhealthy slot gets the preview reset (its own slot settings back) and production is never touched. The swap moves the slot's content to production with the settings that follow it (app settings and connection strings not in slotConfigNames, runtime stack and version, 32/64 bit, WebSockets, handler and path mappings); Always On, TLS, IP restrictions, CORS, custom domains, identity and the slot settings stay with each slot.",
+    "Refuses (exit 5) when another pair of slots is already prepared for swap. Azure refuses a swap with preview when site authentication (Easy Auth) is on in either slot (409 Conflict; " + SWAP_PREVIEW_DOC + "): with preview `auto` (the default) both slots' authentication settings are read first and such a swap goes direct, saying so in its log and its `directSwapReason` output — " + DIRECT_SWAP_TRADE + "; with `always` it is refused (exit 2) before anything changes. With preview, production's slot settings (the app settings and connection strings named in slotConfigNames) are applied to the slot first, so the health gate sees the slot as it will run in production; an unhealthy slot gets the preview reset (its own slot settings back) and production is never touched. The swap moves the slot's content to production with the settings that follow it (app settings and connection strings not in slotConfigNames, runtime stack and version, 32/64 bit, WebSockets, handler and path mappings); Always On, TLS, IP restrictions, CORS, custom domains, identity and the slot settings stay with each slot.",
   input: z.strictObject({
     app: appRef,
     slot: z.string().default('staging'),
-    preview: z.boolean().default(true).describe('Swap with preview: applySlotConfig, health gate, then swap (or resetSlotConfig)'),
+    preview: previewInput,
     preserveVnet: z.boolean().default(true),
     ...healthOptions,
   }),
   output: z.strictObject({
     app: z.string(),
     slot: z.string(),
-    preview: z.boolean(),
+    preview: z.boolean().describe('Whether the swap went with preview'),
+    directSwapReason: z.string().optional().describe('Why the swap went direct although a preview was wanted (site authentication on)'),
+    siteAuthentication: z.array(z.string()).describe('Slots with site authentication (Easy Auth) on, when they were read'),
     startedAt: z.string(),
     swappedAt: z.string(),
     productionUrl: z.string(),
@@ -452,7 +555,7 @@ export const swapAction = defineAction({
     resumed: z.boolean(),
   }),
   changes: true,
-  permissions: [SITE_READ, SLOT_READ, SLOT_APPLY_CONFIG, SLOT_RESET_CONFIG, SWAP, SLOT_SWAP],
+  permissions: [SITE_READ, SLOT_READ, CONFIG_READ, SLOT_CONFIG_READ, SLOT_APPLY_CONFIG, SLOT_RESET_CONFIG, SWAP, SLOT_SWAP],
   az: (input, plan) => {
     const app = resolveResource(plan.environment, 'webapp', input.app)
     return swapAz(app, input.slot, input.preview, healthPathOf(app, input.path))
@@ -471,13 +574,17 @@ export const swapAction = defineAction({
       const healthPath = healthPathOf(app, input.path)
       const health = {path: healthPath, expectStatus: input.expectStatus, attempts: input.attempts, timeoutMs: parseDuration(input.timeout)!, intervalMs: parseDuration(input.interval)!}
       let resumed = false
+      // A resumed run whose swap is in flight, or whose preview is already applied (ours), previewed or not before.
+      let mode: SwapMode = {preview: previewMode(input.preview) !== 'never', siteAuthentication: []}
       const previous = context.operations.inFlight()
       if (!previous) {
         const status = await slotStatus(services, app, context.signal)
         const ours = status.preparedPair && [`${input.slot}→production`, `production→${input.slot}`].includes(status.preparedPair.toLowerCase())
         if (status.preparedForSwap && !ours) throw preparedGuard(app, status)
+        if (ours) mode = {preview: true, siteAuthentication: []}
+        else mode = await decideSwapMode(services, context, app, input.slot, input.preview)
         const web = await services.web()
-        if (input.preview && !ours) {
+        if (mode.preview && !ours) {
           try {
             // Web Apps - Apply Slot Configuration Slot: "Applies the configuration settings from the target slot onto the
             // current slot" (https://learn.microsoft.com/rest/api/appservice/web-apps/apply-slot-configuration-slot), so
@@ -493,9 +600,9 @@ export const swapAction = defineAction({
         const view = await readSlot(services, app, input.slot, context.signal)
         const gate = await probeHealth(services, context, view, health)
         if (!gate.ok) {
-          if (input.preview || ours) await resetSlot(services, app, input.slot, context)
+          if (mode.preview) await resetSlot(services, app, input.slot, context)
           throw new ActionFailure(
-            `not swapping: ${app.name}/${input.slot} is unhealthy (GET ${gate.url} answered ${gate.status || gate.error}, expected ${input.expectStatus}); ${input.preview || ours ? 'the preview was reset and ' : ''}production was not touched`,
+            `not swapping: ${app.name}/${input.slot} is unhealthy (GET ${gate.url} answered ${gate.status || gate.error}, expected ${input.expectStatus}); ${mode.preview ? 'the preview was reset and ' : ''}production was not touched`,
             {code: 'webapp-slot-unhealthy', details: {...gate}},
           )
         }
@@ -503,7 +610,7 @@ export const swapAction = defineAction({
       try {
         resumed = await swapWithProduction(services, context, app, input.slot, input.preserveVnet, 'swap')
       } catch (error) {
-        if (input.preview) await resetSlot(services, app, input.slot, context).catch(() => undefined)
+        if (mode.preview) await resetSlot(services, app, input.slot, context).catch(() => undefined)
         throw error
       }
       const swappedAt = context.now().toISOString()
@@ -513,11 +620,13 @@ export const swapAction = defineAction({
         probeHealth(services, context, production, {...health, attempts: 1}),
         probeHealth(services, context, slotView, {...health, attempts: 1}),
       ])
-      context.log(`${app.name}: swapped ${input.slot} into production in ${humanDuration(Date.parse(swappedAt) - Date.parse(startedAt))}`)
+      context.log(`${app.name}: swapped ${input.slot} into production${mode.preview ? ' (with preview)' : ' (direct swap)'} in ${humanDuration(Date.parse(swappedAt) - Date.parse(startedAt))}`)
       return {
         app: app.name,
         slot: input.slot,
-        preview: input.preview,
+        preview: mode.preview,
+        ...(mode.reason ? {directSwapReason: mode.reason} : {}),
+        siteAuthentication: mode.siteAuthentication,
         startedAt,
         swappedAt,
         productionUrl: production.url,
@@ -526,6 +635,34 @@ export const swapAction = defineAction({
         resumed,
       }
     })
+  },
+})
+
+export const swapModeAction = defineAction({
+  name: 'webapp.swapMode',
+  summary: 'Before a swap: whether it can go with preview — Azure refuses one when site authentication (Easy Auth) is on in either slot',
+  description:
+    "Reads the authentication settings (config/authsettingsV2, without secrets) of the slot and of production. Site authentication on in either: with preview `auto` the swap will go direct — the step says so, and what that loses and what still protects production — and with `always` the step fails with exit 2 (the reason and " + SWAP_PREVIEW_DOC + "), before anything is changed. With `never` nothing is read.",
+  input: z.strictObject({app: appRef, slot: z.string().default('staging'), preview: previewInput}),
+  output: z.strictObject({
+    app: z.string(),
+    slot: z.string(),
+    preview: z.boolean().describe('Whether the swap can go with preview'),
+    siteAuthentication: z.array(z.string()).describe('Slots with site authentication (Easy Auth) on'),
+    directSwapReason: z.string().optional(),
+  }),
+  changes: false,
+  permissions: [SITE_READ, SLOT_READ, CONFIG_READ, SLOT_CONFIG_READ],
+  az: (input, plan) => swapAz(resolveResource(plan.environment, 'webapp', input.app), input.slot, input.preview, '').slice(0, previewMode(input.preview) === 'never' ? 0 : 1),
+  arm: (input, plan) => swapArm(resolveResource(plan.environment, 'webapp', input.app), input.slot, input.preview, '').filter((call) => call.path.includes('/config/authsettingsV2')),
+  async run(input, context) {
+    const services = azureServices(context)
+    const app = resolveResource(context.environment, 'webapp', input.app)
+    if (isProduction(input.slot))
+      throw new ActionFailure('slot must name a deployment slot, not production', {code: 'webapp-invalid-slot', exitCode: ExitCode.invalidInput})
+    const mode = await withRetryLog(context, services, () => decideSwapMode(services, context, app, input.slot, input.preview))
+    if (mode.preview) context.log(`${app.name}: no site authentication on ${input.slot} or production: the swap can go with preview`)
+    return {app: app.name, slot: input.slot, preview: mode.preview, siteAuthentication: mode.siteAuthentication, ...(mode.reason ? {directSwapReason: mode.reason} : {})}
   },
 })
 
@@ -567,6 +704,7 @@ export const swapBackAction = defineAction({
 
 export const webappActions: ActionDefinition[] = [
   healthCheckAction,
+  swapModeAction,
   swapAction,
   swapBackAction,
   slotStatusAction,

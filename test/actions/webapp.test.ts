@@ -1,4 +1,4 @@
-import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished} from 'vitest'
 import {
   assertNotPreparedForSwapAction,
   healthCheckAction,
@@ -6,6 +6,7 @@ import {
   slotStatusAction,
   swapAction,
   swapBackAction,
+  swapModeAction,
 } from '../../src/actions/webapp.js'
 import {ExitCode} from '../../src/errors.js'
 import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
@@ -47,6 +48,21 @@ async function settings(): Promise<{production?: Record<string, string>; staging
     production: (await web.webApps.listApplicationSettings('rg-shop-local', 'app-shop-storefront')).properties,
     staging: (await web.webApps.listApplicationSettingsSlot('rg-shop-local', 'app-shop-storefront', 'staging')).properties,
   }
+}
+
+/** Turn App Service Authentication (Easy Auth) on or off in production and staging, through the SDK. */
+async function siteAuthentication(enabled: boolean): Promise<void> {
+  const web = await fixture.services.web()
+  await web.webApps.updateAuthSettingsV2('rg-shop-local', 'app-shop-storefront', {platform: {enabled}})
+  await web.webApps.updateAuthSettingsV2Slot('rg-shop-local', 'app-shop-storefront', 'staging', {platform: {enabled}})
+}
+
+/** The POSTs the emulator answered since the request log was cleared, as `<site>/<path>` (what changed Azure). */
+function posts(): string[] {
+  return fixture.emulator
+    .requestLog()
+    .filter((e) => e.method === 'POST' && e.path.includes('/sites/'))
+    .map((e) => e.path.replace(/^.*\/sites\//, ''))
 }
 
 beforeEach(() => {
@@ -93,6 +109,9 @@ describe('webapp.swap', () => {
   })
 
   it('does not swap an unhealthy staging slot, and resets the preview', async () => {
+    // An app without site authentication: the swap goes with preview.
+    await siteAuthentication(false)
+    onTestFinished(() => siteAuthentication(true))
     const before = await served('production')
     await deploy('staging', 'v3-broken')
     fixture.emulator.faults.set({unhealthySlots: ['app-shop-storefront/staging']})
@@ -110,7 +129,61 @@ describe('webapp.swap', () => {
     expect((await settings()).staging).toEqual({ENVIRONMENT_NAME: 'staging', FEATURE_X: 'on'})
   })
 
+  // Azure refuses a swap with preview when site authentication is on in either slot
+  // (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap).
+  it('swaps an app with site authentication on directly (no preview), and says why and what that loses', async () => {
+    const before = await served('production')
+    await deploy('staging', 'v4-auth')
+    fixture.emulator.clearRequestLog()
+    const {context, logs} = makeContext(fixture)
+    const swapped = await swapAction.run(parse(swapAction, {app: 'storefront', ...fast}), context)
+    expect(swapped).toMatchObject({preview: false, siteAuthentication: ['staging', 'production'], productionVersion: 'v4-auth'})
+    expect(swapped.directSwapReason).toMatch(/site authentication \(Easy Auth\) is on.*refuses a swap with preview.*direct swap.*lost: .*post-swap health gate with automatic swap-back/)
+    expect(logs.join('\n')).toContain('direct swap')
+    expect(posts()).toEqual(['app-shop-storefront/slotsswap'])
+    expect(await served('production')).toEqual({status: 200, version: 'v4-auth'})
+    await swapBackAction.run(parse(swapBackAction, {app: 'storefront'}), context)
+    expect(await served('production')).toEqual({status: 200, version: before.version})
+  })
+
+  it('previews an app without site authentication: applySlotConfig, gate, swap', async () => {
+    await siteAuthentication(false)
+    onTestFinished(() => siteAuthentication(true))
+    const before = await served('production')
+    await deploy('staging', 'v5-noauth')
+    fixture.emulator.clearRequestLog()
+    const {context} = makeContext(fixture)
+    const swapped = await swapAction.run(parse(swapAction, {app: 'storefront', ...fast}), context)
+    expect(swapped).toMatchObject({preview: true, siteAuthentication: [], productionVersion: 'v5-noauth'})
+    expect(swapped.directSwapReason).toBeUndefined()
+    expect(posts()).toEqual(['app-shop-storefront/slots/staging/applySlotConfig', 'app-shop-storefront/slotsswap'])
+    await swapBackAction.run(parse(swapBackAction, {app: 'storefront'}), context)
+    expect(await served('production')).toEqual({status: 200, version: before.version})
+  })
+
+  it('refuses a forced preview with site authentication on: exit 2, nothing changed', async () => {
+    const before = await served('production')
+    fixture.emulator.clearRequestLog()
+    for (const preview of ['always', true] as const) {
+      const {context} = makeContext(fixture)
+      const error = await swapAction.run(parse(swapAction, {app: 'storefront', preview, ...fast}), context).catch((e) => e)
+      expect(error.exitCode).toBe(ExitCode.invalidInput)
+      expect(error.message).toContain('Swap with Preview cannot be used when one of the slots has site authentication enabled.')
+      expect(error.message).toContain('https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap')
+      const mode = await swapModeAction.run(parse(swapModeAction, {app: 'storefront', preview}), context).catch((e) => e)
+      expect(mode.exitCode).toBe(ExitCode.invalidInput)
+    }
+    expect(posts()).toEqual([])
+    expect(await served('production')).toEqual({status: 200, version: before.version})
+    // `never` reads nothing and swaps directly; `auto` says the swap will go direct.
+    const {context} = makeContext(fixture)
+    expect(await swapModeAction.run(parse(swapModeAction, {app: 'storefront', preview: 'never'}), context)).toMatchObject({preview: false, siteAuthentication: []})
+    expect(await swapModeAction.run(parse(swapModeAction, {app: 'storefront'}), context)).toMatchObject({preview: false, siteAuthentication: ['staging', 'production']})
+  })
+
   it('stops with exit 5 when a slot is left prepared for swap, and resetSwap clears it', async () => {
+    await siteAuthentication(false)
+    onTestFinished(() => siteAuthentication(true))
     const web = await fixture.services.web()
     await web.webApps.applySlotConfigToProduction('rg-shop-local', 'app-shop-storefront', {targetSlot: 'staging', preserveVnet: true})
     const {context} = makeContext(fixture)

@@ -135,8 +135,36 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(async () => fixture?.stop())
 
+/**
+ * Recordings whose site had App Service Authentication off (what `az webapp create` leaves) while the seeded stand-in
+ * has it on in every slot: it is switched off on the stand-in's slots while the cassette replays, as Azure refuses a
+ * swap with preview when either slot has site authentication on (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap).
+ */
+const SITE_AUTHENTICATION_OFF: Record<string, string[]> = {
+  'appservice/test_webapp_slot_swap.yaml': ['', '/slots/staging'],
+}
+
 describe.each(cassettes)('az recording %s replayed against the emulator', (cassette) => {
   const interactions = (parse(readFileSync(join(ROOT, cassette), 'utf8')) as {interactions: Interaction[]}).interactions
+  const authOff = SITE_AUTHENTICATION_OFF[cassette]
+  if (authOff) {
+    const site = () => `/subscriptions/${fixture.emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.Web/sites/app-shop-storefront`
+    const saved: unknown[] = []
+    const put = async (slot: string, properties: unknown) => {
+      const answer = await sendRaw(fixture.emulator, 'PUT', `${site()}${slot}/config/authsettingsV2?api-version=2025-05-01`, JSON.stringify({properties}))
+      expect(answer.status).toBe(200)
+    }
+    beforeAll(async () => {
+      for (const slot of authOff) {
+        const properties = (await sendRaw(fixture.emulator, 'GET', `${site()}${slot}/config/authsettingsV2?api-version=2025-05-01`)).body as {properties: {platform?: object}}
+        saved.push(properties.properties)
+        await put(slot, {...properties.properties, platform: {...properties.properties.platform, enabled: false}})
+      }
+    })
+    afterAll(async () => {
+      for (const [i, slot] of authOff.entries()) await put(slot, saved[i])
+    })
+  }
   // Interactions run in order: later ones see what earlier ones changed, as they did in Azure.
   for (const [index, interaction] of interactions.entries()) {
     const url = new URL(interaction.request.uri)

@@ -177,8 +177,15 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
     await ok(['webapp', 'start', '-g', RG, '-n', SITE])
     await ok(['webapp', 'restart', '-g', RG, '-n', SITE])
     expect((await ok(['webapp', 'deployment', 'slot', 'list', '-g', RG, '-n', SITE])).map((s: any) => s.name)).toContain('staging')
+    // Azure refuses a swap with preview while site authentication (Easy Auth, on in every seeded slot) is on in either
+    // slot (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap).
+    const preview = ['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--target-slot', 'production', '--action', 'preview']
+    expect((await fails(preview)).stderr).toContain('Swap with Preview cannot be used when one of the slots has site authentication enabled.')
+    // With it off in both slots (config/authsettingsV2, as az rest sends it), the preview goes.
+    for (const slot of ['', '/slots/staging'])
+      await ok(['rest', '--method', 'put', '--url', `${id('Microsoft.Web/sites', SITE)}${slot}/config/authsettingsV2?api-version=2025-05-01`, '--body', '{"properties": {"platform": {"enabled": false}}}'])
     // Swap with preview as opsbook's plan prints it: preview prepares staging→production, reset cancels, swap completes.
-    await ok(['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--target-slot', 'production', '--action', 'preview'])
+    await ok(preview)
     expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE, '--slot', 'staging'])).targetSwapSlot).toBe('production')
     await ok(['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--action', 'reset'])
     expect((await ok(['webapp', 'show', '-g', RG, '-n', SITE, '--slot', 'staging'])).targetSwapSlot).toBeNull()

@@ -1,5 +1,5 @@
 import {request as httpsRequest} from 'node:https'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import {getEnvironment, loadCatalog} from '../../src/catalog/loader.js'
 import type {WebSiteManagementClient} from '@azure/arm-appservice'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
@@ -35,6 +35,14 @@ async function localUrl(slot?: string): Promise<string> {
 async function deploy(slot: string, version: string, healthy = true): Promise<void> {
   const {status} = await adminPost(`/_emulator/webapps/${SITE}/slots/${slot}/deploy`, {version, healthy})
   expect(status).toBe(200)
+}
+
+/** Turn App Service Authentication (Easy Auth) on or off in these slots (undefined: production). */
+async function siteAuthentication(enabled: boolean, ...slots: Array<string | undefined>): Promise<void> {
+  for (const slot of slots) {
+    if (slot) await client.webApps.updateAuthSettingsV2Slot(RG, SITE, slot, {platform: {enabled}})
+    else await client.webApps.updateAuthSettingsV2(RG, SITE, {platform: {enabled}})
+  }
 }
 
 async function adminPost(path: string, body: unknown, target: RunningEmulator = emulator): Promise<{status: number; body: any}> {
@@ -222,9 +230,47 @@ describe('App Service through @azure/arm-appservice', () => {
     expect((await served(production)).version).not.toBe(before)
   })
 
+  // "You can't use swap with preview when site authentication is enabled in one of the slots"
+  // (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap); Azure's
+  // answer as MicrosoftDocs/azure-docs#102500 quotes it: 409, "Swap with Preview cannot be used when one of the slots
+  // has site authentication enabled."
+  it('refuses a swap with preview (409) while site authentication is on in either slot; nothing is prepared, a direct swap still goes', async () => {
+    const refusal = {statusCode: 409, code: 'Conflict', message: 'Swap with Preview cannot be used when one of the slots has site authentication enabled.'}
+    const staging = async () => (await client.webApps.listApplicationSettingsSlot(RG, SITE, 'staging')).properties
+    const before = await staging()
+    const prepared = async () => [(await client.webApps.get(RG, SITE)).targetSwapSlot, (await client.webApps.getSlot(RG, SITE, 'staging')).targetSwapSlot]
+    try {
+      // Seeded: on everywhere. Then on in one slot only, each way round, from either slot's side.
+      await expect(client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})).rejects.toMatchObject(refusal)
+      await siteAuthentication(false, 'staging')
+      await expect(client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})).rejects.toMatchObject(refusal)
+      await siteAuthentication(true, 'staging')
+      await siteAuthentication(false, undefined)
+      await expect(client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})).rejects.toMatchObject(refusal)
+      await expect(client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true})).rejects.toMatchObject(refusal)
+      expect(await prepared()).toEqual([undefined, undefined])
+      expect(await staging()).toEqual(before)
+      // Off in both: the preview goes.
+      await siteAuthentication(false, 'staging')
+      await client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})
+      expect(await prepared()).toEqual(['staging', 'production'])
+      await client.webApps.resetProductionSlotConfig(RG, SITE)
+    } finally {
+      await siteAuthentication(true, undefined, 'staging')
+    }
+    // A direct swap is not refused for it.
+    await deploy('production', 'v1')
+    await deploy('staging', 'v2')
+    await client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})
+    expect((await served(await localUrl())).version).toBe('v2')
+  })
+
   it('swap with preview: applySlotConfig prepares, a swap with another pair conflicts, reset cancels, swap completes', async () => {
     await deploy('production', 'v1')
     await deploy('staging', 'v2')
+    // Azure refuses a preview while either slot has site authentication on (see above).
+    await siteAuthentication(false, undefined, 'staging')
+    onTestFinished(() => siteAuthentication(true, undefined, 'staging'))
     // As `az webapp deployment slot swap --slot staging --target-slot production --action preview` sends it: the
     // current slot (staging) takes on the target's (production's) settings.
     await client.webApps.applySlotConfigurationSlot(RG, SITE, 'staging', {targetSlot: 'production', preserveVnet: true})
@@ -246,13 +292,15 @@ describe('App Service through @azure/arm-appservice', () => {
   })
 
   it('rejects a swap while slots are prepared for swap with another target (409 Conflict)', async () => {
+    await siteAuthentication(false, undefined, 'staging', 'canary')
+    onTestFinished(() => siteAuthentication(true, undefined, 'staging', 'canary'))
     await client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'staging', preserveVnet: true})
     await expect(client.webApps.swapSlotWithProduction(RG, SITE, {targetSlot: 'canary', preserveVnet: true}, {updateIntervalInMs: 50})).rejects.toMatchObject({
       statusCode: 409,
       code: 'Conflict',
     })
     await expect(client.webApps.swapSlot(RG, SITE, 'canary', {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})).rejects.toMatchObject({statusCode: 409})
-    await expect(client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'canary', preserveVnet: true})).rejects.toMatchObject({statusCode: 409})
+    await expect(client.webApps.applySlotConfigToProduction(RG, SITE, {targetSlot: 'canary', preserveVnet: true})).rejects.toMatchObject({statusCode: 409, message: expect.stringContaining('prepared for swap')})
     await client.webApps.resetProductionSlotConfig(RG, SITE)
     // Once reset, the other pair swaps fine.
     await client.webApps.swapSlot(RG, SITE, 'canary', {targetSlot: 'staging', preserveVnet: true}, {updateIntervalInMs: 50})
@@ -383,6 +431,9 @@ describe('App Service through @azure/arm-appservice', () => {
     })
 
     it('swap with preview: phase one gives staging the sticky settings of production, reset takes them back, completing the swap finishes it', async () => {
+      // The recording's site had no site authentication (Azure refuses a preview otherwise).
+      await siteAuthentication(false, undefined, 'staging')
+      onTestFinished(() => siteAuthentication(true, undefined, 'staging'))
       const production = await settings()
       // `az webapp deployment slot swap --slot staging --action preview`: as live Azure answered it (az recording
       // test_webapp_slot_swap.yaml), staging's slot setting s1 reads production's `prod`; its other settings are its own.

@@ -1085,9 +1085,8 @@ function slotSpecific(slot: SlotRecord): SlotSpecific {
 /**
  * Step 1 of a swap onto `slot`: the slot keeps what follows the content and takes `from`'s slot-specific app settings,
  * connection strings and authentication settings (a slot-specific setting only `slot` had is gone: it is not the
- * target's). Not enforced: the page's note (MicrosoftDocs/azure-docs#102500, 2023) that swap with preview "can't be
- * used when one of the slots has site authentication enabled" (409 "Swap with Preview cannot be used when one of the
- * slots has site authentication enabled.") — the seeded slots all have Easy Auth on and opsbook's slot-swap previews.
+ * target's). A swap with preview never gets here when either slot has site authentication on (see
+ * siteAuthenticationRefusal), so the authentication settings it copies are the target's disabled ones.
  */
 function applySlotSpecific(site: SiteRecord, slot: SlotRecord, from: SlotSpecific): void {
   const mine = slotSpecific(slot)
@@ -1180,6 +1179,8 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
   const other = site.slots[entity.targetSlot.toLowerCase()]
   if (!other) return resourceNotFound(SLOT_TYPE, `${site.name}/${entity.targetSlot}`, rg)
   if (other === slot) return armError(400, 'BadRequest', `Cannot apply configuration from slot '${slot.name}' onto itself.`, {target: 'targetSlot'})
+  const refused = siteAuthenticationRefusal(slot, other)
+  if (refused) return refused
   const prepared = site.prepared
   const mine = slot.name.toLowerCase()
   const theirs = other.name.toLowerCase()
@@ -1201,6 +1202,28 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
   site.prepared = {source: mine, target: theirs, at: ctx.clock().toISOString(), saved}
   ctx.activity.append({resourceId: siteId(ctx, site), kind: 'webapp.swap.prepared', data: {site: site.name, sourceSlot: slot.name, targetSlot: other.name}})
   return SLOT_CONFIG_DONE
+}
+
+/**
+ * "You can't use swap with preview when site authentication is enabled in one of the slots" ("Set up staging
+ * environments in Azure App Service", section "Swap with preview (multi-phase swap)",
+ * https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap; the note came
+ * with MicrosoftDocs/azure-docs#102500, 2023). Azure's answer, quoted there and in MicrosoftDocs/azure-docs#10661
+ * (Switch-AzureRmWebAppSlot, 2018): 409, "Swap with Preview cannot be used when one of the slots has site
+ * authentication enabled." The code `Conflict` is inferred, not confirmed: #102500 quotes Azure DevOps' rendering
+ * "Conflict - <message> (CODE: 409)", which azure-pipelines-tasks' getFormattedError builds as `<Code> - <Message>
+ * (CODE: <status>)`; no recording of the JSON body was found (searched: find_string "Swap with Preview cannot be used",
+ * "has site authentication enabled"; the issues and code corpora for the message; the az appservice recordings). That
+ * rendering suggests App Service sent its own top-level {Code, Message} form; the emulator answers in WebApps.json's
+ * DefaultErrorResponse form ({error: {code, message}}), as for its other App Service errors.
+ *
+ * Site authentication is App Service Authentication (Easy Auth): config/authsettingsV2 `platform.enabled` — the only
+ * form the emulator keeps (it does not serve the classic config/authsettings, whose `enabled` is the same switch).
+ */
+function siteAuthenticationRefusal(...slots: SlotRecord[]): EmulatorResponse | undefined {
+  const on = slots.some((slot) => ((slot.authSettings ?? defaultAuthSettings()) as {platform?: {enabled?: unknown}}).platform?.enabled === true)
+  if (!on) return undefined
+  return armError(409, 'Conflict', 'Swap with Preview cannot be used when one of the slots has site authentication enabled.')
 }
 
 /**
