@@ -1,4 +1,5 @@
-import {execFileSync} from 'node:child_process'
+import {execFile} from 'node:child_process'
+import {promisify} from 'node:util'
 import {existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {unzipSync} from 'fflate'
@@ -97,7 +98,9 @@ describe('evidence export', () => {
     if (!existsSync(report)) await exportEvidence({...base, format: 'html', output: report})
     const screenshot = join(ARTIFACTS, 'evidence-report.png')
     const profile = tempDir('opsbook-chromium-')
-    execFileSync(
+    // Asynchronous, so the worker's other files keep running; Chromium's start took over 60 s on two cores beside a
+    // CPU hog and other suites, so it gets 180 s (it exits by itself once the screenshot is written).
+    await promisify(execFile)(
       CHROMIUM,
       [
         '--headless',
@@ -113,7 +116,7 @@ describe('evidence export', () => {
         '--window-size=1280,2000',
         `file://${report}`,
       ],
-      {stdio: 'pipe', timeout: 60_000},
+      {timeout: 180_000},
     )
     expect(existsSync(screenshot)).toBe(true)
     const png = readFileSync(screenshot)
@@ -121,7 +124,7 @@ describe('evidence export', () => {
     expect(png.readUInt32BE(16)).toBe(1280)
     // A blank page compresses to a few KB; charts, tables and text do not.
     expect(statSync(screenshot).size).toBeGreaterThan(30_000)
-  })
+  }, 240_000)
 
   it.skipIf(existsSync(CHROMIUM))(`headless Chromium check skipped: ${CHROMIUM} is not installed (.ci/run installs it)`, () => {})
 })
