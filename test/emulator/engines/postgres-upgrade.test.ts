@@ -63,6 +63,13 @@ function undeletable(folder: string): (() => void) | undefined {
   }
 }
 
+/** Until the server's own clock is past `point`: what it records from then on is stamped after the restore point. */
+async function untilPast(name: string, point: Date): Promise<void> {
+  await expect
+    .poll(async () => new Date((await sql<{t: Date}>(name, 'SELECT clock_timestamp() AS t'))[0]!.t).getTime(), {timeout: 30_000, interval: 5})
+    .toBeGreaterThan(point.getTime())
+}
+
 const idOf = (name: string) => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`
 
 /** Run SQL on a server over TLS as the catalog's Microsoft Entra login (opsbook-drill), with a token for it. */
@@ -228,7 +235,7 @@ describe.skipIf(!installed(14, 16, 17, 18))('PostgreSQL in-place major version u
       expect(await notes(name)).toEqual(['before the swap', 'after the swap'])
       // The new major has a base backup of its own: a restore to a point after the upgrade is a 17 server with the rows.
       const point = new Date()
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      await untilPast(name, point)
       await client.servers.beginCreateOrUpdateAndWait(RG, `${name}-pitr`, {location: 'eastus', createMode: 'PointInTimeRestore', sourceServerResourceId: id, pointInTimeUTC: point}, poll)
       expect((await sql(`${name}-pitr`, 'SELECT version() AS v'))[0].v).toMatch(/^PostgreSQL 17\./)
       expect(await notes(`${name}-pitr`)).toEqual(['before the swap', 'after the swap'])
