@@ -347,6 +347,7 @@ export class JournalWriteError extends Error {
       options.creating
         ? `cannot create the journal ${path}: ${why}${errno && !why.includes(errno) ? ` (${errno})` : ''}; nothing was started and no target stays leased — free space, then run it again`
         : `cannot write the journal ${path}: ${why}${errno ? ` (${errno})` : ''}; it is intact up to line ${lines} — free space, then \`opsbook resume\` continues the run`,
+      {cause},
     )
     this.name = 'JournalWriteError'
     this.code = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'disk-full' : 'journal-write-failed'

@@ -839,8 +839,23 @@ class RunExecution {
     return (
       `${kind} ${step.id} (${step.uses}${inputs}) was not run: the journal cannot be written (a change it cannot record is not made)` +
       `${made.length > 0 ? `; what it would undo is still in place (${made.join(', ')})` : ''}${still ? `; ${still}` : ''}` +
-      ` — free space, then \`opsbook resume ${this.options.runId}\` continues the run and its teardown, recorded`
+      ` — ${this.journalCause()}; once the journal can be written again, \`opsbook resume ${this.options.runId}\` continues the run and its teardown, recorded`
     )
+  }
+
+  /**
+   * Why the journal cannot be written, named from the error code (a Node fs error's `code`, on the error or its cause,
+   * else the code its message names), so the advice fits: free space only helps a full disk.
+   */
+  private journalCause(): string {
+    let code: string | undefined
+    for (let e = this.journalError as {code?: unknown; cause?: unknown; message?: unknown} | undefined, depth = 0; e && !code && depth < 5; e = e.cause as typeof e, depth++) {
+      if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) code = e.code
+      else if (typeof e.message === 'string') code = /\b(E(?:NOSPC|DQUOT|ROFS|IO))\b/.exec(e.message)?.[1]
+    }
+    if (code === 'ENOSPC' || code === 'EDQUOT') return 'the disk is full: free space'
+    if (code === 'EROFS') return 'the file system is read-only: make it writable'
+    return 'the disk reported an error: check it'
   }
 
   /** Inputs with expressions evaluated, checked against the action's schema; secret inputs registered. */

@@ -53,6 +53,13 @@ async function untilOrders(name: string, count: number): Promise<void> {
   }
 }
 
+/** Until the server's own clock is past `point`: what it records from then on is stamped after the restore point. */
+async function untilPast(name: string, point: Date): Promise<void> {
+  await expect
+    .poll(async () => new Date((await query<{t: Date}>(name, 'SELECT clock_timestamp() AS t'))[0]!.t).getTime(), {timeout: 30_000, interval: 5})
+    .toBeGreaterThan(point.getTime())
+}
+
 const major = (version: string) => Number.parseInt(version, 10)
 const journalOf = (cwd: string, runId: string) => readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
 
@@ -237,7 +244,7 @@ describe('PostgreSQL data read from real restored servers', () => {
     // (The emulator's servers all have the load generator's orders table; the probe login may write it.)
     await query('pg-v17', "INSERT INTO orders (amount, note) VALUES (1, 'v17 mark')")
     const point = new Date()
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await untilPast('pg-v17', point)
 
     await pg.servers.beginCreateOrUpdateAndWait(rg, 'pg-v17-pitr', {location: 'westeurope', createMode: 'PointInTimeRestore', sourceServerResourceId: created.id, pointInTimeUTC: point} as never)
     await pg.servers.beginCreateOrUpdateAndWait(rg, 'pg-v17-replica', {location: 'westeurope', createMode: 'Replica', sourceServerResourceId: created.id} as never)
@@ -277,7 +284,7 @@ describe('PostgreSQL data read from real restored servers', () => {
     // The probe login writes and reads the orders table, which the emulator's superuser owns.
     await query('pg-v13', "INSERT INTO orders (amount, note) VALUES (1, 'v13 mark')")
     const point = new Date()
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await untilPast('pg-v13', point)
     await query('pg-v13', "INSERT INTO orders (amount, note) VALUES (1, 'v13 after')")
 
     await pg.servers.beginCreateOrUpdateAndWait(rg, 'pg-v13-pitr', {location: source.location, createMode: 'PointInTimeRestore', sourceServerResourceId: source.id, pointInTimeUTC: point} as never)

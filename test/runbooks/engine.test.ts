@@ -3,7 +3,7 @@ import type {RunEvent} from '../../src/runbooks/events.js'
 import {run, runbook, trace} from './engine-fixtures.js'
 
 /** Run `book` with an `emit` that records (no separate journal) and fails, as a full disk, at `type` of `step`. */
-async function runLosingJournalAt(book: Parameters<typeof run>[0], type: string, step: string) {
+async function runLosingJournalAt(book: Parameters<typeof run>[0], type: string, step: string, lost: () => Error = () => new Error('ENOSPC: no space left on device')) {
   const seen: string[] = []
   const operations: string[] = []
   const {outcome} = await run(book, {
@@ -11,7 +11,7 @@ async function runLosingJournalAt(book: Parameters<typeof run>[0], type: string,
       const e = event as {type: string; step?: string; phase?: string; operation?: {description: string}}
       seen.push([e.type, e.step, e.phase].filter(Boolean).join(' '))
       if (e.type === 'operation.started') operations.push(e.operation!.description)
-      if (e.type === type && e.step === step) throw new Error('ENOSPC: no space left on device')
+      if (e.type === type && e.step === step) throw lost()
     },
   })
   return {outcome, seen, operations}
@@ -241,10 +241,30 @@ finally:
     expect(outcome.status).toBe('rollback-failed')
     expect(outcome.error).toMatchObject({code: 'journal-failed'})
     expect(outcome.leftBehind).toEqual([
-      expect.stringMatching(/^rollback of step make \(test\.operation \{name: undo-1, duration: 0\}\) was not run: the journal cannot be written.*what test\.operation changed is still in place — free space, then `opsbook resume test-run-\d+` continues the run/),
+      expect.stringMatching(/^rollback of step make \(test\.operation \{name: undo-1, duration: 0\}\) was not run: the journal cannot be written.*what test\.operation changed is still in place — the disk is full: free space; once the journal can be written again, `opsbook resume test-run-\d+` continues the run/),
       expect.stringMatching(/^finally step teardown \(test\.operation \{name: drop-1, duration: 0\}\) was not run: .*what it would undo is still in place \(make → scratch-1\)/),
     ])
     expect(outcome.steps.find((s) => s.id === 'teardown')).toMatchObject({status: 'cancelled', error: {code: 'journal-failed'}})
+  })
+
+  it.each([
+    ['EROFS', 'read-only file system', 'the file system is read-only: make it writable'],
+    ['EIO', 'i/o error', 'the disk reported an error: check it'],
+  ])('names the cause of a journal lost to %s, not a full disk, in what it leaves for resume', async (code, text, cause) => {
+    const book = runbook(`
+name: journal-broken-${code.toLowerCase()}
+title: The journal fails after a change
+kind: maintenance
+steps:
+  - {id: make, uses: test.operation, with: {name: scratch-1}, rollback: {uses: test.operation, with: {name: undo-1}}}
+`)
+    // As node:fs fails a write: the errno name in `code`, not necessarily in the message's first word.
+    const lost = () => Object.assign(new Error(`${text}, write`), {code})
+    const {outcome} = await runLosingJournalAt(book, 'step.succeeded', 'make', lost)
+    expect(outcome.status).toBe('rollback-failed')
+    expect(outcome.leftBehind).toHaveLength(1)
+    expect(outcome.leftBehind![0]).toContain(`— ${cause}; once the journal can be written again, \`opsbook resume `)
+    expect(outcome.leftBehind![0]).not.toMatch(/free space/)
   })
 
   it('a journal lost before any change leaves nothing behind: the teardown change is not made and the run just fails (exit 1)', async () => {

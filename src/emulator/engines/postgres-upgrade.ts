@@ -64,11 +64,19 @@ export async function upgradePrecheck(connect: ConnectTo, toMajor: number): Prom
         ['row-level security policies', "SELECT polname || ' on ' || polrelid::regclass::text AS name FROM pg_policy"],
         ['domains, composite and range types', `SELECT t.oid::regtype::text AS name FROM pg_type t WHERE t.typtype IN ('d', 'r', 'm') AND ${USER_OBJECT('t.oid', 'pg_type', 't.typnamespace')} OR (t.typtype = 'c' AND t.typrelid IN (SELECT oid FROM pg_class WHERE relkind = 'c') AND ${USER_OBJECT('t.oid', 'pg_type', 't.typnamespace')})`],
         ['large objects', 'SELECT oid::text AS name FROM pg_largeobject_metadata'],
-        // Not the emulator's own (engines/postgres.ts dataGrantsBefore14, on 12 and 13: grants to Entra roles only,
-        // beside the owner's own entry), which the new major replaces with pg_read_all_data/pg_write_all_data.
+        // Not the emulator's own (engines/postgres.ts dataGrantsBefore14, on 12 and 13), which the new major replaces
+        // with pg_read_all_data/pg_write_all_data. Those are made FOR ROLE every login role that is not an Entra role
+        // (the admin's and a user's own too, so tables they create stay in the Entra roles' reach): the grantor does
+        // not tell them apart. What does: not in a schema, on schemas/tables/sequences only, and beside the owner's
+        // own entry exactly the emulator's privileges (not grantable) to Entra roles. A user's own — to another
+        // role, in a schema, on functions or types, fewer or other privileges, WITH GRANT OPTION — is named.
         [
           'default privileges',
-          `SELECT d.defaclrole::regrole::text AS name FROM pg_default_acl d WHERE NOT (EXISTS (SELECT 1 FROM aclexplode(d.defaclacl) a WHERE ${ENTRA_ROLE('a.grantee')}) AND NOT EXISTS (SELECT 1 FROM aclexplode(d.defaclacl) a WHERE a.grantee <> d.defaclrole AND NOT ${ENTRA_ROLE('a.grantee')}))`,
+          `SELECT DISTINCT d.defaclrole::regrole::text AS name FROM pg_default_acl d, LATERAL (SELECT ${EMULATOR_DEFAULT_PRIVILEGES} AS expected) e WHERE NOT (
+            d.defaclnamespace = 0 AND e.expected IS NOT NULL
+            AND EXISTS (SELECT 1 FROM aclexplode(d.defaclacl) a WHERE ${ENTRA_ROLE('a.grantee')})
+            AND NOT EXISTS (SELECT 1 FROM aclexplode(d.defaclacl) a WHERE a.grantee <> d.defaclrole AND (NOT ${ENTRA_ROLE('a.grantee')} OR a.is_grantable OR NOT a.privilege_type = ANY (e.expected)))
+            AND NOT EXISTS (SELECT 1 FROM aclexplode(d.defaclacl) a WHERE a.grantee <> d.defaclrole GROUP BY a.grantee HAVING count(DISTINCT a.privilege_type) <> cardinality(e.expected)))`,
         ],
       ]
       for (const [what, sql] of unsupported) {
@@ -86,6 +94,12 @@ export async function upgradePrecheck(connect: ConnectTo, toMajor: number): Prom
 const EXTENSIONS_BLOCKING_UPGRADE = ['timescaledb', 'postgres_fdw', 'session_variable', 'pg_hint_plan', 'plv8']
 /** Extensions not supported when upgrading to PostgreSQL 17 and above (the same section). */
 const EXTENSIONS_UNSUPPORTED_FROM_17 = ['age', 'azure_ai', 'hll', 'pg_diskann', 'pgrouting']
+
+/**
+ * The privileges engines/postgres.ts dataGrantsBefore14 gives Entra roles by default, by pg_default_acl.defaclobjtype
+ * (schemas: USAGE; tables: SELECT, INSERT, UPDATE, DELETE; sequences: USAGE, SELECT, UPDATE); NULL for other kinds.
+ */
+const EMULATOR_DEFAULT_PRIVILEGES = `CASE d.defaclobjtype WHEN 'n' THEN ARRAY['USAGE'] WHEN 'r' THEN ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'] WHEN 'S' THEN ARRAY['USAGE', 'SELECT', 'UPDATE'] END`
 
 /** Whether a role (by oid) is a Microsoft Entra role the emulator set up: a member of azure_ad_user. */
 function ENTRA_ROLE(oid: string): string {
