@@ -13,6 +13,12 @@ afterAll(async () => {
 describe('toAzureError', () => {
   it('turns a 409 for a slot prepared for swap into its ARM code, message, correlation id and a reset hint', async () => {
     const web = await fixture.services.web()
+    // Azure refuses a swap with preview while Easy Auth is on in either slot (the seeded app has it on): off for this test.
+    const easyAuth = async (enabled: boolean) => {
+      await web.webApps.updateAuthSettingsV2('rg-shop-local', 'app-shop-storefront', {platform: {enabled}})
+      await web.webApps.updateAuthSettingsV2Slot('rg-shop-local', 'app-shop-storefront', 'staging', {platform: {enabled}})
+    }
+    await easyAuth(false)
     await web.webApps.applySlotConfigToProduction('rg-shop-local', 'app-shop-storefront', {targetSlot: 'staging', preserveVnet: true})
     try {
       const raw = await web.webApps
@@ -31,6 +37,7 @@ describe('toAzureError', () => {
       expect(azure.retryable).toBe(true)
     } finally {
       await web.webApps.resetProductionSlotConfig('rg-shop-local', 'app-shop-storefront')
+      await easyAuth(true)
     }
   })
 
