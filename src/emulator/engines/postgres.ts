@@ -643,7 +643,11 @@ export class PostgresEngine {
       unix_socket_permissions: '0700',
       wal_level: 'replica',
       archive_mode: 'on',
-      archive_command: `test ! -f ${quoteConf(files.archive)}/%f && cp %p ${quoteConf(files.archive)}/%f`,
+      // Copy under a temporary name, then rename: a segment appears in the archive only whole. With a plain `cp` the
+      // name existed while the copy was still being written, so a restore that waits for it (or reads it at once)
+      // could replay a cut segment and stop before the point (seen under load: a PITR copy with none of the rows).
+      // https://www.postgresql.org/docs/current/continuous-archiving.html#BACKUP-ARCHIVING-WAL
+      archive_command: `test ! -f ${quoteConf(files.archive)}/%f && cp %p ${quoteConf(files.archive)}/%f.partial && mv ${quoteConf(files.archive)}/%f.partial ${quoteConf(files.archive)}/%f`,
       max_wal_senders: '5',
       hot_standby: 'on',
       ssl: 'on',
