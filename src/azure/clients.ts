@@ -450,20 +450,18 @@ function refreshToken(credential: TokenCredential, scope: string): Promise<Acces
 function lazyCredential(build: () => Promise<TokenCredential>): TokenCredential & {sourceOf(scope: string): Promise<string | undefined>; refresh(scope: string): Promise<AccessToken | null>} {
   let made: Promise<TokenCredential> | undefined
   let ready: TokenCredential | undefined
+  const built = () => (made ??= build().then((credential) => (ready = credential)))
   return {
     async getToken(scopes, options) {
       // Once built, called in the same tick: the credential sees the caller's signal as it was at the call.
       if (ready) return ready.getToken(scopes, options)
-      made ??= build().then((credential) => (ready = credential))
-      return (await made).getToken(scopes, options)
+      return (await built()).getToken(scopes, options)
     },
     async refresh(scope) {
-      made ??= build()
-      return refreshToken(await made, scope)
+      return refreshToken(await built(), scope)
     },
     async sourceOf(scope) {
-      made ??= build()
-      const credential = (await made) as TokenCredential & {sourceOf?: (scope: string) => Promise<string | undefined>}
+      const credential = (await built()) as TokenCredential & {sourceOf?: (scope: string) => Promise<string | undefined>}
       if (credential.sourceOf) return credential.sourceOf(scope)
       await credential.getToken(scope)
       return undefined
