@@ -817,19 +817,28 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
  * mitigate server-side request forgery (SSRF) attacks"). The page documents no error body for a missing or wrong
  * one. The status is seen from Azure: App Service's endpoint answers a request with a bad X-IDENTITY-HEADER 401
  * (Azure/azure-sdk-for-js#11595, "returns `401` … and uses `x-identity-header`", where the older `secret` header got
- * 400). The body is a marked guess, found in no recording or issue (searched: azure-sdk-for-js/-net/-python issues on
- * ManagedIdentityCredential 401/400; AzureML's endpoint answers "Invalid secret token header", Azure/azure-sdk-for-net#46932,
- * another service): the OAuth error shape (`error`, `error_description`) of the endpoint's other answers (IMDS's
- * `{"error":"invalid_request","error_description":"Identity not found"}`, Azure/azure-sdk-for-net#37278). Compared
- * in constant time (it is a secret).
+ * 400).
+ *
+ * The body's shape is App Service's own error shape, not IMDS's OAuth one: an answer of a real App Service identity
+ * endpoint, relayed by MSAL's test service (a web app exposing its own MSI endpoint), is
+ * `{"statusCode":500,"message":"An unexpected error occured while fetching the AAD Token.","correlationId":"91acf506-…"}`
+ * (AzureAD/microsoft-authentication-library-for-dotnet, tests/devapps/Managed Identity apps/MSIHelperService/readme.md
+ * @ 18cf7a17fdc5565afcca9ed2babeef20537d97f5), and MSAL's App Service tests mock errors in that shape
+ * (msal4j ManagedIdentityTests getMsiErrorResponse, MSAL Go managedidentity_test.go ErrorResponse{StatusCode, Message,
+ * CorrelationID}). @azure/identity (through @azure/msal-node 5, BaseManagedIdentitySource.getServerTokenResponse)
+ * reads `message` as the error description and `correlationId`, so a user sees the message. The message text for
+ * this refusal is still the emulator's: no recorded 401 body was found (searched: azure-sdk-for-js/-net/-python and
+ * MSAL .NET/Java/Go/node issues and tests on ManagedIdentityCredential 401/400/403 and X-IDENTITY-HEADER; Container
+ * Apps' compatible endpoint answered a request without the header `403 Forbidden` with an empty body,
+ * AzureAD/microsoft-authentication-library-for-dotnet#5245, another service). Compared in constant time (it is a secret).
  */
 function identityHeaderRefused(sent: string | string[] | undefined, secret: string): EmulatorResponse | undefined {
   const value = Array.isArray(sent) ? sent[0] : sent
-  if (!value) return {status: 401, body: {error: 'invalid_request', error_description: 'Required header X-IDENTITY-HEADER is missing: send the IDENTITY_HEADER value.'}}
+  const refused = (message: string): EmulatorResponse => ({status: 401, body: {statusCode: 401, message, correlationId: randomUUID()}})
+  if (!value) return refused('Required header X-IDENTITY-HEADER is missing: send the IDENTITY_HEADER value.')
   const a = Buffer.from(value)
   const b = Buffer.from(secret)
-  if (a.length !== b.length || !timingSafeEqual(a, b))
-    return {status: 401, body: {error: 'invalid_request', error_description: 'The X-IDENTITY-HEADER value is not this endpoint\'s IDENTITY_HEADER.'}}
+  if (a.length !== b.length || !timingSafeEqual(a, b)) return refused("The X-IDENTITY-HEADER value is not this endpoint's IDENTITY_HEADER.")
   return undefined
 }
 

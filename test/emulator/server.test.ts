@@ -46,6 +46,21 @@ describe('emulator core', () => {
     }
   })
 
+  it('refuses the unmodified ManagedIdentityCredential with a wrong IDENTITY_HEADER, and the user reads why', async () => {
+    const saved = {...process.env}
+    for (const k of ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_FEDERATED_TOKEN_FILE']) delete process.env[k]
+    Object.assign(process.env, emulator.env(), {IDENTITY_HEADER: `${emulator.identityHeader}-stale`})
+    try {
+      const {ManagedIdentityCredential} = await import('@azure/identity')
+      // The message comes from the body's `message` (App Service's error shape), not a generic failure.
+      await expect(new ManagedIdentityCredential().getToken('https://management.azure.com/.default')).rejects.toThrow(/X-IDENTITY-HEADER value is not this endpoint's IDENTITY_HEADER/)
+      expect(emulator.requestLog().some((e) => e.operation === 'identity.token' && e.status === 401)).toBe(true)
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+      Object.assign(process.env, saved)
+    }
+  })
+
   it('throttles with 429 + Retry-After under a token bucket, and the SDK retries after waiting', async () => {
     emulator.faults.set({throttle: {capacity: 2, refillPerSecond: 2}})
     const names = []
@@ -160,7 +175,9 @@ describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () 
     // …but only with the IDENTITY_HEADER secret, as App Service's identity endpoint: missing or wrong, no token.
     for (const headers of [{} as Record<string, string>, {'X-IDENTITY-HEADER': 'guessed-value'}, {'X-IDENTITY-HEADER': `${emulator.identityHeader}x`}, {Metadata: 'true'}]) {
       const refused = await raw('/msi/token?api-version=2019-08-01&resource=https://management.azure.com/', {headers})
-      expect([refused.status, refused.json.error, refused.json.access_token], JSON.stringify(headers)).toEqual([401, 'invalid_request', undefined])
+      // App Service's error shape (statusCode, message, correlationId), which @azure/identity reads the message from.
+      expect(refused.status, JSON.stringify(headers)).toBe(401)
+      expect(refused.json, JSON.stringify(headers)).toEqual({statusCode: 401, message: expect.stringContaining('X-IDENTITY-HEADER'), correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/)})
     }
     expect((await raw('/opsbook/emulator', {headers: {}})).status).toBe(200)
     // With the token from the token endpoint the same request is served.
