@@ -724,15 +724,16 @@ export function routes(ctx: EmulatorContext): Route[] {
         const server = scoped(p)
         if (isResponse(server)) return server
         const name = Object.keys(server.onDemandBackups ?? {}).find((b) => b.toLowerCase() === p.backup!.toLowerCase())
-        if (!name) {
-          // Automatic backups are Azure's to keep for the retention period; only on-demand ones can be deleted
-          // (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#on-demand-backups).
-          // The error code for deleting an automatic one is not documented: best-known ARM code used.
-          const automatic = backupsOf(server).some((b) => b.name.toLowerCase() === p.backup!.toLowerCase())
-          return automatic
-            ? armError(400, 'BadRequest', `The backup '${p.backup}' is an automatic backup; only on-demand backups can be deleted.`)
-            : resourceNotFound(`${TYPE}/${server.resource.name}/backups`, p.backup!, p.rg!)
-        }
+        // Only on-demand backups can be deleted; automatic ones are Azure's to keep for the retention period
+        // (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#on-demand-backups). A name
+        // that matches no on-demand backup (an automatic backup's, or none) is not an error: "If you provide the name
+        // that doesn't match any of the available on-demand backups, the command doesn't report any error"
+        // (https://learn.microsoft.com/azure/postgresql/backup-restore/how-to-delete-backups; MicrosoftDocs/azure-databases-docs
+        // articles/postgresql/backup-restore/how-to-delete-backups.md @ 2d9647fbe7614032e189e4856bd33ee8ff10104b), and
+        // az's `backup delete` is a bare begin_delete (azure-cli postgresql backup_delete_func), so the service answers
+        // success: 204, the spec's answer when there is nothing to delete (BackupsAutomaticAndOnDemand_Delete: 202 | 204,
+        // stable/2025-08-01 examples/BackupsAutomaticAndOnDemandDelete.json). Nothing changes; an automatic backup stays.
+        if (!name) return {status: 204}
         return ctx.lro.start({
           request,
           operation: 'postgres.backups.delete',
