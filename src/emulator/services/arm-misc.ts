@@ -899,6 +899,14 @@ function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, strin
   // contract fronts: "If not specified the service will return up to 25 results", maxresults 1–25 (GetKeys /
   // GetSecrets, data-plane/Microsoft.KeyVault/stable/7.4 keys.json, secrets.json). Secrets_List's `$top` ("Maximum
   // number of results to return") sets a smaller page. Tests page smaller with StartEmulatorOptions.listPageSizes.
+  // The 25 stays inferred: nothing states the management plane's own page size. Searched (stop 25, 2026-12-03): the
+  // TypeSpec source (Azure/azure-rest-api-specs specification/keyvault/resource-manager/Microsoft.KeyVault/KeyVault/
+  // Secret.tsp @ 2e81ca26: `$top?: int32`, "Maximum number of results to return.", no @maxValue; Key.tsp @ 9e1bfa5c:
+  // Keys_List takes no $top) and the vendored 2026-02-01 openapi; azure-sdk-for-net Azure.ResourceManager.KeyVault
+  // SessionRecords (VaultSecretTests/SecretCreateOrUpdateExistGetGetAll lists one secret, no nextLink); find_string for
+  // "/secrets?$top=" and "/secrets?api-version=2019-09-01&$top=" (no hits); GitHub issues on Key Vault paging
+  // (azure-cli #15382, #8921, #7311, azure-sdk-for-net #19802, #22641: all about the data plane's maxresults ≤ 25;
+  // azure-sdk-for-net #3389: a vault list by resource group paged at 5, another collection).
   const PAGE = 25
   const pageOf = (request: EmulatorRequest): number => {
     const top = Number.parseInt(request.query.get('$top') ?? '', 10)

@@ -1071,10 +1071,19 @@ export function routes(ctx: EmulatorContext): Route[] {
    * [..]. Verify that the specified parameter value is correct." (the answer reported in
    * hashicorp/terraform-provider-azurerm#25344). Read replicas are not supported: a replica, or a primary that has
    * replicas, is refused (they must be deleted first; az refuses it client-side with this text, azure-cli
-   * postgresql upgrade command). Azure's own code for it is not documented and was found in no recording, issue or
-   * spec example (searched: azure-cli postgresql recordings incl. test_postgres_flexible_server_upgrade_mgmt and
-   * _upgrade_validate_only_mgmt, the 2026-04-01-preview spec examples, GitHub issues on "upgrade" + "read replica"):
-   * 400 BadRequest here, a marked guess.
+   * postgresql upgrade command, so no az recording can show the service's answer). Azure's own code for it is not
+   * documented and was found in no recording, issue or spec example: 400 BadRequest here, a marked guess. Searched
+   * (stop 25, 2026-12-03): azure-cli postgresql recordings (test_postgres_flexible_server_upgrade_mgmt,
+   * _upgrade_validate_only_mgmt, _replica_mgmt); azure-sdk-for-net Azure.ResourceManager.PostgreSql SessionRecords
+   * (MajorVersionUpgrade(11..13,12..14) and Replica(True/False): success paths only); the spec's 2025-08-01 and
+   * 2026-04-01-preview examples (no failing version PATCH); Learn concepts-major-version-upgrade (MicrosoftDocs/
+   * azure-databases-docs articles/postgresql/configure-maintain/concepts-major-version-upgrade.md @ 070f7c9c: lists
+   * "Read replicas are not supported during in-place upgrades" among the limitations that "can cause the upgrade to
+   * fail", blocked "with a detailed error message", no code), how-to-perform-major-version-upgrade and
+   * how-to-run-upgrade-validation-checks (no codes); GitHub issues (Azure/azure-cli, Azure/azure-postgresql#110,
+   * hashicorp/terraform-provider-azurerm #24349/#25344/#28559, MicrosoftDocs) on upgrade + replica: none quotes the
+   * service's answer for a server with replicas; find_string on "read replica setup", "upgrade is not supported for
+   * servers with", "PrecheckFailed": az's client-side text only.
    * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
    * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
    * changes nothing here; az sends none.
@@ -1116,7 +1125,7 @@ export function routes(ctx: EmulatorContext): Route[] {
           await plane.engine.upgrade(key, major).catch((error: Error) => {
             // engines/postgres.ts UpgradePrecheckError (not imported: the engine loads only with the real data plane).
             // The operation's code for a failed precheck is a marked guess: no recording or example shows a PATCH of
-            // the version failing its precheck. What Azure documents is the precheck's own result
+            // the version failing its precheck (searched as for the replica refusal above, majorUpgrade). What Azure documents is the precheck's own result
             // (majorVersionUpgradePrecheck resources, spec 2026-04-01-preview MajorVersionUpgradePrecheckListByServer.json:
             // per policy `passed`, a numeric errorCode and an errorMessage such as "Upgrading with views dependent upon
             // test_activity_view is not allowed …"), and failed upgrades were seen reported as the operation's generic
