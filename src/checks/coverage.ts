@@ -33,8 +33,17 @@ function rule(service: string, spec: string): {id: string; pillar: string; namin
   return {id: `Azure.${service}.${name}`, pillar: pillar!, ...(naming ? {naming: true as const} : {})}
 }
 
-/** CIS controls in scope (F3 = Foundations v3.0, F6 = v6.0), with the notes' short titles. */
-/** `unverified`: the number is from the CIS 6.0 layout as remembered, not confirmed from Prowler/Steampipe; check before relying on it. */
+/**
+ * CIS controls in scope (F3 = Foundations v3.0, F6 = v6.0), with the notes' short titles. Every number is checked
+ * against Prowler's mappings of the benchmarks (prowler-cloud/prowler prowler/compliance/azure/cis_3.0_azure.json and
+ * cis_6.0_azure.json, read at 3e000faa3109230b748e4418a13c11c9e59f5cfb; cis_6.0 last changed in dc432c8c): stop 25
+ * corrected the numbers that had been written from memory (Defender plans are 8.1.5.1 Storage, 8.1.6.1 App Services,
+ * 8.1.7.2 open-source relational databases, 8.1.8.1 Key Vault, 8.1.9.1 Resource Manager; certificate validity is
+ * 8.3.11; Entra authorization by default is 9.3.3.1; resource logging is 6.1.4 — 6.1.1.1 is the subscription Activity
+ * Log; App Service HTTP logs is F3 6.1.6 — v6.0 has no such control, its 6.1.1.6 is VNet flow logs; v6.0 9.3.5 is
+ * "Allow trusted Microsoft services", and no v6.0 control asks for a SAS expiration policy).
+ * `unverified`: a number not found in those mappings (none at present); docs/checks.md marks it with †.
+ */
 export const CIS_CONTROLS: Array<{id: string; title: string; unverified?: true}> = [
   {id: 'F3 5.2.1', title: "PostgreSQL flexible: 'require_secure_transport' is ON"},
   {id: 'F3 5.2.2', title: "PostgreSQL flexible: 'log_checkpoints' is ON"},
@@ -51,16 +60,16 @@ export const CIS_CONTROLS: Array<{id: string; title: string; unverified?: true}>
   {id: 'F3 9.6', title: 'App Service: basic authentication publishing credentials disabled'},
   {id: 'F3 9.10', title: 'App Service: HTTP/2 enabled'},
   {id: 'F3 9.12', title: 'App Service: remote debugging off'},
-  {id: 'F6 6.1.1.1', title: 'A diagnostic setting exists for resource logs', unverified: true},
+  {id: 'F3 6.1.6', title: "App Service 'HTTP logs' enabled"},
+  {id: 'F6 6.1.4', title: 'Azure Monitor resource logging enabled for all services that support it'},
   {id: 'F6 6.1.1.4', title: 'Key Vault logging (AuditEvent) enabled'},
-  {id: 'F6 6.1.1.6', title: "App Service 'HTTP logs' enabled"},
   {id: 'F6 6.1.5', title: 'SKU Basic/Consumption not used on artifacts that need monitoring'},
   {id: 'F6 6.2', title: 'Resource locks on mission-critical resources'},
-  {id: 'F6 8.1.3.1', title: 'Defender for Servers/App Service plan on (App Service)', unverified: true},
-  {id: 'F6 8.1.4.1', title: 'Defender for open-source relational databases on', unverified: true},
-  {id: 'F6 8.1.5.1', title: 'Defender for Storage on', unverified: true},
-  {id: 'F6 8.1.7.3', title: 'Defender for Key Vault on', unverified: true},
-  {id: 'F6 8.1.8.1', title: 'Defender for Resource Manager on', unverified: true},
+  {id: 'F6 8.1.5.1', title: 'Defender for Storage on'},
+  {id: 'F6 8.1.6.1', title: 'Defender for App Services on'},
+  {id: 'F6 8.1.7.2', title: 'Defender for open-source relational databases on'},
+  {id: 'F6 8.1.8.1', title: 'Defender for Key Vault on'},
+  {id: 'F6 8.1.9.1', title: 'Defender for Resource Manager on'},
   {id: 'F6 8.3.1', title: 'Key Vault (RBAC): keys have an expiration date'},
   {id: 'F6 8.3.2', title: 'Key Vault (access policies): keys have an expiration date'},
   {id: 'F6 8.3.3', title: 'Key Vault (RBAC): secrets have an expiration date'},
@@ -70,19 +79,19 @@ export const CIS_CONTROLS: Array<{id: string; title: string; unverified?: true}>
   {id: 'F6 8.3.7', title: 'Key Vault public network access disabled'},
   {id: 'F6 8.3.8', title: 'Key Vault private endpoints used'},
   {id: 'F6 8.3.9', title: 'Key Vault automatic key rotation enabled'},
-  {id: 'F6 8.3.10', title: 'Key Vault certificate validity 12 months or less', unverified: true},
+  {id: 'F6 8.3.11', title: 'Key Vault certificate validity 12 months or less'},
   {id: 'F6 9.2.1', title: 'Blob soft delete enabled'},
   {id: 'F6 9.2.2', title: 'Container soft delete enabled'},
   {id: 'F6 9.2.3', title: 'Blob versioning enabled'},
-  {id: 'F6 9.3.1.1', title: 'Storage key rotation reminders (key expiration policy)', unverified: true},
+  {id: 'F6 9.3.1.1', title: 'Storage key rotation reminders (key expiration policy)'},
   {id: 'F6 9.3.1.2', title: 'Storage access keys periodically regenerated'},
   {id: 'F6 9.3.1.3', title: 'Storage shared key authorization disabled'},
-  {id: 'F6 9.3.1.4', title: "Storage defaults to Microsoft Entra authorization in the portal", unverified: true},
-  {id: 'F6 9.3.2.1', title: 'Storage private endpoints used', unverified: true},
+  {id: 'F6 9.3.2.1', title: 'Storage private endpoints used'},
   {id: 'F6 9.3.2.2', title: 'Storage public network access disabled'},
   {id: 'F6 9.3.2.3', title: 'Storage default network access rule is Deny'},
+  {id: 'F6 9.3.3.1', title: 'Storage defaults to Microsoft Entra authorization in the portal'},
   {id: 'F6 9.3.4', title: 'Storage secure transfer required'},
-  {id: 'F6 9.3.5', title: 'Storage SAS expiration policy', unverified: true},
+  {id: 'F6 9.3.5', title: "Storage 'Allow trusted Microsoft services to access this resource' enabled"},
   {id: 'F6 9.3.6', title: 'Storage minimum TLS 1.2'},
   {id: 'F6 9.3.7', title: 'Storage cross-tenant replication disabled'},
   {id: 'F6 9.3.8', title: 'Storage anonymous blob access disabled'},

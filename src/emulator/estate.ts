@@ -349,7 +349,7 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
           keys: [{name: 'never-rotated', enabled: true}],
           secrets: [{name: 'never-expires', enabled: true}],
           // Expires in 10 days, managed by hand (issuer Unknown), its policy only emails the contacts, and it was
-          // issued for two years (longer than CIS 8.3.10's 12 months).
+          // issued for two years (longer than CIS 8.3.11's 12 months).
           certificates: [{name: 'tls-manual', enabled: true, expires: new Date(now.getTime() + 10 * DAY).toISOString(), issuer: 'Unknown', validityMonths: 24, autoRenew: false, lifetimePercentage: 80}],
           diagnosticSettings: [],
           locks: [],

@@ -36,7 +36,7 @@ function rotates(policy: VaultItem['rotationPolicy'] | null | undefined): boolea
 
 /** A certificate that expires within this many days fails kv.cert.validity: time to renew and roll it out. */
 export const CERT_EXPIRY_WARNING_DAYS = 30
-/** The longest validity kv.cert.max_validity accepts (CIS 8.3.10, the Azure Policy's default). */
+/** The longest validity kv.cert.max_validity accepts (CIS v6.0 8.3.11, the Azure Policy's default). */
 export const CERT_MAX_VALIDITY_MONTHS = 12
 
 /** `months` calendar months after `ms` (UTC), as a certificate's validity in months is counted. */
@@ -295,8 +295,8 @@ export const keyvaultRules: CheckRule[] = [
       text: `Issue the next version with a policy of at most ${CERT_MAX_VALIDITY_MONTHS} months' validity (x509_props.validity_months), then roll it out.`,
       az: `${AZ} certificate create --vault-name <vault> --name <certificate> --policy '{"x509CertificateProperties":{"validityInMonths":${CERT_MAX_VALIDITY_MONTHS}}}'`,
     },
-    // CIS Azure Foundations v6.0 8.3.10 and Azure Policy "Certificates should have the specified maximum validity
+    // CIS Azure Foundations v6.0 8.3.11 (Prowler cis_6.0_azure.json @ 3e000faa; 8.3.10 is Managed HSM) and Azure Policy "Certificates should have the specified maximum validity
     // period" (0a075868-4c26-42ef-914c-5bc007359560, default maximumValidityInMonths 12).
-    frameworks: {cis: ['F6 8.3.10'], mcsb: ['DP-7'], iso27001: ['A.8.24'], defender: ['0a075868']},
+    frameworks: {cis: ['F6 8.3.11'], mcsb: ['DP-7'], iso27001: ['A.8.24'], defender: ['0a075868']},
   },
 ]

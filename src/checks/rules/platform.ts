@@ -67,7 +67,9 @@ export const platformRules: CheckRule[] = [
     },
     // azqr psqlf-001 / redis-001 / app-001 "… should have diagnostic settings enabled" (Azure/azqr
     // internal/scanners/diagnostics_settings.go): any diagnostic setting on the resource; this check also wants the audit categories.
-    frameworks: {cis: ['F6 6.1.1.1'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], azqr: ['psqlf-001', 'redis-001', 'app-001']},
+    // CIS v6.0 §6.1.4 "Ensure that Azure Monitor Resource Logging is Enabled for All Services that Support it" (§6.1.1.1
+    // is the subscription Activity Log's setting; Prowler cis_6.0_azure.json @ 3e000faa).
+    frameworks: {cis: ['F6 6.1.4'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], azqr: ['psqlf-001', 'redis-001', 'app-001']},
   },
   {
     id: 'st.logs.audit',
@@ -98,7 +100,9 @@ export const platformRules: CheckRule[] = [
     },
     remediation: {text: 'Enable the Defender for Cloud plan for this resource type.', az: 'az security pricing create --name <plan> --tier Standard'},
     frameworks: {
-      cis: ['F6 8.1.3.1', 'F6 8.1.4.1', 'F6 8.1.5.1', 'F6 8.1.7.3'],
+      // CIS v6.0: 8.1.5.1 Storage, 8.1.6.1 App Services, 8.1.7.2 open-source relational databases, 8.1.8.1 Key Vault
+      // (Prowler cis_6.0_azure.json @ 3e000faa: defender_ensure_defender_for_{storage,app_services,os_relational_databases,keyvault}_is_on).
+      cis: ['F6 8.1.5.1', 'F6 8.1.6.1', 'F6 8.1.7.2', 'F6 8.1.8.1'],
       mcsb: ['LT-1'],
       psrule: ['Azure.Defender.AppServices', 'Azure.Defender.Storage', 'Azure.Defender.KeyVault', 'Azure.Defender.OssRdb', 'Azure.PostgreSQL.DefenderCloud', 'Azure.Storage.DefenderCloud'],
       // Azure Policy AuditIfNotExists on Microsoft.Security/pricings pricingTier Standard: 2913021d AppServices, 0a9fbe0d
@@ -121,7 +125,9 @@ export const platformRules: CheckRule[] = [
       return planOnStandard(context, 'Arm')
     },
     remediation: {text: 'Enable Defender for Resource Manager on the subscription.', az: 'az security pricing create --name Arm --tier Standard'},
-    frameworks: {cis: ['F6 8.1.8.1'], mcsb: ['LT-1'], defender: ['c3d20c29']},
+    // CIS v6.0 §8.1.9.1 "Ensure That Microsoft Defender for Resource Manager Is Set To 'On'" (Prowler cis_6.0_azure.json
+    // @ 3e000faa, defender_ensure_defender_for_arm_is_on; §8.1.8.1 is Key Vault).
+    frameworks: {cis: ['F6 8.1.9.1'], mcsb: ['LT-1'], defender: ['c3d20c29']},
   },
   {
     id: 'app.plan.zone_redundant',

@@ -113,7 +113,8 @@ export const storageRules: CheckRule[] = [
     // "The default interpretation is false for this property."
     armDefault: false,
     remediation: {text: 'Default to Microsoft Entra authorization.', az: `${AZ} update --resource-group <rg> --name <name> --set properties.defaultToOAuthAuthentication=true`},
-    frameworks: {cis: ['F6 9.3.1.4'], mcsb: ['IM-1']},
+    // CIS v6.0 §9.3.3.1 (Prowler cis_6.0_azure.json @ 3e000faa, storage_default_to_entra_authorization_enabled).
+    frameworks: {cis: ['F6 9.3.3.1'], mcsb: ['IM-1']},
   }),
   {
     id: 'st.net.public_disabled',
@@ -232,7 +233,10 @@ export const storageRules: CheckRule[] = [
     remediation: {text: 'Set a SAS expiration policy (e.g. 1 day, action Block).', az: `${AZ} update --resource-group <rg> --name <name> --sas-exp 1.00:00:00`},
     // Azure Policy 7aa1c9d5 "Storage SAS tokens should adhere to 7 day maximum validity" reads the same sasPolicy but also fails
     // periods over 7 days (Azure/azure-policy built-in-policies/policyDefinitions/Storage/EnforceStorageSasMaxExpiration7Days_Deny.json).
-    frameworks: {cis: ['F6 9.3.5'], mcsb: ['IM-8'], defender: ['7aa1c9d5']},
+    // No CIS v6.0 control asks for a SAS expiration policy (§9.3.5 is "Allow trusted Microsoft services"); v3.0 §4.5
+    // "Shared Access Signature Tokens Expire Within an Hour" is stricter than any policy passes here, so none is cited
+    // (Prowler cis_3.0_azure.json / cis_6.0_azure.json @ 3e000faa).
+    frameworks: {mcsb: ['IM-8'], defender: ['7aa1c9d5']},
   },
   {
     id: 'st.replication',

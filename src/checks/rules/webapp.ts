@@ -337,9 +337,10 @@ export const webappRules: CheckRule[] = [
       text: 'Add a diagnostic setting that sends AppServiceHTTPLogs (or allLogs) to Log Analytics.',
       az: 'az monitor diagnostic-settings create --resource <id> --name http-logs --workspace <workspace-id> --logs \'[{"categoryGroup":"allLogs","enabled":true}]\'',
     },
-    // CIS Foundations 3.0 §6.1.1.6 / 6.0 §6.1.1.6 is "logging for Azure AppService 'HTTP logs' is enabled" (F3 6.1.6
-    // was a VNet flow-log control, a wrong reference); Prowler's app_http_logs_enabled maps to the same requirement.
-    frameworks: {cis: ['F6 6.1.1.6'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], defender: ['91a78b24', 'd639b3af']},
+    // CIS Foundations 3.0 §6.1.6 (5.0 §6.1.1.6) is "Ensure that logging for Azure AppService 'HTTP logs' is enabled",
+    // the requirement Prowler's app_http_logs_enabled maps to; v6.0 dropped it and its §6.1.1.6 is VNet flow logs
+    // (prowler-cloud/prowler prowler/compliance/azure/cis_3.0_azure.json, cis_5.0_azure.json, cis_6.0_azure.json @ 3e000faa).
+    frameworks: {cis: ['F3 6.1.6'], mcsb: ['LT-3'], soc2: ['CC7.2'], iso27001: ['A.8.15'], defender: ['91a78b24', 'd639b3af']},
   },
   {
     id: 'app.health_check',

@@ -244,7 +244,8 @@ describe('Storage, Key Vault and governance rules', () => {
     expect(findCheck('st.net.restricted')!.frameworks.cis).toEqual(['F6 9.3.2.3'])
     expect(findCheck('kv.net.public_disabled')!.frameworks.cis).toEqual(['F6 8.3.7'])
     expect(findCheck('kv.net.restricted')!.frameworks.cis).toBeUndefined()
-    expect(findCheck('app.logs.http')!.frameworks.cis).toEqual(['F6 6.1.1.6'])
+    // App Service HTTP logs is CIS v3.0 6.1.6 (v6.0 dropped it; its 6.1.1.6 is VNet flow logs): Prowler's CIS mappings.
+    expect(findCheck('app.logs.http')!.frameworks.cis).toEqual(['F3 6.1.6'])
     const st = (properties: Record<string, unknown>) => resource(RESOURCE_TYPES.storage, 'stdata', properties)
     expect(run('st.net.public_disabled', st({networkAcls: {defaultAction: 'Deny'}})).status).toBe('fail')
     const kv = resource(RESOURCE_TYPES.keyvault, 'kv-shop', {networkAcls: {defaultAction: 'Deny'}})
@@ -425,12 +426,21 @@ describe('Front Door and Defender for Resource Manager rules', () => {
     expect(run('fd.tls.min12', afd(), fd({customDomains: [domain('TLS10')]}))).toEqual({status: 'fail', message: 'custom domain(s) www (TLS10) accept TLS older than 1.2'})
   })
 
-  it('def.arm reads the subscription plan named Arm (CIS F6 8.1.8.1); never read is Free; unreadable is an error', () => {
+  it('def.arm reads the subscription plan named Arm (CIS F6 8.1.9.1); never read is Free; unreadable is an error', () => {
     const st = resource(RESOURCE_TYPES.storage, 'stshop', {})
     expect(run('def.arm', st, {}, context(environment(), {defenderPlans: {ok: true, value: {arm: 'Standard'}}}))).toEqual({status: 'pass', message: 'Defender plan Arm is Standard'})
     expect(run('def.arm', st, {}, context(environment(), {defenderPlans: {ok: true, value: {storageaccounts: 'Standard'}}}))).toEqual({status: 'fail', message: 'Defender plan Arm is Free'})
     expect(() => run('def.arm', st, {}, context(environment(), {defenderPlans: {ok: false, error: 'HTTP 403'}}))).toThrow(MissingData)
-    expect(findCheck('def.arm')!.frameworks.cis).toEqual(['F6 8.1.8.1'])
+    expect(findCheck('def.arm')!.frameworks.cis).toEqual(['F6 8.1.9.1'])
+  })
+
+  it('CIS v6.0 numbers are the benchmark\'s (Prowler cis_6.0_azure.json): Defender plans, certificate validity, Entra default, resource logs', () => {
+    expect(findCheck('def.plan')!.frameworks.cis).toEqual(['F6 8.1.5.1', 'F6 8.1.6.1', 'F6 8.1.7.2', 'F6 8.1.8.1'])
+    expect(findCheck('kv.cert.max_validity')!.frameworks.cis).toEqual(['F6 8.3.11'])
+    expect(findCheck('st.entra_default')!.frameworks.cis).toEqual(['F6 9.3.3.1'])
+    expect(findCheck('logs.audit')!.frameworks.cis).toEqual(['F6 6.1.4'])
+    // v6.0 9.3.5 is "Allow trusted Microsoft services"; no CIS control asks for a SAS expiration policy.
+    expect(findCheck('st.sas_policy')!.frameworks.cis).toBeUndefined()
   })
 })
 
