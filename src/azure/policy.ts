@@ -3,7 +3,9 @@
  * so the SDK's own retry stays out of the way and this policy decides alone).
  *
  * - 429 (any method) and 503 honour `Retry-After` (seconds or HTTP date) / `retry-after-ms`; without one they back off
- *   exponentially with jitter.
+ *   exponentially with jitter. 529 is the metrics data plane's throttling answer ("529 throttling errors … implement an
+ *   exponential backoff retry scheme", https://learn.microsoft.com/azure/azure-monitor/metrics/migrate-to-batch-api#529-throttling-errors)
+ *   and is treated as 429.
  * - A throttled answer pauses every request to the same host until its Retry-After has passed, so parallel steps do
  *   not keep hammering a throttled subscription.
  * - `x-ms-ratelimit-remaining-*` headers at or below the low-water mark pause the next requests to that host briefly.
@@ -201,7 +203,7 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): PipelinePol
           response.readableStreamBody?.resume?.()
           continue
         }
-        const throttled = status === 429
+        const throttled = status === 429 || status === 529
         const unavailable = status === 503
         const serverError = status === 500 || status === 502 || status === 504 || status === 408
         if (!throttled && !unavailable && !serverError) return response

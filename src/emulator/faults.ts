@@ -1,5 +1,6 @@
 /**
- * Fault injection: latency, ARM-like throttling (token bucket, 429 + Retry-After + x-ms-ratelimit-remaining-*),
+ * Fault injection: latency, ARM-like throttling (token bucket, 429 + Retry-After + x-ms-ratelimit-remaining-*; the
+ * metrics data plane answers 529, as Azure's does),
  * transient 5xx, named operations that fail or never finish, unhealthy web app slots. Set by flag or
  * OPSBOOK_EMULATOR_FAULTS (JSON or `k=v` pairs, see `parseFaultSpec`), by the catalog, or by tests at runtime.
  */
@@ -169,6 +170,15 @@ export class Faults implements FaultInjector {
       this.lastRefill = now
       const header = method === 'GET' || method === 'HEAD' ? 'x-ms-ratelimit-remaining-subscription-reads' : 'x-ms-ratelimit-remaining-subscription-writes'
       if (this.tokens < 1) {
+        // The metrics data plane throttles with 529, not ARM's 429: "529 throttling errors … This error indicates that
+        // the metrics backend is currently throttling your requests. The recommended action is to implement an
+        // exponential backoff retry scheme" (https://learn.microsoft.com/azure/azure-monitor/metrics/migrate-to-batch-api#529-throttling-errors;
+        // MicrosoftDocs/azure-monitor-docs articles/azure-monitor/metrics/migrate-to-batch-api.md @ 0f267057). The page
+        // gives no body, code or Retry-After: the batch API's error shape `{error: {code, message}}` (same page, "Error
+        // response changes") with ARM's throttling code, and no Retry-After (the client backs off).
+        if (operation === 'monitor.metrics.getBatch') {
+          return {response: armError(529, 'TooManyRequests', 'The metrics backend is throttling requests (injected throttling). Retry with exponential backoff.'), headers}
+        }
         const wait = throttle.retryAfterSeconds ?? Math.max(1, Math.ceil((1 - this.tokens) / Math.max(throttle.refillPerSecond, 0.001)))
         const response = armError(
           429,

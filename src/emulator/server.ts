@@ -690,7 +690,11 @@ async function checkBearerToken(request: EmulatorRequest, deps: HandlerDeps, ope
  * - the Monitor metrics data plane (`monitor.metrics.getBatch`, metrics.monitor.azure.com) answers errors with
  *   common-types v3 ErrorResponse `{error: {code, message, …}}`
  *   (specification/monitor/data-plane/Microsoft.Insights/stable/2024-02-01/metricBatch.json, `default` response) —
- *   ARM's shape; no page documents its codes for a refused token, so ARM's are kept (marked: not confirmed).
+ *   ARM's shape. Its documented statuses (https://learn.microsoft.com/azure/azure-monitor/metrics/migrate-to-batch-api,
+ *   "Troubleshooting"; MicrosoftDocs/azure-monitor-docs articles/azure-monitor/metrics/migrate-to-batch-api.md
+ *   @ 0f267057): 401 when the caller lacks Monitoring Reader on the subscription, 403 when Microsoft.Insights is not
+ *   registered, 529 when throttled (faults.ts answers that). No page gives its codes for a refused token, so ARM's are
+ *   kept (marked: not confirmed).
  * The WWW-Authenticate challenge is the same on every refusal (RFC 6750 §3.1).
  */
 function serviceAnswer(operation: string, refused: EmulatorResponse): EmulatorResponse {

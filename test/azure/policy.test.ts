@@ -82,6 +82,24 @@ describe('retry policy against the emulator', () => {
 })
 
 
+describe('metrics data plane throttling', () => {
+  it('a throttled metrics batch read answers 529 (the metrics backend\'s documented throttling code) and is retried with backoff', async () => {
+    const events: RetryEvent[] = []
+    const services = servicesWith({lowRemaining: -1, baseDelayMs: 10, onRetry: (e) => events.push(e)})
+    const metrics = await services.metrics()
+    fixture.emulator.faults.set({throttle: {capacity: 1, refillPerSecond: 20}})
+    for (let i = 0; i < 3; i++) {
+      const [server] = await metrics.queryResources([SERVER], ['cpu_percent'], 'Microsoft.DBforPostgreSQL/flexibleServers', {startTime: new Date(Date.now() - 600_000), endTime: new Date()})
+      expect(server!.resourceId).toBe(SERVER)
+    }
+    const batches = fixture.emulator.requestLog().filter((e) => e.operation === 'monitor.metrics.getBatch')
+    expect(batches.some((e) => e.status === 529)).toBe(true)
+    expect(batches.some((e) => e.status === 429)).toBe(false)
+    expect(batches.at(-1)!.status).toBe(200)
+    expect(events.find((e) => e.status === 529)).toMatchObject({reason: 'throttled', method: 'POST'})
+  })
+})
+
 describe('connection reset', () => {
   it('drops the connection unanswered: a GET is retried, a POST is not re-sent', async () => {
     fixture.emulator.faults.set({resetConnections: {next: 1}})
