@@ -50,8 +50,9 @@ export const CIS_CONTROLS: Array<{id: string; title: string; unverified?: true}>
   {id: 'F3 5.2.3', title: "PostgreSQL flexible: 'connection_throttle.enable' is ON"},
   {id: 'F3 5.2.4', title: "PostgreSQL flexible: 'logfiles.retention_days' greater than 3"},
   {id: 'F3 5.2.5', title: 'PostgreSQL flexible: allow access to Azure services is disabled'},
-  {id: 'F3 5.2.6', title: "PostgreSQL flexible: 'log_connections' is ON"},
-  {id: 'F3 5.2.7', title: "PostgreSQL flexible: 'log_disconnections' is ON"},
+  // v3.0 words 5.2.6/5.2.7 for single server ([LEGACY]); Prowler maps its flexible-server checks to them.
+  {id: 'F3 5.2.6', title: "PostgreSQL: 'log_connections' is ON ([LEGACY] single-server control; Prowler maps the flexible-server check)"},
+  {id: 'F3 5.2.7', title: "PostgreSQL: 'log_disconnections' is ON ([LEGACY] single-server control; Prowler maps the flexible-server check)"},
   {id: 'F3 9.1', title: 'App Service: HTTP redirects to HTTPS'},
   {id: 'F3 9.2', title: 'App Service: authentication is set up'},
   {id: 'F3 9.3', title: 'App Service: FTP deployments disabled'},
