@@ -8,7 +8,7 @@ import type {Metric} from '@azure/monitor-query-metrics'
 import type {WebappComponent} from '../catalog/schema.js'
 import {ExitCode} from '../errors.js'
 import {isDuration, parseDuration} from '../support/duration.js'
-import {ActionFailure, toAzureError} from '../azure/errors.js'
+import {ActionFailure, toAzureError, type AzureErrorFields} from '../azure/errors.js'
 import {azureServices, delay, providerTypes, resolveResource, shellQuote, withRetryLog, type ResolvedResource, type ResourceKind} from './resolve.js'
 import {defineAction, type ActionDefinition, type PlanContext} from './types.js'
 
@@ -19,6 +19,20 @@ const isoDateTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), {mess
 const optionalDateTime = z.preprocess((v) => (v === '' || v === null ? undefined : v), isoDateTime.optional())
 
 const METRICS_READ = 'Microsoft.Insights/metrics/read'
+
+/**
+ * The metrics batch API's own answers (https://learn.microsoft.com/azure/azure-monitor/metrics/migrate-to-batch-api,
+ * "Troubleshooting"): 401 when the caller lacks Monitoring Reader on the subscription — the batch API is
+ * subscription-level, so Monitoring Reader (or Reader) on the resource or its resource group is not enough, and the
+ * permissions preflight (which Azure answers per resource group) cannot see it; 403 when the subscription has not
+ * registered Microsoft.Insights. An expired or wrong token is 401 too: the hint names both.
+ */
+export function metricsBatchHint(f: AzureErrorFields): string | undefined {
+  if (f.statusCode === 401)
+    return 'the metrics batch API needs Monitoring Reader (or Reader) assigned on the whole subscription, not only on the resource or its resource group; if the caller has it, sign in again (`az login`)'
+  if (f.statusCode === 403) return 'the subscription may not have the Microsoft.Insights resource provider registered: `az provider register --namespace Microsoft.Insights`'
+  return undefined
+}
 const LOGS_READ = 'Microsoft.OperationalInsights/workspaces/query/read'
 
 /** Metric namespaces are the resources' provider types (Key Vault metrics are not used here). */
@@ -207,7 +221,7 @@ export const metricsAssertAction = defineAction({
           })
           return results[0]?.metrics ?? []
         } catch (error) {
-          throw toAzureError(error, {operation: `read metrics of ${resource.name}`})
+          throw toAzureError(error, {operation: `read metrics of ${resource.name}`, hints: [metricsBatchHint]})
         }
       })
     const hasData = (list: Metric[]) => list.some((m) => m.timeseries?.some((s) => (s.data ?? []).some((p) => [p.total, p.average, p.maximum].some((v) => typeof v === 'number'))))

@@ -16,6 +16,8 @@ import {ExitCode, GuardError, OpsbookError, ValidationError} from '../../src/err
 import {buildPlan} from '../../src/runbooks/plan.js'
 import {runDoctor, renderDoctor} from '../../src/doctor/doctor.js'
 import {checkAccess} from '../../src/runbooks/preflight.js'
+import {toAzureError} from '../../src/azure/errors.js'
+import {metricsBatchHint} from '../../src/actions/monitor.js'
 import {prepareRun, runRunbook, type RunOptions} from '../../src/runbooks/runner.js'
 import {createApprover, preApproved} from '../../src/ui/approver.js'
 import {scratchDir} from '../helpers/cli.js'
@@ -24,6 +26,7 @@ const ESTATE = `
 identities:
   reader: { roles: [{ role: Reader }] }
   contributor: { roles: [{ role: Contributor }] }
+  group-reader: { roles: [{ role: Reader, scope: rg-shop-local }] }
   operator:
     roles:
       - { role: Reader }
@@ -153,6 +156,19 @@ describe('the emulator enforces role assignments on ordinary ARM calls', () => {
     expect(armOperation('POST', `${rg}/Microsoft.Web/sites/app/slots/staging/slotsswap`)).toMatchObject({operation: 'Microsoft.Web/sites/slots/slotsswap/action', scope: `${rg}/Microsoft.Web/sites/app/slots/staging`})
     expect(armOperation('DELETE', '/subscriptions/s/resourceGroups/rg')).toMatchObject({operation: 'Microsoft.Resources/subscriptions/resourceGroups/delete'})
     expect(armOperation('GET', `${rg}/Microsoft.Cache/redis/c/providers/Microsoft.Insights/metrics`)).toMatchObject({operation: 'Microsoft.Insights/metrics/read'})
+  })
+
+  it('answers the metrics batch API 401 without a metrics-read role on the subscription itself (Reader on the resource group is not enough), as Learn documents', async () => {
+    const site = `/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.Web/sites/app-shop-storefront`
+    const query = async () => (await services().services.metrics()).queryResources([site], ['Requests'], 'Microsoft.Web/sites', {startTime: new Date(Date.now() - 600_000), endTime: new Date()})
+    as('group-reader')
+    const refused = await query().then(() => undefined, (error: any) => error)
+    expect(refused?.statusCode).toBe(401)
+    // What the monitor action tells the user about it.
+    expect(toAzureError(refused, {hints: [metricsBatchHint]}).suggestions.join(" ")).toMatch(/Monitoring Reader \(or Reader\) assigned on the whole subscription/)
+    as('reader')
+    expect((await query())[0]?.resourceId).toBe(site)
+    as(undefined)
   })
 
   it('refuses a reader that gets past preflight with 403 AuthorizationFailed, as Azure does; reads and granted writes go through', async () => {

@@ -118,8 +118,8 @@ function decode(segment: string): string {
 
 /**
  * ARM's answer to a call the caller's roles do not grant (403 AuthorizationFailed), or undefined when allowed. Only
- * estate identities are checked; the emulator's own paths (`…/opsbookData`, `metrics:getBatch` on Monitor's data
- * plane) are not ARM operations.
+ * estate identities are checked; the emulator's own paths (`…/opsbookData`) and `metrics:getBatch` on Monitor's data
+ * plane are not ARM operations (the latter answers its own 401, metricsBatchRefusal).
  */
 export function authorizationFailure(ctx: Pick<EmulatorContext, 'subscription' | 'estate'>, request: Pick<EmulatorRequest, 'headers' | 'method'>, path: string): EmulatorResponse | undefined {
   const caller = callerOf(ctx, request)
@@ -130,6 +130,27 @@ export function authorizationFailure(ctx: Pick<EmulatorContext, 'subscription' |
     403,
     'AuthorizationFailed',
     `The client '${caller.objectId}' with object id '${caller.objectId}' does not have authorization to perform action '${needed.operation}' over scope '${needed.scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+  )
+}
+
+/**
+ * The metrics batch API (`POST /subscriptions/{sub}/metrics:getBatch`, Monitor's data plane) is a subscription-level
+ * API: "users must have the Monitoring Reader permission for the queried subscription to use the batch API. Even if
+ * users have Monitoring Reader on all the resources being queried in the batch API, the request fails if the user
+ * doesn't have Monitoring Reader on the subscription itself", under "401 authorization errors"
+ * (https://learn.microsoft.com/azure/azure-monitor/metrics/migrate-to-batch-api#401-authorization-errors;
+ * MicrosoftDocs/azure-monitor-docs articles/azure-monitor/metrics/migrate-to-batch-api.md @ 0f267057). So an estate
+ * identity without Microsoft.Insights/metrics/read from a role assigned at the subscription is answered 401. The page
+ * gives no body: the batch API's documented error shape `{error: {code, message}}` (same page, "Error response
+ * changes") with the status's name as the code (a marked guess).
+ */
+export function metricsBatchRefusal(ctx: Pick<EmulatorContext, 'subscription' | 'estate'>, request: Pick<EmulatorRequest, 'headers'>): EmulatorResponse | undefined {
+  const caller = callerOf(ctx, request)
+  if (!caller || granted(permissionsAt(ctx, caller, undefined), 'Microsoft.Insights/metrics/read')) return undefined
+  return armError(
+    401,
+    'Unauthorized',
+    `The client '${caller.objectId}' does not have Microsoft.Insights/metrics/read on subscription '${ctx.subscription}': the metrics batch API needs Monitoring Reader (or another role with it) assigned on the subscription itself.`,
   )
 }
 

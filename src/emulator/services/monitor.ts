@@ -21,6 +21,7 @@ import type {EmulatorContext} from '../context.js'
 import {KqlError, runKql, type Row} from '../kql.js'
 import {parseDuration, toIsoDuration} from '../../support/duration.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
+import {metricsBatchRefusal} from './authorization.js'
 import {allArmResources} from './resource-graph.js'
 import {syncSlotFaults, webappStateAt} from './webapp.js'
 
@@ -569,6 +570,8 @@ function batchMetrics(ctx: EmulatorContext, request: EmulatorRequest, subscripti
   try {
     syncSlotFaults(ctx)
     if (subscription.toLowerCase() !== ctx.subscription.toLowerCase()) throw new QueryError('SubscriptionNotFound', `The subscription '${subscription}' could not be found.`, 404)
+    const refused = metricsBatchRefusal(ctx, request)
+    if (refused) return refused
     const ids = request.body?.resourceids
     if (!Array.isArray(ids) || ids.length === 0 || ids.some((id) => typeof id !== 'string'))
       throw new QueryError('BadRequest', "The request body must be {\"resourceids\": [\"<resource id>\", …]} with at least one id.")
