@@ -1,5 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {logsQueryAction, metricsAssertAction} from '../../src/actions/monitor.js'
+import {logsQueryAction, metricsAssertAction, metricsBatchHint} from '../../src/actions/monitor.js'
 import {healthCheckAction, swapAction} from '../../src/actions/webapp.js'
 import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
 
@@ -56,6 +56,14 @@ describe('monitor.metricsAssert', () => {
     )
     expect(out.ok).toBe(true)
     expect(out.observed['cpu_percent.maximum']).toBeGreaterThan(0)
+  })
+})
+
+describe('metrics batch API failures (Learn, migrate-to-batch-api: Troubleshooting)', () => {
+  it('names the subscription-level role on 401 and the provider registration on 403; other answers get the generic hint', () => {
+    expect(metricsBatchHint({armCode: 'Unauthorized', statusCode: 401, message: 'x'})).toMatch(/Monitoring Reader \(or Reader\) assigned on the whole subscription/)
+    expect(metricsBatchHint({armCode: 'Forbidden', statusCode: 403, message: 'x'})).toMatch(/az provider register --namespace Microsoft\.Insights/)
+    expect(metricsBatchHint({armCode: 'BadRequest', statusCode: 400, message: 'x'})).toBeUndefined()
   })
 })
 

@@ -85,13 +85,12 @@ describe('retry policy against the emulator', () => {
 describe('metrics data plane throttling', () => {
   it('a throttled metrics batch read answers 529 (the metrics backend\'s documented throttling code) and is retried with backoff', async () => {
     const events: RetryEvent[] = []
-    const services = servicesWith({lowRemaining: -1, baseDelayMs: 10, onRetry: (e) => events.push(e)})
+    const services = servicesWith({lowRemaining: -1, baseDelayMs: 100, onRetry: (e) => events.push(e)})
     const metrics = await services.metrics()
-    fixture.emulator.faults.set({throttle: {capacity: 1, refillPerSecond: 20}})
-    for (let i = 0; i < 3; i++) {
-      const [server] = await metrics.queryResources([SERVER], ['cpu_percent'], 'Microsoft.DBforPostgreSQL/flexibleServers', {startTime: new Date(Date.now() - 600_000), endTime: new Date()})
-      expect(server!.resourceId).toBe(SERVER)
-    }
+    // One request's worth of budget, refilled every 250 ms; three reads at once: two are throttled, then retried.
+    fixture.emulator.faults.set({throttle: {capacity: 1, refillPerSecond: 4}})
+    const read = () => metrics.queryResources([SERVER], ['cpu_percent'], 'Microsoft.DBforPostgreSQL/flexibleServers', {startTime: new Date(Date.now() - 600_000), endTime: new Date()})
+    for (const [server] of await Promise.all([read(), read(), read()])) expect(server!.resourceId).toBe(SERVER)
     const batches = fixture.emulator.requestLog().filter((e) => e.operation === 'monitor.metrics.getBatch')
     expect(batches.some((e) => e.status === 529)).toBe(true)
     expect(batches.some((e) => e.status === 429)).toBe(false)
