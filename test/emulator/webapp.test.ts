@@ -490,9 +490,9 @@ describe('App Service through @azure/arm-appservice', () => {
       await client.webApps.updateApplicationSettingsSlot(RG, SITE, 'staging', {properties: {...(await settings('staging')), FEATURE_X: 'on'}})
       await client.webApps.updateApplicationSettings(RG, SITE, {properties: {...(await settings()), LEGACY_ONLY: 'yes'}})
       onTestFinished(async () => {
-        const {FEATURE_X: _x, ...staging} = await settings('staging')
+        const {FEATURE_X: _x, ...staging} = (await settings('staging')) ?? {}
         await client.webApps.updateApplicationSettingsSlot(RG, SITE, 'staging', {properties: staging})
-        const {LEGACY_ONLY: _l, ...production} = await settings()
+        const {LEGACY_ONLY: _l, ...production} = (await settings()) ?? {}
         await client.webApps.updateApplicationSettings(RG, SITE, {properties: production})
       })
 
@@ -521,7 +521,7 @@ describe('App Service through @azure/arm-appservice', () => {
         for (const d of staged) expect([key(d), String(after[d.settingType!]![d.settingName!] ?? '(absent)')]).toEqual([key(d), d.valueInCurrentSlot ?? '(absent)'])
         const listed = new Set(staged.map(key))
         for (const [type, values] of Object.entries(productionBefore))
-          for (const [name, value] of Object.entries(values)) if (!listed.has(`${type} ${name}`)) expect([type, name, after[type]![name]]).toEqual([type, name, value])
+          for (const [name, value] of Object.entries(values ?? {})) if (!listed.has(`${type} ${name}`)) expect([type, name, after[type]![name]]).toEqual([type, name, value])
       } finally {
         await swap()
       }
