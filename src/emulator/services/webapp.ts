@@ -5,7 +5,8 @@
  * emulator keeps only setting names), app settings and connection strings, each for the site and every slot, slot
  * swaps (to production and slot to slot) as Location-monitored long-running operations that move the content and the
  * settings that follow it and keep the slot-specific ones (slotConfigNames) with their slot, swap with preview
- * (applySlotConfig / resetSlotConfig) and slotSwapStatus: see "What a swap moves and what stays with the slot".
+ * (applySlotConfig / resetSlotConfig) and slotSwapStatus: see "What a swap moves and what stays with the slot"; slot
+ * differences (`slotsdiffs`: what a swap would change, see slotDifferences).
  *
  * Every slot, production included, serves real HTTP on its own port (see slot-host.ts). A slot serves a
  * *deployment* (a version and a health flag); a swap exchanges the deployments of two slots, the ports stay, so a
