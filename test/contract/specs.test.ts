@@ -45,14 +45,7 @@ function belongs(namespace: string, specFile: string, provider: string): boolean
  * Served (namespace, api-version) pairs with no vendored document yet, each with the reason. Any other gap fails the
  * test, and so does an entry here that has since been vendored (remove it). Issue #10 item 1 asks for all of them.
  */
-const NOT_VENDORED: Record<string, string> = {
-  // Azure/azure-rest-api-specs moved its documents one folder down (Microsoft.Cdn/Cdn/stable/…); the stored copy has
-  // specification/cdn/resource-manager/Microsoft.Cdn/Cdn/stable/2024-02-01/afdx.json @ 2cba9e845a3d9b18faad6739cee8859e769c3d44
-  // (204,140 characters) and its cdn.json neighbour (232,015), found by the specs4 session after earlier searches of the
-  // old path found nothing. The cut the emulator needs (AFD endpoints, routes, origin groups, origins, security policies,
-  // custom domains and the definitions they reach, plus cdn.json's Profile) was not made yet.
-  'microsoft.cdn@2024-02-01': 'afdx.json 2024-02-01 is stored at the moved path Microsoft.Cdn/Cdn/stable/2024-02-01 (2cba9e84); its cut is not made yet',
-}
+const NOT_VENDORED: Record<string, string> = {}
 
 describe('vendored specs cover the api-versions the emulator serves', () => {
   it('has a document for every (namespace, api-version) the emulator serves, but the listed exceptions', async () => {

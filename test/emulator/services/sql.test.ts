@@ -48,7 +48,7 @@ describe('Microsoft.Sql failover-group writes (FailoverGroups_CreateOrUpdate / U
   const PRIMARY = 'sql-shop-local'
   // The catalog's geo-replica server in the paired region (runbooks.yaml payments-db geoReplicas), the group's partner.
   const SECONDARY = 'sql-shop-local-dr'
-  const write = async (method: string, server: string, name: string, body?: unknown, apiVersion = API_VERSION) => {
+  const write = async (method: 'GET' | 'PUT' | 'PATCH' | 'DELETE', server: string, name: string, body?: unknown, apiVersion = API_VERSION) => {
     const answer = await fixture.services.armRequest(method, `${serverId(server)}/failoverGroups/${name}`, {apiVersion, ...(body === undefined ? {} : {body})})
     return {status: answer.status, code: (answer.body as any)?.error?.code as string | undefined, body: answer.body as any}
   }
