@@ -31,6 +31,9 @@ const NAMES: Array<[RegExp, string]> = [
   [/slot-swap-plan\d+/g, 'asp-app-shop-storefront'],
   // The plan of the App Service module's managed-instance recording (az 2.86, 2025-05-01).
   [/mi-plan\d+/g, 'asp-app-shop-storefront'],
+  // The App Service module's `webapp config` test (az 2.38, 2022-03-01): its Linux site's connection strings.
+  [/cli_test_webapp_config\d+/g, 'rg-shop-local'],
+  [/webapp-linux\d+/g, 'app-shop-storefront'],
   [/clitest\d+/g, 'stshopevidence'],
 ]
 
@@ -115,8 +118,14 @@ const SEEDED_TOP_LEVEL: Record<string, Record<string, true>> = {
   'Microsoft.Web': {identity: true},
 }
 
-/** Resources whose `properties` are the user's own keys (a StringDictionary: app settings), not a shape to compare. */
-const USER_KEYED_PROPERTIES = /\/config\/appsettings(\/list)?$/i
+/**
+ * Resources whose `properties` are the user's own keys (a StringDictionary: app settings; a ConnectionStringDictionary:
+ * connection strings), not a shape to compare.
+ */
+const USER_KEYED_PROPERTIES = /\/config\/(appsettings|connectionstrings)(\/list)?$/i
+
+/** Connection strings (WebApps_ListConnectionStrings / UpdateConnectionStrings): their values are secrets. */
+const CONNECTION_STRINGS = /\/config\/connectionstrings(\/list)?$/i
 
 interface Interaction {
   request: {method: string; uri: string; body: string | null}
@@ -143,6 +152,9 @@ afterAll(async () => fixture?.stop())
 const SITE_AUTHENTICATION_OFF: Record<string, string[]> = {
   'appservice/test_webapp_slot_swap.yaml': ['', '/slots/staging'],
 }
+
+/** Cassettes whose replay has written the site's connection strings (from then on they are compared with Azure's). */
+const connectionStringsWritten = new Set<string>()
 
 describe.each(cassettes)('az recording %s replayed against the emulator', (cassette) => {
   const interactions = (parse(readFileSync(join(ROOT, cassette), 'utf8')) as {interactions: Interaction[]}).interactions
@@ -175,7 +187,7 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
       const answer = await sendRaw(fixture.emulator, interaction.request.method, `${path}${url.search}`, body)
       const azure = interaction.response
       // (The answer is printed when the status differs, with any access key masked: keys are never printed.)
-      expect(answer.status, JSON.stringify(answer.body, (k, v) => (/key$/i.test(k) && typeof v === 'string' ? '***' : v))).toBe(azure.status.code)
+      expect(answer.status, JSON.stringify(answer.body, (k, v) => ((/key$/i.test(k) || (k === 'value' && CONNECTION_STRINGS.test(path))) && typeof v === 'string' ? '***' : v))).toBe(azure.status.code)
       expect(lroHeaders(answer.headers)).toEqual(lroHeaders(azure.headers))
       // Retry-After: where Azure sent one the emulator must too. The emulator also sends `Retry-After: 1` where Azure
       // sent none (no recorded PostgreSQL or Redis operation has one): a deliberate deviation, without which az's
@@ -215,6 +227,20 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
         // Automatic backups are named as Azure names them (`backup_<.NET ticks>`): the name az's `backup show` takes.
         if (/\/backups$/i.test(path))
           expect(automaticBackupNames(answer.body).map(nameShape)).toEqual(automaticBackupNames(answer.body).map(() => nameShape(automaticBackupNames(azureBody)[0]!)))
+        // Connection strings, once the replay has written them itself (the seeded site may have its own before): the
+        // same names and types as Azure answered, and the same values, compared without printing them (secrets).
+        if (CONNECTION_STRINGS.test(path)) {
+          if (interaction.request.method === 'PUT') connectionStringsWritten.add(cassette)
+          if (connectionStringsWritten.has(cassette)) {
+            const shape = (props: Record<string, {type: string}>) => Object.fromEntries(Object.entries(props ?? {}).map(([name, pair]) => [name, pair.type]))
+            const ours = (answer.body as any).properties as Record<string, {value: string; type: string}>
+            expect(shape(ours)).toEqual(shape(azureBody.properties))
+            expect(Object.keys(ours).filter((name) => ours[name]!.value !== azureBody.properties[name]?.value)).toEqual([])
+          }
+        }
+        // Slot-sticky connection string names (`--slot-settings`), as Azure answered them once set.
+        if (/\/config\/slotConfigNames$/i.test(path) && Array.isArray(azureBody.properties?.connectionStringNames))
+          expect((answer.body as any).properties?.connectionStringNames).toEqual(azureBody.properties.connectionStringNames)
         // And with every property Azure answered for these (child) resources, whose shape does not depend on the cache's settings.
         if (/patchSchedules/i.test(path)) expect(extraKeys(azureBody.properties, (answer.body as any).properties)).toEqual([])
       }

@@ -45,24 +45,7 @@ function belongs(namespace: string, specFile: string, provider: string): boolean
  * Served (namespace, api-version) pairs with no vendored document yet, each with the reason. Any other gap fails the
  * test, and so does an entry here that has since been vendored (remove it). Issue #10 item 1 asks for all of them.
  */
-const NOT_VENDORED: Record<string, string> = {
-  // The stored copy of azure-rest-api-specs has 2024-02-01's cdn.json (232 kB: profiles) and cdnwebapplicationfirewall.json
-  // but not its afdx.json (the AFD endpoints, routes, origin groups, origins, security policies and custom domains the
-  // emulator serves). Searched again (specs3 session): find_files for the exact path
-  // specification/cdn/resource-manager/Microsoft.Cdn/stable/2024-02-01/afdx.json in every stored repository (none), the
-  // folder listing of that version in Azure/azure-rest-api-specs (74 files: cdn.json, cdnwebapplicationfirewall.json and
-  // examples, no afdx.json), and `fetch github:Azure/azure-rest-api-specs` (refused: the snapshot is 1.29 GB, over the
-  // 500 MiB limit, so `git log --all -- <path>` cannot be run).
-  'microsoft.cdn@2024-02-01': 'afdx.json 2024-02-01 is in no stored repository; the whole repository cannot be fetched',
-  // The stored copy of azure-rest-api-specs has 2023-07-01's common.json, secrets.json, keys.json, keysManagedHsm.json,
-  // managedHsm.json and providers.json but not its keyvault.json (the vault operations the emulator serves). Searched
-  // again (specs3 session): find_files for the exact path finds it only in two forks, whose texts disagree —
-  // check-spelling-sandbox/azure-rest-api-specs @ 5feb5d02 (66,914 characters; a spelling-check sandbox, 14 characters
-  // shorter than 2022-07-01's) and test-repo-billy/azure-rest-api-specs @ 30052e9d (59,665 characters; a test fork of the
-  // repository's automation) — so neither can be taken as the published document; the whole repository cannot be fetched
-  // (1.29 GB, over the 500 MiB limit).
-  'microsoft.keyvault@2023-07-01': 'keyvault.json 2023-07-01 is not in the stored Azure/azure-rest-api-specs; the two fork copies disagree',
-}
+const NOT_VENDORED: Record<string, string> = {}
 
 describe('vendored specs cover the api-versions the emulator serves', () => {
   it('has a document for every (namespace, api-version) the emulator serves, but the listed exceptions', async () => {

@@ -45,6 +45,20 @@ async function siteAuthentication(enabled: boolean, ...slots: Array<string | und
   }
 }
 
+/** An admin GET (not ARM), its body as text. */
+async function adminGet(path: string): Promise<string> {
+  const authorization = await bearerFor(emulator)
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'GET', ca: emulator.caPem, headers: authorization}, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (c: Buffer) => chunks.push(c))
+      response.on('end', () => resolve(Buffer.concat(chunks).toString()))
+    })
+    request.on('error', reject)
+    request.end()
+  })
+}
+
 async function adminPost(path: string, body: unknown, target: RunningEmulator = emulator): Promise<{status: number; body: any}> {
   const authorization = await bearerFor(target)
   return new Promise((resolve, reject) => {
@@ -461,6 +475,86 @@ describe('App Service through @azure/arm-appservice', () => {
       }
       expect((await served(await localUrl())).version).toBe('v2')
       await swap()
+    })
+
+    it('lists what a swap will change (slotsdiffs): the swapped settings that differ, not the slot settings; the swap then changes exactly those', async () => {
+      type Difference = {settingType?: string; settingName?: string; diffRule?: string; valueInCurrentSlot?: string; valueInTargetSlot?: string}
+      const differences = async (from?: string, targetSlot = 'production') => {
+        const out: Difference[] = []
+        const pages = from ? client.webApps.listSlotDifferencesSlot(RG, SITE, from, {targetSlot, preserveVnet: true}) : client.webApps.listSlotDifferencesFromProduction(RG, SITE, {targetSlot, preserveVnet: true})
+        for await (const d of pages) out.push(d)
+        return out
+      }
+      const rules = (list: Difference[]) => list.map((d) => `${d.settingType} ${d.settingName} ${d.diffRule}`).sort()
+      // A setting only staging has is added to production by the swap; one only production has is not in the source.
+      await client.webApps.updateApplicationSettingsSlot(RG, SITE, 'staging', {properties: {...(await settings('staging')), FEATURE_X: 'on'}})
+      await client.webApps.updateApplicationSettings(RG, SITE, {properties: {...(await settings()), LEGACY_ONLY: 'yes'}})
+      onTestFinished(async () => {
+        const {FEATURE_X: _x, ...staging} = (await settings('staging')) ?? {}
+        await client.webApps.updateApplicationSettingsSlot(RG, SITE, 'staging', {properties: staging})
+        const {LEGACY_ONLY: _l, ...production} = (await settings()) ?? {}
+        await client.webApps.updateApplicationSettings(RG, SITE, {properties: production})
+      })
+
+      const staged = await differences('staging')
+      // s1 and the connection string `main` are slot settings: they stay with their slot and are not listed; Always On
+      // and the TLS version are not swapped (Learn, deploy-staging-slots#which-settings-are-swapped).
+      expect(rules(staged)).toEqual([
+        'AppSetting DB_NAME SettingsWillBeModifiedInDestination',
+        'AppSetting FEATURE_X SettingsWillBeAddedToDestination',
+        'AppSetting LEGACY_ONLY SettingsNotInSource',
+        'AppSetting WEBSITE_NODE_DEFAULT_VERSION SettingsWillBeModifiedInDestination',
+        'ConnectionString cache SettingsWillBeModifiedInDestination',
+        'General linuxFxVersion SettingsWillBeModifiedInDestination',
+        'General webSocketsEnabled SettingsWillBeModifiedInDestination',
+      ])
+      // Seen from production towards staging, the same settings with the two sides exchanged.
+      const fromProduction = await differences(undefined, 'staging')
+      const key = (d: Difference) => `${d.settingType} ${d.settingName}`
+      expect(fromProduction.map((d) => [key(d), d.valueInCurrentSlot, d.valueInTargetSlot]).sort()).toEqual(staged.map((d) => [key(d), d.valueInTargetSlot, d.valueInCurrentSlot]).sort())
+
+      // The swap changes in production exactly what was listed, to the values staging had.
+      const productionBefore = {AppSetting: await settings(), ConnectionString: await connections(), General: await config()}
+      await swap()
+      try {
+        const after = {AppSetting: await settings(), ConnectionString: await connections(), General: await config()} as Record<string, Record<string, unknown>>
+        for (const d of staged) expect([key(d), String(after[d.settingType!]![d.settingName!] ?? '(absent)')]).toEqual([key(d), d.valueInCurrentSlot ?? '(absent)'])
+        const listed = new Set(staged.map(key))
+        for (const [type, values] of Object.entries(productionBefore))
+          for (const [name, value] of Object.entries(values ?? {})) if (!listed.has(`${type} ${name}`)) expect([type, name, after[type]![name]]).toEqual([type, name, value])
+      } finally {
+        await swap()
+      }
+    })
+
+    it('answers slotsdiffs for an unknown target slot with 404 and without a target slot with 400', async () => {
+      await expect(client.webApps.listSlotDifferencesSlot(RG, SITE, 'staging', {targetSlot: 'nope', preserveVnet: true}).next()).rejects.toMatchObject({statusCode: 404})
+      const path = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${SITE}/slotsdiffs?api-version=2025-05-01`
+      expect((await sendRaw(emulator, 'POST', path, JSON.stringify({preserveVnet: true}))).status).toBe(400)
+    })
+
+    it('keeps connection string values out of everything but the connection-string answers (request log, activity log, admin listing, errors)', async () => {
+      const planted = `Server=tcp:planted;Password=${'p'.repeat(8)}-${Date.now()}`
+      const current = (await client.webApps.listConnectionStringsSlot(RG, SITE, 'canary')).properties ?? {}
+      await client.webApps.updateConnectionStringsSlot(RG, SITE, 'canary', {properties: {...current, planted: {value: planted, type: 'SQLAzure'}}})
+      onTestFinished(() => client.webApps.updateConnectionStringsSlot(RG, SITE, 'canary', {properties: current}).then(() => undefined))
+      // A refused write names the connection string, never its value.
+      const path = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${SITE}/slots/canary/config/connectionstrings?api-version=2025-05-01`
+      const refused = await sendRaw(emulator, 'PUT', path, JSON.stringify({properties: {planted: {value: planted, type: 'NotAType'}}}))
+      expect(refused.status).toBe(400)
+      expect(JSON.stringify(refused.body)).toContain("'planted'")
+      expect(JSON.stringify(refused.body)).not.toContain(planted)
+      // The value is there for whoever lists them (as in Azure)…
+      expect((await client.webApps.listConnectionStringsSlot(RG, SITE, 'canary')).properties?.planted?.value).toBe(planted)
+      // …and nowhere else the emulator keeps or shows.
+      const admin = await adminGet('/_emulator/webapps')
+      expect(admin).toContain('canary')
+      for (const [where, text] of [
+        ['request log', JSON.stringify(emulator.requestLog())],
+        ['activity log', JSON.stringify(emulator.state.activity)],
+        ['admin listing', admin],
+      ] as const)
+        expect([where, text.includes(planted)]).toEqual([where, false])
     })
 
     it('swaps Always On and the TLS version too when every slot sets WEBSITE_OVERRIDE_PRESERVE_DEFAULT_STICKY_SLOT_SETTINGS=0', async () => {

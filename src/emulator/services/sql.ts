@@ -5,7 +5,8 @@
  *   must lie in [earliestRestoreDate, now]: `400 PitrPointInTimeInvalid` otherwise, the code Databases.json lists for
  *   Databases_CreateOrUpdate), DELETE; both long-running with the monitors ARM gives for SQL
  *   (`…/locations/{loc}/databaseAzureAsyncOperation/{id}` and `…/databaseOperationResults/{id}`);
- * - failover groups: GET on either partner, `POST …/failover` (planned, no data loss) and
+ * - failover groups: PUT (create or update), PATCH and DELETE on the primary server (see writeFailoverGroup), GET on
+ *   either partner, `POST …/failover` (planned, no data loss) and
  *   `POST …/forceFailoverAllowDataLoss`, both only on the secondary server (`400 FailoverGroupNotSecondary`,
  *   FailoverGroups.json error list), long-running (`failoverGroupAzureAsyncOperation` / `failoverGroupOperationResults`).
  *
@@ -56,6 +57,8 @@ export interface StoredFailoverGroup {
   databases: string[]
   tags: Record<string, string>
   readWriteEndpoint: {failoverPolicy: string; failoverWithDataLossGracePeriodMinutes?: number}
+  /** FailoverGroupReadOnlyEndpoint `failoverPolicy` (Disabled unless a write set it). */
+  readOnlyEndpoint?: {failoverPolicy: string}
   lastFailover?: {at: string; forced: boolean; lostMs: number}
 }
 
@@ -283,7 +286,7 @@ export function routes(ctx: EmulatorContext): Route[] {
       tags: {...group.tags},
       properties: {
         readWriteEndpoint: {...group.readWriteEndpoint},
-        readOnlyEndpoint: {failoverPolicy: 'Disabled'},
+        readOnlyEndpoint: {...(group.readOnlyEndpoint ?? {failoverPolicy: 'Disabled'})},
         replicationRole: primary ? 'Primary' : 'Secondary',
         replicationState: primary ? 'CATCH_UP' : 'SEEDING',
         partnerServers: partner ? [{id: partner.resource.id, location: partner.resource.location, replicationRole: primary ? 'Secondary' : 'Primary'}] : [],
@@ -388,6 +391,28 @@ export function routes(ctx: EmulatorContext): Route[] {
         return group ? {status: 200, body: groupView(group, server)} : resourceNotFound(`${SERVER_TYPE}/${p.server}/failoverGroups`, p.fg!, p.rg!)
       },
     },
+    {method: 'PUT', pattern: `${S}/failoverGroups/{fg}`, operation: 'sql.failoverGroups.createOrUpdate', handler: (request, p) => writeFailoverGroup(request, p, 'put')},
+    {method: 'PATCH', pattern: `${S}/failoverGroups/{fg}`, operation: 'sql.failoverGroups.update', handler: (request, p) => writeFailoverGroup(request, p, 'patch')},
+    {
+      // FailoverGroups_Delete: 200/202 (long-running) and 204 when there is none. The databases and their geo-secondaries
+      // stay: deleting a group removes the group (its listener endpoints), not the replication
+      // (https://learn.microsoft.com/azure/azure-sql/database/failover-group-configure-sql-db#remove-database-from-failover-group).
+      method: 'DELETE',
+      pattern: `${S}/failoverGroups/{fg}`,
+      operation: 'sql.failoverGroups.delete',
+      handler: (request, p) => {
+        const server = findServer(p)
+        if (isResponse(server)) return server
+        const group = findGroup(server, p.fg!)
+        if (!group) return {status: 204}
+        if (group.primaryServerId.toLowerCase() !== server.resource.id.toLowerCase()) return onSecondary()
+        const id = `${server.resource.id}/failoverGroups/${group.name}`
+        return lro(request, 'sql.failoverGroups.delete', server.resource.location, id, 'failoverGroup', () => {
+          const key = Object.entries(state().failoverGroups).find(([, g]) => g === group)?.[0]
+          if (key) delete state().failoverGroups[key]
+        })
+      },
+    },
     {
       method: 'GET',
       pattern: `${S}/failoverGroups/{fg}/opsbookFailover`,
@@ -445,6 +470,131 @@ export function routes(ctx: EmulatorContext): Route[] {
       }),
     ),
   ]
+
+  /** FailoverGroupUpdateOrDeleteRequestOnSecondary (FailoverGroups.json error list). */
+  function onSecondary(): EmulatorResponse {
+    return armError(400, 'FailoverGroupUpdateOrDeleteRequestOnSecondary', 'Modifications to the failover group are not allowed on a secondary server. Execute the request on the primary server.')
+  }
+
+  /**
+   * FailoverGroups_CreateOrUpdate (PUT, a FailoverGroup) and FailoverGroups_Update (PATCH, a FailoverGroupUpdate:
+   * readWriteEndpoint, readOnlyEndpoint, databases, tags), on the primary server, long-running (202 with the SQL
+   * monitors). Refused as the published error list (FailoverGroups.json 2021-11-01 `default`) names it: an empty
+   * body (FailoverGroupCreateOrUpdateRequestInvalid), no readWriteEndpoint or failoverPolicy (…InvalidReadWriteEndpoint,
+   * …InvalidReadWriteFailoverPolicy), Automatic without a grace period (…InvalidReadWriteEndpointFields), Manual with one
+   * (…InvalidReadWriteEndpointFieldsForManualPolicy), a negative one (…NegativeGracePeriodValues), partners missing or
+   * malformed (…InvalidPartner), more than one (…UnsupportedPartnerCount), the primary itself (…DuplicatePartner), one
+   * that does not exist (ServerNotFound) or is in the primary's region (InvalidFailoverGroupRegion), a partner change
+   * (partnerServers is `x-ms-mutability: [read, create]`), database ids that are not database ids (…InvalidDatabases) or
+   * not on the primary (…InvalidDatabaseServer), a database in another group (409 DatabaseBelongsToOtherFailoverGroup)
+   * and a write on the secondary (…UpdateOrDeleteRequestOnSecondary). A database added gets a geo-secondary of the same
+   * name on the partner when it has none ("Adding a database to a failover group automatically creates a geo-secondary
+   * replica", https://learn.microsoft.com/azure/azure-sql/database/failover-group-sql-db#failover-group-architecture).
+   */
+  function writeFailoverGroup(request: EmulatorRequest, p: Record<string, string>, mode: 'put' | 'patch'): EmulatorResponse {
+    const server = findServer(p)
+    if (isResponse(server)) return server
+    const invalid = (code: string, message: string) => armError(400, code, message)
+    const body = request.body
+    if (!body || typeof body !== 'object' || Array.isArray(body) || (mode === 'put' && (!body.properties || typeof body.properties !== 'object')))
+      return invalid('FailoverGroupCreateOrUpdateRequestInvalid', 'The create or update failover group request body is empty or invalid.')
+    const props = (body.properties ?? {}) as Record<string, any>
+    const existing = findGroup(server, p.fg!)
+    if (existing && existing.primaryServerId.toLowerCase() !== server.resource.id.toLowerCase()) return onSecondary()
+    if (mode === 'patch' && !existing) return resourceNotFound(`${SERVER_TYPE}/${p.server}/failoverGroups`, p.fg!, p.rg!)
+
+    let readWrite = existing?.readWriteEndpoint
+    if (mode === 'put' || props.readWriteEndpoint !== undefined) {
+      const endpoint = props.readWriteEndpoint
+      if (!endpoint || typeof endpoint !== 'object') return invalid('FailoverGroupCreateOrUpdateRequestInvalidReadWriteEndpoint', 'The readWriteEndpoint field is required for create or update requests.')
+      const policy = canonicalEnum(endpoint.failoverPolicy, ['Manual', 'Automatic'])
+      if (!policy) return invalid('FailoverGroupCreateOrUpdateRequestInvalidReadWriteFailoverPolicy', 'The failoverPolicy field for the read-write endpoint is required for create or update requests.')
+      const grace = endpoint.failoverWithDataLossGracePeriodMinutes
+      if (grace !== undefined && grace !== null && (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0))
+        return invalid('FailoverGroupCreateOrUpdateRequestNegativeGracePeriodValues', 'Grace period value for the read-write endpoint must be non-negative.')
+      if (policy === 'Automatic' && (grace === undefined || grace === null))
+        return invalid('FailoverGroupCreateOrUpdateRequestInvalidReadWriteEndpointFields', 'The property failoverWithDataLossGracePeriodMinutes must be provided when failover policy Automatic is selected for the read-write endpoint.')
+      if (policy === 'Manual' && grace !== undefined && grace !== null)
+        return invalid(
+          'FailoverGroupCreateOrUpdateRequestInvalidReadWriteEndpointFieldsForManualPolicy',
+          'Grace period value should not be provided when failover policy Manual is selected for the read-write endpoint. Please remove it from request.',
+        )
+      readWrite = policy === 'Automatic' ? {failoverPolicy: policy, failoverWithDataLossGracePeriodMinutes: grace} : {failoverPolicy: policy}
+    }
+    let readOnly = existing?.readOnlyEndpoint
+    if (props.readOnlyEndpoint !== undefined && props.readOnlyEndpoint !== null) {
+      const policy = canonicalEnum(props.readOnlyEndpoint?.failoverPolicy, ['Disabled', 'Enabled'])
+      if (!policy) return invalid('FailoverGroupCreateOrUpdateRequestInvalid', 'The create or update failover group request body is empty or invalid.')
+      readOnly = {failoverPolicy: policy}
+    }
+
+    let partnerId = existing?.secondaryServerId
+    if (mode === 'put') {
+      const partners = props.partnerServers
+      const partnerMessage = 'The given partners field in create or update failover group request body is empty or invalid. Please provide a valid value of this field.'
+      if (!Array.isArray(partners) || partners.length === 0 || partners.some((x) => !x || typeof x.id !== 'string' || !parseResourceId(x.id)))
+        return invalid('FailoverGroupCreateOrUpdateRequestInvalidPartner', partnerMessage)
+      if (partners.length > 1)
+        return invalid('FailoverGroupCreateOrUpdateRequestUnsupportedPartnerCount', 'Only one partner server for Failover Group is supported. Please modify your request accordingly.')
+      const id = String(partners[0].id)
+      if (id.toLowerCase() === server.resource.id.toLowerCase())
+        return invalid('FailoverGroupCreateOrUpdateRequestDuplicatePartner', 'One or more of the provided partner servers are already part of the failover group. Please make sure the primary server and all of the given partner servers are unique.')
+      const partner = serverById(id)
+      if (!partner) return invalid('ServerNotFound', 'The requested server was not found.')
+      if (existing && existing.secondaryServerId.toLowerCase() !== partner.resource.id.toLowerCase()) return invalid('FailoverGroupCreateOrUpdateRequestInvalidPartner', partnerMessage)
+      if (partner.resource.location.replaceAll(' ', '').toLowerCase() === server.resource.location.replaceAll(' ', '').toLowerCase())
+        return invalid('InvalidFailoverGroupRegion', 'Servers specified in a Failover Group need to reside in different regions to provide isolation.')
+      partnerId = partner.resource.id
+    }
+
+    let databases = existing?.databases ?? []
+    if (mode === 'put' || props.databases !== undefined) {
+      const ids = props.databases ?? []
+      if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || !parseResourceId(id) || !/\/providers\/Microsoft\.Sql\/servers\/[^/]+\/databases\/[^/]+$/i.test(id)))
+        return invalid('FailoverGroupCreateOrUpdateRequestInvalidDatabases', 'The provided databases IDs are not properly constructed database resource IDs.')
+      const onPrimary = ids.map((id: string) => state().databases[id.toLowerCase()])
+      if (onPrimary.some((db: StoredSqlDatabase | undefined) => !db || db.serverId.toLowerCase() !== server.resource.id.toLowerCase()))
+        return invalid('FailoverGroupCreateOrUpdateRequestInvalidDatabaseServer', 'One or more of the provided databases do not exist on the primary server of the failover group. Please make sure that all the databases exist on the primary server.')
+      for (const db of onPrimary as StoredSqlDatabase[]) {
+        const other = Object.values(state().failoverGroups).find((g) => g !== existing && g.databases.some((id) => id.toLowerCase() === db.resource.id.toLowerCase()))
+        if (other) return armError(409, 'DatabaseBelongsToOtherFailoverGroup', 'Database belongs to other Failover Group and cannot be consider a part of this one.')
+      }
+      databases = (onPrimary as StoredSqlDatabase[]).map((db) => db.resource.id)
+    }
+    const tags = body.tags && typeof body.tags === 'object' ? {...(body.tags as Record<string, string>)} : (existing?.tags ?? {})
+    const id = `${server.resource.id}/failoverGroups/${existing?.name ?? p.fg!}`
+    const group: StoredFailoverGroup = existing ?? {name: p.fg!, primaryServerId: server.resource.id, secondaryServerId: partnerId!, databases: [], tags: {}, readWriteEndpoint: readWrite!}
+    return lro(
+      request,
+      `sql.failoverGroups.${mode === 'put' ? 'createOrUpdate' : 'update'}`,
+      server.resource.location,
+      id,
+      'failoverGroup',
+      () => {
+        const partner = serverById(group.secondaryServerId)
+        for (const dbId of databases) {
+          const source = state().databases[dbId.toLowerCase()]
+          if (!source || !partner) continue
+          const name = dbId.split('/').pop()!
+          const key = `${partner.resource.id}/databases/${name}`.toLowerCase()
+          if (state().databases[key]) continue
+          const replica = newDatabase(ctx, partner, name, {
+            createdAt: ctx.clock().toISOString(),
+            sku: source.resource.properties.currentServiceObjectiveName,
+            retentionDays: source.retentionDays,
+            backupRedundancy: source.resource.properties.requestedBackupStorageRedundancy,
+            tags: source.resource.tags,
+            location: partner.resource.location,
+          })
+          replica.resource.properties.secondaryType = 'Geo'
+          state().databases[key] = replica
+        }
+        Object.assign(group, {databases, tags, readWriteEndpoint: readWrite!, ...(readOnly ? {readOnlyEndpoint: readOnly} : {})})
+        if (!existing) state().failoverGroups[id.toLowerCase()] = group
+      },
+      () => groupView(group, server),
+    )
+  }
 
   function createOrUpdate(request: EmulatorRequest, p: Record<string, string>): EmulatorResponse {
     const server = findServer(p)

@@ -5,7 +5,8 @@
  * emulator keeps only setting names), app settings and connection strings, each for the site and every slot, slot
  * swaps (to production and slot to slot) as Location-monitored long-running operations that move the content and the
  * settings that follow it and keep the slot-specific ones (slotConfigNames) with their slot, swap with preview
- * (applySlotConfig / resetSlotConfig) and slotSwapStatus: see "What a swap moves and what stays with the slot".
+ * (applySlotConfig / resetSlotConfig) and slotSwapStatus: see "What a swap moves and what stays with the slot"; slot
+ * differences (`slotsdiffs`: what a swap would change, see slotDifferences).
  *
  * Every slot, production included, serves real HTTP on its own port (see slot-host.ts). A slot serves a
  * *deployment* (a version and a health flag); a swap exchanges the deployments of two slots, the ports stay, so a
@@ -1095,6 +1096,69 @@ function applySlotSpecific(site: SiteRecord, slot: SlotRecord, from: SlotSpecifi
   slot.authSettings = clone(from.authSettings)
 }
 
+/**
+ * Web Apps - List Slot Differences From Production / List Slot Differences Slot (`POST …/slotsdiffs`, body a
+ * CsmSlotEntity `{targetSlot, preserveVnet}`; WebApps.json 2022-03-01 to 2025-05-01: 200 SlotDifferenceCollection,
+ * pageable). What a swap of the current slot into `targetSlot` would change there: one SlotDifference (a
+ * ProxyOnlyResource whose `properties` are `level`, `settingType` — "General, AppSetting or ConnectionString" —,
+ * `diffRule`, `settingName`, `valueInCurrentSlot`, `valueInTargetSlot`, `description`, all read-only strings) per
+ * setting that follows the content (see "What a swap moves") and differs between the two slots.
+ *
+ * The spec has no example for these operations and no recording of one was found; the `diffRule` names are the ones
+ * Azure's own portal reads from this answer to preview a swap (Azure/azure-functions-ux
+ * client/src/app/shared/models/arm/slots-diff.ts @ 2f220b909ed076a07847f68445478cc4bc011a4d: SlotSettingsMissing,
+ * SettingsNotInSource, SlotSettingsSameValue, SettingsWillBeModifiedInDestination, SettingsWillBeAddedToDestination;
+ * its swap blade lists the last two and SettingsNotInSource as the changes the swap makes to the destination, and
+ * works out slot-setting differences itself from the two slots' app settings and connection strings). The emulator
+ * answers those three rules for swapped settings only (slot settings stay with their slot and are not listed), with
+ * `level` Information; the `description` wording and the `id`/`name` of each entry are the emulator's (not recorded).
+ * Values are returned as the portal shows them: the caller holds the list permission (connection strings are secrets,
+ * and opsbook never prints this answer).
+ */
+function slotDifferences(ctx: EmulatorContext, site: SiteRecord, current: SlotRecord, request: EmulatorRequest, rg: string): EmulatorResponse {
+  const entity = swapEntity(request)
+  if (isResponse(entity)) return entity
+  const target = site.slots[entity.targetSlot.toLowerCase()]
+  if (!target) return resourceNotFound(SLOT_TYPE, `${site.name}/${entity.targetSlot}`, rg)
+  if (target === current) return armError(400, 'BadRequest', `Cannot compare slot '${current.name}' with itself.`, {target: 'targetSlot'})
+  const differences: Array<{settingType: string; settingName: string; current?: string; target?: string}> = []
+  const compare = (settingType: string, mine: Record<string, string>, theirs: Record<string, string>) => {
+    for (const name of [...new Set([...Object.keys(mine), ...Object.keys(theirs)])].sort())
+      if (mine[name] !== theirs[name]) differences.push({settingType, settingName: name, current: mine[name], target: theirs[name]})
+  }
+  const legacy = legacySwap(site)
+  const general = (slot: SlotRecord) =>
+    Object.fromEntries(
+      (legacy ? [...SWAPPED_CONFIG, ...LEGACY_SWAPPED_CONFIG] : SWAPPED_CONFIG)
+        .filter((key) => slot.config[key] !== undefined && slot.config[key] !== null)
+        .map((key) => [key, typeof slot.config[key] === 'string' ? (slot.config[key] as string) : JSON.stringify(slot.config[key])]),
+    )
+  compare('General', general(current), general(target))
+  compare('AppSetting', part(appSettingsOf(current), (n) => stickyAppSetting(site, n), false), part(appSettingsOf(target), (n) => stickyAppSetting(site, n), false))
+  const values = (slot: SlotRecord) => Object.fromEntries(Object.entries(part(slot.connectionStrings ?? {}, (n) => stickyConnectionString(site, n), false)).map(([n, c]) => [n, c.value]))
+  compare('ConnectionString', values(current), values(target))
+  const id = `${slotId(ctx, site, current.name)}/slotsdiffs`
+  const value = differences.map((d, i) => {
+    const diffRule = d.target === undefined ? 'SettingsWillBeAddedToDestination' : d.current === undefined ? 'SettingsNotInSource' : 'SettingsWillBeModifiedInDestination'
+    const what = diffRule === 'SettingsWillBeAddedToDestination' ? 'will be added to' : diffRule === 'SettingsNotInSource' ? 'is not in the source and will be removed from' : 'will be modified in'
+    return {
+      id: `${id}/${i}`,
+      name: d.settingName,
+      type: 'Microsoft.Web/sites/slotsdiffs',
+      properties: {
+        level: 'Information',
+        settingType: d.settingType,
+        diffRule,
+        settingName: d.settingName,
+        ...(d.current === undefined ? {} : {valueInCurrentSlot: d.current}),
+        ...(d.target === undefined ? {} : {valueInTargetSlot: d.target}),
+        description: `${d.settingType} '${d.settingName}' ${what} the destination slot '${target.name}' when slot '${current.name}' is swapped into it.`,
+      },
+    }
+  })
+  return paged(request, value)
+}
+
 /** Whether every slot of the app asks for the legacy swap (WEBSITE_OVERRIDE_PRESERVE_DEFAULT_STICKY_SLOT_SETTINGS = 0/false). */
 function legacySwap(site: SiteRecord): boolean {
   return Object.values(site.slots).every((slot) => /^(0|false)$/i.test(appSettingsOf(slot)[PRESERVE_STICKY]?.trim() ?? ''))
@@ -1355,6 +1419,8 @@ export function routes(ctx: EmulatorContext): Route[] {
         return isResponse(entity) ? entity : startSwap(ctx, site, slot.name, entity.targetSlot, request, p.rg!)
       }),
     },
+    {method: 'POST', pattern: `${S}/{name}/slotsdiffs`, operation: 'webapp.listSlotDifferencesFromProduction', handler: withSlot(false, (site, slot, request, p) => slotDifferences(ctx, site, slot, request, p.rg!))},
+    {method: 'POST', pattern: `${T}/slotsdiffs`, operation: 'webapp.listSlotDifferencesSlot', handler: withSlot(true, (site, slot, request, p) => slotDifferences(ctx, site, slot, request, p.rg!))},
     {method: 'POST', pattern: `${S}/{name}/applySlotConfig`, operation: 'webapp.applySlotConfig', handler: withSlot(false, (site, slot, request, p) => applySlotConfig(ctx, site, slot, request, p.rg!))},
     {method: 'POST', pattern: `${T}/applySlotConfig`, operation: 'webapp.applySlotConfigSlot', handler: withSlot(true, (site, slot, request, p) => applySlotConfig(ctx, site, slot, request, p.rg!))},
     {method: 'POST', pattern: `${S}/{name}/resetSlotConfig`, operation: 'webapp.resetSlotConfig', handler: withSlot(false, (site, slot) => resetSlotConfig(ctx, site, slot))},

@@ -72,6 +72,8 @@ describe('Traffic Manager (Microsoft.Network/trafficmanagerprofiles 2022-04-01)'
 describe('Front Door (Microsoft.Cdn/profiles 2024-02-01)', () => {
   it('serves the AFD endpoint, origin groups and origins; an origin update changes where the front routes', async () => {
     const cdn = await arm.frontDoor()
+    // The profile and the endpoint as the vendored Microsoft.Cdn 2024-02-01 documents define them (validated at teardown).
+    expect((await cdn.profiles.get(RG, 'afd-shop-local')).sku?.name).toMatch(/_AzureFrontDoor$/)
     const endpoint = await cdn.afdEndpoints.get(RG, 'afd-shop-local', 'shop')
     expect(endpoint.hostName).toMatch(/^shop-[0-9a-f]{16}\.z01\.azurefd\.net$/)
     const group = await cdn.afdOriginGroups.get(RG, 'afd-shop-local', 'storefront')
