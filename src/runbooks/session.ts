@@ -176,7 +176,7 @@ async function runConnected(
   }
   let runFinished = false
   journalLoss = (message) => {
-    if (!runFinished) void emit({type: 'run.note', message, data: {leaseLost: true}}).catch(() => undefined)
+    if (!runFinished) void emit({type: 'run.note', message, data: {leaseLost: true, warning: true}}).catch(() => undefined)
   }
 
   const {executeRunbook} = await import('./engine.js')
@@ -369,7 +369,7 @@ function withoutSecrets(raw: Record<string, string>, runbook: PreparedRun['runbo
 
 function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDecision[], store: OpenedEvidence['store'], notificationProblems: string[]): RunEvent[] {
   const notes: RunEvent[] = []
-  for (const problem of notificationProblems) notes.push({type: 'run.note', message: `warning: ${problem}`, data: {notification: 'unresolved'}})
+  for (const problem of notificationProblems) notes.push({type: 'run.note', message: `warning: ${problem}`, data: {notification: 'unresolved', warning: true}})
   for (const c of confirmations) notes.push({type: 'approval.decided', step: 'run', decision: c})
   for (const o of overrides) notes.push({type: 'run.note', message: `override: ${o.detail}; reason: ${o.reason}`, data: {override: o}})
   if (store)
