@@ -71,6 +71,15 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   let resolved = resolveParams(runbook, raw, environment, {environmentName: options.envName, context})
   if (resolved.missing.length > 0) {
     const missing = resolved.missing.map((name) => ({name, spec: runbook.params[name]!}))
+    // A param that names a read replica a step changes (the registry's replicaInputs) gets the catalog's replicas.
+    const {catalogReplicas, describeReplica, replicaReferences} = await import('./replica-owners.js')
+    const replicaParams = new Set(replicaReferences(runbook, {}).flatMap((r) => (r.param ? [r.param] : [])))
+    const replicaChoices = () => {
+      const replicas = catalogReplicas(environment)
+      return replicas.length > 0
+        ? `, one of: ${replicas.map(describeReplica).join(', ')}`
+        : ` (no component of ${options.envName} lists a read replica under replicas:; a replica's Azure name or resource id works too)`
+    }
     if (!options.promptParams)
       throw new ValidationError(
         missing.map(({name, spec}) => ({
@@ -78,7 +87,7 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
           message:
             spec.type === 'target'
               ? `missing param "${name}" (${describeParam(spec)}): pass --target <component>, one of: ${targetChoices(spec, environment)}`
-              : `missing param "${name}" (${describeParam(spec)}): pass --param ${name}=… or set OPSBOOK_PARAM_${name.toUpperCase().replaceAll('-', '_')}`,
+              : `missing param "${name}" (${describeParam(spec)}): pass --param ${name}=… or set OPSBOOK_PARAM_${name.toUpperCase().replaceAll('-', '_')}${replicaParams.has(name) ? replicaChoices() : ''}`,
         })),
         `runbook ${runbook.name} needs params that were not given and there is no terminal to ask on:`,
       )
