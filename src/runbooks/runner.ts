@@ -242,9 +242,15 @@ export interface RunResult {
   environment: string
   status: RunStatus
   exitCode: ExitCodeT
+  /** A resumed run: the first segment's start (evidence/segments.ts). */
   startedAt: string
   finishedAt: string
+  /** Elapsed from startedAt to finishedAt (for a resumed run, the pauses before each resume included). */
   durationMs: number
+  /** A resumed run only: the sum of its segments' durations, the time opsbook was running. */
+  activeMs?: number
+  /** A resumed run only: each process that wrote it. */
+  segments?: Array<{startedAt: string; durationMs?: number; status?: string}>
   steps: Array<{id: string; uses: string; phase: string; status: string; durationMs?: number; attempts?: number; error?: string}>
   outputs: Record<string, unknown>
   /** Drills: measured RTO/RPO per component against the objectives. */

@@ -4,6 +4,7 @@
  */
 import Table from 'cli-table3'
 import {headlineOutputs} from '../evidence/outputs.js'
+import {describeRunDuration, describeSegments} from '../evidence/segments.js'
 import type {RunResult} from '../runbooks/runner.js'
 import {humanDuration} from '../support/duration.js'
 
@@ -45,7 +46,10 @@ export function printRunSummary(result: RunResult, out: NodeJS.WritableStream = 
   if (result.warnings.length > 0) out.write(`\n${warningCount(result.warnings.length)} during the run, printed above as ${result.warnings.length === 1 ? 'it' : 'they'} arose (lines starting "warning:")\n`)
   for (const o of result.overrides) out.write(`override: ${o.detail} — reason: ${o.reason}\n`)
   if (result.leftBehind.length > 0) out.write(`\nNEEDS A HUMAN — left behind:\n${result.leftBehind.map((l) => `  - ${l}`).join('\n')}\n`)
-  out.write(`\nrun ${result.runId}: ${result.status} in ${humanDuration(result.durationMs)}\n  journal ${result.journal}\n`)
+  // A resumed run: the whole run's elapsed and running time, and each segment (evidence/segments.ts).
+  out.write(`\nrun ${result.runId}: ${result.status} in ${describeRunDuration(result)}\n`)
+  if (result.segments) out.write(`${describeSegments(result.segments).map((line) => `  ${line}`).join('\n')}\n`)
+  out.write(`  journal ${result.journal}\n`)
   if (result.status === 'interrupted') out.write(`  continue with: opsbook resume ${result.runId}\n`)
 }
 
