@@ -36,7 +36,8 @@ export interface PrepareOptions {
   /** Environment variables (OPSBOOK_PARAM_<NAME>); default process.env. */
   env?: NodeJS.ProcessEnv
   /** Ask for missing params (a TTY is present); undefined means "cannot ask": missing params are exit 2. */
-  promptParams?: (missing: Array<{name: string; spec: ParamSpec}>, environment: Environment) => Promise<Record<string, string>>
+  /** `suggestions`: values the catalog knows for a string param (the read replicas a promotion can take). */
+  promptParams?: (missing: Array<{name: string; spec: ParamSpec; suggestions?: Array<{value: string; label: string}>}>, environment: Environment) => Promise<Record<string, string>>
 }
 
 export interface PreparedRun {
@@ -91,7 +92,8 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
         })),
         `runbook ${runbook.name} needs params that were not given and there is no terminal to ask on:`,
       )
-    Object.assign(raw, await options.promptParams(missing, environment))
+    const replicas = catalogReplicas(environment).map((r) => ({value: r.name, label: describeReplica(r)}))
+    Object.assign(raw, await options.promptParams(missing.map((m) => (replicaParams.has(m.name) && replicas.length > 0 ? {...m, suggestions: replicas} : m)), environment))
     resolved = resolveParams(runbook, raw, environment, {environmentName: options.envName, context})
   }
   // forEach steps become one step per component (deterministic, so plan, run and resume see the same ids).
