@@ -435,6 +435,7 @@ export const promoteReplicaAction = defineAction({
   }),
   changes: true,
   permissions: [READ, WRITE],
+  replicaInputs: ['replica'],
   az: (input, plan) => {
     const r = planResource(plan, input.replica)
     const promote = `az postgres flexible-server replica promote --resource-group ${r.resourceGroup} --name ${r.name} --promote-mode ${input.mode} --promote-option ${input.option}`

@@ -131,6 +131,12 @@ export interface ActionDefinition<I = any, O = any> {
   preflight?(input: I, plan: PlanContext): PreflightRefusal | undefined
   /** Input names whose values are secret: redacted everywhere. */
   secretInputs?: string[]
+  /**
+   * Input names whose value is a PostgreSQL read replica the step changes (postgres.promoteReplica's `replica`):
+   * `plan` shows which replica and whose, a missing param lists the catalog's replicas, and the run leases the
+   * primary's component (runbooks/replica-owners.ts).
+   */
+  replicaInputs?: string[]
   run(input: I, context: ActionContext): Promise<O>
 }
 

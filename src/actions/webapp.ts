@@ -358,7 +358,18 @@ export const resetSwapAction = defineAction({
     const app = resolveResource(context.environment, 'webapp', input.app)
     return withRetryLog(context, services, async () => {
       const status = await slotStatus(services, app, context.signal)
-      await resetPrepared(services, app, status, context)
+      try {
+        await resetPrepared(services, app, status, context)
+      } catch (error) {
+        // What is left, exactly: a teardown that cannot reset says so (the run then exits 3 with this as left behind).
+        const slot = status.preparedPair?.split('→').find((s) => !isProduction(s)) ?? 'staging'
+        const info = error as {message?: string; code?: string; retryable?: boolean}
+        if (context.signal.aborted) throw error
+        throw new ActionFailure(
+          `${app.name}: slots ${status.preparedPair} are still prepared for swap (a swap with preview is pending): ${app.name}/${slot} runs with production's slot settings and Azure refuses any other swap (409) until it is reset — ${resetAz(app, slot)} (${info.message ?? String(error)})`,
+          {code: info.code ?? 'webapp-preview-not-reset', retryable: info.retryable === true, details: {preparedPair: status.preparedPair}, cause: error},
+        )
+      }
       return {app: app.name, wasPrepared: status.preparedForSwap, preparedPair: status.preparedPair}
     })
   },

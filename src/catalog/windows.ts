@@ -4,9 +4,15 @@
  * and the maintenance-window actions (which turn a window into the weekly UTC slot Azure takes).
  *
  * Every occurrence is computed in the window's own time zone: its start AND its end are local wall-clock times of
- * that day, so a 02:00–04:00 Europe/Amsterdam window is 01:00–02:00Z on the spring-forward Sunday (02:00 does not
- * exist; luxon moves it to 03:00) and 01:00–03:00Z on the fall-back Sunday (an ambiguous 02:00 is taken at the later
- * offset), never a fixed number of minutes after the start.
+ * that day, never a fixed number of minutes after the start. Local times that a daylight-saving change makes
+ * nonexistent or repeated follow RFC 5545 §3.3.5 (https://datatracker.ietf.org/doc/html/rfc5545#section-3.3.5, the
+ * rule iCalendar applies to recurrence instances too, §3.3.10): a repeated local time "refers to the first
+ * occurrence of the referenced time"; a nonexistent one "is interpreted using the UTC offset before the gap". So a
+ * 02:00–04:00 Europe/Amsterdam window is
+ * - 01:00–02:00Z on the spring-forward Sunday 2026-03-29 (02:00 does not exist: read at CET, UTC+1, it is 03:00 CEST;
+ *   it ends at 04:00 CEST): one hour;
+ * - 00:00–03:00Z on the fall-back Sunday 2026-10-25 (02:00 happens twice: the first, 02:00 CEST, is 00:00Z; 04:00 is
+ *   after the change, 04:00 CET = 03:00Z): three hours, the repeated hour included.
  */
 import {DateTime} from 'luxon'
 import {componentWindowNames, type Component, type Environment, type MaintenanceWindow, type Weekday} from './schema.js'
@@ -33,15 +39,34 @@ export function occurrences(window: MaintenanceWindow, from: Date, to: Date): Wi
   const last = DateTime.fromJSDate(to, {zone}).endOf('day')
   while (day <= last) {
     if (opensOn(window, day)) {
-      const opens = DateTime.fromObject({year: day.year, month: day.month, day: day.day, hour: startHour, minute: startMinute}, {zone})
+      const opens = localInstant(day, startHour, startMinute, zone)
       const endDay = crossesMidnight ? day.plus({days: 1}) : day
-      const closes = DateTime.fromObject({year: endDay.year, month: endDay.month, day: endDay.day, hour: endHour, minute: endMinute}, {zone})
+      const closes = localInstant(endDay, endHour, endMinute, zone)
       if (closes > opens && closes.toMillis() > from.getTime() && opens.toMillis() < to.getTime())
         result.push({opensAt: opens.toJSDate(), closesAt: closes.toJSDate()})
     }
     day = day.plus({days: 1})
   }
   return result
+}
+
+/**
+ * The instant a local wall-clock time of `day` names in `zone`, per RFC 5545 §3.3.5 (see the top of this file): a
+ * repeated time is its first occurrence (the earlier instant), a nonexistent time is read at the offset in force
+ * before the gap. (luxon alone takes a repeated time at the later offset, which opened the 2026-10-25 Amsterdam
+ * window at the second 02:00.)
+ */
+export function localInstant(day: DateTime, hour: number, minute: number, zone: string): DateTime {
+  const wall = Date.UTC(day.year, day.month - 1, day.day, hour, minute)
+  const offsetAt = (ms: number) => DateTime.fromMillis(ms, {zone}).offset
+  // The offsets in force a day either side cover any single change at that time.
+  const before = offsetAt(wall - DAY_MS)
+  const after = offsetAt(wall + DAY_MS)
+  const candidates = [...new Set([before, after])]
+    .map((offset) => wall - offset * 60_000)
+    .filter((ms) => offsetAt(ms) * 60_000 === wall - ms)
+  const ms = candidates.length > 0 ? Math.min(...candidates) : wall - before * 60_000
+  return DateTime.fromMillis(ms, {zone})
 }
 
 function hourMinute(hhmm: string): [number, number] {

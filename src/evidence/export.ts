@@ -4,6 +4,7 @@
  * per-run facts, measured RTO/RPO against objectives, approvals and overrides, checklist results, RTO/RPO per
  * component per quarter, drill coverage over the last 90 days, and which evidence supports which control.
  */
+import type {RunSegment} from './segments.js'
 import {createHash} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
@@ -36,6 +37,8 @@ export interface SummaryLike {
   startedAt?: string
   finishedAt?: string
   durationMs?: number
+  activeMs?: number
+  segments?: RunSegment[]
   who?: {osUser?: string; host?: string; azurePrincipal?: string}
   params?: Record<string, unknown>
   steps?: Array<{id: string; uses?: string; phase?: string; status?: string; durationMs?: number; error?: {message?: string} | null}>
@@ -193,7 +196,11 @@ export interface RunRow {
   passed: boolean
   startedAt: string
   finishedAt?: string
+  /** Elapsed; a resumed run's from its first start (evidence/segments.ts). */
   durationMs?: number
+  /** A resumed run: time running, the sum of its segments. */
+  activeMs?: number
+  segments?: RunSegment[]
   who: string
   params: Record<string, unknown>
   objectives: ObjectiveMeasurement[]
@@ -316,6 +323,7 @@ export function toRunRow(run: EvidenceRun): RunRow {
     startedAt: run.startedAt,
     finishedAt: s.finishedAt,
     durationMs: s.durationMs,
+    ...(s.activeMs !== undefined && s.segments ? {activeMs: s.activeMs, segments: s.segments} : {}),
     who: who || 'unknown',
     params: s.params ?? {},
     objectives,

@@ -2,6 +2,7 @@
  * The HTML report of an export: one self-contained file (inline CSS, hand-drawn SVG charts, no scripts, no network)
  * so it opens the same on an auditor's machine years later and prints cleanly.
  */
+import {describeRunDuration, describeSegments} from './segments.js'
 import {humanDuration} from '../support/duration.js'
 import type {ComponentSeries, EvidenceReport, RunRow} from './export.js'
 import {fmtMs, quarterRows} from './report-md.js'
@@ -109,7 +110,9 @@ function runDetail(r: RunRow): string {
 <dt>Runbook</dt><dd>${esc(r.runbook)} (${esc(r.kind)})</dd>
 <dt>Status</dt><dd>${esc(r.status)}</dd>
 <dt>Who</dt><dd>${esc(r.who)}</dd>
-<dt>When</dt><dd>${esc(r.startedAt)} → ${esc(r.finishedAt ?? 'not recorded')}${r.durationMs !== undefined ? ` (${humanDuration(r.durationMs)})` : ''}</dd>
+<dt>When</dt><dd>${esc(r.startedAt)} → ${esc(r.finishedAt ?? 'not recorded')}${r.durationMs !== undefined ? ` (${esc(describeRunDuration(r))})` : ''}</dd>${
+    r.segments ? `\n<dt>Segments</dt><dd>${describeSegments(r.segments).map(esc).join('<br>')}</dd>` : ''
+  }
 <dt>Parameters</dt><dd>${params || 'none'}</dd>
 <dt>Journal</dt><dd>${r.journal.lines} lines, last hash <code class="small">${esc(r.journal.lastHash)}</code> ${r.journal.chainOk ? '<span class="ok">chain intact</span>' : `<span class="bad">chain broken: ${esc(r.journal.problem ?? '')}</span>`}</dd>
 </dl>

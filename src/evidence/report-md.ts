@@ -2,6 +2,7 @@
  * Markdown reports: the audit-period report of an export, and the one-run report the blob sink writes next to a
  * run's journal. Plain tables, so they read well in a terminal, a pull request or a ticket.
  */
+import {describeRunDuration, describeSegments} from './segments.js'
 import {humanDuration} from '../support/duration.js'
 import type {CoverageRow, EvidenceReport, ObjectiveMeasurement, RunRow} from './export.js'
 
@@ -60,7 +61,8 @@ function runSection(run: RunRow, heading: string): string[] {
     ['Who', run.who],
     ['Started', run.startedAt],
     ['Finished', run.finishedAt ?? 'not recorded'],
-    ['Duration', run.durationMs !== undefined ? humanDuration(run.durationMs) : ''],
+    ['Duration', describeRunDuration(run)],
+    ...(run.segments ? [['Segments', describeSegments(run.segments).join('; ')]] : []),
     ['Parameters', Object.entries(run.params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') || 'none'],
     ['Journal', `${run.journal.lines} lines, last hash ${run.journal.lastHash.slice(0, 16)}…, ${run.journal.chainOk ? 'chain intact' : `**chain broken: ${run.journal.problem}**`}`],
   ]))

@@ -16,6 +16,7 @@ import type {Journal, JournalLine} from './journal.js'
 import type {Redactor} from './redact.js'
 import type {RunSummary} from './summary.js'
 import {SEAL_EVENT, sha256Hex} from './journal.js'
+import {journalTextLines, resumedRunTimes} from './segments.js'
 
 export {SEAL_EVENT} from './journal.js'
 
@@ -142,13 +143,26 @@ export function summaryContradictions(where: string, journalText: string, summar
     if (line.type === 'run.started') started ??= line.data
     if (line.type === 'run.finished') finished = line.data
   }
+  // A resumed run's summary gives the whole run's times (evidence/segments.ts), recomputed here from the same lines.
+  // Summaries written before that (no activeMs) gave the last segment's duration, as its run.finished line does.
+  const times = summary.activeMs !== undefined ? resumedRunTimes(journalTextLines(journalText)) : undefined
   const expected: Array<[string, unknown, unknown]> = [
     ['runId', summary.runId, runId],
     ['runbook.name', (summary.runbook as {name?: unknown} | undefined)?.name, started?.runbook],
     ['environment', summary.environment, started?.environment],
     ['production', summary.production, started?.production],
     ['status', summary.status, finished?.status],
-    ['durationMs', summary.durationMs, finished?.durationMs],
+    ...(times
+      ? ([
+          ['startedAt', summary.startedAt, times.startedAt],
+          ['finishedAt', summary.finishedAt, times.finishedAt],
+          ['durationMs', summary.durationMs, times.durationMs],
+          ['activeMs', summary.activeMs, times.activeMs],
+          ['segments', summary.segments, times.segments],
+        ] as Array<[string, unknown, unknown]>)
+      : summary.activeMs !== undefined
+        ? ([['activeMs', summary.activeMs, null]] as Array<[string, unknown, unknown]>)
+        : ([['durationMs', summary.durationMs, finished?.durationMs]] as Array<[string, unknown, unknown]>)),
     ['leftBehind', summary.leftBehind, finished?.leftBehind],
   ]
   const problems: string[] = []

@@ -11,6 +11,7 @@ import type {ApprovalRecord, RunOutcome, StepRecord} from '../runbooks/engine.js
 import type {ErrorInfo, RunStatus} from '../runbooks/events.js'
 import type {Runbook} from '../runbooks/model.js'
 import {runDir, SUMMARY_FILE} from './journal.js'
+import type {RunSegment, RunTimes} from './segments.js'
 import {Redactor, REDACTED} from './redact.js'
 import {writeRedactedFile} from './writer.js'
 
@@ -21,9 +22,15 @@ export interface RunSummary {
   environment: string
   production: boolean
   status: RunStatus
+  /** A resumed run: the first segment's start (evidence/segments.ts). */
   startedAt: string
   finishedAt: string
+  /** Elapsed, from startedAt to finishedAt; for a resumed run the pause before each resume included. */
   durationMs: number
+  /** A resumed run only: the sum of its segments' durations, the time opsbook was running. */
+  activeMs?: number
+  /** A resumed run only: each process that wrote it — start, duration, how it ended. */
+  segments?: RunSegment[]
   who: {osUser: string; host: string; azurePrincipal?: string}
   versions: {opsbook: string; node: string}
   params: Record<string, unknown>
@@ -53,6 +60,8 @@ export interface SummaryInput {
   overrides?: RunSummary['overrides']
   azurePrincipal?: string
   resumedFrom?: string
+  /** A resumed run's times read from its journal; the top-level figures are then the whole run's. */
+  times?: RunTimes
   /** Defaults: the OS user and host name. */
   who?: {osUser?: string; host?: string}
   /** Defaults: this package's version and process.version. */
@@ -96,9 +105,10 @@ export function buildSummary(input: SummaryInput): RunSummary {
     environment: input.environmentName,
     production: input.environment.production,
     status: outcome.status,
-    startedAt: outcome.startedAt,
-    finishedAt: outcome.finishedAt,
-    durationMs: outcome.durationMs,
+    startedAt: input.times?.startedAt ?? outcome.startedAt,
+    finishedAt: input.times?.finishedAt ?? outcome.finishedAt,
+    durationMs: input.times?.durationMs ?? outcome.durationMs,
+    ...(input.times ? {activeMs: input.times.activeMs, segments: input.times.segments} : {}),
     who: {
       osUser: input.who?.osUser ?? osUser(),
       host: input.who?.host ?? hostname(),

@@ -53,6 +53,10 @@ export type RunEvent =
   | {type: 'rollback.finished'; ok: boolean; failed: string[]}
   | {type: 'finally.started'; steps: string[]}
   | {type: 'run.interrupted'; signal: string}
+  /**
+   * A journaled remark. `data.warning: true` marks a warning the session has already printed live on stderr (as
+   * `warning: …`, the moment it arose): reporters leave it out so a user reads each warning once.
+   */
   | {type: 'run.note'; message: string; data?: Record<string, unknown>}
   /** The run's last line: SHA-256 of request.json, summary.json and report.md as written (evidence/seal.ts). */
   | {type: 'evidence.sealed'; files: Record<string, {sha256: string; bytes: number}>}

@@ -15,6 +15,7 @@ import {Redactor} from '../evidence/redact.js'
 import {decidedUpFront, upFrontContext, evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import {flattenSteps} from './groups.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
+import {catalogReplicas, replicaReferences} from './replica-owners.js'
 import type {PreparedRun} from './runner.js'
 import type {Problem} from '../errors.js'
 
@@ -62,6 +63,11 @@ export interface RunPlan {
   objectives?: Array<{component: string; type: string; rto?: string; rpo?: string; crossRegion: boolean; cannotMeet: string[]}>
   /** Components of the environment this runbook does not act on because opsbook cannot act on their kind yet. */
   notActedOn?: string
+  /**
+   * The read replicas the run would promote (steps whose action declares `replicaInputs`): which server, and whose
+   * replica the catalog says it is — the primary's component is the one the run leases.
+   */
+  replicas?: Array<{step: string; name: string; component?: string; primary?: string; region?: string; note?: string}>
 }
 
 /** ARM id helper shared by plan and the actions' `arm()` declarations. */
@@ -180,6 +186,7 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
       cannotMeet: configurationIssues(component),
     }
   })
+  const replicas = plannedReplicas(runbook, params, environment)
   const forEachesOverComponents = allSteps.some((s) => s.instance)
   const notActedOn = forEachesOverComponents ? describedOnlySentence(environment, runbook.name) : undefined
   return {
@@ -194,7 +201,26 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
     ...(options.guard ? {guard: options.guard} : {}),
     ...(objectives.length > 0 ? {objectives} : {}),
     ...(notActedOn ? {notActedOn} : {}),
+    ...(replicas.length > 0 ? {replicas} : {}),
   }
+}
+
+/** Each replica a step would promote, as the catalog knows it (plan contacts nothing: others are read at run time). */
+function plannedReplicas(runbook: Runbook, params: Record<string, unknown>, environment: Environment): NonNullable<RunPlan['replicas']> {
+  const known = catalogReplicas(environment)
+  return replicaReferences(runbook, params).flatMap(({step, reference}): NonNullable<RunPlan['replicas']> => {
+    if (!reference) return []
+    let resource
+    try {
+      resource = resolveResource(environment, 'postgres', reference)
+    } catch {
+      return [{step, name: reference, note: 'not a server opsbook can resolve in this environment'}]
+    }
+    const replica = known.find((r) => r.name.toLowerCase() === resource.name.toLowerCase() && r.component === resource.componentKey)
+    if (replica) return [{step, name: replica.name, component: replica.component, primary: replica.primary, ...(replica.region ? {region: replica.region} : {})}]
+    if (resource.componentKey) return [{step, name: resource.name, component: resource.componentKey, note: `the primary server of ${resource.componentKey}, not a replica`}]
+    return [{step, name: resource.name, note: 'not in the catalog: its primary is read through ARM (sourceServerResourceId) when the run starts'}]
+  })
 }
 
 /**
@@ -341,6 +367,14 @@ export function renderPlan(plan: RunPlan): string {
     lines.push('')
   }
   if (plan.notActedOn) lines.push(`Not acted on: ${plan.notActedOn}.`, '')
+  if (plan.replicas) {
+    lines.push(`Replica${plan.replicas.length === 1 ? '' : 's'} promoted:`)
+    for (const r of plan.replicas)
+      lines.push(
+        `  ${r.name}${r.component && !r.note ? ` — read replica of ${r.component} (server ${r.primary}${r.region ? `, in ${r.region}` : ''})` : ''}${r.note ? ` — ${r.note}` : ''}  (step ${r.step})`,
+      )
+    lines.push('')
+  }
   if (plan.guard) lines.push(...renderGuard(plan.guard, plan.environment), '')
   if (plan.evidence)
     lines.push(`Evidence: the journal streams to ${plan.evidence.container} (runs/<yyyy>/<mm>/<runId>/); components it changes are leased at locks/${plan.environment}/<component>.`)

@@ -36,7 +36,8 @@ export interface PrepareOptions {
   /** Environment variables (OPSBOOK_PARAM_<NAME>); default process.env. */
   env?: NodeJS.ProcessEnv
   /** Ask for missing params (a TTY is present); undefined means "cannot ask": missing params are exit 2. */
-  promptParams?: (missing: Array<{name: string; spec: ParamSpec}>, environment: Environment) => Promise<Record<string, string>>
+  /** `suggestions`: values the catalog knows for a string param (the read replicas a promotion can take). */
+  promptParams?: (missing: Array<{name: string; spec: ParamSpec; suggestions?: Array<{value: string; label: string}>}>, environment: Environment) => Promise<Record<string, string>>
 }
 
 export interface PreparedRun {
@@ -71,6 +72,15 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   let resolved = resolveParams(runbook, raw, environment, {environmentName: options.envName, context})
   if (resolved.missing.length > 0) {
     const missing = resolved.missing.map((name) => ({name, spec: runbook.params[name]!}))
+    // A param that names a read replica a step changes (the registry's replicaInputs) gets the catalog's replicas.
+    const {catalogReplicas, describeReplica, replicaReferences} = await import('./replica-owners.js')
+    const replicaParams = new Set(replicaReferences(runbook, {}).flatMap((r) => (r.param ? [r.param] : [])))
+    const replicaChoices = () => {
+      const replicas = catalogReplicas(environment)
+      return replicas.length > 0
+        ? `, one of: ${replicas.map(describeReplica).join(', ')}`
+        : ` (no component of ${options.envName} lists a read replica under replicas:; a replica's Azure name or resource id works too)`
+    }
     if (!options.promptParams)
       throw new ValidationError(
         missing.map(({name, spec}) => ({
@@ -78,11 +88,12 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
           message:
             spec.type === 'target'
               ? `missing param "${name}" (${describeParam(spec)}): pass --target <component>, one of: ${targetChoices(spec, environment)}`
-              : `missing param "${name}" (${describeParam(spec)}): pass --param ${name}=… or set OPSBOOK_PARAM_${name.toUpperCase().replaceAll('-', '_')}`,
+              : `missing param "${name}" (${describeParam(spec)}): pass --param ${name}=… or set OPSBOOK_PARAM_${name.toUpperCase().replaceAll('-', '_')}${replicaParams.has(name) ? replicaChoices() : ''}`,
         })),
         `runbook ${runbook.name} needs params that were not given and there is no terminal to ask on:`,
       )
-    Object.assign(raw, await options.promptParams(missing, environment))
+    const replicas = catalogReplicas(environment).map((r) => ({value: r.name, label: describeReplica(r)}))
+    Object.assign(raw, await options.promptParams(missing.map((m) => (replicaParams.has(m.name) && replicas.length > 0 ? {...m, suggestions: replicas} : m)), environment))
     resolved = resolveParams(runbook, raw, environment, {environmentName: options.envName, context})
   }
   // forEach steps become one step per component (deterministic, so plan, run and resume see the same ids).
@@ -233,9 +244,15 @@ export interface RunResult {
   environment: string
   status: RunStatus
   exitCode: ExitCodeT
+  /** A resumed run: the first segment's start (evidence/segments.ts). */
   startedAt: string
   finishedAt: string
+  /** Elapsed from startedAt to finishedAt (for a resumed run, the pauses before each resume included). */
   durationMs: number
+  /** A resumed run only: the sum of its segments' durations, the time opsbook was running. */
+  activeMs?: number
+  /** A resumed run only: each process that wrote it. */
+  segments?: Array<{startedAt: string; durationMs?: number; status?: string}>
   steps: Array<{id: string; uses: string; phase: string; status: string; durationMs?: number; attempts?: number; error?: string}>
   outputs: Record<string, unknown>
   /** Drills: measured RTO/RPO per component against the objectives. */

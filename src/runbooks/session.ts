@@ -176,7 +176,7 @@ async function runConnected(
   }
   let runFinished = false
   journalLoss = (message) => {
-    if (!runFinished) void emit({type: 'run.note', message, data: {leaseLost: true}}).catch(() => undefined)
+    if (!runFinished) void emit({type: 'run.note', message, data: {leaseLost: true, warning: true}}).catch(() => undefined)
   }
 
   const {executeRunbook} = await import('./engine.js')
@@ -232,7 +232,8 @@ async function runConnected(
           .catch(() => undefined)
       : undefined
   const [{buildSummary}, {completeRun}] = await Promise.all([import('../evidence/summary.js'), import('../evidence/seal.js')])
-  const segments = await runSegments(journal.path)
+  // A resumed run: the whole run's start, elapsed time and active time, from the journal (evidence/segments.ts).
+  const times = await resumedTimes(journal.path)
   const summary = buildSummary({
     runId,
     runbook,
@@ -246,7 +247,8 @@ async function runConnected(
     overrides: overrides.map(({kind, reason, by, at}) => ({kind, reason, by, at})),
     azurePrincipal: principal,
     resumedFrom: options.resume?.runId,
-    extra: {...(evidence.store ? {evidenceStore: evidence.store} : {}), ...(segments.length > 1 ? {segments} : {})},
+    ...(times ? {times} : {}),
+    extra: {...(evidence.store ? {evidenceStore: evidence.store} : {})},
     redactor,
   })
   // summary.json and report.md, then the seal binding them (and request.json) to the chain as its last line.
@@ -266,9 +268,10 @@ async function runConnected(
     environment: envName,
     status: outcome.status,
     exitCode: exitCodeForOutcome(outcome),
-    startedAt: outcome.startedAt,
-    finishedAt: outcome.finishedAt,
-    durationMs: outcome.durationMs,
+    startedAt: times?.startedAt ?? outcome.startedAt,
+    finishedAt: times?.finishedAt ?? outcome.finishedAt,
+    durationMs: times?.durationMs ?? outcome.durationMs,
+    ...(times ? {activeMs: times.activeMs, segments: times.segments} : {}),
     steps: outcome.steps.map((s) => ({id: s.id, uses: s.uses, phase: s.phase, status: s.status, durationMs: s.durationMs, attempts: s.attempts, error: s.error?.message})),
     outputs: outcome.outputs,
     objectives: outcome.outputs.objectives,
@@ -337,24 +340,14 @@ function leaseLost(leases: OpenedEvidence['leases']): string | undefined {
   return `the lease on component "${lost.component}" is lost or could not be renewed (another run may hold it now): no more changes are started`
 }
 
-/** Each process that wrote this run (a resumed run has several): when it started and how long it ran. */
-async function runSegments(journalPath: string): Promise<Array<{startedAt: string; durationMs?: number; status?: string}>> {
-  const {readJournal} = await import('../evidence/journal.js')
-  const segments: Array<{startedAt: string; durationMs?: number; status?: string}> = []
+/** The whole run's times when it was resumed (several segments), read from its journal; undefined otherwise. */
+async function resumedTimes(journalPath: string): Promise<import('../evidence/segments.js').RunTimes | undefined> {
+  const [{readFile}, {journalTextLines, resumedRunTimes}] = await Promise.all([import('node:fs/promises'), import('../evidence/segments.js')])
   try {
-    for (const line of await readJournal(journalPath)) {
-      if (line.type === 'run.started') segments.push({startedAt: line.ts})
-      const current = segments.at(-1)
-      if (!current) continue
-      if (line.type === 'run.finished') {
-        current.durationMs = Number(line.data.durationMs)
-        current.status = String(line.data.status)
-      } else current.durationMs = Date.parse(line.ts) - Date.parse(current.startedAt)
-    }
+    return resumedRunTimes(journalTextLines(await readFile(journalPath, 'utf8')))
   } catch {
-    return []
+    return undefined
   }
-  return segments
 }
 
 function describeWriteError(error: unknown): string {
@@ -369,7 +362,7 @@ function withoutSecrets(raw: Record<string, string>, runbook: PreparedRun['runbo
 
 function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDecision[], store: OpenedEvidence['store'], notificationProblems: string[]): RunEvent[] {
   const notes: RunEvent[] = []
-  for (const problem of notificationProblems) notes.push({type: 'run.note', message: `warning: ${problem}`, data: {notification: 'unresolved'}})
+  for (const problem of notificationProblems) notes.push({type: 'run.note', message: `warning: ${problem}`, data: {notification: 'unresolved', warning: true}})
   for (const c of confirmations) notes.push({type: 'approval.decided', step: 'run', decision: c})
   for (const o of overrides) notes.push({type: 'run.note', message: `override: ${o.detail}; reason: ${o.reason}`, data: {override: o}})
   if (store)

@@ -8,12 +8,15 @@ import {targetAccepts, type ParamSpec} from '../runbooks/model.js'
 import {coerceParam} from '../runbooks/params.js'
 
 /** Ask for each missing param; returns raw strings, coerced later exactly like --param values. */
-export async function promptForParams(missing: Array<{name: string; spec: ParamSpec}>, environment: Environment): Promise<Record<string, string>> {
+export async function promptForParams(
+  missing: Array<{name: string; spec: ParamSpec; suggestions?: Array<{value: string; label: string}>}>,
+  environment: Environment,
+): Promise<Record<string, string>> {
   const prompts = await import('@inquirer/prompts')
   const context = {output: process.stderr}
   const answers: Record<string, string> = {}
   try {
-    for (const {name, spec} of missing) {
+    for (const {name, spec, suggestions} of missing) {
       // The same check as --param, so an answer the prompt accepts is never rejected by the run afterwards.
       const validate = (value: string) => {
         const result = coerceParam(name, spec, value, environment)
@@ -53,7 +56,13 @@ export async function promptForParams(missing: Array<{name: string; spec: ParamS
           answers[name] = await prompts.input({message, validate}, context)
           break
         default:
-          answers[name] = await prompts.input({message, validate}, context)
+          // A value the catalog knows (the replicas a promotion can take) is offered as the default and named.
+          answers[name] = await prompts.input(
+            suggestions?.length
+              ? {message: `${message} (the catalog's: ${suggestions.map((s) => s.label).join(', ')})`, default: suggestions[0]!.value, validate}
+              : {message, validate},
+            context,
+          )
       }
     }
   } catch (error) {

@@ -63,7 +63,8 @@ export class PlainReporter implements Reporter {
       case 'run.interrupted':
         return `⚠ interrupted (${event.signal}): stopping, rolling back and running finally steps`
       case 'run.note':
-        return `• ${event.message}`
+        // A warning the session already wrote live to stderr (session.ts `warn`): shown once, not again here.
+        return event.data?.warning === true ? undefined : `• ${event.message}`
       case 'run.finished':
         return `${event.status === 'succeeded' ? '✔' : '✖'} run ${event.status} in ${humanDuration(event.durationMs)}${
           event.leftBehind.length > 0 ? `; needs a human: ${event.leftBehind.join(', ')}` : ''

@@ -4,6 +4,7 @@
  */
 import Table from 'cli-table3'
 import {headlineOutputs} from '../evidence/outputs.js'
+import {describeRunDuration, describeSegments} from '../evidence/segments.js'
 import type {RunResult} from '../runbooks/runner.js'
 import {humanDuration} from '../support/duration.js'
 
@@ -39,9 +40,19 @@ export function printRunSummary(result: RunResult, out: NodeJS.WritableStream = 
   if (rows.length > 0) out.write(`\nRecovery objectives (${result.environment}):\n${renderObjectives(rows)}\n`)
   const outputs = headlineOutputs(result.outputs ?? {})
   if (outputs.length > 0) out.write(`\nOutputs:\n${outputs.map((o) => `  ${o.label}: ${o.value}`).join('\n')}\n`)
-  for (const warning of result.warnings) out.write(`warning: ${warning}\n`)
+  // Each warning was written to stderr the moment it arose (`warning: …`, next to the step it concerns, in a CI log
+  // as on a terminal): the summary counts them and says where they are rather than print each a second time. The
+  // list stays in `--json` output (`warnings`) and, for notification and lease problems, in the journal.
+  if (result.warnings.length > 0) out.write(`\n${warningCount(result.warnings.length)} during the run, printed above as ${result.warnings.length === 1 ? 'it' : 'they'} arose (lines starting "warning:")\n`)
   for (const o of result.overrides) out.write(`override: ${o.detail} — reason: ${o.reason}\n`)
   if (result.leftBehind.length > 0) out.write(`\nNEEDS A HUMAN — left behind:\n${result.leftBehind.map((l) => `  - ${l}`).join('\n')}\n`)
-  out.write(`\nrun ${result.runId}: ${result.status} in ${humanDuration(result.durationMs)}\n  journal ${result.journal}\n`)
+  // A resumed run: the whole run's elapsed and running time, and each segment (evidence/segments.ts).
+  out.write(`\nrun ${result.runId}: ${result.status} in ${describeRunDuration(result)}\n`)
+  if (result.segments) out.write(`${describeSegments(result.segments).map((line) => `  ${line}`).join('\n')}\n`)
+  out.write(`  journal ${result.journal}\n`)
   if (result.status === 'interrupted') out.write(`  continue with: opsbook resume ${result.runId}\n`)
+}
+
+function warningCount(n: number): string {
+  return `⚠ ${n} warning${n === 1 ? '' : 's'}`
 }

@@ -64,10 +64,20 @@ describe('windows across the 2026 daylight-saving changes (each occurrence in it
     expect(occurrenceOn(amsterdam, '2026-04-05')).toEqual([['2026-04-05T00:00:00.000Z', '2026-04-05T02:00:00.000Z']])
   })
 
-  it('Europe, fall back (2026-10-25): the window still closes at 04:00 local (03:00Z), not at 03:00 local', () => {
+  it('Europe, fall back (2026-10-25): opens at the first 02:00 (CEST, 00:00Z) and closes at 04:00 CET (03:00Z), three hours', () => {
     expect(occurrenceOn(amsterdam, '2026-10-18')).toEqual([['2026-10-18T00:00:00.000Z', '2026-10-18T02:00:00.000Z']])
-    expect(occurrenceOn(amsterdam, '2026-10-25')).toEqual([['2026-10-25T01:00:00.000Z', '2026-10-25T03:00:00.000Z']])
+    expect(occurrenceOn(amsterdam, '2026-10-25')).toEqual([['2026-10-25T00:00:00.000Z', '2026-10-25T03:00:00.000Z']])
+    // 02:30 CEST, during the first 02:00–03:00: the window is open (it was reported closed until the second 02:00)
+    expect(openOccurrence(amsterdam, new Date('2026-10-25T00:30:00Z'))?.opensAt.toISOString()).toBe('2026-10-25T00:00:00.000Z')
     expect(openOccurrence(amsterdam, new Date('2026-10-25T02:30:00Z'))).toBeDefined() // 03:30 CET
+    expect(openOccurrence(amsterdam, new Date('2026-10-25T03:00:00Z'))).toBeUndefined() // 04:00 CET
+    expect(openOccurrence(amsterdam, new Date('2026-10-24T23:59:00Z'))).toBeUndefined() // 01:59 CEST
+  })
+
+  it('a window ending inside the repeated hour ends at its first occurrence too (RFC 5545 §3.3.5)', () => {
+    const early: MaintenanceWindow = {recurrence: 'weekly', day: 'Sunday', start: '01:00', end: '02:30', timeZone: 'Europe/Amsterdam'}
+    // 01:00 CEST (23:00Z Saturday) → the first 02:30, CEST (00:30Z)
+    expect(occurrenceOn(early, '2026-10-24')).toEqual([['2026-10-24T23:00:00.000Z', '2026-10-25T00:30:00.000Z']])
   })
 
   it('US, spring forward (2026-03-08) and fall back (2026-11-01)', () => {
@@ -75,8 +85,8 @@ describe('windows across the 2026 daylight-saving changes (each occurrence in it
     // 01:00 EST → 03:00 EDT: one hour long
     expect(occurrenceOn(newYork, '2026-03-08')).toEqual([['2026-03-08T06:00:00.000Z', '2026-03-08T07:00:00.000Z']])
     expect(occurrenceOn(newYork, '2026-03-15')).toEqual([['2026-03-15T05:00:00.000Z', '2026-03-15T07:00:00.000Z']])
-    // 01:00 is ambiguous on 2026-11-01: taken at the later offset (EST); the window ends at 03:00 EST
-    expect(occurrenceOn(newYork, '2026-11-01')).toEqual([['2026-11-01T06:00:00.000Z', '2026-11-01T08:00:00.000Z']])
+    // 01:00 is repeated on 2026-11-01: the first, 01:00 EDT (05:00Z); the window ends at 03:00 EST (08:00Z), 3 h
+    expect(occurrenceOn(newYork, '2026-11-01')).toEqual([['2026-11-01T05:00:00.000Z', '2026-11-01T08:00:00.000Z']])
     expect(occurrenceOn(newYork, '2026-11-08')).toEqual([['2026-11-08T06:00:00.000Z', '2026-11-08T08:00:00.000Z']])
   })
 
@@ -92,6 +102,12 @@ describe('windows across the 2026 daylight-saving changes (each occurrence in it
     expect(before.validUntil?.toISOString()).toBe('2026-04-05T00:00:00.000Z')
     expect(weeklyUtcSlot(amsterdam, new Date('2026-07-01T12:00:00Z'))).toMatchObject({dayName: 'Sunday', startHour: 0})
     expect(weeklyUtcSlot(amsterdam, new Date('2026-11-01T12:00:00Z'))).toMatchObject({dayName: 'Sunday', startHour: 1})
+    // the PostgreSQL/Redis slot for the DST Sundays themselves: the fall-back one starts at the first 02:00 (00:00Z)
+    // and lasts 3 h; the spring-forward one starts at 03:00 CEST (01:00Z) and lasts 1 h
+    const fallBack = weeklyUtcSlot(amsterdam, new Date('2026-10-20T12:00:00Z'))
+    expect(fallBack).toMatchObject({dayName: 'Sunday', startHour: 0, startMinute: 0, durationMinutes: 180})
+    expect(fallBack.validUntil?.toISOString()).toBe('2026-11-01T01:00:00.000Z')
+    expect(weeklyUtcSlot(amsterdam, new Date('2026-03-25T12:00:00Z'))).toMatchObject({dayName: 'Sunday', startHour: 1, durationMinutes: 60})
   })
 })
 

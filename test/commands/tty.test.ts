@@ -47,4 +47,15 @@ describe('on a terminal', () => {
     expect(code).toBe(0)
     expect(screen).not.toContain('hunter2-top-secret')
   })
+
+  it('asking for the replica of plan pg-promote-replica names the catalog\'s replicas and offers the first', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'opsbook-tty-'))
+    cpSync(join(repoRoot, 'runbooks.yaml'), join(cwd, 'runbooks.yaml'))
+    const {code, screen} = await onPty(`node ${binRun} plan pg-promote-replica --env local`, cwd, [{when: 'pg-shop-orders-dr (replica of orders-db', send: '\r'}])
+    // (the prompt wraps at the terminal's width)
+    expect(screen.replace(/\s+/g, ' ')).toContain("(the catalog's: pg-shop-orders-dr (replica of orders-db, server pg-shop-orders, in westus))")
+    expect(code).toBe(0)
+    expect(screen).toContain('pg-shop-orders-dr — read replica of orders-db (server pg-shop-orders, in westus)  (step promote)')
+  })
 })
+

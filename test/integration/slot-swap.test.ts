@@ -8,7 +8,8 @@ import {readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {deploy, requests, runRunbookInProcess as runRunbook, sdkServices, servedVersion, startLocalEmulator} from './support.js'
+import {runCli} from '../helpers/cli.js'
+import {deploy, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, servedVersion, startLocalEmulator} from './support.js'
 
 const SITE = 'app-shop-storefront'
 let emulator: RunningEmulator
@@ -115,4 +116,69 @@ describe('slot-swap', () => {
     expect(emulator.state.activity.list().slice(from).filter((e) => e.kind === 'webapp.swap')).toHaveLength(2)
     expect(await servedVersion(emulator, SITE)).toEqual({status: 200, version: 'v30'})
   })
+
+  // Ctrl-C after phase 1 of a swap with preview (production's slot settings applied to the slot), while the swap step
+  // gates the slot: the pair used to stay "prepared for swap" unless roundTrip was set — staging kept production's
+  // slot settings and every later swap got 409 — because only round trips reset the preview in teardown.
+  /** slot-swap with preview through the spawned CLI, Ctrl-C once phase 1 is applied and the swap step gates the slot. */
+  async function interruptedAfterPreview(production: string, slot: string) {
+    await siteAuthentication(false)
+    onTestFinished(() => siteAuthentication(true))
+    await deploy(emulator, SITE, 'production', production)
+    await deploy(emulator, SITE, 'staging', slot)
+    const from = emulator.requestLog().length
+    // The slot answers its health path until the preview is applied, then fails: the swap step's own gate keeps
+    // retrying (that is where Ctrl-C lands), and the slot-gate step before it passed.
+    const faults = emulator.faults as {isSlotUnhealthy(site: string, slot: string): boolean}
+    const unhealthy = faults.isSlotUnhealthy.bind(faults)
+    const previewApplied = () => requests(emulator).slice(from).some((r) => r.method === 'POST' && /\/applySlotConfig$/i.test(r.path))
+    faults.isSlotUnhealthy = (site, name) => unhealthy(site, name) || (name.toLowerCase() === 'staging' && previewApplied())
+    onTestFinished(() => void (faults.isSlotUnhealthy = unhealthy))
+    let interrupted = false
+    const run = await runCli(['run', 'slot-swap', '--env', 'local', '--json', '--yes', ...args], {
+      cwd: scratchDir(),
+      env: emulator.env(),
+      timeoutMs: 90_000,
+      onOutput: (text, child) => {
+        if (!interrupted && text.includes('production settings applied (swap with preview)')) {
+          interrupted = true
+          child.kill('SIGINT')
+        }
+      },
+    })
+    expect(interrupted, run.stderr).toBe(true)
+    const web = await sdkServices(emulator).web()
+    return {run, json: JSON.parse(run.stdout), from, staging: await web.webApps.getSlot('rg-shop-local', SITE, 'staging')}
+  }
+
+  it('Ctrl-C while the previewed slot is gated: teardown resets the preview, production untouched (exit 130)', async () => {
+    const {run, json, from, staging} = await interruptedAfterPreview('v40', 'v41')
+    // Nothing is left prepared: staging has its own slot settings back, a later swap is not refused.
+    expect(staging.targetSwapSlot ?? undefined).toBeUndefined()
+    expect(run.code, run.stderr).toBe(130)
+    expect(json.leftBehind).toEqual([])
+    expect(json.steps.find((s: {id: string; phase: string}) => s.id === 'reset-preview' && s.phase === 'finally')).toMatchObject({status: 'succeeded'})
+    // phase 1, then teardown's reset of each slot of the prepared pair (the slot first, then production: a no-op)
+    const posts = requests(emulator).slice(from).filter((r) => r.method === 'POST').map((r) => r.path.replace(/^.*\/sites\/[^/]+/i, '').toLowerCase())
+    expect(posts).toEqual(['/slots/staging/applyslotconfig', '/slots/staging/resetslotconfig', '/resetslotconfig'])
+    expect(swapRequests(from)).toEqual([])
+    expect(await servedVersion(emulator, SITE)).toEqual({status: 200, version: 'v40'})
+  }, 120_000)
+
+  it('when teardown cannot reset the preview it says exactly what is left and how to reset it (exit 3)', async () => {
+    // Azure refuses the reset (409) whatever is tried.
+    emulator.faults.set({transient: {rate: 1, status: 409, operations: ['webapp.resetSlotConfigSlot']}})
+    const {run, json, staging} = await interruptedAfterPreview('v42', 'v43')
+    emulator.faults.clear()
+    expect(staging.targetSwapSlot).toBe('production')
+    expect(run.code, run.stderr).toBe(3)
+    expect(json.leftBehind.join('\n')).toContain(
+      "slots staging→production are still prepared for swap (a swap with preview is pending): app-shop-storefront/staging runs with production's slot settings and Azure refuses any other swap (409) until it is reset — az webapp deployment slot swap --resource-group rg-shop-local --name app-shop-storefront --slot staging --target-slot staging --action reset",
+    )
+    expect(await servedVersion(emulator, SITE)).toEqual({status: 200, version: 'v42'})
+    // what the user is told to run works: the reset, by hand
+    const web = await sdkServices(emulator).web()
+    await web.webApps.resetSlotConfigurationSlot('rg-shop-local', SITE, 'staging')
+    expect((await web.webApps.getSlot('rg-shop-local', SITE, 'staging')).targetSwapSlot ?? undefined).toBeUndefined()
+  }, 120_000)
 })

@@ -72,6 +72,16 @@ describe('window guard', () => {
     expect(decideGuards({runbook: drill, env, components: ['orders-db'], at, expected: expectedDuration({expectedDurationMs: 30 * 60_000}, [])}).allowed).toBe(true)
   })
 
+  it('on 2026-10-25 (fall back) the window opens at the first 02:00 (00:00Z) and gives a run its three hours', () => {
+    // 02:10 CEST, before the clocks go back: inside the window (it used to wait for the second 02:00, 01:00Z)
+    const first = decideGuards({runbook: drill, env, components: ['orders-db'], at: new Date('2026-10-25T00:10:00Z'), expected: hour})
+    expect(first.allowed).toBe(true)
+    expect(first.components[0]).toMatchObject({allowed: true, closesAt: '2026-10-25T03:00:00.000Z'})
+    // a 2.5-hour run started at the first 02:00 still ends before 04:00 CET (03:00Z)
+    const long = expectedDuration({expectedDurationMs: 150 * 60_000}, [])
+    expect(decideGuards({runbook: drill, env, components: ['orders-db'], at: new Date('2026-10-25T00:00:00Z'), expected: long}).allowed).toBe(true)
+  })
+
   it('expected duration: declared, else the median of past runs', () => {
     expect(expectedDuration({}, [10, 40, 20]).ms).toBe(20)
     expect(expectedDuration({}, [10, 40, 20, 30]).ms).toBe(25)

@@ -1,7 +1,8 @@
 import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {buildPlan} from '../../src/runbooks/plan.js'
+import {buildPlan, renderPlan} from '../../src/runbooks/plan.js'
+import {ValidationError} from '../../src/errors.js'
 import {prepareRun} from '../../src/runbooks/runner.js'
 import {BUILT_IN_RUNBOOK_PARAMS} from '../emulator/az-plan-lines.js'
 import {repoRoot} from '../helpers/cli.js'
@@ -40,6 +41,29 @@ describe('plan renders what it knows', () => {
     const plan = buildPlan(await prepare('pg-promote-replica', {replica: 'pg-shop-orders-dr'}))
     const promote = plan.steps.flatMap((s) => s.az).find((l) => l.includes('replica promote'))
     expect(promote).toMatch(/# needs az newer than 2\.45; with az 2\.45: az postgres flexible-server replica stop-replication --resource-group rg-shop-local --name pg-shop-orders-dr/)
+  })
+})
+
+// `plan pg-promote-replica` printed the replica only as a step input, and without --param replica it exited 2 naming
+// no replica at all: the user had to find the names elsewhere. The registry declares which input names a replica.
+describe('plan of a replica promotion names the replica and whose it is', () => {
+  it('shows the replica promoted, its primary component, server and region', async () => {
+    const plan = buildPlan(await prepare('pg-promote-replica', {replica: 'pg-shop-orders-dr'}))
+    expect(plan.replicas).toEqual([{step: 'promote', name: 'pg-shop-orders-dr', component: 'orders-db', primary: 'pg-shop-orders', region: 'westus'}])
+    expect(renderPlan(plan)).toContain('Replica promoted:\n  pg-shop-orders-dr — read replica of orders-db (server pg-shop-orders, in westus)  (step promote)')
+  })
+
+  it('without --param replica, exit 2 lists the replicas the catalog declares', async () => {
+    const error = await prepare('pg-promote-replica').then(() => undefined, (e: unknown) => e)
+    expect(error).toBeInstanceOf(ValidationError)
+    expect((error as ValidationError).message + JSON.stringify((error as ValidationError).problems)).toContain(
+      'pass --param replica=… or set OPSBOOK_PARAM_REPLICA, one of: pg-shop-orders-dr (replica of orders-db, server pg-shop-orders, in westus)',
+    )
+  })
+
+  it('a replica the catalog does not list is named, with where its primary will be read from', async () => {
+    const plan = buildPlan(await prepare('pg-promote-replica', {replica: 'pg-adhoc-replica'}))
+    expect(renderPlan(plan)).toContain('pg-adhoc-replica — not in the catalog: its primary is read through ARM (sourceServerResourceId) when the run starts')
   })
 })
 

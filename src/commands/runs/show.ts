@@ -9,10 +9,11 @@ export default class RunsShow extends BaseCommand<RunDetails> {
 
   async run(): Promise<RunDetails> {
     const {args, flags} = await this.parse(RunsShow)
-    const [{showRun}, {opsbookRoot}, {humanDuration}] = await Promise.all([
+    const [{showRun}, {opsbookRoot}, {humanDuration}, {describeRunDuration, describeSegments}] = await Promise.all([
       import('../../evidence/runs-store.js'),
       import('../../runbooks/runner.js'),
       import('../../support/duration.js'),
+      import('../../evidence/segments.js'),
     ])
     const details = await showRun(opsbookRoot({catalogFlag: flags.catalog}), args.runId)
     const s = details.summary
@@ -24,7 +25,8 @@ export default class RunsShow extends BaseCommand<RunDetails> {
       for (const suggestion of r.why.suggestions) this.say(`  try: ${suggestion}`)
       return details
     }
-    this.say(`${details.runId}: ${details.status}${s ? ` — ${s.runbook.name} on ${s.environment}, ${humanDuration(s.durationMs)}, by ${s.who.osUser}${s.who.azurePrincipal ? ` (${s.who.azurePrincipal})` : ''}` : ''}`)
+    this.say(`${details.runId}: ${details.status}${s ? ` — ${s.runbook.name} on ${s.environment}, started ${s.startedAt}, ${describeRunDuration(s)}, by ${s.who.osUser}${s.who.azurePrincipal ? ` (${s.who.azurePrincipal})` : ''}` : ''}`)
+    if (s?.segments) this.say(`segments:\n${describeSegments(s.segments).map((line) => `  ${line}`).join('\n')}`)
     this.say(`journal ${details.journalPath}: ${details.chain.ok ? `hash chain OK (${details.chain.lines} lines)` : `HASH CHAIN BROKEN at line ${details.chain.firstBad?.line}: ${details.chain.firstBad?.reason}`}`)
     // summary.json edited after the run (its seal or the journal's events say otherwise): what follows is not the record.
     for (const problem of details.summaryProblems) this.say(`EVIDENCE CHANGED AFTER THE RUN: ${problem}`)
