@@ -13,8 +13,9 @@
  * and each segment's run.started says so (`armWrites: true`). Verify looks every recorded write up with
  * ActivityLogs_List filtered by its correlation id (`$filter=eventTimestamp ge … and eventTimestamp le … and
  * correlationId eq …`, azure-rest-api-specs monitor/…/stable/2015-04-01/activityLogs_API.json) and judges each step:
- * - witnessed: every write has an event with the same correlationId and resource, status Accepted or Succeeded, at a
- *   time within the step (± {@link CLOCK_SKEW_MS} for the two clocks);
+ * - witnessed: every write has an event with the same correlationId, resource and operation, status Accepted or
+ *   Succeeded, at a time within the step (± {@link CLOCK_SKEW_MS} for the two clocks), and no other write of the
+ *   journal claims the same correlation id;
  * - not witnessed: a write has no such event, or a step that changes something through ARM succeeded with no write
  *   recorded at all (what a forged segment looks like) — verify fails;
  * - not checkable: older than the Activity Log's 90 days ("Activity log events are retained in Azure for 90 days and
@@ -167,6 +168,8 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
   const steps: StepWitness[] = []
   let unreadable: WitnessReport['unreadable']
   let sawMarkedSegment = false
+  // A correlation id witnesses one write: a forger copying the ids of genuine writes into other steps is caught.
+  const claimed = new Map<string, string>()
   for (const c of candidates) {
     const base = {step: c.step, phase: c.phase, segment: c.segment, writes: c.writes.length}
     sawMarkedSegment ||= c.segmentMarked
@@ -204,11 +207,19 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
     const missing: string[] = []
     try {
       for (const write of c.writes) {
+        const id = write.correlationId.toLowerCase()
+        const owner = claimed.get(id)
+        if (owner !== undefined) {
+          missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId} is already the record of ${owner})`)
+          continue
+        }
+        claimed.set(id, `${write.method} ${write.resourceId} in step ${c.step}`)
         const events = await reader.byCorrelationId(write.correlationId, new Date(Math.max(from, oldest)), new Date(Math.min(to, now.getTime())))
         const match = events.find(
           (e) =>
             e.correlationId.toLowerCase() === write.correlationId.toLowerCase() &&
             e.resourceId.toLowerCase() === write.resourceId.toLowerCase() &&
+            (!e.operationName || !write.operation || e.operationName.toLowerCase() === write.operation.toLowerCase()) &&
             ACCEPTED.has(e.status.toLowerCase()) &&
             Date.parse(e.eventTimestamp) >= from &&
             Date.parse(e.eventTimestamp) <= to,

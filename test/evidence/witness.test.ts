@@ -1,0 +1,146 @@
+/**
+ * Issue 16: a forged "resumed segment" (correct hashes, written by the journal writer itself) is caught by
+ * `evidence verify` with Azure's Activity Log as witness (src/evidence/witness.ts), and a real drill is witnessed.
+ * The drill runs against the emulator, whose ARM records every write it accepts in its Activity Log.
+ */
+import {randomUUID} from 'node:crypto'
+import {cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {Journal} from '../../src/evidence/journal.js'
+import {completeRun} from '../../src/evidence/seal.js'
+import type {RunSummary} from '../../src/evidence/summary.js'
+import {verifyRun, type RunWitness} from '../../src/evidence/verify.js'
+import {activityLogReader, ActivityLogUnreadable, witnessJournal, type ActivityLogReader} from '../../src/evidence/witness.js'
+import {repoRoot, runCliInProcess, scratchDir} from '../helpers/cli.js'
+import {sdkServices} from '../integration/support.js'
+import {parseLines, type Line} from './forge.js'
+import {tempDir} from './blob-helpers.js'
+
+let emulator: RunningEmulator
+let cwd: string
+let runId: string
+let reader: ActivityLogReader
+
+beforeAll(async () => {
+  emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
+  cwd = scratchDir()
+  // One component's drill: restore a copy, verify it, tear it down (a whole estate's drill is dr-drill.test's).
+  const run = await runCliInProcess(['run', 'dr-drill', '--env', 'local', '--component', 'orders-db', '--json'], {cwd, env: emulator.env()})
+  expect(run.code, run.stderr).toBe(0)
+  runId = JSON.parse(run.stdout).runId
+  reader = activityLogReader(sdkServices(emulator))
+}, 180_000)
+afterAll(async () => emulator?.stop())
+
+const runFolder = (root: string) => join(root, 'runs', runId)
+const witness = (overrides: Partial<RunWitness> = {}): RunWitness => ({mode: 'auto', reader, ...overrides})
+
+/**
+ * What a forger appends to a run that stopped before its teardown (a crash: legitimately resumable): the journal is
+ * cut before the first teardown step, then the resume's lines are appended by the journal writer (correct hashes) —
+ * run.started with resumedFrom, each teardown step started and succeeded with the genuine outputs, the genuine
+ * run.finished — and the run is sealed over the genuine summary. `arm` says what each forged step records.
+ */
+async function forgeResumedSegment(arm: (step: Line, earlier: Line[]) => unknown[] | undefined): Promise<{root: string; forged: string[]}> {
+  const root = tempDir('opsbook-witness-')
+  const genuine = parseLines(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'))
+  const cut = genuine.findIndex((l) => l.type === 'step.started' && l.data.phase !== 'main')
+  expect(cut, 'the drill has a teardown').toBeGreaterThan(0)
+  mkdirSync(runFolder(root), {recursive: true})
+  cpSync(join(cwd, '.opsbook', 'runs', runId, 'request.json'), join(runFolder(root), 'request.json'))
+  writeFileSync(join(runFolder(root), 'journal.jsonl'), readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8').split('\n').slice(0, cut).join('\n') + '\n')
+
+  const journal = await Journal.open(runId, root)
+  const first = genuine[0]!
+  await journal.append({type: 'run.started', ...first.data, resumedFrom: runId} as never)
+  const earlier = genuine.slice(0, cut).filter((l) => l.type === 'step.succeeded' && Array.isArray(l.data.arm))
+  const forged: string[] = []
+  for (const line of genuine.slice(cut)) {
+    if (line.type === 'step.started') await journal.append({type: 'step.started', step: line.step, ...line.data} as never)
+    if (line.type !== 'step.succeeded') continue
+    const {arm: _genuine, ...data} = line.data
+    const claimed = arm(line, earlier)
+    await journal.append({type: 'step.succeeded', step: line.step, ...data, ...(claimed ? {arm: claimed} : {})} as never)
+    if (first.data.steps.find((s: {id: string}) => s.id === line.step)?.changes) forged.push(line.step)
+  }
+  const finished = genuine.find((l) => l.type === 'run.finished')!
+  await journal.append({type: 'run.finished', ...finished.data} as never)
+  const summary = JSON.parse(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'summary.json'), 'utf8')) as RunSummary
+  await completeRun(journal, {...summary, journal: journal.state})
+  return {root, forged}
+}
+
+describe('evidence verify with the Activity Log as witness', () => {
+  it('witnesses every changing step of a real drill, through the CLI (exit 0)', async () => {
+    const report = await witnessJournal(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'), reader)
+    // restore and teardown at least; each with the ARM writes it made, all found.
+    expect(report.steps.length).toBeGreaterThanOrEqual(2)
+    expect(report.steps.filter((s) => s.verdict !== 'witnessed')).toEqual([])
+    expect(report.steps.every((s) => s.writes > 0)).toBe(true)
+    expect(report.steps.map((s) => s.phase)).toContain('finally')
+
+    const verified = await runCliInProcess(['evidence', 'verify', runId, '--env', 'local'], {cwd, env: emulator.env()})
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0)
+    expect(verified.stdout).toMatch(new RegExp(`activity log: ${report.steps.length} of ${report.steps.length} changing step\\(s\\) witnessed`))
+  })
+
+  for (const variant of [
+    {name: 'records no ARM write', arm: () => undefined, reason: /records no ARM write for it/},
+    {
+      name: 'records invented correlation ids',
+      arm: (step: Line) => [{method: 'DELETE', resourceId: String(step.data.outputs?.resourceId ?? '/subscriptions/x'), operation: 'Microsoft.DBforPostgreSQL/flexibleServers/delete', status: 202, correlationId: randomUUID(), at: new Date().toISOString()}],
+      reason: /no Activity Log event for DELETE .* \(correlation id [0-9a-f-]{36}\)/,
+    },
+    {
+      // Genuine ids of earlier steps' writes (which the Activity Log has), copied onto the forged teardown.
+      name: 'replays the correlation ids of earlier genuine writes',
+      arm: (_step: Line, earlier: Line[]) => earlier.flatMap((l) => l.data.arm as unknown[]),
+      reason: /is already the record of|none for this resource accepted within the step|no Activity Log event/,
+    },
+  ])
+    it(`fails a forged resumed segment that ${variant.name}, naming its steps (the hash chain holds)`, async () => {
+      const {root, forged} = await forgeResumedSegment(variant.arm)
+      try {
+        // Without the witness the forgery verifies: chain, seal and summary all hold.
+        const unwitnessed = await verifyRun(runId, {root})
+        expect(unwitnessed.checks.filter((c) => !c.ok)).toEqual([])
+
+        const result = await verifyRun(runId, {root, witness: witness()})
+        expect(result.ok).toBe(false)
+        const failures = result.checks.filter((c) => !c.ok).map((c) => c.message)
+        // Every forged changing step is named as not witnessed, in the resumed segment, with the reason.
+        expect(forged.length).toBeGreaterThan(0)
+        for (const step of forged) {
+          const message = failures.find((f) => f.startsWith(`activity log: step finally ${step} (resumed segment 1) is not witnessed: `))
+          expect(message, `${step} in ${failures.join('\n')}`).toBeDefined()
+          expect(message).toMatch(variant.reason)
+        }
+        expect(result.firstProblem).toMatch(/^activity log: step finally /)
+        // The genuine first segment stays witnessed.
+        expect(result.checks.find((c) => c.ok && c.message.startsWith('activity log:'))?.message).toMatch(/changing step\(s\) witnessed/)
+      } finally {
+        rmSync(root, {recursive: true, force: true})
+      }
+    })
+
+  it('reports what it cannot check: retention and a caller that may not read the Activity Log (fails only when required)', async () => {
+    const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+    const later = await witnessJournal(journal, reader, {now: new Date(Date.now() + 91 * 86_400_000)})
+    expect(later.steps.every((s) => s.verdict === 'not-checkable' && /90-day retention/.test(s.reason))).toBe(true)
+
+    const refused: ActivityLogReader = {
+      byCorrelationId: async () => {
+        throw new ActivityLogUnreadable('the signed-in identity may not read the Activity Log (403): it needs Microsoft.Insights/eventtypes/values/read on the subscription, e.g. the Monitoring Reader or Reader role', true)
+      },
+    }
+    const root = join(cwd, '.opsbook')
+    const auto = await verifyRun(runId, {root, witness: witness({reader: refused})})
+    expect(auto.ok).toBe(true)
+    expect(auto.checks.filter((c) => c.skipped && /Monitoring Reader or Reader/.test(c.message)).length).toBeGreaterThan(0)
+    const required = await verifyRun(runId, {root, witness: witness({reader: refused, mode: 'activity-log'})})
+    expect(required.ok).toBe(false)
+    expect(required.firstProblem).toMatch(/not checkable: .*Monitoring Reader or Reader/)
+  })
+})
