@@ -20,7 +20,7 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
     env: Flags.string({char: 'e', description: 'Environment whose evidence container holds the run (default: the run\'s own); for a bundle, compare its runs with that container'}),
     witness: Flags.string({
       description:
-        'Cross-check a run\'s ARM writes against Azure\'s Activity Log: auto (default) fails on a step the Activity Log does not witness and reports what it cannot check; activity-log also fails on what it cannot check; none skips it',
+        'Cross-check a run\'s ARM writes against Azure\'s Activity Log: auto (default) fails on a step the Activity Log does not witness and reports what it cannot check; activity-log also fails on what it cannot check; none skips it.',
       options: ['auto', 'activity-log', 'none'],
       default: 'auto',
     }),
