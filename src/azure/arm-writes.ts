@@ -56,7 +56,8 @@ const QUERY_POST = [/\/providers\/microsoft\.resourcegraph\/resources$/i, /\/met
 export function describeArmWrite(method: string, path: string): {resourceId: string; operation: string} | undefined {
   const upper = method.toUpperCase()
   if (!WRITE_METHODS.has(upper)) return undefined
-  const clean = decodeURIComponent(path).replace(/\/+$/, '')
+  // `//subscriptions/…` (arm-monitor joins resource ids unencoded) is the same path to ARM.
+  const clean = safeDecode(path).replace(/^\/+/, '/').replace(/\/+$/, '')
   if (!/^\/subscriptions\/[^/]+/i.test(clean)) return undefined
   if (upper === 'POST' && QUERY_POST.some((p) => p.test(clean))) return undefined
   const segments = clean.split('/').filter(Boolean)
@@ -96,5 +97,13 @@ export function armWritePolicy(armEndpoint: string): PipelinePolicy {
       if (described && correlationId) into.push({method: request.method.toUpperCase(), ...described, status: response.status, correlationId, at})
       return response
     },
+  }
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
   }
 }

@@ -16,14 +16,16 @@
  * - witnessed: every write has an event with the same correlationId, resource and operation, status Accepted or
  *   Succeeded, at a time within the step (± {@link CLOCK_SKEW_MS} for the two clocks), and no other write of the
  *   journal claims the same correlation id;
- * - not witnessed: a write has no such event, or a step that changes something through ARM succeeded with no write
- *   recorded at all (what a forged segment looks like) — verify fails;
+ * - not witnessed: a write has no such event, or a changing step of a resumed segment succeeded with no write recorded
+ *   and no earlier attempt of it was cut off by a crash (what a forged segment looks like) — verify fails;
  * - not checkable: older than the Activity Log's 90 days ("Activity log events are retained in Azure for 90 days and
  *   then deleted", https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log), the caller may not read
  *   the Activity Log (403: Microsoft.Insights/eventtypes/values/read, which Monitoring Reader and Reader grant,
  *   https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor#monitoring-reader), it could not
- *   be reached, the segment predates the recording, or the step changes only data planes (rows, keys, blobs: no ARM
- *   operation, so nothing in the Activity Log).
+ *   be reached, the segment predates the recording, the step changes only data planes (rows, keys, blobs: no ARM
+ *   operation, so nothing in the Activity Log), a step of the run's first segment made no ARM write (nothing left to
+ *   change), or a resumed step made none after a crash cut off its earlier attempt (that attempt's writes were never
+ *   journaled). `--witness activity-log` fails on these too.
  *
  * What it does not prove: that the forger did not have the same rights as the run. Someone holding the run's
  * credentials can make the real ARM calls (delete the copy) and journal them: then the Activity Log witnesses them,
@@ -108,6 +110,8 @@ interface Candidate {
   /** The action (`uses`) the run's first plan gives the step; undefined when the first plan does not list it. */
   uses?: string
   changes: boolean
+  /** The segment in which an earlier attempt of the step started and never ended (a crash cut it off), if any. */
+  cutOffIn?: number
 }
 
 /**
@@ -124,9 +128,12 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   let firstPlan: Map<string, {uses: string; changes: boolean}> | undefined
   let anyMarked = false
   const started = new Map<string, string>()
+  const cutOff = new Map<string, number>()
   const candidates: Candidate[] = []
   for (const line of lines) {
     if (line.type === 'run.started') {
+      // A step started in the segment that ends here and never ended: its attempt was cut off.
+      for (const key of started.keys()) if (!cutOff.has(key)) cutOff.set(key, segment)
       segment++
       segmentMarked = line.data.armWrites === true
       anyMarked ||= segmentMarked
@@ -138,12 +145,15 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const phase = String(line.data.phase ?? 'main')
     const key = `${phase} ${line.step}`
     if (line.type === 'step.started') started.set(key, line.ts)
-    if (line.type !== 'step.succeeded' && line.type !== 'step.failed') continue
+    if (line.type !== 'step.succeeded' && line.type !== 'step.failed' && line.type !== 'step.skipped') continue
+    const startedAt = started.get(key)
+    started.delete(key)
+    if (line.type === 'step.skipped') continue
     const writes = Array.isArray(line.data.arm) ? (line.data.arm as RecordedWrite[]) : []
     const planned = firstPlan?.get(line.step)
     const changes = planned?.changes ?? true
     if (writes.length === 0 && !(line.type === 'step.succeeded' && changes)) continue
-    candidates.push({step: line.step, phase, segment, segmentMarked, startedAt: started.get(key), endedAt: line.ts, writes, uses: planned?.uses, changes})
+    candidates.push({step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
   }
   return {candidates, marked: anyMarked}
 }
@@ -191,7 +201,23 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
         steps.push({...base, verdict: 'not-checkable', reason: `${c.uses} changes a data plane only, which the Activity Log does not record`})
         continue
       }
-      steps.push({...base, verdict: 'not-witnessed', reason: 'the journal says it succeeded but records no ARM write for it, so the Activity Log cannot confirm it'})
+      if (c.segment === 1) {
+        // The run's own first segment, uploaded as it ran: a teardown that found nothing left, a change through a
+        // data plane (blobs of a cache export), a component with nothing to do.
+        steps.push({...base, verdict: 'not-checkable', reason: 'it made no ARM write (nothing left to change, or a data-plane change): nothing for the Activity Log to witness'})
+        continue
+      }
+      if (c.cutOffIn !== undefined) {
+        // A crash cut its earlier attempt off: what that attempt did through ARM was not journaled, and the resume
+        // may rightly find nothing left to do (the scratch server already deleted).
+        steps.push({...base, verdict: 'not-checkable', reason: `it made no ARM write, and its earlier attempt in segment ${c.cutOffIn} was cut off unjournaled: the Activity Log's events for its resource say who changed it`})
+        continue
+      }
+      steps.push({
+        ...base,
+        verdict: 'not-witnessed',
+        reason: 'the journal says it succeeded but records no ARM write for it, and no earlier attempt of it was cut off, so the Activity Log cannot confirm it',
+      })
       continue
     }
     const from = Date.parse(c.startedAt ?? c.writes[0]!.at) - CLOCK_SKEW_MS
