@@ -45,12 +45,12 @@ export function isBundlePath(arg: string): boolean {
  * container), every run's files in the bundle must also be byte-identical to the blob copies: a bundle edited
  * consistently (chain, seal and manifest recomputed) still differs from the evidence in Blob.
  */
-export async function verifyBundle(path: string, options: {target?: EvidenceTarget} = {}): Promise<VerifyResult> {
+export async function verifyBundle(path: string, options: {target?: EvidenceTarget; witness?: RunWitness} = {}): Promise<VerifyResult> {
   return verifyBundleFiles(path, await readBundleFiles(path), options)
 }
 
 /** Verify a bundle's files (path inside the bundle → bytes), as read from a zip or folder named `path`. */
-export async function verifyBundleFiles(path: string, files: Map<string, Uint8Array>, options: {target?: EvidenceTarget} = {}): Promise<VerifyResult> {
+export async function verifyBundleFiles(path: string, files: Map<string, Uint8Array>, options: {target?: EvidenceTarget; witness?: RunWitness} = {}): Promise<VerifyResult> {
   const checks: VerifyCheck[] = []
   const manifestBytes = files.get(MANIFEST_FILE)
   if (!manifestBytes) return result('bundle', path, [{subject: MANIFEST_FILE, ok: false, message: `${MANIFEST_FILE}: missing, so nothing in the bundle can be checked`}])
@@ -101,6 +101,15 @@ export async function verifyBundleFiles(path: string, files: Map<string, Uint8Ar
     checks.push(await registeredManifestCheck(options.target, manifestBytes))
     checks.push(...(await compareBundleWithBlob(files, options.target)))
   }
+  // Each run's ARM writes against the Activity Log (with --env: the environment's subscription).
+  if (options.witness)
+    for (const entry of manifest.files) {
+      const runId = /^runs\/([^/]+)\/journal\.jsonl$/.exec(entry.path)?.[1]
+      const bytes = runId ? files.get(entry.path) : undefined
+      if (bytes)
+        for (const check of await journalWitnessChecks(Buffer.from(bytes).toString('utf8'), options.witness))
+          checks.push({...check, subject: `bundle runs/${runId}/ ${check.subject}`, message: `bundle runs/${runId}/ ${check.message}`})
+    }
   return result('bundle', path, checks)
 }
 
@@ -203,6 +212,11 @@ async function witnessRunChecks(runId: string, root: string, target: EvidenceTar
     }
   }
   if (journal === undefined) return []
+  return journalWitnessChecks(journal, witness)
+}
+
+/** The witness's checks for one journal's text. */
+async function journalWitnessChecks(journal: string, witness: RunWitness): Promise<VerifyCheck[]> {
   const {witnessJournal, witnessChecks} = await import('./witness.js')
   try {
     return witnessChecks(await witnessJournal(journal, witness.reader, {now: witness.now, dataPlaneActions: witness.dataPlaneActions}), witness.mode)

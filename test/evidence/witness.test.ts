@@ -4,6 +4,7 @@
  * The drill runs against the emulator, whose ARM records every write it accepts in its Activity Log.
  */
 import {randomUUID} from 'node:crypto'
+import {unzipSync} from 'fflate'
 import {cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -11,11 +12,11 @@ import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {Journal} from '../../src/evidence/journal.js'
 import {completeRun} from '../../src/evidence/seal.js'
 import type {RunSummary} from '../../src/evidence/summary.js'
-import {verifyRun, type RunWitness} from '../../src/evidence/verify.js'
+import {verifyBundleFiles, verifyRun, type RunWitness} from '../../src/evidence/verify.js'
 import {activityLogReader, ActivityLogUnreadable, witnessJournal, type ActivityLogReader} from '../../src/evidence/witness.js'
 import {repoRoot, runCliInProcess, scratchDir} from '../helpers/cli.js'
 import {sdkServices} from '../integration/support.js'
-import {parseLines, type Line} from './forge.js'
+import {parseLines, remanifest, type Line} from './forge.js'
 import {tempDir} from './blob-helpers.js'
 
 let emulator: RunningEmulator
@@ -165,6 +166,30 @@ describe('evidence verify with the Activity Log as witness', () => {
       for (const check of failing) expect(writeless.some((step) => check.message.includes(` ${step} (resumed segment 1) is not witnessed: `)), check.message).toBe(true)
       expect(auto.checks.find((c) => c.message.includes(`${teardown} (resumed segment 1)`))).toMatchObject({ok: true, skipped: true, message: expect.stringMatching(/not checkable: it made no ARM write, and its earlier attempt in segment 1 was cut off/)})
       expect((await verifyRun(runId, {root, witness: witness({mode: 'activity-log'})})).ok).toBe(false)
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+    }
+  })
+
+  it('witnesses a bundle\'s runs with --env, and fails a bundle whose journal was swapped for a forged one', async () => {
+    const exported = await runCliInProcess(['evidence', 'export', '--env', 'local', '--output', 'bundle.zip', '--json'], {cwd, env: emulator.env()})
+    expect(exported.code, exported.stderr).toBe(0)
+    const verified = await runCliInProcess(['evidence', 'verify', 'bundle.zip', '--env', 'local'], {cwd, env: emulator.env()})
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0)
+    expect(verified.stdout).toMatch(new RegExp(`bundle runs/${runId}/ activity log: \\d+ of \\d+ changing step\\(s\\) witnessed`))
+
+    // The forged run put into the bundle, manifest recomputed: the bundle verifies on its own, not with the witness.
+    const {root} = await forgeResumedSegment(() => undefined)
+    try {
+      const files = new Map(Object.entries(unzipSync(readFileSync(join(cwd, 'bundle.zip')))))
+      for (const file of ['journal.jsonl', 'summary.json', 'report.md']) files.set(`runs/${runId}/${file}`, readFileSync(join(runFolder(root), file)))
+      const forgedBundle = remanifest(files)
+      expect((await verifyBundleFiles('forged.zip', forgedBundle)).checks.filter((c) => !c.ok && !c.subject.startsWith('runs.csv'))).toEqual([])
+      const witnessed = await verifyBundleFiles('forged.zip', forgedBundle, {witness: witness()})
+      expect(witnessed.ok).toBe(false)
+      expect(witnessed.checks.filter((c) => !c.ok).map((c) => c.message)).toEqual(
+        expect.arrayContaining([expect.stringMatching(new RegExp(`^bundle runs/${runId}/ activity log: step .* \\(resumed segment 1\\) is not witnessed: `))]),
+      )
     } finally {
       rmSync(root, {recursive: true, force: true})
     }

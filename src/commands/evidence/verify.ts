@@ -20,7 +20,7 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
     env: Flags.string({char: 'e', description: 'Environment whose evidence container holds the run (default: the run\'s own); for a bundle, compare its runs with that container'}),
     witness: Flags.string({
       description:
-        'Cross-check a run\'s ARM writes against Azure\'s Activity Log: auto (default) fails on a step the Activity Log does not witness and reports what it cannot check; activity-log also fails on what it cannot check; none skips it.',
+        'Cross-check each run\'s ARM writes against Azure\'s Activity Log (a bundle\'s with --env): auto (default) fails on a step the Activity Log does not witness and reports what it cannot check; activity-log also fails on what it cannot check; none skips it.',
       options: ['auto', 'activity-log', 'none'],
       default: 'auto',
     }),
@@ -35,7 +35,8 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
       const {connectEvidence} = await import('../../evidence/sync.js')
       const connection = flags.env ? await connectEvidence({envName: flags.env, catalogFlag: flags.catalog}) : undefined
       try {
-        result = await verifyBundle(args.target, {target: connection?.target})
+        const witness = connection && flags.witness !== 'none' ? await runWitness(connection.services, flags.witness as 'auto' | 'activity-log') : undefined
+        result = await verifyBundle(args.target, {target: connection?.target, witness})
       } finally {
         await connection?.close()
       }
