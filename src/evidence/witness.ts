@@ -112,6 +112,8 @@ interface Candidate {
   changes: boolean
   /** The segment in which an earlier attempt of the step started and never ended (a crash cut it off), if any. */
   cutOffIn?: number
+  /** Whether an earlier segment's run.started has the armWrites mark. */
+  earlierMarked: boolean
 }
 
 /**
@@ -125,6 +127,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     .map((l) => JSON.parse(l) as JournalLineLike)
   let segment = 0
   let segmentMarked = false
+  let earlierMarked = false
   let firstPlan: Map<string, {uses: string; changes: boolean}> | undefined
   let anyMarked = false
   const started = new Map<string, string>()
@@ -135,6 +138,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
       // A step started in the segment that ends here and never ended: its attempt was cut off.
       for (const key of started.keys()) if (!cutOff.has(key)) cutOff.set(key, segment)
       segment++
+      earlierMarked ||= segmentMarked
       segmentMarked = line.data.armWrites === true
       anyMarked ||= segmentMarked
       if (!firstPlan) firstPlan = new Map((line.data.steps ?? []).map((s: {id: string; uses: string; changes: boolean}) => [s.id, {uses: s.uses, changes: Boolean(s.changes)}]))
@@ -153,7 +157,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const planned = firstPlan?.get(line.step)
     const changes = planned?.changes ?? true
     if (writes.length === 0 && !(line.type === 'step.succeeded' && changes)) continue
-    candidates.push({step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
+    candidates.push({step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
   }
   return {candidates, marked: anyMarked}
 }
@@ -177,16 +181,14 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
   const {candidates} = witnessCandidates(journalText)
   const steps: StepWitness[] = []
   let unreadable: WitnessReport['unreadable']
-  let sawMarkedSegment = false
   // A correlation id witnesses one write: a forger copying the ids of genuine writes into other steps is caught.
   const claimed = new Map<string, string>()
   for (const c of candidates) {
     const base = {step: c.step, phase: c.phase, segment: c.segment, writes: c.writes.length}
-    sawMarkedSegment ||= c.segmentMarked
-    if (!c.segmentMarked) {
+    if (!c.segmentMarked && c.writes.length === 0) {
       // A segment without the mark after one with it was not written by the opsbook that wrote the first.
       steps.push(
-        sawMarkedSegment && c.writes.length === 0
+        c.earlierMarked
           ? {...base, verdict: 'not-witnessed', reason: 'its segment does not record ARM writes, although an earlier segment of the run does: not written by opsbook'}
           : {...base, verdict: 'not-checkable', reason: 'recorded before opsbook journaled each step\'s ARM writes'},
       )

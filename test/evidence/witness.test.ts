@@ -216,3 +216,39 @@ describe('evidence verify with the Activity Log as witness', () => {
     expect(required.firstProblem).toMatch(/not checkable: .*Monitoring Reader or Reader/)
   })
 })
+
+describe('witnessJournal on journals it cannot fully check', () => {
+  const noEvents: ActivityLogReader = {byCorrelationId: async () => []}
+  const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, s)).toISOString()
+  const plan = [{id: 'restore', uses: 'postgres.restore', phase: 'main', changes: true, needs: []}]
+  const journal = (events: Array<[string, string | null, Record<string, unknown>]>) =>
+    events.map(([type, step, data], i) => JSON.stringify({seq: i + 1, ts: at(i), runId: 'r', type, step, data, prev: ''})).join('\n') + '\n'
+  const now = new Date(Date.UTC(2026, 11, 2))
+
+  it('takes a journal written before ARM writes were recorded as not checkable', async () => {
+    const text = journal([
+      ['run.started', null, {steps: plan}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}}],
+    ])
+    expect((await witnessJournal(text, noEvents, {now})).steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'not-checkable', reason: expect.stringMatching(/recorded before/)})])
+  })
+
+  it('fails a resumed segment without the mark after a marked one, and a step the first plan does not have', async () => {
+    const text = journal([
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['run.finished', null, {status: 'interrupted'}],
+      ['run.started', null, {steps: [...plan, {id: 'cleanup', uses: 'drill.teardown', phase: 'finally', changes: true, needs: []}]}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}}],
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['step.started', 'cleanup', {phase: 'finally'}],
+      ['step.succeeded', 'cleanup', {phase: 'finally', outputs: {}, arm: [{method: 'DELETE', resourceId: '/subscriptions/s/x', correlationId: randomUUID(), at: at(7)}]}],
+    ])
+    const {steps} = await witnessJournal(text, noEvents, {now})
+    expect(steps).toEqual([
+      expect.objectContaining({step: 'restore', segment: 2, verdict: 'not-witnessed', reason: expect.stringMatching(/does not record ARM writes, although an earlier segment/)}),
+      expect.objectContaining({step: 'cleanup', segment: 3, verdict: 'not-witnessed', reason: expect.stringMatching(/not a step of the run's plan/)}),
+    ])
+  })
+})
