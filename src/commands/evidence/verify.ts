@@ -11,7 +11,7 @@ async function runWitness(services: AzureServices, mode: 'auto' | 'activity-log'
 }
 
 export default class EvidenceVerify extends BaseCommand<VerifyResult> {
-  static override summary = 'Check evidence: a bundle against its manifest and hash chains, or a run\'s local journal against its blob copy'
+  static override summary = 'Check evidence: a bundle against its manifest and hash chains, or a run\'s local journal against its blob copy; each run\'s ARM writes against Azure\'s Activity Log'
   static override description =
     'Exit 0 when everything holds; exit 1 naming the first bad file or journal line. For a run id, each changing step\'s ARM writes (journaled with ARM\'s correlation ids) are also looked up in Azure\'s Activity Log, which the operator cannot write: a step it does not witness — e.g. a forged resumed segment — fails the verification (--witness).'
   static override examples = ['<%= config.bin %> evidence verify evidence-production-2026-10-01.zip', '<%= config.bin %> evidence verify 20261123T153000Z-dr-drill-7f3a']
