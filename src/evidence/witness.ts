@@ -79,6 +79,8 @@ export interface StepWitness {
   reason: string
   /** ARM writes the journal records for the step. */
   writes: number
+  /** Who made the witnessed writes, as the Activity Log names them (its events' `caller`). */
+  callers?: string[]
 }
 
 interface RecordedWrite {
@@ -233,6 +235,7 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
       continue
     }
     const missing: string[] = []
+    const callers = new Set<string>()
     try {
       for (const write of c.writes) {
         const id = write.correlationId.toLowerCase()
@@ -252,6 +255,7 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
             Date.parse(e.eventTimestamp) >= from &&
             Date.parse(e.eventTimestamp) <= to,
         )
+        if (match?.caller) callers.add(match.caller)
         if (!match) missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}${events.length > 0 ? `: ${events.length} event(s) with that id, none for this resource accepted within the step` : ''})`)
       }
     } catch (error) {
@@ -263,7 +267,7 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
     const recent = now.getTime() - Date.parse(c.endedAt) < 60 * 60_000
     steps.push(
       missing.length === 0
-        ? {...base, verdict: 'witnessed', reason: `${c.writes.length} ARM write(s) found in the Activity Log`}
+        ? {...base, verdict: 'witnessed', reason: `${c.writes.length} ARM write(s) found in the Activity Log`, ...(callers.size > 0 ? {callers: [...callers]} : {})}
         : {
             ...base,
             verdict: 'not-witnessed',
@@ -286,8 +290,14 @@ export function witnessChecks(report: WitnessReport, mode: Exclude<WitnessMode, 
   for (const s of unchecked)
     checks.push({subject, ok: mode !== 'activity-log', skipped: mode !== 'activity-log', message: `activity log: step ${name(s)} not checkable: ${s.reason}`})
   const witnessed = by('witnessed')
+  // The callers say who made the changes: the witness proves they were made, not by whom the journal was written.
+  const callers = [...new Set(witnessed.flatMap((s) => s.callers ?? []))]
   if (witnessed.length > 0)
-    checks.push({subject, ok: true, message: `activity log: ${witnessed.length} of ${report.steps.length} changing step(s) witnessed (${witnessed.map(name).join(', ')})`})
+    checks.push({
+      subject,
+      ok: true,
+      message: `activity log: ${witnessed.length} of ${report.steps.length} changing step(s) witnessed (${witnessed.map(name).join(', ')})${callers.length > 0 ? `, made by ${callers.join(', ')}` : ''}`,
+    })
   return checks
 }
 

@@ -94,13 +94,15 @@ describe('evidence verify with the Activity Log as witness', () => {
     expect(wrote.length).toBeGreaterThanOrEqual(10)
     expect(wrote.filter((s) => s.verdict !== 'witnessed')).toEqual([])
     expect(wrote.map((s) => s.phase)).toContain('finally')
+    // Who made them, as Azure recorded it (the run's identity): what the witness can say about the author.
+    for (const s of wrote) expect(s.callers?.length, s.step).toBe(1)
     // The changing steps that made none (a cache export's blobs deleted, a swap reset with nothing pending) are not
     // checkable: nothing in the Activity Log to find. None is "not witnessed".
     for (const s of report.steps.filter((x) => x.writes === 0)) expect(s).toMatchObject({verdict: 'not-checkable', reason: expect.stringMatching(/made no ARM write/)})
 
     const verified = await runCliInProcess(['evidence', 'verify', runId, '--env', 'local'], {cwd, env: emulator.env()})
     expect(verified.code, verified.stdout + verified.stderr).toBe(0)
-    expect(verified.stdout).toMatch(new RegExp(`activity log: ${wrote.length} of ${report.steps.length} changing step\\(s\\) witnessed`))
+    expect(verified.stdout).toMatch(new RegExp(`activity log: ${wrote.length} of ${report.steps.length} changing step\\(s\\) witnessed \\(.*\\), made by ${wrote[0]!.callers![0]}\n`))
   })
 
   for (const variant of [
