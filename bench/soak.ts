@@ -52,8 +52,10 @@ const snapshotDir = process.env.BENCH_SOAK_SNAPSHOT_DIR ?? process.cwd()
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
 /**
  * The emulator's bounded histories, set low so they are full after the first drills (a drill makes ~170-250 requests,
- * ~15 operations, ~12 activity events; the token-expiry cell reads its whole drill back from the request log). At the
- * defaults (10,000 requests, 500 operations, 5,000 events) they fill until drill ~65, ~35 and ~400: growth that stops
+ * ~15 operations, ~12 activity events plus one per ARM write the emulator accepted — ~19 in a whole-estate drill,
+ * the Activity Log witness's record, services/activity-log.ts; the token-expiry cell reads its whole drill back from
+ * the request log). At the defaults (10,000 requests, 500 operations, 5,000 events) they fill until drill ~65, ~35 and
+ * ~160: growth that stops
  * by design, which a 200-drill soak could not tell from a leak. Their bounds have tests of their own.
  */
 const LIMITS = {requestLog: 2000, finishedOperations: 100, activity: 200}

@@ -696,6 +696,7 @@ export const canaryAction = defineAction({
   input: z.strictObject({server: serverRef.describe('Catalog component key (its dataProbes are used)')}),
   output: z.strictObject({server: z.string(), written: z.boolean(), writtenAt: z.string().optional()}),
   changes: true,
+  dataPlaneOnly: true,
   permissions: [READ],
   az: (input, plan) => {
     const r = planResource(plan, input.server)

@@ -118,6 +118,11 @@ export interface ActionDefinition<I = any, O = any> {
   output: z.ZodType<O>
   /** Whether the action changes anything in Azure. Non-changing actions need no approval and are safe in `plan`. */
   changes: boolean
+  /**
+   * A changing action whose changes are data-plane only (rows, keys, blobs: no ARM write), so Azure's Activity Log has
+   * nothing to witness: `evidence verify` reports its steps as not checkable instead of not witnessed (evidence/witness.ts).
+   */
+  dataPlaneOnly?: boolean
   /** Azure RBAC actions the caller needs, e.g. Microsoft.DBforPostgreSQL/flexibleServers/write. */
   permissions: string[]
   /** The `az` command(s) a human would run instead. Inputs may be placeholders. */

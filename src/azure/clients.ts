@@ -31,6 +31,7 @@ import {cloudEndpoints, type CloudEndpoints} from './clouds.js'
 import {createRetryPolicy, type RetryEvent, type RetryPolicyOptions} from './policy.js'
 import {httpGet, type HttpGetOptions, type HttpGetResult} from './http.js'
 import {forgetFinishedTokenRequests} from './identity-controllers.js'
+import {armWritePolicy} from './arm-writes.js'
 
 /**
  * What the factory needs from a running emulator. Structurally the emulator's `EmulatorConnection`
@@ -229,7 +230,11 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     },
   })
   // perRetry: the policy must see raw responses, before core-client's deserialization turns them into thrown RestErrors.
-  const additionalPolicies = [{policy, position: 'perRetry' as const}]
+  // perCall: the ARM writes a step makes, with the correlation ids ARM answered, for the Activity Log witness (arm-writes.ts).
+  const additionalPolicies = [
+    {policy, position: 'perRetry' as const},
+    {policy: armWritePolicy(armEndpoint), position: 'perCall' as const},
+  ]
   const userAgentOptions = {userAgentPrefix: 'opsbook'}
   /** Options for AutoRest (HLC) clients. */
   const hlcOptions = () => ({endpoint: armEndpoint, credentialScopes: [armScope], retryOptions: {maxRetries: 0}, additionalPolicies, tlsOptions, userAgentOptions})

@@ -20,6 +20,7 @@ import {asCopy, fromCopy} from './fleet.js'
 import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
 import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
 import {authorizationFailure, DEFAULT_PRINCIPAL, requestedPrincipal} from './services/authorization.js'
+import {recordArmWrite} from './services/activity-log.js'
 import {issuerOf, signToken, verifyToken} from './tokens.js'
 import {Operations} from './lro.js'
 import {JsonStateStore, createActivityLog} from './state.js'
@@ -179,6 +180,7 @@ const SERVICES: Array<{name: string; optional: boolean}> = [
   {name: 'trafficmanager', optional: false},
   {name: 'frontdoor', optional: false},
   {name: 'monitor', optional: true},
+  {name: 'activity-log', optional: false},
   {name: 'resource-graph', optional: true},
   {name: 'authorization', optional: false},
   // Last: applies the estate over what the others seeded.
@@ -594,9 +596,13 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
           : armError(500, 'InternalServerError', `The emulator failed to handle ${request.method} ${path}: ${(error as Error).message}`)
       if (!(error instanceof ArmFailure)) process.stderr.write(`opsbook emulator: ${(error as Error).stack ?? error}\n`)
     }
+    // ARM's correlation id for this request: the client's own when it sent one, as ARM keeps it; the same id goes
+    // into the Activity Log event of a write ARM accepted (services/activity-log.ts) and the response header.
+    const correlationId = String(request.headers['x-ms-correlation-request-id'] ?? randomUUID())
+    if (secure && operation !== 'emulator.info' && request.method !== 'GET' && request.method !== 'HEAD') recordArmWrite(deps.ctx, request, requestedPath, response, correlationId)
     if (request.method !== 'GET' && request.method !== 'HEAD' && response.status < 500) deps.store.save()
     if (copy) response = {...response, headers: response.headers && asCopy(deps.ctx, response.headers, copy.copy), body: asCopy(deps.ctx, response.body, copy.copy)}
-    const sentHeaders = send(res, request, response, extraHeaders)
+    const sentHeaders = send(res, request, response, extraHeaders, correlationId)
     deps.observe?.({method: request.method, path: requestedPath, query: query.toString(), status: response.status, headers: sentHeaders, body: jsonBodyOf(response)})
     log(deps, request, requestedPath, query, operation, response.status, started)
   }
@@ -876,10 +882,10 @@ function jsonBodyOf(response: EmulatorResponse): unknown {
   return response.body
 }
 
-function send(res: ServerResponse, request: EmulatorRequest, response: EmulatorResponse, extra: Record<string, string>): Record<string, string> {
+function send(res: ServerResponse, request: EmulatorRequest, response: EmulatorResponse, extra: Record<string, string>, correlationId: string): Record<string, string> {
   const headers: Record<string, string> = {
     'x-ms-request-id': randomUUID(),
-    'x-ms-correlation-request-id': String(request.headers['x-ms-correlation-request-id'] ?? randomUUID()),
+    'x-ms-correlation-request-id': correlationId,
     ...extra,
     ...response.headers,
   }

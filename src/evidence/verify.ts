@@ -45,12 +45,12 @@ export function isBundlePath(arg: string): boolean {
  * container), every run's files in the bundle must also be byte-identical to the blob copies: a bundle edited
  * consistently (chain, seal and manifest recomputed) still differs from the evidence in Blob.
  */
-export async function verifyBundle(path: string, options: {target?: EvidenceTarget} = {}): Promise<VerifyResult> {
+export async function verifyBundle(path: string, options: {target?: EvidenceTarget; witness?: RunWitness} = {}): Promise<VerifyResult> {
   return verifyBundleFiles(path, await readBundleFiles(path), options)
 }
 
 /** Verify a bundle's files (path inside the bundle → bytes), as read from a zip or folder named `path`. */
-export async function verifyBundleFiles(path: string, files: Map<string, Uint8Array>, options: {target?: EvidenceTarget} = {}): Promise<VerifyResult> {
+export async function verifyBundleFiles(path: string, files: Map<string, Uint8Array>, options: {target?: EvidenceTarget; witness?: RunWitness} = {}): Promise<VerifyResult> {
   const checks: VerifyCheck[] = []
   const manifestBytes = files.get(MANIFEST_FILE)
   if (!manifestBytes) return result('bundle', path, [{subject: MANIFEST_FILE, ok: false, message: `${MANIFEST_FILE}: missing, so nothing in the bundle can be checked`}])
@@ -101,6 +101,15 @@ export async function verifyBundleFiles(path: string, files: Map<string, Uint8Ar
     checks.push(await registeredManifestCheck(options.target, manifestBytes))
     checks.push(...(await compareBundleWithBlob(files, options.target)))
   }
+  // Each run's ARM writes against the Activity Log (with --env: the environment's subscription).
+  if (options.witness)
+    for (const entry of manifest.files) {
+      const runId = /^runs\/([^/]+)\/journal\.jsonl$/.exec(entry.path)?.[1]
+      const bytes = runId ? files.get(entry.path) : undefined
+      if (bytes)
+        for (const check of await journalWitnessChecks(Buffer.from(bytes).toString('utf8'), options.witness))
+          checks.push({...check, subject: `bundle runs/${runId}/ ${check.subject}`, message: `bundle runs/${runId}/ ${check.message}`})
+    }
   return result('bundle', path, checks)
 }
 
@@ -175,7 +184,49 @@ async function compareBundleWithBlob(files: Map<string, Uint8Array>, target: Evi
  * Verify one run: its local journal and summary, and (when `target` is given) that the evidence container holds
  * byte-identical copies. Without a local copy, the blob copy is verified on its own.
  */
-export async function verifyRun(runId: string, options: {root: string; target?: EvidenceTarget}): Promise<VerifyResult> {
+export async function verifyRun(runId: string, options: {root: string; target?: EvidenceTarget; witness?: RunWitness}): Promise<VerifyResult> {
+  const copies = await verifyRunCopies(runId, options)
+  if (!options.witness) return copies
+  return result('run', runId, [...copies.checks, ...(await witnessRunChecks(runId, options.root, options.target, options.witness))])
+}
+
+/** How verify asks Azure's Activity Log to witness a run's ARM writes (evidence/witness.ts). */
+export interface RunWitness {
+  mode: 'auto' | 'activity-log'
+  reader: import('./witness.js').ActivityLogReader
+  /** Actions that change only data planes, by name (the action registry's `dataPlaneOnly`). */
+  dataPlaneActions?: ReadonlySet<string>
+  now?: Date
+}
+
+/** The witness's checks for a run: its local journal, or the blob copy when there is no local one. */
+async function witnessRunChecks(runId: string, root: string, target: EvidenceTarget | undefined, witness: RunWitness): Promise<VerifyCheck[]> {
+  const path = join(root, 'runs', runId, 'journal.jsonl')
+  let journal: string | undefined = existsSync(path) ? await readFile(path, 'utf8') : undefined
+  if (journal === undefined && target) {
+    try {
+      const prefix = await findRunBlobPrefix(target, runId)
+      journal = prefix ? (await downloadRun(target, prefix))?.journal.toString('utf8') : undefined
+    } catch (error) {
+      return [{subject: 'activity log', ok: witness.mode !== 'activity-log', skipped: true, message: `activity log: not checked, the journal could not be read: ${describeError(error)}`}]
+    }
+  }
+  if (journal === undefined) return []
+  return journalWitnessChecks(journal, witness)
+}
+
+/** The witness's checks for one journal's text. */
+async function journalWitnessChecks(journal: string, witness: RunWitness): Promise<VerifyCheck[]> {
+  const {witnessJournal, witnessChecks} = await import('./witness.js')
+  try {
+    return witnessChecks(await witnessJournal(journal, witness.reader, {now: witness.now, dataPlaneActions: witness.dataPlaneActions}), witness.mode)
+  } catch (error) {
+    // A journal line that is not JSON is already named by the chain check.
+    return [{subject: 'activity log', ok: witness.mode !== 'activity-log', skipped: true, message: `activity log: not checked: ${describeError(error)}`}]
+  }
+}
+
+async function verifyRunCopies(runId: string, options: {root: string; target?: EvidenceTarget}): Promise<VerifyResult> {
   const dir = join(options.root, 'runs', runId)
   const checks: VerifyCheck[] = []
   const local = existsSync(join(dir, 'journal.jsonl'))

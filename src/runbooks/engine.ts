@@ -16,6 +16,7 @@
  */
 import type {ActionContext, ActionDefinition, ApprovalDecision, Approver, TrackedOperation} from '../actions/types.js'
 import {findAction as findRegisteredAction} from '../actions/registry.js'
+import {collectArmWrites, type ArmWrite} from '../azure/arm-writes.js'
 import type {Catalog, Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError} from '../errors.js'
 import {Redactor, REDACTED} from '../evidence/redact.js'
@@ -318,6 +319,9 @@ class RunExecution {
         ...(n.parent ? {parent: n.parent} : {}),
       })),
       ...(options.resume?.from ? {resumedFrom: options.resume.from} : {}),
+      // Each step's ARM writes are journaled with it (step.succeeded/step.failed `arm`): evidence verify may require
+      // the Activity Log to witness them; journals without this mark predate it and are not checkable that way.
+      armWrites: true,
     })
 
     this.restoreCompleted()
@@ -712,6 +716,10 @@ class RunExecution {
     const started = performance.now()
     record.status = 'running'
     record.startedAt = this.now().toISOString()
+    // The ARM writes the step's attempts make (with ARM's correlation ids): journaled with its outcome, and looked up
+    // in Azure's Activity Log by `opsbook evidence verify` (evidence/witness.ts).
+    const arm: ArmWrite[] = []
+    const withArm = () => (arm.length > 0 ? {arm: [...arm]} : {})
     const finish = async (result: StepResult): Promise<StepResult> => {
       record.finishedAt = this.now().toISOString()
       record.durationMs = Math.round(performance.now() - started)
@@ -720,7 +728,7 @@ class RunExecution {
         record.outputs = result.outputs
         // Not awaited: what follows (the next step's step.started, awaited before its action runs) is written after it,
         // so both share one fsync and nothing starts before this success is on disk. Delivery stays in order.
-        void this.emit({type: 'step.succeeded', step: step.id, phase: step.phase, outputs: result.outputs, durationMs: record.durationMs, attempts: record.attempts})
+        void this.emit({type: 'step.succeeded', step: step.id, phase: step.phase, outputs: result.outputs, durationMs: record.durationMs, attempts: record.attempts, ...withArm()})
       } else {
         record.status = result.interrupted ? 'cancelled' : 'failed'
         record.error = errorInfo(result.error)
@@ -737,6 +745,7 @@ class RunExecution {
           durationMs: record.durationMs,
           attempts: record.attempts,
           continued: record.continued,
+          ...withArm(),
         })
         if (record.error.code === 'approval-required' || result.error instanceof ApprovalRequiredError) this.approvalRequired = true
       }
@@ -784,7 +793,7 @@ class RunExecution {
       }
       record.attempts = attempt
       if (action.changes) this.changeAttempted = true
-      const result = await this.attempt(step, action, inputs, attempt, signal)
+      const result = await this.attempt(step, action, inputs, attempt, signal, arm)
       if (result.ok) {
         const parsed = action.output.safeParse(result.outputs ?? {})
         if (!parsed.success)
@@ -872,7 +881,7 @@ class RunExecution {
   }
 
   /** One attempt: the action races its own abort (timeout or Ctrl-C), so a step that ignores the signal still stops. */
-  private async attempt(step: RunnableStep, action: ActionDefinition, inputs: Record<string, unknown>, attempt: number, runSignal: AbortSignal): Promise<StepResult> {
+  private async attempt(step: RunnableStep, action: ActionDefinition, inputs: Record<string, unknown>, attempt: number, runSignal: AbortSignal, arm: ArmWrite[] = []): Promise<StepResult> {
     const timeout = new AbortController()
     const timer = step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(step.timeoutMs!)), step.timeoutMs)
     const signal = AbortSignal.any([runSignal, timeout.signal])
@@ -885,7 +894,7 @@ class RunExecution {
       else signal.addEventListener('abort', onAbort, {once: true})
     })
     aborted.catch(() => undefined)
-    const running = (async () => action.run(inputs, context))()
+    const running = collectArmWrites(arm, async () => action.run(inputs, context))
     try {
       const outputs = (await Promise.race([running, aborted])) as Record<string, unknown>
       return {ok: true, outputs}

@@ -3,6 +3,7 @@
  * reporters (listr2 tree, plain lines, JSON) and the evidence sink subscribe. Nothing here knows about terminals.
  */
 import type {ApprovalDecision, TrackedOperation} from '../actions/types.js'
+import type {ArmWrite} from '../azure/arm-writes.js'
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'rollback-failed' | 'interrupted' | 'blocked' | 'approval-required'
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'rolled-back' | 'rollback-failed' | 'cancelled'
@@ -39,12 +40,15 @@ export type RunEvent =
       /** Step ids in plan order; the steps of a group (or called runbook) follow it, with `parent` its full id. */
       steps: Array<{id: string; uses: string; phase: StepPhase; changes: boolean; needs: string[]; parent?: string}>
       resumedFrom?: string
+      /** The journal records each step's ARM writes (`arm` on step.succeeded / step.failed), see evidence/witness.ts. */
+      armWrites?: boolean
     }
   | {type: 'step.started'; step: string; phase: StepPhase; uses: string; attempt: number; inputs: Record<string, unknown>}
   | {type: 'step.log'; step: string; phase: StepPhase; message: string}
   | {type: 'step.retrying'; step: string; phase: StepPhase; attempt: number; error: ErrorInfo; delayMs: number}
-  | {type: 'step.succeeded'; step: string; phase: StepPhase; outputs: Record<string, unknown>; durationMs: number; attempts: number}
-  | {type: 'step.failed'; step: string; phase: StepPhase; error: ErrorInfo; durationMs: number; attempts: number; continued: boolean}
+  /** `arm`: the ARM writes ARM accepted during the step (all attempts), for the Activity Log witness (azure/arm-writes.ts). */
+  | {type: 'step.succeeded'; step: string; phase: StepPhase; outputs: Record<string, unknown>; durationMs: number; attempts: number; arm?: ArmWrite[]}
+  | {type: 'step.failed'; step: string; phase: StepPhase; error: ErrorInfo; durationMs: number; attempts: number; continued: boolean; arm?: ArmWrite[]}
   | {type: 'step.skipped'; step: string; phase: StepPhase; reason: string}
   | {type: 'operation.started'; step: string; operation: TrackedOperation}
   | {type: 'approval.requested'; step: string; message: string}

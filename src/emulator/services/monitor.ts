@@ -24,6 +24,7 @@ import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from 
 import {metricsBatchRefusal} from './authorization.js'
 import {allArmResources} from './resource-graph.js'
 import {syncSlotFaults, webappStateAt} from './webapp.js'
+import {ARM_WRITE_KIND} from './activity-log.js'
 
 type Aggregation = 'average' | 'minimum' | 'maximum' | 'total' | 'count'
 
@@ -140,7 +141,8 @@ const WEB_METRICS: MetricDefinition[] = [
 function busy(m: MinuteContext): number {
   const since = new Date(m.t - 10 * 60_000)
   const until = new Date(m.t + 60_000)
-  return m.ctx.activity.list({resourceId: m.resourceId, since, until}).length > 0 ? 1 : 0
+  // Resource events only: the ARM writes the Activity Log records (services/activity-log.ts) are requests, not load.
+  return m.ctx.activity.list({resourceId: m.resourceId, since, until}).some((e) => e.kind !== ARM_WRITE_KIND) ? 1 : 0
 }
 
 const POSTGRES_METRICS: MetricDefinition[] = [
@@ -637,7 +639,8 @@ const OPERATION_NAMES: Record<string, string> = {
 }
 
 function activityRows(ctx: EmulatorContext): Row[] {
-  return ctx.activity.list().map((entry) => {
+  // The semantic events, as before the ARM writes were recorded beside them (those are served by ActivityLogs_List).
+  return ctx.activity.list().filter((entry) => entry.kind !== ARM_WRITE_KIND).map((entry) => {
     const provider = /\/providers\/([^/]+)\//i.exec(entry.resourceId)?.[1] ?? ''
     const type = typeOfResource(entry.resourceId)
     const operation = OPERATION_NAMES[entry.kind] ?? `${type?.namespace ?? provider}/${entry.kind.split('.').slice(1).join('/') || entry.kind}/ACTION`.toUpperCase()

@@ -1,0 +1,135 @@
+/**
+ * The emulator's Activity Log (src/emulator/services/activity-log.ts): every ARM write it accepts is listed by
+ * ActivityLogs_List with the correlation id ARM answered, read through the unmodified @azure/arm-monitor client and
+ * validated against the vendored spec (activityLogs_API.json, 2015-04-01); `$filter` takes the forms the spec allows
+ * and nothing else.
+ */
+import {randomUUID} from 'node:crypto'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
+import {sendRaw} from '../../contract/http.js'
+import {ContractRegistry} from '../../contract/specs.js'
+import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
+
+let emulator: RunningEmulator
+let postgres: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
+let monitor: import('@azure/arm-monitor').MonitorClient
+const registry = new ContractRegistry()
+const SERVER = 'pg-shop-orders'
+
+beforeAll(async () => {
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 50})
+  const [{PostgreSQLManagementFlexibleServerClient}, {MonitorClient}] = await Promise.all([import('@azure/arm-postgresql-flexible'), import('@azure/arm-monitor')])
+  postgres = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
+  monitor = new MonitorClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
+})
+afterAll(async () => emulator?.stop())
+
+const serverId = () => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${SERVER}`
+const path = () => `/subscriptions/${emulator.subscription}/providers/Microsoft.Insights/eventtypes/management/values`
+const since = (ms: number) => new Date(Date.now() - ms).toISOString()
+
+async function list(filter: string) {
+  const events = []
+  for await (const event of monitor.activityLogs.list(filter)) events.push(event)
+  return events
+}
+
+describe('the Activity Log of ARM writes', () => {
+  it('lists a write under the correlation id the client sent and ARM echoed, with the fields Azure gives', async () => {
+    const correlationId = randomUUID()
+    let echoed: string | undefined
+    await postgres.servers.beginUpdateAndWait(RG, SERVER, {tags: {witness: 'yes'}}, {
+      ...poll,
+      requestOptions: {customHeaders: {'x-ms-correlation-request-id': correlationId}},
+      onResponse: (raw) => {
+        echoed ??= raw.headers.get('x-ms-correlation-request-id')
+      },
+    })
+    expect(echoed).toBe(correlationId)
+
+    const events = await list(`eventTimestamp ge '${since(60_000)}' and eventTimestamp le '${new Date().toISOString()}' and correlationId eq '${correlationId}'`)
+    expect(events).toHaveLength(1)
+    const [event] = events
+    expect(event).toMatchObject({
+      correlationId,
+      resourceId: serverId(),
+      resourceGroupName: RG,
+      operationName: {value: 'Microsoft.DBforPostgreSQL/flexibleServers/write'},
+      httpRequest: {method: 'PATCH'},
+      category: {value: 'Administrative'},
+      eventName: {value: 'EndRequest'},
+      subscriptionId: emulator.subscription,
+    })
+    // A PATCH the server answers 202 (long-running): Accepted, with the HTTP status as the subStatus.
+    expect(['Accepted', 'Succeeded']).toContain(event!.status?.value)
+    expect(event!.subStatus?.localizedValue).toMatch(/\(HTTP Status Code: 20[0-2]\)$/)
+    expect(Date.now() - event!.eventTimestamp!.getTime()).toBeLessThan(60_000)
+    expect(event!.caller).not.toBe('')
+  })
+
+  it('gives a write the client sent no correlation id for the id its answer carried', async () => {
+    let answered: string | undefined
+    await postgres.servers.beginRestartAndWait(RG, SERVER, {
+      ...poll,
+      onResponse: (raw) => {
+        answered ??= raw.headers.get('x-ms-correlation-request-id')
+      },
+    })
+    expect(answered).toMatch(/^[0-9a-f-]{36}$/)
+    const [event] = await list(`eventTimestamp ge '${since(60_000)}' and correlationId eq '${answered}'`)
+    // A POST action is filed under the resource it acts on, named `…/{verb}/action`.
+    expect(event).toMatchObject({resourceId: serverId(), operationName: {value: 'Microsoft.DBforPostgreSQL/flexibleServers/restart/action'}, httpRequest: {method: 'POST'}})
+  })
+
+  it('answers each $filter form the spec allows, and its responses validate against the vendored spec', async () => {
+    const window = `eventTimestamp ge '${since(10 * 60_000)}' and eventTimestamp le '${new Date().toISOString()}'`
+    const forms = [
+      window,
+      `${window} and resourceGroupName eq '${RG}'`,
+      `${window} and resourceUri eq '${serverId()}'`,
+      `${window} and resourceProvider eq 'Microsoft.DBforPostgreSQL'`,
+      // What the Azure CLI adds to every query.
+      `${window} and eventChannels eq 'Admin, Operation'`,
+    ]
+    for (const filter of forms) {
+      const query = `api-version=2015-04-01&$filter=${encodeURIComponent(filter)}`
+      const answer = await sendRaw(emulator, 'GET', `${path()}?${query}`)
+      expect(answer.status, filter).toBe(200)
+      const events = (answer.body as {value: Array<{resourceId: string}>}).value
+      expect(events.length, filter).toBeGreaterThan(0)
+      if (filter.includes('resourceUri') || filter.includes('resourceProvider')) for (const e of events) expect(e.resourceId.toLowerCase()).toContain('microsoft.dbforpostgresql')
+      expect(registry.check({method: 'GET', path: path(), query, ...answer}).violations, filter).toEqual([])
+    }
+    // $select keeps only the properties asked for.
+    const selected = await sendRaw(emulator, 'GET', `${path()}?api-version=2015-04-01&$filter=${encodeURIComponent(window)}&$select=correlationId,status`)
+    expect(Object.keys((selected.body as {value: object[]}).value[0]!).sort()).toEqual(['correlationId', 'status'])
+  })
+
+  it('refuses the filters Azure refuses: 400 BadRequest, validated against the spec\'s error response', async () => {
+    const refused = [
+      undefined,
+      `resourceGroupName eq '${RG}'`,
+      `eventTimestamp ge '${since(60_000)}' and caller eq 'someone@contoso.com'`,
+      `eventTimestamp ge '${since(60_000)}' and resourceGroupName eq '${RG}' and correlationId eq '${randomUUID()}'`,
+      `eventTimestamp ge '${since(60_000)}' or resourceGroupName eq '${RG}'`,
+      `eventTimestamp ge 'yesterday'`,
+    ]
+    for (const filter of refused) {
+      const query = `api-version=2015-04-01${filter === undefined ? '' : `&$filter=${encodeURIComponent(filter)}`}`
+      const answer = await sendRaw(emulator, 'GET', `${path()}?${query}`)
+      expect(answer.status, String(filter)).toBe(400)
+      expect(answer.body).toEqual({code: 'BadRequest', message: '$filter searching parameters invalid'})
+      expect(registry.check({method: 'GET', path: path(), query, ...answer}).violations).toEqual([])
+    }
+    await expect(list(`resourceGroupName eq '${RG}'`)).rejects.toMatchObject({statusCode: 400})
+  })
+
+  it('records writes only: reads and Resource Graph queries leave no event', async () => {
+    const before = (await list(`eventTimestamp ge '${since(10 * 60_000)}'`)).length
+    await postgres.servers.get(RG, SERVER)
+    const query = await sendRaw(emulator, 'POST', '/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01', JSON.stringify({query: 'Resources | take 1', subscriptions: [emulator.subscription]}))
+    expect(query.status).toBe(200)
+    expect((await list(`eventTimestamp ge '${since(10 * 60_000)}'`)).length).toBe(before)
+  })
+})

@@ -1,0 +1,256 @@
+/**
+ * Issue 16: a forged "resumed segment" (correct hashes, written by the journal writer itself) is caught by
+ * `evidence verify` with Azure's Activity Log as witness (src/evidence/witness.ts), and a real drill is witnessed.
+ * The drill runs against the emulator, whose ARM records every write it accepts in its Activity Log.
+ */
+import {randomUUID} from 'node:crypto'
+import {unzipSync} from 'fflate'
+import {cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {Journal} from '../../src/evidence/journal.js'
+import {completeRun} from '../../src/evidence/seal.js'
+import type {RunSummary} from '../../src/evidence/summary.js'
+import {verifyBundleFiles, verifyRun, type RunWitness} from '../../src/evidence/verify.js'
+import {activityLogReader, ActivityLogUnreadable, witnessJournal, type ActivityLogReader} from '../../src/evidence/witness.js'
+import {repoRoot, runCliInProcess, scratchDir} from '../helpers/cli.js'
+import {sdkServices} from '../integration/support.js'
+import {parseLines, remanifest, type Line} from './forge.js'
+import {tempDir} from './blob-helpers.js'
+
+let emulator: RunningEmulator
+let cwd: string
+let runId: string
+let reader: ActivityLogReader
+
+beforeAll(async () => {
+  emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
+  cwd = scratchDir()
+  // The whole estate's drill: copies restored and torn down, caches exported, slots swapped and back, traffic switched.
+  const run = await runCliInProcess(['run', 'dr-drill', '--env', 'local', '--json'], {cwd, env: emulator.env()})
+  expect(run.code, run.stderr).toBe(0)
+  runId = JSON.parse(run.stdout).runId
+  reader = activityLogReader(sdkServices(emulator))
+}, 180_000)
+afterAll(async () => emulator?.stop())
+
+const runFolder = (root: string) => join(root, 'runs', runId)
+const witness = (overrides: Partial<RunWitness> = {}): RunWitness => ({mode: 'auto', reader, ...overrides})
+
+/**
+ * What a forger appends to a run that stopped before its teardown (a crash: legitimately resumable): the journal is
+ * cut before the first teardown step, then the resume's lines are appended by the journal writer (correct hashes) —
+ * run.started with resumedFrom, each teardown step started and succeeded with the genuine outputs, the genuine
+ * run.finished — and the run is sealed over the genuine summary. `arm` says what each forged step records.
+ */
+async function forgeResumedSegment(
+  arm: (step: Line, earlier: Line[]) => unknown[] | undefined,
+  options: {cutOffTeardown?: boolean} = {},
+): Promise<{root: string; forged: Array<{step: string; phase: string; cutOff: boolean; genuineWrites: number}>}> {
+  const root = tempDir('opsbook-witness-')
+  const genuine = parseLines(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'))
+  // cutOffTeardown: the crash came after the teardown's step.started was on disk (its attempt cut off).
+  const cut = genuine.findIndex((l) => l.type === 'step.started' && l.data.phase !== 'main') + (options.cutOffTeardown ? 1 : 0)
+  expect(cut, 'the drill has a teardown').toBeGreaterThan(0)
+  mkdirSync(runFolder(root), {recursive: true})
+  cpSync(join(cwd, '.opsbook', 'runs', runId, 'request.json'), join(runFolder(root), 'request.json'))
+  writeFileSync(join(runFolder(root), 'journal.jsonl'), readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8').split('\n').slice(0, cut).join('\n') + '\n')
+
+  const journal = await Journal.open(runId, root)
+  const first = genuine[0]!
+  await journal.append({type: 'run.started', ...first.data, resumedFrom: runId} as never)
+  const earlier = genuine.slice(0, cut).filter((l) => l.type === 'step.succeeded' && Array.isArray(l.data.arm))
+  const forged: Array<{step: string; phase: string; cutOff: boolean; genuineWrites: number}> = []
+  // Steps in flight when the journal was cut (started before the cut, ended after): a resume runs them again.
+  const startedHere = new Set<string>()
+  for (const line of genuine.slice(cut)) {
+    if (line.type !== 'step.started' && line.type !== 'step.succeeded') continue
+    if (!startedHere.has(line.step)) {
+      const start = genuine.find((l) => l.type === 'step.started' && l.step === line.step)!
+      await journal.append({type: 'step.started', step: start.step, ...start.data} as never)
+      startedHere.add(line.step)
+    }
+    if (line.type !== 'step.succeeded') continue
+    const {arm: _genuine, ...data} = line.data
+    const claimed = arm(line, earlier)
+    await journal.append({type: 'step.succeeded', step: line.step, ...data, ...(claimed ? {arm: claimed} : {})} as never)
+    const cutOff = genuine.slice(0, cut).some((l) => l.type === 'step.started' && l.step === line.step)
+    if (first.data.steps.find((s: {id: string}) => s.id === line.step)?.changes)
+      forged.push({step: line.step, phase: line.data.phase, cutOff, genuineWrites: Array.isArray(line.data.arm) ? line.data.arm.length : 0})
+  }
+  const finished = genuine.find((l) => l.type === 'run.finished')!
+  await journal.append({type: 'run.finished', ...finished.data} as never)
+  const summary = JSON.parse(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'summary.json'), 'utf8')) as RunSummary
+  await completeRun(journal, {...summary, journal: journal.state})
+  return {root, forged}
+}
+
+describe('evidence verify with the Activity Log as witness', () => {
+  it('witnesses every changing step of a real drill that wrote through ARM, through the CLI (exit 0)', async () => {
+    const report = await witnessJournal(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'), reader)
+    // Every step that made ARM writes is witnessed: restores, exports, swaps and back, traffic switches, teardowns.
+    const wrote = report.steps.filter((s) => s.writes > 0)
+    expect(wrote.length).toBeGreaterThanOrEqual(10)
+    expect(wrote.filter((s) => s.verdict !== 'witnessed')).toEqual([])
+    expect(wrote.map((s) => s.phase)).toContain('finally')
+    // Who made them, as Azure recorded it (the run's identity): what the witness can say about the author.
+    for (const s of wrote) expect(s.callers?.length, s.step).toBe(1)
+    // The changing steps that made none (a cache export's blobs deleted, a swap reset with nothing pending) are not
+    // checkable: nothing in the Activity Log to find. None is "not witnessed".
+    for (const s of report.steps.filter((x) => x.writes === 0)) expect(s).toMatchObject({verdict: 'not-checkable', reason: expect.stringMatching(/made no ARM write/)})
+
+    const verified = await runCliInProcess(['evidence', 'verify', runId, '--env', 'local'], {cwd, env: emulator.env()})
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0)
+    expect(verified.stdout).toMatch(new RegExp(`activity log: ${wrote.length} of ${report.steps.length} changing step\\(s\\) witnessed \\(.*\\), made by ${wrote[0]!.callers![0]}\n`))
+  })
+
+  for (const variant of [
+    {name: 'records no ARM write', arm: () => undefined, reason: /records no ARM write for it/},
+    {
+      name: 'records invented correlation ids',
+      arm: (step: Line) => [{method: 'DELETE', resourceId: String(step.data.outputs?.resourceId ?? '/subscriptions/x'), operation: 'Microsoft.DBforPostgreSQL/flexibleServers/delete', status: 202, correlationId: randomUUID(), at: new Date().toISOString()}],
+      reason: /no Activity Log event for DELETE .* \(correlation id [0-9a-f-]{36}\)/,
+    },
+    {
+      // Genuine ids of earlier steps' writes (which the Activity Log has), copied onto the forged teardown.
+      name: 'replays the correlation ids of earlier genuine writes',
+      arm: (_step: Line, earlier: Line[]) => earlier.flatMap((l) => l.data.arm as unknown[]),
+      reason: /is already the record of|none for this resource accepted within the step|no Activity Log event/,
+    },
+  ])
+    it(`fails a forged resumed segment that ${variant.name}, naming its steps (the hash chain holds)`, async () => {
+      const {root, forged} = await forgeResumedSegment(variant.arm)
+      try {
+        // Without the witness the forgery verifies: chain, seal and summary all hold.
+        const unwitnessed = await verifyRun(runId, {root})
+        expect(unwitnessed.checks.filter((c) => !c.ok)).toEqual([])
+
+        const result = await verifyRun(runId, {root, witness: witness()})
+        expect(result.ok).toBe(false)
+        const failures = result.checks.filter((c) => !c.ok).map((c) => c.message)
+        // Every forged changing step is named as not witnessed, in the resumed segment, with the reason.
+        expect(forged.length).toBeGreaterThan(0)
+        // Every forged changing step is named as not witnessed, with the reason — except, when it records no ARM write,
+        // a step whose genuine attempt was in flight at the cut: a crash may have cut its writes off unjournaled, so
+        // it is not checkable (fails with --witness activity-log only).
+        const lenient = variant.name === 'records no ARM write'
+        const judged = forged.filter((f) => !(lenient && f.cutOff))
+        expect(judged.length).toBeGreaterThan(0)
+        for (const {step, phase} of judged) {
+          const message = failures.find((f) => f.startsWith(`activity log: step ${phase === 'main' ? '' : `${phase} `}${step} (resumed segment 1) is not witnessed: `))
+          expect(message, `${step} in ${failures.join('\n')}`).toBeDefined()
+          expect(message).toMatch(variant.reason)
+        }
+        expect(result.firstProblem).toMatch(/^activity log: step .* \(resumed segment 1\) is not witnessed/)
+        // The genuine first segment stays witnessed.
+        expect(result.checks.find((c) => c.ok && !c.skipped && c.message.startsWith('activity log:'))?.message).toMatch(/changing step\(s\) witnessed/)
+      } finally {
+        rmSync(root, {recursive: true, force: true})
+      }
+    })
+
+  it('takes a resumed teardown that made no ARM write after a crash cut its first attempt off as not checkable, not forged', async () => {
+    // The genuine crash: the DELETE was sent, the process died before journaling it; the resume finds the server gone
+    // (no write), and re-runs the steps after it with their real writes.
+    const genuine = parseLines(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'))
+    const teardown = genuine.find((l) => l.type === 'step.started' && l.data.phase !== 'main')!.step
+    expect(teardown).toMatch(/\.teardown$/)
+    const {root, forged} = await forgeResumedSegment((line) => (line.step === teardown ? undefined : line.data.arm), {cutOffTeardown: true})
+    try {
+      const auto = await verifyRun(runId, {root, witness: witness()})
+      // Its real writes again: the steps re-run after the cut are witnessed.
+      expect(auto.checks.find((c) => c.ok && !c.skipped && c.message.startsWith('activity log:'))?.message).toMatch(/changing step\(s\) witnessed/)
+      // What still fails is the known limit: a resumed step that genuinely changes nothing through ARM (a cache
+      // export's blobs deleted, a swap reset with nothing pending) and was not in flight at the cut looks forged.
+      const failing = auto.checks.filter((c) => !c.ok)
+      const writeless = forged.filter((f) => f.genuineWrites === 0 && !f.cutOff && f.step !== teardown).map((f) => f.step)
+      for (const check of failing) expect(writeless.some((step) => check.message.includes(` ${step} (resumed segment 1) is not witnessed: `)), check.message).toBe(true)
+      expect(auto.checks.find((c) => c.message.includes(`${teardown} (resumed segment 1)`))).toMatchObject({ok: true, skipped: true, message: expect.stringMatching(/not checkable: it made no ARM write, and its earlier attempt in segment 1 was cut off/)})
+      expect((await verifyRun(runId, {root, witness: witness({mode: 'activity-log'})})).ok).toBe(false)
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+    }
+  })
+
+  it('witnesses a bundle\'s runs with --env, and fails a bundle whose journal was swapped for a forged one', async () => {
+    const exported = await runCliInProcess(['evidence', 'export', '--env', 'local', '--output', 'bundle.zip', '--json'], {cwd, env: emulator.env()})
+    expect(exported.code, exported.stderr).toBe(0)
+    const verified = await runCliInProcess(['evidence', 'verify', 'bundle.zip', '--env', 'local'], {cwd, env: emulator.env()})
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0)
+    expect(verified.stdout).toMatch(new RegExp(`bundle runs/${runId}/ activity log: \\d+ of \\d+ changing step\\(s\\) witnessed`))
+
+    // The forged run put into the bundle, manifest recomputed: the bundle verifies on its own, not with the witness.
+    const {root} = await forgeResumedSegment(() => undefined)
+    try {
+      const files = new Map(Object.entries(unzipSync(readFileSync(join(cwd, 'bundle.zip')))))
+      for (const file of ['journal.jsonl', 'summary.json', 'report.md']) files.set(`runs/${runId}/${file}`, readFileSync(join(runFolder(root), file)))
+      const forgedBundle = remanifest(files)
+      expect((await verifyBundleFiles('forged.zip', forgedBundle)).checks.filter((c) => !c.ok && !c.subject.startsWith('runs.csv'))).toEqual([])
+      const witnessed = await verifyBundleFiles('forged.zip', forgedBundle, {witness: witness()})
+      expect(witnessed.ok).toBe(false)
+      expect(witnessed.checks.filter((c) => !c.ok).map((c) => c.message)).toEqual(
+        expect.arrayContaining([expect.stringMatching(new RegExp(`^bundle runs/${runId}/ activity log: step .* \\(resumed segment 1\\) is not witnessed: `))]),
+      )
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+    }
+  })
+
+  it('reports what it cannot check: retention and a caller that may not read the Activity Log (fails only when required)', async () => {
+    const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+    const later = await witnessJournal(journal, reader, {now: new Date(Date.now() + 91 * 86_400_000)})
+    const wrote = later.steps.filter((s) => s.writes > 0)
+    expect(wrote.length).toBeGreaterThan(0)
+    for (const s of wrote) expect(s).toMatchObject({verdict: 'not-checkable', reason: expect.stringMatching(/90-day retention/)})
+
+    const refused: ActivityLogReader = {
+      byCorrelationId: async () => {
+        throw new ActivityLogUnreadable('the signed-in identity may not read the Activity Log (403): it needs Microsoft.Insights/eventtypes/values/read on the subscription, e.g. the Monitoring Reader or Reader role', true)
+      },
+    }
+    const root = join(cwd, '.opsbook')
+    const auto = await verifyRun(runId, {root, witness: witness({reader: refused})})
+    expect(auto.ok, auto.firstProblem).toBe(true)
+    expect(auto.checks.filter((c) => c.skipped && /Monitoring Reader or Reader/.test(c.message)).length).toBeGreaterThan(0)
+    const required = await verifyRun(runId, {root, witness: witness({reader: refused, mode: 'activity-log'})})
+    expect(required.ok).toBe(false)
+    expect(required.firstProblem).toMatch(/not checkable: .*Monitoring Reader or Reader/)
+  })
+})
+
+describe('witnessJournal on journals it cannot fully check', () => {
+  const noEvents: ActivityLogReader = {byCorrelationId: async () => []}
+  const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, s)).toISOString()
+  const plan = [{id: 'restore', uses: 'postgres.restore', phase: 'main', changes: true, needs: []}]
+  const journal = (events: Array<[string, string | null, Record<string, unknown>]>) =>
+    events.map(([type, step, data], i) => JSON.stringify({seq: i + 1, ts: at(i), runId: 'r', type, step, data, prev: ''})).join('\n') + '\n'
+  const now = new Date(Date.UTC(2026, 11, 2))
+
+  it('takes a journal written before ARM writes were recorded as not checkable', async () => {
+    const text = journal([
+      ['run.started', null, {steps: plan}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}}],
+    ])
+    expect((await witnessJournal(text, noEvents, {now})).steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'not-checkable', reason: expect.stringMatching(/recorded before/)})])
+  })
+
+  it('fails a resumed segment without the mark after a marked one, and a step the first plan does not have', async () => {
+    const text = journal([
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['run.finished', null, {status: 'interrupted'}],
+      ['run.started', null, {steps: [...plan, {id: 'cleanup', uses: 'drill.teardown', phase: 'finally', changes: true, needs: []}]}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}}],
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['step.started', 'cleanup', {phase: 'finally'}],
+      ['step.succeeded', 'cleanup', {phase: 'finally', outputs: {}, arm: [{method: 'DELETE', resourceId: '/subscriptions/s/x', correlationId: randomUUID(), at: at(7)}]}],
+    ])
+    const {steps} = await witnessJournal(text, noEvents, {now})
+    expect(steps).toEqual([
+      expect.objectContaining({step: 'restore', segment: 2, verdict: 'not-witnessed', reason: expect.stringMatching(/does not record ARM writes, although an earlier segment/)}),
+      expect.objectContaining({step: 'cleanup', segment: 3, verdict: 'not-witnessed', reason: expect.stringMatching(/not a step of the run's plan/)}),
+    ])
+  })
+})
