@@ -153,7 +153,9 @@ function genericHint(f: AzureErrorFields): string | undefined {
     return 'the caller lacks an RBAC permission for this call: `opsbook plan <runbook>` lists the permissions every step needs'
   if (f.armCode === 'ResourceNotFound' || f.armCode === 'ResourceGroupNotFound' || f.statusCode === 404)
     return 'check the resource and resource group names in runbooks.yaml (`opsbook catalog show`)'
-  if (f.statusCode === 429 || f.statusCode === 529 || f.armCode === 'TooManyRequests')
+  // 529 is the metrics data plane's own throttling answer, sent without Retry-After (see policy.ts).
+  if (f.statusCode === 529) return 'the Azure Monitor metrics backend throttled the reads (529); the retries backed off and ran out: run again later or reduce parallel metric steps'
+  if (f.statusCode === 429 || f.armCode === 'TooManyRequests')
     return 'Azure throttled the subscription; retries honoured Retry-After and ran out: run again later or reduce parallel steps'
   if (f.statusCode === 409 || f.armCode === 'Conflict' || f.armCode === 'OperationNotAllowed' || f.armCode === 'AnotherOperationInProgress')
     return 'another operation is still running on this resource (scaling, patching, restore, import/export): wait for it to finish (its provisioning state returns to Succeeded/Ready) and retry'

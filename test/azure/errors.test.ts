@@ -51,6 +51,25 @@ describe('toAzureError', () => {
     expect(error.suggestions.join(' ')).toContain('runbooks.yaml')
   })
 
+  it('names the metrics backend, not Retry-After, when metric reads stay throttled (529) after the retries', async () => {
+    const metrics = await fixture.services.metrics()
+    // No budget and no refill: every read is answered 529 until the retries run out.
+    fixture.emulator.faults.set({throttle: {capacity: 0, refillPerSecond: 0}})
+    try {
+      const server = '/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg-shop-local/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders'
+      const raw = await metrics.queryResources([server], ['cpu_percent'], 'Microsoft.DBforPostgreSQL/flexibleServers', {startTime: new Date(Date.now() - 600_000), endTime: new Date()}).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      const error = toAzureError(raw, {operation: 'read metrics of pg-shop-orders'}) as AzureError
+      expect(error.statusCode).toBe(529)
+      expect(error.suggestions.join(' ')).toMatch(/metrics backend throttled/)
+      expect(error.suggestions.join(' ')).not.toMatch(/Retry-After/)
+    } finally {
+      fixture.emulator.faults.clear()
+    }
+  })
+
   it('reads the code and message of a failed long-running operation', () => {
     const error = toAzureError(new Error('The long-running operation has failed. ServerNameAlreadyExists. Specified server name is already used.')) as AzureError
     expect(error.armCode).toBe('ServerNameAlreadyExists')

@@ -46,6 +46,26 @@ describe('emulator core', () => {
     }
   })
 
+  it('refuses the unmodified ManagedIdentityCredential with a wrong IDENTITY_HEADER, and the user reads why', async () => {
+    // In a child process: msal-node fixes the managed-identity source and its IDENTITY_HEADER process-wide on first
+    // use, and vitest shares processes between files, so a stale header cannot be tried in this one.
+    const {execFile} = await import('node:child_process')
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^AZURE_|^IDENTITY_|^MSI_/.test(k)) env[k] = v
+    Object.assign(env, emulator.env(), {IDENTITY_HEADER: `${emulator.identityHeader}-stale`})
+    const script = `import {ManagedIdentityCredential} from '@azure/identity'
+      try { await new ManagedIdentityCredential().getToken('https://management.azure.com/.default'); console.log('TOKEN ISSUED') }
+      catch (error) { console.log(error.message) }`
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], {cwd: join(import.meta.dirname, '..', '..'), env, timeout: 120_000}, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    )
+    // The message comes from the body's \`message\` (App Service's error shape), not a generic failure.
+    expect(output).toMatch(/X-IDENTITY-HEADER value is not this endpoint's IDENTITY_HEADER/)
+    expect(emulator.requestLog().some((e) => e.operation === 'identity.token' && e.status === 401)).toBe(true)
+  })
+
   it('throttles with 429 + Retry-After under a token bucket, and the SDK retries after waiting', async () => {
     emulator.faults.set({throttle: {capacity: 2, refillPerSecond: 2}})
     const names = []

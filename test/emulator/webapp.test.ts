@@ -45,20 +45,6 @@ async function siteAuthentication(enabled: boolean, ...slots: Array<string | und
   }
 }
 
-/** An admin GET (not ARM), its body as text. */
-async function adminGet(path: string): Promise<string> {
-  const authorization = await bearerFor(emulator)
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'GET', ca: emulator.caPem, headers: authorization}, (response) => {
-      const chunks: Buffer[] = []
-      response.on('data', (c: Buffer) => chunks.push(c))
-      response.on('end', () => resolve(Buffer.concat(chunks).toString()))
-    })
-    request.on('error', reject)
-    request.end()
-  })
-}
-
 async function adminPost(path: string, body: unknown, target: RunningEmulator = emulator): Promise<{status: number; body: any}> {
   const authorization = await bearerFor(target)
   return new Promise((resolve, reject) => {
@@ -547,7 +533,9 @@ describe('App Service through @azure/arm-appservice', () => {
       // The value is there for whoever lists them (as in Azure)…
       expect((await client.webApps.listConnectionStringsSlot(RG, SITE, 'canary')).properties?.planted?.value).toBe(planted)
       // …and nowhere else the emulator keeps or shows.
-      const admin = await adminGet('/_emulator/webapps')
+      const listing = await sendRaw(emulator, 'GET', '/_emulator/webapps')
+      expect(listing.status).toBe(200)
+      const admin = JSON.stringify(listing.body)
       expect(admin).toContain('canary')
       for (const [where, text] of [
         ['request log', JSON.stringify(emulator.requestLog())],

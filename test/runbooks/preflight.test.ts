@@ -16,8 +16,8 @@ import {ExitCode, GuardError, OpsbookError, ValidationError} from '../../src/err
 import {buildPlan} from '../../src/runbooks/plan.js'
 import {runDoctor, renderDoctor} from '../../src/doctor/doctor.js'
 import {checkAccess} from '../../src/runbooks/preflight.js'
-import {toAzureError} from '../../src/azure/errors.js'
-import {metricsBatchHint} from '../../src/actions/monitor.js'
+import {metricsAssertAction} from '../../src/actions/monitor.js'
+import {makeContext, parseInput} from '../azure/helpers.js'
 import {prepareRun, runRunbook, type RunOptions} from '../../src/runbooks/runner.js'
 import {createApprover, preApproved} from '../../src/ui/approver.js'
 import {scratchDir} from '../helpers/cli.js'
@@ -161,14 +161,25 @@ describe('the emulator enforces role assignments on ordinary ARM calls', () => {
   it('answers the metrics batch API 401 without a metrics-read role on the subscription itself (Reader on the resource group is not enough), as Learn documents', async () => {
     const site = `/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.Web/sites/app-shop-storefront`
     const query = async () => (await services().services.metrics()).queryResources([site], ['Requests'], 'Microsoft.Web/sites', {startTime: new Date(Date.now() - 600_000), endTime: new Date()})
-    as('group-reader')
-    const refused = await query().then(() => undefined, (error: any) => error)
-    expect(refused?.statusCode).toBe(401)
-    // What the monitor action tells the user about it.
-    expect(toAzureError(refused, {hints: [metricsBatchHint]}).suggestions.join(" ")).toMatch(/Monitoring Reader \(or Reader\) assigned on the whole subscription/)
-    as('reader')
-    expect((await query())[0]?.resourceId).toBe(site)
-    as(undefined)
+    // The monitor step as the user runs it: its failure names the subscription-level role.
+    const step = () => {
+      const {environment, services: azure} = services()
+      const {context} = makeContext({environment, services: azure, catalog: loadCatalog({flag: join(dir, 'runbooks.yaml')}).catalog})
+      return metricsAssertAction.run(parseInput(metricsAssertAction, {resource: 'storefront', window: 'PT10M'}), context)
+    }
+    try {
+      as('group-reader')
+      const refused = await query().then(() => undefined, (error: any) => error)
+      expect(refused?.statusCode).toBe(401)
+      const failed = await step().then(() => undefined, (error: OpsbookError) => error)
+      expect(failed?.message).toMatch(/read metrics of app-shop-storefront/)
+      expect(failed?.suggestions.join(' ')).toMatch(/Monitoring Reader \(or Reader\) assigned on the whole subscription/)
+      as('reader')
+      expect((await query())[0]?.resourceId).toBe(site)
+      expect((await step()).ok).toBe(true)
+    } finally {
+      as(undefined)
+    }
   })
 
   it('refuses a reader that gets past preflight with 403 AuthorizationFailed, as Azure does; reads and granted writes go through', async () => {

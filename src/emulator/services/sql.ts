@@ -471,6 +471,9 @@ export function routes(ctx: EmulatorContext): Route[] {
     ),
   ]
 
+  /** The shortest failoverWithDataLossGracePeriodMinutes Azure accepts (see writeFailoverGroup). */
+  const MIN_GRACE_PERIOD_MINUTES = 60
+
   /** FailoverGroupUpdateOrDeleteRequestOnSecondary (FailoverGroups.json error list). */
   function onSecondary(): EmulatorResponse {
     return armError(400, 'FailoverGroupUpdateOrDeleteRequestOnSecondary', 'Modifications to the failover group are not allowed on a secondary server. Execute the request on the primary server.')
@@ -482,7 +485,8 @@ export function routes(ctx: EmulatorContext): Route[] {
    * monitors). Refused as the published error list (FailoverGroups.json 2021-11-01 `default`) names it: an empty
    * body (FailoverGroupCreateOrUpdateRequestInvalid), no readWriteEndpoint or failoverPolicy (…InvalidReadWriteEndpoint,
    * …InvalidReadWriteFailoverPolicy), Automatic without a grace period (…InvalidReadWriteEndpointFields), Manual with one
-   * (…InvalidReadWriteEndpointFieldsForManualPolicy), a negative one (…NegativeGracePeriodValues), partners missing or
+   * (…InvalidReadWriteEndpointFieldsForManualPolicy), a negative one (…NegativeGracePeriodValues) or one under an hour
+   * (…LessThanMinimumGracePeriodValues), partners missing or
    * malformed (…InvalidPartner), more than one (…UnsupportedPartnerCount), the primary itself (…DuplicatePartner), one
    * that does not exist (ServerNotFound) or is in the primary's region (InvalidFailoverGroupRegion), a partner change
    * (partnerServers is `x-ms-mutability: [read, create]`), database ids that are not database ids (…InvalidDatabases) or
@@ -518,6 +522,15 @@ export function routes(ctx: EmulatorContext): Route[] {
         return invalid(
           'FailoverGroupCreateOrUpdateRequestInvalidReadWriteEndpointFieldsForManualPolicy',
           'Grace period value should not be provided when failover policy Manual is selected for the read-write endpoint. Please remove it from request.',
+        )
+      // The minimum is an hour: FailoverGroups.json 2021-11-01 lists 400 FailoverGroupCreateOrUpdateRequestLessThanMinimumGracePeriodValues
+      // ("… must be greater than or equal to the '{0}' minutes minimum grace period"), and "Only values greater than or
+      // equal to 1 hour are supported for the '-GracePeriodWithDataLossHours' parameter"
+      // (https://learn.microsoft.com/powershell/module/az.sql/new-azsqldatabasefailovergroup).
+      if (policy === 'Automatic' && grace < MIN_GRACE_PERIOD_MINUTES)
+        return invalid(
+          'FailoverGroupCreateOrUpdateRequestLessThanMinimumGracePeriodValues',
+          `Grace period value for the failover group must be greater than or equal to the '${MIN_GRACE_PERIOD_MINUTES}' minutes minimum grace period`,
         )
       readWrite = policy === 'Automatic' ? {failoverPolicy: policy, failoverWithDataLossGracePeriodMinutes: grace} : {failoverPolicy: policy}
     }

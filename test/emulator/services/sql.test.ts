@@ -97,6 +97,7 @@ describe('Microsoft.Sql failover-group writes (FailoverGroups_CreateOrUpdate / U
       ['Automatic without a grace period', {properties: {readWriteEndpoint: {failoverPolicy: 'Automatic'}, ...partner}}, 400, 'FailoverGroupCreateOrUpdateRequestInvalidReadWriteEndpointFields'],
       ['Manual with a grace period', {properties: {readWriteEndpoint: {failoverPolicy: 'Manual', failoverWithDataLossGracePeriodMinutes: 60}, ...partner}}, 400, 'FailoverGroupCreateOrUpdateRequestInvalidReadWriteEndpointFieldsForManualPolicy'],
       ['a negative grace period', {properties: {readWriteEndpoint: {failoverPolicy: 'Automatic', failoverWithDataLossGracePeriodMinutes: -1}, ...partner}}, 400, 'FailoverGroupCreateOrUpdateRequestNegativeGracePeriodValues'],
+      ['Automatic with a grace period under an hour', {properties: {readWriteEndpoint: {failoverPolicy: 'Automatic', failoverWithDataLossGracePeriodMinutes: 30}, ...partner}}, 400, 'FailoverGroupCreateOrUpdateRequestLessThanMinimumGracePeriodValues'],
       ['no partner', {properties: {...manual}}, 400, 'FailoverGroupCreateOrUpdateRequestInvalidPartner'],
       ['two partners', {properties: {...manual, partnerServers: [{id: serverId(SECONDARY)}, {id: serverId('sql-other')}]}}, 400, 'FailoverGroupCreateOrUpdateRequestUnsupportedPartnerCount'],
       ['the primary as its own partner', {properties: {...manual, partnerServers: [{id: serverId(PRIMARY)}]}}, 400, 'FailoverGroupCreateOrUpdateRequestDuplicatePartner'],
