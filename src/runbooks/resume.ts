@@ -3,6 +3,7 @@
  * or on another one from the journal in the evidence container (`--env` names where to look). Completed steps are
  * not run again; operations in flight are re-attached by their monitor URL instead of being issued a second time.
  */
+import {existsSync} from 'node:fs'
 import {getEnvironment, loadCatalog} from '../catalog/loader.js'
 import {ValidationError} from '../errors.js'
 import {RESUMABLE} from '../evidence/seal.js'
@@ -35,7 +36,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
     ...options,
     runbook,
     envName: state.environmentName,
-    catalogFlag: options.catalogFlag ?? state.request?.catalogFile,
+    catalogFlag: options.catalogFlag ?? recordedCatalog(state),
     params,
     components: state.request?.components,
     resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, calls: state.calls, expectedSha256: state.runbook.sha256},
@@ -43,9 +44,19 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
   return result
 }
 
+/**
+ * The catalog the run was started with, as request.json recorded it — when that path means something here. A journal
+ * fetched from Blob was written on another machine: its catalog path is that machine's (a laptop that is gone), so
+ * the catalog is found here as for any command (--catalog, OPSBOOK_CATALOG, upward from the working directory). The
+ * runbook's hash, checked before anything runs, still refuses a resume whose steps would differ.
+ */
+function recordedCatalog(state: ResumeState): string | undefined {
+  const file = state.request?.catalogFile
+  return state.source === 'local' && file && existsSync(file) ? file : undefined
+}
+
 async function loadState(options: ResumeOptions, root: string, cwd: string): Promise<ResumeState> {
   const {loadResumeState} = await import('../evidence/resume-state.js')
-  const {existsSync} = await import('node:fs')
   const {join} = await import('node:path')
   if (existsSync(join(root, 'runs', options.runId)) || !options.envName) return loadResumeState(options.runId, {root})
   // Another machine: read the journal from the environment's evidence container.
