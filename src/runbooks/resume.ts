@@ -5,8 +5,9 @@
  */
 import {existsSync} from 'node:fs'
 import {getEnvironment, loadCatalog} from '../catalog/loader.js'
-import {ValidationError} from '../errors.js'
+import {GuardError, ValidationError} from '../errors.js'
 import {RESUMABLE} from '../evidence/seal.js'
+import {resumeCommand} from '../support/resume-hint.js'
 import type {ResumeState} from '../evidence/resume-state.js'
 import {opsbookRoot, runRunbook, type RunOptions, type RunResult} from './runner.js'
 
@@ -40,6 +41,15 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
     params,
     components: state.request?.components,
     resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, calls: state.calls, expectedSha256: state.runbook.sha256},
+  }).catch((error: unknown) => {
+    // Still outside the window: the run was started past it with a journaled reason, so say how to continue it so.
+    const started = state.overrides.find((o) => o.kind === 'maintenance-window' || o.kind === 'change-freeze')
+    if (error instanceof GuardError && started && !options.override)
+      throw new GuardError(error.guard, error.message, error.details, [
+        `this run was started with --override-window (reason: ${started.reason}); to continue it now: ${resumeCommand(options.runId, state.overrides)}`,
+        ...error.suggestions.filter((s) => !s.includes('--override-window')),
+      ])
+    throw error
   })
   return result
 }

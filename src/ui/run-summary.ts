@@ -6,6 +6,7 @@ import Table from 'cli-table3'
 import {headlineOutputs} from '../evidence/outputs.js'
 import type {RunResult} from '../runbooks/runner.js'
 import {humanDuration} from '../support/duration.js'
+import {resumeCommand} from '../support/resume-hint.js'
 
 /** One component's measured objectives, as drills put them in `outputs.objectives`. */
 export interface ObjectiveRow {
@@ -43,5 +44,5 @@ export function printRunSummary(result: RunResult, out: NodeJS.WritableStream = 
   for (const o of result.overrides) out.write(`override: ${o.detail} — reason: ${o.reason}\n`)
   if (result.leftBehind.length > 0) out.write(`\nNEEDS A HUMAN — left behind:\n${result.leftBehind.map((l) => `  - ${l}`).join('\n')}\n`)
   out.write(`\nrun ${result.runId}: ${result.status} in ${humanDuration(result.durationMs)}\n  journal ${result.journal}\n`)
-  if (result.status === 'interrupted') out.write(`  continue with: opsbook resume ${result.runId}\n`)
+  if (result.status === 'interrupted') out.write(`  continue with: ${resumeCommand(result.runId, result.overrides)}\n`)
 }
