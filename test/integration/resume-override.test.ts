@@ -33,7 +33,7 @@ function stepStarted(step: string): boolean {
 }
 
 describe('resume of a run started past a guard', () => {
-  it('Ctrl-C prints a resume command with the override and its reason; resume without it is refused and says so; the printed command continues the run', async () => {
+  it('Ctrl-C mid-swap says why it swaps back, prints a resume command with the override and its reason; resume without it is refused and says so; the printed command continues the run', async () => {
     const reason = "INC-42: checkout down, can't wait"
     const env = emulator.env()
     const interrupted = await runCli(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--yes', '--override-window', '--reason', reason, '--param', 'watch=PT20S'], {
@@ -50,6 +50,9 @@ describe('resume of a run started past a guard', () => {
       },
     })
     expect(interrupted.code, interrupted.stdout + interrupted.stderr).toBe(130)
+    // The swap went through and is undone: the screen says it is because of the Ctrl-C, not a failed health gate.
+    expect(interrupted.stdout + interrupted.stderr).toMatch(/run stopped \(Ctrl-C, a timeout or a failed step\) \S+ after the swap, inside the rollback window/)
+    expect(interrupted.stdout + interrupted.stderr).not.toContain('post-swap gate failed')
     const printed = /continue with: (opsbook resume .+)$/m.exec(interrupted.stdout)?.[1]
     expect(printed).toBe(`opsbook resume ${/run (\S+): interrupted/.exec(interrupted.stdout)![1]} --override-window --reason 'INC-42: checkout down, can'\\''t wait'`)
     const runId = printed!.split(' ')[2]!
