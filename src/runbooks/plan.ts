@@ -341,7 +341,7 @@ export function renderPlan(plan: RunPlan): string {
     lines.push('')
   }
   if (plan.notActedOn) lines.push(`Not acted on: ${plan.notActedOn}.`, '')
-  if (plan.guard) lines.push(...renderGuard(plan.guard, plan.environment), '')
+  if (plan.guard) lines.push(...renderGuard(plan.guard, plan.environment, {production: plan.production, runbook: plan.runbook}), '')
   if (plan.evidence)
     lines.push(`Evidence: the journal streams to ${plan.evidence.container} (runs/<yyyy>/<mm>/<runId>/); components it changes are leased at locks/${plan.environment}/<component>.`)
   lines.push(`Permissions needed (${plan.permissions.length}):`)
@@ -350,8 +350,17 @@ export function renderPlan(plan: RunPlan): string {
 }
 
 /** The window guard's decision as plan lines. */
-export function renderGuard(guard: GuardDecision, environment: string): string[] {
-  if (!guard.applies) return [`Window guard: does not apply (${environment} is not production or the runbook is not disruptive).`]
+export function renderGuard(guard: GuardDecision, environment: string, about?: {production: boolean; runbook: {name: string; disruptive: boolean}}): string[] {
+  if (!guard.applies) {
+    // Say which of the two it is: an on-call engineer reading "prod is not production" of a production environment
+    // cannot tell whether windows are being ignored.
+    const why = !about
+      ? `${environment} is not production or the runbook is not disruptive`
+      : !about.production
+        ? `${environment} is not a production environment`
+        : `${about.runbook.name} is not disruptive: windows and freezes hold back only disruptive runbooks in production`
+    return [`Window guard: does not apply (${why}).`]
+  }
   const lines = [`Window guard at ${guard.at} (expected duration: ${guard.expected.description}): ${guard.allowed ? 'the run MAY start' : 'the run would be BLOCKED (exit 5)'}`]
   if (guard.freeze) lines.push(`  change freeze "${guard.freeze.reason}" until ${guard.freeze.until}`)
   for (const c of guard.components) lines.push(`  ${c.allowed ? 'open   ' : 'BLOCKED'} ${c.reason}`)
