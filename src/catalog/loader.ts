@@ -7,6 +7,7 @@ import {existsSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {ValidationError, type Problem} from '../errors.js'
 import {parseYamlSource, readSourceFile, zodProblems, type YamlSource} from '../support/yaml-source.js'
+import {hintIssues, withFieldHint} from './hints.js'
 import {catalogSchema, type Catalog, type Component, type Environment} from './schema.js'
 
 export const CATALOG_FILE = 'runbooks.yaml'
@@ -70,7 +71,9 @@ export function parseCatalog(file: string, text: string): LoadedCatalog {
       catalog = withoutPrototypes(parsed.data)
       problems.push(...crossReferenceProblems(catalog, source))
     } else {
-      problems.push(...zodProblems(parsed.error, source))
+      // Typo help: the closest allowed field or value, and a missing field said as such.
+      const issues = hintIssues(parsed.error.issues, source.value)
+      problems.push(...zodProblems({issues} as typeof parsed.error, source).map((p) => withFieldHint(p, issues, catalogSchema, source.value)))
     }
   }
   if (problems.length > 0 || !catalog) throw new ValidationError(problems, `catalog ${file} is invalid:`)

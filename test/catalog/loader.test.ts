@@ -60,6 +60,48 @@ environments:
     expect(error!.message).toContain('ISO-8601 duration')
   })
 
+  it('helps with typos as runbook validation does: the closest field or value, and a missing field said as such', () => {
+    const text = `version: 1
+environments:
+  prod:
+    cloud: emulator
+    subscription: 11111111-2222-3333-4444-555555555555
+    resourceGroups: [rg]
+    windows:
+      database: {recurence: weekly, day: Sundy, start: "02:00", end: "04:00"}
+    componets:
+      web: {type: webapp, name: app, helthPath: /health}
+      vault: {type: keyvualt, name: kv}
+`
+    let error: ValidationError | undefined
+    try {
+      parseCatalog('cat.yaml', text)
+    } catch (e) {
+      error = e as ValidationError
+    }
+    const found = error!.problems.map((p) => `${p.location?.line}:${p.location?.column} ${p.message}`)
+    expect(error!.exitCode).toBe(2)
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^8:\d+ unknown field "recurence" in environments\.prod\.windows\.database \(did you mean "recurrence"\?\)$/),
+        expect.stringMatching(/^8:\d+ environments\.prod\.windows\.database\.recurrence: required field "recurrence" is missing \(one of "weekly", "biweekly", "monthly", "once"\)$/),
+        expect.stringMatching(/^8:\d+ environments\.prod\.windows\.database\.day: "Sundy" is not one of .*\(did you mean "Sunday"\?\)$/),
+        expect.stringMatching(/^9:\d+ unknown field "componets" in environments\.prod \(did you mean "components"\?\)$/),
+        expect.stringMatching(/environments\.prod\.components: required field "components" is missing$/),
+      ]),
+    )
+    // Inside a component, the fields of its own kind (found through its `type`), and the kinds for a misspelt type.
+    const inComponents = text.replace('componets:', 'components:')
+    try {
+      parseCatalog('cat.yaml', inComponents)
+    } catch (e) {
+      error = e as ValidationError
+    }
+    const messages = error!.problems.map((p) => p.message)
+    expect(messages).toContain('unknown field "helthPath" in environments.prod.components.web (did you mean "healthPath"?)')
+    expect(messages.find((m) => m.includes('vault.type'))).toMatch(/"keyvualt" is not one of .*\(did you mean "keyvault"\?\)$/)
+  })
+
   it('rejects data probes that measure nothing, and a password written into them, with file:line:col', () => {
     const text = `version: 1
 environments:
