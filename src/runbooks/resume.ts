@@ -83,6 +83,19 @@ async function loadState(options: ResumeOptions, root: string, cwd: string): Pro
   const services = createAzureServices({environment, environmentName: options.envName, emulator})
   try {
     return await loadResumeState(options.runId, {root, env: {name: options.envName, environment}, services})
+  } catch (error) {
+    // An emulator environment's evidence is in the emulator that ran it. Without OPSBOOK_EMULATOR_URL this folder's own
+    // emulator was asked, whose Blob store holds only this folder's runs: say how to reach the other one.
+    const env = options.env ?? process.env
+    if (environment.cloud === 'emulator' && !env.OPSBOOK_EMULATOR_URL && error instanceof ValidationError && error.problems.some((p) => p.code === 'run-not-found'))
+      throw new ValidationError([
+        ...error.problems,
+        {
+          code: 'run-not-found',
+          message: `${options.envName} is an emulator environment: its evidence is in the emulator the run used, and this folder's emulator (${loaded.dir}/.opsbook/emulator) was asked; to resume from another folder, set the OPSBOOK_EMULATOR_* variables \`opsbook emulator start\` printed for that emulator (OPSBOOK_EMULATOR_URL, OPSBOOK_EMULATOR_CA, OPSBOOK_EMULATOR_BLOB, …) and run this again`,
+        },
+      ])
+    throw error
   } finally {
     await stop?.()
   }

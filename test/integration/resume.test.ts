@@ -103,4 +103,15 @@ describe('opsbook resume', () => {
     expect(journal).toContain('"resumedFrom"')
     expect(existsSync(first)).toBe(false)
   })
+
+  it('on another folder without the emulator variables, says where an emulator run\'s evidence is and how to reach it', async () => {
+    const elsewhere = scratchDir()
+    const {OPSBOOK_EMULATOR_URL: _url, ...rest} = emulator.env()
+    const env = {...Object.fromEntries(Object.keys(rest).map((k) => [k, undefined])), OPSBOOK_EMULATOR_URL: undefined}
+    const missing = await runCli(['resume', '20261203T000000Z-pg-pitr-0000', '--env', 'local', '--json'], {cwd: elsewhere, env})
+    expect(missing.code, missing.stderr).toBe(2)
+    const message = JSON.parse(missing.stdout).error.message as string
+    expect(message).toContain('no journal for run 20261203T000000Z-pg-pitr-0000 locally or in evidence container')
+    expect(message).toMatch(/local is an emulator environment: .*set the OPSBOOK_EMULATOR_\* variables `opsbook emulator start` printed/)
+  }, 120_000)
 })
