@@ -66,7 +66,7 @@ export function parseCatalog(file: string, text: string): LoadedCatalog {
   const problems: Problem[] = [...source.problems]
   let catalog: Catalog | undefined
   if (source.value !== undefined) {
-    const parsed = catalogSchema.safeParse(source.value ?? {})
+    const parsed = catalogSchema.safeParse(withoutExtensionFields(source.value ?? {}))
     if (parsed.success) {
       catalog = withoutPrototypes(parsed.data)
       problems.push(...crossReferenceProblems(catalog, source))
@@ -78,6 +78,14 @@ export function parseCatalog(file: string, text: string): LoadedCatalog {
   }
   if (problems.length > 0 || !catalog) throw new ValidationError(problems, `catalog ${file} is invalid:`)
   return {file, dir: dirname(file), catalog, sha256: createHash('sha256').update(text).digest('hex'), source}
+}
+
+/** Top-level keys starting with `x-` hold YAML anchors for reuse (as in Docker Compose files); they are not catalog fields. */
+export const EXTENSION_FIELD = /^x-/
+
+function withoutExtensionFields(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !EXTENSION_FIELD.test(key)))
 }
 
 /**

@@ -60,6 +60,35 @@ environments:
     expect(error!.message).toContain('ISO-8601 duration')
   })
 
+  it('accepts top-level x- extension fields as a place for YAML anchors (as Docker Compose does); elsewhere they are unknown fields', () => {
+    const text = `version: 1
+x-tags: &tags {owner: platform, costCenter: cc-42}
+x-webapp: &webapp
+  type: webapp
+  slots: [staging]
+  healthPath: /health
+  tags: *tags
+environments:
+  prod:
+    cloud: emulator
+    subscription: 11111111-2222-3333-4444-555555555555
+    resourceGroups: [rg]
+    components:
+      web: {<<: *webapp, name: app-web}
+      web-neu: {<<: *webapp, name: app-web-neu, region: northeurope}
+`
+    const loaded = parseCatalog('cat.yaml', text)
+    expect(loaded.catalog.environments.prod!.components['web-neu']).toMatchObject({type: 'webapp', name: 'app-web-neu', region: 'northeurope', healthPath: '/health', tags: {owner: 'platform'}})
+    expect(Object.keys(loaded.catalog)).not.toContain('x-webapp')
+    let error: ValidationError | undefined
+    try {
+      parseCatalog('cat.yaml', text.replace('    resourceGroups: [rg]', '    x-note: here\n    resourceGroups: [rg]'))
+    } catch (e) {
+      error = e as ValidationError
+    }
+    expect(error!.problems.map((p) => `${p.location?.line} ${p.message}`)).toEqual([expect.stringMatching(/^12 unknown field "x-note" in environments\.prod/)])
+  })
+
   it('helps with typos as runbook validation does: the closest field or value, and a missing field said as such', () => {
     const text = `version: 1
 environments:
