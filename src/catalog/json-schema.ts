@@ -7,8 +7,11 @@ import {catalogSchema} from './schema.js'
 
 /** JSON Schema (draft 2020-12) of the catalog, as editors consume it (input shape: defaults are optional). */
 export function catalogJsonSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(catalogSchema, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>
   return {
-    ...z.toJSONSchema(catalogSchema, {io: 'input', unrepresentable: 'any'}),
+    ...generated,
+    // Top-level `x-…` keys are extension fields for YAML anchors (loader.ts drops them before validation).
+    patternProperties: {'^x-': {description: 'Extension field, ignored by opsbook: a place for YAML anchors that components reuse, e.g. x-web: &web {...} then <<: *web'}},
     $id: 'https://opsbook.dev/schema/catalog.schema.json',
     title: 'opsbook catalog (runbooks.yaml)',
   }

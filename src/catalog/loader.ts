@@ -7,6 +7,7 @@ import {existsSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {ValidationError, type Problem} from '../errors.js'
 import {parseYamlSource, readSourceFile, zodProblems, type YamlSource} from '../support/yaml-source.js'
+import {hintIssues, withFieldHint} from './hints.js'
 import {catalogSchema, type Catalog, type Component, type Environment} from './schema.js'
 
 export const CATALOG_FILE = 'runbooks.yaml'
@@ -65,16 +66,26 @@ export function parseCatalog(file: string, text: string): LoadedCatalog {
   const problems: Problem[] = [...source.problems]
   let catalog: Catalog | undefined
   if (source.value !== undefined) {
-    const parsed = catalogSchema.safeParse(source.value ?? {})
+    const parsed = catalogSchema.safeParse(withoutExtensionFields(source.value ?? {}))
     if (parsed.success) {
       catalog = withoutPrototypes(parsed.data)
       problems.push(...crossReferenceProblems(catalog, source))
     } else {
-      problems.push(...zodProblems(parsed.error, source))
+      // Typo help: the closest allowed field or value, and a missing field said as such.
+      const issues = hintIssues(parsed.error.issues, source.value)
+      problems.push(...zodProblems({issues} as typeof parsed.error, source).map((p) => withFieldHint(p, issues, catalogSchema, source.value)))
     }
   }
   if (problems.length > 0 || !catalog) throw new ValidationError(problems, `catalog ${file} is invalid:`)
   return {file, dir: dirname(file), catalog, sha256: createHash('sha256').update(text).digest('hex'), source}
+}
+
+/** Top-level keys starting with `x-` hold YAML anchors for reuse (as in Docker Compose files); they are not catalog fields. */
+export const EXTENSION_FIELD = /^x-/
+
+function withoutExtensionFields(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !EXTENSION_FIELD.test(key)))
 }
 
 /**

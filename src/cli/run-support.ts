@@ -71,7 +71,7 @@ export async function createRunUi(options: {json: boolean; yes: boolean; approve
   } else if (process.stdout.isTTY && !isCI()) {
     const {ListrReporter} = await import('../ui/listr-reporter.js')
     const listr = new ListrReporter()
-    runApprover = listr.approver(approver)
+    runApprover = listr.approver(approver, options.user)
     reporter = listr
   } else {
     const {PlainReporter} = await import('../ui/plain-reporter.js')

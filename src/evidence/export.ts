@@ -233,7 +233,8 @@ export interface CoverageRow {
   type: string
   tier?: string
   hasObjectives: boolean
-  lastDrill?: {runId: string; at: string; passed: boolean}
+  /** `outcome`: "passed", or why the drill does not count for this component (RTO missed, RPO not measured, …). */
+  lastDrill?: {runId: string; at: string; passed: boolean; outcome: string}
   lastPassingDrill?: {runId: string; at: string}
   /** A passing drill within the coverage window. */
   covered: boolean
@@ -412,6 +413,22 @@ function coverage(rows: RunRow[], components: Environment['components'], asOf: D
       const o = r.objectives.find((x) => x.component === key)!
       return r.status !== 'unfinished' && r.status !== 'interrupted' && !objectiveNotMet(o)
     }
+    // Why a drill does not count, in the row's own words: a drill that succeeded with an RPO it could not measure
+    // is not "failed" (the run's exit was 0), and the auditor must see which it was.
+    const outcome = (r: RunRow): string => {
+      if (passes(r)) return 'passed'
+      if (r.status === 'unfinished' || r.status === 'interrupted') return r.status
+      const o = r.objectives.find((x) => x.component === key)!
+      const missed = (['rto', 'rpo'] as const).filter((k) => o[k]?.met === false).map((k) => `${k.toUpperCase()} missed`)
+      if (missed.length > 0) return missed.join(', ')
+      if (o.status === 'unmeasured') {
+        const unmeasured = (['rto', 'rpo'] as const).filter((k) => o[k]?.objectiveMs && (o[k]?.measuredMs === undefined || o[k]?.measuredMs === null))
+        return unmeasured.length > 0 ? `${unmeasured.map((k) => k.toUpperCase()).join(' and ')} not measured` : 'not measured'
+      }
+      if (o.status === 'cannot-meet') return 'configuration cannot meet its objectives'
+      if (o.status === 'no-objective') return 'no objectives to measure against'
+      return o.status ?? 'failed'
+    }
     const last = measured.at(-1)
     const lastPassing = measured.filter(passes).at(-1)
     return {
@@ -419,7 +436,7 @@ function coverage(rows: RunRow[], components: Environment['components'], asOf: D
       type: component?.type ?? measured[0]?.objectives.find((o) => o.component === key)?.type ?? 'unknown',
       tier: component?.tier,
       hasObjectives: Boolean(component?.objectives?.rto || component?.objectives?.rpo),
-      lastDrill: last ? {runId: last.runId, at: last.startedAt, passed: passes(last)} : undefined,
+      lastDrill: last ? {runId: last.runId, at: last.startedAt, passed: passes(last), outcome: outcome(last)} : undefined,
       lastPassingDrill: lastPassing ? {runId: lastPassing.runId, at: lastPassing.startedAt} : undefined,
       covered: Boolean(lastPassing && Date.parse(lastPassing.startedAt) >= windowStart && Date.parse(lastPassing.startedAt) <= asOf.getTime()),
     }

@@ -37,7 +37,7 @@ ${gaps.length ? gaps.map((g) => `<strong class="bad">${esc(g.component)}</strong
 ${report.coverage.rows
   .map(
     (c) => `<tr class="${c.covered ? 'row-ok' : c.hasObjectives ? 'row-bad' : ''}"><td><code>${esc(c.component)}</code></td><td>${esc(c.type)}</td><td>${esc(c.tier ?? '—')}</td>
-<td>${c.lastDrill ? `${day(c.lastDrill.at)} <span class="${c.lastDrill.passed ? 'ok' : 'bad'}">${c.lastDrill.passed ? 'passed' : 'failed'}</span>` : 'never'}</td>
+<td>${c.lastDrill ? `${day(c.lastDrill.at)} <span class="${c.lastDrill.passed ? 'ok' : 'bad'}">${esc(c.lastDrill.outcome)}</span>` : 'never'}</td>
 <td>${c.lastPassingDrill ? `${day(c.lastPassingDrill.at)} <code class="small">${esc(c.lastPassingDrill.runId)}</code>` : 'never'}</td>
 <td>${c.covered ? '<span class="ok">yes</span>' : c.hasObjectives ? '<span class="bad">NO</span>' : 'no (no objectives set)'}</td></tr>`,
   )

@@ -23,7 +23,7 @@ export function renderReportMd(report: EvidenceReport): string {
     c.component,
     c.type,
     c.tier ?? '',
-    c.lastDrill ? `${day(c.lastDrill.at)} (${c.lastDrill.passed ? 'passed' : 'failed'})` : 'never',
+    c.lastDrill ? `${day(c.lastDrill.at)} (${c.lastDrill.outcome})` : 'never',
     c.lastPassingDrill ? `${day(c.lastPassingDrill.at)} (${c.lastPassingDrill.runId})` : 'never',
     c.covered ? 'yes' : c.hasObjectives ? '**NO**' : 'no (no objectives)',
   ])))

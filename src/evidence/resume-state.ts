@@ -45,6 +45,8 @@ export interface ResumeState {
   finished?: RunStatus
   /** Where the journal is (after a download, the new local copy). */
   journalPath: string
+  /** Guards the run was started past (--override-window, --no-lease…), with their reasons, as its run.note lines journaled them. */
+  overrides: Array<{kind: string; reason?: string}>
   /** `local`, or `blob` when the journal was fetched from the evidence container. */
   source: 'local' | 'blob'
   journal: {lines: number; lastHash: string}
@@ -110,6 +112,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
   /** Phase of each step's latest attempt, to tell main-phase operations from rollback ones. */
   const phaseOf = new Map<string, StepPhase>()
   const running = new Set<string>()
+  const overrides: ResumeState['overrides'] = []
   const plan = new RunPlan()
   let finished: RunStatus | undefined
 
@@ -123,9 +126,13 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         Object.assign(runbook, pickRunbookRef(data))
         plan.read(data.steps)
         break
-      case 'run.note':
-        Object.assign(runbook, pickRunbookRef((data.data as Record<string, unknown>) ?? {}))
+      case 'run.note': {
+        const noted = (data.data as Record<string, unknown>) ?? {}
+        Object.assign(runbook, pickRunbookRef(noted))
+        const override = noted.override as {kind?: unknown; reason?: unknown} | undefined
+        if (override && typeof override.kind === 'string') overrides.push({kind: override.kind, reason: typeof override.reason === 'string' ? override.reason : undefined})
         break
+      }
       case 'step.started':
         if (!step) break
         phaseOf.set(step, phase ?? 'main')
@@ -178,6 +185,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
     inFlight,
     interrupted,
     interruptedSteps: [...running].sort(),
+    overrides,
     ...(Object.keys(calls).length > 0 ? {calls} : {}),
     ...(finished ? {finished} : {}),
   }

@@ -12,7 +12,7 @@ import {describedOnlySentence} from '../catalog/notes.js'
 import type {GuardDecision} from './guards.js'
 import type {Environment} from '../catalog/schema.js'
 import {Redactor} from '../evidence/redact.js'
-import {decidedUpFront, upFrontContext, evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
+import {conditionExpression, decidedUpFront, upFrontContext, evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import {flattenSteps} from './groups.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
 import {catalogReplicas, replicaReferences} from './replica-owners.js'
@@ -44,6 +44,11 @@ export interface PlannedStep extends PlannedCall {
   parent?: string
   /** Nesting depth of a group's (or called runbook's) step: 1 for a step of a group of the runbook, … (absent: 0). */
   depth?: number
+  /**
+   * The step's `if:` is false with these params and this environment whatever happens before it (it reads no step
+   * result, and is false with success() as with failure()): it will not run, so it needs no permission.
+   */
+  notRun?: true
 }
 
 export interface RunPlan {
@@ -145,6 +150,13 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
     const call = planCall(step, step, parent)
     if (step.group?.callee) paramsOf.set(step.id, call.inputs)
     else if (step.group && parent && paramsOf.has(parent)) paramsOf.set(step.id, paramsOf.get(parent)!)
+    // Only the runbook's own steps: a called runbook's params may still be placeholders here, which read as true.
+    const upFront = {...contextOf(step, parent), taint: undefined}
+    // A condition `a && b && …` is false when one of its parts is, even where another part reads a step's result.
+    const notRun =
+      !parent &&
+      step.if !== undefined &&
+      topLevelConjuncts(safeConditionExpression(step.if)).some((part) => [false, true].every((failed) => decidedUpFront(`\${{ ${part} }}`, {...upFront, failed}) === false))
     return {
       id: step.id,
       phase,
@@ -156,6 +168,7 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
       ...call,
       rollback: step.rollback ? planCall(step.rollback, step, parent) : undefined,
       ...(parent ? {parent, depth} : {}),
+      ...(notRun ? {notRun: true as const} : {}),
     }
   }
   const steps = flattenSteps({steps: orderSteps(runbook), finally: runbook.finally}).map((n) => planStep(n.spec, n.phase, n.depth, n.parent))
@@ -172,7 +185,7 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
         ],
       }
     : undefined
-  const permissions = [...new Set([...steps.flatMap((s) => [...s.permissions, ...(s.rollback?.permissions ?? [])]), ...(evidence?.permissions ?? [])])].sort()
+  const permissions = [...new Set([...steps.filter((s) => !s.notRun).flatMap((s) => [...s.permissions, ...(s.rollback?.permissions ?? [])]), ...(evidence?.permissions ?? [])])].sort()
   // The components a drill measures (drill.measure instances), with what their configuration rules out up front.
   const measured = [...new Set(allSteps.filter((s) => s.uses === 'drill.measure' && s.instance).map((s) => s.instance!.item.key))]
   const objectives = measured.map((key) => {
@@ -338,7 +351,7 @@ export function renderPlan(plan: RunPlan): string {
   lines.push(plan.changes ? '  This run CHANGES resources. Nothing has been changed yet.' : '  This run only reads.')
   plan.steps.forEach((step, index) => {
     lines.push('')
-    const flags = [step.changes ? 'changes' : 'read-only', step.phase === 'finally' ? 'always runs' : '', step.if ? `if ${step.if}` : '', step.needs.length ? `after ${step.needs.join(', ')}` : '']
+    const flags = [step.notRun ? 'NOT RUN with these params' : '', step.changes ? 'changes' : 'read-only', step.phase === 'finally' ? 'always runs' : '', step.if ? `if ${step.if}` : '', step.needs.length ? `after ${step.needs.join(', ')}` : '']
       .filter(Boolean)
       .join('; ')
     // The steps of a group (or called runbook) are indented under it.
@@ -375,7 +388,7 @@ export function renderPlan(plan: RunPlan): string {
       )
     lines.push('')
   }
-  if (plan.guard) lines.push(...renderGuard(plan.guard, plan.environment), '')
+  if (plan.guard) lines.push(...renderGuard(plan.guard, plan.environment, {production: plan.production, runbook: plan.runbook}), '')
   if (plan.evidence)
     lines.push(`Evidence: the journal streams to ${plan.evidence.container} (runs/<yyyy>/<mm>/<runId>/); components it changes are leased at locks/${plan.environment}/<component>.`)
   lines.push(`Permissions needed (${plan.permissions.length}):`)
@@ -383,9 +396,49 @@ export function renderPlan(plan: RunPlan): string {
   return lines.join('\n')
 }
 
+function safeConditionExpression(condition: string): string {
+  try {
+    return conditionExpression(condition)
+  } catch {
+    return condition
+  }
+}
+
+/** The parts of `a && b && c` (the whole expression when it is not a conjunction at its top level). */
+export function topLevelConjuncts(expression: string): string[] {
+  const parts: string[] = []
+  let depth = 0
+  let quote = false
+  let start = 0
+  for (let i = 0; i < expression.length; i++) {
+    const c = expression[i]!
+    if (c === "'") quote = !quote
+    else if (quote) continue
+    else if (c === '(' || c === '[') depth++
+    else if (c === ')' || c === ']') depth--
+    else if (depth === 0 && expression.startsWith('||', i)) return [expression]
+    else if (depth === 0 && expression.startsWith('&&', i)) {
+      parts.push(expression.slice(start, i).trim())
+      start = i + 2
+      i++
+    }
+  }
+  parts.push(expression.slice(start).trim())
+  return parts.filter((p) => p.length > 0)
+}
+
 /** The window guard's decision as plan lines. */
-export function renderGuard(guard: GuardDecision, environment: string): string[] {
-  if (!guard.applies) return [`Window guard: does not apply (${environment} is not production or the runbook is not disruptive).`]
+export function renderGuard(guard: GuardDecision, environment: string, about?: {production: boolean; runbook: {name: string; disruptive: boolean}}): string[] {
+  if (!guard.applies) {
+    // Say which of the two it is: an on-call engineer reading "prod is not production" of a production environment
+    // cannot tell whether windows are being ignored.
+    const why = !about
+      ? `${environment} is not production or the runbook is not disruptive`
+      : !about.production
+        ? `${environment} is not a production environment`
+        : `${about.runbook.name} is not disruptive: windows and freezes hold back only disruptive runbooks in production`
+    return [`Window guard: does not apply (${why}).`]
+  }
   const lines = [`Window guard at ${guard.at} (expected duration: ${guard.expected.description}): ${guard.allowed ? 'the run MAY start' : 'the run would be BLOCKED (exit 5)'}`]
   if (guard.freeze) lines.push(`  change freeze "${guard.freeze.reason}" until ${guard.freeze.until}`)
   for (const c of guard.components) lines.push(`  ${c.allowed ? 'open   ' : 'BLOCKED'} ${c.reason}`)

@@ -86,7 +86,9 @@ export async function checkAccess(plan: RunPlan, environment: Environment, servi
   const identity = await services.identity()
   const fallback = `/subscriptions/${services.subscription}/resourceGroups/${environment.resourceGroups[0]}`
   const needs: Array<Omit<AccessCheck, 'granted' | 'role' | 'dataAction'>> = []
-  for (const step of plan.steps)
+  // A step whose condition is already false (a classic cache's Managed Redis steps, a drill-only teardown) will not
+  // run: asking for its permissions would refuse a least-privilege operator (exit 6) for nothing.
+  for (const step of plan.steps.filter((s) => !s.notRun))
     for (const call of [step, ...(step.rollback ? [step.rollback] : [])]) {
       const scopes = [...new Set(call.arm.map((a) => resourceGroupScope(a.path)).filter((s): s is string => Boolean(s)))]
       for (const permission of call.permissions) for (const scope of scopes.length > 0 ? scopes : [fallback]) needs.push({step: step.id, uses: call.uses, permission, scope})

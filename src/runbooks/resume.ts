@@ -3,9 +3,11 @@
  * or on another one from the journal in the evidence container (`--env` names where to look). Completed steps are
  * not run again; operations in flight are re-attached by their monitor URL instead of being issued a second time.
  */
+import {existsSync} from 'node:fs'
 import {getEnvironment, loadCatalog} from '../catalog/loader.js'
-import {ValidationError} from '../errors.js'
+import {GuardError, ValidationError} from '../errors.js'
 import {RESUMABLE} from '../evidence/seal.js'
+import {resumeCommand} from '../support/resume-hint.js'
 import type {ResumeState} from '../evidence/resume-state.js'
 import {opsbookRoot, runRunbook, type RunOptions, type RunResult} from './runner.js'
 
@@ -35,17 +37,36 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
     ...options,
     runbook,
     envName: state.environmentName,
-    catalogFlag: options.catalogFlag ?? state.request?.catalogFile,
+    catalogFlag: options.catalogFlag ?? recordedCatalog(state),
     params,
     components: state.request?.components,
     resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, calls: state.calls, expectedSha256: state.runbook.sha256},
+  }).catch((error: unknown) => {
+    // Still outside the window: the run was started past it with a journaled reason, so say how to continue it so.
+    const started = state.overrides.find((o) => o.kind === 'maintenance-window' || o.kind === 'change-freeze')
+    if (error instanceof GuardError && started && !options.override)
+      throw new GuardError(error.guard, error.message, error.details, [
+        `this run was started with --override-window (reason: ${started.reason}); to continue it now: ${resumeCommand(options.runId, state.overrides)}`,
+        ...error.suggestions.filter((s) => !s.includes('--override-window')),
+      ])
+    throw error
   })
   return result
 }
 
+/**
+ * The catalog the run was started with, as request.json recorded it — when that path means something here. A journal
+ * fetched from Blob was written on another machine: its catalog path is that machine's (a laptop that is gone), so
+ * the catalog is found here as for any command (--catalog, OPSBOOK_CATALOG, upward from the working directory). The
+ * runbook's hash, checked before anything runs, still refuses a resume whose steps would differ.
+ */
+function recordedCatalog(state: ResumeState): string | undefined {
+  const file = state.request?.catalogFile
+  return state.source === 'local' && file && existsSync(file) ? file : undefined
+}
+
 async function loadState(options: ResumeOptions, root: string, cwd: string): Promise<ResumeState> {
   const {loadResumeState} = await import('../evidence/resume-state.js')
-  const {existsSync} = await import('node:fs')
   const {join} = await import('node:path')
   if (existsSync(join(root, 'runs', options.runId)) || !options.envName) return loadResumeState(options.runId, {root})
   // Another machine: read the journal from the environment's evidence container.
@@ -62,6 +83,19 @@ async function loadState(options: ResumeOptions, root: string, cwd: string): Pro
   const services = createAzureServices({environment, environmentName: options.envName, emulator})
   try {
     return await loadResumeState(options.runId, {root, env: {name: options.envName, environment}, services})
+  } catch (error) {
+    // An emulator environment's evidence is in the emulator that ran it. Without OPSBOOK_EMULATOR_URL this folder's own
+    // emulator was asked, whose Blob store holds only this folder's runs: say how to reach the other one.
+    const env = options.env ?? process.env
+    if (environment.cloud === 'emulator' && !env.OPSBOOK_EMULATOR_URL && error instanceof ValidationError && error.problems.some((p) => p.code === 'run-not-found'))
+      throw new ValidationError([
+        ...error.problems,
+        {
+          code: 'run-not-found',
+          message: `${options.envName} is an emulator environment: its evidence is in the emulator the run used, and this folder's emulator (${loaded.dir}/.opsbook/emulator) was asked; to resume from another folder, set the OPSBOOK_EMULATOR_* variables \`opsbook emulator start\` printed for that emulator (OPSBOOK_EMULATOR_URL, OPSBOOK_EMULATOR_CA, OPSBOOK_EMULATOR_BLOB, …) and run this again`,
+        },
+      ])
+    throw error
   } finally {
     await stop?.()
   }

@@ -92,8 +92,12 @@ export class ListrReporter implements Reporter {
     await this.running
   }
 
-  /** An approver that asks inside the step's task, so the prompt does not fight the renderer. */
-  approver(fallback: Approver): Approver {
+  /**
+   * An approver that asks inside the step's task, so the prompt does not fight the renderer. `user` is who answers:
+   * the same name the run's own production confirmation records (the OS account, as `runs show` and the evidence name
+   * it), not $USER, which a container, `sudo` or `docker exec` may leave unset or set to someone else.
+   */
+  approver(fallback: Approver, user: string): Approver {
     return {
       approve: async (request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalDecision> => {
         const entry = this.tasks.get(this.key(this.phase, request.step))
@@ -105,7 +109,6 @@ export class ListrReporter implements Reporter {
         if (!task) return fallback.approve(request, signal)
         const [{ListrInquirerPromptAdapter}, {confirm, input}] = await Promise.all([import('@listr2/prompt-adapter-inquirer'), import('@inquirer/prompts')])
         const prompt = task.prompt(ListrInquirerPromptAdapter)
-        const user = osUser()
         if (request.production) {
           const typed = await prompt.run(input, {message: `${request.message}\n  Type the environment name (${request.environment}) to approve:`})
           return {approved: typed.trim() === request.environment, by: user, via: 'prompt'}
@@ -169,10 +172,6 @@ export class ListrReporter implements Reporter {
   private settleOpen(reason: string): void {
     for (const [key, entry] of this.tasks) if (!entry.outcome) this.settle(key, {ok: true, skip: reason})
   }
-}
-
-function osUser(): string {
-  return process.env.USER ?? process.env.USERNAME ?? 'unknown'
 }
 
 const color = (code: number) => (text: string) => (process.env.NO_COLOR ? text : `\u001B[${code}m${text}\u001B[39m`)

@@ -7,6 +7,7 @@ import {headlineOutputs} from '../evidence/outputs.js'
 import {describeRunDuration, describeSegments} from '../evidence/segments.js'
 import type {RunResult} from '../runbooks/runner.js'
 import {humanDuration} from '../support/duration.js'
+import {resumeCommand} from '../support/resume-hint.js'
 
 /** One component's measured objectives, as drills put them in `outputs.objectives`. */
 export interface ObjectiveRow {
@@ -50,7 +51,7 @@ export function printRunSummary(result: RunResult, out: NodeJS.WritableStream = 
   out.write(`\nrun ${result.runId}: ${result.status} in ${describeRunDuration(result)}\n`)
   if (result.segments) out.write(`${describeSegments(result.segments).map((line) => `  ${line}`).join('\n')}\n`)
   out.write(`  journal ${result.journal}\n`)
-  if (result.status === 'interrupted') out.write(`  continue with: opsbook resume ${result.runId}\n`)
+  if (result.status === 'interrupted') out.write(`  continue with: ${resumeCommand(result.runId, result.overrides)}\n`)
 }
 
 function warningCount(n: number): string {

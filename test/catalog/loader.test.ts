@@ -60,6 +60,77 @@ environments:
     expect(error!.message).toContain('ISO-8601 duration')
   })
 
+  it('accepts top-level x- extension fields as a place for YAML anchors (as Docker Compose does); elsewhere they are unknown fields', () => {
+    const text = `version: 1
+x-tags: &tags {owner: platform, costCenter: cc-42}
+x-webapp: &webapp
+  type: webapp
+  slots: [staging]
+  healthPath: /health
+  tags: *tags
+environments:
+  prod:
+    cloud: emulator
+    subscription: 11111111-2222-3333-4444-555555555555
+    resourceGroups: [rg]
+    components:
+      web: {<<: *webapp, name: app-web}
+      web-neu: {<<: *webapp, name: app-web-neu, region: northeurope}
+`
+    const loaded = parseCatalog('cat.yaml', text)
+    expect(loaded.catalog.environments.prod!.components['web-neu']).toMatchObject({type: 'webapp', name: 'app-web-neu', region: 'northeurope', healthPath: '/health', tags: {owner: 'platform'}})
+    expect(Object.keys(loaded.catalog)).not.toContain('x-webapp')
+    let error: ValidationError | undefined
+    try {
+      parseCatalog('cat.yaml', text.replace('    resourceGroups: [rg]', '    x-note: here\n    resourceGroups: [rg]'))
+    } catch (e) {
+      error = e as ValidationError
+    }
+    expect(error!.problems.map((p) => `${p.location?.line} ${p.message}`)).toEqual([expect.stringMatching(/^12 unknown field "x-note" in environments\.prod/)])
+  })
+
+  it('helps with typos as runbook validation does: the closest field or value, and a missing field said as such', () => {
+    const text = `version: 1
+environments:
+  prod:
+    cloud: emulator
+    subscription: 11111111-2222-3333-4444-555555555555
+    resourceGroups: [rg]
+    windows:
+      database: {recurence: weekly, day: Sundy, start: "02:00", end: "04:00"}
+    componets:
+      web: {type: webapp, name: app, helthPath: /health}
+      vault: {type: keyvualt, name: kv}
+`
+    let error: ValidationError | undefined
+    try {
+      parseCatalog('cat.yaml', text)
+    } catch (e) {
+      error = e as ValidationError
+    }
+    const found = error!.problems.map((p) => `${p.location?.line}:${p.location?.column} ${p.message}`)
+    expect(error!.exitCode).toBe(2)
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^8:\d+ unknown field "recurence" in environments\.prod\.windows\.database \(did you mean "recurrence"\?\)$/),
+        expect.stringMatching(/^8:\d+ environments\.prod\.windows\.database\.recurrence: required field "recurrence" is missing \(one of "weekly", "biweekly", "monthly", "once"\)$/),
+        expect.stringMatching(/^8:\d+ environments\.prod\.windows\.database\.day: "Sundy" is not one of .*\(did you mean "Sunday"\?\)$/),
+        expect.stringMatching(/^9:\d+ unknown field "componets" in environments\.prod \(did you mean "components"\?\)$/),
+        expect.stringMatching(/environments\.prod\.components: required field "components" is missing$/),
+      ]),
+    )
+    // Inside a component, the fields of its own kind (found through its `type`), and the kinds for a misspelt type.
+    const inComponents = text.replace('componets:', 'components:')
+    try {
+      parseCatalog('cat.yaml', inComponents)
+    } catch (e) {
+      error = e as ValidationError
+    }
+    const messages = error!.problems.map((p) => p.message)
+    expect(messages).toContain('unknown field "helthPath" in environments.prod.components.web (did you mean "healthPath"?)')
+    expect(messages.find((m) => m.includes('vault.type'))).toMatch(/"keyvualt" is not one of .*\(did you mean "keyvault"\?\)$/)
+  })
+
   it('rejects data probes that measure nothing, and a password written into them, with file:line:col', () => {
     const text = `version: 1
 environments:

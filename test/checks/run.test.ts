@@ -8,6 +8,7 @@ import {XMLParser, XMLValidator} from 'fast-xml-parser'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {formatCsv} from '../../src/checks/format/csv.js'
 import {formatJunit} from '../../src/checks/format/junit.js'
+import {junit10Violations} from '../helpers/junit-schema.js'
 import {toOcsf} from '../../src/checks/format/ocsf.js'
 import {toSarif} from '../../src/checks/format/sarif.js'
 import {securityCheck} from '../../src/actions/security.js'
@@ -407,6 +408,8 @@ describe('output formats', () => {
   it('JUnit XML parses, with one suite per resource type and the right counts', async () => {
     const xml = await formatJunit(report)
     expect(XMLValidator.validate(xml)).toBe(true)
+    // …and valid for the schema CI servers check JUnit against (Jenkins' junit-10.xsd).
+    expect(junit10Violations(xml)).toEqual([])
     const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(xml)
     const suites = [doc.testsuites.testsuite].flat()
     expect(suites.map((s: any) => s.name).sort()).toEqual([...new Set(report.findings.map((f) => f.resourceType))].sort())

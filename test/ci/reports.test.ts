@@ -12,6 +12,7 @@ import {join} from 'node:path'
 import {XMLParser} from 'fast-xml-parser'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
+import {junit10Violations} from '../helpers/junit-schema.js'
 import {setKeyVaultSecret} from '../helpers/keyvault.js'
 import {repoRoot, runRunbookInProcess as runRunbook, scratchDir, startLocalEmulator} from '../integration/support.js'
 
@@ -68,6 +69,8 @@ describe('run --junit, job summary and notifications', () => {
     })
     expect(withEnv.code, withEnv.stderr).toBe(0)
     const result = withEnv.json
+    // Valid for the schema CI servers check JUnit against (Jenkins' junit-10.xsd).
+    expect(junit10Violations(readFileSync(join(cwd, 'drill.xml'), 'utf8'))).toEqual([])
     const junit = junitParser.parse(readFileSync(join(cwd, 'drill.xml'), 'utf8'))
     const [steps, objectives] = junit.testsuites.testsuite
     expect(steps.testcase).toHaveLength(result.steps.length)
@@ -102,6 +105,7 @@ describe('run --junit, job summary and notifications', () => {
     })
     expect(run.code).toBe(1)
     expect(run.json.status).toBe('failed')
+    expect(junit10Violations(readFileSync(join(cwd, 'failing.xml'), 'utf8'))).toEqual([])
     const suite = junitParser.parse(readFileSync(join(cwd, 'failing.xml'), 'utf8')).testsuites.testsuite[0]
     expect(Number(suite.failures)).toBe(run.json.steps.filter((s: any) => s.status === 'failed').length)
     expect(suite.testcase.find((c: any) => c.name === 'third').failure.message).toMatch(/the third step always fails/)

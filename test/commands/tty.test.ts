@@ -3,7 +3,7 @@
  * progress tree, and answering it continues the run. Production approvals need the environment's name typed.
  */
 import {cpSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {binRun, repoRoot} from '../helpers/cli.js'
@@ -32,6 +32,15 @@ describe('on a terminal', () => {
     const decided = lastJournal(cwd).find((e) => e.type === 'approval.decided')
     expect(decided?.data.decision).toMatchObject({approved: true, via: 'prompt'})
     expect(lastJournal(cwd).some((e) => e.type === 'step.succeeded' && e.step === 'after')).toBe(true)
+  })
+
+  it('records who answered a prompt as the OS account, also where $USER is unset (a container, sudo, docker exec)', async () => {
+    const cwd = workspace()
+    const {code} = await onPty(`node ${binRun} run ./approval.yaml --env dev`, cwd, [{when: 'Proceed with the change?', send: 'y\r'}], {env: {USER: '', USERNAME: ''}})
+    expect(code).toBe(0)
+    const decided = lastJournal(cwd).filter((e) => e.type === 'approval.decided')
+    expect(decided.length).toBeGreaterThan(0)
+    for (const e of decided) expect(e.data.decision.by).toBe(userInfo().username)
   })
 
   it('a denied approval fails the run and the step after it never runs', async () => {

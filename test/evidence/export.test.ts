@@ -6,7 +6,7 @@ import {unzipSync} from 'fflate'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {exportEvidence, sha256, type BundleManifest} from '../../src/evidence/export.js'
 import {startBlobFixture, tempDir, testEnvironment} from './blob-helpers.js'
-import {writeHistory, type HistoryRun} from './history.js'
+import {writeHistory, writeRun, type HistoryRun} from './history.js'
 import {syncPending} from '../../src/evidence/sync.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -63,6 +63,21 @@ describe('evidence export', () => {
     expect(md).toMatch(/\| cutover \| carol \| prompt \|/)
     expect(md).toContain('counts.fail | 2')
     for (const control of ['SOC 2 A1.2', 'SOC 2 A1.3', 'ISO 27001 A.5.30', 'ISO 27001 A.8.13']) expect(md).toContain(control)
+  })
+
+  it('says why a drill does not count for a component (RTO missed, RPO not measured), never "failed" for a drill that succeeded', async () => {
+    const history = await exportEvidence({...base, format: 'md', output: join(out, 'why-history.md')})
+    expect(readFileSync(history.output, 'utf8')).toMatch(/\| sessions-cache \| redis \|[^|\n]*\| 2026-11-02 \(RTO missed\) \|/)
+    // A drill that succeeded (exit 0) whose RPO had no data probe to read it: not proven, and said so.
+    const dir = tempDir()
+    const minute = 60_000
+    await writeRun(dir, '2026-11-20T09:00:00Z', 'dr-drill', 'drill', {
+      objectives: [{component: 'orders-db', type: 'postgres', status: 'unmeasured', rto: {measuredMs: 4 * minute, objectiveMs: 60 * minute, met: true}, rpo: {objectiveMs: 60 * minute}}],
+    })
+    const unmeasured = await exportEvidence({...base, root: dir, format: 'md', output: join(out, 'why-unmeasured.md')})
+    const md = readFileSync(unmeasured.output, 'utf8')
+    expect(md).toMatch(/\| orders-db \| postgres \|[^|\n]*\| 2026-11-20 \(RPO not measured\) \| never \|/)
+    expect(md).not.toMatch(/2026-11-20 \(failed\)/)
   })
 
   it('exports from the evidence container the same runs as from the local folder', async () => {

@@ -21,7 +21,8 @@ function objective(component: string, type: string, rtoMs: number, rtoObjective:
   }
 }
 
-async function run(root: string, at: string, runbook: string, kind: string, fields: Parameters<typeof summaryFor>[1], extra: RunEvent[] = []): Promise<HistoryRun> {
+/** One run, written through the real journal and summary writer (`fields` go into its summary). */
+export async function writeRun(root: string, at: string, runbook: string, kind: string, fields: Parameters<typeof summaryFor>[1], extra: RunEvent[] = []): Promise<HistoryRun> {
   const date = new Date(at)
   const runId = newRunId(runbook, date)
   let clock = date.getTime()
@@ -41,19 +42,19 @@ async function run(root: string, at: string, runbook: string, kind: string, fiel
 /** Drills each quarter of 2026 (some objectives missed), an incident with an override and approval, a checklist. */
 export async function writeHistory(root: string): Promise<HistoryRun[]> {
   return [
-    await run(root, '2026-02-10T09:00:00Z', 'dr-drill', 'drill', {
+    await writeRun(root, '2026-02-10T09:00:00Z', 'dr-drill', 'drill', {
       objectives: [objective('orders-db', 'postgres', 40 * MIN, 60 * MIN, 5 * MIN, 15 * MIN), objective('sessions-cache', 'redis', 20 * MIN, 30 * MIN, 30 * MIN, 60 * MIN)],
     }),
-    await run(root, '2026-05-12T09:00:00Z', 'dr-drill', 'drill', {
+    await writeRun(root, '2026-05-12T09:00:00Z', 'dr-drill', 'drill', {
       objectives: [objective('orders-db', 'postgres', 70 * MIN, 60 * MIN, 9 * MIN, 15 * MIN), objective('sessions-cache', 'redis', 25 * MIN, 30 * MIN, 40 * MIN, 60 * MIN)],
     }),
-    await run(root, '2026-08-20T09:00:00Z', 'dr-drill', 'drill', {objectives: [objective('orders-db', 'postgres', 45 * MIN, 60 * MIN, 7 * MIN, 15 * MIN)]}),
-    await run(root, '2026-10-01T03:00:00Z', 'pg-pitr', 'incident', {
+    await writeRun(root, '2026-08-20T09:00:00Z', 'dr-drill', 'drill', {objectives: [objective('orders-db', 'postgres', 45 * MIN, 60 * MIN, 7 * MIN, 15 * MIN)]}),
+    await writeRun(root, '2026-10-01T03:00:00Z', 'pg-pitr', 'incident', {
       status: 'failed',
       approvals: [{step: 'cutover', approved: true, by: 'carol', via: 'prompt', at: '2026-10-01T03:20:00Z'}],
       overrides: [{kind: 'window', reason: 'INC-4711 outage: restore cannot wait for Sunday', by: 'carol', at: '2026-10-01T03:00:00Z'}],
     }),
-    await run(root, '2026-11-02T09:00:00Z', 'dr-drill', 'drill', {
+    await writeRun(root, '2026-11-02T09:00:00Z', 'dr-drill', 'drill', {
       // Since the drill's SQL leg (sql-pitr), a drill measures the Azure SQL database too.
       objectives: [
         objective('orders-db', 'postgres', 50 * MIN, 60 * MIN, 6 * MIN, 15 * MIN),
@@ -61,7 +62,7 @@ export async function writeHistory(root: string): Promise<HistoryRun[]> {
         objective('sessions-cache', 'redis', 35 * MIN, 30 * MIN, 20 * MIN, 60 * MIN),
       ],
     }),
-    await run(root, '2026-11-10T09:00:00Z', 'security-checklist', 'checklist', {outputs: {counts: {pass: 12, fail: 2, waived: 1}, status: 'failed-checks'}}),
+    await writeRun(root, '2026-11-10T09:00:00Z', 'security-checklist', 'checklist', {outputs: {counts: {pass: 12, fail: 2, waived: 1}, status: 'failed-checks'}}),
   ]
 }
 
@@ -72,7 +73,7 @@ export async function writeHistory(root: string): Promise<HistoryRun[]> {
  */
 export async function writeDrillOfEveryLeg(root: string, at = '2026-11-16T09:00:00Z'): Promise<HistoryRun> {
   const stateless = (component: string, type: string, rpo: object) => ({component, type, status: 'met', rto: {measuredMs: 4 * MIN, objectiveMs: 15 * MIN, met: true}, rpo})
-  return run(root, at, 'dr-drill', 'drill', {
+  return writeRun(root, at, 'dr-drill', 'drill', {
     status: 'failed',
     objectives: [
       objective('carts-cache', 'managedredis', 7 * MIN, 30 * MIN, 20 * MIN, 60 * MIN),

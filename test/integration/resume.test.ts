@@ -3,7 +3,7 @@
  * re-attaches to the restore's operation monitor instead of asking Azure for a second restore. The killed run is a
  * real process; `runs list` and `resume` after it run in the test process (the same commands, no process start).
  */
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
@@ -71,4 +71,47 @@ describe('opsbook resume', () => {
     expect(verifyChain(journal).ok).toBe(true)
     expect(journal).toContain('"resumedFrom"')
   })
+
+  it('continues an interrupted run on another laptop from the journal in Blob (the first laptop and its folder are gone)', async () => {
+    const first = scratchDir()
+    const env = emulator.env()
+    const restoreTime = new Date(Date.now() - 10 * 60_000).toISOString()
+    const interrupted = await runCli(['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime}`, '--json'], {
+      cwd: first,
+      env,
+      onStart(child) {
+        const timer = setInterval(() => {
+          if (journalEvents(first).some((e) => e.type === 'operation.started' && e.step === 'restore')) {
+            clearInterval(timer)
+            child.kill('SIGINT')
+          }
+        }, 50)
+        child.on('close', () => clearInterval(timer))
+      },
+    })
+    expect(interrupted.code, interrupted.stderr).toBe(130)
+    const runId = JSON.parse(interrupted.stdout).runId as string
+    // The laptop is lost: its folder, catalog path and .opsbook with it. Another one has the same catalog elsewhere.
+    rmSync(first, {recursive: true, force: true})
+    const second = scratchDir()
+    const resumed = await runCliInProcess(['resume', runId, '--env', 'local', '--json'], {cwd: second, env})
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
+    expect(JSON.parse(resumed.stdout)).toMatchObject({runId, status: 'succeeded'})
+    // The continued journal is on this laptop now, one chain from the first laptop's lines on.
+    const journal = readFileSync(join(second, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+    expect(verifyChain(journal).ok).toBe(true)
+    expect(journal).toContain('"resumedFrom"')
+    expect(existsSync(first)).toBe(false)
+  })
+
+  it('on another folder without the emulator variables, says where an emulator run\'s evidence is and how to reach it', async () => {
+    const elsewhere = scratchDir()
+    const {OPSBOOK_EMULATOR_URL: _url, ...rest} = emulator.env()
+    const env = {...Object.fromEntries(Object.keys(rest).map((k) => [k, undefined])), OPSBOOK_EMULATOR_URL: undefined}
+    const missing = await runCli(['resume', '20261203T000000Z-pg-pitr-0000', '--env', 'local', '--json'], {cwd: elsewhere, env})
+    expect(missing.code, missing.stderr).toBe(2)
+    const message = JSON.parse(missing.stdout).error.message as string
+    expect(message).toContain('no journal for run 20261203T000000Z-pg-pitr-0000 locally or in evidence container')
+    expect(message).toMatch(/local is an emulator environment: .*set the OPSBOOK_EMULATOR_\* variables `opsbook emulator start` printed/)
+  }, 120_000)
 })

@@ -79,6 +79,11 @@ describe('pg-pitr', () => {
     const restored = (await postgresServers(arm)).find((s) => s.name === run.json.outputs.server)
     expect(restored?.tags).toMatchObject({'opsbook-run-id': run.json.runId, 'opsbook-scratch': 'false'})
     expect(step(run.json, 'cutover').status).toBe('skipped')
+    // What the on-call engineer does next, with the new server's name and host, also without --param cutover=true.
+    expect(run.json.outputs.nextSteps).toBe(
+      `to cut over, point the application at ${run.json.outputs.fqdn} instead of the host of orders-db (connection setting or Key Vault secret), restart it and check it; to keep ${run.json.outputs.server}, remove its opsbook-expires tag (set to expire after P7D); the old server is untouched: delete it only after the incident review`,
+    )
+    expect(run.json.outputs.fqdn).toContain(run.json.outputs.server)
   })
 
   it('refuses a restore time outside retention with exit 2 before any change', async () => {

@@ -1,15 +1,30 @@
-import {readdirSync} from 'node:fs'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {buildPlan, renderPlan} from '../../src/runbooks/plan.js'
 import {ValidationError} from '../../src/errors.js'
-import {prepareRun} from '../../src/runbooks/runner.js'
+import {guardDecision, prepareRun} from '../../src/runbooks/runner.js'
 import {BUILT_IN_RUNBOOK_PARAMS} from '../emulator/az-plan-lines.js'
-import {repoRoot} from '../helpers/cli.js'
+import {repoRoot, scratchDir} from '../helpers/cli.js'
 
 const prepare = (runbook: string, params: Record<string, string> = {}) => prepareRun({runbook, envName: 'local', params, cwd: repoRoot, env: {}})
 
 describe('plan renders what it knows', () => {
+  it('says why the window guard does not apply: not a production environment, or a runbook that is not disruptive', async () => {
+    const at = new Date('2026-12-03T12:00:00Z')
+    const guardLine = async (runbook: string, params: Record<string, string>, cwd: string) => {
+      const prepared = await prepareRun({runbook, envName: 'local', params, cwd, env: {}})
+      return renderPlan(buildPlan(prepared, {guard: await guardDecision(prepared, at, cwd), now: at})).split('\n').find((l) => l.startsWith('Window guard'))
+    }
+    const pitr = {server: 'orders-db', restoreTime: '2026-12-03T11:00:00Z'}
+    expect(await guardLine('pg-pitr', pitr, repoRoot)).toBe('Window guard: does not apply (local is not a production environment).')
+    const production = scratchDir()
+    writeFileSync(join(production, 'runbooks.yaml'), readFileSync(join(production, 'runbooks.yaml'), 'utf8').replace('production: false', 'production: true'))
+    expect(await guardLine('pg-pitr', pitr, production)).toBe(
+      'Window guard: does not apply (pg-pitr is not disruptive: windows and freezes hold back only disruptive runbooks in production).',
+    )
+  })
+
   it('fills in the environment and times from the plan\'s clock instead of placeholders', async () => {
     const now = new Date('2026-12-02T06:00:00Z')
     const redis = buildPlan(await prepare('redis-export', {cache: 'sessions-cache'}), {now})

@@ -117,6 +117,23 @@ describe('RBAC preflight against the emulator', () => {
     expect((await checkAccess(plan, services().environment, services().services)).missing).toEqual([])
   })
 
+  it('an on-call cache operator may restore a classic cache: steps its params rule out (Managed Redis, the drill teardown) need no permission', async () => {
+    const prepared = await prepareRun({runbook: 'redis-restore', envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir, params: {}, target: 'sessions-cache'})
+    const plan = buildPlan(prepared)
+    expect(plan.steps.filter((s) => s.notRun).map((s) => s.id)).toEqual(expect.arrayContaining(['export-managed', 'import-managed', 'teardown']))
+    expect(plan.steps.find((s) => s.id === 'import')!.notRun).toBeUndefined()
+    expect(plan.permissions.some((p) => p.startsWith('Microsoft.Cache/redisEnterprise/') || p.startsWith('Microsoft.DBforPostgreSQL/'))).toBe(false)
+    as('operator')
+    try {
+      const access = await checkAccess(plan, services().environment, services().services)
+      expect(access.missing.map((m) => `${m.step} ${m.permission}`)).toEqual([])
+      // The import it will run is still asked for, as every step that may run.
+      expect(access.checks.some((c) => c.step === 'import' && c.permission === 'Microsoft.Cache/redis/import/action' && c.granted)).toBe(true)
+    } finally {
+      as(undefined)
+    }
+  })
+
   it('refuses a run before its first step (exit 6): nothing changed, no lease, no journal; with the permission it runs', async () => {
     as('reader')
     emulator.clearRequestLog()

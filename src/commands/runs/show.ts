@@ -41,6 +41,10 @@ export default class RunsShow extends BaseCommand<RunDetails> {
     const outputs = headlineOutputs(s?.outputs ?? {})
     if (outputs.length > 0) this.say(`outputs:\n${outputs.map((o) => `  ${o.label}: ${o.value}`).join('\n')}`)
     if (s?.leftBehind.length) this.say(`NEEDS A HUMAN: ${s.leftBehind.join(', ')}`)
+    if (s && (s.status === 'interrupted' || s.status === 'rollback-failed')) {
+      const {resumeCommand} = await import('../../support/resume-hint.js')
+      this.say(`continue with: ${resumeCommand(details.runId, s.overrides)}`)
+    }
     // A broken chain means the journal was altered: like `evidence verify`, that is a failure (exit 1).
     if (!details.chain.ok || details.summaryProblems.length > 0) this.exitWith = 1
     return details

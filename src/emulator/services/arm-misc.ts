@@ -118,46 +118,47 @@ function seed(ctx: EmulatorContext): MiscState {
   if (!ctx.seedFromCatalog) return state
   const env = ctx.environment
   const created = systemData(new Date(ctx.clock().getTime() - 90 * 86_400_000))
+  const addStorageAccount = (name: string, rg: string, tags: Record<string, string> = {}) => {
+    const id = resourceIdOf(ctx.subscription, rg, STORAGE, name)
+    // What ARM returns for an account created with only the required properties (Microsoft.Storage
+    // stable/2023-05-01 storage.json defaults): minimumTlsVersion "default interpretation is TLS 1.0",
+    // allowBlobPublicAccess and allowCrossTenantReplication false, allowSharedKeyAccess unset (null = true),
+    // networkAcls defaultAction Allow, no key policy, no SAS policy. Anything else comes from the estate.
+    state.storageAccounts[id.toLowerCase()] = {
+      resourceGroup: rg,
+      resource: {
+        id,
+        name,
+        type: STORAGE,
+        location: env.region,
+        tags: {...tags},
+        sku: {name: 'Standard_GRS', tier: 'Standard'},
+        kind: 'StorageV2',
+        // No systemData: StorageAccount does not define it (storage.json 2022-09-01 and 2023-05-01).
+        properties: {
+          provisioningState: 'Succeeded',
+          creationTime: created.createdAt,
+          keyCreationTime: {key1: created.createdAt, key2: created.createdAt},
+          primaryLocation: env.region,
+          ...(env.pairedRegion ? {secondaryLocation: env.pairedRegion, statusOfSecondary: 'available'} : {}),
+          statusOfPrimary: 'available',
+          primaryEndpoints: {blob: `https://${name}.blob.core.windows.net/`},
+          accessTier: 'Hot',
+          supportsHttpsTrafficOnly: true,
+          minimumTlsVersion: 'TLS1_0',
+          allowBlobPublicAccess: false,
+          networkAcls: {bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
+          allowCrossTenantReplication: false,
+          encryption: {keySource: 'Microsoft.Storage', requireInfrastructureEncryption: false, services: {blob: {enabled: true, keyType: 'Account'}, file: {enabled: true, keyType: 'Account'}}},
+        },
+      },
+      // blob.json: soft delete off until enabled; versioning unset (off).
+      blobService: {deleteRetentionPolicy: {enabled: false, allowPermanentDelete: false}},
+    }
+  }
   for (const component of Object.values(env.components)) {
     const rg = component.resourceGroup ?? env.resourceGroups[0]!
-    if (component.type === 'storage') {
-      const id = resourceIdOf(ctx.subscription, rg, STORAGE, component.name)
-      // What ARM returns for an account created with only the required properties (Microsoft.Storage
-      // stable/2023-05-01 storage.json defaults): minimumTlsVersion "default interpretation is TLS 1.0",
-      // allowBlobPublicAccess and allowCrossTenantReplication false, allowSharedKeyAccess unset (null = true),
-      // networkAcls defaultAction Allow, no key policy, no SAS policy. Anything else comes from the estate.
-      state.storageAccounts[id.toLowerCase()] = {
-        resourceGroup: rg,
-        resource: {
-          id,
-          name: component.name,
-          type: STORAGE,
-          location: env.region,
-          tags: {...component.tags},
-          sku: {name: 'Standard_GRS', tier: 'Standard'},
-          kind: 'StorageV2',
-          // No systemData: StorageAccount does not define it (storage.json 2022-09-01 and 2023-05-01).
-          properties: {
-            provisioningState: 'Succeeded',
-            creationTime: created.createdAt,
-            keyCreationTime: {key1: created.createdAt, key2: created.createdAt},
-            primaryLocation: env.region,
-            ...(env.pairedRegion ? {secondaryLocation: env.pairedRegion, statusOfSecondary: 'available'} : {}),
-            statusOfPrimary: 'available',
-            primaryEndpoints: {blob: `https://${component.name}.blob.core.windows.net/`},
-            accessTier: 'Hot',
-            supportsHttpsTrafficOnly: true,
-            minimumTlsVersion: 'TLS1_0',
-            allowBlobPublicAccess: false,
-            networkAcls: {bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
-            allowCrossTenantReplication: false,
-            encryption: {keySource: 'Microsoft.Storage', requireInfrastructureEncryption: false, services: {blob: {enabled: true, keyType: 'Account'}, file: {enabled: true, keyType: 'Account'}}},
-          },
-        },
-        // blob.json: soft delete off until enabled; versioning unset (off).
-        blobService: {deleteRetentionPolicy: {enabled: false, allowPermanentDelete: false}},
-      }
-    }
+    if (component.type === 'storage') addStorageAccount(component.name, rg, component.tags)
     if (component.type === 'keyvault') {
       const id = resourceIdOf(ctx.subscription, rg, VAULT, component.name)
       // A vault created with only the required properties (api-version 2026-02-01 as @azure/arm-keyvault 5 sends it):
@@ -194,6 +195,10 @@ function seed(ctx: EmulatorContext): MiscState {
     }
   }
   const evidence = env.evidence
+  // The evidence account exists in Azure whether or not the catalog lists it as a component (a catalog written from a
+  // platform's design document rarely does): serve it, so a run reads its container's immutability instead of warning.
+  if (evidence && !Object.values(state.storageAccounts).some((a) => a.resource.name === evidence.storageAccount))
+    addStorageAccount(evidence.storageAccount, evidence.resourceGroup ?? env.resourceGroups[0]!)
   const at = ctx.clock().toISOString()
   if (evidence)
     state.containers[evidence.container] = {

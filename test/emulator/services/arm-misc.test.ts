@@ -50,6 +50,28 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     await expect(client.blobContainers.get(RG, 'stshopevidence', 'no-such-container')).rejects.toMatchObject({statusCode: 404})
   })
 
+  it('serves the evidence account of a catalog that does not list it as a component (a run reads its immutability there)', async () => {
+    const {mkdtempSync, readFileSync, writeFileSync} = await import('node:fs')
+    const {tmpdir} = await import('node:os')
+    const {join} = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'opsbook-evidence-account-'))
+    // The repository's catalog without its evidence-store component: the account is only `evidence.storageAccount`.
+    const catalog = readFileSync('runbooks.yaml', 'utf8').replace(/\n {6}evidence-store:\n {8}type: storage\n {8}name: stshopevidence\n(?: {8}.*\n)*/, '\n')
+    expect(catalog).not.toContain('name: stshopevidence')
+    writeFileSync(join(dir, 'runbooks.yaml'), catalog)
+    const bare = await startEmulator({catalogFile: join(dir, 'runbooks.yaml'), lroDurationMs: 300})
+    try {
+      const {StorageManagementClient} = await import('@azure/arm-storage')
+      const client = new StorageManagementClient(credentialFor(bare), bare.subscription, modularOptions(bare))
+      const account = await client.storageAccounts.getProperties(RG, 'stshopevidence')
+      expect(account.name).toBe('stshopevidence')
+      const container = await client.blobContainers.get(RG, 'stshopevidence', 'opsbook-evidence')
+      expect(container.hasImmutabilityPolicy).toBe(true)
+    } finally {
+      await bare.stop()
+    }
+  })
+
   // Every blob/file-service and container operation the emulator serves, at every Storage api-version it serves, so
   // that each answer is validated against that version's blob.json / file.json (test/contract/global-setup.ts).
   it.each(STORAGE_VERSIONS)('serves blob services, containers with immutability policy and legal hold, and the file service at %s, as blob.json and file.json define them', async (apiVersion) => {

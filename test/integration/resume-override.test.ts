@@ -1,0 +1,71 @@
+/**
+ * An on-call engineer starts a disruptive production run past a guard (--override-window --reason), presses Ctrl-C,
+ * and continues it with the command the screen prints. That command must carry the override: `opsbook resume <id>`
+ * alone is refused (exit 5) while the freeze lasts, and the refusal says how to continue the run.
+ */
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
+
+let emulator: RunningEmulator
+let cwd: string
+
+beforeAll(async () => {
+  // The repository's platform, declared production, inside a change freeze that lasts the whole test.
+  cwd = scratchDir()
+  const day = 86_400_000
+  const freeze = `    freezes:\n      - {from: "${new Date(Date.now() - day).toISOString()}", until: "${new Date(Date.now() + day).toISOString()}", reason: incident freeze}\n`
+  const text = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace('production: false', 'production: true').replace('    rollbackWindow: PT30M\n', `    rollbackWindow: PT30M\n${freeze}`)
+  writeFileSync(join(cwd, 'runbooks.yaml'), text)
+  emulator = await startEmulator({catalogFile: join(cwd, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
+})
+afterAll(async () => emulator?.stop())
+
+function stepStarted(step: string): boolean {
+  const runs = join(cwd, '.opsbook', 'runs')
+  if (!existsSync(runs)) return false
+  return readdirSync(runs).some((id) => {
+    const journal = join(runs, id, 'journal.jsonl')
+    return existsSync(journal) && readFileSync(journal, 'utf8').includes(`"type":"step.started","step":"${step}"`)
+  })
+}
+
+describe('resume of a run started past a guard', () => {
+  it('Ctrl-C mid-swap says why it swaps back, prints a resume command with the override and its reason; resume without it is refused and says so; the printed command continues the run', async () => {
+    const reason = "INC-42: checkout down, can't wait"
+    const env = emulator.env()
+    const interrupted = await runCli(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--yes', '--override-window', '--reason', reason, '--param', 'watch=PT20S'], {
+      cwd,
+      env,
+      onStart(child) {
+        const timer = setInterval(() => {
+          if (stepStarted('watch')) {
+            clearInterval(timer)
+            child.kill('SIGINT')
+          }
+        }, 50)
+        child.on('close', () => clearInterval(timer))
+      },
+    })
+    expect(interrupted.code, interrupted.stdout + interrupted.stderr).toBe(130)
+    // The swap went through and is undone: the screen says it is because of the Ctrl-C, not a failed health gate.
+    expect(interrupted.stdout + interrupted.stderr).toMatch(/run stopped \(Ctrl-C, a timeout or a failed step\) \S+ after the swap, inside the rollback window/)
+    expect(interrupted.stdout + interrupted.stderr).not.toContain('post-swap gate failed')
+    const printed = /continue with: (opsbook resume .+)$/m.exec(interrupted.stdout)?.[1]
+    expect(printed).toBe(`opsbook resume ${/run (\S+): interrupted/.exec(interrupted.stdout)![1]} --override-window --reason 'INC-42: checkout down, can'\\''t wait'`)
+    const runId = printed!.split(' ')[2]!
+
+    const bare = await runCli(['resume', runId, '--yes', '--json'], {cwd, env})
+    expect(bare.code).toBe(5)
+    expect(JSON.parse(bare.stdout).error.suggestions[0]).toContain(printed!)
+
+    // The printed command, as a shell would split it.
+    const shown = await runCli(['runs', 'show', runId], {cwd, env})
+    expect(shown.stdout).toContain(`continue with: ${printed}`)
+    const resumed = await runCli(['resume', runId, '--yes', '--override-window', '--reason', reason, '--json'], {cwd, env})
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
+    expect(JSON.parse(resumed.stdout)).toMatchObject({runId, status: 'succeeded'})
+  }, 180_000)
+})
