@@ -5,6 +5,7 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {collectArmWrites, describeArmWrite, type ArmWrite} from '../../src/azure/arm-writes.js'
+import {ARM_WRITE_KIND} from '../../src/emulator/services/activity-log.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {sdkServices, startLocalEmulator} from '../integration/support.js'
 
@@ -64,5 +65,37 @@ describe('the ARM write policy', () => {
     const refused: ArmWrite[] = []
     await expect(collectArmWrites(refused, () => client.servers.beginUpdateAndWait(rg, 'pg-does-not-exist', {tags: {}}, {updateIntervalInMs: 10}))).rejects.toMatchObject({statusCode: 404})
     expect(refused).toEqual([])
+  })
+  it('records a write retried after a 503 once, with the correlation id of the attempt ARM accepted (the one the Activity Log has)', async () => {
+    const services = sdkServices(emulator)
+    const sql = await services.sql()
+    const rg = 'rg-shop-local'
+    const answered: Array<{status: number; correlationId: string}> = []
+    const since = new Date(Date.now() - 1000)
+    emulator.faults.set({transient: {next: 1, status: 503, operations: ['sql.databases.createOrUpdate']}})
+    const into: ArmWrite[] = []
+    try {
+      await collectArmWrites(into, () =>
+        sql.databases.beginCreateOrUpdateAndWait(rg, 'sql-shop-local', 'sqldb-witness-retry', {location: 'eastus'}, {
+          updateIntervalInMs: 10,
+          onResponse: (raw) => {
+            if (raw.request.method === 'PUT') answered.push({status: raw.status, correlationId: raw.headers.get('x-ms-correlation-request-id')!})
+          },
+        }),
+      )
+    } finally {
+      emulator.faults.set({})
+    }
+    // The retry policy answered the 503 itself: the SDK (and the user) see only the accepted attempt.
+    expect(answered).toHaveLength(1)
+    expect(answered[0]!.status).toBeGreaterThanOrEqual(200)
+    expect(answered[0]!.status).toBeLessThan(300)
+    expect(into).toHaveLength(1)
+    expect(into[0]).toMatchObject({method: 'PUT', operation: 'Microsoft.Sql/servers/databases/write', correlationId: answered[0]!.correlationId})
+    // Both attempts reached ARM with different correlation ids; only the accepted one is in the Activity Log.
+    const puts = emulator.requestLog().filter((r) => r.method === 'PUT' && /\/databases\/sqldb-witness-retry$/.test(r.path))
+    expect(puts.map((r) => r.status)).toEqual([503, expect.any(Number)])
+    const events = emulator.state.activity.list({kind: ARM_WRITE_KIND, since}).filter((e) => /\/databases\/sqldb-witness-retry$/.test(e.resourceId))
+    expect(events.map((e) => e.data?.correlationId)).toEqual([into[0]!.correlationId])
   })
 })

@@ -80,6 +80,24 @@ describe('windows across the 2026 daylight-saving changes (each occurrence in it
     expect(occurrenceOn(early, '2026-10-24')).toEqual([['2026-10-24T23:00:00.000Z', '2026-10-25T00:30:00.000Z']])
   })
 
+  it('a window crossing midnight into the US repeated hour closes at its first occurrence (01:30 EDT), not an hour later', () => {
+    const overnight: MaintenanceWindow = {recurrence: 'weekly', day: 'Saturday', start: '23:00', end: '01:30', timeZone: 'America/New_York'}
+    // Saturday 23:00 EDT (03:00Z) → Sunday's first 01:30, still EDT (05:30Z): 2 h 30 m, as on any other Saturday
+    expect(occurrenceOn(overnight, '2026-11-01')).toEqual([['2026-11-01T03:00:00.000Z', '2026-11-01T05:30:00.000Z']])
+    expect(openOccurrence(overnight, new Date('2026-11-01T06:00:00Z'))).toBeUndefined() // the second 01:00, EST
+    // spring forward: Saturday 23:00 EST (04:00Z) → Sunday 01:30 EST (06:30Z), before the gap
+    expect(occurrenceOn(overnight, '2026-03-08')).toEqual([['2026-03-08T04:00:00.000Z', '2026-03-08T06:30:00.000Z']])
+  })
+
+  it('a zone that changes at midnight (America/Santiago): a nonexistent 00:00 is read before the gap, a repeated 23:30 is the first', () => {
+    // 2026-09-06 00:00 -04 → 01:00 -03: a window 00:00–02:00 opens at 04:00Z (01:00 -03) and lasts 1 h
+    const spring: MaintenanceWindow = {recurrence: 'weekly', day: 'Sunday', start: '00:00', end: '02:00', timeZone: 'America/Santiago'}
+    expect(occurrenceOn(spring, '2026-09-06')).toEqual([['2026-09-06T04:00:00.000Z', '2026-09-06T05:00:00.000Z']])
+    // 2026-04-05 00:00 -03 → 2026-04-04 23:00 -04: Saturday 23:00–23:30 happens twice; the window is the first, 30 min
+    const fall: MaintenanceWindow = {recurrence: 'weekly', day: 'Saturday', start: '23:00', end: '23:30', timeZone: 'America/Santiago'}
+    expect(occurrenceOn(fall, '2026-04-05')).toEqual([['2026-04-05T02:00:00.000Z', '2026-04-05T02:30:00.000Z']])
+  })
+
   it('US, spring forward (2026-03-08) and fall back (2026-11-01)', () => {
     expect(occurrenceOn(newYork, '2026-03-01')).toEqual([['2026-03-01T06:00:00.000Z', '2026-03-01T08:00:00.000Z']])
     // 01:00 EST → 03:00 EDT: one hour long
