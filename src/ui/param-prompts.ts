@@ -56,10 +56,11 @@ export async function promptForParams(
           answers[name] = await prompts.input({message, validate}, context)
           break
         default:
-          // A value the catalog knows (the replicas a promotion can take) is offered as the default and named.
+          // The values the catalog knows (the replicas a promotion can take) are named, but none is the default: a
+          // promotion cannot be undone, so Enter alone must not choose one.
           answers[name] = await prompts.input(
             suggestions?.length
-              ? {message: `${message} (the catalog's: ${suggestions.map((s) => s.label).join(', ')})`, default: suggestions[0]!.value, validate}
+              ? {message: `${message} (the catalog's: ${suggestions.map((s) => s.label).join(', ')})`, validate: (value: string) => (value.trim() === '' ? 'type one of the names above' : validate(value))}
               : {message, validate},
             context,
           )

@@ -57,10 +57,13 @@ describe('on a terminal', () => {
     expect(screen).not.toContain('hunter2-top-secret')
   })
 
-  it('asking for the replica of plan pg-promote-replica names the catalog\'s replicas and offers the first', async () => {
+  it('asking for the replica of plan pg-promote-replica names the catalog\'s replicas, and Enter alone chooses none', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'opsbook-tty-'))
     cpSync(join(repoRoot, 'runbooks.yaml'), join(cwd, 'runbooks.yaml'))
-    const {code, screen} = await onPty(`node ${binRun} plan pg-promote-replica --env local`, cwd, [{when: 'pg-shop-orders-dr (replica of orders-db', send: '\r'}])
+    const {code, screen} = await onPty(`node ${binRun} plan pg-promote-replica --env local`, cwd, [
+      {when: 'pg-shop-orders-dr (replica of orders-db', send: '\r', refused: true},
+      {when: 'type one of the names above', send: 'pg-shop-orders-dr\r'},
+    ])
     // (the prompt wraps at the terminal's width)
     expect(screen.replace(/\s+/g, ' ')).toContain("(the catalog's: pg-shop-orders-dr (replica of orders-db, server pg-shop-orders, in westus))")
     expect(code).toBe(0)

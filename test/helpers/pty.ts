@@ -12,7 +12,8 @@ import {spawn} from 'node:child_process'
 export function onPty(
   command: string,
   cwd: string,
-  answers: Array<{when: string; send: string}>,
+  /** `refused`: the prompt will reject this answer and stay open, so the next answer need not wait for its `✔`. */
+  answers: Array<{when: string; send: string; refused?: boolean}>,
   options: {env?: Record<string, string>; timeoutMs?: number} = {},
 ): Promise<{code: number | null; screen: string}> {
   return new Promise((resolve, reject) => {
@@ -40,7 +41,8 @@ export function onPty(
         const next = pending[0]
         if (!next || !waitingPrompt(text, from, next.when)) return
         pending.shift()
-        answering = {when: next.when, at: text.length}
+        if (next.refused) from = text.length
+        else answering = {when: next.when, at: text.length}
         child.stdin.write(next.send)
       }
     }
