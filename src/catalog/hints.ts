@@ -27,6 +27,9 @@ interface Schema {
   def: Def
 }
 
+/** A value short and plain enough to be a misspelt choice, and so safe to quote back. */
+const ECHOABLE = /^[\w .+-]{1,32}$/
+
 /** Issues with clearer messages for a missing field and a value that is not one of a list. */
 export function hintIssues(issues: readonly Issue[], root: unknown): Issue[] {
   return issues.map((issue) => {
@@ -40,7 +43,10 @@ export function hintIssues(issues: readonly Issue[], root: unknown): Issue[] {
     const choices = listed(issue)
     if (choices && typeof value === 'string') {
       const close = closestName(value, choices.map(String))
-      return {...issue, message: `"${value}" is not one of ${choices.map((c) => JSON.stringify(c)).join(', ')}${close ? ` (did you mean "${close}"?)` : ''}`}
+      // A misspelt word is quoted back; anything else (a webhook URL or key pasted into the wrong field) is not: the
+      // message is printed, and CI logs keep it.
+      const shown = ECHOABLE.test(value) ? `"${value}"` : 'the value'
+      return {...issue, message: `${shown} is not one of ${choices.map((c) => JSON.stringify(c)).join(', ')}${close ? ` (did you mean "${close}"?)` : ''}`}
     }
     return issue
   })

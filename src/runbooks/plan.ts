@@ -156,7 +156,9 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
     const notRun =
       !parent &&
       step.if !== undefined &&
-      topLevelConjuncts(safeConditionExpression(step.if)).some((part) => [false, true].every((failed) => decidedUpFront(`\${{ ${part} }}`, {...upFront, failed}) === false))
+      topLevelConjuncts(safeConditionExpression(step.if)).some(
+        (part) => !readsSecretParam(part, secretParams) && [false, true].every((failed) => decidedUpFront(`\${{ ${part} }}`, {...upFront, failed}) === false),
+      )
     return {
       id: step.id,
       phase,
@@ -394,6 +396,14 @@ export function renderPlan(plan: RunPlan): string {
   lines.push(`Permissions needed (${plan.permissions.length}):`)
   for (const p of plan.permissions) lines.push(`  ${p}`)
   return lines.join('\n')
+}
+
+/**
+ * A secret param is '[REDACTED]' in the plan's context, whatever its value (empty too): a condition on it, such as
+ * `params.sasToken == ''`, is not known up front, and a step it guards may run and must be asked for.
+ */
+function readsSecretParam(expression: string, secretParams: string[]): boolean {
+  return expressionReferences(expression).some((r) => r.context === 'params' && (r.path.length === 0 || secretParams.includes(String(r.path[0]))))
 }
 
 function safeConditionExpression(condition: string): string {

@@ -6,6 +6,7 @@ import Table from 'cli-table3'
 import {headlineOutputs} from '../evidence/outputs.js'
 import {describeRunDuration, describeSegments} from '../evidence/segments.js'
 import type {RunResult} from '../runbooks/runner.js'
+import {outputRedactor} from '../evidence/writer.js'
 import {humanDuration} from '../support/duration.js'
 import {resumeCommand} from '../support/resume-hint.js'
 
@@ -45,13 +46,16 @@ export function printRunSummary(result: RunResult, out: NodeJS.WritableStream = 
   // as on a terminal): the summary counts them and says where they are rather than print each a second time. The
   // list stays in `--json` output (`warnings`) and, for notification and lease problems, in the journal.
   if (result.warnings.length > 0) out.write(`\n${warningCount(result.warnings.length)} during the run, printed above as ${result.warnings.length === 1 ? 'it' : 'they'} arose (lines starting "warning:")\n`)
-  for (const o of result.overrides) out.write(`override: ${o.detail} — reason: ${o.reason}\n`)
+  // The reason is what the user typed: redacted as the journal's copy of it is (a key pasted into --reason), before it
+  // is shell-quoted into the resume command, so the redaction cannot eat the closing quote.
+  const overrides = result.overrides.map((o) => ({...o, reason: outputRedactor().redactText(o.reason)}))
+  for (const o of overrides) out.write(`override: ${o.detail} — reason: ${o.reason}\n`)
   if (result.leftBehind.length > 0) out.write(`\nNEEDS A HUMAN — left behind:\n${result.leftBehind.map((l) => `  - ${l}`).join('\n')}\n`)
   // A resumed run: the whole run's elapsed and running time, and each segment (evidence/segments.ts).
   out.write(`\nrun ${result.runId}: ${result.status} in ${describeRunDuration(result)}\n`)
   if (result.segments) out.write(`${describeSegments(result.segments).map((line) => `  ${line}`).join('\n')}\n`)
   out.write(`  journal ${result.journal}\n`)
-  if (result.status === 'interrupted') out.write(`  continue with: ${resumeCommand(result.runId, result.overrides)}\n`)
+  if (result.status === 'interrupted') out.write(`  continue with: ${resumeCommand(result.runId, overrides)}\n`)
 }
 
 function warningCount(n: number): string {

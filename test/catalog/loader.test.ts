@@ -131,6 +131,30 @@ environments:
     expect(messages.find((m) => m.includes('vault.type'))).toMatch(/"keyvualt" is not one of .*\(did you mean "keyvault"\?\)$/)
   })
 
+  it('does not quote back a secret pasted into a field that takes one of a list', () => {
+    const webhook = 'https://hooks.slack.com/services/T0AAA/B0BBB/n0tA4realWebhookTok'
+    const text = `version: 1
+environments:
+  prod:
+    cloud: emulator
+    subscription: 11111111-2222-3333-4444-555555555555
+    resourceGroups: [rg]
+    notifications:
+      - kind: ${webhook}
+        url: {env: OPSBOOK_SLACK_WEBHOOK}
+    components: {}
+`
+    let error: ValidationError | undefined
+    try {
+      parseCatalog('cat.yaml', text)
+    } catch (e) {
+      error = e as ValidationError
+    }
+    const found = error!.problems.map((p) => `${p.location?.line}:${p.location?.column} ${p.message}`)
+    expect(found).toContainEqual(expect.stringMatching(/^8:\d+ environments\.prod\.notifications\[0\]\.kind: the value is not one of "teams", "slack", "webhook"$/))
+    expect(JSON.stringify(error!.problems)).not.toContain('n0tA4realWebhookTok')
+  })
+
   it('rejects data probes that measure nothing, and a password written into them, with file:line:col', () => {
     const text = `version: 1
 environments:

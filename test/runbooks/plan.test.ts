@@ -116,3 +116,38 @@ describe('plan output and secrets', () => {
     expect(shown).toContain('t=[REDACTED]')
   })
 })
+
+// A step shown "NOT RUN with these params" needs no permission (preflight skips it): the plan must not decide that
+// from what it cannot see. A secret param is '[REDACTED]' in the plan, whatever its value — empty too.
+describe('steps the params rule out', () => {
+  it('a condition on a secret param\'s value is not decided up front: the step it guards may run', async () => {
+    const {mkdtempSync} = await import('node:fs')
+    const {tmpdir} = await import('node:os')
+    const file = join(mkdtempSync(join(tmpdir(), 'opsbook-plan-')), 'guarded.yaml')
+    writeFileSync(
+      file,
+      [
+        'name: guarded',
+        'title: guarded steps',
+        'kind: checklist',
+        'params:',
+        '  sas: {type: secret, required: false}',
+        "  mode: {type: string, default: 'quick'}",
+        'steps:',
+        '  - id: with-sas-token',
+        "    if: ${{ startsWith(params.sas, 'sv=') }}",
+        '    uses: core.log',
+        '    with: {message: a SAS token was given}',
+        '  - id: full-only',
+        "    if: ${{ params.mode == 'full' }}",
+        '    uses: core.log',
+        '    with: {message: full}',
+        '',
+      ].join('\n'),
+    )
+    const plan = buildPlan(await prepareRun({runbook: file, envName: 'local', params: {sas: 'sv=2024-11-04&sig=c2lnbmF0dXJl'}, cwd: repoRoot, env: {}}))
+    expect(plan.steps.find((s) => s.id === 'full-only')!.notRun).toBe(true)
+    expect(plan.steps.find((s) => s.id === 'with-sas-token')!.notRun).toBeUndefined()
+    expect(renderPlan(plan)).not.toMatch(/NOT RUN with these params; read-only; if \$\{\{ params\.sas/)
+  })
+})

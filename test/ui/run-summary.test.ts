@@ -61,3 +61,15 @@ environments:
     expect(occurrences(readFileSync(journal, 'utf8'), warning)).toBe(1)
   }, 60_000)
 })
+
+describe('run summary of an interrupted run started with --override-window', () => {
+  it('prints the resume command without a secret-looking reason', () => {
+    const out = new PassThrough()
+    let text = ''
+    out.on('data', (d) => (text += d))
+    const overrides = [{kind: 'maintenance-window', detail: 'web outside its window', reason: 'INC-7 rotate AccountKey=c2VjcmV0LWtleS12YWx1ZQ==', by: 'ann', at: '2026-12-03T10:00:00Z'}]
+    printRunSummary({runId: 'r9', runbook: 'slot-swap', environment: 'prod', status: 'interrupted', exitCode: 130, durationMs: 1200, journal: '/j', outputs: {}, warnings: [], overrides, leftBehind: [], steps: []} as never, out)
+    expect(text).toContain("continue with: opsbook resume r9 --override-window --reason 'INC-7 rotate AccountKey=[REDACTED]'")
+    expect(text).not.toContain('c2VjcmV0')
+  })
+})
