@@ -275,6 +275,14 @@ describe('webapp.slotDifferences', () => {
     expect(changed).toEqual(app.map((d) => `${d.type} ${d.name}`).sort())
   })
 
+  it('is retried like the read it is when Azure answers 503 (POST only because the target slot is its body)', async () => {
+    fixture.emulator.faults.set({transient: {next: 1, statuses: [503]}})
+    fixture.emulator.clearRequestLog()
+    const out = await slotDifferencesAction.run(parse(slotDifferencesAction, {app: 'storefront'}), makeContext(fixture).context)
+    expect(out.summary).toMatch(/^swapping app-shop-storefront\/staging into production/)
+    expect(fixture.emulator.requestLog().filter((e) => e.path.endsWith('/slotsdiffs')).map((e) => e.status)).toEqual([503, 200])
+  })
+
   it('compares from production with listSlotDifferencesFromProduction, and refuses a slot compared with itself (exit 2) without calling Azure', async () => {
     fixture.emulator.clearRequestLog()
     const {context} = makeContext(fixture)
