@@ -713,9 +713,156 @@ export const swapBackAction = defineAction({
   },
 })
 
+// ---------------------------------------------------------------------------------------------------------------------
+// slotDifferences: what a swap will change, names only
+
+// "Get differences in configuration between web app and slots": Microsoft.Web/sites/slotsdiffs/Action (production's
+// …/sites/{app}/slotsdiffs) and Microsoft.Web/sites/slots/slotsdiffs/Action (…/slots/{slot}/slotsdiffs), resource
+// provider operations, https://learn.microsoft.com/azure/role-based-access-control/permissions/web-and-mobile#microsoftweb
+const DIFFS = 'Microsoft.Web/sites/slotsdiffs/Action'
+const SLOT_DIFFS = 'Microsoft.Web/sites/slots/slotsdiffs/Action'
+/** The api-version az's line asks for (the one @azure/arm-appservice 19 sends). */
+const WEB_API = '2025-05-01'
+
+/**
+ * What a `diffRule` of Web Apps - List Slot Differences (WebApps.json SlotDifference: `level` "Information, Warning or
+ * Error", `settingType` "General, AppSetting or ConnectionString", `diffRule` "how to process the setting difference
+ * during a slot swap") means for the slot swapped into. The spec lists no values; these are the ones Azure's portal
+ * reads from this answer (Azure/azure-functions-ux client/src/app/shared/models/arm/slots-diff.ts): its swap blade
+ * shows the three `Settings…` rules as the changes the swap makes to the destination, and the `SlotSettings…` ones are
+ * about slot settings (sticky: they stay with their slot and the swap does not move them). A rule not known here is
+ * listed as it came, with `effect: unknown`, so a new rule is seen, never dropped.
+ */
+const DIFF_RULES: Record<string, {effect: 'added' | 'modified' | 'removed' | 'none'; slotSetting: boolean}> = {
+  settingswillbeaddedtodestination: {effect: 'added', slotSetting: false},
+  settingswillbemodifiedindestination: {effect: 'modified', slotSetting: false},
+  settingsnotinsource: {effect: 'removed', slotSetting: false},
+  slotsettingsmissing: {effect: 'none', slotSetting: true},
+  slotsettingssamevalue: {effect: 'none', slotSetting: true},
+}
+
+const differenceOutput = z.strictObject({
+  type: z.string().describe('settingType as Azure reports it: General (site configuration), AppSetting or ConnectionString'),
+  name: z.string().describe('The setting\'s name (never its value: app settings and connection strings are secrets)'),
+  level: z.string().optional().describe('Information, Warning or Error, as Azure reports it'),
+  rule: z.string().optional().describe('Azure\'s diffRule, e.g. SettingsWillBeModifiedInDestination'),
+  effect: z.enum(['added', 'modified', 'removed', 'none', 'unknown']).describe('What the swap does to the setting in the target slot (none: a slot setting, it stays; unknown: a rule opsbook does not know)'),
+  slotSetting: z.boolean().optional().describe('Whether Azure reports it as a slot setting (sticky: stays with its slot); absent for an unknown rule'),
+})
+export type SlotDifferenceEntry = z.infer<typeof differenceOutput>
+
+/**
+ * Azure's slotsdiffs entries as opsbook keeps them: names, types, levels and rules — never `valueInCurrentSlot`,
+ * `valueInTargetSlot` or `description` (which may quote them). Robust to what the spec leaves open: any field may be
+ * missing, unknown fields are ignored, an unknown rule is kept with `effect: unknown`. Sorted by type and name.
+ */
+export function describeDifferences(entries: Iterable<Record<string, unknown>>): SlotDifferenceEntry[] {
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined)
+  const out: SlotDifferenceEntry[] = []
+  for (const entry of entries) {
+    // The SDK flattens `properties`; a raw ARM entry keeps them nested.
+    const p = {...(entry ?? {}), ...((entry?.properties as Record<string, unknown> | undefined) ?? {})}
+    const name = text(p.settingName) ?? text(p.name)?.split('/').at(-1)
+    if (!name) continue
+    const rule = text(p.diffRule)
+    const known = rule ? DIFF_RULES[rule.toLowerCase()] : undefined
+    out.push({
+      type: text(p.settingType) ?? 'Unknown',
+      name,
+      ...(text(p.level) ? {level: text(p.level)} : {}),
+      ...(rule ? {rule} : {}),
+      effect: known?.effect ?? 'unknown',
+      ...(known ? {slotSetting: known.slotSetting} : {}),
+    })
+  }
+  return out.sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name))
+}
+
+/** One line for logs, the approval prompt and the run's outputs: what changes in the target, by name only. */
+export function summarizeDifferences(differences: SlotDifferenceEntry[], slot: string, target: string): string {
+  const changing = differences.filter((d) => d.effect === 'added' || d.effect === 'modified' || d.effect === 'removed')
+  const unknown = differences.filter((d) => d.effect === 'unknown')
+  const sticky = differences.filter((d) => d.effect === 'none')
+  const label = (d: SlotDifferenceEntry) => `${d.type} ${d.name}${d.effect === 'unknown' ? ` (${d.rule ?? 'no rule'})` : d.effect === 'none' ? '' : ` (${d.effect})`}${d.level && !/^information$/i.test(d.level) ? ` [${d.level}]` : ''}`
+  const parts = [
+    changing.length === 0
+      ? `swapping ${slot} into ${target} changes no setting there`
+      : `swapping ${slot} into ${target} changes ${changing.length} setting${changing.length === 1 ? '' : 's'} there: ${changing.map(label).join(', ')}`,
+  ]
+  if (unknown.length > 0) parts.push(`Azure also reports ${unknown.length} difference${unknown.length === 1 ? '' : 's'} of a kind opsbook does not know: ${unknown.map(label).join(', ')}`)
+  if (sticky.length > 0) parts.push(`slot settings that stay with their slot: ${sticky.map(label).join(', ')}`)
+  return `${parts.join('; ')} (names only; values are not shown)`
+}
+
+function differencesAz(app: ResolvedResource, slot: string, target: string): string {
+  const url = `${app.id}${isProduction(slot) ? '' : `/slots/${slot}`}/slotsdiffs?api-version=${WEB_API}`
+  // No `az webapp` command lists slot differences (az webapp deployment slot has auto-swap, create, delete, list and
+  // swap only): az rest calls the REST operation; the query keeps the values (secrets) off the screen.
+  return `az rest --method post --url "${url}" --body '{"targetSlot": "${target}", "preserveVnet": true}' --query "value[].properties.{type: settingType, name: settingName, rule: diffRule, level: level}"`
+}
+
+export const slotDifferencesAction = defineAction({
+  name: 'webapp.slotDifferences',
+  summary: 'Before a swap: the settings it will change in the target slot — names, types and levels, never values',
+  description:
+    "Calls Web Apps - List Slot Differences Slot (POST …/slots/{slot}/slotsdiffs {targetSlot}; …/sites/{app}/slotsdiffs from production), what Azure's portal shows before a swap, and keeps only each setting's type (General, AppSetting, ConnectionString), name, level, Azure's diffRule and whether Azure reports it as a slot setting. Values are read by Azure's answer but never kept, logged or journaled: app settings and connection strings are secrets. There is no `az webapp` command for it; the az line is `az rest`.",
+  input: z.strictObject({
+    app: appRef,
+    slot: z.string().default('staging').describe('The slot to be swapped (the source)'),
+    targetSlot: z.string().default(PRODUCTION).describe('The slot it is swapped into'),
+    preserveVnet: z.boolean().default(true),
+  }),
+  output: z.strictObject({
+    app: z.string(),
+    slot: z.string(),
+    targetSlot: z.string(),
+    differences: z.array(differenceOutput),
+    changing: z.array(z.string()).describe('"<type> <name> (<added|modified|removed>)" for each setting the swap changes in the target slot'),
+    summary: z.string().describe('One line: what the swap changes in the target slot, by name'),
+  }),
+  changes: false,
+  permissions: [DIFFS, SLOT_DIFFS],
+  az: (input, plan) => [differencesAz(resolveResource(plan.environment, 'webapp', input.app), input.slot, input.targetSlot)],
+  arm: (input, plan) => {
+    const app = resolveResource(plan.environment, 'webapp', input.app)
+    return [
+      {
+        method: 'POST',
+        path: isProduction(input.slot) ? armPath(app, '/slotsdiffs') : armPath(app, `/slots/${input.slot}/slotsdiffs`),
+        note: `{targetSlot: ${input.targetSlot}} — reads only: the settings a swap changes there (names kept, values dropped); paged`,
+      },
+    ]
+  },
+  async run(input, context) {
+    const services = azureServices(context)
+    const app = resolveResource(context.environment, 'webapp', input.app)
+    if (input.slot.toLowerCase() === input.targetSlot.toLowerCase())
+      throw new ActionFailure(`slot and targetSlot are both ${input.slot}: nothing to compare`, {code: 'webapp-invalid-slot', exitCode: ExitCode.invalidInput})
+    const differences = await withRetryLog(context, services, async () => {
+      const web = await services.web()
+      const entity = {targetSlot: input.targetSlot, preserveVnet: input.preserveVnet}
+      const pages = isProduction(input.slot)
+        ? web.webApps.listSlotDifferencesFromProduction(app.resourceGroup, app.name, entity, {abortSignal: context.signal})
+        : web.webApps.listSlotDifferencesSlot(app.resourceGroup, app.name, input.slot, entity, {abortSignal: context.signal})
+      const entries: Array<Record<string, unknown>> = []
+      try {
+        for await (const entry of pages) entries.push(entry as unknown as Record<string, unknown>)
+      } catch (error) {
+        throw toAzureError(error, {operation: `list the settings a swap of ${app.name}/${input.slot} into ${input.targetSlot} changes`, az: differencesAz(app, input.slot, input.targetSlot)})
+      }
+      return describeDifferences(entries)
+    })
+    const summary = summarizeDifferences(differences, `${app.name}/${input.slot}`, isProduction(input.targetSlot) ? PRODUCTION : `${app.name}/${input.targetSlot}`)
+    context.log(summary)
+    const changing = differences.filter((d) => d.effect === 'added' || d.effect === 'modified' || d.effect === 'removed').map((d) => `${d.type} ${d.name} (${d.effect})`)
+    return {app: app.name, slot: input.slot, targetSlot: input.targetSlot, differences, changing, summary}
+  },
+})
+
 export const webappActions: ActionDefinition[] = [
   healthCheckAction,
   swapModeAction,
+  slotDifferencesAction,
   swapAction,
   swapBackAction,
   slotStatusAction,

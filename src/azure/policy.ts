@@ -56,8 +56,12 @@ export interface RetryPolicyOptions {
   random?: () => number
 }
 
-/** POST paths that only read, so retrying them is safe. */
-const READ_ONLY_POST = [/\/metrics:getbatch$/i, /\/providers\/microsoft\.resourcegraph\/resources$/i, /\/workspaces\/[^/]+\/query$/i, /\/listkeys$/i, /\/query$/i]
+/**
+ * POST paths that only read, so retrying them is safe. `slotsdiffs`: Web Apps - List Slot Differences ("Get the
+ * difference in configuration settings between two web app slots", WebApps.json; a POST only because the target slot
+ * is its body).
+ */
+const READ_ONLY_POST = [/\/metrics:getbatch$/i, /\/providers\/microsoft\.resourcegraph\/resources$/i, /\/workspaces\/[^/]+\/query$/i, /\/listkeys$/i, /\/query$/i, /\/slotsdiffs$/i]
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'])
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ESOCKETTIMEDOUT', 'UND_ERR_SOCKET', 'REQUEST_SEND_ERROR'])
 

@@ -2,7 +2,9 @@ import {afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished} f
 import {
   assertNotPreparedForSwapAction,
   healthCheckAction,
+  describeDifferences,
   resetSwapAction,
+  slotDifferencesAction,
   slotStatusAction,
   swapAction,
   swapBackAction,
@@ -199,5 +201,126 @@ describe('webapp.swap', () => {
     expect((await settings()).production?.ENVIRONMENT_NAME).toBe('production')
     const ok = await assertNotPreparedForSwapAction.run(parse(assertNotPreparedForSwapAction, {app: 'storefront'}), context)
     expect(ok.preparedForSwap).toBe(false)
+  })
+})
+
+describe('webapp.slotDifferences', () => {
+  const RG = 'rg-shop-local'
+  const SITE = 'app-shop-storefront'
+
+  it('lists, through the SDK, the settings a swap of staging changes in production — by name, with type and level, never a value — and the swap changes exactly those', async () => {
+    const web = await fixture.services.web()
+    const stamp = Date.now()
+    // Secret values in every kind of setting: app settings (one a slot setting), connection strings (one sticky).
+    const secret = {
+      prodKey: `prod-key-${stamp}-Zq9`,
+      nextKey: `next-key-${stamp}-Xw4`,
+      prodDb: `Server=tcp:prod;Password=pw-prod-${stamp}`,
+      nextDb: `Server=tcp:next;Password=pw-next-${stamp}`,
+      prodOnly: `legacy-${stamp}-Lk2`,
+      newFlag: `flag-${stamp}-Nf7`,
+      prodEnv: `env-prod-${stamp}`,
+      nextEnv: `env-next-${stamp}`,
+    }
+    await setSettings(
+      {
+        production: {ENVIRONMENT_NAME: secret.prodEnv, API_KEY: secret.prodKey, LEGACY_ONLY: secret.prodOnly, SAME: 'same'},
+        staging: {ENVIRONMENT_NAME: secret.nextEnv, API_KEY: secret.nextKey, NEW_FLAG: secret.newFlag, SAME: 'same'},
+      },
+      ['ENVIRONMENT_NAME'],
+    )
+    const connections = {
+      production: (await web.webApps.listConnectionStrings(RG, SITE)).properties ?? {},
+      staging: (await web.webApps.listConnectionStringsSlot(RG, SITE, 'staging')).properties ?? {},
+    }
+    onTestFinished(async () => {
+      await web.webApps.updateConnectionStrings(RG, SITE, {properties: connections.production})
+      await web.webApps.updateConnectionStringsSlot(RG, SITE, 'staging', {properties: connections.staging})
+    })
+    await web.webApps.updateConnectionStrings(RG, SITE, {properties: {...connections.production, orders: {value: secret.prodDb, type: 'SQLAzure'}}})
+    await web.webApps.updateConnectionStringsSlot(RG, SITE, 'staging', {properties: {...connections.staging, orders: {value: secret.nextDb, type: 'SQLAzure'}}})
+
+    fixture.emulator.clearRequestLog()
+    const {context, logs, secrets} = makeContext(fixture)
+    const out = await slotDifferencesAction.run(parse(slotDifferencesAction, {app: 'storefront'}), context)
+    // The portal's call: POST on the source slot with the target in the body (one page here), nothing else.
+    expect(posts()).toEqual([`${SITE}/slots/staging/slotsdiffs`])
+    const app = out.differences.filter((d) => d.type === 'AppSetting' || d.type === 'ConnectionString')
+    expect(app.map((d) => `${d.type} ${d.name} ${d.effect}`)).toEqual([
+      'AppSetting API_KEY modified',
+      'AppSetting LEGACY_ONLY removed',
+      'AppSetting NEW_FLAG added',
+      'ConnectionString orders modified',
+    ])
+    // The slot setting and the equal one are not changes; every entry carries Azure's level and rule.
+    expect(out.differences.every((d) => d.level && d.rule && d.slotSetting === false)).toBe(true)
+    expect(out.changing).toEqual(expect.arrayContaining(['AppSetting API_KEY (modified)', 'AppSetting NEW_FLAG (added)', 'AppSetting LEGACY_ONLY (removed)', 'ConnectionString orders (modified)']))
+    expect(out.summary).toMatch(/^swapping app-shop-storefront\/staging into production changes \d+ settings there: .*AppSetting API_KEY \(modified\)/)
+    expect(logs).toContain(out.summary)
+    // Names only: no value is in what the step returns or logs, and none had to be registered as a secret to get there.
+    const shown = JSON.stringify({out, logs})
+    for (const [what, value] of Object.entries(secret)) expect([what, shown.includes(value)]).toEqual([what, false])
+    expect(secrets).toEqual([])
+
+    // The swap then changes in production exactly the app settings and connection strings listed, no other.
+    const before = {app: (await settings()).production ?? {}, cs: (await web.webApps.listConnectionStrings(RG, SITE)).properties ?? {}}
+    const swapped = await swapAction.run(parse(swapAction, {app: 'storefront', preview: 'never', ...fast}), context)
+    onTestFinished(() => swapBackAction.run(parse(swapBackAction, {app: 'storefront'}), makeContext(fixture).context).then(() => undefined))
+    expect(swapped.preview).toBe(false)
+    const after = {app: (await settings()).production ?? {}, cs: (await web.webApps.listConnectionStrings(RG, SITE)).properties ?? {}}
+    const changed = [
+      ...[...new Set([...Object.keys(before.app), ...Object.keys(after.app)])].filter((n) => before.app[n] !== after.app[n]).map((n) => `AppSetting ${n}`),
+      ...[...new Set([...Object.keys(before.cs), ...Object.keys(after.cs)])].filter((n) => before.cs[n]?.value !== after.cs[n]?.value).map((n) => `ConnectionString ${n}`),
+    ].sort()
+    expect(changed).toEqual(app.map((d) => `${d.type} ${d.name}`).sort())
+  })
+
+  it('is retried like the read it is when Azure answers 503 (POST only because the target slot is its body)', async () => {
+    fixture.emulator.faults.set({transient: {next: 1, statuses: [503]}})
+    fixture.emulator.clearRequestLog()
+    const out = await slotDifferencesAction.run(parse(slotDifferencesAction, {app: 'storefront'}), makeContext(fixture).context)
+    expect(out.summary).toMatch(/^swapping app-shop-storefront\/staging into production/)
+    expect(fixture.emulator.requestLog().filter((e) => e.path.endsWith('/slotsdiffs')).map((e) => e.status)).toEqual([503, 200])
+  })
+
+  it('compares from production with listSlotDifferencesFromProduction, and refuses a slot compared with itself (exit 2) without calling Azure', async () => {
+    fixture.emulator.clearRequestLog()
+    const {context} = makeContext(fixture)
+    const out = await slotDifferencesAction.run(parse(slotDifferencesAction, {app: 'storefront', slot: 'production', targetSlot: 'staging'}), context)
+    expect(posts()).toEqual([`${SITE}/slotsdiffs`])
+    expect(out).toMatchObject({app: SITE, slot: 'production', targetSlot: 'staging'})
+    expect(out.summary).toMatch(/^swapping app-shop-storefront\/production into app-shop-storefront\/staging changes/)
+    const same = await slotDifferencesAction.run(parse(slotDifferencesAction, {app: 'storefront', slot: 'staging', targetSlot: 'Staging'}), context).catch((e) => e)
+    expect(same.exitCode).toBe(ExitCode.invalidInput)
+    expect(posts()).toEqual([`${SITE}/slotsdiffs`])
+  })
+
+  it('keeps names, types, levels and rules of entries it does not know, drops every value and description, and says which are slot settings', () => {
+    const entries = describeDifferences([
+      // As the SDK gives them (flattened), with a field the spec does not define.
+      {settingType: 'AppSetting', settingName: 'B', diffRule: 'SettingsWillBeModifiedInDestination', level: 'Information', valueInCurrentSlot: 'v-current', valueInTargetSlot: 'v-target', description: 'B: v-current → v-target', somethingNew: 'x'},
+      {settingType: 'AppSetting', settingName: 'STICKY', diffRule: 'SlotSettingsMissing', level: 'Warning', valueInCurrentSlot: 'v-sticky'},
+      {settingType: 'ConnectionString', settingName: 'db', diffRule: 'slotsettingssamevalue'},
+      // A rule opsbook does not know, and the raw ARM shape (properties nested).
+      {name: 'site/slotsdiffs/1', properties: {settingType: 'General', settingName: 'alwaysOn', diffRule: 'SomeFutureRule', level: 'Error', valueInTargetSlot: 'v-general'}},
+      {settingType: 'AppSetting', diffRule: 'SettingsWillBeAddedToDestination'},
+    ])
+    expect(entries).toEqual([
+      {type: 'AppSetting', name: 'B', level: 'Information', rule: 'SettingsWillBeModifiedInDestination', effect: 'modified', slotSetting: false},
+      {type: 'AppSetting', name: 'STICKY', level: 'Warning', rule: 'SlotSettingsMissing', effect: 'none', slotSetting: true},
+      {type: 'ConnectionString', name: 'db', rule: 'slotsettingssamevalue', effect: 'none', slotSetting: true},
+      {type: 'General', name: 'alwaysOn', level: 'Error', rule: 'SomeFutureRule', effect: 'unknown'},
+    ])
+    expect(JSON.stringify(entries)).not.toMatch(/v-(current|target|sticky|general)/)
+    expect(slotDifferencesAction.output.parse({app: 'a', slot: 's', targetSlot: 'production', differences: entries, changing: [], summary: ''})).toBeTruthy()
+  })
+
+  it('declares itself read-only, with the slotsdiffs permissions and an az rest line (no az webapp command lists slot differences)', () => {
+    expect(slotDifferencesAction.changes).toBe(false)
+    expect(slotDifferencesAction.permissions).toEqual(['Microsoft.Web/sites/slotsdiffs/Action', 'Microsoft.Web/sites/slots/slotsdiffs/Action'])
+    const plan = {environment: fixture.environment, environmentName: 'local', resourceId: () => ''}
+    const [az] = slotDifferencesAction.az!(parse(slotDifferencesAction, {app: 'storefront'}), plan)
+    expect(az).toMatch(/^az rest --method post --url "\/subscriptions\/[^"]+\/sites\/app-shop-storefront\/slots\/staging\/slotsdiffs\?api-version=2025-05-01" --body '\{"targetSlot": "production"/)
+    expect(az).not.toContain('valueIn')
   })
 })

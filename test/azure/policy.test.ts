@@ -202,6 +202,7 @@ describe('policy helpers', () => {
     expect(isIdempotent('POST', 'https://eastus.metrics.monitor.azure.com/subscriptions/s/metrics:getBatch?api-version=2024-02-01')).toBe(true)
     expect(isIdempotent('POST', 'https://management.azure.com/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01')).toBe(true)
     expect(isIdempotent('POST', 'https://management.azure.com/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/a/slotsswap')).toBe(false)
+    expect(isIdempotent('POST', 'https://management.azure.com/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/a/slots/staging/slotsdiffs?api-version=2025-05-01')).toBe(true)
     expect(isIdempotent('PUT', 'https://x/y')).toBe(true)
   })
 })

@@ -177,6 +177,10 @@ describe.skipIf(!az)(`az conformance against the emulator${skipReason ? ` — sk
     await ok(['webapp', 'start', '-g', RG, '-n', SITE])
     await ok(['webapp', 'restart', '-g', RG, '-n', SITE])
     expect((await ok(['webapp', 'deployment', 'slot', 'list', '-g', RG, '-n', SITE])).map((s: any) => s.name)).toContain('staging')
+    // What swapping staging would change in production, by name, as plan's webapp.slotDifferences line asks (no az
+    // webapp command lists slot differences): FEATURE_X, set on production only, would be gone after the swap.
+    const diffs = ['rest', '--method', 'post', '--url', `${id('Microsoft.Web/sites', SITE)}/slots/staging/slotsdiffs?api-version=2025-05-01`, '--body', '{"targetSlot": "production", "preserveVnet": true}']
+    expect(await ok([...diffs, '--query', 'value[].properties.{type: settingType, name: settingName, rule: diffRule, level: level}'])).toContainEqual({type: 'AppSetting', name: 'FEATURE_X', rule: 'SettingsNotInSource', level: 'Information'})
     // Azure refuses a swap with preview while site authentication (Easy Auth, on in every seeded slot) is on in either
     // slot (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap).
     const preview = ['webapp', 'deployment', 'slot', 'swap', '-g', RG, '-n', SITE, '--slot', 'staging', '--target-slot', 'production', '--action', 'preview']

@@ -151,3 +151,20 @@ describe('steps the params rule out', () => {
     expect(renderPlan(plan)).not.toMatch(/NOT RUN with these params; read-only; if \$\{\{ params\.sas/)
   })
 })
+
+// The slot differences step (issues 10/11): what `plan slot-swap` shows comes from webapp.slotDifferences' registry entry.
+describe('plan slot-swap shows the differences step before the swap', () => {
+  it('a read-only POST …/slots/staging/slotsdiffs with its permission and az rest line, ahead of the approval and the swap', async () => {
+    const plan = buildPlan(await prepare('slot-swap', {app: 'storefront'}))
+    const ids = plan.steps.map((s) => s.id)
+    expect(ids.indexOf('differences')).toBeGreaterThan(-1)
+    expect(ids.indexOf('differences')).toBeLessThan(ids.indexOf('approve-swap'))
+    expect(ids.indexOf('approve-swap')).toBeLessThan(ids.indexOf('swap'))
+    const step = plan.steps.find((s) => s.id === 'differences')!
+    expect(step).toMatchObject({uses: 'webapp.slotDifferences', changes: false, permissions: ['Microsoft.Web/sites/slotsdiffs/Action', 'Microsoft.Web/sites/slots/slotsdiffs/Action']})
+    expect(step.arm.map((c) => `${c.method} ${c.path}`)).toEqual([expect.stringMatching(/^POST \/subscriptions\/.+\/sites\/app-shop-storefront\/slots\/staging\/slotsdiffs\?api-version=2025-05-01$/)])
+    expect(step.az).toEqual([expect.stringMatching(/^az rest --method post --url ".+\/slots\/staging\/slotsdiffs\?api-version=2025-05-01" --body '\{"targetSlot": "production", "preserveVnet": true\}' --query "value\[\]\.properties\.\{type: settingType, name: settingName, rule: diffRule, level: level\}"$/)])
+    expect(plan.permissions).toContain('Microsoft.Web/sites/slots/slotsdiffs/Action')
+    expect(renderPlan(plan)).toMatch(/\d+\. differences {2}\[webapp\.slotDifferences\] {2}\(read-only\)/)
+  })
+})
