@@ -12,6 +12,7 @@
  *   under the hour geo-restore guarantees, a retention shorter than the catalog asks for. Such a row's status is `cannot-meet`, and `drill.report` fails the run for it like for a miss.
  */
 import {z} from 'zod'
+import {foundWithoutWrite} from '../azure/arm-writes.js'
 import type {Component, Environment} from '../catalog/schema.js'
 import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
 import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
@@ -466,6 +467,7 @@ export const teardownAction = defineAction({
   }),
   output: z.strictObject({component: z.string(), deleted: z.array(z.string()), alreadyGone: z.array(z.string())}),
   changes: true,
+  armWrites: 'when-needed',
   permissions: [PG_READ, PG_DELETE, BLOB_READ, BLOB_DELETE],
   az: (input, plan) => {
     const component = plan.environment.components[input.component]
@@ -499,6 +501,7 @@ export const teardownAction = defineAction({
     if ((component.type === 'redis' || component.type === 'managedredis') && component.snapshots && input.purpose === 'drill') return teardownRedis(input.component, component.name, parseDuration(input.settle)!, context)
     if (component.type !== 'postgres') {
       context.log(`${input.component}: a ${component.type} drill leaves no scratch resources`)
+      foundWithoutWrite({kind: 'nothing-to-do', what: `a ${component.type} drill leaves no scratch resources`})
       return {component: input.component, deleted: [], alreadyGone: []}
     }
     const services = azureServices(context)
@@ -550,6 +553,7 @@ async function teardownRedis(key: string, cache: string, settleMs: number, conte
   // The export is over and its copy deleted: nothing of it is left behind.
   for (const operation of settled) context.operations.settled?.(operation)
   context.log(result.deleted.length ? `deleted ${result.deleted.map((b) => `${result.container}/${b}`).join(', ')}` : `no drill copy of ${cache} to delete`)
+  foundWithoutWrite({kind: 'data-plane', what: `the drill copy of ${cache} is a blob`})
   return {component: key, deleted: result.deleted, alreadyGone: []}
 }
 
@@ -639,6 +643,7 @@ export const restoreProductionAction = defineAction({
   }),
   output: z.strictObject({app: z.string(), productionVersion: z.string().optional(), swappedBack: z.boolean()}),
   changes: true,
+  armWrites: 'when-needed',
   permissions: ['Microsoft.Web/sites/read', 'Microsoft.Web/sites/slots/read', 'Microsoft.Web/sites/slotsswap/action', 'Microsoft.Web/sites/resetSlotConfig/action', 'Microsoft.Web/sites/slots/resetSlotConfig/action'],
   az: (input, plan) => {
     const app = resolveResource(plan.environment, 'webapp', input.app)
@@ -655,6 +660,7 @@ export const restoreProductionAction = defineAction({
     const app = resolveResource(context.environment, 'webapp', input.app)
     if (!input.version) {
       context.log(`${app.name}: the version production served before is unknown (the drill did not get that far); nothing to restore`)
+      foundWithoutWrite({kind: 'swapped-back', resourceId: app.id})
       return {app: app.name, swappedBack: false}
     }
     const services = azureServices(context)
@@ -673,6 +679,7 @@ export const restoreProductionAction = defineAction({
     const before = await served()
     if (before === input.version) {
       context.log(`${app.name}: production serves ${before}, as before the drill`)
+      foundWithoutWrite({kind: 'swapped-back', resourceId: app.id})
       accounted()
       return {app: app.name, productionVersion: before, swappedBack: false}
     }

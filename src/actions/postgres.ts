@@ -5,6 +5,7 @@
  * imported lazily through the run's AzureServices.
  */
 import {z} from 'zod'
+import {foundWithoutWrite} from '../azure/arm-writes.js'
 import {geoRestoreRefusal} from '../azure/capabilities.js'
 import {componentWindowNames} from '../catalog/schema.js'
 import type {Server} from '@azure/arm-postgresql-flexible'
@@ -696,7 +697,7 @@ export const canaryAction = defineAction({
   input: z.strictObject({server: serverRef.describe('Catalog component key (its dataProbes are used)')}),
   output: z.strictObject({server: z.string(), written: z.boolean(), writtenAt: z.string().optional()}),
   changes: true,
-  dataPlaneOnly: true,
+  armWrites: 'data-plane',
   permissions: [READ],
   az: (input, plan) => {
     const r = planResource(plan, input.server)
@@ -740,6 +741,7 @@ export const deleteAction = defineAction({
   }),
   output: z.strictObject({server: z.string(), deleted: z.boolean(), alreadyGone: z.boolean()}),
   changes: true,
+  armWrites: 'when-needed',
   permissions: [READ, DELETE],
   az: (input, plan) => {
     const r = planResource(plan, input.server)
@@ -759,6 +761,7 @@ export const deleteAction = defineAction({
       const server = await findServer(services, resource.resourceGroup, resource.name, context.signal)
       if (!server) {
         context.log(`${resource.name} does not exist (already deleted)`)
+        foundWithoutWrite({kind: 'gone', resourceId: resource.id})
         return {server: resource.name, deleted: false, alreadyGone: true}
       }
       const tags = server.tags ?? {}

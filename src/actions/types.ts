@@ -119,10 +119,14 @@ export interface ActionDefinition<I = any, O = any> {
   /** Whether the action changes anything in Azure. Non-changing actions need no approval and are safe in `plan`. */
   changes: boolean
   /**
-   * A changing action whose changes are data-plane only (rows, keys, blobs: no ARM write), so Azure's Activity Log has
-   * nothing to witness: `evidence verify` reports its steps as not checkable instead of not witnessed (evidence/witness.ts).
+   * How a changing action relates to ARM writes, for Azure's Activity Log as witness (`evidence verify`, evidence/witness.ts):
+   * - `always` (the default): every successful run writes through ARM; a resumed step with no write is not witnessed;
+   * - `when-needed`: idempotent, may find nothing to do (a teardown whose target is gone, a reset with nothing pending);
+   *   when it writes nothing it says what it found (azure/arm-writes.ts `foundWithoutWrite`) and verify checks that
+   *   against the Activity Log;
+   * - `data-plane`: changes data planes only (rows, keys, blobs: no ARM write), nothing for the Activity Log to witness.
    */
-  dataPlaneOnly?: boolean
+  armWrites?: 'always' | 'when-needed' | 'data-plane'
   /** Azure RBAC actions the caller needs, e.g. Microsoft.DBforPostgreSQL/flexibleServers/write. */
   permissions: string[]
   /** The `az` command(s) a human would run instead. Inputs may be placeholders. */

@@ -8,6 +8,7 @@
  * defines for a site).
  */
 import {z} from 'zod'
+import {foundWithoutWrite} from '../azure/arm-writes.js'
 import {slotRefusal} from '../azure/capabilities.js'
 import type {Site} from '@azure/arm-appservice'
 import type {WebappComponent} from '../catalog/schema.js'
@@ -341,6 +342,7 @@ export const resetSwapAction = defineAction({
   input: z.strictObject({app: appRef}),
   output: z.strictObject({app: z.string(), wasPrepared: z.boolean(), preparedPair: z.string().optional()}),
   changes: true,
+  armWrites: 'when-needed',
   permissions: [SITE_READ, SLOT_READ, RESET_CONFIG, SLOT_RESET_CONFIG],
   az: (input, plan) => {
     const app = resolveResource(plan.environment, 'webapp', input.app)
@@ -381,7 +383,7 @@ export const resetSwapAction = defineAction({
  * `targetSwapSlot`); resetting the other changes nothing ("if they were previously modified").
  */
 async function resetPrepared(services: AzureServices, app: ResolvedResource, status: SlotStatus, context: ActionContext): Promise<void> {
-  if (!status.preparedPair) return
+  if (!status.preparedPair) return foundWithoutWrite({kind: 'no-preview', resourceId: app.id})
   const pair = status.preparedPair.split('→')
   for (const slot of [...pair.filter((s) => !isProduction(s)), ...pair.filter((s) => isProduction(s))]) await resetSlot(services, app, slot, context)
 }

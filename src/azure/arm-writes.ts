@@ -37,11 +37,30 @@ export interface ArmWrite {
   at: string
 }
 
-const writes = new AsyncLocalStorage<ArmWrite[]>()
+/**
+ * What a step of an action that writes through ARM only when needed (the registry's `armWrites: 'when-needed'`) found
+ * when it made no write, for the witness to check against the Activity Log (evidence/witness.ts):
+ * - `gone`: the resource was already deleted (a teardown's scratch server);
+ * - `no-preview`: no swap with preview was pending on the app (`resourceId` the site);
+ * - `swapped-back`: production serves the version from before, nothing to swap back (`resourceId` the site);
+ * - `data-plane`: what it changed or found is in a data plane only (blobs), nothing the Activity Log records;
+ * - `nothing-to-do`: the action has nothing of its kind to change here (a web app drill has no scratch copy).
+ */
+export type NoWriteFinding = {kind: 'gone' | 'no-preview' | 'swapped-back'; resourceId: string} | {kind: 'data-plane' | 'nothing-to-do'; what: string}
 
-/** Run `fn` collecting the ARM writes it makes into `into` (nested calls collect into the innermost). */
-export function collectArmWrites<T>(into: ArmWrite[], fn: () => T): T {
-  return writes.run(into, fn)
+const writes = new AsyncLocalStorage<{writes: ArmWrite[]; findings?: NoWriteFinding[]}>()
+
+/**
+ * Run `fn` collecting the ARM writes it makes into `into` (nested calls collect into the innermost), and what it
+ * says it found without writing ({@link foundWithoutWrite}) into `findings`.
+ */
+export function collectArmWrites<T>(into: ArmWrite[], fn: () => T, findings?: NoWriteFinding[]): T {
+  return writes.run({writes: into, findings}, fn)
+}
+
+/** Record, for the running step's journal line, what an idempotent action found when it had nothing to write. */
+export function foundWithoutWrite(finding: NoWriteFinding): void {
+  writes.getStore()?.findings?.push(finding)
 }
 
 const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST'])
@@ -86,7 +105,7 @@ export function armWritePolicy(armEndpoint: string): PipelinePolicy {
   return {
     name: 'opsbookArmWrites',
     async sendRequest(request, next) {
-      const into = writes.getStore()
+      const into = writes.getStore()?.writes
       const at = new Date().toISOString()
       const response = await next(request)
       if (!into) return response

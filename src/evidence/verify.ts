@@ -194,8 +194,8 @@ export async function verifyRun(runId: string, options: {root: string; target?: 
 export interface RunWitness {
   mode: 'auto' | 'activity-log'
   reader: import('./witness.js').ActivityLogReader
-  /** Actions that change only data planes, by name (the action registry's `dataPlaneOnly`). */
-  dataPlaneActions?: ReadonlySet<string>
+  /** Each action's relation to ARM writes, by name (the action registry's `armWrites`). */
+  armWrites?: ReadonlyMap<string, import('./witness.js').ArmWriteMode>
   now?: Date
 }
 
@@ -219,7 +219,7 @@ async function witnessRunChecks(runId: string, root: string, target: EvidenceTar
 async function journalWitnessChecks(journal: string, witness: RunWitness): Promise<VerifyCheck[]> {
   const {witnessJournal, witnessChecks} = await import('./witness.js')
   try {
-    return witnessChecks(await witnessJournal(journal, witness.reader, {now: witness.now, dataPlaneActions: witness.dataPlaneActions}), witness.mode)
+    return witnessChecks(await witnessJournal(journal, witness.reader, {now: witness.now, armWrites: witness.armWrites}), witness.mode)
   } catch (error) {
     // A journal line that is not JSON is already named by the chain check.
     return [{subject: 'activity log', ok: witness.mode !== 'activity-log', skipped: true, message: `activity log: not checked: ${describeError(error)}`}]

@@ -16,7 +16,7 @@
  */
 import type {ActionContext, ActionDefinition, ApprovalDecision, Approver, TrackedOperation} from '../actions/types.js'
 import {findAction as findRegisteredAction} from '../actions/registry.js'
-import {collectArmWrites, type ArmWrite} from '../azure/arm-writes.js'
+import {collectArmWrites, type ArmWrite, type NoWriteFinding} from '../azure/arm-writes.js'
 import type {Catalog, Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError} from '../errors.js'
 import {Redactor, REDACTED} from '../evidence/redact.js'
@@ -719,7 +719,10 @@ class RunExecution {
     // The ARM writes the step's attempts make (with ARM's correlation ids): journaled with its outcome, and looked up
     // in Azure's Activity Log by `opsbook evidence verify` (evidence/witness.ts).
     const arm: ArmWrite[] = []
-    const withArm = () => (arm.length > 0 ? {arm: [...arm]} : {})
+    // What an idempotent step found when it made no ARM write ("already deleted", "nothing pending"): verify checks it
+    // against the Activity Log.
+    const found: NoWriteFinding[] = []
+    const withArm = () => ({...(arm.length > 0 ? {arm: [...arm]} : {}), ...(arm.length === 0 && found.length > 0 ? {found: [...found]} : {})})
     const finish = async (result: StepResult): Promise<StepResult> => {
       record.finishedAt = this.now().toISOString()
       record.durationMs = Math.round(performance.now() - started)
@@ -793,7 +796,7 @@ class RunExecution {
       }
       record.attempts = attempt
       if (action.changes) this.changeAttempted = true
-      const result = await this.attempt(step, action, inputs, attempt, signal, arm)
+      const result = await this.attempt(step, action, inputs, attempt, signal, arm, found)
       if (result.ok) {
         const parsed = action.output.safeParse(result.outputs ?? {})
         if (!parsed.success)
@@ -881,7 +884,7 @@ class RunExecution {
   }
 
   /** One attempt: the action races its own abort (timeout or Ctrl-C), so a step that ignores the signal still stops. */
-  private async attempt(step: RunnableStep, action: ActionDefinition, inputs: Record<string, unknown>, attempt: number, runSignal: AbortSignal, arm: ArmWrite[] = []): Promise<StepResult> {
+  private async attempt(step: RunnableStep, action: ActionDefinition, inputs: Record<string, unknown>, attempt: number, runSignal: AbortSignal, arm: ArmWrite[] = [], found: NoWriteFinding[] = []): Promise<StepResult> {
     const timeout = new AbortController()
     const timer = step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(step.timeoutMs!)), step.timeoutMs)
     const signal = AbortSignal.any([runSignal, timeout.signal])
@@ -894,7 +897,7 @@ class RunExecution {
       else signal.addEventListener('abort', onAbort, {once: true})
     })
     aborted.catch(() => undefined)
-    const running = collectArmWrites(arm, async () => action.run(inputs, context))
+    const running = collectArmWrites(arm, async () => action.run(inputs, context), found)
     try {
       const outputs = (await Promise.race([running, aborted])) as Record<string, unknown>
       return {ok: true, outputs}

@@ -3,7 +3,7 @@
  * reporters (listr2 tree, plain lines, JSON) and the evidence sink subscribe. Nothing here knows about terminals.
  */
 import type {ApprovalDecision, TrackedOperation} from '../actions/types.js'
-import type {ArmWrite} from '../azure/arm-writes.js'
+import type {ArmWrite, NoWriteFinding} from '../azure/arm-writes.js'
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'rollback-failed' | 'interrupted' | 'blocked' | 'approval-required'
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'rolled-back' | 'rollback-failed' | 'cancelled'
@@ -47,7 +47,7 @@ export type RunEvent =
   | {type: 'step.log'; step: string; phase: StepPhase; message: string}
   | {type: 'step.retrying'; step: string; phase: StepPhase; attempt: number; error: ErrorInfo; delayMs: number}
   /** `arm`: the ARM writes ARM accepted during the step (all attempts), for the Activity Log witness (azure/arm-writes.ts). */
-  | {type: 'step.succeeded'; step: string; phase: StepPhase; outputs: Record<string, unknown>; durationMs: number; attempts: number; arm?: ArmWrite[]}
+  | {type: 'step.succeeded'; step: string; phase: StepPhase; outputs: Record<string, unknown>; durationMs: number; attempts: number; arm?: ArmWrite[]; found?: NoWriteFinding[]}
   | {type: 'step.failed'; step: string; phase: StepPhase; error: ErrorInfo; durationMs: number; attempts: number; continued: boolean; arm?: ArmWrite[]}
   | {type: 'step.skipped'; step: string; phase: StepPhase; reason: string}
   | {type: 'operation.started'; step: string; operation: TrackedOperation}

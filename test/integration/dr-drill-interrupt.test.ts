@@ -107,6 +107,12 @@ describe('dr-drill interrupted', () => {
     expect(summary.segments[0]).toMatchObject({status: 'interrupted'})
     expect(summary.segments[1]).toMatchObject({status: 'succeeded'})
     for (const segment of summary.segments) expect(segment.durationMs).toBeGreaterThan(0)
+    // Issue 16: the genuine resume verifies with the Activity Log as witness. Its idempotent steps that found nothing to
+    // do (production already serving its version, a teardown with nothing left) are judged by what they found.
+    const verified = await runCliInProcess(['evidence', 'verify', run.json.runId, '--env', 'local', '--witness', 'auto'], {cwd: run.cwd, env: emulator.env()})
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0)
+    expect(verified.stdout).toMatch(/activity log: \d+ of \d+ changing step\(s\) witnessed \(.*\(resumed segment 1\)/)
+    expect(verified.stdout).not.toMatch(/not witnessed/)
    }, 180_000)
 
   it('after SIGKILL, of two resumes started at once one continues (taking over all of its own leases) and the other is refused (exit 5)', async () => {

@@ -9,7 +9,7 @@ import {join, resolve} from 'node:path'
 import {BlobServiceClient, StorageSharedKeyCredential} from '@azure/storage-blob'
 import {afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
-import {binRun, repoRoot, runCli} from '../helpers/cli.js'
+import {binRun, repoRoot, runCli, runCliInProcess} from '../helpers/cli.js'
 import {onPty} from '../helpers/pty.js'
 import {deploy, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, servedVersion, startLocalEmulator} from './support.js'
 
@@ -128,7 +128,7 @@ describe('slot-swap', () => {
   // gates the slot: the pair used to stay "prepared for swap" unless roundTrip was set — staging kept production's
   // slot settings and every later swap got 409 — because only round trips reset the preview in teardown.
   /** slot-swap with preview through the spawned CLI, Ctrl-C once phase 1 is applied and the swap step gates the slot. */
-  async function interruptedAfterPreview(production: string, slot: string) {
+  async function interruptedAfterPreview(production: string, slot: string, extra: string[] = []) {
     await siteAuthentication(false)
     onTestFinished(() => siteAuthentication(true))
     await deploy(emulator, SITE, 'production', production)
@@ -140,10 +140,12 @@ describe('slot-swap', () => {
     const unhealthy = faults.isSlotUnhealthy.bind(faults)
     const previewApplied = () => requests(emulator).slice(from).some((r) => r.method === 'POST' && /\/applySlotConfig$/i.test(r.path))
     faults.isSlotUnhealthy = (site, name) => unhealthy(site, name) || (name.toLowerCase() === 'staging' && previewApplied())
-    onTestFinished(() => void (faults.isSlotUnhealthy = unhealthy))
+    const heal = () => void (faults.isSlotUnhealthy = unhealthy)
+    onTestFinished(heal)
     let interrupted = false
-    const run = await runCli(['run', 'slot-swap', '--env', 'local', '--json', '--yes', ...args], {
-      cwd: scratchDir(),
+    const cwd = scratchDir()
+    const run = await runCli(['run', 'slot-swap', '--env', 'local', '--json', '--yes', ...args, ...extra], {
+      cwd,
       env: emulator.env(),
       timeoutMs: 90_000,
       onOutput: (text, child) => {
@@ -155,7 +157,7 @@ describe('slot-swap', () => {
     })
     expect(interrupted, run.stderr).toBe(true)
     const web = await sdkServices(emulator).web()
-    return {run, json: JSON.parse(run.stdout), from, staging: await web.webApps.getSlot('rg-shop-local', SITE, 'staging')}
+    return {run, cwd, heal, json: JSON.parse(run.stdout), from, staging: await web.webApps.getSlot('rg-shop-local', SITE, 'staging')}
   }
 
   it('Ctrl-C while the previewed slot is gated: teardown resets the preview, production untouched (exit 130)', async () => {
@@ -170,6 +172,27 @@ describe('slot-swap', () => {
     expect(posts).toEqual(['/slots/staging/applyslotconfig', '/slots/staging/resetslotconfig', '/resetslotconfig'])
     expect(swapRequests(from)).toEqual([])
     expect(await servedVersion(emulator, SITE)).toEqual({status: 200, version: 'v40'})
+  }, 120_000)
+
+  // Issue 16: the resumed segment's reset-preview finds nothing pending (the resumed swap completed): no ARM write, and
+  // genuine. evidence verify's Activity Log witness checks that finding (every applySlotConfig followed by a reset or
+  // swap) instead of calling the step forged.
+  it('Ctrl-C after the preview of a round trip, then resume: evidence verify witnesses the run (exit 0)', async () => {
+    // A round trip resets any pending preview in its teardown, in every segment: the resumed one finds none.
+    const {run, cwd, heal, json} = await interruptedAfterPreview('v44', 'v45', ['--param', 'roundTrip=true'])
+    expect(run.code, run.stderr).toBe(130)
+    heal()
+    const resumed = await runCliInProcess(['resume', json.runId, '--json', '--yes'], {cwd, env: emulator.env()})
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(await servedVersion(emulator, SITE)).toEqual({status: 200, version: 'v44'})
+    const lines = readFileSync(json.journal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    const resumedReset = lines.slice(lines.findLastIndex((l) => l.type === 'run.started')).find((l) => l.type === 'step.succeeded' && l.step === 'reset-preview')
+    expect(resumedReset.data).toMatchObject({outputs: {wasPrepared: false}, found: [{kind: 'no-preview'}]})
+    expect(resumedReset.data.arm).toBeUndefined()
+    const verified = await runCliInProcess(['evidence', 'verify', json.runId, '--env', 'local', '--witness', 'auto'], {cwd, env: emulator.env()})
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0)
+    expect(verified.stdout).toMatch(/activity log: \d+ of \d+ changing step\(s\) witnessed \(.*reset-preview \(resumed segment 1\)/)
+    expect(verified.stdout).not.toMatch(/not witnessed/)
   }, 120_000)
 
   it('when teardown cannot reset the preview it says exactly what is left and how to reset it (exit 3)', async () => {

@@ -7,7 +7,7 @@ import type {RunWitness, VerifyResult} from '../../evidence/verify.js'
 /** The Activity Log witness for runs of an environment (evidence/witness.ts). */
 async function runWitness(services: AzureServices, mode: 'auto' | 'activity-log'): Promise<RunWitness> {
   const [{activityLogReader}, {listActions}] = await Promise.all([import('../../evidence/witness.js'), import('../../actions/registry.js')])
-  return {mode, reader: activityLogReader(services), dataPlaneActions: new Set(listActions().filter((a) => a.dataPlaneOnly).map((a) => a.name))}
+  return {mode, reader: activityLogReader(services), armWrites: new Map(listActions().map((a) => [a.name, a.armWrites ?? 'always']))}
 }
 
 export default class EvidenceVerify extends BaseCommand<VerifyResult> {
@@ -30,12 +30,14 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
     const {args, flags} = await this.parse(EvidenceVerify)
     const [{isBundlePath, verifyBundle, verifyRun, environmentOfRun}, {opsbookRoot}] = await Promise.all([import('../../evidence/verify.js'), import('../../runbooks/runner.js')])
     let result: VerifyResult
+    let witnessed = false
     if (isBundlePath(args.target)) {
       // With --env, the bundle's runs are also compared with the evidence container's copies.
       const {connectEvidence} = await import('../../evidence/sync.js')
       const connection = flags.env ? await connectEvidence({envName: flags.env, catalogFlag: flags.catalog}) : undefined
       try {
         const witness = connection && flags.witness !== 'none' ? await runWitness(connection.services, flags.witness as 'auto' | 'activity-log') : undefined
+        witnessed = witness !== undefined
         result = await verifyBundle(args.target, {target: connection?.target, witness})
       } finally {
         await connection?.close()
@@ -47,10 +49,18 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
       const connection = envName ? await connectEvidence({envName, catalogFlag: flags.catalog}) : undefined
       try {
         const witness = connection && flags.witness !== 'none' ? await runWitness(connection.services, flags.witness as 'auto' | 'activity-log') : undefined
+        witnessed = witness !== undefined
         result = await verifyRun(args.target, {root, target: connection?.target, witness})
       } finally {
         await connection?.close()
       }
+    }
+    if (!witnessed && flags.witness !== 'none') {
+      // A bundle verified without --env, or a run of an environment this machine does not have (e.g. on an auditor's machine with no Azure access): the witness is not
+      // checkable, said once; it fails only when required.
+      const required = flags.witness === 'activity-log'
+      const check = {subject: 'activity log', ok: !required, skipped: true, message: 'activity log: not checkable: no environment to read it from (give --env to witness the runs\' ARM writes)'}
+      result = {...result, checks: [...result.checks, check], ok: result.ok && !required, firstProblem: result.firstProblem ?? (required ? check.message : undefined)}
     }
     for (const check of result.checks) this.say(`${check.skipped ? '–' : check.ok ? '✔' : '✘'} ${check.message}`)
     if (!result.ok) {
