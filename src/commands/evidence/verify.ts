@@ -1,14 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {ExitCode} from '../../errors.js'
-import type {AzureServices} from '../../azure/clients.js'
-import type {RunWitness, VerifyResult} from '../../evidence/verify.js'
-
-/** The Activity Log witness for runs of an environment (evidence/witness.ts). */
-async function runWitness(services: AzureServices, mode: 'auto' | 'activity-log'): Promise<RunWitness> {
-  const [{activityLogReader}, {listActions}] = await Promise.all([import('../../evidence/witness.js'), import('../../actions/registry.js')])
-  return {mode, reader: activityLogReader(services), armWrites: new Map(listActions().map((a) => [a.name, a.armWrites ?? 'always']))}
-}
+import type {VerifyResult} from '../../evidence/verify.js'
+import type {WitnessMode} from '../../evidence/witness.js'
 
 export default class EvidenceVerify extends BaseCommand<VerifyResult> {
   static override summary = 'Check evidence: a bundle against its manifest and hash chains, or a run\'s local journal against its blob copy; each run\'s ARM writes against Azure\'s Activity Log'
@@ -28,40 +22,8 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
 
   async run(): Promise<VerifyResult> {
     const {args, flags} = await this.parse(EvidenceVerify)
-    const [{isBundlePath, verifyBundle, verifyRun, environmentOfRun}, {opsbookRoot}] = await Promise.all([import('../../evidence/verify.js'), import('../../runbooks/runner.js')])
-    let result: VerifyResult
-    let witnessed = false
-    if (isBundlePath(args.target)) {
-      // With --env, the bundle's runs are also compared with the evidence container's copies.
-      const {connectEvidence} = await import('../../evidence/sync.js')
-      const connection = flags.env ? await connectEvidence({envName: flags.env, catalogFlag: flags.catalog}) : undefined
-      try {
-        const witness = connection && flags.witness !== 'none' ? await runWitness(connection.services, flags.witness as 'auto' | 'activity-log') : undefined
-        witnessed = witness !== undefined
-        result = await verifyBundle(args.target, {target: connection?.target, witness})
-      } finally {
-        await connection?.close()
-      }
-    } else {
-      const root = opsbookRoot({catalogFlag: flags.catalog})
-      const envName = flags.env ?? (await environmentOfRun(root, args.target))
-      const {connectEvidence} = await import('../../evidence/sync.js')
-      const connection = envName ? await connectEvidence({envName, catalogFlag: flags.catalog}) : undefined
-      try {
-        const witness = connection && flags.witness !== 'none' ? await runWitness(connection.services, flags.witness as 'auto' | 'activity-log') : undefined
-        witnessed = witness !== undefined
-        result = await verifyRun(args.target, {root, target: connection?.target, witness})
-      } finally {
-        await connection?.close()
-      }
-    }
-    if (!witnessed && flags.witness !== 'none') {
-      // A bundle verified without --env, or a run of an environment this machine does not have (e.g. on an auditor's machine with no Azure access): the witness is not
-      // checkable, said once; it fails only when required.
-      const required = flags.witness === 'activity-log'
-      const check = {subject: 'activity log', ok: !required, skipped: true, message: 'activity log: not checkable: no environment to read it from (give --env to witness the runs\' ARM writes)'}
-      result = {...result, checks: [...result.checks, check], ok: result.ok && !required, firstProblem: result.firstProblem ?? (required ? check.message : undefined)}
-    }
+    const {verifyTarget} = await import('../../evidence/verify-target.js')
+    const result = await verifyTarget({target: args.target, envName: flags.env, catalogFlag: flags.catalog, witness: flags.witness as WitnessMode})
     for (const check of result.checks) this.say(`${check.skipped ? '–' : check.ok ? '✔' : '✘'} ${check.message}`)
     if (!result.ok) {
       this.note(`verification failed: ${result.firstProblem}`)

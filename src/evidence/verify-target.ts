@@ -1,0 +1,53 @@
+/**
+ * What `opsbook evidence verify <target>` checks, outside the command: a bundle (with --env also against the evidence
+ * container) or a run id (local journal against its Blob copy), each run's ARM writes witnessed by Azure's Activity
+ * Log where an environment is known (evidence/witness.ts).
+ */
+import type {AzureServices} from '../azure/clients.js'
+import type {RunWitness, VerifyResult} from './verify.js'
+import type {WitnessMode} from './witness.js'
+
+export interface VerifyTargetOptions {
+  /** A bundle (.zip or unpacked folder) or a run id. */
+  target: string
+  /** The environment whose evidence container and Activity Log to read (a run id defaults to the run's own). */
+  envName?: string
+  catalogFlag?: string
+  witness: WitnessMode
+}
+
+/** The Activity Log witness for runs of an environment, with each action's declared relation to ARM writes. */
+async function runWitness(services: AzureServices, mode: Exclude<WitnessMode, 'none'>): Promise<RunWitness> {
+  const [{activityLogReader}, {listActions}] = await Promise.all([import('./witness.js'), import('../actions/registry.js')])
+  return {mode, reader: activityLogReader(services), armWrites: new Map(listActions().map((a) => [a.name, a.armWrites ?? 'always']))}
+}
+
+export async function verifyTarget(options: VerifyTargetOptions): Promise<VerifyResult> {
+  const [{isBundlePath, verifyBundle, verifyRun, environmentOfRun}, {opsbookRoot}, {connectEvidence}] = await Promise.all([
+    import('./verify.js'),
+    import('../runbooks/runner.js'),
+    import('./sync.js'),
+  ])
+  const bundle = isBundlePath(options.target)
+  const root = bundle ? undefined : opsbookRoot({catalogFlag: options.catalogFlag})
+  // A bundle is compared with the evidence container only when --env names one; a run id defaults to its own.
+  const envName = options.envName ?? (root ? await environmentOfRun(root, options.target) : undefined)
+  const connection = envName ? await connectEvidence({envName, catalogFlag: options.catalogFlag}) : undefined
+  let result: VerifyResult
+  let witnessed = false
+  try {
+    const witness = connection && options.witness !== 'none' ? await runWitness(connection.services, options.witness) : undefined
+    witnessed = witness !== undefined
+    result = root ? await verifyRun(options.target, {root, target: connection?.target, witness}) : await verifyBundle(options.target, {target: connection?.target, witness})
+  } finally {
+    await connection?.close()
+  }
+  if (!witnessed && options.witness !== 'none') {
+    // A bundle verified without --env, or a run of an environment this machine does not have (an auditor's machine
+    // with no Azure access): the witness is not checkable, said once; it fails only when required.
+    const required = options.witness === 'activity-log'
+    const check = {subject: 'activity log', ok: !required, skipped: true, message: 'activity log: not checkable: no environment to read it from (give --env to witness the runs\' ARM writes)'}
+    result = {...result, checks: [...result.checks, check], ok: result.ok && !required, firstProblem: result.firstProblem ?? (required ? check.message : undefined)}
+  }
+  return result
+}
