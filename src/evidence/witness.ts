@@ -201,6 +201,9 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
   const {candidates} = witnessCandidates(journalText)
   const steps: StepWitness[] = []
   let unreadable: WitnessReport['unreadable']
+  /** Why a step ended then cannot be looked up at all: past the Activity Log's retention, or the log unreadable. */
+  const uncheckable = (endedAt: string): string | undefined =>
+    Date.parse(endedAt) < oldest ? `older than the Activity Log's ${ACTIVITY_LOG_RETENTION_DAYS}-day retention` : unreadable?.message
   // A correlation id witnesses one write: a forger copying the ids of genuine writes into other steps is caught.
   const claimed = new Map<string, string>()
   for (const c of candidates) {
@@ -238,12 +241,9 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
       }
       if (mode === 'when-needed' && c.found.length > 0) {
         // An idempotent step of a resumed segment that found nothing to do: its finding is checked against the log.
-        if (Date.parse(c.endedAt) < oldest) {
-          steps.push({...base, verdict: 'not-checkable', reason: `older than the Activity Log's ${ACTIVITY_LOG_RETENTION_DAYS}-day retention`})
-          continue
-        }
-        if (unreadable) {
-          steps.push({...base, verdict: 'not-checkable', reason: unreadable.message})
+        const why = uncheckable(c.endedAt)
+        if (why) {
+          steps.push({...base, verdict: 'not-checkable', reason: why})
           continue
         }
         try {
@@ -267,12 +267,9 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
     }
     const from = Date.parse(c.startedAt ?? c.writes[0]!.at) - CLOCK_SKEW_MS
     const to = Date.parse(c.endedAt) + CLOCK_SKEW_MS
-    if (Date.parse(c.endedAt) < oldest) {
-      steps.push({...base, verdict: 'not-checkable', reason: `older than the Activity Log's ${ACTIVITY_LOG_RETENTION_DAYS}-day retention`})
-      continue
-    }
-    if (unreadable) {
-      steps.push({...base, verdict: 'not-checkable', reason: unreadable.message})
+    const why = uncheckable(c.endedAt)
+    if (why) {
+      steps.push({...base, verdict: 'not-checkable', reason: why})
       continue
     }
     const missing: string[] = []
