@@ -15,8 +15,8 @@ import {BaseSequencer, type TestSpecification} from 'vitest/node'
 
 /**
  * Longest first, as measured on the 2-core machine (stop 24; per-file seconds vary with the load, the ranking
- * roughly holds): the tail of the run is decided by these. Stop 25: the PostgreSQL files lost their once-a-second
- * wait per base backup (postgres-upgrade ~48 s idle before, 27 backups fewer seconds), so az-conformance leads.
+ * roughly holds): the tail of the run is decided by these. Stop 25: the PostgreSQL files no longer wait about a
+ * second per base backup (27 of them in postgres-upgrade, 48 s idle before), so az-conformance leads.
  */
 export const SLOWEST = [
   'test/emulator/az-conformance.test.ts',
