@@ -13,8 +13,8 @@
  * - an egress guard: HTTPS_PROXY points at a closed port and NO_PROXY lists only the emulator's host, so anything
  *   else az tries (telemetry, recommender, Entra ID) fails at once instead of hanging or leaving the machine.
  */
-import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {get as httpsGet} from 'node:https'
 import {delimiter, join} from 'node:path'
@@ -71,6 +71,8 @@ export interface AzSession {
   run(args: string[], options?: {timeoutMs?: number}): Promise<AzResult>
   /** Parse `az <args>` with the CLI's own parser and stop before anything runs: 0, or 2 with argparse's message. */
   parse(args: string[]): Promise<AzResult>
+  /** Seed the config folder (SEED_PY with these arguments) in this interpreter. */
+  seed(args: string[]): Promise<AzResult>
   close(): void
 }
 
@@ -133,8 +135,14 @@ export async function createAzSandbox(options: AzSandboxOptions): Promise<AzSand
   }
 
   async function prepareConfig(session: AzSession): Promise<void> {
-    const seeded = spawnSync(python, ['-c', SEED_PY, configDir, `https://${LOGIN_HOST}/${tenant}`], {env, encoding: 'utf8'})
-    if (seeded.status !== 0) throw new Error(`seeding az's MSAL HTTP cache and version check failed:\n${seeded.stderr}`)
+    // az's command index (which module has which command), as an earlier sandbox on this machine left it: without
+    // it, the first command imports every command module to build it (about 1.5 s of CPU). az checks the index itself
+    // (its version and cloud profile; a command not in it makes az load everything again), so a stale one only costs
+    // that rebuild.
+    if (existsSync(COMMAND_INDEX_CACHE)) copyFileSync(COMMAND_INDEX_CACHE, join(configDir, 'commandIndex.json'))
+    // In the session's interpreter (az's own), before its first command: not a Python process of its own.
+    const seeded = await session.seed([configDir, `https://${LOGIN_HOST}/${tenant}`])
+    if (seeded.code !== 0) throw new Error(`seeding az's MSAL HTTP cache and version check failed:\n${seeded.stderr}`)
     // The access token az sends: one the emulator's token endpoint issued (signed by its issuer; ARM validates tokens).
     const issued = await emulatorToken(options.armEndpoint, options.caPem, options.identityHeader, ARM_AUDIENCE)
     writeTokenCache(configDir, tenant, options.subscription, cloud, issued)
@@ -151,6 +159,7 @@ export async function createAzSandbox(options: AzSandboxOptions): Promise<AzSand
     if (register.code !== 0) throw new Error(`az cloud register failed: ${register.stderr}`)
     const set = await session.run(['cloud', 'set', '-n', cloud])
     if (set.code !== 0) throw new Error(`az cloud set failed: ${set.stderr}`)
+    keepCommandIndex(join(configDir, 'commandIndex.json'))
   }
   return {
     configDir,
@@ -172,6 +181,21 @@ export async function createAzSandbox(options: AzSandboxOptions): Promise<AzSand
   }
 }
 
+/** Where the command index az built is kept for the next sandbox (per user: az writes it with its user's rights). */
+const COMMAND_INDEX_CACHE = join(tmpdir(), `opsbook-az-command-index-${process.getuid?.() ?? 'user'}.json`)
+
+function keepCommandIndex(file: string): void {
+  if (!existsSync(file)) return
+  // Written aside, then renamed: a sandbox starting meanwhile reads the old index or the new one, never half of one.
+  const temp = `${COMMAND_INDEX_CACHE}.${process.pid}.${Date.now()}`
+  try {
+    copyFileSync(file, temp)
+    renameSync(temp, COMMAND_INDEX_CACHE)
+  } catch {
+    rmSync(temp, {force: true})
+  }
+}
+
 function withJsonOutput(args: string[]): string[] {
   return args.some((a) => a === '-o' || a === '--output') || args[0] === 'cloud' ? args : [...args, '--output', 'json']
 }
@@ -186,7 +210,7 @@ function parsed(stdout: string): unknown {
 
 /** One az interpreter answering one JSON line per command (see AzSandbox.session). */
 function startSession(python: string, env: Record<string, string>): AzSession {
-  const child = spawn(python, ['-c', SESSION_PY], {env: {...env, AZ_INSTALLER: 'DEB'}, stdio: ['pipe', 'pipe', 'pipe']})
+  const child = spawn(python, ['-c', SESSION_PY, SEED_PY], {env: {...env, AZ_INSTALLER: 'DEB'}, stdio: ['pipe', 'pipe', 'pipe']})
   let buffer = ''
   let stderr = ''
   const waiting: Array<(line: string) => void> = []
@@ -201,7 +225,7 @@ function startSession(python: string, env: Record<string, string>): AzSession {
   })
   child.stderr.on('data', (d) => (stderr += d))
   let queue: Promise<unknown> = Promise.resolve()
-  const runOne = (args: string[], timeoutMs: number, parseOnly = false) =>
+  const runOne = (args: string[], timeoutMs: number, mode: 'run' | 'parse' | 'seed' = 'run') =>
     new Promise<AzResult>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`az ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`)), timeoutMs)
       waiting.push((line) => {
@@ -209,7 +233,7 @@ function startSession(python: string, env: Record<string, string>): AzSession {
         const answer = JSON.parse(line) as {code: number; stdout: string; stderr: string}
         resolve({...answer, json: parsed(answer.stdout)})
       })
-      child.stdin.write(`${JSON.stringify(parseOnly ? {parse: args} : withJsonOutput(args))}\n`)
+      child.stdin.write(`${JSON.stringify(mode === 'parse' ? {parse: args} : mode === 'seed' ? {seed: args} : withJsonOutput(args))}\n`)
     })
   return {
     run(args, options = {}) {
@@ -219,7 +243,12 @@ function startSession(python: string, env: Record<string, string>): AzSession {
       return next
     },
     parse(args) {
-      const next = queue.then(() => runOne(args, 60_000, true))
+      const next = queue.then(() => runOne(args, 60_000, 'parse'))
+      queue = next.catch(() => undefined)
+      return next
+    },
+    seed(args) {
+      const next = queue.then(() => runOne(args, 120_000, 'seed'))
       queue = next.catch(() => undefined)
       return next
     },
@@ -236,6 +265,8 @@ function startSession(python: string, env: Record<string, string>): AzSession {
  */
 const SESSION_PY = String.raw`
 import io, json, os, sys, tempfile
+# The config folder's seeding (SEED_PY), run on request before the first command.
+SEED = sys.argv[1]
 from azure.cli.core import get_default_cli
 # Answers go to a private copy of stdout; anything a command prints past the CLI's out_file lands on stderr.
 reply = os.fdopen(os.dup(1), 'w')
@@ -248,6 +279,21 @@ def stop_after_parsing(cli_ctx, **kwargs):
     raise Parsed()
 for line in sys.stdin:
     request = json.loads(line)
+    if isinstance(request, dict) and 'seed' in request:
+        # SEED_PY, with its arguments as sys.argv[1:]; a failure is answered with its traceback.
+        import traceback
+        try:
+            saved_argv = sys.argv
+            sys.argv = ['seed'] + request['seed']
+            exec(compile(SEED, 'seed', 'exec'), {'__name__': 'seed'})
+            answer = {'code': 0, 'stdout': '', 'stderr': ''}
+        except BaseException:
+            answer = {'code': 1, 'stdout': '', 'stderr': traceback.format_exc()}
+        finally:
+            sys.argv = saved_argv
+        reply.write(json.dumps(answer) + '\n')
+        reply.flush()
+        continue
     parse_only = isinstance(request, dict)
     args = request['parse'] if parse_only else request
     out = io.StringIO()

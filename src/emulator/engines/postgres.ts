@@ -263,10 +263,26 @@ export class PostgresEngine {
     // PostgreSQL 15 renamed the non-exclusive low-level backup functions (pg_start_backup/pg_stop_backup before).
     const modern = (this.majorOf(key) ?? this.binaries.major) >= 15
     try {
-      await client.query(modern ? "SELECT pg_backup_start('opsbook emulator', true)" : "SELECT pg_start_backup('opsbook emulator', true, false)")
+      const [start] = (await client.query(modern ? "SELECT pg_backup_start('opsbook emulator', true) AS lsn" : "SELECT pg_start_backup('opsbook emulator', true, false) AS lsn")).rows as Array<{lsn: string}>
       copyLiveDirectory(files.data, join(dir, 'data'))
-      const [stop] = (await client.query(modern ? 'SELECT labelfile FROM pg_backup_stop(true)' : 'SELECT labelfile FROM pg_stop_backup(false, true)')).rows as Array<{labelfile: string}>
+      // Not the function's own wait for the archive (wait_for_archive = true): it looks once a second (xlog.c,
+      // do_pg_backup_stop, sleeps 1000 ms between looks), so every base backup took over a second. The same condition
+      // is waited for here, looked at every 50 ms: the backup's last WAL segment and its backup history file are in the
+      // archive. With wait_for_archive false the function returns "immediately after the backup is completed without
+      // waiting for WAL to be archived … only useful for backup software which independently monitors WAL archiving"
+      // (https://www.postgresql.org/docs/16/functions-admin.html#FUNCTIONS-ADMIN-BACKUP), which this is.
+      const [stop] = (
+        await client.query(
+          `SELECT s.labelfile, NOT pg_is_in_recovery() AS archived, CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(s.lsn) END AS last_segment,
+             CASE WHEN pg_is_in_recovery() THEN NULL ELSE (SELECT file_name || '.' || lpad(upper(to_hex(file_offset)), 8, '0') || '.backup' FROM pg_walfile_name_offset($1::pg_lsn)) END AS history
+           FROM ${modern ? 'pg_backup_stop(false)' : 'pg_stop_backup(false, false)'} AS s`,
+          [start!.lsn],
+        )
+      ).rows as Array<{labelfile: string; archived: boolean; last_segment: string | null; history: string | null}>
       writeFileSync(join(dir, 'data', 'backup_label'), stop!.labelfile)
+      // A standby does not archive (archive_mode on, not always): PostgreSQL does not wait there either.
+      if (stop!.archived)
+        await waitFor(() => existsSync(join(files.archive, stop!.last_segment!)) && existsSync(join(files.archive, stop!.history!)), START_TIMEOUT_MS, `the base backup's WAL to be archived`)
     } finally {
       await client.end().catch(() => undefined)
     }
