@@ -5,7 +5,7 @@ import type {RunResult} from '../runbooks/runner.js'
 
 export default class Resume extends BaseCommand<RunResult> {
   static override summary = 'Continue an interrupted or crashed run; completed steps are not repeated and in-flight Azure operations are re-attached'
-  static override description = 'On another machine, pass --env so the journal is read from the environment\'s evidence container. Secret params are never journaled: pass them again with --param.'
+  static override description = 'On another machine, pass --env so the journal is read from the environment\'s evidence container. Secret params are never journaled: pass them again with --param. The catalog found there must name the same Azure resources for the components the run acts on (request.json recorded them): otherwise resume refuses (exit 2) and --catalog must point at a copy of the catalog the run used.'
   static override examples = ['<%= config.bin %> resume 20261123T153000Z-pg-pitr-7f3a', '<%= config.bin %> resume 20261123T153000Z-pg-pitr-7f3a --env production --yes']
   static override args = {runId: Args.string({description: 'The run to continue', required: true})}
   static override flags = {

@@ -51,7 +51,7 @@ export interface ResumeState {
   source: 'local' | 'blob'
   journal: {lines: number; lastHash: string}
   /** The runner's request.json (runbook reference, raw params without secrets), when this machine has it or Blob did. */
-  request?: {runbook?: string; runbookSha256?: string; environment?: string; catalogFile?: string; params?: Record<string, string>; components?: string[]; startedAt?: string}
+  request?: {runbook?: string; runbookSha256?: string; environment?: string; catalogFile?: string; catalogSha256?: string; targets?: Record<string, string>; params?: Record<string, string>; components?: string[]; startedAt?: string}
 }
 
 /**

@@ -4,8 +4,9 @@
  * not run again; operations in flight are re-attached by their monitor URL instead of being issued a second time.
  */
 import {existsSync} from 'node:fs'
-import {getEnvironment, loadCatalog} from '../catalog/loader.js'
-import {GuardError, ValidationError} from '../errors.js'
+import {getEnvironment, loadCatalog, type LoadedCatalog} from '../catalog/loader.js'
+import {componentResourceId, sameResourceId} from '../catalog/resource-id.js'
+import {GuardError, ValidationError, type Problem} from '../errors.js'
 import {RESUMABLE} from '../evidence/seal.js'
 import {resumeCommand} from '../support/resume-hint.js'
 import type {ResumeState} from '../evidence/resume-state.js'
@@ -33,11 +34,14 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
   const source = state.runbook.source?.replace(/^builtin:/, '')
   const runbook = state.request?.runbook ?? source ?? state.runbook.name
   const params: Record<string, string> = {...(state.request?.params ?? stringParams(state)), ...options.params}
+  const catalogFlag = options.catalogFlag ?? recordedCatalog(state)
+  const note = checkTargets(options.runId, state, loadCatalog({flag: catalogFlag, cwd}))
+  if (note) process.stderr.write(`warning: ${note}\n`)
   const result = await runRunbook({
     ...options,
     runbook,
     envName: state.environmentName,
-    catalogFlag: options.catalogFlag ?? recordedCatalog(state),
+    catalogFlag,
     params,
     components: state.request?.components,
     resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, calls: state.calls, expectedSha256: state.runbook.sha256},
@@ -63,6 +67,32 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
 function recordedCatalog(state: ResumeState): string | undefined {
   const file = state.request?.catalogFile
   return state.source === 'local' && file && existsSync(file) ? file : undefined
+}
+
+/**
+ * The catalog found here must point the run's remaining steps at the resources the run started on. request.json
+ * recorded the catalog's SHA-256 and each acted-on component's ARM id: the same catalog continues silently; another
+ * one continues only when every one of those components still resolves to the same resource (a line says so), and is
+ * refused (exit 2, before anything runs) when one resolves elsewhere or is missing. A run recorded before these fields
+ * existed continues with a line saying the targets could not be compared. Returns the line to print, if any.
+ */
+export function checkTargets(runId: string, state: ResumeState, loaded: LoadedCatalog): string | undefined {
+  const request = state.request
+  if (!request?.catalogSha256 || !request.targets)
+    return `run ${runId} did not record the Azure resources it acts on (started by an older opsbook): the targets in ${loaded.file} could not be compared with the run's`
+  if (request.catalogSha256 === loaded.sha256) return undefined
+  const environment = loaded.catalog.environments[state.environmentName]
+  const problems: Problem[] = []
+  for (const [key, recorded] of Object.entries(request.targets)) {
+    const here = environment ? componentResourceId(environment, key) : undefined
+    if (here && sameResourceId(here, recorded)) continue
+    problems.push({
+      code: 'resume-target-changed',
+      message: `component ${key} of environment ${state.environmentName}: run ${runId} acted on ${recorded}, but ${loaded.file} ${here ? `resolves it to ${here}` : 'has no such component'}; resuming would point the remaining steps at ${here ? 'another resource' : 'nothing it started on'}. Resume with the catalog the run used: --catalog <a copy of ${request.catalogFile ?? 'the run\'s catalog'} (sha256 ${request.catalogSha256})>`,
+    })
+  }
+  if (problems.length > 0) throw new ValidationError(problems, `the catalog here (${loaded.file}) is not the one run ${runId} started with, and it names other Azure resources: nothing was resumed`)
+  return `the catalog here (${loaded.file}) differs from the one run ${runId} started with, but the run's targets are the same resources (${Object.keys(request.targets).join(', ') || 'none'}): continuing`
 }
 
 async function loadState(options: ResumeOptions, root: string, cwd: string): Promise<ResumeState> {

@@ -16,6 +16,7 @@ import {acquireRunLock, releaseRunLock} from '../evidence/run-lock.js'
 import type {RunEvent} from './events.js'
 import type {GuardOverride} from './guards.js'
 import {currentHost, exitCodeForOutcome, opsbookRoot, type PreparedRun, type RunOptions, type RunResult} from './runner.js'
+import {componentResourceId} from '../catalog/resource-id.js'
 
 /** What `opsbook resume` needs to start the same run again; written next to the journal. No secret values. */
 export interface RunRequest {
@@ -24,6 +25,13 @@ export interface RunRequest {
   runbookSha256: string
   environment: string
   catalogFile: string
+  /**
+   * SHA-256 of the catalog file the run started with, and the Azure resource (ARM id) each component the run acts on
+   * resolved to in it: a resume elsewhere with another catalog is refused when a component now names another resource.
+   * Absent in runs started before these were recorded.
+   */
+  catalogSha256?: string
+  targets?: Record<string, string>
   params: Record<string, string>
   /** --component, when the run acted on some components only. */
   components?: string[]
@@ -151,6 +159,11 @@ async function runConnected(
       runbookSha256: runbook.sha256,
       environment: envName,
       catalogFile: loaded.file,
+      catalogSha256: loaded.sha256,
+      targets: Object.fromEntries(components.flatMap((key) => {
+        const id = componentResourceId(environment, key)
+        return id ? [[key, id]] : []
+      })),
       params: withoutSecrets(prepared.rawParams, runbook),
       ...(prepared.selectedComponents ? {components: prepared.selectedComponents} : {}),
       startedAt: startedAt.toISOString(),

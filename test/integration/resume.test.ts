@@ -3,12 +3,14 @@
  * re-attaches to the restore's operation monitor instead of asking Azure for a second restore. The killed run is a
  * real process; `runs list` and `resume` after it run in the test process (the same commands, no process start).
  */
-import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {verifyChain} from '../../src/evidence/journal.js'
+import {loadCatalog} from '../../src/catalog/loader.js'
 import {repoRoot, runCli, runCliInProcess, scratchDir} from '../helpers/cli.js'
+import {sendRaw} from '../contract/http.js'
 
 let emulator: RunningEmulator
 
@@ -27,6 +29,36 @@ function journalEvents(cwd: string): Array<{type: string; step: string | null; d
     .split('\n')
     .filter((l) => l.endsWith('}'))
     .map((l) => JSON.parse(l))
+}
+
+/** A pg-pitr run on orders-db interrupted (Ctrl-C) during its restore on a first laptop whose folder is then lost: its run id. */
+async function interruptedElsewhere(): Promise<string> {
+  const first = scratchDir()
+  const restoreTime = new Date(Date.now() - 10 * 60_000).toISOString()
+  const interrupted = await runCli(['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime}`, '--json'], {
+    cwd: first,
+    env: emulator.env(),
+    onStart(child) {
+      const timer = setInterval(() => {
+        if (journalEvents(first).some((e) => e.type === 'operation.started' && e.step === 'restore')) {
+          clearInterval(timer)
+          child.kill('SIGINT')
+        }
+      }, 50)
+      child.on('close', () => clearInterval(timer))
+    },
+  })
+  expect(interrupted.code, interrupted.stderr).toBe(130)
+  rmSync(first, {recursive: true, force: true})
+  return JSON.parse(interrupted.stdout).runId as string
+}
+
+/** The ARM resource as the emulator serves it (its `id` and provisioning state). */
+async function postgresServer(name: string): Promise<{status: number; id?: string; state?: string}> {
+  const group = loadCatalog({flag: join(repoRoot, 'runbooks.yaml')}).catalog.environments.local!.resourceGroups[0]
+  const answer = await sendRaw(emulator, 'GET', `/subscriptions/${emulator.subscription}/resourceGroups/${group}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}?api-version=2025-08-01`)
+  const body = answer.body as {id?: string; properties?: {state?: string}} | undefined
+  return {status: answer.status, id: body?.id, state: body?.properties?.state}
 }
 
 describe('opsbook resume', () => {
@@ -103,6 +135,45 @@ describe('opsbook resume', () => {
     expect(journal).toContain('"resumedFrom"')
     expect(existsSync(first)).toBe(false)
   })
+
+  it('on another laptop whose catalog points the run\'s component at another server, refuses before anything runs (exit 2), naming both resources', async () => {
+    const runId = await interruptedElsewhere()
+    const [orders, other] = [await postgresServer('pg-shop-orders'), await postgresServer('pg-shop-orders-dr')]
+    expect(orders.id).toBeTruthy()
+    expect(other.id).toBeTruthy()
+    // Same component key, another server: the remaining steps (and teardown) would act on pg-shop-orders-dr.
+    // (the primary and its replica swapped, as after a promotion someone recorded in their copy only).
+    const catalog = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8')
+      .replace(/\n(\s+)name: pg-shop-orders\n/, '\n$1name: pg-shop-orders-dr\n')
+      .replace('{ name: pg-shop-orders-dr, region: westus }', '{ name: pg-shop-orders, region: westus }')
+    expect(catalog).toContain('name: pg-shop-orders-dr\n')
+    const second = scratchDir()
+    writeFileSync(join(second, 'runbooks.yaml'), catalog)
+    const since = emulator.requestCount()
+    const refused = await runCliInProcess(['resume', runId, '--env', 'local', '--json'], {cwd: second, env: emulator.env()})
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2)
+    const message = JSON.parse(refused.stdout).error.message as string
+    expect(message).toContain('component orders-db')
+    expect(message.toLowerCase()).toContain(orders.id!.toLowerCase())
+    expect(message.toLowerCase()).toContain(other.id!.toLowerCase())
+    expect(message).toContain('--catalog')
+    // Nothing ran: no write reached Azure, and both servers are as they were.
+    const writes = emulator.requestLog(since).filter((r) => r.method !== 'GET' && r.path.startsWith('/subscriptions/'))
+    expect(writes).toEqual([])
+    expect(await postgresServer('pg-shop-orders-dr')).toEqual(other)
+    expect(await postgresServer('pg-shop-orders')).toEqual(orders)
+    expect(readFileSync(join(second, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')).not.toContain('"resumedFrom"')
+  }, 180_000)
+
+  it('on another laptop with an edited catalog whose components name the same resources, continues and says so', async () => {
+    const runId = await interruptedElsewhere()
+    const second = scratchDir()
+    writeFileSync(join(second, 'runbooks.yaml'), `# copied to the second laptop and edited\n${readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8')}`)
+    const resumed = await runCliInProcess(['resume', runId, '--env', 'local', '--json'], {cwd: second, env: emulator.env()})
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
+    expect(JSON.parse(resumed.stdout)).toMatchObject({runId, status: 'succeeded'})
+    expect(resumed.stderr).toMatch(/differs from the one run \S+ started with, but the run's targets are the same resources/)
+  }, 180_000)
 
   it('on another folder without the emulator variables, says where an emulator run\'s evidence is and how to reach it', async () => {
     const elsewhere = scratchDir()
