@@ -35,17 +35,20 @@ export async function bearerFor(
   emulator: Pick<RunningEmulator, 'armEndpoint' | 'caPem' | 'identityHeader'>,
   scope = 'https://management.azure.com/.default',
 ): Promise<{authorization: string}> {
-  const key = `${emulator.armEndpoint} ${scope}`
-  let cached = tokens.get(key)
+  // Cached per emulator object, not per endpoint: test files share a process (isolate: false), and a later emulator
+  // may listen on a port an earlier one freed — its token, signed with the other emulator's key, would be refused.
+  let mine = tokens.get(emulator)
+  if (!mine) tokens.set(emulator, (mine = new Map()))
+  let cached = mine.get(scope)
   if (!cached || cached.expiresOnTimestamp - Date.now() < 5 * 60_000) {
     const token = await credentialFor(emulator).getToken(scope)
     if (!token) throw new Error(`the emulator's token endpoint gave no token for ${scope}`)
     cached = token
-    tokens.set(key, cached)
+    mine.set(scope, cached)
   }
   return {authorization: `Bearer ${cached.token}`}
 }
-const tokens = new Map<string, {token: string; expiresOnTimestamp: number}>()
+const tokens = new WeakMap<object, Map<string, {token: string; expiresOnTimestamp: number}>>()
 
 /** The token audience a path on the emulator's host takes (server.ts audiencesFor): Logs, Key Vault, else ARM. */
 export function scopeFor(path: string): string {
