@@ -16,9 +16,14 @@ import {BaseSequencer, type TestSpecification} from 'vitest/node'
 /**
  * Longest first, as measured on the 2-core machine (stop 24; per-file seconds vary with the load, the ranking
  * roughly holds): the tail of the run is decided by these. Stop 25: the PostgreSQL files no longer wait about a
- * second per base backup (27 of them in postgres-upgrade, 48 s idle before), so az-conformance leads.
+ * second per base backup (27 of them in postgres-upgrade, 48 s idle before); later in the stop the lost-laptop resumes,
+ * slot-swap's new cases and the Ctrl-C + resume with an override (45, 41, 34 s in a clean-clone CI) lead, and were
+ * starting 2–5 minutes into the run, last.
  */
 export const SLOWEST = [
+  'test/integration/resume.test.ts',
+  'test/integration/slot-swap.test.ts',
+  'test/integration/resume-override.test.ts',
   'test/emulator/az-conformance.test.ts',
   'test/integration/fault-matrix.test.ts',
   'test/emulator/engines/postgres-upgrade.test.ts',
