@@ -4,6 +4,7 @@
  * Light on purpose: action modules import it at load time, so no SDK here.
  */
 import type {Component, Environment, MaintenanceWindow} from '../catalog/schema.js'
+import {COMPONENT_PROVIDER_TYPE} from '../catalog/resource-id.js'
 import {weeklyUtcSlot} from '../catalog/windows.js'
 import {ExitCode, OpsbookError} from '../errors.js'
 import type {AzureServices} from '../azure/clients.js'
@@ -11,14 +12,14 @@ import type {ActionContext} from './types.js'
 
 export type ResourceKind = 'postgres' | 'redis' | 'managedredis' | 'webapp' | 'storage' | 'keyvault'
 
-/** ARM provider type of each kind. */
+/** ARM provider type of each kind: the catalog's, for the kinds actions resolve. */
 export const providerTypes: Record<ResourceKind, string> = {
-  postgres: 'Microsoft.DBforPostgreSQL/flexibleServers',
-  redis: 'Microsoft.Cache/redis',
-  managedredis: 'Microsoft.Cache/redisEnterprise',
-  webapp: 'Microsoft.Web/sites',
-  storage: 'Microsoft.Storage/storageAccounts',
-  keyvault: 'Microsoft.KeyVault/vaults',
+  postgres: COMPONENT_PROVIDER_TYPE.postgres,
+  redis: COMPONENT_PROVIDER_TYPE.redis,
+  managedredis: COMPONENT_PROVIDER_TYPE.managedredis,
+  webapp: COMPONENT_PROVIDER_TYPE.webapp,
+  storage: COMPONENT_PROVIDER_TYPE.storage,
+  keyvault: COMPONENT_PROVIDER_TYPE.keyvault,
 }
 
 /** API versions the installed SDKs send (for `plan` paths and raw probes). */
