@@ -4,49 +4,37 @@
  * in the test process. The callee's step from before the interruption is not run again (the server's count says so).
  */
 import {cpSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
-import {createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {verifyChain} from '../../src/evidence/journal.js'
 import {onlyJson, repoRoot, runCli, runCliInProcess} from '../helpers/cli.js'
+import {startGateServer} from '../helpers/gate-server.js'
 
 describe('opsbook resume', () => {
   it('after Ctrl-C inside a called runbook, continues the call from the step it stopped in', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'opsbook-resume-'))
     cpSync(join(repoRoot, 'test', 'fixtures', 'cli'), cwd, {recursive: true})
-    let counted = 0
-    let gateOpen = false
-    let atGate: () => void = () => undefined
-    const reachedGate = new Promise<void>((resolve) => (atGate = resolve))
-    const server = createServer((request, response) => {
-      if (request.url === '/count') return response.end(String(++counted))
-      atGate()
-      response.statusCode = gateOpen ? 200 : 503
-      response.end(gateOpen ? 'open' : 'shut')
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const gate = await startGateServer()
     // The catalog's dev environment is Azure: the summary names who ran it, and DefaultAzureCredential would start
     // `az` (not signed in here) for that — seconds of CPU. Its own setting limits it to the (empty) environment source.
     const env = {AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential'}
     try {
-      const first = await runCli(['run', './call-gated.yaml', '--env', 'dev', '--param', `base=${base}`, '--json'], {
+      const first = await runCli(['run', './call-gated.yaml', '--env', 'dev', '--param', `base=${gate.base}`, '--json'], {
         cwd,
         env,
         // Ctrl-C once the callee is at its gate (the server has its first request), not after a fixed delay.
-        onStart: (child) => void reachedGate.then(() => child.kill('SIGINT')),
+        onStart: (child) => void gate.reachedGate.then(() => child.kill('SIGINT')),
       })
       expect(first.code, first.stderr).toBe(130)
       const runId = onlyJson(first).runId as string
-      expect(counted).toBe(1)
+      expect(gate.count()).toBe(1)
 
-      gateOpen = true
+      gate.open()
       const resumed = await runCliInProcess(['resume', runId, '--json'], {cwd, env})
       expect(resumed.code, resumed.stderr).toBe(0)
       expect(onlyJson(resumed)).toMatchObject({runId, status: 'succeeded'})
-      expect(counted).toBe(1)
+      expect(gate.count()).toBe(1)
 
       const text = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
       expect(verifyChain(text).ok).toBe(true)
@@ -57,7 +45,7 @@ describe('opsbook resume', () => {
       expect(second.find((e) => e.type === 'step.log' && e.step === 'done')?.data.message).toBe("the callee's count step saw request 1")
       expect(readdirSync(join(cwd, '.opsbook', 'runs'))).toEqual([runId])
     } finally {
-      server.close()
+      gate.close()
     }
   })
 })

@@ -6,14 +6,13 @@
  * from the journal.
  */
 import {cpSync, mkdtempSync, readFileSync} from 'node:fs'
-import {createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {summaryContradictions} from '../../src/evidence/seal.js'
 import {resumedRunTimes} from '../../src/evidence/segments.js'
 import {onlyJson, repoRoot, runCli, runCliInProcess} from '../helpers/cli.js'
+import {startGateServer} from '../helpers/gate-server.js'
 
 const line = (type: string, ts: string, data: Record<string, unknown> = {}) => ({type, ts, data})
 
@@ -67,28 +66,18 @@ describe('opsbook resume: what the user reads about the whole run', () => {
   it('JSON, runs show, report.md and evidence verify give the first start, the elapsed and the running time, and the segments', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'opsbook-segments-'))
     cpSync(join(repoRoot, 'test', 'fixtures', 'cli'), cwd, {recursive: true})
-    let gateOpen = false
-    let atGate: () => void = () => undefined
-    const reachedGate = new Promise<void>((resolve) => (atGate = resolve))
-    const server = createServer((request, response) => {
-      if (request.url === '/count') return response.end('1')
-      atGate()
-      response.statusCode = gateOpen ? 200 : 503
-      response.end(gateOpen ? 'open' : 'shut')
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const gate = await startGateServer()
     const env = {AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential'}
     try {
-      const first = await runCli(['run', './call-gated.yaml', '--env', 'dev', '--param', `base=${base}`, '--json'], {
+      const first = await runCli(['run', './call-gated.yaml', '--env', 'dev', '--param', `base=${gate.base}`, '--json'], {
         cwd,
         env,
-        onStart: (child) => void reachedGate.then(() => child.kill('SIGINT')),
+        onStart: (child) => void gate.reachedGate.then(() => child.kill('SIGINT')),
       })
       expect(first.code, first.stderr).toBe(130)
       const firstJson = onlyJson(first)
       const runId = firstJson.runId as string
-      gateOpen = true
+      gate.open()
       const resumed = await runCliInProcess(['resume', runId, '--json'], {cwd, env})
       expect(resumed.code, resumed.stderr).toBe(0)
       const result = onlyJson(resumed)
@@ -122,7 +111,7 @@ describe('opsbook resume: what the user reads about the whole run', () => {
       const verified = await runCliInProcess(['evidence', 'verify', runId], {cwd, env})
       expect(verified.code, verified.stdout + verified.stderr).toBe(0)
     } finally {
-      server.close()
+      gate.close()
     }
   }, 120_000)
 })
