@@ -17,6 +17,7 @@ import type {CosmosDbComponent, Environment} from '../catalog/schema.js'
 import {ExitCode, OpsbookError} from '../errors.js'
 import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
 import type {AzureServices} from '../azure/clients.js'
+import {foundWithoutWrite} from '../azure/arm-writes.js'
 import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
 import {runTracked} from '../azure/lro.js'
 import {TAG_EXPIRES, TAG_RESTORE_POINT, TAG_RUN_ID, TAG_SCRATCH, TAG_SOURCE} from './postgres.js'
@@ -465,6 +466,8 @@ export const cosmosDeleteAction = defineAction({
   }),
   output: z.strictObject({account: z.string(), deleted: z.boolean(), alreadyGone: z.boolean()}),
   changes: true,
+  // An account already gone is "done" with no write: it says so (`gone`) for evidence verify's Activity Log witness.
+  armWrites: 'when-needed',
   permissions: [ACCOUNT_READ, ACCOUNT_DELETE],
   az: (input, plan) => {
     const a = copyOf(plan.environment, input, '<run>')
@@ -484,6 +487,7 @@ export const cosmosDeleteAction = defineAction({
       const account = await findAccount(services, a, context.signal)
       if (!account) {
         context.log(`${a.name} does not exist (already deleted)`)
+        foundWithoutWrite({kind: 'gone', resourceId: a.id})
         return {account: a.name, deleted: false, alreadyGone: true}
       }
       const tags = account.tags ?? {}

@@ -15,6 +15,7 @@ import type {Environment, SqlDatabaseComponent} from '../catalog/schema.js'
 import {ExitCode, OpsbookError} from '../errors.js'
 import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
 import type {AzureServices} from '../azure/clients.js'
+import {foundWithoutWrite} from '../azure/arm-writes.js'
 import {ActionFailure, isNotFound, toAzureError} from '../azure/errors.js'
 import {runTracked} from '../azure/lro.js'
 import {TAG_EXPIRES, TAG_RESTORE_POINT, TAG_RUN_ID, TAG_SCRATCH, TAG_SOURCE} from './postgres.js'
@@ -408,6 +409,8 @@ export const sqlDeleteAction = defineAction({
   }),
   output: z.strictObject({database: z.string(), deleted: z.boolean(), alreadyGone: z.boolean()}),
   changes: true,
+  // A copy already gone is "done" with no write: it says so (`gone`) for evidence verify's Activity Log witness.
+  armWrites: 'when-needed',
   permissions: [DB_READ, DB_DELETE],
   az: (input, plan) => {
     const d = copyOf(plan.environment, input, '<run>')
@@ -427,6 +430,7 @@ export const sqlDeleteAction = defineAction({
       const db = await findDatabase(services, d, context.signal)
       if (!db) {
         context.log(`${d.name} does not exist (already deleted)`)
+        foundWithoutWrite({kind: 'gone', resourceId: d.id})
         return {database: d.name, deleted: false, alreadyGone: true}
       }
       const tags = db.tags ?? {}

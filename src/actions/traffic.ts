@@ -18,7 +18,9 @@ import type {Environment, FrontDoorComponent, TrafficManagerComponent} from '../
 import {ExitCode, OpsbookError} from '../errors.js'
 import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
 import type {AzureServices} from '../azure/clients.js'
+import {foundWithoutWrite} from '../azure/arm-writes.js'
 import {ActionFailure, toAzureError} from '../azure/errors.js'
+import {COMPONENT_PROVIDER_TYPE} from '../catalog/resource-id.js'
 import {azureServices, delay, withRetryLog} from './resolve.js'
 import {LOCAL_URL_HEADER, probeWebappOnce} from './webapp.js'
 import {defineAction, type ActionContext, type ActionDefinition, type ArmCall, type PlanContext} from './types.js'
@@ -398,6 +400,8 @@ export const failoverRestoreAction = defineAction({
   input: z.strictObject({router: routerRef, changed: z.array(changeRow).default([]).describe('failover.switch\'s `changed` output')}),
   output: z.strictObject({router: z.string(), restored: z.array(z.string())}),
   changes: true,
+  // Nothing to put back when the switch changed nothing: it says so (`not-switched`) for evidence verify's witness.
+  armWrites: 'when-needed',
   permissions: [TM_ENDPOINT_WRITE, TM_EXTERNAL_WRITE, AFD_ORIGIN_WRITE],
   az: (input, plan) => {
     const router = resolveRouter(plan.environment, input.router)
@@ -418,6 +422,10 @@ export const failoverRestoreAction = defineAction({
       await withRetryLog(context, services, () => updateBackend(services, router, {name: c.name, group: c.group, enabled: c.before.enabled, priority: c.before.priority}, context))
       restored.push(c.name)
       context.log(`${c.name} (${c.region}): ${c.before.enabled ? 'enabled' : 'disabled'} again, priority ${c.before.priority}`)
+    }
+    if (restored.length === 0) {
+      context.log(`${router.name}: the switch changed nothing, nothing to put back`)
+      foundWithoutWrite({kind: 'not-switched', resourceId: `/subscriptions/${context.environment.subscription}/resourceGroups/${router.resourceGroup}/providers/${COMPONENT_PROVIDER_TYPE[router.kind]}/${router.name}`})
     }
     return {router: router.name, restored}
   },

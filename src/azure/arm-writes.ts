@@ -43,10 +43,12 @@ export interface ArmWrite {
  * - `gone`: the resource was already deleted (a teardown's scratch server);
  * - `no-preview`: no swap with preview was pending on the app (`resourceId` the site);
  * - `swapped-back`: production serves the version from before, nothing to swap back (`resourceId` the site);
+ * - `not-switched`: a fail-back found nothing of the router switched, nothing to put back (`resourceId` the router);
  * - `data-plane`: what it changed or found is in a data plane only (blobs), nothing the Activity Log records;
- * - `nothing-to-do`: the action has nothing of its kind to change here (a web app drill has no scratch copy).
+ * - `nothing-to-do`: the action has nothing of its kind to change here (a web app drill has no scratch copy); verify
+ *   checks it against the run as a whole: no copy the run made may still stand (evidence/witness.ts).
  */
-export type NoWriteFinding = {kind: 'gone' | 'no-preview' | 'swapped-back'; resourceId: string} | {kind: 'data-plane' | 'nothing-to-do'; what: string}
+export type NoWriteFinding = {kind: 'gone' | 'no-preview' | 'swapped-back' | 'not-switched'; resourceId: string} | {kind: 'data-plane' | 'nothing-to-do'; what: string}
 
 const writes = new AsyncLocalStorage<{writes: ArmWrite[]; findings?: NoWriteFinding[]}>()
 

@@ -11,11 +11,13 @@
  * Since this was added, each step's journal line records the ARM writes ARM accepted during the step — method,
  * resource, operation, HTTP status, time and the `x-ms-correlation-request-id` ARM answered (azure/arm-writes.ts) —
  * and each segment's run.started says so (`armWrites: true`). Verify looks every recorded write up with
- * ActivityLogs_List filtered by its correlation id (`$filter=eventTimestamp ge … and eventTimestamp le … and
- * correlationId eq …`, azure-rest-api-specs monitor/…/stable/2015-04-01/activityLogs_API.json) and judges each step:
+ * ActivityLogs_List (`$filter=eventTimestamp ge … and eventTimestamp le … and resourceGroupName eq …`, or `correlationId
+ * eq …`: azure-rest-api-specs monitor/…/stable/2015-04-01/activityLogs_API.json) and judges each step:
  * - witnessed: every write has an event with the same correlationId, resource and operation, status Accepted or
- *   Succeeded, at a time within the step (± {@link CLOCK_SKEW_MS} for the two clocks), and no other write of the
- *   journal claims the same correlation id;
+ *   Succeeded, at a time within the step (± {@link CLOCK_SKEW_MS} for the two clocks), no Failed event of that
+ *   operation when the step succeeded (Azure records Started, then Accepted or Succeeded, and for a long-running
+ *   operation a later Succeeded or Failed, all with one correlationId), and no other write of the journal claims the
+ *   same correlation id;
  * - not witnessed: a write has no such event, or a changing step of a resumed segment succeeded with no write recorded
  *   and no earlier attempt of it was cut off by a crash, unless its finding is supported (below) — verify fails;
  * - not checkable: older than the Activity Log's 90 days ("Activity log events are retained in Azure for 90 days and
@@ -31,7 +33,12 @@
  * witnessed (the forgery); `data-plane` — not checkable; `when-needed` (idempotent: it may find nothing to do) — by what
  * it journaled it found (`found`, azure/arm-writes.ts), checked against the Activity Log of the run's window
  * ({@link judgeFindings}): witnessed when the log supports it, not witnessed when the log contradicts it, not
- * checkable when the log cannot tell; a `when-needed` step that journaled no finding is not witnessed.
+ * checkable when the log cannot tell; a `when-needed` step that journaled no finding is not witnessed. `nothing-to-do`
+ * (a teardown of a component that has no scratch copy) is checked against the run as a whole: every copy the journal
+ * records the run creating must have been deleted by the run's end, else a teardown that skipped one could say it.
+ *
+ * Queries: one ActivityLogs_List per resource group over the run's whole window, {@link ACTIVITY_LOG_CONCURRENCY} at a
+ * time, each write then matched locally by correlation id (a write outside any resource group: by its correlation id).
  *
  * What it does not prove: that the forger did not have the same rights as the run. Someone holding the run's
  * credentials can make the real ARM calls (delete the copy) and journal them: then the Activity Log witnesses them,
@@ -129,13 +136,29 @@ interface Candidate {
   found: NoWriteFinding[]
   /** When the run's first segment started: the start of the window the findings are checked over. */
   runStartedAt?: string
+  /** The step's line is step.succeeded (not step.failed). */
+  succeeded: boolean
+}
+
+/** What the whole journal says beyond its steps, for the findings that are judged against the run as a whole. */
+interface JournalFacts {
+  /** The run's first start and the journal's last line: the window every Activity Log query of the run covers. */
+  startedAt?: string
+  endedAt?: string
+  /**
+   * Resources this run created for itself: PUTs the journal records on a resource named for the run
+   * (`<source>-<purpose>-<short run id>`, src/actions/resolve.ts derivedName), e.g. a drill's scratch server.
+   */
+  ownResources: string[]
+  /** What the run's run.finished lines say a human must look at (a teardown that failed names what it left). */
+  leftBehind: string[]
 }
 
 /**
  * The steps of a journal the witness judges. `changes` and `uses` come from the first segment's plan (its run.started,
  * which Blob's copy of the run pins): a later segment's own plan is as forgeable as its steps.
  */
-export function witnessCandidates(journalText: string): {candidates: Candidate[]; marked: boolean} {
+export function witnessCandidates(journalText: string): {candidates: Candidate[]; marked: boolean; facts: JournalFacts} {
   const lines = journalText
     .split('\n')
     .filter(Boolean)
@@ -149,7 +172,13 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   const started = new Map<string, string>()
   const cutOff = new Map<string, number>()
   const candidates: Candidate[] = []
+  const own = new Map<string, string>()
+  const leftBehind: string[] = []
+  // The scratch names' suffix (src/actions/resolve.ts shortRunId: the run id's last 6 letters and digits).
+  const runId = String((lines[0] as {runId?: string} | undefined)?.runId ?? '')
+  const short = runId.toLowerCase().replaceAll(/[^a-z0-9]/g, '').slice(-6) || 'run'
   for (const line of lines) {
+    if (line.type === 'run.finished' && Array.isArray(line.data.leftBehind)) leftBehind.push(...line.data.leftBehind.map(String))
     if (line.type === 'run.started') {
       // A step started in the segment that ends here and never ended: its attempt was cut off.
       for (const key of started.keys()) if (!cutOff.has(key)) cutOff.set(key, segment)
@@ -171,12 +200,14 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     started.delete(key)
     if (line.type === 'step.skipped') continue
     const writes = Array.isArray(line.data.arm) ? (line.data.arm as RecordedWrite[]) : []
+    for (const w of writes)
+      if (w.method === 'PUT' && String(w.resourceId).split('/').at(-1)?.toLowerCase().endsWith(`-${short}`)) own.set(String(w.resourceId).toLowerCase(), String(w.resourceId))
     const planned = firstPlan?.get(line.step)
     const changes = planned?.changes ?? true
     if (writes.length === 0 && !(line.type === 'step.succeeded' && changes)) continue
-    candidates.push({step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
+    candidates.push({step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
   }
-  return {candidates, marked: anyMarked}
+  return {candidates, marked: anyMarked, facts: {startedAt: runStartedAt, endedAt: lines.at(-1)?.ts, ownResources: [...own.values()], leftBehind}}
 }
 
 /** How a changing action relates to ARM writes: the action registry's `armWrites` (actions/types.ts). */
@@ -194,16 +225,92 @@ export interface WitnessReport {
   unreadable?: {message: string; permission: boolean}
 }
 
+/** How many Activity Log queries verify has under way at once (each resource group is read once per run). */
+export const ACTIVITY_LOG_CONCURRENCY = 4
+
+const resourceGroupOf = (resourceId: string) => /\/resourceGroups\/([^/]+)/i.exec(resourceId)?.[1]
+
+/**
+ * The Activity Log events a run's verdicts need, read with as few requests as the API allows: one query per resource
+ * group over the whole run's window (`eventTimestamp ge … le … and resourceGroupName eq …`, the spec's "List events
+ * for a resource group" form), every write and finding then matched locally by correlation id, resource and time;
+ * a write outside any resource group (a subscription-level one) by its correlation id. Queries run
+ * {@link ACTIVITY_LOG_CONCURRENCY} at a time. A reader without resource-group reads asks per correlation id.
+ */
+class RunEvents {
+  private readonly groups = new Map<string, Promise<ActivityEvent[]>>()
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+
+  constructor(
+    private readonly reader: ActivityLogReader,
+    private readonly from: Date,
+    private readonly to: Date,
+  ) {}
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.active >= ACTIVITY_LOG_CONCURRENCY) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    this.active++
+    try {
+      return await fn()
+    } finally {
+      this.active--
+      this.waiting.shift()?.()
+    }
+  }
+
+  /** Every event of a resource group in the run's window; undefined when the reader cannot read by resource group. */
+  group(name: string): Promise<ActivityEvent[]> | undefined {
+    if (!this.reader.byResourceGroup) return undefined
+    const key = name.toLowerCase()
+    let events = this.groups.get(key)
+    if (!events) {
+      events = this.limited(() => this.reader.byResourceGroup!(name, this.from, this.to))
+      // Started now, awaited later: a failure is reported where it is awaited, not as an unhandled rejection.
+      events.catch(() => undefined)
+      this.groups.set(key, events)
+    }
+    return events
+  }
+
+  /** Start reading these resource groups now (bounded), so the verdicts that need them do not wait one by one. */
+  prefetch(resourceIds: Iterable<string>): void {
+    for (const id of resourceIds) {
+      const group = resourceGroupOf(id)
+      if (group) this.group(group)
+    }
+  }
+
+  /** The events of one write's correlation id. */
+  async ofWrite(write: RecordedWrite, from: Date, to: Date): Promise<ActivityEvent[]> {
+    const group = resourceGroupOf(write.resourceId)
+    const events = group ? this.group(group) : undefined
+    if (events) return (await events).filter((e) => e.correlationId.toLowerCase() === write.correlationId.toLowerCase())
+    return this.limited(() => this.reader.byCorrelationId(write.correlationId, from, to))
+  }
+}
+
 /** Judge each step of a journal against the Activity Log (see the file comment). */
 export async function witnessJournal(journalText: string, reader: ActivityLogReader, options: WitnessOptions = {}): Promise<WitnessReport> {
   const now = options.now ?? new Date()
   const oldest = now.getTime() - ACTIVITY_LOG_RETENTION_DAYS * 86_400_000
-  const {candidates} = witnessCandidates(journalText)
+  const {candidates, facts} = witnessCandidates(journalText)
   const steps: StepWitness[] = []
   let unreadable: WitnessReport['unreadable']
   /** Why a step ended then cannot be looked up at all: past the Activity Log's retention, or the log unreadable. */
   const uncheckable = (endedAt: string): string | undefined =>
     Date.parse(endedAt) < oldest ? `older than the Activity Log's ${ACTIVITY_LOG_RETENTION_DAYS}-day retention` : unreadable?.message
+  // The run's whole window: its first start (or its first recorded write) to its last line, ± clock skew.
+  const times = [facts.startedAt, ...candidates.flatMap((c) => [c.startedAt, ...c.writes.map((w) => w.at)])].filter((t): t is string => Boolean(t)).map(Date.parse)
+  const ends = [facts.endedAt, ...candidates.map((c) => c.endedAt)].filter((t): t is string => Boolean(t)).map(Date.parse)
+  const windowFrom = Math.max((times.length > 0 ? Math.min(...times) : now.getTime()) - CLOCK_SKEW_MS, oldest)
+  const windowTo = Math.min((ends.length > 0 ? Math.max(...ends) : now.getTime()) + CLOCK_SKEW_MS, now.getTime())
+  const events = new RunEvents(reader, new Date(windowFrom), new Date(Math.max(windowTo, windowFrom)))
+  if (windowTo > windowFrom)
+    events.prefetch([
+      ...candidates.flatMap((c) => [...c.writes.map((w) => w.resourceId), ...c.found.flatMap((f) => ('resourceId' in f && f.resourceId ? [f.resourceId] : []))]),
+      ...(candidates.some((c) => c.found.some((f) => f.kind === 'nothing-to-do')) ? facts.ownResources : []),
+    ])
   // A correlation id witnesses one write: a forger copying the ids of genuine writes into other steps is caught.
   const claimed = new Map<string, string>()
   for (const c of candidates) {
@@ -247,7 +354,7 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
           continue
         }
         try {
-          steps.push({...base, ...(await judgeFindings(c, reader, Math.max(Date.parse(c.runStartedAt ?? c.endedAt) - CLOCK_SKEW_MS, oldest), Math.min(Date.parse(c.endedAt) + CLOCK_SKEW_MS, now.getTime())))})
+          steps.push({...base, ...(await judgeFindings(c, events, facts, Math.max(Date.parse(c.runStartedAt ?? c.endedAt) - CLOCK_SKEW_MS, oldest), Math.min(Date.parse(c.endedAt) + CLOCK_SKEW_MS, now.getTime()), windowTo))})
         } catch (error) {
           if (!(error instanceof ActivityLogUnreadable)) throw error
           unreadable = {message: error.message, permission: error.permission}
@@ -283,18 +390,26 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
           continue
         }
         claimed.set(id, `${write.method} ${write.resourceId} in step ${c.step}`)
-        const events = await reader.byCorrelationId(write.correlationId, new Date(Math.max(from, oldest)), new Date(Math.min(to, now.getTime())))
-        const match = events.find(
+        const found = await events.ofWrite(write, new Date(Math.max(from, oldest)), new Date(Math.min(to, now.getTime())))
+        // The events Azure records for one write share its correlation id: Started (BeginRequest), then Accepted
+        // (202, a long-running operation) or Succeeded, and for a long-running one a later Succeeded or Failed
+        // (https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema, Administrative: "the records
+        // of both the start and success or fail of that operation"). Accepted or Succeeded within the step says ARM
+        // took it; a Failed one says the operation failed after all, which a step that succeeded cannot have made.
+        const mine = found.filter(
           (e) =>
-            e.correlationId.toLowerCase() === write.correlationId.toLowerCase() &&
+            e.correlationId.toLowerCase() === id &&
             e.resourceId.toLowerCase() === write.resourceId.toLowerCase() &&
-            (!e.operationName || !write.operation || e.operationName.toLowerCase() === write.operation.toLowerCase()) &&
-            ACCEPTED.has(e.status.toLowerCase()) &&
-            Date.parse(e.eventTimestamp) >= from &&
-            Date.parse(e.eventTimestamp) <= to,
+            (!e.operationName || !write.operation || e.operationName.toLowerCase() === write.operation.toLowerCase()),
         )
+        const match = mine.find((e) => ACCEPTED.has(e.status.toLowerCase()) && Date.parse(e.eventTimestamp) >= from && Date.parse(e.eventTimestamp) <= to)
+        const failed = mine.find((e) => e.status.toLowerCase() === 'failed')
+        if (match && failed && c.succeeded) {
+          missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}: Azure recorded the operation Failed at ${failed.eventTimestamp}, yet the step succeeded)`)
+          continue
+        }
         if (match?.caller) callers.add(match.caller)
-        if (!match) missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}${events.length > 0 ? `: ${events.length} event(s) with that id, none for this resource accepted within the step` : ''})`)
+        if (!match) missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}${found.length > 0 ? `: ${found.length} event(s) with that id, none for this resource accepted within the step` : ''})`)
       }
     } catch (error) {
       if (!(error instanceof ActivityLogUnreadable)) throw error
@@ -319,38 +434,72 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
 /** The operation an event records, lower case, without its namespace: `…/slots/applyslotconfig/action` → `applyslotconfig/action`. */
 const verbOf = (e: ActivityEvent) => (e.operationName ?? '').toLowerCase().split('/').slice(-2).join('/')
 const sameOrUnder = (resourceId: string, base: string) => resourceId.toLowerCase() === base.toLowerCase() || resourceId.toLowerCase().startsWith(`${base.toLowerCase()}/`)
-const resourceGroupOf = (resourceId: string) => /\/resourceGroups\/([^/]+)/i.exec(resourceId)?.[1]
+const isWriteOrDelete = (e: ActivityEvent) => /^(write|delete)$/.test(verbOf(e).split('/').at(-1)!)
+
+/**
+ * The operations under `resourceId` in [from, to], in time order, one per operation (Azure records several events for
+ * one: Started, Accepted, then Succeeded or Failed, all with its correlation id): those ARM took (Accepted or
+ * Succeeded) and that did not end Failed. An operation only Started (refused, or still being answered) is not one.
+ */
+function operationsUnder(events: ActivityEvent[], resourceId: string, from: number, to: number): ActivityEvent[] {
+  const byOperation = new Map<string, {first?: ActivityEvent; failed: boolean}>()
+  for (const e of events) {
+    if (!sameOrUnder(e.resourceId, resourceId)) continue
+    const at = Date.parse(e.eventTimestamp)
+    if (at < from || at > to) continue
+    const key = `${e.correlationId.toLowerCase()} ${e.resourceId.toLowerCase()} ${verbOf(e)}`
+    const op = byOperation.get(key) ?? {failed: false}
+    const status = e.status.toLowerCase()
+    if (status === 'failed') op.failed = true
+    else if (ACCEPTED.has(status) && (!op.first || at < Date.parse(op.first.eventTimestamp))) op.first = e
+    byOperation.set(key, op)
+  }
+  return [...byOperation.values()]
+    .flatMap((op) => (op.first && !op.failed ? [op.first] : []))
+    .sort((a, b) => Date.parse(a.eventTimestamp) - Date.parse(b.eventTimestamp))
+}
 
 /**
  * Judge what a resumed idempotent step says it found instead of writing, against the Activity Log of the run's window
  * (the run's first start to the step's end, ± clock skew): witnessed when every finding is supported by the log, not
  * witnessed when one is contradicted, otherwise not checkable. The rules, one per kind of finding:
  */
-async function judgeFindings(c: Candidate, reader: ActivityLogReader, from: number, to: number): Promise<Pick<StepWitness, 'verdict' | 'reason' | 'callers'>> {
+async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalFacts, from: number, to: number, runTo: number): Promise<Pick<StepWitness, 'verdict' | 'reason' | 'callers'>> {
   const supported: string[] = []
   const contradicted: string[] = []
   const unknown: string[] = []
   const callers = new Set<string>()
-  const cache = new Map<string, ActivityEvent[]>()
-  const eventsUnder = async (resourceId: string): Promise<ActivityEvent[] | undefined> => {
+  const eventsUnder = async (resourceId: string, until = to): Promise<ActivityEvent[] | undefined> => {
     const group = resourceGroupOf(resourceId)
-    if (!group || !reader.byResourceGroup) return undefined
-    if (!cache.has(group.toLowerCase())) cache.set(group.toLowerCase(), await reader.byResourceGroup(group, new Date(from), new Date(to)))
-    // Accepted writes only, in time order; several events of one operation (Accepted, then Succeeded) count once.
-    const seen = new Set<string>()
-    return cache
-      .get(group.toLowerCase())!
-      .filter((e) => sameOrUnder(e.resourceId, resourceId) && ACCEPTED.has(e.status.toLowerCase()))
-      .filter((e) => Date.parse(e.eventTimestamp) >= from && Date.parse(e.eventTimestamp) <= to)
-      .sort((a, b) => Date.parse(a.eventTimestamp) - Date.parse(b.eventTimestamp))
-      .filter((e) => {
-        const key = `${e.correlationId.toLowerCase()} ${e.resourceId.toLowerCase()} ${verbOf(e)}`
-        if (seen.has(key)) return false
-        seen.add(key)
-        return true
-      })
+    const events = group ? runEvents.group(group) : undefined
+    return events ? operationsUnder(await events, resourceId, from, until) : undefined
   }
   for (const finding of c.found) {
+    if (finding.kind === 'nothing-to-do') {
+      // "Nothing of its kind to change here" (a teardown of a component that has no scratch copy): true only if the run
+      // left none of its own copies standing, for a teardown that skipped a copy would say the same. The copies are
+      // the resources the journal records the run creating under a name made for it (its first segment, which Blob
+      // pins, records the restores); each must have been deleted by the run's end — unless the run itself says it
+      // left it behind (a teardown that failed names it). Read from the Activity Log, not from the step's own words.
+      const standing: string[] = []
+      const unseen: string[] = []
+      for (const own of facts.ownResources) {
+        const name = own.split('/').at(-1)!
+        if (facts.leftBehind.some((l) => l.toLowerCase().includes(name.toLowerCase()))) continue
+        const ops = await eventsUnder(own, runTo)
+        if (!ops) {
+          unseen.push(`the Activity Log of ${own}'s resource group could not be read`)
+          continue
+        }
+        const last = ops.filter((e) => e.resourceId.toLowerCase() === own.toLowerCase() && isWriteOrDelete(e)).at(-1)
+        if (!last) unseen.push(`${name}: no write or delete of it in the run's window`)
+        else if (!verbOf(last).endsWith('delete')) standing.push(`${name}, a copy this run made, was not deleted (its last event is a ${verbOf(last)} at ${last.eventTimestamp})`)
+      }
+      if (standing.length > 0) contradicted.push(`${finding.what}, but ${standing.join('; ')}: "nothing to do" cannot be told from a teardown that skipped it`)
+      else if (unseen.length > 0) unknown.push(`${finding.what}: ${unseen.join('; ')}`)
+      else supported.push(`${finding.what} (${facts.ownResources.length === 0 ? 'the run made no copy of its own' : `every copy the run made was deleted: ${facts.ownResources.map((r) => r.split('/').at(-1)).join(', ')}`})`)
+      continue
+    }
     if (!('resourceId' in finding)) {
       // Nothing the Activity Log records: it cannot tell either way.
       unknown.push(`${finding.what}: nothing the Activity Log records`)
@@ -366,13 +515,25 @@ async function judgeFindings(c: Candidate, reader: ActivityLogReader, from: numb
       // "Already deleted": the last write or delete of the resource itself in the run's window must be a delete (by
       // anyone: the run's earlier, cut-off attempt, or a colleague). A create/update after any delete says it exists.
       // No event at all: the log cannot tell whether it ever existed in the window.
-      const own = events.filter((e) => e.resourceId.toLowerCase() === finding.resourceId.toLowerCase() && /^(write|delete)$/.test(verbOf(e).split('/').at(-1)!))
+      const own = events.filter((e) => e.resourceId.toLowerCase() === finding.resourceId.toLowerCase() && isWriteOrDelete(e))
       const last = own.at(-1)
       if (!last) unknown.push(`${name} already deleted: no write or delete of it in the run's window`)
       else if (verbOf(last).endsWith('delete')) {
         supported.push(`${name} already deleted (deleted at ${last.eventTimestamp}${last.caller ? ` by ${last.caller}` : ''})`)
         if (last.caller) callers.add(last.caller)
       } else contradicted.push(`${name} "already deleted", but the Activity Log's last event for it is a ${verbOf(last)} at ${last.eventTimestamp}, with no delete after it`)
+      continue
+    }
+    if (finding.kind === 'not-switched') {
+      // "Nothing of the router is left switched" (failover.restore with nothing to put back): every endpoint or origin
+      // of the router written in the run's window was written an even number of times — switched and put back, or
+      // never touched. One written once is still switched: the restore the step claims was not needed was.
+      const writes = new Map<string, ActivityEvent[]>()
+      for (const e of events.filter((x) => x.resourceId.toLowerCase() !== finding.resourceId.toLowerCase() && verbOf(x).endsWith('/write')))
+        writes.set(e.resourceId.toLowerCase(), [...(writes.get(e.resourceId.toLowerCase()) ?? []), e])
+      const odd = [...writes.values()].filter((w) => w.length % 2 === 1)
+      if (odd.length === 0) supported.push(`nothing of ${name} left switched (${writes.size === 0 ? 'no endpoint or origin of it written in the run\'s window' : `${writes.size} endpoint(s)/origin(s) switched and put back`})`)
+      else contradicted.push(`nothing of ${name} left switched, but the Activity Log has ${odd.map((w) => `${w[0]!.resourceId.split('/').at(-1)} written ${w.length} time(s) (last at ${w.at(-1)!.eventTimestamp})`).join(', ')} in the run's window: an odd number leaves it switched`)
       continue
     }
     const isApply = (e: ActivityEvent) => verbOf(e) === 'applyslotconfig/action'

@@ -1,0 +1,166 @@
+/**
+ * Issue 16: the Activity Log witness (src/evidence/witness.ts) on journals built here, against Activity Logs built
+ * here: what resumed idempotent steps found (sql.delete / cosmos.delete `gone`, failover.restore `not-switched`, a
+ * teardown's `nothing-to-do`), the event sequences Azure records for one write, and how many queries verify makes.
+ * The end-to-end cases (a real drill against the emulator, forged segments, the CLI) are in witness.test.ts.
+ */
+import {randomUUID} from 'node:crypto'
+import {describe, expect, it} from 'vitest'
+import {listActions} from '../../src/actions/registry.js'
+import {ACTIVITY_LOG_CONCURRENCY, witnessJournal, type ActivityEvent, type ActivityLogReader} from '../../src/evidence/witness.js'
+
+const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, s)).toISOString()
+const now = new Date(Date.UTC(2026, 11, 2))
+const sub = '/subscriptions/s/resourceGroups'
+const journal = (events: Array<[string, string | null, Record<string, unknown>]>) =>
+  events.map(([type, step, data], i) => JSON.stringify({seq: i + 1, ts: at(i), runId: 'r', type, step, data, prev: ''})).join('\n') + '\n'
+const event = (resourceId: string, operationName: string, second: number, status = 'Succeeded', correlationId: string = randomUUID()): ActivityEvent => ({
+  correlationId,
+  resourceId,
+  operationName,
+  status,
+  eventTimestamp: at(second),
+  caller: 'someone@example.com',
+})
+/** A reader over a fixed log, counting its queries (what verify would send to Azure). */
+function log(events: ActivityEvent[]) {
+  const calls = {group: 0, correlation: 0, active: 0, most: 0}
+  const reader: ActivityLogReader = {
+    byCorrelationId: async (id) => {
+      calls.correlation++
+      return events.filter((e) => e.correlationId === id)
+    },
+    byResourceGroup: async (group) => {
+      calls.group++
+      calls.active++
+      calls.most = Math.max(calls.most, calls.active)
+      // Answered on a later turn, so queries started together overlap.
+      await new Promise((resolve) => setImmediate(resolve))
+      calls.active--
+      return events.filter((e) => e.resourceId.toLowerCase().startsWith(`${sub}/${group}/`.toLowerCase()))
+    },
+  }
+  return {reader, calls}
+}
+// The registry's declarations, as evidence verify passes them.
+const armWrites = new Map(listActions().map((a) => [a.name, a.armWrites ?? ('always' as const)]))
+
+describe('the action registry', () => {
+  it('declares the idempotent deletes and the fail-back as writing only when needed', () => {
+    for (const name of ['sql.delete', 'cosmos.delete', 'failover.restore', 'drill.teardown', 'postgres.delete']) expect(armWrites.get(name), name).toBe('when-needed')
+  })
+})
+
+describe('a resumed idempotent step that made no ARM write, judged by what it found', () => {
+  const scratch = `${sub}/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-drill-r`
+  const plan = [
+    {id: 'restore', uses: 'postgres.restore', phase: 'main', changes: true, needs: []},
+    {id: 'teardown', uses: 'drill.teardown', phase: 'finally', changes: true, needs: []},
+    {id: 'drop-copy', uses: 'sql.delete', phase: 'finally', changes: true, needs: []},
+    {id: 'fail-back', uses: 'failover.restore', phase: 'finally', changes: true, needs: []},
+  ]
+  /** Segment 1 restored `pg-drill-r` (a PUT ARM accepted) and was interrupted; the resume's `step` found `found`. */
+  const resumed = (step: string, found: unknown[], options: {restoreCorrelation?: string; leftBehind?: string[]} = {}) =>
+    journal([
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [{method: 'PUT', resourceId: scratch, operation: 'Microsoft.DBforPostgreSQL/flexibleServers/write', status: 202, correlationId: options.restoreCorrelation ?? randomUUID(), at: at(2)}]}],
+      ['run.finished', null, {status: 'interrupted', leftBehind: []}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', step, {phase: 'finally'}],
+      ['step.succeeded', step, {phase: 'finally', outputs: {}, found}],
+      ['run.finished', null, {status: 'succeeded', leftBehind: options.leftBehind ?? []}],
+    ])
+  const judge = async (text: string, step: string, events: ActivityEvent[]) => (await witnessJournal(text, log(events).reader, {now, armWrites})).steps.find((s) => s.step === step)
+
+  it('sql.delete / cosmos.delete "already deleted": witnessed by a delete of the copy, not witnessed when the copy was written after it', async () => {
+    const copy = `${sub}/rg/providers/Microsoft.Sql/servers/sv/databases/db-drill-r`
+    const text = resumed('drop-copy', [{kind: 'gone', resourceId: copy}])
+    expect(await judge(text, 'drop-copy', [event(copy, 'Microsoft.Sql/servers/databases/write', 1), event(copy, 'Microsoft.Sql/servers/databases/delete', 3)])).toMatchObject({
+      verdict: 'witnessed',
+      reason: expect.stringMatching(/db-drill-r already deleted/),
+    })
+    expect(await judge(text, 'drop-copy', [event(copy, 'Microsoft.Sql/servers/databases/delete', 1), event(copy, 'Microsoft.Sql/servers/databases/write', 3)])).toMatchObject({verdict: 'not-witnessed'})
+    // A delete Azure recorded as Failed (Accepted, then Failed: same correlation id) deleted nothing.
+    const id = randomUUID()
+    expect(
+      await judge(text, 'drop-copy', [event(copy, 'Microsoft.Sql/servers/databases/write', 1), event(copy, 'Microsoft.Sql/servers/databases/delete', 3, 'Accepted', id), event(copy, 'Microsoft.Sql/servers/databases/delete', 4, 'Failed', id)]),
+    ).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/last event for it is a databases\/write/)})
+  })
+
+  it('failover.restore "nothing switched": witnessed when every endpoint was switched and put back (or never), not witnessed when one is left switched', async () => {
+    const router = `${sub}/rg/providers/Microsoft.Network/trafficmanagerprofiles/tm`
+    const text = resumed('fail-back', [{kind: 'not-switched', resourceId: router}])
+    const ep = (name: string, second: number) => event(`${router}/azureEndpoints/${name}`, 'Microsoft.Network/trafficmanagerprofiles/azureEndpoints/write', second)
+    expect(await judge(text, 'fail-back', [])).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/no endpoint or origin of it written/)})
+    expect(await judge(text, 'fail-back', [ep('east', 1), ep('west', 1), ep('west', 3), ep('east', 3)])).toMatchObject({verdict: 'witnessed'})
+    expect(await judge(text, 'fail-back', [ep('east', 1), ep('west', 1), ep('west', 3)])).toMatchObject({
+      verdict: 'not-witnessed',
+      reason: expect.stringMatching(/east written 1 time\(s\).*an odd number leaves it switched/),
+    })
+  })
+
+  it('"nothing to do": not witnessed while a copy the run made still stands (the forgery), witnessed once every copy was deleted', async () => {
+    const nothing = [{kind: 'nothing-to-do', what: 'a webapp drill leaves no scratch resources'}]
+    const restored = event(scratch, 'Microsoft.DBforPostgreSQL/flexibleServers/write', 2)
+    // A run that crashed before its teardown left pg-drill-r; a forged resume says the teardown had nothing to do.
+    expect(await judge(resumed('teardown', nothing), 'teardown', [restored])).toMatchObject({
+      verdict: 'not-witnessed',
+      reason: expect.stringMatching(/pg-drill-r, a copy this run made, was not deleted .*"nothing to do" cannot be told from a teardown that skipped it/),
+    })
+    expect(await judge(resumed('teardown', nothing), 'teardown', [restored, event(scratch, 'Microsoft.DBforPostgreSQL/flexibleServers/delete', 6)])).toMatchObject({
+      verdict: 'witnessed',
+      reason: expect.stringMatching(/every copy the run made was deleted: pg-drill-r/),
+    })
+    // The run itself says a teardown left it behind: not the web app teardown's claim to answer for.
+    expect(await judge(resumed('teardown', nothing, {leftBehind: ['teardown: PostgreSQL server pg-drill-r was not deleted']}), 'teardown', [restored])).toMatchObject({verdict: 'witnessed'})
+    // The log has nothing of the copy: it cannot tell.
+    expect(await judge(resumed('teardown', nothing), 'teardown', [])).toMatchObject({verdict: 'not-checkable', reason: expect.stringMatching(/pg-drill-r: no write or delete of it/)})
+  })
+})
+
+describe('the events Azure records for one write, and how verify reads them', () => {
+  const plan = [{id: 'restore', uses: 'postgres.restore', phase: 'main', changes: true, needs: []}]
+  const write = (group: string, n: number, correlationId: string) => ({
+    method: 'PUT',
+    resourceId: `${sub}/${group}/providers/Microsoft.DBforPostgreSQL/flexibleServers/s${n}`,
+    operation: 'Microsoft.DBforPostgreSQL/flexibleServers/write',
+    status: 202,
+    correlationId,
+    at: at(1),
+  })
+  const oneStep = (writes: ReturnType<typeof write>[], failed = false) =>
+    journal([
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['step.started', 'restore', {phase: 'main'}],
+      [failed ? 'step.failed' : 'step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: writes}],
+    ])
+
+  it('witnesses a long-running write from Started, Accepted and the later Succeeded; a write Azure recorded Failed is not what a succeeded step made', async () => {
+    const id = randomUUID()
+    const w = write('rg', 1, id)
+    const started = event(w.resourceId, w.operation, 1, 'Started', id)
+    const accepted = event(w.resourceId, w.operation, 1, 'Accepted', id)
+    const text = oneStep([w])
+    expect((await witnessJournal(text, log([started, accepted, event(w.resourceId, w.operation, 3, 'Succeeded', id)]).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed'})
+    // Only a Started event: ARM never answered that it took the write.
+    expect((await witnessJournal(text, log([started]).reader, {now})).steps[0]).toMatchObject({verdict: 'not-witnessed'})
+    const failedLater = [started, accepted, event(w.resourceId, w.operation, 3, 'Failed', id)]
+    expect((await witnessJournal(text, log(failedLater).reader, {now})).steps[0]).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/recorded the operation Failed .* yet the step succeeded/)})
+    // A step that failed: its accepted write is witnessed, the failure is what it reports.
+    expect((await witnessJournal(oneStep([w], true), log(failedLater).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed'})
+  })
+
+  it('reads each resource group once for the whole run (matching writes locally), at most a few queries at a time', async () => {
+    const groups = Array.from({length: 10}, (_, i) => `rg${i}`)
+    const writes = groups.flatMap((g, i) => [write(g, i * 3, randomUUID()), write(g, i * 3 + 1, randomUUID()), write(g, i * 3 + 2, randomUUID())])
+    const events = writes.flatMap((w) => [event(w.resourceId, w.operation, 1, 'Started', w.correlationId), event(w.resourceId, w.operation, 1, 'Accepted', w.correlationId)])
+    const {reader, calls} = log(events)
+    const report = await witnessJournal(oneStep(writes), reader, {now})
+    expect(report.steps).toEqual([expect.objectContaining({verdict: 'witnessed', writes: 30})])
+    // 30 writes in 10 resource groups: 10 queries, not 30; never more than ACTIVITY_LOG_CONCURRENCY at once.
+    expect(calls).toMatchObject({group: 10, correlation: 0})
+    expect(calls.most).toBeGreaterThan(1)
+    expect(calls.most).toBeLessThanOrEqual(ACTIVITY_LOG_CONCURRENCY)
+  })
+})
