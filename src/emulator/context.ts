@@ -109,6 +109,9 @@ export interface StateStore {
   slice<T extends object>(name: string, seed: () => T): T
   /** Persist now (only needed for changes made outside a request or operation, e.g. by a timer). */
   save(): void
+  /** Whether a slice exists; forget one whose data moved elsewhere (the activity log into its own file). */
+  has?(name: string): boolean
+  drop?(name: string): void
 }
 
 /** An ARM error that ends a long-running operation as Failed, or (thrown from a handler) becomes an error response. */

@@ -18,6 +18,8 @@ interface TrackedOperation extends LroOperation {
   noPercentComplete?: boolean
   applying?: Promise<void>
   timer?: NodeJS.Timeout
+  /** Called once when the operation ends (the Activity Log's last event of the write that started it). */
+  onEnd?: (op: LroOperation) => void
 }
 
 /**
@@ -111,6 +113,24 @@ export class Operations implements LroManager {
   }
 
   /** Whether a GET path is one of the monitor URLs this manager serves. */
+  /**
+   * Call `fn` once when the operation whose monitor URL `monitorUrl` names ends (at once if it already has); nothing
+   * when no operation of this manager has that URL (a 202 answered without one).
+   */
+  whenFinished(monitorUrl: string, fn: (op: LroOperation) => void): void {
+    let key: string
+    try {
+      key = decodeURIComponent(new URL(monitorUrl).pathname).toLowerCase()
+    } catch {
+      return
+    }
+    const id = this.monitors.get(key)?.id
+    const op = id ? this.operations.get(id) : undefined
+    if (!op) return
+    if (op.status !== 'InProgress') fn(publicView(op))
+    else op.onEnd = fn
+  }
+
   isMonitor(request: EmulatorRequest): boolean {
     return request.method === 'GET' && this.monitors.has(safeDecode(request.path).toLowerCase())
   }
@@ -214,6 +234,8 @@ export class Operations implements LroManager {
             : {code: 'InternalServerError', message: `An unexpected error occured while processing the request: ${(error as Error).message}`}
       }
       op.endTime = this.options.clock().toISOString()
+      op.onEnd?.(publicView(op))
+      op.onEnd = undefined
       // The change is applied: what it captured (request bodies, state records) is no longer needed.
       op.run = async () => {}
       this.forgetOldFinished(op.id)

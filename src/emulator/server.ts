@@ -20,7 +20,7 @@ import {asCopy, fromCopy} from './fleet.js'
 import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
 import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
 import {authorizationFailure, DEFAULT_PRINCIPAL, requestedPrincipal} from './services/authorization.js'
-import {recordArmWrite} from './services/activity-log.js'
+import {recordArmWrite, recordOperationEnd} from './services/activity-log.js'
 import {issuerOf, signToken, verifyToken} from './tokens.js'
 import {Operations} from './lro.js'
 import {JsonStateStore, createActivityLog} from './state.js'
@@ -88,8 +88,8 @@ export interface StartEmulatorOptions {
    */
   listPageSizes?: Record<string, number>
   /**
-   * How much of its history a long-lived emulator keeps (defaults: REQUEST_LOG_LIMIT, FINISHED_OPERATION_LIMIT,
-   * ACTIVITY_LIMIT). The soak sets them low, so these bounded stores are full after its first drills and any growth
+   * How much of its history a long-lived emulator keeps (defaults: REQUEST_LOG_LIMIT, FINISHED_OPERATION_LIMIT; the
+   * activity log: Azure's 90 days, no count). The soak sets them low, so these bounded stores are full after its first drills and any growth
    * it measures afterwards is something that has no bound (bench/README.md).
    */
   limits?: {requestLog?: number; finishedOperations?: number; activity?: number}
@@ -218,7 +218,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       finishedLimit: options.limits?.finishedOperations,
     })
     closers.push(() => lro.close())
-    const activity = createActivityLog(store, clock, options.limits?.activity)
+    const activity = createActivityLog(store, clock, options.limits?.activity, {stateDir: options.stateDir})
 
     // The load generator runs by default for the `local` environment with real data planes (what `opsbook run` and
     // `opsbook emulator start` serve), so its restores and snapshots have something to lose.
@@ -523,6 +523,8 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
   const endpoints = {armEndpoint: '', identityEndpoint: ''}
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now()
+    // When the request arrived: the time of its Activity Log "Started" event, if it is a write.
+    const arrivedAt = deps.ctx.clock().toISOString()
     const rawBody = await readBody(req)
     // `//subscriptions/…` (arm-monitor inserts resource ids unencoded) must not be read as a host.
     const rawUrl = (req.url ?? '/').replace(/^\/+/, '/')
@@ -597,9 +599,16 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
       if (!(error instanceof ArmFailure)) process.stderr.write(`opsbook emulator: ${(error as Error).stack ?? error}\n`)
     }
     // ARM's correlation id for this request: the client's own when it sent one, as ARM keeps it; the same id goes
-    // into the Activity Log event of a write ARM accepted (services/activity-log.ts) and the response header.
+    // into the Activity Log events of a write (services/activity-log.ts) and the response header.
     const correlationId = String(request.headers['x-ms-correlation-request-id'] ?? randomUUID())
-    if (secure && operation !== 'emulator.info' && request.method !== 'GET' && request.method !== 'HEAD') recordArmWrite(deps.ctx, request, requestedPath, response, correlationId)
+    if (secure && operation !== 'emulator.info' && request.method !== 'GET' && request.method !== 'HEAD') {
+      const origin = recordArmWrite(deps.ctx, request, requestedPath, response, correlationId, arrivedAt)
+      // A long-running write: its operation's end is the write's last event (Succeeded or Failed).
+      const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]))
+      const monitor = headers['azure-asyncoperation'] ?? headers.location
+      if (origin && monitor && (response.status === 201 || response.status === 202))
+        deps.lro.whenFinished(monitor, (op) => recordOperationEnd(deps.ctx, origin, op.status === 'Succeeded' ? 'Succeeded' : 'Failed', op.endTime))
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD' && response.status < 500) deps.store.save()
     if (copy) response = {...response, headers: response.headers && asCopy(deps.ctx, response.headers, copy.copy), body: asCopy(deps.ctx, response.body, copy.copy)}
     const sentHeaders = send(res, request, response, extraHeaders, correlationId)

@@ -3,7 +3,7 @@
  * atomically (temp file + rename) so a killed emulator never leaves half a file. Slices are seeded lazily by the
  * services that own them, so a fresh or reset state directory is seeded from the catalog on the next start.
  */
-import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {postgresRootDir} from './engines/postgres-binaries.js'
 import type {ActivityEntry, ActivityFilter, ActivityLog, StateStore} from './context.js'
@@ -50,6 +50,11 @@ export class JsonStateStore implements StateStore {
     return name in this.slices
   }
 
+  /** Forget a slice (its data moved elsewhere). */
+  drop(name: string): void {
+    delete this.slices[name]
+  }
+
   /** A deep copy of every slice (read access for tests). */
   snapshot(): Record<string, unknown> {
     return JSON.parse(JSON.stringify(this.slices)) as Record<string, unknown>
@@ -78,7 +83,7 @@ export function resetEmulatorState(stateDir: string): string[] {
     rmSync(postgresRoot, {recursive: true, force: true})
     removed.push(postgresRoot)
   }
-  for (const name of [STATE_FILE, 'blob', 'engines', 'postgres']) {
+  for (const name of [STATE_FILE, ACTIVITY_FILE, 'blob', 'engines', 'postgres']) {
     const path = join(stateDir, name)
     if (existsSync(path)) {
       rmSync(path, {recursive: true, force: true})
@@ -109,32 +114,63 @@ function stopLeftoverPostgres(root: string): void {
 /**
  * How long the activity log keeps an event: "Activity log events are retained in Azure for 90 days and then deleted"
  * (https://learn.microsoft.com/azure/azure-monitor/platform/activity-log). Older events are dropped as the log is
- * written or read, so a long-lived emulator answers what Azure would and keeps no more.
+ * written or read, so a long-lived emulator answers what Azure would and keeps no more. Azure sets no count: neither
+ * does the emulator by default (a run followed by hundreds of drills in one emulator still finds its events), only a
+ * caller that measures growth (the soak, `limits.activity`) sets one.
  */
 export const ACTIVITY_RETENTION_DAYS = 90
-/**
- * And at most this many events, newest kept: 90 days of a soak or a fleet's drills are far more than anyone reads
- * (a dr-drill records a few events), and the whole log is saved with the emulator's state on every change.
- */
-export const ACTIVITY_LIMIT = 5000
 
-/** The activity log, kept in the `activity` slice (bounded by Azure's retention and a count; oldest dropped first). */
-export function createActivityLog(store: StateStore, clock: () => Date, limit = ACTIVITY_LIMIT): ActivityLog {
-  const entries = () => {
-    const list = store.slice<{entries: ActivityEntry[]}>('activity', () => ({entries: []})).entries
-    // Events are appended as they happen, oldest first: the expired ones are a prefix.
+/** The activity log's file in a state directory: one event per line, appended as it happens (not in state.json). */
+export const ACTIVITY_FILE = 'activity.jsonl'
+
+/**
+ * The activity log: events oldest first, dropped after Azure's retention (and past `limit`, when one is given). With a
+ * state directory it lives in {@link ACTIVITY_FILE}, one line appended per event, so a long log does not make every
+ * state save (state.json is rewritten whole on each change) larger; the file is rewritten without expired events when
+ * the emulator starts. Events of an older state.json (its `activity` slice) are moved into the file.
+ */
+export function createActivityLog(store: StateStore, clock: () => Date, limit = Number.POSITIVE_INFINITY, options: {stateDir?: string} = {}): ActivityLog {
+  const file = options.stateDir ? join(options.stateDir, ACTIVITY_FILE) : undefined
+  const list: ActivityEntry[] = []
+  if (store.has?.('activity')) {
+    list.push(...store.slice<{entries: ActivityEntry[]}>('activity', () => ({entries: []})).entries)
+    store.drop?.('activity')
+  }
+  if (file && existsSync(file))
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line) continue
+      try {
+        list.push(JSON.parse(line) as ActivityEntry)
+      } catch {
+        // A line cut off by a crash mid-append: the events before it stand.
+      }
+    }
+  const expire = () => {
+    // Events are appended as they happen, oldest first: the expired ones (and those past the limit) are a prefix.
     const oldest = clock().getTime() - ACTIVITY_RETENTION_DAYS * 86_400_000
-    let expired = 0
-    while (expired < list.length && Date.parse(list[expired]!.at) < oldest) expired++
-    if (expired > 0) list.splice(0, expired)
+    let drop = 0
+    while (drop < list.length && Date.parse(list[drop]!.at) < oldest) drop++
+    drop = Math.max(drop, list.length - limit)
+    if (drop > 0) list.splice(0, drop)
+    return drop
+  }
+  expire()
+  if (file) {
+    mkdirSync(options.stateDir!, {recursive: true})
+    const temp = `${file}.${process.pid}.tmp`
+    writeFileSync(temp, list.map((e) => `${JSON.stringify(e)}\n`).join(''))
+    renameSync(temp, file)
+  }
+  const entries = () => {
+    expire()
     return list
   }
   return {
     append(entry) {
       const full: ActivityEntry = {at: entry.at ?? clock().toISOString(), resourceId: entry.resourceId, kind: entry.kind, ...(entry.data ? {data: entry.data} : {})}
-      const list = entries()
-      list.push(full)
+      entries().push(full)
       if (list.length > limit) list.splice(0, list.length - limit)
+      if (file) appendFileSync(file, `${JSON.stringify(full)}\n`)
       return full
     },
     list(filter: ActivityFilter = {}) {

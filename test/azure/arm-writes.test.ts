@@ -92,10 +92,14 @@ describe('the ARM write policy', () => {
     expect(answered[0]!.status).toBeLessThan(300)
     expect(into).toHaveLength(1)
     expect(into[0]).toMatchObject({method: 'PUT', operation: 'Microsoft.Sql/servers/databases/write', correlationId: answered[0]!.correlationId})
-    // Both attempts reached ARM with different correlation ids; only the accepted one is in the Activity Log.
+    // Both attempts reached ARM with different correlation ids: the Activity Log has the refused one as Failed, the
+    // accepted one as taken; the journal records only the accepted one.
     const puts = emulator.requestLog().filter((r) => r.method === 'PUT' && /\/databases\/sqldb-witness-retry$/.test(r.path))
     expect(puts.map((r) => r.status)).toEqual([503, expect.any(Number)])
     const events = emulator.state.activity.list({kind: ARM_WRITE_KIND, since}).filter((e) => /\/databases\/sqldb-witness-retry$/.test(e.resourceId))
-    expect(events.map((e) => e.data?.correlationId)).toEqual([into[0]!.correlationId])
+    const statuses = (mine: boolean) => events.filter((e) => (e.data?.correlationId === into[0]!.correlationId) === mine).map((e) => e.data?.status)
+    expect(statuses(false)).toEqual(['Started', 'Failed'])
+    expect(statuses(true)[0]).toBe('Started')
+    expect(statuses(true)).toContain(answered[0]!.status === 202 ? 'Accepted' : 'Succeeded')
   })
 })

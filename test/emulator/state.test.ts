@@ -1,5 +1,8 @@
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {ACTIVITY_LIMIT, ACTIVITY_RETENTION_DAYS, createActivityLog, JsonStateStore} from '../../src/emulator/state.js'
+import {ACTIVITY_FILE, ACTIVITY_RETENTION_DAYS, createActivityLog, JsonStateStore} from '../../src/emulator/state.js'
 
 const DAY = 86_400_000
 
@@ -19,13 +22,35 @@ describe('emulator activity log', () => {
     expect(log.list()).toEqual([])
   })
 
-  it('keeps at most the newest events of the limit within the 90 days', () => {
+  it('keeps every event of the 90 days, as Azure does (no count), unless a caller measuring growth sets a limit', () => {
     const now = Date.parse('2026-01-01T00:00:00Z')
     const log = createActivityLog(new JsonStateStore(), () => new Date(now))
-    for (let n = 1; n <= ACTIVITY_LIMIT + 250; n++) log.append({resourceId: `/subscriptions/s/resourceGroups/rg-${n}`, kind: 'tags.update'})
-    const kept = log.list()
-    expect(kept).toHaveLength(ACTIVITY_LIMIT)
-    expect(kept[0]!.resourceId).toBe('/subscriptions/s/resourceGroups/rg-251')
-    expect(kept.at(-1)!.resourceId).toBe(`/subscriptions/s/resourceGroups/rg-${ACTIVITY_LIMIT + 250}`)
+    // The old cap was 5,000: a run followed by ~160 drills lost its events.
+    for (let n = 1; n <= 20_000; n++) log.append({resourceId: `/subscriptions/s/resourceGroups/rg-${n}`, kind: 'tags.update'})
+    expect(log.list()).toHaveLength(20_000)
+    const bounded = createActivityLog(new JsonStateStore(), () => new Date(now), 100)
+    for (let n = 1; n <= 250; n++) bounded.append({resourceId: `/subscriptions/s/resourceGroups/rg-${n}`, kind: 'tags.update'})
+    expect(bounded.list().map((e) => e.resourceId)).toEqual(Array.from({length: 100}, (_, i) => `/subscriptions/s/resourceGroups/rg-${i + 151}`))
+  })
+
+  it('keeps the log in its own file beside state.json, appended per event, read back (without expired events) on the next start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsbook-activity-'))
+    try {
+      let now = Date.parse('2026-01-01T00:00:00Z')
+      const store = new JsonStateStore({stateDir: dir})
+      const log = createActivityLog(store, () => new Date(now), undefined, {stateDir: dir})
+      log.append({resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app', kind: 'webapp.swap'})
+      now += 10 * 86_400_000
+      log.append({resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app', kind: 'webapp.restart'})
+      store.save()
+      expect(readFileSync(join(dir, ACTIVITY_FILE), 'utf8').trim().split('\n')).toHaveLength(2)
+      expect(readFileSync(join(dir, 'state.json'), 'utf8')).not.toContain('webapp.swap')
+      now += (ACTIVITY_RETENTION_DAYS - 5) * 86_400_000
+      const again = createActivityLog(new JsonStateStore({stateDir: dir}), () => new Date(now), undefined, {stateDir: dir})
+      expect(again.list().map((e) => e.kind)).toEqual(['webapp.restart'])
+      expect(readFileSync(join(dir, ACTIVITY_FILE), 'utf8')).not.toContain('webapp.swap')
+    } finally {
+      if (existsSync(dir)) rmSync(dir, {recursive: true, force: true})
+    }
   })
 })

@@ -1,19 +1,29 @@
 /**
- * Azure's Activity Log for ARM writes: every PUT, PATCH, DELETE and POST action the emulator's ARM accepts (2xx) is
- * recorded in `ctx.activity` (kind `arm.write`, bounded by Azure's 90-day retention and a count like the rest of that
- * log, state.ts), and served by ActivityLogs_List:
+ * Azure's Activity Log for ARM writes: every PUT, PATCH, DELETE and POST action the emulator's ARM is asked for (by an
+ * authenticated caller) is recorded in `ctx.activity` (kind `arm.write`, kept for Azure's 90 days, state.ts), and
+ * served by ActivityLogs_List:
  *
  *   GET /subscriptions/{sub}/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter=…
  *
  * (azure-rest-api-specs specification/monitor/resource-manager/Microsoft.Insights/stable/2015-04-01/activityLogs_API.json,
  * vendored in test/fixtures/azure-specs). Each event carries the fields of the spec's EventData as its example
  * GetActivityLogsFiltered.json shows them for an ARM write: correlationId (the request's `x-ms-correlation-request-id`),
- * operationName (`{namespace}/{types}/write|delete`, `…/{verb}/action`), resourceId, httpRequest.method, status
- * (`Succeeded`; `Accepted` when ARM answered 202 or 201 with an async operation), subStatus with the HTTP status,
- * caller, eventTimestamp and submissionTimestamp, category Administrative ("all create, update, delete, and action
- * operations performed through Resource Manager": https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema).
- * Not modelled: the BeginRequest ("Started") events, the later Succeeded event of a long-running operation, failed
- * writes, and the other categories (Service Health, Policy, …).
+ * operationName (`{namespace}/{types}/write|delete`, `…/{verb}/action`), resourceId, httpRequest.method, status,
+ * subStatus, caller, eventTimestamp and submissionTimestamp, category Administrative.
+ *
+ * The events of one write, as Azure records them (https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema,
+ * Administrative: "If the operation type is Write, Delete, or Action, the records of both the start and success or
+ * fail of that operation are recorded"; "Events that share a correlationId belong to the same uber action"; status
+ * "Some common values are: Started, In Progress, Succeeded, Failed"; subStatus "Usually the HTTP status code of the
+ * corresponding REST call … Accepted (HTTP Status Code: 202) … Conflict (HTTP Status Code: 409)"), all with its
+ * correlationId:
+ * - `Started` (eventName BeginRequest) when the request arrives;
+ * - its answer (EndRequest): `Accepted` (202, or 201 with an async operation: a long-running operation), `Succeeded`
+ *   (other 2xx), or `Failed` (4xx/5xx: refused, conflicting, forbidden — subStatus names the HTTP status, level Error);
+ * - for a long-running operation, `Succeeded` or `Failed` again when the operation ends (services' LROs, lro.ts).
+ * Not recorded: requests without a valid token (401: no caller, refused before ARM authorizes) and ARM's own
+ * throttling (429, refused before a provider sees the request) — the emulator's reading, no source says either way;
+ * and the other categories (Service Health, Policy, …).
  *
  * `$filter` takes only what the spec's parameter description allows: `eventTimestamp ge '…'` (required), optionally
  * `and eventTimestamp le '…'`, and at most one of `resourceGroupName eq`, `resourceUri eq`, `resourceProvider eq`,
@@ -34,37 +44,70 @@ export const ARM_WRITE_KIND = 'arm.write'
 /** Events per page: Azure pages the list with nextLink (`x-ms-pageable`); 200 keeps a drill's writes on one page. */
 const PAGE_SIZE = 200
 
-const HTTP_STATUS_NAMES: Record<number, string> = {200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'NoContent'}
+// Learn's subStatus list (activity-log-schema): OK, Created, Accepted, No Content, Bad Request, Not Found, Conflict,
+// Internal Server Error, Service Unavailable, Gateway Timeout; Forbidden and Precondition Failed by the same rule.
+const HTTP_STATUS_NAMES: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  204: 'NoContent',
+  400: 'BadRequest',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  412: 'PreconditionFailed',
+  500: 'InternalServerError',
+  503: 'ServiceUnavailable',
+  504: 'GatewayTimeout',
+}
+
+/** Who asked and how, for every event of one write. */
+type WriteOrigin = {resourceId: string; operationName: string; method: string; correlationId: string; caller: string; clientRequestId: string; tenantId: string}
 
 /**
- * Record an ARM write the emulator answered, if it is one (2xx PUT/PATCH/DELETE/POST action on a subscription path;
- * query POSTs such as Resource Graph are not Administrative operations). `path` is the path the client sent.
+ * Record an ARM write the emulator was asked for, if it is one (PUT/PATCH/DELETE/POST action on a subscription path;
+ * query POSTs such as Resource Graph are not Administrative operations): its Started event at `arrivedAt`, then its
+ * answer (Accepted, Succeeded or Failed). `path` is the path the client sent. Returns what the final event of a
+ * long-running operation needs ({@link recordOperationEnd}), or undefined when nothing was recorded.
  */
-export function recordArmWrite(ctx: EmulatorContext, request: EmulatorRequest, path: string, response: EmulatorResponse, correlationId: string): void {
-  if (response.status < 200 || response.status >= 300) return
+export function recordArmWrite(ctx: EmulatorContext, request: EmulatorRequest, path: string, response: EmulatorResponse, correlationId: string, arrivedAt?: string): WriteOrigin | undefined {
+  if (response.status === 401 || response.status === 429 || response.status === 0) return undefined
   const described = describeArmWrite(request.method, path)
-  if (!described) return
+  if (!described) return undefined
   const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]))
+  const ok = response.status >= 200 && response.status < 300
   const accepted = response.status === 202 || (response.status === 201 && Boolean(headers['azure-asyncoperation']))
   const claims = tokenClaims(request)
   const header = (name: string) => {
     const value = request.headers[name]
     return Array.isArray(value) ? value[0] : value
   }
-  ctx.activity.append({
+  const origin: WriteOrigin = {
     resourceId: described.resourceId,
+    operationName: described.operation,
+    method: request.method,
+    correlationId,
+    caller: String(claims.upn ?? claims.unique_name ?? claims.appid ?? claims.oid ?? ''),
+    clientRequestId: header('x-ms-client-request-id') ?? '',
+    tenantId: String(claims.tid ?? ctx.environment.tenant ?? ''),
+  }
+  append(ctx, origin, {status: 'Started', eventName: 'BeginRequest', ...(arrivedAt ? {at: arrivedAt} : {})})
+  append(ctx, origin, {status: accepted ? 'Accepted' : ok ? 'Succeeded' : 'Failed', eventName: 'EndRequest', httpStatus: response.status})
+  return origin
+}
+
+/** The last event of a long-running write: Succeeded or Failed when its operation ended (same correlation id). */
+export function recordOperationEnd(ctx: EmulatorContext, origin: WriteOrigin, status: 'Succeeded' | 'Failed', at?: string): void {
+  append(ctx, origin, {status, eventName: 'EndRequest', ...(at ? {at} : {})})
+}
+
+function append(ctx: EmulatorContext, origin: WriteOrigin, event: {status: string; eventName: string; httpStatus?: number; at?: string}): void {
+  const {resourceId, ...data} = origin
+  ctx.activity.append({
+    resourceId,
     kind: ARM_WRITE_KIND,
-    data: {
-      correlationId,
-      operationName: described.operation,
-      method: request.method,
-      httpStatus: response.status,
-      status: accepted ? 'Accepted' : 'Succeeded',
-      caller: String(claims.upn ?? claims.unique_name ?? claims.appid ?? claims.oid ?? ''),
-      eventDataId: randomUUID(),
-      clientRequestId: header('x-ms-client-request-id') ?? '',
-      tenantId: String(claims.tid ?? ctx.environment.tenant ?? ''),
-    },
+    ...(event.at ? {at: event.at} : {}),
+    data: {...data, status: event.status, eventName: event.eventName, ...(event.httpStatus ? {httpStatus: event.httpStatus} : {}), eventDataId: randomUUID()},
   })
 }
 
@@ -120,9 +163,10 @@ export function eventData(ctx: EmulatorContext, entry: ActivityEntry): Record<st
   const operation = String(data.operationName ?? '')
   const type = operation.replace(/\/[^/]+\/action$/i, '').replace(/\/(write|delete)$/i, '') || provider
   const group = /\/resourceGroups\/([^/]+)/i.exec(resourceId)?.[1]
-  const httpStatus = Number(data.httpStatus ?? 200)
-  const statusName = HTTP_STATUS_NAMES[httpStatus] ?? String(httpStatus)
+  const httpStatus = data.httpStatus === undefined ? undefined : Number(data.httpStatus)
+  const statusName = httpStatus === undefined ? '' : (HTTP_STATUS_NAMES[httpStatus] ?? String(httpStatus))
   const status = String(data.status ?? 'Succeeded')
+  const eventName = String(data.eventName ?? 'EndRequest')
   // .NET ticks (100 ns since 0001-01-01), as ARM builds the event id (the spec example's `…/ticks/635574752669792776`).
   const ticks = BigInt(Date.parse(entry.at)) * 10_000n + 621_355_968_000_000_000n
   const localized = (value: string) => ({value, localizedValue: value})
@@ -133,20 +177,22 @@ export function eventData(ctx: EmulatorContext, entry: ActivityEntry): Record<st
     correlationId: String(data.correlationId ?? ''),
     description: '',
     eventDataId: String(data.eventDataId ?? ''),
-    eventName: {value: 'EndRequest', localizedValue: 'End request'},
+    eventName: {value: eventName, localizedValue: eventName === 'BeginRequest' ? 'Begin request' : 'End request'},
     category: localized('Administrative'),
     httpRequest: {clientRequestId: String(data.clientRequestId ?? ''), clientIpAddress: '127.0.0.1', method: String(data.method ?? '')},
     id: `${resourceId}/events/${String(data.eventDataId ?? '')}/ticks/${ticks}`,
-    level: 'Informational',
+    level: status === 'Failed' ? 'Error' : 'Informational',
     ...(group ? {resourceGroupName: group} : {}),
     resourceProviderName: localized(provider),
     resourceId,
     resourceType: localized(type),
     operationId: String(data.correlationId ?? ''),
     operationName: localized(operation),
-    properties: {statusCode: statusName},
+    // Learn's sample: the HTTP status's name in properties.statusCode; subStatus empty on events with no HTTP answer
+    // of their own (Started, a long-running operation's end).
+    properties: statusName ? {statusCode: statusName} : {},
     status: localized(status),
-    subStatus: {value: statusName, localizedValue: `${statusName.replace(/([a-z])([A-Z])/g, '$1 $2')} (HTTP Status Code: ${httpStatus})`},
+    subStatus: statusName ? {value: statusName, localizedValue: `${statusName.replace(/([a-z])([A-Z])/g, '$1 $2')} (HTTP Status Code: ${httpStatus})`} : {value: '', localizedValue: ''},
     eventTimestamp: entry.at,
     submissionTimestamp: entry.at,
     subscriptionId: ctx.subscription,

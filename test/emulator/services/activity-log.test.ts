@@ -1,6 +1,7 @@
 /**
  * The emulator's Activity Log (src/emulator/services/activity-log.ts): every ARM write it accepts is listed by
- * ActivityLogs_List with the correlation id ARM answered, read through the unmodified @azure/arm-monitor client and
+ * ActivityLogs_List with the correlation id ARM answered — Started, then Accepted/Succeeded/Failed, then a long-running
+ * operation's end, as Azure records a write — read through the unmodified @azure/arm-monitor client and
  * validated against the vendored spec (activityLogs_API.json, 2015-04-01); `$filter` takes the forms the spec allows
  * and nothing else.
  */
@@ -49,23 +50,47 @@ describe('the Activity Log of ARM writes', () => {
     expect(echoed).toBe(correlationId)
 
     const events = await list(`eventTimestamp ge '${since(60_000)}' and eventTimestamp le '${new Date().toISOString()}' and correlationId eq '${correlationId}'`)
-    expect(events).toHaveLength(1)
-    const [event] = events
-    expect(event).toMatchObject({
-      correlationId,
-      resourceId: serverId(),
-      resourceGroupName: RG,
-      operationName: {value: 'Microsoft.DBforPostgreSQL/flexibleServers/write'},
-      httpRequest: {method: 'PATCH'},
-      category: {value: 'Administrative'},
-      eventName: {value: 'EndRequest'},
-      subscriptionId: emulator.subscription,
-    })
-    // A PATCH the server answers 202 (long-running): Accepted, with the HTTP status as the subStatus.
-    expect(['Accepted', 'Succeeded']).toContain(event!.status?.value)
-    expect(event!.subStatus?.localizedValue).toMatch(/\(HTTP Status Code: 20[0-2]\)$/)
-    expect(Date.now() - event!.eventTimestamp!.getTime()).toBeLessThan(60_000)
-    expect(event!.caller).not.toBe('')
+    // Newest first, as Azure lists them. A PATCH the server answers 202 (long-running): Started when it arrived,
+    // Accepted with the HTTP status as the subStatus, Succeeded when the operation ended — one correlation id.
+    const [done, accepted, started] = events
+    expect(events.map((e) => e.status?.value)).toEqual(['Succeeded', 'Accepted', 'Started'])
+    for (const event of events)
+      expect(event).toMatchObject({
+        correlationId,
+        resourceId: serverId(),
+        resourceGroupName: RG,
+        operationName: {value: 'Microsoft.DBforPostgreSQL/flexibleServers/write'},
+        httpRequest: {method: 'PATCH'},
+        category: {value: 'Administrative'},
+        subscriptionId: emulator.subscription,
+      })
+    expect(started).toMatchObject({eventName: {value: 'BeginRequest'}, subStatus: {value: ''}})
+    expect(accepted).toMatchObject({eventName: {value: 'EndRequest'}, subStatus: {value: 'Accepted', localizedValue: 'Accepted (HTTP Status Code: 202)'}})
+    expect(done).toMatchObject({eventName: {value: 'EndRequest'}, level: 'Informational'})
+    expect(started!.eventTimestamp!.getTime()).toBeLessThanOrEqual(accepted!.eventTimestamp!.getTime())
+    expect(accepted!.eventTimestamp!.getTime()).toBeLessThanOrEqual(done!.eventTimestamp!.getTime())
+    expect(Date.now() - done!.eventTimestamp!.getTime()).toBeLessThan(60_000)
+    expect(done!.caller).not.toBe('')
+  })
+
+  it('records a refused write (Started, then Failed with the HTTP status) and a long-running one that failed (Started, Accepted, Failed)', async () => {
+    const refusedId = randomUUID()
+    // Starting a running server: 409 ServerNotInStoppedState.
+    await expect(postgres.servers.beginStartAndWait(RG, SERVER, {...poll, requestOptions: {customHeaders: {'x-ms-correlation-request-id': refusedId}}})).rejects.toMatchObject({statusCode: 409})
+    const refused = await list(`eventTimestamp ge '${since(60_000)}' and correlationId eq '${refusedId}'`)
+    expect(refused.map((e) => e.status?.value)).toEqual(['Failed', 'Started'])
+    expect(refused[0]).toMatchObject({level: 'Error', operationName: {value: 'Microsoft.DBforPostgreSQL/flexibleServers/start/action'}, subStatus: {value: 'Conflict', localizedValue: 'Conflict (HTTP Status Code: 409)'}})
+
+    const failedId = randomUUID()
+    emulator.faults.set({failOperations: {'postgres.restart': {code: 'InternalServerError', message: 'Injected failure of postgres.restart.'}}})
+    try {
+      await expect(postgres.servers.beginRestartAndWait(RG, SERVER, {...poll, requestOptions: {customHeaders: {'x-ms-correlation-request-id': failedId}}})).rejects.toThrow()
+    } finally {
+      emulator.faults.set({failOperations: {}})
+    }
+    const failed = await list(`eventTimestamp ge '${since(60_000)}' and correlationId eq '${failedId}'`)
+    expect(failed.map((e) => e.status?.value)).toEqual(['Failed', 'Accepted', 'Started'])
+    expect(failed[0]).toMatchObject({level: 'Error', resourceId: serverId(), operationName: {value: 'Microsoft.DBforPostgreSQL/flexibleServers/restart/action'}})
   })
 
   it('gives a write the client sent no correlation id for the id its answer carried', async () => {
@@ -77,7 +102,7 @@ describe('the Activity Log of ARM writes', () => {
       },
     })
     expect(answered).toMatch(/^[0-9a-f-]{36}$/)
-    const [event] = await list(`eventTimestamp ge '${since(60_000)}' and correlationId eq '${answered}'`)
+    const [event] = (await list(`eventTimestamp ge '${since(60_000)}' and correlationId eq '${answered}'`)).filter((e) => e.status?.value !== 'Started')
     // A POST action is filed under the resource it acts on, named `…/{verb}/action`.
     expect(event).toMatchObject({resourceId: serverId(), operationName: {value: 'Microsoft.DBforPostgreSQL/flexibleServers/restart/action'}, httpRequest: {method: 'POST'}})
   })
