@@ -236,6 +236,12 @@ export interface ResumeInput {
   calls?: Record<string, {params: Record<string, unknown>}>
   /** SHA-256 of the runbook the run started with; a changed runbook is not resumed. */
   expectedSha256?: string
+  /**
+   * Warnings the resume printed before the run started (the catalog check: another catalog naming the same resources,
+   * a run too old to compare): journaled as warnings of the resumed segment, counted with the run's warnings and kept
+   * in summary.json (`resumeWarnings`), not on stderr only.
+   */
+  warnings?: string[]
 }
 
 export interface RunResult {

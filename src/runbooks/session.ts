@@ -87,6 +87,9 @@ async function runConnected(
   const {prepared, options, overrides, confirmations, user, now} = input
   const {runbook, environment, envName, loaded, params} = prepared
   const root = opsbookRoot({cwd: options.cwd, catalogFlag: loaded.file})
+  // What the resume printed before the run (the catalog check): part of this run's warnings and of its record.
+  const resumeWarnings = (options.resume?.warnings ?? []).map((w) => redactor.redactText(w))
+  warnings.push(...resumeWarnings)
   const {createAzureServices} = await import('../azure/clients.js')
   const services: AzureServices = createAzureServices({environment, environmentName: envName, emulator})
 
@@ -180,7 +183,7 @@ async function runConnected(
     evidence.sink?.listener(event)
     notifier?.listener(event)
     for (const listener of options.listeners) await listener(event)
-    if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store, notificationProblems)) await emit(note)
+    if (event.type === 'run.started') for (const note of notesAfterStart(overrides, confirmations, evidence.store, notificationProblems, resumeWarnings)) await emit(note)
   }
   const record = (event: RunEvent) => journal.append(event)
   const emit = async (event: RunEvent) => {
@@ -261,7 +264,7 @@ async function runConnected(
     azurePrincipal: principal,
     resumedFrom: options.resume?.runId,
     ...(times ? {times} : {}),
-    extra: {...(evidence.store ? {evidenceStore: evidence.store} : {})},
+    extra: {...(evidence.store ? {evidenceStore: evidence.store} : {}), ...(resumeWarnings.length > 0 ? {resumeWarnings} : {})},
     redactor,
   })
   // summary.json and report.md, then the seal binding them (and request.json) to the chain as its last line.
@@ -373,8 +376,10 @@ function withoutSecrets(raw: Record<string, string>, runbook: PreparedRun['runbo
   return Object.fromEntries(Object.entries(raw).filter(([name]) => runbook.params[name]?.type !== 'secret'))
 }
 
-function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDecision[], store: OpenedEvidence['store'], notificationProblems: string[]): RunEvent[] {
+function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDecision[], store: OpenedEvidence['store'], notificationProblems: string[], resumeWarnings: string[]): RunEvent[] {
   const notes: RunEvent[] = []
+  // Printed live by `opsbook resume` before the run started (`warning: true`: reporters do not print them again).
+  for (const warning of resumeWarnings) notes.push({type: 'run.note', message: `warning: ${warning}`, data: {resumeCatalog: true, warning: true}})
   for (const problem of notificationProblems) notes.push({type: 'run.note', message: `warning: ${problem}`, data: {notification: 'unresolved', warning: true}})
   for (const c of confirmations) notes.push({type: 'approval.decided', step: 'run', decision: c})
   for (const o of overrides) notes.push({type: 'run.note', message: `override: ${o.detail}; reason: ${o.reason}`, data: {override: o}})

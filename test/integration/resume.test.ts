@@ -148,6 +148,12 @@ describe('opsbook resume', () => {
     const journal = readFileSync(join(second, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
     expect(verifyChain(journal).ok).toBe(true)
     expect(journal).toContain('"resumedFrom"')
+    // The catalog note is part of the run's record, not stderr only: a warning of the run (--json), a journaled
+    // warning of the resumed segment, and in summary.json.
+    const differs = /differs from the one run \S+ started with, but the run's targets are the same resources/
+    expect(JSON.parse(resumed.stdout).warnings).toEqual([expect.stringMatching(differs)])
+    expect(journal.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.type === 'run.note' && differs.test(l.data.message))).toEqual([expect.objectContaining({data: expect.objectContaining({data: {resumeCatalog: true, warning: true}})})])
+    expect(JSON.parse(readFileSync(join(second, '.opsbook', 'runs', runId, 'summary.json'), 'utf8')).resumeWarnings).toEqual([expect.stringMatching(differs)])
   }, 240_000)
 
   it('on another folder without the emulator variables, says where an emulator run\'s evidence is and how to reach it', async () => {
