@@ -71,6 +71,8 @@ export interface ActivityLogReader {
   byCorrelationId(correlationId: string, from: Date, to: Date): Promise<ActivityEvent[]>
   /** All events of a resource group (of the environment's subscription) in a time window; absent: findings not checkable. */
   byResourceGroup?(resourceGroup: string, from: Date, to: Date): Promise<ActivityEvent[]>
+  /** All events of the environment's subscription in a time window (where a run's own copies are looked for). */
+  bySubscription?(from: Date, to: Date): Promise<ActivityEvent[]>
 }
 
 /** Why the Activity Log could not be read at all (every step not checkable). */
@@ -150,6 +152,10 @@ interface JournalFacts {
    * (`<source>-<purpose>-<short run id>`, src/actions/resolve.ts derivedName), e.g. a drill's scratch server.
    */
   ownResources: string[]
+  /** The suffix of the names the run gives its own resources: `-<short run id>`. */
+  ownSuffix: string
+  /** The resource groups of every write the journal records: where the run's own resources are looked for. */
+  groups: string[]
   /** What the run's run.finished lines say a human must look at (a teardown that failed names what it left). */
   leftBehind: string[]
 }
@@ -207,7 +213,11 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     if (writes.length === 0 && !(line.type === 'step.succeeded' && changes)) continue
     candidates.push({step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
   }
-  return {candidates, marked: anyMarked, facts: {startedAt: runStartedAt, endedAt: lines.at(-1)?.ts, ownResources: [...own.values()], leftBehind}}
+  const groups = new Map(candidates.flatMap((c) => c.writes.flatMap((w) => {
+    const group = resourceGroupOf(String(w.resourceId))
+    return group ? [[group.toLowerCase(), group] as const] : []
+  })))
+  return {candidates, marked: anyMarked, facts: {startedAt: runStartedAt, endedAt: lines.at(-1)?.ts, ownResources: [...own.values()], ownSuffix: `-${short}`, groups: [...groups.values()], leftBehind}}
 }
 
 /** How a changing action relates to ARM writes: the action registry's `armWrites` (actions/types.ts). */
@@ -273,6 +283,17 @@ class RunEvents {
     return events
   }
 
+  private whole?: Promise<ActivityEvent[]>
+  /** Every event of the subscription in the run's window (one query); undefined when the reader cannot. */
+  subscription(): Promise<ActivityEvent[]> | undefined {
+    if (!this.reader.bySubscription) return undefined
+    if (!this.whole) {
+      this.whole = this.limited(() => this.reader.bySubscription!(this.from, this.to))
+      this.whole.catch(() => undefined)
+    }
+    return this.whole
+  }
+
   /** Start reading these resource groups now (bounded), so the verdicts that need them do not wait one by one. */
   prefetch(resourceIds: Iterable<string>): void {
     for (const id of resourceIds) {
@@ -309,8 +330,9 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
   if (windowTo > windowFrom)
     events.prefetch([
       ...candidates.flatMap((c) => [...c.writes.map((w) => w.resourceId), ...c.found.flatMap((f) => ('resourceId' in f && f.resourceId ? [f.resourceId] : []))]),
-      ...(candidates.some((c) => c.found.some((f) => f.kind === 'nothing-to-do')) ? facts.ownResources : []),
+      ...facts.ownResources,
     ])
+  if (windowTo > windowFrom && candidates.some((c) => c.found.some((f) => f.kind === 'nothing-to-do'))) events.subscription()
   // A correlation id witnesses one write: a forger copying the ids of genuine writes into other steps is caught.
   const claimed = new Map<string, string>()
   for (const c of candidates) {
@@ -437,14 +459,14 @@ const sameOrUnder = (resourceId: string, base: string) => resourceId.toLowerCase
 const isWriteOrDelete = (e: ActivityEvent) => /^(write|delete)$/.test(verbOf(e).split('/').at(-1)!)
 
 /**
- * The operations under `resourceId` in [from, to], in time order, one per operation (Azure records several events for
+ * The operations under `resourceId` (all, when undefined) in [from, to], in time order, one per operation (Azure records several events for
  * one: Started, Accepted, then Succeeded or Failed, all with its correlation id): those ARM took (Accepted or
  * Succeeded) and that did not end Failed. An operation only Started (refused, or still being answered) is not one.
  */
-function operationsUnder(events: ActivityEvent[], resourceId: string, from: number, to: number): ActivityEvent[] {
+function operationsUnder(events: ActivityEvent[], resourceId: string | undefined, from: number, to: number): ActivityEvent[] {
   const byOperation = new Map<string, {first?: ActivityEvent; failed: boolean}>()
   for (const e of events) {
-    if (!sameOrUnder(e.resourceId, resourceId)) continue
+    if (resourceId !== undefined && !sameOrUnder(e.resourceId, resourceId)) continue
     const at = Date.parse(e.eventTimestamp)
     if (at < from || at > to) continue
     const key = `${e.correlationId.toLowerCase()} ${e.resourceId.toLowerCase()} ${verbOf(e)}`
@@ -483,7 +505,16 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       // left it behind (a teardown that failed names it). Read from the Activity Log, not from the step's own words.
       const standing: string[] = []
       const unseen: string[] = []
-      for (const own of facts.ownResources) {
+      // The journal's own creates, and those the Activity Log has in the run's resource groups under a name made for
+      // the run: a create cut off by a crash (or left out of a forged segment) is in the log, not in the journal.
+      // The whole subscription's log of the run's window is read once for it; a reader that cannot, by the resource
+      // groups the journal wrote in.
+      const owned = new Map(facts.ownResources.map((r) => [r.toLowerCase(), r]))
+      const whole = runEvents.subscription()
+      for (const events of whole ? [whole] : facts.groups.flatMap((g) => runEvents.group(g) ?? []))
+        for (const e of operationsUnder(await events, undefined, from, runTo))
+          if (verbOf(e).endsWith('/write') && e.resourceId.split('/').at(-1)!.toLowerCase().endsWith(facts.ownSuffix) && /\/providers\//i.test(e.resourceId)) owned.set(e.resourceId.toLowerCase(), e.resourceId)
+      for (const own of owned.values()) {
         const name = own.split('/').at(-1)!
         if (facts.leftBehind.some((l) => l.toLowerCase().includes(name.toLowerCase()))) continue
         const ops = await eventsUnder(own, runTo)
@@ -497,7 +528,7 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       }
       if (standing.length > 0) contradicted.push(`${finding.what}, but ${standing.join('; ')}: "nothing to do" cannot be told from a teardown that skipped it`)
       else if (unseen.length > 0) unknown.push(`${finding.what}: ${unseen.join('; ')}`)
-      else supported.push(`${finding.what} (${facts.ownResources.length === 0 ? 'the run made no copy of its own' : `every copy the run made was deleted: ${facts.ownResources.map((r) => r.split('/').at(-1)).join(', ')}`})`)
+      else supported.push(`${finding.what} (${owned.size === 0 ? 'the run made no copy of its own' : `every copy the run made was deleted: ${[...owned.values()].map((r) => r.split('/').at(-1)).join(', ')}`})`)
       continue
     }
     if (!('resourceId' in finding)) {
@@ -625,5 +656,7 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
     // The spec's "List events for a resource group" form (one of resourceGroupName, resourceUri, resourceProvider,
     // correlationId per filter: azure-rest-api-specs monitor/…/stable/2015-04-01/activityLogs_API.json, $filter).
     byResourceGroup: (resourceGroup, from, to) => list(`${window(from, to)} and resourceGroupName eq ${quoted(resourceGroup)}`),
+    // The spec's "List events for a subscription" form: the window alone.
+    bySubscription: (from, to) => list(window(from, to)),
   }
 }

@@ -14,7 +14,8 @@ import {Journal} from '../../src/evidence/journal.js'
 import {completeRun} from '../../src/evidence/seal.js'
 import type {RunSummary} from '../../src/evidence/summary.js'
 import {verifyBundleFiles, verifyRun, type RunWitness} from '../../src/evidence/verify.js'
-import {activityLogReader, ActivityLogUnreadable, witnessJournal, type ActivityLogReader} from '../../src/evidence/witness.js'
+import {activityLogReader, ActivityLogUnreadable, witnessCandidates, witnessJournal, type ActivityLogReader} from '../../src/evidence/witness.js'
+import {sendRaw} from '../contract/http.js'
 import {repoRoot, runCliInProcess, scratchDir} from '../helpers/cli.js'
 import {sdkServices} from '../integration/support.js'
 import {parseLines, remanifest, type Line} from './forge.js'
@@ -49,9 +50,9 @@ const witness = (overrides: Partial<RunWitness> = {}): RunWitness => ({mode: 'au
  */
 async function forgeResumedSegment(
   arm: (step: Line, earlier: Line[]) => unknown[] | undefined,
-  options: {cutOffTeardown?: boolean} = {},
+  options: {cutOffTeardown?: boolean; found?: (step: Line, uses: string | undefined) => unknown[] | undefined; root?: string} = {},
 ): Promise<{root: string; forged: Array<{step: string; phase: string; cutOff: boolean; genuineWrites: number}>}> {
-  const root = tempDir('opsbook-witness-')
+  const root = options.root ?? tempDir('opsbook-witness-')
   const genuine = parseLines(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'))
   // cutOffTeardown: the crash came after the teardown's step.started was on disk (its attempt cut off).
   const cut = genuine.findIndex((l) => l.type === 'step.started' && l.data.phase !== 'main') + (options.cutOffTeardown ? 1 : 0)
@@ -77,7 +78,8 @@ async function forgeResumedSegment(
     if (line.type !== 'step.succeeded') continue
     const {arm: _genuine, ...data} = line.data
     const claimed = arm(line, earlier)
-    await journal.append({type: 'step.succeeded', step: line.step, ...data, ...(claimed ? {arm: claimed} : {})} as never)
+    const found = options.found?.(line, first.data.steps.find((s: {id: string}) => s.id === line.step)?.uses)
+    await journal.append({type: 'step.succeeded', step: line.step, ...data, ...(claimed ? {arm: claimed} : {}), ...(found ? {found} : {})} as never)
     const cutOff = genuine.slice(0, cut).some((l) => l.type === 'step.started' && l.step === line.step)
     if (first.data.steps.find((s: {id: string}) => s.id === line.step)?.changes)
       forged.push({step: line.step, phase: line.data.phase, cutOff, genuineWrites: Array.isArray(line.data.arm) ? line.data.arm.length : 0})
@@ -237,6 +239,51 @@ describe('evidence verify with the Activity Log as witness', () => {
     const required = await verifyRun(runId, {root, witness: witness({reader: refused, mode: 'activity-log'})})
     expect(required.ok).toBe(false)
     expect(required.firstProblem).toMatch(/not checkable: .*Monitoring Reader or Reader/)
+  })
+  it('reads the Activity Log once per resource group for a whole drill, not once per write', async () => {
+    const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+    const writes = witnessCandidates(journal).candidates.flatMap((c) => c.writes)
+    const groups = new Set(writes.map((w) => /\/resourceGroups\/([^/]+)/i.exec(w.resourceId)?.[1]?.toLowerCase()))
+    const calls = {group: 0, correlation: 0}
+    const counted: ActivityLogReader = {
+      byCorrelationId: (...args) => (calls.correlation++, reader.byCorrelationId(...args)),
+      byResourceGroup: (...args) => (calls.group++, reader.byResourceGroup!(...args)),
+    }
+    const report = await witnessJournal(journal, counted)
+    expect(report.steps.filter((s) => s.writes > 0 && s.verdict !== 'witnessed')).toEqual([])
+    // Before: one query per write, one after the other (a drill's ~40 writes, 40 round trips to Azure).
+    expect(writes.length).toBeGreaterThan(10)
+    expect(calls).toEqual({group: groups.size, correlation: 0})
+    expect(groups.size).toBeLessThan(writes.length / 3)
+  })
+
+  it('fails a forged resumed teardown that claims "nothing to do" while a copy the run made still stands (exit 1 in auto mode)', async () => {
+    // What the forger hides: a copy of the run still standing (the crash came before its teardown). Here the drill's
+    // SQL copy is made again through ARM after the genuine teardown deleted it, so its last event is a write.
+    const own = witnessCandidates(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')).facts.ownResources
+    const copy = own.find((r) => /\/Microsoft\.Sql\/servers\/[^/]+\/databases\//i.test(r))
+    expect(copy, own.join(', ')).toBeDefined()
+    const made = await sendRaw(emulator, 'PUT', `${copy}?api-version=2022-08-01-preview`, JSON.stringify({location: 'eastus'}))
+    expect(made.status, JSON.stringify(made.body)).toBeLessThan(300)
+    const {root} = await forgeResumedSegment(() => undefined, {
+      found: (_line, uses) => (uses === 'drill.teardown' || uses === 'sql.delete' ? [{kind: 'nothing-to-do', what: 'a webapp drill leaves no scratch resources'}] : undefined),
+    })
+    try {
+      // What `opsbook evidence verify <run> --witness auto` decides (exit 1 when not ok; the forger's Blob copy, which
+      // they can write too, left out here): the chain and seal hold, the witness does not.
+      expect((await verifyRun(runId, {root})).ok).toBe(true)
+      const result = await verifyRun(runId, {root, witness: witness({mode: 'auto'})})
+      expect(result.ok).toBe(false)
+      const name = copy!.split('/').at(-1)!
+      const claims = result.checks.filter((c) => !c.ok && /"nothing to do" cannot be told from a teardown that skipped it/.test(c.message))
+      expect(claims.length, result.checks.map((c) => c.message).join('\n')).toBeGreaterThan(0)
+      for (const c of claims) expect(c.message).toMatch(new RegExp(`activity log: step finally .*teardown \\(resumed segment 1\\) is not witnessed: .*${name}, a copy this run made, was not deleted`))
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+      // The copy deleted again: the genuine run's teardown is what the Activity Log shows last, for the tests after.
+      const deleted = await sendRaw(emulator, 'DELETE', `${copy}?api-version=2022-08-01-preview`)
+      expect(deleted.status).toBeLessThan(300)
+    }
   })
 })
 
