@@ -4,6 +4,7 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cosmosDeleteAction, cosmosRestoreAction, cosmosRestoreWindowAction, cosmosVerifyAction} from '../../src/actions/cosmos.js'
+import {collectArmWrites, type ArmWrite, type NoWriteFinding} from '../../src/azure/arm-writes.js'
 import {ExitCode} from '../../src/errors.js'
 import {makeContext, startFixture, type Fixture, parseInput as parse, RG} from '../azure/helpers.js'
 
@@ -85,8 +86,12 @@ describe('cosmos.restore / verify / delete', () => {
     expect(refused.code).toBe('cosmos-delete-refused')
     const deleted = await cosmosDeleteAction.run(parse(cosmosDeleteAction, {source: 'catalog-cosmos', purpose: 'pitr', ifScratchOnly: false}), context)
     expect(deleted).toEqual({account: restored.account, deleted: true, alreadyGone: false})
-    const again = await cosmosDeleteAction.run(parse(cosmosDeleteAction, {source: 'catalog-cosmos', purpose: 'pitr', ifScratchOnly: false}), context)
+    // Run again (a resume): no ARM write, and it says what it found, for evidence verify's Activity Log witness.
+    const [writes, found]: [ArmWrite[], NoWriteFinding[]] = [[], []]
+    const again = await collectArmWrites(writes, () => cosmosDeleteAction.run(parse(cosmosDeleteAction, {source: 'catalog-cosmos', purpose: 'pitr', ifScratchOnly: false}), context), found)
     expect(again.alreadyGone).toBe(true)
+    expect(writes).toEqual([])
+    expect(found).toEqual([{kind: 'gone', resourceId: expect.stringMatching(new RegExp(`/databaseAccounts/${restored.account}$`))}])
   })
 
   it('Azure refuses a restore outside the window, and onto an existing name, with 400 BadRequest (the SDK call, no preflight)', async () => {

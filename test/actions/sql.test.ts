@@ -1,6 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {sqlAssertRestorableAction, sqlDeleteAction, sqlFailoverAction, sqlRestoreAction, sqlVerifyAction} from '../../src/actions/sql.js'
 import {deadLetterReportAction} from '../../src/actions/servicebus.js'
+import {collectArmWrites, type ArmWrite, type NoWriteFinding} from '../../src/azure/arm-writes.js'
 import {ExitCode} from '../../src/errors.js'
 import type {TrackedOperation} from '../../src/actions/types.js'
 import {SQL_REPLICATION_LAG_MS, SQL_WRITE_INTERVAL_MS} from '../../src/emulator/services/sql.js'
@@ -55,8 +56,12 @@ describe('sql.restore / verify / delete', () => {
     expect(refused.code).toBe('sql-delete-refused')
     const deleted = await sqlDeleteAction.run(parse(sqlDeleteAction, {source: 'payments-db', purpose: 'pitr', ifScratchOnly: false}), context)
     expect(deleted).toEqual({database: restored.database, deleted: true, alreadyGone: false})
-    const again = await sqlDeleteAction.run(parse(sqlDeleteAction, {source: 'payments-db', purpose: 'pitr', ifScratchOnly: false}), context)
+    // Run again (a resume): no ARM write, and it says what it found, for evidence verify's Activity Log witness.
+    const [writes, found]: [ArmWrite[], NoWriteFinding[]] = [[], []]
+    const again = await collectArmWrites(writes, () => sqlDeleteAction.run(parse(sqlDeleteAction, {source: 'payments-db', purpose: 'pitr', ifScratchOnly: false}), context), found)
     expect(again.alreadyGone).toBe(true)
+    expect(writes).toEqual([])
+    expect(found).toEqual([{kind: 'gone', resourceId: expect.stringMatching(new RegExp(`/databases/${restored.database}$`))}])
   })
 
   it('on resume, restores again when the copy the earlier process restored was deleted by its teardown', async () => {
