@@ -112,7 +112,6 @@ export class Operations implements LroManager {
     return [...this.operations.values()].map(publicView)
   }
 
-  /** Whether a GET path is one of the monitor URLs this manager serves. */
   /**
    * Call `fn` once when the operation whose monitor URL `monitorUrl` names ends (at once if it already has); nothing
    * when no operation of this manager has that URL (a 202 answered without one).
@@ -131,6 +130,7 @@ export class Operations implements LroManager {
     else op.onEnd = fn
   }
 
+  /** Whether a GET path is one of the monitor URLs this manager serves. */
   isMonitor(request: EmulatorRequest): boolean {
     return request.method === 'GET' && this.monitors.has(safeDecode(request.path).toLowerCase())
   }

@@ -89,8 +89,8 @@ export interface StartEmulatorOptions {
   listPageSizes?: Record<string, number>
   /**
    * How much of its history a long-lived emulator keeps (defaults: REQUEST_LOG_LIMIT, FINISHED_OPERATION_LIMIT; the
-   * activity log: Azure's 90 days, no count). The soak sets them low, so these bounded stores are full after its first drills and any growth
-   * it measures afterwards is something that has no bound (bench/README.md).
+   * activity log: Azure's 90 days, no count). The soak sets them low, so these bounded stores are full after its first
+   * drills and any growth it measures afterwards is something that has no bound (bench/README.md).
    */
   limits?: {requestLog?: number; finishedOperations?: number; activity?: number}
 }
