@@ -426,7 +426,9 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
         )
         const match = mine.find((e) => ACCEPTED.has(e.status.toLowerCase()) && Date.parse(e.eventTimestamp) >= from && Date.parse(e.eventTimestamp) <= to)
         const failed = mine.find((e) => e.status.toLowerCase() === 'failed')
-        if (match && failed && c.succeeded) {
+        // A write that failed and was made again in the step (the action retried it) is what a succeeded step can have.
+        const retried = c.writes.some((w, i) => i > c.writes.indexOf(write) && w.resourceId.toLowerCase() === write.resourceId.toLowerCase() && w.operation === write.operation)
+        if (match && failed && c.succeeded && !retried) {
           missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}: Azure recorded the operation Failed at ${failed.eventTimestamp}, yet the step succeeded)`)
           continue
         }

@@ -147,6 +147,10 @@ describe('the events Azure records for one write, and how verify reads them', ()
     expect((await witnessJournal(text, log([started]).reader, {now})).steps[0]).toMatchObject({verdict: 'not-witnessed'})
     const failedLater = [started, accepted, event(w.resourceId, w.operation, 3, 'Failed', id)]
     expect((await witnessJournal(text, log(failedLater).reader, {now})).steps[0]).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/recorded the operation Failed .* yet the step succeeded/)})
+    // The action retried the failed operation with a new write in the same step, which succeeded: witnessed.
+    const retry = write('rg', 1, randomUUID())
+    const retried = [...failedLater, event(retry.resourceId, retry.operation, 4, 'Accepted', retry.correlationId), event(retry.resourceId, retry.operation, 5, 'Succeeded', retry.correlationId)]
+    expect((await witnessJournal(oneStep([w, retry]), log(retried).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed'})
     // A step that failed: its accepted write is witnessed, the failure is what it reports.
     expect((await witnessJournal(oneStep([w], true), log(failedLater).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed'})
   })
