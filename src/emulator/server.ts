@@ -840,7 +840,13 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
  * this refusal is still the emulator's: no recorded 401 body was found (searched: azure-sdk-for-js/-net/-python and
  * MSAL .NET/Java/Go/node issues and tests on ManagedIdentityCredential 401/400/403 and X-IDENTITY-HEADER; Container
  * Apps' compatible endpoint answered a request without the header `403 Forbidden` with an empty body,
- * AzureAD/microsoft-authentication-library-for-dotnet#5245, another service). Compared in constant time (it is a secret).
+ * AzureAD/microsoft-authentication-library-for-dotnet#5245, another service). Searched again (stop 26, 2026-12-03),
+ * nothing citable: Azure/azure-functions-host#7273 (a 401 from the identity endpoint, no body quoted),
+ * Azure/azure-sdk-for-net#30467 (a 403 with a non-JSON body; the SDK team notes the REST reference names no error
+ * codes), azure-sdk-for-net#40848 (App Service's 500 text, the one quoted above) and azure-sdk-for-js#11595 (no 401
+ * body quoted); find_string for "X-IDENTITY-HEADER is" and '"statusCode":401,"message"' found only a third-party
+ * test's own mock text, no Azure answer.
+ * Compared in constant time (it is a secret).
  */
 function identityHeaderRefused(sent: string | string[] | undefined, secret: string): EmulatorResponse | undefined {
   const value = Array.isArray(sent) ? sent[0] : sent

@@ -1083,7 +1083,15 @@ export function routes(ctx: EmulatorContext): Route[] {
    * how-to-run-upgrade-validation-checks (no codes); GitHub issues (Azure/azure-cli, Azure/azure-postgresql#110,
    * hashicorp/terraform-provider-azurerm #24349/#25344/#28559, MicrosoftDocs) on upgrade + replica: none quotes the
    * service's answer for a server with replicas; find_string on "read replica setup", "upgrade is not supported for
-   * servers with", "PrecheckFailed": az's client-side text only.
+   * servers with", "PrecheckFailed": az's client-side text only. Searched again (stop 26, 2026-12-03), nothing new:
+   * concepts-major-version-upgrade.md @ 070f7c9c (still no code), az's current `flexible-server upgrade` code
+   * (Azure/azure-cli postgresql module: the replica refusal is still client-side; `--validate-only` returns the
+   * precheck resource and maps no error) and
+   * test_postgres_flexible_commands_upgrade.py (15 → 18, success only); the 2026-04-01-preview precheck examples
+   * (MajorVersionUpgradePrecheckListByServer.json: policies NoViewDependentObjectsPrecheckPolicy,
+   * NotSupportedExtensionPrecheckPolicy, NoReplicationSlotsPrecheckPolicy — none for replicas); issues on
+   * Azure/azure-postgresql, azure-cli, terraform-provider-azurerm, MicrosoftDocs for "UpgradePrecheck", "upgrade …
+   * read replica": none quotes an ARM error body.
    * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
    * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
    * changes nothing here; az sends none.
@@ -1131,7 +1139,9 @@ export function routes(ctx: EmulatorContext): Route[] {
             // test_activity_view is not allowed …"), and failed upgrades were seen reported as the operation's generic
             // InternalServerError "An unexpected error occured while processing the request. Tracking ID: '…'"
             // (Azure/azure-postgresql#110, a pg_upgrade check failure among them) — which would hide the reason, so the
-            // reason is kept here under UpgradePrecheckFailed.
+            // reason is kept here under UpgradePrecheckFailed. Still unconfirmed after stop 26's search (listed at
+            // majorUpgrade): Azure's precheck reports a failed policy as {policyName, passed: false, errorCode (number),
+            // errorMessage}, never as an ARM error code.
             if (Array.isArray((error as {problems?: unknown}).problems))
               throw new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
             // A failure once the copy ran: the operation fails with what went wrong (Azure's code for it is not
