@@ -143,13 +143,15 @@ export function authorizationFailure(ctx: Pick<EmulatorContext, 'subscription' |
  * identity without Microsoft.Insights/metrics/read from a role assigned at the subscription is answered 401. The page
  * gives no body: the batch API's documented error shape `{error: {code, message}}` (same page, "Error response
  * changes") with the status's name as the code (a marked guess). Searched again (stop 26, 2026-12-03), no 401 body
- * found: the page @ 0f267057 re-read; the spec's metricBatch examples (the 2023-03-01-preview example's `default` answer is
- * ARM's ExpiredAuthenticationToken, no status given, Azure/azure-rest-api-specs#23336); GitHub issues on metrics:getBatch (grafana/grafana
- * #123697/#127114, elastic/beats#41790, open-telemetry/opentelemetry-collector-contrib#40078). The one real batch
- * error body seen (elastic/beats#41790, a 500) is `{"error": {"additionalInfo": [{"type": "string", "info":
+ * found: the page @ 0f267057 re-read; the spec's metricBatch examples (the 2023-03-01-preview example's `default`
+ * answer is ARM's ExpiredAuthenticationToken, no status given, Azure/azure-rest-api-specs#23336); GitHub issues on
+ * metrics:getBatch (grafana/grafana #123697/#127114, elastic/beats#41790,
+ * open-telemetry/opentelemetry-collector-contrib#40078); Azure/azure-sdk-assets recordings of the batch client (js
+ * monitor-query-metrics, python azure-monitor-query test_metrics_batch_client: successful queries only). The one real
+ * batch error body seen (elastic/beats#41790, a 500) is `{"error": {"additionalInfo": [{"type": "string", "info":
  * "TraceId=…"}, {"type": "string", "info": "ExceptionType=…"}], "code": "InternalServerError", "message": "Detected
- * Internal Error."}}`: the same {error: {code, message}} envelope as here (without the additionalInfo), a code
- * named after the status.
+ * Internal Error."}}`: the same {error: {code, message}} envelope as here (without the additionalInfo), a code named
+ * after the status.
  */
 export function metricsBatchRefusal(ctx: Pick<EmulatorContext, 'subscription' | 'estate'>, request: Pick<EmulatorRequest, 'headers'>): EmulatorResponse | undefined {
   const caller = callerOf(ctx, request)

@@ -1070,10 +1070,10 @@ export function routes(ctx: EmulatorContext): Route[] {
    * version outside the allowed upgrade targets — 400 ParameterOutOfRange "The value of the 'Version' should be in:
    * [..]. Verify that the specified parameter value is correct." (the answer reported in
    * hashicorp/terraform-provider-azurerm#25344). Read replicas are not supported: a replica, or a primary that has
-   * replicas, is refused (they must be deleted first; az refuses it client-side with this text, azure-cli
-   * postgresql upgrade command, so no az recording can show the service's answer). Azure's own code for it is not
-   * documented and was found in no recording, issue or spec example: 400 BadRequest here, a marked guess. Searched
-   * (stop 25, 2026-12-03): azure-cli postgresql recordings (test_postgres_flexible_server_upgrade_mgmt,
+   * replicas, is refused (they must be deleted first; az refuses it client-side with this text, azure-cli postgresql
+   * upgrade command, so no az recording can show the service's answer). Azure's own code for it is not documented and
+   * was found in no recording, issue or spec example: 400 BadRequest here, a marked guess. Searched (stop 25,
+   * 2026-12-03): azure-cli postgresql recordings (test_postgres_flexible_server_upgrade_mgmt,
    * _upgrade_validate_only_mgmt, _replica_mgmt); azure-sdk-for-net Azure.ResourceManager.PostgreSql SessionRecords
    * (MajorVersionUpgrade(11..13,12..14) and Replica(True/False): success paths only); the spec's 2025-08-01 and
    * 2026-04-01-preview examples (no failing version PATCH); Learn concepts-major-version-upgrade (MicrosoftDocs/
@@ -1086,12 +1086,11 @@ export function routes(ctx: EmulatorContext): Route[] {
    * servers with", "PrecheckFailed": az's client-side text only. Searched again (stop 26, 2026-12-03), nothing new:
    * concepts-major-version-upgrade.md @ 070f7c9c (still no code), az's current `flexible-server upgrade` code
    * (Azure/azure-cli postgresql module: the replica refusal is still client-side; `--validate-only` returns the
-   * precheck resource and maps no error) and
-   * test_postgres_flexible_commands_upgrade.py (15 → 18, success only); the 2026-04-01-preview precheck examples
-   * (MajorVersionUpgradePrecheckListByServer.json: policies NoViewDependentObjectsPrecheckPolicy,
-   * NotSupportedExtensionPrecheckPolicy, NoReplicationSlotsPrecheckPolicy — none for replicas); issues on
-   * Azure/azure-postgresql, azure-cli, terraform-provider-azurerm, MicrosoftDocs for "UpgradePrecheck", "upgrade …
-   * read replica": none quotes an ARM error body.
+   * precheck resource and maps no error) and test_postgres_flexible_commands_upgrade.py (15 → 18, success only); the
+   * 2026-04-01-preview precheck examples (MajorVersionUpgradePrecheckListByServer.json: policies
+   * NoViewDependentObjectsPrecheckPolicy, NotSupportedExtensionPrecheckPolicy, NoReplicationSlotsPrecheckPolicy — none
+   * for replicas); issues on Azure/azure-postgresql, azure-cli, terraform-provider-azurerm, MicrosoftDocs for
+   * "UpgradePrecheck", "upgrade … read replica": none quotes an ARM error body.
    * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
    * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
    * changes nothing here; az sends none.
