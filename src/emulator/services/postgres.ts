@@ -1339,6 +1339,14 @@ export const POSTGRES_VERSIONS = ['11', '12', '13', '14', '15', '16', '17', '18'
  * https://learn.microsoft.com/azure/postgresql/flexible-server/extended-support: "you can't create new servers" on
  * a major in extended support; az dropped `--version 12` from create, Azure/azure-cli#31363): 11, 12 and 13 stay in
  * the capabilities list (existing servers on them upgrade from there, as the recording above shows) but not here.
+ * PostgreSQL 11 in particular (decided stop 26): not creatable. The version policy
+ * (https://learn.microsoft.com/azure/postgresql/configure-maintain/concepts-version-policy, MicrosoftDocs/
+ * azure-databases-docs concepts-version-policy.md @ 0641e57b, "Retired PostgreSQL engine versions …"): "You can't
+ * create new servers by using a PostgreSQL version that is retired. However, you can perform point-in-time
+ * recoveries and create read replicas for your existing servers"; 11 was retired by the community on 9-Nov-2023 and
+ * its paid extended support ended 8-Nov-2026 (extended-support.md @ 070f7c9c). So a create of 11 is refused like 12
+ * and 13, an existing 11 server keeps being served and upgraded, and the emulator ships no PostgreSQL 11 binaries
+ * (engines/postgres-binaries.ts: such a server runs on the nearest installed major and says so).
  */
 export const POSTGRES_NEW_SERVER_VERSIONS = POSTGRES_VERSIONS.filter((v) => Number(v) >= 14)
 
