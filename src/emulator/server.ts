@@ -845,7 +845,12 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
  * Azure/azure-sdk-for-net#30467 (a 403 with a non-JSON body; the SDK team notes the REST reference names no error
  * codes), azure-sdk-for-net#40848 (App Service's 500 text, the one quoted above) and azure-sdk-for-js#11595 (no 401
  * body quoted); find_string for "X-IDENTITY-HEADER is" and '"statusCode":401,"message"' found only a third-party
- * test's own mock text, no Azure answer.
+ * test's own mock text, no Azure answer. One more real App Service identity answer, to another request, confirms the
+ * shape: a Functions app asking (api-version 2017-09-01, `secret` header) for a user-assigned identity it did not
+ * have got 400 `{"StatusCode":400,"Message":"No MSI found for specified ClientId/ResourceId.","CorrelationId":"…"}`
+ * (MicrosoftDocs/azure-docs#43543). The emulator does not refuse an unknown client_id (it serves the default
+ * principal, see tokenResponse): opsbook's credential sends AZURE_CLIENT_ID when it is set (azure/clients.ts), and that may
+ * name a real identity.
  * Compared in constant time (it is a secret).
  */
 function identityHeaderRefused(sent: string | string[] | undefined, secret: string): EmulatorResponse | undefined {
