@@ -915,8 +915,8 @@ function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, strin
   // 2026-12-03), no page of keys or secrets with a nextLink: azure-sdk-for-net Azure.ResourceManager.KeyVault
   // SessionRecords (24 files by name; ManagedHsmListKeys, read through, lists managed HSMs, not keys, in one page),
   // azure-sdk-for-js arm-keyvault recordings (vault create/get/list/update/delete only), Azure/azure-sdk-assets
-  // (js arm-keyvault, python azure-mgmt-keyvault, net Azure.ResourceManager.KeyVault: vault operations; the one
-  // secret list holds one secret), find_string for "/keys?api-version=2023-07-01&$skiptoken" (no hit).
+  // (js arm-keyvault, python azure-mgmt-keyvault, net Azure.ResourceManager.KeyVault: vault and operations tests by
+  // file name; net's one secret list holds one secret), find_string for "/keys?api-version=2023-07-01&$skiptoken" (no hit).
   const PAGE = 25
   const pageOf = (request: EmulatorRequest): number => {
     const top = Number.parseInt(request.query.get('$top') ?? '', 10)
