@@ -4,8 +4,9 @@
  * - The managed-identity token endpoint signs in as one of the estate's `identities` when asked for it by client id,
  *   object id or name (`client_id` / `object_id` / `principal_id` query parameters, as a user-assigned identity is
  *   asked for in App Service: https://learn.microsoft.com/en-us/azure/app-service/overview-managed-identity#rest-endpoint-reference);
- *   anything else gets the default principal. Unknown ids fall back to the default so an AZURE_CLIENT_ID meant for
- *   real Azure does not break emulator runs.
+ *   a request naming none of them is refused as App Service refuses an identity the app does not have (400 "No MSI
+ *   found for specified ClientId/ResourceId.", server.ts noIdentityRefusal); a request naming none gets the default
+ *   principal. opsbook never sends a stray AZURE_CLIENT_ID to the emulator (azure/clients.ts buildCredential).
  * - `GET /subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Authorization/permissions` (api-version
  *   2022-04-01, Permissions_ListForResourceGroup in azure-rest-api-specs authorization-RoleDefinitionsCalls.json)
  *   answers the caller's role permissions at or above the resource group, one entry per role assignment, from the
@@ -42,13 +43,24 @@ function principalOf(name: string, who: EstateIdentity): EmulatorPrincipal {
   return {name, objectId: who.objectId ?? uuid, clientId: who.clientId ?? name, roles: who.roles}
 }
 
+/** The estate's identities as the token endpoint knows them (the discovery document lists them). */
+export function estatePrincipals(ctx: Pick<EmulatorContext, 'estate'>): Array<Pick<EmulatorPrincipal, 'name' | 'clientId' | 'objectId'>> {
+  return Object.entries(ctx.estate?.identities ?? {}).map(([name, who]) => {
+    const {clientId, objectId} = principalOf(name, who)
+    return {name, clientId, objectId}
+  })
+}
+
 /** The estate's principal named (by name, client id or object id) in a token request, if any. */
 export function requestedPrincipal(ctx: Pick<EmulatorContext, 'estate'>, requested: string | undefined | null): EmulatorPrincipal | undefined {
   if (!requested) return undefined
   const wanted = requested.toLowerCase()
+  // mi_res_id: the identity's ARM id, …/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}.
+  const byResourceId = /\/providers\/microsoft\.managedidentity\/userassignedidentities\/([^/]+)\/?$/.exec(wanted)?.[1]
   for (const [name, who] of Object.entries(ctx.estate?.identities ?? {})) {
     const principal = principalOf(name, who)
     if ([principal.name, principal.clientId, principal.objectId].some((id) => id.toLowerCase() === wanted)) return principal
+    if (byResourceId && name.toLowerCase() === byResourceId) return principal
   }
   return undefined
 }
