@@ -193,8 +193,9 @@ describe('which identity `opsbook run` signs in as against the emulator', () => 
     expect([result.code, JSON.parse(result.stdout).status], result.stderr).toEqual([0, 'succeeded'])
     const summary = JSON.parse(readFileSync(join(result.cwd, '.opsbook', 'runs', JSON.parse(result.stdout).runId, 'summary.json'), 'utf8'))
     expect(summary.who.azurePrincipal).toBe('opsbook-emulator')
+    // No token request named an identity (MSAL may answer from its process-wide cache of the default principal's
+    // token when an earlier test here asked for one: then there is no request at all).
     const tokens = emulator.requestLog().filter((r) => r.operation === 'identity.token')
-    expect(tokens.length).toBeGreaterThan(0)
     expect(tokens.filter((r) => r.status !== 200 || /client_id|object_id|principal_id|mi_res_id/.test(r.query))).toEqual([])
   })
 })
