@@ -512,21 +512,68 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
     const header = emulator.identityHeader ?? process.env.IDENTITY_HEADER
     if (header) process.env.IDENTITY_HEADER = header
     // Only the managed-identity source, so credentials for real Azure in the environment are never sent to localhost.
-    const saved = process.env.AZURE_TOKEN_CREDENTIALS
+    // And no AZURE_CLIENT_ID: restricted to ManagedIdentityCredential, DefaultAzureCredential reads it while it is
+    // constructed (@azure/identity 4.13 defaultAzureCredentialFunctions.js createDefaultManagedIdentityCredential) and
+    // asks for that user-assigned identity; one meant for real Azure names none of the estate's, which the emulator
+    // refuses as App Service does (400 "No MSI found…", emulator/server.ts noIdentityRefusal). Both are hidden for the
+    // construction only: the credentials read neither again for a token here (tokenExchangeMsi reads AZURE_CLIENT_ID
+    // only beside AZURE_FEDERATED_TOKEN_FILE, AKS workload identity, which then goes to Entra, never to the emulator).
+    const saved = {tokenCredentials: process.env.AZURE_TOKEN_CREDENTIALS, clientId: process.env.AZURE_CLIENT_ID}
     process.env.AZURE_TOKEN_CREDENTIALS = 'ManagedIdentityCredential'
+    delete process.env.AZURE_CLIENT_ID
     try {
       // OPSBOOK_EMULATOR_IDENTITY picks one of the estate's identities (a reader-only one, say): the unmodified
       // ManagedIdentityCredential asks the token endpoint for it as a user-assigned identity's client id. (DefaultAzure-
       // Credential restricted to ManagedIdentityCredential ignores its managedIdentityClientId option: it reads
-      // AZURE_CLIENT_ID only, which may name a real identity.)
+      // AZURE_CLIENT_ID only.)
       const chosen = process.env[EMULATOR_IDENTITY_ENV]?.trim()
-      return heldTokens(chosen ? new identity.ManagedIdentityCredential({clientId: chosen}) : new identity.DefaultAzureCredential())
+      return heldTokens(chosen ? unknownIdentityAsInput(new identity.ManagedIdentityCredential({clientId: chosen}), chosen, emulator) : new identity.DefaultAzureCredential())
     } finally {
-      if (saved === undefined) delete process.env.AZURE_TOKEN_CREDENTIALS
-      else process.env.AZURE_TOKEN_CREDENTIALS = saved
+      if (saved.tokenCredentials === undefined) delete process.env.AZURE_TOKEN_CREDENTIALS
+      else process.env.AZURE_TOKEN_CREDENTIALS = saved.tokenCredentials
+      if (saved.clientId !== undefined) process.env.AZURE_CLIENT_ID = saved.clientId
     }
   }
   return emulatorStaticCredential(emulator)
+}
+
+/**
+ * A misspelt OPSBOOK_EMULATOR_IDENTITY is a bad input (exit 2), said in the variable's name. The emulator's token
+ * endpoint refuses an identity the estate does not have as App Service does, 400 `No MSI found for specified
+ * ClientId/ResourceId.` in App Service's PascalCase shape, which @azure/identity (msal-node reads a lowercase `message`
+ * only) reports as `Response had no "expiresOn" property.`: so on a failed token request the emulator's discovery
+ * document is asked for the estate's identities, and the request is called a bad input only when the value names none
+ * of them (by name, client id or object id); any other failure stays the SDK's own.
+ */
+function unknownIdentityAsInput(credential: TokenCredential, chosen: string, emulator: EmulatorEndpoints): TokenCredential {
+  const explain = async (error: unknown): Promise<never> => {
+    if ((error as {name?: string})?.name === 'AbortError') throw error
+    const identities = await emulatorIdentities(emulator).catch(() => undefined)
+    const wanted = chosen.toLowerCase()
+    if (!identities || identities.some((i) => [i.name, i.clientId, i.objectId].some((id) => id?.toLowerCase() === wanted))) throw error
+    const names = identities.map((i) => i.name)
+    throw new OpsbookError(
+      `${EMULATOR_IDENTITY_ENV}=${chosen} names no identity of the emulator's estate, and its token endpoint refuses it as App Service refuses an identity the app does not have (No MSI found for specified ClientId/ResourceId.); ${names.length > 0 ? `the estate's identities: ${names.join(', ')}` : 'the estate declares no identities'}`,
+      {
+        exitCode: ExitCode.invalidInput,
+        code: 'unknown-emulator-identity',
+        suggestions: [
+          names.length > 0 ? `set ${EMULATOR_IDENTITY_ENV} to one of: ${names.join(', ')}` : `declare it under \`identities:\` in opsbook.estate.yaml`,
+          `or unset ${EMULATOR_IDENTITY_ENV} to run as the emulator's default principal (Owner)`,
+        ],
+        cause: error,
+      },
+    )
+  }
+  return {getToken: (scopes, options) => credential.getToken(scopes, options).catch(explain)}
+}
+
+/** The estate's identities, from the emulator's discovery document (`GET /opsbook/emulator`, served without a token). */
+async function emulatorIdentities(emulator: EmulatorEndpoints): Promise<Array<{name: string; clientId?: string; objectId?: string}>> {
+  const answer = await httpGet(`${emulator.armEndpoint.replace(/\/+$/, '')}/opsbook/emulator`, {ca: emulator.caPem, timeoutMs: 10_000})
+  const identities = (JSON.parse(answer.body) as {identities?: unknown}).identities
+  if (!Array.isArray(identities)) throw new Error('the emulator names no identities (an older emulator)')
+  return identities as Array<{name: string; clientId?: string; objectId?: string}>
 }
 
 /**

@@ -156,7 +156,8 @@ async function azureLines(services: AzureServices, loaded: LoadedCatalog, envNam
     lines.push({check: 'subscription', status: 'ok', detail: `${services.subscription} and resource group(s) ${environment.resourceGroups.join(', ')} readable`})
   } catch (error) {
     const e = error as Error & {suggestions?: string[]}
-    const credential = error instanceof CredentialError
+    // A misspelt OPSBOOK_EMULATOR_IDENTITY (azure/clients.ts) is about the credential too.
+    const credential = error instanceof CredentialError || (error as {code?: string}).code === 'unknown-emulator-identity'
     lines.push({check: credential ? 'credential' : 'subscription', status: 'fail', detail: e.message, fix: e.suggestions?.[0]})
     return lines
   }

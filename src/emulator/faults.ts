@@ -175,7 +175,9 @@ export class Faults implements FaultInjector {
         // exponential backoff retry scheme" (https://learn.microsoft.com/azure/azure-monitor/metrics/migrate-to-batch-api#529-throttling-errors;
         // MicrosoftDocs/azure-monitor-docs articles/azure-monitor/metrics/migrate-to-batch-api.md @ 0f267057). The page
         // gives no body, code or Retry-After: the batch API's error shape `{error: {code, message}}` (same page, "Error
-        // response changes") with ARM's throttling code, and no Retry-After (the client backs off).
+        // response changes") with ARM's throttling code, and no Retry-After (the client backs off). The code stays a
+        // guess after stop 26's search (listed at authorization.ts metricsBatchRefusal; grafana/grafana#127114 treats
+        // "Azure's 529 metrics throttle" as retryable by status alone, quoting no body).
         if (operation === 'monitor.metrics.getBatch') {
           return {response: armError(529, 'TooManyRequests', 'The metrics backend is throttling requests (injected throttling). Retry with exponential backoff.'), headers}
         }

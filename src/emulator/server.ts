@@ -19,7 +19,7 @@ import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, ty
 import {asCopy, fromCopy} from './fleet.js'
 import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
 import {Faults, FAULTS_ENV, parseFaultSpec} from './faults.js'
-import {authorizationFailure, DEFAULT_PRINCIPAL, requestedPrincipal} from './services/authorization.js'
+import {authorizationFailure, DEFAULT_PRINCIPAL, estatePrincipals, requestedPrincipal} from './services/authorization.js'
 import {recordArmWrite, recordOperationEnd} from './services/activity-log.js'
 import {issuerOf, signToken, verifyToken} from './tokens.js'
 import {Operations} from './lro.js'
@@ -513,7 +513,8 @@ type Handler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & 
  *   so it cannot ask for one; like App Service's identity endpoint it takes the `X-IDENTITY-HEADER` secret instead
  *   (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference).
  * - `discovery`: `/opsbook/emulator`, the emulator's own metadata document (subscription, Blob and identity
- *   endpoints; no resource data), read by `opsbook run` before it has a token to find the token endpoint — the
+ *   endpoints, the names of the estate's identities for the message about a misspelt OPSBOOK_EMULATOR_IDENTITY; no
+ *   resource data), read by `opsbook run` before it has a token to find the token endpoint — the
  *   counterpart of ARM's cloud metadata endpoint `/metadata/endpoints`, which clients read before they can sign in
  *   (`az cloud register --endpoint-resource-manager` fetches it when not given the AD endpoints, shared/notes/az-offline.md).
  */
@@ -557,7 +558,7 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
         operation = 'emulator.info'
         response = {
           status: 200,
-          body: {subscription: deps.ctx.subscription, environment: deps.ctx.environmentName, blob: {endpoint: deps.blob.endpoint, account: deps.blob.account}, identityEndpoint: endpoints.identityEndpoint},
+          body: {subscription: deps.ctx.subscription, environment: deps.ctx.environmentName, blob: {endpoint: deps.blob.endpoint, account: deps.blob.account}, identityEndpoint: endpoints.identityEndpoint, identities: estatePrincipals(deps.ctx)},
         }
       } else {
         const monitorOperation = 'lro.monitor'
@@ -849,7 +850,17 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
  * this refusal is still the emulator's: no recorded 401 body was found (searched: azure-sdk-for-js/-net/-python and
  * MSAL .NET/Java/Go/node issues and tests on ManagedIdentityCredential 401/400/403 and X-IDENTITY-HEADER; Container
  * Apps' compatible endpoint answered a request without the header `403 Forbidden` with an empty body,
- * AzureAD/microsoft-authentication-library-for-dotnet#5245, another service). Compared in constant time (it is a secret).
+ * AzureAD/microsoft-authentication-library-for-dotnet#5245, another service). Searched again (stop 26, 2026-12-03),
+ * nothing citable: Azure/azure-functions-host#7273 (a 401 from the identity endpoint, no body quoted),
+ * Azure/azure-sdk-for-net#30467 (a 403 with a non-JSON body; the SDK team notes the REST reference names no error
+ * codes), azure-sdk-for-net#40848 (App Service's 500 text, the one quoted above) and azure-sdk-for-js#11595 (no 401
+ * body quoted); find_string for "X-IDENTITY-HEADER is" and '"statusCode":401,"message"' found only a third-party
+ * test's own mock text, no Azure answer. One more real App Service identity answer, to another request, confirms the
+ * shape: a Functions app asking (api-version 2017-09-01, `secret` header) for a user-assigned identity it did not
+ * have got 400 `{"StatusCode":400,"Message":"No MSI found for specified ClientId/ResourceId.","CorrelationId":"…"}`
+ * (https://github.com/MicrosoftDocs/azure-docs/issues/43543); the emulator answers an identity the estate does not
+ * have that way (noIdentityRefusal).
+ * Compared in constant time (it is a secret).
  */
 function identityHeaderRefused(sent: string | string[] | undefined, secret: string): EmulatorResponse | undefined {
   const value = Array.isArray(sent) ? sent[0] : sent
@@ -873,6 +884,7 @@ function tokenResponse(request: EmulatorRequest, deps: HandlerDeps, lifetimeSeco
   // A user-assigned identity is asked for by client_id, object_id/principal_id or mi_res_id; the estate's identities answer.
   const asked = ['client_id', 'object_id', 'principal_id', 'mi_res_id'].map((k) => request.query.get(k)).find(Boolean)
   const principal = requestedPrincipal(deps.ctx, asked)
+  if (asked && !principal) return noIdentityRefusal()
   const oid = principal?.objectId ?? DEFAULT_PRINCIPAL
   const token = signToken(
     {aud: resource, iss: issuerOf(tenant), iat: now, nbf: now - 60, exp: expiresOn, oid, sub: oid, tid: tenant, appid: principal?.clientId ?? 'opsbook-emulator'},
@@ -882,6 +894,19 @@ function tokenResponse(request: EmulatorRequest, deps: HandlerDeps, lifetimeSeco
     status: 200,
     body: {access_token: token, expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: principal?.clientId ?? 'opsbook-emulator'},
   }
+}
+
+/**
+ * A user-assigned identity the app does not have (none of the estate's `identities:` by name, client id or object id):
+ * App Service answers 400 with its own error shape, PascalCase as recorded — a Functions app asking for an identity it
+ * did not have got `{"StatusCode":400,"Message":"No MSI found for specified ClientId/ResourceId.","CorrelationId":"…"}`
+ * (https://github.com/MicrosoftDocs/azure-docs/issues/43543, api-version 2017-09-01; the same answer is assumed for
+ * 2019-08-01, which @azure/identity sends). Never the default principal's token instead: that one holds Owner, so a
+ * misspelt OPSBOOK_EMULATOR_IDENTITY would pass for the wrong reason. (msal-node reads only a lowercase `message`, so
+ * the SDK's error does not carry this text; opsbook's credential names the variable itself, azure/clients.ts.)
+ */
+function noIdentityRefusal(): EmulatorResponse {
+  return {status: 400, body: {StatusCode: 400, Message: 'No MSI found for specified ClientId/ResourceId.', CorrelationId: randomUUID()}}
 }
 
 /** The response body as JSON (for exchange observers), undefined when there is none or it is not JSON. */

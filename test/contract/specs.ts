@@ -111,8 +111,8 @@ export class ContractRegistry {
     const violations: string[] = []
     const status = String(exchange.status)
     const documented = operation.responses[status] ?? (exchange.status >= 400 ? operation.responses.default : undefined)
-    // A document that lists no error response at all (no `default`: Cosmos DB's cosmos-db.json documents 200/202/204
-    // only) says nothing about ARM's errors (404 ResourceNotFound, 400…), which every operation can answer: an error
+    // An operation that lists no error response at all (no `default`: Cosmos DB's cosmos-db.json documents 200/202/204
+    // only for the account and SQL resource operations) says nothing about ARM's errors (404 ResourceNotFound, 400…), which every operation can answer: an error
     // status there is not a violation, and its body is not checked.
     if (!documented && exchange.status >= 400 && !Object.keys(operation.responses).some((code) => code === 'default' || Number(code) >= 400)) return {operation, violations: []}
     if (!documented) {

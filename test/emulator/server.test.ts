@@ -17,7 +17,11 @@ beforeAll(async () => {
   emulator = await startEmulator({
     catalogFile: 'runbooks.yaml',
     lroDurationMs: 300,
-    estate: {resources: {'kv-shop-local': {diagnosticSettings: [{name: 'audit-to-law', logs: [{category: 'AuditEvent', enabled: true}]}]}}},
+    // And one user-assigned identity the token endpoint can sign in as (the unknown-identity refusal below).
+    estate: {
+      resources: {'kv-shop-local': {diagnosticSettings: [{name: 'audit-to-law', logs: [{category: 'AuditEvent', enabled: true}]}]}},
+      identities: {reader: {clientId: '0b7c1c55-3a4e-4f0a-9d2b-6c1e8f7a9b10', roles: [{role: 'Reader'}]}},
+    },
   })
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
   pg = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator, 3))
@@ -187,6 +191,30 @@ describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () 
     expect((await raw('/opsbook/emulator', {headers: {}})).status).toBe(200)
     // With the token from the token endpoint the same request is served.
     expect((await raw(paths[0]![1], {headers: {authorization: `Bearer ${token.json.access_token}`}})).status).toBe(200)
+  })
+
+  it('the token endpoint refuses an identity the estate does not have as App Service does (400 No MSI found), never with the Owner default', async () => {
+    const header = {'X-IDENTITY-HEADER': emulator.identityHeader}
+    const token = (query: string) => raw(`/msi/token?api-version=2019-08-01&resource=https://management.azure.com/&${query}`, {headers: header})
+    const oidOf = (answer: {json: any}) => JSON.parse(Buffer.from(answer.json.access_token.split('.')[1], 'base64url').toString('utf8')).oid
+    // The estate's identity by name, client id, object id and ARM id: its own token.
+    const byName = await token('client_id=reader')
+    expect(byName.status).toBe(200)
+    const readerOid = oidOf(byName)
+    expect(readerOid).not.toBe(oidOf(await token('')))
+    for (const query of ['client_id=0b7c1c55-3a4e-4f0a-9d2b-6c1e8f7a9b10', `object_id=${readerOid}`, `principal_id=${readerOid}`, `mi_res_id=/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/reader`]) {
+      const answer = await token(query)
+      expect([query, answer.status, oidOf(answer)]).toEqual([query, 200, readerOid])
+    }
+    // Anything else: App Service's answer to an identity the app does not have (MicrosoftDocs/azure-docs#43543), no token.
+    for (const query of ['client_id=raeder', 'client_id=5f2c9d1e-8a4b-4c3d-9e7f-1a2b3c4d5e6f', 'object_id=nobody', 'principal_id=nobody', `mi_res_id=/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/raeder`]) {
+      const refused = await token(query)
+      expect([query, refused.status, refused.json]).toEqual([query, 400, {StatusCode: 400, Message: 'No MSI found for specified ClientId/ResourceId.', CorrelationId: expect.stringMatching(/^[0-9a-f-]{36}$/)}])
+    }
+    // The IDENTITY_HEADER check still comes first: without it, an unknown identity is the 401.
+    expect((await raw('/msi/token?api-version=2019-08-01&resource=https://management.azure.com/&client_id=raeder', {headers: {}})).status).toBe(401)
+    // The discovery document names the identities (opsbook's message for a misspelt OPSBOOK_EMULATOR_IDENTITY lists them).
+    expect((await raw('/opsbook/emulator', {headers: {}})).json.identities).toEqual([{name: 'reader', clientId: '0b7c1c55-3a4e-4f0a-9d2b-6c1e8f7a9b10', objectId: readerOid}])
   })
 
   it('the Log Analytics query API refuses a token with its own documented answers (403), the metrics data plane with the spec\'s ErrorResponse; both send the challenge', async () => {

@@ -20,7 +20,7 @@ import {metricsAssertAction} from '../../src/actions/monitor.js'
 import {makeContext, parseInput} from '../azure/helpers.js'
 import {prepareRun, runRunbook, type RunOptions} from '../../src/runbooks/runner.js'
 import {createApprover, preApproved} from '../../src/ui/approver.js'
-import {scratchDir} from '../helpers/cli.js'
+import {runCliInProcess, scratchDir} from '../helpers/cli.js'
 
 const ESTATE = `
 identities:
@@ -163,6 +163,40 @@ describe('RBAC preflight against the emulator', () => {
     expect(result.status).toBe('succeeded')
     expect(emulator.requestLog().some((r) => r.method === 'PUT' && r.path.endsWith('/patchSchedules/default'))).toBe(true)
     expect(readFileSync(result.journal, 'utf8')).toContain('"run.finished"')
+  })
+})
+
+describe('which identity `opsbook run` signs in as against the emulator', () => {
+  const run = (env: Record<string, string | undefined>) => {
+    // A folder of its own: the runs here must not show up in the file's other folder.
+    const cwd = scratchDir({'opsbook.estate.yaml': ESTATE, 'patch-cache.yaml': RUNBOOK})
+    return runCliInProcess(['run', './patch-cache.yaml', '--env', 'local', '--target', 'sessions-cache', '--yes', '--json'], {cwd, env}).then((result) => ({...result, cwd}))
+  }
+
+  it('a misspelt OPSBOOK_EMULATOR_IDENTITY is a bad input (exit 2) that names the variable and the estate\'s identities; nothing runs as Owner', async () => {
+    emulator.clearRequestLog()
+    const result = await run({OPSBOOK_EMULATOR_IDENTITY: 'raeder', AZURE_CLIENT_ID: undefined})
+    expect(result.code).toBe(ExitCode.invalidInput)
+    const error = JSON.parse(result.stdout).error
+    expect(error).toMatchObject({code: 'unknown-emulator-identity', exitCode: 2})
+    expect(error.message).toContain('OPSBOOK_EMULATOR_IDENTITY=raeder names no identity')
+    expect(error.message).toContain('No MSI found for specified ClientId/ResourceId.')
+    expect(error.message).toContain("the estate's identities: reader, contributor, group-reader, operator")
+    // The token endpoint refused it, and nothing was asked of ARM with any token.
+    expect(emulator.requestLog().filter((r) => r.operation === 'identity.token').map((r) => r.status)).toEqual([400])
+    expect(emulator.requestLog().filter((r) => r.operation !== 'identity.token' && r.operation !== 'emulator.info')).toEqual([])
+  })
+
+  it('an AZURE_CLIENT_ID for real Azure in the shell is not sent to the emulator: the run is the default principal\'s', async () => {
+    emulator.clearRequestLog()
+    const result = await run({AZURE_CLIENT_ID: '5f2c9d1e-8a4b-4c3d-9e7f-1a2b3c4d5e6f', OPSBOOK_EMULATOR_IDENTITY: undefined})
+    expect([result.code, JSON.parse(result.stdout).status], result.stderr).toEqual([0, 'succeeded'])
+    const summary = JSON.parse(readFileSync(join(result.cwd, '.opsbook', 'runs', JSON.parse(result.stdout).runId, 'summary.json'), 'utf8'))
+    expect(summary.who.azurePrincipal).toBe('opsbook-emulator')
+    // No token request named an identity (MSAL may answer from its process-wide cache of the default principal's
+    // token when an earlier test here asked for one: then there is no request at all).
+    const tokens = emulator.requestLog().filter((r) => r.operation === 'identity.token')
+    expect(tokens.filter((r) => r.status !== 200 || /client_id|object_id|principal_id|mi_res_id/.test(r.query))).toEqual([])
   })
 })
 

@@ -911,7 +911,12 @@ function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, strin
   // SessionRecords (VaultSecretTests/SecretCreateOrUpdateExistGetGetAll lists one secret, no nextLink); find_string for
   // "/secrets?$top=" and "/secrets?api-version=2019-09-01&$top=" (no hits); GitHub issues on Key Vault paging
   // (azure-cli #15382, #8921, #7311, azure-sdk-for-net #19802, #22641: all about the data plane's maxresults ≤ 25;
-  // azure-sdk-for-net #3389: a vault list by resource group paged at 5, another collection).
+  // azure-sdk-for-net #3389: a vault list by resource group paged at 5, another collection). Searched again (stop 26,
+  // 2026-12-03), no page of keys or secrets with a nextLink: azure-sdk-for-net Azure.ResourceManager.KeyVault
+  // SessionRecords (24 files by name; ManagedHsmListKeys, read through, lists managed HSMs, not keys, in one page),
+  // azure-sdk-for-js arm-keyvault recordings (vault create/get/list/update/delete only), Azure/azure-sdk-assets
+  // (js arm-keyvault, python azure-mgmt-keyvault, net Azure.ResourceManager.KeyVault: vault and operations tests by
+  // file name; net's one secret list holds one secret), find_string for "/keys?api-version=2023-07-01&$skiptoken" (no hit).
   const PAGE = 25
   const pageOf = (request: EmulatorRequest): number => {
     const top = Number.parseInt(request.query.get('$top') ?? '', 10)

@@ -4,8 +4,9 @@
  * - The managed-identity token endpoint signs in as one of the estate's `identities` when asked for it by client id,
  *   object id or name (`client_id` / `object_id` / `principal_id` query parameters, as a user-assigned identity is
  *   asked for in App Service: https://learn.microsoft.com/en-us/azure/app-service/overview-managed-identity#rest-endpoint-reference);
- *   anything else gets the default principal. Unknown ids fall back to the default so an AZURE_CLIENT_ID meant for
- *   real Azure does not break emulator runs.
+ *   a request naming none of them is refused as App Service refuses an identity the app does not have (400 "No MSI
+ *   found for specified ClientId/ResourceId.", server.ts noIdentityRefusal); a request naming none gets the default
+ *   principal. opsbook never sends a stray AZURE_CLIENT_ID to the emulator (azure/clients.ts buildCredential).
  * - `GET /subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Authorization/permissions` (api-version
  *   2022-04-01, Permissions_ListForResourceGroup in azure-rest-api-specs authorization-RoleDefinitionsCalls.json)
  *   answers the caller's role permissions at or above the resource group, one entry per role assignment, from the
@@ -42,13 +43,24 @@ function principalOf(name: string, who: EstateIdentity): EmulatorPrincipal {
   return {name, objectId: who.objectId ?? uuid, clientId: who.clientId ?? name, roles: who.roles}
 }
 
+/** The estate's identities as the token endpoint knows them (the discovery document lists them). */
+export function estatePrincipals(ctx: Pick<EmulatorContext, 'estate'>): Array<Pick<EmulatorPrincipal, 'name' | 'clientId' | 'objectId'>> {
+  return Object.entries(ctx.estate?.identities ?? {}).map(([name, who]) => {
+    const {clientId, objectId} = principalOf(name, who)
+    return {name, clientId, objectId}
+  })
+}
+
 /** The estate's principal named (by name, client id or object id) in a token request, if any. */
 export function requestedPrincipal(ctx: Pick<EmulatorContext, 'estate'>, requested: string | undefined | null): EmulatorPrincipal | undefined {
   if (!requested) return undefined
   const wanted = requested.toLowerCase()
+  // mi_res_id: the identity's ARM id, …/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}.
+  const byResourceId = /\/providers\/microsoft\.managedidentity\/userassignedidentities\/([^/]+)\/?$/.exec(wanted)?.[1]
   for (const [name, who] of Object.entries(ctx.estate?.identities ?? {})) {
     const principal = principalOf(name, who)
     if ([principal.name, principal.clientId, principal.objectId].some((id) => id.toLowerCase() === wanted)) return principal
+    if (byResourceId && name.toLowerCase() === byResourceId) return principal
   }
   return undefined
 }
@@ -142,7 +154,16 @@ export function authorizationFailure(ctx: Pick<EmulatorContext, 'subscription' |
  * MicrosoftDocs/azure-monitor-docs articles/azure-monitor/metrics/migrate-to-batch-api.md @ 0f267057). So an estate
  * identity without Microsoft.Insights/metrics/read from a role assigned at the subscription is answered 401. The page
  * gives no body: the batch API's documented error shape `{error: {code, message}}` (same page, "Error response
- * changes") with the status's name as the code (a marked guess).
+ * changes") with the status's name as the code (a marked guess). Searched again (stop 26, 2026-12-03), no 401 body
+ * found: the page @ 0f267057 re-read; the spec's metricBatch examples (the 2023-03-01-preview example's `default`
+ * answer is ARM's ExpiredAuthenticationToken, no status given, Azure/azure-rest-api-specs#23336); GitHub issues on
+ * metrics:getBatch (grafana/grafana #123697/#127114, elastic/beats#41790,
+ * open-telemetry/opentelemetry-collector-contrib#40078); Azure/azure-sdk-assets recordings of the batch client (js
+ * monitor-query-metrics, python azure-monitor-query test_metrics_batch_client: successful queries only). The one real
+ * batch error body seen (elastic/beats#41790, a 500) is `{"error": {"additionalInfo": [{"type": "string", "info":
+ * "TraceId=…"}, {"type": "string", "info": "ExceptionType=…"}], "code": "InternalServerError", "message": "Detected
+ * Internal Error."}}`: the same {error: {code, message}} envelope as here (without the additionalInfo), a code named
+ * after the status.
  */
 export function metricsBatchRefusal(ctx: Pick<EmulatorContext, 'subscription' | 'estate'>, request: Pick<EmulatorRequest, 'headers'>): EmulatorResponse | undefined {
   const caller = callerOf(ctx, request)

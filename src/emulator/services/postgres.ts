@@ -1070,10 +1070,10 @@ export function routes(ctx: EmulatorContext): Route[] {
    * version outside the allowed upgrade targets — 400 ParameterOutOfRange "The value of the 'Version' should be in:
    * [..]. Verify that the specified parameter value is correct." (the answer reported in
    * hashicorp/terraform-provider-azurerm#25344). Read replicas are not supported: a replica, or a primary that has
-   * replicas, is refused (they must be deleted first; az refuses it client-side with this text, azure-cli
-   * postgresql upgrade command, so no az recording can show the service's answer). Azure's own code for it is not
-   * documented and was found in no recording, issue or spec example: 400 BadRequest here, a marked guess. Searched
-   * (stop 25, 2026-12-03): azure-cli postgresql recordings (test_postgres_flexible_server_upgrade_mgmt,
+   * replicas, is refused (they must be deleted first; az refuses it client-side with this text, azure-cli postgresql
+   * upgrade command, so no az recording can show the service's answer). Azure's own code for it is not documented and
+   * was found in no recording, issue or spec example: 400 BadRequest here, a marked guess. Searched (stop 25,
+   * 2026-12-03): azure-cli postgresql recordings (test_postgres_flexible_server_upgrade_mgmt,
    * _upgrade_validate_only_mgmt, _replica_mgmt); azure-sdk-for-net Azure.ResourceManager.PostgreSql SessionRecords
    * (MajorVersionUpgrade(11..13,12..14) and Replica(True/False): success paths only); the spec's 2025-08-01 and
    * 2026-04-01-preview examples (no failing version PATCH); Learn concepts-major-version-upgrade (MicrosoftDocs/
@@ -1083,7 +1083,14 @@ export function routes(ctx: EmulatorContext): Route[] {
    * how-to-run-upgrade-validation-checks (no codes); GitHub issues (Azure/azure-cli, Azure/azure-postgresql#110,
    * hashicorp/terraform-provider-azurerm #24349/#25344/#28559, MicrosoftDocs) on upgrade + replica: none quotes the
    * service's answer for a server with replicas; find_string on "read replica setup", "upgrade is not supported for
-   * servers with", "PrecheckFailed": az's client-side text only.
+   * servers with", "PrecheckFailed": az's client-side text only. Searched again (stop 26, 2026-12-03), nothing new:
+   * concepts-major-version-upgrade.md @ 070f7c9c (still no code), az's current `flexible-server upgrade` code
+   * (Azure/azure-cli postgresql module: the replica refusal is still client-side; `--validate-only` returns the
+   * precheck resource and maps no error) and test_postgres_flexible_commands_upgrade.py (15 → 18, success only); the
+   * 2026-04-01-preview precheck examples (MajorVersionUpgradePrecheckListByServer.json: policies
+   * NoViewDependentObjectsPrecheckPolicy, NotSupportedExtensionPrecheckPolicy, NoReplicationSlotsPrecheckPolicy — none
+   * for replicas); issues on Azure/azure-postgresql, azure-cli, terraform-provider-azurerm, MicrosoftDocs for
+   * "UpgradePrecheck", "upgrade … read replica": none quotes an ARM error body.
    * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
    * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
    * changes nothing here; az sends none.
@@ -1131,7 +1138,9 @@ export function routes(ctx: EmulatorContext): Route[] {
             // test_activity_view is not allowed …"), and failed upgrades were seen reported as the operation's generic
             // InternalServerError "An unexpected error occured while processing the request. Tracking ID: '…'"
             // (Azure/azure-postgresql#110, a pg_upgrade check failure among them) — which would hide the reason, so the
-            // reason is kept here under UpgradePrecheckFailed.
+            // reason is kept here under UpgradePrecheckFailed. Still unconfirmed after stop 26's search (listed at
+            // majorUpgrade): Azure's precheck reports a failed policy as {policyName, passed: false, errorCode (number),
+            // errorMessage}, never as an ARM error code.
             if (Array.isArray((error as {problems?: unknown}).problems))
               throw new ArmFailure('UpgradePrecheckFailed', `The major version upgrade of '${server.resource.name}' to ${upgrade.toVersion} was not started: ${(error as unknown as {problems: string[]}).problems.join('; ')}.`)
             // A failure once the copy ran: the operation fails with what went wrong (Azure's code for it is not
@@ -1330,6 +1339,14 @@ export const POSTGRES_VERSIONS = ['11', '12', '13', '14', '15', '16', '17', '18'
  * https://learn.microsoft.com/azure/postgresql/flexible-server/extended-support: "you can't create new servers" on
  * a major in extended support; az dropped `--version 12` from create, Azure/azure-cli#31363): 11, 12 and 13 stay in
  * the capabilities list (existing servers on them upgrade from there, as the recording above shows) but not here.
+ * PostgreSQL 11 in particular (decided stop 26): not creatable. The version policy
+ * (https://learn.microsoft.com/azure/postgresql/configure-maintain/concepts-version-policy, MicrosoftDocs/
+ * azure-databases-docs concepts-version-policy.md @ 0641e57b, "Retired PostgreSQL engine versions …"): "You can't
+ * create new servers by using a PostgreSQL version that is retired. However, you can perform point-in-time
+ * recoveries and create read replicas for your existing servers"; 11 was retired by the community on 9-Nov-2023 and
+ * its paid extended support ended 8-Nov-2026 (extended-support.md @ 070f7c9c). So a create of 11 is refused like 12
+ * and 13, an existing 11 server keeps being served and upgraded, and the emulator ships no PostgreSQL 11 binaries
+ * (engines/postgres-binaries.ts: such a server runs on the nearest installed major and says so).
  */
 export const POSTGRES_NEW_SERVER_VERSIONS = POSTGRES_VERSIONS.filter((v) => Number(v) >= 14)
 

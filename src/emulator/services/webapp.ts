@@ -1114,6 +1114,18 @@ function applySlotSpecific(site: SiteRecord, slot: SlotRecord, from: SlotSpecifi
  * `level` Information; the `description` wording and the `id`/`name` of each entry are the emulator's (not recorded).
  * Values are returned as the portal shows them: the caller holds the list permission (connection strings are secrets,
  * and opsbook never prints this answer).
+ *
+ * Still without a source (searched again in stop 26, specs5): the `level` value, the `description` wording, the two
+ * slot-setting rules (SlotSettingsMissing, SlotSettingsSameValue: when Azure lists them is not documented, so they are
+ * not returned) and the refusals — 404 for a `targetSlot` that does not exist (ARM's ResourceNotFound, as for any
+ * missing slot) and 400 BadRequest for a slot compared with itself are the emulator's. Searched: find_string
+ * "/slotsdiffs?api-version" (one hit, an Octopus Deploy script that prints `settingType, settingName,
+ * valueInCurrentSlot, valueInTargetSlot, description` of the answer — no values of `level` or `diffRule`),
+ * "\"valueInCurrentSlot\": \"" (no recorded body anywhere), "SlotDifferencesFromProduction" (generated SDK clients, API
+ * listings and another project's emulator tests — not Azure's answers), "\"diffRule\"" (unrelated code); the code and
+ * issues corpora for slotsdiffs recordings / SessionRecords (nothing); the portal model above
+ * (azure-functions-ux slots-diff.ts: `diffRule`, `settingType`, `settingName`, the two values, `description`; no
+ * `level`). azure-cli has no slotsdiffs command, so its recordings cannot hold one.
  */
 function slotDifferences(ctx: EmulatorContext, site: SiteRecord, current: SlotRecord, request: EmulatorRequest, rg: string): EmulatorResponse {
   const entity = swapEntity(request)
@@ -1277,7 +1289,8 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
  * authentication enabled." The code `Conflict` is inferred, not confirmed: #102500 quotes Azure DevOps' rendering
  * "Conflict - <message> (CODE: 409)", which azure-pipelines-tasks' getFormattedError builds as `<Code> - <Message>
  * (CODE: <status>)`; no recording of the JSON body was found (searched: find_string "Swap with Preview cannot be used",
- * "has site authentication enabled"; the issues and code corpora for the message; the az appservice recordings). That
+ * "has site authentication enabled"; the issues and code corpora for the message; the az appservice recordings; again in
+ * stop 26: the issues corpus for the exact message finds the same two sources and no body). That
  * rendering suggests App Service sent its own top-level {Code, Message} form; the emulator answers in WebApps.json's
  * DefaultErrorResponse form ({error: {code, message}}), as for its other App Service errors.
  *

@@ -235,10 +235,11 @@ describe('authConfig of the catalog\'s servers', () => {
 })
 
 describe('majors a new server cannot have (retired or in extended support: 11, 12, 13)', () => {
-  it('refuses to create a server on 12 or 13, while an existing 12 server is served and upgrades to 14', async () => {
+  it('refuses to create a server on 11, 12 or 13, while an existing 12 server is served and upgrades to 14', async () => {
     const create = (name: string, version: string) =>
       client.servers.beginCreateOrUpdateAndWait(RG, name, {location: 'eastus', version, administratorLogin: 'pgadmin', administratorLoginPassword: 'Not-a-real-secret-1'} as never, poll)
-    for (const version of ['12', '13']) {
+    // 11 as well: retired, its extended support over (concepts-version-policy, POSTGRES_NEW_SERVER_VERSIONS).
+    for (const version of ['11', '12', '13']) {
       const refused = await create(`pg-new-${version}`, version).catch((e) => e)
       expect(refused.statusCode, version).toBe(400)
       expect(refused.code, version).toBe('ParameterOutOfRange')

@@ -7,6 +7,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../../src/azure/clients.js'
 import type {RunningEmulator} from '../../../src/emulator/server.js'
+import {ContractRegistry} from '../../contract/specs.js'
 import {deploy, sdkServices, startLocalEmulator} from '../../integration/support.js'
 
 let emulator: RunningEmulator
@@ -86,5 +87,18 @@ describe('Front Door (Microsoft.Cdn/profiles 2024-02-01)', () => {
     await cdn.afdOrigins.beginUpdateAndWait(RG, 'afd-shop-local', 'storefront', 'eastus', {priority: 1}, {updateIntervalInMs: 50})
     await cdn.afdOrigins.beginUpdateAndWait(RG, 'afd-shop-local', 'storefront', 'westus', {priority: 2}, {updateIntervalInMs: 50})
     await until(() => front('frontdoor'), (f) => f.region === 'eastus')
+  })
+
+  it("answers az 2.45's `afd` reads at 2021-06-01 in that version's shape (afdx.json 2021-06-01)", async () => {
+    // az 2.45 (azure-mgmt-cdn) sends 2021-06-01; each answer is checked here against the vendored 2021-06-01 afdx.json
+    // at once (and again at teardown). Profiles_Get at 2021-06-01 has no vendored operation yet (fixtures README).
+    const registry = new ContractRegistry()
+    const profile = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Cdn/profiles/afd-shop-local`
+    const paths = ['afdEndpoints', 'afdEndpoints/shop', 'afdEndpoints/shop/routes', 'originGroups', 'originGroups/storefront', 'originGroups/storefront/origins', 'originGroups/storefront/origins/eastus', 'securityPolicies', 'customDomains']
+    for (const path of paths) {
+      const answer = await arm.armRequest('GET', `${profile}/${path}`, {apiVersion: '2021-06-01'})
+      const check = registry.check({method: 'GET', path: `${profile}/${path}`, query: 'api-version=2021-06-01', status: answer.status, headers: {}, body: answer.body} as never)
+      expect([path, answer.status, check.operation?.apiVersion, check.violations]).toEqual([path, 200, '2021-06-01', []])
+    }
   })
 })
