@@ -259,6 +259,11 @@ export interface RunResult {
   objectives?: unknown
   leftBehind: string[]
   overrides: GuardOverride[]
+  /**
+   * Why the run failed when no step's line says it: the journal could not be written (a full disk). Its events were
+   * never shown either (what is not recorded is not reported), so without this the run just ended "failed".
+   */
+  error?: string
   journal: string
   summary: string
   warnings: string[]
