@@ -352,11 +352,20 @@ export class JournalWriteError extends Error {
     options: {creating?: boolean} = {},
   ) {
     const errno = (cause as NodeJS.ErrnoException)?.code
-    const why = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'the disk is full' : errno === 'EROFS' ? 'the file system is read-only' : (cause as Error)?.message ?? String(cause)
+    // EFBIG: the process's file-size limit (`ulimit -f`, a CI container's) — as final as a full disk for this run.
+    const why =
+      errno === 'ENOSPC' || errno === 'EDQUOT'
+        ? 'the disk is full'
+        : errno === 'EFBIG'
+          ? 'the file-size limit (ulimit -f) is reached'
+          : errno === 'EROFS'
+            ? 'the file system is read-only'
+            : (cause as Error)?.message ?? String(cause)
+    const fix = errno === 'EFBIG' ? 'raise the limit' : 'free space'
     super(
       options.creating
-        ? `cannot create the journal ${path}: ${why}${errno && !why.includes(errno) ? ` (${errno})` : ''}; nothing was started and no target stays leased — free space, then run it again`
-        : `cannot write the journal ${path}: ${why}${errno ? ` (${errno})` : ''}; it is intact up to line ${lines} — free space, then \`opsbook resume\` continues the run`,
+        ? `cannot create the journal ${path}: ${why}${errno && !why.includes(errno) ? ` (${errno})` : ''}; nothing was started and no target stays leased — ${fix}, then run it again`
+        : `cannot write the journal ${path}: ${why}${errno && !why.includes(errno) ? ` (${errno})` : ''}; it is intact up to line ${lines} — ${fix}, then \`opsbook resume\` continues the run`,
       {cause},
     )
     this.name = 'JournalWriteError'

@@ -294,6 +294,23 @@ describe('Journal group commit', () => {
   })
 })
 
+describe('a journal over the file-size limit (ulimit -f)', () => {
+  // Node ignores SIGXFSZ, so a write past `ulimit -f` fails with EFBIG: it used to read "EFBIG: file too large, write
+  // (EFBIG) … free space", which names neither the limit nor the fix.
+  it('says the limit is reached and to raise it', async () => {
+    const journal = await Journal.create('efbig', {root: await mkdtemp(join(tmpdir(), 'opsbook-journal-'))})
+    await journal.append(events[0]!)
+    const handle = (journal as unknown as {handle: {write(): Promise<unknown>}}).handle
+    handle.write = async () => {
+      throw Object.assign(new Error('EFBIG: file too large, write'), {code: 'EFBIG', errno: -27})
+    }
+    const error = await journal.append(events[1]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalWriteError)
+    expect((error as Error).message).toMatch(/: the file-size limit \(ulimit -f\) is reached \(EFBIG\); it is intact up to line 1 — raise the limit, then `opsbook resume` continues the run$/)
+    await journal.close()
+  })
+})
+
 describe('a journal that cannot be created', () => {
   // Issue 16, item 10: a run on a full disk ended with a bare "Error: ENOSPC: no space left on device, write" and an
   // empty run.lock in a run folder. The first write failing says what it means, and leaves no folder or lock behind.
