@@ -226,6 +226,21 @@ export function summaryProblems(journalText: string, summaryText: string): strin
   return [...appendedAfterEnd('', journalText), ...sealed, ...summaryContradictions('', journalText, bytes)]
 }
 
+/** The status of the journal's last run.finished line (a resumed run's outcome), or undefined when it has none. */
+export function journalOutcome(journalText: string): string | undefined {
+  const lines = journalText.split('\n')
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!lines[i]!.includes('"type":"run.finished"')) continue
+    try {
+      const status = (JSON.parse(lines[i]!) as {data?: {status?: unknown}}).data?.status
+      if (typeof status === 'string') return status
+    } catch {
+      // a damaged line: the chain check reports it
+    }
+  }
+  return undefined
+}
+
 /** Whether `sha256` is the hash some seal of the journal recorded for `file`: a version a resume legitimately replaced. */
 export function wasSealed(journalText: string, file: SealedFile, sha256: string): boolean {
   return findSeals(journalText).some((seal) => seal.files[file]?.sha256 === sha256)
