@@ -15,7 +15,7 @@ import {ValidationError} from '../errors.js'
 import {parseDuration} from '../support/duration.js'
 import {verifyChain, type ChainCheck} from './journal.js'
 import {headlineOutputs} from './outputs.js'
-import {summaryProblems} from './seal.js'
+import {journalOutcome, summaryProblems} from './seal.js'
 import type {EvidenceTarget} from './blob-sink.js'
 import {mapControls, type ControlCoverage} from './controls.js'
 import {redactedBytes} from './writer.js'
@@ -310,7 +310,9 @@ export function toRunRow(run: EvidenceRun): RunRow {
   const tampered = run.summaryText === undefined ? [] : summaryProblems(run.journalText, run.summaryText)
   const objectives = Array.isArray(s.outputs?.objectives) ? s.outputs.objectives : []
   const missed = objectives.some((o) => objectiveNotMet(o))
-  const status = s.status ?? 'unfinished'
+  // The outcome is the journal's (hash-chained), not summary.json's: an edited summary said succeeded in every export
+  // (issue 16). `journal.problem` says that they disagree.
+  const status = journalOutcome(run.journalText) ?? s.status ?? 'unfinished'
   const who = [s.who?.osUser && s.who?.host ? `${s.who.osUser}@${s.who.host}` : s.who?.osUser, s.who?.azurePrincipal ? `(${s.who.azurePrincipal})` : undefined]
     .filter(Boolean)
     .join(' ')

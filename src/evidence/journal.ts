@@ -101,6 +101,8 @@ export class Journal {
   private bytes: number
   /** fsyncs done so far (one per group written). */
   private syncCount = 0
+  /** The first write that failed: every later append is refused with it, so the journal never has a hole. */
+  private failure: JournalWriteError | undefined
 
   private constructor(
     readonly runId: string,
@@ -198,7 +200,10 @@ export class Journal {
   /**
    * Write one event (redacted) and fsync it; resolves with its line once it is on disk. Appends are written in call
    * order; those made in the same tick share one write and one fsync. If a group cannot be written, every append in
-   * it rejects, the file is cut back to the last complete line, and later appends continue the chain from there.
+   * it rejects, the file is cut back to the last complete line, and so does every later append: a line written after
+   * a lost one (a smaller line that fits on the nearly full disk) would tell a story with a gap in it — a step that
+   * succeeded without having started, an earlier step missing — on a chain that still verifies (issue 16, a run on a
+   * full disk). The journal ends at its last complete line; `opsbook resume` (Journal.open) continues it from there.
    */
   append(event: RunEvent): Promise<JournalLine> {
     if (this.closed) return Promise.reject(new Error(`journal of run ${this.runId} is closed`))
@@ -239,6 +244,10 @@ export class Journal {
   }
 
   private async writeGroup(group: PendingAppend[]): Promise<void> {
+    if (this.failure) {
+      for (const append of group) append.reject(this.failure)
+      return
+    }
     let seq = this.seq
     let prev = this.lastHash
     const lines: JournalLine[] = []
@@ -269,6 +278,7 @@ export class Journal {
       // A full disk can take half a line: cut it off so the journal stays parseable and resumable.
       await this.handle.truncate(this.bytes).catch(() => undefined)
       const failure = new JournalWriteError(this.path, this.seq, error)
+      this.failure = failure
       for (const append of group) append.reject(failure)
       return
     }
@@ -342,11 +352,20 @@ export class JournalWriteError extends Error {
     options: {creating?: boolean} = {},
   ) {
     const errno = (cause as NodeJS.ErrnoException)?.code
-    const why = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'the disk is full' : errno === 'EROFS' ? 'the file system is read-only' : (cause as Error)?.message ?? String(cause)
+    // EFBIG: the process's file-size limit (`ulimit -f`, a CI container's) — as final as a full disk for this run.
+    const why =
+      errno === 'ENOSPC' || errno === 'EDQUOT'
+        ? 'the disk is full'
+        : errno === 'EFBIG'
+          ? 'the file-size limit (ulimit -f) is reached'
+          : errno === 'EROFS'
+            ? 'the file system is read-only'
+            : (cause as Error)?.message ?? String(cause)
+    const fix = errno === 'EFBIG' ? 'raise the limit' : 'free space'
     super(
       options.creating
-        ? `cannot create the journal ${path}: ${why}${errno && !why.includes(errno) ? ` (${errno})` : ''}; nothing was started and no target stays leased — free space, then run it again`
-        : `cannot write the journal ${path}: ${why}${errno ? ` (${errno})` : ''}; it is intact up to line ${lines} — free space, then \`opsbook resume\` continues the run`,
+        ? `cannot create the journal ${path}: ${why}${errno && !why.includes(errno) ? ` (${errno})` : ''}; nothing was started and no target stays leased — ${fix}, then run it again`
+        : `cannot write the journal ${path}: ${why}${errno && !why.includes(errno) ? ` (${errno})` : ''}; it is intact up to line ${lines} — ${fix}, then \`opsbook resume\` continues the run`,
       {cause},
     )
     this.name = 'JournalWriteError'

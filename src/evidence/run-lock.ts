@@ -4,7 +4,7 @@
  * two writers never interleave lines and break the hash chain. A lock whose process is provably dead (same host, no
  * such pid) is taken over; a lock from another host cannot be checked and counts as alive.
  */
-import {open, readFile, rm} from 'node:fs/promises'
+import {open, readFile, rm, stat} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {GuardError} from '../errors.js'
@@ -32,12 +32,7 @@ export function isLockHolderAlive(holder: Partial<RunLockHolder> | undefined): b
 
 /** The lock's holder, or undefined when there is no (readable) lock. */
 export async function readRunLock(dir: string): Promise<RunLockHolder | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(join(dir, RUN_LOCK_FILE), 'utf8')) as Partial<RunLockHolder>
-    return typeof parsed.pid === 'number' ? {pid: parsed.pid, host: parsed.host ?? hostname(), startedAt: parsed.startedAt} : undefined
-  } catch {
-    return undefined
-  }
+  return readHolder(join(dir, RUN_LOCK_FILE))
 }
 
 /**
@@ -47,7 +42,7 @@ export async function readRunLock(dir: string): Promise<RunLockHolder | undefine
 export async function acquireRunLock(dir: string, runId: string): Promise<RunLockHolder> {
   const mine: RunLockHolder = {pid: process.pid, host: hostname(), startedAt: new Date().toISOString()}
   const path = join(dir, RUN_LOCK_FILE)
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 20; attempt++) {
     try {
       const handle = await open(path, 'wx')
       try {
@@ -72,11 +67,61 @@ export async function acquireRunLock(dir: string, runId: string): Promise<RunLoc
         {runId, holder},
         [`wait for pid ${holder.pid} to finish, or stop it (Ctrl-C) and resume again`],
       )
-    // A dead holder (or a lock being written right now: retried): take it over.
-    if (holder || attempt > 0) await rm(path, {force: true})
-    else await new Promise((resolve) => setTimeout(resolve, 50))
+    // A dead holder: take its lock over, one taker at a time. A lock being written right now (unreadable yet) is
+    // retried, and taken over as a dead one only when it stays unreadable.
+    if (holder || attempt > 2) await removeDeadLock(dir, path, holder, mine)
+    await new Promise((resolve) => setTimeout(resolve, 10 + Math.floor(Math.random() * 40)))
   }
   throw new GuardError('run-lock', `could not take the lock of run ${runId} (${path}): another process keeps taking it`, {runId})
+}
+
+/**
+ * Remove a dead holder's lock, under `run.lock.takeover` (created exclusively) and only while the lock still names
+ * that holder. Two resumers that both found the same dead holder used to both remove "its" lock — the second removed
+ * the lock the first had just created — and both continued the run (issue 16: two concurrent resumes after a kill -9).
+ * A taker that finds the takeover file held returns and retries; a takeover file whose process died is removed.
+ */
+async function removeDeadLock(dir: string, path: string, dead: RunLockHolder | undefined, mine: RunLockHolder): Promise<void> {
+  const guard = `${path}.takeover`
+  let handle: Awaited<ReturnType<typeof open>>
+  try {
+    handle = await open(guard, 'wx')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    // A taker killed inside this function (a few microseconds) leaves its takeover file behind: clear it once dead.
+    const taker = await readHolder(guard)
+    if (taker ? !isLockHolderAlive(taker) : await olderThan(guard, 5000)) await rm(guard, {force: true})
+    return
+  }
+  try {
+    await handle.writeFile(JSON.stringify(mine)).finally(() => handle.close())
+    const current = await readRunLock(dir)
+    const stillDead = dead ? current !== undefined && sameHolder(current, dead) : current === undefined
+    if (stillDead) await rm(path, {force: true})
+  } finally {
+    await rm(guard, {force: true})
+  }
+}
+
+function sameHolder(a: RunLockHolder, b: RunLockHolder): boolean {
+  return a.pid === b.pid && a.host === b.host && a.startedAt === b.startedAt
+}
+
+async function readHolder(path: string): Promise<RunLockHolder | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<RunLockHolder>
+    return typeof parsed.pid === 'number' ? {pid: parsed.pid, host: parsed.host ?? hostname(), startedAt: parsed.startedAt} : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs > ms
+  } catch {
+    return false
+  }
 }
 
 /** Drop the lock if this process holds it. */

@@ -103,7 +103,7 @@ async function readRunState(dir: string, runId: string): Promise<RunState> {
   const refused = await readJson<RefusedRun>(join(dir, REFUSED_FILE))
   if (refused) return {refused, entry: {runId, runbook: refused.runbook, environment: refused.environment, status: 'refused', startedAt: refused.refusedAt}}
   const summary = await readJson<RunSummary>(join(dir, SUMMARY_FILE))
-  const {first, last} = await journalEnds(join(dir, JOURNAL_FILE))
+  const {first, last, finished} = await journalEnds(join(dir, JOURNAL_FILE))
   if (summary)
     return {
       summary,
@@ -112,7 +112,9 @@ async function readRunState(dir: string, runId: string): Promise<RunState> {
         runId,
         runbook: summary.runbook?.name ?? 'unknown',
         environment: summary.environment ?? 'unknown',
-        status: summary.status,
+        // The outcome is the journal's (hash-chained), not summary.json's: a summary edited from failed to succeeded
+        // was listed as succeeded (issue 16). `runs show` says when the two disagree.
+        status: (finished?.data.status as RunStatus | undefined) ?? summary.status,
         startedAt: summary.startedAt,
         durationMs: summary.durationMs,
       },
@@ -149,8 +151,8 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** First and last parseable journal lines (a crash can leave a partial last line). */
-async function journalEnds(path: string): Promise<{first?: JournalLine; last?: JournalLine}> {
+/** First and last parseable journal lines (a crash can leave a partial last line), and the last run.finished. */
+async function journalEnds(path: string): Promise<{first?: JournalLine; last?: JournalLine; finished?: JournalLine}> {
   if (!existsSync(path)) return {}
   const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '')
   const parse = (text: string | undefined): JournalLine | undefined => {
@@ -164,7 +166,10 @@ async function journalEnds(path: string): Promise<{first?: JournalLine; last?: J
   const first = parse(lines[0])
   let last: JournalLine | undefined
   for (let i = lines.length - 1; i >= 0 && !last; i--) last = parse(lines[i])
-  return {first, last}
+  let finished: JournalLine | undefined
+  // The outcome is at the end (the seal may follow it); a resumed run's earlier outcomes are further up.
+  for (let i = lines.length - 1; i >= 0 && !finished; i--) if (lines[i]!.includes('"type":"run.finished"')) finished = parse(lines[i])
+  return {first, last, finished}
 }
 
 async function isHeldByLiveProcess(dir: string): Promise<boolean> {

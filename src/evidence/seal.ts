@@ -42,6 +42,57 @@ export async function completeRun(journal: Journal, summary: RunSummary, redacto
   await journal.close()
 }
 
+/**
+ * Finish the evidence of a run that ended (run.finished, in a state opsbook never resumes) but whose process stopped
+ * before the seal — a kill -9 or power loss between summary.json and the seal. Such a run stayed unsealed for good:
+ * `resume` refused it as finished, `evidence sync` held summary.json back waiting for a seal, and `evidence verify`
+ * failed it (issue 16, kill -9 at each step). The summary is sealed only when it says what the journal says (the
+ * fields `summaryContradictions` recomputes); it is re-bound to the journal as it now is, report.md is written from
+ * both, and the seal appended. Returns the summary, or undefined when the run is not in that state.
+ */
+export async function sealFinishedRun(root: string, runId: string, redactor?: Redactor): Promise<RunSummary | undefined> {
+  const {Journal, runDir, JOURNAL_FILE} = await import('./journal.js')
+  const dir = runDir(root, runId)
+  const journalPath = join(dir, JOURNAL_FILE)
+  if (!existsSync(journalPath)) return undefined
+  const text = await readFile(journalPath, 'utf8')
+  const complete = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1)
+  if (finalSeal(complete)) return undefined
+  const last = complete.trimEnd().split('\n').at(-1)
+  let lastLine: Partial<JournalLine> | undefined
+  try {
+    lastLine = last ? (JSON.parse(last) as Partial<JournalLine>) : undefined
+  } catch {
+    return undefined
+  }
+  const status = (lastLine?.data as {status?: unknown} | undefined)?.status
+  if (lastLine?.type !== 'run.finished' || typeof status !== 'string' || RESUMABLE.includes(status)) return undefined
+  const summaryPath = join(dir, 'summary.json')
+  const {ValidationError} = await import('../errors.js')
+  if (!existsSync(summaryPath))
+    throw new ValidationError([{code: 'unsealed-run', message: `run ${runId} finished (${status}) but stopped before writing summary.json and its seal; the journal is the run's record (\`opsbook evidence sync\` uploads it)`}])
+  const summaryBytes = await readFile(summaryPath)
+  const contradictions = [...appendedAfterEnd('', complete), ...summaryContradictions('', complete, summaryBytes)]
+  if (contradictions.length > 0)
+    throw new ValidationError([{code: 'unsealed-run', message: `run ${runId} finished (${status}) but was not sealed, and its summary.json does not match its journal, so it is not sealed now: ${contradictions.join('; ')}`}])
+  const summary = JSON.parse(summaryBytes.toString('utf8')) as RunSummary
+  // Opening the journal takes the run's lock and cuts a half-written seal (recording the cut).
+  const journal = await Journal.open(runId, root, {redactor})
+  try {
+    if (summary.journal?.lines !== journal.lines || summary.journal?.lastHash !== journal.hash) {
+      summary.journal = {lines: journal.lines, lastHash: journal.hash}
+      const {writeSummary} = await import('./summary.js')
+      await writeSummary(root, summary, redactor)
+    }
+    const {writeRunReport} = await import('./blob-sink.js')
+    await writeRunReport(journal.dir, redactor)
+    await sealRun(journal)
+  } finally {
+    await journal.close()
+  }
+  return summary
+}
+
 /** Append the seal over the run folder's files as they are now. Call after summary.json and report.md are written. */
 export async function sealRun(journal: Journal): Promise<JournalLine> {
   const files: Partial<Record<SealedFile, SealedFileHash>> = {}
@@ -224,6 +275,21 @@ export function summaryProblems(journalText: string, summaryText: string): strin
   const bytes = Buffer.from(summaryText, 'utf8')
   const sealed = finalSeal(journalText)?.files['summary.json'] ? checkAgainstSeal('', journalText, {'summary.json': bytes}).filter((p) => p.startsWith('summary.json')) : []
   return [...appendedAfterEnd('', journalText), ...sealed, ...summaryContradictions('', journalText, bytes)]
+}
+
+/** The status of the journal's last run.finished line (a resumed run's outcome), or undefined when it has none. */
+export function journalOutcome(journalText: string): string | undefined {
+  const lines = journalText.split('\n')
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!lines[i]!.includes('"type":"run.finished"')) continue
+    try {
+      const status = (JSON.parse(lines[i]!) as {data?: {status?: unknown}}).data?.status
+      if (typeof status === 'string') return status
+    } catch {
+      // a damaged line: the chain check reports it
+    }
+  }
+  return undefined
 }
 
 /** Whether `sha256` is the hash some seal of the journal recorded for `file`: a version a resume legitimately replaced. */

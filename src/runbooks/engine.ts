@@ -863,9 +863,10 @@ class RunExecution {
     let code: string | undefined
     for (let e = this.journalError as {code?: unknown; cause?: unknown; message?: unknown} | undefined, depth = 0; e && !code && depth < 5; e = e.cause as typeof e, depth++) {
       if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) code = e.code
-      else if (typeof e.message === 'string') code = /\b(E(?:NOSPC|DQUOT|ROFS|IO))\b/.exec(e.message)?.[1]
+      else if (typeof e.message === 'string') code = /\b(E(?:NOSPC|DQUOT|FBIG|ROFS|IO))\b/.exec(e.message)?.[1]
     }
     if (code === 'ENOSPC' || code === 'EDQUOT') return 'the disk is full: free space'
+    if (code === 'EFBIG') return 'the file-size limit (ulimit -f) is reached: raise it'
     if (code === 'EROFS') return 'the file system is read-only: make it writable'
     return 'the disk reported an error: check it'
   }

@@ -4,13 +4,15 @@
  * not run again; operations in flight are re-attached by their monitor URL instead of being issued a second time.
  */
 import {existsSync} from 'node:fs'
+import {join} from 'node:path'
 import {getEnvironment, loadCatalog, type LoadedCatalog} from '../catalog/loader.js'
 import {componentResourceId, sameResourceId} from '../catalog/resource-id.js'
 import {GuardError, ValidationError, type Problem} from '../errors.js'
-import {RESUMABLE} from '../evidence/seal.js'
+import {RESUMABLE, sealFinishedRun} from '../evidence/seal.js'
 import {resumeCommand} from '../support/resume-hint.js'
 import type {ResumeState} from '../evidence/resume-state.js'
-import {opsbookRoot, runRunbook, type RunOptions, type RunResult} from './runner.js'
+import type {RunSummary} from '../evidence/summary.js'
+import {exitCodeForStatus, opsbookRoot, runRunbook, type RunOptions, type RunResult} from './runner.js'
 
 /** End states `opsbook resume` continues (one list with the evidence checks that refuse lines after any other end). */
 export {RESUMABLE}
@@ -29,8 +31,16 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
   const state = await loadState(options, root, cwd)
   // An interrupted run (Ctrl-C, exit 130) and one whose teardown did not complete (exit 3) are continued; a run
   // that reached its own end (succeeded, failed after a complete rollback…) has nothing left to do.
-  if (state.finished && !RESUMABLE.includes(state.finished))
+  if (state.finished && !RESUMABLE.includes(state.finished)) {
+    // Finished, but stopped before its seal (kill -9 at the very end): the resume finishes its evidence.
+    const sealed = state.source === 'local' ? await sealFinishedRun(root, options.runId) : undefined
+    if (sealed) {
+      const result = sealedResult(sealed, root)
+      for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
+      return result
+    }
     throw new ValidationError([{code: 'run-finished', message: `run ${options.runId} already finished (${state.finished}); there is nothing to resume`}])
+  }
   const source = state.runbook.source?.replace(/^builtin:/, '')
   const runbook = state.request?.runbook ?? source ?? state.runbook.name
   const params: Record<string, string> = {...(state.request?.params ?? stringParams(state)), ...options.params}
@@ -44,7 +54,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
     catalogFlag,
     params,
     components: state.request?.components,
-    resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, calls: state.calls, expectedSha256: state.runbook.sha256, ...(note ? {warnings: [note]} : {})},
+    resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, calls: state.calls, expectedSha256: state.runbook.sha256, expectedParams: state.params, ...(note ? {warnings: [note]} : {})},
   }).catch((error: unknown) => {
     // Still outside the window: the run was started past it with a journaled reason, so say how to continue it so.
     const started = state.overrides.find((o) => o.kind === 'maintenance-window' || o.kind === 'change-freeze')
@@ -138,4 +148,28 @@ function stringParams(state: ResumeState): Record<string, string> {
       .filter(([name, value]) => !state.redactedParams.includes(name) && value !== undefined && value !== null)
       .map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]),
   )
+}
+
+/** What `resume` reports for a finished run whose evidence it only sealed: the run as its summary records it. */
+function sealedResult(summary: RunSummary, root: string): RunResult {
+  const dir = join(root, 'runs', summary.runId)
+  return {
+    runId: summary.runId,
+    runbook: summary.runbook.name,
+    environment: summary.environment,
+    status: summary.status,
+    exitCode: exitCodeForStatus(summary.status),
+    startedAt: summary.startedAt,
+    finishedAt: summary.finishedAt,
+    durationMs: summary.durationMs,
+    ...(summary.activeMs !== undefined && summary.segments ? {activeMs: summary.activeMs, segments: summary.segments} : {}),
+    steps: summary.steps.map((step) => ({id: step.id, uses: step.uses, phase: step.phase, status: step.status, durationMs: step.durationMs, attempts: step.attempts, error: step.error?.message})),
+    outputs: summary.outputs,
+    objectives: summary.outputs.objectives,
+    leftBehind: summary.leftBehind,
+    overrides: [],
+    journal: join(dir, 'journal.jsonl'),
+    summary: join(dir, 'summary.json'),
+    warnings: [`run ${summary.runId} had finished (${summary.status}) but stopped before sealing its evidence; nothing was run again: summary.json and report.md are now sealed to the journal — \`opsbook evidence sync --env ${summary.environment}\` uploads them`],
+  }
 }

@@ -242,6 +242,8 @@ export interface ResumeInput {
    * in summary.json (`resumeWarnings`), not on stderr only.
    */
   warnings?: string[]
+  /** The params the run started with, as its first run.started journaled them (secret ones redacted). */
+  expectedParams?: Record<string, unknown>
 }
 
 export interface RunResult {
@@ -265,6 +267,11 @@ export interface RunResult {
   objectives?: unknown
   leftBehind: string[]
   overrides: GuardOverride[]
+  /**
+   * Why the run failed when no step's line says it: the journal could not be written (a full disk). Its events were
+   * never shown either (what is not recorded is not reported), so without this the run just ended "failed".
+   */
+  error?: string
   journal: string
   summary: string
   warnings: string[]
@@ -296,6 +303,23 @@ export function exitCodeForOutcome(outcome: Pick<RunOutcome, 'status' | 'error' 
   return exitCodeForStatus(outcome.status)
 }
 
+/**
+ * Params a resume would continue with that differ from the ones the run's journal says it started with (issue 16: an
+ * edited request.json — or a --param on resume — pointed the rest of a run at another cache; the resume exported
+ * that one, abandoned the first one's export in flight, and verified). Secret params and values the journal holds
+ * redacted (a credential in a string) cannot be compared and are not.
+ */
+function changedParams(journaled: Record<string, unknown>, resolved: Record<string, unknown>): Array<{name: string; journaled: string; now: string}> {
+  const changed: Array<{name: string; journaled: string; now: string}> = []
+  for (const [name, value] of Object.entries(journaled)) {
+    const before = JSON.stringify(value)
+    if (before === undefined || before.includes('[REDACTED]') || !(name in resolved)) continue
+    const after = JSON.stringify(resolved[name])
+    if (after !== before) changed.push({name, journaled: before, now: after ?? 'no value'})
+  }
+  return changed
+}
+
 /** Run a runbook. Throws for invalid input (2), missing approvals (4) and guards (5) before anything changes. */
 export async function runRunbook(options: RunOptions): Promise<RunResult> {
   const now = options.now ?? (() => new Date())
@@ -306,6 +330,21 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     throw new ValidationError([
       {code: 'runbook-changed', message: `runbook ${runbook.name} (${runbook.source}) changed since run ${options.resume.runId} started; resuming it with different steps is not safe`},
     ])
+
+  if (options.resume?.expectedParams) {
+    // Given values only (request.json's, or --param): a default is the runbook's (its hash is checked above), and one
+    // computed from now() is computed again by design.
+    const given = Object.fromEntries(Object.entries(params).filter(([name]) => options.params?.[name] !== undefined))
+    const changed = changedParams(options.resume.expectedParams, given)
+    if (changed.length > 0)
+      throw new ValidationError(
+        changed.map(({name, journaled, now}) => ({
+          code: 'resume-params-changed',
+          message: `param ${name}: run ${options.resume!.runId} started with ${journaled} (its journal), but this resume would continue it with ${now}; the remaining steps would act on something else than the run started on. request.json was changed, or --param gave another value: resume without it`,
+        })),
+        `the resume of run ${options.resume.runId} asks for other params than the run started with: nothing was resumed`,
+      )
+  }
 
   const stepIds = flattenSteps(runbook).map((n) => n.spec.id)
   const unknownApprovals = (options.approvedSteps ?? []).filter((id) => id !== RUN_CONFIRMATION && !stepIds.includes(id))

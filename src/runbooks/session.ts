@@ -271,7 +271,10 @@ async function runConnected(
   try {
     await completeRun(journal, summary, redactor)
   } catch (error) {
-    warn(`summary or seal not written (${describeWriteError(error)}); the journal is intact — free space, then \`opsbook evidence sync\``)
+    // A run whose journal failed mid-run says why in its result (`error`: free space, then resume); the summary and
+    // seal failing after it is that same cause, and `evidence sync` is not what continues such a run.
+    if (outcome.error?.code !== 'journal-failed')
+      warn(`summary or seal not written (${describeWriteError(error)}); the journal is intact — free space, then \`opsbook evidence sync\``)
     await journal.close().catch(() => undefined)
   }
   if (evidence.sink) {
@@ -293,6 +296,7 @@ async function runConnected(
     objectives: outcome.outputs.objectives,
     leftBehind: outcome.leftBehind,
     overrides,
+    ...(outcome.error?.code === 'journal-failed' ? {error: outcome.error.message} : {}),
     journal: join(dir, JOURNAL_FILE),
     summary: join(dir, SUMMARY_FILE),
     warnings,

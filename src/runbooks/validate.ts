@@ -83,6 +83,9 @@ function withFieldSuggestion(problem: Problem): Problem {
           : where.endsWith('.rollback')
             ? ['uses', 'with']
             : []
+  // A field that exists but not for this param's type (`pattern` on a secret): suggesting the same name again helped
+  // nobody ('unknown field "pattern" (did you mean "pattern"?)').
+  if (fields.includes(match[1]!)) return {...problem, message: `${problem.message}: it is not allowed for this ${/^params\./.test(where) ? "param's type" : 'kind of entry'}`}
   const close = closestName(match[1]!, fields)
   return close ? {...problem, message: `${problem.message} (did you mean "${close}"?)`} : problem
 }

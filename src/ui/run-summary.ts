@@ -53,6 +53,7 @@ export function printRunSummary(result: RunResult, out: NodeJS.WritableStream = 
   if (result.leftBehind.length > 0) out.write(`\nNEEDS A HUMAN — left behind:\n${result.leftBehind.map((l) => `  - ${l}`).join('\n')}\n`)
   // A resumed run: the whole run's elapsed and running time, and each segment (evidence/segments.ts).
   out.write(`\nrun ${result.runId}: ${result.status} in ${describeRunDuration(result)}\n`)
+  if (result.error) out.write(`  why: ${outputRedactor().redactText(result.error)}\n`)
   if (result.segments) out.write(`${describeSegments(result.segments).map((line) => `  ${line}`).join('\n')}\n`)
   out.write(`  journal ${result.journal}\n`)
   if (result.status === 'interrupted') out.write(`  continue with: ${resumeCommand(result.runId, overrides)}\n`)

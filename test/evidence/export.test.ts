@@ -176,7 +176,9 @@ describe('an edited summary.json in an export', () => {
     writeFileSync(path, readFileSync(path, 'utf8').replace('"status": "failed"', '"status": "succeeded"'))
     const base = {environmentName: 'local', environment: testEnvironment(), root, source: 'local' as const, since: '2026-09-01', until: '2026-10-31', now: new Date('2026-11-23T12:00:00Z')}
     const json = await exportEvidence({...base, format: 'json', output: join(out, 'r.json')})
-    const row = (JSON.parse(readFileSync(json.output, 'utf8')) as {report: {runs: Array<{runId: string; passed: boolean; journal: {chainOk: boolean; problem?: string}}>}}).report.runs.find((r) => r.runId === failed!.runId)!
+    const row = (JSON.parse(readFileSync(json.output, 'utf8')) as {report: {runs: Array<{runId: string; status: string; passed: boolean; journal: {chainOk: boolean; problem?: string}}>}}).report.runs.find((r) => r.runId === failed!.runId)!
+    // The status is the journal's: the CSV's status column said "succeeded" next to passed=false.
+    expect(row.status).toBe('failed')
     expect(row.passed).toBe(false)
     expect(row.journal.chainOk).toBe(false)
     expect(row.journal.problem).toMatch(/summary\.json: SHA-256 .* does not match .* sealed at journal\.jsonl line \d+/)
@@ -184,6 +186,7 @@ describe('an edited summary.json in an export', () => {
     const csv = await exportEvidence({...base, format: 'csv', output: join(out, 'r.csv')})
     const line = readFileSync(csv.output, 'utf8').split('\n').find((l) => l.startsWith(failed!.runId))!
     expect(line.split(',').at(-1)).toBe('false')
+    expect(line.split(',')[3]).toBe('failed')
     const md = await exportEvidence({...base, format: 'md', output: join(out, 'r.md')})
     expect(readFileSync(md.output, 'utf8')).toMatch(/summary\.json: SHA-256/)
   })

@@ -163,12 +163,38 @@ describe('newRunId', () => {
     const text = await readFile(journal.path, 'utf8')
     expect(text.endsWith('\n')).toBe(true)
     expect(verifyChain(text)).toMatchObject({ok: true, lines: 2})
-    // Space is back: the run continues on the same chain.
+    // Space is back: the resume (Journal.open) continues the run on the same chain.
     handle.write = realWrite
-    await journal.append(events[2]!)
     await journal.close()
+    const resumed = await Journal.open('disk-full', root)
+    await resumed.append(events[2]!)
+    await resumed.close()
     const after = await readFile(journal.path, "utf8")
     expect(verifyChain(after), after).toMatchObject({ok: true, lines: 3})
+  })
+
+  it('writes nothing after a lost line, even a smaller one that fits: the journal ends where it is whole, never with a gap', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-journal-'))
+    const journal = await Journal.create('gap', {root})
+    await journal.append(events[0]!)
+    // The disk has room for a short line but not for a long one (a step's big outputs): the long line is lost.
+    const handle = (journal as unknown as {handle: {write(data: Buffer, offset: number, length: number, position: number): Promise<{bytesWritten: number}>}}).handle
+    const realWrite = handle.write.bind(handle)
+    handle.write = async (data: Buffer, offset: number, length: number, position: number) => {
+      if (length > 400) throw Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', errno: -28})
+      return realWrite(data, offset, length, position)
+    }
+    const lost = await journal.append({type: 'step.log', step: 'greet', phase: 'main', message: 'x'.repeat(500)}).catch((e: unknown) => e)
+    expect(lost).toBeInstanceOf(JournalWriteError)
+    // A later, short line fits; written, the journal would say it happened right after line 1 — a story with a hole.
+    const later = await journal.append({type: 'step.succeeded', step: 'pause', phase: 'main', outputs: {}, durationMs: 1, attempts: 1}).catch((e: unknown) => e)
+    expect(later).toBeInstanceOf(JournalWriteError)
+    expect((later as Error).message).toMatch(/it is intact up to line 1 — free space, then `opsbook resume` continues the run/)
+    handle.write = realWrite
+    await journal.close()
+    const text = await readFile(journal.path, 'utf8')
+    expect(verifyChain(text)).toMatchObject({ok: true, lines: 1})
+    expect(text).not.toContain('pause')
   })
 })
 
@@ -194,8 +220,10 @@ describe('Journal on a real full disk (tmpfs)', () => {
     expect(text).not.toContain('\0')
     expect(verifyChain(text)).toMatchObject({ok: true, lines: 2})
     handle.write = realWrite
-    await journal.append(events[2]!)
     await journal.close()
+    const resumed = await Journal.open('short-write', root)
+    await resumed.append(events[2]!)
+    await resumed.close()
     const after = await readFile(journal.path, 'utf8')
     expect(after).not.toContain('\0')
     expect(verifyChain(after), after).toMatchObject({ok: true, lines: 3})
@@ -263,6 +291,23 @@ describe('Journal group commit', () => {
     expect(verifyChain(await readFile(resumed.path, 'utf8')).ok).toBe(true)
     // The crashed journal's file stays open in this process (its fsync never returns): close it, as the exit would.
     await handle.close()
+  })
+})
+
+describe('a journal over the file-size limit (ulimit -f)', () => {
+  // Node ignores SIGXFSZ, so a write past `ulimit -f` fails with EFBIG: it used to read "EFBIG: file too large, write
+  // (EFBIG) … free space", which names neither the limit nor the fix.
+  it('says the limit is reached and to raise it', async () => {
+    const journal = await Journal.create('efbig', {root: await mkdtemp(join(tmpdir(), 'opsbook-journal-'))})
+    await journal.append(events[0]!)
+    const handle = (journal as unknown as {handle: {write(): Promise<unknown>}}).handle
+    handle.write = async () => {
+      throw Object.assign(new Error('EFBIG: file too large, write'), {code: 'EFBIG', errno: -27})
+    }
+    const error = await journal.append(events[1]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalWriteError)
+    expect((error as Error).message).toMatch(/: the file-size limit \(ulimit -f\) is reached \(EFBIG\); it is intact up to line 1 — raise the limit, then `opsbook resume` continues the run$/)
+    await journal.close()
   })
 })
 

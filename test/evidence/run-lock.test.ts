@@ -5,7 +5,7 @@
 import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {exitCodeOf, GuardError} from '../../src/errors.js'
 import {Journal, runDir, verifyChain} from '../../src/evidence/journal.js'
@@ -66,4 +66,67 @@ describe('run.lock', () => {
     await acquireRunLock(dir, 'race')
     await expect(acquireRunLock(dir, 'race')).resolves.toMatchObject({pid: process.pid})
   })
+  it('lets exactly one of several processes that find the same dead holder take the run over (concurrent resumes after a kill -9)', async () => {
+    // A real dead process: its lock is what `kill -9` leaves behind.
+    const dead = spawn(process.execPath, ['-e', ''], {stdio: 'ignore'})
+    await new Promise((done) => dead.once('exit', done))
+    const root = tempDir()
+    const trials = 12
+    const dirs = Array.from({length: trials}, (_, i) => {
+      const dir = join(root, 'runs', `stale-${i}`)
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(join(dir, RUN_LOCK_FILE), JSON.stringify({pid: dead.pid, host: hostname(), startedAt: '2026-12-03T06:00:00.000Z'}))
+      return dir
+    })
+    // Each racer takes part in every trial at the same instant as the others, and stays alive throughout, so a
+    // loser that found the winner alive is refused the way a second `opsbook resume` is.
+    const script = `
+      const {acquireRunLock} = await import(${JSON.stringify(resolve('src/evidence/run-lock.ts'))})
+      const dirs = ${JSON.stringify(dirs)}
+      process.stdout.write('ready\\n')
+      process.stdin.once('data', async (chunk) => {
+        const epoch = Number(String(chunk).trim())
+        for (const [i, dir] of dirs.entries()) {
+          while (Date.now() < epoch + i * 150) {}
+          const outcome = await acquireRunLock(dir, 'stale-' + i).then(() => 'won', (e) => e.exitCode === 5 ? 'refused' : 'error ' + e.message)
+          process.stdout.write(i + ' ' + outcome + '\\n')
+        }
+        process.stdout.write('done\\n')
+        process.stdin.once('data', () => process.exit(0))
+      })
+    `
+    const racers = Array.from({length: 4}, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {stdio: ['pipe', 'pipe', 'pipe']})
+      let out = ''
+      let err = ''
+      child.stderr.on('data', (c) => (err += c))
+      const lines = (marker: string) =>
+        new Promise<string[]>((done, fail) => {
+          const check = () => out.includes(`${marker}\n`) && done(out.split('\n'))
+          child.stdout.on('data', (c) => {
+            out += c
+            check()
+          })
+          check()
+          child.once('exit', () => fail(new Error(`racer exited: ${err}`)))
+        })
+      return {child, ready: lines('ready'), done: lines('done')}
+    })
+    try {
+      await Promise.all(racers.map((r) => r.ready))
+      const epoch = String(Date.now() + 300)
+      for (const r of racers) r.child.stdin.write(`${epoch}\n`)
+      const outputs = await Promise.all(racers.map((r) => r.done))
+      for (let i = 0; i < trials; i++) {
+        const outcomes = outputs.map((lines) => lines.find((l) => l.startsWith(`${i} `))!.slice(String(i).length + 1))
+        expect(outcomes.filter((o) => o === 'won'), `trial ${i}: ${outcomes.join(', ')}`).toHaveLength(1)
+        expect(outcomes.filter((o) => o !== 'won').every((o) => o === 'refused'), `trial ${i}: ${outcomes.join(', ')}`).toBe(true)
+        const winner = racers[outcomes.indexOf('won')]!.child.pid
+        expect(await readRunLock(dirs[i]!)).toMatchObject({pid: winner})
+        expect(existsSync(join(dirs[i]!, `${RUN_LOCK_FILE}.takeover`))).toBe(false)
+      }
+    } finally {
+      for (const r of racers) r.child.kill('SIGKILL')
+    }
+  }, 60_000)
 })

@@ -28,6 +28,15 @@ async function journalAt(root: string, runId: string, at: string, events: RunEve
 }
 
 describe('runs store', () => {
+  it('lists a run with the outcome its journal records, not an edited summary.json\'s (issue 16)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'opsbook-runs-'))
+    const runId = '20261120T100000Z-pg-pitr-eeee'
+    const journal = await journalAt(root, runId, '2026-11-20T10:00:00.000Z', [started('pg-pitr'), {type: 'run.finished', status: 'failed', durationMs: 9, leftBehind: [], outputs: {}}])
+    await writeFile(join(journal.dir, 'summary.json'), JSON.stringify({runId, runbook: {name: 'pg-pitr'}, environment: 'local', status: 'succeeded', startedAt: '2026-11-20T10:00:00.000Z', durationMs: 9}))
+    expect((await listRuns(root)).map((r) => [r.runId, r.status])).toEqual([[runId, 'failed']])
+    expect((await showRun(root, runId)).status).toBe('failed')
+  })
+
   it('lists runs newest first, with status from summary.json or else from the journal', async () => {
     const root = await mkdtemp(join(tmpdir(), 'opsbook-runs-'))
     await journalAt(root, '20261120T100000Z-dr-drill-aaaa', '2026-11-20T10:00:00.000Z', [

@@ -7,8 +7,9 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BlobSink, runBlobPrefix} from '../../src/evidence/blob-sink.js'
-import {Journal, newRunId, runDir} from '../../src/evidence/journal.js'
-import {completeRun, findSeals} from '../../src/evidence/seal.js'
+import {Journal, newRunId, runDir, verifyChain} from '../../src/evidence/journal.js'
+import {checkAgainstSeal, completeRun, findSeals, sealFinishedRun, summaryProblems} from '../../src/evidence/seal.js'
+import {writeSummary} from '../../src/evidence/summary.js'
 import {syncPending} from '../../src/evidence/sync.js'
 import {verifyRun} from '../../src/evidence/verify.js'
 import {runStarted, startBlobFixture, summaryFor, tempDir, type BlobFixture} from './blob-helpers.js'
@@ -149,4 +150,58 @@ describe('sealed evidence and sync', () => {
         expect.arrayContaining([expect.stringMatching(/^local journal\.jsonl line 4: .* after the run finished as "failed", which opsbook never resumes/)]),
       )
     })
+})
+
+// Issue 16, kill -9 at each step: a process killed after run.finished and summary.json but before the seal left the
+// run unsealed for good — `resume` refused it as finished, `evidence sync` held summary.json back forever ("1 still
+// pending"), `evidence verify` failed it. The resume now seals it, when its summary says what the journal says.
+describe('a finished run stopped before its seal', () => {
+  async function unsealedRun(status = 'failed', options: {halfSeal?: boolean} = {}): Promise<{root: string; runId: string; dir: string}> {
+    const root = tempDir()
+    const runId = newRunId('dr-drill')
+    const journal = await Journal.create(runId, {root})
+    for (const event of [runStarted(runId), finished(status)]) await journal.append(event as never)
+    await writeSummary(root, summaryFor(journal, {status}) as never)
+    await journal.close()
+    const dir = runDir(root, runId)
+    // The seal's write was cut short by the kill.
+    if (options.halfSeal) writeFileSync(join(dir, 'journal.jsonl'), `${readFileSync(join(dir, 'journal.jsonl'), 'utf8')}{"seq":3,"ts":"2026-1`)
+    return {root, runId, dir}
+  }
+  const text = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8')
+
+  it('is sealed by the resume: the summary bound to the journal, report.md written, nothing contradicting', async () => {
+    for (const halfSeal of [false, true]) {
+      const {root, runId, dir} = await unsealedRun('failed', {halfSeal})
+      expect(checkAgainstSeal('', text(dir, 'journal.jsonl'), {'summary.json': readFileSync(join(dir, 'summary.json'))})).toEqual([expect.stringMatching(/does not end with an evidence\.sealed line/)])
+      const summary = await sealFinishedRun(root, runId)
+      expect(summary).toMatchObject({runId, status: 'failed'})
+      const journal = text(dir, 'journal.jsonl')
+      expect(findSeals(journal).at(-1)!.line).toBe(journal.trim().split('\n').length)
+      expect(verifyChain(journal, JSON.parse(text(dir, 'summary.json')).journal).ok).toBe(true)
+      expect(summaryProblems(journal, text(dir, 'summary.json'))).toEqual([])
+      expect(checkAgainstSeal('', journal, {'summary.json': readFileSync(join(dir, 'summary.json')), 'report.md': readFileSync(join(dir, 'report.md'))})).toEqual([])
+      expect(text(dir, 'report.md')).toContain(runId)
+      // Sealed now: nothing more to do.
+      expect(await sealFinishedRun(root, runId)).toBeUndefined()
+    }
+  })
+
+  it('is not sealed when its summary.json says something else than its journal (an edit before the resume)', async () => {
+    const {root, runId, dir} = await unsealedRun('failed')
+    writeFileSync(join(dir, 'summary.json'), text(dir, 'summary.json').replace('"status": "failed"', '"status": "succeeded"'))
+    const before = text(dir, 'journal.jsonl')
+    await expect(sealFinishedRun(root, runId)).rejects.toThrow(/does not match its journal, so it is not sealed now: .*status is "succeeded" but the journal records "failed"/)
+    expect(text(dir, 'journal.jsonl')).toBe(before)
+  })
+
+  it('leaves runs alone that are sealed or that a resume continues', async () => {
+    const root = tempDir()
+    const runId = newRunId('dr-drill')
+    const journal = await Journal.create(runId, {root})
+    for (const event of [runStarted(runId), finished('interrupted')]) await journal.append(event as never)
+    await writeSummary(root, summaryFor(journal, {status: 'interrupted'}) as never)
+    await journal.close()
+    expect(await sealFinishedRun(root, runId)).toBeUndefined()
+  })
 })

@@ -42,6 +42,11 @@ describe('validateRunbookSource', () => {
     expect(problems.map((p) => p.code)).toEqual(['unknown-field', 'invalid-value', 'missing-dependency'])
   })
 
+  it('says a param field is not allowed for the param\'s type instead of suggesting the same name', () => {
+    const {problems} = validate(`${header}params:\n  pw: {type: secret, description: x, pattern: '^[a-z]+$'}\nsteps:\n  - {id: a, uses: demo.echo, with: {text: hi}}\n`)
+    expect(problems.map((p) => p.message)).toEqual(['unknown field "pattern" in params.pw: it is not allowed for this param\'s type'])
+  })
+
   it('checks condition syntax and finally-step needs', () => {
     const {problems} = validate(`${header}steps:\n  - {id: a, uses: demo.echo, if: "x ==", with: {text: t}}\nfinally:\n  - {uses: demo.echo, needs: a, with: {text: t}}\n`)
     expect(problems.map((p) => p.code)).toEqual(['bad-expression', 'invalid-needs'])
