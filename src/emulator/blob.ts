@@ -9,6 +9,7 @@
  * `https://<account>.blob.core.windows.net/<container>` are mapped to `<endpoint>/<container>` by `containerNameOf`.
  */
 import {mkdirSync} from 'node:fs'
+import {createRequire, Module} from 'node:module'
 import {join} from 'node:path'
 import type {BlobEndpoint} from './context.js'
 
@@ -21,27 +22,28 @@ export interface RunningBlob extends BlobEndpoint {
   close(): Promise<void>
 }
 
-/** Opted out of Application Insights' module patching before Azurite loads it (see loadAzurite). */
-const NO_DIAGNOSTIC_CHANNEL = 'APPLICATION_INSIGHTS_NO_DIAGNOSTIC_CHANNEL'
-
 /**
- * Azurite's modules. Its request pipeline requires `applicationinsights` for its own telemetry (which stays off here:
- * only Azurite's `main` starts it), and merely requiring that package subscribes to pg, redis, console and the Azure
- * SDK through diagnostic-channel-publishers and hooks every later `require` of the process (require-in-the-middle):
- * in the CLI that is the user's own PostgreSQL and Azure clients, and ~0.3 s of CPU per emulator start. The package's
- * documented switch APPLICATION_INSIGHTS_NO_DIAGNOSTIC_CHANNEL (read once, when it loads) turns that off; it is set
- * only while Azurite loads, unless the user set it.
+ * Azurite's modules, without Application Insights. Its request pipeline requires Telemetry.js, which loads
+ * `applicationinsights` into a static field as it loads; only `AzuriteTelemetryClient.init` uses it, which Azurite's own
+ * `main` calls and the in-process BlobServer never does (every trace method checks `enableTelemetry` first). Loading the
+ * package cost ~0.3 s of CPU per emulator start (136 files), ~0.1 s with its diagnostic channel off, and with the channel
+ * on it subscribed to pg, redis, console and the Azure SDK and hooked every later `require` of the process — in the CLI,
+ * the user's own PostgreSQL and Azure clients. So the CommonJS cache holds an empty module under its path before Azurite
+ * loads ("Adding or replacing entries is also possible", https://nodejs.org/api/modules.html#requirecache), unless the
+ * process has loaded the real one already.
  */
 async function loadAzurite(): Promise<{serverModule: any; configModule: any}> {
-  const before = process.env[NO_DIAGNOSTIC_CHANNEL]
-  process.env[NO_DIAGNOSTIC_CHANNEL] ??= 'true'
-  try {
-    const serverModule = await import('azurite/dist/src/blob/BlobServer.js')
-    const configModule = await import('azurite/dist/src/blob/BlobConfiguration.js')
-    return {serverModule, configModule}
-  } finally {
-    if (before === undefined) delete process.env[NO_DIAGNOSTIC_CHANNEL]
+  const require = createRequire(import.meta.url)
+  const insights = createRequire(require.resolve('azurite/dist/src/common/Telemetry.js')).resolve('applicationinsights')
+  if (!require.cache[insights]) {
+    const empty = new Module(insights)
+    empty.filename = insights
+    empty.loaded = true
+    require.cache[insights] = empty
   }
+  const serverModule = await import('azurite/dist/src/blob/BlobServer.js')
+  const configModule = await import('azurite/dist/src/blob/BlobConfiguration.js')
+  return {serverModule, configModule}
 }
 
 /**

@@ -94,11 +94,15 @@ export class Operations implements LroManager {
     const headers: Record<string, string> = {
       Location: `${options.request.baseUrl}${resolvedLocationPath}${query}`,
       // On every answer, short operations too: without it `az` (azure-core's ARM polling) waits its default 30 s
-      // between polls (the az conformance suite took 392 s instead of 43 s). Not what every Azure service sends: the
-      // recorded 202 of `az postgres flexible-server backup create` (test/fixtures/azure-cli-recordings/postgresql/
-      // test_postgres_flexible_server_backups_mgmt.yaml, az 2.82, 2025-08-01; headers verbatim) carries
-      // Azure-AsyncOperation and Location but no Retry-After, so a client then polls at its own default. Kept as a
-      // deliberate deviation for speed (issue #11); no recording read so far shows the value Azure puts on a monitor.
+      // between polls (the az conformance suite took 392 s instead of 43 s). Whole seconds, as ARM documents it ("The
+      // number of seconds to wait before checking the status",
+      // https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations): 1 is the shortest wait
+      // that is not 0, which azure-core takes as "no header" (its default interval). Clients do not sleep it before
+      // their first poll (core-lro and azure-core's LROBasePolling._poll poll at once), which untilDueWithin answers
+      // at the operation's end. Not what every Azure service sends: the recorded 202 of `az postgres flexible-server
+      // backup create` (test/fixtures/azure-cli-recordings/postgresql/test_postgres_flexible_server_backups_mgmt.yaml,
+      // az 2.82, 2025-08-01; headers verbatim) carries Azure-AsyncOperation and Location but no Retry-After, so a
+      // client then polls at its own default: kept as a deliberate deviation for speed (issue #11).
       'Retry-After': '1',
     }
     if (options.kind === 'azure-async-operation') headers['Azure-AsyncOperation'] = `${options.request.baseUrl}${statusPath}${query}`

@@ -268,6 +268,15 @@ import io, json, os, sys, tempfile
 # The config folder's seeding (SEED_PY), run on request before the first command.
 SEED = sys.argv[1]
 from azure.cli.core import get_default_cli
+# az's LongRunningOperation looks whether the SDK's poller thread has finished every 500 ms (poller_done_interval_ms in
+# azure/cli/core/commands/__init__.py: a progress-bar refresh loop; the poller thread itself polls the operation as the
+# service's Retry-After says, and the emulator answers its first poll when the operation ends). So every long-running
+# command took at least half a second after its operation had finished. Looked at every 20 ms here: the same requests
+# go to the emulator in the same order, and the command ends when its poller does. The separate az process
+# (AzSandbox.run) keeps the default.
+import time
+from azure.cli.core.commands import LongRunningOperation
+LongRunningOperation._delay = lambda self: time.sleep(0.02)
 # Answers go to a private copy of stdout; anything a command prints past the CLI's out_file lands on stderr.
 reply = os.fdopen(os.dup(1), 'w')
 os.dup2(2, 1)

@@ -632,7 +632,10 @@ export class PostgresEngine {
     for (const dir of [files.home, files.archive, files.backups, files.socket]) mkdirSync(dir, {recursive: true})
     writeFileSync(join(files.home, 'server.crt'), this.options.tls.certPem)
     writeFileSync(join(files.home, 'server.key'), this.options.tls.keyPem, {mode: 0o600})
-    this.chown(files.home)
+    // What this wrote, not the whole tree: a data directory and each backup are chowned where they are made (ensure,
+    // restore, createStandby, upgrade, baseBackup), and the constructor's walk puts right what an earlier process left.
+    // Walking the home here went through every file of the data directory and of every backup on each call.
+    this.chownEach([files.home, files.archive, files.backups, files.socket, join(files.home, 'server.crt'), join(files.home, 'server.key')])
     return files
   }
 
@@ -695,7 +698,8 @@ export class PostgresEngine {
       join(files.data, 'pg_hba.conf'),
       ['local all postgres trust', 'local replication all trust', 'local all +azure_ad_user trust', 'local all all password', ''].join('\n'),
     )
-    this.chown(files.data)
+    // The files written here and by writeConfig (the data directory itself was chowned when it was made).
+    this.chownEach(['pg_hba.conf', 'opsbook.conf', 'postgresql.conf'].map((name) => join(files.data, name)))
   }
 
   /** Where a running server's socket is (the front door connects there). */
@@ -792,14 +796,22 @@ export class PostgresEngine {
     return dir
   }
 
+  /** chown these paths themselves (not what is inside a folder); missing ones are skipped. */
+  private chownEach(paths: string[]): void {
+    if (!this.owner) return
+    for (const path of paths) if (existsSync(path)) chownSync(path, this.owner.uid, this.owner.gid)
+  }
+
   private chown(path: string): void {
     if (!this.owner) return
     const {uid, gid} = this.owner
     const walk = (p: string) => {
       // Not an old data directory an upgrade left behind: never used again, and it may hold what cannot be changed.
       if (basename(p) === 'data.old') return
-      chownSync(p, uid, gid)
-      if (statSync(p).isDirectory()) for (const name of readdirSync(p)) walk(join(p, name))
+      const stat = statSync(p)
+      // Much of a tree is the owner's already (the constructor walks every server's files): only the rest is changed.
+      if (stat.uid !== uid || stat.gid !== gid) chownSync(p, uid, gid)
+      if (stat.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name))
     }
     walk(path)
   }
