@@ -300,4 +300,21 @@ describe('opsbook doctor', () => {
     expect(owner.lines.filter((l) => l.status === 'fail')).toEqual([])
     expect(owner.lines.map((l) => l.check)).toEqual(expect.arrayContaining(['node', 'az', 'emulator: postgresql', 'emulator: redis', 'windows now', 'subscription', 'evidence', 'evidence immutability', 'leases']))
   })
+
+  it('puts a misspelt OPSBOOK_EMULATOR_IDENTITY on its credential line, with the estate\'s identities as the fix, and checks nothing as Owner', async () => {
+    as('raeder')
+    try {
+      const report = await runDoctor({envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir})
+      expect(report.ready).toBe(false)
+      expect(report.lines.find((l) => l.check === 'credential')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('OPSBOOK_EMULATOR_IDENTITY=raeder names no identity'),
+        fix: 'set OPSBOOK_EMULATOR_IDENTITY to one of: reader, contributor, group-reader, operator',
+      })
+      // Not blamed on the subscription, and no permission or evidence line from a token it did not get.
+      expect(report.lines.map((l) => l.check).filter((c) => c === 'subscription' || c.startsWith('runbook ') || c.startsWith('evidence'))).toEqual([])
+    } finally {
+      as(undefined)
+    }
+  })
 })
