@@ -516,8 +516,11 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
     // constructed (@azure/identity 4.13 defaultAzureCredentialFunctions.js createDefaultManagedIdentityCredential) and
     // asks for that user-assigned identity; one meant for real Azure names none of the estate's, which the emulator
     // refuses as App Service does (400 "No MSI found…", emulator/server.ts noIdentityRefusal). Both are hidden for the
-    // construction only: the credentials read neither again for a token here (tokenExchangeMsi reads AZURE_CLIENT_ID
-    // only beside AZURE_FEDERATED_TOKEN_FILE, AKS workload identity, which then goes to Entra, never to the emulator).
+    // construction only: the credentials read neither again for a token here — except that ManagedIdentityCredential's
+    // getToken asks tokenExchangeMsi.isAvailable (@azure/identity 4.13 managedIdentityCredential/tokenExchangeMsi.js)
+    // on every call, which reads AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE then. With all three
+    // in the shell (AKS workload identity) the token comes from Entra, not the emulator, and would be sent to the
+    // emulator's ARM: a known gap, not handled here (hiding them per getToken would race with concurrent calls).
     const saved = {tokenCredentials: process.env.AZURE_TOKEN_CREDENTIALS, clientId: process.env.AZURE_CLIENT_ID}
     process.env.AZURE_TOKEN_CREDENTIALS = 'ManagedIdentityCredential'
     delete process.env.AZURE_CLIENT_ID
