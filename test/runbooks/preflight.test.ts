@@ -198,6 +198,22 @@ describe('which identity `opsbook run` signs in as against the emulator', () => 
     const tokens = emulator.requestLog().filter((r) => r.operation === 'identity.token')
     expect(tokens.filter((r) => r.status !== 200 || /client_id|object_id|principal_id|mi_res_id/.test(r.query))).toEqual([])
   })
+
+  it('a shell set up for workload identity (AZURE_FEDERATED_TOKEN_FILE, as in AKS or a CI job) still signs in at the emulator, never at Entra', async () => {
+    // The authority is a closed local port: a token exchange there fails the run instead of reaching the internet.
+    const federated = {
+      AZURE_CLIENT_ID: '5f2c9d1e-8a4b-4c3d-9e7f-1a2b3c4d5e6f',
+      AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      AZURE_FEDERATED_TOKEN_FILE: join(scratchDir({'token': 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ3b3JrbG9hZCJ9.'}), 'token'),
+      AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9/',
+    }
+    for (const [who, principal] of [[undefined, 'opsbook-emulator'], ['operator', 'operator']] as const) {
+      const result = await run({...federated, OPSBOOK_EMULATOR_IDENTITY: who})
+      expect([who, result.code, JSON.parse(result.stdout).status], result.stdout).toEqual([who, 0, 'succeeded'])
+      const summary = JSON.parse(readFileSync(join(result.cwd, '.opsbook', 'runs', JSON.parse(result.stdout).runId, 'summary.json'), 'utf8'))
+      expect([who, summary.who.azurePrincipal]).toEqual([who, principal])
+    }
+  })
 })
 
 describe('the emulator enforces role assignments on ordinary ARM calls', () => {
