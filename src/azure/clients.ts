@@ -516,8 +516,8 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
     // constructed (@azure/identity 4.13 defaultAzureCredentialFunctions.js createDefaultManagedIdentityCredential) and
     // asks for that user-assigned identity; one meant for real Azure names none of the estate's, which the emulator
     // refuses as App Service does (400 "No MSI found…", emulator/server.ts noIdentityRefusal). Both are hidden for the
-    // construction only: the credentials read neither again for a token here (tokenExchangeMsi reads AZURE_CLIENT_ID
-    // only beside AZURE_FEDERATED_TOKEN_FILE, AKS workload identity, which then goes to Entra, never to the emulator).
+    // construction only (ManagedIdentityCredential's getToken reads AZURE_CLIENT_ID again only for workload identity,
+    // which emulatorTokensOnly keeps out).
     const saved = {tokenCredentials: process.env.AZURE_TOKEN_CREDENTIALS, clientId: process.env.AZURE_CLIENT_ID}
     process.env.AZURE_TOKEN_CREDENTIALS = 'ManagedIdentityCredential'
     delete process.env.AZURE_CLIENT_ID
@@ -527,7 +527,7 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
       // Credential restricted to ManagedIdentityCredential ignores its managedIdentityClientId option: it reads
       // AZURE_CLIENT_ID only.)
       const chosen = process.env[EMULATOR_IDENTITY_ENV]?.trim()
-      return heldTokens(chosen ? unknownIdentityAsInput(new identity.ManagedIdentityCredential({clientId: chosen}), chosen, emulator) : new identity.DefaultAzureCredential())
+      return heldTokens(emulatorTokensOnly(chosen ? unknownIdentityAsInput(new identity.ManagedIdentityCredential({clientId: chosen}), chosen, emulator) : new identity.DefaultAzureCredential()))
     } finally {
       if (saved.tokenCredentials === undefined) delete process.env.AZURE_TOKEN_CREDENTIALS
       else process.env.AZURE_TOKEN_CREDENTIALS = saved.tokenCredentials
@@ -535,6 +535,32 @@ async function buildCredential(environment: Environment, cloud: CloudEndpoints, 
     }
   }
   return emulatorStaticCredential(emulator)
+}
+
+/**
+ * Tokens from the emulator only, also in a shell set up for workload identity (AKS, or a CI job with
+ * AZURE_FEDERATED_TOKEN_FILE beside AZURE_CLIENT_ID and AZURE_TENANT_ID): ManagedIdentityCredential's getToken asks
+ * tokenExchangeMsi.isAvailable first, on every call, which reads those three variables then (@azure/identity 4.13
+ * managedIdentityCredential/index.js getToken, tokenExchangeMsi.js) and, finding them, exchanges the federated token at
+ * Entra instead of asking IDENTITY_ENDPOINT — the run then fails, or sends a real token to the emulator. So the token
+ * file is hidden while a getToken call starts: that check runs synchronously before the call's first await (through
+ * ChainedTokenCredential and tracingClient.withSpan), and nothing is awaited between hiding and restoring, so no other
+ * code sees the variable missing. test/runbooks/preflight.test.ts runs with the three set and fails if the SDK ever
+ * reads the file later.
+ */
+function emulatorTokensOnly(credential: TokenCredential): TokenCredential {
+  return {
+    getToken(scopes, options) {
+      const file = process.env.AZURE_FEDERATED_TOKEN_FILE
+      if (file === undefined) return credential.getToken(scopes, options)
+      delete process.env.AZURE_FEDERATED_TOKEN_FILE
+      try {
+        return credential.getToken(scopes, options)
+      } finally {
+        process.env.AZURE_FEDERATED_TOKEN_FILE = file
+      }
+    },
+  }
 }
 
 /**

@@ -198,6 +198,22 @@ describe('which identity `opsbook run` signs in as against the emulator', () => 
     const tokens = emulator.requestLog().filter((r) => r.operation === 'identity.token')
     expect(tokens.filter((r) => r.status !== 200 || /client_id|object_id|principal_id|mi_res_id/.test(r.query))).toEqual([])
   })
+
+  it('a shell set up for workload identity (AZURE_FEDERATED_TOKEN_FILE, as in AKS or a CI job) still signs in at the emulator, never at Entra', async () => {
+    // The authority is a closed local port: a token exchange there fails the run instead of reaching the internet.
+    const federated = {
+      AZURE_CLIENT_ID: '5f2c9d1e-8a4b-4c3d-9e7f-1a2b3c4d5e6f',
+      AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      AZURE_FEDERATED_TOKEN_FILE: join(scratchDir({'token': 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ3b3JrbG9hZCJ9.'}), 'token'),
+      AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9/',
+    }
+    for (const [who, principal] of [[undefined, 'opsbook-emulator'], ['operator', 'operator']] as const) {
+      const result = await run({...federated, OPSBOOK_EMULATOR_IDENTITY: who})
+      expect([who, result.code, JSON.parse(result.stdout).status], result.stdout).toEqual([who, 0, 'succeeded'])
+      const summary = JSON.parse(readFileSync(join(result.cwd, '.opsbook', 'runs', JSON.parse(result.stdout).runId, 'summary.json'), 'utf8'))
+      expect([who, summary.who.azurePrincipal]).toEqual([who, principal])
+    }
+  })
 })
 
 describe('the emulator enforces role assignments on ordinary ARM calls', () => {
@@ -299,5 +315,22 @@ describe('opsbook doctor', () => {
     const owner = await runDoctor({envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir})
     expect(owner.lines.filter((l) => l.status === 'fail')).toEqual([])
     expect(owner.lines.map((l) => l.check)).toEqual(expect.arrayContaining(['node', 'az', 'emulator: postgresql', 'emulator: redis', 'windows now', 'subscription', 'evidence', 'evidence immutability', 'leases']))
+  })
+
+  it('puts a misspelt OPSBOOK_EMULATOR_IDENTITY on its credential line, with the estate\'s identities as the fix, and checks nothing as Owner', async () => {
+    as('raeder')
+    try {
+      const report = await runDoctor({envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir})
+      expect(report.ready).toBe(false)
+      expect(report.lines.find((l) => l.check === 'credential')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('OPSBOOK_EMULATOR_IDENTITY=raeder names no identity'),
+        fix: 'set OPSBOOK_EMULATOR_IDENTITY to one of: reader, contributor, group-reader, operator',
+      })
+      // Not blamed on the subscription, and no permission or evidence line from a token it did not get.
+      expect(report.lines.map((l) => l.check).filter((c) => c === 'subscription' || c.startsWith('runbook ') || c.startsWith('evidence'))).toEqual([])
+    } finally {
+      as(undefined)
+    }
   })
 })

@@ -4,9 +4,9 @@
  * - The managed-identity token endpoint signs in as one of the estate's `identities` when asked for it by client id,
  *   object id or name (`client_id` / `object_id` / `principal_id` query parameters, as a user-assigned identity is
  *   asked for in App Service: https://learn.microsoft.com/en-us/azure/app-service/overview-managed-identity#rest-endpoint-reference);
- *   a request naming none of them is refused as App Service refuses an identity the app does not have (400 "No MSI
- *   found for specified ClientId/ResourceId.", server.ts noIdentityRefusal); a request naming none gets the default
- *   principal. opsbook never sends a stray AZURE_CLIENT_ID to the emulator (azure/clients.ts buildCredential).
+ *   a request naming an identity that is none of them is refused as App Service refuses an identity the app does not
+ *   have (400 "No MSI found for specified ClientId/ResourceId.", server.ts noIdentityRefusal); a request naming no
+ *   identity gets the default principal. opsbook never sends a stray AZURE_CLIENT_ID to the emulator (azure/clients.ts buildCredential).
  * - `GET /subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Authorization/permissions` (api-version
  *   2022-04-01, Permissions_ListForResourceGroup in azure-rest-api-specs authorization-RoleDefinitionsCalls.json)
  *   answers the caller's role permissions at or above the resource group, one entry per role assignment, from the
