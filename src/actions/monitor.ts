@@ -213,12 +213,17 @@ export const metricsAssertAction = defineAction({
       end <= from ? [] : withRetryLog(context, services, async () => {
         const client = await services.metrics(input.region)
         try {
-          const results = await client.queryResources([resourceId], names, namespace, {
+          // Ctrl-C ends a query Azure Monitor is slow to answer, instead of the process waiting for it after the run.
+          // MetricsQueryResourcesOptions does not declare abortSignal, but MetricsClient.queryResources passes its options
+          // on to the request (operationOptionsToRequestParameters in @azure/monitor-query-metrics' api/operations.js).
+          const options: NonNullable<Parameters<typeof client.queryResources>[3]> & {abortSignal?: AbortSignal} = {
             startTime: from,
             endTime: end,
             interval: input.interval,
             aggregation: [...aggregations].join(','),
-          })
+            abortSignal: context.signal,
+          }
+          const results = await client.queryResources([resourceId], names, namespace, options)
           return results[0]?.metrics ?? []
         } catch (error) {
           throw toAzureError(error, {operation: `read metrics of ${resource.name}`, hints: [metricsBatchHint]})

@@ -219,6 +219,11 @@ export interface FaultSpec {
   failOperations?: Record<string, {code: string; message: string}>
   /** Operations whose long-running operation never finishes (stays InProgress). */
   hangOperations?: string[]
+  /**
+   * Operations (route operation names, e.g. `monitor.metrics.getBatch`) whose requests get no answer until the fault is
+   * lifted or the client gives up (closes the connection): an endpoint that stops answering. Tests hold a step there.
+   */
+  holdOperations?: string[]
   /** Web app slots that answer their health path with 5xx: `site/slot` or just `slot` (any site); `production` for the main site. */
   unhealthySlots?: string[]
   /** Resource Graph's per-user query quota instead of Azure's documented 15 queries per 5 s (tests shrink it). */
@@ -250,6 +255,8 @@ export interface FaultInjector {
   operationFailure(operation: string): {code: string; message: string} | undefined
   /** Whether an operation's long-running operation is set never to finish. */
   operationHangs(operation: string): boolean
+  /** Resolves once requests for `operation` are no longer held (at once when they are not). */
+  held(operation: string): Promise<void>
   /** Whether a web app slot is set to be unhealthy (`slot` = `production` for the main site). */
   isSlotUnhealthy(site: string, slot: string): boolean
   /** Whether Blob requests are to be dropped now. */

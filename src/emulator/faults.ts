@@ -13,7 +13,7 @@ export const FAULTS_ENV = 'OPSBOOK_EMULATOR_FAULTS'
 /**
  * Parse a fault spec from JSON (`{"latencyMs":50}`) or comma/semicolon-separated `k=v` pairs:
  * `latency=50`, `throttle=<capacity>/<refillPerSecond>[/<retryAfterSeconds>]`, `transient=<next>` or `transient=0.1` (a rate),
- * `transientStatus=503`, `fail=<operation>:<code>:<message>` (repeatable), `hang=<operation>` (repeatable),
+ * `transientStatus=503`, `fail=<operation>:<code>:<message>` (repeatable), `hang=<operation>` (repeatable), `hold=<operation>` (repeatable),
  * `unhealthySlot=<site/slot|slot>` (repeatable), `reset=<next>` (connection resets), `expireTokens=<next>[/<lifetimeSeconds>]`,
  * `blobDown=true`.
  */
@@ -54,6 +54,9 @@ export function parseFaultSpec(text: string | undefined): FaultSpec {
       case 'hang':
         spec.hangOperations = [...(spec.hangOperations ?? []), value]
         break
+      case 'hold':
+        spec.holdOperations = [...(spec.holdOperations ?? []), value]
+        break
       case 'unhealthySlot':
         spec.unhealthySlots = [...(spec.unhealthySlots ?? []), value]
         break
@@ -69,7 +72,7 @@ export function parseFaultSpec(text: string | undefined): FaultSpec {
         spec.blobDown = value !== 'false' && value !== '0'
         break
       default:
-        throw new Error(`unknown fault "${key}" (known: latency, throttle, transient, transientStatus, fail, hang, unhealthySlot, reset, expireTokens, blobDown)`)
+        throw new Error(`unknown fault "${key}" (known: latency, throttle, transient, transientStatus, fail, hang, hold, unhealthySlot, reset, expireTokens, blobDown)`)
     }
   }
   return spec
@@ -87,6 +90,8 @@ export class Faults implements FaultInjector {
   private tokens = 0
   private lastRefill = 0
   private transientServed = 0
+  /** Requests held by `holdOperations`, released when the fault no longer names their operation. */
+  private holds: Array<{operation: string; release: () => void}> = []
 
   constructor(
     initial: FaultSpec = {},
@@ -107,10 +112,23 @@ export class Faults implements FaultInjector {
       this.tokens = spec.throttle.capacity
       this.lastRefill = this.now()
     }
+    this.releaseHolds()
   }
 
   clear(): void {
     this.spec = {}
+    this.releaseHolds()
+  }
+
+  held(operation: string): Promise<void> {
+    if (!this.spec.holdOperations?.includes(operation)) return Promise.resolve()
+    return new Promise((release) => this.holds.push({operation, release}))
+  }
+
+  private releaseHolds(): void {
+    const still = (operation: string) => this.spec.holdOperations?.includes(operation) ?? false
+    for (const hold of this.holds.filter((h) => !still(h.operation))) hold.release()
+    this.holds = this.holds.filter((h) => still(h.operation))
   }
 
   operationFailure(operation: string): {code: string; message: string} | undefined {

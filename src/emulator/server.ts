@@ -566,6 +566,8 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
         const matched = matchRoute(deps.routes, request.method, path)
         const isMonitor = deps.lro.isMonitor(request)
         operation = matched && 'route' in matched ? matched.route.operation : isMonitor ? monitorOperation : 'unknown'
+        // A held operation (fault holdOperations) is answered once the fault is lifted, or not at all if the client left.
+        await Promise.race([deps.faults.held(operation), new Promise<void>((resolve) => res.once('close', () => resolve()))])
         const testPageSize = options.listPageSizes?.[operation]
         if (testPageSize !== undefined && testPageSize > 0) request.pageSize = testPageSize
         const apiVersionProblem = isMonitor ? undefined : checkApiVersion(path, query)

@@ -6,7 +6,7 @@
  * Like GitHub Actions, context and property names are case-insensitive (`Params.Server` = `params.server`).
  */
 import {data, Evaluator, Lexer, Parser, type Expr} from '@actions/expressions'
-import {ContextAccess, FunctionCall, Grouping, IndexAccess, Literal, Logical, Binary, Unary} from '@actions/expressions/ast'
+import {ContextAccess, FunctionCall, Grouping, IndexAccess, Literal, Logical, Binary, Star, Unary} from '@actions/expressions/ast'
 import type {FunctionDefinition, FunctionInfo} from '@actions/expressions/funcs/info'
 import {ExitCode, OpsbookError} from '../errors.js'
 import {parseDuration, toIsoDuration as formatIsoDuration} from '../support/duration.js'
@@ -311,7 +311,7 @@ export function evaluateExpression(expression: string, context: ExpressionContex
   const tree = parse(expression)
   let result: data.ExpressionData
   try {
-    result = new Evaluator(tree, toExpressionData(context), functionsFor(context)).evaluate()
+    result = new Evaluator(tree, toExpressionData(context, contextsRead(expression, tree)), functionsFor(context)).evaluate()
   } catch (error) {
     if (error instanceof ExpressionError) throw error
     // The message may quote a secret's value (fromJSON of a secret that is not JSON): taint it like a result.
@@ -434,9 +434,39 @@ function interpolate(value: unknown): string {
   return String(value)
 }
 
-function toExpressionData(context: ExpressionContext): data.Dictionary {
-  const plain = {params: context.params, steps: context.steps, env: context.env, catalog: context.catalog, run: context.run, item: context.item ?? null}
+/**
+ * The contexts an expression reads, as the evaluator's data: only those it names are converted. Converting every
+ * context (the catalog and environment with all their components, every step's outputs) for each expression was most
+ * of the CPU a run spent before its first step — a dr-drill plan evaluates thousands.
+ */
+function toExpressionData(context: ExpressionContext, read: ReadonlySet<string> | 'all'): data.Dictionary {
+  const all = {params: context.params, steps: context.steps, env: context.env, catalog: context.catalog, run: context.run, item: context.item ?? null}
+  const plain = read === 'all' ? all : Object.fromEntries(Object.entries(all).filter(([name]) => read.has(name)))
   return JSON.parse(JSON.stringify(plain), data.reviver) as data.Dictionary
+}
+
+const contextsReadBy = new Map<string, ReadonlySet<string> | 'all'>()
+
+/** The context names (lower case) `tree` accesses; 'all' for a node this walk does not know. */
+function contextsRead(expression: string, tree: Expr): ReadonlySet<string> | 'all' {
+  const cached = contextsReadBy.get(expression)
+  if (cached) return cached
+  const names = new Set<string>()
+  const visit = (node: Expr): boolean => {
+    if (node instanceof ContextAccess) return names.add(node.name.lexeme.toLowerCase()), true
+    if (node instanceof Literal || node instanceof Star) return true
+    if (node instanceof IndexAccess) return visit(node.expr) && visit(node.index)
+    if (node instanceof Unary) return visit(node.expr)
+    if (node instanceof Binary) return visit(node.left) && visit(node.right)
+    if (node instanceof Logical) return node.args.every(visit)
+    if (node instanceof Grouping) return visit(node.group)
+    if (node instanceof FunctionCall) return node.args.every(visit)
+    return false
+  }
+  const read = visit(tree) ? names : 'all'
+  if (contextsReadBy.size > 5000) contextsReadBy.clear()
+  contextsReadBy.set(expression, read)
+  return read
 }
 
 function fromExpressionData(value: data.ExpressionData): unknown {

@@ -112,6 +112,15 @@ async function loadState(options: ResumeOptions, root: string, cwd: string): Pro
   // Another machine: read the journal from the environment's evidence container.
   const loaded = loadCatalog({flag: options.catalogFlag, cwd})
   const environment = getEnvironment(loaded, options.envName)
+  const env = options.env ?? process.env
+  // An emulator environment's evidence is in the Blob store of the emulator that ran it. This folder's own emulator can
+  // only hold it when one serves this folder now or has persisted a Blob store here: otherwise starting one (real
+  // PostgreSQL engines unless the data plane is modelled) only to find an empty store costs seconds and cannot succeed.
+  if (environment.cloud === 'emulator' && environment.evidence && !env.OPSBOOK_EMULATOR_URL && !(await folderEmulatorMayHold(loaded, env)))
+    throw new ValidationError([
+      {code: 'run-not-found', message: `no journal for run ${options.runId} locally or in evidence container ${environment.evidence.storageAccount}/${environment.evidence.container}`},
+      emulatorHint(options.envName, loaded, false),
+    ])
   let stop: (() => Promise<void>) | undefined
   let emulator
   if (environment.cloud === 'emulator') {
@@ -126,19 +135,32 @@ async function loadState(options: ResumeOptions, root: string, cwd: string): Pro
   } catch (error) {
     // An emulator environment's evidence is in the emulator that ran it. Without OPSBOOK_EMULATOR_URL this folder's own
     // emulator was asked, whose Blob store holds only this folder's runs: say how to reach the other one.
-    const env = options.env ?? process.env
     if (environment.cloud === 'emulator' && !env.OPSBOOK_EMULATOR_URL && error instanceof ValidationError && error.problems.some((p) => p.code === 'run-not-found'))
-      throw new ValidationError([
-        ...error.problems,
-        {
-          code: 'run-not-found',
-          message: `${options.envName} is an emulator environment: its evidence is in the emulator the run used, and this folder's emulator (${loaded.dir}/.opsbook/emulator) was asked; to resume from another folder, set the OPSBOOK_EMULATOR_* variables \`opsbook emulator start\` printed for that emulator (OPSBOOK_EMULATOR_URL, OPSBOOK_EMULATOR_CA, OPSBOOK_EMULATOR_BLOB, …) and run this again`,
-        },
-      ])
+      throw new ValidationError([...error.problems, emulatorHint(options.envName, loaded, true)])
     throw error
   } finally {
     await stop?.()
   }
+}
+
+/** Where an emulator run's evidence is, and how to reach it from another folder. */
+function emulatorHint(envName: string, loaded: LoadedCatalog, asked: boolean): Problem {
+  const here = `${loaded.dir}/.opsbook/emulator`
+  return {
+    code: 'run-not-found',
+    message: `${envName} is an emulator environment: its evidence is in the emulator the run used, and ${asked ? `this folder's emulator (${here}) was asked` : `this folder has none that could hold it (none serves ${here}, and no Blob store was kept there)`}; to resume from another folder, set the OPSBOOK_EMULATOR_* variables \`opsbook emulator start\` printed for that emulator (OPSBOOK_EMULATOR_URL, OPSBOOK_EMULATOR_CA, OPSBOOK_EMULATOR_BLOB, …) and run this again`,
+  }
+}
+
+/** Whether this folder's emulator can hold a run's evidence: one serves the folder now, or its Blob store was persisted here. */
+async function folderEmulatorMayHold(loaded: LoadedCatalog, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const {join} = await import('node:path')
+  const {emulatorStateDir} = await import('../emulator/connect.js')
+  const {isLockLive, readEmulatorLock} = await import('../emulator/lock.js')
+  const stateDir = emulatorStateDir({cwd: loaded.dir, catalogFile: loaded.file, env})
+  const lock = readEmulatorLock(stateDir)
+  if (lock && (await isLockLive(lock))) return true
+  return existsSync(join(stateDir, 'blob'))
 }
 
 /** Params as recorded in run.started (secrets were redacted there and must be given again). */

@@ -11,6 +11,7 @@ describe('parseFaultSpec', () => {
       hangOperations: ['redis.import'],
       unhealthySlots: ['staging'],
     })
+    expect(parseFaultSpec('hold=monitor.metrics.getBatch')).toEqual({holdOperations: ['monitor.metrics.getBatch']})
     expect(parseFaultSpec('{"latencyMs":5}')).toEqual({latencyMs: 5})
     expect(() => parseFaultSpec('bogus=1')).toThrow(/unknown fault "bogus"/)
   })
@@ -33,5 +34,23 @@ describe('Faults', () => {
     expect(faults.isSlotUnhealthy('app-a', 'staging')).toBe(true)
     expect(faults.isSlotUnhealthy('app-b', 'staging')).toBe(false)
     expect(faults.isSlotUnhealthy('app-b', 'canary')).toBe(true)
+  })
+})
+
+describe('held operations', () => {
+  it('holds requests for the named operations until the fault is lifted; others pass at once', async () => {
+    const faults = new Faults({holdOperations: ['monitor.metrics.getBatch', 'postgres.create']})
+    const released: string[] = []
+    const metrics = faults.held('monitor.metrics.getBatch').then(() => released.push('metrics'))
+    const create = faults.held('postgres.create').then(() => released.push('create'))
+    await faults.held('webapp.get')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(released).toEqual([])
+    faults.set({holdOperations: ['postgres.create']})
+    await metrics
+    expect(released).toEqual(['metrics'])
+    faults.clear()
+    await create
+    expect(released).toEqual(['metrics', 'create'])
   })
 })

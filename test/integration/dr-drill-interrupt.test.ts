@@ -14,9 +14,11 @@ import {postgresServers, runRunbook, sdkServices, servedVersion, startLocalEmula
 let emulator: RunningEmulator
 
 beforeAll(async () => {
-  // Long enough for the restore to be in flight when Ctrl-C arrives. Routing changes (the failover legs) reach clients
-  // in 0.5 s instead of the default 3 s: this file is about the interrupt, region-failover.test about that delay.
-  emulator = await startLocalEmulator({lroDurationMs: 3000, routingPropagationMs: 500})
+  // Quick operations: the restores Ctrl-C and SIGKILL land in are held in flight by a fault (hangOperations) until the
+  // test lets them go, not made slow for everyone (3 s operations were waited out by the teardowns and the resumes).
+  // Routing changes (the failover legs) reach clients in 0.5 s instead of the default 3 s: this file is about the
+  // interrupt, region-failover.test about that delay.
+  emulator = await startLocalEmulator({lroDurationMs: 100, routingPropagationMs: 500})
 })
 afterAll(async () => emulator?.stop())
 
@@ -41,8 +43,6 @@ describe('dr-drill interrupted', () => {
           if (!interrupted && /"operation\.started".*"pg-pitr-orders-db\.geo-restore"|"pg-pitr-orders-db\.geo-restore".*"operation\.started"/.test(text)) {
             interrupted = true
             child.kill('SIGINT')
-            // What teardown and the resume start is quick.
-            emulator.setLroDurationMs(100)
           }
           if (interrupted && /still running: waiting for it before deleting/.test(text)) {
             clearInterval(timer)
@@ -116,7 +116,8 @@ describe('dr-drill interrupted', () => {
    }, 180_000)
 
   it('after SIGKILL, of two resumes started at once one continues (taking over all of its own leases) and the other is refused (exit 5)', async () => {
-    emulator.setLroDurationMs(3000)
+    // The restore stays in flight until the run is killed: the run cannot finish before the kill.
+    emulator.faults.set({hangOperations: ['postgres.create']})
     let cwd = ''
     // Two components (two leases to take over) are enough for the race between the resumes; a whole estate's drill
     // interrupted and resumed is the test above.
@@ -128,13 +129,15 @@ describe('dr-drill interrupted', () => {
             child.kill('SIGKILL')
           }
         }, 20)
-        child.on('close', () => clearInterval(timer))
+        child.on('close', () => {
+          clearInterval(timer)
+          emulator.faults.set({hangOperations: []})
+        })
       },
       cwdReady: (dir) => (cwd = dir),
     })
     expect(killed.signal).toBe('SIGKILL')
     const runId = readdirSync(join(cwd, '.opsbook', 'runs'))[0]!
-    emulator.setLroDurationMs(100)
     // Right after the crash: the dead process's leases (one per component) have not lapsed yet.
     const resume = () => runCli(['resume', runId, '--json', '--yes'], {cwd, env: emulator.env(), timeoutMs: 120_000})
     const [a, b] = await Promise.all([resume(), resume()])

@@ -5,9 +5,9 @@
  */
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
-import {repoRoot, runCli, scratchDir} from '../helpers/cli.js'
+import {repoRoot, runCli, runCliInProcess, scratchDir} from '../helpers/cli.js'
 
 let emulator: RunningEmulator
 let cwd: string
@@ -36,17 +36,24 @@ describe('resume of a run started past a guard', () => {
   it('Ctrl-C mid-swap says why it swaps back, prints a resume command with the override and its reason; resume without it is refused and says so; the printed command continues the run', async () => {
     const reason = "INC-42: checkout down, can't wait"
     const env = emulator.env()
-    const interrupted = await runCli(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--yes', '--override-window', '--reason', reason, '--param', 'watch=PT20S'], {
+    // Ctrl-C lands after the swap, while production's metrics gate waits for Azure Monitor: its query gets no answer
+    // until the run is interrupted (a condition; a long `watch` to interrupt in was waited out again by the resume).
+    emulator.faults.set({holdOperations: ['monitor.metrics.getBatch']})
+    onTestFinished(() => emulator.faults.clear())
+    const interrupted = await runCli(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--yes', '--override-window', '--reason', reason, '--param', 'watch=PT1S'], {
       cwd,
       env,
       onStart(child) {
         const timer = setInterval(() => {
-          if (stepStarted('watch')) {
+          if (stepStarted('production-metrics')) {
             clearInterval(timer)
             child.kill('SIGINT')
           }
         }, 50)
-        child.on('close', () => clearInterval(timer))
+        child.on('close', () => {
+          clearInterval(timer)
+          emulator.faults.clear()
+        })
       },
     })
     expect(interrupted.code, interrupted.stdout + interrupted.stderr).toBe(130)
@@ -57,14 +64,15 @@ describe('resume of a run started past a guard', () => {
     expect(printed).toBe(`opsbook resume ${/run (\S+): interrupted/.exec(interrupted.stdout)![1]} --override-window --reason 'INC-42: checkout down, can'\\''t wait'`)
     const runId = printed!.split(' ')[2]!
 
-    const bare = await runCli(['resume', runId, '--yes', '--json'], {cwd, env})
+    // The commands after the Ctrl-C run in the test process (the same commands, without a process start each).
+    const bare = await runCliInProcess(['resume', runId, '--yes', '--json'], {cwd, env})
     expect(bare.code).toBe(5)
     expect(JSON.parse(bare.stdout).error.suggestions[0]).toContain(printed!)
 
-    // The printed command, as a shell would split it.
-    const shown = await runCli(['runs', 'show', runId], {cwd, env})
+    const shown = await runCliInProcess(['runs', 'show', runId], {cwd, env})
     expect(shown.stdout).toContain(`continue with: ${printed}`)
-    const resumed = await runCli(['resume', runId, '--yes', '--override-window', '--reason', reason, '--json'], {cwd, env})
+    // The printed command, as a shell would split it.
+    const resumed = await runCliInProcess(['resume', runId, '--yes', '--override-window', '--reason', reason, '--json'], {cwd, env})
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
     expect(JSON.parse(resumed.stdout)).toMatchObject({runId, status: 'succeeded'})
   }, 180_000)

@@ -5,7 +5,7 @@
  */
 import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
 import {verifyChain} from '../../src/evidence/journal.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
@@ -15,10 +15,12 @@ import {sendRaw} from '../contract/http.js'
 let emulator: RunningEmulator
 
 beforeAll(async () => {
-  // A restore that takes long enough to be killed in the middle of.
-  emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 8000})
+  // Restores are held in flight by a fault (hangOperations) until the test has interrupted the run: a condition, not a
+  // slow operation (an 8 s restore cost each test its whole length again in the teardown's and the resume's waits).
+  emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
 })
 afterAll(async () => emulator?.stop())
+afterEach(() => emulator.faults.clear())
 
 function journalEvents(cwd: string): Array<{type: string; step: string | null; data: any}> {
   const runs = join(cwd, '.opsbook', 'runs')
@@ -35,17 +37,28 @@ function journalEvents(cwd: string): Array<{type: string; step: string | null; d
 async function interruptedElsewhere(): Promise<string> {
   const first = scratchDir()
   const restoreTime = new Date(Date.now() - 10 * 60_000).toISOString()
+  // The restore stays in flight until the interrupted run's teardown says it waits for it, then finishes.
+  emulator.faults.set({hangOperations: ['postgres.create']})
+  let interrupting = false
   const interrupted = await runCli(['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime}`, '--json'], {
     cwd: first,
     env: emulator.env(),
     onStart(child) {
       const timer = setInterval(() => {
-        if (journalEvents(first).some((e) => e.type === 'operation.started' && e.step === 'restore')) {
-          clearInterval(timer)
+        const events = journalEvents(first)
+        if (!interrupting && events.some((e) => e.type === 'operation.started' && e.step === 'restore')) {
+          interrupting = true
           child.kill('SIGINT')
         }
+        if (interrupting && events.some((e) => e.type === 'step.log' && /still running: waiting for it before deleting/.test(JSON.stringify(e.data)))) {
+          clearInterval(timer)
+          emulator.faults.set({hangOperations: []})
+        }
       }, 50)
-      child.on('close', () => clearInterval(timer))
+      child.on('close', () => {
+        clearInterval(timer)
+        emulator.faults.set({hangOperations: []})
+      })
     },
   })
   expect(interrupted.code, interrupted.stderr).toBe(130)
@@ -67,6 +80,8 @@ describe('opsbook resume', () => {
     const env = emulator.env()
     const restoreTime = new Date(Date.now() - 10 * 60_000).toISOString()
     let operation: {resourceUrl: string; monitorUrl?: string} | undefined
+    // The restore stays in flight until the run is killed; it finishes while nobody watches it.
+    emulator.faults.set({hangOperations: ['postgres.create']})
     const killed = await runCli(['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime}`, '--json'], {
       cwd,
       env,
@@ -79,7 +94,10 @@ describe('opsbook resume', () => {
             child.kill('SIGKILL')
           }
         }, 50)
-        child.on('close', () => clearInterval(timer))
+        child.on('close', () => {
+          clearInterval(timer)
+          emulator.faults.set({hangOperations: []})
+        })
       },
     })
     expect(killed.signal).toBe('SIGKILL')
@@ -156,14 +174,16 @@ describe('opsbook resume', () => {
     expect(JSON.parse(readFileSync(join(second, '.opsbook', 'runs', runId, 'summary.json'), 'utf8')).resumeWarnings).toEqual([expect.stringMatching(differs)])
   }, 240_000)
 
-  it('on another folder without the emulator variables, says where an emulator run\'s evidence is and how to reach it', async () => {
+  it('on another folder without the emulator variables or an emulator of its own, says where an emulator run\'s evidence is and how to reach it, at once', async () => {
     const elsewhere = scratchDir()
     const {OPSBOOK_EMULATOR_URL: _url, ...rest} = emulator.env()
     const env = {...Object.fromEntries(Object.keys(rest).map((k) => [k, undefined])), OPSBOOK_EMULATOR_URL: undefined}
-    const missing = await runCli(['resume', '20261203T000000Z-pg-pitr-0000', '--env', 'local', '--json'], {cwd: elsewhere, env})
+    const missing = await runCliInProcess(['resume', '20261203T000000Z-pg-pitr-0000', '--env', 'local', '--json'], {cwd: elsewhere, env})
     expect(missing.code, missing.stderr).toBe(2)
     const message = JSON.parse(missing.stdout).error.message as string
-    expect(message).toContain('no journal for run 20261203T000000Z-pg-pitr-0000 locally or in evidence container')
-    expect(message).toMatch(/local is an emulator environment: .*set the OPSBOOK_EMULATOR_\* variables `opsbook emulator start` printed/)
-  }, 120_000)
+    expect(message).toContain('no journal for run 20261203T000000Z-pg-pitr-0000 locally or in evidence container stshopevidence/opsbook-evidence')
+    expect(message).toMatch(/local is an emulator environment: .*this folder has none that could hold it.*set the OPSBOOK_EMULATOR_\* variables `opsbook emulator start` printed/)
+    // No emulator serves this folder and none kept a Blob store here: none is started only to find it empty.
+    expect(existsSync(join(elsewhere, '.opsbook', 'emulator'))).toBe(false)
+  })
 })

@@ -8,7 +8,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {BlobServiceClient, StorageSharedKeyCredential} from '@azure/storage-blob'
 import {afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
-import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
+import type {RunningEmulator} from '../../src/emulator/server.js'
 import {binRun, repoRoot, runCli, runCliInProcess} from '../helpers/cli.js'
 import {onPty} from '../helpers/pty.js'
 import {deploy, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, servedVersion, startLocalEmulator} from './support.js'
@@ -311,14 +311,15 @@ describe('slot-swap shows what the swap changes in production before it swaps', 
 })
 
 describe('slot-swap in production', () => {
+  // The same platform declared production in the CLI's catalog: production is the CLI's decision (confirmations,
+  // approvals), the emulator serves the same resources either way, so the file's emulator serves these runs too.
   let prod: RunningEmulator
   let catalogDir: string
-  beforeAll(async () => {
+  beforeAll(() => {
     catalogDir = scratchDir()
     writeFileSync(join(catalogDir, 'runbooks.yaml'), readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace('production: false', 'production: true'))
-    prod = await startEmulator({catalogFile: join(catalogDir, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
+    prod = emulator
   })
-  afterAll(async () => prod?.stop())
 
   it('asks for the swap on a terminal with the settings it changes (names only), after the production confirmation', async () => {
     const {secrets, restore} = await plantSettings(prod, String(Date.now()).slice(-7))
