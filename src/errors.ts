@@ -85,11 +85,11 @@ export class ValidationError extends OpsbookError {
 /** A confirmation or approval is needed and nobody can give it (no TTY, no --yes/--approve): exit 4. */
 export class ApprovalRequiredError extends OpsbookError {
   readonly step?: string
-  constructor(message: string, step?: string) {
+  constructor(message: string, step?: string, suggestions?: string[]) {
     super(message, {
       exitCode: ExitCode.approvalRequired,
       code: 'approval-required',
-      suggestions: step ? [`pass --approve ${step}`, 'or --yes to approve every step'] : ['pass --yes'],
+      suggestions: suggestions ?? (step ? [`pass --approve ${step}`, 'or --yes to approve every step'] : ['pass --yes']),
     })
     this.step = step
   }

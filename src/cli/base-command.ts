@@ -78,7 +78,11 @@ export abstract class BaseCommand<T> extends Command {
   protected override toErrorJson(err: unknown): any {
     if (err instanceof OpsbookError) return {status: 'error', exitCode: err.exitCode, error: err.toJSON()}
     const e = err as Error & {oclif?: {exit?: number}; code?: string}
-    return {status: 'error', exitCode: exitCodeFor(e), error: {name: e?.name, code: e?.code ?? 'error', message: e?.message ?? String(err)}}
+    const exitCode = exitCodeFor(e)
+    // oclif's flag errors (missing --env, unknown flag, a bad value) are invalid input like a ValidationError: the same
+    // code and fields, so CI can branch on `error.code` whatever caught the mistake.
+    const code = exitCode === ExitCode.invalidInput ? 'invalid-input' : (e?.code ?? 'error')
+    return {status: 'error', exitCode, error: {name: e?.name, code, message: e?.message ?? String(err), exitCode, suggestions: []}}
   }
 
   protected override async finally(err: Error | undefined): Promise<any> {

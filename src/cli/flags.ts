@@ -8,7 +8,7 @@ export const runFlags = {
   target: Flags.string({char: 't', description: 'Catalog component to act on (fills the runbook\'s target param)'}),
   component: Flags.string({
     char: 'c',
-    description: 'For runbooks that act on every component (dr-drill, maintenance-window): only these (repeatable or comma-separated), e.g. the ones whose window is open',
+    description: 'For runbooks that act on every component (dr-drill, maintenance-window): only these (repeatable or comma-separated): component keys, or window:<name> for every component naming that maintenance window',
     multiple: true,
     default: [],
   }),

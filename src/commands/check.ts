@@ -47,6 +47,9 @@ export default class Check extends BaseCommand<CheckResult> {
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
+    // Before anything connects: a waiver naming an unknown check would silently waive nothing (exit 2, file:line:col).
+    const [{loadCatalog: loadForWaivers}, {assertWaiversValid}] = await Promise.all([import('../catalog/loader.js'), import('../checks/waivers.js')])
+    assertWaiversValid(loadForWaivers({flag: flags.catalog}))
     const [{scanEnvironment}, {formatReport}] = await Promise.all([import('../checks/scan.js'), import('../checks/format/index.js')])
     const scan = await scanEnvironment({envName: flags.env, catalogFlag: flags.catalog, failOn: flags['fail-on'] as Severity, scope: flags.scope, log: (m) => this.note(m)})
     const {report} = scan

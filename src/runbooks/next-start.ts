@@ -71,7 +71,13 @@ export async function disruptiveRunbookStarts(loaded: LoadedCatalog, envName: st
         mayStartNow,
         ...(next ? {nextStart: next.toISOString()} : {}),
         ...(missing.length > 0
-          ? {note: `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no maintenance window: use --component for the others, or give ${missing.length === 1 ? 'it' : 'them'} one`}
+          ? {
+              // A runbook with a target acts on that one component: there are no others to pick with --component.
+              note:
+                targets.length > 0
+                  ? `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no maintenance window: give ${missing.length === 1 ? 'it' : 'them'} one, or run with --override-window --reason "…"`
+                  : `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no maintenance window: use --component for the others, or give ${missing.length === 1 ? 'it' : 'them'} one`,
+            }
           : perWindow
             ? {note: perWindow}
             : {}),

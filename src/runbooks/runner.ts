@@ -397,7 +397,13 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
       {step: RUN_CONFIRMATION, message: `Run ${runbook.name} against PRODUCTION environment "${envName}"?`, environment: envName, production: true},
       options.signal,
     )
-    if (!decision.approved) throw new ApprovalRequiredError(`run not confirmed for production environment "${envName}"; nothing was changed`)
+    if (!decision.approved)
+      // Someone at the terminal answered: advise typing the name again, not --yes (which skips the check they failed).
+      throw new ApprovalRequiredError(
+        `run not confirmed for production environment "${envName}"${decision.reason ? `: ${decision.reason}` : ''}; nothing was changed`,
+        undefined,
+        decision.via === 'prompt' ? [`run it again and type ${envName} to confirm`] : undefined,
+      )
     confirmations.push(decision)
   }
 

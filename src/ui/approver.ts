@@ -54,7 +54,9 @@ export async function promptApproval(request: ApprovalRequest, user: string, sig
         {message: `${request.message}\n  This is PRODUCTION (${request.environment}). Type the environment name to approve:`},
         context,
       )
-      return {approved: typed.trim() === request.environment, by: user, via: 'prompt'}
+      const approved = typed.trim() === request.environment
+      // A mistyped name is said back, so the engineer sees why nothing happened (the message is redacted and escaped).
+      return {approved, by: user, via: 'prompt', ...(approved ? {} : {reason: `${JSON.stringify(typed.trim())} was typed, not ${JSON.stringify(request.environment)}`})}
     }
     const approved = await confirm({message: request.message, default: false}, context)
     return {approved, by: user, via: 'prompt'}

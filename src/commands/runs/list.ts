@@ -11,7 +11,7 @@ export default class RunsList extends BaseCommand<RunsListResult> {
   static override summary = 'List runs, newest first: this machine\'s .opsbook/runs (crashed runs included), and with --env the environment\'s evidence container too'
   static override examples = ['<%= config.bin %> runs list', '<%= config.bin %> runs list --env production --limit 50', '<%= config.bin %> runs list --limit 5 --json']
   static override flags = {
-    limit: Flags.integer({description: 'Show at most this many runs', default: 20}),
+    limit: Flags.integer({description: 'Show at most this many runs', default: 20, min: 1}),
     env: Flags.string({char: 'e', description: 'Only this environment\'s runs, including those in its evidence container (runs from CI and other machines)'}),
   }
 
