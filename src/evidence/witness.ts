@@ -140,6 +140,11 @@ interface Candidate {
   runStartedAt?: string
   /** The step's line is step.succeeded (not step.failed). */
   succeeded: boolean
+  /**
+   * Why the step's times cannot be the journal's own, if they cannot: a line of its segment earlier than a line before
+   * it, or a write outside the step. Journal lines are appended as they happen, so their times only go forward.
+   */
+  timeOrder?: string
 }
 
 /** What the whole journal says beyond its steps, for the findings that are judged against the run as a whole. */
@@ -182,8 +187,21 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   const leftBehind: string[] = []
   // The scratch names' suffix (src/actions/resolve.ts shortRunId: the run id's last 6 letters and digits).
   const runId = String((lines[0] as {runId?: string} | undefined)?.runId ?? '')
+  // Segments with a line earlier (beyond the clock skew) than a line before it, with the first such line's times.
+  const backwards = new Map<number, string>()
+  let latest = Number.NEGATIVE_INFINITY
+  let latestTs = ''
+  let segmentStartedAt: string | undefined
   const short = runId.toLowerCase().replaceAll(/[^a-z0-9]/g, '').slice(-6) || 'run'
   for (const line of lines) {
+    const t = Date.parse(line.ts)
+    const lineSegment = line.type === 'run.started' ? segment + 1 : segment
+    if ((Number.isNaN(t) || t < latest - CLOCK_SKEW_MS) && !backwards.has(lineSegment))
+      backwards.set(lineSegment, `its line ${line.seq} (${line.type}) is dated ${line.ts}, before line ${line.seq - 1}'s or an earlier line's ${latestTs}`)
+    if (t > latest) {
+      latest = t
+      latestTs = line.ts
+    }
     if (line.type === 'run.finished' && Array.isArray(line.data.leftBehind)) leftBehind.push(...line.data.leftBehind.map(String))
     if (line.type === 'run.started') {
       // A step started in the segment that ends here and never ended: its attempt was cut off.
@@ -193,6 +211,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
       segmentMarked = line.data.armWrites === true
       anyMarked ||= segmentMarked
       runStartedAt ??= line.ts
+      segmentStartedAt = line.ts
       if (!firstPlan) firstPlan = new Map((line.data.steps ?? []).map((s: {id: string; uses: string; changes: boolean}) => [s.id, {uses: s.uses, changes: Boolean(s.changes)}]))
       started.clear()
       continue
@@ -211,8 +230,12 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const planned = firstPlan?.get(line.step)
     const changes = planned?.changes ?? true
     if (writes.length === 0 && !(line.type === 'step.succeeded' && changes)) continue
-    candidates.push({step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
+    const from = Date.parse(startedAt ?? segmentStartedAt ?? line.ts) - CLOCK_SKEW_MS
+    const outside = writes.find((w) => !(Date.parse(String(w.at)) >= from && Date.parse(String(w.at)) <= Date.parse(line.ts) + CLOCK_SKEW_MS))
+    const timeOrder = outside ? `its write ${outside.method} ${outside.resourceId} is dated ${outside.at}, outside the step (${startedAt ?? segmentStartedAt} to ${line.ts})` : undefined
+    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
   }
+  for (const c of candidates) if (!c.timeOrder && backwards.has(c.segment)) c.timeOrder = backwards.get(c.segment)
   const groups = new Map(candidates.flatMap((c) => c.writes.flatMap((w) => {
     const group = resourceGroupOf(String(w.resourceId))
     return group ? [[group.toLowerCase(), group] as const] : []
@@ -344,6 +367,12 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
           ? {...base, verdict: 'not-witnessed', reason: 'its segment does not record ARM writes, although an earlier segment of the run does: not written by opsbook'}
           : {...base, verdict: 'not-checkable', reason: 'recorded before opsbook journaled each step\'s ARM writes'},
       )
+      continue
+    }
+    if (c.timeOrder && c.segment > 1) {
+      // A resumed segment dated before the run (or out of its own order) would otherwise be "older than the Activity
+      // Log's retention", or matched against events that happened before it: not what opsbook appends.
+      steps.push({...base, verdict: 'not-witnessed', reason: `its times are not in journal order: ${c.timeOrder}`})
       continue
     }
     if (c.uses === undefined && c.segment > 1) {

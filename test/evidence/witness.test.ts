@@ -322,6 +322,28 @@ describe('witnessJournal on journals it cannot fully check', () => {
     ])
   })
 
+  it('fails a resumed segment dated before the run (it would be "older than the retention"), and a write dated outside its step', async () => {
+    const write = (when: string) => ({method: 'PUT', resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app', operation: 'Microsoft.Web/sites/write', status: 200, correlationId: randomUUID(), at: when})
+    const lines = (resumedAt: (i: number) => string, writeAt: string) =>
+      [
+        ['run.started', null, {steps: plan, armWrites: true}],
+        ['run.finished', null, {status: 'interrupted'}],
+        ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+        ['step.started', 'restore', {phase: 'main'}],
+        ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [write(writeAt)]}],
+      ]
+        .map(([type, step, data], i) => JSON.stringify({seq: i + 1, ts: i < 2 ? at(i) : resumedAt(i), runId: 'r', type, step, data, prev: ''}))
+        .join('\n') + '\n'
+    const longAgo = (i: number) => new Date(Date.UTC(2026, 7, 1, 10, 0, i)).toISOString()
+    const backdated = await witnessJournal(lines(longAgo, longAgo(4)), noEvents, {now})
+    expect(backdated.steps).toEqual([expect.objectContaining({step: 'restore', segment: 2, verdict: 'not-witnessed', reason: expect.stringMatching(/not in journal order: its line 3 \(run\.started\) is dated 2026-08-01/)})])
+    const outside = await witnessJournal(lines(at, longAgo(4)), noEvents, {now})
+    expect(outside.steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'not-witnessed', reason: expect.stringMatching(/its write PUT .*sites\/app is dated 2026-08-01.*outside the step/)})])
+    // In order, the same step is judged by the Activity Log as before (here: no event, not witnessed for that reason).
+    const inOrder = await witnessJournal(lines(at, at(4)), noEvents, {now})
+    expect(inOrder.steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'not-witnessed', reason: expect.stringMatching(/^no Activity Log event for PUT/)})])
+  })
+
   // Issue 16: a resumed step of an idempotent ("when-needed") action that made no ARM write is judged by what it says it
   // found, against the Activity Log of the run's window; an "always" action with no write stays not witnessed.
   describe('what a resumed idempotent step found, checked against the Activity Log', () => {
