@@ -261,6 +261,15 @@ export interface WitnessReport {
 /** How many Activity Log queries verify has under way at once (each resource group is read once per run). */
 export const ACTIVITY_LOG_CONCURRENCY = 4
 
+/** ARM's correlation ids: GUIDs. */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/**
+ * A resource group name ARM accepts: "no longer than 90 characters long, and must be alphanumeric characters
+ * (Char.IsLetterOrDigit()) and '-', '_', '(', ')' and'.'. Note that the name cannot end with '.'"
+ * (https://learn.microsoft.com/dotnet/api/azure.resourcemanager.synapse.synapseworkspacedata.managedresourcegroupname;
+ * https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftresources).
+ */
+const RESOURCE_GROUP_NAME = /^[-\w.()\p{L}\p{N}]{0,89}[-\w()\p{L}\p{N}]$/u
 const resourceGroupOf = (resourceId: string) => /\/resourceGroups\/([^/]+)/i.exec(resourceId)?.[1]
 
 /**
@@ -441,6 +450,13 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
           continue
         }
         claimed.set(id, `${write.method} ${write.resourceId} in step ${c.step}`)
+        // What ARM answers is a GUID in a resource group ARM can name: anything else in a query's $filter could make
+        // the query fail (400, an over-long URL), and a failed query must not make the steps after it "not checkable".
+        const group = resourceGroupOf(String(write.resourceId))
+        if (!GUID.test(String(write.correlationId)) || (group !== undefined && !RESOURCE_GROUP_NAME.test(group))) {
+          missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}: not a correlation id and resource group ARM gives)`)
+          continue
+        }
         const found = await events.ofWrite(write, new Date(Math.max(from, oldest)), new Date(Math.min(to, now.getTime())))
         // The events Azure records for one write share its correlation id: Started (BeginRequest), then Accepted
         // (202, a long-running operation) or Succeeded, and for a long-running one a later Succeeded or Failed

@@ -344,6 +344,32 @@ describe('witnessJournal on journals it cannot fully check', () => {
     expect(inOrder.steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'not-witnessed', reason: expect.stringMatching(/^no Activity Log event for PUT/)})])
   })
 
+  it('does not let a write whose lookup would fail (a correlation id no ARM gives) make the steps after it not checkable', async () => {
+    // A reader that refuses a $filter it cannot parse, as the Activity Log answers 400 (the emulator splits on " and ").
+    const strict: ActivityLogReader = {
+      byCorrelationId: async (id) => {
+        if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ActivityLogUnreadable('the Activity Log could not be read: $filter searching parameters invalid', false)
+        return []
+      },
+    }
+    const write = (correlationId: string) => ({method: 'POST', resourceId: '/subscriptions/s', operation: 'Microsoft.Resources/subscriptions/x/action', status: 200, correlationId, at: at(4)})
+    const text = journal([
+      ['run.started', null, {steps: [...plan, {id: 'second', uses: 'postgres.restore', phase: 'main', changes: true, needs: []}], armWrites: true}],
+      ['run.finished', null, {status: 'interrupted'}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [write("x' and eventTimestamp ge '2000-01-01")]}],
+      ['step.started', 'second', {phase: 'main'}],
+      ['step.succeeded', 'second', {phase: 'main', outputs: {}, arm: [write(randomUUID())]}],
+    ])
+    const report = await witnessJournal(text, strict, {now})
+    expect(report.steps).toEqual([
+      expect.objectContaining({step: 'restore', verdict: 'not-witnessed', reason: expect.stringMatching(/not a correlation id and resource group ARM gives/)}),
+      expect.objectContaining({step: 'second', verdict: 'not-witnessed', reason: expect.stringMatching(/^no Activity Log event for POST/)}),
+    ])
+    expect(report.unreadable).toBeUndefined()
+  })
+
   // Issue 16: a resumed step of an idempotent ("when-needed") action that made no ARM write is judged by what it says it
   // found, against the Activity Log of the run's window; an "always" action with no write stays not witnessed.
   describe('what a resumed idempotent step found, checked against the Activity Log', () => {
