@@ -258,6 +258,9 @@ export interface WitnessReport {
   unreadable?: {message: string; permission: boolean}
 }
 
+/** How many events one Activity Log query may return before verify stops paging it (about 250 pages of 200). */
+export const ACTIVITY_LOG_MAX_EVENTS = 50_000
+
 /** How many Activity Log queries verify has under way at once (each resource group is read once per run). */
 export const ACTIVITY_LOG_CONCURRENCY = 4
 
@@ -668,13 +671,18 @@ export function witnessChecks(report: WitnessReport, mode: Exclude<WitnessMode, 
  * The Activity Log of the environment's subscription, read with ActivityLogs_List (arm-monitor `activityLogs.list`,
  * api-version 2015-04-01) through the environment's client layer (credential, retry policy, TLS).
  */
-export function activityLogReader(services: {monitor(): Promise<import('@azure/arm-monitor').MonitorClient>}): ActivityLogReader {
+export function activityLogReader(services: {monitor(): Promise<import('@azure/arm-monitor').MonitorClient>}, options: {maxEvents?: number} = {}): ActivityLogReader {
+  const maxEvents = options.maxEvents ?? ACTIVITY_LOG_MAX_EVENTS
   const list = async (filter: string): Promise<ActivityEvent[]> => {
     const events: ActivityEvent[] = []
     try {
       // Inside the try: no credential or an unreachable endpoint is "could not be read" too.
       const client = await services.monitor()
-      for await (const e of client.activityLogs.list(filter, {select: 'correlationId,resourceId,status,eventTimestamp,operationName,caller'}))
+      // The SDK follows nextLink page by page; a busy resource group over a long window (a run resumed days later)
+      // could have pages without end: past maxEvents the query stops, said as "could not be read" (not checkable).
+      for await (const e of client.activityLogs.list(filter, {select: 'correlationId,resourceId,status,eventTimestamp,operationName,caller'})) {
+        if (events.length >= maxEvents)
+          throw new ActivityLogUnreadable(`the Activity Log has more than ${maxEvents} events for ${filter}: too many to read for one run's window`, false)
         events.push({
           correlationId: e.correlationId ?? '',
           resourceId: e.resourceId ?? '',
@@ -683,7 +691,9 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
           operationName: e.operationName?.value,
           caller: e.caller,
         })
+      }
     } catch (error) {
+      if (error instanceof ActivityLogUnreadable) throw error
       const status = (error as {statusCode?: number}).statusCode
       if (status === 403)
         throw new ActivityLogUnreadable(

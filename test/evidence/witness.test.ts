@@ -240,6 +240,19 @@ describe('evidence verify with the Activity Log as witness', () => {
     expect(required.ok).toBe(false)
     expect(required.firstProblem).toMatch(/not checkable: .*Monitoring Reader or Reader/)
   })
+  it('stops paging a query past its bound of events and says so (not checkable), instead of reading without end', async () => {
+    const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+    const write = witnessCandidates(journal).candidates.flatMap((c) => c.writes).find((w) => /\/resourceGroups\//i.test(w.resourceId))!
+    const group = /\/resourceGroups\/([^/]+)/i.exec(write.resourceId)![1]!
+    const from = new Date(Date.parse(write.at) - 3_600_000)
+    const to = new Date()
+    const all = await reader.byResourceGroup!(group, from, to)
+    expect(all.length).toBeGreaterThan(3)
+    const bounded = activityLogReader(sdkServices(emulator), {maxEvents: 3})
+    await expect(bounded.byResourceGroup!(group, from, to)).rejects.toThrow(/more than 3 events for .*resourceGroupName eq/)
+    await expect(activityLogReader(sdkServices(emulator), {maxEvents: all.length}).byResourceGroup!(group, from, to)).resolves.toHaveLength(all.length)
+  })
+
   it('reads the Activity Log once per resource group for a whole drill, not once per write', async () => {
     const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
     const writes = witnessCandidates(journal).candidates.flatMap((c) => c.writes)
