@@ -132,7 +132,8 @@ export const ACTIVITY_FILE = 'activity.jsonl'
 export function createActivityLog(store: StateStore, clock: () => Date, limit = Number.POSITIVE_INFINITY, options: {stateDir?: string} = {}): ActivityLog {
   const file = options.stateDir ? join(options.stateDir, ACTIVITY_FILE) : undefined
   const list: ActivityEntry[] = []
-  if (store.has?.('activity')) {
+  const migrated = Boolean(store.has?.('activity'))
+  if (migrated) {
     list.push(...store.slice<{entries: ActivityEntry[]}>('activity', () => ({entries: []})).entries)
     store.drop?.('activity')
   }
@@ -160,6 +161,9 @@ export function createActivityLog(store: StateStore, clock: () => Date, limit = 
     const temp = `${file}.${process.pid}.tmp`
     writeFileSync(temp, list.map((e) => `${JSON.stringify(e)}\n`).join(''))
     renameSync(temp, file)
+    // The moved events are in the file now: state.json must forget them at once, or an emulator stopped before its
+    // next save would move them again on the next start (every old event twice).
+    if (migrated) store.save()
   }
   const entries = () => {
     expire()

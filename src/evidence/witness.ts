@@ -140,6 +140,11 @@ interface Candidate {
   runStartedAt?: string
   /** The step's line is step.succeeded (not step.failed). */
   succeeded: boolean
+  /**
+   * Why the step's times cannot be the journal's own, if they cannot: a line of its segment earlier than a line before
+   * it, or a write outside the step. Journal lines are appended as they happen, so their times only go forward.
+   */
+  timeOrder?: string
 }
 
 /** What the whole journal says beyond its steps, for the findings that are judged against the run as a whole. */
@@ -182,8 +187,21 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   const leftBehind: string[] = []
   // The scratch names' suffix (src/actions/resolve.ts shortRunId: the run id's last 6 letters and digits).
   const runId = String((lines[0] as {runId?: string} | undefined)?.runId ?? '')
+  // Segments with a line earlier (beyond the clock skew) than a line before it, with the first such line's times.
+  const backwards = new Map<number, string>()
+  let latest = Number.NEGATIVE_INFINITY
+  let latestTs = ''
+  let segmentStartedAt: string | undefined
   const short = runId.toLowerCase().replaceAll(/[^a-z0-9]/g, '').slice(-6) || 'run'
   for (const line of lines) {
+    const t = Date.parse(line.ts)
+    const lineSegment = line.type === 'run.started' ? segment + 1 : segment
+    if ((Number.isNaN(t) || t < latest - CLOCK_SKEW_MS) && !backwards.has(lineSegment))
+      backwards.set(lineSegment, `its line ${line.seq} (${line.type}) is dated ${line.ts}, before line ${line.seq - 1}'s or an earlier line's ${latestTs}`)
+    if (t > latest) {
+      latest = t
+      latestTs = line.ts
+    }
     if (line.type === 'run.finished' && Array.isArray(line.data.leftBehind)) leftBehind.push(...line.data.leftBehind.map(String))
     if (line.type === 'run.started') {
       // A step started in the segment that ends here and never ended: its attempt was cut off.
@@ -193,6 +211,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
       segmentMarked = line.data.armWrites === true
       anyMarked ||= segmentMarked
       runStartedAt ??= line.ts
+      segmentStartedAt = line.ts
       if (!firstPlan) firstPlan = new Map((line.data.steps ?? []).map((s: {id: string; uses: string; changes: boolean}) => [s.id, {uses: s.uses, changes: Boolean(s.changes)}]))
       started.clear()
       continue
@@ -211,8 +230,12 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const planned = firstPlan?.get(line.step)
     const changes = planned?.changes ?? true
     if (writes.length === 0 && !(line.type === 'step.succeeded' && changes)) continue
-    candidates.push({step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
+    const from = Date.parse(startedAt ?? segmentStartedAt ?? line.ts) - CLOCK_SKEW_MS
+    const outside = writes.find((w) => !(Date.parse(String(w.at)) >= from && Date.parse(String(w.at)) <= Date.parse(line.ts) + CLOCK_SKEW_MS))
+    const timeOrder = outside ? `its write ${outside.method} ${outside.resourceId} is dated ${outside.at}, outside the step (${startedAt ?? segmentStartedAt} to ${line.ts})` : undefined
+    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
   }
+  for (const c of candidates) if (!c.timeOrder && backwards.has(c.segment)) c.timeOrder = backwards.get(c.segment)
   const groups = new Map(candidates.flatMap((c) => c.writes.flatMap((w) => {
     const group = resourceGroupOf(String(w.resourceId))
     return group ? [[group.toLowerCase(), group] as const] : []
@@ -235,9 +258,21 @@ export interface WitnessReport {
   unreadable?: {message: string; permission: boolean}
 }
 
+/** How many events one Activity Log query may return before verify stops paging it (about 250 pages of 200). */
+export const ACTIVITY_LOG_MAX_EVENTS = 50_000
+
 /** How many Activity Log queries verify has under way at once (each resource group is read once per run). */
 export const ACTIVITY_LOG_CONCURRENCY = 4
 
+/** ARM's correlation ids: GUIDs. */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/**
+ * A resource group name ARM accepts: "no longer than 90 characters long, and must be alphanumeric characters
+ * (Char.IsLetterOrDigit()) and '-', '_', '(', ')' and'.'. Note that the name cannot end with '.'"
+ * (https://learn.microsoft.com/dotnet/api/azure.resourcemanager.synapse.synapseworkspacedata.managedresourcegroupname;
+ * https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftresources).
+ */
+const RESOURCE_GROUP_NAME = /^[-\w.()\p{L}\p{N}]{0,89}[-\w()\p{L}\p{N}]$/u
 const resourceGroupOf = (resourceId: string) => /\/resourceGroups\/([^/]+)/i.exec(resourceId)?.[1]
 
 /**
@@ -346,6 +381,12 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
       )
       continue
     }
+    if (c.timeOrder && c.segment > 1) {
+      // A resumed segment dated before the run (or out of its own order) would otherwise be "older than the Activity
+      // Log's retention", or matched against events that happened before it: not what opsbook appends.
+      steps.push({...base, verdict: 'not-witnessed', reason: `its times are not in journal order: ${c.timeOrder}`})
+      continue
+    }
     if (c.uses === undefined && c.segment > 1) {
       steps.push({...base, verdict: 'not-witnessed', reason: 'not a step of the run\'s plan (its first run.started)'})
       continue
@@ -412,6 +453,13 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
           continue
         }
         claimed.set(id, `${write.method} ${write.resourceId} in step ${c.step}`)
+        // What ARM answers is a GUID in a resource group ARM can name: anything else in a query's $filter could make
+        // the query fail (400, an over-long URL), and a failed query must not make the steps after it "not checkable".
+        const group = resourceGroupOf(String(write.resourceId))
+        if (!GUID.test(String(write.correlationId)) || (group !== undefined && !RESOURCE_GROUP_NAME.test(group))) {
+          missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}: not a correlation id and resource group ARM gives)`)
+          continue
+        }
         const found = await events.ofWrite(write, new Date(Math.max(from, oldest)), new Date(Math.min(to, now.getTime())))
         // The events Azure records for one write share its correlation id: Started (BeginRequest), then Accepted
         // (202, a long-running operation) or Succeeded, and for a long-running one a later Succeeded or Failed
@@ -623,13 +671,18 @@ export function witnessChecks(report: WitnessReport, mode: Exclude<WitnessMode, 
  * The Activity Log of the environment's subscription, read with ActivityLogs_List (arm-monitor `activityLogs.list`,
  * api-version 2015-04-01) through the environment's client layer (credential, retry policy, TLS).
  */
-export function activityLogReader(services: {monitor(): Promise<import('@azure/arm-monitor').MonitorClient>}): ActivityLogReader {
+export function activityLogReader(services: {monitor(): Promise<import('@azure/arm-monitor').MonitorClient>}, options: {maxEvents?: number} = {}): ActivityLogReader {
+  const maxEvents = options.maxEvents ?? ACTIVITY_LOG_MAX_EVENTS
   const list = async (filter: string): Promise<ActivityEvent[]> => {
     const events: ActivityEvent[] = []
     try {
       // Inside the try: no credential or an unreachable endpoint is "could not be read" too.
       const client = await services.monitor()
-      for await (const e of client.activityLogs.list(filter, {select: 'correlationId,resourceId,status,eventTimestamp,operationName,caller'}))
+      // The SDK follows nextLink page by page; a busy resource group over a long window (a run resumed days later)
+      // could have pages without end: past maxEvents the query stops, said as "could not be read" (not checkable).
+      for await (const e of client.activityLogs.list(filter, {select: 'correlationId,resourceId,status,eventTimestamp,operationName,caller'})) {
+        if (events.length >= maxEvents)
+          throw new ActivityLogUnreadable(`the Activity Log has more than ${maxEvents} events for ${filter}: too many to read for one run's window`, false)
         events.push({
           correlationId: e.correlationId ?? '',
           resourceId: e.resourceId ?? '',
@@ -638,7 +691,9 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
           operationName: e.operationName?.value,
           caller: e.caller,
         })
+      }
     } catch (error) {
+      if (error instanceof ActivityLogUnreadable) throw error
       const status = (error as {statusCode?: number}).statusCode
       if (status === 403)
         throw new ActivityLogUnreadable(

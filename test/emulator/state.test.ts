@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -49,6 +49,21 @@ describe('emulator activity log', () => {
       const again = createActivityLog(new JsonStateStore({stateDir: dir}), () => new Date(now), undefined, {stateDir: dir})
       expect(again.list().map((e) => e.kind)).toEqual(['webapp.restart'])
       expect(readFileSync(join(dir, ACTIVITY_FILE), 'utf8')).not.toContain('webapp.swap')
+    } finally {
+      if (existsSync(dir)) rmSync(dir, {recursive: true, force: true})
+    }
+  })
+  it("moves an older state.json's activity slice into the file once: a restart before the next save does not list them twice", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsbook-activity-'))
+    try {
+      const now = Date.parse('2026-01-01T00:00:00Z')
+      const old = {at: new Date(now - DAY).toISOString(), resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app', kind: 'webapp.swap'}
+      writeFileSync(join(dir, 'state.json'), JSON.stringify({format: 1, slices: {activity: {entries: [old]}}}))
+      // First start after the upgrade, then the emulator is killed before anything else saves state.json.
+      expect(createActivityLog(new JsonStateStore({stateDir: dir}), () => new Date(now), undefined, {stateDir: dir}).list()).toHaveLength(1)
+      const again = createActivityLog(new JsonStateStore({stateDir: dir}), () => new Date(now), undefined, {stateDir: dir})
+      expect(again.list().map((e) => e.kind)).toEqual(['webapp.swap'])
+      expect(readFileSync(join(dir, 'state.json'), 'utf8')).not.toContain('webapp.swap')
     } finally {
       if (existsSync(dir)) rmSync(dir, {recursive: true, force: true})
     }

@@ -240,6 +240,19 @@ describe('evidence verify with the Activity Log as witness', () => {
     expect(required.ok).toBe(false)
     expect(required.firstProblem).toMatch(/not checkable: .*Monitoring Reader or Reader/)
   })
+  it('stops paging a query past its bound of events and says so (not checkable), instead of reading without end', async () => {
+    const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+    const write = witnessCandidates(journal).candidates.flatMap((c) => c.writes).find((w) => /\/resourceGroups\//i.test(w.resourceId))!
+    const group = /\/resourceGroups\/([^/]+)/i.exec(write.resourceId)![1]!
+    const from = new Date(Date.parse(write.at) - 3_600_000)
+    const to = new Date()
+    const all = await reader.byResourceGroup!(group, from, to)
+    expect(all.length).toBeGreaterThan(3)
+    const bounded = activityLogReader(sdkServices(emulator), {maxEvents: 3})
+    await expect(bounded.byResourceGroup!(group, from, to)).rejects.toThrow(/more than 3 events for .*resourceGroupName eq/)
+    await expect(activityLogReader(sdkServices(emulator), {maxEvents: all.length}).byResourceGroup!(group, from, to)).resolves.toHaveLength(all.length)
+  })
+
   it('reads the Activity Log once per resource group for a whole drill, not once per write', async () => {
     const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
     const writes = witnessCandidates(journal).candidates.flatMap((c) => c.writes)
@@ -320,6 +333,54 @@ describe('witnessJournal on journals it cannot fully check', () => {
       expect.objectContaining({step: 'restore', segment: 2, verdict: 'not-witnessed', reason: expect.stringMatching(/does not record ARM writes, although an earlier segment/)}),
       expect.objectContaining({step: 'cleanup', segment: 3, verdict: 'not-witnessed', reason: expect.stringMatching(/not a step of the run's plan/)}),
     ])
+  })
+
+  it('fails a resumed segment dated before the run (it would be "older than the retention"), and a write dated outside its step', async () => {
+    const write = (when: string) => ({method: 'PUT', resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app', operation: 'Microsoft.Web/sites/write', status: 200, correlationId: randomUUID(), at: when})
+    const lines = (resumedAt: (i: number) => string, writeAt: string) =>
+      [
+        ['run.started', null, {steps: plan, armWrites: true}],
+        ['run.finished', null, {status: 'interrupted'}],
+        ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+        ['step.started', 'restore', {phase: 'main'}],
+        ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [write(writeAt)]}],
+      ]
+        .map(([type, step, data], i) => JSON.stringify({seq: i + 1, ts: i < 2 ? at(i) : resumedAt(i), runId: 'r', type, step, data, prev: ''}))
+        .join('\n') + '\n'
+    const longAgo = (i: number) => new Date(Date.UTC(2026, 7, 1, 10, 0, i)).toISOString()
+    const backdated = await witnessJournal(lines(longAgo, longAgo(4)), noEvents, {now})
+    expect(backdated.steps).toEqual([expect.objectContaining({step: 'restore', segment: 2, verdict: 'not-witnessed', reason: expect.stringMatching(/not in journal order: its line 3 \(run\.started\) is dated 2026-08-01/)})])
+    const outside = await witnessJournal(lines(at, longAgo(4)), noEvents, {now})
+    expect(outside.steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'not-witnessed', reason: expect.stringMatching(/its write PUT .*sites\/app is dated 2026-08-01.*outside the step/)})])
+    // In order, the same step is judged by the Activity Log as before (here: no event, not witnessed for that reason).
+    const inOrder = await witnessJournal(lines(at, at(4)), noEvents, {now})
+    expect(inOrder.steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'not-witnessed', reason: expect.stringMatching(/^no Activity Log event for PUT/)})])
+  })
+
+  it('does not let a write whose lookup would fail (a correlation id no ARM gives) make the steps after it not checkable', async () => {
+    // A reader that refuses a $filter it cannot parse, as the Activity Log answers 400 (the emulator splits on " and ").
+    const strict: ActivityLogReader = {
+      byCorrelationId: async (id) => {
+        if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ActivityLogUnreadable('the Activity Log could not be read: $filter searching parameters invalid', false)
+        return []
+      },
+    }
+    const write = (correlationId: string) => ({method: 'POST', resourceId: '/subscriptions/s', operation: 'Microsoft.Resources/subscriptions/x/action', status: 200, correlationId, at: at(4)})
+    const text = journal([
+      ['run.started', null, {steps: [...plan, {id: 'second', uses: 'postgres.restore', phase: 'main', changes: true, needs: []}], armWrites: true}],
+      ['run.finished', null, {status: 'interrupted'}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [write("x' and eventTimestamp ge '2000-01-01")]}],
+      ['step.started', 'second', {phase: 'main'}],
+      ['step.succeeded', 'second', {phase: 'main', outputs: {}, arm: [write(randomUUID())]}],
+    ])
+    const report = await witnessJournal(text, strict, {now})
+    expect(report.steps).toEqual([
+      expect.objectContaining({step: 'restore', verdict: 'not-witnessed', reason: expect.stringMatching(/not a correlation id and resource group ARM gives/)}),
+      expect.objectContaining({step: 'second', verdict: 'not-witnessed', reason: expect.stringMatching(/^no Activity Log event for POST/)}),
+    ])
+    expect(report.unreadable).toBeUndefined()
   })
 
   // Issue 16: a resumed step of an idempotent ("when-needed") action that made no ARM write is judged by what it says it
