@@ -300,7 +300,18 @@ describe('what the journal tells resume to keep', () => {
   })
 
   it('after a teardown that changes something: redoes the changing steps and what needs them, keeps the reads', () => {
-    expect(keep(line('step.started', {phase: 'finally'}, 'g.teardown'))).toEqual(['g.read'])
+    const teardown = line('step.started', {phase: 'finally'}, 'g.teardown')
+    expect(keep(teardown, line('step.succeeded', {phase: 'finally', outputs: {}}, 'g.teardown'))).toEqual(['g.read'])
+    expect(keep(teardown, line('step.failed', {phase: 'finally', error: {code: 'x'}}, 'g.teardown'))).toEqual(['g.read'])
+    expect(keep(teardown, line('operation.started', {operation: {description: 'delete x'}}, 'g.teardown'))).toEqual(['g.read'])
+    // A main step of the scope that failed is done again, so what a teardown that merely began may have undone is too.
+    const failedFirst = [started, line('step.started', {phase: 'main'}, 'g'), ...done('g.read'), ...done('g.make'), line('step.started', {phase: 'main'}, 'g.use'), line('step.failed', {phase: 'main', error: {code: 'x'}}, 'g.use'), teardown]
+    expect(Object.keys(reconstruct('r', failedFirst as never).completed)).toEqual(['g.read'])
+  })
+
+  it('a teardown cut off before it wrote, with nothing else of its scope left to do: the scope is kept and the teardown runs again with its outputs', () => {
+    // (region-failover: a switch redone with traffic still in the DR region changed nothing, and the restore put nothing back.)
+    expect(keep(line('step.started', {phase: 'finally'}, 'g.teardown'))).toEqual(['g.make', 'g.read', 'g.use'])
   })
 
   it('after a rollback: redoes the rolled-back step and what needs it', () => {
