@@ -6,12 +6,12 @@
  * the resume keeps the switch and its journaled `changed`, and runs the restore again with it: traffic is back in
  * eastus, and the Activity Log witnesses every changing step. One emulator, one run, one kill, one resume, one verify.
  */
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {runCliInProcess} from '../helpers/cli.js'
-import {runRunbook, sdkServices, startLocalEmulator} from './support.js'
+import {journalLines, runRunbook, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 
@@ -22,23 +22,6 @@ afterAll(async () => {
   emulator?.faults.clear()
   await emulator?.stop()
 })
-
-interface Line {
-  type: string
-  step: string | null
-  data: any
-}
-
-function journalLines(cwd: string): Line[] {
-  const runs = join(cwd, '.opsbook', 'runs')
-  const [runId] = existsSync(runs) ? readdirSync(runs) : []
-  const file = runId ? join(runs, runId, 'journal.jsonl') : ''
-  if (!file || !existsSync(file)) return []
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.endsWith('}'))
-    .map((l) => JSON.parse(l) as Line)
-}
 
 async function endpoints(): Promise<Array<[string, string]>> {
   const profile = await (await sdkServices(emulator).trafficManager()).profiles.get('rg-shop-local', 'tm-shop-local')

@@ -3,6 +3,7 @@
  * `emulator.env()`), the real CLI, and ways to look at the emulator from outside — its ARM API through the
  * unmodified SDK, its request log, and the slots' real HTTP ports.
  */
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createAzureServices, type AzureServices} from '../../src/azure/clients.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
@@ -109,4 +110,23 @@ export async function oldSnapshot(emulator: RunningEmulator, ageMs: number): Pro
   await data.set('opsbook:canary', JSON.stringify({at: new Date().toISOString(), by: 'test'}))
   data.disconnect()
   return name
+}
+
+/** A journal line as the tests read it. */
+export interface JournalLine {
+  type: string
+  step: string | null
+  data: any
+}
+
+/** The complete lines of the journal of the one run in `cwd` so far (none yet: empty; a line being written is skipped). */
+export function journalLines(cwd: string): JournalLine[] {
+  const runs = join(cwd, '.opsbook', 'runs')
+  const [runId] = existsSync(runs) ? readdirSync(runs) : []
+  const file = runId ? join(runs, runId, 'journal.jsonl') : ''
+  if (!file || !existsSync(file)) return []
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.endsWith('}'))
+    .map((l) => JSON.parse(l) as JournalLine)
 }

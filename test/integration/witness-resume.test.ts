@@ -8,14 +8,14 @@
  * One run, one kill, one resume, one verify; the killed run is a real process, resume and verify run in the test
  * process (the same commands, no process start).
  */
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {verifyChain} from '../../src/evidence/journal.js'
 import {runCliInProcess} from '../helpers/cli.js'
 import {sendRaw} from '../contract/http.js'
-import {runRunbook, sdkServices, startLocalEmulator} from './support.js'
+import {journalLines, runRunbook, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 
@@ -26,23 +26,6 @@ afterAll(async () => {
   emulator?.faults.clear()
   await emulator?.stop()
 })
-
-interface Line {
-  type: string
-  step: string | null
-  data: any
-}
-
-function journalLines(cwd: string): Line[] {
-  const runs = join(cwd, '.opsbook', 'runs')
-  const [runId] = existsSync(runs) ? readdirSync(runs) : []
-  const file = runId ? join(runs, runId, 'journal.jsonl') : ''
-  if (!file || !existsSync(file)) return []
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.endsWith('}'))
-    .map((l) => JSON.parse(l) as Line)
-}
 
 async function databases(): Promise<string[]> {
   const client = await sdkServices(emulator).sql()

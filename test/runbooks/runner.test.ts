@@ -3,33 +3,15 @@
  * journal says it started with (issue 16, adversarial pass: an edited request.json pointed the rest of a killed
  * redis-export at another cache; the resume exported that one, left the first export in flight, and verified).
  */
-import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {runCliInProcess} from '../helpers/cli.js'
-
-function project(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'opsbook-runner-'))
-  writeFileSync(
-    join(dir, 'runbooks.yaml'),
-    `version: 1
-environments:
-  local:
-    cloud: emulator
-    subscription: 00000000-0000-0000-0000-00000000c0de
-    region: eastus
-    production: false
-    resourceGroups: [rg-runner]
-    components: {}
-`,
-  )
-  return dir
-}
+import {emptyEmulatorProject} from '../helpers/project.js'
 
 describe('resume: params against the journal', () => {
   it('refuses to continue a run with other params than it started with (an edited request.json or --param), and continues it with its own', async () => {
-    const cwd = project()
+    const cwd = emptyEmulatorProject('runner')
     const first = await runCliInProcess(['run', 'hello', '--env', 'local', '--param', 'who=alice', '--param', 'pause=PT0S'], {cwd})
     expect(first.code, first.stderr).toBe(0)
     const runId = readdirSync(join(cwd, '.opsbook', 'runs'))[0]!

@@ -4,30 +4,12 @@
  * fit, but a later, shorter line did: the journal then said a step succeeded that it never said started, with the
  * steps before it missing, on a chain that verified — and the run ended "failed" with no word of why.
  */
-import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {DISK_FULL_ENV, verifyChain} from '../../src/evidence/journal.js'
 import {runCliInProcess} from '../helpers/cli.js'
-
-function project(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'opsbook-session-'))
-  writeFileSync(
-    join(dir, 'runbooks.yaml'),
-    `version: 1
-environments:
-  local:
-    cloud: emulator
-    subscription: 00000000-0000-0000-0000-00000000c0de
-    region: eastus
-    production: false
-    resourceGroups: [rg-session]
-    components: {}
-`,
-  )
-  return dir
-}
+import {emptyEmulatorProject} from '../helpers/project.js'
 
 const journalOf = (stdout: string) => /journal (\S+journal\.jsonl)/.exec(stdout)![1]!
 const lines = (path: string) =>
@@ -39,7 +21,7 @@ const lines = (path: string) =>
 describe('a run on a disk that fills mid-run', () => {
   it('keeps a journal without gaps, says why it failed and how to continue, and the resume finishes it', async () => {
     // The size of each line, from the same run on a disk with room.
-    const reference = await runCliInProcess(['run', 'hello', '--env', 'local', '--param', 'pause=PT0S'], {cwd: project()})
+    const reference = await runCliInProcess(['run', 'hello', '--env', 'local', '--param', 'pause=PT0S'], {cwd: emptyEmulatorProject('session')})
     expect(reference.code, reference.stderr).toBe(0)
     const sizes = readFileSync(journalOf(reference.stdout), 'utf8').split('\n').filter(Boolean).map((l) => Buffer.byteLength(l) + 1)
     const types = lines(journalOf(reference.stdout)).map((l) => l.type)
@@ -49,7 +31,7 @@ describe('a run on a disk that fills mid-run', () => {
     expect(sizes.slice(1, 3).reduce((a, b) => a + b)).toBeGreaterThan(shortest + 8)
     expect(types[0]).toBe('run.started')
 
-    const cwd = project()
+    const cwd = emptyEmulatorProject('session')
     const full = await runCliInProcess(['run', 'hello', '--env', 'local', '--param', 'pause=PT0.3S'], {cwd, env: {[DISK_FULL_ENV]: String(fullAt)}})
     expect(full.code).toBe(1)
     expect(full.stdout).toMatch(/failed in .*\n {2}why: could not record event step\.\w+: cannot write the journal .*: the disk is full \(ENOSPC\); it is intact up to line 1 — free space, then `opsbook resume` continues the run/)
