@@ -33,7 +33,8 @@
  * witnessed (the forgery); `data-plane` — not checkable; `when-needed` (idempotent: it may find nothing to do) — by what
  * it journaled it found (`found`, azure/arm-writes.ts), checked against the Activity Log of the run's window
  * ({@link judgeFindings}): witnessed when the log supports it, not witnessed when the log contradicts it, not
- * checkable when the log cannot tell; a `when-needed` step that journaled no finding is not witnessed. `nothing-to-do`
+ * checkable when the log cannot tell; a `when-needed` step that journaled no finding is not witnessed, nor one whose
+ * finding is about another resource than the one it acted on ({@link untied}). `nothing-to-do`
  * (a teardown of a component that has no scratch copy) is checked against the run as a whole: every copy the journal
  * records the run creating must have been deleted by the run's end, else a teardown that skipped one could say it.
  *
