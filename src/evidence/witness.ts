@@ -33,7 +33,8 @@
  * witnessed (the forgery); `data-plane` — not checkable; `when-needed` (idempotent: it may find nothing to do) — by what
  * it journaled it found (`found`, azure/arm-writes.ts), checked against the Activity Log of the run's window
  * ({@link judgeFindings}): witnessed when the log supports it, not witnessed when the log contradicts it, not
- * checkable when the log cannot tell; a `when-needed` step that journaled no finding is not witnessed. `nothing-to-do`
+ * checkable when the log cannot tell; a `when-needed` step that journaled no finding is not witnessed, nor one whose
+ * finding is about another resource than the one it acted on ({@link untied}). `nothing-to-do`
  * (a teardown of a component that has no scratch copy) is checked against the run as a whole: every copy the journal
  * records the run creating must have been deleted by the run's end, else a teardown that skipped one could say it.
  *
@@ -75,11 +76,16 @@ export interface ActivityLogReader {
   bySubscription?(from: Date, to: Date): Promise<ActivityEvent[]>
 }
 
-/** Why the Activity Log could not be read at all (every step not checkable). */
+/**
+ * Why the Activity Log could not be read. `global`: not at all — no right to read it (403) or no answer from it
+ * (unreachable, no credential) — so every later step is not checkable; otherwise (a 5xx on one resource group, a query
+ * past its bound of events) only the steps that needed that read are.
+ */
 export class ActivityLogUnreadable extends Error {
   constructor(
     message: string,
     readonly permission: boolean,
+    readonly global: boolean = permission,
   ) {
     super(message)
   }
@@ -140,6 +146,8 @@ interface Candidate {
   runStartedAt?: string
   /** The step's line is step.succeeded (not step.failed). */
   succeeded: boolean
+  /** Every string the step's own lines journal (its step.started inputs, its outputs), lower case: what it acted on. */
+  named: string[]
   /**
    * Why the step's times cannot be the journal's own, if they cannot: a line of its segment earlier than a line before
    * it, or a write outside the step. Journal lines are appended as they happen, so their times only go forward.
@@ -163,6 +171,8 @@ interface JournalFacts {
   groups: string[]
   /** What the run's run.finished lines say a human must look at (a teardown that failed names what it left). */
   leftBehind: string[]
+  /** The resources of every write the journal records, lower case. */
+  written: string[]
 }
 
 /**
@@ -181,6 +191,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   let anyMarked = false
   let runStartedAt: string | undefined
   const started = new Map<string, string>()
+  const startedInputs = new Map<string, unknown>()
   const cutOff = new Map<string, number>()
   const candidates: Candidate[] = []
   const own = new Map<string, string>()
@@ -219,10 +230,15 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     if (!line.step) continue
     const phase = String(line.data.phase ?? 'main')
     const key = `${phase} ${line.step}`
-    if (line.type === 'step.started') started.set(key, line.ts)
+    if (line.type === 'step.started') {
+      started.set(key, line.ts)
+      startedInputs.set(key, line.data.inputs)
+    }
     if (line.type !== 'step.succeeded' && line.type !== 'step.failed' && line.type !== 'step.skipped') continue
     const startedAt = started.get(key)
     started.delete(key)
+    const inputs = startedInputs.get(key)
+    startedInputs.delete(key)
     if (line.type === 'step.skipped') continue
     const writes = Array.isArray(line.data.arm) ? (line.data.arm as RecordedWrite[]) : []
     for (const w of writes)
@@ -233,14 +249,14 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const from = Date.parse(startedAt ?? segmentStartedAt ?? line.ts) - CLOCK_SKEW_MS
     const outside = writes.find((w) => !(Date.parse(String(w.at)) >= from && Date.parse(String(w.at)) <= Date.parse(line.ts) + CLOCK_SKEW_MS))
     const timeOrder = outside ? `its write ${outside.method} ${outside.resourceId} is dated ${outside.at}, outside the step (${startedAt ?? segmentStartedAt} to ${line.ts})` : undefined
-    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
+    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', named: stringsIn([inputs, line.data.outputs]), ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
   }
   for (const c of candidates) if (!c.timeOrder && backwards.has(c.segment)) c.timeOrder = backwards.get(c.segment)
   const groups = new Map(candidates.flatMap((c) => c.writes.flatMap((w) => {
     const group = resourceGroupOf(String(w.resourceId))
     return group ? [[group.toLowerCase(), group] as const] : []
   })))
-  return {candidates, marked: anyMarked, facts: {startedAt: runStartedAt, endedAt: lines.at(-1)?.ts, ownResources: [...own.values()], ownSuffix: `-${short}`, groups: [...groups.values()], leftBehind}}
+  return {candidates, marked: anyMarked, facts: {startedAt: runStartedAt, endedAt: lines.at(-1)?.ts, ownResources: [...own.values()], ownSuffix: `-${short}`, groups: [...groups.values()], leftBehind, written: [...new Set(candidates.flatMap((c) => c.writes.map((w) => String(w.resourceId).toLowerCase())))]}}
 }
 
 /** How a changing action relates to ARM writes: the action registry's `armWrites` (actions/types.ts). */
@@ -420,7 +436,8 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
           steps.push({...base, ...(await judgeFindings(c, events, facts, Math.max(Date.parse(c.runStartedAt ?? c.endedAt) - CLOCK_SKEW_MS, oldest), Math.min(Date.parse(c.endedAt) + CLOCK_SKEW_MS, now.getTime()), windowTo))})
         } catch (error) {
           if (!(error instanceof ActivityLogUnreadable)) throw error
-          unreadable = {message: error.message, permission: error.permission}
+          // Only a log that cannot be read at all makes the later steps not checkable; other failures, this step only.
+          if (error.global) unreadable = {message: error.message, permission: error.permission}
           steps.push({...base, verdict: 'not-checkable', reason: error.message})
         }
         continue
@@ -475,7 +492,8 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
         const match = mine.find((e) => ACCEPTED.has(e.status.toLowerCase()) && Date.parse(e.eventTimestamp) >= from && Date.parse(e.eventTimestamp) <= to)
         const failed = mine.find((e) => e.status.toLowerCase() === 'failed')
         // A write that failed and was made again in the step (the action retried it) is what a succeeded step can have.
-        const retried = c.writes.some((w, i) => i > c.writes.indexOf(write) && w.resourceId.toLowerCase() === write.resourceId.toLowerCase() && w.operation === write.operation)
+        // Only a write with an operation: two writes journaled without one (ARM's writes always have one) are no retry.
+        const retried = c.writes.some((w, i) => i > c.writes.indexOf(write) && w.resourceId.toLowerCase() === write.resourceId.toLowerCase() && write.operation !== undefined && w.operation === write.operation)
         if (match && failed && c.succeeded && !retried) {
           missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}: Azure recorded the operation Failed at ${failed.eventTimestamp}, yet the step succeeded)`)
           continue
@@ -485,7 +503,7 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
       }
     } catch (error) {
       if (!(error instanceof ActivityLogUnreadable)) throw error
-      unreadable = {message: error.message, permission: error.permission}
+      if (error.global) unreadable = {message: error.message, permission: error.permission}
       steps.push({...base, verdict: 'not-checkable', reason: error.message})
       continue
     }
@@ -501,6 +519,49 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
     )
   }
   return {steps, ...(unreadable ? {unreadable} : {})}
+}
+
+/** Every string in journaled values (inputs, outputs), lower case, however deep. */
+function stringsIn(value: unknown, into: string[] = []): string[] {
+  if (typeof value === 'string') into.push(value.toLowerCase())
+  else if (Array.isArray(value)) for (const v of value) stringsIn(v, into)
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) stringsIn(v, into)
+  return into
+}
+
+/** The resource type an idempotent delete deletes (the action registry's sql.delete, cosmos.delete, postgres.delete). */
+const DELETES: Record<string, RegExp> = {
+  'sql.delete': /\/providers\/microsoft\.sql\/servers\/[^/]+\/databases\/[^/]+$/i,
+  'cosmos.delete': /\/providers\/microsoft\.documentdb\/databaseaccounts\/[^/]+$/i,
+  'postgres.delete': /\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/i,
+  'drill.teardown': /\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/i,
+}
+
+/**
+ * Why a finding about a resource (`gone`, `not-switched`) is not about the resource the step acted on, if it is not.
+ * The forger writes the finding, so the resource must be tied to the step as the run records it: named by the step's
+ * own inputs or outputs, of the kind its action acts on; a `gone` copy must be one of the run's own copies (a name made
+ * for the run, or a create the journal records), and a `not-switched` router one whose endpoints or origins the journal
+ * records the run writing, when it records any. Else a delete step could point at another resource deleted in the
+ * window while its own copy still stands.
+ */
+function untied(c: Candidate, facts: JournalFacts, finding: {kind: string; resourceId: string}): string | undefined {
+  const id = finding.resourceId.toLowerCase()
+  const name = id.split('/').at(-1)!
+  const label = finding.resourceId.split('/').at(-1)
+  if (!c.named.includes(name) && !c.named.includes(id)) return `${label} is not named by the step's own inputs or outputs`
+  if (finding.kind === 'gone') {
+    const kind = c.uses ? DELETES[c.uses] : undefined
+    if (kind && !kind.test(id)) return `${label} is not the kind of resource ${c.uses} deletes`
+    if (!name.endsWith(facts.ownSuffix) && !facts.ownResources.some((r) => r.toLowerCase() === id))
+      return `${label} is not a copy this run made (no name made for the run, no create of it in the journal)`
+  }
+  if (finding.kind === 'not-switched') {
+    const type = id.split('/').slice(0, -1).join('/').replace(/^.*\/providers\//, '')
+    const routers = new Set(facts.written.filter((w) => w.replace(/^.*\/providers\//, '').startsWith(`${type}/`) && w.split('/').length > id.split('/').length).map((w) => w.split('/').slice(0, id.split('/').length).join('/')))
+    if (routers.size > 0 && !routers.has(id)) return `the run's journal records its writes to ${[...routers].map((r) => r.split('/').at(-1)).join(', ')}, not to ${label}`
+  }
+  return undefined
 }
 
 /** The operation an event records, lower case, without its namespace: `…/slots/applyslotconfig/action` → `applyslotconfig/action`. */
@@ -540,6 +601,7 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
   const supported: string[] = []
   const contradicted: string[] = []
   const unknown: string[] = []
+  const unrelated: string[] = []
   const callers = new Set<string>()
   const eventsUnder = async (resourceId: string, until = to): Promise<ActivityEvent[] | undefined> => {
     const group = resourceGroupOf(resourceId)
@@ -585,6 +647,13 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       // Nothing the Activity Log records: it cannot tell either way.
       unknown.push(`${finding.what}: nothing the Activity Log records`)
       continue
+    }
+    if (finding.kind === 'gone' || finding.kind === 'not-switched') {
+      const why = untied(c, facts, finding)
+      if (why) {
+        unrelated.push(`${finding.kind} ${finding.resourceId}: ${why}`)
+        continue
+      }
     }
     const events = await eventsUnder(finding.resourceId)
     if (!events) {
@@ -635,6 +704,7 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
     if (swaps.length % 2 === 0) supported.push(`${name}'s slots swapped back (${swaps.length} swap(s) in the run's window)`)
     else contradicted.push(`${name} "as before", but the Activity Log has ${swaps.length} swap(s) in the run's window: an odd number leaves the slots exchanged`)
   }
+  if (unrelated.length > 0) return {verdict: 'not-witnessed', reason: `it made no ARM write, and what it found is not about the resource it acted on: ${unrelated.join('; ')}`}
   if (contradicted.length > 0) return {verdict: 'not-witnessed', reason: `it made no ARM write and the Activity Log contradicts what it found: ${contradicted.join('; ')}`}
   if (unknown.length > 0) return {verdict: 'not-checkable', reason: `it made no ARM write, and the Activity Log cannot tell what it found: ${unknown.join('; ')}`}
   return {verdict: 'witnessed', reason: `it made no ARM write, and the Activity Log supports what it found: ${supported.join('; ')}`, ...(callers.size > 0 ? {callers: [...callers]} : {})}
@@ -682,7 +752,7 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
       // could have pages without end: past maxEvents the query stops, said as "could not be read" (not checkable).
       for await (const e of client.activityLogs.list(filter, {select: 'correlationId,resourceId,status,eventTimestamp,operationName,caller'})) {
         if (events.length >= maxEvents)
-          throw new ActivityLogUnreadable(`the Activity Log has more than ${maxEvents} events for ${filter}: too many to read for one run's window`, false)
+          throw new ActivityLogUnreadable(`the Activity Log has more than ${maxEvents} events for ${filter}: too many to read for one run's window`, false, false)
         events.push({
           correlationId: e.correlationId ?? '',
           resourceId: e.resourceId ?? '',
@@ -700,7 +770,9 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
           'the signed-in identity may not read the Activity Log (403): it needs Microsoft.Insights/eventtypes/values/read on the subscription, e.g. the Monitoring Reader or Reader role',
           true,
         )
-      throw new ActivityLogUnreadable(`the Activity Log could not be read: ${(error as Error).message}`, false)
+      // No HTTP answer at all (refused, unreachable, no credential): the log cannot be read for any step. An answer
+      // with another status (a 5xx, a 400) is about this query only.
+      throw new ActivityLogUnreadable(`the Activity Log could not be read: ${(error as Error).message}`, false, status === undefined)
     }
     return events
   }

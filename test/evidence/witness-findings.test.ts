@@ -7,7 +7,7 @@
 import {randomUUID} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 import {listActions} from '../../src/actions/registry.js'
-import {ACTIVITY_LOG_CONCURRENCY, witnessJournal, type ActivityEvent, type ActivityLogReader} from '../../src/evidence/witness.js'
+import {ACTIVITY_LOG_CONCURRENCY, activityLogReader, ActivityLogUnreadable, witnessJournal, type ActivityEvent, type ActivityLogReader} from '../../src/evidence/witness.js'
 
 const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, s)).toISOString()
 const now = new Date(Date.UTC(2026, 11, 2))
@@ -60,22 +60,24 @@ describe('a resumed idempotent step that made no ARM write, judged by what it fo
     {id: 'fail-back', uses: 'failover.restore', phase: 'finally', changes: true, needs: []},
   ]
   /** Segment 1 restored `pg-drill-r` (a PUT ARM accepted) and was interrupted; the resume's `step` found `found`. */
-  const resumed = (step: string, found: unknown[], options: {restoreCorrelation?: string; leftBehind?: string[]} = {}) =>
+  const resumed = (step: string, found: unknown[], options: {restoreCorrelation?: string; leftBehind?: string[]; outputs?: Record<string, unknown>; switched?: string[]} = {}) =>
     journal([
       ['run.started', null, {steps: plan, armWrites: true}],
       ['step.started', 'restore', {phase: 'main'}],
-      ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [{method: 'PUT', resourceId: scratch, operation: 'Microsoft.DBforPostgreSQL/flexibleServers/write', status: 202, correlationId: options.restoreCorrelation ?? randomUUID(), at: at(2)}]}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [{method: 'PUT', resourceId: scratch, operation: 'Microsoft.DBforPostgreSQL/flexibleServers/write', status: 202, correlationId: options.restoreCorrelation ?? randomUUID(), at: at(2)},
+        // Endpoints the run switched (journaled with segment 1's step here), for the fail-back's router.
+        ...(options.switched ?? []).map((resourceId) => ({method: 'PATCH', resourceId, operation: 'Microsoft.Network/trafficmanagerprofiles/azureEndpoints/write', status: 200, correlationId: randomUUID(), at: at(2)}))]}],
       ['run.finished', null, {status: 'interrupted', leftBehind: []}],
       ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
       ['step.started', step, {phase: 'finally'}],
-      ['step.succeeded', step, {phase: 'finally', outputs: {}, found}],
+      ['step.succeeded', step, {phase: 'finally', outputs: options.outputs ?? {}, found}],
       ['run.finished', null, {status: 'succeeded', leftBehind: options.leftBehind ?? []}],
     ])
   const judge = async (text: string, step: string, events: ActivityEvent[]) => (await witnessJournal(text, log(events).reader, {now, armWrites})).steps.find((s) => s.step === step)
 
   it('sql.delete / cosmos.delete "already deleted": witnessed by a delete of the copy, not witnessed when the copy was written after it', async () => {
     const copy = `${sub}/rg/providers/Microsoft.Sql/servers/sv/databases/db-drill-r`
-    const text = resumed('drop-copy', [{kind: 'gone', resourceId: copy}])
+    const text = resumed('drop-copy', [{kind: 'gone', resourceId: copy}], {outputs: {database: 'db-drill-r', deleted: false, alreadyGone: true}})
     expect(await judge(text, 'drop-copy', [event(copy, 'Microsoft.Sql/servers/databases/write', 1), event(copy, 'Microsoft.Sql/servers/databases/delete', 3)])).toMatchObject({
       verdict: 'witnessed',
       reason: expect.stringMatching(/db-drill-r already deleted/),
@@ -90,7 +92,7 @@ describe('a resumed idempotent step that made no ARM write, judged by what it fo
 
   it('failover.restore "nothing switched": witnessed when every endpoint was switched and put back (or never), not witnessed when one is left switched', async () => {
     const router = `${sub}/rg/providers/Microsoft.Network/trafficmanagerprofiles/tm`
-    const text = resumed('fail-back', [{kind: 'not-switched', resourceId: router}])
+    const text = resumed('fail-back', [{kind: 'not-switched', resourceId: router}], {outputs: {router: 'tm', restored: []}})
     const ep = (name: string, second: number) => event(`${router}/azureEndpoints/${name}`, 'Microsoft.Network/trafficmanagerprofiles/azureEndpoints/write', second)
     expect(await judge(text, 'fail-back', [])).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/no endpoint or origin of it written/)})
     expect(await judge(text, 'fail-back', [ep('east', 1), ep('west', 1), ep('west', 3), ep('east', 3)])).toMatchObject({verdict: 'witnessed'})
@@ -116,6 +118,33 @@ describe('a resumed idempotent step that made no ARM write, judged by what it fo
     expect(await judge(resumed('teardown', nothing, {leftBehind: ['teardown: PostgreSQL server pg-drill-r was not deleted']}), 'teardown', [restored])).toMatchObject({verdict: 'witnessed'})
     // The log has nothing of the copy: it cannot tell.
     expect(await judge(resumed('teardown', nothing), 'teardown', [])).toMatchObject({verdict: 'not-checkable', reason: expect.stringMatching(/pg-drill-r: no write or delete of it/)})
+  })
+
+  it('"already deleted" about another resource than the step\'s own copy is not witnessed, though that resource was deleted in the window', async () => {
+    const copy = `${sub}/rg/providers/Microsoft.Sql/servers/sv/databases/db-drill-r`
+    const other = `${sub}/rg/providers/Microsoft.Sql/servers/sv/databases/orders-archive`
+    // The step's own copy still stands (created, never deleted); another database was deleted in the run's window.
+    const log = [event(copy, 'Microsoft.Sql/servers/databases/write', 1), event(other, 'Microsoft.Sql/servers/databases/delete', 3)]
+    const pointAt = (resourceId: string, database: string) => resumed('drop-copy', [{kind: 'gone', resourceId}], {outputs: {database, deleted: false, alreadyGone: true}})
+    expect(await judge(pointAt(other, 'orders-archive'), 'drop-copy', log)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/not about the resource it acted on: .*orders-archive is not a copy this run made/)})
+    // A copy the run made, but of another kind than sql.delete deletes (the drill's PostgreSQL server, deleted).
+    const pgDeleted = [...log, event(scratch, 'Microsoft.DBforPostgreSQL/flexibleServers/delete', 4)]
+    expect(await judge(pointAt(scratch, 'pg-drill-r'), 'drop-copy', pgDeleted)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/pg-drill-r is not the kind of resource sql\.delete deletes/)})
+    // A resource the step's own inputs and outputs do not name.
+    const unnamed = resumed('drop-copy', [{kind: 'gone', resourceId: copy}], {outputs: {database: 'db-other-r'}})
+    expect(await judge(unnamed, 'drop-copy', [event(copy, 'Microsoft.Sql/servers/databases/delete', 3)])).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/db-drill-r is not named by the step's own inputs or outputs/)})
+  })
+
+  it('"nothing switched" about another router than the one the run switched is not witnessed', async () => {
+    const router = `${sub}/rg/providers/Microsoft.Network/trafficmanagerprofiles/tm`
+    const other = `${sub}/rg/providers/Microsoft.Network/trafficmanagerprofiles/tm-lab`
+    const east = `${router}/azureEndpoints/east`
+    // The run switched tm's east endpoint and never put it back; the fail-back says tm-lab had nothing switched.
+    const text = resumed('fail-back', [{kind: 'not-switched', resourceId: other}], {outputs: {router: 'tm-lab', restored: []}, switched: [east]})
+    expect(await judge(text, 'fail-back', [event(east, 'Microsoft.Network/trafficmanagerprofiles/azureEndpoints/write', 2)])).toMatchObject({
+      verdict: 'not-witnessed',
+      reason: expect.stringMatching(/records its writes to tm, not to tm-lab/),
+    })
   })
 })
 
@@ -153,6 +182,44 @@ describe('the events Azure records for one write, and how verify reads them', ()
     expect((await witnessJournal(oneStep([w, retry]), log(retried).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed'})
     // A step that failed: its accepted write is witnessed, the failure is what it reports.
     expect((await witnessJournal(oneStep([w], true), log(failedLater).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed'})
+  })
+
+  it('does not excuse a Failed write as retried by a later write that, like it, names no operation', async () => {
+    const first = {...write('rg', 1, randomUUID()), operation: undefined}
+    const second = {...write('rg', 1, randomUUID()), operation: undefined}
+    const events = [event(first.resourceId, 'Microsoft.DBforPostgreSQL/flexibleServers/write', 1, 'Accepted', first.correlationId), event(first.resourceId, 'Microsoft.DBforPostgreSQL/flexibleServers/write', 2, 'Failed', first.correlationId), event(second.resourceId, 'Microsoft.DBforPostgreSQL/flexibleServers/write', 2, 'Succeeded', second.correlationId)]
+    expect((await witnessJournal(oneStep([first, second] as never), log(events).reader, {now})).steps[0]).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/recorded the operation Failed .* yet the step succeeded/)})
+  })
+
+  it('a read that fails on one resource group (a 5xx) leaves only the steps that needed it not checkable; no access or no answer, every step', async () => {
+    // What the reader makes of the SDK's failures: an answer with a status is about that query; none at all is global.
+    const failing = (error: Error) => activityLogReader({monitor: async () => Promise.reject(error)})
+    const from = new Date(at(0))
+    await expect(failing(Object.assign(new Error('Service Unavailable'), {statusCode: 503})).byResourceGroup!('rg', from, now)).rejects.toMatchObject({global: false})
+    await expect(failing(Object.assign(new Error('Forbidden'), {statusCode: 403})).byResourceGroup!('rg', from, now)).rejects.toMatchObject({global: true, permission: true})
+    await expect(failing(new Error('connect ECONNREFUSED 127.0.0.1:9')).byResourceGroup!('rg', from, now)).rejects.toMatchObject({global: true})
+    const plan2 = [...plan, {id: 'second', uses: 'postgres.restore', phase: 'main', changes: true, needs: []}]
+    const a = write('rg-busy', 1, randomUUID())
+    const b = write('rg', 2, randomUUID())
+    const text = journal([
+      ['run.started', null, {steps: plan2, armWrites: true}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [a]}],
+      ['step.started', 'second', {phase: 'main'}],
+      ['step.succeeded', 'second', {phase: 'main', outputs: {}, arm: [{...b, at: at(3)}]}],
+    ])
+    const {reader} = log([event(b.resourceId, b.operation, 3, 'Succeeded', b.correlationId)])
+    const unavailable = failing(Object.assign(new Error('Service Unavailable'), {statusCode: 503}))
+    const report = await witnessJournal(text, {...reader, byResourceGroup: (group, f, t) => (group === 'rg-busy' ? unavailable.byResourceGroup!(group, f, t) : reader.byResourceGroup!(group, f, t))}, {now})
+    expect(report.steps).toEqual([
+      expect.objectContaining({step: 'restore', verdict: 'not-checkable', reason: expect.stringMatching(/could not be read: Service Unavailable/)}),
+      expect.objectContaining({step: 'second', verdict: 'witnessed'}),
+    ])
+    expect(report.unreadable).toBeUndefined()
+    // No right to read the log: every step, said once.
+    const refused = await witnessJournal(text, {...reader, byResourceGroup: async () => Promise.reject(new ActivityLogUnreadable('may not read the Activity Log (403)', true))}, {now})
+    expect(refused.steps.map((s) => s.verdict)).toEqual(['not-checkable', 'not-checkable'])
+    expect(refused.unreadable).toMatchObject({permission: true})
   })
 
   it('reads each resource group once for the whole run (matching writes locally), at most a few queries at a time', async () => {

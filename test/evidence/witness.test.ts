@@ -397,7 +397,8 @@ describe('witnessJournal on journals it cannot fully check', () => {
         ['run.finished', null, {status: 'interrupted'}],
         ['run.started', null, {steps: teardownPlan, armWrites: true, resumedFrom: 'r'}],
         ['step.started', step, {phase: 'finally'}],
-        ['step.succeeded', step, {phase: 'finally', outputs: {}, ...(found ? {found} : {})}],
+        // What it found is about what it acted on: its outputs name it (drill.teardown's alreadyGone).
+        ['step.succeeded', step, {phase: 'finally', outputs: {alreadyGone: (found ?? []).flatMap((f) => ((f as {resourceId?: string}).resourceId ? [String((f as {resourceId: string}).resourceId).split('/').at(-1)] : []))}, ...(found ? {found} : {})}],
       ])
     const event = (resourceId: string, operationName: string, second: number, caller = 'someone@example.com') => ({correlationId: randomUUID(), resourceId, operationName, status: 'Succeeded', eventTimestamp: at(second), caller})
     const log = (events: ReturnType<typeof event>[]): ActivityLogReader => ({byCorrelationId: async () => [], byResourceGroup: async () => events})
