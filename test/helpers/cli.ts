@@ -3,7 +3,7 @@
  * and returns its exit code and output. `npm test` builds dist first (pretest).
  */
 import {spawn} from 'node:child_process'
-import {cpSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
@@ -117,12 +117,31 @@ export async function runCliInProcess(args: string[], options: Pick<CliOptions, 
 
 class InProcessExit extends Error {}
 
-/** A scratch working directory with the repository's catalog (and optional extra files). */
+/** The scratch directories made while the current test file runs: removed when it ends (file-isolation.ts). */
+const scratchDirs = new Set<string>()
+
+/** A scratch working directory with the repository's catalog (and optional extra files), removed when the test file ends. */
 export function scratchDir(files: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'opsbook-cli-'))
+  scratchDirs.add(dir)
   cpSync(join(repoRoot, 'runbooks.yaml'), join(dir, 'runbooks.yaml'))
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
   return dir
+}
+
+/**
+ * Removes the scratch directories the ending test file made (a full suite made ~60 of them per run, each with runs,
+ * journals and emulator state, and left them all in /tmp). Best effort: one still busy is left.
+ */
+export function removeScratchDirs(): void {
+  for (const dir of scratchDirs) {
+    try {
+      rmSync(dir, {recursive: true, force: true, maxRetries: 2})
+    } catch {
+      // Left for the OS's tmp cleaning; never fails the file.
+    }
+  }
+  scratchDirs.clear()
 }
 
 /** Parse stdout as exactly one JSON document (throws otherwise). */

@@ -27,6 +27,7 @@ import {dirname, join, relative} from 'node:path'
 import {randomUUID} from 'node:crypto'
 import {pathToFileURL} from 'node:url'
 import {afterAll, beforeAll, expect} from 'vitest'
+import {removeScratchDirs} from './cli.js'
 import {checkFileEnd, FILE_MARK_ENV, snapshot, trackTimers, type Snapshot} from './leaks.js'
 
 const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const
@@ -55,7 +56,12 @@ afterAll(async () => {
     for (const listener of process.listeners(event as NodeJS.Signals)) if (!before.has(listener)) process.off(event, listener)
   await resetManagedIdentityTokenCache()
   const file = relative(cwd, expect.getState().testPath ?? '?')
-  const leaks = before ? await checkFileEnd(before, mark, file) : []
+  let leaks: string[]
+  try {
+    leaks = before ? await checkFileEnd(before, mark, file) : []
+  } finally {
+    removeScratchDirs()
+  }
   if (leaks.length > 0)
     throw new Error(`${leaks.join('; ')}: the next test files in this worker inherit it. Stop or close it in that file's afterAll/afterEach (see test/helpers/leaks.ts).`)
 })
