@@ -30,7 +30,8 @@
  * `correlationId eq` ("NOTE: No other syntax is allowed."), plus `eventChannels eq '…'`, which the Azure CLI and
  * Learn's tenant activity log example send. Anything else (and a missing $filter, azure-rest-api-specs#2467) is
  * 400 `BadRequest` "$filter searching parameters invalid" as Azure answers it (MicrosoftDocs/feedback#319; flat
- * `{code, message}` as the spec's ErrorResponse). `$select` keeps the listed top-level properties (the spec's
+ * `{code, message}` as the spec's ErrorResponse). Its clauses are cut at `and` outside quoted values only, so a value
+ * holding " and " (or a doubled quote) is read whole. `$select` keeps the listed top-level properties (the spec's
  * SelectParameter).
  */
 import {randomUUID} from 'node:crypto'
@@ -132,7 +133,7 @@ const SCOPES = ['resourceGroupName', 'resourceUri', 'resourceProvider', 'correla
 export function parseActivityFilter(filter: string | null): ActivityQuery | undefined {
   if (!filter) return undefined
   const query: Partial<ActivityQuery> = {}
-  for (const part of filter.split(/\s+and\s+/i)) {
+  for (const part of splitAnd(filter)) {
     const m = CLAUSE.exec(part)
     if (!m) return undefined
     const field = m[1]!.toLowerCase()
@@ -153,6 +154,36 @@ export function parseActivityFilter(filter: string | null): ActivityQuery | unde
     query[scope] = value
   }
   return query.since ? (query as ActivityQuery) : undefined
+}
+
+/**
+ * The clauses of a `$filter` joined by `and`, cut only outside OData string literals: a quoted value may itself contain
+ * " and " (a correlation id is any string the client sent), and a quote inside one is doubled (OData ABNF,
+ * https://docs.oasis-open.org/odata/odata/v4.01/os/abnf/odata-abnf-construction-rules.txt: "SQUOTE-in-string = SQUOTE
+ * SQUOTE ; two consecutive single quotes represent one within a string literal"), which toggling on every quote reads
+ * correctly — the literal is still open after `''`. An unterminated literal stays in its clause, which then matches no
+ * form (400).
+ */
+export function splitAnd(filter: string): string[] {
+  const parts: string[] = []
+  const and = /\s+and\s+/iy
+  let quoted = false
+  let start = 0
+  for (let i = 0; i < filter.length; i++) {
+    if (filter[i] === "'") {
+      quoted = !quoted
+      continue
+    }
+    if (quoted) continue
+    and.lastIndex = i
+    const m = and.exec(filter)
+    if (!m) continue
+    parts.push(filter.slice(start, i))
+    start = i + m[0].length
+    i = start - 1
+  }
+  parts.push(filter.slice(start))
+  return parts
 }
 
 /** The spec's EventData for one recorded ARM write. */

@@ -3,7 +3,7 @@
  * ActivityLogs_List with the correlation id ARM answered — Started, then Accepted/Succeeded/Failed, then a long-running
  * operation's end, as Azure records a write — read through the unmodified @azure/arm-monitor client and
  * validated against the vendored spec (activityLogs_API.json, 2015-04-01); `$filter` takes the forms the spec allows
- * and nothing else.
+ * and nothing else, its quoted values read whole.
  */
 import {randomUUID} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -158,5 +158,25 @@ describe('the Activity Log of ARM writes', () => {
     const query = await sendRaw(emulator, 'POST', '/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01', JSON.stringify({query: 'Resources | take 1', subscriptions: [emulator.subscription]}))
     expect(query.status).toBe(200)
     expect((await list(`eventTimestamp ge '${since(10 * 60_000)}'`)).length).toBe(before)
+  })
+
+  it('reads a quoted $filter value whole, " and " and doubled quotes included', async () => {
+    const window = `eventTimestamp ge '${since(10 * 60_000)}'`
+    // Each value is one literal (no resource group has that name): a valid filter listing nothing, not a 400.
+    for (const value of ['rg-shop and more', "it''s and eventTimestamp le ''x''"]) {
+      const query = `api-version=2015-04-01&$filter=${encodeURIComponent(`${window} and resourceGroupName eq '${value}'`)}`
+      const answer = await sendRaw(emulator, 'GET', `${path()}?${query}`)
+      expect(answer.status, value).toBe(200)
+      expect((answer.body as {value: unknown[]}).value, value).toEqual([])
+    }
+    // A correlation id filter whose value holds " and ": the write sent with that id is found by it.
+    const correlationId = `run-${randomUUID()} and step 'teardown'`
+    await postgres.servers.beginUpdateAndWait(RG, SERVER, {tags: {quoted: 'yes'}}, {...poll, requestOptions: {customHeaders: {'x-ms-correlation-request-id': correlationId}}})
+    const events = await list(`${window} and correlationId eq '${correlationId.replace(/'/g, "''")}'`)
+    expect(events.map((e) => e.status?.value)).toEqual(['Succeeded', 'Accepted', 'Started'])
+    expect(events.every((e) => e.correlationId === correlationId)).toBe(true)
+    // An unterminated literal is still refused.
+    const open = await sendRaw(emulator, 'GET', `${path()}?api-version=2015-04-01&$filter=${encodeURIComponent(`${window} and resourceGroupName eq '${RG}`)}`)
+    expect(open.status).toBe(400)
   })
 })
