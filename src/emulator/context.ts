@@ -112,6 +112,11 @@ export interface StateStore {
   /** Whether a slice exists; forget one whose data moved elsewhere (the activity log into its own file). */
   has?(name: string): boolean
   drop?(name: string): void
+  /**
+   * Whether the state found on disk was for another environment or subscription (or format) and was set aside: the
+   * state started over, and what else belongs to it (the activity log) starts over too.
+   */
+  readonly startedOver?: boolean
 }
 
 /** An ARM error that ends a long-running operation as Failed, or (thrown from a handler) becomes an error response. */

@@ -544,6 +544,7 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
       body: parseJson(rawBody),
       rawBody,
       baseUrl: secure ? endpoints.armEndpoint : `http://${req.headers.host ?? '127.0.0.1'}`,
+      ...(copy ? {copy: copy.copy} : {}),
     }
     let operation = 'unknown'
     let response: EmulatorResponse

@@ -34,11 +34,15 @@ export class JsonStateStore implements StateStore {
         (!options.environment || loaded.environment === options.environment) &&
         (!options.subscription || loaded.subscription === options.subscription)
       if (sameTarget) Object.assign(this.slices, loaded.slices)
+      else this.startedOver = true
     }
     this.meta = {environment: options.environment, subscription: options.subscription}
   }
 
   private readonly meta: {environment?: string; subscription?: string}
+
+  /** State.json was for another environment, subscription or format: it is not loaded (and overwritten on save). */
+  readonly startedOver: boolean = false
 
   slice<T extends object>(name: string, seed: () => T): T {
     if (!(name in this.slices)) this.slices[name] = seed()
@@ -127,7 +131,10 @@ export const ACTIVITY_FILE = 'activity.jsonl'
  * The activity log: events oldest first, dropped after Azure's retention (and past `limit`, when one is given). With a
  * state directory it lives in {@link ACTIVITY_FILE}, one line appended per event, so a long log does not make every
  * state save (state.json is rewritten whole on each change) larger; the file is rewritten without expired events when
- * the emulator starts. Events of an older state.json (its `activity` slice) are moved into the file.
+ * the emulator starts. Events of an older state.json (its `activity` slice) are moved into the file. When the state
+ * starts over for another environment or subscription ({@link JsonStateStore}), the file is emptied as well, as
+ * {@link resetEmulatorState} removes it: the old target's events are about resources this state no longer has, and
+ * another subscription's events are not this one's Activity Log.
  */
 export function createActivityLog(store: StateStore, clock: () => Date, limit = Number.POSITIVE_INFINITY, options: {stateDir?: string} = {}): ActivityLog {
   const file = options.stateDir ? join(options.stateDir, ACTIVITY_FILE) : undefined
@@ -137,7 +144,7 @@ export function createActivityLog(store: StateStore, clock: () => Date, limit = 
     list.push(...store.slice<{entries: ActivityEntry[]}>('activity', () => ({entries: []})).entries)
     store.drop?.('activity')
   }
-  if (file && existsSync(file))
+  if (file && existsSync(file) && !store.startedOver)
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!line) continue
       try {

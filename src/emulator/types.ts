@@ -22,6 +22,11 @@ export interface EmulatorRequest {
    * handling is exercised; undefined in normal use, where each list pages as Azure documents (arm.ts `paged`).
    */
   pageSize?: number
+  /**
+   * The fleet copy of the subscription the client addressed (`/subscriptions/{copy}/…`, fleet.ts), whose request is
+   * served by the environment's own handlers (`path` rewritten to the environment's subscription); undefined otherwise.
+   */
+  copy?: string
 }
 
 export interface EmulatorResponse {

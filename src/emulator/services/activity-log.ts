@@ -32,7 +32,8 @@
  * 400 `BadRequest` "$filter searching parameters invalid" as Azure answers it (MicrosoftDocs/feedback#319; flat
  * `{code, message}` as the spec's ErrorResponse). Its clauses are cut at `and` outside quoted values only, so a value
  * holding " and " (or a doubled quote) is read whole. `$select` keeps the listed top-level properties (the spec's
- * SelectParameter).
+ * SelectParameter). The list is the subscription's: events of resources under another subscription (a fleet copy's,
+ * or another target's in an activity.jsonl kept from before) are not shown.
  */
 import {randomUUID} from 'node:crypto'
 import {describeArmWrite} from '../../azure/arm-writes.js'
@@ -242,8 +243,15 @@ export function listActivityLog(ctx: EmulatorContext, request: EmulatorRequest, 
   const query = parseActivityFilter(request.query.get('$filter'))
   if (!query) return badFilter()
   const wanted = (value: string | undefined, actual: string | undefined) => value === undefined || value.toLowerCase() === (actual ?? '').toLowerCase()
+  // The Activity Log is the subscription's: "operations performed on resources in your subscription", read at
+  // /subscriptions/{subscriptionId}/…/eventtypes/management/values
+  // (https://learn.microsoft.com/azure/azure-monitor/essentials/rest-activity-log), so only events of resources under
+  // the subscription asked for are listed — a fleet copy (fleet.ts) lists its own writes, not the environment's, and
+  // events another subscription left in activity.jsonl are never shown.
+  const own = `/subscriptions/${(request.copy ?? subscription).toLowerCase()}/`
   const events = ctx.activity
     .list({kind: ARM_WRITE_KIND, since: query.since, until: query.until ?? ctx.clock()})
+    .filter((e) => `${e.resourceId.toLowerCase()}/`.startsWith(own))
     .filter((e) => wanted(query.correlationId, String(e.data?.correlationId ?? '')))
     .filter((e) => wanted(query.resourceUri, e.resourceId))
     .filter((e) => wanted(query.resourceGroupName, /\/resourceGroups\/([^/]+)/i.exec(e.resourceId)?.[1]))

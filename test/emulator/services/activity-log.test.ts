@@ -3,13 +3,14 @@
  * ActivityLogs_List with the correlation id ARM answered — Started, then Accepted/Succeeded/Failed, then a long-running
  * operation's end, as Azure records a write — read through the unmodified @azure/arm-monitor client and
  * validated against the vendored spec (activityLogs_API.json, 2015-04-01); `$filter` takes the forms the spec allows
- * and nothing else, its quoted values read whole.
+ * and nothing else, its quoted values read whole; each subscription lists its own events only.
  */
 import {randomUUID} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {sendRaw} from '../../contract/http.js'
 import {ContractRegistry} from '../../contract/specs.js'
+import {scratchDir} from '../../helpers/cli.js'
 import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
@@ -17,9 +18,11 @@ let postgres: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexi
 let monitor: import('@azure/arm-monitor').MonitorClient
 const registry = new ContractRegistry()
 const SERVER = 'pg-shop-orders'
+/** A fleet copy of the environment's subscription (estate `fleet`, src/emulator/fleet.ts): another subscription served. */
+const COPY = '00000000-0000-0000-0007-000000000001'
 
 beforeAll(async () => {
-  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 50})
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 50, estate: {resources: {}, fleet: {subscriptions: [COPY], managementGroups: {}}}})
   const [{PostgreSQLManagementFlexibleServerClient}, {MonitorClient}] = await Promise.all([import('@azure/arm-postgresql-flexible'), import('@azure/arm-monitor')])
   postgres = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
   monitor = new MonitorClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
@@ -27,8 +30,13 @@ beforeAll(async () => {
 afterAll(async () => emulator?.stop())
 
 const serverId = () => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${SERVER}`
-const path = () => `/subscriptions/${emulator.subscription}/providers/Microsoft.Insights/eventtypes/management/values`
+const path = (subscription = emulator.subscription) => `/subscriptions/${subscription}/providers/Microsoft.Insights/eventtypes/management/values`
 const since = (ms: number) => new Date(Date.now() - ms).toISOString()
+
+async function postgresIn(running: RunningEmulator, subscription = running.subscription) {
+  const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
+  return new PostgreSQLManagementFlexibleServerClient(credentialFor(running), subscription, hlcOptions(running))
+}
 
 async function list(filter: string) {
   const events = []
@@ -178,5 +186,70 @@ describe('the Activity Log of ARM writes', () => {
     // An unterminated literal is still refused.
     const open = await sendRaw(emulator, 'GET', `${path()}?api-version=2015-04-01&$filter=${encodeURIComponent(`${window} and resourceGroupName eq '${RG}`)}`)
     expect(open.status).toBe(400)
+  })
+})
+
+describe('one subscription\'s Activity Log', () => {
+  it('lists the writes made in the subscription asked for, not those of another subscription the emulator serves', async () => {
+    const copyServer = serverId().replace(emulator.subscription, COPY)
+    const inCopy = randomUUID()
+    await (await postgresIn(emulator, COPY)).servers.beginUpdateAndWait(RG, SERVER, {tags: {copy: 'yes'}}, {...poll, requestOptions: {customHeaders: {'x-ms-correlation-request-id': inCopy}}})
+    const inHome = randomUUID()
+    await postgres.servers.beginUpdateAndWait(RG, SERVER, {tags: {home: 'yes'}}, {...poll, requestOptions: {customHeaders: {'x-ms-correlation-request-id': inHome}}})
+
+    const listed = async (subscription: string) => {
+      const query = `api-version=2015-04-01&$filter=${encodeURIComponent(`eventTimestamp ge '${since(10 * 60_000)}'`)}`
+      const answer = await sendRaw(emulator, 'GET', `${path(subscription)}?${query}`)
+      expect(answer.status).toBe(200)
+      return (answer.body as {value: Array<{correlationId: string; resourceId: string; subscriptionId: string}>}).value
+    }
+    const home = await listed(emulator.subscription)
+    expect(home.some((e) => e.correlationId === inHome)).toBe(true)
+    expect(home.filter((e) => e.correlationId === inCopy)).toEqual([])
+    for (const e of home) expect(e.resourceId.toLowerCase()).toMatch(new RegExp(`^/subscriptions/${emulator.subscription.toLowerCase()}/`))
+    const copy = await listed(COPY)
+    expect(copy.filter((e) => e.correlationId === inCopy).map((e) => e.resourceId)).toEqual([copyServer, copyServer, copyServer])
+    expect(copy.filter((e) => e.correlationId === inHome)).toEqual([])
+    for (const e of copy) expect(e.subscriptionId).toBe(COPY)
+  })
+
+  it('starts over with the state: an emulator started for another subscription lists none of the old one\'s writes, nor does the old one when it comes back', async () => {
+    const stateDir = scratchDir()
+    const other = '00000000-0000-0000-0007-000000000002'
+    const correlationId = randomUUID()
+    const first = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 50, stateDir})
+    try {
+      await (await postgresIn(first)).servers.beginUpdateAndWait(RG, SERVER, {tags: {before: 'yes'}}, {...poll, requestOptions: {customHeaders: {'x-ms-correlation-request-id': correlationId}}})
+    } finally {
+      await first.stop()
+    }
+    const byCorrelation = async (running: RunningEmulator) => {
+      const query = `api-version=2015-04-01&$filter=${encodeURIComponent(`eventTimestamp ge '${since(10 * 60_000)}' and correlationId eq '${correlationId}'`)}`
+      const answer = await sendRaw(running, 'GET', `${path(running.subscription)}?${query}`)
+      expect(answer.status).toBe(200)
+      return (answer.body as {value: unknown[]}).value
+    }
+    // The same subscription again: its writes are still there (the state was kept).
+    const again = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 50, stateDir})
+    try {
+      expect(await byCorrelation(again)).toHaveLength(3)
+    } finally {
+      await again.stop()
+    }
+    // Another subscription: its state starts over, and so does its Activity Log.
+    const switched = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 50, stateDir, subscription: other})
+    try {
+      expect(switched.subscription).toBe(other)
+      expect(await byCorrelation(switched)).toEqual([])
+    } finally {
+      await switched.stop()
+    }
+    // Back to the first subscription: its state was set aside (resources seeded again), its old writes with it.
+    const back = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 50, stateDir})
+    try {
+      expect(await byCorrelation(back)).toEqual([])
+    } finally {
+      await back.stop()
+    }
   })
 })
