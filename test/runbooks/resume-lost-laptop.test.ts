@@ -38,6 +38,11 @@ async function runThenLoseLaptop(args: string[]): Promise<{runId: string; status
   const {runId, status} = onlyJson(ran) as {runId: string; status: string}
   const runDir = join(folder, '.opsbook', 'runs', runId)
   expect(existsSync(join(runDir, 'journal.jsonl')), ran.stderr).toBe(true)
+  // A run uploads as it goes, but an upload that failed under load leaves the journal pending locally (and a lost
+  // laptop would lose it): the condition for this test is everything in Blob, which `evidence sync` retries to.
+  const synced = await runCliInProcess(['evidence', 'sync', '--env', 'local', '--json'], {cwd: folder, env})
+  expect(synced.code, synced.stdout + synced.stderr).toBe(0)
+  expect(onlyJson(synced).pending, synced.stdout).toBe(0)
   rmSync(runDir, {recursive: true, force: true})
   return {runId, status}
 }
