@@ -46,6 +46,7 @@
  * and the evidence is true — the teardown was done, by whoever did it (the event's caller names the identity).
  */
 import type {NoWriteFinding} from '../azure/arm-writes.js'
+import {COMPONENT_PROVIDER_TYPE} from '../catalog/resource-id.js'
 import type {VerifyCheck} from './verify.js'
 
 /** How far a step's time and ARM's may disagree (this machine's clock against Azure's). */
@@ -530,11 +531,17 @@ function stringsIn(value: unknown, into: string[] = []): string[] {
 }
 
 /** The resource type an idempotent delete deletes (the action registry's sql.delete, cosmos.delete, postgres.delete). */
-const DELETES: Record<string, RegExp> = {
-  'sql.delete': /\/providers\/microsoft\.sql\/servers\/[^/]+\/databases\/[^/]+$/i,
-  'cosmos.delete': /\/providers\/microsoft\.documentdb\/databaseaccounts\/[^/]+$/i,
-  'postgres.delete': /\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/i,
-  'drill.teardown': /\/providers\/microsoft\.dbforpostgresql\/flexibleservers\/[^/]+$/i,
+const DELETES: Record<string, string> = {
+  'sql.delete': `${COMPONENT_PROVIDER_TYPE.sqldb}/databases`,
+  'cosmos.delete': COMPONENT_PROVIDER_TYPE.cosmosdb,
+  'postgres.delete': COMPONENT_PROVIDER_TYPE.postgres,
+  'drill.teardown': COMPONENT_PROVIDER_TYPE.postgres,
+}
+
+/** A resource id's type, lower case: `/subscriptions/…/providers/Microsoft.Sql/servers/a/databases/b` → `microsoft.sql/servers/databases`. */
+function resourceTypeOf(id: string): string {
+  const [namespace, ...rest] = id.toLowerCase().replace(/^.*\/providers\//, '').split('/')
+  return [namespace, ...rest.filter((_, i) => i % 2 === 0)].join('/')
 }
 
 /**
@@ -552,7 +559,7 @@ function untied(c: Candidate, facts: JournalFacts, finding: {kind: string; resou
   if (!c.named.includes(name) && !c.named.includes(id)) return `${label} is not named by the step's own inputs or outputs`
   if (finding.kind === 'gone') {
     const kind = c.uses ? DELETES[c.uses] : undefined
-    if (kind && !kind.test(id)) return `${label} is not the kind of resource ${c.uses} deletes`
+    if (kind && resourceTypeOf(id) !== kind.toLowerCase()) return `${label} is not the kind of resource ${c.uses} deletes`
     if (!name.endsWith(facts.ownSuffix) && !facts.ownResources.some((r) => r.toLowerCase() === id))
       return `${label} is not a copy this run made (no name made for the run, no create of it in the journal)`
   }
