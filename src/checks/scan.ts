@@ -25,12 +25,16 @@ export interface ScanResult {
   /** True when a fail or error at or above `failOn` exists. */
   failed: boolean
   blocking: Finding[]
+  /** The environment scanned, as the catalog describes it. */
+  environment: Environment
 }
 
 /** Scan a catalog environment (starting or joining the emulator for `cloud: emulator`). */
 export async function scanEnvironment(options: ScanOptions): Promise<ScanResult> {
   const {loadCatalog, getEnvironment} = await import('../catalog/loader.js')
   const loaded = loadCatalog({flag: options.catalogFlag, cwd: options.cwd})
+  // Before anything connects: a waiver naming an unknown check would silently waive nothing (exit 2, file:line:col).
+  ;(await import('./waivers.js')).assertWaiversValid(loaded)
   const environment: Environment = getEnvironment(loaded, options.envName)
   const scope = (await import('./scope.js')).scanScope(environment, options.scope)
   let emulator: Awaited<ReturnType<typeof import('../emulator/connect.js')['connectOrStartEmulator']>> | undefined
@@ -55,7 +59,7 @@ export async function scanEnvironment(options: ScanOptions): Promise<ScanResult>
       log: options.log,
       signal: options.signal,
     })
-    return {report, failOn: options.failOn, ...gate(report, options.failOn)}
+    return {report, failOn: options.failOn, ...gate(report, options.failOn), environment}
   } finally {
     await emulator?.stop()
   }

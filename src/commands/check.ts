@@ -47,9 +47,6 @@ export default class Check extends BaseCommand<CheckResult> {
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
-    // Before anything connects: a waiver naming an unknown check would silently waive nothing (exit 2, file:line:col).
-    const [{loadCatalog: loadForWaivers}, {assertWaiversValid}] = await Promise.all([import('../catalog/loader.js'), import('../checks/waivers.js')])
-    assertWaiversValid(loadForWaivers({flag: flags.catalog}))
     const [{scanEnvironment}, {formatReport}] = await Promise.all([import('../checks/scan.js'), import('../checks/format/index.js')])
     const scan = await scanEnvironment({envName: flags.env, catalogFlag: flags.catalog, failOn: flags['fail-on'] as Severity, scope: flags.scope, log: (m) => this.note(m)})
     const {report} = scan
@@ -62,8 +59,8 @@ export default class Check extends BaseCommand<CheckResult> {
       } else process.stdout.write(text)
     }
     await (await import('../ci/reports.js')).publishCheckReports(scan, {summary: flags.summary, json: this.jsonEnabled()})
-    const [{loadCatalog, getEnvironment}, {describedOnly, describedOnlySentence}] = await Promise.all([import('../catalog/loader.js'), import('../catalog/notes.js')])
-    const environment = getEnvironment(loadCatalog({flag: flags.catalog}), flags.env)
+    const {describedOnly, describedOnlySentence} = await import('../catalog/notes.js')
+    const {environment} = scan
     const notChecked = describedOnly(environment)
     if (notChecked.length > 0) this.note(`inventory: ${describedOnlySentence(environment, 'opsbook check')}; none of their checks ran`)
     for (const waiver of report.expiredWaivers) this.note(`warning: waiver for ${waiver.check} (owner ${waiver.owner}) expired ${waiver.expires}`)
