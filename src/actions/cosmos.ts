@@ -480,6 +480,8 @@ export const cosmosDeleteAction = defineAction({
       {method: 'DELETE', path: armAccount(a), longRunning: true},
     ]
   },
+  // The account it deletes, named as run() names it: what a `gone` finding must be about.
+  targets: (input, plan) => [copyOf(plan.environment, input, plan.runId).id],
   async run(input, context) {
     const services = azureServices(context)
     const a = copyOf(context.environment, input, context.runId)

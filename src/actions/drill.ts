@@ -496,6 +496,13 @@ export const teardownAction = defineAction({
       {method: 'DELETE', path: `${base}/${r.name}-${input.purpose ?? 'drill'}-<run-id>?api-version=2025-08-01`, longRunning: true, note: 'only servers this run created'},
     ]
   },
+  // A PostgreSQL component's copy, named as run() derives it (servers found by the run's tags alone are not known before
+  // the run: a `gone` finding about one of those is not tied to the step). Other kinds: nothing ARM deletes.
+  targets: (input, plan) => {
+    if (plan.environment.components[input.component]?.type !== 'postgres') return []
+    const r = resolveResource(plan.environment, 'postgres', input.component)
+    return [`/subscriptions/${r.subscription}/resourceGroups/${r.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${derivedName(r.name, input.purpose ?? 'drill', plan.runId)}`]
+  },
   async run(input, context) {
     const component = componentOf(context.environment, input.component)
     if ((component.type === 'redis' || component.type === 'managedredis') && component.snapshots && input.purpose === 'drill') return teardownRedis(input.component, component.name, parseDuration(input.settle)!, context)

@@ -754,6 +754,8 @@ export const deleteAction = defineAction({
       {method: 'DELETE', path: armPath(r), longRunning: true},
     ]
   },
+  // The server it deletes, as run() resolves it: what a `gone` finding must be about.
+  targets: (input, plan) => [resolveResource(plan.environment, 'postgres', input.server).id],
   async run(input, context) {
     const services = azureServices(context)
     return withRetryLog(context, services, async () => {

@@ -423,6 +423,8 @@ export const sqlDeleteAction = defineAction({
       {method: 'DELETE', path: armDb(d), longRunning: true},
     ]
   },
+  // The copy it deletes, named as run() names it: what a `gone` finding must be about.
+  targets: (input, plan) => [copyOf(plan.environment, input, plan.runId).id],
   async run(input, context) {
     const services = azureServices(context)
     const d = copyOf(context.environment, input, context.runId)

@@ -413,6 +413,11 @@ export const failoverRestoreAction = defineAction({
     const router = resolveRouter(plan.environment, input.router)
     return backendArm(plan, router, Array.isArray(input.changed) && input.changed.length > 0 ? input.changed : catalogBackends(plan.environment, router)).filter((c) => c.method === 'PATCH')
   },
+  // The router it puts back, as run() names it in its `not-switched` finding.
+  targets: (input, plan) => {
+    const router = resolveRouter(plan.environment, input.router)
+    return [`/subscriptions/${plan.environment.subscription}/resourceGroups/${router.resourceGroup}/providers/${COMPONENT_PROVIDER_TYPE[router.kind]}/${router.name}`]
+  },
   async run(input, context) {
     const services = azureServices(context)
     const router = resolveRouter(context.environment, input.router)

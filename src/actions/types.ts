@@ -134,6 +134,14 @@ export interface ActionDefinition<I = any, O = any> {
   /** ARM requests this action makes, for `plan`. */
   arm?(input: I, plan: PlanContext): ArmCall[]
   /**
+   * The ARM resource(s) a `when-needed` action acts on, known from its inputs before it runs (the scratch copy a
+   * teardown deletes, the router a fail-back puts back), with the run's id. The run journals them in its first plan
+   * (run.started `steps[].targets`, bound into the hash chain), so evidence verify's Activity Log witness can require
+   * that what a resumed step says it found (`gone`, `not-switched`) is about its own target and not another resource
+   * of the same kind (evidence/witness.ts). Inputs may be placeholders: a target containing `<` is not journaled.
+   */
+  targets?(input: I, plan: PlanContext & {runId: string}): string[]
+  /**
    * Checked before a run starts (`run` and `plan`, exit 2, nothing changed): why the step cannot succeed from what the
    * catalog declares — e.g. a tier that cannot do it (src/azure/capabilities.ts) — or undefined. Inputs may be placeholders.
    */

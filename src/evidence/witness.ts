@@ -41,6 +41,15 @@
  * Queries: one ActivityLogs_List per resource group over the run's whole window, {@link ACTIVITY_LOG_CONCURRENCY} at a
  * time, each write then matched locally by correlation id (a write outside any resource group: by its correlation id).
  *
+ * Whose events: each segment's run.started records its principal (the caller and object id of the credential's token);
+ * a write is witnessed only by an event made by that principal (the event's `caller`, or the object identifier in its
+ * `claims`), so a colleague's or an attacker's write of the same resource does not witness the run's step. A segment
+ * that records none, when another segment does, is held to the principals the run records.
+ *
+ * Whose target: the run's first plan records each idempotent step's target (run.started `steps[].targets`, the action
+ * registry's `targets`: the scratch copy a teardown deletes, the router a fail-back puts back). A finding about another
+ * resource — the run's other copy of the same kind, deleted while the step's own still stands — is not witnessed.
+ *
  * What it does not prove: that the forger did not have the same rights as the run. Someone holding the run's
  * credentials can make the real ARM calls (delete the copy) and journal them: then the Activity Log witnesses them,
  * and the evidence is true — the teardown was done, by whoever did it (the event's caller names the identity).
@@ -66,6 +75,8 @@ export interface ActivityEvent {
   eventTimestamp: string
   operationName?: string
   caller?: string
+  /** The token's claims as the event records them (the spec's EventData `claims`), e.g. its object identifier. */
+  claims?: Record<string, string>
 }
 
 /** Where the witness reads the Activity Log: all events of a correlation id in a time window. */
@@ -149,11 +160,24 @@ interface Candidate {
   succeeded: boolean
   /** Every string the step's own lines journal (its step.started inputs, its outputs), lower case: what it acted on. */
   named: string[]
+  /** The resources the run's first plan says the step acts on (run.started `steps[].targets`), lower case; absent: not known. */
+  targets?: string[]
+  /**
+   * Whose writes witness the step: the principal its segment's run.started records; for a segment that records none
+   * when another does, every principal the run records. Undefined: no segment records one (not checked).
+   */
+  principals?: Principal[]
   /**
    * Why the step's times cannot be the journal's own, if they cannot: a line of its segment earlier than a line before
    * it, or a write outside the step. Journal lines are appended as they happen, so their times only go forward.
    */
   timeOrder?: string
+}
+
+/** Who ran a segment, as its run.started records it (runbooks/events.ts `principal`). */
+interface Principal {
+  caller: string
+  objectId?: string
 }
 
 /** What the whole journal says beyond its steps, for the findings that are judged against the run as a whole. */
@@ -188,7 +212,9 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   let segment = 0
   let segmentMarked = false
   let earlierMarked = false
-  let firstPlan: Map<string, {uses: string; changes: boolean}> | undefined
+  let firstPlan: Map<string, {uses: string; changes: boolean; targets?: string[]}> | undefined
+  // Each segment's principal (index: segment - 1), when its run.started records one.
+  const principals: Array<Principal | undefined> = []
   let anyMarked = false
   let runStartedAt: string | undefined
   const started = new Map<string, string>()
@@ -224,7 +250,15 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
       anyMarked ||= segmentMarked
       runStartedAt ??= line.ts
       segmentStartedAt = line.ts
-      if (!firstPlan) firstPlan = new Map((line.data.steps ?? []).map((s: {id: string; uses: string; changes: boolean}) => [s.id, {uses: s.uses, changes: Boolean(s.changes)}]))
+      const p = line.data.principal as Partial<Principal> | undefined
+      principals.push(p && typeof p.caller === 'string' && p.caller ? {caller: p.caller, ...(typeof p.objectId === 'string' ? {objectId: p.objectId} : {})} : undefined)
+      if (!firstPlan)
+        firstPlan = new Map(
+          (line.data.steps ?? []).map((s: {id: string; uses: string; changes: boolean; targets?: unknown}) => [
+            s.id,
+            {uses: s.uses, changes: Boolean(s.changes), ...(Array.isArray(s.targets) && s.targets.length > 0 ? {targets: s.targets.map((t) => String(t).toLowerCase())} : {})},
+          ]),
+        )
       started.clear()
       continue
     }
@@ -250,7 +284,14 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const from = Date.parse(startedAt ?? segmentStartedAt ?? line.ts) - CLOCK_SKEW_MS
     const outside = writes.find((w) => !(Date.parse(String(w.at)) >= from && Date.parse(String(w.at)) <= Date.parse(line.ts) + CLOCK_SKEW_MS))
     const timeOrder = outside ? `its write ${outside.method} ${outside.resourceId} is dated ${outside.at}, outside the step (${startedAt ?? segmentStartedAt} to ${line.ts})` : undefined
-    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', named: stringsIn([inputs, line.data.outputs]), ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
+    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', named: stringsIn([inputs, line.data.outputs]), ...(planned?.targets ? {targets: planned.targets} : {}), ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
+  }
+  // Whose events witness a step: its segment's principal; a segment that names none, when others do, any of theirs.
+  const recorded = principals.filter((p): p is Principal => p !== undefined)
+  for (const c of candidates) {
+    const own = principals[c.segment - 1]
+    if (own) c.principals = [own]
+    else if (recorded.length > 0) c.principals = recorded
   }
   for (const c of candidates) if (!c.timeOrder && backwards.has(c.segment)) c.timeOrder = backwards.get(c.segment)
   const groups = new Map(candidates.flatMap((c) => c.writes.flatMap((w) => {
@@ -490,7 +531,15 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
             e.resourceId.toLowerCase() === write.resourceId.toLowerCase() &&
             (!e.operationName || !write.operation || e.operationName.toLowerCase() === write.operation.toLowerCase()),
         )
-        const match = mine.find((e) => ACCEPTED.has(e.status.toLowerCase()) && Date.parse(e.eventTimestamp) >= from && Date.parse(e.eventTimestamp) <= to)
+        const inTime = mine.filter((e) => ACCEPTED.has(e.status.toLowerCase()) && Date.parse(e.eventTimestamp) >= from && Date.parse(e.eventTimestamp) <= to)
+        // The event must be the run's own: made by the principal the segment records (the event's caller, or the object
+        // identifier in its claims). An event someone else's write left does not witness the run's step.
+        const match = inTime.find((e) => byPrincipal(e, c.principals))
+        if (!match && inTime.length > 0) {
+          const other = inTime.find((e) => e.caller)?.caller ?? 'an unnamed caller'
+          missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}: Azure recorded it as made by ${other}, not by the run's ${describePrincipals(c.principals)})`)
+          continue
+        }
         const failed = mine.find((e) => e.status.toLowerCase() === 'failed')
         // A write that failed and was made again in the step (the action retried it) is what a succeeded step can have.
         // Only a write with an operation: two writes journaled without one (ARM's writes always have one) are no retry.
@@ -521,6 +570,26 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
   }
   return {steps, ...(unreadable ? {unreadable} : {})}
 }
+
+const OBJECT_ID_CLAIM = 'http://schemas.microsoft.com/identity/claims/objectidentifier'
+
+/**
+ * Whether an event was made by one of `principals` (all events pass when the journal records none). The spec's EventData
+ * has `caller`, "the email address of the user who has performed the operation, the UPN claim or SPN claim based on
+ * availability", and `claims`, the token's claims (its example: `http://schemas.microsoft.com/identity/claims/objectidentifier`,
+ * `…/claims/upn`, `appid`) (azure-rest-api-specs specification/monitor/resource-manager/Microsoft.Insights/stable/2015-04-01/
+ * activityLogs_API.json, EventData; examples/GetActivityLogsFiltered.json). So the caller is compared with the name
+ * the run journaled (UPN, else app id) and its object id, and the claims' object identifier with the object id.
+ */
+function byPrincipal(e: ActivityEvent, principals: Principal[] | undefined): boolean {
+  if (!principals) return true
+  const caller = (e.caller ?? '').toLowerCase()
+  const oid = (e.claims?.[OBJECT_ID_CLAIM] ?? e.claims?.oid ?? '').toLowerCase()
+  return principals.some((p) => (caller !== '' && (caller === p.caller.toLowerCase() || caller === p.objectId?.toLowerCase())) || (oid !== '' && oid === p.objectId?.toLowerCase()))
+}
+
+const describePrincipals = (principals: Principal[] | undefined) =>
+  principals && principals.length > 0 ? `principal ${principals.map((p) => `${p.caller}${p.objectId && p.objectId !== p.caller ? ` (${p.objectId})` : ''}`).join(' or ')}` : 'principal'
 
 /** Every string in journaled values (inputs, outputs), lower case, however deep. */
 function stringsIn(value: unknown, into: string[] = []): string[] {
@@ -556,6 +625,10 @@ function untied(c: Candidate, facts: JournalFacts, finding: {kind: string; resou
   const id = finding.resourceId.toLowerCase()
   const name = id.split('/').at(-1)!
   const label = finding.resourceId.split('/').at(-1)
+  // The run's first plan (which Blob pins) names the step's own target: another copy of the same kind — the run's
+  // other component's copy, deleted while this one still stands — is not what the step acted on.
+  if (c.targets && !c.targets.includes(id))
+    return `${label} is not the target the run's first plan gives the step (${c.targets.map((t) => t.split('/').at(-1)).join(', ')})`
   if (!c.named.includes(name) && !c.named.includes(id)) return `${label} is not named by the step's own inputs or outputs`
   if (finding.kind === 'gone') {
     const kind = c.uses ? DELETES[c.uses] : undefined
@@ -757,7 +830,7 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
       const client = await services.monitor()
       // The SDK follows nextLink page by page; a busy resource group over a long window (a run resumed days later)
       // could have pages without end: past maxEvents the query stops, said as "could not be read" (not checkable).
-      for await (const e of client.activityLogs.list(filter, {select: 'correlationId,resourceId,status,eventTimestamp,operationName,caller'})) {
+      for await (const e of client.activityLogs.list(filter, {select: 'correlationId,resourceId,status,eventTimestamp,operationName,caller,claims'})) {
         if (events.length >= maxEvents)
           throw new ActivityLogUnreadable(`the Activity Log has more than ${maxEvents} events for ${filter}: too many to read for one run's window`, false, false)
         events.push({
@@ -767,6 +840,7 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
           eventTimestamp: e.eventTimestamp instanceof Date ? e.eventTimestamp.toISOString() : String(e.eventTimestamp ?? ''),
           operationName: e.operationName?.value,
           caller: e.caller,
+          ...(e.claims ? {claims: e.claims} : {}),
         })
       }
     } catch (error) {

@@ -76,6 +76,10 @@ export interface ExecuteOptions {
   redactor?: Redactor
   /** Aborts rollbacks and `finally` (a last Ctrl-C). Default: only the teardown deadline. */
   teardownSignal?: AbortSignal
+  /** The ARM resources each `when-needed` step acts on, by full step id, journaled in run.started (plan.ts planTargets). */
+  planTargets?: Record<string, string[]>
+  /** Who runs this segment (the credential's caller and object id), journaled in run.started for the Activity Log witness. */
+  principal?: {caller: string; objectId?: string}
   /** Action lookup; defaults to the registry. */
   findAction?: (name: string) => ActionDefinition | undefined
   /** How long an aborted action may take to settle before the engine gives up on it (ms). */
@@ -317,7 +321,9 @@ class RunExecution {
         changes: this.findAction(n.spec.uses)?.changes ?? false,
         needs: n.spec.needs,
         ...(n.parent ? {parent: n.parent} : {}),
+        ...(options.planTargets?.[n.spec.id]?.length ? {targets: options.planTargets[n.spec.id]} : {}),
       })),
+      ...(options.principal ? {principal: options.principal} : {}),
       ...(options.resume?.from ? {resumedFrom: options.resume.from} : {}),
       // Each step's ARM writes are journaled with it (step.succeeded/step.failed `arm`): evidence verify may require
       // the Activity Log to witness them; journals without this mark predate it and are not checkable that way.

@@ -38,7 +38,16 @@ export type RunEvent =
       /** Params after defaults, secrets already replaced by «redacted». */
       params: Record<string, unknown>
       /** Step ids in plan order; the steps of a group (or called runbook) follow it, with `parent` its full id. */
-      steps: Array<{id: string; uses: string; phase: StepPhase; changes: boolean; needs: string[]; parent?: string}>
+      /**
+       * `targets`: the ARM resources a `when-needed` step acts on, known before it runs (the action registry's
+       * `targets`), for the Activity Log witness to tie what a resumed step found to its own target (evidence/witness.ts).
+       */
+      steps: Array<{id: string; uses: string; phase: StepPhase; changes: boolean; needs: string[]; parent?: string; targets?: string[]}>
+      /**
+       * Who runs this segment, as the credential's token names it (`upn`, else `appid`, else `oid`) and its object id:
+       * the Activity Log's events of the segment's writes must name the same caller (evidence/witness.ts).
+       */
+      principal?: {caller: string; objectId?: string}
       resumedFrom?: string
       /** The journal records each step's ARM writes (`arm` on step.succeeded / step.failed), see evidence/witness.ts. */
       armWrites?: boolean

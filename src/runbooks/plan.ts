@@ -220,6 +220,31 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
   }
 }
 
+/**
+ * The ARM resources each `when-needed` step of a plan acts on (the action registry's `targets`), with the run's id, by
+ * full step id: what the run journals in its first run.started, so evidence verify's witness can require that what a
+ * resumed step found is about its own target (evidence/witness.ts). A target that depends on a value known only during
+ * the run (a placeholder) or that cannot be resolved is left out, never guessed.
+ */
+export function planTargets(plan: RunPlan, environment: Environment, runId: string): Record<string, string[]> {
+  const context = {...planContext(environment, plan.environment), runId}
+  const targets: Record<string, string[]> = {}
+  for (const step of plan.steps) {
+    const action = findAction(step.uses)
+    if (!action?.targets || !step.changes) continue
+    let ids: string[]
+    try {
+      ids = action.targets(step.inputs as never, context)
+    } catch {
+      continue
+    }
+    // `<steps.x.outputs.y>`, `[REDACTED]`: not a resource the run can name before it runs.
+    const known = ids.filter((id) => /^\/subscriptions\/[^/<]+\//i.test(id) && !/[<>[\]]/.test(id))
+    if (known.length > 0 && known.length === ids.length) targets[step.id] = known
+  }
+  return targets
+}
+
 /** Each replica a step would promote, as the catalog knows it (plan contacts nothing: others are read at run time). */
 function plannedReplicas(runbook: Runbook, params: Record<string, unknown>, environment: Environment): NonNullable<RunPlan['replicas']> {
   const known = catalogReplicas(environment)

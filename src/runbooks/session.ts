@@ -96,7 +96,7 @@ async function runConnected(
   // Preflight, before any lease, journal or step: signed in, the subscription and groups readable, every permission
   // of the plan held (exit 6 with the missing ones named). A run that cannot work never starts.
   // A runbook of core actions with no evidence container touches nothing in Azure: it needs no identity either.
-  const [{checkIdentityAndScopes, checkAccess, missingPermissionsError}, {buildPlan}] = await Promise.all([import('./preflight.js'), import('./plan.js')])
+  const [{checkIdentityAndScopes, checkAccess, missingPermissionsError}, {buildPlan, planTargets}] = await Promise.all([import('./preflight.js'), import('./plan.js')])
   const startedAt = now()
   const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
   const changes = flattenSteps(runbook).some((n) => findAction(n.spec.uses)?.changes)
@@ -108,9 +108,12 @@ async function runConnected(
   // A refusal from here to the journal leaves a refused-run record and nothing else (refused.ts).
   const refused = (error: unknown) => recordRefusal(error, {input, dir, runId, changes, services, redactor, at: now()})
   const plan = buildPlan(prepared, {now: now()})
+  // Who runs this segment, as ARM will name the caller in the Activity Log: journaled in run.started for the witness.
+  let segmentPrincipal: {caller: string; objectId?: string} | undefined
   if (plan.permissions.length > 0) {
     try {
-      await checkIdentityAndScopes(services, environment, options.signal)
+      const identity = await checkIdentityAndScopes(services, environment, options.signal)
+      if (identity.display !== 'unknown') segmentPrincipal = {caller: identity.display, ...(identity.objectId ? {objectId: identity.objectId} : {})}
       const access = await checkAccess(plan, environment, services, options.signal)
       if (access.missing.length > 0) throw missingPermissionsError(access, runbook.name)
     } catch (error) {
@@ -223,6 +226,8 @@ async function runConnected(
         ? {completed: options.resume.completed, inFlight: options.resume.inFlight, interrupted: options.resume.interrupted, calls: options.resume.calls, from: options.resume.runId}
         : undefined,
       teardownTimeoutMs: options.teardownTimeoutMs,
+      planTargets: planTargets(plan, environment, runId),
+      ...(segmentPrincipal ? {principal: segmentPrincipal} : {}),
       changeGuard: () => leaseLost(evidence.leases),
       inspectOperation: (operation) => inspectOperation(services, operation),
     })

@@ -148,6 +148,94 @@ describe('a resumed idempotent step that made no ARM write, judged by what it fo
   })
 })
 
+describe('what the run\'s first plan names as a step\'s target', () => {
+  // Two components' copies of the same kind (a drill of two databases): each teardown's target is in the first plan.
+  const server = `${sub}/rg/providers/Microsoft.Sql/servers/sv/databases`
+  const copyA = `${server}/orders-drill-r`
+  const copyB = `${server}/billing-drill-r`
+  const plan = [
+    {id: 'pitr[orders]', uses: 'runbook:sql-pitr', phase: 'main', changes: false, needs: []},
+    {id: 'pitr[orders].restore', uses: 'sql.restore', phase: 'main', changes: true, needs: [], parent: 'pitr[orders]'},
+    {id: 'pitr[orders].teardown', uses: 'sql.delete', phase: 'finally', changes: true, needs: [], parent: 'pitr[orders]', targets: [copyA]},
+    {id: 'pitr[billing]', uses: 'runbook:sql-pitr', phase: 'main', changes: false, needs: []},
+    {id: 'pitr[billing].restore', uses: 'sql.restore', phase: 'main', changes: true, needs: [], parent: 'pitr[billing]'},
+    {id: 'pitr[billing].teardown', uses: 'sql.delete', phase: 'finally', changes: true, needs: [], parent: 'pitr[billing]', targets: [copyB]},
+  ]
+  const write = (method: string, resourceId: string, verb: string, second: number) => ({method, resourceId, operation: `Microsoft.Sql/servers/databases/${verb}`, status: 202, correlationId: randomUUID(), at: at(second)})
+  const restoreA = write('PUT', copyA, 'write', 2)
+  const restoreB = write('PUT', copyB, 'write', 4)
+  const deleteB = write('DELETE', copyB, 'delete', 6)
+  /** Segment 1 made both copies and deleted billing's, then was cut off; segment 2's orders teardown says `gone` about `copy`. */
+  const text = (copy: string) =>
+    journal([
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['step.started', 'pitr[orders].restore', {phase: 'main'}],
+      ['step.succeeded', 'pitr[orders].restore', {phase: 'main', outputs: {database: 'orders-drill-r'}, arm: [restoreA]}],
+      ['step.started', 'pitr[billing].restore', {phase: 'main'}],
+      ['step.succeeded', 'pitr[billing].restore', {phase: 'main', outputs: {database: 'billing-drill-r'}, arm: [restoreB]}],
+      ['step.started', 'pitr[billing].teardown', {phase: 'finally'}],
+      ['step.succeeded', 'pitr[billing].teardown', {phase: 'finally', outputs: {database: 'billing-drill-r', deleted: true, alreadyGone: false}, arm: [deleteB]}],
+      ['run.finished', null, {status: 'interrupted', leftBehind: []}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', 'pitr[orders].teardown', {phase: 'finally', inputs: {database: copy.split('/').at(-1)}}],
+      ['step.succeeded', 'pitr[orders].teardown', {phase: 'finally', outputs: {database: copy.split('/').at(-1), deleted: false, alreadyGone: true}, found: [{kind: 'gone', resourceId: copy}]}],
+      ['run.finished', null, {status: 'succeeded', leftBehind: []}],
+    ])
+  const events = (...writes: Array<ReturnType<typeof write>>) => writes.map((w) => event(w.resourceId, w.operation, Number(w.at.slice(17, 19)), 'Succeeded', w.correlationId))
+
+  it('a forged teardown pointing at the run\'s other copy of the same kind (deleted while its own still stands) is not witnessed', async () => {
+    const report = await witnessJournal(text(copyB), log(events(restoreA, restoreB, deleteB)).reader, {now, armWrites})
+    expect(report.steps.find((s) => s.step === 'pitr[orders].teardown')).toMatchObject({
+      verdict: 'not-witnessed',
+      reason: expect.stringMatching(/billing-drill-r is not the target the run's first plan gives the step \(orders-drill-r\)/),
+    })
+    // Its own copy, deleted (by the cut-off attempt or a colleague): witnessed.
+    const deleteA = write('DELETE', copyA, 'delete', 7)
+    const own = await witnessJournal(text(copyA), log(events(restoreA, restoreB, deleteB, deleteA)).reader, {now, armWrites})
+    expect(own.steps.find((s) => s.step === 'pitr[orders].teardown')).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/orders-drill-r already deleted/)})
+  })
+})
+
+describe('whose events witness a step', () => {
+  const plan = [{id: 'restore', uses: 'postgres.restore', phase: 'main', changes: true, needs: []}]
+  const resourceId = `${sub}/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-drill-r`
+  const operation = 'Microsoft.DBforPostgreSQL/flexibleServers/write'
+  const correlationId = randomUUID()
+  const principal = {caller: 'ops-runner', objectId: '6f1c0d2e-1111-4222-8333-944455556666'}
+  const text = (segment2?: {principal?: {caller: string; objectId?: string}}) =>
+    journal([
+      ['run.started', null, {steps: plan, armWrites: true, principal}],
+      ...(segment2
+        ? ([
+            ['run.finished', null, {status: 'interrupted', leftBehind: []}],
+            ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r', ...(segment2.principal ? {principal: segment2.principal} : {})}],
+          ] as Array<[string, string | null, Record<string, unknown>]>)
+        : []),
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [{method: 'PUT', resourceId, operation, status: 202, correlationId, at: at(3)}]}],
+    ])
+  const by = (caller: string, claims?: Record<string, string>) => [{...event(resourceId, operation, 4, 'Accepted', correlationId), caller, ...(claims ? {claims} : {})}]
+
+  it('an event of the write made by another caller than the run\'s principal does not witness the step; the run\'s own caller (or object id) does', async () => {
+    expect((await witnessJournal(text(), log(by('mallory@contoso.com')).reader, {now})).steps[0]).toMatchObject({
+      verdict: 'not-witnessed',
+      reason: expect.stringMatching(/recorded it as made by mallory@contoso\.com, not by the run's principal ops-runner/),
+    })
+    expect((await witnessJournal(text(), log(by('ops-runner')).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed', callers: ['ops-runner']})
+    // A service principal's event may name it by object id: the caller, or the claims' object identifier.
+    expect((await witnessJournal(text(), log(by(principal.objectId)).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed'})
+    expect((await witnessJournal(text(), log(by('app', {'http://schemas.microsoft.com/identity/claims/objectidentifier': principal.objectId})).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed'})
+  })
+
+  it('a resumed segment is judged by its own principal; one that records none by the principals the run records', async () => {
+    const colleague = {caller: 'colleague@contoso.com'}
+    expect((await witnessJournal(text({principal: colleague}), log(by('colleague@contoso.com')).reader, {now})).steps[0]).toMatchObject({verdict: 'witnessed'})
+    expect((await witnessJournal(text({principal: colleague}), log(by('ops-runner')).reader, {now})).steps[0]).toMatchObject({verdict: 'not-witnessed'})
+    // A segment that leaves its principal out cannot escape the check.
+    expect((await witnessJournal(text({}), log(by('mallory@contoso.com')).reader, {now})).steps[0]).toMatchObject({verdict: 'not-witnessed'})
+  })
+})
+
 describe('the events Azure records for one write, and how verify reads them', () => {
   const plan = [{id: 'restore', uses: 'postgres.restore', phase: 'main', changes: true, needs: []}]
   const write = (group: string, n: number, correlationId: string) => ({

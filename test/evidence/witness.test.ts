@@ -92,6 +92,22 @@ async function forgeResumedSegment(
 }
 
 describe('evidence verify with the Activity Log as witness', () => {
+  it('journals, in the run\'s first plan, who runs it and each idempotent teardown\'s own target', async () => {
+    const started = parseLines(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'))[0]!
+    // The emulator's managed identity: its app id, as the Activity Log names the caller.
+    expect(started.data.principal).toMatchObject({caller: expect.stringMatching(/\S/), objectId: expect.stringMatching(/\S/)})
+    const steps = started.data.steps as Array<{id: string; uses: string; targets?: string[]}>
+    const targeted = steps.filter((s) => s.targets)
+    // A copy per restored component (named for the run: `-<short run id>`), and the failover's router: each resolved
+    // before the run, so a resumed step's "already gone" must be about its own copy.
+    const short = runId.toLowerCase().replaceAll(/[^a-z0-9]/g, '').slice(-6)
+    for (const uses of ['sql.delete', 'cosmos.delete', 'drill.teardown']) expect(targeted.map((s) => s.uses), uses).toContain(uses)
+    for (const s of targeted.filter((x) => x.uses !== 'failover.restore')) for (const t of s.targets!) expect(t, s.id).toMatch(new RegExp(`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/.+-${short}$`))
+    // Two components of one kind: two teardowns, two different targets.
+    const sqlTargets = targeted.filter((s) => s.uses === 'sql.delete').flatMap((s) => s.targets!)
+    expect(new Set(sqlTargets).size).toBe(sqlTargets.length)
+  })
+
   it('witnesses every changing step of a real drill that wrote through ARM, through the CLI (exit 0)', async () => {
     const report = await witnessJournal(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'), reader)
     // Every step that made ARM writes is witnessed: restores, exports, swaps and back, traffic switches, teardowns.

@@ -64,7 +64,34 @@ const HTTP_STATUS_NAMES: Record<number, string> = {
 }
 
 /** Who asked and how, for every event of one write. */
-type WriteOrigin = {resourceId: string; operationName: string; method: string; correlationId: string; caller: string; clientRequestId: string; tenantId: string}
+type WriteOrigin = {resourceId: string; operationName: string; method: string; correlationId: string; caller: string; claims: Record<string, string>; clientRequestId: string; tenantId: string}
+
+/**
+ * The caller and claims of an event, from the bearer token ARM validated (the identity the token names, not anything
+ * the request says about itself). The spec's EventData: `caller` "the email address of the user who has performed the
+ * operation, the UPN claim or SPN claim based on availability"; `claims` "key value pairs to identify ARM permissions",
+ * its example spelling the token's claims as ARM does (`aud`, `iss`, `iat`, `appid`,
+ * `http://schemas.microsoft.com/identity/claims/objectidentifier`, `…/identity/claims/tenantid`,
+ * `http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn`) (azure-rest-api-specs specification/monitor/
+ * resource-manager/Microsoft.Insights/stable/2015-04-01/activityLogs_API.json and examples/GetActivityLogsFiltered.json).
+ * The emulator's managed-identity tokens carry no UPN: the caller is the app (client) id, the SPN side of that rule.
+ */
+export function callerOf(tokenClaims: Record<string, unknown>): {caller: string; claims: Record<string, string>} {
+  const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v))
+  const entries: Array<[string, string | undefined]> = [
+    ['aud', text(tokenClaims.aud)],
+    ['iss', text(tokenClaims.iss)],
+    ['iat', text(tokenClaims.iat)],
+    ['appid', text(tokenClaims.appid)],
+    ['http://schemas.microsoft.com/identity/claims/objectidentifier', text(tokenClaims.oid)],
+    ['http://schemas.microsoft.com/identity/claims/tenantid', text(tokenClaims.tid)],
+    ['http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', text(tokenClaims.upn)],
+  ]
+  return {
+    caller: String(tokenClaims.upn ?? tokenClaims.unique_name ?? tokenClaims.appid ?? tokenClaims.oid ?? ''),
+    claims: Object.fromEntries(entries.filter((e): e is [string, string] => e[1] !== undefined)),
+  }
+}
 
 /**
  * Record an ARM write the emulator was asked for, if it is one (PUT/PATCH/DELETE/POST action on a subscription path;
@@ -89,7 +116,7 @@ export function recordArmWrite(ctx: EmulatorContext, request: EmulatorRequest, p
     operationName: described.operation,
     method: request.method,
     correlationId,
-    caller: String(claims.upn ?? claims.unique_name ?? claims.appid ?? claims.oid ?? ''),
+    ...callerOf(claims),
     clientRequestId: header('x-ms-client-request-id') ?? '',
     tenantId: String(claims.tid ?? ctx.environment.tenant ?? ''),
   }
@@ -205,7 +232,7 @@ export function eventData(ctx: EmulatorContext, entry: ActivityEntry): Record<st
   return {
     authorization: {action: operation, scope: resourceId},
     caller: String(data.caller ?? ''),
-    claims: {},
+    claims: (data.claims as Record<string, string> | undefined) ?? {},
     correlationId: String(data.correlationId ?? ''),
     description: '',
     eventDataId: String(data.eventDataId ?? ''),

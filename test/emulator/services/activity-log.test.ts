@@ -78,7 +78,18 @@ describe('the Activity Log of ARM writes', () => {
     expect(started!.eventTimestamp!.getTime()).toBeLessThanOrEqual(accepted!.eventTimestamp!.getTime())
     expect(accepted!.eventTimestamp!.getTime()).toBeLessThanOrEqual(done!.eventTimestamp!.getTime())
     expect(Date.now() - done!.eventTimestamp!.getTime()).toBeLessThan(60_000)
-    expect(done!.caller).not.toBe('')
+    // The caller and claims are those of the token ARM validated (the spec's EventData caller and claims, its example's
+    // claim names): the identity the token names, which the witness compares with the run's principal.
+    const token = await credentialFor(emulator).getToken('https://management.azure.com/.default')
+    const claims = JSON.parse(Buffer.from(token!.token.split('.')[1]!, 'base64url').toString('utf8')) as {appid: string; oid: string; tid: string}
+    for (const event of events) {
+      expect(event.caller).toBe(claims.appid)
+      expect(event.claims).toMatchObject({
+        appid: claims.appid,
+        'http://schemas.microsoft.com/identity/claims/objectidentifier': claims.oid,
+        'http://schemas.microsoft.com/identity/claims/tenantid': claims.tid,
+      })
+    }
   })
 
   it('records a refused write (Started, then Failed with the HTTP status) and a long-running one that failed (Started, Accepted, Failed)', async () => {
