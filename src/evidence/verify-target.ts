@@ -14,12 +14,16 @@ export interface VerifyTargetOptions {
   envName?: string
   catalogFlag?: string
   witness: WitnessMode
+  /** Where a long Activity Log read says how far it is (the command: stderr, never --json's stdout). */
+  progress?: (message: string) => void
+  /** Every how many events a read reports progress (default ACTIVITY_LOG_PROGRESS_EVERY). */
+  progressEvery?: number
 }
 
 /** The Activity Log witness for runs of an environment, with each action's declared relation to ARM writes. */
-async function runWitness(services: AzureServices, mode: Exclude<WitnessMode, 'none'>): Promise<RunWitness> {
+async function runWitness(services: AzureServices, mode: Exclude<WitnessMode, 'none'>, progress?: Pick<VerifyTargetOptions, 'progress' | 'progressEvery'>): Promise<RunWitness> {
   const [{activityLogReader}, {listActions}] = await Promise.all([import('./witness.js'), import('../actions/registry.js')])
-  return {mode, reader: activityLogReader(services), armWrites: new Map(listActions().map((a) => [a.name, a.armWrites ?? 'always']))}
+  return {mode, reader: activityLogReader(services, {progress: progress?.progress, progressEvery: progress?.progressEvery}), armWrites: new Map(listActions().map((a) => [a.name, a.armWrites ?? 'always']))}
 }
 
 export async function verifyTarget(options: VerifyTargetOptions): Promise<VerifyResult> {
@@ -36,7 +40,7 @@ export async function verifyTarget(options: VerifyTargetOptions): Promise<Verify
   let result: VerifyResult
   let witnessed = false
   try {
-    const witness = connection && options.witness !== 'none' ? await runWitness(connection.services, options.witness) : undefined
+    const witness = connection && options.witness !== 'none' ? await runWitness(connection.services, options.witness, options) : undefined
     witnessed = witness !== undefined
     result = root ? await verifyRun(options.target, {root, target: connection?.target, witness}) : await verifyBundle(options.target, {target: connection?.target, witness})
   } finally {

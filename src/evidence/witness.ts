@@ -319,6 +319,9 @@ export interface WitnessReport {
 /** How many events one Activity Log query may return before verify stops paging it (about 250 pages of 200). */
 export const ACTIVITY_LOG_MAX_EVENTS = 50_000
 
+/** A long read says how far it is every this many events (5 of the emulator's pages of 200) on stderr (`evidence verify`). */
+export const ACTIVITY_LOG_PROGRESS_EVERY = 1_000
+
 /** How many Activity Log queries verify has under way at once (each resource group is read once per run). */
 export const ACTIVITY_LOG_CONCURRENCY = 4
 
@@ -821,10 +824,23 @@ export function witnessChecks(report: WitnessReport, mode: Exclude<WitnessMode, 
  * The Activity Log of the environment's subscription, read with ActivityLogs_List (arm-monitor `activityLogs.list`,
  * api-version 2015-04-01) through the environment's client layer (credential, retry policy, TLS).
  */
-export function activityLogReader(services: {monitor(): Promise<import('@azure/arm-monitor').MonitorClient>}, options: {maxEvents?: number} = {}): ActivityLogReader {
+export function activityLogReader(
+  services: {monitor(): Promise<import('@azure/arm-monitor').MonitorClient>},
+  options: {maxEvents?: number; progress?: (message: string) => void; progressEvery?: number} = {},
+): ActivityLogReader {
   const maxEvents = options.maxEvents ?? ACTIVITY_LOG_MAX_EVENTS
-  const list = async (filter: string): Promise<ActivityEvent[]> => {
+  const every = Math.max(1, options.progressEvery ?? ACTIVITY_LOG_PROGRESS_EVERY)
+  const list = async (filter: string, what: string): Promise<ActivityEvent[]> => {
     const events: ActivityEvent[] = []
+    // A long read (a busy resource group: many pages) says how far it is, every `every` events, and when it is done.
+    let reported = false
+    const say = (message: string) => {
+      try {
+        options.progress?.(message)
+      } catch {
+        // Progress is for the user's eyes only: a closed stderr must not fail the verification.
+      }
+    }
     try {
       // Inside the try: no credential or an unreachable endpoint is "could not be read" too.
       const client = await services.monitor()
@@ -833,6 +849,10 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
       for await (const e of client.activityLogs.list(filter, {select: 'correlationId,resourceId,status,eventTimestamp,operationName,caller,claims'})) {
         if (events.length >= maxEvents)
           throw new ActivityLogUnreadable(`the Activity Log has more than ${maxEvents} events for ${filter}: too many to read for one run's window`, false, false)
+        if (events.length > 0 && events.length % every === 0) {
+          reported = true
+          say(`activity log: reading ${what}: ${events.length.toLocaleString('en-US')} events so far (stops at ${maxEvents.toLocaleString('en-US')})`)
+        }
         events.push({
           correlationId: e.correlationId ?? '',
           resourceId: e.resourceId ?? '',
@@ -855,6 +875,7 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
       // with another status (a 5xx, a 400) is about this query only.
       throw new ActivityLogUnreadable(`the Activity Log could not be read: ${(error as Error).message}`, false, status === undefined)
     }
+    if (reported) say(`activity log: read ${what}: ${events.length.toLocaleString('en-US')} events`)
     return events
   }
   const window = (from: Date, to: Date) => `eventTimestamp ge '${from.toISOString()}' and eventTimestamp le '${to.toISOString()}'`
@@ -862,11 +883,11 @@ export function activityLogReader(services: {monitor(): Promise<import('@azure/a
   const quoted = (value: string) => `'${value.replace(/'/g, "''")}'`
   return {
     // The spec's "List events for a correlation Id" form.
-    byCorrelationId: (correlationId, from, to) => list(`${window(from, to)} and correlationId eq ${quoted(correlationId)}`),
+    byCorrelationId: (correlationId, from, to) => list(`${window(from, to)} and correlationId eq ${quoted(correlationId)}`, `correlation id ${correlationId}`),
     // The spec's "List events for a resource group" form (one of resourceGroupName, resourceUri, resourceProvider,
     // correlationId per filter: azure-rest-api-specs monitor/…/stable/2015-04-01/activityLogs_API.json, $filter).
-    byResourceGroup: (resourceGroup, from, to) => list(`${window(from, to)} and resourceGroupName eq ${quoted(resourceGroup)}`),
+    byResourceGroup: (resourceGroup, from, to) => list(`${window(from, to)} and resourceGroupName eq ${quoted(resourceGroup)}`, `resource group ${resourceGroup}`),
     // The spec's "List events for a subscription" form: the window alone.
-    bySubscription: (from, to) => list(window(from, to)),
+    bySubscription: (from, to) => list(window(from, to), 'the subscription'),
   }
 }

@@ -269,6 +269,25 @@ describe('evidence verify with the Activity Log as witness', () => {
     await expect(activityLogReader(sdkServices(emulator), {maxEvents: all.length}).byResourceGroup!(group, from, to)).resolves.toHaveLength(all.length)
   })
 
+  it('says how far a long read is, page after page, and when it is done (what verify shows on stderr)', async () => {
+    const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
+    const write = witnessCandidates(journal).candidates.flatMap((c) => c.writes).find((w) => /\/resourceGroups\//i.test(w.resourceId))!
+    const group = /\/resourceGroups\/([^/]+)/i.exec(write.resourceId)![1]!
+    const from = new Date(Date.parse(write.at) - 3_600_000)
+    const to = new Date()
+    const all = await reader.byResourceGroup!(group, from, to)
+    const messages: string[] = []
+    const every = Math.max(1, Math.floor(all.length / 4))
+    await activityLogReader(sdkServices(emulator), {progress: (m) => messages.push(m), progressEvery: every}).byResourceGroup!(group, from, to)
+    expect(messages).toHaveLength(Math.floor(all.length / every) + 1)
+    expect(messages[0]).toBe(`activity log: reading resource group ${group}: ${every.toLocaleString('en-US')} events so far (stops at 50,000)`)
+    expect(messages.at(-1)).toBe(`activity log: read resource group ${group}: ${all.length.toLocaleString('en-US')} events`)
+    // A short read (under the step) says nothing.
+    const quiet: string[] = []
+    await activityLogReader(sdkServices(emulator), {progress: (m) => quiet.push(m), progressEvery: all.length + 1}).byResourceGroup!(group, from, to)
+    expect(quiet).toEqual([])
+  })
+
   it('reads the Activity Log once per resource group for a whole drill, not once per write', async () => {
     const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
     const writes = witnessCandidates(journal).candidates.flatMap((c) => c.writes)

@@ -23,7 +23,7 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
   async run(): Promise<VerifyResult> {
     const {args, flags} = await this.parse(EvidenceVerify)
     const {verifyTarget} = await import('../../evidence/verify-target.js')
-    const result = await verifyTarget({target: args.target, envName: flags.env, catalogFlag: flags.catalog, witness: flags.witness as WitnessMode})
+    const result = await verifyTarget({target: args.target, envName: flags.env, catalogFlag: flags.catalog, witness: flags.witness as WitnessMode, progress: (message) => this.note(message)})
     for (const check of result.checks) this.say(`${check.skipped ? '–' : check.ok ? '✔' : '✘'} ${check.message}`)
     if (!result.ok) {
       this.note(`verification failed: ${result.firstProblem}`)
