@@ -86,6 +86,17 @@ export interface ActivityLogReader {
   byResourceGroup?(resourceGroup: string, from: Date, to: Date): Promise<ActivityEvent[]>
   /** All events of the environment's subscription in a time window (where a run's own copies are looked for). */
   bySubscription?(from: Date, to: Date): Promise<ActivityEvent[]>
+  /**
+   * The state of a Traffic Manager endpoint or Front Door origin now, read through ARM (undefined: it does not exist);
+   * absent: a fail-back's "nothing switched" over endpoints written in the window is not checkable.
+   */
+  routerBackend?(resourceId: string): Promise<BackendState | undefined>
+}
+
+/** What a fail-back puts back on an endpoint or origin (failover.switch's `before`). */
+export interface BackendState {
+  enabled: boolean
+  priority?: number
 }
 
 /**
@@ -198,6 +209,11 @@ interface JournalFacts {
   leftBehind: string[]
   /** The resources of every write the journal records, lower case. */
   written: string[]
+  /**
+   * What the run's first segment (which Blob pins) records of each endpoint or origin a failover.switch changed, by
+   * its resource id (lower case): its state before the switch, which a fail-back must have put back.
+   */
+  switchedBefore: Map<string, BackendState>
 }
 
 /**
@@ -223,6 +239,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   const candidates: Candidate[] = []
   const own = new Map<string, string>()
   const leftBehind: string[] = []
+  const switchedBefore = new Map<string, BackendState>()
   // The scratch names' suffix (src/actions/resolve.ts shortRunId: the run id's last 6 letters and digits).
   const runId = String((lines[0] as {runId?: string} | undefined)?.runId ?? '')
   // Segments with a line earlier (beyond the clock skew) than a line before it, with the first such line's times.
@@ -279,6 +296,13 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     for (const w of writes)
       if (w.method === 'PUT' && String(w.resourceId).split('/').at(-1)?.toLowerCase().endsWith(`-${short}`)) own.set(String(w.resourceId).toLowerCase(), String(w.resourceId))
     const planned = firstPlan?.get(line.step)
+    if (segment === 1 && line.type === 'step.succeeded' && planned?.uses === 'failover.switch' && Array.isArray(line.data.outputs?.changed))
+      for (const row of line.data.outputs.changed as Array<{name?: unknown; group?: unknown; before?: {enabled?: unknown; priority?: unknown}}>) {
+        // The switch's own PATCH of that backend (…/<group>/<name>, or …/originGroups/<group>/origins/<name>).
+        const write = writes.find((w) => w.method === 'PATCH' && String(w.resourceId).toLowerCase().endsWith(`/${String(row.name).toLowerCase()}`) && String(w.resourceId).toLowerCase().includes(`/${String(row.group).toLowerCase()}/`))
+        if (write && typeof row.before?.enabled === 'boolean')
+          switchedBefore.set(String(write.resourceId).toLowerCase(), {enabled: row.before.enabled, ...(typeof row.before.priority === 'number' ? {priority: row.before.priority} : {})})
+      }
     const changes = planned?.changes ?? true
     if (writes.length === 0 && !(line.type === 'step.succeeded' && changes)) continue
     const from = Date.parse(startedAt ?? segmentStartedAt ?? line.ts) - CLOCK_SKEW_MS
@@ -298,7 +322,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const group = resourceGroupOf(String(w.resourceId))
     return group ? [[group.toLowerCase(), group] as const] : []
   })))
-  return {candidates, marked: anyMarked, facts: {startedAt: runStartedAt, endedAt: lines.at(-1)?.ts, ownResources: [...own.values()], ownSuffix: `-${short}`, groups: [...groups.values()], leftBehind, written: [...new Set(candidates.flatMap((c) => c.writes.map((w) => String(w.resourceId).toLowerCase())))]}}
+  return {candidates, marked: anyMarked, facts: {startedAt: runStartedAt, endedAt: lines.at(-1)?.ts, ownResources: [...own.values()], ownSuffix: `-${short}`, groups: [...groups.values()], leftBehind, written: [...new Set(candidates.flatMap((c) => c.writes.map((w) => String(w.resourceId).toLowerCase())))], switchedBefore}}
 }
 
 /** How a changing action relates to ARM writes: the action registry's `armWrites` (actions/types.ts). */
@@ -390,6 +414,18 @@ class RunEvents {
     return this.whole
   }
 
+  /** Every event of a resource group from `from` to `to` (outside the run's window: not kept). */
+  between(group: string, from: Date, to: Date): Promise<ActivityEvent[]> | undefined {
+    if (!this.reader.byResourceGroup) return undefined
+    return this.limited(() => this.reader.byResourceGroup!(group, from, to))
+  }
+
+  /** A Traffic Manager endpoint's or Front Door origin's state now; undefined when the reader cannot read it. */
+  backend(resourceId: string): Promise<BackendState | undefined> | undefined {
+    if (!this.reader.routerBackend) return undefined
+    return this.limited(() => this.reader.routerBackend!(resourceId))
+  }
+
   /** Start reading these resource groups now (bounded), so the verdicts that need them do not wait one by one. */
   prefetch(resourceIds: Iterable<string>): void {
     for (const id of resourceIds) {
@@ -478,7 +514,7 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
           continue
         }
         try {
-          steps.push({...base, ...(await judgeFindings(c, events, facts, Math.max(Date.parse(c.runStartedAt ?? c.endedAt) - CLOCK_SKEW_MS, oldest), Math.min(Date.parse(c.endedAt) + CLOCK_SKEW_MS, now.getTime()), windowTo))})
+          steps.push({...base, ...(await judgeFindings(c, events, facts, Math.max(Date.parse(c.runStartedAt ?? c.endedAt) - CLOCK_SKEW_MS, oldest), Math.min(Date.parse(c.endedAt) + CLOCK_SKEW_MS, now.getTime()), windowTo, now.getTime()))})
         } catch (error) {
           if (!(error instanceof ActivityLogUnreadable)) throw error
           // Only a log that cannot be read at all makes the later steps not checkable; other failures, this step only.
@@ -594,6 +630,33 @@ function byPrincipal(e: ActivityEvent, principals: Principal[] | undefined): boo
 const describePrincipals = (principals: Principal[] | undefined) =>
   principals && principals.length > 0 ? `principal ${principals.map((p) => `${p.caller}${p.objectId && p.objectId !== p.caller ? ` (${p.objectId})` : ''}`).join(' or ')}` : 'principal'
 
+/**
+ * A Traffic Manager endpoint's or Front Door origin's state now, through the environment's clients: Endpoints_Get
+ * (`endpointStatus`, `priority`) and AFDOrigins_Get (`enabledState`, `priority`), the properties failover.switch and
+ * failover.restore write (actions/traffic.ts). Undefined when it does not exist (404).
+ */
+async function readBackend(
+  services: {trafficManager(): Promise<import('@azure/arm-trafficmanager').TrafficManagerManagementClient>; frontDoor(): Promise<import('@azure/arm-cdn').CdnManagementClient>},
+  resourceId: string,
+): Promise<BackendState | undefined> {
+  const tm = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/trafficmanagerprofiles\/([^/]+)\/([^/]+)\/([^/]+)$/i.exec(resourceId)
+  const afd = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Cdn\/profiles\/([^/]+)\/originGroups\/([^/]+)\/origins\/([^/]+)$/i.exec(resourceId)
+  try {
+    if (tm) {
+      const endpoint = await (await services.trafficManager()).endpoints.get(tm[1]!, tm[2]!, tm[3]! as 'AzureEndpoints', tm[4]!)
+      return {enabled: endpoint.endpointStatus !== 'Disabled', ...(endpoint.priority !== undefined ? {priority: endpoint.priority} : {})}
+    }
+    if (afd) {
+      const origin = await (await services.frontDoor()).afdOrigins.get(afd[1]!, afd[2]!, afd[3]!, afd[4]!)
+      return {enabled: origin.enabledState !== 'Disabled', ...(origin.priority !== undefined ? {priority: origin.priority} : {})}
+    }
+  } catch (error) {
+    if ((error as {statusCode?: number}).statusCode === 404) return undefined
+    throw new ActivityLogUnreadable(`the state of ${resourceId.split('/').at(-1)} could not be read: ${(error as Error).message}`, false, false)
+  }
+  throw new ActivityLogUnreadable(`${resourceId} is neither a Traffic Manager endpoint nor a Front Door origin`, false, false)
+}
+
 /** Every string in journaled values (inputs, outputs), lower case, however deep. */
 function stringsIn(value: unknown, into: string[] = []): string[] {
   if (typeof value === 'string') into.push(value.toLowerCase())
@@ -680,7 +743,7 @@ function operationsUnder(events: ActivityEvent[], resourceId: string | undefined
  * (the run's first start to the step's end, ± clock skew): witnessed when every finding is supported by the log, not
  * witnessed when one is contradicted, otherwise not checkable. The rules, one per kind of finding:
  */
-async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalFacts, from: number, to: number, runTo: number): Promise<Pick<StepWitness, 'verdict' | 'reason' | 'callers'>> {
+async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalFacts, from: number, to: number, runTo: number, now: number): Promise<Pick<StepWitness, 'verdict' | 'reason' | 'callers'>> {
   const supported: string[] = []
   const contradicted: string[] = []
   const unknown: string[] = []
@@ -758,15 +821,56 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       continue
     }
     if (finding.kind === 'not-switched') {
-      // "Nothing of the router is left switched" (failover.restore with nothing to put back): every endpoint or origin
-      // of the router written in the run's window was written an even number of times — switched and put back, or
-      // never touched. One written once is still switched: the restore the step claims was not needed was.
+      // "Nothing of the router is left switched" (failover.restore with nothing to put back). Every endpoint or origin
+      // of the router written in the run's window: written an odd number of times — switched and never put back by a
+      // write — contradicts it; none written supports it. An even number is not proof: the Activity Log records that
+      // a write was made, not what it set (the spec's EventData has no request body), so anyone with the run's rights
+      // could write a switched endpoint twice. For those, the endpoint's state is read now through ARM and compared
+      // with the state the run's first segment records before its switch (failover.switch's `before`), provided the
+      // Activity Log has no write of it since the run ended (else its state at the run's end is not what is read now).
       const writes = new Map<string, ActivityEvent[]>()
       for (const e of events.filter((x) => x.resourceId.toLowerCase() !== finding.resourceId.toLowerCase() && verbOf(x).endsWith('/write')))
         writes.set(e.resourceId.toLowerCase(), [...(writes.get(e.resourceId.toLowerCase()) ?? []), e])
       const odd = [...writes.values()].filter((w) => w.length % 2 === 1)
-      if (odd.length === 0) supported.push(`nothing of ${name} left switched (${writes.size === 0 ? 'no endpoint or origin of it written in the run\'s window' : `${writes.size} endpoint(s)/origin(s) switched and put back`})`)
-      else contradicted.push(`nothing of ${name} left switched, but the Activity Log has ${odd.map((w) => `${w[0]!.resourceId.split('/').at(-1)} written ${w.length} time(s) (last at ${w.at(-1)!.eventTimestamp})`).join(', ')} in the run's window: an odd number leaves it switched`)
+      if (odd.length > 0) {
+        contradicted.push(`nothing of ${name} left switched, but the Activity Log has ${odd.map((w) => `${w[0]!.resourceId.split('/').at(-1)} written ${w.length} time(s) (last at ${w.at(-1)!.eventTimestamp})`).join(', ')} in the run's window: an odd number leaves it switched`)
+        continue
+      }
+      if (writes.size === 0) {
+        supported.push(`nothing of ${name} left switched (no endpoint or origin of it written in the run's window)`)
+        continue
+      }
+      const back: string[] = []
+      const left: string[] = []
+      const cannot: string[] = []
+      const group = resourceGroupOf(finding.resourceId)
+      const since = group ? runEvents.between(group, new Date(runTo), new Date(Math.max(now, runTo))) : undefined
+      for (const [id, w] of writes) {
+        const label = `${w[0]!.resourceId.split('/').at(-1)} (written ${w.length} times in the run's window)`
+        const before = facts.switchedBefore.get(id)
+        if (!before) {
+          cannot.push(`${label}: no switch of the run's first segment records its state before, and the Activity Log records that it was written, not what was written`)
+          continue
+        }
+        const state = runEvents.backend(w[0]!.resourceId)
+        if (!state || !since) {
+          cannot.push(`${label}: the Activity Log records that it was written, not what was written, and its state cannot be read here`)
+          continue
+        }
+        const later = operationsUnder(await since, w[0]!.resourceId, runTo, Math.max(now, runTo)).find((e) => verbOf(e).endsWith('/write') && e.resourceId.toLowerCase() === id)
+        if (later) {
+          cannot.push(`${label}: written again after the run ended (at ${later.eventTimestamp}), so its state now is not its state at the run's end`)
+          continue
+        }
+        const current = await state
+        const shown = (b: BackendState) => `${b.enabled ? 'enabled' : 'disabled'}${b.priority !== undefined ? `, priority ${b.priority}` : ''}`
+        if (!current) cannot.push(`${label}: it does not exist now`)
+        else if (current.enabled === before.enabled && (before.priority === undefined || current.priority === undefined || current.priority === before.priority)) back.push(`${label}: ${shown(current)} as before the switch`)
+        else left.push(`${label} is ${shown(current)}, but was ${shown(before)} before the run's switch, and has not been written since the run ended`)
+      }
+      if (left.length > 0) contradicted.push(`nothing of ${name} left switched, but ${left.join('; ')}: left switched`)
+      else if (cannot.length > 0) unknown.push(`nothing of ${name} left switched: ${cannot.join('; ')}`)
+      else supported.push(`nothing of ${name} left switched (read through ARM now, not written since the run ended: ${back.join('; ')})`)
       continue
     }
     const isApply = (e: ActivityEvent) => verbOf(e) === 'applyslotconfig/action'
@@ -825,7 +929,11 @@ export function witnessChecks(report: WitnessReport, mode: Exclude<WitnessMode, 
  * api-version 2015-04-01) through the environment's client layer (credential, retry policy, TLS).
  */
 export function activityLogReader(
-  services: {monitor(): Promise<import('@azure/arm-monitor').MonitorClient>},
+  services: {
+    monitor(): Promise<import('@azure/arm-monitor').MonitorClient>
+    trafficManager?(): Promise<import('@azure/arm-trafficmanager').TrafficManagerManagementClient>
+    frontDoor?(): Promise<import('@azure/arm-cdn').CdnManagementClient>
+  },
   options: {maxEvents?: number; progress?: (message: string) => void; progressEvery?: number} = {},
 ): ActivityLogReader {
   const maxEvents = options.maxEvents ?? ACTIVITY_LOG_MAX_EVENTS
@@ -889,5 +997,6 @@ export function activityLogReader(
     byResourceGroup: (resourceGroup, from, to) => list(`${window(from, to)} and resourceGroupName eq ${quoted(resourceGroup)}`, `resource group ${resourceGroup}`),
     // The spec's "List events for a subscription" form: the window alone.
     bySubscription: (from, to) => list(window(from, to), 'the subscription'),
+    ...(services.trafficManager && services.frontDoor ? {routerBackend: (resourceId: string) => readBackend(services as Required<typeof services>, resourceId)} : {}),
   }
 }

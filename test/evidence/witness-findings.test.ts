@@ -95,7 +95,12 @@ describe('a resumed idempotent step that made no ARM write, judged by what it fo
     const text = resumed('fail-back', [{kind: 'not-switched', resourceId: router}], {outputs: {router: 'tm', restored: []}})
     const ep = (name: string, second: number) => event(`${router}/azureEndpoints/${name}`, 'Microsoft.Network/trafficmanagerprofiles/azureEndpoints/write', second)
     expect(await judge(text, 'fail-back', [])).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/no endpoint or origin of it written/)})
-    expect(await judge(text, 'fail-back', [ep('east', 1), ep('west', 1), ep('west', 3), ep('east', 3)])).toMatchObject({verdict: 'witnessed'})
+    // Written an even number of times: the count says writes were made, not what they set — without the endpoints'
+    // state (the journal records no switch's "before" here, and this reader cannot read state) it is not checkable.
+    expect(await judge(text, 'fail-back', [ep('east', 1), ep('west', 1), ep('west', 3), ep('east', 3)])).toMatchObject({
+      verdict: 'not-checkable',
+      reason: expect.stringMatching(/east \(written 2 times in the run's window\): no switch of the run's first segment records its state before, and the Activity Log records that it was written, not what was written/),
+    })
     expect(await judge(text, 'fail-back', [ep('east', 1), ep('west', 1), ep('west', 3)])).toMatchObject({
       verdict: 'not-witnessed',
       reason: expect.stringMatching(/east written 1 time\(s\).*an odd number leaves it switched/),
@@ -193,6 +198,64 @@ describe('what the run\'s first plan names as a step\'s target', () => {
     const deleteA = write('DELETE', copyA, 'delete', 7)
     const own = await witnessJournal(text(copyA), log(events(restoreA, restoreB, deleteB, deleteA)).reader, {now, armWrites})
     expect(own.steps.find((s) => s.step === 'pitr[orders].teardown')).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/orders-drill-r already deleted/)})
+  })
+})
+
+describe('a fail-back\'s "nothing switched" over endpoints written an even number of times', () => {
+  const router = `${sub}/rg/providers/Microsoft.Network/trafficmanagerprofiles/tm`
+  const east = `${router}/azureEndpoints/east`
+  const west = `${router}/azureEndpoints/west`
+  const op = 'Microsoft.Network/trafficmanagerprofiles/azureEndpoints/write'
+  const plan = [
+    {id: 'switch', uses: 'failover.switch', phase: 'main', changes: true, needs: []},
+    {id: 'fail-back', uses: 'failover.restore', phase: 'finally', changes: true, needs: [], targets: [router]},
+  ]
+  const patch = (resourceId: string) => ({method: 'PATCH', resourceId, operation: op, status: 200, correlationId: randomUUID(), at: at(2)})
+  const switched = [patch(west), patch(east)]
+  // Segment 1 switched traffic to west (east enabled → disabled, west disabled → enabled) and was cut off before its
+  // fail-back; segment 2's fail-back says nothing was left switched.
+  const text = journal([
+    ['run.started', null, {steps: plan, armWrites: true}],
+    ['step.started', 'switch', {phase: 'main'}],
+    ['step.succeeded', 'switch', {phase: 'main', outputs: {router: 'tm', toRegion: 'westus', switchedAt: at(2), changed: [
+      {name: 'west', group: 'azureEndpoints', region: 'westus', before: {enabled: false, priority: 2}},
+      {name: 'east', group: 'azureEndpoints', region: 'eastus', before: {enabled: true, priority: 1}},
+    ]}, arm: switched}],
+    ['run.finished', null, {status: 'interrupted', leftBehind: []}],
+    ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+    ['step.started', 'fail-back', {phase: 'finally', inputs: {router: 'tm', changed: []}}],
+    ['step.succeeded', 'fail-back', {phase: 'finally', outputs: {router: 'tm', restored: []}, found: [{kind: 'not-switched', resourceId: router}]}],
+    ['run.finished', null, {status: 'succeeded', leftBehind: []}],
+  ])
+  // The switch's writes, and a second write of each (what the forger adds with the run's rights, or a real fail-back).
+  const writtenTwice = [...switched.map((w) => event(w.resourceId, op, 2, 'Succeeded', w.correlationId)), event(west, op, 5), event(east, op, 5)]
+  const withState = (state: Record<string, {enabled: boolean; priority: number}>, later: ActivityEvent[] = []): ActivityLogReader => {
+    const {reader} = log([...writtenTwice, ...later])
+    return {...reader, routerBackend: async (id) => state[id.split('/').at(-1)!]}
+  }
+
+  it('is not witnessed when an endpoint is still as the switch left it (written twice, not put back)', async () => {
+    // Today's count alone (even = put back) took this as witnessed: east is still disabled, west still enabled.
+    const report = await witnessJournal(text, withState({east: {enabled: false, priority: 1}, west: {enabled: true, priority: 2}}), {now, armWrites})
+    expect(report.steps.find((s) => s.step === 'fail-back')).toMatchObject({
+      verdict: 'not-witnessed',
+      reason: expect.stringMatching(/east \(written 2 times in the run's window\) is disabled, priority 1, but was enabled, priority 1 before the run's switch, and has not been written since the run ended/),
+    })
+  })
+
+  it('is witnessed when every endpoint is as before the switch and not written since the run; not checkable when written since', async () => {
+    const putBack = {east: {enabled: true, priority: 1}, west: {enabled: false, priority: 2}}
+    expect((await witnessJournal(text, withState(putBack), {now, armWrites})).steps.find((s) => s.step === 'fail-back')).toMatchObject({
+      verdict: 'witnessed',
+      reason: expect.stringMatching(/read through ARM now, not written since the run ended: .*east .*enabled, priority 1 as before the switch/),
+    })
+    // A write of east after the run: its state now says nothing of its state at the run's end.
+    const after = new Date(Date.UTC(2026, 11, 1, 12)).toISOString()
+    const later = [{...event(east, op, 0), eventTimestamp: after}]
+    expect((await witnessJournal(text, withState(putBack, later), {now, armWrites})).steps.find((s) => s.step === 'fail-back')).toMatchObject({
+      verdict: 'not-checkable',
+      reason: expect.stringMatching(/east .*written again after the run ended \(at 2026-12-01T12:00:00/),
+    })
   })
 })
 

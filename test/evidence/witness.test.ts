@@ -288,6 +288,16 @@ describe('evidence verify with the Activity Log as witness', () => {
     expect(quiet).toEqual([])
   })
 
+  it('reads, through ARM, each endpoint and origin the drill switched as it was before the switch (the fail-back put it back)', async () => {
+    const lines = parseLines(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'))
+    const plan = lines[0]!.data.steps as Array<{id: string; uses: string}>
+    const switches = lines.filter((l) => l.type === 'step.succeeded' && plan.find((s) => s.id === l.step)?.uses === 'failover.switch')
+    const rows = switches.flatMap((l) => (l.data.outputs.changed as Array<{name: string; before: {enabled: boolean; priority: number}}>).map((row) => ({row, write: (l.data.arm as Array<{method: string; resourceId: string}>).find((w) => w.method === 'PATCH' && w.resourceId.endsWith(`/${row.name}`))!})))
+    // Traffic Manager endpoints and Front Door origins both.
+    expect(rows.some((r) => /trafficmanagerprofiles/i.test(r.write.resourceId)) && rows.some((r) => /\/origins\//i.test(r.write.resourceId))).toBe(true)
+    for (const {row, write} of rows) expect(await reader.routerBackend!(write.resourceId), write.resourceId).toEqual({enabled: row.before.enabled, priority: row.before.priority})
+  })
+
   it('reads the Activity Log once per resource group for a whole drill, not once per write', async () => {
     const journal = readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8')
     const writes = witnessCandidates(journal).candidates.flatMap((c) => c.writes)
