@@ -125,8 +125,11 @@ export interface AzureServices {
   storage(): Promise<StorageManagementClient>
   keyvault(): Promise<KeyVaultManagementClient>
   resourceGraph(): Promise<ResourceGraphClient>
-  /** arm-monitor (management plane: metrics.list, diagnostic settings, activity log). */
-  monitor(): Promise<MonitorClient>
+  /**
+   * arm-monitor (management plane: metrics.list, diagnostic settings, activity log), for the environment's subscription
+   * or another one (the Activity Log is read per subscription: evidence/witness.ts reads a write where it was made).
+   */
+  monitor(subscription?: string): Promise<MonitorClient>
   /** Metrics batch client for a region (defaults to the environment's). */
   metrics(region?: string): Promise<MetricsClient>
   logs(): Promise<LogsQueryClient>
@@ -316,10 +319,18 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
       const agentSettings = ca ? {https: new (await import('node:https')).Agent({ca}), http: new (await import('node:http')).Agent()} : undefined
       return new ResourceGraphClient(credential as never, {baseUri: armEndpoint, agentSettings} as never)
     }),
-    monitor: once(async () => {
-      const {MonitorClient} = await import('@azure/arm-monitor')
-      return new MonitorClient(credential, subscription, hlcOptions())
-    }),
+    monitor: (() => {
+      const clients = new Map<string, Promise<MonitorClient>>()
+      return (of: string = subscription) => {
+        const key = of.toLowerCase()
+        let client = clients.get(key)
+        if (!client) {
+          client = import('@azure/arm-monitor').then(({MonitorClient}) => new MonitorClient(credential, of, hlcOptions()))
+          clients.set(key, client)
+        }
+        return client
+      }
+    })(),
     metrics(region = environment.region) {
       const key = region.toLowerCase()
       let client = metricsClients.get(key)

@@ -81,9 +81,10 @@ export interface ActivityEvent {
 
 /** Where the witness reads the Activity Log: all events of a correlation id in a time window. */
 export interface ActivityLogReader {
-  byCorrelationId(correlationId: string, from: Date, to: Date): Promise<ActivityEvent[]>
-  /** All events of a resource group (of the environment's subscription) in a time window; absent: findings not checkable. */
-  byResourceGroup?(resourceGroup: string, from: Date, to: Date): Promise<ActivityEvent[]>
+  /** `subscription`: the subscription whose Activity Log to read (the resource's); default the environment's. */
+  byCorrelationId(correlationId: string, from: Date, to: Date, subscription?: string): Promise<ActivityEvent[]>
+  /** All events of a resource group (of `subscription`, default the environment's) in a time window; absent: findings not checkable. */
+  byResourceGroup?(resourceGroup: string, from: Date, to: Date, subscription?: string): Promise<ActivityEvent[]>
   /** All events of the environment's subscription in a time window (where a run's own copies are looked for). */
   bySubscription?(from: Date, to: Date): Promise<ActivityEvent[]>
   /**
@@ -203,8 +204,8 @@ interface JournalFacts {
   ownResources: string[]
   /** The suffix of the names the run gives its own resources: `-<short run id>`. */
   ownSuffix: string
-  /** The resource groups of every write the journal records: where the run's own resources are looked for. */
-  groups: string[]
+  /** The resource groups of every write the journal records (with their subscription): where the run's own resources are looked for. */
+  groups: Array<{group: string; subscription?: string}>
   /** What the run's run.finished lines say a human must look at (a teardown that failed names what it left). */
   leftBehind: string[]
   /** The resources of every write the journal records, lower case. */
@@ -320,7 +321,8 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   for (const c of candidates) if (!c.timeOrder && backwards.has(c.segment)) c.timeOrder = backwards.get(c.segment)
   const groups = new Map(candidates.flatMap((c) => c.writes.flatMap((w) => {
     const group = resourceGroupOf(String(w.resourceId))
-    return group ? [[group.toLowerCase(), group] as const] : []
+    const subscription = subscriptionOf(String(w.resourceId))
+    return group ? [[`${subscription ?? ''}/${group}`.toLowerCase(), {group, ...(subscription ? {subscription} : {})}] as const] : []
   })))
   return {candidates, marked: anyMarked, facts: {startedAt: runStartedAt, endedAt: lines.at(-1)?.ts, ownResources: [...own.values()], ownSuffix: `-${short}`, groups: [...groups.values()], leftBehind, written: [...new Set(candidates.flatMap((c) => c.writes.map((w) => String(w.resourceId).toLowerCase())))], switchedBefore}}
 }
@@ -359,6 +361,8 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  */
 const RESOURCE_GROUP_NAME = /^[-\w.()\p{L}\p{N}]{0,89}[-\w()\p{L}\p{N}]$/u
 const resourceGroupOf = (resourceId: string) => /\/resourceGroups\/([^/]+)/i.exec(resourceId)?.[1]
+/** The subscription a resource id names: its Activity Log is that subscription's ("the Activity Log is the subscription's"). */
+const subscriptionOf = (resourceId: string) => /^\/subscriptions\/([^/]+)/i.exec(resourceId)?.[1]
 
 /**
  * The Activity Log events a run's verdicts need, read with as few requests as the API allows: one query per resource
@@ -389,13 +393,16 @@ class RunEvents {
     }
   }
 
-  /** Every event of a resource group in the run's window; undefined when the reader cannot read by resource group. */
-  group(name: string): Promise<ActivityEvent[]> | undefined {
+  /**
+   * Every event of a resource group in the run's window — of the subscription named (the resource's), else the
+   * environment's; undefined when the reader cannot read by resource group.
+   */
+  group(name: string, subscription?: string): Promise<ActivityEvent[]> | undefined {
     if (!this.reader.byResourceGroup) return undefined
-    const key = name.toLowerCase()
+    const key = `${(subscription ?? '').toLowerCase()}/${name.toLowerCase()}`
     let events = this.groups.get(key)
     if (!events) {
-      events = this.limited(() => this.reader.byResourceGroup!(name, this.from, this.to))
+      events = this.limited(() => this.reader.byResourceGroup!(name, this.from, this.to, subscription))
       // Started now, awaited later: a failure is reported where it is awaited, not as an unhandled rejection.
       events.catch(() => undefined)
       this.groups.set(key, events)
@@ -415,9 +422,9 @@ class RunEvents {
   }
 
   /** Every event of a resource group from `from` to `to` (outside the run's window: not kept). */
-  between(group: string, from: Date, to: Date): Promise<ActivityEvent[]> | undefined {
+  between(group: string, from: Date, to: Date, subscription?: string): Promise<ActivityEvent[]> | undefined {
     if (!this.reader.byResourceGroup) return undefined
-    return this.limited(() => this.reader.byResourceGroup!(group, from, to))
+    return this.limited(() => this.reader.byResourceGroup!(group, from, to, subscription))
   }
 
   /** A Traffic Manager endpoint's or Front Door origin's state now; undefined when the reader cannot read it. */
@@ -430,16 +437,16 @@ class RunEvents {
   prefetch(resourceIds: Iterable<string>): void {
     for (const id of resourceIds) {
       const group = resourceGroupOf(id)
-      if (group) this.group(group)
+      if (group) this.group(group, subscriptionOf(id))
     }
   }
 
   /** The events of one write's correlation id. */
   async ofWrite(write: RecordedWrite, from: Date, to: Date): Promise<ActivityEvent[]> {
     const group = resourceGroupOf(write.resourceId)
-    const events = group ? this.group(group) : undefined
+    const events = group ? this.group(group, subscriptionOf(write.resourceId)) : undefined
     if (events) return (await events).filter((e) => e.correlationId.toLowerCase() === write.correlationId.toLowerCase())
-    return this.limited(() => this.reader.byCorrelationId(write.correlationId, from, to))
+    return this.limited(() => this.reader.byCorrelationId(write.correlationId, from, to, subscriptionOf(write.resourceId)))
   }
 }
 
@@ -554,6 +561,7 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
         // What ARM answers is a GUID in a resource group ARM can name: anything else in a query's $filter could make
         // the query fail (400, an over-long URL), and a failed query must not make the steps after it "not checkable".
         const group = resourceGroupOf(String(write.resourceId))
+        // (A subscription the journal names is read as it is: a failed read of another subscription's log is local.)
         if (!GUID.test(String(write.correlationId)) || (group !== undefined && !RESOURCE_GROUP_NAME.test(group))) {
           missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}: not a correlation id and resource group ARM gives)`)
           continue
@@ -636,9 +644,11 @@ const describePrincipals = (principals: Principal[] | undefined) =>
  * failover.restore write (actions/traffic.ts). Undefined when it does not exist (404).
  */
 async function readBackend(
-  services: {trafficManager(): Promise<import('@azure/arm-trafficmanager').TrafficManagerManagementClient>; frontDoor(): Promise<import('@azure/arm-cdn').CdnManagementClient>},
+  services: {subscription?: string; trafficManager(): Promise<import('@azure/arm-trafficmanager').TrafficManagerManagementClient>; frontDoor(): Promise<import('@azure/arm-cdn').CdnManagementClient>},
   resourceId: string,
 ): Promise<BackendState | undefined> {
+  if (services.subscription && subscriptionOf(resourceId)?.toLowerCase() !== services.subscription.toLowerCase())
+    throw new ActivityLogUnreadable(`${resourceId.split('/').at(-1)} is in another subscription than the environment's: its state is not read`, false, false)
   const tm = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/trafficmanagerprofiles\/([^/]+)\/([^/]+)\/([^/]+)$/i.exec(resourceId)
   const afd = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Cdn\/profiles\/([^/]+)\/originGroups\/([^/]+)\/origins\/([^/]+)$/i.exec(resourceId)
   try {
@@ -751,7 +761,7 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
   const callers = new Set<string>()
   const eventsUnder = async (resourceId: string, until = to): Promise<ActivityEvent[] | undefined> => {
     const group = resourceGroupOf(resourceId)
-    const events = group ? runEvents.group(group) : undefined
+    const events = group ? runEvents.group(group, subscriptionOf(resourceId)) : undefined
     return events ? operationsUnder(await events, resourceId, from, until) : undefined
   }
   for (const finding of c.found) {
@@ -769,7 +779,7 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       // groups the journal wrote in.
       const owned = new Map(facts.ownResources.map((r) => [r.toLowerCase(), r]))
       const whole = runEvents.subscription()
-      for (const events of whole ? [whole] : facts.groups.flatMap((g) => runEvents.group(g) ?? []))
+      for (const events of whole ? [whole] : facts.groups.flatMap((g) => runEvents.group(g.group, g.subscription) ?? []))
         for (const e of operationsUnder(await events, undefined, from, runTo))
           if (verbOf(e).endsWith('/write') && e.resourceId.split('/').at(-1)!.toLowerCase().endsWith(facts.ownSuffix) && /\/providers\//i.test(e.resourceId)) owned.set(e.resourceId.toLowerCase(), e.resourceId)
       for (const own of owned.values()) {
@@ -844,7 +854,7 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       const left: string[] = []
       const cannot: string[] = []
       const group = resourceGroupOf(finding.resourceId)
-      const since = group ? runEvents.between(group, new Date(runTo), new Date(Math.max(now, runTo))) : undefined
+      const since = group ? runEvents.between(group, new Date(runTo), new Date(Math.max(now, runTo)), subscriptionOf(finding.resourceId)) : undefined
       for (const [id, w] of writes) {
         const label = `${w[0]!.resourceId.split('/').at(-1)} (written ${w.length} times in the run's window)`
         const before = facts.switchedBefore.get(id)
@@ -930,7 +940,9 @@ export function witnessChecks(report: WitnessReport, mode: Exclude<WitnessMode, 
  */
 export function activityLogReader(
   services: {
-    monitor(): Promise<import('@azure/arm-monitor').MonitorClient>
+    /** The environment's subscription: another one's Activity Log failing to answer is about that query only. */
+    subscription?: string
+    monitor(subscription?: string): Promise<import('@azure/arm-monitor').MonitorClient>
     trafficManager?(): Promise<import('@azure/arm-trafficmanager').TrafficManagerManagementClient>
     frontDoor?(): Promise<import('@azure/arm-cdn').CdnManagementClient>
   },
@@ -938,8 +950,13 @@ export function activityLogReader(
 ): ActivityLogReader {
   const maxEvents = options.maxEvents ?? ACTIVITY_LOG_MAX_EVENTS
   const every = Math.max(1, options.progressEvery ?? ACTIVITY_LOG_PROGRESS_EVERY)
-  const list = async (filter: string, what: string): Promise<ActivityEvent[]> => {
+  const list = async (filter: string, what: string, subscription?: string): Promise<ActivityEvent[]> => {
     const events: ActivityEvent[] = []
+    // Another subscription than the environment's (a resource the journal names there): read there, and a refusal or
+    // no answer from it leaves only the steps that needed it not checkable — a journal naming a subscription the
+    // verifier cannot read must not make every step "not checkable".
+    const foreign = subscription !== undefined && services.subscription !== undefined && subscription.toLowerCase() !== services.subscription.toLowerCase()
+    if (foreign) what = `${what} in subscription ${subscription}`
     // A long read (a busy resource group: many pages) says how far it is, every `every` events, and when it is done.
     let reported = false
     const say = (message: string) => {
@@ -951,7 +968,7 @@ export function activityLogReader(
     }
     try {
       // Inside the try: no credential or an unreachable endpoint is "could not be read" too.
-      const client = await services.monitor()
+      const client = await (foreign ? services.monitor(subscription) : services.monitor())
       // The SDK follows nextLink page by page; a busy resource group over a long window (a run resumed days later)
       // could have pages without end: past maxEvents the query stops, said as "could not be read" (not checkable).
       for await (const e of client.activityLogs.list(filter, {select: 'correlationId,resourceId,status,eventTimestamp,operationName,caller,claims'})) {
@@ -976,12 +993,13 @@ export function activityLogReader(
       const status = (error as {statusCode?: number}).statusCode
       if (status === 403)
         throw new ActivityLogUnreadable(
-          'the signed-in identity may not read the Activity Log (403): it needs Microsoft.Insights/eventtypes/values/read on the subscription, e.g. the Monitoring Reader or Reader role',
+          `the signed-in identity may not read the Activity Log${foreign ? ` of subscription ${subscription}` : ''} (403): it needs Microsoft.Insights/eventtypes/values/read on the subscription, e.g. the Monitoring Reader or Reader role`,
           true,
+          !foreign,
         )
       // No HTTP answer at all (refused, unreachable, no credential): the log cannot be read for any step. An answer
       // with another status (a 5xx, a 400) is about this query only.
-      throw new ActivityLogUnreadable(`the Activity Log could not be read: ${(error as Error).message}`, false, status === undefined)
+      throw new ActivityLogUnreadable(`the Activity Log${foreign ? ` of subscription ${subscription}` : ''} could not be read: ${(error as Error).message}`, false, status === undefined && !foreign)
     }
     if (reported) say(`activity log: read ${what}: ${events.length.toLocaleString('en-US')} events`)
     return events
@@ -991,10 +1009,10 @@ export function activityLogReader(
   const quoted = (value: string) => `'${value.replace(/'/g, "''")}'`
   return {
     // The spec's "List events for a correlation Id" form.
-    byCorrelationId: (correlationId, from, to) => list(`${window(from, to)} and correlationId eq ${quoted(correlationId)}`, `correlation id ${correlationId}`),
+    byCorrelationId: (correlationId, from, to, subscription) => list(`${window(from, to)} and correlationId eq ${quoted(correlationId)}`, `correlation id ${correlationId}`, subscription),
     // The spec's "List events for a resource group" form (one of resourceGroupName, resourceUri, resourceProvider,
     // correlationId per filter: azure-rest-api-specs monitor/…/stable/2015-04-01/activityLogs_API.json, $filter).
-    byResourceGroup: (resourceGroup, from, to) => list(`${window(from, to)} and resourceGroupName eq ${quoted(resourceGroup)}`, `resource group ${resourceGroup}`),
+    byResourceGroup: (resourceGroup, from, to, subscription) => list(`${window(from, to)} and resourceGroupName eq ${quoted(resourceGroup)}`, `resource group ${resourceGroup}`, subscription),
     // The spec's "List events for a subscription" form: the window alone.
     bySubscription: (from, to) => list(window(from, to), 'the subscription'),
     ...(services.trafficManager && services.frontDoor ? {routerBackend: (resourceId: string) => readBackend(services as Required<typeof services>, resourceId)} : {}),

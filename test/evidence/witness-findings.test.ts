@@ -373,6 +373,42 @@ describe('the events Azure records for one write, and how verify reads them', ()
     expect(refused.unreadable).toMatchObject({permission: true})
   })
 
+  it('reads a write made in another subscription in that subscription\'s Activity Log; a refusal there leaves only that step not checkable', async () => {
+    const home = 'aaaaaaaa-0000-4000-8000-000000000001'
+    const other = 'bbbbbbbb-0000-4000-8000-000000000002'
+    const inSub = (subscription: string, n: number) => ({...write('rg', n, randomUUID()), resourceId: `/subscriptions/${subscription}/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s${n}`})
+    const a = inSub(home, 1)
+    const b = {...inSub(other, 2), at: at(3)}
+    const plan2 = [...plan, {id: 'second', uses: 'postgres.restore', phase: 'main', changes: true, needs: []}]
+    const text = journal([
+      ['run.started', null, {steps: plan2, armWrites: true}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {}, arm: [a]}],
+      ['step.started', 'second', {phase: 'main'}],
+      ['step.succeeded', 'second', {phase: 'main', outputs: {}, arm: [b]}],
+    ])
+    // Each subscription's log holds its own writes only (ARM's Activity Log is the subscription's).
+    const logs: Record<string, ActivityEvent[]> = {[home]: [event(a.resourceId, a.operation, 1, 'Succeeded', a.correlationId)], [other]: [event(b.resourceId, b.operation, 3, 'Succeeded', b.correlationId)]}
+    const asked: Array<string | undefined> = []
+    const reader = (refuse?: string): ActivityLogReader => ({
+      byCorrelationId: async () => [],
+      byResourceGroup: async (_group, _from, _to, subscription) => {
+        asked.push(subscription)
+        if (subscription === refuse) throw new ActivityLogUnreadable(`the signed-in identity may not read the Activity Log of subscription ${refuse} (403)`, true, false)
+        return logs[subscription ?? home] ?? []
+      },
+    })
+    expect((await witnessJournal(text, reader(), {now})).steps.map((s) => s.verdict)).toEqual(['witnessed', 'witnessed'])
+    expect(new Set(asked)).toEqual(new Set([home, other]))
+    const refused = await witnessJournal(text, reader(other), {now})
+    expect(refused.steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'witnessed'}), expect.objectContaining({step: 'second', verdict: 'not-checkable', reason: expect.stringMatching(/of subscription bbbbbbbb/)})])
+    expect(refused.unreadable).toBeUndefined()
+    // What the reader makes of a refusal from another subscription than the environment's: about that query only.
+    const foreign = activityLogReader({subscription: home, monitor: async () => Promise.reject(Object.assign(new Error('Forbidden'), {statusCode: 403}))})
+    await expect(foreign.byResourceGroup!('rg', new Date(at(0)), now, other)).rejects.toMatchObject({global: false, message: expect.stringMatching(/of subscription bbbbbbbb/)})
+    await expect(foreign.byResourceGroup!('rg', new Date(at(0)), now, home)).rejects.toMatchObject({global: true})
+  })
+
   it('reads each resource group once for the whole run (matching writes locally), at most a few queries at a time', async () => {
     const groups = Array.from({length: 10}, (_, i) => `rg${i}`)
     const writes = groups.flatMap((g, i) => [write(g, i * 3, randomUUID()), write(g, i * 3 + 1, randomUUID()), write(g, i * 3 + 2, randomUUID())])

@@ -201,6 +201,26 @@ describe('the Activity Log of ARM writes', () => {
 })
 
 describe('one subscription\'s Activity Log', () => {
+  it('witnesses a journaled write made in another subscription from that subscription\'s log (evidence verify\'s reader)', async () => {
+    const [{witnessJournal, activityLogReader}, {MonitorClient}] = await Promise.all([import('../../../src/evidence/witness.js'), import('@azure/arm-monitor')])
+    const copyServer = serverId().replace(emulator.subscription, COPY)
+    const correlationId = randomUUID()
+    const sent = new Date()
+    await (await postgresIn(emulator, COPY)).servers.beginUpdateAndWait(RG, SERVER, {tags: {foreign: 'yes'}}, {...poll, requestOptions: {customHeaders: {'x-ms-correlation-request-id': correlationId}}})
+    const done = new Date()
+    const plan = [{id: 'tag', uses: 'postgres.update', phase: 'main', changes: true, needs: []}]
+    const line = (seq: number, ts: Date, type: string, step: string | null, data: Record<string, unknown>) => JSON.stringify({seq, ts: ts.toISOString(), runId: 'r', type, step, data, prev: ''})
+    const journal = [
+      line(1, sent, 'run.started', null, {steps: plan, armWrites: true}),
+      line(2, sent, 'step.started', 'tag', {phase: 'main'}),
+      line(3, done, 'step.succeeded', 'tag', {phase: 'main', outputs: {}, arm: [{method: 'PATCH', resourceId: copyServer, operation: 'Microsoft.DBforPostgreSQL/flexibleServers/write', status: 202, correlationId, at: sent.toISOString()}]}),
+    ].join('\n')
+    // The environment's services: the monitor client of whichever subscription is asked for.
+    const services = {subscription: emulator.subscription, monitor: async (subscription?: string) => new MonitorClient(credentialFor(emulator), subscription ?? emulator.subscription, hlcOptions(emulator))}
+    const report = await witnessJournal(journal, activityLogReader(services))
+    expect(report.steps).toEqual([expect.objectContaining({step: 'tag', verdict: 'witnessed'})])
+  })
+
   it('lists the writes made in the subscription asked for, not those of another subscription the emulator serves', async () => {
     const copyServer = serverId().replace(emulator.subscription, COPY)
     const inCopy = randomUUID()
