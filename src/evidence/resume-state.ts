@@ -112,8 +112,6 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
   /** Phase of each step's latest attempt, to tell main-phase operations from rollback ones. */
   const phaseOf = new Map<string, StepPhase>()
   const running = new Set<string>()
-  /** Main-phase steps whose latest attempt failed: a resumed run does them again. */
-  const failed = new Set<string>()
   const overrides: ResumeState['overrides'] = []
   const plan = new RunPlan()
   let finished: RunStatus | undefined
@@ -139,7 +137,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         if (!step) break
         phaseOf.set(step, phase ?? 'main')
         // A teardown step that changes something undoes what its scope (its group, call or the run) built.
-        if (phase === 'finally') plan.teardownStarted(step, completed, [...running, ...failed])
+        if (phase === 'finally') plan.teardownStarted(step, completed)
         if (phase === 'main' || phase === undefined) {
           running.add(step)
           delete completed[step]
@@ -160,7 +158,6 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         completed[step] = {outputs: (data.outputs as Record<string, unknown>) ?? {}}
         delete interrupted[step]
         running.delete(step)
-        failed.delete(step)
         delete inFlight[step]
         break
       case 'step.failed':
@@ -169,8 +166,6 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         if (step && phase === 'finally' && line.type === 'step.failed') plan.teardownWrote(step, completed)
         if (!step || (phase && phase !== 'main')) break
         running.delete(step)
-        if (line.type === 'step.failed') failed.add(step)
-        else failed.delete(step)
         if (line.type === 'step.failed' && inFlight[step] && (data.error as {code?: string} | undefined)?.code === 'interrupted') interrupted[step] = inFlight[step]
         delete inFlight[step]
         break
@@ -205,8 +200,8 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
  * The run's steps as run.started listed them, for deciding what a resumed run may keep. A completed step is kept
  * unless what it did was undone since: by its own rollback, or by a teardown (`finally`) step that changes something
  * and ran in the step's scope — its group, its called runbook, or the run — after it (a call's `finally` deletes the
- * scratch server its restore made); a teardown cut off before it wrote, with nothing else of its scope left to do, is
- * run again over the scope as it stands (see teardownStarted). An undone step is done again, and so is every step that needs it (its outputs
+ * scratch server its restore made); a teardown cut off before it wrote is run again over the scope as it stands (see
+ * teardownStarted). An undone step is done again, and so is every step that needs it (its outputs
  * name what was undone). Steps that change nothing (checks, reads) stay kept: a resume continues a group or a call
  * from where it stopped instead of from its first step. A completed group counts as one step: its outputs were read
  * after its own teardown, so what happened inside it since does not matter unless it is undone as a whole.
@@ -235,22 +230,18 @@ class RunPlan {
   }
 
   /**
-   * A `finally` step started. When some main step of its scope failed or was cut off (`unfinished`), the resume does
-   * that step again, so what the teardown may have undone is done again too: undone now. When the scope's main phase
-   * had all ended well, the resume only has the teardown left to do, and a planned teardown undoes nothing until the
-   * journal shows it wrote (an operation it started) or ended: one cut off before either is run again over the scope
-   * as it stands, with the outputs its kept steps journaled. Redoing the scope instead made the redone steps find their
-   * own earlier work still in place and report nothing to undo (region-failover: the switch, run again with traffic
-   * still in the DR region, changed nothing, so the restore put nothing back and the fail-back was lost). A
-   * synchronous write the cut-off attempt may have sent unjournaled (a Traffic Manager endpoint PATCH) set absolute
-   * values, which the rerun sets again.
+   * A `finally` step started. A planned teardown undoes nothing until the journal shows it wrote (an operation it
+   * started) or ended (succeeded or failed): one cut off before either is run again over the scope as it stands, with
+   * the outputs its kept steps journaled — whether or not a main step of its scope failed or was cut off (that step is
+   * done again, with the rest of the scope kept). Redoing the scope instead made the redone steps find their own
+   * earlier work still in place and report nothing to undo (region-failover: the switch, run again with traffic still
+   * in the DR region, changed nothing, so the restore put nothing back and the fail-back was lost — after a kill in the
+   * fail-back, and after a Ctrl-C in the wait for the DR region followed by that kill). A synchronous write the cut-off
+   * attempt may have sent unjournaled (a Traffic Manager endpoint PATCH) set absolute values, which the rerun sets
+   * again; a main step redone after it sees the scope partly undone and may fail, and the teardown still runs.
    */
-  teardownStarted(id: string, completed: Record<string, unknown>, unfinished: string[]): void {
-    if (this.steps.has(id)) {
-      const scope = this.parentOf(id)
-      if (unfinished.some((u) => scope === undefined || u.startsWith(`${scope}.`))) this.teardownWrote(id, completed)
-      return
-    }
+  teardownStarted(id: string, completed: Record<string, unknown>): void {
+    if (this.steps.has(id)) return
     // Not in the list (a journal from before it was written): a group's teardown undoes the whole group, as then.
     const group = this.parentOf(id)
     if (group !== undefined) this.undo(group, completed)
