@@ -110,6 +110,8 @@ export class ActivityLogUnreadable extends Error {
     message: string,
     readonly permission: boolean,
     readonly global: boolean = permission,
+    /** Another subscription than the environment's, whose log could not be read: see the write check. */
+    readonly foreignSubscription?: string,
   ) {
     super(message)
   }
@@ -561,12 +563,27 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
         // What ARM answers is a GUID in a resource group ARM can name: anything else in a query's $filter could make
         // the query fail (400, an over-long URL), and a failed query must not make the steps after it "not checkable".
         const group = resourceGroupOf(String(write.resourceId))
-        // (A subscription the journal names is read as it is: a failed read of another subscription's log is local.)
+        const subscription = subscriptionOf(String(write.resourceId))
         if (!GUID.test(String(write.correlationId)) || (group !== undefined && !RESOURCE_GROUP_NAME.test(group))) {
           missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}: not a correlation id and resource group ARM gives)`)
           continue
         }
-        const found = await events.ofWrite(write, new Date(Math.max(from, oldest)), new Date(Math.min(to, now.getTime())))
+        // A subscription id is a GUID: anything else names no Activity Log to read.
+        if (subscription !== undefined && !GUID.test(subscription)) {
+          missing.push(`${write.method} ${write.resourceId} (correlation id ${write.correlationId}: ${subscription} is not a subscription id ARM gives)`)
+          continue
+        }
+        let found: ActivityEvent[]
+        try {
+          found = await events.ofWrite(write, new Date(Math.max(from, oldest)), new Date(Math.min(to, now.getTime())))
+        } catch (error) {
+          // A write in another subscription than the environment's (opsbook's catalog puts every component in the
+          // environment's subscription) whose log the verifier cannot read is not witnessed, not "not checkable":
+          // else a forged write named in a subscription nobody can read would pass `--witness auto`.
+          if (!(error instanceof ActivityLogUnreadable) || !error.foreignSubscription) throw error
+          missing.push(`${write.method} ${write.resourceId} (in subscription ${error.foreignSubscription}, not the environment's, whose Activity Log could not be read: ${error.message})`)
+          continue
+        }
         // The events Azure records for one write share its correlation id: Started (BeginRequest), then Accepted
         // (202, a long-running operation) or Succeeded, and for a long-running one a later Succeeded or Failed
         // (https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema, Administrative: "the records
@@ -996,10 +1013,11 @@ export function activityLogReader(
           `the signed-in identity may not read the Activity Log${foreign ? ` of subscription ${subscription}` : ''} (403): it needs Microsoft.Insights/eventtypes/values/read on the subscription, e.g. the Monitoring Reader or Reader role`,
           true,
           !foreign,
+          foreign ? subscription : undefined,
         )
       // No HTTP answer at all (refused, unreachable, no credential): the log cannot be read for any step. An answer
       // with another status (a 5xx, a 400) is about this query only.
-      throw new ActivityLogUnreadable(`the Activity Log${foreign ? ` of subscription ${subscription}` : ''} could not be read: ${(error as Error).message}`, false, status === undefined && !foreign)
+      throw new ActivityLogUnreadable(`the Activity Log${foreign ? ` of subscription ${subscription}` : ''} could not be read: ${(error as Error).message}`, false, status === undefined && !foreign, foreign ? subscription : undefined)
     }
     if (reported) say(`activity log: read ${what}: ${events.length.toLocaleString('en-US')} events`)
     return events

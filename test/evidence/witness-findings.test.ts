@@ -11,7 +11,7 @@ import {ACTIVITY_LOG_CONCURRENCY, activityLogReader, ActivityLogUnreadable, witn
 
 const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, s)).toISOString()
 const now = new Date(Date.UTC(2026, 11, 2))
-const sub = '/subscriptions/s/resourceGroups'
+const sub = '/subscriptions/00000000-0000-4000-8000-00000000000a/resourceGroups'
 const journal = (events: Array<[string, string | null, Record<string, unknown>]>) =>
   events.map(([type, step, data], i) => JSON.stringify({seq: i + 1, ts: at(i), runId: 'r', type, step, data, prev: ''})).join('\n') + '\n'
 const event = (resourceId: string, operationName: string, second: number, status = 'Succeeded', correlationId: string = randomUUID()): ActivityEvent => ({
@@ -390,22 +390,30 @@ describe('the events Azure records for one write, and how verify reads them', ()
     // Each subscription's log holds its own writes only (ARM's Activity Log is the subscription's).
     const logs: Record<string, ActivityEvent[]> = {[home]: [event(a.resourceId, a.operation, 1, 'Succeeded', a.correlationId)], [other]: [event(b.resourceId, b.operation, 3, 'Succeeded', b.correlationId)]}
     const asked: Array<string | undefined> = []
-    const reader = (refuse?: string): ActivityLogReader => ({
+    const reader = (): ActivityLogReader => ({
       byCorrelationId: async () => [],
       byResourceGroup: async (_group, _from, _to, subscription) => {
         asked.push(subscription)
-        if (subscription === refuse) throw new ActivityLogUnreadable(`the signed-in identity may not read the Activity Log of subscription ${refuse} (403)`, true, false)
         return logs[subscription ?? home] ?? []
       },
     })
     expect((await witnessJournal(text, reader(), {now})).steps.map((s) => s.verdict)).toEqual(['witnessed', 'witnessed'])
     expect(new Set(asked)).toEqual(new Set([home, other]))
-    const refused = await witnessJournal(text, reader(other), {now})
-    expect(refused.steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'witnessed'}), expect.objectContaining({step: 'second', verdict: 'not-checkable', reason: expect.stringMatching(/of subscription bbbbbbbb/)})])
+    // A subscription the verifier cannot read (opsbook's catalog puts every component in the environment's): that
+    // step's write is not witnessed — a forged write named there must not pass as "not checkable" — and no other step suffers.
+    const refusing = (subscription: string): ActivityLogReader => ({
+      byCorrelationId: async () => [],
+      byResourceGroup: async (_group, _from, _to, asked) => {
+        if (asked === subscription) throw new ActivityLogUnreadable(`the signed-in identity may not read the Activity Log of subscription ${subscription} (403)`, true, false, subscription)
+        return logs[asked ?? home] ?? []
+      },
+    })
+    const refused = await witnessJournal(text, refusing(other), {now})
+    expect(refused.steps).toEqual([expect.objectContaining({step: 'restore', verdict: 'witnessed'}), expect.objectContaining({step: 'second', verdict: 'not-witnessed', reason: expect.stringMatching(/in subscription bbbbbbbb.*, not the environment's, whose Activity Log could not be read/)})])
     expect(refused.unreadable).toBeUndefined()
     // What the reader makes of a refusal from another subscription than the environment's: about that query only.
     const foreign = activityLogReader({subscription: home, monitor: async () => Promise.reject(Object.assign(new Error('Forbidden'), {statusCode: 403}))})
-    await expect(foreign.byResourceGroup!('rg', new Date(at(0)), now, other)).rejects.toMatchObject({global: false, message: expect.stringMatching(/of subscription bbbbbbbb/)})
+    await expect(foreign.byResourceGroup!('rg', new Date(at(0)), now, other)).rejects.toMatchObject({global: false, foreignSubscription: other, message: expect.stringMatching(/of subscription bbbbbbbb/)})
     await expect(foreign.byResourceGroup!('rg', new Date(at(0)), now, home)).rejects.toMatchObject({global: true})
   })
 

@@ -130,7 +130,7 @@ describe('evidence verify with the Activity Log as witness', () => {
     {name: 'records no ARM write', arm: () => undefined, reason: /records no ARM write for it|records neither an ARM write nor what it found/},
     {
       name: 'records invented correlation ids',
-      arm: (step: Line) => [{method: 'DELETE', resourceId: String(step.data.outputs?.resourceId ?? '/subscriptions/x'), operation: 'Microsoft.DBforPostgreSQL/flexibleServers/delete', status: 202, correlationId: randomUUID(), at: new Date().toISOString()}],
+      arm: (step: Line) => [{method: 'DELETE', resourceId: String(step.data.outputs?.resourceId ?? `/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.DBforPostgreSQL/flexibleServers/forged`), operation: 'Microsoft.DBforPostgreSQL/flexibleServers/delete', status: 202, correlationId: randomUUID(), at: new Date().toISOString()}],
       reason: /no Activity Log event for DELETE .* \(correlation id [0-9a-f-]{36}\)/,
     },
     {
