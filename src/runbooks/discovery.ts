@@ -4,12 +4,12 @@
  * A catalog runbook with the same name as a built-in one takes precedence, so a team can adapt a built-in.
  */
 import {existsSync, readdirSync, statSync} from 'node:fs'
-import {basename, dirname, extname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {basename, extname, join, resolve} from 'node:path'
 import type {LoadedCatalog} from '../catalog/loader.js'
 import {ValidationError} from '../errors.js'
 import {parseYamlSource, readSourceFile} from '../support/yaml-source.js'
 import {loadRunbookFile} from './loader.js'
+import {builtinRunbooksDir} from './package-paths.js'
 import type {Runbook, RunbookKind} from './model.js'
 import {closestName} from './validate.js'
 
@@ -35,25 +35,6 @@ export interface ResolvedReference {
   /** What Runbook.source records: `builtin:<name>` or the file path. */
   source: string
   origin: RunbookOrigin
-}
-
-let packageRootCache: string | undefined
-
-/** The opsbook package root: the nearest folder above this module with a package.json (works from src/ and dist/). */
-export function packageRoot(): string {
-  if (packageRootCache) return packageRootCache
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return (packageRootCache = dir)
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error(`cannot find the opsbook package root above ${fileURLToPath(import.meta.url)}`)
-    dir = parent
-  }
-}
-
-/** Folder of the built-in runbooks. */
-export function builtinRunbooksDir(): string {
-  return join(packageRoot(), 'src', 'runbooks', 'library')
 }
 
 /** The catalog's runbook folder (relative to the catalog file), when it names one. */

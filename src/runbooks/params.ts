@@ -9,7 +9,7 @@ import {isDuration} from '../support/duration.js'
 import {compileParamPattern} from '../support/pattern.js'
 import {containsExpression, evaluateValue, type ExpressionContext} from './expressions.js'
 import {targetAccepts, targetKinds, type ParamSpec, type Runbook} from './model.js'
-import {closestName} from './validate.js'
+import {closestName} from '../support/closest-name.js'
 
 export interface ResolvedParams {
   /** Typed values of the params that have one (given or defaulted). */

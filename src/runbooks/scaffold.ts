@@ -6,7 +6,7 @@
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative, resolve, sep} from 'node:path'
 import {ValidationError} from '../errors.js'
-import {packageRoot} from './discovery.js'
+import {packageRoot} from './package-paths.js'
 import {RUNBOOK_KINDS} from './schema.js'
 
 export type ScaffoldKind = (typeof RUNBOOK_KINDS)[number]

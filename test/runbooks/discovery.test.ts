@@ -4,7 +4,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {parseCatalog} from '../../src/catalog/loader.js'
 import {ValidationError} from '../../src/errors.js'
-import {builtinRunbooksDir, listRunbooks, loadRunbook, packageRoot, resolveRunbookReference} from '../../src/runbooks/discovery.js'
+import {listRunbooks, loadRunbook, resolveRunbookReference} from '../../src/runbooks/discovery.js'
+import {builtinRunbooksDir, packageRoot} from '../../src/runbooks/package-paths.js'
 
 const catalogText = (runbooksDir?: string) => `version: 1
 ${runbooksDir ? `runbooksDir: ${runbooksDir}\n` : ''}environments:

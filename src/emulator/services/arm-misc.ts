@@ -14,7 +14,7 @@ import type {EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {postgresState} from './postgres.js'
 import {redisState} from './redis.js'
-import {allArmResources} from './resource-graph.js'
+import {allArmResources, registerResourceInventory} from './resource-graph.js'
 import {appServicePlans} from './webapp.js'
 
 const STORAGE = 'Microsoft.Storage/storageAccounts'
@@ -224,6 +224,15 @@ export function routes(ctx: EmulatorContext): Route[] {
   // Seed on start, so a fresh state file holds the catalog's resources before the first request.
   miscState(ctx)
   resourceGroups(ctx)
+  // Management locks are in no Resource Graph table: the table reference lists no microsoft.authorization/locks
+  // (`resources` has only elevateaccessroleassignment and resourcemanagementprivatelinks of Microsoft.Authorization,
+  // `authorizationresources` only classicadministrators, roleassignments and roledefinitions;
+  // learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources). They are read from
+  // ARM's locks API below, as the checks do; storage accounts and vaults are listed.
+  registerResourceInventory(ctx, 'arm', () => [
+    ...Object.values(state().storageAccounts).map((a) => a.resource),
+    ...Object.values(state().vaults).map((v) => v.resource),
+  ])
   const rgs = () => resourceGroups(ctx)
 
   const subscriptionView = () => ({

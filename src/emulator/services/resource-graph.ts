@@ -7,9 +7,9 @@
  * subscription and its resource groups), `appserviceresources` (config/web of sites and slots) and
  * `securityresources` (`Microsoft.Security/*` resources, if any service holds some).
  *
- * Where rows come from: the core services' state (web apps, PostgreSQL servers, Redis caches, storage accounts,
- * key vaults — see BUILT_IN), inventories registered with `registerResourceInventory`, then, for any other
- * slice, every ARM-shaped object (string `id` under `/subscriptions/…/providers/…`,
+ * Where rows come from: the core services' state (web apps, PostgreSQL servers, Redis caches — see BUILT_IN),
+ * inventories registered with `registerResourceInventory` (storage accounts and key vaults by arm-misc.ts, Cosmos DB,
+ * Front Door, …), then, for any other slice, every ARM-shaped object (string `id` under `/subscriptions/…/providers/…`,
  * `type`, `name`) found in the emulator's state slices. Paging: `$skipToken` and `$top` (page size 1000 as in Azure,
  * a smaller `$top` is the page size), `resultFormat` `objectArray` (default) or `table`.
  */
@@ -19,7 +19,6 @@ import type {EmulatorContext} from '../context.js'
 import {KqlError, runKql, type KqlTable, type Row} from '../kql.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {fleetCopies, managementGroupSubscriptions, servedSubscriptions} from '../fleet.js'
-import {miscState} from './arm-misc.js'
 import {postgresState} from './postgres.js'
 import {redisState} from './redis.js'
 import {appServicePlans, webappConfigResources, webappResources} from './webapp.js'
@@ -44,7 +43,7 @@ const ARM_ID = /^\/subscriptions\/[^/]+\/(?:resourceGroups\/[^/]+\/)?providers\/
 // SQL databases are listed too ("Azure Resource Graph table and resource type reference": resources holds
 // microsoft.sql/servers/databases).
 const ARG_CHILD_TYPES = new Set(['microsoft.web/sites/slots', 'microsoft.sql/servers/databases'])
-/** State slices that hold no ARM resources of their own, or whose resources are listed by BUILT_IN below. */
+/** State slices that hold no ARM resources of their own, or whose resources BUILT_IN or a registered inventory lists. */
 const SKIPPED_SLICES = new Set(['activity', 'webapps', 'resourceGroups', 'postgres', 'redis', 'arm'])
 
 /** The core services' resources, read through their state accessors (which seed the slice on first use). */
@@ -54,15 +53,6 @@ const BUILT_IN: Record<string, (ctx: EmulatorContext) => Array<Record<string, an
   // Dropped servers (kept for ReviveDropped) are gone from ARM, so they are not listed.
   postgres: (ctx) => Object.values(postgresState(ctx).servers).map((s) => s.resource),
   redis: (ctx) => Object.values(redisState(ctx).caches).map((c) => c.resource),
-  // Management locks are in no Resource Graph table: the table reference lists no microsoft.authorization/locks
-  // (`resources` has only elevateaccessroleassignment and resourcemanagementprivatelinks of Microsoft.Authorization,
-  // `authorizationresources` only classicadministrators, roleassignments and roledefinitions;
-  // learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources). They are read from
-  // ARM's locks API (arm-misc.ts), as the checks do.
-  arm: (ctx) => {
-    const misc = miscState(ctx)
-    return [...Object.values(misc.storageAccounts).map((a) => a.resource), ...Object.values(misc.vaults).map((v) => v.resource)]
-  },
 }
 
 /**
