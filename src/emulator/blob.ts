@@ -17,6 +17,15 @@ export const AZURITE_ACCOUNT = 'devstoreaccount1'
 /** Azurite's well-known development key (public, not a secret). */
 export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
+/**
+ * Options of the emulator's own Blob clients (Redis export/import and snapshot seeding, storage accounts' containers).
+ * The SDK's default retry (StorageRetryPolicy: exponential, (2^(try-1) - 1) × 4 s, 4 tries) waits 4 s after the
+ * second failed try and rides out ~16 s; a request that met the Blob-down fault then finished ~4 s after the outage
+ * ended. Here the waits are 0, 0.1, 0.3, 0.7, 1.5 s, then 2 s each, over 13 tries: the same ~16 s of outage is ridden
+ * out, and a request goes on within 2 s of its end.
+ */
+export const INTERNAL_BLOB_CLIENT_OPTIONS = {retryOptions: {retryDelayInMs: 100, maxRetryDelayInMs: 2000, maxTries: 13}}
+
 export interface RunningBlob extends BlobEndpoint {
   connectionString: string
   close(): Promise<void>

@@ -13,7 +13,7 @@ import {join} from 'node:path'
 import type {Environment} from '../catalog/schema.js'
 import {checkScope, parseResourceId, resourceNotFound} from './arm.js'
 import {unsupportedApiVersion} from './api-versions.js'
-import {startBlobServer, type RunningBlob} from './blob.js'
+import {INTERNAL_BLOB_CLIENT_OPTIONS, startBlobServer, type RunningBlob} from './blob.js'
 import {loadOrCreateCertificate} from './certificate.js'
 import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, type LroOperation, type ActivityLog, type ServiceModule} from './context.js'
 import {asCopy, fromCopy} from './fleet.js'
@@ -411,7 +411,7 @@ async function seedBlobContainers(ctx: EmulatorContext, blob: RunningBlob): Prom
     if ((component.type === 'redis' || component.type === 'managedredis') && component.snapshots) containers.add(component.snapshots.container)
   if (containers.size === 0) return
   const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
-  const service = new BlobServiceClient(blob.endpoint, new StorageSharedKeyCredential(blob.account, blob.key))
+  const service = new BlobServiceClient(blob.endpoint, new StorageSharedKeyCredential(blob.account, blob.key), INTERNAL_BLOB_CLIENT_OPTIONS)
   for (const name of containers) await service.getContainerClient(name).createIfNotExists()
 }
 

@@ -15,28 +15,36 @@ import {BaseSequencer, type TestSpecification} from 'vitest/node'
 
 /**
  * Longest first, as measured on the 2-core machine (per-file seconds vary with the load, the ranking roughly holds):
- * the tail of the run is decided by these. Stop 26, from the clean-clone CI of 256071e (seconds per file): slot-swap 41,
- * postgres-upgrade 40, resume-override 34, fault-matrix 30, az-conformance 29 (about 21 once identical plan lines
- * parse once and az's progress loop no longer adds half a second per long-running command), postgres-data 22, then
- * the CLI files of 9-12 s each; resume.test.ts (45 s) is being cut to about half by holding its restore with a fault.
+ * the tail of the run is decided by these. Stop 27, from the idle clean-clone CI of f1179a9 (seconds per file, first
+ * test start to last test end): slot-swap 35.5, fault-matrix 32.9, az-conformance 27.7, postgres-upgrade 25.8,
+ * postgres-data 19.6, dr-drill-interrupt 18.6, dr-drill 15.3, emulator start 13.5, fleet 12.3, specs 10.8,
+ * hostile-input 10.2, integration/runbooks 10.1, then files of 7-10 s. Files of 7-11 s not listed then (specs,
+ * integration/runbooks, preflight, production, evidence-and-leases, leak) started as late as 287 s into a 300 s run
+ * (production.test.ts, 8.7 s): listed now, so that only files of a few seconds are left for the end.
  */
 export const SLOWEST = [
   'test/integration/slot-swap.test.ts',
-  'test/emulator/engines/postgres-upgrade.test.ts',
-  'test/integration/resume-override.test.ts',
   'test/integration/fault-matrix.test.ts',
-  'test/integration/resume.test.ts',
-  'test/integration/postgres-data.test.ts',
   'test/emulator/az-conformance.test.ts',
+  'test/emulator/engines/postgres-upgrade.test.ts',
+  'test/integration/postgres-data.test.ts',
   'test/integration/dr-drill-interrupt.test.ts',
   'test/integration/dr-drill.test.ts',
-  'test/checks/fleet.test.ts',
   'test/commands/emulator/start.test.ts',
-  'test/commands/tty.test.ts',
-  'test/commands/run.test.ts',
-  'test/azure/policy.test.ts',
+  'test/checks/fleet.test.ts',
+  'test/contract/specs.test.ts',
   'test/commands/hostile-input.test.ts',
+  'test/integration/runbooks.test.ts',
+  'test/azure/policy.test.ts',
+  'test/commands/run.test.ts',
+  'test/commands/tty.test.ts',
+  'test/integration/resume-override.test.ts',
   'test/ci/reports.test.ts',
+  'test/integration/preflight.test.ts',
+  'test/integration/production.test.ts',
+  'test/integration/evidence-and-leases.test.ts',
+  'test/integration/resume.test.ts',
+  'test/integration/leak.test.ts',
   'test/emulator/connect.test.ts',
   'test/commands/runbooks/compose.test.ts',
 ]

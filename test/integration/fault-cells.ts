@@ -14,7 +14,7 @@ import type {ApprovalDecision, Approver} from '../../src/actions/types.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {exitCodeOf} from '../../src/errors.js'
-import {findRunBlobPrefix, openEvidenceTarget, type EvidenceTarget} from '../../src/evidence/blob-sink.js'
+import {findRunBlobPrefix, openEvidenceTarget, UPLOAD_STATE_FILE, type EvidenceTarget} from '../../src/evidence/blob-sink.js'
 import {DISK_FULL_ENV, verifyChain} from '../../src/evidence/journal.js'
 import {acquireTargetLease, currentLeaseHolder, lockBlobName} from '../../src/evidence/lease.js'
 import {syncPending} from '../../src/evidence/sync.js'
@@ -284,19 +284,37 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
         allowed = [0]
         break
       case 'Blob down': {
-        // A 3 s Blob outage from the change on: evidence waits locally and catches up, leases are not renewed meanwhile
-        // (a run that cannot count on its lease stops starting changes: exit 1; one that can finishes: exit 0).
+        // A Blob outage from the change on: evidence waits locally and catches up, leases are not renewed meanwhile
+        // (a run that cannot count on its lease stops starting changes: exit 1; one that can finishes: exit 0). The
+        // outage lasts until the run has recorded a failed upload (its journal pending in upload-state.json), not a
+        // fixed 3 s: that is the moment the fault has done what the cell is about.
         let outage: NodeJS.Timeout | undefined
+        let pendingSeen = false
+        const uploadFailed = () => {
+          const runId = runIdIn(cwd)
+          const file = runId ? join(cwd, '.opsbook', 'runs', runId, UPLOAD_STATE_FILE) : ''
+          try {
+            return Boolean(file && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as {lastError?: string}).lastError)
+          } catch {
+            return false // being rewritten
+          }
+        }
         outcome = await inProcess(cwd, runbook, spec, params, {
           onEvent: (event) => {
             if (!outage && isChangeStart(spec, event)) {
               emulator.faults.set({blobDown: true})
-              outage = setTimeout(() => emulator.faults.set({blobDown: false}), 3000)
+              outage = setInterval(() => {
+                if (!uploadFailed()) return
+                pendingSeen = true
+                clearInterval(outage)
+                emulator.faults.set({blobDown: false})
+              }, 20)
             }
           },
         })
-        clearTimeout(outage)
+        clearInterval(outage)
         check(outage !== undefined, () => 'the change never started')
+        check(pendingSeen, () => 'no evidence upload failed while Blob was down')
         allowed = [0, 1]
         break
       }

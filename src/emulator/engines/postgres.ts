@@ -12,7 +12,7 @@
  * servers copy. Layout under `rootDir`: `<key>/data`, `<key>/archive`, `<key>/backups/<n>/`, `<key>/socket`.
  */
 import {spawn} from 'node:child_process'
-import {chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, closeSync, copyFileSync, cpSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
@@ -264,7 +264,11 @@ export class PostgresEngine {
     const modern = (this.majorOf(key) ?? this.binaries.major) >= 15
     try {
       const [start] = (await client.query(modern ? "SELECT pg_backup_start('opsbook emulator', true) AS lsn" : "SELECT pg_start_backup('opsbook emulator', true, false) AS lsn")).rows as Array<{lsn: string}>
-      copyLiveDirectory(files.data, join(dir, 'data'))
+      // The files of the server's last base backup, then its major's template (initdb's output), that are the same
+      // byte for byte are linked instead of written again (see copyLiveDirectory).
+      const last = this.backups(key).at(-1)
+      const references = [...(last ? [join(last.dir, 'data')] : []), this.templateDir(this.binariesFor(files))]
+      copyLiveDirectory(files.data, join(dir, 'data'), references)
       // Not the function's own wait for the archive (wait_for_archive = true): it looks once a second (xlog.c,
       // do_pg_backup_stop, sleeps 1000 ms between looks), so every base backup took over a second. The same condition
       // is waited for here, looked at every 50 ms: the backup's last WAL segment and its backup history file are in the
@@ -779,9 +783,14 @@ export class PostgresEngine {
     return server
   }
 
+  /** Where template() keeps a binaries version's initdb output (it may not exist yet). */
+  private templateDir(binaries: PostgresBinaries): string {
+    return join(tmpdir(), `opsbook-pg-template-${binaries.packageVersion}-${this.owner?.uid ?? process.getuid?.() ?? 'user'}`)
+  }
+
   /** initdb once per binaries version (and user) into a template folder new servers copy. */
   private async template(binaries: PostgresBinaries): Promise<string> {
-    const dir = join(tmpdir(), `opsbook-pg-template-${binaries.packageVersion}-${this.owner?.uid ?? process.getuid?.() ?? 'user'}`)
+    const dir = this.templateDir(binaries)
     if (existsSync(join(dir, 'PG_VERSION'))) return dir
     const building = `${dir}.${process.pid}.${Date.now()}`
     mkdirSync(building, {recursive: true})
@@ -861,7 +870,7 @@ function copyBackup(backup: BaseBackup, data: string): void {
   chmodSync(data, 0o700)
 }
 
-function copyLiveDirectory(from: string, to: string): void {
+function copyLiveDirectory(from: string, to: string, references: string[]): void {
   mkdirSync(to, {recursive: true})
   for (const name of readdirSync(from)) {
     if (['postmaster.pid', 'postmaster.opts', 'pg_wal', 'pg_stat_tmp', 'pg_replslot'].includes(name)) {
@@ -870,11 +879,47 @@ function copyLiveDirectory(from: string, to: string): void {
     }
     const source = join(from, name)
     try {
-      if (statSync(source).isDirectory()) copyLiveDirectory(source, join(to, name))
-      else copyFileSync(source, join(to, name))
+      if (statSync(source).isDirectory()) copyLiveDirectory(source, join(to, name), references.map((r) => join(r, name)))
+      else if (!references.some((r) => linkIfSame(source, join(r, name), join(to, name)))) copyFileSync(source, join(to, name))
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
+  }
+}
+
+/**
+ * A base backup's file as a hard link to `reference` (the same file in the server's previous base backup, or in the
+ * template it was created from) when the live file holds the same bytes now. Most of a data directory is system
+ * catalogs that never change (89% of the bytes of a drilled server's base backup were initdb's): linking them saves
+ * writing ~25 MB and ~900 files per backup. Safe because nothing writes into a backup or a template once made — a
+ * restore copies a backup out (copyBackup) — and PostgreSQL tolerates a file changing while it is read (§26.3.3),
+ * as with a copy. Any failure to compare or link (another file system, a link limit, an immutable file) copies.
+ */
+function linkIfSame(source: string, reference: string, to: string): boolean {
+  try {
+    if (!sameBytes(source, reference)) return false
+    linkSync(reference, to)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function sameBytes(a: string, b: string): boolean {
+  const [sa, sb] = [statSync(a), statSync(b)]
+  if (!sa.isFile() || !sb.isFile() || sa.size !== sb.size) return false
+  const [fa, fb] = [openSync(a, 'r'), openSync(b, 'r')]
+  try {
+    const [ba, bb] = [Buffer.allocUnsafe(1 << 16), Buffer.allocUnsafe(1 << 16)]
+    for (;;) {
+      const n = readSync(fa, ba, 0, ba.length, null)
+      if (n !== readSync(fb, bb, 0, n, null)) return false
+      if (n === 0) return true
+      if (!ba.subarray(0, n).equals(bb.subarray(0, n))) return false
+    }
+  } finally {
+    closeSync(fa)
+    closeSync(fb)
   }
 }
 

@@ -16,6 +16,7 @@ import {join} from 'node:path'
 import type {Redis as RedisClient} from 'ioredis'
 import type {ManagedRedisComponent, RedisComponent} from '../../catalog/schema.js'
 import {parseDuration} from '../../support/duration.js'
+import {INTERNAL_BLOB_CLIENT_OPTIONS} from '../blob.js'
 import type {EmulatorContext} from '../context.js'
 import {keyspaceCount} from '../../support/rdb.js'
 import {findRedisServer, RedisEngine} from './redis.js'
@@ -181,7 +182,7 @@ export class RedisDataPlane {
 
   private async blobService() {
     const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
-    return new BlobServiceClient(this.ctx.blob.endpoint, new StorageSharedKeyCredential(this.ctx.blob.account, this.ctx.blob.key))
+    return new BlobServiceClient(this.ctx.blob.endpoint, new StorageSharedKeyCredential(this.ctx.blob.account, this.ctx.blob.key), INTERNAL_BLOB_CLIENT_OPTIONS)
   }
 
   private removeOldEpochs(): void {

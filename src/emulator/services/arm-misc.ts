@@ -10,6 +10,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceGroups, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
+import {INTERNAL_BLOB_CLIENT_OPTIONS} from '../blob.js'
 import type {EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {postgresState} from './postgres.js'
@@ -261,7 +262,7 @@ export function routes(ctx: EmulatorContext): Route[] {
   const isAccount = (v: unknown): v is MiscState['storageAccounts'][string] => typeof v === 'object' && v !== null && 'blobService' in v
   const blobService = async () => {
     const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
-    return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
+    return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key), INTERNAL_BLOB_CLIENT_OPTIONS)
   }
   /** The container record for an account: it must exist in Azurite and not belong to another account. */
   const containerOf = async (accountName: string, name: string): Promise<ContainerRecord | undefined> => {

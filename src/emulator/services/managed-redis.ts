@@ -16,7 +16,7 @@
  * 2025-08-01-preview and later) is read and set at 2026-09-01 (RedisEnterprise_Update, PATCH; spec vendored in
  * test/fixtures/azure-specs), with Learn's rules on windows (https://learn.microsoft.com/azure/redis/scheduled-maintenance).
  */
-import {blobPathOf, containerNameOf} from '../blob.js'
+import {blobPathOf, containerNameOf, INTERNAL_BLOB_CLIENT_OPTIONS} from '../blob.js'
 import {apiVersionOf, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
@@ -203,7 +203,7 @@ export function routes(ctx: EmulatorContext): Route[] {
   const isDb = (v: unknown): v is {cluster: StoredCluster; db: StoredCluster['databases'][string]} => typeof v === 'object' && v !== null && 'db' in v
   const blobService = async () => {
     const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
-    return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
+    return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key), INTERNAL_BLOB_CLIENT_OPTIONS)
   }
   /** A database's long-running operation: 202 with Azure-AsyncOperation at `.../operationsStatus/{id}` (the spec's OperationsStatus_Get). */
   const operation = (request: EmulatorRequest, cluster: StoredCluster, name: string, run: () => Promise<void>): EmulatorResponse =>

@@ -13,7 +13,7 @@
  */
 import {createHash, randomUUID} from 'node:crypto'
 import {redisRefusal, type RedisFeature} from '../../azure/capabilities.js'
-import {containerNameOf, blobPathOf} from '../blob.js'
+import {containerNameOf, blobPathOf, INTERNAL_BLOB_CLIENT_OPTIONS} from '../blob.js'
 import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
@@ -146,7 +146,7 @@ export async function start(ctx: EmulatorContext): Promise<void> {
   }
   if (state.snapshotsSeeded || !ctx.seedFromCatalog) return
   const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
-  const service = new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
+  const service = new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key), INTERNAL_BLOB_CLIENT_OPTIONS)
   for (const component of Object.values(ctx.environment.components)) {
     if (component.type !== 'redis' || !component.snapshots) continue
     const cache = Object.values(state.caches).find((c) => c.resource.name === component.name)
@@ -250,7 +250,7 @@ export function routes(ctx: EmulatorContext): Route[] {
   }
   const blobService = async () => {
     const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
-    return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key))
+    return new BlobServiceClient(ctx.blob.endpoint, new StorageSharedKeyCredential(ctx.blob.account, ctx.blob.key), INTERNAL_BLOB_CLIENT_OPTIONS)
   }
   const plane = redisDataPlane(ctx)
   const liveContents = (cache: StoredCache): CacheContents => ({...clone(cache.contents), dataAsOf: cache.contents.dataAsOf ?? ctx.clock().toISOString()})

@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {connectOrStartEmulator} from '../../../src/emulator/connect.js'
+import {runCliInProcess} from '../../helpers/cli.js'
 
 const BIN = resolve('bin/run.js')
 
@@ -105,8 +106,9 @@ describe('opsbook emulator start', () => {
       expect(run.armEndpoint).toBe(doc.armEndpoint)
       await run.stop()
 
-      const reset = spawnSync(process.execPath, [BIN, 'emulator', 'reset', '--json'], {cwd, encoding: 'utf8', env: {...process.env, OPSBOOK_EMULATOR_URL: ''}})
-      expect(reset.status).toBe(5)
+      // `emulator reset` is not the process under test here: in-process (runCliInProcess), no CLI start-up.
+      const reset = await runCliInProcess(['emulator', 'reset', '--json'], {cwd, env: {OPSBOOK_EMULATOR_URL: ''}})
+      expect(reset.code).toBe(5)
       expect(JSON.parse(reset.stdout).error.message).toContain(`pid ${child.pid}`)
       expect(existsSync(join(cwd, '.opsbook', 'emulator', 'state.json'))).toBe(true)
     } finally {
@@ -120,8 +122,8 @@ describe('opsbook emulator start', () => {
     const engines = join(cwd, '.opsbook', 'emulator', 'engines')
     expect(existsSync(engines)).toBe(true)
     expect(spawnSync('pgrep', ['-f', engines]).status).toBe(1)
-    const reset = spawnSync(process.execPath, [BIN, 'emulator', 'reset', '--json'], {cwd, encoding: 'utf8', env: {...process.env, OPSBOOK_EMULATOR_URL: ''}})
-    expect(reset.status).toBe(0)
+    const reset = await runCliInProcess(['emulator', 'reset', '--json'], {cwd, env: {OPSBOOK_EMULATOR_URL: ''}})
+    expect(reset.code).toBe(0)
     expect(JSON.parse(reset.stdout).removed).toContain(join(cwd, '.opsbook', 'emulator', 'state.json'))
     expect(JSON.parse(reset.stdout).removed).toContain(engines)
     rmSync(cwd, {recursive: true, force: true})

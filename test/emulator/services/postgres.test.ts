@@ -11,8 +11,10 @@ const SOURCE = 'pg-shop-orders'
 
 beforeAll(async () => {
   // Firewall rules and backups are paged small here (a test-only knob) so the SDK's nextLink handling is exercised;
-  // without it they come in one page, as Azure documents no page size for them.
-  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300, listPageSizes: {'postgres.firewallRules.list': 1, 'postgres.backups.list': 5}})
+  // without it they come in one page, as Azure documents no page size for them. Operations take no time (lroDurationMs
+  // 0): the SDK still gets a 202 and polls, and a client's first poll of a short operation is held until it ends
+  // (lro.ts, untilDueWithin), so a duration showed no client anything — it only added its length to every operation.
+  emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 0, listPageSizes: {'postgres.firewallRules.list': 1, 'postgres.backups.list': 5}})
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
   client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
 })
