@@ -7,6 +7,8 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {getEnvironment, loadCatalog} from '../../src/catalog/loader.js'
+import type {FrontDoorComponent} from '../../src/catalog/schema.js'
 import {EXCHANGE_LOG_ENV} from '../../src/emulator/server.js'
 import {startFixture, type Fixture} from '../azure/helpers.js'
 import {sendRaw} from './http.js'
@@ -16,8 +18,25 @@ import {ContractRegistry, type ContractExchange, type SpecOperation} from './spe
 const registry = new ContractRegistry()
 let fixture: Fixture
 
+/**
+ * The WAF policy the replayed Front Door WAF example reads (WafPolicyGet, frontdoor 2024-02-01): the local Front Door
+ * (runbooks.yaml, component storefront-edge) with a WAF policy attached through a security policy, as the catalog's
+ * `waf` setting does — runbooks.yaml's local environment attaches none.
+ */
+const WAF_POLICY = 'wafshoplocal'
+/** The seeded Cosmos DB account (continuous backup: restorable) as the restorable-account examples need it. */
+let cosmos: {instanceId: string; location: string; restorableId: string; createdAt: number}
+
 beforeAll(async () => {
-  fixture = await startFixture({lroDurationMs: 20})
+  const local = getEnvironment(loadCatalog({flag: join(import.meta.dirname, '..', '..', 'runbooks.yaml')}), 'local')
+  const environment = structuredClone(local)
+  ;(environment.components['storefront-edge'] as FrontDoorComponent).waf = WAF_POLICY
+  fixture = await startFixture({lroDurationMs: 20, environment})
+  const account = (await sendRaw(fixture.emulator, 'GET', `/subscriptions/${fixture.emulator.subscription}/resourceGroups/${RG_LOCAL}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local?api-version=2022-08-15`)).body as any
+  const restorable = ((await sendRaw(fixture.emulator, 'GET', `/subscriptions/${fixture.emulator.subscription}/providers/Microsoft.DocumentDB/restorableDatabaseAccounts?api-version=2022-08-15`)).body as any).value.find(
+    (r: any) => r.properties.accountName === 'cosmos-shop-local',
+  )
+  cosmos = {instanceId: account.properties.instanceId, location: account.location, restorableId: restorable.id, createdAt: Date.parse(restorable.properties.creationTime)}
 }, 60_000)
 afterAll(async () => fixture?.stop())
 
@@ -44,8 +63,16 @@ const SEEDED: Record<string, (op: SpecOperation, title: string) => Record<string
   // App Service plans: the plan the seeded site references (asp-<site>).
   'Microsoft.Web': (op) => ({name: op.operationId.startsWith('AppServicePlans_') ? 'asp-app-shop-storefront' : 'app-shop-storefront', slot: 'staging'}),
   'Microsoft.Storage': () => ({accountName: 'stshopsnapshots'}),
-  // Cosmos DB (2022-08-15 SQL database and container reads): the seeded account and its database (runbooks.yaml local).
-  'Microsoft.DocumentDB': () => ({accountName: 'cosmos-shop-local', databaseName: 'shop', containerName: 'products'}),
+  // Cosmos DB 2022-08-15: the seeded account, its database and container (runbooks.yaml local) and its restorable
+  // account (continuous backup); the create examples make accounts of their own (a restore always creates a new one),
+  // and the delete example deletes the one CreateMin made.
+  'Microsoft.DocumentDB': (op, title) => {
+    const created = op.operationId === 'DatabaseAccounts_CreateOrUpdate' || op.operationId === 'DatabaseAccounts_Delete'
+    const accountName = created ? `cosmos-contract-${/restore/i.test(title) ? 'restored' : /max/i.test(title) ? 'max' : 'min'}` : 'cosmos-shop-local'
+    return {accountName, databaseName: 'shop', containerName: 'products', instanceId: cosmos.instanceId, location: cosmos.location}
+  },
+  // Front Door WAF policies (Microsoft.Network, frontdoor 2024-02-01): the policy attached to the local Front Door.
+  'Microsoft.Network': () => ({policyName: WAF_POLICY}),
   // Front Door: the seeded profile's origin group and its primary origin (runbooks.yaml local, component storefront-edge).
   'Microsoft.Cdn': () => ({profileName: 'afd-shop-local', originGroupName: 'storefront', originName: 'eastus', endpointName: 'shop'}),
   'Microsoft.KeyVault': () => ({vaultName: 'kv-shop-local'}),
@@ -130,11 +157,12 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
 
   // The SQL documents were vendored cut down, without their x-ms-examples (test/fixtures/azure-specs/README.md): their
   // responses are still validated wherever the suite meets them (test/actions/sql.test.ts), but nothing is replayed.
-  // So were Traffic Manager (Microsoft.Network) and Service Bus: validated in test/emulator/services/trafficmanager.test.ts
-  // and the az conformance suite; their examples (and a SEEDED mapping for each) are not vendored yet. Front Door
-  // (Microsoft.Cdn 2024-02-01) replays 10 of its 12 served operations' examples; Cosmos DB (2022-08-15, whole
-  // cosmos-db.json) the SQL database get / list and container list examples.
-  const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql', 'Microsoft.Network', 'Microsoft.ServiceBus'])
+  // So were Service Bus and Traffic Manager: validated in test/emulator/services/trafficmanager.test.ts and the az
+  // conformance suite; their examples (and a SEEDED mapping for each) are not vendored yet. Microsoft.Network's
+  // Front Door WAF policy read (frontdoor 2024-02-01) replays WafPolicyGet; Front Door (Microsoft.Cdn 2024-02-01 and
+  // 2021-06-01) the examples of the served operations; Cosmos DB (2022-08-15) the account, SQL database / container,
+  // restorable-account and backup-information examples.
+  const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql', 'Microsoft.ServiceBus'])
 
   it('covers every vendored provider with at least one example (except those vendored without examples)', () => {
     const vendored = new Set(registry.operations.map((op) => op.provider).filter((provider) => !WITHOUT_EXAMPLES.has(provider)))
@@ -173,6 +201,14 @@ async function mapRequest(example: Example): Promise<{path: string; query: strin
     body.properties.pointInTimeUTC = new Date(Math.max(earliest + 1000, Date.now() - 1000)).toISOString()
     body.location = fixture.environment.region
   }
+  if (body.properties?.restoreParameters?.restoreSource) {
+    // Cosmos DB restore: the seeded account's restorable id and a point inside its window (after its creation, within
+    // the 7 days its continuous7days backup keeps).
+    body.properties.restoreParameters.restoreSource = cosmos.restorableId
+    body.properties.restoreParameters.restoreTimestampInUtc = new Date(Math.max((cosmos.createdAt + Date.now()) / 2, Date.now() - 3_600_000)).toISOString()
+  }
+  // RetrieveContinuousBackupInformation: the region of the seeded account (the example's is North Europe).
+  if (operation.operationId === 'SqlResources_RetrieveContinuousBackupInformation') body.location = cosmos.location
   if (typeof body.container === 'string') body.container = `${fixture.emulator.blob.endpoint}/${snapshotsContainer()}?sv=2024-01-01&sig=example`
   if (Array.isArray(body.files)) body.files = [`${fixture.emulator.blob.endpoint}/${snapshotsContainer()}/seed.rdb?sv=2024-01-01&sig=example`]
   return {path, query: query.toString(), body}
