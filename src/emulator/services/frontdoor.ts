@@ -351,6 +351,10 @@ export function routes(ctx: EmulatorContext): Route[] {
       handler: withFd((fd, request) => paged(request, (fd.customDomains ?? []).map((d) => child(fd, `customDomains/${d.name}`, 'customdomains', d.name, d.properties)))),
     },
     {
+      // Policies_Get (webapplicationfirewall.json, specification/frontdoor/resource-manager/Microsoft.Network/stable/2024-02-01
+      // in Azure/azure-rest-api-specs), served at that version only (api-versions.ts: ARM versions this Microsoft.Network
+      // type apart from Traffic Manager). A policy no security policy names is ARM's 404 ResourceNotFound ({error: …},
+      // the aka.ms/ARMResourceNotFoundFix answer), not the unwrapped {code, message} the spec's `default` describes.
       method: 'GET',
       pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/FrontDoorWebApplicationFirewallPolicies/{policy}',
       operation: 'frontdoor.wafPolicies.get',
