@@ -161,7 +161,7 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
   // conformance suite; their examples (and a SEEDED mapping for each) are not vendored yet. Microsoft.Network's
   // Front Door WAF policy read (frontdoor 2024-02-01) replays WafPolicyGet; Front Door (Microsoft.Cdn 2024-02-01 and
   // 2021-06-01) the examples of the served operations; Cosmos DB (2022-08-15) the account, SQL database / container,
-  // restorable-account and backup-information examples, and seven of the reads at 2025-10-15.
+  // restorable-account and backup-information examples, and eleven of the 2025-10-15 ones.
   const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql', 'Microsoft.ServiceBus'])
 
   it('covers every vendored provider with at least one example (except those vendored without examples)', () => {
@@ -188,7 +188,12 @@ async function mapRequest(example: Example): Promise<{path: string; query: strin
   const query = new URLSearchParams({'api-version': doc.parameters['api-version']})
   for (const parameter of operation.parameters)
     if (parameter.in === 'query' && doc.parameters[parameter.name] !== undefined) query.set(parameter.name, String(doc.parameters[parameter.name]))
-  const bodyName = operation.parameters.find((parameter) => parameter.in === 'body')?.name ?? 'parameters'
+  // The cut-down documents list no parameters: the example's one object-valued parameter is then the body
+  // (`parameters` for PostgreSQL and Redis, `createUpdateParameters` for a Cosmos DB account).
+  const bodyName =
+    operation.parameters.find((parameter) => parameter.in === 'body')?.name ??
+    Object.keys(doc.parameters).find((name) => typeof doc.parameters[name] === 'object' && doc.parameters[name] !== null) ??
+    'parameters'
   const bodyParameter = bodyName === undefined ? undefined : doc.parameters[bodyName]
   if (bodyParameter === undefined) return {path, query: query.toString()}
   const body = JSON.parse(JSON.stringify(bodyParameter).replaceAll('ffffffff-ffff-ffff-ffff-ffffffffffff', fixture.emulator.subscription).replaceAll('exampleresourcegroup', RG_LOCAL))
