@@ -32,10 +32,10 @@ beforeAll(async () => {
   const environment = structuredClone(local)
   ;(environment.components['storefront-edge'] as FrontDoorComponent).waf = WAF_POLICY
   fixture = await startFixture({lroDurationMs: 20, environment})
-  const account = (await sendRaw(fixture.emulator, 'GET', `/subscriptions/${fixture.emulator.subscription}/resourceGroups/${RG_LOCAL}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local?api-version=2022-08-15`)).body as any
-  const restorable = ((await sendRaw(fixture.emulator, 'GET', `/subscriptions/${fixture.emulator.subscription}/providers/Microsoft.DocumentDB/restorableDatabaseAccounts?api-version=2022-08-15`)).body as any).value.find(
-    (r: any) => r.properties.accountName === 'cosmos-shop-local',
-  )
+  const sub = `/subscriptions/${fixture.emulator.subscription}`
+  const account = (await sendRaw(fixture.emulator, 'GET', `${sub}/resourceGroups/${RG_LOCAL}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local?api-version=2022-08-15`)).body as any
+  const restorables = (await sendRaw(fixture.emulator, 'GET', `${sub}/providers/Microsoft.DocumentDB/restorableDatabaseAccounts?api-version=2022-08-15`)).body as any
+  const restorable = restorables.value.find((r: any) => r.properties.accountName === 'cosmos-shop-local')
   cosmos = {instanceId: account.properties.instanceId, location: account.location, restorableId: restorable.id, createdAt: Date.parse(restorable.properties.creationTime)}
 }, 60_000)
 afterAll(async () => fixture?.stop())
@@ -63,9 +63,9 @@ const SEEDED: Record<string, (op: SpecOperation, title: string) => Record<string
   // App Service plans: the plan the seeded site references (asp-<site>).
   'Microsoft.Web': (op) => ({name: op.operationId.startsWith('AppServicePlans_') ? 'asp-app-shop-storefront' : 'app-shop-storefront', slot: 'staging'}),
   'Microsoft.Storage': () => ({accountName: 'stshopsnapshots'}),
-  // Cosmos DB 2022-08-15: the seeded account, its database and container (runbooks.yaml local) and its restorable
-  // account (continuous backup); the create examples make accounts of their own (a restore always creates a new one),
-  // and the delete example deletes the one CreateMin made.
+  // Cosmos DB (2022-08-15 and 2025-10-15): the seeded account, its database and container (runbooks.yaml local) and
+  // its restorable account (continuous backup); the create examples make accounts of their own (a restore always
+  // creates a new one), and the delete example deletes the one CreateMin made.
   'Microsoft.DocumentDB': (op, title) => {
     const created = op.operationId === 'DatabaseAccounts_CreateOrUpdate' || op.operationId === 'DatabaseAccounts_Delete'
     const accountName = created ? `cosmos-contract-${/restore/i.test(title) ? 'restored' : /max/i.test(title) ? 'max' : 'min'}` : 'cosmos-shop-local'
