@@ -71,6 +71,9 @@ const SEEDED: Record<string, (op: SpecOperation, title: string) => Record<string
     const accountName = created ? `cosmos-contract-${/restore/i.test(title) ? 'restored' : /max/i.test(title) ? 'max' : 'min'}` : 'cosmos-shop-local'
     return {accountName, databaseName: 'shop', containerName: 'products', instanceId: cosmos.instanceId, location: cosmos.location}
   },
+  // Service Bus (2021-11-01 and 2022-01-01-preview): the seeded namespace, a queue, the topic and one of its
+  // subscriptions (runbooks.yaml local, component orders-bus).
+  'Microsoft.ServiceBus': () => ({namespaceName: 'sb-shop-local', queueName: 'orders', topicName: 'order-events', subscriptionName: 'billing'}),
   // Front Door WAF policies (Microsoft.Network, frontdoor 2024-02-01): the policy attached to the local Front Door.
   'Microsoft.Network': () => ({policyName: WAF_POLICY}),
   // Front Door: the seeded profile's origin group and its primary origin (runbooks.yaml local, component storefront-edge).
@@ -157,12 +160,13 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
 
   // The SQL documents were vendored cut down, without their x-ms-examples (test/fixtures/azure-specs/README.md): their
   // responses are still validated wherever the suite meets them (test/actions/sql.test.ts), but nothing is replayed.
-  // So were Service Bus and Traffic Manager: validated in test/emulator/services/trafficmanager.test.ts and the az
-  // conformance suite; their examples (and a SEEDED mapping for each) are not vendored yet. Microsoft.Network's
+  // So was Traffic Manager: validated in test/emulator/services/trafficmanager.test.ts and the az conformance suite;
+  // its examples (and a SEEDED mapping) are not vendored yet. Service Bus replays the examples of its six served reads
+  // at both versions. Microsoft.Network's
   // Front Door WAF policy read (frontdoor 2024-02-01) replays WafPolicyGet; Front Door (Microsoft.Cdn 2024-02-01 and
   // 2021-06-01) the examples of the served operations; Cosmos DB (2022-08-15) the account, SQL database / container,
   // restorable-account and backup-information examples, and eleven of the 2025-10-15 ones.
-  const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql', 'Microsoft.ServiceBus'])
+  const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql'])
 
   it('covers every vendored provider with at least one example (except those vendored without examples)', () => {
     const vendored = new Set(registry.operations.map((op) => op.provider).filter((provider) => !WITHOUT_EXAMPLES.has(provider)))
