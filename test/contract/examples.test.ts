@@ -71,6 +71,8 @@ const SEEDED: Record<string, (op: SpecOperation, title: string) => Record<string
     const accountName = created ? `cosmos-contract-${/restore/i.test(title) ? 'restored' : /max/i.test(title) ? 'max' : 'min'}` : 'cosmos-shop-local'
     return {accountName, databaseName: 'shop', containerName: 'products', instanceId: cosmos.instanceId, location: cosmos.location}
   },
+  // Azure SQL: the seeded logical server, database and failover group (runbooks.yaml local, component payments-db).
+  'Microsoft.Sql': () => ({serverName: 'sql-shop-local', databaseName: 'sqldb-shop-payments', failoverGroupName: 'fog-shop-payments'}),
   // Service Bus (2021-11-01 and 2022-01-01-preview): the seeded namespace, a queue, the topic and one of its
   // subscriptions (runbooks.yaml local, component orders-bus).
   'Microsoft.ServiceBus': () => ({namespaceName: 'sb-shop-local', queueName: 'orders', topicName: 'order-events', subscriptionName: 'billing'}),
@@ -158,15 +160,14 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
     }
   })
 
-  // The SQL documents were vendored cut down, without their x-ms-examples (test/fixtures/azure-specs/README.md): their
-  // responses are still validated wherever the suite meets them (test/actions/sql.test.ts), but nothing is replayed.
-  // So was Traffic Manager: validated in test/emulator/services/trafficmanager.test.ts and the az conformance suite;
-  // its examples (and a SEEDED mapping) are not vendored yet. Service Bus replays the examples of its six served reads
-  // at both versions. Microsoft.Network's
-  // Front Door WAF policy read (frontdoor 2024-02-01) replays WafPolicyGet; Front Door (Microsoft.Cdn 2024-02-01 and
-  // 2021-06-01) the examples of the served operations; Cosmos DB (2022-08-15) the account, SQL database / container,
-  // restorable-account and backup-information examples, and eleven of the 2025-10-15 ones.
-  const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql'])
+  // Traffic Manager (Microsoft.Network 2022-04-01 / 2022-04-01-preview) is validated in
+  // test/emulator/services/trafficmanager.test.ts and the az conformance suite; its examples (and a SEEDED mapping) are
+  // not vendored yet, but Microsoft.Network has examples through the Front Door WAF policy read (frontdoor 2024-02-01,
+  // WafPolicyGet). Every other provider replays examples: Front Door (Microsoft.Cdn 2024-02-01 and 2021-06-01) those of
+  // the served operations; Cosmos DB (2022-08-15) the account, SQL database / container, restorable-account and
+  // backup-information examples, and eleven of the 2025-10-15 ones; Service Bus those of its six served reads at both
+  // versions; Azure SQL those of its served reads (servers, databases, failover groups, short-term retention).
+  const WITHOUT_EXAMPLES = new Set<string>()
 
   it('covers every vendored provider with at least one example (except those vendored without examples)', () => {
     const vendored = new Set(registry.operations.map((op) => op.provider).filter((provider) => !WITHOUT_EXAMPLES.has(provider)))

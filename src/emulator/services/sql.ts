@@ -251,6 +251,11 @@ function databaseView(database: StoredSqlDatabase, now: Date): Record<string, un
   return view
 }
 
+/** BackupShortTermRetentionPolicies.json: the database's `default` policy — retentionDays 1–35; differential backups every 12 or 24 hours. */
+function shortTermRetentionView(db: {resource: {id: string}; retentionDays: number}): Record<string, unknown> {
+  return {id: `${db.resource.id}/backupShortTermRetentionPolicies/default`, name: 'default', type: `${DB_TYPE}/backupShortTermRetentionPolicies`, properties: {retentionDays: db.retentionDays, diffBackupIntervalInHours: 12}}
+}
+
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => sqlState(ctx)
   sqlState(ctx)
@@ -343,11 +348,19 @@ export function routes(ctx: EmulatorContext): Route[] {
         const db = findDatabase(p)
         if (isResponse(db)) return db
         if (p.policy!.toLowerCase() !== 'default') return resourceNotFound(`${DB_TYPE}/${db.resource.name}/backupShortTermRetentionPolicies`, p.policy!, p.rg!)
-        // BackupShortTermRetentionPolicies.json: retentionDays 1–35; differential backups every 12 or 24 hours.
-        return {
-          status: 200,
-          body: {id: `${db.resource.id}/backupShortTermRetentionPolicies/default`, name: 'default', type: `${DB_TYPE}/backupShortTermRetentionPolicies`, properties: {retentionDays: db.retentionDays, diffBackupIntervalInHours: 12}},
-        }
+        return {status: 200, body: shortTermRetentionView(db)}
+      },
+    },
+    {
+      // BackupShortTermRetentionPolicies_ListByDatabase (pageable, nextLink): the database's one policy, `default`
+      // (its example ListShortTermRetentionPoliciesByDatabase.json lists exactly that one).
+      method: 'GET',
+      pattern: `${S}/databases/{db}/backupShortTermRetentionPolicies`,
+      operation: 'sql.databases.shortTermRetention.list',
+      handler: (request, p) => {
+        const db = findDatabase(p)
+        if (isResponse(db)) return db
+        return paged(request, [shortTermRetentionView(db)])
       },
     },
     {method: 'PUT', pattern: `${S}/databases/{db}`, operation: 'sql.databases.createOrUpdate', handler: (request, p) => createOrUpdate(request, p)},
