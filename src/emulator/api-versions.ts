@@ -46,8 +46,12 @@ export const SUPPORTED_API_VERSIONS: Readonly<Record<string, readonly string[]>>
   // Service Bus: arm-servicebus 6.1.0 → 2021-11-01; az 2.45 → 2022-01-01-preview.
   'microsoft.servicebus': ['2022-01-01-preview', '2021-11-01'],
   // Traffic Manager: arm-trafficmanager 6.1.0 → 2022-04-01; az 2.45 (azure-mgmt-trafficmanager) → 2022-04-01-preview.
-  // Microsoft.Network serves only Traffic Manager in the emulator.
+  // Microsoft.Network serves Traffic Manager and (its own resource type, below) Front Door WAF policies in the emulator.
   'microsoft.network': ['2022-04-01', '2022-04-01-preview'],
+  // Front Door WAF policies (Microsoft.Network/frontdoorWebApplicationFirewallPolicies, which ARM versions apart from
+  // Traffic Manager: the frontdoor spec, not trafficmanager's): the policy read at 2024-02-01, the newest stable
+  // webapplicationfirewall.json in Azure/azure-rest-api-specs (specification/frontdoor/resource-manager/Microsoft.Network/stable/2024-02-01).
+  'microsoft.network/frontdoorwebapplicationfirewallpolicies': ['2024-02-01'],
   // Front Door Standard/Premium (Microsoft.Cdn): arm-cdn 9.1.0 → 2024-02-01; az 2.45 `afd` (azure-mgmt-cdn) → 2021-06-01.
   'microsoft.cdn': ['2024-02-01', '2021-06-01'],
   // Management locks: arm-locks 2.1.0 → 2020-05-01; az (every version) → 2016-09-01. Permissions (the RBAC preflight):
@@ -86,10 +90,20 @@ export function apiVersionNamespace(path: string): string | undefined {
 /** Microsoft.Cache serves two products whose resource types have their own versions: classic Redis and Managed Redis. */
 const MANAGED_REDIS_PATH = /\/providers\/Microsoft\.Cache\/(redisEnterprise(\/|$)|locations\/[^/]+\/operationsStatus\/)/i
 
+/** Front Door WAF policies: Microsoft.Network's resource type with the frontdoor spec's versions. */
+const FRONT_DOOR_WAF_PATH = /\/providers\/Microsoft\.Network\/frontdoorWebApplicationFirewallPolicies(\/|$)/i
+
+/** The SUPPORTED_API_VERSIONS key governing a path: its namespace, or `namespace/type` for the types versioned apart. */
+export function apiVersionKey(path: string): string | undefined {
+  const found = apiVersionNamespace(path)
+  if (found === 'microsoft.cache' && MANAGED_REDIS_PATH.test(path)) return 'microsoft.cache/redisenterprise'
+  if (found === 'microsoft.network' && FRONT_DOOR_WAF_PATH.test(path)) return 'microsoft.network/frontdoorwebapplicationfirewallpolicies'
+  return found
+}
+
 /** 400 InvalidApiVersionParameter when the namespace is known and does not serve this version, else undefined. */
 export function unsupportedApiVersion(path: string, apiVersion: string): EmulatorResponse | undefined {
-  const found = apiVersionNamespace(path)
-  const namespace = found === 'microsoft.cache' && MANAGED_REDIS_PATH.test(path) ? 'microsoft.cache/redisenterprise' : found
+  const namespace = apiVersionKey(path)
   const supported = namespace ? SUPPORTED_API_VERSIONS[namespace] : undefined
   if (!supported || supported.includes(apiVersion.toLowerCase())) return undefined
   return armError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are '${supported.join(',')}'.`)

@@ -7,6 +7,8 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {getEnvironment, loadCatalog} from '../../src/catalog/loader.js'
+import type {FrontDoorComponent} from '../../src/catalog/schema.js'
 import {EXCHANGE_LOG_ENV} from '../../src/emulator/server.js'
 import {startFixture, type Fixture} from '../azure/helpers.js'
 import {sendRaw} from './http.js'
@@ -16,8 +18,25 @@ import {ContractRegistry, type ContractExchange, type SpecOperation} from './spe
 const registry = new ContractRegistry()
 let fixture: Fixture
 
+/**
+ * The WAF policy the replayed Front Door WAF example reads (WafPolicyGet, frontdoor 2024-02-01): the local Front Door
+ * (runbooks.yaml, component storefront-edge) with a WAF policy attached through a security policy, as the catalog's
+ * `waf` setting does — runbooks.yaml's local environment attaches none.
+ */
+const WAF_POLICY = 'wafshoplocal'
+/** The seeded Cosmos DB account (continuous backup: restorable) as the restorable-account examples need it. */
+let cosmos: {instanceId: string; location: string; restorableId: string; createdAt: number}
+
 beforeAll(async () => {
-  fixture = await startFixture({lroDurationMs: 20})
+  const local = getEnvironment(loadCatalog({flag: join(import.meta.dirname, '..', '..', 'runbooks.yaml')}), 'local')
+  const environment = structuredClone(local)
+  ;(environment.components['storefront-edge'] as FrontDoorComponent).waf = WAF_POLICY
+  fixture = await startFixture({lroDurationMs: 20, environment})
+  const sub = `/subscriptions/${fixture.emulator.subscription}`
+  const account = (await sendRaw(fixture.emulator, 'GET', `${sub}/resourceGroups/${RG_LOCAL}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local?api-version=2022-08-15`)).body as any
+  const restorables = (await sendRaw(fixture.emulator, 'GET', `${sub}/providers/Microsoft.DocumentDB/restorableDatabaseAccounts?api-version=2022-08-15`)).body as any
+  const restorable = restorables.value.find((r: any) => r.properties.accountName === 'cosmos-shop-local')
+  cosmos = {instanceId: account.properties.instanceId, location: account.location, restorableId: restorable.id, createdAt: Date.parse(restorable.properties.creationTime)}
 }, 60_000)
 afterAll(async () => fixture?.stop())
 
@@ -44,8 +63,21 @@ const SEEDED: Record<string, (op: SpecOperation, title: string) => Record<string
   // App Service plans: the plan the seeded site references (asp-<site>).
   'Microsoft.Web': (op) => ({name: op.operationId.startsWith('AppServicePlans_') ? 'asp-app-shop-storefront' : 'app-shop-storefront', slot: 'staging'}),
   'Microsoft.Storage': () => ({accountName: 'stshopsnapshots'}),
-  // Cosmos DB (2022-08-15 SQL database and container reads): the seeded account and its database (runbooks.yaml local).
-  'Microsoft.DocumentDB': () => ({accountName: 'cosmos-shop-local', databaseName: 'shop', containerName: 'products'}),
+  // Cosmos DB (2022-08-15 and 2025-10-15): the seeded account, its database and container (runbooks.yaml local) and
+  // its restorable account (continuous backup); the create examples make accounts of their own (a restore always
+  // creates a new one), and the delete example deletes the one CreateMin made.
+  'Microsoft.DocumentDB': (op, title) => {
+    const created = op.operationId === 'DatabaseAccounts_CreateOrUpdate' || op.operationId === 'DatabaseAccounts_Delete'
+    const accountName = created ? `cosmos-contract-${/restore/i.test(title) ? 'restored' : /max/i.test(title) ? 'max' : 'min'}` : 'cosmos-shop-local'
+    return {accountName, databaseName: 'shop', containerName: 'products', instanceId: cosmos.instanceId, location: cosmos.location}
+  },
+  // Azure SQL: the seeded logical server, database and failover group (runbooks.yaml local, component payments-db).
+  'Microsoft.Sql': () => ({serverName: 'sql-shop-local', databaseName: 'sqldb-shop-payments', failoverGroupName: 'fog-shop-payments'}),
+  // Service Bus (2021-11-01 and 2022-01-01-preview): the seeded namespace, a queue, the topic and one of its
+  // subscriptions (runbooks.yaml local, component orders-bus).
+  'Microsoft.ServiceBus': () => ({namespaceName: 'sb-shop-local', queueName: 'orders', topicName: 'order-events', subscriptionName: 'billing'}),
+  // Front Door WAF policies (Microsoft.Network, frontdoor 2024-02-01): the policy attached to the local Front Door.
+  'Microsoft.Network': () => ({policyName: WAF_POLICY}),
   // Front Door: the seeded profile's origin group and its primary origin (runbooks.yaml local, component storefront-edge).
   'Microsoft.Cdn': () => ({profileName: 'afd-shop-local', originGroupName: 'storefront', originName: 'eastus', endpointName: 'shop'}),
   'Microsoft.KeyVault': () => ({vaultName: 'kv-shop-local'}),
@@ -128,13 +160,14 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
     }
   })
 
-  // The SQL documents were vendored cut down, without their x-ms-examples (test/fixtures/azure-specs/README.md): their
-  // responses are still validated wherever the suite meets them (test/actions/sql.test.ts), but nothing is replayed.
-  // So were Traffic Manager (Microsoft.Network) and Service Bus: validated in test/emulator/services/trafficmanager.test.ts
-  // and the az conformance suite; their examples (and a SEEDED mapping for each) are not vendored yet. Front Door
-  // (Microsoft.Cdn 2024-02-01) replays 10 of its 12 served operations' examples; Cosmos DB (2022-08-15, whole
-  // cosmos-db.json) the SQL database get / list and container list examples.
-  const WITHOUT_EXAMPLES = new Set(['Microsoft.Sql', 'Microsoft.Network', 'Microsoft.ServiceBus'])
+  // Traffic Manager (Microsoft.Network 2022-04-01 / 2022-04-01-preview) is validated in
+  // test/emulator/services/trafficmanager.test.ts and the az conformance suite; its examples (and a SEEDED mapping) are
+  // not vendored yet, but Microsoft.Network has examples through the Front Door WAF policy read (frontdoor 2024-02-01,
+  // WafPolicyGet). Every other provider replays examples: Front Door (Microsoft.Cdn 2024-02-01 and 2021-06-01) those of
+  // the served operations; Cosmos DB (2022-08-15) the account, SQL database / container, restorable-account and
+  // backup-information examples, and eleven of the 2025-10-15 ones; Service Bus those of its six served reads at both
+  // versions; Azure SQL those of its served reads (servers, databases, failover groups, short-term retention).
+  const WITHOUT_EXAMPLES = new Set<string>()
 
   it('covers every vendored provider with at least one example (except those vendored without examples)', () => {
     const vendored = new Set(registry.operations.map((op) => op.provider).filter((provider) => !WITHOUT_EXAMPLES.has(provider)))
@@ -160,7 +193,12 @@ async function mapRequest(example: Example): Promise<{path: string; query: strin
   const query = new URLSearchParams({'api-version': doc.parameters['api-version']})
   for (const parameter of operation.parameters)
     if (parameter.in === 'query' && doc.parameters[parameter.name] !== undefined) query.set(parameter.name, String(doc.parameters[parameter.name]))
-  const bodyName = operation.parameters.find((parameter) => parameter.in === 'body')?.name ?? 'parameters'
+  // The cut-down documents list no parameters: the example's one object-valued parameter is then the body
+  // (`parameters` for PostgreSQL and Redis, `createUpdateParameters` for a Cosmos DB account).
+  const bodyName =
+    operation.parameters.find((parameter) => parameter.in === 'body')?.name ??
+    Object.keys(doc.parameters).find((name) => typeof doc.parameters[name] === 'object' && doc.parameters[name] !== null) ??
+    'parameters'
   const bodyParameter = bodyName === undefined ? undefined : doc.parameters[bodyName]
   if (bodyParameter === undefined) return {path, query: query.toString()}
   const body = JSON.parse(JSON.stringify(bodyParameter).replaceAll('ffffffff-ffff-ffff-ffff-ffffffffffff', fixture.emulator.subscription).replaceAll('exampleresourcegroup', RG_LOCAL))
@@ -173,6 +211,14 @@ async function mapRequest(example: Example): Promise<{path: string; query: strin
     body.properties.pointInTimeUTC = new Date(Math.max(earliest + 1000, Date.now() - 1000)).toISOString()
     body.location = fixture.environment.region
   }
+  if (body.properties?.restoreParameters?.restoreSource) {
+    // Cosmos DB restore: the seeded account's restorable id and a point inside its window (after its creation, within
+    // the 7 days its continuous7days backup keeps).
+    body.properties.restoreParameters.restoreSource = cosmos.restorableId
+    body.properties.restoreParameters.restoreTimestampInUtc = new Date(Math.max((cosmos.createdAt + Date.now()) / 2, Date.now() - 3_600_000)).toISOString()
+  }
+  // RetrieveContinuousBackupInformation: the region of the seeded account (the example's is North Europe).
+  if (operation.operationId === 'SqlResources_RetrieveContinuousBackupInformation') body.location = cosmos.location
   if (typeof body.container === 'string') body.container = `${fixture.emulator.blob.endpoint}/${snapshotsContainer()}?sv=2024-01-01&sig=example`
   if (Array.isArray(body.files)) body.files = [`${fixture.emulator.blob.endpoint}/${snapshotsContainer()}/seed.rdb?sv=2024-01-01&sig=example`]
   return {path, query: query.toString(), body}

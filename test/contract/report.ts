@@ -1,5 +1,5 @@
 /** Contract coverage and violations over a set of emulator exchanges, per provider and api-version. */
-import {apiVersionNamespace} from '../../src/emulator/api-versions.js'
+import {apiVersionKey} from '../../src/emulator/api-versions.js'
 import type {ContractExchange, ContractRegistry} from './specs.js'
 
 /** examples.test.ts leaves its replayed-example counts per provider in `<prefix><pid>.json` beside the exchange logs. */
@@ -48,7 +48,7 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
     const {operation, violations: found} = registry.check(exchange)
     if (!operation) {
       unspecified++
-      const key = `${apiVersionNamespace(exchange.path) ?? '(not ARM)'}@${new URLSearchParams(exchange.query).get('api-version') ?? '-'}`
+      const key = `${apiVersionKey(exchange.path) ?? '(not ARM)'}@${new URLSearchParams(exchange.query).get('api-version') ?? '-'}`
       unspecifiedBy.set(key, (unspecifiedBy.get(key) ?? 0) + 1)
       continue
     }

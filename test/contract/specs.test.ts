@@ -29,7 +29,8 @@ function check(apiVersion: string, body: unknown) {
 
 /**
  * Which vendored documents belong to a namespace of SUPPORTED_API_VERSIONS: ARM registers Microsoft.Cache's classic
- * Redis and Managed Redis separately (specification/redis vs specification/redisenterprise), and `subscriptions`
+ * Redis and Managed Redis separately (specification/redis vs specification/redisenterprise), Microsoft.Network's Traffic
+ * Manager and Front Door WAF policies likewise (specification/trafficmanager vs specification/frontdoor), and `subscriptions`
  * (/subscriptions, /tenants, /locations) is served by Microsoft.Resources' subscriptions.json.
  */
 function belongs(namespace: string, specFile: string, provider: string): boolean {
@@ -38,6 +39,9 @@ function belongs(namespace: string, specFile: string, provider: string): boolean
   if (namespace === 'microsoft.resources') return provider === 'Microsoft.Resources' && !SUBSCRIPTIONS.test(specFile)
   if (namespace === 'microsoft.cache') return specFile.startsWith('specification/redis/')
   if (namespace === 'microsoft.cache/redisenterprise') return specFile.startsWith('specification/redisenterprise/')
+  // Microsoft.Network: Traffic Manager (specification/trafficmanager) and Front Door WAF policies (specification/frontdoor).
+  if (namespace === 'microsoft.network') return specFile.startsWith('specification/trafficmanager/')
+  if (namespace === 'microsoft.network/frontdoorwebapplicationfirewallpolicies') return specFile.startsWith('specification/frontdoor/')
   return provider.toLowerCase() === namespace
 }
 

@@ -251,6 +251,11 @@ function databaseView(database: StoredSqlDatabase, now: Date): Record<string, un
   return view
 }
 
+/** BackupShortTermRetentionPolicies.json: the database's `default` policy — retentionDays 1–35; differential backups every 12 or 24 hours. */
+function shortTermRetentionView(db: {resource: {id: string}; retentionDays: number}): Record<string, unknown> {
+  return {id: `${db.resource.id}/backupShortTermRetentionPolicies/default`, name: 'default', type: `${DB_TYPE}/backupShortTermRetentionPolicies`, properties: {retentionDays: db.retentionDays, diffBackupIntervalInHours: 12}}
+}
+
 export function routes(ctx: EmulatorContext): Route[] {
   const state = () => sqlState(ctx)
   sqlState(ctx)
@@ -343,11 +348,19 @@ export function routes(ctx: EmulatorContext): Route[] {
         const db = findDatabase(p)
         if (isResponse(db)) return db
         if (p.policy!.toLowerCase() !== 'default') return resourceNotFound(`${DB_TYPE}/${db.resource.name}/backupShortTermRetentionPolicies`, p.policy!, p.rg!)
-        // BackupShortTermRetentionPolicies.json: retentionDays 1–35; differential backups every 12 or 24 hours.
-        return {
-          status: 200,
-          body: {id: `${db.resource.id}/backupShortTermRetentionPolicies/default`, name: 'default', type: `${DB_TYPE}/backupShortTermRetentionPolicies`, properties: {retentionDays: db.retentionDays, diffBackupIntervalInHours: 12}},
-        }
+        return {status: 200, body: shortTermRetentionView(db)}
+      },
+    },
+    {
+      // BackupShortTermRetentionPolicies_ListByDatabase (pageable, nextLink): the database's one policy, `default`
+      // (its example ListShortTermRetentionPoliciesByDatabase.json lists exactly that one).
+      method: 'GET',
+      pattern: `${S}/databases/{db}/backupShortTermRetentionPolicies`,
+      operation: 'sql.databases.shortTermRetention.list',
+      handler: (request, p) => {
+        const db = findDatabase(p)
+        if (isResponse(db)) return db
+        return paged(request, [shortTermRetentionView(db)])
       },
     },
     {method: 'PUT', pattern: `${S}/databases/{db}`, operation: 'sql.databases.createOrUpdate', handler: (request, p) => createOrUpdate(request, p)},
@@ -493,7 +506,11 @@ export function routes(ctx: EmulatorContext): Route[] {
    * message fits best — no source shows Azure's answer to a partner change at 2021-11-01: searched in stop 26 the issues
    * corpus for failover-group partner-change errors (only InvalidReadOnlyEndpointTargetServer, bicep-types-az#2153, and
    * azure-cli#31782, which adds `--partner-server-ids` to `failover-group update` for the multiple-partner feature of
-   * later api-versions) and the published `default` error list, which names no partner-change code), database ids that are not database ids (…InvalidDatabases) or
+   * later api-versions) and the published `default` error list, which names no partner-change code; again in stop 27:
+   * every FailoverGroups.json on the specs' main line (git, d9a3b783, 2024-08-14; 109 error lists) names only
+   * InvalidPartner, DuplicatePartner, UnsupportedPartnerCount(ForStandby), PartnerServerFromDifferentSubscription and
+   * PartnerServerNotCompatible, none for a change, and find_string of the InvalidPartner code finds SDK docs copying that
+   * list), database ids that are not database ids (…InvalidDatabases) or
    * not on the primary (…InvalidDatabaseServer), a database in another group (409 DatabaseBelongsToOtherFailoverGroup)
    * and a write on the secondary (…UpdateOrDeleteRequestOnSecondary). A database added gets a geo-secondary of the same
    * name on the partner when it has none ("Adding a database to a failover group automatically creates a geo-secondary

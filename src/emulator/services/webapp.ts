@@ -1125,7 +1125,11 @@ function applySlotSpecific(site: SiteRecord, slot: SlotRecord, from: SlotSpecifi
  * listings and another project's emulator tests — not Azure's answers), "\"diffRule\"" (unrelated code); the code and
  * issues corpora for slotsdiffs recordings / SessionRecords (nothing); the portal model above
  * (azure-functions-ux slots-diff.ts: `diffRule`, `settingType`, `settingName`, the two values, `description`; no
- * `level`). azure-cli has no slotsdiffs command, so its recordings cannot hold one.
+ * `level`). azure-cli has no slotsdiffs command, so its recordings cannot hold one. Again in stop 27 (specs7): the
+ * same find_string hits, plus "SettingsWillBeSwapped" (only another project's emulator, whose values are its own); every
+ * Microsoft.Web WebApps.json / CommonDefinitions.json on the specs' main line (git, d9a3b783, 2024-08-14) says only
+ * "Level of the difference: Information, Warning or Error." and names no `diffRule` value; no example file has a
+ * slotsdiffs answer (they appear only as operation names in ListOperations.json).
  */
 function slotDifferences(ctx: EmulatorContext, site: SiteRecord, current: SlotRecord, request: EmulatorRequest, rg: string): EmulatorResponse {
   const entity = swapEntity(request)
@@ -1290,7 +1294,8 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
  * "Conflict - <message> (CODE: 409)", which azure-pipelines-tasks' getFormattedError builds as `<Code> - <Message>
  * (CODE: <status>)`; no recording of the JSON body was found (searched: find_string "Swap with Preview cannot be used",
  * "has site authentication enabled"; the issues and code corpora for the message; the az appservice recordings; again in
- * stop 26: the issues corpus for the exact message finds the same two sources and no body). That
+ * stop 26: the issues corpus for the exact message finds the same two sources and no body; in stop 27: find_string finds
+ * only the Learn page's note and an unrelated tool, and no Microsoft.Web file on the specs' main line has the text). That
  * rendering suggests App Service sent its own top-level {Code, Message} form; the emulator answers in WebApps.json's
  * DefaultErrorResponse form ({error: {code, message}}), as for its other App Service errors.
  *

@@ -29,6 +29,8 @@ describe('Microsoft.Sql at 2021-11-01', () => {
     expect((await get(`${server}/databases`)).value.map((d: {name: string}) => d.name)).toContain('sqldb-shop-payments')
     expect(await get(`${server}/databases/sqldb-shop-payments`)).toMatchObject({name: 'sqldb-shop-payments', properties: {status: 'Online'}})
     expect((await get(`${server}/databases/sqldb-shop-payments/backupShortTermRetentionPolicies/default`)).properties.retentionDays).toBe(7)
+    // BackupShortTermRetentionPolicies_ListByDatabase: the one `default` policy (the replayed example found it missing: 404).
+    expect((await get(`${server}/databases/sqldb-shop-payments/backupShortTermRetentionPolicies`)).value.map((p: {name: string; properties: {retentionDays: number}}) => [p.name, p.properties.retentionDays])).toEqual([['default', 7]])
     expect((await get(`${server}/failoverGroups`)).value.map((g: {name: string}) => g.name)).toContain('fog-shop-payments')
     expect(await get(`${server}/failoverGroups/fog-shop-payments`)).toMatchObject({
       name: 'fog-shop-payments',

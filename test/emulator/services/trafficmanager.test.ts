@@ -91,14 +91,26 @@ describe('Front Door (Microsoft.Cdn/profiles 2024-02-01)', () => {
 
   it("answers az 2.45's `afd` reads at 2021-06-01 in that version's shape (afdx.json 2021-06-01)", async () => {
     // az 2.45 (azure-mgmt-cdn) sends 2021-06-01; each answer is checked here against the vendored 2021-06-01 afdx.json
-    // at once (and again at teardown). Profiles_Get at 2021-06-01 has no vendored operation yet (fixtures README).
+    // and cdn.json (Profiles_Get: '') at once (and again at teardown).
     const registry = new ContractRegistry()
     const profile = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Cdn/profiles/afd-shop-local`
-    const paths = ['afdEndpoints', 'afdEndpoints/shop', 'afdEndpoints/shop/routes', 'originGroups', 'originGroups/storefront', 'originGroups/storefront/origins', 'originGroups/storefront/origins/eastus', 'securityPolicies', 'customDomains']
+    const paths = ['', 'afdEndpoints', 'afdEndpoints/shop', 'afdEndpoints/shop/routes', 'originGroups', 'originGroups/storefront', 'originGroups/storefront/origins', 'originGroups/storefront/origins/eastus', 'securityPolicies', 'customDomains']
     for (const path of paths) {
-      const answer = await arm.armRequest('GET', `${profile}/${path}`, {apiVersion: '2021-06-01'})
-      const check = registry.check({method: 'GET', path: `${profile}/${path}`, query: 'api-version=2021-06-01', status: answer.status, headers: {}, body: answer.body} as never)
+      const url = path ? `${profile}/${path}` : profile
+      const answer = await arm.armRequest('GET', url, {apiVersion: '2021-06-01'})
+      const check = registry.check({method: 'GET', path: url, query: 'api-version=2021-06-01', status: answer.status, headers: {}, body: answer.body} as never)
       expect([path, answer.status, check.operation?.apiVersion, check.violations]).toEqual([path, 200, '2021-06-01', []])
     }
+  })
+
+  it("reads WAF policies at the frontdoor spec's version, not Traffic Manager's (Microsoft.Network versions the type apart)", async () => {
+    // webapplicationfirewall.json 2024-02-01 (specification/frontdoor/…/Microsoft.Network/stable/2024-02-01): Policies_Get.
+    const policy = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Network/FrontDoorWebApplicationFirewallPolicies/wafshop`
+    const refused = await arm.armRequest('GET', policy, {apiVersion: '2022-04-01'})
+    expect([refused.status, refused.body.error.code]).toEqual([400, 'InvalidApiVersionParameter'])
+    expect(refused.body.error.message).toContain("The supported versions are '2024-02-01'")
+    // Traffic Manager keeps its own versions.
+    const profiles = await arm.armRequest('GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Network/trafficmanagerprofiles`, {apiVersion: '2024-02-01'})
+    expect([profiles.status, profiles.body.error.code]).toEqual([400, 'InvalidApiVersionParameter'])
   })
 })
