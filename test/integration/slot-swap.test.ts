@@ -1,15 +1,16 @@
 /**
  * slot-swap through the real CLI: the health gate in front of the swap, and the automatic swap back when production
  * starts failing after it — observed from outside, over HTTP on the slots' own ports and in the emulator's log.
- * The CLI runs in the test process (runRunbookInProcess: the same command, without ~1 s of start-up per run); the
- * spawned binary's exit codes are covered by test/commands and the other integration files.
+ * The CLI runs in the test process (runRunbookInProcess: the same command, without ~1 s of start-up per run), Ctrl-C
+ * included (runCliInProcess's interrupt() calls the run's own SIGINT handler); the spawned binary's exit codes and a
+ * real SIGINT are covered by test/commands and the other integration files. Only the terminal prompt is a process.
  */
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {BlobServiceClient, StorageSharedKeyCredential} from '@azure/storage-blob'
 import {afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {binRun, repoRoot, runCli, runCliInProcess} from '../helpers/cli.js'
+import {binRun, repoRoot, runCliInProcess} from '../helpers/cli.js'
 import {onPty} from '../helpers/pty.js'
 import {deploy, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, servedVersion, startLocalEmulator} from './support.js'
 
@@ -127,7 +128,7 @@ describe('slot-swap', () => {
   // Ctrl-C after phase 1 of a swap with preview (production's slot settings applied to the slot), while the swap step
   // gates the slot: the pair used to stay "prepared for swap" unless roundTrip was set — staging kept production's
   // slot settings and every later swap got 409 — because only round trips reset the preview in teardown.
-  /** slot-swap with preview through the spawned CLI, Ctrl-C once phase 1 is applied and the swap step gates the slot. */
+  /** slot-swap with preview, Ctrl-C once phase 1 is applied and the swap step gates the slot. */
   async function interruptedAfterPreview(production: string, slot: string, extra: string[] = []) {
     await siteAuthentication(false)
     onTestFinished(() => siteAuthentication(true))
@@ -144,14 +145,13 @@ describe('slot-swap', () => {
     onTestFinished(heal)
     let interrupted = false
     const cwd = scratchDir()
-    const run = await runCli(['run', 'slot-swap', '--env', 'local', '--json', '--yes', ...args, ...extra], {
+    const run = await runCliInProcess(['run', 'slot-swap', '--env', 'local', '--json', '--yes', ...args, ...extra], {
       cwd,
       env: emulator.env(),
-      timeoutMs: 90_000,
-      onOutput: (text, child) => {
+      onOutput: (text, control) => {
         if (!interrupted && text.includes('production settings applied (swap with preview)')) {
           interrupted = true
-          child.kill('SIGINT')
+          control.interrupt()
         }
       },
     })
@@ -350,7 +350,7 @@ describe('slot-swap in production', () => {
     await deploy(prod, SITE, 'production', 'v62')
     await deploy(prod, SITE, 'staging', 'v63')
     const from = prod.requestLog().length
-    const run = await runCli(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--param', 'watch=PT1S', '--override-window', '--reason', 'test', '--approve', 'run', '--json'], {cwd: catalogDir, env: prod.env()})
+    const run = await runCliInProcess(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--param', 'watch=PT1S', '--override-window', '--reason', 'test', '--approve', 'run', '--json'], {cwd: catalogDir, env: prod.env()})
     expect(run.code, run.stderr).toBe(4)
     expect(JSON.parse(run.stdout).error.message).toContain('approve-swap')
     expect(prod.requestLog().slice(from).filter((r) => /\/slotsswap$/i.test(r.path))).toEqual([])
