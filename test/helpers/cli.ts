@@ -88,6 +88,7 @@ export async function runCliInProcess(args: string[], options: Pick<CliOptions, 
   let stdout = ''
   let stderr = ''
   let exited: number | undefined
+  let ended: void | (() => void) = undefined
   const capture = (append: (text: string) => void) =>
     ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), done?: (error?: Error | null) => void) => {
       append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'))
@@ -114,10 +115,12 @@ export async function runCliInProcess(args: string[], options: Pick<CliOptions, 
       stderr += t
       options.onOutput?.(t, control)
     })
+    ended = options.onStart?.(control)
     await execute({dir: pathToFileURL(binRun).href, args}).catch((error: unknown) => {
       if (!(error instanceof InProcessExit)) throw error
     })
   } finally {
+    ended?.()
     process.stdout.write = writes.stdout
     process.stderr.write = writes.stderr
     for (const listener of process.stdout.listeners('drain')) if (!drainListeners.includes(listener)) process.stdout.off('drain', listener as () => void)
@@ -144,6 +147,8 @@ export interface InProcessControl {
 export interface InProcessOptions {
   /** Called with each chunk written to stdout or stderr (e.g. to press Ctrl-C at a given line). */
   onOutput?: (text: string, control: InProcessControl) => void
+  /** Called as the command starts (e.g. to press Ctrl-C once the journal shows a step); the returned function when it ends. */
+  onStart?: (control: InProcessControl) => void | (() => void)
 }
 
 /** The scratch directories made while the current test file runs: removed when it ends (file-isolation.ts). */
