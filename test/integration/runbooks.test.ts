@@ -6,8 +6,8 @@
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {runCli} from '../helpers/cli.js'
-// Runbooks run in-process against the emulator (the same command code, without a CLI start each); `runCli` cases spawn.
+// Commands run in the test process against the emulator (the same command code, without a CLI start each).
+import {runCliInProcess} from '../helpers/cli.js'
 import {postgresServers, redisData, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
@@ -27,7 +27,7 @@ const BUILT_IN = ['dr-drill', 'pg-pitr', 'pg-promote-replica', 'redis-export', '
 
 describe('built-in runbooks', () => {
   it('all validate with `opsbook runbooks validate`', async () => {
-    const result = await runCli(['runbooks', 'validate', '--json'], {cwd: scratchDir()})
+    const result = await runCliInProcess(['runbooks', 'validate', '--json'], {cwd: scratchDir()})
     expect(result.code, result.stdout + result.stderr).toBe(0)
     const names = (JSON.parse(result.stdout).runbooks as Array<{name: string}>).map((r) => r.name)
     expect(names).toEqual(expect.arrayContaining(BUILT_IN))
