@@ -75,6 +75,8 @@ export async function runCliInProcess(args: string[], options: Pick<CliOptions, 
     interrupt() {
       // As a signal comes: on the event loop, not inside the write that asked for it.
       const listeners = process.listeners('SIGINT').filter((listener) => !sigintListeners.has(listener))
+      // Nobody to hear it (pressed before the run trapped Ctrl-C): say so, rather than let the test wait for its timeout.
+      if (listeners.length === 0) throw new Error(`interrupt(): opsbook ${args.join(' ')} has no SIGINT handler (yet)`)
       setImmediate(() => {
         for (const listener of listeners) (listener as (signal: NodeJS.Signals) => void)('SIGINT')
       })
