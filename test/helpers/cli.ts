@@ -63,11 +63,25 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
  * Runs the same CLI inside the test process: bin/run.js's own `execute` over the built dist (loaded natively by oclif,
  * not through Vite), with the working directory, environment and exit code the child would have, stdout/stderr
  * captured and stdin/stdout not a TTY. Use it where the process itself is not under test: it saves the ~1 s of CPU
- * every CLI start costs (most of the suite's time). Signals, TTY prompts, stdin and startup need `runCli`.
+ * every CLI start costs (most of the suite's time). Ctrl-C as the command's own handlers get it: `onOutput`'s
+ * `interrupt()`. A real signal (SIGKILL), TTY prompts, stdin and startup need `runCli`.
  * One command at a time per test file (cwd, env and the streams are the process's own).
  */
-export async function runCliInProcess(args: string[], options: Pick<CliOptions, 'cwd' | 'env'> = {}): Promise<CliResult> {
+export async function runCliInProcess(args: string[], options: Pick<CliOptions, 'cwd' | 'env'> & InProcessOptions = {}): Promise<CliResult> {
   const {execute} = await import('@oclif/core/execute')
+  // Ctrl-C for the command alone: the SIGINT listeners it added (its run's trap), not the worker's own.
+  const sigintListeners = new Set(process.listeners('SIGINT'))
+  const control: InProcessControl = {
+    interrupt() {
+      // As a signal comes: on the event loop, not inside the write that asked for it.
+      const listeners = process.listeners('SIGINT').filter((listener) => !sigintListeners.has(listener))
+      // Nobody to hear it (pressed before the run trapped Ctrl-C): say so, rather than let the test wait for its timeout.
+      if (listeners.length === 0) throw new Error(`interrupt(): opsbook ${args.join(' ')} has no SIGINT handler (yet)`)
+      setImmediate(() => {
+        for (const listener of listeners) (listener as (signal: NodeJS.Signals) => void)('SIGINT')
+      })
+    },
+  }
   const saved = {cwd: process.cwd(), env: {...process.env}, exitCode: process.exitCode, exit: process.exit}
   const writes = {stdout: process.stdout.write, stderr: process.stderr.write}
   const ttys = [process.stdin, process.stdout, process.stderr].map((stream) => [stream, stream.isTTY] as const)
@@ -76,6 +90,7 @@ export async function runCliInProcess(args: string[], options: Pick<CliOptions, 
   let stdout = ''
   let stderr = ''
   let exited: number | undefined
+  let ended: void | (() => void) = undefined
   const capture = (append: (text: string) => void) =>
     ((chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), done?: (error?: Error | null) => void) => {
       append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'))
@@ -94,12 +109,20 @@ export async function runCliInProcess(args: string[], options: Pick<CliOptions, 
       throw new InProcessExit()
     }) as typeof process.exit
     for (const [stream] of ttys) (stream as {isTTY?: boolean}).isTTY = false
-    process.stdout.write = capture((t) => (stdout += t))
-    process.stderr.write = capture((t) => (stderr += t))
+    process.stdout.write = capture((t) => {
+      stdout += t
+      options.onOutput?.(t, control)
+    })
+    process.stderr.write = capture((t) => {
+      stderr += t
+      options.onOutput?.(t, control)
+    })
+    ended = options.onStart?.(control)
     await execute({dir: pathToFileURL(binRun).href, args}).catch((error: unknown) => {
       if (!(error instanceof InProcessExit)) throw error
     })
   } finally {
+    ended?.()
     process.stdout.write = writes.stdout
     process.stderr.write = writes.stderr
     for (const listener of process.stdout.listeners('drain')) if (!drainListeners.includes(listener)) process.stdout.off('drain', listener as () => void)
@@ -116,6 +139,19 @@ export async function runCliInProcess(args: string[], options: Pick<CliOptions, 
 }
 
 class InProcessExit extends Error {}
+
+/** What a test can do to a command running in the test process. */
+export interface InProcessControl {
+  /** Ctrl-C: the SIGINT the command's own handlers would get from the terminal (test/commands/run.test.ts sends a real one). */
+  interrupt(): void
+}
+
+export interface InProcessOptions {
+  /** Called with each chunk written to stdout or stderr (e.g. to press Ctrl-C at a given line). */
+  onOutput?: (text: string, control: InProcessControl) => void
+  /** Called as the command starts (e.g. to press Ctrl-C once the journal shows a step); the returned function when it ends. */
+  onStart?: (control: InProcessControl) => void | (() => void)
+}
 
 /** The scratch directories made while the current test file runs: removed when it ends (file-isolation.ts). */
 const scratchDirs = new Set<string>()

@@ -9,7 +9,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {verifyChain} from '../../src/evidence/journal.js'
 import {runCli, runCliInProcess} from '../helpers/cli.js'
-import {postgresServers, runRunbook, sdkServices, servedVersion, startLocalEmulator} from './support.js'
+import {postgresServers, runRunbook, runRunbookInProcess, sdkServices, servedVersion, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 
@@ -35,24 +35,25 @@ describe('dr-drill interrupted', () => {
     // 6 s operation, a loaded machine reached the teardown after the restore had finished).
     emulator.faults.set({hangOperations: ['postgres.create']})
     let cwd = ''
-    const run = await runRunbook(emulator, 'dr-drill', [], {
-      onStart(child) {
+    // In the test process (the same command, no process start); Ctrl-C reaches the run's own handler, as from a terminal.
+    const run = await runRunbookInProcess(emulator, 'dr-drill', [], {
+      onStart(control) {
         let interrupted = false
         const timer = setInterval(() => {
           const text = journal(cwd)
           if (!interrupted && /"operation\.started".*"pg-pitr-orders-db\.geo-restore"|"pg-pitr-orders-db\.geo-restore".*"operation\.started"/.test(text)) {
             interrupted = true
-            child.kill('SIGINT')
+            control.interrupt()
           }
           if (interrupted && /still running: waiting for it before deleting/.test(text)) {
             clearInterval(timer)
             emulator.faults.set({hangOperations: []})
           }
         }, 20)
-        child.on('close', () => {
+        return () => {
           clearInterval(timer)
           emulator.faults.set({hangOperations: []})
-        })
+        }
       },
       cwdReady: (dir) => (cwd = dir),
     })
@@ -81,7 +82,7 @@ describe('dr-drill interrupted', () => {
     expect(readFileSync(run.json.journal, 'utf8')).toMatch(/left nothing behind \(checked: pg-shop-orders-drill-[^ ]* does not exist\)/)
 
     // Resume continues the interrupted run (exit 130 before): it completes, nothing is left, the chain verifies. It runs
-    // in the test process (the same command, no process start); the two racing resumes below are real processes.
+    // in the test process too; the SIGKILLed run and the two racing resumes below are real processes.
     const resumed = await runCliInProcess(['resume', run.json.runId, '--json', '--yes'], {cwd: run.cwd, env: emulator.env()})
     expect(resumed.code, resumed.stderr).toBe(0)
     const result = JSON.parse(resumed.stdout)

@@ -7,8 +7,8 @@
 import {copyFileSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
-import {repoRoot, runCli, runCliInProcess} from '../helpers/cli.js'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {repoRoot, runCli, runCliInProcess, type CliResult} from '../helpers/cli.js'
 
 const home = mkdtempSync(join(tmpdir(), 'opsbook-nocred-'))
 // A copy beside the temporary home, so the refused-run record lands in <home>/.opsbook, not in the repository.
@@ -18,11 +18,17 @@ const cleared = Object.fromEntries(Object.keys(process.env).filter((k) => /^(AZU
 const env = {...cleared, HOME: home, AZURE_CONFIG_DIR: home, AZURE_POD_IDENTITY_AUTHORITY_HOST: 'http://127.0.0.1:9'}
 
 describe('without any Azure credential', () => {
+  // One refused run, read by the two tests about it: what it prints, and the record it leaves.
+  let refusedRun: CliResult
+  beforeAll(async () => {
+    refusedRun = await runCli(['run', 'hello', '--env', 'staging', '--catalog', catalog, '--param', 'who=Ada'], {cwd: home, env})
+  })
+
   it.each([
-    ['run', ['run', 'hello', '--env', 'staging', '--catalog', catalog]],
-    ['check', ['check', '--env', 'staging', '--catalog', catalog]],
-  ])('%s prints the short message and exits 6', async (_name, args) => {
-    const result = await runCli(args, {cwd: home, env})
+    ['run', async () => refusedRun],
+    ['check', () => runCli(['check', '--env', 'staging', '--catalog', catalog], {cwd: home, env})],
+  ])('%s prints the short message and exits 6', async (_name, command) => {
+    const result = await command()
     expect(result.code, result.stderr).toBe(6)
     expect(result.stderr).toContain('Not ready: no Azure credential for environment "staging": this machine offers none of DefaultAzureCredential\'s sources')
     expect(result.stderr).toContain('✖ Azure CLI (az login):')
@@ -35,7 +41,7 @@ describe('without any Azure credential', () => {
   })
 
   it('a refused run leaves only a refused-run record, which runs list and runs show show', async () => {
-    const result = await runCli(['run', 'hello', '--env', 'staging', '--catalog', catalog, '--param', 'who=Ada'], {cwd: home, env})
+    const result = refusedRun
     expect(result.code, result.stderr).toBe(6)
     const list = JSON.parse((await runCliInProcess(['runs', 'list', '--catalog', catalog, '--json'], {cwd: home, env})).stdout)
     const refused = list.runs.filter((r: any) => r.status === 'refused' && r.runbook === 'hello')

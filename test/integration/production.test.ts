@@ -6,7 +6,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
-import {binRun, repoRoot, runCli, scratchDir} from '../helpers/cli.js'
+import {binRun, repoRoot, runCliInProcess, scratchDir} from '../helpers/cli.js'
 import {onPty} from '../helpers/pty.js'
 
 let emulator: RunningEmulator
@@ -27,7 +27,9 @@ const creates = () => emulator.requestLog().filter((r) => r.method === 'PUT' && 
 describe('production confirmation', () => {
   it('off a terminal, without --yes: exit 4 and nothing changed', async () => {
     const before = creates().length
-    const result = await runCli(['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime()}`, '--json'], {
+    // In the test process (the same command, stdin and stdout not a terminal, no process start); the prompts below are
+    // on a real terminal.
+    const result = await runCliInProcess(['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime()}`, '--json'], {
       cwd: catalogDir,
       env: emulator.env(),
     })

@@ -7,7 +7,7 @@ import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../src/emulator/server.js'
-import {repoRoot, runCli, runCliInProcess, scratchDir} from '../helpers/cli.js'
+import {repoRoot, runCliInProcess, scratchDir} from '../helpers/cli.js'
 
 let emulator: RunningEmulator
 let cwd: string
@@ -40,20 +40,23 @@ describe('resume of a run started past a guard', () => {
     // until the run is interrupted (a condition; a long `watch` to interrupt in was waited out again by the resume).
     emulator.faults.set({holdOperations: ['monitor.metrics.getBatch']})
     onTestFinished(() => emulator.faults.clear())
-    const interrupted = await runCli(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--yes', '--override-window', '--reason', reason, '--param', 'watch=PT1S'], {
+    // In the test process, as the commands after it (the same command, no process start): Ctrl-C reaches the run's own
+    // handler as from a terminal once the metrics step has started (a real SIGINT is test/commands/run.test.ts's).
+    // watch=PT0S: nothing here is about the watch, a fixed wait.
+    const interrupted = await runCliInProcess(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--yes', '--override-window', '--reason', reason, '--param', 'watch=PT0S'], {
       cwd,
       env,
-      onStart(child) {
+      onStart(control) {
         const timer = setInterval(() => {
           if (stepStarted('production-metrics')) {
             clearInterval(timer)
-            child.kill('SIGINT')
+            control.interrupt()
           }
         }, 50)
-        child.on('close', () => {
+        return () => {
           clearInterval(timer)
           emulator.faults.clear()
-        })
+        }
       },
     })
     expect(interrupted.code, interrupted.stdout + interrupted.stderr).toBe(130)
@@ -64,7 +67,6 @@ describe('resume of a run started past a guard', () => {
     expect(printed).toBe(`opsbook resume ${/run (\S+): interrupted/.exec(interrupted.stdout)![1]} --override-window --reason 'INC-42: checkout down, can'\\''t wait'`)
     const runId = printed!.split(' ')[2]!
 
-    // The commands after the Ctrl-C run in the test process (the same commands, without a process start each).
     const bare = await runCliInProcess(['resume', runId, '--yes', '--json'], {cwd, env})
     expect(bare.code).toBe(5)
     expect(JSON.parse(bare.stdout).error.suggestions[0]).toContain(printed!)

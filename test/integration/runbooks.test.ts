@@ -6,23 +6,9 @@
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {runCli} from '../helpers/cli.js'
-// Runbooks run in-process against the emulator (the same command code, without a CLI start each); `runCli` cases spawn.
-import {postgresServers, redisData, requests, runRunbook as runRunbookSpawned, runRunbookInProcess as runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
-import {join} from 'node:path'
-import {createAzureServices} from '../../src/azure/clients.js'
-import {loadCatalog} from '../../src/catalog/loader.js'
-import {startEmulator} from '../../src/emulator/server.js'
-
-/** SDK clients for an emulator started from the catalog in `dir`. */
-function sdkServicesFor(emulator: RunningEmulator, dir: string): AzureServices {
-  const loaded = loadCatalog({flag: join(dir, 'runbooks.yaml')})
-  return createAzureServices({
-    environment: loaded.catalog.environments.local!,
-    environmentName: 'local',
-    emulator: {armEndpoint: emulator.armEndpoint, caPem: emulator.caPem, identityHeader: emulator.identityHeader, blob: emulator.blob, subscription: emulator.subscription},
-  })
-}
+// Commands run in the test process against the emulator (the same command code, without a CLI start each).
+import {runCliInProcess} from '../helpers/cli.js'
+import {postgresServers, redisData, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 let arm: AzureServices
@@ -41,7 +27,7 @@ const BUILT_IN = ['dr-drill', 'pg-pitr', 'pg-promote-replica', 'redis-export', '
 
 describe('built-in runbooks', () => {
   it('all validate with `opsbook runbooks validate`', async () => {
-    const result = await runCli(['runbooks', 'validate', '--json'], {cwd: scratchDir()})
+    const result = await runCliInProcess(['runbooks', 'validate', '--json'], {cwd: scratchDir()})
     expect(result.code, result.stdout + result.stderr).toBe(0)
     const names = (JSON.parse(result.stdout).runbooks as Array<{name: string}>).map((r) => r.name)
     expect(names).toEqual(expect.arrayContaining(BUILT_IN))
@@ -111,39 +97,36 @@ describe('pg-pitr', () => {
   it('finds the copy in the source\'s resource group when that is not the environment\'s first (drill leg: scratch, geo, teardown)', async () => {
     // As in examples/azure-platform.yaml, where orders-db lives in rg-shop-prod-data: the copy is restored beside the
     // source, and the later steps used to look for it by name in the first resource group (NotFound until timeout).
+    // The file's emulator serves it: the repository's orders-db, in the second of the catalog's resource groups (the
+    // first, created here, has no server). No emulator of its own, no CLI process.
+    const created = await arm.armRequest('PUT', `/subscriptions/${emulator.subscription}/resourcegroups/rg-shop-app`, {body: {location: 'eastus'}, apiVersion: '2021-04-01'})
+    expect(created.status).toBeLessThan(300)
     const dir = scratchDir({
       'runbooks.yaml': `version: 1
 environments:
   local:
     cloud: emulator
-    subscription: 00000000-0000-0000-0000-0000000b0c1d
+    subscription: ${emulator.subscription}
     region: eastus
     pairedRegion: westus
-    resourceGroups: [rg-app, rg-data]
+    resourceGroups: [rg-shop-app, rg-shop-local]
     components:
-      orders-db: {type: postgres, name: pg-rg-orders, resourceGroup: rg-data, version: "16", backupRetentionDays: 7, geoRedundantBackup: true}
+      orders-db: {type: postgres, name: pg-shop-orders, resourceGroup: rg-shop-local, version: "16", backupRetentionDays: 14, geoRedundantBackup: true}
 `,
     })
-    const own = await startEmulator({catalogFile: join(dir, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
-    try {
-      // A CLI process of its own: in this test process the CLI keeps the first emulator's token, which this emulator
-      // (another signing key) refuses with 401.
-      const run = await runRunbookSpawned(own, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${minutesAgo(30)}`, '--param', 'scratch=true', '--param', 'geo=true', '--param', 'teardown=true'], {cwd: dir})
-      expect(run.code, run.stderr).toBe(0)
-      expect(run.json.outputs.server).toMatch(/^pg-rg-orders-drill-/)
-      for (const id of ['geo-restore', 'ready', 'verify']) expect(step(run.json, id).status, id).toBe('succeeded')
-      const getsOfCopy = requests(own).filter((r) => r.method === 'GET' && r.path.toLowerCase().endsWith(`/flexibleservers/${run.json.outputs.server}`))
-      // Every read of the copy went to rg-data (none to rg-app, where it is not), and it was found there.
-      expect(getsOfCopy.filter((r) => !/\/resourceGroups\/rg-data\//i.test(r.path))).toEqual([])
-      expect(getsOfCopy.some((r) => r.status === 200)).toBe(true)
-      // Torn down: only the source is left.
-      const client = await sdkServicesFor(own, dir).postgres()
-      const names: string[] = []
-      for await (const server of client.servers.listBySubscription()) names.push(server.name!)
-      expect(names).toEqual(['pg-rg-orders'])
-    } finally {
-      await own.stop()
-    }
+    const from = emulator.requestLog().length
+    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${minutesAgo(30)}`, '--param', 'scratch=true', '--param', 'geo=true', '--param', 'teardown=true'], {cwd: dir})
+    expect(run.code, run.stdout + run.stderr).toBe(0)
+    expect(run.json.outputs.server).toMatch(/^pg-shop-orders-drill-/)
+    for (const id of ['geo-restore', 'ready', 'verify']) expect(step(run.json, id).status, id).toBe('succeeded')
+    const getsOfCopy = requests(emulator).slice(from).filter((r) => r.method === 'GET' && r.path.toLowerCase().endsWith(`/flexibleservers/${run.json.outputs.server}`))
+    // Every read of the copy went to rg-shop-local (none to rg-shop-app, where it is not), and it was found there.
+    expect(getsOfCopy.filter((r) => !/\/resourceGroups\/rg-shop-local\//i.test(r.path))).toEqual([])
+    expect(getsOfCopy.some((r) => r.status === 200)).toBe(true)
+    // Torn down: the copy is gone, the source is left.
+    const names = (await postgresServers(arm)).map((server) => server.name)
+    expect(names).toContain('pg-shop-orders')
+    expect(names).not.toContain(run.json.outputs.server)
   })
 })
 

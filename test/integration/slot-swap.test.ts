@@ -1,15 +1,16 @@
 /**
  * slot-swap through the real CLI: the health gate in front of the swap, and the automatic swap back when production
  * starts failing after it — observed from outside, over HTTP on the slots' own ports and in the emulator's log.
- * The CLI runs in the test process (runRunbookInProcess: the same command, without ~1 s of start-up per run); the
- * spawned binary's exit codes are covered by test/commands and the other integration files.
+ * The CLI runs in the test process (runRunbookInProcess: the same command, without ~1 s of start-up per run), Ctrl-C
+ * included (runCliInProcess's interrupt() calls the run's own SIGINT handler); the spawned binary's exit codes and a
+ * real SIGINT are covered by test/commands and the other integration files. Only the terminal prompt is a process.
  */
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {BlobServiceClient, StorageSharedKeyCredential} from '@azure/storage-blob'
 import {afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {binRun, repoRoot, runCli, runCliInProcess} from '../helpers/cli.js'
+import {binRun, repoRoot, runCliInProcess} from '../helpers/cli.js'
 import {onPty} from '../helpers/pty.js'
 import {deploy, requests, runRunbookInProcess as runRunbook, scratchDir, sdkServices, servedVersion, startLocalEmulator} from './support.js'
 
@@ -28,7 +29,9 @@ afterEach(() => emulator.faults.clear())
  */
 const changing = (r: {method: string; path: string}) => r.method !== 'GET' && !/\/slotsdiffs$/i.test(r.path)
 const swapRequests = (from: number) => requests(emulator).slice(from).filter((r) => /\/slotsswap$/i.test(r.path))
-const args = ['--target', 'storefront', '--param', 'watch=PT1S']
+// watch=PT0S: the post-swap gate right after the swap (the emulator's metrics are there at once). No test here is about
+// the watch, a fixed wait of the runbook's; one of 1 s made each run 1 s longer.
+const args = ['--target', 'storefront', '--param', 'watch=PT0S']
 const LEARN = 'https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap'
 
 /** Turn App Service Authentication (Easy Auth) on or off in production and staging, through the SDK. */
@@ -103,15 +106,14 @@ describe('slot-swap', () => {
     await deploy(emulator, SITE, 'staging', 'v31')
     const from = emulator.state.activity.list().length
     // The new build passes the slot gate, then fails once it takes production traffic: as soon as the swap has
-    // happened, production (now serving v31) starts answering 5xx.
-    const watcher = setInterval(() => {
-      if (emulator.state.activity.list().slice(from).some((e) => e.kind === 'webapp.swap')) {
-        emulator.faults.set({unhealthySlots: [`${SITE}/production`]})
-        clearInterval(watcher)
-      }
-    }, 10)
+    // happened, production (now serving v31) answers 5xx — from the first request after it (the emulator asks its
+    // faults at every request), so the post-swap gate sees it without a watch.
+    const faults = emulator.faults as {isSlotUnhealthy(site: string, slot: string): boolean}
+    const unhealthy = faults.isSlotUnhealthy.bind(faults)
+    const swapped = () => emulator.state.activity.list().slice(from).some((e) => e.kind === 'webapp.swap')
+    faults.isSlotUnhealthy = (site, name) => unhealthy(site, name) || (name.toLowerCase() === 'production' && swapped())
+    onTestFinished(() => void (faults.isSlotUnhealthy = unhealthy))
     const run = await runRunbook(emulator, 'slot-swap', args)
-    clearInterval(watcher)
     expect(run.code, run.stderr).toBe(1)
     expect(run.json.status).toBe('failed')
     expect(run.json.steps.find((s: {id: string}) => s.id === 'production-health')).toMatchObject({status: 'failed'})
@@ -127,7 +129,7 @@ describe('slot-swap', () => {
   // Ctrl-C after phase 1 of a swap with preview (production's slot settings applied to the slot), while the swap step
   // gates the slot: the pair used to stay "prepared for swap" unless roundTrip was set — staging kept production's
   // slot settings and every later swap got 409 — because only round trips reset the preview in teardown.
-  /** slot-swap with preview through the spawned CLI, Ctrl-C once phase 1 is applied and the swap step gates the slot. */
+  /** slot-swap with preview, Ctrl-C once phase 1 is applied and the swap step gates the slot. */
   async function interruptedAfterPreview(production: string, slot: string, extra: string[] = []) {
     await siteAuthentication(false)
     onTestFinished(() => siteAuthentication(true))
@@ -144,14 +146,13 @@ describe('slot-swap', () => {
     onTestFinished(heal)
     let interrupted = false
     const cwd = scratchDir()
-    const run = await runCli(['run', 'slot-swap', '--env', 'local', '--json', '--yes', ...args, ...extra], {
+    const run = await runCliInProcess(['run', 'slot-swap', '--env', 'local', '--json', '--yes', ...args, ...extra], {
       cwd,
       env: emulator.env(),
-      timeoutMs: 90_000,
-      onOutput: (text, child) => {
+      onOutput: (text, control) => {
         if (!interrupted && text.includes('production settings applied (swap with preview)')) {
           interrupted = true
-          child.kill('SIGINT')
+          control.interrupt()
         }
       },
     })
@@ -326,7 +327,7 @@ describe('slot-swap in production', () => {
     onTestFinished(restore)
     await deploy(prod, SITE, 'production', 'v60')
     await deploy(prod, SITE, 'staging', 'v61')
-    const command = `node ${binRun} run slot-swap --env local --target storefront --param watch=PT1S --override-window --reason "slotsdiffs test"`
+    const command = `node ${binRun} run slot-swap --env local --target storefront --param watch=PT0S --override-window --reason "slotsdiffs test"`
     const {code, screen} = await onPty(
       command,
       catalogDir,
@@ -350,7 +351,7 @@ describe('slot-swap in production', () => {
     await deploy(prod, SITE, 'production', 'v62')
     await deploy(prod, SITE, 'staging', 'v63')
     const from = prod.requestLog().length
-    const run = await runCli(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--param', 'watch=PT1S', '--override-window', '--reason', 'test', '--approve', 'run', '--json'], {cwd: catalogDir, env: prod.env()})
+    const run = await runCliInProcess(['run', 'slot-swap', '--env', 'local', '--target', 'storefront', '--param', 'watch=PT0S', '--override-window', '--reason', 'test', '--approve', 'run', '--json'], {cwd: catalogDir, env: prod.env()})
     expect(run.code, run.stderr).toBe(4)
     expect(JSON.parse(run.stdout).error.message).toContain('approve-swap')
     expect(prod.requestLog().slice(from).filter((r) => /\/slotsswap$/i.test(r.path))).toEqual([])

@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {createAzureServices, type AzureServices} from '../../src/azure/clients.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
 import {startEmulator, type RunningEmulator, type StartEmulatorOptions} from '../../src/emulator/server.js'
-import {repoRoot, runCli, runCliInProcess, scratchDir, type CliResult} from '../helpers/cli.js'
+import {repoRoot, runCli, runCliInProcess, scratchDir, type CliResult, type InProcessOptions} from '../helpers/cli.js'
 
 export {repoRoot, scratchDir}
 
@@ -22,13 +22,13 @@ export async function runRunbook(
   emulator: RunningEmulator,
   runbook: string,
   args: string[] = [],
-  options: {cwd?: string; env?: Record<string, string>; onStart?: NonNullable<Parameters<typeof runCli>[1]>['onStart']; cwdReady?: (cwd: string) => void; inProcess?: boolean} = {},
+  options: {cwd?: string; env?: Record<string, string>; onStart?: NonNullable<Parameters<typeof runCli>[1]>['onStart']; cwdReady?: (cwd: string) => void; inProcess?: boolean | InProcessOptions} = {},
 ): Promise<CliResult & {cwd: string; json: any}> {
   const cwd = options.cwd ?? scratchDir()
   options.cwdReady?.(cwd)
   const argv = ['run', runbook, '--env', 'local', '--json', '--yes', ...args]
   const env = {...emulator.env(), ...options.env}
-  const result = options.inProcess ? await runCliInProcess(argv, {cwd, env}) : await runCli(argv, {cwd, env, timeoutMs: 90_000, onStart: options.onStart})
+  const result = options.inProcess ? await runCliInProcess(argv, {cwd, env, ...(options.inProcess === true ? {} : options.inProcess)}) : await runCli(argv, {cwd, env, timeoutMs: 90_000, onStart: options.onStart})
   let json: any
   try {
     json = JSON.parse(result.stdout)
@@ -39,8 +39,9 @@ export async function runRunbook(
 }
 
 /** `runRunbook` with the CLI run in the test process (runCliInProcess): the same command, without a process start. */
-export function runRunbookInProcess(emulator: RunningEmulator, runbook: string, args: string[] = [], options: {cwd?: string; env?: Record<string, string>} = {}) {
-  return runRunbook(emulator, runbook, args, {...options, inProcess: true})
+export function runRunbookInProcess(emulator: RunningEmulator, runbook: string, args: string[] = [], options: {cwd?: string; env?: Record<string, string>; cwdReady?: (cwd: string) => void} & InProcessOptions = {}) {
+  const {onOutput, onStart, ...rest} = options
+  return runRunbook(emulator, runbook, args, {...rest, inProcess: {onOutput, onStart}})
 }
 
 /** The SDK clients a user's own script would use against this emulator. */
