@@ -88,7 +88,8 @@ describe('pg-pitr', () => {
 
   it('refuses a restore time outside retention with exit 2 before any change', async () => {
     const from = emulator.requestLog().length
-    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${minutesAgo(40 * 24 * 60)}`])
+    // 20 days back: inside the 35 days a flexible server may keep (plan cannot refuse it), outside this one's 14 days.
+    const run = await runRunbook(emulator, 'pg-pitr', ['--target', 'orders-db', '--param', `restoreTime=${minutesAgo(20 * 24 * 60)}`])
     expect(run.code, run.stderr).toBe(2)
     expect(run.json.status).toBe('failed')
     expect(step(run.json, 'check').error).toContain('outside the restore window')

@@ -16,7 +16,7 @@ describe('plan renders what it knows', () => {
       const prepared = await prepareRun({runbook, envName: 'local', params, cwd, env: {}})
       return renderPlan(buildPlan(prepared, {guard: await guardDecision(prepared, at, cwd), now: at})).split('\n').find((l) => l.startsWith('Window guard'))
     }
-    const pitr = {server: 'orders-db', restoreTime: '2026-12-03T11:00:00Z'}
+    const pitr = {server: 'orders-db', restoreTime: new Date(Date.now() - 3_600_000).toISOString()}
     expect(await guardLine('pg-pitr', pitr, repoRoot)).toBe('Window guard: does not apply (local is not a production environment).')
     const production = scratchDir()
     writeFileSync(join(production, 'runbooks.yaml'), readFileSync(join(production, 'runbooks.yaml'), 'utf8').replace('production: false', 'production: true'))
