@@ -469,6 +469,14 @@ export const teardownAction = defineAction({
   changes: true,
   armWrites: 'when-needed',
   permissions: [PG_READ, PG_DELETE, BLOB_READ, BLOB_DELETE],
+  // A cache's drill copy is a blob, a server's a server; other kinds leave nothing. A Redis drill's operator needs no
+  // PostgreSQL right (preflight refused a least-privilege one for Microsoft.DBforPostgreSQL/flexibleServers/delete).
+  permissionsFor: (input, plan) => {
+    const component = plan.environment.components[input.component]
+    if (!component) return undefined
+    if (component.type === 'redis' || component.type === 'managedredis') return component.snapshots && (input.purpose ?? 'drill') === 'drill' ? [BLOB_READ, BLOB_DELETE] : []
+    return component.type === 'postgres' ? [PG_READ, PG_DELETE] : []
+  },
   az: (input, plan) => {
     const component = plan.environment.components[input.component]
     if ((component?.type === 'redis' || component?.type === 'managedredis') && component.snapshots)

@@ -25,6 +25,17 @@ describe('plan renders what it knows', () => {
     )
   })
 
+  it('asks only for what a call needs with its inputs: a Redis drill\'s teardown deletes a blob, not a PostgreSQL server', async () => {
+    const redis = buildPlan(await prepare('redis-restore', {cache: 'sessions-cache', drill: 'true'}))
+    expect(redis.steps.find((s) => s.id === 'teardown')?.permissions).toEqual([
+      'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read',
+      'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete',
+    ])
+    expect(redis.permissions.filter((p) => p.startsWith('Microsoft.DBforPostgreSQL/'))).toEqual([])
+    const pg = buildPlan(await prepare('pg-pitr', {server: 'orders-db', restoreTime: new Date(Date.now() - 3_600_000).toISOString(), scratch: 'true', teardown: 'true'}))
+    expect(pg.steps.find((s) => s.id === 'teardown')?.permissions).toEqual(['Microsoft.DBforPostgreSQL/flexibleServers/read', 'Microsoft.DBforPostgreSQL/flexibleServers/delete'])
+  })
+
   it('fills in the environment and times from the plan\'s clock instead of placeholders', async () => {
     const now = new Date('2026-12-02T06:00:00Z')
     const redis = buildPlan(await prepare('redis-export', {cache: 'sessions-cache'}), {now})
