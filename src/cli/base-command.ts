@@ -70,7 +70,7 @@ export abstract class BaseCommand<T> extends Command {
       if (suggestions.length > 0) process.stderr.write(`Try: ${terminalSafe(suggestions.join('; '))}\n`)
       return
     }
-    const label = exitCode === ExitCode.invalidInput ? 'Invalid input' : exitCode === ExitCode.blocked ? 'Blocked' : exitCode === ExitCode.notReady ? 'Not ready' : 'Error'
+    const label = {[ExitCode.invalidInput]: 'Invalid input', [ExitCode.blocked]: 'Blocked', [ExitCode.notReady]: 'Not ready', [ExitCode.interrupted]: 'Interrupted'}[exitCode as number] ?? 'Error'
     // Messages quote what the user gave (a param value, a file name): escape sequences in it are shown, not obeyed.
     process.stderr.write(`${label}: ${terminalSafe(err.message)}\n`)
     if (err instanceof OpsbookError && err.suggestions.length > 0) process.stderr.write(`Try: ${err.suggestions.join('; ')}\n`)
