@@ -469,6 +469,14 @@ export const teardownAction = defineAction({
   changes: true,
   armWrites: 'when-needed',
   permissions: [PG_READ, PG_DELETE, BLOB_READ, BLOB_DELETE],
+  // A cache's drill copy is a blob, a server's a server; other kinds leave nothing. A Redis drill's operator needs no
+  // PostgreSQL right (preflight refused a least-privilege one for Microsoft.DBforPostgreSQL/flexibleServers/delete).
+  permissionsFor: (input, plan) => {
+    const component = plan.environment.components[input.component]
+    if (!component) return undefined
+    if (component.type === 'redis' || component.type === 'managedredis') return component.snapshots && (input.purpose ?? 'drill') === 'drill' ? [BLOB_READ, BLOB_DELETE] : []
+    return component.type === 'postgres' ? [PG_READ, PG_DELETE] : []
+  },
   az: (input, plan) => {
     const component = plan.environment.components[input.component]
     if ((component?.type === 'redis' || component?.type === 'managedredis') && component.snapshots)
@@ -551,11 +559,23 @@ export const teardownAction = defineAction({
   },
 })
 
+/**
+ * Whether a tracked operation is an export of this cache: classic `…/Microsoft.Cache/redis/{cache}/export`, Managed
+ * Redis `…/Microsoft.Cache/redisEnterprise/{cluster}/export` as managedredis.export tracks it (or the database's own
+ * `…/databases/{db}/export`). Only the classic path was matched: a Managed Redis export still in flight at Ctrl-C was
+ * not waited for, the teardown found no copy yet, and the export's blob was left behind.
+ */
+export function isExportOf(operation: Pick<TrackedOperation, 'method' | 'resourceUrl'>, cache: string): boolean {
+  if (operation.method !== 'POST') return false
+  const path = new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase()
+  const name = cache.toLowerCase()
+  return [`/microsoft.cache/redis/${name}/export`, `/microsoft.cache/redisenterprise/${name}/export`].some((end) => path.endsWith(end)) || new RegExp(`/microsoft\\.cache/redisenterprise/${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/databases/[^/]+/export$`).test(path)
+}
+
 /** Delete the drill's export of a cache, after waiting (bounded) for an export of this run still in flight. */
 async function teardownRedis(key: string, cache: string, settleMs: number, context: ActionContext): Promise<{component: string; deleted: string[]; alreadyGone: string[]}> {
   const services = azureServices(context)
-  const exportPath = `/redis/${cache.toLowerCase()}/export`
-  const settled = await settleOperations(context, services, (operation) => operation.method === 'POST' && new URL(operation.resourceUrl, 'https://x').pathname.toLowerCase().endsWith(exportPath), settleMs)
+  const settled = await settleOperations(context, services, (operation) => isExportOf(operation, cache), settleMs)
   const result = await withRetryLog(context, services, () => untilBlobAnswers(context, services, () => deleteDrillSnapshots(context, services, key)))
   // The export is over and its copy deleted: nothing of it is left behind.
   for (const operation of settled) context.operations.settled?.(operation)

@@ -28,7 +28,7 @@ import {
   type ResolvedResource,
 } from './resolve.js'
 import type {ProbeReport} from './postgres-probes.js'
-import {defineAction, type ActionContext, type ActionDefinition, type PlanContext, type TrackedOperation} from './types.js'
+import {defineAction, type ActionContext, type ActionDefinition, type PlanContext, type PreflightRefusal, type TrackedOperation} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT4H'})
 const isoDateTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), {message: 'expected an ISO-8601 date-time, e.g. 2026-11-23T08:15:00Z'})
@@ -157,11 +157,40 @@ const restoreWindowOutput = {
   geoRedundantBackup: z.boolean(),
 }
 
+/** The longest backup retention a flexible server can have (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#backup-retention: 7 to 35 days). */
+const MAX_RETENTION_DAYS = 35
+
+/**
+ * Before the run (plan and run, exit 2): a restore point no server of the catalog's can hold — in the future, or older
+ * than the 35 days any flexible server keeps at most. The catalog's backupRetentionDays is what the server must keep
+ * at least (it may keep more), so a point between the two is left to the run, which reads the server's own window
+ * (earliestRestoreDate, later for a server younger than its retention).
+ */
+function restorePointRefusal(input: {server: string; pointInTime?: string}, plan: PlanContext): PreflightRefusal | undefined {
+  const point = input.pointInTime ? Date.parse(input.pointInTime) : Number.NaN
+  if (Number.isNaN(point)) return undefined
+  // No catalog location: the point is the params' mistake, not the catalog's.
+  const {component, name} = resolveResource(plan.environment, 'postgres', input.server)
+  const now = (plan.now ?? new Date()).getTime()
+  const days = (n: number) => new Date(now - n * 86_400_000).toISOString()
+  const declared = component?.type === 'postgres' ? component.backupRetentionDays : undefined
+  const window = declared === undefined ? '' : `; the catalog's retention of ${declared} days is the window [${days(declared)}, ${new Date(now).toISOString()}] (backupRetentionDays)`
+  const at = new Date(point).toISOString()
+  if (point > now)
+    return {message: `restore point ${at} is in the future: ${name} can be restored to a point up to now${window}`}
+  if (point < now - MAX_RETENTION_DAYS * 86_400_000)
+    return {
+      message: `restore point ${at} is older than any backup of ${name}: a flexible server keeps backups ${MAX_RETENTION_DAYS} days at most, so nothing before ${days(MAX_RETENTION_DAYS)} can be restored (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore#backup-retention)${window}`,
+    }
+  return undefined
+}
+
 export const assertRestorableAction = defineAction({
   name: 'postgres.assertRestorable',
+  preflight: restorePointRefusal,
   summary: 'Check a point in time is inside the server\'s restore window (and geo backup exists for a geo restore)',
   description:
-    'Reads the server\'s backup settings and fails with exit code 2 — before anything changes — when the point in time lies outside [earliestRestoreDate, now], or when a geo restore is planned and geo-redundant backup is disabled. Also warns when the retention is shorter than the catalog asks for.',
+    'Reads the server\'s backup settings and fails with exit code 2 — before anything changes — when the point in time lies outside [earliestRestoreDate, now], or when a geo restore is planned and geo-redundant backup is disabled. Also warns when the retention is shorter than the catalog asks for. `plan` (and `run`, before its first step) already refuse a point in the future or older than the 35 days a flexible server keeps at most, naming the catalog\'s window.',
   input: z.strictObject({
     server: serverRef,
     pointInTime: optionalDateTime.describe('Point to restore to (UTC); default: only report the window'),

@@ -607,6 +607,7 @@ export const verifyAction = defineAction({
     checks: z.array(check),
     probes: z.array(z.strictObject({probe: z.string(), ok: z.boolean(), detail: z.string()})).optional().describe('Data probe results, read from the cache itself'),
     canaryAt: z.string().optional().describe('The time the cache\'s canary key holds'),
+    verifiedAt: z.string().describe('When the cache was verified (a drill\'s end of the recovery time)'),
   }),
   changes: false,
   permissions: [READ],
@@ -681,6 +682,7 @@ export const verifyAction = defineAction({
         checks,
         ...(probes.length ? {probes} : {}),
         ...(data.canaryAt ? {canaryAt: data.canaryAt} : {}),
+        verifiedAt: context.now().toISOString(),
       }
     })
   },

@@ -107,6 +107,10 @@ export const securityCheck = defineAction({
     const c = report.counts
     context.log(`${report.resources} resource(s): ${c.fail} fail, ${c.error} error, ${c.waived} waived, ${c.pass} pass, ${c['not-applicable']} n/a`)
     for (const w of report.expiredWaivers) context.log(`expired waiver: ${w.check} (owner ${w.owner}, expired ${w.expires})`)
+    if (report.unmatchedWaivers.length > 0) {
+      const {unmatchedWaiverWarning} = await import('../checks/waivers.js')
+      for (const w of report.unmatchedWaivers) context.log(`warning: ${unmatchedWaiverWarning(w)}`)
+    }
     const failing = report.findings
       .filter((f) => f.status === 'fail' || f.status === 'error')
       .sort((a, b) => severityRank(a.severity) - severityRank(b.severity))

@@ -129,6 +129,12 @@ export interface ActionDefinition<I = any, O = any> {
   armWrites?: 'always' | 'when-needed' | 'data-plane'
   /** Azure RBAC actions the caller needs, e.g. Microsoft.DBforPostgreSQL/flexibleServers/write. */
   permissions: string[]
+  /**
+   * The part of `permissions` a call needs with these inputs, when that is less (drill.teardown of a cache deletes a
+   * blob and needs no PostgreSQL right): what `plan` lists and preflight asks of Azure. Inputs may be placeholders;
+   * when it cannot tell (or throws), all of `permissions`.
+   */
+  permissionsFor?(input: I, plan: PlanContext): string[] | undefined
   /** The `az` command(s) a human would run instead. Inputs may be placeholders. */
   az?(input: I, plan: PlanContext): string[]
   /** ARM requests this action makes, for `plan`. */

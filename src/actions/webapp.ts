@@ -187,6 +187,7 @@ export const healthCheckAction = defineAction({
     ok: z.boolean(),
     attempts: z.number(),
     version: z.string().optional().describe('What the slot serves (x-opsbook-version / x-app-version header or a JSON body\'s version)'),
+    answeredAt: z.string().describe('When the healthy answer came (a drill\'s end of the recovery time)'),
   }),
   changes: false,
   permissions: [SITE_READ, SLOT_READ],
@@ -215,7 +216,7 @@ export const healthCheckAction = defineAction({
         `${app.name}/${input.slot} is unhealthy: GET ${result.url} answered ${result.status || result.error} after ${result.attempts} attempt(s), expected ${input.expectStatus}`,
         {code: 'webapp-unhealthy', details: {...result}},
       )
-    return {app: app.name, slot: input.slot, url: result.url, status: result.status, ok: true, attempts: result.attempts, version: result.version}
+    return {app: app.name, slot: input.slot, url: result.url, status: result.status, ok: true, attempts: result.attempts, version: result.version, answeredAt: context.now().toISOString()}
   },
 })
 

@@ -31,6 +31,7 @@ import {cloudEndpoints, type CloudEndpoints} from './clouds.js'
 import {createRetryPolicy, type RetryEvent, type RetryPolicyOptions} from './policy.js'
 import {httpGet, type HttpGetOptions, type HttpGetResult} from './http.js'
 import {forgetFinishedTokenRequests} from './identity-controllers.js'
+import {UNKNOWN_EMULATOR_IDENTITY} from './credentials.js'
 import {armWritePolicy} from './arm-writes.js'
 
 /**
@@ -583,17 +584,27 @@ function emulatorTokensOnly(credential: TokenCredential): TokenCredential {
  * of them (by name, client id or object id); any other failure stays the SDK's own.
  */
 function unknownIdentityAsInput(credential: TokenCredential, chosen: string, emulator: EmulatorEndpoints): TokenCredential {
+  // The estate's identities do not change while the emulator runs: asked for once (every client's pipeline asks for a
+  // token, so a misspelt identity failed many requests at once, each of which fetched the document), kept only when read.
+  let identitiesRead: Promise<Awaited<ReturnType<typeof emulatorIdentities>> | undefined> | undefined
+  const identities = () => {
+    identitiesRead ??= emulatorIdentities(emulator).catch(() => {
+      identitiesRead = undefined
+      return undefined
+    })
+    return identitiesRead
+  }
   const explain = async (error: unknown): Promise<never> => {
     if ((error as {name?: string})?.name === 'AbortError') throw error
-    const identities = await emulatorIdentities(emulator).catch(() => undefined)
+    const known = await identities()
     const wanted = chosen.toLowerCase()
-    if (!identities || identities.some((i) => [i.name, i.clientId, i.objectId].some((id) => id?.toLowerCase() === wanted))) throw error
-    const names = identities.map((i) => i.name)
+    if (!known || known.some((i) => [i.name, i.clientId, i.objectId].some((id) => id?.toLowerCase() === wanted))) throw error
+    const names = known.map((i) => i.name)
     throw new OpsbookError(
       `${EMULATOR_IDENTITY_ENV}=${chosen} names no identity of the emulator's estate, and its token endpoint refuses it as App Service refuses an identity the app does not have (No MSI found for specified ClientId/ResourceId.); ${names.length > 0 ? `the estate's identities: ${names.join(', ')}` : 'the estate declares no identities'}`,
       {
         exitCode: ExitCode.invalidInput,
-        code: 'unknown-emulator-identity',
+        code: UNKNOWN_EMULATOR_IDENTITY,
         suggestions: [
           names.length > 0 ? `set ${EMULATOR_IDENTITY_ENV} to one of: ${names.join(', ')}` : `declare it under \`identities:\` in opsbook.estate.yaml`,
           `or unset ${EMULATOR_IDENTITY_ENV} to run as the emulator's default principal (Owner)`,

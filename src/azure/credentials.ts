@@ -189,6 +189,17 @@ export class CredentialError extends OpsbookError {
   }
 }
 
+/**
+ * The `code` of the error for an OPSBOOK_EMULATOR_IDENTITY that names none of the emulator's estate identities
+ * (azure/clients.ts throws it, exit 2): a credential problem, which doctor shows on its credential line.
+ */
+export const UNKNOWN_EMULATOR_IDENTITY = 'unknown-emulator-identity'
+
+/** Whether an error is about the credential itself: none could be obtained, or the emulator identity asked for is unknown. */
+export function isCredentialProblem(error: unknown): error is OpsbookError {
+  return error instanceof CredentialError || (error instanceof OpsbookError && error.code === UNKNOWN_EMULATOR_IDENTITY)
+}
+
 /** True for what @azure/identity throws when no source gave a token (also when wrapped as a `cause`). */
 export function isCredentialFailure(error: unknown): boolean {
   for (let e = error as {name?: string; cause?: unknown; message?: string} | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {

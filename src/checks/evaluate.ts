@@ -3,6 +3,7 @@
  * unreadable data to `error`, then apply the environment's waivers. Pure: no I/O, so tests and the bench share it.
  */
 import type {Component, Environment, Waiver} from '../catalog/schema.js'
+import {closestName} from '../support/closest-name.js'
 import {MissingData} from './rules/helpers.js'
 import {CHECKS} from './rules/index.js'
 import {inventoryRules} from './rules/inventory.js'
@@ -46,6 +47,11 @@ export interface Evaluated {
   findings: Finding[]
   counts: StatusCounts
   expiredWaivers: ExpiredWaiver[]
+  /**
+   * Waivers naming a resource no scanned resource answers to (by name, id or component key): a typo such as
+   * `sesions-cache` waives nothing, silently, while the finding keeps failing. `closest`: the name it probably meant.
+   */
+  unmatchedWaivers: Array<Waiver & {closest?: string}>
 }
 
 /**
@@ -116,7 +122,18 @@ export function evaluateInventory(inventory: Inventory, options: EvaluateOptions
     }
   }
   findings.push(...missingComponents(inventory, options.environment, rules))
-  return {findings, counts: countByStatus(findings), expiredWaivers}
+  return {findings, counts: countByStatus(findings), expiredWaivers, unmatchedWaivers: unmatchedWaivers(inventory, options.environment)}
+}
+
+function unmatchedWaivers(inventory: Inventory, environment: Environment): Evaluated['unmatchedWaivers'] {
+  const candidates = [...inventory.resources.map((r) => r.name), ...Object.keys(environment.components)]
+  const known = new Set([...candidates, ...inventory.resources.map((r) => r.id)].map((n) => n.toLowerCase()))
+  return environment.waivers
+    .filter((w) => w.resource !== undefined && !known.has(w.resource.toLowerCase()))
+    .map((w) => {
+      const closest = closestName(w.resource!, candidates)
+      return closest ? {...w, closest} : w
+    })
 }
 
 /** ARM provider path of each covered type, for the id a missing component was expected at. */

@@ -57,6 +57,7 @@ export async function runChecks(options: RunChecksOptions): Promise<CheckReport>
     counts: evaluated.counts,
     findings: evaluated.findings,
     expiredWaivers: evaluated.expiredWaivers,
+    unmatchedWaivers: evaluated.unmatchedWaivers,
     collection: {...collected.budget.stats, durationMs: Date.now() - started},
     ...(options.scope ? {fleet: {scope: describeScope(options.scope), subscriptions: collected.subscriptions.length}} : {}),
   }

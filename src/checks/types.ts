@@ -255,6 +255,8 @@ export interface CheckReport {
   findings: Finding[]
   /** Waivers that matched a failing finding but had expired: reported so someone renews or fixes. */
   expiredWaivers: ExpiredWaiver[]
+  /** Waivers naming a resource the scan did not find (a typo waives nothing): with the name they probably meant. */
+  unmatchedWaivers: Array<Waiver & {closest?: string}>
   /** Collection statistics (requests made, throttled responses, time). */
   collection: CollectionStats
   /** A fleet scan: its scope (`mg:<id> sub:<id>,…`) and how many subscriptions it read. */

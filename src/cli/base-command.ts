@@ -8,6 +8,7 @@ import {ExitCode, OpsbookError, ValidationError, type ExitCode as ExitCodeT} fro
 import {outputRedactor, startCommandRedactor} from '../evidence/writer.js'
 import {CredentialError} from '../azure/credentials.js'
 import {terminalSafe} from '../ui/terminal-safe.js'
+import {closestName} from '../support/closest-name.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -62,11 +63,14 @@ export abstract class BaseCommand<T> extends Command {
     // An error message can quote a value (a bad param, an Azure response): it is redacted like everything else.
     err.message = outputRedactor().redactText(err.message)
     if (exitCode === ExitCode.invalidInput && !(err instanceof OpsbookError) && err.oclif) {
-      // oclif parse errors (unknown flag, missing arg) already say what was expected.
-      process.stderr.write(`Error: ${terminalSafe(err.message)}\n`)
+      // oclif's parse errors (unknown flag, missing flag or arg, a bad value) are invalid input like any other exit 2:
+      // the same label and the same "Try:" line, with the flag a typo was probably meant to be.
+      const {message, suggestions} = this.flagError(err)
+      process.stderr.write(`Invalid input: ${terminalSafe(message)}\n`)
+      if (suggestions.length > 0) process.stderr.write(`Try: ${terminalSafe(suggestions.join('; '))}\n`)
       return
     }
-    const label = exitCode === ExitCode.invalidInput ? 'Invalid input' : exitCode === ExitCode.blocked ? 'Blocked' : exitCode === ExitCode.notReady ? 'Not ready' : 'Error'
+    const label = {[ExitCode.invalidInput]: 'Invalid input', [ExitCode.blocked]: 'Blocked', [ExitCode.notReady]: 'Not ready', [ExitCode.interrupted]: 'Interrupted'}[exitCode as number] ?? 'Error'
     // Messages quote what the user gave (a param value, a file name): escape sequences in it are shown, not obeyed.
     process.stderr.write(`${label}: ${terminalSafe(err.message)}\n`)
     if (err instanceof OpsbookError && err.suggestions.length > 0) process.stderr.write(`Try: ${err.suggestions.join('; ')}\n`)
@@ -82,7 +86,30 @@ export abstract class BaseCommand<T> extends Command {
     // oclif's flag errors (missing --env, unknown flag, a bad value) are invalid input like a ValidationError: the same
     // code and fields, so CI can branch on `error.code` whatever caught the mistake.
     const code = exitCode === ExitCode.invalidInput ? 'invalid-input' : (e?.code ?? 'error')
-    return {status: 'error', exitCode, error: {name: e?.name, code, message: e?.message ?? String(err), exitCode, suggestions: []}}
+    const {message, suggestions} = exitCode === ExitCode.invalidInput && e?.oclif ? this.flagError(e) : {message: e?.message ?? String(err), suggestions: []}
+    return {status: 'error', exitCode, error: {name: e?.name, code, message, exitCode, suggestions}}
+  }
+
+  /**
+   * An oclif parse error in opsbook's words: without oclif's "The following error occurred:" wrapper, its colour codes
+   * and "See more help with --help" (which help?), and for an unknown flag the command's flag it is closest to.
+   */
+  private flagError(err: Error & {flags?: unknown}): {message: string; suggestions: string[]} {
+    const message = err.message
+      .replaceAll(/\u001B\[[0-9;]*m/g, '')
+      .replace(/\nSee more help with --help\s*$/, '')
+      .replace(/^The following errors? occurred:\n\s*/, '')
+      .replace(/^Parsing (--\S+)\s*\n\s*/, '$1: ')
+      .replaceAll(/^Missing required flag (\S+)$/gm, 'missing required flag --$1')
+      .trim()
+    const known = Object.keys({...(this.ctor.flags ?? {}), ...(this.ctor.baseFlags ?? {})}).map((name) => `--${name}`)
+    const unknown = Array.isArray(err.flags) ? err.flags.filter((flag): flag is string => typeof flag === 'string') : []
+    const suggestions = unknown.flatMap((flag) => {
+      const meant = closestName(flag.replace(/=.*$/, ''), known)
+      return meant ? [`${meant} instead of ${flag}`] : []
+    })
+    const command = this.id ? `${this.config.bin} ${this.id.replaceAll(':', ' ')}` : this.config.bin
+    return {message, suggestions: [...suggestions, `\`${command} --help\` lists its flags`]}
   }
 
   protected override async finally(err: Error | undefined): Promise<any> {

@@ -120,6 +120,14 @@ export async function runOnTerminal(
     await ui.close()
     if (!flags.json) (await import('../ui/run-summary.js')).printRunSummary(terminalSafeDeep(result))
     return result
+  } catch (error) {
+    // Ctrl-C while the run was still starting (the emulator, sign-in, preflight): what stopped is the SDK's AbortError
+    // ("The operation was aborted"), which read as a failed run (exit 1). Once the run has started, the engine turns
+    // an interruption into its result (exit 130 with the resume hint); before, there is nothing to resume.
+    const {InterruptedError, OpsbookError} = await import('../errors.js')
+    if (interrupts.signal.aborted && !(error instanceof OpsbookError))
+      throw new InterruptedError(`${String(interrupts.signal.reason)} while starting, before any step ran: nothing was changed; the same command starts it again`)
+    throw error
   } finally {
     interrupts.dispose()
   }

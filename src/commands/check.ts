@@ -17,6 +17,7 @@ export interface CheckResult {
   /** Where the formatted report was written, when --output was given. */
   output?: string
   expiredWaivers: CheckReport['expiredWaivers']
+  unmatchedWaivers: CheckReport['unmatchedWaivers']
   findings: CheckReport['findings']
   /** Catalog components of kinds no check reads yet (e.g. Azure SQL Database): inventory only, not checked. */
   notChecked: Array<{key: string; type: string; kind: string}>
@@ -64,6 +65,8 @@ export default class Check extends BaseCommand<CheckResult> {
     const notChecked = describedOnly(environment)
     if (notChecked.length > 0) this.note(`inventory: ${describedOnlySentence(environment, 'opsbook check')}; none of their checks ran`)
     for (const waiver of report.expiredWaivers) this.note(`warning: waiver for ${waiver.check} (owner ${waiver.owner}) expired ${waiver.expires}`)
+    const {unmatchedWaiverWarning} = await import('../checks/waivers.js')
+    for (const waiver of report.unmatchedWaivers) this.note(`warning: ${unmatchedWaiverWarning(waiver)}`)
     if (scan.failed) {
       this.note(`✖ ${scan.blocking.length} fail(s) or error(s) at or above ${scan.failOn}`)
       this.exitWith = ExitCode.failed
@@ -76,6 +79,7 @@ export default class Check extends BaseCommand<CheckResult> {
       resources: report.resources,
       output: flags.output,
       expiredWaivers: report.expiredWaivers,
+      unmatchedWaivers: report.unmatchedWaivers,
       findings: report.findings,
       notChecked,
       ...(report.fleet ? {fleet: report.fleet} : {}),

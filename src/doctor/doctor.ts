@@ -148,7 +148,7 @@ function windowLines(environment: Environment, now: Date): DoctorLine[] {
 
 async function azureLines(services: AzureServices, loaded: LoadedCatalog, envName: string, environment: Environment): Promise<DoctorLine[]> {
   const lines: DoctorLine[] = []
-  const {CredentialError} = await import('../azure/credentials.js')
+  const {isCredentialProblem} = await import('../azure/credentials.js')
   const {checkIdentityAndScopes} = await import('../runbooks/preflight.js')
   try {
     const identity = await checkIdentityAndScopes(services, environment)
@@ -157,7 +157,7 @@ async function azureLines(services: AzureServices, loaded: LoadedCatalog, envNam
   } catch (error) {
     const e = error as Error & {suggestions?: string[]}
     // A misspelt OPSBOOK_EMULATOR_IDENTITY (azure/clients.ts) is about the credential too.
-    const credential = error instanceof CredentialError || (error as {code?: string}).code === 'unknown-emulator-identity'
+    const credential = isCredentialProblem(error)
     lines.push({check: credential ? 'credential' : 'subscription', status: 'fail', detail: e.message, fix: e.suggestions?.[0]})
     return lines
   }

@@ -5,7 +5,7 @@
  * Everything shown comes from the action registry's declarations (permissions, ARM calls, az equivalents).
  */
 import {findAction} from '../actions/registry.js'
-import type {ArmCall, PlanContext} from '../actions/types.js'
+import type {ActionDefinition, ArmCall, PlanContext} from '../actions/types.js'
 import {resolveResource} from '../actions/resolve.js'
 import {configurationIssues} from '../actions/drill.js'
 import {describedOnlySentence} from '../catalog/notes.js'
@@ -140,7 +140,7 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
       summary: action.summary,
       changes: action.changes,
       inputs: shown,
-      permissions: action.permissions,
+      permissions: permissionsOf(action, shown, plan),
       arm: rendered('ARM calls', () => action.arm?.(shown as never, plan) ?? [], notes),
       az,
       notes: [...notes, ...placeholderNotes(az)],
@@ -285,6 +285,16 @@ export function preflightProblems(prepared: PreparedRun, options: {now?: Date} =
     problems.push({code: 'preflight', message: `step ${step.id} (${step.uses}): ${why.message}`, ...(location ? {location} : {})})
   }
   return problems
+}
+
+/** What a call needs with its inputs (an action's permissionsFor), never more than it declares; all of them when unsure. */
+function permissionsOf(action: ActionDefinition, inputs: Record<string, unknown>, plan: PlanContext): string[] {
+  try {
+    const needed = action.permissionsFor?.(inputs as never, plan)
+    return needed ? action.permissions.filter((p) => needed.includes(p)) : action.permissions
+  } catch {
+    return action.permissions
+  }
 }
 
 /** Render an action's declaration; a failure is shown in the plan, never silently dropped. */

@@ -107,7 +107,6 @@ export function checkTargets(runId: string, state: ResumeState, loaded: LoadedCa
 
 async function loadState(options: ResumeOptions, root: string, cwd: string): Promise<ResumeState> {
   const {loadResumeState} = await import('../evidence/resume-state.js')
-  const {join} = await import('node:path')
   if (existsSync(join(root, 'runs', options.runId)) || !options.envName) return loadResumeState(options.runId, {root})
   // Another machine: read the journal from the environment's evidence container.
   const loaded = loadCatalog({flag: options.catalogFlag, cwd})
@@ -154,7 +153,6 @@ function emulatorHint(envName: string, loaded: LoadedCatalog, asked: boolean): P
 
 /** Whether this folder's emulator can hold a run's evidence: one serves the folder now, or its Blob store was persisted here. */
 async function folderEmulatorMayHold(loaded: LoadedCatalog, env: NodeJS.ProcessEnv): Promise<boolean> {
-  const {join} = await import('node:path')
   const {emulatorStateDir} = await import('../emulator/connect.js')
   const {isLockLive, readEmulatorLock} = await import('../emulator/lock.js')
   const stateDir = emulatorStateDir({cwd: loaded.dir, catalogFile: loaded.file, env})

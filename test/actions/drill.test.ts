@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {configurationIssues, measureAction, PG_RPO_UNMEASURED_NOTE, reportAction, ROUTER_RPO_NOTE} from '../../src/actions/drill.js'
+import {configurationIssues, isExportOf, measureAction, PG_RPO_UNMEASURED_NOTE, reportAction, ROUTER_RPO_NOTE} from '../../src/actions/drill.js'
 import type {ActionContext} from '../../src/actions/types.js'
 import {catalog, environment} from '../runbooks/engine-fixtures.js'
 import type {Environment} from '../../src/catalog/schema.js'
@@ -202,3 +202,19 @@ describe('drill rows that could mislead', () => {
     expect(error.message).not.toMatch(/(: |, )edge failed/)
   })
 })
+
+describe('drill.teardown of a cache: which in-flight operations are its exports', () => {
+  const url = (path: string) => ({method: 'POST' as const, resourceUrl: `https://127.0.0.1:4443/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg-shop-local/providers/Microsoft.Cache/${path}`})
+  it('waits for a Managed Redis export as for a classic one (a Ctrl-C mid-export left the Managed Redis copy behind)', () => {
+    expect(isExportOf(url('redis/redis-shop-sessions/export'), 'redis-shop-sessions')).toBe(true)
+    // What managedredis.export journals, and the database-level path ARM defines.
+    expect(isExportOf(url('redisEnterprise/amr-shop-carts/export'), 'amr-shop-carts')).toBe(true)
+    expect(isExportOf(url('redisEnterprise/amr-shop-carts/databases/default/export'), 'amr-shop-carts')).toBe(true)
+  })
+  it('never another cache\'s, an import, or a GET', () => {
+    expect(isExportOf(url('redisEnterprise/amr-shop-carts-2/export'), 'amr-shop-carts')).toBe(false)
+    expect(isExportOf(url('redis/redis-shop-sessions/import'), 'redis-shop-sessions')).toBe(false)
+    expect(isExportOf({...url('redis/redis-shop-sessions/export'), method: 'GET' as never}, 'redis-shop-sessions')).toBe(false)
+  })
+})
+

@@ -11,6 +11,7 @@ import {
 } from '../../src/actions/postgres.js'
 import type {TrackedOperation} from '../../src/actions/types.js'
 import {ExitCode} from '../../src/errors.js'
+import {planContext} from '../../src/runbooks/plan.js'
 import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
 
 let fixture: Fixture
@@ -39,6 +40,30 @@ describe('postgres.assertRestorable', () => {
     expect(error.exitCode).toBe(ExitCode.invalidInput)
     expect(error.message).toMatch(/outside the restore window of pg-shop-orders: \[.+, .+\]/)
     expect(error.message).toContain('14 days')
+  })
+})
+
+describe('postgres.assertRestorable before the run (plan and run refuse it, exit 2)', () => {
+  const now = new Date('2026-12-03T12:00:00Z')
+  const refusal = (pointInTime: string) => assertRestorableAction.preflight!(parse(assertRestorableAction, {server: 'orders-db', pointInTime}), planContext(fixture.environment, 'local', now))
+
+  it('refuses a point in the future, naming the catalog\'s window', () => {
+    expect(refusal('2027-01-01T00:00:00Z')?.message).toBe(
+      "restore point 2027-01-01T00:00:00.000Z is in the future: pg-shop-orders can be restored to a point up to now; the catalog's retention of 14 days is the window [2026-11-19T12:00:00.000Z, 2026-12-03T12:00:00.000Z] (backupRetentionDays)",
+    )
+  })
+
+  it('refuses a point older than the 35 days any flexible server keeps', () => {
+    const message = refusal('2026-10-01T00:00:00Z')?.message
+    expect(message).toContain('restore point 2026-10-01T00:00:00.000Z is older than any backup of pg-shop-orders: a flexible server keeps backups 35 days at most, so nothing before 2026-10-29T12:00:00.000Z can be restored')
+    expect(message).toContain('[2026-11-19T12:00:00.000Z, 2026-12-03T12:00:00.000Z]')
+  })
+
+  it('leaves a point inside 35 days to the run, which reads the server\'s own window (the catalog\'s retention is a minimum)', () => {
+    expect(refusal('2026-11-10T00:00:00Z')).toBeUndefined()
+    expect(refusal('2026-12-03T11:59:00Z')).toBeUndefined()
+    // A placeholder (an earlier step's output) is not a date: nothing to say before the run.
+    expect(assertRestorableAction.preflight!({server: 'orders-db', pointInTime: '<steps.x.outputs.at>', geo: false}, planContext(fixture.environment, 'local', now))).toBeUndefined()
   })
 })
 

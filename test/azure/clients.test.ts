@@ -117,6 +117,26 @@ describe('createAzureServices', () => {
     expect(fixture.emulator.requestLog(cursor).filter((e) => e.operation === 'identity.token')).toHaveLength(1)
   })
 
+  it('a misspelt OPSBOOK_EMULATOR_IDENTITY asks the emulator for its identities once, however many token requests it fails', async () => {
+    const saved = process.env.OPSBOOK_EMULATOR_IDENTITY
+    process.env.OPSBOOK_EMULATOR_IDENTITY = 'raeder'
+    try {
+      const services = createAzureServices({environment: fixture.environment, environmentName: 'local', emulator: fixture.emulator})
+      const cursor = fixture.emulator.requestCount()
+      // Three clients' pipelines asking at once (each scope its own request), then one more later.
+      const scopes = ['https://management.azure.com/.default', 'https://storage.azure.com/.default', 'https://ossrdbms-aad.database.windows.net/.default']
+      const failures = await Promise.all(scopes.map((scope) => services.credential.getToken(scope).then(() => undefined, (error: unknown) => error)))
+      failures.push(await services.credential.getToken(scopes[0]!).then(() => undefined, (error: unknown) => error))
+      for (const error of failures) expect(error).toMatchObject({code: 'unknown-emulator-identity', exitCode: ExitCode.invalidInput})
+      const log = fixture.emulator.requestLog(cursor)
+      expect(log.filter((r) => r.operation === 'identity.token').length).toBeGreaterThanOrEqual(4)
+      expect(log.filter((r) => r.operation === 'emulator.info')).toHaveLength(1)
+    } finally {
+      if (saved === undefined) delete process.env.OPSBOOK_EMULATOR_IDENTITY
+      else process.env.OPSBOOK_EMULATOR_IDENTITY = saved
+    }
+  })
+
   it('refuses an emulator environment without an emulator connection (exit 2)', () => {
     expect(() => createAzureServices({environment: fixture.environment, environmentName: 'local'})).toThrow(
       expect.objectContaining({exitCode: ExitCode.invalidInput, code: 'emulator-required'}),

@@ -55,6 +55,16 @@ describe('evaluateInventory', () => {
     expect(findings.map((f) => f.status)).toEqual(['fail', 'pass', 'error'])
   })
 
+  it('reports a waiver whose resource the scan did not find (a typo waives nothing), with the name it probably meant', () => {
+    const typo = {check: 'redis.tls.no_plain_port', resource: 'sesions-cache', reason: 'r', owner: 'web-team', expires: '2030-01-01'}
+    const elsewhere = {check: 'redis.tls.no_plain_port', resource: 'redis-in-another-subscription', reason: 'r', owner: 'o', expires: '2030-01-01'}
+    const byKey = {check: 'redis.tls.min12', resource: 'sessions-cache', reason: 'r', owner: 'o', expires: '2030-01-01'}
+    const byId = {check: 'redis.tls.min12', resource: redis.id.toUpperCase(), reason: 'r', owner: 'o', expires: '2030-01-01'}
+    const {findings, unmatchedWaivers} = evaluate([typo, elsewhere, byKey, byId, {check: 'redis.version', reason: 'r', owner: 'o', expires: '2030-01-01'}])
+    expect(findings[0]!.status).toBe('fail')
+    expect(unmatchedWaivers).toEqual([{...typo, closest: 'sessions-cache'}, elsewhere])
+  })
+
   it('a date-only expiry covers that whole day', () => {
     expect(waiverExpiry('2026-06-10').toISOString()).toBe('2026-06-11T00:00:00.000Z')
     const waiver = {check: 'redis.tls.no_plain_port', reason: 'r', owner: 'o', expires: '2026-06-10'}

@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {parseCatalog} from '../../src/catalog/loader.js'
-import {waiverProblems} from '../../src/checks/waivers.js'
+import {unmatchedWaiverWarning, waiverProblems, waiverResourceWarnings} from '../../src/checks/waivers.js'
 import {repoRoot, runCliInProcess} from '../helpers/cli.js'
 
 function catalogWithWaivers(): {file: string; line: number} {
@@ -46,3 +46,41 @@ describe('waivers naming unknown checks', () => {
     }
   }, 60_000)
 })
+
+describe('waivers naming a resource a letter off a component', () => {
+  function catalogWithResourceTypo(): {file: string; line: number} {
+    const text = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8')
+    const lines = text.split('\n')
+    const at = lines.findIndex((l) => l === '    components:')
+    lines.splice(
+      at,
+      0,
+      '    waivers:',
+      '      - {check: redis.net.public_disabled, resource: sesions-cache, reason: VNet migration, owner: web-team, expires: "2027-03-31"}',
+      '      - {check: redis.net.public_disabled, resource: redis-in-another-subscription, reason: fleet, owner: web-team, expires: "2027-03-31"}',
+    )
+    const file = join(mkdtempSync(join(tmpdir(), 'opsbook-waivers-')), 'runbooks.yaml')
+    writeFileSync(file, lines.join('\n'))
+    return {file, line: at + 2}
+  }
+
+  it('catalog validate warns at the resource field with the component meant (still valid: exit 0)', async () => {
+    const {file, line} = catalogWithResourceTypo()
+    // Only the near miss: a resource outside the catalog (a fleet scan's) is not a typo.
+    const warnings = waiverResourceWarnings(parseCatalog(file, readFileSync(file, 'utf8')))
+    expect(warnings.map((w) => w.message)).toEqual([
+      'waiver for redis.net.public_disabled names resource "sesions-cache", which is no component of local: did you mean "sessions-cache"? (as written it waives only a resource of that exact name)',
+    ])
+    const result = await runCliInProcess(['catalog', 'validate', '--catalog', file])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toContain(`⚠ ${file}:${line}:`)
+    expect(result.stdout).toContain('did you mean "sessions-cache"?')
+  }, 60_000)
+
+  it('check says a waiver whose resource it did not find waived nothing', () => {
+    expect(unmatchedWaiverWarning({check: 'redis.net.public_disabled', resource: 'sesions-cache', owner: 'web-team', closest: 'sessions-cache'})).toBe(
+      'waiver for redis.net.public_disabled (owner web-team) names resource "sesions-cache", which this scan did not find (no resource, resource id or component of that name), so it waived nothing: did you mean "sessions-cache"?',
+    )
+  })
+})
+

@@ -3,7 +3,7 @@
  * mid-swap — must not abandon the teardown that keeps production safe; only a third does.
  */
 import {describe, expect, it} from 'vitest'
-import {trapInterrupts} from '../../src/cli/run-support.js'
+import {runOnTerminal, trapInterrupts} from '../../src/cli/run-support.js'
 
 describe('trapInterrupts', () => {
   it('first Ctrl-C stops the run, the second keeps teardown going, the third abandons it', () => {
@@ -22,5 +22,23 @@ describe('trapInterrupts', () => {
     } finally {
       interrupts.dispose()
     }
+  })
+})
+
+describe('runOnTerminal', () => {
+  it('Ctrl-C while the run is still starting is exit 130 saying nothing was changed, not the SDK\'s AbortError as a failure (exit 1)', async () => {
+    const flags = {json: true, yes: false, approve: [], overrideWindow: false}
+    const error = await runOnTerminal(flags, (options) => {
+      // What a token request or an ARM read in preflight does when the signal fires: it rejects with an AbortError.
+      const aborted = new Promise<never>((_, reject) => options.signal!.addEventListener('abort', () => reject(Object.assign(new Error('The operation was aborted. Request has already been canceled.'), {name: 'AbortError'}))))
+      process.emit('SIGINT', 'SIGINT')
+      return aborted
+    }).catch((e: unknown) => e)
+    expect(error).toMatchObject({exitCode: 130, code: 'interrupted'})
+    expect((error as Error).message).toBe('SIGINT while starting, before any step ran: nothing was changed; the same command starts it again')
+    // Without a Ctrl-C an error stays what it was.
+    const failure = await runOnTerminal(flags, () => Promise.reject(new Error('boom'))).catch((e: unknown) => e)
+    expect(failure).toMatchObject({message: 'boom'})
+    expect(failure).not.toHaveProperty('exitCode')
   })
 })

@@ -381,3 +381,15 @@ function caseInsensitive(schema: Json, values: string[]): Json {
 function openRef(ref: string): string {
   return /#\/definitions\/[^/]+$/.test(ref) ? `${ref}__open` : ref
 }
+
+let shared: ContractRegistry | undefined
+
+/**
+ * The vendored specs as one registry per worker, for tests that check an answer on the spot: reading every spec
+ * document takes seconds, and a registry never changes once built, so files sharing a worker share it.
+ */
+export function contractRegistry(): ContractRegistry {
+  shared ??= new ContractRegistry()
+  return shared
+}
+

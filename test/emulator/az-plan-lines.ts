@@ -11,17 +11,23 @@ import {buildPlan} from '../../src/runbooks/plan.js'
 import {prepareRun} from '../../src/runbooks/runner.js'
 import {repoRoot} from '../helpers/cli.js'
 
+/**
+ * A restore point two days back (whole minutes): inside every retention window, whenever the suite runs — a fixed date
+ * drifts out of the 35 days a PostgreSQL flexible server keeps, and plan refuses it (postgres.assertRestorable).
+ */
+const RECENT_POINT = new Date(Math.floor((Date.now() - 2 * 86_400_000) / 60_000) * 60_000).toISOString().replace('.000Z', 'Z')
+
 /** Params the built-in runbooks need beyond their defaults, for the repository's `local` environment. */
 export const BUILT_IN_RUNBOOK_PARAMS: Record<string, Record<string, string>> = {
-  'pg-pitr': {server: 'orders-db', restoreTime: '2026-12-01T09:40:00Z'},
+  'pg-pitr': {server: 'orders-db', restoreTime: RECENT_POINT},
   'pg-promote-replica': {replica: 'pg-shop-orders-dr'},
   'redis-export': {cache: 'sessions-cache'},
   'redis-restore': {cache: 'sessions-cache'},
   'slot-swap': {app: 'storefront'},
-  'sql-pitr': {database: 'payments-db', restoreTime: '2026-12-01T09:40:00Z'},
+  'sql-pitr': {database: 'payments-db', restoreTime: RECENT_POINT},
   'sql-failover': {database: 'payments-db', forceDataLoss: 'true'},
   'servicebus-dlq': {namespace: 'orders-bus'},
-  'cosmos-pitr': {account: 'catalog-cosmos', restoreTime: '2026-12-01T09:40:00Z'},
+  'cosmos-pitr': {account: 'catalog-cosmos', restoreTime: RECENT_POINT},
   'region-failover': {router: 'storefront-dns'},
 }
 

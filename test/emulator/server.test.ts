@@ -207,7 +207,11 @@ describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () 
       expect([query, answer.status, oidOf(answer)]).toEqual([query, 200, readerOid])
     }
     // Anything else: App Service's answer to an identity the app does not have (MicrosoftDocs/azure-docs#43543), no token.
-    for (const query of ['client_id=raeder', 'client_id=5f2c9d1e-8a4b-4c3d-9e7f-1a2b3c4d5e6f', 'object_id=nobody', 'principal_id=nobody', `mi_res_id=/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/raeder`]) {
+    for (const query of ['client_id=raeder', 'client_id=5f2c9d1e-8a4b-4c3d-9e7f-1a2b3c4d5e6f', 'object_id=nobody', 'principal_id=nobody', `mi_res_id=/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/raeder`,
+      // The estate's identity name under another subscription or resource group is another identity.
+      `mi_res_id=/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/reader`,
+      `mi_res_id=/subscriptions/${emulator.subscription}/resourceGroups/rg-elsewhere/providers/Microsoft.ManagedIdentity/userAssignedIdentities/reader`,
+      `mi_res_id=/providers/Microsoft.ManagedIdentity/userAssignedIdentities/reader`]) {
       const refused = await token(query)
       expect([query, refused.status, refused.json]).toEqual([query, 400, {StatusCode: 400, Message: 'No MSI found for specified ClientId/ResourceId.', CorrelationId: expect.stringMatching(/^[0-9a-f-]{36}$/)}])
     }

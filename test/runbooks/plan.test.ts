@@ -16,13 +16,24 @@ describe('plan renders what it knows', () => {
       const prepared = await prepareRun({runbook, envName: 'local', params, cwd, env: {}})
       return renderPlan(buildPlan(prepared, {guard: await guardDecision(prepared, at, cwd), now: at})).split('\n').find((l) => l.startsWith('Window guard'))
     }
-    const pitr = {server: 'orders-db', restoreTime: '2026-12-03T11:00:00Z'}
+    const pitr = {server: 'orders-db', restoreTime: new Date(Date.now() - 3_600_000).toISOString()}
     expect(await guardLine('pg-pitr', pitr, repoRoot)).toBe('Window guard: does not apply (local is not a production environment).')
     const production = scratchDir()
     writeFileSync(join(production, 'runbooks.yaml'), readFileSync(join(production, 'runbooks.yaml'), 'utf8').replace('production: false', 'production: true'))
     expect(await guardLine('pg-pitr', pitr, production)).toBe(
       'Window guard: does not apply (pg-pitr is not disruptive: windows and freezes hold back only disruptive runbooks in production).',
     )
+  })
+
+  it('asks only for what a call needs with its inputs: a Redis drill\'s teardown deletes a blob, not a PostgreSQL server', async () => {
+    const redis = buildPlan(await prepare('redis-restore', {cache: 'sessions-cache', drill: 'true'}))
+    expect(redis.steps.find((s) => s.id === 'teardown')?.permissions).toEqual([
+      'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read',
+      'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete',
+    ])
+    expect(redis.permissions.filter((p) => p.startsWith('Microsoft.DBforPostgreSQL/'))).toEqual([])
+    const pg = buildPlan(await prepare('pg-pitr', {server: 'orders-db', restoreTime: new Date(Date.now() - 3_600_000).toISOString(), scratch: 'true', teardown: 'true'}))
+    expect(pg.steps.find((s) => s.id === 'teardown')?.permissions).toEqual(['Microsoft.DBforPostgreSQL/flexibleServers/read', 'Microsoft.DBforPostgreSQL/flexibleServers/delete'])
   })
 
   it('fills in the environment and times from the plan\'s clock instead of placeholders', async () => {

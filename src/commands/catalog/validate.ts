@@ -20,8 +20,10 @@ export default class CatalogValidate extends BaseCommand<CatalogValidateResult> 
     const [{loadCatalog}, {catalogCapabilityWarnings}] = await Promise.all([import('../../catalog/loader.js'), import('../../azure/capabilities.js')])
     const loaded = loadCatalog({flag: flags.catalog})
     // A waiver naming an unknown check waives nothing: said here, with file:line:col, not discovered in an audit.
-    ;(await import('../../checks/waivers.js')).assertWaiversValid(loaded)
-    const warnings = catalogCapabilityWarnings(loaded.catalog)
+    const {assertWaiversValid, waiverResourceWarnings} = await import('../../checks/waivers.js')
+    assertWaiversValid(loaded)
+    // A waiver's resource a letter off a component's waives nothing: a warning (it may name a resource outside the catalog).
+    const warnings = [...catalogCapabilityWarnings(loaded.catalog), ...waiverResourceWarnings(loaded)]
     const environments = Object.entries(loaded.catalog.environments).map(([name, env]) => ({
       name,
       cloud: env.cloud,

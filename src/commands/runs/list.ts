@@ -17,10 +17,10 @@ export default class RunsList extends BaseCommand<RunsListResult> {
 
   async run(): Promise<RunsListResult> {
     const {flags} = await this.parse(RunsList)
-    const [{listRuns}, {opsbookRoot}, {humanDuration}] = await Promise.all([
+    const [{listRuns}, {opsbookRoot}, {runsTable}] = await Promise.all([
       import('../../evidence/runs-store.js'),
       import('../../runbooks/runner.js'),
-      import('../../support/duration.js'),
+      import('../../ui/runs-table.js'),
     ])
     const root = opsbookRoot({catalogFlag: flags.catalog})
     let runs: Array<RunListEntry | RecordedRun>
@@ -35,10 +35,8 @@ export default class RunsList extends BaseCommand<RunsListResult> {
       }
     } else runs = (await listRuns(root)).slice(0, flags.limit)
     if (runs.length === 0) this.say('No runs yet. Try: opsbook run dr-drill --env local')
-    for (const r of runs)
-      this.say(
-        `${r.runId.padEnd(44)} ${r.status.padEnd(16)} ${r.environment.padEnd(12)} ${(r.durationMs === undefined ? '' : humanDuration(r.durationMs)).padEnd(9)}${'where' in r ? ` ${r.where.join('+')}` : ''}`,
-      )
+    else for (const line of runsTable(runs)) this.say(line)
     return {runs}
   }
 }
+

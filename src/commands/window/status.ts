@@ -43,11 +43,13 @@ export default class WindowStatus extends BaseCommand<WindowStatusResult> {
     const runbooks = env.production ? await (await import('../../runbooks/next-start.js')).disruptiveRunbookStarts(loaded, flags.env, env, at) : []
     this.say(`${flags.env} at ${at.toISOString()}${env.production ? ' (production)' : ''}`)
     if (freeze) this.say(`  CHANGE FREEZE until ${freeze.until}: ${freeze.reason}`)
+    // Each column as wide as its widest entry: a long window (a time zone such as Europe/Amsterdam) ran into its state.
+    const windowWidth = Math.max(0, ...components.flatMap((c) => c.windows.map((w) => `${w.name}: ${w.description}`.length)))
     for (const c of components) {
       if (c.windows.length === 0) this.say(`  ${c.component.padEnd(18)} ${c.type.padEnd(14)} no window`)
       for (const [index, w] of c.windows.entries()) {
         const state = w.open ? `OPEN until ${w.closesAt}` : `closed; next ${w.nextOpensAt ?? 'none within 13 months'}`
-        this.say(`  ${(index === 0 ? c.component : '').padEnd(18)} ${(index === 0 ? c.type : '').padEnd(14)} ${`${w.name}: ${w.description}`.padEnd(52)} ${state}`)
+        this.say(`  ${(index === 0 ? c.component : '').padEnd(18)} ${(index === 0 ? c.type : '').padEnd(14)} ${`${w.name}: ${w.description}`.padEnd(windowWidth)}  ${state}`)
         for (const note of w.assumptions) this.say(`  ${''.padEnd(33)} note: ${note}`)
       }
       const amr = 'managedRedisMaintenance' in c ? c.managedRedisMaintenance : undefined
@@ -62,7 +64,8 @@ export default class WindowStatus extends BaseCommand<WindowStatusResult> {
       for (const r of runbooks) {
         const what = `${r.runbook}${r.target ? ` --target ${r.target}` : ''}`
         const when = r.mayStartNow ? 'may start now' : r.nextStart ? `next may start ${r.nextStart}` : 'no moment within 13 months'
-        this.say(`  ${what.padEnd(36)} ${when}  (changes ${r.components.join(', ')}; takes ${r.expected.ms === undefined ? 'duration unknown' : r.expected.description})`)
+        // An unknown duration says what the guard does then (only the start must fall in a window), not just "unknown".
+        this.say(`  ${what.padEnd(36)} ${when}  (changes ${r.components.join(', ')}; ${r.expected.ms === undefined ? 'duration' : 'takes'} ${r.expected.description})`)
         if (r.note) this.say(`  ${''.padEnd(36)} note: ${r.note}`)
       }
     }

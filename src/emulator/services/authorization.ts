@@ -52,17 +52,29 @@ export function estatePrincipals(ctx: Pick<EmulatorContext, 'estate'>): Array<Pi
 }
 
 /** The estate's principal named (by name, client id or object id) in a token request, if any. */
-export function requestedPrincipal(ctx: Pick<EmulatorContext, 'estate'>, requested: string | undefined | null): EmulatorPrincipal | undefined {
-  if (!requested) return undefined
-  const wanted = requested.toLowerCase()
-  // mi_res_id: the identity's ARM id, …/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}.
-  const byResourceId = /\/providers\/microsoft\.managedidentity\/userassignedidentities\/([^/]+)\/?$/.exec(wanted)?.[1]
+function principalNamed(ctx: Pick<EmulatorContext, 'estate'>, wanted: string): EmulatorPrincipal | undefined {
   for (const [name, who] of Object.entries(ctx.estate?.identities ?? {})) {
     const principal = principalOf(name, who)
     if ([principal.name, principal.clientId, principal.objectId].some((id) => id.toLowerCase() === wanted)) return principal
-    if (byResourceId && name.toLowerCase() === byResourceId) return principal
   }
   return undefined
+}
+
+/**
+ * The estate's principal a token request names (client_id, object_id/principal_id, or mi_res_id), if any. mi_res_id is
+ * the identity's ARM id, /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/
+ * userAssignedIdentities/{name} (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference).
+ * The estate declares an identity by name only, as one of the environment's: an id in another subscription, or in a
+ * resource group the environment does not have, names another identity, which this app does not have.
+ */
+export function requestedPrincipal(ctx: Pick<EmulatorContext, 'estate' | 'subscription' | 'environment'>, requested: string | undefined | null): EmulatorPrincipal | undefined {
+  if (!requested) return undefined
+  const wanted = requested.toLowerCase()
+  const resourceId = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.managedidentity\/userassignedidentities\/([^/]+)\/?$/.exec(wanted)
+  if (!resourceId) return principalNamed(ctx, wanted)
+  const [, subscription, group, name] = resourceId
+  const inEnvironment = subscription === ctx.subscription.toLowerCase() && ctx.environment.resourceGroups.some((g) => g.toLowerCase() === group)
+  return inEnvironment ? Object.entries(ctx.estate?.identities ?? {}).flatMap(([key, who]) => (key.toLowerCase() === name ? [principalOf(key, who)] : []))[0] : undefined
 }
 
 /** The principal a request's bearer token is for (undefined: the default principal). */
@@ -73,7 +85,7 @@ export function callerOf(ctx: Pick<EmulatorContext, 'estate'>, request: Pick<Emu
   if (!payload) return undefined
   try {
     const oid = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {oid?: string}).oid
-    return oid && oid !== DEFAULT_PRINCIPAL ? requestedPrincipal(ctx, oid) : undefined
+    return oid && oid !== DEFAULT_PRINCIPAL ? principalNamed(ctx, oid.toLowerCase()) : undefined
   } catch {
     return undefined
   }

@@ -13,6 +13,8 @@ describe('opsbook runs list --limit', () => {
     expect(run.code, run.stderr).toBe(0)
     const listed = await runCliInProcess(['runs', 'list', '--limit', '1'], {cwd})
     expect(listed.stdout).toContain(JSON.parse(run.stdout).runId)
+    // A header names the columns (it had none: an id, a word, an environment and a duration, unlabelled).
+    expect(listed.stdout.split('\n')[0]).toMatch(/^RUN\s+STATUS\s+ENVIRONMENT\s+STARTED \(UTC\)\s+DURATION$/)
     for (const limit of ['0', '-1']) {
       const result = await runCliInProcess(['runs', 'list', '--limit', limit], {cwd})
       expect(result.code).toBe(2)

@@ -1,0 +1,26 @@
+/** `opsbook runs list` as a table (src/commands/runs/list.ts). */
+import type {RecordedRun} from '../evidence/runs-remote.js'
+import type {RunListEntry} from '../evidence/runs-store.js'
+import {humanDuration} from '../support/duration.js'
+
+/**
+ * One header line and one line per run, columns as wide as their widest value (a custom runbook's long name no longer
+ * pushes the columns after it out of line). `where` only when the evidence container was asked too (--env).
+ */
+export function runsTable(runs: Array<RunListEntry | RecordedRun>): string[] {
+  const withWhere = runs.some((r) => 'where' in r)
+  const rows = [
+    ['RUN', 'STATUS', 'ENVIRONMENT', 'STARTED (UTC)', 'DURATION', ...(withWhere ? ['WHERE'] : [])],
+    ...runs.map((r) => [
+      r.runId,
+      r.status,
+      r.environment,
+      r.startedAt ? r.startedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '',
+      r.durationMs === undefined ? '' : humanDuration(r.durationMs),
+      ...(withWhere ? ['where' in r ? r.where.join('+') : ''] : []),
+    ]),
+  ]
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd())
+}
+
