@@ -171,7 +171,12 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         running.delete(step)
         if (line.type === 'step.failed') failed.add(step)
         else failed.delete(step)
-        if (line.type === 'step.failed' && inFlight[step] && (data.error as {code?: string} | undefined)?.code === 'interrupted') interrupted[step] = inFlight[step]
+        // Cut off (Ctrl-C) or timed out with its operation still in flight: the resume waits for that one to end before
+        // sending the request again (a hung export timed out, then resumed, sent a second one beside it).
+        if (line.type === 'step.failed' && inFlight[step]) {
+          const error = (data.error as {code?: string; timedOut?: boolean; operationEnded?: boolean} | undefined) ?? {}
+          if (error.code === 'interrupted' || (error.timedOut === true && error.operationEnded !== true)) interrupted[step] = inFlight[step]
+        }
         delete inFlight[step]
         break
       case 'run.finished':

@@ -1028,9 +1028,16 @@ class RunExecution {
         } catch {
           seen = undefined
         }
-        if (!seen) this.leftBehind.push(unchecked)
-        else if (seen.remains) this.leftBehind.push(`step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish: ${seen.detail ?? 'it remains'}`)
-        else await this.emit({type: 'run.note', message: `step ${id}'s "${op.description}" left nothing behind (checked: ${seen.detail ?? 'gone'})`})
+        if (seen && !seen.remains) {
+          await this.emit({type: 'run.note', message: `step ${id}'s "${op.description}" left nothing behind (checked: ${seen.detail ?? 'gone'})`})
+          continue
+        }
+        this.leftBehind.push(seen ? `step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish: ${seen.detail ?? 'it remains'}` : unchecked)
+        // A failed run (a step timed out on a hung operation) with an operation of its own still running did not tear
+        // down what that operation makes: a human must look (exit 3), and `opsbook resume` waits for it and finishes the
+        // run — it ended exit 1, "already finished (failed)" to resume, with the operation running on (issue 16). An
+        // interrupted run is resumable as it is (130).
+        if (!this.options.signal.aborted) this.teardownFailed = true
       }
     }
   }
