@@ -234,6 +234,8 @@ class RunExecution {
   /** Aborts rollbacks and `finally`: the caller's teardown signal (a last Ctrl-C) or the teardown deadline. */
   private readonly teardownSignal: AbortSignal
   private readonly teardownDeadline = new AbortController()
+  /** Aborted once run.finished is written (ActionContext.ended). */
+  private readonly ended = new AbortController()
   private teardownTimer?: NodeJS.Timeout
   private readonly startedAt: Date
   private readonly startedClock = performance.now()
@@ -366,6 +368,9 @@ class RunExecution {
     await this.emit({type: 'run.finished', status, durationMs, ...(error ? {error} : {}), leftBehind: this.leftBehind, outputs})
     this.finished = true
     await this.emitChain
+    // An action still waiting past its abort (a request ARM never answered, kept for its operation to be journaled)
+    // has nothing left to wait for: the run is recorded. It kept the CLI alive a minute after the run's last line.
+    this.ended.abort(new Error('the run has ended'))
 
     return this.redactor.redact({
       runId: options.runId,
@@ -942,6 +947,7 @@ class RunExecution {
       stepId: step.id,
       attempt,
       signal,
+      ended: this.ended.signal,
       log: (message) => {
         if (isClosed() || this.finished) return
         void this.emit({type: 'step.log', step: step.id, phase: step.phase, message: String(message)})
