@@ -43,6 +43,11 @@ export interface ResumeState {
   calls?: Record<string, {params: Record<string, unknown>}>
   /** Set when the journal ends with run.finished: there is nothing to resume. */
   finished?: RunStatus
+  /**
+   * Every step id (main and finally, groups' inner steps included) the run's first run.started listed: the plan the
+   * run started with. Absent in journals older than the list.
+   */
+  steps?: string[]
   /** Where the journal is (after a download, the new local copy). */
   journalPath: string
   /** Guards the run was started past (--override-window, --no-lease…), with their reasons, as its run.note lines journaled them. */
@@ -187,7 +192,10 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
   // Only calls still to be continued keep their params: one that completed is not run again, one not started has none.
   for (const id of Object.keys(calls)) if (completed[id] || !Object.keys(completed).some((c) => c.startsWith(`${id}.`))) delete calls[id]
   const params = started.params ?? {}
+  const listed = (first.data as {steps?: unknown}).steps
+  const steps = Array.isArray(listed) ? listed.flatMap((entry: {id?: unknown}) => (typeof entry?.id === 'string' ? [entry.id] : [])) : undefined
   return {
+    ...(steps ? {steps} : {}),
     runId,
     runbook,
     params,

@@ -244,6 +244,8 @@ export interface ResumeInput {
   warnings?: string[]
   /** The params the run started with, as its first run.started journaled them (secret ones redacted). */
   expectedParams?: Record<string, unknown>
+  /** The step ids the run started with, as its first run.started listed them (ResumeState.steps). */
+  expectedSteps?: string[]
 }
 
 export interface RunResult {
@@ -347,6 +349,25 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
   }
 
   const stepIds = flattenSteps(runbook).map((n) => n.spec.id)
+  if (options.resume?.expectedSteps) {
+    // The steps a run is continued with are the ones it started with. Another component set (request.json's
+    // `components` edited, or the catalog's components changed) dropped an in-flight leg from the plan: the resume
+    // ended succeeded with that leg's scratch server still being restored and never torn down (issue 16).
+    const now = new Set(stepIds)
+    const before = new Set(options.resume.expectedSteps)
+    const missing = options.resume.expectedSteps.filter((id) => !now.has(id))
+    const added = stepIds.filter((id) => !before.has(id))
+    if (missing.length > 0 || added.length > 0)
+      throw new ValidationError(
+        [
+          {
+            code: 'resume-steps-changed',
+            message: `run ${options.resume.runId} started with other steps than this resume would run (its journal lists them)${missing.length > 0 ? `; not in this resume: ${missing.join(', ')}` : ''}${added.length > 0 ? `; new: ${added.join(', ')}` : ''}. The components it acts on changed (request.json's components, --component, or the catalog): what the missing steps started would be left behind. Resume it with the components it started with`,
+          },
+        ],
+        `the resume of run ${options.resume.runId} would run other steps than the run started with: nothing was resumed`,
+      )
+  }
   const unknownApprovals = (options.approvedSteps ?? []).filter((id) => id !== RUN_CONFIRMATION && !stepIds.includes(id))
   if (unknownApprovals.length > 0)
     throw new ValidationError(
