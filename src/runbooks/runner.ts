@@ -11,6 +11,7 @@ import {findAction} from '../actions/registry.js'
 import {getEnvironment, loadCatalog, projectDir, type LoadedCatalog} from '../catalog/loader.js'
 import {componentWindowNames, type Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError, ExitCode, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
+import {outputRedactor} from '../evidence/writer.js'
 import type {RunEvent, RunEventListener, RunStatus} from './events.js'
 import {changedComponents, checkChangeGuards, expectedDuration, type ExpectedDuration, type GuardOverride} from './guards.js'
 import {targetAccepts, targetKinds, type ParamSpec, type Runbook} from './model.js'
@@ -62,6 +63,13 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   const environment = selected ? selectComponents(runbook, catalogEnvironment, selected) : catalogEnvironment
   // Params may also come from OPSBOOK_PARAM_<NAME> (secrets especially: no shell history, no process list).
   const raw = {...paramsFromEnvironment(runbook, options.env ?? process.env), ...options.params}
+  // Secret values are known to the output redactor before anything can quote them: a forEach expression over a secret
+  // printed it in its "not a component" error (run and plan, plain and --json) before any run redactor existed (issue 16).
+  const secrets = outputRedactor()
+  const registerSecrets = (values: Record<string, unknown>) => {
+    for (const [name, spec] of Object.entries(runbook.params)) if (spec.type === 'secret' && values[name] !== undefined && values[name] !== null) secrets.add(String(values[name]))
+  }
+  registerSecrets(raw)
   if (options.target) {
     const targetParam = Object.entries(runbook.params).find(([name, spec]) => spec.type === 'target' && raw[name] === undefined)
     if (!targetParam)
@@ -96,8 +104,9 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
     Object.assign(raw, await options.promptParams(missing.map((m) => (replicaParams.has(m.name) && replicas.length > 0 ? {...m, suggestions: replicas} : m)), environment))
     resolved = resolveParams(runbook, raw, environment, {environmentName: options.envName, context})
   }
+  registerSecrets(resolved.values)
   // forEach steps become one step per component (deterministic, so plan, run and resume see the same ids).
-  const expanded = expandRunbook(runbook, environment, {params: resolved.values, environmentName: options.envName, catalog: loaded.catalog})
+  const expanded = expandRunbook(runbook, environment, {params: resolved.values, environmentName: options.envName, catalog: loaded.catalog, taint: secrets})
   const prepared = {loaded, envName: options.envName, environment, runbook: expanded, params: resolved.values, rawParams: raw, ...(selected ? {selectedComponents: selected} : {})}
   // Preflight: a step the catalog says cannot succeed (a tier that cannot do it…) stops here, before anything changes.
   const {preflightProblems} = await import('./plan.js')

@@ -76,3 +76,38 @@ steps:
     expect(resumed.stdout).toContain('leg payments-db')
   }, 120_000)
 })
+
+describe('prepareRun: secrets in errors before the run', () => {
+  it('never prints a secret param that a forEach expression yields, in run or plan, plain or --json', async () => {
+    // Issue 16: `forEach: ${{ params.pw }}` printed `forEach yields "<the secret>", which is not a component` — the
+    // error came before any run redactor knew the secret. Derived values (format, fromJSON) are followed too.
+    const secret = 'Kx7Qp2VzLm9Wq4Rt'
+    const windows = Array.from({length: secret.length - 3}, (_, i) => secret.slice(i, i + 4))
+    for (const expression of ['params.pw', `fromJSON(format('["{0}-x"]', params.pw))`]) {
+      const cwd = emptyEmulatorProject('secret-foreach')
+      writeFileSync(
+        join(cwd, 'leak.yaml'),
+        `name: leak-foreach
+title: forEach from a secret
+kind: checklist
+params:
+  pw: {type: secret, description: planted}
+steps:
+  - id: leg
+    forEach: \${{ ${expression} }}
+    uses: core.log
+    with: {message: hi}
+`,
+      )
+      for (const argv of [['run', './leak.yaml', '--env', 'local', '--yes'], ['plan', './leak.yaml', '--env', 'local']]) {
+        for (const json of [[], ['--json']]) {
+          const result = await runCliInProcess([...argv, ...json], {cwd, env: {OPSBOOK_PARAM_PW: secret}})
+          expect(result.code).toBe(2)
+          const output = result.stdout + result.stderr
+          expect(output).toMatch(/forEach yields/)
+          expect(windows.filter((w) => output.includes(w)), `${argv[0]} ${json.join('')} ${expression}: ${output}`).toEqual([])
+        }
+      }
+    }
+  }, 120_000)
+})
