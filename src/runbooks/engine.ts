@@ -91,6 +91,12 @@ export interface ExecuteOptions {
    */
   changeGuard?: () => string | undefined
   /**
+   * Asked before each rollback or `finally` step that changes something: a reason means another run now holds a target
+   * this run lost (issue 16 item 8: both would change it) — the step is not started, it is named as left (exit 3), and
+   * `opsbook resume` runs it once the other run is done.
+   */
+  teardownGuard?: () => Promise<string | undefined>
+  /**
    * Looks through Azure at an operation of a step that did not finish, after teardown: whether what it created or
    * changed still remains. Without it every such operation is reported as possibly still running.
    */
@@ -774,6 +780,20 @@ class RunExecution {
     // resume that teardown began (what it undoes is redone), so it is never written after a line that was lost.
     if (action.changes && step.phase !== 'main') await this.emitChain
     if (action.changes && this.journalError !== undefined) return this.deferUnrecordable(step, record, inputs)
+    // Before its step.started: a teardown step journaled as started reads, to the resume, as teardown under way.
+    if (action.changes && step.phase !== 'main') {
+      const taken = await this.options.teardownGuard?.().catch(() => undefined)
+      if (taken) {
+        const message = `not started: ${taken}`
+        record.status = 'cancelled'
+        record.reason = message
+        record.error = {message, code: 'lease-taken'}
+        record.finishedAt = this.now().toISOString()
+        record.durationMs = 0
+        await this.emit({type: 'step.skipped', step: step.id, phase: step.phase, reason: message})
+        return {ok: false, error: new EngineStepError(message, 'lease-taken'), interrupted: false}
+      }
+    }
     const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
     const startedAt = this.emitted
     // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
