@@ -371,7 +371,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
         [
           {
             code: 'resume-steps-changed',
-            message: `run ${options.resume.runId} started with other steps than this resume would run (its journal lists them)${missing.length > 0 ? `; not in this resume: ${missing.join(', ')}` : ''}${added.length > 0 ? `; new: ${added.join(', ')}` : ''}. The components it acts on changed (request.json's components, --component, or the catalog): what the missing steps started would be left behind. Resume it with the components it started with`,
+            message: `run ${options.resume.runId} started with other steps than this resume would run (its journal lists them)${missing.length > 0 ? `; not in this resume: ${missing.join(', ')}` : ''}${added.length > 0 ? `; new: ${added.join(', ')}` : ''}. The components it acts on changed (request.json's components, or the catalog's): what the missing steps started would be left behind. Put request.json's components and the catalog back as they were when the run started`,
           },
         ],
         `the resume of run ${options.resume.runId} would run other steps than the run started with: nothing was resumed`,
