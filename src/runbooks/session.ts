@@ -122,10 +122,14 @@ async function runConnected(
   if (options.resume) await acquireRunLock(dir, runId)
   // Leases next: a component held by another run is a guard (exit 5) and nothing of this run may exist yet.
   // A lease lost mid-run is journaled the moment it is noticed (once the journal is open).
-  let journalLoss: (message: string) => void = () => undefined
+  let journalLoss: (message: string, data?: Record<string, unknown>) => void = () => undefined
   const onLost = (message: string) => {
     warn(message)
     journalLoss(message)
+  }
+  const onRenewTrouble = (message: string) => {
+    warn(message)
+    journalLoss(message, {leaseRenewal: 'failing', warning: true})
   }
   const evidence = await openEvidence({
     root,
@@ -139,6 +143,7 @@ async function runConnected(
     user,
     warn,
     onLost,
+    onRenewTrouble,
     takeOverOwn: options.resume !== undefined,
     renewEveryMs: options.leaseRenewEveryMs,
     optOuts: input.optOuts,
@@ -191,8 +196,8 @@ async function runConnected(
     await deliver(event)
   }
   let runFinished = false
-  journalLoss = (message) => {
-    if (!runFinished) void emit({type: 'run.note', message, data: {leaseLost: true, warning: true}}).catch(() => undefined)
+  journalLoss = (message, data = {leaseLost: true, warning: true}) => {
+    if (!runFinished) void emit({type: 'run.note', message, data}).catch(() => undefined)
   }
 
   const {executeRunbook} = await import('./engine.js')
@@ -439,6 +444,8 @@ async function openEvidence(options: {
   warn: (message: string) => void
   /** A lease was lost (taken by another run, or not renewable for its whole duration). */
   onLost: (message: string) => void
+  /** A renewal failed (Blob unreachable) and the lease may still be held: said once until a renewal gets through. */
+  onRenewTrouble: (message: string) => void
   renewEveryMs?: number
   /** Resuming with the run's lock held: leases this run's dead process held on this host may be broken. */
   takeOverOwn: boolean
@@ -497,6 +504,9 @@ async function openEvidence(options: {
           holder: {runId, user: options.user, host, startedAt: startedAt.toISOString()},
           renewEveryMs: options.renewEveryMs,
           onLost: (error) => options.onLost(`lost the lease on a target: ${error.message}; no more changes will be started`),
+          // Said when it happens (once per lease until a renewal gets through), not only when a change is refused: a
+          // partition from Blob was silent until then (issue 16 item 8).
+          onRenewError: (error) => options.onRenewTrouble(`could not renew a target lease (${describeError(error)}); if no renewal gets through within 15 s of the last one, no more changes are started`),
           onReleaseRetry: (error, lapsesAt) => warn(`could not give back a target lease (${describeError(error)}); trying again until Blob answers or the lease lapses at ${lapsesAt.toISOString()}`),
           // Every lease our own dead process held (not only the first): provably dead, since we hold the run's lock.
           takeOver: (holder) => options.takeOverOwn && holder?.runId === runId && holder.host === host,

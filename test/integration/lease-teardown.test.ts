@@ -88,3 +88,37 @@ describe('a teardown after another run took the target', () => {
     expect(events.some((e) => e.type === 'step.started' && e.step === 'export')).toBe(false)
   }, 90_000)
 })
+
+describe('a lease that cannot be renewed (a partition from Blob)', () => {
+  it('is said when it happens, journaled, not only when a change is refused', async () => {
+    // Issue 16 item 8: renewal failures were silent (no onRenewError) until the change guard refused a step or the
+    // lease lapsed. The export is held in flight (hangOperations) until the run has said so, then Blob comes back.
+    const cwd = scratchDir({'export-once.yaml': RUNBOOK.replace(/finally:[\s\S]*$/, '').replace('name: export-twice', 'name: export-once')})
+    emulator.faults.set({hangOperations: ['redis.export']})
+    let said = false
+    const run = runRunbook({
+      ...options(cwd, (event) => {
+        if (event.type === 'operation.started' && event.step === 'export') emulator.faults.set({blobDown: true})
+        if (event.type === 'run.note' && /could not renew a target lease/.test(event.message) && !said) {
+          said = true
+          emulator.faults.set({blobDown: false, hangOperations: []})
+        }
+      }),
+      runbook: './export-once.yaml',
+      envName: 'local',
+      params: {},
+    })
+    let result
+    try {
+      result = await run
+    } finally {
+      emulator.faults.clear()
+    }
+    expect(said).toBe(true)
+    const notes = readFileSync(result.journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'run.note' && /could not renew a target lease/.test(l.data.message))
+    // Once per lease until a renewal gets through (renewals every 50 ms would otherwise journal dozens).
+    expect(notes.length).toBeGreaterThanOrEqual(1)
+    expect(notes.length).toBeLessThanOrEqual(3)
+    expect(result.exitCode).toBe(0)
+  }, 90_000)
+})
