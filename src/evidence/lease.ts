@@ -32,8 +32,9 @@ export interface TargetLeaseOptions {
   /** Called once when a renewal finds the lease taken or expired (another run may now hold the component). */
   onLost?: (error: Error) => void
   /**
-   * Called when a renewal fails for another reason (Blob unreachable); the lease may still be held. When renewals keep
-   * failing for the whole lease duration the lease has lapsed for certain (another run may take it): it is lost.
+   * Called when a renewal fails for another reason (Blob unreachable), once until a renewal gets through again; the
+   * lease may still be held. When renewals keep failing for the whole lease duration the lease has lapsed for certain
+   * (another run may take it): it is lost.
    */
   onRenewError?: (error: Error) => void
   /**
@@ -159,6 +160,8 @@ function startRenewing(
   let lost = false
   let renewedAt = Date.now()
   let released = false
+  /** A renewal failure was reported since the last renewal that got through (onRenewError says so once). */
+  let failing = false
   let renewing: Promise<void> = Promise.resolve()
   const timer = setInterval(() => {
     renewing = renewing.then(async () => {
@@ -170,6 +173,7 @@ function startRenewing(
         await leaseClient.renewLease({abortSignal: AbortSignal.timeout(Math.max(5000, options.renewEveryMs))})
         renewals++
         renewedAt = Date.now()
+        failing = false
       } catch (error) {
         const status = statusOf(error)
         // 409: the lease id no longer matches (it expired and someone else took it, or it was broken).
@@ -182,7 +186,8 @@ function startRenewing(
           lost = true
           clearInterval(timer)
           options.onLost?.(new Error(`could not renew the lease for ${Math.round((Date.now() - renewedAt) / 1000)} s (${asError(error).message}); it has lapsed`))
-        } else {
+        } else if (!failing) {
+          failing = true
           options.onRenewError?.(asError(error))
         }
       }

@@ -125,10 +125,14 @@ async function runConnected(
   if (options.resume) await acquireRunLock(dir, runId)
   // Leases next: a component held by another run is a guard (exit 5) and nothing of this run may exist yet.
   // A lease lost mid-run is journaled the moment it is noticed (once the journal is open).
-  let journalLoss: (message: string) => void = () => undefined
+  let journalLoss: (message: string, data?: Record<string, unknown>) => void = () => undefined
   const onLost = (message: string) => {
     warn(message)
     journalLoss(message)
+  }
+  const onRenewTrouble = (message: string) => {
+    warn(message)
+    journalLoss(message, {leaseRenewal: 'failing', warning: true})
   }
   const evidence = await openEvidence({
     root,
@@ -142,6 +146,7 @@ async function runConnected(
     user,
     warn,
     onLost,
+    onRenewTrouble,
     takeOverOwn: options.resume !== undefined,
     renewEveryMs: options.leaseRenewEveryMs,
     optOuts: input.optOuts,
@@ -194,8 +199,8 @@ async function runConnected(
     await deliver(event)
   }
   let runFinished = false
-  journalLoss = (message) => {
-    if (!runFinished) void emit({type: 'run.note', message, data: {leaseLost: true, warning: true}}).catch(() => undefined)
+  journalLoss = (message, data = {leaseLost: true, warning: true}) => {
+    if (!runFinished) void emit({type: 'run.note', message, data}).catch(() => undefined)
   }
 
   const {executeRunbook} = await import('./engine.js')
@@ -229,6 +234,7 @@ async function runConnected(
       planTargets: planTargets(plan, environment, runId),
       ...(segmentPrincipal ? {principal: segmentPrincipal} : {}),
       changeGuard: () => leaseLost(evidence.leases),
+      teardownGuard: () => leaseTaken(evidence, envName, runId),
       inspectOperation: (operation) => inspectOperation(services, operation),
     })
   } finally {
@@ -365,6 +371,21 @@ function leaseLost(leases: OpenedEvidence['leases']): string | undefined {
   return `the lease on component "${lost.component}" is lost or could not be renewed (another run may hold it now): no more changes are started`
 }
 
+/**
+ * Whether another run now holds a target whose lease this run lost: then a rollback or `finally` step that changes
+ * something would change it beside that run. A lost lease nobody took (a partition that healed) does not stop teardown.
+ */
+async function leaseTaken(evidence: OpenedEvidence, envName: string, runId: string): Promise<string | undefined> {
+  if (!evidence.container) return undefined
+  const {currentLeaseHolder} = await import('../evidence/lease.js')
+  for (const lease of evidence.leases.filter((l) => l.lost)) {
+    const holder = await currentLeaseHolder(evidence.container, envName, lease.component).catch(() => undefined)
+    if (holder && holder.runId !== runId)
+      return `this run lost its lease on component "${lease.component}" and run ${holder.runId} holds it now; a teardown change is not made beside another run — \`opsbook resume ${runId}\` runs it once run ${holder.runId} has finished`
+  }
+  return undefined
+}
+
 /** The whole run's times when it was resumed (several segments), read from its journal; undefined otherwise. */
 async function resumedTimes(journalPath: string): Promise<import('../evidence/segments.js').RunTimes | undefined> {
   const [{readFile}, {journalTextLines, resumedRunTimes}] = await Promise.all([import('node:fs/promises'), import('../evidence/segments.js')])
@@ -404,6 +425,8 @@ function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDeci
 interface OpenedEvidence {
   sink?: import('../evidence/blob-sink.js').BlobSink
   leases: import('../evidence/lease.js').TargetLease[]
+  /** The evidence container the leases live in (when there is one). */
+  container?: import('@azure/storage-blob').ContainerClient
   store?: import('../evidence/blob-sink.js').EvidenceStoreInfo
   /** Start streaming once the run's folder exists; only the journal's fsynced bytes are copied. */
   attach(runDirectory: string, durableBytes: () => number): Promise<void>
@@ -426,6 +449,8 @@ async function openEvidence(options: {
   warn: (message: string) => void
   /** A lease was lost (taken by another run, or not renewable for its whole duration). */
   onLost: (message: string) => void
+  /** A renewal failed (Blob unreachable) and the lease may still be held: said once until a renewal gets through. */
+  onRenewTrouble: (message: string) => void
   renewEveryMs?: number
   /** Resuming with the run's lock held: leases this run's dead process held on this host may be broken. */
   takeOverOwn: boolean
@@ -484,6 +509,9 @@ async function openEvidence(options: {
           holder: {runId, user: options.user, host, startedAt: startedAt.toISOString()},
           renewEveryMs: options.renewEveryMs,
           onLost: (error) => options.onLost(`lost the lease on a target: ${error.message}; no more changes will be started`),
+          // Said when it happens (once per lease until a renewal gets through), not only when a change is refused: a
+          // partition from Blob was silent until then (issue 16 item 8).
+          onRenewError: (error) => options.onRenewTrouble(`could not renew a target lease (${describeError(error)}); if no renewal gets through within 15 s of the last one, no more changes are started`),
           onReleaseRetry: (error, lapsesAt) => warn(`could not give back a target lease (${describeError(error)}); trying again until Blob answers or the lease lapses at ${lapsesAt.toISOString()}`),
           // Every lease our own dead process held (not only the first): provably dead, since we hold the run's lock.
           takeOver: (holder) => options.takeOverOwn && holder?.runId === runId && holder.host === host,
@@ -506,6 +534,7 @@ async function openEvidence(options: {
   if (store?.warning) warn(store.warning)
   const opened: OpenedEvidence = {
     leases,
+    container: target.client,
     store,
     async attach(_runDirectory, durableBytes) {
       try {
