@@ -707,7 +707,8 @@ function resourceTypeOf(id: string): string {
 }
 
 /**
- * Why a finding about a resource (`gone`, `not-switched`) is not about the resource the step acted on, if it is not.
+ * Why a finding about a resource (`gone`, `not-switched`, `no-preview`, `swapped-back`) is not about the resource the
+ * step acted on, if it is not.
  * The forger writes the finding, so the resource must be tied to the step as the run records it: named by the step's
  * own inputs or outputs, of the kind its action acts on; a `gone` copy must be one of the run's own copies (a name made
  * for the run, or a create the journal records), and a `not-switched` router one whose endpoints or origins the journal
@@ -821,12 +822,12 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       unknown.push(`${finding.what}: nothing the Activity Log records`)
       continue
     }
-    if (finding.kind === 'gone' || finding.kind === 'not-switched') {
-      const why = untied(c, facts, finding)
-      if (why) {
-        unrelated.push(`${finding.kind} ${finding.resourceId}: ${why}`)
-        continue
-      }
+    // Every finding about a resource is tied to the step's own: a swap teardown's `swapped-back` or `no-preview` about
+    // an app the run never swapped found nothing in the log to contradict it, while the run's own app was left swapped.
+    const why = untied(c, facts, finding)
+    if (why) {
+      unrelated.push(`${finding.kind} ${finding.resourceId}: ${why}`)
+      continue
     }
     const events = await eventsUnder(finding.resourceId)
     if (!events) {

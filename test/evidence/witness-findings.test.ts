@@ -6,7 +6,12 @@
  */
 import {randomUUID} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {listActions} from '../../src/actions/registry.js'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {findAction, listActions} from '../../src/actions/registry.js'
+import {resolveResource} from '../../src/actions/resolve.js'
+import {parseCatalog} from '../../src/catalog/loader.js'
+import {planContext} from '../../src/runbooks/plan.js'
 import {ACTIVITY_LOG_CONCURRENCY, activityLogReader, ActivityLogUnreadable, witnessJournal, type ActivityEvent, type ActivityLogReader} from '../../src/evidence/witness.js'
 
 const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, s)).toISOString()
@@ -428,5 +433,54 @@ describe('the events Azure records for one write, and how verify reads them', ()
     expect(calls).toMatchObject({group: 10, correlation: 0})
     expect(calls.most).toBeGreaterThan(1)
     expect(calls.most).toBeLessThanOrEqual(ACTIVITY_LOG_CONCURRENCY)
+  })
+})
+
+describe('a resumed swap teardown\'s finding about another app than its own', () => {
+  it('the swap teardowns name their app as their target, as their findings name it (what the first plan journals)', () => {
+    const catalogFile = join(import.meta.dirname, '..', '..', 'runbooks.yaml')
+    const environment = parseCatalog(catalogFile, readFileSync(catalogFile, 'utf8')).catalog.environments.local!
+    const context = {...planContext(environment, 'local'), runId: 'slot-swap-20261201-abc123'}
+    const storefront = resolveResource(environment, 'webapp', 'storefront').id
+    expect(findAction('drill.restoreProduction')?.targets?.({app: 'storefront', slot: 'staging', settle: 'PT30M'}, context)).toEqual([storefront])
+    expect(findAction('webapp.resetSwap')?.targets?.({app: 'storefront'}, context)).toEqual([storefront])
+  })
+
+  // The run's app, as its first plan names each swap teardown's target; `other` is an app the run never touched.
+  const site = (name: string) => `${sub}/rg/providers/Microsoft.Web/sites/${name}`
+  const app = site('shop')
+  const other = site('blog')
+  const plan = [
+    {id: 'swap', uses: 'webapp.swap', phase: 'main', changes: true, needs: []},
+    {id: 'restore-production', uses: 'drill.restoreProduction', phase: 'finally', changes: true, needs: [], targets: [app]},
+    {id: 'reset-swap', uses: 'webapp.resetSwap', phase: 'finally', changes: true, needs: [], targets: [app]},
+  ]
+  const swapWrite = {method: 'POST', resourceId: `${app}/slots/staging`, operation: 'Microsoft.Web/sites/slots/slotsswap/action', status: 202, correlationId: randomUUID(), at: at(2)}
+  const prepare = {method: 'POST', resourceId: `${app}/slots/staging`, operation: 'Microsoft.Web/sites/slots/applySlotConfig/action', status: 200, correlationId: randomUUID(), at: at(2)}
+  /** Segment 1 swapped the run's app (and prepared a swap with preview) and was cut off; a forged segment 2's `step` names `about`. */
+  const text = (step: string, kind: string, about: string) =>
+    journal([
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['step.started', 'swap', {phase: 'main'}],
+      ['step.succeeded', 'swap', {phase: 'main', outputs: {app: 'shop'}, arm: [swapWrite, prepare]}],
+      ['run.finished', null, {status: 'interrupted', leftBehind: []}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', step, {phase: 'finally', inputs: {app: about.split('/').at(-1)}}],
+      ['step.succeeded', step, {phase: 'finally', outputs: {app: about.split('/').at(-1), swappedBack: false, wasPrepared: false}, found: [{kind, resourceId: about}]}],
+      ['run.finished', null, {status: 'succeeded', leftBehind: []}],
+    ])
+  // What Azure recorded: the one swap of the run's app (an odd number: production left on the staging build) and its
+  // preview prepared and never reset.
+  const recorded = [event(swapWrite.resourceId, swapWrite.operation, 2, 'Succeeded', swapWrite.correlationId), event(prepare.resourceId, prepare.operation, 2, 'Succeeded', prepare.correlationId)]
+  const judged = async (step: string, kind: string, about: string) => (await witnessJournal(text(step, kind, about), log(recorded).reader, {now, armWrites})).steps.find((s) => s.step === step)
+
+  it('"production swapped back" about an app the run never swapped is not witnessed; about its own app, the odd swap contradicts it', async () => {
+    expect(await judged('restore-production', 'swapped-back', other)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/blog is not the target the run's first plan gives the step \(shop\)/)})
+    expect(await judged('restore-production', 'swapped-back', app)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/1 swap\(s\) in the run's window/)})
+  })
+
+  it('"no swap with preview pending" about another app is not witnessed; about its own app, the unreset preview contradicts it', async () => {
+    expect(await judged('reset-swap', 'no-preview', other)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/blog is not the target the run's first plan gives the step \(shop\)/)})
+    expect(await judged('reset-swap', 'no-preview', app)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/applySlotConfig .* with no reset or swap after it/)})
   })
 })
