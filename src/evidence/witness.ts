@@ -26,8 +26,9 @@
  *   https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor#monitoring-reader), it could not
  *   be reached, the segment predates the recording, the step changes only data planes (rows, keys, blobs: no ARM
  *   operation, so nothing in the Activity Log), a step of the run's first segment made no ARM write (nothing left to
- *   change), or a resumed step made none after a crash cut off its earlier attempt (that attempt's writes were never
- *   journaled). `--witness activity-log` fails on these too.
+ *   change), or a resumed step of an `always` action made none after a crash cut off its earlier attempt (that
+ *   attempt's writes were never journaled; a `when-needed` one is judged by its findings: a cut-off segment is as
+ *   forgeable as the rest). `--witness activity-log` fails on these too.
  *
  * A resumed step that made no ARM write is judged by its action's `armWrites` in the action registry: `always` — not
  * witnessed (the forgery); `data-plane` — not checkable; `when-needed` (idempotent: it may find nothing to do) — by what
@@ -509,9 +510,11 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
         steps.push({...base, verdict: 'not-checkable', reason: 'it made no ARM write (nothing left to change, or a data-plane change): nothing for the Activity Log to witness'})
         continue
       }
-      if (c.cutOffIn !== undefined) {
+      if (c.cutOffIn !== undefined && mode !== 'when-needed') {
         // A crash cut its earlier attempt off: what that attempt did through ARM was not journaled, and the resume
-        // may rightly find nothing left to do (the scratch server already deleted).
+        // may rightly find nothing left to do. Not for a `when-needed` action: it journals what it found (the scratch
+        // server already deleted, by whoever — the cut-off attempt included), which the log can check below; a cut-off
+        // segment is as easy to append as the rest, and excused a forged teardown as "not checkable" under auto.
         steps.push({...base, verdict: 'not-checkable', reason: `it made no ARM write, and its earlier attempt in segment ${c.cutOffIn} was cut off unjournaled: the Activity Log's events for its resource say who changed it`})
         continue
       }

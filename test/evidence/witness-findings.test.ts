@@ -484,3 +484,41 @@ describe('a resumed swap teardown\'s finding about another app than its own', ()
     expect(await judged('reset-swap', 'no-preview', app)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/applySlotConfig .* with no reset or swap after it/)})
   })
 })
+
+describe('a resumed idempotent teardown after a segment that cut its attempt off', () => {
+  // Segment 1 restored the run's copy and was interrupted before its teardown. Segment 2 — as a forger appends it, and
+  // as a crash leaves it — started the teardown and ended there. Segment 3's teardown made no ARM write.
+  const copy = `${sub}/rg/providers/Microsoft.Sql/servers/sv/databases/db-drill-r`
+  const plan = [
+    {id: 'restore', uses: 'sql.restore', phase: 'main', changes: true, needs: []},
+    {id: 'drop-copy', uses: 'sql.delete', phase: 'finally', changes: true, needs: [], targets: [copy]},
+  ]
+  const restore = {method: 'PUT', resourceId: copy, operation: 'Microsoft.Sql/servers/databases/write', status: 202, correlationId: randomUUID(), at: at(2)}
+  const text = (found?: unknown[]) =>
+    journal([
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {database: 'db-drill-r'}, arm: [restore]}],
+      ['run.finished', null, {status: 'interrupted', leftBehind: []}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', 'drop-copy', {phase: 'finally', inputs: {database: 'db-drill-r'}}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', 'drop-copy', {phase: 'finally', inputs: {database: 'db-drill-r'}}],
+      ['step.succeeded', 'drop-copy', {phase: 'finally', outputs: {database: 'db-drill-r', deleted: false, alreadyGone: true}, ...(found ? {found} : {})}],
+      ['run.finished', null, {status: 'succeeded', leftBehind: []}],
+    ])
+  const created = event(copy, 'Microsoft.Sql/servers/databases/write', 2, 'Succeeded', restore.correlationId)
+  const judged = async (found: unknown[] | undefined, events: ActivityEvent[]) => (await witnessJournal(text(found), log(events).reader, {now, armWrites})).steps.find((s) => s.step === 'drop-copy' && s.segment === 3)
+
+  it('is judged by what it found, not excused as "not checkable": the copy still standing is not witnessed', async () => {
+    // The copy was never deleted: a cut-off segment (which anyone appending to the journal can write) excused the
+    // teardown's claim as not checkable, and `--witness auto` passed it.
+    expect(await judged([{kind: 'gone', resourceId: copy}], [created])).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/db-drill-r "already deleted", but the Activity Log's last event for it is a databases\/write/)})
+    // opsbook journals what an idempotent step found whenever it writes nothing: a claim without one is not its.
+    expect(await judged(undefined, [created])).toMatchObject({verdict: 'not-witnessed'})
+  })
+
+  it('is witnessed when the cut-off attempt (or anyone) deleted the copy', async () => {
+    expect(await judged([{kind: 'gone', resourceId: copy}], [created, event(copy, 'Microsoft.Sql/servers/databases/delete', 6)])).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/db-drill-r already deleted/)})
+  })
+})
