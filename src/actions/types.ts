@@ -89,6 +89,11 @@ export interface ActionContext {
   attempt: number
   /** Aborted on timeout or Ctrl-C; actions pass it to SDK calls and waits. */
   signal: AbortSignal
+  /**
+   * Aborted once the run has ended (run.finished written): nothing can be journaled any more, so what waits on past
+   * `signal` (a request's first answer, runTracked's grace) stops too — else it held the process after its last line.
+   */
+  ended?: AbortSignal
   /** A progress line: shown by the reporter and journaled. */
   log(message: string): void
   environmentName: string

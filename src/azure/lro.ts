@@ -105,6 +105,10 @@ export async function runTracked<T>(context: ActionContext, services: AzureServi
   }
   if (context.signal.aborted) stop()
   else context.signal.addEventListener('abort', onInterrupt, {once: true})
+  // The run has ended: no answer can be journaled any more, so the grace has nothing to wait for.
+  const onEnded = () => (clearTimeout(grace), abort.abort(context.ended?.reason))
+  if (context.ended?.aborted) onEnded()
+  else context.ended?.addEventListener('abort', onEnded, {once: true})
   const options: LroCallOptions = {
     abortSignal: abort.signal,
     updateIntervalInMs: services.pollIntervalMs,
@@ -137,6 +141,7 @@ export async function runTracked<T>(context: ActionContext, services: AzureServi
   } finally {
     clearTimeout(grace)
     context.signal.removeEventListener('abort', onInterrupt)
+    context.ended?.removeEventListener('abort', onEnded)
     await journaled
   }
   return {result, resumed: false, state, monitorUrl}

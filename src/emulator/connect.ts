@@ -7,7 +7,8 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {projectDir} from '../catalog/loader.js'
 import type {Environment} from '../catalog/schema.js'
-import {GuardError} from '../errors.js'
+import {GuardError, OpsbookError} from '../errors.js'
+import {fileSizeLimit} from '../support/file-size-limit.js'
 import {AZURITE_ACCOUNT, AZURITE_KEY} from './blob.js'
 import {acquireEmulatorLock, readEmulatorLock, servedError, type EmulatorLock} from './lock.js'
 import type {RunningEmulator, StartEmulatorOptions} from './server.js'
@@ -80,8 +81,29 @@ export async function serveEmulator(options: StartEmulatorOptions & {stateDir: s
     return {emulator}
   } catch (error) {
     lock.release()
-    throw error
+    throw emulatorStartError(error, options.stateDir)
   }
+}
+
+/**
+ * Why the emulator did not start, in words: Azurite answers a write it cannot make with a bare HTTP 500 (the SDK's
+ * RestError then has an empty message, and the CLI said just "Error: "), and a database engine killed by SIGXFSZ
+ * only closes its connection. Under a file-size limit (`ulimit -f`) that limit is named, with the fix (issue 16).
+ */
+export function emulatorStartError(error: unknown, stateDir: string, limit: number | undefined = fileSizeLimit()): OpsbookError {
+  if (error instanceof OpsbookError) return error
+  const e = error as {message?: unknown; name?: unknown; statusCode?: unknown; code?: unknown} | undefined
+  const message = typeof e?.message === 'string' && e.message.trim() !== '' ? e.message.trim() : undefined
+  const what =
+    message ??
+    (typeof e?.statusCode === 'number' ? `its Blob store (Azurite) answered HTTP ${e.statusCode} with no message` : typeof e?.name === 'string' ? e.name : String(error))
+  const suggestions =
+    limit !== undefined
+      ? [`raise the file-size limit (ulimit -f allows files of ${limit} bytes): the emulator keeps its state, Blob store and engines' data under ${stateDir}`]
+      : /\bE(NOSPC|DQUOT)\b/.test(what)
+        ? [`free space where the emulator keeps its state (${stateDir})`]
+        : []
+  return new OpsbookError(`the emulator could not start (state in ${stateDir}): ${what}`, {code: 'emulator-start-failed', cause: error, suggestions})
 }
 
 /**

@@ -43,6 +43,11 @@ export interface ResumeState {
   calls?: Record<string, {params: Record<string, unknown>}>
   /** Set when the journal ends with run.finished: there is nothing to resume. */
   finished?: RunStatus
+  /**
+   * Every step id (main and finally, groups' inner steps included) the run's first run.started listed: the plan the
+   * run started with. Absent in journals older than the list.
+   */
+  steps?: string[]
   /** Where the journal is (after a download, the new local copy). */
   journalPath: string
   /** Guards the run was started past (--override-window, --no-lease…), with their reasons, as its run.note lines journaled them. */
@@ -166,7 +171,12 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         if (step && phase === 'finally' && line.type === 'step.failed') plan.teardownWrote(step, completed)
         if (!step || (phase && phase !== 'main')) break
         running.delete(step)
-        if (line.type === 'step.failed' && inFlight[step] && (data.error as {code?: string} | undefined)?.code === 'interrupted') interrupted[step] = inFlight[step]
+        // Cut off (Ctrl-C) or timed out with its operation still in flight: the resume waits for that one to end before
+        // sending the request again (a hung export timed out, then resumed, sent a second one beside it).
+        if (line.type === 'step.failed' && inFlight[step]) {
+          const error = (data.error as {code?: string; timedOut?: boolean; operationEnded?: boolean} | undefined) ?? {}
+          if (error.code === 'interrupted' || (error.timedOut === true && error.operationEnded !== true)) interrupted[step] = inFlight[step]
+        }
         delete inFlight[step]
         break
       case 'run.finished':
@@ -177,7 +187,10 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
   // Only calls still to be continued keep their params: one that completed is not run again, one not started has none.
   for (const id of Object.keys(calls)) if (completed[id] || !Object.keys(completed).some((c) => c.startsWith(`${id}.`))) delete calls[id]
   const params = started.params ?? {}
+  const listed = (first.data as {steps?: unknown}).steps
+  const steps = Array.isArray(listed) ? listed.flatMap((entry: {id?: unknown}) => (typeof entry?.id === 'string' ? [entry.id] : [])) : undefined
   return {
+    ...(steps ? {steps} : {}),
     runId,
     runbook,
     params,

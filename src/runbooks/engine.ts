@@ -95,6 +95,12 @@ export interface ExecuteOptions {
    */
   changeGuard?: () => string | undefined
   /**
+   * Asked before each rollback or `finally` step that changes something: a reason means another run now holds a target
+   * this run lost (issue 16 item 8: both would change it) — the step is not started, it is named as left (exit 3), and
+   * `opsbook resume` runs it once the other run is done.
+   */
+  teardownGuard?: () => Promise<string | undefined>
+  /**
    * Looks through Azure at an operation of a step that did not finish, after teardown: whether what it created or
    * changed still remains. Without it every such operation is reported as possibly still running.
    */
@@ -238,6 +244,8 @@ class RunExecution {
   /** Aborts rollbacks and `finally`: the caller's teardown signal (a last Ctrl-C) or the teardown deadline. */
   private readonly teardownSignal: AbortSignal
   private readonly teardownDeadline = new AbortController()
+  /** Aborted once run.finished is written (ActionContext.ended). */
+  private readonly ended = new AbortController()
   private teardownTimer?: NodeJS.Timeout
   private readonly startedAt: Date
   private readonly startedClock = performance.now()
@@ -372,6 +380,9 @@ class RunExecution {
     await this.emit({type: 'run.finished', status, durationMs, ...(error ? {error} : {}), leftBehind: this.leftBehind, outputs})
     this.finished = true
     await this.emitChain
+    // An action still waiting past its abort (a request ARM never answered, kept for its operation to be journaled)
+    // has nothing left to wait for: the run is recorded. It kept the CLI alive a minute after the run's last line.
+    this.ended.abort(new Error('the run has ended'))
 
     return this.redactor.redact({
       runId: options.runId,
@@ -775,6 +786,20 @@ class RunExecution {
     // resume that teardown began (what it undoes is redone), so it is never written after a line that was lost.
     if (action.changes && step.phase !== 'main') await this.emitChain
     if (action.changes && this.journalError !== undefined) return this.deferUnrecordable(step, record, inputs)
+    // Before its step.started: a teardown step journaled as started reads, to the resume, as teardown under way.
+    if (action.changes && step.phase !== 'main') {
+      const taken = await this.options.teardownGuard?.().catch(() => undefined)
+      if (taken) {
+        const message = `not started: ${taken}`
+        record.status = 'cancelled'
+        record.reason = message
+        record.error = {message, code: 'lease-taken'}
+        record.finishedAt = this.now().toISOString()
+        record.durationMs = 0
+        await this.emit({type: 'step.skipped', step: step.id, phase: step.phase, reason: message})
+        return {ok: false, error: new EngineStepError(message, 'lease-taken'), interrupted: false}
+      }
+    }
     const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
     const startedAt = this.emitted
     // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
@@ -948,6 +973,7 @@ class RunExecution {
       stepId: step.id,
       attempt,
       signal,
+      ended: this.ended.signal,
       log: (message) => {
         if (isClosed() || this.finished) return
         void this.emit({type: 'step.log', step: step.id, phase: step.phase, message: String(message)})
@@ -1034,9 +1060,16 @@ class RunExecution {
         } catch {
           seen = undefined
         }
-        if (!seen) this.leftBehind.push(unchecked)
-        else if (seen.remains) this.leftBehind.push(`step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish: ${seen.detail ?? 'it remains'}`)
-        else await this.emit({type: 'run.note', message: `step ${id}'s "${op.description}" left nothing behind (checked: ${seen.detail ?? 'gone'})`})
+        if (seen && !seen.remains) {
+          await this.emit({type: 'run.note', message: `step ${id}'s "${op.description}" left nothing behind (checked: ${seen.detail ?? 'gone'})`})
+          continue
+        }
+        this.leftBehind.push(seen ? `step ${id} started "${op.description}" (${op.method} ${op.resourceUrl}) and did not finish: ${seen.detail ?? 'it remains'}` : unchecked)
+        // A failed run (a step timed out on a hung operation) with an operation of its own still running did not tear
+        // down what that operation makes: a human must look (exit 3), and `opsbook resume` waits for it and finishes the
+        // run — it ended exit 1, "already finished (failed)" to resume, with the operation running on (issue 16). An
+        // interrupted run is resumable as it is (130).
+        if (!this.options.signal.aborted) this.teardownFailed = true
       }
     }
   }

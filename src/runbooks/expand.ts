@@ -14,13 +14,15 @@
 import {resourceGroupOf} from '../catalog/loader.js'
 import {componentWindowNames, type Catalog, type Component, type Environment} from '../catalog/schema.js'
 import {ValidationError, type Problem} from '../errors.js'
-import {conditionExpression, evaluateExpression} from './expressions.js'
+import {conditionExpression, evaluateExpression, type TaintTracker} from './expressions.js'
 import type {ForEachItem, ForEachSpec, Runbook, StepSpec} from './model.js'
 
 export interface ExpandOptions {
   params?: Record<string, unknown>
   environmentName?: string
   catalog?: Catalog
+  /** Follows secret params through forEach expressions (what they yield is quoted in errors). */
+  taint?: TaintTracker
 }
 
 /** The id of a forEach step's instance for a component. */
@@ -110,6 +112,7 @@ function itemKeys(spec: ForEachSpec, environment: Environment, options: ExpandOp
     env: {...environment, name: options.environmentName},
     catalog: (options.catalog ?? {}) as unknown as Record<string, unknown>,
     run: {environment: options.environmentName, production: environment.production},
+    ...(options.taint ? {taint: options.taint} : {}),
   })
   const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : value
   if (!Array.isArray(list)) throw new Error(`must yield a list of component keys, got ${JSON.stringify(value)}`)

@@ -380,7 +380,9 @@ function registerDerived(value: unknown, taint: TaintTracker, expression: string
   if (typeof value === 'string') {
     if (NOT_SECRET.has(value.toLowerCase()) || expression.includes(`'${value.replaceAll("'", "''")}'`)) return
     taint.add(value)
-  } else if (typeof value === 'number' && Math.abs(value) >= 1e7) taint.add(String(value))
+    // A number read out of a secret (fromJSON of a PIN list) is a piece of it once it has 4 characters; shorter ones
+    // (counts, small codes) are not worth redacting every occurrence of. It was ≥ 1e7 only: a 5-digit PIN leaked.
+  } else if (typeof value === 'number' && String(value).length >= 4) taint.add(String(value))
   else if (value !== null && typeof value === 'object') {
     taint.add(JSON.stringify(value))
     for (const item of Object.values(value)) registerDerived(item, taint, expression)

@@ -11,6 +11,7 @@ import {findAction} from '../actions/registry.js'
 import {getEnvironment, loadCatalog, projectDir, type LoadedCatalog} from '../catalog/loader.js'
 import {componentWindowNames, type Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError, ExitCode, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
+import {outputRedactor} from '../evidence/writer.js'
 import type {RunEvent, RunEventListener, RunStatus} from './events.js'
 import {changedComponents, checkChangeGuards, expectedDuration, type ExpectedDuration, type GuardOverride} from './guards.js'
 import {targetAccepts, targetKinds, type ParamSpec, type Runbook} from './model.js'
@@ -62,6 +63,13 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   const environment = selected ? selectComponents(runbook, catalogEnvironment, selected) : catalogEnvironment
   // Params may also come from OPSBOOK_PARAM_<NAME> (secrets especially: no shell history, no process list).
   const raw = {...paramsFromEnvironment(runbook, options.env ?? process.env), ...options.params}
+  // Secret values are known to the output redactor before anything can quote them: a forEach expression over a secret
+  // printed it in its "not a component" error (run and plan, plain and --json) before any run redactor existed (issue 16).
+  const secrets = outputRedactor()
+  const registerSecrets = (values: Record<string, unknown>) => {
+    for (const [name, spec] of Object.entries(runbook.params)) if (spec.type === 'secret' && values[name] !== undefined && values[name] !== null) secrets.add(String(values[name]))
+  }
+  registerSecrets(raw)
   if (options.target) {
     const targetParam = Object.entries(runbook.params).find(([name, spec]) => spec.type === 'target' && raw[name] === undefined)
     if (!targetParam)
@@ -96,8 +104,9 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
     Object.assign(raw, await options.promptParams(missing.map((m) => (replicaParams.has(m.name) && replicas.length > 0 ? {...m, suggestions: replicas} : m)), environment))
     resolved = resolveParams(runbook, raw, environment, {environmentName: options.envName, context})
   }
+  registerSecrets(resolved.values)
   // forEach steps become one step per component (deterministic, so plan, run and resume see the same ids).
-  const expanded = expandRunbook(runbook, environment, {params: resolved.values, environmentName: options.envName, catalog: loaded.catalog})
+  const expanded = expandRunbook(runbook, environment, {params: resolved.values, environmentName: options.envName, catalog: loaded.catalog, taint: secrets})
   const prepared = {loaded, envName: options.envName, environment, runbook: expanded, params: resolved.values, rawParams: raw, ...(selected ? {selectedComponents: selected} : {})}
   // Preflight: a step the catalog says cannot succeed (a tier that cannot do it…) stops here, before anything changes.
   const {preflightProblems} = await import('./plan.js')
@@ -244,6 +253,8 @@ export interface ResumeInput {
   warnings?: string[]
   /** The params the run started with, as its first run.started journaled them (secret ones redacted). */
   expectedParams?: Record<string, unknown>
+  /** The step ids the run started with, as its first run.started listed them (ResumeState.steps). */
+  expectedSteps?: string[]
 }
 
 export interface RunResult {
@@ -347,6 +358,25 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
   }
 
   const stepIds = flattenSteps(runbook).map((n) => n.spec.id)
+  if (options.resume?.expectedSteps) {
+    // The steps a run is continued with are the ones it started with. Another component set (request.json's
+    // `components` edited, or the catalog's components changed) dropped an in-flight leg from the plan: the resume
+    // ended succeeded with that leg's scratch server still being restored and never torn down (issue 16).
+    const now = new Set(stepIds)
+    const before = new Set(options.resume.expectedSteps)
+    const missing = options.resume.expectedSteps.filter((id) => !now.has(id))
+    const added = stepIds.filter((id) => !before.has(id))
+    if (missing.length > 0 || added.length > 0)
+      throw new ValidationError(
+        [
+          {
+            code: 'resume-steps-changed',
+            message: `run ${options.resume.runId} started with other steps than this resume would run (its journal lists them)${missing.length > 0 ? `; not in this resume: ${missing.join(', ')}` : ''}${added.length > 0 ? `; new: ${added.join(', ')}` : ''}. The components it acts on changed (request.json's components, --component, or the catalog): what the missing steps started would be left behind. Resume it with the components it started with`,
+          },
+        ],
+        `the resume of run ${options.resume.runId} would run other steps than the run started with: nothing was resumed`,
+      )
+  }
   const unknownApprovals = (options.approvedSteps ?? []).filter((id) => id !== RUN_CONFIRMATION && !stepIds.includes(id))
   if (unknownApprovals.length > 0)
     throw new ValidationError(

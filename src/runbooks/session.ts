@@ -229,6 +229,7 @@ async function runConnected(
       planTargets: planTargets(plan, environment, runId),
       ...(segmentPrincipal ? {principal: segmentPrincipal} : {}),
       changeGuard: () => leaseLost(evidence.leases),
+      teardownGuard: () => leaseTaken(evidence, envName, runId),
       inspectOperation: (operation) => inspectOperation(services, operation),
     })
   } finally {
@@ -365,6 +366,21 @@ function leaseLost(leases: OpenedEvidence['leases']): string | undefined {
   return `the lease on component "${lost.component}" is lost or could not be renewed (another run may hold it now): no more changes are started`
 }
 
+/**
+ * Whether another run now holds a target whose lease this run lost: then a rollback or `finally` step that changes
+ * something would change it beside that run. A lost lease nobody took (a partition that healed) does not stop teardown.
+ */
+async function leaseTaken(evidence: OpenedEvidence, envName: string, runId: string): Promise<string | undefined> {
+  if (!evidence.container) return undefined
+  const {currentLeaseHolder} = await import('../evidence/lease.js')
+  for (const lease of evidence.leases.filter((l) => l.lost)) {
+    const holder = await currentLeaseHolder(evidence.container, envName, lease.component).catch(() => undefined)
+    if (holder && holder.runId !== runId)
+      return `this run lost its lease on component "${lease.component}" and run ${holder.runId} holds it now; a teardown change is not made beside another run — \`opsbook resume ${runId}\` runs it once run ${holder.runId} has finished`
+  }
+  return undefined
+}
+
 /** The whole run's times when it was resumed (several segments), read from its journal; undefined otherwise. */
 async function resumedTimes(journalPath: string): Promise<import('../evidence/segments.js').RunTimes | undefined> {
   const [{readFile}, {journalTextLines, resumedRunTimes}] = await Promise.all([import('node:fs/promises'), import('../evidence/segments.js')])
@@ -404,6 +420,8 @@ function notesAfterStart(overrides: GuardOverride[], confirmations: ApprovalDeci
 interface OpenedEvidence {
   sink?: import('../evidence/blob-sink.js').BlobSink
   leases: import('../evidence/lease.js').TargetLease[]
+  /** The evidence container the leases live in (when there is one). */
+  container?: import('@azure/storage-blob').ContainerClient
   store?: import('../evidence/blob-sink.js').EvidenceStoreInfo
   /** Start streaming once the run's folder exists; only the journal's fsynced bytes are copied. */
   attach(runDirectory: string, durableBytes: () => number): Promise<void>
@@ -506,6 +524,7 @@ async function openEvidence(options: {
   if (store?.warning) warn(store.warning)
   const opened: OpenedEvidence = {
     leases,
+    container: target.client,
     store,
     async attach(_runDirectory, durableBytes) {
       try {

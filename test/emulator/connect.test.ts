@@ -1,10 +1,13 @@
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {request as httpsRequest} from 'node:https'
 import {hostname, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {connectOrStartEmulator, serveEmulator, type EmulatorConnection} from '../../src/emulator/connect.js'
+import {connectOrStartEmulator, emulatorStartError, serveEmulator, type EmulatorConnection} from '../../src/emulator/connect.js'
+import {findRedisServer} from '../../src/emulator/engines/redis.js'
+import {fileSizeLimit} from '../../src/support/file-size-limit.js'
+import {binRun} from '../helpers/cli.js'
 import {lockFile, readEmulatorLock} from '../../src/emulator/lock.js'
 import {GuardError} from '../../src/errors.js'
 import {bearerFor} from './helpers.js'
@@ -164,5 +167,46 @@ describe('one emulator per state directory', () => {
     writeFileSync(lockFile(dir), JSON.stringify({pid: dead, host: hostname(), mode: 'run', startedAt: '2026-01-01T00:00:00.000Z', token: 'crashed-run'}))
     const connection = await connect(dir)
     expect(readEmulatorLock(dir)).toMatchObject({pid: process.pid, mode: 'run', armEndpoint: connection.armEndpoint})
+  })
+})
+
+describe('an emulator that cannot start', () => {
+  // Issue 16: under a tiny `ulimit -f` a run with its own in-process emulator hung (redis-server, killed by SIGXFSZ
+  // mid-SAVE, was waited for for ever), or ended "Connection is closed", or "Error: " (Azurite's bare 500).
+  it.skipIf(!findRedisServer())('a run under a tiny ulimit -f ends with exit 1 naming the file-size limit, and leaves no engine running', async () => {
+    const dir = stateDir()
+    writeFileSync(join(dir, 'runbooks.yaml'), readFileSync(CATALOG, 'utf8'))
+    const child = spawn('bash', ['-c', `ulimit -f 8; exec "${process.execPath}" "${binRun}" run hello --env local --yes`], {cwd: dir, env: {...process.env, CI: 'true', NO_COLOR: '1', OPSBOOK_EMULATOR_DATA_PLANE: 'real'}})
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout.resume()
+    const code = await new Promise<number | null>((done) => child.on('close', done))
+    expect(stderr).toMatch(/^Error: the emulator could not start \(state in .*\): .*redis-server exited \(SIGXFSZ: the file-size limit \(ulimit -f\) is reached/m)
+    expect(stderr).toMatch(/^Try: raise the file-size limit \(ulimit -f allows files of 8192 bytes\)/m)
+    expect(code).toBe(1)
+    expect(await untilNone(() => processesIn(dir), 10_000)).toEqual([])
+  }, 90_000)
+
+  it('says what an empty Blob error was, and names the file-size limit when one is in force', () => {
+    const restError = Object.assign(new Error(''), {name: 'RestError', statusCode: 500})
+    const limited = emulatorStartError(restError, '/p/.opsbook/emulator', 102_400)
+    expect(limited.message).toBe('the emulator could not start (state in /p/.opsbook/emulator): its Blob store (Azurite) answered HTTP 500 with no message')
+    expect(limited.suggestions).toEqual(['raise the file-size limit (ulimit -f allows files of 102400 bytes): the emulator keeps its state, Blob store and engines\' data under /p/.opsbook/emulator'])
+    expect(emulatorStartError(restError, '/p', undefined).suggestions).toEqual([])
+    const guard = new GuardError('emulator', 'held')
+    expect(emulatorStartError(guard, '/p', 1)).toBe(guard)
+  })
+})
+
+describe('fileSizeLimit', () => {
+  it('reads the soft limit from /proc/self/limits, none when unlimited', () => {
+    const limits = (soft: string) => () => `Limit                     Soft Limit           Hard Limit           Units\nMax cpu time              unlimited            unlimited            seconds\nMax file size             ${soft}            unlimited            bytes\n`
+    expect(fileSizeLimit(limits('8192'))).toBe(8192)
+    expect(fileSizeLimit(limits('unlimited'))).toBeUndefined()
+    expect(
+      fileSizeLimit(() => {
+        throw new Error('ENOENT')
+      }),
+    ).toBeUndefined()
   })
 })

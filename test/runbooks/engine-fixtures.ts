@@ -23,7 +23,32 @@ export const environment = catalog.environments.local!
 /** How many times each `test.flaky` key has been attempted. */
 export const flakyAttempts = new Map<string, number>()
 
+/** The abort signals of the requests `test.unanswered` sent (ARM never answers them). */
+export const unansweredRequests: AbortSignal[] = []
+
 registerActions([
+  defineAction({
+    name: 'test.unanswered',
+    summary: 'Sends a tracked ARM request that is never answered (what the emulator fault `hold` does)',
+    input: z.strictObject({}),
+    output: z.strictObject({}),
+    changes: true,
+    permissions: [],
+    run: async (_inputs, ctx) => {
+      const {runTracked} = await import('../../src/azure/lro.js')
+      await runTracked(ctx, {armEndpoint: 'https://arm.invalid', pollIntervalMs: 10} as never, {
+        description: 'delete scratch',
+        method: 'DELETE',
+        resource: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/s/databases/scratch',
+        call: (options) =>
+          new Promise((_, reject) => {
+            unansweredRequests.push(options.abortSignal)
+            options.abortSignal.addEventListener('abort', () => reject(options.abortSignal.reason), {once: true})
+          }),
+      })
+      return {}
+    },
+  }),
   defineAction({
     name: 'test.flaky',
     summary: 'Fails the first `failures` attempts for `key`, then succeeds',

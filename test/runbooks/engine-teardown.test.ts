@@ -5,7 +5,7 @@
 import {describe, expect, it} from 'vitest'
 import {ExitCode} from '../../src/errors.js'
 import {exitCodeForOutcome} from '../../src/runbooks/runner.js'
-import {run, runbook, trace} from './engine-fixtures.js'
+import {run, runbook, trace, unansweredRequests} from './engine-fixtures.js'
 
 describe('executeRunbook: teardown deadline', () => {
   it('stops waiting for a hung finally step at the teardown deadline, names it as left behind and exits 3', async () => {
@@ -169,5 +169,28 @@ steps:
     expect(outcome.steps.find((s) => s.id === 'change')).toMatchObject({status: 'failed', attempts: 0})
     expect(events.some((e) => e.type === 'operation.started')).toBe(false)
     expect(events.find((e) => e.type === 'run.note' && /not starting change/.test(e.message))).toBeDefined()
+  })
+})
+
+describe('executeRunbook: a request ARM never answers', () => {
+  it('stops waiting for its first answer once the run has ended, not a minute later', async () => {
+    // Issue 16 item 5: a teardown DELETE held unanswered (emulator fault `hold`) was cut off by the teardown deadline,
+    // but runTracked kept waiting up to INITIAL_ANSWER_GRACE_MS (60 s) for the answer, so the CLI printed the run's end
+    // and then stayed alive for a minute. Once run.finished is written nothing more can be journaled.
+    const book = runbook(`
+name: unanswered-teardown
+title: The teardown's request is never answered
+kind: drill
+steps:
+  - {id: noop, uses: core.log, with: {message: hi}}
+finally:
+  - {id: delete-scratch, uses: test.unanswered}
+`)
+    const before = unansweredRequests.length
+    const {outcome} = await run(book, {teardownTimeoutMs: 200})
+    expect(outcome.status).toBe('rollback-failed')
+    expect(outcome.leftBehind.join('\n')).toMatch(/finally step delete-scratch \(test\.unanswered\) did not complete: .*teardown did not finish within PT0\.2S/)
+    // The request the run stopped waiting for is given up too (it held the process for INITIAL_ANSWER_GRACE_MS).
+    expect(unansweredRequests.slice(before).map((signal) => signal.aborted)).toEqual([true])
   })
 })

@@ -204,6 +204,22 @@ describe('secret taint', () => {
     expect(redactedBytes({text: 'server pg-orders restored'}, redactor).toString()).toBe('server pg-orders restored')
   })
 
+  it('redacts a number read out of a secret (fromJSON of a PIN list), not only numbers of 8 digits or more', async () => {
+    // Issue 16 adversarial pass: `fromJSON(params.pins)[0]` of '[48213, 90517]' wrote 48213 verbatim — numbers under
+    // 1e7 were never registered, so a 5-digit piece of the secret reached the journal.
+    const {Redactor} = await import('../../src/evidence/redact.js')
+    const {redactedBytes} = await import('../../src/evidence/writer.js')
+    const pins = '[48213, 90517, {"code": 7731}]'
+    const redactor = new Redactor()
+    redactor.add(pins)
+    const ctx = context({params: {pins}, taint: redactor})
+    for (const expression of ['${{ fromJSON(params.pins)[0] }}', 'pin ${{ fromJSON(params.pins)[1] }}', "${{ format('{0}', fromJSON(params.pins)[2].code) }}"]) {
+      const written = redactedBytes({json: {type: 'step.started', inputs: {message: evaluateValue(expression, ctx)}}, line: true}, redactor).toString('utf8')
+      for (const piece of ['48213', '90517', '7731']) expect(written, `${expression} → ${written}`).not.toContain(piece)
+      expect(() => JSON.parse(written), written).not.toThrow()
+    }
+  })
+
   it('without taint tracking, toJSON(toJSON()) of a secret is a new value the redactor never saw', () => {
     // What the engine did before: only the registered spellings of the secret were known.
     const value = evaluateValue('${{ toJSON(toJSON(params.pw)) }}', context({params: {pw}}))

@@ -78,7 +78,7 @@ export class RedisEngine {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null
+    return this.child !== undefined && !hasExited(this.child)
   }
 
   ensureStarted(): Promise<void> {
@@ -101,7 +101,20 @@ export class RedisEngine {
   /** SAVE and return the RDB file's bytes. */
   async snapshot(): Promise<Buffer> {
     const client = await this.client()
-    await client.call('SAVE')
+    const child = this.child
+    try {
+      await client.call('SAVE')
+    } catch (error) {
+      // The server died mid-SAVE (SIGXFSZ under `ulimit -f`, out of memory…): ioredis only says "Connection is
+      // closed"; the server's own end says why. Its 'close' comes a moment after the connection's: waited for, bounded.
+      if (child && this.exitError === undefined)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1000)
+          child.once('close', () => (clearTimeout(timer), resolve()))
+        })
+      if (child && hasExited(child) && this.exitError) throw new Error(`SAVE failed: ${this.exitError.message}`, {cause: error})
+      throw error
+    }
     return readFileSync(join(this.options.dir, DUMP_FILE))
   }
 
@@ -125,7 +138,7 @@ export class RedisEngine {
     this.child = undefined
     this.control = undefined
     this.users.clear()
-    if (!child || child.exitCode !== null) {
+    if (!child || hasExited(child)) {
       control?.disconnect()
       return
     }
@@ -149,7 +162,7 @@ export class RedisEngine {
         return await this.startOnce()
       } catch (error) {
         // A server that started but did not answer in time must not be left running.
-        if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL')
+        if (this.child && !hasExited(this.child)) this.child.kill('SIGKILL')
         if (attempt >= 3 || !/Address already in use/i.test((error as Error).message)) throw error
         this.ports = undefined
       }
@@ -198,7 +211,7 @@ export class RedisEngine {
     // 'close', not 'exit': by then its output has been read, so the error says why. It can come after a stop() has
     // returned and the next server started (load): only the current server's end is an error.
     child.once('close', (code, signal) => {
-      if (this.child === child) this.exitError = new Error(`redis-server exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`)
+      if (this.child === child) this.exitError = new Error(`redis-server exited (${signal ?? `code ${code}`}${signal === 'SIGXFSZ' ? ': the file-size limit (ulimit -f) is reached — raise it' : ''})${stderr ? `: ${stderr.trim()}` : ''}`)
     })
     child.once('error', (error) => (this.exitError = error))
     this.control = await this.waitForPing(this.ports.plain)
@@ -224,6 +237,14 @@ export class RedisEngine {
       }
     }
   }
+}
+
+/**
+ * Whether a child process has ended. One killed by a signal (SIGXFSZ past `ulimit -f`) has exitCode null and
+ * signalCode set: taking exitCode alone for "running" made stop() wait for ever for an 'exit' already emitted.
+ */
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null
 }
 
 function freePort(): Promise<number> {

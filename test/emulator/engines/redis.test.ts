@@ -2,6 +2,7 @@
  * The real data plane behind an emulated cache: one redis-server for the file. Its RDB files are read back with our
  * RDB reader (every object type Redis 7 writes, compressed strings, expiries), and an RDB loads into a fresh server.
  */
+import {randomBytes} from 'node:crypto'
 import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -152,6 +153,33 @@ describe.skipIf(!binary)('RedisEngine start', () => {
     } finally {
       await engine.stop()
       holder.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
+
+describe.skipIf(!binary)('RedisEngine under a file-size limit (ulimit -f)', () => {
+  // Issue 16: a CLI under a tiny `ulimit -f` with its in-process emulator hung, or ended "Connection is closed".
+  // redis-server inherits the limit and SIGXFSZ kills it mid-SAVE: the SAVE failed with ioredis's bare "Connection is
+  // closed", and stop() waited for ever for an 'exit' that had already happened (a process killed by a signal has
+  // exitCode null, signalCode set: it was taken for running).
+  it('says the limit killed redis-server, and stops', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsbook-redis-engine-'))
+    const wrapper = join(dir, 'redis-server')
+    writeFileSync(wrapper, ['#!/bin/sh', 'ulimit -f 8', `exec '${binary}' "$@"`, ''].join('\n'))
+    chmodSync(wrapper, 0o755)
+    const engine = new RedisEngine({binary: wrapper, dir: join(dir, 'cache'), certificate: await loadOrCreateCertificate(join(dir, 'certs'))})
+    try {
+      const c = await engine.client()
+      await c.set('big', randomBytes(30_000).toString('base64'))
+      const error = await engine.snapshot().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      )
+      expect(error?.message).toMatch(/redis-server .*SIGXFSZ.*file-size limit \(ulimit -f\)/)
+      expect(engine.running).toBe(false)
+    } finally {
+      await engine.stop()
       rmSync(dir, {recursive: true, force: true})
     }
   })
