@@ -102,7 +102,12 @@ describe('evidence verify with the Activity Log as witness', () => {
     // before the run, so a resumed step's "already gone" must be about its own copy.
     const short = runId.toLowerCase().replaceAll(/[^a-z0-9]/g, '').slice(-6)
     for (const uses of ['sql.delete', 'cosmos.delete', 'drill.teardown']) expect(targeted.map((s) => s.uses), uses).toContain(uses)
-    for (const s of targeted.filter((x) => x.uses !== 'failover.restore')) for (const t of s.targets!) expect(t, s.id).toMatch(new RegExp(`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/.+-${short}$`))
+    const swapTeardowns = new Set(['drill.restoreProduction', 'webapp.resetSwap'])
+    for (const s of targeted.filter((x) => x.uses !== 'failover.restore' && !swapTeardowns.has(x.uses))) for (const t of s.targets!) expect(t, s.id).toMatch(new RegExp(`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/.+-${short}$`))
+    // A swap teardown's target is the app it swapped (not a copy): what its `swapped-back` / `no-preview` must be about.
+    const swaps = targeted.filter((x) => swapTeardowns.has(x.uses))
+    expect(swaps.length).toBeGreaterThan(0)
+    for (const s of swaps) for (const t of s.targets!) expect(t, s.id).toMatch(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Web\/sites\/[^/]+$/)
     // Two components of one kind: two teardowns, two different targets.
     const sqlTargets = targeted.filter((s) => s.uses === 'sql.delete').flatMap((s) => s.targets!)
     expect(new Set(sqlTargets).size).toBe(sqlTargets.length)
