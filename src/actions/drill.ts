@@ -683,6 +683,8 @@ export const restoreProductionAction = defineAction({
       {method: 'POST', path: `${app.id}/slotsswap?api-version=2025-05-01`, longRunning: true, note: 'only when production serves another version'},
     ]
   },
+  // The app whose production it puts back, as run() names it in its `swapped-back` finding.
+  targets: (input, plan) => [resolveResource(plan.environment, 'webapp', input.app).id],
   async run(input, context) {
     const app = resolveResource(context.environment, 'webapp', input.app)
     if (!input.version) {

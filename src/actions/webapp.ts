@@ -356,6 +356,8 @@ export const resetSwapAction = defineAction({
       {method: 'POST', path: armPath(app, '/slots/{slot}/resetSlotConfig'), note: 'each slot of the pair (POST …/resetSlotConfig for production)'},
     ]
   },
+  // The app whose swap with preview it cancels, as run() names it in its `no-preview` finding.
+  targets: (input, plan) => [resolveResource(plan.environment, 'webapp', input.app).id],
   async run(input, context) {
     const services = azureServices(context)
     const app = resolveResource(context.environment, 'webapp', input.app)

@@ -121,11 +121,16 @@ export async function acquireTargetLeases(options: Omit<TargetLeaseOptions, 'com
   }
 }
 
-/** Who holds a component's lease now, or undefined when it is free (never taken, released or expired). */
-export async function currentLeaseHolder(container: ContainerClient, environmentName: string, component: string): Promise<LeaseHolder | undefined> {
+/**
+ * Who holds a component's lease now, or undefined when it is free (never taken, released or expired). Bounded
+ * (`timeoutMs`, default 5 s, like a renewal's): it is asked before each teardown step of a run that lost a lease —
+ * during the partition that cost the lease, where the Blob client's own retries have no per-try timeout and a
+ * connection whose packets are dropped waits for TCP's (minutes), outside the teardown deadline.
+ */
+export async function currentLeaseHolder(container: ContainerClient, environmentName: string, component: string, options: {timeoutMs?: number} = {}): Promise<LeaseHolder | undefined> {
   const blob = container.getBlockBlobClient(lockBlobName(environmentName, component))
   try {
-    const properties = await blob.getProperties()
+    const properties = await blob.getProperties({abortSignal: AbortSignal.timeout(options.timeoutMs ?? 5000)})
     if (properties.leaseState !== 'leased') return undefined
     return decodeHolder(properties.metadata ?? {})
   } catch (error) {

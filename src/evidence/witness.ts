@@ -26,8 +26,9 @@
  *   https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor#monitoring-reader), it could not
  *   be reached, the segment predates the recording, the step changes only data planes (rows, keys, blobs: no ARM
  *   operation, so nothing in the Activity Log), a step of the run's first segment made no ARM write (nothing left to
- *   change), or a resumed step made none after a crash cut off its earlier attempt (that attempt's writes were never
- *   journaled). `--witness activity-log` fails on these too.
+ *   change), or a resumed step of an `always` action made none after a crash cut off its earlier attempt (that
+ *   attempt's writes were never journaled; a `when-needed` one is judged by its findings: a cut-off segment is as
+ *   forgeable as the rest). `--witness activity-log` fails on these too.
  *
  * A resumed step that made no ARM write is judged by its action's `armWrites` in the action registry: `always` — not
  * witnessed (the forgery); `data-plane` — not checkable; `when-needed` (idempotent: it may find nothing to do) — by what
@@ -509,9 +510,11 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
         steps.push({...base, verdict: 'not-checkable', reason: 'it made no ARM write (nothing left to change, or a data-plane change): nothing for the Activity Log to witness'})
         continue
       }
-      if (c.cutOffIn !== undefined) {
+      if (c.cutOffIn !== undefined && mode !== 'when-needed') {
         // A crash cut its earlier attempt off: what that attempt did through ARM was not journaled, and the resume
-        // may rightly find nothing left to do (the scratch server already deleted).
+        // may rightly find nothing left to do. Not for a `when-needed` action: it journals what it found (the scratch
+        // server already deleted, by whoever — the cut-off attempt included), which the log can check below; a cut-off
+        // segment is as easy to append as the rest, and excused a forged teardown as "not checkable" under auto.
         steps.push({...base, verdict: 'not-checkable', reason: `it made no ARM write, and its earlier attempt in segment ${c.cutOffIn} was cut off unjournaled: the Activity Log's events for its resource say who changed it`})
         continue
       }
@@ -707,7 +710,8 @@ function resourceTypeOf(id: string): string {
 }
 
 /**
- * Why a finding about a resource (`gone`, `not-switched`) is not about the resource the step acted on, if it is not.
+ * Why a finding about a resource (`gone`, `not-switched`, `no-preview`, `swapped-back`) is not about the resource the
+ * step acted on, if it is not.
  * The forger writes the finding, so the resource must be tied to the step as the run records it: named by the step's
  * own inputs or outputs, of the kind its action acts on; a `gone` copy must be one of the run's own copies (a name made
  * for the run, or a create the journal records), and a `not-switched` router one whose endpoints or origins the journal
@@ -821,12 +825,12 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       unknown.push(`${finding.what}: nothing the Activity Log records`)
       continue
     }
-    if (finding.kind === 'gone' || finding.kind === 'not-switched') {
-      const why = untied(c, facts, finding)
-      if (why) {
-        unrelated.push(`${finding.kind} ${finding.resourceId}: ${why}`)
-        continue
-      }
+    // Every finding about a resource is tied to the step's own: a swap teardown's `swapped-back` or `no-preview` about
+    // an app the run never swapped found nothing in the log to contradict it, while the run's own app was left swapped.
+    const why = untied(c, facts, finding)
+    if (why) {
+      unrelated.push(`${finding.kind} ${finding.resourceId}: ${why}`)
+      continue
     }
     const events = await eventsUnder(finding.resourceId)
     if (!events) {

@@ -1,3 +1,5 @@
+import {createServer, type Socket} from 'node:net'
+import {ContainerClient, AnonymousCredential} from '@azure/storage-blob'
 import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
 import {exitCodeOf, GuardError} from '../../src/errors.js'
 import {acquireTargetLease, acquireTargetLeases, componentsHeldBy, currentLeaseHolder, lockBlobName} from '../../src/evidence/lease.js'
@@ -138,4 +140,23 @@ describe('target leases', () => {
     expect(all.map((l) => l.blobName)).toEqual([lockBlobName('local', 'redis-a'), lockBlobName('local', 'redis-b')])
     await Promise.all(all.map((l) => l.release()))
   })
+})
+
+describe('currentLeaseHolder against a Blob endpoint that never answers', () => {
+  it('gives up at its bound instead of waiting for TCP (a partition: asked before each teardown step of a run that lost a lease)', async () => {
+    // A partition that drops packets: the connection is accepted, no answer ever comes.
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const {port} = silent.address() as {port: number}
+    try {
+      const container = new ContainerClient(`http://127.0.0.1:${port}/devstoreaccount1/evidence`, new AnonymousCredential())
+      const asked = currentLeaseHolder(container, 'local', 'orders-db', {timeoutMs: 300})
+      await expect(asked).rejects.toThrow(/abort/i)
+      expect(sockets.length).toBeGreaterThan(0)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    }
+  }, 10_000)
 })

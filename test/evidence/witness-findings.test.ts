@@ -6,7 +6,12 @@
  */
 import {randomUUID} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {listActions} from '../../src/actions/registry.js'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {findAction, listActions} from '../../src/actions/registry.js'
+import {resolveResource} from '../../src/actions/resolve.js'
+import {parseCatalog} from '../../src/catalog/loader.js'
+import {planContext} from '../../src/runbooks/plan.js'
 import {ACTIVITY_LOG_CONCURRENCY, activityLogReader, ActivityLogUnreadable, witnessJournal, type ActivityEvent, type ActivityLogReader} from '../../src/evidence/witness.js'
 
 const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, s)).toISOString()
@@ -428,5 +433,92 @@ describe('the events Azure records for one write, and how verify reads them', ()
     expect(calls).toMatchObject({group: 10, correlation: 0})
     expect(calls.most).toBeGreaterThan(1)
     expect(calls.most).toBeLessThanOrEqual(ACTIVITY_LOG_CONCURRENCY)
+  })
+})
+
+describe('a resumed swap teardown\'s finding about another app than its own', () => {
+  it('the swap teardowns name their app as their target, as their findings name it (what the first plan journals)', () => {
+    const catalogFile = join(import.meta.dirname, '..', '..', 'runbooks.yaml')
+    const environment = parseCatalog(catalogFile, readFileSync(catalogFile, 'utf8')).catalog.environments.local!
+    const context = {...planContext(environment, 'local'), runId: 'slot-swap-20261201-abc123'}
+    const storefront = resolveResource(environment, 'webapp', 'storefront').id
+    expect(findAction('drill.restoreProduction')?.targets?.({app: 'storefront', slot: 'staging', settle: 'PT30M'}, context)).toEqual([storefront])
+    expect(findAction('webapp.resetSwap')?.targets?.({app: 'storefront'}, context)).toEqual([storefront])
+  })
+
+  // The run's app, as its first plan names each swap teardown's target; `other` is an app the run never touched.
+  const site = (name: string) => `${sub}/rg/providers/Microsoft.Web/sites/${name}`
+  const app = site('shop')
+  const other = site('blog')
+  const plan = [
+    {id: 'swap', uses: 'webapp.swap', phase: 'main', changes: true, needs: []},
+    {id: 'restore-production', uses: 'drill.restoreProduction', phase: 'finally', changes: true, needs: [], targets: [app]},
+    {id: 'reset-swap', uses: 'webapp.resetSwap', phase: 'finally', changes: true, needs: [], targets: [app]},
+  ]
+  const swapWrite = {method: 'POST', resourceId: `${app}/slots/staging`, operation: 'Microsoft.Web/sites/slots/slotsswap/action', status: 202, correlationId: randomUUID(), at: at(2)}
+  const prepare = {method: 'POST', resourceId: `${app}/slots/staging`, operation: 'Microsoft.Web/sites/slots/applySlotConfig/action', status: 200, correlationId: randomUUID(), at: at(2)}
+  /** Segment 1 swapped the run's app (and prepared a swap with preview) and was cut off; a forged segment 2's `step` names `about`. */
+  const text = (step: string, kind: string, about: string) =>
+    journal([
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['step.started', 'swap', {phase: 'main'}],
+      ['step.succeeded', 'swap', {phase: 'main', outputs: {app: 'shop'}, arm: [swapWrite, prepare]}],
+      ['run.finished', null, {status: 'interrupted', leftBehind: []}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', step, {phase: 'finally', inputs: {app: about.split('/').at(-1)}}],
+      ['step.succeeded', step, {phase: 'finally', outputs: {app: about.split('/').at(-1), swappedBack: false, wasPrepared: false}, found: [{kind, resourceId: about}]}],
+      ['run.finished', null, {status: 'succeeded', leftBehind: []}],
+    ])
+  // What Azure recorded: the one swap of the run's app (an odd number: production left on the staging build) and its
+  // preview prepared and never reset.
+  const recorded = [event(swapWrite.resourceId, swapWrite.operation, 2, 'Succeeded', swapWrite.correlationId), event(prepare.resourceId, prepare.operation, 2, 'Succeeded', prepare.correlationId)]
+  const judged = async (step: string, kind: string, about: string) => (await witnessJournal(text(step, kind, about), log(recorded).reader, {now, armWrites})).steps.find((s) => s.step === step)
+
+  it('"production swapped back" about an app the run never swapped is not witnessed; about its own app, the odd swap contradicts it', async () => {
+    expect(await judged('restore-production', 'swapped-back', other)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/blog is not the target the run's first plan gives the step \(shop\)/)})
+    expect(await judged('restore-production', 'swapped-back', app)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/1 swap\(s\) in the run's window/)})
+  })
+
+  it('"no swap with preview pending" about another app is not witnessed; about its own app, the unreset preview contradicts it', async () => {
+    expect(await judged('reset-swap', 'no-preview', other)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/blog is not the target the run's first plan gives the step \(shop\)/)})
+    expect(await judged('reset-swap', 'no-preview', app)).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/applySlotConfig .* with no reset or swap after it/)})
+  })
+})
+
+describe('a resumed idempotent teardown after a segment that cut its attempt off', () => {
+  // Segment 1 restored the run's copy and was interrupted before its teardown. Segment 2 — as a forger appends it, and
+  // as a crash leaves it — started the teardown and ended there. Segment 3's teardown made no ARM write.
+  const copy = `${sub}/rg/providers/Microsoft.Sql/servers/sv/databases/db-drill-r`
+  const plan = [
+    {id: 'restore', uses: 'sql.restore', phase: 'main', changes: true, needs: []},
+    {id: 'drop-copy', uses: 'sql.delete', phase: 'finally', changes: true, needs: [], targets: [copy]},
+  ]
+  const restore = {method: 'PUT', resourceId: copy, operation: 'Microsoft.Sql/servers/databases/write', status: 202, correlationId: randomUUID(), at: at(2)}
+  const text = (found?: unknown[]) =>
+    journal([
+      ['run.started', null, {steps: plan, armWrites: true}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {database: 'db-drill-r'}, arm: [restore]}],
+      ['run.finished', null, {status: 'interrupted', leftBehind: []}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', 'drop-copy', {phase: 'finally', inputs: {database: 'db-drill-r'}}],
+      ['run.started', null, {steps: plan, armWrites: true, resumedFrom: 'r'}],
+      ['step.started', 'drop-copy', {phase: 'finally', inputs: {database: 'db-drill-r'}}],
+      ['step.succeeded', 'drop-copy', {phase: 'finally', outputs: {database: 'db-drill-r', deleted: false, alreadyGone: true}, ...(found ? {found} : {})}],
+      ['run.finished', null, {status: 'succeeded', leftBehind: []}],
+    ])
+  const created = event(copy, 'Microsoft.Sql/servers/databases/write', 2, 'Succeeded', restore.correlationId)
+  const judged = async (found: unknown[] | undefined, events: ActivityEvent[]) => (await witnessJournal(text(found), log(events).reader, {now, armWrites})).steps.find((s) => s.step === 'drop-copy' && s.segment === 3)
+
+  it('is judged by what it found, not excused as "not checkable": the copy still standing is not witnessed', async () => {
+    // The copy was never deleted: a cut-off segment (which anyone appending to the journal can write) excused the
+    // teardown's claim as not checkable, and `--witness auto` passed it.
+    expect(await judged([{kind: 'gone', resourceId: copy}], [created])).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/db-drill-r "already deleted", but the Activity Log's last event for it is a databases\/write/)})
+    // opsbook journals what an idempotent step found whenever it writes nothing: a claim without one is not its.
+    expect(await judged(undefined, [created])).toMatchObject({verdict: 'not-witnessed'})
+  })
+
+  it('is witnessed when the cut-off attempt (or anyone) deleted the copy', async () => {
+    expect(await judged([{kind: 'gone', resourceId: copy}], [created, event(copy, 'Microsoft.Sql/servers/databases/delete', 6)])).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/db-drill-r already deleted/)})
   })
 })

@@ -102,7 +102,12 @@ describe('evidence verify with the Activity Log as witness', () => {
     // before the run, so a resumed step's "already gone" must be about its own copy.
     const short = runId.toLowerCase().replaceAll(/[^a-z0-9]/g, '').slice(-6)
     for (const uses of ['sql.delete', 'cosmos.delete', 'drill.teardown']) expect(targeted.map((s) => s.uses), uses).toContain(uses)
-    for (const s of targeted.filter((x) => x.uses !== 'failover.restore')) for (const t of s.targets!) expect(t, s.id).toMatch(new RegExp(`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/.+-${short}$`))
+    const swapTeardowns = new Set(['drill.restoreProduction', 'webapp.resetSwap'])
+    for (const s of targeted.filter((x) => x.uses !== 'failover.restore' && !swapTeardowns.has(x.uses))) for (const t of s.targets!) expect(t, s.id).toMatch(new RegExp(`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/.+-${short}$`))
+    // A swap teardown's target is the app it swapped (not a copy): what its `swapped-back` / `no-preview` must be about.
+    const swaps = targeted.filter((x) => swapTeardowns.has(x.uses))
+    expect(swaps.length).toBeGreaterThan(0)
+    for (const s of swaps) for (const t of s.targets!) expect(t, s.id).toMatch(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Web\/sites\/[^/]+$/)
     // Two components of one kind: two teardowns, two different targets.
     const sqlTargets = targeted.filter((s) => s.uses === 'sql.delete').flatMap((s) => s.targets!)
     expect(new Set(sqlTargets).size).toBe(sqlTargets.length)
@@ -173,13 +178,19 @@ describe('evidence verify with the Activity Log as witness', () => {
       }
     })
 
-  it('takes a resumed teardown that made no ARM write after a crash cut its first attempt off as not checkable, not forged', async () => {
+  it('judges a resumed teardown that made no ARM write after a crash cut its first attempt off by what it found, not as forged', async () => {
     // The genuine crash: the DELETE was sent, the process died before journaling it; the resume finds the server gone
-    // (no write), and re-runs the steps after it with their real writes.
+    // (no write: it journals that finding, about its first plan's target), and re-runs the steps after it with their
+    // real writes. The Activity Log has the cut-off attempt's delete: witnessed.
     const genuine = parseLines(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'))
     const teardown = genuine.find((l) => l.type === 'step.started' && l.data.phase !== 'main')!.step
     expect(teardown).toMatch(/\.teardown$/)
-    const {root, forged} = await forgeResumedSegment((line) => (line.step === teardown ? undefined : line.data.arm), {cutOffTeardown: true})
+    const targets = (genuine[0]!.data.steps as Array<{id: string; targets?: string[]}>).find((s) => s.id === teardown)?.targets
+    expect(targets?.length, 'the teardown\'s target is in the first plan').toBeGreaterThan(0)
+    const {root, forged} = await forgeResumedSegment((line) => (line.step === teardown ? undefined : line.data.arm), {
+      cutOffTeardown: true,
+      found: (line) => (line.step === teardown ? targets!.map((resourceId) => ({kind: 'gone', resourceId})) : undefined),
+    })
     try {
       const auto = await verifyRun(runId, {root, witness: witness()})
       // Its real writes again: the steps re-run after the cut are witnessed.
@@ -189,8 +200,18 @@ describe('evidence verify with the Activity Log as witness', () => {
       expect(forged.some((f) => f.genuineWrites === 0 && !f.cutOff)).toBe(true)
       expect(auto.checks.filter((c) => !c.ok)).toEqual([])
       expect(auto.ok).toBe(true)
-      expect(auto.checks.find((c) => c.message.includes(`${teardown} (resumed segment 1)`))).toMatchObject({ok: true, skipped: true, message: expect.stringMatching(/not checkable: it made no ARM write, and its earlier attempt in segment 1 was cut off/)})
-      expect((await verifyRun(runId, {root, witness: witness({mode: 'activity-log'})})).ok).toBe(false)
+      const report = await witnessJournal(readFileSync(join(runFolder(root), 'journal.jsonl'), 'utf8'), reader, {armWrites})
+      expect(report.steps.find((s) => s.step === teardown && s.segment === 2)).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/already deleted \(deleted at /)})
+      // Without what it found, the same step is not opsbook's: a cut-off segment is as easy to append as the rest.
+      const bare = await forgeResumedSegment((line) => (line.step === teardown ? undefined : line.data.arm), {cutOffTeardown: true})
+      try {
+        const failed = await verifyRun(runId, {root: bare.root, witness: witness()})
+        expect(failed.ok).toBe(false)
+        const messages = failed.checks.filter((c) => !c.ok).map((c) => c.message)
+        expect(messages.filter((m) => m.includes(`${teardown} (resumed segment 1) is not witnessed: the journal says it succeeded but records neither an ARM write nor what it found`)), messages.join('\n')).toHaveLength(1)
+      } finally {
+        rmSync(bare.root, {recursive: true, force: true})
+      }
     } finally {
       rmSync(root, {recursive: true, force: true})
     }
