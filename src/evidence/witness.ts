@@ -45,7 +45,10 @@
  * Whose events: each segment's run.started records its principal (the caller and object id of the credential's token);
  * a write is witnessed only by an event made by that principal (the event's `caller`, or the object identifier in its
  * `claims`), so a colleague's or an attacker's write of the same resource does not witness the run's step. A segment
- * that records none, when another segment does, is held to the principals the run records.
+ * that records none, when another segment does, is held to the principals the run records. Limit: a resumed segment's
+ * principal is written by whoever writes that segment (a colleague may rightly resume a lost laptop's run), so a forged
+ * resumed segment can name another identity and be witnessed by that identity's real writes; only the first
+ * segment's principal is fixed by the run's start.
  *
  * Whose target: the run's first plan records each idempotent step's target (run.started `steps[].targets`, the action
  * registry's `targets`: the scratch copy a teardown deletes, the router a fail-back puts back). A finding about another
