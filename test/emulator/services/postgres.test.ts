@@ -195,7 +195,11 @@ describe('PostgreSQL flexible servers through the unmodified SDK', () => {
     expect((await client.servers.get(RG, 'pg-geo')).state).toBe('Stopped')
     await client.servers.beginStartAndWait(RG, 'pg-geo', poll)
     expect((await client.servers.get(RG, 'pg-geo')).state).toBe('Ready')
-    const point = new Date(Date.now() - 1000)
+    // A point the dropped server's backups hold: its earliest restore date (a fixed offset from now can fall before
+    // the server was created when its operations finish within a second).
+    const earliest = (await client.servers.get(RG, 'pg-pitr-ok')).backup?.earliestRestoreDate
+    expect(earliest).toBeInstanceOf(Date)
+    const point = earliest!
     await client.servers.beginDeleteAndWait(RG, 'pg-pitr-ok', poll)
     await expect(client.servers.get(RG, 'pg-pitr-ok')).rejects.toMatchObject({statusCode: 404})
     const revived = await client.servers.beginCreateOrUpdateAndWait(
