@@ -178,9 +178,12 @@ export class PostgresEngine {
   }
 
   private ensureNow(key: string, firstStartSql: string[] = [], gapFillSql?: string, major?: number): Promise<RunningServer> {
-    const running = this.running.get(key)
-    if (running) return Promise.resolve(running)
+    // A server still starting is not ready for others, though it is already running: its roles, first rows and first
+    // base backup come first. A write let in before that backup had stopped fell before the backup's stoppedAt but
+    // after its WAL end, and a restore to a point just after the write lost it (postgres-data, PG 13 PITR, CI).
     let pending = this.starting.get(key)
+    const running = this.running.get(key)
+    if (!pending && running) return Promise.resolve(running)
     if (!pending) {
       pending = (async () => {
         // Not during an upgrade of this server (which starts its own servers): only what a crash left.
@@ -196,10 +199,10 @@ export class PostgresEngine {
         await this.setupRoles(server)
         if (fresh) {
           for (const sql of [...(this.options.initSql ?? []), ...firstStartSql]) await this.queryOn(server, sql)
-          await this.baseBackup(key)
+          await this.baseBackup(key, {}, server)
         } else if (gapFillSql) {
           const [row] = await this.queryOn<{filled_from: Date | null}>(server, gapFillSql)
-          if (row?.filled_from) await this.baseBackup(key, {filledFrom: new Date(row.filled_from).toISOString()})
+          if (row?.filled_from) await this.baseBackup(key, {filledFrom: new Date(row.filled_from).toISOString()}, server)
         }
         return server
       })().finally(() => this.starting.delete(key))
@@ -255,9 +258,10 @@ export class PostgresEngine {
   }
 
   /** A base backup with the low-level API: pg_backup_start, copy the data directory, pg_backup_stop → backup_label. */
-  async baseBackup(key: string, marks: Pick<BaseBackup, 'filledFrom'> = {}): Promise<BaseBackup> {
+  async baseBackup(key: string, marks: Pick<BaseBackup, 'filledFrom'> = {}, started?: RunningServer): Promise<BaseBackup> {
     const files = this.files(key)
-    const server = await this.ensure(key)
+    // `started`: the server's own start (ensureNow), which others wait for — asking ensure() there would wait for itself.
+    const server = started ?? (await this.ensure(key))
     const client = await this.connect(server)
     const dir = join(files.backups, String(Date.now()))
     // PostgreSQL 15 renamed the non-exclusive low-level backup functions (pg_start_backup/pg_stop_backup before).
