@@ -8,7 +8,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {getEnvironment, loadCatalog} from '../../src/catalog/loader.js'
-import type {FrontDoorComponent} from '../../src/catalog/schema.js'
+import type {FrontDoorComponent, TrafficManagerComponent} from '../../src/catalog/schema.js'
 import {EXCHANGE_LOG_ENV} from '../../src/emulator/server.js'
 import {startFixture, type Fixture} from '../azure/helpers.js'
 import {sendRaw} from './http.js'
@@ -24,6 +24,17 @@ let fixture: Fixture
  * `waf` setting does — runbooks.yaml's local environment attaches none.
  */
 const WAF_POLICY = 'wafshoplocal'
+/**
+ * Traffic Manager profiles of the routing methods the endpoint examples were written for (trafficmanager.json
+ * 2022-04-01 / 2022-04-01-preview examples): an endpoint's `geoMapping` is for the Geographic routing method and its
+ * `subnets` for the Subnet one (EndpointProperties, "when using the 'Geographic' / 'Subnet' traffic routing method"),
+ * so those examples write to a profile of that method; the others (endpointLocation, custom headers, always serve, a
+ * target change, delete) to the local profile tm-shop-local (Priority).
+ */
+const TM_PROFILES: Record<string, TrafficManagerComponent> = {
+  'contract-tm-geographic': {type: 'trafficmanager', name: 'tm-contract-geographic', routingMethod: 'Geographic', dnsTtl: 60, endpoints: []},
+  'contract-tm-subnet': {type: 'trafficmanager', name: 'tm-contract-subnet', routingMethod: 'Subnet', dnsTtl: 60, endpoints: []},
+}
 /** The seeded Cosmos DB account (continuous backup: restorable) as the restorable-account examples need it. */
 let cosmos: {instanceId: string; location: string; restorableId: string; createdAt: number}
 
@@ -31,6 +42,7 @@ beforeAll(async () => {
   const local = getEnvironment(loadCatalog({flag: join(import.meta.dirname, '..', '..', 'runbooks.yaml')}), 'local')
   const environment = structuredClone(local)
   ;(environment.components['storefront-edge'] as FrontDoorComponent).waf = WAF_POLICY
+  Object.assign(environment.components, structuredClone(TM_PROFILES))
   fixture = await startFixture({lroDurationMs: 20, environment})
   const sub = `/subscriptions/${fixture.emulator.subscription}`
   const account = (await sendRaw(fixture.emulator, 'GET', `${sub}/resourceGroups/${RG_LOCAL}/providers/Microsoft.DocumentDB/databaseAccounts/cosmos-shop-local?api-version=2022-08-15`)).body as any
@@ -76,8 +88,12 @@ const SEEDED: Record<string, (op: SpecOperation, title: string) => Record<string
   // Service Bus (2021-11-01 and 2022-01-01-preview): the seeded namespace, a queue, the topic and one of its
   // subscriptions (runbooks.yaml local, component orders-bus).
   'Microsoft.ServiceBus': () => ({namespaceName: 'sb-shop-local', queueName: 'orders', topicName: 'order-events', subscriptionName: 'billing'}),
-  // Front Door WAF policies (Microsoft.Network, frontdoor 2024-02-01): the policy attached to the local Front Door.
-  'Microsoft.Network': () => ({policyName: WAF_POLICY}),
+  // Microsoft.Network: Front Door WAF policies (frontdoor 2024-02-01) read the policy attached to the local Front Door;
+  // Traffic Manager (2022-04-01, 2022-04-01-preview) the local profile, or one of the example's routing method (TM_PROFILES).
+  'Microsoft.Network': (_op, title) => ({
+    policyName: WAF_POLICY,
+    profileName: /GeoMapping/.test(title) ? 'tm-contract-geographic' : /SubnetMapping/.test(title) ? 'tm-contract-subnet' : 'tm-shop-local',
+  }),
   // Front Door: the seeded profile's origin group and its primary origin (runbooks.yaml local, component storefront-edge).
   'Microsoft.Cdn': () => ({profileName: 'afd-shop-local', originGroupName: 'storefront', originName: 'eastus', endpointName: 'shop'}),
   'Microsoft.KeyVault': () => ({vaultName: 'kv-shop-local'}),
@@ -160,11 +176,9 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
     }
   })
 
-  // Traffic Manager (Microsoft.Network 2022-04-01 / 2022-04-01-preview) is validated in
-  // test/emulator/services/trafficmanager.test.ts and the az conformance suite; its examples (and a SEEDED mapping) are
-  // not vendored yet, but Microsoft.Network has examples through the Front Door WAF policy read (frontdoor 2024-02-01,
-  // WafPolicyGet). Every other provider replays examples: Front Door (Microsoft.Cdn 2024-02-01 and 2021-06-01) those of
-  // the served operations; Cosmos DB (2022-08-15) the account, SQL database / container, restorable-account and
+  // Every provider replays examples: Traffic Manager (Microsoft.Network 2022-04-01 / 2022-04-01-preview) those of its
+  // six served operations, and the Front Door WAF policy read (Microsoft.Network, frontdoor 2024-02-01, WafPolicyGet);
+  // Front Door (Microsoft.Cdn 2024-02-01 and 2021-06-01) those of the served operations; Cosmos DB (2022-08-15) the account, SQL database / container, restorable-account and
   // backup-information examples, and eleven of the 2025-10-15 ones; Service Bus those of its six served reads at both
   // versions; Azure SQL those of its served reads (servers, databases, failover groups, short-term retention).
   const WITHOUT_EXAMPLES = new Set<string>()
@@ -185,7 +199,9 @@ async function mapRequest(example: Example): Promise<{path: string; query: strin
     ...SEEDED[operation.provider]!(operation, title),
   }
   const path = operation.template.replace(/\{(\w+)\}/g, (_, param: string) => {
-    const value = values[param] ?? String(doc.parameters[param])
+    // An example can give a path value already percent-encoded (Endpoint-GET-External-WithGeoMapping.json:
+    // `"endpointName": "My%20external%20endpoint"`, the endpoint named `My external endpoint` in its response).
+    const value = values[param] ?? decodeURIComponent(String(doc.parameters[param]))
     // A multi-segment parameter (x-ms-skip-url-encoding) goes in as it is.
     return ['resourceUri', 'scope', 'resourceId'].includes(param) ? value.replace(/^\//, '') : encodeURIComponent(value)
   })
