@@ -119,6 +119,14 @@ export class ContractRegistry {
     // only for the account and SQL resource operations) says nothing about ARM's errors (404 ResourceNotFound, 400…), which every operation can answer: an error
     // status there is not a violation, and its body is not checked.
     if (!documented && exchange.status >= 400 && !Object.keys(operation.responses).some((code) => code === 'default' || Number(code) >= 400)) return {operation, violations: []}
+    // An error ARM's gateway answered itself (`x-ms-failure-cause: gateway`: the request never reached the resource
+    // provider) is ARM's `{error: {code, message}}`, not the operation's `default`. Azure's recorded 404 for a missing
+    // Front Door WAF policy (azure-powershell TestPolicyCrud.json, see src/emulator/services/frontdoor.ts) is one: its
+    // body is ARM's ResourceNotFound, while Policies_Get's `default` is the provider's unwrapped {code, message}.
+    if (exchange.status >= 400 && gatewayAnswered(exchange.headers)) {
+      const error = (exchange.body as {error?: {code?: unknown; message?: unknown}} | undefined)?.error
+      return {operation, violations: typeof error?.code === 'string' && typeof error.message === 'string' ? [] : [`${status} from ARM's gateway is not {error: {code, message}}`]}
+    }
     if (!documented) {
       const listed = Object.keys(operation.responses).filter((code) => code !== 'default')
       violations.push(`status ${status} is not a documented response (the spec lists ${listed.join(', ')})`)
@@ -238,6 +246,10 @@ const RETURNED_DESPITE_MUTABILITY: Array<{specFile: string; at: (doc: Json) => J
 const LAST_PAGE_WITHOUT_NEXT_LINK: Array<{specFile: string; definitions: string[]}> = [
   ...['2019-11-01', '2021-01-01', '2022-12-01'].map((v) => ({specFile: `specification/resources/resource-manager/Microsoft.Resources/stable/${v}/subscriptions.json`, definitions: ['SubscriptionListResult', 'TenantListResult']})),
 ]
+
+function gatewayAnswered(headers: Record<string, string | string[] | undefined>): boolean {
+  return Object.entries(headers).some(([name, value]) => name.toLowerCase() === 'x-ms-failure-cause' && String(value).toLowerCase() === 'gateway')
+}
 
 /**
  * The api-version a document serves is its folder's (`…/stable/2025-08-01/file.json`): ARM routes by the path, and a

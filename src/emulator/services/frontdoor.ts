@@ -353,8 +353,13 @@ export function routes(ctx: EmulatorContext): Route[] {
     {
       // Policies_Get (webapplicationfirewall.json, specification/frontdoor/resource-manager/Microsoft.Network/stable/2024-02-01
       // in Azure/azure-rest-api-specs), served at that version only (api-versions.ts: ARM versions this Microsoft.Network
-      // type apart from Traffic Manager). A policy no security policy names is ARM's 404 ResourceNotFound ({error: …},
-      // the aka.ms/ARMResourceNotFoundFix answer), not the unwrapped {code, message} the spec's `default` describes.
+      // type apart from Traffic Manager). A policy no security policy names is answered by ARM's gateway, not by the
+      // Front Door provider (whose errors are the unwrapped {code, message} the spec's `default` describes): Azure's
+      // recorded answer to a GET of a deleted policy (Azure/azure-powershell, src/FrontDoor/FrontDoor.Test/SessionRecords/
+      // …WebApplicationFireWallPolicyTests/TestPolicyCrud.json, api-version 2020-04-01) is 404 with
+      // `x-ms-failure-cause: gateway` and {"error": {"code": "ResourceNotFound", "message": "The Resource
+      // 'Microsoft.Network/frontdoorWebApplicationFirewallPolicies/ps493' under resource group 'ps2250' was not found.
+      // For more details please go to https://aka.ms/ARMResourceNotFoundFix"}} — resourceNotFound's text, same casing.
       method: 'GET',
       pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/FrontDoorWebApplicationFirewallPolicies/{policy}',
       operation: 'frontdoor.wafPolicies.get',
@@ -363,7 +368,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (scope) return scope
         const id = resourceIdOf(p.sub!, p.rg!, WAF_TYPE, p.policy!).toLowerCase()
         const found = Object.values(state().profiles).flatMap(wafPolicyResources).find((w) => String(w.id).toLowerCase() === id)
-        return found ? {status: 200, body: found} : resourceNotFound(WAF_TYPE, p.policy!, p.rg!)
+        return found ? {status: 200, body: found} : {...resourceNotFound(WAF_TYPE, p.policy!, p.rg!), headers: {'x-ms-failure-cause': 'gateway'}}
       },
     },
     {

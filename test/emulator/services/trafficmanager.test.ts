@@ -115,4 +115,24 @@ describe('Front Door (Microsoft.Cdn/profiles 2024-02-01)', () => {
     const profiles = await arm.armRequest('GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Network/trafficmanagerprofiles`, {apiVersion: '2024-02-01'})
     expect([profiles.status, profiles.body.error.code]).toEqual([400, 'InvalidApiVersionParameter'])
   })
+
+  it("answers a read of a WAF policy that does not exist as Azure's gateway does (404 ResourceNotFound, recorded)", async () => {
+    // Azure's answer to a GET of a deleted policy (azure-powershell src/FrontDoor/FrontDoor.Test/SessionRecords/
+    // …WebApplicationFireWallPolicyTests/TestPolicyCrud.json): 404, `x-ms-failure-cause: gateway`, ARM's wrapped error.
+    const path = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Network/FrontDoorWebApplicationFirewallPolicies/wafgone`
+    const answer = await sendRaw(emulator, 'GET', `${path}?api-version=2024-02-01`)
+    expect([answer.status, answer.headers['x-ms-failure-cause']]).toEqual([404, 'gateway'])
+    expect(answer.body).toEqual({
+      error: {
+        code: 'ResourceNotFound',
+        message: `The Resource 'Microsoft.Network/frontdoorWebApplicationFirewallPolicies/wafgone' under resource group '${RG}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+      },
+    })
+    // Not the Front Door provider's error (Policies_Get `default`, an unwrapped {code, message}), so no violation.
+    const check = contractRegistry().check({method: 'GET', path, query: 'api-version=2024-02-01', ...answer})
+    expect([check.operation?.operationId, check.violations]).toEqual(['Policies_Get', []])
+    // opsbook's own ARM client sees the same 404.
+    const read = await arm.armRequest('GET', path, {apiVersion: '2024-02-01'})
+    expect([read.status, read.body.error.code]).toEqual([404, 'ResourceNotFound'])
+  })
 })
