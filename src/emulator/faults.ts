@@ -197,7 +197,8 @@ export class Faults implements FaultInjector {
         // guess after stop 26's search (listed at authorization.ts metricsBatchRefusal; grafana/grafana#127114 treats
         // "Azure's 529 metrics throttle" as retryable by status alone, quoting no body).
         if (operation === 'monitor.metrics.getBatch') {
-          return {response: armError(529, 'TooManyRequests', 'The metrics backend is throttling requests (injected throttling). Retry with exponential backoff.'), headers}
+          // With the batch API's `x-ms-error-code` header (metricBatch.json `default`, services/monitor.ts withBatchErrorCode).
+          return {response: {...armError(529, 'TooManyRequests', 'The metrics backend is throttling requests (injected throttling). Retry with exponential backoff.'), headers: {'x-ms-error-code': 'TooManyRequests'}}, headers}
         }
         const wait = throttle.retryAfterSeconds ?? Math.max(1, Math.ceil((1 - this.tokens) / Math.max(throttle.refillPerSecond, 0.001)))
         const response = armError(

@@ -181,6 +181,15 @@ describe('Monitor metrics through @azure/monitor-query-metrics (metrics:getBatch
     const misses = sum(cache!.metrics[1]!.timeseries[0]!.data!.map((d) => d.total))
     expect(hits).toBeGreaterThan(misses)
   })
+
+  it("answers a refused batch with the error code in x-ms-error-code too (metricBatch.json 2024-02-01 `default`)", async () => {
+    // A site queried under the Redis namespace: all resources of a batch must be of its metricnamespace.
+    const error = await metrics.queryResources([siteId], ['Requests'], 'Microsoft.Cache/redis', {startTime: new Date(now - minutes(5)), endTime: new Date(now)}).then(
+      () => undefined,
+      (e: {statusCode?: number; code?: string; response?: {headers: {get(name: string): string | undefined}}}) => e,
+    )
+    expect([error?.statusCode, error?.response?.headers.get('x-ms-error-code')]).toEqual([400, 'BadRequest'])
+  })
 })
 
 describe('Log Analytics through @azure/monitor-query-logs', () => {

@@ -175,7 +175,11 @@ export function authorizationFailure(ctx: Pick<EmulatorContext, 'subscription' |
  * batch error body seen (elastic/beats#41790, a 500) is `{"error": {"additionalInfo": [{"type": "string", "info":
  * "TraceId=…"}, {"type": "string", "info": "ExceptionType=…"}], "code": "InternalServerError", "message": "Detected
  * Internal Error."}}`: the same {error: {code, message}} envelope as here (without the additionalInfo), a code named
- * after the status.
+ * after the status. Stop 28 (specs8): the batch API's own spec (metricBatch.json 2023-10-01 / 2024-02-01, data plane) was
+ * read on the specs' main line (git d9a3b783): its `default` response is common-types v5 ErrorResponse with an
+ * `x-ms-error-code` header, and its only error examples (MetricBatchExample*.json) are 400 BadRequest — no 401 or 529
+ * body; the answer now carries that header (services/monitor.ts withBatchErrorCode). Also searched: the code corpus for
+ * metrics:getBatch 401 recordings (nothing), the issues corpus (nothing new). The code `Unauthorized` stays a guess.
  */
 export function metricsBatchRefusal(ctx: Pick<EmulatorContext, 'subscription' | 'estate'>, request: Pick<EmulatorRequest, 'headers'>): EmulatorResponse | undefined {
   const caller = callerOf(ctx, request)

@@ -567,8 +567,24 @@ function armMetricNamespaces(ctx: EmulatorContext, request: EmulatorRequest): Em
   }
 }
 
+/**
+ * The metrics batch API's error answers carry their code in an `x-ms-error-code` header too: metricBatch.json
+ * (Azure/azure-rest-api-specs specification/monitor/data-plane/Microsoft.Insights/stable/2024-02-01 and 2023-10-01,
+ * main line d9a3b783) defines it on the `default` response ("Error code for specific error that occurred."), and its
+ * examples MetricBatchExample.json / MetricBatchExample2.json (blob ed0aeede…) answer `"x-ms-error-code": "BadRequest"`
+ * beside `{"error": {…, "code": "BadRequest", …}}`.
+ */
+export function withBatchErrorCode(response: EmulatorResponse): EmulatorResponse {
+  const code = (response.body as {error?: {code?: unknown}} | undefined)?.error?.code
+  return response.status >= 400 && typeof code === 'string' ? {...response, headers: {...(response.headers ?? {}), 'x-ms-error-code': code}} : response
+}
+
 /** Data plane `POST /subscriptions/{sub}/metrics:getBatch` (MetricsClient.queryResources). */
 function batchMetrics(ctx: EmulatorContext, request: EmulatorRequest, subscription: string): EmulatorResponse {
+  return withBatchErrorCode(batchMetricsAnswer(ctx, request, subscription))
+}
+
+function batchMetricsAnswer(ctx: EmulatorContext, request: EmulatorRequest, subscription: string): EmulatorResponse {
   try {
     syncSlotFaults(ctx)
     if (subscription.toLowerCase() !== ctx.subscription.toLowerCase()) throw new QueryError('SubscriptionNotFound', `The subscription '${subscription}' could not be found.`, 404)
