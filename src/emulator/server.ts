@@ -862,7 +862,9 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
  * shape: a Functions app asking (api-version 2017-09-01, `secret` header) for a user-assigned identity it did not
  * have got 400 `{"StatusCode":400,"Message":"No MSI found for specified ClientId/ResourceId.","CorrelationId":"…"}`
  * (https://github.com/MicrosoftDocs/azure-docs/issues/43543); the emulator answers an identity the estate does not
- * have that way (noIdentityRefusal).
+ * have that way (noIdentityRefusal). Again in stop 28 (specs8): the issues corpus for X-IDENTITY-HEADER 401 bodies
+ * (azure-sdk-for-python#11346: the 2019-08-01 success body only; azure-sdk-for-net#13054, #30467; azure-sdk-for-js#11595;
+ * MSAL .NET #3794 and #3862: mocks) — no recorded 401 body; the message stays the emulator's.
  * Compared in constant time (it is a secret).
  */
 function identityHeaderRefused(sent: string | string[] | undefined, secret: string): EmulatorResponse | undefined {

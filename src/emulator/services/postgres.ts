@@ -1090,7 +1090,10 @@ export function routes(ctx: EmulatorContext): Route[] {
    * 2026-04-01-preview precheck examples (MajorVersionUpgradePrecheckListByServer.json: policies
    * NoViewDependentObjectsPrecheckPolicy, NotSupportedExtensionPrecheckPolicy, NoReplicationSlotsPrecheckPolicy — none
    * for replicas); issues on Azure/azure-postgresql, azure-cli, terraform-provider-azurerm, MicrosoftDocs for
-   * "UpgradePrecheck", "upgrade … read replica": none quotes an ARM error body.
+   * "UpgradePrecheck", "upgrade … read replica": none quotes an ARM error body. Again in stop 28 (specs8): the issues
+   * corpus for a flexible-server major version upgrade refused for read replicas (Azure/azure-postgresql#110 — an
+   * InternalServerError from pg_upgrade, not a replica refusal —, terraform-provider-azurerm#28559, azure-cli#24649: none
+   * quotes the answer). Neither a replica refusal code nor UpgradePrecheckFailed is confirmed.
    * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
    * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
    * changes nothing here; az sends none.

@@ -510,7 +510,9 @@ export function routes(ctx: EmulatorContext): Route[] {
    * every FailoverGroups.json on the specs' main line (git, d9a3b783, 2024-08-14; 109 error lists) names only
    * InvalidPartner, DuplicatePartner, UnsupportedPartnerCount(ForStandby), PartnerServerFromDifferentSubscription and
    * PartnerServerNotCompatible, none for a change, and find_string of the InvalidPartner code finds SDK docs copying that
-   * list), database ids that are not database ids (…InvalidDatabases) or
+   * list; again in stop 28: the docs corpus for a partner-change refusal finds only the Failover Groups - Update reference
+   * pages, whose 2021-11-01 request body has no partnerServers at all (it arrives with later versions), and no error
+   * for a change), database ids that are not database ids (…InvalidDatabases) or
    * not on the primary (…InvalidDatabaseServer), a database in another group (409 DatabaseBelongsToOtherFailoverGroup)
    * and a write on the secondary (…UpdateOrDeleteRequestOnSecondary). A database added gets a geo-secondary of the same
    * name on the partner when it has none ("Adding a database to a failover group automatically creates a geo-secondary

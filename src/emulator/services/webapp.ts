@@ -1129,7 +1129,8 @@ function applySlotSpecific(site: SiteRecord, slot: SlotRecord, from: SlotSpecifi
  * same find_string hits, plus "SettingsWillBeSwapped" (only another project's emulator, whose values are its own); every
  * Microsoft.Web WebApps.json / CommonDefinitions.json on the specs' main line (git, d9a3b783, 2024-08-14) says only
  * "Level of the difference: Information, Warning or Error." and names no `diffRule` value; no example file has a
- * slotsdiffs answer (they appear only as operation names in ListOperations.json).
+ * slotsdiffs answer (they appear only as operation names in ListOperations.json). Again in stop 28 (specs8):
+ * find_string "slotsdiffs?api-version=20" (the same Octopus script only) and '"diffRule":"' (no hit).
  */
 function slotDifferences(ctx: EmulatorContext, site: SiteRecord, current: SlotRecord, request: EmulatorRequest, rg: string): EmulatorResponse {
   const entity = swapEntity(request)
@@ -1295,7 +1296,8 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
  * (CODE: <status>)`; no recording of the JSON body was found (searched: find_string "Swap with Preview cannot be used",
  * "has site authentication enabled"; the issues and code corpora for the message; the az appservice recordings; again in
  * stop 26: the issues corpus for the exact message finds the same two sources and no body; in stop 27: find_string finds
- * only the Learn page's note and an unrelated tool, and no Microsoft.Web file on the specs' main line has the text). That
+ * only the Learn page's note and an unrelated tool, and no Microsoft.Web file on the specs' main line has the text; in
+ * stop 28: the code corpus for the exact message finds nothing of Azure's). That
  * rendering suggests App Service sent its own top-level {Code, Message} form; the emulator answers in WebApps.json's
  * DefaultErrorResponse form ({error: {code, message}}), as for its other App Service errors.
  *
