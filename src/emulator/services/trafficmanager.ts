@@ -283,7 +283,12 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (!('kind' in endpoint)) return {status: 204}
         propagate(profile.routing, clone(profile.endpoints), ctx.clock().getTime(), propagationMs(ctx, profile))
         profile.endpoints = profile.endpoints.filter((e) => e !== endpoint)
-        return {status: 200, body: {boolean: true}}
+        // 200 with `{}`: the spec's own example at 2022-04-01 (Endpoint-DELETE-External.json, vendored: `"200": {"body":
+        // {}}, "204": {}`) — a DeleteOperationResult without its read-only `boolean`. Azure's recorded answer to
+        // `az network traffic-manager endpoint delete` (azure-cli network recordings test_network_traffic_manager.yaml,
+        // api-version 2018-04-01) is 200 with an empty body; `{}` is the closest body the spec's schema allows. A
+        // missing endpoint is 204 ("Resource does not exist").
+        return {status: 200, body: {}}
       },
     },
     {

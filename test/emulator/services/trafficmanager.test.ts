@@ -56,6 +56,17 @@ describe('Traffic Manager (Microsoft.Network/trafficmanagerprofiles 2022-04-01)'
     }
   })
 
+  it("deletes an endpoint as the spec's example and Azure's recording answer (200 {}, then 204)", async () => {
+    const endpoint = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Network/trafficmanagerprofiles/tm-shop-local/ExternalEndpoints/ext-delete`
+    const created = await arm.armRequest('PUT', endpoint, {apiVersion: '2022-04-01', body: {properties: {target: 'www.contoso.com', endpointStatus: 'Disabled', priority: 900}}})
+    expect(created.status).toBe(201)
+    // Endpoint-DELETE-External.json (2022-04-01): 200 with `{}`; azure-cli test_network_traffic_manager.yaml: 200, empty body.
+    const deleted = await arm.armRequest('DELETE', endpoint, {apiVersion: '2022-04-01'})
+    expect([deleted.status, deleted.body]).toEqual([200, {}])
+    const again = await arm.armRequest('DELETE', endpoint, {apiVersion: '2022-04-01'})
+    expect(again.status).toBe(204)
+  })
+
   it('refuses a priority outside 1–1000 and an unknown endpoint type; a disabled endpoint moves traffic after the TTL', async () => {
     const tm = await arm.trafficManager()
     await expect(tm.endpoints.update(RG, 'tm-shop-local', 'AzureEndpoints', 'eastus', {priority: 0})).rejects.toMatchObject({statusCode: 400})
