@@ -149,7 +149,7 @@ describe('fleet scope', () => {
 function rawQuery(token: string, body: unknown): Promise<{status: number; headers: Record<string, string>}> {
   return new Promise((resolve, reject) => {
     const url = new URL(`${emulator.armEndpoint}/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01`)
-    const req = request(url, {method: 'POST', ca: emulator.caPem, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'}}, (res) => {
+    const req = request(url, {method: 'POST', ca: emulator.caPem, agent: false, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'}}, (res) => {
       res.resume()
       res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers as Record<string, string>}))
     })

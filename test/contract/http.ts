@@ -17,7 +17,11 @@ export async function sendRaw(emulator: RunningEmulator, method: string, path: s
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       `${emulator.armEndpoint}${path}`,
-      {method, ca: emulator.caPem, headers: body === undefined ? authorization : {...authorization, 'content-type': 'application/json'}},
+      // A connection of its own per request, as curl or one az process has: a kept-alive socket from Node's global agent
+      // can be closed by the server's keep-alive timeout (5 s) just as it is reused when the caller spends longer than
+      // that between requests (a spec validator compiling under load), and the request then fails with ECONNRESET
+      // (trafficmanager.test.ts beside a CPU hog, stop 28).
+      {method, ca: emulator.caPem, agent: false, headers: body === undefined ? authorization : {...authorization, 'content-type': 'application/json'}},
       (res) => {
         let text = ''
         res.on('data', (chunk) => (text += chunk))

@@ -67,7 +67,7 @@ async function send(connection: {armEndpoint: string; caPem: string; identityHea
   const authorization = await bearerFor({...connection, identityHeader: connection.identityHeader ?? ''})
   return new Promise((done, fail) => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
-    const req = httpsRequest(`${connection.armEndpoint}${path}`, {method, ca: connection.caPem, headers: payload ? {...authorization, 'content-type': 'application/json'} : authorization}, (res) => {
+    const req = httpsRequest(`${connection.armEndpoint}${path}`, {method, ca: connection.caPem, agent: false, headers: payload ? {...authorization, 'content-type': 'application/json'} : authorization}, (res) => {
       let text = ''
       res.on('data', (c) => (text += c))
       res.on('end', () => done({status: res.statusCode!, json: text ? JSON.parse(text) : undefined}))

@@ -107,7 +107,7 @@ describe('bearer tokens, validated as ARM validates Microsoft Entra tokens', () 
   const getWith = (authorization: string) =>
     new Promise<{status?: number; code?: string; message?: string; challenge?: string}>((resolve, reject) => {
       const url = `${emulator.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders?api-version=2025-08-01`
-      const req = httpsRequest(url, {ca: emulator.caPem, headers: {authorization}}, (res) => {
+      const req = httpsRequest(url, {ca: emulator.caPem, agent: false, headers: {authorization}}, (res) => {
         let body = ''
         res.on('data', (chunk) => (body += chunk))
         res.on('end', () => {
@@ -315,7 +315,7 @@ async function raw(
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
     const req = httpsRequest(
       `${emulator.armEndpoint}${path}`,
-      {method: options.method ?? 'GET', ca: emulator.caPem, headers: payload ? {...headers, 'content-type': 'application/json'} : headers},
+      {method: options.method ?? 'GET', ca: emulator.caPem, agent: false, headers: payload ? {...headers, 'content-type': 'application/json'} : headers},
       (res) => {
         let text = ''
         res.on('data', (c) => (text += c))

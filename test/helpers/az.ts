@@ -374,7 +374,7 @@ function pythonOf(az: string): string {
 function emulatorToken(armEndpoint: string, caPem: string, identityHeader: string, resource: string): Promise<{token: string; expiresOn: number}> {
   const url = `${armEndpoint.replace(/\/$/, '')}/msi/token?api-version=2019-08-01&resource=${encodeURIComponent(resource)}`
   return new Promise((resolve, reject) => {
-    httpsGet(url, {ca: caPem, headers: {'X-IDENTITY-HEADER': identityHeader}}, (res) => {
+    httpsGet(url, {ca: caPem, agent: false, headers: {'X-IDENTITY-HEADER': identityHeader}}, (res) => {
       let body = ''
       res.on('data', (chunk) => (body += chunk))
       res.on('end', () => {

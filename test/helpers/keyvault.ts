@@ -8,7 +8,7 @@ export async function setKeyVaultSecret(emulator: Pick<RunningEmulator, 'armEndp
   const token = (await credentialFor(emulator).getToken('https://vault.azure.net/.default'))!.token
   const url = new URL(`${emulator.armEndpoint}/_emulator/keyvault/${vault}/secrets/${name}?api-version=7.5`)
   await new Promise<void>((resolve, reject) => {
-    const request = https.request(url, {method: 'PUT', ca: emulator.caPem, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'}}, (response) => {
+    const request = https.request(url, {method: 'PUT', ca: emulator.caPem, agent: false, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'}}, (response) => {
       response.resume()
       response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`Set Secret answered ${response.statusCode}`))))
     })

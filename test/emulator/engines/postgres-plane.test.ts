@@ -29,7 +29,7 @@ afterAll(async () => emulator?.stop())
 function runnerToken(): Promise<string> {
   const url = `${emulator.armEndpoint}/msi/token?api-version=2019-08-01&resource=${encodeURIComponent('https://ossrdbms-aad.database.windows.net')}&object_id=${RUNNER_OID}`
   return new Promise((resolve, reject) =>
-    get(url, {ca: emulator.caPem, headers: {'X-IDENTITY-HEADER': emulator.identityHeader}}, (res) => {
+    get(url, {ca: emulator.caPem, agent: false, headers: {'X-IDENTITY-HEADER': emulator.identityHeader}}, (res) => {
       let text = ''
       res.on('data', (c) => (text += c))
       res.on('end', () => resolve(JSON.parse(text).access_token))
