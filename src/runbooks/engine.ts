@@ -14,7 +14,7 @@
  * The engine knows nothing about terminals, prompts, oclif or Azure: it emits typed events (awaited, so the journal
  * flushes before a reporter shows anything) and asks the Approver port for approvals.
  */
-import type {ActionContext, ActionDefinition, ApprovalDecision, Approver, TrackedOperation} from '../actions/types.js'
+import {stepBound, type ActionContext, type ActionDefinition, type ApprovalDecision, type Approver, type TrackedOperation} from '../actions/types.js'
 import {findAction as findRegisteredAction} from '../actions/registry.js'
 import {collectArmWrites, type ArmWrite, type NoWriteFinding} from '../azure/arm-writes.js'
 import type {Catalog, Environment} from '../catalog/schema.js'
@@ -185,8 +185,8 @@ class TeardownDeadlineError extends Error {
 
 class StepTimeoutError extends Error {
   readonly timedOut = true
-  constructor(timeoutMs: number) {
-    super(`timed out after ${toIsoDuration(timeoutMs)}`)
+  constructor(timeoutMs: number, defaultOf?: string) {
+    super(`timed out after ${toIsoDuration(timeoutMs)}${defaultOf ? ` (the default bound of ${defaultOf}; a \`timeout:\` on the step sets another)` : ''}`)
     this.name = 'StepTimeoutError'
   }
 }
@@ -213,6 +213,8 @@ interface RunnableStep {
   /** Expanded forEach steps: the item and the group, for `item` and `steps.<group>` in expressions. */
   instance?: StepSpec['instance']
   timeoutMs?: number
+  /** Set when `timeoutMs` is the action's default bound (no `timeout:` on the step): the action's name. */
+  defaultOf?: string
   retry?: {attempts: number; backoffMs: number}
 }
 
@@ -774,6 +776,10 @@ class RunExecution {
 
     const action = this.findAction(step.call.uses)
     if (!action) return finish({ok: false, error: new EngineStepError(`unknown action "${step.call.uses}"`, 'unknown-action'), interrupted: false})
+    // A step with no `timeout:` is bounded by its action's default: a hung Azure operation no longer waits for ever
+    // (issue 16, item 5); past it the step times out as with `timeout:` (its operation still running: exit 3).
+    const bound = stepBound(step.timeoutMs, action)
+    if (bound?.fromDefault) step = {...step, timeoutMs: bound.ms, defaultOf: action.name}
 
     let inputs: Record<string, unknown>
     try {
@@ -918,7 +924,7 @@ class RunExecution {
   /** One attempt: the action races its own abort (timeout or Ctrl-C), so a step that ignores the signal still stops. */
   private async attempt(step: RunnableStep, action: ActionDefinition, inputs: Record<string, unknown>, attempt: number, runSignal: AbortSignal, arm: ArmWrite[] = [], found: NoWriteFinding[] = []): Promise<StepResult> {
     const timeout = new AbortController()
-    const timer = step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(step.timeoutMs!)), step.timeoutMs)
+    const timer = step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(step.timeoutMs!, step.defaultOf)), step.timeoutMs)
     const signal = AbortSignal.any([runSignal, timeout.signal])
     let closed = false
     const context = this.actionContext(step, attempt, signal, () => closed)
