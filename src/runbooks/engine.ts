@@ -44,6 +44,14 @@ export interface ResumeState {
   calls?: Record<string, {params: Record<string, unknown>}>
   /** The run being resumed (recorded in run.started). */
   from?: string
+  /**
+   * Rollbacks the run did not start because another run had taken the target's lease (in the order they were to
+   * run): the run had failed, so the resume finishes its teardown — these rollbacks, then `finally` — and runs no main
+   * step again; the run ends failed (exit 1) once they are done, or exit 3 again.
+   */
+  rollbacks?: string[]
+  /** The run's failure, as its last run.finished journaled it (with `rollbacks`). */
+  failure?: ErrorInfo
 }
 
 export interface ExecuteOptions {
@@ -342,7 +350,20 @@ class RunExecution {
 
     this.restoreCompleted()
 
-    await this.runGraph(runbook.steps, 'main', options.signal, this.root)
+    // A failed run whose rollbacks another run's lease held back: its failure stands, no main step runs again; the
+    // resume finishes the teardown (those rollbacks, then `finally`), as it does for a `finally` held back (issue 16).
+    const pendingRollbacks = options.resume?.rollbacks?.filter((id) => this.records.get(id)?.status === 'succeeded') ?? []
+    if (pendingRollbacks.length > 0) {
+      this.runFailed = true
+      this.firstError = options.resume?.failure ?? {message: 'the run had failed before this resume'}
+      for (const node of this.nodes.values())
+        if (node.phase === 'main' && this.records.get(node.spec.id)?.status === 'pending') {
+          const record = this.records.get(node.spec.id)!
+          record.status = 'skipped'
+          record.reason = 'not run again: the run had failed; this resume finishes its rollbacks and teardown'
+        }
+      await this.emit({type: 'run.note', message: `run ${options.runId} had failed; rollbacks left for this resume: ${pendingRollbacks.join(', ')}`})
+    } else await this.runGraph(runbook.steps, 'main', options.signal, this.root)
     // Whether to roll back is decided on every main event recorded (a lost one fails the run).
     await this.emitChain
     const interrupted = options.signal.aborted
@@ -353,7 +374,7 @@ class RunExecution {
 
     this.startTeardownClock()
     try {
-      if (this.runFailed) await this.rollback()
+      if (this.runFailed) await this.rollback(undefined, pendingRollbacks.length > 0 ? pendingRollbacks : undefined)
       if (runbook.finally.length > 0) {
         await this.emit({type: 'finally.started', steps: runbook.finally.map((s) => s.id)})
         await this.runGraph(runbook.finally, 'finally', this.teardownSignal, this.root)
@@ -802,7 +823,7 @@ class RunExecution {
         record.error = {message, code: 'lease-taken'}
         record.finishedAt = this.now().toISOString()
         record.durationMs = 0
-        await this.emit({type: 'step.skipped', step: step.id, phase: step.phase, reason: message})
+        await this.emit({type: 'step.skipped', step: step.id, phase: step.phase, reason: message, code: 'lease-taken'})
         return {ok: false, error: new EngineStepError(message, 'lease-taken'), interrupted: false}
       }
     }
@@ -1014,10 +1035,11 @@ class RunExecution {
    * Roll back completed steps in reverse completion order: all of them, or (`group`) those inside one group, which
    * then leave the completion order so the run's own rollback does not undo them twice.
    */
-  private async rollback(group?: string): Promise<void> {
+  private async rollback(group?: string, only?: string[]): Promise<void> {
     const specs = new Map([...this.nodes].filter(([, n]) => n.phase === 'main').map(([id, n]) => [id, n.spec]))
     const inside = (id: string) => group === undefined || id.startsWith(`${group}.`)
-    const toRollBack = [...this.completionOrder].reverse().filter((id) => inside(id) && specs.get(id)?.rollback)
+    // A resume finishing a failed run's teardown: only the rollbacks that run left, in the order it was to run them.
+    const toRollBack = only?.filter((id) => specs.get(id)?.rollback) ?? [...this.completionOrder].reverse().filter((id) => inside(id) && specs.get(id)?.rollback)
     if (group !== undefined) for (let i = this.completionOrder.length - 1; i >= 0; i--) if (inside(this.completionOrder[i]!)) this.completionOrder.splice(i, 1)
     if (toRollBack.length === 0) return
     await this.emit({type: 'rollback.started', steps: toRollBack})

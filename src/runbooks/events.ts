@@ -58,7 +58,8 @@ export type RunEvent =
   /** `arm`: the ARM writes ARM accepted during the step (all attempts), for the Activity Log witness (azure/arm-writes.ts). */
   | {type: 'step.succeeded'; step: string; phase: StepPhase; outputs: Record<string, unknown>; durationMs: number; attempts: number; arm?: ArmWrite[]; found?: NoWriteFinding[]}
   | {type: 'step.failed'; step: string; phase: StepPhase; error: ErrorInfo; durationMs: number; attempts: number; continued: boolean; arm?: ArmWrite[]}
-  | {type: 'step.skipped'; step: string; phase: StepPhase; reason: string}
+  /** `code` says why when it matters to a resume: `lease-taken` (a teardown change not made beside another run). */
+  | {type: 'step.skipped'; step: string; phase: StepPhase; reason: string; code?: string}
   | {type: 'operation.started'; step: string; operation: TrackedOperation}
   | {type: 'approval.requested'; step: string; message: string}
   | {type: 'approval.decided'; step: string; decision: ApprovalDecision}

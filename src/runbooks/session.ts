@@ -228,7 +228,7 @@ async function runConnected(
       now,
       preApproved,
       resume: options.resume
-        ? {completed: options.resume.completed, inFlight: options.resume.inFlight, interrupted: options.resume.interrupted, calls: options.resume.calls, from: options.resume.runId}
+        ? {completed: options.resume.completed, inFlight: options.resume.inFlight, interrupted: options.resume.interrupted, calls: options.resume.calls, from: options.resume.runId, ...(options.resume.rollbacks ? {rollbacks: options.resume.rollbacks, failure: options.resume.failure} : {})}
         : undefined,
       teardownTimeoutMs: options.teardownTimeoutMs,
       planTargets: planTargets(plan, environment, runId),
