@@ -258,6 +258,64 @@ export function expressionReferences(expression: string, location: Array<string 
   return references
 }
 
+/**
+ * Where a secret steers a condition beyond "is it empty" (issue 16: `contains`/`startsWith`/comparisons/`length` in an
+ * `if:` let a runbook learn a secret's characters, one step skipped or run at a time). The rule: a secret may decide a
+ * condition only through its emptiness — read where only its truthiness counts (the whole condition, an operand of
+ * `&&`/`||`/`!` there) or compared with the literal `''` by `==`/`!=`. Any other use (a function argument, another
+ * comparison, an index, an operand of `&&`/`||` whose value is compared) is returned as the reference's source text.
+ * `isSecret` says which references read a secret (a computed index reads what it could reach).
+ */
+export function secretSteering(expression: string, isSecret: (reference: {context: string; path: string[]; computed: boolean}) => boolean): string | undefined {
+  let tree: Expr
+  try {
+    tree = parse(expression)
+  } catch {
+    return undefined
+  }
+  let found: string | undefined
+  const secretAccess = (node: Expr): boolean => {
+    const chain = node instanceof IndexAccess || node instanceof ContextAccess ? accessChain(node) : undefined
+    return chain !== undefined && isSecret({context: chain.context, path: chain.path, computed: chain.computed.length > 0 || chain.path.length === 0})
+  }
+  const emptyString = (node: Expr) => node instanceof Literal && node.literal.kind === data.Kind.String && node.literal.coerceString() === ''
+  const unwrap = (node: Expr): Expr => (node instanceof Grouping ? unwrap(node.group) : node)
+  const visit = (node: Expr, truthinessOnly: boolean): void => {
+    if (found) return
+    if (node instanceof IndexAccess || node instanceof ContextAccess) {
+      const chain = accessChain(node)
+      if (chain) {
+        if (!truthinessOnly && secretAccess(node)) found = describeChain(chain)
+        for (const index of chain.computed) visit(index, false)
+        return
+      }
+    }
+    if (node instanceof Grouping) visit(node.group, truthinessOnly)
+    else if (node instanceof Logical) node.args.forEach((arg) => visit(arg, truthinessOnly))
+    else if (node instanceof Unary) visit(node.expr, true)
+    else if (node instanceof Binary) {
+      const operator = node.operator.lexeme
+      const [left, right] = [unwrap(node.left), unwrap(node.right)]
+      // `x == ''` / `'' != x`: only whether x is empty.
+      if ((operator === '==' || operator === '!=') && (emptyString(left) || emptyString(right))) {
+        const other = emptyString(left) ? right : left
+        if (other instanceof IndexAccess || other instanceof ContextAccess) return visit(other, true)
+      }
+      visit(node.left, false)
+      visit(node.right, false)
+    } else if (node instanceof IndexAccess) {
+      visit(node.expr, false)
+      visit(node.index, false)
+    } else if (node instanceof FunctionCall) node.args.forEach((arg) => visit(arg, false))
+  }
+  visit(tree, true)
+  return found
+}
+
+function describeChain(chain: {context: string; path: string[]; computed: Expr[]}): string {
+  return [chain.context, ...chain.path].join('.') + (chain.computed.length > 0 ? '[…]' : '')
+}
+
 /** Unwind `ctx.a['b'].c[expr].d` into its context, literal path prefix, and computed index expressions. */
 function accessChain(node: Expr): {context: string; path: string[]; computed: Expr[]} | undefined {
   const indexes: Expr[] = []
@@ -396,7 +454,20 @@ const NOT_SECRET = new Set(['true', 'false', 'null', 'undefined', 'nan', 'infini
  * false. The condition is taken literally; whether a failed run still evaluates it is the engine's decision.
  */
 export function evaluateCondition(expression: string, context: ExpressionContext): boolean {
-  return truthy(evaluateExpression(conditionExpression(expression), context))
+  const bare = conditionExpression(expression)
+  // A value holding a secret that reached this condition some other way than a secret param (a group's output, a
+  // called runbook's param given a secret: validation sees the params only) may not steer it beyond its emptiness.
+  const taint = context.taint
+  if (taint) {
+    const steering = secretSteering(bare, (reference) => {
+      if (reference.computed) return false
+      const value = resolvePath(contextRoot(context, reference.context), reference.path)
+      return typeof value === 'string' && taint.holdsSecret(value)
+    })
+    if (steering)
+      throw new ExpressionError(bare, `${steering} holds a secret, and a condition may test a secret only for emptiness (x != '', !x): comparing or searching it would let the runbook learn its characters`)
+  }
+  return truthy(evaluateExpression(bare, context))
 }
 
 /** What is known before a run starts: params, env, catalog and run, no step results. */
