@@ -51,8 +51,11 @@
  * segment's principal is fixed by the run's start.
  *
  * Whose target: the run's first plan records each idempotent step's target (run.started `steps[].targets`, the action
- * registry's `targets`: the scratch copy a teardown deletes, the router a fail-back puts back). A finding about another
- * resource — the run's other copy of the same kind, deleted while the step's own still stands — is not witnessed.
+ * registry's `targets`: the scratch copy a teardown deletes, the router a fail-back puts back). A target the first plan
+ * cannot name (an input read from another step's outputs: `server: ${{ steps.restore.outputs.server }}`) is recorded
+ * when the step first starts (step.started `targets`, from its evaluated inputs, in the hash chain) and used the same
+ * way. A finding about another resource — the run's other copy of the same kind, deleted while the step's own still
+ * stands — is not witnessed.
  *
  * What it does not prove: that the forger did not have the same rights as the run. Someone holding the run's
  * credentials can make the real ARM calls (delete the copy) and journal them: then the Activity Log witnesses them,
@@ -181,6 +184,11 @@ interface Candidate {
   /** The resources the run's first plan says the step acts on (run.started `steps[].targets`), lower case; absent: not known. */
   targets?: string[]
   /**
+   * When the first plan could not name them (an input read from another step's outputs): the resources the step's
+   * first step.started recorded (its evaluated inputs, in the hash chain), lower case.
+   */
+  startedTargets?: string[]
+  /**
    * Whose writes witness the step: the principal its segment's run.started records; for a segment that records none
    * when another does, every principal the run records. Undefined: no segment records one (not checked).
    */
@@ -242,6 +250,8 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   let runStartedAt: string | undefined
   const started = new Map<string, string>()
   const startedInputs = new Map<string, unknown>()
+  // The targets each step's first start recorded (step.started `targets`): a later, resumed start cannot replace them.
+  const startedTargets = new Map<string, string[]>()
   const cutOff = new Map<string, number>()
   const candidates: Candidate[] = []
   const own = new Map<string, string>()
@@ -292,6 +302,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     if (line.type === 'step.started') {
       started.set(key, line.ts)
       startedInputs.set(key, line.data.inputs)
+      if (!startedTargets.has(key) && Array.isArray(line.data.targets) && line.data.targets.length > 0) startedTargets.set(key, line.data.targets.map((t: unknown) => String(t).toLowerCase()))
     }
     if (line.type !== 'step.succeeded' && line.type !== 'step.failed' && line.type !== 'step.skipped') continue
     const startedAt = started.get(key)
@@ -315,7 +326,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const from = Date.parse(startedAt ?? segmentStartedAt ?? line.ts) - CLOCK_SKEW_MS
     const outside = writes.find((w) => !(Date.parse(String(w.at)) >= from && Date.parse(String(w.at)) <= Date.parse(line.ts) + CLOCK_SKEW_MS))
     const timeOrder = outside ? `its write ${outside.method} ${outside.resourceId} is dated ${outside.at}, outside the step (${startedAt ?? segmentStartedAt} to ${line.ts})` : undefined
-    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', named: stringsIn([inputs, line.data.outputs]), ...(planned?.targets ? {targets: planned.targets} : {}), ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
+    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', named: stringsIn([inputs, line.data.outputs]), ...(planned?.targets ? {targets: planned.targets} : startedTargets.has(key) ? {startedTargets: startedTargets.get(key)} : {}), ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
   }
   // Whose events witness a step: its segment's principal; a segment that names none, when others do, any of theirs.
   const recorded = principals.filter((p): p is Principal => p !== undefined)
@@ -729,6 +740,9 @@ function untied(c: Candidate, facts: JournalFacts, finding: {kind: string; resou
   // other component's copy, deleted while this one still stands — is not what the step acted on.
   if (c.targets && !c.targets.includes(id))
     return `${label} is not the target the run's first plan gives the step (${c.targets.map((t) => t.split('/').at(-1)).join(', ')})`
+  // A target read from another step's outputs: the one the step's first start recorded, the same way.
+  if (!c.targets && c.startedTargets && !c.startedTargets.includes(id))
+    return `${label} is not the target the step's first start recorded (${c.startedTargets.map((t) => t.split('/').at(-1)).join(', ')})`
   if (!c.named.includes(name) && !c.named.includes(id)) return `${label} is not named by the step's own inputs or outputs`
   if (finding.kind === 'gone') {
     const kind = c.uses ? DELETES[c.uses] : undefined

@@ -86,6 +86,11 @@ export interface ExecuteOptions {
   teardownSignal?: AbortSignal
   /** The ARM resources each `when-needed` step acts on, by full step id, journaled in run.started (plan.ts planTargets). */
   planTargets?: Record<string, string[]>
+  /**
+   * The ARM resources a changing step acts on with its evaluated inputs (plan.ts knownTargets), for a step whose target
+   * the first plan could not name (an input read from another step's outputs): journaled in its step.started.
+   */
+  stepTargets?: (uses: string, inputs: Record<string, unknown>) => string[] | undefined
   /** Who runs this segment (the credential's caller and object id), journaled in run.started for the Activity Log witness. */
   principal?: {caller: string; objectId?: string}
   /** Action lookup; defaults to the registry. */
@@ -827,7 +832,10 @@ class RunExecution {
         return {ok: false, error: new EngineStepError(message, 'lease-taken'), interrupted: false}
       }
     }
-    const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
+    // A target only known now (its input read another step's outputs) is journaled with the start, in the hash chain.
+    const planned = step.phase === 'rollback' ? undefined : this.options.planTargets?.[step.id]
+    const targets = action.changes && !planned?.length ? this.options.stepTargets?.(step.call.uses, inputs) : undefined
+    const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs, ...(targets?.length ? {targets} : {})})
     const startedAt = this.emitted
     // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
     // that changes nothing need not wait: its events are recorded and shown in order all the same, and whatever

@@ -52,7 +52,11 @@ export type RunEvent =
       /** The journal records each step's ARM writes (`arm` on step.succeeded / step.failed), see evidence/witness.ts. */
       armWrites?: boolean
     }
-  | {type: 'step.started'; step: string; phase: StepPhase; uses: string; attempt: number; inputs: Record<string, unknown>}
+  /**
+   * `targets`: the ARM resources a changing step acts on, resolved from its evaluated inputs when the first plan could
+   * not name them (read from another step's outputs); evidence verify's witness uses them as it uses the first plan's.
+   */
+  | {type: 'step.started'; step: string; phase: StepPhase; uses: string; attempt: number; inputs: Record<string, unknown>; targets?: string[]}
   | {type: 'step.log'; step: string; phase: StepPhase; message: string}
   | {type: 'step.retrying'; step: string; phase: StepPhase; attempt: number; error: ErrorInfo; delayMs: number}
   /** `arm`: the ARM writes ARM accepted during the step (all attempts), for the Activity Log witness (azure/arm-writes.ts). */

@@ -239,19 +239,34 @@ export function planTargets(plan: RunPlan, environment: Environment, runId: stri
   const context = {...planContext(environment, plan.environment), runId}
   const targets: Record<string, string[]> = {}
   for (const step of plan.steps) {
-    const action = findAction(step.uses)
-    if (!action?.targets || !step.changes) continue
-    let ids: string[]
-    try {
-      ids = action.targets(step.inputs as never, context)
-    } catch {
-      continue
-    }
-    // `<steps.x.outputs.y>`, `[REDACTED]`: not a resource the run can name before it runs.
-    const known = ids.filter((id) => /^\/subscriptions\/[^/<]+\//i.test(id) && !/[<>[\]]/.test(id))
-    if (known.length > 0 && known.length === ids.length) targets[step.id] = known
+    if (!step.changes) continue
+    const known = knownTargets(step.uses, step.inputs, context)
+    if (known) targets[step.id] = known
   }
   return targets
+}
+
+/**
+ * The ARM resources a changing step of `uses` acts on with these inputs (the action registry's `targets`), when every
+ * one is a resource id: `<steps.x.outputs.y>`, `[REDACTED]` are not a resource a run can name. Used for the first plan
+ * and, with the inputs evaluated, when a step starts (step.started `targets`: a target read from another step's outputs).
+ */
+export function knownTargets(uses: string, inputs: Record<string, unknown>, context: PlanContext & {runId: string}): string[] | undefined {
+  const action = findAction(uses)
+  if (!action?.targets || !action.changes) return undefined
+  let ids: string[]
+  try {
+    ids = action.targets(inputs as never, context)
+  } catch {
+    return undefined
+  }
+  const known = ids.filter((id) => /^\/subscriptions\/[^/<]+\//i.test(id) && !/[<>[\]]/.test(id))
+  return known.length > 0 && known.length === ids.length ? known : undefined
+}
+
+/** What `knownTargets` needs of the environment (a plan context without a clock). */
+export function targetContext(environment: Environment, environmentName: string, runId: string): PlanContext & {runId: string} {
+  return {...planContext(environment, environmentName), runId}
 }
 
 /** Each replica a step would promote, as the catalog knows it (plan contacts nothing: others are read at run time). */
