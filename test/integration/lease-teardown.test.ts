@@ -76,7 +76,10 @@ describe('a teardown after another run took the target', () => {
       // The finally export was not started beside run-thief: no step.started of it, and what is left names why.
       expect(journal).not.toMatch(/"type":"step\.started","step":"export-again"/)
       expect(first.leftBehind.join('\n')).toMatch(/finally step export-again \(redis\.export\) failed: not started: this run lost its lease on component "sessions-cache" and run run-thief holds it now/)
+      // Exit 3, not 5 (README, exit codes): this run changed the target and left its teardown undone; 5 is for a guard
+      // that stopped a run before it changed anything — as it stops a resume tried while run-thief still holds it.
       expect(first.exitCode).toBe(3)
+      await expect(resumeRun({...options(cwd), runId: first.runId, params: {}})).rejects.toMatchObject({exitCode: 5})
     } finally {
       await thief?.release()
     }
