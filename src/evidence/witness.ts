@@ -99,6 +99,11 @@ export interface ActivityLogReader {
    * absent: a fail-back's "nothing switched" over endpoints written in the window is not checkable.
    */
   routerBackend?(resourceId: string): Promise<BackendState | undefined>
+  /**
+   * How long after a write this log may still not list it (ms): a check that needs the log complete up to the run's end
+   * is not made before then (ACTIVITY_LOG_LISTING_DELAY_MS). Absent: 0 — the emulator lists a write as it accepts it.
+   */
+  listingDelayMs?: number
 }
 
 /** What a fail-back puts back on an endpoint or origin (failover.switch's `before`). */
@@ -362,6 +367,20 @@ export interface WitnessReport {
 /** How many events one Activity Log query may return before verify stops paging it (about 250 pages of 200). */
 export const ACTIVITY_LOG_MAX_EVENTS = 50_000
 
+/**
+ * How long after a write Azure's Activity Log may not list it yet. Microsoft documents Azure Monitor's log latency as
+ * an average, not a bound: "The average latency to ingest log data is between 20 seconds and 3 minutes. The specific
+ * latency for any particular data will vary" (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time),
+ * an earlier revision said "The typical latency to ingest log data is between 2 and 5 minutes"
+ * (https://docs.microsoft.com/azure/azure-monitor/platform/data-ingestion-time), and one, as copied elsewhere, that
+ * activity log data reaches a Log Analytics workspace "in 30 seconds" with subscription diagnostic settings and "10 to
+ * 15 minutes" with the legacy integration. A latency for the Activity Log REST API (Activity Logs - List, what verify
+ * reads) is not documented there; third-party summaries of the activity log page give "within 3 to 20 minutes" (not
+ * found in the stored Microsoft text). 20 minutes, the largest of these, is the bound used: a write made less than that
+ * before verify may be missing from what the log lists.
+ */
+export const ACTIVITY_LOG_LISTING_DELAY_MS = 20 * 60_000
+
 /** A long read says how far it is every this many events (5 of the emulator's pages of 200) on stderr (`evidence verify`). */
 export const ACTIVITY_LOG_PROGRESS_EVERY = 1_000
 
@@ -442,6 +461,11 @@ class RunEvents {
   between(group: string, from: Date, to: Date, subscription?: string): Promise<ActivityEvent[]> | undefined {
     if (!this.reader.byResourceGroup) return undefined
     return this.limited(() => this.reader.byResourceGroup!(group, from, to, subscription))
+  }
+
+  /** How long after a write the log may not list it yet (ms; 0: at once). */
+  get listingDelayMs(): number {
+    return this.reader.listingDelayMs ?? 0
   }
 
   /** A Traffic Manager endpoint's or Front Door origin's state now; undefined when the reader cannot read it. */
@@ -869,6 +893,20 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       continue
     }
     if (finding.kind === 'not-switched') {
+      // The check below needs the log complete up to the run's end: the fail-back's own writes (counted, odd or even)
+      // and any write since (the state read now stands for the state at the run's end only if none). Within the
+      // listing delay (ACTIVITY_LOG_LISTING_DELAY_MS, cited there) of the run's end a write may be missing — an odd
+      // count would read as "left switched", a missing later write would let the state read now pass for the run's
+      // end: neither is said; verify says when to try again. (A write by someone else in the minutes before a later
+      // verify is the same gap, not closed by one read: see README, Azure's Activity Log as witness.)
+      const delay = runEvents.listingDelayMs
+      if (delay > 0 && now - runTo < delay) {
+        const retryAt = new Date(runTo + delay).toISOString()
+        unknown.push(
+          `nothing of ${name} left switched: not yet witnessable — Azure's Activity Log may list a write up to ${Math.round(delay / 60_000)} minutes after it is made, and the run's window (its last line, plus the clock skew allowed) ends at ${new Date(runTo).toISOString()}; retry after ${retryAt} (in ${Math.max(1, Math.ceil((runTo + delay - now) / 60_000))} minutes)`,
+        )
+        continue
+      }
       // "Nothing of the router is left switched" (failover.restore with nothing to put back). Every endpoint or origin
       // of the router written in the run's window: written an odd number of times — switched and never put back by a
       // write — contradicts it; none written supports it. An even number is not proof: the Activity Log records that
@@ -980,11 +1018,13 @@ export function activityLogReader(
   services: {
     /** The environment's subscription: another one's Activity Log failing to answer is about that query only. */
     subscription?: string
+    /** `emulator`: its Activity Log lists a write as it accepts it (no listing delay). */
+    target?: 'azure' | 'emulator'
     monitor(subscription?: string): Promise<import('@azure/arm-monitor').MonitorClient>
     trafficManager?(): Promise<import('@azure/arm-trafficmanager').TrafficManagerManagementClient>
     frontDoor?(): Promise<import('@azure/arm-cdn').CdnManagementClient>
   },
-  options: {maxEvents?: number; progress?: (message: string) => void; progressEvery?: number} = {},
+  options: {maxEvents?: number; progress?: (message: string) => void; progressEvery?: number; listingDelayMs?: number} = {},
 ): ActivityLogReader {
   const maxEvents = options.maxEvents ?? ACTIVITY_LOG_MAX_EVENTS
   const every = Math.max(1, options.progressEvery ?? ACTIVITY_LOG_PROGRESS_EVERY)
@@ -1054,6 +1094,8 @@ export function activityLogReader(
     byResourceGroup: (resourceGroup, from, to, subscription) => list(`${window(from, to)} and resourceGroupName eq ${quoted(resourceGroup)}`, `resource group ${resourceGroup}`, subscription),
     // The spec's "List events for a subscription" form: the window alone.
     bySubscription: (from, to) => list(window(from, to), 'the subscription'),
+    // Azure lists a write up to ACTIVITY_LOG_LISTING_DELAY_MS after it is made; the emulator as it accepts it.
+    listingDelayMs: options.listingDelayMs ?? (services.target === 'emulator' ? 0 : ACTIVITY_LOG_LISTING_DELAY_MS),
     ...(services.trafficManager && services.frontDoor ? {routerBackend: (resourceId: string) => readBackend(services as Required<typeof services>, resourceId)} : {}),
   }
 }
