@@ -377,8 +377,25 @@ export function evaluateExpression(expression: string, context: ExpressionContex
     throw new ExpressionError(expression, (error as Error).message)
   }
   const value = fromExpressionData(result)
-  if (context.taint && readsSecret(expression, context, context.taint)) registerDerived(value, context.taint, expression)
+  if (context.taint && readsSecret(expression, context, context.taint)) {
+    // A boolean or a short number computed from a secret cannot be redacted (it is not the secret) yet tells something
+    // of it: `message: ${{ contains(params.pw, 'a') }}` printed true or false — the side channel of `if:` (validate.ts)
+    // through a value. Allowed only when it tests whether the secret is empty.
+    if (typeof value === 'boolean' || (typeof value === 'number' && String(value).length < 4)) {
+      const steering = secretSteering(expression, (reference) => secretAt(context, context.taint!, reference))
+      if (steering)
+        throw new ExpressionError(expression, `${steering} holds a secret: a value computed from it that does not hide it (a boolean, a short number) may only test whether it is empty (x != '', !x); comparing or searching it would tell its characters`)
+    }
+    registerDerived(value, context.taint, expression)
+  }
   return value
+}
+
+/** Whether a reference (without a computed index) reads a string that holds a registered secret. */
+function secretAt(context: ExpressionContext, taint: TaintTracker, reference: {context: string; path: string[]; computed: boolean}): boolean {
+  if (reference.computed) return false
+  const value = resolvePath(contextRoot(context, reference.context), reference.path)
+  return typeof value === 'string' && taint.holdsSecret(value)
 }
 
 /** Whether any context value `expression` reads (a whole context, a property, or what a computed index could reach) holds a secret. */
@@ -459,11 +476,7 @@ export function evaluateCondition(expression: string, context: ExpressionContext
   // called runbook's param given a secret: validation sees the params only) may not steer it beyond its emptiness.
   const taint = context.taint
   if (taint) {
-    const steering = secretSteering(bare, (reference) => {
-      if (reference.computed) return false
-      const value = resolvePath(contextRoot(context, reference.context), reference.path)
-      return typeof value === 'string' && taint.holdsSecret(value)
-    })
+    const steering = secretSteering(bare, (reference) => secretAt(context, taint, reference))
     if (steering)
       throw new ExpressionError(bare, `${steering} holds a secret, and a condition may test a secret only for emptiness (x != '', !x): comparing or searching it would let the runbook learn its characters`)
   }

@@ -319,5 +319,8 @@ steps:
     expect(() => evaluateCondition("${{ startsWith(steps.group.outputs.copy, 'h') }}", ctx)).toThrow(/steps\.group\.outputs\.copy holds a secret, and a condition may test a secret only for emptiness/)
     expect(evaluateCondition("${{ steps.group.outputs.copy != '' }}", ctx)).toBe(true)
     expect(evaluateCondition("${{ steps.restore.outputs.rows > 40 }}", ctx)).toBe(true)
+    // The same channel through a value: a boolean computed from a secret is printed as it is (it is not the secret).
+    expect(() => evaluateValue({message: "${{ contains(steps.group.outputs.copy, 'h') }}"}, ctx)).toThrow(/steps\.group\.outputs\.copy holds a secret: a value computed from it that does not hide it/)
+    expect(evaluateValue({given: "${{ steps.group.outputs.copy != '' }}"}, ctx)).toEqual({given: true})
   })
 })
