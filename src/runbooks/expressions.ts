@@ -266,7 +266,17 @@ export function expressionReferences(expression: string, location: Array<string 
  * comparison, an index, an operand of `&&`/`||` whose value is compared) is returned as the reference's source text.
  * `isSecret` says which references read a secret (a computed index reads what it could reach).
  */
-export function secretSteering(expression: string, isSecret: (reference: {context: string; path: string[]; computed: boolean}) => boolean): string | undefined {
+export function secretSteering(
+  expression: string,
+  isSecret: (reference: {context: string; path: string[]; computed: boolean}) => boolean,
+  /**
+   * `truthiness` (a condition, or a value that is a boolean): the rule above. `passthrough` (a value that may carry the
+   * secret itself, redacted): a secret may also flow into the result as it is — the whole value, an argument of
+   * format/toJSON/fromJSON/join, a value (not a predicate) of case(), an operand of `&&`/`||` — but not be compared or
+   * searched (`case(startsWith(params.pw, 'K'), params.pw, 'no')` printed 'no' when it did not start so).
+   */
+  root: 'truthiness' | 'passthrough' = 'truthiness',
+): string | undefined {
   let tree: Expr
   try {
     tree = parse(expression)
@@ -280,18 +290,28 @@ export function secretSteering(expression: string, isSecret: (reference: {contex
   }
   const emptyString = (node: Expr) => node instanceof Literal && node.literal.kind === data.Kind.String && node.literal.coerceString() === ''
   const unwrap = (node: Expr): Expr => (node instanceof Grouping ? unwrap(node.group) : node)
-  const visit = (node: Expr, truthinessOnly: boolean): void => {
+  type Mode = 'truthiness' | 'passthrough' | 'strict'
+  const PASSING = new Set(['format', 'tojson', 'fromjson', 'join'])
+  const visit = (node: Expr, mode: Mode | boolean): void => {
     if (found) return
+    // (true: truthiness, false: strict — the two modes of conditions.)
+    const m: Mode = mode === true ? 'truthiness' : mode === false ? 'strict' : mode
     if (node instanceof IndexAccess || node instanceof ContextAccess) {
       const chain = accessChain(node)
       if (chain) {
-        if (!truthinessOnly && secretAccess(node)) found = describeChain(chain)
+        if (m === 'strict' && secretAccess(node)) found = describeChain(chain)
         for (const index of chain.computed) visit(index, false)
         return
       }
     }
-    if (node instanceof Grouping) visit(node.group, truthinessOnly)
-    else if (node instanceof Logical) node.args.forEach((arg) => visit(arg, truthinessOnly))
+    if (node instanceof FunctionCall && m === 'passthrough') {
+      const name = node.functionName.lexeme.toLowerCase()
+      if (PASSING.has(name)) return node.args.forEach((arg) => visit(arg, 'passthrough'))
+      // case(pred1, value1, pred2, value2, …, default): predicates decide by their truth only.
+      if (name === 'case') return node.args.forEach((arg, i) => visit(arg, i % 2 === 0 && i < node.args.length - 1 ? true : 'passthrough'))
+    }
+    if (node instanceof Grouping) visit(node.group, m)
+    else if (node instanceof Logical) node.args.forEach((arg) => visit(arg, m))
     else if (node instanceof Unary) visit(node.expr, true)
     else if (node instanceof Binary) {
       const operator = node.operator.lexeme
@@ -304,11 +324,12 @@ export function secretSteering(expression: string, isSecret: (reference: {contex
       visit(node.left, false)
       visit(node.right, false)
     } else if (node instanceof IndexAccess) {
-      visit(node.expr, false)
+      // A piece of a value that carries the secret carries it too (fromJSON(params.pieces)[1], tainted); the index may not.
+      visit(node.expr, m === 'passthrough' ? 'passthrough' : false)
       visit(node.index, false)
     } else if (node instanceof FunctionCall) node.args.forEach((arg) => visit(arg, false))
   }
-  visit(tree, true)
+  visit(tree, root)
   return found
 }
 
@@ -381,11 +402,16 @@ export function evaluateExpression(expression: string, context: ExpressionContex
     // A boolean or a short number computed from a secret cannot be redacted (it is not the secret) yet tells something
     // of it: `message: ${{ contains(params.pw, 'a') }}` printed true or false — the side channel of `if:` (validate.ts)
     // through a value. Allowed only when it tests whether the secret is empty.
-    if (typeof value === 'boolean' || (typeof value === 'number' && String(value).length < 4)) {
-      const steering = secretSteering(expression, (reference) => secretAt(context, context.taint!, reference))
-      if (steering)
-        throw new ExpressionError(expression, `${steering} holds a secret: a value computed from it that does not hide it (a boolean, a short number) may only test whether it is empty (x != '', !x); comparing or searching it would tell its characters`)
-    }
+    // Any other value may carry the secret itself (redacted) but not pick a literal by comparing or searching it.
+    const shown = typeof value === 'boolean' || (typeof value === 'number' && String(value).length < 4)
+    const steering = secretSteering(expression, (reference) => secretAt(context, context.taint!, reference), shown ? 'truthiness' : 'passthrough')
+    if (steering)
+      throw new ExpressionError(
+        expression,
+        shown
+          ? `${steering} holds a secret: a value computed from it that does not hide it (a boolean, a short number) may only test whether it is empty (x != '', !x); comparing or searching it would tell its characters`
+          : `${steering} holds a secret: a value may carry it (redacted) but not choose by comparing or searching it, which would tell its characters`,
+      )
     registerDerived(value, context.taint, expression)
   }
   return value
