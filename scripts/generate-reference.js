@@ -49,6 +49,7 @@ for (const action of listActions()) {
   actionLines.push(`## \`${action.name}\``, '', action.summary, '')
   if (action.description) actionLines.push(action.description, '')
   actionLines.push(`- changes Azure: **${action.changes ? 'yes' : 'no'}**`)
+  if (action.defaultTimeout) actionLines.push(`- default timeout: \`${action.defaultTimeout}\` (a step with no \`timeout:\` is bounded by it)`)
   if (action.permissions.length) actionLines.push(`- RBAC: ${action.permissions.map((p) => `\`${p}\``).join(', ')}`)
   const inputs = describe(action.input)
   if (inputs.length) actionLines.push('- inputs:', ...inputs.map((i) => `  - ${i}`))

@@ -253,6 +253,9 @@ export const cosmosRestoreAction = defineAction({
     resumed: z.boolean(),
   }),
   changes: true,
+  // Not documented as a duration (it grows with the data restored); as PostgreSQL's restores, and past the input
+  // `timeout` (PT2H) for the account to be provisioned.
+  defaultTimeout: 'PT12H',
   permissions: [ACCOUNT_READ, RESTORABLE_READ, RESTORE_ACTION, ACCOUNT_WRITE],
   az: (input, plan) => {
     const a = resolveAccount(plan.environment, input.account)
@@ -466,6 +469,8 @@ export const cosmosDeleteAction = defineAction({
   }),
   output: z.strictObject({account: z.string(), deleted: z.boolean(), alreadyGone: z.boolean()}),
   changes: true,
+  // No documented duration; an account delete takes minutes. Generous.
+  defaultTimeout: 'PT2H',
   // An account already gone is "done" with no write: it says so (`gone`) for evidence verify's Activity Log witness.
   armWrites: 'when-needed',
   permissions: [ACCOUNT_READ, ACCOUNT_DELETE],

@@ -467,6 +467,8 @@ export const teardownAction = defineAction({
   }),
   output: z.strictObject({component: z.string(), deleted: z.array(z.string()), alreadyGone: z.array(z.string())}),
   changes: true,
+  // Its own waits (settle, PT1H by default, for a restore still in flight) plus the deletes it then makes.
+  defaultTimeout: 'PT3H',
   armWrites: 'when-needed',
   permissions: [PG_READ, PG_DELETE, BLOB_READ, BLOB_DELETE],
   // A cache's drill copy is a blob, a server's a server; other kinds leave nothing. A Redis drill's operator needs no
@@ -670,6 +672,8 @@ export const restoreProductionAction = defineAction({
   }),
   output: z.strictObject({app: z.string(), productionVersion: z.string().optional(), swappedBack: z.boolean()}),
   changes: true,
+  // Its settle wait (PT30M by default) plus a swap back (webapp.swapBack).
+  defaultTimeout: 'PT2H',
   armWrites: 'when-needed',
   permissions: ['Microsoft.Web/sites/read', 'Microsoft.Web/sites/slots/read', 'Microsoft.Web/sites/slotsswap/action', 'Microsoft.Web/sites/resetSlotConfig/action', 'Microsoft.Web/sites/slots/resetSlotConfig/action'],
   az: (input, plan) => {

@@ -149,6 +149,8 @@ export const managedExportAction = defineAction({
   input: exportInput,
   output: exportOutput,
   changes: true,
+  // No documented duration; its SAS (sasTtl, PT1H by default) expires before then: an export/import cannot outlive it.
+  defaultTimeout: 'PT2H',
   permissions: [CLUSTER_READ, DATABASE_READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
   ...transferPlan<z.infer<typeof exportInput>>(
     'export',
@@ -166,6 +168,8 @@ export const managedImportAction = defineAction({
   input: importInput,
   output: importOutput,
   changes: true,
+  // No documented duration; its SAS (sasTtl, PT1H by default) expires before then: an export/import cannot outlive it.
+  defaultTimeout: 'PT2H',
   permissions: [CLUSTER_READ, DATABASE_READ, IMPORT, DELEGATION_KEY, BLOB_READ],
   ...transferPlan<z.infer<typeof importInput>>('import', 'r', (input, url) => `--sas-uris ${(input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']).map(url).join(' ')}`, '{sasUris: [<blob SAS URLs>]}'),
   run: (input, context) => runImport(input, context, managedFlavour),
@@ -266,6 +270,8 @@ export const forceUnlinkAction = defineAction({
   }),
   output: z.strictObject({cache: z.string(), unlinked: z.array(z.string()), remaining: z.array(z.string())}),
   changes: true,
+  // No documented duration; one ARM operation on the geo-replication group. Generous.
+  defaultTimeout: 'PT1H',
   permissions: [DATABASE_READ, FORCE_UNLINK],
   az: (input, plan) => {
     const r = resolve(plan.environment, input.cache)
@@ -419,6 +425,8 @@ export const setMaintenanceAction = defineAction({
   input: z.strictObject({cache: cacheRef}),
   output: z.strictObject({cache: z.string(), windows: z.array(maintenanceWindowOutput), changed: z.boolean(), notes: z.array(z.string())}),
   changes: true,
+  // One ARM write of the cluster's maintenance configuration. Generous.
+  defaultTimeout: 'PT30M',
   permissions: [CLUSTER_READ, CLUSTER_WRITE],
   az: (input, plan) => {
     const r = resolve(plan.environment, input.cache)

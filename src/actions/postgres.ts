@@ -399,6 +399,10 @@ export const restoreAction = defineAction({
   input: restoreInput,
   output: restoreOutput,
   changes: true,
+  // "The overall recovery time usually takes from a few minutes up to a few hours"
+  // (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore, geo-restore; a point-in-time restore replays the same
+  // base backup + WAL): several times "a few hours".
+  defaultTimeout: 'PT12H',
   permissions: [READ, WRITE],
   az: (input, plan) => restoreAz(input, plan, false),
   arm: (input, plan) => restoreArm(input, plan, false),
@@ -421,6 +425,9 @@ export const geoRestoreAction = defineAction({
   input: restoreInput,
   output: restoreOutput,
   changes: true,
+  // "The overall recovery time usually takes from a few minutes up to a few hours"
+  // (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore): several times that.
+  defaultTimeout: 'PT12H',
   permissions: [READ, WRITE],
   az: (input, plan) => restoreAz(input, plan, true),
   arm: (input, plan) => restoreArm(input, plan, true),
@@ -464,6 +471,8 @@ export const promoteReplicaAction = defineAction({
     resumed: z.boolean(),
   }),
   changes: true,
+  // No documented duration; past the input `timeout` (PT1H) for the promoted server to be Ready.
+  defaultTimeout: 'PT3H',
   permissions: [READ, WRITE],
   replicaInputs: ['replica'],
   az: (input, plan) => {
@@ -726,6 +735,8 @@ export const canaryAction = defineAction({
   input: z.strictObject({server: serverRef.describe('Catalog component key (its dataProbes are used)')}),
   output: z.strictObject({server: z.string(), written: z.boolean(), writtenAt: z.string().optional()}),
   changes: true,
+  // One row written over a PostgreSQL connection (its own connect/statement timeout applies first).
+  defaultTimeout: 'PT10M',
   armWrites: 'data-plane',
   permissions: [READ],
   az: (input, plan) => {
@@ -770,6 +781,8 @@ export const deleteAction = defineAction({
   }),
   output: z.strictObject({server: z.string(), deleted: z.boolean(), alreadyGone: z.boolean()}),
   changes: true,
+  // No documented duration; a server delete takes minutes. Generous.
+  defaultTimeout: 'PT2H',
   armWrites: 'when-needed',
   permissions: [READ, DELETE],
   az: (input, plan) => {
@@ -871,6 +884,8 @@ export const setMaintenanceWindowAction = defineAction({
     validUntil: z.string().optional().describe('When daylight saving moves the catalog window to another UTC slot: run maintenance-window again then'),
   }),
   changes: true,
+  // One PATCH of the server's maintenanceWindow. Generous.
+  defaultTimeout: 'PT1H',
   permissions: [READ, WRITE],
   az: (input, plan) => {
     const r = planResource(plan, input.server)

@@ -287,6 +287,9 @@ export const exportAction = defineAction({
   input: exportInput,
   output: exportOutput,
   changes: true,
+  // No documented duration (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data); its SAS (sasTtl, PT1H by
+  // default) expires before then: an export/import cannot outlive it.
+  defaultTimeout: 'PT2H',
   permissions: [READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
   secretInputs: [],
   az: (input, plan) => {
@@ -336,6 +339,9 @@ export const importAction = defineAction({
   input: importInput,
   output: importOutput,
   changes: true,
+  // No documented duration (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data); its SAS (sasTtl, PT1H by
+  // default) expires before then: an export/import cannot outlive it.
+  defaultTimeout: 'PT2H',
   permissions: [READ, IMPORT, DELEGATION_KEY, BLOB_READ],
   az: (input, plan) => {
     const r = resolveResource(plan.environment, 'redis', input.cache)
@@ -507,6 +513,8 @@ export const setPatchScheduleAction = defineAction({
   input: z.strictObject({cache: cacheRef, window: windowInput.optional().describe('Default: the component\'s catalog window')}),
   output: z.strictObject({cache: z.string(), entries: z.array(entryOutput), changed: z.boolean(), notes: z.array(z.string())}),
   changes: true,
+  // One PUT of the cache's patch schedule (not long-running). Generous.
+  defaultTimeout: 'PT30M',
   permissions: [PATCH_READ, PATCH_WRITE],
   az: (input, plan) => {
     const r = resolveResource(plan.environment, 'redis', input.cache)

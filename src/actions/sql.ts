@@ -225,6 +225,8 @@ export const sqlRestoreAction = defineAction({
   input: restoreInput,
   output: restoreOutput,
   changes: true,
+  // Not documented as a duration (it grows with the database and its log); past the input `timeout` (PT2H) for the new database to be Online.
+  defaultTimeout: 'PT12H',
   permissions: [DB_READ, DB_WRITE],
   az: (input, plan) => {
     const d = resolveDatabase(plan.environment, input.database)
@@ -409,6 +411,8 @@ export const sqlDeleteAction = defineAction({
   }),
   output: z.strictObject({database: z.string(), deleted: z.boolean(), alreadyGone: z.boolean()}),
   changes: true,
+  // No documented duration; a database delete takes minutes. Generous.
+  defaultTimeout: 'PT2H',
   // A copy already gone is "done" with no write: it says so (`gone`) for evidence verify's Activity Log witness.
   armWrites: 'when-needed',
   permissions: [DB_READ, DB_DELETE],
@@ -515,6 +519,8 @@ export const sqlFailoverAction = defineAction({
     resumed: z.boolean(),
   }),
   changes: true,
+  // No documented duration for a planned failover (it waits for the secondary to catch up). Generous.
+  defaultTimeout: 'PT2H',
   permissions: [FG_READ, FG_FAILOVER, FG_FORCE],
   az: (input, plan) => {
     const g = resolveGroup(plan.environment, input.database)

@@ -271,6 +271,8 @@ function updateAction(kind: RouterKind) {
     }),
     output: backendOutput,
     changes: true,
+    // One PATCH of an endpoint (Traffic Manager) or origin (Front Door, long-running). Generous.
+    defaultTimeout: 'PT1H',
     permissions: tm ? [TM_READ, TM_ENDPOINT_WRITE, TM_EXTERNAL_WRITE] : [AFD_READ, AFD_ORIGIN_READ, AFD_ORIGIN_WRITE],
     az: (input: any, plan) => {
       const router = resolveRouter(plan.environment, input.profile, kind)
@@ -368,6 +370,8 @@ export const failoverSwitchAction = defineAction({
   input: failoverInput,
   output: z.strictObject({router: z.string(), toRegion: z.string(), switchedAt: z.string(), changed: z.array(changeRow)}),
   changes: true,
+  // A few PATCHes of endpoints/origins (Front Door's are long-running). Generous.
+  defaultTimeout: 'PT1H',
   permissions: [TM_READ, TM_ENDPOINT_WRITE, TM_EXTERNAL_WRITE, AFD_READ, AFD_ORIGIN_READ, AFD_ORIGIN_WRITE],
   az: (input, plan) => {
     const router = resolveRouter(plan.environment, input.router)
@@ -400,6 +404,8 @@ export const failoverRestoreAction = defineAction({
   input: z.strictObject({router: routerRef, changed: z.array(changeRow).default([]).describe('failover.switch\'s `changed` output')}),
   output: z.strictObject({router: z.string(), restored: z.array(z.string())}),
   changes: true,
+  // A few PATCHes of endpoints/origins (Front Door's are long-running). Generous.
+  defaultTimeout: 'PT1H',
   // Nothing to put back when the switch changed nothing: it says so (`not-switched`) for evidence verify's witness.
   armWrites: 'when-needed',
   permissions: [TM_ENDPOINT_WRITE, TM_EXTERNAL_WRITE, AFD_ORIGIN_WRITE],

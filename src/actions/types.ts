@@ -5,6 +5,7 @@
  */
 import type {z} from 'zod'
 import type {Catalog, Environment} from '../catalog/schema.js'
+import {parseDuration} from '../support/duration.js'
 
 /** One ARM request an action makes, shown by `plan` so a human can take over by hand. */
 export interface ArmCall {
@@ -132,6 +133,14 @@ export interface ActionDefinition<I = any, O = any> {
    * - `data-plane`: changes data planes only (rows, keys, blobs: no ARM write), nothing for the Activity Log to witness.
    */
   armWrites?: 'always' | 'when-needed' | 'data-plane'
+  /**
+   * How long a step of this action may run when the runbook sets no `timeout:` (ISO-8601), so that no wait on a hung
+   * Azure operation is unbounded (issue 16, item 5). Every changing action declares one (test/integration/hung-operations.test.ts
+   * checks the registry): a generous value from what the operation takes in
+   * Azure, with the Microsoft page cited beside it where a duration is documented. `timeout:` overrides it; past it the
+   * step fails timed out exactly as with `timeout:` (an operation still running: exit 3, resume waits for it).
+   */
+  defaultTimeout?: string
   /** Azure RBAC actions the caller needs, e.g. Microsoft.DBforPostgreSQL/flexibleServers/write. */
   permissions: string[]
   /**
@@ -181,4 +190,14 @@ export interface PreflightRefusal {
   /** Component key in the environment, and the field of it that decides (e.g. `sku`, `planSku`, `replicas`). */
   component?: string
   field?: string
+}
+
+/**
+ * The bound of one step: its own `timeout:` (ms), else its action's declared default. `fromDefault` says which, for
+ * `plan` and the timed-out message.
+ */
+export function stepBound(timeoutMs: number | undefined, action: Pick<ActionDefinition, 'defaultTimeout'> | undefined): {ms: number; fromDefault: boolean} | undefined {
+  if (timeoutMs !== undefined) return {ms: timeoutMs, fromDefault: false}
+  const ms = action?.defaultTimeout === undefined ? undefined : parseDuration(action.defaultTimeout)
+  return ms === undefined ? undefined : {ms, fromDefault: true}
 }

@@ -343,6 +343,8 @@ export const resetSwapAction = defineAction({
   input: z.strictObject({app: appRef}),
   output: z.strictObject({app: z.string(), wasPrepared: z.boolean(), preparedPair: z.string().optional()}),
   changes: true,
+  // Two POSTs of resetSlotConfig. Generous.
+  defaultTimeout: 'PT30M',
   armWrites: 'when-needed',
   permissions: [SITE_READ, SLOT_READ, RESET_CONFIG, SLOT_RESET_CONFIG],
   az: (input, plan) => {
@@ -571,6 +573,9 @@ export const swapAction = defineAction({
     resumed: z.boolean(),
   }),
   changes: true,
+  // No documented duration (https://learn.microsoft.com/azure/app-service/deploy-staging-slots: "If the swap operation takes a long time to
+  // complete…", warm-up included); plus its health gate.
+  defaultTimeout: 'PT2H',
   permissions: [SITE_READ, SLOT_READ, CONFIG_READ, SLOT_CONFIG_READ, SLOT_APPLY_CONFIG, SLOT_RESET_CONFIG, SWAP, SLOT_SWAP],
   az: (input, plan) => {
     const app = resolveResource(plan.environment, 'webapp', input.app)
@@ -688,6 +693,8 @@ export const swapBackAction = defineAction({
   input: z.strictObject({app: appRef, slot: z.string().default('staging'), preserveVnet: z.boolean().default(true), path: healthOptions.path}),
   output: z.strictObject({app: z.string(), slot: z.string(), swappedBackAt: z.string(), productionVersion: z.string().optional(), resumed: z.boolean()}),
   changes: true,
+  // The same swap again (see webapp.swap); no health gate of its own.
+  defaultTimeout: 'PT1H',
   permissions: [SITE_READ, SLOT_READ, RESET_CONFIG, SLOT_RESET_CONFIG, SWAP, SLOT_SWAP],
   az: (input, plan) => {
     const app = resolveResource(plan.environment, 'webapp', input.app)

@@ -44,6 +44,13 @@ export interface ResumeState {
   /** Set when the journal ends with run.finished: there is nothing to resume. */
   finished?: RunStatus
   /**
+   * Rollbacks not started because another run had taken the target's lease (step.skipped `code: lease-taken`) and not
+   * run since, in the order the run was to run them: the resume runs them (engine.ts ResumeState.rollbacks).
+   */
+  rollbacks?: string[]
+  /** The error of the last run.finished, when `rollbacks` is set: the failure the resume finishes the teardown of. */
+  failure?: {message: string; code?: string}
+  /**
    * Every step id (main and finally, groups' inner steps included) the run's first run.started listed: the plan the
    * run started with. Absent in journals older than the list.
    */
@@ -120,6 +127,8 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
   const overrides: ResumeState['overrides'] = []
   const plan = new RunPlan()
   let finished: RunStatus | undefined
+  const rollbacks: string[] = []
+  let failure: ResumeState['failure']
 
   for (const line of lines) {
     const data = line.data as Record<string, unknown>
@@ -158,6 +167,7 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
       case 'step.succeeded':
         // A step whose rollback succeeded is undone: a resumed run does it again, and what used its outputs too.
         if (step && phase === 'rollback') plan.undo(step, completed)
+        if (step && phase === 'rollback' && rollbacks.includes(step)) rollbacks.splice(rollbacks.indexOf(step), 1)
         if (step && phase === 'finally') plan.teardownWrote(step, completed)
         if (!step || (phase && phase !== 'main')) break
         completed[step] = {outputs: (data.outputs as Record<string, unknown>) ?? {}}
@@ -167,6 +177,8 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         break
       case 'step.failed':
       case 'step.skipped':
+        // A rollback held back because another run had taken the target: the resume runs it (once that run is done).
+        if (step && phase === 'rollback' && line.type === 'step.skipped' && data.code === 'lease-taken' && !rollbacks.includes(step)) rollbacks.push(step)
         // A teardown that failed may have undone part of its scope (one that was skipped did nothing).
         if (step && phase === 'finally' && line.type === 'step.failed') plan.teardownWrote(step, completed)
         if (!step || (phase && phase !== 'main')) break
@@ -179,9 +191,12 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
         }
         delete inFlight[step]
         break
-      case 'run.finished':
+      case 'run.finished': {
         finished = data.status as RunStatus
+        const error = data.error as {message?: unknown; code?: unknown} | undefined
+        failure = typeof error?.message === 'string' ? {message: error.message, ...(typeof error.code === 'string' ? {code: error.code} : {})} : undefined
         break
+      }
     }
   }
   // Only calls still to be continued keep their params: one that completed is not run again, one not started has none.
@@ -206,6 +221,8 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
     overrides,
     ...(Object.keys(calls).length > 0 ? {calls} : {}),
     ...(finished ? {finished} : {}),
+    // Only for a run that ended with its teardown incomplete: a later segment that ran them removed them above.
+    ...(rollbacks.length > 0 && finished === 'rollback-failed' ? {rollbacks, ...(failure ? {failure} : {})} : {}),
   }
 }
 

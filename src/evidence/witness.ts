@@ -51,8 +51,11 @@
  * segment's principal is fixed by the run's start.
  *
  * Whose target: the run's first plan records each idempotent step's target (run.started `steps[].targets`, the action
- * registry's `targets`: the scratch copy a teardown deletes, the router a fail-back puts back). A finding about another
- * resource — the run's other copy of the same kind, deleted while the step's own still stands — is not witnessed.
+ * registry's `targets`: the scratch copy a teardown deletes, the router a fail-back puts back). A target the first plan
+ * cannot name (an input read from another step's outputs: `server: ${{ steps.restore.outputs.server }}`) is recorded
+ * when the step first starts (step.started `targets`, from its evaluated inputs, in the hash chain) and used the same
+ * way. A finding about another resource — the run's other copy of the same kind, deleted while the step's own still
+ * stands — is not witnessed.
  *
  * What it does not prove: that the forger did not have the same rights as the run. Someone holding the run's
  * credentials can make the real ARM calls (delete the copy) and journal them: then the Activity Log witnesses them,
@@ -96,6 +99,11 @@ export interface ActivityLogReader {
    * absent: a fail-back's "nothing switched" over endpoints written in the window is not checkable.
    */
   routerBackend?(resourceId: string): Promise<BackendState | undefined>
+  /**
+   * How long after a write this log may still not list it (ms): a check that needs the log complete up to the run's end
+   * is not made before then (ACTIVITY_LOG_LISTING_DELAY_MS). Absent: 0 — the emulator lists a write as it accepts it.
+   */
+  listingDelayMs?: number
 }
 
 /** What a fail-back puts back on an endpoint or origin (failover.switch's `before`). */
@@ -181,6 +189,11 @@ interface Candidate {
   /** The resources the run's first plan says the step acts on (run.started `steps[].targets`), lower case; absent: not known. */
   targets?: string[]
   /**
+   * When the first plan could not name them (an input read from another step's outputs): the resources the step's
+   * first step.started recorded (its evaluated inputs, in the hash chain), lower case.
+   */
+  startedTargets?: string[]
+  /**
    * Whose writes witness the step: the principal its segment's run.started records; for a segment that records none
    * when another does, every principal the run records. Undefined: no segment records one (not checked).
    */
@@ -242,6 +255,8 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   let runStartedAt: string | undefined
   const started = new Map<string, string>()
   const startedInputs = new Map<string, unknown>()
+  // The targets each step's first start recorded (step.started `targets`): a later, resumed start cannot replace them.
+  const startedTargets = new Map<string, string[]>()
   const cutOff = new Map<string, number>()
   const candidates: Candidate[] = []
   const own = new Map<string, string>()
@@ -292,6 +307,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     if (line.type === 'step.started') {
       started.set(key, line.ts)
       startedInputs.set(key, line.data.inputs)
+      if (!startedTargets.has(key) && Array.isArray(line.data.targets) && line.data.targets.length > 0) startedTargets.set(key, line.data.targets.map((t: unknown) => String(t).toLowerCase()))
     }
     if (line.type !== 'step.succeeded' && line.type !== 'step.failed' && line.type !== 'step.skipped') continue
     const startedAt = started.get(key)
@@ -315,7 +331,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const from = Date.parse(startedAt ?? segmentStartedAt ?? line.ts) - CLOCK_SKEW_MS
     const outside = writes.find((w) => !(Date.parse(String(w.at)) >= from && Date.parse(String(w.at)) <= Date.parse(line.ts) + CLOCK_SKEW_MS))
     const timeOrder = outside ? `its write ${outside.method} ${outside.resourceId} is dated ${outside.at}, outside the step (${startedAt ?? segmentStartedAt} to ${line.ts})` : undefined
-    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', named: stringsIn([inputs, line.data.outputs]), ...(planned?.targets ? {targets: planned.targets} : {}), ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
+    candidates.push({...(timeOrder ? {timeOrder} : {}), step: line.step, phase, segment, segmentMarked, startedAt, endedAt: line.ts, writes, uses: planned?.uses, changes, earlierMarked, found: Array.isArray(line.data.found) ? (line.data.found as NoWriteFinding[]) : [], runStartedAt, succeeded: line.type === 'step.succeeded', named: stringsIn([inputs, line.data.outputs]), ...(planned?.targets ? {targets: planned.targets} : startedTargets.has(key) ? {startedTargets: startedTargets.get(key)} : {}), ...(cutOff.has(key) ? {cutOffIn: cutOff.get(key)} : {})})
   }
   // Whose events witness a step: its segment's principal; a segment that names none, when others do, any of theirs.
   const recorded = principals.filter((p): p is Principal => p !== undefined)
@@ -350,6 +366,20 @@ export interface WitnessReport {
 
 /** How many events one Activity Log query may return before verify stops paging it (about 250 pages of 200). */
 export const ACTIVITY_LOG_MAX_EVENTS = 50_000
+
+/**
+ * How long after a write Azure's Activity Log may not list it yet. Microsoft documents Azure Monitor's log latency as
+ * an average, not a bound: "The average latency to ingest log data is between 20 seconds and 3 minutes. The specific
+ * latency for any particular data will vary" (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time),
+ * an earlier revision said "The typical latency to ingest log data is between 2 and 5 minutes"
+ * (https://docs.microsoft.com/azure/azure-monitor/platform/data-ingestion-time), and one, as copied elsewhere, that
+ * activity log data reaches a Log Analytics workspace "in 30 seconds" with subscription diagnostic settings and "10 to
+ * 15 minutes" with the legacy integration. A latency for the Activity Log REST API (Activity Logs - List, what verify
+ * reads) is not documented there; third-party summaries of the activity log page give "within 3 to 20 minutes" (not
+ * found in the stored Microsoft text). 20 minutes, the largest of these, is the bound used: a write made less than that
+ * before verify may be missing from what the log lists.
+ */
+export const ACTIVITY_LOG_LISTING_DELAY_MS = 20 * 60_000
 
 /** A long read says how far it is every this many events (5 of the emulator's pages of 200) on stderr (`evidence verify`). */
 export const ACTIVITY_LOG_PROGRESS_EVERY = 1_000
@@ -431,6 +461,11 @@ class RunEvents {
   between(group: string, from: Date, to: Date, subscription?: string): Promise<ActivityEvent[]> | undefined {
     if (!this.reader.byResourceGroup) return undefined
     return this.limited(() => this.reader.byResourceGroup!(group, from, to, subscription))
+  }
+
+  /** How long after a write the log may not list it yet (ms; 0: at once). */
+  get listingDelayMs(): number {
+    return this.reader.listingDelayMs ?? 0
   }
 
   /** A Traffic Manager endpoint's or Front Door origin's state now; undefined when the reader cannot read it. */
@@ -729,6 +764,9 @@ function untied(c: Candidate, facts: JournalFacts, finding: {kind: string; resou
   // other component's copy, deleted while this one still stands — is not what the step acted on.
   if (c.targets && !c.targets.includes(id))
     return `${label} is not the target the run's first plan gives the step (${c.targets.map((t) => t.split('/').at(-1)).join(', ')})`
+  // A target read from another step's outputs: the one the step's first start recorded, the same way.
+  if (!c.targets && c.startedTargets && !c.startedTargets.includes(id))
+    return `${label} is not the target the step's first start recorded (${c.startedTargets.map((t) => t.split('/').at(-1)).join(', ')})`
   if (!c.named.includes(name) && !c.named.includes(id)) return `${label} is not named by the step's own inputs or outputs`
   if (finding.kind === 'gone') {
     const kind = c.uses ? DELETES[c.uses] : undefined
@@ -855,6 +893,20 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       continue
     }
     if (finding.kind === 'not-switched') {
+      // The check below needs the log complete up to the run's end: the fail-back's own writes (counted, odd or even)
+      // and any write since (the state read now stands for the state at the run's end only if none). Within the
+      // listing delay (ACTIVITY_LOG_LISTING_DELAY_MS, cited there) of the run's end a write may be missing — an odd
+      // count would read as "left switched", a missing later write would let the state read now pass for the run's
+      // end: neither is said; verify says when to try again. (A write by someone else in the minutes before a later
+      // verify is the same gap, not closed by one read: see README, Azure's Activity Log as witness.)
+      const delay = runEvents.listingDelayMs
+      if (delay > 0 && now - runTo < delay) {
+        const retryAt = new Date(runTo + delay).toISOString()
+        unknown.push(
+          `nothing of ${name} left switched: not yet witnessable — Azure's Activity Log may list a write up to ${Math.round(delay / 60_000)} minutes after it is made, and the run's window (its last line, plus the clock skew allowed) ends at ${new Date(runTo).toISOString()}; retry after ${retryAt} (in ${Math.max(1, Math.ceil((runTo + delay - now) / 60_000))} minutes)`,
+        )
+        continue
+      }
       // "Nothing of the router is left switched" (failover.restore with nothing to put back). Every endpoint or origin
       // of the router written in the run's window: written an odd number of times — switched and never put back by a
       // write — contradicts it; none written supports it. An even number is not proof: the Activity Log records that
@@ -966,11 +1018,13 @@ export function activityLogReader(
   services: {
     /** The environment's subscription: another one's Activity Log failing to answer is about that query only. */
     subscription?: string
+    /** `emulator`: its Activity Log lists a write as it accepts it (no listing delay). */
+    target?: 'azure' | 'emulator'
     monitor(subscription?: string): Promise<import('@azure/arm-monitor').MonitorClient>
     trafficManager?(): Promise<import('@azure/arm-trafficmanager').TrafficManagerManagementClient>
     frontDoor?(): Promise<import('@azure/arm-cdn').CdnManagementClient>
   },
-  options: {maxEvents?: number; progress?: (message: string) => void; progressEvery?: number} = {},
+  options: {maxEvents?: number; progress?: (message: string) => void; progressEvery?: number; listingDelayMs?: number} = {},
 ): ActivityLogReader {
   const maxEvents = options.maxEvents ?? ACTIVITY_LOG_MAX_EVENTS
   const every = Math.max(1, options.progressEvery ?? ACTIVITY_LOG_PROGRESS_EVERY)
@@ -1040,6 +1094,8 @@ export function activityLogReader(
     byResourceGroup: (resourceGroup, from, to, subscription) => list(`${window(from, to)} and resourceGroupName eq ${quoted(resourceGroup)}`, `resource group ${resourceGroup}`, subscription),
     // The spec's "List events for a subscription" form: the window alone.
     bySubscription: (from, to) => list(window(from, to), 'the subscription'),
+    // Azure lists a write up to ACTIVITY_LOG_LISTING_DELAY_MS after it is made; the emulator as it accepts it.
+    listingDelayMs: options.listingDelayMs ?? (services.target === 'emulator' ? 0 : ACTIVITY_LOG_LISTING_DELAY_MS),
     ...(services.trafficManager && services.frontDoor ? {routerBackend: (resourceId: string) => readBackend(services as Required<typeof services>, resourceId)} : {}),
   }
 }

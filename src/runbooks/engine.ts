@@ -14,7 +14,7 @@
  * The engine knows nothing about terminals, prompts, oclif or Azure: it emits typed events (awaited, so the journal
  * flushes before a reporter shows anything) and asks the Approver port for approvals.
  */
-import type {ActionContext, ActionDefinition, ApprovalDecision, Approver, TrackedOperation} from '../actions/types.js'
+import {stepBound, type ActionContext, type ActionDefinition, type ApprovalDecision, type Approver, type TrackedOperation} from '../actions/types.js'
 import {findAction as findRegisteredAction} from '../actions/registry.js'
 import {collectArmWrites, type ArmWrite, type NoWriteFinding} from '../azure/arm-writes.js'
 import type {Catalog, Environment} from '../catalog/schema.js'
@@ -44,6 +44,14 @@ export interface ResumeState {
   calls?: Record<string, {params: Record<string, unknown>}>
   /** The run being resumed (recorded in run.started). */
   from?: string
+  /**
+   * Rollbacks the run did not start because another run had taken the target's lease (in the order they were to
+   * run): the run had failed, so the resume finishes its teardown — these rollbacks, then `finally` — and runs no main
+   * step again; the run ends failed (exit 1) once they are done, or exit 3 again.
+   */
+  rollbacks?: string[]
+  /** The run's failure, as its last run.finished journaled it (with `rollbacks`). */
+  failure?: ErrorInfo
 }
 
 export interface ExecuteOptions {
@@ -78,6 +86,11 @@ export interface ExecuteOptions {
   teardownSignal?: AbortSignal
   /** The ARM resources each `when-needed` step acts on, by full step id, journaled in run.started (plan.ts planTargets). */
   planTargets?: Record<string, string[]>
+  /**
+   * The ARM resources a changing step acts on with its evaluated inputs (plan.ts knownTargets), for a step whose target
+   * the first plan could not name (an input read from another step's outputs): journaled in its step.started.
+   */
+  stepTargets?: (uses: string, inputs: Record<string, unknown>) => string[] | undefined
   /** Who runs this segment (the credential's caller and object id), journaled in run.started for the Activity Log witness. */
   principal?: {caller: string; objectId?: string}
   /** Action lookup; defaults to the registry. */
@@ -185,8 +198,8 @@ class TeardownDeadlineError extends Error {
 
 class StepTimeoutError extends Error {
   readonly timedOut = true
-  constructor(timeoutMs: number) {
-    super(`timed out after ${toIsoDuration(timeoutMs)}`)
+  constructor(timeoutMs: number, defaultOf?: string) {
+    super(`timed out after ${toIsoDuration(timeoutMs)}${defaultOf ? ` (the default bound of ${defaultOf}; a \`timeout:\` on the step sets another)` : ''}`)
     this.name = 'StepTimeoutError'
   }
 }
@@ -213,6 +226,8 @@ interface RunnableStep {
   /** Expanded forEach steps: the item and the group, for `item` and `steps.<group>` in expressions. */
   instance?: StepSpec['instance']
   timeoutMs?: number
+  /** Set when `timeoutMs` is the action's default bound (no `timeout:` on the step): the action's name. */
+  defaultOf?: string
   retry?: {attempts: number; backoffMs: number}
 }
 
@@ -340,7 +355,20 @@ class RunExecution {
 
     this.restoreCompleted()
 
-    await this.runGraph(runbook.steps, 'main', options.signal, this.root)
+    // A failed run whose rollbacks another run's lease held back: its failure stands, no main step runs again; the
+    // resume finishes the teardown (those rollbacks, then `finally`), as it does for a `finally` held back (issue 16).
+    const pendingRollbacks = options.resume?.rollbacks?.filter((id) => this.records.get(id)?.status === 'succeeded') ?? []
+    if (pendingRollbacks.length > 0) {
+      this.runFailed = true
+      this.firstError = options.resume?.failure ?? {message: 'the run had failed before this resume'}
+      for (const node of this.nodes.values())
+        if (node.phase === 'main' && this.records.get(node.spec.id)?.status === 'pending') {
+          const record = this.records.get(node.spec.id)!
+          record.status = 'skipped'
+          record.reason = 'not run again: the run had failed; this resume finishes its rollbacks and teardown'
+        }
+      await this.emit({type: 'run.note', message: `run ${options.runId} had failed; rollbacks left for this resume: ${pendingRollbacks.join(', ')}`})
+    } else await this.runGraph(runbook.steps, 'main', options.signal, this.root)
     // Whether to roll back is decided on every main event recorded (a lost one fails the run).
     await this.emitChain
     const interrupted = options.signal.aborted
@@ -351,7 +379,7 @@ class RunExecution {
 
     this.startTeardownClock()
     try {
-      if (this.runFailed) await this.rollback()
+      if (this.runFailed) await this.rollback(undefined, pendingRollbacks.length > 0 ? pendingRollbacks : undefined)
       if (runbook.finally.length > 0) {
         await this.emit({type: 'finally.started', steps: runbook.finally.map((s) => s.id)})
         await this.runGraph(runbook.finally, 'finally', this.teardownSignal, this.root)
@@ -774,6 +802,10 @@ class RunExecution {
 
     const action = this.findAction(step.call.uses)
     if (!action) return finish({ok: false, error: new EngineStepError(`unknown action "${step.call.uses}"`, 'unknown-action'), interrupted: false})
+    // A step with no `timeout:` is bounded by its action's default: a hung Azure operation no longer waits for ever
+    // (issue 16, item 5); past it the step times out as with `timeout:` (its operation still running: exit 3).
+    const bound = stepBound(step.timeoutMs, action)
+    if (bound?.fromDefault) step = {...step, timeoutMs: bound.ms, defaultOf: action.name}
 
     let inputs: Record<string, unknown>
     try {
@@ -796,11 +828,14 @@ class RunExecution {
         record.error = {message, code: 'lease-taken'}
         record.finishedAt = this.now().toISOString()
         record.durationMs = 0
-        await this.emit({type: 'step.skipped', step: step.id, phase: step.phase, reason: message})
+        await this.emit({type: 'step.skipped', step: step.id, phase: step.phase, reason: message, code: 'lease-taken'})
         return {ok: false, error: new EngineStepError(message, 'lease-taken'), interrupted: false}
       }
     }
-    const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs})
+    // A target only known now (its input read another step's outputs) is journaled with the start, in the hash chain.
+    const planned = step.phase === 'rollback' ? undefined : this.options.planTargets?.[step.id]
+    const targets = action.changes && !planned?.length ? this.options.stepTargets?.(step.call.uses, inputs) : undefined
+    const startShown = this.emit({type: 'step.started', step: step.id, phase: step.phase, uses: step.call.uses, attempt: 1, inputs, ...(targets?.length ? {targets} : {})})
     const startedAt = this.emitted
     // A change starts only once its step.started is on disk and shown (a crash then leaves it named for resume). A step
     // that changes nothing need not wait: its events are recorded and shown in order all the same, and whatever
@@ -918,7 +953,7 @@ class RunExecution {
   /** One attempt: the action races its own abort (timeout or Ctrl-C), so a step that ignores the signal still stops. */
   private async attempt(step: RunnableStep, action: ActionDefinition, inputs: Record<string, unknown>, attempt: number, runSignal: AbortSignal, arm: ArmWrite[] = [], found: NoWriteFinding[] = []): Promise<StepResult> {
     const timeout = new AbortController()
-    const timer = step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(step.timeoutMs!)), step.timeoutMs)
+    const timer = step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(step.timeoutMs!, step.defaultOf)), step.timeoutMs)
     const signal = AbortSignal.any([runSignal, timeout.signal])
     let closed = false
     const context = this.actionContext(step, attempt, signal, () => closed)
@@ -1008,10 +1043,11 @@ class RunExecution {
    * Roll back completed steps in reverse completion order: all of them, or (`group`) those inside one group, which
    * then leave the completion order so the run's own rollback does not undo them twice.
    */
-  private async rollback(group?: string): Promise<void> {
+  private async rollback(group?: string, only?: string[]): Promise<void> {
     const specs = new Map([...this.nodes].filter(([, n]) => n.phase === 'main').map(([id, n]) => [id, n.spec]))
     const inside = (id: string) => group === undefined || id.startsWith(`${group}.`)
-    const toRollBack = [...this.completionOrder].reverse().filter((id) => inside(id) && specs.get(id)?.rollback)
+    // A resume finishing a failed run's teardown: only the rollbacks that run left, in the order it was to run them.
+    const toRollBack = only?.filter((id) => specs.get(id)?.rollback) ?? [...this.completionOrder].reverse().filter((id) => inside(id) && specs.get(id)?.rollback)
     if (group !== undefined) for (let i = this.completionOrder.length - 1; i >= 0; i--) if (inside(this.completionOrder[i]!)) this.completionOrder.splice(i, 1)
     if (toRollBack.length === 0) return
     await this.emit({type: 'rollback.started', steps: toRollBack})

@@ -52,13 +52,18 @@ export type RunEvent =
       /** The journal records each step's ARM writes (`arm` on step.succeeded / step.failed), see evidence/witness.ts. */
       armWrites?: boolean
     }
-  | {type: 'step.started'; step: string; phase: StepPhase; uses: string; attempt: number; inputs: Record<string, unknown>}
+  /**
+   * `targets`: the ARM resources a changing step acts on, resolved from its evaluated inputs when the first plan could
+   * not name them (read from another step's outputs); evidence verify's witness uses them as it uses the first plan's.
+   */
+  | {type: 'step.started'; step: string; phase: StepPhase; uses: string; attempt: number; inputs: Record<string, unknown>; targets?: string[]}
   | {type: 'step.log'; step: string; phase: StepPhase; message: string}
   | {type: 'step.retrying'; step: string; phase: StepPhase; attempt: number; error: ErrorInfo; delayMs: number}
   /** `arm`: the ARM writes ARM accepted during the step (all attempts), for the Activity Log witness (azure/arm-writes.ts). */
   | {type: 'step.succeeded'; step: string; phase: StepPhase; outputs: Record<string, unknown>; durationMs: number; attempts: number; arm?: ArmWrite[]; found?: NoWriteFinding[]}
   | {type: 'step.failed'; step: string; phase: StepPhase; error: ErrorInfo; durationMs: number; attempts: number; continued: boolean; arm?: ArmWrite[]}
-  | {type: 'step.skipped'; step: string; phase: StepPhase; reason: string}
+  /** `code` says why when it matters to a resume: `lease-taken` (a teardown change not made beside another run). */
+  | {type: 'step.skipped'; step: string; phase: StepPhase; reason: string; code?: string}
   | {type: 'operation.started'; step: string; operation: TrackedOperation}
   | {type: 'approval.requested'; step: string; message: string}
   | {type: 'approval.decided'; step: string; decision: ApprovalDecision}

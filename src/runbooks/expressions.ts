@@ -258,6 +258,85 @@ export function expressionReferences(expression: string, location: Array<string 
   return references
 }
 
+/**
+ * Where a secret steers a condition beyond "is it empty" (issue 16: `contains`/`startsWith`/comparisons/`length` in an
+ * `if:` let a runbook learn a secret's characters, one step skipped or run at a time). The rule: a secret may decide a
+ * condition only through its emptiness — read where only its truthiness counts (the whole condition, an operand of
+ * `&&`/`||`/`!` there) or compared with the literal `''` by `==`/`!=`. Any other use (a function argument, another
+ * comparison, an index, an operand of `&&`/`||` whose value is compared) is returned as the reference's source text.
+ * `isSecret` says which references read a secret (a computed index reads what it could reach).
+ */
+export function secretSteering(
+  expression: string,
+  isSecret: (reference: {context: string; path: string[]; computed: boolean}) => boolean,
+  /**
+   * `truthiness` (a condition, or a value that is a boolean): the rule above. `passthrough` (a value that may carry the
+   * secret itself, redacted): a secret may also flow into the result as it is — the whole value, an argument of
+   * format/toJSON/fromJSON/join, a value (not a predicate) of case(), an operand of `&&`/`||` — but not be compared or
+   * searched (`case(startsWith(params.pw, 'K'), params.pw, 'no')` printed 'no' when it did not start so).
+   */
+  root: 'truthiness' | 'passthrough' = 'truthiness',
+): string | undefined {
+  let tree: Expr
+  try {
+    tree = parse(expression)
+  } catch {
+    return undefined
+  }
+  let found: string | undefined
+  const secretAccess = (node: Expr): boolean => {
+    const chain = node instanceof IndexAccess || node instanceof ContextAccess ? accessChain(node) : undefined
+    return chain !== undefined && isSecret({context: chain.context, path: chain.path, computed: chain.computed.length > 0 || chain.path.length === 0})
+  }
+  const emptyString = (node: Expr) => node instanceof Literal && node.literal.kind === data.Kind.String && node.literal.coerceString() === ''
+  const unwrap = (node: Expr): Expr => (node instanceof Grouping ? unwrap(node.group) : node)
+  type Mode = 'truthiness' | 'passthrough' | 'strict'
+  const PASSING = new Set(['format', 'tojson', 'fromjson', 'join'])
+  const visit = (node: Expr, mode: Mode | boolean): void => {
+    if (found) return
+    // (true: truthiness, false: strict — the two modes of conditions.)
+    const m: Mode = mode === true ? 'truthiness' : mode === false ? 'strict' : mode
+    if (node instanceof IndexAccess || node instanceof ContextAccess) {
+      const chain = accessChain(node)
+      if (chain) {
+        if (m === 'strict' && secretAccess(node)) found = describeChain(chain)
+        for (const index of chain.computed) visit(index, false)
+        return
+      }
+    }
+    if (node instanceof FunctionCall && m === 'passthrough') {
+      const name = node.functionName.lexeme.toLowerCase()
+      if (PASSING.has(name)) return node.args.forEach((arg) => visit(arg, 'passthrough'))
+      // case(pred1, value1, pred2, value2, …, default): predicates decide by their truth only.
+      if (name === 'case') return node.args.forEach((arg, i) => visit(arg, i % 2 === 0 && i < node.args.length - 1 ? true : 'passthrough'))
+    }
+    if (node instanceof Grouping) visit(node.group, m)
+    else if (node instanceof Logical) node.args.forEach((arg) => visit(arg, m))
+    else if (node instanceof Unary) visit(node.expr, true)
+    else if (node instanceof Binary) {
+      const operator = node.operator.lexeme
+      const [left, right] = [unwrap(node.left), unwrap(node.right)]
+      // `x == ''` / `'' != x`: only whether x is empty.
+      if ((operator === '==' || operator === '!=') && (emptyString(left) || emptyString(right))) {
+        const other = emptyString(left) ? right : left
+        if (other instanceof IndexAccess || other instanceof ContextAccess) return visit(other, true)
+      }
+      visit(node.left, false)
+      visit(node.right, false)
+    } else if (node instanceof IndexAccess) {
+      // A piece of a value that carries the secret carries it too (fromJSON(params.pieces)[1], tainted); the index may not.
+      visit(node.expr, m === 'passthrough' ? 'passthrough' : false)
+      visit(node.index, false)
+    } else if (node instanceof FunctionCall) node.args.forEach((arg) => visit(arg, false))
+  }
+  visit(tree, root)
+  return found
+}
+
+function describeChain(chain: {context: string; path: string[]; computed: Expr[]}): string {
+  return [chain.context, ...chain.path].join('.') + (chain.computed.length > 0 ? '[…]' : '')
+}
+
 /** Unwind `ctx.a['b'].c[expr].d` into its context, literal path prefix, and computed index expressions. */
 function accessChain(node: Expr): {context: string; path: string[]; computed: Expr[]} | undefined {
   const indexes: Expr[] = []
@@ -319,8 +398,30 @@ export function evaluateExpression(expression: string, context: ExpressionContex
     throw new ExpressionError(expression, (error as Error).message)
   }
   const value = fromExpressionData(result)
-  if (context.taint && readsSecret(expression, context, context.taint)) registerDerived(value, context.taint, expression)
+  if (context.taint && readsSecret(expression, context, context.taint)) {
+    // A boolean or a short number computed from a secret cannot be redacted (it is not the secret) yet tells something
+    // of it: `message: ${{ contains(params.pw, 'a') }}` printed true or false — the side channel of `if:` (validate.ts)
+    // through a value. Allowed only when it tests whether the secret is empty.
+    // Any other value may carry the secret itself (redacted) but not pick a literal by comparing or searching it.
+    const shown = typeof value === 'boolean' || (typeof value === 'number' && String(value).length < 4)
+    const steering = secretSteering(expression, (reference) => secretAt(context, context.taint!, reference), shown ? 'truthiness' : 'passthrough')
+    if (steering)
+      throw new ExpressionError(
+        expression,
+        shown
+          ? `${steering} holds a secret: a value computed from it that does not hide it (a boolean, a short number) may only test whether it is empty (x != '', !x); comparing or searching it would tell its characters`
+          : `${steering} holds a secret: a value may carry it (redacted) but not choose by comparing or searching it, which would tell its characters`,
+      )
+    registerDerived(value, context.taint, expression)
+  }
   return value
+}
+
+/** Whether a reference (without a computed index) reads a string that holds a registered secret. */
+function secretAt(context: ExpressionContext, taint: TaintTracker, reference: {context: string; path: string[]; computed: boolean}): boolean {
+  if (reference.computed) return false
+  const value = resolvePath(contextRoot(context, reference.context), reference.path)
+  return typeof value === 'string' && taint.holdsSecret(value)
 }
 
 /** Whether any context value `expression` reads (a whole context, a property, or what a computed index could reach) holds a secret. */
@@ -396,7 +497,16 @@ const NOT_SECRET = new Set(['true', 'false', 'null', 'undefined', 'nan', 'infini
  * false. The condition is taken literally; whether a failed run still evaluates it is the engine's decision.
  */
 export function evaluateCondition(expression: string, context: ExpressionContext): boolean {
-  return truthy(evaluateExpression(conditionExpression(expression), context))
+  const bare = conditionExpression(expression)
+  // A value holding a secret that reached this condition some other way than a secret param (a group's output, a
+  // called runbook's param given a secret: validation sees the params only) may not steer it beyond its emptiness.
+  const taint = context.taint
+  if (taint) {
+    const steering = secretSteering(bare, (reference) => secretAt(context, taint, reference))
+    if (steering)
+      throw new ExpressionError(bare, `${steering} holds a secret, and a condition may test a secret only for emptiness (x != '', !x): comparing or searching it would let the runbook learn its characters`)
+  }
+  return truthy(evaluateExpression(bare, context))
 }
 
 /** What is known before a run starts: params, env, catalog and run, no step results. */

@@ -5,13 +5,14 @@
  * Everything shown comes from the action registry's declarations (permissions, ARM calls, az equivalents).
  */
 import {findAction} from '../actions/registry.js'
-import type {ActionDefinition, ArmCall, PlanContext} from '../actions/types.js'
+import {stepBound, type ActionDefinition, type ArmCall, type PlanContext} from '../actions/types.js'
 import {resolveResource} from '../actions/resolve.js'
 import {configurationIssues} from '../actions/drill.js'
 import {describedOnlySentence} from '../catalog/notes.js'
 import type {GuardDecision} from './guards.js'
 import type {Environment} from '../catalog/schema.js'
 import {Redactor} from '../evidence/redact.js'
+import {toIsoDuration} from '../support/duration.js'
 import {conditionExpression, decidedUpFront, upFrontContext, evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import {flattenSteps} from './groups.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
@@ -29,6 +30,12 @@ export interface PlannedCall {
   az: string[]
   /** What plan could not show (e.g. an az command that needs a value only known during the run). */
   notes: string[]
+  /**
+   * The call's bound in ms: the step's `timeout:`, else its action's default (`timeoutFromDefault`); past it the step
+   * fails timed out. Absent: unbounded (an action that changes nothing and declares no default, or a group).
+   */
+  timeout?: number
+  timeoutFromDefault?: true
 }
 
 export interface PlannedStep extends PlannedCall {
@@ -36,7 +43,6 @@ export interface PlannedStep extends PlannedCall {
   phase: 'main' | 'finally'
   needs: string[]
   if?: string
-  timeout?: number
   retry?: {attempts: number; backoffMs: number}
   continueOnError: boolean
   rollback?: PlannedCall
@@ -135,7 +141,10 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
     for (const key of Object.keys(shown)) if (secretInputs.has(key)) shown[key] = '[REDACTED]'
     const notes: string[] = []
     const az = rendered('az equivalent', () => action.az?.(shown as never, plan) ?? [], notes)
+    // A rollback runs with its step's `timeout:` too (engine.ts), else with its own action's default.
+    const bound = stepBound(step?.group ? undefined : step?.timeoutMs, action)
     return {
+      ...(bound ? {timeout: bound.ms, ...(bound.fromDefault ? {timeoutFromDefault: true as const} : {})} : {}),
       uses: call.uses,
       summary: action.summary,
       changes: action.changes,
@@ -164,7 +173,7 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
       phase,
       needs: step.needs,
       if: step.if,
-      timeout: step.timeoutMs,
+      ...(step.group && step.timeoutMs !== undefined ? {timeout: step.timeoutMs} : {}),
       retry: step.retry,
       continueOnError: step.continueOnError,
       ...call,
@@ -230,19 +239,34 @@ export function planTargets(plan: RunPlan, environment: Environment, runId: stri
   const context = {...planContext(environment, plan.environment), runId}
   const targets: Record<string, string[]> = {}
   for (const step of plan.steps) {
-    const action = findAction(step.uses)
-    if (!action?.targets || !step.changes) continue
-    let ids: string[]
-    try {
-      ids = action.targets(step.inputs as never, context)
-    } catch {
-      continue
-    }
-    // `<steps.x.outputs.y>`, `[REDACTED]`: not a resource the run can name before it runs.
-    const known = ids.filter((id) => /^\/subscriptions\/[^/<]+\//i.test(id) && !/[<>[\]]/.test(id))
-    if (known.length > 0 && known.length === ids.length) targets[step.id] = known
+    if (!step.changes) continue
+    const known = knownTargets(step.uses, step.inputs, context)
+    if (known) targets[step.id] = known
   }
   return targets
+}
+
+/**
+ * The ARM resources a changing step of `uses` acts on with these inputs (the action registry's `targets`), when every
+ * one is a resource id: `<steps.x.outputs.y>`, `[REDACTED]` are not a resource a run can name. Used for the first plan
+ * and, with the inputs evaluated, when a step starts (step.started `targets`: a target read from another step's outputs).
+ */
+export function knownTargets(uses: string, inputs: Record<string, unknown>, context: PlanContext & {runId: string}): string[] | undefined {
+  const action = findAction(uses)
+  if (!action?.targets || !action.changes) return undefined
+  let ids: string[]
+  try {
+    ids = action.targets(inputs as never, context)
+  } catch {
+    return undefined
+  }
+  const known = ids.filter((id) => /^\/subscriptions\/[^/<]+\//i.test(id) && !/[<>[\]]/.test(id))
+  return known.length > 0 && known.length === ids.length ? known : undefined
+}
+
+/** What `knownTargets` needs of the environment (a plan context without a clock). */
+export function targetContext(environment: Environment, environmentName: string, runId: string): PlanContext & {runId: string} {
+  return {...planContext(environment, environmentName), runId}
 }
 
 /** Each replica a step would promote, as the catalog knows it (plan contacts nothing: others are read at run time). */
@@ -388,7 +412,15 @@ export function renderPlan(plan: RunPlan): string {
   lines.push(plan.changes ? '  This run CHANGES resources. Nothing has been changed yet.' : '  This run only reads.')
   plan.steps.forEach((step, index) => {
     lines.push('')
-    const flags = [step.notRun ? 'NOT RUN with these params' : '', step.changes ? 'changes' : 'read-only', step.phase === 'finally' ? 'always runs' : '', step.if ? `if ${step.if}` : '', step.needs.length ? `after ${step.needs.join(', ')}` : '']
+    const flags = [
+      step.notRun ? 'NOT RUN with these params' : '',
+      step.changes ? 'changes' : 'read-only',
+      step.phase === 'finally' ? 'always runs' : '',
+      step.if ? `if ${step.if}` : '',
+      step.needs.length ? `after ${step.needs.join(', ')}` : '',
+      // The bound every changing step has (issue 16, item 5): its `timeout:`, else its action's default.
+      step.timeout !== undefined ? `timeout ${toIsoDuration(step.timeout)}${step.timeoutFromDefault ? ' (default)' : ''}` : '',
+    ]
       .filter(Boolean)
       .join('; ')
     // The steps of a group (or called runbook) are indented under it.
@@ -401,7 +433,8 @@ export function renderPlan(plan: RunPlan): string {
     for (const note of step.notes) lines.push(`${pad}    note ${note}`)
     if (step.permissions.length) lines.push(`${pad}    RBAC ${step.permissions.join(', ')}`)
     if (step.rollback) {
-      lines.push(`${pad}    on failure, rollback: [${step.rollback.uses}] ${step.rollback.summary}`)
+      const bound = step.rollback.timeout !== undefined ? `  (timeout ${toIsoDuration(step.rollback.timeout)}${step.rollback.timeoutFromDefault ? ', default' : ''})` : ''
+      lines.push(`${pad}    on failure, rollback: [${step.rollback.uses}] ${step.rollback.summary}${bound}`)
       for (const call of step.rollback.arm) lines.push(`${pad}      ARM  ${call.method} ${call.path}`)
       for (const cmd of step.rollback.az) lines.push(`${pad}      az   ${cmd}`)
     }

@@ -54,7 +54,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunResult> {
     catalogFlag,
     params,
     components: state.request?.components,
-    resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, calls: state.calls, expectedSha256: state.runbook.sha256, expectedParams: state.params, ...(state.steps ? {expectedSteps: state.steps} : {}), ...(note ? {warnings: [note]} : {})},
+    resume: {runId: options.runId, completed: state.completed, inFlight: state.inFlight, interrupted: state.interrupted, calls: state.calls, expectedSha256: state.runbook.sha256, expectedParams: state.params, ...(state.steps ? {expectedSteps: state.steps} : {}), ...(note ? {warnings: [note]} : {}), ...(state.rollbacks ? {rollbacks: state.rollbacks, failure: state.failure} : {})},
   }).catch((error: unknown) => {
     // Still outside the window: the run was started past it with a journaled reason, so say how to continue it so.
     const started = state.overrides.find((o) => o.kind === 'maintenance-window' || o.kind === 'change-freeze')

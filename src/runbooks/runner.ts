@@ -255,6 +255,9 @@ export interface ResumeInput {
   expectedParams?: Record<string, unknown>
   /** The step ids the run started with, as its first run.started listed them (ResumeState.steps). */
   expectedSteps?: string[]
+  /** Rollbacks another run's lease held back, and the run's failure: the resume finishes that teardown (ResumeState.rollbacks). */
+  rollbacks?: string[]
+  failure?: {message: string; code?: string}
 }
 
 export interface RunResult {

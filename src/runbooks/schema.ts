@@ -66,7 +66,7 @@ const stepFields = {
   with: withSchema.optional(),
   needs: z.union([identifier, z.array(identifier)]).optional().describe('Steps that must succeed first'),
   if: z.union([z.string(), z.boolean()]).optional().describe('Condition: a bare expression or ${{ }}'),
-  timeout: isoDuration.optional().describe('Per-attempt time limit, ISO-8601 (e.g. PT10M)'),
+  timeout: isoDuration.optional().describe("Per-attempt time limit, ISO-8601 (e.g. PT10M). Without it a step is bounded by its action's default timeout (docs/actions.md; shown by `plan` and `runbooks show`)"),
   retry: z
     .strictObject({
       attempts: z.number().int().min(1).max(100).describe('Total attempts, including the first'),

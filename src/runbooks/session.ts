@@ -96,7 +96,7 @@ async function runConnected(
   // Preflight, before any lease, journal or step: signed in, the subscription and groups readable, every permission
   // of the plan held (exit 6 with the missing ones named). A run that cannot work never starts.
   // A runbook of core actions with no evidence container touches nothing in Azure: it needs no identity either.
-  const [{checkIdentityAndScopes, checkAccess, missingPermissionsError}, {buildPlan, planTargets}] = await Promise.all([import('./preflight.js'), import('./plan.js')])
+  const [{checkIdentityAndScopes, checkAccess, missingPermissionsError}, {buildPlan, planTargets, knownTargets, targetContext}] = await Promise.all([import('./preflight.js'), import('./plan.js')])
   const startedAt = now()
   const runId = options.resume?.runId ?? newRunId(runbook.name, startedAt)
   const changes = flattenSteps(runbook).some((n) => findAction(n.spec.uses)?.changes)
@@ -228,10 +228,11 @@ async function runConnected(
       now,
       preApproved,
       resume: options.resume
-        ? {completed: options.resume.completed, inFlight: options.resume.inFlight, interrupted: options.resume.interrupted, calls: options.resume.calls, from: options.resume.runId}
+        ? {completed: options.resume.completed, inFlight: options.resume.inFlight, interrupted: options.resume.interrupted, calls: options.resume.calls, from: options.resume.runId, ...(options.resume.rollbacks ? {rollbacks: options.resume.rollbacks, failure: options.resume.failure} : {})}
         : undefined,
       teardownTimeoutMs: options.teardownTimeoutMs,
       planTargets: planTargets(plan, environment, runId),
+      stepTargets: (uses, inputs) => knownTargets(uses, inputs, targetContext(environment, envName, runId)),
       ...(segmentPrincipal ? {principal: segmentPrincipal} : {}),
       changeGuard: () => leaseLost(evidence.leases),
       teardownGuard: () => leaseTaken(evidence, envName, runId),

@@ -26,6 +26,7 @@ import {
   expressionReferences,
   listReferences,
   RUN_KEYS,
+  secretSteering,
   type ExpressionReference,
 } from './expressions.js'
 import type {Runbook} from './model.js'
@@ -144,6 +145,11 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
   for (const param of params)
     if (isReservedName(param.name)) push(['params', param.name], 'reserved-name', `param name "${param.name}" is reserved; choose another name`, {key: true})
   const paramNames = params.map((p) => p.name)
+  const secretParams = new Set(params.filter((p) => p.type === 'secret').map((p) => p.name.toLowerCase()))
+  // A secret param read in an `if:` other than to test whether it is empty (README, secrets): `contains`,
+  // `startsWith`, comparisons, `length`… would let the runbook learn the secret a character at a time (issue 16).
+  const readsSecretParam = (reference: {context: string; path: string[]; computed: boolean}) =>
+    secretParams.size > 0 && reference.context === 'params' && (reference.path.length === 0 || secretParams.has(reference.path[0]!.toLowerCase()) || (reference.computed && reference.path.length === 0))
 
   const checkList = (node: Record<string, unknown>, base: PathSegment[], outer: ListScope): void => {
     const steps = [...readSteps(node.steps, 'main', base), ...readSteps(node.finally, 'finally', base)]
@@ -252,6 +258,14 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
           const message = checkExpression(expression)
           if (message) push([...step.path, 'if'], 'bad-expression', message, {expression})
           else checkRefs(expressionReferences(expression), [...step.path, 'if'], scope)
+          const steering = message ? undefined : secretSteering(expression, readsSecretParam)
+          if (steering)
+            push(
+              [...step.path, 'if'],
+              'secret-in-condition',
+              `${steering} is a secret: a condition may only test whether it is empty (${steering} != '', !${steering}); comparing or searching it (==, contains, startsWith, length…) would let the runbook learn its characters`,
+              {expression},
+            )
         }
       }
       if (step.rollback?.with) {

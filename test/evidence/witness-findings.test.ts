@@ -12,7 +12,7 @@ import {findAction, listActions} from '../../src/actions/registry.js'
 import {resolveResource} from '../../src/actions/resolve.js'
 import {parseCatalog} from '../../src/catalog/loader.js'
 import {planContext} from '../../src/runbooks/plan.js'
-import {ACTIVITY_LOG_CONCURRENCY, activityLogReader, ActivityLogUnreadable, witnessJournal, type ActivityEvent, type ActivityLogReader} from '../../src/evidence/witness.js'
+import {ACTIVITY_LOG_CONCURRENCY, ACTIVITY_LOG_LISTING_DELAY_MS, activityLogReader, ActivityLogUnreadable, witnessJournal, type ActivityEvent, type ActivityLogReader} from '../../src/evidence/witness.js'
 
 const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, s)).toISOString()
 const now = new Date(Date.UTC(2026, 11, 2))
@@ -110,6 +110,29 @@ describe('a resumed idempotent step that made no ARM write, judged by what it fo
       verdict: 'not-witnessed',
       reason: expect.stringMatching(/east written 1 time\(s\).*an odd number leaves it switched/),
     })
+  })
+
+  it('failover.restore "nothing switched" right after the run: not yet witnessable in Azure (a fresh write may not be listed), said with when to retry', async () => {
+    // Issue 16: the check relies on the Activity Log listing the fail-back's writes (and any since); Azure lists a write
+    // minutes after it is made (ACTIVITY_LOG_LISTING_DELAY_MS). The fail-back's second write to east not listed yet
+    // read as "left switched" — a false answer.
+    const router = `${sub}/rg/providers/Microsoft.Network/trafficmanagerprofiles/tm`
+    const text = resumed('fail-back', [{kind: 'not-switched', resourceId: router}], {outputs: {router: 'tm', restored: []}})
+    const listed = [event(`${router}/azureEndpoints/east`, 'Microsoft.Network/trafficmanagerprofiles/azureEndpoints/write', 1)]
+    const azure = {...log(listed).reader, listingDelayMs: ACTIVITY_LOG_LISTING_DELAY_MS}
+    const runEnd = Date.parse(at(7))
+    const soon = await witnessJournal(text, azure, {now: new Date(runEnd + 10 * 60_000), armWrites})
+    expect(soon.steps.find((x) => x.step === 'fail-back')).toMatchObject({
+      verdict: 'not-checkable',
+      reason: expect.stringMatching(/nothing of tm left switched: not yet witnessable — Azure's Activity Log may list a write up to 20 minutes after it is made, and the run's window \(its last line, plus the clock skew allowed\) ends at 2026-12-01T10:05:07\.000Z; retry after 2026-12-01T10:25:07\.000Z \(in 15 minutes\)/),
+    })
+    // Past the delay the log is taken as complete for the run's window: judged as before.
+    const later = await witnessJournal(text, azure, {now: new Date(runEnd + 25 * 60_000), armWrites})
+    expect(later.steps.find((x) => x.step === 'fail-back')).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/an odd number leaves it switched/)})
+    // The reader verify builds: Azure's has the delay, the emulator's (which lists a write as it accepts it) none.
+    const monitor = async () => ({}) as never
+    expect(activityLogReader({monitor}).listingDelayMs).toBe(ACTIVITY_LOG_LISTING_DELAY_MS)
+    expect(activityLogReader({monitor, target: 'emulator'}).listingDelayMs).toBe(0)
   })
 
   it('"nothing to do": not witnessed while a copy the run made still stands (the forgery), witnessed once every copy was deleted', async () => {

@@ -336,6 +336,36 @@ describe('evidence verify with the Activity Log as witness', () => {
     expect(groups.size).toBeLessThan(writes.length / 3)
   })
 
+  it('journals, when a changing step starts, the target its first plan could not name (an input read from another step\'s outputs)', async () => {
+    // Issue 16: `app: ${{ steps.pick.outputs.app }}` has no target in run.started; the step's start records it.
+    const dir = scratchDir({
+      'output-target.yaml': `name: output-target
+title: A reset whose app is another step's output
+kind: maintenance
+steps:
+  - id: pick
+    steps:
+      - {id: note, uses: core.log, with: {message: picking}}
+    outputs: {app: storefront}
+  - id: reset
+    needs: [pick]
+    uses: webapp.resetSwap
+    with: {app: "\${{ steps.pick.outputs.app }}"}
+`,
+    })
+    const run = await runCliInProcess(['run', './output-target.yaml', '--env', 'local', '--yes', '--json'], {cwd: dir, env: emulator.env()})
+    expect(run.code, run.stderr).toBe(0)
+    const lines = parseLines(readFileSync(join(dir, '.opsbook', 'runs', JSON.parse(run.stdout).runId, 'journal.jsonl'), 'utf8'))
+    const planned = (lines[0]!.data.steps as Array<{id: string; targets?: string[]}>).find((s) => s.id === 'reset')
+    expect(planned?.targets).toBeUndefined()
+    const start = lines.find((l) => l.type === 'step.started' && l.step === 'reset')!
+    expect(start.data.targets).toEqual([expect.stringMatching(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Web\/sites\/app-shop-storefront$/)])
+    // Only where the first plan could not name it: a step with a first-plan target records none at its start.
+    const genuine = parseLines(readFileSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'utf8'))
+    const withPlanTargets = new Set((genuine[0]!.data.steps as Array<{id: string; targets?: string[]}>).filter((s) => s.targets).map((s) => s.id))
+    expect(genuine.filter((l) => l.type === 'step.started' && withPlanTargets.has(l.step) && l.data.phase !== 'rollback' && l.data.targets)).toEqual([])
+  })
+
   it('fails a forged resumed teardown that claims "nothing to do" while a copy the run made still stands (exit 1 in auto mode)', async () => {
     // What the forger hides: a copy of the run still standing (the crash came before its teardown). Here the drill's
     // SQL copy is made again through ARM after the genuine teardown deleted it, so its last event is a write.
@@ -480,6 +510,33 @@ describe('witnessJournal on journals it cannot fully check', () => {
         reason: expect.stringMatching(/contradicts .*last event for it is a flexibleservers\/write .* with no delete after it/),
       })
       expect(await judge('teardown', gone, [])).toMatchObject({verdict: 'not-checkable', reason: expect.stringMatching(/no write or delete of it in the run's window/)})
+    })
+
+    it('a finding about another resource than the target the step\'s first start recorded is not witnessed (a target read from outputs)', async () => {
+      const other = server.replace('pg-drill-r', 'pg-other-drill-r')
+      const gone = [{kind: 'gone', resourceId: other}]
+      const events = [event(other, 'Microsoft.DBforPostgreSQL/flexibleServers/write', 0), event(other, 'Microsoft.DBforPostgreSQL/flexibleServers/delete', 1)]
+      // The first attempt started (cut off) recording its own copy; the resumed start names the other one, and finds it gone.
+      const text = journal([
+        ['run.started', null, {steps: teardownPlan, armWrites: true}],
+        ['step.started', 'teardown', {phase: 'finally', targets: [server]}],
+        ['run.finished', null, {status: 'interrupted'}],
+        ['run.started', null, {steps: teardownPlan, armWrites: true, resumedFrom: 'r'}],
+        ['step.started', 'teardown', {phase: 'finally', targets: [other]}],
+        ['step.succeeded', 'teardown', {phase: 'finally', outputs: {alreadyGone: ['pg-other-drill-r']}, found: gone}],
+      ])
+      const verdict = (await witnessJournal(text, log(events), {now, armWrites})).steps.find((x) => x.step === 'teardown')
+      expect(verdict).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/pg-other-drill-r is not the target the step's first start recorded \(pg-drill-r\)/)})
+      // About the recorded target, the same finding is witnessed.
+      const own = journal([
+        ['run.started', null, {steps: teardownPlan, armWrites: true}],
+        ['run.finished', null, {status: 'interrupted'}],
+        ['run.started', null, {steps: teardownPlan, armWrites: true, resumedFrom: 'r'}],
+        ['step.started', 'teardown', {phase: 'finally', targets: [server]}],
+        ['step.succeeded', 'teardown', {phase: 'finally', outputs: {alreadyGone: ['pg-drill-r']}, found: [{kind: 'gone', resourceId: server}]}],
+      ])
+      const ownEvents = [event(server, 'Microsoft.DBforPostgreSQL/flexibleServers/write', 0), event(server, 'Microsoft.DBforPostgreSQL/flexibleServers/delete', 1)]
+      expect((await witnessJournal(own, log(ownEvents), {now, armWrites})).steps.find((x) => x.step === 'teardown')).toMatchObject({verdict: 'witnessed'})
     })
 
     it('"no preview pending": witnessed when every applySlotConfig was reset or swapped, not witnessed when one was left', async () => {

@@ -1,11 +1,15 @@
 /**
  * Issue 16, item 5: a hung Azure operation. Every wait is bounded: a main step's by its timeout, teardown by its own
  * deadline; then the run says what is left, exits 3, and `opsbook resume` finishes it. Runs go through the runner the
- * CLI calls, in this process, against an in-process emulator whose faults hold or hang the operation.
+ * CLI calls, in this process, against an in-process emulator whose faults hold or hang the operation. A step with no
+ * `timeout:` is bounded too: by its action's declared default.
  */
 import {readFileSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {findAction, listActions, registerActions} from '../../src/actions/registry.js'
 import type {ApprovalDecision} from '../../src/actions/types.js'
+import {parseDuration} from '../../src/support/duration.js'
+import {runCliInProcess} from '../helpers/cli.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import type {RunEvent} from '../../src/runbooks/events.js'
 import {resumeRun} from '../../src/runbooks/resume.js'
@@ -88,5 +92,52 @@ describe('a hung operation in a main step', () => {
     expect(await status()).toBe('Succeeded')
     // One export sent in all: the resume waited for the first, then sent its own once (two operation.started lines).
     expect(lines(first.journal).filter((l) => l.type === 'operation.started')).toHaveLength(2)
+  }, 60_000)
+})
+
+const UNBOUNDED_EXPORT = `name: unbounded-export
+title: An export whose operation never ends, and no timeout on the step
+kind: maintenance
+params:
+  cache: {type: target, component: redis}
+steps:
+  - id: export
+    uses: test.slowExport
+    with: {cache: "\${{ params.cache }}"}
+`
+
+describe('a step with no timeout:', () => {
+  it('every changing action declares a default bound; plan and runbooks show print it, a timeout: overrides it', async () => {
+    // Issue 16, item 5 ("every wait has a bound"): a step that set no timeout waited for ever on a hung operation.
+    const unbounded = listActions().filter((a) => a.changes && !(parseDuration(a.defaultTimeout ?? '')! > 0))
+    expect(unbounded.map((a) => a.name)).toEqual([])
+    const cwd = scratchDir({
+      'export.yaml': UNBOUNDED_EXPORT.replace('test.slowExport', 'redis.export'),
+      'export-bounded.yaml': UNBOUNDED_EXPORT.replace('test.slowExport', 'redis.export').replace('    with:', '    timeout: PT5M\n    with:'),
+    })
+    const plan = await runCliInProcess(['plan', './export.yaml', '--env', 'local', '--target', 'sessions-cache'], {cwd})
+    expect(plan.code, plan.stderr).toBe(0)
+    expect(plan.stdout).toMatch(/export {2}\[redis\.export\] {2}\(changes; timeout PT2H \(default\)\)/)
+    const bounded = await runCliInProcess(['plan', './export-bounded.yaml', '--env', 'local', '--target', 'sessions-cache'], {cwd})
+    expect(bounded.stdout).toMatch(/\[redis\.export\] {2}\(changes; timeout PT5M\)/)
+    const show = await runCliInProcess(['runbooks', 'show', './export.yaml'], {cwd})
+    expect(show.stdout).toMatch(/redis\.export +changes +.*\(default timeout PT2H\)/)
+  }, 60_000)
+
+  it('times out at its action\'s default bound exactly as with timeout: — exit 3 naming the operation still running', async () => {
+    // The export action as registered, with a default bound a test can wait for (the real one is PT2H).
+    registerActions([{...findAction('redis.export')!, name: 'test.slowExport', defaultTimeout: 'PT2S'}])
+    const cwd = scratchDir({'unbounded.yaml': UNBOUNDED_EXPORT})
+    emulator.faults.set({hangOperations: ['redis.export']})
+    let first
+    try {
+      first = await runRunbook({...options(cwd), runbook: './unbounded.yaml', envName: 'local', params: {}, target: 'sessions-cache'})
+    } finally {
+      emulator.faults.set({hangOperations: []})
+    }
+    const failed = lines(first.journal).find((l) => l.type === 'step.failed')
+    expect(failed.data.error).toMatchObject({timedOut: true, message: 'timed out after PT2S (the default bound of test.slowExport; a `timeout:` on the step sets another)'})
+    expect(first.leftBehind.join('\n')).toMatch(/step export started "redis\.export .*" .* and did not finish/)
+    expect(first.exitCode).toBe(3)
   }, 60_000)
 })

@@ -52,7 +52,7 @@ steps:
   - {id: params-all, uses: core.log, with: {message: "\${{ toJSON(params) }}"}}
   - {id: join, uses: core.log, with: {message: "\${{ join(fromJSON(params.pieces), ',') }}"}}
   - {id: substring, uses: core.log, with: {message: "piece \${{ fromJSON(params.pieces)[1] }} and \${{ fromJSON(params.pieces)[2].inner }}"}}
-  - {id: case, uses: core.log, with: {message: "\${{ case(startsWith(params.pw, 'K'), params.pw, 'no') }}"}}
+  - {id: case, uses: core.log, with: {message: "\${{ case(params.pw != '', params.pw, 'no') }}"}}
   - {id: catalog, uses: core.log, with: {message: "\${{ toJSON(env.components['orders-db']) }} \${{ format('{0}', catalog.environments.local.components['orders-db'].description) }}"}}
   - {id: conn, uses: core.log, with: {message: "\${{ params.conn }} \${{ toJSON(params.conn) }}"}}
   - id: bad-json

@@ -76,7 +76,10 @@ describe('a teardown after another run took the target', () => {
       // The finally export was not started beside run-thief: no step.started of it, and what is left names why.
       expect(journal).not.toMatch(/"type":"step\.started","step":"export-again"/)
       expect(first.leftBehind.join('\n')).toMatch(/finally step export-again \(redis\.export\) failed: not started: this run lost its lease on component "sessions-cache" and run run-thief holds it now/)
+      // Exit 3, not 5 (README, exit codes): this run changed the target and left its teardown undone; 5 is for a guard
+      // that stopped a run before it changed anything — as it stops a resume tried while run-thief still holds it.
       expect(first.exitCode).toBe(3)
+      await expect(resumeRun({...options(cwd), runId: first.runId, params: {}})).rejects.toMatchObject({exitCode: 5})
     } finally {
       await thief?.release()
     }
@@ -86,6 +89,63 @@ describe('a teardown after another run took the target', () => {
     expect(events.some((e) => e.type === 'step.succeeded' && e.step === 'export-again')).toBe(true)
     // The main export is not done again.
     expect(events.some((e) => e.type === 'step.started' && e.step === 'export')).toBe(false)
+  }, 90_000)
+})
+
+const ROLLBACK = `name: export-then-fail
+title: An export with a rollback that changes the target, then a failed check
+kind: maintenance
+steps:
+  - id: export
+    uses: redis.export
+    with: {cache: sessions-cache, prefix: lease-rollback-main.rdb}
+    rollback: {uses: redis.export, with: {cache: sessions-cache, prefix: lease-rollback-undo.rdb}}
+  - id: check
+    needs: [export]
+    uses: core.assert
+    with: {that: false, message: the export is not what was wanted}
+`
+
+describe('a rollback after another run took the target', () => {
+  it('is not started beside that run (exit 3, named); resume runs that rollback once the other run is done, and nothing else again', async () => {
+    // Issue 16: only `finally` was run again by resume; a rollback held back for the lease stayed undone (the resume
+    // redid the failed step instead, and a pass left the export the run had decided to undo).
+    const cwd = scratchDir({'export-then-fail.yaml': ROLLBACK})
+    const evidence = (await openEvidenceTarget(loadCatalog({flag: join(repoRoot, 'runbooks.yaml')}).catalog.environments.local!, sdkServices(emulator)))!
+    let thief: Awaited<ReturnType<typeof acquireTargetLease>> | undefined
+    let lost = false
+    const first = await runRunbook({
+      ...options(cwd, async (event) => {
+        if (event.type === 'run.note' && /lost the lease/.test(event.message)) lost = true
+        if (event.type === 'operation.started' && event.step === 'export' && !thief) {
+          await evidence.client.getBlockBlobClient(lockBlobName('local', 'sessions-cache')).getBlobLeaseClient().breakLease(0)
+          thief = await acquireTargetLease({container: evidence.client, environmentName: 'local', component: 'sessions-cache', holder: {runId: 'run-thief'}})
+          while (!lost) await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+      }),
+      runbook: './export-then-fail.yaml',
+      envName: 'local',
+      params: {},
+    })
+    try {
+      expect(thief).toBeDefined()
+      expect(first.leftBehind.join('\n')).toContain(
+        `rollback of step export (redis.export) failed: not started: this run lost its lease on component "sessions-cache" and run run-thief holds it now; a teardown change is not made beside another run — \`opsbook resume ${first.runId}\` runs it once run run-thief has finished; what redis.export changed is still in place`,
+      )
+      expect(first.exitCode).toBe(3)
+      // While run-thief holds the component a resume is blocked before it does anything (exit 5, a lease guard).
+      await expect(resumeRun({...options(cwd), runId: first.runId, params: {}})).rejects.toMatchObject({exitCode: 5})
+    } finally {
+      await thief?.release()
+    }
+    const events: RunEvent[] = []
+    const resumed = await resumeRun({...options(cwd, (event) => void events.push(event)), runId: first.runId, params: {}})
+    // The rollback ran; the failed check and the export were not run again; the run ends failed, its teardown complete.
+    expect(events.filter((e) => e.type === 'step.succeeded' && e.phase === 'rollback').map((e) => (e as {step: string}).step)).toEqual(['export'])
+    expect(events.filter((e) => e.type === 'step.started' && e.phase === 'main')).toEqual([])
+    expect(resumed.status).toBe('failed')
+    expect(resumed.exitCode).toBe(1)
+    expect(resumed.leftBehind).toEqual([])
   }, 90_000)
 })
 

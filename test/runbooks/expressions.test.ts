@@ -175,7 +175,8 @@ describe('secret taint', () => {
     'prefix ${{ fromJSON(params.pieces)[0] }} suffix',
     '${{ fromJSON(params.pieces)[2].inner }}',
     '${{ fromJSON(params.pieces)[2] }}',
-    "${{ case(startsWith(params.pw, 'K'), params.pw, 'no') }}",
+    // (A predicate that searches the secret is refused: the side channel, tested below.)
+    "${{ case(params.pw != '', params.pw, 'no') }}",
     "${{ params['PW'] }}",
     '${{ toJSON(steps.derive.outputs) }}',
     "${{ format('{0}{1}', steps.derive.outputs.value, '!') }}",
@@ -251,8 +252,81 @@ describe('secret taint does not over-redact', () => {
     const redactor = new Redactor()
     redactor.add('Kx7Qp2Vz-secret')
     const ctx = context({params: {pw: 'Kx7Qp2Vz-secret'}, taint: redactor})
-    expect(evaluateValue("${{ format('{0}', contains(params.pw, 'Kx')) }}", ctx)).toBe('true')
+    // (A boolean from searching the secret, `contains(params.pw, 'Kx')`, is refused: the side channel, tested below.)
+    expect(evaluateValue("${{ format('{0}', params.pw != '') }}", ctx)).toBe('true')
     expect(evaluateValue("${{ case(params.pw == '', 'empty', 'given') }}", ctx)).toBe('given')
     expect(redactor.redactText('dryRun: true; password given; replicas: none')).toBe('dryRun: true; password given; replicas: none')
+  })
+})
+
+describe('a secret steering a condition (side channel)', () => {
+  // Issue 16: `if: ${{ startsWith(params.pw, 'a') }}` on a step that logs something let a runbook learn a secret one
+  // character per run (which steps ran is in the journal). A condition may test a secret for emptiness only.
+  const runbook = (condition: string) => `name: side-channel
+title: Conditions on a secret
+kind: checklist
+params:
+  pw: {type: secret}
+  who: {type: string, default: x}
+steps:
+  - id: probe
+    if: \${{ ${condition} }}
+    uses: core.log
+    with: {message: hi}
+`
+
+  it('refuses at validation (exit 2, file:line:col) a condition that compares, searches or measures a secret param', async () => {
+    const {parseRunbook} = await import('../../src/runbooks/loader.js')
+    const {ValidationError} = await import('../../src/errors.js')
+    for (const condition of [
+      "startsWith(params.pw, 'a')",
+      "contains(params.pw, 'x')",
+      "endsWith(params.PW, 'z')",
+      "params.pw == 'hunter22'",
+      "params.pw > 'm'",
+      "params.pw == 0",
+      "(params.pw || 'a') == 'abcd'",
+      "fromJSON(params.pw) == 1234",
+      "contains(toJSON(params), 'hunter')",
+      "params[params.who] == 'a'",
+      "success() && format('{0}', params.pw) != ''",
+    ]) {
+      let error: unknown
+      try {
+        parseRunbook('/tmp/side-channel.yaml', runbook(condition))
+      } catch (e) {
+        error = e
+      }
+      expect(error, condition).toBeInstanceOf(ValidationError)
+      const problem = (error as InstanceType<typeof ValidationError>).problems.find((p) => p.code === 'secret-in-condition')
+      expect(problem, condition).toBeDefined()
+      expect(problem!.location).toMatchObject({file: '/tmp/side-channel.yaml', line: 9})
+      expect((error as InstanceType<typeof ValidationError>).exitCode).toBe(2)
+    }
+  })
+
+  it('accepts an emptiness test of a secret, alone or beside other conditions', async () => {
+    const {parseRunbook} = await import('../../src/runbooks/loader.js')
+    for (const condition of ["params.pw != ''", "'' == params.pw", '!params.pw', 'params.pw', "success() && (params.pw != '' || params.who == 'x')", "params.who == 'x'"])
+      expect(() => parseRunbook('/tmp/side-channel.yaml', runbook(condition)), condition).not.toThrow()
+  })
+
+  it('refuses at run time a condition steered by a value that holds a secret some other way (a group output, a call param)', async () => {
+    const {Redactor} = await import('../../src/evidence/redact.js')
+    const redactor = new Redactor()
+    redactor.add('hunter22')
+    const taint = {holdsSecret: (v: unknown) => redactor.holdsSecret(v), add: (s: string) => redactor.add(s)}
+    const ctx = context({taint})
+    ctx.steps.group = {outputs: {copy: 'hunter22'}, status: 'succeeded'}
+    expect(() => evaluateCondition("${{ startsWith(steps.group.outputs.copy, 'h') }}", ctx)).toThrow(/steps\.group\.outputs\.copy holds a secret, and a condition may test a secret only for emptiness/)
+    expect(evaluateCondition("${{ steps.group.outputs.copy != '' }}", ctx)).toBe(true)
+    expect(evaluateCondition("${{ steps.restore.outputs.rows > 40 }}", ctx)).toBe(true)
+    // The same channel through a value: a boolean computed from a secret is printed as it is (it is not the secret).
+    expect(() => evaluateValue({message: "${{ contains(steps.group.outputs.copy, 'h') }}"}, ctx)).toThrow(/steps\.group\.outputs\.copy holds a secret: a value computed from it that does not hide it/)
+    expect(evaluateValue({given: "${{ steps.group.outputs.copy != '' }}"}, ctx)).toEqual({given: true})
+    // A literal picked by searching it: 'no' told that it does not start with K.
+    expect(() => evaluateValue({message: "${{ case(startsWith(steps.group.outputs.copy, 'K'), steps.group.outputs.copy, 'no') }}"}, ctx)).toThrow(/a value may carry it \(redacted\) but not choose by comparing or searching it/)
+    // Carried as it is (then redacted everywhere): allowed.
+    expect(evaluateValue({message: "${{ format('pw {0}', steps.group.outputs.copy) }}", pick: "${{ case(steps.group.outputs.copy != '', steps.group.outputs.copy, 'none') }}"}, ctx)).toEqual({message: 'pw hunter22', pick: 'hunter22'})
   })
 })

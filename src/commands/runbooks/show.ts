@@ -4,7 +4,7 @@ import {targetKinds, type Runbook} from '../../runbooks/model.js'
 
 export interface RunbooksShowResult {
   runbook: Runbook
-  actions: Array<{uses: string; summary: string; changes: boolean; permissions: string[]}>
+  actions: Array<{uses: string; summary: string; changes: boolean; permissions: string[]; defaultTimeout?: string}>
 }
 
 export default class RunbooksShow extends BaseCommand<RunbooksShowResult> {
@@ -27,7 +27,7 @@ export default class RunbooksShow extends BaseCommand<RunbooksShowResult> {
     const uses = [...new Set(tree.filter((n) => !n.spec.group).flatMap(({spec: s}) => [s.uses, ...(s.rollback ? [s.rollback.uses] : [])]))]
     const actions = uses.map((name) => {
       const a = findAction(name)
-      return {uses: name, summary: a?.summary ?? '', changes: a?.changes ?? false, permissions: a?.permissions ?? []}
+      return {uses: name, summary: a?.summary ?? '', changes: a?.changes ?? false, permissions: a?.permissions ?? [], ...(a?.defaultTimeout ? {defaultTimeout: a.defaultTimeout} : {})}
     })
     this.say(`${runbook.name} — ${runbook.title}\n  kind ${runbook.kind}${runbook.disruptive ? ', disruptive' : ''}; source ${runbook.source}`)
     if (runbook.description) this.say(`\n${runbook.description.trim()}`)
@@ -38,7 +38,8 @@ export default class RunbooksShow extends BaseCommand<RunbooksShowResult> {
     for (const {spec: s, phase, depth, localId} of tree)
       this.say(`  ${'  '.repeat(depth)}${localId.padEnd(24 - 2 * depth)} ${s.uses.padEnd(26)} ${phase === 'finally' ? '(finally)' : s.needs.length ? `needs ${s.needs.map((n) => n.slice(n.lastIndexOf('.') + 1)).join(', ')}` : ''}${s.rollback ? `  rollback ${s.rollback.uses}` : ''}`)
     this.say('\nActions:')
-    for (const a of actions) this.say(`  ${a.uses.padEnd(26)} ${a.changes ? 'changes ' : 'reads   '} ${a.summary}`)
+    // The bound a step of each action has when it sets no `timeout:` (issue 16, item 5).
+    for (const a of actions) this.say(`  ${a.uses.padEnd(26)} ${a.changes ? 'changes ' : 'reads   '} ${a.summary}${a.defaultTimeout ? ` (default timeout ${a.defaultTimeout})` : ''}`)
     return {runbook, actions}
   }
 }
