@@ -7,6 +7,9 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Plugin} from '@oclif/core'
 
+// The manifest names the built commands (dist/), as bin/run.js runs them: with NODE_ENV "development" or "test" (a
+// build started by vitest, test/helpers/fresh-build.ts) oclif would otherwise record src/*.ts paths, which node cannot load.
+globalThis.oclif.enableAutoTranspile = false
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const plugin = new Plugin({root, type: 'core', isRoot: true, ignoreManifest: true, errorOnManifestCreate: true, respectNoCacheDefault: true})
 await plugin.load()

@@ -457,8 +457,10 @@ export const failoverWaitAction = defineAction({
     path: z.string().startsWith('/').optional().describe('Path to GET; default: the health path of the target region\'s web app, else /'),
     regionHeader: z.string().default(REGION_HEADER),
     timeout: isoDuration.default('PT15M'),
-    // Each poll is one GET of the health path: once a second measures the RTO to the second at no cost.
-    interval: isoDuration.default('PT1S'),
+    // Each poll is one GET of the health path: once a second measures the RTO to the second at no cost. Against the
+    // emulator, whose routing changes take a compressed time (routingPropagationMs), a second would be most of the RTO
+    // it measures: there the default is its poll interval (services.pollIntervalMs, 100 ms), as every other wait's.
+    interval: isoDuration.optional().describe('Pause between GETs; default PT1S (against the emulator, its poll interval)'),
   }),
   output: z.strictObject({
     region: z.string(),
@@ -486,7 +488,7 @@ export const failoverWaitAction = defineAction({
     const path = input.path ?? targetHealthPath(context.environment, router, region)
     const url = `${base}${path}`
     const timeoutMs = parseDuration(input.timeout) ?? 900_000
-    const intervalMs = parseDuration(input.interval) ?? 2000
+    const intervalMs = input.interval === undefined ? Math.min(1000, services.pollIntervalMs) : parseDuration(input.interval)!
     const started = Date.now()
     const header = input.regionHeader.toLowerCase()
     let attempts = 0

@@ -102,11 +102,12 @@ describe('one emulator per state directory', () => {
   it('refuses it across processes too, and the lock goes when the holder is stopped by SIGTERM', async () => {
     const dir = stateDir()
     const script = `
-      const {connectOrStartEmulator} = await import(${JSON.stringify(resolve('src/emulator/connect.ts'))})
+      const {connectOrStartEmulator} = await import(${JSON.stringify(resolve('dist/emulator/connect.js'))})
       const c = await connectOrStartEmulator({stateDir: ${JSON.stringify(dir)}, catalogFile: ${JSON.stringify(CATALOG)}, environmentName: 'local', env: ${JSON.stringify(ENV)}})
       console.log(JSON.stringify({armEndpoint: c.armEndpoint}))
     `
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'pipe']})
+    // The build (dist/, as `opsbook` runs it: test/helpers/fresh-build.ts keeps it current), not src/ through tsx.
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'pipe']})
     const exited = new Promise<NodeJS.Signals | null>((done) => child.once('exit', (_code, signal) => done(signal)))
     cleanups.push(async () => child.kill('SIGKILL'))
     const ready = await new Promise<{armEndpoint: string}>((done, fail) => {

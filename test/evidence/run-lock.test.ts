@@ -81,7 +81,7 @@ describe('run.lock', () => {
     // Each racer takes part in every trial at the same instant as the others, and stays alive throughout, so a
     // loser that found the winner alive is refused the way a second `opsbook resume` is.
     const script = `
-      const {acquireRunLock} = await import(${JSON.stringify(resolve('src/evidence/run-lock.ts'))})
+      const {acquireRunLock} = await import(${JSON.stringify(resolve('dist/evidence/run-lock.js'))})
       const dirs = ${JSON.stringify(dirs)}
       process.stdout.write('ready\\n')
       process.stdin.once('data', async (chunk) => {
@@ -96,7 +96,9 @@ describe('run.lock', () => {
       })
     `
     const racers = Array.from({length: 4}, () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {stdio: ['pipe', 'pipe', 'pipe']})
+      // The build (dist/, as the CLI runs it: test/helpers/fresh-build.ts keeps it current), not src/ through tsx —
+      // a TypeScript loader started in each of the four processes.
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['pipe', 'pipe', 'pipe']})
       let out = ''
       let err = ''
       child.stderr.on('data', (c) => (err += c))

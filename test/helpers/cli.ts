@@ -61,7 +61,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 
 /**
  * Runs the same CLI inside the test process: bin/run.js's own `execute` over the built dist (loaded natively by oclif,
- * not through Vite), with the working directory, environment and exit code the child would have, stdout/stderr
+ * not through Vite, with oclif's auto-transpile off as bin/run.js has it), with the working directory, environment and exit code the child would have, stdout/stderr
  * captured and stdin/stdout not a TTY. Use it where the process itself is not under test: it saves the ~1 s of CPU
  * every CLI start costs (most of the suite's time). Ctrl-C as the command's own handlers get it: `onOutput`'s
  * `interrupt()`. A real signal (SIGKILL), TTY prompts, stdin and startup need `runCli`.
@@ -69,6 +69,9 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
  */
 export async function runCliInProcess(args: string[], options: Pick<CliOptions, 'cwd' | 'env'> & InProcessOptions = {}): Promise<CliResult> {
   const {execute} = await import('@oclif/core/execute')
+  // The build, as bin/run.js runs it: without this, oclif (NODE_ENV=test under vitest) registered tsx in the worker and
+  // loaded src/ through it in place of dist/, and tsx's loader hooks stayed on for every later file of the worker.
+  ;(globalThis as {oclif?: {enableAutoTranspile?: boolean}}).oclif!.enableAutoTranspile = false
   // Ctrl-C for the command alone: the SIGINT listeners it added (its run's trap), not the worker's own.
   const sigintListeners = new Set(process.listeners('SIGINT'))
   const control: InProcessControl = {

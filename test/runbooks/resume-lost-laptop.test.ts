@@ -4,13 +4,15 @@
  * the journal there, and continues the run or says it already finished. Without OPSBOOK_EMULATOR_URL, so the folder's
  * own emulator is what is asked (src/runbooks/resume.ts loadState; here it both serves the folder and keeps its Blob
  * store there, so the quick "this folder has none" answer must not be taken). One emulator serves the folder for the
- * whole file (modelled data plane, the suite's default); every command runs in-process.
+ * whole file (modelled data plane, the suite's default); every command runs in-process. The last test stops it: resume
+ * then starts one on the Blob store kept in the folder itself.
  */
 import {cpSync, existsSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {getEnvironment, loadCatalog} from '../../src/catalog/loader.js'
 import {serveEmulator} from '../../src/emulator/connect.js'
+import {readEmulatorLock} from '../../src/emulator/lock.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {verifyChain} from '../../src/evidence/journal.js'
 import {onlyJson, repoRoot, runCliInProcess, scratchDir} from '../helpers/cli.js'
@@ -74,5 +76,21 @@ describe('opsbook resume --env local, the run\'s local files gone, its evidence 
     expect(onlyJson(finished).error.message).toContain(`run ${runId} already finished (succeeded); there is nothing to resume`)
     // Its status can only have come from the journal in Blob (none is here); nothing was run or written to Azure.
     expect(emulator.requestLog(since).filter((r) => r.method !== 'GET')).toEqual([])
+  })
+
+  // Last: it stops the file's emulator. `opsbook emulator start` was stopped (Ctrl-C, a reboot): no emulator serves the
+  // folder, but the Blob store it persisted is still in .opsbook/emulator — resume starts an emulator on it itself.
+  it('with the folder\'s emulator stopped, starts one on the Blob store kept there, finds the journal, and stops it after', async () => {
+    const {runId} = await runThenLoseLaptop(['hello', '--param', 'pause=PT0S'])
+    const stateDir = join(folder, '.opsbook', 'emulator')
+    await emulator.stop()
+    expect(readEmulatorLock(stateDir)).toBeUndefined()
+    expect(existsSync(join(stateDir, 'blob'))).toBe(true)
+    const finished = await runCliInProcess(['resume', runId, '--env', 'local', '--json'], {cwd: folder, env})
+    // The run's status is only in the kept Blob store (its local files are gone, no emulator was serving): found there.
+    expect(finished.code, finished.stdout + finished.stderr).toBe(2)
+    expect(onlyJson(finished).error.message).toContain(`run ${runId} already finished (succeeded); there is nothing to resume`)
+    // The emulator resume started for the look-up is stopped again: no lock left, the folder free for the next command.
+    expect(readEmulatorLock(stateDir)).toBeUndefined()
   })
 })
