@@ -1068,7 +1068,8 @@ class RunExecution {
         // A failed run (a step timed out on a hung operation) with an operation of its own still running did not tear
         // down what that operation makes: a human must look (exit 3), and `opsbook resume` waits for it and finishes the
         // run — it ended exit 1, "already finished (failed)" to resume, with the operation running on (issue 16). An
-        // interrupted run is resumable as it is (130).
+        // interrupted run keeps its status (interrupted, resumable as it is); what it left makes its exit code 3 too
+        // (runner.ts exitCodeForOutcome).
         if (!this.options.signal.aborted) this.teardownFailed = true
       }
     }
