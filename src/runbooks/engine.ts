@@ -346,7 +346,7 @@ class RunExecution {
     const interrupted = options.signal.aborted
     if (interrupted) {
       this.runFailed = true
-      await this.emit({type: 'run.interrupted', signal: signalName(options.signal)})
+      await this.emit({type: 'run.interrupted', signal: signalName(options.signal), rollback: this.toRollBack(), finally: runbook.finally.map((s) => s.id)})
     }
 
     this.startTeardownClock()
@@ -1004,6 +1004,12 @@ class RunExecution {
 
   // ── rollback ────────────────────────────────────────────────────────────────────────────────────────────────
 
+  /** The completed steps a rollback (of the run, or of one group) undoes, in the order it undoes them. */
+  private toRollBack(group?: string): string[] {
+    const inside = (id: string) => group === undefined || id.startsWith(`${group}.`)
+    return [...this.completionOrder].reverse().filter((id) => inside(id) && this.nodes.get(id)?.phase === 'main' && this.nodes.get(id)?.spec.rollback)
+  }
+
   /**
    * Roll back completed steps in reverse completion order: all of them, or (`group`) those inside one group, which
    * then leave the completion order so the run's own rollback does not undo them twice.
@@ -1011,7 +1017,7 @@ class RunExecution {
   private async rollback(group?: string): Promise<void> {
     const specs = new Map([...this.nodes].filter(([, n]) => n.phase === 'main').map(([id, n]) => [id, n.spec]))
     const inside = (id: string) => group === undefined || id.startsWith(`${group}.`)
-    const toRollBack = [...this.completionOrder].reverse().filter((id) => inside(id) && specs.get(id)?.rollback)
+    const toRollBack = this.toRollBack(group)
     if (group !== undefined) for (let i = this.completionOrder.length - 1; i >= 0; i--) if (inside(this.completionOrder[i]!)) this.completionOrder.splice(i, 1)
     if (toRollBack.length === 0) return
     await this.emit({type: 'rollback.started', steps: toRollBack})
