@@ -149,7 +149,8 @@ export function runProgress(): {listener: RunEventListener; now: () => RunProgre
     if (event.type === 'run.started') {
       state.started = true
       state.resumed = Boolean(event.resumedFrom)
-      state.finallySteps = event.steps.filter((s) => s.phase === 'finally' && !s.parent).length
+      // Those of groups and called runbooks too: dr-drill has none of its own, its legs' teardowns are theirs.
+      state.finallySteps = event.steps.filter((s) => s.phase === 'finally').length
       for (const step of event.steps) changes.set(step.id, step.changes)
     } else if ((event.type === 'step.started' && event.phase === 'main' && changes.get(event.step)) || event.type === 'operation.started') {
       state.changeStarted = true

@@ -14,7 +14,7 @@ export interface RunProgress {
   changeStarted: boolean
   /** Main steps that completed (a rollback undoes those that have one). */
   completedSteps: number
-  /** The run's own finally steps. */
+  /** Finally steps of the run and of its groups and called runbooks. */
   finallySteps: number
 }
 
@@ -38,6 +38,6 @@ export function interruptedText(event: {rollback?: string[]; finally?: string[]}
   // Journals written before the event said so.
   if (!event.rollback || !event.finally) return 'stopping, rolling back and running finally steps'
   const undo = event.rollback.length > 0 ? `rolling back ${event.rollback.join(', ')}` : 'nothing to roll back'
-  const then = event.finally.length > 0 ? `${event.rollback.length > 0 ? 'then ' : ''}running finally steps` : 'no finally steps'
-  return `stopping: no new step starts; ${undo}; ${then}`
+  // The run's own finally steps (a called runbook's ran when the call stopped, above this line).
+  return `stopping: no new step starts; ${undo}${event.finally.length > 0 ? `; ${event.rollback.length > 0 ? 'then ' : ''}running finally steps` : ''}`
 }

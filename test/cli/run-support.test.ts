@@ -39,7 +39,7 @@ describe('what the first Ctrl-C says', () => {
     }
     return said
   }
-  const started = (steps: Array<{id: string; phase: 'main' | 'finally'; changes: boolean}>): RunEvent => ({
+  const started = (steps: Array<{id: string; phase: 'main' | 'finally'; changes: boolean; parent?: string}>): RunEvent => ({
     type: 'run.started', runId: 'r1', runbook: 'slow-test', title: 't', kind: 'maintenance', environment: 'dev', production: false, params: {},
     steps: steps.map((s) => ({...s, uses: 'core.log', needs: []})),
   })
@@ -55,7 +55,8 @@ describe('what the first Ctrl-C says', () => {
     expect(noneDone).toEqual(['SIGINT: stopping — no new step starts; nothing in Azure has been changed yet; no step has completed, so there is nothing to roll back; the runbook has no finally steps'])
 
     const prepared = await pressed([
-      started([{id: 'prepare', phase: 'main', changes: false}, {id: 'restore', phase: 'main', changes: true}, {id: 'always', phase: 'finally', changes: false}]),
+      // A called runbook's teardown is a finally step too (dr-drill has none of its own): it runs.
+      started([{id: 'prepare', phase: 'main', changes: false}, {id: 'restore', phase: 'main', changes: true}, {id: 'leg.teardown', phase: 'finally', changes: true, parent: 'leg'}]),
       {type: 'step.succeeded', step: 'prepare', phase: 'main', outputs: {}, durationMs: 1, attempts: 1},
       {type: 'step.started', step: 'restore', phase: 'main', uses: 'postgres.restore', attempt: 1, inputs: {}},
     ])
