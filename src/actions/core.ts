@@ -3,7 +3,7 @@
  * permissions, and are what every runbook uses to structure itself.
  */
 import {z} from 'zod'
-import {isDuration, parseDuration} from '../support/duration.js'
+import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
 import {defineAction, type ActionDefinition} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT30S or PT5M'})
@@ -67,6 +67,9 @@ export const waitAction = defineAction({
   async run(input, ctx) {
     const ms = parseDuration(input.duration) ?? 0
     const started = Date.now()
+    // A wait a user notices (slot-swap watches production for 2 minutes by default) says how long and until when: the
+    // step line alone ("▸ watch [core.wait]") looked like a hang.
+    if (ms >= 5000) ctx.log(`waiting ${humanDuration(ms)}, until ${new Date(started + ms).toISOString().slice(0, 19)}Z`)
     await sleep(ms, ctx.signal)
     return {waitedMs: Date.now() - started}
   },

@@ -46,6 +46,8 @@ const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected 
 export const cacheRef = z.string().min(1).describe('Catalog component key, Azure cache name, or ARM resource id')
 
 const READ = 'Microsoft.Cache/redis/read'
+const MANAGED_CLUSTER_READ = 'Microsoft.Cache/redisEnterprise/read'
+const MANAGED_DATABASE_READ = 'Microsoft.Cache/redisEnterprise/databases/read'
 const EXPORT = 'Microsoft.Cache/redis/export/action'
 const IMPORT = 'Microsoft.Cache/redis/import/action'
 const PATCH_READ = 'Microsoft.Cache/redis/patchSchedules/read'
@@ -618,7 +620,16 @@ export const verifyAction = defineAction({
     verifiedAt: z.string().describe('When the cache was verified (a drill\'s end of the recovery time)'),
   }),
   changes: false,
-  permissions: [READ],
+  // A Managed Redis cache is read as its cluster and database (GET …/redisEnterprise/{cluster} and …/databases/{db}):
+  // Microsoft.Cache/redisEnterprise/read and …/databases/read, as managedredis.verify declares — not the classic
+  // cache's Microsoft.Cache/redis/read, which plan listed for it. Operations of Microsoft.Cache:
+  // https://learn.microsoft.com/azure/role-based-access-control/permissions/databases#microsoftcache
+  permissions: [READ, MANAGED_CLUSTER_READ, MANAGED_DATABASE_READ],
+  permissionsFor: (input, plan) => {
+    const component = plan.environment.components[input.cache]
+    if (!component) return undefined
+    return component.type === 'managedredis' ? [MANAGED_CLUSTER_READ, MANAGED_DATABASE_READ] : component.type === 'redis' ? [READ] : undefined
+  },
   az: (input, plan) => {
     const r = resolveCache(plan.environment, input.cache)
     return r.kind === 'managedredis'

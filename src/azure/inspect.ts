@@ -6,6 +6,8 @@
  */
 import type {TrackedOperation} from '../actions/types.js'
 import {apiVersions, providerTypes, type ResourceKind} from '../actions/resolve.js'
+import {COSMOS_API_VERSION} from '../actions/cosmos.js'
+import {SQL_API_VERSION} from '../actions/sql.js'
 import type {AzureServices} from './clients.js'
 import {rebase} from './lro.js'
 
@@ -15,8 +17,17 @@ const INSPECT_TIMEOUT_MS = 30_000
 export function apiVersionOf(resourceUrl: string): string | undefined {
   const path = resourceUrl.toLowerCase()
   for (const [kind, type] of Object.entries(providerTypes) as Array<[ResourceKind, string]>) if (path.includes(`/providers/${type.toLowerCase()}/`)) return apiVersions[kind]
+  // The other kinds whose creates and deletes are tracked (sql.restore/delete, cosmos.restore/delete): without an
+  // api-version ARM answers 400 (MissingApiVersionParameter), and a SQL restore teardown had deleted was listed as
+  // "left behind: its resource could not be read (HTTP 400)" after a Ctrl-C in dr-drill (exit 3 for nothing).
+  for (const [type, version] of OTHER_API_VERSIONS) if (path.includes(`/providers/${type}/`)) return version
   return undefined
 }
+
+const OTHER_API_VERSIONS: ReadonlyArray<[string, string]> = [
+  ['microsoft.sql/servers', SQL_API_VERSION],
+  ['microsoft.documentdb/databaseaccounts', COSMOS_API_VERSION],
+]
 
 export async function inspectOperation(services: AzureServices, operation: TrackedOperation): Promise<{remains: boolean; detail?: string}> {
   const signal = AbortSignal.timeout(INSPECT_TIMEOUT_MS)

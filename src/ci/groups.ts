@@ -8,8 +8,12 @@ import {CronExpressionParser} from 'cron-parser'
 import {toIsoDuration} from '../support/duration.js'
 import {unwindowedCronLines, windowCronLines, type Cadence, type CronLine} from './schedule.js'
 
-/** Component types `dr-drill` restores (its forEach steps). */
-export const DRILLED_TYPES = new Set(['postgres', 'redis', 'webapp'])
+/**
+ * Component types `dr-drill` restores (its forEach steps; test/ci/init.test.ts checks the list against dr-drill.yaml).
+ * It still named only postgres, redis and webapp: the generated CI drilled no SQL database, Cosmos DB account, Managed
+ * Redis cache or Traffic Manager / Front Door router of the catalog, although `opsbook run dr-drill` does.
+ */
+export const DRILLED_TYPES = new Set(['postgres', 'redis', 'managedredis', 'webapp', 'sqldb', 'cosmosdb', 'trafficmanager', 'frontdoor'])
 export const UNWINDOWED = 'unwindowed'
 
 export interface DrillGroup {
@@ -20,9 +24,10 @@ export interface DrillGroup {
 }
 
 /** The names of the windows a component declares. */
-export function windowNamesOf(component: {window?: string | string[]}): string[] {
-  if (!component.window) return []
-  return Array.isArray(component.window) ? component.window : [component.window]
+export function windowNamesOf(component: {window?: string | string[]; windows?: string[]}): string[] {
+  // `windows: [a, b]` too (the catalog's Managed Redis cache names two): it was read as no window at all.
+  const single = component.window === undefined ? [] : Array.isArray(component.window) ? component.window : [component.window]
+  return [...new Set([...single, ...(component.windows ?? [])])]
 }
 
 export function drillGroups(env: Environment, only?: string[]): DrillGroup[] {

@@ -98,7 +98,7 @@ export function runMarkdown(result: RunResult): string {
   for (const o of result.overrides) lines.push(`> Override: ${cell(o.detail)} — reason: ${cell(o.reason)}`, '')
   for (const w of result.warnings) lines.push(`> ⚠️ ${cell(w)}`, '')
   lines.push(`Evidence: journal \`${result.journal}\`, summary \`${result.summary}\` (and the environment's evidence container).`)
-  if (result.status === 'interrupted') lines.push('', `Continue with \`opsbook resume ${result.runId}\`.`)
+  if (result.status === 'interrupted' || result.status === 'rollback-failed') lines.push('', `Continue with \`opsbook resume ${result.runId}\`.`)
   return `${lines.join('\n')}\n`
 }
 

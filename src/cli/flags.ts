@@ -1,6 +1,12 @@
 /** Flags shared by several commands, declared once. Light: only @oclif/core. */
 import {Flags} from '@oclif/core'
 
+/**
+ * For a repeatable flag whose default is the empty list: --help showed it as "[default: ]" (oclif prints the list
+ * joined, which is empty). Nothing is shown instead; the command still receives [].
+ */
+export const noListDefaultHelp = {defaultHelp: async (): Promise<string | undefined> => undefined}
+
 export const envFlag = Flags.string({char: 'e', description: 'Environment from the catalog, e.g. local, staging, production', required: true})
 
 export const runFlags = {
@@ -11,11 +17,12 @@ export const runFlags = {
     description: 'For runbooks that act on every component (dr-drill, maintenance-window): only these (repeatable or comma-separated): component keys, or window:<name> for every component naming that maintenance window',
     multiple: true,
     default: [],
+    ...noListDefaultHelp,
   }),
   at: Flags.string({description: 'Evaluate the window guard at this instant (ISO-8601) instead of now, to rehearse a decision; `run --at` only against emulator environments'}),
-  param: Flags.string({char: 'p', description: 'Runbook param as key=value (repeatable)', multiple: true, default: []}),
+  param: Flags.string({char: 'p', description: 'Runbook param as key=value (repeatable)', multiple: true, default: [], ...noListDefaultHelp}),
   yes: Flags.boolean({char: 'y', description: 'Approve every approval step and the production confirmation', default: false}),
-  approve: Flags.string({description: 'Approve one step by id (repeatable)', multiple: true, default: []}),
+  approve: Flags.string({description: 'Approve one step by id (repeatable)', multiple: true, default: [], ...noListDefaultHelp}),
   'override-window': Flags.boolean({description: 'Run a disruptive production runbook outside its maintenance window or in a freeze (needs --reason)', default: false}),
   reason: Flags.string({description: 'Why the window or freeze is overridden, or why the run goes without leases or evidence store (journaled and exported as evidence)'}),
 }

@@ -7,6 +7,7 @@ import type {RunEventListener} from '../runbooks/events.js'
 import {canPrompt, createApprover, isCI, preApproved, type ApprovalPolicy} from '../ui/approver.js'
 import type {Reporter} from '../ui/plain-reporter.js'
 import {terminalSafeDeep} from '../ui/terminal-safe.js'
+import {firstInterruptText, laterInterruptBeforeStartText, type RunProgress} from '../ui/interrupt-text.js'
 
 export interface Interrupts {
   /** Aborted on the first Ctrl-C: stop launching steps, roll back, run finally. */
@@ -21,15 +22,21 @@ export interface Interrupts {
  * server deleted), and a second Ctrl-C is often an impatient repeat: it does not abandon teardown, only a third one
  * does — and then the run ends with exit 3 naming what is left, and `opsbook resume` can finish it.
  */
-export function trapInterrupts(stderr: Pick<NodeJS.WriteStream, 'write'> = process.stderr): Interrupts {
+export function trapInterrupts(stderr: Pick<NodeJS.WriteStream, 'write'> = process.stderr, progress: () => RunProgress = () => ({started: true, resumed: true, changeStarted: true, completedSteps: 0, finallySteps: 1})): Interrupts {
   const run = new AbortController()
   const teardown = new AbortController()
   let count = 0
   const onSignal = (signal: NodeJS.Signals) => {
     count++
+    // What happens now depends on how far the run got: before it started there is nothing to roll back or tear down
+    // (the line promised rollbacks and teardown while the emulator was still starting).
+    const now = progress()
     if (count === 1) {
-      stderr.write(`\n${signal}: stopping; rollbacks and finally steps will run\n`)
+      stderr.write(`\n${firstInterruptText(signal, now)}\n`)
       run.abort(signal)
+    } else if (!now.started) {
+      stderr.write(`\n${laterInterruptBeforeStartText(signal)}\n`)
+      if (count >= 3) teardown.abort(signal)
     } else if (count === 2) {
       stderr.write(`\n${signal}: still tearing down (rollbacks and finally steps keep production safe); press Ctrl-C once more to abandon teardown\n`)
     } else if (!teardown.signal.aborted) {
@@ -103,7 +110,8 @@ export async function runOnTerminal(
 ): Promise<import('../runbooks/runner.js').RunResult> {
   const {currentUser} = await import('../runbooks/runner.js')
   const ui = await createRunUi({json: flags.json, yes: flags.yes, approve: flags.approve, user: currentUser()})
-  const interrupts = trapInterrupts()
+  const progress = runProgress()
+  const interrupts = trapInterrupts(process.stderr, progress.now)
   try {
     const result = await body({
       promptParams: ui.interactive ? (await import('../ui/param-prompts.js')).promptForParams : undefined,
@@ -112,7 +120,7 @@ export async function runOnTerminal(
       preApproved: ui.preApproved,
       approvedSteps: flags.approve,
       override: flags.overrideWindow ? {reason: flags.reason} : undefined,
-      listeners: ui.listeners,
+      listeners: [progress.listener, ...ui.listeners],
       signal: interrupts.signal,
       teardownSignal: interrupts.teardownSignal,
       teardownTimeoutMs: await teardownTimeoutFromEnvironment(),
@@ -131,6 +139,26 @@ export async function runOnTerminal(
   } finally {
     interrupts.dispose()
   }
+}
+
+/** How far a run has got, from its events: what a Ctrl-C will do depends on it. */
+export function runProgress(): {listener: RunEventListener; now: () => RunProgress} {
+  const state: RunProgress = {started: false, resumed: false, changeStarted: false, completedSteps: 0, finallySteps: 0}
+  const changes = new Map<string, boolean>()
+  const listener: RunEventListener = (event) => {
+    if (event.type === 'run.started') {
+      state.started = true
+      state.resumed = Boolean(event.resumedFrom)
+      // Those of groups and called runbooks too: dr-drill has none of its own, its legs' teardowns are theirs.
+      state.finallySteps = event.steps.filter((s) => s.phase === 'finally').length
+      for (const step of event.steps) changes.set(step.id, step.changes)
+    } else if ((event.type === 'step.started' && event.phase === 'main' && changes.get(event.step)) || event.type === 'operation.started') {
+      state.changeStarted = true
+    } else if (event.type === 'step.succeeded' && event.phase === 'main') {
+      state.completedSteps++
+    }
+  }
+  return {listener, now: () => ({...state})}
 }
 
 /** OPSBOOK_TEARDOWN_TIMEOUT (ISO 8601 duration, e.g. PT10M): how long rollbacks and finally may take in all. */

@@ -6,7 +6,7 @@ import type {RunResult} from '../runbooks/runner.js'
 
 export default class Run extends BaseCommand<RunResult | RunPlan> {
   static override summary = 'Run a runbook against an environment from the catalog'
-  static override description = `Validates everything first (exit 2), then asks for approvals (exit 4 when nobody can give them), checks windows and freezes in production (exit 5), then preflight — signed in, subscription readable, every permission held (exit 6), leases and evidence store (production: exit 5 unless --no-lease/--no-evidence) — and runs. The journal is written locally before anything is uploaded; an interrupted run (exit 130) continues with \`opsbook resume <runId>\`.`
+  static override description = `Validates everything first (exit 2), then asks for approvals (exit 4 when nobody can give them), checks windows and freezes in production (exit 5), then preflight — signed in, subscription readable, every permission held (exit 6), leases and evidence store (production: exit 5 unless --no-lease/--no-evidence) — and runs. The journal is written locally before anything is uploaded; an interrupted run (exit 130; exit 3 when it left something a human must look at) continues with \`opsbook resume <runId>\`.`
   static override examples = [
     '<%= config.bin %> run dr-drill --env local',
     '<%= config.bin %> run pg-pitr --env production --target orders-db --param restoreTime=2026-11-23T09:40:00Z',

@@ -374,7 +374,7 @@ class RunExecution {
     const interrupted = options.signal.aborted
     if (interrupted) {
       this.runFailed = true
-      await this.emit({type: 'run.interrupted', signal: signalName(options.signal)})
+      await this.emit({type: 'run.interrupted', signal: signalName(options.signal), rollback: this.toRollBack(), finally: runbook.finally.map((s) => s.id)})
     }
 
     this.startTeardownClock()
@@ -1039,6 +1039,12 @@ class RunExecution {
 
   // ── rollback ────────────────────────────────────────────────────────────────────────────────────────────────
 
+  /** The completed steps a rollback (of the run, or of one group) undoes, in the order it undoes them. */
+  private toRollBack(group?: string): string[] {
+    const inside = (id: string) => group === undefined || id.startsWith(`${group}.`)
+    return [...this.completionOrder].reverse().filter((id) => inside(id) && this.nodes.get(id)?.phase === 'main' && this.nodes.get(id)?.spec.rollback)
+  }
+
   /**
    * Roll back completed steps in reverse completion order: all of them, or (`group`) those inside one group, which
    * then leave the completion order so the run's own rollback does not undo them twice.
@@ -1047,7 +1053,7 @@ class RunExecution {
     const specs = new Map([...this.nodes].filter(([, n]) => n.phase === 'main').map(([id, n]) => [id, n.spec]))
     const inside = (id: string) => group === undefined || id.startsWith(`${group}.`)
     // A resume finishing a failed run's teardown: only the rollbacks that run left, in the order it was to run them.
-    const toRollBack = only?.filter((id) => specs.get(id)?.rollback) ?? [...this.completionOrder].reverse().filter((id) => inside(id) && specs.get(id)?.rollback)
+    const toRollBack = only?.filter((id) => specs.get(id)?.rollback) ?? this.toRollBack(group)
     if (group !== undefined) for (let i = this.completionOrder.length - 1; i >= 0; i--) if (inside(this.completionOrder[i]!)) this.completionOrder.splice(i, 1)
     if (toRollBack.length === 0) return
     await this.emit({type: 'rollback.started', steps: toRollBack})
@@ -1104,7 +1110,8 @@ class RunExecution {
         // A failed run (a step timed out on a hung operation) with an operation of its own still running did not tear
         // down what that operation makes: a human must look (exit 3), and `opsbook resume` waits for it and finishes the
         // run — it ended exit 1, "already finished (failed)" to resume, with the operation running on (issue 16). An
-        // interrupted run is resumable as it is (130).
+        // interrupted run keeps its status (interrupted, resumable as it is); what it left makes its exit code 3 too
+        // (runner.ts exitCodeForOutcome).
         if (!this.options.signal.aborted) this.teardownFailed = true
       }
     }

@@ -70,7 +70,11 @@ export type RunEvent =
   | {type: 'rollback.started'; steps: string[]}
   | {type: 'rollback.finished'; ok: boolean; failed: string[]}
   | {type: 'finally.started'; steps: string[]}
-  | {type: 'run.interrupted'; signal: string}
+  /**
+   * `rollback`: the completed steps that will be rolled back (in that order); `finally`: the run's finally steps, which
+   * run next. What the interruption will do, for the line that announces it (absent in journals before they existed).
+   */
+  | {type: 'run.interrupted'; signal: string; rollback?: string[]; finally?: string[]}
   /**
    * A journaled remark. `data.warning: true` marks a warning the session has already printed live on stderr (as
    * `warning: …`, the moment it arose): reporters leave it out so a user reads each warning once.

@@ -155,19 +155,32 @@ export function buildPlan(prepared: PreparedRun, options: {guard?: GuardDecision
       notes: [...notes, ...placeholderNotes(az)],
     }
   }
+  // Per group (or called runbook): the params its steps read that plan cannot know — a secret, or a value the caller's
+  // `with:` computes from a step's result (a placeholder here, which would read as true). A condition reading one of
+  // them is not decided up front.
+  const unknownOf = new Map<string, Set<string>>()
+  // Groups (and called runbooks) that will not run with these params: nor will any step inside them.
+  const notRunGroups = new Set<string>()
   const planStep = (step: StepSpec, phase: 'main' | 'finally', depth: number, parent?: string): PlannedStep => {
     const call = planCall(step, step, parent)
-    if (step.group?.callee) paramsOf.set(step.id, call.inputs)
-    else if (step.group && parent && paramsOf.has(parent)) paramsOf.set(step.id, paramsOf.get(parent)!)
-    // Only the runbook's own steps: a called runbook's params may still be placeholders here, which read as true.
+    const unknown = parent ? (unknownOf.get(parent) ?? new Set<string>()) : new Set(secretParams)
+    if (step.group?.callee) {
+      paramsOf.set(step.id, call.inputs)
+      unknownOf.set(step.id, unknownCalleeParams(step, unknown, contextOf(step, parent)))
+    } else if (step.group) {
+      if (parent && paramsOf.has(parent)) paramsOf.set(step.id, paramsOf.get(parent)!)
+      unknownOf.set(step.id, unknown)
+    }
     const upFront = {...contextOf(step, parent), taint: undefined}
-    // A condition `a && b && …` is false when one of its parts is, even where another part reads a step's result.
+    // A condition `a && b && …` is false when one of its parts is, even where another part reads a step's result. In a
+    // called runbook too (dr-drill's Managed Redis leg runs managedredis.verify, never the classic cache's redis.verify).
     const notRun =
-      !parent &&
-      step.if !== undefined &&
-      topLevelConjuncts(safeConditionExpression(step.if)).some(
-        (part) => !readsSecretParam(part, secretParams) && [false, true].every((failed) => decidedUpFront(`\${{ ${part} }}`, {...upFront, failed}) === false),
-      )
+      (parent !== undefined && notRunGroups.has(parent)) ||
+      (step.if !== undefined &&
+        topLevelConjuncts(safeConditionExpression(step.if)).some(
+          (part) => !readsParam(part, unknown) && [false, true].every((failed) => decidedUpFront(`\${{ ${part} }}`, {...upFront, failed}) === false),
+        ))
+    if (notRun && step.group) notRunGroups.add(step.id)
     return {
       id: step.id,
       phase,
@@ -427,6 +440,9 @@ export function renderPlan(plan: RunPlan): string {
     const pad = '    '.repeat(step.depth ?? 0)
     lines.push(`${pad}${String(index + 1).padStart(2)}. ${step.id}  [${step.uses}]  (${flags})`)
     lines.push(`${pad}    ${step.summary}`)
+    // A step that will not run makes no call and needs no permission: its ARM, az and RBAC lines would describe what
+    // this run does not do (the classic cache's verify for a Managed Redis cache). --json keeps them, with notRun.
+    if (step.notRun) return
     for (const [k, v] of Object.entries(step.inputs)) lines.push(`${pad}    with ${k}: ${fmt(v)}`)
     for (const call of step.arm) lines.push(`${pad}    ARM  ${call.method} ${call.path}${call.longRunning ? '  (long-running)' : ''}${call.note ? `  — ${call.note}` : ''}`)
     for (const cmd of step.az) lines.push(`${pad}    az   ${cmd}`)
@@ -470,8 +486,40 @@ export function renderPlan(plan: RunPlan): string {
  * A secret param is '[REDACTED]' in the plan's context, whatever its value (empty too): a condition on it, such as
  * `params.sasToken == ''`, is not known up front, and a step it guards may run and must be asked for.
  */
-function readsSecretParam(expression: string, secretParams: string[]): boolean {
-  return expressionReferences(expression).some((r) => r.context === 'params' && (r.path.length === 0 || secretParams.includes(String(r.path[0]))))
+function readsParam(expression: string, params: ReadonlySet<string>): boolean {
+  return expressionReferences(expression).some((r) => r.context === 'params' && (r.path.length === 0 || params.has(String(r.path[0]))))
+}
+
+/**
+ * The params of a called runbook plan cannot know: its own secret params, and those the caller's `with:` computes from
+ * a step's result, from a param the caller does not know, or with an expression that fails before the run.
+ */
+function unknownCalleeParams(step: StepSpec, outerUnknown: ReadonlySet<string>, outer: ExpressionContext): Set<string> {
+  const callee = step.group!.callee!
+  const unknown = new Set(Object.entries(callee.params).filter(([, spec]) => spec.type === 'secret').map(([name]) => name))
+  const expressions = (value: unknown): string[] =>
+    typeof value === 'string'
+      ? value.includes('${{')
+        ? splitTemplate(value).flatMap((part) => (part.kind === 'expression' ? [part.expression] : []))
+        : []
+      : Array.isArray(value)
+        ? value.flatMap(expressions)
+        : value && typeof value === 'object'
+          ? Object.values(value).flatMap(expressions)
+          : []
+  for (const [name, value] of Object.entries(step.with ?? {})) {
+    const known = expressions(value).every((expression) => {
+      if (expressionReferences(expression).some((r) => r.context === 'steps') || readsParam(expression, outerUnknown)) return false
+      try {
+        evaluateExpression(expression, {...outer, taint: undefined})
+        return true
+      } catch {
+        return false
+      }
+    })
+    if (!known) unknown.add(name)
+  }
+  return unknown
 }
 
 function safeConditionExpression(condition: string): string {

@@ -12,6 +12,7 @@ import type {Environment} from '../catalog/schema.js'
 import {ExitCode, OpsbookError} from '../errors.js'
 import type {RunPlan} from './plan.js'
 import type {PreparedRun} from './runner.js'
+import {shellQuote} from '../support/resume-hint.js'
 
 /** ARM api-versions used to read the subscription and its resource groups (Subscriptions - Get, Resource Groups - Get). */
 const SUBSCRIPTION_API = '2022-12-01'
@@ -32,6 +33,11 @@ export interface AccessCheck {
 
 export interface AccessReport {
   principal: string
+  /**
+   * Who a role assignment would name: the identity's object id (from its token), else its sign-in name or app id —
+   * what `az role assignment create --assignee` takes. The fix printed with exit 6 names it, not `<principal>`.
+   */
+  assignee: string
   checks: AccessCheck[]
   missing: AccessCheck[]
 }
@@ -60,7 +66,7 @@ export async function checkIdentityAndScopes(services: AzureServices, environmen
       [
         subscription.status === 404
           ? 'check `subscription:` in the catalog, and that the identity is in the subscription\'s tenant (`az account list`)'
-          : `grant ${identity.display} the Reader role on the subscription: az role assignment create --assignee ${identity.objectId ?? identity.display} --role Reader --scope /subscriptions/${services.subscription}`,
+          : `grant ${identity.display} the Reader role on the subscription: az role assignment create --assignee ${assigneeOf(identity)} --role Reader --scope /subscriptions/${services.subscription}`,
       ],
       {subscription: services.subscription, status: subscription.status},
     )
@@ -70,7 +76,11 @@ export async function checkIdentityAndScopes(services: AzureServices, environmen
       throw new NotReadyError(
         `${identity.display} cannot read resource group ${group}: ${armFailure(response)}`,
         'resource-group-unreadable',
-        [response.status === 404 ? `check \`resourceGroups:\` in the catalog (no group "${group}" in subscription ${services.subscription})` : `grant ${identity.display} Reader (at least) on the resource group`],
+        [
+          response.status === 404
+            ? `check \`resourceGroups:\` in the catalog (no group "${group}" in subscription ${services.subscription})`
+            : `grant ${identity.display} Reader (at least) on the resource group: az role assignment create --assignee ${assigneeOf(identity)} --role Reader --scope /subscriptions/${services.subscription}/resourceGroups/${group}`,
+        ],
         {resourceGroup: group, status: response.status},
       )
   }
@@ -123,22 +133,35 @@ export async function checkAccess(plan: RunPlan, environment: Environment, servi
     const ok = granted(entries, need.permission)
     checks.push({...need, granted: ok, dataAction: isDataAction(need.permission), ...(ok ? {} : {role: roleGranting(need.permission)?.name})})
   }
-  return {principal: `${identity.display} (${identity.source})`, checks, missing: checks.filter((c) => !c.granted)}
+  return {principal: `${identity.display} (${identity.source})`, assignee: assigneeOf(identity), checks, missing: checks.filter((c) => !c.granted)}
 }
 
 /** The refusal for missing permissions: each step, action, scope and a built-in role that grants it. */
 export function missingPermissionsError(report: AccessReport, runbook: string): NotReadyError {
   const lines = report.missing.map((m) => `  step ${m.step} (${m.uses}) needs ${m.permission}${m.dataAction ? ' (data action)' : ''} on ${m.scope}${m.role ? ` — granted by the built-in role "${m.role}"` : ''}`)
-  const roles = [...new Set(report.missing.map((m) => `${m.role ?? 'a custom role'}@${m.scope}`))]
+  const fixes = new Map<string, string>()
+  for (const m of report.missing) {
+    // No built-in role grants it: a custom role must hold it, and its name is the user's to choose.
+    const fix = m.role
+      ? `az role assignment create --assignee ${report.assignee} --role "${m.role}" --scope ${m.scope}`
+      : `no built-in role grants ${m.permission}: put it in a custom role (az role definition create), then az role assignment create --assignee ${report.assignee} --role <your custom role> --scope ${m.scope}`
+    fixes.set(fix, fix)
+  }
   return new NotReadyError(
     [`${report.principal} lacks ${report.missing.length} permission(s) runbook ${runbook} needs; nothing was started:`, ...lines].join('\n'),
     'missing-permission',
-    roles.map((r) => {
-      const [role, scope] = r.split('@')
-      return `az role assignment create --assignee <principal> --role "${role}" --scope ${scope}`
-    }),
-    {missing: report.missing},
+    [...fixes.values()],
+    {missing: report.missing, assignee: report.assignee},
   )
+}
+
+/**
+ * What `az role assignment create --assignee` takes for this identity: its object id, else its sign-in name or app id
+ * ("--assignee: Represent a user, group, or service principal. supported format: object id, user sign-in name, or
+ * service principal name": https://learn.microsoft.com/cli/azure/role/assignment#az-role-assignment-create).
+ */
+function assigneeOf(identity: Pick<SignedInIdentity, 'objectId' | 'upn' | 'appId' | 'display'>): string {
+  return shellQuote(identity.objectId ?? identity.upn ?? identity.appId ?? identity.display)
 }
 
 function armFailure(response: {status: number; body: any}): string {

@@ -12,7 +12,7 @@ import {RESUMABLE, sealFinishedRun} from '../evidence/seal.js'
 import {resumeCommand} from '../support/resume-hint.js'
 import type {ResumeState} from '../evidence/resume-state.js'
 import type {RunSummary} from '../evidence/summary.js'
-import {exitCodeForStatus, opsbookRoot, runRunbook, type RunOptions, type RunResult} from './runner.js'
+import {exitCodeForOutcome, opsbookRoot, runRunbook, type RunOptions, type RunResult} from './runner.js'
 
 /** End states `opsbook resume` continues (one list with the evidence checks that refuse lines after any other end). */
 export {RESUMABLE}
@@ -178,7 +178,7 @@ function sealedResult(summary: RunSummary, root: string): RunResult {
     runbook: summary.runbook.name,
     environment: summary.environment,
     status: summary.status,
-    exitCode: exitCodeForStatus(summary.status),
+    exitCode: exitCodeForOutcome({status: summary.status, leftBehind: summary.leftBehind, nothingChanged: false}),
     startedAt: summary.startedAt,
     finishedAt: summary.finishedAt,
     durationMs: summary.durationMs,

@@ -310,10 +310,14 @@ export function exitCodeForStatus(status: RunStatus): ExitCodeT {
 
 /**
  * The exit code of a finished run: its status's, except that a failure the failing action itself calls invalid input
- * (e.g. a restore point outside retention), before anything changed, is exit 2 like any other invalid input.
+ * (e.g. a restore point outside retention), before anything changed, is exit 2 like any other invalid input; and a run
+ * that left something a human must look at (the "NEEDS A HUMAN" list) is exit 3 whatever ended it — an interrupted run
+ * with an Azure operation of its own still running after teardown was exit 130, as if nothing were left (DESIGN.md:
+ * 3 = "a human must look (the output says what is left)"; 130 = interrupted, nothing left to handle). Both resume.
  */
-export function exitCodeForOutcome(outcome: Pick<RunOutcome, 'status' | 'error' | 'nothingChanged'>): ExitCodeT {
+export function exitCodeForOutcome(outcome: Pick<RunOutcome, 'status' | 'error' | 'nothingChanged' | 'leftBehind'>): ExitCodeT {
   if (outcome.status === 'failed' && outcome.error?.exitCode === ExitCode.invalidInput && outcome.nothingChanged) return ExitCode.invalidInput
+  if (outcome.leftBehind.length > 0) return ExitCode.needsHuman
   return exitCodeForStatus(outcome.status)
 }
 

@@ -13,6 +13,7 @@ import {findAction as registryFind, listActions as registryList} from '../action
 import type {Problem, SourceLocation} from '../errors.js'
 import {isDuration} from '../support/duration.js'
 import {closestName} from '../support/closest-name.js'
+import {hintIssues} from '../catalog/hints.js'
 
 export {closestName}
 import {describePath, zodProblems, type PathSegment, type YamlSource} from '../support/yaml-source.js'
@@ -55,7 +56,12 @@ export function validateRunbookSource(source: YamlSource, actions: ActionLookup 
   const problems: Problem[] = [...source.problems]
   if (source.value === undefined && problems.length > 0) return {problems}
   const parsed = runbookSchema.safeParse(source.value ?? {})
-  if (!parsed.success) problems.push(...zodProblems(parsed.error, source).map((p) => withFieldSuggestion(p)))
+  if (!parsed.success) {
+    // The catalog's typo help for values and missing fields: `kind: incidnet` said zod's "Invalid option: expected one
+    // of …" with no hint, where a misspelt action or input names the closest one.
+    const issues = hintIssues(parsed.error.issues, source.value)
+    problems.push(...zodProblems({issues} as typeof parsed.error, source).map((p) => withFieldSuggestion(p)))
+  }
   problems.push(...semanticProblems(source.value, source, actions, calls))
   problems.sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0))
   return {input: parsed.success ? parsed.data : undefined, problems}

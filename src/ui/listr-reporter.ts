@@ -7,6 +7,7 @@ import type {ListrTaskWrapper} from 'listr2'
 import type {ApprovalDecision, ApprovalRequest, Approver} from '../actions/types.js'
 import type {RunEvent, StepPhase} from '../runbooks/events.js'
 import {humanDuration} from '../support/duration.js'
+import {interruptedText} from './interrupt-text.js'
 import type {Reporter} from './plain-reporter.js'
 
 interface StepTask {
@@ -81,7 +82,7 @@ export class ListrReporter implements Reporter {
         )
         return
       case 'run.interrupted':
-        process.stderr.write(`\n${yellow('⚠ interrupted')}: stopping, rolling back and running finally steps…\n`)
+        process.stderr.write(`\n${yellow('⚠ interrupted')}: ${interruptedText(event)}…\n`)
         return
       default:
     }

@@ -4,6 +4,7 @@
  */
 import type {RunEvent} from '../runbooks/events.js'
 import {humanDuration} from '../support/duration.js'
+import {interruptedText} from './interrupt-text.js'
 
 export interface Reporter {
   handle(event: RunEvent): void | Promise<void>
@@ -61,7 +62,7 @@ export class PlainReporter implements Reporter {
       case 'finally.started':
         return `■ finally: ${event.steps.join(', ')}`
       case 'run.interrupted':
-        return `⚠ interrupted (${event.signal}): stopping, rolling back and running finally steps`
+        return `⚠ interrupted (${event.signal}): ${interruptedText(event)}`
       case 'run.note':
         // A warning the session already wrote live to stderr (session.ts `warn`): shown once, not again here.
         return event.data?.warning === true ? undefined : `• ${event.message}`

@@ -56,7 +56,8 @@ export function printRunSummary(result: RunResult, out: NodeJS.WritableStream = 
   if (result.error) out.write(`  why: ${outputRedactor().redactText(result.error)}\n`)
   if (result.segments) out.write(`${describeSegments(result.segments).map((line) => `  ${line}`).join('\n')}\n`)
   out.write(`  journal ${result.journal}\n`)
-  if (result.status === 'interrupted') out.write(`  continue with: ${resumeCommand(result.runId, overrides)}\n`)
+  // Resume continues an interrupted run and one whose teardown did not complete (exit 3), as `runs show` says.
+  if (result.status === 'interrupted' || result.status === 'rollback-failed') out.write(`  continue with: ${resumeCommand(result.runId, overrides)}\n`)
 }
 
 function warningCount(n: number): string {

@@ -47,6 +47,9 @@ steps:
     expect(events.find((e) => e.type === 'step.succeeded' && e.step === 'short')).toMatchObject({outputs: {waitedMs: expect.any(Number)}})
     expect((outcome.steps[0]!.outputs as {waitedMs: number}).waitedMs).toBeGreaterThanOrEqual(45)
     expect(outcome.status).toBe('interrupted')
+    // A long wait says how long and until when (slot-swap's 2-minute watch printed nothing but its step line); a short one is quiet.
+    const said = events.flatMap((e) => (e.type === 'step.log' ? [`${e.step}: ${e.message}`] : []))
+    expect(said).toEqual([expect.stringMatching(/^long: waiting 30(\.0)?s, until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)])
     // The grace period is 5 s: finishing well before it shows core.wait itself honoured the signal.
     expect(outcome.steps[1]!.durationMs).toBeLessThan(2000)
   })

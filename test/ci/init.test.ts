@@ -42,8 +42,22 @@ describe('ci init github', () => {
     expect(await githubProblems(result.content)).toEqual([])
     const workflow = parse(result.content)
     const groups = workflow.jobs.drill.strategy.matrix.include.map((m: any) => `${m.environment}/${m.group}: ${m.components}`)
-    expect(groups).toEqual(['local/database: --component orders-db', 'local/cache: --component sessions-cache', 'local/app: --component storefront --component storefront-dr'])
-    expect(workflow.on.schedule.map((s: any) => s.cron)).toEqual(['10 2 1-7 1,4,7,10 *', '10 4 1-7 1,4,7,10 *', '10 21 1-14 1,4,7,10 *', '10 20 1-14 1,4,7,10 *'])
+    // Every component dr-drill drills: the SQL database and Cosmos DB account share the database window, the Managed
+    // Redis cache (windows: [cache-saturday, cache-sunday]) runs in its first, the routers have none. The generated CI
+    // drilled only orders-db, sessions-cache and the web apps.
+    expect(groups).toEqual([
+      'local/database: --component orders-db --component payments-db --component catalog-cosmos',
+      'local/cache: --component sessions-cache',
+      'local/cache-saturday: --component carts-cache',
+      'local/app: --component storefront --component storefront-dr',
+      'local/unwindowed: --component storefront-dns --component storefront-edge',
+    ])
+    expect(workflow.on.schedule.map((s: any) => s.cron)).toEqual(['10 2 1-7 1,4,7,10 *', '10 4 1-7 1,4,7,10 *', '10 0 1-7 1,4,7,10 *', '10 21 1-14 1,4,7,10 *', '10 20 1-14 1,4,7,10 *', '0 3 1 1,4,7,10 *'])
+    // The types drilled are dr-drill's own forEach types, so the list cannot fall behind the runbook again.
+    const {DRILLED_TYPES} = await import('../../src/ci/groups.js')
+    const drill = parse(readFileSync(join(repoRoot, 'src', 'runbooks', 'library', 'dr-drill.yaml'), 'utf8')) as {steps: Array<{forEach?: {components?: string | string[]}}>}
+    const forEachTypes = new Set(drill.steps.flatMap((step) => [step.forEach?.components ?? []].flat()))
+    expect([...DRILLED_TYPES].sort()).toEqual([...forEachTypes].sort())
     // The comment above each line says which jobs and which local time it is for.
     expect(result.content).toMatch(/# drill-local-app: 22:00 Europe\/Berlin \(UTC\+1, one line per daylight-saving offset\)/)
     expect(workflow.permissions).toEqual({contents: 'read', 'id-token': 'write', 'security-events': 'write'})

@@ -146,6 +146,10 @@ describe('opsbook run', () => {
       },
     })
     expect(result.code).toBe(130)
+    // What Ctrl-C will do, said when it is pressed and when the run stops: prepare (core.log) changed nothing in Azure
+    // but has a rollback, which runs, then the finally step.
+    expect(result.stderr).toContain('SIGINT: stopping — no new step starts; nothing in Azure has been changed yet; completed steps that have a rollback are rolled back; finally steps run')
+    expect(result.stdout).toContain('⚠ interrupted (SIGINT): stopping: no new step starts; rolling back prepare; then running finally steps')
     const runId = readdirSync(join(cwd, '.opsbook', 'runs'))[0]!
     const {events} = journalOf(cwd, runId)
     const types = events.map((e) => `${e.type}${e.step ? `:${e.step}` : ''}`)

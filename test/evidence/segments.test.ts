@@ -103,6 +103,10 @@ describe('opsbook resume: what the user reads about the whole run', () => {
       expect(shown.stdout).toContain(`started ${result.segments[0].startedAt}`)
       expect(shown.stdout).toMatch(/elapsed from the first start, .+ of it running, in 2 segments/)
       expect(shown.stdout).toMatch(/segments:\n {2}1\. \S+, ran .+, interrupted\n {2}2\. \S+, ran .+, succeeded/)
+      // The step table's status column lines up, `finally gated.cleanup` included.
+      const rows = shown.stdout.split('\n').filter((l) => /^ {2}(finally )?(prepare|gated|done|gated\.\w+) +(succeeded|skipped|failed)/.test(l))
+      expect(rows.map((l) => l.replace(/^ {2}/, '').split(/ {2,}/)[0])).toContain('finally gated.cleanup')
+      expect(new Set(rows.map((l) => l.search(/ (succeeded|skipped|failed)/))).size).toBe(1)
 
       const report = readFileSync(join(dir, 'report.md'), 'utf8')
       expect(report).toContain(`| Started | ${result.segments[0].startedAt} |`)

@@ -316,7 +316,11 @@ describe('opsbook plan dr-drill --env local', () => {
     const text = await runCliInProcess(['plan', 'dr-drill', '--env', 'local'], {cwd: drillDir(), env: emulator.env()})
     expect(text.code, text.stderr).toBe(0)
     expect(text.stdout).toMatch(/ARM {2}PUT \/subscriptions\/.+\/flexibleServers\/.+ \(long-running\)/)
-    expect(text.stdout).toContain('az   az postgres flexible-server restore --resource-group rg-shop-local')
+    // orders-db's objective is cross-region: the drill geo-restores it, and the plan shows that (its point-in-time
+    // restore step is NOT RUN with these params, with no az line).
+    expect(text.stdout).toContain('az   az postgres flexible-server geo-restore --resource-group rg-shop-local')
+    expect(text.stdout).toMatch(/pg-pitr-orders-db\.restore {2}\[postgres\.restore\] {2}\(NOT RUN with these params/)
+    expect(text.stdout).not.toContain('az   az postgres flexible-server restore --resource-group rg-shop-local')
     expect(text.stdout).toContain('az   az redis export --resource-group rg-shop-local --name redis-shop-sessions')
     expect(text.stdout).toContain('az   az redisenterprise database export --resource-group rg-shop-local --cluster-name amr-shop-carts')
     expect(text.stdout).toContain('az   az cosmosdb restore --resource-group rg-shop-local --account-name cosmos-shop-local')

@@ -14,6 +14,7 @@ import type {RunningEmulator} from '../../src/emulator/server.js'
 import type {RunEvent} from '../../src/runbooks/events.js'
 import {resumeRun} from '../../src/runbooks/resume.js'
 import {runRunbook, type RunOptions} from '../../src/runbooks/runner.js'
+import {printRunSummary} from '../../src/ui/run-summary.js'
 import {scratchDir, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
@@ -139,5 +140,36 @@ describe('a step with no timeout:', () => {
     expect(failed.data.error).toMatchObject({timedOut: true, message: 'timed out after PT2S (the default bound of test.slowExport; a `timeout:` on the step sets another)'})
     expect(first.leftBehind.join('\n')).toMatch(/step export started "redis\.export .*" .* and did not finish/)
     expect(first.exitCode).toBe(3)
+  }, 60_000)
+})
+
+describe('Ctrl-C while an operation of the run is still running in Azure', () => {
+  it('ends exit 3 naming the operation (NEEDS A HUMAN, not 130 as if nothing were left); resume waits for it and finishes with 0', async () => {
+    const cwd = scratchDir({'hung.yaml': HUNG_EXPORT})
+    emulator.faults.set({hangOperations: ['redis.export']})
+    const ctrlC = new AbortController()
+    // Ctrl-C the moment the export's operation is journaled: Azure has it, and nothing will undo it.
+    const events: RunEvent[] = []
+    const listen = async (event: RunEvent) => {
+      events.push(event)
+      if (event.type === 'operation.started') ctrlC.abort('SIGINT')
+    }
+    let first
+    try {
+      first = await runRunbook({...options(cwd), listeners: [listen], signal: ctrlC.signal, runbook: './hung.yaml', envName: 'local', params: {}, target: 'sessions-cache'})
+    } finally {
+      emulator.faults.set({hangOperations: []})
+    }
+    expect(first.status).toBe('interrupted')
+    expect(first.leftBehind.join('\n')).toMatch(/step export started "redis\.export .*" .* and did not finish: it is still running \(InProgress\)/)
+    expect(first.exitCode).toBe(3)
+    let printed = ''
+    printRunSummary(first, {write: (text: string) => (printed += text) > ''} as never)
+    expect(printed).toContain('NEEDS A HUMAN — left behind:')
+    expect(printed).toContain(`continue with: opsbook resume ${first.runId}`)
+
+    const second = await resumeRun({...options(cwd), runId: first.runId, params: {}})
+    expect(second.steps.map((s) => `${s.id} ${s.status}`)).toEqual(['export succeeded'])
+    expect(second.exitCode).toBe(0)
   }, 60_000)
 })

@@ -302,6 +302,13 @@ describe('PostgreSQL data read from real restored servers', () => {
     expect(lines.join('\n')).toMatch(/pg-v13-pitr runs PostgreSQL 13\.\d+/)
     // The copy is not needed after this: deleting it stops its process (fewer servers running for the rest of the file).
     await pg.servers.beginDeleteAndWait(rg, 'pg-v13-pitr')
+    // A new restore under the deleted copy's name (a resumed drill re-runs its restore into the scratch name its
+    // teardown deleted) is a server of its own: the dropped one's WAL archive, kept for ReviveDropped, held its timeline
+    // history, PostgreSQL's archiver refused to overwrite it, and the restore failed after 120 s "waiting for the base
+    // backup's WAL to be archived".
+    await pg.servers.beginCreateOrUpdateAndWait(rg, 'pg-v13-pitr', {location: source.location, createMode: 'PointInTimeRestore', sourceServerResourceId: source.id, pointInTimeUTC: point} as never)
+    expect((await query<{note: string}>('pg-v13-pitr', "SELECT note FROM orders WHERE note LIKE 'v13 %' ORDER BY note")).map((m) => m.note)).toEqual(['v13 mark'])
+    await pg.servers.beginDeleteAndWait(rg, 'pg-v13-pitr')
   })
 
   it("the server's authConfig decides the sign-in methods: Entra off fails the drill's probe with the reason, password off refuses a password", async () => {

@@ -7,6 +7,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
+import {inspectOperation} from '../../src/azure/inspect.js'
 import {requests, runRunbookInProcess as runRunbook, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
@@ -38,6 +39,12 @@ describe('sql-pitr', () => {
     expect(run.json.outputs.rpoMs).toBeLessThan(1_000)
     expect(step(run.json, 'teardown', 'finally').status).toBe('succeeded')
     expect(await databases()).toEqual(['sqldb-shop-payments'])
+    // What a Ctrl-C'd run checks through ARM before calling the restore "left behind" (a journaled URL carries no
+    // api-version): the deleted copy does not exist — it was "could not be read (HTTP 400)", a false NEEDS A HUMAN, exit 3.
+    const url = (name: string) => `${arm.armEndpoint}/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.Sql/servers/sql-shop-local/databases/${name}`
+    const restore = {description: 'sql.restore', method: 'PUT' as const}
+    expect(await inspectOperation(arm, {...restore, resourceUrl: url(run.json.outputs.database)})).toEqual({remains: false, detail: `${run.json.outputs.database} does not exist`})
+    expect(await inspectOperation(arm, {...restore, resourceUrl: url('sqldb-shop-payments')})).toEqual({remains: true, detail: 'sqldb-shop-payments still exists'})
   })
 
   it('refuses a restore time before the earliest restore date with exit 2, before any change', async () => {

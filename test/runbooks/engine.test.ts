@@ -510,8 +510,10 @@ finally:
       },
     })
     expect(outcome.status).toBe('interrupted')
-    expect(trace(events).slice(-14)).toEqual([
+    expect(trace(events).slice(-15)).toEqual([
       'step.started long main',
+      // core.wait says how long it waits (a wait of 5 s or more)
+      'step.log long main',
       'step.failed long main',
       'step.skipped later main',
       'run.interrupted',
@@ -526,7 +528,8 @@ finally:
       'step.succeeded cleanup finally',
       'run.finished',
     ])
-    expect(events.find((e) => e.type === 'run.interrupted')).toMatchObject({signal: 'SIGINT'})
+    // What the interruption does next, for the line that announces it.
+    expect(events.find((e) => e.type === 'run.interrupted')).toMatchObject({signal: 'SIGINT', rollback: ['create'], finally: ['cleanup']})
     expect(events.find((e) => e.type === 'step.log' && e.phase === 'rollback')).toMatchObject({message: 'delete scratch-1'})
     expect(outcome.steps.find((s) => s.id === 'long')).toMatchObject({status: 'cancelled'})
     expect(outcome.steps.find((s) => s.id === 'later')).toMatchObject({status: 'cancelled', reason: 'not started: the run was interrupted'})

@@ -120,6 +120,9 @@ describe('parseRunbook', () => {
       ['invalid-value', '7:14'],
       ['invalid-value', '8:23'],
     ])
+    // A misspelt kind names the closest one, as a misspelt action or input does (it was zod's bare "Invalid option").
+    const kind = problemsOf(() => parseRunbook('k.yaml', `name: k\ntitle: T\nkind: incidnet\nsteps:\n  - {id: a, uses: core.log, with: {message: hi}}\n`))
+    expect(kind.map((p) => p.message)).toEqual(['kind: "incidnet" is not one of "incident", "drill", "maintenance", "checklist" (did you mean "incident"?)'])
   })
 
   it('checks inputs against the action schema: missing required inputs and literal types, not expressions', () => {

@@ -162,6 +162,39 @@ describe('steps the params rule out', () => {
     expect(plan.steps.find((s) => s.id === 'with-sas-token')!.notRun).toBeUndefined()
     expect(renderPlan(plan)).not.toMatch(/NOT RUN with these params; read-only; if \$\{\{ params\.sas/)
   })
+
+  it('in a called runbook too: dr-drill\'s Managed Redis leg shows managedredis.* and none of the classic cache\'s lines or permissions', async () => {
+    // The plan showed redis.export, redis.import and redis.verify (with Microsoft.Cache/redis/read) for carts-cache, a
+    // Microsoft.Cache/redisEnterprise cluster, and the drill's imports as changes: the run skips every one of them.
+    const plan = buildPlan(await prepareRun({runbook: 'dr-drill', envName: 'local', params: {}, components: ['carts-cache'], cwd: repoRoot, env: {}}))
+    const leg = plan.steps.filter((s) => s.parent === 'redis-restore-carts-cache')
+    const runs = leg.filter((s) => !s.notRun).map((s) => s.uses)
+    expect(runs).toEqual(expect.arrayContaining(['managedredis.export', 'drill.verifySnapshot', 'managedredis.verify', 'drill.teardown']))
+    expect(runs.filter((uses) => /^redis\.(export|import|verify)$|^managedredis\.import$|^core\.approval$/.test(uses))).toEqual([])
+    expect(plan.permissions.filter((p) => p.startsWith('Microsoft.Cache/redis/') || p.endsWith('/import/action'))).toEqual([])
+    const text = renderPlan(plan)
+    expect(text).not.toMatch(/Microsoft\.Cache\/redis\/|az redis (export|import|show)|is a managedredis, not a redis/)
+    expect(text).toMatch(/redis-restore-carts-cache\.verify {2}\[redis\.verify\] {2}\(NOT RUN with these params/)
+    // redis.verify itself, pointed at a Managed Redis cache, reads the cluster and its database.
+    const verify = buildPlan(await prepare('redis-restore', {cache: 'carts-cache'})).steps.find((s) => s.id === 'verify')!
+    expect(verify.permissions).toEqual(['Microsoft.Cache/redisEnterprise/read', 'Microsoft.Cache/redisEnterprise/databases/read'])
+
+    // A called runbook's param the caller computes from a step's result is not known up front: what it guards may run.
+    const dir = scratchDir({
+      'callee.yaml': "name: callee\ntitle: callee\nkind: checklist\nparams:\n  mode: {type: string, default: quick}\nsteps:\n  - {id: full-only, if: \"${{ params.mode == 'full' }}\", uses: core.log, with: {message: full}}\n",
+      'caller.yaml': `name: caller
+title: caller
+kind: checklist
+steps:
+  - {id: pick, uses: core.log, with: {message: full}}
+  - {id: call, needs: pick, uses: "runbook:./callee.yaml", with: {mode: "\${{ steps.pick.status == 'succeeded' && 'full' || 'quick' }}"}}
+  - {id: quick, uses: "runbook:./callee.yaml", with: {mode: quick}}
+`,
+    })
+    const called = buildPlan(await prepareRun({runbook: join(dir, 'caller.yaml'), envName: 'local', params: {}, cwd: dir, env: {}}))
+    expect(called.steps.find((s) => s.id === 'call.full-only')!.notRun).toBeUndefined()
+    expect(called.steps.find((s) => s.id === 'quick.full-only')!.notRun).toBe(true)
+  })
 })
 
 // The slot differences step (issues 10/11): what `plan slot-swap` shows comes from webapp.slotDifferences' registry entry.

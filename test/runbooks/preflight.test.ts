@@ -144,6 +144,13 @@ describe('RBAC preflight against the emulator', () => {
     expect(refused).toBeInstanceOf(OpsbookError)
     expect((refused as OpsbookError).exitCode).toBe(ExitCode.notReady)
     expect((refused as OpsbookError).message).toMatch(/step schedule \(redis\.setPatchSchedule\) needs Microsoft\.Cache\/redis\/patchSchedules\/write on \/subscriptions\/.*\/resourceGroups\/rg-shop-local — granted by the built-in role "Redis Cache Contributor"/)
+    // The fix names the identity that was refused — its object id, from its token — not a `<principal>` to look up.
+    const reader = await services().services.identity()
+    expect(reader.objectId).toMatch(/^[0-9a-f-]{36}$/)
+    expect((refused as OpsbookError).suggestions).toContain(
+      `az role assignment create --assignee ${reader.objectId} --role "Redis Cache Contributor" --scope /subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local`,
+    )
+    expect((refused as OpsbookError).suggestions.join('\n')).not.toContain('<principal>')
     expect(emulator.requestLog().filter((r) => r.method !== 'GET')).toEqual([])
     // No journal: the run's folder holds only the refused-run record (who, what, why, when).
     const runs = readdirSync(join(dir, '.opsbook', 'runs'))

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {noListDefaultHelp} from '../../cli/flags.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import type {CiEngine, CiInitResult} from '../../ci/init.js'
 
@@ -13,7 +14,7 @@ export default class CiInit extends BaseCommand<CiInitResult> {
   ]
   static override args = {engine: Args.string({description: 'CI engine', options: ['github', 'azure-pipelines'], required: true})}
   static override flags = {
-    env: Flags.string({char: 'e', description: 'Environment to drill (repeatable; default: every environment of the catalog)', multiple: true, default: []}),
+    env: Flags.string({char: 'e', description: 'Environment to drill (repeatable; default: every environment of the catalog)', multiple: true, default: [], ...noListDefaultHelp}),
     schedule: Flags.string({description: 'quarterly, monthly, or a cron expression (UTC)', default: 'quarterly'}),
     output: Flags.string({char: 'o', description: 'File to write (default: the engine\'s usual path)'}),
     'dry-run': Flags.boolean({description: 'Print the pipeline to stdout instead of writing it', default: false}),

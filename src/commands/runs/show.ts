@@ -31,8 +31,12 @@ export default class RunsShow extends BaseCommand<RunDetails> {
     // summary.json edited after the run (its seal or the journal's events say otherwise): what follows is not the record.
     for (const problem of details.summaryProblems) this.say(`EVIDENCE CHANGED AFTER THE RUN: ${problem}`)
     if (!s && details.lastEvent) this.say(`last event: #${details.lastEvent.seq} ${details.lastEvent.type}${details.lastEvent.step ? ` (${details.lastEvent.step})` : ''} at ${details.lastEvent.ts}; continue with: opsbook resume ${details.runId}`)
+    // One column for the step (phase prefix included), as wide as the longest: a drill's `finally <leg>.<step>` ids
+    // pushed the status of those lines out of line with the others.
+    const label = (step: {phase: string; id: string}) => `${step.phase === 'main' ? '' : `${step.phase} `}${step.id}`
+    const width = Math.max(30, ...(s?.steps ?? []).map((step) => label(step).length))
     for (const step of s?.steps ?? [])
-      this.say(`  ${step.phase === 'main' ? '' : `${step.phase} `}${step.id.padEnd(30)} ${step.status.padEnd(12)} ${step.durationMs === undefined ? '' : humanDuration(step.durationMs)}${step.error ? `  ${step.error.message}` : ''}`)
+      this.say(`  ${label(step).padEnd(width)} ${step.status.padEnd(12)} ${step.durationMs === undefined ? '' : humanDuration(step.durationMs)}${step.error ? `  ${step.error.message}` : ''}`)
     if (s && Array.isArray(s.outputs.objectives)) {
       const {renderObjectives} = await import('../../ui/run-summary.js')
       this.say(renderObjectives(s.outputs.objectives as never))

@@ -926,7 +926,21 @@ export function routes(ctx: EmulatorContext): Route[] {
     pending.add(key)
     // Started now, awaited when the operation completes: the restore runs while the client polls.
     const plane = ctx.dataPlanes.postgres
-    const work = plane && dataPlaneWork ? dataPlaneWork(plane).then((value) => ({value}), (error: Error) => ({error})) : undefined
+    // A new server under the id of one deleted before (a resumed drill re-running its restore into the scratch name its
+    // teardown had deleted) is not that server: the dropped one's WAL archive and backups, kept for ReviveDropped, are
+    // not its own. PostgreSQL's archiver found the old timeline history already in the archive (`test ! -f` failed),
+    // stopped archiving, and the restore failed after 120 s "waiting for the base backup's WAL to be archived". The
+    // dropped server is forgotten, files and all, first (reviving it under this id again is no longer possible here).
+    const revivesItself = createMode === 'ReviveDropped' && String(server.resource.properties.sourceServerResourceId).toLowerCase() === key
+    const reusedId = state().dropped[key] !== undefined && !revivesItself
+    if (reusedId) delete state().dropped[key]
+    const target = server
+    const fresh = plane && dataPlaneWork && reusedId ? async (p: typeof plane) => (await p.engine.drop(p.keyOf(target.resource), 'all'), dataPlaneWork!(p)) : dataPlaneWork
+    const work = plane && fresh
+      ? fresh(plane).then((value) => ({value}), (error: Error) => ({error}))
+      : plane && reusedId
+        ? plane.engine.drop(plane.keyOf(target.resource), 'all').then(() => undefined, () => undefined)
+        : undefined
     const provisioning = view(ctx, server, apiVersionOf(request)) as {properties: Record<string, unknown>}
     provisioning.properties.state = 'Provisioning'
     return ctx.lro.start({
