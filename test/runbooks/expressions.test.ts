@@ -305,6 +305,40 @@ steps:
     }
   })
 
+  it('refuses at validation (exit 2, file:line:col) a value that compares or searches a secret param, before the run changes anything', async () => {
+    // It failed its step when evaluated — after the steps before it had run.
+    const {parseRunbook} = await import('../../src/runbooks/loader.js')
+    const {ValidationError} = await import('../../src/errors.js')
+    const withValue = (value: string) => `name: side-channel
+title: A value computed from a secret
+kind: checklist
+params:
+  pw: {type: secret}
+steps:
+  - id: first
+    uses: core.log
+    with: {message: before}
+  - id: probe
+    uses: core.log
+    with:
+      message: "${value}"
+`
+    for (const value of ["\${{ contains(params.pw, 'a') }}", "got \${{ case(startsWith(params.pw, 'K'), 'yes', 'no') }}", "\${{ contains(toJSON(params), 'hunt') }}", "\${{ format(params.pw, 'x') }}"]) {
+      let error: unknown
+      try {
+        parseRunbook('/tmp/side-channel.yaml', withValue(value))
+      } catch (e) {
+        error = e
+      }
+      expect(error, value).toBeInstanceOf(ValidationError)
+      const problem = (error as InstanceType<typeof ValidationError>).problems.find((p) => p.code === 'secret-in-expression')
+      expect(problem, value).toBeDefined()
+      expect(problem!.location).toMatchObject({file: '/tmp/side-channel.yaml', line: 13})
+    }
+    for (const value of ["pw \${{ format('{0}', params.pw) }}", "\${{ params.pw != '' }}", "\${{ case(params.pw != '', params.pw, 'none') }}", '\${{ toJSON(params) }}'])
+      expect(() => parseRunbook('/tmp/side-channel.yaml', withValue(value)), value).not.toThrow()
+  })
+
   it('accepts an emptiness test of a secret, alone or beside other conditions', async () => {
     const {parseRunbook} = await import('../../src/runbooks/loader.js')
     for (const condition of ["params.pw != ''", "'' == params.pw", '!params.pw', 'params.pw', "success() && (params.pw != '' || params.who == 'x')", "params.who == 'x'"])
