@@ -194,7 +194,8 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
       case 'run.finished': {
         finished = data.status as RunStatus
         const error = data.error as {message?: unknown; code?: unknown} | undefined
-        failure = typeof error?.message === 'string' ? {message: error.message, ...(typeof error.code === 'string' ? {code: error.code} : {})} : undefined
+        // The run's failure, not a later segment's Ctrl-C: the resume that finishes its rollbacks ends with it.
+        if (finished !== 'interrupted') failure = typeof error?.message === 'string' ? {message: error.message, ...(typeof error.code === 'string' ? {code: error.code} : {})} : undefined
         break
       }
     }
@@ -221,8 +222,10 @@ export function reconstruct(runId: string, lines: JournalLine[]): Omit<ResumeSta
     overrides,
     ...(Object.keys(calls).length > 0 ? {calls} : {}),
     ...(finished ? {finished} : {}),
-    // Only for a run that ended with its teardown incomplete: a later segment that ran them removed them above.
-    ...(rollbacks.length > 0 && finished === 'rollback-failed' ? {rollbacks, ...(failure ? {failure} : {})} : {}),
+    // Only for a run that ended with its teardown incomplete: a later segment that ran them removed them above. A later
+    // segment that did not finish (killed while running them: no run.finished, or cut off) leaves them to this resume
+    // too — handed over only after rollback-failed, the next resume ran the failed main step again.
+    ...(rollbacks.length > 0 && finished !== 'succeeded' && finished !== 'failed' ? {rollbacks, ...(failure ? {failure} : {})} : {}),
   }
 }
 

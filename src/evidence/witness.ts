@@ -505,7 +505,10 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
   const times = [facts.startedAt, ...candidates.flatMap((c) => [c.startedAt, ...c.writes.map((w) => w.at)])].filter((t): t is string => Boolean(t)).map(Date.parse)
   const ends = [facts.endedAt, ...candidates.map((c) => c.endedAt)].filter((t): t is string => Boolean(t)).map(Date.parse)
   const windowFrom = Math.max((times.length > 0 ? Math.min(...times) : now.getTime()) - CLOCK_SKEW_MS, oldest)
-  const windowTo = Math.min((ends.length > 0 ? Math.max(...ends) : now.getTime()) + CLOCK_SKEW_MS, now.getTime())
+  // The run's last time as the journal dates it (not capped at now: a check that waits for the log must not wait for a
+  // run dated in the future).
+  const recordedEnd = ends.length > 0 ? Math.max(...ends) : now.getTime()
+  const windowTo = Math.min(recordedEnd + CLOCK_SKEW_MS, now.getTime())
   const events = new RunEvents(reader, new Date(windowFrom), new Date(Math.max(windowTo, windowFrom)))
   if (windowTo > windowFrom)
     events.prefetch([
@@ -564,7 +567,7 @@ export async function witnessJournal(journalText: string, reader: ActivityLogRea
           continue
         }
         try {
-          steps.push({...base, ...(await judgeFindings(c, events, facts, Math.max(Date.parse(c.runStartedAt ?? c.endedAt) - CLOCK_SKEW_MS, oldest), Math.min(Date.parse(c.endedAt) + CLOCK_SKEW_MS, now.getTime()), windowTo, now.getTime()))})
+          steps.push({...base, ...(await judgeFindings(c, events, facts, Math.max(Date.parse(c.runStartedAt ?? c.endedAt) - CLOCK_SKEW_MS, oldest), Math.min(Date.parse(c.endedAt) + CLOCK_SKEW_MS, now.getTime()), windowTo, now.getTime(), recordedEnd))})
         } catch (error) {
           if (!(error instanceof ActivityLogUnreadable)) throw error
           // Only a log that cannot be read at all makes the later steps not checkable; other failures, this step only.
@@ -815,7 +818,7 @@ function operationsUnder(events: ActivityEvent[], resourceId: string | undefined
  * (the run's first start to the step's end, ± clock skew): witnessed when every finding is supported by the log, not
  * witnessed when one is contradicted, otherwise not checkable. The rules, one per kind of finding:
  */
-async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalFacts, from: number, to: number, runTo: number, now: number): Promise<Pick<StepWitness, 'verdict' | 'reason' | 'callers'>> {
+async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalFacts, from: number, to: number, runTo: number, now: number, recordedEnd: number): Promise<Pick<StepWitness, 'verdict' | 'reason' | 'callers'>> {
   const supported: string[] = []
   const contradicted: string[] = []
   const unknown: string[] = []
@@ -900,6 +903,16 @@ async function judgeFindings(c: Candidate, runEvents: RunEvents, facts: JournalF
       // end: neither is said; verify says when to try again. (A write by someone else in the minutes before a later
       // verify is the same gap, not closed by one read: see README, Azure's Activity Log as witness.)
       const delay = runEvents.listingDelayMs
+      // A journal whose last line is dated after now (beyond the clock skew allowed) is not one a run wrote before this
+      // verify: its window, capped at now, would end "just now" at every verify, and the check would wait for ever —
+      // a forged end date kept a fail-back that left the router switched "not yet witnessable" (not checkable: exit 0
+      // with --witness auto).
+      if (delay > 0 && recordedEnd > now + CLOCK_SKEW_MS) {
+        contradicted.push(
+          `nothing of ${name} left switched, but the run's last line is dated ${new Date(recordedEnd).toISOString()}, after now (${new Date(now).toISOString()}) by more than the clock skew allowed: a run that has not ended yet cannot have put it back`,
+        )
+        continue
+      }
       if (delay > 0 && now - runTo < delay) {
         const retryAt = new Date(runTo + delay).toISOString()
         unknown.push(

@@ -268,7 +268,7 @@ export function expressionReferences(expression: string, location: Array<string 
  */
 export function secretSteering(
   expression: string,
-  isSecret: (reference: {context: string; path: string[]; computed: boolean}) => boolean,
+  isSecret: (reference: SecretReference) => boolean,
   /**
    * `truthiness` (a condition, or a value that is a boolean): the rule above. `passthrough` (a value that may carry the
    * secret itself, redacted): a secret may also flow into the result as it is — the whole value, an argument of
@@ -286,10 +286,11 @@ export function secretSteering(
   let found: string | undefined
   const secretAccess = (node: Expr): boolean => {
     const chain = node instanceof IndexAccess || node instanceof ContextAccess ? accessChain(node) : undefined
-    return chain !== undefined && isSecret({context: chain.context, path: chain.path, computed: chain.computed.length > 0 || chain.path.length === 0})
+    return chain !== undefined && isSecret({context: chain.context, path: chain.path, computed: chain.computed.length > 0 || chain.path.length === 0, node})
   }
   const emptyString = (node: Expr) => node instanceof Literal && node.literal.kind === data.Kind.String && node.literal.coerceString() === ''
   const unwrap = (node: Expr): Expr => (node instanceof Grouping ? unwrap(node.group) : node)
+  const isAccess = (node: Expr) => (node instanceof IndexAccess || node instanceof ContextAccess) && accessChain(node) !== undefined
   type Mode = 'truthiness' | 'passthrough' | 'strict'
   const PASSING = new Set(['format', 'tojson', 'fromjson', 'join'])
   const visit = (node: Expr, mode: Mode | boolean): void => {
@@ -299,13 +300,20 @@ export function secretSteering(
     if (node instanceof IndexAccess || node instanceof ContextAccess) {
       const chain = accessChain(node)
       if (chain) {
-        if (m === 'strict' && secretAccess(node)) found = describeChain(chain)
+        // The indexes first: what they read is checked by its source text alone, so which of the two is named does not
+        // depend on the secret's value (`params[durationMs(params.pw)]`: the access is evaluated below only then).
         for (const index of chain.computed) visit(index, false)
+        if (!found && m === 'strict' && secretAccess(node)) found = describeChain(chain)
         return
       }
     }
     if (node instanceof FunctionCall && m === 'passthrough') {
       const name = node.functionName.lexeme.toLowerCase()
+      // Not where the function parses the secret, though: that it fails or not would tell its shape. format's
+      // pattern (braces in it: an error), fromJSON of text built around it (format('"\\{0}"', x) fails unless the
+      // first character is an escape letter) — fromJSON of the value itself as it is stays allowed (a JSON secret).
+      if (name === 'format') return node.args.forEach((arg, i) => visit(arg, i === 0 ? false : 'passthrough'))
+      if (name === 'fromjson') return node.args.forEach((arg) => visit(arg, isAccess(unwrap(arg)) ? 'passthrough' : false))
       if (PASSING.has(name)) return node.args.forEach((arg) => visit(arg, 'passthrough'))
       // case(pred1, value1, pred2, value2, …, default): predicates decide by their truth only.
       if (name === 'case') return node.args.forEach((arg, i) => visit(arg, i % 2 === 0 && i < node.args.length - 1 ? true : 'passthrough'))
@@ -331,6 +339,16 @@ export function secretSteering(
   }
   visit(tree, root)
   return found
+}
+
+/** One context access secretSteering asks about: its literal path, whether an index is computed (or `*`), and the node. */
+export interface SecretReference {
+  context: string
+  path: string[]
+  /** A computed index, a `*`, or the whole context: what it reads is known by evaluating it (`node`). */
+  computed: boolean
+  /** The access itself, to evaluate. */
+  node?: Expr
 }
 
 function describeChain(chain: {context: string; path: string[]; computed: Expr[]}): string {
@@ -388,40 +406,64 @@ function evaluateString(text: string, context: ExpressionContext): unknown {
 /** Evaluate one bare expression to a plain JS value. */
 export function evaluateExpression(expression: string, context: ExpressionContext): unknown {
   const tree = parse(expression)
+  const secret = context.taint !== undefined && readsSecret(expression, context, context.taint)
+  // Before evaluating: an expression that compares or searches a secret is refused whatever the secret's value, with
+  // the same message — refused after evaluating, a function's own error (durationMs of it, addDuration by it) or the
+  // refusal would say which kind of value it is (issue 16, the side channel through an error message).
+  if (secret) {
+    const steering = secretSteering(expression, secretReader(context, context.taint!), 'passthrough')
+    if (steering) throw new ExpressionError(expression, `${steering} holds a secret: a value may carry it (redacted) or test whether it is empty (x != '', !x), but not choose by comparing or searching it, which would tell its characters`)
+  }
   let result: data.ExpressionData
   try {
     result = new Evaluator(tree, toExpressionData(context, contextsRead(expression, tree)), functionsFor(context)).evaluate()
   } catch (error) {
     if (error instanceof ExpressionError) throw error
     // The message may quote a secret's value (fromJSON of a secret that is not JSON): taint it like a result.
-    if (context.taint && readsSecret(expression, context, context.taint)) context.taint.add((error as Error).message)
+    if (secret) context.taint!.add((error as Error).message)
     throw new ExpressionError(expression, (error as Error).message)
   }
   const value = fromExpressionData(result)
-  if (context.taint && readsSecret(expression, context, context.taint)) {
+  if (secret) {
     // A boolean or a short number computed from a secret cannot be redacted (it is not the secret) yet tells something
     // of it: `message: ${{ contains(params.pw, 'a') }}` printed true or false — the side channel of `if:` (validate.ts)
-    // through a value. Allowed only when it tests whether the secret is empty.
-    // Any other value may carry the secret itself (redacted) but not pick a literal by comparing or searching it.
+    // through a value. Allowed only when it tests whether the secret is empty (the check above allows a value that
+    // carries the secret; one that does not hide it may not even do that: fromJSON(params.pw) giving 12).
     const shown = typeof value === 'boolean' || (typeof value === 'number' && String(value).length < 4)
-    const steering = secretSteering(expression, (reference) => secretAt(context, context.taint!, reference), shown ? 'truthiness' : 'passthrough')
+    const steering = shown ? secretSteering(expression, secretReader(context, context.taint!), 'truthiness') : undefined
     if (steering)
       throw new ExpressionError(
         expression,
-        shown
-          ? `${steering} holds a secret: a value computed from it that does not hide it (a boolean, a short number) may only test whether it is empty (x != '', !x); comparing or searching it would tell its characters`
-          : `${steering} holds a secret: a value may carry it (redacted) but not choose by comparing or searching it, which would tell its characters`,
+        `${steering} holds a secret: a value computed from it that does not hide it (a boolean, a short number) may only test whether it is empty (x != '', !x); comparing or searching it would tell its characters`,
       )
-    registerDerived(value, context.taint, expression)
+    registerDerived(value, context.taint!, expression)
   }
   return value
 }
 
-/** Whether a reference (without a computed index) reads a string that holds a registered secret. */
-function secretAt(context: ExpressionContext, taint: TaintTracker, reference: {context: string; path: string[]; computed: boolean}): boolean {
-  if (reference.computed) return false
-  const value = resolvePath(contextRoot(context, reference.context), reference.path)
-  return typeof value === 'string' && taint.holdsSecret(value)
+/**
+ * Whether a context access holds a secret (secretSteering's `isSecret`): the value it reads, deeply (an object or
+ * list that holds one: `toJSON(steps.x.outputs)`), under its own key (a string under `token`, `password`… is one).
+ * An access with a computed index, a `*` or a whole context (`params[params.who]`, `params.*`, `toJSON(params)`) is
+ * evaluated to what it reads: taken as never secret, `contains(params.*, 'hunter22')` printed true.
+ */
+function secretReader(context: ExpressionContext, taint: TaintTracker): (reference: SecretReference) => boolean {
+  let read: data.Dictionary | undefined
+  return (reference) => {
+    if (!reference.computed) {
+      const value = resolvePath(contextRoot(context, reference.context), reference.path)
+      const key = reference.path.at(-1)
+      return taint.holdsSecret(key === undefined ? value : {[key]: value})
+    }
+    if (!reference.node) return true
+    try {
+      read ??= toExpressionData(context, 'all')
+      return taint.holdsSecret(fromExpressionData(new Evaluator(reference.node, read, functionsFor(context)).evaluate()))
+    } catch {
+      // Not readable: the expression's own evaluation fails the same way.
+      return false
+    }
+  }
 }
 
 /** Whether any context value `expression` reads (a whole context, a property, or what a computed index could reach) holds a secret. */
@@ -502,7 +544,7 @@ export function evaluateCondition(expression: string, context: ExpressionContext
   // called runbook's param given a secret: validation sees the params only) may not steer it beyond its emptiness.
   const taint = context.taint
   if (taint) {
-    const steering = secretSteering(bare, (reference) => secretAt(context, taint, reference))
+    const steering = secretSteering(bare, secretReader(context, taint))
     if (steering)
       throw new ExpressionError(bare, `${steering} holds a secret, and a condition may test a secret only for emptiness (x != '', !x): comparing or searching it would let the runbook learn its characters`)
   }

@@ -245,7 +245,26 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
       }
     }
     const checkSyntax = (value: unknown, path: PathSegment[]) => {
-      for (const problem of checkExpressions(value)) push([...path, ...problem.path], 'bad-expression', problem.message, {expression: problem.expression})
+      const problems = checkExpressions(value)
+      for (const problem of problems) push([...path, ...problem.path], 'bad-expression', problem.message, {expression: problem.expression})
+      // A value computed by comparing or searching a secret param (`message: ${{ contains(params.pw, 'a') }}` would
+      // print true or false) fails its step when evaluated whatever the secret is (expressions.ts): said here, before
+      // the run changes anything, as a condition's is.
+      if (secretParams.size === 0) return
+      const seen = new Set<string>()
+      for (const reference of listReferences(value ?? {})) {
+        const key = `${reference.location.join('\u0000')}\u0001${reference.expression}`
+        if (reference.context !== 'params' || seen.has(key)) continue
+        seen.add(key)
+        const steering = secretSteering(reference.expression, readsSecretParam, 'passthrough')
+        if (steering)
+          push(
+            [...path, ...reference.location],
+            'secret-in-expression',
+            `${steering} is a secret: a value may carry it (redacted) or test whether it is empty (${steering} != ''), but not choose by comparing or searching it (==, <, contains, startsWith, a computed index…), which would tell its characters`,
+            {expression: reference.expression},
+          )
+      }
     }
     for (const step of steps) {
       if (step.forEach !== undefined) problems.push(...forEachProblems(step, source, paramNames))

@@ -151,6 +151,34 @@ describe('resume state', () => {
     expect(Object.keys(state.completed)).toEqual(['gate'])
   })
 
+  it('a failed run whose resume was killed while finishing the rollbacks a lease held back: the next resume finishes them, it does not redo the run', async () => {
+    // The first resume's segment has no run.finished (kill -9 during the rollback): the rollbacks were handed over only
+    // after a segment that ended rollback-failed, so the second resume ran the failed step again (issue 16).
+    const root = tempDir()
+    const runId = newRunId('export-then-fail')
+    const failed = {message: 'assertion failed: the export is not what was wanted', code: 'assertion-failed'}
+    const journal = await writeJournal(root, runId, [
+      runStarted(runId, 'export-then-fail', 'maintenance'),
+      {type: 'step.started', step: 'export', phase: 'main', uses: 'redis.export', attempt: 1, inputs: {}},
+      {type: 'step.succeeded', step: 'export', phase: 'main', outputs: {blob: 'a.rdb'}, durationMs: 5, attempts: 1},
+      {type: 'step.started', step: 'check', phase: 'main', uses: 'core.assert', attempt: 1, inputs: {}},
+      {type: 'step.failed', step: 'check', phase: 'main', error: failed, durationMs: 1, attempts: 1, continued: false},
+      {type: 'rollback.started', steps: ['export']},
+      {type: 'step.skipped', step: 'export', phase: 'rollback', reason: 'not started: run run-thief holds it now', code: 'lease-taken'},
+      {type: 'run.finished', status: 'rollback-failed', durationMs: 50, error: failed, leftBehind: ['rollback of step export'], outputs: {}},
+      // The resume: it starts the held-back rollback, and is killed.
+      {...runStarted(runId, 'export-then-fail', 'maintenance'), resumedFrom: runId} as RunEvent,
+      {type: 'run.note', message: `run ${runId} had failed; rollbacks left for this resume: export`},
+      {type: 'rollback.started', steps: ['export']},
+      {type: 'step.started', step: 'export', phase: 'rollback', uses: 'redis.export', attempt: 1, inputs: {}},
+    ])
+    await journal.close()
+    const state = await loadResumeState(runId, {root})
+    expect(state.finished).toBeUndefined()
+    expect(state.rollbacks).toEqual(['export'])
+    expect(state.failure).toEqual(failed)
+  })
+
   it('says clearly when the run is nowhere to be found', async () => {
     const root = tempDir()
     await expect(loadResumeState('20261123T000000Z-nothing-0000', {root})).rejects.toThrow(/no journal for run/)

@@ -135,6 +135,28 @@ describe('a resumed idempotent step that made no ARM write, judged by what it fo
     expect(activityLogReader({monitor, target: 'emulator'}).listingDelayMs).toBe(0)
   })
 
+  it('failover.restore "nothing switched" in a journal whose last line is dated in the future: not witnessed, not "not yet witnessable" for ever', async () => {
+    // The run's window is capped at now, so a forged end date made every verify fall "within 20 minutes of the run's
+    // end": not checkable (exit 0 with --witness auto) at any time, instead of the "left switched" the log shows.
+    const router = `${sub}/rg/providers/Microsoft.Network/trafficmanagerprofiles/tm`
+    const lines = resumed('fail-back', [{kind: 'not-switched', resourceId: router}], {outputs: {router: 'tm', restored: []}}).trim().split('\n').map((l) => JSON.parse(l))
+    const listed = [event(`${router}/azureEndpoints/east`, 'Microsoft.Network/trafficmanagerprofiles/azureEndpoints/write', 1)]
+    const azure = {...log(listed).reader, listingDelayMs: ACTIVITY_LOG_LISTING_DELAY_MS}
+    const runEnd = Date.parse(at(7))
+    for (const later of [25 * 60_000, 30 * 86_400_000]) {
+      const verifiedAt = new Date(runEnd + later)
+      lines.at(-1).ts = new Date(verifiedAt.getTime() + 365 * 86_400_000).toISOString()
+      const forged = lines.map((l) => JSON.stringify(l)).join('\n') + '\n'
+      const verdict = (await witnessJournal(forged, azure, {now: verifiedAt, armWrites})).steps.find((x) => x.step === 'fail-back')
+      expect(verdict, `verified ${later / 60_000} minutes after`).toMatchObject({verdict: 'not-witnessed', reason: expect.stringMatching(/nothing of tm left switched, but the run's last line is dated .*, after now .* by more than the clock skew allowed/)})
+      expect(verdict!.reason).not.toMatch(/not yet witnessable/)
+    }
+    // A last line a little ahead of the verifier's clock (within the skew allowed) is still only "not yet".
+    lines.at(-1).ts = new Date(runEnd + 60_000).toISOString()
+    const skewed = lines.map((l) => JSON.stringify(l)).join('\n') + '\n'
+    expect((await witnessJournal(skewed, azure, {now: new Date(runEnd), armWrites})).steps.find((x) => x.step === 'fail-back')).toMatchObject({verdict: 'not-checkable', reason: expect.stringMatching(/not yet witnessable/)})
+  })
+
   it('"nothing to do": not witnessed while a copy the run made still stands (the forgery), witnessed once every copy was deleted', async () => {
     const nothing = [{kind: 'nothing-to-do', what: 'a webapp drill leaves no scratch resources'}]
     const restored = event(scratch, 'Microsoft.DBforPostgreSQL/flexibleServers/write', 2)

@@ -305,6 +305,40 @@ steps:
     }
   })
 
+  it('refuses at validation (exit 2, file:line:col) a value that compares or searches a secret param, before the run changes anything', async () => {
+    // It failed its step when evaluated — after the steps before it had run.
+    const {parseRunbook} = await import('../../src/runbooks/loader.js')
+    const {ValidationError} = await import('../../src/errors.js')
+    const withValue = (value: string) => `name: side-channel
+title: A value computed from a secret
+kind: checklist
+params:
+  pw: {type: secret}
+steps:
+  - id: first
+    uses: core.log
+    with: {message: before}
+  - id: probe
+    uses: core.log
+    with:
+      message: "${value}"
+`
+    for (const value of ["\${{ contains(params.pw, 'a') }}", "got \${{ case(startsWith(params.pw, 'K'), 'yes', 'no') }}", "\${{ contains(toJSON(params), 'hunt') }}", "\${{ format(params.pw, 'x') }}"]) {
+      let error: unknown
+      try {
+        parseRunbook('/tmp/side-channel.yaml', withValue(value))
+      } catch (e) {
+        error = e
+      }
+      expect(error, value).toBeInstanceOf(ValidationError)
+      const problem = (error as InstanceType<typeof ValidationError>).problems.find((p) => p.code === 'secret-in-expression')
+      expect(problem, value).toBeDefined()
+      expect(problem!.location).toMatchObject({file: '/tmp/side-channel.yaml', line: 13})
+    }
+    for (const value of ["pw \${{ format('{0}', params.pw) }}", "\${{ params.pw != '' }}", "\${{ case(params.pw != '', params.pw, 'none') }}", '\${{ toJSON(params) }}'])
+      expect(() => parseRunbook('/tmp/side-channel.yaml', withValue(value)), value).not.toThrow()
+  })
+
   it('accepts an emptiness test of a secret, alone or beside other conditions', async () => {
     const {parseRunbook} = await import('../../src/runbooks/loader.js')
     for (const condition of ["params.pw != ''", "'' == params.pw", '!params.pw', 'params.pw', "success() && (params.pw != '' || params.who == 'x')", "params.who == 'x'"])
@@ -322,11 +356,74 @@ steps:
     expect(evaluateCondition("${{ steps.group.outputs.copy != '' }}", ctx)).toBe(true)
     expect(evaluateCondition("${{ steps.restore.outputs.rows > 40 }}", ctx)).toBe(true)
     // The same channel through a value: a boolean computed from a secret is printed as it is (it is not the secret).
-    expect(() => evaluateValue({message: "${{ contains(steps.group.outputs.copy, 'h') }}"}, ctx)).toThrow(/steps\.group\.outputs\.copy holds a secret: a value computed from it that does not hide it/)
+    expect(() => evaluateValue({message: "${{ contains(steps.group.outputs.copy, 'h') }}"}, ctx)).toThrow(/steps\.group\.outputs\.copy holds a secret: a value may carry it \(redacted\) or test whether it is empty .*but not choose by comparing or searching it/)
     expect(evaluateValue({given: "${{ steps.group.outputs.copy != '' }}"}, ctx)).toEqual({given: true})
     // A literal picked by searching it: 'no' told that it does not start with K.
-    expect(() => evaluateValue({message: "${{ case(startsWith(steps.group.outputs.copy, 'K'), steps.group.outputs.copy, 'no') }}"}, ctx)).toThrow(/a value may carry it \(redacted\) but not choose by comparing or searching it/)
+    expect(() => evaluateValue({message: "${{ case(startsWith(steps.group.outputs.copy, 'K'), steps.group.outputs.copy, 'no') }}"}, ctx)).toThrow(/a value may carry it \(redacted\) or test whether it is empty .*but not choose by comparing or searching it/)
     // Carried as it is (then redacted everywhere): allowed.
     expect(evaluateValue({message: "${{ format('pw {0}', steps.group.outputs.copy) }}", pick: "${{ case(steps.group.outputs.copy != '', steps.group.outputs.copy, 'none') }}"}, ctx)).toEqual({message: 'pw hunter22', pick: 'hunter22'})
+  })
+
+  /** A run's context whose param pw (and a group output) holds the secret `pw`, registered as the engine registers it. */
+  const tainted = async (pw: string) => {
+    const {Redactor} = await import('../../src/evidence/redact.js')
+    const redactor = new Redactor()
+    redactor.add(pw)
+    const ctx = context({params: {pw, who: 'pw', server: 'pg-orders'}, taint: {holdsSecret: (v: unknown) => redactor.holdsSecret(v), add: (s: string) => redactor.add(s)}})
+    ctx.steps.group = {outputs: {copy: pw}, status: 'succeeded'}
+    return {ctx, redactor}
+  }
+  const outcome = (run: () => unknown, redactor: {redactText(text: string): string}) => {
+    try {
+      return `ok ${JSON.stringify(run())}`
+    } catch (error) {
+      return `error ${redactor.redactText((error as Error).message)}`
+    }
+  }
+
+  it('refuses at run time a search of a secret reached through a computed index, a * or a whole context', async () => {
+    // Each printed true or false (or a chosen literal): the computed access was taken as holding no secret, and an
+    // object (toJSON(steps.group.outputs)) was not looked into.
+    const {ctx, redactor} = await tainted('hunter22')
+    for (const expression of [
+      "${{ contains(params.*, 'hunter22') }}",
+      "${{ contains(params[params.who], 'h') }}",
+      "${{ startsWith(params[format('{0}', 'pw')], 'h') }}",
+      "${{ contains(toJSON(params), 'hunt') }}",
+      "${{ case(contains(join(params.*, ','), 'hunt'), 'yes', 'no') }}",
+      "${{ contains(toJSON(steps.group.outputs), 'hunt') }}",
+      "${{ contains(steps.*.outputs.copy, 'hunter22') }}",
+    ])
+      expect(outcome(() => evaluateValue({message: expression}, ctx), redactor), expression).toMatch(/^error .*holds a secret: .*not choose by comparing or searching it/)
+    for (const condition of ["contains(steps.*.outputs.copy, 'hunter22')", "steps[format('{0}', 'group')].outputs.copy == 'hunter22'"])
+      expect(outcome(() => evaluateCondition(condition, ctx), redactor), condition).toMatch(/^error steps\[…\] holds a secret, and a condition may test a secret only for emptiness/)
+    // A computed access that reaches no secret is judged by what it reads (redis-restore: env.components[params.cache]).
+    expect(evaluateCondition("steps[format('{0}', 'restore')].outputs.server == 'pg-orders-drill'", ctx)).toBe(true)
+    expect(evaluateValue("${{ params[format('{0}', 'server')] == 'pg-orders' }}", ctx)).toBe(true)
+    // Carrying the whole context (redacted) is still allowed.
+    expect(redactor.redactText(String(evaluateValue("${{ toJSON(params) }}", ctx)))).not.toContain('hunter22')
+    // A secret carried through fromJSON that comes out a boolean or a short number is not hidden by redaction.
+    const short = await tainted(' 7  ')
+    expect(outcome(() => evaluateValue('${{ fromJSON(params.pw) }}', short.ctx), short.redactor)).toMatch(/^error params\.pw holds a secret: a value computed from it that does not hide it/)
+  })
+
+  it('fails a refused expression the same way whatever the secret is (no message tells which kind of value it is)', async () => {
+    // Refused after evaluating, durationMs of a secret that is no duration failed with durationMs's own error, of one
+    // that is (PT5M) with the refusal; the format pattern and JSON framed around a secret failed or not by its shape.
+    for (const expression of [
+      '${{ durationMs(params.pw) }}',
+      '${{ addDuration(run.startedAt, params.pw) }}',
+      "${{ format(params.pw, 'x') }}",
+      `\${{ fromJSON(format('"\\{0}"', params.pw)) }}`,
+      `\${{ fromJSON(format('[{0}]', params.pw)) }}`,
+    ]) {
+      const seen = new Set<string>()
+      for (const pw of ['PT5M', 'hunter22', 'n-not-a-duration', '{0}-brace', '1234']) {
+        const {ctx, redactor} = await tainted(pw)
+        seen.add(outcome(() => evaluateValue({v: expression}, ctx), redactor))
+      }
+      expect([...seen], expression).toEqual([[...seen][0]])
+      expect([...seen][0], expression).toMatch(/^error params\.pw holds a secret: .*not choose by comparing or searching it/)
+    }
   })
 })
