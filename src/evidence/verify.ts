@@ -9,7 +9,7 @@ import {existsSync, statSync} from 'node:fs'
 import {readdir, readFile} from 'node:fs/promises'
 import {join, relative, sep} from 'node:path'
 import {ValidationError} from '../errors.js'
-import {describeError, findRunBlobPrefix, readUploadState, type EvidenceTarget} from './blob-sink.js'
+import {describeError, findRunBlobPrefix, isRunBlobPrefix, readUploadState, runBlobPrefix, type EvidenceTarget} from './blob-sink.js'
 import {BUNDLE_FORMAT, describeRun, MANIFEST_FILE, runsCsv, sha256, toRunRow, type BundleManifest, type EvidenceReport, type SummaryLike} from './export.js'
 import {verifyChain} from './journal.js'
 import {appendedAfterEnd, checkAgainstSeal, summaryContradictions} from './seal.js'
@@ -247,8 +247,16 @@ async function verifyRunCopies(runId: string, options: {root: string; target?: E
   let prefix: string | undefined
   let remote: {journal: Buffer; summary?: Buffer; report?: Buffer; request?: Buffer} | undefined
   try {
+    // The run's own folder, never the one upload-state.json names: that file is local and anyone can edit it (a
+    // forgery synced to another folder it named was compared with itself and verified).
     const state = local ? await readUploadState(dir) : undefined
-    prefix = state?.blobPrefix ?? (await findRunBlobPrefix(options.target, runId))
+    if (state?.blobPrefix !== undefined && state.account === options.target.account && state.container === options.target.container && !isRunBlobPrefix(state.blobPrefix, runId))
+      checks.push({
+        subject: 'upload state',
+        ok: false,
+        message: `upload-state.json: names ${state.blobPrefix} as the run's blob folder, not ${runBlobPrefix(runId)} — the file was edited; the run is compared with its own folder`,
+      })
+    prefix = await findRunBlobPrefix(options.target, runId)
     if (prefix) remote = await downloadRun(options.target, prefix)
   } catch (error) {
     if (!local) throw error
