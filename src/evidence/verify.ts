@@ -11,7 +11,7 @@ import {join, relative, sep} from 'node:path'
 import {ValidationError} from '../errors.js'
 import {describeError, findRunBlobPrefix, isRunBlobPrefix, readUploadState, runBlobPrefix, type EvidenceTarget} from './blob-sink.js'
 import {BUNDLE_FORMAT, describeRun, MANIFEST_FILE, runsCsv, sha256, toRunRow, type BundleManifest, type EvidenceReport, type SummaryLike} from './export.js'
-import {verifyChain} from './journal.js'
+import {runDir, verifyChain} from './journal.js'
 import {appendedAfterEnd, checkAgainstSeal, summaryContradictions} from './seal.js'
 import {redactedBytes} from './writer.js'
 
@@ -201,7 +201,7 @@ export interface RunWitness {
 
 /** The witness's checks for a run: its local journal, or the blob copy when there is no local one. */
 async function witnessRunChecks(runId: string, root: string, target: EvidenceTarget | undefined, witness: RunWitness): Promise<VerifyCheck[]> {
-  const path = join(root, 'runs', runId, 'journal.jsonl')
+  const path = join(runDir(root, runId), 'journal.jsonl')
   let journal: string | undefined = existsSync(path) ? await readFile(path, 'utf8') : undefined
   if (journal === undefined && target) {
     try {
@@ -227,7 +227,8 @@ async function journalWitnessChecks(journal: string, witness: RunWitness): Promi
 }
 
 async function verifyRunCopies(runId: string, options: {root: string; target?: EvidenceTarget}): Promise<VerifyResult> {
-  const dir = join(options.root, 'runs', runId)
+  // runDir refuses an id with `..` or a separator: `verify ../../x` verified a folder outside runs/ as a run.
+  const dir = runDir(options.root, runId)
   const checks: VerifyCheck[] = []
   const local = existsSync(join(dir, 'journal.jsonl'))
     ? {
@@ -410,7 +411,7 @@ function result(kind: 'bundle' | 'run', target: string, checks: VerifyCheck[]): 
 
 /** The environment a local run belongs to (from its summary or first journal line), if this machine has it. */
 export async function environmentOfRun(root: string, runId: string): Promise<string | undefined> {
-  const dir = join(root, 'runs', runId)
+  const dir = runDir(root, runId)
   if (!existsSync(join(dir, 'journal.jsonl'))) return undefined
   const {describeRun} = await import('./export.js')
   const summaryPath = join(dir, 'summary.json')

@@ -55,10 +55,14 @@ describe('hostile input', () => {
 
   it('a run id that climbs out of .opsbook/runs is refused (exit 2) by every command that takes one', async () => {
     const dir = scratchDir()
-    for (const args of [['runs', 'show', '..'], ['resume', '../../etc'], ['runs', 'show', 'a/../../b']]) {
+    // `evidence verify ../../x` (not a bundle from the working directory) verified a folder outside runs/ as a run:
+    // "✔ run ../../orig-… verified" (adversary8, via the CLI).
+    mkdirSync(join(dir, 'elsewhere'))
+    writeFileSync(join(dir, 'elsewhere', 'journal.jsonl'), '')
+    for (const args of [['runs', 'show', '..'], ['resume', '../../etc'], ['runs', 'show', 'a/../../b'], ['evidence', 'verify', '../../elsewhere', '--witness', 'none']]) {
       const result = await runCliInProcess(args, {cwd: dir})
       expect(result.code, args.join(' ')).toBe(2)
-      expect(result.stderr).toMatch(/is not a run id/)
+      expect(result.stderr).toMatch(/is not a run id|nor a run id/)
     }
   })
 
