@@ -81,6 +81,13 @@ function spellings(secret: string): string[] {
   forms.add(url)
   forms.add(url.replace(/%20/g, '+'))
   forms.add(encodeURI(secret))
+  // What `new URL()` makes of it (href, pathname, search: an action's message quotes a parsed URL), which neither
+  // encodeURI nor encodeURIComponent give: the WHATWG URL Standard's percent-encode sets keep ' & | ^ in a path, turn
+  // \ into / in http(s) paths, and keep ` in a query (https://url.spec.whatwg.org/#percent-encoded-bytes). Form
+  // encoding (URLSearchParams) encodes ! ' ( ) ~ that encodeURIComponent keeps.
+  for (const set of [URL_PATH, URL_QUERY, URL_SPECIAL_QUERY, URL_FRAGMENT, URL_USERINFO]) forms.add(percentEncode(secret, set))
+  forms.add(percentEncode(secret, URL_PATH).replace(/\\/g, '/'))
+  forms.add(new URLSearchParams({s: secret}).toString().slice(2))
   const base64 = Buffer.from(secret, 'utf8').toString('base64')
   forms.add(base64.replace(/=+$/, ''))
   forms.add(Buffer.from(secret, 'utf8').toString('base64url'))
@@ -90,6 +97,25 @@ function spellings(secret: string): string[] {
   forms.add(secret.replace(/\|/g, '\\|').replace(/\r?\n/g, ' '))
   forms.add(secret.replace(/"/g, '""'))
   return [...forms]
+}
+
+// The WHATWG URL Standard's percent-encode sets (https://url.spec.whatwg.org/#percent-encoded-bytes), beyond C0
+// controls and non-ASCII, which every set encodes.
+const URL_FRAGMENT = new Set(' "<>`')
+const URL_QUERY = new Set(' "#<>')
+const URL_SPECIAL_QUERY = new Set([...URL_QUERY, "'"])
+const URL_PATH = new Set([...URL_QUERY, '?', '`', '{', '}'])
+const URL_USERINFO = new Set([...URL_PATH, '/', ':', ';', '=', '@', '[', '\\', ']', '^', '|'])
+
+/** `text` UTF-8 percent-encoded with one of the sets above. */
+function percentEncode(text: string, set: ReadonlySet<string>): string {
+  let out = ''
+  for (const char of text) {
+    const code = char.codePointAt(0)!
+    if (code > 0x1f && code < 0x7f && !set.has(char)) out += char
+    else for (const byte of Buffer.from(char, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+  }
+  return out
 }
 
 function escapeRegExp(text: string): string {

@@ -144,4 +144,13 @@ describe('Redactor', () => {
       expect(out.startsWith('before ') && out.endsWith(' after'), spelling).toBe(true)
     }
   })
+
+  it('catches a registered secret as new URL() spells it in a path, query, fragment, password or form', () => {
+    const secret = `Kx7Qp2 Vz|Lm9\\Wq4^Ab\`Cd'e&f{g}ä`
+    const redactor = new Redactor()
+    redactor.add(secret)
+    const urls = [new URL(`http://h/p/${secret}`), new URL(`http://h/?q=${secret}`), new URL(`foo://h/p/${secret}`), new URL(`http://h/#${secret}`)]
+    const spellings = [...urls.flatMap((u) => [u.href, u.pathname, u.search, u.hash]), `?${new URLSearchParams({q: secret})}`]
+    for (const spelling of spellings) expect(redactor.redactText(`GET ${spelling}: 404`), spelling).not.toMatch(/Kx7Qp2|Lm9|Wq4/)
+  })
 })

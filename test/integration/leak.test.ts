@@ -62,6 +62,12 @@ steps:
   - id: response
     uses: http.check
     with: {url: "\${{ params.url }}", expectBody: connectionString, timeout: PT20S, interval: PT1S}
+  # A secret in a URL, in the spelling WHATWG URL parsing gives it (path: \\ → /, ' and & kept; query: its own set),
+  # which neither encodeURI nor encodeURIComponent produce: the attempt line quoted the path (adversary8).
+  - id: url-path
+    uses: http.check
+    continueOnError: true
+    with: {url: "\${{ params.url }}/missing/\${{ params.pw }}?q=\${{ params.pw }}", timeout: PT1S, interval: PT1S}
   - {id: echo-response, uses: core.log, needs: [response], with: {message: "\${{ steps.response.outputs.body }} \${{ toJSON(steps.response.outputs) }}"}}
   - id: export
     uses: redis.export
@@ -92,7 +98,8 @@ let needles: Array<{secret: string; fragment: string}> = []
 
 beforeAll(async () => {
   emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
-  http = createServer((_req, res) => {
+  http = createServer((req, res) => {
+    if (req.url?.includes('/missing/')) return void res.writeHead(404).end()
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify({connectionString: `DefaultEndpointsProtocol=https;AccountName=stx;AccountKey=${RESPONSE_KEY};EndpointSuffix=core.windows.net`, accessToken: RESPONSE_TOKEN, note: `bearer ${RESPONSE_TOKEN}`}))
   })
@@ -148,6 +155,7 @@ describe('leak test: planted secrets never reach any byte opsbook writes', () =>
     expect(journal).toContain('[REDACTED]')
     expect(journal).toContain('"step":"substring"')
     expect(journal).toContain('"step":"echo-response"')
+    expect(journal).toMatch(/"step":"url-path".*status 404 \(attempt 1\)/)
 
     const loaded = loadCatalog({flag: join(cwd, 'runbooks.yaml')})
     await exportEvidence({environmentName: 'local', environment: loaded.catalog.environments.local, root: join(cwd, '.opsbook'), source: 'local', format: 'zip', output: join(cwd, 'bundle.zip')})
