@@ -26,6 +26,10 @@ beforeAll(async () => {
       return
     }
     if (req.url === '/hang') return // never answers
+    if (req.url === '/redos') {
+      res.writeHead(200).end(`${'a'.repeat(25)}!`)
+      return
+    }
     if (req.url === '/big') {
       res.writeHead(200).end(`{"status":"Healthy","pad":"${'x'.repeat(5000)}"}`)
       return
@@ -100,6 +104,20 @@ describe('http.check', () => {
       server.close()
     }
   })
+
+  // Found by adversary8 (CLI): expectBody "/^(a+)+$/" against a 41-byte body froze `opsbook run` for 5 minutes — the
+  // JavaScript regex engine backtracks exponentially and holds the event loop, so the check's timeout, the step's
+  // timeout and Ctrl-C all waited for it. /regex/ is matched with RE2 (linear time), as param patterns are.
+  it('matches /regex/ in linear time: a catastrophic pattern cannot hold the process past its timeout', async () => {
+    const {outcome} = await run(runbook(checkRunbook(`{url: "${http.url}/redos", expectBody: "/^(a+)+$/", timeout: PT2S, interval: PT0.1S}`)))
+    expect(outcome.steps[0]!.status).toBe('failed')
+    // Each attempt answers at once, so the 2 s hold many (a backtracking match took seconds for its first one).
+    const attempts = Number(/after (\d+) attempts?$/.exec(outcome.steps[0]!.error!.message)?.[1])
+    expect(attempts, outcome.steps[0]!.error!.message).toBeGreaterThanOrEqual(3)
+    expect(bodyMatcher('/^A+!$/im')('x\naaa!')).toBe(true)
+    expect(bodyMatcher('/a.b/s')('a\nb')).toBe(true)
+    expect(() => bodyMatcher('/(a)\\1/')).toThrow(/RE2 syntax/)
+  }, 60_000)
 
   it('stops polling when the step times out', async () => {
     const book = runbook(`
