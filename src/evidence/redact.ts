@@ -14,16 +14,54 @@ const MIN_SECRET_LENGTH = 4
 const Q = `[^&\\s"'<>#;,)\\]}]`
 
 interface Rule {
+  /** What the rule looks for (also how holdsSecret tells whether a value holds a credential). */
   pattern: RegExp
   replace: string | ((match: string, ...groups: string[]) => string)
+  /** Redaction done by code instead of `pattern`/`replace`. */
+  apply?: (text: string) => string
+}
+
+const SAS_SIG = new RegExp(`\\bsig=${Q}+`, 'gi')
+const SAS_PAIR_AFTER = new RegExp(`(?:&[a-z]{1,6}=${Q}*)*`, 'iy')
+const SAS_PAIR_KEY = /\b[a-z]{1,6}=/i
+const NOT_Q = /[&\s"'<>#;,)\]}]/
+
+/**
+ * Every SAS query string (`?sv=…&ss=…&sig=…`, each key=value run that contains `sig=`) replaced whole, `?` kept. Found
+ * from each `sig=` outwards, so the work is linear in the text: the single regex it replaces,
+ * `(?:\b[a-z]{1,6}=Q*&)*\bsig=…`, tried every start of a long `a=b&a=b&…` run to its end (256 KB: 44 s of CPU holding
+ * the event loop).
+ */
+function redactSasQueries(text: string): string {
+  let out = ''
+  let copied = 0
+  SAS_SIG.lastIndex = 0
+  for (let match = SAS_SIG.exec(text); match; match = SAS_SIG.exec(text)) {
+    let start = match.index
+    // Left: whole `key=value&` pairs, each a run of query characters ending at the `&` before `start`.
+    while (start > copied && text[start - 1] === '&') {
+      let segment = start - 1
+      while (segment > copied && !NOT_Q.test(text[segment - 1]!)) segment--
+      const key = SAS_PAIR_KEY.exec(text.slice(segment, start - 1))
+      if (!key) break
+      start = segment + key.index
+      if (key.index > 0) break
+    }
+    if (start > copied && text[start - 1] === '?') start--
+    const sigEnd = match.index + match[0].length
+    SAS_PAIR_AFTER.lastIndex = sigEnd
+    const after = SAS_PAIR_AFTER.exec(text)
+    const end = after ? sigEnd + after[0].length : sigEnd
+    out += `${text.slice(copied, start)}${text[start] === '?' ? '?' : ''}${REDACTED}`
+    copied = end
+    SAS_SIG.lastIndex = Math.max(end, match.index + 1)
+  }
+  return copied === 0 ? text : out + text.slice(copied)
 }
 
 const RULES: Rule[] = [
   // A whole SAS query string (`?sv=…&ss=…&sig=…`): every key=value run that contains `sig=`.
-  {
-    pattern: new RegExp(`(\\?)?(?:\\b[a-z]{1,6}=${Q}*&)*\\bsig=${Q}+(?:&[a-z]{1,6}=${Q}*)*`, 'gi'),
-    replace: (_m, q: string | undefined) => `${q ?? ''}${REDACTED}`,
-  },
+  {pattern: SAS_SIG, replace: REDACTED, apply: redactSasQueries},
   // Connection-string parts: AccountKey=…; SharedAccessKey=…; SharedAccessSignature=…; Password=…; pwd=…
   // A value may be quoted ("a;b" with "" for a quote, 'it''s' — the ADO.NET / Npgsql connection-string rules), quoted
   // inside JSON text (\"a;b\"), or bare, when it runs to the next `;`, quote or line end: spaces and apostrophes are
@@ -162,7 +200,8 @@ export class Redactor {
   redactText(text: string, options: {shapes?: boolean} = {}): string {
     let out = text
     if (this.secretPattern) out = out.replace(this.secretPattern, REDACTED)
-    if (options.shapes !== false && MIGHT_MATCH_A_RULE.test(out)) for (const rule of RULES) out = out.replace(rule.pattern, rule.replace as never)
+    if (options.shapes !== false && MIGHT_MATCH_A_RULE.test(out))
+      for (const rule of RULES) out = rule.apply ? rule.apply(out) : out.replace(rule.pattern, rule.replace as never)
     return out
   }
 

@@ -153,4 +153,18 @@ describe('Redactor', () => {
     const spellings = [...urls.flatMap((u) => [u.href, u.pathname, u.search, u.hash]), `?${new URLSearchParams({q: secret})}`]
     for (const spelling of spellings) expect(redactor.redactText(`GET ${spelling}: 404`), spelling).not.toMatch(/Kx7Qp2|Lm9|Wq4/)
   })
+
+  // Found by adversary8: the SAS rule was one regex, (?:\b[a-z]{1,6}=Q*&)*\bsig=…, which tried every start of a long
+  // `a=b&a=b&…` run to its end: a 256 KB one (an http.check body, now redacted before it is cut) took 44 s of CPU,
+  // holding the event loop. Found from each sig= outwards it is linear: milliseconds (a bound 100× above them).
+  it('redacts a long key=value run in linear time, and still whole SAS query strings', () => {
+    const started = performance.now()
+    const long = `${'a=b&'.repeat(65_536)}x`
+    expect(redactor.redactText(long)).toBe(long)
+    expect(redactor.redactText(`${'a=b&'.repeat(65_536)}sig=secretvalue`)).toBe(REDACTED)
+    expect(performance.now() - started).toBeLessThan(5_000)
+    expect(redactor.redactText(`see https://x.blob.core.windows.net/c/b?${sasQuery}&x=1 and ?sp=r&sig=two&se=3 "sig=three"`)).toBe(
+      `see https://x.blob.core.windows.net/c/b?${REDACTED} and ?${REDACTED} "${REDACTED}"`,
+    )
+  })
 })
