@@ -10,7 +10,7 @@ import {z} from 'zod'
 import {isDuration, parseDuration} from '../support/duration.js'
 import {compileSearchPattern} from '../support/pattern.js'
 import {sleep, StepError} from './core.js'
-import {defineAction, type ActionDefinition} from './types.js'
+import {defineAction, previewText, type ActionDefinition} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT2S or PT1M'})
 
@@ -118,10 +118,10 @@ export const httpCheckAction = defineAction({
         const result = await httpGet(url, {method: input.method, ca, signal})
         const body = result.body
         if (result.status === input.expectStatus && matches(body))
-          return {status: result.status, body: body.slice(0, BODY_PREVIEW_CHARS), attempts, elapsedMs: Date.now() - started}
+          return {status: result.status, body: previewText(ctx, body, BODY_PREVIEW_CHARS), attempts, elapsedMs: Date.now() - started}
         last =
           result.status === input.expectStatus
-            ? `status ${result.status} but the body did not match ${input.expectBody}: ${JSON.stringify(body.slice(0, 200))}`
+            ? `status ${result.status} but the body did not match ${input.expectBody}: ${JSON.stringify(previewText(ctx, body, 200))}`
             : `status ${result.status}`
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason

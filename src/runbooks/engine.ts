@@ -982,6 +982,7 @@ class RunExecution {
       environment: options.environment,
       catalog: options.catalog,
       secret: (value) => this.redactor.add(value),
+      preview: (text, max) => this.redactor.redactText(text).slice(0, max),
       approver,
       operations: {
         started: async (operation) => {

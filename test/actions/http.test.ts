@@ -26,6 +26,12 @@ beforeAll(async () => {
       return
     }
     if (req.url === '/hang') return // never answers
+    if (req.url?.startsWith('/echo')) {
+      // What the caller sent, after padding that puts it across the cut of a message (200) or an output (1000).
+      const sent = decodeURIComponent(req.url.split('s=')[1] ?? '')
+      res.writeHead(200).end(`${'.'.repeat(req.url.startsWith('/echo-long') ? 990 : 190)}${sent}`)
+      return
+    }
     if (req.url === '/redos') {
       res.writeHead(200).end(`${'a'.repeat(25)}!`)
       return
@@ -118,6 +124,27 @@ describe('http.check', () => {
     expect(bodyMatcher('/a.b/s')('a\nb')).toBe(true)
     expect(() => bodyMatcher('/(a)\\1/')).toThrow(/RE2 syntax/)
   }, 60_000)
+
+  // Found by adversary8 (CLI): a body echoing a secret at its 190th character left the secret's first 10 characters
+  // in the failure message (stdout, journal): the body was cut to 200 first, and a cut secret is no longer the secret.
+  it('cuts a body for its message and output only after redacting it, so no piece of a secret is left', async () => {
+    const secret = 'Kx7Qp2VzLm9Wq4RtHb5N'
+    const book = runbook(`
+name: echo
+title: A body that echoes a secret
+kind: checklist
+params:
+  pw: {type: secret}
+steps:
+  - {id: message, uses: http.check, continueOnError: true, with: {url: "${http.url}/echo?s=\${{ params.pw }}", expectBody: nope, timeout: PT0.5S, interval: PT0.5S}}
+  - {id: output, uses: http.check, with: {url: "${http.url}/echo-long?s=\${{ params.pw }}", expectBody: "..."}}
+`)
+    const {outcome, events} = await run(book, {params: {pw: secret}})
+    expect(outcome.steps.map((s) => s.status)).toEqual(['failed', 'succeeded'])
+    expect(outcome.steps[0]!.error!.message).toMatch(/body did not match nope: "\.+\[REDAC/)
+    const written = JSON.stringify({events, outputs: outcome.steps.map((s) => s.outputs), errors: outcome.steps.map((s) => s.error?.message)})
+    expect(written).not.toMatch(/Kx7Q|Qp2V|Hb5N/)
+  })
 
   it('stops polling when the step times out', async () => {
     const book = runbook(`
