@@ -50,6 +50,12 @@ describe('hostile input', () => {
     const plan = await runCliInProcess(['plan', 'pg-pitr', '--env', 'local', '--param', 'server=constructor'], {cwd: dir})
     expect(plan.code).toBe(2)
     expect(plan.stderr).not.toMatch(/undefined/)
+    // `--param constructor=1` and `--param toString=1` were taken as declared params (Object.prototype's members) and
+    // `--param __proto__=x` vanished: plan printed and exited 0 (adversary8, via the CLI).
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const param = await runCliInProcess(['plan', 'hello', '--env', 'local', '--param', `${name}=1`], {cwd: dir})
+      expect([param.code, param.stderr], name).toEqual([2, expect.stringContaining(`unknown param "${name}" for runbook hello`)])
+    }
   })
 
   it('a run id that climbs out of .opsbook/runs is refused (exit 2) by every command that takes one', async () => {
