@@ -85,6 +85,12 @@ const RULES: Rule[] = [
     pattern: /\b(bearer|basic|sharedkey)\s+([A-Za-z0-9\-._~+/:]{8,}=*)/gi,
     replace: (match: string, scheme: string, token: string) => (/^[A-Za-z][a-z]*$/.test(token) ? match : `${scheme} ${REDACTED}`),
   },
+  // Azure Functions access keys: in a URL's `code` query parameter or the `x-functions-key` header ("Use access
+  // keys", https://learn.microsoft.com/azure/azure-functions/function-keys-how-to). A health URL of a function app
+  // carries one (adversary8: `http.check` url …/api/health?code=… reached stdout, the journal and the summary). A
+  // key is base64-like and long; a short `code=` value (`?code=200`) is left alone.
+  {pattern: /([?&]code=)[A-Za-z0-9_\-%=/+]{20,}/g, replace: (_m, head: string) => `${head}${REDACTED}`},
+  {pattern: /\b(x-functions-key)("?\s*[:=]\s*"?)[^\s",;}]+/gi, replace: (_m, header: string, sep: string) => `${header}${sep}${REDACTED}`},
   // JWTs (Azure AD access tokens), even without a Bearer prefix.
   {pattern: /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replace: REDACTED},
   // x-ms-* headers that carry keys, tokens or signatures, e.g. `x-ms-encryption-key: …`.
@@ -101,11 +107,11 @@ const RULES: Rule[] = [
  * credentials, the scheme names, `eyJ`, `x-ms-`): text without any is left alone without running the rules. Most
  * strings of a journal line (its keys, timestamps, ids, hashes) have none, and each line is redacted field by field.
  */
-const MIGHT_MATCH_A_RULE = /[=@]|eyJ|bearer|basic|sharedkey|x-ms-/i
+const MIGHT_MATCH_A_RULE = /[=@]|eyJ|bearer|basic|sharedkey|x-ms-|x-functions-key/i
 
 /** Object keys whose string values are secret whatever they look like. */
 const SENSITIVE_KEY =
-  /^(?:password|passwd|pwd|secret|clientsecret|client_secret|apikey|api_key|accountkey|primarykey|secondarykey|accesskey|sastoken|connectionstring|authorization|token|accesstoken|access_token|refreshtoken|refresh_token|primaryconnectionstring|secondaryconnectionstring|x-ms-[a-z0-9-]*(?:key|authorization|token|signature)[a-z0-9-]*)$/i
+  /^(?:password|passwd|pwd|secret|clientsecret|client_secret|apikey|api_key|accountkey|primarykey|secondarykey|accesskey|sastoken|connectionstring|authorization|token|accesstoken|access_token|refreshtoken|refresh_token|primaryconnectionstring|secondaryconnectionstring|x-functions-key|x-ms-[a-z0-9-]*(?:key|authorization|token|signature)[a-z0-9-]*)$/i
 
 /** The spellings a secret can take on its way into a file: nested JSON escapes, URL/form encoding, base64, report escapes. */
 function spellings(secret: string): string[] {

@@ -167,4 +167,12 @@ describe('Redactor', () => {
       `see https://x.blob.core.windows.net/c/b?${REDACTED} and ?${REDACTED} "${REDACTED}"`,
     )
   })
+
+  it('removes Azure Functions access keys from a URL\'s code parameter and the x-functions-key header', () => {
+    const key = 'aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5zA7bC9dE1f=='
+    expect(redactor.redactText(`GET https://fn.azurewebsites.net/api/health?code=${key}&x=1 failed`)).toBe(`GET https://fn.azurewebsites.net/api/health?code=${REDACTED}&x=1 failed`)
+    expect(redactor.redactText(`x-functions-key: ${key}`)).toBe(`x-functions-key: ${REDACTED}`)
+    expect(redactor.redact({'x-functions-key': 'short1'})).toEqual({'x-functions-key': REDACTED})
+    expect(redactor.redactText('GET /api/items?code=200 answered')).toBe('GET /api/items?code=200 answered')
+  })
 })

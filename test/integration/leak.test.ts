@@ -25,6 +25,9 @@ const PASSWORD_IN_STRING = `Sq1Wd2Er;Ty4 Ui5'Op6Lk`
 const BEARER = 'Mn8Bv7Cx6Zl5Kj4Hg3'
 const URL_PASSWORD = 'Pw9Qa8Ws7Ed6'
 const SAS_SIG = 'Rf5Tg4Yh3Uj2Ik1Ol0Pz9%3D'
+// Azure Functions access keys, in a health URL's `code` and in the x-functions-key header (adversary8).
+const FUNCTION_KEY = 'aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5zA7bC9dE1f=='
+const FUNCTION_HEADER_KEY = 'Fk9Hd8Js7Ka6Lq5Wp4Oe3'
 const CATALOG_PASSWORD = `Cz3Xv2Bn1Mq0 with Qw8Er7Ty`
 const RESPONSE_KEY = Buffer.from(Array.from({length: 64}, (_, i) => (i * 41 + 3) % 256)).toString('base64')
 const RESPONSE_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJMZWFrUHJvYmUifQ.Gh7Jk6Lm5Nb4Vc3Xz2As1'
@@ -34,6 +37,8 @@ const STRING_PARAM = [
   `authorization: bearer ${BEARER}`,
   `postgres://opsbook:${URL_PASSWORD}@pg-shop-orders:5432/orders`,
   `https://stshopsnapshots.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig=${SAS_SIG}`,
+  `https://fn-shop.azurewebsites.net/api/health?code=${FUNCTION_KEY}`,
+  `x-functions-key: ${FUNCTION_HEADER_KEY}`,
 ].join(' | ')
 
 const RUNBOOK = `
@@ -109,7 +114,7 @@ beforeAll(async () => {
   // Azure: the account key the emulator's listKeys hands out (the SAS behind redis.export is signed with it).
   const azureKeys = [emulator.blob.key]
   needles = [
-    ...[SECRET_PARAM, SECRET_JSON, PASSWORD_IN_STRING, BEARER, URL_PASSWORD, SAS_SIG, CATALOG_PASSWORD, RESPONSE_TOKEN.split('.')[2]!].flatMap((secret) =>
+    ...[SECRET_PARAM, SECRET_JSON, PASSWORD_IN_STRING, BEARER, URL_PASSWORD, SAS_SIG, CATALOG_PASSWORD, RESPONSE_TOKEN.split('.')[2]!, FUNCTION_KEY, FUNCTION_HEADER_KEY].flatMap((secret) =>
       fragments(secret).map((fragment) => ({secret, fragment})),
     ),
     ...[RESPONSE_KEY, ...azureKeys].flatMap((secret) => fragments(secret, 10).map((fragment) => ({secret, fragment}))),
