@@ -109,9 +109,16 @@ const RULES: Rule[] = [
  */
 const MIGHT_MATCH_A_RULE = /[=@]|eyJ|bearer|basic|sharedkey|x-ms-|x-functions-key/i
 
-/** Object keys whose string values are secret whatever they look like. */
-const SENSITIVE_KEY =
+/**
+ * Object keys whose string values are secret whatever they look like: these names, and any name ending in one of
+ * the strong words (`adminPassword`, `db_password`, `storageAccountKey`, `githubToken`, `clientSecret`). A string
+ * param named adminPassword was written verbatim to request.json, the journal, summary.json and report.md, where one
+ * named password was not (adversary8).
+ */
+const SENSITIVE_KEY_EXACT =
   /^(?:password|passwd|pwd|secret|clientsecret|client_secret|apikey|api_key|accountkey|primarykey|secondarykey|accesskey|sastoken|connectionstring|authorization|token|accesstoken|access_token|refreshtoken|refresh_token|primaryconnectionstring|secondaryconnectionstring|x-functions-key|x-ms-[a-z0-9-]*(?:key|authorization|token|signature)[a-z0-9-]*)$/i
+const SENSITIVE_KEY_SUFFIX = /(?:password|passwd|secret|api_?key|account_?key|access_?key|sas_?token|connection_?string|token)$/i
+const SENSITIVE_KEY = {test: (key: string) => SENSITIVE_KEY_EXACT.test(key) || SENSITIVE_KEY_SUFFIX.test(key)}
 
 /** The spellings a secret can take on its way into a file: nested JSON escapes, URL/form encoding, base64, report escapes. */
 function spellings(secret: string): string[] {

@@ -175,4 +175,10 @@ describe('Redactor', () => {
     expect(redactor.redact({'x-functions-key': 'short1'})).toEqual({'x-functions-key': REDACTED})
     expect(redactor.redactText('GET /api/items?code=200 answered')).toBe('GET /api/items?code=200 answered')
   })
+
+  it('replaces string values under any key ending in password, secret, token, account/access/api key or connection string', () => {
+    const value = {adminPassword: 'CorrectHorse9', db_password: 'BatteryStaple7', storageAccountKey: 'k1k2k3k4', githubToken: 'gh-abc1', passwordAuth: 'Enabled', secretName: 'db-admin'}
+    expect(redactor.redact(value)).toEqual({adminPassword: REDACTED, db_password: REDACTED, storageAccountKey: REDACTED, githubToken: REDACTED, passwordAuth: 'Enabled', secretName: 'db-admin'})
+    expect(redactor.holdsSecret({params: {adminPassword: 'CorrectHorse9'}})).toBe(true)
+  })
 })

@@ -28,6 +28,8 @@ const SAS_SIG = 'Rf5Tg4Yh3Uj2Ik1Ol0Pz9%3D'
 // Azure Functions access keys, in a health URL's `code` and in the x-functions-key header (adversary8).
 const FUNCTION_KEY = 'aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5zA7bC9dE1f=='
 const FUNCTION_HEADER_KEY = 'Fk9Hd8Js7Ka6Lq5Wp4Oe3'
+// A plain string param whose name says what it is (adminPassword): written verbatim before (adversary8).
+const NAMED_PASSWORD = 'Np3Xk7Wq2Zl9Rm4'
 const CATALOG_PASSWORD = `Cz3Xv2Bn1Mq0 with Qw8Er7Ty`
 const RESPONSE_KEY = Buffer.from(Array.from({length: 64}, (_, i) => (i * 41 + 3) % 256)).toString('base64')
 const RESPONSE_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJMZWFrUHJvYmUifQ.Gh7Jk6Lm5Nb4Vc3Xz2As1'
@@ -50,6 +52,7 @@ params:
   pieces: {type: secret, description: a secret that is JSON}
   conn: {type: string, description: credential shapes in a plain string}
   url: {type: string, description: an HTTP endpoint answering with credentials}
+  adminPassword: {type: string, description: "a password in a string param, recognisable by its name only"}
 steps:
   - {id: tojson2, uses: core.log, with: {message: "\${{ toJSON(toJSON(params.pw)) }}"}}
   - {id: tojson3, uses: core.log, with: {message: "x \${{ toJSON(toJSON(toJSON(params.pw))) }} y"}}
@@ -60,6 +63,7 @@ steps:
   - {id: case, uses: core.log, with: {message: "\${{ case(startsWith(params.pw, 'K'), params.pw, 'no') }}"}}
   - {id: catalog, uses: core.log, with: {message: "\${{ toJSON(env.components['orders-db']) }} \${{ format('{0}', catalog.environments.local.components['orders-db'].description) }}"}}
   - {id: conn, uses: core.log, with: {message: "\${{ params.conn }} \${{ toJSON(params.conn) }}"}}
+  - {id: named, uses: core.log, with: {message: "\${{ toJSON(params) }} \${{ format('{0}', params.adminPassword) }}"}}
   - id: bad-json
     uses: core.log
     continueOnError: true
@@ -114,7 +118,7 @@ beforeAll(async () => {
   // Azure: the account key the emulator's listKeys hands out (the SAS behind redis.export is signed with it).
   const azureKeys = [emulator.blob.key]
   needles = [
-    ...[SECRET_PARAM, SECRET_JSON, PASSWORD_IN_STRING, BEARER, URL_PASSWORD, SAS_SIG, CATALOG_PASSWORD, RESPONSE_TOKEN.split('.')[2]!, FUNCTION_KEY, FUNCTION_HEADER_KEY].flatMap((secret) =>
+    ...[SECRET_PARAM, SECRET_JSON, PASSWORD_IN_STRING, BEARER, URL_PASSWORD, SAS_SIG, CATALOG_PASSWORD, RESPONSE_TOKEN.split('.')[2]!, FUNCTION_KEY, FUNCTION_HEADER_KEY, NAMED_PASSWORD].flatMap((secret) =>
       fragments(secret).map((fragment) => ({secret, fragment})),
     ),
     ...[RESPONSE_KEY, ...azureKeys].flatMap((secret) => fragments(secret, 10).map((fragment) => ({secret, fragment}))),
@@ -139,7 +143,7 @@ describe('leak test: planted secrets never reach any byte opsbook writes', () =>
     expect(catalog).toContain(CATALOG_PASSWORD)
     cwd = scratchDir({'leak-probe.yaml': RUNBOOK})
     writeFileSync(join(cwd, 'runbooks.yaml'), catalog)
-    const args = ['run', 'leak-probe.yaml', '--env', 'local', '--yes', '--param', `pieces=${SECRET_JSON}`, '--param', `conn=${STRING_PARAM}`, '--param', `url=${url}`]
+    const args = ['run', 'leak-probe.yaml', '--env', 'local', '--yes', '--param', `pieces=${SECRET_JSON}`, '--param', `conn=${STRING_PARAM}`, '--param', `url=${url}`, '--param', `adminPassword=${NAMED_PASSWORD}`]
     const env = {...emulator.env(), OPSBOOK_PARAM_PW: SECRET_PARAM}
     // The two runs go at once (the plain one without the export step, so it needs no lease on the cache).
     const withoutExport = RUNBOOK.replace(/  - id: export\n    uses: redis.export\n    with: .*\n/, '')
