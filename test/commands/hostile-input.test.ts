@@ -33,6 +33,11 @@ describe('hostile input', () => {
     expect([pipe.code, pipe.stderr]).toEqual([2, expect.stringMatching(/not a regular file/)])
     const runbookFolder = await runCliInProcess(['runbooks', 'validate', join(dir, 'folder.yaml')], {cwd: dir})
     expect(runbookFolder.code).toBe(2)
+    // A catalog whose runbooksDir names a file: `runbooks list` said "Error: ENOTDIR: not a directory, scandir", exit 1.
+    const catalog = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace(/^runbooksDir: .*$/m, 'runbooksDir: runbooks.yaml')
+    writeFileSync(join(dir, 'runbooks.yaml'), catalog)
+    const listed = await runCliInProcess(['runbooks', 'list'], {cwd: dir})
+    expect([listed.code, listed.stderr]).toEqual([2, expect.stringMatching(/runbooks\.yaml:\d+:\d+: runbooksDir .* is not a folder/)])
     // A hang never ends; a loaded machine only starts a process slowly: generous limits, not a race against start-up.
   }, 180_000)
 
