@@ -1231,10 +1231,11 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason)
     const onAbort = () => {
-      clearTimeout(timer)
+      timer.clear()
       reject(signal.reason)
     }
-    const timer = setTimeout(() => {
+    // A retry backoff is the runbook's: P30D must not overflow setTimeout into 1 ms.
+    const timer = setLongTimeout(() => {
       signal.removeEventListener('abort', onAbort)
       resolve()
     }, ms)
