@@ -49,6 +49,7 @@ export default class Check extends BaseCommand<CheckResult> {
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
     const [{scanEnvironment}, {formatReport}] = await Promise.all([import('../checks/scan.js'), import('../checks/format/index.js')])
+    if (flags.output) (await import('../evidence/writer.js')).assertOutputFile(flags.output)
     const scan = await scanEnvironment({envName: flags.env, catalogFlag: flags.catalog, failOn: flags['fail-on'] as Severity, scope: flags.scope, log: (m) => this.note(m)})
     const {report} = scan
     if (flags.output || !this.jsonEnabled()) {
