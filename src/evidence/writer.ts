@@ -94,9 +94,9 @@ export async function writeRedactedFile(
  * built and registered in Blob — `evidence export --output /tmp` ended "Error: EISDIR: illegal operation on a
  * directory" with exit 1 (adversary8).
  */
-export function assertOutputFile(path: string): void {
+export function assertOutputFile(path: string, flag = '--output'): void {
   if (existsSync(path) && statSync(path).isDirectory())
-    throw new ValidationError([{code: 'output-is-folder', message: `--output ${path} is a folder; give the path of the file to write (in that folder or elsewhere)`}])
+    throw new ValidationError([{code: 'output-is-folder', message: `${flag} ${path} is a folder; give the path of the file to write (in that folder or elsewhere)`}])
 }
 
 /** Write a command's output file (parent folders created); a full disk says so instead of a bare ENOSPC. */

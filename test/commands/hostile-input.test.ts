@@ -33,6 +33,9 @@ describe('hostile input', () => {
     expect([pipe.code, pipe.stderr]).toEqual([2, expect.stringMatching(/not a regular file/)])
     const runbookFolder = await runCliInProcess(['runbooks', 'validate', join(dir, 'folder.yaml')], {cwd: dir})
     expect(runbookFolder.code).toBe(2)
+    // A folder as run's --junit failed with EISDIR (exit 1) after the run, when everything had happened (adversary8).
+    const junit = await runCliInProcess(['run', 'hello', '--env', 'local', '--junit', dir], {cwd: dir})
+    expect([junit.code, junit.stderr]).toEqual([2, expect.stringContaining(`--junit ${dir} is a folder`)])
     // A catalog whose runbooksDir names a file: `runbooks list` said "Error: ENOTDIR: not a directory, scandir", exit 1.
     const catalog = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace(/^runbooksDir: .*$/m, 'runbooksDir: runbooks.yaml')
     writeFileSync(join(dir, 'runbooks.yaml'), catalog)
