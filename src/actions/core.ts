@@ -5,6 +5,7 @@
 import {z} from 'zod'
 import {humanDuration, isDuration, parseDuration} from '../support/duration.js'
 import {defineAction, type ActionDefinition} from './types.js'
+import {setLongTimeout} from '../support/timer.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT30S or PT5M'})
 
@@ -25,10 +26,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason)
     const onAbort = () => {
-      clearTimeout(timer)
+      timer.clear()
       reject(signal!.reason)
     }
-    const timer = setTimeout(() => {
+    // Not setTimeout: a delay past 24.8 days overflows it and fires at once (support/timer.ts).
+    const timer = setLongTimeout(() => {
       signal?.removeEventListener('abort', onAbort)
       resolve()
     }, ms)

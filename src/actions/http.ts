@@ -8,8 +8,9 @@
 import {readFile} from 'node:fs/promises'
 import {z} from 'zod'
 import {isDuration, parseDuration} from '../support/duration.js'
+import {compileSearchPattern} from '../support/pattern.js'
 import {sleep, StepError} from './core.js'
-import {defineAction, type ActionDefinition} from './types.js'
+import {defineAction, previewText, type ActionDefinition} from './types.js'
 
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT2S or PT1M'})
 
@@ -25,14 +26,24 @@ interface HttpResult {
   body: string
 }
 
-/** `/regex/flags` → RegExp; anything else is a substring. */
+/** `/regex/flags` → an RE2 search (linear time, support/pattern.ts); anything else is a substring. */
 export function bodyMatcher(expect: string): (body: string) => boolean {
   const regex = /^\/(.+)\/([dgimsuy]*)$/s.exec(expect)
   if (regex) {
-    const pattern = new RegExp(regex[1], regex[2].replace('g', ''))
+    const pattern = compileSearchPattern(regex[1]!, regex[2])
     return (body) => pattern.test(body)
   }
   return (body) => body.includes(expect)
+}
+
+/** An expectBody that is a /regex/ RE2 cannot compile: the problem, else undefined. */
+function expectBodyProblem(expect: string): string | undefined {
+  try {
+    bodyMatcher(expect)
+    return undefined
+  } catch (error) {
+    return (error as Error).message
+  }
 }
 
 async function httpGet(url: URL, options: {method: string; ca?: string; signal: AbortSignal}): Promise<HttpResult> {
@@ -67,7 +78,14 @@ export const httpCheckAction = defineAction({
   input: z.strictObject({
     url: z.url({protocol: /^https?$/}).describe('The URL to check, e.g. https://app-shop.azurewebsites.net/health'),
     expectStatus: z.number().int().min(100).max(599).default(200).describe('Expected HTTP status'),
-    expectBody: z.string().optional().describe('Substring the body must contain, or /regex/ it must match'),
+    expectBody: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = expectBodyProblem(value)
+        if (problem) ctx.addIssue({code: 'custom', message: problem})
+      })
+      .optional()
+      .describe('Substring the body must contain, or /regex/ (RE2 syntax: linear time, no backreferences or lookaround) it must match'),
     timeout: isoDuration.default('PT1M').describe('Give up after this long'),
     interval: isoDuration.default('PT2S').describe('Pause between attempts'),
     method: z.enum(['GET', 'HEAD']).default('GET'),
@@ -100,10 +118,10 @@ export const httpCheckAction = defineAction({
         const result = await httpGet(url, {method: input.method, ca, signal})
         const body = result.body
         if (result.status === input.expectStatus && matches(body))
-          return {status: result.status, body: body.slice(0, BODY_PREVIEW_CHARS), attempts, elapsedMs: Date.now() - started}
+          return {status: result.status, body: previewText(ctx, body, BODY_PREVIEW_CHARS), attempts, elapsedMs: Date.now() - started}
         last =
           result.status === input.expectStatus
-            ? `status ${result.status} but the body did not match ${input.expectBody}: ${JSON.stringify(body.slice(0, 200))}`
+            ? `status ${result.status} but the body did not match ${input.expectBody}: ${JSON.stringify(previewText(ctx, body, 200))}`
             : `status ${result.status}`
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason

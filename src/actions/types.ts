@@ -102,12 +102,24 @@ export interface ActionContext {
   catalog: Catalog
   /** Values to redact from every output, journal line and evidence file (SAS tokens, keys…). */
   secret(value: string): void
+  /**
+   * `text` redacted (the run's secrets, credential shapes), then cut to `max` characters. Text from outside (a response
+   * body) must be cut this way, never cut first: a cut through a secret leaves a piece no redaction recognises (a
+   * secret echoed at a body's 190th character left its first 10 in http.check's message). Absent in bare test
+   * contexts, where previewText only cuts.
+   */
+  preview?(text: string, max: number): string
   approver: Approver
   operations: OperationTracker
   /** Azure (or emulator) clients. Typed `unknown` here so the engine does not depend on src/azure. */
   services: unknown
   /** The clock; tests and drills measure RTO with it. */
   now(): Date
+}
+
+/** `text` cut to `max` characters for an output or message, redacted before the cut (ActionContext.preview). */
+export function previewText(context: Pick<ActionContext, 'preview'>, text: string, max: number): string {
+  return context.preview ? context.preview(text, max) : text.slice(0, max)
 }
 
 /** A step action: `postgres.restore`, `core.wait`, … */

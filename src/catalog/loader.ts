@@ -3,7 +3,7 @@
  * from the working directory. Every problem comes back at once with file:line:col (exit 2).
  */
 import {createHash} from 'node:crypto'
-import {existsSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {ValidationError, type Problem} from '../errors.js'
 import {parseYamlSource, readSourceFile, zodProblems, type YamlSource} from '../support/yaml-source.js'
@@ -70,6 +70,11 @@ export function parseCatalog(file: string, text: string): LoadedCatalog {
     if (parsed.success) {
       catalog = withoutPrototypes(parsed.data)
       problems.push(...crossReferenceProblems(catalog, source))
+      // A runbooksDir that is a file (or a device): every command that lists runbooks failed with a bare
+      // "ENOTDIR: not a directory, scandir" and exit 1 (adversary8). A folder that does not exist yet holds no runbooks.
+      const runbooksDir = catalog.runbooksDir === undefined ? undefined : resolve(dirname(file), catalog.runbooksDir)
+      if (runbooksDir !== undefined && existsSync(runbooksDir) && !statSync(runbooksDir).isDirectory())
+        problems.push({location: source.locate(['runbooksDir']), code: 'invalid-value', message: `runbooksDir ${runbooksDir} is not a folder; it names the folder holding your own runbooks`})
     } else {
       // Typo help: the closest allowed field or value, and a missing field said as such.
       const issues = hintIssues(parsed.error.issues, source.value)

@@ -38,14 +38,18 @@ export abstract class BaseCommand<T> extends Command {
     await super.init()
   }
 
-  /** Print a line for humans: suppressed under --json so stdout holds exactly one JSON document. Redacted. */
+  /**
+   * Print a line for humans: suppressed under --json so stdout holds exactly one JSON document. Redacted, and
+   * terminal-safe: what commands print quotes params, runbook titles, errors and Azure's answers, whose escape
+   * sequences (`plan`'s params and with lines, `runbooks show`, `runs show`'s step errors) were sent to the terminal.
+   */
   protected say(text = ''): void {
-    if (!this.jsonEnabled()) process.stdout.write(`${outputRedactor().redactText(text)}\n`)
+    if (!this.jsonEnabled()) process.stdout.write(`${terminalSafe(outputRedactor().redactText(text))}\n`)
   }
 
-  /** Progress and warnings go to stderr, so they never mix with JSON or piped output. Redacted. */
+  /** Progress and warnings go to stderr, so they never mix with JSON or piped output. Redacted and terminal-safe. */
   protected note(text: string): void {
-    process.stderr.write(`${outputRedactor().redactText(text)}\n`)
+    process.stderr.write(`${terminalSafe(outputRedactor().redactText(text))}\n`)
   }
 
   /** The --json document, redacted like every file opsbook writes. */
@@ -73,7 +77,7 @@ export abstract class BaseCommand<T> extends Command {
     const label = {[ExitCode.invalidInput]: 'Invalid input', [ExitCode.blocked]: 'Blocked', [ExitCode.notReady]: 'Not ready', [ExitCode.interrupted]: 'Interrupted'}[exitCode as number] ?? 'Error'
     // Messages quote what the user gave (a param value, a file name): escape sequences in it are shown, not obeyed.
     process.stderr.write(`${label}: ${terminalSafe(err.message)}\n`)
-    if (err instanceof OpsbookError && err.suggestions.length > 0) process.stderr.write(`Try: ${err.suggestions.join('; ')}\n`)
+    if (err instanceof OpsbookError && err.suggestions.length > 0) process.stderr.write(`Try: ${terminalSafe(outputRedactor().redactText(err.suggestions.join('; ')))}\n`)
     // The full credential chain is noise in an incident: only on request.
     if (err instanceof CredentialError && this.argv.includes('--verbose')) process.stderr.write(`${terminalSafe(outputRedactor().redactText(err.verboseDetail()))}\n`)
     if (!(err instanceof OpsbookError) && process.env.DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)

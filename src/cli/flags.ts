@@ -29,7 +29,8 @@ export const runFlags = {
 
 /** Parse repeated key=value flags; a malformed one is invalid input (exit 2). */
 export function parseKeyValues(values: string[]): Record<string, string> {
-  const out: Record<string, string> = {}
+  // No prototype: `--param __proto__=x` is a key like any other (then an unknown param), not a prototype assignment.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>
   for (const item of values) {
     const at = item.indexOf('=')
     if (at <= 0) throw Object.assign(new Error(`--param "${item}" is not key=value`), {oclif: {exit: 2}})

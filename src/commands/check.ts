@@ -49,6 +49,7 @@ export default class Check extends BaseCommand<CheckResult> {
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
     const [{scanEnvironment}, {formatReport}] = await Promise.all([import('../checks/scan.js'), import('../checks/format/index.js')])
+    if (flags.output) (await import('../evidence/writer.js')).assertOutputFile(flags.output)
     const scan = await scanEnvironment({envName: flags.env, catalogFlag: flags.catalog, failOn: flags['fail-on'] as Severity, scope: flags.scope, log: (m) => this.note(m)})
     const {report} = scan
     if (flags.output || !this.jsonEnabled()) {
@@ -57,7 +58,11 @@ export default class Check extends BaseCommand<CheckResult> {
         const {writeRedactedFile} = await import('../evidence/writer.js')
         await writeRedactedFile(flags.output, {text}, {atomic: false})
         this.say(`${report.findings.length} finding(s) written to ${flags.output} (${flags.format})`)
-      } else process.stdout.write(text)
+      } else {
+        // Redacted like --output's file, and terminal-safe: findings quote what Azure answered.
+        const [{outputRedactor}, {terminalSafe}] = await Promise.all([import('../evidence/writer.js'), import('../ui/terminal-safe.js')])
+        process.stdout.write(terminalSafe(outputRedactor().redactText(text)))
+      }
     }
     await (await import('../ci/reports.js')).publishCheckReports(scan, {summary: flags.summary, json: this.jsonEnabled()})
     const {describedOnly, describedOnlySentence} = await import('../catalog/notes.js')

@@ -27,6 +27,10 @@ export default class Run extends BaseCommand<RunResult | RunPlan> {
     const {args, flags} = await this.parse(Run)
     const [{runRunbook, prepareRun}, {runOnTerminal}] = await Promise.all([import('../runbooks/runner.js'), import('../cli/run-support.js')])
     const at = atFlag(flags.at)
+    // A folder as --junit or --summary is refused before the run: it failed with EISDIR after the run had changed things.
+    const {assertOutputFile} = await import('../evidence/writer.js')
+    if (flags.junit) assertOutputFile(flags.junit, '--junit')
+    if (flags.summary) assertOutputFile(flags.summary, '--summary')
     const request = {runbook: args.runbook, envName: flags.env, catalogFlag: flags.catalog, params: parseKeyValues(flags.param), target: flags.target, components: componentList(flags.component)}
     const optOut = {lease: flags['no-lease'], evidence: flags['no-evidence'], reason: flags.reason}
     if (flags.plan) {

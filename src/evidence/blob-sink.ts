@@ -166,6 +166,17 @@ export function runBlobPrefix(runId: string, startedAt?: Date | string): string 
 }
 
 /**
+ * Whether `prefix` is the folder `runId`'s evidence belongs in: for a run id with a timestamp (every id opsbook makes)
+ * exactly `runBlobPrefix(runId)`, for another id `runs/<yyyy>/<mm>/<runId>/`. upload-state.json's `blobPrefix` is a
+ * local file anyone can edit: a prefix that fails this is never written to or compared with (a forgery synced to
+ * `…/<runId>/v2/` then verified against itself).
+ */
+export function isRunBlobPrefix(prefix: string, runId: string): boolean {
+  if (/^\d{8}T\d{6}Z/.test(runId)) return prefix === runBlobPrefix(runId)
+  return /^runs\/\d{4}\/\d{2}\/[^/]+\/$/.test(prefix) && prefix.slice('runs/yyyy/mm/'.length, -1) === runId
+}
+
+/**
  * Where a run's evidence is in the container: from the run id's timestamp, else found by listing `runs/`.
  * Undefined when the container has no journal for the run.
  */
@@ -174,8 +185,10 @@ export async function findRunBlobPrefix(target: EvidenceTarget, runId: string): 
     const prefix = runBlobPrefix(runId)
     return (await target.client.getBlobClient(`${prefix}journal.jsonl`).exists()) ? prefix : undefined
   }
-  for await (const blob of target.client.listBlobsFlat({prefix: 'runs/'}))
-    if (blob.name.endsWith(`/${runId}/journal.jsonl`)) return blob.name.slice(0, -'journal.jsonl'.length)
+  for await (const blob of target.client.listBlobsFlat({prefix: 'runs/'})) {
+    const prefix = blob.name.slice(0, -'journal.jsonl'.length)
+    if (blob.name.endsWith('/journal.jsonl') && isRunBlobPrefix(prefix, runId)) return prefix
+  }
   return undefined
 }
 
@@ -213,6 +226,10 @@ export class RunUploader {
   ): Promise<RunUploader> {
     const existing = await readUploadState(runDirectory)
     const sameTarget = existing && existing.account === target.account && existing.container === target.container
+    if (sameTarget && !isRunBlobPrefix(existing.blobPrefix, run.runId))
+      throw new EvidenceConflictError(
+        `upload-state.json sends run ${run.runId}'s evidence to ${existing.blobPrefix}, not to its own folder ${runBlobPrefix(run.runId, run.startedAt)}: the file was edited; not uploading`,
+      )
     const state: UploadState = sameTarget
       ? existing
       : {

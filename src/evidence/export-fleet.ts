@@ -11,7 +11,7 @@ import type {Environment} from '../catalog/schema.js'
 import {ValidationError} from '../errors.js'
 import type {EvidenceTarget} from './blob-sink.js'
 import {buildBundle, buildReport, collectBlobRuns, collectLocalRuns, MANIFEST_FILE, parseDateFlag, sha256, type ManifestFile} from './export.js'
-import {redactedBytes} from './writer.js'
+import {redactedBytes, writeOutputFile} from './writer.js'
 
 export const FLEET_BUNDLE_FORMAT = 'opsbook-evidence-fleet-bundle'
 
@@ -95,8 +95,7 @@ export async function exportFleetEvidence(options: FleetExportOptions): Promise<
     const {zipSync} = await import('fflate')
     bytes = zipSync(Object.fromEntries(files), {level: 6, mtime: now})
   } else bytes = redactedBytes({json: {manifest, environments: documents}})
-  await mkdir(dirname(output), {recursive: true})
-  await writeFile(output, bytes)
+  await writeOutputFile(output, bytes)
   return {
     output,
     format: options.format,

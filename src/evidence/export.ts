@@ -18,7 +18,7 @@ import {headlineOutputs} from './outputs.js'
 import {journalOutcome, summaryProblems} from './seal.js'
 import type {EvidenceTarget} from './blob-sink.js'
 import {mapControls, type ControlCoverage} from './controls.js'
-import {redactedBytes} from './writer.js'
+import {assertOutputFile, redactedBytes, writeOutputFile} from './writer.js'
 
 export const BUNDLE_FORMAT = 'opsbook-evidence-bundle'
 export const MANIFEST_FILE = 'manifest.json'
@@ -600,6 +600,8 @@ export interface ExportResult {
 /** Collect, build and write the export. */
 export async function exportEvidence(options: ExportOptions): Promise<ExportResult> {
   const now = options.now ?? new Date()
+  // A folder as --output is refused before anything is built or registered.
+  if (options.output) assertOutputFile(resolve(options.output))
   const since = options.since ? parseDateFlag(options.since, 'since', 'start') : undefined
   const until = options.until ? parseDateFlag(options.until, 'until', 'end') : now
   if (since && since > until) throw new ValidationError([{code: 'invalid-period', message: `--since ${options.since} is after --until ${options.until ?? 'now'}`}])
@@ -617,8 +619,7 @@ export async function exportEvidence(options: ExportOptions): Promise<ExportResu
   const extension = options.format
   const output = resolve(options.output ?? `evidence-${options.environmentName}-${now.toISOString().slice(0, 10)}.${extension}`)
   const bytes = await encodeBundle(bundle, runs, options.format)
-  await mkdir(dirname(output), {recursive: true})
-  await writeFile(output, bytes)
+  await writeOutputFile(output, bytes)
   let registered: string | undefined
   if (options.format === 'zip' && options.target) registered = await (await import('./bundle-registry.js')).registerBundle(options.target, bundle.files.get(MANIFEST_FILE)!)
   return {

@@ -14,16 +14,54 @@ const MIN_SECRET_LENGTH = 4
 const Q = `[^&\\s"'<>#;,)\\]}]`
 
 interface Rule {
+  /** What the rule looks for (also how holdsSecret tells whether a value holds a credential). */
   pattern: RegExp
   replace: string | ((match: string, ...groups: string[]) => string)
+  /** Redaction done by code instead of `pattern`/`replace`. */
+  apply?: (text: string) => string
+}
+
+const SAS_SIG = new RegExp(`\\bsig=${Q}+`, 'gi')
+const SAS_PAIR_AFTER = new RegExp(`(?:&[a-z]{1,6}=${Q}*)*`, 'iy')
+const SAS_PAIR_KEY = /\b[a-z]{1,6}=/i
+const NOT_Q = /[&\s"'<>#;,)\]}]/
+
+/**
+ * Every SAS query string (`?sv=…&ss=…&sig=…`, each key=value run that contains `sig=`) replaced whole, `?` kept. Found
+ * from each `sig=` outwards, so the work is linear in the text: the single regex it replaces,
+ * `(?:\b[a-z]{1,6}=Q*&)*\bsig=…`, tried every start of a long `a=b&a=b&…` run to its end (256 KB: 44 s of CPU holding
+ * the event loop).
+ */
+function redactSasQueries(text: string): string {
+  let out = ''
+  let copied = 0
+  SAS_SIG.lastIndex = 0
+  for (let match = SAS_SIG.exec(text); match; match = SAS_SIG.exec(text)) {
+    let start = match.index
+    // Left: whole `key=value&` pairs, each a run of query characters ending at the `&` before `start`.
+    while (start > copied && text[start - 1] === '&') {
+      let segment = start - 1
+      while (segment > copied && !NOT_Q.test(text[segment - 1]!)) segment--
+      const key = SAS_PAIR_KEY.exec(text.slice(segment, start - 1))
+      if (!key) break
+      start = segment + key.index
+      if (key.index > 0) break
+    }
+    if (start > copied && text[start - 1] === '?') start--
+    const sigEnd = match.index + match[0].length
+    SAS_PAIR_AFTER.lastIndex = sigEnd
+    const after = SAS_PAIR_AFTER.exec(text)
+    const end = after ? sigEnd + after[0].length : sigEnd
+    out += `${text.slice(copied, start)}${text[start] === '?' ? '?' : ''}${REDACTED}`
+    copied = end
+    SAS_SIG.lastIndex = Math.max(end, match.index + 1)
+  }
+  return copied === 0 ? text : out + text.slice(copied)
 }
 
 const RULES: Rule[] = [
   // A whole SAS query string (`?sv=…&ss=…&sig=…`): every key=value run that contains `sig=`.
-  {
-    pattern: new RegExp(`(\\?)?(?:\\b[a-z]{1,6}=${Q}*&)*\\bsig=${Q}+(?:&[a-z]{1,6}=${Q}*)*`, 'gi'),
-    replace: (_m, q: string | undefined) => `${q ?? ''}${REDACTED}`,
-  },
+  {pattern: SAS_SIG, replace: REDACTED, apply: redactSasQueries},
   // Connection-string parts: AccountKey=…; SharedAccessKey=…; SharedAccessSignature=…; Password=…; pwd=…
   // A value may be quoted ("a;b" with "" for a quote, 'it''s' — the ADO.NET / Npgsql connection-string rules), quoted
   // inside JSON text (\"a;b\"), or bare, when it runs to the next `;`, quote or line end: spaces and apostrophes are
@@ -47,6 +85,12 @@ const RULES: Rule[] = [
     pattern: /\b(bearer|basic|sharedkey)\s+([A-Za-z0-9\-._~+/:]{8,}=*)/gi,
     replace: (match: string, scheme: string, token: string) => (/^[A-Za-z][a-z]*$/.test(token) ? match : `${scheme} ${REDACTED}`),
   },
+  // Azure Functions access keys: in a URL's `code` query parameter or the `x-functions-key` header ("Use access
+  // keys", https://learn.microsoft.com/azure/azure-functions/function-keys-how-to). A health URL of a function app
+  // carries one (adversary8: `http.check` url …/api/health?code=… reached stdout, the journal and the summary). A
+  // key is base64-like and long; a short `code=` value (`?code=200`) is left alone.
+  {pattern: /([?&]code=)[A-Za-z0-9_\-%=/+]{20,}/g, replace: (_m, head: string) => `${head}${REDACTED}`},
+  {pattern: /\b(x-functions-key)("?\s*[:=]\s*"?)[^\s",;}]+/gi, replace: (_m, header: string, sep: string) => `${header}${sep}${REDACTED}`},
   // JWTs (Azure AD access tokens), even without a Bearer prefix.
   {pattern: /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replace: REDACTED},
   // x-ms-* headers that carry keys, tokens or signatures, e.g. `x-ms-encryption-key: …`.
@@ -63,11 +107,18 @@ const RULES: Rule[] = [
  * credentials, the scheme names, `eyJ`, `x-ms-`): text without any is left alone without running the rules. Most
  * strings of a journal line (its keys, timestamps, ids, hashes) have none, and each line is redacted field by field.
  */
-const MIGHT_MATCH_A_RULE = /[=@]|eyJ|bearer|basic|sharedkey|x-ms-/i
+const MIGHT_MATCH_A_RULE = /[=@]|eyJ|bearer|basic|sharedkey|x-ms-|x-functions-key/i
 
-/** Object keys whose string values are secret whatever they look like. */
-const SENSITIVE_KEY =
-  /^(?:password|passwd|pwd|secret|clientsecret|client_secret|apikey|api_key|accountkey|primarykey|secondarykey|accesskey|sastoken|connectionstring|authorization|token|accesstoken|access_token|refreshtoken|refresh_token|primaryconnectionstring|secondaryconnectionstring|x-ms-[a-z0-9-]*(?:key|authorization|token|signature)[a-z0-9-]*)$/i
+/**
+ * Object keys whose string values are secret whatever they look like: these names, and any name ending in one of
+ * the strong words (`adminPassword`, `db_password`, `storageAccountKey`, `githubToken`, `clientSecret`). A string
+ * param named adminPassword was written verbatim to request.json, the journal, summary.json and report.md, where one
+ * named password was not (adversary8).
+ */
+const SENSITIVE_KEY_EXACT =
+  /^(?:password|passwd|pwd|secret|clientsecret|client_secret|apikey|api_key|accountkey|primarykey|secondarykey|accesskey|sastoken|connectionstring|authorization|token|accesstoken|access_token|refreshtoken|refresh_token|primaryconnectionstring|secondaryconnectionstring|x-functions-key|x-ms-[a-z0-9-]*(?:key|authorization|token|signature)[a-z0-9-]*)$/i
+const SENSITIVE_KEY_SUFFIX = /(?:password|passwd|secret|api_?key|account_?key|access_?key|sas_?token|connection_?string|token)$/i
+const SENSITIVE_KEY = {test: (key: string) => SENSITIVE_KEY_EXACT.test(key) || SENSITIVE_KEY_SUFFIX.test(key)}
 
 /** The spellings a secret can take on its way into a file: nested JSON escapes, URL/form encoding, base64, report escapes. */
 function spellings(secret: string): string[] {
@@ -81,6 +132,13 @@ function spellings(secret: string): string[] {
   forms.add(url)
   forms.add(url.replace(/%20/g, '+'))
   forms.add(encodeURI(secret))
+  // What `new URL()` makes of it (href, pathname, search: an action's message quotes a parsed URL), which neither
+  // encodeURI nor encodeURIComponent give: the WHATWG URL Standard's percent-encode sets keep ' & | ^ in a path, turn
+  // \ into / in http(s) paths, and keep ` in a query (https://url.spec.whatwg.org/#percent-encoded-bytes). Form
+  // encoding (URLSearchParams) encodes ! ' ( ) ~ that encodeURIComponent keeps.
+  for (const set of [URL_PATH, URL_QUERY, URL_SPECIAL_QUERY, URL_FRAGMENT, URL_USERINFO]) forms.add(percentEncode(secret, set))
+  forms.add(percentEncode(secret, URL_PATH).replace(/\\/g, '/'))
+  forms.add(new URLSearchParams({s: secret}).toString().slice(2))
   const base64 = Buffer.from(secret, 'utf8').toString('base64')
   forms.add(base64.replace(/=+$/, ''))
   forms.add(Buffer.from(secret, 'utf8').toString('base64url'))
@@ -90,6 +148,25 @@ function spellings(secret: string): string[] {
   forms.add(secret.replace(/\|/g, '\\|').replace(/\r?\n/g, ' '))
   forms.add(secret.replace(/"/g, '""'))
   return [...forms]
+}
+
+// The WHATWG URL Standard's percent-encode sets (https://url.spec.whatwg.org/#percent-encoded-bytes), beyond C0
+// controls and non-ASCII, which every set encodes.
+const URL_FRAGMENT = new Set(' "<>`')
+const URL_QUERY = new Set(' "#<>')
+const URL_SPECIAL_QUERY = new Set([...URL_QUERY, "'"])
+const URL_PATH = new Set([...URL_QUERY, '?', '`', '{', '}'])
+const URL_USERINFO = new Set([...URL_PATH, '/', ':', ';', '=', '@', '[', '\\', ']', '^', '|'])
+
+/** `text` UTF-8 percent-encoded with one of the sets above. */
+function percentEncode(text: string, set: ReadonlySet<string>): string {
+  let out = ''
+  for (const char of text) {
+    const code = char.codePointAt(0)!
+    if (code > 0x1f && code < 0x7f && !set.has(char)) out += char
+    else for (const byte of Buffer.from(char, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+  }
+  return out
 }
 
 function escapeRegExp(text: string): string {
@@ -136,7 +213,8 @@ export class Redactor {
   redactText(text: string, options: {shapes?: boolean} = {}): string {
     let out = text
     if (this.secretPattern) out = out.replace(this.secretPattern, REDACTED)
-    if (options.shapes !== false && MIGHT_MATCH_A_RULE.test(out)) for (const rule of RULES) out = out.replace(rule.pattern, rule.replace as never)
+    if (options.shapes !== false && MIGHT_MATCH_A_RULE.test(out))
+      for (const rule of RULES) out = rule.apply ? rule.apply(out) : out.replace(rule.pattern, rule.replace as never)
     return out
   }
 

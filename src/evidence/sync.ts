@@ -9,7 +9,7 @@ import {hostname} from 'node:os'
 import {join} from 'node:path'
 import type {AzureServices} from '../azure/clients.js'
 import type {Environment} from '../catalog/schema.js'
-import {describeError, EVIDENCE_FILES, openEvidenceTarget, readUploadState, RunUploader, type EvidenceTarget} from './blob-sink.js'
+import {describeError, EVIDENCE_FILES, openEvidenceTarget, readUploadState, runBlobPrefix, RunUploader, type EvidenceTarget} from './blob-sink.js'
 import {describeRun} from './export.js'
 import {LOCK_FILE} from './journal.js'
 
@@ -55,7 +55,15 @@ export async function syncPending(
     if (!run || run.environment !== env.name) continue
     // A run still being written by a live process streams its own evidence.
     if (!options.includeLive && (await heldByLiveProcess(dir))) continue
-    const uploader = await RunUploader.open(dir, target, run, {timeoutMs: options.timeoutMs})
+    let uploader: RunUploader
+    try {
+      uploader = await RunUploader.open(dir, target, run, {timeoutMs: options.timeoutMs})
+    } catch (error) {
+      // An upload state that names another blob folder than the run's (edited): this run fails, the others go on.
+      result.runs.push({runId, status: 'failed', uploadedBytes: 0, blobPrefix: runBlobPrefix(runId, run.startedAt), error: describeError(error)})
+      result.pending++
+      continue
+    }
     if (!(await uploader.computePending())) {
       result.runs.push({runId, status: 'up-to-date', uploadedBytes: 0, blobPrefix: uploader.state.blobPrefix})
       continue

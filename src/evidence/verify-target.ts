@@ -33,6 +33,18 @@ export async function verifyTarget(options: VerifyTargetOptions): Promise<Verify
     import('./sync.js'),
   ])
   const bundle = isBundlePath(options.target)
+  if (!bundle) {
+    // Not a bundle: a run id, which must not climb out of runs/ (`../../x` verified another folder as a run).
+    const {assertRunId} = await import('./journal.js')
+    const {ValidationError} = await import('../errors.js')
+    try {
+      assertRunId(options.target)
+    } catch {
+      throw new ValidationError([
+        {code: 'invalid-run-id', message: `"${options.target.slice(0, 80)}" is neither a bundle (no such .zip, or folder holding manifest.json) nor a run id (letters, digits, dashes, e.g. 20261123T153000Z-dr-drill-7f3a)`},
+      ])
+    }
+  }
   const root = bundle ? undefined : opsbookRoot({catalogFlag: options.catalogFlag})
   // A bundle is compared with the evidence container only when --env names one; a run id defaults to its own.
   const envName = options.envName ?? (root ? await environmentOfRun(root, options.target) : undefined)

@@ -9,9 +9,9 @@ import {existsSync, statSync} from 'node:fs'
 import {readdir, readFile} from 'node:fs/promises'
 import {join, relative, sep} from 'node:path'
 import {ValidationError} from '../errors.js'
-import {describeError, findRunBlobPrefix, readUploadState, type EvidenceTarget} from './blob-sink.js'
+import {describeError, findRunBlobPrefix, isRunBlobPrefix, readUploadState, runBlobPrefix, type EvidenceTarget} from './blob-sink.js'
 import {BUNDLE_FORMAT, describeRun, MANIFEST_FILE, runsCsv, sha256, toRunRow, type BundleManifest, type EvidenceReport, type SummaryLike} from './export.js'
-import {verifyChain} from './journal.js'
+import {runDir, verifyChain} from './journal.js'
 import {appendedAfterEnd, checkAgainstSeal, summaryContradictions} from './seal.js'
 import {redactedBytes} from './writer.js'
 
@@ -201,7 +201,7 @@ export interface RunWitness {
 
 /** The witness's checks for a run: its local journal, or the blob copy when there is no local one. */
 async function witnessRunChecks(runId: string, root: string, target: EvidenceTarget | undefined, witness: RunWitness): Promise<VerifyCheck[]> {
-  const path = join(root, 'runs', runId, 'journal.jsonl')
+  const path = join(runDir(root, runId), 'journal.jsonl')
   let journal: string | undefined = existsSync(path) ? await readFile(path, 'utf8') : undefined
   if (journal === undefined && target) {
     try {
@@ -227,7 +227,8 @@ async function journalWitnessChecks(journal: string, witness: RunWitness): Promi
 }
 
 async function verifyRunCopies(runId: string, options: {root: string; target?: EvidenceTarget}): Promise<VerifyResult> {
-  const dir = join(options.root, 'runs', runId)
+  // runDir refuses an id with `..` or a separator: `verify ../../x` verified a folder outside runs/ as a run.
+  const dir = runDir(options.root, runId)
   const checks: VerifyCheck[] = []
   const local = existsSync(join(dir, 'journal.jsonl'))
     ? {
@@ -247,8 +248,16 @@ async function verifyRunCopies(runId: string, options: {root: string; target?: E
   let prefix: string | undefined
   let remote: {journal: Buffer; summary?: Buffer; report?: Buffer; request?: Buffer} | undefined
   try {
+    // The run's own folder, never the one upload-state.json names: that file is local and anyone can edit it (a
+    // forgery synced to another folder it named was compared with itself and verified).
     const state = local ? await readUploadState(dir) : undefined
-    prefix = state?.blobPrefix ?? (await findRunBlobPrefix(options.target, runId))
+    if (state?.blobPrefix !== undefined && state.account === options.target.account && state.container === options.target.container && !isRunBlobPrefix(state.blobPrefix, runId))
+      checks.push({
+        subject: 'upload state',
+        ok: false,
+        message: `upload-state.json: names ${state.blobPrefix} as the run's blob folder, not ${runBlobPrefix(runId)} — the file was edited; the run is compared with its own folder`,
+      })
+    prefix = await findRunBlobPrefix(options.target, runId)
     if (prefix) remote = await downloadRun(options.target, prefix)
   } catch (error) {
     if (!local) throw error
@@ -402,7 +411,7 @@ function result(kind: 'bundle' | 'run', target: string, checks: VerifyCheck[]): 
 
 /** The environment a local run belongs to (from its summary or first journal line), if this machine has it. */
 export async function environmentOfRun(root: string, runId: string): Promise<string | undefined> {
-  const dir = join(root, 'runs', runId)
+  const dir = runDir(root, runId)
   if (!existsSync(join(dir, 'journal.jsonl'))) return undefined
   const {describeRun} = await import('./export.js')
   const summaryPath = join(dir, 'summary.json')

@@ -6,8 +6,10 @@
  * (escaped quotes); text is redacted as text. Byte copies of evidence that already went through here (a journal
  * downloaded from Blob to resume, the run files inside an evidence bundle) are the only files written otherwise.
  */
+import {existsSync, statSync} from 'node:fs'
 import {mkdir, open, rename, rm, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
+import {OpsbookError, ValidationError} from '../errors.js'
 import {Redactor} from './redact.js'
 
 /** What to write: a value to serialise as JSON (pretty by default, one line with `line: true`), or text. */
@@ -85,4 +87,27 @@ export async function writeRedactedFile(
     }
   }
   return bytes
+}
+
+/**
+ * A command's `--output` file, checked before any work: a folder is invalid input (exit 2), said before an export is
+ * built and registered in Blob — `evidence export --output /tmp` ended "Error: EISDIR: illegal operation on a
+ * directory" with exit 1 (adversary8).
+ */
+export function assertOutputFile(path: string, flag = '--output'): void {
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new ValidationError([{code: 'output-is-folder', message: `${flag} ${path} is a folder; give the path of the file to write (in that folder or elsewhere)`}])
+}
+
+/** Write a command's output file (parent folders created); a full disk says so instead of a bare ENOSPC. */
+export async function writeOutputFile(path: string, bytes: Uint8Array): Promise<void> {
+  assertOutputFile(path)
+  try {
+    await mkdir(dirname(path), {recursive: true})
+    await writeFile(path, bytes)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new OpsbookError(`cannot write ${path}: the disk is full (${code}); free space and run the command again`, {code: 'disk-full', cause: error})
+    throw error
+  }
 }

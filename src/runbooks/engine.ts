@@ -26,6 +26,7 @@ import {evaluateCondition, evaluateValue, type ExpressionContext} from './expres
 import {flattenSteps, innerSteps, type StepNode} from './groups.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
 import {resolveParams} from './params.js'
+import {setLongTimeout, type LongTimer} from '../support/timer.js'
 
 export const DEFAULT_CONCURRENCY = 4
 /** How long rollbacks and `finally` together may take before the engine stops waiting and reports what is left. */
@@ -261,7 +262,7 @@ class RunExecution {
   private readonly teardownDeadline = new AbortController()
   /** Aborted once run.finished is written (ActionContext.ended). */
   private readonly ended = new AbortController()
-  private teardownTimer?: NodeJS.Timeout
+  private teardownTimer?: LongTimer
   private readonly startedAt: Date
   private readonly startedClock = performance.now()
 
@@ -385,7 +386,7 @@ class RunExecution {
         await this.runGraph(runbook.finally, 'finally', this.teardownSignal, this.root)
       }
     } finally {
-      clearTimeout(this.teardownTimer)
+      this.teardownTimer?.clear()
     }
     await this.noteStrayOperations()
     // Every event so far recorded and delivered (or its loss known) before the run's status is decided.
@@ -448,7 +449,7 @@ class RunExecution {
   private startTeardownClock(): void {
     if (this.teardownTimer) return
     const timeoutMs = this.options.teardownTimeoutMs ?? DEFAULT_TEARDOWN_TIMEOUT_MS
-    this.teardownTimer = setTimeout(() => {
+    this.teardownTimer = setLongTimeout(() => {
       this.teardownDeadline.abort(new TeardownDeadlineError(timeoutMs))
       void this.emit({type: 'run.note', message: `teardown did not finish within ${toIsoDuration(timeoutMs)}: stopping what still runs and reporting what is left`})
     }, timeoutMs)
@@ -715,11 +716,11 @@ class RunExecution {
   /** A group's `timeout`: past it, what still runs in the group is aborted and the group fails (timedOut). */
   private async withTimeout(timeoutMs: number, signal: AbortSignal, run: (signal: AbortSignal) => Promise<void>, frame: Frame): Promise<void> {
     const timeout = new AbortController()
-    const timer = setTimeout(() => timeout.abort(new StepTimeoutError(timeoutMs)), timeoutMs)
+    const timer = setLongTimeout(() => timeout.abort(new StepTimeoutError(timeoutMs)), timeoutMs)
     try {
       await run(AbortSignal.any([signal, timeout.signal]))
     } finally {
-      clearTimeout(timer)
+      timer.clear()
     }
     if (timeout.signal.aborted && !signal.aborted && !frame.failed) {
       frame.failed = true
@@ -953,7 +954,8 @@ class RunExecution {
   /** One attempt: the action races its own abort (timeout or Ctrl-C), so a step that ignores the signal still stops. */
   private async attempt(step: RunnableStep, action: ActionDefinition, inputs: Record<string, unknown>, attempt: number, runSignal: AbortSignal, arm: ArmWrite[] = [], found: NoWriteFinding[] = []): Promise<StepResult> {
     const timeout = new AbortController()
-    const timer = step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new StepTimeoutError(step.timeoutMs!, step.defaultOf)), step.timeoutMs)
+    // setLongTimeout: `timeout: P30D` overflowed setTimeout and timed the step out at once.
+    const timer = step.timeoutMs === undefined ? undefined : setLongTimeout(() => timeout.abort(new StepTimeoutError(step.timeoutMs!, step.defaultOf)), step.timeoutMs)
     const signal = AbortSignal.any([runSignal, timeout.signal])
     let closed = false
     const context = this.actionContext(step, attempt, signal, () => closed)
@@ -978,7 +980,7 @@ class RunExecution {
       return {ok: false, error, interrupted: false}
     } finally {
       closed = true
-      if (timer) clearTimeout(timer)
+      timer?.clear()
       if (onAbort) signal.removeEventListener('abort', onAbort)
       running.catch(() => undefined)
     }
@@ -1017,6 +1019,7 @@ class RunExecution {
       environment: options.environment,
       catalog: options.catalog,
       secret: (value) => this.redactor.add(value),
+      preview: (text, max) => this.redactor.redactText(text).slice(0, max),
       approver,
       operations: {
         started: async (operation) => {
@@ -1271,10 +1274,11 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason)
     const onAbort = () => {
-      clearTimeout(timer)
+      timer.clear()
       reject(signal.reason)
     }
-    const timer = setTimeout(() => {
+    // A retry backoff is the runbook's: P30D must not overflow setTimeout into 1 ms.
+    const timer = setLongTimeout(() => {
       signal.removeEventListener('abort', onAbort)
       resolve()
     }, ms)

@@ -41,7 +41,8 @@ export function resolveParams(
   const missing: string[] = []
   const declared = Object.keys(runbook.params)
   for (const name of Object.keys(given)) {
-    if (runbook.params[name]) continue
+    // Own keys only: `constructor` or `toString` are Object.prototype's, not declared params.
+    if (Object.hasOwn(runbook.params, name)) continue
     const close = closestName(name, declared)
     problems.push({
       code: 'unknown-param',

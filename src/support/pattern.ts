@@ -26,3 +26,23 @@ export function compileParamPattern(pattern: string): {pattern: ParamPattern} | 
     return {error: `${(error as Error).message} (patterns use RE2 syntax: no backreferences or lookaround)`}
   }
 }
+
+/**
+ * A `/regex/flags` an action searches text with (http.check's expectBody), in RE2 semantics: linear in the text. The
+ * JavaScript engine backtracks: `/^(a+)+$/` against 41 bytes held the event loop for minutes, and with it the
+ * check's timeout, the step's timeout and Ctrl-C. Flags i, m and s are RE2's; g, y, d and u change nothing for a
+ * yes/no search. Throws (naming RE2) for what RE2 cannot do: backreferences, lookaround.
+ */
+export function compileSearchPattern(source: string, flags = ''): {test(text: string): boolean} {
+  const {RE2JS} = engine()
+  let bits = 0
+  if (flags.includes('i')) bits |= RE2JS.CASE_INSENSITIVE
+  if (flags.includes('m')) bits |= RE2JS.MULTILINE
+  if (flags.includes('s')) bits |= RE2JS.DOTALL
+  try {
+    const compiled = RE2JS.compile(source, bits)
+    return {test: (text: string) => compiled.test(text)}
+  } catch (error) {
+    throw new Error(`/${source}/${flags} is not a valid regular expression: ${(error as Error).message} (patterns use RE2 syntax: no backreferences or lookaround)`)
+  }
+}

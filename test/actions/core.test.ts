@@ -54,6 +54,33 @@ steps:
     expect(outcome.steps[1]!.durationMs).toBeLessThan(2000)
   })
 
+  // Found by adversary8 (CLI: \`run hello --param pause=P30D\` succeeded in 26 ms): setTimeout takes at most 2^31-1 ms
+  // and fires a longer delay at once, so a 30-day wait ended after 2 ms and a step with \`timeout: P30D\` timed out at once.
+  it('core.wait and a step timeout longer than 24.8 days neither end at once', async () => {
+    const book = runbook(`
+name: long
+title: Long durations
+kind: checklist
+steps:
+  - {id: bounded, uses: core.wait, timeout: P30D, with: {duration: PT0.05S}}
+  - {id: month, uses: core.wait, needs: [bounded], with: {duration: P30D}}
+`)
+    const controller = new AbortController()
+    const {outcome} = await run(book, {
+      signal: controller.signal,
+      abortGraceMs: 5000,
+      // Interrupted once the month-long wait has started and is still waiting (it must not have ended by itself).
+      onEvent: (e) => {
+        if (e.type === 'step.started' && e.step === 'month') setTimeout(() => controller.abort('SIGINT'), 100)
+      },
+    })
+    expect(outcome.steps.map((s) => [s.id, s.status])).toEqual([
+      ['bounded', 'succeeded'],
+      ['month', 'cancelled'],
+    ])
+    expect(outcome.status).toBe('interrupted')
+  })
+
   it('core.assert passes on true and fails with its message on false, without retrying', async () => {
     const book = runbook(`
 name: asserts

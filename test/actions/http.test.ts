@@ -26,6 +26,16 @@ beforeAll(async () => {
       return
     }
     if (req.url === '/hang') return // never answers
+    if (req.url?.startsWith('/echo')) {
+      // What the caller sent, after padding that puts it across the cut of a message (200) or an output (1000).
+      const sent = decodeURIComponent(req.url.split('s=')[1] ?? '')
+      res.writeHead(200).end(`${'.'.repeat(req.url.startsWith('/echo-long') ? 990 : 190)}${sent}`)
+      return
+    }
+    if (req.url === '/redos') {
+      res.writeHead(200).end(`${'a'.repeat(25)}!`)
+      return
+    }
     if (req.url === '/big') {
       res.writeHead(200).end(`{"status":"Healthy","pad":"${'x'.repeat(5000)}"}`)
       return
@@ -99,6 +109,41 @@ describe('http.check', () => {
     } finally {
       server.close()
     }
+  })
+
+  // Found by adversary8 (CLI): expectBody "/^(a+)+$/" against a 41-byte body froze `opsbook run` for 5 minutes — the
+  // JavaScript regex engine backtracks exponentially and holds the event loop, so the check's timeout, the step's
+  // timeout and Ctrl-C all waited for it. /regex/ is matched with RE2 (linear time), as param patterns are.
+  it('matches /regex/ in linear time: a catastrophic pattern cannot hold the process past its timeout', async () => {
+    const {outcome} = await run(runbook(checkRunbook(`{url: "${http.url}/redos", expectBody: "/^(a+)+$/", timeout: PT2S, interval: PT0.1S}`)))
+    expect(outcome.steps[0]!.status).toBe('failed')
+    // Each attempt answers at once, so the 2 s hold many (a backtracking match took seconds for its first one).
+    const attempts = Number(/after (\d+) attempts?$/.exec(outcome.steps[0]!.error!.message)?.[1])
+    expect(attempts, outcome.steps[0]!.error!.message).toBeGreaterThanOrEqual(3)
+    expect(bodyMatcher('/^A+!$/im')('x\naaa!')).toBe(true)
+    expect(bodyMatcher('/a.b/s')('a\nb')).toBe(true)
+    expect(() => bodyMatcher('/(a)\\1/')).toThrow(/RE2 syntax/)
+  }, 60_000)
+
+  // Found by adversary8 (CLI): a body echoing a secret at its 190th character left the secret's first 10 characters
+  // in the failure message (stdout, journal): the body was cut to 200 first, and a cut secret is no longer the secret.
+  it('cuts a body for its message and output only after redacting it, so no piece of a secret is left', async () => {
+    const secret = 'Kx7Qp2VzLm9Wq4RtHb5N'
+    const book = runbook(`
+name: echo
+title: A body that echoes a secret
+kind: checklist
+params:
+  pw: {type: secret}
+steps:
+  - {id: message, uses: http.check, continueOnError: true, with: {url: "${http.url}/echo?s=\${{ params.pw }}", expectBody: nope, timeout: PT0.5S, interval: PT0.5S}}
+  - {id: output, uses: http.check, with: {url: "${http.url}/echo-long?s=\${{ params.pw }}", expectBody: "..."}}
+`)
+    const {outcome, events} = await run(book, {params: {pw: secret}})
+    expect(outcome.steps.map((s) => s.status)).toEqual(['failed', 'succeeded'])
+    expect(outcome.steps[0]!.error!.message).toMatch(/body did not match nope: "\.+\[REDAC/)
+    const written = JSON.stringify({events, outputs: outcome.steps.map((s) => s.outputs), errors: outcome.steps.map((s) => s.error?.message)})
+    expect(written).not.toMatch(/Kx7Q|Qp2V|Hb5N/)
   })
 
   it('stops polling when the step times out', async () => {

@@ -3,12 +3,12 @@
  * nothing of it reaches the terminal as a control sequence.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 // A possible hang (FIFO, device, ReDoS) and what reaches the terminal are tested in a child process; the rest runs the
 // CLI in-process (no start-up cost).
-import {runCli, runCliInProcess, scratchDir} from '../helpers/cli.js'
+import {repoRoot, runCli, runCliInProcess, scratchDir} from '../helpers/cli.js'
 
 describe('hostile input', () => {
   it('a YAML alias bomb is exit 2 pointing at the first alias', async () => {
@@ -33,13 +33,20 @@ describe('hostile input', () => {
     expect([pipe.code, pipe.stderr]).toEqual([2, expect.stringMatching(/not a regular file/)])
     const runbookFolder = await runCliInProcess(['runbooks', 'validate', join(dir, 'folder.yaml')], {cwd: dir})
     expect(runbookFolder.code).toBe(2)
+    // A folder as run's --junit failed with EISDIR (exit 1) after the run, when everything had happened (adversary8).
+    const junit = await runCliInProcess(['run', 'hello', '--env', 'local', '--junit', dir], {cwd: dir})
+    expect([junit.code, junit.stderr]).toEqual([2, expect.stringContaining(`--junit ${dir} is a folder`)])
+    // A catalog whose runbooksDir names a file: `runbooks list` said "Error: ENOTDIR: not a directory, scandir", exit 1.
+    const catalog = readFileSync(join(repoRoot, 'runbooks.yaml'), 'utf8').replace(/^runbooksDir: .*$/m, 'runbooksDir: runbooks.yaml')
+    writeFileSync(join(dir, 'runbooks.yaml'), catalog)
+    const listed = await runCliInProcess(['runbooks', 'list'], {cwd: dir})
+    expect([listed.code, listed.stderr]).toEqual([2, expect.stringMatching(/runbooks\.yaml:\d+:\d+: runbooksDir .* is not a folder/)])
     // A hang never ends; a loaded machine only starts a process slowly: generous limits, not a race against start-up.
   }, 180_000)
 
   it('names that are Object members (__proto__, constructor, toString) are a positioned error or an unknown name (exit 2), never a crash', async () => {
     // An environment named __proto__ was dropped without a word ("valid:" and nothing listed), and --env constructor,
     // --env toString found Object.prototype's function: "Cannot read properties of undefined (reading 'find')", exit 1.
-    const {readFileSync} = await import('node:fs')
     const catalog = readFileSync(join(process.cwd(), 'runbooks.yaml'), 'utf8')
     const dir = scratchDir({'runbooks.yaml': catalog, 'proto.yaml': 'version: 1\nenvironments:\n  __proto__:\n    cloud: emulator\n'})
     const proto = await runCliInProcess(['catalog', 'validate', '--catalog', 'proto.yaml'], {cwd: dir})
@@ -51,14 +58,24 @@ describe('hostile input', () => {
     const plan = await runCliInProcess(['plan', 'pg-pitr', '--env', 'local', '--param', 'server=constructor'], {cwd: dir})
     expect(plan.code).toBe(2)
     expect(plan.stderr).not.toMatch(/undefined/)
+    // `--param constructor=1` and `--param toString=1` were taken as declared params (Object.prototype's members) and
+    // `--param __proto__=x` vanished: plan printed and exited 0 (adversary8, via the CLI).
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const param = await runCliInProcess(['plan', 'hello', '--env', 'local', '--param', `${name}=1`], {cwd: dir})
+      expect([param.code, param.stderr], name).toEqual([2, expect.stringContaining(`unknown param "${name}" for runbook hello`)])
+    }
   })
 
   it('a run id that climbs out of .opsbook/runs is refused (exit 2) by every command that takes one', async () => {
     const dir = scratchDir()
-    for (const args of [['runs', 'show', '..'], ['resume', '../../etc'], ['runs', 'show', 'a/../../b']]) {
+    // `evidence verify ../../x` (not a bundle from the working directory) verified a folder outside runs/ as a run:
+    // "✔ run ../../orig-… verified" (adversary8, via the CLI).
+    mkdirSync(join(dir, 'elsewhere'))
+    writeFileSync(join(dir, 'elsewhere', 'journal.jsonl'), '')
+    for (const args of [['runs', 'show', '..'], ['resume', '../../etc'], ['runs', 'show', 'a/../../b'], ['evidence', 'verify', '../../elsewhere', '--witness', 'none']]) {
       const result = await runCliInProcess(args, {cwd: dir})
       expect(result.code, args.join(' ')).toBe(2)
-      expect(result.stderr).toMatch(/is not a run id/)
+      expect(result.stderr).toMatch(/is not a run id|nor a run id/)
     }
   })
 
@@ -76,12 +93,29 @@ describe('hostile input', () => {
   })
 
   it('escape sequences in a param value are shown escaped, never sent to the terminal', async () => {
-    const dir = scratchDir()
+    // hello, plus a step whose failure quotes the param (continueOnError: the run still succeeds).
+    const hello = readFileSync(join(repoRoot, 'src', 'runbooks', 'library', 'hello.yaml'), 'utf8')
+      .replace('name: hello', 'name: hello-esc')
+      .replace('finally:', '  - {id: quote, uses: core.assert, continueOnError: true, with: {that: false, message: "${{ params.who }}"}}\nfinally:')
+    const dir = scratchDir({'hello-esc.yaml': hello})
     const hostile = 'x\u001b]0;pwned\u0007\u001b[2J\ry'
-    const result = await runCli(['run', 'hello', '--env', 'local', '--param', `who=${hostile}`, '--param', 'pause=PT0S'], {cwd: dir, timeoutMs: 90_000})
+    const result = await runCli(['run', 'hello-esc.yaml', '--env', 'local', '--param', `who=${hostile}`, '--param', 'pause=PT0S'], {cwd: dir, timeoutMs: 90_000})
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout + result.stderr).not.toMatch(/[\u001b\u0007\r]/)
     expect(result.stdout).toContain('x\\x1b]0;pwned\\x07\\x1b[2J\\x0dy')
+    // `plan` printed the value raw in its params and with lines, `runbooks show` a title and description, `runs show` a
+    // failed step's error quoting a param (adversary8, via the CLI): everything `say`/`note` print is terminal-safe now.
+    const plan = await runCliInProcess(['plan', 'hello', '--env', 'local', '--param', `who=${hostile}`], {cwd: dir})
+    expect(plan.code, plan.stderr).toBe(0)
+    expect(plan.stdout).toContain('who=x\\x1b]0;pwned\\x07')
+    writeFileSync(join(dir, 'esc.yaml'), ['name: esc', 'title: "T \\e]0;pwned\\a"', 'description: "D \\e[2J"', 'kind: checklist', 'steps:', '  - {id: a, uses: core.log, with: {message: hi}}', ''].join('\n'))
+    const show = await runCliInProcess(['runbooks', 'show', 'esc.yaml'], {cwd: dir})
+    expect(show.code, show.stderr).toBe(0)
+    expect(show.stdout).toContain('T \\x1b]0;pwned\\x07')
+    const runId = readdirSync(join(dir, '.opsbook', 'runs')).find((name) => name.includes('hello-esc'))!
+    const shown = await runCliInProcess(['runs', 'show', runId], {cwd: dir})
+    expect(shown.stdout).toContain('assertion failed: x\\x1b]0;pwned\\x07')
+    for (const output of [plan, show, shown]) expect(output.stdout + output.stderr).not.toMatch(/[\u001b\u0007\r]/)
     const invalid = await runCliInProcess(['plan', 'hello', '--env', 'local', '--param', `nope\u001b[2J=1`], {cwd: dir})
     expect(invalid.code).toBe(2)
     expect(invalid.stderr).not.toContain('\u001b')

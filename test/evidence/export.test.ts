@@ -40,6 +40,15 @@ describe('evidence export', () => {
     expect(paths).toEqual(expect.arrayContaining(['report.html', 'report.md', 'runs.csv', 'coverage.csv']))
   })
 
+  // Found by adversary8 (CLI): `evidence export --output /tmp` ended "Error: EISDIR: illegal operation on a directory"
+  // (exit 1) and `--output /dev/full` a bare "Error: ENOSPC".
+  it('refuses a folder as --output (exit 2) and says a full disk plainly', async () => {
+    const folder = await exportEvidence({...base, format: 'zip', output: out}).catch((error: unknown) => error)
+    expect(folder).toMatchObject({exitCode: 2, message: expect.stringContaining(`--output ${out} is a folder`)})
+    const full = await exportEvidence({...base, format: 'json', output: '/dev/full'}).catch((error: unknown) => error)
+    expect(full).toMatchObject({exitCode: 1, code: 'disk-full', message: expect.stringContaining('cannot write /dev/full: the disk is full (ENOSPC)')})
+  })
+
   it('limits the period and the runbook', async () => {
     const q3 = await exportEvidence({...base, since: '2026-07-01', until: '2026-09-30', format: 'json', output: join(out, 'q3.json')})
     expect(q3.runs).toBe(1)

@@ -144,4 +144,41 @@ describe('Redactor', () => {
       expect(out.startsWith('before ') && out.endsWith(' after'), spelling).toBe(true)
     }
   })
+
+  it('catches a registered secret as new URL() spells it in a path, query, fragment, password or form', () => {
+    const secret = `Kx7Qp2 Vz|Lm9\\Wq4^Ab\`Cd'e&f{g}ä`
+    const redactor = new Redactor()
+    redactor.add(secret)
+    const urls = [new URL(`http://h/p/${secret}`), new URL(`http://h/?q=${secret}`), new URL(`foo://h/p/${secret}`), new URL(`http://h/#${secret}`)]
+    const spellings = [...urls.flatMap((u) => [u.href, u.pathname, u.search, u.hash]), `?${new URLSearchParams({q: secret})}`]
+    for (const spelling of spellings) expect(redactor.redactText(`GET ${spelling}: 404`), spelling).not.toMatch(/Kx7Qp2|Lm9|Wq4/)
+  })
+
+  // Found by adversary8: the SAS rule was one regex, (?:\b[a-z]{1,6}=Q*&)*\bsig=…, which tried every start of a long
+  // `a=b&a=b&…` run to its end: a 256 KB one (an http.check body, now redacted before it is cut) took 44 s of CPU,
+  // holding the event loop. Found from each sig= outwards it is linear: milliseconds (a bound 100× above them).
+  it('redacts a long key=value run in linear time, and still whole SAS query strings', () => {
+    const started = performance.now()
+    const long = `${'a=b&'.repeat(65_536)}x`
+    expect(redactor.redactText(long)).toBe(long)
+    expect(redactor.redactText(`${'a=b&'.repeat(65_536)}sig=secretvalue`)).toBe(REDACTED)
+    expect(performance.now() - started).toBeLessThan(5_000)
+    expect(redactor.redactText(`see https://x.blob.core.windows.net/c/b?${sasQuery}&x=1 and ?sp=r&sig=two&se=3 "sig=three"`)).toBe(
+      `see https://x.blob.core.windows.net/c/b?${REDACTED} and ?${REDACTED} "${REDACTED}"`,
+    )
+  })
+
+  it('removes Azure Functions access keys from a URL\'s code parameter and the x-functions-key header', () => {
+    const key = 'aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5zA7bC9dE1f=='
+    expect(redactor.redactText(`GET https://fn.azurewebsites.net/api/health?code=${key}&x=1 failed`)).toBe(`GET https://fn.azurewebsites.net/api/health?code=${REDACTED}&x=1 failed`)
+    expect(redactor.redactText(`x-functions-key: ${key}`)).toBe(`x-functions-key: ${REDACTED}`)
+    expect(redactor.redact({'x-functions-key': 'short1'})).toEqual({'x-functions-key': REDACTED})
+    expect(redactor.redactText('GET /api/items?code=200 answered')).toBe('GET /api/items?code=200 answered')
+  })
+
+  it('replaces string values under any key ending in password, secret, token, account/access/api key or connection string', () => {
+    const value = {adminPassword: 'CorrectHorse9', db_password: 'BatteryStaple7', storageAccountKey: 'k1k2k3k4', githubToken: 'gh-abc1', passwordAuth: 'Enabled', secretName: 'db-admin'}
+    expect(redactor.redact(value)).toEqual({adminPassword: REDACTED, db_password: REDACTED, storageAccountKey: REDACTED, githubToken: REDACTED, passwordAuth: 'Enabled', secretName: 'db-admin'})
+    expect(redactor.holdsSecret({params: {adminPassword: 'CorrectHorse9'}})).toBe(true)
+  })
 })

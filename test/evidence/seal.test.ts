@@ -110,6 +110,39 @@ describe('sealed evidence and sync', () => {
     expect((await blob.downloadToBuffer()).equals(other)).toBe(true)
   })
 
+  // Found by adversary8 (CLI, `evidence sync` then `evidence verify`): upload-state.json's blobPrefix was trusted by
+  // both. A coordinated forgery plus a state pointing at a fresh folder (`…/<runId>/v2/`) was synced there without a
+  // conflict, and verify compared the forged local copy with the forged blob copy: "verified".
+  it('refuses a forgery synced to another blob folder named in an edited upload-state.json; verify compares with the run\'s own folder', async () => {
+    const root = tempDir()
+    const {runId, dir} = await uploadedRun(root)
+    const read = (f: string) => readFileSync(join(dir, f), 'utf8')
+    const summary = read('summary.json').replace('"status": "interrupted"', '"status": "succeeded"')
+    const journal = read('journal.jsonl').replace('"status":"interrupted"', '"status":"succeeded"')
+    const forged = reseal({journal, summary, report: read('report.md'), request: read('request.json')})
+    writeFileSync(join(dir, 'journal.jsonl'), forged.journal)
+    writeFileSync(join(dir, 'summary.json'), forged.summary)
+    const statePath = join(dir, 'upload-state.json')
+    const state = JSON.parse(read('upload-state.json'))
+    const elsewhere = `${runBlobPrefix(runId)}v2/`
+    writeFileSync(statePath, JSON.stringify({...state, blobPrefix: elsewhere, files: {}, pending: true}))
+
+    const run = (await sync(root))!.runs.find((r) => r.runId === runId)!
+    expect(run.status).toBe('failed')
+    expect(run.error).toContain(`upload-state.json sends run ${runId}'s evidence to ${elsewhere}, not to its own folder ${runBlobPrefix(runId)}`)
+    expect(await fixture.target.client.getBlobClient(`${elsewhere}journal.jsonl`).exists()).toBe(false)
+
+    const verified = await verifyRun(runId, {root, target: fixture.target})
+    expect(verified.ok).toBe(false)
+    const problems = verified.checks.filter((c) => !c.ok).map((c) => c.message)
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(`upload-state.json: names ${elsewhere} as the run's blob folder, not ${runBlobPrefix(runId)}`),
+        expect.stringMatching(/^journal\.jsonl: blob and local copies differ: line 2 differs/),
+      ]),
+    )
+  })
+
   it('lets a resume replace the versions its earlier seal recorded', async () => {
     const root = tempDir()
     const {runId} = await uploadedRun(root)

@@ -25,6 +25,11 @@ const PASSWORD_IN_STRING = `Sq1Wd2Er;Ty4 Ui5'Op6Lk`
 const BEARER = 'Mn8Bv7Cx6Zl5Kj4Hg3'
 const URL_PASSWORD = 'Pw9Qa8Ws7Ed6'
 const SAS_SIG = 'Rf5Tg4Yh3Uj2Ik1Ol0Pz9%3D'
+// Azure Functions access keys, in a health URL's `code` and in the x-functions-key header (adversary8).
+const FUNCTION_KEY = 'aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5zA7bC9dE1f=='
+const FUNCTION_HEADER_KEY = 'Fk9Hd8Js7Ka6Lq5Wp4Oe3'
+// A plain string param whose name says what it is (adminPassword): written verbatim before (adversary8).
+const NAMED_PASSWORD = 'Np3Xk7Wq2Zl9Rm4'
 const CATALOG_PASSWORD = `Cz3Xv2Bn1Mq0 with Qw8Er7Ty`
 const RESPONSE_KEY = Buffer.from(Array.from({length: 64}, (_, i) => (i * 41 + 3) % 256)).toString('base64')
 const RESPONSE_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJMZWFrUHJvYmUifQ.Gh7Jk6Lm5Nb4Vc3Xz2As1'
@@ -34,6 +39,8 @@ const STRING_PARAM = [
   `authorization: bearer ${BEARER}`,
   `postgres://opsbook:${URL_PASSWORD}@pg-shop-orders:5432/orders`,
   `https://stshopsnapshots.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig=${SAS_SIG}`,
+  `https://fn-shop.azurewebsites.net/api/health?code=${FUNCTION_KEY}`,
+  `x-functions-key: ${FUNCTION_HEADER_KEY}`,
 ].join(' | ')
 
 const RUNBOOK = `
@@ -45,6 +52,7 @@ params:
   pieces: {type: secret, description: a secret that is JSON}
   conn: {type: string, description: credential shapes in a plain string}
   url: {type: string, description: an HTTP endpoint answering with credentials}
+  adminPassword: {type: string, description: "a password in a string param, recognisable by its name only"}
 steps:
   - {id: tojson2, uses: core.log, with: {message: "\${{ toJSON(toJSON(params.pw)) }}"}}
   - {id: tojson3, uses: core.log, with: {message: "x \${{ toJSON(toJSON(toJSON(params.pw))) }} y"}}
@@ -55,6 +63,7 @@ steps:
   - {id: case, uses: core.log, with: {message: "\${{ case(params.pw != '', params.pw, 'no') }}"}}
   - {id: catalog, uses: core.log, with: {message: "\${{ toJSON(env.components['orders-db']) }} \${{ format('{0}', catalog.environments.local.components['orders-db'].description) }}"}}
   - {id: conn, uses: core.log, with: {message: "\${{ params.conn }} \${{ toJSON(params.conn) }}"}}
+  - {id: named, uses: core.log, with: {message: "\${{ toJSON(params) }} \${{ format('{0}', params.adminPassword) }}"}}
   - id: bad-json
     uses: core.log
     continueOnError: true
@@ -62,6 +71,12 @@ steps:
   - id: response
     uses: http.check
     with: {url: "\${{ params.url }}", expectBody: connectionString, timeout: PT20S, interval: PT1S}
+  # A secret in a URL, in the spelling WHATWG URL parsing gives it (path: \\ → /, ' and & kept; query: its own set),
+  # which neither encodeURI nor encodeURIComponent produce: the attempt line quoted the path (adversary8).
+  - id: url-path
+    uses: http.check
+    continueOnError: true
+    with: {url: "\${{ params.url }}/missing/\${{ params.pw }}?q=\${{ params.pw }}", timeout: PT1S, interval: PT1S}
   - {id: echo-response, uses: core.log, needs: [response], with: {message: "\${{ steps.response.outputs.body }} \${{ toJSON(steps.response.outputs) }}"}}
   - id: export
     uses: redis.export
@@ -92,7 +107,8 @@ let needles: Array<{secret: string; fragment: string}> = []
 
 beforeAll(async () => {
   emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
-  http = createServer((_req, res) => {
+  http = createServer((req, res) => {
+    if (req.url?.includes('/missing/')) return void res.writeHead(404).end()
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify({connectionString: `DefaultEndpointsProtocol=https;AccountName=stx;AccountKey=${RESPONSE_KEY};EndpointSuffix=core.windows.net`, accessToken: RESPONSE_TOKEN, note: `bearer ${RESPONSE_TOKEN}`}))
   })
@@ -102,7 +118,7 @@ beforeAll(async () => {
   // Azure: the account key the emulator's listKeys hands out (the SAS behind redis.export is signed with it).
   const azureKeys = [emulator.blob.key]
   needles = [
-    ...[SECRET_PARAM, SECRET_JSON, PASSWORD_IN_STRING, BEARER, URL_PASSWORD, SAS_SIG, CATALOG_PASSWORD, RESPONSE_TOKEN.split('.')[2]!].flatMap((secret) =>
+    ...[SECRET_PARAM, SECRET_JSON, PASSWORD_IN_STRING, BEARER, URL_PASSWORD, SAS_SIG, CATALOG_PASSWORD, RESPONSE_TOKEN.split('.')[2]!, FUNCTION_KEY, FUNCTION_HEADER_KEY, NAMED_PASSWORD].flatMap((secret) =>
       fragments(secret).map((fragment) => ({secret, fragment})),
     ),
     ...[RESPONSE_KEY, ...azureKeys].flatMap((secret) => fragments(secret, 10).map((fragment) => ({secret, fragment}))),
@@ -127,7 +143,7 @@ describe('leak test: planted secrets never reach any byte opsbook writes', () =>
     expect(catalog).toContain(CATALOG_PASSWORD)
     cwd = scratchDir({'leak-probe.yaml': RUNBOOK})
     writeFileSync(join(cwd, 'runbooks.yaml'), catalog)
-    const args = ['run', 'leak-probe.yaml', '--env', 'local', '--yes', '--param', `pieces=${SECRET_JSON}`, '--param', `conn=${STRING_PARAM}`, '--param', `url=${url}`]
+    const args = ['run', 'leak-probe.yaml', '--env', 'local', '--yes', '--param', `pieces=${SECRET_JSON}`, '--param', `conn=${STRING_PARAM}`, '--param', `url=${url}`, '--param', `adminPassword=${NAMED_PASSWORD}`]
     const env = {...emulator.env(), OPSBOOK_PARAM_PW: SECRET_PARAM}
     // The two runs go at once (the plain one without the export step, so it needs no lease on the cache).
     const withoutExport = RUNBOOK.replace(/  - id: export\n    uses: redis.export\n    with: .*\n/, '')
@@ -148,6 +164,7 @@ describe('leak test: planted secrets never reach any byte opsbook writes', () =>
     expect(journal).toContain('[REDACTED]')
     expect(journal).toContain('"step":"substring"')
     expect(journal).toContain('"step":"echo-response"')
+    expect(journal).toMatch(/"step":"url-path".*status 404 \(attempt 1\)/)
 
     const loaded = loadCatalog({flag: join(cwd, 'runbooks.yaml')})
     await exportEvidence({environmentName: 'local', environment: loaded.catalog.environments.local, root: join(cwd, '.opsbook'), source: 'local', format: 'zip', output: join(cwd, 'bundle.zip')})
