@@ -24,8 +24,26 @@ export interface HttpGetResult {
   elapsedMs: number
 }
 
-/** GET `url`. Rejects on network errors, timeouts and aborts; any HTTP status resolves. */
-export function httpGet(url: string, options: HttpGetOptions = {}): Promise<HttpGetResult> {
+/**
+ * GET `url`. Rejects on network errors, timeouts and aborts; any HTTP status resolves.
+ *
+ * A request sent on a kept-alive connection the server was closing at that moment (its idle timeout: Node's servers
+ * 5 s, Azure's front ends minutes) fails with ECONNRESET/EPIPE without the server having read it. Node's global agent
+ * keeps connections alive, so such a failure is sent again once on a new connection — Node's documented answer
+ * (https://nodejs.org/api/http.html#requestreusedsocket); a GET changes nothing, so sending it twice is safe. A reset on
+ * a new connection is the server's answer and is not retried here (callers with attempts of their own go on).
+ */
+export async function httpGet(url: string, options: HttpGetOptions = {}): Promise<HttpGetResult> {
+  try {
+    return await getOnce(url, options, false)
+  } catch (error) {
+    const {code, reusedSocket} = error as {code?: string; reusedSocket?: boolean}
+    if (!reusedSocket || (code !== 'ECONNRESET' && code !== 'EPIPE') || options.signal?.aborted) throw error
+    return getOnce(url, options, true)
+  }
+}
+
+function getOnce(url: string, options: HttpGetOptions, freshConnection: boolean): Promise<HttpGetResult> {
   const target = new URL(url)
   const transport = target.protocol === 'https:' ? https : http
   const timeoutMs = options.timeoutMs ?? 10_000
@@ -40,6 +58,7 @@ export function httpGet(url: string, options: HttpGetOptions = {}): Promise<Http
         ...(target.protocol === 'https:' && options.ca ? {ca: options.ca} : {}),
         signal: options.signal,
         timeout: timeoutMs,
+        ...(freshConnection ? {agent: false} : {}),
       },
       (response) => {
         const chunks: Buffer[] = []
@@ -57,7 +76,7 @@ export function httpGet(url: string, options: HttpGetOptions = {}): Promise<Http
       },
     )
     request.on('timeout', () => request.destroy(Object.assign(new Error(`GET ${target.origin}${target.pathname} timed out after ${timeoutMs} ms`), {code: 'ETIMEDOUT'})))
-    request.on('error', reject)
+    request.on('error', (error) => reject(Object.assign(error, {reusedSocket: request.reusedSocket})))
     request.end()
   })
 }

@@ -69,7 +69,10 @@ export async function startBlobServer(options: {persistDir?: string; isDown?: ()
   const configuration = new BlobConfiguration(
     '127.0.0.1',
     0,
-    undefined,
+    // Seconds an idle keep-alive connection is held: a minute, as the ARM server (EMULATOR_KEEP_ALIVE_MS in server.ts,
+    // which says why). Azurite's default (5 s) let a Blob client's kept-alive socket meet Azurite's close on a loaded
+    // machine; close() still ends idle connections at once.
+    60,
     dir ? join(dir, '__azurite_db_blob__.json') : '__azurite_db_blob__.json',
     dir ? join(dir, '__azurite_db_blob_extent__.json') : '__azurite_db_blob_extent__.json',
     dir ? [{locationId: 'Default', locationPath: join(dir, 'data'), maxConcurrency: 10}] : undefined,

@@ -115,6 +115,21 @@ export interface EmulatorExchange {
  */
 export const EXCHANGE_LOG_ENV = 'OPSBOOK_EMULATOR_EXCHANGE_LOG'
 
+/**
+ * How long the ARM and token servers keep an idle keep-alive connection open. Node's default (5 s) raced its clients:
+ * Node's global agent drops an idle socket after min(its 5 s, the announced timeout − 1 s) and the Azure SDK's agents
+ * (no timeout of their own) keep one until the server closes it, so a request sent on a connection idle for ~5 s could
+ * meet the server's close — and on a loaded machine, where the server's timer and the client's reuse run late and in
+ * either order (both in one process, the timer phase runs after the I/O callback that sent the request), it did: the
+ * request failed with `read ECONNRESET` (trafficmanager.test.ts beside a CPU hog, stop 28). A POST meeting it is not
+ * retried (azure/policy.ts: non-idempotent). With the server holding idle connections a minute, Node's agents always
+ * close first (at 5 s) and the SDK's race only after a minute of idleness on one connection. Azure's own front ends
+ * hold idle flows for minutes too (Azure Load Balancer's default idle timeout is 4 minutes:
+ * https://learn.microsoft.com/azure/load-balancer/load-balancer-tcp-idle-timeout). Closing the emulator closes every
+ * connection at once (closeServer), so a longer hold never keeps a process alive.
+ */
+export const EMULATOR_KEEP_ALIVE_MS = 60_000
+
 export interface RunningEmulator {
   /** https://127.0.0.1:PORT — the `endpoint` for every ARM client. */
   armEndpoint: string
@@ -293,9 +308,11 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       {tokenLifetimeSeconds: options.tokenLifetimeSeconds, listPageSizes: options.listPageSizes},
     )
     const https = createHttpsServer({cert: certificate.certPem, key: certificate.keyPem}, (req, res) => void handler(req, res))
+    https.keepAliveTimeout = EMULATOR_KEEP_ALIVE_MS
     const armPort = await listen(https, options.port ?? 0)
     closers.push(() => closeServer(https))
     const msi = createHttpServer((req, res) => void handler(req, res))
+    msi.keepAliveTimeout = EMULATOR_KEEP_ALIVE_MS
     const msiPort = await listen(msi, 0)
     closers.push(() => closeServer(msi))
 
@@ -637,6 +654,7 @@ function log(deps: HandlerDeps, request: EmulatorRequest, path: string, query: U
 
 /** Longest an injected token expiry holds a request waiting for its token to run out. */
 const TOKEN_EXPIRY_HOLD_MS = 10_000
+
 
 /** The audiences ARM accepts (and lists in InvalidAuthenticationTokenAudience; see checkBearerToken). */
 const ARM_AUDIENCES = ['https://management.core.windows.net/', 'https://management.core.windows.net', 'https://management.azure.com/', 'https://management.azure.com']

@@ -50,8 +50,9 @@ steps:
     // A long wait says how long and until when (slot-swap's 2-minute watch printed nothing but its step line); a short one is quiet.
     const said = events.flatMap((e) => (e.type === 'step.log' ? [`${e.step}: ${e.message}`] : []))
     expect(said).toEqual([expect.stringMatching(/^long: waiting 30(\.0)?s, until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)])
-    // The grace period is 5 s: finishing well before it shows core.wait itself honoured the signal.
-    expect(outcome.steps[1]!.durationMs).toBeLessThan(2000)
+    // The grace period is 5 s: finishing before it shows core.wait itself honoured the signal (4 s, not 2 s: the rest
+    // is room for a loaded machine's event-loop lag, which must not read as a wait that ignored the signal).
+    expect(outcome.steps[1]!.durationMs).toBeLessThan(4000)
   })
 
   // Found by adversary8 (CLI: \`run hello --param pause=P30D\` succeeded in 26 ms): setTimeout takes at most 2^31-1 ms

@@ -58,12 +58,14 @@ describe('cosmos.restore / verify / delete', () => {
     // The point must come after the load generator's first write, or the newest item before it is the seeded history's
     // (one every 30 s) and the copy looks up to 30 s stale (seen once in an idle run). Conditions, never a fixed sleep.
     const written = () => fixture.emulator.dataPlane.load?.().find((l) => l.engine === 'cosmos')?.written ?? 0
-    await expect.poll(written, {timeout: 10_000, interval: 50}).toBeGreaterThan(0)
+    // Limits of 30 s, not 10: conditions that a loaded machine reaches late (the load generator's timer, the copy's
+    // writes); passing ones cost no more.
+    await expect.poll(written, {timeout: 30_000, interval: 50}).toBeGreaterThan(0)
     const firstWriteBy = Date.now()
-    await expect.poll(() => Math.floor(Date.now() / 1000) * 1000 - 1000, {timeout: 10_000, interval: 100}).toBeGreaterThan(firstWriteBy)
+    await expect.poll(() => Math.floor(Date.now() / 1000) * 1000 - 1000, {timeout: 30_000, interval: 100}).toBeGreaterThan(firstWriteBy)
     const point = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000)
     // Then for the load to have written after the point (poll the source's newest _ts).
-    await expect.poll(async () => (await itemsOf('cosmos-shop-local')).newestTs * 1000, {timeout: 10_000, interval: 100}).toBeGreaterThan(point.getTime())
+    await expect.poll(async () => (await itemsOf('cosmos-shop-local')).newestTs * 1000, {timeout: 30_000, interval: 100}).toBeGreaterThan(point.getTime())
     const {context, started} = makeContext(fixture, {runId: 'run-cos-000001'})
     const restored = await cosmosRestoreAction.run(parse(cosmosRestoreAction, {account: 'catalog-cosmos', pointInTime: point.toISOString()}), context)
     expect(restored.account).toBe('cosmos-shop-local-pitr-000001')

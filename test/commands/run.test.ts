@@ -63,9 +63,10 @@ describe('opsbook run', () => {
     const result = await runCli(['run', './parallel.yaml', '--env', 'dev', '--json'], {cwd})
     expect(result.code).toBe(0)
     const doc = onlyJson(result)
-    // Sum of waits is 4.2 s; the critical path is 1.2 s. Generous margin for a loaded machine.
+    // Sum of waits is 4.2 s; the critical path is 1.2 s. Below the sum, which steps one after another can never be: a
+    // bound of 3 s left 1.8 s for a spawned CLI's event-loop lag on a loaded machine.
     expect(doc.durationMs).toBeGreaterThanOrEqual(1200)
-    expect(doc.durationMs).toBeLessThan(3000)
+    expect(doc.durationMs).toBeLessThan(4200)
   })
 
   it('off a TTY, an approval step without --yes exits 4 before any step runs', async () => {

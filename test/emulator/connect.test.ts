@@ -52,7 +52,10 @@ function processesIn(dir: string): string[] {
   return existsSync('/proc') ? readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && inDir(pid)) : []
 }
 
-/** Until `read` returns [] (a killed process takes a moment to go), or fail with what is still there after `ms`. */
+/**
+ * Until `read` returns [] (a killed process takes a moment to go), or fail with what is still there after `ms` (30 s at
+ * the callers: a redis-server told to stop can take seconds beside a CPU hog; test/helpers/leaks.ts allows 15 s).
+ */
 async function untilNone(read: () => string[], ms: number): Promise<string[]> {
   const deadline = Date.now() + ms
   for (;;) {
@@ -132,7 +135,7 @@ describe('one emulator per state directory', () => {
     expect(await exited).toBe('SIGTERM')
     expect(existsSync(lockFile(dir))).toBe(false)
     // Nothing the holder started outlives it.
-    expect(await untilNone(() => processesIn(dir), 10_000)).toEqual([])
+    expect(await untilNone(() => processesIn(dir), 30_000)).toEqual([])
     const mine = await connect(dir)
     expect(readEmulatorLock(dir)).toMatchObject({pid: process.pid, armEndpoint: mine.armEndpoint})
   })
@@ -185,7 +188,7 @@ describe('an emulator that cannot start', () => {
     expect(stderr).toMatch(/^Error: the emulator could not start \(state in .*\): .*redis-server exited \(SIGXFSZ: the file-size limit \(ulimit -f\) is reached/m)
     expect(stderr).toMatch(/^Try: raise the file-size limit \(ulimit -f allows files of 8192 bytes\)/m)
     expect(code).toBe(1)
-    expect(await untilNone(() => processesIn(dir), 10_000)).toEqual([])
+    expect(await untilNone(() => processesIn(dir), 30_000)).toEqual([])
   }, 90_000)
 
   it('says what an empty Blob error was, and names the file-size limit when one is in force', () => {

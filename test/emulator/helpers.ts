@@ -13,7 +13,7 @@ export function credentialFor(emulator: Pick<RunningEmulator, 'armEndpoint' | 'c
       new Promise((resolve, reject) => {
         const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? 'https://management.azure.com/.default'
         const url = `${emulator.armEndpoint}/msi/token?api-version=2019-08-01&resource=${encodeURIComponent(scope.replace(/\/\.default$/, ''))}`
-        get(url, {ca: emulator.caPem, headers: {'X-IDENTITY-HEADER': emulator.identityHeader}}, (res) => {
+        get(url, {ca: emulator.caPem, agent: false, headers: {'X-IDENTITY-HEADER': emulator.identityHeader}}, (res) => {
           let body = ''
           res.on('data', (chunk) => (body += chunk))
           res.on('end', () => {

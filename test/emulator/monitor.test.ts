@@ -26,7 +26,7 @@ let siteId: string
 async function adminPost(path: string, body: unknown): Promise<number> {
   const authorization = await bearerFor(emulator)
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'POST', ca: emulator.caPem, headers: {...authorization, 'content-type': 'application/json'}}, (response) => {
+    const request = httpsRequest(`${emulator.armEndpoint}${path}`, {method: 'POST', ca: emulator.caPem, agent: false, headers: {...authorization, 'content-type': 'application/json'}}, (response) => {
       response.resume()
       response.on('end', () => resolve(response.statusCode ?? 0))
     })

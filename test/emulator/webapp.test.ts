@@ -48,7 +48,7 @@ async function siteAuthentication(enabled: boolean, ...slots: Array<string | und
 async function adminPost(path: string, body: unknown, target: RunningEmulator = emulator): Promise<{status: number; body: any}> {
   const authorization = await bearerFor(target)
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(`${target.armEndpoint}${path}`, {method: 'POST', ca: target.caPem, headers: {...authorization, 'content-type': 'application/json'}}, (response) => {
+    const request = httpsRequest(`${target.armEndpoint}${path}`, {method: 'POST', ca: target.caPem, agent: false, headers: {...authorization, 'content-type': 'application/json'}}, (response) => {
       const chunks: Buffer[] = []
       response.on('data', (c: Buffer) => chunks.push(c))
       response.on('end', () => resolve({status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || 'null')}))

@@ -276,7 +276,8 @@ describe('Journal group commit', () => {
       return new Promise<void>(() => undefined) // never returns: the process is gone
     }
     for (const event of events.slice(3)) void journal.append(event).then(() => shown.push(event.type))
-    await vi.waitFor(() => expect(image).toBeDefined())
+    // vi.waitFor's default limit is 1 s: a write and a read of the file can take longer on a loaded machine.
+    await vi.waitFor(() => expect(image).toBeDefined(), {timeout: 30_000, interval: 10})
     expect(shown).toEqual(['run.started', 'step.started', 'step.log'])
 
     const after = await tempRoot()

@@ -42,6 +42,9 @@ function options(cwd: string, events: RunEvent[] = []): Omit<RunOptions, 'runboo
   }
 }
 
+// The step timeout must outlast what the step does before its operation starts (SDK imports, token, SAS, the cache's
+// read, the POST): with 3 s, that could run out on a loaded machine (the worker gets an eighth of a core beside a CPU
+// hog at load 16) before the export was started, and the run then had nothing left behind to name. 8 s costs 5 s here.
 const HUNG_EXPORT = `name: hung-export
 title: An export whose operation never ends, with a short step timeout
 kind: maintenance
@@ -50,7 +53,7 @@ params:
 steps:
   - id: export
     uses: redis.export
-    timeout: PT3S
+    timeout: PT8S
     with: {cache: "\${{ params.cache }}"}
 `
 

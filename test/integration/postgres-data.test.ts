@@ -160,11 +160,14 @@ describe('PostgreSQL data read from real restored servers', () => {
     expect(db.error).toMatch(/^pg-pitr-orders-db\.verify: .*freshness on pg-shop-orders-drill-\S+\/postgres: column "shipped_at" does not exist/)
   })
 
+  // The probes' timeout (PT30S, the product default) bounds connecting, TLS, SCRAM/Entra sign-in and each query of a
+  // real PostgreSQL: 5 s could pass on a loaded machine, and the probe then failed with a timeout instead of the
+  // refusal asserted. The unreachable server below fails on its address, not on this timeout.
   it('bad credentials and an unreachable server are failed probes with the reason', async () => {
     process.env.OPSBOOK_PARAM_PG_TEST_PASSWORD = 'not-the-password'
     const context = {services: arm, signal: new AbortController().signal, log: () => undefined, secret: () => undefined, now: () => new Date()}
     const server = {name: 'pg-shop-orders', id: serverId('pg-shop-orders'), fqdn: 'pg-shop-orders.postgres.database.azure.com'}
-    const probes = {databases: ['postgres'], user: 'app', auth: {type: 'param' as const, name: 'PG_TEST_PASSWORD'}, freshness: 'select now()', tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+    const probes = {databases: ['postgres'], user: 'app', auth: {type: 'param' as const, name: 'PG_TEST_PASSWORD'}, freshness: 'select now()', tables: [], canary: false, port: 5432, timeout: 'PT30S'}
     const wrong = await runDataProbes({probes, copy: server, point: new Date()}, context)
     expect(wrong.failures).toHaveLength(1)
     expect(wrong.failures[0]).toMatch(/^connect on pg-shop-orders\/postgres: cannot connect to pg-shop-orders\.postgres\.database\.azure\.com:5432 as app: password authentication failed for user "app"/)
@@ -185,7 +188,7 @@ describe('PostgreSQL data read from real restored servers', () => {
   it('a Microsoft Entra login needs a valid token of the emulator\'s issuer whose principal the server knows: else a failed probe with the reason', async () => {
     const context = {services: arm, signal: new AbortController().signal, log: () => undefined, secret: () => undefined, now: () => new Date()}
     const server = {name: 'pg-shop-orders', id: serverId('pg-shop-orders'), fqdn: 'pg-shop-orders.postgres.database.azure.com'}
-    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: 'select max(created_at) from orders', tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: 'select max(created_at) from orders', tables: [], canary: false, port: 5432, timeout: 'PT30S'}
     // The same probe with the token a given credential hands out (as DefaultAzureCredential would).
     const withToken = (token: string, user = probes.user) =>
       runDataProbes({probes: {...probes, user}, copy: server, point: new Date()}, {...context, services: {...arm, credential: {getToken: async () => ({token, expiresOnTimestamp: Date.now() + 3_600_000})}}})
@@ -257,7 +260,7 @@ describe('PostgreSQL data read from real restored servers', () => {
     // What the probes log (the journal's "runs PostgreSQL …" line) is the same major.
     const lines: string[] = []
     const context = {services: arm, signal: new AbortController().signal, log: (line: string) => lines.push(line), secret: () => undefined, now: () => new Date()}
-    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: "select max(created_at) from orders where note = 'v17 mark'", tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: "select max(created_at) from orders where note = 'v17 mark'", tables: [], canary: false, port: 5432, timeout: 'PT30S'}
     const copy = {name: 'pg-v17-pitr', id: serverId('pg-v17-pitr'), fqdn: 'pg-v17-pitr.postgres.database.azure.com'}
     expect((await runDataProbes({probes, copy, point}, context)).failures).toEqual([])
     expect(lines.join('\n')).toMatch(/pg-v17-pitr runs PostgreSQL 17\.\d+/)
@@ -296,7 +299,7 @@ describe('PostgreSQL data read from real restored servers', () => {
     // The drill's probes read the copy and log the engine they found.
     const lines: string[] = []
     const context = {services: arm, signal: new AbortController().signal, log: (line: string) => lines.push(line), secret: () => undefined, now: () => new Date()}
-    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: "select max(created_at) from orders where note like 'v13 %'", tables: [{name: 'orders', checksum: false}], canary: false, port: 5432, timeout: 'PT5S'}
+    const probes = {databases: ['postgres'], user: 'opsbook-drill', auth: {type: 'entra' as const}, freshness: "select max(created_at) from orders where note like 'v13 %'", tables: [{name: 'orders', checksum: false}], canary: false, port: 5432, timeout: 'PT30S'}
     const server = {name: 'pg-v13-pitr', id: serverId('pg-v13-pitr'), fqdn: 'pg-v13-pitr.postgres.database.azure.com'}
     expect((await runDataProbes({probes, copy: server, point}, context)).failures).toEqual([])
     expect(lines.join('\n')).toMatch(/pg-v13-pitr runs PostgreSQL 13\.\d+/)
@@ -331,7 +334,7 @@ describe('PostgreSQL data read from real restored servers', () => {
       process.env.OPSBOOK_PARAM_PG_TEST_PASSWORD = 'any-password'
       const context = {services: arm, signal: new AbortController().signal, log: () => undefined, secret: () => undefined, now: () => new Date()}
       const server = {name: 'pg-shop-orders', id: serverId('pg-shop-orders'), fqdn: 'pg-shop-orders.postgres.database.azure.com'}
-      const probes = {databases: ['postgres'], user: 'app', auth: {type: 'param' as const, name: 'PG_TEST_PASSWORD'}, freshness: 'select now()', tables: [], canary: false, port: 5432, timeout: 'PT5S'}
+      const probes = {databases: ['postgres'], user: 'app', auth: {type: 'param' as const, name: 'PG_TEST_PASSWORD'}, freshness: 'select now()', tables: [], canary: false, port: 5432, timeout: 'PT30S'}
       const refused = await runDataProbes({probes, copy: server, point: new Date()}, context)
       expect(refused.failures[0]).toMatch(/password authentication failed for user "app": password authentication is disabled on pg-shop-orders \(authConfig\.passwordAuth is Disabled/)
       // The Entra login still works.

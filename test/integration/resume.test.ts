@@ -27,8 +27,10 @@ function journalEvents(cwd: string): Array<{type: string; step: string | null; d
   if (!existsSync(runs)) return []
   const [runId] = readdirSync(runs)
   if (!runId || !existsSync(join(runs, runId, 'journal.jsonl'))) return []
+  // Only lines a newline ends: the rest is being written (it may end in a nested `}` and not parse).
   return readFileSync(join(runs, runId, 'journal.jsonl'), 'utf8')
     .split('\n')
+    .slice(0, -1)
     .filter((l) => l.endsWith('}'))
     .map((l) => JSON.parse(l))
 }

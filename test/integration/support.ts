@@ -126,8 +126,12 @@ export function journalLines(cwd: string): JournalLine[] {
   const [runId] = existsSync(runs) ? readdirSync(runs) : []
   const file = runId ? join(runs, runId, 'journal.jsonl') : ''
   if (!file || !existsSync(file)) return []
+  // Complete lines are those a newline ends: the text after the last one is a line being written (possibly cut
+  // inside a nested object, where it can end in `}` and not parse — thrown in a test's polling timer, that failed the
+  // file as an uncaught error).
   return readFileSync(file, 'utf8')
     .split('\n')
+    .slice(0, -1)
     .filter((l) => l.endsWith('}'))
     .map((l) => JSON.parse(l) as JournalLine)
 }

@@ -175,7 +175,8 @@ steps:
     expect(outcome.steps.find((s) => s.id === 'grp.later')).toMatchObject({status: 'cancelled', reason: 'not started: the run was interrupted'})
     const messages = events.filter((e) => e.type === 'step.log').map((e) => (e as {message: string}).message)
     expect(messages).toEqual(['group teardown', 'delete g-1'])
-    expect(outcome.durationMs).toBeLessThan(5000)
+    // Well under the 10 s wait it cut short, with room for a loaded machine.
+    expect(outcome.durationMs).toBeLessThan(8000)
   })
 
   it('a group past its timeout stops what runs inside, fails as timed out with its finally run, and continueOnError keeps the run going', async () => {

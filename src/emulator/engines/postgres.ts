@@ -780,8 +780,24 @@ export class PostgresEngine {
     // A server starts taking writes: a major version upgrade that did not finish leaves no read-only setting behind.
     this.setUpgradeReadOnly(files, false)
     this.writeHba(files)
-    const port = await freePort()
-    await this.run(binaries, 'pg_ctl', ['-D', files.data, '-l', files.log, '-o', `-p ${port}`, '-t', String(START_TIMEOUT_MS / 1000), '-w', 'start'], files.log)
+    // The port is picked free just before (freePort) and bound by postgres seconds later on a loaded machine: another
+    // process's outgoing connection can take it as its local port in between (the suite opens thousands), and postgres
+    // then exits with "could not bind … Address already in use". Started again on another port, up to three times,
+    // as redis-server is (engines/redis.ts).
+    let port: number
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort()
+      const logged = existsSync(files.log) ? statSync(files.log).size : 0
+      try {
+        await this.run(binaries, 'pg_ctl', ['-D', files.data, '-l', files.log, '-o', `-p ${port}`, '-t', String(START_TIMEOUT_MS / 1000), '-w', 'start'], files.log)
+        break
+      } catch (error) {
+        // Only this start's log lines say why it failed (the log is appended to across starts).
+        const said = existsSync(files.log) ? readFileSync(files.log).subarray(logged).toString('utf8') : ''
+        if (attempt >= 3 || !/could not bind .*Address already in use/i.test(said)) throw error
+        rmSync(join(files.data, 'postmaster.pid'), {force: true})
+      }
+    }
     const server = {key: files.key, port, socketDir: files.socket}
     this.running.set(files.key, server)
     return server
