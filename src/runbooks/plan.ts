@@ -13,6 +13,7 @@ import type {GuardDecision} from './guards.js'
 import type {Environment} from '../catalog/schema.js'
 import {Redactor} from '../evidence/redact.js'
 import {toIsoDuration} from '../support/duration.js'
+import {DEFAULT_TEARDOWN_TIMEOUT_MS} from './engine.js'
 import {conditionExpression, decidedUpFront, upFrontContext, evaluateExpression, splitTemplate, expressionReferences, type ExpressionContext} from './expressions.js'
 import {flattenSteps} from './groups.js'
 import type {ActionCall, Runbook, StepSpec} from './model.js'
@@ -456,6 +457,10 @@ export function renderPlan(plan: RunPlan): string {
     }
   })
   lines.push('')
+  // Rollbacks and finally steps also share one teardown deadline (engine.ts): a default bound above it is never reached.
+  if (plan.steps.some((s) => !s.notRun && ((s.phase === 'finally' && s.changes) || s.rollback))) {
+    lines.push(`Teardown (rollbacks and finally steps) stops after ${toIsoDuration(DEFAULT_TEARDOWN_TIMEOUT_MS)} in all, whatever their own bounds (OPSBOOK_TEARDOWN_TIMEOUT sets another); what is then left is reported (exit 3).`, '')
+  }
   if (plan.objectives) {
     lines.push('Objectives this drill measures:')
     for (const o of plan.objectives) {

@@ -213,3 +213,17 @@ describe('plan slot-swap shows the differences step before the swap', () => {
     expect(renderPlan(plan)).toMatch(/\d+\. differences {2}\[webapp\.slotDifferences\] {2}\(read-only\)/)
   })
 })
+
+// review8 (stop 28): plan showed `drill.teardown` "timeout PT3H (default)" while rollbacks and finally steps share one
+// 15-minute teardown deadline (engine.ts) — the bound shown was never reached and nothing said what is.
+describe('plan names the teardown deadline', () => {
+  it('says rollbacks and finally steps stop after the shared deadline, whatever their own bounds', async () => {
+    const text = renderPlan(buildPlan(await prepare('pg-pitr', {server: 'orders-db', restoreTime: new Date(Date.now() - 60_000).toISOString()})))
+    expect(text).toMatch(/\[drill\.teardown\][^\n]*always runs[^\n]*timeout PT3H \(default\)/)
+    expect(text).toContain('Teardown (rollbacks and finally steps) stops after PT15M in all, whatever their own bounds (OPSBOOK_TEARDOWN_TIMEOUT sets another); what is then left is reported (exit 3).')
+  })
+
+  it('says nothing of teardown for a runbook whose finally steps change nothing (hello)', async () => {
+    expect(renderPlan(buildPlan(await prepare('hello')))).not.toContain('Teardown (rollbacks')
+  })
+})
