@@ -471,6 +471,8 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
             disableAccessKeyAuthentication: true,
             redisVersion: '6.0',
             redisConfiguration: {'aad-enabled': 'true', 'maxmemory-reserved': '615'},
+            // A node in each of the three zones (redis.zones: replicasPerMaster ≥ zones − 1).
+            replicasPerMaster: 2,
             sku: {name: 'Premium', family: 'P', capacity: 1},
           },
           firewallRules: {},
