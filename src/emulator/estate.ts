@@ -222,7 +222,7 @@ const DAY = 86_400_000
 
 /**
  * `--scenario insecure`: every component gets the weakest settings Azure allows, so every check of `opsbook check`
- * fails at least once (production-only checks — st.replication, redis.zones, app.plan.* — when the environment is
+ * fails at least once (production-only checks — st.replication, st.geo_replication, redis.zones, app.plan.* — when the environment is
  * marked `production`; catalog checks — backup retention, maintenance windows, health path, tags — where the catalog
  * sets the expectation). docs/checks.md lists what it sets.
  */

@@ -50,13 +50,13 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
   'app-bad/staging': {fail: [...APP_BAD, 'app.slot.parity']},
   'asp-app-good': {fail: [], na: ['app.plan.zone_redundant', 'app.plan.instances']},
   'asp-app-bad': {fail: ['gov.tags.required'], na: ['app.plan.zone_redundant', 'app.plan.instances']},
-  stgood: {fail: [], na: ['st.replication']},
+  stgood: {fail: [], na: ['st.replication', 'st.geo_replication']},
   stbad: {
     fail: [
       'st.secure_transfer', 'st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.entra_default', 'st.net.public_disabled', 'st.net.restricted', 'st.net.private_endpoint',
       'st.xtenant_repl.off', 'st.key_expiry', 'st.keys.regenerated', 'st.sas_policy', 'st.blob.soft_delete', 'st.file.soft_delete', 'st.blob.versioning', 'st.logs.audit', 'gov.tags.required',
     ],
-    na: ['st.replication'],
+    na: ['st.replication', 'st.geo_replication'],
   },
   'kv-good': {fail: []},
   'sql-good-srv': {fail: []},
@@ -110,9 +110,9 @@ describe('runChecks against the emulator', () => {
     const neverFail = inFixture.filter((c) => !statusesByCheck.get(c.id)?.has('fail') && !statusesByCheck.get(c.id)?.has('waived')).map((c) => c.id)
     // inventory.missing is an error or nothing: every component is there (see the test below for one that is not).
     // Production-only checks are not applicable here (test/checks/scenarios.test.ts runs them); Defender plans are on.
-    expect(neverPass).toEqual(['redis.zones', 'st.replication', 'app.plan.zone_redundant', 'app.plan.instances', 'inventory.missing'])
+    expect(neverPass).toEqual(['redis.zones', 'st.replication', 'st.geo_replication', 'app.plan.zone_redundant', 'app.plan.instances', 'inventory.missing'])
     // gov.lock.critical passes everywhere: the fixture adds a lock at subscription scope (once ignored, a false fail).
-    expect(neverFail).toEqual(['redis.zones', 'st.replication', 'def.plan', 'def.arm', 'app.plan.zone_redundant', 'app.plan.instances', 'gov.lock.critical', 'inventory.missing'])
+    expect(neverFail).toEqual(['redis.zones', 'st.replication', 'st.geo_replication', 'def.plan', 'def.arm', 'app.plan.zone_redundant', 'app.plan.instances', 'gov.lock.critical', 'inventory.missing'])
   })
 
   it('says what it found', () => {

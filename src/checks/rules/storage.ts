@@ -252,7 +252,31 @@ export const storageRules: CheckRule[] = [
     },
     remediation: {text: 'Convert the account to ZRS or GZRS.', az: `${AZ} migration start --resource-group <rg> --account-name <name> --sku Standard_GZRS --no-wait`},
     // No azqr id: st-001 is "Storage should have diagnostic settings enabled" and st-003 only reports the SLA.
-    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.Storage.UseReplication']},
+    // Not PSRule's Azure.Storage.UseReplication: that one asks for a second region (st.geo_replication).
+    frameworks: {mcsb: ['BR-1']},
+  },
+  {
+    id: 'st.geo_replication',
+    title: 'Production Standard storage replicates to a second region (GRS, RA-GRS, GZRS or RA-GZRS)',
+    severity: 'medium',
+    resourceTypes: ST,
+    reads: ['sku.name', 'tags', 'properties.largeFileSharesState'],
+    evaluate(resource, _f, context) {
+      if (!context.environment.production) return notApplicable('not a production environment')
+      const sku = valueAt(resource, 'sku.name')
+      if (sku === undefined || sku === null) throw new MissingData('sku.name is absent')
+      // PSRule Azure.Storage.UseReplication (rules/Azure.Storage.Rule.ps1): sku.name in Standard_GRS, Standard_RAGRS,
+      // Standard_GZRS, Standard_RAGZRS, for Standard accounts that are not Cloud Shell, Functions or Azure Monitor
+      // storage (tags ms-resource-usage / resource-usage) and have no large file shares (ShouldStorageReplicate).
+      if (!/^standard_/i.test(String(sku))) return notApplicable(`sku is ${sku}: geo-replication applies to Standard accounts`)
+      const tags = Object.fromEntries(Object.entries(resource.tags ?? {}).map(([k, v]) => [k.toLowerCase(), String(v).toLowerCase()]))
+      const usage = tags['ms-resource-usage'] === 'azure-cloud-shell' ? 'Cloud Shell' : tags['resource-usage'] === 'azure-functions' ? 'Azure Functions' : tags['resource-usage'] === 'azure-monitor' ? 'Azure Monitor' : undefined
+      if (usage) return notApplicable(`${usage} storage (tagged as such)`)
+      if (String(valueAt(resource, 'properties.largeFileSharesState')).toLowerCase() === 'enabled') return notApplicable('large file shares are enabled (not available with geo-redundant storage)')
+      return /^standard_(ra)?g(z)?rs$/i.test(String(sku)) ? pass(`sku is ${sku}`) : fail(`sku is ${sku}: no copy in a second region`)
+    },
+    remediation: {text: 'Convert the account to GZRS (or GRS).', az: `${AZ} update --resource-group <rg> --name <name> --sku Standard_GZRS`},
+    frameworks: {mcsb: ['BR-2'], psrule: ['Azure.Storage.UseReplication']},
   },
   {
     id: 'st.blob.soft_delete',

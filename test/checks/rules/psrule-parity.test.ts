@@ -133,6 +133,19 @@ describe('App Service: PSRule UseHTTPS, RemoteDebug, AlwaysOn, WebProbePath, Pla
   })
 })
 
+describe('Storage: PSRule UseReplication asks for a second region, not zones', () => {
+  const account = (sku: string, tags: Record<string, string> = {}) => resource(RESOURCE_TYPES.storage, 'stshop', {}, {sku: {name: sku}, tags})
+  it('GRS passes and ZRS fails st.geo_replication; st.replication (zones) reads ZRS the other way', () => {
+    expect(run('st.geo_replication', account('Standard_GRS'), {}, production).status).toBe('pass')
+    expect(run('st.geo_replication', account('Standard_ZRS'), {}, production)).toEqual({status: 'fail', message: 'sku is Standard_ZRS: no copy in a second region'})
+    expect(run('st.replication', account('Standard_ZRS'), {}, production).status).toBe('pass')
+    expect(run('st.geo_replication', account('Standard_RAGZRS'), {}, production).status).toBe('pass')
+    expect(run('st.geo_replication', account('Premium_LRS'), {}, production).status).toBe('not-applicable')
+    expect(run('st.geo_replication', account('Standard_LRS', {'resource-usage': 'azure-functions'}), {}, production).status).toBe('not-applicable')
+    expect(run('st.geo_replication', account('Standard_LRS'), {}, context()).status).toBe('not-applicable')
+  })
+})
+
 describe('diagnostic settings: category names compare as PowerShell does (case-insensitively)', () => {
   const diag = (logs: unknown[]): ResourceFacts => ({diagnosticSettings: {ok: true, value: [{name: 'to-law', logs}]}})
   it('auditevent and appservicehttplogs count', () => {
