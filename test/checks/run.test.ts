@@ -334,6 +334,12 @@ describe('output formats', () => {
     const sarif = toSarif(report)
     const validate = ajv.compile(schema)
     expect(validate(sarif), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
+    // package.json names no homepage or repository, so the log has no informationUri (toolComponent requires only
+    // `name`); with one, informationUri and every rule's helpUri are absolute URIs the schema accepts.
+    expect(sarif.runs[0]!.tool.driver.informationUri).toBeUndefined()
+    const published = toSarif(report, CHECKS, 'https://github.com/example-org/opsbook')
+    expect(validate(published), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
+    expect(published.runs[0]!.tool.driver.informationUri).toBe('https://github.com/example-org/opsbook')
     const run = sarif.runs[0]!
     expect(run.tool.driver.rules!.map((r) => r.id)).toEqual(CHECKS.map((c) => c.id))
     expect(run.results!.length).toBe(report.counts.fail + report.counts.waived + report.counts.error)
