@@ -421,9 +421,10 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
               authConfig: {activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled'},
               backup: {backupRetentionDays: Math.max(component.backupRetentionDays, 7), geoRedundantBackup: 'Enabled'},
               ...(replica ? {} : {highAvailability: {mode: component.highAvailability === 'Disabled' ? 'ZoneRedundant' : component.highAvailability}}),
-              ...(windowOf(component.window)
-                ? {maintenanceWindow: {customWindow: 'Enabled', dayOfWeek: windowOf(component.window)!.dayOfWeek, startHour: windowOf(component.window)!.hour, startMinute: windowOf(component.window)!.minute}}
-                : {}),
+              // A custom window either way (pg.maintenance.window): the catalog's, or Sunday 02:00 UTC when it names none.
+              maintenanceWindow: windowOf(component.window)
+                ? {customWindow: 'Enabled', dayOfWeek: windowOf(component.window)!.dayOfWeek, startHour: windowOf(component.window)!.hour, startMinute: windowOf(component.window)!.minute}
+                : {customWindow: 'Enabled', dayOfWeek: 0, startHour: 2, startMinute: 0},
             },
             configurations: {
               require_secure_transport: 'on',

@@ -315,13 +315,21 @@ export const postgresRules: CheckRule[] = [
   },
   {
     id: 'pg.maintenance.window',
-    title: "PostgreSQL custom maintenance window matches the catalog's window",
+    title: "PostgreSQL has a custom maintenance window (the catalog's, where it names one)",
     severity: 'medium',
     resourceTypes: PG,
     reads: ['properties.maintenanceWindow.customWindow', 'properties.maintenanceWindow.dayOfWeek', 'properties.maintenanceWindow.startHour', 'properties.maintenanceWindow.startMinute'],
     evaluate(resource, _f, context) {
       const component = postgresComponent(context)
-      if (!component?.window) return notApplicable('the catalog names no maintenance window for this server')
+      if (!component?.window) {
+        // No catalog window: a customer-controlled window is still wanted, or Azure patches whenever it chooses (PSRule
+        // Azure.PostgreSQL.MaintenanceWindow, rules/Azure.PostgreSQL.Rule.yaml: `properties.maintenanceWindow.customWindow
+        // equals Enabled` on every flexible server). This was not applicable, which PSRule fails.
+        const custom = readOrDefault(resource, 'properties.maintenanceWindow.customWindow', 'Disabled')
+        return String(custom.value).toLowerCase() === 'enabled'
+          ? pass('customWindow is Enabled (the catalog names no window to compare with)')
+          : fail(`${describeSetting('customWindow', custom)}: Azure picks the maintenance time (system-managed window)`)
+      }
       const window = context.environment.windows[component.window]
       if (!window) throw new MissingData(`the catalog window '${component.window}' is not defined`)
       const want = windowStartUtc(window, context.now)

@@ -72,6 +72,18 @@ describe('PostgreSQL: PSRule AADOnly and AAD', () => {
   })
 })
 
+describe('PostgreSQL: PSRule MaintenanceWindow wants a custom window on every server', () => {
+  it('outside the catalog (no window to compare) a system-managed window fails and a custom one passes; it was not applicable', () => {
+    const env = environment({components: {}})
+    expect(run('pg.maintenance.window', pg({maintenanceWindow: {customWindow: 'Disabled'}}), {}, context(env))).toEqual({
+      status: 'fail',
+      message: 'customWindow is Disabled: Azure picks the maintenance time (system-managed window)',
+    })
+    expect(run('pg.maintenance.window', pg({}), {}, context(env)).status).toBe('fail')
+    expect(run('pg.maintenance.window', pg({maintenanceWindow: {customWindow: 'Enabled', dayOfWeek: 3, startHour: 1, startMinute: 0}}), {}, context(env)).status).toBe('pass')
+  })
+})
+
 describe('Redis: PSRule MinTLS, Version, MinSKU and AvailabilityZone', () => {
   it('unset minimumTlsVersion and redisVersion are the service defaults (1.2, latest), not errors; an explicit 1.0 still fails', () => {
     expect(run('redis.tls.min12', redis({})).status).toBe('pass')
