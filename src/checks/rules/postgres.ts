@@ -293,7 +293,7 @@ export const postgresRules: CheckRule[] = [
   },
   {
     id: 'pg.ha.enabled',
-    title: 'PostgreSQL high availability is on in production (or as the catalog says)',
+    title: 'PostgreSQL high availability is zone-redundant in production (or as the catalog says)',
     severity: 'high',
     resourceTypes: PG,
     reads: ['properties.highAvailability.mode'],
@@ -305,6 +305,12 @@ export const postgresRules: CheckRule[] = [
       const mode = String(read(resource, 'properties.highAvailability.mode'))
       if (mode.toLowerCase() === 'disabled') return fail(`highAvailability.mode is Disabled${wanted ? `; the catalog asks for ${wanted}` : ' in production'}`)
       if (wanted && mode.toLowerCase() !== wanted.toLowerCase()) return fail(`highAvailability.mode is ${mode}; the catalog asks for ${wanted}`)
+      // Production without a catalog wish: zone-redundant, as PSRule Azure.PostgreSQL.ZoneRedundantHA reads it
+      // (rules/Azure.PostgreSQL.Rule.ps1: `HasFieldValue(…, 'properties.highAvailability.mode', 'ZoneRedundant')` where
+      // the region has zones) — SameZone keeps primary and standby in one zone. In a region without zones the catalog
+      // says SameZone (then this passes above).
+      if (!wanted && mode.toLowerCase() !== 'zoneredundant')
+        return fail(`highAvailability.mode is ${mode}: primary and standby share a zone (set the catalog's highAvailability to SameZone where the region has no zones)`)
       return pass(`highAvailability.mode is ${mode}`)
     },
     remediation: {

@@ -84,6 +84,19 @@ describe('PostgreSQL: PSRule MaintenanceWindow wants a custom window on every se
   })
 })
 
+describe('PostgreSQL: PSRule ZoneRedundantHA', () => {
+  it('in production SameZone fails unless the catalog asks for it', () => {
+    const prod = environment({production: true, components: {}})
+    expect(run('pg.ha.enabled', pg({highAvailability: {mode: 'SameZone'}}), {}, context(prod))).toEqual({
+      status: 'fail',
+      message: "highAvailability.mode is SameZone: primary and standby share a zone (set the catalog's highAvailability to SameZone where the region has no zones)",
+    })
+    expect(run('pg.ha.enabled', pg({highAvailability: {mode: 'ZoneRedundant'}}), {}, context(prod)).status).toBe('pass')
+    const sameZone = environment({production: true, components: {db: {type: 'postgres', name: 'pg-orders', highAvailability: 'SameZone'}}})
+    expect(run('pg.ha.enabled', pg({highAvailability: {mode: 'SameZone'}}), {}, context(sameZone)).status).toBe('pass')
+  })
+})
+
 describe('Redis: PSRule MinTLS, Version, MinSKU and AvailabilityZone', () => {
   it('unset minimumTlsVersion and redisVersion are the service defaults (1.2, latest), not errors; an explicit 1.0 still fails', () => {
     expect(run('redis.tls.min12', redis({})).status).toBe('pass')
