@@ -326,7 +326,8 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
             allowSharedKeyAccess: true,
             defaultToOAuthAuthentication: false,
             publicNetworkAccess: 'Enabled',
-            networkAcls: {bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
+            // bypass None: trusted Microsoft services blocked (st.trusted_services) although everyone else is allowed.
+            networkAcls: {bypass: 'None', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
             allowCrossTenantReplication: true,
             keyCreationTime: {key1: old, key2: old},
           },

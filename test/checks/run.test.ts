@@ -53,7 +53,7 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
   stgood: {fail: [], na: ['st.replication', 'st.geo_replication']},
   stbad: {
     fail: [
-      'st.secure_transfer', 'st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.entra_default', 'st.net.public_disabled', 'st.net.restricted', 'st.net.private_endpoint',
+      'st.secure_transfer', 'st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.entra_default', 'st.net.public_disabled', 'st.net.restricted', 'st.trusted_services', 'st.net.private_endpoint',
       'st.xtenant_repl.off', 'st.key_expiry', 'st.keys.regenerated', 'st.sas_policy', 'st.blob.soft_delete', 'st.file.soft_delete', 'st.blob.versioning', 'st.logs.audit', 'gov.tags.required',
     ],
     na: ['st.replication', 'st.geo_replication'],

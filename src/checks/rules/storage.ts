@@ -150,6 +150,24 @@ export const storageRules: CheckRule[] = [
     frameworks: {cis: ['F6 9.3.2.3'], mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20'], psrule: ['Azure.Storage.Firewall'], defender: ['34c877ad']},
   },
   {
+    id: 'st.trusted_services',
+    title: 'Storage firewall lets trusted Microsoft services through (bypass AzureServices)',
+    severity: 'low',
+    resourceTypes: ST,
+    reads: ['properties.networkAcls.bypass'],
+    evaluate(resource) {
+      // NetworkRuleSet.bypass: "any combination of Logging|Metrics|AzureServices … or None", "default": "AzureServices"
+      // (storage.json 2023-05-01). CIS v6.0 §9.3.5 "Allow trusted Microsoft services to access this resource"; Prowler's
+      // storage_ensure_azure_services_are_trusted_to_access_is_enabled fails when "AzureServices" is not in bypass.
+      const setting = readOrDefault(resource, 'properties.networkAcls.bypass', 'AzureServices')
+      const text = describeSetting('networkAcls.bypass', setting)
+      const values = String(setting.value).split(',').map((v) => v.trim().toLowerCase())
+      return values.includes('azureservices') ? pass(text) : fail(`${text}: Azure Backup, Monitor and other trusted services are blocked by the firewall`)
+    },
+    remediation: {text: 'Let trusted Microsoft services bypass the storage firewall.', az: `${AZ} update --resource-group <rg> --name <name> --bypass AzureServices`},
+    frameworks: {cis: ['F6 9.3.5'], mcsb: ['NS-2']},
+  },
+  {
     id: 'st.net.private_endpoint',
     title: 'Storage has an approved private endpoint',
     severity: 'medium',

@@ -171,6 +171,16 @@ describe('Storage: PSRule UseReplication asks for a second region, not zones', (
   })
 })
 
+describe('Storage: CIS v6.0 9.3.5 trusted Microsoft services', () => {
+  const account = (networkAcls?: Record<string, unknown>) => resource(RESOURCE_TYPES.storage, 'stshop', networkAcls ? {networkAcls} : {})
+  it('bypass None fails; AzureServices (alone, in a list, or the unset default) passes', () => {
+    expect(run('st.trusted_services', account({bypass: 'None', defaultAction: 'Deny'})).status).toBe('fail')
+    expect(run('st.trusted_services', account({bypass: 'Logging, Metrics'})).status).toBe('fail')
+    expect(run('st.trusted_services', account({bypass: 'Logging, AzureServices'})).status).toBe('pass')
+    expect(run('st.trusted_services', account())).toEqual({status: 'pass', message: "networkAcls.bypass is not set (Azure's default: AzureServices)"})
+  })
+})
+
 describe('diagnostic settings: category names compare as PowerShell does (case-insensitively)', () => {
   const diag = (logs: unknown[]): ResourceFacts => ({diagnosticSettings: {ok: true, value: [{name: 'to-law', logs}]}})
   it('auditevent and appservicehttplogs count', () => {
