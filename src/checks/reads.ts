@@ -79,13 +79,13 @@ export const FACT_SOURCES: Record<FactName, FactSource> = {
   blobService: {
     source: 'per-resource',
     read: 'BlobServices_GetServiceProperties (blobServices/default)',
-    why: notInArg('microsoft.storage/storageaccounts/blobservices'),
+    why: `${notInArg('microsoft.storage/storageaccounts/blobservices')}; skipped for FileStorage accounts (no blob service)`,
     cites: [ARG_TABLES_URL],
   },
   fileService: {
     source: 'per-resource',
     read: 'FileServices_GetServiceProperties (fileServices/default)',
-    why: notInArg('microsoft.storage/storageaccounts/fileservices'),
+    why: `${notInArg('microsoft.storage/storageaccounts/fileservices')}; skipped for BlockBlobStorage accounts (no file service)`,
     cites: [ARG_TABLES_URL],
   },
   diagnosticSettings: {

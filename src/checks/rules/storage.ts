@@ -44,6 +44,16 @@ function flagRule(options: {
   }
 }
 
+/**
+ * Account kinds without a blob or a file service ("Storage account overview", learn.microsoft.com/azure/storage/common/storage-account-overview:
+ * FileStorage is premium file shares only, BlockBlobStorage premium block and append blobs only). PSRule skips them
+ * the same way (Azure.Storage.SoftDelete / ContainerSoftDelete `-If { … !(IsFileStorage) }`, rules/Azure.Storage.Rule.ps1);
+ * their blob/file service reads would only fail, so the checks are not applicable and nothing is read.
+ */
+const NO_BLOB_SERVICE = 'filestorage'
+const NO_FILE_SERVICE = 'blockblobstorage'
+const kindOf = (resource: {kind?: string}) => String(resource.kind ?? '').toLowerCase()
+
 /** Blob service settings: an absent policy is Azure's default, disabled (blob.json `BlobServicePropertiesProperties`). */
 function blobPolicy(service: unknown, path: string): {enabled: boolean; days?: number} {
   const policy = valueAt(service, path)
@@ -303,7 +313,9 @@ export const storageRules: CheckRule[] = [
     resourceTypes: ST,
     reads: ['blobServices/default.deleteRetentionPolicy', 'blobServices/default.containerDeleteRetentionPolicy'],
     facts: ['blobService'],
-    evaluate(_r, facts) {
+    needsFacts: (resource) => kindOf(resource) !== NO_BLOB_SERVICE,
+    evaluate(resource, facts) {
+      if (kindOf(resource) === NO_BLOB_SERVICE) return notApplicable('a FileStorage account has no blob service')
       const service = needFact(facts, 'blobService')
       const describe = (label: string, path: string): {ok: boolean; text: string} => {
         const policy = blobPolicy(service, path)
@@ -328,7 +340,9 @@ export const storageRules: CheckRule[] = [
     resourceTypes: ST,
     reads: ['fileServices/default.shareDeleteRetentionPolicy'],
     facts: ['fileService'],
-    evaluate(_r, facts) {
+    needsFacts: (resource) => kindOf(resource) !== NO_FILE_SERVICE,
+    evaluate(resource, facts) {
+      if (kindOf(resource) === NO_FILE_SERVICE) return notApplicable('a BlockBlobStorage account has no file service')
       const policy = blobPolicy(needFact(facts, 'fileService'), 'shareDeleteRetentionPolicy')
       if (!policy.enabled) return fail('share soft delete off')
       return policy.days! >= 7 ? pass(`share soft delete ${policy.days} days`) : fail(`share soft delete ${policy.days} days (fewer than 7)`)
@@ -346,7 +360,9 @@ export const storageRules: CheckRule[] = [
     resourceTypes: ST,
     reads: ['blobServices/default.isVersioningEnabled'],
     facts: ['blobService'],
-    evaluate(_r, facts) {
+    needsFacts: (resource) => kindOf(resource) !== NO_BLOB_SERVICE,
+    evaluate(resource, facts) {
+      if (kindOf(resource) === NO_BLOB_SERVICE) return notApplicable('a FileStorage account has no blob service')
       const service = needFact(facts, 'blobService')
       // Absent: versioning was never turned on (blob.json: "Versioning is enabled if set to true").
       const value = valueAt(service, 'isVersioningEnabled')

@@ -171,6 +171,21 @@ describe('Storage: PSRule UseReplication asks for a second region, not zones', (
   })
 })
 
+describe('Storage: accounts without a blob or file service (PSRule SoftDelete skips FileStorage)', () => {
+  it('FileStorage skips the blob checks and BlockBlobStorage the file check, reading nothing', () => {
+    const files = resource(RESOURCE_TYPES.storage, 'stfiles', {}, {kind: 'FileStorage'})
+    const blobs = resource(RESOURCE_TYPES.storage, 'stblobs', {}, {kind: 'BlockBlobStorage'})
+    for (const id of ['st.blob.soft_delete', 'st.blob.versioning']) {
+      expect(findCheck(id)!.needsFacts!(files)).toBe(false)
+      expect(run(id, files)).toEqual({status: 'not-applicable', message: 'a FileStorage account has no blob service'})
+      expect(findCheck(id)!.needsFacts!(blobs)).toBe(true)
+    }
+    expect(findCheck('st.file.soft_delete')!.needsFacts!(blobs)).toBe(false)
+    expect(run('st.file.soft_delete', blobs)).toEqual({status: 'not-applicable', message: 'a BlockBlobStorage account has no file service'})
+    expect(findCheck('st.file.soft_delete')!.needsFacts!(files)).toBe(true)
+  })
+})
+
 describe('Storage: CIS v6.0 9.3.5 trusted Microsoft services', () => {
   const account = (networkAcls?: Record<string, unknown>) => resource(RESOURCE_TYPES.storage, 'stshop', networkAcls ? {networkAcls} : {})
   it('bypass None fails; AzureServices (alone, in a list, or the unset default) passes', () => {
