@@ -21,7 +21,8 @@
  * (learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources) lists no
  * microsoft.insights/diagnosticsettings (Azure/bicep#18820 asks for it), PostgreSQL configurations / firewallRules /
  * administrators, storage blobServices / fileServices, Key Vault keys / secrets, Redis firewallRules /
- * patchSchedules, or App Service basicPublishingCredentialsPolicies / authsettingsV2; ARM's `/batch` is undocumented.
+ * patchSchedules, or App Service basicPublishingCredentialsPolicies / authsettingsV2; ARM's `/batch` is undocumented
+ * (Azure/azure-rest-api-specs#39106 asks for it to be documented; reads.ts ARM_BATCH_STATUS).
  * The collector skips them where the Resource Graph row decides the check (`needsFacts`: firewall rules of private
  * servers and caches, Entra administrators when Entra auth is off).
  *
@@ -41,7 +42,7 @@ import {evaluateInventory, type Inventory} from '../src/checks/evaluate.js'
 import {CHECKS} from '../src/checks/rules/index.js'
 import {sourcesFromServices} from '../src/checks/sources.js'
 import {RESOURCE_TYPES, type FactName, type InventoryResource, type ResourceType} from '../src/checks/types.js'
-import {ARG_TABLES_URL, FACT_SOURCES} from '../src/checks/reads.js'
+import {ARG_TABLES_URL, ARM_BATCH_STATUS, FACT_SOURCES} from '../src/checks/reads.js'
 import type {RequestLogEntry} from '../src/emulator/types.js'
 
 const TOTAL = Number(process.env.BENCH_RESOURCES ?? 5000)
@@ -368,7 +369,7 @@ async function singleSubscriptionCase(): Promise<void> {
         console.log(`  ${fact.padEnd(26)} ${n(count).padStart(7)} req  checks: ${checksOf(fact).join(', ') || '-'}`)
         if (source) console.log(`  ${''.padEnd(26)} ${source.read}. ${source.why ?? ''}`)
       }
-      console.log(`  Sources: ${ARG_TABLES_URL} (the tables and types Resource Graph holds); ARM's /batch is undocumented and not used.`)
+      console.log(`  Sources: ${ARG_TABLES_URL} (the tables and types Resource Graph holds); ${ARM_BATCH_STATUS}.`)
     }
 
     // Ratios against "one GET per resource": one request per resource (the lists and 429s of the naive phase not
@@ -390,7 +391,7 @@ async function singleSubscriptionCase(): Promise<void> {
           ? ''
           : ` It allows at most ${n(Math.floor(reference.requests / 20))} requests; the per-resource reads alone are ${n(perResourceLog.length)} (${(perResourceLog.length / reference.requests).toFixed(2)}× one GET per resource): ` +
             `${[...perFact].sort((a, b) => b[1] - a[1]).map(([fact, count]) => `${FACT_SOURCES[fact as FactName]?.read ?? fact} (${n(count)})`).join('; ')}. ` +
-            `Resource Graph cannot serve them: its table reference (${ARG_TABLES_URL}) holds none of them, and ARM's /batch is undocumented.`),
+            `Resource Graph cannot serve them: its table reference (${ARG_TABLES_URL}) holds none of them, and ${ARM_BATCH_STATUS}.`),
     )
   } finally {
     await emulator.stop()

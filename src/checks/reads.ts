@@ -11,9 +11,17 @@
  * microsoft.web/sites, microsoft.web/sites/slots, microsoft.cdn/profiles, microsoft.network/privateendpoints, WAF
  * policies), site and slot config in `appserviceresources` and Defender plans (microsoft.security/pricings) in
  * `securityresources`. None of the child or extension resources below is in any table. ARM's `/batch` endpoint is
- * not documented, so it is not used.
+ * not documented, so it is not used: no Microsoft Learn page or REST API spec describes it (checked stop 28 in the
+ * docs corpus and the specs fork), Azure/azure-rest-api-specs#39106 ("[FEATURE REQ] Document
+ * https://management.azure.com/batch", 2025-12-05) is open, and the SDK maintainers said "I don't know why the API is
+ * not publicly documented" (Azure/azure-sdk-for-python#9271). It is what would reach issue #14's ≥ 20× (up to 20
+ * GETs per request, the portal's use of it), so ARM_BATCH_STATUS says why not in the bench's output.
  */
 import type {FactName} from './types.js'
+
+/** Why the bulk read that would batch per-resource GETs is not used (printed by bench/checks.ts). */
+export const ARM_BATCH_STATUS =
+  "ARM's /batch (POST https://management.azure.com/batch) is undocumented — no REST spec or Microsoft Learn page; Azure/azure-rest-api-specs#39106 asks for one — so it is not used"
 
 export const ARG_TABLES_URL = 'https://learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources'
 /**
@@ -71,13 +79,13 @@ export const FACT_SOURCES: Record<FactName, FactSource> = {
   blobService: {
     source: 'per-resource',
     read: 'BlobServices_GetServiceProperties (blobServices/default)',
-    why: notInArg('microsoft.storage/storageaccounts/blobservices'),
+    why: `${notInArg('microsoft.storage/storageaccounts/blobservices')}; skipped for FileStorage accounts (no blob service)`,
     cites: [ARG_TABLES_URL],
   },
   fileService: {
     source: 'per-resource',
     read: 'FileServices_GetServiceProperties (fileServices/default)',
-    why: notInArg('microsoft.storage/storageaccounts/fileservices'),
+    why: `${notInArg('microsoft.storage/storageaccounts/fileservices')}; skipped for BlockBlobStorage accounts (no file service)`,
     cites: [ARG_TABLES_URL],
   },
   diagnosticSettings: {

@@ -222,7 +222,7 @@ const DAY = 86_400_000
 
 /**
  * `--scenario insecure`: every component gets the weakest settings Azure allows, so every check of `opsbook check`
- * fails at least once (production-only checks — st.replication, redis.zones, app.plan.* — when the environment is
+ * fails at least once (production-only checks — st.replication, st.geo_replication, redis.zones, app.plan.* — when the environment is
  * marked `production`; catalog checks — backup retention, maintenance windows, health path, tags — where the catalog
  * sets the expectation). docs/checks.md lists what it sets.
  */
@@ -326,7 +326,8 @@ export function insecureEstate(environment: Environment, now: Date): Estate {
             allowSharedKeyAccess: true,
             defaultToOAuthAuthentication: false,
             publicNetworkAccess: 'Enabled',
-            networkAcls: {bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
+            // bypass None: trusted Microsoft services blocked (st.trusted_services) although everyone else is allowed.
+            networkAcls: {bypass: 'None', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: []},
             allowCrossTenantReplication: true,
             keyCreationTime: {key1: old, key2: old},
           },
@@ -421,9 +422,10 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
               authConfig: {activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled'},
               backup: {backupRetentionDays: Math.max(component.backupRetentionDays, 7), geoRedundantBackup: 'Enabled'},
               ...(replica ? {} : {highAvailability: {mode: component.highAvailability === 'Disabled' ? 'ZoneRedundant' : component.highAvailability}}),
-              ...(windowOf(component.window)
-                ? {maintenanceWindow: {customWindow: 'Enabled', dayOfWeek: windowOf(component.window)!.dayOfWeek, startHour: windowOf(component.window)!.hour, startMinute: windowOf(component.window)!.minute}}
-                : {}),
+              // A custom window either way (pg.maintenance.window): the catalog's, or Sunday 02:00 UTC when it names none.
+              maintenanceWindow: windowOf(component.window)
+                ? {customWindow: 'Enabled', dayOfWeek: windowOf(component.window)!.dayOfWeek, startHour: windowOf(component.window)!.hour, startMinute: windowOf(component.window)!.minute}
+                : {customWindow: 'Enabled', dayOfWeek: 0, startHour: 2, startMinute: 0},
             },
             configurations: {
               require_secure_transport: 'on',
@@ -471,6 +473,8 @@ export function compliantEstate(environment: Environment, now: Date): Estate {
             disableAccessKeyAuthentication: true,
             redisVersion: '6.0',
             redisConfiguration: {'aad-enabled': 'true', 'maxmemory-reserved': '615'},
+            // A node in each of the three zones (redis.zones: replicasPerMaster ≥ zones − 1).
+            replicasPerMaster: 2,
             sku: {name: 'Premium', family: 'P', capacity: 1},
           },
           firewallRules: {},

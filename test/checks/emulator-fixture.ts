@@ -142,6 +142,8 @@ export async function startSeededEmulator(now = new Date(), options: {listPageSi
 
     const storage = await services.storage()
     await storage.storageAccounts.update(RG, 'stgood', {allowSharedKeyAccess: false} as never)
+    // stbad's firewall allows everyone yet blocks trusted Microsoft services (st.trusted_services).
+    await storage.storageAccounts.update(RG, 'stbad', {networkRuleSet: {bypass: 'None', defaultAction: 'Allow'}} as never)
 
     const keyvault = await services.keyvault()
     await keyvault.vaults.update(RG, 'kv-good', {properties: {enablePurgeProtection: true, publicNetworkAccess: 'Disabled'}} as never)

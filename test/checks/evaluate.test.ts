@@ -5,7 +5,7 @@ import {RESOURCE_TYPES} from '../../src/checks/types.js'
 import {environment, resource} from './fixtures.js'
 
 const redis = resource(RESOURCE_TYPES.redis, 'redis-sessions', {enableNonSslPort: true, minimumTlsVersion: '1.2'})
-const rules = [findCheck('redis.tls.no_plain_port')!, findCheck('redis.tls.min12')!, findCheck('redis.version')!]
+const rules = [findCheck('redis.tls.no_plain_port')!, findCheck('redis.tls.min12')!, findCheck('redis.sku.not_basic')!]
 
 function evaluate(waivers: unknown[], now = '2026-06-10T12:00:00Z') {
   return evaluateInventory(
@@ -20,9 +20,9 @@ describe('evaluateInventory', () => {
     expect(findings.map((f) => [f.checkId, f.status])).toEqual([
       ['redis.tls.no_plain_port', 'fail'],
       ['redis.tls.min12', 'pass'],
-      ['redis.version', 'error'],
+      ['redis.sku.not_basic', 'error'],
     ])
-    expect(findings[2]!.message).toBe('could not evaluate: properties.redisVersion is absent')
+    expect(findings[2]!.message).toBe('could not evaluate: properties.sku.name is absent')
     expect(counts).toEqual({pass: 1, fail: 1, error: 1, 'not-applicable': 0, waived: 0})
   })
 
@@ -49,7 +49,7 @@ describe('evaluateInventory', () => {
 
   it('a waiver never hides an error, and one for another resource does not apply', () => {
     const {findings} = evaluate([
-      {check: 'redis.version', reason: 'r', owner: 'o', expires: '2030-01-01'},
+      {check: 'redis.sku.not_basic', reason: 'r', owner: 'o', expires: '2030-01-01'},
       {check: 'redis.tls.no_plain_port', resource: 'other-cache', reason: 'r', owner: 'o', expires: '2030-01-01'},
     ])
     expect(findings.map((f) => f.status)).toEqual(['fail', 'pass', 'error'])
@@ -60,7 +60,7 @@ describe('evaluateInventory', () => {
     const elsewhere = {check: 'redis.tls.no_plain_port', resource: 'redis-in-another-subscription', reason: 'r', owner: 'o', expires: '2030-01-01'}
     const byKey = {check: 'redis.tls.min12', resource: 'sessions-cache', reason: 'r', owner: 'o', expires: '2030-01-01'}
     const byId = {check: 'redis.tls.min12', resource: redis.id.toUpperCase(), reason: 'r', owner: 'o', expires: '2030-01-01'}
-    const {findings, unmatchedWaivers} = evaluate([typo, elsewhere, byKey, byId, {check: 'redis.version', reason: 'r', owner: 'o', expires: '2030-01-01'}])
+    const {findings, unmatchedWaivers} = evaluate([typo, elsewhere, byKey, byId, {check: 'redis.sku.not_basic', reason: 'r', owner: 'o', expires: '2030-01-01'}])
     expect(findings[0]!.status).toBe('fail')
     expect(unmatchedWaivers).toEqual([{...typo, closest: 'sessions-cache'}, elsewhere])
   })
@@ -74,7 +74,8 @@ describe('evaluateInventory', () => {
   it('blocks on fails and errors at or above the threshold only', () => {
     const {findings} = evaluate([])
     expect(blockingFindings(findings, 'high').map((f) => f.checkId)).toEqual(['redis.tls.no_plain_port'])
-    expect(blockingFindings(findings, 'medium').map((f) => f.checkId)).toEqual(['redis.tls.no_plain_port', 'redis.version'])
+    expect(blockingFindings(findings, 'medium').map((f) => f.checkId)).toEqual(['redis.tls.no_plain_port'])
+    expect(blockingFindings(findings, 'low').map((f) => f.checkId)).toEqual(['redis.tls.no_plain_port', 'redis.sku.not_basic'])
     expect(blockingFindings(findings, 'critical')).toEqual([])
   })
 })

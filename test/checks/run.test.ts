@@ -50,13 +50,13 @@ const EXPECTED: Record<string, {fail: string[]; waived?: string[]; na?: string[]
   'app-bad/staging': {fail: [...APP_BAD, 'app.slot.parity']},
   'asp-app-good': {fail: [], na: ['app.plan.zone_redundant', 'app.plan.instances']},
   'asp-app-bad': {fail: ['gov.tags.required'], na: ['app.plan.zone_redundant', 'app.plan.instances']},
-  stgood: {fail: [], na: ['st.replication']},
+  stgood: {fail: [], na: ['st.replication', 'st.geo_replication']},
   stbad: {
     fail: [
-      'st.secure_transfer', 'st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.entra_default', 'st.net.public_disabled', 'st.net.restricted', 'st.net.private_endpoint',
+      'st.secure_transfer', 'st.tls.min12', 'st.blob.anon_off', 'st.shared_key.off', 'st.entra_default', 'st.net.public_disabled', 'st.net.restricted', 'st.trusted_services', 'st.net.private_endpoint',
       'st.xtenant_repl.off', 'st.key_expiry', 'st.keys.regenerated', 'st.sas_policy', 'st.blob.soft_delete', 'st.file.soft_delete', 'st.blob.versioning', 'st.logs.audit', 'gov.tags.required',
     ],
-    na: ['st.replication'],
+    na: ['st.replication', 'st.geo_replication'],
   },
   'kv-good': {fail: []},
   'sql-good-srv': {fail: []},
@@ -110,9 +110,9 @@ describe('runChecks against the emulator', () => {
     const neverFail = inFixture.filter((c) => !statusesByCheck.get(c.id)?.has('fail') && !statusesByCheck.get(c.id)?.has('waived')).map((c) => c.id)
     // inventory.missing is an error or nothing: every component is there (see the test below for one that is not).
     // Production-only checks are not applicable here (test/checks/scenarios.test.ts runs them); Defender plans are on.
-    expect(neverPass).toEqual(['redis.zones', 'st.replication', 'app.plan.zone_redundant', 'app.plan.instances', 'inventory.missing'])
+    expect(neverPass).toEqual(['redis.zones', 'st.replication', 'st.geo_replication', 'app.plan.zone_redundant', 'app.plan.instances', 'inventory.missing'])
     // gov.lock.critical passes everywhere: the fixture adds a lock at subscription scope (once ignored, a false fail).
-    expect(neverFail).toEqual(['redis.zones', 'st.replication', 'def.plan', 'def.arm', 'app.plan.zone_redundant', 'app.plan.instances', 'gov.lock.critical', 'inventory.missing'])
+    expect(neverFail).toEqual(['redis.zones', 'st.replication', 'st.geo_replication', 'def.plan', 'def.arm', 'app.plan.zone_redundant', 'app.plan.instances', 'gov.lock.critical', 'inventory.missing'])
   })
 
   it('says what it found', () => {
@@ -334,6 +334,12 @@ describe('output formats', () => {
     const sarif = toSarif(report)
     const validate = ajv.compile(schema)
     expect(validate(sarif), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
+    // package.json names no homepage or repository, so the log has no informationUri (toolComponent requires only
+    // `name`); with one, informationUri and every rule's helpUri are absolute URIs the schema accepts.
+    expect(sarif.runs[0]!.tool.driver.informationUri).toBeUndefined()
+    const published = toSarif(report, CHECKS, 'https://github.com/example-org/opsbook')
+    expect(validate(published), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
+    expect(published.runs[0]!.tool.driver.informationUri).toBe('https://github.com/example-org/opsbook')
     const run = sarif.runs[0]!
     expect(run.tool.driver.rules!.map((r) => r.id)).toEqual(CHECKS.map((c) => c.id))
     expect(run.results!.length).toBe(report.counts.fail + report.counts.waived + report.counts.error)

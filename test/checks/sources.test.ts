@@ -49,6 +49,16 @@ describe('kvCertificates reads every page of Get Certificates', () => {
     expect(lists.map((e) => new URLSearchParams(e.query).get('$skiptoken'))).toEqual([null, '25'])
   })
 
+  it('maxresults (1–25, keyvault data-plane 7.5 certificates.json) sets the page size and rides along in the nextLink', async () => {
+    const first = await plain.services.keyVaultGet(plain.vaultUri, '/certificates?maxresults=10')
+    expect(first.status).toBe(200)
+    expect(first.body.value).toHaveLength(10)
+    const next = new URL(first.body.nextLink)
+    expect(next.searchParams.get('maxresults')).toBe('10')
+    const second = await plain.services.keyVaultGet(plain.vaultUri, `${next.pathname}?$skiptoken=${next.searchParams.get('$skiptoken')}&maxresults=10`)
+    expect(second.body.value.map((c: {id: string}) => c.id.split('/').pop())).toEqual(certificates.slice(10, 20).map((c) => c.name))
+  })
+
   it('a smaller page (test-only emulator knob) still yields every certificate, one request a page', async () => {
     const small = await start({'keyvault.data.getCertificates': 7})
     const found = await sourcesFromServices(small.services).kvCertificates(small.vaultUri)

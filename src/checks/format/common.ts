@@ -24,7 +24,11 @@ export function toolVersion(): string {
 
 /**
  * Where opsbook is published: package.json `homepage` (or `repository`), never a made-up address. Undefined when
- * the package names none; SARIF then omits informationUri and helpUri rather than point somewhere wrong.
+ * the package names none (it names none today); SARIF then omits informationUri and helpUri rather than point
+ * somewhere wrong. Both are optional: "A toolComponent object MAY contain a property named informationUri" (OASIS
+ * SARIF v2.1.0, toolComponent object), and the 2.1.0 schema requires only `name` of a toolComponent and only `id` of
+ * a reportingDescriptor (test/fixtures/sarif-2.1.0.schema.json; test/checks/run.test.ts validates a log with and
+ * without a homepage against it).
  */
 export function projectHomepage(): string | undefined {
   return packageManifest().homepage

@@ -156,7 +156,8 @@ export const keyvaultRules: CheckRule[] = [
     evaluate(_r, facts) {
       const settings = needFact(facts, 'diagnosticSettings') as Array<{name: string; logs?: Array<{category?: string; categoryGroup?: string; enabled?: boolean}>}>
       const sending = settings.find((s) =>
-        (s.logs ?? []).some((l) => l.enabled && (l.category === 'AuditEvent' || ['audit', 'alllogs'].includes(String(l.categoryGroup).toLowerCase()))),
+        // Names compare case-insensitively, as PSRule's Azure.KeyVault.Logs does (PowerShell -eq / -in).
+        (s.logs ?? []).some((l) => l.enabled && (String(l.category).toLowerCase() === 'auditevent' || ['audit', 'alllogs'].includes(String(l.categoryGroup).toLowerCase()))),
       )
       return sending ? pass(`diagnostic setting ${sending.name} sends audit events`) : fail(`${settings.length} diagnostic setting(s), none send AuditEvent`)
     },

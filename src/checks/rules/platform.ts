@@ -150,9 +150,17 @@ export const platformRules: CheckRule[] = [
     title: 'Production App Service plan runs at least 2 instances on Standard or better',
     severity: 'medium',
     resourceTypes: [RESOURCE_TYPES.plan],
-    reads: ['sku.capacity', 'sku.tier'],
+    reads: ['sku.capacity', 'sku.tier', 'sku.name', 'kind'],
     evaluate(resource, _f, context) {
       if (!context.environment.production) return notApplicable('not a production environment')
+      // Consumption and Elastic Premium plans scale their own instances: PSRule skips them (Azure.AppService.PlanInstanceCount
+      // `-If { !(IsConsumptionPlan) -and !(IsElasticPlan) }`: sku Y1 / tier Dynamic, sku EP* / tier ElasticPremium / kind
+      // elastic, rules/Azure.AppService.Rule.ps1; MinPlan's selector Azure.AppService.NotElastic the same). Flex
+      // Consumption (tier FlexConsumption) is the newer consumption plan.
+      const skuName = String(valueAt(resource, 'sku.name') ?? '').toUpperCase()
+      const skuTier = String(valueAt(resource, 'sku.tier') ?? '').toLowerCase()
+      if (skuName === 'Y1' || skuName.startsWith('EP') || ['dynamic', 'elasticpremium', 'flexconsumption'].includes(skuTier) || String(resource.kind ?? '').toLowerCase() === 'elastic')
+        return notApplicable(`a ${valueAt(resource, 'sku.tier') ?? skuName} plan scales its own instances`)
       const capacity = Number(valueAt(resource, 'sku.capacity'))
       const tier = valueAt(resource, 'sku.tier')
       if (!Number.isFinite(capacity) || tier === undefined) throw new MissingData('sku.capacity or sku.tier is absent')

@@ -5,7 +5,7 @@
 import type {PostgresComponent} from '../../catalog/schema.js'
 import {RESOURCE_TYPES, type CheckRule, type InventoryResource} from '../types.js'
 import {atLeastTls12, describeSetting, fail, MissingData, needFact, notApplicable, pass, pgParameter, read, readOrDefault} from './helpers.js'
-import {describeRules, MAX_FIREWALL_RANGE, wideRules} from './network.js'
+import {firewallSummary, judgeFirewall, MAX_FIREWALL_RULES, MAX_PUBLIC_ADDRESSES} from './network.js'
 import {windowStartUtc} from './window-utc.js'
 
 const PG = [RESOURCE_TYPES.postgres]
@@ -134,7 +134,7 @@ export const postgresRules: CheckRule[] = [
   },
   {
     id: 'pg.fw.narrow',
-    title: 'PostgreSQL firewall rules are narrow (no rule wider than 256 addresses)',
+    title: `PostgreSQL firewall admits few addresses (at most ${MAX_FIREWALL_RULES} rules and ${MAX_PUBLIC_ADDRESSES} public addresses in all)`,
     severity: 'high',
     resourceTypes: PG,
     reads: ['firewallRules[*].properties.startIpAddress', 'firewallRules[*].properties.endIpAddress'],
@@ -143,11 +143,12 @@ export const postgresRules: CheckRule[] = [
     evaluate(resource, facts) {
       if (!publicAccessOn(resource)) return pass(PRIVATE_ONLY)
       const rules = (needFact(facts, 'pgFirewallRules') as Array<{name: string; startIpAddress?: string; endIpAddress?: string}>).map((r) => ({name: r.name, start: r.startIpAddress, end: r.endIpAddress}))
-      // The 0.0.0.0–0.0.0.0 rule is Azure's "allow Azure services" marker, judged by pg.fw.no_azure_wide.
-      const wide = wideRules(rules.filter((r) => !(r.start === '0.0.0.0' && r.end === '0.0.0.0')))
-      return wide.length === 0 ? pass(`${rules.length} firewall rule(s), none wider than ${MAX_FIREWALL_RANGE} addresses`) : fail(`rule(s) ${describeRules(wide)} allow more than ${MAX_FIREWALL_RANGE} addresses`)
+      // PSRule's FirewallRuleCount and FirewallIPRange (network.ts); the 0.0.0.0 Azure-services marker is left out of
+      // the address count and judged by pg.fw.no_azure_wide.
+      const verdict = judgeFirewall(firewallSummary(rules))
+      return verdict.ok ? pass(verdict.text) : fail(verdict.text)
     },
-    remediation: {text: 'Replace wide rules with the specific client ranges (or use private access).', az: `${AZ} firewall-rule update --resource-group <rg> --name <name> --rule-name <rule> --start-ip-address <ip> --end-ip-address <ip>`},
+    remediation: {text: 'Replace wide rules with the specific client addresses and drop unused rules (or use private access).', az: `${AZ} firewall-rule update --resource-group <rg> --name <name> --rule-name <rule> --start-ip-address <ip> --end-ip-address <ip>`},
     frameworks: {mcsb: ['NS-2'], psrule: ['Azure.PostgreSQL.FirewallIPRange', 'Azure.PostgreSQL.FirewallRuleCount']},
   },
   {
@@ -163,10 +164,14 @@ export const postgresRules: CheckRule[] = [
       // postgresql.json AuthConfig.activeDirectoryAuth: unset is Disabled (password authentication only).
       const setting = readOrDefault(resource, 'properties.authConfig.activeDirectoryAuth', 'Disabled')
       if (String(setting.value).toLowerCase() !== 'enabled') return fail(describeSetting('activeDirectoryAuth', setting))
-      const admins = needFact(facts, 'pgAdministrators') as Array<{principalName?: string}>
-      return admins.length > 0
-        ? pass(`activeDirectoryAuth is Enabled, Entra administrator(s) ${admins.map((a) => a.principalName ?? '?').join(', ')}`)
-        : fail('activeDirectoryAuth is Enabled but the server has no Microsoft Entra administrator')
+      const admins = needFact(facts, 'pgAdministrators') as Array<{principalName?: string; principalType?: string}>
+      if (admins.length === 0) return fail('activeDirectoryAuth is Enabled but the server has no Microsoft Entra administrator')
+      // PSRule Azure.PostgreSQL.AAD (rules/Azure.PostgreSQL.Rule.ps1, PostgreSQLFlexibleServerAAD): every administrator
+      // names its principal (principalName, principalType); one without is not a usable Entra administrator.
+      const incomplete = admins.filter((a) => !a.principalName || !a.principalType)
+      return incomplete.length === 0
+        ? pass(`activeDirectoryAuth is Enabled, Entra administrator(s) ${admins.map((a) => a.principalName).join(', ')}`)
+        : fail(`activeDirectoryAuth is Enabled but ${incomplete.length} of ${admins.length} Entra administrator(s) name no principal (principalName and principalType)`)
     },
     remediation: {
       text: 'Enable Microsoft Entra authentication and add an Entra administrator.',
@@ -179,12 +184,15 @@ export const postgresRules: CheckRule[] = [
     title: 'PostgreSQL password authentication is disabled (Microsoft Entra only)',
     severity: 'medium',
     resourceTypes: PG,
-    reads: ['properties.authConfig.passwordAuth'],
+    reads: ['properties.authConfig.passwordAuth', 'properties.authConfig.activeDirectoryAuth'],
     evaluate(resource) {
-      // postgresql.json AuthConfig.passwordAuth: unset is Enabled.
-      const setting = readOrDefault(resource, 'properties.authConfig.passwordAuth', 'Enabled')
-      const text = describeSetting('passwordAuth', setting)
-      return String(setting.value).toLowerCase() === 'disabled' ? pass(text) : fail(text)
+      // postgresql.json AuthConfig.passwordAuth: unset is Enabled; activeDirectoryAuth: unset is Disabled. Entra-only
+      // means both (PSRule Azure.PostgreSQL.AADOnly, rules/Azure.PostgreSQL.Rule.yaml: allOf activeDirectoryAuth
+      // Enabled and passwordAuth Disabled): password off with Entra off is no Entra-only server.
+      const password = readOrDefault(resource, 'properties.authConfig.passwordAuth', 'Enabled')
+      const entra = readOrDefault(resource, 'properties.authConfig.activeDirectoryAuth', 'Disabled')
+      const text = `${describeSetting('passwordAuth', password)}, ${describeSetting('activeDirectoryAuth', entra)}`
+      return String(password.value).toLowerCase() === 'disabled' && String(entra.value).toLowerCase() === 'enabled' ? pass(text) : fail(text)
     },
     remediation: {text: 'Disable password authentication once every client signs in with Microsoft Entra.', az: `${AZ} update --resource-group <rg> --name <name> --password-auth Disabled`},
     frameworks: {mcsb: ['IM-1'], psrule: ['Azure.PostgreSQL.AADOnly'], defender: ['fa498b91']},
@@ -285,7 +293,7 @@ export const postgresRules: CheckRule[] = [
   },
   {
     id: 'pg.ha.enabled',
-    title: 'PostgreSQL high availability is on in production (or as the catalog says)',
+    title: 'PostgreSQL high availability is zone-redundant in production (or as the catalog says)',
     severity: 'high',
     resourceTypes: PG,
     reads: ['properties.highAvailability.mode'],
@@ -297,6 +305,12 @@ export const postgresRules: CheckRule[] = [
       const mode = String(read(resource, 'properties.highAvailability.mode'))
       if (mode.toLowerCase() === 'disabled') return fail(`highAvailability.mode is Disabled${wanted ? `; the catalog asks for ${wanted}` : ' in production'}`)
       if (wanted && mode.toLowerCase() !== wanted.toLowerCase()) return fail(`highAvailability.mode is ${mode}; the catalog asks for ${wanted}`)
+      // Production without a catalog wish: zone-redundant, as PSRule Azure.PostgreSQL.ZoneRedundantHA reads it
+      // (rules/Azure.PostgreSQL.Rule.ps1: `HasFieldValue(…, 'properties.highAvailability.mode', 'ZoneRedundant')` where
+      // the region has zones) — SameZone keeps primary and standby in one zone. In a region without zones the catalog
+      // says SameZone (then this passes above).
+      if (!wanted && mode.toLowerCase() !== 'zoneredundant')
+        return fail(`highAvailability.mode is ${mode}: primary and standby share a zone (set the catalog's highAvailability to SameZone where the region has no zones)`)
       return pass(`highAvailability.mode is ${mode}`)
     },
     remediation: {
@@ -307,13 +321,21 @@ export const postgresRules: CheckRule[] = [
   },
   {
     id: 'pg.maintenance.window',
-    title: "PostgreSQL custom maintenance window matches the catalog's window",
+    title: "PostgreSQL has a custom maintenance window (the catalog's, where it names one)",
     severity: 'medium',
     resourceTypes: PG,
     reads: ['properties.maintenanceWindow.customWindow', 'properties.maintenanceWindow.dayOfWeek', 'properties.maintenanceWindow.startHour', 'properties.maintenanceWindow.startMinute'],
     evaluate(resource, _f, context) {
       const component = postgresComponent(context)
-      if (!component?.window) return notApplicable('the catalog names no maintenance window for this server')
+      if (!component?.window) {
+        // No catalog window: a customer-controlled window is still wanted, or Azure patches whenever it chooses (PSRule
+        // Azure.PostgreSQL.MaintenanceWindow, rules/Azure.PostgreSQL.Rule.yaml: `properties.maintenanceWindow.customWindow
+        // equals Enabled` on every flexible server). This was not applicable, which PSRule fails.
+        const custom = readOrDefault(resource, 'properties.maintenanceWindow.customWindow', 'Disabled')
+        return String(custom.value).toLowerCase() === 'enabled'
+          ? pass('customWindow is Enabled (the catalog names no window to compare with)')
+          : fail(`${describeSetting('customWindow', custom)}: Azure picks the maintenance time (system-managed window)`)
+      }
       const window = context.environment.windows[component.window]
       if (!window) throw new MissingData(`the catalog window '${component.window}' is not defined`)
       const want = windowStartUtc(window, context.now)

@@ -4,8 +4,8 @@
  * `enableNonSslPort` false, `publicNetworkAccess` Enabled, `disableAccessKeyAuthentication` false.
  */
 import {RESOURCE_TYPES, type CheckRule} from '../types.js'
-import {approvedPrivateEndpoints, atLeastTls12, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, read, readOrDefault, valueAt} from './helpers.js'
-import {describeRules, MAX_FIREWALL_RANGE, wideRules} from './network.js'
+import {approvedPrivateEndpoints, atLeastTls12, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, readOrDefault, valueAt} from './helpers.js'
+import {firewallSummary, judgeFirewall, MAX_FIREWALL_RULES, MAX_PUBLIC_ADDRESSES} from './network.js'
 import {windowStartUtc} from './window-utc.js'
 
 const REDIS = [RESOURCE_TYPES.redis]
@@ -34,8 +34,13 @@ export const redisRules: CheckRule[] = [
     resourceTypes: REDIS,
     reads: ['properties.minimumTlsVersion'],
     evaluate(resource) {
-      const value = read(resource, 'properties.minimumTlsVersion')
-      return atLeastTls12(value, 'minimumTlsVersion') ? pass(`minimumTlsVersion is ${value}`) : fail(`minimumTlsVersion is ${value}`)
+      // Unset is TLS 1.2: "Starting November 01, 2024, TLS 1.0 and 1.1 will no longer be supported" (Azure Cache for
+      // Redis "What are the configuration settings for TLS?", learn.microsoft.com/azure/azure-cache-for-redis/cache-tls-configuration;
+      // redis.json 2024-03-01 documents no default), as PSRule reads it (Azure.Redis.MinTLS: `hasDefault: '1.2'`,
+      // Azure/PSRule.Rules.Azure rules/Azure.Redis.Rule.yaml). An older value a cache still carries fails.
+      const setting = readOrDefault(resource, 'properties.minimumTlsVersion', '1.2')
+      const text = describeSetting('minimumTlsVersion', setting)
+      return atLeastTls12(setting.value, 'minimumTlsVersion') ? pass(text) : fail(text)
     },
     remediation: {text: 'Require TLS 1.2.', az: `${AZ} update --resource-group <rg> --name <name> --set minimumTlsVersion=1.2`},
     frameworks: {mcsb: ['DP-3'], iso27001: ['A.8.24'], psrule: ['Azure.Redis.MinTLS'], azqr: ['redis-009']},
@@ -112,8 +117,13 @@ export const redisRules: CheckRule[] = [
     resourceTypes: REDIS,
     reads: ['properties.redisVersion'],
     evaluate(resource) {
-      // Redis 4 was retired on 2025-06-30 (Azure Cache for Redis "Redis version 4 retirement" notice).
-      const version = String(read(resource, 'properties.redisVersion'))
+      // Redis 4 was retired on 2025-06-30 (Azure Cache for Redis "Redis version 4 retirement" notice). `latest`, and
+      // unset, are "the latest stable Redis version that is available … Default value is 'latest'" (redis.json
+      // 2024-03-01 RedisCommonProperties.redisVersion); PSRule's Azure.Redis.Version passes them the same way
+      // (`HasDefaultValue(…, 'properties.redisVersion', 'latest')`, rules/Azure.Redis.Rule.ps1).
+      const setting = readOrDefault(resource, 'properties.redisVersion', 'latest')
+      const version = String(setting.value)
+      if (version.toLowerCase() === 'latest') return pass(describeSetting('redisVersion', setting))
       const major = Number.parseInt(version, 10)
       if (!Number.isFinite(major)) throw new MissingData(`redisVersion is '${version}', not a version`)
       return major >= 6 ? pass(`redisVersion is ${version}`) : fail(`redisVersion is ${version} (retired)`)
@@ -126,15 +136,28 @@ export const redisRules: CheckRule[] = [
     title: 'Production Redis is zone-redundant',
     severity: 'medium',
     resourceTypes: REDIS,
-    reads: ['properties.sku.name', 'zones'],
+    reads: ['properties.sku.name', 'zones', 'properties.replicasPerMaster', 'properties.zonalAllocationPolicy'],
     evaluate(resource, _f, context) {
       if (!context.environment.production) return notApplicable('not a production environment')
       const sku = valueAt(resource, 'properties.sku.name') ?? valueAt(resource, 'sku.name')
       if (sku === undefined || sku === null) throw new MissingData('sku.name is absent')
       // Basic caches are a single node: no zone redundancy is possible ("Zone redundancy for Azure Cache for Redis").
       if (String(sku).toLowerCase() === 'basic') return fail('sku is Basic: a single node, never zone-redundant')
+      // zonalAllocationPolicy Automatic: Azure spreads the nodes over zones itself and `zones` stays empty ("Migrate an
+      // Azure Cache for Redis instance to availability zone support", learn.microsoft.com/azure/redis/migrate-cache-redis-zones:
+      // "passing ZonalAllocationPolicy as Automatic in the request body").
+      const allocation = valueAt(resource, 'properties.zonalAllocationPolicy')
+      if (String(allocation).toLowerCase() === 'automatic') return pass('zonalAllocationPolicy is Automatic: Azure places the nodes across zones')
       const count = resource.zones?.length ?? 0
-      return count >= 2 ? pass(`${count} zones`) : fail(count === 0 ? 'no availability zones' : `${count} zone only`)
+      if (count < 2) return fail(count === 0 ? 'no availability zones' : `${count} zone only`)
+      // A node in every zone: the primary plus replicasPerMaster ≥ zones − 1 (PSRule Azure.Redis.AvailabilityZone,
+      // rules/Azure.Redis.Rule.ps1: "GreaterOrEqual($TargetObject, 'Properties.replicasPerMaster', $TargetObject.zones.Length - 1)").
+      // Unset counts as 1: "Azure Cache for Redis, in the Standard or Premium tier, runs on a pair of Redis servers by
+      // default" ("High availability for Azure Cache for Redis", learn.microsoft.com/azure/azure-cache-for-redis/cache-high-availability).
+      const replicas = Number(valueAt(resource, 'properties.replicasPerMaster') ?? valueAt(resource, 'properties.replicasPerPrimary') ?? 1)
+      return replicas >= count - 1
+        ? pass(`${count} zones, ${replicas} replica(s) per primary`)
+        : fail(`${count} zones but ${replicas} replica(s) per primary: ${count - replicas - 1} zone(s) hold no node (needs ${count - 1})`)
     },
     remediation: {text: 'Recreate the cache with zones 1, 2 and 3 (zones cannot be added to a Premium cache in place).', az: `${AZ} create --resource-group <rg> --name <name> --sku Premium --vm-size P1 --zones 1 2 3 --location <region>`},
     // No azqr id: redis-003 reports the SLA (by SKU; zones count only for Enterprise), it does not check zones.
@@ -142,7 +165,7 @@ export const redisRules: CheckRule[] = [
   },
   {
     id: 'redis.fw.narrow',
-    title: 'Redis firewall rules are narrow (no rule wider than 256 addresses)',
+    title: `Redis firewall admits few addresses (at most ${MAX_FIREWALL_RULES} rules and ${MAX_PUBLIC_ADDRESSES} public addresses in all)`,
     severity: 'high',
     resourceTypes: REDIS,
     reads: ['firewallRules[*].properties.{startIP,endIP}', 'properties.publicNetworkAccess'],
@@ -155,27 +178,33 @@ export const redisRules: CheckRule[] = [
       const rules = needFact(facts, 'redisFirewallRules') as Array<{name: string; startIP?: string; endIP?: string}>
       // No rules on a public cache means every address may connect (Azure: "if no rules, all IPs are allowed").
       if (rules.length === 0) return fail('public network access is on and there are no firewall rules: every address may connect')
-      const wide = wideRules(rules.map((r) => ({name: r.name, start: r.startIP, end: r.endIP})))
-      return wide.length === 0
-        ? pass(`${rules.length} firewall rule(s), each ${MAX_FIREWALL_RANGE} addresses or fewer`)
-        : fail(`rule(s) ${describeRules(wide)} allow more than ${MAX_FIREWALL_RANGE} addresses`)
+      // PSRule's Azure.Redis.FirewallRuleCount and FirewallIPRange (network.ts).
+      const verdict = judgeFirewall(firewallSummary(rules.map((r) => ({name: r.name, start: r.startIP, end: r.endIP}))))
+      return verdict.ok ? pass(verdict.text) : fail(verdict.text)
     },
-    remediation: {text: 'Replace wide rules with specific client ranges (or disable public access).', az: `${AZ} firewall-rules create --resource-group <rg> --name <name> --rule-name <rule> --start-ip <ip> --end-ip <ip>`},
+    remediation: {text: 'Replace wide rules with the specific client addresses and drop unused rules (or disable public access).', az: `${AZ} firewall-rules create --resource-group <rg> --name <name> --rule-name <rule> --start-ip <ip> --end-ip <ip>`},
     frameworks: {mcsb: ['NS-2'], psrule: ['Azure.Redis.FirewallIPRange', 'Azure.Redis.FirewallRuleCount']},
   },
   {
     id: 'redis.sku.not_basic',
-    title: 'Redis is not on the Basic tier (no SLA, no replication)',
+    title: 'Redis is Standard C1 or larger, or Premium (not Basic, not the shared-core C0)',
     severity: 'low',
     resourceTypes: REDIS,
-    reads: ['properties.sku.name'],
+    reads: ['properties.sku.name', 'properties.sku.capacity'],
     evaluate(resource) {
       // ARG nests the Redis sku under properties; ARM returns it at the top level too.
       const sku = valueAt(resource, 'properties.sku.name') ?? valueAt(resource, 'sku.name')
       if (sku === undefined || sku === null) throw new MissingData('properties.sku.name is absent')
-      return String(sku).toLowerCase() === 'basic' ? fail('sku is Basic') : pass(`sku is ${sku}`)
+      const name = String(sku).toLowerCase()
+      if (name === 'basic') return fail('sku is Basic')
+      if (name === 'premium') return pass(`sku is ${sku}`)
+      // PSRule Azure.Redis.MinSKU (rules/Azure.Redis.Rule.yaml): Premium, or Standard with capacity ≥ 1 — C0 is the
+      // 250 MB shared-core size.
+      const capacity = Number(valueAt(resource, 'properties.sku.capacity') ?? valueAt(resource, 'sku.capacity'))
+      if (!Number.isFinite(capacity)) throw new MissingData('sku.capacity is absent')
+      return capacity >= 1 ? pass(`sku is ${sku} C${capacity}`) : fail(`sku is ${sku} C${capacity} (shared core)`)
     },
-    remediation: {text: 'Scale to Standard or Premium.', az: `${AZ} update --resource-group <rg> --name <name> --sku Standard`},
+    remediation: {text: 'Scale to Standard C1 or larger, or Premium.', az: `${AZ} update --resource-group <rg> --name <name> --sku Standard --vm-size c1`},
     // No azqr id: redis-011 flags every Azure Cache for Redis SKU for migration to Azure Managed Redis, not Basic only.
     frameworks: {cis: ['F6 6.1.5'], mcsb: ['BR-1'], psrule: ['Azure.Redis.MinSKU']},
   },

@@ -40,6 +40,7 @@ const END_OF_SUPPORT: StackEnd[] = [
   {stack: 'dotnetcore', version: '8.0', endOfSupport: '2026-11-10'},
   {stack: 'dotnetcore', version: '9.0', endOfSupport: '2026-11-10'},
   {stack: 'dotnetcore', version: '10.0', endOfSupport: '2028-11-14'},
+  {stack: 'dotnet', version: '5', endOfSupport: '2022-05-10'},
   {stack: 'dotnet', version: '6', endOfSupport: '2024-11-12'},
   {stack: 'dotnet', version: '7', endOfSupport: '2024-05-14'},
   {stack: 'dotnet', version: '8', endOfSupport: '2026-11-10'},
@@ -66,6 +67,11 @@ export function endOfLife(siteConfig: Record<string, unknown>, now: Date): Runti
     const value = String(siteConfig[key] ?? '').replace(/^~/, '')
     if (/^\d/.test(value)) found.push({stack, version: value, label: `${key} ${value}`})
   }
+  // Windows .NET apps name the version in netFrameworkVersion: `v4.0` is .NET Framework 4.x, supported with Windows
+  // itself (not tracked here); `v5.0` and later are .NET (PSRule Azure.AppService.NETVersion reads the same property,
+  // "Version($siteConfig, 'properties.netFrameworkVersion', '4.0 || >=8.0')", rules/Azure.AppService.Rule.ps1).
+  const framework = /^v?(\d+)(?:\.\d+)*$/i.exec(String(siteConfig.netFrameworkVersion ?? '').trim())
+  if (framework && Number(framework[1]) >= 5) found.push({stack: 'dotnet', version: framework[1]!, label: `netFrameworkVersion ${siteConfig.netFrameworkVersion}`})
   const stacks: RuntimeStack[] = []
   for (const f of found) {
     const entry = END_OF_SUPPORT.find((e) => e.stack === f.stack && (f.version === e.version || f.version.startsWith(`${e.version}.`) || f.version.startsWith(`${e.version}-`) || (e.stack === 'node' && f.version.split('.')[0] === e.version)))

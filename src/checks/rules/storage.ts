@@ -44,6 +44,16 @@ function flagRule(options: {
   }
 }
 
+/**
+ * Account kinds without a blob or a file service ("Storage account overview", learn.microsoft.com/azure/storage/common/storage-account-overview:
+ * FileStorage is premium file shares only, BlockBlobStorage premium block and append blobs only). PSRule skips them
+ * the same way (Azure.Storage.SoftDelete / ContainerSoftDelete `-If { … !(IsFileStorage) }`, rules/Azure.Storage.Rule.ps1);
+ * their blob/file service reads would only fail, so the checks are not applicable and nothing is read.
+ */
+const NO_BLOB_SERVICE = 'filestorage'
+const NO_FILE_SERVICE = 'blockblobstorage'
+const kindOf = (resource: {kind?: string}) => String(resource.kind ?? '').toLowerCase()
+
 /** Blob service settings: an absent policy is Azure's default, disabled (blob.json `BlobServicePropertiesProperties`). */
 function blobPolicy(service: unknown, path: string): {enabled: boolean; days?: number} {
   const policy = valueAt(service, path)
@@ -150,6 +160,24 @@ export const storageRules: CheckRule[] = [
     frameworks: {cis: ['F6 9.3.2.3'], mcsb: ['NS-2'], soc2: ['CC6.6'], iso27001: ['A.8.20'], psrule: ['Azure.Storage.Firewall'], defender: ['34c877ad']},
   },
   {
+    id: 'st.trusted_services',
+    title: 'Storage firewall lets trusted Microsoft services through (bypass AzureServices)',
+    severity: 'low',
+    resourceTypes: ST,
+    reads: ['properties.networkAcls.bypass'],
+    evaluate(resource) {
+      // NetworkRuleSet.bypass: "any combination of Logging|Metrics|AzureServices … or None", "default": "AzureServices"
+      // (storage.json 2023-05-01). CIS v6.0 §9.3.5 "Allow trusted Microsoft services to access this resource"; Prowler's
+      // storage_ensure_azure_services_are_trusted_to_access_is_enabled fails when "AzureServices" is not in bypass.
+      const setting = readOrDefault(resource, 'properties.networkAcls.bypass', 'AzureServices')
+      const text = describeSetting('networkAcls.bypass', setting)
+      const values = String(setting.value).split(',').map((v) => v.trim().toLowerCase())
+      return values.includes('azureservices') ? pass(text) : fail(`${text}: Azure Backup, Monitor and other trusted services are blocked by the firewall`)
+    },
+    remediation: {text: 'Let trusted Microsoft services bypass the storage firewall.', az: `${AZ} update --resource-group <rg> --name <name> --bypass AzureServices`},
+    frameworks: {cis: ['F6 9.3.5'], mcsb: ['NS-2']},
+  },
+  {
     id: 'st.net.private_endpoint',
     title: 'Storage has an approved private endpoint',
     severity: 'medium',
@@ -252,7 +280,31 @@ export const storageRules: CheckRule[] = [
     },
     remediation: {text: 'Convert the account to ZRS or GZRS.', az: `${AZ} migration start --resource-group <rg> --account-name <name> --sku Standard_GZRS --no-wait`},
     // No azqr id: st-001 is "Storage should have diagnostic settings enabled" and st-003 only reports the SLA.
-    frameworks: {mcsb: ['BR-1'], psrule: ['Azure.Storage.UseReplication']},
+    // Not PSRule's Azure.Storage.UseReplication: that one asks for a second region (st.geo_replication).
+    frameworks: {mcsb: ['BR-1']},
+  },
+  {
+    id: 'st.geo_replication',
+    title: 'Production Standard storage replicates to a second region (GRS, RA-GRS, GZRS or RA-GZRS)',
+    severity: 'medium',
+    resourceTypes: ST,
+    reads: ['sku.name', 'tags', 'properties.largeFileSharesState'],
+    evaluate(resource, _f, context) {
+      if (!context.environment.production) return notApplicable('not a production environment')
+      const sku = valueAt(resource, 'sku.name')
+      if (sku === undefined || sku === null) throw new MissingData('sku.name is absent')
+      // PSRule Azure.Storage.UseReplication (rules/Azure.Storage.Rule.ps1): sku.name in Standard_GRS, Standard_RAGRS,
+      // Standard_GZRS, Standard_RAGZRS, for Standard accounts that are not Cloud Shell, Functions or Azure Monitor
+      // storage (tags ms-resource-usage / resource-usage) and have no large file shares (ShouldStorageReplicate).
+      if (!/^standard_/i.test(String(sku))) return notApplicable(`sku is ${sku}: geo-replication applies to Standard accounts`)
+      const tags = Object.fromEntries(Object.entries(resource.tags ?? {}).map(([k, v]) => [k.toLowerCase(), String(v).toLowerCase()]))
+      const usage = tags['ms-resource-usage'] === 'azure-cloud-shell' ? 'Cloud Shell' : tags['resource-usage'] === 'azure-functions' ? 'Azure Functions' : tags['resource-usage'] === 'azure-monitor' ? 'Azure Monitor' : undefined
+      if (usage) return notApplicable(`${usage} storage (tagged as such)`)
+      if (String(valueAt(resource, 'properties.largeFileSharesState')).toLowerCase() === 'enabled') return notApplicable('large file shares are enabled (not available with geo-redundant storage)')
+      return /^standard_(ra)?g(z)?rs$/i.test(String(sku)) ? pass(`sku is ${sku}`) : fail(`sku is ${sku}: no copy in a second region`)
+    },
+    remediation: {text: 'Convert the account to GZRS (or GRS).', az: `${AZ} update --resource-group <rg> --name <name> --sku Standard_GZRS`},
+    frameworks: {mcsb: ['BR-2'], psrule: ['Azure.Storage.UseReplication']},
   },
   {
     id: 'st.blob.soft_delete',
@@ -261,7 +313,9 @@ export const storageRules: CheckRule[] = [
     resourceTypes: ST,
     reads: ['blobServices/default.deleteRetentionPolicy', 'blobServices/default.containerDeleteRetentionPolicy'],
     facts: ['blobService'],
-    evaluate(_r, facts) {
+    needsFacts: (resource) => kindOf(resource) !== NO_BLOB_SERVICE,
+    evaluate(resource, facts) {
+      if (kindOf(resource) === NO_BLOB_SERVICE) return notApplicable('a FileStorage account has no blob service')
       const service = needFact(facts, 'blobService')
       const describe = (label: string, path: string): {ok: boolean; text: string} => {
         const policy = blobPolicy(service, path)
@@ -286,7 +340,9 @@ export const storageRules: CheckRule[] = [
     resourceTypes: ST,
     reads: ['fileServices/default.shareDeleteRetentionPolicy'],
     facts: ['fileService'],
-    evaluate(_r, facts) {
+    needsFacts: (resource) => kindOf(resource) !== NO_FILE_SERVICE,
+    evaluate(resource, facts) {
+      if (kindOf(resource) === NO_FILE_SERVICE) return notApplicable('a BlockBlobStorage account has no file service')
       const policy = blobPolicy(needFact(facts, 'fileService'), 'shareDeleteRetentionPolicy')
       if (!policy.enabled) return fail('share soft delete off')
       return policy.days! >= 7 ? pass(`share soft delete ${policy.days} days`) : fail(`share soft delete ${policy.days} days (fewer than 7)`)
@@ -304,7 +360,9 @@ export const storageRules: CheckRule[] = [
     resourceTypes: ST,
     reads: ['blobServices/default.isVersioningEnabled'],
     facts: ['blobService'],
-    evaluate(_r, facts) {
+    needsFacts: (resource) => kindOf(resource) !== NO_BLOB_SERVICE,
+    evaluate(resource, facts) {
+      if (kindOf(resource) === NO_BLOB_SERVICE) return notApplicable('a FileStorage account has no blob service')
       const service = needFact(facts, 'blobService')
       // Absent: versioning was never turned on (blob.json: "Versioning is enabled if set to true").
       const value = valueAt(service, 'isVersioningEnabled')

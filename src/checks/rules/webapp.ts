@@ -5,7 +5,7 @@
  */
 import type {WebappComponent} from '../../catalog/schema.js'
 import {RESOURCE_TYPES, type CheckRule, type InventoryResource, type ResourceFacts} from '../types.js'
-import {atLeastTls12, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, read, readIn, readOrDefault, valueAt} from './helpers.js'
+import {atLeastTls12, describeSetting, fail, isTrue, MissingData, needFact, notApplicable, pass, readIn, readOrDefault, valueAt} from './helpers.js'
 import {endOfLife} from './runtime-stacks.js'
 
 const APPS = [RESOURCE_TYPES.site, RESOURCE_TYPES.slot]
@@ -70,15 +70,39 @@ function accessRestricted(siteConfig: unknown): {main: boolean; scm: boolean} {
   return {main, scm}
 }
 
+/** Site.httpsOnly, unset read as false (no spec default; the site then serves plain HTTP). */
+function httpsOnly(resource: InventoryResource): {value: boolean; defaulted: boolean} {
+  const setting = readOrDefault(resource, 'properties.httpsOnly', false)
+  return {value: isTrue(setting.value), defaulted: setting.defaulted}
+}
+
+/**
+ * SiteConfig.remoteDebuggingEnabled: "true if remote debugging is enabled; otherwise, false" (CommonDefinitions.json,
+ * no default) — unset is off, as PSRule reads it (Azure.AppService.RemoteDebug: `HasDefaultValue(…, $False)`).
+ */
+function remoteDebugging(siteConfig: unknown): {value: boolean; defaulted: boolean} {
+  const value = valueAt(siteConfig, 'remoteDebuggingEnabled')
+  return value === undefined || value === null ? {value: false, defaulted: true} : {value: isTrue(value), defaulted: false}
+}
+
+/**
+ * Function apps and Logic Apps (Standard): `kind` contains functionapp or workflowapp (PSRule's selectors
+ * Azure.AppService.IsFunctionApp / IsLogicApp, rules/Azure.AppService.Rule.yaml). Checks made for web apps skip them.
+ */
+function functionOrLogicApp(resource: InventoryResource): string | undefined {
+  const kind = String(resource.kind ?? '').toLowerCase()
+  return kind.includes('workflowapp') ? 'a Logic App (Standard)' : kind.includes('functionapp') ? 'a function app' : undefined
+}
+
 /** The settings slot parity compares, as [label, read]. Each read throws MissingData when absent. */
 const PARITY: Array<[string, (r: InventoryResource, f: ResourceFacts) => unknown]> = [
-  ['httpsOnly', (r) => isTrue(read(r, 'properties.httpsOnly'))],
+  ['httpsOnly', (r) => httpsOnly(r).value],
   ['minTlsVersion', (_r, f) => String(config(f, 'minTlsVersion'))],
   ['scmMinTlsVersion', (_r, f) => String(config(f, 'scmMinTlsVersion'))],
   ['publicNetworkAccess', (r) => String(readOrDefault(r, 'properties.publicNetworkAccess', 'Enabled').value || 'Enabled')],
   ['access restrictions', (_r, f) => JSON.stringify(accessRestricted(needFact(f, 'siteConfig')))],
   ['ftpsState', (_r, f) => String(config(f, 'ftpsState'))],
-  ['remoteDebuggingEnabled', (_r, f) => isTrue(config(f, 'remoteDebuggingEnabled'))],
+  ['remoteDebuggingEnabled', (_r, f) => remoteDebugging(needFact(f, 'siteConfig')).value],
   ['http20Enabled', (_r, f) => isTrue(config(f, 'http20Enabled'))],
   ['managed identity', (r) => hasIdentity(r).ok],
 ]
@@ -94,7 +118,11 @@ export const webappRules: CheckRule[] = [
     resourceTypes: APPS,
     reads: ['properties.httpsOnly'],
     evaluate(resource) {
-      return isTrue(read(resource, 'properties.httpsOnly')) ? pass('httpsOnly is true') : fail('httpsOnly is false')
+      // Site.httpsOnly has no spec default ("HttpsOnly: configures a web site to accept only https requests", Microsoft.Web
+      // stable/2023-12-01 CommonDefinitions.json): unset accepts plain HTTP, a fail as PSRule reads it (Azure.AppService.UseHTTPS
+      // `equals: true`, rules/Azure.AppService.Rule.yaml) — it was an error.
+      const setting = httpsOnly(resource)
+      return setting.value ? pass(describeSetting('httpsOnly', setting)) : fail(describeSetting('httpsOnly', setting))
     },
     remediation: {text: 'Turn on HTTPS Only.', az: `${AZ} update --resource-group <rg> --name <name> ${SLOT_ARG} --https-only true`},
     frameworks: {cis: ['F3 9.1'], mcsb: ['DP-3'], soc2: ['CC6.7'], iso27001: ['A.8.24'], psrule: ['Azure.AppService.UseHTTPS'], defender: ['a4af4a39', 'ae1b9a8c'], azqr: ['app-007', 'func-007', 'logics-007']},
@@ -151,16 +179,21 @@ export const webappRules: CheckRule[] = [
     },
     frameworks: {cis: ['F3 9.6'], mcsb: ['IM-1'], soc2: ['CC6.1'], defender: ['871b205b', 'aede300b', 'ec71c0bc', '847ef871']},
   },
-  configRule({
+  {
     id: 'app.remote_debug.off',
     title: 'Web app remote debugging is off',
     severity: 'medium',
-    path: 'remoteDebuggingEnabled',
-    ok: (v) => !isTrue(v),
-    describe: (v) => `remoteDebuggingEnabled is ${v}`,
+    resourceTypes: APPS,
+    reads: ['config/web.remoteDebuggingEnabled'],
+    facts: ['siteConfig'],
+    evaluate(_r, facts) {
+      const setting = remoteDebugging(needFact(facts, 'siteConfig'))
+      const text = setting.defaulted ? 'remoteDebuggingEnabled is not set (off)' : `remoteDebuggingEnabled is ${setting.value}`
+      return setting.value ? fail(text) : pass(text)
+    },
     remediation: {text: 'Turn remote debugging off.', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --remote-debugging-enabled false`},
     frameworks: {cis: ['F3 9.12'], mcsb: ['PV-2'], psrule: ['Azure.AppService.RemoteDebug'], defender: ['cb510bfd', 'a08ae1ab']},
-  }),
+  },
   {
     id: 'app.identity',
     title: 'Web app has a managed identity',
@@ -329,7 +362,7 @@ export const webappRules: CheckRule[] = [
       const settings = needFact(facts, 'diagnosticSettings') as Array<{name: string; logs?: Array<{category?: string; categoryGroup?: string; enabled?: boolean}>}>
       // allLogs counts too (Prowler #8460 reported it as a failure).
       const sending = settings.find((s) =>
-        (s.logs ?? []).some((l) => l.enabled && (l.category === 'AppServiceHTTPLogs' || l.categoryGroup?.toLowerCase() === 'alllogs')),
+        (s.logs ?? []).some((l) => l.enabled && (String(l.category).toLowerCase() === 'appservicehttplogs' || l.categoryGroup?.toLowerCase() === 'alllogs')),
       )
       return sending ? pass(`diagnostic setting ${sending.name} sends HTTP logs`) : fail(`${settings.length} diagnostic setting(s), none send AppServiceHTTPLogs`)
     },
@@ -354,22 +387,37 @@ export const webappRules: CheckRule[] = [
       if (value === undefined) throw new MissingData('config/web.healthCheckPath is absent')
       const want = context.component?.spec.type === 'webapp' ? (context.component.spec as WebappComponent).healthPath : undefined
       if (!value) return fail(`no health check path${want ? `; the catalog's healthPath is ${want}` : ''}`)
+      // A dedicated path, not the site root: PSRule Azure.AppService.WebProbePath ("Web apps should use a dedicated health
+      // check path", `Greater($siteConfig, 'properties.healthCheckPath', 1)`: longer than "/").
+      if (String(value).length <= 1) return fail(`healthCheckPath is ${value}: the site root, not a dedicated health endpoint${want ? `; the catalog's healthPath is ${want}` : ''}`)
       if (want && value !== want) return fail(`healthCheckPath is ${value}; the catalog's healthPath is ${want}`)
       return pass(`healthCheckPath is ${value}`)
     },
     remediation: {text: "Set the health check path to the component's healthPath.", az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --generic-configurations '{"healthCheckPath":"/health"}'`},
     frameworks: {mcsb: ['BR-1'], soc2: ['A1.1'], psrule: ['Azure.AppService.WebProbe', 'Azure.AppService.WebProbePath']},
   },
-  configRule({
+  {
     id: 'app.always_on',
     title: 'Web app Always On is set',
     severity: 'medium',
-    path: 'alwaysOn',
-    ok: (v) => isTrue(v),
-    describe: (v) => `alwaysOn is ${v}`,
+    resourceTypes: APPS,
+    reads: ['kind', 'config/web.alwaysOn'],
+    facts: ['siteConfig'],
+    evaluate(resource, facts) {
+      // PSRule applies Azure.AppService.AlwaysOn to web and API apps only (`-With 'Azure.AppService.IsWebApp',
+      // 'Azure.AppService.IsAPIApp'`, rules/Azure.AppService.Rule.ps1): function apps scale on demand (Consumption and
+      // Flex plans have no Always On) and Logic Apps follow their plan.
+      const other = functionOrLogicApp(resource)
+      if (other) return notApplicable(`${other}: Always On is a web app setting`)
+      // SiteConfig.alwaysOn: "true if Always On is enabled; otherwise, false" (no default): unset is off, a fail as
+      // PSRule reads it (`HasFieldValue(…, 'properties.alwaysOn', $True)`) — it was an error.
+      const value = valueAt(needFact(facts, 'siteConfig'), 'alwaysOn')
+      if (value === undefined || value === null) return fail('alwaysOn is not set (off)')
+      return isTrue(value) ? pass('alwaysOn is true') : fail(`alwaysOn is ${value}`)
+    },
     remediation: {text: 'Turn Always On on.', az: `${AZ} config set --resource-group <rg> --name <name> ${SLOT_ARG} --always-on true`},
     frameworks: {soc2: ['A1.1'], psrule: ['Azure.AppService.AlwaysOn']},
-  }),
+  },
   {
     id: 'app.slot.parity',
     title: 'Deployment slot is configured as securely as production',

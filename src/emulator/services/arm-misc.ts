@@ -911,8 +911,10 @@ function vaultItemRoutes(ctx: EmulatorContext, vaultOf: (p: Record<string, strin
   // Page size of the management-plane key and secret lists: Keys_List / Secrets_List (keys.json, secrets.json
   // 2023-07-01) are x-ms-pageable ("paginated by continuation tokens", the Key Vault team in Azure/azure-rest-api-specs
   // #10643) but state no size; the only documented size for these collections is the data plane's, which this ARM
-  // contract fronts: "If not specified the service will return up to 25 results", maxresults 1–25 (GetKeys /
-  // GetSecrets, data-plane/Microsoft.KeyVault/stable/7.4 keys.json, secrets.json). Secrets_List's `$top` ("Maximum
+  // contract fronts: "If not specified the service will return up to 25 results", maxresults `minimum: 1, maximum: 25`
+  // (GetKeys / GetSecrets / GetKeyVersions, data-plane/Microsoft.KeyVault/stable/7.4 and 7.5 keys.json, secrets.json;
+  // confirmed again stop 28 in the fork gubalasu/azure-rest-api-specs at d9a3b783, where resource-manager
+  // stable/2023-07-01 keys.json Keys_List takes no paging parameter and secrets.json Secrets_List only `$top`). Secrets_List's `$top` ("Maximum
   // number of results to return") sets a smaller page. Tests page smaller with StartEmulatorOptions.listPageSizes.
   // The 25 stays inferred: nothing states the management plane's own page size. Searched (stop 25, 2026-12-03): the
   // TypeSpec source (Azure/azure-rest-api-specs specification/keyvault/resource-manager/Microsoft.KeyVault/KeyVault/

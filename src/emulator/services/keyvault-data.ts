@@ -85,8 +85,9 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (isResponse(vault)) return vault
         const all = Object.values(vault.certificates ?? {}).map((c) => ({id: `${uriOf(vault)}/certificates/${c.name}`, x5t: c.x5t, attributes: {...c.attributes}, tags: {...c.tags}}))
         // Pages of 25, or `maxresults` (1–25): "Maximum number of results to return in a page. If not specified the
-        // service will return up to 25 results." (GetCertificates, data-plane/Microsoft.KeyVault/stable/7.4
-        // certificates.json). The nextLink is absolute on the vault's host, `:443/certificates?api-version=…&$skiptoken=…`
+        // service will return up to 25 results." (GetCertificates, data-plane/Microsoft.KeyVault/stable/7.4 and 7.5
+        // certificates.json, `minimum: 1, maximum: 25`; GetKeys / GetSecrets in keys.json / secrets.json say the same —
+        // Azure/azure-rest-api-specs at d9a3b783, read in the fork gubalasu/azure-rest-api-specs). The nextLink is absolute on the vault's host, `:443/certificates?api-version=…&$skiptoken=…`
         // plus `&maxresults=N` when the request gave one, as Key Vault writes it (Azure/azure-sdk-for-js keyvault
         // recordings: `https://keyvault_name.vault.azure.net:443/certificates?api-version=7.3&$skiptoken=…`).
         // (A maxresults outside 1–25 is outside the spec's range; its error text is not documented, so it is clamped.)

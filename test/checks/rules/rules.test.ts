@@ -94,18 +94,18 @@ describe('PostgreSQL rules', () => {
       status: 'fail',
       message: 'activeDirectoryAuth is Enabled but the server has no Microsoft Entra administrator',
     })
-    expect(run('pg.auth.entra', pg({authConfig: {activeDirectoryAuth: 'Enabled'}}), admins([{principalName: 'dba'}])).status).toBe('pass')
+    expect(run('pg.auth.entra', pg({authConfig: {activeDirectoryAuth: 'Enabled'}}), admins([{principalName: 'dba', principalType: 'User'}])).status).toBe('pass')
     expect(run('pg.auth.entra', pg({}), admins([]))).toEqual({status: 'fail', message: "activeDirectoryAuth is not set (Azure's default: Disabled)"})
     expect(run('pg.auth.password_off', pg({authConfig: {}})).status).toBe('fail')
-    expect(run('pg.auth.password_off', pg({authConfig: {passwordAuth: 'Disabled'}})).status).toBe('pass')
+    expect(run('pg.auth.password_off', pg({authConfig: {passwordAuth: 'Disabled', activeDirectoryAuth: 'Enabled'}})).status).toBe('pass')
   })
 
-  it('pg.fw.narrow flags ranges wider than 256 addresses (besides the Azure-services marker)', () => {
+  it('pg.fw.narrow follows PSRule: at most 10 rules and 10 public addresses in all (the Azure-services marker and private ranges left out)', () => {
     const facts = (rules: unknown[]): ResourceFacts => ({pgFirewallRules: {ok: true, value: rules}})
     expect(run('pg.fw.narrow', pg({}), facts([{name: 'office', startIpAddress: '10.0.0.0', endIpAddress: '10.0.0.255'}, {name: 'azure', startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0'}])).status).toBe('pass')
-    expect(run('pg.fw.narrow', pg({}), facts([{name: 'wide', startIpAddress: '10.0.0.0', endIpAddress: '10.0.1.0'}]))).toEqual({
+    expect(run('pg.fw.narrow', pg({}), facts([{name: 'wide', startIpAddress: '20.0.0.0', endIpAddress: '20.0.1.0'}]))).toEqual({
       status: 'fail',
-      message: 'rule(s) wide (10.0.0.0–10.0.1.0) allow more than 256 addresses',
+      message: '257 public addresses (more than 10): wide (20.0.0.0–20.0.1.0)',
     })
   })
 })
@@ -118,7 +118,8 @@ describe('Redis rules', () => {
     expect(run('redis.tls.min12', redis({minimumTlsVersion: '1.0'})).status).toBe('fail')
     // Unset disableAccessKeyAuthentication is Azure's default false: access keys work, a fail (it was an error).
     expect(run('redis.auth.no_keys', redis({}))).toEqual({status: 'fail', message: "disableAccessKeyAuthentication is not set (Azure's default: false): access keys work"})
-    expect(() => run('redis.tls.min12', redis({}))).toThrow(MissingData)
+    // Unset minimumTlsVersion is 1.2 since TLS 1.0/1.1 were retired (PSRule Azure.Redis.MinTLS: hasDefault '1.2').
+    expect(run('redis.tls.min12', redis({}))).toEqual({status: 'pass', message: "minimumTlsVersion is not set (Azure's default: 1.2)"})
     expect(run('redis.sku.not_basic', redis({sku: {name: 'Basic'}})).status).toBe('fail')
     expect(run('redis.net.private', redis({privateEndpointConnections: [{properties: {privateLinkServiceConnectionState: {status: 'Approved'}}}]})).status).toBe('pass')
   })
@@ -174,7 +175,7 @@ describe('App Service rules', () => {
   it('config rules read config/web and error when it is unreadable', () => {
     expect(run('app.ftps', site, config({ftpsState: 'AllAllowed'}))).toEqual({status: 'fail', message: 'ftpsState is AllAllowed'})
     expect(run('app.always_on', site, config({alwaysOn: true})).status).toBe('pass')
-    expect(() => run('app.always_on', site, config({}))).toThrow('config/web.alwaysOn is absent')
+    expect(run('app.always_on', site, config({}))).toEqual({status: 'fail', message: 'alwaysOn is not set (off)'})
     expect(() => run('app.tls.min12', site, {siteConfig: {ok: false, error: 'HTTP 500 InternalServerError'}})).toThrow(/500/)
   })
 
