@@ -104,7 +104,8 @@ steps:
           const result = await runCliInProcess([...argv, ...json], {cwd, env: {OPSBOOK_PARAM_PW: secret}})
           expect(result.code).toBe(2)
           const output = result.stdout + result.stderr
-          expect(output).toMatch(/forEach yields/)
+          // Refused either as a forEach that yields no component or (review8) as a secret a value may not be parsed from.
+          expect(output).toMatch(/forEach yields|holds a secret/)
           expect(windows.filter((w) => output.includes(w)), `${argv[0]} ${json.join('')} ${expression}: ${output}`).toEqual([])
         }
       }
