@@ -348,7 +348,10 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
             if (isChangeStart(spec, event)) c.interrupt()
           },
         })
-        allowed = [130]
+        // 130 when the interruption left nothing for a human; 3 when the change's Azure operation was already accepted
+        // and is listed as left (it ended after the Ctrl-C, or still runs) — DESIGN.md's 3, since newuser4 (stop 28).
+        // Either way the resume below must end 0.
+        allowed = [3, 130]
         break
       case 'double SIGINT':
         // The second Ctrl-C arrives while teardown runs: teardown is abandoned, the run says what is left (3) or,
@@ -389,7 +392,7 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
             if (isChangeStart(spec, event)) c.interrupt()
           },
         })
-        allowed = [130]
+        allowed = [3, 130] // as SIGINT above
         break
       case 'disk full':
         // The disk fills as the change starts: the next journal line cannot be written.
