@@ -44,8 +44,14 @@ export interface HeldEmulatorLock {
   release(): void
 }
 
-/** Tokens of the locks this process holds: a lock with our pid but an unknown token is a dead process's. */
-const heldTokens = new Set<string>()
+/**
+ * Tokens of the locks this process holds: a lock with our pid but an unknown token is a dead process's. Kept on
+ * globalThis so that two copies of this module in one process (the built dist/ one the CLI runs and a src/ one, as in
+ * a test serving the emulator itself) agree: with a Set per copy, an in-process CLI took the test's live lock for a
+ * dead one and started a second emulator on the same Blob store, and which of the two saved it last decided whether
+ * the runs' evidence was there after both stopped (resume-lost-laptop, stop 28).
+ */
+const heldTokens: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('opsbook.emulator.heldLockTokens')] ??= new Set<string>()) as Set<string>
 
 export function lockFile(stateDir: string): string {
   return join(stateDir, LOCK_FILE)
