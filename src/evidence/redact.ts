@@ -7,8 +7,12 @@
 
 export const REDACTED = '[REDACTED]'
 
-/** Values shorter than this are not treated as secrets: replacing "1" or "on" everywhere would shred every line. */
-const MIN_SECRET_LENGTH = 4
+/**
+ * Values shorter than this cannot be redacted: replacing "1" or "on" everywhere would shred every line (and turn the
+ * journal's counts into text). So opsbook refuses a shorter secret wherever it meets one instead of registering it
+ * (README, secrets): a secret param, a param named like one, a secret input, a secret an action reads.
+ */
+export const MIN_SECRET_LENGTH = 4
 
 /** Characters that can appear inside a URL query value. */
 const Q = `[^&\\s"'<>#;,)\\]}]`
@@ -119,6 +123,11 @@ const SENSITIVE_KEY_EXACT =
   /^(?:password|passwd|pwd|secret|clientsecret|client_secret|apikey|api_key|accountkey|primarykey|secondarykey|accesskey|sastoken|connectionstring|authorization|token|accesstoken|access_token|refreshtoken|refresh_token|primaryconnectionstring|secondaryconnectionstring|x-functions-key|x-ms-[a-z0-9-]*(?:key|authorization|token|signature)[a-z0-9-]*)$/i
 const SENSITIVE_KEY_SUFFIX = /(?:password|passwd|secret|api_?key|account_?key|access_?key|sas_?token|connection_?string|token)$/i
 const SENSITIVE_KEY = {test: (key: string) => SENSITIVE_KEY_EXACT.test(key) || SENSITIVE_KEY_SUFFIX.test(key)}
+
+/** Whether a value under this key (a param named adminPassword, an object's connectionString) is secret by its name. */
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEY.test(key)
+}
 
 /** The spellings a secret can take on its way into a file: nested JSON escapes, URL/form encoding, base64, report escapes. */
 function spellings(secret: string): string[] {
@@ -237,6 +246,27 @@ export class Redactor {
     if (value !== null && typeof value === 'object')
       return Object.entries(value).some(([key, item]) => (typeof item === 'string' && item.length > 0 && SENSITIVE_KEY.test(key)) || this.holdsSecret(item))
     return false
+  }
+
+  /**
+   * Whether `value` (deeply, keys included) holds a registered secret — a secret param, a value computed from one, a
+   * value an action registered — not merely something credential-shaped (a SAS URL given as a plain param). Where a
+   * value is about to leave the machine (an action input that is neither secret nor local), this is what may not.
+   */
+  holdsRegisteredSecret(value: unknown): boolean {
+    const pattern = this.secretPattern
+    if (!pattern) return false
+    const visit = (item: unknown): boolean => {
+      if (typeof item === 'string') {
+        pattern.lastIndex = 0
+        return pattern.test(item)
+      }
+      if (typeof item === 'number') return visit(String(item))
+      if (Array.isArray(item)) return item.some(visit)
+      if (item !== null && typeof item === 'object') return Object.entries(item).some(([key, inner]) => visit(key) || visit(inner))
+      return false
+    }
+    return visit(value)
   }
 
   /**

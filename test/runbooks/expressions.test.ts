@@ -170,11 +170,7 @@ describe('secret taint', () => {
     "${{ format('a{0}b{1}', params.pw, params.server) }}",
     "${{ format('{0}', toJSON(params)) }}",
     'x ${{ toJSON(params) }} y',
-    "${{ join(fromJSON(params.pieces), '-') }}",
-    '${{ fromJSON(params.pieces)[1] }}',
-    'prefix ${{ fromJSON(params.pieces)[0] }} suffix',
-    '${{ fromJSON(params.pieces)[2].inner }}',
-    '${{ fromJSON(params.pieces)[2] }}',
+    // (fromJSON of a secret is refused — whether it fails tells the secret's shape — tested below.)
     // (A predicate that searches the secret is refused: the side channel, tested below.)
     "${{ case(params.pw != '', params.pw, 'no') }}",
     "${{ params['PW'] }}",
@@ -205,19 +201,24 @@ describe('secret taint', () => {
     expect(redactedBytes({text: 'server pg-orders restored'}, redactor).toString()).toBe('server pg-orders restored')
   })
 
-  it('redacts a number read out of a secret (fromJSON of a PIN list), not only numbers of 8 digits or more', async () => {
+  it('never reads a number out of a secret (fromJSON of a PIN list): refused before evaluating', async () => {
     // Issue 16 adversarial pass: `fromJSON(params.pins)[0]` of '[48213, 90517]' wrote 48213 verbatim — numbers under
-    // 1e7 were never registered, so a 5-digit piece of the secret reached the journal.
+    // 1e7 were never registered, so a 5-digit piece of the secret reached the journal. fromJSON of a secret is now
+    // refused altogether (whether it parses told the secret's shape), so no piece is computed at all.
     const {Redactor} = await import('../../src/evidence/redact.js')
-    const {redactedBytes} = await import('../../src/evidence/writer.js')
     const pins = '[48213, 90517, {"code": 7731}]'
     const redactor = new Redactor()
     redactor.add(pins)
     const ctx = context({params: {pins}, taint: redactor})
     for (const expression of ['${{ fromJSON(params.pins)[0] }}', 'pin ${{ fromJSON(params.pins)[1] }}', "${{ format('{0}', fromJSON(params.pins)[2].code) }}"]) {
-      const written = redactedBytes({json: {type: 'step.started', inputs: {message: evaluateValue(expression, ctx)}}, line: true}, redactor).toString('utf8')
-      for (const piece of ['48213', '90517', '7731']) expect(written, `${expression} → ${written}`).not.toContain(piece)
-      expect(() => JSON.parse(written), written).not.toThrow()
+      let message = ''
+      try {
+        evaluateValue({message: expression}, ctx)
+      } catch (error) {
+        message = (error as Error).message
+      }
+      expect(message, expression).toMatch(/params\.pins holds a secret/)
+      for (const piece of ['48213', '90517', '7731']) expect(message).not.toContain(piece)
     }
   })
 
@@ -323,7 +324,15 @@ steps:
     with:
       message: "${value}"
 `
-    for (const value of ["\${{ contains(params.pw, 'a') }}", "got \${{ case(startsWith(params.pw, 'K'), 'yes', 'no') }}", "\${{ contains(toJSON(params), 'hunt') }}", "\${{ format(params.pw, 'x') }}"]) {
+    for (const value of [
+      "\${{ contains(params.pw, 'a') }}",
+      "got \${{ case(startsWith(params.pw, 'K'), 'yes', 'no') }}",
+      "\${{ contains(toJSON(params), 'hunt') }}",
+      "\${{ format(params.pw, 'x') }}",
+      // Whether fromJSON of the secret fails tells whether it is JSON (issue 16): refused like a search.
+      '\${{ fromJSON(params.pw) }}',
+      'x \${{ fromJSON(params.pw).a }}',
+    ]) {
       let error: unknown
       try {
         parseRunbook('/tmp/side-channel.yaml', withValue(value))
@@ -404,7 +413,7 @@ steps:
     expect(redactor.redactText(String(evaluateValue("${{ toJSON(params) }}", ctx)))).not.toContain('hunter22')
     // A secret carried through fromJSON that comes out a boolean or a short number is not hidden by redaction.
     const short = await tainted(' 7  ')
-    expect(outcome(() => evaluateValue('${{ fromJSON(params.pw) }}', short.ctx), short.redactor)).toMatch(/^error params\.pw holds a secret: a value computed from it that does not hide it/)
+    expect(outcome(() => evaluateValue('${{ fromJSON(params.pw) }}', short.ctx), short.redactor)).toMatch(/^error params\.pw holds a secret: a value may carry it/)
   })
 
   it('fails a refused expression the same way whatever the secret is (no message tells which kind of value it is)', async () => {
@@ -416,6 +425,11 @@ steps:
       "${{ format(params.pw, 'x') }}",
       `\${{ fromJSON(format('"\\{0}"', params.pw)) }}`,
       `\${{ fromJSON(format('[{0}]', params.pw)) }}`,
+      // fromJSON of the secret itself: '1234' parsed, 'hunter22' failed — one bit of its shape per run (issue 16).
+      '${{ fromJSON(params.pw) }}',
+      '${{ fromJSON(params.pw)[0] }}',
+      "${{ format('{0}', fromJSON((params.pw))) }}",
+      '${{ fromJSON(steps.group.outputs.copy) }}',
     ]) {
       const seen = new Set<string>()
       for (const pw of ['PT5M', 'hunter22', 'n-not-a-duration', '{0}-brace', '1234']) {
@@ -423,7 +437,7 @@ steps:
         seen.add(outcome(() => evaluateValue({v: expression}, ctx), redactor))
       }
       expect([...seen], expression).toEqual([[...seen][0]])
-      expect([...seen][0], expression).toMatch(/^error params\.pw holds a secret: .*not choose by comparing or searching it/)
+      expect([...seen][0], expression).toMatch(/^error (params\.pw|steps\.group\.outputs\.copy) holds a secret: .*not choose by comparing or searching it/)
     }
   })
 })
