@@ -36,7 +36,7 @@ export async function listBlobRuns(target: EvidenceTarget, environmentName: stri
 /** This machine's runs of the environment and the container's, newest first, each once. */
 export async function listRecordedRuns(root: string, environmentName: string, target?: EvidenceTarget): Promise<RecordedRun[]> {
   const byId = new Map<string, RecordedRun>()
-  for (const run of await listRuns(root)) if (run.environment === environmentName) byId.set(run.runId, {...run, where: ['local']})
+  for (const run of await listRuns(root, {check: Number.POSITIVE_INFINITY})) if (run.environment === environmentName) byId.set(run.runId, {...run, where: ['local']})
   if (target)
     for (const run of await listBlobRuns(target, environmentName)) {
       const local = byId.get(run.runId)

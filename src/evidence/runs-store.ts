@@ -24,6 +24,11 @@ export interface RunListEntry {
   status: StoredRunStatus
   startedAt: string
   durationMs?: number
+  /**
+   * Set when the run's files contradict each other — its journal's hash chain is broken, or summary.json does not
+   * match the journal (`runs show` gives every problem): the first problem. The status shown may then be forged.
+   */
+  changed?: string
 }
 
 export interface RunDetails {
@@ -43,8 +48,13 @@ export interface RunDetails {
   lastEvent?: Pick<JournalLine, 'seq' | 'ts' | 'type' | 'step'>
 }
 
-/** Every run under `root`, newest first. */
-export async function listRuns(root: string): Promise<RunListEntry[]> {
+/**
+ * Every run under `root`, newest first. The `check` newest are flagged when their files contradict each other
+ * (`changed`): the cheap half of `runs show`'s check (issue 16: an edited outcome was listed as it was, without a
+ * flag) — the hash chain against what summary.json recorded, and summary.json against the journal; the Blob copy and
+ * the Activity Log witness stay `evidence verify`'s. Only the runs shown are checked, so a long history costs a read.
+ */
+export async function listRuns(root: string, options: {check?: number} = {}): Promise<RunListEntry[]> {
   const runsDir = join(root, 'runs')
   if (!existsSync(runsDir)) return []
   const entries: RunListEntry[] = []
@@ -52,11 +62,19 @@ export async function listRuns(root: string): Promise<RunListEntry[]> {
     if (!entry.isDirectory()) continue
     const dir = join(runsDir, entry.name)
     if (!existsSync(join(dir, JOURNAL_FILE)) && !existsSync(join(dir, SUMMARY_FILE)) && !existsSync(join(dir, REFUSED_FILE))) continue
-    const state = await readRunState(dir, entry.name)
-    entries.push(state.entry)
+    entries.push((await readRunState(dir, entry.name)).entry)
   }
   // Run ids start with a UTC timestamp; sort on startedAt and fall back to the id.
-  return entries.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId))
+  entries.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId))
+  const checked = Math.min(options.check ?? 0, entries.length)
+  for (let i = 0; i < checked; i++) {
+    const entry = entries[i]!
+    if (entry.status === 'refused') continue
+    const state = await readRunState(join(runsDir, entry.runId), entry.runId)
+    const changed = state.journalText === undefined ? undefined : changedAfterRun(state.journalText, state.summary, state.summaryText)
+    if (changed) entries[i] = {...entry, changed}
+  }
+  return entries
 }
 
 /** One run's summary and journal check. `runId` may be a unique prefix. Unknown runs are invalid input (exit 2). */
@@ -95,18 +113,33 @@ async function resolveRunId(root: string, runId: string): Promise<string> {
 interface RunState {
   entry: RunListEntry
   summary?: RunSummary
+  /** summary.json as written (its bytes are sealed). */
+  summaryText?: string
   refused?: RefusedRun
   last?: JournalLine
+  journalText?: string
+}
+
+/** The first way a run's journal and summary.json show they were changed after the run, or undefined. */
+function changedAfterRun(journalText: string, summary: RunSummary | undefined, summaryText: string | undefined): string | undefined {
+  // A run still going (or killed mid-write) may end in a line not yet whole: only complete lines are judged then.
+  const complete = summary ? journalText : journalText.slice(0, journalText.lastIndexOf('\n') + 1)
+  const chain = verifyChain(complete, summary ? {lines: summary.journal?.lines, lastHash: summary.journal?.lastHash} : {})
+  if (!chain.ok) return `journal.jsonl line ${chain.firstBad?.line}: ${chain.firstBad?.reason}`
+  return summaryText === undefined ? undefined : summaryProblems(journalText, summaryText)[0]
 }
 
 async function readRunState(dir: string, runId: string): Promise<RunState> {
   const refused = await readJson<RefusedRun>(join(dir, REFUSED_FILE))
   if (refused) return {refused, entry: {runId, runbook: refused.runbook, environment: refused.environment, status: 'refused', startedAt: refused.refusedAt}}
-  const summary = await readJson<RunSummary>(join(dir, SUMMARY_FILE))
-  const {first, last, finished} = await journalEnds(join(dir, JOURNAL_FILE))
+  const summaryText = existsSync(join(dir, SUMMARY_FILE)) ? await readFile(join(dir, SUMMARY_FILE), 'utf8').catch(() => undefined) : undefined
+  const summary = parseJson<RunSummary>(summaryText)
+  const {first, last, finished, text: journalText} = await journalEnds(join(dir, JOURNAL_FILE))
   if (summary)
     return {
       summary,
+      summaryText,
+      journalText,
       last,
       entry: {
         runId,
@@ -131,6 +164,7 @@ async function readRunState(dir: string, runId: string): Promise<RunState> {
   }
   return {
     last,
+    journalText,
     entry: {
       runId,
       runbook: typeof started.runbook === 'string' ? started.runbook : 'unknown',
@@ -139,6 +173,15 @@ async function readRunState(dir: string, runId: string): Promise<RunState> {
       startedAt: first?.ts ?? '',
       ...(durationMs === undefined ? {} : {durationMs}),
     },
+  }
+}
+
+function parseJson<T>(text: string | undefined): T | undefined {
+  if (text === undefined) return undefined
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    return undefined
   }
 }
 
@@ -152,9 +195,10 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 }
 
 /** First and last parseable journal lines (a crash can leave a partial last line), and the last run.finished. */
-async function journalEnds(path: string): Promise<{first?: JournalLine; last?: JournalLine; finished?: JournalLine}> {
+async function journalEnds(path: string): Promise<{first?: JournalLine; last?: JournalLine; finished?: JournalLine; text?: string}> {
   if (!existsSync(path)) return {}
-  const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '')
+  const text = await readFile(path, 'utf8')
+  const lines = text.split('\n').filter((l) => l.trim() !== '')
   const parse = (text: string | undefined): JournalLine | undefined => {
     if (text === undefined) return undefined
     try {
@@ -169,7 +213,7 @@ async function journalEnds(path: string): Promise<{first?: JournalLine; last?: J
   let finished: JournalLine | undefined
   // The outcome is at the end (the seal may follow it); a resumed run's earlier outcomes are further up.
   for (let i = lines.length - 1; i >= 0 && !finished; i--) if (lines[i]!.includes('"type":"run.finished"')) finished = parse(lines[i])
-  return {first, last, finished}
+  return {first, last, finished, text}
 }
 
 async function isHeldByLiveProcess(dir: string): Promise<boolean> {

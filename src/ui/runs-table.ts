@@ -13,7 +13,8 @@ export function runsTable(runs: Array<RunListEntry | RecordedRun>): string[] {
     ['RUN', 'STATUS', 'ENVIRONMENT', 'STARTED (UTC)', 'DURATION', ...(withWhere ? ['WHERE'] : [])],
     ...runs.map((r) => [
       r.runId,
-      r.status,
+      // A run whose files contradict each other: its status may be forged (runs-store.ts, `changed`).
+      'changed' in r && r.changed ? `${r.status} (CHANGED)` : r.status,
       r.environment,
       r.startedAt ? r.startedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '',
       r.durationMs === undefined ? '' : humanDuration(r.durationMs),
@@ -21,6 +22,14 @@ export function runsTable(runs: Array<RunListEntry | RecordedRun>): string[] {
     ]),
   ]
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd())
+  const table = rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd())
+  const changed = runs.filter((r): r is RunListEntry & {changed: string} => 'changed' in r && typeof r.changed === 'string')
+  if (changed.length === 0) return table
+  return [
+    ...table,
+    '',
+    `CHANGED AFTER THE RUN: ${changed.length === 1 ? 'this run\'s files contradict' : `${changed.length} runs' files contradict`} each other, so the status shown may be forged (\`opsbook runs show <run>\` lists every problem):`,
+    ...changed.map((r) => `  ${r.runId}: ${r.changed}`),
+  ]
 }
 

@@ -104,6 +104,54 @@ describe('runs store', () => {
     ])
   })
 
+  it('runs list flags a run whose journal or summary.json was changed after the run, where it showed the forged status plainly', async () => {
+    // Issue 16 leftover (stop 28): `runs show` and `evidence verify` caught an edited outcome, `runs list` listed it.
+    const {completeRun} = await import('../../src/evidence/seal.js')
+    const {summaryFor} = await import('./blob-helpers.js')
+    const {runCliInProcess} = await import('../helpers/cli.js')
+    const {emptyEmulatorProject} = await import('../helpers/project.js')
+    const cwd = emptyEmulatorProject('runs-list')
+    const root = join(cwd, '.opsbook')
+    const finished = async (runId: string, at: string) => {
+      const journal = await Journal.create(runId, {root, now: () => new Date(at)})
+      await journal.append(started('pg-pitr'))
+      await journal.append({type: 'run.finished', status: 'failed', durationMs: 95_000, leftBehind: [], outputs: {}})
+      await completeRun(journal, summaryFor(journal, {status: 'failed', runbook: 'pg-pitr', kind: 'incident', startedAt: at}))
+      return journal
+    }
+    const honest = await finished('20261201T100000Z-pg-pitr-aaaa', '2026-12-01T10:00:00.000Z')
+    // The outcome edited in the journal (the status runs list shows) and in summary.json.
+    const forged = await finished('20261202T100000Z-pg-pitr-bbbb', '2026-12-02T10:00:00.000Z')
+    await writeFile(forged.path, (await readFile(forged.path, 'utf8')).replace('"status":"failed"', '"status":"succeeded"'))
+    const summaryPath = join(forged.dir, 'summary.json')
+    await writeFile(summaryPath, (await readFile(summaryPath, 'utf8')).replace('"status": "failed"', '"status": "succeeded"'))
+    // Only summary.json edited (its duration): the journal's status is shown, the edit flagged all the same.
+    const edited = await finished('20261203T100000Z-pg-pitr-cccc', '2026-12-03T10:00:00.000Z')
+    const editedSummary = join(edited.dir, 'summary.json')
+    await writeFile(editedSummary, (await readFile(editedSummary, 'utf8')).replace('"durationMs": 95000', '"durationMs": 5000'))
+
+    const runs = await listRuns(root, {check: 10})
+    expect(runs.map((r) => [r.runId.slice(-4), r.status, r.changed === undefined])).toEqual([
+      ['cccc', 'failed', false],
+      ['bbbb', 'succeeded', false],
+      ['aaaa', 'failed', true],
+    ])
+    expect(runs[1]!.changed).toMatch(/^journal\.jsonl line 2: /)
+    expect(runs[0]!.changed).toMatch(/^summary\.json: SHA-256 .* does not match/)
+    // Unchecked (the runs a --limit leaves out, and the duration median a run reads): no flag, no cost.
+    expect((await listRuns(root)).every((r) => r.changed === undefined)).toBe(true)
+
+    const list = await runCliInProcess(['runs', 'list'], {cwd})
+    expect(list.code, list.stderr).toBe(0)
+    expect(list.stdout).toMatch(/20261202T100000Z-pg-pitr-bbbb\s+succeeded \(CHANGED\)/)
+    expect(list.stdout).toMatch(/20261201T100000Z-pg-pitr-aaaa\s+failed\s/)
+    expect(list.stdout).toContain("CHANGED AFTER THE RUN: 2 runs' files contradict each other, so the status shown may be forged")
+    expect(list.stdout).toMatch(/\n  20261202T100000Z-pg-pitr-bbbb: journal\.jsonl line 2: /)
+    const json = await runCliInProcess(['runs', 'list', '--json'], {cwd})
+    expect(JSON.parse(json.stdout).runs.map((r: {changed?: string}) => r.changed !== undefined)).toEqual([true, true, false])
+    void honest
+  })
+
   it('an unknown or ambiguous run id is invalid input', async () => {
     const root = await mkdtemp(join(tmpdir(), 'opsbook-runs-'))
     await journalAt(root, 'run-1', '2026-11-23T10:00:00.000Z', [started('a')])

@@ -8,7 +8,8 @@ export interface RunsListResult {
 }
 
 export default class RunsList extends BaseCommand<RunsListResult> {
-  static override summary = 'List runs, newest first: this machine\'s .opsbook/runs (crashed runs included), and with --env the environment\'s evidence container too'
+  static override summary =
+    'List runs, newest first: this machine\'s .opsbook/runs (crashed runs included), and with --env the environment\'s evidence container too. A run whose journal hash chain is broken or whose summary.json contradicts its journal is marked CHANGED (its status may be forged; `runs show` lists why)'
   static override examples = ['<%= config.bin %> runs list', '<%= config.bin %> runs list --env production --limit 50', '<%= config.bin %> runs list --limit 5 --json']
   static override flags = {
     limit: Flags.integer({description: 'Show at most this many runs', default: 20, min: 1}),
@@ -33,7 +34,7 @@ export default class RunsList extends BaseCommand<RunsListResult> {
       } finally {
         await connection.close()
       }
-    } else runs = (await listRuns(root)).slice(0, flags.limit)
+    } else runs = (await listRuns(root, {check: flags.limit})).slice(0, flags.limit)
     if (runs.length === 0) this.say('No runs yet. Try: opsbook run dr-drill --env local')
     else for (const line of runsTable(runs)) this.say(line)
     return {runs}
