@@ -45,6 +45,27 @@ export const AZ_245_AMR = "  # needs az newer than 2.45 (Debian's az 2.45 has no
 const isoDuration = z.string().refine((v) => isDuration(v), {message: 'expected an ISO-8601 duration such as PT1H'})
 export const cacheRef = z.string().min(1).describe('Catalog component key, Azure cache name, or ARM resource id')
 
+/**
+ * Azure's rule for the SAS an import or export is given, in the error it answers otherwise: "The SAS token end time
+ * (se) must be at least 1 hour from now and the start time (st), if given, must be at least 15 minutes in the past"
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data, FAQ "I received a timeout
+ * error during my Import/Export operation"). Our SAS started 5 min back and ended exactly sasTtl (PT1H) ahead: under
+ * an hour by the time Azure read it. Now sasTtl is at least PT1H, and the SAS ends SAS_MARGIN_MS after it and starts
+ * SAS_MARGIN_MS before the 15 minutes, for the request's way and clock skew.
+ */
+export const REDIS_SAS_MIN_LIFETIME_MS = 60 * 60_000
+export const REDIS_SAS_START_BEFORE_MS = 15 * 60_000
+const SAS_MARGIN_MS = 5 * 60_000
+
+/** The container SAS an import/export asks for: `ttl` (≥ PT1H) plus the margin, started before Azure's 15 minutes. */
+export function redisTransferSas(permissions: string, ttl: string): {permissions: string; expiresInMs: number; startsBeforeMs: number} {
+  return {permissions, expiresInMs: Math.max(parseDuration(ttl) ?? 0, REDIS_SAS_MIN_LIFETIME_MS) + SAS_MARGIN_MS, startsBeforeMs: REDIS_SAS_START_BEFORE_MS + SAS_MARGIN_MS}
+}
+
+const sasTtl = isoDuration
+  .refine((value) => (parseDuration(value) ?? 0) >= REDIS_SAS_MIN_LIFETIME_MS, 'must be at least PT1H: Azure refuses an import/export SAS that ends less than 1 hour from now')
+  .default('PT1H')
+
 const READ = 'Microsoft.Cache/redis/read'
 const MANAGED_CLUSTER_READ = 'Microsoft.Cache/redisEnterprise/read'
 const MANAGED_DATABASE_READ = 'Microsoft.Cache/redisEnterprise/databases/read'
@@ -261,7 +282,7 @@ export const exportInput = z.strictObject({
       .describe('A drill copy: named opsbook-drill-<cache>-<run id>.rdb and marked opsbookdrillrun=<run id>, so latestSnapshot never counts it and drill.teardown deletes it'),
     storageAccount: z.string().optional().describe('Default: the component\'s snapshots.storageAccount'),
     container: z.string().optional().describe('Default: the component\'s snapshots.container'),
-    sasTtl: isoDuration.default('PT1H').describe('Lifetime of the SAS handed to Azure'),
+    sasTtl: sasTtl.describe('Lifetime of the SAS handed to Azure (at least PT1H, as Azure requires)'),
     writeCanary: z
       .boolean()
       .optional()
@@ -321,7 +342,7 @@ export const importInput = z.strictObject({
     prefix: z.string().min(1).optional().describe('Import every blob whose name starts with this'),
     storageAccount: z.string().optional(),
     container: z.string().optional(),
-    sasTtl: isoDuration.default('PT1H'),
+    sasTtl: sasTtl.describe('Lifetime of the SAS handed to Azure (at least PT1H, as Azure requires)'),
   })
 
 export const importOutput = z.strictObject({
@@ -723,12 +744,13 @@ export const redisActions: ActionDefinition[] = [exportAction, importAction, lat
 
 /** The az line that makes the container SAS the export/import az lines use (`$SAS`). */
 export function sasAzLine(plan: PlanContext, loc: SnapshotLocation, permissions: string, ttl: string): string {
-  return `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions ${permissions} --expiry ${sasExpiry(plan, ttl)} --auth-mode login --as-user -o tsv)`
+  const sas = redisTransferSas(permissions, ttl)
+  return `SAS=$(az storage container generate-sas --account-name ${loc.storageAccount} --name ${loc.container} --permissions ${permissions} --start ${sasTime(plan, -sas.startsBeforeMs)} --expiry ${sasTime(plan, sas.expiresInMs)} --auth-mode login --as-user -o tsv)`
 }
 
-/** The SAS expiry an az line shows: the plan's time plus the TTL, in the `YYYY-MM-DDTHH:MMZ` form az accepts. */
-function sasExpiry(plan: PlanContext, ttl: string): string {
-  const at = new Date((plan.now ?? new Date()).getTime() + (parseDuration(ttl) ?? 3_600_000))
+/** A SAS time an az line shows: the plan's time plus `offsetMs`, in the `YYYY-MM-DDTHH:MMZ` form az accepts. */
+function sasTime(plan: PlanContext, offsetMs: number): string {
+  const at = new Date((plan.now ?? new Date()).getTime() + offsetMs)
   return `${at.toISOString().slice(0, 16)}Z`
 }
 
@@ -776,7 +798,7 @@ export async function runExport(input: z.infer<typeof exportInput>, context: Act
         }
         context.log(`canary ${probe.canary.key} set to ${canaryAt} in ${resource.name}`)
       }
-      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, {permissions: 'rcwl', expiresInMs: parseDuration(input.sasTtl)!})
+      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, redisTransferSas('rcwl', input.sasTtl))
       context.secret(sasUrl)
       context.secret(sasUrl.slice(sasUrl.indexOf('?') + 1))
 
@@ -868,7 +890,7 @@ export async function runImport(input: z.infer<typeof importInput>, context: Act
           code: 'redis-no-snapshot',
           exitCode: ExitCode.invalidInput,
         })
-      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, {permissions: 'r', expiresInMs: parseDuration(input.sasTtl)!})
+      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, redisTransferSas('r', input.sasTtl))
       context.secret(sasUrl)
       const [base, query] = [sasUrl.slice(0, sasUrl.indexOf('?')), sasUrl.slice(sasUrl.indexOf('?') + 1)]
       context.secret(query)

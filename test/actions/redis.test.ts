@@ -65,6 +65,27 @@ describe('redis export/import', () => {
     expect(recorded).not.toContain('sig=')
   })
 
+  it('hands Azure a SAS that meets its import/export rule (ends ≥ 1 h ahead, starts ≥ 15 min back); one that does not is refused', async () => {
+    // Microsoft's FAQ (cache-how-to-import-export-data): "The SAS token end time (se) must be at least 1 hour from now
+    // and the start time (st), if given, must be at least 15 minutes in the past." Ours started 5 min back and ended
+    // exactly sasTtl (PT1H) ahead.
+    const rule = /The SAS token end time \(se\) must be at least 1 hour from now and the start time \(st\), if given, must be at least 15 minutes in the past/
+    const client = (await fixture.services.redis()).redis
+    for (const sas of [{expiresInMs: 2 * 3_600_000}, {expiresInMs: 3_600_000, startsBeforeMs: 20 * 60_000}]) {
+      const container = await fixture.services.containerSasUrl('stshopsnapshots', 'redis-snapshots', {permissions: 'rcwl', ...sas})
+      await expect(client.beginExportDataAndWait('rg-shop-local', 'redis-shop-sessions', {format: 'RDB', prefix: 'sas-rule.rdb', container}, {updateIntervalInMs: 10})).rejects.toThrow(rule)
+    }
+    const {context} = makeContext(fixture)
+    const exported = await exportAction.run(parse(exportAction, {cache: 'sessions-cache', prefix: 'sas-rule-ok.rdb'}), context)
+    expect(exported.blobs).toEqual(['sas-rule-ok.rdb'])
+    const imported = await importAction.run(parse(importAction, {cache: 'sessions-cache', files: ['sas-rule-ok.rdb']}), context)
+    expect(imported.files).toEqual(['sas-rule-ok.rdb'])
+    // Not a snapshot the tests after this one should find (latestSnapshot lists the container).
+    await (await fixture.services.blob('stshopsnapshots')).getContainerClient('redis-snapshots').deleteBlob('sas-rule-ok.rdb')
+    // A lifetime Azure would refuse is invalid input before anything is asked of it.
+    expect(() => parse(exportAction, {cache: 'sessions-cache', sasTtl: 'PT30M'})).toThrow(/must be at least PT1H: Azure refuses an import\/export SAS that ends less than 1 hour from now/)
+  })
+
   it('a probe that cannot sign in is a clear failure naming what to set, never a crash', async () => {
     const {context} = makeContext(fixture)
     const component = fixture.environment.components['sessions-cache'] as RedisComponent

@@ -40,7 +40,8 @@ describe('plan renders what it knows', () => {
     const now = new Date('2026-12-02T06:00:00Z')
     const redis = buildPlan(await prepare('redis-export', {cache: 'sessions-cache'}), {now})
     const sas = redis.steps.flatMap((s) => s.az).find((line) => line.includes('generate-sas'))
-    expect(sas).toContain('--expiry 2026-12-02T07:00Z')
+    // Azure's import/export SAS rule (actions/redis.ts): it ends at least 1 h ahead and starts at least 15 min back, with 5 min to spare.
+    expect(sas).toContain('--start 2026-12-02T05:40Z --expiry 2026-12-02T07:05Z')
     const checklist = buildPlan(await prepare('security-checklist'), {now})
     expect(checklist.steps.flatMap((s) => s.az)).toContain('opsbook check --env local --fail-on high')
     const drill = buildPlan(await prepare('dr-drill'), {now})

@@ -432,6 +432,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (!container) return armError(400, 'InvalidRequestBody', `The container URL '${redactSas(body.container)}' is not a valid blob container URL.`)
         const snapshot = liveContents(cache)
         return cacheOperation(request, cache, 'redis.export', async () => {
+          sasTimesAccepted([body.container])
           const client = (await blobService()).getContainerClient(container)
           if (!(await client.exists()))
             throw new ArmFailure('InvalidRequestBody', `Export failed: the storage container '${container}' does not exist or cannot be reached with the given SAS URL.`)
@@ -458,6 +459,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         const bad = paths.find((f) => !f.path)
         if (bad) return armError(400, 'InvalidRequestBody', `The file URL '${redactSas(bad.url)}' is not a valid blob URL.`)
         return cacheOperation(request, cache, 'redis.import', async () => {
+          sasTimesAccepted(files)
           const service = await blobService()
           if (plane.real) return importRdbIntoEngine(ctx, plane, cacheRef(cache), paths, service)
           const merged: CacheContents = {keyCount: 0, keys: {}}
@@ -579,6 +581,34 @@ function durationHours(duration: string): number {
   const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(duration)
   if (!m) return 0
   return Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0) + Number(m[3] ?? 0) / 60 + Number(m[4] ?? 0) / 3600
+}
+
+/**
+ * Azure's rule for an import/export SAS, answered with its own words when broken: "One of the SAS URIs provided could
+ * not be used for the following reason: The SAS token end time (se) must be at least 1 hour from now and the start time
+ * (st), if given, must be at least 15 minutes in the past."
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data, FAQ "I received a timeout
+ * error during my Import/Export operation"). A URL without a SAS (managed identity) is not judged here. Wall-clock
+ * time, as Azure Storage reads SAS times.
+ */
+function sasTimesAccepted(urls: string[]): void {
+  const now = Date.now()
+  for (const url of urls) {
+    let query: URLSearchParams
+    try {
+      query = new URL(url).searchParams
+    } catch {
+      continue
+    }
+    if (!query.has('sig')) continue
+    const end = Date.parse(query.get('se') ?? '')
+    const start = query.has('st') ? Date.parse(query.get('st')!) : undefined
+    if (!(end >= now + 60 * 60_000) || (start !== undefined && !(start <= now - 15 * 60_000)))
+      throw new ArmFailure(
+        'InvalidRequestBody',
+        'One of the SAS URIs provided could not be used for the following reason: The SAS token end time (se) must be at least 1 hour from now and the start time (st), if given, must be at least 15 minutes in the past.',
+      )
+  }
 }
 
 /** A blob/container URL without its SAS query, for error messages (SAS tokens are secrets). */
