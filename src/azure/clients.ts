@@ -25,6 +25,7 @@ import type {MonitorClient} from '@azure/arm-monitor'
 import type {MetricsClient} from '@azure/monitor-query-metrics'
 import type {LogsQueryClient} from '@azure/monitor-query-logs'
 import type {BlobServiceClient} from '@azure/storage-blob'
+import https from 'node:https'
 import type {Environment} from '../catalog/schema.js'
 import {OpsbookError, ExitCode} from '../errors.js'
 import {cloudEndpoints, type CloudEndpoints} from './clouds.js'
@@ -61,7 +62,21 @@ export interface AzureServicesOptions {
   retry?: RetryPolicyOptions
   /** Override the default credential (e.g. a caller that already holds one). */
   credential?: TokenCredential
+  /** How long a kept-alive connection may sit idle before opsbook closes it (default AGENT_IDLE_MS; tests shorten it). */
+  agentIdleMs?: number
 }
+
+/**
+ * How long the ARM clients keep an idle connection for the next request. Azure Load Balancer's idle timeout is 4
+ * minutes by default (its rules take 4–100), and at the timeout it silently drops the flow unless the rule sends TCP
+ * resets; the same 4-minute default holds for outbound rules, the SNAT flows a client's requests leave by
+ * (https://learn.microsoft.com/azure/load-balancer/load-balancer-tcp-idle-timeout,
+ * https://learn.microsoft.com/azure/load-balancer/load-balancer-tcp-reset). The SDK's own keep-alive agent closes
+ * an idle connection only when the server does, so a request sent after a longer wait (a POST after a 5-minute
+ * core.wait, not retried) went into a dropped flow: hung or reset. Ours closes it after a minute, well inside that;
+ * an idempotent request reset on a reused connection anyway is retried (policy.ts).
+ */
+export const AGENT_IDLE_MS = 60_000
 
 /** Best-effort caller identity, from the ARM token's claims. The token itself is never kept or logged. */
 export interface CallerIdentity {
@@ -85,6 +100,8 @@ export interface SasOptions {
   permissions: string
   /** How long the SAS is valid (short: it is handed to another service). */
   expiresInMs: number
+  /** How long before now the SAS starts (`st`): clock skew, or a service's own rule (Redis import/export). Default 5 min. */
+  startsBeforeMs?: number
 }
 
 /**
@@ -217,6 +234,9 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
   const subscription = environment.subscription
   const ca = useEmulator ? emulator!.caPem : undefined
   const tlsOptions = ca ? {ca} : undefined
+  // One keep-alive agent for every ARM client, closing idle connections after AGENT_IDLE_MS (the agent's `timeout`:
+  // Node destroys a free socket when it fires). It carries the emulator's CA, since an agent replaces tlsOptions.
+  const agent = new https.Agent({keepAlive: true, timeout: options.agentIdleMs ?? AGENT_IDLE_MS, ...(ca ? {ca} : {})})
 
   const listeners = new Set<(event: RetryEvent) => void>()
   const policy: PipelinePolicy = createRetryPolicy({
@@ -241,9 +261,9 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
   ]
   const userAgentOptions = {userAgentPrefix: 'opsbook'}
   /** Options for AutoRest (HLC) clients. */
-  const hlcOptions = () => ({endpoint: armEndpoint, credentialScopes: [armScope], retryOptions: {maxRetries: 0}, additionalPolicies, tlsOptions, userAgentOptions})
+  const hlcOptions = () => ({endpoint: armEndpoint, credentialScopes: [armScope], retryOptions: {maxRetries: 0}, additionalPolicies, tlsOptions, userAgentOptions, agent})
   /** Options for TypeSpec modular clients. */
-  const modularOptions = () => ({endpoint: armEndpoint, credentials: {scopes: [armScope]}, retryOptions: {maxRetries: 0}, additionalPolicies, tlsOptions, userAgentOptions})
+  const modularOptions = () => ({endpoint: armEndpoint, credentials: {scopes: [armScope]}, retryOptions: {maxRetries: 0}, additionalPolicies, tlsOptions, userAgentOptions, agent})
 
   const credential: TokenCredential = options.credential ?? lazyCredential(() => buildCredential(environment, cloud, emulator, options.environmentName))
 
@@ -375,7 +395,7 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     async containerSasUrl(account, container, sas) {
       const blob = await import('@azure/storage-blob')
       const client = await services.blob(account)
-      const startsOn = new Date(Date.now() - 5 * 60_000) // clock skew allowance
+      const startsOn = new Date(Date.now() - (sas.startsBeforeMs ?? 5 * 60_000)) // clock skew allowance
       const expiresOn = new Date(Date.now() + sas.expiresInMs)
       const values = {containerName: container, permissions: blob.ContainerSASPermissions.parse(sas.permissions), startsOn, expiresOn}
       let query: string

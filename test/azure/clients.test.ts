@@ -1,3 +1,4 @@
+import net from 'node:net'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import {createAzureServices} from '../../src/azure/clients.js'
 import {identityAbortControllers} from '../../src/azure/identity-controllers.js'
@@ -134,6 +135,99 @@ describe('createAzureServices', () => {
     } finally {
       if (saved === undefined) delete process.env.OPSBOOK_EMULATOR_IDENTITY
       else process.env.OPSBOOK_EMULATOR_IDENTITY = saved
+    }
+  })
+
+  /**
+   * A TCP proxy in front of the emulator's ARM endpoint that plays Azure Load Balancer: a flow idle longer than
+   * `idleMs` is dropped. `drop`: silently, the LB's default — what the client sends on it afterwards goes nowhere, and
+   * the request hangs. `reset`: the rule's TCP reset — the client's next packet meets a reset.
+   */
+  const loadBalancer = async (idleMs: number, mode: 'drop' | 'reset') => {
+    const target = new URL(fixture.emulator.armEndpoint)
+    const flows = {opened: 0, closedByClient: 0, dropped: 0, lastActivity: Date.now()}
+    const open = new Set<net.Socket>()
+    const server = net.createServer((client) => {
+      flows.opened++
+      open.add(client)
+      client.on('close', () => open.delete(client))
+      const upstream = net.connect(Number(target.port), target.hostname)
+      let last = Date.now()
+      let dead = false
+      const pass = (to: net.Socket, fromClient: boolean) => (chunk: Buffer) => {
+        if (dead) return
+        if (fromClient && Date.now() - last > idleMs) {
+          dead = true
+          flows.dropped++
+          if (mode === 'reset') {
+            client.resetAndDestroy()
+            upstream.destroy()
+          }
+          return
+        }
+        last = Date.now()
+        flows.lastActivity = last
+        to.write(chunk)
+      }
+      client.on('data', pass(upstream, true))
+      upstream.on('data', pass(client, false))
+      client.on('end', () => {
+        flows.closedByClient++
+        upstream.end()
+      })
+      client.on('error', () => undefined)
+      upstream.on('error', () => undefined)
+      client.on('close', () => upstream.destroy())
+      upstream.on('close', () => client.destroy())
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const armEndpoint = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`
+    // Connections a client still keeps alive are cut, or close() would wait for them (60 s for the default agent).
+    const close = () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const socket of open) socket.destroy()
+      })
+    return {flows, armEndpoint, close}
+  }
+
+  it('closes an idle kept-alive connection before a load balancer drops its flow: a request after a long wait does not hang (issue 16)', async () => {
+    // The SDK's keep-alive agent kept the connection until the server closed it; behind Azure Load Balancer (4 min
+    // idle by default, silent drop) the next request — a POST after a long core.wait — went into a dead flow.
+    const lb = await loadBalancer(1500, 'drop')
+    try {
+      const services = createAzureServices({environment: fixture.environment, environmentName: 'local', emulator: {...fixture.emulator, armEndpoint: lb.armEndpoint}, agentIdleMs: 300})
+      const redis = (await services.redis()).redis
+      expect((await redis.get('rg-shop-local', 'redis-shop-sessions')).name).toBe('redis-shop-sessions')
+      expect(lb.flows.opened).toBe(1)
+      // Past the balancer's idle timeout: a request on the old connection would hang (until this test's 10 s abort).
+      await expect.poll(() => Date.now() - lb.flows.lastActivity, {timeout: 10_000, interval: 100}).toBeGreaterThan(1600)
+      const keys = await redis.listKeys('rg-shop-local', 'redis-shop-sessions', {abortSignal: AbortSignal.timeout(10_000)})
+      expect(keys.primaryKey).toBeTruthy()
+      // opsbook had closed the connection itself once idle agentIdleMs, before the balancer's timeout; the request
+      // went on a new one.
+      expect(lb.flows).toMatchObject({opened: 2, closedByClient: 1, dropped: 0})
+    } finally {
+      await lb.close()
+    }
+  })
+
+  it('sends an idempotent request again on a new connection when a reused one was reset under it', async () => {
+    // The balancer's TCP reset (or a server closing as the request leaves) meets a request on a reused connection:
+    // a GET is sent again (policy.ts), as httpGet does.
+    const lb = await loadBalancer(200, 'reset')
+    try {
+      const services = createAzureServices({environment: fixture.environment, environmentName: 'local', emulator: {...fixture.emulator, armEndpoint: lb.armEndpoint}, retry: {baseDelayMs: 20, maxDelayMs: 200}})
+      const redis = (await services.redis()).redis
+      await redis.get('rg-shop-local', 'redis-shop-sessions')
+      const opened = lb.flows.opened
+      // The connection has been idle past the balancer's timeout (and is still kept: 60 s by default).
+      await expect.poll(() => Date.now() - lb.flows.lastActivity, {timeout: 5000, interval: 50}).toBeGreaterThan(400)
+      expect((await redis.get('rg-shop-local', 'redis-shop-sessions')).name).toBe('redis-shop-sessions')
+      expect(lb.flows.dropped).toBe(1)
+      expect(lb.flows.opened).toBe(opened + 1)
+    } finally {
+      await lb.close()
     }
   })
 
