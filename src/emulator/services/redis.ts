@@ -601,9 +601,10 @@ function sasTimesAccepted(urls: string[]): void {
       continue
     }
     if (!query.has('sig')) continue
-    const end = Date.parse(query.get('se') ?? '')
+    // Only the times the SAS states: without `se` its expiry is a stored access policy's (`si`), not read here.
+    const end = query.has('se') ? Date.parse(query.get('se')!) : undefined
     const start = query.has('st') ? Date.parse(query.get('st')!) : undefined
-    if (!(end >= now + 60 * 60_000) || (start !== undefined && !(start <= now - 15 * 60_000)))
+    if ((end !== undefined && !(end >= now + 60 * 60_000)) || (start !== undefined && !(start <= now - 15 * 60_000)))
       throw new ArmFailure(
         'InvalidRequestBody',
         'One of the SAS URIs provided could not be used for the following reason: The SAS token end time (se) must be at least 1 hour from now and the start time (st), if given, must be at least 15 minutes in the past.',
