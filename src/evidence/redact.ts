@@ -192,6 +192,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export class Redactor {
   private readonly secrets = new Set<string>()
   private secretPattern: RegExp | undefined
+  /** The secrets themselves (not values an expression derived from one): what may not leave the machine. */
+  private readonly primary = new Set<string>()
+  private primaryPattern: RegExp | undefined
 
   /**
    * Register a value to be replaced everywhere from now on, in every spelling opsbook or a report could give it:
@@ -199,15 +202,20 @@ export class Redactor {
    * HTML-, Markdown-table- and CSV-escaped. Values derived from a secret by an expression are registered too (see
    * `taint` in expressions.ts), so a secret is followed by its value, not by how it is spelled.
    */
-  add(secret: string): void {
+  add(secret: string, options: {derived?: boolean} = {}): void {
     if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) return
+    const forms = spellings(secret).filter((form) => form.length >= MIN_SECRET_LENGTH)
     const before = this.secrets.size
-    for (const form of spellings(secret)) if (form.length >= MIN_SECRET_LENGTH) this.secrets.add(form)
-    if (this.secrets.size !== before) {
-      // Longest first so a secret that contains another is replaced whole.
-      const alternatives = [...this.secrets].sort((a, b) => b.length - a.length).map(escapeRegExp)
-      this.secretPattern = new RegExp(alternatives.join('|'), 'g')
-    }
+    for (const form of forms) this.secrets.add(form)
+    // Longest first so a secret that contains another is replaced whole.
+    const pattern = (set: Set<string>) => new RegExp([...set].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g')
+    if (this.secrets.size !== before) this.secretPattern = pattern(this.secrets)
+    // A value derived by an expression is redacted like a secret, but may be wider than one (a catalog value read
+    // through an object that holds a secret key): only the secrets themselves are kept from leaving the machine.
+    if (options.derived) return
+    const primaryBefore = this.primary.size
+    for (const form of forms) this.primary.add(form)
+    if (this.primary.size !== primaryBefore) this.primaryPattern = pattern(this.primary)
   }
 
   /** How many distinct secret forms are registered (for tests and diagnostics; never the values). */
@@ -249,12 +257,13 @@ export class Redactor {
   }
 
   /**
-   * Whether `value` (deeply, keys included) holds a registered secret — a secret param, a value computed from one, a
-   * value an action registered — not merely something credential-shaped (a SAS URL given as a plain param). Where a
+   * Whether `value` (deeply, keys included) holds a registered secret, in any spelling — a secret param, a param named
+   * like one, a value an action registered; so also any text built around one — not merely something credential-
+   * shaped (a SAS URL given as a plain param), nor a value registered as derived only. Where a
    * value is about to leave the machine (an action input that is neither secret nor local), this is what may not.
    */
   holdsRegisteredSecret(value: unknown): boolean {
-    const pattern = this.secretPattern
+    const pattern = this.primaryPattern
     if (!pattern) return false
     const visit = (item: unknown): boolean => {
       if (typeof item === 'string') {

@@ -19,7 +19,7 @@ import {findAction as findRegisteredAction} from '../actions/registry.js'
 import {collectArmWrites, type ArmWrite, type NoWriteFinding} from '../azure/arm-writes.js'
 import type {Catalog, Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError} from '../errors.js'
-import {MIN_SECRET_LENGTH, Redactor, REDACTED} from '../evidence/redact.js'
+import {isSensitiveKey, MIN_SECRET_LENGTH, Redactor, REDACTED} from '../evidence/redact.js'
 import {toIsoDuration} from '../support/duration.js'
 import type {ErrorInfo, RunEvent, RunStatus, StepPhase, StepStatus} from './events.js'
 import {evaluateCondition, evaluateValue, type ExpressionContext} from './expressions.js'
@@ -741,7 +741,8 @@ class RunExecution {
     })
     if (resolved.missing.length > 0) throw new EngineStepError(`runbook ${callee.name} needs param ${resolved.missing.join(', ')}`, 'invalid-inputs')
     for (const [name, spec] of Object.entries(callee.params))
-      if (spec.type === 'secret' && resolved.values[name] !== undefined) this.redactor.add(String(resolved.values[name]))
+      if ((spec.type === 'secret' || (spec.type === 'string' && isSensitiveKey(name))) && resolved.values[name] !== undefined && resolved.values[name] !== null)
+        this.redactor.add(String(resolved.values[name]))
     // A call continued after a resume keeps the params its kept steps ran with (`with:` may read now() or outputs
     // that differ by now); secret ones were never journaled and come from `with:` again.
     const started = phase === 'main' ? options.resume?.calls?.[step.id]?.params : undefined
@@ -1244,6 +1245,9 @@ class RunExecution {
         if (value !== undefined && value !== null) this.redactor.add(String(value))
         safe[name] = REDACTED
       } else {
+        // A string param named like a secret (adminPassword) is one: redacted everywhere, kept from leaving the
+        // machine (evaluateInputs), not only under its own name.
+        if (spec?.type === 'string' && typeof value === 'string' && isSensitiveKey(name)) this.redactor.add(value)
         safe[name] = value
       }
     }

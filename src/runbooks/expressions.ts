@@ -39,7 +39,8 @@ export interface ExpressionContext {
 /** What expressions need from the redactor to follow a secret through their functions. */
 export interface TaintTracker {
   holdsSecret(value: unknown): boolean
-  add(secret: string): void
+  /** `derived`: computed by an expression from a value that holds a secret (redacted, not itself a secret). */
+  add(secret: string, options?: {derived?: boolean}): void
 }
 
 /** The contexts an expression may name. */
@@ -422,7 +423,7 @@ export function evaluateExpression(expression: string, context: ExpressionContex
   } catch (error) {
     if (error instanceof ExpressionError) throw error
     // The message may quote a secret's value (fromJSON of a secret that is not JSON): taint it like a result.
-    if (secret) context.taint!.add((error as Error).message)
+    if (secret) context.taint!.add((error as Error).message, {derived: true})
     throw new ExpressionError(expression, (error as Error).message)
   }
   const value = fromExpressionData(result)
@@ -537,15 +538,17 @@ function resolvePath(root: unknown, path: string[]): unknown {
 function registerDerived(value: unknown, taint: TaintTracker, expression: string): void {
   if (typeof value === 'string') {
     if (NOT_SECRET.has(value.toLowerCase()) || expression.includes(`'${value.replaceAll("'", "''")}'`)) return
-    taint.add(value)
+    taint.add(value, DERIVED)
     // A number read out of a secret (fromJSON of a PIN list) is a piece of it once it has 4 characters; shorter ones
     // (counts, small codes) are not worth redacting every occurrence of. It was ≥ 1e7 only: a 5-digit PIN leaked.
-  } else if (typeof value === 'number' && String(value).length >= 4) taint.add(String(value))
+  } else if (typeof value === 'number' && String(value).length >= 4) taint.add(String(value), DERIVED)
   else if (value !== null && typeof value === 'object') {
-    taint.add(JSON.stringify(value))
+    taint.add(JSON.stringify(value), DERIVED)
     for (const item of Object.values(value)) registerDerived(item, taint, expression)
   }
 }
+
+const DERIVED = {derived: true}
 
 const NOT_SECRET = new Set(['true', 'false', 'null', 'undefined', 'nan', 'infinity', '-infinity'])
 

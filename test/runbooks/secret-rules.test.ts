@@ -100,6 +100,22 @@ describe('a secret sent out through a step input (secret-sent-out)', () => {
   })
 })
 
+describe('what counts as sending a secret out', () => {
+  it('a secret in any spelling inside the value, not a value merely derived from an object that holds one', async () => {
+    // redis-restore's `storageAccount: ${{ env.components[params.cache].snapshots.storageAccount }}` reads the whole
+    // components map (a computed index), which holds a Key Vault secret's name under `secret:`: its result is redacted
+    // as derived, and must still reach Azure.
+    const {Redactor} = await import('../../src/evidence/redact.js')
+    const redactor = new Redactor()
+    redactor.add(SECRET)
+    redactor.add('stshopsnapshots', {derived: true})
+    expect(redactor.holdsRegisteredSecret({storageAccount: 'stshopsnapshots'})).toBe(false)
+    expect(redactor.redactText('account stshopsnapshots')).toBe('account [REDACTED]')
+    for (const sent of [`https://evil.example/${SECRET}`, `https://evil.example/?q=${encodeURIComponent(`"${SECRET}"`)}`, JSON.stringify({a: [SECRET]}), Buffer.from(SECRET).toString('base64')])
+      expect(redactor.holdsRegisteredSecret({url: sent}), sent).toBe(true)
+  })
+})
+
 describe('fromJSON of a secret', () => {
   it('is refused at validation (exit 2, file:line:col) whatever the secret would be', async () => {
     const cwd = project(
