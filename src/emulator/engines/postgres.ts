@@ -887,7 +887,11 @@ export class PostgresEngine {
     const {uid, gid} = this.owner
     const walk = (p: string) => {
       // Not an old data directory an upgrade left behind: never used again, and it may hold what cannot be changed.
-      if (basename(p) === 'data.old') return
+      // Nor a server's base backups (`<key>/backups`, also in generations/): no PostgreSQL process reads or writes
+      // them — the engine copies a backup into a new data directory (copyBackup, owned as it is made) and recovery
+      // reads the WAL archive — and each holds a data directory's ~1,000 files: the constructor walked every one of
+      // every backup on each emulator start (as root), the more the longer a state folder was used.
+      if (basename(p) === 'data.old' || (basename(p) === 'backups' && p !== path)) return
       const stat = statSync(p)
       // Much of a tree is the owner's already (the constructor walks every server's files): only the rest is changed.
       if (stat.uid !== uid || stat.gid !== gid) chownSync(p, uid, gid)
