@@ -1038,7 +1038,9 @@ function copyLiveDirectory(from: string, to: string, references: Reference[], ow
  * that backup began is linked without reading either: nothing wrote it since before the backup copied it, so the
  * copy holds its bytes (PostgreSQL writes its files with write(), which sets the time; a file written while that
  * backup ran, or created since — copied, restored, renamed in — is newer and compared byte by byte). Reading both
- * files was most of a backup's cost: 16 s of a 105 s CPU profile of postgres-upgrade.test.ts (stop 29).
+ * files was most of a backup's cost: 16 s of a 105 s CPU profile of postgres-upgrade.test.ts (stop 29). This takes the
+ * system clock not to be set back by more than UNCHANGED_MARGIN_MS between two backups of a server (file times and
+ * the backup's name come from it).
  */
 function linkIfSame(source: string, reference: Reference, name: string, to: string): boolean {
   const target = join(reference.dir, name)
