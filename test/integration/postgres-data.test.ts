@@ -16,6 +16,10 @@ import {issuerOf, signToken} from '../../src/emulator/tokens.js'
 import {localEnvironmentWithServers} from '../emulator/helpers.js'
 import {repoRoot, runRunbookInProcess, scratchDir, sdkServices, startLocalEmulator} from './support.js'
 import {setKeyVaultSecret} from '../helpers/keyvault.js'
+import {useMemoryTempDir} from '../helpers/memory-tmp.js'
+
+// The servers' folders in memory, not on the shared disk (see the helper).
+useMemoryTempDir()
 
 const GEO_LAG_MS = 4_000
 let emulator: RunningEmulator

@@ -18,6 +18,10 @@ import {installedPostgres, postgresRootDir} from '../../../src/emulator/engines/
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {sdkServices} from '../../integration/support.js'
 import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
+import {useMemoryTempDir} from '../../helpers/memory-tmp.js'
+
+// The servers' folders in memory, not on the shared disk (see the helper).
+useMemoryTempDir()
 
 let emulator: RunningEmulator
 let arm: AzureServices

@@ -11,6 +11,10 @@ import {loadOrCreateCertificate, loadOrCreatePostgresCertificate} from '../../..
 import {PostgresEngine} from '../../../src/emulator/engines/postgres.js'
 import {postgresBinaries} from '../../../src/emulator/engines/postgres-binaries.js'
 import {POSTGRES_LOAD_GAP_SQL, POSTGRES_LOAD_SCHEMA, postgresLoadHistoryTrimSql} from '../../../src/emulator/load/postgres.js'
+import {useMemoryTempDir} from '../../helpers/memory-tmp.js'
+
+// The servers' folders in memory, not on the shared disk (see the helper).
+useMemoryTempDir()
 
 const MINUTE = 60_000
 /** The previous emulator process's rows: one a second, ending `idleMinutes` ago (as if it stopped then). */
