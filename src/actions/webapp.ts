@@ -148,7 +148,7 @@ async function probeHealth(
     }
     context.log(`GET ${url} → ${last.status || last.error}${last.version ? ` (version ${last.version})` : ''}`)
     if (last.ok) return last
-    if (attempt < options.attempts) await delay(options.intervalMs, context.signal)
+    if (attempt < options.attempts) await delay(services.pauseBetweenChecks(options.intervalMs), context.signal)
   }
   return last
 }
@@ -169,7 +169,7 @@ const healthOptions = {
   expectStatus: z.number().int().min(100).max(599).default(200),
   timeout: isoDuration.default('PT10S').describe('Per request'),
   attempts: z.number().int().min(1).max(100).default(3),
-  interval: isoDuration.default('PT2S').describe('Pause between attempts'),
+  interval: isoDuration.default('PT2S').describe('Pause between attempts (against the emulator at most its poll interval: its slots have no warm-up)'),
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

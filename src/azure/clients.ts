@@ -118,6 +118,13 @@ export interface AzureServices {
   readonly httpsCa?: string
   /** How often actions re-read a resource while waiting for a state (10 s in Azure, short in the emulator). */
   readonly pollIntervalMs: number
+  /**
+   * The pause between checks a runbook spaced `askedMs` apart (a health check's `interval`): as asked in Azure; on the
+   * emulator's compressed clock at most its poll interval. The emulator's web apps answer at once what was deployed to
+   * them and what its faults say (no warm-up, nothing that heals with time), so a longer pause there only waits: an
+   * unhealthy slot's three-attempt gate waited 4 s (slot-swap.test.ts), a failing post-swap gate 2 s.
+   */
+  pauseBetweenChecks(askedMs: number): number
   principal(): Promise<CallerIdentity>
   /**
    * Obtain a token now and say who it is for and from which source. Throws CredentialError (exit 6, one short
@@ -281,6 +288,7 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     credential,
     httpsCa: ca,
     pollIntervalMs: useEmulator ? 100 : 10_000,
+    pauseBetweenChecks: (askedMs) => (useEmulator ? Math.min(askedMs, services.pollIntervalMs) : askedMs),
     principal: once(() => callerIdentity(credential, armScope)),
     identity: once(async () => {
       const source = await credentialSourceOf(credential, armScope, {environmentName: options.environmentName, emulator: useEmulator, custom: options.credential !== undefined})

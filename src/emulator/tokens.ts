@@ -6,7 +6,7 @@
  * key, issuer, audience, not-before and expiry. ARM (server.ts, checkBearerToken) and the PostgreSQL data plane
  * (engines/postgres-plane.ts) validate them; Azurite does not.
  */
-import {X509Certificate, createSign, createVerify} from 'node:crypto'
+import {X509Certificate, createSign, createVerify, type KeyObject} from 'node:crypto'
 import type {EmulatorCertificate} from './context.js'
 
 export interface TokenClaims {
@@ -29,10 +29,33 @@ export function issuerOf(tenant: string): string {
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
-/** The certificate's SHA-1 thumbprint, base64url: Entra's `kid`/`x5t` of a signing key. */
-function thumbprint(certificate: Pick<EmulatorCertificate, 'certPem'>): string {
-  return Buffer.from(new X509Certificate(certificate.certPem).fingerprint.replace(/:/g, ''), 'hex').toString('base64url')
+/**
+ * The certificate parsed once: its public key and SHA-1 thumbprint (base64url: Entra's `kid`/`x5t` of a signing key).
+ * Every request to the emulator's ARM carries a token to verify; parsing the PEM for each was most of that check's
+ * CPU (330 of 490 ms in test/integration/dr-drill.test.ts). One issuer certificate per emulator; a few at most.
+ */
+const parsedCertificates = new Map<string, {publicKey: KeyObject; thumbprint: string}>()
+function parsed(certificate: Pick<EmulatorCertificate, 'certPem'>): {publicKey: KeyObject; thumbprint: string} {
+  let found = parsedCertificates.get(certificate.certPem)
+  if (!found) {
+    const x509 = new X509Certificate(certificate.certPem)
+    found = {publicKey: x509.publicKey, thumbprint: Buffer.from(x509.fingerprint.replace(/:/g, ''), 'hex').toString('base64url')}
+    if (parsedCertificates.size >= 16) parsedCertificates.clear()
+    parsedCertificates.set(certificate.certPem, found)
+  }
+  return found
 }
+
+function thumbprint(certificate: Pick<EmulatorCertificate, 'certPem'>): string {
+  return parsed(certificate).thumbprint
+}
+
+/**
+ * Signatures already checked, by token (its signed text and signature): a client sends the same token with every request until
+ * it expires, and an RSA verify per request is the rest of the check's CPU. Only a signature that verified is kept,
+ * with the key it verified against; issuer, audience, lifetime and principal are checked on every request.
+ */
+const verifiedSignatures = new Map<string, string>()
 
 /** A JWT signed RS256 with the emulator's CA key. */
 export function signToken(claims: TokenClaims, certificate: Pick<EmulatorCertificate, 'certPem' | 'keyPem'>): string {
@@ -70,9 +93,12 @@ export function verifyToken(
   }
   if (typeof header !== 'object' || header === null || typeof claims !== 'object' || claims === null) return malformed
   if (header.alg !== 'RS256') return {ok: false, problem: 'unsigned', reason: `the token is not signed (alg ${JSON.stringify(header.alg ?? null)}; the issuer signs RS256)`, claims}
-  const signed = createVerify('RSA-SHA256')
-    .update(`${parts[0]}.${parts[1]}`)
-    .verify(new X509Certificate(expect.certificate.certPem).publicKey, Buffer.from(parts[2]!, 'base64url'))
+  const seen = verifiedSignatures.get(token) === expect.certificate.certPem
+  const signed = seen || createVerify('RSA-SHA256').update(`${parts[0]}.${parts[1]}`).verify(parsed(expect.certificate).publicKey, Buffer.from(parts[2]!, 'base64url'))
+  if (signed && !seen) {
+    if (verifiedSignatures.size >= 1000) verifiedSignatures.clear()
+    verifiedSignatures.set(token, expect.certificate.certPem)
+  }
   if (!signed) return {ok: false, problem: 'signature', reason: "the token's signature does not verify with the issuer's signing key", claims}
   if (claims.iss !== issuerOf(expect.tenant))
     return {ok: false, problem: 'issuer', reason: `the token was issued by ${JSON.stringify(claims.iss)}, not by the server's tenant (${issuerOf(expect.tenant)})`, claims}

@@ -74,6 +74,8 @@ const HELPERS: Array<FunctionInfo & {description: string}> = [
   {name: 'always', minArgs: 0, maxArgs: 0, description: 'Always true'},
 ]
 
+const HELPER_BY_NAME = new Map(HELPERS.map((helper) => [helper.name, helper]))
+
 /** Names of the helper functions beyond GitHub's built-ins, for docs and completion. */
 export function helperFunctions(): Array<{name: string; description: string}> {
   return HELPERS.map(({name, description}) => ({name, description}))
@@ -613,8 +615,31 @@ function interpolate(value: unknown): string {
  */
 function toExpressionData(context: ExpressionContext, read: ReadonlySet<string> | 'all'): data.Dictionary {
   const all = {params: context.params, steps: context.steps, env: context.env, catalog: context.catalog, run: context.run, item: context.item ?? null}
-  const plain = read === 'all' ? all : Object.fromEntries(Object.entries(all).filter(([name]) => read.has(name)))
-  return JSON.parse(JSON.stringify(plain), data.reviver) as data.Dictionary
+  const dictionary = new data.Dictionary()
+  for (const [name, value] of Object.entries(all)) {
+    if (read !== 'all' && !read.has(name)) continue
+    const text = JSON.stringify(value)
+    if (text !== undefined) dictionary.add(name, converted(text))
+  }
+  return dictionary
+}
+
+/**
+ * A context's JSON as the evaluator's data, converted once per distinct text: the environment and the catalog are the
+ * same text for every expression of a run (a dr-drill plan evaluates thousands), and building their evaluator objects
+ * again each time was most of this conversion's CPU. The evaluator only reads its data (it builds new values for
+ * results), so one conversion serves every expression; a context that changes has another text, converted anew.
+ */
+const convertedByText = new Map<string, data.ExpressionData>()
+function converted(text: string): data.ExpressionData {
+  if (text.length < 512) return JSON.parse(text, data.reviver) as data.ExpressionData
+  let found = convertedByText.get(text)
+  if (!found) {
+    found = JSON.parse(text, data.reviver) as data.ExpressionData
+    if (convertedByText.size >= 64) convertedByText.clear()
+    convertedByText.set(text, found)
+  }
+  return found
 }
 
 const contextsReadBy = new Map<string, ReadonlySet<string> | 'all'>()
@@ -650,7 +675,7 @@ function functionsFor(context: ExpressionContext): Map<string, FunctionDefinitio
   const clock = context.now ?? (() => new Date())
   const string = (v: data.ExpressionData) => v.coerceString()
   const define = (name: string, call: (...args: data.ExpressionData[]) => data.ExpressionData): [string, FunctionDefinition] => {
-    const info = HELPERS.find((h) => h.name === name)!
+    const info = HELPER_BY_NAME.get(name)!
     return [name.toLowerCase(), {...info, call}]
   }
   return new Map([

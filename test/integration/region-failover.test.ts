@@ -1,13 +1,15 @@
 /**
- * region-failover through the CLI against the emulator: Traffic Manager (a CLI process) failing the storefront over to
+ * region-failover through the CLI against the emulator: Traffic Manager failing the storefront over to
  * its westus copy, proven over HTTP through the router's loopback front, with RTO measured from the switch and traffic
  * failed back; and a preflight that refuses an unhealthy DR region before anything changes. Front Door, and both
- * routers as legs of the drill (their rows measured), are in dr-drill.test.ts, on the drill's emulator.
+ * routers as legs of the drill (their rows measured), are in dr-drill.test.ts, on the drill's emulator. Both runs are
+ * in the test process (runRunbookInProcess: the same command without ~1 s of CPU to start a CLI process); nothing here
+ * is about the process itself (exit codes of the spawned binary: test/commands, the other integration files).
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../src/azure/clients.js'
 import type {RunningEmulator} from '../../src/emulator/server.js'
-import {deploy, requests, runRunbook, runRunbookInProcess, sdkServices, startLocalEmulator} from './support.js'
+import {deploy, requests, runRunbookInProcess, sdkServices, startLocalEmulator} from './support.js'
 
 let emulator: RunningEmulator
 let arm: AzureServices
@@ -32,7 +34,7 @@ async function servedRegion(kind: 'trafficmanager' | 'frontdoor'): Promise<strin
 describe('region-failover', () => {
   it('Traffic Manager: switches to westus, sees healthy traffic from it over HTTP, measures RTO, fails back', async () => {
     const from = emulator.requestLog().length
-    const run = await runRunbook(emulator, 'region-failover', ['--target', 'storefront-dns'])
+    const run = await runRunbookInProcess(emulator, 'region-failover', ['--target', 'storefront-dns'])
     expect(run.code, run.stderr).toBe(0)
     expect(run.json.outputs).toMatchObject({router: 'tm-shop-local', toRegion: 'westus', objective: 'PT15M', met: true, failedBack: true})
     // Clients keep the old answer for the (compressed) DNS TTL: healthy westus traffic cannot come sooner.

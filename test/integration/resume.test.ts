@@ -1,7 +1,8 @@
 /**
  * Crash safety: a run killed with SIGKILL while PostgreSQL restores is continued with `opsbook resume`, which
  * re-attaches to the restore's operation monitor instead of asking Azure for a second restore. The killed run is a
- * real process; `runs list` and `resume` after it run in the test process (the same commands, no process start).
+ * real process; `runs list` and `resume` after it, and the run interrupted on the lost laptop (Ctrl-C through the
+ * run's own handler), run in the test process (the same commands, no process start).
  */
 import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -42,25 +43,27 @@ async function interruptedElsewhere(): Promise<string> {
   // The restore stays in flight until the interrupted run's teardown says it waits for it, then finishes.
   emulator.faults.set({hangOperations: ['postgres.create']})
   let interrupting = false
-  const interrupted = await runCli(['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime}`, '--json'], {
+  // In the test process (the same command, no process start): Ctrl-C reaches the run's own SIGINT handler, as from a
+  // terminal; a real signal to a CLI process is test/commands/run.test.ts's, and the SIGKILL below is a real process.
+  const interrupted = await runCliInProcess(['run', 'pg-pitr', '--env', 'local', '--target', 'orders-db', '--param', `restoreTime=${restoreTime}`, '--json'], {
     cwd: first,
     env: emulator.env(),
-    onStart(child) {
+    onStart(control) {
       const timer = setInterval(() => {
         const events = journalEvents(first)
         if (!interrupting && events.some((e) => e.type === 'operation.started' && e.step === 'restore')) {
           interrupting = true
-          child.kill('SIGINT')
+          control.interrupt()
         }
         if (interrupting && events.some((e) => e.type === 'step.log' && /still running: waiting for it before deleting/.test(JSON.stringify(e.data)))) {
           clearInterval(timer)
           emulator.faults.set({hangOperations: []})
         }
       }, 50)
-      child.on('close', () => {
+      return () => {
         clearInterval(timer)
         emulator.faults.set({hangOperations: []})
-      })
+      }
     },
   })
   expect(interrupted.code, interrupted.stderr).toBe(130)
