@@ -6,7 +6,7 @@
  * key, issuer, audience, not-before and expiry. ARM (server.ts, checkBearerToken) and the PostgreSQL data plane
  * (engines/postgres-plane.ts) validate them; Azurite does not.
  */
-import {X509Certificate, createSign, createVerify} from 'node:crypto'
+import {X509Certificate, createSign, createVerify, type KeyObject} from 'node:crypto'
 import type {EmulatorCertificate} from './context.js'
 
 export interface TokenClaims {
@@ -31,7 +31,24 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 
 /** The certificate's SHA-1 thumbprint, base64url: Entra's `kid`/`x5t` of a signing key. */
 function thumbprint(certificate: Pick<EmulatorCertificate, 'certPem'>): string {
-  return Buffer.from(new X509Certificate(certificate.certPem).fingerprint.replace(/:/g, ''), 'hex').toString('base64url')
+  return parsed(certificate.certPem).thumbprint
+}
+
+/**
+ * A certificate's thumbprint and public key, read once per certificate: ARM checks the token of every request, and
+ * parsing the PEM each time cost ~0.5 s of CPU in test/checks/fleet.test.ts's Resource Graph scans (profiled).
+ */
+const certificates = new Map<string, {thumbprint: string; publicKey: KeyObject}>()
+function parsed(certPem: string): {thumbprint: string; publicKey: KeyObject} {
+  let entry = certificates.get(certPem)
+  if (!entry) {
+    const x509 = new X509Certificate(certPem)
+    entry = {thumbprint: Buffer.from(x509.fingerprint.replace(/:/g, ''), 'hex').toString('base64url'), publicKey: x509.publicKey}
+    // A process runs one emulator, or a test file a few after each other: keep the last few.
+    if (certificates.size >= 8) certificates.delete(certificates.keys().next().value!)
+    certificates.set(certPem, entry)
+  }
+  return entry
 }
 
 /** A JWT signed RS256 with the emulator's CA key. */
@@ -72,7 +89,7 @@ export function verifyToken(
   if (header.alg !== 'RS256') return {ok: false, problem: 'unsigned', reason: `the token is not signed (alg ${JSON.stringify(header.alg ?? null)}; the issuer signs RS256)`, claims}
   const signed = createVerify('RSA-SHA256')
     .update(`${parts[0]}.${parts[1]}`)
-    .verify(new X509Certificate(expect.certificate.certPem).publicKey, Buffer.from(parts[2]!, 'base64url'))
+    .verify(parsed(expect.certificate.certPem).publicKey, Buffer.from(parts[2]!, 'base64url'))
   if (!signed) return {ok: false, problem: 'signature', reason: "the token's signature does not verify with the issuer's signing key", claims}
   if (claims.iss !== issuerOf(expect.tenant))
     return {ok: false, problem: 'issuer', reason: `the token was issued by ${JSON.stringify(claims.iss)}, not by the server's tenant (${issuerOf(expect.tenant)})`, claims}
