@@ -36,7 +36,7 @@ function thumbprint(certificate: Pick<EmulatorCertificate, 'certPem'>): string {
 
 /**
  * A certificate's thumbprint and public key, read once per certificate: ARM checks the token of every request, and
- * parsing the PEM each time cost ~0.5 s of CPU in test/checks/fleet.test.ts's Resource Graph scans (profiled).
+ * parsing the PEM each time was ~0.5 s of the CPU profile of test/checks/fleet.test.ts's Resource Graph scans.
  */
 const certificates = new Map<string, {thumbprint: string; publicKey: KeyObject}>()
 function parsed(certPem: string): {thumbprint: string; publicKey: KeyObject} {
