@@ -142,10 +142,35 @@ function ordinal(n: number): string {
  * saving maps to a different slot after each change: `validUntil` is when this slot stops matching the catalog (the
  * first later occurrence whose UTC start differs), so the maintenance-window runbook is re-run then.
  */
-export function weeklyUtcSlot(
-  window: MaintenanceWindow,
-  at: Date,
-): {dayOfWeek: number; dayName: Weekday; startHour: number; startMinute: number; durationMinutes: number; occurrence: WindowOccurrence; validUntil?: Date} {
+export function weeklyUtcSlot(window: MaintenanceWindow, at: Date): WeeklyUtcSlot {
+  // Remembered by window and instant: `opsbook check` asks once per resource with the run's one `now`, and each answer
+  // is a day-by-day walk of up to a year (in a scan of 300 subscription copies, test/checks/fleet.test.ts, luxon was the
+  // largest item of the CPU profile). A copy is handed out, so that no caller can change what the next one gets.
+  const key = `${at.getTime()}|${JSON.stringify(window)}`
+  let slot = slotCache.get(key)
+  if (!slot) {
+    slot = computeWeeklyUtcSlot(window, at)
+    if (slotCache.size >= SLOT_CACHE_SIZE) slotCache.delete(slotCache.keys().next().value!)
+    slotCache.set(key, slot)
+  }
+  const copy = (o: WindowOccurrence): WindowOccurrence => ({opensAt: new Date(o.opensAt), closesAt: new Date(o.closesAt)})
+  return {...slot, occurrence: copy(slot.occurrence), validUntil: slot.validUntil && new Date(slot.validUntil)}
+}
+
+export interface WeeklyUtcSlot {
+  dayOfWeek: number
+  dayName: Weekday
+  startHour: number
+  startMinute: number
+  durationMinutes: number
+  occurrence: WindowOccurrence
+  validUntil?: Date
+}
+
+const SLOT_CACHE_SIZE = 256
+const slotCache = new Map<string, WeeklyUtcSlot>()
+
+function computeWeeklyUtcSlot(window: MaintenanceWindow, at: Date): WeeklyUtcSlot {
   const occurrence = openOccurrence(window, at) ?? nextOpening(window, at) ?? fallbackOccurrence(window, at)
   const start = DateTime.fromJSDate(occurrence.opensAt, {zone: 'UTC'})
   const slotKey = (o: WindowOccurrence) => {

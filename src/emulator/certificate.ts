@@ -38,6 +38,30 @@ export async function loadOrCreateCertificate(dir: string): Promise<EmulatorCert
   return {certPem: pems.cert, keyPem: pems.private, caFile: certFile}
 }
 
+/**
+ * The certificate of an emulator that keeps no state (a temporary folder, removed when it stops): the key pair the
+ * first such emulator of this process generated, written into this one's folder. Generating an RSA-2048 key was most of
+ * an in-process start's CPU (434 ms per start with a new key, 78 ms with a kept one: 8 starts each, load 13). `opsbook
+ * run` and `emulator start` keep their certificate in the project (loadOrCreateCertificate); only a process that starts
+ * emulator after emulator without state (the test suite's workers) reuses one, and a new pair is made before it expires.
+ */
+export async function ephemeralCertificate(dir: string): Promise<EmulatorCertificate> {
+  const usable = (pems: {certPem: string}) => Date.parse(new X509Certificate(pems.certPem).validTo) - Date.now() > 7 * 86_400_000
+  let pems = await ephemeral?.catch(() => undefined)
+  if (!pems || !usable(pems)) {
+    ephemeral = loadOrCreateCertificate(dir).then(({certPem, keyPem}) => ({certPem, keyPem}))
+    pems = await ephemeral
+  }
+  const certFile = join(dir, 'cert.pem')
+  if (!existsSync(certFile)) {
+    mkdirSync(dir, {recursive: true})
+    writeFileSync(join(dir, 'key.pem'), pems.keyPem, {mode: 0o600})
+    writeFileSync(certFile, pems.certPem)
+  }
+  return {certPem: pems.certPem, keyPem: pems.keyPem, caFile: certFile}
+}
+let ephemeral: Promise<{certPem: string; keyPem: string}> | undefined
+
 /** Host names the emulated PostgreSQL servers answer to (Azure's public DNS zone for flexible servers). */
 export const POSTGRES_HOST_SUFFIX = 'postgres.database.azure.com'
 

@@ -14,7 +14,7 @@ import type {Environment} from '../catalog/schema.js'
 import {checkScope, parseResourceId, resourceNotFound} from './arm.js'
 import {unsupportedApiVersion} from './api-versions.js'
 import {INTERNAL_BLOB_CLIENT_OPTIONS, startBlobServer, type RunningBlob} from './blob.js'
-import {loadOrCreateCertificate} from './certificate.js'
+import {ephemeralCertificate, loadOrCreateCertificate} from './certificate.js'
 import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, type LroOperation, type ActivityLog, type ServiceModule} from './context.js'
 import {asCopy, fromCopy} from './fleet.js'
 import {loadEstateBeside, scenarioEstate, type Estate, type Scenario} from './estate.js'
@@ -213,7 +213,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   if (tempDir) closers.push(() => rmSync(tempDir, {recursive: true, force: true}))
 
   try {
-    const certificate = await loadOrCreateCertificate(join(options.stateDir ?? tempDir!, 'certs'))
+    const certificate = options.stateDir ? await loadOrCreateCertificate(join(options.stateDir, 'certs')) : await ephemeralCertificate(join(tempDir!, 'certs'))
     const env = options.env ?? process.env
     const faults = new Faults({
       ...parseFaultSpec(environment.emulator?.faults),

@@ -69,7 +69,8 @@ describe('a credential source that fails to sign in', () => {
     const saved = {...process.env}
     Object.assign(process.env, {AZURE_CLIENT_ID: '11111111-1111-1111-1111-111111111111', AZURE_TENANT_ID: '22222222-2222-2222-2222-222222222222', AZURE_CLIENT_SECRET: 'not-the-secret'})
     try {
-      const failure = await new DefaultAzureCredential({authorityHost: 'https://127.0.0.1:9'}).getToken('https://management.azure.com/.default').catch((e: unknown) => e)
+      // No retries: the SDK's default 3 retries of the refused connection waited ~5 s for the same AuthenticationError.
+      const failure = await new DefaultAzureCredential({authorityHost: 'https://127.0.0.1:9', retryOptions: {maxRetries: 0}}).getToken('https://management.azure.com/.default').catch((e: unknown) => e)
       expect((failure as Error).name).toBe('AuthenticationError')
       expect(isCredentialFailure(failure)).toBe(true)
       const sources = await detectCredentialSources({env: bare({AZURE_CLIENT_ID: 'a', AZURE_TENANT_ID: 'b', AZURE_CLIENT_SECRET: 'not-the-secret'})})

@@ -24,9 +24,18 @@ function lastJournal(cwd: string): Array<{type: string; step: string | null; dat
 }
 
 describe('on a terminal', () => {
+  // One approved run serves the first two cases (each PTY run is a CLI start, ~1.6 s of CPU): it runs with $USER and
+  // $USERNAME unset, which changes nothing the first case looks at and is what the second one is about.
+  let approved: Promise<{cwd: string; code: number | null; screen: string}> | undefined
+  const approvedRun = () =>
+    (approved ??= (async () => {
+      const cwd = workspace()
+      const {code, screen} = await onPty(`node ${binRun} run ./approval.yaml --env dev`, cwd, [{when: 'Proceed with the change?', send: 'y\r'}], {env: {USER: '', USERNAME: ''}})
+      return {cwd, code, screen}
+    })())
+
   it('shows the approval prompt and continues when it is answered yes', async () => {
-    const cwd = workspace()
-    const {code, screen} = await onPty(`node ${binRun} run ./approval.yaml --env dev`, cwd, [{when: 'Proceed with the change?', send: 'y\r'}])
+    const {cwd, code, screen} = await approvedRun()
     expect(screen).toContain('Proceed with the change?')
     expect(code).toBe(0)
     const decided = lastJournal(cwd).find((e) => e.type === 'approval.decided')
@@ -35,8 +44,7 @@ describe('on a terminal', () => {
   })
 
   it('records who answered a prompt as the OS account, also where $USER is unset (a container, sudo, docker exec)', async () => {
-    const cwd = workspace()
-    const {code} = await onPty(`node ${binRun} run ./approval.yaml --env dev`, cwd, [{when: 'Proceed with the change?', send: 'y\r'}], {env: {USER: '', USERNAME: ''}})
+    const {cwd, code} = await approvedRun()
     expect(code).toBe(0)
     const decided = lastJournal(cwd).filter((e) => e.type === 'approval.decided')
     expect(decided.length).toBeGreaterThan(0)
