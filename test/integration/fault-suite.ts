@@ -9,7 +9,8 @@
  * starting, evidence uploads), so one suite after the other leaves the two cores mostly idle (the whole matrix in one
  * suite: 196.7 s user + 28.4 s sys CPU in 9 min 50 s wall at load 12). Measured side by side on the 2-core machine at
  * load 15-17: 3 shards 167 s CPU, 6 min 46 s wall; 4 shards 194 s CPU, 6 min 52 s (each worker loads the modules and
- * starts an emulator of its own: a fourth costs CPU and gained nothing). 3 shards again at load 7-9: 161 s CPU, 3 min 40 s. Each shard has its own emulator (its own ARM
+ * starts an emulator of its own: a fourth costs CPU and gained nothing). 3 shards again at load 7-9: 161 s CPU, 3 min 40 s.
+ * Back to back at load 2-6: main's single suite 152.7 s CPU, 5 min 9 s wall; 3 shards 153.5 s CPU, 2 min 29 s wall. Each shard has its own emulator (its own ARM
  * state, Azurite and faults), so cells of different shards cannot meet; within a shard cells run one after the other
  * against the one emulator, as before, each putting back what it changed (fault-cells.ts `cleanup`, `prepare`).
  */
