@@ -1,6 +1,6 @@
 /**
- * The fault matrix's cells (issue 16), shared by test/integration/fault-matrix.test.ts and bench/soak.ts: one built-in
- * runbook that changes Azure × one fault, against a shared in-process emulator. Runs go through the same runner the
+ * The fault matrix's cells (issue 16), shared by test/integration/fault-suite.ts (the quick set and the full matrix's
+ * shards) and bench/soak.ts: one built-in runbook that changes Azure × one fault, against a shared in-process emulator. Runs go through the same runner the
  * CLI calls (in this process: a cell costs a run, not a Node start); only what needs a process of its own — SIGKILL,
  * and a second live process resuming the same run — starts the real CLI. Each cell then checks, whatever the fault:
  * the exit code is the one the cell defines; through ARM nothing is left behind (no scratch server of the run, no
@@ -23,40 +23,10 @@ import type {RunEvent} from '../../src/runbooks/events.js'
 import {resumeRun} from '../../src/runbooks/resume.js'
 import {opsbookRoot, runRunbook, type RunResult} from '../../src/runbooks/runner.js'
 import {runCli} from '../helpers/cli.js'
+import type {CellRow, Fault, RunbookName} from './fault-table.js'
 import {deploy, postgresServers, repoRoot, scratchDir, sdkServices, servedVersion} from './support.js'
 
-export const FAULTS = [
-  '429 burst',
-  '500/503',
-  'conn reset',
-  'LRO failed',
-  'LRO hung',
-  'token expiry',
-  'Blob down',
-  'lease lost',
-  'SIGINT',
-  'double SIGINT',
-  'SIGKILL+resume',
-  'concurrent resume',
-  'disk full',
-] as const
-export type Fault = (typeof FAULTS)[number]
-
-export const RUNBOOKS = ['pg-pitr', 'pg-promote-replica', 'redis-restore', 'redis-export', 'slot-swap', 'maintenance-window', 'dr-drill'] as const
-export type RunbookName = (typeof RUNBOOKS)[number]
-
-export interface CellRow {
-  runbook: RunbookName
-  fault: Fault | 'none'
-  /** Exit code, and the resume's after an arrow. */
-  exit: string
-  /** What the run ended as (status, and after a resume the resumed run's). */
-  end: string
-  leftBehind: number
-  chain: string
-  blob: string
-  ms: number
-}
+export {FAULTS, RUNBOOKS, matrixTable, type CellRow, type Fault, type RunbookName} from './fault-table.js'
 
 const SITE = 'app-shop-storefront'
 const RG = 'rg-shop-local'
@@ -146,6 +116,16 @@ interface Outcome {
   error?: unknown
 }
 
+/**
+ * How often runs renew their target leases. Faults about leases (lease lost, Blob down) renew every 50 ms, so a lost
+ * or unrenewable lease is noticed within the cell and not after the product's 10 s; every other cell renews every
+ * second — still several renewals alongside each run's steps, but not 20 a second per lease: a dr-drill holds a lease
+ * per component, and at 50 ms its renewals were most of the matrix's Blob requests (measured: pg-pitr × 4 faults +
+ * dr-drill × 2 faults, 29.2 → 20.0 s CPU, the dr-drill × 429 cell 35.5 → 17.9 s at load 12).
+ */
+const LEASE_RENEW_MS = 1000
+const LEASE_FAULT_RENEW_MS = 50
+
 interface RunControls {
   interrupt(): void
   abandon(): void
@@ -156,7 +136,7 @@ async function inProcess(
   runbook: string,
   spec: RunbookSpec,
   params: Record<string, string>,
-  options: {onEvent?: (event: RunEvent, controls: RunControls) => void | Promise<void>; resume?: string; teardownTimeoutMs?: number} = {},
+  options: {onEvent?: (event: RunEvent, controls: RunControls) => void | Promise<void>; resume?: string; teardownTimeoutMs?: number; leaseRenewEveryMs?: number} = {},
 ): Promise<Outcome> {
   const first = new AbortController()
   const teardown = new AbortController()
@@ -169,7 +149,7 @@ async function inProcess(
     listeners: [async (event: RunEvent) => options.onEvent?.(event, controls)],
     signal: first.signal,
     teardownSignal: teardown.signal,
-    leaseRenewEveryMs: 50,
+    leaseRenewEveryMs: options.leaseRenewEveryMs ?? LEASE_RENEW_MS,
     teardownTimeoutMs: options.teardownTimeoutMs ?? 60_000,
   }
   try {
@@ -300,6 +280,7 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
           }
         }
         outcome = await inProcess(cwd, runbook, spec, params, {
+          leaseRenewEveryMs: LEASE_FAULT_RENEW_MS,
           onEvent: (event) => {
             if (!outage && isChangeStart(spec, event)) {
               emulator.faults.set({blobDown: true})
@@ -322,6 +303,7 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
         let thief: Awaited<ReturnType<typeof acquireTargetLease>> | undefined
         let lost = false
         outcome = await inProcess(cwd, runbook, spec, params, {
+          leaseRenewEveryMs: LEASE_FAULT_RENEW_MS,
           onEvent: async (event) => {
             if (event.type === 'run.note' && /lost the lease/.test(event.message)) lost = true
             if (event.type === 'step.started' && !thief) {
@@ -493,20 +475,4 @@ async function invariants(ctx: MatrixContext, cwd: string, runId: string, spec: 
     for await (const blob of (await services.blob('stshopsnapshots')).getContainerClient('redis-snapshots').listBlobsFlat()) blobs.push(blob.name)
     check(!blobs.some((b) => b.startsWith('opsbook-drill-')), () => `drill snapshot copies remain: ${blobs.filter((b) => b.startsWith('opsbook-drill-')).join(', ')}`)
   }
-}
-
-/** The matrix as a grid (runbooks × faults, each cell its exit codes) and the cells as rows. */
-export function matrixTable(rows: CellRow[]): string {
-  const grid = [['runbook', ...FAULTS]]
-  for (const runbook of RUNBOOKS)
-    if (rows.some((r) => r.runbook === runbook)) grid.push([runbook, ...FAULTS.map((f) => rows.find((r) => r.runbook === runbook && r.fault === f)?.exit.replace(' → resume ', '→') ?? '·')])
-  const detailHead = ['runbook', 'fault', 'exit', 'end state', 'left behind', 'chain', 'local = Blob', 's']
-  const detail = [detailHead, ...rows.map((r) => [r.runbook, r.fault, r.exit, r.end, String(r.leftBehind), r.chain, r.blob, (r.ms / 1000).toFixed(1)])]
-  return `${render(grid)}\n\n${render(detail)}`
-}
-
-function render(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c + ' '.repeat(widths[i]! - [...c].length)).join(' | ')} |`
-  return [line(rows[0]!), line(widths.map((w) => '-'.repeat(w))), ...rows.slice(1).map(line)].join('\n')
 }
