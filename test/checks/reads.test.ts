@@ -111,3 +111,21 @@ describe('dropped connections (issue #14: two 5,000-resource bench runs died of 
     }
   }, 120_000)
 })
+
+describe('reads the catalog makes unnecessary', () => {
+  it('a cache the catalog gives no maintenance window gets no PatchSchedules_Get, and its patch-schedule check is not applicable as before', async () => {
+    const withWindows = expectedEnvironment()
+    const withoutGoodWindow = structuredClone(withWindows)
+    delete (withoutGoodWindow.components['redis-good'] as {window?: string}).window
+    const real = sourcesFromServices(seeded.services)
+    const caches: string[] = []
+    const sources: CheckSources = {...real, redisPatchSchedule: (rg, cache) => (caches.push(cache), real.redisPatchSchedule(rg, cache))}
+    const inventory = await collectInventory({environment: withoutGoodWindow, sources})
+    expect(caches).toEqual(['redis-bad'])
+    const finding = (environment: typeof withWindows, name: string) =>
+      evaluateInventory(inventory, {environment, environmentName: 'checks', now: new Date()}).findings.find((f) => f.checkId === 'redis.maintenance.patch_schedule' && f.resourceName === name)!
+    expect(finding(withoutGoodWindow, 'redis-good')).toMatchObject({status: 'not-applicable', message: expect.stringMatching(/no maintenance window/)})
+    // The cache that keeps its window is still judged on its schedule (the insecure estate's: none).
+    expect(finding(withoutGoodWindow, 'redis-bad').status).toBe('fail')
+  }, 120_000)
+})
