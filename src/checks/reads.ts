@@ -106,7 +106,7 @@ export const FACT_SOURCES: Record<FactName, FactSource> = {
   redisPatchSchedule: {
     source: 'per-resource',
     read: 'PatchSchedules_Get (default)',
-    why: notInArg('microsoft.cache/redis/patchschedules'),
+    why: `${notInArg('microsoft.cache/redis/patchschedules')}; skipped for caches the catalog gives no maintenance window (the check is not applicable)`,
     cites: [ARG_TABLES_URL],
   },
   redisFirewallRules: {
