@@ -24,7 +24,8 @@
  * patchSchedules, or App Service basicPublishingCredentialsPolicies / authsettingsV2; ARM's `/batch` is undocumented
  * (Azure/azure-rest-api-specs#39106 asks for it to be documented; reads.ts ARM_BATCH_STATUS).
  * The collector skips them where the Resource Graph row decides the check (`needsFacts`: firewall rules of private
- * servers and caches, Entra administrators when Entra auth is off).
+ * servers and caches, Entra administrators when Entra auth is off) or the catalog does (patch schedules of caches it gives
+ * no maintenance window).
  *
  * A second case (below, `fleetCase`) scans 200 subscriptions × 250 resources through a management group against a
  * per-subscription loop.
