@@ -260,8 +260,10 @@ async function singleSubscriptionCase(): Promise<void> {
     const token = (await services.credential.getToken('https://management.azure.com/.default'))!.token
     // The product's own GET (src/azure/http.ts): it re-sends a GET reset on a reused keep-alive connection once, as any
     // real collector must (a reset there is the server closing an idle connection, not an answer), and rejects on other
-    // network errors, which then fail the naive scan with the reason instead of killing the bench (checks8's first
-    // 5,000-resource run died of an uncaught `read ECONNRESET` from this scan's own GET, which had no such retry).
+    // network errors. Both of checks8's 5,000-resource runs that died (stop 28, before the emulator held idle connections
+    // 60 s instead of Node's 5 s, 2f39635) died of this scan's own GET, which had no such retry: `read ECONNRESET` and
+    // `socket hang up` printed as a rejected promise reaching the top-level await ("Thrown at" socketOnEnd, no
+    // "Unhandled 'error' event" — reproduced stop 29), so a reject here, not an error event without a listener.
     const get = async (path: string): Promise<any> => {
       const url = path.startsWith('http') ? path : `${emulator.armEndpoint}${path}`
       const res = await httpGet(url, {headers: {authorization: `Bearer ${token}`}, ca: emulator.caPem, timeoutMs: 60_000, maxBodyBytes: 64 * 1024 * 1024})
