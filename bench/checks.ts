@@ -399,5 +399,11 @@ async function singleSubscriptionCase(): Promise<void> {
   }
 }
 
-if (CASE !== 'fleet') await singleSubscriptionCase()
-if (CASE !== 'single') await fleetCase()
+// A scan that fails (a network error the clients do not retry) ends the bench with its reason and exit 1, not a stack.
+try {
+  if (CASE !== 'fleet') await singleSubscriptionCase()
+  if (CASE !== 'single') await fleetCase()
+} catch (error) {
+  console.error(`bench/checks failed: ${(error as Error)?.message ?? error}${(error as {code?: string})?.code ? ` (${(error as {code?: string}).code})` : ''}`)
+  process.exitCode = 1
+}
