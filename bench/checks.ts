@@ -24,7 +24,8 @@
  * patchSchedules, or App Service basicPublishingCredentialsPolicies / authsettingsV2; ARM's `/batch` is undocumented
  * (Azure/azure-rest-api-specs#39106 asks for it to be documented; reads.ts ARM_BATCH_STATUS).
  * The collector skips them where the Resource Graph row decides the check (`needsFacts`: firewall rules of private
- * servers and caches, Entra administrators when Entra auth is off).
+ * servers and caches, Entra administrators when Entra auth is off) or the catalog does (patch schedules of caches it gives
+ * no maintenance window).
  *
  * A second case (below, `fleetCase`) scans 200 subscriptions × 250 resources through a management group against a
  * per-subscription loop.
@@ -32,9 +33,9 @@
  * Run: `npx tsx bench/checks.ts` (BENCH_RESOURCES, BENCH_LATENCY_MS, BENCH_CHECKS to change it; BENCH_CASE=single|fleet
  * for one case; BENCH_SUBSCRIPTIONS, BENCH_RESOURCES_PER_SUBSCRIPTION for the fleet).
  */
-import https from 'node:https'
 import {environmentSchema} from '../src/catalog/schema.js'
 import {createAzureServices} from '../src/azure/clients.js'
+import {httpGet} from '../src/azure/http.js'
 import {startEmulator} from '../src/emulator/server.js'
 import {RequestBudget, mapBounded} from '../src/checks/budget.js'
 import {collectInventory, inventoryQuery} from '../src/checks/collect.js'
@@ -228,6 +229,10 @@ const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 const versus = (value: number, reference: number, unit: [string, string]) =>
   value <= reference ? `${(reference / Math.max(value, 1e-9)).toFixed(1)}× ${unit[0]}` : `${(value / reference).toFixed(1)}× ${unit[1]}`
 
+/** Progress lines of a scan (stderr, with the time since the bench started), so a long run shows where it is. */
+const benchStarted = performance.now()
+const progress = (scan: string) => (message: string) => console.error(`  [${sec(performance.now() - benchStarted)}] ${scan}: ${message}`)
+
 async function singleSubscriptionCase(): Promise<void> {
   console.log(`Seeding ${Object.keys(components).length} resources into the emulator (catalog seed) …`)
   const emulator = await startEmulator({environment, environmentName: 'bench', lroDurationMs: 0})
@@ -240,7 +245,7 @@ async function singleSubscriptionCase(): Promise<void> {
     // burst 100, under ARM's 25/s refill, so the scan is not throttled) ────────────────────────────────────────
     const services = createAzureServices({environment, environmentName: 'bench', emulator: endpoints})
     const bulk = await measured(() =>
-      logged(emulator, () => collectInventory({environment, sources: sourcesFromServices(services), rules, budget: new RequestBudget()})),
+      logged(emulator, () => collectInventory({environment, sources: sourcesFromServices(services), rules, budget: new RequestBudget(), log: progress('bulk')})),
     )
     const bulkLog = bulk.value.log
     const bulkEvaluated = evaluateInventory(bulk.value.value, {environment, environmentName: 'bench', now: new Date(), rules}).findings
@@ -253,22 +258,19 @@ async function singleSubscriptionCase(): Promise<void> {
     // ── naive: list per type, then one GET per resource ──────────────────────────────────────────────────────
     emulator.faults.set({throttle: {...THROTTLE}}) // a fresh, full bucket for the second scan
     const token = (await services.credential.getToken('https://management.azure.com/.default'))!.token
-    const agent = new https.Agent({ca: emulator.caPem, keepAlive: true, maxSockets: 16})
-    const get = (path: string): Promise<any> =>
-      new Promise((resolve, reject) => {
-        const url = new URL(path.startsWith('http') ? path : `${emulator.armEndpoint}${path}`)
-        const req = https.get(url, {agent, headers: {authorization: `Bearer ${token}`}}, (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8')
-            if (res.statusCode === 429) return resolve({throttled: Number(res.headers['retry-after'] ?? 1)})
-            if ((res.statusCode ?? 500) >= 400) return reject(new Error(`${res.statusCode} ${path}`))
-            resolve(JSON.parse(body))
-          })
-        })
-        req.on('error', reject)
-      })
+    // The product's own GET (src/azure/http.ts): it re-sends a GET reset on a reused keep-alive connection once, as any
+    // real collector must (a reset there is the server closing an idle connection, not an answer), and rejects on other
+    // network errors. Both of checks8's 5,000-resource runs that died (stop 28, before the emulator held idle connections
+    // 60 s instead of Node's 5 s, 2f39635) died of this scan's own GET, which had no such retry: `read ECONNRESET` and
+    // `socket hang up` printed as a rejected promise reaching the top-level await ("Thrown at" socketOnEnd, no
+    // "Unhandled 'error' event" — reproduced stop 29), so a reject here, not an error event without a listener.
+    const get = async (path: string): Promise<any> => {
+      const url = path.startsWith('http') ? path : `${emulator.armEndpoint}${path}`
+      const res = await httpGet(url, {headers: {authorization: `Bearer ${token}`}, ca: emulator.caPem, timeoutMs: 60_000, maxBodyBytes: 64 * 1024 * 1024})
+      if (res.status === 429) return {throttled: Number(res.headers['retry-after'] ?? 1)}
+      if (res.status >= 400) throw new Error(`${res.status} ${path}`)
+      return JSON.parse(res.body)
+    }
     const getWithRetry = async (path: string): Promise<any> => {
       for (;;) {
         const result = await get(path)
@@ -335,7 +337,6 @@ async function singleSubscriptionCase(): Promise<void> {
     const onlyBulk = [...bulkKeys].filter((k) => !naiveKeys.has(k))
     const onlyNaive = [...naiveKeys].filter((k) => !bulkKeys.has(k))
     const same = onlyBulk.length === 0 && onlyNaive.length === 0
-    agent.destroy()
 
     // ── report ───────────────────────────────────────────────────────────────────────────────────────────────
     const row = (label: string, requests: number, t429: number, ms: number, extra = '') =>
@@ -398,5 +399,11 @@ async function singleSubscriptionCase(): Promise<void> {
   }
 }
 
-if (CASE !== 'fleet') await singleSubscriptionCase()
-if (CASE !== 'single') await fleetCase()
+// A scan that fails (a network error the clients do not retry) ends the bench with its reason and exit 1, not a stack.
+try {
+  if (CASE !== 'fleet') await singleSubscriptionCase()
+  if (CASE !== 'single') await fleetCase()
+} catch (error) {
+  console.error(`bench/checks failed: ${(error as Error)?.message ?? error}${(error as {code?: string})?.code ? ` (${(error as {code?: string}).code})` : ''}`)
+  process.exitCode = 1
+}

@@ -12,7 +12,7 @@
  */
 import type {Environment} from '../catalog/schema.js'
 import {mapBounded, RequestBudget, type BudgetOptions} from './budget.js'
-import type {Inventory} from './evaluate.js'
+import {componentOf, type Inventory} from './evaluate.js'
 import {CHECKS} from './rules/index.js'
 import type {FleetScope} from './scope.js'
 import {type CheckSources, type Paged} from './sources.js'
@@ -224,7 +224,7 @@ export async function collectInventory(options: CollectOptions): Promise<Collect
   for (const resource of resources) {
     // Every read below goes to the subscription the resource lives in.
     const sources = sourcesIn(resource.subscriptionId)
-    const wanted = factsFor(resource, rules, needed)
+    const wanted = factsFor(resource, rules, needed, environment)
     const [site, slot] = resource.type === RESOURCE_TYPES.slot ? resource.name.split('/') : [resource.name]
     for (const fact of wanted) {
       if (factsOf(resource)[fact]) continue
@@ -355,15 +355,17 @@ async function allPages<T>(budget: RequestBudget, first: () => Promise<Paged<T>>
 
 /**
  * The facts to read for one resource: those of the active rules that apply to it and need them for it
- * (`needsFacts`, decided from its Resource Graph row). A slot's needs are its site's too (slot parity).
+ * (`needsFacts`, decided from its Resource Graph row and catalog component). A slot's needs are its site's too (slot parity).
  */
-function factsFor(resource: InventoryResource, rules: CheckRule[], needed: Map<ResourceType, Set<FactName>>): Set<FactName> {
+function factsFor(resource: InventoryResource, rules: CheckRule[], needed: Map<ResourceType, Set<FactName>>, environment: Environment): Set<FactName> {
   const all = needed.get(resource.type) ?? new Set<FactName>()
   // Sites read what slots need (parity compares them); keep the type-level set for them.
   if (resource.type === RESOURCE_TYPES.site) return all
   const wanted = new Set<FactName>()
+  // The catalog component the evaluation will see (evaluate.ts: componentOf), so a rule can skip what the catalog decides.
+  const catalog = {environment, component: componentOf(resource, environment)}
   for (const rule of rules)
-    if (rule.resourceTypes.includes(resource.type) && (rule.needsFacts?.(resource) ?? true)) for (const fact of rule.facts ?? []) wanted.add(fact)
+    if (rule.resourceTypes.includes(resource.type) && (rule.needsFacts?.(resource, catalog) ?? true)) for (const fact of rule.facts ?? []) wanted.add(fact)
   return wanted
 }
 

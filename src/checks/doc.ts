@@ -4,6 +4,7 @@
  * azqr, and the two coverage percentages. A test keeps the file in step with the registry.
  */
 import {CIS_CONTROLS, DEFENDER_INITIATIVE_POLICIES, PSRULE_GA_RULES} from './coverage.js'
+import {ARG_TABLES_URL, ARM_BATCH_STATUS, DEFENDER_PLANS_SOURCE, FACT_SOURCES, LOCKS_SOURCE} from './reads.js'
 import {CHECKS} from './rules/index.js'
 import {SEVERITIES, type CheckRule} from './types.js'
 
@@ -89,6 +90,21 @@ export function checksMarkdown(rules: CheckRule[] = CHECKS): string {
   out.push('## CIS controls in scope', '', '| control | title | checks |', '|---|---|---|')
   for (const control of CIS_CONTROLS)
     out.push(`| ${control.id}${control.unverified ? '†' : ''} | ${control.title} | ${rules.filter((r) => r.frameworks.cis?.includes(control.id)).map((r) => r.id).join(', ') || '—'} |`)
+  out.push('', '## What a scan reads', '')
+  out.push(
+    `One paged Resource Graph query per table answers every resource row, App Service config/web, private endpoints and Defender plans; everything else is read per resource, because Resource Graph's table reference (${ARG_TABLES_URL}) lists none of those child or extension types. A read is skipped when the resource's Resource Graph row already decides every check that needs it (e.g. firewall rules of a server with public network access disabled). ${ARM_BATCH_STATUS}.`,
+    '',
+    'So a scan with every check makes about four per-resource requests per resource of a typical mix, more than one GET per resource; with only the checks Resource Graph answers it makes a handful of requests for thousands of resources. `bench/checks.ts` prints both, by fact (README, Benchmarks).',
+    '',
+    '| fact | read | per resource | checks | why no bulk read |',
+    '|---|---|---|---|---|',
+  )
+  const factRows: Array<[string, (typeof FACT_SOURCES)[keyof typeof FACT_SOURCES]]> = [...Object.entries(FACT_SOURCES), ['locks', LOCKS_SOURCE], ['defenderPlans', DEFENDER_PLANS_SOURCE]]
+  for (const [fact, source] of factRows) {
+    const checks = rules.filter((r) => (r.facts as string[] | undefined)?.includes(fact)).map((r) => r.id)
+    const cell = (text: string | undefined) => (text ?? '—').replace(/\|/g, '\\|')
+    out.push(`| ${fact} | ${cell(source.read)} | ${source.source === 'per-resource' ? (fact === 'locks' ? 'no (one per subscription)' : 'yes') : 'no'} | ${checks.join(', ') || (fact === 'locks' ? 'gov.lock.critical' : fact === 'defenderPlans' ? 'Defender plan checks' : '—')} | ${cell(source.why)} |`)
+  }
   out.push('', '## Emulator scenarios', '')
   out.push(
     'The emulator serves exactly the catalog\'s `cloud: emulator` environment, every unset setting at Azure\'s documented default, plus `opsbook.estate.yaml` beside the catalog (firewall rules, network access, TLS, diagnostic settings, locks, keys, Defender plans…; see `src/emulator/estate.ts`).',

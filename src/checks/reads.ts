@@ -10,7 +10,10 @@
  * microsoft.cache/redis, microsoft.cache/redisenterprise, microsoft.storage/storageaccounts, microsoft.keyvault/vaults,
  * microsoft.web/sites, microsoft.web/sites/slots, microsoft.cdn/profiles, microsoft.network/privateendpoints, WAF
  * policies), site and slot config in `appserviceresources` and Defender plans (microsoft.security/pricings) in
- * `securityresources`. None of the child or extension resources below is in any table. ARM's `/batch` endpoint is
+ * `securityresources`. None of the child or extension resources below is in any table (re-read stop 29 in the stored
+ * copy at commit 00ec1e2: `resources` lists microsoft.insights/guestdiagnosticsettings but no diagnosticsettings,
+ * microsoft.storage/storageaccounts/connectors but no blob/file/queue/table services, no Key Vault keys or secrets, no
+ * PostgreSQL or Redis child type; `appserviceresources` holds sites/config, sites/slots/config and sites/workflows). ARM's `/batch` endpoint is
  * not documented, so it is not used: no Microsoft Learn page or REST API spec describes it (checked stop 28 in the
  * docs corpus and the specs fork), Azure/azure-rest-api-specs#39106 ("[FEATURE REQ] Document
  * https://management.azure.com/batch", 2025-12-05) is open, and the SDK maintainers said "I don't know why the API is
@@ -103,7 +106,7 @@ export const FACT_SOURCES: Record<FactName, FactSource> = {
   redisPatchSchedule: {
     source: 'per-resource',
     read: 'PatchSchedules_Get (default)',
-    why: notInArg('microsoft.cache/redis/patchschedules'),
+    why: `${notInArg('microsoft.cache/redis/patchschedules')}; skipped for caches the catalog gives no maintenance window (the check is not applicable)`,
     cites: [ARG_TABLES_URL],
   },
   redisFirewallRules: {

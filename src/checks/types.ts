@@ -199,11 +199,11 @@ export interface CheckRule {
   /** Facts it needs collected. */
   facts?: FactName[]
   /**
-   * Whether the rule needs its facts for this resource, decided from the Resource Graph row alone (default: yes).
-   * A bulk filter: the collector skips the per-resource reads of a resource no active rule needs them for, so it must
-   * be false only where `evaluate` decides without the facts.
+   * Whether the rule needs its facts for this resource, decided from the Resource Graph row and the catalog component
+   * it is (if any) alone (default: yes). A bulk filter: the collector skips the per-resource reads of a resource no
+   * active rule needs them for, so it must be false only where `evaluate` decides without the facts.
    */
-  needsFacts?(resource: InventoryResource): boolean
+  needsFacts?(resource: InventoryResource, catalog?: Pick<CatalogContext, 'environment' | 'component'>): boolean
   /** Pure: throws `MissingData` when something it needs is absent or unreadable. */
   evaluate(resource: InventoryResource, facts: ResourceFacts, context: CatalogContext): Evaluation
   remediation: {text: string; az: string}

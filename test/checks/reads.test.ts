@@ -4,6 +4,7 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {collectInventory} from '../../src/checks/collect.js'
+import {evaluateInventory} from '../../src/checks/evaluate.js'
 import {ARG_TABLES_URL, FACT_SOURCES, LOCKS_SOURCE} from '../../src/checks/reads.js'
 import {CHECKS} from '../../src/checks/rules/index.js'
 import {sourcesFromServices, type CheckSources} from '../../src/checks/sources.js'
@@ -83,4 +84,48 @@ describe('where each fact comes from (reads.ts)', () => {
     }
     expect(calls.get('locks')).toBe(1)
   })
+})
+
+describe('dropped connections (issue #14: two 5,000-resource bench runs died of an uncaught socket hang up)', () => {
+  it('a scan whose every ARM and Key Vault GET has its connection dropped finishes: each check needing those reads is an error naming the reset', async () => {
+    const environment = expectedEnvironment()
+    // Every GET's TCP connection destroyed before an answer — on fresh and on kept-alive sockets, after the client's own
+    // retries too — while Resource Graph (POST) answers: the inventory is known, no per-resource read succeeds.
+    seeded.emulator.faults.set({resetConnections: {next: 1_000_000, methods: ['GET']}})
+    try {
+      const inventory = await collectInventory({environment, sources: sourcesFromServices(seeded.services)})
+      const findings = evaluateInventory(inventory, {environment, environmentName: 'checks', now: new Date()}).findings
+      const perResource = new Set(CHECKS.filter((c) => c.facts?.some((f) => FACT_SOURCES[f].source === 'per-resource')).map((c) => c.id))
+      const errored = findings.filter((f) => f.status === 'error')
+      expect(errored.length).toBeGreaterThan(0)
+      // Every error is a per-resource read's (or the locks list's), and says the connection was dropped.
+      for (const f of errored) {
+        expect(perResource.has(f.checkId) || f.checkId === 'gov.lock.critical', f.checkId).toBe(true)
+        expect(f.message, `${f.checkId} ${f.resourceName}`).toMatch(/ECONNRESET|socket hang up/i)
+      }
+      // And no check that reads per resource passed or failed on data it could not read.
+      const judged = findings.filter((f) => perResource.has(f.checkId) && (f.status === 'pass' || f.status === 'fail'))
+      for (const f of judged) expect(CHECKS.find((c) => c.id === f.checkId)!.needsFacts, `${f.checkId} judged without its reads`).toBeDefined()
+    } finally {
+      seeded.emulator.faults.set({resetConnections: {next: 0}})
+    }
+  }, 120_000)
+})
+
+describe('reads the catalog makes unnecessary', () => {
+  it('a cache the catalog gives no maintenance window gets no PatchSchedules_Get, and its patch-schedule check is not applicable as before', async () => {
+    const withWindows = expectedEnvironment()
+    const withoutGoodWindow = structuredClone(withWindows)
+    delete (withoutGoodWindow.components['redis-good'] as {window?: string}).window
+    const real = sourcesFromServices(seeded.services)
+    const caches: string[] = []
+    const sources: CheckSources = {...real, redisPatchSchedule: (rg, cache) => (caches.push(cache), real.redisPatchSchedule(rg, cache))}
+    const inventory = await collectInventory({environment: withoutGoodWindow, sources})
+    expect(caches).toEqual(['redis-bad'])
+    const finding = (environment: typeof withWindows, name: string) =>
+      evaluateInventory(inventory, {environment, environmentName: 'checks', now: new Date()}).findings.find((f) => f.checkId === 'redis.maintenance.patch_schedule' && f.resourceName === name)!
+    expect(finding(withoutGoodWindow, 'redis-good')).toMatchObject({status: 'not-applicable', message: expect.stringMatching(/no maintenance window/)})
+    // The cache that keeps its window is still judged on its schedule (the insecure estate's: none).
+    expect(finding(withoutGoodWindow, 'redis-bad').status).toBe('fail')
+  }, 120_000)
 })

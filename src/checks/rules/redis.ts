@@ -234,6 +234,8 @@ export const redisRules: CheckRule[] = [
     resourceTypes: REDIS,
     reads: ['patchSchedules/default.scheduleEntries'],
     facts: ['redisPatchSchedule'],
+    // A cache the catalog gives no window is not applicable before the schedule is read: no PatchSchedules_Get for it.
+    needsFacts: (_resource, catalog) => !catalog || Boolean(catalog.component?.spec?.window),
     evaluate(_resource, facts, context) {
       const spec = context.component?.spec
       if (!spec?.window) return notApplicable('the catalog names no maintenance window for this cache')
