@@ -1,6 +1,6 @@
 /** Contract coverage and violations over a set of emulator exchanges, per provider and api-version. */
 import {apiVersionKey} from '../../src/emulator/api-versions.js'
-import type {ContractExchange, ContractRegistry} from './specs.js'
+import type {ContractExchange, ContractRegistry, SpecOperation} from './specs.js'
 
 /** examples.test.ts leaves its replayed-example counts per provider in `<prefix><pid>.json` beside the exchange logs. */
 export const EXAMPLES_FILE_PREFIX = 'examples-'
@@ -35,7 +35,7 @@ export interface ContractSummary {
 export function summarize(registry: ContractRegistry, exchanges: ContractExchange[], examplesPerProvider: Record<string, number> = {}): ContractSummary {
   const providers = new Map<string, ProviderCoverage>()
   for (const op of registry.operations) {
-    const key = `${op.provider}@${op.apiVersion}`
+    const key = providerKey(op)
     const entry = providers.get(key) ?? {provider: key, operations: 0, answered: [], responses: 0, ...(key in examplesPerProvider ? {examples: examplesPerProvider[key]} : {})}
     entry.operations++
     providers.set(key, entry)
@@ -44,15 +44,28 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
   let unspecified = 0
   /** namespace@api-version → responses with no vendored operation (what to vendor next). */
   const unspecifiedBy = new Map<string, number>()
+  /** namespace@api-version → `METHOD template` → responses: which operations make up each bucket. */
+  const unspecifiedOps = new Map<string, Map<string, number>>()
+  /** Responses with no published contract to vendor (see notAzureContract), per kind. */
+  const uncheckable = new Map<string, number>()
   for (const exchange of exchanges) {
     const {operation, violations: found} = registry.check(exchange)
     if (!operation) {
+      const kind = notAzureContract(exchange.path)
+      if (kind) {
+        uncheckable.set(kind, (uncheckable.get(kind) ?? 0) + 1)
+        continue
+      }
       unspecified++
       const key = `${apiVersionKey(exchange.path) ?? '(not ARM)'}@${new URLSearchParams(exchange.query).get('api-version') ?? '-'}`
       unspecifiedBy.set(key, (unspecifiedBy.get(key) ?? 0) + 1)
+      const ops = unspecifiedOps.get(key) ?? new Map<string, number>()
+      const op = `${exchange.method} ${pathTemplate(exchange.path)}`
+      ops.set(op, (ops.get(op) ?? 0) + 1)
+      unspecifiedOps.set(key, ops)
       continue
     }
-    const entry = providers.get(`${operation.provider}@${operation.apiVersion}`)!
+    const entry = providers.get(providerKey(operation))!
     entry.responses++
     if (!entry.answered.includes(operation.operationId)) entry.answered.push(operation.operationId)
     for (const message of found) {
@@ -77,12 +90,70 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
       `  ${p.provider}: ${p.answered.length}/${p.operations} operations answered, ${p.responses} responses validated${p.examples === undefined ? '' : `, ${p.examples} examples replayed`}`,
     )
   lines.push(`  ${unspecified} responses had no vendored spec for their operation and api-version`)
+  if (uncheckable.size > 0)
+    lines.push(`  not counted there (no provider document defines them as operations): ${[...uncheckable.entries()].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${n} ${kind}`).join(', ')}`)
   const top = [...unspecifiedBy.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)
   if (top.length > 0) lines.push(`    most: ${top.map(([key, n]) => `${key} ${n}`).join(', ')}`)
+  // The operations behind the biggest buckets (what exactly to vendor), five per bucket.
+  for (const [key] of top.slice(0, 8)) {
+    const ops = [...unspecifiedOps.get(key)!.entries()].sort((a, b) => b[1] - a[1])
+    const shown = ops.slice(0, 5).map(([op, n]) => `${op} ${n}`)
+    lines.push(`    ${key}: ${shown.join(', ')}${ops.length > 5 ? `, ${ops.length - 5} more` : ''}`)
+  }
   const violationList = [...violations.values()]
   if (violationList.length > 0) {
     lines.push(`Contract violations (${violationList.length}):`)
     for (const v of violationList) lines.push(`  ${v.operationId} ${v.status} (${v.specFile}): ${v.message}  [${v.count}× e.g. ${v.sample}]`)
   }
   return {providers: list, violations: violationList, text: lines.join('\n')}
+}
+
+/** A provider's line in the report: `Microsoft.X@version`, `Microsoft.X data plane@version` for a data-plane document. */
+function providerKey(op: SpecOperation): string {
+  return `${op.provider}${op.dataPlane ? ' data plane' : ''}@${op.apiVersion}`
+}
+
+/**
+ * Why a response has no document in azure-rest-api-specs to be checked against, or undefined when it should have one:
+ * - the emulator's own routes (`/_emulator/…`, `/opsbook/emulator`, a resource's `…/opsbookData` / `…/opsbookItems`): test
+ *   and admin hooks with no Azure counterpart (src/emulator/README.md);
+ * - the managed-identity token endpoint `/msi/token` (App Service's IDENTITY_ENDPOINT, api-version 2019-08-01): Microsoft
+ *   documents it on a page (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference),
+ *   not in an OpenAPI document;
+ * - long-running operations' status monitors (`…/azureAsyncOperation/{id}`, `…/operationResults/{id}`, …): the URLs of
+ *   ARM's async protocol that the 201/202 headers hand out
+ *   (https://github.com/Azure/azure-resource-manager-rpc/blob/master/v1.0/async-api-reference.md), which the providers'
+ *   documents vendored here do not define as operations.
+ */
+export function notAzureContract(path: string): string | undefined {
+  if (/^\/(_emulator|opsbook)(\/|$)/i.test(path) || /\/opsbook(Data|Items)(\/|$)/i.test(path)) return "emulator's own routes"
+  if (/^\/msi\/token$/i.test(path)) return 'managed-identity token endpoint (/msi/token)'
+  if (/\/(azureAsyncOperation|operationResults|operationsStatus|operationStatuses|asyncOperations|[a-z]+AzureAsyncOperation|[a-z]+OperationResults)\/[^/]+$/i.test(path)) return "long-running operation monitors (ARM's async protocol)"
+  return undefined
+}
+
+/**
+ * A request path with its names replaced by `{}`, so requests of one operation group together: ARM paths alternate a
+ * literal segment (`subscriptions`, `resourceGroups`, a resource type) and a name, except `providers/{namespace}`, which
+ * are both literal; the emulator's own paths keep their first two segments (`/_emulator/keyvault`, `/msi/token`).
+ */
+export function pathTemplate(path: string): string {
+  const segments = path.split('/').filter(Boolean)
+  const out: string[] = []
+  let literal = true
+  for (const [i, segment] of segments.entries()) {
+    if (i < 2 && (segments[0] === '_emulator' || segments[0] === 'msi' || segments[0] === 'opsbook')) {
+      out.push(segment)
+      literal = false
+      continue
+    }
+    if (segments[i - 1]?.toLowerCase() === 'providers') {
+      out.push(segment)
+      literal = true
+      continue
+    }
+    out.push(literal ? segment : '{}')
+    literal = !literal
+  }
+  return `/${out.join('/')}`
 }

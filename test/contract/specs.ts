@@ -47,6 +47,8 @@ export interface SpecOperation {
   regex: RegExp
   /** The operation's parameters (refs resolved): where each goes in the request. */
   parameters: Array<{name: string; in: string}>
+  /** From a data-plane document: matched against the path below the emulator's prefix for that service (dataPlanePath). */
+  dataPlane: boolean
   /** Whether the template has a parameter that spans segments (x-ms-skip-url-encoding: {resourceUri}, {scope}…). */
   greedy: boolean
   pointer: string
@@ -89,7 +91,8 @@ export class ContractRegistry {
     // HEAD is its own operation where the spec defines one (ResourceGroups_CheckExistence), else GET's answer.
     const methods = method === 'HEAD' ? ['HEAD', 'GET'] : [method.toUpperCase()]
     for (const candidate of methods) {
-      const found = this.operations.filter((op) => op.method === candidate && op.apiVersion === apiVersion && op.regex.test(path))
+      const below = dataPlanePath(path)
+      const found = this.operations.filter((op) => op.method === candidate && op.apiVersion === apiVersion && (op.dataPlane ? below !== undefined && op.regex.test(below) : op.regex.test(path)))
       // A template with a multi-segment parameter ({resourceId}, {scope}) matches many paths: the specific one wins.
       // Two documents of one api-version can define the same path (`GET /subscriptions/{id}/resources` is Resources -
       // List in resources.json and Vaults - List in Key Vault's keyvault.json, both at 2024-11-01): the document of
@@ -184,8 +187,12 @@ export class ContractRegistry {
     const dir = dirname(file)
     // The provider is the spec's folder (resource-manager/Microsoft.X): resource groups and `/{resourceUri}/…`
     // templates name none.
-    const provider = /resource-manager\/(Microsoft\.[A-Za-z]+)\//.exec(specFile)?.[1]
-    if (!provider) return
+    // Data-plane documents (specification/<service>/data-plane/Microsoft.X/…) describe what the emulator serves under its
+    // own prefix for that service (dataPlanePrefix).
+    const found = /(resource-manager|data-plane)\/(Microsoft\.[A-Za-z]+)\//.exec(specFile)
+    if (!found) return
+    const [, plane, provider] = found as unknown as [string, string, string]
+    const dataPlane = plane === 'data-plane'
     for (const [template, item] of Object.entries<Json>(doc.paths ?? {})) {
       for (const [method, op] of Object.entries<Json>(item)) {
         if (!op || typeof op !== 'object' || !op.responses) continue
@@ -205,7 +212,8 @@ export class ContractRegistry {
           responses: op.responses,
           examples,
           longRunning: op['x-ms-long-running-operation'] === true,
-          regex: templateRegex(template),
+          regex: templateRegex(template, dataPlane),
+          dataPlane,
           greedy: GREEDY.test(template),
           // A verbatim document can reference the parameters of a cut-down neighbour that left them out (blob.json and
           // file.json → the 2025-08-01 storage.json cut): those are dropped (parameters only serve the example replay).
@@ -293,7 +301,29 @@ function specDocuments(dir: string): string[] {
 const GREEDY_NAMES = ['resourceUri', 'resourceId', 'scope', 'parentResourcePath', 'resourceType']
 const GREEDY = new RegExp(`\\{(${GREEDY_NAMES.join('|')})\\}`)
 
-function templateRegex(template: string): RegExp {
+/**
+ * The path a data-plane document's templates describe, for a request the emulator serves as that data plane: Key Vault's
+ * (`https://{vault}.vault.azure.net/secrets/…`) under `/_emulator/keyvault/{vault}` (src/emulator/services/keyvault-data.ts),
+ * Azure Monitor's metrics batch (`https://{region}.metrics.monitor.azure.com/subscriptions/{sub}/metrics:getBatch`) at its own
+ * path (src/emulator/services/monitor.ts). Undefined for any other request.
+ */
+function dataPlanePath(path: string): string | undefined {
+  const vault = /^\/_emulator\/keyvault\/[^/]+(\/.*)$/i.exec(path)
+  if (vault) return vault[1]
+  if (/^\/subscriptions\/[^/]+\/metrics:getBatch$/i.test(path)) return path
+  return undefined
+}
+
+/**
+ * A template's path pattern. In a data-plane document a last `{…-version}` segment may be empty or absent: Key Vault's
+ * GetSecret says of `secret-version` "This URI fragment is optional. If not specified, the latest version of the secret is
+ * returned" (keyvault data-plane 7.5 secrets.json), and the SDKs send `/secrets/{name}/` for the latest version.
+ */
+function templateRegex(template: string, dataPlane = false): RegExp {
+  if (dataPlane && /\/\{[^}/]*version\}$/i.test(template)) {
+    const head = templateRegex(template.replace(/\/\{[^}/]*version\}$/i, '')).source.slice(1, -1)
+    return new RegExp(`^${head}(?:/[^/]*)?$`, 'i')
+  }
   const source = template
     .split('/')
     .map((segment) => {
