@@ -115,7 +115,7 @@ function providerKey(op: SpecOperation): string {
 
 /**
  * Why a response has no document in azure-rest-api-specs to be checked against, or undefined when it should have one:
- * - the emulator's own routes (`/_emulator/…`, `/opsbook/emulator`, a resource's `…/opsbookData` / `…/opsbookItems`): test
+ * - the emulator's own routes (`/_emulator/…`, `/opsbook/emulator`, a resource's `…/opsbookData`, `…/opsbookItems`, `…/opsbookFailover`): test
  *   and admin hooks with no Azure counterpart (src/emulator/README.md);
  * - the managed-identity token endpoint `/msi/token` (App Service's IDENTITY_ENDPOINT, api-version 2019-08-01): Microsoft
  *   documents it on a page (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference),
@@ -126,7 +126,7 @@ function providerKey(op: SpecOperation): string {
  *   documents vendored here do not define as operations.
  */
 export function notAzureContract(path: string): string | undefined {
-  if (/^\/(_emulator|opsbook)(\/|$)/i.test(path) || /\/opsbook(Data|Items)(\/|$)/i.test(path)) return "emulator's own routes"
+  if (/^\/(_emulator|opsbook)(\/|$)/i.test(path) || /\/opsbook[A-Z][A-Za-z]*(\/|$)/.test(path)) return "emulator's own routes"
   if (/^\/msi\/token$/i.test(path)) return 'managed-identity token endpoint (/msi/token)'
   if (/\/(azureAsyncOperation|operationResults|operationsStatus|operationStatuses|asyncOperations|[a-z]+AzureAsyncOperation|[a-z]+OperationResults)\/[^/]+$/i.test(path)) return "long-running operation monitors (ARM's async protocol)"
   return undefined
