@@ -51,7 +51,7 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
   for (const exchange of exchanges) {
     const {operation, violations: found} = registry.check(exchange)
     if (!operation) {
-      const kind = notAzureContract(exchange.path)
+      const kind = notAzureContract(exchange)
       if (kind) {
         uncheckable.set(kind, (uncheckable.get(kind) ?? 0) + 1)
         continue
@@ -115,18 +115,24 @@ function providerKey(op: SpecOperation): string {
 
 /**
  * Why a response has no document in azure-rest-api-specs to be checked against, or undefined when it should have one:
- * - the emulator's own routes (`/_emulator/…`, `/opsbook/emulator`, a resource's `…/opsbookData`, `…/opsbookItems`, `…/opsbookFailover`): test
+ * - the emulator's own routes (`/_emulator/…` but Key Vault's data plane under `/_emulator/keyvault/`, `/opsbook/emulator`, a resource's `…/opsbookData`, `…/opsbookItems`, `…/opsbookFailover`): test
  *   and admin hooks with no Azure counterpart (src/emulator/README.md);
  * - the managed-identity token endpoint `/msi/token` (App Service's IDENTITY_ENDPOINT, api-version 2019-08-01): Microsoft
  *   documents it on a page (https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference),
  *   not in an OpenAPI document;
+ * - ARM's own refusal of a request without a served api-version (400 MissingApiVersionParameter /
+ *   InvalidApiVersionParameter, src/emulator/api-versions.ts): the gateway answers before any provider document applies;
  * - long-running operations' status monitors (`…/azureAsyncOperation/{id}`, `…/operationResults/{id}`, …): the URLs of
  *   ARM's async protocol that the 201/202 headers hand out
  *   (https://github.com/Azure/azure-resource-manager-rpc/blob/master/v1.0/async-api-reference.md), which the providers'
  *   documents vendored here do not define as operations.
  */
-export function notAzureContract(path: string): string | undefined {
-  if (/^\/(_emulator|opsbook)(\/|$)/i.test(path) || /\/opsbook[A-Z][A-Za-z]*(\/|$)/.test(path)) return "emulator's own routes"
+export function notAzureContract(exchange: Pick<ContractExchange, 'path' | 'status' | 'body'>): string | undefined {
+  const {path} = exchange
+  const code = (exchange.body as {error?: {code?: unknown}} | undefined)?.error?.code
+  if (exchange.status === 400 && (code === 'MissingApiVersionParameter' || code === 'InvalidApiVersionParameter')) return "ARM's api-version refusals"
+  // `/_emulator/keyvault/{vault}/…` is Key Vault's data plane (keyvault-data.ts), which Azure documents: not set apart.
+  if ((/^\/(_emulator|opsbook)(\/|$)/i.test(path) && !/^\/_emulator\/keyvault\//i.test(path)) || /\/opsbook[A-Z][A-Za-z]*(\/|$)/.test(path)) return "emulator's own routes"
   if (/^\/msi\/token$/i.test(path)) return 'managed-identity token endpoint (/msi/token)'
   if (/\/(azureAsyncOperation|operationResults|operationsStatus|operationStatuses|asyncOperations|[a-z]+AzureAsyncOperation|[a-z]+OperationResults)\/[^/]+$/i.test(path)) return "long-running operation monitors (ARM's async protocol)"
   return undefined

@@ -95,3 +95,44 @@ describe('Microsoft.Web specs per api-version', () => {
     ])
   })
 })
+
+describe('data-plane documents and what no document defines', () => {
+  const exchange = (method: string, path: string, apiVersion: string | undefined, status: number, body: unknown) =>
+    ({method, path, query: apiVersion ? `api-version=${apiVersion}` : '', status, headers: {}, body}) as never
+
+  it("checks the Key Vault data plane the emulator serves under /_emulator/keyvault/{vault} against keyvault data-plane 7.5 secrets.json", () => {
+    const bundle = {value: 'v', id: 'https://kv.vault.azure.net/secrets/s/0123', attributes: {enabled: true, created: 1, updated: 1, recoveryLevel: 'Recoverable+Purgeable'}, tags: {}}
+    // The latest version: the SDK asks `/secrets/{name}/` (GetSecret's "secret-version … is optional").
+    const latest = registry.check(exchange('GET', '/_emulator/keyvault/kv/secrets/s', '7.5', 200, bundle))
+    expect([latest.operation?.operationId, latest.violations]).toEqual(['GetSecret', []])
+    expect(registry.check(exchange('PUT', '/_emulator/keyvault/kv/secrets/s', '7.5', 200, bundle)).operation?.operationId).toBe('SetSecret')
+    expect(registry.check(exchange('GET', '/_emulator/keyvault/kv/secrets/s', '7.5', 200, {...bundle, secretUri: 'x'})).violations).toEqual([
+      "(body): property 'secretUri' is not defined by the spec",
+    ])
+    // Not a data-plane path: the same template does not match below the ARM host's root.
+    expect(registry.check(exchange('GET', '/secrets/s/v', '7.5', 200, bundle)).operation).toBeUndefined()
+  })
+
+  it('checks the metrics batch data plane against monitor data-plane 2024-02-01 metricBatch.json', () => {
+    const path = '/subscriptions/00000000-0000-0000-0000-000000000000/metrics:getBatch'
+    const result = registry.check(exchange('POST', path, '2024-02-01', 200, {values: [{starttime: 'a', endtime: 'b', value: [{id: 'i', type: 't', name: {value: 'n'}, unit: 'Count', timeseries: []}]}]}))
+    expect([result.operation?.operationId, result.violations]).toEqual(['Batch', []])
+    expect(registry.check(exchange('POST', path, '2024-02-01', 200, {values: [{starttime: 'a', endtime: 'b'}]})).violations).toEqual(["/values/0: must have required property 'value'"])
+  })
+
+  it('sets apart what no provider document defines: the emulator’s own routes, the token endpoint, LRO monitors, ARM’s api-version refusals', async () => {
+    const {notAzureContract, pathTemplate} = await import('./report.js')
+    const kind = (path: string, status = 200, body: unknown = {}) => notAzureContract({path, status, body} as never)
+    expect(kind('/_emulator/webapps')).toBe("emulator's own routes")
+    expect(kind('/_emulator/keyvault/kv/certificates')).toBeUndefined()
+    expect(kind('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/a/failoverGroups/f/opsbookFailover')).toBe("emulator's own routes")
+    expect(kind('/msi/token')).toBe('managed-identity token endpoint (/msi/token)')
+    expect(kind('/subscriptions/s/providers/Microsoft.Sql/locations/eastus/databaseAzureAsyncOperation/1')).toBe("long-running operation monitors (ARM's async protocol)")
+    expect(kind('/subscriptions/s/resourceGroups/rg', 400, {error: {code: 'MissingApiVersionParameter', message: 'm'}})).toBe("ARM's api-version refusals")
+    // A provider's own operation is a gap to vendor, not set apart.
+    expect(kind('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Security/pricings')).toBeUndefined()
+    expect(pathTemplate('/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg/configurations/work_mem')).toBe(
+      '/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}/configurations/{}',
+    )
+  })
+})

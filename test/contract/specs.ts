@@ -78,6 +78,8 @@ export class ContractRegistry {
       const id = BASE_URI + specFile
       for (const known of RETURNED_DESPITE_MUTABILITY)
         if (known.specFile === specFile) delete known.at(doc)['x-ms-mutability']
+      for (const known of NULL_NEXT_LINK_ON_LAST_PAGE)
+        if (known.specFile === specFile) for (const name of known.definitions) doc.definitions[name].properties.nextLink['x-nullable'] = true
       for (const known of LAST_PAGE_WITHOUT_NEXT_LINK)
         if (known.specFile === specFile)
           for (const name of known.definitions) doc.definitions[name].required = doc.definitions[name].required.filter((p: string) => p !== 'nextLink')
@@ -255,6 +257,16 @@ const LAST_PAGE_WITHOUT_NEXT_LINK: Array<{specFile: string; definitions: string[
   ...['2019-11-01', '2021-01-01', '2022-12-01'].map((v) => ({specFile: `specification/resources/resource-manager/Microsoft.Resources/stable/${v}/subscriptions.json`, definitions: ['SubscriptionListResult', 'TenantListResult']})),
 ]
 
+/**
+ * A last page whose `nextLink` is JSON null, where the definition types it a plain string: Key Vault's data plane
+ * answers so, and its own example says it — GetCertificates-example.json (keyvault data-plane stable/7.5, read @
+ * 114077a2) ends its one page with `"nextLink": null`. The property is read as `x-nullable` (AutoRest's x-nullable:
+ * null is a valid value); everything else about it is still checked.
+ */
+const NULL_NEXT_LINK_ON_LAST_PAGE: Array<{specFile: string; definitions: string[]}> = [
+  {specFile: 'specification/keyvault/data-plane/Microsoft.KeyVault/stable/7.5/certificates.json', definitions: ['CertificateListResult']},
+]
+
 function gatewayAnswered(headers: Record<string, string | string[] | undefined>): boolean {
   return Object.entries(headers).some(([name, value]) => name.toLowerCase() === 'x-ms-failure-cause' && String(value).toLowerCase() === 'gateway')
 }
@@ -382,6 +394,8 @@ function rewrite(schema: Json, open: boolean): Json {
       delete out[bound]
     } else delete out[exclusive]
   }
+  // `x-nullable: true` (Swagger 2.0's AutoRest extension): null is a valid value of the typed property.
+  if (out['x-nullable'] === true && typeof out.type === 'string') out.type = [out.type, 'null']
   if (out.enum && out['x-ms-enum'] && out['x-ms-enum'].modelAsString !== false) delete out.enum
   else if (Array.isArray(out.enum) && out.enum.every((v: unknown) => typeof v === 'string')) return rewrite(caseInsensitive(out, out.enum), open)
   if (out.properties) out.properties = Object.fromEntries(Object.entries<Json>(out.properties).map(([k, v]) => [k, writeOnly(v) ? false : rewrite(v, false)]))
