@@ -55,7 +55,8 @@
  * cannot name (an input read from another step's outputs: `server: ${{ steps.restore.outputs.server }}`) is recorded
  * when the step first starts (step.started `targets`, from its evaluated inputs, in the hash chain) and used the same
  * way. A finding about another resource — the run's other copy of the same kind, deleted while the step's own still
- * stands — is not witnessed.
+ * stands — is not witnessed. A rollback, journaled under its step's id, is judged by its own action (the first plan's
+ * `steps[].rollback`) and by the target its own start recorded, not by the step's first-plan target.
  *
  * What it does not prove: that the forger did not have the same rights as the run. Someone holding the run's
  * credentials can make the real ARM calls (delete the copy) and journal them: then the Activity Log witnesses them,
@@ -248,7 +249,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   let segment = 0
   let segmentMarked = false
   let earlierMarked = false
-  let firstPlan: Map<string, {uses: string; changes: boolean; targets?: string[]}> | undefined
+  let firstPlan: Map<string, {uses: string; changes: boolean; targets?: string[]; rollback?: {uses: string; changes: boolean}}> | undefined
   // Each segment's principal (index: segment - 1), when its run.started records one.
   const principals: Array<Principal | undefined> = []
   let anyMarked = false
@@ -293,9 +294,14 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
       principals.push(p && typeof p.caller === 'string' && p.caller ? {caller: p.caller, ...(typeof p.objectId === 'string' ? {objectId: p.objectId} : {})} : undefined)
       if (!firstPlan)
         firstPlan = new Map(
-          (line.data.steps ?? []).map((s: {id: string; uses: string; changes: boolean; targets?: unknown}) => [
+          (line.data.steps ?? []).map((s: {id: string; uses: string; changes: boolean; targets?: unknown; rollback?: {uses?: unknown; changes?: unknown}}) => [
             s.id,
-            {uses: s.uses, changes: Boolean(s.changes), ...(Array.isArray(s.targets) && s.targets.length > 0 ? {targets: s.targets.map((t) => String(t).toLowerCase())} : {})},
+            {
+              uses: s.uses,
+              changes: Boolean(s.changes),
+              ...(Array.isArray(s.targets) && s.targets.length > 0 ? {targets: s.targets.map((t) => String(t).toLowerCase())} : {}),
+              ...(s.rollback && typeof s.rollback.uses === 'string' ? {rollback: {uses: s.rollback.uses, changes: Boolean(s.rollback.changes)}} : {}),
+            },
           ]),
         )
       started.clear()
@@ -318,7 +324,11 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const writes = Array.isArray(line.data.arm) ? (line.data.arm as RecordedWrite[]) : []
     for (const w of writes)
       if (w.method === 'PUT' && String(w.resourceId).split('/').at(-1)?.toLowerCase().endsWith(`-${short}`)) own.set(String(w.resourceId).toLowerCase(), String(w.resourceId))
-    const planned = firstPlan?.get(line.step)
+    // A rollback is journaled under its step's id: it is judged by what the first plan records of the rollback (its
+    // own action) and by the target its own start recorded — never by the step's first-plan target, another resource.
+    const main = firstPlan?.get(line.step)
+    const rollback = phase === 'rollback'
+    const planned: {uses: string; changes: boolean; targets?: string[]} | undefined = rollback ? (main?.rollback ?? (main ? {uses: main.uses, changes: main.changes} : undefined)) : main
     if (segment === 1 && line.type === 'step.succeeded' && planned?.uses === 'failover.switch' && Array.isArray(line.data.outputs?.changed))
       for (const row of line.data.outputs.changed as Array<{name?: unknown; group?: unknown; before?: {enabled?: unknown; priority?: unknown}}>) {
         // The switch's own PATCH of that backend (…/<group>/<name>, or …/originGroups/<group>/origins/<name>).
