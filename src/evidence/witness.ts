@@ -378,16 +378,16 @@ export interface WitnessReport {
 export const ACTIVITY_LOG_MAX_EVENTS = 50_000
 
 /**
- * How long after a write Azure's Activity Log may not list it yet. Microsoft documents Azure Monitor's log latency as
- * an average, not a bound: "The average latency to ingest log data is between 20 seconds and 3 minutes. The specific
- * latency for any particular data will vary" (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time),
- * an earlier revision said "The typical latency to ingest log data is between 2 and 5 minutes"
- * (https://docs.microsoft.com/azure/azure-monitor/platform/data-ingestion-time), and one, as copied elsewhere, that
- * activity log data reaches a Log Analytics workspace "in 30 seconds" with subscription diagnostic settings and "10 to
- * 15 minutes" with the legacy integration. A latency for the Activity Log REST API (Activity Logs - List, what verify
- * reads) is not documented there; third-party summaries of the activity log page give "within 3 to 20 minutes" (not
- * found in the stored Microsoft text). 20 minutes, the largest of these, is the bound used: a write made less than that
- * before verify may be missing from what the log lists.
+ * How long after a write Azure's Activity Log may not list it yet. Microsoft documents it for the activity log itself:
+ * "Activity log entries are usually available for analysis and alerting within 3 to 20 minutes of the event
+ * occurring" (https://learn.microsoft.com/azure/azure-monitor/platform/activity-log, ms.date 2025-07-17), and in the
+ * ingestion-time page's section "Azure metrics, resource logs, activity log" (30 seconds to 20 minutes): "Activity logs
+ * are available for analysis and alerting in 3 to 20 minutes"
+ * (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time#azure-metrics-resource-logs-activity-logs,
+ * ms.date 2026-02-27; read from MicrosoftDocs/azure-monitor-docs). The same page's "average latency" (once "20 seconds
+ * and 3 minutes", now "less than 10 seconds") is for log data in general, not the activity log. 20 minutes is
+ * Microsoft's upper figure ("usually": not a guarantee): a write made less than that before verify may be missing from
+ * what the log lists, so a check that needs the log complete up to the run's end waits that long.
  */
 export const ACTIVITY_LOG_LISTING_DELAY_MS = 20 * 60_000
 
