@@ -9,6 +9,7 @@ import {completeRun} from '../../src/evidence/seal.js'
 import {isBundlePath, verifyBundle, verifyBundleFiles, verifyRun, type RunWitness} from '../../src/evidence/verify.js'
 import {runStarted, startBlobFixture, summaryFor, tempDir, testEnvironment, writeJournal, type BlobFixture} from './blob-helpers.js'
 import {writeHistory, type HistoryRun} from './history.js'
+import type {RunEvent} from '../../src/runbooks/events.js'
 
 /** Flip the lowest bit of one byte: a different byte, same length. */
 function flipped(bytes: Uint8Array, index: number): Uint8Array {
@@ -179,5 +180,23 @@ describe('evidence verify: a run, local against blob', () => {
     expect(await verifyRun(forged, {root})).toMatchObject({ok: true, anchor: 'none', unanchored: expect.stringMatching(/is unanchored: it has no blob copy \(no evidence container to look in\)/)})
     // The genuine run, in Blob: anchored there.
     expect(await verifyRun(runId, {root, target: fixture.target, witness: nothing})).toMatchObject({ok: true, anchor: 'blob'})
+  })
+
+  it('takes a run not in Blob as anchored when the Activity Log witnesses its writes', async () => {
+    const id = newRunId('dr-drill')
+    const server = '/subscriptions/00000000-0000-4000-8000-00000000000a/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-drill-x'
+    const correlationId = '11111111-2222-4333-8444-555555555555'
+    const at = new Date().toISOString()
+    const write = {method: 'PUT', resourceId: server, operation: 'Microsoft.DBforPostgreSQL/flexibleServers/write', status: 202, correlationId, at}
+    const started = runStarted(id) as Extract<RunEvent, {type: 'run.started'}>
+    await writeJournal(root, id, [
+      {...started, armWrites: true},
+      {type: 'step.started', step: 'restore', phase: 'main', uses: 'postgres.restore', attempt: 1, inputs: {}},
+      {type: 'step.succeeded', step: 'restore', phase: 'main', outputs: {}, durationMs: 5, attempts: 1, arm: [write]} as RunEvent,
+    ])
+    const event = {correlationId, resourceId: server, status: 'Succeeded', eventTimestamp: at, operationName: write.operation, caller: 'someone'}
+    const log: RunWitness = {mode: 'auto', reader: {byCorrelationId: async () => [event], byResourceGroup: async () => [event]}}
+    expect(await verifyRun(id, {root, witness: log})).toMatchObject({anchor: 'activity-log'})
+    expect(await verifyRun(id, {root, witness: {mode: 'auto', reader: {byCorrelationId: async () => [], byResourceGroup: async () => []}}})).toMatchObject({anchor: 'none'})
   })
 })
