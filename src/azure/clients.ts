@@ -24,7 +24,8 @@ import type {ResourceGraphClient} from '@azure/arm-resourcegraph'
 import type {MonitorClient} from '@azure/arm-monitor'
 import type {MetricsClient} from '@azure/monitor-query-metrics'
 import type {LogsQueryClient} from '@azure/monitor-query-logs'
-import type {BlobServiceClient} from '@azure/storage-blob'
+import type {BlobServiceClient, StoragePipelineOptions} from '@azure/storage-blob'
+import http from 'node:http'
 import https from 'node:https'
 import type {Environment} from '../catalog/schema.js'
 import {OpsbookError, ExitCode} from '../errors.js'
@@ -67,14 +68,15 @@ export interface AzureServicesOptions {
 }
 
 /**
- * How long the ARM clients keep an idle connection for the next request. Azure Load Balancer's idle timeout is 4
+ * How long the ARM and Blob clients keep an idle connection for the next request. Azure Load Balancer's idle timeout is 4
  * minutes by default (its rules take 4–100), and at the timeout it silently drops the flow unless the rule sends TCP
  * resets; the same 4-minute default holds for outbound rules, the SNAT flows a client's requests leave by
  * (https://learn.microsoft.com/azure/load-balancer/load-balancer-tcp-idle-timeout,
  * https://learn.microsoft.com/azure/load-balancer/load-balancer-tcp-reset). The SDK's own keep-alive agent closes
  * an idle connection only when the server does, so a request sent after a longer wait (a POST after a 5-minute
  * core.wait, not retried) went into a dropped flow: hung or reset. Ours closes it after a minute, well inside that;
- * an idempotent request reset on a reused connection anyway is retried (policy.ts).
+ * an idempotent request reset on a reused connection anyway is retried (policy.ts). Blob clients too: an evidence
+ * append or a lease renewal after a long quiet step went the same way.
  */
 export const AGENT_IDLE_MS = 60_000
 
@@ -244,6 +246,13 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
   // One keep-alive agent for every ARM client, closing idle connections after AGENT_IDLE_MS (the agent's `timeout`:
   // Node destroys a free socket when it fires). It carries the emulator's CA, since an agent replaces tlsOptions.
   const agent = new https.Agent({keepAlive: true, timeout: options.agentIdleMs ?? AGENT_IDLE_MS, ...(ca ? {ca} : {})})
+  // Blob clients (evidence, leases, cache exports) the same way: Storage's SDK took core-rest-pipeline's cached default
+  // agent, which keeps an idle connection until the server closes it. Its pipeline options are handed to
+  // createPipelineFromOptions whole (storage-blob Pipeline.js getCoreClientOptions), which installs `agent` with
+  // agentPolicy. Azurite answers plain HTTP: an https.Agent cannot carry an http: request, so that one gets its own.
+  let plainAgent: http.Agent | undefined
+  const blobAgent = (endpoint: string): http.Agent =>
+    new URL(endpoint).protocol === 'http:' ? (plainAgent ??= new http.Agent({keepAlive: true, timeout: options.agentIdleMs ?? AGENT_IDLE_MS})) : agent
 
   const listeners = new Set<(event: RetryEvent) => void>()
   const policy: PipelinePolicy = createRetryPolicy({
@@ -392,9 +401,9 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
             const shared = new blob.StorageSharedKeyCredential(emulator!.blob.account, emulator!.blob.key)
             // The same tries as against Azure, on the emulator's compressed clock (as pollIntervalMs): Storage's
             // default backoff (4 s, then 12 s) would make an unreachable emulator cost 16 s per request.
-            return new blob.BlobServiceClient(emulator!.blob.endpoint, shared, {retryOptions: {retryDelayInMs: 100, maxRetryDelayInMs: 1000}})
+            return new blob.BlobServiceClient(emulator!.blob.endpoint, shared, {retryOptions: {retryDelayInMs: 100, maxRetryDelayInMs: 1000}, agent: blobAgent(emulator!.blob.endpoint)} as StoragePipelineOptions)
           }
-          return new blob.BlobServiceClient(cloud.blob(account), credential)
+          return new blob.BlobServiceClient(cloud.blob(account), credential, {agent: blobAgent(cloud.blob(account))} as StoragePipelineOptions)
         })()
         blobClients.set(key, client)
       }

@@ -9,6 +9,7 @@ import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {ValidationError} from '../errors.js'
 import type {RunStatus} from '../runbooks/events.js'
+import {readUploadState} from './blob-sink.js'
 import {REFUSED_FILE, type RefusedRun} from './refused.js'
 import {JOURNAL_FILE, LOCK_FILE, SUMMARY_FILE, runDir, verifyChain, type ChainCheck, type JournalLine} from './journal.js'
 import type {RunSummary} from './summary.js'
@@ -46,6 +47,12 @@ export interface RunDetails {
   summaryProblems: string[]
   /** The last journal event, e.g. where a crashed run stopped. */
   lastEvent?: Pick<JournalLine, 'seq' | 'ts' | 'type' | 'step'>
+  /**
+   * What this machine's upload-state.json says of the run's blob copy: `uploaded`, `pending` (some bytes never reached
+   * Blob), or `none` (no upload recorded). Local, so only a hint: `evidence verify` checks the container itself. A run
+   * not in Blob is unanchored — nothing outside this machine confirms its record — unless the Activity Log witnesses it.
+   */
+  blob: 'uploaded' | 'pending' | 'none'
 }
 
 /**
@@ -95,7 +102,13 @@ export async function showRun(root: string, runId: string): Promise<RunDetails> 
     chain,
     summaryProblems: state.summary && existsSync(join(dir, SUMMARY_FILE)) ? summaryProblems(journalText, await readFile(join(dir, SUMMARY_FILE), 'utf8')) : [],
     ...(state.last ? {lastEvent: {seq: state.last.seq, ts: state.last.ts, type: state.last.type, step: state.last.step}} : {}),
+    blob: await uploadOf(dir),
   }
+}
+
+async function uploadOf(dir: string): Promise<RunDetails['blob']> {
+  const upload = await readUploadState(dir)
+  return upload === undefined ? 'none' : upload.pending ? 'pending' : 'uploaded'
 }
 
 async function resolveRunId(root: string, runId: string): Promise<string> {

@@ -31,6 +31,14 @@ export interface VerifyResult {
   checks: VerifyCheck[]
   /** The first failed check, as one line. */
   firstProblem?: string
+  /**
+   * A run id only: what outside this machine confirms the record — `blob`: the evidence container holds the same
+   * journal; `activity-log`: no such copy, but Azure's Activity Log witnessed at least one of its steps; `none`:
+   * neither (unanchored — its files agree with each other, which whoever can write `.opsbook` can make them do).
+   */
+  anchor?: 'blob' | 'activity-log' | 'none'
+  /** With `anchor: 'none'`: why nothing anchors it, in words a compliance lead can act on. */
+  unanchored?: string
 }
 
 /** Whether `arg` names a bundle on disk (a .zip file or a folder with a manifest) rather than a run id. */
@@ -185,9 +193,19 @@ async function compareBundleWithBlob(files: Map<string, Uint8Array>, target: Evi
  * byte-identical copies. Without a local copy, the blob copy is verified on its own.
  */
 export async function verifyRun(runId: string, options: {root: string; target?: EvidenceTarget; witness?: RunWitness}): Promise<VerifyResult> {
-  const copies = await verifyRunCopies(runId, options)
-  if (!options.witness) return copies
-  return result('run', runId, [...copies.checks, ...(await witnessRunChecks(runId, options.root, options.target, options.witness))])
+  const {verified: copies, blob} = await verifyRunCopies(runId, options)
+  const witness = options.witness ? await witnessRunChecks(runId, options.root, options.target, options.witness) : undefined
+  const verified = witness ? result('run', runId, [...copies.checks, ...witness.checks]) : copies
+  // Issue 16: a run that never reached Blob, forged consistently (chain, seal and summary recomputed), verified when
+  // no Activity Log witness was at hand. Its files agreeing proves nothing then: it is said to be unanchored.
+  if (blob === true) return {...verified, anchor: 'blob'}
+  if (witness && witness.witnessed > 0) return {...verified, anchor: 'activity-log'}
+  const why = witness ? 'no step of it is witnessed by Azure\'s Activity Log' : 'the Activity Log witness was not asked (--witness none)'
+  return {
+    ...verified,
+    anchor: 'none',
+    unanchored: `run ${runId} is unanchored: ${blob}, and ${why} — its files agree with each other, which whoever can write .opsbook can make them do; nothing outside this machine confirms the record (upload it with \`opsbook evidence sync\` and verify again)`,
+  }
 }
 
 /** How verify asks Azure's Activity Log to witness a run's ARM writes (evidence/witness.ts). */
@@ -199,8 +217,8 @@ export interface RunWitness {
   now?: Date
 }
 
-/** The witness's checks for a run: its local journal, or the blob copy when there is no local one. */
-async function witnessRunChecks(runId: string, root: string, target: EvidenceTarget | undefined, witness: RunWitness): Promise<VerifyCheck[]> {
+/** The witness's checks for a run (its local journal, or the blob copy when there is no local one), and how many steps it witnessed. */
+async function witnessRunChecks(runId: string, root: string, target: EvidenceTarget | undefined, witness: RunWitness): Promise<{checks: VerifyCheck[]; witnessed: number}> {
   const path = join(runDir(root, runId), 'journal.jsonl')
   let journal: string | undefined = existsSync(path) ? await readFile(path, 'utf8') : undefined
   if (journal === undefined && target) {
@@ -208,25 +226,35 @@ async function witnessRunChecks(runId: string, root: string, target: EvidenceTar
       const prefix = await findRunBlobPrefix(target, runId)
       journal = prefix ? (await downloadRun(target, prefix))?.journal.toString('utf8') : undefined
     } catch (error) {
-      return [{subject: 'activity log', ok: witness.mode !== 'activity-log', skipped: true, message: `activity log: not checked, the journal could not be read: ${describeError(error)}`}]
+      return {checks: [{subject: 'activity log', ok: witness.mode !== 'activity-log', skipped: true, message: `activity log: not checked, the journal could not be read: ${describeError(error)}`}], witnessed: 0}
     }
   }
-  if (journal === undefined) return []
-  return journalWitnessChecks(journal, witness)
+  if (journal === undefined) return {checks: [], witnessed: 0}
+  return journalWitness(journal, witness)
 }
 
 /** The witness's checks for one journal's text. */
 async function journalWitnessChecks(journal: string, witness: RunWitness): Promise<VerifyCheck[]> {
+  return (await journalWitness(journal, witness)).checks
+}
+
+/** The witness's checks for one journal's text, and how many of its steps the Activity Log witnessed. */
+async function journalWitness(journal: string, witness: RunWitness): Promise<{checks: VerifyCheck[]; witnessed: number}> {
   const {witnessJournal, witnessChecks} = await import('./witness.js')
   try {
-    return witnessChecks(await witnessJournal(journal, witness.reader, {now: witness.now, armWrites: witness.armWrites}), witness.mode)
+    const report = await witnessJournal(journal, witness.reader, {now: witness.now, armWrites: witness.armWrites})
+    return {checks: witnessChecks(report, witness.mode), witnessed: report.steps.filter((s) => s.verdict === 'witnessed').length}
   } catch (error) {
     // A journal line that is not JSON is already named by the chain check.
-    return [{subject: 'activity log', ok: witness.mode !== 'activity-log', skipped: true, message: `activity log: not checked: ${describeError(error)}`}]
+    return {checks: [{subject: 'activity log', ok: witness.mode !== 'activity-log', skipped: true, message: `activity log: not checked: ${describeError(error)}`}], witnessed: 0}
   }
 }
 
-async function verifyRunCopies(runId: string, options: {root: string; target?: EvidenceTarget}): Promise<VerifyResult> {
+/**
+ * The run's local and blob copies. `blob`: true when the evidence container holds the run's whole journal (the local
+ * one, byte for byte, or the blob copy verified on its own); else why it does not, as a phrase.
+ */
+async function verifyRunCopies(runId: string, options: {root: string; target?: EvidenceTarget}): Promise<{verified: VerifyResult; blob: true | string}> {
   // runDir refuses an id with `..` or a separator: `verify ../../x` verified a folder outside runs/ as a run.
   const dir = runDir(options.root, runId)
   const checks: VerifyCheck[] = []
@@ -243,7 +271,7 @@ async function verifyRunCopies(runId: string, options: {root: string; target?: E
   if (!options.target) {
     if (!local) throw new ValidationError([{code: 'run-not-found', message: `no run ${runId} under ${dir}, and no evidence container to look in`}])
     checks.push({subject: 'blob copy', ok: true, skipped: true, message: 'blob copy not checked: the environment has no evidence container configured'})
-    return result('run', runId, checks)
+    return {verified: result('run', runId, checks), blob: 'it has no blob copy (no evidence container to look in)'}
   }
   let prefix: string | undefined
   let remote: {journal: Buffer; summary?: Buffer; report?: Buffer; request?: Buffer} | undefined
@@ -262,7 +290,7 @@ async function verifyRunCopies(runId: string, options: {root: string; target?: E
   } catch (error) {
     if (!local) throw error
     checks.push({subject: 'blob copy', ok: true, skipped: true, message: `blob copy not checked: ${describeError(error)}`})
-    return result('run', runId, checks)
+    return {verified: result('run', runId, checks), blob: `its blob copy could not be read (${describeError(error)})`}
   }
   if (!remote) {
     if (!local) throw new ValidationError([{code: 'run-not-found', message: `no run ${runId} locally (${dir}) or in ${options.target.account}/${options.target.container}`}])
@@ -274,10 +302,14 @@ async function verifyRunCopies(runId: string, options: {root: string; target?: E
         ? `blob copy not uploaded yet (pending; run \`opsbook evidence sync\`)`
         : `blob journal: missing from ${options.target.account}/${options.target.container} (expected under ${prefix ?? 'runs/'})`,
     })
-    return result('run', runId, checks)
+    return {verified: result('run', runId, checks), blob: `it never reached ${options.target.account}/${options.target.container} (no blob copy${pending ? '; upload pending' : ''})`}
   }
   const pending = local ? Boolean((await readUploadState(dir))?.pending) : false
-  return result('run', runId, [...checks, ...blobCopyChecks(remote, local, pending)])
+  const whole = !local || Buffer.from(local.journal).equals(remote.journal)
+  return {
+    verified: result('run', runId, [...checks, ...blobCopyChecks(remote, local, pending)]),
+    blob: whole ? true : `its blob copy holds ${remote.journal.length} of the local journal's ${local.journal.length} bytes (the rest never reached Blob)`,
+  }
 }
 
 /**

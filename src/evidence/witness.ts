@@ -55,7 +55,8 @@
  * cannot name (an input read from another step's outputs: `server: ${{ steps.restore.outputs.server }}`) is recorded
  * when the step first starts (step.started `targets`, from its evaluated inputs, in the hash chain) and used the same
  * way. A finding about another resource — the run's other copy of the same kind, deleted while the step's own still
- * stands — is not witnessed.
+ * stands — is not witnessed. A rollback, journaled under its step's id, is judged by its own action (the first plan's
+ * `steps[].rollback`) and by the target its own start recorded, not by the step's first-plan target.
  *
  * What it does not prove: that the forger did not have the same rights as the run. Someone holding the run's
  * credentials can make the real ARM calls (delete the copy) and journal them: then the Activity Log witnesses them,
@@ -248,7 +249,7 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
   let segment = 0
   let segmentMarked = false
   let earlierMarked = false
-  let firstPlan: Map<string, {uses: string; changes: boolean; targets?: string[]}> | undefined
+  let firstPlan: Map<string, {uses: string; changes: boolean; targets?: string[]; rollback?: {uses: string; changes: boolean}}> | undefined
   // Each segment's principal (index: segment - 1), when its run.started records one.
   const principals: Array<Principal | undefined> = []
   let anyMarked = false
@@ -293,9 +294,14 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
       principals.push(p && typeof p.caller === 'string' && p.caller ? {caller: p.caller, ...(typeof p.objectId === 'string' ? {objectId: p.objectId} : {})} : undefined)
       if (!firstPlan)
         firstPlan = new Map(
-          (line.data.steps ?? []).map((s: {id: string; uses: string; changes: boolean; targets?: unknown}) => [
+          (line.data.steps ?? []).map((s: {id: string; uses: string; changes: boolean; targets?: unknown; rollback?: {uses?: unknown; changes?: unknown}}) => [
             s.id,
-            {uses: s.uses, changes: Boolean(s.changes), ...(Array.isArray(s.targets) && s.targets.length > 0 ? {targets: s.targets.map((t) => String(t).toLowerCase())} : {})},
+            {
+              uses: s.uses,
+              changes: Boolean(s.changes),
+              ...(Array.isArray(s.targets) && s.targets.length > 0 ? {targets: s.targets.map((t) => String(t).toLowerCase())} : {}),
+              ...(s.rollback && typeof s.rollback.uses === 'string' ? {rollback: {uses: s.rollback.uses, changes: Boolean(s.rollback.changes)}} : {}),
+            },
           ]),
         )
       started.clear()
@@ -318,7 +324,11 @@ export function witnessCandidates(journalText: string): {candidates: Candidate[]
     const writes = Array.isArray(line.data.arm) ? (line.data.arm as RecordedWrite[]) : []
     for (const w of writes)
       if (w.method === 'PUT' && String(w.resourceId).split('/').at(-1)?.toLowerCase().endsWith(`-${short}`)) own.set(String(w.resourceId).toLowerCase(), String(w.resourceId))
-    const planned = firstPlan?.get(line.step)
+    // A rollback is journaled under its step's id: it is judged by what the first plan records of the rollback (its
+    // own action) and by the target its own start recorded — never by the step's first-plan target, another resource.
+    const main = firstPlan?.get(line.step)
+    const rollback = phase === 'rollback'
+    const planned: {uses: string; changes: boolean; targets?: string[]} | undefined = rollback ? (main?.rollback ?? (main ? {uses: main.uses, changes: main.changes} : undefined)) : main
     if (segment === 1 && line.type === 'step.succeeded' && planned?.uses === 'failover.switch' && Array.isArray(line.data.outputs?.changed))
       for (const row of line.data.outputs.changed as Array<{name?: unknown; group?: unknown; before?: {enabled?: unknown; priority?: unknown}}>) {
         // The switch's own PATCH of that backend (…/<group>/<name>, or …/originGroups/<group>/origins/<name>).
@@ -368,16 +378,16 @@ export interface WitnessReport {
 export const ACTIVITY_LOG_MAX_EVENTS = 50_000
 
 /**
- * How long after a write Azure's Activity Log may not list it yet. Microsoft documents Azure Monitor's log latency as
- * an average, not a bound: "The average latency to ingest log data is between 20 seconds and 3 minutes. The specific
- * latency for any particular data will vary" (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time),
- * an earlier revision said "The typical latency to ingest log data is between 2 and 5 minutes"
- * (https://docs.microsoft.com/azure/azure-monitor/platform/data-ingestion-time), and one, as copied elsewhere, that
- * activity log data reaches a Log Analytics workspace "in 30 seconds" with subscription diagnostic settings and "10 to
- * 15 minutes" with the legacy integration. A latency for the Activity Log REST API (Activity Logs - List, what verify
- * reads) is not documented there; third-party summaries of the activity log page give "within 3 to 20 minutes" (not
- * found in the stored Microsoft text). 20 minutes, the largest of these, is the bound used: a write made less than that
- * before verify may be missing from what the log lists.
+ * How long after a write Azure's Activity Log may not list it yet. Microsoft documents it for the activity log itself:
+ * "Activity log entries are usually available for analysis and alerting within 3 to 20 minutes of the event
+ * occurring" (https://learn.microsoft.com/azure/azure-monitor/platform/activity-log, ms.date 2025-07-17), and in the
+ * ingestion-time page's section "Azure metrics, resource logs, activity log" (30 seconds to 20 minutes): "Activity logs
+ * are available for analysis and alerting in 3 to 20 minutes"
+ * (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time#azure-metrics-resource-logs-activity-logs,
+ * ms.date 2026-02-27; read from MicrosoftDocs/azure-monitor-docs). The same page's "average latency" (once "20 seconds
+ * and 3 minutes", now "less than 10 seconds") is for log data in general, not the activity log. 20 minutes is
+ * Microsoft's upper figure ("usually": not a guarantee): a write made less than that before verify may be missing from
+ * what the log lists, so a check that needs the log complete up to the run's end waits that long.
  */
 export const ACTIVITY_LOG_LISTING_DELAY_MS = 20 * 60_000
 

@@ -346,6 +346,8 @@ class RunExecution {
         needs: n.spec.needs,
         ...(n.parent ? {parent: n.parent} : {}),
         ...(options.planTargets?.[n.spec.id]?.length ? {targets: options.planTargets[n.spec.id]} : {}),
+        // The rollback's own action (its target is journaled when it starts: it is usually read from the step's outputs).
+        ...(n.spec.rollback ? {rollback: {uses: n.spec.rollback.uses, changes: this.findAction(n.spec.rollback.uses)?.changes ?? false}} : {}),
       })),
       ...(options.principal ? {principal: options.principal} : {}),
       ...(options.resume?.from ? {resumedFrom: options.resume.from} : {}),

@@ -41,8 +41,10 @@ export type RunEvent =
       /**
        * `targets`: the ARM resources a `when-needed` step acts on, known before it runs (the action registry's
        * `targets`), for the Activity Log witness to tie what a resumed step found to its own target (evidence/witness.ts).
+       * `rollback`: the action that undoes the step, and whether it changes anything — a rollback is journaled under
+       * its step's id, and the witness judges it by its own action, not the step's.
        */
-      steps: Array<{id: string; uses: string; phase: StepPhase; changes: boolean; needs: string[]; parent?: string; targets?: string[]}>
+      steps: Array<{id: string; uses: string; phase: StepPhase; changes: boolean; needs: string[]; parent?: string; targets?: string[]; rollback?: {uses: string; changes: boolean}}>
       /**
        * Who runs this segment, as the credential's token names it (`upn`, else `appid`, else `oid`) and its object id:
        * the Activity Log's events of the segment's writes must name the same caller (evidence/witness.ts).

@@ -1,6 +1,6 @@
 import net from 'node:net'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
-import {createAzureServices} from '../../src/azure/clients.js'
+import {AGENT_IDLE_MS, createAzureServices} from '../../src/azure/clients.js'
 import {identityAbortControllers} from '../../src/azure/identity-controllers.js'
 import {ExitCode} from '../../src/errors.js'
 import {startFixture, type Fixture} from './helpers.js'
@@ -143,8 +143,8 @@ describe('createAzureServices', () => {
    * `idleMs` is dropped. `drop`: silently, the LB's default — what the client sends on it afterwards goes nowhere, and
    * the request hangs. `reset`: the rule's TCP reset — the client's next packet meets a reset.
    */
-  const loadBalancer = async (idleMs: number, mode: 'drop' | 'reset') => {
-    const target = new URL(fixture.emulator.armEndpoint)
+  const loadBalancer = async (idleMs: number, mode: 'drop' | 'reset', upstream: string = fixture.emulator.armEndpoint) => {
+    const target = new URL(upstream)
     const flows = {opened: 0, closedByClient: 0, dropped: 0, lastActivity: Date.now()}
     const open = new Set<net.Socket>()
     const server = net.createServer((client) => {
@@ -182,13 +182,15 @@ describe('createAzureServices', () => {
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const armEndpoint = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`
+    // The upstream's URL through the balancer (its scheme and path: Azurite's is http://…/devstoreaccount1).
+    const endpoint = `${target.protocol}//127.0.0.1:${(server.address() as net.AddressInfo).port}${target.pathname.replace(/\/$/, '')}`
     // Connections a client still keeps alive are cut, or close() would wait for them (60 s for the default agent).
     const close = () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())
         for (const socket of open) socket.destroy()
       })
-    return {flows, armEndpoint, close}
+    return {flows, armEndpoint, endpoint, close}
   }
 
   it('closes an idle kept-alive connection before a load balancer drops its flow: a request after a long wait does not hang (issue 16)', async () => {
@@ -210,6 +212,30 @@ describe('createAzureServices', () => {
     } finally {
       await lb.close()
     }
+  })
+
+  it('closes an idle kept-alive Blob connection too (evidence, leases): a request after a long wait does not hang (issue 16)', async () => {
+    // Storage's SDK used core-rest-pipeline's default keep-alive agent, which keeps an idle connection until the server
+    // closes it (Azurite here: 60 s; Azure Storage's front ends behind the 4-minute balancer): an evidence append or a
+    // lease renewal after a long quiet step went into a dropped flow.
+    const lb = await loadBalancer(1500, 'drop', fixture.emulator.blob.endpoint)
+    try {
+      const services = createAzureServices({environment: fixture.environment, environmentName: 'local', emulator: {...fixture.emulator, blob: {...fixture.emulator.blob, endpoint: lb.endpoint}}, agentIdleMs: 300})
+      const container = (await services.blob('stshopevidence')).getContainerClient('opsbook-evidence')
+      expect(await container.exists()).toBe(true)
+      expect(lb.flows.opened).toBe(1)
+      // opsbook closes the idle connection itself, well before the balancer's timeout (1.5 s here; 4 min in Azure).
+      await expect.poll(() => lb.flows.closedByClient, {timeout: 5000, interval: 50}).toBe(1)
+      await expect.poll(() => Date.now() - lb.flows.lastActivity, {timeout: 10_000, interval: 100}).toBeGreaterThan(1600)
+      expect(await container.exists({abortSignal: AbortSignal.timeout(10_000)})).toBe(true)
+      expect(lb.flows).toMatchObject({opened: 2, dropped: 0})
+    } finally {
+      await lb.close()
+    }
+  })
+
+  it('keeps idle connections of ARM and Blob clients for less than Azure Load Balancer\'s 4-minute idle timeout by default', () => {
+    expect(AGENT_IDLE_MS).toBeLessThan(4 * 60_000)
   })
 
   it('sends an idempotent request again on a new connection when a reused one was reset under it', async () => {

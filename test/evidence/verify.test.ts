@@ -6,9 +6,10 @@ import {BlobSink, runBlobPrefix} from '../../src/evidence/blob-sink.js'
 import {exportEvidence} from '../../src/evidence/export.js'
 import {newRunId, runDir} from '../../src/evidence/journal.js'
 import {completeRun} from '../../src/evidence/seal.js'
-import {isBundlePath, verifyBundle, verifyBundleFiles, verifyRun} from '../../src/evidence/verify.js'
+import {isBundlePath, verifyBundle, verifyBundleFiles, verifyRun, type RunWitness} from '../../src/evidence/verify.js'
 import {runStarted, startBlobFixture, summaryFor, tempDir, testEnvironment, writeJournal, type BlobFixture} from './blob-helpers.js'
 import {writeHistory, type HistoryRun} from './history.js'
+import type {RunEvent} from '../../src/runbooks/events.js'
 
 /** Flip the lowest bit of one byte: a different byte, same length. */
 function flipped(bytes: Uint8Array, index: number): Uint8Array {
@@ -153,5 +154,49 @@ describe('evidence verify: a run, local against blob', () => {
     const result = await verifyRun(runId, {root: tempDir(), target: fixture.target})
     expect(result.ok).toBe(true)
     expect(result.checks.map((c) => c.subject)).toEqual(['blob journal.jsonl', 'blob evidence'])
+    expect(result.anchor).toBe('blob')
+  })
+
+  it('says a run that never reached Blob is unanchored when no Activity Log witness confirms it (a consistent forgery verified)', async () => {
+    // Issue 16: whoever can write .opsbook can write a whole run — chain, seal and summary consistent — with
+    // upload-state.json saying "pending". Nothing outside this machine holds it, and its steps made no ARM write the
+    // Activity Log could witness: verify said "verified". It now says what anchors the record, and that nothing does.
+    const forged = newRunId('dr-drill')
+    const journal = await writeJournal(root, forged, [runStarted(forged), {type: 'step.log', step: 'restore', phase: 'main', message: 'restored, RTO met'}])
+    await completeRun(journal, summaryFor(journal))
+    const prefix = runBlobPrefix(forged)
+    writeFileSync(join(runDir(root, forged), 'upload-state.json'), JSON.stringify({runId: forged, environment: 'local', account: fixture.target.account, container: fixture.target.container, blobPrefix: prefix, files: {}, pending: true}))
+    const nothing: RunWitness = {mode: 'auto', reader: {byCorrelationId: async () => [], byResourceGroup: async () => []}}
+    for (const witness of [undefined, nothing]) {
+      const result = await verifyRun(forged, {root, target: fixture.target, ...(witness ? {witness} : {})})
+      // Nothing contradicts it (it is consistent), and nothing anchors it.
+      expect(result.ok, result.firstProblem).toBe(true)
+      expect(result.anchor).toBe('none')
+      expect(result.unanchored).toBe(
+        `run ${forged} is unanchored: it never reached ${fixture.target.account}/${fixture.target.container} (no blob copy; upload pending), and ${witness ? 'no step of it is witnessed by Azure\'s Activity Log' : 'the Activity Log witness was not asked (--witness none)'} — its files agree with each other, which whoever can write .opsbook can make them do; nothing outside this machine confirms the record (upload it with \`opsbook evidence sync\` and verify again)`,
+      )
+    }
+    // Without an evidence container to look in, the same.
+    expect(await verifyRun(forged, {root})).toMatchObject({ok: true, anchor: 'none', unanchored: expect.stringMatching(/is unanchored: it has no blob copy \(no evidence container to look in\)/)})
+    // The genuine run, in Blob: anchored there.
+    expect(await verifyRun(runId, {root, target: fixture.target, witness: nothing})).toMatchObject({ok: true, anchor: 'blob'})
+  })
+
+  it('takes a run not in Blob as anchored when the Activity Log witnesses its writes', async () => {
+    const id = newRunId('dr-drill')
+    const server = '/subscriptions/00000000-0000-4000-8000-00000000000a/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-drill-x'
+    const correlationId = '11111111-2222-4333-8444-555555555555'
+    const at = new Date().toISOString()
+    const write = {method: 'PUT', resourceId: server, operation: 'Microsoft.DBforPostgreSQL/flexibleServers/write', status: 202, correlationId, at}
+    const started = runStarted(id) as Extract<RunEvent, {type: 'run.started'}>
+    await writeJournal(root, id, [
+      {...started, armWrites: true},
+      {type: 'step.started', step: 'restore', phase: 'main', uses: 'postgres.restore', attempt: 1, inputs: {}},
+      {type: 'step.succeeded', step: 'restore', phase: 'main', outputs: {}, durationMs: 5, attempts: 1, arm: [write]} as RunEvent,
+    ])
+    const event = {correlationId, resourceId: server, status: 'Succeeded', eventTimestamp: at, operationName: write.operation, caller: 'someone'}
+    const log: RunWitness = {mode: 'auto', reader: {byCorrelationId: async () => [event], byResourceGroup: async () => [event]}}
+    expect(await verifyRun(id, {root, witness: log})).toMatchObject({anchor: 'activity-log'})
+    expect(await verifyRun(id, {root, witness: {mode: 'auto', reader: {byCorrelationId: async () => [], byResourceGroup: async () => []}}})).toMatchObject({anchor: 'none'})
   })
 })

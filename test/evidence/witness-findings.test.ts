@@ -567,3 +567,63 @@ describe('a resumed idempotent teardown after a segment that cut its attempt off
     expect(await judged([{kind: 'gone', resourceId: copy}], [created, event(copy, 'Microsoft.Sql/servers/databases/delete', 6)])).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/db-drill-r already deleted/)})
   })
 })
+
+describe('a resumed rollback, journaled under its step\'s id', () => {
+  // Issue 16: the witness judged a rollback by its step's first-plan entry — the step's action (postgres.restore:
+  // `always`, so a rollback that found the copy already gone was "not witnessed") and the step's target (another
+  // resource than the one the rollback acts on). The first plan records the rollback's action; its target is the one
+  // its own start recorded (read from the step's outputs).
+  const pg = `${sub}/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers`
+  const copy = `${pg}/pg-pitr-r`
+  const other = `${pg}/pg-old-r`
+  const restore = {method: 'PUT', resourceId: copy, operation: 'Microsoft.DBforPostgreSQL/flexibleServers/write', status: 202, correlationId: randomUUID(), at: at(2)}
+  const created = event(copy, restore.operation, 2, 'Succeeded', restore.correlationId)
+  /** Segment 1 restored the copy and failed; its rollback was held back (a lease). Segment 2's rollback found `gone`. */
+  const text = (steps: unknown[], found: string, startedTarget = copy) =>
+    journal([
+      ['run.started', null, {steps, armWrites: true}],
+      ['step.started', 'restore', {phase: 'main'}],
+      ['step.succeeded', 'restore', {phase: 'main', outputs: {resourceId: copy}, arm: [restore]}],
+      ['step.started', 'verify', {phase: 'main'}],
+      ['step.failed', 'verify', {phase: 'main', error: {message: 'no'}}],
+      ['rollback.started', null, {steps: ['restore']}],
+      ['step.skipped', 'restore', {phase: 'rollback', reason: 'not started: run x holds it now', code: 'lease-taken'}],
+      ['run.finished', null, {status: 'rollback-failed', leftBehind: ['rollback of step restore']}],
+      ['run.started', null, {steps, armWrites: true, resumedFrom: 'r'}],
+      ['rollback.started', null, {steps: ['restore']}],
+      ['step.started', 'restore', {phase: 'rollback', uses: 'postgres.delete', inputs: {server: found}, targets: [startedTarget]}],
+      ['step.succeeded', 'restore', {phase: 'rollback', outputs: {server: found.split('/').at(-1), deleted: false, alreadyGone: true}, found: [{kind: 'gone', resourceId: found}]}],
+      ['run.finished', null, {status: 'failed', leftBehind: []}],
+    ])
+  const rollbackOf = async (journalText: string, events: ActivityEvent[]) => (await witnessJournal(journalText, log(events).reader, {now, armWrites})).steps.find((s) => s.phase === 'rollback')
+
+  it('is judged by its own action: a rollback that found the copy already deleted is witnessed by the delete, not failed as the restore', async () => {
+    const plan = [
+      {id: 'restore', uses: 'postgres.restore', phase: 'main', changes: true, needs: [], rollback: {uses: 'postgres.delete', changes: true}},
+      {id: 'verify', uses: 'postgres.query', phase: 'main', changes: false, needs: ['restore']},
+    ]
+    const deleted = event(copy, 'Microsoft.DBforPostgreSQL/flexibleServers/delete', 9)
+    expect(await rollbackOf(text(plan, copy), [created, deleted])).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/pg-pitr-r already deleted/)})
+    // Still standing: the same claim is not witnessed.
+    expect(await rollbackOf(text(plan, copy), [created])).toMatchObject({verdict: 'not-witnessed'})
+  })
+
+  it('is tied to the target its own start recorded, not to the step\'s first-plan target', async () => {
+    // A step whose first plan names a target (an idempotent delete of the run's old copy) with a rollback acting on
+    // another resource (the copy the step's outputs name).
+    const plan = [
+      {id: 'restore', uses: 'postgres.delete', phase: 'main', changes: true, needs: [], targets: [other], rollback: {uses: 'postgres.delete', changes: true}},
+      {id: 'verify', uses: 'postgres.query', phase: 'main', changes: false, needs: ['restore']},
+    ]
+    const deletedCopy = event(copy, 'Microsoft.DBforPostgreSQL/flexibleServers/delete', 9)
+    const deletedOther = event(other, 'Microsoft.DBforPostgreSQL/flexibleServers/delete', 1)
+    // Its own target, deleted: witnessed (was: "not the target the run's first plan gives the step (pg-old-r)").
+    expect(await rollbackOf(text(plan, copy), [created, deletedOther, deletedCopy])).toMatchObject({verdict: 'witnessed', reason: expect.stringMatching(/pg-pitr-r already deleted/)})
+    // A forged rollback pointing at the step's first-plan target (deleted) while its own copy still stands: not
+    // witnessed (was: witnessed, the first-plan target being the one it was held to).
+    expect(await rollbackOf(text(plan, other), [created, deletedOther])).toMatchObject({
+      verdict: 'not-witnessed',
+      reason: expect.stringMatching(/pg-old-r is not the target the step's first start recorded \(pg-pitr-r\)/),
+    })
+  })
+})

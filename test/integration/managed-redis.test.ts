@@ -137,6 +137,20 @@ describe('redis-export and redis-restore on a Managed Redis component', () => {
     expect(await after.get('cart:amr-2')).toBeNull()
     after.disconnect()
   })
+
+  it('refuses an export or import SAS that ends less than an hour ahead or starts less than 15 minutes back, as Azure does', async () => {
+    // Microsoft's Managed Redis FAQ (learn.microsoft.com/azure/redis/how-to-import-export-data, "I received a timeout
+    // error during my Import/Export operation"): "The SAS token end time (se) must be at least 1 hour from now and the
+    // start time (st), if given, must be at least 15 minutes in the past." The emulator enforced it for the classic
+    // cache only; opsbook's own SAS (the test above) meets it.
+    const rule = /The SAS token end time \(se\) must be at least 1 hour from now and the start time \(st\), if given, must be at least 15 minutes in the past/
+    const client = await arm.redisEnterprise()
+    for (const sas of [{expiresInMs: 2 * 3_600_000}, {expiresInMs: 3_600_000, startsBeforeMs: 20 * 60_000}]) {
+      const container = await arm.containerSasUrl('stamrsnapshots', 'amr-snapshots', {permissions: 'rcwl', ...sas})
+      await expect(client.databases.beginExportAndWait('rg-amr', 'amr-shop-carts', 'default', {sasUri: container.replace('?', '/sas-rule?')}, {updateIntervalInMs: 10})).rejects.toThrow(rule)
+      await expect(client.databases.beginImportAndWait('rg-amr', 'amr-shop-carts', 'default', {sasUris: [container.replace('?', '/sas-rule/default.rdb?')]}, {updateIntervalInMs: 10})).rejects.toThrow(rule)
+    }
+  })
 })
 
 describe('Managed Redis persistence and active geo-replication', () => {

@@ -147,6 +147,9 @@ finally:
     ])
     expect(events.find((e) => e.type === 'rollback.started')).toMatchObject({steps: ['b', 'a']})
     expect(events.find((e) => e.type === 'rollback.finished')).toMatchObject({ok: true, failed: []})
+    // The first plan names each step's rollback action: the Activity Log witness judges a rollback by it (issue 16).
+    const planned = (events[0] as Extract<RunEvent, {type: 'run.started'}>).steps
+    expect(planned.map((s) => [s.id, s.rollback])).toEqual([['a', {uses: 'core.log', changes: false}], ['b', {uses: 'core.log', changes: false}], ['c', undefined], ['d', undefined], ['cleanup', undefined]])
     expect(outcome.status).toBe('failed')
     expect(outcome.error?.message).toBe('step c failed: assertion failed: the data is not there')
     expect(outcome.leftBehind).toEqual([])

@@ -49,6 +49,11 @@ export default class RunsShow extends BaseCommand<RunDetails> {
       const {resumeCommand} = await import('../../support/resume-hint.js')
       this.say(`continue with: ${resumeCommand(details.runId, s.overrides)}`)
     }
+    // Issue 16: a run that never reached Blob is only on this machine; a consistent forgery looks the same.
+    if (!r && details.blob !== 'uploaded')
+      this.say(
+        `UNANCHORED: ${details.blob === 'pending' ? 'part of this run never reached the evidence container (upload pending)' : 'no upload of this run to an evidence container is recorded'} — nothing outside this machine confirms this record; \`opsbook evidence sync\` uploads it, \`opsbook evidence verify ${details.runId}\` checks it (also against Azure's Activity Log)`,
+      )
     // A broken chain means the journal was altered: like `evidence verify`, that is a failure (exit 1).
     if (!details.chain.ok || details.summaryProblems.length > 0) this.exitWith = 1
     return details

@@ -23,7 +23,7 @@ import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from 
 import {accessKeyOf, type CacheRef} from '../engines/redis-dataplane.js'
 import type {ManagedRedisComponent} from '../../catalog/schema.js'
 import {parseDuration} from '../../support/duration.js'
-import {exportRdbFromEngine, importRdbIntoEngine, redactSas, redisDataPlane, redisState} from './redis.js'
+import {exportRdbFromEngine, importRdbIntoEngine, redactSas, redisDataPlane, redisState, sasTimesAccepted} from './redis.js'
 import {AMR_MAINTENANCE_DOC, AMR_MAINTENANCE_FIRST_API, amrMaintenanceRuleViolation} from '../../catalog/managed-redis-maintenance.js'
 import {registerResourceInventory} from './resource-graph.js'
 import {SUPPORTED_API_VERSIONS} from '../api-versions.js'
@@ -359,6 +359,11 @@ export function routes(ctx: EmulatorContext): Route[] {
         // (opsbook passes <container>/<snapshot name>), named after the database.
         const directory = blobPathOf(sasUri)?.blob.replace(/\/+$/, '')
         const blobName = `${directory ? `${directory}/` : ''}${found.db.name}.rdb`
+        // Azure's SAS rule for Managed Redis import/export (learn.microsoft.com/azure/redis/how-to-import-export-data,
+        // FAQ "I received a timeout error during my Import/Export operation"), as for the classic cache — refused with
+        // the request (400, the spec's ErrorResponse), not as a failed operation: the spec's OperationStatus nests its
+        // `error` one level deeper than the SDK's poller reads (ErrorResponse), so a failed status would lose the reason.
+        sasTimesAccepted([sasUri])
         return operation(request, found.cluster, 'managedRedis.databases.export', async () => {
           const client = (await blobService()).getContainerClient(container)
           if (!(await client.exists()))
@@ -382,6 +387,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (bad) return armError(400, 'InvalidRequestBody', `The sasUri '${redactSas(bad.url)}' is not a valid blob URL.`)
         const refused = needsEngine(found.cluster)
         if (refused) return refused
+        sasTimesAccepted(uris)
         return operation(request, found.cluster, 'managedRedis.databases.import', async () =>
           importRdbIntoEngine(ctx, plane, refOf(found.cluster, found.db.name), paths, await blobService(), 'managedRedis.import'),
         )

@@ -588,10 +588,12 @@ function durationHours(duration: string): number {
  * not be used for the following reason: The SAS token end time (se) must be at least 1 hour from now and the start time
  * (st), if given, must be at least 15 minutes in the past."
  * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data, FAQ "I received a timeout
- * error during my Import/Export operation"). A URL without a SAS (managed identity) is not judged here. Wall-clock
- * time, as Azure Storage reads SAS times.
+ * error during my Import/Export operation"). Azure Managed Redis documents the same rule, in the same words, under the
+ * same FAQ question (https://learn.microsoft.com/azure/redis/how-to-import-export-data, ms.date 2025-05-14): its
+ * export/import use this too (services/managed-redis.ts). A URL without a SAS (managed identity) is not judged here.
+ * Wall-clock time, as Azure Storage reads SAS times.
  */
-function sasTimesAccepted(urls: string[]): void {
+export function sasTimesAccepted(urls: string[]): void {
   const now = Date.now()
   for (const url of urls) {
     let query: URLSearchParams

@@ -41,6 +41,20 @@ describe('opsbook evidence export | verify | sync', () => {
   })
 
   it('syncs local runs to the emulator\'s evidence container, after which each run verifies against its blob copy', async () => {
+    // Before the sync nothing outside this machine holds the run, and the Activity Log witnesses none of its steps:
+    // not "verified" but unanchored, exit 3 — a human must decide (issue 16: a consistent forgery verified so).
+    // (A run whose uploads failed — Blob down while it ran — says so in its upload-state.json, as a forger's would.)
+    const runId = runs[4]!.runId
+    const prefix = `runs/${runId.slice(0, 4)}/${runId.slice(4, 6)}/${runId}/`
+    writeFileSync(join(cwd, '.opsbook', 'runs', runId, 'upload-state.json'), JSON.stringify({runId, environment: 'local', account: 'stshopevidence', container: 'opsbook-evidence', blobPrefix: prefix, files: {}, pending: true}))
+    const unsynced = await opsbook(cwd, ['evidence', 'verify', runs[4]!.runId, '--json'])
+    expect(unsynced.code, unsynced.stderr).toBe(3)
+    expect(JSON.parse(unsynced.stdout)).toMatchObject({ok: true, anchor: 'none', unanchored: expect.stringMatching(new RegExp(`^run ${runs[4]!.runId} is unanchored: it never reached \\S+ \\(no blob copy`))})
+    expect(unsynced.stderr).toMatch(/not verified: run \S+ is unanchored: .*nothing outside this machine confirms the record/)
+    // runs show (local files only) says so too, and what to do.
+    const shown = await opsbook(cwd, ['runs', 'show', runId])
+    expect(shown.stdout).toContain(`UNANCHORED: part of this run never reached the evidence container (upload pending) — nothing outside this machine confirms this record; \`opsbook evidence sync\` uploads it, \`opsbook evidence verify ${runId}\` checks it`)
+    expect(JSON.parse((await opsbook(cwd, ['runs', 'show', runId, '--json'])).stdout).blob).toBe('pending')
     const synced = await opsbook(cwd, ['evidence', 'sync', '--env', 'local', '--json'])
     expect(synced.code, synced.stderr).toBe(0)
     const result = JSON.parse(synced.stdout)
@@ -49,6 +63,8 @@ describe('opsbook evidence export | verify | sync', () => {
 
     const verified = await opsbook(cwd, ['evidence', 'verify', runs[4]!.runId, '--json'])
     expect(verified.code, verified.stderr).toBe(0)
+    expect(JSON.parse(verified.stdout).anchor).toBe('blob')
+    expect((await opsbook(cwd, ['runs', 'show', runs[4]!.runId])).stdout).not.toContain('UNANCHORED')
     const checks = JSON.parse(verified.stdout).checks.map((c: {message: string}) => c.message)
     expect(checks).toEqual(expect.arrayContaining([expect.stringMatching(/^blob and local journals are byte-identical/)]))
 
