@@ -8,7 +8,7 @@
  * `evidence sync` the Blob journal equals the local one byte for byte; and `evidence verify` passes for the run.
  * Cells that end interrupted (130) or with teardown incomplete (3) are resumed, and the resume must end in 0.
  */
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import type {ApprovalDecision, Approver} from '../../src/actions/types.js'
 import {loadCatalog} from '../../src/catalog/loader.js'
@@ -162,15 +162,48 @@ async function inProcess(
   }
 }
 
-function runIdIn(cwd: string): string | undefined {
+/** The run folders under `cwd` (a cell's scratch folder holds the one run the cell started, once it has started). */
+function runIdsIn(cwd: string): string[] {
   const runs = join(cwd, '.opsbook', 'runs')
-  return existsSync(runs) ? readdirSync(runs)[0] : undefined
+  return existsSync(runs) ? readdirSync(runs, {withFileTypes: true}).filter((e) => e.isDirectory()).map((e) => e.name) : []
 }
 
-function journalOf(cwd: string): string {
-  const runId = runIdIn(cwd)
-  const file = runId ? join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl') : ''
-  return file && existsSync(file) ? readFileSync(file, 'utf8') : ''
+/** The cell's run: the one run folder under `cwd`; a second one is a failure of the cell, named (never a guess between them). */
+function runIdIn(cwd: string): string | undefined {
+  const ids = runIdsIn(cwd)
+  check(ids.length <= 1, () => `more than one run under ${cwd}/.opsbook/runs: ${ids.join(', ')}`)
+  return ids[0]
+}
+
+/**
+ * The complete journal lines the cell's run has added since the last call: the SIGKILL cell watches the CLI's journal
+ * every 10 ms, and reading the whole file each time (a dr-drill's is 50-200 KB) cost CPU the killed run competes for.
+ */
+function journalWatch(cwd: string): () => string[] {
+  let runId: string | undefined
+  let offset = 0
+  let partial = Buffer.alloc(0)
+  return () => {
+    runId ??= runIdsIn(cwd)[0]
+    if (!runId) return []
+    let fd: number
+    try {
+      fd = openSync(join(cwd, '.opsbook', 'runs', runId, 'journal.jsonl'), 'r')
+    } catch {
+      return [] // not created yet
+    }
+    try {
+      const added = Buffer.alloc(Math.max(0, fstatSync(fd).size - offset))
+      const read = added.length > 0 ? readSync(fd, added, 0, added.length, offset) : 0
+      offset += read
+      const bytes = Buffer.concat([partial, added.subarray(0, read)])
+      const end = bytes.lastIndexOf(0x0a) + 1
+      partial = bytes.subarray(end)
+      return end > 0 ? bytes.subarray(0, end - 1).toString('utf8').split('\n') : []
+    } finally {
+      closeSync(fd)
+    }
+  }
 }
 
 /** Why an outcome is what it is: the thrown error, or the failed steps' errors and what was left. */
@@ -192,13 +225,45 @@ function check(ok: boolean, message: () => string): void {
  * `expect` overrides the exit a cell must end with (per runbook × fault, when it differs from the fault's default).
  */
 export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: Fault | 'none'): Promise<CellRow> {
+  const cwd = scratchDir()
+  try {
+    return await cellIn(cwd, ctx, runbook, fault)
+  } catch (error) {
+    // What the run's folder held when the cell failed: which files a failure about them (ENOENT …) found or missed.
+    if (error instanceof Error) error.message += `\n${runFolders(cwd)}`
+    throw error
+  }
+}
+
+/** The run folders under `cwd`, each file with its size, for a failing cell's message. */
+function runFolders(cwd: string): string {
+  const runs = join(cwd, '.opsbook', 'runs')
+  // The whole scratch folder gone says something outside the run removed it (opsbook never deletes a run or journal).
+  if (!existsSync(cwd)) return `${cwd}: the cell's scratch folder is gone`
+  if (!existsSync(runs)) return `${runs}: missing`
+  return readdirSync(runs, {withFileTypes: true})
+    .map((entry) => {
+      if (!entry.isDirectory()) return `${runs}/${entry.name} (not a folder)`
+      const dir = join(runs, entry.name)
+      const files = readdirSync(dir).map((f) => {
+        try {
+          return `${f} ${statSync(join(dir, f)).size} B`
+        } catch {
+          return `${f} (gone)`
+        }
+      })
+      return `${dir}: ${files.join(', ') || 'empty'}`
+    })
+    .join('\n') || `${runs}: empty`
+}
+
+async function cellIn(cwd: string, ctx: MatrixContext, runbook: RunbookName, fault: Fault | 'none'): Promise<CellRow> {
   const started = Date.now()
   const n = ++ctx.n
   const spec = specs(ctx)[runbook]
   const {emulator} = ctx
   const extra = (await spec.prepare?.(n)) ?? {}
   const params = {...spec.params(n), ...extra}
-  const cwd = scratchDir()
   const services = sdkServices(emulator)
   ctx.evidence ??= (await openEvidenceTarget(loadCatalog({flag: join(repoRoot, 'runbooks.yaml')}).catalog.environments.local!, services))!
   // A cursor, not an index: in a long matrix the log drops its oldest entries (request-log.ts).
@@ -271,7 +336,7 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
         let outage: NodeJS.Timeout | undefined
         let pendingSeen = false
         const uploadFailed = () => {
-          const runId = runIdIn(cwd)
+          const runId = runIdsIn(cwd)[0]
           const file = runId ? join(cwd, '.opsbook', 'runs', runId, UPLOAD_STATE_FILE) : ''
           try {
             return Boolean(file && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as {lastError?: string}).lastError)
@@ -352,9 +417,9 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
           env: emulator.env(),
           timeoutMs: 120_000,
           onStart(child) {
+            const added = journalWatch(cwd)
             const timer = setInterval(() => {
-              const text = journalOf(cwd)
-              if (text.split('\n').some((line) => line.includes('"operation.started"') && spec.changeStep.test(String(/"step":"([^"]*)"/.exec(line)?.[1])))) {
+              if (added().some((line) => line.includes('"operation.started"') && spec.changeStep.test(String(/"step":"([^"]*)"/.exec(line)?.[1])))) {
                 clearInterval(timer)
                 child.kill('SIGKILL')
               }
@@ -380,7 +445,7 @@ export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: F
         // The disk fills as the change starts: the next journal line cannot be written.
         outcome = await inProcess(cwd, runbook, spec, params, {
           onEvent: (event) => {
-            if (isChangeStart(spec, event)) process.env[DISK_FULL_ENV] = String(statSync(join(cwd, '.opsbook', 'runs', runIdIn(cwd)!, 'journal.jsonl')).size + 1)
+            if (isChangeStart(spec, event)) process.env[DISK_FULL_ENV] = String(statSync(join(cwd, '.opsbook', 'runs', runIdsIn(cwd)[0]!, 'journal.jsonl')).size + 1)
           },
         })
         delete process.env[DISK_FULL_ENV]

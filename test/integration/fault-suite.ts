@@ -104,8 +104,10 @@ export function faultMatrixSuite(cells: Cell[], label: string, options: {shard?:
   })
 
   describe(`fault matrix (${label})`, () => {
-    for (const [runbook, fault] of cells)
-      it(`${runbook} × ${fault}`, async () => {
+    for (const [index, [runbook, fault]] of cells.entries()) {
+      // OPSBOOK_FAULT_REPEAT: the second and later runs of a cell are named apart.
+      const nth = cells.slice(0, index).filter(([r, f]) => r === runbook && f === fault).length + 1
+      it(`${runbook} × ${fault}${nth > 1 ? ` (run ${nth})` : ''}`, async () => {
         const started = Date.now()
         const row = await runCell(ctx, runbook, fault).catch((error: Error) => {
           // A failing cell still has its place in the table, with what went wrong.
@@ -115,14 +117,17 @@ export function faultMatrixSuite(cells: Cell[], label: string, options: {shard?:
         rows.push(row)
         expect(row.chain).toBe('verifies')
       }, runbook === 'dr-drill' ? 600_000 : 180_000) // a drill and its resume are two drills: minutes on a loaded machine
+    }
   })
 }
 
 /** Shard `shard` of the full matrix (or of OPSBOOK_FAULT_CELLS' selection). */
 export function faultMatrixShard(shard: number): void {
   const selected = selectedCells()
-  const cells = shardCells(selected ?? ALL_CELLS, shard)
-  const label = `${selected ? `OPSBOOK_FAULT_CELLS=${process.env.OPSBOOK_FAULT_CELLS}` : 'full'}, shard ${shard} of ${SHARDS}`
+  // OPSBOOK_FAULT_REPEAT=N runs each cell N times (hunting a flaky cell), spread over the shards like any cells.
+  const repeat = Math.max(1, Number(process.env.OPSBOOK_FAULT_REPEAT) || 1)
+  const cells = shardCells((selected ?? ALL_CELLS).flatMap((cell) => Array.from({length: repeat}, (): Cell => [...cell])), shard)
+  const label = `${selected ? `OPSBOOK_FAULT_CELLS=${process.env.OPSBOOK_FAULT_CELLS}` : 'full'}${repeat > 1 ? ` ×${repeat}` : ''}, shard ${shard} of ${SHARDS}`
   // A shard the selection leaves empty says so (skipped), so vitest does not call the file broken.
   if (cells.length === 0) it.skip(`fault matrix shard ${shard}: no cell of OPSBOOK_FAULT_CELLS falls here`, () => {})
   else faultMatrixSuite(cells, label, {shard})
