@@ -97,15 +97,18 @@ describe('hostile input', () => {
     const hello = readFileSync(join(repoRoot, 'src', 'runbooks', 'library', 'hello.yaml'), 'utf8')
       .replace('name: hello', 'name: hello-esc')
       .replace('finally:', '  - {id: quote, uses: core.assert, continueOnError: true, with: {that: false, message: "${{ params.who }}"}}\nfinally:')
-    const dir = scratchDir({'hello-esc.yaml': hello})
+    // The core-only test catalog (test/fixtures/cli): what reaches the terminal does not depend on the environment, and
+    // its `dev` runs without an emulator — `--env local` made this process start one and upload the evidence to it
+    // (1.5 s more CPU and ~6 s more wall at load 16, for a run of 40 ms).
+    const dir = scratchDir({'hello-esc.yaml': hello, 'runbooks.yaml': readFileSync(join(repoRoot, 'test', 'fixtures', 'cli', 'runbooks.yaml'), 'utf8')})
     const hostile = 'x\u001b]0;pwned\u0007\u001b[2J\ry'
-    const result = await runCli(['run', 'hello-esc.yaml', '--env', 'local', '--param', `who=${hostile}`, '--param', 'pause=PT0S'], {cwd: dir, timeoutMs: 90_000})
+    const result = await runCli(['run', 'hello-esc.yaml', '--env', 'dev', '--param', `who=${hostile}`, '--param', 'pause=PT0S'], {cwd: dir, timeoutMs: 90_000})
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout + result.stderr).not.toMatch(/[\u001b\u0007\r]/)
     expect(result.stdout).toContain('x\\x1b]0;pwned\\x07\\x1b[2J\\x0dy')
     // `plan` printed the value raw in its params and with lines, `runbooks show` a title and description, `runs show` a
     // failed step's error quoting a param (adversary8, via the CLI): everything `say`/`note` print is terminal-safe now.
-    const plan = await runCliInProcess(['plan', 'hello', '--env', 'local', '--param', `who=${hostile}`], {cwd: dir})
+    const plan = await runCliInProcess(['plan', 'hello', '--env', 'dev', '--param', `who=${hostile}`], {cwd: dir})
     expect(plan.code, plan.stderr).toBe(0)
     expect(plan.stdout).toContain('who=x\\x1b]0;pwned\\x07')
     writeFileSync(join(dir, 'esc.yaml'), ['name: esc', 'title: "T \\e]0;pwned\\a"', 'description: "D \\e[2J"', 'kind: checklist', 'steps:', '  - {id: a, uses: core.log, with: {message: hi}}', ''].join('\n'))
@@ -116,7 +119,7 @@ describe('hostile input', () => {
     const shown = await runCliInProcess(['runs', 'show', runId], {cwd: dir})
     expect(shown.stdout).toContain('assertion failed: x\\x1b]0;pwned\\x07')
     for (const output of [plan, show, shown]) expect(output.stdout + output.stderr).not.toMatch(/[\u001b\u0007\r]/)
-    const invalid = await runCliInProcess(['plan', 'hello', '--env', 'local', '--param', `nope\u001b[2J=1`], {cwd: dir})
+    const invalid = await runCliInProcess(['plan', 'hello', '--env', 'dev', '--param', `nope\u001b[2J=1`], {cwd: dir})
     expect(invalid.code).toBe(2)
     expect(invalid.stderr).not.toContain('\u001b')
   }, 180_000)

@@ -5,12 +5,15 @@
  *
  * `npm test` runs a representative set (14 cells: each of the 13 faults at least once, each runbook but dr-drill — whose
  * interrupts dr-drill-interrupt.test.ts covers — at least once) to stay fast. The full matrix, 91 cells, runs in
- * shards side by side (test/faults/, fault-suite.ts): `npm run test:faults`, which .ci/run runs after `npm test`.
+ * shards side by side (test/faults/, fault-suite.ts): `npm run test:faults`, which .ci/run runs after `npm test` — without
+ * the quick set's cells that passed in that `npm test` (their rows are in its table: fault-table.ts QUICK_ROWS_FILE), so
+ * CI runs each of the 91 cells once.
  * OPSBOOK_FAULT_CELLS picks cells, here or in the shards (fault-suite.ts `selectedCells`); OPSBOOK_FAULT_MATRIX=full runs
  * all 91 here, in one suite.
  */
 import type {Fault, RunbookName} from './fault-cells.js'
 import {ALL_CELLS, faultMatrixSuite, selectedCells} from './fault-suite.js'
+import {QUICK_ROWS_FILE} from './fault-table.js'
 
 /** The quick set: a diagonal through the matrix, so every runbook and every fault appear. */
 const QUICK: Array<[RunbookName, Fault]> = [
@@ -38,4 +41,7 @@ const QUICK: Array<[RunbookName, Fault]> = [
 const selected = selectedCells()
 // OPSBOOK_FAULT_MATRIX=full: all 91 cells in this one suite, one after the other (what the shards cut up).
 const full = process.env.OPSBOOK_FAULT_MATRIX === 'full'
-faultMatrixSuite(selected ?? (full ? ALL_CELLS : QUICK), selected ? `OPSBOOK_FAULT_CELLS=${process.env.OPSBOOK_FAULT_CELLS}` : full ? 'full, one suite' : 'quick set; npm run test:faults for all')
+if (selected) faultMatrixSuite(selected, `OPSBOOK_FAULT_CELLS=${process.env.OPSBOOK_FAULT_CELLS}`)
+else if (full) faultMatrixSuite(ALL_CELLS, 'full, one suite')
+// The quick set leaves its rows in .opsbook-test/fault-quick.json: .ci/run's full matrix then runs only the other 77 cells.
+else faultMatrixSuite(QUICK, 'quick set; npm run test:faults for all', {rowsFile: QUICK_ROWS_FILE})

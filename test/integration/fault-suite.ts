@@ -15,31 +15,19 @@
  * against the one emulator, as before, each putting back what it changed (fault-cells.ts `cleanup`, `prepare`).
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {RunningEmulator} from '../../src/emulator/server.js'
 import {runCell, type MatrixContext} from './fault-cells.js'
-import {FAULTS, matrixTable, ROWS_DIR_ENV, RUNBOOKS, SHARD_FILES, type CellRow, type Fault, type RunbookName} from './fault-table.js'
+import {ALL_CELLS, matrixTable, quickRowsPassed, ROWS_DIR_ENV, selectedCells, SHARD_FILES, type Cell, type CellRow, type Fault} from './fault-table.js'
 import {startLocalEmulator} from './support.js'
 
-export type Cell = [RunbookName, Fault]
+export type {Cell} from './fault-table.js'
 
 /** How many shards the full matrix is cut into: the files test/faults/shard-1.faults.ts … shard-N.faults.ts. */
 export const SHARDS = SHARD_FILES.length
 
-export const ALL_CELLS: Cell[] = RUNBOOKS.flatMap((runbook) => FAULTS.map((fault): Cell => [runbook, fault]))
-
-/**
- * OPSBOOK_FAULT_CELLS narrows a run to some cells while working on them: `runbook:fault` pairs separated by commas,
- * either side may be `*` (e.g. `dr-drill:*,pg-pitr:LRO hung`). Undefined when not set.
- */
-export function selectedCells(env: NodeJS.ProcessEnv = process.env): Cell[] | undefined {
-  const only = env.OPSBOOK_FAULT_CELLS?.split(',')
-    .map((pair) => pair.trim().split(':') as [string, string | undefined])
-    .filter(([r]) => r)
-  if (!only) return undefined
-  return ALL_CELLS.filter(([runbook, fault]) => only.some(([r, f]) => (r === '*' || r === runbook) && (f === undefined || f === '*' || f === fault)))
-}
+export {ALL_CELLS, selectedCells} from './fault-table.js'
 
 /**
  * A cell's expected cost, in seconds of wall time on the idle 2-core machine, to balance the shards: a dr-drill is a
@@ -77,7 +65,7 @@ export function shardCells(cells: Cell[], shard: number, shards = SHARDS): Cell[
 }
 
 /** One suite: an emulator, a test per cell, the table (or, under test/faults/table.ts, the rows) at the end. */
-export function faultMatrixSuite(cells: Cell[], label: string, options: {shard?: number} = {}): void {
+export function faultMatrixSuite(cells: Cell[], label: string, options: {shard?: number; rowsFile?: string} = {}): void {
   let emulator: RunningEmulator
   const rows: CellRow[] = []
   const ctx = {n: 0} as MatrixContext
@@ -100,6 +88,11 @@ export function faultMatrixSuite(cells: Cell[], label: string, options: {shard?:
       mkdirSync(rowsDir, {recursive: true})
       writeFileSync(join(rowsDir, `shard-${options.shard}.json`), JSON.stringify({cells: cells.length, rows}))
     } else console.log(`\nfault matrix (${label}: ${rows.filter((r) => r.exit !== 'FAIL').length} of ${cells.length} cells passed)\n${matrixTable(rows)}`)
+    // The quick set's rows, for the full matrix of the same CI run (fault-table.ts QUICK_ROWS_FILE).
+    if (options.rowsFile) {
+      mkdirSync(dirname(options.rowsFile), {recursive: true})
+      writeFileSync(options.rowsFile, JSON.stringify({cells: cells.length, rows}))
+    }
     await emulator?.stop()
   })
 
@@ -126,7 +119,10 @@ export function faultMatrixShard(shard: number): void {
   const selected = selectedCells()
   // OPSBOOK_FAULT_REPEAT=N runs each cell N times (hunting a flaky cell), spread over the shards like any cells.
   const repeat = Math.max(1, Number(process.env.OPSBOOK_FAULT_REPEAT) || 1)
-  const cells = shardCells((selected ?? ALL_CELLS).flatMap((cell) => Array.from({length: repeat}, (): Cell => [...cell])), shard)
+  // Cells npm test's quick set passed in this CI run are not run again (fault-table.ts QUICK_ROWS_FILE); the table has their rows.
+  const done = quickRowsPassed()
+  const chosen = (selected ?? ALL_CELLS).filter(([runbook, fault]) => !done.some((r) => r.runbook === runbook && r.fault === fault))
+  const cells = shardCells(chosen.flatMap((cell) => Array.from({length: repeat}, (): Cell => [...cell])), shard)
   const label = `${selected ? `OPSBOOK_FAULT_CELLS=${process.env.OPSBOOK_FAULT_CELLS}` : 'full'}${repeat > 1 ? ` ×${repeat}` : ''}, shard ${shard} of ${SHARDS}`
   // A shard the selection leaves empty says so (skipped), so vitest does not call the file broken.
   if (cells.length === 0) it.skip(`fault matrix shard ${shard}: no cell of OPSBOOK_FAULT_CELLS falls here`, () => {})
