@@ -148,6 +148,11 @@ export interface RunningEmulator {
   /** Change how long new long-running operations stay InProgress (tests: slow while interrupting, fast afterwards). */
   setLroDurationMs(ms: number): void
   /**
+   * Change how long routing changes made from now on take to reach clients (routingPropagationMs; a change already
+   * propagating keeps its time). Tests: long while a run must be caught waiting for traffic, short afterwards.
+   */
+  setRoutingPropagationMs(ms: number): void
+  /**
    * Requests served (bounded: the newest REQUEST_LOG_LIMIT are kept, see request-log.ts), oldest first; with `since`
    * (a `requestCount()` taken earlier), only those logged after it. Use `requestCount()` as a cursor, not
    * `requestLog().length`, which stops growing once the oldest entries are dropped.
@@ -331,6 +336,9 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       environmentName,
       faults,
       setLroDurationMs: (ms) => lro.setDefaultDurationMs(ms),
+      setRoutingPropagationMs: (ms) => {
+        ctx.routingPropagationMs = Math.max(0, ms)
+      },
       requestLog: (since) => log.since(since),
       requestCount: () => log.count,
       clearRequestLog: () => log.clear(),
