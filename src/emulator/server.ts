@@ -55,7 +55,10 @@ export interface StartEmulatorOptions {
   seed?: boolean
   /** The emulator's clock (default: real time). */
   clock?: () => Date
-  /** Read OPSBOOK_EMULATOR_FAULTS and OPSBOOK_EMULATOR_EXCHANGE_LOG from this environment (default process.env). */
+  /**
+   * Read OPSBOOK_EMULATOR_FAULTS, OPSBOOK_EMULATOR_EXCHANGE_LOG and OPSBOOK_REDIS_SERVER from this environment (default
+   * process.env): the one `opsbook` was started with, also for a command run in a process whose own environment differs.
+   */
   env?: NodeJS.ProcessEnv
   /** Called with every request/response pair the emulator served (the contract tests validate them against Azure's specs). */
   onExchange?: (exchange: EmulatorExchange) => void
@@ -264,6 +267,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       geoBackupLagMs: options.geoBackupLagMs ?? (environment.emulator?.geoBackupLag ? parseDuration(environment.emulator.geoBackupLag) : undefined),
       routingPropagationMs: Math.max(0, options.routingPropagationMs ?? (environment.emulator?.lroSeconds ?? 3) * 1000),
       notices: [],
+      env,
     }
     if (options.dataPlane === 'real') {
       const {createPostgresDataPlane} = await import('./engines/postgres-plane.js')
