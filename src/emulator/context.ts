@@ -72,6 +72,8 @@ export interface EmulatorContext {
   routingPropagationMs: number
   /** Lines `opsbook emulator start` prints about the data planes (e.g. a mapped version, a missing engine). */
   notices: string[]
+  /** The environment the emulator reads its settings from (startEmulator's `env`, default process.env). */
+  env?: NodeJS.ProcessEnv
 }
 
 /** A service module: its routes, plus an optional async start hook (e.g. to open slot HTTP ports before serving). */

@@ -55,7 +55,10 @@ export interface StartEmulatorOptions {
   seed?: boolean
   /** The emulator's clock (default: real time). */
   clock?: () => Date
-  /** Read OPSBOOK_EMULATOR_FAULTS and OPSBOOK_EMULATOR_EXCHANGE_LOG from this environment (default process.env). */
+  /**
+   * Read OPSBOOK_EMULATOR_FAULTS, OPSBOOK_EMULATOR_EXCHANGE_LOG and OPSBOOK_REDIS_SERVER from this environment (default
+   * process.env): the one `opsbook` was started with, also for a command run in a process whose own environment differs.
+   */
   env?: NodeJS.ProcessEnv
   /** Called with every request/response pair the emulator served (the contract tests validate them against Azure's specs). */
   onExchange?: (exchange: EmulatorExchange) => void
@@ -147,6 +150,11 @@ export interface RunningEmulator {
   faults: FaultInjector
   /** Change how long new long-running operations stay InProgress (tests: slow while interrupting, fast afterwards). */
   setLroDurationMs(ms: number): void
+  /**
+   * Change how long routing changes made from now on take to reach clients (routingPropagationMs; a change already
+   * propagating keeps its time). Tests: long while a run must be caught waiting for traffic, short afterwards.
+   */
+  setRoutingPropagationMs(ms: number): void
   /**
    * Requests served (bounded: the newest REQUEST_LOG_LIMIT are kept, see request-log.ts), oldest first; with `since`
    * (a `requestCount()` taken earlier), only those logged after it. Use `requestCount()` as a cursor, not
@@ -259,6 +267,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       geoBackupLagMs: options.geoBackupLagMs ?? (environment.emulator?.geoBackupLag ? parseDuration(environment.emulator.geoBackupLag) : undefined),
       routingPropagationMs: Math.max(0, options.routingPropagationMs ?? (environment.emulator?.lroSeconds ?? 3) * 1000),
       notices: [],
+      env,
     }
     if (options.dataPlane === 'real') {
       const {createPostgresDataPlane} = await import('./engines/postgres-plane.js')
@@ -331,6 +340,9 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       environmentName,
       faults,
       setLroDurationMs: (ms) => lro.setDefaultDurationMs(ms),
+      setRoutingPropagationMs: (ms) => {
+        ctx.routingPropagationMs = Math.max(0, ms)
+      },
       requestLog: (since) => log.since(since),
       requestCount: () => log.count,
       clearRequestLog: () => log.clear(),

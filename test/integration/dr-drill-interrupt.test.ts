@@ -16,9 +16,9 @@ let emulator: RunningEmulator
 beforeAll(async () => {
   // Quick operations: the restores Ctrl-C and SIGKILL land in are held in flight by a fault (hangOperations) until the
   // test lets them go, not made slow for everyone (3 s operations were waited out by the teardowns and the resumes).
-  // Routing changes (the failover legs) reach clients in 0.5 s instead of the default 3 s: this file is about the
-  // interrupt, region-failover.test about that delay.
-  emulator = await startLocalEmulator({lroDurationMs: 100, routingPropagationMs: 500})
+  // Routing changes (the failover legs) reach clients in 0.2 s instead of the default 3 s (as in the fault suite): this
+  // file is about the interrupt, region-failover.test about that delay.
+  emulator = await startLocalEmulator({lroDurationMs: 100, routingPropagationMs: 200})
 })
 afterAll(async () => emulator?.stop())
 

@@ -19,9 +19,16 @@ import {journalLines, runRunbook, sdkServices, startLocalEmulator} from './suppo
 
 let emulator: RunningEmulator
 
+/**
+ * How long a routing change takes to reach clients. Only the Ctrl-C needs a long one — traffic reaches the DR region a
+ * while after the switch, long enough for the Ctrl-C to land while `healthy` waits; every other wait (the first test's
+ * `healthy`, each resume's fail-back `back`) waits for a short one: 3 s each was 9 of the file's 17 s (CI, idle).
+ */
+const CTRL_C_WINDOW_MS = 3000
+const PROPAGATION_MS = 200
+
 beforeAll(async () => {
-  // Traffic reaches the DR region a while after the switch: long enough for a Ctrl-C to land while `healthy` waits.
-  emulator = await startLocalEmulator({routingPropagationMs: 3000})
+  emulator = await startLocalEmulator({routingPropagationMs: PROPAGATION_MS})
 })
 afterAll(async () => {
   emulator?.faults.clear()
@@ -37,6 +44,7 @@ async function endpoints(): Promise<Array<[string, string]>> {
 async function killInFailBackThenResume(options: {ctrlCWhileHealthy: boolean}) {
   let cwd = ''
   let interrupted = false
+  emulator.setRoutingPropagationMs(options.ctrlCWhileHealthy ? CTRL_C_WINDOW_MS : PROPAGATION_MS)
   const killed = await runRunbook(emulator, 'region-failover', ['--target', 'storefront-dns', '--param', 'timeout=PT20S'], {
     cwdReady: (dir) => (cwd = dir),
     onStart(child) {
@@ -58,6 +66,7 @@ async function killInFailBackThenResume(options: {ctrlCWhileHealthy: boolean}) {
     },
   })
   emulator.faults.set({resetConnections: {next: 0}})
+  emulator.setRoutingPropagationMs(PROPAGATION_MS)
   expect(killed.signal, killed.stderr).toBe('SIGKILL')
   const before = journalLines(cwd)
   // `healthy` cut off by the Ctrl-C (it did not see traffic in westus) when there was one

@@ -19,7 +19,7 @@ import {parseDuration} from '../../support/duration.js'
 import {INTERNAL_BLOB_CLIENT_OPTIONS} from '../blob.js'
 import type {EmulatorContext} from '../context.js'
 import {keyspaceCount} from '../../support/rdb.js'
-import {findRedisServer, RedisEngine} from './redis.js'
+import {findRedisServer, REDIS_SERVER_ENV, RedisEngine} from './redis.js'
 import {REDIS_LOAD_KEY_SPACE, redisLoadKey, writeRedisLoadGap} from '../load/redis.js'
 import type {LoadTarget} from '../load/types.js'
 
@@ -58,7 +58,9 @@ export class RedisDataPlane {
     private readonly ctx: EmulatorContext,
     private readonly epoch: string,
   ) {
-    this.binary = findRedisServer()
+    // OPSBOOK_REDIS_SERVER as the emulator's environment says (startEmulator's env); the PATH searched is this process's.
+    const configured = ctx.env?.[REDIS_SERVER_ENV]
+    this.binary = findRedisServer(configured === undefined ? process.env : {...process.env, [REDIS_SERVER_ENV]: configured})
     // The version is asked for only when shown (describe.ts): one process less on every emulator start.
     this.info = this.binary ? {engine: this.binary} : {modelled: MODELLED_NOTE}
     ctx.onClose(() => this.close())
