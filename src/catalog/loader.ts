@@ -1,6 +1,7 @@
 /**
  * Finding and loading the catalog. Order: --catalog, OPSBOOK_CATALOG, then runbooks.yaml found by walking up
- * from the working directory. Every problem comes back at once with file:line:col (exit 2).
+ * from the working directory (./locate.ts, which loads neither zod nor the YAML parser). Every problem comes back at
+ * once with file:line:col (exit 2).
  */
 import {createHash} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
@@ -8,9 +9,10 @@ import {dirname, join, resolve} from 'node:path'
 import {ValidationError, type Problem} from '../errors.js'
 import {parseYamlSource, readSourceFile, zodProblems, type YamlSource} from '../support/yaml-source.js'
 import {hintIssues, withFieldHint} from './hints.js'
+import {CATALOG_FILE, findCatalog} from './locate.js'
 import {catalogSchema, type Catalog, type Component, type Environment} from './schema.js'
 
-export const CATALOG_FILE = 'runbooks.yaml'
+export {CATALOG_FILE, findCatalog, projectDir} from './locate.js'
 
 export interface LoadedCatalog {
   file: string
@@ -20,33 +22,6 @@ export interface LoadedCatalog {
   /** SHA-256 of the file's bytes, recorded in every run summary. */
   sha256: string
   source: YamlSource
-}
-
-/** Where the catalog is, or undefined when none is found. */
-export function findCatalog(options: {flag?: string; cwd?: string; env?: NodeJS.ProcessEnv} = {}): string | undefined {
-  const env = options.env ?? process.env
-  const cwd = options.cwd ?? process.cwd()
-  if (options.flag) return resolve(cwd, options.flag)
-  if (env.OPSBOOK_CATALOG) return resolve(cwd, env.OPSBOOK_CATALOG)
-  let dir = resolve(cwd)
-  for (;;) {
-    const candidate = join(dir, CATALOG_FILE)
-    if (existsSync(candidate)) return candidate
-    const parent = dirname(dir)
-    if (parent === dir) return undefined
-    dir = parent
-  }
-}
-
-/**
- * The project folder: where the catalog is (found as above), else the working directory. `.opsbook/` (journals,
- * emulator state) lives here, so runs started from any sub-folder share one history. OPSBOOK_HOME overrides it.
- */
-export function projectDir(options: {flag?: string; cwd?: string; env?: NodeJS.ProcessEnv} = {}): string {
-  const env = options.env ?? process.env
-  if (env.OPSBOOK_HOME) return resolve(options.cwd ?? process.cwd(), env.OPSBOOK_HOME)
-  const file = findCatalog(options)
-  return file ? dirname(file) : resolve(options.cwd ?? process.cwd())
 }
 
 export function loadCatalog(options: {flag?: string; cwd?: string; env?: NodeJS.ProcessEnv} = {}): LoadedCatalog {

@@ -29,7 +29,7 @@ async function runWitness(services: AzureServices, mode: Exclude<WitnessMode, 'n
 export async function verifyTarget(options: VerifyTargetOptions): Promise<VerifyResult> {
   const [{isBundlePath, verifyBundle, verifyRun, environmentOfRun}, {opsbookRoot}, {connectEvidence}] = await Promise.all([
     import('./verify.js'),
-    import('../runbooks/runner.js'),
+    import('../catalog/locate.js'),
     import('./sync.js'),
   ])
   const bundle = isBundlePath(options.target)

@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import type {ApprovalDecision, Approver} from '../actions/types.js'
 import {findAction} from '../actions/registry.js'
 import {getEnvironment, loadCatalog, projectDir, type LoadedCatalog} from '../catalog/loader.js'
+import {opsbookRoot} from '../catalog/locate.js'
 import {componentWindowNames, type Environment} from '../catalog/schema.js'
 import {ApprovalRequiredError, ExitCode, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
 import {outputRedactor} from '../evidence/writer.js'
@@ -494,8 +495,6 @@ export function currentHost(): string {
 }
 
 /** `.opsbook` in the project folder (beside the catalog): journals, summaries, emulator state. */
-export function opsbookRoot(options: {cwd?: string; catalogFlag?: string} = {}): string {
-  return join(projectDir({flag: options.catalogFlag, cwd: options.cwd}), '.opsbook')
-}
+export {opsbookRoot}
 
 export type {RunEvent}

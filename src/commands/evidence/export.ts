@@ -29,7 +29,7 @@ export default class EvidenceExport extends BaseCommand<ExportResult | FleetExpo
     if (envs?.length !== 1) return this.exportMany(flags, envs)
     const [{exportEvidence}, {opsbookRoot}, {getEnvironment, loadCatalog}] = await Promise.all([
       import('../../evidence/export.js'),
-      import('../../runbooks/runner.js'),
+      import('../../catalog/locate.js'),
       import('../../catalog/loader.js'),
     ])
     const {connectEvidence} = await import('../../evidence/sync.js')
@@ -63,7 +63,7 @@ export default class EvidenceExport extends BaseCommand<ExportResult | FleetExpo
   private async exportMany(flags: Record<string, any>, envs: string[] | undefined): Promise<FleetExportResult> {
     const [{exportFleetEvidence}, {opsbookRoot}, {getEnvironment, loadCatalog}, {ValidationError}] = await Promise.all([
       import('../../evidence/export-fleet.js'),
-      import('../../runbooks/runner.js'),
+      import('../../catalog/locate.js'),
       import('../../catalog/loader.js'),
       import('../../errors.js'),
     ])

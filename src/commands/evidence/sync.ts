@@ -10,7 +10,7 @@ export default class EvidenceSync extends BaseCommand<SyncResult> {
 
   async run(): Promise<SyncResult> {
     const {flags} = await this.parse(EvidenceSync)
-    const [{connectEvidence, syncPending}, {opsbookRoot}] = await Promise.all([import('../../evidence/sync.js'), import('../../runbooks/runner.js')])
+    const [{connectEvidence, syncPending}, {opsbookRoot}] = await Promise.all([import('../../evidence/sync.js'), import('../../catalog/locate.js')])
     const connection = await connectEvidence({envName: flags.env, catalogFlag: flags.catalog})
     try {
       if (!connection.target)

@@ -20,7 +20,7 @@ export default class RunsList extends BaseCommand<RunsListResult> {
     const {flags} = await this.parse(RunsList)
     const [{listRuns}, {opsbookRoot}, {runsTable}] = await Promise.all([
       import('../../evidence/runs-store.js'),
-      import('../../runbooks/runner.js'),
+      import('../../catalog/locate.js'),
       import('../../ui/runs-table.js'),
     ])
     const root = opsbookRoot({catalogFlag: flags.catalog})

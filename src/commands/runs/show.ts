@@ -11,7 +11,7 @@ export default class RunsShow extends BaseCommand<RunDetails> {
     const {args, flags} = await this.parse(RunsShow)
     const [{showRun}, {opsbookRoot}, {humanDuration}, {describeRunDuration, describeSegments}] = await Promise.all([
       import('../../evidence/runs-store.js'),
-      import('../../runbooks/runner.js'),
+      import('../../catalog/locate.js'),
       import('../../support/duration.js'),
       import('../../evidence/segments.js'),
     ])
