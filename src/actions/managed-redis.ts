@@ -40,6 +40,8 @@ import {
   runExport,
   runImport,
   sasAzLine,
+  REDIS_EXPORT_SAS_PERMISSIONS,
+  REDIS_IMPORT_SAS_PERMISSIONS,
   verifyAction,
   type CacheFlavour,
   type CacheView,
@@ -154,7 +156,7 @@ export const managedExportAction = defineAction({
   permissions: [CLUSTER_READ, DATABASE_READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
   ...transferPlan<z.infer<typeof exportInput>>(
     'export',
-    'rcwl',
+    REDIS_EXPORT_SAS_PERMISSIONS,
     (input, url, cluster) => `--sas-uri ${url(input.drill ? drillSnapshotName(cluster, '<run-id>') : (input.prefix ?? `<${cluster}-time>Z.rdb`))}`,
     '{sasUri: <directory SAS URL>}',
   ),
@@ -171,7 +173,7 @@ export const managedImportAction = defineAction({
   // No documented duration; its SAS (sasTtl, PT1H by default) expires before then: an export/import cannot outlive it.
   defaultTimeout: 'PT2H',
   permissions: [CLUSTER_READ, DATABASE_READ, IMPORT, DELEGATION_KEY, BLOB_READ],
-  ...transferPlan<z.infer<typeof importInput>>('import', 'r', (input, url) => `--sas-uris ${(input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']).map(url).join(' ')}`, '{sasUris: [<blob SAS URLs>]}'),
+  ...transferPlan<z.infer<typeof importInput>>('import', REDIS_IMPORT_SAS_PERMISSIONS, (input, url) => `--sas-uris ${(input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']).map(url).join(' ')}`, '{sasUris: [<blob SAS URLs>]}'),
   run: (input, context) => runImport(input, context, managedFlavour),
 })
 

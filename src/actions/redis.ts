@@ -47,11 +47,14 @@ export const cacheRef = z.string().min(1).describe('Catalog component key, Azure
 
 /**
  * Azure's rule for the SAS an import or export is given, in the error it answers otherwise: "The SAS token end time
- * (se) must be at least 1 hour from now and the start time (st), if given, must be at least 15 minutes in the past"
- * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data, FAQ "I received a timeout
- * error during my Import/Export operation"). Our SAS started 5 min back and ended exactly sasTtl (PT1H) ahead: under
- * an hour by the time Azure read it. Now sasTtl is at least PT1H, and the SAS ends SAS_MARGIN_MS after it and starts
- * SAS_MARGIN_MS before the 15 minutes, for the request's way and clock skew.
+ * (se) must be at least 1 hour from now and the start time (st), if given, must be at least 15 minutes in the past".
+ * Microsoft quotes that error in the Azure Managed Redis FAQ "I received a timeout error during my Import/Export
+ * operation" (https://learn.microsoft.com/azure/redis/how-to-import-export-data); the classic page
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data, ms.date 2025-04-29) has the
+ * same FAQ entry commented out of its source, so it is documented for Managed Redis and inherited for the classic
+ * cache. Our SAS started 5 min back and ended exactly sasTtl (PT1H) ahead: under an hour by the time Azure read it.
+ * Now sasTtl is at least PT1H, and the SAS ends SAS_MARGIN_MS after it and starts SAS_MARGIN_MS before the 15 minutes,
+ * for the request's way and clock skew.
  */
 export const REDIS_SAS_MIN_LIFETIME_MS = 60 * 60_000
 export const REDIS_SAS_START_BEFORE_MS = 15 * 60_000
@@ -61,6 +64,24 @@ const SAS_MARGIN_MS = 5 * 60_000
 export function redisTransferSas(permissions: string, ttl: string): {permissions: string; expiresInMs: number; startsBeforeMs: number} {
   return {permissions, expiresInMs: Math.max(parseDuration(ttl) ?? 0, REDIS_SAS_MIN_LIFETIME_MS) + SAS_MARGIN_MS, startsBeforeMs: REDIS_SAS_START_BEFORE_MS + SAS_MARGIN_MS}
 }
+
+/**
+ * The permissions of the container SAS an export is given: exactly the list both pages' FAQ "Which permissions need to
+ * be granted to the storage account container shared access signature (SAS) token to allow export?" names — read, add,
+ * create, write, delete, tag and move
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data and
+ * https://learn.microsoft.com/azure/redis/how-to-import-export-data). No list (`l`): the FAQ does not ask for it, and
+ * opsbook lists the written blobs with its own credential. The REST specs (Microsoft.Cache ExportRDBParameters
+ * `container`, redisEnterprise ExportClusterParameters `sasUri`) say nothing about permissions. Azure answers an export
+ * whose SAS lacks one of them with a failure (the emulator does the same).
+ */
+export const REDIS_EXPORT_SAS_PERMISSIONS = 'racwdtm'
+/**
+ * The permissions of the SAS an import reads its blobs with: read only. Neither page nor spec (ImportRDBParameters
+ * `files`, ImportClusterParameters `sasUris`: "SAS URIs for the target blobs to import from") lists import permissions;
+ * reading the named blobs is all an import does, so nothing more is granted.
+ */
+export const REDIS_IMPORT_SAS_PERMISSIONS = 'r'
 
 const sasTtl = isoDuration
   .refine((value) => (parseDuration(value) ?? 0) >= REDIS_SAS_MIN_LIFETIME_MS, 'must be at least PT1H: Azure refuses an import/export SAS that ends less than 1 hour from now')
@@ -319,7 +340,7 @@ export const exportAction = defineAction({
     const r = resolveResource(plan.environment, 'redis', input.cache)
     const loc = planLocation(plan, r, input)
     return [
-      sasAzLine(plan, loc, 'rcwl', input.sasTtl),
+      sasAzLine(plan, loc, REDIS_EXPORT_SAS_PERMISSIONS, input.sasTtl),
       `az redis export --resource-group ${r.resourceGroup} --name ${r.name} --prefix ${input.drill ? drillSnapshotName(r.name, '<run-id>') : (input.prefix ?? `<${r.name}-time>Z.rdb`)} --container "https://${loc.storageAccount}.blob.core.windows.net/${loc.container}?$SAS" --file-format RDB`,
     ]
   },
@@ -371,7 +392,7 @@ export const importAction = defineAction({
     const loc = planLocation(plan, r, input)
     const files = input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']
     return [
-      sasAzLine(plan, loc, 'r', input.sasTtl),
+      sasAzLine(plan, loc, REDIS_IMPORT_SAS_PERMISSIONS, input.sasTtl),
       `az redis import --resource-group ${r.resourceGroup} --name ${r.name} --file-format RDB --files ${files.map((f) => `"https://${loc.storageAccount}.blob.core.windows.net/${loc.container}/${f}?$SAS"`).join(' ')}`,
     ]
   },
@@ -798,7 +819,7 @@ export async function runExport(input: z.infer<typeof exportInput>, context: Act
         }
         context.log(`canary ${probe.canary.key} set to ${canaryAt} in ${resource.name}`)
       }
-      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, redisTransferSas('rcwl', input.sasTtl))
+      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, redisTransferSas(REDIS_EXPORT_SAS_PERMISSIONS, input.sasTtl))
       context.secret(sasUrl)
       context.secret(sasUrl.slice(sasUrl.indexOf('?') + 1))
 
@@ -890,7 +911,7 @@ export async function runImport(input: z.infer<typeof importInput>, context: Act
           code: 'redis-no-snapshot',
           exitCode: ExitCode.invalidInput,
         })
-      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, redisTransferSas('r', input.sasTtl))
+      const sasUrl = await services.containerSasUrl(location.storageAccount, location.container, redisTransferSas(REDIS_IMPORT_SAS_PERMISSIONS, input.sasTtl))
       context.secret(sasUrl)
       const [base, query] = [sasUrl.slice(0, sasUrl.indexOf('?')), sasUrl.slice(sasUrl.indexOf('?') + 1)]
       context.secret(query)

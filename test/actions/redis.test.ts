@@ -11,6 +11,7 @@ import {teardownAction, verifySnapshotAction} from '../../src/actions/drill.js'
 import {managedExportAction} from '../../src/actions/managed-redis.js'
 import {connectCache} from '../../src/actions/redis-data.js'
 import {resolveResource} from '../../src/actions/resolve.js'
+import type {PlanContext} from '../../src/actions/types.js'
 import type {RedisComponent} from '../../src/catalog/schema.js'
 import {makeContext, startFixture, type Fixture, parseInput as parse} from '../azure/helpers.js'
 import {setKeyVaultSecret} from '../helpers/keyvault.js'
@@ -72,7 +73,7 @@ describe('redis export/import', () => {
     const rule = /The SAS token end time \(se\) must be at least 1 hour from now and the start time \(st\), if given, must be at least 15 minutes in the past/
     const client = (await fixture.services.redis()).redis
     for (const sas of [{expiresInMs: 2 * 3_600_000}, {expiresInMs: 3_600_000, startsBeforeMs: 20 * 60_000}]) {
-      const container = await fixture.services.containerSasUrl('stshopsnapshots', 'redis-snapshots', {permissions: 'rcwl', ...sas})
+      const container = await fixture.services.containerSasUrl('stshopsnapshots', 'redis-snapshots', {permissions: 'racwdtm', ...sas})
       await expect(client.beginExportDataAndWait('rg-shop-local', 'redis-shop-sessions', {format: 'RDB', prefix: 'sas-rule.rdb', container}, {updateIntervalInMs: 10})).rejects.toThrow(rule)
     }
     const {context} = makeContext(fixture)
@@ -84,6 +85,32 @@ describe('redis export/import', () => {
     await (await fixture.services.blob('stshopsnapshots')).getContainerClient('redis-snapshots').deleteBlob('sas-rule-ok.rdb')
     // A lifetime Azure would refuse is invalid input before anything is asked of it.
     expect(() => parse(exportAction, {cache: 'sessions-cache', sasTtl: 'PT30M'})).toThrow(/must be at least PT1H: Azure refuses an import\/export SAS that ends less than 1 hour from now/)
+  })
+
+  it('gives an export SAS exactly the permissions Microsoft lists (read, add, create, write, delete, tag, move) and an import SAS read only; the emulator refuses less, as Azure does', async () => {
+    // The import/export FAQ "Which permissions need to be granted to the storage account container shared access
+    // signature (SAS) token to allow export?". opsbook sent rcwl (no add, delete, tag or move, and a list it never needed).
+    const client = (await fixture.services.redis()).redis
+    const times = {expiresInMs: 2 * 3_600_000, startsBeforeMs: 20 * 60_000}
+    const old = await fixture.services.containerSasUrl('stshopsnapshots', 'redis-snapshots', {permissions: 'rcwl', ...times})
+    const refused = await client.beginExportDataAndWait('rg-shop-local', 'redis-shop-sessions', {format: 'RDB', prefix: 'sas-perm.rdb', container: old}, {updateIntervalInMs: 10}).catch((e: unknown) => e)
+    expect(String((refused as Error).message)).toMatch(/One of the SAS URIs provided could not be used for the following reason: The SAS token does not grant the permissions export needs: read, add, create, write, delete, tag, move \(missing: add, delete, tag, move\)/)
+    expect(String((refused as Error).message)).not.toContain('sig=')
+    const writeOnly = await fixture.services.containerSasUrl('stshopsnapshots', 'redis-snapshots', {permissions: 'w', ...times})
+    await expect(
+      client.beginImportDataAndWait('rg-shop-local', 'redis-shop-sessions', {format: 'RDB', files: [writeOnly.replace('?', '/sas-perm.rdb?')]}, {updateIntervalInMs: 10}),
+    ).rejects.toThrow(/does not grant the permissions import needs: read \(missing: read\)/)
+
+    // What the actions hand Azure (the SAS is one of the secrets they register) and what their az lines say.
+    const {context, secrets} = makeContext(fixture)
+    await exportAction.run(parse(exportAction, {cache: 'sessions-cache', prefix: 'sas-perm-ok.rdb'}), context)
+    await importAction.run(parse(importAction, {cache: 'sessions-cache', files: ['sas-perm-ok.rdb']}), context)
+    const granted = secrets.filter((s) => s.includes('sig=')).map((s) => new URLSearchParams(s.slice(s.indexOf('?') + 1)).get('sp'))
+    expect(new Set(granted)).toEqual(new Set(['racwdtm', 'r']))
+    await (await fixture.services.blob('stshopsnapshots')).getContainerClient('redis-snapshots').deleteBlob('sas-perm-ok.rdb')
+    const plan = {environment: fixture.environment, now: new Date('2026-10-01T12:00:00Z')} as unknown as PlanContext
+    expect(exportAction.az!(parse(exportAction, {cache: 'sessions-cache'}), plan)[0]).toContain('--permissions racwdtm ')
+    expect(importAction.az!(parse(importAction, {cache: 'sessions-cache'}), plan)[0]).toContain('--permissions r ')
   })
 
   it('a probe that cannot sign in is a clear failure naming what to set, never a crash', async () => {

@@ -146,10 +146,27 @@ describe('redis-export and redis-restore on a Managed Redis component', () => {
     const rule = /The SAS token end time \(se\) must be at least 1 hour from now and the start time \(st\), if given, must be at least 15 minutes in the past/
     const client = await arm.redisEnterprise()
     for (const sas of [{expiresInMs: 2 * 3_600_000}, {expiresInMs: 3_600_000, startsBeforeMs: 20 * 60_000}]) {
-      const container = await arm.containerSasUrl('stamrsnapshots', 'amr-snapshots', {permissions: 'rcwl', ...sas})
+      const container = await arm.containerSasUrl('stamrsnapshots', 'amr-snapshots', {permissions: 'racwdtm', ...sas})
       await expect(client.databases.beginExportAndWait('rg-amr', 'amr-shop-carts', 'default', {sasUri: container.replace('?', '/sas-rule?')}, {updateIntervalInMs: 10})).rejects.toThrow(rule)
       await expect(client.databases.beginImportAndWait('rg-amr', 'amr-shop-carts', 'default', {sasUris: [container.replace('?', '/sas-rule/default.rdb?')]}, {updateIntervalInMs: 10})).rejects.toThrow(rule)
     }
+  })
+})
+
+describe('Managed Redis import/export SAS permissions', () => {
+  it('refuses an export SAS without the permissions Microsoft lists and an import SAS that cannot read, with the request (400 ErrorResponse)', async () => {
+    // learn.microsoft.com/azure/redis/how-to-import-export-data, FAQ "Which permissions need to be granted to the storage
+    // account container shared access signature (SAS) token to allow export?": read, add, create, write, delete, tag, move.
+    const client = await arm.redisEnterprise()
+    const times = {expiresInMs: 2 * 3_600_000, startsBeforeMs: 20 * 60_000}
+    const old = await arm.containerSasUrl('stamrsnapshots', 'amr-snapshots', {permissions: 'rcwl', ...times})
+    const refused = await client.databases.beginExportAndWait('rg-amr', 'amr-shop-carts', 'default', {sasUri: old.replace('?', '/sas-perm?')}, {updateIntervalInMs: 10}).catch((e: unknown) => e)
+    expect(refused).toMatchObject({statusCode: 400, code: 'InvalidRequestBody'})
+    expect(String((refused as Error).message)).toMatch(/does not grant the permissions export needs: read, add, create, write, delete, tag, move \(missing: add, delete, tag, move\)/)
+    const writeOnly = await arm.containerSasUrl('stamrsnapshots', 'amr-snapshots', {permissions: 'w', ...times})
+    await expect(client.databases.beginImportAndWait('rg-amr', 'amr-shop-carts', 'default', {sasUris: [writeOnly.replace('?', '/sas-perm/default.rdb?')]}, {updateIntervalInMs: 10})).rejects.toThrow(
+      /does not grant the permissions import needs: read \(missing: read\)/,
+    )
   })
 })
 

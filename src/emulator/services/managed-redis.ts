@@ -23,7 +23,7 @@ import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from 
 import {accessKeyOf, type CacheRef} from '../engines/redis-dataplane.js'
 import type {ManagedRedisComponent} from '../../catalog/schema.js'
 import {parseDuration} from '../../support/duration.js'
-import {exportRdbFromEngine, importRdbIntoEngine, redactSas, redisDataPlane, redisState, sasTimesAccepted} from './redis.js'
+import {exportRdbFromEngine, importRdbIntoEngine, redactSas, redisDataPlane, redisState, sasPermissionsAccepted, sasTimesAccepted} from './redis.js'
 import {AMR_MAINTENANCE_DOC, AMR_MAINTENANCE_FIRST_API, amrMaintenanceRuleViolation} from '../../catalog/managed-redis-maintenance.js'
 import {registerResourceInventory} from './resource-graph.js'
 import {SUPPORTED_API_VERSIONS} from '../api-versions.js'
@@ -364,6 +364,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         // the request (400, the spec's ErrorResponse), not as a failed operation: the spec's OperationStatus nests its
         // `error` one level deeper than the SDK's poller reads (ErrorResponse), so a failed status would lose the reason.
         sasTimesAccepted([sasUri])
+        sasPermissionsAccepted([sasUri], 'export')
         return operation(request, found.cluster, 'managedRedis.databases.export', async () => {
           const client = (await blobService()).getContainerClient(container)
           if (!(await client.exists()))
@@ -388,6 +389,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         const refused = needsEngine(found.cluster)
         if (refused) return refused
         sasTimesAccepted(uris)
+        sasPermissionsAccepted(uris, 'import')
         return operation(request, found.cluster, 'managedRedis.databases.import', async () =>
           importRdbIntoEngine(ctx, plane, refOf(found.cluster, found.db.name), paths, await blobService(), 'managedRedis.import'),
         )

@@ -433,6 +433,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         const snapshot = liveContents(cache)
         return cacheOperation(request, cache, 'redis.export', async () => {
           sasTimesAccepted([body.container])
+          sasPermissionsAccepted([body.container], 'export')
           const client = (await blobService()).getContainerClient(container)
           if (!(await client.exists()))
             throw new ArmFailure('InvalidRequestBody', `Export failed: the storage container '${container}' does not exist or cannot be reached with the given SAS URL.`)
@@ -460,6 +461,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (bad) return armError(400, 'InvalidRequestBody', `The file URL '${redactSas(bad.url)}' is not a valid blob URL.`)
         return cacheOperation(request, cache, 'redis.import', async () => {
           sasTimesAccepted(files)
+          sasPermissionsAccepted(files, 'import')
           const service = await blobService()
           if (plane.real) return importRdbIntoEngine(ctx, plane, cacheRef(cache), paths, service)
           const merged: CacheContents = {keyCount: 0, keys: {}}
@@ -587,10 +589,11 @@ function durationHours(duration: string): number {
  * Azure's rule for an import/export SAS, answered with its own words when broken: "One of the SAS URIs provided could
  * not be used for the following reason: The SAS token end time (se) must be at least 1 hour from now and the start time
  * (st), if given, must be at least 15 minutes in the past."
- * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data, FAQ "I received a timeout
- * error during my Import/Export operation"). Azure Managed Redis documents the same rule, in the same words, under the
- * same FAQ question (https://learn.microsoft.com/azure/redis/how-to-import-export-data, ms.date 2025-05-14): its
- * export/import use this too (services/managed-redis.ts). A URL without a SAS (managed identity) is not judged here.
+ * Microsoft quotes it in the Azure Managed Redis FAQ "I received a timeout error during my Import/Export operation"
+ * (https://learn.microsoft.com/azure/redis/how-to-import-export-data); the classic cache's page
+ * (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data, ms.date 2025-04-29) keeps
+ * the same entry commented out of its source, so for the classic cache the rule is inherited, not documented. Both
+ * kinds' export/import use this (services/managed-redis.ts). A URL without a SAS (managed identity) is not judged here.
  * Wall-clock time, as Azure Storage reads SAS times.
  */
 export function sasTimesAccepted(urls: string[]): void {
@@ -610,6 +613,42 @@ export function sasTimesAccepted(urls: string[]): void {
       throw new ArmFailure(
         'InvalidRequestBody',
         'One of the SAS URIs provided could not be used for the following reason: The SAS token end time (se) must be at least 1 hour from now and the start time (st), if given, must be at least 15 minutes in the past.',
+      )
+  }
+}
+
+/** The SAS permissions (`sp` letters) an export and an import need, with their names for the error. */
+const SAS_PERMISSIONS_NEEDED = {
+  // Both import/export pages' FAQ "Which permissions need to be granted to the storage account container shared access
+  // signature (SAS) token to allow export?": read, add, create, write, delete, tag and move
+  // (learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data, /azure/redis/how-to-import-export-data).
+  export: {r: 'read', a: 'add', c: 'create', w: 'write', d: 'delete', t: 'tag', m: 'move'},
+  // Not documented; an import reads the blobs it is given, so read is the least it needs.
+  import: {r: 'read'},
+} as const
+
+/**
+ * An export SAS that lacks a permission Microsoft lists, or an import SAS that cannot read, is refused the way the
+ * SAS-time rule is (sasTimesAccepted): Azure's framing ("One of the SAS URIs provided could not be used for the
+ * following reason: …"), naming the permissions missing, never the SAS. A URL without a SAS (managed identity) is not
+ * judged here.
+ */
+export function sasPermissionsAccepted(urls: string[], operation: keyof typeof SAS_PERMISSIONS_NEEDED): void {
+  const needed = SAS_PERMISSIONS_NEEDED[operation]
+  for (const url of urls) {
+    let query: URLSearchParams
+    try {
+      query = new URL(url).searchParams
+    } catch {
+      continue
+    }
+    if (!query.has('sig')) continue
+    const granted = query.get('sp') ?? ''
+    const missing = Object.entries(needed).filter(([letter]) => !granted.includes(letter))
+    if (missing.length > 0)
+      throw new ArmFailure(
+        'InvalidRequestBody',
+        `One of the SAS URIs provided could not be used for the following reason: The SAS token does not grant the permissions ${operation} needs: ${Object.values(needed).join(', ')} (missing: ${missing.map(([, name]) => name).join(', ')}).`,
       )
   }
 }
