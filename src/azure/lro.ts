@@ -135,7 +135,9 @@ export async function runTracked<T>(context: ActionContext, services: AzureServi
   let result: T
   try {
     result = await spec.call(options)
-  } catch (error) {
+  } catch (caught) {
+    let error = caught
+    if (monitorUrl) error = await withOperationReason(services, monitorUrl, error, abort.signal)
     if (error && typeof error === 'object' && monitorUrl) (error as {monitorUrl?: string}).monitorUrl ??= monitorUrl
     throw error
   } finally {
@@ -174,7 +176,7 @@ export async function pollMonitor(services: AzureServices, monitorUrl: string, s
     if (response.status === 404) return 'gone'
     const status = typeof response.body?.status === 'string' ? response.body.status.toLowerCase() : undefined
     if (response.status >= 400 || status === 'failed' || status === 'canceled' || status === 'cancelled') {
-      const error = response.body?.error ?? {}
+      const error = operationError(response.body)
       throw new AzureError({
         armCode: error.code ?? (status === 'canceled' || status === 'cancelled' ? 'Canceled' : 'OperationFailed'),
         message: error.message ?? `the operation ended ${response.body?.status ?? `with HTTP ${response.status}`}`,
@@ -191,6 +193,36 @@ export async function pollMonitor(services: AzureServices, monitorUrl: string, s
     const hinted = retryAfterMs({get: (name) => response.headers[name]})
     await sleep(hinted && hinted > 0 ? Math.min(hinted, 60_000) : services.pollIntervalMs, signal)
   }
+}
+
+/**
+ * The SDK's poller reads a failed status's `error` as an ErrorDetail; where it is an ErrorResponse (redisEnterprise's
+ * OperationStatus) the poller's error says only "The long-running operation has failed". The reason is then read from
+ * the monitor itself and put back in the poller's own form ("… has failed. <code>. <message>"), which toAzureError
+ * parses. Any other error, or a monitor that cannot be read, is returned as it was.
+ */
+async function withOperationReason(services: AzureServices, monitorUrl: string, error: unknown, signal: AbortSignal): Promise<unknown> {
+  if (!(error instanceof Error) || !/^The long-running operation has failed\.?$/.test(error.message)) return error
+  try {
+    const response = await services.armRequest('GET', monitorUrl, {signal})
+    const {code, message} = operationError(response.body)
+    return code && message ? Object.assign(new Error(`The long-running operation has failed. ${code}. ${message}`), {monitorUrl}) : error
+  } catch {
+    return error
+  }
+}
+
+/**
+ * The `error` of a failed operation's status body: an ErrorDetail (`{code, message}`, ARM's OperationStatusResult), or
+ * the ErrorResponse that wraps one (`{error: {code, message}}`: Microsoft.Cache/redisEnterprise's OperationStatus).
+ */
+export function operationError(body: unknown): {code?: string; message?: string} {
+  const error = (body as {error?: unknown} | undefined)?.error
+  if (!error || typeof error !== 'object') return {}
+  const inner = (error as {error?: unknown}).error
+  const detail = inner && typeof inner === 'object' && !('code' in error) ? inner : error
+  const {code, message} = detail as {code?: unknown; message?: unknown}
+  return {...(typeof code === 'string' ? {code} : {}), ...(typeof message === 'string' ? {message} : {})}
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -181,6 +181,12 @@ export interface LroStartOptions {
    * (Microsoft.Cache/redisEnterprise, redisenterprise.json OperationStatus: id, name, startTime, endTime, status, error).
    */
   noPercentComplete?: boolean
+  /**
+   * A failed operation's status carries its `error` as an ErrorResponse (`{error: {code, message}}`), not as a bare
+   * ErrorDetail: Microsoft.Cache/redisEnterprise's OperationStatus.error is a `$ref` to the common types' ErrorResponse
+   * (redisenterprise.json 2022-01-01 and 2026-09-01, vendored in test/fixtures/azure-specs).
+   */
+  errorResponse?: boolean
 }
 
 /** A long-running operation as the LroManager tracks it. */

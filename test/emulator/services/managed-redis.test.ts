@@ -8,6 +8,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../../src/azure/clients.js'
 import {pollMonitor} from '../../../src/azure/lro.js'
+import {contractRegistry} from '../../contract/specs.js'
+import {sendRaw} from '../../contract/http.js'
 import type {RunningEmulator} from '../../../src/emulator/server.js'
 import {sdkServices, startLocalEmulator} from '../../integration/support.js'
 
@@ -32,6 +34,41 @@ async function patch(maintenanceWindows: unknown[], apiVersion = '2026-09-01'): 
 }
 
 const windowsAt = async (apiVersion: string) => (await arm.armRequest('GET', cluster, {apiVersion})).body.properties.maintenanceConfiguration?.maintenanceWindows
+
+describe('Managed Redis failed operation status (OperationsStatus_Get)', () => {
+  it("answers a failed operation's status in the spec's shape: OperationStatus with its error an ErrorResponse, and opsbook still reads the reason", async () => {
+    // redisenterprise.json (2022-01-01 and 2026-09-01, vendored): OperationStatus {id, name, startTime, endTime, status,
+    // error: ErrorResponse}, ErrorResponse {error: ErrorDetail}. The emulator wrote the classic `error: {code, message}`.
+    emulator.faults.set({failOperations: {'managedRedis.update': {code: 'InternalServerError', message: 'Injected: the update could not be completed.'}}})
+    try {
+      const windows = [weekly('Saturday', 0, 'PT9H'), weekly('Sunday', 0, 'PT9H')]
+      for (const apiVersion of ['2026-09-01', '2022-01-01']) {
+        const started = await arm.armRequest('PATCH', cluster, {apiVersion, body: apiVersion === '2026-09-01' ? {properties: {maintenanceConfiguration: {maintenanceWindows: windows}}} : {tags: {failed: 'yes'}}})
+        expect(started.status).toBe(202)
+        const monitor = new URL(started.headers['azure-asyncoperation']!)
+        let answer = await sendRaw(emulator, 'GET', `${monitor.pathname}${monitor.search}`)
+        while ((answer.body as {status?: string}).status === 'InProgress') answer = await new Promise((r) => setTimeout(r, 20)).then(() => sendRaw(emulator, 'GET', `${monitor.pathname}${monitor.search}`))
+        expect(answer.body).toEqual({
+          id: expect.any(String),
+          name: expect.any(String),
+          status: 'Failed',
+          startTime: expect.any(String),
+          endTime: expect.any(String),
+          error: {error: {code: 'InternalServerError', message: 'Injected: the update could not be completed.'}},
+        })
+        const check = contractRegistry().check({method: 'GET', path: monitor.pathname, query: monitor.search.slice(1), ...answer})
+        expect([apiVersion, check.operation?.operationId, check.violations]).toEqual([apiVersion, 'OperationsStatus_Get', []])
+        // opsbook's own poll (resume re-attaches with it) names the reason.
+        await expect(pollMonitor(arm, started.headers['azure-asyncoperation']!, new AbortController().signal, 'update')).rejects.toMatchObject({
+          armCode: 'InternalServerError',
+          message: expect.stringContaining('Injected: the update could not be completed.'),
+        })
+      }
+    } finally {
+      emulator.faults.clear()
+    }
+  })
+})
 
 describe('Managed Redis maintenanceConfiguration (RedisEnterprise_Update)', () => {
   it('refuses windows Azure cannot take, with the rule, and keeps what the cluster had', async () => {
