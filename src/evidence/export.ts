@@ -75,6 +75,12 @@ export interface EvidenceRun {
   reportText?: string
   requestText?: string
   summary?: SummaryLike
+  /**
+   * Whether the evidence container held the run's whole journal when it was collected: `blob` for a run read from
+   * Blob, or a local run whose upload-state.json says nothing is pending; `none` otherwise (it never reached Blob).
+   * The bundle's manifest records it per run; `evidence verify --env` recomputes it against the container.
+   */
+  anchor?: 'blob' | 'none'
   /** From summary, else the journal's first line. */
   startedAt: string
   environment?: string
@@ -102,9 +108,19 @@ export async function collectLocalRuns(root: string, filter: RunFilter): Promise
     const journalText = await readFile(journalPath, 'utf8')
     const optional = async (name: string) => (existsSync(join(dir, name)) ? await readFile(join(dir, name), 'utf8') : undefined)
     const run = describeRun(entry.name, 'local', journalText, await optional('summary.json'))
-    if (matches(run, filter)) runs.push({...run, reportText: await optional('report.md'), requestText: await optional('request.json')})
+    if (matches(run, filter)) runs.push({...run, reportText: await optional('report.md'), requestText: await optional('request.json'), anchor: await localAnchor(dir, journalText)})
   }
   return runs.sort(byStart)
+}
+
+/**
+ * A local run's anchor as its upload-state.json records it: `blob` when nothing is pending and the whole journal was
+ * copied, else `none` (no upload state: it never reached Blob). A claim of this machine's, recomputed by verify --env.
+ */
+async function localAnchor(dir: string, journalText: string): Promise<'blob' | 'none'> {
+  const {readUploadState} = await import('./blob-sink.js')
+  const state = await readUploadState(dir)
+  return state && !state.pending && (state.files['journal.jsonl']?.uploadedBytes ?? -1) >= Buffer.byteLength(journalText, 'utf8') ? 'blob' : 'none'
 }
 
 /** Read the runs under `runs/` in the evidence container that match the filter, oldest first. */
@@ -114,7 +130,7 @@ export async function collectBlobRuns(target: EvidenceTarget, filter: RunFilter)
     const journalText = await text('journal.jsonl')
     if (journalText === undefined) continue
     const run = describeRun(runId, 'blob', journalText, await text('summary.json'))
-    if (matches(run, filter)) runs.push({...run, reportText: await text('report.md'), requestText: await text('request.json')})
+    if (matches(run, filter)) runs.push({...run, reportText: await text('report.md'), requestText: await text('request.json'), anchor: 'blob'})
   }
   return runs.sort(byStart)
 }
@@ -469,7 +485,11 @@ export interface BundleManifest {
   source: 'local' | 'blob'
   /** Every file of the bundle except this manifest, with its SHA-256. */
   files: ManifestFile[]
-  runs: Array<{runId: string; runbook?: string; status?: string; startedAt: string; journal: {lines: number; lastHash: string}}>
+  /**
+   * Per run, `anchor`: whether the evidence container held its journal at export (`blob`) or not (`none`: nothing
+   * outside the exporting machine confirmed it). Absent in bundles exported before the field existed.
+   */
+  runs: Array<{runId: string; runbook?: string; status?: string; startedAt: string; journal: {lines: number; lastHash: string}; anchor?: 'blob' | 'none'}>
 }
 
 export interface Bundle {
@@ -496,6 +516,7 @@ export async function buildBundle(options: {report: EvidenceReport; runs: Eviden
   files.set('report.md', redactedBytes({text: renderReportMd(options.report)}))
   files.set('runs.csv', redactedBytes({text: runsCsv(options.report)}))
   files.set('coverage.csv', redactedBytes({text: coverageCsv(options.report)}))
+  const anchors = new Map(options.runs.map((r) => [r.runId, r.anchor ?? (r.source === 'blob' ? 'blob' : 'none')] as const))
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
     version: 1,
@@ -505,7 +526,14 @@ export async function buildBundle(options: {report: EvidenceReport; runs: Eviden
     generatedBy: options.report.generatedBy,
     source: options.source,
     files: [...files.entries()].map(([path, bytes]) => ({path, bytes: bytes.length, sha256: sha256(bytes)})).sort((a, b) => a.path.localeCompare(b.path)),
-    runs: options.report.runs.map((r) => ({runId: r.runId, runbook: r.runbook, status: r.status, startedAt: r.startedAt, journal: {lines: r.journal.lines, lastHash: r.journal.lastHash}})),
+    runs: options.report.runs.map((r) => ({
+      runId: r.runId,
+      runbook: r.runbook,
+      status: r.status,
+      startedAt: r.startedAt,
+      journal: {lines: r.journal.lines, lastHash: r.journal.lastHash},
+      anchor: anchors.get(r.runId) ?? 'none',
+    })),
   }
   files.set(MANIFEST_FILE, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8'))
   return {manifest, files, report: options.report}

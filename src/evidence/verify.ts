@@ -39,6 +39,12 @@ export interface VerifyResult {
   anchor?: 'blob' | 'activity-log' | 'none'
   /** With `anchor: 'none'`: why nothing anchors it, in words a compliance lead can act on. */
   unanchored?: string
+  /**
+   * A bundle only: each run's anchor. With --env it is recomputed (`blob`: byte-identical to the evidence container's
+   * copy; `activity-log`: not there, but witnessed; `none`: neither); without, it is what the manifest recorded at
+   * export (`confirmed: false`). The bundle's `anchor` is its weakest run's; any `none` makes it unanchored (exit 3).
+   */
+  runs?: Array<{runId: string; anchor?: 'blob' | 'activity-log' | 'none'; confirmed: boolean}>
 }
 
 /** Whether `arg` names a bundle on disk (a .zip file or a folder with a manifest) rather than a run id. */
@@ -104,21 +110,53 @@ export async function verifyBundleFiles(path: string, files: Map<string, Uint8Ar
     if (path !== MANIFEST_FILE && !listed.has(path)) checks.push({subject: path, ok: false, message: `${path}: not listed in the manifest (added after export)`})
   const csv = runsCsvCheck(files, manifest)
   if (csv) checks.push(csv)
+  const inBlob = new Set<string>()
   if (options.target) {
     const {registeredManifestCheck} = await import('./bundle-registry.js')
     checks.push(await registeredManifestCheck(options.target, manifestBytes))
-    checks.push(...(await compareBundleWithBlob(files, options.target)))
+    const compared = await compareBundleWithBlob(files, options.target)
+    checks.push(...compared.checks)
+    for (const runId of compared.identical) inBlob.add(runId)
   }
   // Each run's ARM writes against the Activity Log (with --env: the environment's subscription).
+  const witnessed = new Set<string>()
   if (options.witness)
     for (const entry of manifest.files) {
       const runId = /^runs\/([^/]+)\/journal\.jsonl$/.exec(entry.path)?.[1]
       const bytes = runId ? files.get(entry.path) : undefined
-      if (bytes)
-        for (const check of await journalWitnessChecks(Buffer.from(bytes).toString('utf8'), options.witness))
-          checks.push({...check, subject: `bundle runs/${runId}/ ${check.subject}`, message: `bundle runs/${runId}/ ${check.message}`})
+      if (bytes) {
+        const report = await journalWitness(Buffer.from(bytes).toString('utf8'), options.witness)
+        if (report.witnessed > 0) witnessed.add(runId!)
+        for (const check of report.checks) checks.push({...check, subject: `bundle runs/${runId}/ ${check.subject}`, message: `bundle runs/${runId}/ ${check.message}`})
+      }
     }
-  return result('bundle', path, checks)
+  return {...result('bundle', path, checks), ...bundleAnchors(manifest, {target: options.target, inBlob, witnessed})}
+}
+
+/**
+ * The anchor of each run of a bundle, as `evidence verify <runId>` gives one run's: with --env, recomputed (in the
+ * evidence container byte for byte, else witnessed by the Activity Log, else none); without, the manifest's record of
+ * export time, said to be unconfirmed. A run the manifest does not record (a bundle from before the field) has none.
+ */
+function bundleAnchors(manifest: BundleManifest, found: {target?: EvidenceTarget; inBlob: Set<string>; witnessed: Set<string>}): Pick<VerifyResult, 'anchor' | 'unanchored' | 'runs'> {
+  const runs = (manifest.runs ?? []).map((r) => {
+    if (found.target) return {runId: r.runId, anchor: found.inBlob.has(r.runId) ? 'blob' : found.witnessed.has(r.runId) ? 'activity-log' : 'none', confirmed: true} as const
+    return {runId: r.runId, ...(r.anchor === 'blob' || r.anchor === 'none' ? {anchor: r.anchor} : {}), confirmed: false}
+  })
+  if (runs.length === 0) return {runs}
+  const none = runs.filter((r) => r.anchor === 'none')
+  if (none.length > 0) {
+    const where = found.target
+      ? `${none.length === 1 ? 'it is' : 'they are'} not in ${found.target.account}/${found.target.container} and no step of ${none.length === 1 ? 'it' : 'them'} is witnessed by Azure's Activity Log`
+      : `the manifest records that ${none.length === 1 ? 'it' : 'they'} had not reached the evidence container when the bundle was exported`
+    return {
+      runs,
+      anchor: 'none',
+      unanchored: `${none.length} run(s) of the bundle unanchored (${none.map((r) => r.runId).join(', ')}): ${where} — their files agree with each other and the manifest, which whoever made the bundle can make them do; nothing outside this machine confirms the record (\`opsbook evidence sync\` them, export again and verify with --env)`,
+    }
+  }
+  if (runs.some((r) => r.anchor === undefined)) return {runs}
+  return {runs, anchor: runs.some((r) => r.anchor === 'activity-log') ? 'activity-log' : 'blob'}
 }
 
 /**
@@ -151,10 +189,11 @@ function bundleRunFiles(files: Map<string, Uint8Array>, runId: string): RunFiles
   }
 }
 
-/** Each run of the bundle against its blob copy, file by file; a run missing from Blob is a failure. */
-async function compareBundleWithBlob(files: Map<string, Uint8Array>, target: EvidenceTarget): Promise<VerifyCheck[]> {
+/** Each run of the bundle against its blob copy, file by file; a run missing from Blob is a failure. `identical`: the runs whose copies match. */
+async function compareBundleWithBlob(files: Map<string, Uint8Array>, target: EvidenceTarget): Promise<{checks: VerifyCheck[]; identical: string[]}> {
   const runIds = [...new Set([...files.keys()].map((p) => /^runs\/([^/]+)\/journal\.jsonl$/.exec(p)?.[1]).filter((id): id is string => Boolean(id)))].sort()
   const checks: VerifyCheck[] = []
+  const identical: string[] = []
   for (const runId of runIds) {
     const subject = `bundle runs/${runId}/ vs blob`
     let remote: RunFiles | undefined
@@ -182,10 +221,13 @@ async function compareBundleWithBlob(files: Map<string, Uint8Array>, target: Evi
       } else if (!Buffer.from(a).equals(b))
         differing.push(`bundle runs/${runId}/${file}: differs from the blob copy (bundle SHA-256 ${sha256(a).slice(0, 16)}…, blob ${sha256(b).slice(0, 16)}…)`)
     }
-    if (differing.length === 0) checks.push({subject, ok: true, message: `bundle runs/${runId}/: byte-identical to the blob copy`})
+    if (differing.length === 0) {
+      checks.push({subject, ok: true, message: `bundle runs/${runId}/: byte-identical to the blob copy`})
+      identical.push(runId)
+    }
     for (const message of differing) checks.push({subject, ok: false, message})
   }
-  return checks
+  return {checks, identical}
 }
 
 /**
@@ -231,11 +273,6 @@ async function witnessRunChecks(runId: string, root: string, target: EvidenceTar
   }
   if (journal === undefined) return {checks: [], witnessed: 0}
   return journalWitness(journal, witness)
-}
-
-/** The witness's checks for one journal's text. */
-async function journalWitnessChecks(journal: string, witness: RunWitness): Promise<VerifyCheck[]> {
-  return (await journalWitness(journal, witness)).checks
 }
 
 /** The witness's checks for one journal's text, and how many of its steps the Activity Log witnessed. */

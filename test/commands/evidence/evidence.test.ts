@@ -17,7 +17,7 @@ describe('opsbook evidence export | verify | sync', () => {
     runs = [...(await writeHistory(join(cwd, '.opsbook'))), await writeDrillOfEveryLeg(join(cwd, '.opsbook'))]
   })
 
-  it('exports a bundle that verifies, and names the line when a journal byte changes (exit 1)', async () => {
+  it('exports a bundle whose manifest records each run unanchored (never in Blob): verify says so (exit 3), and names the line when a journal byte changes (exit 1)', async () => {
     const exported = await opsbook(cwd, ['evidence', 'export', '--env', 'local', '--until', '2026-11-23', '--output', 'bundle.zip', '--json'])
     expect(exported.stderr).toBe('')
     expect(exported.code).toBe(0)
@@ -27,9 +27,16 @@ describe('opsbook evidence export | verify | sync', () => {
     // met row covers its component although the drill failed — only the cache, which missed its RTO again, is a gap.
     expect(result.coverageGaps).toEqual(['sessions-cache'])
 
-    const ok = await opsbook(cwd, ['evidence', 'verify', 'bundle.zip'])
-    expect(ok.code).toBe(0)
-    expect(ok.stdout).toContain('✔ bundle bundle.zip verified')
+    // None of these runs reached the evidence container: the manifest records each as unanchored, and the bundle's
+    // verification says so as `evidence verify <runId>` does for one run — exit 3, not "verified" (issue 16).
+    const manifest = JSON.parse(Buffer.from(unzipSync(readFileSync(join(cwd, 'bundle.zip')))['manifest.json']!).toString('utf8'))
+    expect(manifest.runs.map((r: {anchor: string}) => r.anchor)).toEqual(runs.map(() => 'none').slice(0, 7))
+    const unanchored = await opsbook(cwd, ['evidence', 'verify', 'bundle.zip', '--json'])
+    expect(unanchored.code, unanchored.stderr).toBe(3)
+    const verdict = JSON.parse(unanchored.stdout)
+    expect(verdict).toMatchObject({ok: true, anchor: 'none', unanchored: expect.stringMatching(/^7 run\(s\) of the bundle unanchored \(.*\): the manifest records that they had not reached the evidence container/)})
+    expect(verdict.runs).toEqual(manifest.runs.map((r: {runId: string}) => ({runId: r.runId, anchor: 'none', confirmed: false})))
+    expect(unanchored.stderr).toMatch(/not verified: 7 run\(s\) of the bundle unanchored/)
 
     const files = unzipSync(readFileSync(join(cwd, 'bundle.zip')))
     const path = `runs/${runs[0]!.runId}/journal.jsonl`
@@ -64,6 +71,19 @@ describe('opsbook evidence export | verify | sync', () => {
     const verified = await opsbook(cwd, ['evidence', 'verify', runs[4]!.runId, '--json'])
     expect(verified.code, verified.stderr).toBe(0)
     expect(JSON.parse(verified.stdout).anchor).toBe('blob')
+
+    // Exported now, the bundle records every run as in Blob; offline that is the manifest's word (said so), with --env
+    // it is recomputed against the container.
+    expect((await opsbook(cwd, ['evidence', 'export', '--env', 'local', '--until', '2026-11-23', '--output', 'synced.zip'])).code).toBe(0)
+    const offline = await opsbook(cwd, ['evidence', 'verify', 'synced.zip'])
+    expect(offline.code, offline.stderr).toBe(0)
+    expect(offline.stdout).toContain('✔ bundle synced.zip verified (its runs were in the evidence container when it was exported, as its manifest records: give --env to confirm it)')
+    const confirmed = await opsbook(cwd, ['evidence', 'verify', 'synced.zip', '--env', 'local', '--witness', 'none', '--json'])
+    expect(confirmed.code, confirmed.stderr).toBe(0)
+    const bundle = JSON.parse(confirmed.stdout)
+    expect(bundle.anchor).toBe('blob')
+    expect(bundle.runs).toHaveLength(7)
+    expect(bundle.runs.every((r: {anchor: string; confirmed: boolean}) => r.anchor === 'blob' && r.confirmed)).toBe(true)
     expect((await opsbook(cwd, ['runs', 'show', runs[4]!.runId])).stdout).not.toContain('UNANCHORED')
     const checks = JSON.parse(verified.stdout).checks.map((c: {message: string}) => c.message)
     expect(checks).toEqual(expect.arrayContaining([expect.stringMatching(/^blob and local journals are byte-identical/)]))
