@@ -202,14 +202,36 @@ export async function pollMonitor(services: AzureServices, monitorUrl: string, s
  * parses. Any other error, or a monitor that cannot be read, is returned as it was.
  */
 async function withOperationReason(services: AzureServices, monitorUrl: string, error: unknown, signal: AbortSignal): Promise<unknown> {
-  if (!(error instanceof Error) || !/^The long-running operation has failed\.?$/.test(error.message)) return error
+  // The poller's bare failure, as the SDK threw it or already made an AzureError by the action (toAzureError).
+  const bare = /^The long-running operation has failed\.?$/
+  const raw = error instanceof Error && !(error instanceof AzureError) && bare.test(error.message)
+  const wrapped = error instanceof AzureError && bare.test(error.armMessage)
+  if (!raw && !wrapped) return error
+  let reason: {code?: string; message?: string}
   try {
-    const response = await services.armRequest('GET', monitorUrl, {signal})
-    const {code, message} = operationError(response.body)
-    return code && message ? Object.assign(new Error(`The long-running operation has failed. ${code}. ${message}`), {monitorUrl}) : error
+    reason = operationError((await services.armRequest('GET', monitorUrl, {signal})).body)
   } catch {
     return error
   }
+  if (!reason.code || !reason.message) return error
+  if (raw) return Object.assign(new Error(`The long-running operation has failed. ${reason.code}. ${reason.message}`), {monitorUrl})
+  const azure = error as AzureError
+  // AzureError's message is `<operation> failed: <armCode>…`: keep the operation the action named.
+  const at = azure.message.indexOf(`${azure.armCode}`)
+  const operation = at > 0 ? azure.message.slice(0, at).replace(/ failed: $/, '') : undefined
+  return new AzureError({
+    armCode: reason.code,
+    message: reason.message,
+    statusCode: azure.statusCode,
+    correlationId: azure.correlationId,
+    requestId: azure.requestId,
+    monitorUrl,
+    operationEnded: true,
+    exitCode: azure.exitCode,
+    ...(operation ? {operation} : {}),
+    ...(azure.suggestions?.[0] ? {hint: azure.suggestions[0]} : {}),
+    cause: error,
+  })
 }
 
 /**

@@ -170,6 +170,21 @@ describe('Managed Redis import/export SAS permissions', () => {
   })
 })
 
+describe('a failed Managed Redis export', () => {
+  it("names Azure's reason although the operation status nests it (ErrorResponse) where the SDK's poller does not look", async () => {
+    // redisenterprise.json OperationStatus.error is an ErrorResponse ({error: {code, message}}): the SDK reports only
+    // "The long-running operation has failed"; opsbook reads the reason from the operation's monitor.
+    emulator.faults.set({failOperations: {'managedRedis.databases.export': {code: 'InternalServerError', message: 'Injected: the export could not be written.'}}})
+    try {
+      const run = await runRunbook(emulator, 'redis-export', ['--catalog', catalogFile, '--target', 'carts'], {cwd: dir, inProcess: true})
+      expect(run.code, run.stderr).toBe(1)
+      expect(run.stdout + run.stderr).toMatch(/InternalServerError.*Injected: the export could not be written\./)
+    } finally {
+      emulator.faults.clear()
+    }
+  })
+})
+
 describe('Managed Redis persistence and active geo-replication', () => {
   it('reads persistence and the group, and force-unlinks the lost region\'s database', async () => {
     const run = await runRunbook(emulator, join(dir, 'amr-geo.yaml'), ['--catalog', catalogFile, '--target', 'carts'], {cwd: dir, inProcess: true})
