@@ -631,7 +631,7 @@ const SAS_PERMISSIONS_NEEDED = {
  * An export SAS that lacks a permission Microsoft lists, or an import SAS that cannot read, is refused the way the
  * SAS-time rule is (sasTimesAccepted): Azure's framing ("One of the SAS URIs provided could not be used for the
  * following reason: …"), naming the permissions missing, never the SAS. A URL without a SAS (managed identity) is not
- * judged here.
+ * judged here, nor one whose permissions come from a stored access policy (no `sp`).
  */
 export function sasPermissionsAccepted(urls: string[], operation: keyof typeof SAS_PERMISSIONS_NEEDED): void {
   const needed = SAS_PERMISSIONS_NEEDED[operation]
@@ -642,8 +642,9 @@ export function sasPermissionsAccepted(urls: string[], operation: keyof typeof S
     } catch {
       continue
     }
-    if (!query.has('sig')) continue
-    const granted = query.get('sp') ?? ''
+    // Only the permissions the SAS states: without `sp` they are a stored access policy's (`si`), not read here.
+    if (!query.has('sig') || !query.has('sp')) continue
+    const granted = query.get('sp')!
     const missing = Object.entries(needed).filter(([letter]) => !granted.includes(letter))
     if (missing.length > 0)
       throw new ArmFailure(
