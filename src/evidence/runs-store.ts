@@ -30,6 +30,12 @@ export interface RunListEntry {
    * match the journal (`runs show` gives every problem): the first problem. The status shown may then be forged.
    */
   changed?: string
+  /**
+   * Checked runs only (the ones `runs list` shows): this machine's upload-state.json of the run's blob copy, as in
+   * RunDetails. A run not `uploaded` is unanchored — a consistent forgery (chain, seal and summary recomputed) looks
+   * exactly like it, so its status is only this machine's word (`runs show` says UNANCHORED, `evidence verify` exits 3).
+   */
+  blob?: 'uploaded' | 'pending' | 'none'
 }
 
 export interface RunDetails {
@@ -79,7 +85,7 @@ export async function listRuns(root: string, options: {check?: number} = {}): Pr
     if (entry.status === 'refused') continue
     const state = await readRunState(join(runsDir, entry.runId), entry.runId)
     const changed = state.journalText === undefined ? undefined : changedAfterRun(state.journalText, state.summary, state.summaryText)
-    if (changed) entries[i] = {...entry, changed}
+    entries[i] = {...entry, ...(changed ? {changed} : {}), blob: await uploadOf(join(runsDir, entry.runId))}
   }
   return entries
 }

@@ -152,6 +152,37 @@ describe('runs store', () => {
     void honest
   })
 
+  it('runs list flags a run that never reached the evidence container (UNANCHORED), where a consistent forgery showed its status plainly', async () => {
+    // Issue 16 leftover: a run written whole on this machine — chain, seal and summary consistent, as a forger can —
+    // was listed "succeeded" without a flag, while `runs show` said UNANCHORED and `evidence verify` exited 3.
+    const {completeRun} = await import('../../src/evidence/seal.js')
+    const {summaryFor} = await import('./blob-helpers.js')
+    const {runCliInProcess} = await import('../helpers/cli.js')
+    const {emptyEmulatorProject} = await import('../helpers/project.js')
+    const cwd = emptyEmulatorProject('runs-list-anchor')
+    const root = join(cwd, '.opsbook')
+    const succeeded = async (runId: string, at: string, upload?: {pending: boolean}) => {
+      const journal = await Journal.create(runId, {root, now: () => new Date(at)})
+      await journal.append(started('pg-pitr'))
+      await journal.append({type: 'run.finished', status: 'succeeded', durationMs: 95_000, leftBehind: [], outputs: {}})
+      await completeRun(journal, summaryFor(journal, {status: 'succeeded', runbook: 'pg-pitr', kind: 'incident', startedAt: at}))
+      if (upload) await writeFile(join(journal.dir, 'upload-state.json'), JSON.stringify({runId, environment: 'local', account: 'a', container: 'c', blobPrefix: `runs/x/${runId}/`, files: {}, pending: upload.pending}))
+    }
+    await succeeded('20261201T100000Z-pg-pitr-aaaa', '2026-12-01T10:00:00.000Z', {pending: false})
+    await succeeded('20261202T100000Z-pg-pitr-bbbb', '2026-12-02T10:00:00.000Z')
+    await succeeded('20261203T100000Z-pg-pitr-cccc', '2026-12-03T10:00:00.000Z', {pending: true})
+
+    const list = await runCliInProcess(['runs', 'list'], {cwd})
+    expect(list.code, list.stderr).toBe(0)
+    expect(list.stdout).toMatch(/20261203T100000Z-pg-pitr-cccc\s+succeeded \(UNANCHORED\)/)
+    expect(list.stdout).toMatch(/20261202T100000Z-pg-pitr-bbbb\s+succeeded \(UNANCHORED\)/)
+    expect(list.stdout).toMatch(/20261201T100000Z-pg-pitr-aaaa\s+succeeded\s/)
+    expect(list.stdout).not.toMatch(/aaaa\s+succeeded \(UNANCHORED\)/)
+    expect(list.stdout).toContain('UNANCHORED: 2 runs never reached the evidence container, so nothing outside this machine confirms the status shown')
+    const json = await runCliInProcess(['runs', 'list', '--json'], {cwd})
+    expect(JSON.parse(json.stdout).runs.map((r: {blob?: string}) => r.blob)).toEqual(['pending', 'none', 'uploaded'])
+  })
+
   it('an unknown or ambiguous run id is invalid input', async () => {
     const root = await mkdtemp(join(tmpdir(), 'opsbook-runs-'))
     await journalAt(root, 'run-1', '2026-11-23T10:00:00.000Z', [started('a')])

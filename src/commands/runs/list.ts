@@ -9,7 +9,7 @@ export interface RunsListResult {
 
 export default class RunsList extends BaseCommand<RunsListResult> {
   static override summary =
-    'List runs, newest first: this machine\'s .opsbook/runs (crashed runs included), and with --env the environment\'s evidence container too. A run whose journal hash chain is broken or whose summary.json contradicts its journal is marked CHANGED (its status may be forged; `runs show` lists why)'
+    'List runs, newest first: this machine\'s .opsbook/runs (crashed runs included), and with --env the environment\'s evidence container too. A run whose journal hash chain is broken or whose summary.json contradicts its journal is marked CHANGED (its status may be forged; `runs show` lists why); one that never reached the evidence container is marked UNANCHORED (only this machine says so, as a consistent forgery would)'
   static override examples = ['<%= config.bin %> runs list', '<%= config.bin %> runs list --env production --limit 50', '<%= config.bin %> runs list --limit 5 --json']
   static override flags = {
     limit: Flags.integer({description: 'Show at most this many runs', default: 20, min: 1}),
