@@ -136,3 +136,17 @@ describe('data-plane documents and what no document defines', () => {
     )
   })
 })
+
+describe('documents vendored by the specs11 session', () => {
+  const exchange = (method: string, path: string, apiVersion: string | undefined, status: number, body: unknown) =>
+    ({method, path, query: apiVersion ? `api-version=${apiVersion}` : '', status, headers: {}, body}) as never
+
+  it('checks Defender plans against security pricings.json 2024-01-01 (`/{scopeId}/providers/Microsoft.Security/pricings`, scopeId spanning segments)', () => {
+    const path = '/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Security/pricings'
+    const plan = {id: `${path}/AppServices`, name: 'AppServices', type: 'Microsoft.Security/pricings', properties: {pricingTier: 'Free', freeTrialRemainingTime: 'PT0S'}}
+    const list = registry.check(exchange('GET', path, '2024-01-01', 200, {value: [plan]}))
+    expect([list.operation?.operationId, list.violations]).toEqual(['Pricings_List', []])
+    const one = registry.check(exchange('GET', `${path}/AppServices`, '2024-01-01', 200, {...plan, properties: {}}))
+    expect([one.operation?.operationId, one.violations]).toEqual(['Pricings_Get', ["/properties: must have required property 'pricingTier'"]])
+  })
+})

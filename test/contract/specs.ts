@@ -310,7 +310,7 @@ function specDocuments(dir: string): string[] {
  * Path parameters the vendored specs mark `x-ms-skip-url-encoding`: they carry several segments (a resource ID, a
  * scope, a parent resource path).
  */
-const GREEDY_NAMES = ['resourceUri', 'resourceId', 'scope', 'parentResourcePath', 'resourceType']
+const GREEDY_NAMES = ['resourceUri', 'resourceId', 'scope', 'scopeId', 'parentResourcePath', 'resourceType']
 const GREEDY = new RegExp(`\\{(${GREEDY_NAMES.join('|')})\\}`)
 
 /**
