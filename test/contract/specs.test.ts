@@ -149,4 +149,15 @@ describe('documents vendored by the specs11 session', () => {
     const one = registry.check(exchange('GET', `${path}/AppServices`, '2024-01-01', 200, {...plan, properties: {}}))
     expect([one.operation?.operationId, one.violations]).toEqual(['Pricings_Get', ["/properties: must have required property 'pricingTier'"]])
   })
+
+  it('checks Log Analytics queries (`/workspaces/{id}/query`, `/v1/…`; no api-version: the path carries v1) against operationalinsights data-plane stable/v1', () => {
+    const table = {name: 'PrimaryResult', columns: [{name: 'Category', type: 'string'}, {name: 'count_', type: 'long'}], rows: [['Administrative', 20839], [null, 0]]}
+    for (const path of ['/workspaces/w/query', '/v1/workspaces/w/query']) {
+      const result = registry.check(exchange('POST', path, undefined, 200, {tables: [table]}))
+      expect([result.operation?.operationId, result.violations]).toEqual(['Query_Execute', []])
+    }
+    expect(registry.check(exchange('POST', '/workspaces/w/query', undefined, 200, {tables: [{name: 'PrimaryResult', rows: []}]})).violations).toEqual(["/tables/0: must have required property 'columns'"])
+    const error = {error: {code: 'BadArgumentError', message: 'm', innererror: {code: 'SyntaxError', message: 'm'}}}
+    expect(registry.check(exchange('POST', '/workspaces/w/query', undefined, 400, error)).violations).toEqual([])
+  })
 })
