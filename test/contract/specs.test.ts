@@ -160,4 +160,12 @@ describe('documents vendored by the specs11 session', () => {
     const error = {error: {code: 'BadArgumentError', message: 'm', innererror: {code: 'SyntaxError', message: 'm'}}}
     expect(registry.check(exchange('POST', '/workspaces/w/query', undefined, 400, error)).violations).toEqual([])
   })
+
+  it('checks managed HSM lists against keyvault managedHsm.json 2022-07-01 (az 2.45 keyvault list)', () => {
+    const path = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs'
+    const empty = registry.check(exchange('GET', path, '2022-07-01', 200, {value: []}))
+    expect([empty.operation?.operationId, empty.violations]).toEqual(['ManagedHsms_ListByResourceGroup', []])
+    const pool = {id: `${path}/hsm`, name: 'hsm', type: 'Microsoft.KeyVault/managedHSMs', location: 'eastus', sku: {family: 'B', name: 'Standard_B2'}, properties: {hsmUri: 'https://hsm.managedhsm.azure.net/'}}
+    expect(registry.check(exchange('GET', path, '2022-07-01', 200, {value: [pool]})).violations).toEqual(['/value/0/sku/name: must be one of (Standard_B1, Custom_B32), in any case'])
+  })
 })

@@ -1,6 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {SUPPORTED_API_VERSIONS} from '../../../src/emulator/api-versions.js'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
+import {sendRaw} from '../../contract/http.js'
 import {credentialFor, hlcOptions, modularOptions, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
@@ -116,6 +117,19 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     expect(vault.properties.enablePurgeProtection).toBeUndefined()
     expect(vault.properties.enableRbacAuthorization).toBe(true)
     expect(vault.properties.networkAcls).toBeUndefined()
+  })
+
+  it('lists no managed HSM pools (the catalog describes none) by resource group and subscription, as az keyvault list asks', async () => {
+    const {KeyVaultManagementClient} = await import('@azure/arm-keyvault')
+    const client = new KeyVaultManagementClient(credentialFor(emulator), emulator.subscription, {...modularOptions(emulator), credentials: {scopes: ['https://management.azure.com/.default']}})
+    const inGroup = []
+    for await (const hsm of client.managedHsms.listByResourceGroup(RG)) inGroup.push(hsm)
+    const inSubscription = []
+    for await (const hsm of client.managedHsms.listBySubscription()) inSubscription.push(hsm)
+    expect([inGroup, inSubscription]).toEqual([[], []])
+    // az 2.45 asks at 2022-07-01 (ManagedHsms_ListByResourceGroup, managedHsm.json): 200 with an empty page, not 404.
+    const answer = await sendRaw(emulator, 'GET', `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.KeyVault/managedHSMs?api-version=2022-07-01`)
+    expect([answer.status, answer.body]).toEqual([200, {value: []}])
   })
 
   it('lists vault keys and secrets on the management plane (paged, never a secret value), creates them, 404s the unknown', async () => {
