@@ -120,17 +120,18 @@ describe('data-plane documents and what no document defines', () => {
     expect(registry.check(exchange('POST', path, '2024-02-01', 200, {values: [{starttime: 'a', endtime: 'b'}]})).violations).toEqual(["/values/0: must have required property 'value'"])
   })
 
-  it('sets apart what no provider document defines: the emulator’s own routes, the token endpoint, LRO monitors, ARM’s api-version refusals', async () => {
+  it('sets apart what no provider document defines: the emulator’s own routes, the token endpoint, ARM’s api-version refusals', async () => {
     const {notAzureContract, pathTemplate} = await import('./report.js')
     const kind = (path: string, status = 200, body: unknown = {}) => notAzureContract({path, status, body} as never)
     expect(kind('/_emulator/webapps')).toBe("emulator's own routes")
     expect(kind('/_emulator/keyvault/kv/certificates')).toBeUndefined()
     expect(kind('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/a/failoverGroups/f/opsbookFailover')).toBe("emulator's own routes")
     expect(kind('/msi/token')).toBe('managed-identity token endpoint (/msi/token)')
-    expect(kind('/subscriptions/s/providers/Microsoft.Sql/locations/eastus/databaseAzureAsyncOperation/1')).toBe("long-running operation monitors (ARM's async protocol)")
+    // LRO monitors are not set apart: summarize validates them (lro.ts, lro.test.ts).
+    expect(kind('/subscriptions/s/providers/Microsoft.Sql/locations/eastus/databaseAzureAsyncOperation/1')).toBeUndefined()
     expect(kind('/subscriptions/s/resourceGroups/rg', 400, {error: {code: 'MissingApiVersionParameter', message: 'm'}})).toBe("ARM's api-version refusals")
     // A provider's own operation is a gap to vendor, not set apart.
-    expect(kind('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Security/pricings')).toBeUndefined()
+    expect(kind('/subscriptions/s/providers/Microsoft.Web/publishingUsers/web')).toBeUndefined()
     expect(pathTemplate('/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg/configurations/work_mem')).toBe(
       '/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}/configurations/{}',
     )

@@ -44,6 +44,8 @@ export interface SpecOperation {
   examples: Record<string, string>
   /** Whether the spec marks it a long-running operation. */
   longRunning: boolean
+  /** `x-ms-long-running-operation-options.final-state-schema`: the schema of the operation's final result, as a `$ref` resolved against its document. */
+  finalStateSchema?: string
   regex: RegExp
   /** The operation's parameters (refs resolved): where each goes in the request. */
   parameters: Array<{name: string; in: string}>
@@ -158,6 +160,12 @@ export class ContractRegistry {
     return {operation, violations}
   }
 
+  /** Validate a body against a schema named by an absolute `$ref` (an operation's finalStateSchema). */
+  validateAgainst(ref: string, body: unknown): string[] {
+    const validate = this.validator(ref)
+    return validate(body) ? [] : describeErrors(validate)
+  }
+
   /** Compile every response schema of every vendored operation; the failures (a document Ajv cannot read). */
   compileAll(): string[] {
     const failures: string[] = []
@@ -217,6 +225,9 @@ export class ContractRegistry {
           responses: op.responses,
           examples,
           longRunning: op['x-ms-long-running-operation'] === true,
+          ...(typeof op['x-ms-long-running-operation-options']?.['final-state-schema'] === 'string'
+            ? {finalStateSchema: absoluteRef(op['x-ms-long-running-operation-options']['final-state-schema'], id)}
+            : {}),
           regex: templateRegex(template, dataPlane),
           dataPlane,
           greedy: GREEDY.test(template),
@@ -372,6 +383,11 @@ function templateRegex(template: string, dataPlane = false): RegExp {
     })
     .join('/')
   return new RegExp(`^${source}$`, 'i')
+}
+
+/** A `$ref` of a document (`#/definitions/X`, `./Other.json#/definitions/X`) made absolute against its id. */
+function absoluteRef(ref: string, id: string): string {
+  return new URL(ref, id).href
 }
 
 function escapePointer(segment: string): string {
