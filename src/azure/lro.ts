@@ -174,7 +174,10 @@ export async function pollMonitor(services: AzureServices, monitorUrl: string, s
     if (response.status === 404) return 'gone'
     const status = typeof response.body?.status === 'string' ? response.body.status.toLowerCase() : undefined
     if (response.status >= 400 || status === 'failed' || status === 'canceled' || status === 'cancelled') {
-      const error = response.body?.error ?? {}
+      // ARM's RPC puts {code, message} in `error`; providers whose OperationStatus.error is an ErrorResponse (Managed
+      // Redis, redisenterprise.json) wrap it once more.
+      const outer = response.body?.error ?? {}
+      const error = outer.code === undefined && outer.error && typeof outer.error === 'object' ? outer.error : outer
       throw new AzureError({
         armCode: error.code ?? (status === 'canceled' || status === 'cancelled' ? 'Canceled' : 'OperationFailed'),
         message: error.message ?? `the operation ended ${response.body?.status ?? `with HTTP ${response.status}`}`,

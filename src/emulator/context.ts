@@ -181,6 +181,12 @@ export interface LroStartOptions {
    * (Microsoft.Cache/redisEnterprise, redisenterprise.json OperationStatus: id, name, startTime, endTime, status, error).
    */
   noPercentComplete?: boolean
+  /**
+   * A failed operation's status carries its error wrapped as an ErrorResponse (`error: {error: {code, message}}`):
+   * providers whose OperationStatus.error is common-types' ErrorResponse rather than ErrorDetail
+   * (Microsoft.Cache/redisEnterprise, redisenterprise.json 2022-01-01 and 2026-09-01 OperationStatus).
+   */
+  statusErrorEnvelope?: boolean
 }
 
 /** A long-running operation as the LroManager tracks it. */

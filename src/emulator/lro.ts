@@ -16,6 +16,7 @@ interface TrackedOperation extends LroOperation {
   run: LroStartOptions['run']
   result: LroStartOptions['result']
   noPercentComplete?: boolean
+  statusErrorEnvelope?: boolean
   applying?: Promise<void>
   timer?: NodeJS.Timeout
   /** Called once when the operation ends (the Activity Log's last event of the write that started it). */
@@ -74,6 +75,7 @@ export class Operations implements LroManager {
       run: options.run,
       result: options.result,
       ...(options.noPercentComplete ? {noPercentComplete: true} : {}),
+      ...(options.statusErrorEnvelope ? {statusErrorEnvelope: true} : {}),
     }
     this.operations.set(id, op)
     if (!op.hangs) {
@@ -162,7 +164,7 @@ export class Operations implements LroManager {
         ...(op.noPercentComplete ? {} : {percentComplete: op.status === 'InProgress' ? this.percent(op) : 100}),
       }
       if (op.endTime) body.endTime = op.endTime
-      if (op.error) body.error = op.error
+      if (op.error) body.error = op.statusErrorEnvelope ? {error: op.error} : op.error
       return {status: 200, headers: op.status === 'InProgress' ? retry : {}, body}
     }
     if (op.status === 'InProgress') return {status: 202, headers: {...retry, Location: `${request.baseUrl}${request.path}${monitorQuery(request)}`}}

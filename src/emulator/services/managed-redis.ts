@@ -217,6 +217,8 @@ export function routes(ctx: EmulatorContext): Route[] {
       asyncOperationSegment: 'operationsStatus',
       // The spec's OperationStatus has no percentComplete (redisenterprise.json 2026-09-01, vendored in test/fixtures).
       noPercentComplete: true,
+      // …and its `error` is an ErrorResponse, `{error: {code, message}}` (same documents).
+      statusErrorEnvelope: true,
       initialStatus: 202,
       run,
     })

@@ -9,6 +9,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../../src/azure/clients.js'
 import {pollMonitor} from '../../../src/azure/lro.js'
 import type {RunningEmulator} from '../../../src/emulator/server.js'
+import {contractRegistry} from '../../contract/specs.js'
 import {sdkServices, startLocalEmulator} from '../../integration/support.js'
 
 let emulator: RunningEmulator
@@ -70,5 +71,28 @@ describe('Managed Redis maintenanceConfiguration (RedisEnterprise_Update)', () =
     expect((await arm.armRequest('GET', cluster, {apiVersion: '2024-11-01'})).body.error).toMatchObject({code: 'InvalidApiVersionParameter', message: expect.stringContaining("'2026-09-01,2025-07-01,2022-01-01'")})
     expect((await arm.armRequest('GET', classic, {apiVersion: '2026-09-01'})).body.error).toMatchObject({code: 'InvalidApiVersionParameter'})
     expect((await arm.armRequest('GET', classic, {apiVersion: '2024-11-01'})).status).toBe(200)
+  })
+})
+
+describe('a failed Managed Redis operation (OperationsStatus_Get)', () => {
+  it('answers the status with its error as an ErrorResponse, {error: {code, message}}, as redisenterprise.json defines OperationStatus.error; opsbook reads the code through it', async () => {
+    emulator.faults.set({failOperations: {'managedRedis.update': {code: 'InternalServerError', message: 'maintenance store unavailable'}}})
+    try {
+      const response = await arm.armRequest('PATCH', cluster, {apiVersion: '2026-09-01', body: {tags: {failed: 'yes'}}})
+      expect(response.status).toBe(202)
+      const monitor = response.headers['azure-asyncoperation']!
+      const failure = await pollMonitor(arm, monitor, new AbortController().signal, 'tag update').then(
+        () => undefined,
+        (error: {armCode?: string; message?: string}) => error,
+      )
+      expect(failure).toMatchObject({armCode: 'InternalServerError', message: expect.stringContaining('maintenance store unavailable')})
+      const status = await arm.armRequest('GET', monitor)
+      expect(status.body).toMatchObject({status: 'Failed', error: {error: {code: 'InternalServerError', message: 'maintenance store unavailable'}}})
+      const url = new URL(monitor)
+      const checked = contractRegistry().check({method: 'GET', path: url.pathname, query: url.search.slice(1), status: status.status, headers: {}, body: status.body})
+      expect([checked.operation?.operationId, checked.violations]).toEqual(['OperationsStatus_Get', []])
+    } finally {
+      emulator.faults.set({failOperations: {}})
+    }
   })
 })
