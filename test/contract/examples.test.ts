@@ -181,7 +181,13 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
   // Front Door (Microsoft.Cdn 2024-02-01 and 2021-06-01) those of the served operations; Cosmos DB (2022-08-15) the account, SQL database / container, restorable-account and
   // backup-information examples, and eleven of the 2025-10-15 ones; Service Bus those of its six served reads at both
   // versions; Azure SQL those of its served reads (servers, databases, failover groups, short-term retention).
-  const WITHOUT_EXAMPLES = new Set<string>()
+  // Vendored without examples by the specs11 session (each response the suite sees is still validated):
+  // - Microsoft.Security (pricings 2024-01-01): the examples (ListPricings_example.json…) list a dozen Defender plans
+  //   with trial times and extensions; the emulator's estate has the plans the checks read, and the replay has no
+  //   mapping of `{scopeId}` onto it yet;
+  // - Microsoft.OperationalInsights (Log Analytics query v1): the examples query `Usage` and cross-workspace unions,
+  //   tables the emulator's KQL subset over AzureActivity does not have.
+  const WITHOUT_EXAMPLES = new Set<string>(['Microsoft.Security', 'Microsoft.OperationalInsights'])
 
   it('covers every vendored provider with at least one example (except those vendored without examples)', () => {
     const vendored = new Set(registry.operations.map((op) => op.provider).filter((provider) => !WITHOUT_EXAMPLES.has(provider)))

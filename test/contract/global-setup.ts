@@ -5,7 +5,7 @@
  * validated, spec examples replayed by examples.test.ts) is printed
  * and any violation fails the run.
  */
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {EXCHANGE_LOG_ENV} from '../../src/emulator/server.js'
@@ -33,6 +33,8 @@ export function setup(): () => void {
         throw new Error(`The emulator answered ${summary.violations.length} request kind(s) against Azure's published contract (see above).`)
       }
     } finally {
+      // OPSBOOK_CONTRACT_KEEP=<dir>: keep the exchange logs there (to re-run the checks over them, test/contract/summarize-logs.ts).
+      if (process.env.OPSBOOK_CONTRACT_KEEP) cpSync(dir, process.env.OPSBOOK_CONTRACT_KEEP, {recursive: true})
       rmSync(dir, {recursive: true, force: true})
       delete process.env[EXCHANGE_LOG_ENV]
     }

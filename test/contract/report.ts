@@ -1,5 +1,6 @@
 /** Contract coverage and violations over a set of emulator exchanges, per provider and api-version. */
 import {apiVersionKey} from '../../src/emulator/api-versions.js'
+import {LroContract, RPC_ASYNC_REFERENCE} from './lro.js'
 import type {ContractExchange, ContractRegistry, SpecOperation} from './specs.js'
 
 /** examples.test.ts leaves its replayed-example counts per provider in `<prefix><pid>.json` beside the exchange logs. */
@@ -29,6 +30,8 @@ export interface ContractViolation {
 export interface ContractSummary {
   providers: ProviderCoverage[]
   violations: ContractViolation[]
+  /** Long-running operations' monitor polls validated (lro.ts), per monitor kind and what they were checked against. */
+  lroPolls: {status: number; location: number; byProviderDocument: number; byRpc: number; byOriginOperation: number}
   text: string
 }
 
@@ -48,7 +51,31 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
   const unspecifiedOps = new Map<string, Map<string, number>>()
   /** Responses with no published contract to vendor (see notAzureContract), per kind. */
   const uncheckable = new Map<string, number>()
+  const lro = new LroContract(registry, exchanges)
+  const lroPolls = {status: 0, location: 0, byProviderDocument: 0, byRpc: 0, byOriginOperation: 0}
+  const addViolation = (operationId: string, specFile: string, exchange: ContractExchange, message: string) => {
+    const key = `${operationId} ${exchange.status} ${message}`
+    const seen = violations.get(key)
+    if (seen) seen.count++
+    else violations.set(key, {operationId, specFile, status: exchange.status, message, sample: `${exchange.method} ${exchange.path}?${exchange.query}`, count: 1})
+  }
   for (const exchange of exchanges) {
+    // A monitor of a long-running operation: its provider's own status operation, else ARM's RPC (lro.ts).
+    const poll = lro.check(exchange)
+    if (poll) {
+      lroPolls[poll.kind]++
+      if (poll.operation) lroPolls.byProviderDocument++
+      else if (poll.origin) lroPolls.byOriginOperation++
+      else lroPolls.byRpc++
+      if (poll.operation) {
+        const entry = providers.get(providerKey(poll.operation))!
+        entry.responses++
+        if (!entry.answered.includes(poll.operation.operationId)) entry.answered.push(poll.operation.operationId)
+      }
+      const label = poll.operation?.operationId ?? (poll.kind === 'status' ? 'LRO Azure-AsyncOperation poll' : `LRO Location poll${poll.origin ? ` of ${poll.origin.operationId}` : ''}`)
+      for (const message of poll.violations) addViolation(label, poll.operation?.specFile ?? (poll.origin && poll.kind === 'location' ? poll.origin.specFile : RPC_ASYNC_REFERENCE), exchange, message)
+      continue
+    }
     const {operation, violations: found} = registry.check(exchange)
     if (!operation) {
       const kind = notAzureContract(exchange)
@@ -68,20 +95,7 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
     const entry = providers.get(providerKey(operation))!
     entry.responses++
     if (!entry.answered.includes(operation.operationId)) entry.answered.push(operation.operationId)
-    for (const message of found) {
-      const key = `${operation.operationId} ${exchange.status} ${message}`
-      const seen = violations.get(key)
-      if (seen) seen.count++
-      else
-        violations.set(key, {
-          operationId: operation.operationId,
-          specFile: operation.specFile,
-          status: exchange.status,
-          message,
-          sample: `${exchange.method} ${exchange.path}?${exchange.query}`,
-          count: 1,
-        })
-    }
+    for (const message of found) addViolation(operation.operationId, operation.specFile, exchange, message)
   }
   const list = [...providers.values()].map((p) => ({...p, answered: p.answered.sort()}))
   const lines = ['Azure contract coverage (vendored specs, test/fixtures/azure-specs):']
@@ -90,6 +104,9 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
       `  ${p.provider}: ${p.answered.length}/${p.operations} operations answered, ${p.responses} responses validated${p.examples === undefined ? '' : `, ${p.examples} examples replayed`}`,
     )
   lines.push(`  ${unspecified} responses had no vendored spec for their operation and api-version`)
+  lines.push(
+    `  ${lroPolls.status + lroPolls.location} long-running operation polls validated (${lroPolls.status} Azure-AsyncOperation, ${lroPolls.location} Location): ${lroPolls.byProviderDocument} against the provider's own status operation, ${lroPolls.byOriginOperation} against the operation that started them, ${lroPolls.byRpc} against ARM's RPC async reference only`,
+  )
   if (uncheckable.size > 0)
     lines.push(`  not counted there (no provider document defines them as operations): ${[...uncheckable.entries()].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${n} ${kind}`).join(', ')}`)
   const top = [...unspecifiedBy.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)
@@ -105,7 +122,7 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
     lines.push(`Contract violations (${violationList.length}):`)
     for (const v of violationList) lines.push(`  ${v.operationId} ${v.status} (${v.specFile}): ${v.message}  [${v.count}× e.g. ${v.sample}]`)
   }
-  return {providers: list, violations: violationList, text: lines.join('\n')}
+  return {providers: list, violations: violationList, lroPolls, text: lines.join('\n')}
 }
 
 /** A provider's line in the report: `Microsoft.X@version`, `Microsoft.X data plane@version` for a data-plane document. */
@@ -122,10 +139,7 @@ function providerKey(op: SpecOperation): string {
  *   not in an OpenAPI document;
  * - ARM's own refusal of a request without a served api-version (400 MissingApiVersionParameter /
  *   InvalidApiVersionParameter, src/emulator/api-versions.ts): the gateway answers before any provider document applies;
- * - long-running operations' status monitors (`…/azureAsyncOperation/{id}`, `…/operationResults/{id}`, …): the URLs of
- *   ARM's async protocol that the 201/202 headers hand out
- *   (https://github.com/Azure/azure-resource-manager-rpc/blob/master/v1.0/async-api-reference.md), which the providers'
- *   documents vendored here do not define as operations.
+ * (Long-running operations' monitors are not set apart: summarize validates them first, lro.ts.)
  */
 export function notAzureContract(exchange: Pick<ContractExchange, 'path' | 'status' | 'body'>): string | undefined {
   const {path} = exchange
@@ -134,7 +148,6 @@ export function notAzureContract(exchange: Pick<ContractExchange, 'path' | 'stat
   // `/_emulator/keyvault/{vault}/…` is Key Vault's data plane (keyvault-data.ts), which Azure documents: not set apart.
   if ((/^\/(_emulator|opsbook)(\/|$)/i.test(path) && !/^\/_emulator\/keyvault\//i.test(path)) || /\/opsbook[A-Z][A-Za-z]*(\/|$)/.test(path)) return "emulator's own routes"
   if (/^\/msi\/token$/i.test(path)) return 'managed-identity token endpoint (/msi/token)'
-  if (/\/(azureAsyncOperation|operationResults|operationsStatus|operationStatuses|asyncOperations|[a-z]+AzureAsyncOperation|[a-z]+OperationResults)\/[^/]+$/i.test(path)) return "long-running operation monitors (ARM's async protocol)"
   return undefined
 }
 

@@ -120,19 +120,53 @@ describe('data-plane documents and what no document defines', () => {
     expect(registry.check(exchange('POST', path, '2024-02-01', 200, {values: [{starttime: 'a', endtime: 'b'}]})).violations).toEqual(["/values/0: must have required property 'value'"])
   })
 
-  it('sets apart what no provider document defines: the emulator’s own routes, the token endpoint, LRO monitors, ARM’s api-version refusals', async () => {
+  it('sets apart what no provider document defines: the emulator’s own routes, the token endpoint, ARM’s api-version refusals', async () => {
     const {notAzureContract, pathTemplate} = await import('./report.js')
     const kind = (path: string, status = 200, body: unknown = {}) => notAzureContract({path, status, body} as never)
     expect(kind('/_emulator/webapps')).toBe("emulator's own routes")
     expect(kind('/_emulator/keyvault/kv/certificates')).toBeUndefined()
     expect(kind('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/a/failoverGroups/f/opsbookFailover')).toBe("emulator's own routes")
     expect(kind('/msi/token')).toBe('managed-identity token endpoint (/msi/token)')
-    expect(kind('/subscriptions/s/providers/Microsoft.Sql/locations/eastus/databaseAzureAsyncOperation/1')).toBe("long-running operation monitors (ARM's async protocol)")
+    // LRO monitors are not set apart: summarize validates them (lro.ts, lro.test.ts).
+    expect(kind('/subscriptions/s/providers/Microsoft.Sql/locations/eastus/databaseAzureAsyncOperation/1')).toBeUndefined()
     expect(kind('/subscriptions/s/resourceGroups/rg', 400, {error: {code: 'MissingApiVersionParameter', message: 'm'}})).toBe("ARM's api-version refusals")
     // A provider's own operation is a gap to vendor, not set apart.
-    expect(kind('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Security/pricings')).toBeUndefined()
+    expect(kind('/subscriptions/s/providers/Microsoft.Web/publishingUsers/web')).toBeUndefined()
     expect(pathTemplate('/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg/configurations/work_mem')).toBe(
       '/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}/configurations/{}',
     )
+  })
+})
+
+describe('documents vendored by the specs11 session', () => {
+  const exchange = (method: string, path: string, apiVersion: string | undefined, status: number, body: unknown) =>
+    ({method, path, query: apiVersion ? `api-version=${apiVersion}` : '', status, headers: {}, body}) as never
+
+  it('checks Defender plans against security pricings.json 2024-01-01 (`/{scopeId}/providers/Microsoft.Security/pricings`, scopeId spanning segments)', () => {
+    const path = '/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Security/pricings'
+    const plan = {id: `${path}/AppServices`, name: 'AppServices', type: 'Microsoft.Security/pricings', properties: {pricingTier: 'Free', freeTrialRemainingTime: 'PT0S'}}
+    const list = registry.check(exchange('GET', path, '2024-01-01', 200, {value: [plan]}))
+    expect([list.operation?.operationId, list.violations]).toEqual(['Pricings_List', []])
+    const one = registry.check(exchange('GET', `${path}/AppServices`, '2024-01-01', 200, {...plan, properties: {}}))
+    expect([one.operation?.operationId, one.violations]).toEqual(['Pricings_Get', ["/properties: must have required property 'pricingTier'"]])
+  })
+
+  it('checks Log Analytics queries (`/workspaces/{id}/query`, `/v1/…`; no api-version: the path carries v1) against operationalinsights data-plane stable/v1', () => {
+    const table = {name: 'PrimaryResult', columns: [{name: 'Category', type: 'string'}, {name: 'count_', type: 'long'}], rows: [['Administrative', 20839], [null, 0]]}
+    for (const path of ['/workspaces/w/query', '/v1/workspaces/w/query']) {
+      const result = registry.check(exchange('POST', path, undefined, 200, {tables: [table]}))
+      expect([result.operation?.operationId, result.violations]).toEqual(['Query_Execute', []])
+    }
+    expect(registry.check(exchange('POST', '/workspaces/w/query', undefined, 200, {tables: [{name: 'PrimaryResult', rows: []}]})).violations).toEqual(["/tables/0: must have required property 'columns'"])
+    const error = {error: {code: 'BadArgumentError', message: 'm', innererror: {code: 'SyntaxError', message: 'm'}}}
+    expect(registry.check(exchange('POST', '/workspaces/w/query', undefined, 400, error)).violations).toEqual([])
+  })
+
+  it('checks managed HSM lists against keyvault managedHsm.json 2022-07-01 (az 2.45 keyvault list)', () => {
+    const path = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs'
+    const empty = registry.check(exchange('GET', path, '2022-07-01', 200, {value: []}))
+    expect([empty.operation?.operationId, empty.violations]).toEqual(['ManagedHsms_ListByResourceGroup', []])
+    const pool = {id: `${path}/hsm`, name: 'hsm', type: 'Microsoft.KeyVault/managedHSMs', location: 'eastus', sku: {family: 'B', name: 'Standard_B2'}, properties: {hsmUri: 'https://hsm.managedhsm.azure.net/'}}
+    expect(registry.check(exchange('GET', path, '2022-07-01', 200, {value: [pool]})).violations).toEqual(['/value/0/sku/name: must be one of (Standard_B1, Custom_B32), in any case'])
   })
 })

@@ -44,6 +44,8 @@ export interface SpecOperation {
   examples: Record<string, string>
   /** Whether the spec marks it a long-running operation. */
   longRunning: boolean
+  /** `x-ms-long-running-operation-options.final-state-schema`: the schema of the operation's final result, as a `$ref` resolved against its document. */
+  finalStateSchema?: string
   regex: RegExp
   /** The operation's parameters (refs resolved): where each goes in the request. */
   parameters: Array<{name: string; in: string}>
@@ -80,6 +82,8 @@ export class ContractRegistry {
         if (known.specFile === specFile) delete known.at(doc)['x-ms-mutability']
       for (const known of NULL_NEXT_LINK_ON_LAST_PAGE)
         if (known.specFile === specFile) for (const name of known.definitions) doc.definitions[name].properties.nextLink['x-nullable'] = true
+      for (const known of TYPED_QUERY_CELLS)
+        if (known.specFile === specFile) doc.definitions[known.definition].properties.rows.items.items = {type: ['string', 'number', 'boolean', 'null']}
       for (const known of LAST_PAGE_WITHOUT_NEXT_LINK)
         if (known.specFile === specFile)
           for (const name of known.definitions) doc.definitions[name].required = doc.definitions[name].required.filter((p: string) => p !== 'nextLink')
@@ -89,7 +93,8 @@ export class ContractRegistry {
   }
 
   /** The spec operation answering `method path` at this api-version, if a vendored spec has it. */
-  match(method: string, path: string, apiVersion: string | null): SpecOperation | undefined {
+  match(method: string, path: string, asked: string | null): SpecOperation | undefined {
+    const apiVersion = asked ?? impliedApiVersion(path)
     // HEAD is its own operation where the spec defines one (ResourceGroups_CheckExistence), else GET's answer.
     const methods = method === 'HEAD' ? ['HEAD', 'GET'] : [method.toUpperCase()]
     for (const candidate of methods) {
@@ -155,6 +160,12 @@ export class ContractRegistry {
     return {operation, violations}
   }
 
+  /** Validate a body against a schema named by an absolute `$ref` (an operation's finalStateSchema). */
+  validateAgainst(ref: string, body: unknown): string[] {
+    const validate = this.validator(ref)
+    return validate(body) ? [] : describeErrors(validate)
+  }
+
   /** Compile every response schema of every vendored operation; the failures (a document Ajv cannot read). */
   compileAll(): string[] {
     const failures: string[] = []
@@ -214,6 +225,9 @@ export class ContractRegistry {
           responses: op.responses,
           examples,
           longRunning: op['x-ms-long-running-operation'] === true,
+          ...(typeof op['x-ms-long-running-operation-options']?.['final-state-schema'] === 'string'
+            ? {finalStateSchema: absoluteRef(op['x-ms-long-running-operation-options']['final-state-schema'], id)}
+            : {}),
           regex: templateRegex(template, dataPlane),
           dataPlane,
           greedy: GREEDY.test(template),
@@ -267,6 +281,17 @@ const NULL_NEXT_LINK_ON_LAST_PAGE: Array<{specFile: string; definitions: string[
   {specFile: 'specification/keyvault/data-plane/Microsoft.KeyVault/stable/7.5/certificates.json', definitions: ['CertificateListResult']},
 ]
 
+/**
+ * A Log Analytics query's cells are JSON values typed by their column, where operationalinsights data-plane stable/v1
+ * OperationalInsights.json (read @ 6975f8b9) types every cell a string: Microsoft's page on the response format
+ * (https://learn.microsoft.com/azure/azure-monitor/logs/api/response-format) answers `["Administrative", 20839]` for a
+ * `count_` column of type long, and the document's own example (examples/oms-post-example.json @ dcbcfc9a) has `null`
+ * cells. A cell is read as a string, number, boolean or null; the table's other properties are still checked.
+ */
+const TYPED_QUERY_CELLS: Array<{specFile: string; definition: string}> = [
+  {specFile: 'specification/operationalinsights/data-plane/Microsoft.OperationalInsights/stable/v1/OperationalInsights.json', definition: 'table'},
+]
+
 function gatewayAnswered(headers: Record<string, string | string[] | undefined>): boolean {
   return Object.entries(headers).some(([name, value]) => name.toLowerCase() === 'x-ms-failure-cause' && String(value).toLowerCase() === 'gateway')
 }
@@ -310,20 +335,34 @@ function specDocuments(dir: string): string[] {
  * Path parameters the vendored specs mark `x-ms-skip-url-encoding`: they carry several segments (a resource ID, a
  * scope, a parent resource path).
  */
-const GREEDY_NAMES = ['resourceUri', 'resourceId', 'scope', 'parentResourcePath', 'resourceType']
+const GREEDY_NAMES = ['resourceUri', 'resourceId', 'scope', 'scopeId', 'parentResourcePath', 'resourceType']
 const GREEDY = new RegExp(`\\{(${GREEDY_NAMES.join('|')})\\}`)
 
 /**
  * The path a data-plane document's templates describe, for a request the emulator serves as that data plane: Key Vault's
  * (`https://{vault}.vault.azure.net/secrets/…`) under `/_emulator/keyvault/{vault}` (src/emulator/services/keyvault-data.ts),
- * Azure Monitor's metrics batch (`https://{region}.metrics.monitor.azure.com/subscriptions/{sub}/metrics:getBatch`) at its own
+ * Log Analytics queries (below), Azure Monitor's metrics batch (`https://{region}.metrics.monitor.azure.com/subscriptions/{sub}/metrics:getBatch`) at its own
  * path (src/emulator/services/monitor.ts). Undefined for any other request.
  */
 function dataPlanePath(path: string): string | undefined {
   const vault = /^\/_emulator\/keyvault\/[^/]+(\/.*)$/i.exec(path)
   if (vault) return vault[1]
   if (/^\/subscriptions\/[^/]+\/metrics:getBatch$/i.test(path)) return path
+  // Log Analytics (`https://api.loganalytics.io/v1/workspaces/{id}/query`, the document's basePath `/v1`): served at
+  // `/workspaces/{id}/query` and `/v1/workspaces/{id}/query` (src/emulator/services/monitor.ts).
+  const logs = LOG_ANALYTICS_QUERY.exec(path)
+  if (logs) return logs[1]
   return undefined
+}
+
+const LOG_ANALYTICS_QUERY = /^(?:\/v1)?(\/workspaces\/[^/]+\/query)$/i
+
+/**
+ * The version of a request that carries none in its query: Log Analytics puts it in the path (basePath `/v1` of
+ * operationalinsights data-plane stable/v1 OperationalInsights.json, whose `info.version` is `v1`).
+ */
+function impliedApiVersion(path: string): string | null {
+  return LOG_ANALYTICS_QUERY.test(path) ? 'v1' : null
 }
 
 /**
@@ -344,6 +383,11 @@ function templateRegex(template: string, dataPlane = false): RegExp {
     })
     .join('/')
   return new RegExp(`^${source}$`, 'i')
+}
+
+/** A `$ref` of a document (`#/definitions/X`, `./Other.json#/definitions/X`) made absolute against its id. */
+function absoluteRef(ref: string, id: string): string {
+  return new URL(ref, id).href
 }
 
 function escapePointer(segment: string): string {

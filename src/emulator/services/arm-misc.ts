@@ -764,6 +764,21 @@ export function routes(ctx: EmulatorContext): Route[] {
         checkScope(ctx, p.sub!, p.rg!) ??
         paged(request, Object.values(state().vaults).filter((v) => v.resourceGroup.toLowerCase() === p.rg!.toLowerCase()).map((v) => clone(v.resource))),
     },
+    // Managed HSM pools: the catalog describes none, so both lists are empty (ManagedHsms_ListByResourceGroup /
+    // ListBySubscription, keyvault managedHsm.json 2022-07-01: 200 ManagedHsmListResult). `az keyvault list` (az 2.45,
+    // no --resource-type) asks for vaults and managed HSMs; the 404 'No route' it got before is not what Azure answers.
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/providers/Microsoft.KeyVault/managedHSMs',
+      operation: 'keyvault.managedHsms.list',
+      handler: (request, p) => checkScope(ctx, p.sub!) ?? paged(request, []),
+    },
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/managedHSMs',
+      operation: 'keyvault.managedHsms.listByResourceGroup',
+      handler: (request, p) => checkScope(ctx, p.sub!, p.rg!) ?? paged(request, []),
+    },
     {
       method: 'GET',
       pattern: `${KV}/{name}`,

@@ -1,6 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {SUPPORTED_API_VERSIONS} from '../../../src/emulator/api-versions.js'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
+import {sendRaw} from '../../contract/http.js'
 import {credentialFor, hlcOptions, modularOptions, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
@@ -116,6 +117,16 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     expect(vault.properties.enablePurgeProtection).toBeUndefined()
     expect(vault.properties.enableRbacAuthorization).toBe(true)
     expect(vault.properties.networkAcls).toBeUndefined()
+  })
+
+  it('lists no managed HSM pools (the catalog describes none) by resource group and subscription, as az keyvault list asks', async () => {
+    // az 2.45 asks at 2022-07-01 (ManagedHsms_ListByResourceGroup / ListBySubscription, managedHsm.json): 200 with an
+    // empty page, not 404. (At 2026-02-01, arm-keyvault 5's version, the route answers the same, but the vendored
+    // 2026-02-01 cut has no managed-HSM operations to check it against.)
+    for (const path of [`/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.KeyVault/managedHSMs`, `/subscriptions/${emulator.subscription}/providers/Microsoft.KeyVault/managedHSMs`]) {
+      const answer = await sendRaw(emulator, 'GET', `${path}?api-version=2022-07-01`)
+      expect([path, answer.status, answer.body]).toEqual([path, 200, {value: []}])
+    }
   })
 
   it('lists vault keys and secrets on the management plane (paged, never a secret value), creates them, 404s the unknown', async () => {
