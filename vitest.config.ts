@@ -8,7 +8,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Every emulator response the suite sees is validated against Azure's vendored specs at teardown (test/contract).
     // The CLI under test is the build (bin/run.js runs dist/): rebuilt first when src/ is newer (test/helpers/fresh-build.ts).
-    globalSetup: ['test/helpers/fresh-build.ts', 'test/contract/global-setup.ts'],
+    // test/helpers/tmp-root.ts points TMPDIR at one folder for the whole run (workers and the processes they start
+    // inherit it) and removes it at the end unless a test failed: a run leaves nothing behind in /tmp.
+    globalSetup: ['test/helpers/tmp-root.ts', 'test/helpers/fresh-build.ts', 'test/contract/global-setup.ts'],
     // A worker keeps its process and loaded modules from one test file to the next (isolate: false) instead of a new
     // process per file; test/helpers/file-isolation.ts undoes what a file leaves in the process (env, cwd, signal
     // listeners, MSAL's static managed-identity state). See that file for the measurement.

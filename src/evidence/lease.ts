@@ -64,6 +64,16 @@ export interface TargetLease {
    */
   readonly secure: boolean
   /**
+   * Whether this run can count on the lease right now, renewing it first when the last renewal is older than half
+   * the lease duration (`secure` is false) but the lease is not known lost. The background renewal every
+   * `renewEveryMs` can come late on a loaded machine — a late timer, a renewal answered after seconds — while the
+   * lease itself (30 s) is held: refusing the change then failed a run that held all its leases (fault matrix
+   * dr-drill × SIGKILL+resume at load 30: "the lease on component … is lost or could not be renewed" 11 s into a
+   * run, another one aborted at its 10 s bound). A renewal that does not get through
+   * now (a partition, the lease taken) leaves it false: the change waits at most one renewal's bound to be refused.
+   */
+  confirm(): Promise<boolean>
+  /**
    * Stop renewing and release the lease; while Blob does not answer, tried again until the lease would have lapsed
    * anyway (at most the lease duration). Never throws: an unreleased lease expires by itself.
    */
@@ -168,8 +178,11 @@ function startRenewing(
   /** A renewal failure was reported since the last renewal that got through (onRenewError says so once). */
   let failing = false
   let renewing: Promise<void> = Promise.resolve()
-  const timer = setInterval(() => {
-    renewing = renewing.then(async () => {
+  /** The renewal confirm() is waiting for, shared by the steps asking meanwhile. */
+  let confirming: Promise<void> | undefined
+  /** One renewal, after any still in flight (never two at once). */
+  const renew = (): Promise<void> =>
+    (renewing = renewing.then(async () => {
       if (released || lost) return
       try {
         // Bounded: a renewal hanging on a dead connection must not stop the next ones from noticing the partition. At
@@ -196,8 +209,8 @@ function startRenewing(
           options.onRenewError?.(asError(error))
         }
       }
-    })
-  }, options.renewEveryMs)
+    }))
+  const timer = setInterval(() => void renew(), options.renewEveryMs)
   // Renewal must not keep a finished CLI process alive.
   timer.unref()
   return {
@@ -213,6 +226,14 @@ function startRenewing(
     },
     get secure() {
       return !lost && !released && Date.now() - renewedAt < options.durationMs / 2
+    },
+    async confirm() {
+      if (this.secure) return true
+      if (lost || released) return false
+      // One renewal for every step asking at once (a drill starts several changes together), not one each in turn.
+      confirming ??= renew().finally(() => (confirming = undefined))
+      await confirming
+      return this.secure
     },
     async release() {
       if (released) return

@@ -107,7 +107,7 @@ export interface ExecuteOptions {
    * Asked before each main step that changes something: a reason means the run may no longer change anything (its
    * target lease is lost) — the step is not started and the run fails. Rollbacks and `finally` still run.
    */
-  changeGuard?: () => string | undefined
+  changeGuard?: () => string | undefined | Promise<string | undefined>
   /**
    * Asked before each rollback or `finally` step that changes something: a reason means another run now holds a target
    * this run lost (issue 16 item 8: both would change it) — the step is not started, it is named as left (exit 3), and
@@ -538,7 +538,7 @@ class RunExecution {
           done.add(step.id)
           continue
         }
-        const refused = phase === 'main' && this.findAction(step.uses)?.changes ? this.options.changeGuard?.() : undefined
+        const refused = phase === 'main' && this.findAction(step.uses)?.changes ? await this.options.changeGuard?.() : undefined
         if (refused) {
           await this.emit({type: 'run.note', message: `not starting ${step.id}: ${refused}`, data: {refused: step.id}})
           await this.failBeforeStart(step, phase, new EngineStepError(refused, 'lease-lost'), '')
@@ -859,7 +859,7 @@ class RunExecution {
       // The guard again at the moment the change would start (and before each retry): the lease may have been lost
       // while step.started was written and shown, or while the step waited to retry (issue 16: a change started after
       // the loss was journaled).
-      const refused = step.phase === 'main' && action.changes ? this.options.changeGuard?.() : undefined
+      const refused = step.phase === 'main' && action.changes ? await this.options.changeGuard?.() : undefined
       if (refused) {
         await this.emit({type: 'run.note', message: `not starting ${step.id}: ${refused}`, data: {refused: step.id}})
         return finish({ok: false, error: new EngineStepError(refused, 'lease-lost'), interrupted: false})

@@ -365,9 +365,14 @@ async function openNotifier(environment: PreparedRun['environment'], runId: stri
   return {notifier: notifier.enabled ? notifier : undefined, problems}
 }
 
-/** Why a lease no longer protects this run, if one does not. */
-function leaseLost(leases: OpenedEvidence['leases']): string | undefined {
-  const lost = leases.find((lease) => !lease.secure)
+/**
+ * Why a lease no longer protects this run, if one does not. A lease whose background renewal is merely late (a loaded
+ * machine) is renewed here first (TargetLease.confirm): only one that cannot be renewed refuses the change.
+ */
+async function leaseLost(leases: OpenedEvidence['leases']): Promise<string | undefined> {
+  if (leases.every((lease) => lease.secure)) return undefined
+  const confirmed = await Promise.all(leases.map((lease) => lease.confirm()))
+  const lost = leases.find((_, i) => !confirmed[i])
   if (!lost) return undefined
   return `the lease on component "${lost.component}" is lost or could not be renewed (another run may hold it now): no more changes are started`
 }

@@ -105,10 +105,13 @@ describe('fleet scope', () => {
     const scope = {managementGroups: [], subscriptions: COPIES.slice(0, 300)}
     // The checks Resource Graph answers alone: this is about paging, not per-resource reads.
     const rules = CHECKS.filter((c) => !c.facts?.length && c.id !== 'gov.lock.critical' && c.id !== 'inventory.missing')
-    // A small quota (3 queries per second) and a client budget that would send faster: only the headers hold it back.
+    // A small quota (one query per second) and a client budget that would send faster: only the headers hold it back.
     // The window is a whole second: x-ms-user-quota-resets-after is hh:mm:ss, rounded up, so a 1.5 s window said
-    // "00:00:02" and each of the scan's three quota waits lasted up to 2 s (a 2.5 s gap between two queries).
-    emulator.faults.set({graphQuota: {queries: 3, windowMs: 1000}})
+    // "00:00:02" and each quota wait lasted up to 2 s (a 2.5 s gap between two queries). One query per window, so
+    // every answer says none is left and the scan must wait before each next query however slow the machine: with 3
+    // per second, a loaded 2-core machine (load 35) took over a second for three queries, the window reset before
+    // the quota ran out, and the scan never had to wait (quotaWaits undefined, full run of flake11 run 1).
+    emulator.faults.set({graphQuota: {queries: 1, windowMs: 1000}})
     emulator.clearRequestLog()
     try {
       const report = await runChecks({environment, environmentName: 'local', sources: sources(), scope, rules, budgetOptions: {resourceGraph: {ratePerSecond: 100, burst: 100}}})

@@ -181,8 +181,11 @@ export async function createAzSandbox(options: AzSandboxOptions): Promise<AzSand
   }
 }
 
-/** Where the command index az built is kept for the next sandbox (per user: az writes it with its user's rights). */
-const COMMAND_INDEX_CACHE = join(tmpdir(), `opsbook-az-command-index-${process.getuid?.() ?? 'user'}.json`)
+/**
+ * Where the command index az built is kept for the next sandbox (per user: az writes it with its user's rights) —
+ * and the next test run: in the system temp dir, not the run's own folder that is removed at its end (tmp-root.ts).
+ */
+const COMMAND_INDEX_CACHE = join(process.env.OPSBOOK_TEST_SYSTEM_TMPDIR || tmpdir(), `opsbook-az-command-index-${process.getuid?.() ?? 'user'}.json`)
 
 function keepCommandIndex(file: string): void {
   if (!existsSync(file)) return

@@ -130,18 +130,25 @@ describe('dr-drill interrupted', () => {
             child.kill('SIGKILL')
           }
         }, 20)
-        child.on('close', () => {
-          clearInterval(timer)
-          emulator.faults.set({hangOperations: []})
-        })
+        // The restore stays hung after the kill too (lifted below, once one resume has ended).
+        child.on('close', () => clearInterval(timer))
       },
       cwdReady: (dir) => (cwd = dir),
     })
     expect(killed.signal).toBe('SIGKILL')
     const runId = readdirSync(join(cwd, '.opsbook', 'runs'))[0]!
     // Right after the crash: the dead process's leases (one per component) have not lapsed yet.
-    const resume = () => runCli(['resume', runId, '--json', '--yes'], {cwd, env: emulator.env(), timeoutMs: 120_000})
-    const [a, b] = await Promise.all([resume(), resume()])
+    // The killed run's restore is held in flight until the first of the two resumes has ended: the one that continues
+    // the run waits for it, so it cannot finish before the other has even started (a process start on a loaded
+    // machine took seconds, and the late one then found a finished run, not a live one). The first to end is the
+    // refused one; then the restore is let go and the other finishes the run.
+    let lifted = false
+    const lift = () => {
+      if (!lifted) emulator.faults.set({hangOperations: []})
+      lifted = true
+    }
+    const resume = () => runCli(['resume', runId, '--json', '--yes'], {cwd, env: emulator.env(), timeoutMs: 120_000}).finally(lift)
+    const [a, b] = await Promise.all([resume(), resume()]).finally(lift)
     const codes = [a.code, b.code].sort()
     expect(codes, `${a.stderr}\n---\n${b.stderr}`).toEqual([0, 5])
     const refused = a.code === 5 ? a : b
