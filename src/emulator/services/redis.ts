@@ -598,14 +598,7 @@ function durationHours(duration: string): number {
  */
 export function sasTimesAccepted(urls: string[]): void {
   const now = Date.now()
-  for (const url of urls) {
-    let query: URLSearchParams
-    try {
-      query = new URL(url).searchParams
-    } catch {
-      continue
-    }
-    if (!query.has('sig')) continue
+  for (const query of sasQueries(urls)) {
     // Only the times the SAS states: without `se` its expiry is a stored access policy's (`si`), not read here.
     const end = query.has('se') ? Date.parse(query.get('se')!) : undefined
     const start = query.has('st') ? Date.parse(query.get('st')!) : undefined
@@ -614,6 +607,19 @@ export function sasTimesAccepted(urls: string[]): void {
         'InvalidRequestBody',
         'One of the SAS URIs provided could not be used for the following reason: The SAS token end time (se) must be at least 1 hour from now and the start time (st), if given, must be at least 15 minutes in the past.',
       )
+  }
+}
+
+/** The query of each URL that carries a SAS (`sig`); a URL that does not parse or has no SAS (managed identity) is skipped. */
+function* sasQueries(urls: string[]): Generator<URLSearchParams> {
+  for (const url of urls) {
+    let query: URLSearchParams
+    try {
+      query = new URL(url).searchParams
+    } catch {
+      continue
+    }
+    if (query.has('sig')) yield query
   }
 }
 
@@ -635,15 +641,9 @@ const SAS_PERMISSIONS_NEEDED = {
  */
 export function sasPermissionsAccepted(urls: string[], operation: keyof typeof SAS_PERMISSIONS_NEEDED): void {
   const needed = SAS_PERMISSIONS_NEEDED[operation]
-  for (const url of urls) {
-    let query: URLSearchParams
-    try {
-      query = new URL(url).searchParams
-    } catch {
-      continue
-    }
+  for (const query of sasQueries(urls)) {
     // Only the permissions the SAS states: without `sp` they are a stored access policy's (`si`), not read here.
-    if (!query.has('sig') || !query.has('sp')) continue
+    if (!query.has('sp')) continue
     const granted = query.get('sp')!
     const missing = Object.entries(needed).filter(([letter]) => !granted.includes(letter))
     if (missing.length > 0)
