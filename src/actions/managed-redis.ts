@@ -24,10 +24,8 @@ import {
 import {ExitCode} from '../errors.js'
 import {
   AZ_245_AMR,
-  BLOB_READ,
-  BLOB_WRITE,
-  CONTAINER_WRITE,
-  DELEGATION_KEY,
+  EXPORT_STORAGE_PERMISSIONS,
+  IMPORT_STORAGE_PERMISSIONS,
   cacheRef,
   drillSnapshotName,
   exportInput,
@@ -147,13 +145,13 @@ export const managedExportAction = defineAction({
   name: 'managedredis.export',
   summary: 'Export an RDB snapshot of a Managed Redis database to the catalog\'s snapshot container (short-lived SAS, never logged)',
   description:
-    'As redis.export, for Azure Managed Redis: POST .../databases/{db}/export with the SAS URI of a directory named like a classic snapshot (<cluster>-<UTC time>Z.rdb, or the drill copy name); the files written there are listed, stamped with dataasof metadata and read back by the runbooks.',
+    'As redis.export, for Azure Managed Redis: POST .../databases/{db}/export with the SAS URI of a directory named like a classic snapshot (<cluster>-<UTC time>Z.rdb, or the drill copy name); the files written there are listed, stamped with dataasof metadata and read back by the runbooks. Its SAS needs the same blob data actions of the caller as redis.export\'s.',
   input: exportInput,
   output: exportOutput,
   changes: true,
   // No documented duration; its SAS (sasTtl, PT1H by default) expires before then: an export/import cannot outlive it.
   defaultTimeout: 'PT2H',
-  permissions: [CLUSTER_READ, DATABASE_READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
+  permissions: [CLUSTER_READ, DATABASE_READ, EXPORT, ...EXPORT_STORAGE_PERMISSIONS],
   ...transferPlan<z.infer<typeof exportInput>>(
     'export',
     REDIS_EXPORT_SAS_PERMISSIONS,
@@ -172,7 +170,7 @@ export const managedImportAction = defineAction({
   changes: true,
   // No documented duration; its SAS (sasTtl, PT1H by default) expires before then: an export/import cannot outlive it.
   defaultTimeout: 'PT2H',
-  permissions: [CLUSTER_READ, DATABASE_READ, IMPORT, DELEGATION_KEY, BLOB_READ],
+  permissions: [CLUSTER_READ, DATABASE_READ, IMPORT, ...IMPORT_STORAGE_PERMISSIONS],
   ...transferPlan<z.infer<typeof importInput>>('import', REDIS_IMPORT_SAS_PERMISSIONS, (input, url) => `--sas-uris ${(input.files ?? [input.prefix ? `${input.prefix}*` : '<newest-snapshot>']).map(url).join(' ')}`, '{sasUris: [<blob SAS URLs>]}'),
   run: (input, context) => runImport(input, context, managedFlavour),
 })

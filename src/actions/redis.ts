@@ -94,10 +94,69 @@ const EXPORT = 'Microsoft.Cache/redis/export/action'
 const IMPORT = 'Microsoft.Cache/redis/import/action'
 const PATCH_READ = 'Microsoft.Cache/redis/patchSchedules/read'
 const PATCH_WRITE = 'Microsoft.Cache/redis/patchSchedules/write'
+/**
+ * The user delegation key the import/export SAS is signed with: "the Azure AD account ... must be assigned a role that
+ * includes the Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey action", at the storage account,
+ * resource group or subscription (https://learn.microsoft.com/azure/storage/blobs/storage-blob-user-delegation-sas-create-cli,
+ * "Assign permissions with Azure RBAC"; https://learn.microsoft.com/rest/api/storageservices/get-user-delegation-key).
+ */
 export const DELEGATION_KEY = 'Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action'
 export const CONTAINER_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/write'
 export const BLOB_READ = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
 export const BLOB_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+export const BLOB_ADD = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'
+export const BLOB_DELETE = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
+export const BLOB_MOVE = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action'
+export const BLOB_TAGS_READ = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read'
+export const BLOB_TAGS_WRITE = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write'
+
+/**
+ * The RBAC data actions the signer of a user delegation SAS must hold for each permission letter of the SAS to be of
+ * any use. A user delegation SAS is authorized with the credentials of the principal that requested the key: "The
+ * role-based access control (RBAC) permissions granted for that Azure AD account, together with the permissions
+ * explicitly granted on the SAS, determine the client's access to the resource"
+ * (https://learn.microsoft.com/rest/api/storageservices/create-user-delegation-sas, "Authorization of a user
+ * delegation SAS"): a letter the signer's roles do not back grants nothing, and the export Azure runs with it fails.
+ * Letter → operations: the same page's permission table (r read; a append a block; c write a new blob; w create or
+ * write content, properties, metadata; d delete; t read or write the blob's tags; m move). Operation → data action:
+ * https://learn.microsoft.com/azure/storage/blobs/storage-auth-abac-attributes ("Read a blob" blobs/read; "Create a
+ * blob or snapshot, or append data" blobs/add/action; "Write to a blob" blobs/write; "Delete a blob" blobs/delete;
+ * "Read blob index tags" blobs/tags/read; "Write blob index tags" blobs/tags/write; "Rename a file or a directory"
+ * blobs/move/action). Storage Blob Data Contributor holds none of the tag actions; Storage Blob Data Owner
+ * (blobs/*) or a custom role does (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage).
+ */
+export const SAS_LETTER_DATA_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  r: [BLOB_READ],
+  a: [BLOB_ADD],
+  c: [BLOB_ADD],
+  w: [BLOB_WRITE],
+  d: [BLOB_DELETE],
+  t: [BLOB_TAGS_READ, BLOB_TAGS_WRITE],
+  m: [BLOB_MOVE],
+}
+
+/** The data actions a user delegation SAS with `permissions` (e.g. `racwdtm`) needs its signer to hold. */
+export function sasDataActions(permissions: string): string[] {
+  return [
+    ...new Set(
+      [...permissions].flatMap((letter) => {
+        const actions = SAS_LETTER_DATA_ACTIONS[letter]
+        // A letter added to a SAS without its data action here would be asked of Azure but never of the caller.
+        if (!actions) throw new Error(`SAS permission "${letter}" has no RBAC data action in SAS_LETTER_DATA_ACTIONS`)
+        return actions
+      }),
+    ),
+  ]
+}
+
+/**
+ * What an export needs besides the cache's own actions: the delegation key, the container (created when missing), the
+ * data actions behind every letter of its SAS, and its own reads (listing the blobs written) and writes (the dataasof
+ * metadata: Set Blob Metadata is blobs/write) — the last two are within the SAS's.
+ */
+export const EXPORT_STORAGE_PERMISSIONS = [DELEGATION_KEY, CONTAINER_WRITE, ...new Set([...sasDataActions(REDIS_EXPORT_SAS_PERMISSIONS), BLOB_WRITE, BLOB_READ])]
+/** What an import needs besides the cache's own actions: the delegation key and the data action behind its read-only SAS. */
+export const IMPORT_STORAGE_PERMISSIONS = [DELEGATION_KEY, ...sasDataActions(REDIS_IMPORT_SAS_PERMISSIONS)]
 
 /** Blob metadata key holding when a snapshot's data is from (ISO); wins over Last-Modified when present. */
 export const SNAPSHOT_TIME_METADATA = 'dataasof'
@@ -327,14 +386,14 @@ export const exportAction = defineAction({
   preflight: (input, plan) => tierPreflight(plan, input.cache),
   summary: 'Export an RDB snapshot of the cache to the catalog\'s snapshot container (short-lived SAS, never logged)',
   description:
-    'Builds a container SAS valid for sasTtl (a user delegation SAS in Azure), marks it secret, and POSTs /export with it. The blobs written are listed in the outputs and stamped with dataasof metadata (the export\'s start) so latestSnapshot can measure RPO. Premium tier only in Azure.',
+    'Builds a container SAS valid for sasTtl (a user delegation SAS in Azure), marks it secret, and POSTs /export with it. The blobs written are listed in the outputs and stamped with dataasof metadata (the export\'s start) so latestSnapshot can measure RPO. Premium tier only in Azure. The SAS (racwdtm) grants only what its signer holds too, so the caller needs the blob data action behind each letter, the tag ones included (Storage Blob Data Owner, or a custom role; Storage Blob Data Contributor has no tag actions).',
   input: exportInput,
   output: exportOutput,
   changes: true,
   // No documented duration (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data); its SAS (sasTtl, PT1H by
   // default) expires before then: an export/import cannot outlive it.
   defaultTimeout: 'PT2H',
-  permissions: [READ, EXPORT, DELEGATION_KEY, CONTAINER_WRITE, BLOB_WRITE, BLOB_READ],
+  permissions: [READ, EXPORT, ...EXPORT_STORAGE_PERMISSIONS],
   secretInputs: [],
   az: (input, plan) => {
     const r = resolveResource(plan.environment, 'redis', input.cache)
@@ -386,7 +445,7 @@ export const importAction = defineAction({
   // No documented duration (https://learn.microsoft.com/azure/azure-cache-for-redis/cache-how-to-import-export-data); its SAS (sasTtl, PT1H by
   // default) expires before then: an export/import cannot outlive it.
   defaultTimeout: 'PT2H',
-  permissions: [READ, IMPORT, DELEGATION_KEY, BLOB_READ],
+  permissions: [READ, IMPORT, ...IMPORT_STORAGE_PERMISSIONS],
   az: (input, plan) => {
     const r = resolveResource(plan.environment, 'redis', input.cache)
     const loc = planLocation(plan, r, input)

@@ -87,6 +87,16 @@ export const BUILT_IN_ROLES: BuiltInRole[] = [
     },
   },
   {
+    // The narrowest built-in role with the blob tag data actions (blobs/*): an export SAS's `t` needs them
+    // (src/actions/redis.ts SAS_LETTER_DATA_ACTIONS); Storage Blob Data Contributor has none of them.
+    name: 'Storage Blob Data Owner',
+    id: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+    permissions: {
+      actions: ['Microsoft.Storage/storageAccounts/blobServices/containers/*', 'Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action'],
+      dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*'],
+    },
+  },
+  {
     name: 'Redis Cache Contributor',
     id: 'e0f68234-74aa-48ed-b826-c38b57376e17',
     permissions: {

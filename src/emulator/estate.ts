@@ -96,7 +96,7 @@ const resourceSettings = z
 /**
  * An identity the emulator's token endpoint can sign in as (OPSBOOK_EMULATOR_IDENTITY=<name>), with its Azure role
  * assignments: what the permissions API (Microsoft.Authorization/permissions) answers for it. A token for any other
- * principal (the default one) holds Owner and Storage Blob Data Contributor on the subscription.
+ * principal (the default one) holds Owner and Storage Blob Data Owner on the subscription.
  */
 const identity = z
   .object({

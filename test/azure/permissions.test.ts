@@ -27,6 +27,8 @@ describe('RBAC evaluation', () => {
     expect(roleGranting('Microsoft.Cache/redis/export/action')?.name).toBe('Redis Cache Contributor')
     expect(roleGranting('Microsoft.Web/sites/slots/slotsswap/action')?.name).toBe('Website Contributor')
     expect(roleGranting('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action')?.name).toBe('Storage Blob Data Contributor')
+    // Blob index tags: not in Storage Blob Data Contributor, only in Owner's blobs/* (built-in-roles/storage).
+    expect(roleGranting('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write')?.name).toBe('Storage Blob Data Owner')
     expect(roleGranting('Microsoft.DBforPostgreSQL/flexibleServers/write')?.name).toBe('Contributor')
     expect(roleGranting('Microsoft.Authorization/roleAssignments/write')?.name).toBe('Owner')
   })

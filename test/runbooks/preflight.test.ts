@@ -17,6 +17,8 @@ import {buildPlan} from '../../src/runbooks/plan.js'
 import {runDoctor, renderDoctor} from '../../src/doctor/doctor.js'
 import {checkAccess} from '../../src/runbooks/preflight.js'
 import {metricsAssertAction} from '../../src/actions/monitor.js'
+import {managedExportAction} from '../../src/actions/managed-redis.js'
+import {BLOB_TAGS_READ, BLOB_TAGS_WRITE, exportAction, REDIS_EXPORT_SAS_PERMISSIONS, sasDataActions} from '../../src/actions/redis.js'
 import {makeContext, parseInput} from '../azure/helpers.js'
 import {prepareRun, runRunbook, type RunOptions} from '../../src/runbooks/runner.js'
 import {createApprover, preApproved} from '../../src/ui/approver.js'
@@ -32,6 +34,11 @@ identities:
       - { role: Reader }
       - { role: Redis Cache Contributor, scope: rg-shop-local }
       - { role: Storage Blob Data Contributor }
+  exporter:
+    roles:
+      - { role: Reader }
+      - { role: Redis Cache Contributor, scope: rg-shop-local }
+      - { role: Storage Blob Data Owner }
 `
 const RUNBOOK = `
 name: patch-cache
@@ -173,6 +180,46 @@ describe('RBAC preflight against the emulator', () => {
   })
 })
 
+describe('the data actions behind the Redis export SAS', () => {
+  it('declares, for both kinds of cache, the data action behind every letter of the export SAS', () => {
+    const behindSas = sasDataActions(REDIS_EXPORT_SAS_PERMISSIONS)
+    // r a c w d t m: read, add (a and c), write, delete, tags read + write, move.
+    expect(behindSas.map((p) => p.replace('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/', ''))).toEqual(['read', 'add/action', 'write', 'delete', 'tags/read', 'tags/write', 'move/action'])
+    for (const action of [exportAction, managedExportAction]) expect(action.permissions).toEqual(expect.arrayContaining(behindSas))
+    // A letter with no known data action is an error, never a permission silently not asked for.
+    expect(() => sasDataActions('rl')).toThrow(/SAS permission "l"/)
+  })
+
+  it('refuses an export (exit 6) to an identity whose roles lack the tag data actions (Storage Blob Data Contributor): nothing changed, no journal; Storage Blob Data Owner is enough', async () => {
+    emulator.clearRequestLog()
+    const cwd = scratchDir({'opsbook.estate.yaml': ESTATE})
+    const refused = await runCliInProcess(['run', 'redis-export', '--env', 'local', '--target', 'sessions-cache', '--yes', '--json'], {cwd, env: {OPSBOOK_EMULATOR_IDENTITY: 'operator'}})
+    expect(refused.code, refused.stdout + refused.stderr).toBe(ExitCode.notReady)
+    const error = JSON.parse(refused.stdout).error
+    expect(error.code).toBe('missing-permission')
+    expect(error.details.missing.map((m: {step: string; permission: string; role?: string}) => [m.step, m.permission, m.role])).toEqual([
+      ['export', BLOB_TAGS_READ, 'Storage Blob Data Owner'],
+      ['export', BLOB_TAGS_WRITE, 'Storage Blob Data Owner'],
+    ])
+    expect(error.message).toContain(`step export (redis.export) needs ${BLOB_TAGS_WRITE} (data action) on /subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local — granted by the built-in role "Storage Blob Data Owner"`)
+    expect(error.suggestions.join('\n')).toContain('--role "Storage Blob Data Owner"')
+    // Before anything changed: only reads reached the emulator, and the run left its refused-run record only.
+    expect(emulator.requestLog().filter((r) => r.method !== 'GET')).toEqual([])
+    const [run] = readdirSync(join(cwd, '.opsbook', 'runs'))
+    expect(readdirSync(join(cwd, '.opsbook', 'runs', run!))).toEqual(['refused.json'])
+
+    const plan = buildPlan(await prepareRun({runbook: 'redis-export', envName: 'local', catalogFlag: join(dir, 'runbooks.yaml'), cwd: dir, params: {}, target: 'sessions-cache'}))
+    as('exporter')
+    try {
+      const access = await checkAccess(plan, services().environment, services().services)
+      expect(access.missing).toEqual([])
+      expect(access.checks.filter((c) => c.step === 'export' && c.dataAction).map((c) => c.permission)).toEqual(expect.arrayContaining([BLOB_TAGS_READ, BLOB_TAGS_WRITE]))
+    } finally {
+      as(undefined)
+    }
+  })
+})
+
 describe('which identity `opsbook run` signs in as against the emulator', () => {
   const run = (env: Record<string, string | undefined>) => {
     // A folder of its own: the runs here must not show up in the file's other folder.
@@ -188,7 +235,7 @@ describe('which identity `opsbook run` signs in as against the emulator', () => 
     expect(error).toMatchObject({code: 'unknown-emulator-identity', exitCode: 2})
     expect(error.message).toContain('OPSBOOK_EMULATOR_IDENTITY=raeder names no identity')
     expect(error.message).toContain('No MSI found for specified ClientId/ResourceId.')
-    expect(error.message).toContain("the estate's identities: reader, contributor, group-reader, operator")
+    expect(error.message).toContain("the estate's identities: reader, contributor, group-reader, operator, exporter")
     // The token endpoint refused it, and nothing was asked of ARM with any token.
     expect(emulator.requestLog().filter((r) => r.operation === 'identity.token').map((r) => r.status)).toEqual([400])
     expect(emulator.requestLog().filter((r) => r.operation !== 'identity.token' && r.operation !== 'emulator.info')).toEqual([])
@@ -332,7 +379,7 @@ describe('opsbook doctor', () => {
       expect(report.lines.find((l) => l.check === 'credential')).toMatchObject({
         status: 'fail',
         detail: expect.stringContaining('OPSBOOK_EMULATOR_IDENTITY=raeder names no identity'),
-        fix: 'set OPSBOOK_EMULATOR_IDENTITY to one of: reader, contributor, group-reader, operator',
+        fix: 'set OPSBOOK_EMULATOR_IDENTITY to one of: reader, contributor, group-reader, operator, exporter',
       })
       // Not blamed on the subscription, and no permission or evidence line from a token it did not get.
       expect(report.lines.map((l) => l.check).filter((c) => c === 'subscription' || c.startsWith('runbook ') || c.startsWith('evidence'))).toEqual([])

@@ -17,8 +17,10 @@
  *   and a caller none of whose roles grants it gets 403 `AuthorizationFailed` with ARM's message
  *   (https://learn.microsoft.com/en-us/azure/role-based-access-control/troubleshooting),
  *   so a reader-only identity that gets past preflight is still refused by "Azure".
- * The default principal holds Owner and Storage Blob Data Contributor on the subscription (Owner alone has no data
- * actions in Azure), so everything that worked before identities existed still does; its calls are not checked.
+ * The default principal holds Owner and Storage Blob Data Owner on the subscription (Owner alone has no data actions in
+ * Azure; Storage Blob Data Owner, not Contributor, because a Redis export's SAS `t` needs the blob tag data actions:
+ * src/actions/redis.ts SAS_LETTER_DATA_ACTIONS), so everything that worked before identities existed still does; its
+ * calls are not checked.
  */
 import {createHash} from 'node:crypto'
 import {BUILT_IN_ROLES, builtInRole, granted, type RolePermission} from '../../azure/permissions.js'
@@ -91,7 +93,7 @@ export function callerOf(ctx: Pick<EmulatorContext, 'estate'>, request: Pick<Emu
   }
 }
 
-const DEFAULT_ROLES = ['Owner', 'Storage Blob Data Contributor']
+const DEFAULT_ROLES = ['Owner', 'Storage Blob Data Owner']
 
 /**
  * The permission entries a caller holds at a resource group scope (assignments at the subscription or that group);
