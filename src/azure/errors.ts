@@ -36,8 +36,15 @@ export class AzureError extends OpsbookError implements AzureErrorFields {
   readonly monitorUrl?: string
   readonly operationEnded?: boolean
   readonly armMessage: string
+  /** What was being done (the action's words, e.g. "export of redis-shop-sessions"): data, never parsed from the message. */
+  readonly operation?: string
   /** Whether repeating the step may help (engine retries): false for the caller's own mistakes (400/401/403/404). */
   readonly retryable: boolean
+  /**
+   * How toAzureError converted the SDK's error (operation, az line, the call site's hints), so that a reason learned
+   * later (withArmReason) is converted the same way. Not enumerable: not part of the error's JSON or journal record.
+   */
+  declare readonly conversion?: AzureErrorContext
 
   constructor(fields: AzureErrorFields & {operation?: string; hint?: string; az?: string; cause?: unknown; exitCode?: ExitCode}) {
     const head = fields.operation ? `${fields.operation} failed: ` : ''
@@ -58,6 +65,7 @@ export class AzureError extends OpsbookError implements AzureErrorFields {
     this.monitorUrl = fields.monitorUrl
     this.operationEnded = fields.operationEnded
     this.armMessage = fields.message
+    this.operation = fields.operation
     const httpStatus = fields.statusCode ?? 0
     this.retryable = ![400, 401, 403, 404, 422].includes(httpStatus)
   }
@@ -172,9 +180,32 @@ export function toAzureError(error: unknown, context: AzureErrorContext = {}): O
   if (error instanceof OpsbookError) return error
   const name = (error as {name?: string} | undefined)?.name
   if (name === 'AbortError') return error as OpsbookError
-  const fields = azureErrorFields(error)
+  return convert(azureErrorFields(error), context, error)
+}
+
+function convert(fields: AzureErrorFields, context: AzureErrorContext, cause: unknown, exitCode?: ExitCode): AzureError {
   const hint = context.hints?.map((h) => h(fields)).find(Boolean) ?? genericHint(fields)
-  return new AzureError({...fields, operation: context.operation, hint, az: context.az, cause: error})
+  const converted = new AzureError({...fields, operation: context.operation, hint, az: context.az, cause, ...(exitCode === undefined ? {} : {exitCode})})
+  Object.defineProperty(converted, 'conversion', {value: context, enumerable: false})
+  return converted
+}
+
+/**
+ * The same failure with the reason Azure gave for it, read after the SDK's error was converted (a long-running
+ * operation's monitor, where the SDK's poller did not look: lro.ts). Converted again as toAzureError first did — the
+ * action's operation name, az line and hints (which now see the reason's code) — with its status, ids and exit code.
+ */
+export function withArmReason(error: AzureError, reason: {code: string; message: string}, monitorUrl?: string): AzureError {
+  const fields: AzureErrorFields = {
+    armCode: reason.code,
+    message: reason.message,
+    statusCode: error.statusCode,
+    correlationId: error.correlationId,
+    requestId: error.requestId,
+    monitorUrl: monitorUrl ?? error.monitorUrl,
+    operationEnded: true,
+  }
+  return convert(fields, error.conversion ?? {operation: error.operation}, error, error.exitCode)
 }
 
 /**

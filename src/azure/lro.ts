@@ -5,7 +5,7 @@
  */
 import type {ActionContext, ArmCall, TrackedOperation} from '../actions/types.js'
 import type {AzureServices} from './clients.js'
-import {AzureError} from './errors.js'
+import {AzureError, withArmReason} from './errors.js'
 import {retryAfterMs} from './policy.js'
 
 /** What the SDK's `onResponse` hands over (HLC and modular clients alike). */
@@ -198,8 +198,10 @@ export async function pollMonitor(services: AzureServices, monitorUrl: string, s
 /**
  * The SDK's poller reads a failed status's `error` as an ErrorDetail; where it is an ErrorResponse (redisEnterprise's
  * OperationStatus) the poller's error says only "The long-running operation has failed". The reason is then read from
- * the monitor itself and put back in the poller's own form ("… has failed. <code>. <message>"), which toAzureError
- * parses. Any other error, or a monitor that cannot be read, is returned as it was.
+ * the monitor itself: an SDK error not yet converted gets it in the poller's own form ("… has failed. <code>. <message>",
+ * which toAzureError parses); one the action already converted is converted again with it (withArmReason: the action's
+ * operation name, az line and hints carried as data). Any other error, or a monitor that cannot be read, is returned
+ * as it was.
  */
 async function withOperationReason(services: AzureServices, monitorUrl: string, error: unknown, signal: AbortSignal): Promise<unknown> {
   // The poller's bare failure, as the SDK threw it or already made an AzureError by the action (toAzureError).
@@ -215,23 +217,8 @@ async function withOperationReason(services: AzureServices, monitorUrl: string, 
   }
   if (!reason.code || !reason.message) return error
   if (raw) return Object.assign(new Error(`The long-running operation has failed. ${reason.code}. ${reason.message}`), {monitorUrl})
-  const azure = error as AzureError
-  // AzureError's message is `<operation> failed: <armCode>…`: keep the operation the action named.
-  const at = azure.message.indexOf(`${azure.armCode}`)
-  const operation = at > 0 ? azure.message.slice(0, at).replace(/ failed: $/, '') : undefined
-  return new AzureError({
-    armCode: reason.code,
-    message: reason.message,
-    statusCode: azure.statusCode,
-    correlationId: azure.correlationId,
-    requestId: azure.requestId,
-    monitorUrl,
-    operationEnded: true,
-    exitCode: azure.exitCode,
-    ...(operation ? {operation} : {}),
-    ...(azure.suggestions?.[0] ? {hint: azure.suggestions[0]} : {}),
-    cause: error,
-  })
+  // Already converted by the action (toAzureError): converted again with the reason, the operation name kept as data.
+  return withArmReason(error as AzureError, {code: reason.code, message: reason.message}, monitorUrl)
 }
 
 /**

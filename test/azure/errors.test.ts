@@ -1,5 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {AzureError, toAzureError} from '../../src/azure/errors.js'
+import {AzureError, toAzureError, withArmReason} from '../../src/azure/errors.js'
 import {startFixture, type Fixture} from './helpers.js'
 
 let fixture: Fixture
@@ -68,6 +68,25 @@ describe('toAzureError', () => {
     } finally {
       fixture.emulator.faults.clear()
     }
+  })
+
+  it('carries the operation it was converted for as data: a reason learned later keeps it, with the az line, and meets the call site\'s hints', () => {
+    // What the SDK's poller throws when a status nests its error where it does not look (redisEnterprise's
+    // OperationStatus: lro.ts withOperationReason). The armCode it gets is the fallback "Error" — also the start of this
+    // cache's name, where reading the operation back out of the message lost it.
+    const conflict = (f: {armCode: string}) => (f.armCode === 'Conflict' ? 'another operation is running on Error-cache: wait and retry' : undefined)
+    const bare = toAzureError(new Error('The long-running operation has failed'), {operation: 'export of Error-cache', az: 'az redisenterprise database export …', hints: [conflict]}) as AzureError
+    expect([bare.armCode, bare.operation]).toEqual(['Error', 'export of Error-cache'])
+    const reasoned = withArmReason(bare, {code: 'Conflict', message: 'Another operation is in progress.'}, 'https://arm/operationsStatus/1')
+    expect(reasoned.operation).toBe('export of Error-cache')
+    expect(reasoned.message).toBe('export of Error-cache failed: Conflict: Another operation is in progress.')
+    expect([reasoned.armCode, reasoned.armMessage, reasoned.monitorUrl, reasoned.operationEnded, reasoned.exitCode]).toEqual(['Conflict', 'Another operation is in progress.', 'https://arm/operationsStatus/1', true, bare.exitCode])
+    // The call site's hint judged the reason (it did not apply to the bare failure); the az line is kept as such.
+    expect(reasoned.suggestions).toEqual(['another operation is running on Error-cache: wait and retry', 'by hand: az redisenterprise database export …'])
+    expect(reasoned.cause).toBe(bare)
+    // The conversion travels with the error, not in what is written of it.
+    expect(Object.keys(reasoned)).not.toContain('conversion')
+    expect(JSON.stringify(reasoned)).not.toContain('hints')
   })
 
   it('reads the code and message of a failed long-running operation', () => {

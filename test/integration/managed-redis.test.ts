@@ -178,7 +178,8 @@ describe('a failed Managed Redis export', () => {
     try {
       const run = await runRunbook(emulator, 'redis-export', ['--catalog', catalogFile, '--target', 'carts'], {cwd: dir, inProcess: true})
       expect(run.code, run.stderr).toBe(1)
-      expect(run.stdout + run.stderr).toMatch(/InternalServerError.*Injected: the export could not be written\./)
+      // The reason, under the action's own name for what failed (carried as data by the error, not read back from its text).
+      expect(run.stdout + run.stderr).toMatch(/export of amr-shop-carts failed: InternalServerError: Injected: the export could not be written\./)
     } finally {
       emulator.faults.clear()
     }
