@@ -42,7 +42,8 @@ export interface VerifyResult {
   /**
    * A bundle only: each run's anchor. With --env it is recomputed (`blob`: byte-identical to the evidence container's
    * copy; `activity-log`: not there, but witnessed; `none`: neither); without, it is what the manifest recorded at
-   * export (`confirmed: false`). The bundle's `anchor` is its weakest run's; any `none` makes it unanchored (exit 3).
+   * export (`confirmed: false`), and absent where the manifest records none (a bundle exported before the field).
+   * The bundle's `anchor` is its weakest run's; any `none`, or offline any run without one, makes it unanchored (exit 3).
    */
   runs?: Array<{runId: string; anchor?: 'blob' | 'activity-log' | 'none'; confirmed: boolean}>
 }
@@ -136,27 +137,36 @@ export async function verifyBundleFiles(path: string, files: Map<string, Uint8Ar
 /**
  * The anchor of each run of a bundle, as `evidence verify <runId>` gives one run's: with --env, recomputed (in the
  * evidence container byte for byte, else witnessed by the Activity Log, else none); without, the manifest's record of
- * export time, said to be unconfirmed. A run the manifest does not record (a bundle from before the field) has none.
+ * export time, said to be unconfirmed. A run the manifest records no anchor for (a bundle exported before the field)
+ * has nothing saying it ever left the exporting machine: offline that bundle is unanchored too (exit 3), with its own
+ * reason; --env recomputes it.
  */
 function bundleAnchors(manifest: BundleManifest, found: {target?: EvidenceTarget; inBlob: Set<string>; witnessed: Set<string>}): Pick<VerifyResult, 'anchor' | 'unanchored' | 'runs'> {
-  const runs = (manifest.runs ?? []).map((r) => {
-    if (found.target) return {runId: r.runId, anchor: found.inBlob.has(r.runId) ? 'blob' : found.witnessed.has(r.runId) ? 'activity-log' : 'none', confirmed: true} as const
-    return {runId: r.runId, ...(r.anchor === 'blob' || r.anchor === 'none' ? {anchor: r.anchor} : {}), confirmed: false}
+  const recorded = new Map((manifest.runs ?? []).map((r) => [r.runId, r.anchor]))
+  const runs = [...recorded.keys()].map((runId) => {
+    if (found.target) return {runId, anchor: found.inBlob.has(runId) ? 'blob' : found.witnessed.has(runId) ? 'activity-log' : 'none', confirmed: true} as const
+    const anchor = recorded.get(runId)
+    return {runId, ...(anchor === 'blob' || anchor === 'none' ? {anchor} : {}), confirmed: false}
   })
   if (runs.length === 0) return {runs}
   const none = runs.filter((r) => r.anchor === 'none')
+  // Offline only (with --env every run has an anchor): what the manifest is silent about.
+  const silent = runs.filter((r) => r.anchor === undefined)
+  if (none.length === 0 && silent.length === 0) return {runs, anchor: runs.some((r) => r.anchor === 'activity-log') ? 'activity-log' : 'blob'}
+  const reasons: string[] = []
   if (none.length > 0) {
     const where = found.target
       ? `${none.length === 1 ? 'it is' : 'they are'} not in ${found.target.account}/${found.target.container} and no step of ${none.length === 1 ? 'it' : 'them'} is witnessed by Azure's Activity Log`
       : `the manifest records that ${none.length === 1 ? 'it' : 'they'} had not reached the evidence container when the bundle was exported`
-    return {
-      runs,
-      anchor: 'none',
-      unanchored: `${none.length} run(s) of the bundle unanchored (${none.map((r) => r.runId).join(', ')}): ${where} — their files agree with each other and the manifest, which whoever made the bundle can make them do; nothing outside this machine confirms the record (\`opsbook evidence sync\` them, export again and verify with --env)`,
-    }
+    reasons.push(
+      `${none.length} run(s) of the bundle unanchored (${none.map((r) => r.runId).join(', ')}): ${where} — their files agree with each other and the manifest, which whoever made the bundle can make them do; nothing outside this machine confirms the record (\`opsbook evidence sync\` them, export again and verify with --env)`,
+    )
   }
-  if (runs.some((r) => r.anchor === undefined)) return {runs}
-  return {runs, anchor: runs.some((r) => r.anchor === 'activity-log') ? 'activity-log' : 'blob'}
+  if (silent.length > 0)
+    reasons.push(
+      `${silent.length} run(s) of the bundle carry no anchor (${silent.map((r) => r.runId).join(', ')}): the manifest does not record whether ${silent.length === 1 ? 'it' : 'they'} had reached the evidence container — a bundle exported before opsbook recorded each run's anchor — so nothing in it says anything outside the exporting machine ever held ${silent.length === 1 ? 'it' : 'them'}; verify it with --env <env> (against the evidence container and Azure's Activity Log) or export it again`,
+    )
+  return {runs, anchor: 'none', unanchored: reasons.join('; ')}
 }
 
 /**

@@ -7,7 +7,7 @@ import type {WitnessMode} from '../../evidence/witness.js'
 export default class EvidenceVerify extends BaseCommand<VerifyResult> {
   static override summary = 'Check evidence: a bundle against its manifest and hash chains, or a run\'s local journal against its blob copy; each run\'s ARM writes against Azure\'s Activity Log'
   static override description =
-    'Exit 0 when everything holds; exit 1 naming the first bad file or journal line; exit 3 when nothing contradicts a run\'s record but nothing outside this machine confirms it either — unanchored: no blob copy in the evidence container and no step witnessed by the Activity Log (a human must decide; `evidence sync` it and verify again). A bundle is unanchored when one of its runs is: with --env, as recomputed against the container and the Activity Log; without, as its manifest recorded at export (each run\'s `anchor`). For a run id, each changing step\'s ARM writes (journaled with ARM\'s correlation ids) are also looked up in Azure\'s Activity Log, which the operator cannot write: a step it does not witness — e.g. a forged resumed segment — fails the verification (--witness).'
+    'Exit 0 when everything holds; exit 1 naming the first bad file or journal line; exit 3 when nothing contradicts a run\'s record but nothing outside this machine confirms it either — unanchored: no blob copy in the evidence container and no step witnessed by the Activity Log (a human must decide; `evidence sync` it and verify again). A bundle is unanchored when one of its runs is: with --env, as recomputed against the container and the Activity Log; without, as its manifest recorded at export (each run\'s `anchor`) — and, offline, when its manifest records no anchor for a run (a bundle exported before the field). Offline, a bundle proves only that its files agree with each other and its manifest, and its anchors are the manifest\'s word: only --env compares it with the evidence container. For a run id, each changing step\'s ARM writes (journaled with ARM\'s correlation ids) are also looked up in Azure\'s Activity Log, which the operator cannot write: a step it does not witness — e.g. a forged resumed segment — fails the verification (--witness).'
   static override examples = ['<%= config.bin %> evidence verify evidence-production-2026-10-01.zip', '<%= config.bin %> evidence verify 20261123T153000Z-dr-drill-7f3a']
   static override args = {target: Args.string({description: 'A bundle (.zip or unpacked folder) or a run id', required: true})}
   static override flags = {
@@ -39,7 +39,7 @@ export default class EvidenceVerify extends BaseCommand<VerifyResult> {
         result.anchor === 'activity-log'
           ? ' (no blob copy: anchored by the Activity Log\'s witnessed steps)'
           : unconfirmed
-            ? ' (its runs were in the evidence container when it was exported, as its manifest records: give --env to confirm it)'
+            ? ' (internally consistent; that its runs were in the evidence container when it was exported is its manifest\'s word, which offline verification cannot check: give --env to confirm it)'
             : ''
       this.say(`✔ ${result.kind === 'bundle' ? 'bundle' : 'run'} ${result.target} verified${how}`)
     }

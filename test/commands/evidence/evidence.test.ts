@@ -77,7 +77,23 @@ describe('opsbook evidence export | verify | sync', () => {
     expect((await opsbook(cwd, ['evidence', 'export', '--env', 'local', '--until', '2026-11-23', '--output', 'synced.zip'])).code).toBe(0)
     const offline = await opsbook(cwd, ['evidence', 'verify', 'synced.zip'])
     expect(offline.code, offline.stderr).toBe(0)
-    expect(offline.stdout).toContain('✔ bundle synced.zip verified (its runs were in the evidence container when it was exported, as its manifest records: give --env to confirm it)')
+    expect(offline.stdout).toContain(
+      "✔ bundle synced.zip verified (internally consistent; that its runs were in the evidence container when it was exported is its manifest's word, which offline verification cannot check: give --env to confirm it)",
+    )
+    // The same bundle as an opsbook from before per-run anchors wrote it (no `anchor` in manifest.runs; the manifest is
+    // not among the hashed files): offline nothing says its runs ever left the exporting machine — not verified, exit 3.
+    const zipped = unzipSync(readFileSync(join(cwd, 'synced.zip')))
+    const older = JSON.parse(Buffer.from(zipped['manifest.json']!).toString('utf8'))
+    for (const run of older.runs) delete run.anchor
+    writeFileSync(join(cwd, 'older.zip'), zipSync({...zipped, 'manifest.json': Buffer.from(JSON.stringify(older, null, 2))}))
+    const old = await opsbook(cwd, ['evidence', 'verify', 'older.zip', '--json'])
+    expect(old.code, old.stderr).toBe(3)
+    const oldVerdict = JSON.parse(old.stdout)
+    expect(oldVerdict).toMatchObject({ok: true, anchor: 'none', unanchored: expect.stringMatching(/^7 run\(s\) of the bundle carry no anchor \(.*\): the manifest does not record whether they had reached the evidence container — a bundle exported before opsbook recorded each run's anchor — .*verify it with --env <env>/)})
+    expect(oldVerdict.unanchored).toContain(runs[4]!.runId)
+    expect(oldVerdict.runs).toHaveLength(7)
+    expect(oldVerdict.runs.every((r: {anchor?: string; confirmed: boolean}) => r.anchor === undefined && !r.confirmed)).toBe(true)
+    expect(old.stderr).toMatch(/not verified: 7 run\(s\) of the bundle carry no anchor/)
     const confirmed = await opsbook(cwd, ['evidence', 'verify', 'synced.zip', '--env', 'local', '--witness', 'none', '--json'])
     expect(confirmed.code, confirmed.stderr).toBe(0)
     const bundle = JSON.parse(confirmed.stdout)
