@@ -6,9 +6,9 @@
  * group, each append resolving when its group is on disk), so a burst of events costs one fsync, not one each.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {existsSync} from 'node:fs'
+import {existsSync, readdirSync, statSync} from 'node:fs'
 import {mkdir, open, readFile, rmdir, type FileHandle} from 'node:fs/promises'
-import {join, resolve} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import type {RunEvent} from '../runbooks/events.js'
 import {ValidationError} from '../errors.js'
 import {Redactor} from './redact.js'
@@ -149,15 +149,15 @@ export class Journal {
     const path = join(dir, JOURNAL_FILE)
     // Before reading: a second live process of this run (a concurrent resume) is refused here (exit 5).
     await acquireRunLock(dir, runId)
-    const text = await readFile(path, 'utf8')
+    const text = await journalFileStep(path, `read run ${runId}'s journal to continue it`, () => readFile(path, 'utf8'))
     const complete = text === '' || text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1)
     const check = verifyChain(complete)
     if (!check.ok) throw new Error(`journal ${path} is damaged at line ${check.firstBad!.line}: ${check.firstBad!.reason}`)
-    const handle = await open(path, 'r+')
+    const handle = await journalFileStep(path, `open run ${runId}'s journal to cut a partial last line`, () => open(path, 'r+'))
     const partial = Buffer.byteLength(text) - Buffer.byteLength(complete)
     if (partial > 0) await handle.truncate(Buffer.byteLength(complete))
     await handle.close()
-    const appender = await open(path, 'a')
+    const appender = await journalFileStep(path, `open run ${runId}'s journal for appending`, () => open(path, 'a'))
     const journal = new Journal(runId, dir, appender, options.redactor ?? new Redactor(), options.now ?? (() => new Date()), {
       seq: check.lines,
       lastHash: check.lastHash,
@@ -370,6 +370,58 @@ export class JournalWriteError extends Error {
     )
     this.name = 'JournalWriteError'
     this.code = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'disk-full' : 'journal-write-failed'
+  }
+}
+
+/**
+ * A journal file operation that failed on the file system (ENOENT, EACCES…): the path, what opsbook was doing, and
+ * what the run folder held at that moment. opsbook never removes or renames a journal (its only deletions in a run
+ * folder are run.lock, run.lock.takeover and an atomic write's temporary file), so a journal that is not there when a
+ * resume that has just read it opens it was removed from outside — issue 16 saw one unexplained ENOENT on a resumed
+ * run's journal in the fault matrix (dr-drill × SIGKILL+resume); this says where and when, and who else was there.
+ */
+export class JournalFileError extends Error {
+  /** The file system's code (ENOENT, EACCES…), as the error it wraps had it. */
+  readonly code: string
+  constructor(
+    readonly path: string,
+    readonly operation: string,
+    cause: NodeJS.ErrnoException,
+  ) {
+    super(`cannot ${operation}: ${cause.code} on ${path}; ${describeRunFolder(dirname(path))}`, {cause})
+    this.name = 'JournalFileError'
+    this.code = cause.code ?? 'EIO'
+  }
+}
+
+/** Run `step` on the journal at `path`; a file-system failure becomes a JournalFileError naming the operation. */
+export async function journalFileStep<T>(path: string, operation: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step()
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException)?.code
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new JournalFileError(path, operation, error as NodeJS.ErrnoException)
+    throw error
+  }
+}
+
+/** What a run folder holds now (each file with its size), or which of it and its parents is gone. */
+export function describeRunFolder(dir: string): string {
+  if (!existsSync(dir)) {
+    const runs = dirname(dir)
+    return existsSync(runs) ? `the run folder ${dir} is gone (${runs} is there)` : `the run folder ${dir} is gone, and ${runs} with it${existsSync(dirname(runs)) ? '' : ` (and ${dirname(runs)})`}`
+  }
+  try {
+    const files = readdirSync(dir).map((name) => {
+      try {
+        return `${name} ${statSync(join(dir, name)).size} B`
+      } catch {
+        return `${name} (gone while listed)`
+      }
+    })
+    return `the run folder ${dir} holds ${files.length > 0 ? files.join(', ') : 'nothing'}`
+  } catch (error) {
+    return `the run folder ${dir} cannot be listed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`
   }
 }
 

@@ -15,7 +15,7 @@ import {ValidationError} from '../errors.js'
 import {RUNBOOK_CALL_PREFIX} from '../runbooks/schema.js'
 import type {RunStatus, StepPhase} from '../runbooks/events.js'
 import {findRunBlobPrefix, openEvidenceTarget, REQUEST_FILE, UPLOAD_STATE_FILE, type EvidenceTarget, type UploadState} from './blob-sink.js'
-import {JOURNAL_FILE, runDir, verifyChain, type JournalLine} from './journal.js'
+import {JOURNAL_FILE, journalFileStep, runDir, verifyChain, type JournalLine} from './journal.js'
 import {writeRedactedFile} from './writer.js'
 
 export interface ResumeState {
@@ -87,7 +87,7 @@ export async function loadResumeState(
     await downloadJournal(runId, dir, target, options.env?.name)
     source = 'blob'
   }
-  const text = await readFile(journalPath, 'utf8')
+  const text = await journalFileStep(journalPath, `read run ${runId}'s journal to find where it stood`, () => readFile(journalPath, 'utf8'))
   // A crash can cut the last line short: resume from the complete lines (Journal.open refuses a partial tail).
   const complete = text.endsWith('\n') || text === '' ? text : text.slice(0, text.lastIndexOf('\n') + 1)
   const chain = verifyChain(complete)

@@ -1,8 +1,9 @@
-import {mkdir, mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it, vi} from 'vitest'
-import {GENESIS_HASH, Journal, JournalWriteError, newRunId, readJournal, sha256Hex, verifyChain} from '../../src/evidence/journal.js'
+import {describeRunFolder, GENESIS_HASH, Journal, JournalFileError, JournalWriteError, newRunId, readJournal, sha256Hex, verifyChain} from '../../src/evidence/journal.js'
+import {loadResumeState} from '../../src/evidence/resume-state.js'
 import {Redactor, REDACTED} from '../../src/evidence/redact.js'
 import type {RunEvent} from '../../src/runbooks/events.js'
 
@@ -110,6 +111,27 @@ describe('Journal', () => {
     await writeFile(journal.path, text.replace('restoring', 'rest0ring'))
     await expect(Journal.open('run-5', root)).rejects.toThrow(/damaged at line 3/)
     await expect(Journal.create('run-5', {root})).rejects.toThrow(/EEXIST/)
+  })
+
+  it('a journal gone when a resume opens it is named with the operation, the path and what the run folder holds (issue 16: one unexplained ENOENT)', async () => {
+    const root = await tempRoot()
+    const journal = await writeJournal(root, 'run-gone')
+    await journal.close()
+    await writeFile(join(journal.dir, 'summary.json'), '{}')
+    // Removed from outside (opsbook never removes a journal) after the resume found where the run stood.
+    expect((await loadResumeState('run-gone', {root})).journal.lines).toBe(5)
+    await rm(journal.path)
+    const error = await Journal.open('run-gone', root).then(() => undefined, (e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalFileError)
+    expect((error as JournalFileError).code).toBe('ENOENT')
+    expect((error as Error).message).toBe(
+      `cannot read run run-gone's journal to continue it: ENOENT on ${journal.path}; the run folder ${journal.dir} holds run.lock ${(await readFile(join(journal.dir, 'run.lock'))).length} B, summary.json 2 B`,
+    )
+    // The whole run folder gone, or the folders above it: said so, not listed as empty.
+    await rm(journal.dir, {recursive: true})
+    expect(describeRunFolder(journal.dir)).toBe(`the run folder ${journal.dir} is gone (${join(root, 'runs')} is there)`)
+    await rm(root, {recursive: true})
+    expect(describeRunFolder(journal.dir)).toBe(`the run folder ${journal.dir} is gone, and ${join(root, 'runs')} with it (and ${root})`)
   })
 
   it('redacts event data before it is written', async () => {

@@ -226,11 +226,13 @@ function check(ok: boolean, message: () => string): void {
  */
 export async function runCell(ctx: MatrixContext, runbook: RunbookName, fault: Fault | 'none'): Promise<CellRow> {
   const cwd = scratchDir()
+  // What the run's folder held at each turn of the cell (after the kill, after the resume), for a failure about a file.
+  const trail: string[] = []
   try {
-    return await cellIn(cwd, ctx, runbook, fault)
+    return await cellIn(cwd, ctx, runbook, fault, trail)
   } catch (error) {
     // What the run's folder held when the cell failed: which files a failure about them (ENOENT …) found or missed.
-    if (error instanceof Error) error.message += `\n${runFolders(cwd)}`
+    if (error instanceof Error) error.message += `\n${[...trail, `when the cell failed: ${runFolders(cwd)}`].join('\n')}`
     throw error
   }
 }
@@ -257,7 +259,7 @@ function runFolders(cwd: string): string {
     .join('\n') || `${runs}: empty`
 }
 
-async function cellIn(cwd: string, ctx: MatrixContext, runbook: RunbookName, fault: Fault | 'none'): Promise<CellRow> {
+async function cellIn(cwd: string, ctx: MatrixContext, runbook: RunbookName, fault: Fault | 'none', trail: string[] = []): Promise<CellRow> {
   const started = Date.now()
   const n = ++ctx.n
   const spec = specs(ctx)[runbook]
@@ -428,6 +430,7 @@ async function cellIn(cwd: string, ctx: MatrixContext, runbook: RunbookName, fau
           },
         })
         check(killed.signal === 'SIGKILL', () => `the CLI was not killed mid-change (exit ${killed.code}): ${killed.stderr}`)
+        trail.push(`after the kill: ${runFolders(cwd)}`)
         outcome = {exit: 137}
         allowed = [137]
         break
@@ -476,6 +479,7 @@ async function cellIn(cwd: string, ctx: MatrixContext, runbook: RunbookName, fau
         }
       },
     })
+    trail.push(`after the resume (exit ${resumed.exit}): ${runFolders(cwd)}`)
     if (fault === 'concurrent resume') {
       check(refused === 5, () => `the concurrent resume exited ${refused}, expected 5`)
       exit += ` → resume 0 ∥ 5`
@@ -506,7 +510,14 @@ async function leasedComponents(ctx: MatrixContext): Promise<string[]> {
 async function invariants(ctx: MatrixContext, cwd: string, runId: string, spec: RunbookSpec, runbook: RunbookName, startedAt: number): Promise<void> {
   const {emulator} = ctx
   const root = opsbookRoot({cwd})
-  const local = readFileSync(join(root, 'runs', runId, 'journal.jsonl'), 'utf8')
+  const journalPath = join(root, 'runs', runId, 'journal.jsonl')
+  let local: string
+  try {
+    local = readFileSync(journalPath, 'utf8')
+  } catch (error) {
+    // Which read of the cell found no journal, and where: the trail (runCell) says what the folder held before.
+    throw new CellFailure(`invariants, once the cell's last run had ended: reading the run's journal ${journalPath}: ${(error as Error).message}`)
+  }
   const chain = verifyChain(local)
   check(chain.ok, () => `journal chain broken at line ${chain.firstBad?.line}: ${chain.firstBad?.reason}`)
   const services = sdkServices(emulator)
