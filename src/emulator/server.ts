@@ -617,7 +617,13 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
         else if (forbidden) response = forbidden
         else if (intercepted.response) response = intercepted.response
         else {
-          const monitor = await deps.lro.handleMonitor(request)
+          // A finished Location monitor of a PUT/PATCH (or a POST naming its resource) answers with the resource as its
+          // GET route reads it (lro.ts `completed`).
+          const monitor = await deps.lro.handleMonitor(request, async (resourcePath, poll) => {
+            const found = matchRoute(deps.routes, 'GET', resourcePath)
+            if (!found || !('route' in found)) return undefined
+            return found.route.handler({...poll, method: 'GET', path: resourcePath, body: undefined, rawBody: Buffer.alloc(0)}, found.params)
+          })
           if (monitor) response = monitor
           else if (matched && 'route' in matched) response = await matched.route.handler(request, matched.params)
           else if (matched) response = armError(405, 'MethodNotAllowed', `The requested method ${request.method} is not allowed for ${path}.`)

@@ -972,6 +972,9 @@ async function startSwap(ctx: EmulatorContext, site: SiteRecord, sourceName: str
     kind: 'location',
     initialStatus: 202,
     locationPath: `${siteId(ctx, site)}/operationresults`,
+    // Finished, Azure's monitor answers 200 with the resource the swap was sent to (the slot for `slots/{slot}/slotsswap`,
+    // as recorded in azure-cli's test_webapp_slot_swap.yaml; the site for the site-level `slotsswap`, by the same rule).
+    finalResource: request.path.replace(/\/slotsswap$/i, ''),
     run: () => applySwap(ctx, site.name, sourceSlot, targetSlot),
   })
 }
