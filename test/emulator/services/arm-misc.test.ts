@@ -137,6 +137,21 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
     expect(emulator.requestLog().filter((e) => /\/managedHSMs$/i.test(e.path) && e.query.includes('api-version=2026-02-01')).map((e) => e.status)).toEqual([200, 200])
   })
 
+  it("lists every Defender plan Azure lists (Free unless enabled), filters with Pricings_List's documented `name in (…)`, and reads any of them", async () => {
+    const pricings = `/subscriptions/${emulator.subscription}/providers/Microsoft.Security/pricings`
+    const all = (await sendRaw(emulator, 'GET', `${pricings}?api-version=2024-01-01`)).body as {value: Array<{name: string; properties: Record<string, unknown>}>}
+    // The thirteen plans of the spec's ListPricings_example.json, Azure's published answer.
+    expect(all.value.map((p) => p.name).sort()).toEqual(
+      ['AppServices', 'Arm', 'CloudPosture', 'ContainerRegistry', 'Containers', 'Dns', 'KeyVaults', 'KubernetesService', 'OpenSourceRelationalDatabases', 'SqlServerVirtualMachines', 'SqlServers', 'StorageAccounts', 'VirtualMachines'].sort(),
+    )
+    expect(all.value.find((p) => p.name === 'KubernetesService')?.properties).toMatchObject({pricingTier: 'Free', deprecated: true, replacedBy: ['Containers']})
+    const filtered = (await sendRaw(emulator, 'GET', `${pricings}?api-version=2024-01-01&$filter=${encodeURIComponent('name in (VirtualMachines,KeyVaults)')}`)).body as typeof all
+    expect(filtered.value.map((p) => p.name).sort()).toEqual(['KeyVaults', 'VirtualMachines'])
+    const dns = await sendRaw(emulator, 'GET', `${pricings}/Dns?api-version=2024-01-01`)
+    expect([dns.status, (dns.body as {properties: {pricingTier: string}}).properties.pricingTier]).toEqual([200, 'Free'])
+    expect((await sendRaw(emulator, 'GET', `${pricings}/NoSuchPlan?api-version=2024-01-01`)).status).toBe(404)
+  })
+
   it('lists vault keys and secrets on the management plane (paged, never a secret value), creates them, 404s the unknown', async () => {
     const {KeyVaultManagementClient} = await import('@azure/arm-keyvault')
     const client = new KeyVaultManagementClient(credentialFor(emulator), emulator.subscription, {...modularOptions(emulator), credentials: {scopes: ['https://management.azure.com/.default']}})
