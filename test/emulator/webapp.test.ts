@@ -237,6 +237,8 @@ describe('App Service through @azure/arm-appservice', () => {
     const started = await sendRaw(emulator, 'POST', `${slot}/slotsswap?api-version=2024-11-01`, JSON.stringify({targetSlot: 'production', preserveVnet: true}))
     expect(started.status).toBe(202)
     const monitor = new URL(started.headers.location!)
+    // Under the slot, as the recorded 202's Location is (`…/slots/staging/operationresults/748febc9-…`).
+    expect(monitor.pathname).toMatch(/\/sites\/app-shop-storefront\/slots\/staging\/operationresults\/[0-9a-f-]{36}$/i)
     let done = await sendRaw(emulator, 'GET', `${monitor.pathname}${monitor.search}`)
     await expect.poll(async () => (done = await sendRaw(emulator, 'GET', `${monitor.pathname}${monitor.search}`)).status, {interval: 50, timeout: 10_000}).not.toBe(202)
     expect(done.status).toBe(200)

@@ -971,9 +971,11 @@ async function startSwap(ctx: EmulatorContext, site: SiteRecord, sourceName: str
     resourceId: siteId(ctx, site),
     kind: 'location',
     initialStatus: 202,
-    locationPath: `${siteId(ctx, site)}/operationresults`,
-    // Finished, Azure's monitor answers 200 with the resource the swap was sent to (the slot for `slots/{slot}/slotsswap`,
-    // as recorded in azure-cli's test_webapp_slot_swap.yaml; the site for the site-level `slotsswap`, by the same rule).
+    // The monitor lives under the resource the swap was sent to, and finished it answers 200 with that resource: the slot
+    // for `slots/{slot}/slotsswap` (azure-cli's test_webapp_slot_swap.yaml @ 04686e86: the 202's Location is
+    // `…/sites/{site}/slots/staging/operationresults/{id}` and its last poll the staging slot), the site for the
+    // site-level `slotsswap` (`…/sites/{site}/operationresults/{id}`), by the same rule.
+    locationPath: `${request.path.replace(/\/slotsswap$/i, '')}/operationresults`,
     finalResource: request.path.replace(/\/slotsswap$/i, ''),
     run: () => applySwap(ctx, site.name, sourceSlot, targetSlot),
   })
