@@ -172,6 +172,12 @@ export interface LroStartOptions {
   /** A POST's resource whose GET is the finished Location monitor's 200 body (App Service's slot swap: the slot). */
   finalResource?: string
   /**
+   * The `Location` header names the resource being created (the request's own URL) instead of a monitor: what Azure
+   * Cache for Redis answers a create with (recorded 201s in test/fixtures/azure-cli-recordings/redis: `Location:
+   * …/Microsoft.Cache/redis/{name}` beside `Azure-AsyncOperation: …/locations/West%20Europe/asyncOperations/{id}`).
+   */
+  locationIsResource?: boolean
+  /**
    * Monitor path style. Default `/subscriptions/{sub}/providers/{provider}/locations/{location}/azureAsyncOperation/{id}`
    * and `…/operationResults/{id}`. Redis uses `asyncOperations`; App Service uses a site-scoped
    * `{siteId}/operationresults/{id}` (pass `locationPath: `${siteId}/operationresults``).

@@ -96,11 +96,11 @@ export class Operations implements LroManager {
     const statusKey = decodeURIComponent(statusPath).toLowerCase()
     const locationKey = decodeURIComponent(resolvedLocationPath).toLowerCase()
     this.monitors.set(statusKey, {id, kind: 'status'})
-    this.monitors.set(locationKey, {id, kind: 'location'})
-    this.monitorsOf.set(id, [statusKey, locationKey])
+    if (!options.locationIsResource) this.monitors.set(locationKey, {id, kind: 'location'})
+    this.monitorsOf.set(id, options.locationIsResource ? [statusKey] : [statusKey, locationKey])
     const query = monitorQuery(options.request)
     const headers: Record<string, string> = {
-      Location: `${options.request.baseUrl}${resolvedLocationPath}${query}`,
+      Location: `${options.request.baseUrl}${options.locationIsResource ? options.request.path : resolvedLocationPath}${query}`,
       // On every answer, short operations too: without it `az` (azure-core's ARM polling) waits its default 30 s
       // between polls (the az conformance suite took 392 s instead of 43 s). Whole seconds, as ARM documents it ("The
       // number of seconds to wait before checking the status",
