@@ -3,7 +3,7 @@
  * test/fixtures/azure-cli-recordings) replayed against the emulator — same method, path, api-version and body, with
  * the subscription, resource group and resource names mapped onto the emulator's seeded world — comparing with what
  * Azure answered (LocalStack's parity snapshots are the model): the status code; the LRO headers (Azure-AsyncOperation
- * and Location exactly, Retry-After where Azure sent one); the body's presence; its shape (no property Azure did not
+ * and Location exactly, each monitor at the path Azure's was, Retry-After where Azure sent one); the body's presence; its shape (no property Azure did not
  * answer, the resource type, the envelope Azure filled in, Azure's error code, publishing profiles for XML); and that
  * a started long-running operation ends Succeeded, as every recorded one did.
  */
