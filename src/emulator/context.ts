@@ -163,8 +163,20 @@ export interface LroStartOptions {
   initialStatus: 201 | 202
   /** Body of the initial response (e.g. the resource with provisioningState Creating); none by default. */
   body?: unknown
-  /** Body of the Location monitor's final 200 (default `{}`); a function is evaluated when the operation completes. */
+  /**
+   * Body of the Location monitor's final 200; a function is evaluated when the operation completes. Without it the
+   * finished monitor answers by the starting method (lro.ts `completed`): DELETE 204, PUT/PATCH 200 with the resource,
+   * POST 200 with `finalResource` or no body.
+   */
   result?: unknown | (() => unknown)
+  /** A POST's resource whose GET is the finished Location monitor's 200 body (App Service's slot swap: the slot). */
+  finalResource?: string
+  /**
+   * The `Location` header names the resource being created (the request's own URL) instead of a monitor: what Azure
+   * Cache for Redis answers a create with (recorded 201s in test/fixtures/azure-cli-recordings/redis: `Location:
+   * …/Microsoft.Cache/redis/{name}` beside `Azure-AsyncOperation: …/locations/West%20Europe/asyncOperations/{id}`).
+   */
+  locationIsResource?: boolean
   /**
    * Monitor path style. Default `/subscriptions/{sub}/providers/{provider}/locations/{location}/azureAsyncOperation/{id}`
    * and `…/operationResults/{id}`. Redis uses `asyncOperations`; App Service uses a site-scoped

@@ -2,7 +2,8 @@
  * Long-running operations the way ARM does them (notes §3): the initial 201/202 carries Azure-AsyncOperation
  * (unless the kind is `location`), Location and Retry-After; progress is by elapsed time (the SDKs send two polls
  * within milliseconds, so poll counting would finish too early); the async status goes InProgress → Succeeded or
- * Failed with an `error`; the Location monitor answers 202 while running and 200 (never 204) when done.
+ * Failed with an `error`; the Location monitor answers 202 while running and, when done, what the operation would have
+ * answered synchronously (see `completed`).
  */
 import {randomUUID} from 'node:crypto'
 import type {FaultInjector, LroManager, LroOperation, LroStartOptions} from './context.js'
@@ -15,6 +16,9 @@ interface TrackedOperation extends LroOperation {
   injected?: {code: string; message: string}
   run: LroStartOptions['run']
   result: LroStartOptions['result']
+  /** The request that started the operation: its method decides the finished Location monitor's answer. */
+  startedBy: {method: string; path: string}
+  finalResource?: string
   noPercentComplete?: boolean
   errorResponse?: boolean
   applying?: Promise<void>
@@ -74,6 +78,8 @@ export class Operations implements LroManager {
       injected: this.options.faults.operationFailure(options.operation),
       run: options.run,
       result: options.result,
+      startedBy: {method: options.request.method.toUpperCase(), path: options.request.path},
+      ...(options.finalResource ? {finalResource: options.finalResource} : {}),
       ...(options.noPercentComplete ? {noPercentComplete: true} : {}),
       ...(options.errorResponse ? {errorResponse: true} : {}),
     }
@@ -90,11 +96,11 @@ export class Operations implements LroManager {
     const statusKey = decodeURIComponent(statusPath).toLowerCase()
     const locationKey = decodeURIComponent(resolvedLocationPath).toLowerCase()
     this.monitors.set(statusKey, {id, kind: 'status'})
-    this.monitors.set(locationKey, {id, kind: 'location'})
-    this.monitorsOf.set(id, [statusKey, locationKey])
+    if (!options.locationIsResource) this.monitors.set(locationKey, {id, kind: 'location'})
+    this.monitorsOf.set(id, options.locationIsResource ? [statusKey] : [statusKey, locationKey])
     const query = monitorQuery(options.request)
     const headers: Record<string, string> = {
-      Location: `${options.request.baseUrl}${resolvedLocationPath}${query}`,
+      Location: `${options.request.baseUrl}${options.locationIsResource ? options.request.path : resolvedLocationPath}${query}`,
       // On every answer, short operations too: without it `az` (azure-core's ARM polling) waits its default 30 s
       // between polls (the az conformance suite took 392 s instead of 43 s). Whole seconds, as ARM documents it ("The
       // number of seconds to wait before checking the status",
@@ -145,8 +151,11 @@ export class Operations implements LroManager {
     return request.method === 'GET' && this.monitors.has(safeDecode(request.path).toLowerCase())
   }
 
-  /** Serve a monitor URL (async status or Location), or undefined when the path is not one. */
-  async handleMonitor(request: EmulatorRequest): Promise<EmulatorResponse | undefined> {
+  /**
+   * Serve a monitor URL (async status or Location), or undefined when the path is not one. `read` answers a GET of a
+   * resource path as the emulator's routes do (the finished Location monitor of a PUT or PATCH returns the resource).
+   */
+  async handleMonitor(request: EmulatorRequest, read?: ResourceReader): Promise<EmulatorResponse | undefined> {
     if (request.method !== 'GET') return undefined
     const monitor = this.monitors.get(safeDecode(request.path).toLowerCase())
     if (!monitor) return undefined
@@ -169,8 +178,42 @@ export class Operations implements LroManager {
     }
     if (op.status === 'InProgress') return {status: 202, headers: {...retry, Location: `${request.baseUrl}${request.path}${monitorQuery(request)}`}}
     if (op.status === 'Failed') return armError(400, op.error!.code, op.error!.message)
+    return this.completed(op, request, read)
+  }
+
+  /**
+   * The finished Location monitor's answer: "the exact same response that would have been returned had the operation
+   * been executed synchronously" (ARM's RPC, test/fixtures/azure-resource-manager-rpc/v1.0/async-api-reference.md,
+   * "202 Accepted and Location Headers", step 5), by the kind of operation as the same document's sections say:
+   * - an operation that states its result (`result`: a SQL failover group's failover, Cosmos DB's continuous backup
+   *   information): 200 with it;
+   * - DELETE: 204 No Content ("Delete Resource Asynchronously", step 5: "200 OK or 204 NoContent"; its example flow
+   *   ends `204 NOCONTENT`; Azure's spec linter, Azure/azure-openapi-validator docs/delete-response-codes.md,
+   *   RPC-Delete-V1-01: "LRO DELETE must have 202 and 204 return code", so 204 is the one a long-running DELETE
+   *   documents besides the 202);
+   * - PUT and PATCH: 200 with the resource as a GET at the same api-version answers it ("Updating using PATCH", step 5:
+   *   "what would have been a successful response if the API completed (e.g. a response body …)"); JS SDKs read a
+   *   PATCH's final result from this URL (core-lro takes the Location URL for a PATCH's final GET);
+   * - POST: 200 with `finalResource` read where the operation names one — App Service's slot swap: Azure's finished
+   *   `slotsswap` monitor answers 200 with the slot the POST was sent to (the azure-cli recording
+   *   src/azure-cli/azure/cli/command_modules/appservice/tests/latest/recordings/test_webapp_slot_swap.yaml @ 04686e86,
+   *   api-version 2024-11-01, the 6th poll of `operationresults/748febc9…`: `{"id":"…/sites/slot-swap-web000003/slots/staging",
+   *   "type":"Microsoft.Web/sites/slots",…}`) — else 200 with no body ("Call Action POST Asynchronously", step 4: "It is
+   *   acceptable for this to be a 200/204 NoContent if the action does not require a response (e.g. restarting a VM)";
+   *   the actions the emulator runs, PostgreSQL start/stop/restart and Redis export/import, document a 200 without a
+   *   schema, which is what they answer synchronously). Not `{}`, which no spec documents for them.
+   */
+  private async completed(op: TrackedOperation, request: EmulatorRequest, read?: ResourceReader): Promise<EmulatorResponse> {
     const result = typeof op.result === 'function' ? (op.result as () => unknown)() : op.result
-    return {status: 200, body: result ?? {}}
+    if (result !== undefined) return {status: 200, body: result}
+    const {method, path} = op.startedBy
+    if (method === 'DELETE') return {status: 204}
+    const resource = op.finalResource ?? (method === 'PUT' || method === 'PATCH' ? path : undefined)
+    if (resource && read) {
+      const answer = await read(resource, request)
+      if (answer?.status === 200 && answer.body !== undefined) return {status: 200, body: answer.body}
+    }
+    return {status: 200}
   }
 
   /** Operations held, running and finished (the bound's unit test reads it). */
@@ -254,6 +297,9 @@ export class Operations implements LroManager {
     return op.applying
   }
 }
+
+/** Answers a GET of `path` (same api-version as `request`, the monitor poll) as the emulator's routes do. */
+export type ResourceReader = (path: string, request: EmulatorRequest) => Promise<EmulatorResponse | undefined>
 
 function publicView(op: TrackedOperation): LroOperation {
   return {

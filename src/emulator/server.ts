@@ -617,7 +617,13 @@ function createHandler(deps: HandlerDeps, options: {tokenLifetimeSeconds?: numbe
         else if (forbidden) response = forbidden
         else if (intercepted.response) response = intercepted.response
         else {
-          const monitor = await deps.lro.handleMonitor(request)
+          // A finished Location monitor of a PUT/PATCH (or a POST naming its resource) answers with the resource as its
+          // GET route reads it (lro.ts `completed`).
+          const monitor = await deps.lro.handleMonitor(request, async (resourcePath, poll) => {
+            const found = matchRoute(deps.routes, 'GET', resourcePath)
+            if (!found || !('route' in found)) return undefined
+            return found.route.handler({...poll, method: 'GET', path: resourcePath, body: undefined, rawBody: Buffer.alloc(0)}, found.params)
+          })
           if (monitor) response = monitor
           else if (matched && 'route' in matched) response = await matched.route.handler(request, matched.params)
           else if (matched) response = armError(405, 'MethodNotAllowed', `The requested method ${request.method} is not allowed for ${path}.`)
@@ -894,7 +900,12 @@ function notFoundFor(ctx: EmulatorContext, path: string): EmulatorResponse {
  * (https://github.com/MicrosoftDocs/azure-docs/issues/43543); the emulator answers an identity the estate does not
  * have that way (noIdentityRefusal). Again in stop 28 (specs8): the issues corpus for X-IDENTITY-HEADER 401 bodies
  * (azure-sdk-for-python#11346: the 2019-08-01 success body only; azure-sdk-for-net#13054, #30467; azure-sdk-for-js#11595;
- * MSAL .NET #3794 and #3862: mocks) — no recorded 401 body; the message stays the emulator's.
+ * MSAL .NET #3794 and #3862: mocks) — no recorded 401 body; the message stays the emulator's. NOT FOUND IN
+ * PUBLISHED SOURCES, searched again in stop 31 (specs12): the issues corpus for the identity endpoint's 401 with
+ * X-IDENTITY-HEADER finds the same threads plus Azure/azure-sdk-for-net#46932, where another service's compatible
+ * endpoint (an Azure Machine Learning job, not App Service) answered a wrong header with the plain text "Invalid
+ * secret token header: ." — not App Service's answer, and not JSON, so not used. The shape (App Service's
+ * {statusCode, message, correlationId}) is App Service's; the two message texts are the emulator's.
  * Compared in constant time (it is a secret).
  */
 function identityHeaderRefused(sent: string | string[] | undefined, secret: string): EmulatorResponse | undefined {

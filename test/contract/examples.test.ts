@@ -12,7 +12,7 @@ import type {FrontDoorComponent, TrafficManagerComponent} from '../../src/catalo
 import {EXCHANGE_LOG_ENV} from '../../src/emulator/server.js'
 import {startFixture, type Fixture} from '../azure/helpers.js'
 import {sendRaw} from './http.js'
-import {EXAMPLES_FILE_PREFIX, summarize} from './report.js'
+import {EXAMPLES_FILE_PREFIX, providerKey, summarize} from './report.js'
 import {ContractRegistry, type ContractExchange, type SpecOperation} from './specs.js'
 
 const registry = new ContractRegistry()
@@ -100,6 +100,11 @@ const SEEDED: Record<string, (op: SpecOperation, title: string) => Record<string
   'Microsoft.Authorization': () => ({}),
   'Microsoft.Resources': () => ({resourceProviderNamespace: 'Microsoft.Web'}),
   'Microsoft.ResourceGraph': () => ({}),
+  // Defender pricings (security 2024-01-01): the subscription scope (the examples' `subscriptions/{id}`), the plans by the
+  // examples' own names (every plan Azure lists is in a subscription).
+  'Microsoft.Security': () => ({scopeId: `subscriptions/${fixture.emulator.subscription}`}),
+  // Log Analytics queries (v1): the emulator answers any workspace id with its one workspace, so the example's id stays.
+  'Microsoft.OperationalInsights': () => ({}),
   // Diagnostic settings of the seeded storage account (the examples' resource is a Logic App); metric definitions of the
   // seeded web app (the example's resource is a site and its metricnamespace Microsoft.Web/sites, which the emulator checks).
   'Microsoft.Insights': (op) => ({
@@ -130,7 +135,8 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
       for (const header of Object.keys(example.doc.responses[String(response.status)]?.headers ?? {}))
         if (/^(location|azure-asyncoperation)$/i.test(header)) expect(Object.keys(response.headers).map((h) => h.toLowerCase())).toContain(header.toLowerCase())
       expect(registry.check(exchange).violations).toEqual([])
-      const key = `${example.operation.provider}@${example.operation.apiVersion}`
+      // The report's key (a data-plane document's examples count under `Microsoft.X data plane@version`).
+      const key = providerKey(example.operation)
       replayed.set(key, (replayed.get(key) ?? 0) + 1)
     })
   }
@@ -176,21 +182,18 @@ describe("the vendored specs' x-ms-examples, replayed against the emulator", () 
     }
   })
 
-  // Every provider replays examples: Traffic Manager (Microsoft.Network 2022-04-01 / 2022-04-01-preview) those of its
+  // Every vendored provider replays examples: Traffic Manager (Microsoft.Network 2022-04-01 / 2022-04-01-preview) those of its
   // six served operations, and the Front Door WAF policy read (Microsoft.Network, frontdoor 2024-02-01, WafPolicyGet);
   // Front Door (Microsoft.Cdn 2024-02-01 and 2021-06-01) those of the served operations; Cosmos DB (2022-08-15) the account, SQL database / container, restorable-account and
   // backup-information examples, and eleven of the 2025-10-15 ones; Service Bus those of its six served reads at both
-  // versions; Azure SQL those of its served reads (servers, databases, failover groups, short-term retention).
-  // Vendored without examples by the specs11 session (each response the suite sees is still validated):
-  // - Microsoft.Security (pricings 2024-01-01): the examples (ListPricings_example.json…) list a dozen Defender plans
-  //   with trial times and extensions; the emulator's estate has the plans the checks read, and the replay has no
-  //   mapping of `{scopeId}` onto it yet;
-  // - Microsoft.OperationalInsights (Log Analytics query v1): the examples query `Usage` and cross-workspace unions,
-  //   tables the emulator's KQL subset over AzureActivity does not have.
-  const WITHOUT_EXAMPLES = new Set<string>(['Microsoft.Security', 'Microsoft.OperationalInsights'])
-
-  it('covers every vendored provider with at least one example (except those vendored without examples)', () => {
-    const vendored = new Set(registry.operations.map((op) => op.provider).filter((provider) => !WITHOUT_EXAMPLES.has(provider)))
+  // versions; Azure SQL those of its served reads (servers, databases, failover groups, short-term retention);
+  // Defender pricings (Microsoft.Security 2024-01-01) the subscription-scope list (whole and `$filter`ed) and three plan
+  // reads; Log Analytics (Microsoft.OperationalInsights v1) the `Usage | take 10` query. Not vendored, with the reason:
+  // the pricings examples at resource scope (the emulator serves subscription-level pricings only) and of Pricings_Update
+  // / Delete (not served), the Log Analytics GET query (Query_Get, not served) and the cross-workspace query (`union *`,
+  // `summarize` and `workspaces`, outside the emulator's KQL subset).
+  it('covers every vendored provider with at least one example', () => {
+    const vendored = new Set(registry.operations.map((op) => op.provider))
     expect(new Set(examples.map((e) => e.operation.provider))).toEqual(vendored)
   })
 })
@@ -209,12 +212,16 @@ async function mapRequest(example: Example): Promise<{path: string; query: strin
     // `"endpointName": "My%20external%20endpoint"`, the endpoint named `My external endpoint` in its response).
     const value = values[param] ?? decodeURIComponent(String(doc.parameters[param]))
     // A multi-segment parameter (x-ms-skip-url-encoding) goes in as it is.
-    return ['resourceUri', 'scope', 'resourceId'].includes(param) ? value.replace(/^\//, '') : encodeURIComponent(value)
+    return ['resourceUri', 'scope', 'resourceId', 'scopeId'].includes(param) ? value.replace(/^\//, '') : encodeURIComponent(value)
   })
   // The cut-down PostgreSQL and Redis documents list no parameters: api-version and a `parameters` body then.
-  const query = new URLSearchParams({'api-version': doc.parameters['api-version']})
+  // (A data-plane example — Log Analytics — has none: its version is in the path.)
+  const query = new URLSearchParams(doc.parameters['api-version'] === undefined ? {} : {'api-version': doc.parameters['api-version']})
+  // An example may spell a query parameter in another case than its document (ListPricingsWithPlanFilter_example.json:
+  // `$Filter` for Pricings_List's `$filter`); query parameter names are matched case-insensitively.
+  const exampleValue = (name: string) => Object.entries(doc.parameters).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1]
   for (const parameter of operation.parameters)
-    if (parameter.in === 'query' && doc.parameters[parameter.name] !== undefined) query.set(parameter.name, String(doc.parameters[parameter.name]))
+    if (parameter.in === 'query' && exampleValue(parameter.name) !== undefined) query.set(parameter.name, String(exampleValue(parameter.name)))
   // The cut-down documents list no parameters: the example's one object-valued parameter is then the body
   // (`parameters` for PostgreSQL and Redis, `createUpdateParameters` for a Cosmos DB account).
   const bodyName =

@@ -3,7 +3,7 @@
  * test/fixtures/azure-cli-recordings) replayed against the emulator — same method, path, api-version and body, with
  * the subscription, resource group and resource names mapped onto the emulator's seeded world — comparing with what
  * Azure answered (LocalStack's parity snapshots are the model): the status code; the LRO headers (Azure-AsyncOperation
- * and Location exactly, Retry-After where Azure sent one); the body's presence; its shape (no property Azure did not
+ * and Location exactly, each monitor at the path Azure's was, Retry-After where Azure sent one); the body's presence; its shape (no property Azure did not
  * answer, the resource type, the envelope Azure filled in, Azure's error code, publishing profiles for XML); and that
  * a started long-running operation ends Succeeded, as every recorded one did.
  */
@@ -50,24 +50,28 @@ const NEW_RESOURCE_NAMES: Record<string, Array<[RegExp, string]>> = {
     [/azuredbclitest-000002/g, 'pg-shop-orders'],
     [/azuredbclitest-000003/g, 'pg-restored-recording'],
     [/canadacentral/g, 'eastus'],
+    [/Canada Central/g, 'East US'],
   ],
   // Backups of the seeded server (its automatic backups are days old; the recorded server's was minutes old).
   'postgresql/test_postgres_flexible_server_backups_mgmt.yaml': [
     [/azuredbclitest-000002/g, 'pg-shop-orders'],
     [/canadacentral/g, 'eastus'],
+    [/Canada Central/g, 'East US'],
   ],
   // `flexible-server show` and `upgrade --version 17` onto the server the replica cassette created and promoted (16 → 17).
   'postgresql/test_postgres_flexible_server_upgrade_mgmt.yaml': [
     [/azuredbclitest-000002/g, 'pg-replica-recording'],
     [/canadacentral/g, 'eastus'],
+    [/Canada Central/g, 'East US'],
   ],
   // `parameter show / set` on the seeded server.
   'postgresql/test_postgres_flexible_server_parameter_mgmt.yaml': [
     [/azuredbclitest-000002/g, 'pg-shop-orders'],
     [/canadacentral/g, 'eastus'],
+    [/Canada Central/g, 'East US'],
   ],
   // The same cassette's `flexible-server delete`, replayed onto the replica an earlier cassette created and promoted.
-  'postgresql/test_postgres_flexible_server_parameter_mgmt.delete.yaml': [[/azuredbclitest-000002/g, 'pg-replica-recording']],
+  'postgresql/test_postgres_flexible_server_parameter_mgmt.delete.yaml': [[/azuredbclitest-000002/g, 'pg-replica-recording'], [/Canada Central/g, 'East US']],
   // `keyvault create`'s final GET: the seeded vault stands in for the created one; its first GET: a vault that does not exist.
   'keyvault/test_keyvault_creation.yaml': [[/cli_test_keyvault_mgmt\d+/g, 'rg-shop-local'], [/cli-test-kv-mgmt-\d+/g, 'kv-shop-local']],
   'keyvault/test_keyvault_creation.notfound.yaml': [[/cli_test_keyvault_mgmt\d+/g, 'rg-shop-local'], [/cli-test-kv-mgmt-\d+/g, 'kv-not-recorded']],
@@ -78,6 +82,7 @@ const NEW_RESOURCE_NAMES: Record<string, Array<[RegExp, string]>> = {
     [/azuredbclitest-000003/g, 'pg-shop-orders'],
     [/azuredbclirep1000004/g, 'pg-replica-recording'],
     [/canadacentral/g, 'eastus'],
+    [/Canada Central/g, 'East US'],
   ],
 }
 
@@ -189,6 +194,13 @@ describe.each(cassettes)('az recording %s replayed against the emulator', (casse
       // (The answer is printed when the status differs, with any access key masked: keys are never printed.)
       expect(answer.status, JSON.stringify(answer.body, (k, v) => ((/key$/i.test(k) || (k === 'value' && CONNECTION_STRINGS.test(path))) && typeof v === 'string' ? '***' : v))).toBe(azure.status.code)
       expect(lroHeaders(answer.headers)).toEqual(lroHeaders(azure.headers))
+      // And where each monitor lives: the same path as Azure's (names mapped), but for the operation's own id.
+      for (const header of lroHeaders(azure.headers)) {
+        const recorded = String(Object.entries(azure.headers).find(([h]) => h.toLowerCase() === header)![1])
+        const monitorPath = (url: string) => monitorShape(new URL(url).pathname)
+        const azurePath = mapNames(decodeURIComponent(new URL(recorded).pathname), cassette).replace(RECORDED_SUBSCRIPTION, fixture.emulator.subscription)
+        expect([header, monitorPath(String(answer.headers[header]))]).toEqual([header, monitorShape(azurePath)])
+      }
       // Retry-After: where Azure sent one the emulator must too. The emulator also sends `Retry-After: 1` where Azure
       // sent none (no recorded PostgreSQL or Redis operation has one): a deliberate deviation, without which az's
       // azure-core polling waits its 30 s default between polls (src/emulator/lro.ts).
@@ -270,6 +282,19 @@ function mapNames(text: string, cassette: string): string {
   const mapped = [...(NEW_RESOURCE_NAMES[cassette] ?? []), ...NAMES].reduce((out, [pattern, name]) => out.replace(pattern, name), text)
   const instant = RECENT_INSTANTS[cassette]
   return instant ? mapped.replace(instant, (match) => match.replace(/"[^"]+"$/, `"${new Date(Date.now() - 60_000).toISOString()}"`)) : mapped
+}
+
+/**
+ * A monitor path compared case-insensitively (ARM paths are), its last segment (the operation's id) left out, and its
+ * region written one way: Azure writes it either way, even for one provider at one api-version (PostgreSQL 2025-08-01:
+ * `locations/canadacentral/…` in the backups, parameter and upgrade cassettes, `locations/Canada%20Central/…` for the
+ * replica's promote and delete; Redis: `locations/West%20Europe/…`).
+ */
+function monitorShape(path: string): string {
+  return decodeURIComponent(path)
+    .toLowerCase()
+    .replace(/\/locations\/([^/]+)\//, (_, region: string) => `/locations/${region.replaceAll(' ', '')}/`)
+    .replace(/\/[^/]+$/, '/{operationId}')
 }
 
 function lroHeaders(headers: Record<string, unknown>): string[] {

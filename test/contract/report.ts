@@ -126,7 +126,7 @@ export function summarize(registry: ContractRegistry, exchanges: ContractExchang
 }
 
 /** A provider's line in the report: `Microsoft.X@version`, `Microsoft.X data plane@version` for a data-plane document. */
-function providerKey(op: SpecOperation): string {
+export function providerKey(op: SpecOperation): string {
   return `${op.provider}${op.dataPlane ? ' data plane' : ''}@${op.apiVersion}`
 }
 

@@ -169,4 +169,30 @@ describe('documents vendored by the specs11 session', () => {
     const pool = {id: `${path}/hsm`, name: 'hsm', type: 'Microsoft.KeyVault/managedHSMs', location: 'eastus', sku: {family: 'B', name: 'Standard_B2'}, properties: {hsmUri: 'https://hsm.managedhsm.azure.net/'}}
     expect(registry.check(exchange('GET', path, '2022-07-01', 200, {value: [pool]})).violations).toEqual(['/value/0/sku/name: must be one of (Standard_B1, Custom_B32), in any case'])
   })
+
+  it('checks managed HSM lists at 2026-02-01 (arm-keyvault 5) against that version\'s openapi.json cut, which knows more SKUs and properties', () => {
+    for (const [path, id] of [
+      ['/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs', 'ManagedHsms_ListByResourceGroup'],
+      ['/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.KeyVault/managedHSMs', 'ManagedHsms_ListBySubscription'],
+    ]) {
+      const empty = registry.check(exchange('GET', path, '2026-02-01', 200, {value: []}))
+      expect([empty.operation?.operationId, empty.operation?.specFile, empty.violations]).toEqual([id, expect.stringMatching(/stable\/2026-02-01\/keyvault\.json$/), []])
+    }
+    const path = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs'
+    const pool = {
+      id: `${path}/hsm`,
+      name: 'hsm',
+      type: 'Microsoft.KeyVault/managedHSMs',
+      location: 'eastus',
+      sku: {family: 'C', name: 'Custom_C42'},
+      identity: {type: 'SystemAssigned', principalId: '00000000-0000-0000-0000-000000000001', tenantId: '00000000-0000-0000-0000-000000000002'},
+      properties: {hsmUri: 'https://hsm.managedhsm.azure.net/', provisioningState: 'Activated', regions: [{name: 'eastus', isPrimary: true}], securityDomainProperties: {activationStatus: 'Active'}},
+    }
+    expect(registry.check(exchange('GET', path, '2026-02-01', 200, {value: [pool]})).violations).toEqual([])
+    // What 2022-07-01 lacks is known here, and what neither defines is still refused.
+    expect(registry.check(exchange('GET', path, '2026-02-01', 200, {value: [{...pool, sku: {family: 'B', name: 'Standard_B2'}}]})).violations).toEqual([
+      '/value/0/sku/name: must be one of (Standard_B1, Custom_B32, Custom_B6, Custom_C42, Custom_C10), in any case',
+    ])
+    expect(registry.check(exchange('GET', path, '2026-02-01', 400, {error: {code: 'BadRequest', message: 'm'}})).violations).toEqual([])
+  })
 })

@@ -206,6 +206,17 @@ describe('Log Analytics through @azure/monitor-query-logs', () => {
     expect(row.Properties).toMatchObject({sourceSlot: 'staging', production: {version: 'v2-bad', healthy: false}})
   })
 
+  it("answers the query API's own example (`Usage | take 10`) with the Usage table's columns and no rows: nothing is metered", async () => {
+    const result = await logs.queryWorkspace('ws-shop', 'Usage | take 10', {duration: 'PT12H'})
+    expect(result.status).toBe('Success')
+    const table = (result as {tables: Array<{columnDescriptors: Array<{name?: string; type?: string}>; rows: unknown[][]}>}).tables[0]!
+    // The columns and types of the example's answer (OperationalInsights.json v1, examples/oms-post-example.json).
+    expect(table.columnDescriptors.slice(0, 3)).toEqual([{name: 'TenantId', type: 'string'}, {name: 'Computer', type: 'string'}, {name: 'TimeGenerated', type: 'datetime'}])
+    expect(table.columnDescriptors.map((c) => c.name)).toContain('IsBillable')
+    expect(table.columnDescriptors).toHaveLength(21)
+    expect(table.rows).toEqual([])
+  })
+
   it('rejects a query outside the supported subset with a clear error', async () => {
     await expect(logs.queryWorkspace('ws-shop', 'AzureActivity | summarize count() by Kind', {duration: 'PT1H'})).rejects.toMatchObject({statusCode: 400})
   })

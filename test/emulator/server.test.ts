@@ -466,3 +466,37 @@ describe('api-version', () => {
     }
   })
 })
+
+describe('a finished Location monitor answers what the operation would have answered synchronously (ARM RPC async-api-reference.md)', () => {
+  const server = () => `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-shop-orders`
+  const Q = '?api-version=2025-08-01'
+  /** Poll the Location URL of a 202 until it stops answering 202; its last answer. */
+  async function finish(started: {status: number; headers: Record<string, string | string[] | undefined>}) {
+    expect(started.status).toBe(202)
+    const url = new URL(String(started.headers.location))
+    let answer = await raw(`${url.pathname}${url.search}`)
+    await expect.poll(async () => (answer = await raw(`${url.pathname}${url.search}`)).status, {interval: 50, timeout: 10_000}).not.toBe(202)
+    return answer
+  }
+
+  it('PATCH: 200 with the resource as a GET reads it; the unmodified SDK returns that server (core-lro reads a PATCH result from Location)', async () => {
+    const done = await finish(await raw(`${server()}${Q}`, {method: 'PATCH', body: {tags: {owner: 'location-final'}}}))
+    expect(done.status).toBe(200)
+    expect(done.json).toMatchObject({id: expect.stringMatching(/\/flexibleServers\/pg-shop-orders$/), name: 'pg-shop-orders', tags: {owner: 'location-final'}})
+    expect(done.json.properties.version).toBe((await raw(`${server()}${Q}`)).json.properties.version)
+    const updated = await pg.servers.beginUpdateAndWait(RG, 'pg-shop-orders', {tags: {owner: 'sdk-final'}}, {updateIntervalInMs: 20})
+    expect(updated).toMatchObject({name: 'pg-shop-orders', tags: {owner: 'sdk-final'}})
+  })
+
+  it('DELETE: 204 No Content with no body; POST restart: 200 with no body (its documented 200 has no schema)', async () => {
+    const rule = `${server()}/firewallRules/location-final`
+    await finish(await raw(`${rule}${Q}`, {method: 'PUT', body: {properties: {startIpAddress: '10.1.2.3', endIpAddress: '10.1.2.3'}}}))
+    const deleted = await finish(await raw(`${rule}${Q}`, {method: 'DELETE'}))
+    expect(deleted.status).toBe(204)
+    expect(deleted.json).toBeUndefined()
+    expect((await raw(`${rule}${Q}`)).status).toBe(404)
+    const restarted = await finish(await raw(`${server()}/restart${Q}`, {method: 'POST'}))
+    expect(restarted.status).toBe(200)
+    expect(restarted.json).toBeUndefined()
+  })
+})

@@ -230,6 +230,22 @@ describe('App Service through @azure/arm-appservice', () => {
     expect((await served(production)).version).not.toBe(before)
   })
 
+  it("ends a swap's Location monitor as Azure does: 200 with the slot the swap was sent to (azure-cli's recorded slot swap)", async () => {
+    // az webapp deployment slot swap -s staging (test_webapp_slot_swap.yaml @ 04686e86): POST slots/staging/slotsswap
+    // {targetSlot: production, preserveVnet: true} → 202 + Location; the last poll answers 200 with the staging slot.
+    const slot = `/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${SITE}/slots/staging`
+    const started = await sendRaw(emulator, 'POST', `${slot}/slotsswap?api-version=2024-11-01`, JSON.stringify({targetSlot: 'production', preserveVnet: true}))
+    expect(started.status).toBe(202)
+    const monitor = new URL(started.headers.location!)
+    // Under the slot, as the recorded 202's Location is (`…/slots/staging/operationresults/748febc9-…`).
+    expect(monitor.pathname).toMatch(/\/sites\/app-shop-storefront\/slots\/staging\/operationresults\/[0-9a-f-]{36}$/i)
+    let done = await sendRaw(emulator, 'GET', `${monitor.pathname}${monitor.search}`)
+    await expect.poll(async () => (done = await sendRaw(emulator, 'GET', `${monitor.pathname}${monitor.search}`)).status, {interval: 50, timeout: 10_000}).not.toBe(202)
+    expect(done.status).toBe(200)
+    expect(done.body).toMatchObject({id: expect.stringMatching(/\/sites\/app-shop-storefront\/slots\/staging$/i), type: 'Microsoft.Web/sites/slots'})
+    expect((done.body as {properties: {slotSwapStatus?: unknown}}).properties.slotSwapStatus).toMatchObject({sourceSlotName: 'staging'})
+  })
+
   // "You can't use swap with preview when site authentication is enabled in one of the slots"
   // (https://learn.microsoft.com/azure/app-service/deploy-staging-slots#swap-with-preview-multi-phase-swap); Azure's
   // answer as MicrosoftDocs/azure-docs#102500 quotes it: 409, "Swap with Preview cannot be used when one of the slots

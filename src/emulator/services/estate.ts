@@ -7,7 +7,8 @@
  * - `flexibleServers/{name}/administrators` (postgresql Administrators, 2025-08-01): list, get.
  * - `sites/{name}[/slots/{slot}]/privateEndpointConnections` (web WebApps.json): list. Azure does not put these on
  *   the site resource; private endpoints are `Microsoft.Network/privateEndpoints` resources (listed in Resource Graph).
- * - `Microsoft.Security/pricings` (security pricings.json, 2024-01-01): list, get. A plan never enabled is `Free`.
+ * - `Microsoft.Security/pricings` (security pricings.json, 2024-01-01): list (with the documented `$filter`), get. Every
+ *   plan Azure lists for a subscription is there; a plan never enabled is `Free`.
  * The estate is applied once, when the state is first seeded; it is then ordinary state that requests change.
  */
 import {createHash} from 'node:crypto'
@@ -28,8 +29,29 @@ import {redisState} from './redis.js'
 import {applyPlanOverlay, applyWebappOverlay, PRODUCTION, removeWebapp} from './webapp.js'
 
 const RG = '/subscriptions/{sub}/resourceGroups/{rg}/providers'
-/** Defender plans the checks read (Microsoft.Security/pricings names). */
-export const DEFENDER_PLANS = ['AppServices', 'StorageAccounts', 'KeyVaults', 'OpenSourceRelationalDatabases', 'Arm'] as const
+/**
+ * The Defender plans a subscription has (Microsoft.Security/pricings names), as Azure lists them: the thirteen of
+ * Pricings_List's published answer (security pricings.json 2024-01-01, examples/Pricings/ListPricings_example.json,
+ * vendored in test/fixtures/azure-specs), which the checks' plans (AppServices, StorageAccounts, KeyVaults,
+ * OpenSourceRelationalDatabases, Arm) are among. KubernetesService and ContainerRegistry are there `deprecated`,
+ * `replacedBy: ['Containers']`, as that answer shows them.
+ */
+export const DEFENDER_PLANS = [
+  'VirtualMachines',
+  'SqlServers',
+  'AppServices',
+  'StorageAccounts',
+  'SqlServerVirtualMachines',
+  'KubernetesService',
+  'ContainerRegistry',
+  'KeyVaults',
+  'Dns',
+  'Arm',
+  'OpenSourceRelationalDatabases',
+  'Containers',
+  'CloudPosture',
+] as const
+const DEPRECATED_PLANS: Partial<Record<(typeof DEFENDER_PLANS)[number], string[]>> = {KubernetesService: ['Containers'], ContainerRegistry: ['Containers']}
 
 interface EstateState {
   /** SHA-256 of the estate last applied ('' = none): a changed estate file or scenario is applied over the state. */
@@ -57,7 +79,13 @@ function seed(ctx: EmulatorContext): EstateState {
   const state: EstateState = {applied: '', pgAdministrators: {}, privateEndpoints: {}, pricings: {}}
   for (const plan of DEFENDER_PLANS) {
     const id = `/subscriptions/${ctx.subscription}/providers/Microsoft.Security/pricings/${plan}`
-    state.pricings[plan.toLowerCase()] = {id, name: plan, type: 'Microsoft.Security/pricings', properties: {pricingTier: 'Free', freeTrialRemainingTime: 'PT0S'}}
+    const replacedBy = DEPRECATED_PLANS[plan]
+    state.pricings[plan.toLowerCase()] = {
+      id,
+      name: plan,
+      type: 'Microsoft.Security/pricings',
+      properties: {pricingTier: 'Free', freeTrialRemainingTime: 'PT0S', ...(replacedBy ? {deprecated: true, replacedBy: [...replacedBy]} : {})},
+    }
   }
   return state
 }
@@ -381,7 +409,15 @@ export function routes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: '/subscriptions/{sub}/providers/Microsoft.Security/pricings',
       operation: 'security.pricings.list',
-      handler: () => ({status: 200, body: {value: Object.values(mine().pricings).map((x) => clone(x))}}),
+      handler: (request) => {
+        // "Valid $filter is: 'name in ({planName1},{planName2},...)' … the returned list includes the pricings set for
+        // 'planName1' and 'planName2' only" (Pricings_List, pricings.json 2024-01-01). Azure's answer to any other
+        // filter is not documented: it is not applied.
+        const filter = /^\s*name\s+in\s*\(([^)]*)\)\s*$/i.exec(request.query.get('$filter') ?? '')
+        const names = filter ? new Set(filter[1]!.split(',').map((n) => n.trim().toLowerCase()).filter(Boolean)) : undefined
+        const value = Object.entries(mine().pricings).filter(([key]) => !names || names.has(key)).map(([, x]) => clone(x))
+        return {status: 200, body: {value}}
+      },
     },
     {
       method: 'GET',

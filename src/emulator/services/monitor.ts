@@ -643,6 +643,37 @@ const ACTIVITY_COLUMNS: Array<{name: string; type: string}> = [
   {name: 'Properties', type: 'dynamic'},
 ]
 
+/**
+ * The `Usage` table every Log Analytics workspace has (hourly data volume per data type): its columns and types as
+ * Azure answers `Usage | take 10` in the query API's own example (OperationalInsights.json v1,
+ * examples/oms-post-example.json, vendored in test/fixtures/azure-specs; the columns of
+ * https://learn.microsoft.com/azure/azure-monitor/reference/tables/usage). The emulator meters no ingestion, so the
+ * table has no rows: a query of it answers its columns and an empty result, as a workspace without billed data would.
+ */
+const USAGE_COLUMNS: Array<{name: string; type: string}> = [
+  {name: 'TenantId', type: 'string'},
+  {name: 'Computer', type: 'string'},
+  {name: 'TimeGenerated', type: 'datetime'},
+  {name: 'SourceSystem', type: 'string'},
+  {name: 'StartTime', type: 'datetime'},
+  {name: 'EndTime', type: 'datetime'},
+  {name: 'ResourceUri', type: 'string'},
+  {name: 'LinkedResourceUri', type: 'string'},
+  {name: 'DataType', type: 'string'},
+  {name: 'Solution', type: 'string'},
+  {name: 'BatchesWithinSla', type: 'long'},
+  {name: 'BatchesOutsideSla', type: 'long'},
+  {name: 'BatchesCapped', type: 'long'},
+  {name: 'TotalBatches', type: 'long'},
+  {name: 'AvgLatencyInSeconds', type: 'real'},
+  {name: 'Quantity', type: 'real'},
+  {name: 'QuantityUnit', type: 'string'},
+  {name: 'IsBillable', type: 'bool'},
+  {name: 'MeterId', type: 'string'},
+  {name: 'LinkedMeterId', type: 'string'},
+  {name: 'Type', type: 'string'},
+]
+
 const OPERATION_NAMES: Record<string, string> = {
   'webapp.swap': 'MICROSOFT.WEB/SITES/SLOTSSWAP/ACTION',
   'webapp.swap.prepared': 'MICROSOFT.WEB/SITES/APPLYSLOTCONFIG/ACTION',
@@ -696,13 +727,14 @@ function logsQuery(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResp
   if (span) rows = rows.filter((r) => (r.TimeGenerated as Date).getTime() >= span.start && (r.TimeGenerated as Date).getTime() <= span.end)
   let result
   try {
-    result = runKql(body.query, {AzureActivity: {columns: ACTIVITY_COLUMNS.map((c) => c.name), rows}}, new Date(now))
+    result = runKql(body.query, {AzureActivity: {columns: ACTIVITY_COLUMNS.map((c) => c.name), rows}, Usage: {columns: USAGE_COLUMNS.map((c) => c.name), rows: []}}, new Date(now))
   } catch (error) {
-    if (error instanceof KqlError) return logsError(400, 'The request had some invalid properties', {code: 'SyntaxError', message: `${error.message}. The opsbook emulator supports a small KQL subset over the AzureActivity table.`})
+    if (error instanceof KqlError) return logsError(400, 'The request had some invalid properties', {code: 'SyntaxError', message: `${error.message}. The opsbook emulator supports a small KQL subset over the AzureActivity and Usage tables.`})
     throw error
   }
   const typeOf = (name: string) =>
     ACTIVITY_COLUMNS.find((c) => c.name === name)?.type ??
+    USAGE_COLUMNS.find((c) => c.name === name)?.type ??
     (() => {
       const v = result.rows.find((r) => r[name] !== null && r[name] !== undefined)?.[name]
       return v instanceof Date ? 'datetime' : typeof v === 'number' ? 'real' : typeof v === 'boolean' ? 'bool' : typeof v === 'object' ? 'dynamic' : 'string'

@@ -1107,7 +1107,12 @@ export function routes(ctx: EmulatorContext): Route[] {
    * "UpgradePrecheck", "upgrade … read replica": none quotes an ARM error body. Again in stop 28 (specs8): the issues
    * corpus for a flexible-server major version upgrade refused for read replicas (Azure/azure-postgresql#110 — an
    * InternalServerError from pg_upgrade, not a replica refusal —, terraform-provider-azurerm#28559, azure-cli#24649: none
-   * quotes the answer). Neither a replica refusal code nor UpgradePrecheckFailed is confirmed.
+   * quotes the answer). Neither a replica refusal code nor UpgradePrecheckFailed is confirmed. NOT FOUND IN PUBLISHED
+   * SOURCES, searched again in stop 31 (specs12): the issues corpus for a major version upgrade refused for read
+   * replicas (Azure/azure-postgresql#110 again, azure-sdk-for-python#37899 — promote only —, Azure/benchpress#338 — an
+   * unsupported version) and the pages corpus (Learn concepts-major-version-upgrade and concepts-read-replicas, in their
+   * learn.microsoft.com and docs.azure.cn copies: "Read replicas are not supported during in-place upgrades", a precheck
+   * "error message", no code or text). Code and message stay the emulator's, in the spec's ErrorResponse shape.
    * The same major is no upgrade (a PATCH that repeats the version changes nothing). The spec's
    * ServerPropertiesForPatch.createMode (Default or Update, CreateModeForPatch, no description) may come with it and
    * changes nothing here; az sends none.

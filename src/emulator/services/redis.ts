@@ -16,6 +16,10 @@ import {redisRefusal, type RedisFeature} from '../../azure/capabilities.js'
 import {containerNameOf, blobPathOf, INTERNAL_BLOB_CLIENT_OPTIONS} from '../blob.js'
 import {apiVersionOf, canonicalEnum, checkScope, clone, invalidBody, paged, resourceIdOf, resourceNotFound, systemData} from '../arm.js'
 import {ArmFailure, type EmulatorContext} from '../context.js'
+// Long-running operations' monitors name the region by its display name, as Azure's do (`…/locations/Canada%20Central/
+// azureAsyncOperation/{id}` for PostgreSQL, `…/locations/West%20Europe/asyncOperations/{id}` for Redis: the recorded
+// 201/202 headers in test/fixtures/azure-cli-recordings, which the replay compares).
+import {regionDisplayName} from './arm-platform.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
 import {accessKeyOf, RedisDataPlane, type CacheRef, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
 import {readRdb, RdbFormatError} from '../../support/rdb.js'
@@ -260,7 +264,7 @@ export function routes(ctx: EmulatorContext): Route[] {
     ctx.lro.start({
       request,
       operation,
-      location: cache.resource.location,
+      location: regionDisplayName(cache.resource.location),
       provider: PROVIDER,
       resourceId: cache.resource.id,
       kind: 'azure-async-operation',
@@ -364,19 +368,20 @@ export function routes(ctx: EmulatorContext): Route[] {
         if (props.redisConfiguration) cache.resource.properties.redisConfiguration = {...cache.resource.properties.redisConfiguration, ...props.redisConfiguration}
         state().caches[id.toLowerCase()] = cache
         // redis.json 2024-11-01 Redis_Create: 201 with the cache (provisioningState Creating) and a Location header,
-        // final-state-via location; live Azure also sends Azure-AsyncOperation (…/locations/{l}/asyncOperations/{id}, az
-        // recording test_redis_cache_with_tags_and_zones.yaml). The cache reads Succeeded once the operation is done.
+        // final-state-via location; live Azure's Location names the cache itself and it also sends Azure-AsyncOperation
+        // (…/locations/{display name}/asyncOperations/{id}: az recordings test_redis_cache_with_tags_and_zones.yaml,
+        // _with_mandatory_args, _zonal_allocation_policy). The cache reads Succeeded once the operation is done.
         return ctx.lro.start({
           request,
           operation: 'redis.create',
-          location: cache.resource.location,
+          location: regionDisplayName(cache.resource.location),
           provider: PROVIDER,
           resourceId: id,
           kind: 'azure-async-operation',
           asyncOperationSegment: 'asyncOperations',
           initialStatus: 201,
           body: view(cache, apiVersionOf(request)),
-          result: () => view(cache, apiVersionOf(request)),
+          locationIsResource: true,
           run: () => void (cache.resource.properties.provisioningState = 'Succeeded'),
         })
       },

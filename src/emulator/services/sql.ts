@@ -512,7 +512,12 @@ export function routes(ctx: EmulatorContext): Route[] {
    * PartnerServerNotCompatible, none for a change, and find_string of the InvalidPartner code finds SDK docs copying that
    * list; again in stop 28: the docs corpus for a partner-change refusal finds only the Failover Groups - Update reference
    * pages, whose 2021-11-01 request body has no partnerServers at all (it arrives with later versions), and no error
-   * for a change), database ids that are not database ids (…InvalidDatabases) or
+   * for a change; NOT FOUND IN PUBLISHED SOURCES, searched again in stop 31 (specs12): the issues corpus for a partner
+   * change of an existing failover group — azure-cli#31782, azure-rest-api-specs#24131 (multiple partners, later
+   * versions), bicep-types-az#2153 (InvalidReadOnlyEndpointTargetServer) and MicrosoftDocs/azure-docs#54216 (databases
+   * not added) —, and the docs corpus for a partner-change error: the Failover Groups - Update pages and
+   * Set-AzSqlDatabaseFailoverGroup, none with a code for it; the code stays the spec's closest, the message the
+   * emulator's, in the spec's ErrorResponse shape), database ids that are not database ids (…InvalidDatabases) or
    * not on the primary (…InvalidDatabaseServer), a database in another group (409 DatabaseBelongsToOtherFailoverGroup)
    * and a write on the secondary (…UpdateOrDeleteRequestOnSecondary). A database added gets a geo-secondary of the same
    * name on the partner when it has none ("Adding a database to a failover group automatically creates a geo-secondary

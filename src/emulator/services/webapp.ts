@@ -971,7 +971,12 @@ async function startSwap(ctx: EmulatorContext, site: SiteRecord, sourceName: str
     resourceId: siteId(ctx, site),
     kind: 'location',
     initialStatus: 202,
-    locationPath: `${siteId(ctx, site)}/operationresults`,
+    // The monitor lives under the resource the swap was sent to, and finished it answers 200 with that resource: the slot
+    // for `slots/{slot}/slotsswap` (azure-cli's test_webapp_slot_swap.yaml @ 04686e86: the 202's Location is
+    // `…/sites/{site}/slots/staging/operationresults/{id}` and its last poll the staging slot), the site for the
+    // site-level `slotsswap` (`…/sites/{site}/operationresults/{id}`), by the same rule.
+    locationPath: `${request.path.replace(/\/slotsswap$/i, '')}/operationresults`,
+    finalResource: request.path.replace(/\/slotsswap$/i, ''),
     run: () => applySwap(ctx, site.name, sourceSlot, targetSlot),
   })
 }
@@ -1131,6 +1136,12 @@ function applySlotSpecific(site: SiteRecord, slot: SlotRecord, from: SlotSpecifi
  * "Level of the difference: Information, Warning or Error." and names no `diffRule` value; no example file has a
  * slotsdiffs answer (they appear only as operation names in ListOperations.json). Again in stop 28 (specs8):
  * find_string "slotsdiffs?api-version=20" (the same Octopus script only) and '"diffRule":"' (no hit).
+ * NOT FOUND IN PUBLISHED SOURCES (searched again in stop 31, specs12: find_string "/slotsdiffs?api-version" — the
+ * Octopus script only —, "SettingsWillBeAddedToDestination" — azure-functions-ux's swap blade and model only, no
+ * recorded body —; the code corpus for slotsdiffs SessionRecords / recordings and the docs corpus for a
+ * SlotDifference example: the .NET/Java/JS/PowerShell model pages, which repeat the spec's descriptions): the `level`
+ * value, the `description` wording, the entries' `id`/`name` and the two refusals stay the emulator's, in the spec's
+ * SlotDifference / DefaultErrorResponse shapes.
  */
 function slotDifferences(ctx: EmulatorContext, site: SiteRecord, current: SlotRecord, request: EmulatorRequest, rg: string): EmulatorResponse {
   const entity = swapEntity(request)
@@ -1297,7 +1308,10 @@ function applySlotConfig(ctx: EmulatorContext, site: SiteRecord, slot: SlotRecor
  * "has site authentication enabled"; the issues and code corpora for the message; the az appservice recordings; again in
  * stop 26: the issues corpus for the exact message finds the same two sources and no body; in stop 27: find_string finds
  * only the Learn page's note and an unrelated tool, and no Microsoft.Web file on the specs' main line has the text; in
- * stop 28: the code corpus for the exact message finds nothing of Azure's). That
+ * stop 28: the code corpus for the exact message finds nothing of Azure's; NOT FOUND IN PUBLISHED SOURCES either in
+ * stop 31, specs12: the issues corpus for the message and a 409 body, and the code corpus for "Swap with Preview
+ * cannot be used", find nothing beyond the two doc issues — the message is Azure's as they quote it, the code and
+ * the envelope are not confirmed). That
  * rendering suggests App Service sent its own top-level {Code, Message} form; the emulator answers in WebApps.json's
  * DefaultErrorResponse form ({error: {code, message}}), as for its other App Service errors.
  *

@@ -121,12 +121,35 @@ describe('storage, key vault, locks through the unmodified SDKs', () => {
 
   it('lists no managed HSM pools (the catalog describes none) by resource group and subscription, as az keyvault list asks', async () => {
     // az 2.45 asks at 2022-07-01 (ManagedHsms_ListByResourceGroup / ListBySubscription, managedHsm.json): 200 with an
-    // empty page, not 404. (At 2026-02-01, arm-keyvault 5's version, the route answers the same, but the vendored
-    // 2026-02-01 cut has no managed-HSM operations to check it against.)
+    // empty page, not 404; arm-keyvault 5 asks at 2026-02-01 (the same operations in that version's openapi.json,
+    // vendored in the 2026-02-01 keyvault.json cut), and its pager reads the page. Both are validated by the contract
+    // suite against their own version's document.
     for (const path of [`/subscriptions/${emulator.subscription}/resourceGroups/${RG}/providers/Microsoft.KeyVault/managedHSMs`, `/subscriptions/${emulator.subscription}/providers/Microsoft.KeyVault/managedHSMs`]) {
       const answer = await sendRaw(emulator, 'GET', `${path}?api-version=2022-07-01`)
       expect([path, answer.status, answer.body]).toEqual([path, 200, {value: []}])
     }
+    const {KeyVaultManagementClient} = await import('@azure/arm-keyvault')
+    const client = new KeyVaultManagementClient(credentialFor(emulator), emulator.subscription, {...modularOptions(emulator), credentials: {scopes: ['https://management.azure.com/.default']}})
+    const pools: unknown[] = []
+    for await (const pool of client.managedHsms.listByResourceGroup(RG)) pools.push(pool)
+    for await (const pool of client.managedHsms.listBySubscription()) pools.push(pool)
+    expect(pools).toEqual([])
+    expect(emulator.requestLog().filter((e) => /\/managedHSMs$/i.test(e.path) && e.query.includes('api-version=2026-02-01')).map((e) => e.status)).toEqual([200, 200])
+  })
+
+  it("lists every Defender plan Azure lists (Free unless enabled), filters with Pricings_List's documented `name in (…)`, and reads any of them", async () => {
+    const pricings = `/subscriptions/${emulator.subscription}/providers/Microsoft.Security/pricings`
+    const all = (await sendRaw(emulator, 'GET', `${pricings}?api-version=2024-01-01`)).body as {value: Array<{name: string; properties: Record<string, unknown>}>}
+    // The thirteen plans of the spec's ListPricings_example.json, Azure's published answer.
+    expect(all.value.map((p) => p.name).sort()).toEqual(
+      ['AppServices', 'Arm', 'CloudPosture', 'ContainerRegistry', 'Containers', 'Dns', 'KeyVaults', 'KubernetesService', 'OpenSourceRelationalDatabases', 'SqlServerVirtualMachines', 'SqlServers', 'StorageAccounts', 'VirtualMachines'].sort(),
+    )
+    expect(all.value.find((p) => p.name === 'KubernetesService')?.properties).toMatchObject({pricingTier: 'Free', deprecated: true, replacedBy: ['Containers']})
+    const filtered = (await sendRaw(emulator, 'GET', `${pricings}?api-version=2024-01-01&$filter=${encodeURIComponent('name in (VirtualMachines,KeyVaults)')}`)).body as typeof all
+    expect(filtered.value.map((p) => p.name).sort()).toEqual(['KeyVaults', 'VirtualMachines'])
+    const dns = await sendRaw(emulator, 'GET', `${pricings}/Dns?api-version=2024-01-01`)
+    expect([dns.status, (dns.body as {properties: {pricingTier: string}}).properties.pricingTier]).toEqual([200, 'Free'])
+    expect((await sendRaw(emulator, 'GET', `${pricings}/NoSuchPlan?api-version=2024-01-01`)).status).toBe(404)
   })
 
   it('lists vault keys and secrets on the management plane (paged, never a secret value), creates them, 404s the unknown', async () => {
