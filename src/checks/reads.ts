@@ -13,12 +13,28 @@
  * `securityresources`. None of the child or extension resources below is in any table (re-read stop 29 in the stored
  * copy at commit 00ec1e2: `resources` lists microsoft.insights/guestdiagnosticsettings but no diagnosticsettings,
  * microsoft.storage/storageaccounts/connectors but no blob/file/queue/table services, no Key Vault keys or secrets, no
- * PostgreSQL or Redis child type; `appserviceresources` holds sites/config, sites/slots/config and sites/workflows). ARM's `/batch` endpoint is
+ * PostgreSQL or Redis child type; `appserviceresources` holds sites/config, sites/slots/config and sites/workflows).
+ * Re-read stop 31 (same stored copy, every table, for each per-resource read below): no table lists
+ * microsoft.dbforpostgresql/flexibleservers/configurations, /firewallrules or /administrators, microsoft.cache/redis/
+ * firewallrules or /patchschedules, microsoft.cache/redisenterprise/databases, microsoft.storage/storageaccounts/
+ * blobservices or /fileservices, microsoft.keyvault/vaults/keys or /secrets, microsoft.web/sites/
+ * basicpublishingcredentialspolicies, microsoft.insights/diagnosticsettings (`insightresources` holds only
+ * datacollectionruleassociations and tenantactiongroups; `resources` guestdiagnosticsettings) or
+ * microsoft.authorization/locks (`securityresources` holds microsoft.authorization/locks/providers/assessments/
+ * governanceassignments — Defender governance on a lock, not the lock — and `authorizationresources` only
+ * classicadministrators, roleassignments and roledefinitions). The page names no config other than `web` for
+ * `appserviceresources` (its earlier revisions list microsoft.web/sites/config/web) and no sample reads authsettingsV2
+ * from it, so auth settings stay an ARM read. `advisorresources`, `healthresources` and
+ * `kubernetesconfigurationresources` hold recommendations, availability statuses and Arc extensions: none of these
+ * facts. What Resource Graph does hold is already read from it: resources rows, config/web, private endpoints and
+ * Defender pricings (`securityresources`). ARM's `/batch` endpoint is
  * not documented, so it is not used: no Microsoft Learn page or REST API spec describes it (checked stop 28 in the
  * docs corpus and the specs fork), Azure/azure-rest-api-specs#39106 ("[FEATURE REQ] Document
  * https://management.azure.com/batch", 2025-12-05) is open, and the SDK maintainers said "I don't know why the API is
- * not publicly documented" (Azure/azure-sdk-for-python#9271). It is what would reach issue #14's ≥ 20× (up to 20
- * GETs per request, the portal's use of it), so ARM_BATCH_STATUS says why not in the bench's output.
+ * not publicly documented" (Azure/azure-sdk-for-python#9271). Even it would not reach issue #14's ≥ 20× with all
+ * checks: at the portal's 20 GETs a request, bench/checks.ts's 5,100 resources would still take about 2,142 requests
+ * (2.4× fewer than one GET per resource; Key Vault's certificate reads are data plane, outside ARM), which the bench
+ * prints next to ARM_BATCH_STATUS.
  */
 import type {FactName} from './types.js'
 
