@@ -32,8 +32,15 @@ export function memoryTempDir(): string | undefined {
   }
 }
 
-/** Point TMPDIR (os.tmpdir()) at memory for this test file, when it can be. Call at the top of the file. */
+/**
+ * Point TMPDIR (os.tmpdir()) at memory for this test file, when it can be. Call at the top of the file. The initdb
+ * templates too (OPSBOOK_PG_TEMPLATE_DIR, kept there from run to run): a base backup hard-links the files it shares
+ * with its server's template, which works only on the same file system.
+ */
 export function useMemoryTempDir(): void {
   const dir = memoryTempDir()
-  if (dir) process.env.TMPDIR = dir
+  if (dir) {
+    process.env.TMPDIR = dir
+    process.env.OPSBOOK_PG_TEMPLATE_DIR = dir
+  }
 }

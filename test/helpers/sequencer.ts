@@ -18,47 +18,48 @@ import {BaseSequencer, type TestSpecification} from 'vitest/node'
  * the tail of the run is decided by these. Each figure is the file's whole time as vitest's reporter prints it (its
  * beforeAll/afterAll hooks included: a file's worker is busy for that long), not `endTime − startTime` of
  * results.json, which spans only its tests — witness.test.ts is 1.6 s of tests after a 7.8 s beforeAll, and the 164
- * files' hooks were 56 s of the two workers' ~445 s. Stop 30, from the idle clean-clone CI of 1b8f42c (vitest Duration
- * 224 s; the two workers ended 0.7 s apart): fault-matrix 28.3, postgres-upgrade 27.3, postgres-data 23.2,
- * failover-resume 17.1, az-conformance 14.4, fleet 12.9, emulator/connect 12.1, dr-drill 11.6, policy 10.7,
- * slot-swap 10.2, dr-drill-interrupt 10.1, hung-operations 9.5, witness 9.4, emulator start 9.2, hostile-input 7.9,
- * commands/run 7.9, ci/workflow-run 7.0, then files of 4-7 s. failover-resume, hung-operations, witness and
- * workflow-run were not listed and started as late as 196-200 s into that run (failover-resume: 17 s from 196 s):
- * on a loaded machine such a file decides the end while the other worker idles.
+ * files' hooks were 56 s of the two workers' ~445 s. Stop 31 (speed12), a whole run at load 1.4-3 after the YAML parse
+ * cache and the initdb template cache (vitest Duration 267 s): postgres-upgrade 35.2, fault-matrix 34.7, postgres-data
+ * 28.2, az-conformance 23.7, fleet 17.2, dr-drill-interrupt 11.4, workflow-run 11.1, witness 11.0, failover-resume
+ * 10.7, policy 10.6, emulator start 9.9, contract/specs 9.7, dr-drill 9.6, leak 9.2, hung-operations 9.1,
+ * evidence-and-leases 8.8, commands/run 8.8, slot-swap 8.6, connect 8.5, checks/run 8.3, then files of 5-7.6 s.
+ * fault-matrix stays first (36.6 s in stop 30's idle CI, the longest there). contract/specs.test.ts was listed 29th
+ * (13.2 s of tests in stop 30's CI, 6th): it could start late and decide the end; hostile-input (4.4 s now) left the
+ * list. On a loaded machine such a file decides the end while the other worker idles.
  */
 export const SLOWEST = [
   'test/integration/fault-matrix.test.ts',
   'test/emulator/engines/postgres-upgrade.test.ts',
   'test/integration/postgres-data.test.ts',
-  'test/integration/failover-resume.test.ts',
   'test/emulator/az-conformance.test.ts',
   'test/checks/fleet.test.ts',
-  'test/emulator/connect.test.ts',
-  'test/integration/dr-drill.test.ts',
-  'test/azure/policy.test.ts',
-  'test/integration/slot-swap.test.ts',
   'test/integration/dr-drill-interrupt.test.ts',
-  'test/integration/hung-operations.test.ts',
-  'test/evidence/witness.test.ts',
-  'test/commands/emulator/start.test.ts',
-  'test/commands/hostile-input.test.ts',
-  'test/commands/run.test.ts',
   'test/ci/workflow-run.test.ts',
-  'test/checks/run.test.ts',
+  'test/evidence/witness.test.ts',
+  'test/integration/failover-resume.test.ts',
+  'test/azure/policy.test.ts',
+  'test/commands/emulator/start.test.ts',
+  'test/contract/specs.test.ts',
+  'test/integration/dr-drill.test.ts',
   'test/integration/leak.test.ts',
+  'test/integration/hung-operations.test.ts',
   'test/integration/evidence-and-leases.test.ts',
-  'test/actions/http.test.ts',
+  'test/commands/run.test.ts',
+  'test/integration/slot-swap.test.ts',
+  'test/emulator/connect.test.ts',
+  'test/checks/run.test.ts',
   'test/emulator/server.test.ts',
+  'test/emulator/services/redis.test.ts',
+  'test/evidence/verify.test.ts',
+  'test/actions/http.test.ts',
+  'test/integration/resume.test.ts',
   'test/integration/runbooks.test.ts',
   'test/emulator/services/trafficmanager.test.ts',
-  'test/ci/reports.test.ts',
-  'test/emulator/services/redis.test.ts',
-  'test/commands/tty.test.ts',
-  'test/integration/resume.test.ts',
-  'test/contract/specs.test.ts',
   'test/emulator/engines/postgres.test.ts',
+  'test/commands/tty.test.ts',
   'test/integration/production.test.ts',
-  'test/evidence/verify.test.ts',
+  'test/ci/init.test.ts',
+  'test/ci/reports.test.ts',
 ]
 
 export default class SlowestFirst extends BaseSequencer {

@@ -9,8 +9,8 @@
  *
  * As root (CI, these machines) initdb refuses to run, so every binary runs as the `postgres` user (else `nobody`)
  * and the folders it writes are chowned to that user. initdb runs once per binaries version into a template that new
- * servers copy. Layout under `rootDir`: `<key>/data`, `<key>/archive`, `<key>/backups/<n>/`; each server's Unix
- * socket is in a short folder of the system temp dir (socketDirOf).
+ * servers copy, kept for later processes (template-cache.ts). Layout under `rootDir`: `<key>/data`, `<key>/archive`,
+ * `<key>/backups/<n>/`; each server's Unix socket is in a short folder of the system temp dir (socketDirOf).
  */
 import {spawn} from 'node:child_process'
 import {chmodSync, chownSync, closeSync, copyFileSync, existsSync, lchownSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
@@ -21,6 +21,19 @@ import {basename, join} from 'node:path'
 import type {Client, ClientConfig} from 'pg'
 import {installedPostgres, postgresBinaries, type PostgresBinaries} from './postgres-binaries.js'
 import {copyCluster, upgradePrecheck} from './postgres-upgrade.js'
+import {cachedDirectory, TEMPLATE_DIR_ENV} from './template-cache.js'
+
+/** initdb's options for a template (the superuser `postgres`, trust over the socket: pg_hba.conf is written per server). */
+const INITDB_OPTIONS = ['-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--wal-segsize=1', '--locale=C']
+
+/** What a template is built from: initdb's options and the binaries (package version, size and time of initdb and postgres). */
+function templateKey(binaries: PostgresBinaries): string {
+  const identity = ['initdb', 'postgres'].map((name) => {
+    const stat = statSync(join(binaries.binDir, name))
+    return `${name}:${stat.size}:${Math.trunc(stat.mtimeMs)}`
+  })
+  return createHash('sha256').update(JSON.stringify([binaries.packageVersion, ...identity, INITDB_OPTIONS])).digest('hex')
+}
 
 /** How long a server may take to start (recovery included) before the request that touched it fails. */
 const START_TIMEOUT_MS = 120_000
@@ -152,6 +165,8 @@ export class PostgresEngine {
   private readonly owner: {uid: number; gid: number} | undefined
   /** The system temp dir when the engine was made: where the servers' socket folders are (socketDirOf). */
   private readonly socketRoot = tmpdir()
+  /** Where the initdb templates are kept (templateDir). */
+  private readonly templateRoot = process.env[TEMPLATE_DIR_ENV] || tmpdir()
   private stopped = false
 
   constructor(private readonly options: PostgresEngineOptions) {
@@ -195,7 +210,7 @@ export class PostgresEngine {
         const files = this.prepare(key)
         const fresh = !existsSync(join(files.data, 'PG_VERSION'))
         if (fresh) {
-          copyTree(await this.template(this.binariesOf(major)), files.data, this.owner)
+          await this.copyTemplate(this.binariesOf(major), files.data)
           this.writeConfig(files, {})
         }
         const server = await this.start(files)
@@ -399,7 +414,7 @@ export class PostgresEngine {
       await this.queryOn(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
       const next = this.prepare(temp)
       rmSync(next.data, {recursive: true, force: true})
-      copyTree(await this.template(binaries), next.data, this.owner)
+      await this.copyTemplate(binaries, next.data)
       this.writeConfig(next, {})
       const copyDir = join(next.home, 'copy')
       mkdirSync(copyDir, {recursive: true})
@@ -854,26 +869,37 @@ export class PostgresEngine {
     return server
   }
 
-  /** Where template() keeps a binaries version's initdb output (it may not exist yet). */
+  /**
+   * Where template() keeps a binaries version's initdb output (it may not exist yet): in OPSBOOK_PG_TEMPLATE_DIR, else
+   * the system temp dir when the engine was made, under a name that says which binaries (their package version, and
+   * the size and time of initdb and postgres: another build of the same version is another template), which initdb
+   * options and which user's (as root the servers' owner) it is.
+   */
   private templateDir(binaries: PostgresBinaries): string {
-    return join(tmpdir(), `opsbook-pg-template-${binaries.packageVersion}-${this.owner?.uid ?? process.getuid?.() ?? 'user'}`)
+    return join(this.templateRoot, this.templateName(binaries), 'data')
   }
 
-  /** initdb once per binaries version (and user) into a template folder new servers copy. */
+  private templateName(binaries: PostgresBinaries): string {
+    return `opsbook-pg-template-${binaries.packageVersion}-${templateKey(binaries).slice(0, 12)}-${this.owner?.uid ?? process.getuid?.() ?? 'user'}`
+  }
+
+  /** initdb once per binaries version (and user) into a template folder new servers copy (template-cache.ts). */
   private async template(binaries: PostgresBinaries): Promise<string> {
-    const dir = this.templateDir(binaries)
-    if (existsSync(join(dir, 'PG_VERSION'))) return dir
-    const building = `${dir}.${process.pid}.${Date.now()}`
-    mkdirSync(building, {recursive: true})
-    this.chown(building)
-    await this.run(binaries, 'initdb', ['-D', building, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--wal-segsize=1', '--locale=C'])
+    return cachedDirectory(this.templateRoot, this.templateName(binaries), templateKey(binaries), (into) => this.run(binaries, 'initdb', ['-D', into, ...INITDB_OPTIONS]), (path) => this.chown(path))
+  }
+
+  /**
+   * A new server's data directory from its major's template. A template found broken is moved aside and built again
+   * (template-cache.ts): a copy that was reading it then fails on a missing file, and is made again once.
+   */
+  private async copyTemplate(binaries: PostgresBinaries, data: string): Promise<void> {
     try {
-      renameSync(building, dir)
-    } catch {
-      // Another process built it first: use theirs.
-      rmSync(building, {recursive: true, force: true})
+      copyTree(await this.template(binaries), data, this.owner)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      rmSync(data, {recursive: true, force: true})
+      copyTree(await this.template(binaries), data, this.owner)
     }
-    return dir
   }
 
   /** chown these paths themselves (not what is inside a folder); missing ones are skipped. */

@@ -8,7 +8,11 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {AzureServices} from '../../../src/azure/clients.js'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {sdkServices} from '../../integration/support.js'
+import {useMemoryTempDir} from '../../helpers/memory-tmp.js'
 import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
+
+// Its servers' data, backups and WAL in memory, copied from the templates the other real-engine files keep there.
+useMemoryTempDir()
 
 const RUNNER_OID = '7d2e4b10-3c55-4f0e-8a61-0b9c2f4e6a13'
 let emulator: RunningEmulator
