@@ -11,6 +11,7 @@ import {connect} from 'node:net'
 import {constants, hostname} from 'node:os'
 import {join} from 'node:path'
 import {GuardError} from '../errors.js'
+import {processAlive} from '../support/process-alive.js'
 
 export const LOCK_FILE = 'emulator.lock'
 
@@ -75,7 +76,7 @@ export function readEmulatorLock(stateDir: string): EmulatorLock | undefined {
 export async function isLockLive(lock: EmulatorLock): Promise<boolean> {
   if (lock.host !== hostname()) return true
   if (lock.pid === process.pid) return heldTokens.has(lock.token)
-  if (!pidAlive(lock.pid)) return false
+  if (!processAlive(lock.pid)) return false
   if (lock.armEndpoint) return (await portState(lock.armEndpoint)) !== 'refused'
   return true
 }
@@ -199,15 +200,6 @@ function takeOver(file: string, stale: EmulatorLock): void {
   rmSync(aside, {force: true})
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it exists, it is just another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Whether something listens on the endpoint's port: a refused connection means its emulator is gone. */
 function portState(endpoint: string): Promise<'open' | 'refused' | 'unknown'> {

@@ -22,6 +22,7 @@ import type {Client, ClientConfig} from 'pg'
 import {installedPostgres, postgresBinaries, type PostgresBinaries} from './postgres-binaries.js'
 import {copyCluster, upgradePrecheck} from './postgres-upgrade.js'
 import {cachedDirectory, TEMPLATE_DIR_ENV} from './template-cache.js'
+import {processAlive} from '../../support/process-alive.js'
 
 /** initdb's options for a template (the superuser `postgres`, trust over the socket: pg_hba.conf is written per server). */
 const INITDB_OPTIONS = ['-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--wal-segsize=1', '--locale=C']
@@ -692,7 +693,7 @@ export class PostgresEngine {
     } catch {
       return // gone already
     }
-    await waitFor(() => !existsSync(pidFile) || !isAlive(pid), 60_000, `PostgreSQL (pid ${pid}) to shut down`).catch(() => undefined)
+    await waitFor(() => !existsSync(pidFile) || !processAlive(pid), 60_000, `PostgreSQL (pid ${pid}) to shut down`).catch(() => undefined)
   }
 
   private files(key: string): ServerFiles {
@@ -1101,15 +1102,6 @@ function sameBytes(a: string, b: string): boolean {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it exists, owned by another user (not as root, which the servers' owner needs).
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

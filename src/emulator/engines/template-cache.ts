@@ -14,6 +14,7 @@
  */
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
+import {processAlive} from '../../support/process-alive.js'
 
 /** The environment variable naming the folder the PostgreSQL templates are kept in (default: the system temp dir). */
 export const TEMPLATE_DIR_ENV = 'OPSBOOK_PG_TEMPLATE_DIR'
@@ -124,7 +125,7 @@ function removeAbandoned(root: string, name: string): void {
   for (const other of names) {
     const match = new RegExp(`^${escape(name)}\\.(?:broken\\.)?(\\d+)\\.(\\d+)$`).exec(other)
     if (!match || Number(match[1]) === process.pid) continue
-    if (Date.now() - Number(match[2]) < ABANDONED_MS || alive(Number(match[1]))) continue
+    if (Date.now() - Number(match[2]) < ABANDONED_MS || processAlive(Number(match[1]))) continue
     rmSync(join(root, other), {recursive: true, force: true})
   }
 }
@@ -133,11 +134,3 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
