@@ -28,6 +28,9 @@ import {processAlive} from '../../support/process-alive.js'
 const INITDB_OPTIONS = ['-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--wal-segsize=1', '--locale=C']
 
 /** What a template is built from: initdb's options and the binaries (package version, size and time of initdb and postgres). */
+/** The start of every initdb template folder's name (templateName). */
+const TEMPLATE_PREFIX = 'opsbook-pg-template-'
+
 function templateKey(binaries: PostgresBinaries): string {
   const identity = ['initdb', 'postgres'].map((name) => {
     const stat = statSync(join(binaries.binDir, name))
@@ -881,12 +884,20 @@ export class PostgresEngine {
   }
 
   private templateName(binaries: PostgresBinaries): string {
-    return `opsbook-pg-template-${binaries.packageVersion}-${templateKey(binaries).slice(0, 12)}-${this.owner?.uid ?? process.getuid?.() ?? 'user'}`
+    return `${TEMPLATE_PREFIX}${binaries.packageVersion}-${templateKey(binaries).slice(0, 12)}-${this.owner?.uid ?? process.getuid?.() ?? 'user'}`
   }
 
   /** initdb once per binaries version (and user) into a template folder new servers copy (template-cache.ts). */
   private async template(binaries: PostgresBinaries): Promise<string> {
-    return cachedDirectory(this.templateRoot, this.templateName(binaries), templateKey(binaries), (into) => this.run(binaries, 'initdb', ['-D', into, ...INITDB_OPTIONS]), (path) => this.chown(path))
+    // The family: every template of this user (another install's or version's replaces it when unused for a day).
+    return cachedDirectory(
+      this.templateRoot,
+      this.templateName(binaries),
+      templateKey(binaries),
+      (into) => this.run(binaries, 'initdb', ['-D', into, ...INITDB_OPTIONS]),
+      (path) => this.chown(path),
+      TEMPLATE_PREFIX,
+    )
   }
 
   /**

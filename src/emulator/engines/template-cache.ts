@@ -12,7 +12,7 @@
  * out files under /tmp), a full disk or a person cut short is moved aside and built again, not copied into a server
  * that would then fail to start or, worse, start with a missing relation file.
  */
-import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {processAlive} from '../../support/process-alive.js'
 
@@ -23,6 +23,14 @@ const MANIFEST = 'manifest.json'
 const DATA = 'data'
 /** A building folder older than this whose process is gone was left by a crash: removed by the next build. */
 const ABANDONED_MS = 10 * 60_000
+/**
+ * A complete entry of the same family (another install's binaries: each `npm ci` of a clone is another key) not used
+ * for this long is removed when an entry is built: without it each fresh clone a CI machine runs left ~28 MB per
+ * PostgreSQL major in its temp dir for good. Using an entry marks it (its folder's time), so one in use stays; removing
+ * one that a slow process then copies from is safe (the copy fails on a missing file and is made again once,
+ * postgres.ts copyTemplate), and costs a rebuild (~1 s of CPU).
+ */
+export const UNUSED_ENTRY_MS = 24 * 60 * 60_000
 
 interface Manifest {
   format: 1
@@ -35,7 +43,9 @@ interface Manifest {
 /**
  * The built folder of entry `name` under `root`, built with `build(into)` first when there is no complete entry.
  * `key` says what it is built from: an entry whose manifest names another key is built again. `prepare(path)` is
- * called on each folder made here before `build` writes into it (e.g. chown to the user that builds).
+ * called on each folder made here before `build` writes into it (e.g. chown to the user that builds). `family`, a
+ * prefix of `name`, names the entries that replace each other (other builds of the same thing): those of them not
+ * used for UNUSED_ENTRY_MS are removed when this one is built.
  */
 export async function cachedDirectory(
   root: string,
@@ -43,12 +53,17 @@ export async function cachedDirectory(
   key: string,
   build: (into: string) => Promise<void>,
   prepare: (path: string) => void = () => undefined,
+  family?: string,
 ): Promise<string> {
   const entry = join(root, name)
-  if (intact(entry, key)) return join(entry, DATA)
+  if (intact(entry, key)) {
+    markUsed(entry)
+    return join(entry, DATA)
+  }
   if (existsSync(entry)) setAside(entry)
   mkdirSync(root, {recursive: true})
   removeAbandoned(root, name)
+  if (family) removeUnused(root, name, family)
   const building = `${entry}.${process.pid}.${Date.now()}`
   mkdirSync(join(building, DATA), {recursive: true})
   prepare(building)
@@ -127,6 +142,42 @@ function removeAbandoned(root: string, name: string): void {
     if (!match || Number(match[1]) === process.pid) continue
     if (Date.now() - Number(match[2]) < ABANDONED_MS || processAlive(Number(match[1]))) continue
     rmSync(join(root, other), {recursive: true, force: true})
+  }
+}
+
+/** The entry's folder time is when it was last used (removeUnused); a folder another user owns is left as it is. */
+function markUsed(entry: string): void {
+  const now = new Date()
+  try {
+    utimesSync(entry, now, now)
+  } catch {
+    // Not ours to mark (EPERM): its owner's processes mark it.
+  }
+}
+
+/** Complete entries of `family` other than `name` whose folder time (last use) is older than UNUSED_ENTRY_MS. */
+function removeUnused(root: string, name: string, family: string): void {
+  let names: string[]
+  try {
+    names = readdirSync(root)
+  } catch {
+    return
+  }
+  for (const other of names) {
+    if (other === name || !other.startsWith(family)) continue
+    const entry = join(root, other)
+    // Only complete entries (a manifest): building and set-aside folders are removeAbandoned's.
+    if (!existsSync(join(entry, MANIFEST))) continue
+    try {
+      if (Date.now() - statSync(entry).mtimeMs < UNUSED_ENTRY_MS) continue
+    } catch {
+      continue
+    }
+    try {
+      setAside(entry)
+    } catch {
+      // Another user's (EACCES): not ours to remove.
+    }
   }
 }
 

@@ -3,11 +3,11 @@
  * writes a few files in place of initdb: what is checked is the cache — built once, shared by builds racing each
  * other, a broken entry noticed and built again — not PostgreSQL (every real-engine test copies real templates).
  */
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {cachedDirectory, intact} from '../../../src/emulator/engines/template-cache.js'
+import {cachedDirectory, intact, UNUSED_ENTRY_MS} from '../../../src/emulator/engines/template-cache.js'
 
 let root: string
 let builds: number
@@ -99,5 +99,26 @@ describe('the initdb template cache', () => {
     for (const dir of [crashed, building]) mkdirSync(join(dir, 'data'), {recursive: true})
     await cachedDirectory(root, 'opsbook-pg-template-x', 'key-1', build())
     expect(siblings()).toEqual(['opsbook-pg-template-x', `opsbook-pg-template-x.${process.ppid}.${old}`])
+  })
+  it('removes the entries of another install not used for a day when it builds one, keeps those used since, and marks its own as used', async () => {
+    const family = 'opsbook-pg-template-'
+    // Two other installs' entries (another clone's npm ci: other binaries, another name), one unused for a day.
+    await cachedDirectory(root, `${family}16-aaaa`, 'key-a', build(), undefined, family)
+    await cachedDirectory(root, `${family}16-bbbb`, 'key-b', build(), undefined, family)
+    const dayAgo = new Date(Date.now() - UNUSED_ENTRY_MS - 60_000)
+    utimesSync(join(root, `${family}16-aaaa`), dayAgo, dayAgo)
+    // Not of the family: never touched.
+    mkdirSync(join(root, 'unrelated'))
+    utimesSync(join(root, 'unrelated'), dayAgo, dayAgo)
+
+    await cachedDirectory(root, `${family}16-cccc`, 'key-c', build(), undefined, family)
+    expect(siblings()).toEqual([`${family}16-bbbb`, `${family}16-cccc`, 'unrelated'])
+
+    // Using an entry marks it, so an install in use keeps its template however old it is.
+    utimesSync(join(root, `${family}16-bbbb`), dayAgo, dayAgo)
+    await cachedDirectory(root, `${family}16-bbbb`, 'key-b', build(), undefined, family)
+    expect(Date.now() - statSync(join(root, `${family}16-bbbb`)).mtimeMs).toBeLessThan(UNUSED_ENTRY_MS)
+    await cachedDirectory(root, `${family}16-dddd`, 'key-d', build(), undefined, family)
+    expect(siblings()).toEqual([`${family}16-bbbb`, `${family}16-cccc`, `${family}16-dddd`, 'unrelated'])
   })
 })
