@@ -27,16 +27,23 @@ import {processAlive} from '../../support/process-alive.js'
 /** initdb's options for a template (the superuser `postgres`, trust over the socket: pg_hba.conf is written per server). */
 const INITDB_OPTIONS = ['-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--wal-segsize=1', '--locale=C']
 
-/** What a template is built from: initdb's options and the binaries (package version, size and time of initdb and postgres). */
 /** The start of every initdb template folder's name (templateName). */
 const TEMPLATE_PREFIX = 'opsbook-pg-template-'
 
+/** Template keys by binaries folder: the name and the manifest check both need it, for every server made. */
+const templateKeys = new Map<string, string>()
+
+/** What a template is built from: initdb's options and the binaries (package version, size and time of initdb and postgres). */
 function templateKey(binaries: PostgresBinaries): string {
+  const known = templateKeys.get(binaries.binDir)
+  if (known) return known
   const identity = ['initdb', 'postgres'].map((name) => {
     const stat = statSync(join(binaries.binDir, name))
     return `${name}:${stat.size}:${Math.trunc(stat.mtimeMs)}`
   })
-  return createHash('sha256').update(JSON.stringify([binaries.packageVersion, ...identity, INITDB_OPTIONS])).digest('hex')
+  const key = createHash('sha256').update(JSON.stringify([binaries.packageVersion, ...identity, INITDB_OPTIONS])).digest('hex')
+  templateKeys.set(binaries.binDir, key)
+  return key
 }
 
 /** How long a server may take to start (recovery included) before the request that touched it fails. */

@@ -131,13 +131,7 @@ function setAside(entry: string): void {
 
 /** Building folders of this entry whose process is gone and that are old enough not to be in use (a crash's). */
 function removeAbandoned(root: string, name: string): void {
-  let names: string[]
-  try {
-    names = readdirSync(root)
-  } catch {
-    return
-  }
-  for (const other of names) {
+  for (const other of namesIn(root)) {
     const match = new RegExp(`^${escape(name)}\\.(?:broken\\.)?(\\d+)\\.(\\d+)$`).exec(other)
     if (!match || Number(match[1]) === process.pid) continue
     if (Date.now() - Number(match[2]) < ABANDONED_MS || processAlive(Number(match[1]))) continue
@@ -157,13 +151,7 @@ function markUsed(entry: string): void {
 
 /** Complete entries of `family` other than `name` whose folder time (last use) is older than UNUSED_ENTRY_MS. */
 function removeUnused(root: string, name: string, family: string): void {
-  let names: string[]
-  try {
-    names = readdirSync(root)
-  } catch {
-    return
-  }
-  for (const other of names) {
+  for (const other of namesIn(root)) {
     if (other === name || !other.startsWith(family)) continue
     const entry = join(root, other)
     // Only complete entries (a manifest): building and set-aside folders are removeAbandoned's.
@@ -173,11 +161,17 @@ function removeUnused(root: string, name: string, family: string): void {
     } catch {
       continue
     }
-    try {
-      setAside(entry)
-    } catch {
-      // Another user's (EACCES): not ours to remove.
-    }
+    // Another user's cannot be renamed in the sticky temp dir: setAside then leaves it.
+    setAside(entry)
+  }
+}
+
+/** The names in `root`, none when it cannot be read (it is made before a build). */
+function namesIn(root: string): string[] {
+  try {
+    return readdirSync(root)
+  } catch {
+    return []
   }
 }
 
