@@ -13,9 +13,9 @@ import {EXCHANGE_LOG_ENV} from '../../src/emulator/server.js'
 import {startFixture, type Fixture} from '../azure/helpers.js'
 import {sendRaw} from './http.js'
 import {EXAMPLES_FILE_PREFIX, providerKey, summarize} from './report.js'
-import {ContractRegistry, type ContractExchange, type SpecOperation} from './specs.js'
+import {contractRegistry, type ContractExchange, type SpecOperation} from './specs.js'
 
-const registry = new ContractRegistry()
+const registry = contractRegistry()
 let fixture: Fixture
 
 /**

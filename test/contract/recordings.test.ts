@@ -13,11 +13,11 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {startFixture, type Fixture} from '../azure/helpers.js'
 import {sendRaw, type RawAnswer} from './http.js'
-import {ContractRegistry} from './specs.js'
+import {contractRegistry} from './specs.js'
 
 const RECORDED_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000'
 const ROOT = join(import.meta.dirname, '..', 'fixtures', 'azure-cli-recordings')
-const registry = new ContractRegistry()
+const registry = contractRegistry()
 let fixture: Fixture
 
 /** The recordings' generated names → the seeded resources that stand in for them (runbooks.yaml, `local`). */

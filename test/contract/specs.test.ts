@@ -3,9 +3,9 @@
  * version's shape is a violation of another version's document where they differ (test/fixtures/azure-specs README).
  */
 import {describe, expect, it} from 'vitest'
-import {ContractRegistry} from './specs.js'
+import {contractRegistry} from './specs.js'
 
-const registry = new ContractRegistry()
+const registry = contractRegistry()
 const PATH = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Web/sites/app'
 
 /** A site as the emulator answers it; `properties` merged over the common part. */

@@ -9,14 +9,14 @@ import {randomUUID} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startEmulator, type RunningEmulator} from '../../../src/emulator/server.js'
 import {sendRaw} from '../../contract/http.js'
-import {ContractRegistry} from '../../contract/specs.js'
+import {contractRegistry} from '../../contract/specs.js'
 import {scratchDir} from '../../helpers/cli.js'
 import {credentialFor, hlcOptions, poll, RG} from '../helpers.js'
 
 let emulator: RunningEmulator
 let postgres: import('@azure/arm-postgresql-flexible').PostgreSQLManagementFlexibleServerClient
 let monitor: import('@azure/arm-monitor').MonitorClient
-const registry = new ContractRegistry()
+const registry = contractRegistry()
 const SERVER = 'pg-shop-orders'
 /** A fleet copy of the environment's subscription (estate `fleet`, src/emulator/fleet.ts): another subscription served. */
 const COPY = '00000000-0000-0000-0007-000000000001'
