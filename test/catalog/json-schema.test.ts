@@ -15,7 +15,9 @@ describe('JSON Schemas for editors', () => {
   })
 
   it('the example catalog validates against the catalog schema, and a typo is caught', () => {
-    const ajv = new Ajv2020({strict: false, allErrors: true})
+    // `code.optimize: false` (as test/contract/specs.ts): how the validator is written, not what it accepts
+    // (https://ajv.js.org/options.html#code); 0.42 → 0.30 s of CPU for this compile.
+    const ajv = new Ajv2020({strict: false, allErrors: true, code: {optimize: false}})
     const validate = ajv.compile(catalogJsonSchema())
     const catalog = parse(readFileSync(join(root, 'runbooks.yaml'), 'utf8'))
     expect(validate(catalog), JSON.stringify(validate.errors)).toBe(true)

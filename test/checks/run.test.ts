@@ -327,13 +327,17 @@ describe('runChecks against the emulator', () => {
 describe('output formats', () => {
   it('SARIF validates against the SARIF 2.1.0 schema, with stable ids and fingerprints', () => {
     const schema = JSON.parse(readFileSync(new URL('../fixtures/sarif-2.1.0.schema.json', import.meta.url), 'utf8'))
-    const ajv = new Ajv({allErrors: true, strict: false})
+    // `code.optimize: false` (as test/contract/specs.ts): how the validator is written, not what it accepts
+    // (https://ajv.js.org/options.html#code); this compile took 0.7 s of CPU with Ajv's optimising pass, 0.45 s without.
+    const ajv = new Ajv({allErrors: true, strict: false, code: {optimize: false}})
     ajv.addFormat('uri', (v: string) => URL.canParse(v))
     ajv.addFormat('uri-reference', (v: string) => URL.canParse(v, 'https://example.invalid/'))
     ajv.addFormat('date-time', (v: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v))
     const sarif = toSarif(report)
     const validate = ajv.compile(schema)
     expect(validate(sarif), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true)
+    // …and the validator still refuses what the schema does not allow.
+    expect(validate({...sarif, version: '2.0.0'})).toBe(false)
     // package.json names no homepage or repository, so the log has no informationUri (toolComponent requires only
     // `name`); with one, informationUri and every rule's helpUri are absolute URIs the schema accepts.
     expect(sarif.runs[0]!.tool.driver.informationUri).toBeUndefined()
