@@ -55,7 +55,7 @@ beforeAll(async () => {
   ) as unknown as CheckSources
   graphQueries = []
   await collectInventory({environment: expectedEnvironment(), sources: counted})
-}, 120_000)
+})
 afterAll(async () => seeded?.stop())
 
 describe('where each fact comes from (reads.ts)', () => {

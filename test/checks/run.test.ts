@@ -86,7 +86,7 @@ beforeAll(async () => {
   seeded = await startSeededEmulator(NOW, {listPageSizes: PAGED_ONE_BY_ONE})
   seeded.emulator.clearRequestLog()
   report = await runChecks({environment: expectedEnvironment(), environmentName: 'checks', sources: sourcesFromServices(seeded.services), now: () => NOW})
-}, 60_000)
+})
 afterAll(async () => seeded?.stop())
 
 describe('runChecks against the emulator', () => {

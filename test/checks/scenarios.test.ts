@@ -75,7 +75,7 @@ const served: Partial<Record<Scenario, {plan: any; redisFirewallRules: any[]}>> 
 beforeAll(async () => {
   reports.insecure = await scan('insecure')
   reports.compliant = await scan('compliant')
-}, 120_000)
+})
 afterAll(() => undefined)
 
 const perResourceChecks = CHECKS.filter((c) => c.id !== INVENTORY_MISSING).map((c) => c.id)

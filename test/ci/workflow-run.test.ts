@@ -31,7 +31,7 @@ beforeAll(async () => {
   workflow = parse(readFileSync(join(repo, '.github', 'workflows', 'opsbook-dr-drill.yml'), 'utf8'))
   // The compliant estate: the check job's gate (--fail-on high) passes, as it should for a platform with no findings.
   emulator = await startEmulator({catalogFile: join(repo, 'runbooks.yaml'), environmentName: 'local', lroDurationMs: 100, scenario: 'compliant'})
-}, 120_000)
+})
 afterAll(async () => emulator?.stop())
 
 const runJob = (job: string): Promise<JobRun> =>

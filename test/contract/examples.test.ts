@@ -49,7 +49,7 @@ beforeAll(async () => {
   const restorables = (await sendRaw(fixture.emulator, 'GET', `${sub}/providers/Microsoft.DocumentDB/restorableDatabaseAccounts?api-version=2022-08-15`)).body as any
   const restorable = restorables.value.find((r: any) => r.properties.accountName === 'cosmos-shop-local')
   cosmos = {instanceId: account.properties.instanceId, location: account.location, restorableId: restorable.id, createdAt: Date.parse(restorable.properties.creationTime)}
-}, 60_000)
+})
 afterAll(async () => fixture?.stop())
 
 interface Example {

@@ -146,7 +146,7 @@ const cassettes = readdirSync(ROOT, {withFileTypes: true})
 
 beforeAll(async () => {
   fixture = await startFixture({lroDurationMs: 20})
-}, 60_000)
+})
 afterAll(async () => fixture?.stop())
 
 /**

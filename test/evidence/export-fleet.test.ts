@@ -50,7 +50,7 @@ beforeAll(async () => {
     await syncPending(root, {name, environment}, services, {target})
     envs[name] = {environment, target, runIds}
   }
-}, 60_000)
+})
 afterAll(async () => blob?.close())
 
 describe('evidence export of many environments', () => {

@@ -28,7 +28,7 @@ beforeAll(async () => {
   await services.redis()
   await services.blob('stshopsnapshots')
   ;(await redisData(emulator)).disconnect()
-}, 60_000)
+})
 afterAll(async () => {
   await emulator?.stop()
 })

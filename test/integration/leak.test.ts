@@ -124,7 +124,7 @@ beforeAll(async () => {
     ...[RESPONSE_KEY, ...azureKeys].flatMap((secret) => fragments(secret, 10).map((fragment) => ({secret, fragment}))),
     ...[SECRET_PARAM, SECRET_JSON].map((secret) => ({secret, fragment: Buffer.from(secret).toString('base64').slice(0, 16)})),
   ]
-}, 60_000)
+})
 
 afterAll(async () => {
   http?.close()

@@ -20,7 +20,7 @@ let emulator: RunningEmulator
 beforeAll(async () => {
   emulator = await startLocalEmulator()
   Object.assign(process.env, emulator.env())
-}, 60_000)
+})
 afterAll(async () => {
   await emulator?.stop()
 })

@@ -87,12 +87,12 @@ beforeAll(async () => {
   arm = sdkServices(emulator)
   // The load generator writes into the primary from the start: wait for a few seconds of orders.
   await untilOrders('pg-shop-orders', 60)
-}, 120_000)
+})
 
 // Stopping every real PostgreSQL server the file started (a dozen) takes long on a loaded machine.
 afterAll(async () => {
   await emulator?.stop()
-}, 120_000)
+})
 
 describe('PostgreSQL data read from real restored servers', () => {
   it('pg-pitr restores the rows up to the point and none after it, and verifies them by reading the copy', async () => {

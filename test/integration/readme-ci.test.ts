@@ -41,7 +41,7 @@ beforeAll(async () => {
   catalogFile = join(dir, 'runbooks.yaml')
   writeFileSync(catalogFile, stringify(catalog))
   emulator = await startEmulator({catalogFile, environmentName: 'production', lroDurationMs: 100})
-}, 60_000)
+})
 afterAll(async () => emulator?.stop())
 
 describe('README CI recipe', () => {

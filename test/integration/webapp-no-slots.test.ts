@@ -23,7 +23,7 @@ beforeAll(async () => {
   catalogFile = join(dir, 'runbooks.yaml')
   writeFileSync(catalogFile, stringify(catalog))
   emulator = await startEmulator({catalogFile, environmentName: 'local', lroDurationMs: 100})
-}, 60_000)
+})
 afterAll(async () => emulator?.stop())
 
 describe('dr-drill of a web app without slots', () => {

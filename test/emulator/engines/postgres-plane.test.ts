@@ -26,7 +26,7 @@ beforeAll(async () => {
     estate: {resources: {}, identities: {'ops-runner': {objectId: RUNNER_OID, roles: [{role: 'Owner'}]}}},
   })
   arm = sdkServices(emulator)
-}, 120_000)
+})
 afterAll(async () => emulator?.stop())
 
 /** A Microsoft Entra token for Azure Database for PostgreSQL, for the estate identity ops-runner (its managed identity). */

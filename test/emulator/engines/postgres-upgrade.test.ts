@@ -37,7 +37,7 @@ beforeAll(async () => {
   arm = sdkServices(emulator)
   const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
   client = new PostgreSQLManagementFlexibleServerClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
-}, 120_000)
+})
 afterAll(async () => {
   await emulator?.stop()
   rmSync(stateDir, {recursive: true, force: true})

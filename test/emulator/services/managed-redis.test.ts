@@ -21,7 +21,7 @@ beforeAll(async () => {
   emulator = await startLocalEmulator()
   arm = sdkServices(emulator)
   cluster = `/subscriptions/${emulator.subscription}/resourceGroups/rg-shop-local/providers/Microsoft.Cache/redisEnterprise/amr-shop-carts`
-}, 60_000)
+})
 afterAll(async () => emulator?.stop())
 
 const weekly = (dayOfWeek: string, startHourUtc: number, duration: string) => ({type: 'Weekly', duration, startHourUtc, schedule: {dayOfWeek}})
