@@ -153,7 +153,7 @@ function localInstant(day: number, hour: number, minute: number, timeZone: strin
 
 /** Offsets looked up, per zone, before the zone's map is emptied (a year of a weekly window takes ~300). */
 const OFFSET_CACHE_SIZE = 100_000
-const zoneOffsets = new Map<string | undefined, {zone: Zone; offsets: Map<number, number>}>()
+const offsetCache = new Map<string | undefined, {zone: Zone; offsets: Map<number, number>}>()
 
 /**
  * The UTC offset (minutes) of `zone` at an instant: what `DateTime.fromMillis(ms, {zone}).offset` says (the same
@@ -162,8 +162,8 @@ const zoneOffsets = new Map<string | undefined, {zone: Zone; offsets: Map<number
  * `nextOpening`, `openOccurrence` and the gate ask again for the same windows).
  */
 function offsetAt(timeZone: string, ms: number): number {
-  let entry = zoneOffsets.get(timeZone)
-  if (!entry) zoneOffsets.set(timeZone, (entry = {zone: Info.normalizeZone(timeZone), offsets: new Map()}))
+  let entry = offsetCache.get(timeZone)
+  if (!entry) offsetCache.set(timeZone, (entry = {zone: Info.normalizeZone(timeZone), offsets: new Map()}))
   let offset = entry.offsets.get(ms)
   if (offset === undefined) {
     offset = entry.zone.offset(ms)
