@@ -4,7 +4,7 @@
  * closings, to the millisecond, for weekly, bi-weekly, monthly and one-off windows, in zones with and without
  * daylight-saving time — a 30-minute change (Australia/Lord_Howe), quarter-hour offsets (Pacific/Chatham,
  * Asia/Kathmandu), a change at midnight (America/Santiago) — around every 2026 change, in ranges from one millisecond
- * (what `openOccurrence` asks) to two months.
+ * (what `openOccurrence` asks) to twelve days. 200 cases, about half a second of CPU.
  */
 import {DateTime} from 'luxon'
 import {describe, expect, it} from 'vitest'
@@ -102,11 +102,16 @@ function generateCases(count: number, seed: number) {
     const onChange = changes.length > 0 && next() < 0.9
     const near = onChange ? Date.parse(pick(changes)) : Date.parse('2026-01-01T00:00:00Z') + next() * 365 * DAY_MS
     const from = Math.round(onChange ? near - (0.3 + next()) * DAY_MS : near)
-    const length = onChange ? pick([1, 3 * 3600_000, 2 * DAY_MS, 2 * DAY_MS, 3 * DAY_MS]) : pick([DAY_MS, 3 * DAY_MS, 9 * DAY_MS, 20 * DAY_MS])
+    const length = onChange ? pick([1, 3 * 3600_000, 2 * DAY_MS, 2 * DAY_MS, 3 * DAY_MS]) : pick([DAY_MS, 3 * DAY_MS, 9 * DAY_MS, 12 * DAY_MS])
     const local = DateTime.fromMillis(near, {zone: timeZone}).minus({days: next() < 0.2 ? 1 : 0})
     const day = next() < 0.9 ? DAYS[local.weekday - 1]! : pick(DAYS)
-    const start = time()
-    let end = time()
+    // Half the windows on a change day start up to three hours before the local time the clocks show after the change
+    // and end up to two hours after it: across the gap or the repeated hour, or inside them.
+    const hhmm = (m: number) => `${String(Math.floor((((m % 1440) + 1440) % 1440) / 60)).padStart(2, '0')}:${String((((m % 60) + 60) % 60)).padStart(2, '0')}`
+    const changeMinute = DateTime.fromMillis(near, {zone: timeZone}).hour * 60 + DateTime.fromMillis(near, {zone: timeZone}).minute
+    const around = onChange && next() < 0.5
+    const start = around ? hhmm(changeMinute - 15 * Math.floor(next() * 13)) : time()
+    let end = around ? hhmm(changeMinute + 15 * Math.floor(next() * 9)) : time()
     if (end === start) end = start === '04:00' ? '03:00' : '04:00'
     const recurrence = pick(['weekly', 'weekly', 'weekly', 'biweekly', 'monthly', 'monthly', 'once'] as const)
     const window: MaintenanceWindow = {recurrence, start, end, timeZone}
@@ -139,7 +144,7 @@ const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.sl
 
 describe('occurrences computed directly equal the day-by-day walk', () => {
   it('for generated windows, zones and ranges across the 2026 daylight-saving changes', () => {
-    const cases = generateCases(400, 2026)
+    const cases = generateCases(200, 2026)
     const mismatches: string[] = []
     let compared = 0
     let shifted = 0
@@ -156,7 +161,7 @@ describe('occurrences computed directly equal the day-by-day walk', () => {
     }
     expect(mismatches.slice(0, 5)).toEqual([])
     // The cases must say something: hundreds of occurrences, dozens of them made shorter or longer by a change.
-    expect(compared).toBeGreaterThan(200)
+    expect(compared).toBeGreaterThan(120)
     expect(shifted).toBeGreaterThan(30)
   })
 
