@@ -14,7 +14,7 @@
  * - 00:00–03:00Z on the fall-back Sunday 2026-10-25 (02:00 happens twice: the first, 02:00 CEST, is 00:00Z; 04:00 is
  *   after the change, 04:00 CET = 03:00Z): three hours, the repeated hour included.
  */
-import {DateTime} from 'luxon'
+import {DateTime, Info, type Zone} from 'luxon'
 import {componentWindowNames, type Component, type Environment, type MaintenanceWindow, type Weekday} from './schema.js'
 
 const WEEKDAY_NUMBER: Record<Weekday, number> = {Monday: 1, Tuesday: 2, Wednesday: 3, Thursday: 4, Friday: 5, Saturday: 6, Sunday: 7}
@@ -27,46 +27,150 @@ export interface WindowOccurrence {
   closesAt: Date
 }
 
-/** Every opening of `window` that overlaps [from, to). */
+/**
+ * Every opening of `window` that overlaps [from, to).
+ *
+ * The local days from the one before `from`'s to `to`'s (a window that opened yesterday may still be open) are not
+ * walked one by one: the days the window opens on are computed directly (the weekday, then every 7th day; every 14th
+ * from the anchor's week; the n-th or last weekday of each month; the one-off dates), and only those are turned into
+ * instants. The result is the day-by-day walk's, occurrence for occurrence (test/catalog/windows-equivalence.test.ts
+ * keeps that walk as its oracle); the walk was the largest luxon cost of the suite (each day a time-zone conversion).
+ */
 export function occurrences(window: MaintenanceWindow, from: Date, to: Date): WindowOccurrence[] {
   const zone = window.timeZone
   const [startHour, startMinute] = hourMinute(window.start)
   const [endHour, endMinute] = hourMinute(window.end)
   const crossesMidnight = endHour * 60 + endMinute <= startHour * 60 + startMinute
+  const fromMs = from.getTime()
+  const toMs = to.getTime()
   const result: WindowOccurrence[] = []
-  // Start a day early so a window that opened yesterday and is still open is found.
-  let day = DateTime.fromJSDate(from, {zone}).startOf('day').minus({days: 1})
-  const last = DateTime.fromJSDate(to, {zone}).endOf('day')
-  while (day <= last) {
-    if (opensOn(window, day)) {
-      const opens = localInstant(day, startHour, startMinute, zone)
-      const endDay = crossesMidnight ? day.plus({days: 1}) : day
-      const closes = localInstant(endDay, endHour, endMinute, zone)
-      if (closes > opens && closes.toMillis() > from.getTime() && opens.toMillis() < to.getTime())
-        result.push({opensAt: opens.toJSDate(), closesAt: closes.toJSDate()})
-    }
-    day = day.plus({days: 1})
+  for (const day of openingDays(window, localDay(zone, fromMs) - 1, localDay(zone, toMs))) {
+    const opens = localInstant(day, startHour, startMinute, zone)
+    const closes = localInstant(crossesMidnight ? day + 1 : day, endHour, endMinute, zone)
+    if (closes > opens && closes > fromMs && opens < toMs) result.push({opensAt: new Date(opens), closesAt: new Date(closes)})
   }
   return result
 }
 
 /**
- * The instant a local wall-clock time of `day` names in `zone`, per RFC 5545 §3.3.5 (see the top of this file): a
- * repeated time is its first occurrence (the earlier instant), a nonexistent time is read at the offset in force
- * before the gap. (luxon alone takes a repeated time at the later offset, which opened the 2026-10-25 Amsterdam
- * window at the second 02:00.)
+ * The days (counted from 1970-01-01, in local dates) in [first, last] the window opens on, in order: the days the
+ * day-by-day walk found with `day.weekday` (ISO, Monday 1), the week of the month, and the ISO week's Monday.
  */
-export function localInstant(day: DateTime, hour: number, minute: number, zone: string): DateTime {
-  const wall = Date.UTC(day.year, day.month - 1, day.day, hour, minute)
-  const offsetAt = (ms: number) => DateTime.fromMillis(ms, {zone}).offset
+function openingDays(window: MaintenanceWindow, first: number, last: number): number[] {
+  const days: number[] = []
+  // An invalid Date (NaN) opened nothing in the walk: the monthly loop below would not end.
+  if (!Number.isFinite(first) || !Number.isFinite(last)) return days
+  if (window.recurrence === 'once') {
+    for (const date of window.dates ?? []) {
+      const day = dayOfIsoDate(date)
+      if (day !== undefined && day >= first && day <= last) days.push(day)
+    }
+    // A date listed twice opened once, and the walk went in date order.
+    return [...new Set(days)].sort((a, b) => a - b)
+  }
+  const weekday = WEEKDAY_NUMBER[window.day!]
+  if (window.recurrence === 'weekly' || window.recurrence === 'biweekly') {
+    let day = first + mod(weekday - isoWeekday(first), 7)
+    let step = 7
+    if (window.recurrence === 'biweekly') {
+      // Whole weeks between the ISO weeks (their Mondays) of the day and of the anchor: even ones open.
+      const anchorMonday = anchorWeekStart(window.anchor!, window.timeZone)
+      if (anchorMonday === undefined) return days
+      if (mod((day - (weekday - 1) - anchorMonday) / 7, 2) !== 0) day += 7
+      step = 14
+    }
+    for (; day <= last; day += step) days.push(day)
+    return days
+  }
+  // monthly: the n-th such weekday is in days 7n-6..7n of its month; the last one in the month's last 7 days.
+  const week = monthlyWeek(window)
+  const start = new Date(first * DAY_MS)
+  for (let year = start.getUTCFullYear(), month = start.getUTCMonth(); ; month++) {
+    const firstOfMonth = Date.UTC(year, month, 1) / DAY_MS
+    if (firstOfMonth > last) break
+    const lastOfMonth = Date.UTC(year, month + 1, 0) / DAY_MS
+    const day =
+      week === 'last'
+        ? lastOfMonth - mod(isoWeekday(lastOfMonth) - weekday, 7)
+        : firstOfMonth + mod(weekday - isoWeekday(firstOfMonth), 7) + (week - 1) * 7
+    if (day >= first && day <= last) days.push(day)
+  }
+  return days
+}
+
+function mod(n: number, m: number): number {
+  return ((n % m) + m) % m
+}
+
+/** ISO weekday (Monday 1 … Sunday 7) of a day counted from 1970-01-01 (a Thursday). */
+function isoWeekday(day: number): number {
+  return mod(day + 3, 7) + 1
+}
+
+/** The day (from 1970-01-01) a YYYY-MM-DD names, or undefined when it is no calendar date (the walk never met it). */
+function dayOfIsoDate(date: string): number | undefined {
+  const ms = Date.parse(`${date}T00:00:00Z`)
+  if (Number.isNaN(ms)) return undefined
+  const day = Math.floor(ms / DAY_MS)
+  return new Date(day * DAY_MS).toISOString().slice(0, 10) === date ? day : undefined
+}
+
+const anchorWeeks = new Map<string, number | undefined>()
+
+/** The Monday (day from 1970-01-01) of the local ISO week holding a bi-weekly window's anchor, read as luxon reads it. */
+function anchorWeekStart(anchor: string, timeZone: string): number | undefined {
+  const key = `${timeZone}|${anchor}`
+  if (!anchorWeeks.has(key)) {
+    const monday = DateTime.fromISO(anchor, {zone: timeZone}).startOf('week')
+    anchorWeeks.set(key, monday.isValid ? Date.UTC(monday.year, monday.month - 1, monday.day) / DAY_MS : undefined)
+  }
+  return anchorWeeks.get(key)
+}
+
+/** The local date (day from 1970-01-01) of an instant in `zone`. */
+function localDay(timeZone: string, ms: number): number {
+  return Math.floor((ms + offsetAt(timeZone, ms) * 60_000) / DAY_MS)
+}
+
+/**
+ * The instant a local wall-clock time of `day` (from 1970-01-01) names in `zone`, per RFC 5545 §3.3.5 (see the top of
+ * this file): a repeated time is its first occurrence (the earlier instant), a nonexistent time is read at the offset
+ * in force before the gap. (luxon alone takes a repeated time at the later offset, which opened the 2026-10-25
+ * Amsterdam window at the second 02:00.)
+ */
+function localInstant(day: number, hour: number, minute: number, timeZone: string): number {
+  const wall = day * DAY_MS + hour * 3_600_000 + minute * 60_000
   // The offsets in force a day either side cover any single change at that time.
-  const before = offsetAt(wall - DAY_MS)
-  const after = offsetAt(wall + DAY_MS)
-  const candidates = [...new Set([before, after])]
-    .map((offset) => wall - offset * 60_000)
-    .filter((ms) => offsetAt(ms) * 60_000 === wall - ms)
-  const ms = candidates.length > 0 ? Math.min(...candidates) : wall - before * 60_000
-  return DateTime.fromMillis(ms, {zone})
+  const before = offsetAt(timeZone, wall - DAY_MS)
+  const after = offsetAt(timeZone, wall + DAY_MS)
+  let ms: number | undefined
+  for (const offset of before === after ? [before] : [before, after]) {
+    const candidate = wall - offset * 60_000
+    if (offsetAt(timeZone, candidate) * 60_000 === wall - candidate && (ms === undefined || candidate < ms)) ms = candidate
+  }
+  return ms ?? wall - before * 60_000
+}
+
+/** Offsets looked up, per zone, before the zone's map is emptied (a year of a weekly window takes ~300). */
+const OFFSET_CACHE_SIZE = 100_000
+const offsetCache = new Map<string | undefined, {zone: Zone; offsets: Map<number, number>}>()
+
+/**
+ * The UTC offset (minutes) of `zone` at an instant: what `DateTime.fromMillis(ms, {zone}).offset` says (the same
+ * luxon zone, so the same reading of the zone name and of Intl), without making a DateTime, and remembered: each
+ * look-up is an Intl formatToParts, and the same instants come back (every occurrence asks for its day's offsets, and
+ * `nextOpening`, `openOccurrence` and the gate ask again for the same windows).
+ */
+function offsetAt(timeZone: string, ms: number): number {
+  let entry = offsetCache.get(timeZone)
+  if (!entry) offsetCache.set(timeZone, (entry = {zone: Info.normalizeZone(timeZone), offsets: new Map()}))
+  let offset = entry.offsets.get(ms)
+  if (offset === undefined) {
+    offset = entry.zone.offset(ms)
+    if (entry.offsets.size >= OFFSET_CACHE_SIZE) entry.offsets.clear()
+    entry.offsets.set(ms, offset)
+  }
+  return offset
 }
 
 function hourMinute(hhmm: string): [number, number] {
@@ -76,21 +180,6 @@ function hourMinute(hhmm: string): [number, number] {
 /** The week of the month a monthly window opens in: the catalog's, or the 1st when it leaves it open. */
 export function monthlyWeek(window: MaintenanceWindow): 1 | 2 | 3 | 4 | 'last' {
   return window.week ?? 1
-}
-
-function opensOn(window: MaintenanceWindow, day: DateTime): boolean {
-  if (window.recurrence === 'once') return (window.dates ?? []).includes(day.toISODate()!)
-  if (day.weekday !== WEEKDAY_NUMBER[window.day!]) return false
-  if (window.recurrence === 'weekly') return true
-  if (window.recurrence === 'biweekly') {
-    const anchor = DateTime.fromISO(window.anchor!, {zone: window.timeZone}).startOf('week')
-    const weeks = Math.round(day.startOf('week').diff(anchor, 'weeks').weeks)
-    return weeks % 2 === 0
-  }
-  // monthly: the n-th (or last) such weekday of the month
-  const week = monthlyWeek(window)
-  if (week === 'last') return day.plus({days: 7}).month !== day.month
-  return Math.ceil(day.day / 7) === week
 }
 
 /** The occurrence containing `at`, if the window is open then. */
@@ -172,23 +261,20 @@ const slotCache = new Map<string, WeeklyUtcSlot>()
 
 function computeWeeklyUtcSlot(window: MaintenanceWindow, at: Date): WeeklyUtcSlot {
   const occurrence = openOccurrence(window, at) ?? nextOpening(window, at) ?? fallbackOccurrence(window, at)
-  const start = DateTime.fromJSDate(occurrence.opensAt, {zone: 'UTC'})
-  const slotKey = (o: WindowOccurrence) => {
-    const u = DateTime.fromJSDate(o.opensAt, {zone: 'UTC'})
-    return `${u.weekday}/${u.hour}/${u.minute}`
-  }
+  const start = occurrence.opensAt
+  const slotKey = (o: WindowOccurrence) => `${o.opensAt.getUTCDay()}/${o.opensAt.getUTCHours()}/${o.opensAt.getUTCMinutes()}`
   // Searched in 8-week slices: a daylight-saving change is at most about 8 months away.
   let later: WindowOccurrence | undefined
   for (let offset = 0; offset < 370 && !later; offset += 56) {
     const from = new Date(occurrence.closesAt.getTime() + offset * DAY_MS)
     later = occurrences(window, from, new Date(from.getTime() + 56 * DAY_MS)).find((o) => o.opensAt > occurrence.opensAt && slotKey(o) !== slotKey(occurrence))
   }
-  const dayOfWeek = start.weekday % 7
+  const dayOfWeek = start.getUTCDay()
   return {
     dayOfWeek,
     dayName: (['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as Weekday[])[dayOfWeek]!,
-    startHour: start.hour,
-    startMinute: start.minute,
+    startHour: start.getUTCHours(),
+    startMinute: start.getUTCMinutes(),
     durationMinutes: Math.round((occurrence.closesAt.getTime() - occurrence.opensAt.getTime()) / 60_000),
     occurrence,
     validUntil: later?.opensAt,

@@ -40,10 +40,17 @@ export function windowLengthMinutes(window: MaintenanceWindow): number {
 
 /** The distinct UTC offsets (minutes) of a zone over a year: one for UTC, two where daylight-saving time applies. */
 export function zoneOffsets(timeZone: string): number[] {
-  const offsets = new Set<number>()
-  for (const month of ALL_MONTHS) offsets.add(DateTime.fromObject({year: REFERENCE_YEAR, month, day: 15, hour: 12}, {zone: timeZone}).offset)
-  return [...offsets].sort((a, b) => a - b)
+  // Remembered per zone (12 luxon DateTimes each): the gate asks for every group's cron lines at every firing.
+  let offsets = offsetsByZone.get(timeZone)
+  if (!offsets) {
+    const found = new Set<number>()
+    for (const month of ALL_MONTHS) found.add(DateTime.fromObject({year: REFERENCE_YEAR, month, day: 15, hour: 12}, {zone: timeZone}).offset)
+    offsetsByZone.set(timeZone, (offsets = [...found].sort((a, b) => a - b)))
+  }
+  return [...offsets]
 }
+
+const offsetsByZone = new Map<string, number[]>()
 
 /** Days of `month` (1-based, inclusive) that hold exactly one occurrence of the window's day. */
 function occurrenceDays(window: MaintenanceWindow, month: number): [number, number] {
@@ -56,7 +63,7 @@ function occurrenceDays(window: MaintenanceWindow, month: number): [number, numb
 }
 
 function daysIn(month: number): number {
-  return month === 2 ? 29 : DateTime.fromObject({year: REFERENCE_YEAR, month}).daysInMonth!
+  return month === 2 ? 29 : new Date(Date.UTC(REFERENCE_YEAR, month, 0)).getUTCDate()
 }
 
 /** Cron lines (UTC) for the window under a cadence; each comes with a note naming the offset it assumes. */
