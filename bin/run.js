@@ -19,6 +19,15 @@ const tiering = setInterval(() => {
 }, 250)
 tiering.unref()
 
+// zod's interpreted parser, not its generated one: zod 4 compiles (new Function) a parser for each object schema the
+// first time it parses with it, and a command parses one catalog and a few runbooks once — code compiled to run once
+// (zod's `compile`/`generateFastpass`: ~0.1 s of `plan dr-drill`'s CPU). Both paths accept and reject the same input
+// with the same issues. `jitless` is zod's own switch (z.config({jitless: true}); zod/v4/core/core.d.ts, $ZodConfig:
+// "Disable JIT schema compilation"), set here on the config object zod/v4/core/core.js adopts when one is already
+// there (`globalThis.__zod_globalConfig ??= {}`): before any schema is built (an object schema reads it when made),
+// and without loading zod for --help and --version.
+globalThis.__zod_globalConfig = {...globalThis.__zod_globalConfig, jitless: true}
+
 // @oclif/core/execute avoids loading the whole barrel before a command is chosen (faster --help).
 const {execute} = await import('@oclif/core/execute')
 

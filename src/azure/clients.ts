@@ -7,7 +7,7 @@
  * load the Azure SDK.
  */
 import type {AccessToken, GetTokenOptions, TokenCredential} from '@azure/core-auth'
-import type {PipelinePolicy} from '@azure/core-rest-pipeline'
+import type {Pipeline, PipelinePolicy} from '@azure/core-rest-pipeline'
 import type {PostgreSQLManagementFlexibleServerClient} from '@azure/arm-postgresql-flexible'
 import type {RedisManagementClient} from '@azure/arm-rediscache'
 import type {RedisEnterpriseManagementClient} from '@azure/arm-redisenterprisecache'
@@ -287,6 +287,30 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     let made: Promise<T> | undefined
     return () => (made ??= make())
   }
+  /**
+   * ARM's bearer policy as the AutoRest clients make it (arm-postgresql-flexible's constructor: challenge-aware, for the
+   * ARM scope), one instance for the raw ARM client and the PostgreSQL client, so the two share one token cycler as they
+   * did when armRequest went through the PostgreSQL client (with `az login`, every cycler's first token is an `az` run).
+   */
+  const armBearer = once(async () => {
+    const [{authorizeRequestOnClaimChallenge}, {bearerTokenAuthenticationPolicy}] = await Promise.all([import('@azure/core-client'), import('@azure/core-rest-pipeline')])
+    return bearerTokenAuthenticationPolicy({credential, scopes: [armScope], challengeCallbacks: {authorizeRequestOnChallenge: authorizeRequestOnClaimChallenge}})
+  })
+  const withArmBearer = async <C extends {pipeline: Pipeline}>(client: C): Promise<C> => {
+    const [policy, {bearerTokenAuthenticationPolicyName}] = await Promise.all([armBearer(), import('@azure/core-rest-pipeline')])
+    client.pipeline.removePolicy({name: bearerTokenAuthenticationPolicyName})
+    client.pipeline.addPolicy(policy)
+    return client
+  }
+  /**
+   * The pipeline of armRequest: a plain core-client ServiceClient with the AutoRest clients' options (credential, TLS,
+   * agent, our retry and write policies). It used to be the PostgreSQL client's, which loaded arm-postgresql-flexible
+   * (55 modules, ~0.1 s of CPU) into every `run` for preflight's reads of the subscription and permissions.
+   */
+  const armClient = once(async () => {
+    const {ServiceClient} = await import('@azure/core-client')
+    return withArmBearer(new ServiceClient({...hlcOptions(), credential, requestContentType: 'application/json; charset=utf-8'}))
+  })
   const metricsClients = new Map<string, Promise<MetricsClient>>()
   const blobClients = new Map<string, Promise<BlobServiceClient>>()
 
@@ -305,7 +329,7 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
     }),
     postgres: once(async () => {
       const {PostgreSQLManagementFlexibleServerClient} = await import('@azure/arm-postgresql-flexible')
-      return new PostgreSQLManagementFlexibleServerClient(credential, subscription, hlcOptions())
+      return withArmBearer(new PostgreSQLManagementFlexibleServerClient(credential, subscription, hlcOptions()))
     }),
     redis: once(async () => {
       const {RedisManagementClient} = await import('@azure/arm-rediscache')
@@ -427,7 +451,7 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
       return `${client.getContainerClient(container).url}?${query}`
     },
     async armRequest(method, pathOrUrl, requestOptions = {}) {
-      const [{createPipelineRequest, createHttpHeaders}, client] = await Promise.all([import('@azure/core-rest-pipeline'), services.postgres()])
+      const [{createPipelineRequest, createHttpHeaders}, client] = await Promise.all([import('@azure/core-rest-pipeline'), armClient()])
       const url = new URL(/^https?:/i.test(pathOrUrl) ? pathOrUrl : `${armEndpoint}/${pathOrUrl.replace(/^\/+/, '')}`)
       if (requestOptions.apiVersion && !url.searchParams.has('api-version')) url.searchParams.set('api-version', requestOptions.apiVersion)
       const headers = createHttpHeaders({accept: 'application/json'})
@@ -439,7 +463,7 @@ export function createAzureServices(options: AzureServicesOptions): AzureService
         body: requestOptions.body === undefined ? undefined : JSON.stringify(requestOptions.body),
         abortSignal: requestOptions.signal,
       })
-      // The PostgreSQL client is a plain core-client ServiceClient: its pipeline carries the bearer policy, TLS and our retry policy.
+      // armClient's pipeline carries the bearer policy, TLS and our retry policy.
       const response = await client.sendRequest(request)
       let body: unknown
       if (response.bodyAsText) {

@@ -3,7 +3,9 @@
  * oclif's default loses the exit code under --json (it reads `err.exitCode`, not `err.oclif.exit`), so `catch`
  * is replaced here. Commands return a typed result; a command whose result means failure sets `this.exitWith`.
  */
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 import {ExitCode, OpsbookError, ValidationError, type ExitCode as ExitCodeT} from '../errors.js'
 import {outputRedactor, startCommandRedactor} from '../evidence/writer.js'
 import {CredentialError} from '../azure/credentials.js'

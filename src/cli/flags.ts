@@ -1,5 +1,5 @@
 /** Flags shared by several commands, declared once. Light: only @oclif/core. */
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 /**
  * For a repeatable flag whose default is the empty list: --help showed it as "[default: ]" (oclif prints the list

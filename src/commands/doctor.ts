@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {ExitCode} from '../errors.js'
 import type {DoctorReport} from '../doctor/doctor.js'

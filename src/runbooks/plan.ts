@@ -376,8 +376,20 @@ function withDefaults(schema: import('zod').ZodObject<any>, inputs: Record<strin
   if (full.success) return {...(full.data as Record<string, unknown>)}
   const deferred = Object.fromEntries(Object.entries(inputs).filter(([, v]) => typeof v === 'string' && PLACEHOLDER.test(v)))
   const known = Object.fromEntries(Object.entries(inputs).filter(([k]) => !(k in deferred)))
-  const partial = schema.partial().safeParse(known)
+  const partial = partialOf(schema).safeParse(known)
   return partial.success ? {...(partial.data as Record<string, unknown>), ...deferred} : {...inputs}
+}
+
+/**
+ * An action's input schema with every field optional, made once per schema: `.partial()` builds a new schema (and zod
+ * sets up its parser anew) on every call, and a plan asks it for each step whose inputs wait on an earlier step's
+ * outputs — dr-drill's ~100 planned calls, twice per `plan` or `run` (preflight, then the plan shown or journaled).
+ */
+const partials = new WeakMap<import('zod').ZodObject<any>, import('zod').ZodObject<any>>()
+function partialOf(schema: import('zod').ZodObject<any>): import('zod').ZodObject<any> {
+  let partial = partials.get(schema)
+  if (!partial) partials.set(schema, (partial = schema.partial()))
+  return partial
 }
 
 /** Steps in dependency order (stable: declaration order among independent steps). */

@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {Redactor, REDACTED} from '../../src/evidence/redact.js'
+import {Redactor, REDACTED, replaceForms} from '../../src/evidence/redact.js'
 
 // Realistic shapes, not real credentials.
 // Same shapes as Azure's: 64 random bytes for a storage key, 32 for a Redis key, in base64.
@@ -180,5 +181,34 @@ describe('Redactor', () => {
     const value = {adminPassword: 'CorrectHorse9', db_password: 'BatteryStaple7', storageAccountKey: 'k1k2k3k4', githubToken: 'gh-abc1', passwordAuth: 'Enabled', secretName: 'db-admin'}
     expect(redactor.redact(value)).toEqual({adminPassword: REDACTED, db_password: REDACTED, storageAccountKey: REDACTED, githubToken: REDACTED, passwordAuth: 'Enabled', secretName: 'db-admin'})
     expect(redactor.holdsSecret({params: {adminPassword: 'CorrectHorse9'}})).toBe(true)
+  })
+
+  // Registered secrets are replaced by a scan (replaceForms) that must give what the one regex of them did,
+  // `/form1|form2|…/g` longest first: forms cut from one word (so they nest and overlap), in a text made of them.
+  it('replaces registered forms exactly as one alternation regex of them, longest first, would', () => {
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    const letters = fc.constantFrom('a', 'b', '.', '|')
+    const cases = fc
+      .tuple(fc.string({unit: letters, minLength: 8, maxLength: 12}), fc.array(fc.tuple(fc.nat(8), fc.integer({min: 4, max: 8})), {minLength: 1, maxLength: 6}))
+      .chain(([word, cuts]) => {
+        const forms = [...new Set(cuts.map(([start, length]) => word.slice(start, start + length)).filter((form) => form.length >= 4))]
+        const piece = forms.length > 0 ? fc.oneof(fc.constantFrom(...forms), letters, fc.constantFrom(...forms).map((f) => f.slice(1))) : letters
+        return fc.tuple(fc.constant(forms), fc.array(piece, {maxLength: 8}).map((pieces) => pieces.join('')))
+      })
+    fc.assert(
+      fc.property(cases, ([registered, text]) => {
+        const forms = [...registered].sort((a, b) => b.length - a.length)
+        const expected = forms.length > 0 ? text.replace(new RegExp(forms.map(escape).join('|'), 'g'), REDACTED) : text
+        expect(replaceForms(text, forms)).toBe(expected)
+      }),
+      {numRuns: 200},
+    )
+    const secrets = new Redactor()
+    secrets.add('abcdefgh')
+    secrets.add('cdef', {derived: true})
+    expect(secrets.redactText('xabcdefghy cdef abcdef', {shapes: false})).toBe(`x${REDACTED}y ${REDACTED} ab${REDACTED}`)
+    expect(secrets.holdsSecret('..cdef..')).toBe(true)
+    expect(secrets.holdsRegisteredSecret({note: '..cdef..'})).toBe(false)
+    expect(secrets.holdsRegisteredSecret({note: '..abcdefgh..'})).toBe(true)
   })
 })
