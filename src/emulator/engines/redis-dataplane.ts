@@ -11,7 +11,7 @@
  *   measures the same snapshot age however often it runs.
  * - The catch-up is due at start but taken when something could first tell (`caughtUp`): before the cache's server is
  *   used for anything else (export, import, key count, the data endpoint, the load generator's target), before Azurite
- *   answers a request for its snapshot container or for the whole account (listing containers: blob.ts's gate), and
+ *   answers a request for its snapshot container or an account-wide one that can reach blobs (blob.ts's gate), and
  *   before the next scheduled snapshot. It is stamped with the time it was due (blob name, `dataasof`, the seed's and
  *   the load gap's times), and until then nothing can have changed the cache's data, so every client reads what a
  *   catch-up taken at start would have left. Most emulator starts never look at a cache: they start no redis-server
@@ -192,8 +192,8 @@ export class RedisDataPlane {
   }
 
   /**
-   * blob.ts's gate: a request for a snapshot container of a cache with a catch-up pending (or for the whole account, a
-   * container listing) is answered after that catch-up, never before; a failed one is not the request's error.
+   * blob.ts's gate: a request for a snapshot container of a cache with a catch-up pending (or an account-wide request
+   * that can reach blobs) is answered after that catch-up, never before; a failed one is not the request's error.
    */
   private beforeBlobRequest(container: string | undefined): Promise<void> | undefined {
     const waits = [...this.due.values()]
@@ -216,8 +216,11 @@ export class RedisDataPlane {
       }
     } finally {
       this.seedAt.delete(key)
-      delete this.pending[key]
-      this.ctx.store.save()
+      // Cut short by the emulator stopping: the state it saved as it stopped keeps the catch-up due for the next process.
+      if (!this.closed) {
+        delete this.pending[key]
+        this.ctx.store.save()
+      }
     }
   }
 
@@ -296,7 +299,10 @@ export class RedisDataPlane {
     for (const entry of readdirSync(root)) if (entry !== this.epoch) rmSync(join(root, entry), {recursive: true, force: true})
   }
 
+  private closed = false
+
   private async close(): Promise<void> {
+    this.closed = true
     for (const timer of this.timers) clearTimeout(timer)
     await Promise.all([...this.engines.values()].map((engine) => engine.stop().catch(() => undefined)))
   }
