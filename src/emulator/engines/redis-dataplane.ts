@@ -14,7 +14,9 @@
  *   answers a request for its snapshot container or an account-wide one that can reach blobs (blob.ts's gate), and
  *   before the next scheduled snapshot. It is stamped with the time it was due (blob name, `dataasof`, the seed's and
  *   the load gap's times), and until then nothing can have changed the cache's data, so every client reads what a
- *   catch-up taken at start would have left. Most emulator starts never look at a cache: they start no redis-server
+ *   catch-up taken at start would have left. One record shows it later: the emulator's own activity event for it
+ *   (`redis.scheduledSnapshot`, which monitor.ts counts as busy minutes and lists as an activity row) is appended when
+ *   it is taken, dated when it was due. Most emulator starts never look at a cache: they start no redis-server
  *   (the suite's ~115 starts spawned ~180, each ~80 ms of CPU plus a SAVE and an upload). A catch-up still pending
  *   when the emulator stops is kept in its state (`pending`) and taken, in order, by the next process that serves it.
  */
