@@ -26,6 +26,30 @@ export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2U
  */
 export const INTERNAL_BLOB_CLIENT_OPTIONS = {retryOptions: {retryDelayInMs: 100, maxRetryDelayInMs: 2000, maxTries: 13}}
 
+/**
+ * Work Azurite's answers must reflect before it gives them: each waiter is asked with the container a request names
+ * (undefined for a request about the whole account, such as listing containers) and returns what to wait for, if
+ * anything. The Redis data plane holds requests that could see a cache's snapshot container until its catch-up snapshot
+ * is taken (engines/redis-dataplane.ts). A waiter's promise must not reject.
+ */
+export class BlobRequestGate {
+  private readonly waiters: Array<(container: string | undefined) => Promise<void> | undefined> = []
+
+  add(waiter: (container: string | undefined) => Promise<void> | undefined): void {
+    this.waiters.push(waiter)
+  }
+
+  /** What a request for `container` waits for; undefined (no wait, the request goes on at once) when nothing. */
+  before(container: string | undefined): Promise<void> | undefined {
+    if (this.waiters.length === 0) return undefined
+    const waits = this.waiters.map((waiter) => waiter(container)).filter((wait) => wait !== undefined)
+    return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined
+  }
+}
+
+/** The User-Agent prefix of the emulator's requests that the gate lets through: the work it holds others for. */
+export const BLOB_GATE_PASS_AGENT = 'opsbook-emulator-gated-work'
+
 export interface RunningBlob extends BlobEndpoint {
   connectionString: string
   close(): Promise<void>
@@ -58,9 +82,10 @@ async function loadAzurite(): Promise<{serverModule: any; configModule: any}> {
 /**
  * Start Azurite's blob service on a random port; `persistDir` undefined keeps blobs in memory. `isDown` (the
  * emulator's Blob-down fault) is asked before each request: while it says so, the connection is destroyed unanswered,
- * as when the storage endpoint cannot be reached.
+ * as when the storage endpoint cannot be reached. `gate` can hold a request (its body unread) until work it must
+ * reflect is done; the fault is asked again after the wait.
  */
-export async function startBlobServer(options: {persistDir?: string; isDown?: () => boolean} = {}): Promise<RunningBlob> {
+export async function startBlobServer(options: {persistDir?: string; isDown?: () => boolean; gate?: BlobRequestGate} = {}): Promise<RunningBlob> {
   const {serverModule, configModule} = await loadAzurite()
   const BlobServer = serverModule.default?.default ?? serverModule.default
   const BlobConfiguration = configModule.default?.default ?? configModule.default
@@ -92,18 +117,25 @@ export async function startBlobServer(options: {persistDir?: string; isDown?: ()
   )
   const server = new BlobServer(configuration)
   await server.start()
-  const isDown = options.isDown
-  if (isDown) {
-    // Azurite binds one request listener (ServerBase); put the fault gate in front of it.
+  const {isDown, gate} = options
+  if (isDown || gate) {
+    // Azurite binds one request listener (ServerBase); put the fault and the gate in front of it.
     const http = (server as {httpServer: import('node:http').Server}).httpServer
     const listeners = http.listeners('request') as Array<(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void>
     http.removeAllListeners('request')
-    http.on('request', (req, res) => {
-      if (isDown()) {
+    const forward = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+      if (isDown?.()) {
         req.socket.destroy()
         return
       }
       for (const listener of listeners) listener.call(http, req, res)
+    }
+    http.on('request', (req, res) => {
+      // Down first: a request that cannot reach storage does not wait for anything.
+      const scope = isDown?.() || !gate || String(req.headers['user-agent'] ?? '').startsWith(BLOB_GATE_PASS_AGENT) ? undefined : requestScope(req.url)
+      const wait = scope ? gate!.before(scope.container) : undefined
+      if (wait) void wait.then(() => forward(req, res))
+      else forward(req, res)
     })
   }
   const endpoint = `${server.getHttpServerAddress().replace(/\/$/, '')}/${AZURITE_ACCOUNT}`
@@ -126,6 +158,32 @@ export function containerNameOf(url: string): string | undefined {
   const segments = parsed.pathname.split('/').filter(Boolean).map(decodeURIComponent)
   if (segments[0] === AZURITE_ACCOUNT) segments.shift()
   return segments[0]
+}
+
+/**
+ * Account operations that show no blob: List Containers, Get/Set Blob Service Properties, Get Blob Service Stats, Get
+ * User Delegation Key (the `comp` values of https://learn.microsoft.com/rest/api/storageservices/blob-service-rest-api).
+ * The containers they list are the same before and after a gated piece of work that only writes blobs into an
+ * existing container (creating a blob leaves its container's properties as they were). Others (Find Blobs by Tags,
+ * Blob Batch) can reach any container's blobs.
+ */
+const ACCOUNT_COMPS_WITHOUT_BLOBS = new Set(['list', 'properties', 'stats', 'userdelegationkey'])
+
+/**
+ * What a request could see, for the gate: the container its path names (`/devstoreaccount1/<container>/…`); for a
+ * request about the account that can reach blobs, `{container: undefined}` (every container); undefined when it
+ * cannot see any blob.
+ */
+function requestScope(url: string | undefined): {container: string | undefined} | undefined {
+  const [path = '/', query = ''] = (url ?? '/').split('?', 2)
+  const segments = path.split('/').filter(Boolean)
+  if (segments[0] === AZURITE_ACCOUNT) segments.shift()
+  if (segments[0] === undefined) return ACCOUNT_COMPS_WITHOUT_BLOBS.has(new URLSearchParams(query).get('comp')?.toLowerCase() ?? '') ? undefined : {container: undefined}
+  try {
+    return {container: decodeURIComponent(segments[0])}
+  } catch {
+    return {container: segments[0]}
+  }
 }
 
 /** Container and blob name of a blob URL, with the same mapping as `containerNameOf`. */

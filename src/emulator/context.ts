@@ -34,6 +34,12 @@ export interface EmulatorContext {
    * account (`devstoreaccount1`), so container names share one namespace across accounts.
    */
   blob: BlobEndpoint
+  /**
+   * Holds Azurite's answers until work they must reflect is done (blob.ts BlobRequestGate): `waiter` is asked with the
+   * container a request names (undefined: the whole account) and returns a promise to wait for, or undefined. Its
+   * promise must not reject. Requests with blob.ts's BLOB_GATE_PASS_AGENT User-Agent prefix are not held.
+   */
+  blobGate?: {add(waiter: (container: string | undefined) => Promise<void> | undefined): void}
   /** The emulator's notion of now. Use it instead of `new Date()` so timings stay consistent. */
   clock: () => Date
   /** Events that happened to resources (swaps, restores, promotions, unhealthy slots, …), newest last. */

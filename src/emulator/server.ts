@@ -13,7 +13,7 @@ import {join} from 'node:path'
 import type {Environment} from '../catalog/schema.js'
 import {checkScope, parseResourceId, resourceNotFound} from './arm.js'
 import {unsupportedApiVersion} from './api-versions.js'
-import {INTERNAL_BLOB_CLIENT_OPTIONS, startBlobServer, type RunningBlob} from './blob.js'
+import {BLOB_GATE_PASS_AGENT, BlobRequestGate, INTERNAL_BLOB_CLIENT_OPTIONS, startBlobServer, type RunningBlob} from './blob.js'
 import {ephemeralCertificate, loadOrCreateCertificate} from './certificate.js'
 import {ArmFailure, type EmulatorContext, type FaultInjector, type FaultSpec, type LroOperation, type ActivityLog, type ServiceModule} from './context.js'
 import {asCopy, fromCopy} from './fleet.js'
@@ -228,7 +228,8 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       ...parseFaultSpec(env[FAULTS_ENV]),
       ...options.faults,
     })
-    const blob = await startBlobServer({persistDir: options.stateDir ? join(options.stateDir, 'blob') : undefined, isDown: () => faults.blobDown()})
+    const blobGate = new BlobRequestGate()
+    const blob = await startBlobServer({persistDir: options.stateDir ? join(options.stateDir, 'blob') : undefined, isDown: () => faults.blobDown(), gate: blobGate})
     closers.push(() => blob.close())
 
     const store = new JsonStateStore({stateDir: options.stateDir, environment: environmentName, subscription})
@@ -254,6 +255,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       lro,
       faults,
       blob: {endpoint: blob.endpoint, account: blob.account, key: blob.key},
+      blobGate,
       clock,
       activity,
       certificate,
@@ -440,7 +442,8 @@ async function seedBlobContainers(ctx: EmulatorContext, blob: RunningBlob): Prom
     if ((component.type === 'redis' || component.type === 'managedredis') && component.snapshots) containers.add(component.snapshots.container)
   if (containers.size === 0) return
   const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
-  const service = new BlobServiceClient(blob.endpoint, new StorageSharedKeyCredential(blob.account, blob.key), INTERNAL_BLOB_CLIENT_OPTIONS)
+  // Past the gate (ctx.blobGate): creating the containers waits for nothing, and shows no blob.
+  const service = new BlobServiceClient(blob.endpoint, new StorageSharedKeyCredential(blob.account, blob.key), {...INTERNAL_BLOB_CLIENT_OPTIONS, userAgentOptions: {userAgentPrefix: BLOB_GATE_PASS_AGENT}})
   for (const name of containers) await service.getContainerClient(name).createIfNotExists()
 }
 

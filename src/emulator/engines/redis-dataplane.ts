@@ -9,6 +9,16 @@
  *   `<cache>-<UTC yyyymmddThhmmss>Z.rdb` on the catalog's frequency, on boundaries aligned to the epoch (every hour on
  *   the hour for PT1H), with one catch-up at start when the newest is older than the last boundary. So a drill
  *   measures the same snapshot age however often it runs.
+ * - The catch-up is due at start but taken when something could first tell (`caughtUp`): before the cache's server is
+ *   used for anything else (export, import, key count, the data endpoint, the load generator's target), before Azurite
+ *   answers a request for its snapshot container or an account-wide one that can reach blobs (blob.ts's gate), and
+ *   before the next scheduled snapshot. It is stamped with the time it was due (blob name, `dataasof`, the seed's and
+ *   the load gap's times), and until then nothing can have changed the cache's data, so every client reads what a
+ *   catch-up taken at start would have left. One record shows it later: the emulator's own activity event for it
+ *   (`redis.scheduledSnapshot`, which monitor.ts counts as busy minutes and lists as an activity row) is appended when
+ *   it is taken, dated when it was due. Most emulator starts never look at a cache: they start no redis-server
+ *   (the suite's ~115 starts spawned ~180, each ~80 ms of CPU plus a SAVE and an upload). A catch-up still pending
+ *   when the emulator stops is kept in its state (`pending`) and taken, in order, by the next process that serves it.
  */
 import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, rmSync} from 'node:fs'
@@ -16,7 +26,7 @@ import {join} from 'node:path'
 import type {Redis as RedisClient} from 'ioredis'
 import type {ManagedRedisComponent, RedisComponent} from '../../catalog/schema.js'
 import {parseDuration} from '../../support/duration.js'
-import {INTERNAL_BLOB_CLIENT_OPTIONS} from '../blob.js'
+import {BLOB_GATE_PASS_AGENT, INTERNAL_BLOB_CLIENT_OPTIONS} from '../blob.js'
 import type {EmulatorContext} from '../context.js'
 import {keyspaceCount} from '../../support/rdb.js'
 import {findRedisServer, REDIS_SERVER_ENV, RedisEngine} from './redis.js'
@@ -46,6 +56,19 @@ export interface CacheRef {
 /** A catalog component whose data a real redis-server holds: classic Azure Cache for Redis or Azure Managed Redis. */
 type CacheComponent = RedisComponent | ManagedRedisComponent
 
+/**
+ * A catch-up snapshot due but not taken yet, by cache id (lower case). Kept in the emulator's state (JSON: plain
+ * values), so a process that stops before anything looked leaves it to the next one.
+ */
+export interface PendingCatchUp {
+  /** When it was due (ISO): the emulator's start. The snapshot, its blob name and `dataasof` carry this time. */
+  at: string
+  /** The schedule boundary (ms since the epoch) the newest scheduled snapshot must have reached for none to be needed. */
+  boundary: number
+  /** Whether the load generator ran in that process: then the load's gap is written first (writeRedisLoadGap). */
+  load: boolean
+}
+
 export class RedisDataPlane {
   readonly binary: string | undefined
   readonly info: RedisDataPlaneInfo
@@ -53,10 +76,16 @@ export class RedisDataPlane {
   private readonly timers: NodeJS.Timeout[] = []
   /** Host names served by other services than the classic cache's (Managed Redis), for the data endpoint lookup. */
   private readonly hosts = new Map<string, CacheRef>()
+  /** Caches of this process's schedules with catch-ups in `pending`, by cache id (lower case); `running` once taken. */
+  private readonly due = new Map<string, {cache: CacheRef; component: CacheComponent; running?: Promise<void>}>()
+  /** The time a cache's fresh server is seeded as of, while its catch-up starts it (the catch-up's due time). */
+  private readonly seedAt = new Map<string, Date>()
 
+  /** `pending`: the state's catch-ups not taken yet (mutated in place, persisted with the state). */
   constructor(
     private readonly ctx: EmulatorContext,
     private readonly epoch: string,
+    private readonly pending: Record<string, PendingCatchUp[]> = {},
   ) {
     // OPSBOOK_REDIS_SERVER as the emulator's environment says (startEmulator's env); the PATH searched is this process's.
     const configured = ctx.env?.[REDIS_SERVER_ENV]
@@ -65,14 +94,21 @@ export class RedisDataPlane {
     this.info = this.binary ? {engine: this.binary} : {modelled: MODELLED_NOTE}
     ctx.onClose(() => this.close())
     if (this.binary) this.removeOldEpochs()
+    ctx.blobGate?.add((container) => this.beforeBlobRequest(container))
   }
 
   get real(): boolean {
     return this.binary !== undefined
   }
 
-  /** The engine of a cache (not started until used). */
-  engine(cache: CacheRef): RedisEngine {
+  /** The engine of a cache, to use its data: once the cache's pending catch-up snapshot (if any) is taken. */
+  async use(cache: CacheRef): Promise<RedisEngine> {
+    await this.caughtUp(cache)
+    return this.engine(cache)
+  }
+
+  /** The engine of a cache (not started until used); its data only through `use`, which takes a pending catch-up first. */
+  private engine(cache: CacheRef): RedisEngine {
     const key = cache.id.toLowerCase()
     let engine = this.engines.get(key)
     if (!engine) {
@@ -82,7 +118,7 @@ export class RedisDataPlane {
         dir: join(this.ctx.dataDir, 'redis', this.epoch, cache.name.toLowerCase()),
         certificate: this.ctx.certificate,
         password: accessKeyOf(this.epoch, cache.id),
-        seed: (client) => this.seed(client, component),
+        seed: (client) => this.seed(client, component, this.seedAt.get(key) ?? this.ctx.clock()),
       })
       this.engines.set(key, engine)
     }
@@ -101,33 +137,38 @@ export class RedisDataPlane {
 
   /** Key count over all databases (INFO keyspace). */
   async keyCount(cache: CacheRef): Promise<number> {
-    return keyspaceCount(await (await this.engine(cache).client()).info('keyspace'))
+    return keyspaceCount(await (await (await this.use(cache)).client()).info('keyspace'))
   }
 
   /** Where the load generator writes into a cache: its plain port, signed in with its access key. */
   async loadTarget(cache: CacheRef): Promise<LoadTarget> {
-    const port = await this.engine(cache).plainPort()
+    const port = await (await this.use(cache)).plainPort()
     return {name: cache.name, host: '127.0.0.1', port, password: accessKeyOf(this.epoch, cache.id), canaryKey: this.componentOf(cache.name)?.probe?.canary?.key}
   }
 
-  /** Start the snapshot schedule of every cache with snapshots in the catalog (catch-up now, then on each boundary). */
-  async startSchedules(caches: CacheRef[]): Promise<void> {
+  /**
+   * Start the snapshot schedule of every cache with snapshots in the catalog: a catch-up due now (taken when first
+   * observable, see the file's comment), then one on each boundary.
+   */
+  startSchedules(caches: CacheRef[]): void {
     for (const cache of caches) {
       const component = this.componentOf(cache.name)
       if (!component?.snapshots) continue
       const frequencyMs = parseDuration(component.snapshots.frequency)
       if (!frequencyMs) continue
       const now = this.ctx.clock().getTime()
-      const lastBoundary = Math.floor(now / frequencyMs) * frequencyMs
-      const newest = await this.newestScheduled(cache, component)
-      if (newest === undefined || newest < lastBoundary) {
-        if (this.ctx.loadOn && newest !== undefined) await writeRedisLoadGap(await this.engine(cache).client(), component.probe?.canary?.key, this.ctx.clock())
-        await this.takeScheduled(cache, component)
-      }
+      const boundary = Math.floor(now / frequencyMs) * frequencyMs
+      const key = cache.id.toLowerCase()
+      const queue = (this.pending[key] ??= [])
+      // A catch-up still pending for this boundary (an earlier process's) leaves the newest at or past it once taken.
+      if (queue.at(-1)?.boundary !== boundary) queue.push({at: new Date(now).toISOString(), boundary, load: this.ctx.loadOn})
+      this.due.set(key, {cache, component})
       const arm = () => {
         const wait = Math.floor(this.ctx.clock().getTime() / frequencyMs) * frequencyMs + frequencyMs - this.ctx.clock().getTime()
         const timer = setTimeout(() => {
-          void this.takeScheduled(cache, component).catch(() => undefined)
+          void this.caughtUp(cache)
+            .then(() => this.takeScheduled(cache, component))
+            .catch(() => undefined)
           arm()
         }, Math.max(1000, wait))
         timer.unref()
@@ -137,15 +178,63 @@ export class RedisDataPlane {
     }
   }
 
-  /** SAVE the cache and upload the RDB as a scheduled snapshot; returns its blob name. */
-  async takeScheduled(cache: CacheRef, component: CacheComponent): Promise<string> {
+  /**
+   * Take the cache's pending catch-ups (each: list the scheduled snapshots, and take one stamped with its due time when
+   * the newest is older than its boundary), once; resolves at once when none is pending. A failure (the server cannot
+   * start, Blob unreachable past the client's retries) rejects the callers waiting now, as it failed the emulator's start
+   * when the catch-up was taken there, and the catch-up is dropped like a missed scheduled snapshot: the cache's data may
+   * change from then on, so a later attempt could not hold the data it was due with.
+   */
+  caughtUp(cache: CacheRef): Promise<void> {
+    const key = cache.id.toLowerCase()
+    const due = this.due.get(key)
+    if (!due) return Promise.resolve()
+    due.running ??= this.catchUp(key, due.cache, due.component).finally(() => this.due.delete(key))
+    return due.running
+  }
+
+  /**
+   * blob.ts's gate: a request for a snapshot container of a cache with a catch-up pending (or an account-wide request
+   * that can reach blobs) is answered after that catch-up, never before; a failed one is not the request's error.
+   */
+  private beforeBlobRequest(container: string | undefined): Promise<void> | undefined {
+    const waits = [...this.due.values()]
+      .filter((due) => container === undefined || due.component.snapshots!.container.toLowerCase() === container.toLowerCase())
+      .map((due) => this.caughtUp(due.cache).catch(() => undefined))
+    return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined
+  }
+
+  private async catchUp(key: string, cache: CacheRef, component: CacheComponent): Promise<void> {
+    const queue = this.pending[key] ?? []
+    try {
+      for (const check of queue) {
+        const newest = await this.newestScheduled(cache, component)
+        if (newest !== undefined && newest >= check.boundary) continue
+        const at = new Date(check.at)
+        // The server, if this starts it, is seeded as of the due time: the data the catch-up would have saved then.
+        this.seedAt.set(key, at)
+        if (check.load && newest !== undefined) await writeRedisLoadGap(await this.engine(cache).client(), component.probe?.canary?.key, at)
+        await this.takeScheduled(cache, component, at)
+      }
+    } finally {
+      this.seedAt.delete(key)
+      // Cut short by the emulator stopping: the state it saved as it stopped keeps the catch-up due for the next process.
+      if (!this.closed) {
+        delete this.pending[key]
+        this.ctx.store.save()
+      }
+    }
+  }
+
+  /** SAVE the cache and upload the RDB as a scheduled snapshot taken `at` (default now); returns its blob name. */
+  async takeScheduled(cache: CacheRef, component: CacheComponent, at?: Date): Promise<string> {
     const rdb = await this.engine(cache).snapshot()
-    const takenAt = this.ctx.clock()
+    const takenAt = at ?? this.ctx.clock()
     const name = `${cache.name}-${takenAt.toISOString().slice(0, 19).replaceAll(/[-:]/g, '')}Z.rdb`
     const container = (await this.blobService()).getContainerClient(component.snapshots!.container)
     await container.createIfNotExists()
     await container.getBlockBlobClient(name).upload(rdb, rdb.length, {metadata: {dataasof: takenAt.toISOString(), source: SCHEDULE_SOURCE}})
-    this.ctx.activity.append({resourceId: cache.id, kind: 'redis.scheduledSnapshot', data: {blob: name, bytes: rdb.length}})
+    this.ctx.activity.append({at: takenAt.toISOString(), resourceId: cache.id, kind: 'redis.scheduledSnapshot', data: {blob: name, bytes: rdb.length}})
     return name
   }
 
@@ -170,12 +259,11 @@ export class RedisDataPlane {
    * has been under that load all along, so its key count holds steady and the load only makes values newer), and
    * (with a canary probe) the canary at seed time.
    */
-  private async seed(client: RedisClient, component: CacheComponent | undefined): Promise<void> {
+  private async seed(client: RedisClient, component: CacheComponent | undefined, seededAt: Date): Promise<void> {
     if (!this.ctx.seedFromCatalog) return
-    const at = this.ctx.clock().toISOString()
-    // The same keys and values as one command per key would write, in three commands: every emulator start seeds its
-    // catalog's caches (the schedule's catch-up snapshot starts them), and ioredis building ~1,200 commands cost ~20 ms
-    // of the emulator's CPU per start — the suite starts ~115 emulators. MSET for the plain strings, one script for
+    const at = seededAt.toISOString()
+    // The same keys and values as one command per key would write, in three commands: ioredis building ~1,200 commands
+    // cost ~20 ms of the emulator's CPU per seeded cache. MSET for the plain strings, one script for
     // the hashes, and SET … EX for the sessions (they expire).
     const loadValue = JSON.stringify({at, by: 'opsbook-emulator-seed'})
     const strings: string[] = ['config:feature-flags', JSON.stringify({checkoutV2: true})]
@@ -190,12 +278,19 @@ export class RedisDataPlane {
     await pipeline.exec()
   }
 
-  /** One client for the plane's snapshot uploads and listings (its pipeline is built once, not per snapshot). */
+  /**
+   * One client for the plane's snapshot uploads and listings (its pipeline is built once, not per snapshot). Its
+   * User-Agent lets its requests past the gate that holds others until the catch-up it is taking (blob.ts).
+   */
   private blob?: Promise<import('@azure/storage-blob').BlobServiceClient>
 
   private blobService() {
     this.blob ??= import('@azure/storage-blob').then(
-      ({BlobServiceClient, StorageSharedKeyCredential}) => new BlobServiceClient(this.ctx.blob.endpoint, new StorageSharedKeyCredential(this.ctx.blob.account, this.ctx.blob.key), INTERNAL_BLOB_CLIENT_OPTIONS),
+      ({BlobServiceClient, StorageSharedKeyCredential}) =>
+        new BlobServiceClient(this.ctx.blob.endpoint, new StorageSharedKeyCredential(this.ctx.blob.account, this.ctx.blob.key), {
+          ...INTERNAL_BLOB_CLIENT_OPTIONS,
+          userAgentOptions: {userAgentPrefix: BLOB_GATE_PASS_AGENT},
+        }),
     )
     return this.blob
   }
@@ -206,7 +301,10 @@ export class RedisDataPlane {
     for (const entry of readdirSync(root)) if (entry !== this.epoch) rmSync(join(root, entry), {recursive: true, force: true})
   }
 
+  private closed = false
+
   private async close(): Promise<void> {
+    this.closed = true
     for (const timer of this.timers) clearTimeout(timer)
     await Promise.all([...this.engines.values()].map((engine) => engine.stop().catch(() => undefined)))
   }

@@ -172,7 +172,7 @@ export async function start(ctx: EmulatorContext): Promise<void> {
   if (!plane.real || !ctx.seedFromCatalog) return
   const refs = Object.values(managedRedisState(ctx).clusters).flatMap((c) => Object.keys(c.databases).map((d) => refOf(c, d)))
   for (const ref of refs) ctx.loadSources.push({engine: 'redis', name: ref.name, target: () => plane.loadTarget(ref)})
-  await plane.startSchedules(refs)
+  plane.startSchedules(refs)
 }
 
 export function routes(ctx: EmulatorContext): Route[] {

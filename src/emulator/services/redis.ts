@@ -21,7 +21,7 @@ import {ArmFailure, type EmulatorContext} from '../context.js'
 // 201/202 headers in test/fixtures/azure-cli-recordings, which the replay compares).
 import {regionDisplayName} from './arm-platform.js'
 import {armError, type EmulatorRequest, type EmulatorResponse, type Route} from '../types.js'
-import {accessKeyOf, RedisDataPlane, type CacheRef, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
+import {accessKeyOf, RedisDataPlane, type CacheRef, type PendingCatchUp, type RedisDataPlaneInfo} from '../engines/redis-dataplane.js'
 import {readRdb, RdbFormatError} from '../../support/rdb.js'
 
 const TYPE = 'Microsoft.Cache/Redis'
@@ -56,6 +56,8 @@ interface RedisState {
   engineEpoch?: string
   /** Whether the data plane is real or modelled (for `opsbook emulator start`). */
   dataPlane?: RedisDataPlaneInfo
+  /** Catch-up snapshots due but not yet taken, by cache id (engines/redis-dataplane.ts); absent in older state: none. */
+  pendingSnapshots?: Record<string, PendingCatchUp[]>
 }
 
 const dataPlanes = new WeakMap<EmulatorContext, RedisDataPlane>()
@@ -66,7 +68,7 @@ export function redisDataPlane(ctx: EmulatorContext): RedisDataPlane {
   if (!plane) {
     const state = redisState(ctx)
     state.engineEpoch ??= randomUUID()
-    plane = new RedisDataPlane(ctx, state.engineEpoch)
+    plane = new RedisDataPlane(ctx, state.engineEpoch, (state.pendingSnapshots ??= {}))
     state.dataPlane = plane.info
     dataPlanes.set(ctx, plane)
   }
@@ -141,7 +143,7 @@ export async function start(ctx: EmulatorContext): Promise<void> {
   const plane = redisDataPlane(ctx)
   if (plane.real) {
     // Real snapshots on the catalog's schedule replace the seeded stand-in.
-    if (ctx.seedFromCatalog) await plane.startSchedules(Object.values(state.caches).map(cacheRef))
+    if (ctx.seedFromCatalog) plane.startSchedules(Object.values(state.caches).map(cacheRef))
     // The load generator (when on) keeps writing keys into the catalog's caches, so snapshots have data to lose.
     const names = new Set(Object.values(ctx.environment.components).flatMap((c) => (c.type === 'redis' ? [c.name.toLowerCase()] : [])))
     for (const cache of Object.values(state.caches))
@@ -194,7 +196,7 @@ type ContainerClient = import('@azure/storage-blob').ContainerClient
  * stamped with when its data is from.
  */
 export async function exportRdbFromEngine(ctx: EmulatorContext, plane: RedisDataPlane, ref: CacheRef, container: ContainerClient, blobName: string, kind: string): Promise<void> {
-  const rdb = await plane.engine(ref).snapshot()
+  const rdb = await (await plane.use(ref)).snapshot()
   const savedAt = ctx.clock().toISOString()
   await container.getBlockBlobClient(blobName).upload(rdb, rdb.length, {metadata: {dataasof: savedAt, source: ref.id.replaceAll('/', '_')}})
   ctx.activity.append({resourceId: ref.id, kind, data: {container: container.containerName, blob: blobName, bytes: rdb.length, dataAsOf: savedAt}})
@@ -215,7 +217,7 @@ export async function importRdbIntoEngine(
   const blob = service.getContainerClient(path!.container).getBlobClient(path!.blob)
   if (!(await blob.exists())) throw new ArmFailure('InvalidRequestBody', `Import failed: the blob '${redactSas(url)}' does not exist or cannot be read with the given SAS URL.`)
   const data = await blob.downloadToBuffer()
-  const engine = plane.engine(ref)
+  const engine = await plane.use(ref)
   const legacy = parseRdb(data)
   if (legacy) {
     const client = await engine.client()
@@ -319,7 +321,7 @@ export function routes(ctx: EmulatorContext): Route[] {
         const ref = cache ? cacheRef(cache) : plane.hostRef(p.hostName!)
         if (!ref) return armError(404, 'ResourceNotFound', `No cache has the host name '${p.hostName}'.`)
         if (!plane.real) return armError(404, 'DataPlaneNotAvailable', `The emulator cannot connect you to ${ref.name}: ${plane.info.modelled}.`)
-        const engine = plane.engine(ref)
+        const engine = await plane.use(ref)
         const user = request.query.get('user')
         if (user) await engine.allowUser(user)
         return {status: 200, body: {host: '127.0.0.1', port: await engine.tlsPort(), servername: 'localhost'}}

@@ -5,7 +5,9 @@ import {get} from 'node:https'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {AZURITE_ACCOUNT, AZURITE_KEY} from '../../../src/emulator/blob.js'
 import {connectOrStartEmulator} from '../../../src/emulator/connect.js'
+import {SCHEDULE_SOURCE} from '../../../src/emulator/engines/redis-dataplane.js'
 import {runCliInProcess} from '../../helpers/cli.js'
 
 const BIN = resolve('bin/run.js')
@@ -111,6 +113,14 @@ describe('opsbook emulator start', () => {
       expect(reset.code).toBe(5)
       expect(JSON.parse(reset.stdout).error.message).toContain(`pid ${child.pid}`)
       expect(existsSync(join(cwd, '.opsbook', 'emulator', 'state.json'))).toBe(true)
+
+      // The cache's scheduled snapshot, read from the served Blob store: the catch-up due at start is there when looked
+      // for (taken then: it starts the cache's redis-server).
+      const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
+      const snapshots = new BlobServiceClient(doc.env.OPSBOOK_EMULATOR_BLOB, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY)).getContainerClient('redis-snapshots')
+      const scheduled: string[] = []
+      for await (const b of snapshots.listBlobsFlat({includeMetadata: true})) if (b.metadata?.source === SCHEDULE_SOURCE) scheduled.push(b.name)
+      expect(scheduled).toEqual([expect.stringMatching(/^redis-shop-sessions-\d{8}T\d{6}Z\.rdb$/)])
     } finally {
       const printed = stdout
       child.kill('SIGINT')
@@ -118,7 +128,7 @@ describe('opsbook emulator start', () => {
       expect(stdout).toBe(printed)
     }
     expect(existsSync(join(cwd, '.opsbook', 'emulator', 'emulator.lock'))).toBe(false)
-    // The cache's redis-server (started for its scheduled snapshot) stopped with the emulator.
+    // The cache's redis-server (started for its scheduled snapshot, looked at above) stopped with the emulator.
     const engines = join(cwd, '.opsbook', 'emulator', 'engines')
     expect(existsSync(engines)).toBe(true)
     expect(spawnSync('pgrep', ['-f', engines]).status).toBe(1)

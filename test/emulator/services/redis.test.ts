@@ -9,8 +9,10 @@ let emulator: RunningEmulator
 let client: import('@azure/arm-rediscache').RedisManagementClient
 let blobs: import('@azure/storage-blob').BlobServiceClient
 const CACHE = 'redis-shop-sessions'
+let startedAt: number
 
 beforeAll(async () => {
+  startedAt = Date.now()
   emulator = await startEmulator({catalogFile: 'runbooks.yaml', lroDurationMs: 300})
   const {RedisManagementClient} = await import('@azure/arm-rediscache')
   client = new RedisManagementClient(credentialFor(emulator), emulator.subscription, hlcOptions(emulator))
@@ -50,6 +52,77 @@ async function dataClient(): Promise<import('ioredis').Redis> {
 }
 
 const containerUrl = () => `${emulator.blob.endpoint}/redis-snapshots?sv=2025-01-05&sig=not-checked`
+
+/**
+ * This process's redis-server children, from /proc (redis-server rewrites its command line, so the cache it serves
+ * cannot be told from there: counted, with this file's emulator the only one running while they are).
+ */
+async function redisServers(): Promise<number> {
+  const {readdirSync, readFileSync} = await import('node:fs')
+  let count = 0
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      // "pid (comm) state ppid …"
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === process.pid && comm === 'redis-server') count++
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count
+}
+
+/** The scheduled snapshots in a container: blob name and `dataasof`. */
+async function scheduledIn(container: string, service = blobs): Promise<Array<{name: string; at: number}>> {
+  const found: Array<{name: string; at: number}> = []
+  for await (const b of service.getContainerClient(container).listBlobsFlat({includeMetadata: true}))
+    if (b.metadata?.source === 'opsbook-emulator-schedule') found.push({name: b.name, at: Date.parse(b.metadata.dataasof!)})
+  return found
+}
+
+describe('the catch-up snapshot due at start', () => {
+  // Runs first: nothing has used either cache yet.
+  it('starts no redis-server until its snapshots could be seen; a request while Blob is down fails at once and leaves it due', async () => {
+    const listedAt = Date.now()
+    expect(await redisServers()).toBe(0)
+
+    // Blob down: a request for the snapshot container is dropped at once, as any request then (the fault is asked
+    // before the catch-up is waited for), and the catch-up stays due.
+    const {BlobServiceClient, StorageSharedKeyCredential} = await import('@azure/storage-blob')
+    const once = new BlobServiceClient(emulator.blob.endpoint, new StorageSharedKeyCredential(emulator.blob.account, emulator.blob.key), {retryOptions: {maxTries: 1}})
+    emulator.faults.set({blobDown: true})
+    try {
+      await expect(scheduledIn('amr-snapshots', once)).rejects.toThrow()
+    } finally {
+      emulator.faults.set({blobDown: false})
+    }
+    expect(await redisServers()).toBe(0)
+
+    // Listing the containers shows no blob: nothing waits for it.
+    const containers: string[] = []
+    for await (const c of blobs.listContainers()) containers.push(c.name)
+    expect(containers).toEqual(expect.arrayContaining(['redis-snapshots', 'amr-snapshots']))
+    expect(await redisServers()).toBe(0)
+
+    // Listing one cache's snapshot container takes that cache's catch-up first, named and dated as of the start.
+    const classic = await scheduledIn('redis-snapshots')
+    expect(classic).toHaveLength(1)
+    expect(classic[0]!.at).toBeGreaterThanOrEqual(startedAt)
+    expect(classic[0]!.at).toBeLessThanOrEqual(listedAt)
+    expect(classic[0]!.name).toBe(`${CACHE}-${new Date(classic[0]!.at).toISOString().slice(0, 19).replaceAll(/[-:]/g, '')}Z.rdb`)
+    // Only that cache's redis-server started.
+    expect(await redisServers()).toBe(1)
+
+    // The other cache's, once its container is looked at: also as of the start.
+    const managed = await scheduledIn('amr-snapshots')
+    expect(managed).toHaveLength(1)
+    expect(managed[0]!.at).toBeGreaterThanOrEqual(startedAt)
+    expect(managed[0]!.at).toBeLessThanOrEqual(listedAt)
+    expect(await redisServers()).toBe(2)
+  })
+})
 
 describe('redis force-reboot through the unmodified SDK', () => {
   it('accepts each reboot type with Azure\'s 200 message and refuses an unknown one', async () => {
@@ -240,14 +313,18 @@ describe('with the load generator on', () => {
 
 describe('across emulator processes', () => {
   it('a snapshot the schedule missed while no emulator ran holds data as fresh as Azure\'s would, not the last process\'s', async () => {
-    const {mkdtempSync, rmSync} = await import('node:fs')
+    const {existsSync, mkdtempSync, rmSync} = await import('node:fs')
     const {tmpdir} = await import('node:os')
     const {join} = await import('node:path')
     const stateDir = mkdtempSync(join(tmpdir(), 'opsbook-redis-gap-'))
     const hour = 3_600_000
     try {
+      const firstAt = Date.now()
       const first = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 50, load: false})
       await first.stop()
+      const firstStopped = Date.now()
+      // Nothing looked at the caches: no redis-server started (none made its data folder); the catch-up stays due.
+      expect(existsSync(join(stateDir, 'engines', 'redis'))).toBe(false)
       // Three hours later (the catalog's PT1H schedule missed its boundaries meanwhile), with the load generator on.
       const later = new Date(Date.now() + 3 * hour)
       const second = await startEmulator({catalogFile: 'runbooks.yaml', stateDir, lroDurationMs: 50, load: {ratePerSecond: 1}, clock: () => later})
@@ -257,7 +334,11 @@ describe('across emulator processes', () => {
         const scheduled: Array<{name: string; at: number}> = []
         for await (const b of container.listBlobsFlat({includeMetadata: true}))
           if (b.name.startsWith(`${CACHE}-`) && b.metadata?.source === 'opsbook-emulator-schedule') scheduled.push({name: b.name, at: Date.parse(b.metadata.dataasof!)})
-        const catchUp = scheduled.sort((a, b) => a.at - b.at).at(-1)!
+        // The first process's catch-up, taken by this one as of when it was due, then this one's.
+        expect(scheduled).toHaveLength(2)
+        const [earlier, catchUp] = scheduled.sort((a, b) => a.at - b.at) as [{name: string; at: number}, {name: string; at: number}]
+        expect(earlier.at).toBeGreaterThanOrEqual(firstAt)
+        expect(earlier.at).toBeLessThanOrEqual(firstStopped)
         expect(catchUp.at).toBe(later.getTime())
         const rdb = readRdb(await container.getBlobClient(catchUp.name).downloadToBuffer(), ['opsbook:canary'])
         // The newest data in it is as of the snapshot: the three idle hours are not data lost.
