@@ -13,7 +13,7 @@ import {dirname, join, resolve} from 'node:path'
 import type {Environment} from '../catalog/schema.js'
 import {ValidationError} from '../errors.js'
 import {parseDuration} from '../support/duration.js'
-import {verifyChain, type ChainCheck} from './journal.js'
+import {journalText, verifyChain, type ChainCheck, type JournalText} from './journal.js'
 import {headlineOutputs} from './outputs.js'
 import {journalOutcome, summaryProblems} from './seal.js'
 import type {EvidenceTarget} from './blob-sink.js'
@@ -319,16 +319,19 @@ export function buildReport(options: {
   }
 }
 
-/** The report row of one run (also used for the per-run report.md next to the journal). */
-export function toRunRow(run: EvidenceRun): RunRow {
+/**
+ * The report row of one run (also used for the per-run report.md next to the journal). `journal`: the run's journal
+ * text already split (evidence verify's, JournalText), else it is split here once for every check of the row.
+ */
+export function toRunRow(run: EvidenceRun, journal: JournalText = journalText(run.journalText)): RunRow {
   const s = run.summary ?? {}
-  const chain: ChainCheck = verifyChain(run.journalText, {lastHash: s.journal?.lastHash, lines: s.journal?.lines})
-  const tampered = run.summaryText === undefined ? [] : summaryProblems(run.journalText, run.summaryText)
+  const chain: ChainCheck = verifyChain(journal, {lastHash: s.journal?.lastHash, lines: s.journal?.lines})
+  const tampered = run.summaryText === undefined ? [] : summaryProblems(journal, run.summaryText)
   const objectives = Array.isArray(s.outputs?.objectives) ? s.outputs.objectives : []
   const missed = objectives.some((o) => objectiveNotMet(o))
   // The outcome is the journal's (hash-chained), not summary.json's: an edited summary said succeeded in every export
   // (issue 16). `journal.problem` says that they disagree.
-  const status = journalOutcome(run.journalText) ?? s.status ?? 'unfinished'
+  const status = journalOutcome(journal) ?? s.status ?? 'unfinished'
   const who = [s.who?.osUser && s.who?.host ? `${s.who.osUser}@${s.who.host}` : s.who?.osUser, s.who?.azurePrincipal ? `(${s.who.azurePrincipal})` : undefined]
     .filter(Boolean)
     .join(' ')

@@ -5,7 +5,7 @@
  * Appends made in the same tick are written and fsynced together (group commit: one write and one fsync for the
  * group, each append resolving when its group is on disk), so a burst of events costs one fsync, not one each.
  */
-import {createHash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {mkdir, open, readFile, rmdir, type FileHandle} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
@@ -14,6 +14,9 @@ import {ValidationError} from '../errors.js'
 import {Redactor} from './redact.js'
 import {redactedBytes} from './writer.js'
 import {acquireRunLock, releaseRunLock, RUN_LOCK_FILE} from './run-lock.js'
+import {journalText, NOT_JSON, sha256Hex, type JournalText} from './journal-text.js'
+
+export {journalText, JournalText, NOT_JSON, sha256Hex} from './journal-text.js'
 
 export const JOURNAL_FILE = 'journal.jsonl'
 export const SUMMARY_FILE = 'summary.json'
@@ -66,9 +69,6 @@ export function runDir(root: string, runId: string): string {
   return join(root, 'runs', assertRunId(runId))
 }
 
-export function sha256Hex(text: string | Buffer): string {
-  return createHash('sha256').update(text).digest('hex')
-}
 
 /**
  * A new run id: UTC timestamp, runbook name and 4 random hex digits, e.g. `20261123T153000Z-dr-drill-7f3a`.
@@ -441,25 +441,24 @@ function splitLines(text: string): string[] {
   return lines
 }
 
+
 /**
  * Check the hash chain of journal text. When line N's content no longer hashes to what line N+1 recorded, line N is
  * named (it is the one that changed). A changed or removed last line can only be caught by comparing `lastHash` and
  * `lines` with a copy kept elsewhere (summary.json, the blob sink): pass them as `expected`.
  */
-export function verifyChain(text: string, expected: {lastHash?: string; lines?: number} = {}): ChainCheck {
-  const raw = splitLines(text)
+export function verifyChain(text: string | JournalText, expected: {lastHash?: string; lines?: number} = {}): ChainCheck {
+  const journal = journalText(text)
+  const count = journal.lineCount
   let prevHash = GENESIS_HASH
   let beforeLast = GENESIS_HASH
   let lastType: unknown
-  const fail = (line: number, reason: string): ChainCheck => ({ok: false, lines: raw.length, lastHash: sha256Hex(raw.at(-1) ?? ''), firstBad: {line, reason}})
-  for (const [index, lineText] of raw.entries()) {
+  const fail = (line: number, reason: string): ChainCheck => ({ok: false, lines: count, lastHash: count === 0 ? sha256Hex('') : journal.hash(count - 1), firstBad: {line, reason}})
+  for (let index = 0; index < count; index++) {
     const n = index + 1
-    let line: Partial<JournalLine>
-    try {
-      line = JSON.parse(lineText) as Partial<JournalLine>
-    } catch {
-      return fail(n, 'not valid JSON')
-    }
+    const parsed = journal.json(index)
+    if (parsed === NOT_JSON) return fail(n, 'not valid JSON')
+    const line = parsed as Partial<JournalLine>
     if (line === null || typeof line !== 'object') return fail(n, 'not a JSON object')
     if (line.prev !== prevHash)
       return n === 1
@@ -469,17 +468,17 @@ export function verifyChain(text: string, expected: {lastHash?: string; lines?: 
     if (typeof line.type !== 'string' || typeof line.ts !== 'string') return fail(n, 'missing type or ts')
     beforeLast = prevHash
     lastType = line.type
-    prevHash = sha256Hex(lineText)
+    prevHash = journal.hash(index)
   }
   // The summary records the journal as it was just before the seal line that then records the summary's hash.
-  const sealedAfter = expected.lines !== undefined && raw.length === expected.lines + 1 && lastType === SEAL_EVENT
-  if (expected.lines !== undefined && expected.lines !== raw.length && !sealedAfter)
-    return fail(Math.min(raw.length, expected.lines), `journal has ${raw.length} lines where ${expected.lines} were recorded`)
+  const sealedAfter = expected.lines !== undefined && count === expected.lines + 1 && lastType === SEAL_EVENT
+  if (expected.lines !== undefined && expected.lines !== count && !sealedAfter)
+    return fail(Math.min(count, expected.lines), `journal has ${count} lines where ${expected.lines} were recorded`)
   const endHash = sealedAfter ? beforeLast : prevHash
-  const endLine = sealedAfter ? raw.length - 1 : raw.length
+  const endLine = sealedAfter ? count - 1 : count
   if (expected.lastHash !== undefined && endLine > 0 && expected.lastHash !== endHash)
     return fail(endLine, 'does not match the hash recorded when the run ended (changed after the run)')
-  return {ok: true, lines: raw.length, lastHash: raw.length === 0 ? GENESIS_HASH : prevHash}
+  return {ok: true, lines: count, lastHash: count === 0 ? GENESIS_HASH : prevHash}
 }
 
 /** Whether `dir` holds a run journal. */

@@ -12,10 +12,10 @@
 import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
-import type {Journal, JournalLine} from './journal.js'
+import type {Journal, JournalLine, JournalText} from './journal.js'
 import type {Redactor} from './redact.js'
 import type {RunSummary} from './summary.js'
-import {SEAL_EVENT, sha256Hex} from './journal.js'
+import {journalText as asJournalText, NOT_JSON, SEAL_EVENT, sha256Hex} from './journal.js'
 import {journalTextLines, resumedRunTimes} from './segments.js'
 
 export {SEAL_EVENT} from './journal.js'
@@ -112,27 +112,27 @@ export interface Seal {
 }
 
 /** Every seal in journal text, in order (a resumed run has one per segment). Lines that are not JSON are skipped. */
-export function findSeals(journalText: string): Seal[] {
+export function findSeals(journalText: string | JournalText): Seal[] {
+  const journal = asJournalText(journalText)
   const seals: Seal[] = []
-  journalText.split('\n').forEach((text, index) => {
+  journal.parts.forEach((text, index) => {
     if (!text.includes(`"${SEAL_EVENT}"`)) return
-    try {
-      const line = JSON.parse(text) as Partial<JournalLine>
-      const files = (line.data as {files?: unknown} | undefined)?.files
-      if (line.type === SEAL_EVENT) seals.push({line: index + 1, files: (files !== null && typeof files === 'object' ? files : {}) as Seal['files']})
-    } catch {
-      // verifyChain names a line that is not JSON.
-    }
+    // A line that is not JSON: verifyChain names it.
+    const line = journal.json(index) as Partial<JournalLine> | null | typeof NOT_JSON
+    if (line === NOT_JSON || line === null) return
+    const files = (line.data as {files?: unknown} | undefined)?.files
+    if (line.type === SEAL_EVENT) seals.push({line: index + 1, files: (files !== null && typeof files === 'object' ? files : {}) as Seal['files']})
   })
   return seals
 }
 
 /** The seal on the journal's last line, when the run ended normally; undefined for a run still going or crashed. */
-export function finalSeal(journalText: string): Seal | undefined {
-  const seals = findSeals(journalText)
+export function finalSeal(journalText: string | JournalText): Seal | undefined {
+  const journal = asJournalText(journalText)
+  const seals = findSeals(journal)
   const last = seals.at(-1)
-  const trimmed = journalText.endsWith('\n') ? journalText.slice(0, -1) : journalText
-  const lineCount = trimmed === '' ? 0 : trimmed.split('\n').length
+  // The lines of the text without its final newline; a text of only a newline has none.
+  const lineCount = journal.text === '\n' ? 0 : journal.lineCount
   return last && last.line === lineCount ? last : undefined
 }
 
@@ -140,7 +140,7 @@ export function finalSeal(journalText: string): Seal | undefined {
  * Problems with `file`'s bytes against the journal's seal, as sentences naming where (`where` prefixes them, e.g.
  * `local`, `blob`, `bundle runs/<id>/`). A missing seal is a problem only when the run has a summary (it finished).
  */
-export function checkAgainstSeal(where: string, journalText: string, files: Partial<Record<SealedFile, Uint8Array | undefined>>): string[] {
+export function checkAgainstSeal(where: string, journalText: string | JournalText, files: Partial<Record<SealedFile, Uint8Array | undefined>>): string[] {
   const seal = finalSeal(journalText)
   if (!seal) {
     if (files['summary.json'] === undefined) return []
@@ -171,7 +171,7 @@ export function checkAgainstSeal(where: string, journalText: string, files: Part
 }
 
 /** What summary.json must agree with: the fields the journal's own events determine. */
-export function summaryContradictions(where: string, journalText: string, summaryBytes: Uint8Array): string[] {
+export function summaryContradictions(where: string, journalText: string | JournalText, summaryBytes: Uint8Array): string[] {
   let summary: Record<string, unknown>
   try {
     summary = JSON.parse(Buffer.from(summaryBytes).toString('utf8')) as Record<string, unknown>
@@ -181,14 +181,12 @@ export function summaryContradictions(where: string, journalText: string, summar
   let started: Record<string, unknown> | undefined
   let finished: Record<string, unknown> | undefined
   let runId: string | undefined
-  for (const text of journalText.split('\n')) {
+  const journal = asJournalText(journalText)
+  for (const [index, text] of journal.parts.entries()) {
     if (!text || !(text.includes('"run.started"') || text.includes('"run.finished"'))) continue
-    let line: Partial<JournalLine>
-    try {
-      line = JSON.parse(text) as Partial<JournalLine>
-    } catch {
-      continue
-    }
+    const parsed = journal.json(index)
+    if (parsed === NOT_JSON) continue
+    const line = parsed as Partial<JournalLine>
     runId ??= line.runId
     // A resumed run starts again: its first run.started names the runbook; the last run.finished is the outcome.
     if (line.type === 'run.started') started ??= line.data
@@ -196,7 +194,7 @@ export function summaryContradictions(where: string, journalText: string, summar
   }
   // A resumed run's summary gives the whole run's times (evidence/segments.ts), recomputed here from the same lines.
   // Summaries written before that (no activeMs) gave the last segment's duration, as its run.finished line does.
-  const times = summary.activeMs !== undefined ? resumedRunTimes(journalTextLines(journalText)) : undefined
+  const times = summary.activeMs !== undefined ? resumedRunTimes(journalTextLines(journal)) : undefined
   const expected: Array<[string, unknown, unknown]> = [
     ['runId', summary.runId, runId],
     ['runbook.name', (summary.runbook as {name?: unknown} | undefined)?.name, started?.runbook],
@@ -235,18 +233,15 @@ export const RESUMABLE: readonly string[] = ['running', 'interrupted', 'rollback
  * keeps it from replacing a sealed summary in Blob (issue 16: a failed run was laundered to succeeded that way).
  * Returns the first such line as a sentence (prefixed with `where`), or nothing.
  */
-export function appendedAfterEnd(where: string, journalText: string): string[] {
+export function appendedAfterEnd(where: string, journalText: string | JournalText): string[] {
   let ended: string | undefined
   let sealed = false
-  const lines = journalText.split('\n')
-  for (const [index, text] of lines.entries()) {
+  const journal = asJournalText(journalText)
+  for (const [index, text] of journal.parts.entries()) {
     if (!text) continue
-    let line: Partial<JournalLine>
-    try {
-      line = JSON.parse(text) as Partial<JournalLine>
-    } catch {
-      continue
-    }
+    const parsed = journal.json(index)
+    if (parsed === NOT_JSON) continue
+    const line = parsed as Partial<JournalLine>
     const type = String(line.type)
     if (ended !== undefined) {
       if (type === SEAL_EVENT && !sealed) {
@@ -271,23 +266,24 @@ export function appendedAfterEnd(where: string, journalText: string): string[] {
  * and `runs show` check before showing a summary (issue 16: a summary edited from failed to succeeded was exported
  * as passed and shown as succeeded, "chain intact"). Runs from before seals existed are compared with the events only.
  */
-export function summaryProblems(journalText: string, summaryText: string): string[] {
+export function summaryProblems(journalText: string | JournalText, summaryText: string): string[] {
+  const journal = asJournalText(journalText)
   const bytes = Buffer.from(summaryText, 'utf8')
-  const sealed = finalSeal(journalText)?.files['summary.json'] ? checkAgainstSeal('', journalText, {'summary.json': bytes}).filter((p) => p.startsWith('summary.json')) : []
-  return [...appendedAfterEnd('', journalText), ...sealed, ...summaryContradictions('', journalText, bytes)]
+  const sealed = finalSeal(journal)?.files['summary.json'] ? checkAgainstSeal('', journal, {'summary.json': bytes}).filter((p) => p.startsWith('summary.json')) : []
+  return [...appendedAfterEnd('', journal), ...sealed, ...summaryContradictions('', journal, bytes)]
 }
 
 /** The status of the journal's last run.finished line (a resumed run's outcome), or undefined when it has none. */
-export function journalOutcome(journalText: string): string | undefined {
-  const lines = journalText.split('\n')
+export function journalOutcome(journalText: string | JournalText): string | undefined {
+  const journal = asJournalText(journalText)
+  const lines = journal.parts
   for (let i = lines.length - 1; i >= 0; i--) {
     if (!lines[i]!.includes('"type":"run.finished"')) continue
-    try {
-      const status = (JSON.parse(lines[i]!) as {data?: {status?: unknown}}).data?.status
-      if (typeof status === 'string') return status
-    } catch {
-      // a damaged line: the chain check reports it
-    }
+    const line = journal.json(i) as {data?: {status?: unknown}} | null | typeof NOT_JSON
+    // A damaged line: the chain check reports it.
+    if (line === NOT_JSON || line === null) continue
+    const status = line.data?.status
+    if (typeof status === 'string') return status
   }
   return undefined
 }

@@ -1,4 +1,5 @@
 import {humanDuration} from '../support/duration.js'
+import {NOT_JSON, type JournalText} from './journal-text.js'
 
 /**
  * The times of a run that was resumed: each process that wrote its journal is a segment (from its `run.started`).
@@ -70,8 +71,16 @@ export function resumedRunTimes(lines: Iterable<LineLike>): RunTimes | undefined
 }
 
 /** JSON lines of a journal's text, skipping any that do not parse (the chain check reports those). */
-export function journalTextLines(text: string): LineLike[] {
+export function journalTextLines(text: string | JournalText): LineLike[] {
   const lines: LineLike[] = []
+  if (typeof text !== 'string') {
+    // Parsed once for every check of a verification (journal.ts JournalText).
+    text.parts.forEach((raw, index) => {
+      const line = raw ? text.json(index) : NOT_JSON
+      if (line !== NOT_JSON) lines.push(line as LineLike)
+    })
+    return lines
+  }
   for (const raw of text.split('\n')) {
     if (!raw) continue
     try {

@@ -11,7 +11,7 @@ import {join, relative, sep} from 'node:path'
 import {ValidationError} from '../errors.js'
 import {describeError, findRunBlobPrefix, isRunBlobPrefix, readUploadState, runBlobPrefix, type EvidenceTarget} from './blob-sink.js'
 import {BUNDLE_FORMAT, describeRun, MANIFEST_FILE, runsCsv, sha256, toRunRow, type BundleManifest, type EvidenceReport, type SummaryLike} from './export.js'
-import {runDir, verifyChain} from './journal.js'
+import {JournalText, runDir, verifyChain} from './journal.js'
 import {appendedAfterEnd, checkAgainstSeal, summaryContradictions} from './seal.js'
 import {redactedBytes} from './writer.js'
 
@@ -80,6 +80,8 @@ export async function verifyBundleFiles(path: string, files: Map<string, Uint8Ar
 
   const listed = new Map(manifest.files.map((f) => [f.path, f]))
   const manifestRuns = new Map((manifest.runs ?? []).map((r) => [r.runId, r]))
+  // Each journal split and parsed once for every check that reads it (its chain, its run's files, runs.csv).
+  const journals = new Map<string, JournalText>()
   for (const entry of manifest.files) {
     const bytes = files.get(entry.path)
     if (!bytes) {
@@ -92,13 +94,15 @@ export async function verifyBundleFiles(path: string, files: Map<string, Uint8Ar
       // The manifest records the journal's real end (the seal line included), which nothing inside the run binds.
       const run = bundleRunFiles(files, journal[1])!
       const expected = manifestRuns.get(journal[1])?.journal
-      const chain = verifyChain(Buffer.from(bytes).toString('utf8'), {lastHash: expected?.lastHash, lines: expected?.lines})
+      const text = new JournalText(Buffer.from(bytes).toString('utf8'))
+      journals.set(entry.path, text)
+      const chain = verifyChain(text, {lastHash: expected?.lastHash, lines: expected?.lines})
       checks.push(
         chain.ok
           ? {subject: entry.path, ok: true, message: `${entry.path}: hash chain intact (${chain.lines} lines)`}
           : {subject: entry.path, ok: false, message: `${entry.path} line ${chain.firstBad!.line}: ${chain.firstBad!.reason}`},
       )
-      if (run.summary) checks.push(...runFileChecks(`bundle runs/${journal[1]}/`, run))
+      if (run.summary) checks.push(...runFileChecks(`bundle runs/${journal[1]}/`, run, text))
     }
     const actual = sha256(bytes)
     checks.push(
@@ -109,7 +113,7 @@ export async function verifyBundleFiles(path: string, files: Map<string, Uint8Ar
   }
   for (const path of [...files.keys()].sort())
     if (path !== MANIFEST_FILE && !listed.has(path)) checks.push({subject: path, ok: false, message: `${path}: not listed in the manifest (added after export)`})
-  const csv = runsCsvCheck(files, manifest)
+  const csv = runsCsvCheck(files, manifest, journals)
   if (csv) checks.push(csv)
   const inBlob = new Set<string>()
   if (options.target) {
@@ -174,13 +178,15 @@ function bundleAnchors(manifest: BundleManifest, found: {target?: EvidenceTarget
  * a run the evidence records as failed is caught even when the manifest was recomputed. (report.html and report.md
  * also need the catalog's objectives to regenerate; they are covered by the manifest.)
  */
-function runsCsvCheck(files: Map<string, Uint8Array>, manifest: BundleManifest): VerifyCheck | undefined {
+function runsCsvCheck(files: Map<string, Uint8Array>, manifest: BundleManifest, journals: ReadonlyMap<string, JournalText>): VerifyCheck | undefined {
   const csv = files.get('runs.csv')
   if (!csv) return undefined
   const rows = (manifest.runs ?? []).map((r) => {
-    const journal = files.get(`runs/${r.runId}/journal.jsonl`)
+    const path = `runs/${r.runId}/journal.jsonl`
+    const journal = files.get(path)
+    const text = journals.get(path) ?? new JournalText(journal ? Buffer.from(journal).toString('utf8') : '')
     const summary = files.get(`runs/${r.runId}/summary.json`)
-    return toRunRow(describeRun(r.runId, manifest.source, journal ? Buffer.from(journal).toString('utf8') : '', summary ? Buffer.from(summary).toString('utf8') : undefined))
+    return toRunRow(describeRun(r.runId, manifest.source, text.text, summary ? Buffer.from(summary).toString('utf8') : undefined), text)
   })
   const expected = redactedBytes({text: runsCsv({runs: rows} as EvidenceReport)})
   return expected.equals(Buffer.from(csv))
@@ -388,10 +394,11 @@ export interface RunFiles {
  * seal's hashes of summary.json, report.md and request.json, and summary.json against what the journal's events say.
  * `where` names the copy in every message: `local`, `blob`, `bundle runs/<id>/`.
  */
-export function runFileChecks(where: string, files: RunFiles): VerifyCheck[] {
+export function runFileChecks(where: string, files: RunFiles, journal?: JournalText): VerifyCheck[] {
   const prefix = where.endsWith('/') ? where : `${where} `
   const subject = `${prefix}journal.jsonl`
-  const journalText = Buffer.from(files.journal).toString('utf8')
+  // `journal`: files.journal already split (a bundle's, whose chain was checked against the manifest with it).
+  const journalText = journal ?? new JournalText(Buffer.from(files.journal).toString('utf8'))
   const summary = files.summary ? parseSummary(files.summary) : undefined
   const chain = verifyChain(journalText, {lastHash: summary?.journal?.lastHash, lines: summary?.journal?.lines})
   const checks: VerifyCheck[] = [

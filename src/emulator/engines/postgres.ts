@@ -13,7 +13,7 @@
  * `<key>/backups/<n>/`; each server's Unix socket is in a short folder of the system temp dir (socketDirOf).
  */
 import {spawn} from 'node:child_process'
-import {chmodSync, chownSync, closeSync, copyFileSync, existsSync, lchownSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, closeSync, copyFileSync, existsSync, lchownSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, type Stats} from 'node:fs'
 import {createHash} from 'node:crypto'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -21,7 +21,7 @@ import {basename, join} from 'node:path'
 import type {Client, ClientConfig} from 'pg'
 import {installedPostgres, postgresBinaries, type PostgresBinaries} from './postgres-binaries.js'
 import {copyCluster, upgradePrecheck} from './postgres-upgrade.js'
-import {cachedDirectory, TEMPLATE_DIR_ENV} from './template-cache.js'
+import {cachedDirectory, completedAt, TEMPLATE_DIR_ENV} from './template-cache.js'
 import {processAlive} from '../../support/process-alive.js'
 
 /** initdb's options for a template (the superuser `postgres`, trust over the socket: pg_hba.conf is written per server). */
@@ -303,9 +303,12 @@ export class PostgresEngine {
       // A backup folder is named by the time it was begun (Date.now() above, before pg_backup_start): a live file last
       // written a second or more before that is, byte for byte, what that backup copied (see linkIfSame).
       const lastBegun = last ? Number.parseInt(basename(last.dir), 10) : Number.NaN
+      const template = this.templateDir(this.binariesFor(files))
       const references: Reference[] = [
-        ...(last ? [{dir: join(last.dir, 'data'), ...(Number.isFinite(lastBegun) ? {unchangedBefore: lastBegun - UNCHANGED_MARGIN_MS} : {})}] : []),
-        {dir: this.templateDir(this.binariesFor(files))},
+        ...(last ? [{dir: join(last.dir, 'data'), compare: true, ...(Number.isFinite(lastBegun) ? {unchangedBefore: lastBegun - UNCHANGED_MARGIN_MS} : {})}] : []),
+        // The template's files are compared byte by byte only at a server's first backup: after it, a live file that
+        // differs from the previous backup's has been written since, and is not initdb's any more.
+        {dir: template, compare: !last, ...stampOf(template)},
       ]
       copyLiveDirectory(files.data, join(dir, 'data'), references, this.owner)
       // Not the function's own wait for the archive (wait_for_archive = true): it looks once a second (xlog.c,
@@ -331,7 +334,9 @@ export class PostgresEngine {
     }
     const backup: BaseBackup = {dir, stoppedAt: new Date().toISOString(), ...marks}
     writeFileSync(join(dir, 'backup.json'), JSON.stringify(backup))
-    this.chown(dir)
+    // What was written after the copy (which owned each folder and file as it made it; a link is its reference's),
+    // not a walk of the backup's ~1,000 files: that walk stated every one of them again on each backup.
+    this.chownEach([dir, join(dir, 'data', 'backup_label'), join(dir, 'backup.json')])
     return backup
   }
 
@@ -362,7 +367,7 @@ export class PostgresEngine {
     const beforeBackup = filled !== undefined || usable.length === 0
     const target = this.prepare(targetKey)
     rmSync(target.data, {recursive: true, force: true})
-    copyBackup(backup, target.data, this.owner)
+    copyBackup(backup, target.data, this.owner, this.templateStampFor(join(backup.dir, 'data')))
     writeFileSync(join(target.data, 'recovery.signal'), '')
     this.writeConfig(target, {
       restore_command: `cp ${quoteConf(archive)}/%f %p`,
@@ -370,7 +375,8 @@ export class PostgresEngine {
       ...(beforeBackup ? {recovery_target: 'immediate'} : {recovery_target_time: targetTime.toISOString().replace('T', ' ').replace('Z', '+00')}),
       recovery_target_action: 'promote',
     })
-    this.chown(target.home)
+    // The rest of the folder was owned as it was made (prepare, copyBackup, writeConfig): walking it stated every file.
+    this.chownEach([join(target.data, 'recovery.signal')])
     const server = await this.start(target)
     await waitFor(async () => !(await this.query<{r: boolean}>(targetKey, 'SELECT pg_is_in_recovery() AS r'))[0]!.r, START_TIMEOUT_MS, `${targetKey} to finish recovery`)
     const [replayed] = await this.query<{at: Date | null}>(targetKey, 'SELECT pg_last_xact_replay_timestamp() AS at')
@@ -640,13 +646,13 @@ export class PostgresEngine {
     const backup = await this.baseBackup(sourceKey)
     const target = this.prepare(targetKey)
     rmSync(target.data, {recursive: true, force: true})
-    copyBackup(backup, target.data, this.owner)
+    copyBackup(backup, target.data, this.owner, this.templateStampFor(join(backup.dir, 'data')))
     writeFileSync(join(target.data, 'standby.signal'), '')
     this.writeConfig(target, {
       primary_conninfo: `host=${source.socketDir} port=${source.port} user=postgres application_name=${targetKey}`,
       restore_command: `cp ${quoteConf(this.files(sourceKey).archive)}/%f %p`,
     })
-    this.chown(target.home)
+    this.chownEach([join(target.data, 'standby.signal')])
     await this.start(target)
   }
 
@@ -912,12 +918,32 @@ export class PostgresEngine {
    * (template-cache.ts): a copy that was reading it then fails on a missing file, and is made again once.
    */
   private async copyTemplate(binaries: PostgresBinaries, data: string): Promise<void> {
+    const copy = async () => {
+      const template = await this.template(binaries)
+      const stamp = stampOf(template)
+      copyTree(template, data, this.owner, stamp.stampedAt === undefined ? undefined : {template, at: stamp.stampedAt, every: true})
+    }
     try {
-      copyTree(await this.template(binaries), data, this.owner)
+      await copy()
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
       rmSync(data, {recursive: true, force: true})
-      copyTree(await this.template(binaries), data, this.owner)
+      await copy()
+    }
+  }
+
+  /**
+   * For a copy of a base backup's data directory (`data`): its major's template and the time its files are stamped
+   * with, so that the backup's files that are the template's (hard links to it) are stamped in the copy.
+   */
+  private templateStampFor(data: string): TemplateStamp | undefined {
+    try {
+      const template = this.templateDir(this.binariesOf(Number.parseInt(readFileSync(join(data, 'PG_VERSION'), 'utf8'), 10)))
+      const {stampedAt} = stampOf(template)
+      return stampedAt === undefined ? undefined : {template, at: stampedAt, every: false}
+    } catch {
+      // No PG_VERSION, or its major's binaries are not installed: a plain copy.
+      return undefined
     }
   }
 
@@ -996,8 +1022,8 @@ function serverOwner(): {uid: number; gid: number} | undefined {
  * tolerates that, §26.3.3); the server's own WAL, pid, options and temporary statistics are left out.
  */
 /** A backup's data directory into a new server's (PostgreSQL wants it 0700). */
-function copyBackup(backup: BaseBackup, data: string, owner: Owner | undefined): void {
-  copyTree(join(backup.dir, 'data'), data, owner)
+function copyBackup(backup: BaseBackup, data: string, owner: Owner | undefined, stamp?: TemplateStamp): void {
+  copyTree(join(backup.dir, 'data'), data, owner, stamp)
   mkdirSync(join(data, 'pg_wal', 'archive_status'), {recursive: true})
   if (owner) chownSync(join(data, 'pg_wal', 'archive_status'), owner.uid, owner.gid)
   chmodSync(data, 0o700)
@@ -1013,21 +1039,62 @@ type Owner = {uid: number; gid: number}
  * copies on tmpfs: about 17,000 → 12,000 system calls per copy and its removal, 80–86 → 46–53 ms of CPU per copy.
  * Made for every new server, restore, standby and major version upgrade.
  */
-function copyTree(from: string, to: string, owner: Owner | undefined): void {
+export function copyTree(from: string, to: string, owner: Owner | undefined, stamp?: TemplateStamp): void {
   // What a copy cut short (a crash) left is copied over.
   mkdirSync(to, {recursive: true})
   chmodSync(to, statSync(from).mode & 0o7777)
   if (owner) chownSync(to, owner.uid, owner.gid)
   for (const entry of readdirSync(from, {withFileTypes: true})) {
     const [source, target] = [join(from, entry.name), join(to, entry.name)]
-    if (entry.isDirectory()) copyTree(source, target, owner)
+    if (entry.isDirectory()) copyTree(source, target, owner, stamp && {...stamp, template: join(stamp.template, entry.name)})
     else if (entry.isSymbolicLink()) {
       symlinkSync(readlinkSync(source), target)
       if (owner) lchownSync(target, owner.uid, owner.gid)
     } else {
       copyFileSync(source, target)
       if (owner) chownSync(target, owner.uid, owner.gid)
+      if (stamp && (stamp.every || sameFile(source, join(stamp.template, entry.name)))) utimesSync(target, stamp.at / 1000, stamp.at / 1000)
     }
+  }
+}
+
+/**
+ * The time a copy of a template's file is given (its mtime, set after the copy), so that a base backup links it to the
+ * template without reading it while it still has that time and the template file's size (linkIfSame). One time for
+ * the whole template: its completion (the manifest's time, template-cache.ts) rounded down to the millisecond, less
+ * TEMPLATE_STAMP_BACK_MS. What this assumes:
+ * - PostgreSQL gives a file it writes the time of that write: it writes in place with write() (which sets the time)
+ *   or writes a new file and renames it over the old one (pg_filenode.map, pg_internal.init, postgresql.auto.conf),
+ *   and every write to a copy comes after the copy was made, after the template was complete, so after the stamp;
+ * - nothing writes into a template once made (as linkIfSame already assumes) and nothing but copyTree sets a file's
+ *   time back; another build of the template (one found broken is built again) completes at another millisecond;
+ * - the system clock is not set back to before the template was made.
+ * A file system that keeps times in whole seconds cannot hold a stamp that is not one: its copies do not match and
+ * are compared byte by byte, as before.
+ */
+const TEMPLATE_STAMP_BACK_MS = 2_000
+
+/** A copy's stamp (TEMPLATE_STAMP_BACK_MS): `template` is the template folder beside the one copied (copyTree walks both). */
+export interface TemplateStamp {
+  template: string
+  at: number
+  /** Every file copied is the template's (copyTemplate); else only those that are hard links to it (a base backup's). */
+  every: boolean
+}
+
+/** The stamp of a template's copies (see TEMPLATE_STAMP_BACK_MS), when the template is a complete entry. */
+export function stampOf(template: string): {stampedAt?: number} {
+  const completed = completedAt(template)
+  return completed === undefined ? {} : {stampedAt: Math.floor(completed) - TEMPLATE_STAMP_BACK_MS}
+}
+
+/** Whether two paths are the same file (a hard link): false when either is missing. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [statSync(a), statSync(b)]
+    return x.ino === y.ino && x.dev === y.dev
+  } catch {
+    return false
   }
 }
 
@@ -1035,9 +1102,13 @@ function copyTree(from: string, to: string, owner: Owner | undefined): void {
  * A folder whose files a base backup links to when the live file is the same: the server's previous backup (with the
  * time before which a live file last written is known to be the same, `unchangedBefore`) or its major's template.
  */
-interface Reference {
+export interface Reference {
   dir: string
   unchangedBefore?: number
+  /** The template's: the time its copies are stamped with (TEMPLATE_STAMP_BACK_MS). */
+  stampedAt?: number
+  /** Whether a file not known unchanged by its time is compared byte by byte (else it is copied). */
+  compare: boolean
 }
 
 /**
@@ -1047,7 +1118,7 @@ interface Reference {
  */
 const UNCHANGED_MARGIN_MS = 1_000
 
-function copyLiveDirectory(from: string, to: string, references: Reference[], owner: Owner | undefined): void {
+export function copyLiveDirectory(from: string, to: string, references: Reference[], owner: Owner | undefined): void {
   mkdirSync(to, {recursive: true})
   if (owner) chownSync(to, owner.uid, owner.gid)
   for (const name of readdirSync(from)) {
@@ -1060,8 +1131,10 @@ function copyLiveDirectory(from: string, to: string, references: Reference[], ow
     }
     const source = join(from, name)
     try {
-      if (statSync(source).isDirectory()) copyLiveDirectory(source, join(to, name), references.map((r) => ({...r, dir: join(r.dir, name)})), owner)
-      else if (!references.some((r) => linkIfSame(source, r, name, join(to, name)))) {
+      const live = statSync(source)
+      if (live.isDirectory()) copyLiveDirectory(source, join(to, name), references.map((r) => ({...r, dir: join(r.dir, name)})), owner)
+      // Known unchanged by its time against any reference first (nothing read), then compared byte by byte.
+      else if (!references.some((r) => linkIfSame(source, live, r, name, join(to, name), 'time')) && !references.some((r) => linkIfSame(source, live, r, name, join(to, name), 'bytes'))) {
         copyFileSync(source, join(to, name))
         if (owner) chownSync(join(to, name), owner.uid, owner.gid)
       }
@@ -1085,20 +1158,46 @@ function copyLiveDirectory(from: string, to: string, references: Reference[], ow
  * backup ran, or created since — copied, restored, renamed in — is newer and compared byte by byte). Reading both
  * files was most of a backup's cost: 16 s of a 105 s CPU profile of postgres-upgrade.test.ts (stop 29). This takes the
  * system clock not to be set back by more than UNCHANGED_MARGIN_MS between two backups of a server (file times and
- * the backup's name come from it).
+ * the backup's name come from it). A file whose time was set back (`stamped`) is not judged by this rule.
+ *
+ * Against the template, a live file of the template file's size whose time is still the stamp its copy was given
+ * (TEMPLATE_STAMP_BACK_MS) is linked without reading either: nothing wrote it since it was copied from that template.
+ * Without it a server's first backup compared every live file with the template (~28 MB read twice): 3.0 s of
+ * sameBytes in the suite's worker profile (stop 32). Only the server's first backup compares other files with the
+ * template; after it, a file that differs from the previous backup was written since.
+ *
+ * `by`: `time` links only what its time shows unchanged (nothing read), `bytes` compares (copyLiveDirectory tries
+ * every reference by time first).
  */
-function linkIfSame(source: string, reference: Reference, name: string, to: string): boolean {
+function linkIfSame(source: string, live: Stats, reference: Reference, name: string, to: string, by: 'time' | 'bytes'): boolean {
   const target = join(reference.dir, name)
   try {
-    const [live, before] = [statSync(source), statSync(target)]
-    if (!live.isFile() || !before.isFile() || live.size !== before.size) return false
-    const unchanged = reference.unchangedBefore !== undefined && live.mtimeMs < reference.unchangedBefore
-    if (!unchanged && !sameBytes(source, target)) return false
+    if (!live.isFile() || (by === 'bytes' && !reference.compare)) return false
+    const before = statSync(target)
+    if (!before.isFile() || live.size !== before.size) return false
+    if (by === 'time') {
+      const unchanged =
+        (reference.unchangedBefore !== undefined && live.mtimeMs < reference.unchangedBefore && !stamped(live)) ||
+        (reference.stampedAt !== undefined && Math.round(live.mtimeMs) === reference.stampedAt)
+      if (!unchanged) return false
+    } else if (!sameBytes(source, target)) return false
     linkSync(target, to)
     return true
   } catch {
     return false
   }
+}
+
+/**
+ * Whether a file's time was set back (a copy of a template's file, stamped: TEMPLATE_STAMP_BACK_MS): its change time,
+ * which nothing can set back, is later than its time by more than a write leaves between them. Such a time says when
+ * the template was made, not when the file came to be in this data directory — which the previous backup's rule
+ * needs (a server made again under the name of a dropped one keeps that one's backups) — so only the template's
+ * stamp links it without reading. A file chowned or renamed long after it was written is taken for one too: it is
+ * compared byte by byte, as before.
+ */
+function stamped(file: Stats): boolean {
+  return file.ctimeMs - file.mtimeMs >= UNCHANGED_MARGIN_MS
 }
 
 /** Read buffers of sameBytes (synchronous: one comparison at a time). */

@@ -13,7 +13,7 @@
  * that would then fail to start or, worse, start with a missing relation file.
  */
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
-import {join, relative} from 'node:path'
+import {join, sep} from 'node:path'
 import {processAlive} from '../../support/process-alive.js'
 
 /** The environment variable naming the folder the PostgreSQL templates are kept in (default: the system temp dir). */
@@ -101,18 +101,31 @@ export function intact(entry: string, key: string): boolean {
 
 function listing(dir: string): Manifest['entries'] {
   const entries: Manifest['entries'] = {}
-  const walk = (path: string) => {
+  // Each name relative to `dir` built on the way down (path.relative resolved both paths again for every entry).
+  const walk = (path: string, rel: string) => {
     for (const item of readdirSync(path, {withFileTypes: true})) {
       const full = join(path, item.name)
-      const rel = relative(dir, full)
+      const name = rel === '' ? item.name : `${rel}${sep}${item.name}`
       if (item.isDirectory()) {
-        entries[`${rel}/`] = 'dir'
-        walk(full)
-      } else entries[rel] = item.isFile() ? statSync(full).size : 0
+        entries[`${name}/`] = 'dir'
+        walk(full, name)
+      } else entries[name] = item.isFile() ? statSync(full).size : 0
     }
   }
-  walk(dir)
+  walk(dir, '')
   return entries
+}
+
+/**
+ * When the entry whose built folder is `data` (what cachedDirectory returned) was completed: its manifest's time,
+ * written after every file of the build and never again. Undefined when it has none (gone, or not an entry).
+ */
+export function completedAt(data: string): number | undefined {
+  try {
+    return statSync(join(data, '..', MANIFEST)).mtimeMs
+  } catch {
+    return undefined
+  }
 }
 
 /**
